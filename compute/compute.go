@@ -1,0 +1,175 @@
+// Package compute is the layer the model code is written against: tensors that live in
+// buffers a backend owns, and the coarse operations Janus needs (linear layers with
+// transposed weights, attention over a KV cache, normalisations, RoPE, activations,
+// embedding lookup, convolution). The CPU backend (compute/cpu) implements it in Go; the
+// Metal backend (metal/) implements the same interface op for op with compute shaders.
+//
+// The contract, chosen so that a GPU backend gains from it:
+//   - Ops are issued in order and may run asynchronously. Read waits for every op issued
+//     before it; Sync waits for all of them and reports the first failure.
+//   - Every op writes into a destination tensor the caller allocated, so a model can keep its
+//     scratch buffers between steps instead of allocating per op.
+//   - Shapes are row-major. Activations are float32. Weights given to Linear and Embedding may
+//     be F32, F16 or BF16 (a backend widens them on use); every other weight is F32.
+//   - Shape mismatches are programming errors and panic; runtime failures of the device are
+//     returned by Sync and Read.
+package compute
+
+import "fmt"
+
+// DType is the element type of a tensor in a backend buffer.
+type DType uint8
+
+// Element types a backend stores.
+const (
+	F32 DType = iota
+	F16
+	BF16
+)
+
+// Size is the width of one element in bytes.
+func (d DType) Size() int {
+	switch d {
+	case F32:
+		return 4
+	case F16, BF16:
+		return 2
+	}
+	panic(fmt.Sprintf("compute: unknown dtype %d", d))
+}
+
+func (d DType) String() string {
+	switch d {
+	case F32:
+		return "F32"
+	case F16:
+		return "F16"
+	case BF16:
+		return "BF16"
+	}
+	return fmt.Sprintf("DType(%d)", uint8(d))
+}
+
+// Tensor is a handle to a backend-owned buffer with a row-major shape. Several handles may
+// share one buffer (see Backend.Reshape); the buffer is released when Free is called on any
+// of them.
+type Tensor struct {
+	Shape []int
+	DType DType
+	// Buf is the backend's own storage; only the backend that made the tensor reads it.
+	Buf any
+}
+
+// Len is the number of elements.
+func (t *Tensor) Len() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Dim returns dimension i, counting from the end when i is negative.
+func (t *Tensor) Dim(i int) int {
+	if i < 0 {
+		i += len(t.Shape)
+	}
+	return t.Shape[i]
+}
+
+// Rows is the product of all dimensions but the last: the M of a [M, K] view.
+func (t *Tensor) Rows() int { return t.Len() / t.Dim(-1) }
+
+func (t *Tensor) String() string { return fmt.Sprintf("%s%v", t.DType, t.Shape) }
+
+// AttentionParams describes one multi-head attention call.
+//
+// q is [B, T, Heads*HeadDim]; k and v are [B, S, KVHeads*HeadDim] with S >= KVLen, of which
+// the first KVLen rows are used (S is the KV cache's capacity). Query row t sits at absolute
+// position QPos0+t; with Causal it attends to key positions 0..QPos0+t, otherwise to all
+// KVLen keys. Heads must be a multiple of KVHeads (grouped-query attention shares one KV
+// head among Heads/KVHeads query heads). Scores are q·kᵀ·Scale, softmax in float32.
+type AttentionParams struct {
+	Heads, KVHeads, HeadDim int
+	KVLen                   int
+	QPos0                   int
+	Causal                  bool
+	Scale                   float32
+}
+
+// Conv2DParams describes a 2-D convolution with square stride and symmetric zero padding.
+type Conv2DParams struct {
+	Stride, Pad int
+}
+
+// Backend owns tensor memory and runs operations on it.
+type Backend interface {
+	// Name is a short label ("cpu", "metal") for logs and benchmarks.
+	Name() string
+
+	// New allocates a zeroed tensor.
+	New(dt DType, shape ...int) *Tensor
+	// FromBytes allocates a tensor of dtype dt and fills it from raw little-endian elements of
+	// dtype src (F32, F16 or BF16), converting as it copies. raw is not retained, so a caller
+	// may pass memory-mapped checkpoint bytes.
+	FromBytes(dt DType, shape []int, src DType, raw []byte) (*Tensor, error)
+	// FromFloat32 allocates an F32 tensor holding a copy of data.
+	FromFloat32(data []float32, shape ...int) *Tensor
+	// Write copies data into the F32 tensor t (len(data) == t.Len()), after the ops before it.
+	Write(t *Tensor, data []float32)
+	// Read waits for the ops issued so far and copies the F32 tensor t into dst.
+	Read(t *Tensor, dst []float32) error
+	// Reshape returns a handle to the same buffer with another shape of the same length.
+	Reshape(t *Tensor, shape ...int) *Tensor
+	// Free releases t's buffer once the ops issued so far are done with it.
+	Free(t *Tensor)
+	// Sync waits for every op issued so far and returns the first failure since the last Sync.
+	Sync() error
+
+	// Linear computes dst[M,N] = x[M,K] · w[N,K]ᵀ (+ bias[N] when bias is not nil); M is
+	// x.Rows(). w may be F32, F16 or BF16.
+	Linear(dst, x, w, bias *Tensor)
+	// Embedding copies rows ids[i] of table[V,D] into dst[len(ids), D]. table may be F32, F16
+	// or BF16. An id outside [0,V) is a programming error.
+	Embedding(dst, table *Tensor, ids []int32)
+
+	// Add computes dst = a + b, where b is repeated when it has fewer elements (its length must
+	// divide a's): a bias over rows, or a position embedding over a batch. dst may be a.
+	Add(dst, a, b *Tensor)
+	// Mul computes dst = a * b elementwise, with b repeated as in Add.
+	Mul(dst, a, b *Tensor)
+	// Scale computes dst = x * s.
+	Scale(dst, x *Tensor, s float32)
+	// GELU applies the exact (erf) GELU.
+	GELU(dst, x *Tensor)
+	// SiLU applies x·sigmoid(x) (the VQ decoder's "swish" is the same function).
+	SiLU(dst, x *Tensor)
+	// SwiGLU computes dst = silu(gate) * up, the LLaMA MLP's gating.
+	SwiGLU(dst, gate, up *Tensor)
+
+	// LayerNorm normalises over the last dimension: (x-mean)/sqrt(var+eps)*w + b.
+	LayerNorm(dst, x, w, b *Tensor, eps float32)
+	// RMSNorm normalises over the last dimension: x/sqrt(mean(x²)+eps)*w.
+	RMSNorm(dst, x, w *Tensor, eps float32)
+	// GroupNorm normalises x[N,C,H,W] over groups of C/groups channels, then applies the
+	// per-channel affine w[C], b[C].
+	GroupNorm(dst, x, w, b *Tensor, groups int, eps float32)
+
+	// RoPE rotates x[B,T,heads*headDim] in place with the rotate-half (non-interleaved)
+	// layout: row t has position pos0+t; inv_freq[i] = theta^(-2i/headDim).
+	RoPE(x *Tensor, heads, headDim, pos0 int, theta float32)
+	// Attention computes softmax(q·kᵀ·scale [+ causal mask])·v per head into dst[B,T,Heads*HeadDim].
+	Attention(dst, q, k, v *Tensor, p AttentionParams)
+	// CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b of the
+	// two [B, T, D] tensors: KV cache appends, embedding replacement, picking the last row.
+	CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int)
+	// Transpose swaps the last two dimensions: dst[..., j, i] = x[..., i, j].
+	Transpose(dst, x *Tensor)
+
+	// Conv2D computes dst[N,Cout,Ho,Wo] from x[N,Cin,H,W] and w[Cout,Cin,kh,kw], plus b[Cout]
+	// when b is not nil.
+	Conv2D(dst, x, w, b *Tensor, p Conv2DParams)
+	// Upsample2x repeats every pixel of x[N,C,H,W] into a 2×2 block of dst[N,C,2H,2W]
+	// (nearest neighbour).
+	Upsample2x(dst, x *Tensor)
+}
