@@ -1,0 +1,116 @@
+package cpu
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// pool is a fixed set of worker goroutines that share the chunks of one parallel loop with
+// the goroutine that issued it. Chunks are claimed dynamically, but each chunk always covers
+// the same index range whatever the thread count, so results do not depend on scheduling.
+type pool struct {
+	threads int
+	jobs    chan *job
+}
+
+// job is one parallel loop: indices [0,n) in chunks of size chunk.
+type job struct {
+	fn     func(lo, hi int)
+	n      int
+	chunk  int
+	next   atomic.Int64
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	failed any
+}
+
+func newPool(threads int) *pool {
+	p := &pool{threads: threads}
+	if threads > 1 {
+		p.jobs = make(chan *job, threads)
+		for range threads - 1 {
+			go worker(p.jobs)
+		}
+	}
+	return p
+}
+
+func worker(jobs <-chan *job) {
+	for j := range jobs {
+		j.work()
+		j.wg.Done()
+	}
+}
+
+// close stops the workers; the pool must not be used afterwards.
+func (p *pool) close() {
+	if p.jobs != nil {
+		close(p.jobs)
+	}
+}
+
+func (j *job) work() {
+	defer func() {
+		if r := recover(); r != nil {
+			j.mu.Lock()
+			if j.failed == nil {
+				j.failed = r
+			}
+			j.mu.Unlock()
+			// Let the others drain quickly.
+			j.next.Store(int64(j.n))
+		}
+	}()
+	for {
+		lo := int(j.next.Add(int64(j.chunk))) - j.chunk
+		if lo >= j.n {
+			return
+		}
+		j.fn(lo, min(lo+j.chunk, j.n))
+	}
+}
+
+// run calls fn over [0,n) split into chunks of chunk indices (the last may be shorter), on up
+// to p.threads goroutines, and returns when all are done. A panic inside fn is re-raised in
+// the caller.
+func (p *pool) run(n, chunk int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	chunk = max(chunk, 1)
+	chunks := (n + chunk - 1) / chunk
+	if p.threads <= 1 || chunks == 1 {
+		for lo := 0; lo < n; lo += chunk {
+			fn(lo, min(lo+chunk, n))
+		}
+		return
+	}
+	j := &job{fn: fn, n: n, chunk: chunk}
+	helpers := min(p.threads-1, chunks-1)
+	j.wg.Add(helpers)
+	for range helpers {
+		p.jobs <- j
+	}
+	j.work()
+	j.wg.Wait()
+	if j.failed != nil {
+		panic(j.failed)
+	}
+}
+
+// grain picks a chunk size for n items of about cost units of work each, so that a chunk is
+// worth dispatching (minWork units) and there are a few chunks per thread for balance.
+func (p *pool) grain(n, cost int) int {
+	const minWork = 1 << 14
+	c := max(1, minWork/max(cost, 1))
+	balanced := (n + 4*p.threads - 1) / (4 * p.threads)
+	return max(c, balanced)
+}
+
+func defaultThreads(threads int) int {
+	if threads <= 0 {
+		return runtime.NumCPU()
+	}
+	return threads
+}
