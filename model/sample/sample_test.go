@@ -1,0 +1,209 @@
+package sample
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+func TestArgmax(t *testing.T) {
+	nan := float32(math.NaN())
+	tests := []struct {
+		name string
+		in   []float32
+		want int
+	}{
+		{"single", []float32{3}, 0},
+		{"max in middle", []float32{1, 5, 2}, 1},
+		{"tie takes lowest index", []float32{1, 7, 3, 7}, 1},
+		{"negative", []float32{-3, -1, -2}, 1},
+		{"leading NaN skipped", []float32{nan, 2, 1}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Argmax(tt.in); got != tt.want {
+				t.Errorf("Argmax(%v) = %d, want %d", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Params
+		ok   bool
+	}{
+		{"greedy", Params{}, true},
+		{"demo settings", Params{Temperature: 0.1, TopP: 0.95, TopK: 50}, true},
+		{"negative temperature", Params{Temperature: -1}, false},
+		{"NaN temperature", Params{Temperature: math.NaN()}, false},
+		{"negative top-k", Params{Temperature: 1, TopK: -2}, false},
+		{"top-p above 1", Params{Temperature: 1, TopP: 1.5}, false},
+		{"negative penalty", Params{RepetitionPenalty: -1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.Validate()
+			if (err == nil) != tt.ok {
+				t.Errorf("Validate(%+v) = %v, want ok=%v", tt.p, err, tt.ok)
+			}
+			if _, err := New(tt.p, 1); (err == nil) != tt.ok {
+				t.Errorf("New(%+v) = %v, want ok=%v", tt.p, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestGreedy(t *testing.T) {
+	tests := []struct {
+		name     string
+		logits   []float32
+		previous []int32
+		penalty  float64
+		want     int32
+	}{
+		{"plain argmax", []float32{0.1, 2, 1.9}, nil, 0, 1},
+		{"tie lowest index", []float32{4, 1, 4}, nil, 1, 0},
+		// 2/2 = 1 < 1.9: the penalised token loses.
+		{"positive logit divided", []float32{0.1, 2, 1.9}, []int32{1}, 2, 2},
+		// -1*2 = -2 < -1.5: a negative logit is multiplied, so it also loses.
+		{"negative logit multiplied", []float32{-1, -1.5, -3}, []int32{0}, 2, 1},
+		// Repeats are penalised once: 8/2 = 4 > 3.
+		{"duplicates penalised once", []float32{8, 3}, []int32{0, 0, 0}, 2, 0},
+		{"penalty below one favours repeats", []float32{1, 1.5}, []int32{0}, 0.5, 0},
+		{"out-of-range history ignored", []float32{1, 2}, []int32{-1, 7}, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Params{RepetitionPenalty: tt.penalty}, 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig := slices.Clone(tt.logits)
+			if got := s.Next(tt.logits, tt.previous); got != tt.want {
+				t.Errorf("Next = %d, want %d", got, tt.want)
+			}
+			if !slices.Equal(orig, tt.logits) {
+				t.Errorf("Next modified its input: %v -> %v", orig, tt.logits)
+			}
+		})
+	}
+}
+
+func TestTopK(t *testing.T) {
+	inf := float32(math.Inf(-1))
+	tests := []struct {
+		name string
+		in   []float32
+		k    int
+		want []float32
+	}{
+		{"keep two", []float32{1, 4, 2, 3}, 2, []float32{inf, 4, inf, 3}},
+		{"ties with the k-th survive", []float32{1, 3, 3, 2}, 1, []float32{inf, 3, 3, inf}},
+		{"k larger than vocab", []float32{1, 2}, 5, []float32{1, 2}},
+		{"k equals vocab", []float32{2, 1}, 2, []float32{2, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := slices.Clone(tt.in)
+			topK(got, tt.k)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("topK(%v, %d) = %v, want %v", tt.in, tt.k, got, tt.want)
+			}
+		})
+	}
+}
+
+func logs(p ...float64) []float32 {
+	out := make([]float32, len(p))
+	for i, v := range p {
+		out[i] = float32(math.Log(v))
+	}
+	return out
+}
+
+func TestTopP(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []float32
+		p    float32
+		kept []bool
+	}{
+		// Ascending: 0.05 (cum 0.05), 0.15 (0.20), 0.3 (0.50), 0.5: remove cum <= 0.25.
+		{"tail removed", logs(0.5, 0.3, 0.15, 0.05), 0.75, []bool{true, true, false, false}},
+		// Remove cum <= 0.45: 0.3 reaches cum 0.5 and survives.
+		{"small p", logs(0.5, 0.3, 0.15, 0.05), 0.55, []bool{true, true, false, false}},
+		{"tiny p keeps the best token", logs(0.2, 0.7, 0.1), 0.01, []bool{false, true, false}},
+		{"p near one keeps all", logs(0.4, 0.35, 0.25), 0.999, []bool{true, true, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Sampler{}
+			got := slices.Clone(tt.in)
+			s.topP(got, tt.p)
+			for i, keep := range tt.kept {
+				if kept := !math.IsInf(float64(got[i]), -1); kept != keep {
+					t.Errorf("token %d kept=%v, want %v (scores %v)", i, kept, keep, got)
+				}
+			}
+		})
+	}
+}
+
+func TestSampleFrequencies(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Params
+		in   []float32
+		want []float64
+	}{
+		{"temperature 1", Params{Temperature: 1}, logs(0.5, 0.3, 0.2), []float64{0.5, 0.3, 0.2}},
+		// Temperature 0.5 squares the probabilities: 0.25, 0.09, 0.04 over 0.38.
+		{"temperature 0.5", Params{Temperature: 0.5}, logs(0.5, 0.3, 0.2), []float64{0.25 / 0.38, 0.09 / 0.38, 0.04 / 0.38}},
+		{"top-k 2 renormalises", Params{Temperature: 1, TopK: 2}, logs(0.5, 0.3, 0.2), []float64{0.625, 0.375, 0}},
+		{"top-p keeps the head", Params{Temperature: 1, TopP: 0.6}, logs(0.5, 0.3, 0.2), []float64{0.625, 0.375, 0}},
+	}
+	const n = 20000
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(tt.p, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := make([]int, len(tt.in))
+			for range n {
+				counts[s.Next(tt.in, nil)]++
+			}
+			for i, w := range tt.want {
+				got := float64(counts[i]) / n
+				// 4 standard deviations of a binomial proportion at n draws.
+				if tol := 4*math.Sqrt(w*(1-w)/n) + 1e-9; math.Abs(got-w) > tol {
+					t.Errorf("token %d frequency %.4f, want %.4f ± %.4f", i, got, w, tol)
+				}
+			}
+		})
+	}
+}
+
+func TestSeedReproducible(t *testing.T) {
+	logits := logs(0.2, 0.2, 0.2, 0.2, 0.2)
+	run := func(seed uint64) []int32 {
+		s, err := New(Params{Temperature: 1}, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int32
+		for range 32 {
+			out = append(out, s.Next(logits, out))
+		}
+		return out
+	}
+	a, b, c := run(1), run(1), run(2)
+	if !slices.Equal(a, b) {
+		t.Errorf("same seed gave %v and %v", a, b)
+	}
+	if slices.Equal(a, c) {
+		t.Errorf("seeds 1 and 2 gave the same 32 tokens %v", a)
+	}
+}
