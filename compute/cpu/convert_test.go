@@ -1,0 +1,223 @@
+package cpu
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// f16Value is the binary16 definition evaluated in float64: an independent reference for
+// f16ToF32.
+func f16Value(h uint16) float64 {
+	sign := 1.0
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	e, m := int(h>>10)&0x1f, float64(h&0x3ff)
+	switch {
+	case e == 0x1f && m == 0:
+		return sign * math.Inf(1)
+	case e == 0x1f:
+		return math.NaN()
+	case e == 0:
+		return sign * m * math.Pow(2, -24)
+	}
+	return sign * (1 + m/1024) * math.Pow(2, float64(e-15))
+}
+
+func TestF16ToF32Exhaustive(t *testing.T) {
+	for i := range 1 << 16 {
+		h := uint16(i)
+		got, want := f16ToF32(h), f16Value(h)
+		if math.IsNaN(want) {
+			if !math.IsNaN(float64(got)) {
+				t.Fatalf("f16 %#04x: got %v, want NaN", h, got)
+			}
+			continue
+		}
+		if float64(got) != want || math.Signbit(float64(got)) != (h&0x8000 != 0) {
+			t.Fatalf("f16 %#04x: got %v, want %v", h, got, want)
+		}
+		// Round trip: every half is exactly representable, so it must come back unchanged.
+		if back := f32ToF16(got); back != h {
+			t.Fatalf("f16 %#04x -> %v -> %#04x", h, got, back)
+		}
+	}
+}
+
+// f16Nearest finds the nearest binary16 to x by binary search over the ordered positive
+// halves, ties to even: a slow reference for f32ToF16.
+func f16Nearest(x float32) uint16 {
+	var sign uint16
+	a := float64(x)
+	if a < 0 || (a == 0 && math.Signbit(a)) {
+		sign, a = 0x8000, -a
+	}
+	if a >= 65520 { // halfway between the largest half 65504 and 2^16 rounds up to inf
+		return sign | 0x7c00
+	}
+	lo, hi := uint16(0), uint16(0x7bff) // largest h with value <= a lies in [lo, hi]
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		if f16Value(mid) <= a {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	below, above := f16Value(lo), f16Value(lo+1)
+	switch {
+	case a-below < above-a:
+		return sign | lo
+	case a-below > above-a:
+		return sign | (lo + 1)
+	case lo&1 == 0:
+		return sign | lo
+	}
+	return sign | (lo + 1)
+}
+
+func TestF32ToF16Rounding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []float32{0, float32(math.Copysign(0, -1)), 1, -2.5, 65504, 65519.99, 65520, 1e9,
+		float32(math.Pow(2, -24)), float32(math.Pow(2, -25)), float32(3 * math.Pow(2, -26)),
+		float32(math.Pow(2, -14)), float32(math.Pow(2, -14) * (1 - 1.0/2048)), 1 + 1.0/2048, 1 + 3.0/2048,
+		float32(math.Pow(2, -26)), 1e-30}
+	for range 20000 {
+		// Random bit patterns concentrated on the binary16 range, plus exact midpoints.
+		e := rng.IntN(50) + 127 - 30
+		u := uint32(e)<<23 | rng.Uint32()&0x7fffff | rng.Uint32()&0x80000000
+		if rng.IntN(4) == 0 {
+			u = u&^0x1fff | 0x1000
+		}
+		cases = append(cases, math.Float32frombits(u))
+	}
+	for _, x := range cases {
+		if got, want := f32ToF16(x), f16Nearest(x); got != want {
+			t.Fatalf("f32ToF16(%g = %#08x) = %#04x, want %#04x", x, math.Float32bits(x), got, want)
+		}
+	}
+	specials := []struct {
+		in   float32
+		want uint16
+	}{
+		{float32(math.Inf(1)), 0x7c00},
+		{float32(math.Inf(-1)), 0xfc00},
+		{1, 0x3c00},
+		{-2, 0xc000},
+		{0.333251953125, 0x3555},
+	}
+	for _, s := range specials {
+		if got := f32ToF16(s.in); got != s.want {
+			t.Errorf("f32ToF16(%v) = %#04x, want %#04x", s.in, got, s.want)
+		}
+	}
+	if got := f32ToF16(float32(math.NaN())); got&0x7c00 != 0x7c00 || got&0x3ff == 0 {
+		t.Errorf("f32ToF16(NaN) = %#04x, not a NaN", got)
+	}
+}
+
+func TestBF16Conversion(t *testing.T) {
+	cases := []struct {
+		in   uint32
+		want uint16
+	}{
+		{0x3f800000, 0x3f80},           // 1.0
+		{0x3f808000, 0x3f80},           // tie, even stays
+		{0x3f818000, 0x3f82},           // tie, odd rounds up
+		{0x3f808001, 0x3f81},           // above half
+		{0x3f807fff, 0x3f80},           // below half
+		{0x7f7fffff, 0x7f80},           // max float rounds to inf
+		{0xff800000, 0xff80},           // -inf
+		{0x80000000, 0x8000},           // -0
+		{0x00000001, 0x0000},           // tiny subnormal
+		{0x7fc00000, 0x7fc0},           // NaN
+		{0x7f800001, 0x7fc0},           // signalling NaN quietened
+		{math.Float32bits(3.140625), 0x4049},
+	}
+	for _, c := range cases {
+		if got := f32ToBF16(math.Float32frombits(c.in)); got != c.want {
+			t.Errorf("f32ToBF16(%#08x) = %#04x, want %#04x", c.in, got, c.want)
+		}
+	}
+	for i := range 1 << 16 {
+		h := uint16(i)
+		f := bf16ToF32(h)
+		if math.Float32bits(f) != uint32(h)<<16 {
+			t.Fatalf("bf16ToF32(%#04x) = %#08x", h, math.Float32bits(f))
+		}
+		back := f32ToBF16(f)
+		if math.IsNaN(float64(f)) {
+			if back&0x7f80 != 0x7f80 || back&0x7f == 0 {
+				t.Fatalf("bf16 NaN %#04x came back as %#04x", h, back)
+			}
+		} else if back != h {
+			t.Fatalf("bf16 %#04x -> %#04x", h, back)
+		}
+	}
+}
+
+func le(dt compute.DType, vals []float32) []byte {
+	var out []byte
+	for _, v := range vals {
+		switch dt {
+		case compute.F32:
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		case compute.F16:
+			out = binary.LittleEndian.AppendUint16(out, f32ToF16(v))
+		case compute.BF16:
+			out = binary.LittleEndian.AppendUint16(out, f32ToBF16(v))
+		}
+	}
+	return out
+}
+
+func TestFromBytes(t *testing.T) {
+	be := New(2)
+	vals := []float32{1, -2.5, 3.1415927, 1e-6, 70000, -0.1, 0, 1e-8}
+	dts := []compute.DType{compute.F32, compute.F16, compute.BF16}
+	round := func(dt compute.DType, v float32) float32 {
+		switch dt {
+		case compute.F16:
+			return f16ToF32(f32ToF16(v))
+		case compute.BF16:
+			return bf16ToF32(f32ToBF16(v))
+		}
+		return v
+	}
+	for _, src := range dts {
+		for _, dt := range dts {
+			raw := le(src, vals)
+			tt, err := be.FromBytes(dt, []int{2, 4}, src, raw)
+			if err != nil {
+				t.Fatalf("%v->%v: %v", src, dt, err)
+			}
+			if tt.DType != dt || tt.Len() != 8 {
+				t.Fatalf("%v->%v: got %v", src, dt, tt)
+			}
+			got := make([]float32, 8)
+			if err := be.Read(tt, got); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				// src already holds round(src, v); converting to dt rounds that again.
+				want := round(dt, round(src, v))
+				if got[i] != want {
+					t.Errorf("%v->%v [%d]: got %v, want %v", src, dt, i, got[i], want)
+				}
+			}
+		}
+	}
+	if _, err := be.FromBytes(compute.F32, []int{3}, compute.F32, make([]byte, 8)); err == nil {
+		t.Error("short raw data accepted")
+	}
+	if _, err := be.FromBytes(compute.F32, []int{-1}, compute.F32, nil); err == nil {
+		t.Error("negative dimension accepted")
+	}
+	if _, err := be.FromBytes(compute.F32, []int{1}, compute.DType(9), make([]byte, 4)); err == nil {
+		t.Error("unknown dtype accepted")
+	}
+}

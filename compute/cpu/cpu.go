@@ -1,0 +1,252 @@
+// Package cpu is the portable compute.Backend: every op of the compute interface in plain
+// Go, on float32 buffers in ordinary memory, spread over the cores by a small worker pool
+// that the Backend owns.
+//
+// Ops run synchronously: when a method returns its result is in dst, so Sync only reports
+// (there are no device failures to report) and Read is a copy. Every op splits its work by
+// output rows or output tiles and always sums in the same order, so a result is bit for bit
+// the same whatever the thread count.
+//
+// The matrix kernels are hand-written instead of calling a Go BLAS because none is fast
+// enough here (gonum's sgemm measured about 9 GFLOP/s) and none widens BF16/F16 weights on
+// the fly. See kernels.go for what they do; they are kept in few files so that SIMD
+// assembly can later replace them one by one.
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"unsafe"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// Backend runs the compute ops on the CPU. It is safe for use by one goroutine at a time
+// issuing ops in order, as the compute interface expects.
+type Backend struct {
+	pool *pool
+}
+
+var _ compute.Backend = (*Backend)(nil)
+
+// New makes a CPU backend that uses up to threads goroutines per op (runtime.NumCPU() when
+// threads <= 0). Its workers stop when the Backend becomes unreachable or Close is called.
+func New(threads int) *Backend {
+	b := &Backend{pool: newPool(defaultThreads(threads))}
+	runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
+	return b
+}
+
+// Close stops the worker goroutines now instead of when the Backend is collected; the
+// Backend must not be used afterwards.
+func (b *Backend) Close() {
+	b.pool.close()
+	b.pool = &pool{threads: 1}
+}
+
+// Threads is the number of goroutines an op may use.
+func (b *Backend) Threads() int { return b.pool.threads }
+
+// Name reports "cpu".
+func (b *Backend) Name() string { return "cpu" }
+
+// New allocates a zeroed tensor: a []float32 buffer for F32, a []uint16 one for F16/BF16.
+func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
+	n := checkShape("New", shape)
+	t := &Tensor{Shape: append([]int(nil), shape...), DType: dt}
+	switch dt {
+	case compute.F32:
+		t.Buf = make([]float32, n)
+	case compute.F16, compute.BF16:
+		t.Buf = make([]uint16, n)
+	default:
+		panic(fmt.Sprintf("cpu: New: unknown dtype %v", dt))
+	}
+	return t
+}
+
+// Tensor is compute.Tensor; the alias keeps signatures short.
+type Tensor = compute.Tensor
+
+func checkShape(op string, shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			panic(fmt.Sprintf("cpu: %s: negative dimension in shape %v", op, shape))
+		}
+		n *= d
+	}
+	return n
+}
+
+// FromBytes allocates a tensor of dtype dt from raw little-endian elements of dtype src,
+// converting as it copies (F32→BF16/F16 round to nearest even; widening is exact).
+func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*Tensor, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("cpu: tensor shape %v has a negative dimension", shape)
+		}
+		n *= d
+	}
+	if src > compute.BF16 {
+		return nil, fmt.Errorf("cpu: unknown source dtype %v", src)
+	}
+	if dt > compute.BF16 {
+		return nil, fmt.Errorf("cpu: unknown tensor dtype %v", dt)
+	}
+	if len(raw) != n*src.Size() {
+		return nil, fmt.Errorf("cpu: %d bytes of %v for shape %v, want %d", len(raw), src, shape, n*src.Size())
+	}
+	t := b.New(dt, shape...)
+	b.pool.run(n, b.pool.grain(n, 2), func(lo, hi int) {
+		convertRaw(t, lo, hi, src, raw)
+	})
+	return t, nil
+}
+
+// convertRaw fills elements [lo,hi) of t from raw.
+func convertRaw(t *Tensor, lo, hi int, src compute.DType, raw []byte) {
+	le16 := func(i int) uint16 { return uint16(raw[2*i]) | uint16(raw[2*i+1])<<8 }
+	le32 := func(i int) float32 {
+		p := raw[4*i : 4*i+4]
+		return math.Float32frombits(uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24)
+	}
+	switch dst := t.Buf.(type) {
+	case []float32:
+		for i := lo; i < hi; i++ {
+			switch src {
+			case compute.F32:
+				dst[i] = le32(i)
+			case compute.BF16:
+				dst[i] = bf16ToF32(le16(i))
+			case compute.F16:
+				dst[i] = f16ToF32(le16(i))
+			}
+		}
+	case []uint16:
+		toBF16 := t.DType == compute.BF16
+		for i := lo; i < hi; i++ {
+			var f float32
+			switch {
+			case src == t.DType:
+				dst[i] = le16(i)
+				continue
+			case src == compute.F32:
+				f = le32(i)
+			case src == compute.BF16:
+				f = bf16ToF32(le16(i))
+			default:
+				f = f16ToF32(le16(i))
+			}
+			if toBF16 {
+				dst[i] = f32ToBF16(f)
+			} else {
+				dst[i] = f32ToF16(f)
+			}
+		}
+	}
+}
+
+// FromFloat32 allocates an F32 tensor holding a copy of data.
+func (b *Backend) FromFloat32(data []float32, shape ...int) *Tensor {
+	if n := checkShape("FromFloat32", shape); n != len(data) {
+		panic(fmt.Sprintf("cpu: FromFloat32: %d values for shape %v", len(data), shape))
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), DType: compute.F32, Buf: append([]float32(nil), data...)}
+}
+
+// Write copies data into the F32 tensor t.
+func (b *Backend) Write(t *Tensor, data []float32) {
+	d := f32("Write", "t", t)
+	if len(data) != len(d) {
+		panic(fmt.Sprintf("cpu: Write: %d values into %v", len(data), t))
+	}
+	copy(d, data)
+}
+
+// Read copies t into dst, widening F16/BF16 tensors. A dst of the wrong length or a freed
+// tensor is an error.
+func (b *Backend) Read(t *Tensor, dst []float32) error {
+	if t.Buf == nil {
+		return fmt.Errorf("cpu: read %v: tensor was freed", t)
+	}
+	if len(dst) != t.Len() {
+		return fmt.Errorf("cpu: read %v: destination holds %d values, want %d", t, len(dst), t.Len())
+	}
+	switch buf := t.Buf.(type) {
+	case []float32:
+		copy(dst, buf[:len(dst)])
+	case []uint16:
+		widen(dst, buf, t.DType == compute.BF16)
+	default:
+		return fmt.Errorf("cpu: read %v: buffer %T is not a cpu buffer", t, t.Buf)
+	}
+	return nil
+}
+
+// Reshape returns a handle to t's buffer with another shape of the same length.
+func (b *Backend) Reshape(t *Tensor, shape ...int) *Tensor {
+	if n := checkShape("Reshape", shape); n != t.Len() {
+		panic(fmt.Sprintf("cpu: Reshape: %v to %v changes the length", t, shape))
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), DType: t.DType, Buf: t.Buf}
+}
+
+// Free drops t's reference to its buffer; the memory returns to the Go heap once no other
+// handle (from Reshape) uses it.
+func (b *Backend) Free(t *Tensor) { t.Buf = nil }
+
+// Sync returns nil: ops finish before they return and the CPU has no device failures.
+func (b *Backend) Sync() error { return nil }
+
+// f32 returns t's float32 buffer, panicking with the op and argument name when t is not an
+// F32 tensor of this backend.
+func f32(op, arg string, t *Tensor) []float32 {
+	if t == nil {
+		panic(fmt.Sprintf("cpu: %s: %s is nil", op, arg))
+	}
+	buf, ok := t.Buf.([]float32)
+	if !ok || t.DType != compute.F32 {
+		panic(fmt.Sprintf("cpu: %s: %s is %v (buffer %T), want an F32 cpu tensor", op, arg, t, t.Buf))
+	}
+	if len(buf) != t.Len() {
+		panic(fmt.Sprintf("cpu: %s: %s %v has a buffer of %d elements", op, arg, t, len(buf)))
+	}
+	return buf
+}
+
+// weight returns t's buffer as float32 or uint16 (F16/BF16) for Linear and Embedding.
+func weight(op, arg string, t *Tensor) (f []float32, h []uint16, bf16 bool) {
+	if t == nil {
+		panic(fmt.Sprintf("cpu: %s: %s is nil", op, arg))
+	}
+	switch t.DType {
+	case compute.F32:
+		return f32(op, arg, t), nil, false
+	case compute.F16, compute.BF16:
+		buf, ok := t.Buf.([]uint16)
+		if !ok || len(buf) != t.Len() {
+			panic(fmt.Sprintf("cpu: %s: %s is %v with buffer %T, want a cpu buffer", op, arg, t, t.Buf))
+		}
+		return nil, buf, t.DType == compute.BF16
+	}
+	panic(fmt.Sprintf("cpu: %s: %s has unknown dtype %v", op, arg, t.DType))
+}
+
+// check panics with a message naming the op when a shape condition fails.
+func check(ok bool, op, format string, args ...any) {
+	if !ok {
+		panic(fmt.Sprintf("cpu: %s: %s", op, fmt.Sprintf(format, args...)))
+	}
+}
+
+// overlaps reports whether two slices share memory; ops that cannot work in place use it.
+func overlaps(a, b []float32) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return pa < pb+uintptr(len(b))*4 && pb < pa+uintptr(len(a))*4
+}
