@@ -125,17 +125,17 @@ func TestBF16Conversion(t *testing.T) {
 		in   uint32
 		want uint16
 	}{
-		{0x3f800000, 0x3f80},           // 1.0
-		{0x3f808000, 0x3f80},           // tie, even stays
-		{0x3f818000, 0x3f82},           // tie, odd rounds up
-		{0x3f808001, 0x3f81},           // above half
-		{0x3f807fff, 0x3f80},           // below half
-		{0x7f7fffff, 0x7f80},           // max float rounds to inf
-		{0xff800000, 0xff80},           // -inf
-		{0x80000000, 0x8000},           // -0
-		{0x00000001, 0x0000},           // tiny subnormal
-		{0x7fc00000, 0x7fc0},           // NaN
-		{0x7f800001, 0x7fc0},           // signalling NaN quietened
+		{0x3f800000, 0x3f80}, // 1.0
+		{0x3f808000, 0x3f80}, // tie, even stays
+		{0x3f818000, 0x3f82}, // tie, odd rounds up
+		{0x3f808001, 0x3f81}, // above half
+		{0x3f807fff, 0x3f80}, // below half
+		{0x7f7fffff, 0x7f80}, // max float rounds to inf
+		{0xff800000, 0xff80}, // -inf
+		{0x80000000, 0x8000}, // -0
+		{0x00000001, 0x0000}, // tiny subnormal
+		{0x7fc00000, 0x7fc0}, // NaN
+		{0x7f800001, 0x7fc0}, // signalling NaN quietened
 		{math.Float32bits(3.140625), 0x4049},
 	}
 	for _, c := range cases {
