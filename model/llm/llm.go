@@ -1,0 +1,336 @@
+// Package llm is Janus' language model: a LLaMA decoder (transformers' LlamaForCausalLM as
+// Janus configures it, spec §3.3) with RMSNorm, rotate-half RoPE, SwiGLU MLPs, multi-head or
+// grouped-query attention without biases, and an untied lm_head.
+//
+// The decoder works on input embeddings, not token ids, because Janus feeds it three kinds of
+// rows: text embeddings (Embed), image features from the aligner spliced into them, and
+// generated image tokens through the gen_aligner. Forward returns the final-norm hidden
+// states; the text head (Logits) and the image head (gen_head, in model/projector) are
+// applied by the caller to the rows it needs. Keys and values live in a Cache that the caller
+// owns, so a chat can keep the cache of an unchanged prefix and truncate the rest.
+//
+// Weights are bound once at load into typed structs. Linear weights and the embedding table
+// keep the dtype the weight source hands out (the checkpoint's own, BF16 in every release):
+// half the memory of float32, and token-by-token decoding is bound by memory bandwidth, so
+// reading half the bytes matters more than the cost of widening on use. Norm weights are
+// float32.
+package llm
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/model/config"
+)
+
+// Prefix is where the decoder's tensors live in a Janus checkpoint.
+const Prefix = "language_model."
+
+// Source hands out checkpoint tensors on the backend (see model/weights).
+type Source interface {
+	// Matrix uploads a weight used by Linear or Embedding, in the loader's dtype policy,
+	// checking its shape.
+	Matrix(name string, shape ...int) (*compute.Tensor, error)
+	// F32 uploads a tensor as float32, checking its shape.
+	F32(name string, shape ...int) (*compute.Tensor, error)
+}
+
+// Layer is one decoder layer.
+type Layer struct {
+	AttnNorm   *compute.Tensor // input_layernorm [hidden]
+	Q, K, V, O *compute.Tensor // [heads*headDim, hidden], [kvHeads*headDim, hidden] ×2, [hidden, heads*headDim]
+	MLPNorm    *compute.Tensor // post_attention_layernorm [hidden]
+	Gate, Up   *compute.Tensor // [intermediate, hidden]
+	Down       *compute.Tensor // [hidden, intermediate]
+}
+
+// Model is a loaded decoder.
+type Model struct {
+	Config config.LLM
+
+	Embedding *compute.Tensor // embed_tokens [vocab, hidden]
+	Layers    []Layer
+	Norm      *compute.Tensor // final norm [hidden]
+	// Head is lm_head [vocab, hidden]; the same tensor as Embedding when the config ties them.
+	Head *compute.Tensor
+
+	be compute.Backend
+}
+
+// Load binds the decoder's weights from src.
+func Load(be compute.Backend, src Source, cfg config.LLM) (m *Model, err error) {
+	if cfg.Hidden <= 0 || cfg.Heads <= 0 || cfg.KVHeads <= 0 || cfg.Heads%cfg.KVHeads != 0 ||
+		cfg.HeadDim <= 0 || cfg.HeadDim%2 != 0 || cfg.Intermediate <= 0 || cfg.Vocab <= 0 || cfg.Layers < 0 {
+		return nil, fmt.Errorf("language model: unusable config %+v", cfg)
+	}
+	if cfg.HiddenAct != "" && cfg.HiddenAct != "silu" {
+		return nil, fmt.Errorf("language model: hidden_act %q is not supported (Janus uses silu)", cfg.HiddenAct)
+	}
+	m = &Model{Config: cfg, be: be}
+	defer func() {
+		if err != nil {
+			m.Free()
+			m = nil
+		}
+	}()
+	d, q, kv, in := cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.Intermediate
+	l := loader{src: src}
+	m.Embedding = l.matrix(Prefix+"model.embed_tokens.weight", cfg.Vocab, d)
+	m.Layers = make([]Layer, cfg.Layers)
+	for i := range m.Layers {
+		y := &m.Layers[i]
+		pre := fmt.Sprintf("%smodel.layers.%d.", Prefix, i)
+		y.AttnNorm = l.f32(pre+"input_layernorm.weight", d)
+		y.Q = l.matrix(pre+"self_attn.q_proj.weight", q, d)
+		y.K = l.matrix(pre+"self_attn.k_proj.weight", kv, d)
+		y.V = l.matrix(pre+"self_attn.v_proj.weight", kv, d)
+		y.O = l.matrix(pre+"self_attn.o_proj.weight", d, q)
+		y.MLPNorm = l.f32(pre+"post_attention_layernorm.weight", d)
+		y.Gate = l.matrix(pre+"mlp.gate_proj.weight", in, d)
+		y.Up = l.matrix(pre+"mlp.up_proj.weight", in, d)
+		y.Down = l.matrix(pre+"mlp.down_proj.weight", d, in)
+	}
+	m.Norm = l.f32(Prefix+"model.norm.weight", d)
+	if cfg.TieWordEmbeddings {
+		m.Head = m.Embedding
+	} else {
+		m.Head = l.matrix(Prefix+"lm_head.weight", cfg.Vocab, d)
+	}
+	if l.err != nil {
+		return m, fmt.Errorf("load language model: %w", l.err)
+	}
+	return m, nil
+}
+
+// Free releases every weight.
+func (m *Model) Free() {
+	free := func(ts ...*compute.Tensor) {
+		for _, t := range ts {
+			if t != nil {
+				m.be.Free(t)
+			}
+		}
+	}
+	if m.Head != m.Embedding {
+		free(m.Head)
+	}
+	free(m.Embedding, m.Norm)
+	for _, y := range m.Layers {
+		free(y.AttnNorm, y.Q, y.K, y.V, y.O, y.MLPNorm, y.Gate, y.Up, y.Down)
+	}
+	m.Layers, m.Head, m.Embedding = nil, nil, nil
+}
+
+// Backend is the backend the weights live on.
+func (m *Model) Backend() compute.Backend { return m.be }
+
+// Cache holds every layer's keys and values for Rows sequences that share positions (one
+// for a chat, 2P for classifier-free guidance over P images). Positions [0, Len) are filled.
+type Cache struct {
+	// K and V are per layer [rows, capacity, kvHeads*headDim].
+	K, V []*compute.Tensor
+
+	rows, capacity, length int
+	width, maxPos          int
+	be                     compute.Backend
+}
+
+// NewCache allocates an empty cache for rows sequences of up to capacity positions. Forward
+// grows it when a longer input arrives, up to the config's max_position_embeddings.
+func (m *Model) NewCache(rows, capacity int) (*Cache, error) {
+	if rows <= 0 || capacity <= 0 {
+		return nil, fmt.Errorf("kv cache: %d rows × %d positions", rows, capacity)
+	}
+	if mp := m.Config.MaxPositions; mp > 0 && capacity > mp {
+		capacity = mp
+	}
+	c := &Cache{rows: rows, width: m.Config.KVHeads * m.Config.HeadDim, maxPos: m.Config.MaxPositions, be: m.be}
+	c.alloc(len(m.Layers), capacity)
+	return c, nil
+}
+
+// alloc replaces the buffers by ones of the given capacity, keeping the filled positions.
+func (c *Cache) alloc(layers, capacity int) {
+	k := make([]*compute.Tensor, layers)
+	v := make([]*compute.Tensor, layers)
+	for i := range k {
+		k[i] = c.be.New(compute.F32, c.rows, capacity, c.width)
+		v[i] = c.be.New(compute.F32, c.rows, capacity, c.width)
+		if c.length > 0 {
+			c.be.CopyRows(k[i], 0, c.K[i], 0, c.length)
+			c.be.CopyRows(v[i], 0, c.V[i], 0, c.length)
+		}
+	}
+	c.Free()
+	c.K, c.V, c.capacity = k, v, capacity
+}
+
+// Rows is the number of sequences.
+func (c *Cache) Rows() int { return c.rows }
+
+// Len is the number of filled positions: the position of the next input row.
+func (c *Cache) Len() int { return c.length }
+
+// Capacity is the number of positions allocated.
+func (c *Cache) Capacity() int { return c.capacity }
+
+// Truncate forgets every position from n on, so that the next Forward continues at position
+// n (a chat that keeps an unchanged prefix).
+func (c *Cache) Truncate(n int) error {
+	if n < 0 || n > c.length {
+		return fmt.Errorf("kv cache: truncate to %d positions, have %d", n, c.length)
+	}
+	c.length = n
+	return nil
+}
+
+// Reserve makes room for at least n positions in total.
+func (c *Cache) Reserve(n int) error {
+	if n <= c.capacity {
+		return nil
+	}
+	if c.maxPos > 0 && n > c.maxPos {
+		return fmt.Errorf("kv cache: %d positions exceed the model's context of %d (max_position_embeddings)", n, c.maxPos)
+	}
+	grown := max(n, 2*c.capacity)
+	if c.maxPos > 0 {
+		grown = min(grown, c.maxPos)
+	}
+	c.alloc(len(c.K), grown)
+	return nil
+}
+
+// Free releases the cache's buffers.
+func (c *Cache) Free() {
+	for i := range c.K {
+		c.be.Free(c.K[i])
+		c.be.Free(c.V[i])
+	}
+	c.K, c.V = nil, nil
+}
+
+// Embed looks up token embeddings: ids holds rows sequences of equal length, one after the
+// other, and the result is [rows, len(ids)/rows, hidden]. The caller frees it.
+func (m *Model) Embed(ids []int32, rows int) (*compute.Tensor, error) {
+	if rows <= 0 || len(ids) == 0 || len(ids)%rows != 0 {
+		return nil, fmt.Errorf("embed: %d ids do not split into %d rows", len(ids), rows)
+	}
+	for i, id := range ids {
+		if id < 0 || int(id) >= m.Config.Vocab {
+			return nil, fmt.Errorf("embed: token id %d at index %d is outside the vocabulary of %d", id, i, m.Config.Vocab)
+		}
+	}
+	out := m.be.New(compute.F32, len(ids), m.Config.Hidden)
+	m.be.Embedding(out, m.Embedding, ids)
+	return m.be.Reshape(out, rows, len(ids)/rows, m.Config.Hidden), nil
+}
+
+// Forward runs the decoder over x [rows, T, hidden] at positions c.Len() … c.Len()+T-1 of
+// every row, appending their keys and values to c, and returns the hidden states after the
+// final RMSNorm, [rows, T, hidden]. x is not modified; the caller frees the result.
+func (m *Model) Forward(x *compute.Tensor, c *Cache) (*compute.Tensor, error) {
+	cfg := m.Config
+	if len(x.Shape) != 3 || x.Shape[2] != cfg.Hidden {
+		return nil, fmt.Errorf("language model input %v, want [rows, T, %d]", x, cfg.Hidden)
+	}
+	rows, t := x.Shape[0], x.Shape[1]
+	if t == 0 {
+		return nil, fmt.Errorf("language model input %v has no positions", x)
+	}
+	if rows != c.rows || len(c.K) != len(m.Layers) {
+		return nil, fmt.Errorf("language model input has %d rows, the kv cache %d", rows, c.rows)
+	}
+	pos0 := c.length
+	if err := c.Reserve(pos0 + t); err != nil {
+		return nil, err
+	}
+	be := m.be
+	d, hd, eps, theta := cfg.Hidden, cfg.HeadDim, float32(cfg.RMSNormEps), float32(cfg.RopeTheta)
+	res := be.New(compute.F32, rows, t, d)
+	be.CopyRows(res, 0, x, 0, t)
+	h := be.New(compute.F32, rows, t, d)
+	q := be.New(compute.F32, rows, t, cfg.Heads*hd)
+	k := be.New(compute.F32, rows, t, cfg.KVHeads*hd)
+	v := be.New(compute.F32, rows, t, cfg.KVHeads*hd)
+	att := be.New(compute.F32, rows, t, cfg.Heads*hd)
+	gate := be.New(compute.F32, rows, t, cfg.Intermediate)
+	up := be.New(compute.F32, rows, t, cfg.Intermediate)
+	act := be.New(compute.F32, rows, t, cfg.Intermediate)
+	ap := compute.AttentionParams{
+		Heads: cfg.Heads, KVHeads: cfg.KVHeads, HeadDim: hd,
+		KVLen: pos0 + t, QPos0: pos0, Causal: true,
+		Scale: float32(1 / math.Sqrt(float64(hd))),
+	}
+	for i := range m.Layers {
+		y := &m.Layers[i]
+		// res = res + o_proj(attention(rope(q), rope(k), v)) over norm(res)
+		be.RMSNorm(h, res, y.AttnNorm, eps)
+		be.Linear(q, h, y.Q, nil)
+		be.Linear(k, h, y.K, nil)
+		be.Linear(v, h, y.V, nil)
+		be.RoPE(q, cfg.Heads, hd, pos0, theta)
+		be.RoPE(k, cfg.KVHeads, hd, pos0, theta)
+		be.CopyRows(c.K[i], pos0, k, 0, t)
+		be.CopyRows(c.V[i], pos0, v, 0, t)
+		be.Attention(att, q, c.K[i], c.V[i], ap)
+		be.Linear(h, att, y.O, nil)
+		be.Add(res, res, h)
+		// res = res + down(silu(gate(norm(res))) * up(norm(res)))
+		be.RMSNorm(h, res, y.MLPNorm, eps)
+		be.Linear(gate, h, y.Gate, nil)
+		be.Linear(up, h, y.Up, nil)
+		be.SwiGLU(act, gate, up)
+		be.Linear(h, act, y.Down, nil)
+		be.Add(res, res, h)
+	}
+	be.RMSNorm(h, res, m.Norm, eps)
+	c.length = pos0 + t
+	for _, s := range []*compute.Tensor{res, q, k, v, att, gate, up, act} {
+		be.Free(s)
+	}
+	return h, nil
+}
+
+// Last returns the hidden state of the last position of every row of h [rows, T, hidden] as
+// [rows, 1, hidden] (what the heads read when generating). The caller frees it.
+func (m *Model) Last(h *compute.Tensor) *compute.Tensor {
+	rows, t, d := h.Dim(0), h.Dim(1), h.Dim(2)
+	out := m.be.New(compute.F32, rows, 1, d)
+	m.be.CopyRows(out, 0, h, t-1, 1)
+	return out
+}
+
+// Logits applies lm_head to every row of h [..., hidden] and returns [..., vocab] float32.
+// Call it on Last(h) to get only the next-token logits. The caller frees the result.
+func (m *Model) Logits(h *compute.Tensor) *compute.Tensor {
+	shape := append([]int(nil), h.Shape...)
+	shape[len(shape)-1] = m.Config.Vocab
+	out := m.be.New(compute.F32, shape...)
+	m.be.Linear(out, h, m.Head, nil)
+	return out
+}
+
+// loader keeps the first error so that Load reads as a list of tensors.
+type loader struct {
+	src Source
+	err error
+}
+
+func (l *loader) f32(name string, shape ...int) *compute.Tensor {
+	if l.err != nil {
+		return nil
+	}
+	t, err := l.src.F32(name, shape...)
+	l.err = err
+	return t
+}
+
+func (l *loader) matrix(name string, shape ...int) *compute.Tensor {
+	if l.err != nil {
+		return nil
+	}
+	t, err := l.src.Matrix(name, shape...)
+	l.err = err
+	return t
+}

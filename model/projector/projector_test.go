@@ -1,0 +1,207 @@
+package projector
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/config"
+)
+
+// ckSource is a minimal Source over a checkpoint for tests: Matrix keeps the stored dtype,
+// as the model package's default policy does.
+type ckSource struct {
+	ck *checkpoint.Checkpoint
+	be compute.Backend
+}
+
+func (s ckSource) load(name string, keep bool, shape []int) (*compute.Tensor, error) {
+	info, ok := s.ck.Info(name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %s missing", name)
+	}
+	if !slices.Equal(shape, info.Shape) {
+		return nil, fmt.Errorf("tensor %s has shape %v, want %v", name, info.Shape, shape)
+	}
+	src := map[checkpoint.DType]compute.DType{checkpoint.F32: compute.F32, checkpoint.F16: compute.F16, checkpoint.BF16: compute.BF16}[info.DType]
+	raw, err := s.ck.Raw(name)
+	if err != nil {
+		return nil, err
+	}
+	dt := compute.F32
+	if keep {
+		dt = src
+	}
+	return s.be.FromBytes(dt, shape, src, raw)
+}
+
+func (s ckSource) Matrix(name string, shape ...int) (*compute.Tensor, error) {
+	return s.load(name, true, shape)
+}
+func (s ckSource) F32(name string, shape ...int) (*compute.Tensor, error) {
+	return s.load(name, false, shape)
+}
+
+func openTiny(t *testing.T) (*config.Config, *checkpoint.Checkpoint) {
+	t.Helper()
+	dir := fixtures.Path(t, "models", "tiny-a")
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ck.Close() })
+	return cfg, ck
+}
+
+func TestAlignerGoldenTinyA(t *testing.T) {
+	be := cpu.New(2)
+	cfg, ck := openTiny(t)
+	m, err := LoadProjector(be, ckSource{ck, be}, "aligner", cfg.Aligner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	golden := fixtures.Path(t, "golden", "tiny-a")
+	in := fixtures.Float32s(t, filepath.Join(golden, "vision_features.bin"))
+	want := fixtures.Float32s(t, filepath.Join(golden, "aligner_features.bin"))
+	x := be.FromFloat32(in, 1, 16, 64)
+	out := m.Forward(x)
+	if !slices.Equal(out.Shape, []int{1, 16, 64}) {
+		t.Fatalf("shape %v", out.Shape)
+	}
+	got := make([]float32, out.Len())
+	if err := be.Read(out, got); err != nil {
+		t.Fatal(err)
+	}
+	if ok, diff, bound := fixtures.Close(got, want, 1e-4); !ok {
+		t.Errorf("max |diff| %.3g > %.3g", diff, bound)
+	}
+	// The input is left alone.
+	after := make([]float32, len(in))
+	if err := be.Read(x, after); err != nil || !slices.Equal(after, in) {
+		t.Errorf("Forward modified its input (err %v)", err)
+	}
+}
+
+// TestShapes binds each projector kind from the tiny checkpoint and checks the widths, and
+// the values of the two kinds that are easy to compute here: identity, and a depth-1
+// mlp_gelu, which is the aligner's first Linear alone.
+func TestShapes(t *testing.T) {
+	be := cpu.New(1)
+	cfg, ck := openTiny(t)
+	src := ckSource{ck, be}
+	tests := []struct {
+		name    string
+		load    func() (*MLP, error)
+		in, out int
+		layers  int
+	}{
+		{"aligner", func() (*MLP, error) { return LoadProjector(be, src, "aligner", cfg.Aligner) }, 64, 64, 2},
+		{"gen_aligner", func() (*MLP, error) { return LoadProjector(be, src, "gen_aligner", cfg.GenAligner) }, 8, 64, 2},
+		{"gen_head", func() (*MLP, error) { return LoadHead(be, src, "gen_head", cfg.GenHead) }, 64, 256, 2},
+		{"depth 1", func() (*MLP, error) {
+			c := cfg.Aligner
+			c.Depth = 1
+			return LoadProjector(be, src, "aligner", c)
+		}, 64, 64, 1},
+		{"identity", func() (*MLP, error) {
+			return LoadProjector(be, src, "aligner", config.Projector{Type: config.ProjectorIdentity, InputDim: 64})
+		}, 64, 64, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := tt.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Free()
+			if m.InputDim() != tt.in || m.OutputDim() != tt.out || len(m.Layers) != tt.layers {
+				t.Errorf("in %d out %d layers %d, want %d %d %d", m.InputDim(), m.OutputDim(), len(m.Layers), tt.in, tt.out, tt.layers)
+			}
+			x := make([]float32, 3*tt.in)
+			for i := range x {
+				x[i] = float32(i%7) - 3
+			}
+			out := m.Forward(be.FromFloat32(x, 3, tt.in))
+			if !slices.Equal(out.Shape, []int{3, tt.out}) {
+				t.Errorf("output shape %v, want [3 %d]", out.Shape, tt.out)
+			}
+			got := make([]float32, out.Len())
+			if err := be.Read(out, got); err != nil {
+				t.Fatal(err)
+			}
+			switch tt.layers {
+			case 0:
+				if !slices.Equal(got, x) {
+					t.Errorf("identity changed the rows")
+				}
+			case 1:
+				want := hostLinear(t, ck, "aligner.layers.0", x, tt.in, tt.out)
+				if ok, diff, bound := fixtures.Close(got, want, 1e-5); !ok {
+					t.Errorf("depth 1: max |diff| %.3g > %.3g", diff, bound)
+				}
+			}
+		})
+	}
+}
+
+// hostLinear computes x·Wᵀ + b in float64 from the checkpoint's weights.
+func hostLinear(t *testing.T, ck *checkpoint.Checkpoint, name string, x []float32, in, out int) []float32 {
+	w := make([]float32, in*out)
+	b := make([]float32, out)
+	if err := ck.Float32(name+".weight", w); err != nil {
+		t.Fatal(err)
+	}
+	if err := ck.Float32(name+".bias", b); err != nil {
+		t.Fatal(err)
+	}
+	rows := len(x) / in
+	y := make([]float32, rows*out)
+	for r := range rows {
+		for o := range out {
+			s := float64(b[o])
+			for i := range in {
+				s += float64(x[r*in+i]) * float64(w[o*in+i])
+			}
+			y[r*out+o] = float32(s)
+		}
+	}
+	return y
+}
+
+func TestLoadErrors(t *testing.T) {
+	be := cpu.New(1)
+	cfg, ck := openTiny(t)
+	src := ckSource{ck, be}
+	deep := cfg.Aligner
+	deep.Depth = 3
+	wide := cfg.Aligner
+	wide.NEmbed = 128
+	tests := []struct {
+		name string
+		cfg  config.Projector
+	}{
+		{"deeper than the checkpoint", deep},
+		{"wider than the checkpoint", wide},
+		{"unknown type", config.Projector{Type: "low_high_hybrid_split_mlp_gelu", InputDim: 64, NEmbed: 64, Depth: 2}},
+		{"linear has no layers.weight", config.Projector{Type: config.ProjectorLinear, InputDim: 64, NEmbed: 64}},
+		{"zero depth", config.Projector{Type: config.ProjectorMLPGELU, InputDim: 64, NEmbed: 64}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if m, err := LoadProjector(be, src, "aligner", tt.cfg); err == nil {
+				m.Free()
+				t.Error("no error")
+			}
+		})
+	}
+}

@@ -1,0 +1,242 @@
+// Package vision is Janus' understanding encoder: the SigLIP vision transformer that turns
+// preprocessed images into one feature vector per patch (spec §3.1). It runs the official
+// forward path only: patch convolution, learned position embedding, pre-norm blocks with
+// exact GELU, the final LayerNorm; the attention-pool head in the checkpoint is never
+// loaded, and select_layer truncation (config.Vision.Layers) decides how many blocks exist.
+//
+// Weights are bound once at load into the typed structs below and never looked up by name
+// afterwards. Linear weights keep the dtype the weight source hands out (the checkpoint's
+// own, BF16 for every release): that halves their memory against float32, and the backend
+// widens them on use. Norms, biases, the patch convolution and the position embedding are
+// float32.
+package vision
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/model/config"
+)
+
+// Prefix is where the tower's tensors live in a Janus checkpoint.
+const Prefix = "vision_model.vision_tower."
+
+// Source hands out checkpoint tensors on the backend. model/weights provides it; the model
+// package adapts it so that this package does not depend on the dtype policy.
+type Source interface {
+	// Matrix uploads a weight used by Linear, in the dtype the loader's policy picks, checking
+	// its shape.
+	Matrix(name string, shape ...int) (*compute.Tensor, error)
+	// MatrixRows uploads rows [r0, r1) of a 2-D weight, as Matrix does.
+	MatrixRows(name string, r0, r1 int) (*compute.Tensor, error)
+	// F32 uploads a tensor as float32, checking its shape.
+	F32(name string, shape ...int) (*compute.Tensor, error)
+	// F32Rows uploads elements [r0, r1) along the first dimension of a tensor as float32.
+	F32Rows(name string, r0, r1 int) (*compute.Tensor, error)
+}
+
+// Block is one pre-norm transformer block. The checkpoint's fused qkv projection is split at
+// load into Q, K and V so that each is a plain Linear.
+type Block struct {
+	Norm1W, Norm1B *compute.Tensor
+	QW, QB         *compute.Tensor
+	KW, KB         *compute.Tensor
+	VW, VB         *compute.Tensor
+	ProjW, ProjB   *compute.Tensor
+	Norm2W, Norm2B *compute.Tensor
+	FC1W, FC1B     *compute.Tensor
+	FC2W, FC2B     *compute.Tensor
+}
+
+// Model is a loaded SigLIP tower.
+type Model struct {
+	Config config.Vision
+
+	PatchW, PatchB *compute.Tensor // [width, 3, patch, patch], [width]
+	PosEmbed       *compute.Tensor // [1, tokens, width]
+	Blocks         []Block
+	NormW, NormB   *compute.Tensor
+
+	be compute.Backend
+}
+
+// Load binds the tower's weights from src. Only cfg.Layers blocks are read.
+func Load(be compute.Backend, src Source, cfg config.Vision) (m *Model, err error) {
+	if cfg.Width <= 0 || cfg.Heads <= 0 || cfg.Width%cfg.Heads != 0 || cfg.PatchSize <= 0 ||
+		cfg.ImageSize%cfg.PatchSize != 0 || cfg.Layers < 0 || cfg.MLPHidden <= 0 {
+		return nil, fmt.Errorf("vision tower: unusable config %+v", cfg)
+	}
+	m = &Model{Config: cfg, be: be}
+	defer func() {
+		if err != nil {
+			m.Free()
+			m = nil
+		}
+	}()
+	w, p, g := cfg.Width, cfg.PatchSize, cfg.Grid
+	l := loader{src: src}
+	m.PatchW = l.f32(Prefix+"patch_embed.proj.weight", w, 3, p, p)
+	m.PatchB = l.f32(Prefix+"patch_embed.proj.bias", w)
+	m.PosEmbed = l.f32(Prefix+"pos_embed", 1, g*g, w)
+	m.Blocks = make([]Block, cfg.Layers)
+	for i := range m.Blocks {
+		b := &m.Blocks[i]
+		pre := fmt.Sprintf("%sblocks.%d.", Prefix, i)
+		b.Norm1W = l.f32(pre+"norm1.weight", w)
+		b.Norm1B = l.f32(pre+"norm1.bias", w)
+		b.QW = l.matrixRows(pre+"attn.qkv.weight", 0, w, w)
+		b.KW = l.matrixRows(pre+"attn.qkv.weight", w, 2*w, w)
+		b.VW = l.matrixRows(pre+"attn.qkv.weight", 2*w, 3*w, w)
+		b.QB = l.f32Rows(pre+"attn.qkv.bias", 0, w)
+		b.KB = l.f32Rows(pre+"attn.qkv.bias", w, 2*w)
+		b.VB = l.f32Rows(pre+"attn.qkv.bias", 2*w, 3*w)
+		b.ProjW = l.matrix(pre+"attn.proj.weight", w, w)
+		b.ProjB = l.f32(pre+"attn.proj.bias", w)
+		b.Norm2W = l.f32(pre+"norm2.weight", w)
+		b.Norm2B = l.f32(pre+"norm2.bias", w)
+		b.FC1W = l.matrix(pre+"mlp.fc1.weight", cfg.MLPHidden, w)
+		b.FC1B = l.f32(pre+"mlp.fc1.bias", cfg.MLPHidden)
+		b.FC2W = l.matrix(pre+"mlp.fc2.weight", w, cfg.MLPHidden)
+		b.FC2B = l.f32(pre+"mlp.fc2.bias", w)
+	}
+	m.NormW = l.f32(Prefix+"norm.weight", w)
+	m.NormB = l.f32(Prefix+"norm.bias", w)
+	if l.err != nil {
+		return m, fmt.Errorf("load vision tower: %w", l.err)
+	}
+	return m, nil
+}
+
+// Free releases every weight.
+func (m *Model) Free() {
+	free := func(ts ...*compute.Tensor) {
+		for _, t := range ts {
+			if t != nil {
+				m.be.Free(t)
+			}
+		}
+	}
+	free(m.PatchW, m.PatchB, m.PosEmbed, m.NormW, m.NormB)
+	for _, b := range m.Blocks {
+		free(b.Norm1W, b.Norm1B, b.QW, b.QB, b.KW, b.KB, b.VW, b.VB, b.ProjW, b.ProjB,
+			b.Norm2W, b.Norm2B, b.FC1W, b.FC1B, b.FC2W, b.FC2B)
+	}
+	m.Blocks = nil
+}
+
+// Pixels uploads preprocessed images (each 3×S×S float32 in CHW order, as the image
+// processor produces) as one [n, 3, S, S] batch, applying the tower's own input
+// normalisation when the config has one (no release does).
+func (m *Model) Pixels(images ...[]float32) (*compute.Tensor, error) {
+	s := m.Config.ImageSize
+	plane := s * s
+	data := make([]float32, 0, len(images)*3*plane)
+	for i, img := range images {
+		if len(img) != 3*plane {
+			return nil, fmt.Errorf("image %d has %d values, want 3×%d×%d = %d", i, len(img), s, s, 3*plane)
+		}
+		data = append(data, img...)
+	}
+	if len(images) == 0 {
+		return nil, fmt.Errorf("no images to encode")
+	}
+	if mean, std := m.Config.PixelMean, m.Config.PixelStd; len(mean) == 3 && len(std) == 3 {
+		for i := range data {
+			c := (i / plane) % 3
+			data[i] = (data[i] - float32(mean[c])) / float32(std[c])
+		}
+	}
+	return m.be.FromFloat32(data, len(images), 3, s, s), nil
+}
+
+// Forward encodes pixels [n, 3, S, S] into features [n, tokens, width] (after the final
+// LayerNorm). Token k is patch (k / grid, k % grid). The caller frees the result.
+func (m *Model) Forward(pixels *compute.Tensor) *compute.Tensor {
+	be, c := m.be, m.Config
+	n, w, g, tok := pixels.Dim(0), c.Width, c.Grid, c.Tokens
+	eps := float32(c.LayerNormEps)
+
+	// Patch embedding: a stride-p convolution gives [n, w, g, g]; flattening the grid and
+	// swapping the last two dimensions gives one row per patch, row-major over the grid.
+	conv := be.New(compute.F32, n, w, g, g)
+	be.Conv2D(conv, pixels, m.PatchW, m.PatchB, compute.Conv2DParams{Stride: c.PatchSize})
+	x := be.New(compute.F32, n, tok, w)
+	be.Transpose(x, be.Reshape(conv, n, w, tok))
+	be.Free(conv)
+	be.Add(x, x, m.PosEmbed)
+
+	h := be.New(compute.F32, n, tok, w)
+	q := be.New(compute.F32, n, tok, w)
+	k := be.New(compute.F32, n, tok, w)
+	v := be.New(compute.F32, n, tok, w)
+	att := be.New(compute.F32, n, tok, w)
+	hidden := be.New(compute.F32, n, tok, c.MLPHidden)
+	act := be.New(compute.F32, n, tok, c.MLPHidden)
+	ap := compute.AttentionParams{
+		Heads: c.Heads, KVHeads: c.Heads, HeadDim: w / c.Heads,
+		KVLen: tok, Scale: float32(1 / math.Sqrt(float64(w/c.Heads))),
+	}
+	for i := range m.Blocks {
+		b := &m.Blocks[i]
+		// x = x + proj(attention(norm1(x)))
+		be.LayerNorm(h, x, b.Norm1W, b.Norm1B, eps)
+		be.Linear(q, h, b.QW, b.QB)
+		be.Linear(k, h, b.KW, b.KB)
+		be.Linear(v, h, b.VW, b.VB)
+		be.Attention(att, q, k, v, ap)
+		be.Linear(h, att, b.ProjW, b.ProjB)
+		be.Add(x, x, h)
+		// x = x + fc2(gelu(fc1(norm2(x))))
+		be.LayerNorm(h, x, b.Norm2W, b.Norm2B, eps)
+		be.Linear(hidden, h, b.FC1W, b.FC1B)
+		be.GELU(act, hidden)
+		be.Linear(h, act, b.FC2W, b.FC2B)
+		be.Add(x, x, h)
+	}
+	out := be.New(compute.F32, n, tok, w)
+	be.LayerNorm(out, x, m.NormW, m.NormB, eps)
+	for _, t := range []*compute.Tensor{x, h, q, k, v, att, hidden, act} {
+		be.Free(t)
+	}
+	return out
+}
+
+// loader keeps the first error so that Load reads as a list of tensors.
+type loader struct {
+	src Source
+	err error
+}
+
+func (l *loader) do(f func() (*compute.Tensor, error)) *compute.Tensor {
+	if l.err != nil {
+		return nil
+	}
+	t, err := f()
+	if err != nil {
+		l.err = err
+		return nil
+	}
+	return t
+}
+
+func (l *loader) f32(name string, shape ...int) *compute.Tensor {
+	return l.do(func() (*compute.Tensor, error) { return l.src.F32(name, shape...) })
+}
+
+func (l *loader) f32Rows(name string, r0, r1 int) *compute.Tensor {
+	return l.do(func() (*compute.Tensor, error) { return l.src.F32Rows(name, r0, r1) })
+}
+
+func (l *loader) matrix(name string, shape ...int) *compute.Tensor {
+	return l.do(func() (*compute.Tensor, error) { return l.src.Matrix(name, shape...) })
+}
+
+// matrixRows loads rows [r0, r1) and checks that they have cols columns.
+func (l *loader) matrixRows(name string, r0, r1, cols int) *compute.Tensor {
+	t := l.do(func() (*compute.Tensor, error) { return l.src.MatrixRows(name, r0, r1) })
+	if t != nil && (len(t.Shape) != 2 || t.Shape[1] != cols) {
+		l.err = fmt.Errorf("tensor %s: rows have shape %v, want [%d %d]", name, t.Shape, r1-r0, cols)
+	}
+	return t
+}
