@@ -1,0 +1,157 @@
+package weights
+
+import (
+	"encoding/binary"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+)
+
+func openTiny(t *testing.T) *checkpoint.Checkpoint {
+	t.Helper()
+	ck, err := checkpoint.Open(fixtures.Path(t, "models", "tiny-a", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ck.Close() })
+	return ck
+}
+
+func readF32(t *testing.T, b compute.Backend, x *compute.Tensor) []float32 {
+	t.Helper()
+	out := make([]float32, x.Len())
+	if err := b.Read(x, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLoaderUploadsTinyA(t *testing.T) {
+	ck := openTiny(t)
+	b := cpu.New(1)
+	l := NewLoader(ck, b)
+	if l.Backend() != compute.Backend(b) {
+		t.Fatal("Backend() is not the backend given to NewLoader")
+	}
+	const qkv, qkvBias = "vision_model.vision_tower.blocks.0.attn.qkv.weight", "vision_model.vision_tower.blocks.0.attn.qkv.bias"
+	const width = 64
+	whole := make([]float32, 3*width*width)
+	if err := ck.Float32(qkv, whole); err != nil {
+		t.Fatal(err)
+	}
+	wholeBias := make([]float32, 3*width)
+	if err := ck.Float32(qkvBias, wholeBias); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		load      func() (*compute.Tensor, error)
+		wantShape []int
+		want      []float32
+	}{
+		{"whole weight", func() (*compute.Tensor, error) { return l.Load(qkv, compute.F32, 3*width, width) },
+			[]int{3 * width, width}, whole},
+		{"k rows of the fused weight", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, width, 2*width) },
+			[]int{width, width}, whole[width*width : 2*width*width]},
+		{"v part of the fused bias", func() (*compute.Tensor, error) { return l.LoadRows(qkvBias, compute.F32, 2*width, 3*width) },
+			[]int{width}, wholeBias[2*width:]},
+		{"single row", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, 0, 1) },
+			[]int{1, width}, whole[:width]},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := tc.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Free(x)
+			if !slices.Equal(x.Shape, tc.wantShape) || x.DType != compute.F32 {
+				t.Fatalf("tensor %v, want F32%v", x, tc.wantShape)
+			}
+			if got := readF32(t, b, x); !slices.Equal(got, tc.want) {
+				t.Errorf("values differ from the checkpoint's")
+			}
+		})
+	}
+
+	// Keeping the stored BF16 needs no conversion; the values must survive it exactly.
+	x, err := l.Load(qkv, compute.BF16, 3*width, width)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.DType != compute.BF16 || !slices.Equal(x.Shape, []int{3 * width, width}) {
+		t.Errorf("BF16 upload gave %v", x)
+	}
+	b.Free(x)
+}
+
+func TestLoaderErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	f32 := make([]byte, 4*6)
+	for i := range 6 {
+		binary.LittleEndian.PutUint32(f32[4*i:], math.Float32bits(float32(i)))
+	}
+	err := checkpointtest.WriteSafetensors(path, []checkpointtest.Tensor{
+		{Name: "w", DType: checkpoint.F32, Shape: []int{2, 3}, Data: f32},
+		{Name: "ids", DType: checkpoint.I64, Shape: []int{4}},
+		{Name: "scalar", DType: checkpoint.F32, Shape: []int{}},
+	}, checkpointtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	l := NewLoader(ck, cpu.New(1))
+
+	tests := []struct {
+		name string
+		load func() (*compute.Tensor, error)
+		want string
+	}{
+		{"missing", func() (*compute.Tensor, error) { return l.Load("nope", compute.F32, 2, 3) }, `"nope": not in the checkpoint`},
+		{"transposed shape", func() (*compute.Tensor, error) { return l.Load("w", compute.F32, 3, 2) }, "checkpoint shape [2 3], the model needs [3 2]"},
+		{"flattened shape", func() (*compute.Tensor, error) { return l.Load("w", compute.F32, 6) }, "checkpoint shape [2 3], the model needs [6]"},
+		{"integer dtype", func() (*compute.Tensor, error) { return l.Load("ids", compute.F32, 4) }, "stored as I64"},
+		{"integer rows", func() (*compute.Tensor, error) { return l.LoadRows("ids", compute.F32, 0, 1) }, "stored as I64"},
+		{"rows past the end", func() (*compute.Tensor, error) { return l.LoadRows("w", compute.F32, 1, 3) }, "out of range"},
+		{"empty row range", func() (*compute.Tensor, error) { return l.LoadRows("w", compute.F32, 1, 1) }, "out of range"},
+		{"negative row", func() (*compute.Tensor, error) { return l.LoadRows("w", compute.F32, -1, 1) }, "out of range"},
+		{"rows of a scalar", func() (*compute.Tensor, error) { return l.LoadRows("scalar", compute.F32, 0, 1) }, "scalar"},
+		{"rows of a missing tensor", func() (*compute.Tensor, error) { return l.LoadRows("nope", compute.F32, 0, 1) }, "not in the checkpoint"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := tc.load()
+			if err == nil {
+				t.Fatalf("loaded %v, want an error", x)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+
+	x, err := l.LoadRows("w", compute.F32, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readF32(t, l.Backend(), x); !slices.Equal(got, []float32{3, 4, 5}) {
+		t.Errorf("row 1 = %v, want [3 4 5]", got)
+	}
+	if !l.Has("w") || l.Has("nope") {
+		t.Error("Has disagrees with the checkpoint")
+	}
+}
