@@ -1,0 +1,454 @@
+package weights
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+	"github.com/janus-desktop/janus/model/config"
+)
+
+// releasedKey is one entry of a real-configs keys.json.
+type releasedKey struct {
+	Name  string
+	Shape []int
+	DType checkpoint.DType
+}
+
+// readKeys reads keys.json in file order (the official state-dict order).
+func readKeys(t testing.TB, release string) []releasedKey {
+	t.Helper()
+	f, err := os.Open(fixtures.Path(t, "real-configs", release, "keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("keys.json: want an object, got %v %v", tok, err)
+	}
+	var keys []releasedKey
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Shape []int
+			DType checkpoint.DType
+		}
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, releasedKey{tok.(string), v.Shape, v.DType})
+	}
+	return keys
+}
+
+func loadConfig(t testing.TB, dir string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestPlanMatchesReleasedKeys(t *testing.T) {
+	for _, release := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
+		t.Run(release, func(t *testing.T) {
+			cfg := loadConfig(t, fixtures.Path(t, "real-configs", release))
+			var want []releasedKey
+			for _, k := range readKeys(t, release) {
+				if !Unused(k.Name) {
+					want = append(want, k)
+				}
+			}
+			plan := Plan(cfg)
+			if len(plan) != len(want) {
+				t.Errorf("plan has %d tensors, the release runs %d", len(plan), len(want))
+			}
+			for i := range min(len(plan), len(want)) {
+				if plan[i].Name != want[i].Name || !slices.Equal(plan[i].Shape, want[i].Shape) {
+					t.Fatalf("tensor %d: plan %s %v, release %s %v", i, plan[i].Name, plan[i].Shape, want[i].Name, want[i].Shape)
+				}
+			}
+		})
+	}
+}
+
+func TestPlanMatchesTinyA(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	ck := openTiny(t)
+	stored := map[string][]int{}
+	for _, ti := range ck.Tensors() {
+		stored[ti.Name] = ti.Shape
+	}
+	plan := Plan(loadConfig(t, dir))
+	for _, s := range plan {
+		shape, ok := stored[s.Name]
+		if !ok || !slices.Equal(shape, s.Shape) {
+			t.Errorf("plan %s %v, stored %v (present %v)", s.Name, s.Shape, shape, ok)
+		}
+		delete(stored, s.Name)
+	}
+	for name := range stored {
+		if !Unused(name) {
+			t.Errorf("stored tensor %s is neither planned nor known to be unused", name)
+		}
+	}
+}
+
+// fakeRelease writes a sparse checkpoint with every tensor of a release's keys.json (after
+// edit, which may change or drop entries), plus the release's config files, into a new
+// folder. shards 0 writes a single file.
+func fakeRelease(t testing.TB, release string, format checkpointtest.Format, shards int, edit func([]checkpointtest.Tensor) []checkpointtest.Tensor) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := fixtures.Path(t, "real-configs", release)
+	for _, name := range []string{config.ConfigFile, config.PreprocessorFile, config.ProcessorFile, config.SpecialTokensMapFile, config.TokenizerConfigFile} {
+		raw, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var tensors []checkpointtest.Tensor
+	for _, k := range readKeys(t, release) {
+		tensors = append(tensors, checkpointtest.Tensor{Name: k.Name, DType: k.DType, Shape: k.Shape})
+	}
+	if edit != nil {
+		tensors = edit(tensors)
+	}
+	var err error
+	switch {
+	case shards > 0:
+		_, err = checkpointtest.WriteSharded(dir, format, tensors, shards, checkpointtest.Options{})
+	case format == checkpointtest.PyTorch:
+		err = checkpointtest.WritePyTorchZip(filepath.Join(dir, "pytorch_model.bin"), tensors, checkpointtest.Options{})
+	default:
+		err = checkpointtest.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, checkpointtest.Options{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func openAndCheck(t testing.TB, dir string) (*Report, error) {
+	t.Helper()
+	cfg := loadConfig(t, dir)
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { ck.Close() })
+	return Check(ck, cfg)
+}
+
+func TestCheckBindsReleases(t *testing.T) {
+	// Per-part parameter counts from spec §2's parameter split.
+	small := map[Part]int64{
+		PartVision: 303_688_704, PartAligner: 6_295_552, PartLLM: 209_715_200 + 1_233_225_728 + 209_715_200,
+		PartVQ: 42_449_795 + 131_072 + 2_304, PartGen: 4_214_784 + 37_767_168 + 131_072,
+		PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
+	}
+	large := map[Part]int64{
+		PartVision: 303_688_704, PartAligner: 20_979_712, PartLLM: 419_430_400 + 6_071_504_896 + 419_430_400,
+		PartVQ: 42_449_795 + 131_072 + 2_304, PartGen: 16_818_176 + 83_906_560 + 131_072,
+		PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
+	}
+	tests := []struct {
+		release       string
+		format        checkpointtest.Format
+		shards        int
+		wantFiles     int
+		total         int64
+		tensors       int
+		parts         map[Part]int64
+		hidden, layer int64
+	}{
+		{"janus-1.3b", checkpointtest.Safetensors, 0, 1, 2_089_297_547, 882, small, 2048, 24},
+		{"janus-pro-1b", checkpointtest.PyTorch, 0, 1, 2_089_297_547, 882, small, 2048, 24},
+		{"janus-pro-7b", checkpointtest.PyTorch, 2, 2, 7_420_434_059, 936, large, 4096, 30},
+	}
+	for _, tc := range tests {
+		t.Run(tc.release, func(t *testing.T) {
+			dir := fakeRelease(t, tc.release, tc.format, tc.shards, nil)
+			cfg := loadConfig(t, dir)
+			ck, err := checkpoint.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ck.Close()
+			if n := len(ck.Files()); n != tc.wantFiles {
+				t.Errorf("checkpoint has %d files, want %d", n, tc.wantFiles)
+			}
+			rep, err := Check(ck, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.TotalParams != tc.total || rep.Tensors != tc.tensors {
+				t.Errorf("total %d params in %d tensors, want %d in %d", rep.TotalParams, rep.Tensors, tc.total, tc.tensors)
+			}
+			var sum int64
+			for _, ps := range rep.Parts {
+				sum += ps.Params
+				if ps.Params != tc.parts[ps.Part] {
+					t.Errorf("%s: %d params, want %d", ps.Part, ps.Params, tc.parts[ps.Part])
+				}
+			}
+			if sum != rep.TotalParams || rep.UsedParams != rep.TotalParams-tc.parts[PartUnused] {
+				t.Errorf("parts sum to %d, used %d; total %d", sum, rep.UsedParams, rep.TotalParams)
+			}
+			if len(rep.Unexpected) != 0 {
+				t.Errorf("unexpected tensors: %v", rep.Unexpected)
+			}
+			if rep.StoredDTypes[checkpoint.BF16] != rep.UsedParams || len(rep.StoredDTypes) != 1 {
+				t.Errorf("stored dtypes %v, want all %d BF16", rep.StoredDTypes, rep.UsedParams)
+			}
+
+			// Memory: F32 is 4 bytes a parameter. In the LLM everything but the 2L+1 RMSNorm
+			// weights is a matrix (2 bytes in BF16; rows of 2048/4096/5632/11008 values
+			// quantise in whole 32-blocks); the VQ decoder is all F32.
+			if rep.Memory[F32] != 4*rep.UsedParams {
+				t.Errorf("F32 memory %d, want %d", rep.Memory[F32], 4*rep.UsedParams)
+			}
+			llm := rep.Parts[slices.IndexFunc(rep.Parts, func(p PartStats) bool { return p.Part == PartLLM })]
+			norms := (2*tc.layer + 1) * tc.hidden
+			mat := llm.Params - norms
+			for p, want := range map[Precision]int64{
+				F32: 4 * llm.Params, BF16: 2*mat + 4*norms, Q8_0: mat/32*34 + 4*norms, Q4_0: mat/32*18 + 4*norms,
+			} {
+				if llm.Bytes[p] != want {
+					t.Errorf("LLM %s bytes %d, want %d", p, llm.Bytes[p], want)
+				}
+			}
+			vq := rep.Parts[slices.IndexFunc(rep.Parts, func(p PartStats) bool { return p.Part == PartVQ })]
+			if vq.Bytes[BF16] != 4*vq.Params || vq.Bytes[Q4_0] != 4*vq.Params {
+				t.Errorf("VQ bytes %v, want F32 everywhere (%d)", vq.Bytes, 4*vq.Params)
+			}
+			if !(rep.Memory[F32] > rep.Memory[BF16] && rep.Memory[BF16] > rep.Memory[Q8_0] && rep.Memory[Q8_0] > rep.Memory[Q4_0]) {
+				t.Errorf("memory does not shrink with precision: %v", rep.Memory)
+			}
+		})
+	}
+}
+
+func drop(names ...string) func([]checkpointtest.Tensor) []checkpointtest.Tensor {
+	return func(ts []checkpointtest.Tensor) []checkpointtest.Tensor {
+		return slices.DeleteFunc(ts, func(t checkpointtest.Tensor) bool { return slices.Contains(names, t.Name) })
+	}
+}
+
+func change(name string, f func(*checkpointtest.Tensor)) func([]checkpointtest.Tensor) []checkpointtest.Tensor {
+	return func(ts []checkpointtest.Tensor) []checkpointtest.Tensor {
+		for i := range ts {
+			if ts[i].Name == name {
+				f(&ts[i])
+			}
+		}
+		return ts
+	}
+}
+
+func chain(edits ...func([]checkpointtest.Tensor) []checkpointtest.Tensor) func([]checkpointtest.Tensor) []checkpointtest.Tensor {
+	return func(ts []checkpointtest.Tensor) []checkpointtest.Tensor {
+		for _, e := range edits {
+			ts = e(ts)
+		}
+		return ts
+	}
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	const (
+		upProj  = "language_model.model.layers.3.mlp.up_proj.weight"
+		fc1     = "vision_model.vision_tower.blocks.0.mlp.fc1.weight"
+		embed   = "gen_embed.weight"
+		decConv = "gen_vision_model.decoder.conv_blocks.1.res.0.nin_shortcut.weight"
+	)
+	type wantMiss struct{ missing, mismatched []string }
+	tests := []struct {
+		name string
+		edit func([]checkpointtest.Tensor) []checkpointtest.Tensor
+		want wantMiss
+		msgs []string
+	}{
+		{"missing tensor", drop(upProj), wantMiss{missing: []string{upProj}}, []string{"missing " + upProj + " [5632 2048]"}},
+		{"wrong shape", change(fc1, func(t *checkpointtest.Tensor) { t.Shape = []int{4095, 1024} }),
+			wantMiss{mismatched: []string{fc1}}, []string{"stored shape [4095 1024], the model needs [4096 1024]"}},
+		{"integer dtype", change(embed, func(t *checkpointtest.Tensor) { t.DType = checkpoint.I32 }),
+			wantMiss{mismatched: []string{embed}}, []string{"stored as I32"}},
+		{"all at once", chain(drop(upProj, decConv),
+			change(fc1, func(t *checkpointtest.Tensor) { t.Shape = []int{1024, 4096} }),
+			change(embed, func(t *checkpointtest.Tensor) { t.DType = checkpoint.I64 })),
+			wantMiss{missing: []string{decConv, upProj}, mismatched: []string{fc1, embed}},
+			[]string{"2 tensors missing, 2 unusable", upProj, decConv, fc1, embed}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := fakeRelease(t, "janus-pro-1b", checkpointtest.Safetensors, 0, tc.edit)
+			rep, err := openAndCheck(t, dir)
+			var berr *BindError
+			if !errors.As(err, &berr) {
+				t.Fatalf("Check = %v, %v; want a *BindError", rep, err)
+			}
+			var missing, mismatched []string
+			for _, s := range berr.Missing {
+				missing = append(missing, s.Name)
+			}
+			for _, m := range berr.Mismatched {
+				mismatched = append(mismatched, m.Spec.Name)
+			}
+			if !slices.Equal(missing, tc.want.missing) || !slices.Equal(mismatched, tc.want.mismatched) {
+				t.Errorf("missing %v mismatched %v, want %v %v", missing, mismatched, tc.want.missing, tc.want.mismatched)
+			}
+			for _, m := range tc.msgs {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error does not mention %q:\n%v", m, err)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckIgnoresUnusedAndExtraTensors(t *testing.T) {
+	extra := checkpointtest.Tensor{Name: "vision_model.vision_tower.blocks.24.norm1.weight", DType: checkpoint.BF16, Shape: []int{1024}}
+	inv := checkpointtest.Tensor{Name: "language_model.model.layers.0.self_attn.rotary_emb.inv_freq", DType: checkpoint.F32, Shape: []int{64}}
+	dir := fakeRelease(t, "janus-pro-1b", checkpointtest.Safetensors, 0, func(ts []checkpointtest.Tensor) []checkpointtest.Tensor {
+		ts = slices.DeleteFunc(ts, func(t checkpointtest.Tensor) bool {
+			return Unused(t.Name) && !strings.Contains(t.Name, "codebook_used")
+		})
+		return append(ts, extra, inv)
+	})
+	rep, err := openAndCheck(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Unexpected, []string{extra.Name}) {
+		t.Errorf("unexpected = %v, want only %s", rep.Unexpected, extra.Name)
+	}
+	unused := rep.Parts[len(rep.Parts)-1]
+	if unused.Part != PartUnused || unused.Tensors != 3 || unused.Params != 65536+1024+64 {
+		t.Errorf("unused part %+v, want codebook_used + extra + inv_freq", unused)
+	}
+}
+
+func TestTruncatedCheckpointIsRejected(t *testing.T) {
+	tests := []struct {
+		name   string
+		format checkpointtest.Format
+		shards int
+		file   string
+	}{
+		{"safetensors", checkpointtest.Safetensors, 0, "model.safetensors"},
+		{"pytorch zip", checkpointtest.PyTorch, 0, "pytorch_model.bin"},
+		{"second shard", checkpointtest.PyTorch, 2, "pytorch_model-00002-of-00002.bin"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := fakeRelease(t, "janus-pro-1b", tc.format, tc.shards, nil)
+			path := filepath.Join(dir, tc.file)
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, st.Size()-1000); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := openAndCheck(t, dir)
+			if err == nil {
+				t.Fatalf("a truncated %s bound: %+v", tc.file, rep)
+			}
+			if !strings.Contains(err.Error(), tc.file) {
+				t.Errorf("error does not name the truncated file %s: %v", tc.file, err)
+			}
+		})
+	}
+}
+
+// TestBindSparsePro7BIsFast opens the sparse 14.8 GB Pro-7B checkpoint and binds it: that
+// must read only headers, not the data.
+func TestBindSparsePro7BIsFast(t *testing.T) {
+	dir := fakeRelease(t, "janus-pro-7b", checkpointtest.PyTorch, 2, nil)
+	cfg := loadConfig(t, dir)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	if _, err := Check(ck, cfg); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	var size int64
+	for _, f := range ck.Files() {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size += st.Size()
+	}
+	// 2 bytes for each of the 7,420,434,059 BF16 parameters, plus the zip and pickle.
+	if size < 2*7_420_434_059 {
+		t.Errorf("the fake checkpoint holds %d bytes, less than the release's data", size)
+	}
+	t.Logf("open+bind of the sparse Pro-7B checkpoint (%d files, %.2f GB): %v, %.1f MB allocated, RSS %s",
+		len(ck.Files()), float64(size)/1e9, elapsed, float64(alloc)/1e6, rss())
+	// Generous bounds for a shared machine; a reader that touched the data would need
+	// minutes and gigabytes.
+	if elapsed > 5*time.Second {
+		t.Errorf("open+bind took %v", elapsed)
+	}
+	if alloc > 64<<20 {
+		t.Errorf("open+bind allocated %d bytes", alloc)
+	}
+}
+
+func BenchmarkOpenAndCheckPro7B(b *testing.B) {
+	dir := fakeRelease(b, "janus-pro-7b", checkpointtest.PyTorch, 2, nil)
+	cfg := loadConfig(b, dir)
+	b.ReportAllocs()
+	for b.Loop() {
+		ck, err := checkpoint.Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Check(ck, cfg); err != nil {
+			b.Fatal(err)
+		}
+		ck.Close()
+	}
+}
+
+// rss reads the resident set size on Linux, for the log only.
+func rss() string {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:"))
+		}
+	}
+	return "unknown"
+}
