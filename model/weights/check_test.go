@@ -1,7 +1,6 @@
 package weights
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,41 +14,15 @@ import (
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
 
-// releasedKey is one entry of a real-configs keys.json.
-type releasedKey struct {
-	Name  string
-	Shape []int
-	DType checkpoint.DType
-}
-
-// readKeys reads keys.json in file order (the official state-dict order).
-func readKeys(t testing.TB, release string) []releasedKey {
+// readKeys reads a release's keys.json in file order (the official state-dict order).
+func readKeys(t testing.TB, release string) []checkpointtest.Tensor {
 	t.Helper()
-	f, err := os.Open(fixtures.Path(t, "real-configs", release, "keys.json"))
+	keys, err := weightstest.ReadKeys(fixtures.Path(t, "real-configs", release, "keys.json"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("keys.json: want an object, got %v %v", tok, err)
-	}
-	var keys []releasedKey
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v struct {
-			Shape []int
-			DType checkpoint.DType
-		}
-		if err := dec.Decode(&v); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, releasedKey{tok.(string), v.Shape, v.DType})
 	}
 	return keys
 }
@@ -67,7 +40,7 @@ func TestPlanMatchesReleasedKeys(t *testing.T) {
 	for _, release := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
 		t.Run(release, func(t *testing.T) {
 			cfg := loadConfig(t, fixtures.Path(t, "real-configs", release))
-			var want []releasedKey
+			var want []checkpointtest.Tensor
 			for _, k := range readKeys(t, release) {
 				if !Unused(k.Name) {
 					want = append(want, k)
@@ -109,38 +82,11 @@ func TestPlanMatchesTinyA(t *testing.T) {
 }
 
 // fakeRelease writes a sparse checkpoint with every tensor of a release's keys.json (after
-// edit, which may change or drop entries), plus the release's config files, into a new
-// folder. shards 0 writes a single file.
+// edit) plus the release's config files into a new folder. shards 0 writes a single file.
 func fakeRelease(t testing.TB, release string, format checkpointtest.Format, shards int, edit func([]checkpointtest.Tensor) []checkpointtest.Tensor) string {
 	t.Helper()
 	dir := t.TempDir()
-	src := fixtures.Path(t, "real-configs", release)
-	for _, name := range []string{config.ConfigFile, config.PreprocessorFile, config.ProcessorFile, config.SpecialTokensMapFile, config.TokenizerConfigFile} {
-		raw, err := os.ReadFile(filepath.Join(src, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var tensors []checkpointtest.Tensor
-	for _, k := range readKeys(t, release) {
-		tensors = append(tensors, checkpointtest.Tensor{Name: k.Name, DType: k.DType, Shape: k.Shape})
-	}
-	if edit != nil {
-		tensors = edit(tensors)
-	}
-	var err error
-	switch {
-	case shards > 0:
-		_, err = checkpointtest.WriteSharded(dir, format, tensors, shards, checkpointtest.Options{})
-	case format == checkpointtest.PyTorch:
-		err = checkpointtest.WritePyTorchZip(filepath.Join(dir, "pytorch_model.bin"), tensors, checkpointtest.Options{})
-	default:
-		err = checkpointtest.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, checkpointtest.Options{})
-	}
-	if err != nil {
+	if err := weightstest.WriteRelease(dir, fixtures.Path(t, "real-configs", release), format, shards, edit); err != nil {
 		t.Fatal(err)
 	}
 	return dir
