@@ -1,0 +1,416 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/llm"
+	"github.com/janus-desktop/janus/model/sample"
+)
+
+// ErrContextFull is returned (wrapped) when a conversation no longer fits the context window.
+var ErrContextFull = errors.New("the conversation does not fit the model's context window")
+
+// prefillChunk bounds the positions one Forward call processes, which bounds the scratch
+// memory of long prompts (a 7B model's MLP scratch is 132 KB per position).
+const prefillChunk = 512
+
+// Message is one turn of a conversation.
+type Message struct {
+	// Assistant marks the model's answers; the others are the user's.
+	Assistant bool
+	Text      string
+	// Images belong to user messages; each is placed before the text, as the official
+	// examples do.
+	Images []*Image
+}
+
+// ChatStats counts the work a chat has done, summed over its turns.
+type ChatStats struct {
+	// ImagesEncoded counts vision tower runs (one per image: features are kept).
+	ImagesEncoded int
+	// PrefilledTokens counts prompt positions run through the LLM (reused ones are not).
+	PrefilledTokens int
+	// GeneratedTokens counts answer tokens.
+	GeneratedTokens int
+}
+
+// Chat is a multi-turn conversation about images. Each Reply templates the whole history
+// (system prompt, every earlier question with its images, every answer) as the official chat
+// does, but only runs what changed: the KV cache keeps every position whose token (and image)
+// is unchanged from the previous turn, and each image goes through the vision tower once.
+//
+// A Chat is not safe for concurrent use; Close releases its memory.
+type Chat struct {
+	// TrimHistory drops the oldest turns when the conversation outgrows the context window,
+	// instead of failing with ErrContextFull.
+	TrimHistory bool
+
+	m        *Model
+	history  []Message
+	cache    *llm.Cache
+	slots    []slot // what each cached position holds
+	features map[*Image]*compute.Tensor
+	stats    ChatStats
+	closed   bool
+
+	// onLogits, for tests, sees each step's next-token logits before sampling.
+	onLogits func([]float32)
+}
+
+// slot is what one prompt position holds: a token, or row k of an image's features.
+type slot struct {
+	id  int32
+	img *Image
+	k   int
+}
+
+// NewChat starts an empty conversation.
+func (m *Model) NewChat() *Chat {
+	return &Chat{m: m, features: map[*Image]*compute.Tensor{}}
+}
+
+// History returns the finished turns, alternating user and assistant messages.
+func (c *Chat) History() []Message { return slices.Clone(c.history) }
+
+// Stats returns the work done so far.
+func (c *Chat) Stats() ChatStats { return c.stats }
+
+// Reset forgets the conversation. The cached system prompt stays, so the next question
+// starts faster.
+func (c *Chat) Reset() {
+	c.history = nil
+	c.freeFeatures()
+}
+
+// Close releases the chat's KV cache and image features.
+func (c *Chat) Close() {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	c.freeFeatures()
+	if c.cache != nil {
+		c.cache.Free()
+		c.cache = nil
+	}
+	c.slots = nil
+	c.closed = true
+}
+
+func (c *Chat) freeFeatures() {
+	for img, t := range c.features {
+		c.m.Backend.Free(t)
+		delete(c.features, img)
+	}
+}
+
+// Reply asks question about images (which may be empty) after the turns so far and generates
+// the answer, streaming it to onText piece by piece when onText is not nil. On success the
+// question and answer join the history. Cancelling ctx stops within one decoding step and
+// returns the partial result with ctx's error; the history is then unchanged.
+func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts GenerateOptions, onText func(string)) (Result, error) {
+	m := c.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.closed || m.LLM == nil {
+		return Result{}, errors.New("chat: the chat or its model is closed")
+	}
+	maxNew := opts.MaxNewTokens
+	if maxNew == 0 {
+		maxNew = DefaultMaxNewTokens
+	}
+	if maxNew < 0 {
+		return Result{}, fmt.Errorf("max new tokens %d is negative", maxNew)
+	}
+	sampler, err := sample.New(opts.sampling(), opts.Seed)
+	if err != nil {
+		return Result{}, err
+	}
+	for i, img := range images {
+		if img == nil || len(img.pixels) != 3*m.Config.Vision.ImageSize*m.Config.Vision.ImageSize {
+			return Result{}, fmt.Errorf("image %d was not prepared by this model", i)
+		}
+	}
+	start := time.Now()
+	history := c.history
+	msgs := func() []Message {
+		return append(slices.Clone(history), Message{Text: question, Images: images}, Message{Assistant: true})
+	}
+	ids, slots, err := c.prompt(msgs())
+	for err == nil && len(ids) > m.contextLimit && c.TrimHistory && len(history) >= 2 {
+		history = history[2:]
+		ids, slots, err = c.prompt(msgs())
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if len(ids) > m.contextLimit {
+		return Result{}, fmt.Errorf("%w: the prompt has %d tokens and the window holds %d; start a new chat or ask about fewer images",
+			ErrContextFull, len(ids), m.contextLimit)
+	}
+
+	res := Result{PromptTokens: len(ids)}
+	logits, err := c.prefill(ctx, ids, slots, maxNew, &res)
+	if err != nil {
+		return res, err
+	}
+	res.Prefill = time.Since(start)
+	start = time.Now()
+
+	eos := m.Tokens.EOS
+	stream := m.Tokenizer.NewStreamDecoder(true)
+	emit := func(s string) {
+		if s != "" && onText != nil {
+			onText(s)
+		}
+	}
+	res.FinishReason = FinishLength
+	for {
+		if err := ctx.Err(); err != nil {
+			emit(stream.Flush())
+			return c.finish(res, start), err
+		}
+		if c.onLogits != nil {
+			c.onLogits(logits)
+		}
+		tok := sampler.Next(logits, res.Tokens)
+		res.Tokens = append(res.Tokens, tok)
+		if tok == eos {
+			res.FinishReason = FinishEOS
+			break
+		}
+		emit(stream.Add(tok))
+		if len(res.Tokens) >= maxNew {
+			break
+		}
+		if c.cache.Len() >= m.contextLimit {
+			res.FinishReason = FinishContext
+			break
+		}
+		if logits, err = c.step(tok); err != nil {
+			return c.finish(res, start), err
+		}
+	}
+	emit(stream.Flush())
+	res = c.finish(res, start)
+	c.history = append(history, Message{Text: question, Images: images}, Message{Assistant: true, Text: res.Text})
+	return res, nil
+}
+
+// finish fills in what a result knows at its end.
+func (c *Chat) finish(res Result, decodeStart time.Time) Result {
+	res.Decode = time.Since(decodeStart)
+	res.Text = c.m.Tokenizer.Decode(res.Tokens, true)
+	c.stats.GeneratedTokens += len(res.Tokens)
+	return res
+}
+
+// prefill brings the KV cache to the whole prompt, reusing the unchanged prefix, and returns
+// the next-token logits.
+func (c *Chat) prefill(ctx context.Context, ids []int32, slots []slot, maxNew int, res *Result) ([]float32, error) {
+	m := c.m
+	reuse := 0
+	for reuse < len(c.slots) && reuse < len(slots) && c.slots[reuse] == slots[reuse] {
+		reuse++
+	}
+	// The last prompt position always runs: its output is the first answer token.
+	reuse = min(reuse, len(ids)-1)
+	if c.cache == nil {
+		cache, err := m.LLM.NewCache(1, min(m.contextLimit, len(ids)+maxNew))
+		if err != nil {
+			return nil, err
+		}
+		c.cache = cache
+	}
+	if err := c.cache.Truncate(reuse); err != nil {
+		return nil, err
+	}
+	c.slots = c.slots[:reuse]
+	res.ReusedTokens = reuse
+
+	n, err := c.encodeImages(ctx, slots[reuse:])
+	res.ImagesEncoded = n
+	if err != nil {
+		return nil, err
+	}
+	var logits []float32
+	for at := reuse; at < len(ids); at += prefillChunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		end := min(at+prefillChunk, len(ids))
+		logits, err = c.forward(ids[at:end], slots[at:end], end == len(ids))
+		if err != nil {
+			return nil, err
+		}
+		c.stats.PrefilledTokens += end - at
+	}
+	return logits, nil
+}
+
+// step feeds one generated token and returns the next logits.
+func (c *Chat) step(tok int32) ([]float32, error) {
+	return c.forward([]int32{tok}, []slot{{id: tok}}, true)
+}
+
+// forward runs the LLM over positions holding slots (ids for text, image features where a
+// slot names an image), appends them to the cache and, when wantLogits, returns the logits
+// after the last one.
+func (c *Chat) forward(ids []int32, slots []slot, wantLogits bool) ([]float32, error) {
+	m, be := c.m, c.m.Backend
+	x, err := m.LLM.Embed(ids, 1)
+	if err != nil {
+		return nil, err
+	}
+	defer be.Free(x)
+	for i := 0; i < len(slots); {
+		img := slots[i].img
+		if img == nil {
+			i++
+			continue
+		}
+		j := i
+		for j < len(slots) && slots[j].img == img && slots[j].k == slots[i].k+(j-i) {
+			j++
+		}
+		be.CopyRows(x, i, c.features[img], slots[i].k, j-i)
+		i = j
+	}
+	h, err := m.LLM.Forward(x, c.cache)
+	if err != nil {
+		return nil, err
+	}
+	defer be.Free(h)
+	c.slots = append(c.slots, slots...)
+	if !wantLogits {
+		return nil, be.Sync()
+	}
+	last := m.LLM.Last(h)
+	defer be.Free(last)
+	lt := m.LLM.Logits(last)
+	defer be.Free(lt)
+	out := make([]float32, lt.Len())
+	if err := be.Read(lt, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// encodeImages runs the vision tower and aligner over the images of slots that have no
+// features yet, all in one batch, and reports how many it encoded.
+func (c *Chat) encodeImages(ctx context.Context, slots []slot) (int, error) {
+	var todo []*Image
+	for _, s := range slots {
+		if s.img != nil && c.features[s.img] == nil && !slices.Contains(todo, s.img) {
+			todo = append(todo, s.img)
+		}
+	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m, be := c.m, c.m.Backend
+	pixels := make([][]float32, len(todo))
+	for i, img := range todo {
+		pixels[i] = img.pixels
+	}
+	px, err := m.Vision.Pixels(pixels...)
+	if err != nil {
+		return 0, err
+	}
+	feats := m.Vision.Forward(px)
+	be.Free(px)
+	aligned := m.Aligner.Forward(feats)
+	be.Free(feats)
+	defer be.Free(aligned)
+	tok, d := aligned.Dim(1), aligned.Dim(2)
+	all := be.Reshape(aligned, 1, len(todo)*tok, d)
+	for i, img := range todo {
+		f := be.New(compute.F32, 1, tok, d)
+		be.CopyRows(f, 0, all, i*tok, tok)
+		c.features[img] = f
+	}
+	c.stats.ImagesEncoded += len(todo)
+	return len(todo), be.Sync()
+}
+
+// prompt templates msgs (ending with the empty assistant message) and tokenizes them,
+// expanding each image placeholder to the image's rows between its begin and end tokens.
+func (c *Chat) prompt(msgs []Message) ([]int32, []slot, error) {
+	m := c.m
+	eosText, _ := m.Tokenizer.IDToken(m.Tokens.EOS)
+	text := sftPrompt(m.Family, m.Config.Processor.ImageTag, eosText, msgs)
+	raw := m.Tokenizer.Encode(text, true)
+	var images []*Image
+	for _, msg := range msgs {
+		images = append(images, msg.Images...)
+	}
+	tags := 0
+	for _, id := range raw {
+		if id == m.Tokens.Image {
+			tags++
+		}
+	}
+	if tags != len(images) {
+		return nil, nil, fmt.Errorf("the conversation has %d images but %d %s tags: the text may not contain %q",
+			len(images), tags, m.Config.Processor.ImageTag, m.Config.Processor.ImageTag)
+	}
+	n := m.Config.Processor.NumImageTokens
+	ids := make([]int32, 0, len(raw)+len(images)*(n+1))
+	slots := make([]slot, 0, cap(ids))
+	next := 0
+	for _, id := range raw {
+		if id != m.Tokens.Image {
+			ids, slots = append(ids, id), append(slots, slot{id: id})
+			continue
+		}
+		img := images[next]
+		next++
+		ids, slots = append(ids, m.Tokens.BeginOfImage), append(slots, slot{id: m.Tokens.BeginOfImage})
+		for k := range n {
+			ids, slots = append(ids, id), append(slots, slot{id: id, img: img, k: k})
+		}
+		ids, slots = append(ids, m.Tokens.EndOfImage), append(slots, slot{id: m.Tokens.EndOfImage})
+	}
+	return ids, slots, nil
+}
+
+// sftPrompt is the official "deepseek" template for multi-turn prompts with the system
+// prompt: a user message is one image tag and newline per image followed by the text and
+// ends with a blank line, an assistant message ends with the EOS text, an empty message
+// leaves "role:" open, and the whole is stripped.
+func sftPrompt(family config.Family, imageTag, eosText string, msgs []Message) string {
+	user, assistant := "User", "Assistant"
+	if family == config.JanusPro {
+		user, assistant = "<|User|>", "<|Assistant|>"
+	}
+	var b strings.Builder
+	b.WriteString(SystemPrompt + "\n\n")
+	for _, msg := range msgs {
+		role, sep := user, "\n\n"
+		content := strings.Repeat(imageTag+"\n", len(msg.Images)) + msg.Text
+		if msg.Assistant {
+			role, sep = assistant, eosText
+		}
+		if content = pyStrip(content); content != "" {
+			b.WriteString(role + ": " + content + sep)
+		} else {
+			b.WriteString(role + ":")
+		}
+	}
+	return pyStrip(b.String())
+}
+
+// pyStrip is Python's str.strip(): it also removes the separators U+001C..U+001F, which
+// Python counts as whitespace and Go does not.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
+}

@@ -1,0 +1,418 @@
+// Package model loads a Janus or Janus-Pro model folder and runs it: image understanding
+// (a chat about images, in this package's understand*.go and chat*.go files) and image
+// generation (generate*.go).
+//
+// Load reads the configuration, checks that the checkpoint holds every tensor the
+// configuration needs (all problems reported at once), and binds each network once into the
+// typed structs of model/vision, model/projector, model/llm and model/vq. Weights are uploaded
+// one tensor at a time straight from the memory-mapped checkpoint, so loading never holds two
+// full copies of them; the checkpoint is closed when loading is done.
+//
+// Linear weights and embedding tables keep their checkpoint dtype by default (BF16 for every
+// release): half the memory of float32, and decoding one token at a time is bound by memory
+// bandwidth; the backend widens them on use. Options.MatrixDType overrides that.
+package model
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/model/llm"
+	"github.com/janus-desktop/janus/model/projector"
+	"github.com/janus-desktop/janus/model/tokenizer"
+	"github.com/janus-desktop/janus/model/vision"
+	"github.com/janus-desktop/janus/model/vq"
+	"github.com/janus-desktop/janus/model/weights"
+)
+
+// Options tune Load. The zero value loads everything on the CPU with every core.
+type Options struct {
+	// Backend runs the networks. When nil, BackendName picks one.
+	Backend compute.Backend
+	// BackendName is "auto" (or ""), "cpu" or "metal"; see NewBackend.
+	BackendName string
+	// Threads caps the CPU backend's goroutines per op (0: every core).
+	Threads int
+	// Progress, when not nil, is called after each weight is uploaded with the number of
+	// weights done and the total.
+	Progress func(done, total int)
+	// MatrixDType stores Linear weights and embedding tables as "F32", "F16" or "BF16"
+	// instead of their checkpoint dtype ("" keeps it).
+	MatrixDType string
+	// SkipGeneration leaves gen_embed, gen_aligner, gen_head and the VQ decoder unloaded
+	// (and unchecked): an understanding-only session saves their memory (for the released
+	// models, about 0.25 GB).
+	SkipGeneration bool
+	// ContextLimit caps the positions a conversation may use below the model's
+	// max_position_embeddings (0: the model's own limit).
+	ContextLimit int
+}
+
+// SpecialTokens are the token ids the model's prompts and loops use, read from the tokenizer
+// files (they differ between releases).
+type SpecialTokens struct {
+	BOS, EOS, Pad int32
+	// Image is <image_placeholder>; each image fills NumImageTokens positions with it,
+	// between BeginOfImage and EndOfImage.
+	Image, BeginOfImage, EndOfImage int32
+}
+
+// Model is a loaded model. Its networks share one backend, which runs ops in order, so one
+// conversation or generation runs at a time: Chat.Reply and the generation entry points lock
+// the model while they run.
+type Model struct {
+	Config    *config.Config
+	Backend   compute.Backend
+	Tokenizer *tokenizer.Tokenizer
+	Tokens    SpecialTokens
+	// Family tells the prompt style: Janus-Pro role tokens or Janus-1.3B plain-text roles.
+	Family config.Family
+	// Images turns decoded pictures into the ViT's pixel values.
+	Images imageproc.Params
+
+	Vision  *vision.Model
+	Aligner *projector.MLP
+	LLM     *llm.Model
+
+	// The generation networks (nil with Options.SkipGeneration). GenEmbed is the image-token
+	// embedding table [image_token_size, n_embed] for Backend.Embedding.
+	GenEmbed   *compute.Tensor
+	GenAligner *projector.MLP
+	GenHead    *projector.MLP
+	VQ         *vq.Decoder
+
+	contextLimit int
+	mu           sync.Mutex
+}
+
+// ErrMetalUnavailable is returned for the "metal" backend until it exists.
+var ErrMetalUnavailable = errors.New("the Metal backend is not available yet")
+
+// NewBackend returns the backend called name: "cpu", "metal", or "auto"/"" for the best one
+// available (the CPU for now). threads caps the CPU backend's goroutines (0: every core).
+func NewBackend(name string, threads int) (compute.Backend, error) {
+	switch strings.ToLower(name) {
+	case "", "auto", "cpu":
+		return cpu.New(threads), nil
+	case "metal":
+		return nil, ErrMetalUnavailable
+	}
+	return nil, fmt.Errorf("unknown backend %q (want auto, cpu or metal)", name)
+}
+
+// Load reads the model folder dir and binds its networks on the backend opts selects.
+func Load(dir string, opts Options) (m *Model, err error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ContextLimit < 0 {
+		return nil, fmt.Errorf("context limit %d is negative", opts.ContextLimit)
+	}
+	matrixDT, err := parseMatrixDType(opts.MatrixDType)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Preprocessor.ImageSize != cfg.Vision.ImageSize {
+		return nil, fmt.Errorf("model %s: the preprocessor makes %d px images but the vision tower takes %d px",
+			dir, cfg.Preprocessor.ImageSize, cfg.Vision.ImageSize)
+	}
+	if cfg.Processor.NumImageTokens != cfg.Vision.Tokens {
+		return nil, fmt.Errorf("model %s: processor_config.json has num_image_tokens %d but the vision tower makes %d",
+			dir, cfg.Processor.NumImageTokens, cfg.Vision.Tokens)
+	}
+	if cfg.Aligner.OutputDim() != cfg.LLM.Hidden || cfg.Aligner.InputDim != cfg.Vision.Width {
+		return nil, fmt.Errorf("model %s: the aligner maps %d → %d but the vision tower is %d wide and the LLM %d",
+			dir, cfg.Aligner.InputDim, cfg.Aligner.OutputDim(), cfg.Vision.Width, cfg.LLM.Hidden)
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer of %s: %w", dir, err)
+	}
+	m = &Model{Config: cfg, Tokenizer: tok, Images: preprocessParams(cfg.Preprocessor)}
+	if m.Tokens, err = specialTokens(tok, cfg); err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	m.Family = config.Janus
+	if _, ok := tok.TokenID("<|User|>"); ok {
+		m.Family = config.JanusPro
+	}
+	m.contextLimit = cfg.LLM.MaxPositions
+	if opts.ContextLimit > 0 && (m.contextLimit <= 0 || opts.ContextLimit < m.contextLimit) {
+		m.contextLimit = opts.ContextLimit
+	}
+
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	skip := map[weights.Part]bool{}
+	if opts.SkipGeneration {
+		skip[weights.PartGen], skip[weights.PartVQ] = true, true
+	}
+	if err := checkBinding(ck, cfg, skip); err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+
+	be := opts.Backend
+	if be == nil {
+		if be, err = NewBackend(opts.BackendName, opts.Threads); err != nil {
+			return nil, err
+		}
+	}
+	m.Backend = be
+	defer func() {
+		if err != nil {
+			m.Close()
+			m = nil
+		}
+	}()
+	src := newSource(weights.NewLoader(ck, be), matrixDT, opts.Progress, planSize(cfg, skip))
+	if m.Vision, err = vision.Load(be, src, cfg.Vision); err != nil {
+		return m, err
+	}
+	if m.Aligner, err = projector.LoadProjector(be, src, "aligner", cfg.Aligner); err != nil {
+		return m, err
+	}
+	if m.LLM, err = llm.Load(be, src, cfg.LLM); err != nil {
+		return m, err
+	}
+	if !opts.SkipGeneration {
+		if m.GenEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
+			return m, fmt.Errorf("load gen_embed: %w", err)
+		}
+		if m.GenAligner, err = projector.LoadProjector(be, src, "gen_aligner", cfg.GenAligner); err != nil {
+			return m, err
+		}
+		if m.GenHead, err = projector.LoadHead(be, src, "gen_head", cfg.GenHead); err != nil {
+			return m, err
+		}
+		if m.VQ, err = vq.Load(be, src, vq.ParamsFromConfig(cfg.VQ)); err != nil {
+			return m, fmt.Errorf("load VQ decoder: %w", err)
+		}
+	}
+	src.finish()
+	return m, be.Sync()
+}
+
+// Close releases the weights. The model must not be used afterwards.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Vision != nil {
+		m.Vision.Free()
+	}
+	for _, p := range []*projector.MLP{m.Aligner, m.GenAligner, m.GenHead} {
+		if p != nil {
+			p.Free()
+		}
+	}
+	if m.LLM != nil {
+		m.LLM.Free()
+	}
+	if m.GenEmbed != nil {
+		m.Backend.Free(m.GenEmbed)
+	}
+	// TODO(vq): free the VQ decoder's weights once model/vq offers a Free method.
+	m.Vision, m.Aligner, m.GenAligner, m.GenHead, m.LLM, m.GenEmbed, m.VQ = nil, nil, nil, nil, nil, nil, nil
+	return nil
+}
+
+// ContextLimit is the number of positions a conversation may use.
+func (m *Model) ContextLimit() int { return m.contextLimit }
+
+func parseMatrixDType(s string) (func(compute.DType) compute.DType, error) {
+	fixed := func(d compute.DType) func(compute.DType) compute.DType {
+		return func(compute.DType) compute.DType { return d }
+	}
+	switch strings.ToUpper(s) {
+	case "":
+		return func(stored compute.DType) compute.DType { return stored }, nil
+	case "F32":
+		return fixed(compute.F32), nil
+	case "F16":
+		return fixed(compute.F16), nil
+	case "BF16":
+		return fixed(compute.BF16), nil
+	}
+	return nil, fmt.Errorf("matrix dtype %q: want F32, F16, BF16 or empty", s)
+}
+
+func preprocessParams(p config.Preprocessor) imageproc.Params {
+	out := imageproc.Params{
+		ImageSize: p.ImageSize, MinSize: p.MinSize,
+		RescaleFactor: p.RescaleFactor, DoNormalize: p.DoNormalize,
+	}
+	for c := range 3 {
+		out.Mean[c], out.Std[c] = float32(p.ImageMean[c]), float32(p.ImageStd[c])
+	}
+	return out
+}
+
+// specialTokens resolves the ids of the tokens the prompts need and checks that the LLM has
+// embedding rows for them.
+func specialTokens(tok *tokenizer.Tokenizer, cfg *config.Config) (SpecialTokens, error) {
+	var st SpecialTokens
+	var missing []string
+	named := func(dst *int32, what string, id int32, ok bool) {
+		if !ok {
+			missing = append(missing, what)
+		}
+		*dst = id
+	}
+	byText := func(dst *int32, text string) {
+		id, ok := tok.TokenID(text)
+		named(dst, text, id, ok)
+	}
+	id, ok := tok.BOS()
+	named(&st.BOS, "bos_token", id, ok)
+	id, ok = tok.EOS()
+	named(&st.EOS, "eos_token", id, ok)
+	if id, ok = tok.Pad(); ok {
+		st.Pad = id
+	} else {
+		byText(&st.Pad, cfg.Processor.PadTag)
+	}
+	byText(&st.Image, cfg.Processor.ImageTag)
+	byText(&st.BeginOfImage, cfg.Processor.ImageStartTag)
+	byText(&st.EndOfImage, cfg.Processor.ImageEndTag)
+	if len(missing) > 0 {
+		return st, fmt.Errorf("the tokenizer has no token for %s", strings.Join(missing, ", "))
+	}
+	for _, id := range []int32{st.BOS, st.EOS, st.Pad, st.Image, st.BeginOfImage, st.EndOfImage} {
+		if int(id) >= cfg.LLM.Vocab {
+			return st, fmt.Errorf("special token id %d is outside the language model's vocabulary of %d", id, cfg.LLM.Vocab)
+		}
+	}
+	return st, nil
+}
+
+// checkBinding runs the weights check and keeps only the problems of parts that will load.
+func checkBinding(ck *checkpoint.Checkpoint, cfg *config.Config, skip map[weights.Part]bool) error {
+	_, err := weights.Check(ck, cfg)
+	var be *weights.BindError
+	if err == nil || !errors.As(err, &be) || len(skip) == 0 {
+		return err
+	}
+	kept := &weights.BindError{}
+	for _, s := range be.Missing {
+		if !skip[s.Part] {
+			kept.Missing = append(kept.Missing, s)
+		}
+	}
+	for _, mm := range be.Mismatched {
+		if !skip[mm.Spec.Part] {
+			kept.Mismatched = append(kept.Mismatched, mm)
+		}
+	}
+	if len(kept.Missing)+len(kept.Mismatched) == 0 {
+		return nil
+	}
+	return kept
+}
+
+// planSize counts the tensors that will be uploaded, for progress reports.
+func planSize(cfg *config.Config, skip map[weights.Part]bool) int {
+	n := 0
+	for _, s := range weights.Plan(cfg) {
+		if !skip[s.Part] {
+			n++
+		}
+	}
+	return n
+}
+
+// source adapts a weights.Loader to the networks' Source interfaces: Matrix weights follow
+// the dtype policy, everything else is float32, and each distinct tensor counts once for
+// progress.
+type source struct {
+	l        *weights.Loader
+	matrix   func(stored compute.DType) compute.DType
+	progress func(done, total int)
+	seen     map[string]bool
+	total    int
+}
+
+func newSource(l *weights.Loader, matrix func(compute.DType) compute.DType, progress func(int, int), total int) *source {
+	return &source{l: l, matrix: matrix, progress: progress, seen: map[string]bool{}, total: total}
+}
+
+func (s *source) matrixDType(name string) (compute.DType, error) {
+	info, ok := s.l.Checkpoint().Info(name)
+	if !ok {
+		return 0, fmt.Errorf("tensor %s is missing from the checkpoint", name)
+	}
+	switch info.DType {
+	case checkpoint.F16:
+		return s.matrix(compute.F16), nil
+	case checkpoint.BF16:
+		return s.matrix(compute.BF16), nil
+	}
+	// F32 and F64 (which the loader narrows) stay float32 unless the policy converts.
+	return s.matrix(compute.F32), nil
+}
+
+func (s *source) done(name string, t *compute.Tensor, err error) (*compute.Tensor, error) {
+	if err != nil || s.seen[name] {
+		return t, err
+	}
+	s.seen[name] = true
+	if s.progress != nil {
+		s.progress(min(len(s.seen), s.total), s.total)
+	}
+	return t, nil
+}
+
+// finish reports completion even when the plan counted a tensor that was not read
+// separately (a tied lm_head).
+func (s *source) finish() {
+	if s.progress != nil && len(s.seen) < s.total {
+		s.progress(s.total, s.total)
+	}
+}
+
+// Matrix uploads a Linear weight or embedding table in the policy's dtype.
+func (s *source) Matrix(name string, shape ...int) (*compute.Tensor, error) {
+	dt, err := s.matrixDType(name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.l.Load(name, dt, shape...)
+	return s.done(name, t, err)
+}
+
+// MatrixRows uploads rows [r0, r1) of a Linear weight in the policy's dtype.
+func (s *source) MatrixRows(name string, r0, r1 int) (*compute.Tensor, error) {
+	dt, err := s.matrixDType(name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.l.LoadRows(name, dt, r0, r1)
+	return s.done(name, t, err)
+}
+
+// F32 uploads a tensor as float32.
+func (s *source) F32(name string, shape ...int) (*compute.Tensor, error) {
+	t, err := s.l.Load(name, compute.F32, shape...)
+	return s.done(name, t, err)
+}
+
+// F32Rows uploads rows [r0, r1) of a tensor as float32.
+func (s *source) F32Rows(name string, r0, r1 int) (*compute.Tensor, error) {
+	t, err := s.l.LoadRows(name, compute.F32, r0, r1)
+	return s.done(name, t, err)
+}
+
+// Load uploads a tensor as dt (the VQ decoder's interface).
+func (s *source) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
+	t, err := s.l.Load(name, dt, shape...)
+	return s.done(name, t, err)
+}

@@ -1,0 +1,117 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"time"
+
+	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/model/sample"
+)
+
+// SystemPrompt is the official VLChatProcessor's system prompt, which every understanding
+// conversation starts with.
+const SystemPrompt = "You are a helpful language and vision assistant. You are able to understand the visual content that the user provides, and assist the user with a variety of tasks using natural language."
+
+// DefaultMaxNewTokens is the answer length limit of the official inference.py.
+const DefaultMaxNewTokens = 512
+
+// Image is one picture for the vision tower: decoded and preprocessed once, so a
+// conversation can refer to it in any number of turns.
+type Image struct {
+	pixels []float32
+	// Width and Height are the picture's size before preprocessing.
+	Width, Height int
+}
+
+// DecodeImage decodes an image file's bytes (PNG, JPEG, GIF, WebP or BMP) and preprocesses
+// it for the model. name labels errors (a file name, "clipboard").
+func (m *Model) DecodeImage(name string, data []byte) (*Image, error) {
+	img, err := imageproc.Decode(name, data, imageproc.DecodeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return m.PrepareImage(img)
+}
+
+// ReadImage reads, decodes and preprocesses the image file at path.
+func (m *Model) ReadImage(path string) (*Image, error) {
+	img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return m.PrepareImage(img)
+}
+
+// PrepareImage preprocesses an already decoded picture (resize, pad to a square, normalise),
+// exactly as the official image processor does for the same RGB pixels.
+func (m *Model) PrepareImage(img image.Image) (*Image, error) {
+	px, err := m.Images.Preprocess(img)
+	if err != nil {
+		return nil, fmt.Errorf("preprocess image: %w", err)
+	}
+	b := img.Bounds()
+	return &Image{pixels: px, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+// GenerateOptions control how an answer is generated. The zero value is greedy decoding of
+// up to DefaultMaxNewTokens tokens, as the official inference.py does.
+type GenerateOptions struct {
+	// MaxNewTokens caps the answer's length (0: DefaultMaxNewTokens).
+	MaxNewTokens int
+	// Temperature 0 is greedy (argmax); otherwise tokens are sampled after TopK and TopP
+	// filtering (0 disables each). The official demos use temperature 0.1, top-p 0.95.
+	Temperature float64
+	TopP        float64
+	TopK        int
+	// RepetitionPenalty (HF semantics) applies to the tokens of this answer; 0 or 1 is off.
+	RepetitionPenalty float64
+	// Seed fixes the sampling draws: the same seed and conversation give the same answer.
+	Seed uint64
+}
+
+func (o GenerateOptions) sampling() sample.Params {
+	return sample.Params{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, RepetitionPenalty: o.RepetitionPenalty}
+}
+
+// Finish reasons of a Result.
+const (
+	FinishEOS     = "eos"     // the model ended its answer
+	FinishLength  = "length"  // MaxNewTokens were generated
+	FinishContext = "context" // the context window is full
+)
+
+// Result is one generated answer.
+type Result struct {
+	// Text is the answer with special tokens left out (what onText streamed).
+	Text string
+	// Tokens are the generated ids, including the final EOS when the model emitted it.
+	Tokens []int32
+	// PromptTokens is the length of the whole templated conversation the answer continues;
+	// ReusedTokens of them were already in the KV cache from earlier turns.
+	PromptTokens int
+	ReusedTokens int
+	// ImagesEncoded counts the images this turn ran through the vision tower.
+	ImagesEncoded int
+	FinishReason  string
+	// Prefill covers the vision tower and the prompt; Decode the token-by-token loop.
+	Prefill, Decode time.Duration
+}
+
+// TokensPerSecond is the decoding speed: generated tokens over the decode time (the first
+// token comes from the prefill, so it is not counted).
+func (r Result) TokensPerSecond() float64 {
+	if r.Decode <= 0 || len(r.Tokens) < 2 {
+		return 0
+	}
+	return float64(len(r.Tokens)-1) / r.Decode.Seconds()
+}
+
+// Understand answers one question about images in a fresh conversation. onText, when not
+// nil, receives the answer piece by piece as it is generated.
+func (m *Model) Understand(ctx context.Context, question string, images []*Image, opts GenerateOptions, onText func(string)) (Result, error) {
+	c := m.NewChat()
+	defer c.Close()
+	return c.Reply(ctx, question, images, opts, onText)
+}
