@@ -1,0 +1,250 @@
+package model
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+)
+
+// The variants in testdata/understand are tiny models in shapes tiny-a does not cover, each
+// with a two-turn greedy chat computed by the PyTorch reference (see the README there).
+// Their weights are a formula, rebuilt here into a real checkpoint file.
+
+type undGolden struct {
+	WeightsDType string   `json:"weights_dtype"`
+	Images       []string `json:"images"`
+	Turns        []struct {
+		Images       []string `json:"images"`
+		Question     string   `json:"question"`
+		MaxNewTokens int      `json:"max_new_tokens"`
+		PromptText   string   `json:"prompt_text"`
+		InputIDs     []int32  `json:"input_ids"`
+		Tokens       []int32  `json:"tokens"`
+		Text         string   `json:"text"`
+		EOS          bool     `json:"eos"`
+	} `json:"turns"`
+}
+
+// undWeight is one weights.json row: [name, shape, seed, bits, scale, offset].
+type undWeight struct {
+	Name          string
+	Shape         []int
+	Seed          uint64
+	Bits          uint
+	Scale, Offset float64
+}
+
+func (w *undWeight) UnmarshalJSON(b []byte) error {
+	return json.Unmarshal(b, &[]any{&w.Name, &w.Shape, &w.Seed, &w.Bits, &w.Scale, &w.Offset})
+}
+
+func undSplitmix64(x uint64) uint64 {
+	z := x + 0x9E3779B97F4A7C15
+	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+	z = (z ^ z>>27) * 0x94D049BB133111EB
+	return z ^ z>>31
+}
+
+// values evaluates the weight formula (testdata/understand/make_fixtures.py).
+func (w undWeight) values() []float32 {
+	n := 1
+	for _, d := range w.Shape {
+		n *= d
+	}
+	half := int64(1) << (w.Bits - 1)
+	out := make([]float32, n)
+	for i := range out {
+		h := undSplitmix64(w.Seed<<32 | uint64(i))
+		q := float64(int64(h>>(64-w.Bits))-half) / float64(half)
+		out[i] = float32(w.Offset + w.Scale*q)
+	}
+	return out
+}
+
+// undF16 converts a float32 that F16 represents exactly (the formula guarantees it).
+func undF16(f float32) uint16 {
+	bits := math.Float32bits(f)
+	sign := uint16(bits>>16) & 0x8000
+	a := math.Abs(float64(f))
+	switch {
+	case a == 0:
+		return sign
+	case a < 1.0/16384: // subnormal: a multiple of 2^-24
+		return sign | uint16(a*(1<<24))
+	}
+	exp := int(bits>>23&0xff) - 127 + 15
+	return sign | uint16(exp)<<10 | uint16(bits>>13&0x3ff)
+}
+
+func undEncode(vals []float32, dt checkpoint.DType) []byte {
+	out := make([]byte, len(vals)*dt.Size())
+	for i, v := range vals {
+		switch dt {
+		case checkpoint.F32:
+			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
+		case checkpoint.BF16:
+			binary.LittleEndian.PutUint16(out[2*i:], uint16(math.Float32bits(v)>>16))
+		case checkpoint.F16:
+			binary.LittleEndian.PutUint16(out[2*i:], undF16(v))
+		}
+	}
+	return out
+}
+
+type undFormat int
+
+const (
+	undSafetensors undFormat = iota
+	undSharded
+	undPyTorch
+)
+
+// undModel copies the variant's model files into a temporary folder and writes its weights
+// there in the golden's dtype and the given container.
+func undModel(t testing.TB, variant string, format undFormat) (string, undGolden) {
+	t.Helper()
+	src := filepath.Join("testdata", "understand", variant)
+	var g undGolden
+	fixtures.JSON(t, filepath.Join(src, "golden.json"), &g)
+	var ws []undWeight
+	fixtures.JSON(t, filepath.Join(src, "weights.json"), &ws)
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "preprocessor_config.json", "processor_config.json",
+		"special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dt := checkpoint.DType(g.WeightsDType)
+	tensors := make([]checkpointtest.Tensor, len(ws))
+	for i, w := range ws {
+		tensors[i] = checkpointtest.Tensor{Name: w.Name, DType: dt, Shape: w.Shape, Data: undEncode(w.values(), dt)}
+	}
+	var err error
+	switch format {
+	case undSafetensors:
+		err = checkpointtest.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, checkpointtest.Options{})
+	case undSharded:
+		_, err = checkpointtest.WriteSharded(dir, checkpointtest.Safetensors, tensors, 2, checkpointtest.Options{})
+	case undPyTorch:
+		err = checkpointtest.WritePyTorchZip(filepath.Join(dir, "pytorch_model.bin"), tensors, checkpointtest.Options{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, g
+}
+
+var undVariants = []struct {
+	name   string
+	format undFormat
+}{
+	{"und-gqa", undSharded},
+	{"und-13b", undPyTorch},
+	{"und-f32", undSafetensors},
+}
+
+// TestVariantChats runs each variant's two-turn chat and checks every stage against the
+// reference: vision and aligner features of all images, the templated and tokenized prompt
+// of each turn, every step's logits, tokens and text; and that the second turn reused the
+// first turn's KV cache and image features instead of recomputing them.
+func TestVariantChats(t *testing.T) {
+	for _, v := range undVariants {
+		t.Run(v.name, func(t *testing.T) {
+			dir, g := undModel(t, v.name, v.format)
+			m, err := Load(dir, Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			gdir := filepath.Join("testdata", "understand", v.name)
+			images := map[string]*Image{}
+			for _, name := range g.Images {
+				if images[name], err = m.ReadImage(filepath.Join("testdata", "understand", "inputs", name+".png")); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// Stage goldens for every image of the conversation, in order, as one batch.
+			var pixels [][]float32
+			for _, name := range g.Images {
+				pixels = append(pixels, images[name].pixels)
+			}
+			px, err := m.Vision.Pixels(pixels...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			feats := m.Vision.Forward(px)
+			closeTo(t, "vision_features", readAll(t, m.Backend, feats), fixtures.Float32s(t, filepath.Join(gdir, "vision_features.bin")))
+			closeTo(t, "aligner_features", readAll(t, m.Backend, m.Aligner.Forward(feats)), fixtures.Float32s(t, filepath.Join(gdir, "aligner_features.bin")))
+
+			c := m.NewChat()
+			defer c.Close()
+			vocab := m.Config.LLM.Vocab
+			encoded := 0
+			for i, turn := range g.Turns {
+				var imgs []*Image
+				for _, name := range turn.Images {
+					imgs = append(imgs, images[name])
+				}
+				msgs := append(c.History(), Message{Text: turn.Question, Images: imgs}, Message{Assistant: true})
+				ids, _, err := c.prompt(msgs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(ids, turn.InputIDs) {
+					t.Fatalf("turn %d: input ids\n got %v\nwant %v", i, ids, turn.InputIDs)
+				}
+				steps := fixtures.Float32s(t, filepath.Join(gdir, fmt.Sprintf("turn%d_step_logits.bin", i)))
+				step := 0
+				c.onLogits = func(l []float32) {
+					if (step+1)*vocab <= len(steps) {
+						closeTo(t, fmt.Sprintf("turn %d step %d logits", i, step), l, steps[step*vocab:(step+1)*vocab])
+					}
+					step++
+				}
+				before := c.Stats()
+				var streamed strings.Builder
+				res, err := c.Reply(context.Background(), turn.Question, imgs, GenerateOptions{MaxNewTokens: turn.MaxNewTokens},
+					func(s string) { streamed.WriteString(s) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(res.Tokens, turn.Tokens) || res.Text != turn.Text || streamed.String() != turn.Text {
+					t.Errorf("turn %d: tokens %v text %q streamed %q, want %v %q", i, res.Tokens, res.Text, streamed.String(), turn.Tokens, turn.Text)
+				}
+				if (res.FinishReason == FinishEOS) != turn.EOS {
+					t.Errorf("turn %d: finish %q, golden eos %v", i, res.FinishReason, turn.EOS)
+				}
+				// Work done: only new images through the vision tower, only the new suffix
+				// of the prompt through the LLM.
+				after := c.Stats()
+				encoded += len(turn.Images)
+				if res.ImagesEncoded != len(turn.Images) || after.ImagesEncoded != encoded {
+					t.Errorf("turn %d: encoded %d images (chat total %d), want %d (%d)", i, res.ImagesEncoded, after.ImagesEncoded, len(turn.Images), encoded)
+				}
+				if got := after.PrefilledTokens - before.PrefilledTokens; got != res.PromptTokens-res.ReusedTokens {
+					t.Errorf("turn %d: prefilled %d positions, want %d - %d reused", i, got, res.PromptTokens, res.ReusedTokens)
+				}
+				if i > 0 && res.ReusedTokens < len(g.Turns[i-1].InputIDs) {
+					t.Errorf("turn %d reused %d positions, want at least the previous prompt's %d", i, res.ReusedTokens, len(g.Turns[i-1].InputIDs))
+				}
+			}
+		})
+	}
+}
