@@ -1,0 +1,135 @@
+package main
+
+// janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT
+//                  [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
+//                  [--json] [--threads N] [--backend auto|cpu|metal]
+//
+// Answers a question about images, streaming the answer to stdout as it is generated. With
+// --json nothing is streamed; one object is printed at the end:
+//
+//	text               string  the answer (special tokens left out)
+//	tokens             array   the generated token ids (with the final EOS when emitted)
+//	prompt_tokens      int     length of the templated, image-expanded prompt
+//	finish_reason      string  "eos", "length" or "context"
+//	seconds            float   the whole turn: vision tower, prefill and decoding
+//	prefill_seconds    float   the vision tower and the prompt
+//	tokens_per_second  float   decoding speed: tokens after the first over the decode time
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/janus-desktop/janus/model"
+)
+
+// imageFlags collects repeated --image flags.
+type imageFlags []string
+
+func (f *imageFlags) String() string { return strings.Join(*f, ",") }
+
+func (f *imageFlags) Set(s string) error {
+	*f = append(*f, s)
+	return nil
+}
+
+// understandResult is the --json output.
+type understandResult struct {
+	Text            string  `json:"text"`
+	Tokens          []int32 `json:"tokens"`
+	PromptTokens    int     `json:"prompt_tokens"`
+	FinishReason    string  `json:"finish_reason"`
+	Seconds         float64 `json:"seconds"`
+	PrefillSeconds  float64 `json:"prefill_seconds"`
+	TokensPerSecond float64 `json:"tokens_per_second"`
+}
+
+// runUnderstand implements the understand subcommand.
+func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("understand", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var mf modelFlags
+	mf.register(fs)
+	var images imageFlags
+	fs.Var(&images, "image", "image file to ask about (repeat for several; they come before the text, in order)")
+	prompt := fs.String("prompt", "", "the question")
+	maxNew := fs.Int("max-new-tokens", model.DefaultMaxNewTokens, "longest answer in tokens")
+	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy, as the official inference.py")
+	topP := fs.Float64("top-p", 0.95, "nucleus sampling mass when sampling (the official demo's 0.95)")
+	topK := fs.Int("top-k", 50, "keep the K most likely tokens when sampling (Hugging Face's default 50; 0 disables)")
+	seed := fs.Uint64("seed", 0, "random seed for sampling: the same seed gives the same answer")
+	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming the answer")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT [flags]")
+		fmt.Fprintln(stderr, "Answer a question about images, streaming the answer to stdout.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the question goes after --prompt)", fs.Arg(0))
+	}
+	if err := mf.check(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*prompt) == "" {
+		return errors.New("missing --prompt TEXT")
+	}
+	if *maxNew <= 0 {
+		return fmt.Errorf("--max-new-tokens %d must be positive", *maxNew)
+	}
+	opts := model.GenerateOptions{
+		MaxNewTokens: *maxNew, Temperature: *temperature, TopP: *topP, TopK: *topK, Seed: *seed,
+	}
+	m, err := mf.load(model.Options{SkipGeneration: true})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	imgs := make([]*model.Image, len(images))
+	for i, path := range images {
+		if imgs[i], err = m.ReadImage(path); err != nil {
+			return err
+		}
+	}
+
+	var writeErr error
+	onText := func(s string) {
+		if writeErr == nil {
+			_, writeErr = io.WriteString(stdout, s)
+		}
+	}
+	if *asJSON {
+		onText = nil
+	}
+	start := time.Now()
+	res, err := m.Understand(ctx, *prompt, imgs, opts, onText)
+	elapsed := time.Since(start)
+	if !*asJSON && len(res.Text) > 0 {
+		onText("\n")
+	}
+	if err != nil {
+		return err
+	}
+	if writeErr != nil {
+		return fmt.Errorf("write answer: %w", writeErr)
+	}
+	if !*asJSON {
+		return nil
+	}
+	if res.Tokens == nil {
+		res.Tokens = []int32{}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(understandResult{
+		Text: res.Text, Tokens: res.Tokens, PromptTokens: res.PromptTokens, FinishReason: res.FinishReason,
+		Seconds: elapsed.Seconds(), PrefillSeconds: res.Prefill.Seconds(), TokensPerSecond: res.TokensPerSecond(),
+	})
+}

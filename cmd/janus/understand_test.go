@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
+
+type tinyAUnderstanding struct {
+	Preprocess struct {
+		InputPNG string `json:"input_png"`
+	} `json:"preprocess"`
+	Understanding struct {
+		InputIDs     []int32 `json:"input_ids"`
+		GreedyTokens []int32 `json:"greedy_tokens"`
+		GreedyText   string  `json:"greedy_text"`
+	} `json:"understanding"`
+}
+
+func tinyAArgs(t *testing.T) ([]string, tinyAUnderstanding) {
+	t.Helper()
+	dir := fixtures.Path(t, "models", "tiny-a")
+	gdir := fixtures.Path(t, "golden", "tiny-a")
+	var g tinyAUnderstanding
+	fixtures.JSON(t, filepath.Join(gdir, "golden.json"), &g)
+	img := filepath.Join(gdir, filepath.FromSlash(g.Preprocess.InputPNG))
+	return []string{"--model", dir, "--image", img, "--prompt", "Describe this image.",
+		"--temperature", "0", "--max-new-tokens", "16", "--threads", "2"}, g
+}
+
+// TestUnderstandGolden runs the command on tiny-a and checks that it prints exactly the
+// reference's greedy answer, streamed or as JSON.
+func TestUnderstandGolden(t *testing.T) {
+	args, g := tinyAArgs(t)
+	u := g.Understanding
+
+	var out, errOut bytes.Buffer
+	if err := runUnderstand(context.Background(), append(args, "--json"), &out, &errOut); err != nil {
+		t.Fatalf("understand --json: %v (stderr %q)", err, errOut.String())
+	}
+	var res understandResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("decode output: %v\n%s", err, out.String())
+	}
+	if !slices.Equal(res.Tokens, u.GreedyTokens) || res.Text != u.GreedyText {
+		t.Errorf("tokens %v text %q, want %v %q", res.Tokens, res.Text, u.GreedyTokens, u.GreedyText)
+	}
+	if res.PromptTokens != len(u.InputIDs) || res.FinishReason != "length" || res.Seconds <= 0 || res.TokensPerSecond <= 0 {
+		t.Errorf("prompt_tokens %d (want %d), finish %q, seconds %v, tokens/s %v",
+			res.PromptTokens, len(u.InputIDs), res.FinishReason, res.Seconds, res.TokensPerSecond)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 1 {
+		t.Errorf("--json printed %d lines, want one object", n)
+	}
+
+	out.Reset()
+	if err := runUnderstand(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("understand: %v (stderr %q)", err, errOut.String())
+	}
+	if got, want := out.String(), u.GreedyText+"\n"; got != want {
+		t.Errorf("streamed %q, want %q", got, want)
+	}
+}
+
+func TestUnderstandSampledIsReproducible(t *testing.T) {
+	args, _ := tinyAArgs(t)
+	args = append(args, "--temperature", "1", "--top-p", "0.9", "--seed", "7", "--json")
+	run := func() understandResult {
+		var out, errOut bytes.Buffer
+		if err := runUnderstand(context.Background(), args, &out, &errOut); err != nil {
+			t.Fatalf("understand: %v (stderr %q)", err, errOut.String())
+		}
+		var res understandResult
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a, b := run(), run()
+	if !slices.Equal(a.Tokens, b.Tokens) || len(a.Tokens) != 16 {
+		t.Errorf("seed 7 gave %v then %v", a.Tokens, b.Tokens)
+	}
+}
+
+func TestUnderstandErrors(t *testing.T) {
+	args, _ := tinyAArgs(t)
+	model := args[1]
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no model", []string{"--prompt", "hi"}, "missing --model"},
+		{"no prompt", []string{"--model", model}, "missing --prompt"},
+		{"metal", []string{"--model", model, "--prompt", "hi", "--backend", "metal"}, "Metal backend is not available yet"},
+		{"unknown backend", []string{"--model", model, "--prompt", "hi", "--backend", "tpu"}, "unknown backend"},
+		{"bad image", []string{"--model", model, "--prompt", "hi", "--image", filepath.Join(t.TempDir(), "none.png")}, "none.png"},
+		{"zero tokens", []string{"--model", model, "--prompt", "hi", "--max-new-tokens", "0"}, "--max-new-tokens"},
+		{"negative temperature", []string{"--model", model, "--prompt", "hi", "--temperature", "-1"}, "temperature"},
+		{"stray argument", []string{"--model", model, "--prompt", "hi", "extra"}, "unexpected argument"},
+		{"no such folder", []string{"--model", filepath.Join(t.TempDir(), "nope"), "--prompt", "hi"}, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := runUnderstand(context.Background(), tt.args, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUnderstandCancelled(t *testing.T) {
+	args, _ := tinyAArgs(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	if err := runUnderstand(ctx, args, &out, &errOut); !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+}
