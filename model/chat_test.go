@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -130,7 +131,14 @@ func undModel(t testing.TB, variant string, format undFormat) (string, undGolden
 			t.Fatal(err)
 		}
 	}
-	dt := checkpoint.DType(g.WeightsDType)
+	writeUndCheckpoint(t, dir, ws, g.WeightsDType, format)
+	return dir, g
+}
+
+// writeUndCheckpoint writes the formula weights ws into dir as dtype in the given container.
+func writeUndCheckpoint(t testing.TB, dir string, ws []undWeight, dtype string, format undFormat) {
+	t.Helper()
+	dt := checkpoint.DType(dtype)
 	tensors := make([]checkpointtest.Tensor, len(ws))
 	for i, w := range ws {
 		tensors[i] = checkpointtest.Tensor{Name: w.Name, DType: dt, Shape: w.Shape, Data: undEncode(w.values(), dt)}
@@ -147,7 +155,6 @@ func undModel(t testing.TB, variant string, format undFormat) (string, undGolden
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, g
 }
 
 var undVariants = []struct {
@@ -246,5 +253,180 @@ func TestVariantChats(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// tinyAChat prepares tiny-a, its golden image and a chat.
+func tinyAChat(t *testing.T, opts Options) (*tinyA, *Image) {
+	t.Helper()
+	ta := loadTinyA(t, opts)
+	img, err := ta.m.ReadImage(ta.image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ta, img
+}
+
+// TestChatStops checks each way an answer ends early: cancellation (within one step, the
+// history unchanged and the chat still usable), EOS, and a full context window.
+func TestChatStops(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 2, ContextLimit: 240})
+	m, u := ta.m, ta.g.Understanding
+	greedy := GenerateOptions{MaxNewTokens: 16}
+
+	t.Run("cancel", func(t *testing.T) {
+		c := m.NewChat()
+		defer c.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		step := 0
+		c.onLogits = func([]float32) {
+			if step == 2 {
+				cancel()
+			}
+			step++
+		}
+		res, err := c.Reply(ctx, ta.prompt, []*Image{img}, greedy, nil)
+		if !errors.Is(err, context.Canceled) || len(res.Tokens) != 3 || len(c.History()) != 0 {
+			t.Fatalf("err %v after %d tokens, history %d; want Canceled after 3 tokens, empty history", err, len(res.Tokens), len(c.History()))
+		}
+		c.onLogits = nil
+		res, err = c.Reply(context.Background(), ta.prompt, []*Image{img}, GenerateOptions{MaxNewTokens: 5}, nil)
+		if err != nil || !slices.Equal(res.Tokens, u.GreedyTokens[:5]) {
+			t.Errorf("after a cancelled turn: %v, tokens %v, want %v", err, res.Tokens, u.GreedyTokens[:5])
+		}
+		if res.ImagesEncoded != 0 || res.ReusedTokens != res.PromptTokens-1 {
+			t.Errorf("retry encoded %d images and reused %d of %d positions, want 0 and all but the last", res.ImagesEncoded, res.ReusedTokens, res.PromptTokens)
+		}
+	})
+
+	t.Run("eos", func(t *testing.T) {
+		c := m.NewChat()
+		defer c.Close()
+		step := 0
+		c.onLogits = func(l []float32) {
+			if step == 2 {
+				l[m.Tokens.EOS] = 1e9
+			}
+			step++
+		}
+		var streamed strings.Builder
+		res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, greedy, func(s string) { streamed.WriteString(s) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(slices.Clone(u.GreedyTokens[:2]), m.Tokens.EOS)
+		if !slices.Equal(res.Tokens, want) || res.FinishReason != FinishEOS {
+			t.Errorf("tokens %v finish %q, want %v eos", res.Tokens, res.FinishReason, want)
+		}
+		text := m.Tokenizer.Decode(u.GreedyTokens[:2], true)
+		if res.Text != text || streamed.String() != text {
+			t.Errorf("text %q streamed %q, want %q", res.Text, streamed.String(), text)
+		}
+		if h := c.History(); len(h) != 2 || h[1].Text != text || !h[1].Assistant {
+			t.Errorf("history %+v", h)
+		}
+	})
+
+	t.Run("context window", func(t *testing.T) {
+		c := m.NewChat()
+		defer c.Close()
+		// 235 prompt positions leave 5 for fed tokens: 6 tokens in all.
+		res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, greedy, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Tokens, u.GreedyTokens[:6]) || res.FinishReason != FinishContext {
+			t.Errorf("tokens %v finish %q, want %v context", res.Tokens, res.FinishReason, u.GreedyTokens[:6])
+		}
+		_, err = c.Reply(context.Background(), "And now?", nil, greedy, nil)
+		if !errors.Is(err, ErrContextFull) {
+			t.Fatalf("second turn: error %v, want ErrContextFull", err)
+		}
+		c.TrimHistory = true
+		res, err = c.Reply(context.Background(), "And now?", nil, greedy, nil)
+		if err != nil {
+			t.Fatalf("with TrimHistory: %v", err)
+		}
+		if h := c.History(); len(h) != 2 || h[0].Text != "And now?" {
+			t.Errorf("history after trimming: %+v", h)
+		}
+	})
+}
+
+func TestChatSampling(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 2})
+	run := func(seed uint64) []int32 {
+		c := ta.m.NewChat()
+		defer c.Close()
+		res, err := c.Reply(context.Background(), ta.prompt, []*Image{img},
+			GenerateOptions{MaxNewTokens: 12, Temperature: 1.5, Seed: seed}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Tokens
+	}
+	a, b, other := run(3), run(3), run(4)
+	if !slices.Equal(a, b) {
+		t.Errorf("seed 3 gave %v then %v", a, b)
+	}
+	if slices.Equal(a, other) {
+		t.Errorf("seeds 3 and 4 gave the same 12 sampled tokens %v", a)
+	}
+	if slices.Equal(a, ta.g.Understanding.GreedyTokens[:12]) {
+		t.Errorf("temperature 1.5 gave the greedy answer")
+	}
+}
+
+func TestChatRejects(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 1})
+	foreign := &Image{pixels: make([]float32, 10)}
+	tests := []struct {
+		name     string
+		question string
+		images   []*Image
+		opts     GenerateOptions
+	}{
+		{"image tag in the text", "look: <image_placeholder>", []*Image{img}, GenerateOptions{}},
+		{"image of another size", "hi", []*Image{foreign}, GenerateOptions{}},
+		{"nil image", "hi", []*Image{nil}, GenerateOptions{}},
+		{"negative max tokens", "hi", nil, GenerateOptions{MaxNewTokens: -1}},
+		{"bad top-p", "hi", nil, GenerateOptions{Temperature: 1, TopP: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ta.m.NewChat()
+			defer c.Close()
+			if _, err := c.Reply(context.Background(), tt.question, tt.images, tt.opts, nil); err == nil {
+				t.Error("no error")
+			}
+			if len(c.History()) != 0 {
+				t.Error("a rejected turn joined the history")
+			}
+		})
+	}
+}
+
+// TestChatReset checks that a reset chat answers like a new one while reusing the cached
+// system prompt.
+func TestChatReset(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 2})
+	c := ta.m.NewChat()
+	defer c.Close()
+	opts := GenerateOptions{MaxNewTokens: 4}
+	if _, err := c.Reply(context.Background(), "Hello there.", nil, opts, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Reset()
+	res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Tokens, ta.g.Understanding.GreedyTokens[:4]) {
+		t.Errorf("tokens %v, want %v", res.Tokens, ta.g.Understanding.GreedyTokens[:4])
+	}
+	system := len(ta.m.Tokenizer.Encode(SystemPrompt, true))
+	if res.ReusedTokens < system || len(c.History()) != 2 {
+		t.Errorf("reused %d positions (system prompt %d), history %d messages", res.ReusedTokens, system, len(c.History()))
 	}
 }

@@ -221,7 +221,9 @@ func (m *Model) Close() error {
 	if m.GenEmbed != nil {
 		m.Backend.Free(m.GenEmbed)
 	}
-	// TODO(vq): free the VQ decoder's weights once model/vq offers a Free method.
+	if m.VQ != nil {
+		m.VQ.Free()
+	}
 	m.Vision, m.Aligner, m.GenAligner, m.GenHead, m.LLM, m.GenEmbed, m.VQ = nil, nil, nil, nil, nil, nil, nil
 	return nil
 }

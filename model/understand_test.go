@@ -154,3 +154,26 @@ func TestTinyAGreedy(t *testing.T) {
 			res.PromptTokens, len(u.InputIDs), res.FinishReason, res.ImagesEncoded, step)
 	}
 }
+
+// BenchmarkUnderstandTinyA times one understanding turn on tiny-a (vision tower, prefill of
+// 235 positions, 16 greedy tokens) and reports the decoding speed.
+func BenchmarkUnderstandTinyA(b *testing.B) {
+	ta := loadTinyA(b, Options{})
+	img, err := ta.m.ReadImage(ta.image)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var decode, prefill float64
+	var tokens int
+	for b.Loop() {
+		res, err := ta.m.Understand(context.Background(), ta.prompt, []*Image{img}, GenerateOptions{MaxNewTokens: 16}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		decode += res.Decode.Seconds()
+		prefill += res.Prefill.Seconds()
+		tokens += len(res.Tokens) - 1
+	}
+	b.ReportMetric(float64(tokens)/decode, "tokens/s")
+	b.ReportMetric(prefill/float64(b.N)*1e3, "prefill-ms")
+}
