@@ -1,0 +1,403 @@
+package vq
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/model/vq/formulaweights"
+	"github.com/janus-desktop/janus/model/weights"
+)
+
+func TestParamsValidate(t *testing.T) {
+	ok := DefaultParams()
+	tests := []struct {
+		name   string
+		modify func(p *Params)
+		want   string // substring of the error; "" = valid
+	}{
+		{"released", func(p *Params) {}, ""},
+		{"one level", func(p *Params) { p.ChMult = []int{2}; p.ImageSize = 8 }, ""},
+		{"no extra res blocks", func(p *Params) { p.NumResBlocks = 0 }, ""},
+		{"zero ch", func(p *Params) { p.Ch = 0 }, "ch 0"},
+		{"empty ch_mult", func(p *Params) { p.ChMult = nil }, "ch_mult is empty"},
+		{"negative multiplier", func(p *Params) { p.ChMult = []int{1, -1} }, "ch_mult[1]"},
+		{"channels not a multiple of groups", func(p *Params) { p.Ch = 48 }, "not a multiple of the 32 GroupNorm groups"},
+		{"negative res blocks", func(p *Params) { p.NumResBlocks = -1 }, "num_res_blocks"},
+		{"zero z", func(p *Params) { p.ZChannels = 0 }, "z_channels"},
+		{"empty codebook", func(p *Params) { p.CodebookSize = 0 }, "codebook"},
+		{"image not divisible", func(p *Params) { p.ImageSize = 100 }, "not a multiple of the downsample factor 16"},
+		{"zero groups", func(p *Params) { p.Groups = 0 }, "groups"},
+		{"zero eps", func(p *Params) { p.Eps = 0 }, "eps"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := ok
+			p.ChMult = append([]int(nil), ok.ChMult...)
+			tt.modify(&p)
+			err := p.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPlanReleased checks the derived block structure against the released decoder listed in
+// spec §3.4 and Appendix A.
+func TestPlanReleased(t *testing.T) {
+	p := DefaultParams()
+	if p.Grid() != 24 || p.Tokens() != 576 || p.midChannels() != 512 {
+		t.Fatalf("grid %d tokens %d mid %d, want 24, 576, 512", p.Grid(), p.Tokens(), p.midChannels())
+	}
+	want := []blockPlan{
+		{index: 0, in: 512, out: 512, side: 24, attn: true, upsample: true},
+		{index: 1, in: 512, out: 256, side: 48, upsample: true},
+		{index: 2, in: 256, out: 256, side: 96, upsample: true},
+		{index: 3, in: 256, out: 128, side: 192, upsample: true},
+		{index: 4, in: 128, out: 128, side: 384},
+	}
+	if got := p.plan(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("plan:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestParamsFromReleasedConfigs: the reconstructed released configs resolve to DefaultParams.
+func TestParamsFromReleasedConfigs(t *testing.T) {
+	for _, name := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := config.Load(fixtures.Path(t, "real-configs", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ParamsFromConfig(cfg.VQ); !reflect.DeepEqual(got, DefaultParams()) {
+				t.Fatalf("params %+v, want %+v", got, DefaultParams())
+			}
+		})
+	}
+}
+
+type goldenFile struct {
+	File  string `json:"file"`
+	Shape []int  `json:"shape"`
+}
+
+// loadDir loads the VQ decoder of a model folder the way model.Load does.
+func loadDir(t testing.TB, b compute.Backend, dir string) *Decoder {
+	t.Helper()
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	d, err := Load(b, weights.NewLoader(ck, b), ParamsFromConfig(cfg.VQ))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// tinyA loads the VQ decoder of the shared tiny-a model.
+func tinyA(t testing.TB, b compute.Backend) (*Decoder, string) {
+	t.Helper()
+	return loadDir(t, b, fixtures.Path(t, "models", "tiny-a")), fixtures.Path(t, "golden", "tiny-a")
+}
+
+// variant loads one of the generated decoders of testdata into a temporary model folder.
+func variant(t testing.TB, b compute.Backend, name string) *Decoder {
+	t.Helper()
+	dir := t.TempDir()
+	if err := formulaweights.WriteModel(dir, filepath.Join("testdata", name)); err != nil {
+		t.Fatal(err)
+	}
+	return loadDir(t, b, dir)
+}
+
+func TestDecodeGoldenTinyA(t *testing.T) {
+	b := cpu.New(0)
+	d, dir := tinyA(t, b)
+	var g struct {
+		Generation struct {
+			ImageTokens [][]int32 `json:"image_tokens"`
+			PNG         []string  `json:"png"`
+		} `json:"generation"`
+		VQGrid struct {
+			Tokens [][]int32 `json:"tokens"`
+			PNG    string    `json:"png"`
+		} `json:"vq_grid"`
+	}
+	fixtures.JSON(t, filepath.Join(dir, "golden.json"), &g)
+	tests := []struct {
+		name, bin, png string
+		tokens         [][]int32
+	}{
+		{"vq_grid", "vq_grid_decoded.bin", g.VQGrid.PNG, g.VQGrid.Tokens},
+		{"generation", "gen_decoded.bin", g.Generation.PNG[0], g.Generation.ImageTokens},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := d.Decode(context.Background(), tt.tokens, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fixtures.Float32s(t, filepath.Join(dir, tt.bin))
+			ok, diff, bound := fixtures.Close(got, want, 1e-4)
+			t.Logf("max |diff| %.3g (bound %.3g)", diff, bound)
+			if !ok {
+				t.Fatalf("decoded image differs from %s: max |diff| %g > %g", tt.bin, diff, bound)
+			}
+			s := d.Params().ImageSize
+			img, err := imageproc.Postprocess(got[:3*s*s], s, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comparePNG(t, img, filepath.Join(dir, tt.png))
+		})
+	}
+}
+
+// comparePNG allows a difference of 1 in a handful of pixels: float rounding at the uint8
+// truncation boundary (fixtures/README.md).
+func comparePNG(t *testing.T, got *image.NRGBA, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ref, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	if ref.Bounds() != got.Bounds() {
+		t.Fatalf("%s is %v, decoded %v", path, ref.Bounds(), got.Bounds())
+	}
+	off := 0
+	for y := ref.Bounds().Min.Y; y < ref.Bounds().Max.Y; y++ {
+		for x := ref.Bounds().Min.X; x < ref.Bounds().Max.X; x++ {
+			r, g, bl, _ := ref.At(x, y).RGBA()
+			c := got.NRGBAAt(x, y)
+			for i, pair := range [][2]int{{int(r >> 8), int(c.R)}, {int(g >> 8), int(c.G)}, {int(bl >> 8), int(c.B)}} {
+				d := pair[0] - pair[1]
+				if d < -1 || d > 1 {
+					t.Fatalf("%s pixel (%d,%d) channel %d: got %d, want %d", path, x, y, i, pair[1], pair[0])
+				}
+				if d != 0 {
+					off++
+				}
+			}
+		}
+	}
+	if off > 8 {
+		t.Fatalf("%s: %d channel values differ by 1, more than a handful", path, off)
+	}
+	t.Logf("%s: %d channel values differ by 1", filepath.Base(path), off)
+}
+
+// TestDecodeVariants decodes with the generated decoders of other shapes in testdata (one and
+// three levels, other res block counts, codebooks with and without l2 normalisation).
+func TestDecodeVariants(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "gen-*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no fixtures in testdata: %v", err)
+	}
+	b := cpu.New(0)
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			d := variant(t, b, filepath.Base(dir))
+			var g struct {
+				Tokens [][]int32             `json:"tokens"`
+				Files  map[string]goldenFile `json:"files"`
+				U8Sum  []int                 `json:"image_u8_sum"`
+			}
+			fixtures.JSON(t, filepath.Join(dir, "golden.json"), &g)
+			got, err := d.Decode(context.Background(), g.Tokens, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fixtures.Float32s(t, filepath.Join(dir, g.Files["vq_grid_decoded"].File))
+			ok, diff, bound := fixtures.Close(got, want, 1e-4)
+			t.Logf("%+v: max |diff| %.3g (bound %.3g)", d.Params(), diff, bound)
+			if !ok {
+				t.Fatalf("decoded images differ: max |diff| %g > %g", diff, bound)
+			}
+			imgs, err := d.DecodeToImages(context.Background(), g.Tokens, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, img := range imgs {
+				sum := 0
+				for j, v := range img.Pix {
+					if j%4 != 3 {
+						sum += int(v)
+					}
+				}
+				// a few values may sit on the other side of a truncation boundary
+				if d := sum - g.U8Sum[i]; d < -8 || d > 8 {
+					t.Errorf("image %d: sum of the 8-bit values %d, reference %d", i, sum, g.U8Sum[i])
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeBadGrids(t *testing.T) {
+	b := cpu.New(1)
+	d := variant(t, b, "gen-b")
+	n := d.Params().Tokens()
+	good := make([]int32, n)
+	tests := []struct {
+		name  string
+		grids [][]int32
+		want  string
+	}{
+		{"short", [][]int32{good[:n-1]}, "has 63 tokens, want 64"},
+		{"long second", [][]int32{good, append(good[:n:n], 0)}, "grid 1 has 65 tokens"},
+		{"negative id", [][]int32{append([]int32{-1}, good[1:]...)}, "token 0 is -1, outside the codebook [0,64)"},
+		{"id too large", [][]int32{append(append([]int32(nil), good[:5]...), append([]int32{64}, good[6:]...)...)}, "token 5 is 64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := d.Decode(context.Background(), tt.grids, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Decode = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	if out, err := d.Decode(context.Background(), nil, nil); err != nil || len(out) != 0 {
+		t.Fatalf("Decode of no grids = %d values, %v; want none and no error", len(out), err)
+	}
+}
+
+// missingWeights hides one tensor or reports a wrong shape for it.
+type missingWeights struct {
+	Weights
+	name  string
+	shape []int
+}
+
+func (m missingWeights) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
+	if name == m.name {
+		if m.shape == nil {
+			return nil, errors.New("tensor " + name + " is not in the checkpoint")
+		}
+		return m.Weights.Load(name, dt, m.shape...)
+	}
+	return m.Weights.Load(name, dt, shape...)
+}
+
+func TestLoadErrors(t *testing.T) {
+	b := cpu.New(1)
+	dir := t.TempDir()
+	if err := formulaweights.WriteModel(dir, filepath.Join("testdata", "gen-b")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	w := weights.NewLoader(ck, b)
+	p := ParamsFromConfig(cfg.VQ)
+	tests := []struct {
+		name   string
+		w      Weights
+		p      Params
+		want   string
+		target string
+	}{
+		{"missing attention", missingWeights{w, Prefix + "decoder.conv_blocks.0.attn.1.k.weight", nil}, p,
+			"gen_vision_model.decoder.conv_blocks.0.attn.1.k.weight", ""},
+		{"missing codebook", missingWeights{w, Prefix + "quantize.embedding.weight", nil}, p,
+			"quantize.embedding.weight", ""},
+		{"wrong shape", w, func() Params { q := p; q.ZChannels = 64; return q }(),
+			"post_quant_conv.weight", "shape"},
+		{"invalid params", w, func() Params { q := p; q.ImageSize = 15; return q }(),
+			"image_size 15", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(b, tt.w, tt.p)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.target) {
+				t.Fatalf("Load = %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeProgressAndCancel(t *testing.T) {
+	b := cpu.New(1)
+	d := variant(t, b, "gen-c")
+	grids := [][]int32{make([]int32, d.Params().Tokens()), make([]int32, d.Params().Tokens())}
+	var calls []int
+	total := 0
+	if _, err := d.Decode(context.Background(), grids, func(done, tot int) {
+		calls = append(calls, done)
+		total = tot
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// gen-c: 3 levels × 3 res + 3 attn at the lowest + 2 upsamples + 2 = 16 per image
+	if want := 2 * d.Stages(); total != want || len(calls) != want || d.Stages() != 16 {
+		t.Fatalf("stages: %d calls, total %d, Stages() %d; want %d calls of total %d, 16 stages", len(calls), total, d.Stages(), want, want)
+	}
+	for i, c := range calls {
+		if c != i+1 {
+			t.Fatalf("call %d reported %d done", i, c)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopAt := 5
+	seen := 0
+	_, err := d.Decode(ctx, grids, func(done, _ int) {
+		seen = done
+		if done == stopAt {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Decode after cancel = %v, want context.Canceled", err)
+	}
+	if seen != stopAt {
+		t.Fatalf("decode went on to stage %d after cancelling at %d", seen, stopAt)
+	}
+}
+
+func BenchmarkVQDecodeTinyA(b *testing.B) {
+	be := cpu.New(0)
+	d, _ := tinyA(b, be)
+	grid := make([]int32, d.Params().Tokens())
+	for k := range grid {
+		grid[k] = int32((37*k + 11) % d.Params().CodebookSize)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := d.Decode(context.Background(), [][]int32{grid}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
