@@ -17,8 +17,9 @@ import (
 	"github.com/janus-desktop/janus/model/checkpoint"
 )
 
-// Loader uploads checkpoint tensors to a backend. It is safe for use by one goroutine at a
-// time per tensor name; the checkpoint must stay open while it is used.
+// Loader uploads checkpoint tensors to a backend. It adds no locking of its own: concurrent
+// loads are as safe as the backend's FromBytes (checkpoint reads are). The checkpoint must
+// stay open while the Loader is used; the uploaded tensors do not depend on it.
 type Loader struct {
 	ck *checkpoint.Checkpoint
 	b  compute.Backend
