@@ -207,3 +207,32 @@ func TestSeedReproducible(t *testing.T) {
 		t.Errorf("seeds 1 and 2 gave the same 32 tokens %v", a)
 	}
 }
+
+// FuzzNext feeds arbitrary logits and settings: the token must be a valid index, and greedy
+// decoding must be the argmax.
+func FuzzNext(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 200, 9}, 0.0, 0, 1.0, 1.0, uint64(1))
+	f.Add([]byte{0, 0, 0, 0}, 0.7, 2, 0.9, 1.3, uint64(2))
+	f.Add([]byte{255, 0, 255, 0, 255, 0, 255, 0}, 5.0, 1, 0.01, 0.5, uint64(3))
+	f.Fuzz(func(t *testing.T, raw []byte, temp float64, k int, p, pen float64, seed uint64) {
+		if len(raw) < 4 {
+			return
+		}
+		logits := make([]float32, len(raw)/4)
+		for i := range logits {
+			logits[i] = math.Float32frombits(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
+		}
+		s, err := New(Params{Temperature: temp, TopK: k, TopP: p, RepetitionPenalty: pen}, seed)
+		if err != nil {
+			return
+		}
+		previous := []int32{0, int32(len(logits) - 1), 99}
+		got := s.Next(logits, previous)
+		if got < 0 || int(got) >= len(logits) {
+			t.Fatalf("token %d outside [0, %d)", got, len(logits))
+		}
+		if temp == 0 && (pen == 0 || pen == 1) && got != int32(Argmax(logits)) {
+			t.Fatalf("greedy gave %d, argmax is %d", got, Argmax(logits))
+		}
+	})
+}
