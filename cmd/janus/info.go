@@ -50,6 +50,7 @@ import (
 
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/tokenizer"
 	"github.com/janus-desktop/janus/model/weights"
 )
 
@@ -216,6 +217,18 @@ func describeModel(dir string) (*modelInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	idOf := tokens.ID
+	if _, err := os.Stat(filepath.Join(dir, config.TokenizerFile)); err == nil {
+		// The full tokenizer also finds tokens that are plain vocabulary entries.
+		tok, err := tokenizer.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		idOf = func(s string) (int, bool) {
+			id, ok := tok.TokenID(s)
+			return int(id), ok
+		}
+	}
 	ck, err := checkpoint.Open(dir)
 	if err != nil {
 		return nil, err
@@ -273,7 +286,7 @@ func describeModel(dir string) (*modelInfo, error) {
 	info.Unused = counts[weights.PartUnused]
 	p := cfg.Preprocessor
 	info.Preprocess = preprocessInfo{p.ImageSize, p.MinSize, p.ImageMean, p.ImageStd, cfg.Processor.NumImageTokens}
-	info.SpecialTokens = specialTokens(cfg, tokens)
+	info.SpecialTokens = specialTokens(cfg, tokens, idOf)
 	return info, nil
 }
 
@@ -290,7 +303,7 @@ func memoryMap(m map[weights.Precision]int64) map[string]int64 {
 }
 
 // specialTokens lists the tokens the prompts and generation loops use, with their ids.
-func specialTokens(cfg *config.Config, t *config.SpecialTokens) []tokenInfo {
+func specialTokens(cfg *config.Config, t *config.SpecialTokens, idOf func(string) (int, bool)) []tokenInfo {
 	out := []tokenInfo{}
 	if len(t.Files) == 0 {
 		return out
@@ -306,7 +319,7 @@ func specialTokens(cfg *config.Config, t *config.SpecialTokens) []tokenInfo {
 		{"user", "<|User|>"}, {"assistant", "<|Assistant|>"},
 	} {
 		ti := tokenInfo{Role: r.role, Token: r.token}
-		if id, ok := t.ID(r.token); ok && r.token != "" {
+		if id, ok := idOf(r.token); ok && r.token != "" {
 			ti.ID = &id
 		}
 		out = append(out, ti)

@@ -260,3 +260,41 @@ func TestInfoErrors(t *testing.T) {
 		t.Errorf("-h: err %v, stderr %q", err, errOut.String())
 	}
 }
+
+// TestInfoFindsVocabularyTokens: a token that is a plain vocabulary entry of tokenizer.json,
+// not an added token, still gets its id (transformers' vocab lookup sees both).
+func TestInfoFindsVocabularyTokens(t *testing.T) {
+	src := fixtures.Path(t, "models", "tiny-a")
+	dir := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "tokenizer.json" {
+			var doc map[string]any
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			added := doc["added_tokens"].([]any)
+			doc["added_tokens"] = slices.DeleteFunc(added, func(a any) bool { return a.(map[string]any)["content"] == "<end_of_image>" })
+			doc["model"].(map[string]any)["vocab"].(map[string]any)["<end_of_image>"] = 261
+			if raw, err = json.Marshal(doc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, _ := infoJSON(t, dir)
+	for _, tok := range info.SpecialTokens {
+		if tok.Role == "image_end" && (tok.ID == nil || *tok.ID != 261) {
+			t.Errorf("<end_of_image> id %v, want 261 from the vocabulary", tok.ID)
+		}
+	}
+}
