@@ -4,10 +4,12 @@
 // It has three parts:
 //
 //   - Decoding (Decode, DecodeFile, ToRGB): PNG, JPEG, GIF (first frame), WebP and BMP into an
-//     opaque *image.NRGBA holding exactly what Pillow's Image.open(...).convert("RGB") gives,
-//     which is what the official load_pil_images feeds the processor. Header dimensions are
-//     checked before the pixels are decoded, decoder panics become errors, and JPEG EXIF
-//     orientation is applied (the official demos receive images through gradio, which does so).
+//     opaque *image.NRGBA holding what Pillow's Image.open(...).convert("RGB") gives, which is
+//     what the official load_pil_images feeds the processor: exactly, except JPEG, whose
+//     inverse DCT differs from libjpeg-turbo's by up to 3 levels in a few percent of the
+//     values. Header dimensions are checked before the pixels are decoded, decoder panics
+//     become errors, and JPEG EXIF orientation is applied (the official demos receive images
+//     through gradio, which does so; load_pil_images does not, see DecodeOptions).
 //   - Preprocessing (Params, Preprocess): the official VLMImageProcessor, bit for bit: Pillow's
 //     fixed-point bicubic resize, padding to a square with the mean colour, rescale and
 //     normalize in float32, giving CHW float32 [3, S, S].

@@ -13,15 +13,21 @@ const (
 )
 
 // resampleCoeffs holds, for each output index along one axis, the first input index and
-// the 22-bit fixed-point weights of the inputs it reads.
+// the 22-bit fixed-point weights of the inputs it reads: k[o*stride : o*stride+n[o]].
 type resampleCoeffs struct {
-	first []int
-	k     [][]int32
+	first, n []int
+	k        []int32
+	stride   int
+}
+
+func (c *resampleCoeffs) weights(o int) []int32 {
+	return c.k[o*c.stride : o*c.stride+c.n[o]]
 }
 
 // bicubicKernel is Pillow's bicubic_filter (a = -0.5). Every product is converted to float64
-// on its own so that the compiler cannot fuse it into an FMA (it does on arm64), which
-// would change the weights in their last bit and, through rounding, a few output pixels.
+// on its own so that the compiler cannot fuse it with the following addition into an FMA
+// (Go does so on arm64): Pillow's x86-64 build rounds each step, and a weight off in its last
+// bit could round to a different 22-bit coefficient.
 func bicubicKernel(x float64) float64 {
 	const a = -0.5
 	x = math.Abs(x)
@@ -42,8 +48,10 @@ func precomputeBicubic(inSize, outSize int) resampleCoeffs {
 	filterScale := max(scale, 1.0)
 	support := 2.0 * filterScale
 	ss := 1.0 / filterScale
-	c := resampleCoeffs{first: make([]int, outSize), k: make([][]int32, outSize)}
-	weights := make([]float64, 0, int(math.Ceil(support))*2+1)
+	ksize := int(math.Ceil(support))*2 + 1
+	c := resampleCoeffs{first: make([]int, outSize), n: make([]int, outSize),
+		k: make([]int32, outSize*ksize), stride: ksize}
+	weights := make([]float64, 0, ksize)
 	for o := 0; o < outSize; o++ {
 		center := float64((float64(o) + 0.5) * scale)
 		lo := max(int(center-support+0.5), 0) // C (int) casts truncate toward zero
@@ -55,7 +63,7 @@ func precomputeBicubic(inSize, outSize int) resampleCoeffs {
 			weights = append(weights, w)
 			sum += w
 		}
-		k := make([]int32, len(weights))
+		k := c.k[o*ksize : o*ksize+len(weights)]
 		for j, w := range weights {
 			if sum != 0 {
 				w /= sum
@@ -66,7 +74,7 @@ func precomputeBicubic(inSize, outSize int) resampleCoeffs {
 				k[j] = int32(float64(w*(1<<resamplePrecisionBits)) + 0.5)
 			}
 		}
-		c.first[o], c.k[o] = lo, k
+		c.first[o], c.n[o] = lo, len(weights)
 	}
 	return c
 }
@@ -116,16 +124,16 @@ func resizeHorizontal(src *image.NRGBA, w int) *image.NRGBA {
 		in := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
 		out := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 		for o := 0; o < w; o++ {
-			k := coeffs.k[o]
+			k := coeffs.weights(o)
 			p := in[4*coeffs.first[o] : 4*(coeffs.first[o]+len(k))]
 			r, g, bl := int32(resampleHalf), int32(resampleHalf), int32(resampleHalf)
 			for j, c := range k {
-				q := p[4*j : 4*j+3]
+				q := p[4*j : 4*j+3 : 4*j+3]
 				r += int32(q[0]) * c
 				g += int32(q[1]) * c
 				bl += int32(q[2]) * c
 			}
-			d := out[4*o : 4*o+4]
+			d := out[4*o : 4*o+4 : 4*o+4]
 			d[0], d[1], d[2], d[3] = clip8(r), clip8(g), clip8(bl), 0xff
 		}
 	}
@@ -144,12 +152,12 @@ func resizeVertical(src *image.NRGBA, h int) *image.NRGBA {
 		for i := range acc {
 			acc[i] = resampleHalf
 		}
-		for j, c := range coeffs.k[o] {
+		for j, c := range coeffs.weights(o) {
 			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+coeffs.first[o]+j):]
 			row = row[:4*w]
 			for x := 0; x < w; x++ {
-				q := row[4*x : 4*x+3]
-				a := acc[3*x : 3*x+3]
+				q := row[4*x : 4*x+3 : 4*x+3]
+				a := acc[3*x : 3*x+3 : 3*x+3]
 				a[0] += int32(q[0]) * c
 				a[1] += int32(q[1]) * c
 				a[2] += int32(q[2]) * c
@@ -157,8 +165,9 @@ func resizeVertical(src *image.NRGBA, h int) *image.NRGBA {
 		}
 		out := dst.Pix[o*dst.Stride : o*dst.Stride+4*w]
 		for x := 0; x < w; x++ {
-			d := out[4*x : 4*x+4]
-			d[0], d[1], d[2], d[3] = clip8(acc[3*x]), clip8(acc[3*x+1]), clip8(acc[3*x+2]), 0xff
+			d := out[4*x : 4*x+4 : 4*x+4]
+			a := acc[3*x : 3*x+3 : 3*x+3]
+			d[0], d[1], d[2], d[3] = clip8(a[0]), clip8(a[1]), clip8(a[2]), 0xff
 		}
 	}
 	return dst

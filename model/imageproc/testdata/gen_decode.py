@@ -110,6 +110,16 @@ def cases():
     exif = Image.Exif()
     exif[0x0112] = 6
     c["jpeg_orient6.jpg"] = save(smooth_photo(40, 24), "JPEG", quality=90, exif=exif.tobytes())
+    oriented = smooth_photo(40, 24)
+    for o in (1, 2, 3, 4, 5, 7, 8):
+        exif[0x0112] = o
+        c["jpeg_orient%d.jpg" % o] = save(oriented, "JPEG", quality=90, exif=exif.tobytes())
+    c["webp_lossy_photo.webp"] = save(smooth_photo(48, 40), "WEBP", quality=80)
+    c["webp_lossy_odd.webp"] = save(smooth_photo(37, 29), "WEBP", quality=70)
+    pa = smooth_photo(37, 29).convert("RGBA")
+    pa.putalpha(Image.fromarray(rng.integers(0, 256, (29, 37)).astype(np.uint8)))
+    c["webp_lossy_alpha.webp"] = save(pa, "WEBP", quality=75)
+    c["bmp_rgba.bmp"] = save(Image.fromarray(np.dstack([base, alpha]), "RGBA"), "BMP")
     return c
 
 

@@ -1,0 +1,239 @@
+package imageproc
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"unicode/utf8"
+)
+
+// TextField is one PNG text chunk: a keyword (1-79 Latin-1 characters, for example
+// "prompt", "seed", "cfg", "temperature", "model") and its value.
+type TextField struct {
+	Key, Value string
+}
+
+// ErrExists is wrapped by WritePNG when the target exists and overwriting was not asked for.
+var ErrExists = errors.New("file already exists")
+
+const pngSignature = "\x89PNG\r\n\x1a\n"
+
+// EncodePNG encodes img as PNG with the text fields stored, in order, right after IHDR:
+// as tEXt when the value is Latin-1, as uncompressed iTXt (UTF-8) otherwise, so that any
+// prompt survives. Keys must be 1-79 printable Latin-1 characters without leading, trailing
+// or double spaces; values must not contain NUL.
+func EncodePNG(img image.Image, text []TextField) ([]byte, error) {
+	chunks := make([][]byte, 0, len(text))
+	for _, f := range text {
+		c, err := textChunk(f)
+		if err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, c)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("encode PNG: %w", err)
+	}
+	raw := buf.Bytes()
+	// image/png always writes the signature and then IHDR (13 data bytes): 8+4+4+13+4.
+	const afterIHDR = 8 + 25
+	if len(raw) < afterIHDR || string(raw[:8]) != pngSignature || string(raw[12:16]) != "IHDR" {
+		return nil, errors.New("encode PNG: encoder output does not start with IHDR")
+	}
+	out := make([]byte, 0, len(raw)+64*len(chunks))
+	out = append(out, raw[:afterIHDR]...)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return append(out, raw[afterIHDR:]...), nil
+}
+
+// textChunk builds a complete tEXt or iTXt chunk (length, type, data, CRC-32).
+func textChunk(f TextField) ([]byte, error) {
+	key, ok := latin1(f.Key)
+	if !ok || len(key) < 1 || len(key) > 79 {
+		return nil, fmt.Errorf("PNG text key %q: want 1-79 Latin-1 characters", f.Key)
+	}
+	for i, c := range key {
+		printable := (c >= 32 && c <= 126) || c >= 161
+		spaceOK := c != ' ' || (i > 0 && i < len(key)-1 && key[i-1] != ' ')
+		if !printable || !spaceOK {
+			return nil, fmt.Errorf("PNG text key %q: only printable characters and single inner spaces allowed", f.Key)
+		}
+	}
+	if bytes.IndexByte([]byte(f.Value), 0) >= 0 {
+		return nil, fmt.Errorf("PNG text %q: value contains a NUL byte", f.Key)
+	}
+	var typ string
+	data := append([]byte(nil), key...)
+	if val, ok := latin1(f.Value); ok {
+		typ = "tEXt"
+		data = append(data, 0)
+		data = append(data, val...)
+	} else {
+		if !utf8.ValidString(f.Value) {
+			return nil, fmt.Errorf("PNG text %q: value is neither Latin-1 nor valid UTF-8", f.Key)
+		}
+		typ = "iTXt"
+		// NUL, compression flag 0, method 0, empty language tag, empty translated keyword.
+		data = append(data, 0, 0, 0, 0, 0)
+		data = append(data, f.Value...)
+	}
+	return pngChunk(typ, data), nil
+}
+
+// latin1 converts s to ISO 8859-1 bytes, reporting false when a rune does not fit.
+func latin1(s string) ([]byte, bool) {
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 0xff || r == utf8.RuneError {
+			return nil, false
+		}
+		out = append(out, byte(r))
+	}
+	return out, true
+}
+
+func pngChunk(typ string, data []byte) []byte {
+	c := make([]byte, 8, 12+len(data))
+	binary.BigEndian.PutUint32(c, uint32(len(data)))
+	copy(c[4:], typ)
+	c = append(c, data...)
+	return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
+}
+
+// ReadPNGText returns the tEXt and iTXt (uncompressed) fields of a PNG in file order,
+// checking every chunk's CRC; compressed text chunks are skipped.
+func ReadPNGText(data []byte) ([]TextField, error) {
+	if len(data) < 8 || string(data[:8]) != pngSignature {
+		return nil, errors.New("read PNG text: not a PNG")
+	}
+	var out []TextField
+	for pos := 8; ; {
+		if pos+12 > len(data) {
+			return nil, fmt.Errorf("read PNG text: truncated chunk at byte %d", pos)
+		}
+		n := int(binary.BigEndian.Uint32(data[pos:]))
+		if n > len(data)-pos-12 {
+			return nil, fmt.Errorf("read PNG text: chunk at byte %d claims %d bytes", pos, n)
+		}
+		typ := string(data[pos+4 : pos+8])
+		body := data[pos+8 : pos+8+n]
+		if crc32.ChecksumIEEE(data[pos+4:pos+8+n]) != binary.BigEndian.Uint32(data[pos+8+n:]) {
+			return nil, fmt.Errorf("read PNG text: CRC mismatch in %s chunk at byte %d", typ, pos)
+		}
+		switch typ {
+		case "tEXt":
+			key, val, ok := bytes.Cut(body, []byte{0})
+			if !ok {
+				return nil, fmt.Errorf("read PNG text: tEXt chunk at byte %d has no separator", pos)
+			}
+			out = append(out, TextField{Key: fromLatin1(key), Value: fromLatin1(val)})
+		case "iTXt":
+			key, rest, ok := bytes.Cut(body, []byte{0})
+			if !ok || len(rest) < 2 {
+				return nil, fmt.Errorf("read PNG text: malformed iTXt chunk at byte %d", pos)
+			}
+			if rest[0] == 0 { // uncompressed
+				_, afterLang, ok1 := bytes.Cut(rest[2:], []byte{0}) // language tag
+				_, val, ok2 := bytes.Cut(afterLang, []byte{0})      // translated keyword
+				if !ok1 || !ok2 {
+					return nil, fmt.Errorf("read PNG text: malformed iTXt chunk at byte %d", pos)
+				}
+				out = append(out, TextField{Key: fromLatin1(key), Value: string(val)})
+			}
+		case "IEND":
+			return out, nil
+		}
+		pos += 12 + n
+	}
+}
+
+func fromLatin1(b []byte) string {
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
+}
+
+// WritePNG writes img with its text fields (see EncodePNG) to path atomically: into a
+// temporary file in the same folder, synced, then moved into place, so a crash never
+// leaves a partial image. Without overwrite an existing path is left alone and the error
+// wraps ErrExists.
+func WritePNG(path string, img image.Image, text []TextField, overwrite bool) (err error) {
+	data, err := EncodePNG(img, text)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if !overwrite {
+		if _, err := os.Lstat(path); err == nil {
+			return fmt.Errorf("write %s: %w", path, ErrExists)
+		}
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", tmpName, err)
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", tmpName, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", tmpName, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmpName, err)
+	}
+	if overwrite {
+		if err = os.Rename(tmpName, path); err != nil {
+			return fmt.Errorf("move %s into place: %w", path, err)
+		}
+	} else {
+		// A hard link fails if path appeared meanwhile, which a rename would clobber.
+		err = os.Link(tmpName, path)
+		switch {
+		case err == nil:
+			os.Remove(tmpName)
+		case errors.Is(err, fs.ErrExist):
+			return fmt.Errorf("write %s: %w", path, ErrExists)
+		default:
+			// Filesystems without hard links (FAT, some network shares): check, then rename.
+			if _, statErr := os.Lstat(path); statErr == nil {
+				return fmt.Errorf("write %s: %w", path, ErrExists)
+			}
+			if err = os.Rename(tmpName, path); err != nil {
+				return fmt.Errorf("move %s into place: %w", path, err)
+			}
+		}
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes the new directory entry durable where the OS allows syncing a directory;
+// failing to is not an error, the file itself is already synced.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
