@@ -1,0 +1,41 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/vq"
+	"github.com/janus-desktop/janus/model/weights"
+)
+
+// LoadVQ loads only the VQ decoder of the model folder dir, for turning image token grids
+// into pictures without the language model: it reads a few MB of weights instead of GBs.
+// opts.Backend / BackendName / Threads pick the backend; the other options do not apply.
+// Free the decoder with its Free method.
+func LoadVQ(dir string, opts Options) (*vq.Decoder, error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	be := opts.Backend
+	if be == nil {
+		if be, err = NewBackend(opts.BackendName, opts.Threads); err != nil {
+			return nil, err
+		}
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	d, err := vq.Load(be, weights.NewLoader(ck, be), vq.ParamsFromConfig(cfg.VQ))
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	if err := be.Sync(); err != nil {
+		d.Free()
+		return nil, err
+	}
+	return d, nil
+}

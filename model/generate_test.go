@@ -1,0 +1,445 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/model/vq/formulaweights"
+)
+
+// genGolden is what the generation tests read from a golden.json (the shared tiny-a one and
+// the generated ones in testdata/generate).
+type genGolden struct {
+	Generation struct {
+		Prompt         string                     `json:"prompt"`
+		Conversation   []struct{ Content string } `json:"conversation"`
+		PromptText     string                     `json:"prompt_text"`
+		InputIDs       []int32                    `json:"input_ids"`
+		UncondInputIDs []int32                    `json:"uncond_input_ids"`
+		CFGWeight      float64                    `json:"cfg_weight"`
+		ParallelSize   int                        `json:"parallel_size"`
+		ImageTokens    [][]int32                  `json:"image_tokens"`
+		PNG            []string                   `json:"png"`
+	} `json:"generation"`
+	Files map[string]struct {
+		File  string `json:"file"`
+		Shape []int  `json:"shape"`
+	} `json:"files"`
+}
+
+// genCase is a model with generation goldens.
+type genCase struct {
+	name   string
+	m      *Model
+	golden string // folder of golden.json and the .bin files
+	g      genGolden
+	prompt string
+}
+
+func (c *genCase) bin(t testing.TB, name string) []float32 {
+	t.Helper()
+	f, ok := c.g.Files[name]
+	if !ok {
+		t.Fatalf("%s: golden %s missing from golden.json", c.name, name)
+	}
+	return fixtures.Float32s(t, filepath.Join(c.golden, f.File))
+}
+
+func genTinyA(t testing.TB) *genCase {
+	t.Helper()
+	dir := fixtures.Path(t, "models", "tiny-a")
+	c := &genCase{name: "tiny-a", golden: fixtures.Path(t, "golden", "tiny-a")}
+	fixtures.JSON(t, filepath.Join(c.golden, "golden.json"), &c.g)
+	c.prompt = c.g.Generation.Conversation[0].Content
+	m, err := Load(dir, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	c.m = m
+	return c
+}
+
+// genVariant loads one of the generated models of testdata/generate.
+func genVariant(t testing.TB, name string) *genCase {
+	t.Helper()
+	src := filepath.Join("testdata", "generate", name)
+	dir := t.TempDir()
+	if err := formulaweights.WriteModel(dir, src); err != nil {
+		t.Fatal(err)
+	}
+	c := &genCase{name: name, golden: src}
+	fixtures.JSON(t, filepath.Join(src, "golden.json"), &c.g)
+	c.prompt = c.g.Generation.Prompt
+	m, err := Load(dir, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	c.m = m
+	return c
+}
+
+func genCases(t *testing.T) []*genCase {
+	cases := []*genCase{}
+	if _, err := os.Stat(filepath.Join(fixtures.Root(t), "models", "tiny-a")); err == nil {
+		cases = append(cases, genTinyA(t))
+	}
+	for _, name := range []string{"gen-b", "gen-c", "gen-d"} {
+		cases = append(cases, genVariant(t, name))
+	}
+	return cases
+}
+
+// TestGenerateGolden runs greedy CFG generation on tiny-a and on the generated models of
+// other shapes (Janus-1.3B prompts, 2 and 3 images in parallel, 1–3 VQ levels) and compares
+// every golden: prompt ids, step-0 logits of both rows, the guided logits of the first three
+// steps, every image token, the decoded images and (tiny-a) the PNG.
+func TestGenerateGolden(t *testing.T) {
+	for _, c := range genCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			gen := c.g.Generation
+			if got := c.m.GenerationPrompt(c.prompt); got != gen.PromptText {
+				t.Fatalf("prompt text %q, want %q", got, gen.PromptText)
+			}
+			cond, uncond, err := c.m.GenerationIDs(c.prompt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cond, gen.InputIDs) || !slices.Equal(uncond, gen.UncondInputIDs) {
+				t.Fatalf("prompt ids\n got %v / %v\nwant %v / %v", cond, uncond, gen.InputIDs, gen.UncondInputIDs)
+			}
+
+			opts := GenerateImageOptions{N: gen.ParallelSize, CFG: gen.CFGWeight}
+			n := opts.N
+			vocab := c.m.Config.GenHead.ImageTokenSize
+			var step0Cond, step0Uncond, guided3 []float32
+			g := &imageRun{m: c.m, opts: opts, cond: cond, uncond: uncond}
+			g.observe = func(step int, raw, guided []float32) {
+				if step == 0 {
+					for i := range n {
+						step0Cond = append(step0Cond, raw[2*i*vocab:(2*i+1)*vocab]...)
+						step0Uncond = append(step0Uncond, raw[(2*i+1)*vocab:(2*i+2)*vocab]...)
+					}
+				}
+				if step < 3 {
+					guided3 = append(guided3, guided...)
+				}
+			}
+			tokens, err := g.run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeTo(t, "step-0 conditional logits", step0Cond, c.bin(t, "gen_step0_logits_cond"))
+			closeTo(t, "step-0 unconditional logits", step0Uncond, c.bin(t, "gen_step0_logits_uncond"))
+			closeTo(t, "guided logits of steps 0-2", guided3, c.bin(t, "gen_logits_cfg_first3"))
+			for i := range gen.ImageTokens {
+				if !slices.Equal(tokens[i], gen.ImageTokens[i]) {
+					t.Fatalf("image %d tokens\n got %v\nwant %v", i, tokens[i], gen.ImageTokens[i])
+				}
+			}
+			dec, err := c.m.VQ.Decode(context.Background(), tokens, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeTo(t, "decoded images", dec, c.bin(t, "gen_decoded"))
+			for i, name := range gen.PNG {
+				s := c.m.VQ.Params().ImageSize
+				img, err := imageproc.Postprocess(dec[i*3*s*s:(i+1)*3*s*s], s, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				comparePNGFile(t, img, filepath.Join(c.golden, name))
+			}
+		})
+	}
+}
+
+// comparePNGFile allows a difference of 1 in a handful of channel values (float rounding at
+// the uint8 truncation boundary, fixtures/README.md).
+func comparePNGFile(t *testing.T, got *image.NRGBA, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ref, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	if ref.Bounds() != got.Bounds() {
+		t.Fatalf("%s is %v, generated %v", path, ref.Bounds(), got.Bounds())
+	}
+	off := 0
+	for y := ref.Bounds().Min.Y; y < ref.Bounds().Max.Y; y++ {
+		for x := ref.Bounds().Min.X; x < ref.Bounds().Max.X; x++ {
+			r, g, b, _ := ref.At(x, y).RGBA()
+			c := got.NRGBAAt(x, y)
+			for ch, pair := range [][2]int{{int(r >> 8), int(c.R)}, {int(g >> 8), int(c.G)}, {int(b >> 8), int(c.B)}} {
+				switch d := pair[0] - pair[1]; {
+				case d < -1 || d > 1:
+					t.Fatalf("%s pixel (%d,%d) channel %d: got %d, want %d", path, x, y, ch, pair[1], pair[0])
+				case d != 0:
+					off++
+				}
+			}
+		}
+	}
+	if off > 8 {
+		t.Fatalf("%s: %d channel values differ by 1, more than a handful", path, off)
+	}
+}
+
+// TestGenerateImagesGreedy runs the public entry point greedily on a model with two images
+// in parallel and checks tokens, images and the result's bookkeeping.
+func TestGenerateImagesGreedy(t *testing.T) {
+	c := genVariant(t, "gen-b")
+	opts := DefaultImageOptions()
+	opts.N, opts.Temperature = 2, 0
+	res, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Images) != 2 || len(res.Tokens) != 2 || res.PromptTokens != len(c.g.Generation.InputIDs) {
+		t.Fatalf("%d images, %d grids, %d prompt tokens", len(res.Images), len(res.Tokens), res.PromptTokens)
+	}
+	for i := range res.Tokens {
+		if !slices.Equal(res.Tokens[i], c.g.Generation.ImageTokens[i]) {
+			t.Fatalf("image %d tokens differ from the golden", i)
+		}
+		if s := c.m.VQ.Params().ImageSize; res.Images[i].Bounds() != image.Rect(0, 0, s, s) {
+			t.Fatalf("image %d is %v", i, res.Images[i].Bounds())
+		}
+	}
+	if res.TokensPerSecond() <= 0 || res.Generate <= 0 || res.Decode <= 0 {
+		t.Fatalf("timings: %v generate, %v decode, %.1f tokens/s", res.Generate, res.Decode, res.TokensPerSecond())
+	}
+}
+
+// TestGenerateImagesSampling: sampling is reproducible from the seed, image i has its own
+// stream (seed+i), and another seed gives other images.
+func TestGenerateImagesSampling(t *testing.T) {
+	c := genVariant(t, "gen-c")
+	ctx := context.Background()
+	run := func(n int, seed uint64, mod func(*GenerateImageOptions)) [][]int32 {
+		t.Helper()
+		opts := DefaultImageOptions()
+		opts.N, opts.Seed = n, seed
+		if mod != nil {
+			mod(&opts)
+		}
+		g := &imageRun{m: c.m, opts: opts}
+		var err error
+		if g.cond, g.uncond, err = c.m.GenerationIDs(c.prompt); err != nil {
+			t.Fatal(err)
+		}
+		tokens, err := g.run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tokens
+	}
+	a := run(2, 7, nil)
+	if b := run(2, 7, nil); !slices.EqualFunc(a, b, slices.Equal) {
+		t.Fatal("the same seed gave different tokens")
+	}
+	if slices.Equal(a[0], a[1]) {
+		t.Fatal("the two images of one run have the same tokens: their random streams are not distinct")
+	}
+	if single := run(1, 8, nil); !slices.Equal(single[0], a[1]) {
+		t.Fatalf("image 1 of seed 7 differs from image 0 of seed 8:\n%v\n%v", a[1], single[0])
+	}
+	if other := run(1, 1234, nil); slices.Equal(other[0], a[0]) {
+		t.Fatal("another seed gave the same tokens")
+	}
+	topK1 := run(1, 99, func(o *GenerateImageOptions) { o.TopK = 1 })
+	if !slices.Equal(topK1[0], c.g.Generation.ImageTokens[0]) {
+		t.Fatal("top-k 1 sampling differs from greedy decoding")
+	}
+}
+
+// TestGenerateImagesProgress checks the per-token reports and the previews.
+func TestGenerateImagesProgress(t *testing.T) {
+	c := genVariant(t, "gen-b")
+	opts := DefaultImageOptions()
+	opts.N, opts.PreviewEvery = 2, 3
+	grid := c.m.Config.VQ.Grid
+	var reports []ImageProgress
+	if _, err := c.m.GenerateImages(context.Background(), c.prompt, opts, func(p ImageProgress) {
+		reports = append(reports, p)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	total := grid * grid
+	if len(reports) != total {
+		t.Fatalf("%d reports, want %d", len(reports), total)
+	}
+	var previewRows []int
+	for i, p := range reports {
+		if p.Token != i+1 || p.Tokens != total || p.Images != 2 {
+			t.Fatalf("report %d: %+v", i, p)
+		}
+		if i > 0 && (p.TokensPerSecond <= 0 || p.Elapsed <= 0) {
+			t.Fatalf("report %d has no speed: %+v", i, p)
+		}
+		if p.Preview != nil {
+			previewRows = append(previewRows, p.PreviewRows)
+			if len(p.Preview) != 2 || p.PreviewRows*grid != p.Token || p.PreviewRowPixels != c.m.VQ.Params().Downsample() {
+				t.Fatalf("preview at token %d: %d images, %d rows of %d px", p.Token, len(p.Preview), p.PreviewRows, p.PreviewRowPixels)
+			}
+		}
+	}
+	// grid 8, every 3 rows: after rows 3 and 6 (not after the last row: the result follows)
+	if !slices.Equal(previewRows, []int{3, 6}) {
+		t.Fatalf("previews after rows %v, want [3 6]", previewRows)
+	}
+}
+
+// TestPreviewFill: undecided rows repeat the last completed row.
+func TestPreviewFill(t *testing.T) {
+	c := genVariant(t, "gen-d")
+	grid := c.m.Config.VQ.Grid
+	tokens := make([]int32, 2*grid)
+	for i := range tokens {
+		tokens[i] = int32(i % 7)
+	}
+	want := make([]int32, grid*grid)
+	copy(want, tokens)
+	for r := 2; r < grid; r++ {
+		copy(want[r*grid:], tokens[grid:2*grid])
+	}
+	g := &imageRun{m: c.m, opts: GenerateImageOptions{N: 1}}
+	got, err := g.preview(context.Background(), [][]int32{tokens}, 2, grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := c.m.VQ.DecodeToImages(context.Background(), [][]int32{want}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got[0].Pix, ref[0].Pix) {
+		t.Fatal("preview differs from the decode of the grid with the last row repeated")
+	}
+}
+
+func TestGenerateImagesCancel(t *testing.T) {
+	c := genVariant(t, "gen-b")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	last := 0
+	_, err := c.m.GenerateImages(ctx, c.prompt, DefaultImageOptions(), func(p ImageProgress) {
+		last = p.Token
+		if p.Token == 5 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("GenerateImages after cancel = %v, want context.Canceled", err)
+	}
+	if last != 5 {
+		t.Fatalf("generation went on to token %d after cancelling at 5", last)
+	}
+	// the model is usable afterwards
+	opts := DefaultImageOptions()
+	opts.Temperature = 0
+	res, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+	if err != nil || !slices.Equal(res.Tokens[0], c.g.Generation.ImageTokens[0]) {
+		t.Fatalf("generation after a cancelled one: %v", err)
+	}
+}
+
+func TestGenerateImagesBadOptions(t *testing.T) {
+	c := genVariant(t, "gen-d")
+	tests := []struct {
+		name string
+		mod  func(*GenerateImageOptions)
+		want string
+	}{
+		{"negative n", func(o *GenerateImageOptions) { o.N = -1 }, "negative"},
+		{"too many", func(o *GenerateImageOptions) { o.N = MaxImages + 1 }, "exceeds"},
+		{"negative temperature", func(o *GenerateImageOptions) { o.Temperature = -1 }, "temperature"},
+		{"top-p above 1", func(o *GenerateImageOptions) { o.TopP = 1.5 }, "top-p"},
+		{"negative top-k", func(o *GenerateImageOptions) { o.TopK = -2 }, "top-k"},
+		{"negative preview", func(o *GenerateImageOptions) { o.PreviewEvery = -1 }, "preview"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := DefaultImageOptions()
+			tt.mod(&opts)
+			_, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("GenerateImages = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestGenerateImagesWithoutGeneration(t *testing.T) {
+	src := filepath.Join("testdata", "generate", "gen-d")
+	dir := t.TempDir()
+	if err := formulaweights.WriteModel(dir, src); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(dir, Options{SkipGeneration: true, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.GenerateImages(context.Background(), "x", DefaultImageOptions(), nil); !errors.Is(err, ErrNoGeneration) {
+		t.Fatalf("GenerateImages = %v, want ErrNoGeneration", err)
+	}
+}
+
+func BenchmarkGenerateTinyA(b *testing.B) {
+	c := genTinyA(b)
+	opts := DefaultImageOptions()
+	opts.Temperature = 0
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.m.GenerateImages(ctx, c.prompt, opts, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestLoadVQ loads the decoder alone and decodes a golden grid like the full model does.
+func TestLoadVQ(t *testing.T) {
+	src := filepath.Join("testdata", "generate", "gen-c")
+	dir := t.TempDir()
+	if err := formulaweights.WriteModel(dir, src); err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadVQ(dir, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free()
+	var g genGolden
+	fixtures.JSON(t, filepath.Join(src, "golden.json"), &g)
+	dec, err := d.Decode(context.Background(), g.Generation.ImageTokens, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "decoded images", dec, fixtures.Float32s(t, filepath.Join(src, g.Files["gen_decoded"].File)))
+
+	if _, err := LoadVQ(t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "config.json") {
+		t.Fatalf("LoadVQ of an empty folder = %v, want an error naming config.json", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "model.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadVQ(dir, Options{}); err == nil {
+		t.Fatal("LoadVQ without weights succeeded")
+	}
+}
