@@ -3,18 +3,20 @@
 package checkpoint
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// weightFile is a read-only memory map of a whole weight file. The file descriptor is
-// closed right after mapping; the mapping keeps the data reachable.
+// weightFile is a read-only memory map of a whole weight file. Tensor data is served from
+// the map; headers are read with pread on the still-open descriptor, because touching
+// scattered zip headers through the map costs a page fault plus readahead each (measured 3-5x
+// slower on the 936-entry Pro-7B zip).
 type weightFile struct {
+	f    *os.File
 	data []byte
-	rd   *bytes.Reader
 }
 
 func openWeightFile(path string) (*weightFile, error) {
@@ -22,30 +24,32 @@ func openWeightFile(path string) (*weightFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	size := st.Size()
 	if size == 0 {
-		return &weightFile{rd: bytes.NewReader(nil)}, nil
+		return &weightFile{f: f}, nil
 	}
 	if int64(int(size)) != size {
+		f.Close()
 		return nil, fmt.Errorf("file of %d bytes is too large to map on this platform", size)
 	}
 	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("mmap: %w", err)
 	}
-	return &weightFile{data: data, rd: bytes.NewReader(data)}, nil
+	return &weightFile{f: f, data: data}, nil
 }
 
 // Size is the file's length in bytes.
 func (w *weightFile) Size() int64 { return int64(len(w.data)) }
 
-// ReadAt copies from the mapping.
-func (w *weightFile) ReadAt(p []byte, off int64) (int, error) { return w.rd.ReadAt(p, off) }
+// ReadAt reads from the file (not the map, see weightFile).
+func (w *weightFile) ReadAt(p []byte, off int64) (int, error) { return w.f.ReadAt(p, off) }
 
 // Slice returns a view of n bytes at off, capped so that appends cannot reach past it.
 func (w *weightFile) Slice(off, n int64) ([]byte, error) {
@@ -55,13 +59,13 @@ func (w *weightFile) Slice(off, n int64) ([]byte, error) {
 	return w.data[off : off+n : off+n], nil
 }
 
-// Close unmaps the file.
+// Close unmaps and closes the file.
 func (w *weightFile) Close() error {
-	if w.data == nil {
-		return nil
+	var errs []error
+	if w.data != nil {
+		errs = append(errs, unix.Munmap(w.data))
+		w.data = nil
 	}
-	err := unix.Munmap(w.data)
-	w.data = nil
-	w.rd = bytes.NewReader(nil)
-	return err
+	errs = append(errs, w.f.Close())
+	return errors.Join(errs...)
 }
