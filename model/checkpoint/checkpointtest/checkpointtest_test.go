@@ -115,7 +115,7 @@ func TestTorchLoadsWriterOutput(t *testing.T) {
 	}
 	tensors := []Tensor{
 		{Name: "w.f32", DType: checkpoint.F32, Shape: []int{2, 3}, Data: f32(1, -2, 3.5, 0, 1e-3, -1e30)},
-		{Name: "w.bf16", DType: checkpoint.BF16, Shape: []int{2}, Data: []byte{0x80, 0x3f, 0x20, 0xc1}},   // 1, -10
+		{Name: "w.bf16", DType: checkpoint.BF16, Shape: []int{2}, Data: []byte{0x80, 0x3f, 0x20, 0xc1}},     // 1, -10
 		{Name: "w.f16", DType: checkpoint.F16, Shape: []int{1, 1, 2}, Data: []byte{0x00, 0x3c, 0x01, 0x00}}, // 1, 2^-24
 		{Name: "ids", DType: checkpoint.I64, Shape: []int{2}, Data: []byte{5, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{Name: "mask", DType: checkpoint.Bool, Shape: []int{3}, Data: []byte{1, 0, 1}},
@@ -123,7 +123,7 @@ func TestTorchLoadsWriterOutput(t *testing.T) {
 		{Name: "scalar", DType: checkpoint.F32, Shape: []int{}, Data: f32(2.25)},
 	}
 	want := map[string][]float64{
-		"w.f32": {1, -2, 3.5, 0, float64(float32(1e-3)), float64(float32(-1e30))},
+		"w.f32":  {1, -2, 3.5, 0, float64(float32(1e-3)), float64(float32(-1e30))},
 		"w.bf16": {1, -10}, "w.f16": {1, math.Ldexp(1, -24)}, "ids": {5, -2}, "mask": {1, 0, 1},
 		"sparse": make([]float64, 300*70), "scalar": {2.25},
 	}
