@@ -95,7 +95,7 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 			mx := float32(math.Inf(-1))
 			for j := range n {
 				kr := ks[kbase+j*kvw : kbase+j*kvw+hd]
-				sc := dot(qrow, kr) * p.Scale
+				sc := dot1x1(0, qrow, kr) * p.Scale
 				scores[j] = sc
 				mx = max(mx, sc)
 			}

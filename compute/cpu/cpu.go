@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
@@ -25,7 +26,8 @@ import (
 // Backend runs the compute ops on the CPU. It is safe for use by one goroutine at a time
 // issuing ops in order, as the compute interface expects.
 type Backend struct {
-	pool *pool
+	pool    *pool
+	scratch sync.Pool // *[]float32 buffers reused by the tiled ops
 }
 
 var _ compute.Backend = (*Backend)(nil)

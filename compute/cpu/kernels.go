@@ -1,18 +1,177 @@
 package cpu
 
-// dot returns Σ a[i]·b[i] over len(a) with four interleaved partial sums (fixed order).
-func dot(a, b []float32) float32 {
+import "unsafe"
+
+// The inner kernels of Linear, Conv2D and Attention. Each computes one small tile of dot
+// products of rows that are contiguous along K: a 2×2 tile (two rows of a against two rows
+// of b), a 1×4 tile, or a single dot product, for float32 rows or for BF16 rows widened in
+// registers.
+//
+// Every kernel sums each dot product strictly in order of k, one product at a time, starting
+// from 0 or from the value already in c (acc). So a result does not depend on which kernel
+// computed it, on the tiling, on K-blocking (a partial sum stored in c and resumed continues
+// the same sequence), or on the thread count.
+//
+// Why they look like this: the Go compiler keeps scalar float32 code in SSE registers and
+// schedules every multiply of a loop body before the adds that close it, so a classic
+// packed outer-product micro-kernel with 16 accumulators spills; a few dot products
+// unrolled by four along K keep every value in a register and reach roughly one
+// multiply-add per cycle. They read through unsafe pointers after one bounds check of the
+// last element each row touches, so the loops carry no bounds checks. Later SIMD versions
+// (AVX-512, NEON) replace these functions with the same signatures.
+
+// dot2x2 computes c[i*ldc+j] (+)= Σ_p a[i*lda+p]·b[j*ldb+p] for i, j in {0, 1}.
+func dot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	if k <= 0 {
+		if !acc {
+			c[0], c[1], c[ldc], c[ldc+1] = 0, 0, 0, 0
+		}
+		return
+	}
+	_, _, _ = a[lda+k-1], b[ldb+k-1], c[ldc+1]
+	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
+	sa, sb := uintptr(lda)*4, uintptr(ldb)*4
+	var c00, c01, c10, c11 float32
+	if acc {
+		c00, c01, c10, c11 = c[0], c[1], c[ldc], c[ldc+1]
+	}
+	p := 0
+	for ; p+4 <= k; p += 4 {
+		a0 := (*[4]float32)(pa)
+		a1 := (*[4]float32)(unsafe.Add(pa, sa))
+		b0 := (*[4]float32)(pb)
+		b1 := (*[4]float32)(unsafe.Add(pb, sb))
+		c00 = c00 + a0[0]*b0[0] + a0[1]*b0[1] + a0[2]*b0[2] + a0[3]*b0[3]
+		c01 = c01 + a0[0]*b1[0] + a0[1]*b1[1] + a0[2]*b1[2] + a0[3]*b1[3]
+		c10 = c10 + a1[0]*b0[0] + a1[1]*b0[1] + a1[2]*b0[2] + a1[3]*b0[3]
+		c11 = c11 + a1[0]*b1[0] + a1[1]*b1[1] + a1[2]*b1[2] + a1[3]*b1[3]
+		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 16)
+	}
+	for ; p < k; p++ {
+		a0, a1 := *(*float32)(pa), *(*float32)(unsafe.Add(pa, sa))
+		b0, b1 := *(*float32)(pb), *(*float32)(unsafe.Add(pb, sb))
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c10 += a1 * b0
+		c11 += a1 * b1
+		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 4)
+	}
+	c[0], c[1], c[ldc], c[ldc+1] = c00, c01, c10, c11
+}
+
+// dot1x4 computes c[j] (+)= Σ_p a[p]·b[j*ldb+p] for j in 0..3.
+func dot1x4(k int, a []float32, b []float32, ldb int, c []float32, acc bool) {
+	if k <= 0 {
+		if !acc {
+			c[0], c[1], c[2], c[3] = 0, 0, 0, 0
+		}
+		return
+	}
+	_, _, _ = a[k-1], b[3*ldb+k-1], c[3]
+	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
+	sb := uintptr(ldb) * 4
+	var c0, c1, c2, c3 float32
+	if acc {
+		c0, c1, c2, c3 = c[0], c[1], c[2], c[3]
+	}
+	p := 0
+	for ; p+4 <= k; p += 4 {
+		x := (*[4]float32)(pa)
+		b0 := (*[4]float32)(pb)
+		b1 := (*[4]float32)(unsafe.Add(pb, sb))
+		b2 := (*[4]float32)(unsafe.Add(pb, 2*sb))
+		b3 := (*[4]float32)(unsafe.Add(pb, 3*sb))
+		c0 = c0 + x[0]*b0[0] + x[1]*b0[1] + x[2]*b0[2] + x[3]*b0[3]
+		c1 = c1 + x[0]*b1[0] + x[1]*b1[1] + x[2]*b1[2] + x[3]*b1[3]
+		c2 = c2 + x[0]*b2[0] + x[1]*b2[1] + x[2]*b2[2] + x[3]*b2[3]
+		c3 = c3 + x[0]*b3[0] + x[1]*b3[1] + x[2]*b3[2] + x[3]*b3[3]
+		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 16)
+	}
+	for ; p < k; p++ {
+		x := *(*float32)(pa)
+		c0 += x * *(*float32)(pb)
+		c1 += x * *(*float32)(unsafe.Add(pb, sb))
+		c2 += x * *(*float32)(unsafe.Add(pb, 2*sb))
+		c3 += x * *(*float32)(unsafe.Add(pb, 3*sb))
+		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 4)
+	}
+	c[0], c[1], c[2], c[3] = c0, c1, c2, c3
+}
+
+// dot1x1 returns s + Σ_p a[p]·b[p] over len(a), summed in order.
+func dot1x1(s float32, a, b []float32) float32 {
 	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+	p := 0
+	for ; p+4 <= len(a); p += 4 {
+		x, y := (*[4]float32)(a[p:]), (*[4]float32)(b[p:])
+		s = s + x[0]*y[0] + x[1]*y[1] + x[2]*y[2] + x[3]*y[3]
 	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
+	for ; p < len(a); p++ {
+		s += a[p] * b[p]
 	}
-	return (s0 + s1) + (s2 + s3)
+	return s
+}
+
+// bf16Lo and bf16Hi widen the low and high BF16 halves of a 32-bit word.
+func bf16Lo(u uint32) float32 { return f32frombits(u << 16) }
+func bf16Hi(u uint32) float32 { return f32frombits(u & 0xffff0000) }
+
+func f32frombits(u uint32) float32 { return *(*float32)(unsafe.Pointer(&u)) }
+
+// load4BF16 reads four BF16 values as two 32-bit words in one unaligned 64-bit load (a
+// byte-array view, so no alignment is assumed).
+func load4BF16(p unsafe.Pointer) [2]uint32 {
+	b := (*[8]byte)(p)
+	u := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	return [2]uint32{uint32(u), uint32(u >> 32)}
+}
+
+// dot1x4BF16 computes c[j] (+)= Σ_p a[p]·widen(b[j*ldb+p]) for j in 0..3 with BF16 rows b,
+// loading four weights per 64-bit read.
+func dot1x4BF16(k int, a []float32, b []uint16, ldb int, c []float32, acc bool) {
+	if k <= 0 {
+		if !acc {
+			c[0], c[1], c[2], c[3] = 0, 0, 0, 0
+		}
+		return
+	}
+	_, _, _ = a[k-1], b[3*ldb+k-1], c[3]
+	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
+	sb := uintptr(ldb) * 2
+	var c0, c1, c2, c3 float32
+	if acc {
+		c0, c1, c2, c3 = c[0], c[1], c[2], c[3]
+	}
+	p := 0
+	for ; p+4 <= k; p += 4 {
+		x := (*[4]float32)(pa)
+		w0 := load4BF16(pb)
+		w1 := load4BF16(unsafe.Add(pb, sb))
+		w2 := load4BF16(unsafe.Add(pb, 2*sb))
+		w3 := load4BF16(unsafe.Add(pb, 3*sb))
+		c0 = c0 + x[0]*bf16Lo(w0[0]) + x[1]*bf16Hi(w0[0]) + x[2]*bf16Lo(w0[1]) + x[3]*bf16Hi(w0[1])
+		c1 = c1 + x[0]*bf16Lo(w1[0]) + x[1]*bf16Hi(w1[0]) + x[2]*bf16Lo(w1[1]) + x[3]*bf16Hi(w1[1])
+		c2 = c2 + x[0]*bf16Lo(w2[0]) + x[1]*bf16Hi(w2[0]) + x[2]*bf16Lo(w2[1]) + x[3]*bf16Hi(w2[1])
+		c3 = c3 + x[0]*bf16Lo(w3[0]) + x[1]*bf16Hi(w3[0]) + x[2]*bf16Lo(w3[1]) + x[3]*bf16Hi(w3[1])
+		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 8)
+	}
+	for ; p < k; p++ {
+		x := *(*float32)(pa)
+		c0 += x * bf16Lo(uint32(*(*uint16)(pb)))
+		c1 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb))))
+		c2 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 2*sb))))
+		c3 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 3*sb))))
+		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 2)
+	}
+	c[0], c[1], c[2], c[3] = c0, c1, c2, c3
+}
+
+// dot1x1BF16 returns s + Σ_p a[p]·widen(b[p]) over len(a), summed in order.
+func dot1x1BF16(s float32, a []float32, b []uint16) float32 {
+	b = b[:len(a)]
+	for p, h := range b {
+		s += a[p] * bf16Lo(uint32(h))
+	}
+	return s
 }

@@ -1,5 +1,14 @@
 package cpu
 
+// Tiling of Linear. Tasks are fixed blocks of the output, so the work split never depends on
+// the thread count; the kernels' in-order sums make results independent of the tiling too.
+const (
+	gemvRows = 16  // weight rows per task when M == 1
+	gemmCols = 32  // weight rows (output columns) per task, even
+	gemmRows = 64  // x rows per task, even
+	gemmK    = 512 // K block: a weight panel of gemmCols×gemmK floats stays in L2
+)
+
 // Linear computes dst[M,N] = x[M,K]·w[N,K]ᵀ (+ bias[N]); w may be F32, F16 or BF16.
 func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	const op = "Linear"
@@ -7,33 +16,139 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	wf, wh, bf16 := weight(op, "w", w)
 	check(len(w.Shape) == 2, op, "w %v is not [N, K]", w)
 	n, k := w.Shape[0], w.Shape[1]
-	check(x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
+	check(len(x.Shape) > 0 && x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
 	m := x.Rows()
-	check(dst.Dim(-1) == n && len(d) == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
+	check(len(dst.Shape) > 0 && dst.Dim(-1) == n && len(d) == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
 	var bs []float32
 	if bias != nil {
 		bs = f32(op, "bias", bias)
 		check(len(bs) == n, op, "bias %v does not have N=%d elements", bias, n)
 	}
 	check(!overlaps(d, xs), op, "dst overlaps x")
-	b.pool.run(n, b.pool.grain(n, m*k), func(lo, hi int) {
-		var row []float32
-		if wf == nil {
-			row = make([]float32, k)
-		}
-		for j := lo; j < hi; j++ {
-			if wf != nil {
-				row = wf[j*k : (j+1)*k]
-			} else {
-				widen(row, wh[j*k:(j+1)*k], bf16)
-			}
-			for i := range m {
-				s := dot(xs[i*k:(i+1)*k], row)
-				if bs != nil {
-					s += bs[j]
+	if m == 0 || n == 0 {
+		return
+	}
+	if m == 1 && (wf != nil || bf16) {
+		b.gemv(d, xs, k, n, wf, wh, bs)
+		return
+	}
+	b.gemm(d, xs, m, k, n, wf, wh, bf16, bs)
+}
+
+// gemv is Linear for one row: memory-bound, it streams the weights once, four rows at a
+// time, widening BF16 in registers.
+func (b *Backend) gemv(d, x []float32, k, n int, wf []float32, wh []uint16, bias []float32) {
+	blocks := (n + gemvRows - 1) / gemvRows
+	b.pool.run(blocks, max(1, (1<<16)/(gemvRows*max(k, 1))), func(lo, hi int) {
+		for j := lo * gemvRows; j < min(hi*gemvRows, n); {
+			if j+4 <= min(hi*gemvRows, n) {
+				if wf != nil {
+					dot1x4(k, x, wf[j*k:], k, d[j:], false)
+				} else {
+					dot1x4BF16(k, x, wh[j*k:], k, d[j:], false)
 				}
-				d[i*n+j] = s
+				j += 4
+				continue
+			}
+			if wf != nil {
+				d[j] = dot1x1(0, x[:k], wf[j*k:(j+1)*k])
+			} else {
+				d[j] = dot1x1BF16(0, x[:k], wh[j*k:(j+1)*k])
+			}
+			j++
+		}
+		if bias != nil {
+			for j := lo * gemvRows; j < min(hi*gemvRows, n); j++ {
+				d[j] += bias[j]
 			}
 		}
 	})
 }
+
+// gemm is Linear for several rows: tasks are gemmRows×gemmCols blocks of dst; each walks K
+// in gemmK steps, copying (and widening) its weight panel into scratch first, and covers the
+// block with 2×2 tiles (1×4 and single dot products at odd edges).
+func (b *Backend) gemm(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, bias []float32) {
+	colBlocks := (n + gemmCols - 1) / gemmCols
+	rowBlocks := (m + gemmRows - 1) / gemmRows
+	b.pool.run(colBlocks*rowBlocks, 1, func(lo, hi int) {
+		panel := b.getScratch(gemmCols * min(k, gemmK))
+		defer b.putScratch(panel)
+		for task := lo; task < hi; task++ {
+			n0, m0 := (task%colBlocks)*gemmCols, (task/colBlocks)*gemmRows
+			n1, m1 := min(n0+gemmCols, n), min(m0+gemmRows, m)
+			if k == 0 {
+				for i := m0; i < m1; i++ {
+					clear(d[i*n+n0 : i*n+n1])
+				}
+			}
+			for k0 := 0; k0 < k; k0 += gemmK {
+				kl := min(gemmK, k-k0)
+				// A contiguous copy of the panel: rows K apart would map to the same
+				// cache sets whenever K is a multiple of 1024.
+				for j := n0; j < n1; j++ {
+					row := panel[(j-n0)*kl : (j-n0+1)*kl]
+					if wf != nil {
+						copy(row, wf[j*k+k0:j*k+k0+kl])
+					} else {
+						widen(row, wh[j*k+k0:j*k+k0+kl], bf16)
+					}
+				}
+				tile(d[m0*n+n0:], n, x[m0*k+k0:], k, panel, kl, m1-m0, n1-n0, kl, k0 > 0)
+			}
+			if bias != nil {
+				for i := m0; i < m1; i++ {
+					row := d[i*n+n0 : i*n+n1]
+					for j := range row {
+						row[j] += bias[n0+j]
+					}
+				}
+			}
+		}
+	})
+}
+
+// tile computes c[i*ldc+j] (+)= Σ_p a[i*lda+p]·b[j*ldb+p] for i < rows, j < cols with the
+// 2×2 kernel, and the 1×4 and 1×1 kernels on odd edges.
+func tile(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, rows, cols, k int, acc bool) {
+	i := 0
+	for ; i+2 <= rows; i += 2 {
+		j := 0
+		for ; j+2 <= cols; j += 2 {
+			dot2x2(k, a[i*lda:], lda, b[j*ldb:], ldb, c[i*ldc+j:], ldc, acc)
+		}
+		if j < cols {
+			for r := i; r < i+2; r++ {
+				var s float32
+				if acc {
+					s = c[r*ldc+j]
+				}
+				c[r*ldc+j] = dot1x1(s, a[r*lda:r*lda+k], b[j*ldb:j*ldb+k])
+			}
+		}
+	}
+	if i < rows {
+		j := 0
+		for ; j+4 <= cols; j += 4 {
+			dot1x4(k, a[i*lda:], b[j*ldb:], ldb, c[i*ldc+j:], acc)
+		}
+		for ; j < cols; j++ {
+			var s float32
+			if acc {
+				s = c[i*ldc+j]
+			}
+			c[i*ldc+j] = dot1x1(s, a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
+		}
+	}
+}
+
+// getScratch returns a buffer of n floats (not zeroed) from the Backend's recycled per-task
+// buffers (weight panels, im2col blocks, score rows).
+func (b *Backend) getScratch(n int) []float32 {
+	if p, ok := b.scratch.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+func (b *Backend) putScratch(s []float32) { b.scratch.Put(&s) }

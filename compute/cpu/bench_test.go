@@ -1,0 +1,98 @@
+package cpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// report adds GFLOP/s and GB/s (bytes that must come from memory at least once) metrics.
+func report(b *testing.B, flops, bytes float64) {
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+	b.ReportMetric(bytes/sec/1e9, "GB/s")
+}
+
+func BenchmarkLinear(b *testing.B) {
+	for _, c := range []struct {
+		m, k, n int
+		dt      compute.DType
+	}{
+		{1, 2048, 5632, compute.BF16},
+		{1, 2048, 5632, compute.F32},
+		{4, 2048, 5632, compute.BF16},
+		{630, 2048, 2048, compute.F32},
+		{630, 2048, 2048, compute.BF16},
+	} {
+		b.Run(fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(b *testing.B) {
+			be := New(0)
+			rng := rand.New(rand.NewPCG(1, 1))
+			x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
+			w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst := be.New(compute.F32, c.m, c.n)
+			b.ResetTimer()
+			for b.Loop() {
+				be.Linear(dst, x, w, nil)
+			}
+			report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k*c.dt.Size()+4*(c.m*c.k+c.m*c.n)))
+		})
+	}
+}
+
+func BenchmarkConv2D(b *testing.B) {
+	for _, c := range []struct{ cin, cout, hw, k, stride, pad int }{
+		{128, 128, 96, 3, 1, 1},
+		{3, 1024, 384, 16, 16, 0},
+	} {
+		b.Run(fmt.Sprintf("%dx%d_%d-%d_at%d", c.k, c.k, c.cin, c.cout, c.hw), func(b *testing.B) {
+			be := New(0)
+			rng := rand.New(rand.NewPCG(1, 1))
+			x := be.FromFloat32(randVals(rng, c.cin*c.hw*c.hw, 1), 1, c.cin, c.hw, c.hw)
+			w := be.FromFloat32(randVals(rng, c.cout*c.cin*c.k*c.k, 0.1), c.cout, c.cin, c.k, c.k)
+			bias := be.FromFloat32(randVals(rng, c.cout, 1), c.cout)
+			ho := (c.hw+2*c.pad-c.k)/c.stride + 1
+			dst := be.New(compute.F32, 1, c.cout, ho, ho)
+			for b.Loop() {
+				be.Conv2D(dst, x, w, bias, compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+			}
+			report(b, 2*float64(c.cout*ho*ho*c.cin*c.k*c.k), 4*float64(x.Len()+w.Len()+dst.Len()))
+		})
+	}
+}
+
+func BenchmarkAttention(b *testing.B) {
+	for _, c := range []struct {
+		name        string
+		t, s, heads int
+		causal      bool
+	}{
+		{"prefill_630_causal", 630, 630, 16, true},
+		{"decode_1_of_630", 1, 630, 16, true},
+		{"vit_576", 576, 576, 16, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			const hd = 128
+			be := New(0)
+			rng := rand.New(rand.NewPCG(1, 1))
+			q := be.FromFloat32(randVals(rng, c.t*c.heads*hd, 1), 1, c.t, c.heads*hd)
+			k := be.FromFloat32(randVals(rng, c.s*c.heads*hd, 1), 1, c.s, c.heads*hd)
+			v := be.FromFloat32(randVals(rng, c.s*c.heads*hd, 1), 1, c.s, c.heads*hd)
+			dst := be.New(compute.F32, q.Shape...)
+			p := compute.AttentionParams{Heads: c.heads, KVHeads: c.heads, HeadDim: hd, KVLen: c.s,
+				QPos0: c.s - c.t, Causal: c.causal, Scale: 0.088}
+			for b.Loop() {
+				be.Attention(dst, q, k, v, p)
+			}
+			pairs := float64(c.t * c.s)
+			if c.causal && c.t > 1 {
+				pairs = float64(c.t*(c.t+1)/2 + c.t*(c.s-c.t))
+			}
+			report(b, 4*pairs*hd*float64(c.heads), 4*float64(q.Len()+k.Len()+v.Len()+dst.Len()))
+		})
+	}
+}
