@@ -77,6 +77,31 @@ func (m *Model) NewChat() *Chat {
 	return &Chat{m: m, features: map[*Image]*compute.Tensor{}}
 }
 
+// NewChatFrom starts a conversation that continues history (for example a saved chat):
+// alternating user and assistant messages, starting with the user, with images only in user
+// messages. Its first Reply runs the whole history through the model.
+func (m *Model) NewChatFrom(history []Message) (*Chat, error) {
+	if len(history)%2 != 0 {
+		return nil, fmt.Errorf("chat history has %d messages: want question and answer pairs", len(history))
+	}
+	for i, msg := range history {
+		if msg.Assistant != (i%2 == 1) {
+			return nil, fmt.Errorf("chat history message %d is from the wrong speaker: turns must alternate user, assistant", i)
+		}
+		if msg.Assistant && len(msg.Images) > 0 {
+			return nil, fmt.Errorf("chat history message %d: an answer cannot hold images", i)
+		}
+		for j, img := range msg.Images {
+			if img == nil {
+				return nil, fmt.Errorf("chat history message %d: image %d is nil", i, j)
+			}
+		}
+	}
+	c := m.NewChat()
+	c.history = slices.Clone(history)
+	return c, nil
+}
+
 // History returns the finished turns, alternating user and assistant messages.
 func (c *Chat) History() []Message { return slices.Clone(c.history) }
 
@@ -86,6 +111,8 @@ func (c *Chat) Stats() ChatStats { return c.stats }
 // Reset forgets the conversation. The cached system prompt stays, so the next question
 // starts faster.
 func (c *Chat) Reset() {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
 	c.history = nil
 	c.freeFeatures()
 }
@@ -132,9 +159,12 @@ func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts
 	if err != nil {
 		return Result{}, err
 	}
-	for i, img := range images {
-		if img == nil || len(img.pixels) != 3*m.Config.Vision.ImageSize*m.Config.Vision.ImageSize {
-			return Result{}, fmt.Errorf("image %d was not prepared by this model", i)
+	size := 3 * m.Config.Vision.ImageSize * m.Config.Vision.ImageSize
+	for _, msg := range append(slices.Clone(c.history), Message{Images: images}) {
+		for i, img := range msg.Images {
+			if img == nil || len(img.pixels) != size {
+				return Result{}, fmt.Errorf("image %d was not prepared by this model", i)
+			}
 		}
 	}
 	start := time.Now()

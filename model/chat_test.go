@@ -430,3 +430,56 @@ func TestChatReset(t *testing.T) {
 		t.Errorf("reused %d positions (system prompt %d), history %d messages", res.ReusedTokens, system, len(c.History()))
 	}
 }
+
+// TestChatFromHistory continues each variant's chat from its first turn, given as history:
+// the second answer must equal the reference's, with every image encoded and nothing reused.
+func TestChatFromHistory(t *testing.T) {
+	for _, v := range undVariants {
+		t.Run(v.name, func(t *testing.T) {
+			dir, g := undModel(t, v.name, v.format)
+			m, err := Load(dir, Options{Threads: 2, SkipGeneration: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			load := func(names []string) []*Image {
+				var out []*Image
+				for _, name := range names {
+					img, err := m.ReadImage(filepath.Join("testdata", "understand", "inputs", name+".png"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, img)
+				}
+				return out
+			}
+			t0, t1 := g.Turns[0], g.Turns[1]
+			c, err := m.NewChatFrom([]Message{{Text: t0.Question, Images: load(t0.Images)}, {Assistant: true, Text: t0.Text}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			res, err := c.Reply(context.Background(), t1.Question, load(t1.Images), GenerateOptions{MaxNewTokens: t1.MaxNewTokens}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.Tokens, t1.Tokens) || res.PromptTokens != len(t1.InputIDs) {
+				t.Errorf("tokens %v of a %d-token prompt, want %v of %d", res.Tokens, res.PromptTokens, t1.Tokens, len(t1.InputIDs))
+			}
+			if res.ImagesEncoded != len(g.Images) || res.ReusedTokens != 0 {
+				t.Errorf("encoded %d images, reused %d positions; want %d and 0", res.ImagesEncoded, res.ReusedTokens, len(g.Images))
+			}
+		})
+	}
+	m := &Model{}
+	for _, bad := range [][]Message{
+		{{Text: "q"}},
+		{{Assistant: true, Text: "a"}, {Text: "q"}},
+		{{Text: "q"}, {Assistant: true, Text: "a", Images: []*Image{{}}}},
+		{{Text: "q", Images: []*Image{nil}}, {Assistant: true}},
+	} {
+		if _, err := m.NewChatFrom(bad); err == nil {
+			t.Errorf("history %+v accepted", bad)
+		}
+	}
+}

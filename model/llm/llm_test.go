@@ -246,3 +246,54 @@ func TestForwardErrors(t *testing.T) {
 		t.Error("Embed accepted ids that do not split into rows")
 	}
 }
+
+// TestTiedHead loads tiny-a as if its config tied the embeddings: lm_head is then never
+// read, and the logits are the hidden states times the embedding table.
+func TestTiedHead(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	be := cpu.New(1)
+	c := cfg.LLM
+	c.TieWordEmbeddings = true
+	m, err := Load(be, ckSource{ck, be}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if m.Head != m.Embedding {
+		t.Fatal("tied head is not the embedding table")
+	}
+	h := make([]float32, 2*c.Hidden)
+	for i := range h {
+		h[i] = float32(i%5) - 2
+	}
+	got := make([]float32, 2*c.Vocab)
+	if err := be.Read(m.Logits(be.FromFloat32(h, 2, c.Hidden)), got); err != nil {
+		t.Fatal(err)
+	}
+	emb := make([]float32, c.Vocab*c.Hidden)
+	if err := ck.Float32(Prefix+"model.embed_tokens.weight", emb); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, 2*c.Vocab)
+	for r := range 2 {
+		for v := range c.Vocab {
+			var s float64
+			for i := range c.Hidden {
+				s += float64(h[r*c.Hidden+i]) * float64(emb[v*c.Hidden+i])
+			}
+			want[r*c.Vocab+v] = float32(s)
+		}
+	}
+	if ok, diff, bound := fixtures.Close(got, want, 1e-5); !ok {
+		t.Errorf("tied logits: max |diff| %.3g > %.3g", diff, bound)
+	}
+}

@@ -181,3 +181,39 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPixelsTowerNormalisation checks the tower's own input normalisation, which no release
+// configures but the config allows: (x - mean[c]) / std[c] per channel.
+func TestPixelsTowerNormalisation(t *testing.T) {
+	be := cpu.New(1)
+	tests := []struct {
+		name      string
+		mean, std []float64
+		want      [3]float32 // result for an input of 1 in every channel
+	}{
+		{"none", nil, nil, [3]float32{1, 1, 1}},
+		{"per channel", []float64{0.5, 0, 1}, []float64{0.5, 2, 4}, [3]float32{1, 0.5, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &Model{Config: config.Vision{ImageSize: 2, PixelMean: tt.mean, PixelStd: tt.std}, be: be}
+			img := []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+			px, err := m.Pixels(img, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, px.Len())
+			if err := be.Read(px, got); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range got {
+				if c := (i / 4) % 3; v != tt.want[c] {
+					t.Fatalf("value %d (channel %d) = %v, want %v", i, c, v, tt.want[c])
+				}
+			}
+			if img[0] != 1 {
+				t.Error("Pixels modified its input")
+			}
+		})
+	}
+}
