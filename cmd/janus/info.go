@@ -496,7 +496,8 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.2f GB", f/1e9)
 }
 
-// table aligns columns of text; right marks right-aligned columns.
+// table aligns columns of text; right marks right-aligned columns. text/tabwriter aligns
+// every column the same way, and numbers read better right-aligned beside left-aligned text.
 type table struct {
 	rows  [][]string
 	right []bool

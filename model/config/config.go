@@ -214,6 +214,7 @@ type Problem struct {
 	Msg   string
 }
 
+// String is "file: field: message".
 func (p Problem) String() string {
 	if p.Field == "" {
 		return p.File + ": " + p.Msg
@@ -227,6 +228,7 @@ type Error struct {
 	Problems []Problem
 }
 
+// Error lists the problems one per line.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "invalid model configuration in %s", e.Dir)

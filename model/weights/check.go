@@ -116,6 +116,7 @@ type BindError struct {
 	Mismatched []Mismatch
 }
 
+// Error lists every missing and unusable tensor, one per line.
 func (e *BindError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "checkpoint does not fit the model configuration: %d tensors missing, %d unusable", len(e.Missing), len(e.Mismatched))
