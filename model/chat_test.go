@@ -3,7 +3,6 @@ package model
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -16,11 +15,13 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+	"github.com/janus-desktop/janus/model/vq/formulaweights"
 )
 
 // The variants in testdata/understand are tiny models in shapes tiny-a does not cover, each
 // with a two-turn greedy chat computed by the PyTorch reference (see the README there).
-// Their weights are a formula, rebuilt here into a real checkpoint file.
+// Their weights are a formula (the format of model/vq/formulaweights), written here into a
+// real checkpoint file in the variant's dtype and a chosen container.
 
 type undGolden struct {
 	WeightsDType string   `json:"weights_dtype"`
@@ -35,42 +36,6 @@ type undGolden struct {
 		Text         string   `json:"text"`
 		EOS          bool     `json:"eos"`
 	} `json:"turns"`
-}
-
-// undWeight is one weights.json row: [name, shape, seed, bits, scale, offset].
-type undWeight struct {
-	Name          string
-	Shape         []int
-	Seed          uint64
-	Bits          uint
-	Scale, Offset float64
-}
-
-func (w *undWeight) UnmarshalJSON(b []byte) error {
-	return json.Unmarshal(b, &[]any{&w.Name, &w.Shape, &w.Seed, &w.Bits, &w.Scale, &w.Offset})
-}
-
-func undSplitmix64(x uint64) uint64 {
-	z := x + 0x9E3779B97F4A7C15
-	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
-	z = (z ^ z>>27) * 0x94D049BB133111EB
-	return z ^ z>>31
-}
-
-// values evaluates the weight formula (testdata/understand/make_fixtures.py).
-func (w undWeight) values() []float32 {
-	n := 1
-	for _, d := range w.Shape {
-		n *= d
-	}
-	half := int64(1) << (w.Bits - 1)
-	out := make([]float32, n)
-	for i := range out {
-		h := undSplitmix64(w.Seed<<32 | uint64(i))
-		q := float64(int64(h>>(64-w.Bits))-half) / float64(half)
-		out[i] = float32(w.Offset + w.Scale*q)
-	}
-	return out
 }
 
 // undF16 converts a float32 that F16 represents exactly (the formula guarantees it).
@@ -118,8 +83,10 @@ func undModel(t testing.TB, variant string, format undFormat) (string, undGolden
 	src := filepath.Join("testdata", "understand", variant)
 	var g undGolden
 	fixtures.JSON(t, filepath.Join(src, "golden.json"), &g)
-	var ws []undWeight
-	fixtures.JSON(t, filepath.Join(src, "weights.json"), &ws)
+	ws, err := formulaweights.Read(filepath.Join(src, "weights.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	for _, f := range []string{"config.json", "preprocessor_config.json", "processor_config.json",
 		"special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"} {
@@ -136,12 +103,12 @@ func undModel(t testing.TB, variant string, format undFormat) (string, undGolden
 }
 
 // writeUndCheckpoint writes the formula weights ws into dir as dtype in the given container.
-func writeUndCheckpoint(t testing.TB, dir string, ws []undWeight, dtype string, format undFormat) {
+func writeUndCheckpoint(t testing.TB, dir string, ws []formulaweights.Spec, dtype string, format undFormat) {
 	t.Helper()
 	dt := checkpoint.DType(dtype)
 	tensors := make([]checkpointtest.Tensor, len(ws))
 	for i, w := range ws {
-		tensors[i] = checkpointtest.Tensor{Name: w.Name, DType: dt, Shape: w.Shape, Data: undEncode(w.values(), dt)}
+		tensors[i] = checkpointtest.Tensor{Name: w.Name, DType: dt, Shape: w.Shape, Data: undEncode(w.Values(), dt)}
 	}
 	var err error
 	switch format {

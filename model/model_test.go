@@ -10,6 +10,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/vq/formulaweights"
 	"github.com/janus-desktop/janus/model/weights"
 )
 
@@ -135,8 +136,10 @@ func TestLoadMissingGenerationTensor(t *testing.T) {
 	dir, _ := undModel(t, "und-f32", undSafetensors)
 	// Rewrite the checkpoint without gen_head's last layer.
 	ws := filepath.Join("testdata", "understand", "und-f32", "weights.json")
-	var rows []undWeight
-	fixtures.JSON(t, ws, &rows)
+	rows, err := formulaweights.Read(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
 	kept := rows[:0]
 	for _, w := range rows {
 		if !strings.HasPrefix(w.Name, "gen_head.vision_head.") {
@@ -144,7 +147,7 @@ func TestLoadMissingGenerationTensor(t *testing.T) {
 		}
 	}
 	writeUndCheckpoint(t, dir, kept, "F32", undSafetensors)
-	_, err := Load(dir, Options{Threads: 1})
+	_, err = Load(dir, Options{Threads: 1})
 	var be *weights.BindError
 	if !errors.As(err, &be) || !strings.Contains(err.Error(), "gen_head.vision_head.weight") {
 		t.Fatalf("full load: error %v, want a BindError naming gen_head.vision_head.weight", err)
