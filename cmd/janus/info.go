@@ -392,7 +392,7 @@ func writeInfoText(w io.Writer, m *modelInfo) error {
 		b    map[string]int64
 	}{{"vision", v.MemoryBytes}, {"aligner", a.MemoryBytes}, {"llm", l.MemoryBytes}, {"vq", q.MemoryBytes}, {"gen", g.MemoryBytes}, {"total", m.MemoryBytes}} {
 		row := []string{r.name}
-		for _, p := range weights.Precisions {
+		for _, p := range weights.Precisions() {
 			row = append(row, humanBytes(r.b[string(p)]))
 		}
 		mem.add(row...)

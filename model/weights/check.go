@@ -24,7 +24,7 @@ const (
 )
 
 // Precisions lists the precisions memory is reported for.
-var Precisions = []Precision{F32, BF16, Q8_0, Q4_0}
+func Precisions() []Precision { return []Precision{F32, BF16, Q8_0, Q4_0} }
 
 const quantBlock = 32
 
@@ -65,9 +65,10 @@ type PartStats struct {
 
 // Summary counts the tensors and memory of a plan, per part, in Parts order.
 func Summary(specs []Spec) []PartStats {
+	parts, precisions := Parts(), Precisions()
 	idx := map[Part]int{}
-	out := make([]PartStats, len(Parts))
-	for i, p := range Parts {
+	out := make([]PartStats, len(parts))
+	for i, p := range parts {
 		idx[p] = i
 		out[i] = PartStats{Part: p, Bytes: map[Precision]int64{}}
 	}
@@ -75,7 +76,7 @@ func Summary(specs []Spec) []PartStats {
 		ps := &out[idx[s.Part]]
 		ps.Tensors++
 		ps.Params += s.Params()
-		for _, p := range Precisions {
+		for _, p := range precisions {
 			ps.Bytes[p] += s.Bytes(p)
 		}
 	}

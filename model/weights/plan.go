@@ -21,7 +21,7 @@ const (
 )
 
 // Parts lists the parts that run, in report order.
-var Parts = []Part{PartVision, PartAligner, PartLLM, PartVQ, PartGen}
+func Parts() []Part { return []Part{PartVision, PartAligner, PartLLM, PartVQ, PartGen} }
 
 // Kind tells how a backend stores a weight, which decides its memory at each precision.
 type Kind uint8
