@@ -23,37 +23,79 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 		check(len(bs) == cout, op, "b %v does not have %d elements", bias, cout)
 	}
 	check(!overlaps(d, xs), op, "dst overlaps x")
-	planes := n * cout
-	b.pool.run(planes, 1, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			ni, co := pl/cout, pl%cout
-			out := d[pl*ho*wo : (pl+1)*ho*wo]
-			for oy := range ho {
-				for ox := range wo {
-					var s float32
-					for ci := range cin {
-						in := xs[(ni*cin+ci)*h*wd : (ni*cin+ci+1)*h*wd]
-						wk := ws[(co*cin+ci)*kh*kw : (co*cin+ci+1)*kh*kw]
-						for ky := range kh {
-							iy := oy*p.Stride - p.Pad + ky
-							if iy < 0 || iy >= h {
-								continue
-							}
-							for kx := range kw {
-								ix := ox*p.Stride - p.Pad + kx
-								if ix < 0 || ix >= wd {
-									continue
-								}
-								s += in[iy*wd+ix] * wk[ky*kw+kx]
-							}
-						}
+	if len(d) == 0 {
+		return
+	}
+	pix, kk := ho*wo, cin*kh*kw
+	geo := convGeometry{cin: cin, h: h, w: wd, kh: kh, kw: kw, wo: wo, stride: p.Stride, pad: p.Pad}
+	blocks := (pix + convPixels - 1) / convPixels
+	b.pool.run(n*blocks, 1, func(lo, hi int) {
+		col := b.getScratch(convPixels * min(kk, gemmK))
+		defer b.putScratch(col)
+		for task := lo; task < hi; task++ {
+			img, p0 := task/blocks, (task%blocks)*convPixels
+			p1 := min(p0+convPixels, pix)
+			in := xs[img*cin*h*wd : (img+1)*cin*h*wd]
+			out := d[img*cout*pix:]
+			for k0 := 0; k0 < kk; k0 += gemmK {
+				kl := min(gemmK, kk-k0)
+				geo.im2col(col[:(p1-p0)*kl], in, p0, p1, k0, kl)
+				tile(out[p0:], pix, ws[k0:], kk, col, kl, cout, p1-p0, kl, k0 > 0)
+			}
+			if bs != nil {
+				for co, bv := range bs {
+					row := out[co*pix+p0 : co*pix+p1]
+					for i := range row {
+						row[i] += bv
 					}
-					if bs != nil {
-						s += bs[co]
-					}
-					out[oy*wo+ox] = s
 				}
 			}
 		}
 	})
+}
+
+// convPixels is the number of output pixels per Conv2D task; their im2col rows for one K
+// block (convPixels×gemmK floats) stay in L2 while every output channel pair sweeps them.
+const convPixels = 64
+
+// convGeometry is the shape of one Conv2D for im2col.
+type convGeometry struct {
+	cin, h, w, kh, kw, wo, stride, pad int
+}
+
+// im2col writes, for output pixels p0..p1 of one image, the patch values k0..k0+kl (k runs
+// over cin, ky, kx like the weight's columns) as rows of kl floats; padding reads as 0.
+func (g convGeometry) im2col(col, in []float32, p0, p1, k0, kl int) {
+	for p := p0; p < p1; p++ {
+		row := col[(p-p0)*kl : (p-p0+1)*kl]
+		oy, ox := p/g.wo, p%g.wo
+		y0, x0 := oy*g.stride-g.pad, ox*g.stride-g.pad
+		ci, r := k0/(g.kh*g.kw), k0%(g.kh*g.kw)
+		ky, kx := r/g.kw, r%g.kw
+		for i := 0; i < kl; {
+			// One run along kx for this (ci, ky): contiguous in the input row.
+			run := min(g.kw-kx, kl-i)
+			iy := y0 + ky
+			dst := row[i : i+run]
+			if iy < 0 || iy >= g.h {
+				clear(dst)
+			} else {
+				src := in[(ci*g.h+iy)*g.w : (ci*g.h+iy+1)*g.w]
+				for t := range dst {
+					ix := x0 + kx + t
+					if ix >= 0 && ix < g.w {
+						dst[t] = src[ix]
+					} else {
+						dst[t] = 0
+					}
+				}
+			}
+			i += run
+			kx = 0
+			if ky++; ky == g.kh {
+				ky = 0
+				ci++
+			}
+		}
+	}
 }

@@ -450,6 +450,7 @@ func TestConv2D(t *testing.T) {
 		{1, 16, 12, 12, 16, 3, 1, 1, true},
 		{1, 2, 3, 3, 3, 3, 1, 0, true}, // output 1×1
 		{1, 1, 4, 4, 1, 3, 1, 2, false},
+		{1, 64, 9, 10, 6, 3, 1, 1, true}, // K = 576 spans two K blocks
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
