@@ -70,10 +70,10 @@ type componentJSON struct {
 	Start      int    `json:"start"`
 	Stop       int    `json:"stop"`
 
-	Single        []templateItemJSON                 `json:"single"`
+	Single        []templateItemJSON                  `json:"single"`
 	SpecialTokens map[string]templateSpecialTokenJSON `json:"special_tokens"`
-	Sep           json.RawMessage                    `json:"sep"`
-	Cls           json.RawMessage                    `json:"cls"`
+	Sep           json.RawMessage                     `json:"sep"`
+	Cls           json.RawMessage                     `json:"cls"`
 }
 
 type patternJSON struct {

@@ -35,7 +35,8 @@ type replaceNormalizer struct {
 
 func (r replaceNormalizer) normalize(s string) string {
 	var b strings.Builder
-	for _, sp := range r.pattern.spans(s) {
+	var sc splitScratch
+	for _, sp := range r.pattern.spans(s, &sc) {
 		if sp.match {
 			b.WriteString(r.content)
 		} else {

@@ -7,22 +7,74 @@ import (
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2/v2"
+	"github.com/dlclark/regexp2/v2/syntax"
 )
 
 // gpt2Pattern is the pre-tokenization regex of GPT-2, used by ByteLevel when use_regex is set.
 const gpt2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
 
-// compileRegex compiles a pattern the way Hugging Face tokenizers does with Oniguruma's default
-// syntax: '^' and '$' match at line boundaries (Ruby semantics, regexp2's Multiline), '\s' is
-// Unicode White_Space (which regexp2 uses outside RE2/ECMAScript mode), look-around is allowed.
-// The backtracking stack is left unbounded so that matching cannot fail on long inputs; its size
-// is bounded by the input length for the patterns tokenizers use.
-func compileRegex(expr string) (*regexp2.Regexp, error) {
-	re, err := regexp2.Compile(expr, regexp2.Multiline, regexp2.OptionMaxBacktrackingStackSize(-1))
+// regexOptions are the options HF's Oniguruma patterns need in regexp2: '^' and '$' match at
+// line boundaries as in Oniguruma's default (Ruby) syntax. '\s' is Unicode White_Space, which
+// regexp2 uses outside RE2/ECMAScript mode, as Oniguruma does.
+const regexOptions = regexp2.Multiline
+
+// compiledRegex is a pattern ready to search: the fast matcher when it supports the pattern,
+// regexp2 otherwise.
+type compiledRegex struct {
+	fast *fastRegex
+	re   *regexp2.Regexp
+}
+
+// compileRegex compiles a pattern the way Hugging Face tokenizers does with Oniguruma. For
+// regexp2 the backtracking stack is left unbounded so that matching cannot fail on long
+// inputs; its size is bounded by the input length for the patterns tokenizers use.
+func compileRegex(expr string) (*compiledRegex, error) {
+	if f, ok := compileFast(expr, syntax.RegexOptions(regexOptions)); ok {
+		return &compiledRegex{fast: f}, nil
+	}
+	re, err := regexp2.Compile(expr, regexOptions, regexp2.OptionMaxBacktrackingStackSize(-1))
 	if err != nil {
 		return nil, fmt.Errorf("compile regex %q: %w", expr, err)
 	}
-	return re, nil
+	return &compiledRegex{re: re}, nil
+}
+
+// eachMatch calls fn with the rune offsets of every match in runes, skipping empty matches
+// that directly follow a match, like the onig crate's find_iter that HF uses.
+func (c *compiledRegex) eachMatch(runes []rune, m *rxMachine, fn func(start, end int)) {
+	lastEnd := -1
+	if c.fast != nil {
+		m.in = runes
+		for pos := 0; pos <= len(runes); {
+			s, e, ok := c.fast.find(m, pos)
+			if !ok {
+				break
+			}
+			if e == s {
+				pos = s + 1
+				if s == lastEnd {
+					continue
+				}
+			} else {
+				pos = e
+			}
+			fn(s, e)
+			lastEnd = e
+		}
+		m.in = nil
+		return
+	}
+	// Only a timeout or the stack limit can fail a regexp2 match, and both are disabled;
+	// should it happen anyway, the text not yet searched stays one piece.
+	_ = c.re.FindRunesMatches(runes, 0, func(v regexp2.MatchView) bool {
+		idx, n, _ := v.GroupRange(0)
+		if n == 0 && idx == lastEnd {
+			return true
+		}
+		lastEnd = idx + n
+		fn(idx, idx+n)
+		return true
+	})
 }
 
 // span is a byte range of a piece; match tells whether the pattern matched it.
@@ -58,15 +110,16 @@ func parseBehavior(s string) (splitBehavior, error) {
 	return 0, fmt.Errorf("unknown split behavior %q", s)
 }
 
+// part is a piece a Split keeps or removes.
+type part struct {
+	start, end int
+	remove     bool
+}
+
 // applyBehavior turns the alternating matched/unmatched spans of a piece into the pieces
 // Hugging Face's NormalizedString::split keeps, dropping empty ones.
-func applyBehavior(dst []string, s string, spans []span, b splitBehavior) []string {
-	type part struct {
-		start, end int
-		remove     bool
-	}
-	var buf [32]part
-	parts := buf[:0]
+func applyBehavior(dst []string, s string, spans []span, b splitBehavior, sc *splitScratch) []string {
+	parts := sc.parts[:0]
 	switch b {
 	case behaviorIsolated:
 		for _, sp := range spans {
@@ -97,7 +150,7 @@ func applyBehavior(dst []string, s string, spans []span, b splitBehavior) []stri
 			prev = sp.match
 		}
 	case behaviorMergedWithNext:
-		// Walk backwards so that a match joins the piece after it.
+		// HF folds from the end: a match joins the piece after it unless that one is a match.
 		prev := false
 		for i := len(spans) - 1; i >= 0; i-- {
 			sp := spans[i]
@@ -117,24 +170,36 @@ func applyBehavior(dst []string, s string, spans []span, b splitBehavior) []stri
 			dst = append(dst, s[p.start:p.end])
 		}
 	}
+	sc.parts = parts
 	return dst
 }
 
 // preTokenizer splits one piece of normalized text into smaller pieces.
 type preTokenizer interface {
-	split(dst []string, s string) []string
+	split(dst []string, s string, sc *splitScratch) []string
 }
 
 // regexSplit is HF's Split pre-tokenizer (and the regex stage of ByteLevel).
 type regexSplit struct {
-	re       *regexp2.Regexp // nil when literal is used
+	re       *compiledRegex // nil when literal is used
 	literal  string
 	behavior splitBehavior
 	invert   bool
 }
 
-func (r *regexSplit) spans(s string) []span {
-	var out []span
+// splitScratch holds buffers reused by the splitting steps of one encode call.
+type splitScratch struct {
+	runes   []rune
+	spans   []span
+	parts   []part
+	machine rxMachine
+}
+
+// spans returns the matched and unmatched parts of s in order, as HF's Pattern::find_matches
+// (with Invert applied): empty matches directly after a match are skipped, like the onig
+// crate's find_iter.
+func (r *regexSplit) spans(s string, sc *splitScratch) []span {
+	out := sc.spans[:0]
 	prev := 0
 	add := func(start, end int) {
 		if prev != start {
@@ -144,15 +209,25 @@ func (r *regexSplit) spans(s string) []span {
 		prev = end
 	}
 	if r.re != nil {
-		idx, err := r.re.FindAllStringIndex(s, -1)
-		if err != nil {
-			// Only a timeout or stack limit can fail a match, and both are disabled
-			// (compileRegex); keep the piece whole rather than lose text.
-			idx = nil
+		runes := sc.runes[:0]
+		for _, c := range s { // invalid bytes become one U+FFFD each, as in regexp2
+			runes = append(runes, c)
 		}
-		for _, m := range idx {
-			add(m[0], m[1])
+		sc.runes = runes
+		// Rune indexes grow monotonically, so byte offsets are tracked incrementally.
+		runePos, bytePos := 0, 0
+		toByte := func(ri int) int {
+			for runePos < ri {
+				_, n := utf8.DecodeRuneInString(s[bytePos:])
+				bytePos += n
+				runePos++
+			}
+			return bytePos
 		}
+		r.re.eachMatch(runes, &sc.machine, func(rs, re int) {
+			start := toByte(rs)
+			add(start, toByte(re))
+		})
 	} else if r.literal != "" {
 		for i := 0; ; {
 			j := strings.Index(s[i:], r.literal)
@@ -166,11 +241,12 @@ func (r *regexSplit) spans(s string) []span {
 	if prev != len(s) {
 		out = append(out, span{prev, len(s), r.invert})
 	}
+	sc.spans = out
 	return out
 }
 
-func (r *regexSplit) split(dst []string, s string) []string {
-	return applyBehavior(dst, s, r.spans(s), r.behavior)
+func (r *regexSplit) split(dst []string, s string, sc *splitScratch) []string {
+	return applyBehavior(dst, s, r.spans(s, sc), r.behavior, sc)
 }
 
 // runeSplit splits where a character predicate holds (HF's Fn(char) -> bool patterns: every
@@ -180,9 +256,8 @@ type runeSplit struct {
 	behavior splitBehavior
 }
 
-func (r *runeSplit) split(dst []string, s string) []string {
-	var buf [64]span
-	spans := buf[:0]
+func (r *runeSplit) split(dst []string, s string, sc *splitScratch) []string {
+	spans := sc.spans[:0]
 	prev := 0
 	for i := 0; i < len(s); {
 		c, n := utf8.DecodeRuneInString(s[i:])
@@ -198,7 +273,8 @@ func (r *runeSplit) split(dst []string, s string) []string {
 	if prev != len(s) {
 		spans = append(spans, span{prev, len(s), false})
 	}
-	return applyBehavior(dst, s, spans, r.behavior)
+	sc.spans = spans
+	return applyBehavior(dst, s, spans, r.behavior, sc)
 }
 
 // isNumeric is Rust's char::is_numeric: general categories Nd, Nl and No.
@@ -220,13 +296,13 @@ type byteLevel struct {
 	mapChars       bool
 }
 
-func (b *byteLevel) split(dst []string, s string) []string {
+func (b *byteLevel) split(dst []string, s string, sc *splitScratch) []string {
 	if b.addPrefixSpace && (len(s) == 0 || s[0] != ' ') {
 		s = " " + s
 	}
 	start := len(dst)
 	if b.regex != nil {
-		dst = b.regex.split(dst, s)
+		dst = b.regex.split(dst, s, sc)
 	} else if s != "" {
 		dst = append(dst, s)
 	}
@@ -246,29 +322,35 @@ type pipeline struct {
 	rawBytes bool
 }
 
-// run appends the words of s to dst; scratch is reused between calls.
-func (p *pipeline) run(dst []string, s string, scratch *[2][]string) []string {
+// pipelineScratch holds the buffers of pipeline.run reused across calls.
+type pipelineScratch struct {
+	pieces [2][]string
+	split  splitScratch
+}
+
+// run appends the words of s to dst.
+func (p *pipeline) run(dst []string, s string, ps *pipelineScratch) []string {
 	if len(p.steps) == 0 {
 		if s != "" {
 			dst = append(dst, s)
 		}
 		return dst
 	}
-	cur := append(scratch[0][:0], s)
-	next := scratch[1][:0]
+	cur := append(ps.pieces[0][:0], s)
+	next := ps.pieces[1][:0]
 	for i, step := range p.steps {
 		if i == len(p.steps)-1 {
 			for _, piece := range cur {
-				dst = step.split(dst, piece)
+				dst = step.split(dst, piece, &ps.split)
 			}
 			break
 		}
 		next = next[:0]
 		for _, piece := range cur {
-			next = step.split(next, piece)
+			next = step.split(next, piece, &ps.split)
 		}
 		cur, next = next, cur
 	}
-	scratch[0], scratch[1] = cur[:0], next[:0]
+	ps.pieces[0], ps.pieces[1] = cur[:0], next[:0]
 	return dst
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"unicode"
 )
 
@@ -24,6 +25,8 @@ type Tokenizer struct {
 	literal   []bool   // decoded as its own text, outside the decoder (added tokens)
 	special   []bool   // skipped by Decode(..., skipSpecial=true)
 	names     specialNames
+
+	states sync.Pool // *encodeState, so that buffers survive between Encode calls
 }
 
 // specialNames are the texts transformers knows the special tokens by; empty when unknown.
@@ -201,16 +204,24 @@ func templatePair(raw json.RawMessage, name string) (int32, error) {
 
 // encodeState holds the buffers of one Encode call.
 type encodeState struct {
-	words   []string
-	scratch [2][]string
-	word    wordScratch
+	words []string
+	pre   pipelineScratch
+	word  wordScratch
 }
 
 // Encode returns the token ids of text. With addSpecial, the post-processor's special tokens
 // are added (for Janus: the BOS in front), as transformers' tokenizer.encode(text) does by
 // default; without it the result equals encode(text, add_special_tokens=False).
 func (t *Tokenizer) Encode(text string, addSpecial bool) []int32 {
-	var st encodeState
+	st, _ := t.states.Get().(*encodeState)
+	if st == nil {
+		st = new(encodeState)
+	}
+	defer func() {
+		clear(st.words) // do not keep the caller's text alive through the pool
+		st.words = st.words[:0]
+		t.states.Put(st)
+	}()
 	ids := make([]int32, 0, len(text)/3+4)
 	if addSpecial {
 		ids = append(ids, t.post.prefix...)
@@ -228,7 +239,7 @@ func (t *Tokenizer) Encode(text string, addSpecial bool) []int32 {
 				ids = append(ids, t.added[tok].id)
 				return
 			}
-			st.words = t.pre.run(st.words[:0], p, &st.scratch)
+			st.words = t.pre.run(st.words[:0], p, &st.pre)
 			for _, w := range st.words {
 				ids = t.model.encodeWord(ids, w, t.pre.rawBytes, &st.word)
 			}
