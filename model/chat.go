@@ -229,7 +229,7 @@ func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts
 	}
 	emit(stream.Flush())
 	res = c.finish(res, start)
-	c.history = append(history, Message{Text: question, Images: images}, Message{Assistant: true, Text: res.Text})
+	c.history = append(slices.Clip(history), Message{Text: question, Images: images}, Message{Assistant: true, Text: res.Text})
 	return res, nil
 }
 
