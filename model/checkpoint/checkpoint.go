@@ -264,7 +264,7 @@ func readSafetensorsHead(path string, wf *weightFile) ([]byte, error) {
 	return wf.Slice(0, 8+int64(n))
 }
 
-// Tensors lists every tensor in file order (shards in the order the index first names them;
+// Tensors lists every tensor in file order (shards sorted by file name;
 // safetensors tensors by data offset; PyTorch tensors in state-dict order).
 func (c *Checkpoint) Tensors() []TensorInfo {
 	out := make([]TensorInfo, len(c.tensors))

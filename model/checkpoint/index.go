@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 )
 
 // shardIndex is a parsed model.safetensors.index.json or pytorch_model.bin.index.json:
@@ -14,7 +15,7 @@ import (
 type shardIndex struct {
 	weightMap map[string]string
 	names     []string // weight_map keys in file order
-	shards    []string // shard files in order of first mention
+	shards    []string // shard files, sorted by name (00001-of-N first)
 }
 
 // parseIndex validates an index file: a JSON object with a non-empty weight_map whose values
@@ -62,6 +63,9 @@ func parseIndex(data []byte) (*shardIndex, error) {
 	if len(idx.names) == 0 {
 		return nil, errors.New("weight_map lists no tensors")
 	}
+	// weight_map is usually sorted by tensor name, so first mention says nothing about shard
+	// order; sorted file names put -00001-of-N first, as transformers loads them.
+	sort.Strings(idx.shards)
 	return idx, nil
 }
 

@@ -77,3 +77,19 @@ with open("expected.json", "w") as f:
     json.dump(expected, f, indent=1)
     f.write("\n")
 print("torch", torch.__version__)
+
+# Digest of a few tensors of the shared tiny-a model, read independently of the Go code.
+tiny = "../../../../shared/fixtures/models/tiny-a/model.safetensors"
+with open(tiny, "rb") as f:
+    blob = f.read()
+(n,) = struct.unpack("<Q", blob[:8])
+head = json.loads(blob[8:8 + n])
+digest = collections.OrderedDict()
+for k in ["language_model.model.norm.weight", "gen_vision_model.quantize.embedding.weight",
+          "vision_model.vision_tower.pos_embed"]:
+    b, e = head[k]["data_offsets"]
+    v = torch.frombuffer(bytearray(blob[8 + n + b:8 + n + e]), dtype=torch.bfloat16).float()
+    digest[k] = {"shape": head[k]["shape"], "first": v[:4].tolist(), "sum": float(v.double().sum())}
+with open("tiny_a_digest.json", "w") as f:
+    json.dump(digest, f, indent=1)
+    f.write("\n")
