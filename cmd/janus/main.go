@@ -33,6 +33,15 @@ func commands() []command {
 		{"info", "describe a model folder: parts, parameters, files, tokens, memory", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runInfo(args, stdout, stderr)
 		}},
+		{"understand", "answer a question about one or more images", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runUnderstand(ctx, args, stdout, stderr)
+		}},
+		{"generate", "generate images from a prompt", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runGenerate(ctx, args, stdout, stderr)
+		}},
+		{"decode-tokens", "decode a grid of image token ids to PNG with the VQ decoder", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runDecodeTokens(ctx, args, stdout, stderr)
+		}},
 	}
 }
 
