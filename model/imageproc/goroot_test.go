@@ -94,4 +94,3 @@ func TestDecodeGoTestFilesMatchPillow(t *testing.T) {
 		})
 	}
 }
-
