@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseTokenGrids(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     [][]int32
+		err      string
+	}{
+		{"flat", `[1, 2, 3]`, [][]int32{{1, 2, 3}}, ""},
+		{"grids", ` [[1, 2], [3, 4]] `, [][]int32{{1, 2}, {3, 4}}, ""},
+		{"object flat", `{"tokens": [5, 6]}`, [][]int32{{5, 6}}, ""},
+		{"generate json", `{"images": ["a.png"], "tokens": [[7, 8]], "seed": 3}`, [][]int32{{7, 8}}, ""},
+		{"not json", `tokens: 1 2 3`, nil, "want an array"},
+		{"fraction", `[1, 2.5]`, nil, "want an array"},
+		{"string ids", `["1", "2"]`, nil, "want an array"},
+		{"object without tokens", `{"ids": [1]}`, nil, `no "tokens"`},
+		{"bad object", `{"tokens": [1}`, nil, "decode JSON"},
+		{"empty", `[]`, nil, "empty"},
+		{"empty grid", `[[1], []]`, nil, "grid 1 is empty"},
+		{"too large", `[4294967296]`, nil, "want an array"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseTokenGrids([]byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("parse = %v, %v; want an error containing %q", got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || !slices.EqualFunc(got, tt.want, slices.Equal) {
+				t.Fatalf("parse = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeTokensErrors(t *testing.T) {
+	fx := newGenFixture(t, "gen-d")
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	short := write("short.json", `[1, 2, 3]`)
+	outside := write("outside.json", "["+strings.Repeat("0, ", 63)+"80]")
+	bad := write("bad.json", `{`)
+	existing := write("existing.png", "x")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no tokens flag", []string{"--model", fx.dir, "--out", "a.png"}, "--tokens"},
+		{"no out", []string{"--model", fx.dir, "--tokens", short}, "--out"},
+		{"missing file", []string{"--model", fx.dir, "--tokens", filepath.Join(dir, "none.json"), "--out", "a.png"}, "read tokens"},
+		{"bad json", []string{"--model", fx.dir, "--tokens", bad, "--out", "a.png"}, "bad.json"},
+		{"wrong grid size", []string{"--model", fx.dir, "--tokens", short, "--out", filepath.Join(dir, "a.png")}, "has 3 tokens, want 64"},
+		{"id outside codebook", []string{"--model", fx.dir, "--tokens", outside, "--out", filepath.Join(dir, "a.png")}, "outside the codebook"},
+		{"existing output", []string{"--model", fx.dir, "--tokens", short, "--out", existing}, "already exists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := runDecodeTokens(context.Background(), append(tt.args, "--threads", "1"), &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("decode-tokens = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.png")); err == nil {
+		t.Error("a failed decode left an image behind")
+	}
+}

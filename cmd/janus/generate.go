@@ -1,0 +1,337 @@
+package main
+
+// janus generate --model DIR --prompt TEXT [--n N] [--cfg W] [--temperature T] [--top-k K]
+//                [--top-p P] [--seed S] [--out PATH] [--force] [--json] [--preview-every K]
+//                [--threads N] [--backend auto|cpu|metal]
+//
+// Generates N images for a prompt and writes them as PNG files, with the prompt, seed, CFG
+// weight, temperature and model name in tEXt/iTXt chunks. Image i is stored with seed S+i:
+// `--seed S+i --n 1` regenerates it alone. Files are written atomically (temporary file, then
+// a rename), never over an existing file unless --force, and only once every image is done,
+// so an interrupted run leaves no image behind.
+//
+// Output names (--out PATH): for one image PATH is the file, or a folder to write
+// janus-<seed>.png into. For several images PATH is a pattern with %d (the image index from
+// 0), a folder (janus-<seed>-%d.png inside it), or a file name that gets -<index> before its
+// extension. Without --out the files go to the current folder. Only .png is written.
+//
+// Progress goes to stderr: a bar redrawn in place on a terminal, otherwise a line every 10%.
+// With --preview-every K a preview of every image is written after every K rows of the token
+// grid to <name>.preview.png beside the final file (removed at the end).
+//
+// With --json one object is printed to stdout at the end:
+//
+//	images             array   the written paths
+//	tokens             array   per image, its image token ids (row-major grid)
+//	seed               int     the seed of image 0
+//	seconds            float   the whole run, decoding included
+//	tokens_per_second  float   image tokens (all images) per second of the token loop
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// generateResult is the --json output.
+type generateResult struct {
+	Images          []string  `json:"images"`
+	Tokens          [][]int32 `json:"tokens"`
+	Seed            uint64    `json:"seed"`
+	Seconds         float64   `json:"seconds"`
+	TokensPerSecond float64   `json:"tokens_per_second"`
+}
+
+// runGenerate implements the generate subcommand.
+func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var mf modelFlags
+	mf.register(fs)
+	prompt := fs.String("prompt", "", "what to draw")
+	n := fs.Int("n", 1, "number of images, generated together")
+	cfg := fs.Float64("cfg", model.DefaultCFG, "classifier-free guidance weight")
+	temperature := fs.Float64("temperature", model.DefaultTemperature, "sampling temperature; 0 picks the most likely token")
+	topK := fs.Int("top-k", 0, "sample among the K most likely tokens only (0: all, as the original)")
+	topP := fs.Float64("top-p", 0, "sample among the most likely tokens holding this probability mass (0: all, as the original)")
+	seed := fs.Uint64("seed", 0, "random seed (default: a random one, printed)")
+	out := fs.String("out", "", "output file, folder, or pattern with %d for several images (default: janus-<seed>[-%d].png here)")
+	force := fs.Bool("force", false, "overwrite existing files")
+	asJSON := fs.Bool("json", false, "print one JSON object with the paths and tokens at the end")
+	previewEvery := fs.Int("preview-every", 0, "write a preview every K rows of the token grid (0: none)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: janus generate --model DIR --prompt TEXT [flags]")
+		fmt.Fprintln(stderr, "Generate images from a text prompt and write them as PNG files.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the prompt goes after --prompt)", fs.Arg(0))
+	}
+	if err := mf.check(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*prompt) == "" {
+		return errors.New("missing --prompt TEXT")
+	}
+	if *n < 1 || *n > model.MaxImages {
+		return fmt.Errorf("--n %d must be between 1 and %d", *n, model.MaxImages)
+	}
+	if !flagSet(fs, "seed") {
+		s, err := randomSeed()
+		if err != nil {
+			return err
+		}
+		*seed = s
+	}
+	opts := model.GenerateImageOptions{
+		N: *n, CFG: *cfg, Temperature: *temperature, TopK: *topK, TopP: *topP, Seed: *seed,
+		PreviewEvery: *previewEvery,
+	}
+	paths, err := outputPaths(*out, *n, fmt.Sprintf("janus-%d", *seed))
+	if err != nil {
+		return err
+	}
+	if err := checkTargets(paths, *force); err != nil {
+		return err
+	}
+
+	start := time.Now()
+	m, err := mf.load(model.Options{})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if !flagSet(fs, "seed") {
+		fmt.Fprintf(stderr, "seed %d\n", *seed)
+	}
+
+	bar := newProgressBar(stderr)
+	previews := previewPaths(paths)
+	defer removeAll(previews)
+	var previewErr error
+	res, err := m.GenerateImages(ctx, *prompt, opts, func(p model.ImageProgress) {
+		bar.update(p.Token, p.Tokens, p.TokensPerSecond, p.Remaining)
+		if p.Preview != nil && previewErr == nil {
+			previewErr = writePreviews(previews, p.Preview)
+		}
+	})
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if previewErr != nil {
+		fmt.Fprintf(stderr, "warning: %v\n", previewErr)
+	}
+
+	name := filepath.Base(filepath.Clean(mf.dir))
+	for i, img := range res.Images {
+		text := []imageproc.TextField{
+			{Key: "prompt", Value: *prompt},
+			{Key: "seed", Value: strconv.FormatUint(*seed+uint64(i), 10)},
+			{Key: "cfg", Value: strconv.FormatFloat(*cfg, 'g', -1, 64)},
+			{Key: "temperature", Value: strconv.FormatFloat(*temperature, 'g', -1, 64)},
+			{Key: "model", Value: name},
+		}
+		if *topK > 0 {
+			text = append(text, imageproc.TextField{Key: "top_k", Value: strconv.Itoa(*topK)})
+		}
+		if *topP > 0 && *topP < 1 {
+			text = append(text, imageproc.TextField{Key: "top_p", Value: strconv.FormatFloat(*topP, 'g', -1, 64)})
+		}
+		text = append(text, imageproc.TextField{Key: "Software", Value: "Janus Desktop " + version})
+		if err := imageproc.WritePNG(paths[i], img, text, *force); err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintln(stdout, paths[i])
+		}
+	}
+	if !*asJSON {
+		return nil
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(generateResult{
+		Images: paths, Tokens: res.Tokens, Seed: *seed,
+		Seconds: time.Since(start).Seconds(), TokensPerSecond: res.TokensPerSecond(),
+	})
+}
+
+// flagSet reports whether the flag called name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// randomSeed draws a seed below 2^53, so that it survives JSON readers that use float64.
+func randomSeed() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("draw a random seed: %w", err)
+	}
+	return binary.LittleEndian.Uint64(b[:]) >> 11, nil
+}
+
+// outputPaths resolves --out for n images (see the command's comment); stem names the files
+// when out is empty or a folder.
+func outputPaths(out string, n int, stem string) ([]string, error) {
+	isDir := false
+	if out != "" {
+		if st, err := os.Stat(out); err == nil && st.IsDir() {
+			isDir = true
+		} else if strings.HasSuffix(out, string(os.PathSeparator)) || strings.HasSuffix(out, "/") {
+			return nil, fmt.Errorf("--out %s: no such folder", out)
+		}
+	}
+	var pattern string
+	switch {
+	case out == "" || isDir:
+		name := stem + ".png"
+		if n > 1 {
+			name = stem + "-%d.png"
+		}
+		pattern = filepath.Join(out, name)
+	case strings.Contains(out, "%"):
+		if strings.Count(out, "%") != 1 || !strings.Contains(out, "%d") {
+			return nil, fmt.Errorf("--out %s: a pattern needs exactly one %%d and no other %%", out)
+		}
+		pattern = out
+	case n == 1:
+		pattern = out
+	default:
+		ext := filepath.Ext(out)
+		pattern = strings.TrimSuffix(out, ext) + "-%d" + ext
+	}
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = strings.Replace(pattern, "%d", strconv.Itoa(i), 1)
+	}
+	return checkPNGPaths(paths)
+}
+
+// checkPNGPaths refuses names that would not be PNG files.
+func checkPNGPaths(paths []string) ([]string, error) {
+	for _, p := range paths {
+		if ext := strings.ToLower(filepath.Ext(p)); ext != ".png" {
+			return nil, fmt.Errorf("--out %s: images are written as PNG, the name must end in .png", p)
+		}
+	}
+	return paths, nil
+}
+
+// checkTargets fails early, before a long generation, when an output already exists (unless
+// force) or its folder does not.
+func checkTargets(paths []string, force bool) error {
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if seen[p] {
+			return fmt.Errorf("--out names %s twice", p)
+		}
+		seen[p] = true
+		if st, err := os.Stat(filepath.Dir(p)); err != nil || !st.IsDir() {
+			return fmt.Errorf("cannot write %s: folder %s does not exist", p, filepath.Dir(p))
+		}
+		if _, err := os.Lstat(p); err == nil && !force {
+			return fmt.Errorf("%s already exists (use --force to overwrite)", p)
+		}
+	}
+	return nil
+}
+
+// previewPaths names the preview file of each output: <name>.preview.png beside it.
+func previewPaths(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = strings.TrimSuffix(p, filepath.Ext(p)) + ".preview.png"
+	}
+	return out
+}
+
+func writePreviews(paths []string, imgs []*image.NRGBA) error {
+	for i, img := range imgs {
+		if err := imageproc.WritePNG(paths[i], img, nil, true); err != nil {
+			return fmt.Errorf("preview: %w", err)
+		}
+	}
+	return nil
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p)
+	}
+}
+
+// progressBar draws generation progress on stderr: in place on a terminal, as a line every
+// 10% otherwise (logs and pipes).
+type progressBar struct {
+	w        io.Writer
+	terminal bool
+	lastTick int
+	drawn    bool
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	return &progressBar{w: w, terminal: isTerminal(w), lastTick: -1}
+}
+
+// isTerminal reports whether w is a character device (a terminal), without cgo or ioctls.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (b *progressBar) update(done, total int, rate float64, left time.Duration) {
+	stats := fmt.Sprintf("%d/%d tokens", done, total)
+	if rate > 0 {
+		stats += fmt.Sprintf("  %.1f tok/s  %s left", rate, formatDuration(left))
+	}
+	if b.terminal {
+		const width = 30
+		fill := done * width / total
+		fmt.Fprintf(b.w, "\r[%s%s] %s\033[K", strings.Repeat("#", fill), strings.Repeat("-", width-fill), stats)
+		b.drawn = true
+		return
+	}
+	if tick := done * 10 / total; tick != b.lastTick {
+		b.lastTick = tick
+		fmt.Fprintf(b.w, "generate: %3d%%  %s\n", done*100/total, stats)
+	}
+}
+
+func (b *progressBar) done() {
+	if b.terminal && b.drawn {
+		fmt.Fprintln(b.w)
+	}
+}
+
+// formatDuration prints m:ss (or h:mm:ss).
+func formatDuration(d time.Duration) string {
+	s := int(d.Round(time.Second).Seconds())
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/model/vq/formulaweights"
+)
+
+// genFixture is a generated model folder (model/testdata/generate) with its goldens.
+type genFixture struct {
+	dir    string
+	prompt string
+	tokens [][]int32
+}
+
+func newGenFixture(t *testing.T, name string) genFixture {
+	t.Helper()
+	src := filepath.Join("..", "..", "model", "testdata", "generate", name)
+	dir := filepath.Join(t.TempDir(), name)
+	if err := formulaweights.WriteModel(dir, src); err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Generation struct {
+			Prompt      string    `json:"prompt"`
+			ImageTokens [][]int32 `json:"image_tokens"`
+		} `json:"generation"`
+	}
+	fixtures.JSON(t, filepath.Join(src, "golden.json"), &g)
+	return genFixture{dir: dir, prompt: g.Generation.Prompt, tokens: g.Generation.ImageTokens}
+}
+
+func runGen(t *testing.T, args ...string) (generateResult, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := runGenerate(context.Background(), append(args, "--json"), &out, &errOut)
+	var res generateResult
+	if err == nil {
+		if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil {
+			t.Fatalf("decode --json output: %v\n%s", jerr, out.String())
+		}
+	}
+	return res, errOut.String(), err
+}
+
+// TestGenerateGoldenTinyA: greedy generation on tiny-a writes the reference's image with the
+// metadata in text chunks.
+func TestGenerateGoldenTinyA(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	gdir := fixtures.Path(t, "golden", "tiny-a")
+	var g struct {
+		Generation struct {
+			Conversation []struct{ Content string } `json:"conversation"`
+			ImageTokens  [][]int32                  `json:"image_tokens"`
+			PNG          []string                   `json:"png"`
+		} `json:"generation"`
+	}
+	fixtures.JSON(t, filepath.Join(gdir, "golden.json"), &g)
+	prompt := g.Generation.Conversation[0].Content
+	outDir := t.TempDir()
+	res, stderr, err := runGen(t, "--model", dir, "--prompt", prompt, "--temperature", "0", "--seed", "42",
+		"--out", filepath.Join(outDir, "tiny.png"), "--threads", "2")
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	if len(res.Images) != 1 || res.Images[0] != filepath.Join(outDir, "tiny.png") || res.Seed != 42 {
+		t.Fatalf("result %+v", res)
+	}
+	if !slices.Equal(res.Tokens[0], g.Generation.ImageTokens[0]) {
+		t.Fatalf("tokens %v, want %v", res.Tokens[0], g.Generation.ImageTokens[0])
+	}
+	if !strings.Contains(stderr, "100%") {
+		t.Errorf("stderr has no final progress line:\n%s", stderr)
+	}
+	data, err := os.ReadFile(res.Images[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := imageproc.ReadPNGText(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"prompt": prompt, "seed": "42", "cfg": "5", "temperature": "0", "model": "tiny-a"}
+	for _, f := range text {
+		if v, ok := want[f.Key]; ok && v == f.Value {
+			delete(want, f.Key)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("text chunks %v lack %v", text, want)
+	}
+	got, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refFile, err := os.ReadFile(filepath.Join(gdir, g.Generation.PNG[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := png.Decode(bytes.NewReader(refFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 0
+	b := ref.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r1, g1, b1, _ := got.At(x, y).RGBA()
+			r2, g2, b2, _ := ref.At(x, y).RGBA()
+			for _, d := range []int{int(r1>>8) - int(r2>>8), int(g1>>8) - int(g2>>8), int(b1>>8) - int(b2>>8)} {
+				if d < -1 || d > 1 {
+					t.Fatalf("pixel (%d,%d) differs by %d", x, y, d)
+				}
+				if d != 0 {
+					off++
+				}
+			}
+		}
+	}
+	if off > 8 {
+		t.Fatalf("%d channel values differ by 1", off)
+	}
+}
+
+// TestGenerateSeveral: several images into a folder, Janus-1.3B prompts, then decode-tokens
+// on the --json output reproduces the same files.
+func TestGenerateSeveral(t *testing.T) {
+	fx := newGenFixture(t, "gen-b")
+	outDir := t.TempDir()
+	res, stderr, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--n", "2", "--temperature", "0",
+		"--seed", "5", "--out", outDir, "--threads", "1", "--preview-every", "2")
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	wantPaths := []string{filepath.Join(outDir, "janus-5-0.png"), filepath.Join(outDir, "janus-5-1.png")}
+	if !slices.Equal(res.Images, wantPaths) || !slices.EqualFunc(res.Tokens, fx.tokens, slices.Equal) {
+		t.Fatalf("images %v tokens %v", res.Images, res.Tokens)
+	}
+	entries, _ := os.ReadDir(outDir)
+	if len(entries) != 2 {
+		t.Fatalf("the output folder holds %d files (previews or temporaries left?)", len(entries))
+	}
+	for i, p := range res.Images {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := imageproc.ReadPNGText(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(text, imageproc.TextField{Key: "seed", Value: strconv.Itoa(5 + i)}) {
+			t.Errorf("%s: text %v lacks seed %d", p, text, 5+i)
+		}
+	}
+
+	// decode-tokens on the JSON output gives the same pictures
+	js, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokFile := filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(tokFile, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	decDir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", tokFile,
+		"--out", filepath.Join(decDir, "d%d.png"), "--threads", "1"}, &out, &errOut); err != nil {
+		t.Fatalf("decode-tokens: %v\n%s", err, errOut.String())
+	}
+	for i := range 2 {
+		a := decodePNG(t, res.Images[i])
+		b := decodePNG(t, filepath.Join(decDir, "d"+strconv.Itoa(i)+".png"))
+		if !bytes.Equal(a, b) {
+			t.Errorf("decode-tokens image %d differs from generate's", i)
+		}
+	}
+	if got := strings.Fields(out.String()); len(got) != 2 {
+		t.Errorf("decode-tokens printed %q, want the two paths", out.String())
+	}
+}
+
+func decodePNG(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	var buf bytes.Buffer
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			buf.Write([]byte{byte(r >> 8), byte(g >> 8), byte(bl >> 8), byte(a >> 8)})
+		}
+	}
+	return buf.Bytes()
+}
+
+// TestGenerateNoOverwrite: an existing file stops the run before loading; --force replaces it.
+func TestGenerateNoOverwrite(t *testing.T) {
+	fx := newGenFixture(t, "gen-d")
+	path := filepath.Join(t.TempDir(), "x.png")
+	if err := os.WriteFile(path, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--seed", "1", "--out", path)
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("generate over an existing file = %v", err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "keep" {
+		t.Fatal("the existing file was changed")
+	}
+	res, stderr, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--out", path, "--force", "--threads", "1")
+	if err != nil {
+		t.Fatalf("generate --force: %v", err)
+	}
+	if !strings.HasPrefix(stderr, "seed ") || !strings.Contains(stderr, strconv.FormatUint(res.Seed, 10)) {
+		t.Errorf("the random seed was not printed: %q", stderr)
+	}
+	if decodePNG(t, path) == nil {
+		t.Fatal("no image written")
+	}
+}
+
+func TestGenerateCancelled(t *testing.T) {
+	fx := newGenFixture(t, "gen-d")
+	outDir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	err := runGenerate(ctx, []string{"--model", fx.dir, "--prompt", fx.prompt, "--out", outDir, "--threads", "1"}, &out, &errOut)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("generate with a cancelled context = %v", err)
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+		t.Fatalf("a cancelled run left %d files", len(entries))
+	}
+}
+
+func TestGenerateFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no model", []string{"--prompt", "x"}, "--model"},
+		{"no prompt", []string{"--model", dir}, "--prompt"},
+		{"blank prompt", []string{"--model", dir, "--prompt", "  "}, "--prompt"},
+		{"zero images", []string{"--model", dir, "--prompt", "x", "--n", "0"}, "--n 0"},
+		{"jpeg", []string{"--model", dir, "--prompt", "x", "--out", filepath.Join(dir, "a.jpg")}, "must end in .png"},
+		{"two patterns", []string{"--model", dir, "--prompt", "x", "--n", "2", "--out", filepath.Join(dir, "%d-%d.png")}, "exactly one %d"},
+		{"missing folder", []string{"--model", dir, "--prompt", "x", "--out", filepath.Join(dir, "no", "a.png")}, "does not exist"},
+		{"stray argument", []string{"--model", dir, "--prompt", "x", "extra"}, "unexpected argument"},
+		{"no such model", []string{"--model", dir, "--prompt", "x", "--seed", "1", "--out", filepath.Join(dir, "a.png")}, "config.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := runGenerate(context.Background(), tt.args, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("generate %v = %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOutputPaths(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		out  string
+		n    int
+		want []string
+		err  string
+	}{
+		{"", 1, []string{"janus-7.png"}, ""},
+		{"", 2, []string{"janus-7-0.png", "janus-7-1.png"}, ""},
+		{dir, 1, []string{filepath.Join(dir, "janus-7.png")}, ""},
+		{dir, 2, []string{filepath.Join(dir, "janus-7-0.png"), filepath.Join(dir, "janus-7-1.png")}, ""},
+		{"cat.png", 1, []string{"cat.png"}, ""},
+		{"cat.png", 3, []string{"cat-0.png", "cat-1.png", "cat-2.png"}, ""},
+		{"cat_%d.png", 2, []string{"cat_0.png", "cat_1.png"}, ""},
+		{"cat_%d.png", 1, []string{"cat_0.png"}, ""},
+		{"CAT.PNG", 1, []string{"CAT.PNG"}, ""},
+		{"cat", 1, nil, "must end in .png"},
+		{"cat_%s.png", 2, nil, "exactly one %d"},
+		{"100%.png", 1, nil, "exactly one %d"},
+		{filepath.Join(dir, "nope") + "/", 1, nil, "no such folder"},
+	}
+	for _, tt := range tests {
+		got, err := outputPaths(tt.out, tt.n, "janus-7")
+		switch {
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("outputPaths(%q, %d) = %v, %v; want an error containing %q", tt.out, tt.n, got, err, tt.err)
+		case tt.err == "" && (err != nil || !slices.Equal(got, tt.want)):
+			t.Errorf("outputPaths(%q, %d) = %v, %v; want %v", tt.out, tt.n, got, err, tt.want)
+		}
+	}
+}
+
+func TestProgressBarLines(t *testing.T) {
+	var buf bytes.Buffer
+	b := newProgressBar(&buf)
+	for i := 1; i <= 40; i++ {
+		b.update(i, 40, 12.5, 0)
+	}
+	b.done()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 11 || !strings.Contains(lines[10], "100%  40/40 tokens  12.5 tok/s  0:00 left") {
+		t.Fatalf("progress lines:\n%s", buf.String())
+	}
+	if got := formatDuration(3725e9); got != "1:02:05" {
+		t.Errorf("formatDuration = %q", got)
+	}
+}
