@@ -75,47 +75,111 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	check(len(d) == len(qs) && len(dst.Shape) == 3 && dst.Shape[0] == batch && dst.Shape[1] == t, op, "dst %v is not q's shape %v", dst, q)
 	check(!overlaps(d, ks) && !overlaps(d, vs), op, "dst overlaps k or v")
 
-	hd, group := p.HeadDim, p.Heads/p.KVHeads
-	qw := p.Heads * hd
-	rows := batch * p.Heads * t
-	b.pool.run(rows, b.pool.grain(rows, 2*p.KVLen*hd), func(lo, hi int) {
-		scores := make([]float32, p.KVLen)
-		acc := make([]float32, hd)
-		for r := lo; r < hi; r++ {
-			ti := r % t
-			h := (r / t) % p.Heads
-			bi := r / (t * p.Heads)
-			kh := h / group
-			qrow := qs[(bi*t+ti)*qw+h*hd : (bi*t+ti)*qw+(h+1)*hd]
-			n := p.KVLen
-			if p.Causal {
-				n = p.QPos0 + ti + 1
+	g := attnGeometry{AttentionParams: p, t: t, sCap: sCap}
+	blocks := (t + attnRows - 1) / attnRows
+	b.pool.run(batch*p.Heads*blocks, 1, func(lo, hi int) {
+		for task := lo; task < hi; task++ {
+			blk := task % blocks
+			h := (task / blocks) % p.Heads
+			bi := task / (blocks * p.Heads)
+			t0 := blk * attnRows
+			t1 := min(t0+attnRows, t)
+			if t1-t0 < 4 {
+				g.rowsDirect(d, qs, ks, vs, bi, h, t0, t1)
+			} else {
+				b.attnBlock(g, d, qs, ks, vs, bi, h, t0, t1)
 			}
-			kbase := bi*sCap*kvw + kh*hd
-			mx := float32(math.Inf(-1))
-			for j := range n {
-				kr := ks[kbase+j*kvw : kbase+j*kvw+hd]
-				sc := dot1x1(0, qrow, kr) * p.Scale
-				scores[j] = sc
-				mx = max(mx, sc)
-			}
-			var sum float32
-			for j := range n {
-				e := float32(math.Exp(float64(scores[j] - mx)))
-				scores[j] = e
-				sum += e
-			}
-			// Normalise the probabilities first, as torch's softmax does, then weight v.
-			inv := 1 / sum
-			clear(acc)
-			for j := range n {
-				vr := vs[kbase+j*kvw : kbase+j*kvw+hd]
-				pj := scores[j] * inv
-				for i, x := range vr {
-					acc[i] += pj * x
-				}
-			}
-			copy(d[(bi*t+ti)*qw+h*hd:(bi*t+ti)*qw+(h+1)*hd], acc)
 		}
 	})
+}
+
+// attnRows is the number of query rows per Attention task.
+const attnRows = 32
+
+// attnGeometry is one Attention call's parameters plus the sizes derived from the shapes.
+type attnGeometry struct {
+	compute.AttentionParams
+	t, sCap int
+}
+
+// keys is the number of keys query row ti attends to.
+func (g *attnGeometry) keys(ti int) int {
+	if g.Causal {
+		return g.QPos0 + ti + 1
+	}
+	return g.KVLen
+}
+
+// softmaxRow turns scores[:n] into probabilities like torch's float32 softmax: subtract the
+// max, exponentiate, multiply by the reciprocal of the sum. scores[n:] become 0.
+func softmaxRow(scores []float32, n int, scale float32) {
+	mx := float32(math.Inf(-1))
+	for j := range scores[:n] {
+		scores[j] *= scale
+		mx = max(mx, scores[j])
+	}
+	var sum float32
+	for j, sc := range scores[:n] {
+		e := float32(math.Exp(float64(sc - mx)))
+		scores[j] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for j := range scores[:n] {
+		scores[j] *= inv
+	}
+	clear(scores[n:])
+}
+
+// attnBlock handles query rows t0..t1 of head h in batch row bi: it packs the head's keys and
+// transposed values contiguously (rows of the cache are a whole KV row apart, which maps
+// them onto few cache sets), then runs both products on the GEMM tile kernels.
+func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, t1 int) {
+	hd := g.HeadDim
+	qw, kvw := g.Heads*hd, g.KVHeads*hd
+	kh := h / (g.Heads / g.KVHeads)
+	n := g.keys(t1 - 1) // the most keys any row of the block uses
+	buf := b.getScratch(2*n*hd + (t1-t0)*n)
+	defer b.putScratch(buf)
+	kp, vt, scores := buf[:n*hd], buf[n*hd:2*n*hd], buf[2*n*hd:]
+	base := bi*g.sCap*kvw + kh*hd
+	for j := range n {
+		copy(kp[j*hd:(j+1)*hd], ks[base+j*kvw:base+j*kvw+hd])
+		v := vs[base+j*kvw : base+j*kvw+hd]
+		for i, x := range v {
+			vt[i*n+j] = x
+		}
+	}
+	q := qs[(bi*g.t+t0)*qw+h*hd:]
+	tile(scores, n, q, qw, kp, hd, t1-t0, n, hd, false)
+	for r := range t1 - t0 {
+		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale)
+	}
+	tile(d[(bi*g.t+t0)*qw+h*hd:], qw, scores, n, vt, n, t1-t0, hd, n, false)
+}
+
+// rowsDirect handles a few query rows (decoding) straight from the cache rows, without the
+// packing that only pays off over many rows.
+func (g *attnGeometry) rowsDirect(d, qs, ks, vs []float32, bi, h, t0, t1 int) {
+	hd := g.HeadDim
+	qw, kvw := g.Heads*hd, g.KVHeads*hd
+	kh := h / (g.Heads / g.KVHeads)
+	base := bi*g.sCap*kvw + kh*hd
+	scores := make([]float32, g.keys(t1-1))
+	for ti := t0; ti < t1; ti++ {
+		n := g.keys(ti)
+		q := qs[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]
+		for j := range n {
+			scores[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
+		}
+		softmaxRow(scores[:n], n, g.Scale)
+		out := d[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]
+		clear(out)
+		for j, pj := range scores[:n] {
+			v := vs[base+j*kvw : base+j*kvw+hd]
+			for i, x := range v {
+				out[i] += pj * x
+			}
+		}
+	}
 }

@@ -328,6 +328,8 @@ func TestAttention(t *testing.T) {
 		{1, 7, 12, 2, 1, 5, 9, 0, false},   // non-causal with unused cache rows
 		{1, 3, 40, 2, 2, 128, 37, 34, true},
 		{1, 20, 20, 1, 1, 64, 20, 0, false},
+		{1, 70, 80, 4, 2, 16, 75, 5, true}, // several query blocks, causal, GQA
+		{2, 33, 40, 2, 2, 6, 35, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
