@@ -2,9 +2,9 @@ package tokenizer
 
 import (
 	"os"
-	"time"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
