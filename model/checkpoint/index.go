@@ -30,7 +30,7 @@ func parseIndex(data []byte) (*shardIndex, error) {
 	seenTop := make(map[string]bool)
 	haveMap := false
 	for dec.More() {
-		tok, err := dec.Token()
+		tok, err := token(dec)
 		if err != nil {
 			return nil, fmt.Errorf("bad JSON: %w", err)
 		}
@@ -51,7 +51,7 @@ func parseIndex(data []byte) (*shardIndex, error) {
 			return nil, err
 		}
 	}
-	if _, err := dec.Token(); err != nil {
+	if _, err := token(dec); err != nil {
 		return nil, fmt.Errorf("bad JSON: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -75,12 +75,12 @@ func (idx *shardIndex) readWeightMap(dec *json.Decoder) error {
 	}
 	seenShard := make(map[string]bool)
 	for dec.More() {
-		tok, err := dec.Token()
+		tok, err := token(dec)
 		if err != nil {
 			return fmt.Errorf("weight_map: bad JSON: %w", err)
 		}
 		name, _ := tok.(string)
-		tok, err = dec.Token()
+		tok, err = token(dec)
 		if err != nil {
 			return fmt.Errorf("weight_map: bad JSON: %w", err)
 		}
@@ -101,7 +101,7 @@ func (idx *shardIndex) readWeightMap(dec *json.Decoder) error {
 			idx.shards = append(idx.shards, shard)
 		}
 	}
-	if _, err := dec.Token(); err != nil {
+	if _, err := token(dec); err != nil {
 		return fmt.Errorf("weight_map: bad JSON: %w", err)
 	}
 	return nil
@@ -109,7 +109,7 @@ func (idx *shardIndex) readWeightMap(dec *json.Decoder) error {
 
 // expectDelim reads the next token and checks it is the delimiter d.
 func expectDelim(dec *json.Decoder, d json.Delim) error {
-	tok, err := dec.Token()
+	tok, err := token(dec)
 	if err != nil {
 		return err
 	}
@@ -117,4 +117,14 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 		return fmt.Errorf("expected %q, found %v", d, tok)
 	}
 	return nil
+}
+
+// token is dec.Token with a premature end reported as io.ErrUnexpectedEOF, so that only a
+// complete document yields io.EOF.
+func token(dec *json.Decoder) (json.Token, error) {
+	tok, err := dec.Token()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return tok, err
 }

@@ -652,9 +652,6 @@ func rebuildTensor(fname string, a pyTuple, dtype DType) (*tensorRef, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: stride: %w", fname, err)
 	}
-	if len(stride) != len(shape) {
-		return nil, fmt.Errorf("%s: size %v and stride %v differ in length", fname, shape, stride)
-	}
 	return &tensorRef{storage: s, dtype: dtype, offset: off, shape: shape, stride: stride}, nil
 }
 

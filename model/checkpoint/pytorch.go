@@ -94,6 +94,9 @@ func readTorchZip(path string, ra io.ReaderAt, size int64) ([]tensorEntry, error
 // placeTensor checks shape, strides and bounds of a storage view; the returned offset is
 // relative to the storage's first byte.
 func placeTensor(name string, t *tensorRef) (tensorEntry, error) {
+	if len(t.stride) != len(t.shape) {
+		return tensorEntry{}, fmt.Errorf("size %v and stride %v differ in length", t.shape, t.stride)
+	}
 	shape, nbytes, err := checkShape(t.shape, t.dtype)
 	if err != nil {
 		return tensorEntry{}, err
@@ -115,8 +118,8 @@ func placeTensor(name string, t *tensorRef) (tensorEntry, error) {
 	}
 	start := t.offset * elem
 	if nbytes > t.storage.nbytes-start {
-		return tensorEntry{}, fmt.Errorf("%s %v at storage offset %d needs %d bytes, storage %s holds %d",
-			t.dtype, shape, t.offset, nbytes, t.storage.key, t.storage.nbytes)
+		return tensorEntry{}, fmt.Errorf("%s %v at storage offset %d needs bytes [%d, %d), storage %s holds %d",
+			t.dtype, shape, t.offset, start, start+nbytes, t.storage.key, t.storage.nbytes)
 	}
 	return tensorEntry{
 		info:   TensorInfo{Name: name, DType: t.dtype, Shape: shape},

@@ -49,6 +49,9 @@ func parseSafetensors(path string, head []byte, fileSize int64) ([]tensorEntry, 
 	dec := json.NewDecoder(bytes.NewReader(header))
 	dec.UseNumber()
 	bad := func(err error) error {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return fmt.Errorf("read safetensors %s: bad JSON header: %w", path, err)
 	}
 	tok, err := dec.Token()
@@ -79,7 +82,10 @@ func parseSafetensors(path string, head []byte, fileSize int64) ([]tensorEntry, 
 		}
 		var raw safetensorsEntry
 		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("read safetensors %s: tensor %q: %w", path, name, err)
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("read safetensors %s: tensor %q: bad JSON: %w", path, name, err)
 		}
 		e, err := checkSafetensorsEntry(name, raw, dataLen)
 		if err != nil {
