@@ -83,9 +83,7 @@ func f32ToF16(f float32) uint16 {
 func widen(dst []float32, src []uint16, bf16 bool) {
 	src = src[:len(dst)]
 	if bf16 {
-		for i, h := range src {
-			dst[i] = math.Float32frombits(uint32(h) << 16)
-		}
+		widenBF16(dst, src)
 		return
 	}
 	for i, h := range src {

@@ -14,6 +14,7 @@
 package cpu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"runtime"
@@ -108,44 +109,54 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 	return t, nil
 }
 
-// convertRaw fills elements [lo,hi) of t from raw.
+// convertRaw fills elements [lo,hi) of t from raw, with one loop per conversion so the
+// per-element work is a load, maybe a conversion and a store.
 func convertRaw(t *Tensor, lo, hi int, src compute.DType, raw []byte) {
-	le16 := func(i int) uint16 { return uint16(raw[2*i]) | uint16(raw[2*i+1])<<8 }
-	le32 := func(i int) float32 {
-		p := raw[4*i : 4*i+4]
-		return math.Float32frombits(uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24)
-	}
 	switch dst := t.Buf.(type) {
 	case []float32:
-		for i := lo; i < hi; i++ {
-			switch src {
-			case compute.F32:
-				dst[i] = le32(i)
-			case compute.BF16:
-				dst[i] = bf16ToF32(le16(i))
-			case compute.F16:
-				dst[i] = f16ToF32(le16(i))
+		dst = dst[lo:hi]
+		switch src {
+		case compute.F32:
+			in := raw[4*lo : 4*hi]
+			for i := range dst {
+				dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:]))
+			}
+		case compute.BF16:
+			in := raw[2*lo : 2*hi]
+			for i := range dst {
+				dst[i] = bf16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
+			}
+		case compute.F16:
+			in := raw[2*lo : 2*hi]
+			for i := range dst {
+				dst[i] = f16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
 			}
 		}
 	case []uint16:
-		toBF16 := t.DType == compute.BF16
-		for i := lo; i < hi; i++ {
-			var f float32
-			switch {
-			case src == t.DType:
-				dst[i] = le16(i)
-				continue
-			case src == compute.F32:
-				f = le32(i)
-			case src == compute.BF16:
-				f = bf16ToF32(le16(i))
-			default:
-				f = f16ToF32(le16(i))
+		dst = dst[lo:hi]
+		round := f32ToF16
+		if t.DType == compute.BF16 {
+			round = f32ToBF16
+		}
+		switch {
+		case src == t.DType:
+			in := raw[2*lo : 2*hi]
+			for i := range dst {
+				dst[i] = binary.LittleEndian.Uint16(in[2*i:])
 			}
-			if toBF16 {
-				dst[i] = f32ToBF16(f)
-			} else {
-				dst[i] = f32ToF16(f)
+		case src == compute.F32:
+			in := raw[4*lo : 4*hi]
+			for i := range dst {
+				dst[i] = round(math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:])))
+			}
+		default: // F16 <-> BF16 through float32, which holds both exactly
+			widenSrc := f16ToF32
+			if src == compute.BF16 {
+				widenSrc = bf16ToF32
+			}
+			in := raw[2*lo : 2*hi]
+			for i := range dst {
+				dst[i] = round(widenSrc(binary.LittleEndian.Uint16(in[2*i:])))
 			}
 		}
 	}

@@ -24,6 +24,7 @@ func runAllOps(t *testing.T, be *Backend) map[string][]float32 {
 	}{
 		{"Linear decode BF16", 1, 2048, 300, compute.BF16},
 		{"Linear 4 rows F16", 4, 600, 130, compute.F16},
+		{"Linear 7 rows BF16", 7, 600, 131, compute.BF16},
 		{"Linear prefill F32", 70, 1030, 150, compute.F32},
 		{"Linear prefill BF16", 33, 520, 260, compute.BF16},
 	} {

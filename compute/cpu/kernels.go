@@ -175,3 +175,60 @@ func dot1x1BF16(s float32, a []float32, b []uint16) float32 {
 	}
 	return s
 }
+
+// dot2x2BF16 is dot2x2 with BF16 rows b, widened in registers.
+func dot2x2BF16(k int, a []float32, lda int, b []uint16, ldb int, c []float32, ldc int, acc bool) {
+	if k <= 0 {
+		if !acc {
+			c[0], c[1], c[ldc], c[ldc+1] = 0, 0, 0, 0
+		}
+		return
+	}
+	_, _, _ = a[lda+k-1], b[ldb+k-1], c[ldc+1]
+	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
+	sa, sb := uintptr(lda)*4, uintptr(ldb)*2
+	var c00, c01, c10, c11 float32
+	if acc {
+		c00, c01, c10, c11 = c[0], c[1], c[ldc], c[ldc+1]
+	}
+	p := 0
+	for ; p+4 <= k; p += 4 {
+		a0 := (*[4]float32)(pa)
+		a1 := (*[4]float32)(unsafe.Add(pa, sa))
+		w0 := load4BF16(pb)
+		w1 := load4BF16(unsafe.Add(pb, sb))
+		b00, b01, b02, b03 := bf16Lo(w0[0]), bf16Hi(w0[0]), bf16Lo(w0[1]), bf16Hi(w0[1])
+		b10, b11, b12, b13 := bf16Lo(w1[0]), bf16Hi(w1[0]), bf16Lo(w1[1]), bf16Hi(w1[1])
+		c00 = c00 + a0[0]*b00 + a0[1]*b01 + a0[2]*b02 + a0[3]*b03
+		c01 = c01 + a0[0]*b10 + a0[1]*b11 + a0[2]*b12 + a0[3]*b13
+		c10 = c10 + a1[0]*b00 + a1[1]*b01 + a1[2]*b02 + a1[3]*b03
+		c11 = c11 + a1[0]*b10 + a1[1]*b11 + a1[2]*b12 + a1[3]*b13
+		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 8)
+	}
+	for ; p < k; p++ {
+		a0, a1 := *(*float32)(pa), *(*float32)(unsafe.Add(pa, sa))
+		b0 := bf16Lo(uint32(*(*uint16)(pb)))
+		b1 := bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb))))
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c10 += a1 * b0
+		c11 += a1 * b1
+		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 2)
+	}
+	c[0], c[1], c[ldc], c[ldc+1] = c00, c01, c10, c11
+}
+
+// widenBF16 converts src to float32 in dst with integer operations only, four values per
+// 64-bit load.
+func widenBF16(dst []float32, src []uint16) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		w := load4BF16(unsafe.Pointer(&src[i]))
+		o := (*[4]uint32)(unsafe.Pointer(&dst[i]))
+		o[0], o[1], o[2], o[3] = w[0]<<16, w[0]&0xffff0000, w[1]<<16, w[1]&0xffff0000
+	}
+	for ; i < len(src); i++ {
+		dst[i] = bf16Lo(uint32(src[i]))
+	}
+}

@@ -3,10 +3,11 @@ package cpu
 // Tiling of Linear. Tasks are fixed blocks of the output, so the work split never depends on
 // the thread count; the kernels' in-order sums make results independent of the tiling too.
 const (
-	gemvRows = 16  // weight rows per task when M == 1
-	gemmCols = 32  // weight rows (output columns) per task, even
-	gemmRows = 64  // x rows per task, even
-	gemmK    = 512 // K block: a weight panel of gemmCols×gemmK floats stays in L2
+	gemvRows  = 16  // weight rows per task when M == 1
+	smallRows = 16  // up to this many x rows, BF16 weights are widened in registers
+	gemmCols  = 32  // weight rows (output columns) per task, even
+	gemmRows  = 64  // x rows per task, even
+	gemmK     = 512 // K block: a weight panel of gemmCols×gemmK floats stays in L2
 )
 
 // Linear computes dst[M,N] = x[M,K]·w[N,K]ᵀ (+ bias[N]); w may be F32, F16 or BF16.
@@ -30,6 +31,10 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	}
 	if m == 1 && (wf != nil || bf16) {
 		b.gemv(d, xs, k, n, wf, wh, bs)
+		return
+	}
+	if m <= smallRows && bf16 {
+		b.gemmSmall(d, xs, m, k, n, wh, bs)
 		return
 	}
 	b.gemm(d, xs, m, k, n, wf, wh, bf16, bs)
@@ -60,6 +65,39 @@ func (b *Backend) gemv(d, x []float32, k, n int, wf []float32, wh []uint16, bias
 		if bias != nil {
 			for j := lo * gemvRows; j < min(hi*gemvRows, n); j++ {
 				d[j] += bias[j]
+			}
+		}
+	})
+}
+
+// gemmSmall is Linear for a few rows (batched decoding) with BF16 weights: like gemv it
+// reads every weight once from memory and widens it in registers, but uses each widened
+// pair of weight rows for all the x rows while it is in L1.
+func (b *Backend) gemmSmall(d, x []float32, m, k, n int, w []uint16, bias []float32) {
+	blocks := (n + gemmCols - 1) / gemmCols
+	b.pool.run(blocks, 1, func(lo, hi int) {
+		for j := lo * gemmCols; j < min(hi*gemmCols, n); j += 2 {
+			if j+1 == n {
+				for i := range m {
+					d[i*n+j] = dot1x1BF16(0, x[i*k:(i+1)*k], w[j*k:(j+1)*k])
+				}
+				break
+			}
+			i := 0
+			for ; i+2 <= m; i += 2 {
+				dot2x2BF16(k, x[i*k:], k, w[j*k:], k, d[i*n+j:], n, false)
+			}
+			if i < m {
+				d[i*n+j] = dot1x1BF16(0, x[i*k:(i+1)*k], w[j*k:(j+1)*k])
+				d[i*n+j+1] = dot1x1BF16(0, x[i*k:(i+1)*k], w[(j+1)*k:(j+2)*k])
+			}
+		}
+		if bias != nil {
+			for i := range m {
+				row := d[i*n+lo*gemmCols : i*n+min(hi*gemmCols, n)]
+				for j := range row {
+					row[j] += bias[lo*gemmCols+j]
+				}
 			}
 		}
 	})
