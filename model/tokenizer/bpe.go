@@ -26,6 +26,7 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 // fallback).
 type bpeModel struct {
 	vocab        map[string]int32
+	tokens       []string // id-indexed vocab, "" where an id has no token
 	merges       map[uint64]mergeTarget
 	unk          int32 // -1 when there is no unknown token
 	fuseUnk      bool

@@ -5,21 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
-	"strings"
+	"runtime"
+	"sync"
 
 	"golang.org/x/text/unicode/norm"
 )
 
-// fileJSON is the part of tokenizer.json the tokenizer uses.
+// fileJSON is the part of tokenizer.json the tokenizer uses besides the model.
 type fileJSON struct {
-	AddedTokens   []addedTokenJSON `json:"added_tokens"`
-	Normalizer    json.RawMessage  `json:"normalizer"`
-	PreTokenizer  json.RawMessage  `json:"pre_tokenizer"`
-	PostProcessor json.RawMessage  `json:"post_processor"`
-	Decoder       json.RawMessage  `json:"decoder"`
-	Model         *modelJSON       `json:"model"`
+	AddedTokens   []addedTokenJSON
+	Normalizer    json.RawMessage
+	PreTokenizer  json.RawMessage
+	PostProcessor json.RawMessage
+	Decoder       json.RawMessage
 }
 
 type addedTokenJSON struct {
@@ -32,17 +33,120 @@ type addedTokenJSON struct {
 	Special    bool   `json:"special"`
 }
 
+// modelJSON is tokenizer.json's "model"; vocab and merges are parsed by the scanner.
 type modelJSON struct {
-	Type                    string           `json:"type"`
-	Dropout                 *float64         `json:"dropout"`
-	UnkToken                *string          `json:"unk_token"`
-	ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string          `json:"end_of_word_suffix"`
-	FuseUnk                 bool             `json:"fuse_unk"`
-	ByteFallback            bool             `json:"byte_fallback"`
-	IgnoreMerges            bool             `json:"ignore_merges"`
-	Vocab                   map[string]int32 `json:"vocab"`
-	Merges                  json.RawMessage  `json:"merges"`
+	Type                    string
+	Dropout                 *float64
+	UnkToken                *string
+	ContinuingSubwordPrefix *string
+	EndOfWordSuffix         *string
+	FuseUnk                 bool
+	ByteFallback            bool
+	IgnoreMerges            bool
+	Vocab                   map[string]int32
+	Tokens                  []string        // id-indexed vocab, "" where an id has no token
+	Merges                  json.RawMessage // raw JSON array, parsed once the vocab is known
+}
+
+// modelFields maps the model's small fields to where they are decoded.
+func (m *modelJSON) field(key string) any {
+	switch key {
+	case "type":
+		return &m.Type
+	case "dropout":
+		return &m.Dropout
+	case "unk_token":
+		return &m.UnkToken
+	case "continuing_subword_prefix":
+		return &m.ContinuingSubwordPrefix
+	case "end_of_word_suffix":
+		return &m.EndOfWordSuffix
+	case "fuse_unk":
+		return &m.FuseUnk
+	case "byte_fallback":
+		return &m.ByteFallback
+	case "ignore_merges":
+		return &m.IgnoreMerges
+	}
+	return nil
+}
+
+// scanFile splits tokenizer.json into its parts, validating the whole document.
+func scanFile(data []byte) (*fileJSON, *modelJSON, error) {
+	sc := &jsonScanner{data: data}
+	var f fileJSON
+	var m *modelJSON
+	if sc.peek() != '{' {
+		return nil, nil, errors.New("tokenizer.json is not a JSON object")
+	}
+	err := sc.object(0, func(key string) error {
+		switch key {
+		case "model":
+			if sc.isNullAt() {
+				m = nil
+				return nil
+			}
+			m = &modelJSON{}
+			return sc.object(1, func(mk string) error {
+				switch mk {
+				case "vocab":
+					if sc.isNullAt() {
+						m.Vocab, m.Tokens = nil, nil
+						return nil
+					}
+					v, tokens, err := sc.parseVocab()
+					if err != nil {
+						return fmt.Errorf("model.vocab: %w", err)
+					}
+					m.Vocab, m.Tokens = v, tokens
+					return nil
+				case "merges":
+					raw, err := sc.rawValue(2)
+					m.Merges = raw
+					return err
+				}
+				raw, err := sc.rawValue(2)
+				if err != nil {
+					return err
+				}
+				if dst := m.field(mk); dst != nil {
+					if err := json.Unmarshal(raw, dst); err != nil {
+						return fmt.Errorf("model.%s: %w", mk, err)
+					}
+				}
+				return nil
+			})
+		case "added_tokens":
+			raw, err := sc.rawValue(1)
+			if err != nil {
+				return err
+			}
+			f.AddedTokens = nil
+			if err := json.Unmarshal(raw, &f.AddedTokens); err != nil {
+				return fmt.Errorf("added_tokens: %w", err)
+			}
+			return nil
+		}
+		raw, err := sc.rawValue(1)
+		switch key {
+		case "normalizer":
+			f.Normalizer = raw
+		case "pre_tokenizer":
+			f.PreTokenizer = raw
+		case "post_processor":
+			f.PostProcessor = raw
+		case "decoder":
+			f.Decoder = raw
+		}
+		return err
+	})
+	if err == nil {
+		err = sc.end()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode tokenizer.json: %w", err)
+	}
+	return &f, m, nil
 }
 
 // componentJSON holds the fields of every normalizer, pre-tokenizer, post-processor and
@@ -145,16 +249,15 @@ func Load(path string) (*Tokenizer, error) {
 
 // Parse builds a tokenizer from the contents of a tokenizer.json file alone.
 func Parse(data []byte) (*Tokenizer, error) {
-	var f fileJSON
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("decode tokenizer.json: %w", err)
+	f, model, err := scanFile(data)
+	if err != nil {
+		return nil, err
 	}
-	if f.Model == nil {
+	if model == nil {
 		return nil, errors.New("tokenizer.json has no model")
 	}
 	t := &Tokenizer{}
-	var err error
-	if t.model, err = buildBPE(f.Model); err != nil {
+	if t.model, err = buildBPE(model); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	if !isNull(f.Normalizer) {
@@ -201,8 +304,10 @@ func buildBPE(m *modelJSON) (*bpeModel, error) {
 		return nil, errors.New("BPE byte_fallback is not supported (byte-level vocabularies need none)")
 	}
 	b := &bpeModel{
-		vocab:        m.Vocab,
-		merges:       make(map[uint64]mergeTarget),
+		vocab:  m.Vocab,
+		tokens: m.Tokens,
+		// Every merge line takes at least 6 bytes of JSON.
+		merges:       make(map[uint64]mergeTarget, len(m.Merges)/12),
 		unk:          -1,
 		fuseUnk:      m.FuseUnk,
 		ignoreMerges: m.IgnoreMerges,
@@ -214,11 +319,6 @@ func buildBPE(m *modelJSON) (*bpeModel, error) {
 	}
 	if m.EndOfWordSuffix != nil {
 		b.suffix = *m.EndOfWordSuffix
-	}
-	for tok, id := range m.Vocab {
-		if id < 0 || id > maxTokenID {
-			return nil, fmt.Errorf("vocab entry %q has id %d out of range", tok, id)
-		}
 	}
 	for i := range b.byteIDs {
 		b.byteIDs[i] = -1
@@ -233,67 +333,93 @@ func buildBPE(m *modelJSON) (*bpeModel, error) {
 		}
 		b.unk = id
 	}
-	pairs, err := parseMerges(m.Merges)
-	if err != nil {
-		return nil, err
-	}
-	for rank, p := range pairs {
-		a, ok := b.vocab[p[0]]
-		if !ok {
-			return nil, fmt.Errorf("merge %d: token %q is not in the vocab", rank+1, p[0])
+	if !isNull(m.Merges) {
+		if err := b.buildMerges(m.Merges); err != nil {
+			return nil, fmt.Errorf("merges: %w", err)
 		}
-		c, ok := b.vocab[p[1]]
-		if !ok {
-			return nil, fmt.Errorf("merge %d: token %q is not in the vocab", rank+1, p[1])
-		}
-		merged := p[0] + strings.TrimPrefix(p[1], b.prefix)
-		id, ok := b.vocab[merged]
-		if !ok {
-			return nil, fmt.Errorf("merge %d: merged token %q is not in the vocab", rank+1, merged)
-		}
-		// A repeated pair keeps its last rank, as HF's HashMap collection does.
-		b.merges[pairKey(a, c)] = mergeTarget{rank: int32(rank), id: id}
 	}
 	return b, nil
+}
+
+// mergeText locates one merge's two token texts in a shared buffer.
+type mergeText struct {
+	a0, a1, b0, b1 int32
+}
+
+// resolvedMerge is one merge with its token ids.
+type resolvedMerge struct {
+	a, b, id int32
+}
+
+// buildMerges fills the merge table. Scanning is sequential; the three vocab lookups per merge,
+// which dominate loading (each a likely cache miss in a 100,000-entry map), run on all cores.
+func (b *bpeModel) buildMerges(raw json.RawMessage) error {
+	var (
+		buf   []byte
+		texts []mergeText
+	)
+	sc := &jsonScanner{data: raw}
+	err := sc.parseMerges(func(rank int, left, right []byte) error {
+		t := mergeText{a0: int32(len(buf))}
+		buf = append(buf, left...)
+		t.a1, t.b0 = int32(len(buf)), int32(len(buf))
+		buf = append(buf, right...)
+		t.b1 = int32(len(buf))
+		texts = append(texts, t)
+		if len(buf) > math.MaxInt32/2 {
+			return errors.New("merges too large")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]resolvedMerge, len(texts))
+	workers := min(runtime.GOMAXPROCS(0), len(texts)/4096+1)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := len(texts)*w/workers, len(texts)*(w+1)/workers
+		wg.Go(func() { errs[w] = b.resolveMerges(buf, texts[lo:hi], out[lo:hi], lo) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for rank, r := range out {
+		// A repeated pair keeps its last rank, as HF's HashMap collection does.
+		b.merges[pairKey(r.a, r.b)] = mergeTarget{rank: int32(rank), id: r.id}
+	}
+	return nil
+}
+
+// resolveMerges looks up the ids of merges first..first+len(texts)-1.
+func (b *bpeModel) resolveMerges(buf []byte, texts []mergeText, out []resolvedMerge, first int) error {
+	var merged []byte
+	prefix := []byte(b.prefix)
+	for i, t := range texts {
+		left, right := buf[t.a0:t.a1], buf[t.b0:t.b1]
+		a, ok := b.vocab[string(left)]
+		if !ok {
+			return fmt.Errorf("merge %d: token %q is not in the vocab", first+i+1, left)
+		}
+		c, ok := b.vocab[string(right)]
+		if !ok {
+			return fmt.Errorf("merge %d: token %q is not in the vocab", first+i+1, right)
+		}
+		merged = append(append(merged[:0], left...), bytes.TrimPrefix(right, prefix)...)
+		id, ok := b.vocab[string(merged)]
+		if !ok {
+			return fmt.Errorf("merge %d: merged token %q is not in the vocab", first+i+1, merged)
+		}
+		out[i] = resolvedMerge{a, c, id}
+	}
+	return nil
 }
 
 // maxTokenID bounds ids so that id-indexed tables stay allocatable; real vocabularies use
 // well under a million.
 const maxTokenID = 1<<24 - 1
-
-// parseMerges reads merges in either form HF writes: "a b" strings or ["a", "b"] pairs.
-func parseMerges(raw json.RawMessage) ([][2]string, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var asStrings []string
-	if err := json.Unmarshal(raw, &asStrings); err == nil {
-		out := make([][2]string, 0, len(asStrings))
-		for i, line := range asStrings {
-			if strings.HasPrefix(line, "#version") {
-				continue
-			}
-			a, b, ok := strings.Cut(line, " ")
-			if !ok || strings.Contains(b, " ") {
-				return nil, fmt.Errorf("merge %d (%q) is not two tokens separated by one space", i+1, line)
-			}
-			out = append(out, [2]string{a, b})
-		}
-		return out, nil
-	}
-	var asPairs [][]string
-	if err := json.Unmarshal(raw, &asPairs); err != nil {
-		return nil, fmt.Errorf("merges are neither \"a b\" strings nor [a, b] pairs: %w", err)
-	}
-	out := make([][2]string, len(asPairs))
-	for i, p := range asPairs {
-		if len(p) != 2 {
-			return nil, fmt.Errorf("merge %d has %d parts, want 2", i+1, len(p))
-		}
-		out[i] = [2]string{p[0], p[1]}
-	}
-	return out, nil
-}
 
 func buildNormalizer(raw json.RawMessage, depth int) (normalizer, error) {
 	if depth > maxNesting {

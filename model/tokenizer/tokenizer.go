@@ -84,28 +84,20 @@ func (t *Tokenizer) buildAdded(list []addedTokenJSON) error {
 
 // finish builds the id-indexed tables once vocab and added tokens are known.
 func (t *Tokenizer) finish() {
-	maxID := int32(-1)
-	for _, id := range t.model.vocab {
-		maxID = max(maxID, id)
-	}
+	n := len(t.model.tokens)
 	for _, a := range t.added {
-		maxID = max(maxID, a.id)
+		n = max(n, int(a.id)+1)
 	}
-	n := int(maxID) + 1
 	t.idToToken = make([]string, n)
+	copy(t.idToToken, t.model.tokens)
 	t.literal = make([]bool, n)
 	t.special = make([]bool, n)
-	for tok, id := range t.model.vocab {
-		t.idToToken[id] = tok
-	}
 	for _, a := range t.added {
 		t.idToToken[a.id] = a.content
 		t.literal[a.id] = true
 		t.special[a.id] = a.special
-	}
-	// transformers.js decodes any token whose text is an added token's text literally.
-	for tok, id := range t.model.vocab {
-		if _, ok := t.addedByText[tok]; ok {
+		// transformers.js decodes any token whose text is an added token's text literally.
+		if id, ok := t.model.vocab[a.content]; ok {
 			t.literal[id] = true
 		}
 	}
