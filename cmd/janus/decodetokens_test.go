@@ -85,3 +85,25 @@ func TestDecodeTokensErrors(t *testing.T) {
 		t.Error("a failed decode left an image behind")
 	}
 }
+
+// FuzzParseTokenGrids: any input gives grids or an error, never a panic, and accepted
+// grids are never empty.
+func FuzzParseTokenGrids(f *testing.F) {
+	for _, s := range []string{`[1, 2, 3]`, `[[1], [2, 3]]`, `{"tokens": [[4]]}`, `{"tokens": 5}`, `[`, `[[]]`, `{}`, `null`, `[1e3]`, `[-1]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		grids, err := parseTokenGrids(data)
+		if err != nil {
+			return
+		}
+		if len(grids) == 0 {
+			t.Fatalf("%q: no grids and no error", data)
+		}
+		for i, g := range grids {
+			if len(g) == 0 {
+				t.Fatalf("%q: grid %d empty and no error", data, i)
+			}
+		}
+	})
+}
