@@ -1,4 +1,4 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly) || checkpoint_nommap
 
 package checkpoint
 
@@ -8,8 +8,9 @@ import (
 	"os"
 )
 
-// weightFile reads a weight file through ReaderAt on platforms without the unix mmap call;
-// Slice then returns a fresh copy of the requested bytes.
+// weightFile reads a weight file through ReaderAt on platforms without the unix mmap call
+// (and with the build tag checkpoint_nommap, which tests this path on unix); Slice then
+// returns a fresh copy of the requested bytes.
 type weightFile struct {
 	f    *os.File
 	size int64

@@ -72,12 +72,15 @@ func TestSparsePro7B(t *testing.T) {
 				if n := len(c.Files()); n != 2 {
 					t.Errorf("%d files, want 2", n)
 				}
-				raw, err := c.Raw("language_model.lm_head.weight")
+				if info, _ := c.Info("language_model.lm_head.weight"); info.NumBytes() != 102400*4096*2 {
+					t.Errorf("lm_head: %d bytes", info.NumBytes())
+				}
+				raw, err := c.Raw("language_model.model.norm.weight")
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(raw) != 102400*4096*2 || raw[0] != 0 || raw[len(raw)-1] != 0 {
-					t.Errorf("lm_head: %d bytes, ends %d %d", len(raw), raw[0], raw[len(raw)-1])
+				if len(raw) != 4096*2 || raw[0] != 0 || raw[len(raw)-1] != 0 {
+					t.Errorf("norm: %d bytes, ends %d %d", len(raw), raw[0], raw[len(raw)-1])
 				}
 				if err := c.Close(); err != nil {
 					t.Fatal(err)
