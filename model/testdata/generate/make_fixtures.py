@@ -132,7 +132,8 @@ def make_config(mf, v):
     cfg = mf.make_config(dict(v, codebook=vq["codebook_size"], code_dim=vq["codebook_embed_dim"],
                               vq_ch=vq["ch"], vq_res=vq["num_res_blocks"], vq_z=vq["z_channels"],
                               gen_size=vq["image_size"]))
-    cfg.pop("_janus_ref_note", None)
+    for k in [k for k in cfg if k.startswith("_")]:  # the reference's note on its own files
+        del cfg[k]
     down = 2 ** (len(vq["ch_mult"]) - 1)
     grid = vq["image_size"] // down
     p = cfg["gen_vision_config"]["params"]
