@@ -77,10 +77,11 @@ type ImageProgress struct {
 	// Images is the number of images generated together.
 	Images int
 	// TokensPerSecond counts the tokens of all images per second since the first step
-	// (which also ran the prompt); 0 until the second step.
+	// (which also ran the prompt), leaving out the time spent on previews; 0 until the second
+	// step.
 	TokensPerSecond float64
 	// Elapsed is the time since generation started; Remaining estimates the time to the
-	// last token at the current speed (the final decode of the images is not included).
+	// last token at the current speed (previews and the final decode are not included).
 	Elapsed, Remaining time.Duration
 	// Preview, when not nil, holds one preview per image: the grid decoded with its
 	// PreviewRows completed rows and every undecided row filled with a copy of the last
@@ -199,6 +200,8 @@ type imageRun struct {
 	// observe, when not nil, sees every step's raw gen_head logits [2N, V] (rows interleaved
 	// conditional, unconditional) and the guided logits [N, V]; the golden tests use it.
 	observe func(step int, raw, guided []float32)
+	// previewTime is the time spent decoding previews, left out of the token speed.
+	previewTime time.Duration
 }
 
 // run returns the token grids of the N images.
@@ -315,12 +318,14 @@ func (g *imageRun) report(ctx context.Context, done, total, grid int, grids [][]
 	n := g.opts.N
 	p := ImageProgress{Token: done, Tokens: total, Images: n, Elapsed: time.Since(start)}
 	if done > 1 {
-		perStep := time.Since(firstStep).Seconds() / float64(done-1)
+		perStep := (time.Since(firstStep) - g.previewTime).Seconds() / float64(done-1)
 		p.TokensPerSecond = float64(n) / perStep
 		p.Remaining = time.Duration(float64(total-done) * perStep * float64(time.Second))
 	}
 	if k := g.opts.PreviewEvery; k > 0 && done%grid == 0 && done < total && (done/grid)%k == 0 {
+		t0 := time.Now()
 		previews, err := g.preview(ctx, grids, done/grid, grid)
+		g.previewTime += time.Since(t0)
 		if err != nil {
 			return err
 		}
