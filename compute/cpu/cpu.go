@@ -28,24 +28,28 @@ import (
 // issuing ops in order, as the compute interface expects.
 type Backend struct {
 	pool    *pool
-	scratch sync.Pool // *[]float32 buffers reused by the tiled ops
+	cleanup runtime.Cleanup // stops the workers when the Backend is collected
+	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
 }
 
 var _ compute.Backend = (*Backend)(nil)
 
-// New makes a CPU backend that uses up to threads goroutines per op (runtime.NumCPU() when
-// threads <= 0). Its workers stop when the Backend becomes unreachable or Close is called.
+// New makes a CPU backend that uses up to threads goroutines per op; threads <= 0 means one
+// per CPU the Go scheduler may use (runtime.GOMAXPROCS, which is runtime.NumCPU unless a
+// container limit or GOMAXPROCS lowers it). Its workers stop when the Backend becomes
+// unreachable or Close is called.
 func New(threads int) *Backend {
 	b := &Backend{pool: newPool(defaultThreads(threads))}
-	runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
+	b.cleanup = runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
 	return b
 }
 
-// Close stops the worker goroutines now instead of when the Backend is collected; the
-// Backend must not be used afterwards.
+// Close stops the worker goroutines now instead of when the Backend is collected. The
+// Backend keeps working afterwards, on the calling goroutine only.
 func (b *Backend) Close() {
+	b.cleanup.Stop()
 	b.pool.close()
-	b.pool = &pool{threads: 1}
+	b.pool = newPool(1)
 }
 
 // Threads is the number of goroutines an op may use.

@@ -110,7 +110,7 @@ func (p *pool) grain(n, cost int) int {
 
 func defaultThreads(threads int) int {
 	if threads <= 0 {
-		return runtime.NumCPU()
+		return runtime.GOMAXPROCS(0)
 	}
 	return threads
 }

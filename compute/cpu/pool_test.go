@@ -1,0 +1,59 @@
+package cpu
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+func TestPoolCoversEveryIndexOnce(t *testing.T) {
+	for _, threads := range []int{1, 2, 5} {
+		p := newPool(threads)
+		for _, c := range []struct{ n, chunk int }{{1, 1}, {10, 3}, {1000, 7}, {64, 64}, {5, 100}} {
+			hits := make([]atomic.Int32, c.n)
+			p.run(c.n, c.chunk, func(lo, hi int) {
+				if hi-lo > c.chunk || lo%c.chunk != 0 {
+					t.Errorf("chunk [%d,%d) is not aligned to %d", lo, hi, c.chunk)
+				}
+				for i := lo; i < hi; i++ {
+					hits[i].Add(1)
+				}
+			})
+			for i := range hits {
+				if h := hits[i].Load(); h != 1 {
+					t.Fatalf("threads %d, n %d: index %d ran %d times", threads, c.n, i, h)
+				}
+			}
+		}
+		p.close()
+	}
+}
+
+func TestPoolRepanicsInCaller(t *testing.T) {
+	p := newPool(3)
+	defer p.close()
+	defer func() {
+		if r := recover(); r != "boom" {
+			t.Errorf("recovered %v, want the worker's panic", r)
+		}
+	}()
+	p.run(100, 1, func(lo, hi int) {
+		if lo == 57 {
+			panic("boom")
+		}
+	})
+	t.Error("run returned normally")
+}
+
+func TestCloseKeepsWorking(t *testing.T) {
+	be := New(3)
+	be.Close()
+	x := be.FromFloat32([]float32{1, -2, 3, -4}, 2, 2)
+	dst := be.New(compute.F32, 2, 2)
+	be.Scale(dst, x, 2)
+	exact(t, "Scale after Close", read(t, be, dst), []float32{2, -4, 6, -8})
+	if be.Threads() != 1 {
+		t.Errorf("Threads after Close = %d, want 1", be.Threads())
+	}
+}
