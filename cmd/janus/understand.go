@@ -31,8 +31,10 @@ import (
 // imageFlags collects repeated --image flags.
 type imageFlags []string
 
+// String lists the files given so far (flag.Value).
 func (f *imageFlags) String() string { return strings.Join(*f, ",") }
 
+// Set adds one file (flag.Value).
 func (f *imageFlags) Set(s string) error {
 	*f = append(*f, s)
 	return nil
