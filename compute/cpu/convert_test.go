@@ -221,3 +221,52 @@ func TestFromBytes(t *testing.T) {
 		t.Error("unknown dtype accepted")
 	}
 }
+
+// FuzzFloatConversions checks, for any float32 bit pattern, that F16 rounding picks the
+// nearest half (ties to even), that BF16 rounding picks the nearer of the two bracketing
+// BF16 values, and that widening what was rounded round-trips.
+func FuzzFloatConversions(f *testing.F) {
+	for _, u := range []uint32{0, 0x80000000, 0x3f800000, 0x477fe000, 0x477ff000, 0x33000000, 0x33000001,
+		0x387fc000, 0x3f808000, 0x7f7fffff, 0x7f800000, 0x7fc00001, 0x00000001, 0xc1200000} {
+		f.Add(u)
+	}
+	f.Fuzz(func(t *testing.T, u uint32) {
+		x := math.Float32frombits(u)
+		h := f32ToF16(x)
+		if math.IsNaN(float64(x)) {
+			if !math.IsNaN(float64(f16ToF32(h))) || !math.IsNaN(float64(bf16ToF32(f32ToBF16(x)))) {
+				t.Fatalf("NaN %#08x lost", u)
+			}
+			return
+		}
+		if want := f16Nearest(x); h != want {
+			t.Fatalf("f32ToF16(%#08x) = %#04x, want %#04x", u, h, want)
+		}
+		if f32ToF16(f16ToF32(h)) != h {
+			t.Fatalf("f16 %#04x does not round-trip", h)
+		}
+		// The BF16 values bracketing |x|: its truncation and one BF16 ulp more (2^128 past
+		// the largest finite value, where rounding up gives infinity).
+		bf := f32ToBF16(x)
+		got := math.Abs(float64(bf16ToF32(bf)))
+		if math.IsInf(got, 1) {
+			got = math.Ldexp(1, 128)
+		}
+		mag := math.Abs(float64(x))
+		lo := math.Abs(float64(math.Float32frombits(u &^ 0xffff)))
+		ulp := math.Ldexp(1, -133)
+		if e := int(u>>23) & 0xff; e > 0 {
+			ulp = math.Ldexp(1, e-127-7)
+		}
+		hi := lo + ulp
+		dLo, dHi := mag-lo, hi-mag
+		switch {
+		case math.IsInf(mag, 1):
+			if got != math.Ldexp(1, 128) {
+				t.Fatalf("f32ToBF16(%#08x) = %#04x, want infinity", u, bf)
+			}
+		case dLo < dHi && got != lo, dHi < dLo && got != hi, dLo == dHi && bf&1 != 0:
+			t.Fatalf("f32ToBF16(%#08x) = %#04x, between %v and %v", u, bf, lo, hi)
+		}
+	})
+}
