@@ -11,6 +11,8 @@
 //     scratch buffers between steps instead of allocating per op.
 //   - Shapes are row-major. Activations are float32. Weights given to Linear and Embedding may
 //     be F32, F16 or BF16 (a backend widens them on use); every other weight is F32.
+//   - Elementwise ops (Add, Mul, Scale, GELU, SiLU, SwiGLU) and the normalisations may write in
+//     place (dst the same tensor as an input); no other op may alias dst with an input.
 //   - Shape mismatches are programming errors and panic; runtime failures of the device are
 //     returned by Sync and Read.
 package compute
