@@ -419,7 +419,7 @@ func (b *bpeModel) resolveMerges(buf []byte, texts []mergeText, out []resolvedMe
 
 // maxTokenID bounds ids so that id-indexed tables stay allocatable; real vocabularies use
 // well under a million.
-const maxTokenID = 1<<24 - 1
+const maxTokenID = 1<<22 - 1
 
 func buildNormalizer(raw json.RawMessage, depth int) (normalizer, error) {
 	if depth > maxNesting {

@@ -1,0 +1,64 @@
+package tokenizer
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// streamDecode decodes ids one at a time and concatenates the pieces.
+func streamDecode(tok *Tokenizer, ids []int32, skipSpecial bool) string {
+	var b strings.Builder
+	d := tok.NewStreamDecoder(skipSpecial)
+	for _, id := range ids {
+		b.WriteString(d.Add(id))
+	}
+	b.WriteString(d.Flush())
+	return b.String()
+}
+
+func TestStreamDecoderMatchesDecode(t *testing.T) {
+	for _, name := range vocabularies {
+		t.Run(name, func(t *testing.T) {
+			tok, golden := loadFixtureTokenizer(t, name)
+			for i, g := range golden {
+				for _, skip := range []bool{false, true} {
+					want := tok.Decode(g.IDs, skip)
+					if got := streamDecode(tok, g.IDs, skip); got != want {
+						t.Fatalf("line %d skip=%v: stream %q, Decode %q", i+1, skip, got, want)
+					}
+				}
+				if got := streamDecode(tok, g.IDs, false); got != g.Decoded {
+					t.Fatalf("line %d: stream %q, golden %q", i+1, got, g.Decoded)
+				}
+			}
+		})
+	}
+}
+
+func TestStreamDecoderHoldsPartialCharacters(t *testing.T) {
+	tok, err := Load(filepath.Join("testdata", "bytelevel"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "a中b" as single bytes: the three bytes of 中 must come out together.
+	ids := []int32{'a', 0xe4, 0xb8, 0xad, 'b'}
+	want := []string{"a", "", "", "中", "b"}
+	d := tok.NewStreamDecoder(false)
+	for i, id := range ids {
+		if got := d.Add(id); got != want[i] {
+			t.Errorf("Add(%#x) = %q, want %q", id, got, want[i])
+		}
+	}
+	if got := d.Flush(); got != "" {
+		t.Errorf("Flush = %q", got)
+	}
+	// A character cut off at the end becomes U+FFFD on Flush, and the decoder starts over.
+	d.Add(0xe4)
+	if got := d.Flush(); got != "\uFFFD" {
+		t.Errorf("Flush of a partial character = %q", got)
+	}
+	if got := d.Add('x'); got != "x" {
+		t.Errorf("after Flush: %q", got)
+	}
+}
