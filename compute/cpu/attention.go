@@ -12,11 +12,16 @@ import (
 // float32(pos)·inv_freq.
 func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 	s := f32("RoPE", "x", x)
-	check(len(x.Shape) == 3, "RoPE", "x %v is not [B, T, heads*headDim]", x)
-	check(headDim > 0 && headDim%2 == 0 && x.Shape[2] == heads*headDim, "RoPE",
+	check(len(x.Shape) >= 2, "RoPE", "x %v is not [B, T, heads*headDim]", x)
+	check(headDim > 0 && headDim%2 == 0 && x.Dim(-1) == heads*headDim, "RoPE",
 		"x %v does not hold %d heads of even size %d", x, heads, headDim)
 	check(pos0 >= 0, "RoPE", "negative start position %d", pos0)
-	batch, t, half := x.Shape[0], x.Shape[1], headDim/2
+	// A [T, D] tensor is one batch row; more leading dimensions are all batch.
+	t, half := x.Dim(-2), headDim/2
+	if t == 0 {
+		return
+	}
+	batch := x.Rows() / t
 	invFreq := make([]float32, half)
 	for i := range invFreq {
 		e := float32(2*i) / float32(headDim)

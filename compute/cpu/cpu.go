@@ -1,16 +1,3 @@
-// Package cpu is the portable compute.Backend: every op of the compute interface in plain
-// Go, on float32 buffers in ordinary memory, spread over the cores by a small worker pool
-// that the Backend owns.
-//
-// Ops run synchronously: when a method returns its result is in dst, so Sync only reports
-// (there are no device failures to report) and Read is a copy. Every op splits its work by
-// output rows or output tiles and always sums in the same order, so a result is bit for bit
-// the same whatever the thread count.
-//
-// The matrix kernels are hand-written instead of calling a Go BLAS because none is fast
-// enough here (gonum's sgemm measured about 9 GFLOP/s) and none widens BF16/F16 weights on
-// the fly. See kernels.go for what they do; they are kept in few files so that SIMD
-// assembly can later replace them one by one.
 package cpu
 
 import (
