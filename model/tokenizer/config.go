@@ -110,6 +110,15 @@ func readTransformersConfig(dir string) (*transformersConfig, error) {
 	return cfg, nil
 }
 
+// markSpecial flags the tokens with the given texts as special (unknown texts are ignored).
+func (t *Tokenizer) markSpecial(names []string) {
+	for _, name := range names {
+		if id, ok := t.namedID(name); ok {
+			t.special[id] = true
+		}
+	}
+}
+
 // llamaStyleClasses rebuild their post-processor from add_bos_token / add_eos_token when
 // loaded (transformers' update_post_processor), whatever tokenizer.json says.
 var llamaStyleClasses = map[string]bool{
@@ -122,16 +131,8 @@ var llamaStyleClasses = map[string]bool{
 // post-processor by BOS/EOS according to add_bos_token / add_eos_token.
 func (t *Tokenizer) applyConfig(cfg *transformersConfig) error {
 	t.names = cfg.names
-	for _, name := range []string{cfg.names.bos, cfg.names.eos, cfg.names.pad, cfg.names.unk} {
-		if id, ok := t.namedID(name); ok {
-			t.special[id] = true
-		}
-	}
-	for _, name := range cfg.additional {
-		if id, ok := t.namedID(name); ok {
-			t.special[id] = true
-		}
-	}
+	t.configSpecial = append([]string{cfg.names.bos, cfg.names.eos, cfg.names.pad, cfg.names.unk}, cfg.additional...)
+	t.markSpecial(t.configSpecial)
 	llama := llamaStyleClasses[cfg.class]
 	if !llama && cfg.addBOS == nil && cfg.addEOS == nil {
 		return nil

@@ -25,6 +25,8 @@ type Tokenizer struct {
 	literal   []bool   // decoded as its own text, outside the decoder (added tokens)
 	special   []bool   // skipped by Decode(..., skipSpecial=true)
 	names     specialNames
+	// configSpecial are the token texts the config files name as special.
+	configSpecial []string
 
 	states sync.Pool // *encodeState, so that buffers survive between Encode calls
 }
@@ -37,9 +39,7 @@ type specialNames struct {
 func isWhiteSpace(r rune) bool { return unicode.IsSpace(r) }
 
 func (t *Tokenizer) buildAdded(list []addedTokenJSON) error {
-	t.rawTokens = newTokenMatcher()
-	t.normTokens = newTokenMatcher()
-	t.addedByText = make(map[string]int32, len(list))
+	seen := make(map[string]bool, len(list))
 	for i, a := range list {
 		if a.ID == nil {
 			return fmt.Errorf("added token %d (%q) has no id", i, a.Content)
@@ -47,9 +47,10 @@ func (t *Tokenizer) buildAdded(list []addedTokenJSON) error {
 		if *a.ID < 0 || *a.ID > maxTokenID {
 			return fmt.Errorf("added token %q has id %d out of range", a.Content, *a.ID)
 		}
-		if a.Content == "" {
-			continue // HF ignores empty added tokens
+		if a.Content == "" || seen[a.Content] {
+			continue // HF ignores empty added tokens; a repeated text keeps its first entry
 		}
+		seen[a.Content] = true
 		tok := addedToken{
 			content:    a.Content,
 			id:         int32(*a.ID),
@@ -63,23 +64,55 @@ func (t *Tokenizer) buildAdded(list []addedTokenJSON) error {
 		if a.Normalized != nil {
 			tok.normalized = *a.Normalized
 		}
-		if _, dup := t.addedByText[tok.content]; dup {
-			continue
-		}
-		idx := int32(len(t.added))
 		t.added = append(t.added, tok)
+	}
+	t.indexAdded()
+	return nil
+}
+
+// indexAdded builds the matchers and the text index of t.added.
+func (t *Tokenizer) indexAdded() {
+	t.rawTokens = newTokenMatcher()
+	t.normTokens = newTokenMatcher()
+	t.addedByText = make(map[string]int32, len(t.added))
+	for i, tok := range t.added {
 		t.addedByText[tok.content] = tok.id
 		if tok.normalized {
 			text := tok.content
 			if t.normalizer != nil {
 				text = t.normalizer.normalize(text)
 			}
-			t.normTokens.insert(text, idx)
+			t.normTokens.insert(text, int32(i))
 		} else {
-			t.rawTokens.insert(tok.content, idx)
+			t.rawTokens.insert(tok.content, int32(i))
 		}
 	}
-	return nil
+}
+
+// AddSpecialTokens returns a tokenizer that also knows the given texts as special added
+// tokens, as transformers' add_special_tokens does (Janus' processor adds its image tag this
+// way when a tokenizer lacks it): texts the tokenizer already knows keep their ids, new ones
+// get ids from VocabSize() upwards. t itself is not changed.
+func (t *Tokenizer) AddSpecialTokens(contents ...string) *Tokenizer {
+	n := &Tokenizer{
+		model: t.model, normalizer: t.normalizer, pre: t.pre, post: t.post, dec: t.dec,
+		names: t.names, configSpecial: t.configSpecial,
+		added: append([]addedToken(nil), t.added...),
+	}
+	next := int32(t.VocabSize())
+	known := make(map[string]bool)
+	for _, c := range contents {
+		if _, ok := t.TokenID(c); ok || c == "" || known[c] {
+			continue
+		}
+		known[c] = true
+		n.added = append(n.added, addedToken{content: c, id: next, special: true})
+		next++
+	}
+	n.indexAdded()
+	n.finish()
+	n.markSpecial(n.configSpecial)
+	return n
 }
 
 // finish builds the id-indexed tables once vocab and added tokens are known.

@@ -660,3 +660,34 @@ func TestLoadErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestAddSpecialTokens(t *testing.T) {
+	tok, err := Load(filepath.Join("testdata", "bytelevel"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := tok.AddSpecialTokens("<image>", "<new>", "<new>", "")
+	id, ok := ext.TokenID("<new>")
+	if !ok || id != int32(tok.VocabSize()) {
+		t.Fatalf("<new> = %d, %v, want id %d", id, ok, tok.VocabSize())
+	}
+	if ext.VocabSize() != tok.VocabSize()+1 {
+		t.Errorf("VocabSize = %d, want %d", ext.VocabSize(), tok.VocabSize()+1)
+	}
+	if old, _ := tok.TokenID("<image>"); old != 279 {
+		t.Errorf("existing token moved: %d", old)
+	}
+	if _, ok := tok.TokenID("<new>"); ok {
+		t.Error("the original tokenizer changed")
+	}
+	if got := ext.Encode("a<new>b", false); !slices.Equal(got, []int32{'a', id, 'b'}) {
+		t.Errorf("Encode with the new token = %v", got)
+	}
+	if !ext.IsSpecial(id) || ext.Decode([]int32{id, 'x'}, true) != "x" {
+		t.Error("the new token should be special")
+	}
+	note, _ := ext.TokenID("<note>")
+	if !ext.IsSpecial(note) {
+		t.Error("config-named special tokens must stay special")
+	}
+}
