@@ -1,0 +1,381 @@
+package prompt
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/tokenizer"
+)
+
+// loadBuilder loads a model folder's tokenizer and processor config.
+func loadBuilder(t *testing.T, dir string) *Builder {
+	t.Helper()
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ReadProcessorConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBuilder(tok, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// byteIDs is an independent oracle for the byte-level test tokenizers (no merges): BOS, then
+// every listed special text as its id and every other byte as itself.
+func byteIDs(text string, bos int32, specials map[string]int32) []int32 {
+	ids := []int32{bos}
+	for len(text) > 0 {
+		matched := false
+		for s, id := range specials {
+			if strings.HasPrefix(text, s) {
+				ids = append(ids, id)
+				text = text[len(s):]
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			ids = append(ids, int32(text[0]))
+			text = text[1:]
+		}
+	}
+	return ids
+}
+
+type tinyGolden struct {
+	SpecialTokenIDs map[string]int32 `json:"special_token_ids"`
+	Understanding   struct {
+		PromptText              string  `json:"prompt_text"`
+		SystemPrompt            string  `json:"system_prompt"`
+		InputIDsBeforeExpansion []int32 `json:"input_ids_before_expansion"`
+		InputIDs                []int32 `json:"input_ids"`
+		ImageTokenID            int32   `json:"image_token_id"`
+		NumImageTokens          int     `json:"num_image_tokens"`
+		ImageTokenPositions     []int   `json:"image_token_positions"`
+		EOSID                   int32   `json:"eos_id"`
+		GreedyTokens            []int32 `json:"greedy_tokens"`
+		GreedyText              string  `json:"greedy_text"`
+	} `json:"understanding"`
+	Generation struct {
+		PromptText     string  `json:"prompt_text"`
+		InputIDs       []int32 `json:"input_ids"`
+		UncondInputIDs []int32 `json:"uncond_input_ids"`
+		PadID          int32   `json:"pad_id"`
+		ParallelSize   int     `json:"parallel_size"`
+	} `json:"generation"`
+}
+
+func TestTinyAGolden(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	var g tinyGolden
+	fixtures.JSON(t, fixtures.Path(t, "golden", "tiny-a", "golden.json"), &g)
+	b := loadBuilder(t, dir)
+	tok := b.Tokenizer()
+	for text, want := range g.SpecialTokenIDs {
+		if id, ok := tok.TokenID(text); !ok || id != want {
+			t.Errorf("TokenID(%q) = %d, %v, want %d", text, id, ok, want)
+		}
+	}
+	if user, assistant := b.Roles(); user != "<|User|>" || assistant != "<|Assistant|>" {
+		t.Errorf("roles %q %q, want the Janus-Pro tokens", user, assistant)
+	}
+	if g.Understanding.SystemPrompt != DefaultSystemPrompt {
+		t.Errorf("system prompt differs from the golden's")
+	}
+	u := g.Understanding
+	// The golden conversation writes the tag in the text; Images writes it for the caller.
+	for name, conv := range map[string][]Message{
+		"tag in text":  {{Role: User, Text: "<image_placeholder>\nDescribe this image."}, {Role: Assistant}},
+		"images field": {{Role: User, Text: "Describe this image.", Images: 1}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			text, err := b.UnderstandingText(conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text != u.PromptText {
+				t.Errorf("prompt text\n got %q\nwant %q", text, u.PromptText)
+			}
+			if got := tok.Encode(text, true); !slices.Equal(got, u.InputIDsBeforeExpansion) {
+				t.Errorf("ids before expansion\n got %v\nwant %v", got, u.InputIDsBeforeExpansion)
+			}
+			ids, pos, err := b.UnderstandingIDs(conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids, u.InputIDs) {
+				t.Errorf("input ids\n got %v\nwant %v", ids, u.InputIDs)
+			}
+			if len(pos) != 1 || !slices.Equal(pos[0], u.ImageTokenPositions) {
+				t.Errorf("image positions %v, want [%v]", pos, u.ImageTokenPositions)
+			}
+		})
+	}
+	if b.ImageTokenID() != u.ImageTokenID || b.NumImageTokens() != u.NumImageTokens {
+		t.Errorf("image token %d x %d, want %d x %d", b.ImageTokenID(), b.NumImageTokens(), u.ImageTokenID, u.NumImageTokens)
+	}
+	if eos, ok := tok.EOS(); !ok || eos != u.EOSID {
+		t.Errorf("EOS = %d, want %d", eos, u.EOSID)
+	}
+	if got := tok.Decode(u.GreedyTokens, true); got != u.GreedyText {
+		t.Errorf("greedy text %q, want %q", got, u.GreedyText)
+	}
+
+	gen := g.Generation
+	text, err := b.GenerationText("A red circle above a blue square.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text != gen.PromptText {
+		t.Errorf("generation prompt %q, want %q", text, gen.PromptText)
+	}
+	cond, uncond, err := b.GenerationIDs("A red circle above a blue square.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cond, gen.InputIDs) || !slices.Equal(uncond, gen.UncondInputIDs) {
+		t.Errorf("generation ids\n got %v\n     %v\nwant %v\n     %v", cond, uncond, gen.InputIDs, gen.UncondInputIDs)
+	}
+	if pad, err := b.PadID(); err != nil || pad != gen.PadID {
+		t.Errorf("pad = %d, %v, want %d", pad, err, gen.PadID)
+	}
+	rows, err := CFGRows(cond, uncond, gen.ParallelSize)
+	if err != nil || len(rows) != 2 || !slices.Equal(rows[0], gen.InputIDs) || !slices.Equal(rows[1], gen.UncondInputIDs) {
+		t.Errorf("CFG rows %v, %v", rows, err)
+	}
+}
+
+func TestPlainRoles(t *testing.T) {
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	specials := map[string]int32{"<image_placeholder>": 259, "<｜end▁of▁sentence｜>": 257, "<begin_of_image>": 260}
+	tests := []struct {
+		name     string
+		conv     []Message
+		wantText string
+	}{
+		{"understanding (spec 7.1)", []Message{{Role: User, Text: "Convert the formula into latex code.", Images: 1}},
+			DefaultSystemPrompt + "\n\nUser: <image_placeholder>\nConvert the formula into latex code.\n\nAssistant:"},
+		{"multi-turn", []Message{
+			{Role: User, Text: "What is this?", Images: 1},
+			{Role: Assistant, Text: "  A cat.  "},
+			{Role: User, Text: "And this?", Images: 2},
+			{Role: Assistant},
+		}, DefaultSystemPrompt + "\n\nUser: <image_placeholder>\nWhat is this?\n\nAssistant: A cat.<｜end▁of▁sentence｜>" +
+			"User: <image_placeholder>\n<image_placeholder>\nAnd this?\n\nAssistant:"},
+		{"empty user turn", []Message{{Role: User}}, DefaultSystemPrompt + "\n\nUser:Assistant:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text, err := b.UnderstandingText(tc.conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text != tc.wantText {
+				t.Fatalf("text\n got %q\nwant %q", text, tc.wantText)
+			}
+			ids, pos, err := b.UnderstandingIDs(tc.conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Expand the oracle's ids by hand: each placeholder becomes 260, 4 x 259, 261.
+			var want []int32
+			var wantPos [][]int
+			for _, id := range byteIDs(tc.wantText, 256, specials) {
+				if id != 259 {
+					want = append(want, id)
+					continue
+				}
+				want = append(want, 260)
+				wantPos = append(wantPos, []int{len(want), len(want) + 1, len(want) + 2, len(want) + 3})
+				want = append(want, 259, 259, 259, 259, 261)
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("ids\n got %v\nwant %v", ids, want)
+			}
+			if !slices.EqualFunc(pos, wantPos, slices.Equal[[]int]) {
+				t.Errorf("positions %v, want %v", pos, wantPos)
+			}
+		})
+	}
+	cond, uncond, err := b.GenerationIDs("a cat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCond := byteIDs("User: a cat\n\nAssistant:<begin_of_image>", 256, specials)
+	if !slices.Equal(cond, wantCond) {
+		t.Errorf("generation ids %v, want %v", cond, wantCond)
+	}
+	if len(uncond) != len(cond) || uncond[0] != 256 || uncond[len(uncond)-1] != 260 {
+		t.Fatalf("uncond %v", uncond)
+	}
+	for _, id := range uncond[1 : len(uncond)-1] {
+		if id != 258 {
+			t.Fatalf("uncond %v should be padded with 258", uncond)
+		}
+	}
+}
+
+func TestMissingImageTagIsAdded(t *testing.T) {
+	b := loadBuilder(t, filepath.Join("testdata", "no-image-tag"))
+	if b.ImageTokenID() != 262 {
+		t.Fatalf("added image tag id %d, want 262", b.ImageTokenID())
+	}
+	ids, pos, err := b.UnderstandingIDs([]Message{{Role: User, Text: "hi", Images: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pos) != 1 || ids[pos[0][0]] != 262 || ids[pos[0][0]-1] != 260 || ids[pos[0][3]+1] != 261 {
+		t.Errorf("expansion %v at %v", ids, pos)
+	}
+}
+
+func TestCFGRows(t *testing.T) {
+	cond, uncond := []int32{1, 5, 6, 9}, []int32{1, 0, 0, 9}
+	rows, err := CFGRows(cond, uncond, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for i, r := range rows {
+		want := cond
+		if i%2 == 1 {
+			want = uncond
+		}
+		if !slices.Equal(r, want) {
+			t.Errorf("row %d = %v, want %v", i, r, want)
+		}
+	}
+	rows[0][0] = 42
+	if rows[2][0] != 1 || cond[0] != 1 {
+		t.Error("rows share memory")
+	}
+	for _, bad := range []struct {
+		c, u []int32
+		p    int
+	}{{cond, uncond, 0}, {cond, uncond[:2], 1}} {
+		if _, err := CFGRows(bad.c, bad.u, bad.p); err == nil {
+			t.Errorf("CFGRows(%v, %v, %d) accepted", bad.c, bad.u, bad.p)
+		}
+	}
+}
+
+func TestAddSpecialTokenKeepsPlaceholder(t *testing.T) {
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	b.cfg.AddSpecialToken = true
+	ids, pos, err := b.ExpandImages([]int32{256, 'a', 259, 'b'})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int32{256, 'a', 259, 260, 259, 259, 259, 259, 261, 'b'}
+	if !slices.Equal(ids, want) || !slices.Equal(pos[0], []int{4, 5, 6, 7}) {
+		t.Errorf("ids %v pos %v, want %v", ids, pos, want)
+	}
+}
+
+func TestConversationErrors(t *testing.T) {
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	tests := []struct {
+		name string
+		conv []Message
+		want string
+	}{
+		{"empty", nil, "empty"},
+		{"starts with assistant", []Message{{Role: Assistant, Text: "hi"}}, "alternate"},
+		{"two users", []Message{{Role: User}, {Role: User}}, "alternate"},
+		{"ends with an answer", []Message{{Role: User, Text: "q"}, {Role: Assistant, Text: "a"}}, "must end"},
+		{"negative images", []Message{{Role: User, Images: -1}}, "images"},
+		{"unknown role", []Message{{Role: Role(7)}}, "Role(7)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := b.UnderstandingIDs(tc.conv)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMissingTokens(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join("testdata", "plain-roles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultProcessorConfig(2)
+	cfg.ImageStartTag = "<nope>"
+	cfg.PadTag = "<no-pad>"
+	b, err := NewBuilder(tok, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.UnderstandingIDs([]Message{{Role: User, Images: 1}}); err == nil || !strings.Contains(err.Error(), "<nope>") {
+		t.Errorf("missing start tag: %v", err)
+	}
+	// The pad tag is missing but the tokenizer names a pad token.
+	if pad, err := b.PadID(); err != nil || pad != 258 {
+		t.Errorf("PadID = %d, %v, want the tokenizer's pad 258", pad, err)
+	}
+	bare, err := tokenizer.Load(filepath.Join("testdata", "plain-roles", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := NewBuilder(bare, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bb.PadID(); err == nil {
+		t.Error("no pad tag and no pad token accepted")
+	}
+	multi := []Message{{Role: User, Text: "q"}, {Role: Assistant, Text: "a"}, {Role: User, Text: "q2"}}
+	if _, err := bb.UnderstandingText(multi); err == nil || !strings.Contains(err.Error(), "eos_token") {
+		t.Errorf("multi-turn without EOS name: %v", err)
+	}
+	if _, err := NewBuilder(nil, cfg); err == nil {
+		t.Error("nil tokenizer accepted")
+	}
+}
+
+func TestReadProcessorConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "processor_config.json")
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := ReadProcessorConfig(filepath.Join("testdata", "plain-roles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultProcessorConfig(4)
+	if cfg != want {
+		t.Errorf("config %+v, want %+v", cfg, want)
+	}
+	cfg, err = ReadProcessorConfig(write(`{"num_image_tokens": 9, "image_start_tag": "<boi>", "pad_tag": "<p>"}`))
+	if err != nil || cfg.NumImageTokens != 9 || cfg.ImageStartTag != "<boi>" || cfg.PadTag != "<p>" || cfg.ImageTag != "<image_placeholder>" {
+		t.Errorf("config %+v, %v", cfg, err)
+	}
+	for _, bad := range []string{`{`, `{"num_image_tokens": 0}`, `{"sft_format": "llama"}`, `{"image_tag": ""}`, `{"num_image_tokens": "x"}`} {
+		if _, err := ReadProcessorConfig(write(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if _, err := ReadProcessorConfig(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file accepted")
+	}
+	if _, err := NewBuilder(nil, ProcessorConfig{}); err == nil {
+		t.Error("zero config accepted")
+	}
+}
