@@ -17,7 +17,8 @@ import "unsafe"
 // packed outer-product micro-kernel with 16 accumulators spills; a few dot products
 // unrolled by four along K keep every value in a register and reach roughly one
 // multiply-add per cycle. They read through unsafe pointers after one bounds check of the
-// last element each row touches, so the loops carry no bounds checks. Later SIMD versions
+// last element each row touches, so the loops carry no bounds checks; every pointer is the
+// row's base plus an offset inside the row (Go forbids pointers past an allocation's end). Later SIMD versions
 // (AVX-512, NEON) replace these functions with the same signatures.
 
 // dot2x2 computes c[i*ldc+j] (+)= Σ_p a[i*lda+p]·b[j*ldb+p] for i, j in {0, 1}.
@@ -37,24 +38,24 @@ func dot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc 
 	}
 	p := 0
 	for ; p+4 <= k; p += 4 {
-		a0 := (*[4]float32)(pa)
-		a1 := (*[4]float32)(unsafe.Add(pa, sa))
-		b0 := (*[4]float32)(pb)
-		b1 := (*[4]float32)(unsafe.Add(pb, sb))
+		o := uintptr(p) * 4
+		a0 := (*[4]float32)(unsafe.Add(pa, o))
+		a1 := (*[4]float32)(unsafe.Add(pa, sa+o))
+		b0 := (*[4]float32)(unsafe.Add(pb, o))
+		b1 := (*[4]float32)(unsafe.Add(pb, sb+o))
 		c00 = c00 + a0[0]*b0[0] + a0[1]*b0[1] + a0[2]*b0[2] + a0[3]*b0[3]
 		c01 = c01 + a0[0]*b1[0] + a0[1]*b1[1] + a0[2]*b1[2] + a0[3]*b1[3]
 		c10 = c10 + a1[0]*b0[0] + a1[1]*b0[1] + a1[2]*b0[2] + a1[3]*b0[3]
 		c11 = c11 + a1[0]*b1[0] + a1[1]*b1[1] + a1[2]*b1[2] + a1[3]*b1[3]
-		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 16)
 	}
 	for ; p < k; p++ {
-		a0, a1 := *(*float32)(pa), *(*float32)(unsafe.Add(pa, sa))
-		b0, b1 := *(*float32)(pb), *(*float32)(unsafe.Add(pb, sb))
+		o := uintptr(p) * 4
+		a0, a1 := *(*float32)(unsafe.Add(pa, o)), *(*float32)(unsafe.Add(pa, sa+o))
+		b0, b1 := *(*float32)(unsafe.Add(pb, o)), *(*float32)(unsafe.Add(pb, sb+o))
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c10 += a1 * b0
 		c11 += a1 * b1
-		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 4)
 	}
 	c[0], c[1], c[ldc], c[ldc+1] = c00, c01, c10, c11
 }
@@ -76,24 +77,24 @@ func dot1x4(k int, a []float32, b []float32, ldb int, c []float32, acc bool) {
 	}
 	p := 0
 	for ; p+4 <= k; p += 4 {
-		x := (*[4]float32)(pa)
-		b0 := (*[4]float32)(pb)
-		b1 := (*[4]float32)(unsafe.Add(pb, sb))
-		b2 := (*[4]float32)(unsafe.Add(pb, 2*sb))
-		b3 := (*[4]float32)(unsafe.Add(pb, 3*sb))
+		o := uintptr(p) * 4
+		x := (*[4]float32)(unsafe.Add(pa, o))
+		b0 := (*[4]float32)(unsafe.Add(pb, o))
+		b1 := (*[4]float32)(unsafe.Add(pb, sb+o))
+		b2 := (*[4]float32)(unsafe.Add(pb, 2*sb+o))
+		b3 := (*[4]float32)(unsafe.Add(pb, 3*sb+o))
 		c0 = c0 + x[0]*b0[0] + x[1]*b0[1] + x[2]*b0[2] + x[3]*b0[3]
 		c1 = c1 + x[0]*b1[0] + x[1]*b1[1] + x[2]*b1[2] + x[3]*b1[3]
 		c2 = c2 + x[0]*b2[0] + x[1]*b2[1] + x[2]*b2[2] + x[3]*b2[3]
 		c3 = c3 + x[0]*b3[0] + x[1]*b3[1] + x[2]*b3[2] + x[3]*b3[3]
-		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 16)
 	}
 	for ; p < k; p++ {
-		x := *(*float32)(pa)
-		c0 += x * *(*float32)(pb)
-		c1 += x * *(*float32)(unsafe.Add(pb, sb))
-		c2 += x * *(*float32)(unsafe.Add(pb, 2*sb))
-		c3 += x * *(*float32)(unsafe.Add(pb, 3*sb))
-		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 4)
+		o := uintptr(p) * 4
+		x := *(*float32)(unsafe.Add(pa, o))
+		c0 += x * *(*float32)(unsafe.Add(pb, o))
+		c1 += x * *(*float32)(unsafe.Add(pb, sb+o))
+		c2 += x * *(*float32)(unsafe.Add(pb, 2*sb+o))
+		c3 += x * *(*float32)(unsafe.Add(pb, 3*sb+o))
 	}
 	c[0], c[1], c[2], c[3] = c0, c1, c2, c3
 }
@@ -145,24 +146,24 @@ func dot1x4BF16(k int, a []float32, b []uint16, ldb int, c []float32, acc bool) 
 	}
 	p := 0
 	for ; p+4 <= k; p += 4 {
-		x := (*[4]float32)(pa)
-		w0 := load4BF16(pb)
-		w1 := load4BF16(unsafe.Add(pb, sb))
-		w2 := load4BF16(unsafe.Add(pb, 2*sb))
-		w3 := load4BF16(unsafe.Add(pb, 3*sb))
+		o, ob := uintptr(p)*4, uintptr(p)*2
+		x := (*[4]float32)(unsafe.Add(pa, o))
+		w0 := load4BF16(unsafe.Add(pb, ob))
+		w1 := load4BF16(unsafe.Add(pb, sb+ob))
+		w2 := load4BF16(unsafe.Add(pb, 2*sb+ob))
+		w3 := load4BF16(unsafe.Add(pb, 3*sb+ob))
 		c0 = c0 + x[0]*bf16Lo(w0[0]) + x[1]*bf16Hi(w0[0]) + x[2]*bf16Lo(w0[1]) + x[3]*bf16Hi(w0[1])
 		c1 = c1 + x[0]*bf16Lo(w1[0]) + x[1]*bf16Hi(w1[0]) + x[2]*bf16Lo(w1[1]) + x[3]*bf16Hi(w1[1])
 		c2 = c2 + x[0]*bf16Lo(w2[0]) + x[1]*bf16Hi(w2[0]) + x[2]*bf16Lo(w2[1]) + x[3]*bf16Hi(w2[1])
 		c3 = c3 + x[0]*bf16Lo(w3[0]) + x[1]*bf16Hi(w3[0]) + x[2]*bf16Lo(w3[1]) + x[3]*bf16Hi(w3[1])
-		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 8)
 	}
 	for ; p < k; p++ {
-		x := *(*float32)(pa)
-		c0 += x * bf16Lo(uint32(*(*uint16)(pb)))
-		c1 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb))))
-		c2 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 2*sb))))
-		c3 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 3*sb))))
-		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 2)
+		o, ob := uintptr(p)*4, uintptr(p)*2
+		x := *(*float32)(unsafe.Add(pa, o))
+		c0 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, ob))))
+		c1 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb+ob))))
+		c2 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 2*sb+ob))))
+		c3 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 3*sb+ob))))
 	}
 	c[0], c[1], c[2], c[3] = c0, c1, c2, c3
 }
@@ -193,27 +194,27 @@ func dot2x2BF16(k int, a []float32, lda int, b []uint16, ldb int, c []float32, l
 	}
 	p := 0
 	for ; p+4 <= k; p += 4 {
-		a0 := (*[4]float32)(pa)
-		a1 := (*[4]float32)(unsafe.Add(pa, sa))
-		w0 := load4BF16(pb)
-		w1 := load4BF16(unsafe.Add(pb, sb))
+		o, ob := uintptr(p)*4, uintptr(p)*2
+		a0 := (*[4]float32)(unsafe.Add(pa, o))
+		a1 := (*[4]float32)(unsafe.Add(pa, sa+o))
+		w0 := load4BF16(unsafe.Add(pb, ob))
+		w1 := load4BF16(unsafe.Add(pb, sb+ob))
 		b00, b01, b02, b03 := bf16Lo(w0[0]), bf16Hi(w0[0]), bf16Lo(w0[1]), bf16Hi(w0[1])
 		b10, b11, b12, b13 := bf16Lo(w1[0]), bf16Hi(w1[0]), bf16Lo(w1[1]), bf16Hi(w1[1])
 		c00 = c00 + a0[0]*b00 + a0[1]*b01 + a0[2]*b02 + a0[3]*b03
 		c01 = c01 + a0[0]*b10 + a0[1]*b11 + a0[2]*b12 + a0[3]*b13
 		c10 = c10 + a1[0]*b00 + a1[1]*b01 + a1[2]*b02 + a1[3]*b03
 		c11 = c11 + a1[0]*b10 + a1[1]*b11 + a1[2]*b12 + a1[3]*b13
-		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 8)
 	}
 	for ; p < k; p++ {
-		a0, a1 := *(*float32)(pa), *(*float32)(unsafe.Add(pa, sa))
-		b0 := bf16Lo(uint32(*(*uint16)(pb)))
-		b1 := bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb))))
+		o, ob := uintptr(p)*4, uintptr(p)*2
+		a0, a1 := *(*float32)(unsafe.Add(pa, o)), *(*float32)(unsafe.Add(pa, sa+o))
+		b0 := bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, ob))))
+		b1 := bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb+ob))))
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c10 += a1 * b0
 		c11 += a1 * b1
-		pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, 2)
 	}
 	c[0], c[1], c[ldc], c[ldc+1] = c00, c01, c10, c11
 }
