@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/janus-desktop/janus/model/tokenizer"
+)
+
+// runTokenize is `janus tokenize`: it encodes JSON strings read line by line from stdin to
+// JSON arrays of token ids, or with --decode turns arrays of ids back into JSON strings.
+func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("tokenizer", "", "tokenizer.json file or model folder (required)")
+	decode := fs.Bool("decode", false, "read JSON arrays of ids and write the decoded JSON strings")
+	addSpecial := fs.Bool("add-special", false, "when encoding, add the post-processor's special tokens (e.g. BOS)")
+	skipSpecial := fs.Bool("skip-special", false, "when decoding, leave special tokens out")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: janus tokenize --tokenizer FILE [--decode] < lines")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Each input line is a JSON string (or, with --decode, a JSON array of ids);")
+		fmt.Fprintln(stderr, "each output line is its JSON array of ids (or decoded JSON string).")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *path == "" {
+		fs.Usage()
+		return errors.New("--tokenizer is required")
+	}
+	tok, err := tokenizer.Load(*path)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriter(stdout)
+	err = eachLine(stdin, func(n int, line []byte) error {
+		if *decode {
+			return decodeLine(out, tok, n, line, *skipSpecial)
+		}
+		return encodeLine(out, tok, n, line, *addSpecial)
+	})
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("write output: %w", ferr)
+	}
+	return err
+}
+
+// eachLine calls fn with every line of r (1-based numbers), without its line ending.
+func eachLine(r io.Reader, fn func(n int, line []byte) error) error {
+	br := bufio.NewReader(r)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if ferr := fn(n, bytes.TrimRight(line, "\r\n")); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read input line %d: %w", n, err)
+		}
+	}
+}
+
+func encodeLine(w *bufio.Writer, tok *tokenizer.Tokenizer, n int, line []byte, addSpecial bool) error {
+	var text string
+	if err := json.Unmarshal(line, &text); err != nil {
+		return fmt.Errorf("input line %d is not a JSON string: %w", n, err)
+	}
+	buf := []byte{'['}
+	for i, id := range tok.Encode(text, addSpecial) {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, int64(id), 10)
+	}
+	buf = append(buf, ']', '\n')
+	_, err := w.Write(buf)
+	return err
+}
+
+func decodeLine(w *bufio.Writer, tok *tokenizer.Tokenizer, n int, line []byte, skipSpecial bool) error {
+	var raw []int64
+	if err := json.Unmarshal(line, &raw); err != nil {
+		return fmt.Errorf("input line %d is not a JSON array of integer ids: %w", n, err)
+	}
+	ids := make([]int32, len(raw))
+	for i, v := range raw {
+		if v < 0 || v > math.MaxInt32 {
+			return fmt.Errorf("input line %d: id %d at index %d is out of range", n, v, i)
+		}
+		ids[i] = int32(v)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // keep <, > and & readable in special tokens
+	return enc.Encode(tok.Decode(ids, skipSpecial))
+}
