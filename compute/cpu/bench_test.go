@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -13,6 +14,21 @@ func report(b *testing.B, flops, bytes float64) {
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
 	b.ReportMetric(bytes/sec/1e9, "GB/s")
+}
+
+// eachThreads runs bench once single-threaded and once with a thread per usable CPU.
+func eachThreads(b *testing.B, name string, bench func(b *testing.B, be *Backend)) {
+	counts := []int{1}
+	if n := runtime.GOMAXPROCS(0); n > 1 {
+		counts = append(counts, n)
+	}
+	for _, threads := range counts {
+		b.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(b *testing.B) {
+			be := New(threads)
+			defer be.Close()
+			bench(b, be)
+		})
+	}
 }
 
 func BenchmarkLinear(b *testing.B) {
@@ -26,8 +42,7 @@ func BenchmarkLinear(b *testing.B) {
 		{630, 2048, 2048, compute.F32},
 		{630, 2048, 2048, compute.BF16},
 	} {
-		b.Run(fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(b *testing.B) {
-			be := New(0)
+		eachThreads(b, fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(b *testing.B, be *Backend) {
 			rng := rand.New(rand.NewPCG(1, 1))
 			x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
 			w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
@@ -35,7 +50,6 @@ func BenchmarkLinear(b *testing.B) {
 				b.Fatal(err)
 			}
 			dst := be.New(compute.F32, c.m, c.n)
-			b.ResetTimer()
 			for b.Loop() {
 				be.Linear(dst, x, w, nil)
 			}
@@ -49,8 +63,7 @@ func BenchmarkConv2D(b *testing.B) {
 		{128, 128, 96, 3, 1, 1},
 		{3, 1024, 384, 16, 16, 0},
 	} {
-		b.Run(fmt.Sprintf("%dx%d_%d-%d_at%d", c.k, c.k, c.cin, c.cout, c.hw), func(b *testing.B) {
-			be := New(0)
+		eachThreads(b, fmt.Sprintf("%dx%d_%d-%d_at%d", c.k, c.k, c.cin, c.cout, c.hw), func(b *testing.B, be *Backend) {
 			rng := rand.New(rand.NewPCG(1, 1))
 			x := be.FromFloat32(randVals(rng, c.cin*c.hw*c.hw, 1), 1, c.cin, c.hw, c.hw)
 			w := be.FromFloat32(randVals(rng, c.cout*c.cin*c.k*c.k, 0.1), c.cout, c.cin, c.k, c.k)
@@ -75,9 +88,8 @@ func BenchmarkAttention(b *testing.B) {
 		{"decode_1_of_630", 1, 630, 16, true},
 		{"vit_576", 576, 576, 16, false},
 	} {
-		b.Run(c.name, func(b *testing.B) {
+		eachThreads(b, c.name, func(b *testing.B, be *Backend) {
 			const hd = 128
-			be := New(0)
 			rng := rand.New(rand.NewPCG(1, 1))
 			q := be.FromFloat32(randVals(rng, c.t*c.heads*hd, 1), 1, c.t, c.heads*hd)
 			k := be.FromFloat32(randVals(rng, c.s*c.heads*hd, 1), 1, c.s, c.heads*hd)

@@ -26,21 +26,24 @@
 // why they are shaped as they are is described there.
 //
 // Measured on the development machine (2 cores of an AMD EPYC "Turin", Zen 5, shared with
-// other jobs, so the numbers are noisy and 2-thread runs rarely had both cores), with
-// go test -run X -bench . -benchtime 3x -count 3 -cpu 1,2, best of three; GFLOP/s counts
-// 2·M·N·K, GB/s counts the bytes that must come from memory once:
+// other jobs, so the numbers are noisy and the 2-thread runs only scale when the second core
+// happens to be free), with go test -run X -bench . -benchtime 3x -count 2, best run;
+// GFLOP/s counts 2·M·N·K (attention: both products, causal pairs only), GB/s the bytes that
+// must come from memory once:
 //
-//	Linear [1×2048]·[5632×2048]ᵀ BF16    1 thread  2.1 GFLOP/s  2.1 GB/s;  2 threads 4.4 GFLOP/s  4.4 GB/s
-//	Linear [1×2048]·[5632×2048]ᵀ F32     1 thread  3.8 GFLOP/s  7.6 GB/s;  2 threads 6.1 GFLOP/s 12.2 GB/s
-//	Linear [4×2048]·[5632×2048]ᵀ BF16    1 thread  6.8 GFLOP/s
-//	Linear [630×2048]·[2048×2048]ᵀ F32   1 thread  9.8 GFLOP/s;            2 threads 10.2 GFLOP/s (cores busy)
-//	Linear [630×2048]·[2048×2048]ᵀ BF16  1 thread  4.4 GFLOP/s;            2 threads 8.8 GFLOP/s
-//	Conv2D 3×3 128→128 at 96×96          1 thread  9.2 GFLOP/s
-//	Conv2D 16×16/16 3→1024 at 384×384    1 thread  9.4 GFLOP/s
-//	Attention 630 causal, 16×128 heads   1 thread  6.8 GFLOP/s
-//	Attention 576 full (ViT shape)       1 thread  7.6 GFLOP/s
-//	Attention 1 query over 630 keys      1 thread  2.6 GFLOP/s  5.1 GB/s
+//	                                      1 thread                2 threads (best seen)
+//	Linear [1×2048]·[5632×2048]ᵀ BF16     4.2 GFLOP/s  4.2 GB/s    4.8 GFLOP/s  4.8 GB/s
+//	Linear [1×2048]·[5632×2048]ᵀ F32      6.4 GFLOP/s 12.7 GB/s    6.1 GFLOP/s 12.2 GB/s
+//	Linear [4×2048]·[5632×2048]ᵀ BF16     7.6 GFLOP/s             13.8 GFLOP/s
+//	Linear [630×2048]·[2048×2048]ᵀ F32    9.7 GFLOP/s             10.3 GFLOP/s (core busy)
+//	Linear [630×2048]·[2048×2048]ᵀ BF16   9.3 GFLOP/s             19.8 GFLOP/s
+//	Conv2D 3×3 128→128 at 96×96           9.6 GFLOP/s             19.2 GFLOP/s
+//	Conv2D 16×16/16 3→1024 at 384×384     9.6 GFLOP/s             18.2 GFLOP/s
+//	Attention 630 causal, 16 heads ×128   6.9 GFLOP/s             14.2 GFLOP/s
+//	Attention 576 full (ViT shape)        6.8 GFLOP/s             15.5 GFLOP/s
+//	Attention 1 query over 630 keys       2.5 GFLOP/s  5.1 GB/s    3.8 GFLOP/s  7.6 GB/s
 //
-// Scalar Go tops out near one multiply-add per cycle per core; the decode GEMV is limited by
-// that, not by memory bandwidth, which SIMD kernels will fix.
+// Scalar Go tops out near one multiply-add per cycle per core, so even the one-row Linear
+// (GEMV) is bound by arithmetic and BF16 widening rather than by memory bandwidth; SIMD
+// kernels are what will change that.
 package cpu
