@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/janus-desktop/janus/compute"
@@ -68,16 +69,18 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	ks, vs := f32(op, "k", k), f32(op, "v", v)
 	check(p.Heads > 0 && p.KVHeads > 0 && p.Heads%p.KVHeads == 0, op, "%d heads do not share %d kv heads", p.Heads, p.KVHeads)
 	check(p.HeadDim > 0, op, "head size %d", p.HeadDim)
-	check(len(q.Shape) == 3 && q.Shape[2] == p.Heads*p.HeadDim, op, "q %v is not [B, T, %d]", q, p.Heads*p.HeadDim)
-	batch, t := q.Shape[0], q.Shape[1]
+	batch, t, qw := btd(op, "q", q)
+	check(qw == p.Heads*p.HeadDim, op, "q %v is not [B, T, %d]", q, p.Heads*p.HeadDim)
 	kvw := p.KVHeads * p.HeadDim
-	check(len(k.Shape) == 3 && k.Shape[0] == batch && k.Shape[2] == kvw, op, "k %v is not [%d, S, %d]", k, batch, kvw)
-	check(len(v.Shape) == 3 && v.Shape[0] == batch && v.Shape[1] == k.Shape[1] && v.Shape[2] == kvw, op, "v %v does not match k %v", v, k)
-	sCap := k.Shape[1]
+	kb, sCap, kw := btd(op, "k", k)
+	check(kb == batch && kw == kvw, op, "k %v is not [%d, S, %d]", k, batch, kvw)
+	vb, vs2, vw := btd(op, "v", v)
+	check(vb == kb && vs2 == sCap && vw == kw, op, "v %v does not match k %v", v, k)
 	check(p.KVLen > 0 && p.KVLen <= sCap, op, "KVLen %d outside (0, %d]", p.KVLen, sCap)
 	check(p.QPos0 >= 0, op, "negative QPos0 %d", p.QPos0)
 	check(!p.Causal || p.QPos0+t <= p.KVLen, op, "causal query rows up to position %d but only %d keys", p.QPos0+t-1, p.KVLen)
-	check(len(d) == len(qs) && len(dst.Shape) == 3 && dst.Shape[0] == batch && dst.Shape[1] == t, op, "dst %v is not q's shape %v", dst, q)
+	db, dt, _ := btd(op, "dst", dst)
+	check(len(d) == len(qs) && db == batch && dt == t, op, "dst %v is not q's shape %v", dst, q)
 	check(!overlaps(d, ks) && !overlaps(d, vs), op, "dst overlaps k or v")
 
 	g := attnGeometry{AttentionParams: p, t: t, sCap: sCap}
@@ -96,6 +99,17 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 			}
 		}
 	})
+}
+
+// btd reads a [B, T, D] shape; a [T, D] tensor is one batch row. Other ranks panic.
+func btd(op, arg string, x *Tensor) (b, t, d int) {
+	switch len(x.Shape) {
+	case 2:
+		return 1, x.Shape[0], x.Shape[1]
+	case 3:
+		return x.Shape[0], x.Shape[1], x.Shape[2]
+	}
+	panic(fmt.Sprintf("cpu: %s: %s %v is not [B, T, D] or [T, D]", op, arg, x))
 }
 
 // attnRows is the number of query rows per Attention task.

@@ -116,10 +116,9 @@ func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 // CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b.
 func (b *Backend) CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int) {
 	d, s := f32("CopyRows", "dst", dst), f32("CopyRows", "src", src)
-	check(len(dst.Shape) == 3 && len(src.Shape) == 3, "CopyRows", "dst %v and src %v must be [B, T, D]", dst, src)
-	batch, dim := dst.Shape[0], dst.Shape[2]
-	dt, st := dst.Shape[1], src.Shape[1]
-	check(src.Shape[0] == batch && src.Shape[2] == dim, "CopyRows", "dst %v and src %v differ in B or D", dst, src)
+	batch, dt, dim := btd("CopyRows", "dst", dst)
+	sb, st, sd := btd("CopyRows", "src", src)
+	check(sb == batch && sd == dim, "CopyRows", "dst %v and src %v differ in B or D", dst, src)
 	check(n >= 0 && dstAt >= 0 && srcAt >= 0 && dstAt+n <= dt && srcAt+n <= st, "CopyRows",
 		"rows [%d,%d) of src %v to [%d,%d) of dst %v are out of range", srcAt, srcAt+n, src, dstAt, dstAt+n, dst)
 	for bi := range batch {

@@ -540,6 +540,15 @@ func TestShapeMismatchPanics(t *testing.T) {
 			be.Conv2D(be.New(compute.F32, 1, 1, 1, 1), be.New(compute.F32, 1, 2, 3, 3), be.New(compute.F32, 1, 3, 3, 3), nil, compute.Conv2DParams{Stride: 1})
 		}},
 		{"Write dtype", "Write", func() { be.Write(be.New(compute.BF16, 2), []float32{1, 2}) }},
+		{"CopyRows rank", "CopyRows", func() { be.CopyRows(be.New(compute.F32, 4), 0, be.New(compute.F32, 4), 0, 1) }},
+		{"CopyRows range", "CopyRows", func() { be.CopyRows(x, 1, x, 0, 2) }},
+		{"Attention causal keys", "Attention", func() {
+			be.Attention(x, x, x, x, compute.AttentionParams{Heads: 1, KVHeads: 1, HeadDim: 8, KVLen: 1, Causal: true})
+		}},
+		{"GroupNorm groups", "GroupNorm", func() {
+			g := be.New(compute.F32, 1, 6, 2, 2)
+			be.GroupNorm(g, g, be.New(compute.F32, 6), be.New(compute.F32, 6), 4, 1e-6)
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -555,4 +564,27 @@ func TestShapeMismatchPanics(t *testing.T) {
 			c.run()
 		})
 	}
+}
+
+// TestTwoDimensionalForms checks that [T, D] tensors act as one batch row of [1, T, D] in
+// Attention, CopyRows and RoPE.
+func TestTwoDimensionalForms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	be := New(2)
+	qv, kv, vv := randVals(rng, 5*16, 1), randVals(rng, 7*8, 1), randVals(rng, 7*8, 1)
+	p := compute.AttentionParams{Heads: 2, KVHeads: 1, HeadDim: 8, KVLen: 6, QPos0: 1, Causal: true, Scale: 0.3}
+	d3, d2 := be.New(compute.F32, 1, 5, 16), be.New(compute.F32, 5, 16)
+	be.Attention(d3, be.FromFloat32(qv, 1, 5, 16), be.FromFloat32(kv, 1, 7, 8), be.FromFloat32(vv, 1, 7, 8), p)
+	be.Attention(d2, be.FromFloat32(qv, 5, 16), be.FromFloat32(kv, 7, 8), be.FromFloat32(vv, 7, 8), p)
+	exact(t, "Attention [T, D]", read(t, be, d2), read(t, be, d3))
+
+	c3, c2 := be.New(compute.F32, 1, 7, 8), be.New(compute.F32, 7, 8)
+	be.CopyRows(c3, 2, be.FromFloat32(kv, 1, 7, 8), 3, 4)
+	be.CopyRows(c2, 2, be.FromFloat32(kv, 7, 8), 3, 4)
+	exact(t, "CopyRows [T, D]", read(t, be, c2), read(t, be, c3))
+
+	r3, r2 := be.FromFloat32(qv, 1, 5, 16), be.FromFloat32(qv, 5, 16)
+	be.RoPE(r3, 2, 8, 4, 10000)
+	be.RoPE(r2, 2, 8, 4, 10000)
+	exact(t, "RoPE [T, D]", read(t, be, r2), read(t, be, r3))
 }
