@@ -48,21 +48,24 @@ type symbol struct {
 	dead       bool
 }
 
-// candidate is a pending merge of the symbol at pos with its successor.
+// candidate is a pending merge of the symbol at pos with its successor into id. The key packs
+// rank and position so that one comparison orders candidates.
 type candidate struct {
-	rank, pos, id int32
+	key uint64 // rank<<32 | pos
+	id  int32
 }
+
+func newCandidate(rank, pos, id int32) candidate {
+	return candidate{key: uint64(uint32(rank))<<32 | uint64(uint32(pos)), id: id}
+}
+
+func (c candidate) pos() int32 { return int32(uint32(c.key)) }
 
 // mergeQueue is a binary min-heap of candidates ordered by rank, then position, the order in
 // which HF's BPE applies merges.
 type mergeQueue []candidate
 
-func (q mergeQueue) less(i, j int) bool {
-	if q[i].rank != q[j].rank {
-		return q[i].rank < q[j].rank
-	}
-	return q[i].pos < q[j].pos
-}
+func (q mergeQueue) less(i, j int) bool { return q[i].key < q[j].key }
 
 func (q *mergeQueue) push(c candidate) {
 	*q = append(*q, c)
@@ -106,8 +109,11 @@ func (q *mergeQueue) pop() candidate {
 
 // wordScratch holds the buffers one encode call reuses across words.
 type wordScratch struct {
+	ids     []int32
 	symbols []symbol
 	queue   mergeQueue
+	ranks   []int32
+	targets []int32
 	char    []byte
 }
 
@@ -149,38 +155,56 @@ func (m *bpeModel) tokenizeWord(dst []int32, word string, raw bool, ws *wordScra
 			return append(dst, id)
 		}
 	}
-	syms := ws.symbols[:0]
-	unkID, unkPending := int32(-1), false
-	add := func(id int32) {
-		if unkPending {
-			syms = append(syms, symbol{id: unkID})
-			unkPending = false
-		}
-		syms = append(syms, symbol{id: id})
+	ids := m.initialSymbols(ws.ids[:0], word, raw, ws)
+	ws.ids = ids
+	if len(ids) <= smallWord {
+		return append(dst, m.mergeSmall(ids, ws)...)
 	}
-	missing := func() {
+	syms := ws.symbols[:0]
+	for i, id := range ids {
+		syms = append(syms, symbol{id: id, prev: int32(i) - 1, next: int32(i) + 1})
+	}
+	syms[len(syms)-1].next = -1
+	m.mergeSymbols(syms, ws)
+	for i := range syms {
+		if !syms[i].dead {
+			dst = append(dst, syms[i].id)
+		}
+	}
+	ws.symbols = syms
+	return dst
+}
+
+// initialSymbols appends the ids of the word's characters (HF's Word before merging): with
+// the subword prefix on all but the first and the suffix on the last, unknown characters
+// replaced by the unk token (consecutive ones fused when fuse_unk) or dropped without one.
+func (m *bpeModel) initialSymbols(ids []int32, word string, raw bool, ws *wordScratch) []int32 {
+	pendingUnk := false
+	emit := func(id int32, known bool) {
+		if known {
+			if pendingUnk {
+				ids = append(ids, m.unk)
+				pendingUnk = false
+			}
+			ids = append(ids, id)
+			return
+		}
 		if m.unk < 0 {
 			return // HF drops characters it cannot represent when there is no unk token
 		}
-		if unkPending && !m.fuseUnk {
-			syms = append(syms, symbol{id: unkID})
+		if pendingUnk && !m.fuseUnk {
+			ids = append(ids, m.unk)
 		}
-		unkID, unkPending = m.unk, true
+		pendingUnk = true
 	}
 	if raw && m.prefix == "" && m.suffix == "" {
 		for i := 0; i < len(word); i++ {
-			if id := m.byteIDs[word[i]]; id >= 0 {
-				add(id)
-			} else {
-				missing()
-			}
+			id := m.byteIDs[word[i]]
+			emit(id, id >= 0)
 		}
 	} else {
-		// General path: symbols are characters, with the subword prefix/suffix attached.
-		n := len(word)
-		if raw {
-			n = len(word) // one character per byte
-		} else {
+		n := len(word) // raw: one character per byte
+		if !raw {
 			n = utf8.RuneCountInString(word)
 		}
 		pos := 0
@@ -201,31 +225,69 @@ func (m *bpeModel) tokenizeWord(dst []int32, word string, raw bool, ws *wordScra
 				c = append(c, m.suffix...)
 			}
 			ws.char = c
-			if id, ok := m.vocab[string(c)]; ok {
-				add(id)
-			} else {
-				missing()
+			id, ok := m.vocab[string(c)]
+			emit(id, ok)
+		}
+	}
+	if pendingUnk {
+		ids = append(ids, m.unk)
+	}
+	return ids
+}
+
+// smallWord is the length up to which mergeSmall is used: for short words a linear scan over
+// cached pair ranks beats the heap.
+const smallWord = 48
+
+// noMerge marks a pair without a merge in mergeSmall's rank table.
+const noMerge = int32(1<<31 - 1)
+
+// mergeSmall merges ids in place and returns them. It applies, like mergeSymbols, the pair of
+// lowest rank first and the leftmost of equal ones, so both give the same result.
+func (m *bpeModel) mergeSmall(ids []int32, ws *wordScratch) []int32 {
+	if len(ids) < 2 {
+		return ids
+	}
+	ranks := ws.ranks[:0]
+	targets := ws.targets[:0]
+	for i := 0; i+1 < len(ids); i++ {
+		t, ok := m.merges[pairKey(ids[i], ids[i+1])]
+		if !ok {
+			t.rank = noMerge
+		}
+		ranks = append(ranks, t.rank)
+		targets = append(targets, t.id)
+	}
+	pairAt := func(i int) {
+		t, ok := m.merges[pairKey(ids[i], ids[i+1])]
+		if !ok {
+			t.rank = noMerge
+		}
+		ranks[i], targets[i] = t.rank, t.id
+	}
+	for {
+		best, bestRank := -1, noMerge
+		for i, r := range ranks {
+			if r < bestRank {
+				best, bestRank = i, r
 			}
 		}
-	}
-	if unkPending {
-		syms = append(syms, symbol{id: unkID})
-	}
-	for i := range syms {
-		syms[i].prev = int32(i) - 1
-		syms[i].next = int32(i) + 1
-	}
-	if len(syms) > 0 {
-		syms[len(syms)-1].next = -1
-	}
-	m.mergeSymbols(syms, ws)
-	for i := range syms {
-		if !syms[i].dead {
-			dst = append(dst, syms[i].id)
+		if best < 0 {
+			break
+		}
+		ids[best] = targets[best]
+		ids = append(ids[:best+1], ids[best+2:]...)
+		ranks = append(ranks[:best], ranks[best+1:]...)
+		targets = append(targets[:best], targets[best+1:]...)
+		if best > 0 {
+			pairAt(best - 1)
+		}
+		if best < len(ids)-1 {
+			pairAt(best)
 		}
 	}
-	ws.symbols = syms
-	return dst
+	ws.ranks, ws.targets = ranks, targets
+	return ids
 }
 
 // mergeSymbols applies the merges in rank order, leftmost first, exactly like HF's
@@ -234,12 +296,13 @@ func (m *bpeModel) mergeSymbols(syms []symbol, ws *wordScratch) {
 	q := ws.queue[:0]
 	for i := 0; i+1 < len(syms); i++ {
 		if t, ok := m.merges[pairKey(syms[i].id, syms[i+1].id)]; ok {
-			q.push(candidate{t.rank, int32(i), t.id})
+			q.push(newCandidate(t.rank, int32(i), t.id))
 		}
 	}
 	for len(q) > 0 {
 		top := q.pop()
-		cur := &syms[top.pos]
+		pos := top.pos()
+		cur := &syms[pos]
 		if cur.dead || cur.next < 0 {
 			continue
 		}
@@ -251,16 +314,16 @@ func (m *bpeModel) mergeSymbols(syms []symbol, ws *wordScratch) {
 		syms[cur.next].dead = true
 		cur.next = right.next
 		if right.next >= 0 {
-			syms[right.next].prev = top.pos
+			syms[right.next].prev = pos
 		}
 		if cur.prev >= 0 {
 			if t, ok := m.merges[pairKey(syms[cur.prev].id, cur.id)]; ok {
-				q.push(candidate{t.rank, cur.prev, t.id})
+				q.push(newCandidate(t.rank, cur.prev, t.id))
 			}
 		}
 		if cur.next >= 0 {
 			if t, ok := m.merges[pairKey(cur.id, syms[cur.next].id)]; ok {
-				q.push(candidate{t.rank, top.pos, t.id})
+				q.push(newCandidate(t.rank, pos, t.id))
 			}
 		}
 	}

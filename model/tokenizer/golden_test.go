@@ -82,3 +82,76 @@ func TestGoldenEncodeDecode(t *testing.T) {
 		})
 	}
 }
+
+// TestJanusProConfigOnBaseVocabulary puts Janus-Pro-1B's reconstructed config files beside the
+// DeepSeek-LLM base tokenizer.json and checks the spec's example (§7.2): BOS first, no EOS.
+func TestJanusProConfigOnBaseVocabulary(t *testing.T) {
+	src := fixtures.Path(t, "tokenizers", "deepseek-llm", "tokenizer.json")
+	cfgDir := fixtures.Path(t, "real-configs", "janus-pro-1b")
+	dir := t.TempDir()
+	for from, to := range map[string]string{
+		src: "tokenizer.json",
+		filepath.Join(cfgDir, "tokenizer_config.json"):   "tokenizer_config.json",
+		filepath.Join(cfgDir, "special_tokens_map.json"): "special_tokens_map.json",
+	} {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int32{100000, 17464, 11, 946, 418, 340, 30}
+	if got := tok.Encode("Hello, how are you?", true); !slices.Equal(got, want) {
+		t.Errorf("Encode = %v, want %v", got, want)
+	}
+	if bos, ok := tok.BOS(); !ok || bos != 100000 {
+		t.Errorf("BOS = %d, %v", bos, ok)
+	}
+	if eos, ok := tok.EOS(); !ok || eos != 100001 {
+		t.Errorf("EOS = %d, %v", eos, ok)
+	}
+	// The base vocabulary has no pad token; the name comes from the config.
+	if _, ok := tok.Pad(); ok {
+		t.Error("the base vocabulary has no <｜▁pad▁｜>")
+	}
+}
+
+// TestMergeStrategiesAgree checks that the linear-scan merge of short words and the heap merge
+// of long ones give the same tokens, on every word of every golden corpus.
+func TestMergeStrategiesAgree(t *testing.T) {
+	for _, name := range vocabularies {
+		tok, golden := loadFixtureTokenizer(t, name)
+		var ps pipelineScratch
+		var ws wordScratch
+		for _, g := range golden {
+			for _, word := range tok.pre.run(nil, g.Text, &ps) {
+				ids := tok.model.initialSymbols(nil, word, tok.pre.rawBytes, &ws)
+				small := tok.model.mergeSmall(slices.Clone(ids), &ws)
+				syms := make([]symbol, len(ids))
+				for i, id := range ids {
+					syms[i] = symbol{id: id, prev: int32(i) - 1, next: int32(i) + 1}
+				}
+				if len(syms) == 0 {
+					continue
+				}
+				syms[len(syms)-1].next = -1
+				tok.model.mergeSymbols(syms, &ws)
+				var heap []int32
+				for _, s := range syms {
+					if !s.dead {
+						heap = append(heap, s.id)
+					}
+				}
+				if !slices.Equal(small, heap) {
+					t.Fatalf("%s: word %q: linear %v, heap %v", name, word, small, heap)
+				}
+			}
+		}
+	}
+}

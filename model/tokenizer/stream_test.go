@@ -1,7 +1,9 @@
 package tokenizer
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,34 @@ func TestStreamDecoderHoldsPartialCharacters(t *testing.T) {
 	}
 	if got := d.Add('x'); got != "x" {
 		t.Errorf("after Flush: %q", got)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	tok, golden := loadFixtureTokenizer(t, "deepseek-llm")
+	if testing.Short() {
+		golden = golden[:50]
+	}
+	done := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := range golden {
+				g := golden[(i+w*37)%len(golden)]
+				if got := tok.Encode(g.Text, false); !slices.Equal(got, g.IDs) {
+					done <- fmt.Errorf("worker %d: %q encoded differently", w, g.Text)
+					return
+				}
+				if got := streamDecode(tok, g.IDs, false); got != g.Decoded {
+					done <- fmt.Errorf("worker %d: %q decoded differently", w, g.Text)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
