@@ -35,6 +35,7 @@ const (
 	Assistant
 )
 
+// String names the role in error messages.
 func (r Role) String() string {
 	switch r {
 	case User:

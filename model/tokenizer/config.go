@@ -12,6 +12,7 @@ import (
 // "content", or null.
 type tokenName string
 
+// UnmarshalJSON accepts the three forms transformers writes.
 func (n *tokenName) UnmarshalJSON(data []byte) error {
 	if isNull(data) {
 		*n = ""
