@@ -48,7 +48,7 @@ type modelJSON struct {
 	Merges                  json.RawMessage // raw JSON array, parsed once the vocab is known
 }
 
-// modelFields maps the model's small fields to where they are decoded.
+// field returns where the model field key is decoded to, or nil for fields not used.
 func (m *modelJSON) field(key string) any {
 	switch key {
 	case "type":
