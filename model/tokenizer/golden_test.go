@@ -155,3 +155,19 @@ func TestMergeStrategiesAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestAddSpecialTokensAsTransformers checks Encode(text, true) for the fixture folders against
+// what the tokenizers README says transformers does: LlamaTokenizerFast with add_bos_token
+// prepends the BOS; the other classes keep their ByteLevel (or no) post-processor.
+func TestAddSpecialTokensAsTransformers(t *testing.T) {
+	prefix := map[string][]int32{"deepseek-llm": {100000}, "deepseek_v3": {0}, "llama3": nil, "qwen3": nil, "gpt4o": nil}
+	for _, name := range vocabularies {
+		tok, golden := loadFixtureTokenizer(t, name)
+		for _, g := range golden[:20] {
+			want := append(slices.Clone(prefix[name]), g.IDs...)
+			if got := tok.Encode(g.Text, true); !slices.Equal(got, want) {
+				t.Errorf("%s: Encode(%q, true) = %v, want %v", name, g.Text, got, want)
+			}
+		}
+	}
+}
