@@ -33,6 +33,9 @@ func commands() []command {
 		{"info", "describe a model folder: parts, parameters, files, tokens, memory", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runInfo(args, stdout, stderr)
 		}},
+		{"tokenize", "encode JSON-string lines to token ids, or decode id arrays with --decode", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			return runTokenize(args, stdin, stdout, stderr)
+		}},
 		{"understand", "answer a question about one or more images", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runUnderstand(ctx, args, stdout, stderr)
 		}},
