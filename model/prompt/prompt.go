@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/janus-desktop/janus/model/tokenizer"
 )
@@ -198,7 +199,7 @@ func normalize(conv []Message) ([]Message, error) {
 	switch {
 	case last.Role == User:
 		conv = append(conv[:len(conv):len(conv)], Message{Role: Assistant})
-	case strings.TrimSpace(last.Text) != "" || last.Images > 0:
+	case pyStrip(last.Text) != "" || last.Images > 0:
 		return nil, errors.New("conversation must end with a user message or an empty assistant message")
 	}
 	return conv, nil
@@ -216,7 +217,7 @@ func (b *Builder) template(conv []Message, system string) (string, error) {
 		if m.Role == Assistant {
 			role = b.assistantRole
 		}
-		content := strings.TrimSpace(strings.Repeat(b.cfg.ImageTag+"\n", m.Images) + m.Text)
+		content := pyStrip(strings.Repeat(b.cfg.ImageTag+"\n", m.Images) + m.Text)
 		if content == "" {
 			sb.WriteString(role + ":")
 			continue
@@ -232,7 +233,13 @@ func (b *Builder) template(conv []Message, system string) (string, error) {
 			sb.WriteString(eos)
 		}
 	}
-	return strings.TrimSpace(sb.String()), nil
+	return pyStrip(sb.String()), nil
+}
+
+// pyStrip is Python's str.strip(), which the template applies: unlike strings.TrimSpace it
+// also removes the separators U+001C..U+001F, which Python counts as whitespace.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
 }
 
 // UnderstandingText returns the prompt text of an understanding conversation. A conversation
@@ -333,9 +340,15 @@ func (b *Builder) GenerationIDs(prompt string) (cond, uncond []int32, err error)
 	if err != nil {
 		return nil, nil, err
 	}
+	boi, err := b.requireID(b.cfg.ImageStartTag, "image start")
+	if err != nil {
+		return nil, nil, err
+	}
 	cond = b.tok.Encode(text, true)
-	if len(cond) < 2 {
-		return nil, nil, fmt.Errorf("generation prompt %q encodes to %d ids, want at least 2", text, len(cond))
+	// The unconditional row keeps the last id: it must be the image start token the image
+	// tokens follow, not the tag's text spelled out by a tokenizer that lacks it.
+	if len(cond) < 2 || cond[len(cond)-1] != boi {
+		return nil, nil, fmt.Errorf("generation prompt %q does not encode to at least 2 ids ending with the image start token %d", text, boi)
 	}
 	uncond = make([]int32, len(cond))
 	uncond[0], uncond[len(cond)-1] = cond[0], cond[len(cond)-1]

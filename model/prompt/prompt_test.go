@@ -322,6 +322,9 @@ func TestMissingTokens(t *testing.T) {
 	if _, _, err := b.UnderstandingIDs([]Message{{Role: User, Images: 1}}); err == nil || !strings.Contains(err.Error(), "<nope>") {
 		t.Errorf("missing start tag: %v", err)
 	}
+	if _, _, err := b.GenerationIDs("a cat"); err == nil || !strings.Contains(err.Error(), "<nope>") {
+		t.Errorf("generation without the start tag: %v", err)
+	}
 	// The pad tag is missing but the tokenizer names a pad token.
 	if pad, err := b.PadID(); err != nil || pad != 258 {
 		t.Errorf("PadID = %d, %v, want the tokenizer's pad 258", pad, err)
@@ -377,5 +380,36 @@ func TestReadProcessorConfig(t *testing.T) {
 	}
 	if _, err := NewBuilder(nil, ProcessorConfig{}); err == nil {
 		t.Error("zero config accepted")
+	}
+}
+
+// TestPythonStrip: the template strips as Python's str.strip(), which also removes the
+// separators U+001C..U+001F that Go's unicode.IsSpace keeps.
+func TestPythonStrip(t *testing.T) {
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	tests := []struct {
+		name, text, want string
+	}{
+		{"spaces and newlines", " \t a cat \n\n", "a cat"},
+		{"file and unit separators", "\x1c\x1da cat\x1e\x1f", "a cat"},
+		{"no-break and ideographic spaces", "\u00a0a cat\u3000", "a cat"},
+		{"inner separators stay", "a\x1fcat", "a\x1fcat"},
+		{"zero-width space stays", "\u200ba cat", "\u200ba cat"},
+		{"only separators", "\x1c \x1f", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := b.GenerationText(tc.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "User: " + tc.want + "\n\nAssistant:<begin_of_image>"
+			if tc.want == "" {
+				want = "User:Assistant:<begin_of_image>"
+			}
+			if got != want {
+				t.Errorf("GenerationText(%q) = %q, want %q", tc.text, got, want)
+			}
+		})
 	}
 }
