@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
+	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/sample"
 )
 
@@ -193,7 +191,7 @@ func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts
 	res.Prefill = time.Since(start)
 	start = time.Now()
 
-	eos := m.Tokens.EOS
+	eos := m.eos
 	stream := m.Tokenizer.NewStreamDecoder(true)
 	emit := func(s string) {
 		if s != "" && onText != nil {
@@ -372,75 +370,37 @@ func (c *Chat) encodeImages(ctx context.Context, slots []slot) (int, error) {
 	return len(todo), be.Sync()
 }
 
-// prompt templates msgs (ending with the empty assistant message) and tokenizes them,
-// expanding each image placeholder to the image's rows between its begin and end tokens.
+// prompt builds the prompt of msgs (ending with the user's question or an empty assistant
+// message) with the model's prompt builder and lays out what each position holds: a token, or
+// row k of an image's features at the k-th slot the builder made for that image.
 func (c *Chat) prompt(msgs []Message) ([]int32, []slot, error) {
-	m := c.m
-	eosText, _ := m.Tokenizer.IDToken(m.Tokens.EOS)
-	text := sftPrompt(m.Family, m.Config.Processor.ImageTag, eosText, msgs)
-	raw := m.Tokenizer.Encode(text, true)
+	conv := make([]prompt.Message, len(msgs))
 	var images []*Image
-	for _, msg := range msgs {
+	for i, msg := range msgs {
+		role := prompt.User
+		if msg.Assistant {
+			role = prompt.Assistant
+		}
+		conv[i] = prompt.Message{Role: role, Text: msg.Text, Images: len(msg.Images)}
 		images = append(images, msg.Images...)
 	}
-	tags := 0
-	for _, id := range raw {
-		if id == m.Tokens.Image {
-			tags++
-		}
+	ids, positions, err := c.m.Prompt.UnderstandingIDs(conv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chat prompt: %w", err)
 	}
-	if tags != len(images) {
+	if len(positions) != len(images) {
+		tag := c.m.Config.Processor.ImageTag
 		return nil, nil, fmt.Errorf("the conversation has %d images but %d %s tags: the text may not contain %q",
-			len(images), tags, m.Config.Processor.ImageTag, m.Config.Processor.ImageTag)
+			len(images), len(positions), tag, tag)
 	}
-	n := m.Config.Processor.NumImageTokens
-	ids := make([]int32, 0, len(raw)+len(images)*(n+1))
-	slots := make([]slot, 0, cap(ids))
-	next := 0
-	for _, id := range raw {
-		if id != m.Tokens.Image {
-			ids, slots = append(ids, id), append(slots, slot{id: id})
-			continue
+	slots := make([]slot, len(ids))
+	for i, id := range ids {
+		slots[i] = slot{id: id}
+	}
+	for j, pos := range positions {
+		for k, p := range pos {
+			slots[p].img, slots[p].k = images[j], k
 		}
-		img := images[next]
-		next++
-		ids, slots = append(ids, m.Tokens.BeginOfImage), append(slots, slot{id: m.Tokens.BeginOfImage})
-		for k := range n {
-			ids, slots = append(ids, id), append(slots, slot{id: id, img: img, k: k})
-		}
-		ids, slots = append(ids, m.Tokens.EndOfImage), append(slots, slot{id: m.Tokens.EndOfImage})
 	}
 	return ids, slots, nil
-}
-
-// sftPrompt is the official "deepseek" template for multi-turn prompts with the system
-// prompt: a user message is one image tag and newline per image followed by the text and
-// ends with a blank line, an assistant message ends with the EOS text, an empty message
-// leaves "role:" open, and the whole is stripped.
-func sftPrompt(family config.Family, imageTag, eosText string, msgs []Message) string {
-	user, assistant := "User", "Assistant"
-	if family == config.JanusPro {
-		user, assistant = "<|User|>", "<|Assistant|>"
-	}
-	var b strings.Builder
-	b.WriteString(SystemPrompt + "\n\n")
-	for _, msg := range msgs {
-		role, sep := user, "\n\n"
-		content := strings.Repeat(imageTag+"\n", len(msg.Images)) + msg.Text
-		if msg.Assistant {
-			role, sep = assistant, eosText
-		}
-		if content = pyStrip(content); content != "" {
-			b.WriteString(role + ": " + content + sep)
-		} else {
-			b.WriteString(role + ":")
-		}
-	}
-	return pyStrip(b.String())
-}
-
-// pyStrip is Python's str.strip(): it also removes the separators U+001C..U+001F, which
-// Python counts as whitespace and Go does not.
-func pyStrip(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
 )
 
@@ -273,7 +274,7 @@ func TestChatStops(t *testing.T) {
 		step := 0
 		c.onLogits = func(l []float32) {
 			if step == 2 {
-				l[m.Tokens.EOS] = 1e9
+				l[m.eos] = 1e9
 			}
 			step++
 		}
@@ -282,7 +283,7 @@ func TestChatStops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := append(slices.Clone(u.GreedyTokens[:2]), m.Tokens.EOS)
+		want := append(slices.Clone(u.GreedyTokens[:2]), m.eos)
 		if !slices.Equal(res.Tokens, want) || res.FinishReason != FinishEOS {
 			t.Errorf("tokens %v finish %q, want %v eos", res.Tokens, res.FinishReason, want)
 		}
@@ -392,7 +393,7 @@ func TestChatReset(t *testing.T) {
 	if !slices.Equal(res.Tokens, ta.g.Understanding.GreedyTokens[:4]) {
 		t.Errorf("tokens %v, want %v", res.Tokens, ta.g.Understanding.GreedyTokens[:4])
 	}
-	system := len(ta.m.Tokenizer.Encode(SystemPrompt, true))
+	system := len(ta.m.Tokenizer.Encode(prompt.DefaultSystemPrompt, true))
 	if res.ReusedTokens < system || len(c.History()) != 2 {
 		t.Errorf("reused %d positions (system prompt %d), history %d messages", res.ReusedTokens, system, len(c.History()))
 	}

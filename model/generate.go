@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/sample"
 )
 
@@ -122,38 +123,6 @@ func (r *ImageResult) TokensPerSecond() float64 {
 // Options.SkipGeneration.
 var ErrNoGeneration = errors.New("the model was loaded without its image generation networks")
 
-// GenerationPrompt returns the text the official generation script tokenizes for prompt: the
-// "deepseek" template with an empty system prompt, one user turn, an open assistant turn,
-// and the image start tag appended with no space.
-func (m *Model) GenerationPrompt(prompt string) string {
-	user, assistant := "User", "Assistant"
-	if m.Family == config.JanusPro {
-		user, assistant = "<|User|>", "<|Assistant|>"
-	}
-	text := user + ":"
-	if p := pyStrip(prompt); p != "" {
-		text = user + ": " + p + "\n\n"
-	}
-	return pyStrip(text+assistant+":") + m.Config.Processor.ImageStartTag
-}
-
-// GenerationIDs returns the prompt ids of the conditional rows (BOS first, the image start
-// token last) and of the unconditional rows, in which every id between the first and the
-// last is the pad token.
-func (m *Model) GenerationIDs(prompt string) (cond, uncond []int32, err error) {
-	cond = m.Tokenizer.Encode(m.GenerationPrompt(prompt), true)
-	if len(cond) < 2 || cond[len(cond)-1] != m.Tokens.BeginOfImage {
-		return nil, nil, fmt.Errorf("the generation prompt does not end with the image start token %d (%s)",
-			m.Tokens.BeginOfImage, m.Config.Processor.ImageStartTag)
-	}
-	uncond = make([]int32, len(cond))
-	uncond[0], uncond[len(cond)-1] = cond[0], cond[len(cond)-1]
-	for i := 1; i < len(cond)-1; i++ {
-		uncond[i] = m.Tokens.Pad
-	}
-	return cond, uncond, nil
-}
-
 // GenerateImages generates images for prompt as the official generation script does (spec
 // §9): the conditional and unconditional prompt rows of every image run through the language
 // model together, each step mixes their gen_head logits with the CFG weight, samples one
@@ -172,9 +141,9 @@ func (m *Model) GenerateImages(ctx context.Context, prompt string, opts Generate
 	if opts.N == 0 {
 		opts.N = 1
 	}
-	cond, uncond, err := m.GenerationIDs(prompt)
+	cond, uncond, err := m.Prompt.GenerationIDs(prompt)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("generation prompt: %w", err)
 	}
 	g := &imageRun{m: m, opts: opts, cond: cond, uncond: uncond, progress: progress}
 	start := time.Now()
@@ -233,12 +202,11 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 		samplers[i] = s
 	}
 
-	ids := make([]int32, 0, rows*l)
-	for range n {
-		ids = append(ids, g.cond...)
-		ids = append(ids, g.uncond...)
+	promptRows, err := prompt.CFGRows(g.cond, g.uncond, n)
+	if err != nil {
+		return nil, err
 	}
-	x, err := m.LLM.Embed(ids, rows)
+	x, err := m.LLM.Embed(slices.Concat(promptRows...), rows)
 	if err != nil {
 		return nil, fmt.Errorf("embed the prompt: %w", err)
 	}

@@ -108,10 +108,10 @@ func TestGenerateGolden(t *testing.T) {
 	for _, c := range genCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			gen := c.g.Generation
-			if got := c.m.GenerationPrompt(c.prompt); got != gen.PromptText {
-				t.Fatalf("prompt text %q, want %q", got, gen.PromptText)
+			if got, err := c.m.Prompt.GenerationText(c.prompt); err != nil || got != gen.PromptText {
+				t.Fatalf("prompt text %q, %v, want %q", got, err, gen.PromptText)
 			}
-			cond, uncond, err := c.m.GenerationIDs(c.prompt)
+			cond, uncond, err := c.m.Prompt.GenerationIDs(c.prompt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,7 +240,7 @@ func TestGenerateImagesSampling(t *testing.T) {
 		}
 		g := &imageRun{m: c.m, opts: opts}
 		var err error
-		if g.cond, g.uncond, err = c.m.GenerationIDs(c.prompt); err != nil {
+		if g.cond, g.uncond, err = c.m.Prompt.GenerationIDs(c.prompt); err != nil {
 			t.Fatal(err)
 		}
 		tokens, err := g.run(ctx)

@@ -8,6 +8,12 @@
 // one tensor at a time straight from the memory-mapped checkpoint, so loading never holds two
 // full copies of them; the checkpoint is closed when loading is done.
 //
+// Every prompt (understanding conversations, generation's conditional and unconditional rows)
+// comes from one model/prompt Builder made at load, so the prompt format lives in that
+// package only. Load checks that the tokens prompts are made of exist and have embedding rows
+// (a Janus-1.3B tokenizer lacks <image_placeholder>: the builder adds it, as the official
+// processor does, and its id must still be below the language model's vocabulary size).
+//
 // Linear weights and embedding tables keep their checkpoint dtype by default (BF16 for every
 // release): half the memory of float32, and decoding one token at a time is bound by memory
 // bandwidth; the backend widens them on use. Options.MatrixDType overrides that.
@@ -26,6 +32,7 @@ import (
 	"github.com/janus-desktop/janus/model/imageproc"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/projector"
+	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/tokenizer"
 	"github.com/janus-desktop/janus/model/vision"
 	"github.com/janus-desktop/janus/model/vq"
@@ -55,25 +62,17 @@ type Options struct {
 	ContextLimit int
 }
 
-// SpecialTokens are the token ids the model's prompts and loops use, read from the tokenizer
-// files (they differ between releases).
-type SpecialTokens struct {
-	BOS, EOS, Pad int32
-	// Image is <image_placeholder>; each image fills NumImageTokens positions with it,
-	// between BeginOfImage and EndOfImage.
-	Image, BeginOfImage, EndOfImage int32
-}
-
 // Model is a loaded model. Its networks share one backend, which runs ops in order, so one
 // conversation or generation runs at a time: Chat.Reply and the generation entry points lock
 // the model while they run.
 type Model struct {
-	Config    *config.Config
-	Backend   compute.Backend
+	Config  *config.Config
+	Backend compute.Backend
+	// Prompt builds every prompt the model runs.
+	Prompt *prompt.Builder
+	// Tokenizer is Prompt's tokenizer: the folder's, plus the image tag when the folder
+	// lacks it, so it decodes every id the prompts hold.
 	Tokenizer *tokenizer.Tokenizer
-	Tokens    SpecialTokens
-	// Family tells the prompt style: Janus-Pro role tokens or Janus-1.3B plain-text roles.
-	Family config.Family
 	// Images turns decoded pictures into the ViT's pixel values.
 	Images imageproc.Params
 
@@ -88,6 +87,8 @@ type Model struct {
 	GenHead    *projector.MLP
 	VQ         *vq.Decoder
 
+	// eos ends an answer.
+	eos          int32
 	contextLimit int
 	mu           sync.Mutex
 }
@@ -136,13 +137,14 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer of %s: %w", dir, err)
 	}
-	m = &Model{Config: cfg, Tokenizer: tok, Images: preprocessParams(cfg.Preprocessor)}
-	if m.Tokens, err = specialTokens(tok, cfg); err != nil {
-		return nil, fmt.Errorf("model %s: %w", dir, err)
+	_, hasImageTag := tok.TokenID(cfg.Processor.ImageTag)
+	b, err := prompt.NewBuilder(tok, promptConfig(cfg.Processor))
+	if err != nil {
+		return nil, fmt.Errorf("model %s: prompt format: %w", dir, err)
 	}
-	m.Family = config.Janus
-	if _, ok := tok.TokenID("<|User|>"); ok {
-		m.Family = config.JanusPro
+	m = &Model{Config: cfg, Prompt: b, Tokenizer: b.Tokenizer(), Images: preprocessParams(cfg.Preprocessor)}
+	if m.eos, err = checkPromptTokens(b, cfg.LLM.Vocab, hasImageTag, !opts.SkipGeneration); err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	m.contextLimit = cfg.LLM.MaxPositions
 	if opts.ContextLimit > 0 && (m.contextLimit <= 0 || opts.ContextLimit < m.contextLimit) {
@@ -259,42 +261,57 @@ func preprocessParams(p config.Preprocessor) imageproc.Params {
 	return out
 }
 
-// specialTokens resolves the ids of the tokens the prompts need and checks that the LLM has
-// embedding rows for them.
-func specialTokens(tok *tokenizer.Tokenizer, cfg *config.Config) (SpecialTokens, error) {
-	var st SpecialTokens
-	var missing []string
-	named := func(dst *int32, what string, id int32, ok bool) {
-		if !ok {
-			missing = append(missing, what)
+// promptConfig is the prompt builder's view of processor_config.json, which config.Load
+// has already read and checked.
+func promptConfig(p config.Processor) prompt.ProcessorConfig {
+	return prompt.ProcessorConfig{
+		NumImageTokens: p.NumImageTokens, ImageTag: p.ImageTag,
+		ImageStartTag: p.ImageStartTag, ImageEndTag: p.ImageEndTag, PadTag: p.PadTag,
+		SFTFormat: p.SFTFormat, AddSpecialToken: p.AddSpecialToken,
+	}
+}
+
+// checkPromptTokens checks, before any weight is read, that the prompts can be built and
+// that the language model has an embedding row for every id in them, and returns the EOS id
+// that ends answers. Rather than look special tokens up a second time, it builds the prompts
+// that use them all: a two-turn conversation with an image and, when the model generates
+// images, a generation prompt with its unconditional row (which adds the pad token).
+func checkPromptTokens(b *prompt.Builder, vocab int, hadImageTag, generation bool) (int32, error) {
+	tok := b.Tokenizer()
+	eos, ok := tok.EOS()
+	if !ok {
+		return 0, errors.New("the tokenizer names no eos_token, which ends answers")
+	}
+	// The placeholder's own row is overwritten by image features, but it is still looked up.
+	if img := b.ImageTokenID(); int(img) >= vocab {
+		text, _ := tok.IDToken(img)
+		if !hadImageTag {
+			return 0, fmt.Errorf("the tokenizer lacks the image placeholder %s, and the id it is added with, %d, is beyond the language model's %d embedding rows",
+				text, img, vocab)
 		}
-		*dst = id
+		return 0, fmt.Errorf("the image placeholder %s has id %d, beyond the language model's %d embedding rows", text, img, vocab)
 	}
-	byText := func(dst *int32, text string) {
-		id, ok := tok.TokenID(text)
-		named(dst, text, id, ok)
+	ids, _, err := b.UnderstandingIDs([]prompt.Message{
+		{Role: prompt.User, Text: "?", Images: 1}, {Role: prompt.Assistant, Text: "."}, {Role: prompt.User, Text: "?"},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("understanding prompt: %w", err)
 	}
-	id, ok := tok.BOS()
-	named(&st.BOS, "bos_token", id, ok)
-	id, ok = tok.EOS()
-	named(&st.EOS, "eos_token", id, ok)
-	if id, ok = tok.Pad(); ok {
-		st.Pad = id
-	} else {
-		byText(&st.Pad, cfg.Processor.PadTag)
+	ids = append(ids, eos)
+	if generation {
+		cond, uncond, err := b.GenerationIDs("?")
+		if err != nil {
+			return 0, fmt.Errorf("generation prompt: %w", err)
+		}
+		ids = append(append(ids, cond...), uncond...)
 	}
-	byText(&st.Image, cfg.Processor.ImageTag)
-	byText(&st.BeginOfImage, cfg.Processor.ImageStartTag)
-	byText(&st.EndOfImage, cfg.Processor.ImageEndTag)
-	if len(missing) > 0 {
-		return st, fmt.Errorf("the tokenizer has no token for %s", strings.Join(missing, ", "))
-	}
-	for _, id := range []int32{st.BOS, st.EOS, st.Pad, st.Image, st.BeginOfImage, st.EndOfImage} {
-		if int(id) >= cfg.LLM.Vocab {
-			return st, fmt.Errorf("special token id %d is outside the language model's vocabulary of %d", id, cfg.LLM.Vocab)
+	for _, id := range ids {
+		if id < 0 || int(id) >= vocab {
+			text, _ := tok.IDToken(id)
+			return 0, fmt.Errorf("prompt token %q has id %d, outside the language model's %d embedding rows", text, id, vocab)
 		}
 	}
-	return st, nil
+	return eos, nil
 }
 
 // checkBinding runs the weights check and keeps only the problems of parts that will load.

@@ -53,8 +53,9 @@ func TestLoadOptions(t *testing.T) {
 			if m.LLM.Norm.DType != compute.F32 || m.Vision.Blocks[0].QB.DType != compute.F32 {
 				t.Error("norms and biases are not float32")
 			}
-			if m.Tokens != (SpecialTokens{BOS: 256, EOS: 257, Pad: 258, Image: 259, BeginOfImage: 260, EndOfImage: 261}) {
-				t.Errorf("special tokens %+v", m.Tokens)
+			if m.eos != 257 || m.Prompt.ImageTokenID() != 259 || m.Tokenizer != m.Prompt.Tokenizer() {
+				t.Errorf("eos %d, image token %d, tokenizer shared with the prompt builder: %v",
+					m.eos, m.Prompt.ImageTokenID(), m.Tokenizer == m.Prompt.Tokenizer())
 			}
 		})
 	}

@@ -10,10 +10,6 @@ import (
 	"github.com/janus-desktop/janus/model/sample"
 )
 
-// SystemPrompt is the official VLChatProcessor's system prompt, which every understanding
-// conversation starts with.
-const SystemPrompt = "You are a helpful language and vision assistant. You are able to understand the visual content that the user provides, and assist the user with a variety of tasks using natural language."
-
 // DefaultMaxNewTokens is the answer length limit of the official inference.py.
 const DefaultMaxNewTokens = 512
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/prompt"
 )
 
 // tinyAGolden is the part of golden/tiny-a/golden.json the understanding tests read.
@@ -89,9 +90,9 @@ func TestTinyAStages(t *testing.T) {
 	c := m.NewChat()
 	defer c.Close()
 	msgs := []Message{{Text: ta.prompt, Images: []*Image{img}}, {Assistant: true}}
-	eosText, _ := m.Tokenizer.IDToken(m.Tokens.EOS)
-	if got := sftPrompt(m.Family, m.Config.Processor.ImageTag, eosText, msgs); got != ta.g.Understanding.PromptText {
-		t.Errorf("prompt text\n got %q\nwant %q", got, ta.g.Understanding.PromptText)
+	text, err := m.Prompt.UnderstandingText([]prompt.Message{{Role: prompt.User, Text: ta.prompt, Images: 1}})
+	if err != nil || text != ta.g.Understanding.PromptText {
+		t.Errorf("prompt text\n got %q, %v\nwant %q", text, err, ta.g.Understanding.PromptText)
 	}
 	ids, slots, err := c.prompt(msgs)
 	if err != nil {
