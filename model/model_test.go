@@ -1,10 +1,14 @@
 package model
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,4 +196,115 @@ func TestLoadHoldsOneCopy(t *testing.T) {
 	}
 	t.Logf("model holds %.1f MB, peak during load %.1f MB", float64(held)/1e6, float64(peak-base)/1e6)
 	runtime.KeepAlive(m)
+}
+
+// editTokenizer rewrites the tokenizer files of the model folder dir: keep decides which
+// added tokens of tokenizer.json stay (extra ones are appended) and which
+// additional_special_tokens of special_tokens_map.json stay.
+func editTokenizer(t *testing.T, dir string, keep func(content string) bool, extra ...map[string]any) {
+	t.Helper()
+	rewrite := func(name, key string, edit func(raw json.RawMessage) any) {
+		p := filepath.Join(dir, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if doc[key], err = json.Marshal(edit(doc[key])); err != nil {
+			t.Fatal(err)
+		}
+		if b, err = json.Marshal(doc); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rewrite("tokenizer.json", "added_tokens", func(raw json.RawMessage) any {
+		var added []map[string]any
+		if err := json.Unmarshal(raw, &added); err != nil {
+			t.Fatal(err)
+		}
+		kept := slices.DeleteFunc(added, func(a map[string]any) bool { return !keep(a["content"].(string)) })
+		return append(kept, extra...)
+	})
+	rewrite("special_tokens_map.json", "additional_special_tokens", func(raw json.RawMessage) any {
+		var names []string
+		if err := json.Unmarshal(raw, &names); err != nil {
+			t.Fatal(err)
+		}
+		return slices.DeleteFunc(names, func(s string) bool { return !keep(s) })
+	})
+}
+
+// TestLoadWithoutImageTag loads tiny-a with <image_placeholder> removed from its tokenizer,
+// as Janus-1.3B ships it: the prompt builder adds it after the tokenizer's last id (264, as
+// the removed 259 leaves a gap), and since image features overwrite the placeholder's
+// embedding rows the answer equals the golden one. When the added id has no embedding row,
+// loading fails with a clear error instead.
+func TestLoadWithoutImageTag(t *testing.T) {
+	const tag = "<image_placeholder>"
+	noTag := func(s string) bool { return s != tag }
+	t.Run("answers", func(t *testing.T) {
+		dir := copyModel(t)
+		editTokenizer(t, dir, noTag)
+		ta, img := tinyAChat(t, Options{Threads: 2})
+		m, err := Load(dir, Options{Threads: 2, SkipGeneration: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		image := m.Prompt.ImageTokenID()
+		if image != 264 || !m.Tokenizer.IsSpecial(image) {
+			t.Fatalf("added image tag has id %d (special %v), want special 264", image, m.Tokenizer.IsSpecial(image))
+		}
+		c := m.NewChat()
+		defer c.Close()
+		u := ta.g.Understanding
+		want := slices.Clone(u.InputIDs)
+		for i, id := range want {
+			if id == ta.m.Prompt.ImageTokenID() {
+				want[i] = image
+			}
+		}
+		ids, _, err := c.prompt([]Message{{Text: ta.prompt, Images: []*Image{img}}})
+		if err != nil || !slices.Equal(ids, want) {
+			t.Fatalf("input ids %v, %v\nwant the golden's with the image id replaced: %v", ids, err, want)
+		}
+		steps := fixtures.Float32s(t, filepath.Join(ta.dir, "und_step_logits.bin"))
+		vocab, step := m.Config.LLM.Vocab, 0
+		c.onLogits = func(l []float32) {
+			if (step+1)*vocab <= len(steps) {
+				closeTo(t, fmt.Sprintf("step %d logits", step), l, steps[step*vocab:(step+1)*vocab])
+			}
+			step++
+		}
+		res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, GenerateOptions{MaxNewTokens: len(u.GreedyTokens)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Tokens, u.GreedyTokens) || res.Text != u.GreedyText || step != len(u.GreedyTokens) {
+			t.Errorf("answer %v %q after %d steps, want %v %q", res.Tokens, res.Text, step, u.GreedyTokens, u.GreedyText)
+		}
+	})
+	t.Run("no embedding row for the added tag", func(t *testing.T) {
+		dir := copyModel(t)
+		// A token at the last embedding row (383 of 384) pushes the added tag to 384.
+		editTokenizer(t, dir, noTag, map[string]any{"id": 383, "content": "<last_row>", "special": true,
+			"single_word": false, "lstrip": false, "rstrip": false, "normalized": false})
+		m, err := Load(dir, Options{Threads: 1})
+		if err == nil {
+			m.Close()
+			t.Fatal("loaded")
+		}
+		t.Log(err)
+		for _, want := range []string{tag, "384 embedding rows", "lacks"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not mention %q", err, want)
+			}
+		}
+	})
 }
