@@ -451,3 +451,140 @@ func TestChatFromHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestChatPromptPrefixes checks what the KV-cache reuse relies on: appending a turn to a
+// conversation leaves the ids (and image slots) of the earlier turns unchanged, so each
+// turn's prompt is a prefix of the next one's, for Janus-Pro role tokens (tiny-a) and
+// Janus-1.3B plain-text roles (und-13b), with answers the template strips or that start with
+// punctuation. A conversation ending with the question builds the same prompt as one ending
+// with an empty assistant message.
+func TestChatPromptPrefixes(t *testing.T) {
+	und13b, _ := undModel(t, "und-13b", undPyTorch)
+	models := []struct {
+		name, dir string
+	}{
+		{"janus-pro roles", fixtures.Path(t, "models", "tiny-a")},
+		{"janus-1.3b roles", und13b},
+	}
+	turns := []struct {
+		question, answer string
+		images           []string
+	}{
+		{"Describe this image.", "A red square.", []string{"square"}},
+		{"And these?", "  spaced out \n\n", []string{"wide", "tall"}},
+		{"Really?", "", nil},
+		{"Why?", "...?! Because.", nil},
+		{"  ", "line one\nline two", []string{"square"}},
+		{"Numbers?", "\x1cÜnïcödé 数字 123\x1f", nil},
+		{"Last one.", "ok", nil},
+	}
+	for _, mc := range models {
+		t.Run(mc.name, func(t *testing.T) {
+			m, err := Load(mc.dir, Options{Threads: 1, SkipGeneration: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			images := map[string]*Image{}
+			for _, name := range []string{"square", "wide", "tall"} {
+				if images[name], err = m.ReadImage(filepath.Join("testdata", "understand", "inputs", name+".png")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := m.NewChat()
+			defer c.Close()
+			var history []Message
+			var prevIDs []int32
+			var prevSlots []slot
+			for i, turn := range turns {
+				var imgs []*Image
+				for _, name := range turn.images {
+					imgs = append(imgs, images[name])
+				}
+				question := Message{Text: turn.question, Images: imgs}
+				ids, slots, err := c.prompt(append(slices.Clone(history), question))
+				if err != nil {
+					t.Fatal(err)
+				}
+				open, openSlots, err := c.prompt(append(slices.Clone(history), question, Message{Assistant: true}))
+				if err != nil || !slices.Equal(ids, open) || !slices.Equal(slots, openSlots) {
+					t.Fatalf("turn %d: the prompt differs with an explicit empty assistant message (%v)", i, err)
+				}
+				if len(ids) <= len(prevIDs) || !slices.Equal(ids[:len(prevIDs)], prevIDs) || !slices.Equal(slots[:len(prevSlots)], prevSlots) {
+					t.Fatalf("turn %d: the previous prompt (%d ids) is not a prefix of this one (%d ids):\n%v\n%v",
+						i, len(prevIDs), len(ids), prevIDs, ids)
+				}
+				images := 0
+				for _, s := range slots {
+					if s.img != nil && s.k == 0 {
+						images++
+					}
+				}
+				if want := countImages(history) + len(imgs); images != want {
+					t.Errorf("turn %d: %d images in the slots, want %d", i, images, want)
+				}
+				prevIDs, prevSlots = ids, slots
+				history = append(history, question, Message{Assistant: true, Text: turn.answer})
+			}
+		})
+	}
+}
+
+func countImages(msgs []Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Images)
+	}
+	return n
+}
+
+// TestChatReuse runs three turns on tiny-a and checks that each Reply reuses exactly the
+// longest common prefix of what the KV cache holds (the previous prompt and the answer
+// tokens fed back) and the new prompt, which covers at least the whole previous prompt.
+func TestChatReuse(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 2})
+	m := ta.m
+	wide, err := m.ReadImage(filepath.Join("testdata", "understand", "inputs", "wide.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.NewChat()
+	defer c.Close()
+	var cached []slot
+	prevPrompt := 0
+	for i, turn := range []struct {
+		question string
+		images   []*Image
+	}{
+		{ta.prompt, []*Image{img}},
+		{"And this one?", []*Image{wide}},
+		{"Thanks.", nil},
+	} {
+		ids, slots, err := c.prompt(append(c.History(), Message{Text: turn.question, Images: turn.images}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for want < len(cached) && want < len(slots) && cached[want] == slots[want] {
+			want++
+		}
+		want = min(want, len(ids)-1)
+		res, err := c.Reply(context.Background(), turn.question, turn.images, GenerateOptions{MaxNewTokens: 4}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.PromptTokens != len(ids) || res.ReusedTokens != want {
+			t.Errorf("turn %d: reused %d of %d positions, want %d of %d", i, res.ReusedTokens, res.PromptTokens, want, len(ids))
+		}
+		if res.ReusedTokens < prevPrompt {
+			t.Errorf("turn %d: reused %d positions, less than the previous prompt's %d", i, res.ReusedTokens, prevPrompt)
+		}
+		t.Logf("turn %d: reused %d of %d positions (previous prompt %d, answer %v)", i, res.ReusedTokens, len(ids), prevPrompt, res.Tokens)
+		prevPrompt = len(ids)
+		// The cache now holds the prompt and every answer token but the last (never fed).
+		cached = slots
+		for _, tok := range res.Tokens[:len(res.Tokens)-1] {
+			cached = append(cached, slot{id: tok})
+		}
+	}
+}
