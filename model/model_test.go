@@ -103,6 +103,11 @@ func TestLoadErrors(t *testing.T) {
 			}
 		}
 	}
+	both := func(a, b func(t *testing.T, dir string)) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) { a(t, dir); b(t, dir) }
+	}
+	noPad := both(edit("processor_config.json", `"pad_tag": "<｜▁pad▁｜>"`, `"pad_tag": "<no_pad>"`),
+		edit("special_tokens_map.json", `"pad_token": "<｜▁pad▁｜>"`, `"pad_token": null`))
 	tests := []struct {
 		name   string
 		change func(t *testing.T, dir string)
@@ -113,6 +118,9 @@ func TestLoadErrors(t *testing.T) {
 		{"no tokenizer", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "tokenizer.json")) }, Options{}, "tokenizer"},
 		{"wider MLP than the weights", edit("config.json", `"intermediate_size": 172`, `"intermediate_size": 200`), Options{}, "mlp.gate_proj"},
 		{"image tokens disagree", edit("processor_config.json", `"num_image_tokens": 16`, `"num_image_tokens": 17`), Options{}, "num_image_tokens"},
+		{"no image end token", edit("processor_config.json", `"<end_of_image>"`, `"<eoi>"`), Options{}, "<eoi>"},
+		{"no image start token", edit("processor_config.json", `"<begin_of_image>"`, `"<boi>"`), Options{SkipGeneration: true}, "<boi>"},
+		{"no pad for generation", noPad, Options{}, "<no_pad>"},
 		{"metal", nil, Options{BackendName: "metal"}, "Metal backend is not available yet"},
 		{"bad matrix dtype", nil, Options{MatrixDType: "q4"}, "matrix dtype"},
 		{"negative context", nil, Options{ContextLimit: -1}, "context limit"},
@@ -133,6 +141,14 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
+	// Only generation pads its prompts: understanding needs no pad token.
+	dir := copyModel(t)
+	noPad(t, dir)
+	m, err := Load(dir, Options{Threads: 1, SkipGeneration: true})
+	if err != nil {
+		t.Fatalf("understanding-only load without a pad token: %v", err)
+	}
+	m.Close()
 }
 
 // TestLoadMissingGenerationTensor checks that a checkpoint without a generation tensor
