@@ -123,13 +123,13 @@ func (r *ImageResult) TokensPerSecond() float64 {
 // Options.SkipGeneration.
 var ErrNoGeneration = errors.New("the model was loaded without its image generation networks")
 
-// GenerateImages generates images for prompt as the official generation script does (spec
-// §9): the conditional and unconditional prompt rows of every image run through the language
-// model together, each step mixes their gen_head logits with the CFG weight, samples one
-// token per image, and feeds it back through gen_embed and gen_aligner; the token grids are
-// then decoded by the VQ decoder. progress, when not nil, is called after every step. ctx
-// stops the run between two steps (or two decoder stages).
-func (m *Model) GenerateImages(ctx context.Context, prompt string, opts GenerateImageOptions, progress func(ImageProgress)) (*ImageResult, error) {
+// GenerateImages generates images of what description says, as the official generation
+// script does (spec §9): the conditional and unconditional prompt rows m.Prompt builds for
+// every image run through the language model together, each step mixes their gen_head logits
+// with the CFG weight, samples one token per image, and feeds it back through gen_embed and
+// gen_aligner; the token grids are then decoded by the VQ decoder. progress, when not nil, is
+// called after every step. ctx stops the run between two steps (or two decoder stages).
+func (m *Model) GenerateImages(ctx context.Context, description string, opts GenerateImageOptions, progress func(ImageProgress)) (*ImageResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.VQ == nil || m.GenHead == nil || m.GenAligner == nil || m.GenEmbed == nil {
@@ -141,7 +141,7 @@ func (m *Model) GenerateImages(ctx context.Context, prompt string, opts Generate
 	if opts.N == 0 {
 		opts.N = 1
 	}
-	cond, uncond, err := m.Prompt.GenerationIDs(prompt)
+	cond, uncond, err := m.Prompt.GenerationIDs(description)
 	if err != nil {
 		return nil, fmt.Errorf("generation prompt: %w", err)
 	}
