@@ -127,6 +127,9 @@ type Backend interface {
 	Free(t *Tensor)
 	// Sync waits for every op issued so far and returns the first failure since the last Sync.
 	Sync() error
+	// Close releases what the backend holds besides tensors (worker threads, command queues).
+	// Tensors must not be used afterwards.
+	Close() error
 
 	// Linear computes dst[M,N] = x[M,K] · w[N,K]ᵀ (+ bias[N] when bias is not nil); M is
 	// x.Rows(). w may be F32, F16 or BF16.

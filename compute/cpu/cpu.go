@@ -33,10 +33,11 @@ func New(threads int) *Backend {
 
 // Close stops the worker goroutines now instead of when the Backend is collected. The
 // Backend keeps working afterwards, on the calling goroutine only.
-func (b *Backend) Close() {
+func (b *Backend) Close() error {
 	b.cleanup.Stop()
 	b.pool.close()
 	b.pool = newPool(1)
+	return nil
 }
 
 // Threads is the number of goroutines an op may use.
