@@ -3,6 +3,13 @@
 // are memory-mapped, so opening a checkpoint reads only headers; tensor bytes are paged in
 // when a caller asks for them.
 //
+// On unix the files are mapped read-only with MAP_SHARED, so the mapping shows the file as it
+// is on disk for as long as the checkpoint is open. A weight file truncated or rewritten in
+// place while it is open makes the next read of a vanished page kill the process with SIGBUS
+// (no error can be returned for it). Whoever writes model files (the app's downloader) must
+// therefore write to a temporary file and rename it over the old name: the rename leaves the
+// mapped inode alive and unchanged until the checkpoint is closed.
+//
 // The readers are hand-written rather than taken from a library because no pure-Go library
 // reads PyTorch checkpoints without executing a general unpickler, and the safetensors
 // libraries read whole files into memory instead of mapping them. The pickle reader here
@@ -248,18 +255,15 @@ func readEntries(path string, wf *weightFile) ([]tensorEntry, error) {
 
 // readSafetensorsHead returns the length prefix plus the JSON header bytes.
 func readSafetensorsHead(path string, wf *weightFile) ([]byte, error) {
-	size := wf.Size()
-	if size < 8 {
-		return nil, fmt.Errorf("read safetensors %s: truncated: %d bytes, need at least 8", path, size)
-	}
 	var lenBuf [8]byte
-	if _, err := wf.ReadAt(lenBuf[:], 0); err != nil {
-		return nil, fmt.Errorf("read safetensors header length of %s: %w", path, err)
+	if wf.Size() >= 8 {
+		if _, err := wf.ReadAt(lenBuf[:], 0); err != nil {
+			return nil, fmt.Errorf("read safetensors header length of %s: %w", path, err)
+		}
 	}
-	n := binary.LittleEndian.Uint64(lenBuf[:])
-	if n > maxHeaderLen || n > uint64(size-8) {
-		return nil, fmt.Errorf("read safetensors %s: header length %d exceeds the limit (%d) or the file size (%d)",
-			path, n, maxHeaderLen, size)
+	n, err := headerLen(path, lenBuf[:], wf.Size())
+	if err != nil {
+		return nil, err
 	}
 	return wf.Slice(0, 8+int64(n))
 }

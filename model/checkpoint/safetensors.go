@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,18 +24,27 @@ type safetensorsEntry struct {
 	DataOffsets *[]uint64 `json:"data_offsets"`
 }
 
+// headerLen decodes the little-endian length of the JSON header from the first 8 bytes of
+// prefix and checks it against the limit and the size of the file.
+func headerLen(path string, prefix []byte, fileSize int64) (uint64, error) {
+	if len(prefix) < 8 || fileSize < 8 {
+		return 0, fmt.Errorf("read safetensors %s: truncated: %d bytes, need at least 8", path, fileSize)
+	}
+	n := binary.LittleEndian.Uint64(prefix)
+	if n > maxHeaderLen || n > uint64(fileSize-8) {
+		return 0, fmt.Errorf("read safetensors %s: header length %d exceeds the limit (%d) or the file size (%d)",
+			path, n, maxHeaderLen, fileSize)
+	}
+	return n, nil
+}
+
 // parseSafetensors validates a safetensors header. head holds the 8-byte length prefix and
 // the header (at least; more is ignored), fileSize is the whole file's length. The returned
 // entries are sorted by data offset and carry absolute file offsets.
 func parseSafetensors(path string, head []byte, fileSize int64) ([]tensorEntry, error) {
-	if len(head) < 8 || fileSize < 8 {
-		return nil, fmt.Errorf("read safetensors %s: truncated: %d bytes, need at least 8", path, fileSize)
-	}
-	n := uint64(head[0]) | uint64(head[1])<<8 | uint64(head[2])<<16 | uint64(head[3])<<24 |
-		uint64(head[4])<<32 | uint64(head[5])<<40 | uint64(head[6])<<48 | uint64(head[7])<<56
-	if n > maxHeaderLen || n > uint64(fileSize-8) {
-		return nil, fmt.Errorf("read safetensors %s: header length %d exceeds the limit (%d) or the file size (%d)",
-			path, n, maxHeaderLen, fileSize)
+	n, err := headerLen(path, head, fileSize)
+	if err != nil {
+		return nil, err
 	}
 	if uint64(len(head)-8) < n {
 		return nil, fmt.Errorf("read safetensors %s: truncated header: have %d of %d bytes", path, len(head)-8, n)
