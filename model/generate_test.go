@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -158,45 +157,9 @@ func TestGenerateGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				comparePNGFile(t, img, filepath.Join(c.golden, name))
+				fixtures.ComparePNG(t, img, filepath.Join(c.golden, name))
 			}
 		})
-	}
-}
-
-// comparePNGFile allows a difference of 1 in a handful of channel values (float rounding at
-// the uint8 truncation boundary, fixtures/README.md).
-func comparePNGFile(t *testing.T, got *image.NRGBA, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ref, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	if ref.Bounds() != got.Bounds() {
-		t.Fatalf("%s is %v, generated %v", path, ref.Bounds(), got.Bounds())
-	}
-	off := 0
-	for y := ref.Bounds().Min.Y; y < ref.Bounds().Max.Y; y++ {
-		for x := ref.Bounds().Min.X; x < ref.Bounds().Max.X; x++ {
-			r, g, b, _ := ref.At(x, y).RGBA()
-			c := got.NRGBAAt(x, y)
-			for ch, pair := range [][2]int{{int(r >> 8), int(c.R)}, {int(g >> 8), int(c.G)}, {int(b >> 8), int(c.B)}} {
-				switch d := pair[0] - pair[1]; {
-				case d < -1 || d > 1:
-					t.Fatalf("%s pixel (%d,%d) channel %d: got %d, want %d", path, x, y, ch, pair[1], pair[0])
-				case d != 0:
-					off++
-				}
-			}
-		}
-	}
-	if off > 8 {
-		t.Fatalf("%s: %d channel values differ by 1, more than a handful", path, off)
 	}
 }
 

@@ -3,9 +3,6 @@ package vq
 import (
 	"context"
 	"errors"
-	"image"
-	"image/png"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -170,47 +167,9 @@ func TestDecodeGoldenTinyA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			comparePNG(t, img, filepath.Join(dir, tt.png))
+			fixtures.ComparePNG(t, img, filepath.Join(dir, tt.png))
 		})
 	}
-}
-
-// comparePNG allows a difference of 1 in a handful of pixels: float rounding at the uint8
-// truncation boundary (fixtures/README.md).
-func comparePNG(t *testing.T, got *image.NRGBA, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ref, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	if ref.Bounds() != got.Bounds() {
-		t.Fatalf("%s is %v, decoded %v", path, ref.Bounds(), got.Bounds())
-	}
-	off := 0
-	for y := ref.Bounds().Min.Y; y < ref.Bounds().Max.Y; y++ {
-		for x := ref.Bounds().Min.X; x < ref.Bounds().Max.X; x++ {
-			r, g, bl, _ := ref.At(x, y).RGBA()
-			c := got.NRGBAAt(x, y)
-			for i, pair := range [][2]int{{int(r >> 8), int(c.R)}, {int(g >> 8), int(c.G)}, {int(bl >> 8), int(c.B)}} {
-				d := pair[0] - pair[1]
-				if d < -1 || d > 1 {
-					t.Fatalf("%s pixel (%d,%d) channel %d: got %d, want %d", path, x, y, i, pair[1], pair[0])
-				}
-				if d != 0 {
-					off++
-				}
-			}
-		}
-	}
-	if off > 8 {
-		t.Fatalf("%s: %d channel values differ by 1, more than a handful", path, off)
-	}
-	t.Logf("%s: %d channel values differ by 1", filepath.Base(path), off)
 }
 
 // TestDecodeVariants decodes with the generated decoders of other shapes in testdata (one and
