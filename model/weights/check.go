@@ -148,7 +148,7 @@ func Check(ck *checkpoint.Checkpoint, cfg *config.Config) (*Report, error) {
 			berr.Mismatched = append(berr.Mismatched, Mismatch{s, info, fmt.Sprintf("stored shape %v, the model needs %v", info.Shape, s.Shape)})
 		default:
 			if _, ok := sourceDType(info.DType); !ok {
-				berr.Mismatched = append(berr.Mismatched, Mismatch{s, info, fmt.Sprintf("stored as %s, want F32, F16 or BF16", info.DType)})
+				berr.Mismatched = append(berr.Mismatched, Mismatch{s, info, fmt.Sprintf("stored as %s, want F32, F16, BF16 or F64", info.DType)})
 			} else {
 				rep.StoredDTypes[info.DType] += s.Params()
 			}

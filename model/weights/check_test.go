@@ -398,3 +398,18 @@ func rss() string {
 	}
 	return "unknown"
 }
+
+// TestCheckAcceptsF64: the Loader narrows F64 tensors, so Check accepts them and counts
+// their parameters under F64.
+func TestCheckAcceptsF64(t *testing.T) {
+	const embed = "gen_embed.weight"
+	dir := fakeRelease(t, "janus-pro-1b", checkpointtest.Safetensors, 0,
+		change(embed, func(t *checkpointtest.Tensor) { t.DType = checkpoint.F64 }))
+	rep, err := openAndCheck(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rep.StoredDTypes[checkpoint.F64]; n != 16384*8 {
+		t.Errorf("F64 parameters %d, want the %d of %s", n, 16384*8, embed)
+	}
+}

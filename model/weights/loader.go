@@ -1,33 +1,61 @@
 // Package weights binds a checkpoint to the networks of a Janus model: it uploads named
-// tensors to a compute backend with their shapes checked (Loader), lists every tensor the
-// architecture of a given configuration runs (Plan), checks a checkpoint against that list
-// in one pass that reports every problem at once (Check), and counts parameters and the
-// memory the weights need at each precision.
+// tensors to a compute backend with their shapes checked (Loader, the weight source every
+// network binds from, with the dtype policy for Linear weights), lists every tensor the
+// architecture of a given configuration runs (Plan) under the state-dict prefixes this package
+// owns, checks a checkpoint against that list in one pass that reports every problem at once
+// (Check), and counts parameters and the memory the weights need at each precision.
 //
 // Uploads go one tensor at a time straight from the checkpoint's memory-mapped bytes to the
 // backend, so loading never holds a second full copy of the weights: the mapped pages are
 // page cache, dropped by the kernel as needed, and each backend buffer is the only copy.
+// Tensors stored as F64 (no release has any) are the exception: a backend cannot read them,
+// so each is narrowed to float32 through checkpoint.Float32 into a temporary buffer first.
 package weights
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/checkpoint"
 )
 
-// Loader uploads checkpoint tensors to a backend. It adds no locking of its own: concurrent
-// loads are as safe as the backend's FromBytes (checkpoint reads are). The checkpoint must
-// stay open while the Loader is used; the uploaded tensors do not depend on it.
+// Loader uploads checkpoint tensors to a backend. It is the weight source every network
+// binds from: Load and LoadRows take an explicit dtype (model/vq's interface); Matrix and
+// MatrixRows keep Linear weights and embedding tables in the dtype LoaderOptions picks; F32
+// and F32Rows widen everything else to float32 (model/vision, model/projector, model/llm).
+//
+// A Loader adds no locking of its own: concurrent loads are as safe as the backend's
+// FromBytes and the Uploaded callback (checkpoint reads are). The checkpoint must stay open
+// while the Loader is used; the uploaded tensors do not depend on it.
 type Loader struct {
-	ck *checkpoint.Checkpoint
-	b  compute.Backend
+	ck   *checkpoint.Checkpoint
+	b    compute.Backend
+	opts LoaderOptions
 }
 
-// NewLoader returns a Loader reading ck and allocating on b.
+// LoaderOptions tune a Loader. The zero value keeps matrices in their stored dtype.
+type LoaderOptions struct {
+	// MatrixDType picks the dtype Matrix and MatrixRows keep a weight in from the dtype it is
+	// stored in (F64 counts as F32); nil keeps the stored dtype.
+	MatrixDType func(stored compute.DType) compute.DType
+	// Uploaded, when not nil, is called after each upload with the tensor's name, the first
+	// row uploaded (0 for a whole tensor) and the uploaded tensor. It must not keep or free
+	// the tensor.
+	Uploaded func(name string, r0 int, t *compute.Tensor)
+}
+
+// NewLoader returns a Loader reading ck and allocating on b that keeps matrices in their
+// stored dtype.
 func NewLoader(ck *checkpoint.Checkpoint, b compute.Backend) *Loader {
 	return &Loader{ck: ck, b: b}
+}
+
+// NewLoaderWith returns a Loader reading ck and allocating on b, tuned by opts.
+func NewLoaderWith(ck *checkpoint.Checkpoint, b compute.Backend, opts LoaderOptions) *Loader {
+	return &Loader{ck: ck, b: b, opts: opts}
 }
 
 // Backend is the backend the tensors are uploaded to.
@@ -43,16 +71,16 @@ func (l *Loader) Has(name string) bool {
 }
 
 // Load uploads the named tensor as dtype dt. Its stored shape must equal shape exactly and
-// its stored dtype must be F32, F16 or BF16.
+// its stored dtype must be F32, F16, BF16 or F64 (narrowed to float32 on the way).
 func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
-	info, src, err := l.lookup(name)
-	if err != nil {
-		return nil, err
+	info, ok := l.ck.Info(name)
+	if !ok {
+		return nil, fmt.Errorf("load tensor %q: not in the checkpoint", name)
 	}
 	if !slices.Equal(info.Shape, shape) {
 		return nil, fmt.Errorf("load tensor %q: checkpoint shape %v, the model needs %v (file %s)", name, info.Shape, shape, info.File)
 	}
-	raw, err := l.raw(name, info)
+	src, raw, err := l.raw(info)
 	if err != nil {
 		return nil, err
 	}
@@ -60,16 +88,16 @@ func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Ten
 	if err != nil {
 		return nil, fmt.Errorf("load tensor %q: %w", name, err)
 	}
-	return t, nil
+	return l.uploaded(name, 0, t), nil
 }
 
 // LoadRows uploads rows [r0, r1) of dimension 0 of the named tensor as dtype dt, with shape
 // [r1-r0, rest...]. It splits fused weights, such as the ViT's qkv weight [3W, W] and bias
 // [3W], into their parts without copying the whole tensor.
 func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.Tensor, error) {
-	info, src, err := l.lookup(name)
-	if err != nil {
-		return nil, err
+	info, ok := l.ck.Info(name)
+	if !ok {
+		return nil, fmt.Errorf("load rows %d:%d of tensor %q: not in the checkpoint", r0, r1, name)
 	}
 	if len(info.Shape) == 0 {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: it is a scalar", r0, r1, name)
@@ -77,7 +105,7 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 	if r0 < 0 || r1 <= r0 || r1 > info.Shape[0] {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: out of range for shape %v", r0, r1, name, info.Shape)
 	}
-	raw, err := l.raw(name, info)
+	src, raw, err := l.raw(info)
 	if err != nil {
 		return nil, err
 	}
@@ -87,39 +115,99 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 	if err != nil {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: %w", r0, r1, name, err)
 	}
-	return t, nil
+	return l.uploaded(name, r0, t), nil
 }
 
-// lookup finds the tensor and maps its stored dtype to a backend source dtype.
-func (l *Loader) lookup(name string) (checkpoint.TensorInfo, compute.DType, error) {
+// Matrix uploads a Linear weight or an embedding table in the dtype LoaderOptions.MatrixDType
+// picks, checking its shape.
+func (l *Loader) Matrix(name string, shape ...int) (*compute.Tensor, error) {
+	dt, err := l.matrixDType(name)
+	if err != nil {
+		return nil, err
+	}
+	return l.Load(name, dt, shape...)
+}
+
+// MatrixRows uploads rows [r0, r1) of a Linear weight as Matrix does.
+func (l *Loader) MatrixRows(name string, r0, r1 int) (*compute.Tensor, error) {
+	dt, err := l.matrixDType(name)
+	if err != nil {
+		return nil, err
+	}
+	return l.LoadRows(name, dt, r0, r1)
+}
+
+// F32 uploads a tensor as float32, checking its shape.
+func (l *Loader) F32(name string, shape ...int) (*compute.Tensor, error) {
+	return l.Load(name, compute.F32, shape...)
+}
+
+// F32Rows uploads rows [r0, r1) of a tensor as float32.
+func (l *Loader) F32Rows(name string, r0, r1 int) (*compute.Tensor, error) {
+	return l.LoadRows(name, compute.F32, r0, r1)
+}
+
+func (l *Loader) matrixDType(name string) (compute.DType, error) {
 	info, ok := l.ck.Info(name)
 	if !ok {
-		return info, 0, fmt.Errorf("load tensor %q: not in the checkpoint", name)
+		return 0, fmt.Errorf("load tensor %q: not in the checkpoint", name)
 	}
+	stored, ok := sourceDType(info.DType)
+	if !ok {
+		return 0, unsupportedDType(info)
+	}
+	if l.opts.MatrixDType == nil {
+		return stored, nil
+	}
+	return l.opts.MatrixDType(stored), nil
+}
+
+func (l *Loader) uploaded(name string, r0 int, t *compute.Tensor) *compute.Tensor {
+	if l.opts.Uploaded != nil {
+		l.opts.Uploaded(name, r0, t)
+	}
+	return t
+}
+
+// raw returns the tensor's bytes and the dtype a backend reads them as, after checking their
+// length against the shape, so that a backend never reads past them. F64 tensors, which a
+// backend cannot read, come back narrowed to float32 in a fresh buffer: no release stores
+// any, so the extra copy of one tensor does not matter.
+func (l *Loader) raw(info checkpoint.TensorInfo) (compute.DType, []byte, error) {
 	src, ok := sourceDType(info.DType)
 	if !ok {
-		return info, 0, fmt.Errorf("load tensor %q: stored as %s, want F32, F16 or BF16 (file %s)", name, info.DType, info.File)
+		return 0, nil, unsupportedDType(info)
 	}
-	return info, src, nil
-}
-
-// raw returns the tensor's bytes after checking their length against its shape, so that a
-// backend never reads past them.
-func (l *Loader) raw(name string, info checkpoint.TensorInfo) ([]byte, error) {
-	raw, err := l.ck.Raw(name)
+	if info.DType == checkpoint.F64 {
+		vals := make([]float32, info.NumElements())
+		if err := l.ck.Float32(info.Name, vals); err != nil {
+			return 0, nil, fmt.Errorf("load tensor %q: %w", info.Name, err)
+		}
+		raw := make([]byte, 4*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+		}
+		return src, raw, nil
+	}
+	raw, err := l.ck.Raw(info.Name)
 	if err != nil {
-		return nil, fmt.Errorf("load tensor %q: %w", name, err)
+		return 0, nil, fmt.Errorf("load tensor %q: %w", info.Name, err)
 	}
 	if len(raw) != info.NumBytes() {
-		return nil, fmt.Errorf("load tensor %q: %d bytes stored, %s %v needs %d (file %s)", name, len(raw), info.DType, info.Shape, info.NumBytes(), info.File)
+		return 0, nil, fmt.Errorf("load tensor %q: %d bytes stored, %s %v needs %d (file %s)", info.Name, len(raw), info.DType, info.Shape, info.NumBytes(), info.File)
 	}
-	return raw, nil
+	return src, raw, nil
 }
 
-// sourceDType maps the checkpoint dtypes a backend can upload from.
+func unsupportedDType(info checkpoint.TensorInfo) error {
+	return fmt.Errorf("load tensor %q: stored as %s, want F32, F16, BF16 or F64 (file %s)", info.Name, info.DType, info.File)
+}
+
+// sourceDType maps the checkpoint dtypes a Loader can upload to the dtype the backend reads
+// them as: F64 is narrowed to float32 first.
 func sourceDType(d checkpoint.DType) (compute.DType, bool) {
 	switch d {
-	case checkpoint.F32:
+	case checkpoint.F32, checkpoint.F64:
 		return compute.F32, true
 	case checkpoint.F16:
 		return compute.F16, true

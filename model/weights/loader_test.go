@@ -2,6 +2,7 @@ package weights
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -153,5 +154,122 @@ func TestLoaderErrors(t *testing.T) {
 	}
 	if !l.Has("w") || l.Has("nope") {
 		t.Error("Has disagrees with the checkpoint")
+	}
+}
+
+// TestLoaderNarrowsF64 checks that F64 tensors load through every entry point, rounded to
+// the nearest float32 as checkpoint.Float32 does, and count as F32 for the matrix policy.
+func TestLoaderNarrowsF64(t *testing.T) {
+	vals := []float64{1.0 / 3, -2.5, 1e-40, 3.4e38, math.Pi, 0}
+	raw := make([]byte, 8*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+	}
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := checkpointtest.WriteSafetensors(path, []checkpointtest.Tensor{
+		{Name: "w", DType: checkpoint.F64, Shape: []int{3, 2}, Data: raw},
+	}, checkpointtest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	want := make([]float32, len(vals))
+	for i, v := range vals {
+		want[i] = float32(v)
+	}
+	b := cpu.New(1)
+	var stored []compute.DType
+	l := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: func(d compute.DType) compute.DType {
+		stored = append(stored, d)
+		return d
+	}})
+	tests := []struct {
+		name      string
+		load      func() (*compute.Tensor, error)
+		wantShape []int
+		want      []float32
+	}{
+		{"Load", func() (*compute.Tensor, error) { return l.Load("w", compute.F32, 3, 2) }, []int{3, 2}, want},
+		{"F32", func() (*compute.Tensor, error) { return l.F32("w", 3, 2) }, []int{3, 2}, want},
+		{"Matrix", func() (*compute.Tensor, error) { return l.Matrix("w", 3, 2) }, []int{3, 2}, want},
+		{"F32Rows", func() (*compute.Tensor, error) { return l.F32Rows("w", 1, 3) }, []int{2, 2}, want[2:]},
+		{"MatrixRows", func() (*compute.Tensor, error) { return l.MatrixRows("w", 0, 1) }, []int{1, 2}, want[:2]},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := tc.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Free(x)
+			if !slices.Equal(x.Shape, tc.wantShape) || x.DType != compute.F32 {
+				t.Fatalf("tensor %v, want F32%v", x, tc.wantShape)
+			}
+			if got := readF32(t, b, x); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if !slices.Equal(stored, []compute.DType{compute.F32, compute.F32}) {
+		t.Errorf("matrix policy saw stored dtypes %v, want F32 twice", stored)
+	}
+}
+
+// TestLoaderMatrixPolicy checks the dtypes Matrix, MatrixRows, F32 and F32Rows give the
+// tiny model's BF16 weights under each policy, and that Uploaded sees every upload.
+func TestLoaderMatrixPolicy(t *testing.T) {
+	ck := openTiny(t)
+	b := cpu.New(1)
+	const qkv = "vision_model.vision_tower.blocks.0.attn.qkv.weight"
+	tests := []struct {
+		name       string
+		policy     func(compute.DType) compute.DType
+		wantMatrix compute.DType
+	}{
+		{"keep stored", nil, compute.BF16},
+		{"widen", func(compute.DType) compute.DType { return compute.F32 }, compute.F32},
+		{"to F16", func(compute.DType) compute.DType { return compute.F16 }, compute.F16},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			type upload struct {
+				name  string
+				r0    int
+				shape string
+			}
+			var seen []upload
+			l := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: tc.policy, Uploaded: func(name string, r0 int, x *compute.Tensor) {
+				seen = append(seen, upload{name, r0, fmt.Sprint(x.Shape)})
+			}})
+			loads := []struct {
+				load func() (*compute.Tensor, error)
+				dt   compute.DType
+			}{
+				{func() (*compute.Tensor, error) { return l.Matrix(qkv, 192, 64) }, tc.wantMatrix},
+				{func() (*compute.Tensor, error) { return l.MatrixRows(qkv, 64, 128) }, tc.wantMatrix},
+				{func() (*compute.Tensor, error) { return l.F32(qkv, 192, 64) }, compute.F32},
+				{func() (*compute.Tensor, error) { return l.F32Rows(qkv, 128, 192) }, compute.F32},
+			}
+			for i, ld := range loads {
+				x, err := ld.load()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if x.DType != ld.dt {
+					t.Errorf("load %d: dtype %v, want %v", i, x.DType, ld.dt)
+				}
+				b.Free(x)
+			}
+			want := []upload{{qkv, 0, "[192 64]"}, {qkv, 64, "[64 64]"}, {qkv, 0, "[192 64]"}, {qkv, 128, "[64 64]"}}
+			if !slices.Equal(seen, want) {
+				t.Errorf("uploads %v, want %v", seen, want)
+			}
+			if _, err := l.Matrix("nope", 1); err == nil || !strings.Contains(err.Error(), "not in the checkpoint") {
+				t.Errorf("missing matrix: %v", err)
+			}
+		})
 	}
 }
