@@ -178,11 +178,16 @@ func Load(b compute.Backend, w Weights, p Params) (*Decoder, error) {
 	last := p.Ch * p.ChMult[0]
 	d.normOut = l.norm("decoder.norm_out", last)
 	d.convOut = l.conv("decoder.conv_out", last, 3, 3)
+	d.codebook = raw
 	if l.err != nil {
+		// Free what was bound before the failure: a caller that retries (another folder, a
+		// fixed file) must not keep the first attempt's weights.
+		d.Free()
 		return nil, l.err
 	}
 	cb, err := normaliseCodebook(b, raw, p)
 	if err != nil {
+		d.Free()
 		return nil, err
 	}
 	d.codebook = cb
@@ -191,6 +196,8 @@ func Load(b compute.Backend, w Weights, p Params) (*Decoder, error) {
 
 // normaliseCodebook applies F.normalize(W, p=2, dim=-1) = W[i] / max(‖W[i]‖₂, 1e-12) once at
 // load time, on the host: the table is tiny (16384×8 in the releases) and is then only gathered.
+// On success raw has been freed and the normalised table replaces it; on failure raw is left
+// to the caller.
 func normaliseCodebook(b compute.Backend, raw *compute.Tensor, p Params) (*compute.Tensor, error) {
 	if !p.L2Norm {
 		return raw, nil
@@ -273,37 +280,69 @@ func (d *Decoder) Stages() int {
 // Decode turns P grids of Tokens() image token ids (token k at row k/Grid, column k%Grid)
 // into P images [P, 3, ImageSize, ImageSize] of float32 RGB, nominally in [-1, 1] and not
 // clipped, like decode_code. Images are decoded one at a time, which gives the same numbers as
-// a batch (GroupNorm and attention never mix images) with a fraction of the memory.
+// a batch (GroupNorm and attention never mix images) with a fraction of the memory; the
+// result still holds all P, so callers with many grids use DecodeEachImage instead.
 //
 // onStage, when not nil, is called after each stage with the stages done and the total
 // (P × Stages()). Decode stops with ctx's error between stages once ctx is done.
 func (d *Decoder) Decode(ctx context.Context, grids [][]int32, onStage func(done, total int)) ([]float32, error) {
+	per := 3 * d.p.ImageSize * d.p.ImageSize
+	out := make([]float32, len(grids)*per)
+	err := d.decodeEach(ctx, grids, onStage, func(i int, pixels []float32) error {
+		copy(out[i*per:], pixels)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckGrids reports the first grid that is not Tokens() ids inside the codebook, naming the
+// grid and the token. Decode checks every grid this way before decoding the first one.
+func (d *Decoder) CheckGrids(grids [][]int32) error {
 	n := d.p.Tokens()
 	for i, g := range grids {
 		if len(g) != n {
-			return nil, fmt.Errorf("vq: grid %d has %d tokens, want %d (%d×%d)", i, len(g), n, d.p.Grid(), d.p.Grid())
+			return fmt.Errorf("vq: grid %d has %d tokens, want %d (%d×%d)", i, len(g), n, d.p.Grid(), d.p.Grid())
 		}
 		for k, id := range g {
 			if id < 0 || int(id) >= d.p.CodebookSize {
-				return nil, fmt.Errorf("vq: grid %d token %d is %d, outside the codebook [0,%d)", i, k, id, d.p.CodebookSize)
+				return fmt.Errorf("vq: grid %d token %d is %d, outside the codebook [0,%d)", i, k, id, d.p.CodebookSize)
 			}
 		}
 	}
-	s := d.p.ImageSize
-	out := make([]float32, len(grids)*3*s*s)
+	return nil
+}
+
+// decodeEach checks every grid, then decodes them in order and hands each image's
+// [3, ImageSize, ImageSize] values to emit. The slice is reused for the next image, so at
+// most one decoded image is held at a time; an error from emit stops the decode.
+func (d *Decoder) decodeEach(ctx context.Context, grids [][]int32, onStage func(done, total int), emit func(i int, pixels []float32) error) error {
+	if err := d.CheckGrids(grids); err != nil {
+		return err
+	}
+	if len(grids) == 0 {
+		return nil
+	}
+	pixels := make([]float32, 3*d.p.ImageSize*d.p.ImageSize)
 	r := &run{d: d, b: d.b, ctx: ctx, pool: newScratch(d.b), onStage: onStage, total: len(grids) * d.Stages()}
 	defer r.pool.release()
 	for i, g := range grids {
 		img, err := r.decodeOne(g)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := d.b.Read(img, out[i*3*s*s:(i+1)*3*s*s]); err != nil {
-			return nil, fmt.Errorf("vq: read decoded image %d: %w", i, err)
-		}
+		err = d.b.Read(img, pixels)
 		r.pool.put(img)
+		if err != nil {
+			return fmt.Errorf("vq: read decoded image %d: %w", i, err)
+		}
+		if err := emit(i, pixels); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // run is the state of one Decode call: the scratch buffers and the progress count.

@@ -3,8 +3,11 @@ package vq
 import (
 	"context"
 	"errors"
+	"fmt"
+	"image"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -358,5 +361,231 @@ func BenchmarkVQDecodeTinyA(b *testing.B) {
 		if _, err := d.Decode(context.Background(), [][]int32{grid}, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// allocTracker is a backend that remembers every buffer it hands out and which were freed,
+// following views made with Reshape back to their buffer.
+type allocTracker struct {
+	compute.Backend
+	live     map[*compute.Tensor]bool // buffer → not yet freed
+	view     map[*compute.Tensor]*compute.Tensor
+	readErr  error // when set, Read fails with it
+	newBytes int64 // bytes asked of New
+}
+
+func newAllocTracker(b compute.Backend) *allocTracker {
+	return &allocTracker{Backend: b, live: map[*compute.Tensor]bool{}, view: map[*compute.Tensor]*compute.Tensor{}}
+}
+
+func (a *allocTracker) New(dt compute.DType, shape ...int) *compute.Tensor {
+	t := a.Backend.New(dt, shape...)
+	a.live[t] = true
+	a.newBytes += int64(t.Len() * dt.Size())
+	return t
+}
+
+func (a *allocTracker) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*compute.Tensor, error) {
+	t, err := a.Backend.FromBytes(dt, shape, src, raw)
+	if err == nil {
+		a.live[t] = true
+	}
+	return t, err
+}
+
+func (a *allocTracker) FromFloat32(data []float32, shape ...int) *compute.Tensor {
+	t := a.Backend.FromFloat32(data, shape...)
+	a.live[t] = true
+	return t
+}
+
+func (a *allocTracker) Reshape(t *compute.Tensor, shape ...int) *compute.Tensor {
+	v := a.Backend.Reshape(t, shape...)
+	a.view[v] = t
+	return v
+}
+
+func (a *allocTracker) Read(t *compute.Tensor, dst []float32) error {
+	if a.readErr != nil {
+		return a.readErr
+	}
+	return a.Backend.Read(t, dst)
+}
+
+func (a *allocTracker) Free(t *compute.Tensor) {
+	for a.view[t] != nil {
+		t = a.view[t]
+	}
+	a.live[t] = false
+	a.Backend.Free(t)
+}
+
+// leaked counts the buffers not freed.
+func (a *allocTracker) leaked() int {
+	n := 0
+	for _, live := range a.live {
+		if live {
+			n++
+		}
+	}
+	return n
+}
+
+// failAfter hands out the first n tensors and then reports a missing one.
+type failAfter struct {
+	Weights
+	n, loaded int
+}
+
+func (f *failAfter) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
+	if f.loaded == f.n {
+		return nil, errors.New("tensor " + name + " is not in the checkpoint")
+	}
+	f.loaded++
+	return f.Weights.Load(name, dt, shape...)
+}
+
+// TestLoadFreesOnError: a Load that fails part way (a missing tensor at any point, or the
+// codebook normalisation) frees every tensor it had bound.
+func TestLoadFreesOnError(t *testing.T) {
+	dir := t.TempDir()
+	if err := formulaweights.WriteModel(dir, filepath.Join("testdata", "gen-d")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	p := ParamsFromConfig(cfg.VQ)
+	if !p.L2Norm {
+		t.Fatal("gen-d should use the l2-normalised codebook")
+	}
+
+	// Count the tensors a successful load binds, then fail at every one of them.
+	tr := newAllocTracker(cpu.New(1))
+	counter := &failAfter{Weights: weights.NewLoader(ck, tr), n: -1}
+	d, err := Load(tr, counter, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Free()
+	if n := tr.leaked(); n != 0 {
+		t.Fatalf("Free left %d of %d buffers", n, len(tr.live))
+	}
+	total := counter.loaded
+	for _, k := range []int{0, 1, total / 3, total / 2, total - 1} {
+		t.Run(fmt.Sprintf("missing tensor %d of %d", k, total), func(t *testing.T) {
+			tr := newAllocTracker(cpu.New(1))
+			_, err := Load(tr, &failAfter{Weights: weights.NewLoader(ck, tr), n: k}, p)
+			if err == nil || !strings.Contains(err.Error(), "not in the checkpoint") {
+				t.Fatalf("Load = %v, want the missing tensor's error", err)
+			}
+			if n := tr.leaked(); n != 0 || len(tr.live) != k {
+				t.Fatalf("%d of %d loaded buffers not freed (want %d loaded)", n, len(tr.live), k)
+			}
+		})
+	}
+	t.Run("codebook read fails", func(t *testing.T) {
+		tr := newAllocTracker(cpu.New(1))
+		tr.readErr = errors.New("device lost")
+		_, err := Load(tr, weights.NewLoader(ck, tr), p)
+		if err == nil || !strings.Contains(err.Error(), "device lost") || !strings.Contains(err.Error(), "codebook") {
+			t.Fatalf("Load = %v, want the codebook read error", err)
+		}
+		if n := tr.leaked(); n != 0 || len(tr.live) != total {
+			t.Fatalf("%d of %d loaded buffers not freed (want %d loaded)", n, len(tr.live), total)
+		}
+	})
+}
+
+// TestDecodeEachImage: the streaming decode hands out the images of DecodeToImages in order,
+// checks every grid before the first image, and stops at an error from its callback.
+func TestDecodeEachImage(t *testing.T) {
+	b := cpu.New(1)
+	d := variant(t, b, "gen-b")
+	n, cb := d.Params().Tokens(), d.Params().CodebookSize
+	grids := make([][]int32, 3)
+	for i := range grids {
+		grids[i] = make([]int32, n)
+		for k := range grids[i] {
+			grids[i][k] = int32((k*k + 5*k + 3*i) % cb)
+		}
+	}
+	want, err := d.DecodeToImages(context.Background(), grids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	bad := append(slices.Clone(grids), make([]int32, n-1))
+	tests := []struct {
+		name    string
+		grids   [][]int32
+		stopAt  int // emit fails at this image (-1: never)
+		want    error
+		wantMsg string
+		emitted int
+	}{
+		{"all", grids, -1, nil, "", 3},
+		{"callback stops", grids, 1, stop, "", 2},
+		{"bad last grid", bad, -1, nil, "grid 3 has 63 tokens", 0},
+		{"none", nil, -1, nil, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emitted := 0
+			err := d.DecodeEachImage(context.Background(), tt.grids, nil, func(i int, img *image.NRGBA) error {
+				if i != emitted {
+					t.Fatalf("image %d handed out as number %d", i, emitted)
+				}
+				emitted++
+				if !slices.Equal(img.Pix, want[i].Pix) {
+					t.Fatalf("image %d differs from DecodeToImages'", i)
+				}
+				if i == tt.stopAt {
+					return stop
+				}
+				return nil
+			})
+			switch {
+			case tt.wantMsg != "" && (err == nil || !strings.Contains(err.Error(), tt.wantMsg)):
+				t.Fatalf("DecodeEachImage = %v, want an error containing %q", err, tt.wantMsg)
+			case tt.wantMsg == "" && !errors.Is(err, tt.want):
+				t.Fatalf("DecodeEachImage = %v, want %v", err, tt.want)
+			}
+			if emitted != tt.emitted {
+				t.Fatalf("%d images handed out, want %d", emitted, tt.emitted)
+			}
+		})
+	}
+}
+
+// TestScratchBytes: the dry-run estimate is what a decode allocates, for one image or many
+// (the pool is reused from image to image), on every decoder shape.
+func TestScratchBytes(t *testing.T) {
+	for _, name := range []string{"gen-b", "gen-c", "gen-d"} {
+		t.Run(name, func(t *testing.T) {
+			tr := newAllocTracker(cpu.New(1))
+			d := variant(t, tr, name)
+			want := d.ScratchBytes()
+			for _, n := range []int{1, 4} {
+				tr.newBytes = 0
+				grids := make([][]int32, n)
+				for i := range grids {
+					grids[i] = make([]int32, d.Params().Tokens())
+				}
+				if _, err := d.Decode(context.Background(), grids, nil); err != nil {
+					t.Fatal(err)
+				}
+				if tr.newBytes != want || want == 0 {
+					t.Fatalf("decoding %d images allocated %d bytes, ScratchBytes says %d", n, tr.newBytes, want)
+				}
+			}
+			t.Logf("%s: %d bytes of scratch", name, want)
+		})
 	}
 }
