@@ -14,6 +14,13 @@
 // half the memory of float32, and token-by-token decoding is bound by memory bandwidth, so
 // reading half the bytes matters more than the cost of widening on use. Norm weights are
 // float32.
+//
+// The KV cache holds float32 keys and values, because the compute interface takes only
+// float32 activations (CopyRows into the cache, Attention reading it). CacheBytes tells a
+// caller what a cache costs before it allocates one: per position and row, 960 KiB for
+// Janus-Pro-7B and 384 KiB for the 1B models. A BF16 or F16 cache would halve that, but it
+// is future work that needs backend support (Attention over half-precision K/V, CopyRows
+// narrowing into them).
 package llm
 
 import (
@@ -127,6 +134,9 @@ func (m *Model) Backend() compute.Backend { return m.be }
 
 // Cache holds every layer's keys and values for Rows sequences that share positions (one
 // for a chat, 2P for classifier-free guidance over P images). Positions [0, Len) are filled.
+//
+// It also keeps Forward's scratch activations, because they belong to the same sequences:
+// a decoding step then allocates only its output instead of eight zeroed buffers per token.
 type Cache struct {
 	// K and V are per layer [rows, capacity, kvHeads*headDim].
 	K, V []*compute.Tensor
@@ -134,7 +144,44 @@ type Cache struct {
 	rows, capacity, length int
 	width, maxPos          int
 	be                     compute.Backend
+	scratch                scratch
 }
+
+// scratch holds Forward's intermediate activations for inputs of t positions. A backend's
+// Reshape cannot make a shorter view of a buffer, so one set serves exactly one t: it is
+// replaced when another t arrives. In practice that is once per prompt (the last prefill
+// chunk, then every decoding step has t = 1), and a long prompt's scratch does not stay
+// allocated through the decoding that follows.
+type scratch struct {
+	t                                int
+	res, q, k, v, att, gate, up, act *compute.Tensor
+}
+
+func (s *scratch) tensors() []*compute.Tensor {
+	return []*compute.Tensor{s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act}
+}
+
+// CacheBytes is the memory NewCache(rows, capacity) allocates for a model with
+// configuration cfg: float32 keys and values of every layer. Forward doubles the capacity
+// when an input outgrows it (up to max_position_embeddings), holding both buffers while it
+// copies. It does not count Forward's scratch (ScratchBytes).
+func CacheBytes(cfg config.LLM, rows, capacity int) int64 {
+	if mp := cfg.MaxPositions; mp > 0 && capacity > mp {
+		capacity = mp
+	}
+	return 2 * int64(cfg.Layers) * int64(rows) * int64(capacity) * int64(cfg.KVHeads*cfg.HeadDim) * 4
+}
+
+// ScratchBytes is the activation memory Forward uses for an input of rows × t positions,
+// besides the cache: the float32 buffers it keeps in the cache plus the hidden states it
+// returns.
+func ScratchBytes(cfg config.LLM, rows, t int) int64 {
+	perPos := 2*cfg.Hidden + 2*cfg.Heads*cfg.HeadDim + 2*cfg.KVHeads*cfg.HeadDim + 3*cfg.Intermediate
+	return int64(rows) * int64(t) * int64(perPos) * 4
+}
+
+// CacheBytes is CacheBytes for this model's configuration.
+func (m *Model) CacheBytes(rows, capacity int) int64 { return CacheBytes(m.Config, rows, capacity) }
 
 // NewCache allocates an empty cache for rows sequences of up to capacity positions. Forward
 // grows it when a longer input arrives, up to the config's max_position_embeddings.
@@ -162,7 +209,7 @@ func (c *Cache) alloc(layers, capacity int) {
 			c.be.CopyRows(v[i], 0, c.V[i], 0, c.length)
 		}
 	}
-	c.Free()
+	c.freeKV()
 	c.K, c.V, c.capacity = k, v, capacity
 }
 
@@ -201,13 +248,49 @@ func (c *Cache) Reserve(n int) error {
 	return nil
 }
 
-// Free releases the cache's buffers.
+// Free releases the cache's buffers: keys, values and Forward's scratch.
 func (c *Cache) Free() {
+	c.freeKV()
+	c.freeScratch()
+}
+
+func (c *Cache) freeKV() {
 	for i := range c.K {
 		c.be.Free(c.K[i])
 		c.be.Free(c.V[i])
 	}
 	c.K, c.V = nil, nil
+}
+
+func (c *Cache) freeScratch() {
+	for _, t := range c.scratch.tensors() {
+		if t != nil {
+			c.be.Free(t)
+		}
+	}
+	c.scratch = scratch{}
+}
+
+// scratchFor returns Forward's scratch for t positions of cfg's model, allocating it when
+// the cache holds none of that length.
+func (c *Cache) scratchFor(cfg config.LLM, t int) *scratch {
+	if c.scratch.t == t && c.scratch.res != nil {
+		return &c.scratch
+	}
+	c.freeScratch()
+	be, rows, hd := c.be, c.rows, cfg.HeadDim
+	c.scratch = scratch{
+		t:    t,
+		res:  be.New(compute.F32, rows, t, cfg.Hidden),
+		q:    be.New(compute.F32, rows, t, cfg.Heads*hd),
+		k:    be.New(compute.F32, rows, t, cfg.KVHeads*hd),
+		v:    be.New(compute.F32, rows, t, cfg.KVHeads*hd),
+		att:  be.New(compute.F32, rows, t, cfg.Heads*hd),
+		gate: be.New(compute.F32, rows, t, cfg.Intermediate),
+		up:   be.New(compute.F32, rows, t, cfg.Intermediate),
+		act:  be.New(compute.F32, rows, t, cfg.Intermediate),
+	}
+	return &c.scratch
 }
 
 // Embed looks up token embeddings: ids holds rows sequences of equal length, one after the
@@ -228,7 +311,9 @@ func (m *Model) Embed(ids []int32, rows int) (*compute.Tensor, error) {
 
 // Forward runs the decoder over x [rows, T, hidden] at positions c.Len() … c.Len()+T-1 of
 // every row, appending their keys and values to c, and returns the hidden states after the
-// final RMSNorm, [rows, T, hidden]. x is not modified; the caller frees the result.
+// final RMSNorm, [rows, T, hidden]. x is not modified; the caller frees the result. The
+// intermediate activations live in c (see ScratchBytes) and are reused by the next call
+// with the same T.
 func (m *Model) Forward(x *compute.Tensor, c *Cache) (*compute.Tensor, error) {
 	cfg := m.Config
 	if len(x.Shape) != 3 || x.Shape[2] != cfg.Hidden {
@@ -247,16 +332,10 @@ func (m *Model) Forward(x *compute.Tensor, c *Cache) (*compute.Tensor, error) {
 	}
 	be := m.be
 	d, hd, eps, theta := cfg.Hidden, cfg.HeadDim, float32(cfg.RMSNormEps), float32(cfg.RopeTheta)
-	res := be.New(compute.F32, rows, t, d)
+	s := c.scratchFor(cfg, t)
+	res, q, k, v, att, gate, up, act := s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act
 	be.CopyRows(res, 0, x, 0, t)
 	h := be.New(compute.F32, rows, t, d)
-	q := be.New(compute.F32, rows, t, cfg.Heads*hd)
-	k := be.New(compute.F32, rows, t, cfg.KVHeads*hd)
-	v := be.New(compute.F32, rows, t, cfg.KVHeads*hd)
-	att := be.New(compute.F32, rows, t, cfg.Heads*hd)
-	gate := be.New(compute.F32, rows, t, cfg.Intermediate)
-	up := be.New(compute.F32, rows, t, cfg.Intermediate)
-	act := be.New(compute.F32, rows, t, cfg.Intermediate)
 	ap := compute.AttentionParams{
 		Heads: cfg.Heads, KVHeads: cfg.KVHeads, HeadDim: hd,
 		KVLen: pos0 + t, QPos0: pos0, Causal: true,
@@ -286,9 +365,6 @@ func (m *Model) Forward(x *compute.Tensor, c *Cache) (*compute.Tensor, error) {
 	}
 	be.RMSNorm(h, res, m.Norm, eps)
 	c.length = pos0 + t
-	for _, s := range []*compute.Tensor{res, q, k, v, att, gate, up, act} {
-		be.Free(s)
-	}
 	return h, nil
 }
 
