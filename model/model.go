@@ -60,6 +60,9 @@ type Options struct {
 	// ContextLimit caps the positions a conversation may use below the model's
 	// max_position_embeddings (0: the model's own limit).
 	ContextLimit int
+
+	// uploaded, when not nil, sees every weight upload (tests record what Load reads).
+	uploaded func(name string, r0 int, t *compute.Tensor)
 }
 
 // Model is a loaded model. Its networks share one backend, which runs ops in order, so one
@@ -90,7 +93,9 @@ type Model struct {
 	// eos ends an answer.
 	eos          int32
 	contextLimit int
-	mu           sync.Mutex
+	// ownBackend: Load made Backend, so Close closes it.
+	ownBackend bool
+	mu         sync.Mutex
 }
 
 // ErrMetalUnavailable is returned for the "metal" backend until it exists.
@@ -169,6 +174,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		if be, err = NewBackend(opts.BackendName, opts.Threads); err != nil {
 			return nil, err
 		}
+		m.ownBackend = true
 	}
 	m.Backend = be
 	defer func() {
@@ -177,11 +183,20 @@ func Load(dir string, opts Options) (m *Model, err error) {
 			m = nil
 		}
 	}()
-	src := newSource(weights.NewLoader(ck, be), matrixDT, opts.Progress, planSize(cfg, skip))
+	progress := newProgress(opts.Progress, planSize(cfg, skip))
+	src := weights.NewLoaderWith(ck, be, weights.LoaderOptions{
+		MatrixDType: matrixDT,
+		Uploaded: func(name string, r0 int, t *compute.Tensor) {
+			if opts.uploaded != nil {
+				opts.uploaded(name, r0, t)
+			}
+			progress.add(name)
+		},
+	})
 	if m.Vision, err = vision.Load(be, src, cfg.Vision); err != nil {
 		return m, err
 	}
-	if m.Aligner, err = projector.LoadProjector(be, src, "aligner", cfg.Aligner); err != nil {
+	if m.Aligner, err = projector.LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner); err != nil {
 		return m, err
 	}
 	if m.LLM, err = llm.Load(be, src, cfg.LLM); err != nil {
@@ -191,21 +206,22 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		if m.GenEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
 			return m, fmt.Errorf("load gen_embed: %w", err)
 		}
-		if m.GenAligner, err = projector.LoadProjector(be, src, "gen_aligner", cfg.GenAligner); err != nil {
+		if m.GenAligner, err = projector.LoadProjector(be, src, weights.GenAlignerPrefix, cfg.GenAligner); err != nil {
 			return m, err
 		}
-		if m.GenHead, err = projector.LoadHead(be, src, "gen_head", cfg.GenHead); err != nil {
+		if m.GenHead, err = projector.LoadHead(be, src, weights.GenHeadPrefix, cfg.GenHead); err != nil {
 			return m, err
 		}
 		if m.VQ, err = vq.Load(be, src, vq.ParamsFromConfig(cfg.VQ)); err != nil {
 			return m, fmt.Errorf("load VQ decoder: %w", err)
 		}
 	}
-	src.finish()
+	progress.finish()
 	return m, be.Sync()
 }
 
-// Close releases the weights. The model must not be used afterwards.
+// Close releases the weights and, when Load made the backend (Options.Backend was nil),
+// closes it; a backend the caller passed stays open. The model must not be used afterwards.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -227,6 +243,12 @@ func (m *Model) Close() error {
 		m.VQ.Free()
 	}
 	m.Vision, m.Aligner, m.GenAligner, m.GenHead, m.LLM, m.GenEmbed, m.VQ = nil, nil, nil, nil, nil, nil, nil
+	if m.ownBackend {
+		m.ownBackend = false // a second Close closes nothing
+		if err := m.Backend.Close(); err != nil {
+			return fmt.Errorf("close the %s backend: %w", m.Backend.Name(), err)
+		}
+	}
 	return nil
 }
 
@@ -349,89 +371,31 @@ func planSize(cfg *config.Config, skip map[weights.Part]bool) int {
 	return n
 }
 
-// source adapts a weights.Loader to the networks' Source interfaces: Matrix weights follow
-// the dtype policy, everything else is float32, and each distinct tensor counts once for
-// progress.
-type source struct {
-	l        *weights.Loader
-	matrix   func(stored compute.DType) compute.DType
-	progress func(done, total int)
-	seen     map[string]bool
-	total    int
+// progress reports each distinct weight once (the ViT's fused qkv tensors are read in parts).
+type progress struct {
+	report func(done, total int)
+	seen   map[string]bool
+	total  int
 }
 
-func newSource(l *weights.Loader, matrix func(compute.DType) compute.DType, progress func(int, int), total int) *source {
-	return &source{l: l, matrix: matrix, progress: progress, seen: map[string]bool{}, total: total}
+func newProgress(report func(done, total int), total int) *progress {
+	return &progress{report: report, seen: map[string]bool{}, total: total}
 }
 
-func (s *source) matrixDType(name string) (compute.DType, error) {
-	info, ok := s.l.Checkpoint().Info(name)
-	if !ok {
-		return 0, fmt.Errorf("tensor %s is missing from the checkpoint", name)
+func (p *progress) add(name string) {
+	if p.seen[name] {
+		return
 	}
-	switch info.DType {
-	case checkpoint.F16:
-		return s.matrix(compute.F16), nil
-	case checkpoint.BF16:
-		return s.matrix(compute.BF16), nil
+	p.seen[name] = true
+	if p.report != nil {
+		p.report(min(len(p.seen), p.total), p.total)
 	}
-	// F32 and F64 (which the loader narrows) stay float32 unless the policy converts.
-	return s.matrix(compute.F32), nil
-}
-
-func (s *source) done(name string, t *compute.Tensor, err error) (*compute.Tensor, error) {
-	if err != nil || s.seen[name] {
-		return t, err
-	}
-	s.seen[name] = true
-	if s.progress != nil {
-		s.progress(min(len(s.seen), s.total), s.total)
-	}
-	return t, nil
 }
 
 // finish reports completion even when the plan counted a tensor that was not read
 // separately (a tied lm_head).
-func (s *source) finish() {
-	if s.progress != nil && len(s.seen) < s.total {
-		s.progress(s.total, s.total)
+func (p *progress) finish() {
+	if p.report != nil && len(p.seen) < p.total {
+		p.report(p.total, p.total)
 	}
-}
-
-// Matrix uploads a Linear weight or embedding table in the policy's dtype.
-func (s *source) Matrix(name string, shape ...int) (*compute.Tensor, error) {
-	dt, err := s.matrixDType(name)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.l.Load(name, dt, shape...)
-	return s.done(name, t, err)
-}
-
-// MatrixRows uploads rows [r0, r1) of a Linear weight in the policy's dtype.
-func (s *source) MatrixRows(name string, r0, r1 int) (*compute.Tensor, error) {
-	dt, err := s.matrixDType(name)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.l.LoadRows(name, dt, r0, r1)
-	return s.done(name, t, err)
-}
-
-// F32 uploads a tensor as float32.
-func (s *source) F32(name string, shape ...int) (*compute.Tensor, error) {
-	t, err := s.l.Load(name, compute.F32, shape...)
-	return s.done(name, t, err)
-}
-
-// F32Rows uploads rows [r0, r1) of a tensor as float32.
-func (s *source) F32Rows(name string, r0, r1 int) (*compute.Tensor, error) {
-	t, err := s.l.LoadRows(name, compute.F32, r0, r1)
-	return s.done(name, t, err)
-}
-
-// Load uploads a tensor as dt (the VQ decoder's interface).
-func (s *source) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
-	t, err := s.l.Load(name, dt, shape...)
-	return s.done(name, t, err)
 }

@@ -1,7 +1,6 @@
 package llm
 
 import (
-	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,41 +11,8 @@ import (
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/sample"
+	"github.com/janus-desktop/janus/model/weights"
 )
-
-// ckSource is a minimal Source over a checkpoint for tests: Matrix keeps the stored dtype,
-// as the model package's default policy does.
-type ckSource struct {
-	ck *checkpoint.Checkpoint
-	be compute.Backend
-}
-
-func (s ckSource) load(name string, keep bool, shape []int) (*compute.Tensor, error) {
-	info, ok := s.ck.Info(name)
-	if !ok {
-		return nil, fmt.Errorf("tensor %s missing", name)
-	}
-	if !slices.Equal(shape, info.Shape) {
-		return nil, fmt.Errorf("tensor %s has shape %v, want %v", name, info.Shape, shape)
-	}
-	src := map[checkpoint.DType]compute.DType{checkpoint.F32: compute.F32, checkpoint.F16: compute.F16, checkpoint.BF16: compute.BF16}[info.DType]
-	raw, err := s.ck.Raw(name)
-	if err != nil {
-		return nil, err
-	}
-	dt := compute.F32
-	if keep {
-		dt = src
-	}
-	return s.be.FromBytes(dt, shape, src, raw)
-}
-
-func (s ckSource) Matrix(name string, shape ...int) (*compute.Tensor, error) {
-	return s.load(name, true, shape)
-}
-func (s ckSource) F32(name string, shape ...int) (*compute.Tensor, error) {
-	return s.load(name, false, shape)
-}
 
 type golden struct {
 	Understanding struct {
@@ -77,7 +43,7 @@ func loadTiny(t *testing.T) *tiny {
 	}
 	t.Cleanup(func() { ck.Close() })
 	be := cpu.New(2)
-	m, err := Load(be, ckSource{ck, be}, cfg.LLM)
+	m, err := Load(be, weights.NewLoader(ck, be), cfg.LLM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +229,7 @@ func TestTiedHead(t *testing.T) {
 	be := cpu.New(1)
 	c := cfg.LLM
 	c.TieWordEmbeddings = true
-	m, err := Load(be, ckSource{ck, be}, c)
+	m, err := Load(be, weights.NewLoader(ck, be), c)
 	if err != nil {
 		t.Fatal(err)
 	}

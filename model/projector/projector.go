@@ -11,12 +11,14 @@ package projector
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
 )
 
-// Source hands out checkpoint tensors on the backend (see model/weights).
+// Source hands out checkpoint tensors on the backend: *weights.Loader, whose options decide
+// the dtype of Linear weights.
 type Source interface {
 	// Matrix uploads a weight used by Linear, in the loader's dtype policy, checking its shape.
 	Matrix(name string, shape ...int) (*compute.Tensor, error)
@@ -38,42 +40,45 @@ type MLP struct {
 	be     compute.Backend
 }
 
-// LoadProjector binds an MlpProjector stored under prefix (for example "aligner" or
-// "gen_aligner"): "mlp_gelu" has layers prefix.layers.0, .2, .4, … (the odd indices are the
-// parameter-free GELUs of the official nn.Sequential), "linear" a single prefix.layers, and
+// LoadProjector binds an MlpProjector stored under prefix, a state-dict prefix with its dot
+// (weights.AlignerPrefix or weights.GenAlignerPrefix): "mlp_gelu" has layers
+// prefix+"layers.0", ".2", ".4", … (the odd indices are the parameter-free GELUs of the
+// official nn.Sequential), "linear" a single prefix+"layers", and
 // "identity" none.
 func LoadProjector(be compute.Backend, src Source, prefix string, cfg config.Projector) (*MLP, error) {
+	what := "projector " + strings.TrimSuffix(prefix, ".")
 	if cfg.InputDim <= 0 || (cfg.Type != config.ProjectorIdentity && cfg.NEmbed <= 0) {
-		return nil, fmt.Errorf("projector %s: unusable widths %d → %d", prefix, cfg.InputDim, cfg.NEmbed)
+		return nil, fmt.Errorf("%s: unusable widths %d → %d", what, cfg.InputDim, cfg.NEmbed)
 	}
 	var names []string
 	var dims []int
 	switch cfg.Type {
 	case config.ProjectorIdentity:
 	case config.ProjectorLinear:
-		names, dims = []string{prefix + ".layers"}, []int{cfg.InputDim, cfg.NEmbed}
+		names, dims = []string{prefix + "layers"}, []int{cfg.InputDim, cfg.NEmbed}
 	case config.ProjectorMLPGELU:
 		if cfg.Depth < 1 {
-			return nil, fmt.Errorf("projector %s: depth %d, want >= 1", prefix, cfg.Depth)
+			return nil, fmt.Errorf("%s: depth %d, want >= 1", what, cfg.Depth)
 		}
 		dims = []int{cfg.InputDim}
 		for i := range cfg.Depth {
-			names = append(names, fmt.Sprintf("%s.layers.%d", prefix, 2*i))
+			names = append(names, fmt.Sprintf("%slayers.%d", prefix, 2*i))
 			dims = append(dims, cfg.NEmbed)
 		}
 	default:
-		return nil, fmt.Errorf("projector %s: unsupported projector_type %q", prefix, cfg.Type)
+		return nil, fmt.Errorf("%s: unsupported projector_type %q", what, cfg.Type)
 	}
 	return load(be, src, cfg.InputDim, names, dims)
 }
 
-// LoadHead binds the gen_head ("vision_head") stored under prefix: output_mlp_projector
-// (NEmbed → ImageTokenEmbed), GELU, vision_head (ImageTokenEmbed → ImageTokenSize).
+// LoadHead binds the gen_head ("vision_head") stored under prefix (weights.GenHeadPrefix,
+// with its dot): output_mlp_projector (NEmbed → ImageTokenEmbed), GELU, vision_head
+// (ImageTokenEmbed → ImageTokenSize).
 func LoadHead(be compute.Backend, src Source, prefix string, cfg config.GenHead) (*MLP, error) {
 	if cfg.NEmbed <= 0 || cfg.ImageTokenEmbed <= 0 || cfg.ImageTokenSize <= 0 {
-		return nil, fmt.Errorf("%s: unusable widths %+v", prefix, cfg)
+		return nil, fmt.Errorf("%s: unusable widths %+v", strings.TrimSuffix(prefix, "."), cfg)
 	}
-	names := []string{prefix + ".output_mlp_projector", prefix + ".vision_head"}
+	names := []string{prefix + "output_mlp_projector", prefix + "vision_head"}
 	return load(be, src, cfg.NEmbed, names, []int{cfg.NEmbed, cfg.ImageTokenEmbed, cfg.ImageTokenSize})
 }
 

@@ -1,51 +1,16 @@
 package projector
 
 import (
-	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights"
 )
-
-// ckSource is a minimal Source over a checkpoint for tests: Matrix keeps the stored dtype,
-// as the model package's default policy does.
-type ckSource struct {
-	ck *checkpoint.Checkpoint
-	be compute.Backend
-}
-
-func (s ckSource) load(name string, keep bool, shape []int) (*compute.Tensor, error) {
-	info, ok := s.ck.Info(name)
-	if !ok {
-		return nil, fmt.Errorf("tensor %s missing", name)
-	}
-	if !slices.Equal(shape, info.Shape) {
-		return nil, fmt.Errorf("tensor %s has shape %v, want %v", name, info.Shape, shape)
-	}
-	src := map[checkpoint.DType]compute.DType{checkpoint.F32: compute.F32, checkpoint.F16: compute.F16, checkpoint.BF16: compute.BF16}[info.DType]
-	raw, err := s.ck.Raw(name)
-	if err != nil {
-		return nil, err
-	}
-	dt := compute.F32
-	if keep {
-		dt = src
-	}
-	return s.be.FromBytes(dt, shape, src, raw)
-}
-
-func (s ckSource) Matrix(name string, shape ...int) (*compute.Tensor, error) {
-	return s.load(name, true, shape)
-}
-func (s ckSource) F32(name string, shape ...int) (*compute.Tensor, error) {
-	return s.load(name, false, shape)
-}
 
 func openTiny(t *testing.T) (*config.Config, *checkpoint.Checkpoint) {
 	t.Helper()
@@ -65,7 +30,7 @@ func openTiny(t *testing.T) (*config.Config, *checkpoint.Checkpoint) {
 func TestAlignerGoldenTinyA(t *testing.T) {
 	be := cpu.New(2)
 	cfg, ck := openTiny(t)
-	m, err := LoadProjector(be, ckSource{ck, be}, "aligner", cfg.Aligner)
+	m, err := LoadProjector(be, weights.NewLoader(ck, be), weights.AlignerPrefix, cfg.Aligner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,23 +63,23 @@ func TestAlignerGoldenTinyA(t *testing.T) {
 func TestShapes(t *testing.T) {
 	be := cpu.New(1)
 	cfg, ck := openTiny(t)
-	src := ckSource{ck, be}
+	src := weights.NewLoader(ck, be)
 	tests := []struct {
 		name    string
 		load    func() (*MLP, error)
 		in, out int
 		layers  int
 	}{
-		{"aligner", func() (*MLP, error) { return LoadProjector(be, src, "aligner", cfg.Aligner) }, 64, 64, 2},
-		{"gen_aligner", func() (*MLP, error) { return LoadProjector(be, src, "gen_aligner", cfg.GenAligner) }, 8, 64, 2},
-		{"gen_head", func() (*MLP, error) { return LoadHead(be, src, "gen_head", cfg.GenHead) }, 64, 256, 2},
+		{"aligner", func() (*MLP, error) { return LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner) }, 64, 64, 2},
+		{"gen_aligner", func() (*MLP, error) { return LoadProjector(be, src, weights.GenAlignerPrefix, cfg.GenAligner) }, 8, 64, 2},
+		{"gen_head", func() (*MLP, error) { return LoadHead(be, src, weights.GenHeadPrefix, cfg.GenHead) }, 64, 256, 2},
 		{"depth 1", func() (*MLP, error) {
 			c := cfg.Aligner
 			c.Depth = 1
-			return LoadProjector(be, src, "aligner", c)
+			return LoadProjector(be, src, weights.AlignerPrefix, c)
 		}, 64, 64, 1},
 		{"identity", func() (*MLP, error) {
-			return LoadProjector(be, src, "aligner", config.Projector{Type: config.ProjectorIdentity, InputDim: 64})
+			return LoadProjector(be, src, weights.AlignerPrefix, config.Projector{Type: config.ProjectorIdentity, InputDim: 64})
 		}, 64, 64, 0},
 	}
 	for _, tt := range tests {
@@ -145,7 +110,7 @@ func TestShapes(t *testing.T) {
 					t.Errorf("identity changed the rows")
 				}
 			case 1:
-				want := hostLinear(t, ck, "aligner.layers.0", x, tt.in, tt.out)
+				want := hostLinear(t, ck, weights.AlignerPrefix+"layers.0", x, tt.in, tt.out)
 				if ok, diff, bound := fixtures.Close(got, want, 1e-5); !ok {
 					t.Errorf("depth 1: max |diff| %.3g > %.3g", diff, bound)
 				}
@@ -181,7 +146,7 @@ func hostLinear(t *testing.T, ck *checkpoint.Checkpoint, name string, x []float3
 func TestLoadErrors(t *testing.T) {
 	be := cpu.New(1)
 	cfg, ck := openTiny(t)
-	src := ckSource{ck, be}
+	src := weights.NewLoader(ck, be)
 	deep := cfg.Aligner
 	deep.Depth = 3
 	wide := cfg.Aligner
@@ -198,7 +163,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if m, err := LoadProjector(be, src, "aligner", tt.cfg); err == nil {
+			if m, err := LoadProjector(be, src, weights.AlignerPrefix, tt.cfg); err == nil {
 				m.Free()
 				t.Error("no error")
 			}

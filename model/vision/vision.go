@@ -3,6 +3,8 @@
 // forward path only: patch convolution, learned position embedding, pre-norm blocks with
 // exact GELU, the final LayerNorm; the attention-pool head in the checkpoint is never
 // loaded, and select_layer truncation (config.Vision.Layers) decides how many blocks exist.
+// The patch grid is floor(image_size / patch_size), as in timm. Tensor names are under
+// weights.VisionPrefix.
 //
 // Weights are bound once at load into the typed structs below and never looked up by name
 // afterwards. Linear weights keep the dtype the weight source hands out (the checkpoint's
@@ -17,13 +19,11 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights"
 )
 
-// Prefix is where the tower's tensors live in a Janus checkpoint.
-const Prefix = "vision_model.vision_tower."
-
-// Source hands out checkpoint tensors on the backend. model/weights provides it; the model
-// package adapts it so that this package does not depend on the dtype policy.
+// Source hands out checkpoint tensors on the backend: *weights.Loader, whose options decide
+// the dtype of Linear weights.
 type Source interface {
 	// Matrix uploads a weight used by Linear, in the dtype the loader's policy picks, checking
 	// its shape.
@@ -63,8 +63,11 @@ type Model struct {
 
 // Load binds the tower's weights from src. Only cfg.Layers blocks are read.
 func Load(be compute.Backend, src Source, cfg config.Vision) (m *Model, err error) {
+	// The grid is floor(image/patch), as timm's PatchEmbed has it: the stride-patch
+	// convolution never reads the pixels right and below the last whole patch.
 	if cfg.Width <= 0 || cfg.Heads <= 0 || cfg.Width%cfg.Heads != 0 || cfg.PatchSize <= 0 ||
-		cfg.ImageSize%cfg.PatchSize != 0 || cfg.Layers < 0 || cfg.MLPHidden <= 0 {
+		cfg.Grid < 1 || cfg.Grid != cfg.ImageSize/cfg.PatchSize || cfg.Tokens != cfg.Grid*cfg.Grid ||
+		cfg.Layers < 0 || cfg.MLPHidden <= 0 {
 		return nil, fmt.Errorf("vision tower: unusable config %+v", cfg)
 	}
 	m = &Model{Config: cfg, be: be}
@@ -75,33 +78,34 @@ func Load(be compute.Backend, src Source, cfg config.Vision) (m *Model, err erro
 		}
 	}()
 	w, p, g := cfg.Width, cfg.PatchSize, cfg.Grid
+	pre := weights.VisionPrefix
 	l := loader{src: src}
-	m.PatchW = l.f32(Prefix+"patch_embed.proj.weight", w, 3, p, p)
-	m.PatchB = l.f32(Prefix+"patch_embed.proj.bias", w)
-	m.PosEmbed = l.f32(Prefix+"pos_embed", 1, g*g, w)
+	m.PatchW = l.f32(pre+"patch_embed.proj.weight", w, 3, p, p)
+	m.PatchB = l.f32(pre+"patch_embed.proj.bias", w)
+	m.PosEmbed = l.f32(pre+"pos_embed", 1, g*g, w)
 	m.Blocks = make([]Block, cfg.Layers)
 	for i := range m.Blocks {
 		b := &m.Blocks[i]
-		pre := fmt.Sprintf("%sblocks.%d.", Prefix, i)
-		b.Norm1W = l.f32(pre+"norm1.weight", w)
-		b.Norm1B = l.f32(pre+"norm1.bias", w)
-		b.QW = l.matrixRows(pre+"attn.qkv.weight", 0, w, w)
-		b.KW = l.matrixRows(pre+"attn.qkv.weight", w, 2*w, w)
-		b.VW = l.matrixRows(pre+"attn.qkv.weight", 2*w, 3*w, w)
-		b.QB = l.f32Rows(pre+"attn.qkv.bias", 0, w)
-		b.KB = l.f32Rows(pre+"attn.qkv.bias", w, 2*w)
-		b.VB = l.f32Rows(pre+"attn.qkv.bias", 2*w, 3*w)
-		b.ProjW = l.matrix(pre+"attn.proj.weight", w, w)
-		b.ProjB = l.f32(pre+"attn.proj.bias", w)
-		b.Norm2W = l.f32(pre+"norm2.weight", w)
-		b.Norm2B = l.f32(pre+"norm2.bias", w)
-		b.FC1W = l.matrix(pre+"mlp.fc1.weight", cfg.MLPHidden, w)
-		b.FC1B = l.f32(pre+"mlp.fc1.bias", cfg.MLPHidden)
-		b.FC2W = l.matrix(pre+"mlp.fc2.weight", w, cfg.MLPHidden)
-		b.FC2B = l.f32(pre+"mlp.fc2.bias", w)
+		bp := fmt.Sprintf("%sblocks.%d.", pre, i)
+		b.Norm1W = l.f32(bp+"norm1.weight", w)
+		b.Norm1B = l.f32(bp+"norm1.bias", w)
+		b.QW = l.matrixRows(bp+"attn.qkv.weight", 0, w, w)
+		b.KW = l.matrixRows(bp+"attn.qkv.weight", w, 2*w, w)
+		b.VW = l.matrixRows(bp+"attn.qkv.weight", 2*w, 3*w, w)
+		b.QB = l.f32Rows(bp+"attn.qkv.bias", 0, w)
+		b.KB = l.f32Rows(bp+"attn.qkv.bias", w, 2*w)
+		b.VB = l.f32Rows(bp+"attn.qkv.bias", 2*w, 3*w)
+		b.ProjW = l.matrix(bp+"attn.proj.weight", w, w)
+		b.ProjB = l.f32(bp+"attn.proj.bias", w)
+		b.Norm2W = l.f32(bp+"norm2.weight", w)
+		b.Norm2B = l.f32(bp+"norm2.bias", w)
+		b.FC1W = l.matrix(bp+"mlp.fc1.weight", cfg.MLPHidden, w)
+		b.FC1B = l.f32(bp+"mlp.fc1.bias", cfg.MLPHidden)
+		b.FC2W = l.matrix(bp+"mlp.fc2.weight", w, cfg.MLPHidden)
+		b.FC2B = l.f32(bp+"mlp.fc2.bias", w)
 	}
-	m.NormW = l.f32(Prefix+"norm.weight", w)
-	m.NormB = l.f32(Prefix+"norm.bias", w)
+	m.NormW = l.f32(pre+"norm.weight", w)
+	m.NormB = l.f32(pre+"norm.bias", w)
 	if l.err != nil {
 		return m, fmt.Errorf("load vision tower: %w", l.err)
 	}

@@ -1,7 +1,6 @@
 package vision
 
 import (
-	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -11,66 +10,8 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights"
 )
-
-// ckSource is a minimal Source over a checkpoint for tests: it keeps every tensor in its
-// stored dtype for Matrix, as the model package's default policy does.
-type ckSource struct {
-	ck *checkpoint.Checkpoint
-	be compute.Backend
-}
-
-func dtypeOf(d checkpoint.DType) (compute.DType, error) {
-	switch d {
-	case checkpoint.F32:
-		return compute.F32, nil
-	case checkpoint.F16:
-		return compute.F16, nil
-	case checkpoint.BF16:
-		return compute.BF16, nil
-	}
-	return 0, fmt.Errorf("dtype %s", d)
-}
-
-func (s ckSource) load(name string, keep bool, r0, r1 int, shape []int) (*compute.Tensor, error) {
-	info, ok := s.ck.Info(name)
-	if !ok {
-		return nil, fmt.Errorf("tensor %s missing", name)
-	}
-	src, err := dtypeOf(info.DType)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := s.ck.Raw(name)
-	if err != nil {
-		return nil, err
-	}
-	if r1 >= 0 {
-		row := info.NumBytes() / info.Shape[0]
-		raw = raw[r0*row : r1*row]
-		shape = append([]int{r1 - r0}, info.Shape[1:]...)
-	} else if !slices.Equal(shape, info.Shape) {
-		return nil, fmt.Errorf("tensor %s has shape %v, want %v", name, info.Shape, shape)
-	}
-	dt := compute.F32
-	if keep {
-		dt = src
-	}
-	return s.be.FromBytes(dt, shape, src, raw)
-}
-
-func (s ckSource) Matrix(name string, shape ...int) (*compute.Tensor, error) {
-	return s.load(name, true, 0, -1, shape)
-}
-func (s ckSource) MatrixRows(name string, r0, r1 int) (*compute.Tensor, error) {
-	return s.load(name, true, r0, r1, nil)
-}
-func (s ckSource) F32(name string, shape ...int) (*compute.Tensor, error) {
-	return s.load(name, false, 0, -1, shape)
-}
-func (s ckSource) F32Rows(name string, r0, r1 int) (*compute.Tensor, error) {
-	return s.load(name, false, r0, r1, nil)
-}
 
 func loadTiny(t *testing.T, be compute.Backend) (*Model, string) {
 	t.Helper()
@@ -84,7 +25,7 @@ func loadTiny(t *testing.T, be compute.Backend) (*Model, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ck.Close() })
-	m, err := Load(be, ckSource{ck, be}, cfg.Vision)
+	m, err := Load(be, weights.NewLoader(ck, be), cfg.Vision)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +115,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cfg.Vision
 			tt.change(&c)
-			if m, err := Load(be, ckSource{ck, be}, c); err == nil {
+			if m, err := Load(be, weights.NewLoader(ck, be), c); err == nil {
 				m.Free()
 				t.Error("no error")
 			}
@@ -215,5 +156,64 @@ func TestPixelsTowerNormalisation(t *testing.T) {
 				t.Error("Pixels modified its input")
 			}
 		})
+	}
+}
+
+// TestGridFloorsImageSize: with an image size that is not a multiple of the patch size the
+// grid is floor(image/patch), as in timm, and the pixels right of and below the last whole
+// patch are never read. tiny-a's tower at 70 px (patch 16) still has a 4×4 grid, so an image
+// whose top-left 64×64 pixels are tiny-a's golden input gives the golden features, whatever
+// the other pixels hold.
+func TestGridFloorsImageSize(t *testing.T) {
+	be := cpu.New(2)
+	dir := fixtures.Path(t, "models", "tiny-a")
+	golden := fixtures.Path(t, "golden", "tiny-a")
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	const size, inner = 70, 64
+	c := cfg.Vision
+	c.ImageSize = size
+	m, err := Load(be, weights.NewLoader(ck, be), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	pixels := fixtures.Float32s(t, filepath.Join(golden, "pixel_values.bin"))
+	big := make([]float32, 3*size*size)
+	for i := range big {
+		big[i] = float32(i%13)/6 - 1 // the margin: anything
+	}
+	for ch := range 3 {
+		for y := range inner {
+			copy(big[(ch*size+y)*size:][:inner], pixels[(ch*inner+y)*inner:][:inner])
+		}
+	}
+	px, err := m.Pixels(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := m.Forward(px)
+	if !slices.Equal(out.Shape, []int{1, 16, 64}) {
+		t.Fatalf("shape %v, want [1 16 64]", out.Shape)
+	}
+	got := make([]float32, out.Len())
+	if err := be.Read(out, got); err != nil {
+		t.Fatal(err)
+	}
+	if ok, diff, bound := fixtures.Close(got, fixtures.Float32s(t, filepath.Join(golden, "vision_features.bin")), 1e-4); !ok {
+		t.Errorf("max |diff| %.3g > %.3g", diff, bound)
+	}
+	bad := c
+	bad.Grid, bad.Tokens = 5, 25 // what rounding up would give
+	if m, err := Load(be, weights.NewLoader(ck, be), bad); err == nil {
+		m.Free()
+		t.Error("a grid rounded up was accepted")
 	}
 }
