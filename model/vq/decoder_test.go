@@ -565,13 +565,16 @@ func TestDecodeEachImage(t *testing.T) {
 }
 
 // TestScratchBytes: the dry-run estimate is what a decode allocates, for one image or many
-// (the pool is reused from image to image), on every decoder shape.
+// (the pool is reused from image to image), on every decoder shape, with or without weights.
 func TestScratchBytes(t *testing.T) {
 	for _, name := range []string{"gen-b", "gen-c", "gen-d"} {
 		t.Run(name, func(t *testing.T) {
 			tr := newAllocTracker(cpu.New(1))
 			d := variant(t, tr, name)
 			want := d.ScratchBytes()
+			if dry, err := ScratchBytesFor(d.Params()); err != nil || dry != want {
+				t.Fatalf("ScratchBytesFor = %d, %v; the loaded decoder's ScratchBytes %d", dry, err, want)
+			}
 			for _, n := range []int{1, 4} {
 				tr.newBytes = 0
 				grids := make([][]int32, n)
@@ -587,5 +590,22 @@ func TestScratchBytes(t *testing.T) {
 			}
 			t.Logf("%s: %d bytes of scratch", name, want)
 		})
+	}
+}
+
+// TestScratchBytesReleased pins the released decoder's scratch, which generation budgets for.
+func TestScratchBytesReleased(t *testing.T) {
+	got, err := ScratchBytesFor(DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// top level: 128 channels × 384² float32 = 72 MiB per buffer; the pool holds a few of
+	// them and the smaller levels' buffers
+	const mib = 1 << 20
+	if got < 4*72*mib || got > 8*72*mib {
+		t.Fatalf("released decoder scratch %.1f MiB, want a handful of 72 MiB top-level buffers", float64(got)/mib)
+	}
+	if _, err := ScratchBytesFor(Params{}); err == nil {
+		t.Fatal("ScratchBytesFor of zero params succeeded")
 	}
 }

@@ -115,3 +115,22 @@ func (s *sizingBackend) Upsample2x(_, _ *compute.Tensor)                        
 func (s *sizingBackend) Reshape(t *compute.Tensor, shape ...int) *compute.Tensor {
 	return &compute.Tensor{Shape: append([]int(nil), shape...), DType: t.DType}
 }
+
+// ScratchBytesFor is ScratchBytes for a decoder of structure p, found without its weights
+// (a dry-run Load on the sizing backend), so that a caller can budget memory before it
+// loads anything.
+func ScratchBytesFor(p Params) (int64, error) {
+	sizer := &sizingBackend{}
+	d, err := Load(sizer, sizingWeights{sizer}, p)
+	if err != nil {
+		return 0, err
+	}
+	return d.ScratchBytes(), nil
+}
+
+// sizingWeights hands out weightless tensors of the asked shapes on a sizing backend.
+type sizingWeights struct{ b *sizingBackend }
+
+func (w sizingWeights) Load(_ string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
+	return w.b.New(dt, shape...), nil
+}
