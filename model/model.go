@@ -2,11 +2,12 @@
 // (a chat about images, in this package's understand*.go and chat*.go files) and image
 // generation (generate*.go).
 //
-// Load reads the configuration, checks that the checkpoint holds every tensor the
-// configuration needs (all problems reported at once), and binds each network once into the
-// typed structs of model/vision, model/projector, model/llm and model/vq. Weights are uploaded
-// one tensor at a time straight from the memory-mapped checkpoint, so loading never holds two
-// full copies of them; the checkpoint is closed when loading is done.
+// Load reads the configuration (model/config checks that the parts fit together), checks that
+// the checkpoint holds every tensor the configuration needs (all problems reported at once),
+// and binds each network once into the typed structs of model/vision, model/projector,
+// model/llm and model/vq from a *weights.Loader. Weights are uploaded one tensor at a time
+// straight from the memory-mapped checkpoint, so loading never holds two full copies of them;
+// the checkpoint is closed when loading is done.
 //
 // Every prompt (understanding conversations, generation's conditional and unconditional rows)
 // comes from one model/prompt Builder made at load, so the prompt format lives in that
@@ -16,7 +17,8 @@
 //
 // Linear weights and embedding tables keep their checkpoint dtype by default (BF16 for every
 // release): half the memory of float32, and decoding one token at a time is bound by memory
-// bandwidth; the backend widens them on use. Options.MatrixDType overrides that.
+// bandwidth; the backend widens them on use. Options.MatrixDType overrides that. Tensors
+// stored as F64 are narrowed to float32 by the loader (and count as F32 for that policy).
 package model
 
 import (
@@ -126,28 +128,16 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Preprocessor.ImageSize != cfg.Vision.ImageSize {
-		return nil, fmt.Errorf("model %s: the preprocessor makes %d px images but the vision tower takes %d px",
-			dir, cfg.Preprocessor.ImageSize, cfg.Vision.ImageSize)
-	}
-	if cfg.Processor.NumImageTokens != cfg.Vision.Tokens {
-		return nil, fmt.Errorf("model %s: processor_config.json has num_image_tokens %d but the vision tower makes %d",
-			dir, cfg.Processor.NumImageTokens, cfg.Vision.Tokens)
-	}
-	if cfg.Aligner.OutputDim() != cfg.LLM.Hidden || cfg.Aligner.InputDim != cfg.Vision.Width {
-		return nil, fmt.Errorf("model %s: the aligner maps %d → %d but the vision tower is %d wide and the LLM %d",
-			dir, cfg.Aligner.InputDim, cfg.Aligner.OutputDim(), cfg.Vision.Width, cfg.LLM.Hidden)
-	}
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer of %s: %w", dir, err)
 	}
 	_, hasImageTag := tok.TokenID(cfg.Processor.ImageTag)
-	b, err := prompt.NewBuilder(tok, promptConfig(cfg.Processor))
+	b, err := prompt.NewBuilder(tok, cfg.Processor)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: prompt format: %w", dir, err)
 	}
-	m = &Model{Config: cfg, Prompt: b, Tokenizer: b.Tokenizer(), Images: preprocessParams(cfg.Preprocessor)}
+	m = &Model{Config: cfg, Prompt: b, Tokenizer: b.Tokenizer(), Images: imageproc.ParamsFromConfig(cfg.Preprocessor)}
 	if m.eos, err = checkPromptTokens(b, cfg.LLM.Vocab, hasImageTag, !opts.SkipGeneration); err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
@@ -270,27 +260,6 @@ func parseMatrixDType(s string) (func(compute.DType) compute.DType, error) {
 		return fixed(compute.BF16), nil
 	}
 	return nil, fmt.Errorf("matrix dtype %q: want F32, F16, BF16 or empty", s)
-}
-
-func preprocessParams(p config.Preprocessor) imageproc.Params {
-	out := imageproc.Params{
-		ImageSize: p.ImageSize, MinSize: p.MinSize,
-		RescaleFactor: p.RescaleFactor, DoNormalize: p.DoNormalize,
-	}
-	for c := range 3 {
-		out.Mean[c], out.Std[c] = float32(p.ImageMean[c]), float32(p.ImageStd[c])
-	}
-	return out
-}
-
-// promptConfig is the prompt builder's view of processor_config.json, which config.Load
-// has already read and checked.
-func promptConfig(p config.Processor) prompt.ProcessorConfig {
-	return prompt.ProcessorConfig{
-		NumImageTokens: p.NumImageTokens, ImageTag: p.ImageTag,
-		ImageStartTag: p.ImageStartTag, ImageEndTag: p.ImageEndTag, PadTag: p.PadTag,
-		SFTFormat: p.SFTFormat, AddSpecialToken: p.AddSpecialToken,
-	}
 }
 
 // checkPromptTokens checks, before any weight is read, that the prompts can be built and

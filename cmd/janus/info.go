@@ -9,7 +9,8 @@ package main
 // The --json output is one object with these fields (stable; new fields may be added):
 //
 //	model           string  the folder as given
-//	family          string  "Janus", "Janus-Pro" or "unknown" (no tokenizer files)
+//	family          string  "Janus", "Janus-Pro" or "unknown" (no tokenizer.json), as the
+//	                        prompt builder decides it from the tokenizer
 //	torch_dtype     string  config.json's torch_dtype (informational)
 //	stored_dtypes   object  parameters of the running tensors per stored dtype, e.g. {"BF16": N}
 //	files           array   [{"name": base name, "bytes": size}] of the weight files
@@ -31,8 +32,9 @@ package main
 //	                        "Q8_0" and "Q4_0" (estimates); KV cache and activations excluded
 //	preprocess      object  image_size, min_size, image_mean, image_std, num_image_tokens
 //	special_tokens  array   [{"role", "token", "id"}] for bos, eos, pad, image, image_start,
-//	                        image_end, user, assistant; id is null when the tokenizer files
-//	                        do not list the token; the array is empty without tokenizer files
+//	                        image_end, user, assistant (the family's role texts); id is null
+//	                        when the tokenizer lacks the token (and for Janus' plain-text
+//	                        roles); the array is empty without tokenizer.json
 //	unexpected_tensors array names stored but neither run nor known to be unused
 
 import (
@@ -41,6 +43,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,6 +53,7 @@ import (
 
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/tokenizer"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -213,21 +217,13 @@ func describeModel(dir string) (*modelInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := config.LoadSpecialTokens(dir)
-	if err != nil {
+	// model/tokenizer reads the tokenizer files; a folder without tokenizer.json is described
+	// without tokens.
+	tok, err := tokenizer.Load(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		tok = nil
+	} else if err != nil {
 		return nil, err
-	}
-	idOf := tokens.ID
-	if _, err := os.Stat(filepath.Join(dir, config.TokenizerFile)); err == nil {
-		// The full tokenizer also finds tokens that are plain vocabulary entries.
-		tok, err := tokenizer.Load(dir)
-		if err != nil {
-			return nil, err
-		}
-		idOf = func(s string) (int, bool) {
-			id, ok := tok.TokenID(s)
-			return int(id), ok
-		}
 	}
 	ck, err := checkpoint.Open(dir)
 	if err != nil {
@@ -241,14 +237,11 @@ func describeModel(dir string) (*modelInfo, error) {
 
 	info := &modelInfo{
 		Model:        dir,
-		Family:       string(tokens.Family()),
+		Family:       "unknown",
 		TorchDType:   cfg.TorchDType,
 		StoredDTypes: map[string]int64{},
 		MemoryBytes:  memoryMap(rep.Memory),
 		Unexpected:   append([]string{}, rep.Unexpected...),
-	}
-	if info.Family == "" {
-		info.Family = "unknown"
 	}
 	for dt, n := range rep.StoredDTypes {
 		info.StoredDTypes[string(dt)] = n
@@ -286,7 +279,15 @@ func describeModel(dir string) (*modelInfo, error) {
 	info.Unused = counts[weights.PartUnused]
 	p := cfg.Preprocessor
 	info.Preprocess = preprocessInfo{p.ImageSize, p.MinSize, p.ImageMean, p.ImageStd, cfg.Processor.NumImageTokens}
-	info.SpecialTokens = specialTokens(cfg, tokens, idOf)
+	info.SpecialTokens = []tokenInfo{}
+	if tok != nil {
+		b, err := prompt.NewBuilder(tok, cfg.Processor)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: prompt format: %w", dir, err)
+		}
+		info.Family = string(b.Family())
+		info.SpecialTokens = specialTokens(cfg.Processor, tok, b)
+	}
 	return info, nil
 }
 
@@ -302,27 +303,44 @@ func memoryMap(m map[weights.Precision]int64) map[string]int64 {
 	return out
 }
 
-// specialTokens lists the tokens the prompts and generation loops use, with their ids.
-func specialTokens(cfg *config.Config, t *config.SpecialTokens, idOf func(string) (int, bool)) []tokenInfo {
-	out := []tokenInfo{}
-	if len(t.Files) == 0 {
-		return out
-	}
-	pad := t.Pad
-	if pad == "" {
-		pad = cfg.Processor.PadTag
-	}
-	for _, r := range []struct{ role, token string }{
-		{"bos", t.BOS}, {"eos", t.EOS}, {"pad", pad},
-		{"image", cfg.Processor.ImageTag}, {"image_start", cfg.Processor.ImageStartTag},
-		{"image_end", cfg.Processor.ImageEndTag},
-		{"user", "<|User|>"}, {"assistant", "<|Assistant|>"},
-	} {
-		ti := tokenInfo{Role: r.role, Token: r.token}
-		if id, ok := idOf(r.token); ok && r.token != "" {
-			ti.ID = &id
+// specialTokens lists the tokens the prompts and generation loops use, with their ids in the
+// folder's tokenizer tok; b is the prompt format built from it, which knows the pad token and
+// the role texts.
+func specialTokens(proc config.Processor, tok *tokenizer.Tokenizer, b *prompt.Builder) []tokenInfo {
+	var out []tokenInfo
+	add := func(role, text string, id int32, ok bool) {
+		ti := tokenInfo{Role: role, Token: text}
+		if ok {
+			n := int(id)
+			ti.ID = &n
 		}
 		out = append(out, ti)
+	}
+	// The named tokens are looked up by id, so a name the vocabulary lacks shows as absent.
+	named := func(role string, id int32, ok bool) {
+		text := ""
+		if ok {
+			text, _ = tok.IDToken(id)
+		}
+		add(role, text, id, ok)
+	}
+	bos, ok := tok.BOS()
+	named("bos", bos, ok)
+	eos, ok := tok.EOS()
+	named("eos", eos, ok)
+	pad, err := b.PadID()
+	named("pad", pad, err == nil)
+	for _, r := range []struct{ role, text string }{
+		{"image", proc.ImageTag}, {"image_start", proc.ImageStartTag}, {"image_end", proc.ImageEndTag},
+	} {
+		id, ok := tok.TokenID(r.text)
+		add(r.role, r.text, id, ok)
+	}
+	// Roles are tokens only when the tokenizer adds them (Janus-Pro); Janus writes plain words.
+	user, assistant := b.Roles()
+	for _, r := range []struct{ role, text string }{{"user", user}, {"assistant", assistant}} {
+		id, ok := tok.TokenID(r.text)
+		add(r.role, r.text, id, ok && tok.IsAdded(id))
 	}
 	return out
 }
@@ -334,7 +352,7 @@ func writeInfoText(w io.Writer, m *modelInfo) error {
 	head.add("model", m.Model)
 	family := m.Family
 	if family == "unknown" {
-		family = "unknown (no tokenizer files)"
+		family = "unknown (no tokenizer.json)"
 	}
 	head.add("family", family)
 	head.add("weights", storedDTypes(m.StoredDTypes)+" (config torch_dtype "+orDash(m.TorchDType)+")")
@@ -401,15 +419,18 @@ func writeInfoText(w io.Writer, m *modelInfo) error {
 
 	ew.println()
 	if len(m.SpecialTokens) == 0 {
-		ew.println("special tokens: no tokenizer files in the folder")
+		ew.println("special tokens: no tokenizer.json in the folder")
 	} else {
 		ew.println("special tokens")
 		var tok table
 		tok.right = []bool{false, true, false}
 		for _, t := range m.SpecialTokens {
-			id := "not in tokenizer files"
-			if t.ID != nil {
+			id := "not in the tokenizer"
+			switch {
+			case t.ID != nil:
 				id = strconv.Itoa(*t.ID)
+			case (t.Role == "user" || t.Role == "assistant") && t.Token != "":
+				id = "plain text"
 			}
 			tok.add(t.Role, id, orDash(t.Token))
 		}

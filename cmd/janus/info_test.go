@@ -117,6 +117,34 @@ func fakeRelease(t *testing.T, release string, format checkpointtest.Format, sha
 	return dir
 }
 
+// addTinyTokenizer writes tiny-a's tokenizer.json into a reconstructed release folder (the
+// release's own is not among the fixtures); without roles, its <|User|> and <|Assistant|>
+// added tokens are dropped, as Janus-1.3B's tokenizer lacks them. The release's
+// special_tokens_map.json and tokenizer_config.json name tokens tiny-a's tokenizer has.
+func addTinyTokenizer(t *testing.T, dir string, roles bool) {
+	t.Helper()
+	raw, err := os.ReadFile(fixtures.Path(t, "models", "tiny-a", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !roles {
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc["added_tokens"] = slices.DeleteFunc(doc["added_tokens"].([]any), func(a any) bool {
+			c := a.(map[string]any)["content"]
+			return c == "<|User|>" || c == "<|Assistant|>"
+		})
+		if raw, err = json.Marshal(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestInfoReleases(t *testing.T) {
 	tests := []struct {
 		release            string
@@ -131,10 +159,10 @@ func TestInfoReleases(t *testing.T) {
 	}{
 		{"janus-1.3b", checkpointtest.Safetensors, 0, []string{"model.safetensors"}, "Janus",
 			2_089_297_547, 2_047_336_579, 882, 2048, 5632, 24,
-			[]string{`^family\s+Janus$`, `^total\s+882\s+2,089,297,547\s`, `^  user\s+not in tokenizer files\s+<\|User\|>$`}},
+			[]string{`^family\s+Janus$`, `^total\s+882\s+2,089,297,547\s`, `^  user\s+plain text\s+User$`, `^  assistant\s+plain text\s+Assistant$`}},
 		{"janus-pro-1b", checkpointtest.PyTorch, 0, []string{"pytorch_model.bin"}, "Janus-Pro",
 			2_089_297_547, 2_047_336_579, 882, 2048, 5632, 24,
-			[]string{`^family\s+Janus-Pro$`, `^total\s+882\s+2,089,297,547\s`}},
+			[]string{`^family\s+Janus-Pro$`, `^total\s+882\s+2,089,297,547\s`, `^  user\s+262\s+<\|User\|>$`}},
 		{"janus-pro-7b", checkpointtest.PyTorch, 2, []string{"pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"}, "Janus-Pro",
 			7_420_434_059, 7_378_473_091, 936, 4096, 11008, 30,
 			[]string{`^total\s+936\s+7,420,434,059\s`, `^llm\s+273\s+6,910,365,696\s+LLaMA: hidden 4096, 30 layers, 32 heads × 128 \(32 KV\), FFN 11008, vocab 102,400`,
@@ -143,6 +171,7 @@ func TestInfoReleases(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.release, func(t *testing.T) {
 			dir := fakeRelease(t, tc.release, tc.format, tc.shards, nil)
+			addTinyTokenizer(t, dir, tc.family == "Janus-Pro")
 			start := time.Now()
 			info, _ := infoJSON(t, dir)
 			t.Logf("janus info --json on the sparse %s checkpoint: %v", tc.release, time.Since(start))
@@ -165,27 +194,37 @@ func TestInfoReleases(t *testing.T) {
 			if len(info.StoredDTypes) != 1 || info.StoredDTypes["BF16"] != tc.used {
 				t.Errorf("stored dtypes %v, want BF16 only", info.StoredDTypes)
 			}
-			// No tokenizer.json in the reconstructed releases: token strings, no ids.
-			if len(info.SpecialTokens) != 8 || info.SpecialTokens[0].Token != "<｜begin▁of▁sentence｜>" || info.SpecialTokens[0].ID != nil {
+			// The release names its tokens; tiny-a's tokenizer gives their ids. Janus writes
+			// its roles as plain text, which have no ids.
+			wantIDs := map[string]int{"bos": 256, "eos": 257, "pad": 258, "image": 259, "image_start": 260, "image_end": 261, "user": 262, "assistant": 263}
+			if tc.family == "Janus" {
+				wantIDs["user"], wantIDs["assistant"] = -1, -1
+			}
+			if len(info.SpecialTokens) != 8 || info.SpecialTokens[0].Token != "<｜begin▁of▁sentence｜>" {
 				t.Errorf("special tokens %+v", info.SpecialTokens)
+			}
+			for _, tok := range info.SpecialTokens {
+				if want := wantIDs[tok.Role]; (want < 0) != (tok.ID == nil) || (tok.ID != nil && *tok.ID != want) {
+					t.Errorf("%s token %q id %v, want %d (-1: none)", tok.Role, tok.Token, tok.ID, want)
+				}
 			}
 			wantLines(t, runInfoOK(t, "--model", dir), tc.textLines...)
 		})
 	}
 }
 
-func TestInfoWithoutTokenizerFiles(t *testing.T) {
-	dir := fakeRelease(t, "janus-1.3b", checkpointtest.Safetensors, 0, nil)
-	for _, f := range []string{"special_tokens_map.json", "tokenizer_config.json"} {
-		if err := os.Remove(filepath.Join(dir, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	info, _ := infoJSON(t, dir)
+// TestInfoWithoutTokenizer: without tokenizer.json (the other tokenizer files alone do not
+// make a tokenizer) the family is unknown and no tokens are listed.
+func TestInfoWithoutTokenizer(t *testing.T) {
+	dir := fakeRelease(t, "janus-pro-1b", checkpointtest.Safetensors, 0, nil)
+	info, generic := infoJSON(t, dir)
 	if info.Family != "unknown" || len(info.SpecialTokens) != 0 {
 		t.Errorf("family %q, tokens %v; want unknown and none", info.Family, info.SpecialTokens)
 	}
-	wantLines(t, runInfoOK(t, "--model", dir), `^family\s+unknown \(no tokenizer files\)$`, `^special tokens: no tokenizer files in the folder$`)
+	if toks, ok := generic["special_tokens"].([]any); !ok || len(toks) != 0 {
+		t.Errorf("special_tokens is %v, want an empty array", generic["special_tokens"])
+	}
+	wantLines(t, runInfoOK(t, "--model", dir), `^family\s+unknown \(no tokenizer\.json\)$`, `^special tokens: no tokenizer\.json in the folder$`)
 }
 
 func TestInfoErrors(t *testing.T) {

@@ -20,6 +20,10 @@
 //     VLChatProcessor class defaults, except num_image_tokens, which then defaults to the
 //     ViT's token count (the class default 576 is only right for the 384-pixel releases).
 //
+// This package is the only reader of these three files: model/imageproc and model/prompt
+// take their settings from Config.Preprocessor and Config.Processor. Tokenizer files are
+// model/tokenizer's.
+//
 // The tiny test models use the extension keys of spec §13 (vision width/layers/heads/mlp_ratio/
 // patch_size, VQ ch/ch_mult/... ); released configs never contain them and the presets apply.
 package config
@@ -66,7 +70,8 @@ type Vision struct {
 	// ImageSize is the ViT input side in pixels (params.image_size, class default 336).
 	ImageSize int
 	PatchSize int
-	// Grid is ImageSize/PatchSize; Tokens = Grid² is the number of ViT output tokens.
+	// Grid is floor(ImageSize/PatchSize), as in timm (pixels past the last whole patch are
+	// never read); Tokens = Grid² is the number of ViT output tokens.
 	Grid   int
 	Tokens int
 	Width  int
@@ -87,7 +92,8 @@ type Vision struct {
 	// LayerNormEps is the eps of every ViT LayerNorm.
 	LayerNormEps float64
 	// PixelMean and PixelStd are the tower's own input normalisation; nil in every release
-	// (normalisation happens in the image processor only).
+	// (normalisation happens in the image processor only). They are set together or not at
+	// all.
 	PixelMean, PixelStd []float64
 }
 
@@ -184,15 +190,13 @@ type Preprocessor struct {
 	ImageStd      [3]float64
 	RescaleFactor float64
 	DoNormalize   bool
-	// BackgroundColor is the padding colour the processor really uses: int(mean*255) per
-	// channel. The file's own background_color key is ignored by the Python code too.
-	BackgroundColor [3]uint8
 	// FromFile is false when preprocessor_config.json was absent and the released values
 	// were used.
 	FromFile bool
 }
 
-// Processor is the VLChatProcessor setup (processor_config.json).
+// Processor is the VLChatProcessor setup (processor_config.json); model/prompt builds
+// prompts from it.
 type Processor struct {
 	ImageTag        string
 	ImageStartTag   string
@@ -200,9 +204,12 @@ type Processor struct {
 	PadTag          string
 	NumImageTokens  int
 	AddSpecialToken bool
-	SFTFormat       string
-	MaskPrompt      bool
-	IgnoreID        int
+	// SFTFormat is the conversation template; only SFTDeepSeek is accepted.
+	SFTFormat string
+	// MaskPrompt and IgnoreID only matter for training (label masking); they are parsed for
+	// completeness, so that a malformed value is still reported.
+	MaskPrompt bool
+	IgnoreID   int
 	// FromFile is false when processor_config.json was absent.
 	FromFile bool
 }

@@ -26,7 +26,7 @@ var releasedVision = Vision{
 
 var releasedPreprocessor = Preprocessor{
 	ImageSize: 384, MinSize: 14, ImageMean: [3]float64{0.5, 0.5, 0.5}, ImageStd: [3]float64{0.5, 0.5, 0.5},
-	RescaleFactor: 0.00392156862745098, DoNormalize: true, BackgroundColor: [3]uint8{127, 127, 127}, FromFile: true,
+	RescaleFactor: 0.00392156862745098, DoNormalize: true, FromFile: true,
 }
 
 func releasedProcessor(tokens int) Processor {
@@ -89,15 +89,14 @@ func TestLoadReleasedAndTiny(t *testing.T) {
 	sevenB.LLM = llm(4096, 11008, 30, 32)
 
 	tests := []struct {
-		name   string
-		dir    []string
-		want   Config
-		family Family
+		name string
+		dir  []string
+		want Config
 	}{
-		{"janus-1.3b", []string{"real-configs", "janus-1.3b"}, oneB, Janus},
-		{"janus-pro-1b", []string{"real-configs", "janus-pro-1b"}, oneB, JanusPro},
-		{"janus-pro-7b", []string{"real-configs", "janus-pro-7b"}, sevenB, JanusPro},
-		{"tiny-a", []string{"models", "tiny-a"}, tiny, JanusPro},
+		{"janus-1.3b", []string{"real-configs", "janus-1.3b"}, oneB},
+		{"janus-pro-1b", []string{"real-configs", "janus-pro-1b"}, oneB},
+		{"janus-pro-7b", []string{"real-configs", "janus-pro-7b"}, sevenB},
+		{"tiny-a", []string{"models", "tiny-a"}, tiny},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,13 +107,6 @@ func TestLoadReleasedAndTiny(t *testing.T) {
 			}
 			tc.want.Dir = dir
 			compareConfig(t, got, &tc.want)
-			fam, err := DetectFamily(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fam != tc.family {
-				t.Errorf("family = %q, want %q", fam, tc.family)
-			}
 		})
 	}
 }
@@ -135,7 +127,7 @@ func modelDir(t *testing.T, edit func(file string, doc map[string]any) map[strin
 	t.Helper()
 	src := fixtures.Path(t, "real-configs", "janus-pro-1b")
 	dir := t.TempDir()
-	for _, name := range []string{ConfigFile, PreprocessorFile, ProcessorFile, SpecialTokensMapFile, TokenizerConfigFile} {
+	for _, name := range []string{ConfigFile, PreprocessorFile, ProcessorFile} {
 		raw, err := os.ReadFile(filepath.Join(src, name))
 		if err != nil {
 			t.Fatal(err)
@@ -220,10 +212,25 @@ func TestLoadRejectsBrokenConfigs(t *testing.T) {
 			[]want{{ConfigFile, "vision_config.params.heads", "do not divide"}}},
 		{"select_layer leaves nothing", edits(set(ConfigFile, "vision_config.params.select_layer", -25)),
 			[]want{{ConfigFile, "vision_config.params.select_layer", "leaves no ViT block"}}},
-		{"image size not a multiple of the patch", edits(
+		{"image smaller than a patch", edits(
+			set(ConfigFile, "vision_config.params.image_size", 15),
+			set(PreprocessorFile, "image_size", 15)),
+			[]want{{ConfigFile, "vision_config.params.image_size", "smaller than the patch size 16"}}},
+		{"image tokens differ from the floored grid", edits(
 			set(ConfigFile, "vision_config.params.image_size", 380),
 			set(PreprocessorFile, "image_size", 380)),
-			[]want{{ConfigFile, "vision_config.params.image_size", "not a multiple of the patch size 16"}}},
+			[]want{{ProcessorFile, "num_image_tokens", "576 differs from the ViT's token count 529 (floor(380/16)²)"}}},
+		{"pixel_mean without pixel_std", edits(set(ConfigFile, "vision_config.params.pixel_mean", []float64{0.5, 0.5, 0.5})),
+			[]want{{ConfigFile, "vision_config.params.pixel_mean", "without pixel_std"}}},
+		{"pixel_std without pixel_mean", edits(set(ConfigFile, "vision_config.params.pixel_std", []float64{0.5, 0.5, 0.5})),
+			[]want{{ConfigFile, "vision_config.params.pixel_std", "without pixel_mean"}}},
+		{"short pixel_std", edits(set(ConfigFile, "vision_config.params.pixel_mean", []float64{0.5, 0.5, 0.5}),
+			set(ConfigFile, "vision_config.params.pixel_std", []float64{0.5, 0.5})),
+			[]want{{ConfigFile, "vision_config.params.pixel_std", "must hold 3 numbers, got 2"}}},
+		{"unknown sft_format", edits(set(ProcessorFile, "sft_format", "plain")),
+			[]want{{ProcessorFile, "sft_format", `"plain" is not supported`}}},
+		{"empty pad tag", edits(set(ProcessorFile, "pad_tag", "")),
+			[]want{{ProcessorFile, "pad_tag", "must not be empty"}}},
 		{"preprocessor size differs from the ViT", edits(set(PreprocessorFile, "image_size", 336)),
 			[]want{{PreprocessorFile, "image_size", "differs from the ViT input size 384"}}},
 		{"zero LLM layers", edits(set(ConfigFile, "language_config.num_hidden_layers", 0)),
@@ -423,7 +430,7 @@ func TestLoadDefaults(t *testing.T) {
 		}
 		wantPre := Preprocessor{ImageSize: 336, MinSize: 14,
 			ImageMean: [3]float64{0.48145466, 0.4578275, 0.40821073}, ImageStd: [3]float64{0.26862954, 0.26130258, 0.27577711},
-			RescaleFactor: 1.0 / 255, DoNormalize: true, BackgroundColor: [3]uint8{122, 116, 104}, FromFile: true}
+			RescaleFactor: 1.0 / 255, DoNormalize: true, FromFile: true}
 		if cfg.Preprocessor != wantPre {
 			t.Errorf("preprocessor = %+v, want %+v", cfg.Preprocessor, wantPre)
 		}
@@ -433,47 +440,41 @@ func TestLoadDefaults(t *testing.T) {
 	})
 }
 
-func TestSpecialTokens(t *testing.T) {
-	tiny, err := LoadSpecialTokens(fixtures.Path(t, "models", "tiny-a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for tok, want := range map[string]int{
-		"<｜begin▁of▁sentence｜>": 256, "<｜end▁of▁sentence｜>": 257, "<｜▁pad▁｜>": 258, "<image_placeholder>": 259,
-		"<begin_of_image>": 260, "<end_of_image>": 261, "<|User|>": 262, "<|Assistant|>": 263,
-	} {
-		if got, ok := tiny.ID(tok); !ok || got != want {
-			t.Errorf("tiny-a id of %s = %d, %v; want %d", tok, got, ok, want)
+// TestLoadFloorsTheGrid: an image size that is not a multiple of the patch size is accepted
+// with the grid timm uses, floor(image/patch), and the tower's pixel_mean/pixel_std pair is
+// read when both are given.
+func TestLoadFloorsTheGrid(t *testing.T) {
+	dir := modelDir(t, func(file string, doc map[string]any) map[string]any {
+		for _, e := range edits(
+			set(ConfigFile, "vision_config.params.image_size", 390),
+			set(ConfigFile, "vision_config.params.pixel_mean", []float64{0.1, 0.2, 0.3}),
+			set(ConfigFile, "vision_config.params.pixel_std", []float64{0.4, 0.5, 0.6}),
+			set(PreprocessorFile, "image_size", 390)) {
+			doc = e(file, doc)
 		}
-	}
-	if tiny.BOS != "<｜begin▁of▁sentence｜>" || tiny.EOS != "<｜end▁of▁sentence｜>" || tiny.Pad != "<｜▁pad▁｜>" {
-		t.Errorf("tiny-a named tokens = %q %q %q", tiny.BOS, tiny.EOS, tiny.Pad)
-	}
-
-	// A 1.3B-style tokenizer_config.json with AddedToken objects and an added_tokens_decoder.
-	dir := t.TempDir()
-	tc := `{"bos_token": {"__type": "AddedToken", "content": "<s>"}, "eos_token": "</s>", "pad_token": null,
-		"added_tokens_decoder": {"100015": {"content": "<pad>", "special": true}}}`
-	if err := os.WriteFile(filepath.Join(dir, TokenizerConfigFile), []byte(tc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st, err := LoadSpecialTokens(dir)
+		return doc
+	})
+	cfg, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.BOS != "<s>" || st.EOS != "</s>" || st.Pad != "" || st.IDs["<pad>"] != 100015 || st.Family() != Janus {
-		t.Errorf("tokens = %+v, family %q", st, st.Family())
+	want := releasedVision
+	want.ImageSize = 390 // 24 whole patches of 16; the last 6 pixels are never read
+	want.PixelMean, want.PixelStd = []float64{0.1, 0.2, 0.3}, []float64{0.4, 0.5, 0.6}
+	if !reflect.DeepEqual(cfg.Vision, want) {
+		t.Errorf("vision = %+v, want %+v", cfg.Vision, want)
 	}
+	if cfg.Processor.NumImageTokens != 576 || cfg.Preprocessor.ImageSize != 390 {
+		t.Errorf("processor tokens %d, preprocessor size %d; want 576 and 390", cfg.Processor.NumImageTokens, cfg.Preprocessor.ImageSize)
+	}
+}
 
-	empty, err := DetectFamily(t.TempDir())
-	if err != nil || empty != FamilyUnknown {
-		t.Errorf("empty folder: family %q, err %v; want unknown", empty, err)
-	}
-	bad := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bad, TokenizerFile), []byte(`{"added_tokens": [{"id": "x"}]}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := DetectFamily(bad); err == nil || !strings.Contains(err.Error(), TokenizerFile) {
-		t.Errorf("malformed tokenizer.json: err = %v", err)
+// TestDefaultProcessor: the defaults an absent processor_config.json gets are
+// VLChatProcessor's class defaults with the ViT's token count.
+func TestDefaultProcessor(t *testing.T) {
+	want := releasedProcessor(441)
+	want.FromFile = false
+	if got := DefaultProcessor(441); got != want {
+		t.Errorf("DefaultProcessor(441) = %+v, want %+v", got, want)
 	}
 }

@@ -26,6 +26,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"vision_config": {"cls": "CLIPVisionTower", "params": {"select_layer": -2147483648, "image_size": 0}}}`), []byte(`{}`))
 	f.Add([]byte(`{"gen_vision_config": {"cls": "VQ-16", "params": {"ch_mult": [1e300, -1], "image_token_size": 1}}}`), []byte(`null`))
 	f.Add([]byte(`{"language_config": {"num_attention_heads": 0, "head_dim": 3, "rope_scaling": {}}}`), []byte(`[]`))
+	f.Add([]byte(`{"vision_config": {"cls": "CLIPVisionTower", "params": {"image_size": 390, "pixel_mean": [0, 0, 0]}}}`), []byte(`{"sft_format": "plain"}`))
 	f.Fuzz(func(t *testing.T, cfgJSON, procJSON []byte) {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, ConfigFile), cfgJSON, 0o644); err != nil {
@@ -39,7 +40,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		v, l, q := cfg.Vision, cfg.LLM, cfg.VQ
-		if v.Layers < 1 || v.Tokens != v.Grid*v.Grid || v.Grid*v.PatchSize != v.ImageSize || v.HeadDim*v.Heads != v.Width {
+		if v.Layers < 1 || v.Tokens != v.Grid*v.Grid || v.Grid < 1 || v.Grid != v.ImageSize/v.PatchSize || v.HeadDim*v.Heads != v.Width {
 			t.Fatalf("accepted an inconsistent ViT: %+v", v)
 		}
 		if l.Layers < 1 || l.HeadDim < 1 || l.Heads%l.KVHeads != 0 || l.Vocab < 1 {
@@ -48,37 +49,8 @@ func FuzzLoad(f *testing.F) {
 		if q.Grid*q.Downsample != q.ImageSize || q.ImageTokens != q.Grid*q.Grid || q.CodebookSize != cfg.GenEmbed.Size {
 			t.Fatalf("accepted an inconsistent VQ: %+v", q)
 		}
-		if cfg.Processor.NumImageTokens != v.Tokens || cfg.Aligner.OutputDim() != l.Hidden {
+		if cfg.Processor.NumImageTokens != v.Tokens || cfg.Processor.SFTFormat != SFTDeepSeek || cfg.Aligner.OutputDim() != l.Hidden {
 			t.Fatalf("accepted inconsistent links: %+v", cfg)
-		}
-	})
-}
-
-// FuzzLoadSpecialTokens feeds arbitrary tokenizer files to the special-token reader.
-func FuzzLoadSpecialTokens(f *testing.F) {
-	root := fixtures.Path(f, "models", "tiny-a")
-	for _, name := range []string{TokenizerFile, TokenizerConfigFile, SpecialTokensMapFile} {
-		raw, err := os.ReadFile(filepath.Join(root, name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(name, raw)
-	}
-	f.Add(TokenizerConfigFile, []byte(`{"added_tokens_decoder": {"x": {"content": 1}}, "bos_token": {"content": null}}`))
-	f.Add(TokenizerFile, []byte(`{"added_tokens": [{"id": 1}]}`))
-	f.Fuzz(func(t *testing.T, name string, raw []byte) {
-		switch name {
-		case TokenizerFile, TokenizerConfigFile, SpecialTokensMapFile:
-		default:
-			return
-		}
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		st, err := LoadSpecialTokens(dir)
-		if err == nil && st.Family() == FamilyUnknown {
-			t.Fatalf("read %s but reports no tokenizer files", name)
 		}
 	})
 }

@@ -118,7 +118,14 @@ func (c *Config) parseVision(vc *object) {
 	if !p.boolOr("ignore_head", true) {
 		p.fail("ignore_head", "false (running the attention-pool head) is not supported; Janus uses the token features")
 	}
-	if p.has("pixel_mean") && p.has("pixel_std") {
+	// The official tower normalises only when both are set and silently ignores one alone;
+	// one alone is a broken config, so it is reported.
+	switch hasMean, hasStd := p.has("pixel_mean"), p.has("pixel_std"); {
+	case hasMean && !hasStd:
+		p.fail("pixel_mean", "is set without pixel_std; the tower normalises only with both")
+	case hasStd && !hasMean:
+		p.fail("pixel_std", "is set without pixel_mean; the tower normalises only with both")
+	case hasMean && hasStd:
 		v.PixelMean = p.floatsOr("pixel_mean", nil)
 		v.PixelStd = p.floatsOr("pixel_std", nil)
 		if len(v.PixelMean) != 3 {
@@ -158,12 +165,11 @@ func (c *Config) parseVision(vc *object) {
 		}
 	}
 	if v.ImageSize > 0 && v.PatchSize > 0 {
-		if v.ImageSize%v.PatchSize != 0 {
-			p.fail("image_size", "%d is not a multiple of the patch size %d", v.ImageSize, v.PatchSize)
-		} else {
-			v.Grid = v.ImageSize / v.PatchSize
-			v.Tokens = v.Grid * v.Grid
+		// timm's PatchEmbed floors: the stride-patch convolution skips a partial last patch.
+		if v.Grid = v.ImageSize / v.PatchSize; v.Grid < 1 {
+			p.fail("image_size", "%d is smaller than the patch size %d", v.ImageSize, v.PatchSize)
 		}
+		v.Tokens = v.Grid * v.Grid
 	}
 }
 
@@ -356,7 +362,6 @@ func (c *Config) parsePreprocessor(o *object) {
 			RescaleFactor: 1.0 / 255.0,
 			DoNormalize:   true,
 		}
-		p.BackgroundColor = backgroundOf(p.ImageMean)
 		return
 	}
 	p.FromFile = true
@@ -368,7 +373,8 @@ func (c *Config) parsePreprocessor(o *object) {
 	p.RescaleFactor = o.floatOr("rescale_factor", 1.0/255.0)
 	p.DoNormalize = o.boolOr("do_normalize", true)
 	if o.has("background_color") {
-		// Decoded only to report a malformed value; the processor recomputes the colour.
+		// Decoded only to report a malformed value: the processor pads with int(mean*255)
+		// instead (model/imageproc's Params.Background).
 		bg := o.intsOr("background_color", nil)
 		if len(bg) != 3 {
 			o.fail("background_color", "must hold 3 integers, got %d", len(bg))
@@ -393,7 +399,6 @@ func (c *Config) parsePreprocessor(o *object) {
 	if p.MinSize > p.ImageSize && p.ImageSize > 0 {
 		o.fail("min_size", "%d exceeds image_size %d", p.MinSize, p.ImageSize)
 	}
-	p.BackgroundColor = backgroundOf(p.ImageMean)
 }
 
 // triple reads a list of exactly three numbers.
@@ -406,30 +411,41 @@ func triple(o *object, key string, def [3]float64) [3]float64 {
 	return [3]float64{vals[0], vals[1], vals[2]}
 }
 
-// backgroundOf is VLMImageProcessor's padding colour: tuple(int(x*255) for x in image_mean).
-func backgroundOf(mean [3]float64) [3]uint8 {
-	var bg [3]uint8
-	for i, m := range mean {
-		bg[i] = uint8(max(0, min(255, int(m*255))))
+// SFTDeepSeek is the conversation template ("sft_format") of every Janus release, the only
+// one this port implements.
+const SFTDeepSeek = "deepseek"
+
+// DefaultProcessor returns VLChatProcessor's class defaults with numImageTokens image
+// tokens (the class default 576 is right for the 384-pixel releases only).
+func DefaultProcessor(numImageTokens int) Processor {
+	return Processor{
+		ImageTag:       "<image_placeholder>",
+		ImageStartTag:  "<begin_of_image>",
+		ImageEndTag:    "<end_of_image>",
+		PadTag:         "<｜▁pad▁｜>",
+		NumImageTokens: numImageTokens,
+		SFTFormat:      SFTDeepSeek,
+		MaskPrompt:     true,
+		IgnoreID:       -100,
 	}
-	return bg
 }
 
 func (c *Config) parseProcessor(o *object) {
 	p := &c.Processor
+	*p = DefaultProcessor(c.Vision.Tokens)
 	p.FromFile = o != nil
 	if o == nil {
 		o = &object{file: ProcessorFile, m: map[string]json.RawMessage{}, probs: &problems{}}
 	}
-	p.ImageTag = o.stringOr("image_tag", "<image_placeholder>")
-	p.ImageStartTag = o.stringOr("image_start_tag", "<begin_of_image>")
-	p.ImageEndTag = o.stringOr("image_end_tag", "<end_of_image>")
-	p.PadTag = o.stringOr("pad_tag", "<｜▁pad▁｜>")
-	p.NumImageTokens = o.positive("num_image_tokens", c.Vision.Tokens, false)
-	p.AddSpecialToken = o.boolOr("add_special_token", false)
-	p.SFTFormat = o.stringOr("sft_format", "deepseek")
-	p.MaskPrompt = o.boolOr("mask_prompt", true)
-	p.IgnoreID = o.intOr("ignore_id", -100)
+	p.ImageTag = o.stringOr("image_tag", p.ImageTag)
+	p.ImageStartTag = o.stringOr("image_start_tag", p.ImageStartTag)
+	p.ImageEndTag = o.stringOr("image_end_tag", p.ImageEndTag)
+	p.PadTag = o.stringOr("pad_tag", p.PadTag)
+	p.NumImageTokens = o.positive("num_image_tokens", p.NumImageTokens, false)
+	p.AddSpecialToken = o.boolOr("add_special_token", p.AddSpecialToken)
+	p.SFTFormat = o.stringOr("sft_format", p.SFTFormat)
+	p.MaskPrompt = o.boolOr("mask_prompt", p.MaskPrompt)
+	p.IgnoreID = o.intOr("ignore_id", p.IgnoreID)
 	for _, t := range []struct{ key, val string }{
 		{"image_tag", p.ImageTag}, {"image_start_tag", p.ImageStartTag},
 		{"image_end_tag", p.ImageEndTag}, {"pad_tag", p.PadTag},
@@ -438,7 +454,10 @@ func (c *Config) parseProcessor(o *object) {
 			o.fail(t.key, "must not be empty")
 		}
 	}
+	if p.SFTFormat != SFTDeepSeek {
+		o.fail("sft_format", "%q is not supported: Janus prompts use the %q template", p.SFTFormat, SFTDeepSeek)
+	}
 	if p.NumImageTokens > 0 && c.Vision.Tokens > 0 && p.NumImageTokens != c.Vision.Tokens {
-		o.fail("num_image_tokens", "%d differs from the ViT's token count %d ((%d/%d)²)", p.NumImageTokens, c.Vision.Tokens, c.Vision.ImageSize, c.Vision.PatchSize)
+		o.fail("num_image_tokens", "%d differs from the ViT's token count %d (floor(%d/%d)²)", p.NumImageTokens, c.Vision.Tokens, c.Vision.ImageSize, c.Vision.PatchSize)
 	}
 }

@@ -1,14 +1,14 @@
 package imageproc
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"os"
+
+	"github.com/janus-desktop/janus/model/config"
 )
 
-// Params are the VLMImageProcessor settings from a model's preprocessor_config.json.
+// Params are the VLMImageProcessor settings of a model (ParamsFromConfig), or of every
+// release (DefaultParams).
 type Params struct {
 	// ImageSize is the side S of the square model input.
 	ImageSize int
@@ -38,77 +38,20 @@ func DefaultParams() Params {
 	}
 }
 
-// preprocessorConfig is preprocessor_config.json; pointers tell absent keys from zeros.
-// background_color is not read: the processor recomputes it from image_mean.
-type preprocessorConfig struct {
-	ImageSize     *int       `json:"image_size"`
-	MinSize       *int       `json:"min_size"`
-	ImageMean     *[]float64 `json:"image_mean"`
-	ImageStd      *[]float64 `json:"image_std"`
-	RescaleFactor *float64   `json:"rescale_factor"`
-	DoNormalize   *bool      `json:"do_normalize"`
-}
-
-// ParseParams reads a preprocessor_config.json. Keys it lacks take VLMImageProcessor's
-// constructor defaults (min_size 14, CLIP mean/std, rescale 1/255, do_normalize true);
-// image_size has no default and is required.
-func ParseParams(data []byte) (Params, error) {
-	var c preprocessorConfig
-	if err := json.Unmarshal(data, &c); err != nil {
-		return Params{}, fmt.Errorf("parse preprocessor config: %w", err)
+// ParamsFromConfig converts the preprocessor settings config.Load read from
+// preprocessor_config.json (that package is the file's only reader). Mean and Std become
+// float32, as the processor's np.array(image_mean, dtype=float32) does.
+func ParamsFromConfig(p config.Preprocessor) Params {
+	out := Params{
+		ImageSize:     p.ImageSize,
+		MinSize:       p.MinSize,
+		RescaleFactor: p.RescaleFactor,
+		DoNormalize:   p.DoNormalize,
 	}
-	if c.ImageSize == nil {
-		return Params{}, errors.New("preprocessor config: image_size is missing")
+	for c := range 3 {
+		out.Mean[c], out.Std[c] = float32(p.ImageMean[c]), float32(p.ImageStd[c])
 	}
-	p := Params{
-		ImageSize:     *c.ImageSize,
-		MinSize:       14,
-		Mean:          [3]float32{0.48145466, 0.4578275, 0.40821073},
-		Std:           [3]float32{0.26862954, 0.26130258, 0.27577711},
-		RescaleFactor: 1.0 / 255.0,
-		DoNormalize:   true,
-	}
-	if c.MinSize != nil {
-		p.MinSize = *c.MinSize
-	}
-	if c.RescaleFactor != nil {
-		p.RescaleFactor = *c.RescaleFactor
-	}
-	if c.DoNormalize != nil {
-		p.DoNormalize = *c.DoNormalize
-	}
-	for _, f := range []struct {
-		name string
-		in   *[]float64
-		out  *[3]float32
-	}{{"image_mean", c.ImageMean, &p.Mean}, {"image_std", c.ImageStd, &p.Std}} {
-		if f.in == nil {
-			continue
-		}
-		if len(*f.in) != 3 {
-			return Params{}, fmt.Errorf("preprocessor config: %s has %d values, want 3", f.name, len(*f.in))
-		}
-		for i, v := range *f.in {
-			f.out[i] = float32(v) // numpy's np.array(image_mean, dtype=float32)
-		}
-	}
-	if err := p.Validate(); err != nil {
-		return Params{}, fmt.Errorf("preprocessor config: %w", err)
-	}
-	return p, nil
-}
-
-// LoadParams reads and parses the preprocessor_config.json at path.
-func LoadParams(path string) (Params, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Params{}, fmt.Errorf("read preprocessor config: %w", err)
-	}
-	p, err := ParseParams(data)
-	if err != nil {
-		return Params{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
+	return out
 }
 
 // Validate reports settings the processor cannot run with.

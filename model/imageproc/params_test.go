@@ -2,80 +2,93 @@ package imageproc
 
 import (
 	"image"
-	"path/filepath"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/config"
 )
 
-func TestParseParams(t *testing.T) {
-	clip := Params{ImageSize: 224, MinSize: 14,
-		Mean:          [3]float32{0.48145466, 0.4578275, 0.40821073},
-		Std:           [3]float32{0.26862954, 0.26130258, 0.27577711},
-		RescaleFactor: 1.0 / 255.0, DoNormalize: true}
+// clipPreprocessor is VLMImageProcessor's class defaults (OpenAI CLIP mean and std) at
+// 336 px, as config.Load resolves a preprocessor_config.json that names only image_size.
+func clipPreprocessor() config.Preprocessor {
+	return config.Preprocessor{ImageSize: 336, MinSize: 14,
+		ImageMean:     [3]float64{0.48145466, 0.4578275, 0.40821073},
+		ImageStd:      [3]float64{0.26862954, 0.26130258, 0.27577711},
+		RescaleFactor: 1.0 / 255.0, DoNormalize: true, FromFile: true}
+}
+
+func TestParamsFromConfig(t *testing.T) {
+	released := config.Preprocessor{ImageSize: 384, MinSize: 14, ImageMean: [3]float64{0.5, 0.5, 0.5},
+		ImageStd: [3]float64{0.5, 0.5, 0.5}, RescaleFactor: 0.00392156862745098, DoNormalize: true, FromFile: true}
+	unnormalised := released
+	unnormalised.DoNormalize = false
 	for _, tc := range []struct {
-		name    string
-		json    string
-		want    Params
-		wantErr string
+		name string
+		in   config.Preprocessor
+		want Params
 	}{
-		{"released", `{"background_color": [127, 127, 127], "do_normalize": true, "image_mean": [0.5, 0.5, 0.5],
-			"image_processor_type": "VLMImageProcessor", "image_size": 384, "image_std": [0.5, 0.5, 0.5],
-			"min_size": 14, "processor_class": "VLChatProcessor", "rescale_factor": 0.00392156862745098}`,
-			DefaultParams(), ""},
-		{"first 1.3B release", `{"do_normalize": false, "image_mean": [0.5, 0.5, 0.5], "image_size": 384,
-			"image_std": [0.5, 0.5, 0.5], "min_size": 14, "rescale_factor": 0.00392156862745098}`,
-			func() Params { p := DefaultParams(); p.DoNormalize = false; return p }(), ""},
-		{"constructor defaults", `{"image_size": 224}`, clip, ""},
-		{"missing image_size", `{"min_size": 14}`, Params{}, "image_size is missing"},
-		{"bad json", `{"image_size": 384,`, Params{}, "parse preprocessor config"},
-		{"wrong type", `{"image_size": "384"}`, Params{}, "parse preprocessor config"},
-		{"two means", `{"image_size": 384, "image_mean": [0.5, 0.5]}`, Params{}, "image_mean has 2 values"},
-		{"min over size", `{"image_size": 10, "min_size": 14}`, Params{}, "min_size 14"},
-		{"zero std", `{"image_size": 384, "image_std": [0.5, 0, 0.5]}`, Params{}, "image_std[1]"},
-		{"zero size", `{"image_size": 0}`, Params{}, "image_size 0"},
+		{"released", released, DefaultParams()},
+		{"first 1.3B release", unnormalised, func() Params { p := DefaultParams(); p.DoNormalize = false; return p }()},
+		// float32(0.48145466) etc.: the processor's numpy float32 arrays.
+		{"class defaults", clipPreprocessor(), Params{ImageSize: 336, MinSize: 14,
+			Mean:          [3]float32{0.48145466, 0.4578275, 0.40821073},
+			Std:           [3]float32{0.26862954, 0.26130258, 0.27577711},
+			RescaleFactor: 1.0 / 255.0, DoNormalize: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseParams([]byte(tc.json))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := ParamsFromConfig(tc.in)
 			if got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("Validate: %v", err)
 			}
 		})
 	}
 }
 
-func TestLoadParamsReleasedConfigs(t *testing.T) {
+// TestParamsOfReleasedConfigs: every release's preprocessor_config.json, as config.Load
+// reads it, gives DefaultParams.
+func TestParamsOfReleasedConfigs(t *testing.T) {
 	for _, model := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
 		t.Run(model, func(t *testing.T) {
-			p, err := LoadParams(fixtures.Path(t, "real-configs", model, "preprocessor_config.json"))
+			cfg, err := config.Load(fixtures.Path(t, "real-configs", model))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p != DefaultParams() {
+			if p := ParamsFromConfig(cfg.Preprocessor); p != DefaultParams() {
 				t.Errorf("%s: %+v, want the released defaults %+v", model, p, DefaultParams())
 			}
 		})
 	}
-	if _, err := LoadParams(filepath.Join(t.TempDir(), "none.json")); err == nil {
-		t.Error("missing file accepted")
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Params)
+		want string
+	}{
+		{"min over size", func(p *Params) { p.ImageSize, p.MinSize = 10, 14 }, "min_size 14"},
+		{"zero std", func(p *Params) { p.Std[1] = 0 }, "image_std[1]"},
+		{"zero size", func(p *Params) { p.ImageSize = 0 }, "image_size 0"},
+		{"mean above one", func(p *Params) { p.Mean[2] = 1.5 }, "image_mean[2]"},
+		{"infinite rescale", func(p *Params) { p.RescaleFactor = math.Inf(1) }, "rescale_factor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := DefaultParams()
+			tc.edit(&p)
+			if err := p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }
 
 func TestResizedSizeAndBackground(t *testing.T) {
-	clip, err := ParseParams([]byte(`{"image_size": 336}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := ParamsFromConfig(clipPreprocessor())
 	for _, tc := range []struct {
 		name         string
 		p            Params

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/config"
 )
 
 // sameImage reports the first pixel where the RGB of got and want differ.
@@ -123,10 +124,11 @@ func TestPreprocessGolden384(t *testing.T) {
 }
 
 func TestPreprocessGoldenTinyA(t *testing.T) {
-	p, err := LoadParams(fixtures.Path(t, "models", "tiny-a", "preprocessor_config.json"))
+	cfg, err := config.Load(fixtures.Path(t, "models", "tiny-a"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := ParamsFromConfig(cfg.Preprocessor)
 	if p.ImageSize != 64 {
 		t.Fatalf("tiny-a image_size %d, want 64", p.ImageSize)
 	}

@@ -3,22 +3,20 @@
 // the expansion of each image placeholder into the image's token slots, and the conditional /
 // unconditional prompt rows of classifier-free-guided image generation.
 //
-// Every special token is looked up in the tokenizer by its text (from processor_config.json
-// and the tokenizer's own config), never by a fixed id: the ids differ between releases.
-// Janus-Pro writes the roles as its special tokens <|User|> / <|Assistant|>; Janus-1.3B, whose
-// tokenizer lacks them, writes plain "User" / "Assistant". The builder picks the style from the
-// tokenizer.
+// Every special token is looked up in the tokenizer by its text (from processor_config.json,
+// as config.Load resolves it, and the tokenizer's own config), never by a fixed id: the ids
+// differ between releases. Janus-Pro writes the roles as its added role tokens; Janus-1.3B,
+// whose tokenizer lacks them, writes them as plain words. This package decides the family
+// from the tokenizer (FamilyOf) and spells the roles (Family.Roles); nothing else does.
 package prompt
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"unicode"
 
+	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/tokenizer"
 )
 
@@ -57,56 +55,44 @@ type Message struct {
 	Images int
 }
 
-// ProcessorConfig holds the fields of processor_config.json the prompt format depends on.
-type ProcessorConfig struct {
-	NumImageTokens  int    `json:"num_image_tokens"`
-	ImageTag        string `json:"image_tag"`
-	ImageStartTag   string `json:"image_start_tag"`
-	ImageEndTag     string `json:"image_end_tag"`
-	PadTag          string `json:"pad_tag"`
-	SFTFormat       string `json:"sft_format"`
-	AddSpecialToken bool   `json:"add_special_token"`
+// Family is the model generation, which decides how the template writes the roles.
+type Family string
+
+// Model families.
+const (
+	// Janus (Janus-1.3B), whose tokenizer has no role tokens, writes the roles as plain text.
+	Janus Family = "Janus"
+	// JanusPro (Janus-Pro-1B/7B) writes them as its added role tokens.
+	JanusPro Family = "Janus-Pro"
+)
+
+// Roles returns the texts the family's template writes before user and assistant turns.
+// This is the one place the role strings are spelled.
+func (f Family) Roles() (user, assistant string) {
+	if f == JanusPro {
+		return "<|User|>", "<|Assistant|>"
+	}
+	return "User", "Assistant"
 }
 
-// DefaultProcessorConfig returns VLChatProcessor's defaults with the given number of image
-// tokens (576 for the released models).
-func DefaultProcessorConfig(numImageTokens int) ProcessorConfig {
-	return ProcessorConfig{
-		NumImageTokens: numImageTokens,
-		ImageTag:       "<image_placeholder>",
-		ImageStartTag:  "<begin_of_image>",
-		ImageEndTag:    "<end_of_image>",
-		PadTag:         "<｜▁pad▁｜>",
-		SFTFormat:      "deepseek",
+// FamilyOf tells the family a tokenizer belongs to: Janus-Pro's has its user role as an
+// added token.
+func FamilyOf(tok *tokenizer.Tokenizer) Family {
+	user, _ := JanusPro.Roles()
+	if id, ok := tok.TokenID(user); ok && tok.IsAdded(id) {
+		return JanusPro
 	}
+	return Janus
 }
 
-// ReadProcessorConfig reads processor_config.json (path is the file or the model folder);
-// fields it leaves out keep VLChatProcessor's defaults.
-func ReadProcessorConfig(path string) (ProcessorConfig, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "processor_config.json")
-	}
-	cfg := DefaultProcessorConfig(576)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, fmt.Errorf("read processor config: %w", err)
-	}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return cfg, fmt.Errorf("decode processor config %s: %w", path, err)
-	}
-	if err := cfg.validate(); err != nil {
-		return cfg, fmt.Errorf("processor config %s: %w", path, err)
-	}
-	return cfg, nil
-}
-
-func (c ProcessorConfig) validate() error {
+// checkProcessor rejects what the builder cannot work with. config.Load has already checked
+// a processor_config.json it read; this guards Processor values made by hand.
+func checkProcessor(c config.Processor) error {
 	switch {
 	case c.NumImageTokens <= 0:
 		return fmt.Errorf("num_image_tokens %d is not positive", c.NumImageTokens)
-	case c.SFTFormat != "deepseek":
-		return fmt.Errorf("sft_format %q is not supported (only \"deepseek\")", c.SFTFormat)
+	case c.SFTFormat != config.SFTDeepSeek:
+		return fmt.Errorf("sft_format %q is not supported (only %q)", c.SFTFormat, config.SFTDeepSeek)
 	case c.ImageTag == "" || c.ImageStartTag == "" || c.ImageEndTag == "" || c.PadTag == "":
 		return errors.New("image_tag, image_start_tag, image_end_tag and pad_tag must not be empty")
 	}
@@ -116,41 +102,44 @@ func (c ProcessorConfig) validate() error {
 // Builder turns conversations into token ids for one model.
 type Builder struct {
 	tok *tokenizer.Tokenizer
-	cfg ProcessorConfig
+	cfg config.Processor
 	// SystemPrompt is the system prompt of understanding conversations
 	// (DefaultSystemPrompt unless changed).
 	SystemPrompt string
 
+	family                  Family
 	userRole, assistantRole string
 	imageID                 int32
 }
 
-// NewBuilder prepares the prompt format for a tokenizer and processor config. As the official
-// processor does, a tokenizer without the image tag gets it as a new special token; use
-// Tokenizer to decode with the tokenizer the builder encodes with.
-func NewBuilder(tok *tokenizer.Tokenizer, cfg ProcessorConfig) (*Builder, error) {
+// NewBuilder prepares the prompt format for a tokenizer and the processor settings of
+// config.Load (processor_config.json). As the official processor does, a tokenizer without
+// the image tag gets it as a new special token; use Tokenizer to decode with the tokenizer the
+// builder encodes with.
+func NewBuilder(tok *tokenizer.Tokenizer, cfg config.Processor) (*Builder, error) {
 	if tok == nil {
 		return nil, errors.New("prompt builder needs a tokenizer")
 	}
-	if err := cfg.validate(); err != nil {
+	if err := checkProcessor(cfg); err != nil {
 		return nil, fmt.Errorf("processor config: %w", err)
 	}
+	family := FamilyOf(tok)
 	if _, ok := tok.TokenID(cfg.ImageTag); !ok {
 		tok = tok.AddSpecialTokens(cfg.ImageTag)
 	}
-	b := &Builder{tok: tok, cfg: cfg, SystemPrompt: DefaultSystemPrompt, userRole: "User", assistantRole: "Assistant"}
+	b := &Builder{tok: tok, cfg: cfg, SystemPrompt: DefaultSystemPrompt, family: family}
+	b.userRole, b.assistantRole = family.Roles()
 	b.imageID, _ = tok.TokenID(cfg.ImageTag)
-	if id, ok := tok.TokenID("<|User|>"); ok && tok.IsAdded(id) {
-		b.userRole, b.assistantRole = "<|User|>", "<|Assistant|>"
-	}
 	return b, nil
 }
 
 // Tokenizer returns the tokenizer the builder encodes with.
 func (b *Builder) Tokenizer() *tokenizer.Tokenizer { return b.tok }
 
-// Roles returns the role texts of the template: "<|User|>", "<|Assistant|>" for Janus-Pro,
-// "User", "Assistant" for Janus-1.3B.
+// Family is the family of the builder's tokenizer, which decides the role texts.
+func (b *Builder) Family() Family { return b.family }
+
+// Roles returns the role texts of the template (Family.Roles of the builder's family).
 func (b *Builder) Roles() (user, assistant string) { return b.userRole, b.assistantRole }
 
 // ImageTokenID is the id of the image placeholder token.

@@ -1,28 +1,38 @@
 package prompt
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/tokenizer"
 )
 
-// loadBuilder loads a model folder's tokenizer and processor config.
-func loadBuilder(t *testing.T, dir string) *Builder {
+// testdataProcessor is the processor setup of the testdata tokenizer folders: the class
+// defaults with 4 image tokens.
+func testdataProcessor(*testing.T) config.Processor { return config.DefaultProcessor(4) }
+
+// tinyProcessor is tiny-a's processor setup as config.Load resolves it.
+func tinyProcessor(t *testing.T) config.Processor {
+	t.Helper()
+	cfg, err := config.Load(fixtures.Path(t, "models", "tiny-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Processor
+}
+
+// loadBuilder loads a folder's tokenizer and builds its prompt format with proc.
+func loadBuilder(t *testing.T, dir string, proc config.Processor) *Builder {
 	t.Helper()
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ReadProcessorConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := NewBuilder(tok, cfg)
+	b, err := NewBuilder(tok, proc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +88,7 @@ func TestTinyAGolden(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	var g tinyGolden
 	fixtures.JSON(t, fixtures.Path(t, "golden", "tiny-a", "golden.json"), &g)
-	b := loadBuilder(t, dir)
+	b := loadBuilder(t, dir, tinyProcessor(t))
 	tok := b.Tokenizer()
 	for text, want := range g.SpecialTokenIDs {
 		if id, ok := tok.TokenID(text); !ok || id != want {
@@ -155,7 +165,7 @@ func TestTinyAGolden(t *testing.T) {
 }
 
 func TestPlainRoles(t *testing.T) {
-	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"), testdataProcessor(t))
 	specials := map[string]int32{"<image_placeholder>": 259, "<｜end▁of▁sentence｜>": 257, "<begin_of_image>": 260}
 	tests := []struct {
 		name     string
@@ -225,7 +235,7 @@ func TestPlainRoles(t *testing.T) {
 }
 
 func TestMissingImageTagIsAdded(t *testing.T) {
-	b := loadBuilder(t, filepath.Join("testdata", "no-image-tag"))
+	b := loadBuilder(t, filepath.Join("testdata", "no-image-tag"), testdataProcessor(t))
 	if b.ImageTokenID() != 262 {
 		t.Fatalf("added image tag id %d, want 262", b.ImageTokenID())
 	}
@@ -271,7 +281,7 @@ func TestCFGRows(t *testing.T) {
 }
 
 func TestAddSpecialTokenKeepsPlaceholder(t *testing.T) {
-	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"), testdataProcessor(t))
 	b.cfg.AddSpecialToken = true
 	ids, pos, err := b.ExpandImages([]int32{256, 'a', 259, 'b'})
 	if err != nil {
@@ -284,7 +294,7 @@ func TestAddSpecialTokenKeepsPlaceholder(t *testing.T) {
 }
 
 func TestConversationErrors(t *testing.T) {
-	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"), testdataProcessor(t))
 	tests := []struct {
 		name string
 		conv []Message
@@ -312,7 +322,7 @@ func TestMissingTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultProcessorConfig(2)
+	cfg := config.DefaultProcessor(2)
 	cfg.ImageStartTag = "<nope>"
 	cfg.PadTag = "<no-pad>"
 	b, err := NewBuilder(tok, cfg)
@@ -349,44 +359,69 @@ func TestMissingTokens(t *testing.T) {
 	}
 }
 
-func TestReadProcessorConfig(t *testing.T) {
-	dir := t.TempDir()
-	write := func(s string) string {
-		p := filepath.Join(dir, "processor_config.json")
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	cfg, err := ReadProcessorConfig(filepath.Join("testdata", "plain-roles"))
+func TestNewBuilderRejects(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join("testdata", "plain-roles"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := DefaultProcessorConfig(4)
-	if cfg != want {
-		t.Errorf("config %+v, want %+v", cfg, want)
+	with := func(edit func(*config.Processor)) config.Processor {
+		p := testdataProcessor(t)
+		edit(&p)
+		return p
 	}
-	cfg, err = ReadProcessorConfig(write(`{"num_image_tokens": 9, "image_start_tag": "<boi>", "pad_tag": "<p>"}`))
-	if err != nil || cfg.NumImageTokens != 9 || cfg.ImageStartTag != "<boi>" || cfg.PadTag != "<p>" || cfg.ImageTag != "<image_placeholder>" {
-		t.Errorf("config %+v, %v", cfg, err)
+	tests := []struct {
+		name string
+		tok  *tokenizer.Tokenizer
+		proc config.Processor
+		want string
+	}{
+		{"zero config", tok, config.Processor{}, "num_image_tokens 0"},
+		{"no image tokens", tok, with(func(p *config.Processor) { p.NumImageTokens = 0 }), "num_image_tokens 0"},
+		{"other template", tok, with(func(p *config.Processor) { p.SFTFormat = "llama" }), `sft_format "llama"`},
+		{"empty tag", tok, with(func(p *config.Processor) { p.ImageTag = "" }), "must not be empty"},
+		{"no tokenizer", nil, testdataProcessor(t), "needs a tokenizer"},
 	}
-	for _, bad := range []string{`{`, `{"num_image_tokens": 0}`, `{"sft_format": "llama"}`, `{"image_tag": ""}`, `{"num_image_tokens": "x"}`} {
-		if _, err := ReadProcessorConfig(write(bad)); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewBuilder(tc.tok, tc.proc); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
 	}
-	if _, err := ReadProcessorConfig(filepath.Join(dir, "missing")); err == nil {
-		t.Error("missing file accepted")
+}
+
+// TestFamily: the family, and so the role texts, follow the tokenizer: Janus-Pro's has the
+// user role as an added token, Janus-1.3B's does not. Adding the image tag to a tokenizer
+// does not change its family.
+func TestFamily(t *testing.T) {
+	tests := []struct {
+		name            string
+		dir             string
+		proc            func(t *testing.T) config.Processor
+		want            Family
+		user, assistant string
+	}{
+		{"tiny-a", fixtures.Path(t, "models", "tiny-a"), tinyProcessor, JanusPro, "<|User|>", "<|Assistant|>"},
+		{"plain roles", filepath.Join("testdata", "plain-roles"), testdataProcessor, Janus, "User", "Assistant"},
+		{"no image tag", filepath.Join("testdata", "no-image-tag"), testdataProcessor, Janus, "User", "Assistant"},
 	}
-	if _, err := NewBuilder(nil, ProcessorConfig{}); err == nil {
-		t.Error("zero config accepted")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := loadBuilder(t, tc.dir, tc.proc(t))
+			if b.Family() != tc.want || FamilyOf(b.Tokenizer()) != tc.want {
+				t.Errorf("family %q (of the builder's tokenizer %q), want %q", b.Family(), FamilyOf(b.Tokenizer()), tc.want)
+			}
+			if user, assistant := b.Roles(); user != tc.user || assistant != tc.assistant {
+				t.Errorf("roles %q %q, want %q %q", user, assistant, tc.user, tc.assistant)
+			}
+		})
 	}
 }
 
 // TestPythonStrip: the template strips as Python's str.strip(), which also removes the
 // separators U+001C..U+001F that Go's unicode.IsSpace keeps.
 func TestPythonStrip(t *testing.T) {
-	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"))
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"), testdataProcessor(t))
 	tests := []struct {
 		name, text, want string
 	}{
