@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/imageproc"
@@ -39,6 +41,7 @@ type genGolden struct {
 type genCase struct {
 	name   string
 	m      *Model
+	dir    string // the model folder
 	golden string // folder of golden.json and the .bin files
 	g      genGolden
 	prompt string
@@ -56,7 +59,7 @@ func (c *genCase) bin(t testing.TB, name string) []float32 {
 func genTinyA(t testing.TB) *genCase {
 	t.Helper()
 	dir := fixtures.Path(t, "models", "tiny-a")
-	c := &genCase{name: "tiny-a", golden: fixtures.Path(t, "golden", "tiny-a")}
+	c := &genCase{name: "tiny-a", dir: dir, golden: fixtures.Path(t, "golden", "tiny-a")}
 	fixtures.JSON(t, filepath.Join(c.golden, "golden.json"), &c.g)
 	c.prompt = c.g.Generation.Conversation[0].Content
 	m, err := Load(dir, Options{Threads: 2})
@@ -76,7 +79,7 @@ func genVariant(t testing.TB, name string) *genCase {
 	if err := formulaweights.WriteModel(dir, src); err != nil {
 		t.Fatal(err)
 	}
-	c := &genCase{name: name, golden: src}
+	c := &genCase{name: name, dir: dir, golden: src}
 	fixtures.JSON(t, filepath.Join(src, "golden.json"), &c.g)
 	c.prompt = c.g.Generation.Prompt
 	m, err := Load(dir, Options{Threads: 2})
@@ -334,13 +337,29 @@ func TestGenerateImagesBadOptions(t *testing.T) {
 		{"top-p above 1", func(o *GenerateImageOptions) { o.TopP = 1.5 }, "top-p"},
 		{"negative top-k", func(o *GenerateImageOptions) { o.TopK = -2 }, "top-k"},
 		{"negative preview", func(o *GenerateImageOptions) { o.PreviewEvery = -1 }, "preview"},
+		{"cfg NaN", func(o *GenerateImageOptions) { o.CFG = math.NaN() }, "cfg weight NaN"},
+		{"cfg infinite", func(o *GenerateImageOptions) { o.CFG = math.Inf(-1) }, "cfg weight -Inf"},
+		{"temperature NaN", func(o *GenerateImageOptions) { o.Temperature = math.NaN() }, "temperature"},
+		{"top-p NaN", func(o *GenerateImageOptions) { o.TopP = math.NaN() }, "top-p"},
+		{"zero value", func(o *GenerateImageOptions) { *o = GenerateImageOptions{} }, ""},
+		{"most images", func(o *GenerateImageOptions) { o.N = MaxImages }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := DefaultImageOptions()
 			tt.mod(&opts)
-			_, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+			// Validate needs no model; GenerateImages checks the same before running.
+			err := opts.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tt.want)
+			}
+			if _, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("GenerateImages = %v, want an error containing %q", err, tt.want)
 			}
 		})
@@ -404,5 +423,105 @@ func TestLoadVQ(t *testing.T) {
 	}
 	if _, err := LoadVQ(dir, Options{}); err == nil {
 		t.Fatal("LoadVQ without weights succeeded")
+	}
+}
+
+// longPrompt is a description of about n bytes (tiny-a's test vocabulary has one token per
+// byte).
+func longPrompt(n int) string {
+	return strings.Repeat("a small red house by a lake, ", n/29+1)[:n]
+}
+
+// TestGeneratePrefillChunks: the prompt pass in chunks gives the logits of the pass in one
+// piece, for chunks that divide the prompt, that do not, and the default.
+func TestGeneratePrefillChunks(t *testing.T) {
+	c := genTinyA(t)
+	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(1200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step0 := func(chunk, n int) ([]float32, int) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var raw []float32
+		chunks := 1
+		g := &imageRun{m: c.m, opts: GenerateImageOptions{N: n, CFG: 5}, cond: cond, uncond: uncond, chunk: chunk}
+		g.afterChunk = func(int, int) { chunks++ }
+		g.observe = func(step int, r, _ []float32) {
+			raw = slices.Clone(r)
+			cancel() // step 0 is all this test needs
+		}
+		if _, err := g.run(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("run = %v, want the cancel after step 0", err)
+		}
+		return raw, chunks
+	}
+	whole, chunks := step0(len(cond), 1)
+	if chunks != 1 {
+		t.Fatalf("a chunk of the whole prompt ran as %d chunks", chunks)
+	}
+	tests := []struct {
+		name       string
+		chunk, n   int
+		wantChunks int
+	}{
+		{"default", 0, 1, (len(cond) + 511) / 512},
+		{"dividing", len(cond) / 4, 1, 4 + min(1, len(cond)%4)},
+		{"odd", 333, 1, (len(cond) + 332) / 333},
+		{"two images", 0, 2, (len(cond) + 255) / 256},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, chunks := step0(tt.chunk, tt.n)
+			if chunks != tt.wantChunks {
+				t.Fatalf("%d chunks, want %d", chunks, tt.wantChunks)
+			}
+			for i := range tt.n {
+				row := got[i*len(whole) : (i+1)*len(whole)] // image i's conditional and unconditional rows
+				if ok, diff, _ := fixtures.Close(row, whole, 1e-5); !ok {
+					t.Fatalf("image %d: step-0 logits differ from the unchunked pass by %g", i, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestGenerateCancelInPrefill: a cancel during a long prompt pass stops it after the chunk
+// that is running, and the model generates normally afterwards.
+func TestGenerateCancelInPrefill(t *testing.T) {
+	c := genTinyA(t)
+	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(6000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var chunks []int
+	var cancelled time.Time
+	g := &imageRun{m: c.m, opts: GenerateImageOptions{N: 2, CFG: 5}, cond: cond, uncond: uncond}
+	g.afterChunk = func(done, total int) {
+		chunks = append(chunks, done)
+		if len(chunks) == 1 {
+			cancelled = time.Now()
+			cancel()
+		}
+	}
+	g.observe = func(int, []float32, []float32) { t.Fatal("a step ran after the cancel") }
+	start := time.Now()
+	_, err = g.run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run = %v, want context.Canceled", err)
+	}
+	if len(chunks) != 1 || chunks[0] != 256 {
+		t.Fatalf("chunks done %v, want the first 256 positions only", chunks)
+	}
+	t.Logf("%d prompt tokens: first chunk %v, cancel to return %v", len(cond), cancelled.Sub(start), time.Since(cancelled))
+
+	opts := DefaultImageOptions()
+	opts.Temperature = 0
+	res, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+	if err != nil || !slices.Equal(res.Tokens[0], c.g.Generation.ImageTokens[0]) {
+		t.Fatalf("generation after a cancelled prompt pass: %v", err)
 	}
 }

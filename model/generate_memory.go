@@ -1,0 +1,156 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"runtime/metrics"
+
+	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/llm"
+	"github.com/janus-desktop/janus/model/vq"
+)
+
+// MemoryEstimate is what one GenerateImages call allocates on top of the loaded weights. The
+// KV cache dominates: it is float32 and has two rows (conditional and unconditional) per
+// image, so Janus-Pro-7B needs about 1.2 GB per image for a short prompt.
+type MemoryEstimate struct {
+	// Images is the number of images generated together; Rows = 2·Images; Positions is the
+	// cache capacity (prompt tokens + image tokens − 1).
+	Images, Rows, Positions int
+	// KVCache is rows × positions × layers × 2 (keys and values) × kv width × 4 bytes.
+	KVCache int64
+	// Scratch is the largest of the language model's activations (a prompt chunk or a step),
+	// plus the heads' and the sampler's logits, the VQ decoder's scratch and the decoded
+	// pictures.
+	Scratch int64
+}
+
+// Total is KVCache + Scratch.
+func (e MemoryEstimate) Total() int64 { return e.KVCache + e.Scratch }
+
+// EstimateGenerationMemory estimates the memory of generating images images together from a
+// prompt of promptTokens tokens (the templated prompt, MemoryEstimate counts the image tokens
+// itself) with the model cfg describes. It needs no weights, so it can run before a load.
+func EstimateGenerationMemory(cfg *config.Config, images, promptTokens int) (MemoryEstimate, error) {
+	if images < 1 || promptTokens < 1 {
+		return MemoryEstimate{}, fmt.Errorf("memory estimate for %d images and %d prompt tokens", images, promptTokens)
+	}
+	rows := 2 * images
+	positions := promptTokens + cfg.VQ.ImageTokens - 1
+	chunk := prefillChunkPositions(rows, 0)
+	lm := max(llm.ScratchBytes(cfg.LLM, rows, min(chunk, promptTokens)), llm.ScratchBytes(cfg.LLM, rows, 1))
+	// Prompt embeddings of one chunk, the step's input and Last's output.
+	lm += int64(rows) * int64(min(chunk, promptTokens)+2) * int64(cfg.LLM.Hidden) * 4
+	// gen_head's hidden layer and logits on the backend, the raw and guided logits on the
+	// host, gen_embed and gen_aligner's activations for the next step.
+	vocab := int64(cfg.GenHead.ImageTokenSize)
+	heads := int64(rows)*(int64(cfg.GenHead.ImageTokenEmbed)+2*vocab+int64(cfg.GenEmbed.Dim)+2*int64(cfg.LLM.Hidden))*4 +
+		int64(images)*vocab*4
+	dec, err := vq.ScratchBytesFor(vq.ParamsFromConfig(cfg.VQ))
+	if err != nil {
+		return MemoryEstimate{}, fmt.Errorf("memory estimate: %w", err)
+	}
+	// The pictures (8-bit RGBA, two sets while previews are replaced) and one float32 image
+	// being converted.
+	s := int64(cfg.VQ.ImageSize)
+	dec += 2*int64(images)*4*s*s + 3*s*s*4
+	return MemoryEstimate{
+		Images: images, Rows: rows, Positions: positions,
+		KVCache: llm.CacheBytes(cfg.LLM, rows, positions),
+		Scratch: lm + heads + dec,
+	}, nil
+}
+
+// ErrNotEnoughMemory is wrapped by the *MemoryError GenerateImages returns when a generation
+// would exceed its memory limit.
+var ErrNotEnoughMemory = errors.New("not enough memory")
+
+// MemoryError reports a generation refused because its estimate exceeds the limit.
+type MemoryError struct {
+	Estimate MemoryEstimate
+	// Limit is the allowed bytes; Source says where it came from.
+	Limit  int64
+	Source string
+	// Fits is the most images that fit the limit with the same prompt (0: not even one).
+	Fits int
+}
+
+func (e *MemoryError) Error() string {
+	est := e.Estimate
+	msg := fmt.Sprintf("generating %d images together needs about %s (KV cache %s for %d rows × %d positions, scratch %s), more than the %s allowed (%s)",
+		est.Images, formatBytes(est.Total()), formatBytes(est.KVCache), est.Rows, est.Positions,
+		formatBytes(est.Scratch), formatBytes(e.Limit), e.Source)
+	if e.Fits > 0 {
+		return fmt.Sprintf("%s: generate at most %d at once", msg, e.Fits)
+	}
+	return msg + ": not even one image fits"
+}
+
+// Unwrap makes errors.Is(err, ErrNotEnoughMemory) hold.
+func (e *MemoryError) Unwrap() error { return ErrNotEnoughMemory }
+
+// formatBytes prints a size in GB (10⁹ bytes, as memory is sold) or MB below 1 GB.
+func formatBytes(n int64) string {
+	if n >= 1e9 || n <= -1e9 {
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// DefaultMemoryFraction is the share of physical memory a generation may fill, together
+// with what the process already holds, when GenerateImageOptions.MaxMemoryBytes is 0: the
+// rest is left to the system and other programs, so that a generation too big for the
+// machine is refused instead of swapping for hours.
+const DefaultMemoryFraction = 0.8
+
+// memoryLimit returns the bytes a generation may allocate and where the figure comes from;
+// ok is false when there is no limit (disabled, or physical memory unknown).
+func memoryLimit(maxBytes int64) (limit int64, source string, ok bool) {
+	switch {
+	case maxBytes > 0:
+		return maxBytes, "MaxMemoryBytes", true
+	case maxBytes < 0:
+		return 0, "", false
+	}
+	total := physicalMemory()
+	if total <= 0 {
+		return 0, "", false
+	}
+	held := heldMemory()
+	limit = int64(DefaultMemoryFraction*float64(total)) - held
+	return limit, fmt.Sprintf("%.0f%% of %s of memory, less %s the process holds (the loaded model)",
+		100*DefaultMemoryFraction, formatBytes(total), formatBytes(held)), true
+}
+
+// heldMemory is the Go heap in use, which holds the CPU backend's weights and buffers.
+func heldMemory() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+// checkMemory refuses a generation whose estimate exceeds the limit maxBytes selects.
+func checkMemory(cfg *config.Config, images, promptTokens int, maxBytes int64) error {
+	limit, source, ok := memoryLimit(maxBytes)
+	if !ok {
+		return nil
+	}
+	est, err := EstimateGenerationMemory(cfg, images, promptTokens)
+	if err != nil {
+		return err
+	}
+	if est.Total() <= limit {
+		return nil
+	}
+	fits := 0
+	for k := images - 1; k >= 1; k-- {
+		if e, err := EstimateGenerationMemory(cfg, k, promptTokens); err == nil && e.Total() <= limit {
+			fits = k
+			break
+		}
+	}
+	return &MemoryError{Estimate: est, Limit: limit, Source: source, Fits: fits}
+}

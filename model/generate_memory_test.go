@@ -1,0 +1,241 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/vq"
+)
+
+// TestEstimateGenerationMemory checks the KV cache figure against its formula on the
+// released configurations and pins the Janus-Pro-7B numbers that motivated the limit.
+func TestEstimateGenerationMemory(t *testing.T) {
+	tests := []struct {
+		model            string
+		images, prompt   int
+		kvMin, kvMax     float64 // GB
+		scratchMaxShareK float64 // scratch at most this share of the KV cache
+	}{
+		{"janus-pro-7b", 16, 30, 18.5, 19.5, 0.1},
+		{"janus-pro-7b", 1, 30, 1.1, 1.3, 0.8},
+		{"janus-pro-1b", 4, 30, 1.8, 2.0, 0.5},
+		{"janus-1.3b", 16, 30, 7.0, 7.8, 0.2},
+	}
+	for _, tt := range tests {
+		cfg, err := config.Load(fixtures.Path(t, "real-configs", tt.model))
+		if err != nil {
+			t.Fatal(err)
+		}
+		est, err := EstimateGenerationMemory(cfg, tt.images, tt.prompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		positions := tt.prompt + cfg.VQ.ImageTokens - 1
+		want := int64(2*tt.images) * int64(positions) * int64(cfg.LLM.Layers) * 2 * int64(cfg.LLM.KVHeads*cfg.LLM.HeadDim) * 4
+		if est.KVCache != want || est.Rows != 2*tt.images || est.Positions != positions {
+			t.Errorf("%s × %d: %+v, want a KV cache of %d bytes for %d rows × %d positions", tt.model, tt.images, est, want, 2*tt.images, positions)
+		}
+		if gb := float64(est.KVCache) / 1e9; gb < tt.kvMin || gb > tt.kvMax {
+			t.Errorf("%s × %d: KV cache %.2f GB, want %.1f–%.1f", tt.model, tt.images, gb, tt.kvMin, tt.kvMax)
+		}
+		dec, err := vq.ScratchBytesFor(vq.ParamsFromConfig(cfg.VQ))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if est.Scratch <= dec || float64(est.Scratch) > tt.scratchMaxShareK*float64(est.KVCache) {
+			t.Errorf("%s × %d: scratch %s (decoder %s), KV cache %s", tt.model, tt.images,
+				formatBytes(est.Scratch), formatBytes(dec), formatBytes(est.KVCache))
+		}
+		t.Logf("%s × %d images: KV cache %s, scratch %s", tt.model, tt.images, formatBytes(est.KVCache), formatBytes(est.Scratch))
+	}
+	cfg, err := config.Load(fixtures.Path(t, "real-configs", "janus-pro-7b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EstimateGenerationMemory(cfg, 0, 30); err == nil {
+		t.Error("estimate for 0 images succeeded")
+	}
+}
+
+// TestGenerateMemoryLimit: a generation over MaxMemoryBytes fails before allocating, with an
+// error naming the numbers and how many images would fit; one at the limit runs.
+func TestGenerateMemoryLimit(t *testing.T) {
+	c := genVariant(t, "gen-b")
+	cond, _, err := c.m.Prompt.GenerationIDs(c.prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est2, err := EstimateGenerationMemory(c.m.Config, 2, len(cond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	est1, err := EstimateGenerationMemory(c.m.Config, 1, len(cond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		limit int64
+		fits  int // -1: runs
+		want  []string
+	}{
+		{"at the limit", est2.Total(), -1, nil},
+		{"no check", -1, -1, nil},
+		{"one byte short", est2.Total() - 1, 1, []string{"2 images", formatBytes(est2.KVCache), "MaxMemoryBytes", "at most 1"}},
+		{"not even one", est1.Total() - 1, 0, []string{"not even one image fits", formatBytes(est1.Total() - 1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := DefaultImageOptions()
+			opts.N, opts.Temperature, opts.MaxMemoryBytes = 2, 0, tt.limit
+			_, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+			if tt.fits < 0 {
+				if err != nil {
+					t.Fatalf("GenerateImages = %v", err)
+				}
+				return
+			}
+			var me *MemoryError
+			if !errors.As(err, &me) || !errors.Is(err, ErrNotEnoughMemory) || me.Fits != tt.fits || me.Estimate != est2 {
+				t.Fatalf("GenerateImages = %v, want a MemoryError for %+v fitting %d", err, est2, tt.fits)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestDefaultMemoryLimit: without MaxMemoryBytes the limit is a share of this machine's
+// memory less what the process holds.
+func TestDefaultMemoryLimit(t *testing.T) {
+	total := physicalMemory()
+	limit, source, ok := memoryLimit(0)
+	if total <= 0 {
+		if ok {
+			t.Fatalf("a limit of %d (%s) without knowing the memory size", limit, source)
+		}
+		t.Skip("physical memory is unknown on this system")
+	}
+	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, formatBytes(total)) {
+		t.Fatalf("default limit %d (%s, %v) for %d bytes of memory", limit, source, ok, total)
+	}
+	if _, _, ok := memoryLimit(-1); ok {
+		t.Fatal("a negative MaxMemoryBytes still set a limit")
+	}
+	if l, s, ok := memoryLimit(12345); !ok || l != 12345 || s != "MaxMemoryBytes" {
+		t.Fatalf("memoryLimit(12345) = %d, %q, %v", l, s, ok)
+	}
+}
+
+// liveTracker is a backend that counts the buffers it handed out and has not freed, following
+// views made with Reshape back to their buffer.
+type liveTracker struct {
+	compute.Backend
+	live map[*compute.Tensor]bool
+	view map[*compute.Tensor]*compute.Tensor
+}
+
+func newLiveTracker(b compute.Backend) *liveTracker {
+	return &liveTracker{Backend: b, live: map[*compute.Tensor]bool{}, view: map[*compute.Tensor]*compute.Tensor{}}
+}
+
+func (l *liveTracker) add(t *compute.Tensor) *compute.Tensor {
+	l.live[t] = true
+	return t
+}
+
+func (l *liveTracker) New(dt compute.DType, shape ...int) *compute.Tensor {
+	return l.add(l.Backend.New(dt, shape...))
+}
+
+func (l *liveTracker) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*compute.Tensor, error) {
+	t, err := l.Backend.FromBytes(dt, shape, src, raw)
+	if err == nil {
+		l.add(t)
+	}
+	return t, err
+}
+
+func (l *liveTracker) FromFloat32(data []float32, shape ...int) *compute.Tensor {
+	return l.add(l.Backend.FromFloat32(data, shape...))
+}
+
+func (l *liveTracker) Reshape(t *compute.Tensor, shape ...int) *compute.Tensor {
+	v := l.Backend.Reshape(t, shape...)
+	l.view[v] = t
+	return v
+}
+
+func (l *liveTracker) Free(t *compute.Tensor) {
+	for l.view[t] != nil {
+		t = l.view[t]
+	}
+	delete(l.live, t)
+	l.Backend.Free(t)
+}
+
+// TestGenerateFreesOnFailure: a generation that fails between two steps (here a preview
+// decode stopped by a cancel, or the memory check) leaves no tensor behind.
+func TestGenerateFreesOnFailure(t *testing.T) {
+	c := genVariant(t, "gen-b")
+	tr := newLiveTracker(cpu.New(1))
+	m, err := Load(c.dir, Options{Backend: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	held := len(tr.live)
+	cond, uncond, err := m.Prompt.GenerationIDs(c.prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid := m.Config.VQ.Grid
+	tests := []struct {
+		name string
+		mod  func(g *imageRun, cancel func())
+		want error
+	}{
+		{"preview cancelled", func(g *imageRun, cancel func()) {
+			g.opts.PreviewEvery = 1
+			g.progress = func(ImageProgress) {}
+			// cancel after sampling the last token of row 2: the next input is embedded, then
+			// the preview decode sees the cancel
+			g.observe = func(step int, _, _ []float32) {
+				if step == 2*grid-1 {
+					cancel()
+				}
+			}
+		}, context.Canceled},
+		{"cancelled between steps", func(g *imageRun, cancel func()) {
+			g.observe = func(step int, _, _ []float32) {
+				if step == 3 {
+					cancel()
+				}
+			}
+		}, context.Canceled},
+		{"memory", func(g *imageRun, _ func()) { g.opts.MaxMemoryBytes = 1 }, ErrNotEnoughMemory},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			g := &imageRun{m: m, opts: GenerateImageOptions{N: 2, CFG: 5}, cond: cond, uncond: uncond}
+			tt.mod(g, cancel)
+			if _, err := g.run(ctx); !errors.Is(err, tt.want) {
+				t.Fatalf("run = %v, want %v", err, tt.want)
+			}
+			if n := len(tr.live) - held; n != 0 {
+				t.Fatalf("%d tensors left allocated", n)
+			}
+		})
+	}
+}
