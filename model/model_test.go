@@ -2,9 +2,11 @@ package model
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,7 +15,10 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -323,4 +328,124 @@ func TestLoadWithoutImageTag(t *testing.T) {
 			}
 		}
 	})
+}
+
+// closeCounter is a caller's backend that counts its Close calls.
+type closeCounter struct {
+	compute.Backend
+	closes int
+}
+
+func (c *closeCounter) Close() error {
+	c.closes++
+	return c.Backend.Close()
+}
+
+// TestCloseBackend: Close closes the backend Load made, once, and leaves a backend the caller
+// passed open.
+func TestCloseBackend(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	t.Run("caller's backend", func(t *testing.T) {
+		be := &closeCounter{Backend: cpu.New(1)}
+		m, err := Load(dir, Options{Backend: be, SkipGeneration: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if be.closes != 0 {
+			t.Errorf("the caller's backend was closed %d times", be.closes)
+		}
+	})
+	t.Run("own backend", func(t *testing.T) {
+		m, err := Load(dir, Options{Threads: 2, SkipGeneration: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		be, ok := m.Backend.(*cpu.Backend)
+		if !ok || !m.ownBackend {
+			t.Fatalf("backend %T, owned %v; want Load's own CPU backend", m.Backend, m.ownBackend)
+		}
+		threads := be.Threads()
+		for i := range 2 { // a second Close must close nothing
+			if err := m.Close(); err != nil {
+				t.Fatalf("close %d: %v", i, err)
+			}
+		}
+		// A closed CPU backend runs on the calling goroutine only.
+		if threads > 1 && be.Threads() != 1 {
+			t.Errorf("the backend Load made still has %d threads after Close (had %d)", be.Threads(), threads)
+		}
+		if m.ownBackend {
+			t.Error("the model still owns a backend after Close")
+		}
+	})
+}
+
+// TestLoadF64Checkpoint loads und-f32 stored as F64: every tensor is narrowed to float32 on
+// upload (the formula values are exact in float32, so nothing is lost), Linear weights count
+// as F32 for the default dtype policy, and the weights equal those of the BF16 checkpoint
+// loaded with F32 matrices.
+func TestLoadF64Checkpoint(t *testing.T) {
+	src := filepath.Join("testdata", "understand", "und-f32")
+	specs, err := formulaweights.Read(filepath.Join(src, "weights.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, f64 := t.TempDir(), t.TempDir()
+	for _, dir := range []string{ref, f64} {
+		if err := formulaweights.WriteModel(dir, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tensors := make([]checkpointtest.Tensor, len(specs))
+	for i, s := range specs {
+		vals := s.Values()
+		data := make([]byte, 8*len(vals))
+		for j, v := range vals {
+			binary.LittleEndian.PutUint64(data[8*j:], math.Float64bits(float64(v)))
+		}
+		tensors[i] = checkpointtest.Tensor{Name: s.Name, DType: checkpoint.F64, Shape: s.Shape, Data: data}
+	}
+	if err := checkpointtest.WriteSafetensors(filepath.Join(f64, "model.safetensors"), tensors, checkpointtest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Load(ref, Options{Threads: 1, MatrixDType: "F32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	got, err := Load(f64, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	read := func(m *Model, x *compute.Tensor) []float32 {
+		out := make([]float32, x.Len())
+		if err := m.Backend.Read(x, out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		got, want *compute.Tensor
+	}{
+		{"embed_tokens (matrix)", got.LLM.Embedding, want.LLM.Embedding},
+		{"layer 0 q_proj (matrix)", got.LLM.Layers[0].Q, want.LLM.Layers[0].Q},
+		{"ViT block 0 k rows of qkv (matrix rows)", got.Vision.Blocks[0].KW, want.Vision.Blocks[0].KW},
+		{"ViT block 0 v bias (float32 rows)", got.Vision.Blocks[0].VB, want.Vision.Blocks[0].VB},
+		{"position embedding (float32)", got.Vision.PosEmbed, want.Vision.PosEmbed},
+		{"gen_embed (matrix)", got.GenEmbed, want.GenEmbed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got.DType != compute.F32 || !slices.Equal(tc.got.Shape, tc.want.Shape) {
+				t.Fatalf("%v, want F32%v", tc.got, tc.want.Shape)
+			}
+			if g, w := read(got, tc.got), read(want, tc.want); !slices.Equal(g, w) {
+				t.Error("values differ from the BF16 checkpoint's")
+			}
+		})
+	}
 }

@@ -1,0 +1,142 @@
+package model
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/vq/formulaweights"
+	"github.com/janus-desktop/janus/model/weights"
+)
+
+// generatedModels writes every generated fixture model of testdata/understand and
+// testdata/generate as a checkpoint into a temporary folder, by name.
+func generatedModels(t *testing.T) map[string]string {
+	t.Helper()
+	dirs := map[string]string{}
+	for _, group := range []string{"understand", "generate"} {
+		entries, err := os.ReadDir(filepath.Join("testdata", group))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			src := filepath.Join("testdata", group, e.Name())
+			if _, err := os.Stat(filepath.Join(src, "weights.json")); !e.IsDir() || err != nil {
+				continue
+			}
+			dst := t.TempDir()
+			if err := formulaweights.WriteModel(dst, src); err != nil {
+				t.Fatal(err)
+			}
+			dirs[e.Name()] = dst
+		}
+	}
+	if len(dirs) < 6 {
+		t.Fatalf("found %d generated models, want at least 6", len(dirs))
+	}
+	return dirs
+}
+
+// readSet records what Load uploads: for each tensor, the row ranges and the shape of a row.
+type readSet map[string]*reads
+
+type reads struct {
+	rows  [][2]int // uploaded [r0, r1) of dimension 0, in order
+	inner []int    // the other dimensions
+	err   string
+}
+
+func (s readSet) record(name string, r0 int, t *compute.Tensor) {
+	r := s[name]
+	if r == nil {
+		r = &reads{inner: slices.Clone(t.Shape[min(1, len(t.Shape)):])}
+		s[name] = r
+	}
+	if len(t.Shape) == 0 { // a scalar: one "row"
+		r.rows = append(r.rows, [2]int{0, 1})
+		return
+	}
+	if !slices.Equal(r.inner, t.Shape[1:]) {
+		r.err = fmt.Sprintf("uploads disagree on the row shape: %v and %v", r.inner, t.Shape[1:])
+	}
+	r.rows = append(r.rows, [2]int{r0, r0 + t.Shape[0]})
+}
+
+// shape assembles the tensor's shape from its uploads, which must cover rows [0, n) once
+// each: a weight read twice would be held twice.
+func (r *reads) shape() ([]int, error) {
+	if r.err != "" {
+		return nil, fmt.Errorf("%s", r.err)
+	}
+	rows := slices.Clone(r.rows)
+	sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
+	next := 0
+	for _, rg := range rows {
+		if rg[0] != next {
+			return nil, fmt.Errorf("rows uploaded %v do not cover [0, n) exactly once", r.rows)
+		}
+		next = rg[1]
+	}
+	if len(r.inner) == 0 && len(rows) == 1 && rows[0] == [2]int{0, 1} {
+		return []int{}, nil // a scalar
+	}
+	return append([]int{next}, r.inner...), nil
+}
+
+// TestLoadReadsThePlan checks that Load uploads exactly the tensors weights.Plan lists, each
+// with the plan's shape and every row once, for tiny-a and each generated model (other ViT,
+// projector, LLM and VQ shapes). With SkipGeneration it must read the plan without the
+// generation and VQ parts. weights.Check and janus info count what the plan says; this keeps
+// the plan honest about what the networks really read.
+func TestLoadReadsThePlan(t *testing.T) {
+	models := generatedModels(t)
+	t.Run("tiny-a", func(t *testing.T) {
+		checkPlan(t, fixtures.Path(t, "models", "tiny-a"))
+	})
+	for name, dir := range models {
+		t.Run(name, func(t *testing.T) { checkPlan(t, dir) })
+	}
+}
+
+func checkPlan(t *testing.T, dir string) {
+	for _, skipGen := range []bool{false, true} {
+		got := readSet{}
+		m, err := Load(dir, Options{Threads: 1, SkipGeneration: skipGen, uploaded: got.record})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]int{}
+		for _, s := range weights.Plan(m.Config) {
+			if !skipGen || (s.Part != weights.PartGen && s.Part != weights.PartVQ) {
+				want[s.Name] = s.Shape
+			}
+		}
+		m.Close()
+		if len(want) == 0 {
+			t.Fatal("empty plan")
+		}
+		for n, shape := range want {
+			r, ok := got[n]
+			if !ok {
+				t.Errorf("skip generation %v: planned %s %v was not read", skipGen, n, shape)
+				continue
+			}
+			gotShape, err := r.shape()
+			if err != nil {
+				t.Errorf("skip generation %v: %s: %v", skipGen, n, err)
+			} else if !slices.Equal(gotShape, shape) {
+				t.Errorf("skip generation %v: %s read as %v, planned %v", skipGen, n, gotShape, shape)
+			}
+		}
+		for n := range got {
+			if _, ok := want[n]; !ok {
+				t.Errorf("skip generation %v: read %s, which the plan does not list", skipGen, n)
+			}
+		}
+	}
+}
