@@ -8,10 +8,21 @@
 // repetition penalty) and no Go package reproduces them. The draw cannot match PyTorch's
 // multinomial bit for bit; instead it is reproducible in Go: the same seed gives the same
 // tokens (math/rand/v2 PCG).
+//
+// Cost per token: Next runs a few linear passes over the vocabulary and sorts only what
+// top-p must order. Top-k finds the k-th largest logit with a k-element heap instead of
+// sorting; top-p then orders only the survivors, and without top-k only the tokens whose
+// probability is not exactly zero in float32. The sums are taken in the same order as a
+// plain sort-everything implementation would take them, so the tokens drawn for a seed do
+// not depend on these shortcuts. Large top-p sorts use a hand-written radix sort on the
+// scores' bits rather than slices.Sort: over a 102400-token vocabulary it cut Next with
+// top-p alone from about 12 to 4.5 ms. Buffers live in the Sampler and are reused.
+//
+// Logits that are NaN are never drawn (as in Argmax); +Inf logits share all the probability;
+// when every logit is NaN or -Inf, Next returns the first token.
 package sample
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -32,17 +43,19 @@ type Params struct {
 	RepetitionPenalty float64
 }
 
-// Validate reports the first parameter outside its range.
+// Validate reports the first parameter outside its range: temperature finite and >= 0,
+// top-k >= 0, top-p in (0, 1] or 0 for unset, repetition penalty finite and > 0 or 0 for
+// unset. New calls it; a command line can call it to check flags before loading a model.
 func (p Params) Validate() error {
 	switch {
-	case math.IsNaN(p.Temperature) || p.Temperature < 0:
-		return fmt.Errorf("temperature %v must be >= 0", p.Temperature)
+	case math.IsNaN(p.Temperature) || math.IsInf(p.Temperature, 0) || p.Temperature < 0:
+		return fmt.Errorf("temperature %v must be finite and >= 0 (0 is greedy)", p.Temperature)
 	case p.TopK < 0:
-		return fmt.Errorf("top-k %d must be >= 0", p.TopK)
+		return fmt.Errorf("top-k %d must be >= 0 (0 disables it)", p.TopK)
 	case math.IsNaN(p.TopP) || p.TopP < 0 || p.TopP > 1:
-		return fmt.Errorf("top-p %v must be in [0, 1]", p.TopP)
-	case math.IsNaN(p.RepetitionPenalty) || p.RepetitionPenalty < 0:
-		return fmt.Errorf("repetition penalty %v must be > 0 (0 means unset)", p.RepetitionPenalty)
+		return fmt.Errorf("top-p %v must be in (0, 1] (0 or 1 disables it)", p.TopP)
+	case math.IsNaN(p.RepetitionPenalty) || math.IsInf(p.RepetitionPenalty, 0) || p.RepetitionPenalty < 0:
+		return fmt.Errorf("repetition penalty %v must be finite and > 0 (0 or 1 disables it)", p.RepetitionPenalty)
 	}
 	return nil
 }
@@ -53,10 +66,17 @@ func (p Params) Greedy() bool { return p.Temperature == 0 }
 // Sampler picks tokens with fixed Params and its own random source. It is not safe for
 // concurrent use.
 type Sampler struct {
-	p       Params
-	rng     *rand.Rand
-	scores  []float32
-	order   []int32
+	p   Params
+	rng *rand.Rand
+
+	// Buffers reused by every Next.
+	scores  []float32 // the logits after penalty and temperature
+	cand    []int32   // tokens still in the running, ascending
+	heap    []float32 // top-k's k largest scores
+	keys    []uint64  // top-p's sort keys
+	keysTmp []uint64  // the radix sort's second buffer
+	exps    []float32 // top-p's exp(score - max) per token
+	probs   []float32 // the final probabilities of cand
 	penalty map[int32]bool
 }
 
@@ -88,14 +108,18 @@ func (s *Sampler) Next(logits []float32, previous []int32) int32 {
 	for i := range scores {
 		scores[i] /= t
 	}
-	if s.p.TopK > 0 {
-		topK(scores, s.p.TopK)
+	u := s.rng.Float64()
+	cand := s.candidates(scores)
+	if len(cand) == 0 {
+		return 0
 	}
-	if s.p.TopP > 0 && s.p.TopP < 1 {
-		s.topP(scores, float32(s.p.TopP))
+	if k := s.p.TopK; k > 0 && k < len(cand) {
+		cand = s.topK(scores, cand, k)
 	}
-	probs := softmax(scores)
-	return int32(draw(probs, s.rng.Float64()))
+	if p := s.p.TopP; p > 0 && p < 1 {
+		cand = s.topP(scores, cand, float32(p))
+	}
+	return s.draw(scores, cand, u)
 }
 
 // applyPenalty rescales each distinct previous token once (HF gathers and scatters, so
@@ -130,83 +154,231 @@ func Argmax(x []float32) int {
 	return best
 }
 
-// topK sets every score below the k-th largest to -Inf; scores equal to the k-th survive.
-func topK(scores []float32, k int) {
-	if k >= len(scores) {
-		return
-	}
-	sorted := slices.Clone(scores)
-	slices.SortFunc(sorted, func(a, b float32) int { return cmp.Compare(b, a) })
-	kth := sorted[k-1]
-	inf := float32(math.Inf(-1))
+// candidates returns the tokens that can be drawn, in ascending order: those with a finite
+// score or, when some score is +Inf, only those, whose scores it sets to 0 so that they
+// share the probability equally.
+func (s *Sampler) candidates(scores []float32) []int32 {
+	inf := float32(math.Inf(1))
+	cand := s.cand[:0]
+	posInf := false
 	for i, v := range scores {
-		if v < kth {
-			scores[i] = inf
+		if v > -inf && v < inf {
+			cand = append(cand, int32(i))
+		} else if v == inf {
+			posInf = true
 		}
+	}
+	if posInf {
+		cand = cand[:0]
+		for i, v := range scores {
+			if v == inf {
+				scores[i] = 0
+				cand = append(cand, int32(i))
+			}
+		}
+	}
+	s.cand = cand
+	return cand
+}
+
+// topK keeps the candidates whose score is at least the k-th largest (so ties with the k-th
+// survive), 0 < k < len(cand). A min-heap of the k largest scores finds the k-th in one pass;
+// most scores lose against its root and cost one comparison.
+func (s *Sampler) topK(scores []float32, cand []int32, k int) []int32 {
+	h := s.heap[:0]
+	for _, i := range cand[:k] {
+		h = append(h, scores[i])
+	}
+	for j := k/2 - 1; j >= 0; j-- {
+		siftDown(h, j)
+	}
+	for _, i := range cand[k:] {
+		if v := scores[i]; v > h[0] {
+			h[0] = v
+			siftDown(h, 0)
+		}
+	}
+	s.heap = h
+	kth := h[0]
+	kept := cand[:0]
+	for _, i := range cand {
+		if scores[i] >= kth {
+			kept = append(kept, i)
+		}
+	}
+	return kept
+}
+
+// siftDown restores the min-heap property of h below position j.
+func siftDown(h []float32, j int) {
+	for {
+		c := 2*j + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && h[c+1] < h[c] {
+			c++
+		}
+		if h[j] <= h[c] {
+			return
+		}
+		h[j], h[c] = h[c], h[j]
+		j = c
 	}
 }
 
-// topP removes the low-probability tail: sorted ascending, every token whose cumulative
-// probability is <= 1-p goes, except the most likely one.
-func (s *Sampler) topP(scores []float32, p float32) {
-	s.order = s.order[:0]
-	for i := range scores {
-		s.order = append(s.order, int32(i))
-	}
-	order := s.order
-	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(scores[a], scores[b]) })
-	sorted := make([]float32, len(order))
-	for i, id := range order {
-		sorted[i] = scores[id]
-	}
-	probs := softmax(sorted)
-	var cum float32
-	inf := float32(math.Inf(-1))
-	for i, id := range order[:len(order)-1] {
-		cum += probs[i]
-		if cum <= 1-p {
-			scores[id] = inf
-		}
-	}
-}
+// expZeroBelow bounds where float32(exp(d)) underflows to 0: every float32 d <= it does (the
+// largest such d is -103.972084). topP skips the exponential for those scores.
+const expZeroBelow = -103.98
 
-// softmax returns a new slice of probabilities in float32; -Inf scores get probability 0.
-func softmax(scores []float32) []float32 {
-	maxV := float32(math.Inf(-1))
-	for _, v := range scores {
-		maxV = max(maxV, v)
+// topP removes the low-probability tail, as HF does: with the tokens sorted by ascending
+// score (ties by index), every token whose cumulative probability is <= 1-p goes, except the
+// most likely one. Only the candidates with a non-zero float32 probability are sorted; the
+// others have cumulative probability 0 and always go. The float64 normalising sum and the
+// float32 cumulative sum run in the sorted order, as a full sort would run them, so the cut
+// falls exactly where it would.
+func (s *Sampler) topP(scores []float32, cand []int32, p float32) []int32 {
+	if len(cand) < 2 {
+		return cand
 	}
-	out := make([]float32, len(scores))
+	maxV := scores[cand[0]]
+	for _, i := range cand {
+		maxV = max(maxV, scores[i])
+	}
+	if len(s.exps) < len(scores) {
+		s.exps = make([]float32, len(scores))
+	}
+	keys := s.keys[:0]
+	for _, i := range cand {
+		d := scores[i] - maxV
+		if d <= expZeroBelow {
+			continue
+		}
+		e := float32(math.Exp(float64(d)))
+		if e == 0 {
+			continue
+		}
+		s.exps[i] = e
+		keys = append(keys, sortKey(scores[i], i))
+	}
+	s.keys = keys
+	s.sortKeys(keys)
 	var sum float64
-	for i, v := range scores {
-		e := float32(math.Exp(float64(v - maxV)))
-		out[i] = e
-		sum += float64(e)
+	for _, k := range keys {
+		sum += float64(s.exps[int32(k)])
 	}
 	inv := float32(1 / sum)
-	for i := range out {
-		out[i] *= inv
+	var cum float32
+	cut := len(keys) - 1 // the most likely token always stays
+	for j, k := range keys[:len(keys)-1] {
+		// The conversions round each product to float32, as a stored probability would
+		// be, and keep the compiler from fusing it into the sum.
+		cum += float32(s.exps[int32(k)] * inv)
+		if cum > 1-p {
+			cut = j
+			break
+		}
 	}
-	return out
+	first := keys[cut]
+	kept := cand[:0]
+	for _, i := range cand {
+		if sortKey(scores[i], i) >= first {
+			kept = append(kept, i)
+		}
+	}
+	return kept
 }
 
-// draw picks index i with probability probs[i] using the uniform number u in [0, 1).
-func draw(probs []float32, u float64) int {
+// sortKey orders tokens by score, then index, as an ascending stable sort does: the float's
+// bits mapped so that unsigned order is numeric order (-0 counted as +0, which compares
+// equal to it), with the index in the low half.
+func sortKey(v float32, i int32) uint64 {
+	b := math.Float32bits(v)
+	switch {
+	case v == 0:
+		b = 0x80000000
+	case b&0x80000000 != 0:
+		b = ^b
+	default:
+		b |= 0x80000000
+	}
+	return uint64(b)<<32 | uint64(uint32(i))
+}
+
+// sortKeys sorts top-p's keys. Their low halves, the token ids, already ascend (the
+// candidates come in token order), so a stable sort on the high halves alone orders them
+// fully: for long lists a least-significant-digit radix sort in three 11-bit passes, linear
+// where a comparison sort of a whole vocabulary costs n·log n.
+func (s *Sampler) sortKeys(keys []uint64) {
+	if len(keys) < 512 {
+		slices.Sort(keys)
+		return
+	}
+	if cap(s.keysTmp) < len(keys) {
+		s.keysTmp = make([]uint64, len(keys))
+	}
+	src, dst := keys, s.keysTmp[:len(keys)]
+	var count [1 << radixBits]int
+	for shift := 32; shift < 64; shift += radixBits {
+		clear(count[:])
+		for _, k := range src {
+			count[(k>>shift)&(1<<radixBits-1)]++
+		}
+		if count[(src[0]>>shift)&(1<<radixBits-1)] == len(src) {
+			continue // every key has this digit: the pass would not move anything
+		}
+		at := 0
+		for d, c := range count {
+			count[d] = at
+			at += c
+		}
+		for _, k := range src {
+			d := (k >> shift) & (1<<radixBits - 1)
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+}
+
+// radixBits is the digit width of sortKeys: three passes cover the 32 bits of a score.
+const radixBits = 11
+
+// draw softmaxes the scores of cand (ascending tokens) in float32 and picks token i with
+// probability probs[i] using the uniform number u in [0, 1).
+func (s *Sampler) draw(scores []float32, cand []int32, u float64) int32 {
+	maxV := scores[cand[0]]
+	for _, i := range cand {
+		maxV = max(maxV, scores[i])
+	}
+	probs := s.probs[:0]
+	var sum float64
+	for _, i := range cand {
+		e := float32(math.Exp(float64(scores[i] - maxV)))
+		probs = append(probs, e)
+		sum += float64(e)
+	}
+	s.probs = probs
+	inv := float32(1 / sum)
 	var total float64
-	for _, p := range probs {
-		total += float64(p)
+	for j := range probs {
+		probs[j] = float32(probs[j] * inv)
+		total += float64(probs[j])
 	}
 	target := u * total
 	var cum float64
-	last := 0
-	for i, p := range probs {
+	last := cand[0]
+	for j, p := range probs {
 		if p <= 0 {
 			continue
 		}
 		cum += float64(p)
-		last = i
+		last = cand[j]
 		if target < cum {
-			return i
+			return cand[j]
 		}
 	}
 	return last

@@ -41,6 +41,13 @@ func TestValidate(t *testing.T) {
 		{"negative top-k", Params{Temperature: 1, TopK: -2}, false},
 		{"top-p above 1", Params{Temperature: 1, TopP: 1.5}, false},
 		{"negative penalty", Params{RepetitionPenalty: -1}, false},
+		{"infinite temperature", Params{Temperature: math.Inf(1)}, false},
+		{"NaN top-p", Params{Temperature: 1, TopP: math.NaN()}, false},
+		{"negative top-p", Params{Temperature: 1, TopP: -0.1}, false},
+		{"top-p one", Params{Temperature: 1, TopP: 1}, true},
+		{"NaN penalty", Params{RepetitionPenalty: math.NaN()}, false},
+		{"infinite penalty", Params{RepetitionPenalty: math.Inf(1)}, false},
+		{"penalty below one", Params{RepetitionPenalty: 0.5}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,25 +98,34 @@ func TestGreedy(t *testing.T) {
 	}
 }
 
+// all returns the candidate list of every token of scores.
+func all(scores []float32) []int32 {
+	out := make([]int32, len(scores))
+	for i := range out {
+		out[i] = int32(i)
+	}
+	return out
+}
+
 func TestTopK(t *testing.T) {
-	inf := float32(math.Inf(-1))
 	tests := []struct {
 		name string
 		in   []float32
 		k    int
-		want []float32
+		want []int32
 	}{
-		{"keep two", []float32{1, 4, 2, 3}, 2, []float32{inf, 4, inf, 3}},
-		{"ties with the k-th survive", []float32{1, 3, 3, 2}, 1, []float32{inf, 3, 3, inf}},
-		{"k larger than vocab", []float32{1, 2}, 5, []float32{1, 2}},
-		{"k equals vocab", []float32{2, 1}, 2, []float32{2, 1}},
+		{"keep two", []float32{1, 4, 2, 3}, 2, []int32{1, 3}},
+		{"ties with the k-th survive", []float32{1, 3, 3, 2}, 1, []int32{1, 2}},
+		{"ties below the k-th go", []float32{5, 1, 1, 4}, 2, []int32{0, 3}},
+		{"k of one among equals", []float32{2, 2, 2}, 1, []int32{0, 1, 2}},
+		{"negative scores", []float32{-3, -1, -2, -1.5}, 3, []int32{1, 2, 3}},
+		{"heap of five over a long row", []float32{9, 0, 8, 1, 7, 2, 6, 3, 5, 4, 5}, 5, []int32{0, 2, 4, 6, 8, 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := slices.Clone(tt.in)
-			topK(got, tt.k)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("topK(%v, %d) = %v, want %v", tt.in, tt.k, got, tt.want)
+			s := &Sampler{}
+			if got := s.topK(tt.in, all(tt.in), tt.k); !slices.Equal(got, tt.want) {
+				t.Errorf("topK(%v, %d) kept %v, want %v", tt.in, tt.k, got, tt.want)
 			}
 		})
 	}
@@ -135,16 +151,19 @@ func TestTopP(t *testing.T) {
 		// Remove cum <= 0.45: 0.3 reaches cum 0.5 and survives.
 		{"small p", logs(0.5, 0.3, 0.15, 0.05), 0.55, []bool{true, true, false, false}},
 		{"tiny p keeps the best token", logs(0.2, 0.7, 0.1), 0.01, []bool{false, true, false}},
+		// Equal probabilities: the lower indices come first in the ascending order and go.
+		{"ties cut by index", logs(0.25, 0.25, 0.25, 0.25), 0.5, []bool{false, false, true, true}},
+		// exp(-200) is 0 in float32: that token is never sorted, and always goes.
+		{"zero probability skipped", []float32{0, -200, -1}, 0.99, []bool{true, false, true}},
 		{"p near one keeps all", logs(0.4, 0.35, 0.25), 0.999, []bool{true, true, true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &Sampler{}
-			got := slices.Clone(tt.in)
-			s.topP(got, tt.p)
+			got := s.topP(tt.in, all(tt.in), tt.p)
 			for i, keep := range tt.kept {
-				if kept := !math.IsInf(float64(got[i]), -1); kept != keep {
-					t.Errorf("token %d kept=%v, want %v (scores %v)", i, kept, keep, got)
+				if kept := slices.Contains(got, int32(i)); kept != keep {
+					t.Errorf("token %d kept=%v, want %v (kept %v)", i, kept, keep, got)
 				}
 			}
 		})
@@ -208,6 +227,59 @@ func TestSeedReproducible(t *testing.T) {
 	}
 }
 
+// TestDegenerateLogits checks what a broken model's logits give when sampling: NaN is
+// never drawn, +Inf tokens share all the probability (top-k keeps them as ties), and a row
+// with nothing drawable gives the first token.
+func TestDegenerateLogits(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	tests := []struct {
+		name     string
+		p        Params
+		in       []float32
+		possible []int32 // every token that may come out; each must, over the draws
+	}{
+		{"NaN never drawn", Params{Temperature: 1}, []float32{nan, 0, nan, 0.5}, []int32{1, 3}},
+		{"NaN with top-k and top-p", Params{Temperature: 1, TopK: 2, TopP: 0.9}, []float32{nan, 0, nan, 0.2, 0.1}, []int32{3, 4}},
+		{"+Inf tokens share", Params{Temperature: 1}, []float32{1, inf, 3, inf}, []int32{1, 3}},
+		{"+Inf ties survive top-k 1", Params{Temperature: 0.5, TopK: 1}, []float32{inf, 2, inf}, []int32{0, 2}},
+		{"temperature overflows to +Inf", Params{Temperature: 1e-10}, []float32{3e38, 1, 2e38}, []int32{0, 2}},
+		{"all -Inf", Params{Temperature: 1}, []float32{-inf, -inf, -inf}, []int32{0}},
+		{"all NaN", Params{Temperature: 1, TopP: 0.5}, []float32{nan, nan}, []int32{0}},
+		{"NaN or -Inf", Params{Temperature: 1, TopK: 1}, []float32{-inf, nan}, []int32{0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(tt.p, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[int32]bool{}
+			for range 200 {
+				tok := s.Next(tt.in, nil)
+				if !slices.Contains(tt.possible, tok) {
+					t.Fatalf("drew token %d, want one of %v", tok, tt.possible)
+				}
+				seen[tok] = true
+			}
+			if len(seen) != len(tt.possible) {
+				t.Errorf("200 draws gave %v, want each of %v", seen, tt.possible)
+			}
+		})
+	}
+}
+
+// TestExpZeroBelow checks the bound topP uses to skip exponentials: float32(exp(d)) is 0 at
+// the bound and below, and not at the next float32 above -103.972084.
+func TestExpZeroBelow(t *testing.T) {
+	e := func(d float32) float32 { return float32(math.Exp(float64(d))) }
+	if e(expZeroBelow) != 0 || e(-103.972084) != 0 {
+		t.Errorf("exp(%v) = %g, exp(-103.972084) = %g, want 0", float32(expZeroBelow), e(expZeroBelow), e(-103.972084))
+	}
+	if d := math.Nextafter32(-103.972084, 0); e(d) == 0 {
+		t.Errorf("exp(%v) = 0: the bound is not the last float32 that underflows", d)
+	}
+}
+
 // FuzzNext feeds arbitrary logits and settings: the token must be a valid index, and greedy
 // decoding must be the argmax.
 func FuzzNext(f *testing.F) {
@@ -233,6 +305,13 @@ func FuzzNext(f *testing.F) {
 		}
 		if temp == 0 && (pen == 0 || pen == 1) && got != int32(Argmax(logits)) {
 			t.Fatalf("greedy gave %d, argmax is %d", got, Argmax(logits))
+		}
+		// Without a penalty, a finite non-negative logit stays drawable after the temperature,
+		// so the token drawn must be a number, not NaN or -Inf.
+		if temp > 0 && (pen == 0 || pen == 1) && slices.ContainsFunc(logits, func(v float32) bool { return v >= 0 && v <= math.MaxFloat32 }) {
+			if v := logits[got]; v != v || math.IsInf(float64(v), -1) {
+				t.Fatalf("drew token %d with logit %v", got, v)
+			}
 		}
 	})
 }
