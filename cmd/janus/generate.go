@@ -2,7 +2,7 @@ package main
 
 // janus generate --model DIR --prompt TEXT [--n N] [--cfg W] [--temperature T] [--top-k K]
 //                [--top-p P] [--seed S] [--out PATH] [--force] [--json] [--preview-every K]
-//                [--threads N] [--backend auto|cpu|metal]
+//                [--max-memory GB] [--threads N] [--backend auto|cpu|metal]
 //
 // Generates N images for a prompt and writes them as PNG files, with the prompt, seed, CFG
 // weight, temperature and model name in tEXt/iTXt chunks. Image i is stored with seed S+i:
@@ -17,7 +17,15 @@ package main
 //
 // Progress goes to stderr: a bar redrawn in place on a terminal, otherwise a line every 10%.
 // With --preview-every K a preview of every image is written after every K rows of the token
-// grid to <name>.preview.png beside the final file (removed at the end).
+// grid to a file of the run's own beside the final one, <name>.preview-<random>.png (created
+// so that it can never be an existing file, named on stderr, replaced atomically by each new
+// preview and removed when generation ends). Without --preview-every no preview file is made
+// or touched.
+//
+// Every option is checked before the model is loaded. Before the token loop the memory the
+// run needs (mostly the KV cache: two float32 rows per image) is estimated and compared with
+// --max-memory, by default 80% of physical memory less what the loaded model holds; a run
+// that does not fit is refused with the numbers and the largest --n that fits.
 //
 // With --json one object is printed to stdout at the end:
 //
@@ -37,6 +45,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -73,6 +82,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	force := fs.Bool("force", false, "overwrite existing files")
 	asJSON := fs.Bool("json", false, "print one JSON object with the paths and tokens at the end")
 	previewEvery := fs.Int("preview-every", 0, "write a preview every K rows of the token grid (0: none)")
+	maxMemory := fs.Float64("max-memory", 0, "GB the generation may allocate besides the weights (0: 80% of memory less the model; negative: no check)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: janus generate --model DIR --prompt TEXT [flags]")
 		fmt.Fprintln(stderr, "Generate images from a text prompt and write them as PNG files.")
@@ -93,6 +103,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *n < 1 || *n > model.MaxImages {
 		return fmt.Errorf("--n %d must be between 1 and %d", *n, model.MaxImages)
 	}
+	if math.IsNaN(*maxMemory) || math.IsInf(*maxMemory, 0) {
+		return fmt.Errorf("--max-memory %v is not a number of GB", *maxMemory)
+	}
 	if !flagSet(fs, "seed") {
 		s, err := randomSeed()
 		if err != nil {
@@ -102,7 +115,13 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	opts := model.GenerateImageOptions{
 		N: *n, CFG: *cfg, Temperature: *temperature, TopK: *topK, TopP: *topP, Seed: *seed,
-		PreviewEvery: *previewEvery,
+		PreviewEvery: *previewEvery, MaxMemoryBytes: int64(*maxMemory * 1e9),
+	}
+	if *maxMemory < 0 {
+		opts.MaxMemoryBytes = -1
+	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("generate options: %w", err)
 	}
 	paths, err := outputPaths(*out, *n, fmt.Sprintf("janus-%d", *seed))
 	if err != nil {
@@ -123,16 +142,23 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	bar := newProgressBar(stderr)
-	previews := previewPaths(paths)
-	defer removeAll(previews)
+	previews := &previewFiles{finals: paths, announce: bar.note}
+	defer previews.remove()
 	var previewErr error
 	res, err := m.GenerateImages(ctx, *prompt, opts, func(p model.ImageProgress) {
 		bar.update(p.Token, p.Tokens, p.TokensPerSecond, p.Remaining)
 		if p.Preview != nil && previewErr == nil {
-			previewErr = writePreviews(previews, p.Preview)
+			previewErr = previews.write(p.Preview)
 		}
 	})
 	bar.done()
+	previews.remove()
+	if me := (*model.MemoryError)(nil); errors.As(err, &me) {
+		if me.Fits > 0 {
+			return fmt.Errorf("%w (try --n %d, or --max-memory to change the limit)", err, me.Fits)
+		}
+		return fmt.Errorf("%w (--max-memory changes the limit)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -256,27 +282,54 @@ func checkTargets(paths []string, force bool) error {
 	return nil
 }
 
-// previewPaths names the preview file of each output: <name>.preview.png beside it.
-func previewPaths(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = strings.TrimSuffix(p, filepath.Ext(p)) + ".preview.png"
-	}
-	return out
+// previewFiles are the preview files of one run. Each is created on the first preview with
+// a name no file has (os.CreateTemp beside its image), and later previews replace it
+// atomically, so a viewer never reads half a PNG and no file of the user's is ever written
+// over or removed.
+type previewFiles struct {
+	finals   []string     // the images' final paths
+	paths    []string     // the preview files created so far, by image
+	announce func(string) // tells the user where a preview is
 }
 
-func writePreviews(paths []string, imgs []*image.NRGBA) error {
+// write stores one preview per image.
+func (p *previewFiles) write(imgs []*image.NRGBA) error {
+	if p.paths == nil {
+		p.paths = make([]string, len(p.finals))
+	}
 	for i, img := range imgs {
-		if err := imageproc.WritePNG(paths[i], img, nil, true); err != nil {
+		if i >= len(p.finals) {
+			break
+		}
+		if p.paths[i] == "" {
+			final := p.finals[i]
+			stem := strings.TrimSuffix(filepath.Base(final), filepath.Ext(final))
+			f, err := os.CreateTemp(filepath.Dir(final), stem+".preview-*.png")
+			if err != nil {
+				return fmt.Errorf("preview of %s: %w", final, err)
+			}
+			p.paths[i] = f.Name()
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("preview %s: %w", f.Name(), err)
+			}
+			if p.announce != nil {
+				p.announce("preview: " + f.Name())
+			}
+		}
+		if err := imageproc.WritePNG(p.paths[i], img, nil, true); err != nil {
 			return fmt.Errorf("preview: %w", err)
 		}
 	}
 	return nil
 }
 
-func removeAll(paths []string) {
-	for _, p := range paths {
-		os.Remove(p)
+// remove deletes the preview files this run created, and only those.
+func (p *previewFiles) remove() {
+	for i, path := range p.paths {
+		if path != "" {
+			os.Remove(path)
+			p.paths[i] = ""
+		}
 	}
 }
 
@@ -319,6 +372,15 @@ func (b *progressBar) update(done, total int, rate float64, left time.Duration) 
 		b.lastTick = tick
 		fmt.Fprintf(b.w, "generate: %3d%%  %s\n", done*100/total, stats)
 	}
+}
+
+// note prints a line of its own between two updates of the bar.
+func (b *progressBar) note(msg string) {
+	if b.terminal && b.drawn {
+		fmt.Fprint(b.w, "\r\033[K")
+		b.drawn = false
+	}
+	fmt.Fprintln(b.w, msg)
 }
 
 func (b *progressBar) done() {

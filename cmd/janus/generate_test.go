@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
 )
@@ -304,5 +306,217 @@ func TestProgressBarLines(t *testing.T) {
 	}
 	if got := formatDuration(3725e9); got != "1:02:05" {
 		t.Errorf("formatDuration = %q", got)
+	}
+}
+
+// TestGenerateOptionsBeforeLoad: every bad option is reported before the model is loaded, so
+// the folder (which does not exist here) is never read.
+func TestGenerateOptionsBeforeLoad(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-model")
+	tests := []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"cfg NaN", []string{"--cfg", "NaN"}, "cfg weight NaN"},
+		{"cfg infinite", []string{"--cfg", "+Inf"}, "cfg weight +Inf"},
+		{"negative temperature", []string{"--temperature", "-1"}, "temperature -1"},
+		{"negative preview", []string{"--preview-every", "-1"}, "preview interval -1"},
+		{"top-p above 1", []string{"--top-p", "2"}, "top-p 2"},
+		{"negative top-k", []string{"--top-k", "-1"}, "top-k -1"},
+		{"zero images", []string{"--n", "0"}, "--n 0"},
+		{"too many images", []string{"--n", "17"}, "--n 17 must be between 1 and 16"},
+		{"max memory NaN", []string{"--max-memory", "NaN"}, "--max-memory NaN"},
+		{"valid options load", nil, "config.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--model", missing, "--prompt", "x", "--seed", "1", "--out", filepath.Join(dir, "a.png")}, tt.flags...)
+			var out, errOut bytes.Buffer
+			err := runGenerate(context.Background(), args, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("generate %v = %v, want an error containing %q", tt.flags, err, tt.want)
+			}
+			if tt.flags != nil && strings.Contains(err.Error(), "no-model") {
+				t.Fatalf("generate %v reached the model folder: %v", tt.flags, err)
+			}
+		})
+	}
+}
+
+// TestGeneratePreviewsKeepUserFiles: a file already called <name>.preview.png (or anything
+// else beside the output) survives a run with or without previews; previews go to files of
+// the run's own, named on stderr, and are gone at the end.
+func TestGeneratePreviewsKeepUserFiles(t *testing.T) {
+	fx := newGenFixture(t, "gen-d")
+	tests := []struct {
+		name     string
+		flags    []string
+		previews bool
+	}{
+		{"without previews", nil, false},
+		{"previews every row", []string{"--preview-every", "1"}, true},
+		{"previews every 3 rows", []string{"--preview-every", "3", "--force"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			mine := map[string]string{"x.preview.png": "mine", "x.preview-1.png": "also mine", "x.png.tmp": "mine too"}
+			for name, content := range mine {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args := append([]string{"--model", fx.dir, "--prompt", fx.prompt, "--seed", "3", "--threads", "1",
+				"--out", filepath.Join(dir, "x.png")}, tt.flags...)
+			_, stderr, err := runGen(t, args...)
+			if err != nil {
+				t.Fatalf("generate: %v\n%s", err, stderr)
+			}
+			for name, content := range mine {
+				if data, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(data) != content {
+					t.Errorf("%s: %q, %v; want it untouched", name, data, err)
+				}
+			}
+			var announced []string
+			for _, line := range strings.Split(stderr, "\n") {
+				if p, ok := strings.CutPrefix(line, "preview: "); ok {
+					announced = append(announced, p)
+				}
+			}
+			if tt.previews != (len(announced) == 1) {
+				t.Fatalf("preview files named on stderr: %v", announced)
+			}
+			for _, p := range announced {
+				if filepath.Dir(p) != dir || !strings.HasPrefix(filepath.Base(p), "x.preview-") || filepath.Ext(p) != ".png" {
+					t.Errorf("preview file %s is not x.preview-*.png beside the image", p)
+				}
+				if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("preview file %s left behind (%v)", p, err)
+				}
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != len(mine)+1 {
+				names := []string{}
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Fatalf("the folder holds %v; want the user's files and x.png", names)
+			}
+		})
+	}
+}
+
+// TestPreviewFiles: each image's preview file is made once with a fresh name, replaced by
+// later previews, and removed with nothing else.
+func TestPreviewFiles(t *testing.T) {
+	dir := t.TempDir()
+	finals := []string{filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")}
+	var named []string
+	p := &previewFiles{finals: finals, announce: func(s string) { named = append(named, s) }}
+	frame := func(v uint8) []*image.NRGBA {
+		imgs := make([]*image.NRGBA, 2)
+		for i := range imgs {
+			imgs[i] = image.NewNRGBA(image.Rect(0, 0, 4, 4))
+			for j := range imgs[i].Pix {
+				imgs[i].Pix[j] = v + uint8(i)
+				if j%4 == 3 {
+					imgs[i].Pix[j] = 255
+				}
+			}
+		}
+		return imgs
+	}
+	for _, v := range []uint8{10, 20, 30} {
+		if err := p.write(frame(v)); err != nil {
+			t.Fatal(err)
+		}
+		for i, path := range p.paths {
+			r, _, _, _ := fixtures.ReadPNG(t, path).At(0, 0).RGBA()
+			if uint8(r>>8) != v+uint8(i) {
+				t.Fatalf("preview %d after frame %d holds %d", i, v, r>>8)
+			}
+		}
+	}
+	if len(named) != 2 || !strings.HasPrefix(filepath.Base(p.paths[1]), "b.preview-") {
+		t.Fatalf("announced %v, files %v", named, p.paths)
+	}
+	created := slices.Clone(p.paths)
+	other := filepath.Join(dir, "a.preview.png")
+	if err := os.WriteFile(other, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.remove()
+	p.remove() // a second remove (the deferred one) is harmless
+	for _, path := range created {
+		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s not removed: %v", path, err)
+		}
+	}
+	if data, err := os.ReadFile(other); err != nil || string(data) != "mine" {
+		t.Errorf("a.preview.png changed: %q, %v", data, err)
+	}
+	bad := &previewFiles{finals: []string{filepath.Join(dir, "no", "c.png")}}
+	if err := bad.write(frame(1)); err == nil || !strings.Contains(err.Error(), "preview of") {
+		t.Errorf("preview into a missing folder = %v", err)
+	}
+}
+
+// TestGenerateMemoryLimit: a run that does not fit --max-memory is refused with the numbers
+// and the --n that fits, and writes nothing.
+func TestGenerateMemoryLimit(t *testing.T) {
+	fx := newGenFixture(t, "gen-b")
+	m, err := model.Load(fx.dir, model.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cond, _, err := m.Prompt.GenerationIDs(fx.prompt)
+	m.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	est := func(n int) int64 {
+		e, err := model.EstimateGenerationMemory(m.Config, n, len(cond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Total()
+	}
+	gb := func(b int64) string { return strconv.FormatFloat(float64(b)/1e9, 'g', -1, 64) }
+	tests := []struct {
+		name, limit string
+		want        []string // "" entries: the run succeeds
+	}{
+		{"two fit of three", gb((est(2) + est(3)) / 2), []string{"generating 3 images", "at most 2", "try --n 2"}},
+		{"none fits", gb(est(1) / 2), []string{"not even one image fits", "--max-memory changes the limit"}},
+		{"no check", "-1", nil},
+		{"enough", gb(est(3) + 1000), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, stderr, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--n", "3", "--seed", "1",
+				"--threads", "1", "--max-memory", tt.limit, "--out", dir)
+			entries, _ := os.ReadDir(dir)
+			if tt.want == nil {
+				if err != nil || len(entries) != 3 {
+					t.Fatalf("generate = %v with %d files\n%s", err, len(entries), stderr)
+				}
+				return
+			}
+			if !errors.Is(err, model.ErrNotEnoughMemory) || len(entries) != 0 {
+				t.Fatalf("generate = %v with %d files, want a memory error and no file", err, len(entries))
+			}
+			t.Log(err)
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
 	}
 }

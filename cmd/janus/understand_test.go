@@ -127,3 +127,34 @@ func TestUnderstandCancelled(t *testing.T) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
+
+// TestUnderstandOptionsBeforeLoad: bad options are reported before the model is loaded, so
+// the folder (which does not exist here) is never read.
+func TestUnderstandOptionsBeforeLoad(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-model")
+	tests := []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"top-p above 1", []string{"--top-p", "2"}, "top-p 2"},
+		{"top-p NaN", []string{"--top-p", "NaN"}, "top-p NaN"},
+		{"negative temperature", []string{"--temperature", "-1"}, "temperature -1"},
+		{"negative top-k", []string{"--top-k", "-3"}, "top-k -3"},
+		{"zero tokens", []string{"--max-new-tokens", "0"}, "--max-new-tokens 0"},
+		{"valid options load", nil, "no-model"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--model", missing, "--prompt", "hi"}, tt.flags...)
+			var out, errOut bytes.Buffer
+			err := runUnderstand(context.Background(), args, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("understand %v = %v, want an error containing %q", tt.flags, err, tt.want)
+			}
+			if tt.flags != nil && strings.Contains(err.Error(), "no-model") {
+				t.Fatalf("understand %v reached the model folder: %v", tt.flags, err)
+			}
+		})
+	}
+}
