@@ -228,7 +228,27 @@ func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts
 	emit(stream.Flush())
 	res = c.finish(res, start)
 	c.history = append(slices.Clip(history), Message{Text: question, Images: images}, Message{Assistant: true, Text: res.Text})
+	c.freeUnusedFeatures()
 	return res, nil
+}
+
+// freeUnusedFeatures releases the features of images the history no longer holds: those of
+// turns TrimHistory dropped. The images of a failed turn are not in the history either, but
+// its caller may retry it, and the next successful turn frees them if it does not.
+func (c *Chat) freeUnusedFeatures() {
+	for img, t := range c.features {
+		used := false
+		for _, msg := range c.history {
+			if slices.Contains(msg.Images, img) {
+				used = true
+				break
+			}
+		}
+		if !used {
+			c.m.Backend.Free(t)
+			delete(c.features, img)
+		}
+	}
 }
 
 // finish fills in what a result knows at its end.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
@@ -585,6 +586,60 @@ func TestChatReuse(t *testing.T) {
 		cached = slots
 		for _, tok := range res.Tokens[:len(res.Tokens)-1] {
 			cached = append(cached, slot{id: tok})
+		}
+	}
+}
+
+// TestChatTrimFreesFeatures checks that the image features of turns TrimHistory drops are
+// released with them, and that an image still in the history keeps its features.
+func TestChatTrimFreesFeatures(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 2, ContextLimit: 260})
+	m := ta.m
+	wide, err := m.ReadImage(filepath.Join("testdata", "understand", "inputs", "wide.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.NewChat()
+	defer c.Close()
+	c.TrimHistory = true
+	opts := GenerateOptions{MaxNewTokens: 4}
+	turns := []struct {
+		question string
+		images   []*Image
+		history  int      // messages after the turn: 2 when the earlier turns were dropped
+		encoded  int      // images the turn runs through the vision tower
+		kept     []*Image // images with features afterwards
+	}{
+		{ta.prompt, []*Image{img}, 2, 1, []*Image{img}},
+		{"And this one?", []*Image{wide}, 2, 1, []*Image{wide}},
+		{"Short.", nil, 4, 0, []*Image{wide}},
+		{"And the first again?", []*Image{img}, 4, 1, []*Image{img}},
+	}
+	for i, turn := range turns {
+		before := map[*Image]*compute.Tensor{}
+		for k, v := range c.features {
+			before[k] = v
+		}
+		res, err := c.Reply(context.Background(), turn.question, turn.images, opts, nil)
+		if err != nil {
+			t.Fatalf("turn %d: %v", i, err)
+		}
+		if h := len(c.History()); h != turn.history || res.ImagesEncoded != turn.encoded {
+			t.Fatalf("turn %d: history %d messages, %d images encoded; want %d and %d (prompt %d of %d positions)",
+				i, h, res.ImagesEncoded, turn.history, turn.encoded, res.PromptTokens, m.ContextLimit())
+		}
+		if len(c.features) != len(turn.kept) {
+			t.Errorf("turn %d: features of %d images kept, want %d", i, len(c.features), len(turn.kept))
+		}
+		for _, k := range turn.kept {
+			if c.features[k] == nil {
+				t.Errorf("turn %d: an image of the history lost its features", i)
+			}
+		}
+		for k, f := range before {
+			if c.features[k] == nil && f.Buf != nil {
+				t.Errorf("turn %d: the features of a dropped image were not freed", i)
+			}
 		}
 	}
 }
