@@ -10,21 +10,12 @@ import (
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
 
 func openTiny(t *testing.T) (*config.Config, *checkpoint.Checkpoint) {
 	t.Helper()
-	dir := fixtures.Path(t, "models", "tiny-a")
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ck.Close() })
-	return cfg, ck
+	return weightstest.OpenModel(t, fixtures.Path(t, "models", "tiny-a"))
 }
 
 func TestAlignerGoldenTinyA(t *testing.T) {

@@ -11,20 +11,18 @@ import (
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
+
+// openTiny reads tiny-a's config and opens its checkpoint for the test's duration.
+func openTiny(t *testing.T) (*config.Config, *checkpoint.Checkpoint) {
+	t.Helper()
+	return weightstest.OpenModel(t, fixtures.Path(t, "models", "tiny-a"))
+}
 
 func loadTiny(t *testing.T, be compute.Backend) (*Model, string) {
 	t.Helper()
-	dir := fixtures.Path(t, "models", "tiny-a")
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ck.Close() })
+	cfg, ck := openTiny(t)
 	m, err := Load(be, weights.NewLoader(ck, be), cfg.Vision)
 	if err != nil {
 		t.Fatal(err)
@@ -92,16 +90,7 @@ func TestPixelsRejectsWrongSize(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	be := cpu.New(1)
-	dir := fixtures.Path(t, "models", "tiny-a")
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	cfg, ck := openTiny(t)
 	tests := []struct {
 		name   string
 		change func(*config.Vision)
@@ -166,17 +155,8 @@ func TestPixelsTowerNormalisation(t *testing.T) {
 // the other pixels hold.
 func TestGridFloorsImageSize(t *testing.T) {
 	be := cpu.New(2)
-	dir := fixtures.Path(t, "models", "tiny-a")
 	golden := fixtures.Path(t, "golden", "tiny-a")
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	cfg, ck := openTiny(t)
 	const size, inner = 70, 64
 	c := cfg.Vision
 	c.ImageSize = size

@@ -35,6 +35,33 @@ func readF32(t *testing.T, b compute.Backend, x *compute.Tensor) []float32 {
 	return out
 }
 
+// upload is one load through a Loader with the float32 tensor it must give.
+type upload struct {
+	name      string
+	load      func() (*compute.Tensor, error)
+	wantShape []int
+	want      []float32
+}
+
+// checkUploads runs each load as a subtest and compares shape, dtype and values.
+func checkUploads(t *testing.T, b compute.Backend, uploads []upload) {
+	for _, tc := range uploads {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := tc.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Free(x)
+			if !slices.Equal(x.Shape, tc.wantShape) || x.DType != compute.F32 {
+				t.Fatalf("tensor %v, want F32%v", x, tc.wantShape)
+			}
+			if got := readF32(t, b, x); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestLoaderUploadsTinyA(t *testing.T) {
 	ck := openTiny(t)
 	b := cpu.New(1)
@@ -53,12 +80,7 @@ func TestLoaderUploadsTinyA(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tests := []struct {
-		name      string
-		load      func() (*compute.Tensor, error)
-		wantShape []int
-		want      []float32
-	}{
+	tests := []upload{
 		{"whole weight", func() (*compute.Tensor, error) { return l.Load(qkv, compute.F32, 3*width, width) },
 			[]int{3 * width, width}, whole},
 		{"k rows of the fused weight", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, width, 2*width) },
@@ -68,21 +90,7 @@ func TestLoaderUploadsTinyA(t *testing.T) {
 		{"single row", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, 0, 1) },
 			[]int{1, width}, whole[:width]},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			x, err := tc.load()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Free(x)
-			if !slices.Equal(x.Shape, tc.wantShape) || x.DType != compute.F32 {
-				t.Fatalf("tensor %v, want F32%v", x, tc.wantShape)
-			}
-			if got := readF32(t, b, x); !slices.Equal(got, tc.want) {
-				t.Errorf("values differ from the checkpoint's")
-			}
-		})
-	}
+	checkUploads(t, b, tests)
 
 	// Keeping the stored BF16 needs no conversion; the values must survive it exactly.
 	x, err := l.Load(qkv, compute.BF16, 3*width, width)
@@ -186,33 +194,14 @@ func TestLoaderNarrowsF64(t *testing.T) {
 		stored = append(stored, d)
 		return d
 	}})
-	tests := []struct {
-		name      string
-		load      func() (*compute.Tensor, error)
-		wantShape []int
-		want      []float32
-	}{
+	tests := []upload{
 		{"Load", func() (*compute.Tensor, error) { return l.Load("w", compute.F32, 3, 2) }, []int{3, 2}, want},
 		{"F32", func() (*compute.Tensor, error) { return l.F32("w", 3, 2) }, []int{3, 2}, want},
 		{"Matrix", func() (*compute.Tensor, error) { return l.Matrix("w", 3, 2) }, []int{3, 2}, want},
 		{"F32Rows", func() (*compute.Tensor, error) { return l.F32Rows("w", 1, 3) }, []int{2, 2}, want[2:]},
 		{"MatrixRows", func() (*compute.Tensor, error) { return l.MatrixRows("w", 0, 1) }, []int{1, 2}, want[:2]},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			x, err := tc.load()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Free(x)
-			if !slices.Equal(x.Shape, tc.wantShape) || x.DType != compute.F32 {
-				t.Fatalf("tensor %v, want F32%v", x, tc.wantShape)
-			}
-			if got := readF32(t, b, x); !slices.Equal(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
+	checkUploads(t, b, tests)
 	if !slices.Equal(stored, []compute.DType{compute.F32, compute.F32}) {
 		t.Errorf("matrix policy saw stored dtypes %v, want F32 twice", stored)
 	}
@@ -235,14 +224,14 @@ func TestLoaderMatrixPolicy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			type upload struct {
+			type seen struct {
 				name  string
 				r0    int
 				shape string
 			}
-			var seen []upload
+			var got []seen
 			l := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: tc.policy, Uploaded: func(name string, r0 int, x *compute.Tensor) {
-				seen = append(seen, upload{name, r0, fmt.Sprint(x.Shape)})
+				got = append(got, seen{name, r0, fmt.Sprint(x.Shape)})
 			}})
 			loads := []struct {
 				load func() (*compute.Tensor, error)
@@ -263,9 +252,9 @@ func TestLoaderMatrixPolicy(t *testing.T) {
 				}
 				b.Free(x)
 			}
-			want := []upload{{qkv, 0, "[192 64]"}, {qkv, 64, "[64 64]"}, {qkv, 0, "[192 64]"}, {qkv, 128, "[64 64]"}}
-			if !slices.Equal(seen, want) {
-				t.Errorf("uploads %v, want %v", seen, want)
+			want := []seen{{qkv, 0, "[192 64]"}, {qkv, 64, "[64 64]"}, {qkv, 0, "[192 64]"}, {qkv, 128, "[64 64]"}}
+			if !slices.Equal(got, want) {
+				t.Errorf("uploads %v, want %v", got, want)
 			}
 			if _, err := l.Matrix("nope", 1); err == nil || !strings.Contains(err.Error(), "not in the checkpoint") {
 				t.Errorf("missing matrix: %v", err)

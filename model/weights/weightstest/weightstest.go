@@ -2,7 +2,8 @@
 // model plus a sparse checkpoint holding every tensor name and shape of its keys.json (the
 // fixtures' real-configs), so that loading and binding code can be tested against the real
 // 2B and 7B layouts without their weights. The data regions are holes, so a 14.8 GB Janus-Pro-7B
-// checkpoint takes no disk and is written in milliseconds.
+// checkpoint takes no disk and is written in milliseconds. OpenModel opens a model folder
+// for the tests of the networks that bind from it.
 package weightstest
 
 import (
@@ -10,10 +11,28 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+	"github.com/janus-desktop/janus/model/config"
 )
+
+// OpenModel reads the configuration of the model folder dir and opens its checkpoint, which
+// is closed when t ends. A failure fails t.
+func OpenModel(t testing.TB, dir string) (*config.Config, *checkpoint.Checkpoint) {
+	t.Helper()
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ck.Close() })
+	return cfg, ck
+}
 
 // configFiles are copied from the release folder when present.
 var configFiles = []string{
