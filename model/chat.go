@@ -143,15 +143,15 @@ func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts
 	m := c.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := opts.Validate(); err != nil {
+		return Result{}, err
+	}
 	if c.closed || m.LLM == nil {
 		return Result{}, errors.New("chat: the chat or its model is closed")
 	}
 	maxNew := opts.MaxNewTokens
 	if maxNew == 0 {
 		maxNew = DefaultMaxNewTokens
-	}
-	if maxNew < 0 {
-		return Result{}, fmt.Errorf("max new tokens %d is negative", maxNew)
 	}
 	sampler, err := sample.New(opts.sampling(), opts.Seed)
 	if err != nil {

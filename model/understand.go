@@ -67,6 +67,15 @@ type GenerateOptions struct {
 	Seed uint64
 }
 
+// Validate reports the first option no answer could be generated with, without a model, so
+// that a command line can check its flags before loading one. Reply checks the same.
+func (o GenerateOptions) Validate() error {
+	if o.MaxNewTokens < 0 {
+		return fmt.Errorf("max new tokens %d is negative", o.MaxNewTokens)
+	}
+	return o.sampling().Validate()
+}
+
 func (o GenerateOptions) sampling() sample.Params {
 	return sample.Params{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, RepetitionPenalty: o.RepetitionPenalty}
 }

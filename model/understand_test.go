@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -177,4 +178,41 @@ func BenchmarkUnderstandTinyA(b *testing.B) {
 	}
 	b.ReportMetric(float64(tokens)/decode, "tokens/s")
 	b.ReportMetric(prefill/float64(b.N)*1e3, "prefill-ms")
+}
+
+// TestGenerateOptionsValidate checks the options a command line can check before loading a
+// model, and that Reply refuses the same ones.
+func TestGenerateOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts GenerateOptions
+		want string // part of the error; empty when valid
+	}{
+		{"zero value is greedy", GenerateOptions{}, ""},
+		{"demo settings", GenerateOptions{Temperature: 0.1, TopP: 0.95, MaxNewTokens: 512}, ""},
+		{"negative max tokens", GenerateOptions{MaxNewTokens: -1}, "max new tokens"},
+		{"infinite temperature", GenerateOptions{Temperature: math.Inf(1)}, "temperature"},
+		{"top-p above one", GenerateOptions{Temperature: 1, TopP: 1.5}, "top-p"},
+		{"negative top-k", GenerateOptions{Temperature: 1, TopK: -1}, "top-k"},
+		{"negative penalty", GenerateOptions{RepetitionPenalty: -2}, "repetition penalty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.opts.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want an error about %s", err, tt.want)
+			}
+			// Reply fails before it needs the model.
+			c := (&Model{}).NewChat()
+			if _, err := c.Reply(context.Background(), "hi", nil, tt.opts, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Reply = %v, want an error about %s", err, tt.want)
+			}
+		})
+	}
 }
