@@ -230,6 +230,20 @@ func (c *Checkpoint) addFile(path string, check func(name string) error) error {
 	return nil
 }
 
+// openSized opens a weight file for reading and returns its size.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
 // readEntries tells the formats apart by their first bytes, not by the file name.
 func readEntries(path string, wf *weightFile) ([]tensorEntry, error) {
 	var magic [4]byte

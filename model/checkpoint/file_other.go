@@ -17,16 +17,11 @@ type weightFile struct {
 }
 
 func openWeightFile(path string) (*weightFile, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &weightFile{f: f, size: st.Size()}, nil
+	return &weightFile{f: f, size: size}, nil
 }
 
 // Size is the file's length in bytes.

@@ -20,16 +20,10 @@ type weightFile struct {
 }
 
 func openWeightFile(path string) (*weightFile, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	size := st.Size()
 	if size == 0 {
 		return &weightFile{f: f}, nil
 	}
