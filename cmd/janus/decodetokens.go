@@ -7,6 +7,11 @@ package main
 // a pattern with %d, a folder or a name that gets -<index> for several). FILE is JSON: a flat
 // array of grid² ids, an array of such arrays, or an object whose "tokens" holds either (what
 // generate --json prints).
+//
+// Every grid is checked (length, ids inside the codebook) before the first image is decoded;
+// then the grids are decoded and written one at a time, so memory stays at one image however
+// many grids the file holds (the ids themselves take 4 bytes each). A failure part way leaves
+// the images already written.
 
 import (
 	"bytes"
@@ -15,9 +20,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
@@ -77,20 +84,24 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer d.Free()
-	imgs, err := d.DecodeToImages(ctx, grids, nil)
-	if err != nil {
-		return fmt.Errorf("tokens file %s: %w", *tokensPath, err)
-	}
 	name := filepath.Base(filepath.Clean(mf.dir))
-	for i, img := range imgs {
-		text := []imageproc.TextField{
-			{Key: "model", Value: name},
-			{Key: "Software", Value: "Janus Desktop " + version},
-		}
-		if err := imageproc.WritePNG(paths[i], img, text, *force); err != nil {
-			return err
+	text := []imageproc.TextField{
+		{Key: "model", Value: name},
+		{Key: "Software", Value: "Janus Desktop " + version},
+	}
+	var writeErr error
+	err = d.DecodeEachImage(ctx, grids, nil, func(i int, img *image.NRGBA) error {
+		if writeErr = imageproc.WritePNG(paths[i], img, text, *force); writeErr != nil {
+			return writeErr
 		}
 		fmt.Fprintln(stdout, paths[i])
+		return nil
+	})
+	switch {
+	case writeErr != nil:
+		return writeErr
+	case err != nil:
+		return fmt.Errorf("tokens file %s: %w", *tokensPath, err)
 	}
 	return nil
 }
@@ -99,6 +110,7 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 // integers; their range and the grid size are checked by the decoder.
 func parseTokenGrids(raw []byte) ([][]int32, error) {
 	raw = bytes.TrimSpace(raw)
+	what := "the file"
 	if len(raw) > 0 && raw[0] == '{' {
 		var obj struct {
 			Tokens json.RawMessage `json:"tokens"`
@@ -110,25 +122,46 @@ func parseTokenGrids(raw []byte) ([][]int32, error) {
 			return nil, errors.New(`the object has no "tokens" field`)
 		}
 		raw = bytes.TrimSpace(obj.Tokens)
+		what = "tokens"
+	}
+	if isNull(raw) {
+		return nil, fmt.Errorf("%s is null, not an array of token ids", what)
 	}
 	var flat []int32
-	if err := json.Unmarshal(raw, &flat); err == nil {
+	flatErr := json.Unmarshal(raw, &flat)
+	if flatErr == nil {
 		if len(flat) == 0 {
 			return nil, errors.New("the token list is empty")
 		}
 		return [][]int32{flat}, nil
 	}
-	var grids [][]int32
-	if err := json.Unmarshal(raw, &grids); err != nil {
-		return nil, fmt.Errorf("want an array of token ids, an array of such arrays, or {\"tokens\": ...}: %w", err)
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || !slices.ContainsFunc(items, isArray) {
+		// Not an array, or an array without any array in it: report it as the flat list it
+		// looks like.
+		return nil, fmt.Errorf("want an array of token ids, an array of such arrays, or {\"tokens\": ...}: %w", flatErr)
 	}
-	if len(grids) == 0 {
+	if len(items) == 0 {
 		return nil, errors.New("the list of grids is empty")
 	}
-	for i, g := range grids {
-		if len(g) == 0 {
+	grids := make([][]int32, len(items))
+	for i, item := range items {
+		if isNull(item) {
+			return nil, fmt.Errorf("grid %d is null, not an array of token ids", i)
+		}
+		if err := json.Unmarshal(item, &grids[i]); err != nil {
+			return nil, fmt.Errorf("grid %d: want an array of token ids: %w", i, err)
+		}
+		if len(grids[i]) == 0 {
 			return nil, fmt.Errorf("grid %d is empty", i)
 		}
 	}
 	return grids, nil
 }
+
+// isArray reports whether raw is a JSON array.
+func isArray(raw json.RawMessage) bool { return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")) }
+
+// isNull reports whether raw is the JSON literal null, which json.Unmarshal turns into an
+// empty slice without complaint.
+func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/janus-desktop/janus/model"
 )
 
 func TestParseTokenGrids(t *testing.T) {
@@ -28,6 +32,13 @@ func TestParseTokenGrids(t *testing.T) {
 		{"empty", `[]`, nil, "empty"},
 		{"empty grid", `[[1], []]`, nil, "grid 1 is empty"},
 		{"too large", `[4294967296]`, nil, "want an array"},
+		{"tokens null", `{"tokens": null}`, nil, "tokens is null"},
+		{"file null", ` null `, nil, "the file is null"},
+		{"grid null", `[[1, 2], null]`, nil, "grid 1 is null"},
+		{"grid of fractions", `[[1], [2.5]]`, nil, "grid 1: want an array of token ids"},
+		{"grid of strings", `{"tokens": [[1], ["2"]]}`, nil, "grid 1: want an array"},
+		{"null first grid", `[null, [1]]`, nil, "grid 0 is null"},
+		{"mixed", `[[1], 2]`, nil, "grid 1: want an array"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +100,8 @@ func TestDecodeTokensErrors(t *testing.T) {
 // FuzzParseTokenGrids: any input gives grids or an error, never a panic, and accepted
 // grids are never empty.
 func FuzzParseTokenGrids(f *testing.F) {
-	for _, s := range []string{`[1, 2, 3]`, `[[1], [2, 3]]`, `{"tokens": [[4]]}`, `{"tokens": 5}`, `[`, `[[]]`, `{}`, `null`, `[1e3]`, `[-1]`} {
+	for _, s := range []string{`[1, 2, 3]`, `[[1], [2, 3]]`, `{"tokens": [[4]]}`, `{"tokens": 5}`, `[`, `[[]]`, `{}`, `null`, `[1e3]`, `[-1]`,
+		`{"tokens": null}`, `[[1], null]`, `[1, [2]]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -106,4 +118,62 @@ func FuzzParseTokenGrids(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeTokensMany: a file of many grids is decoded into as many files, in order, each
+// the image of its grid; a bad grid at the end stops the run before any file is written.
+func TestDecodeTokensMany(t *testing.T) {
+	fx := newGenFixture(t, "gen-d")
+	const n = 40
+	grids := make([][]int32, n)
+	for i := range grids {
+		grids[i] = slices.Clone(fx.tokens[0])
+		grids[i][i%len(grids[i])] = int32(i % 64)
+	}
+	write := func(grids [][]int32) string {
+		data, err := json.Marshal(map[string]any{"tokens": grids})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "tokens.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", write(grids),
+		"--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, &out, &errOut); err != nil {
+		t.Fatalf("decode-tokens: %v\n%s", err, errOut.String())
+	}
+	lines := strings.Fields(out.String())
+	if len(lines) != n {
+		t.Fatalf("printed %d paths, want %d", len(lines), n)
+	}
+	d, err := model.LoadVQ(fx.dir, model.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free()
+	for _, i := range []int{0, 17, n - 1} {
+		want, err := d.DecodeToImages(context.Background(), grids[i:i+1], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := filepath.Join(dir, fmt.Sprintf("g%d.png", i)); lines[i] != p || !bytes.Equal(decodePNG(t, p), want[0].Pix) {
+			t.Errorf("file %d (%s) is not the image of grid %d", i, lines[i], i)
+		}
+	}
+
+	bad := append(slices.Clone(grids), []int32{1, 2, 3})
+	dir = t.TempDir()
+	err = runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", write(bad),
+		"--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "grid 40 has 3 tokens") {
+		t.Fatalf("decode-tokens with a short last grid = %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("%d files written before the bad grid was reported", len(entries))
+	}
 }
