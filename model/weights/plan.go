@@ -53,7 +53,9 @@ func (s Spec) Params() int64 {
 	return n
 }
 
-// Name prefixes of the official state dict.
+// Name prefixes of the official state dict. They are written here only: the networks bind
+// their tensors under them (model/vision, and model/projector through the prefix model.Load
+// passes), so Plan and the loaders cannot drift apart.
 const (
 	VisionPrefix     = "vision_model.vision_tower."
 	AlignerPrefix    = "aligner."
