@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/janus-desktop/janus/model"
-	"github.com/janus-desktop/janus/model/sample"
 )
 
 // imageFlags collects repeated --image flags.
@@ -87,12 +86,11 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *maxNew <= 0 {
 		return fmt.Errorf("--max-new-tokens %d must be positive", *maxNew)
 	}
-	// The sampler checks its parameters again, but only after the model is loaded.
-	if err := (sample.Params{Temperature: *temperature, TopP: *topP, TopK: *topK}).Validate(); err != nil {
-		return fmt.Errorf("understand options: %w", err)
-	}
 	opts := model.GenerateOptions{
 		MaxNewTokens: *maxNew, Temperature: *temperature, TopP: *topP, TopK: *topK, Seed: *seed,
+	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("understand options: %w", err)
 	}
 	m, err := mf.load(model.Options{SkipGeneration: true})
 	if err != nil {
