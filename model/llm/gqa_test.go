@@ -9,6 +9,7 @@ import (
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/weights"
 )
 
 // repeatKV returns the tensors of the multi-head model equivalent to the grouped-query one:
@@ -18,7 +19,7 @@ func repeatKV(gqa map[string]memTensor, layers, heads, headDim, hidden int, kvOf
 	mha := maps.Clone(gqa)
 	for i := range layers {
 		for _, proj := range []string{"k_proj", "v_proj"} {
-			name := fmt.Sprintf("%smodel.layers.%d.self_attn.%s.weight", Prefix, i, proj)
+			name := fmt.Sprintf("%smodel.layers.%d.self_attn.%s.weight", weights.LLMPrefix, i, proj)
 			src := gqa[name].data
 			data := make([]float32, 0, heads*headDim*hidden)
 			for h := range heads {

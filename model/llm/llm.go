@@ -29,10 +29,8 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights"
 )
-
-// Prefix is where the decoder's tensors live in a Janus checkpoint.
-const Prefix = "language_model."
 
 // Source hands out checkpoint tensors on the backend (see model/weights).
 type Source interface {
@@ -83,11 +81,11 @@ func Load(be compute.Backend, src Source, cfg config.LLM) (m *Model, err error) 
 	}()
 	d, q, kv, in := cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.Intermediate
 	l := loader{src: src}
-	m.Embedding = l.matrix(Prefix+"model.embed_tokens.weight", cfg.Vocab, d)
+	m.Embedding = l.matrix(weights.LLMPrefix+"model.embed_tokens.weight", cfg.Vocab, d)
 	m.Layers = make([]Layer, cfg.Layers)
 	for i := range m.Layers {
 		y := &m.Layers[i]
-		pre := fmt.Sprintf("%smodel.layers.%d.", Prefix, i)
+		pre := fmt.Sprintf("%smodel.layers.%d.", weights.LLMPrefix, i)
 		y.AttnNorm = l.f32(pre+"input_layernorm.weight", d)
 		y.Q = l.matrix(pre+"self_attn.q_proj.weight", q, d)
 		y.K = l.matrix(pre+"self_attn.k_proj.weight", kv, d)
@@ -98,11 +96,11 @@ func Load(be compute.Backend, src Source, cfg config.LLM) (m *Model, err error) 
 		y.Up = l.matrix(pre+"mlp.up_proj.weight", in, d)
 		y.Down = l.matrix(pre+"mlp.down_proj.weight", d, in)
 	}
-	m.Norm = l.f32(Prefix+"model.norm.weight", d)
+	m.Norm = l.f32(weights.LLMPrefix+"model.norm.weight", d)
 	if cfg.TieWordEmbeddings {
 		m.Head = m.Embedding
 	} else {
-		m.Head = l.matrix(Prefix+"lm_head.weight", cfg.Vocab, d)
+		m.Head = l.matrix(weights.LLMPrefix+"lm_head.weight", cfg.Vocab, d)
 	}
 	if l.err != nil {
 		return m, fmt.Errorf("load language model: %w", l.err)

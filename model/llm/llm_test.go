@@ -246,7 +246,7 @@ func TestTiedHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	emb := make([]float32, c.Vocab*c.Hidden)
-	if err := ck.Float32(Prefix+"model.embed_tokens.weight", emb); err != nil {
+	if err := ck.Float32(weights.LLMPrefix+"model.embed_tokens.weight", emb); err != nil {
 		t.Fatal(err)
 	}
 	want := make([]float32, 2*c.Vocab)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights"
 )
 
 // memTensor is one weight of an in-memory decoder.
@@ -62,20 +63,20 @@ func randomWeights(cfg config.LLM, seed uint64) map[string]memTensor {
 		for i := range data {
 			data[i] = float32((2*rng.Float64() - 1) * s)
 		}
-		out[Prefix+name] = memTensor{[]int{rows, cols}, data}
+		out[weights.LLMPrefix+name] = memTensor{[]int{rows, cols}, data}
 	}
 	norm := func(name string, n int) {
 		data := make([]float32, n)
 		for i := range data {
 			data[i] = float32(1 + 0.2*(rng.Float64()-0.5))
 		}
-		out[Prefix+name] = memTensor{[]int{n}, data}
+		out[weights.LLMPrefix+name] = memTensor{[]int{n}, data}
 	}
 	d, q, kv, in := cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.Intermediate
 	matrix("model.embed_tokens.weight", cfg.Vocab, d)
 	// Embeddings are not scaled by fan-in in LLaMA; give them unit scale.
-	for i, v := range out[Prefix+"model.embed_tokens.weight"].data {
-		out[Prefix+"model.embed_tokens.weight"].data[i] = v * float32(math.Sqrt(float64(d)))
+	for i, v := range out[weights.LLMPrefix+"model.embed_tokens.weight"].data {
+		out[weights.LLMPrefix+"model.embed_tokens.weight"].data[i] = v * float32(math.Sqrt(float64(d)))
 	}
 	for i := range cfg.Layers {
 		pre := fmt.Sprintf("model.layers.%d.", i)

@@ -6,10 +6,8 @@ import (
 	"math"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/model/weights"
 )
-
-// Prefix is the checkpoint name prefix of the VQ model in Janus checkpoints (Appendix A).
-const Prefix = "gen_vision_model."
 
 // Weights hands out checkpoint tensors uploaded to a backend. Load must return the tensor
 // called name converted to dt, and an error naming the tensor when it is missing or its
@@ -91,7 +89,7 @@ func (l *loader) load(name string, shape ...int) *compute.Tensor {
 	if l.err != nil {
 		return nil
 	}
-	t, err := l.w.Load(Prefix+name, compute.F32, shape...)
+	t, err := l.w.Load(weights.GenVisionPrefix+name, compute.F32, shape...)
 	if err != nil {
 		l.err = fmt.Errorf("vq decoder: %w", err)
 	}
@@ -141,9 +139,9 @@ func (l *loader) attn(b compute.Backend, name string, c int) attnBlock {
 	}
 }
 
-// Load binds the decoder tensors named in Appendix A (under Prefix) for the structure p
-// describes. Every tensor is loaded as F32 (the backend's Conv2D and GroupNorm take F32
-// weights). The encoder, quant_conv and quantize.codebook_used are not read.
+// Load binds the decoder tensors named in Appendix A (under weights.GenVisionPrefix) for
+// the structure p describes. Every tensor is loaded as F32 (the backend's Conv2D and
+// GroupNorm take F32 weights). The encoder, quant_conv and quantize.codebook_used are not read.
 func Load(b compute.Backend, w Weights, p Params) (*Decoder, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -204,7 +202,7 @@ func normaliseCodebook(b compute.Backend, raw *compute.Tensor, p Params) (*compu
 	}
 	rows := make([]float32, p.CodebookSize*p.CodebookDim)
 	if err := b.Read(raw, rows); err != nil {
-		return nil, fmt.Errorf("vq: read codebook %squantize.embedding.weight: %w", Prefix, err)
+		return nil, fmt.Errorf("vq: read codebook %squantize.embedding.weight: %w", weights.GenVisionPrefix, err)
 	}
 	b.Free(raw)
 	for i := 0; i < p.CodebookSize; i++ {

@@ -291,9 +291,9 @@ func TestLoadErrors(t *testing.T) {
 		want   string
 		target string
 	}{
-		{"missing attention", missingWeights{w, Prefix + "decoder.conv_blocks.0.attn.1.k.weight", nil}, p,
+		{"missing attention", missingWeights{w, weights.GenVisionPrefix + "decoder.conv_blocks.0.attn.1.k.weight", nil}, p,
 			"gen_vision_model.decoder.conv_blocks.0.attn.1.k.weight", ""},
-		{"missing codebook", missingWeights{w, Prefix + "quantize.embedding.weight", nil}, p,
+		{"missing codebook", missingWeights{w, weights.GenVisionPrefix + "quantize.embedding.weight", nil}, p,
 			"quantize.embedding.weight", ""},
 		{"wrong shape", w, func() Params { q := p; q.ZChannels = 64; return q }(),
 			"post_quant_conv.weight", "shape"},

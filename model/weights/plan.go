@@ -54,8 +54,8 @@ func (s Spec) Params() int64 {
 }
 
 // Name prefixes of the official state dict. They are written here only: the networks bind
-// their tensors under them (model/vision, and model/projector through the prefix model.Load
-// passes), so Plan and the loaders cannot drift apart.
+// their tensors under them (model/vision, model/llm, model/vq, and model/projector through the
+// prefix model.Load passes), so Plan and the loaders cannot drift apart.
 const (
 	VisionPrefix     = "vision_model.vision_tower."
 	AlignerPrefix    = "aligner."
