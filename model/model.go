@@ -53,7 +53,9 @@ type Options struct {
 	// weights done and the total.
 	Progress func(done, total int)
 	// MatrixDType stores Linear weights and embedding tables as "F32", "F16" or "BF16"
-	// instead of their checkpoint dtype ("" keeps it).
+	// instead of their checkpoint dtype ("" keeps it). F16's range ends at 65504, far below
+	// BF16's and F32's: Load fails, naming the tensor and its largest magnitude, when a
+	// weight holds a finite value beyond it, rather than upload it as infinity.
 	MatrixDType string
 	// SkipGeneration leaves gen_embed, gen_aligner, gen_head and the VQ decoder unloaded
 	// (and unchecked): an understanding-only session saves their memory (for the released

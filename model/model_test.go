@@ -129,6 +129,7 @@ func TestLoadErrors(t *testing.T) {
 		{"metal", nil, Options{BackendName: "metal"}, "Metal backend is not available yet"},
 		{"bad matrix dtype", nil, Options{MatrixDType: "q4"}, "matrix dtype"},
 		{"negative context", nil, Options{ContextLimit: -1}, "context limit"},
+		{"weight beyond F16", scaleWeight(f16Victim, 0, 1e5), Options{MatrixDType: "F16"}, f16Victim},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +155,46 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatalf("understanding-only load without a pad token: %v", err)
 	}
 	m.Close()
+	// The weight that F16 cannot hold is fine in its stored BF16.
+	dir = copyModel(t)
+	scaleWeight(f16Victim, 0, 1e5)(t, dir)
+	if m, err = Load(dir, Options{Threads: 1}); err != nil {
+		t.Fatalf("BF16 load of a weight beyond F16's range: %v", err)
+	}
+	m.Close()
+}
+
+// f16Victim is a tiny-a matrix that scaleWeight makes too large for F16.
+const f16Victim = "language_model.model.layers.1.mlp.down_proj.weight"
+
+// scaleWeight rewrites dir's BF16 model.safetensors with element i of the named tensor set to v.
+func scaleWeight(name string, i int, v float32) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		path := filepath.Join(dir, "model.safetensors")
+		ck, err := checkpoint.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tensors []checkpointtest.Tensor
+		for _, info := range ck.Tensors() {
+			raw, err := ck.Raw(info.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := slices.Clone(raw)
+			if info.Name == name {
+				if info.DType != checkpoint.BF16 {
+					t.Fatalf("%s is stored as %s, not BF16", name, info.DType)
+				}
+				binary.LittleEndian.PutUint16(data[2*i:], uint16(math.Float32bits(v)>>16))
+			}
+			tensors = append(tensors, checkpointtest.Tensor{Name: info.Name, DType: info.DType, Shape: info.Shape, Data: data})
+		}
+		ck.Close()
+		if err := checkpointtest.WriteSafetensors(path, tensors, checkpointtest.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestLoadMissingGenerationTensor checks that a checkpoint without a generation tensor

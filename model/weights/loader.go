@@ -39,7 +39,8 @@ type Loader struct {
 // LoaderOptions tune a Loader. The zero value keeps matrices in their stored dtype.
 type LoaderOptions struct {
 	// MatrixDType picks the dtype Matrix and MatrixRows keep a weight in from the dtype it is
-	// stored in (F64 counts as F32); nil keeps the stored dtype.
+	// stored in (F64 counts as F32); nil keeps the stored dtype. Narrowing to F16 fails for
+	// a weight with a finite value beyond 65504 (see Load).
 	MatrixDType func(stored compute.DType) compute.DType
 	// Uploaded, when not nil, is called after each upload with the tensor's name, the first
 	// row uploaded (0 for a whole tensor) and the uploaded tensor. It must not keep or free
@@ -71,7 +72,9 @@ func (l *Loader) Has(name string) bool {
 }
 
 // Load uploads the named tensor as dtype dt. Its stored shape must equal shape exactly and
-// its stored dtype must be F32, F16, BF16 or F64 (narrowed to float32 on the way).
+// its stored dtype must be F32, F16, BF16 or F64 (narrowed to float32 on the way). Uploading
+// a tensor not stored as F16 as F16 fails, naming the largest magnitude, when a finite value
+// in it is beyond F16's largest (65504), which the conversion would turn into infinity.
 func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
 	info, ok := l.ck.Info(name)
 	if !ok {
@@ -84,6 +87,9 @@ func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Ten
 	if err != nil {
 		return nil, err
 	}
+	if err := checkF16Range(info, dt, src, raw); err != nil {
+		return nil, fmt.Errorf("load tensor %q: %w", name, err)
+	}
 	t, err := l.b.FromBytes(dt, slices.Clone(shape), src, raw)
 	if err != nil {
 		return nil, fmt.Errorf("load tensor %q: %w", name, err)
@@ -93,7 +99,8 @@ func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Ten
 
 // LoadRows uploads rows [r0, r1) of dimension 0 of the named tensor as dtype dt, with shape
 // [r1-r0, rest...]. It splits fused weights, such as the ViT's qkv weight [3W, W] and bias
-// [3W], into their parts without copying the whole tensor.
+// [3W], into their parts without copying the whole tensor. Narrowing to F16 is checked as
+// in Load, over the rows uploaded.
 func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.Tensor, error) {
 	info, ok := l.ck.Info(name)
 	if !ok {
@@ -111,7 +118,11 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 	}
 	rowBytes := len(raw) / info.Shape[0]
 	shape := append([]int{r1 - r0}, info.Shape[1:]...)
-	t, err := l.b.FromBytes(dt, shape, src, raw[r0*rowBytes:r1*rowBytes])
+	rows := raw[r0*rowBytes : r1*rowBytes]
+	if err := checkF16Range(info, dt, src, rows); err != nil {
+		return nil, fmt.Errorf("load rows %d:%d of tensor %q: %w", r0, r1, name, err)
+	}
+	t, err := l.b.FromBytes(dt, shape, src, rows)
 	if err != nil {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: %w", r0, r1, name, err)
 	}
@@ -197,6 +208,53 @@ func (l *Loader) raw(info checkpoint.TensorInfo) (compute.DType, []byte, error) 
 		return 0, nil, fmt.Errorf("load tensor %q: %d bytes stored, %s %v needs %d (file %s)", info.Name, len(raw), info.DType, info.Shape, info.NumBytes(), info.File)
 	}
 	return src, raw, nil
+}
+
+// maxF16 is the largest finite float16 value. A backend's narrowing rounds anything from
+// 65520 up to infinity, and one infinite weight turns every activation it touches into
+// Inf or NaN.
+const maxF16 = 65504
+
+// checkF16Range refuses to narrow raw (stored as src) to F16 when a finite value in it is
+// beyond F16's range, naming the largest magnitude: the alternative is a model whose output
+// is silently garbage. Infinities and NaNs already in the checkpoint are kept as they are.
+// It compares bit patterns, because for finite floats of one sign the order of the absolute
+// bits is the order of the magnitudes, and this scan runs over every matrix of a model.
+func checkF16Range(info checkpoint.TensorInfo, dt, src compute.DType, raw []byte) error {
+	if dt != compute.F16 || src == compute.F16 {
+		return nil
+	}
+	var largest float32
+	switch src {
+	case compute.F32:
+		const inf, limit = 0x7f800000, 0x477fe000 // math.Float32bits(maxF16)
+		var top uint32
+		for i := 0; i+4 <= len(raw); i += 4 {
+			if a := binary.LittleEndian.Uint32(raw[i:]) &^ (1 << 31); a > top && a < inf {
+				top = a
+			}
+		}
+		if top <= limit {
+			return nil
+		}
+		largest = math.Float32frombits(top)
+	case compute.BF16:
+		const inf, limit = 0x7f80, 0x477f // 65280, the largest BF16 value not above maxF16
+		var top uint16
+		for i := 0; i+2 <= len(raw); i += 2 {
+			if a := binary.LittleEndian.Uint16(raw[i:]) &^ (1 << 15); a > top && a < inf {
+				top = a
+			}
+		}
+		if top <= limit {
+			return nil
+		}
+		largest = math.Float32frombits(uint32(top) << 16)
+	default:
+		return nil
+	}
+	return fmt.Errorf("stored as %s with a value of magnitude %g, beyond F16's largest %d: it would become infinite as F16 (file %s); keep this model in BF16 or F32",
+		info.DType, largest, maxF16, info.File)
 }
 
 func unsupportedDType(info checkpoint.TensorInfo) error {

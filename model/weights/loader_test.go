@@ -262,3 +262,112 @@ func TestLoaderMatrixPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestLoaderF16Range checks that narrowing to F16 refuses a finite value beyond 65504 (which
+// the conversion would make infinite), naming the tensor and its largest magnitude, through
+// every entry point, and that everything else still loads: values in range, infinities the
+// checkpoint already holds, rows in range of a tensor that overflows elsewhere, and wider
+// target dtypes.
+func TestLoaderF16Range(t *testing.T) {
+	f32 := func(vs ...float32) []byte {
+		b := make([]byte, 4*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+		return b
+	}
+	bf16 := func(vs ...float32) []byte { // vs must be exact in BF16
+		b := make([]byte, 2*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint16(b[2*i:], uint16(math.Float32bits(v)>>16))
+		}
+		return b
+	}
+	f64 := func(vs ...float64) []byte {
+		b := make([]byte, 8*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v))
+		}
+		return b
+	}
+	inf := float32(math.Inf(1))
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := checkpointtest.WriteSafetensors(path, []checkpointtest.Tensor{
+		{Name: "f32.max", DType: checkpoint.F32, Shape: []int{2, 2}, Data: f32(65504, -65504, 1, 0)},
+		{Name: "f32.over", DType: checkpoint.F32, Shape: []int{2, 2}, Data: f32(1, -2, 65505, -3)},
+		{Name: "f32.negative", DType: checkpoint.F32, Shape: []int{2, 2}, Data: f32(-70000, 1e5, 0, 0)},
+		{Name: "f32.inf", DType: checkpoint.F32, Shape: []int{2, 2}, Data: f32(inf, -inf, float32(math.NaN()), 3)},
+		{Name: "bf16.max", DType: checkpoint.BF16, Shape: []int{2, 2}, Data: bf16(65280, -65280, 0.5, 0)},
+		{Name: "bf16.over", DType: checkpoint.BF16, Shape: []int{2, 2}, Data: bf16(0.5, 0, -65536, inf)},
+		{Name: "bf16.huge", DType: checkpoint.BF16, Shape: []int{2, 2}, Data: bf16(0, 3.0e38, 0, 0)},
+		{Name: "f64.over", DType: checkpoint.F64, Shape: []int{2, 2}, Data: f64(0, 0, 0, 1e6)},
+	}, checkpointtest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	b := cpu.New(1)
+	toF16 := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: func(compute.DType) compute.DType { return compute.F16 }})
+	keep := NewLoader(ck, b)
+
+	tests := []struct {
+		name string
+		load func() (*compute.Tensor, error)
+		want []float32 // the values read back, or nil when the load must fail
+		err  []string  // what the error names
+	}{
+		{"F32 at the limit", func() (*compute.Tensor, error) { return toF16.Matrix("f32.max", 2, 2) },
+			[]float32{65504, -65504, 1, 0}, nil},
+		{"F32 just beyond", func() (*compute.Tensor, error) { return toF16.Matrix("f32.over", 2, 2) },
+			nil, []string{`"f32.over"`, "65505", "stored as F32"}},
+		{"largest magnitude is named", func() (*compute.Tensor, error) { return toF16.Matrix("f32.negative", 2, 2) },
+			nil, []string{`"f32.negative"`, "100000"}},
+		{"F32 infinities stay", func() (*compute.Tensor, error) { return toF16.Matrix("f32.inf", 2, 2) },
+			nil, nil},
+		{"BF16 below the limit", func() (*compute.Tensor, error) { return toF16.Matrix("bf16.max", 2, 2) },
+			[]float32{65280, -65280, 0.5, 0}, nil},
+		{"BF16 beyond", func() (*compute.Tensor, error) { return toF16.Matrix("bf16.over", 2, 2) },
+			nil, []string{`"bf16.over"`, "65536", "stored as BF16"}},
+		{"BF16 near its own max", func() (*compute.Tensor, error) { return toF16.Load("bf16.huge", compute.F16, 2, 2) },
+			nil, []string{`"bf16.huge"`, "2.99"}},
+		{"F64 beyond", func() (*compute.Tensor, error) { return toF16.Matrix("f64.over", 2, 2) },
+			nil, []string{`"f64.over"`, "1e+06", "stored as F64"}},
+		{"rows beyond", func() (*compute.Tensor, error) { return toF16.MatrixRows("f32.over", 1, 2) },
+			nil, []string{"rows 1:2", `"f32.over"`, "65505"}},
+		{"rows in range", func() (*compute.Tensor, error) { return toF16.MatrixRows("f32.over", 0, 1) },
+			[]float32{1, -2}, nil},
+		{"kept as F32", func() (*compute.Tensor, error) { return keep.Matrix("f32.over", 2, 2) },
+			[]float32{1, -2, 65505, -3}, nil},
+		{"widened to F32", func() (*compute.Tensor, error) { return toF16.F32("bf16.over", 2, 2) },
+			[]float32{0.5, 0, -65536, inf}, nil},
+		{"narrowed to BF16", func() (*compute.Tensor, error) { return keep.Load("f32.negative", compute.BF16, 2, 2) },
+			[]float32{-70144, 99840, 0, 0}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := tc.load()
+			if tc.err != nil {
+				if err == nil {
+					b.Free(x)
+					t.Fatal("loaded, want an error")
+				}
+				for _, w := range tc.err {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not name %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Free(x)
+			if tc.want != nil && !slices.Equal(readF32(t, b, x), tc.want) {
+				t.Errorf("read back %v, want %v", readF32(t, b, x), tc.want)
+			}
+		})
+	}
+}
