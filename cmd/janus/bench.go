@@ -1,0 +1,1529 @@
+package main
+
+// janus bench [--preset janus-pro-1b|janus-1.3b|janus-pro-7b | --config FILE | --model DIR]
+//             [--stages preprocess,vision,prefill,decode,gen,vq_decode] [--repeat N]
+//             [--threads N] [--parallel P[,P...]] [--decode-steps N] [--gen-steps N]
+//             [--matrix-dtype bf16|f32] [--json] [--seed S] [--backend auto|cpu|metal]
+//             [--bw-mb MIB] [--und-text-tokens N] [--gen-prompt-tokens N] [--force]
+//
+// Times the engine stage by stage with the shapes, prompt lengths and stage boundaries of the
+// project's PyTorch performance peer (shared/bench/torch_peer.py, described in its README), so
+// that the two can be put side by side. A preset builds the released shapes (the config.json
+// files under testdata/presets, embedded in the binary) with seeded random weights made in
+// memory by model/randweights: no checkpoint is needed. --config does the same for any
+// config.json, --model loads a real model folder instead.
+//
+// Stages (each gets one untimed warm-up, shape-reduced like the peer's for the language model
+// stages, then --repeat timed runs; min and median are reported):
+//
+//	preprocess      640×480 in-memory RGB picture → pixel values on the backend
+//	vision          ViT + aligner on one image → image embeddings
+//	prefill         52 text + BOI + image tokens + EOI (630 for the releases) through the LLM,
+//	                lm_head on the last position, argmax
+//	decode          --decode-steps greedy steps after that prefill
+//	gen_prefill_pP  generation iteration 0 for P images: 2P CFG rows × 24-token prompt, gen_head,
+//	                CFG mix, sampling, gen_embed → gen_aligner feedback
+//	gen_step_pP     --gen-steps single-token iterations after it, with the extrapolated time of
+//	                a whole image set (flat: gen_prefill + (tokens-1) × the median step)
+//	vq_decode_pP    VQ decoder on P random token grids → float32 RGB
+//
+// decode needs prefill, which needs vision; they are added when missing, as the peer does. The
+// peer's KV-linear extrapolation (late steps on a synthetic cache) is not reproduced: the
+// engine's cache can only be filled by running the model.
+//
+// Output: a text table on stdout, or with --json one JSON line whose fields are named like the
+// peer's (tool "janus_bench", schema 1; stages → name → times_s, min_s, median_s, work,
+// peak_rss_after_bytes and the peer's rate fields), so a script can compare the two. Progress
+// goes to stderr. Ctrl-C stops the run between two model calls.
+
+import (
+	"bufio"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/model/llm"
+	proj "github.com/janus-desktop/janus/model/projector"
+	"github.com/janus-desktop/janus/model/randweights"
+	"github.com/janus-desktop/janus/model/sample"
+	"github.com/janus-desktop/janus/model/vision"
+	"github.com/janus-desktop/janus/model/vq"
+	"github.com/janus-desktop/janus/model/weights"
+)
+
+// benchPresetFS holds the released configurations (reconstructed config.json files).
+//
+//go:embed testdata/presets/*/config.json
+var benchPresetFS embed.FS
+
+// Peer defaults: prompt lengths and the token ids that fill prompts (Janus-Pro-1B's special
+// ids, spec §7.2; only the embedding rows they select matter).
+const (
+	benchUndTextTokens   = 52
+	benchGenPromptTokens = 24
+	benchBOS, benchPad   = 100000, 100002
+	benchBOI, benchEOI   = 100003, 100004
+	benchImageID         = 100581
+	benchCFG             = float32(model.DefaultCFG)
+	benchSchema          = 1
+)
+
+// benchStageOrder lists the stage groups --stages accepts, in run order.
+var benchStageOrder = []string{"preprocess", "vision", "prefill", "decode", "gen", "vq_decode"}
+
+// benchOptions are the checked flags.
+type benchOptions struct {
+	preset, configPath, modelDir string
+	stages                       map[string]bool
+	repeat, threads              int
+	parallel                     []int
+	decodeSteps, genSteps        int
+	matrixDType                  string // "BF16", "F32" or "" (a real model's stored dtype)
+	json, force                  bool
+	seed                         uint64
+	backend                      string
+	bwMiB                        int
+	undText, genPrompt           int
+}
+
+// benchNetworks are the networks a run times, from random weights or a loaded model.
+type benchNetworks struct {
+	cfg        *config.Config
+	be         compute.Backend
+	images     imageproc.Params
+	vision     *vision.Model
+	aligner    *proj.MLP
+	llm        *llm.Model
+	genEmbed   *compute.Tensor
+	genAligner *proj.MLP
+	genHead    *proj.MLP
+	vq         *vq.Decoder
+	close      func() error
+}
+
+// benchResult is the --json line.
+type benchResult struct {
+	Tool        string          `json:"tool"`
+	Schema      int             `json:"schema"`
+	Preset      string          `json:"preset"`
+	Source      string          `json:"weights"`
+	DType       string          `json:"dtype"`
+	MatrixDType string          `json:"matrix_dtype"`
+	Activations string          `json:"activations"`
+	Threads     int             `json:"threads"`
+	Repeat      int             `json:"repeat"`
+	Parallel    []int           `json:"parallel"`
+	Seed        uint64          `json:"seed"`
+	Init        string          `json:"init,omitempty"`
+	Sampling    string          `json:"sampling"`
+	CFGWeight   float64         `json:"cfg_weight"`
+	ImageTokens int             `json:"image_tokens"`
+	Backend     string          `json:"backend"`
+	GoVersion   string          `json:"go_version"`
+	Env         benchEnv        `json:"env"`
+	Bandwidth   *benchBandwidth `json:"bandwidth,omitempty"`
+	BandwidthE  *benchBandwidth `json:"bandwidth_end,omitempty"`
+	Model       benchModelInfo  `json:"model"`
+	RSS         benchRSS        `json:"rss"`
+	LoadavgEnd  []float64       `json:"loadavg_end,omitempty"`
+	WallS       float64         `json:"wall_s"`
+	Stages      benchStages     `json:"stages"`
+}
+
+type benchEnv struct {
+	Date         string    `json:"date"`
+	GOOS         string    `json:"goos"`
+	GOARCH       string    `json:"goarch"`
+	GOMAXPROCS   int       `json:"gomaxprocs"`
+	NumCPU       int       `json:"num_cpu"`
+	CPUModel     string    `json:"cpu_model,omitempty"`
+	MemTotal     int64     `json:"mem_total_bytes,omitempty"`
+	MemAvailable int64     `json:"mem_available_bytes,omitempty"`
+	LoadavgStart []float64 `json:"loadavg_start,omitempty"`
+}
+
+type benchBandwidth struct {
+	ArrayBytes int64   `json:"array_bytes"`
+	ReadGBs    float64 `json:"read_gbs"`
+	ReadBest   float64 `json:"read_gbs_best"`
+	Threads    int     `json:"threads"`
+	Method     string  `json:"method"`
+}
+
+type benchModelInfo struct {
+	ParamsTotal      int64          `json:"params_total"`
+	BytesTotal       int64          `json:"bytes_total"`
+	DecodeWeightByte int64          `json:"decode_weight_bytes"`
+	GenWeightBytes   int64          `json:"gen_weight_bytes"`
+	BuildS           float64        `json:"build_s"`
+	LLM              map[string]int `json:"llm"`
+	Note             string         `json:"note"`
+}
+
+type benchRSS struct {
+	AfterInit int64  `json:"after_init_bytes,omitempty"`
+	Peak      int64  `json:"peak_bytes"`
+	Source    string `json:"source"`
+}
+
+// benchStage is one stage's record; the rate fields follow the peer's names and are left out
+// where they do not apply.
+type benchStage struct {
+	TimesS        []float64 `json:"times_s"`
+	MinS          float64   `json:"min_s"`
+	MedianS       float64   `json:"median_s"`
+	Work          string    `json:"work"`
+	Tokens        int       `json:"tokens,omitempty"`
+	ImageTokens   int       `json:"image_tokens,omitempty"`
+	TokPerS       float64   `json:"tok_per_s,omitempty"`
+	TokPerSBest   float64   `json:"tok_per_s_best,omitempty"`
+	Steps         int       `json:"steps,omitempty"`
+	Batch         int       `json:"batch,omitempty"`
+	CtxStart      int       `json:"ctx_start,omitempty"`
+	CtxEnd        int       `json:"ctx_end,omitempty"`
+	Parallel      int       `json:"parallel,omitempty"`
+	Rows          int       `json:"rows,omitempty"`
+	PromptTokens  int       `json:"prompt_tokens,omitempty"`
+	KVStart       int       `json:"kv_start,omitempty"`
+	KVEnd         int       `json:"kv_end,omitempty"`
+	StepsPerS     float64   `json:"steps_per_s,omitempty"`
+	StepsPerSBest float64   `json:"steps_per_s_best,omitempty"`
+	ImageTokPerS  float64   `json:"image_tokens_per_s,omitempty"`
+	MsPerStep     float64   `json:"ms_per_step,omitempty"`
+	WeightBytes   int64     `json:"weight_bytes_per_step,omitempty"`
+	BWUsed        float64   `json:"bw_gbs_used,omitempty"`
+	BWFloorMs     float64   `json:"bw_floor_ms_per_step,omitempty"`
+	BWFloorTokS   float64   `json:"bw_floor_tok_per_s,omitempty"`
+	PctOfBWFloor  float64   `json:"pct_of_bw_floor,omitempty"`
+	Extrapolated  bool      `json:"extrapolated,omitempty"`
+	ExtrapFlat    float64   `json:"extrap_image_set_s_flat,omitempty"`
+	ExtrapNote    string    `json:"extrap_note,omitempty"`
+	ImagesPerS    float64   `json:"images_per_s,omitempty"`
+	PeakRSSAfter  int64     `json:"peak_rss_after_bytes,omitempty"`
+}
+
+// benchStages keeps the stages in run order; it encodes as one JSON object.
+type benchStages []benchNamedStage
+
+type benchNamedStage struct {
+	Name  string
+	Stage *benchStage
+}
+
+// MarshalJSON writes {"name": {...}, ...} in run order.
+func (s benchStages) MarshalJSON() ([]byte, error) {
+	out := []byte{'{'}
+	for i, st := range s {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		k, err := json.Marshal(st.Name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(st.Stage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(append(out, k...), ':'), v...)
+	}
+	return append(out, '}'), nil
+}
+
+// runBench implements the bench subcommand.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseBenchFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "[janus bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	start := time.Now()
+	res := &benchResult{
+		Tool: "janus_bench", Schema: benchSchema, Threads: o.threads, Repeat: o.repeat, Parallel: o.parallel,
+		Seed: o.seed, Sampling: "multinomial", CFGWeight: float64(benchCFG), Activations: "float32",
+		GoVersion: runtime.Version(), Env: benchEnvironment(),
+	}
+	if res.Threads == 0 {
+		res.Threads = runtime.GOMAXPROCS(0)
+	}
+	rss := &benchPeak{}
+	res.RSS.Source = rss.source()
+	if o.bwMiB > 0 {
+		logf("memory bandwidth test (%d MiB, %d threads)", o.bwMiB, res.Threads)
+		res.Bandwidth = benchMeasureBandwidth(o.bwMiB, res.Threads)
+		logf("  read %.1f GB/s median, %.1f best", res.Bandwidth.ReadGBs, res.Bandwidth.ReadBest)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	net, err := benchBuild(o, res, logf)
+	if err != nil {
+		return err
+	}
+	defer net.close()
+	res.RSS.AfterInit = benchRSSNow()
+	rss.note()
+
+	b := &benchRun{o: o, net: net, res: res, rss: rss, logf: logf, ctx: ctx,
+		rng: rand.New(rand.NewPCG(o.seed, 7))}
+	if err := b.run(); err != nil {
+		return err
+	}
+	rss.note()
+	res.RSS.Peak = rss.peak()
+	if o.bwMiB > 0 {
+		logf("memory bandwidth test again (end of run)")
+		res.BandwidthE = benchMeasureBandwidth(o.bwMiB, res.Threads)
+	}
+	res.LoadavgEnd = benchLoadavg()
+	res.WallS = benchRound(time.Since(start).Seconds(), 1)
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(res)
+	}
+	_, err = io.WriteString(stdout, benchTable(res))
+	return err
+}
+
+// parseBenchFlags reads and checks every flag before anything is built.
+func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &benchOptions{}
+	fs.StringVar(&o.preset, "preset", "janus-pro-1b", "released shapes with random weights: "+strings.Join(benchPresets(), ", "))
+	fs.StringVar(&o.configPath, "config", "", "config.json (or its folder) to build with random weights instead of a preset")
+	fs.StringVar(&o.modelDir, "model", "", "model folder to load and time instead of random weights")
+	stages := fs.String("stages", strings.Join(benchStageOrder, ","), "comma list of "+strings.Join(benchStageOrder, ", ")+" (or all)")
+	fs.IntVar(&o.repeat, "repeat", 3, "timed runs per stage (min and median are reported)")
+	fs.IntVar(&o.threads, "threads", 0, "CPU threads per operation (0: every core)")
+	parallel := fs.String("parallel", "1", "images generated together (P) for gen and vq_decode, comma list, e.g. 1,4")
+	fs.IntVar(&o.decodeSteps, "decode-steps", 64, "timed greedy decoding steps")
+	fs.IntVar(&o.genSteps, "gen-steps", 64, "timed single-token generation iterations")
+	matrix := fs.String("matrix-dtype", "", "Linear weights and embedding tables as bf16 or f32 (default: bf16 for random weights, the stored dtype for --model)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the table")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the random weights, token ids and sampling")
+	fs.StringVar(&o.backend, "backend", "auto", "compute backend: auto, cpu or metal")
+	fs.IntVar(&o.bwMiB, "bw-mb", 1024, "array size of the memory bandwidth test in MiB (0 skips it)")
+	fs.IntVar(&o.undText, "und-text-tokens", benchUndTextTokens, "text tokens of the understanding prompt besides BOI, the image tokens and EOI")
+	fs.IntVar(&o.genPrompt, "gen-prompt-tokens", benchGenPromptTokens, "generation prompt length including BOS and <begin_of_image>")
+	fs.BoolVar(&o.force, "force", false, "build random weights even when they need more than 90% of the available memory")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: janus bench [--preset NAME | --config FILE | --model DIR] [flags]")
+		fmt.Fprintln(stderr, "Time the engine stage by stage, comparable with the PyTorch peer benchmark.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	sources := 0
+	for _, n := range []string{"preset", "config", "model"} {
+		if given[n] {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return nil, errors.New("give only one of --preset, --config and --model")
+	}
+	switch {
+	case o.configPath != "" || o.modelDir != "":
+		o.preset = ""
+	case !slices.Contains(benchPresets(), o.preset):
+		return nil, fmt.Errorf("unknown --preset %q (have %s)", o.preset, strings.Join(benchPresets(), ", "))
+	}
+	if given["config"] && o.configPath == "" || given["model"] && o.modelDir == "" {
+		return nil, errors.New("--config and --model need a path")
+	}
+	var err error
+	if o.stages, err = parseBenchStages(*stages); err != nil {
+		return nil, err
+	}
+	if o.parallel, err = parseBenchParallel(*parallel); err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(*matrix) {
+	case "":
+		if o.modelDir == "" {
+			o.matrixDType = "BF16"
+		}
+	case "bf16", "bfloat16":
+		o.matrixDType = "BF16"
+	case "f32", "float32":
+		o.matrixDType = "F32"
+	default:
+		return nil, fmt.Errorf("unknown --matrix-dtype %q (want bf16 or f32)", *matrix)
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+		min  int
+	}{
+		{"--repeat", o.repeat, 1}, {"--threads", o.threads, 0}, {"--decode-steps", o.decodeSteps, 1},
+		{"--gen-steps", o.genSteps, 1}, {"--bw-mb", o.bwMiB, 0}, {"--und-text-tokens", o.undText, 2},
+		{"--gen-prompt-tokens", o.genPrompt, 2},
+	} {
+		if c.v < c.min {
+			return nil, fmt.Errorf("%s %d must be at least %d", c.name, c.v, c.min)
+		}
+	}
+	return o, nil
+}
+
+// parseBenchStages expands a --stages list; decode needs prefill, which needs vision.
+func parseBenchStages(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		switch {
+		case f == "":
+		case f == "all":
+			for _, n := range benchStageOrder {
+				out[n] = true
+			}
+		case slices.Contains(benchStageOrder, f):
+			out[f] = true
+		default:
+			return nil, fmt.Errorf("unknown stage %q in --stages (have %s, all)", f, strings.Join(benchStageOrder, ", "))
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--stages is empty")
+	}
+	if out["decode"] {
+		out["prefill"] = true
+	}
+	if out["prefill"] {
+		out["vision"] = true
+	}
+	return out, nil
+}
+
+// parseBenchParallel reads --parallel: positive image counts up to model.MaxImages.
+func parseBenchParallel(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := strconv.Atoi(f)
+		if err != nil || p < 1 || p > model.MaxImages {
+			return nil, fmt.Errorf("--parallel %q: want image counts between 1 and %d", f, model.MaxImages)
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--parallel is empty")
+	}
+	return out, nil
+}
+
+// benchPresets lists the embedded preset names.
+func benchPresets() []string {
+	dirs, err := benchPresetFS.ReadDir("testdata/presets")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range dirs {
+		out = append(out, d.Name())
+	}
+	return out
+}
+
+// benchConfig resolves the configuration of a preset or a config file. model/config reads
+// only folders, so a preset's embedded file (or a config file with another name) is copied
+// into a temporary folder first.
+func benchConfig(o *benchOptions) (*config.Config, string, error) {
+	var raw []byte
+	name := o.preset
+	if o.preset != "" {
+		var err error
+		if raw, err = benchPresetFS.ReadFile("testdata/presets/" + o.preset + "/config.json"); err != nil {
+			return nil, "", fmt.Errorf("preset %s: %w", o.preset, err)
+		}
+	} else {
+		path := o.configPath
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("--config: %w", err)
+		}
+		if st.IsDir() {
+			path = filepath.Join(path, config.ConfigFile)
+		}
+		name = filepath.Base(filepath.Dir(path))
+		if filepath.Base(path) == config.ConfigFile {
+			cfg, err := config.Load(filepath.Dir(path))
+			return cfg, name, err
+		}
+		if raw, err = os.ReadFile(path); err != nil {
+			return nil, "", fmt.Errorf("--config: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "janus-bench-config-")
+	if err != nil {
+		return nil, "", fmt.Errorf("temporary config folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, config.ConfigFile), raw, 0o600); err != nil {
+		return nil, "", fmt.Errorf("write temporary config: %w", err)
+	}
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("config of %s: %w", name, err)
+	}
+	return cfg, name, nil
+}
+
+// benchBuild builds the networks: random weights of a preset or config, or a model folder.
+func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*benchNetworks, error) {
+	be, err := model.NewBackend(o.backend, o.threads)
+	if err != nil {
+		return nil, err
+	}
+	res.Backend = be.Name()
+	t0 := time.Now()
+	var net *benchNetworks
+	if o.modelDir != "" {
+		net, err = benchLoadModel(o, be, logf)
+		res.Source = "checkpoint"
+		res.Preset = filepath.Base(filepath.Clean(o.modelDir))
+	} else {
+		var name string
+		var cfg *config.Config
+		if cfg, name, err = benchConfig(o); err == nil {
+			res.Preset = name
+			net, err = benchRandomNetworks(o, cfg, be, logf)
+		}
+		res.Source, res.Init = "random", "pool"
+	}
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	res.MatrixDType = net.llm.Layers[0].Q.DType.String()
+	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16"}[net.llm.Layers[0].Q.DType]
+	res.ImageTokens = net.cfg.VQ.ImageTokens
+	res.Model = benchModelStats(net, time.Since(t0).Seconds())
+	logf("  built in %.1f s: %.2f G parameters, %.2f GB of weights (%s matrices)",
+		res.Model.BuildS, float64(res.Model.ParamsTotal)/1e9, float64(res.Model.BytesTotal)/1e9, res.MatrixDType)
+	return net, nil
+}
+
+// benchLoadModel loads a real model folder.
+func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...any)) (*benchNetworks, error) {
+	logf("loading %s", o.modelDir)
+	m, err := model.Load(o.modelDir, model.Options{Backend: be, MatrixDType: o.matrixDType})
+	if err != nil {
+		return nil, err
+	}
+	if m.VQ == nil || m.GenHead == nil {
+		m.Close()
+		return nil, fmt.Errorf("model %s was loaded without its generation networks", o.modelDir)
+	}
+	return &benchNetworks{
+		cfg: m.Config, be: be, images: m.Images, vision: m.Vision, aligner: m.Aligner, llm: m.LLM,
+		genEmbed: m.GenEmbed, genAligner: m.GenAligner, genHead: m.GenHead, vq: m.VQ,
+		close: func() error { return errors.Join(m.Close(), be.Close()) },
+	}, nil
+}
+
+// benchRandomNetworks builds every network of cfg from seeded random weights.
+func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend, logf func(string, ...any)) (*benchNetworks, error) {
+	plan := weights.Plan(cfg)
+	prec := weights.BF16
+	dt := compute.BF16
+	if o.matrixDType == "F32" {
+		prec, dt = weights.F32, compute.F32
+	}
+	var need int64
+	for _, s := range plan {
+		need += s.Bytes(prec)
+	}
+	if _, avail := benchMeminfo(); avail > 0 && float64(need) > 0.9*float64(avail) && !o.force {
+		return nil, fmt.Errorf("the weights need %.1f GB as %s but only %.1f GB of memory is available (use --matrix-dtype bf16, or --force)",
+			float64(need)/1e9, prec, float64(avail)/1e9)
+	}
+	logf("building %d tensors (%.2f GB, %s matrices) with random weights", len(plan), float64(need)/1e9, prec)
+	done, next := 0, 10
+	src, err := randweights.New(cfg, be, randweights.Options{Seed: o.seed, MatrixDType: dt,
+		Uploaded: func(_ string, r0 int, _ *compute.Tensor) {
+			if r0 != 0 {
+				return
+			}
+			done++
+			if 100*done >= next*len(plan) {
+				logf("  %d%% of the tensors", next)
+				next += 10
+			}
+		}})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Release()
+	n := &benchNetworks{cfg: cfg, be: be, images: imageproc.ParamsFromConfig(cfg.Preprocessor)}
+	free := func() {
+		if n.vision != nil {
+			n.vision.Free()
+		}
+		for _, p := range []*proj.MLP{n.aligner, n.genAligner, n.genHead} {
+			if p != nil {
+				p.Free()
+			}
+		}
+		if n.llm != nil {
+			n.llm.Free()
+		}
+		if n.genEmbed != nil {
+			be.Free(n.genEmbed)
+		}
+		if n.vq != nil {
+			n.vq.Free()
+		}
+	}
+	n.close = func() error {
+		free()
+		return be.Close()
+	}
+	if err := func() (err error) {
+		if n.vision, err = vision.Load(be, src, cfg.Vision); err != nil {
+			return err
+		}
+		if n.aligner, err = proj.LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner); err != nil {
+			return err
+		}
+		if n.llm, err = llm.Load(be, src, cfg.LLM); err != nil {
+			return err
+		}
+		if n.genEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
+			return err
+		}
+		if n.genAligner, err = proj.LoadProjector(be, src, weights.GenAlignerPrefix, cfg.GenAligner); err != nil {
+			return err
+		}
+		if n.genHead, err = proj.LoadHead(be, src, weights.GenHeadPrefix, cfg.GenHead); err != nil {
+			return err
+		}
+		if n.vq, err = vq.Load(be, src, vq.ParamsFromConfig(cfg.VQ)); err != nil {
+			return fmt.Errorf("VQ decoder: %w", err)
+		}
+		return be.Sync()
+	}(); err != nil {
+		free()
+		return nil, fmt.Errorf("random weights: %w", err)
+	}
+	src.Release()
+	// The staging buffer (up to the largest tensor) is garbage now: hand it back before timing.
+	debug.FreeOSMemory()
+	return n, nil
+}
+
+// benchModelStats counts parameters and the weight bytes each step reads, from the plan at the
+// dtype the matrices were actually stored in.
+func benchModelStats(n *benchNetworks, buildS float64) benchModelInfo {
+	prec := weights.BF16
+	if n.llm.Layers[0].Q.DType == compute.F32 {
+		prec = weights.F32
+	}
+	info := benchModelInfo{BuildS: benchRound(buildS, 2), LLM: map[string]int{
+		"hidden_size": n.cfg.LLM.Hidden, "intermediate_size": n.cfg.LLM.Intermediate,
+		"num_hidden_layers": n.cfg.LLM.Layers, "num_attention_heads": n.cfg.LLM.Heads,
+		"num_key_value_heads": n.cfg.LLM.KVHeads, "vocab_size": n.cfg.LLM.Vocab,
+	}, Note: "the tensors inference runs (weights.Plan); the peer also counts the VQ encoder and other unused tensors"}
+	for _, s := range weights.Plan(n.cfg) {
+		b := s.Bytes(prec)
+		info.ParamsTotal += s.Params()
+		info.BytesTotal += b
+		embed := strings.HasSuffix(s.Name, "embed_tokens.weight")
+		head := strings.HasSuffix(s.Name, "lm_head.weight")
+		switch {
+		case s.Part == weights.PartLLM && !embed:
+			info.DecodeWeightByte += b
+			if !head {
+				info.GenWeightBytes += b
+			}
+		case strings.HasPrefix(s.Name, weights.GenHeadPrefix), strings.HasPrefix(s.Name, weights.GenAlignerPrefix):
+			info.GenWeightBytes += b
+		}
+	}
+	return info
+}
+
+// benchRun runs the stages of one benchmark.
+type benchRun struct {
+	o    *benchOptions
+	net  *benchNetworks
+	res  *benchResult
+	rss  *benchPeak
+	logf func(string, ...any)
+	ctx  context.Context
+	rng  *rand.Rand
+
+	imgEmb  *compute.Tensor // the vision stage's output, for the prefill
+	undIDs  []int32
+	cache   *llm.Cache
+	undNext int32 // the prefill's argmax, the decode's first input
+}
+
+func (b *benchRun) run() error {
+	defer b.freeUnderstanding()
+	for _, s := range []struct {
+		name string
+		fn   func() error
+	}{{"preprocess", b.preprocess}, {"vision", b.visionStage}, {"prefill", b.prefill}, {"decode", b.decode}} {
+		if !b.o.stages[s.name] {
+			continue
+		}
+		b.logf("stage %s", s.name)
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("stage %s: %w", s.name, err)
+		}
+	}
+	b.freeUnderstanding()
+	for _, p := range b.o.parallel {
+		if b.o.stages["gen"] {
+			b.logf("stage gen (P=%d)", p)
+			if err := b.gen(p); err != nil {
+				return fmt.Errorf("stage gen (P=%d): %w", p, err)
+			}
+		}
+		if b.o.stages["vq_decode"] {
+			b.logf("stage vq_decode (P=%d)", p)
+			if err := b.vqDecode(p); err != nil {
+				return fmt.Errorf("stage vq_decode (P=%d): %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (b *benchRun) freeUnderstanding() {
+	if b.imgEmb != nil {
+		b.net.be.Free(b.imgEmb)
+		b.imgEmb = nil
+	}
+	if b.cache != nil {
+		b.cache.Free()
+		b.cache = nil
+	}
+}
+
+// times runs fn once untimed (warmup, when not nil) and then --repeat times, returning the
+// seconds of each timed run. Every run ends with a Sync so that an asynchronous backend's
+// work is inside the time.
+func (b *benchRun) times(name string, warmup, fn func() error) ([]float64, error) {
+	be := b.net.be
+	if warmup != nil {
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		if err := warmup(); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+		if err := be.Sync(); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+		b.logf("  %s warm-up %.3f s", name, time.Since(t0).Seconds())
+	}
+	var ts []float64
+	for i := range b.o.repeat {
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		err := fn()
+		if err == nil {
+			err = be.Sync()
+		}
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, time.Since(t0).Seconds())
+		b.logf("  %s run %d/%d: %.3f s", name, i+1, b.o.repeat, ts[i])
+	}
+	return ts, nil
+}
+
+// add records a stage with its times and the peak RSS so far.
+func (b *benchRun) add(name string, ts []float64, st *benchStage) *benchStage {
+	st.TimesS = make([]float64, len(ts))
+	for i, t := range ts {
+		st.TimesS[i] = benchRound(t, 6)
+	}
+	st.MinS, st.MedianS = benchRound(slices.Min(ts), 6), benchRound(benchMedian(ts), 6)
+	b.rss.note()
+	st.PeakRSSAfter = b.rss.peak()
+	b.res.Stages = append(b.res.Stages, benchNamedStage{name, st})
+	return st
+}
+
+// floor fills the bandwidth-floor fields of a per-step stage from the start-of-run bandwidth.
+func (b *benchRun) floor(st *benchStage, weightBytes int64, stepS float64) {
+	st.WeightBytes = weightBytes
+	if b.res.Bandwidth == nil || b.res.Bandwidth.ReadGBs <= 0 {
+		return
+	}
+	bw := b.res.Bandwidth.ReadGBs
+	floor := float64(weightBytes) / (bw * 1e9)
+	st.BWUsed = bw
+	st.BWFloorMs = benchRound(1000*floor, 2)
+	st.PctOfBWFloor = benchRound(100*floor/stepS, 1)
+}
+
+func (b *benchRun) preprocess() error {
+	img := benchPicture(640, 480, b.o.seed)
+	p := b.net.images
+	var last []float32
+	run := func() error {
+		pv, err := p.Preprocess(img)
+		if err != nil {
+			return err
+		}
+		t, err := b.net.vision.Pixels(pv)
+		if err != nil {
+			return err
+		}
+		b.net.be.Free(t)
+		last = pv
+		return nil
+	}
+	ts, err := b.times("preprocess", run, run)
+	if err != nil {
+		return err
+	}
+	if !benchFinite(last) {
+		return errors.New("pixel values are not finite")
+	}
+	b.add("preprocess", ts, &benchStage{Work: fmt.Sprintf("640x480 RGB (in memory) -> [1,3,%d,%d] float32 on the backend", p.ImageSize, p.ImageSize)})
+	return nil
+}
+
+func (b *benchRun) visionStage() error {
+	n, be := b.net, b.net.be
+	pv, err := n.images.Preprocess(benchPicture(640, 480, b.o.seed))
+	if err != nil {
+		return err
+	}
+	pix, err := n.vision.Pixels(pv)
+	if err != nil {
+		return err
+	}
+	defer be.Free(pix)
+	var emb *compute.Tensor
+	run := func() error {
+		if emb != nil {
+			be.Free(emb)
+		}
+		f := n.vision.Forward(pix)
+		emb = n.aligner.Forward(f)
+		be.Free(f)
+		return nil
+	}
+	ts, err := b.times("vision", run, run)
+	if err != nil {
+		if emb != nil {
+			be.Free(emb)
+		}
+		return err
+	}
+	b.imgEmb = emb
+	out := make([]float32, emb.Len())
+	if err := be.Read(emb, out); err != nil {
+		return err
+	}
+	if !benchFinite(out) {
+		return errors.New("image embeddings are not finite")
+	}
+	tok := n.cfg.Vision.Tokens
+	med := benchMedian(ts)
+	b.add("vision", ts, &benchStage{Tokens: tok, TokPerS: benchRound(float64(tok)/med, 2),
+		Work: fmt.Sprintf("ViT %d layers + aligner, 1 image %dx%d -> [1,%d,%d]", n.cfg.Vision.Layers,
+			n.cfg.Vision.ImageSize, n.cfg.Vision.ImageSize, tok, n.cfg.LLM.Hidden)})
+	return nil
+}
+
+// benchSpecial keeps a special token id inside a small test vocabulary, as the peer does.
+func benchSpecial(id, vocab int) int32 {
+	if id < vocab {
+		return int32(id)
+	}
+	return int32(vocab - 1 - id%7)
+}
+
+// randomIDs draws n text token ids below min(vocab, 100000).
+func (b *benchRun) randomIDs(n int) []int32 {
+	hi := min(b.net.cfg.LLM.Vocab, 100000)
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(b.rng.IntN(hi))
+	}
+	return out
+}
+
+// understandingIDs is BOS + text + BOI + image tokens + EOI + text, the image block after
+// three quarters of the text (after the system prompt and the user role).
+func (b *benchRun) understandingIDs() ([]int32, int) {
+	vocab, nImg := b.net.cfg.LLM.Vocab, b.net.cfg.Vision.Tokens
+	t := b.o.undText
+	before := t * 3 / 4
+	ids := []int32{benchSpecial(benchBOS, vocab)}
+	ids = append(ids, b.randomIDs(before-1)...)
+	ids = append(ids, benchSpecial(benchBOI, vocab))
+	at := len(ids)
+	for range nImg {
+		ids = append(ids, benchSpecial(benchImageID, vocab))
+	}
+	ids = append(ids, benchSpecial(benchEOI, vocab))
+	ids = append(ids, b.randomIDs(t-before)...)
+	return ids, at
+}
+
+// logitsArgmax applies lm_head to the last row of h, reads the logits and returns the argmax.
+func (b *benchRun) logitsArgmax(h *compute.Tensor, logits []float32) (int32, error) {
+	lm, be := b.net.llm, b.net.be
+	last := lm.Last(h)
+	lg := lm.Logits(last)
+	be.Free(last)
+	err := be.Read(lg, logits)
+	be.Free(lg)
+	if err != nil {
+		return 0, err
+	}
+	return int32(sample.Argmax(logits)), nil
+}
+
+func (b *benchRun) prefill() error {
+	lm, be := b.net.llm, b.net.be
+	ids, at := b.understandingIDs()
+	b.undIDs = ids
+	T := len(ids)
+	capacity := T
+	if b.o.stages["decode"] {
+		capacity += b.o.decodeSteps
+	}
+	if mp := lm.Config.MaxPositions; mp > 0 && capacity > mp {
+		return fmt.Errorf("%d positions exceed the model's context of %d", capacity, mp)
+	}
+	cache, err := lm.NewCache(1, capacity)
+	if err != nil {
+		return err
+	}
+	b.cache = cache
+	logits := make([]float32, lm.Config.Vocab)
+	nImg := b.net.cfg.Vision.Tokens
+	warm := func() error { // the peer's short warm-up: the first 32 tokens, text only
+		defer cache.Truncate(0)
+		x, err := lm.Embed(ids[:min(32, T)], 1)
+		if err != nil {
+			return err
+		}
+		h, err := lm.Forward(x, cache)
+		be.Free(x)
+		if err == nil {
+			be.Free(h)
+		}
+		return err
+	}
+	run := func() error {
+		if err := cache.Truncate(0); err != nil {
+			return err
+		}
+		x, err := lm.Embed(ids, 1)
+		if err != nil {
+			return err
+		}
+		be.CopyRows(x, at, b.imgEmb, 0, nImg)
+		h, err := lm.Forward(x, cache)
+		be.Free(x)
+		if err != nil {
+			return err
+		}
+		b.undNext, err = b.logitsArgmax(h, logits)
+		be.Free(h)
+		return err
+	}
+	ts, err := b.times("prefill", warm, run)
+	if err != nil {
+		return err
+	}
+	if !benchFinite(logits) {
+		return errors.New("prefill logits are not finite")
+	}
+	med := benchMedian(ts)
+	b.add("prefill", ts, &benchStage{Tokens: T, ImageTokens: nImg,
+		TokPerS: benchRound(float64(T)/med, 2), TokPerSBest: benchRound(float64(T)/slices.Min(ts), 2),
+		Work: fmt.Sprintf("LLM over %d tokens (%d text + BOI + %d image + EOI) -> last logits [1,%d]",
+			T, T-nImg-2, nImg, lm.Config.Vocab)})
+	return nil
+}
+
+func (b *benchRun) decode() error {
+	lm, be, cache := b.net.llm, b.net.be, b.cache
+	ctx0 := len(b.undIDs)
+	logits := make([]float32, lm.Config.Vocab)
+	steps := func(n int) error {
+		if err := cache.Truncate(ctx0); err != nil {
+			return err
+		}
+		tok := b.undNext
+		for range n {
+			if err := b.ctx.Err(); err != nil {
+				return err
+			}
+			x, err := lm.Embed([]int32{tok}, 1)
+			if err != nil {
+				return err
+			}
+			h, err := lm.Forward(x, cache)
+			be.Free(x)
+			if err != nil {
+				return err
+			}
+			tok, err = b.logitsArgmax(h, logits)
+			be.Free(h)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n := b.o.decodeSteps
+	ts, err := b.times("decode", func() error { return steps(min(2, n)) }, func() error { return steps(n) })
+	if err != nil {
+		return err
+	}
+	if !benchFinite(logits) {
+		return errors.New("decode logits are not finite")
+	}
+	med := benchMedian(ts)
+	st := b.add("decode", ts, &benchStage{Steps: n, Batch: 1, CtxStart: ctx0, CtxEnd: ctx0 + n,
+		TokPerS: benchRound(float64(n)/med, 3), TokPerSBest: benchRound(float64(n)/slices.Min(ts), 3),
+		MsPerStep: benchRound(1000*med/float64(n), 2),
+		Work:      fmt.Sprintf("%d greedy steps, batch 1, KV cache from the %d-token prefill", n, ctx0)})
+	b.floor(st, b.res.Model.DecodeWeightByte, med/float64(n))
+	if st.BWFloorMs > 0 {
+		st.BWFloorTokS = benchRound(1000/st.BWFloorMs, 3)
+	}
+	return nil
+}
+
+// benchGen is the state of one generation loop: P images, 2P CFG rows.
+type benchGen struct {
+	b         *benchRun
+	p         int
+	cache     *llm.Cache
+	samplers  []*sample.Sampler
+	raw       []float32
+	guided    []float32
+	next      []int32
+	lastToken []int32
+}
+
+// iterate finishes one generation iteration from the last hidden states [2P, 1, D]: gen_head,
+// CFG mix, one sampled token per image, and the next input through gen_embed and gen_aligner.
+func (g *benchGen) iterate(last *compute.Tensor) (*compute.Tensor, error) {
+	n, be := g.b.net, g.b.net.be
+	vocab := n.cfg.GenHead.ImageTokenSize
+	logits := n.genHead.Forward(last)
+	be.Free(last)
+	err := be.Read(logits, g.raw)
+	be.Free(logits)
+	if err != nil {
+		return nil, err
+	}
+	for i := range g.p {
+		c, u := g.raw[2*i*vocab:(2*i+1)*vocab], g.raw[(2*i+1)*vocab:(2*i+2)*vocab]
+		out := g.guided[i*vocab : (i+1)*vocab]
+		for j := range out {
+			// The conversion keeps the product rounded to float32 (no fused multiply-add), as the
+			// engine's generation loop does.
+			out[j] = u[j] + float32(benchCFG*(c[j]-u[j]))
+		}
+		tok := g.samplers[i].Next(out, nil)
+		g.next[2*i], g.next[2*i+1] = tok, tok
+		g.lastToken[i] = tok
+	}
+	rows, dim := 2*g.p, n.cfg.GenEmbed.Dim
+	e := be.New(compute.F32, rows, 1, dim)
+	be.Embedding(be.Reshape(e, rows, dim), n.genEmbed, g.next)
+	x := n.genAligner.Forward(e)
+	be.Free(e)
+	return x, nil
+}
+
+// prefill runs iteration 0 over the prompt rows (ids: 2P rows of equal length, one after the
+// other).
+func (g *benchGen) prefill(ids []int32) (*compute.Tensor, error) {
+	lm, be := g.b.net.llm, g.b.net.be
+	x, err := lm.Embed(ids, 2*g.p)
+	if err != nil {
+		return nil, err
+	}
+	h, err := lm.Forward(x, g.cache)
+	be.Free(x)
+	if err != nil {
+		return nil, err
+	}
+	last := lm.Last(h)
+	be.Free(h)
+	return g.iterate(last)
+}
+
+// step runs one single-token iteration and frees its input.
+func (g *benchGen) step(x *compute.Tensor) (*compute.Tensor, error) {
+	lm, be := g.b.net.llm, g.b.net.be
+	h, err := lm.Forward(x, g.cache)
+	be.Free(x)
+	if err != nil {
+		return nil, err
+	}
+	last := lm.Last(h)
+	be.Free(h)
+	return g.iterate(last)
+}
+
+// genIDs are the CFG prompt rows: conditional rows BOS + text + BOI, unconditional rows BOS +
+// pad… + BOI, interleaved.
+func (b *benchRun) genIDs(p, l int) []int32 {
+	vocab := b.net.cfg.LLM.Vocab
+	cond := append(append([]int32{benchSpecial(benchBOS, vocab)}, b.randomIDs(l-2)...), benchSpecial(benchBOI, vocab))
+	uncond := slices.Clone(cond)
+	for i := 1; i < l-1; i++ {
+		uncond[i] = benchSpecial(benchPad, vocab)
+	}
+	var ids []int32
+	for range p {
+		ids = append(append(ids, cond...), uncond...)
+	}
+	return ids
+}
+
+// columns returns the first k positions of each of rows rows of length l.
+func benchColumns(ids []int32, rows, l, k int) []int32 {
+	var out []int32
+	for r := range rows {
+		out = append(out, ids[r*l:r*l+k]...)
+	}
+	return out
+}
+
+func (b *benchRun) gen(p int) error {
+	n, be := b.net, b.net.be
+	l := b.o.genPrompt
+	total := n.cfg.VQ.ImageTokens
+	vocab := n.cfg.GenHead.ImageTokenSize
+	steps := min(b.o.genSteps, total-1)
+	if vocab > n.cfg.GenEmbed.Size {
+		return fmt.Errorf("gen_head scores %d image tokens but gen_embed has %d rows", vocab, n.cfg.GenEmbed.Size)
+	}
+	if mp := n.llm.Config.MaxPositions; mp > 0 && l+total-1 > mp {
+		return fmt.Errorf("%d prompt + %d image positions exceed the model's context of %d", l, total, mp)
+	}
+	// Allocated for a whole image set, as a real generation does, before its timer starts.
+	cache, err := n.llm.NewCache(2*p, l+total-1)
+	if err != nil {
+		return err
+	}
+	defer cache.Free()
+	g := &benchGen{b: b, p: p, cache: cache, raw: make([]float32, 2*p*vocab), guided: make([]float32, p*vocab),
+		next: make([]int32, 2*p), lastToken: make([]int32, p)}
+	for i := range p {
+		s, err := sample.New(sample.Params{Temperature: model.DefaultTemperature}, b.o.seed+1+uint64(i))
+		if err != nil {
+			return err
+		}
+		g.samplers = append(g.samplers, s)
+	}
+	ids := b.genIDs(p, l)
+	loop := func(ids []int32, steps int) (pre, rest float64, err error) {
+		if err := cache.Truncate(0); err != nil {
+			return 0, 0, err
+		}
+		t0 := time.Now()
+		x, err := g.prefill(ids)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := be.Sync(); err != nil {
+			return 0, 0, err
+		}
+		t1 := time.Now()
+		for range steps {
+			if err := b.ctx.Err(); err != nil {
+				be.Free(x)
+				return 0, 0, err
+			}
+			if x, err = g.step(x); err != nil {
+				return 0, 0, err
+			}
+		}
+		be.Free(x)
+		err = be.Sync()
+		return t1.Sub(t0).Seconds(), time.Since(t1).Seconds(), err
+	}
+	// Warm-up as the peer's: an 8-token prompt and two iterations.
+	t0 := time.Now()
+	if _, _, err := loop(benchColumns(ids, 2*p, l, min(8, l)), min(2, steps)); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	b.logf("  gen warm-up %.3f s", time.Since(t0).Seconds())
+	var tPre, tSteps []float64
+	for i := range b.o.repeat {
+		if err := b.ctx.Err(); err != nil {
+			return err
+		}
+		pre, rest, err := loop(ids, steps)
+		if err != nil {
+			return err
+		}
+		tPre, tSteps = append(tPre, pre), append(tSteps, rest)
+		b.logf("  gen run %d/%d: prefill %.3f s, %d steps %.3f s (%.1f ms/step)", i+1, b.o.repeat, pre, steps, rest, 1000*rest/float64(steps))
+	}
+	if !benchFinite(g.guided) {
+		return errors.New("generation logits are not finite")
+	}
+	preMed := benchMedian(tPre)
+	stepMed := benchMedian(tSteps) / float64(steps)
+	stepBest := slices.Min(tSteps) / float64(steps)
+	flat := preMed + float64(total-1)*stepMed
+	b.add(fmt.Sprintf("gen_prefill_p%d", p), tPre, &benchStage{Parallel: p, Rows: 2 * p, PromptTokens: l,
+		Work: fmt.Sprintf("generation iteration 0: CFG prompt prefill [%d rows x %d tokens] + gen_head + CFG + multinomial + feedback embed", 2*p, l)})
+	st := b.add(fmt.Sprintf("gen_step_p%d", p), tSteps, &benchStage{Parallel: p, Rows: 2 * p, Steps: steps,
+		KVStart: l, KVEnd: l + steps, StepsPerS: benchRound(1/stepMed, 3), StepsPerSBest: benchRound(1/stepBest, 3),
+		ImageTokPerS: benchRound(float64(p)/stepMed, 3), MsPerStep: benchRound(1000*stepMed, 2),
+		Extrapolated: true, ExtrapFlat: benchRound(flat, 2),
+		ExtrapNote: fmt.Sprintf("EXTRAPOLATED, not measured: seconds for %d image tokens x P=%d = median gen_prefill + %d x the median per-step time of %d steps from KV %d (flat; no KV-linear probe)",
+			total, p, total-1, steps, l),
+		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner", steps, 2*p)})
+	b.floor(st, b.res.Model.GenWeightBytes, stepMed)
+	return nil
+}
+
+func (b *benchRun) vqDecode(p int) error {
+	n := b.net
+	prm := n.vq.Params()
+	grids := make([][]int32, p)
+	for i := range grids {
+		grids[i] = make([]int32, prm.Tokens())
+		for j := range grids[i] {
+			grids[i][j] = int32(b.rng.IntN(prm.CodebookSize))
+		}
+	}
+	var out []float32
+	run := func(g [][]int32) func() error {
+		return func() (err error) {
+			out, err = n.vq.Decode(b.ctx, g, nil)
+			return err
+		}
+	}
+	ts, err := b.times("vq_decode", run(grids[:1]), run(grids))
+	if err != nil {
+		return err
+	}
+	if !benchFinite(out) {
+		return errors.New("decoded pixels are not finite")
+	}
+	b.add(fmt.Sprintf("vq_decode_p%d", p), ts, &benchStage{Parallel: p, ImagesPerS: benchRound(float64(p)/benchMedian(ts), 3),
+		Work: fmt.Sprintf("VQ-16 decode of %d x %dx%d tokens -> [%d,3,%d,%d]", p, prm.Grid(), prm.Grid(), p, prm.ImageSize, prm.ImageSize)})
+	return nil
+}
+
+// benchPicture is a deterministic test picture like the peer's: colour gradients, a disc,
+// a rectangle and mild noise, so the bicubic resize sees texture rather than a constant.
+func benchPicture(w, h int, seed uint64) *image.NRGBA {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	clip := func(v float64) uint8 { return uint8(math.Max(0, math.Min(255, math.Round(v)))) }
+	for y := range h {
+		for x := range w {
+			fx, fy := float64(x), float64(y)
+			r, g, bl := 255*fx/float64(w-1), 255*fy/float64(h-1), 127+100*math.Sin(fx/23)*math.Cos(fy/17)
+			if dx, dy := fx-0.3*float64(w), fy-0.4*float64(h); dx*dx+dy*dy < 0.04*float64(h*h) {
+				r, g, bl = 240, 30, 30
+			}
+			if y >= int(0.6*float64(h)) && y < int(0.85*float64(h)) && x >= int(0.55*float64(w)) && x < int(0.9*float64(w)) {
+				r, g, bl = 20, 200, 60
+			}
+			img.SetNRGBA(x, y, color.NRGBA{clip(r + 6*rng.NormFloat64()), clip(g + 6*rng.NormFloat64()), clip(bl + 6*rng.NormFloat64()), 255})
+		}
+	}
+	return img
+}
+
+// benchMeasureBandwidth times summing a large array with threads goroutines, 10 passes, and
+// returns the median and best read rate. It sums the bits as uint64 words, four independent
+// sums per goroutine, so that memory and not arithmetic bounds the loop.
+func benchMeasureBandwidth(mib, threads int) *benchBandwidth {
+	words := make([]uint64, mib<<20/8)
+	for i := range words {
+		words[i] = uint64(i)
+	}
+	threads = max(1, threads)
+	var sink uint64
+	var rates []float64
+	for range 10 {
+		sums := make([]uint64, threads)
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		chunk := (len(words) + threads - 1) / threads
+		for t := range threads {
+			lo, hi := min(t*chunk, len(words)), min((t+1)*chunk, len(words))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var a, b, c, d uint64
+				p := words[lo:hi]
+				for len(p) >= 4 {
+					a += p[0]
+					b += p[1]
+					c += p[2]
+					d += p[3]
+					p = p[4:]
+				}
+				for _, v := range p {
+					a += v
+				}
+				sums[t] = a + b + c + d
+			}()
+		}
+		wg.Wait()
+		rates = append(rates, float64(len(words)*8)/time.Since(t0).Seconds()/1e9)
+		for _, s := range sums {
+			sink += s
+		}
+	}
+	runtime.KeepAlive(sink)
+	return &benchBandwidth{ArrayBytes: int64(len(words) * 8), ReadGBs: benchRound(benchMedian(rates), 2),
+		ReadBest: benchRound(slices.Max(rates), 2), Threads: threads,
+		Method: fmt.Sprintf("sum of uint64 words, %d goroutines, median and best of 10 passes", threads)}
+}
+
+// benchPeak tracks the peak resident memory: the kernel's high-water mark (VmHWM) on Linux,
+// elsewhere the largest Go runtime total (runtime/metrics) seen at the points note is called.
+// getrusage's maxrss would be the portable high-water mark, but it needs a build-tagged file
+// per platform.
+type benchPeak struct {
+	max int64
+}
+
+func (p *benchPeak) source() string {
+	if _, ok := benchProcStatus("VmHWM:"); ok {
+		return "VmHWM (/proc/self/status)"
+	}
+	return "max of runtime/metrics /memory/classes/total:bytes sampled after each stage"
+}
+
+func (p *benchPeak) note() {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		p.max = max(p.max, int64(s[0].Value.Uint64()))
+	}
+}
+
+func (p *benchPeak) peak() int64 {
+	if v, ok := benchProcStatus("VmHWM:"); ok {
+		return v
+	}
+	return p.max
+}
+
+// benchRSSNow is the current resident set (VmRSS) on Linux, else the Go runtime's total.
+func benchRSSNow() int64 {
+	if v, ok := benchProcStatus("VmRSS:"); ok {
+		return v
+	}
+	var p benchPeak
+	p.note()
+	return p.max
+}
+
+// benchProcStatus reads one "Key:  N kB" line of /proc/self/status in bytes.
+func benchProcStatus(key string) (int64, bool) {
+	v, ok := benchKBField("/proc/self/status", key)
+	return v, ok
+}
+
+// benchMeminfo returns MemTotal and MemAvailable in bytes (0 where unknown).
+func benchMeminfo() (total, avail int64) {
+	total, _ = benchKBField("/proc/meminfo", "MemTotal:")
+	avail, _ = benchKBField("/proc/meminfo", "MemAvailable:")
+	return total, avail
+}
+
+func benchKBField(path, key string) (int64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == key {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			return kb * 1024, true
+		}
+	}
+	return 0, false
+}
+
+// benchLoadavg is the 1, 5 and 15 minute load average (Linux; nil elsewhere).
+func benchLoadavg() []float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return nil
+	}
+	fields := strings.Fields(string(raw))
+	if len(fields) < 3 {
+		return nil
+	}
+	var out []float64
+	for _, f := range fields[:3] {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func benchEnvironment() benchEnv {
+	e := benchEnv{Date: time.Now().UTC().Format(time.RFC3339), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), LoadavgStart: benchLoadavg()}
+	e.MemTotal, e.MemAvailable = benchMeminfo()
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				e.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return e
+}
+
+func benchMedian(xs []float64) float64 {
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func benchRound(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+func benchFinite(xs []float32) bool {
+	for _, v := range xs {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	return len(xs) > 0
+}
+
+// benchSeconds formats a time like the peer's table.
+func benchSeconds(x float64) string {
+	switch {
+	case x < 1:
+		return strconv.FormatFloat(x, 'f', 4, 64)
+	case x < 100:
+		return strconv.FormatFloat(x, 'f', 3, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 1, 64)
+}
+
+// benchTable renders the result as the peer's text table.
+func benchTable(r *benchResult) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "janus bench: preset=%s weights=%s matrices=%s threads=%d repeat=%d backend=%s %s %s/%s\n",
+		r.Preset, r.Source, r.MatrixDType, r.Threads, r.Repeat, r.Backend, r.GoVersion, r.Env.GOOS, r.Env.GOARCH)
+	fmt.Fprintf(&sb, "date %s  cpu %q  load avg at start %v, at end %v\n", r.Env.Date, r.Env.CPUModel, r.Env.LoadavgStart, r.LoadavgEnd)
+	for _, bw := range []struct {
+		when string
+		b    *benchBandwidth
+	}{{"start", r.Bandwidth}, {"end", r.BandwidthE}} {
+		if bw.b != nil {
+			fmt.Fprintf(&sb, "memory bandwidth at %-5s read %.1f GB/s median / %.1f best (%d goroutines)\n", bw.when+":", bw.b.ReadGBs, bw.b.ReadBest, bw.b.Threads)
+		}
+	}
+	sb.WriteString("\n")
+	row := "%-15s %9s %9s  %-44s %s\n"
+	fmt.Fprintf(&sb, row, "stage", "min s", "median s", "rate (from the median)", "work")
+	sb.WriteString(strings.Repeat("-", 120) + "\n")
+	for _, ns := range r.Stages {
+		d, rate := ns.Stage, ""
+		switch {
+		case ns.Name == "vision" || ns.Name == "prefill":
+			rate = fmt.Sprintf("%.1f tok/s", d.TokPerS)
+		case ns.Name == "decode":
+			rate = fmt.Sprintf("%.2f tok/s = %.1f ms/step", d.TokPerS, d.MsPerStep)
+			if d.PctOfBWFloor > 0 {
+				rate += fmt.Sprintf(" (%.0f%% of BW floor)", d.PctOfBWFloor)
+			}
+		case strings.HasPrefix(ns.Name, "gen_step"):
+			rate = fmt.Sprintf("%.2f steps/s = %.1f ms/step", d.StepsPerS, d.MsPerStep)
+			if d.PctOfBWFloor > 0 {
+				rate += fmt.Sprintf(" (%.0f%% of BW fl.)", d.PctOfBWFloor)
+			}
+		case strings.HasPrefix(ns.Name, "vq_decode"):
+			rate = fmt.Sprintf("%.3f img/s", d.ImagesPerS)
+		}
+		fmt.Fprintf(&sb, row, ns.Name, benchSeconds(d.MinS), benchSeconds(d.MedianS), rate, d.Work)
+		if strings.HasPrefix(ns.Name, "gen_step") {
+			fmt.Fprintf(&sb, row, "", "", "", fmt.Sprintf("EXTRAPOLATED (not measured) %d-token set:", r.ImageTokens),
+				fmt.Sprintf("%.1f s flat (P=%d)", d.ExtrapFlat, d.Parallel))
+		}
+	}
+	m := r.Model
+	fmt.Fprintf(&sb, "\nmodel: %.3f G params (%.2f GB, %s matrices); LLM weights read per decode step %.2f GB, per generation step %.2f GB; built in %.1f s\n",
+		float64(m.ParamsTotal)/1e9, float64(m.BytesTotal)/1e9, r.MatrixDType, float64(m.DecodeWeightByte)/1e9, float64(m.GenWeightBytes)/1e9, m.BuildS)
+	var peaks []string
+	for _, ns := range r.Stages {
+		peaks = append(peaks, fmt.Sprintf("%s %.2f", ns.Name, float64(ns.Stage.PeakRSSAfter)/1e9))
+	}
+	fmt.Fprintf(&sb, "RSS: after build %.2f GB, peak %.2f GB (%s); peak after stage: %s\n",
+		float64(r.RSS.AfterInit)/1e9, float64(r.RSS.Peak)/1e9, r.RSS.Source, strings.Join(peaks, ", "))
+	fmt.Fprintf(&sb, "total wall time %.1f s\n", r.WallS)
+	return sb.String()
+}
