@@ -270,11 +270,7 @@ func parseMatrixDType(s string) (func(compute.DType) compute.DType, error) {
 // that use them all: a two-turn conversation with an image and, when the model generates
 // images, a generation prompt with its unconditional row (which adds the pad token).
 func checkPromptTokens(b *prompt.Builder, vocab int, hadImageTag, generation bool) (int32, error) {
-	tok := b.Tokenizer()
-	eos, ok := tok.EOS()
-	if !ok {
-		return 0, errors.New("the tokenizer names no eos_token, which ends answers")
-	}
+	tok, eos := b.Tokenizer(), b.EOSID()
 	// The placeholder's own row is overwritten by image features, but it is still looked up.
 	if img := b.ImageTokenID(); int(img) >= vocab {
 		text, _ := tok.IDToken(img)

@@ -129,6 +129,8 @@ func TestLoadErrors(t *testing.T) {
 		{"metal", nil, Options{BackendName: "metal"}, "Metal backend is not available yet"},
 		{"bad matrix dtype", nil, Options{MatrixDType: "q4"}, "matrix dtype"},
 		{"negative context", nil, Options{ContextLimit: -1}, "context limit"},
+		{"no eos token", both(edit("special_tokens_map.json", `"eos_token": "<｜end▁of▁sentence｜>"`, `"eos_token": "<eos>"`),
+			edit("tokenizer_config.json", `"eos_token": "<｜end▁of▁sentence｜>"`, `"eos_token": "<eos>"`)), Options{SkipGeneration: true}, "eos_token"},
 		{"weight beyond F16", scaleWeight(f16Victim, 0, 1e5), Options{MatrixDType: "F16"}, f16Victim},
 	}
 	for _, tt := range tests {

@@ -110,12 +110,17 @@ type Builder struct {
 	family                  Family
 	userRole, assistantRole string
 	imageID                 int32
+	// eosID and eosText are the tokenizer's EOS token, which ends answers and, as text,
+	// closes earlier assistant turns of the template.
+	eosID   int32
+	eosText string
 }
 
 // NewBuilder prepares the prompt format for a tokenizer and the processor settings of
 // config.Load (processor_config.json). As the official processor does, a tokenizer without
 // the image tag gets it as a new special token; use Tokenizer to decode with the tokenizer the
-// builder encodes with.
+// builder encodes with. The tokenizer must name an EOS token (a model folder's config does;
+// tokenizer.json alone does not): the template closes earlier answers with its text.
 func NewBuilder(tok *tokenizer.Tokenizer, cfg config.Processor) (*Builder, error) {
 	if tok == nil {
 		return nil, errors.New("prompt builder needs a tokenizer")
@@ -123,11 +128,19 @@ func NewBuilder(tok *tokenizer.Tokenizer, cfg config.Processor) (*Builder, error
 	if err := checkProcessor(cfg); err != nil {
 		return nil, fmt.Errorf("processor config: %w", err)
 	}
+	eosID, ok := tok.EOS()
+	if !ok {
+		return nil, errors.New("tokenizer names no eos_token, which ends answers and closes earlier ones in the template (load the model folder, not tokenizer.json alone)")
+	}
+	eosText, ok := tok.IDToken(eosID)
+	if !ok || eosText == "" {
+		return nil, fmt.Errorf("tokenizer has no text for its eos_token id %d, which closes earlier answers in the template", eosID)
+	}
 	family := FamilyOf(tok)
 	if _, ok := tok.TokenID(cfg.ImageTag); !ok {
 		tok = tok.AddSpecialTokens(cfg.ImageTag)
 	}
-	b := &Builder{tok: tok, cfg: cfg, SystemPrompt: DefaultSystemPrompt, family: family}
+	b := &Builder{tok: tok, cfg: cfg, SystemPrompt: DefaultSystemPrompt, family: family, eosID: eosID, eosText: eosText}
 	b.userRole, b.assistantRole = family.Roles()
 	b.imageID, _ = tok.TokenID(cfg.ImageTag)
 	return b, nil
@@ -142,6 +155,9 @@ func (b *Builder) Family() Family { return b.family }
 // Roles returns the role texts of the template (Family.Roles of the builder's family).
 func (b *Builder) Roles() (user, assistant string) { return b.userRole, b.assistantRole }
 
+// EOSID is the id of the tokenizer's EOS token, which ends an answer.
+func (b *Builder) EOSID() int32 { return b.eosID }
+
 // ImageTokenID is the id of the image placeholder token.
 func (b *Builder) ImageTokenID() int32 { return b.imageID }
 
@@ -154,16 +170,6 @@ func (b *Builder) requireID(text, what string) (int32, error) {
 		return 0, fmt.Errorf("tokenizer has no %s token %q", what, text)
 	}
 	return id, nil
-}
-
-// eosText is the text closing earlier assistant answers: the tokenizer's EOS token.
-func (b *Builder) eosText() (string, error) {
-	id, ok := b.tok.EOS()
-	if !ok {
-		return "", errors.New("tokenizer has no eos_token to close earlier assistant answers (load the model folder, not tokenizer.json alone)")
-	}
-	text, _ := b.tok.IDToken(id)
-	return text, nil
 }
 
 // normalize checks the conversation and appends the empty assistant turn the model answers
@@ -195,7 +201,7 @@ func normalize(conv []Message) ([]Message, error) {
 }
 
 // template is apply_sft_template_for_multi_turn_prompts with sft_format "deepseek".
-func (b *Builder) template(conv []Message, system string) (string, error) {
+func (b *Builder) template(conv []Message, system string) string {
 	var sb strings.Builder
 	if system != "" {
 		sb.WriteString(system)
@@ -215,14 +221,10 @@ func (b *Builder) template(conv []Message, system string) (string, error) {
 		if i%2 == 0 {
 			sb.WriteString("\n\n")
 		} else {
-			eos, err := b.eosText()
-			if err != nil {
-				return "", err
-			}
-			sb.WriteString(eos)
+			sb.WriteString(b.eosText)
 		}
 	}
-	return pyStrip(sb.String()), nil
+	return pyStrip(sb.String())
 }
 
 // pyStrip is Python's str.strip(), which the template applies: unlike strings.TrimSpace it
@@ -238,7 +240,7 @@ func (b *Builder) UnderstandingText(conv []Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return b.template(conv, b.SystemPrompt)
+	return b.template(conv, b.SystemPrompt), nil
 }
 
 // UnderstandingIDs returns the token ids of an understanding conversation with every image
@@ -298,12 +300,8 @@ func (b *Builder) ExpandImages(ids []int32) ([]int32, [][]int, error) {
 
 // GenerationText returns the prompt text of image generation: the template with no system
 // prompt, then the image start tag.
-func (b *Builder) GenerationText(prompt string) (string, error) {
-	text, err := b.template([]Message{{Role: User, Text: prompt}, {Role: Assistant}}, "")
-	if err != nil {
-		return "", err
-	}
-	return text + b.cfg.ImageStartTag, nil
+func (b *Builder) GenerationText(prompt string) string {
+	return b.template([]Message{{Role: User, Text: prompt}, {Role: Assistant}}, "") + b.cfg.ImageStartTag
 }
 
 // PadID is the id the unconditional generation prompt is padded with: the pad tag's token
@@ -321,10 +319,7 @@ func (b *Builder) PadID() (int32, error) {
 // GenerationIDs returns the conditional prompt of image generation (BOS, the prompt, the image
 // start token) and the unconditional one, which keeps the first and last ids and pads the rest.
 func (b *Builder) GenerationIDs(prompt string) (cond, uncond []int32, err error) {
-	text, err := b.GenerationText(prompt)
-	if err != nil {
-		return nil, nil, err
-	}
+	text := b.GenerationText(prompt)
 	pad, err := b.PadID()
 	if err != nil {
 		return nil, nil, err

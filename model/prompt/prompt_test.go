@@ -1,6 +1,7 @@
 package prompt
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -141,11 +142,7 @@ func TestTinyAGolden(t *testing.T) {
 	}
 
 	gen := g.Generation
-	text, err := b.GenerationText("A red circle above a blue square.")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text != gen.PromptText {
+	if text := b.GenerationText("A red circle above a blue square."); text != gen.PromptText {
 		t.Errorf("generation prompt %q, want %q", text, gen.PromptText)
 	}
 	cond, uncond, err := b.GenerationIDs("A red circle above a blue square.")
@@ -339,23 +336,83 @@ func TestMissingTokens(t *testing.T) {
 	if pad, err := b.PadID(); err != nil || pad != 258 {
 		t.Errorf("PadID = %d, %v, want the tokenizer's pad 258", pad, err)
 	}
+	noPad := loadBuilder(t, plainRolesWith(t, `{"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"}`, ""), cfg)
+	if _, err := noPad.PadID(); err == nil || !strings.Contains(err.Error(), "<no-pad>") {
+		t.Errorf("no pad tag and no pad token: %v", err)
+	}
+}
+
+// plainRolesWith copies testdata/plain-roles to a temporary folder with the given
+// special_tokens_map.json and, when eos is not empty, the EOS of tokenizer_config.json
+// replaced by it.
+func plainRolesWith(t *testing.T, specialTokensMap, eos string) string {
+	t.Helper()
+	src, dir := filepath.Join("testdata", "plain-roles"), t.TempDir()
+	files := map[string]string{"special_tokens_map.json": specialTokensMap}
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = string(b)
+	}
+	if eos != "" {
+		const stored = `"content": "<｜end▁of▁sentence｜>"`
+		cfg := files["tokenizer_config.json"]
+		if !strings.Contains(cfg, stored) {
+			t.Fatalf("tokenizer_config.json of plain-roles has no %s", stored)
+		}
+		files["tokenizer_config.json"] = strings.Replace(cfg, stored, `"content": "`+eos+`"`, 1)
+	}
+	for f, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestBuilderEOS: the builder resolves the EOS token once, closes earlier answers with its
+// text, and refuses a tokenizer that names none or names one it lacks, instead of writing a
+// multi-turn template without the closing token.
+func TestBuilderEOS(t *testing.T) {
+	cfg := testdataProcessor(t)
+	b := loadBuilder(t, filepath.Join("testdata", "plain-roles"), cfg)
+	if b.EOSID() != 257 {
+		t.Errorf("EOSID = %d, want 257", b.EOSID())
+	}
+	multi := []Message{{Role: User, Text: "q"}, {Role: Assistant, Text: "a"}, {Role: User, Text: "q2"}}
+	text, err := b.UnderstandingText(multi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := DefaultSystemPrompt + "\n\nUser: q\n\nAssistant: a<｜end▁of▁sentence｜>User: q2\n\nAssistant:"; text != want {
+		t.Errorf("multi-turn text %q, want %q", text, want)
+	}
+
 	bare, err := tokenizer.Load(filepath.Join("testdata", "plain-roles", "tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bb, err := NewBuilder(bare, cfg)
+	unknown, err := tokenizer.Load(plainRolesWith(t, `{"eos_token": "<no-such-eos>"}`, "<no-such-eos>"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bb.PadID(); err == nil {
-		t.Error("no pad tag and no pad token accepted")
+	if _, ok := unknown.EOS(); ok {
+		t.Fatal("the edited tokenizer still has an EOS token")
 	}
-	multi := []Message{{Role: User, Text: "q"}, {Role: Assistant, Text: "a"}, {Role: User, Text: "q2"}}
-	if _, err := bb.UnderstandingText(multi); err == nil || !strings.Contains(err.Error(), "eos_token") {
-		t.Errorf("multi-turn without EOS name: %v", err)
-	}
-	if _, err := NewBuilder(nil, cfg); err == nil {
-		t.Error("nil tokenizer accepted")
+	for _, tc := range []struct {
+		name string
+		tok  *tokenizer.Tokenizer
+	}{
+		{"tokenizer.json alone", bare},
+		{"EOS not in the vocabulary", unknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if b, err := NewBuilder(tc.tok, cfg); err == nil || !strings.Contains(err.Error(), "eos_token") {
+				t.Errorf("NewBuilder = %v, %v, want an error naming eos_token", b, err)
+			}
+		})
 	}
 }
 
@@ -434,10 +491,7 @@ func TestPythonStrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := b.GenerationText(tc.text)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := b.GenerationText(tc.text)
 			want := "User: " + tc.want + "\n\nAssistant:<begin_of_image>"
 			if tc.want == "" {
 				want = "User:Assistant:<begin_of_image>"
