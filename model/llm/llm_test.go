@@ -8,10 +8,9 @@ import (
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/internal/fixtures"
-	"github.com/janus-desktop/janus/model/checkpoint"
-	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/sample"
 	"github.com/janus-desktop/janus/model/weights"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
 
 type golden struct {
@@ -33,15 +32,7 @@ func loadTiny(t *testing.T) *tiny {
 	t.Helper()
 	dir := fixtures.Path(t, "models", "tiny-a")
 	gdir := fixtures.Path(t, "golden", "tiny-a")
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ck.Close() })
+	cfg, ck := weightstest.OpenModel(t, dir)
 	be := cpu.New(2)
 	m, err := Load(be, weights.NewLoader(ck, be), cfg.LLM)
 	if err != nil {
@@ -216,16 +207,7 @@ func TestForwardErrors(t *testing.T) {
 // TestTiedHead loads tiny-a as if its config tied the embeddings: lm_head is then never
 // read, and the logits are the hidden states times the embedding table.
 func TestTiedHead(t *testing.T) {
-	dir := fixtures.Path(t, "models", "tiny-a")
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	cfg, ck := weightstest.OpenModel(t, fixtures.Path(t, "models", "tiny-a"))
 	be := cpu.New(1)
 	c := cfg.LLM
 	c.TieWordEmbeddings = true

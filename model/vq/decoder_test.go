@@ -14,11 +14,11 @@ import (
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/internal/fixtures"
-	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/imageproc"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
 	"github.com/janus-desktop/janus/model/weights"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
 
 func TestParamsValidate(t *testing.T) {
@@ -100,15 +100,7 @@ type goldenFile struct {
 // loadDir loads the VQ decoder of a model folder the way model.Load does.
 func loadDir(t testing.TB, b compute.Backend, dir string) *Decoder {
 	t.Helper()
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	cfg, ck := weightstest.OpenModel(t, dir)
 	d, err := Load(b, weights.NewLoader(ck, b), ParamsFromConfig(cfg.VQ))
 	if err != nil {
 		t.Fatal(err)
@@ -273,15 +265,7 @@ func TestLoadErrors(t *testing.T) {
 	if err := formulaweights.WriteModel(dir, filepath.Join("testdata", "gen-b")); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	cfg, ck := weightstest.OpenModel(t, dir)
 	w := weights.NewLoader(ck, b)
 	p := ParamsFromConfig(cfg.VQ)
 	tests := []struct {
@@ -452,15 +436,7 @@ func TestLoadFreesOnError(t *testing.T) {
 	if err := formulaweights.WriteModel(dir, filepath.Join("testdata", "gen-d")); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	cfg, ck := weightstest.OpenModel(t, dir)
 	p := ParamsFromConfig(cfg.VQ)
 	if !p.L2Norm {
 		t.Fatal("gen-d should use the l2-normalised codebook")
