@@ -42,7 +42,8 @@ type ModelEntry struct {
 	WeightBytes int64 `json:"weight_bytes"`
 	// Complete is true when config, weights and tokenizer are all present and consistent.
 	Complete bool `json:"complete"`
-	// Problem says what is wrong when Complete is false, every problem found, "; "-separated.
+	// Problem says what is wrong when Complete is false: every problem found, as the config,
+	// checkpoint and tokenizer readers word them, "; "-separated (a config error spans lines).
 	Problem string `json:"problem,omitempty"`
 }
 
@@ -405,7 +406,7 @@ func Find(entries []ModelEntry, name string) (ModelEntry, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if !slices.Contains(names, e.Name) {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, e.Name) }) {
 			names = append(names, e.Name)
 		}
 	}

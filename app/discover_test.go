@@ -439,6 +439,7 @@ func TestFind(t *testing.T) {
 		{Name: "Janus-Pro-7B", Path: "/user/Janus-Pro-7B", Complete: true},
 		{Name: "Janus-Pro-7B", Repo: "deepseek-ai/Janus-Pro-7B", Path: "/hub/pro7b", Complete: true},
 		{Name: "Janus-1.3B", Repo: "deepseek-ai/Janus-1.3B", Path: "/hub/13b", Problem: "no weight files"},
+		{Name: "janus-pro-7b", Path: "/other/janus-pro-7b", Complete: true},
 	}
 	tests := []struct {
 		name, arg string
