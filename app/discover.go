@@ -208,9 +208,11 @@ func hfRepoName(folder string) (string, bool) {
 func hfSnapshot(repoDir string) (string, error) {
 	snapshots := filepath.Join(repoDir, "snapshots")
 	if ref, err := os.ReadFile(filepath.Join(repoDir, "refs", "main")); err == nil {
+		// A revision is a commit hash; anything that could leave snapshots/ is ignored.
 		rev := strings.TrimSpace(string(ref))
 		p := filepath.Join(snapshots, rev)
-		if st, err := os.Stat(p); err == nil && st.IsDir() && rev != "" && !strings.ContainsAny(rev, `/\`) {
+		valid := rev != "" && rev != "." && rev != ".." && !strings.ContainsAny(rev, `/\`)
+		if st, err := os.Stat(p); err == nil && st.IsDir() && valid {
 			return p, nil
 		}
 	}

@@ -261,6 +261,8 @@ func TestDiscover(t *testing.T) {
 			repo := toHFCache(t, filepath.Join(tmp, "a"), hub, "deepseek-ai/Janus-Pro-7B", "aaaa", false)
 			tinyA(t, filepath.Join(tmp, "b"), "tokenizer.json")
 			toHFCache(t, filepath.Join(tmp, "b"), hub, "deepseek-ai/Janus-Pro-7B", "bbbb", false)
+			// A refs/main that points out of snapshots/ is ignored like a missing one.
+			writeFile(t, filepath.Join(repo, "refs", "main"), "..")
 			old := time.Now().Add(-time.Hour)
 			if err := os.Chtimes(filepath.Join(repo, "snapshots", "aaaa"), old, old); err != nil {
 				t.Fatal(err)
