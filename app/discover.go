@@ -389,7 +389,8 @@ func presentWeightBytes(dir string) int64 {
 // ignoring case ("janus-pro-1b", "deepseek-ai/Janus-Pro-1B"). When several match, the first
 // complete one wins (entries are in root order, so the app's own folder comes before the
 // Hugging Face cache); when only incomplete ones match, the error says what is wrong with
-// the first. Without a match the error wraps ErrNoModel and lists the known names.
+// the first, which is returned with it (so the app can offer to repair it). Without a match
+// the error wraps ErrNoModel and lists the known names.
 func Find(entries []ModelEntry, name string) (ModelEntry, error) {
 	var broken *ModelEntry
 	for i, e := range entries {

@@ -1,7 +1,7 @@
 // Package app holds what the Janus Desktop window and the janus command line share and what
 // can be tested without a window: finding the models on this machine (Discover, Find,
 // DefaultRoots), and later downloads, chat sessions, generation jobs, history and settings.
-// It builds on package model and never imports a GUI toolkit.
+// It builds on the model packages and never imports a GUI toolkit.
 //
 // Discovery understands two layouts: plain model folders (config.json, weights and tokenizer
 // files side by side, as the app's own downloads and `git clone` leave them) and the Hugging
