@@ -30,6 +30,9 @@ func commands() []command {
 			_, err := fmt.Fprintf(stdout, "janus %s\n", version)
 			return err
 		}},
+		{"models", "list the Janus models found on this machine", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runModels(ctx, args, stdout, stderr)
+		}},
 		{"info", "describe a model folder: parts, parameters, files, tokens, memory", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runInfo(args, stdout, stderr)
 		}},
