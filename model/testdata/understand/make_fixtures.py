@@ -4,16 +4,10 @@ reference in ../shared/reference (README.md beside this file has the command).
 
 Each variant is a tiny Janus model in a shape tiny-a does not cover (grouped-query attention,
 select_layer truncation, other image and patch sizes, Janus-1.3B text roles, a linear aligner,
-an explicit head_dim, F16/F32 weights, a PyTorch .bin checkpoint). Weights are not stored: every
-tensor is a formula the Go test evaluates again,
-
-    value[i] = offset + scale * q,  q = ((splitmix64((seed << 32) | i) >> (64 - bits)) - 2^(bits-1)) / 2^(bits-1)
-
-with scale a power of two, so each value is exact in BF16, F16 and float32 alike.
-weights.json lists [name, shape, seed, bits, scale, offset] per tensor in the official
-state_dict order; seed = salt * 65536 + the tensor's index, where salt is the first one (from 0)
-whose greedy runs all have top-1 minus top-2 margins of at least MIN_MARGIN and whose two
-answers differ.
+an explicit head_dim, F16/F32 weights, a PyTorch .bin checkpoint). Weights are not stored:
+they are the formula of ../formulaweights.py (shared with ../generate/), which the Go test
+evaluates again; the salt is the first one (from 0) whose greedy runs all have top-1 minus
+top-2 margins of at least MIN_MARGIN and whose two answers differ.
 
 Every variant is a two-turn chat: turn 1 asks about one or more images, turn 2 asks a follow-up
 (with or without a new image) after turn 1's greedy answer, exactly as the official chat keeps
@@ -25,10 +19,7 @@ golden.json and float32 .bin goldens; the input PNGs go to inputs/.
 """
 
 import argparse
-import json
-import math
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -36,15 +27,12 @@ import torch
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MIN_MARGIN = 0.02
+sys.dont_write_bytecode = True  # leave no __pycache__ in the repository
+sys.path.insert(0, os.path.dirname(HERE))
+import formulaweights as fw  # noqa: E402  (the formula and writers shared with ../generate/)
+from formulaweights import EOS, PRO_SPECIALS, V13_SPECIALS  # noqa: E402
 
-BOS = "<\uff5cbegin\u2581of\u2581sentence\uff5c>"
-EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
-PAD = "<\uff5c\u2581pad\u2581\uff5c>"
-PRO_SPECIALS = {BOS: 256, EOS: 257, PAD: 258, "<image_placeholder>": 259, "<begin_of_image>": 260,
-                "<end_of_image>": 261, "<|User|>": 262, "<|Assistant|>": 263}
-V13_SPECIALS = {BOS: 256, EOS: 257, PAD: 258, "<image_placeholder>": 259, "<begin_of_image>": 260,
-                "<end_of_image>": 261}
+MIN_MARGIN = 0.02
 
 # input images: name -> (width, height, variant of the reference's synthetic drawing)
 INPUTS = {"wide": (24, 16, 0), "tall": (15, 22, 1), "square": (20, 20, 0)}
@@ -89,55 +77,6 @@ VARIANTS = {
                dict(images=["wide"], question="More?", max_new_tokens=4)]),
 }
 
-MASK64 = (1 << 64) - 1
-
-
-def splitmix64(x):
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
-def formula(seed, n, bits, scale, offset):
-    i = np.arange(n, dtype=np.uint64)
-    h = splitmix64((np.uint64(seed) << np.uint64(32)) | i)
-    k = (h >> np.uint64(64 - bits)).astype(np.int64) - (1 << (bits - 1))
-    return (offset + scale * (k.astype(np.float64) / float(1 << (bits - 1)))).astype(np.float32)
-
-
-def kind(name, shape, modules):
-    """[bits, scale, offset] by the kind of module that owns the parameter."""
-    mod, _, leaf = name.rpartition(".")
-    m = modules[mod]
-    if leaf == "codebook_used":
-        return [8, 0.0, 0.0]
-    if isinstance(m, (torch.nn.LayerNorm, torch.nn.GroupNorm)) or type(m).__name__ == "LlamaRMSNorm":
-        return [4, 0.25, 1.0] if leaf == "weight" else [8, 0.125, 0.0]
-    if isinstance(m, torch.nn.Embedding):
-        return [8, 1.0, 0.0]
-    if leaf == "bias":
-        return [8, 0.0625, 0.0]
-    if len(shape) >= 2:
-        fan_in = int(np.prod(shape[1:]))
-        return [8, 2.0 ** round(math.log2(math.sqrt(3.0 / fan_in))), 0.0]
-    return [8, 0.5, 0.0]  # pos_embed
-
-
-def fill(model, salt):
-    modules = dict(model.named_modules())
-    specs = []
-    with torch.no_grad():
-        for t, (name, v) in enumerate(model.state_dict().items()):
-            shape = list(v.shape)
-            bits, scale, offset = kind(name, shape, modules)
-            seed = salt * 65536 + t
-            v.copy_(torch.from_numpy(formula(seed, v.numel(), bits, scale, offset).reshape(shape)))
-            specs.append([name, shape, seed, bits, scale, offset])
-    return specs
-
-
 def model_config(mf, v):
     vis, lm, vq = v["vis"], v["lm"], SMALL_VQ
     base = dict(vis_width=vis["width"], hidden=lm["hidden_size"], code_dim=vq["codebook_embed_dim"],
@@ -159,18 +98,6 @@ def model_config(mf, v):
     down = 2 ** (len(vq["ch_mult"]) - 1)
     p["image_token_num_per_image"] = (vq["image_size"] // down) ** 2
     return cfg, base
-
-
-def write_json(path, obj):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-
-
-def write_bin(d, name, arr, files):
-    arr = np.ascontiguousarray(np.asarray(arr, dtype=np.float32))
-    arr.astype("<f4").tofile(os.path.join(d, name + ".bin"))
-    files[name] = {"file": name + ".bin", "shape": list(arr.shape), "dtype": "float32-le"}
 
 
 def user_content(n_images, question):
@@ -216,41 +143,27 @@ def build(mf, name, v, scratch):
         img = Image.open(os.path.join(HERE, "inputs", n + ".png")).convert("RGB")
         pixels[n] = jr.vlm_preprocess(img, cfg.vision_image_size, 14, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5),
                                       1.0 / 255.0, True)
-    for salt in range(400):
-        specs = fill(model, salt)
-        res = run_chat(mf, model, cfg, v, pixels)
-        if res is not None:
-            break
-    else:
-        raise SystemExit("%s: no salt below 400 gives greedy margins of %g" % (name, MIN_MARGIN))
-    turns, images = res
+    salt, specs, (turns, images) = fw.first_salt(name, model, lambda: run_chat(mf, model, cfg, v, pixels),
+                                                 "greedy margins of %g and differing answers" % MIN_MARGIN)
 
-    # Model folder without weights: the reference's writer lays out the tokenizer and
-    # processor files; its weights and stand-in vocabulary are dropped.
-    mf.OUT_ROOT = scratch
-    tmp = mf.write_model_dir(name, dict(base, specials=v["specials"], dtype=v["dtype"]), model)
-    d = os.path.join(HERE, name)
-    if os.path.isdir(d):
-        shutil.rmtree(d)
-    os.makedirs(d)
-    for fn in sorted(os.listdir(tmp)):
-        if fn not in ("model.safetensors", "tiny_vocab.json"):
-            shutil.copy(os.path.join(tmp, fn), os.path.join(d, fn))
-    write_json(os.path.join(d, "config.json"), cfg_dict)
-    write_json(os.path.join(d, "weights.json"), specs)
+    # Model folder without weights.
+    d = fw.write_model_folder(mf, name, dict(base, specials=v["specials"], dtype=v["dtype"]), model, scratch,
+                              os.path.join(HERE, name))
+    fw.write_json(os.path.join(d, "config.json"), cfg_dict)
+    fw.write_json(os.path.join(d, "weights.json"), specs)
 
     files = {}
     with torch.no_grad():
         pv = torch.from_numpy(np.stack([pixels[n] for n in images]))
         vf = model.vision_model(pv)
         af = model.aligner(vf)
-    write_bin(d, "vision_features", vf.numpy(), files)
-    write_bin(d, "aligner_features", af.numpy(), files)
+    fw.write_bin(d, "vision_features", vf.numpy(), files)
+    fw.write_bin(d, "aligner_features", af.numpy(), files)
     out_turns = []
     for i, t in enumerate(turns):
-        write_bin(d, "turn%d_step_logits" % i, t.pop("step_logits"), files)
+        fw.write_bin(d, "turn%d_step_logits" % i, t.pop("step_logits"), files)
         out_turns.append(t)
-    write_json(os.path.join(d, "golden.json"), {
+    fw.write_json(os.path.join(d, "golden.json"), {
         "what": "greedy two-turn chat of the reference on this folder's weights formula",
         "torch_version": torch.__version__,
         "weights_dtype": v["dtype"], "checkpoint_format": v["format"],
@@ -267,9 +180,7 @@ def main():
     ap.add_argument("--scratch", default="/tmp/janus-und-fixtures", help="scratch folder for the reference's writer")
     ap.add_argument("variants", nargs="*", default=sorted(VARIANTS))
     a = ap.parse_args()
-    sys.path.insert(0, os.path.abspath(a.reference))
-    import make_fixtures as mf  # the reference's fixture writer; it imports the reference model code
-    torch.set_num_threads(1)
+    mf = fw.load_reference(a.reference)
     os.makedirs(os.path.join(HERE, "inputs"), exist_ok=True)
     for n, (w, h, variant) in INPUTS.items():
         mf.synthetic_image(w, h, variant).save(os.path.join(HERE, "inputs", n + ".png"))

@@ -11,7 +11,7 @@ import (
 )
 
 // TestValues compares the formula with numpy's evaluation in the fixture script
-// (model/testdata/generate/make_fixtures.py, function formula).
+// (model/testdata/formulaweights.py, function formula).
 func TestValues(t *testing.T) {
 	tests := []struct {
 		spec Spec
