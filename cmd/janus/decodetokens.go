@@ -18,7 +18,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -32,23 +31,15 @@ import (
 
 // runDecodeTokens implements the decode-tokens subcommand.
 func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("decode-tokens", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("decode-tokens", stderr, "janus decode-tokens --model DIR --tokens FILE --out PATH [flags]",
+		"Decode image token grids with the model's VQ decoder and write PNG files.")
 	var mf modelFlags
 	mf.register(fs)
 	tokensPath := fs.String("tokens", "", "JSON file of image token ids (one grid, a list of grids, or generate --json output)")
 	out := fs.String("out", "", "output file, folder, or pattern with %d for several grids")
 	force := fs.Bool("force", false, "overwrite existing files")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janus decode-tokens --model DIR --tokens FILE --out PATH [flags]")
-		fmt.Fprintln(stderr, "Decode image token grids with the model's VQ decoder and write PNG files.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if err := mf.check(); err != nil {
 		return err

@@ -39,9 +39,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -67,8 +65,8 @@ type generateResult struct {
 
 // runGenerate implements the generate subcommand.
 func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("generate", stderr, "janus generate --model DIR --prompt TEXT [flags]",
+		"Generate images from a text prompt and write them as PNG files.")
 	var mf modelFlags
 	mf.register(fs)
 	prompt := fs.String("prompt", "", "what to draw")
@@ -83,16 +81,8 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print one JSON object with the paths and tokens at the end")
 	previewEvery := fs.Int("preview-every", 0, "write a preview every K rows of the token grid (0: none)")
 	maxMemory := fs.Float64("max-memory", 0, "GB the generation may allocate besides the weights (0: 80% of memory less the model; negative: no check)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janus generate --model DIR --prompt TEXT [flags]")
-		fmt.Fprintln(stderr, "Generate images from a text prompt and write them as PNG files.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, "the prompt goes after --prompt"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (the prompt goes after --prompt)", fs.Arg(0))
 	}
 	if err := mf.check(); err != nil {
 		return err
@@ -192,19 +182,10 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if !*asJSON {
 		return nil
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(generateResult{
+	return writeJSON(stdout, generateResult{
 		Images: paths, Tokens: res.Tokens, Seed: *seed,
 		Seconds: time.Since(start).Seconds(), TokensPerSecond: res.TokensPerSecond(),
-	})
-}
-
-// flagSet reports whether the flag called name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
+	}, false)
 }
 
 // randomSeed draws a seed below 2^53, so that it survives JSON readers that use float64.

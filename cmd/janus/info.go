@@ -38,9 +38,7 @@ package main
 //	unexpected_tensors array names stored but neither run nor known to be unused
 
 import (
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -60,20 +58,12 @@ import (
 
 // runInfo implements the info subcommand.
 func runInfo(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("info", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("info", stderr, "janus info --model DIR [--json]",
+		"Describe a Janus / Janus-Pro model folder: parts, parameters, files, special tokens, memory.")
 	dir := fs.String("model", "", "model folder (config.json, weights, tokenizer files)")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janus info --model DIR [--json]")
-		fmt.Fprintln(stderr, "Describe a Janus / Janus-Pro model folder: parts, parameters, files, special tokens, memory.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, "the folder goes after --model"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (the folder goes after --model)", fs.Arg(0))
 	}
 	if *dir == "" {
 		return errors.New("missing --model DIR")
@@ -83,10 +73,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(info)
+		return writeJSON(stdout, info, true)
 	}
 	return writeInfoText(stdout, info)
 }

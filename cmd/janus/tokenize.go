@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -17,25 +16,15 @@ import (
 // runTokenize is `janus tokenize`: it encodes JSON strings read line by line from stdin to
 // JSON arrays of token ids, or with --decode turns arrays of ids back into JSON strings.
 func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("tokenize", stderr, "janus tokenize --tokenizer FILE [--decode] < lines", "",
+		"Each input line is a JSON string (or, with --decode, a JSON array of ids);",
+		"each output line is its JSON array of ids (or decoded JSON string).", "")
 	path := fs.String("tokenizer", "", "tokenizer.json file or model folder (required)")
 	decode := fs.Bool("decode", false, "read JSON arrays of ids and write the decoded JSON strings")
 	addSpecial := fs.Bool("add-special", false, "when encoding, add the post-processor's special tokens (e.g. BOS)")
 	skipSpecial := fs.Bool("skip-special", false, "when decoding, leave special tokens out")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janus tokenize --tokenizer FILE [--decode] < lines")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Each input line is a JSON string (or, with --decode, a JSON array of ids);")
-		fmt.Fprintln(stderr, "each output line is its JSON array of ids (or decoded JSON string).")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *path == "" {
 		fs.Usage()

@@ -17,9 +17,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -53,8 +51,8 @@ type understandResult struct {
 
 // runUnderstand implements the understand subcommand.
 func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("understand", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("understand", stderr, "janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT [flags]",
+		"Answer a question about images, streaming the answer to stdout.")
 	var mf modelFlags
 	mf.register(fs)
 	var images imageFlags
@@ -66,16 +64,8 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	topK := fs.Int("top-k", 50, "keep the K most likely tokens when sampling (Hugging Face's default 50; 0 disables)")
 	seed := fs.Uint64("seed", 0, "random seed for sampling: the same seed gives the same answer")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming the answer")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT [flags]")
-		fmt.Fprintln(stderr, "Answer a question about images, streaming the answer to stdout.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, "the question goes after --prompt"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (the question goes after --prompt)", fs.Arg(0))
 	}
 	if err := mf.check(); err != nil {
 		return err
@@ -131,10 +121,8 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if res.Tokens == nil {
 		res.Tokens = []int32{}
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(understandResult{
+	return writeJSON(stdout, understandResult{
 		Text: res.Text, Tokens: res.Tokens, PromptTokens: res.PromptTokens, FinishReason: res.FinishReason,
 		Seconds: elapsed.Seconds(), PrefillSeconds: res.Prefill.Seconds(), TokensPerSecond: res.TokensPerSecond(),
-	})
+	}, false)
 }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+)
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		hint    string
+		wantErr string // "" for success
+		help    bool
+	}{
+		{"flags only", []string{"--n", "2"}, "", "", false},
+		{"stray word with a hint", []string{"--n", "2", "cat"}, "the prompt goes after --prompt", `unexpected argument "cat" (the prompt goes after --prompt)`, false},
+		{"stray word", []string{"cat"}, "", `unexpected argument "cat"`, false},
+		{"unknown flag", []string{"--nope"}, "", "flag provided but not defined: -nope", false},
+		{"help", []string{"-h"}, "", flag.ErrHelp.Error(), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			fs := newFlagSet("demo", &stderr, "janus demo [flags]", "Show the flag helpers.", "Second line.")
+			n := fs.Int("n", 1, "how many")
+			err := parseArgs(fs, tc.args, tc.hint)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr):
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			case tc.wantErr == "" && *n != 2:
+				t.Errorf("--n parsed as %d", *n)
+			}
+			if tc.help {
+				if !errors.Is(err, flag.ErrHelp) {
+					t.Errorf("-h gave %v, want flag.ErrHelp", err)
+				}
+				want := "usage: janus demo [flags]\nShow the flag helpers.\nSecond line.\n  -n int\n"
+				if !strings.HasPrefix(stderr.String(), want) {
+					t.Errorf("usage printed %q, want it to start with %q", stderr.String(), want)
+				}
+			}
+		})
+	}
+}
+
+func TestFlagSetAndWriteJSON(t *testing.T) {
+	fs := newFlagSet("demo", &bytes.Buffer{}, "janus demo")
+	fs.Int("n", 1, "")
+	fs.Int("m", 1, "")
+	if err := parseArgs(fs, []string{"--m", "1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if flagSet(fs, "n") || !flagSet(fs, "m") {
+		t.Errorf("flagSet: n %v (default), m %v (given with its default value)", flagSet(fs, "n"), flagSet(fs, "m"))
+	}
+	v := map[string]any{"text": "a<b & c>d", "ids": []int{1, 2}}
+	for _, tc := range []struct {
+		indent bool
+		want   string
+	}{
+		{false, `{"ids":[1,2],"text":"a<b & c>d"}` + "\n"},
+		{true, "{\n  \"ids\": [\n    1,\n    2\n  ],\n  \"text\": \"a<b & c>d\"\n}\n"},
+	} {
+		var out bytes.Buffer
+		if err := writeJSON(&out, v, tc.indent); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tc.want {
+			t.Errorf("indent %v: %q, want %q", tc.indent, out.String(), tc.want)
+		}
+	}
+}
