@@ -32,15 +32,6 @@ import (
 	"github.com/janus-desktop/janus/model/weights"
 )
 
-// Source hands out checkpoint tensors on the backend (see model/weights).
-type Source interface {
-	// Matrix uploads a weight used by Linear or Embedding, in the loader's dtype policy,
-	// checking its shape.
-	Matrix(name string, shape ...int) (*compute.Tensor, error)
-	// F32 uploads a tensor as float32, checking its shape.
-	F32(name string, shape ...int) (*compute.Tensor, error)
-}
-
 // Layer is one decoder layer.
 type Layer struct {
 	AttnNorm   *compute.Tensor // input_layernorm [hidden]
@@ -64,7 +55,7 @@ type Model struct {
 }
 
 // Load binds the decoder's weights from src.
-func Load(be compute.Backend, src Source, cfg config.LLM) (m *Model, err error) {
+func Load(be compute.Backend, src weights.Source, cfg config.LLM) (m *Model, err error) {
 	if cfg.Hidden <= 0 || cfg.Heads <= 0 || cfg.KVHeads <= 0 || cfg.Heads%cfg.KVHeads != 0 ||
 		cfg.HeadDim <= 0 || cfg.HeadDim%2 != 0 || cfg.Intermediate <= 0 || cfg.Vocab <= 0 || cfg.Layers < 0 {
 		return nil, fmt.Errorf("language model: unusable config %+v", cfg)
@@ -387,7 +378,7 @@ func (m *Model) Logits(h *compute.Tensor) *compute.Tensor {
 
 // loader keeps the first error so that Load reads as a list of tensors.
 type loader struct {
-	src Source
+	src weights.Source
 	err error
 }
 

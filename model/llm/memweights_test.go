@@ -19,7 +19,7 @@ type memTensor struct {
 	data  []float32
 }
 
-// memWeights is a Source over float32 values held in memory, so that tests can build
+// memWeights is a weights.Source over float32 values held in memory, so that tests can build
 // decoders of any shape (GQA, odd sizes) without a checkpoint. Matrix stores matrices as
 // matrixDT, converting from float32 as a checkpoint loader would.
 type memWeights struct {

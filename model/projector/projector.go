@@ -15,16 +15,8 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights"
 )
-
-// Source hands out checkpoint tensors on the backend: *weights.Loader, whose options decide
-// the dtype of Linear weights.
-type Source interface {
-	// Matrix uploads a weight used by Linear, in the loader's dtype policy, checking its shape.
-	Matrix(name string, shape ...int) (*compute.Tensor, error)
-	// F32 uploads a tensor as float32, checking its shape.
-	F32(name string, shape ...int) (*compute.Tensor, error)
-}
 
 // Layer is one Linear: y = x·Wᵀ + B.
 type Layer struct {
@@ -45,7 +37,7 @@ type MLP struct {
 // prefix+"layers.0", ".2", ".4", … (the odd indices are the parameter-free GELUs of the
 // official nn.Sequential), "linear" a single prefix+"layers", and
 // "identity" none.
-func LoadProjector(be compute.Backend, src Source, prefix string, cfg config.Projector) (*MLP, error) {
+func LoadProjector(be compute.Backend, src weights.Source, prefix string, cfg config.Projector) (*MLP, error) {
 	what := "projector " + strings.TrimSuffix(prefix, ".")
 	if cfg.InputDim <= 0 || (cfg.Type != config.ProjectorIdentity && cfg.NEmbed <= 0) {
 		return nil, fmt.Errorf("%s: unusable widths %d → %d", what, cfg.InputDim, cfg.NEmbed)
@@ -74,7 +66,7 @@ func LoadProjector(be compute.Backend, src Source, prefix string, cfg config.Pro
 // LoadHead binds the gen_head ("vision_head") stored under prefix (weights.GenHeadPrefix,
 // with its dot): output_mlp_projector (NEmbed → ImageTokenEmbed), GELU, vision_head
 // (ImageTokenEmbed → ImageTokenSize).
-func LoadHead(be compute.Backend, src Source, prefix string, cfg config.GenHead) (*MLP, error) {
+func LoadHead(be compute.Backend, src weights.Source, prefix string, cfg config.GenHead) (*MLP, error) {
 	if cfg.NEmbed <= 0 || cfg.ImageTokenEmbed <= 0 || cfg.ImageTokenSize <= 0 {
 		return nil, fmt.Errorf("%s: unusable widths %+v", strings.TrimSuffix(prefix, "."), cfg)
 	}
@@ -83,7 +75,7 @@ func LoadHead(be compute.Backend, src Source, prefix string, cfg config.GenHead)
 }
 
 // load binds Linear i = names[i] with weight [dims[i+1], dims[i]].
-func load(be compute.Backend, src Source, in int, names []string, dims []int) (*MLP, error) {
+func load(be compute.Backend, src weights.Source, in int, names []string, dims []int) (*MLP, error) {
 	m := &MLP{in: in, be: be}
 	for i, name := range names {
 		w, err := src.Matrix(name+".weight", dims[i+1], dims[i])

@@ -22,20 +22,6 @@ import (
 	"github.com/janus-desktop/janus/model/weights"
 )
 
-// Source hands out checkpoint tensors on the backend: *weights.Loader, whose options decide
-// the dtype of Linear weights.
-type Source interface {
-	// Matrix uploads a weight used by Linear, in the dtype the loader's policy picks, checking
-	// its shape.
-	Matrix(name string, shape ...int) (*compute.Tensor, error)
-	// MatrixRows uploads rows [r0, r1) of a 2-D weight, as Matrix does.
-	MatrixRows(name string, r0, r1 int) (*compute.Tensor, error)
-	// F32 uploads a tensor as float32, checking its shape.
-	F32(name string, shape ...int) (*compute.Tensor, error)
-	// F32Rows uploads elements [r0, r1) along the first dimension of a tensor as float32.
-	F32Rows(name string, r0, r1 int) (*compute.Tensor, error)
-}
-
 // Block is one pre-norm transformer block. The checkpoint's fused qkv projection is split at
 // load into Q, K and V so that each is a plain Linear.
 type Block struct {
@@ -62,7 +48,7 @@ type Model struct {
 }
 
 // Load binds the tower's weights from src. Only cfg.Layers blocks are read.
-func Load(be compute.Backend, src Source, cfg config.Vision) (m *Model, err error) {
+func Load(be compute.Backend, src weights.RowSource, cfg config.Vision) (m *Model, err error) {
 	// The grid is floor(image/patch), as timm's PatchEmbed has it: the stride-patch
 	// convolution never reads the pixels right and below the last whole patch.
 	if cfg.Width <= 0 || cfg.Heads <= 0 || cfg.Width%cfg.Heads != 0 || cfg.PatchSize <= 0 ||
@@ -208,7 +194,7 @@ func (m *Model) Forward(pixels *compute.Tensor) *compute.Tensor {
 
 // loader keeps the first error so that Load reads as a list of tensors.
 type loader struct {
-	src Source
+	src weights.RowSource
 	err error
 }
 

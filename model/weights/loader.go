@@ -22,6 +22,29 @@ import (
 	"github.com/janus-desktop/janus/model/checkpoint"
 )
 
+// Source is what the language model and the projectors bind their weights from: *Loader,
+// or in-memory weights in tests and benchmarks.
+type Source interface {
+	// Matrix uploads a weight used by Linear or Embedding, in the dtype the source's policy
+	// picks, checking its shape.
+	Matrix(name string, shape ...int) (*compute.Tensor, error)
+	// F32 uploads a tensor as float32, checking its shape.
+	F32(name string, shape ...int) (*compute.Tensor, error)
+}
+
+// RowSource is a Source that also uploads row ranges, which the ViT needs to split its fused
+// qkv weight and bias.
+type RowSource interface {
+	Source
+	// MatrixRows uploads rows [r0, r1) of a 2-D weight, as Matrix does.
+	MatrixRows(name string, r0, r1 int) (*compute.Tensor, error)
+	// F32Rows uploads elements [r0, r1) along the first dimension of a tensor as float32.
+	F32Rows(name string, r0, r1 int) (*compute.Tensor, error)
+}
+
+// A Loader is the RowSource of every real model.
+var _ RowSource = (*Loader)(nil)
+
 // Loader uploads checkpoint tensors to a backend. It is the weight source every network
 // binds from: Load and LoadRows take an explicit dtype (model/vq's interface); Matrix and
 // MatrixRows keep Linear weights and embedding tables in the dtype LoaderOptions picks; F32
