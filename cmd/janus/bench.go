@@ -92,7 +92,9 @@ const (
 )
 
 // benchStageOrder lists the stage groups --stages accepts, in run order.
-var benchStageOrder = []string{"preprocess", "vision", "prefill", "decode", "gen", "vq_decode"}
+func benchStageOrder() []string {
+	return []string{"preprocess", "vision", "prefill", "decode", "gen", "vq_decode"}
+}
 
 // benchOptions are the checked flags.
 type benchOptions struct {
@@ -320,7 +322,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.StringVar(&o.preset, "preset", "janus-pro-1b", "released shapes with random weights: "+strings.Join(benchPresets(), ", "))
 	fs.StringVar(&o.configPath, "config", "", "config.json (or its folder) to build with random weights instead of a preset")
 	fs.StringVar(&o.modelDir, "model", "", "model folder to load and time instead of random weights")
-	stages := fs.String("stages", strings.Join(benchStageOrder, ","), "comma list of "+strings.Join(benchStageOrder, ", ")+" (or all)")
+	stages := fs.String("stages", strings.Join(benchStageOrder(), ","), "comma list of "+strings.Join(benchStageOrder(), ", ")+" (or all)")
 	fs.IntVar(&o.repeat, "repeat", 3, "timed runs per stage (min and median are reported)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	parallel := fs.String("parallel", "1", "images generated together (P) for gen and vq_decode, comma list, e.g. 1,4")
@@ -408,13 +410,13 @@ func parseBenchStages(s string) (map[string]bool, error) {
 		switch {
 		case f == "":
 		case f == "all":
-			for _, n := range benchStageOrder {
+			for _, n := range benchStageOrder() {
 				out[n] = true
 			}
-		case slices.Contains(benchStageOrder, f):
+		case slices.Contains(benchStageOrder(), f):
 			out[f] = true
 		default:
-			return nil, fmt.Errorf("unknown stage %q in --stages (have %s, all)", f, strings.Join(benchStageOrder, ", "))
+			return nil, fmt.Errorf("unknown stage %q in --stages (have %s, all)", f, strings.Join(benchStageOrder(), ", "))
 		}
 	}
 	if len(out) == 0 {
