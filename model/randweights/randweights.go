@@ -1,8 +1,8 @@
 // Package randweights makes the weights of a Janus model from a seeded random source instead
 // of a checkpoint, so that benchmarks can run the released shapes (weights.Plan of a config)
 // without downloading gigabytes. A *Source hands out tensors the way *weights.Loader does:
-// it satisfies the weight-source interfaces of model/vision, model/projector, model/llm and
-// model/vq, so every network binds from it unchanged.
+// it is a weights.RowSource (what model/vision, model/projector and model/llm bind from) and a
+// vq.Weights, so every network binds from it unchanged.
 //
 // Values follow the PyTorch performance peer of the project: Linear and convolution weights
 // N(0, 1/fan_in), biases N(0, 0.02²), embedding tables (embed_tokens, gen_embed, the VQ
@@ -48,6 +48,9 @@ type Options struct {
 	// row (0 for a whole tensor) and the tensor. It must not keep or free the tensor.
 	Uploaded func(name string, r0 int, t *compute.Tensor)
 }
+
+// A Source is bound exactly like a checkpoint loader.
+var _ weights.RowSource = (*Source)(nil)
 
 // Source uploads seeded random tensors of the shapes weights.Plan lists for one config.
 // It is not safe for concurrent use (it reuses one staging buffer).
