@@ -19,6 +19,7 @@ import (
 type benchJSON struct {
 	Tool        string  `json:"tool"`
 	Preset      string  `json:"preset"`
+	Weights     string  `json:"weights"`
 	DType       string  `json:"dtype"`
 	MatrixDType string  `json:"matrix_dtype"`
 	Threads     int     `json:"threads"`
@@ -66,21 +67,25 @@ func TestBenchTinyModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name   string
-		args   []string
-		stages []string
-		dtype  string
+		name    string
+		args    []string
+		stages  []string
+		dtype   string
+		weights string
 	}{
-		{"all stages bf16", []string{"--stages", "all", "--parallel", "1,2", "--bw-mb", "4"},
+		{"all stages bf16", []string{"--config", cfgPath, "--stages", "all", "--parallel", "1,2", "--bw-mb", "4"},
 			[]string{"preprocess", "vision", "prefill", "decode", "gen_prefill_p1", "gen_step_p1", "vq_decode_p1",
-				"gen_prefill_p2", "gen_step_p2", "vq_decode_p2"}, "bfloat16"},
-		{"decode pulls in prefill and vision, f32", []string{"--stages", "decode", "--matrix-dtype", "f32", "--bw-mb", "0"},
-			[]string{"vision", "prefill", "decode"}, "float32"},
-		{"generation only", []string{"--stages", "gen", "--bw-mb", "0"}, []string{"gen_prefill_p1", "gen_step_p1"}, "bfloat16"},
+				"gen_prefill_p2", "gen_step_p2", "vq_decode_p2"}, "bfloat16", "random"},
+		{"decode pulls in prefill and vision, f32", []string{"--config", cfgPath, "--stages", "decode", "--matrix-dtype", "f32", "--bw-mb", "0"},
+			[]string{"vision", "prefill", "decode"}, "float32", "random"},
+		{"generation only", []string{"--config", cfgPath, "--stages", "gen", "--bw-mb", "0"},
+			[]string{"gen_prefill_p1", "gen_step_p1"}, "bfloat16", "random"},
+		{"model folder", []string{"--model", filepath.Dir(cfgPath), "--stages", "preprocess,gen,vq_decode", "--bw-mb", "0"},
+			[]string{"preprocess", "gen_prefill_p1", "gen_step_p1", "vq_decode_p1"}, "bfloat16", "checkpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--config", cfgPath, "--repeat", "1", "--threads", "2", "--decode-steps", "3",
+			args := append([]string{"--repeat", "1", "--threads", "2", "--decode-steps", "3",
 				"--gen-steps", "2", "--json"}, tt.args...)
 			var stdout, stderr bytes.Buffer
 			if err := runBench(context.Background(), args, &stdout, &stderr); err != nil {
@@ -93,7 +98,7 @@ func TestBenchTinyModel(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 				t.Fatalf("decode JSON: %v\n%s", err, stdout.String())
 			}
-			if got.Tool != "janus_bench" || got.Preset != "tiny-a" || got.DType != tt.dtype || got.Threads != 2 ||
+			if got.Tool != "janus_bench" || got.Preset != "tiny-a" || got.DType != tt.dtype || got.Weights != tt.weights || got.Threads != 2 ||
 				got.Backend != "cpu" || got.GoVersion == "" || got.ImageTokens != cfg.VQ.ImageTokens {
 				t.Errorf("header = %+v", got)
 			}
