@@ -53,33 +53,51 @@ func loadFixtureTokenizer(t testing.TB, name string) (*Tokenizer, []goldenLine) 
 	return tok, golden
 }
 
-func TestGoldenEncodeDecode(t *testing.T) {
+// TestFixtureVocabularies loads each of the five fixture vocabularies once (a load is the
+// costly part) and runs every check that needs a real vocabulary on it.
+func TestFixtureVocabularies(t *testing.T) {
+	checks := []struct {
+		name  string
+		check func(t *testing.T, name string, tok *Tokenizer, golden []goldenLine)
+	}{
+		{"golden encode and decode", checkGolden},
+		{"merge strategies agree", checkMergeStrategies},
+		{"special tokens as transformers", checkSpecialTokens},
+		{"stream decoder matches Decode", checkStreamDecoder},
+	}
 	for _, name := range vocabularies {
 		t.Run(name, func(t *testing.T) {
 			tok, golden := loadFixtureTokenizer(t, name)
 			if len(golden) != 296 {
 				t.Fatalf("golden has %d lines, want 296", len(golden))
 			}
-			bad := 0
-			for i, g := range golden {
-				ids := tok.Encode(g.Text, false)
-				if !slices.Equal(ids, g.IDs) {
-					bad++
-					if bad <= 5 {
-						t.Errorf("line %d %q:\n got %v\nwant %v", i+1, g.Text, ids, g.IDs)
-					}
-				}
-				if got := tok.Decode(g.IDs, false); got != g.Decoded {
-					bad++
-					if bad <= 5 {
-						t.Errorf("line %d decode:\n got %q\nwant %q", i+1, got, g.Decoded)
-					}
-				}
-			}
-			if bad > 0 {
-				t.Errorf("%d mismatches", bad)
+			for _, c := range checks {
+				t.Run(c.name, func(t *testing.T) { c.check(t, name, tok, golden) })
 			}
 		})
+	}
+}
+
+// checkGolden encodes and decodes every golden line.
+func checkGolden(t *testing.T, _ string, tok *Tokenizer, golden []goldenLine) {
+	bad := 0
+	for i, g := range golden {
+		ids := tok.Encode(g.Text, false)
+		if !slices.Equal(ids, g.IDs) {
+			bad++
+			if bad <= 5 {
+				t.Errorf("line %d %q:\n got %v\nwant %v", i+1, g.Text, ids, g.IDs)
+			}
+		}
+		if got := tok.Decode(g.IDs, false); got != g.Decoded {
+			bad++
+			if bad <= 5 {
+				t.Errorf("line %d decode:\n got %q\nwant %q", i+1, got, g.Decoded)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d mismatches", bad)
 	}
 }
 
@@ -122,52 +140,49 @@ func TestJanusProConfigOnBaseVocabulary(t *testing.T) {
 	}
 }
 
-// TestMergeStrategiesAgree checks that the linear-scan merge of short words and the heap merge
-// of long ones give the same tokens, on every word of every golden corpus.
-func TestMergeStrategiesAgree(t *testing.T) {
-	for _, name := range vocabularies {
-		tok, golden := loadFixtureTokenizer(t, name)
-		var ps pipelineScratch
-		var ws wordScratch
-		for _, g := range golden {
-			for _, word := range tok.pre.run(nil, g.Text, &ps) {
-				ids := tok.model.initialSymbols(nil, word, tok.pre.rawBytes, &ws)
-				small := tok.model.mergeSmall(slices.Clone(ids), &ws)
-				syms := make([]symbol, len(ids))
-				for i, id := range ids {
-					syms[i] = symbol{id: id, prev: int32(i) - 1, next: int32(i) + 1}
+// checkMergeStrategies checks that the linear-scan merge of short words and the heap merge
+// of long ones give the same tokens, on every word of the golden corpus.
+func checkMergeStrategies(t *testing.T, _ string, tok *Tokenizer, golden []goldenLine) {
+	var ps pipelineScratch
+	var ws wordScratch
+	for _, g := range golden {
+		for _, word := range tok.pre.run(nil, g.Text, &ps) {
+			ids := tok.model.initialSymbols(nil, word, tok.pre.rawBytes, &ws)
+			small := tok.model.mergeSmall(slices.Clone(ids), &ws)
+			syms := make([]symbol, len(ids))
+			for i, id := range ids {
+				syms[i] = symbol{id: id, prev: int32(i) - 1, next: int32(i) + 1}
+			}
+			if len(syms) == 0 {
+				continue
+			}
+			syms[len(syms)-1].next = -1
+			tok.model.mergeSymbols(syms, &ws)
+			var heap []int32
+			for _, s := range syms {
+				if !s.dead {
+					heap = append(heap, s.id)
 				}
-				if len(syms) == 0 {
-					continue
-				}
-				syms[len(syms)-1].next = -1
-				tok.model.mergeSymbols(syms, &ws)
-				var heap []int32
-				for _, s := range syms {
-					if !s.dead {
-						heap = append(heap, s.id)
-					}
-				}
-				if !slices.Equal(small, heap) {
-					t.Fatalf("%s: word %q: linear %v, heap %v", name, word, small, heap)
-				}
+			}
+			if !slices.Equal(small, heap) {
+				t.Fatalf("word %q: linear %v, heap %v", word, small, heap)
 			}
 		}
 	}
 }
 
-// TestAddSpecialTokensAsTransformers checks Encode(text, true) for the fixture folders against
-// what the tokenizers README says transformers does: LlamaTokenizerFast with add_bos_token
-// prepends the BOS; the other classes keep their ByteLevel (or no) post-processor.
-func TestAddSpecialTokensAsTransformers(t *testing.T) {
-	prefix := map[string][]int32{"deepseek-llm": {100000}, "deepseek_v3": {0}, "llama3": nil, "qwen3": nil, "gpt4o": nil}
-	for _, name := range vocabularies {
-		tok, golden := loadFixtureTokenizer(t, name)
-		for _, g := range golden[:20] {
-			want := append(slices.Clone(prefix[name]), g.IDs...)
-			if got := tok.Encode(g.Text, true); !slices.Equal(got, want) {
-				t.Errorf("%s: Encode(%q, true) = %v, want %v", name, g.Text, got, want)
-			}
+// checkSpecialTokens checks Encode(text, true) for the fixture folders against what the
+// tokenizers README says transformers does: LlamaTokenizerFast with add_bos_token prepends
+// the BOS; the other classes keep their ByteLevel (or no) post-processor.
+func checkSpecialTokens(t *testing.T, name string, tok *Tokenizer, golden []goldenLine) {
+	prefix, ok := map[string][]int32{"deepseek-llm": {100000}, "deepseek_v3": {0}, "llama3": nil, "qwen3": nil, "gpt4o": nil}[name]
+	if !ok {
+		t.Fatalf("no expected prefix for %s", name)
+	}
+	for _, g := range golden[:20] {
+		want := append(slices.Clone(prefix), g.IDs...)
+		if got := tok.Encode(g.Text, true); !slices.Equal(got, want) {
+			t.Errorf("Encode(%q, true) = %v, want %v", g.Text, got, want)
 		}
 	}
 }
