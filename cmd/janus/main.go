@@ -45,6 +45,9 @@ func commands() []command {
 		{"generate", "generate images from a prompt", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runGenerate(ctx, args, stdout, stderr)
 		}},
+		{"bench", "time the engine stage by stage (to compare with the PyTorch peer benchmark)", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runBench(ctx, args, stdout, stderr)
+		}},
 		{"decode-tokens", "decode a grid of image token ids to PNG with the VQ decoder", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runDecodeTokens(ctx, args, stdout, stderr)
 		}},
