@@ -433,10 +433,11 @@ func longPrompt(n int) string {
 }
 
 // TestGeneratePrefillChunks: the prompt pass in chunks gives the logits of the pass in one
-// piece, for chunks that divide the prompt, that do not, and the default.
+// piece, for chunks that divide the prompt, that do not, and the default. The prompt is just
+// long enough for the default chunk of one image (512 positions) to split it.
 func TestGeneratePrefillChunks(t *testing.T) {
 	c := genTinyA(t)
-	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(1200))
+	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(600))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,6 +474,9 @@ func TestGeneratePrefillChunks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantChunks < 2 {
+				t.Fatalf("the %d-position prompt is too short to split", len(cond))
+			}
 			got, chunks := step0(tt.chunk, tt.n)
 			if chunks != tt.wantChunks {
 				t.Fatalf("%d chunks, want %d", chunks, tt.wantChunks)
@@ -491,7 +495,7 @@ func TestGeneratePrefillChunks(t *testing.T) {
 // that is running, and the model generates normally afterwards.
 func TestGenerateCancelInPrefill(t *testing.T) {
 	c := genTinyA(t)
-	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(6000))
+	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(1200))
 	if err != nil {
 		t.Fatal(err)
 	}
