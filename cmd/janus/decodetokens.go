@@ -22,7 +22,6 @@ import (
 	"image"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/janus-desktop/janus/model"
@@ -66,16 +65,20 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 
+	if err := mf.resolve(); err != nil {
+		return err
+	}
 	be, err := model.NewBackend(mf.backend, mf.threads)
 	if err != nil {
 		return err
 	}
+	defer be.Close()
 	d, err := model.LoadVQ(mf.dir, model.Options{Backend: be})
 	if err != nil {
 		return err
 	}
 	defer d.Free()
-	name := filepath.Base(filepath.Clean(mf.dir))
+	name := mf.name
 	text := []imageproc.TextField{
 		{Key: "model", Value: name},
 		{Key: "Software", Value: "Janus Desktop " + version},

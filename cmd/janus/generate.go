@@ -156,7 +156,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "warning: %v\n", previewErr)
 	}
 
-	name := filepath.Base(filepath.Clean(mf.dir))
+	name := mf.name
 	for i, img := range res.Images {
 		text := []imageproc.TextField{
 			{Key: "prompt", Value: *prompt},

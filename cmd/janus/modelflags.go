@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"path/filepath"
 
 	"github.com/janus-desktop/janus/model"
 )
@@ -14,11 +15,13 @@ type modelFlags struct {
 	dir     string
 	threads int
 	backend string
+	// name is what the user called the model: the --model name, or the folder's base name.
+	name string
 }
 
 // register adds --model, --threads and --backend to fs.
 func (f *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dir, "model", "", "model folder (config.json, weights, tokenizer files)")
+	fs.StringVar(&f.dir, "model", "", "model folder (config.json, weights, tokenizer files), or the name of one 'janus models' lists")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	fs.StringVar(&f.backend, "backend", "auto", "compute backend: auto, cpu or metal")
 }
@@ -34,15 +37,31 @@ func (f *modelFlags) check() error {
 	return nil
 }
 
-// load checks the flags and loads the model with opts, the backend taken from the flags.
+// resolve turns --model into a folder (a name is looked up among the models 'janus models'
+// finds) and remembers what to call the model in outputs. It runs after the other flags are
+// checked, so that a bad option is reported before the model search.
+func (f *modelFlags) resolve() error {
+	if f.name != "" {
+		return nil
+	}
+	dir, err := resolveModel(f.dir)
+	if err != nil {
+		return err
+	}
+	f.name = filepath.Base(filepath.Clean(f.dir))
+	f.dir = dir
+	return nil
+}
+
+// load checks the flags and loads the model with opts, on the backend the flags name; the
+// model owns that backend and closes it with itself.
 func (f *modelFlags) load(opts model.Options) (*model.Model, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	be, err := model.NewBackend(f.backend, f.threads)
-	if err != nil {
+	if err := f.resolve(); err != nil {
 		return nil, err
 	}
-	opts.Backend = be
+	opts.BackendName, opts.Threads = f.backend, f.threads
 	return model.Load(f.dir, opts)
 }

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/janus-desktop/janus/app"
@@ -162,7 +163,8 @@ func modelsParamCount(n int64) string {
 // ignoring case against the names (or hub repositories, "deepseek-ai/Janus-Pro-1B") of the
 // models app.Discover finds in app.DefaultRoots: JANUS_MODELS, else the app's models folder
 // and the Hugging Face cache. So `--model janus-pro-1b` works for a model downloaded with
-// huggingface-cli. A name matching only incomplete downloads, or nothing, is an error that
+// huggingface-cli. An absolute path or one starting with "." is returned as given, existing or
+// not. A name matching only incomplete downloads, or nothing, is an error that
 // says what is wrong or lists the names known.
 func resolveModel(arg string) (string, error) {
 	return resolveModelIn(arg, app.DefaultRoots(app.EnvFromOS()))
@@ -177,6 +179,10 @@ func resolveModelIn(arg string, roots []string) (string, error) {
 		if !st.IsDir() {
 			return "", fmt.Errorf("model %s is a file; give the folder that holds config.json and the weights, or a model name", arg)
 		}
+		return arg, nil
+	}
+	if filepath.IsAbs(arg) || strings.HasPrefix(arg, ".") {
+		// Clearly a path, not a name: let the loader say that the folder is missing.
 		return arg, nil
 	}
 	entries, discoverErr := app.Discover(roots)

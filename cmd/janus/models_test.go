@@ -229,6 +229,8 @@ func TestResolveModel(t *testing.T) {
 		{arg: "tiny-broken", errHas: []string{"incomplete", "missing tokenizer.json"}},
 		{arg: "janus-pro-7b", errHas: []string{`"janus-pro-7b"`, "Janus-Pro-1B, tiny-broken, Tiny-Pro", root, hub}, noModel: true},
 		{arg: file, errHas: []string{"is a file"}},
+		{arg: filepath.Join(root, "missing"), want: filepath.Join(root, "missing")}, // a path: the loader reports it
+		{arg: "./missing", want: "./missing"},
 		{arg: "", errHas: []string{"missing"}},
 	}
 	for _, tc := range tests {
