@@ -93,7 +93,7 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 			t0 := blk * attnRows
 			t1 := min(t0+attnRows, t)
 			if t1-t0 < 4 {
-				g.rowsDirect(d, qs, ks, vs, bi, h, t0, t1)
+				b.rowsDirect(g, d, qs, ks, vs, bi, h, t0, t1)
 			} else {
 				b.attnBlock(g, d, qs, ks, vs, bi, h, t0, t1)
 			}
@@ -170,16 +170,16 @@ func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, 
 		}
 	}
 	q := qs[(bi*g.t+t0)*qw+h*hd:]
-	tile(scores, n, q, qw, kp, hd, t1-t0, n, hd, false)
+	b.tile(scores, n, q, qw, kp, hd, t1-t0, n, hd, false)
 	for r := range t1 - t0 {
 		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale)
 	}
-	tile(d[(bi*g.t+t0)*qw+h*hd:], qw, scores, n, vt, n, t1-t0, hd, n, false)
+	b.tile(d[(bi*g.t+t0)*qw+h*hd:], qw, scores, n, vt, n, t1-t0, hd, n, false)
 }
 
 // rowsDirect handles a few query rows (decoding) straight from the cache rows, without the
 // packing that only pays off over many rows.
-func (g *attnGeometry) rowsDirect(d, qs, ks, vs []float32, bi, h, t0, t1 int) {
+func (b *Backend) rowsDirect(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, t1 int) {
 	hd := g.HeadDim
 	qw, kvw := g.Heads*hd, g.KVHeads*hd
 	kh := h / (g.Heads / g.KVHeads)
@@ -188,8 +188,12 @@ func (g *attnGeometry) rowsDirect(d, qs, ks, vs []float32, bi, h, t0, t1 int) {
 	for ti := t0; ti < t1; ti++ {
 		n := g.keys(ti)
 		q := qs[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]
-		for j := range n {
-			scores[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
+		if b.simd != "" {
+			tileSIMD(scores, n, q, qw, ks[base:], kvw, 1, n, hd, false)
+		} else {
+			for j := range n {
+				scores[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
+			}
 		}
 		softmaxRow(scores[:n], n, g.Scale)
 		out := d[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]

@@ -40,7 +40,7 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 			for k0 := 0; k0 < kk; k0 += gemmK {
 				kl := min(gemmK, kk-k0)
 				geo.im2col(col[:(p1-p0)*kl], in, p0, p1, k0, kl)
-				tile(out[p0:], pix, ws[k0:], kk, col, kl, cout, p1-p0, kl, k0 > 0)
+				b.tile(out[p0:], pix, ws[k0:], kk, col, kl, cout, p1-p0, kl, k0 > 0)
 			}
 			if bs != nil {
 				for co, bv := range bs {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -17,16 +18,50 @@ type Backend struct {
 	pool    *pool
 	cleanup runtime.Cleanup // stops the workers when the Backend is collected
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
+	simd    string          // name of the assembly kernel set in use, "" for the Go kernels
 }
+
+// Kernels selects the inner loops of the matrix ops (Linear, Conv2D, Attention).
+type Kernels int
+
+const (
+	// KernelsAuto uses the assembly kernels when the CPU has them (AVX2 and FMA on amd64),
+	// else the portable Go ones.
+	KernelsAuto Kernels = iota
+	// KernelsGeneric always uses the portable Go kernels, which sum every dot product
+	// strictly in order of k. The two sets round differently, so results differ in the last
+	// bits; each is deterministic on its own.
+	KernelsGeneric
+)
+
+// Option adjusts a Backend made by New.
+type Option func(*options)
+
+type options struct{ kernels Kernels }
+
+// WithKernels picks the kernel set, overriding the JANUS_CPU_KERNELS environment variable.
+func WithKernels(k Kernels) Option { return func(o *options) { o.kernels = k } }
 
 var _ compute.Backend = (*Backend)(nil)
 
 // New makes a CPU backend that uses up to threads goroutines per op; threads <= 0 means one
 // per CPU the Go scheduler may use (runtime.GOMAXPROCS, which is runtime.NumCPU unless a
 // container limit or GOMAXPROCS lowers it). Its workers stop when the Backend becomes
-// unreachable or Close is called.
-func New(threads int) *Backend {
+// unreachable or Close is called. JANUS_CPU_KERNELS=generic in the environment forces the
+// portable kernels (like WithKernels(KernelsGeneric)), to compare against or to rule the
+// assembly out.
+func New(threads int, opts ...Option) *Backend {
+	o := options{kernels: KernelsAuto}
+	if os.Getenv("JANUS_CPU_KERNELS") == "generic" {
+		o.kernels = KernelsGeneric
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	b := &Backend{pool: newPool(defaultThreads(threads))}
+	if o.kernels == KernelsAuto {
+		b.simd = simdName()
+	}
 	b.cleanup = runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
 	return b
 }
@@ -42,6 +77,14 @@ func (b *Backend) Close() error {
 
 // Threads is the number of goroutines an op may use.
 func (b *Backend) Threads() int { return b.pool.threads }
+
+// Kernels names the kernel set in use: "avx2-fma" or "generic".
+func (b *Backend) Kernels() string {
+	if b.simd == "" {
+		return "generic"
+	}
+	return b.simd
+}
 
 // Name reports "cpu".
 func (b *Backend) Name() string { return "cpu" }

@@ -75,11 +75,15 @@ func runAllOps(t *testing.T, be *Backend) map[string][]float32 {
 }
 
 func TestThreadCountDeterminism(t *testing.T) {
-	one := runAllOps(t, New(1))
-	for _, threads := range []int{2, 4, 7} {
-		many := runAllOps(t, New(threads))
-		for name, want := range one {
-			exact(t, name+" with threads", many[name], want)
-		}
+	for _, ks := range kernelSets() {
+		t.Run(kernelName(ks), func(t *testing.T) {
+			one := runAllOps(t, New(1, WithKernels(ks)))
+			for _, threads := range []int{2, 4, 7} {
+				many := runAllOps(t, New(threads, WithKernels(ks)))
+				for name, want := range one {
+					exact(t, name+" with threads", many[name], want)
+				}
+			}
+		})
 	}
 }

@@ -21,6 +21,31 @@ import "unsafe"
 // row's base plus an offset inside the row (Go forbids pointers past an allocation's end). Later SIMD versions
 // (AVX-512, NEON) replace these functions with the same signatures.
 
+// dotBlock is the K block of the SIMD kernels: every dot product is summed in pieces of
+// dotBlock products starting at k = 0, each piece lane by lane, the pieces added in order
+// through c. It equals gemmK so that Linear's and Conv2D's own K blocks cut at the same
+// places and a dot product comes out the same from every op path.
+const dotBlock = gemmK
+
+// tile dispatches to the Backend's kernel set; see the package-level tile.
+func (b *Backend) tile(c []float32, ldc int, a []float32, lda int, w []float32, ldb int, rows, cols, k int, acc bool) {
+	if b.simd != "" {
+		tileSIMD(c, ldc, a, lda, w, ldb, rows, cols, k, acc)
+		return
+	}
+	tile(c, ldc, a, lda, w, ldb, rows, cols, k, acc)
+}
+
+// zeroTile clears a rows×cols tile of c unless acc (the k = 0 case: empty sums).
+func zeroTile(c []float32, ldc, rows, cols int, acc bool) {
+	if acc {
+		return
+	}
+	for i := range rows {
+		clear(c[i*ldc : i*ldc+cols])
+	}
+}
+
 // dot2x2 computes c[i*ldc+j] (+)= Σ_p a[i*lda+p]·b[j*ldb+p] for i, j in {0, 1}.
 func dot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 	if k <= 0 {

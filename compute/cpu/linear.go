@@ -6,7 +6,7 @@ const (
 	gemvRows  = 16  // weight rows per task when M == 1
 	smallRows = 16  // up to this many x rows, BF16 weights are widened in registers
 	gemmCols  = 32  // weight rows (output columns) per task, even
-	gemmRows  = 64  // x rows per task, even
+	gemmRows  = 96  // x rows per task, a multiple of 2 and 3 (the kernels' tile heights)
 	gemmK     = 512 // K block: a weight panel of gemmCols×gemmK floats stays in L2
 )
 
@@ -45,6 +45,16 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 func (b *Backend) gemv(d, x []float32, k, n int, wf []float32, wh []uint16, bias []float32) {
 	blocks := (n + gemvRows - 1) / gemvRows
 	b.pool.run(blocks, max(1, (1<<16)/(gemvRows*max(k, 1))), func(lo, hi int) {
+		if b.simd != "" {
+			j0, j1 := lo*gemvRows, min(hi*gemvRows, n)
+			if wf != nil {
+				tileSIMD(d[j0:], n, x, k, wf[j0*k:], k, 1, j1-j0, k, false)
+			} else {
+				tileBF16SIMD(d[j0:], n, x, k, wh[j0*k:], k, 1, j1-j0, k, false)
+			}
+			addBias(d[j0:j1], bias, j0)
+			return
+		}
 		for j := lo * gemvRows; j < min(hi*gemvRows, n); {
 			if j+4 <= min(hi*gemvRows, n) {
 				if wf != nil {
@@ -76,6 +86,14 @@ func (b *Backend) gemv(d, x []float32, k, n int, wf []float32, wh []uint16, bias
 func (b *Backend) gemmSmall(d, x []float32, m, k, n int, w []uint16, bias []float32) {
 	blocks := (n + gemmCols - 1) / gemmCols
 	b.pool.run(blocks, 1, func(lo, hi int) {
+		if b.simd != "" {
+			j0, j1 := lo*gemmCols, min(hi*gemmCols, n)
+			tileBF16SIMD(d[j0:], n, x, k, w[j0*k:], k, m, j1-j0, k, false)
+			for i := range m {
+				addBias(d[i*n+j0:i*n+j1], bias, j0)
+			}
+			return
+		}
 		for j := lo * gemmCols; j < min(hi*gemmCols, n); j += 2 {
 			if j+1 == n {
 				for i := range m {
@@ -132,7 +150,7 @@ func (b *Backend) gemm(d, x []float32, m, k, n int, wf []float32, wh []uint16, b
 						widen(row, wh[j*k+k0:j*k+k0+kl], bf16)
 					}
 				}
-				tile(d[m0*n+n0:], n, x[m0*k+k0:], k, panel, kl, m1-m0, n1-n0, kl, k0 > 0)
+				b.tile(d[m0*n+n0:], n, x[m0*k+k0:], k, panel, kl, m1-m0, n1-n0, kl, k0 > 0)
 			}
 			if bias != nil {
 				for i := m0; i < m1; i++ {
@@ -177,6 +195,16 @@ func tile(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, rows
 			}
 			c[i*ldc+j] = dot1x1(s, a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
 		}
+	}
+}
+
+// addBias adds bias[j0+j] to row[j]; a nil bias adds nothing.
+func addBias(row, bias []float32, j0 int) {
+	if bias == nil {
+		return
+	}
+	for j := range row {
+		row[j] += bias[j0+j]
 	}
 }
 

@@ -98,38 +98,53 @@ func TestLinear(t *testing.T) {
 		{[]int{2, 4}, 1, compute.F32, true},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, c := range cases {
-		t.Run(fmt.Sprintf("%v_%d_%v_bias%v", c.shape, c.n, c.dt, c.hasBias), func(t *testing.T) {
-			be := New(3)
-			k := c.shape[len(c.shape)-1]
-			x := be.FromFloat32(randVals(rng, prod(c.shape), 1), c.shape...)
-			m := x.Rows()
-			w, wv := weightTensor(t, be, c.dt, randVals(rng, c.n*k, 1), c.n, k)
-			var bias *Tensor
-			var bv []float32
-			if c.hasBias {
-				bv = randVals(rng, c.n, 1)
-				bias = be.FromFloat32(bv, c.n)
-			}
-			dst := be.New(compute.F32, append(slices.Clone(c.shape[:len(c.shape)-1]), c.n)...)
-			be.Linear(dst, x, w, bias)
-			xv := read(t, be, x)
-			want := make([]float64, m*c.n)
-			for i := range m {
-				for j := range c.n {
-					var s float64
-					for l := range k {
-						s += float64(xv[i*k+l]) * wv[j*k+l]
-					}
-					if bv != nil {
-						s += float64(bv[j])
-					}
-					want[i*c.n+j] = s
+	for _, ks := range kernelSets() {
+		for _, c := range cases {
+			t.Run(kernelName(ks)+"/"+fmt.Sprintf("%v_%d_%v_bias%v", c.shape, c.n, c.dt, c.hasBias), func(t *testing.T) {
+				be := New(3, WithKernels(ks))
+				k := c.shape[len(c.shape)-1]
+				x := be.FromFloat32(randVals(rng, prod(c.shape), 1), c.shape...)
+				m := x.Rows()
+				w, wv := weightTensor(t, be, c.dt, randVals(rng, c.n*k, 1), c.n, k)
+				var bias *Tensor
+				var bv []float32
+				if c.hasBias {
+					bv = randVals(rng, c.n, 1)
+					bias = be.FromFloat32(bv, c.n)
 				}
-			}
-			closeTo(t, "Linear", read(t, be, dst), want, 2e-6*math.Sqrt(float64(k)))
-		})
+				dst := be.New(compute.F32, append(slices.Clone(c.shape[:len(c.shape)-1]), c.n)...)
+				be.Linear(dst, x, w, bias)
+				xv := read(t, be, x)
+				want := make([]float64, m*c.n)
+				for i := range m {
+					for j := range c.n {
+						var s float64
+						for l := range k {
+							s += float64(xv[i*k+l]) * wv[j*k+l]
+						}
+						if bv != nil {
+							s += float64(bv[j])
+						}
+						want[i*c.n+j] = s
+					}
+				}
+				closeTo(t, "Linear", read(t, be, dst), want, 2e-6*math.Sqrt(float64(k)))
+			})
+		}
 	}
+}
+
+// kernelSets lists the kernel sets this machine runs: the portable Go kernels always, the
+// assembly ones too when the CPU has them.
+func kernelSets() []Kernels {
+	if simdName() != "" {
+		return []Kernels{KernelsGeneric, KernelsAuto}
+	}
+	return []Kernels{KernelsGeneric}
+}
+
+func kernelName(ks Kernels) string {
+	return New(1, WithKernels(ks)).Kernels()
 }
 
 func prod(s []int) int {
@@ -331,56 +346,58 @@ func TestAttention(t *testing.T) {
 		{1, 70, 80, 4, 2, 16, 75, 5, true}, // several query blocks, causal, GQA
 		{2, 33, 40, 2, 2, 6, 35, 0, false},
 	}
-	for _, c := range cases {
-		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			be := New(3)
-			qv := randVals(rng, c.b*c.t*c.heads*c.hd, 2)
-			kv := randVals(rng, c.b*c.s*c.kvHeads*c.hd, 2)
-			vv := randVals(rng, c.b*c.s*c.kvHeads*c.hd, 2)
-			q := be.FromFloat32(qv, c.b, c.t, c.heads*c.hd)
-			k := be.FromFloat32(kv, c.b, c.s, c.kvHeads*c.hd)
-			v := be.FromFloat32(vv, c.b, c.s, c.kvHeads*c.hd)
-			dst := be.New(compute.F32, q.Shape...)
-			scale := float32(1 / math.Sqrt(float64(c.hd)))
-			be.Attention(dst, q, k, v, compute.AttentionParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.hd,
-				KVLen: c.kvLen, QPos0: c.qPos0, Causal: c.causal, Scale: scale})
-			want := make([]float64, len(qv))
-			qw, kw := c.heads*c.hd, c.kvHeads*c.hd
-			for bi := range c.b {
-				for h := range c.heads {
-					kh := h / (c.heads / c.kvHeads)
-					for ti := range c.t {
-						n := c.kvLen
-						if c.causal {
-							n = c.qPos0 + ti + 1
-						}
-						sc := make([]float64, n)
-						mx := math.Inf(-1)
-						for j := range n {
-							var s float64
-							for i := range c.hd {
-								s += float64(qv[(bi*c.t+ti)*qw+h*c.hd+i]) * float64(kv[(bi*c.s+j)*kw+kh*c.hd+i])
+	for _, ks := range kernelSets() {
+		for _, c := range cases {
+			t.Run(kernelName(ks)+"/"+fmt.Sprintf("%+v", c), func(t *testing.T) {
+				be := New(3, WithKernels(ks))
+				qv := randVals(rng, c.b*c.t*c.heads*c.hd, 2)
+				kv := randVals(rng, c.b*c.s*c.kvHeads*c.hd, 2)
+				vv := randVals(rng, c.b*c.s*c.kvHeads*c.hd, 2)
+				q := be.FromFloat32(qv, c.b, c.t, c.heads*c.hd)
+				k := be.FromFloat32(kv, c.b, c.s, c.kvHeads*c.hd)
+				v := be.FromFloat32(vv, c.b, c.s, c.kvHeads*c.hd)
+				dst := be.New(compute.F32, q.Shape...)
+				scale := float32(1 / math.Sqrt(float64(c.hd)))
+				be.Attention(dst, q, k, v, compute.AttentionParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.hd,
+					KVLen: c.kvLen, QPos0: c.qPos0, Causal: c.causal, Scale: scale})
+				want := make([]float64, len(qv))
+				qw, kw := c.heads*c.hd, c.kvHeads*c.hd
+				for bi := range c.b {
+					for h := range c.heads {
+						kh := h / (c.heads / c.kvHeads)
+						for ti := range c.t {
+							n := c.kvLen
+							if c.causal {
+								n = c.qPos0 + ti + 1
 							}
-							sc[j] = s * float64(scale)
-							mx = max(mx, sc[j])
-						}
-						var sum float64
-						for j := range sc {
-							sc[j] = math.Exp(sc[j] - mx)
-							sum += sc[j]
-						}
-						for i := range c.hd {
-							var o float64
+							sc := make([]float64, n)
+							mx := math.Inf(-1)
 							for j := range n {
-								o += sc[j] / sum * float64(vv[(bi*c.s+j)*kw+kh*c.hd+i])
+								var s float64
+								for i := range c.hd {
+									s += float64(qv[(bi*c.t+ti)*qw+h*c.hd+i]) * float64(kv[(bi*c.s+j)*kw+kh*c.hd+i])
+								}
+								sc[j] = s * float64(scale)
+								mx = max(mx, sc[j])
 							}
-							want[(bi*c.t+ti)*qw+h*c.hd+i] = o
+							var sum float64
+							for j := range sc {
+								sc[j] = math.Exp(sc[j] - mx)
+								sum += sc[j]
+							}
+							for i := range c.hd {
+								var o float64
+								for j := range n {
+									o += sc[j] / sum * float64(vv[(bi*c.s+j)*kw+kh*c.hd+i])
+								}
+								want[(bi*c.t+ti)*qw+h*c.hd+i] = o
+							}
 						}
 					}
 				}
-			}
-			closeTo(t, "Attention", read(t, be, dst), want, 3e-6)
-		})
+				closeTo(t, "Attention", read(t, be, dst), want, 3e-6)
+			})
+		}
 	}
 }
 
@@ -454,48 +471,50 @@ func TestConv2D(t *testing.T) {
 		{1, 1, 4, 4, 1, 3, 1, 2, false},
 		{1, 64, 9, 10, 6, 3, 1, 1, true}, // K = 576 spans two K blocks
 	}
-	for _, c := range cases {
-		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			be := New(3)
-			xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
-			wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
-			bv := randVals(rng, c.cout, 1)
-			x := be.FromFloat32(xv, c.n, c.cin, c.h, c.w)
-			w := be.FromFloat32(wv, c.cout, c.cin, c.k, c.k)
-			var b *Tensor
-			if c.bias {
-				b = be.FromFloat32(bv, c.cout)
-			}
-			ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
-			dst := be.New(compute.F32, c.n, c.cout, ho, wo)
-			be.Conv2D(dst, x, w, b, compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
-			want := make([]float64, dst.Len())
-			for ni := range c.n {
-				for co := range c.cout {
-					for oy := range ho {
-						for ox := range wo {
-							var s float64
-							if c.bias {
-								s = float64(bv[co])
-							}
-							for ci := range c.cin {
-								for ky := range c.k {
-									for kx := range c.k {
-										iy, ix := oy*c.stride-c.pad+ky, ox*c.stride-c.pad+kx
-										if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
-											continue
+	for _, ks := range kernelSets() {
+		for _, c := range cases {
+			t.Run(kernelName(ks)+"/"+fmt.Sprintf("%+v", c), func(t *testing.T) {
+				be := New(3, WithKernels(ks))
+				xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
+				wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
+				bv := randVals(rng, c.cout, 1)
+				x := be.FromFloat32(xv, c.n, c.cin, c.h, c.w)
+				w := be.FromFloat32(wv, c.cout, c.cin, c.k, c.k)
+				var b *Tensor
+				if c.bias {
+					b = be.FromFloat32(bv, c.cout)
+				}
+				ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+				dst := be.New(compute.F32, c.n, c.cout, ho, wo)
+				be.Conv2D(dst, x, w, b, compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+				want := make([]float64, dst.Len())
+				for ni := range c.n {
+					for co := range c.cout {
+						for oy := range ho {
+							for ox := range wo {
+								var s float64
+								if c.bias {
+									s = float64(bv[co])
+								}
+								for ci := range c.cin {
+									for ky := range c.k {
+										for kx := range c.k {
+											iy, ix := oy*c.stride-c.pad+ky, ox*c.stride-c.pad+kx
+											if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
+												continue
+											}
+											s += float64(xv[((ni*c.cin+ci)*c.h+iy)*c.w+ix]) * float64(wv[((co*c.cin+ci)*c.k+ky)*c.k+kx])
 										}
-										s += float64(xv[((ni*c.cin+ci)*c.h+iy)*c.w+ix]) * float64(wv[((co*c.cin+ci)*c.k+ky)*c.k+kx])
 									}
 								}
+								want[((ni*c.cout+co)*ho+oy)*wo+ox] = s
 							}
-							want[((ni*c.cout+co)*ho+oy)*wo+ox] = s
 						}
 					}
 				}
-			}
-			closeTo(t, "Conv2D", read(t, be, dst), want, 2e-6*math.Sqrt(float64(c.cin*c.k*c.k)))
-		})
+				closeTo(t, "Conv2D", read(t, be, dst), want, 2e-6*math.Sqrt(float64(c.cin*c.k*c.k)))
+			})
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ type torchOps struct {
 	}
 }
 
-func loadTorchOps(t *testing.T) *torchOps {
+func loadTorchOps(t *testing.T, ks Kernels) *torchOps {
 	raw, err := os.ReadFile("testdata/torch_ops.bin")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func loadTorchOps(t *testing.T) *torchOps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &torchOps{t: t, be: New(2)}
+	o := &torchOps{t: t, be: New(2, WithKernels(ks))}
 	var doc struct {
 		Tensors json.RawMessage `json:"tensors"`
 	}
@@ -70,7 +70,13 @@ func (o *torchOps) compare(name string, got *Tensor, tol float64) {
 // TestAgainstTorch runs every op on the inputs of testdata/torch_ops.py and compares with
 // what PyTorch computed in float32.
 func TestAgainstTorch(t *testing.T) {
-	o := loadTorchOps(t)
+	for _, ks := range kernelSets() {
+		t.Run(kernelName(ks), func(t *testing.T) { againstTorch(t, ks) })
+	}
+}
+
+func againstTorch(t *testing.T, ks Kernels) {
+	o := loadTorchOps(t, ks)
 	be := o.be
 	like := func(name string) *Tensor { return be.New(compute.F32, o.get(name).Shape...) }
 

@@ -1,0 +1,84 @@
+//go:build amd64 && !purego
+
+package cpu
+
+//go:generate go run -C internal/asmgen . -out ../../kernels_amd64.s -stubs ../../kernels_amd64_stubs.go -pkg cpu
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// simdName names the assembly kernel set this CPU can run, or "" when it has none
+// (x/sys/cpu also checks that the OS saves the YMM registers).
+func simdName() string {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		return "avx2-fma"
+	}
+	return ""
+}
+
+type dotF32Kernel func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+type dotBF16Kernel func(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+func f32At(p unsafe.Pointer, i int) *float32 { return (*float32)(unsafe.Add(p, uintptr(i)*4)) }
+func u16At(p unsafe.Pointer, i int) *uint16  { return (*uint16)(unsafe.Add(p, uintptr(i)*2)) }
+
+// tileSIMD is tile on the assembly kernels: c[i*ldc+j] (+)= a_i·b_j for i < rows, j < cols,
+// in 3×4 tiles (smaller at the edges), rows of a outermost so three rows of a stay in L1
+// while the b rows stream past. K is cut into dotBlock pieces resumed through c.
+func tileSIMD(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, rows, cols, k int, acc bool) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if k <= 0 {
+		zeroTile(c, ldc, rows, cols, acc)
+		return
+	}
+	_, _, _ = a[(rows-1)*lda+k-1], b[(cols-1)*ldb+k-1], c[(rows-1)*ldc+cols-1]
+	pa, pb, pc := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b)), unsafe.Pointer(unsafe.SliceData(c))
+	kern := [3][4]dotF32Kernel{
+		{dotF32R1C1, dotF32R1C2, dotF32R1C3, dotF32R1C4},
+		{dotF32R2C1, dotF32R2C2, dotF32R2C3, dotF32R2C4},
+		{dotF32R3C1, dotF32R3C2, dotF32R3C3, dotF32R3C4},
+	}
+	for i := 0; i < rows; i += 3 {
+		r := min(3, rows-i)
+		for j := 0; j < cols; j += 4 {
+			fn := kern[r-1][min(4, cols-j)-1]
+			for k0 := 0; k0 < k; k0 += dotBlock {
+				fn(min(dotBlock, k-k0), f32At(pa, i*lda+k0), lda, f32At(pb, j*ldb+k0), ldb, f32At(pc, i*ldc+j), ldc, acc || k0 > 0)
+			}
+		}
+	}
+}
+
+// tileBF16SIMD is tileSIMD with BF16 rows b, widened in registers. Weight rows are
+// outermost: each K block of four weight rows is widened once per three rows of a and
+// stays in L1 while every row of a uses it, so the weights come from memory once.
+func tileBF16SIMD(c []float32, ldc int, a []float32, lda int, b []uint16, ldb int, rows, cols, k int, acc bool) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if k <= 0 {
+		zeroTile(c, ldc, rows, cols, acc)
+		return
+	}
+	_, _, _ = a[(rows-1)*lda+k-1], b[(cols-1)*ldb+k-1], c[(rows-1)*ldc+cols-1]
+	pa, pb, pc := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b)), unsafe.Pointer(unsafe.SliceData(c))
+	kern := [3][4]dotBF16Kernel{
+		{dotBF16R1C1, dotBF16R1C2, dotBF16R1C3, dotBF16R1C4},
+		{dotBF16R2C1, dotBF16R2C2, dotBF16R2C3, dotBF16R2C4},
+		{dotBF16R3C1, dotBF16R3C2, dotBF16R3C3, dotBF16R3C4},
+	}
+	for j := 0; j < cols; j += 4 {
+		cn := min(4, cols-j)
+		for k0 := 0; k0 < k; k0 += dotBlock {
+			for i := 0; i < rows; i += 3 {
+				fn := kern[min(3, rows-i)-1][cn-1]
+				fn(min(dotBlock, k-k0), f32At(pa, i*lda+k0), lda, u16At(pb, j*ldb+k0), ldb, f32At(pc, i*ldc+j), ldc, acc || k0 > 0)
+			}
+		}
+	}
+}
