@@ -18,8 +18,9 @@ import "unsafe"
 // unrolled by four along K keep every value in a register and reach roughly one
 // multiply-add per cycle. They read through unsafe pointers after one bounds check of the
 // last element each row touches, so the loops carry no bounds checks; every pointer is the
-// row's base plus an offset inside the row (Go forbids pointers past an allocation's end). Later SIMD versions
-// (AVX-512, NEON) replace these functions with the same signatures.
+// row's base plus an offset inside the row (Go forbids pointers past an allocation's end).
+// They are the generic kernel set; on CPUs with AVX2 and FMA the assembly tiles of
+// simd_amd64.go run instead (Backend.tile and the SIMD branches of Linear and Attention).
 
 // dotBlock is the K block of the SIMD kernels: every dot product is summed in pieces of
 // dotBlock products starting at k = 0, each piece lane by lane, the pieces added in order

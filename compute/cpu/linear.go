@@ -82,7 +82,8 @@ func (b *Backend) gemv(d, x []float32, k, n int, wf []float32, wh []uint16, bias
 
 // gemmSmall is Linear for a few rows (batched decoding) with BF16 weights: like gemv it
 // reads every weight once from memory and widens it in registers, but uses each widened
-// pair of weight rows for all the x rows while it is in L1.
+// pair of weight rows (assembly kernels: each widened K block of four rows) for all the x
+// rows while it is in L1.
 func (b *Backend) gemmSmall(d, x []float32, m, k, n int, w []uint16, bias []float32) {
 	blocks := (n + gemmCols - 1) / gemmCols
 	b.pool.run(blocks, 1, func(lo, hi int) {
