@@ -1225,7 +1225,7 @@ func (b *benchRun) gen(p int) error {
 	st := b.add(fmt.Sprintf("gen_step_p%d", p), tSteps, &benchStage{Parallel: p, Rows: 2 * p, Steps: steps,
 		KVStart: l, KVEnd: l + steps, StepsPerS: benchRound(1/stepMed, 3), StepsPerSBest: benchRound(1/stepBest, 3),
 		ImageTokPerS: benchRound(float64(p)/stepMed, 3), MsPerStep: benchRound(1000*stepMed, 2),
-		Extrapolated: true, ExtrapFlat: benchRound(flat, 2),
+		Extrapolated: true, ExtrapFlat: benchRound(flat, 6), // seconds, to the microsecond like the stage times
 		ExtrapNote: fmt.Sprintf("EXTRAPOLATED, not measured: seconds for %d image tokens x P=%d = median gen_prefill + %d x the median per-step time of %d steps from KV %d (flat; no KV-linear probe)",
 			total, p, total-1, steps, l),
 		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner", steps, 2*p)})
