@@ -40,6 +40,7 @@ func (d DType) Size() int {
 	panic(fmt.Sprintf("compute: unknown dtype %d", d))
 }
 
+// String is the dtype's safetensors-style name ("F32", "F16", "BF16").
 func (d DType) String() string {
 	switch d {
 	case F32:
@@ -82,6 +83,7 @@ func (t *Tensor) Dim(i int) int {
 // Rows is the product of all dimensions but the last: the M of a [M, K] view.
 func (t *Tensor) Rows() int { return t.Len() / t.Dim(-1) }
 
+// String shows the dtype and shape, e.g. "F32[1 576 1024]", for error messages.
 func (t *Tensor) String() string { return fmt.Sprintf("%s%v", t.DType, t.Shape) }
 
 // AttentionParams describes one multi-head attention call.

@@ -75,6 +75,7 @@ type MemoryError struct {
 	Fits int
 }
 
+// Error says what the generation needs, what is allowed, and how many images would fit.
 func (e *MemoryError) Error() string {
 	est := e.Estimate
 	msg := fmt.Sprintf("generating %d images together needs about %s (KV cache %s for %d rows × %d positions, scratch %s), more than the %s allowed (%s)",
