@@ -30,6 +30,7 @@ type genGolden struct {
 		ParallelSize   int                        `json:"parallel_size"`
 		ImageTokens    [][]int32                  `json:"image_tokens"`
 		PNG            []string                   `json:"png"`
+		ImageU8Sum     []int64                    `json:"image_u8_sum"` // per image, the sum of its 8-bit RGB values
 	} `json:"generation"`
 	Files map[string]struct {
 		File  string `json:"file"`
@@ -71,6 +72,19 @@ func genTinyA(t testing.TB) *genCase {
 	return c
 }
 
+// genVariants are the generated models of testdata/generate and the checkpoint each is
+// written as (the fixtures hold formulas, not weights).
+var genVariants = []struct {
+	name   string
+	dtype  string // "" for formulaweights.WriteModel's BF16 safetensors
+	format undFormat
+}{
+	{"gen-b", "", undSafetensors},
+	{"gen-c", "", undSafetensors},
+	{"gen-d", "", undSafetensors},
+	{"gen-e", "F16", undPyTorch},
+}
+
 // genVariant loads one of the generated models of testdata/generate.
 func genVariant(t testing.TB, name string) *genCase {
 	t.Helper()
@@ -78,6 +92,20 @@ func genVariant(t testing.TB, name string) *genCase {
 	dir := t.TempDir()
 	if err := formulaweights.WriteModel(dir, src); err != nil {
 		t.Fatal(err)
+	}
+	for _, v := range genVariants {
+		if v.name != name || v.dtype == "" {
+			continue
+		}
+		// Replace the BF16 safetensors by the variant's own checkpoint.
+		if err := os.Remove(filepath.Join(dir, "model.safetensors")); err != nil {
+			t.Fatal(err)
+		}
+		ws, err := formulaweights.Read(filepath.Join(src, "weights.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeUndCheckpoint(t, dir, ws, v.dtype, v.format)
 	}
 	c := &genCase{name: name, dir: dir, golden: src}
 	fixtures.JSON(t, filepath.Join(src, "golden.json"), &c.g)
@@ -96,14 +124,15 @@ func genCases(t *testing.T) []*genCase {
 	if _, err := os.Stat(filepath.Join(fixtures.Root(t), "models", "tiny-a")); err == nil {
 		cases = append(cases, genTinyA(t))
 	}
-	for _, name := range []string{"gen-b", "gen-c", "gen-d"} {
-		cases = append(cases, genVariant(t, name))
+	for _, v := range genVariants {
+		cases = append(cases, genVariant(t, v.name))
 	}
 	return cases
 }
 
 // TestGenerateGolden runs greedy CFG generation on tiny-a and on the generated models of
-// other shapes (Janus-1.3B prompts, 2 and 3 images in parallel, 1–3 VQ levels) and compares
+// other shapes (Janus-1.3B prompts, 2 and 3 images in parallel, 1–3 VQ levels, a 10×10 grid
+// from F16 weights in a PyTorch .bin) and compares
 // every golden: prompt ids, step-0 logits of both rows, the guided logits of the first three
 // steps, every image token, the decoded images and (tiny-a) the PNG.
 func TestGenerateGolden(t *testing.T) {
@@ -154,13 +183,31 @@ func TestGenerateGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			closeTo(t, "decoded images", dec, c.bin(t, "gen_decoded"))
+			s := c.m.VQ.Params().ImageSize
 			for i, name := range gen.PNG {
-				s := c.m.VQ.Params().ImageSize
 				img, err := imageproc.Postprocess(dec[i*3*s*s:(i+1)*3*s*s], s, s)
 				if err != nil {
 					t.Fatal(err)
 				}
 				fixtures.ComparePNG(t, img, filepath.Join(c.golden, name))
+			}
+			// The generated variants have no PNG; the 8-bit images' sums stand for it. A value
+			// within the decode tolerance can round the other way (as ComparePNG allows), so
+			// the sum may be off by a few, not by one in 64 values.
+			for i, want := range gen.ImageU8Sum {
+				img, err := imageproc.Postprocess(dec[i*3*s*s:(i+1)*3*s*s], s, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var sum int64
+				for p, v := range img.Pix {
+					if p%4 != 3 { // RGB, not alpha
+						sum += int64(v)
+					}
+				}
+				if d := sum - want; d > int64(3*s*s/64) || -d > int64(3*s*s/64) {
+					t.Errorf("image %d: 8-bit RGB sum %d, want %d", i, sum, want)
+				}
 			}
 		})
 	}
