@@ -520,3 +520,82 @@ func TestGenerateMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+// cancelOnWriter cancels a context at the first write containing at (a progress line), and
+// keeps what was written.
+type cancelOnWriter struct {
+	at     string
+	cancel context.CancelFunc
+	buf    bytes.Buffer
+}
+
+func (w *cancelOnWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.at)) {
+		w.cancel()
+	}
+	return w.buf.Write(p)
+}
+
+// TestGenerateCancelledMidRun cancels a run of four images on tiny-a (as Ctrl-C does) at
+// its first progress line, or once its preview files exist: the command returns
+// context.Canceled and leaves the output folder as it found it, with no image, no temporary
+// or preview file, and the user's file there untouched.
+func TestGenerateCancelledMidRun(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	prompt := strings.Repeat("a small red house by a lake, ", 20)
+	tests := []struct {
+		name  string
+		at    string // the stderr text that cancels
+		flags []string
+	}{
+		{"first progress line", "generate: ", nil},
+		{"previews written", "preview: ", []string{"--preview-every", "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			outDir := t.TempDir()
+			mine := filepath.Join(outDir, "notes.txt")
+			if err := os.WriteFile(mine, []byte("keep me"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.Stat(mine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stderr := &cancelOnWriter{at: tt.at, cancel: cancel}
+			var stdout bytes.Buffer
+			args := append([]string{"--model", dir, "--prompt", prompt, "--n", "4", "--seed", "3",
+				"--out", outDir, "--threads", "2", "--json"}, tt.flags...)
+			err = runGenerate(ctx, args, &stdout, stderr)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("generate cancelled at %q = %v, want context.Canceled\n%s", tt.at, err, stderr.buf.String())
+			}
+			if !strings.Contains(stderr.buf.String(), tt.at) {
+				t.Fatalf("the run ended before %q:\n%s", tt.at, stderr.buf.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("a cancelled run printed %q", stdout.String())
+			}
+			entries, err := os.ReadDir(outDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if !slices.Equal(names, []string{"notes.txt"}) {
+				t.Fatalf("the output folder holds %v after the cancel, want only notes.txt", names)
+			}
+			after, err := os.Stat(mine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data, _ := os.ReadFile(mine); string(data) != "keep me" || !after.ModTime().Equal(before.ModTime()) || after.Mode() != before.Mode() {
+				t.Errorf("the user's file changed: %q, %v %v", data, after.ModTime(), after.Mode())
+			}
+		})
+	}
+}

@@ -2,9 +2,11 @@ package main
 
 // janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT
 //                  [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
-//                  [--json] [--threads N] [--backend auto|cpu|metal]
+//                  [--repetition-penalty R] [--json] [--threads N] [--backend auto|cpu|metal]
 //
-// Answers a question about images, streaming the answer to stdout as it is generated. With
+// Answers a question about images, streaming the answer to stdout as it is generated.
+// --repetition-penalty R > 1 makes the tokens already in the answer less likely, greedy or
+// sampled (Hugging Face's rule); the default 1 leaves the logits alone, as the original. With
 // --json nothing is streamed; one object is printed at the end:
 //
 //	text               string  the answer (special tokens left out)
@@ -20,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -63,6 +66,7 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	topP := fs.Float64("top-p", 0.95, "nucleus sampling mass when sampling (the official demo's 0.95)")
 	topK := fs.Int("top-k", 50, "keep the K most likely tokens when sampling (Hugging Face's default 50; 0 disables)")
 	seed := fs.Uint64("seed", 0, "random seed for sampling: the same seed gives the same answer")
+	repetition := fs.Float64("repetition-penalty", 1, "make tokens already in the answer less likely, HF-style (1: off, as the original)")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming the answer")
 	if err := parseArgs(fs, args, "the question goes after --prompt"); err != nil {
 		return err
@@ -76,8 +80,12 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *maxNew <= 0 {
 		return fmt.Errorf("--max-new-tokens %d must be positive", *maxNew)
 	}
+	if !(*repetition > 0) || math.IsInf(*repetition, 0) {
+		return fmt.Errorf("--repetition-penalty %v must be a finite number > 0 (1 is off)", *repetition)
+	}
 	opts := model.GenerateOptions{
 		MaxNewTokens: *maxNew, Temperature: *temperature, TopP: *topP, TopK: *topK, Seed: *seed,
+		RepetitionPenalty: *repetition,
 	}
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("understand options: %w", err)

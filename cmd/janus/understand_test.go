@@ -142,6 +142,10 @@ func TestUnderstandOptionsBeforeLoad(t *testing.T) {
 		{"negative temperature", []string{"--temperature", "-1"}, "temperature -1"},
 		{"negative top-k", []string{"--top-k", "-3"}, "top-k -3"},
 		{"zero tokens", []string{"--max-new-tokens", "0"}, "--max-new-tokens 0"},
+		{"zero repetition penalty", []string{"--repetition-penalty", "0"}, "--repetition-penalty 0"},
+		{"negative repetition penalty", []string{"--repetition-penalty", "-1.5"}, "--repetition-penalty -1.5"},
+		{"repetition penalty NaN", []string{"--repetition-penalty", "NaN"}, "--repetition-penalty NaN"},
+		{"infinite repetition penalty", []string{"--repetition-penalty", "+Inf"}, "--repetition-penalty +Inf"},
 		{"valid options load", nil, "no-model"},
 	}
 	for _, tt := range tests {
@@ -156,5 +160,94 @@ func TestUnderstandOptionsBeforeLoad(t *testing.T) {
 				t.Fatalf("understand %v reached the model folder: %v", tt.flags, err)
 			}
 		})
+	}
+}
+
+// checksCancelCtx is a context that cancels itself at its n-th Err check: the answer loop
+// checks once per token, so the cancel lands at a known point of the run, which a timer
+// could not promise (tiny-a answers in milliseconds).
+type checksCancelCtx struct {
+	context.Context
+	cancel context.CancelFunc
+	n      int
+}
+
+func newChecksCancelCtx(n int) *checksCancelCtx {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &checksCancelCtx{Context: ctx, cancel: cancel, n: n}
+}
+
+func (c *checksCancelCtx) Err() error {
+	if c.n--; c.n <= 0 {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
+// TestUnderstandCancelledMidAnswer cancels the answer after a few tokens: the command
+// returns context.Canceled, streams only the part it had (a prefix of the full answer), and
+// with --json prints nothing.
+func TestUnderstandCancelledMidAnswer(t *testing.T) {
+	args, g := tinyAArgs(t)
+	full := g.Understanding.GreedyText
+	const checks = 6 // the image, the prompt, then the first answer tokens
+
+	ctx := newChecksCancelCtx(checks)
+	defer ctx.cancel()
+	var out, errOut bytes.Buffer
+	err := runUnderstand(ctx, args, &out, &errOut)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("understand cancelled mid-answer = %v, want context.Canceled", err)
+	}
+	part := strings.TrimSuffix(out.String(), "\n")
+	if part == "" || len(part) >= len(full) || !strings.HasPrefix(full, part) {
+		t.Fatalf("streamed %q before the cancel, want a non-empty proper prefix of %q", part, full)
+	}
+
+	// The same cancel point with --json: nothing partial is printed.
+	ctx = newChecksCancelCtx(checks)
+	defer ctx.cancel()
+	out.Reset()
+	err = runUnderstand(ctx, append(args, "--json"), &out, &errOut)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("understand --json cancelled mid-answer = %v, want context.Canceled", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("--json printed %q after a cancel", out.String())
+	}
+}
+
+// TestUnderstandRepetitionPenalty: --repetition-penalty 1 is the default answer exactly; a
+// penalty reaches the sampler (greedy here) and changes the reference's repetitive answer
+// from its second token on, never its first (nothing precedes it to penalise).
+func TestUnderstandRepetitionPenalty(t *testing.T) {
+	args, g := tinyAArgs(t)
+	want := g.Understanding.GreedyTokens
+	run := func(penalty string) []int32 {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := runUnderstand(context.Background(), append(args, "--repetition-penalty", penalty, "--json"), &out, &errOut); err != nil {
+			t.Fatalf("understand --repetition-penalty %s: %v", penalty, err)
+		}
+		var res understandResult
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res.Tokens
+	}
+	if got := run("1"); !slices.Equal(got, want) {
+		t.Errorf("penalty 1 gave %v, want the default answer %v", got, want)
+	}
+	got := run("50")
+	if len(got) == 0 || got[0] != want[0] || slices.Equal(got, want) {
+		t.Errorf("penalty 50 gave %v; want the same first token as %v and a different answer", got, want)
+	}
+	seen := map[int32]bool{}
+	for _, tok := range got {
+		if seen[tok] {
+			t.Errorf("penalty 50 still repeats token %d: %v", tok, got)
+			break
+		}
+		seen[tok] = true
 	}
 }
