@@ -6,48 +6,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
-
-// tinyA fills dst with the tiny-a model folder minus the files in skip; the weights are a
-// symlink to the fixture, the small files copies.
-func tinyA(t *testing.T, dst string, skip ...string) {
-	t.Helper()
-	src := fixtures.Path(t, "models", "tiny-a")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		name := f.Name()
-		if slices.Contains(skip, name) {
-			continue
-		}
-		if name == "model.safetensors" {
-			if err := os.Symlink(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join(src, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // release fills dst with the released configs of preset (a real-configs folder) and a
 // sparse checkpoint in shards shards, plus the DeepSeek-LLM tokenizer when withTokenizer.
@@ -66,39 +33,6 @@ func release(t *testing.T, dst, preset string, shards int, withTokenizer bool) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// toHFCache moves every file of src into the hub cache layout under hub: the content into
-// models--ORG--NAME/blobs/, a relative symlink to it in snapshots/REV/ (as huggingface_hub
-// makes them), and refs/main naming rev when main is set.
-func toHFCache(t *testing.T, src, hub, repo, rev string, main bool) string {
-	t.Helper()
-	repoDir := filepath.Join(hub, "models--"+strings.ReplaceAll(repo, "/", "--"))
-	snap := filepath.Join(repoDir, "snapshots", rev)
-	for _, d := range []string{filepath.Join(repoDir, "blobs"), filepath.Join(repoDir, "refs"), snap} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		blob := rev + "-" + f.Name() // the hub names blobs by content hash; any unique name will do
-		if err := os.Rename(filepath.Join(src, f.Name()), filepath.Join(repoDir, "blobs", blob)); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(filepath.Join("..", "..", "blobs", blob), filepath.Join(snap, f.Name())); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if main {
-		if err := os.WriteFile(filepath.Join(repoDir, "refs", "main"), []byte(rev), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return repoDir
 }
 
 // editConfig rewrites dir/config.json with change applied to its top-level object.
@@ -219,36 +153,36 @@ func TestDiscover(t *testing.T) {
 	}{
 		{"plain folders one and two levels deep; deeper and non-model folders ignored", func(t *testing.T, tmp string) ([]string, []want) {
 			root := filepath.Join(tmp, "models")
-			tinyA(t, filepath.Join(root, "tiny-a"))
+			apptest.TinyA(t, filepath.Join(root, "tiny-a"))
 			w := janus13(t, filepath.Join(root, "deepseek-ai", "Janus-1.3B"))
 			w.name, w.path = "Janus-1.3B", "models/deepseek-ai/Janus-1.3B"
-			tinyA(t, filepath.Join(root, "a", "b", "too-deep"))
+			apptest.TinyA(t, filepath.Join(root, "a", "b", "too-deep"))
 			writeFile(t, filepath.Join(root, "notes", "readme.txt"), "not a model")
 			writeFile(t, filepath.Join(root, "llama", "config.json"), `{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}`)
 			writeFile(t, filepath.Join(root, "llama", "model.safetensors"), "x")
 			writeFile(t, filepath.Join(root, "badjson", "config.json"), `{"model_type": "multi_modality"`)
 			writeFile(t, filepath.Join(root, "badjson", "model.safetensors"), "x")
 			writeFile(t, filepath.Join(root, "config-is-a-folder", "config.json", "x"), "x")
-			tinyA(t, filepath.Join(root, ".hidden", "tiny"))
+			apptest.TinyA(t, filepath.Join(root, ".hidden", "tiny"))
 			return []string{root}, []want{w,
 				{name: "tiny-a", path: "models/tiny-a", family: "Janus-Pro", complete: true, params: tinyParams, bytes: tinyBytes}}
 		}},
 		{"a root that is itself a model folder", func(t *testing.T, tmp string) ([]string, []want) {
-			tinyA(t, filepath.Join(tmp, "Janus-Tiny"))
+			apptest.TinyA(t, filepath.Join(tmp, "Janus-Tiny"))
 			return []string{filepath.Join(tmp, "Janus-Tiny")}, []want{
 				{name: "Janus-Tiny", path: "Janus-Tiny", family: "Janus-Pro", complete: true, params: tinyParams, bytes: tinyBytes}}
 		}},
 		{"hub cache: refs/main picks the snapshot; other repos ignored", func(t *testing.T, tmp string) ([]string, []want) {
 			hub := filepath.Join(tmp, "hub")
-			tinyA(t, filepath.Join(tmp, "old"), "tokenizer.json")
-			toHFCache(t, filepath.Join(tmp, "old"), hub, "deepseek-ai/Janus-Pro-1B", "0000old", false)
-			tinyA(t, filepath.Join(tmp, "new"))
-			toHFCache(t, filepath.Join(tmp, "new"), hub, "deepseek-ai/Janus-Pro-1B", "1111main", true)
+			apptest.TinyA(t, filepath.Join(tmp, "old"), "tokenizer.json")
+			apptest.ToHFCache(t, filepath.Join(tmp, "old"), hub, "deepseek-ai/Janus-Pro-1B", "0000old", false)
+			apptest.TinyA(t, filepath.Join(tmp, "new"))
+			apptest.ToHFCache(t, filepath.Join(tmp, "new"), hub, "deepseek-ai/Janus-Pro-1B", "1111main", true)
 			writeFile(t, filepath.Join(tmp, "llama", "config.json"), `{"model_type": "llama"}`)
 			writeFile(t, filepath.Join(tmp, "llama", "model.safetensors"), "x")
-			toHFCache(t, filepath.Join(tmp, "llama"), hub, "meta-llama/Llama-2-7b", "2222", true)
-			tinyA(t, filepath.Join(hub, "datasets--someone--janus-set", "snapshots", "3333"))
-			tinyA(t, filepath.Join(hub, ".locks", "models--x--y"))
+			apptest.ToHFCache(t, filepath.Join(tmp, "llama"), hub, "meta-llama/Llama-2-7b", "2222", true)
+			apptest.TinyA(t, filepath.Join(hub, "datasets--someone--janus-set", "snapshots", "3333"))
+			apptest.TinyA(t, filepath.Join(hub, ".locks", "models--x--y"))
 			return []string{hub}, []want{{
 				name: "Janus-Pro-1B", repo: "deepseek-ai/Janus-Pro-1B", family: "Janus-Pro", complete: true,
 				path:   "hub/models--deepseek-ai--Janus-Pro-1B/snapshots/1111main",
@@ -257,10 +191,10 @@ func TestDiscover(t *testing.T) {
 		}},
 		{"hub cache without refs/main: the newest snapshot, broken here", func(t *testing.T, tmp string) ([]string, []want) {
 			hub := filepath.Join(tmp, "huggingface", "hub") // HF_HOME given as the root
-			tinyA(t, filepath.Join(tmp, "a"))
-			repo := toHFCache(t, filepath.Join(tmp, "a"), hub, "deepseek-ai/Janus-Pro-7B", "aaaa", false)
-			tinyA(t, filepath.Join(tmp, "b"), "tokenizer.json")
-			toHFCache(t, filepath.Join(tmp, "b"), hub, "deepseek-ai/Janus-Pro-7B", "bbbb", false)
+			apptest.TinyA(t, filepath.Join(tmp, "a"))
+			repo := apptest.ToHFCache(t, filepath.Join(tmp, "a"), hub, "deepseek-ai/Janus-Pro-7B", "aaaa", false)
+			apptest.TinyA(t, filepath.Join(tmp, "b"), "tokenizer.json")
+			apptest.ToHFCache(t, filepath.Join(tmp, "b"), hub, "deepseek-ai/Janus-Pro-7B", "bbbb", false)
 			// A refs/main that points out of snapshots/ is ignored like a missing one.
 			writeFile(t, filepath.Join(repo, "refs", "main"), "..")
 			old := time.Now().Add(-time.Hour)
@@ -306,9 +240,9 @@ func TestDiscover(t *testing.T) {
 			}}
 		}},
 		{"config error; identified by architectures alone", func(t *testing.T, tmp string) ([]string, []want) {
-			tinyA(t, filepath.Join(tmp, "no-llm"))
+			apptest.TinyA(t, filepath.Join(tmp, "no-llm"))
 			editConfig(t, filepath.Join(tmp, "no-llm"), func(m map[string]any) { delete(m, "language_config") })
-			tinyA(t, filepath.Join(tmp, "no-type"))
+			apptest.TinyA(t, filepath.Join(tmp, "no-type"))
 			editConfig(t, filepath.Join(tmp, "no-type"), func(m map[string]any) { delete(m, "model_type") })
 			return []string{tmp}, []want{
 				{name: "no-llm", path: "no-llm", family: "Janus-Pro", problems: []string{"language_config"}, params: tinyParams, bytes: tinyBytes},
@@ -316,9 +250,9 @@ func TestDiscover(t *testing.T) {
 			}
 		}},
 		{"no weights yet: plain folder and unfinished hub download", func(t *testing.T, tmp string) ([]string, []want) {
-			tinyA(t, filepath.Join(tmp, "models", "half"), "model.safetensors")
-			tinyA(t, filepath.Join(tmp, "src"), "model.safetensors")
-			repo := toHFCache(t, filepath.Join(tmp, "src"), filepath.Join(tmp, "hub"), "deepseek-ai/Janus-1.3B", "cafe", true)
+			apptest.TinyA(t, filepath.Join(tmp, "models", "half"), "model.safetensors")
+			apptest.TinyA(t, filepath.Join(tmp, "src"), "model.safetensors")
+			repo := apptest.ToHFCache(t, filepath.Join(tmp, "src"), filepath.Join(tmp, "hub"), "deepseek-ai/Janus-1.3B", "cafe", true)
 			writeFile(t, filepath.Join(repo, "blobs", "0123abcd.incomplete"), "partial")
 			return []string{filepath.Join(tmp, "models"), filepath.Join(tmp, "hub")}, []want{
 				{name: "half", path: "models/half", family: "Janus-Pro", problems: []string{"no weight files"}},
@@ -328,8 +262,8 @@ func TestDiscover(t *testing.T) {
 		}},
 		{"symlinked folders followed, each model listed once", func(t *testing.T, tmp string) ([]string, []want) {
 			root := filepath.Join(tmp, "models")
-			tinyA(t, filepath.Join(root, "a"))
-			tinyA(t, filepath.Join(tmp, "elsewhere", "tiny"))
+			apptest.TinyA(t, filepath.Join(root, "a"))
+			apptest.TinyA(t, filepath.Join(tmp, "elsewhere", "tiny"))
 			if err := os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "b")); err != nil {
 				t.Fatal(err)
 			}
@@ -343,8 +277,8 @@ func TestDiscover(t *testing.T) {
 			}
 		}},
 		{"roots in the order given; missing roots skipped", func(t *testing.T, tmp string) ([]string, []want) {
-			tinyA(t, filepath.Join(tmp, "z", "m1"))
-			tinyA(t, filepath.Join(tmp, "a", "m2"))
+			apptest.TinyA(t, filepath.Join(tmp, "z", "m1"))
+			apptest.TinyA(t, filepath.Join(tmp, "a", "m2"))
 			return []string{filepath.Join(tmp, "missing"), filepath.Join(tmp, "z"), filepath.Join(tmp, "a")}, []want{
 				{name: "m1", path: "z/m1", family: "Janus-Pro", complete: true},
 				{name: "m2", path: "a/m2", family: "Janus-Pro", complete: true},
@@ -397,7 +331,7 @@ func checkEntry(t *testing.T, tmp string, e ModelEntry, w want) {
 // other roots are still returned.
 func TestDiscoverBadRoots(t *testing.T) {
 	tmp := t.TempDir()
-	tinyA(t, filepath.Join(tmp, "good", "tiny"))
+	apptest.TinyA(t, filepath.Join(tmp, "good", "tiny"))
 	file := filepath.Join(tmp, "a-file")
 	writeFile(t, file, "x")
 	got, err := Discover([]string{file, filepath.Join(tmp, "missing"), filepath.Join(tmp, "good")})

@@ -12,58 +12,8 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/app"
-	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/app/apptest"
 )
-
-// modelsTinyA fills dst with the tiny-a model folder minus the files in skip (weights
-// symlinked to the fixture).
-func modelsTinyA(t *testing.T, dst string, skip ...string) {
-	t.Helper()
-	src := fixtures.Path(t, "models", "tiny-a")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if slices.Contains(skip, f.Name()) {
-			continue
-		}
-		if err := os.Symlink(filepath.Join(src, f.Name()), filepath.Join(dst, f.Name())); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// modelsHubRepo lays out src's files as a Hugging Face cache repository under hub (blobs,
-// a snapshot of relative symlinks, refs/main) and returns the snapshot folder.
-func modelsHubRepo(t *testing.T, hub, repo, rev string, fill func(dst string)) string {
-	t.Helper()
-	repoDir := filepath.Join(hub, "models--"+strings.ReplaceAll(repo, "/", "--"))
-	blobs, snap := filepath.Join(repoDir, "blobs"), filepath.Join(repoDir, "snapshots", rev)
-	fill(blobs)
-	if err := os.MkdirAll(snap, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files, err := os.ReadDir(blobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := os.Symlink(filepath.Join("..", "..", "blobs", f.Name()), filepath.Join(snap, f.Name())); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(repoDir, "refs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(repoDir, "refs", "main"), []byte(rev+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return snap
-}
 
 // modelsLayout builds a models folder with a complete and a broken model, and a hub cache
 // with one complete model; it returns the two roots and the three model folders.
@@ -71,9 +21,11 @@ func modelsLayout(t *testing.T) (root, hub string, paths []string) {
 	tmp := t.TempDir()
 	root, hub = filepath.Join(tmp, "models"), filepath.Join(tmp, "hub")
 	complete, broken := filepath.Join(root, "Tiny-Pro"), filepath.Join(root, "tiny-broken")
-	modelsTinyA(t, complete)
-	modelsTinyA(t, broken, "tokenizer.json")
-	snap := modelsHubRepo(t, hub, "deepseek-ai/Janus-Pro-1B", "abc123", func(dst string) { modelsTinyA(t, dst) })
+	apptest.TinyA(t, complete)
+	apptest.TinyA(t, broken, "tokenizer.json")
+	src := filepath.Join(tmp, "download")
+	apptest.TinyA(t, src)
+	snap := filepath.Join(apptest.ToHFCache(t, src, hub, "deepseek-ai/Janus-Pro-1B", "abc123", true), "snapshots", "abc123")
 	return root, hub, []string{complete, broken, snap}
 }
 

@@ -1,0 +1,81 @@
+// Package apptest lays out model folders for tests of model discovery: a copy of the tiny-a
+// fixture model and the Hugging Face cache layout, as huggingface_hub writes it.
+package apptest
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
+
+// TinyA fills dst with the tiny-a fixture model minus the files in skip. The weights are a
+// symlink to the fixture (they are never written); the small files are copies, so a test
+// may edit them.
+func TinyA(t testing.TB, dst string, skip ...string) {
+	t.Helper()
+	src := fixtures.Path(t, "models", "tiny-a")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := f.Name()
+		if slices.Contains(skip, name) {
+			continue
+		}
+		if name == "model.safetensors" {
+			if err := os.Symlink(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, name), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// ToHFCache moves every file of src into the hub cache layout under hub: the content into
+// models--ORG--NAME/blobs/, a relative symlink to it in snapshots/REV/ (as huggingface_hub
+// makes them), and refs/main naming rev when main is set. It returns the repository folder;
+// the model folder is its snapshots/REV.
+func ToHFCache(t testing.TB, src, hub, repo, rev string, main bool) string {
+	t.Helper()
+	repoDir := filepath.Join(hub, "models--"+strings.ReplaceAll(repo, "/", "--"))
+	snap := filepath.Join(repoDir, "snapshots", rev)
+	for _, d := range []string{filepath.Join(repoDir, "blobs"), filepath.Join(repoDir, "refs"), snap} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		blob := rev + "-" + f.Name() // the hub names blobs by content hash; any unique name will do
+		if err := os.Rename(filepath.Join(src, f.Name()), filepath.Join(repoDir, "blobs", blob)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("..", "..", "blobs", blob), filepath.Join(snap, f.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if main {
+		if err := os.WriteFile(filepath.Join(repoDir, "refs", "main"), []byte(rev), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return repoDir
+}
