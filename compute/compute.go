@@ -57,7 +57,11 @@ func (d DType) String() string {
 // share one buffer (see Backend.Reshape); the buffer is released when Free is called on any
 // of them.
 type Tensor struct {
+	// Shape is row-major, last dimension fastest; Backend.Reshape gives another handle on
+	// the same buffer with a new shape, without copying.
 	Shape []int
+	// DType is the element type of the buffer: weights may stay F16/BF16 as stored, while
+	// activations are F32.
 	DType DType
 	// Buf is the backend's own storage; only the backend that made the tensor reads it.
 	Buf any
@@ -94,15 +98,24 @@ func (t *Tensor) String() string { return fmt.Sprintf("%s%v", t.DType, t.Shape) 
 // KVLen keys. Heads must be a multiple of KVHeads (grouped-query attention shares one KV
 // head among Heads/KVHeads query heads). Scores are q·kᵀ·Scale, softmax in float32.
 type AttentionParams struct {
+	// Heads and KVHeads are the query and key/value head counts; HeadDim is the width of
+	// one head, the same for q, k and v.
 	Heads, KVHeads, HeadDim int
-	KVLen                   int
-	QPos0                   int
-	Causal                  bool
-	Scale                   float32
+	// KVLen is how many leading rows of k and v hold valid keys (the filled part of a KV
+	// cache, or S when there is no cache).
+	KVLen int
+	// QPos0 is the absolute position of the first query row: 0 for a prompt, the number of
+	// cached tokens for a decode step. Only Causal masking reads it.
+	QPos0 int
+	// Causal masks keys after each query's position (LLM); false for the ViT.
+	Causal bool
+	// Scale multiplies the scores, usually 1/sqrt(HeadDim).
+	Scale float32
 }
 
 // Conv2DParams describes a 2-D convolution with square stride and symmetric zero padding.
 type Conv2DParams struct {
+	// Stride is the step in both directions; Pad is the zero border added on every side.
 	Stride, Pad int
 }
 
