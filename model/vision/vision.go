@@ -25,24 +25,25 @@ import (
 // Block is one pre-norm transformer block. The checkpoint's fused qkv projection is split at
 // load into Q, K and V so that each is a plain Linear.
 type Block struct {
-	Norm1W, Norm1B *compute.Tensor
-	QW, QB         *compute.Tensor
-	KW, KB         *compute.Tensor
-	VW, VB         *compute.Tensor
-	ProjW, ProjB   *compute.Tensor
-	Norm2W, Norm2B *compute.Tensor
-	FC1W, FC1B     *compute.Tensor
-	FC2W, FC2B     *compute.Tensor
+	Norm1W, Norm1B *compute.Tensor // norm1, the LayerNorm before attention [width]
+	QW, QB         *compute.Tensor // rows 0..width of attn.qkv [width, width], [width]
+	KW, KB         *compute.Tensor // rows width..2·width of attn.qkv
+	VW, VB         *compute.Tensor // rows 2·width..3·width of attn.qkv
+	ProjW, ProjB   *compute.Tensor // attn.proj [width, width], [width]
+	Norm2W, Norm2B *compute.Tensor // norm2, the LayerNorm before the MLP [width]
+	FC1W, FC1B     *compute.Tensor // mlp.fc1 [mlpHidden, width], [mlpHidden]
+	FC2W, FC2B     *compute.Tensor // mlp.fc2 [width, mlpHidden], [width]
 }
 
 // Model is a loaded SigLIP tower.
 type Model struct {
+	// Config is the resolved vision_config the weights were bound with.
 	Config config.Vision
 
 	PatchW, PatchB *compute.Tensor // [width, 3, patch, patch], [width]
 	PosEmbed       *compute.Tensor // [1, tokens, width]
-	Blocks         []Block
-	NormW, NormB   *compute.Tensor
+	Blocks         []Block         // the first Config.Layers blocks only (select_layer)
+	NormW, NormB   *compute.Tensor // final norm [width], applied to the output as the official tower does
 
 	be compute.Backend
 }
