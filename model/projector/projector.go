@@ -27,6 +27,8 @@ type Layer struct {
 // MLP is Linear, then GELU and Linear for each further layer. With no layers it is the
 // identity.
 type MLP struct {
+	// Layers are the Linears in order (state-dict layers.0, layers.2, … for mlp_gelu; layers
+	// for linear); empty for identity.
 	Layers []Layer
 	in     int
 	be     compute.Backend
