@@ -43,10 +43,11 @@ type Layer struct {
 
 // Model is a loaded decoder.
 type Model struct {
+	// Config is the resolved language_config the weights were bound with.
 	Config config.LLM
 
 	Embedding *compute.Tensor // embed_tokens [vocab, hidden]
-	Layers    []Layer
+	Layers    []Layer         // model.layers.{i}, Config.Layers of them
 	Norm      *compute.Tensor // final norm [hidden]
 	// Head is lm_head [vocab, hidden]; the same tensor as Embedding when the config ties them.
 	Head *compute.Tensor
