@@ -13,6 +13,8 @@ import (
 // called name converted to dt, and an error naming the tensor when it is missing or its
 // shape is not shape. *weights.Loader satisfies it.
 type Weights interface {
+	// Load is called once per decoder tensor, always with dt F32 and a full state-dict
+	// name (weights.GenVisionPrefix + "decoder.…", "quantize.…", "post_quant_conv.…").
 	Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error)
 }
 

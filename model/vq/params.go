@@ -39,7 +39,8 @@ type Params struct {
 	// Groups and Eps are the GroupNorm settings of LlamaGen's Normalize (32 and 1e-6, fixed
 	// in the original code), so every decoder channel count must be a multiple of Groups.
 	Groups int
-	Eps    float64
+	// Eps is the GroupNorm eps (1e-6).
+	Eps float64
 }
 
 // DefaultParams are the VQ-16 settings every released Janus model uses (LlamaGen's VQ_16()
