@@ -55,9 +55,13 @@ func (s Spec) Bytes(p Precision) int64 {
 
 // PartStats sums the tensors of one part.
 type PartStats struct {
-	Part    Part
+	// Part names the network the tensors belong to.
+	Part Part
+	// Tensors is the number of tensors in the part (from the plan; for PartUnused, from the
+	// checkpoint).
 	Tensors int
-	Params  int64
+	// Params is their element count.
+	Params int64
 	// Bytes is the backend memory at each precision (not for PartUnused, which is never
 	// loaded).
 	Bytes map[Precision]int64
@@ -88,8 +92,9 @@ type Report struct {
 	// Parts are the running parts (from the plan) followed by PartUnused (tensors stored but
 	// never read, including any the plan does not know).
 	Parts []PartStats
-	// Used sums the running parts; Total is every tensor of the checkpoint.
-	UsedParams  int64
+	// UsedParams sums the parameters of the running parts.
+	UsedParams int64
+	// TotalParams sums every tensor of the checkpoint, used or not.
 	TotalParams int64
 	// Tensors counts every tensor of the checkpoint.
 	Tensors int
@@ -105,15 +110,20 @@ type Report struct {
 
 // Mismatch is a stored tensor that cannot be used as the plan's Spec.
 type Mismatch struct {
-	Spec   Spec
+	// Spec is what the model needs.
+	Spec Spec
+	// Stored is what the checkpoint holds under Spec.Name.
 	Stored checkpoint.TensorInfo
+	// Reason says how they differ (shape or dtype), for the error message.
 	Reason string
 }
 
 // BindError lists every tensor the model needs that the checkpoint lacks or stores in an
 // unusable shape or dtype.
 type BindError struct {
-	Missing    []Spec
+	// Missing are the needed tensors the checkpoint does not store at all.
+	Missing []Spec
+	// Mismatched are the stored tensors whose shape or dtype cannot be used.
 	Mismatched []Mismatch
 }
 

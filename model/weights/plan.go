@@ -38,10 +38,14 @@ const (
 
 // Spec is one tensor the model runs, with the shape the checkpoint must hold.
 type Spec struct {
-	Name  string
+	// Name is the full state-dict name, e.g. "language_model.model.norm.weight".
+	Name string
+	// Shape is the shape the configuration implies, in the checkpoint's (PyTorch) order.
 	Shape []int
-	Part  Part
-	Kind  Kind
+	// Part is the network the tensor belongs to, for the per-part statistics.
+	Part Part
+	// Kind decides which precisions the backend may keep the tensor in.
+	Kind Kind
 }
 
 // Params is the number of elements.
