@@ -77,8 +77,12 @@ func (d DType) Size() int {
 // TensorInfo describes one tensor of a checkpoint. Shape is shared with the checkpoint and
 // must not be modified.
 type TensorInfo struct {
-	Name  string
+	// Name is the state-dict key, e.g. "language_model.model.norm.weight".
+	Name string
+	// DType is the element type as stored; pickled PyTorch dtypes are mapped to the
+	// safetensors names.
 	DType DType
+	// Shape is the stored shape in PyTorch (row-major) order; empty for a scalar.
 	Shape []int
 	// File is the path of the file that holds the tensor.
 	File string

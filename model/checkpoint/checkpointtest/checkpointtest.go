@@ -25,10 +25,14 @@ import (
 // Tensor is one tensor to write. Data holds its little-endian row-major bytes; nil means
 // "sparse": the data region is left as a hole that reads as zeros.
 type Tensor struct {
-	Name  string
+	// Name is the state-dict key it is written under.
+	Name string
+	// DType is the element type written to the file; Data must already be in it.
 	DType checkpoint.DType
+	// Shape is the row-major shape; it must match len(Data) when Data is not nil.
 	Shape []int
-	Data  []byte
+	// Data is the raw little-endian bytes, or nil for a sparse tensor.
+	Data []byte
 }
 
 // NumBytes is the size of the tensor's data.
