@@ -24,10 +24,15 @@ import (
 
 // Spec is one line of weights.json: [name, shape, seed, bits, scale, offset].
 type Spec struct {
-	Name          string
-	Shape         []int
-	Seed          uint64
-	Bits          uint
+	// Name is the state-dict key of the tensor.
+	Name string
+	// Shape is the tensor's row-major shape.
+	Shape []int
+	// Seed picks the tensor's pseudo-random stream (the high 32 bits of the splitmix64 input).
+	Seed uint64
+	// Bits is the resolution of q, in [2, 24] so that offset + scale·q stays exact.
+	Bits uint
+	// Scale (a power of two) and Offset map q in [-1, 1) to the element value.
 	Scale, Offset float64
 }
 
