@@ -17,7 +17,10 @@ import (
 // TextField is one PNG text chunk: a keyword (1-79 Latin-1 characters, for example
 // "prompt", "seed", "cfg", "temperature", "model") and its value.
 type TextField struct {
-	Key, Value string
+	// Key is the keyword; WritePNG rejects one that is empty, too long or not Latin-1.
+	Key string
+	// Value is the text; it goes in a tEXt chunk when Latin-1, else in a UTF-8 iTXt chunk.
+	Value string
 }
 
 // ErrExists is wrapped by WritePNG when the target exists and overwriting was not asked for.
