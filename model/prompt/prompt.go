@@ -47,7 +47,9 @@ func (r Role) String() string {
 
 // Message is one turn of a conversation.
 type Message struct {
+	// Role picks the template's speaker label for the turn.
 	Role Role
+	// Text is the turn's text as typed; the template adds the labels and separators.
 	Text string
 	// Images is the number of images attached to the message: each puts one image tag and a
 	// newline before Text, as the official examples write "<image_placeholder>\n{question}".
