@@ -24,7 +24,8 @@ const prefillChunk = 512
 type Message struct {
 	// Assistant marks the model's answers; the others are the user's.
 	Assistant bool
-	Text      string
+	// Text is the turn's text; an assistant's is what Reply returned (Result.Text).
+	Text string
 	// Images belong to user messages; each is placed before the text, as the official
 	// examples do.
 	Images []*Image

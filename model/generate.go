@@ -33,6 +33,7 @@ type GenerateImageOptions struct {
 	// TopK and TopP filter the guided logits before sampling (0 disables each). The official
 	// code uses neither.
 	TopK int
+	// TopP keeps the smallest set of tokens whose probability mass exceeds TopP.
 	TopP float64
 	// Seed fixes the draws. Image i uses its own random stream seeded with Seed+i, so image i
 	// of a run equals the single image of a run with seed Seed+i (on a backend whose rows do
@@ -97,8 +98,11 @@ type ImageProgress struct {
 	// PreviewRows completed rows and every undecided row filled with a copy of the last
 	// completed row (so the preview continues the picture downwards instead of showing an
 	// arbitrary token). A caller can dim the image below PreviewRows*PreviewRowPixels.
-	Preview          []*image.NRGBA
-	PreviewRows      int
+	Preview []*image.NRGBA
+	// PreviewRows is the number of completed token rows the previews show.
+	PreviewRows int
+	// PreviewRowPixels is the pixel height of one token row (the VQ downsampling factor,
+	// 16 in the releases).
 	PreviewRowPixels int
 }
 

@@ -67,9 +67,12 @@ var ErrNotEnoughMemory = errors.New("not enough memory")
 
 // MemoryError reports a generation refused because its estimate exceeds the limit.
 type MemoryError struct {
+	// Estimate is what the refused generation would have needed.
 	Estimate MemoryEstimate
-	// Limit is the allowed bytes; Source says where it came from.
-	Limit  int64
+	// Limit is the allowed bytes.
+	Limit int64
+	// Source says where Limit came from ("MaxMemoryBytes", or the share of the machine's
+	// memory used when no limit was given), so the message tells the user what to change.
 	Source string
 	// Fits is the most images that fit the limit with the same prompt (0: not even one).
 	Fits int

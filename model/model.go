@@ -73,7 +73,9 @@ type Options struct {
 // conversation or generation runs at a time: Chat.Reply and the generation entry points lock
 // the model while they run.
 type Model struct {
-	Config  *config.Config
+	// Config is the model folder's resolved configuration.
+	Config *config.Config
+	// Backend runs every network and owns their weights.
 	Backend compute.Backend
 	// Prompt builds every prompt the model runs.
 	Prompt *prompt.Builder
@@ -83,16 +85,22 @@ type Model struct {
 	// Images turns decoded pictures into the ViT's pixel values.
 	Images imageproc.Params
 
-	Vision  *vision.Model
+	// Vision is the SigLIP tower that encodes images for understanding.
+	Vision *vision.Model
+	// Aligner maps Vision's features into the LLM's embedding space.
 	Aligner *projector.MLP
-	LLM     *llm.Model
+	// LLM is the LLaMA decoder both tasks run.
+	LLM *llm.Model
 
 	// The generation networks (nil with Options.SkipGeneration). GenEmbed is the image-token
 	// embedding table [image_token_size, n_embed] for Backend.Embedding.
-	GenEmbed   *compute.Tensor
+	GenEmbed *compute.Tensor
+	// GenAligner maps GenEmbed rows of generated image tokens into the LLM's embedding space.
 	GenAligner *projector.MLP
-	GenHead    *projector.MLP
-	VQ         *vq.Decoder
+	// GenHead turns the LLM's last hidden state into image-token logits.
+	GenHead *projector.MLP
+	// VQ decodes a finished token grid into pixels (and the previews).
+	VQ *vq.Decoder
 
 	// eos ends an answer.
 	eos          int32

@@ -59,8 +59,10 @@ type GenerateOptions struct {
 	// Temperature 0 is greedy (argmax); otherwise tokens are sampled after TopK and TopP
 	// filtering (0 disables each). The official demos use temperature 0.1, top-p 0.95.
 	Temperature float64
-	TopP        float64
-	TopK        int
+	// TopP keeps the smallest set of tokens whose probability mass exceeds TopP.
+	TopP float64
+	// TopK keeps the TopK most likely tokens.
+	TopK int
 	// RepetitionPenalty (HF semantics) applies to the tokens of this answer; 0 or 1 is off.
 	RepetitionPenalty float64
 	// Seed fixes the sampling draws: the same seed and conversation give the same answer.
@@ -96,10 +98,12 @@ type Result struct {
 	// PromptTokens is the length of the whole templated conversation the answer continues;
 	// ReusedTokens of them were already in the KV cache from earlier turns.
 	PromptTokens int
+	// ReusedTokens is the prefix of the prompt that was not run again.
 	ReusedTokens int
 	// ImagesEncoded counts the images this turn ran through the vision tower.
 	ImagesEncoded int
-	FinishReason  string
+	// FinishReason is why the answer ended: FinishEOS, FinishLength or FinishContext.
+	FinishReason string
 	// Prefill covers the vision tower and the prompt; Decode the token-by-token loop.
 	Prefill, Decode time.Duration
 }
