@@ -130,18 +130,27 @@ func (g *attnGeometry) keys(ti int) int {
 }
 
 // softmaxRow turns scores[:n] into probabilities like torch's float32 softmax: subtract the
-// max, exponentiate, multiply by the reciprocal of the sum. scores[n:] become 0.
-func softmaxRow(scores []float32, n int, scale float32) {
+// max, exponentiate, multiply by the reciprocal of the sum. scores[n:] become 0. With simd
+// set the exponentials come from the assembly vector exp (within 2 ulps of math.Exp, see
+// TestVectorExp) rather than float64 math.Exp; the sum is in order either way.
+func softmaxRow(scores []float32, n int, scale float32, simd bool) {
 	mx := float32(math.Inf(-1))
 	for j := range scores[:n] {
 		scores[j] *= scale
 		mx = max(mx, scores[j])
 	}
 	var sum float32
-	for j, sc := range scores[:n] {
-		e := float32(math.Exp(float64(sc - mx)))
-		scores[j] = e
-		sum += e
+	if simd {
+		expShiftSIMD(scores[:n], mx)
+		for _, e := range scores[:n] {
+			sum += e
+		}
+	} else {
+		for j, sc := range scores[:n] {
+			e := float32(math.Exp(float64(sc - mx)))
+			scores[j] = e
+			sum += e
+		}
 	}
 	inv := 1 / sum
 	for j := range scores[:n] {
@@ -172,7 +181,7 @@ func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, 
 	q := qs[(bi*g.t+t0)*qw+h*hd:]
 	b.tile(scores, n, q, qw, kp, hd, t1-t0, n, hd, false)
 	for r := range t1 - t0 {
-		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale)
+		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale, b.simd != "")
 	}
 	b.tile(d[(bi*g.t+t0)*qw+h*hd:], qw, scores, n, vt, n, t1-t0, hd, n, false)
 }
@@ -195,9 +204,13 @@ func (b *Backend) rowsDirect(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0,
 				scores[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
 			}
 		}
-		softmaxRow(scores[:n], n, g.Scale)
+		softmaxRow(scores[:n], n, g.Scale, b.simd != "")
 		out := d[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]
 		clear(out)
+		if b.simd != "" && hd%8 == 0 {
+			accRowsSIMD(out, scores[:n], vs[base:], kvw)
+			continue
+		}
 		for j, pj := range scores[:n] {
 			v := vs[base+j*kvw : base+j*kvw+hd]
 			for i, x := range v {

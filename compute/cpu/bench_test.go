@@ -108,3 +108,26 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkElementwise(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		op   func(be *Backend, dst, x *Tensor)
+	}{
+		{"GELU", func(be *Backend, dst, x *Tensor) { be.GELU(dst, x) }},
+		{"SiLU", func(be *Backend, dst, x *Tensor) { be.SiLU(dst, x) }},
+	} {
+		// A ViT MLP activation: 576 tokens × 4096.
+		const n = 576 * 4096
+		eachThreads(b, c.name, func(b *testing.B, be *Backend) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			x := be.FromFloat32(randVals(rng, n, 3), n)
+			dst := be.New(compute.F32, n)
+			for b.Loop() {
+				c.op(be, dst, x)
+			}
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(sec*1e9/n, "ns/element")
+		})
+	}
+}

@@ -55,8 +55,13 @@ func (b *Backend) GELU(dst, x *Tensor) {
 	})
 }
 
-// SiLU applies x·sigmoid(x) = x/(1+e^-x), evaluated in float64 and rounded once.
+// SiLU applies x·sigmoid(x) = x/(1+e^-x), evaluated in float64 and rounded once, or with
+// the assembly kernels in float32 around the vector exp (within a few ulps).
 func (b *Backend) SiLU(dst, x *Tensor) {
+	if b.simd != "" {
+		b.unary("SiLU", dst, x, siluSIMD)
+		return
+	}
 	b.unary("SiLU", dst, x, func(d, x []float32) {
 		for i, v := range x {
 			d[i] = silu(v)
@@ -76,6 +81,18 @@ func (b *Backend) SwiGLU(dst, gate, up *Tensor) {
 	check(len(d) == len(g) && len(g) == len(u), "SwiGLU", "dst %v, gate %v and up %v differ in length", dst, gate, up)
 	b.pool.run(len(d), b.pool.grain(len(d), 16), func(lo, hi int) {
 		dd, gg, uu := d[lo:hi], g[lo:hi], u[lo:hi]
+		if b.simd != "" {
+			// Through a buffer, as dst may be up.
+			var buf [256]float32
+			for i := 0; i < len(dd); i += len(buf) {
+				s := buf[:min(len(buf), len(dd)-i)]
+				siluSIMD(s, gg[i:i+len(s)])
+				for k, v := range s {
+					dd[i+k] = v * uu[i+k]
+				}
+			}
+			return
+		}
 		for i := range dd {
 			dd[i] = silu(gg[i]) * uu[i]
 		}

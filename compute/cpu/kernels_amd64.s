@@ -4307,3 +4307,242 @@ store2_3:
 	VMOVSS X0, 12(AX)
 	VZEROUPPER
 	RET
+
+// func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
+// Requires: AVX, FMA3
+TEXT ·accRowsF32(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), AX
+	MOVQ p+8(FP), CX
+	MOVQ v+16(FP), DX
+	MOVQ ldv+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rows+32(FP), SI
+	MOVQ out+40(FP), DI
+	XORQ R8, R8
+
+rowloop:
+	CMPQ         R8, SI
+	JGE          done
+	VBROADCASTSS (CX)(R8*4), Y0
+	XORQ         R9, R9
+
+colloop:
+	CMPQ        R9, AX
+	JGE         nextrow
+	VMOVUPS     (DI)(R9*4), Y1
+	VFMADD231PS (DX)(R9*4), Y0, Y1
+	VMOVUPS     Y1, (DI)(R9*4)
+	ADDQ        $0x08, R9
+	JMP         colloop
+
+nextrow:
+	ADDQ BX, DX
+	INCQ R8
+	JMP  rowloop
+
+done:
+	VZEROUPPER
+	RET
+
+DATA expconsts<>+0(SB)/4, $0x42b0bd71
+DATA expconsts<>+4(SB)/4, $0x42b0bd71
+DATA expconsts<>+8(SB)/4, $0x42b0bd71
+DATA expconsts<>+12(SB)/4, $0x42b0bd71
+DATA expconsts<>+16(SB)/4, $0x42b0bd71
+DATA expconsts<>+20(SB)/4, $0x42b0bd71
+DATA expconsts<>+24(SB)/4, $0x42b0bd71
+DATA expconsts<>+28(SB)/4, $0x42b0bd71
+DATA expconsts<>+32(SB)/4, $0xc2aeac4f
+DATA expconsts<>+36(SB)/4, $0xc2aeac4f
+DATA expconsts<>+40(SB)/4, $0xc2aeac4f
+DATA expconsts<>+44(SB)/4, $0xc2aeac4f
+DATA expconsts<>+48(SB)/4, $0xc2aeac4f
+DATA expconsts<>+52(SB)/4, $0xc2aeac4f
+DATA expconsts<>+56(SB)/4, $0xc2aeac4f
+DATA expconsts<>+60(SB)/4, $0xc2aeac4f
+DATA expconsts<>+64(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+68(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+72(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+76(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+80(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+84(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+88(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+92(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+96(SB)/4, $0x3f318000
+DATA expconsts<>+100(SB)/4, $0x3f318000
+DATA expconsts<>+104(SB)/4, $0x3f318000
+DATA expconsts<>+108(SB)/4, $0x3f318000
+DATA expconsts<>+112(SB)/4, $0x3f318000
+DATA expconsts<>+116(SB)/4, $0x3f318000
+DATA expconsts<>+120(SB)/4, $0x3f318000
+DATA expconsts<>+124(SB)/4, $0x3f318000
+DATA expconsts<>+128(SB)/4, $0xb95e8083
+DATA expconsts<>+132(SB)/4, $0xb95e8083
+DATA expconsts<>+136(SB)/4, $0xb95e8083
+DATA expconsts<>+140(SB)/4, $0xb95e8083
+DATA expconsts<>+144(SB)/4, $0xb95e8083
+DATA expconsts<>+148(SB)/4, $0xb95e8083
+DATA expconsts<>+152(SB)/4, $0xb95e8083
+DATA expconsts<>+156(SB)/4, $0xb95e8083
+DATA expconsts<>+160(SB)/4, $0x39506967
+DATA expconsts<>+164(SB)/4, $0x39506967
+DATA expconsts<>+168(SB)/4, $0x39506967
+DATA expconsts<>+172(SB)/4, $0x39506967
+DATA expconsts<>+176(SB)/4, $0x39506967
+DATA expconsts<>+180(SB)/4, $0x39506967
+DATA expconsts<>+184(SB)/4, $0x39506967
+DATA expconsts<>+188(SB)/4, $0x39506967
+DATA expconsts<>+192(SB)/4, $0x3ab743ce
+DATA expconsts<>+196(SB)/4, $0x3ab743ce
+DATA expconsts<>+200(SB)/4, $0x3ab743ce
+DATA expconsts<>+204(SB)/4, $0x3ab743ce
+DATA expconsts<>+208(SB)/4, $0x3ab743ce
+DATA expconsts<>+212(SB)/4, $0x3ab743ce
+DATA expconsts<>+216(SB)/4, $0x3ab743ce
+DATA expconsts<>+220(SB)/4, $0x3ab743ce
+DATA expconsts<>+224(SB)/4, $0x3c088908
+DATA expconsts<>+228(SB)/4, $0x3c088908
+DATA expconsts<>+232(SB)/4, $0x3c088908
+DATA expconsts<>+236(SB)/4, $0x3c088908
+DATA expconsts<>+240(SB)/4, $0x3c088908
+DATA expconsts<>+244(SB)/4, $0x3c088908
+DATA expconsts<>+248(SB)/4, $0x3c088908
+DATA expconsts<>+252(SB)/4, $0x3c088908
+DATA expconsts<>+256(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+260(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+264(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+268(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+272(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+276(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+280(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+284(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+288(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+292(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+296(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+300(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+304(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+308(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+312(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+316(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+320(SB)/4, $0x3f000000
+DATA expconsts<>+324(SB)/4, $0x3f000000
+DATA expconsts<>+328(SB)/4, $0x3f000000
+DATA expconsts<>+332(SB)/4, $0x3f000000
+DATA expconsts<>+336(SB)/4, $0x3f000000
+DATA expconsts<>+340(SB)/4, $0x3f000000
+DATA expconsts<>+344(SB)/4, $0x3f000000
+DATA expconsts<>+348(SB)/4, $0x3f000000
+DATA expconsts<>+352(SB)/4, $0x3f800000
+DATA expconsts<>+356(SB)/4, $0x3f800000
+DATA expconsts<>+360(SB)/4, $0x3f800000
+DATA expconsts<>+364(SB)/4, $0x3f800000
+DATA expconsts<>+368(SB)/4, $0x3f800000
+DATA expconsts<>+372(SB)/4, $0x3f800000
+DATA expconsts<>+376(SB)/4, $0x3f800000
+DATA expconsts<>+380(SB)/4, $0x3f800000
+DATA expconsts<>+384(SB)/4, $0x0000007f
+DATA expconsts<>+388(SB)/4, $0x0000007f
+DATA expconsts<>+392(SB)/4, $0x0000007f
+DATA expconsts<>+396(SB)/4, $0x0000007f
+DATA expconsts<>+400(SB)/4, $0x0000007f
+DATA expconsts<>+404(SB)/4, $0x0000007f
+DATA expconsts<>+408(SB)/4, $0x0000007f
+DATA expconsts<>+412(SB)/4, $0x0000007f
+DATA expconsts<>+416(SB)/4, $0x80000000
+DATA expconsts<>+420(SB)/4, $0x80000000
+DATA expconsts<>+424(SB)/4, $0x80000000
+DATA expconsts<>+428(SB)/4, $0x80000000
+DATA expconsts<>+432(SB)/4, $0x80000000
+DATA expconsts<>+436(SB)/4, $0x80000000
+DATA expconsts<>+440(SB)/4, $0x80000000
+DATA expconsts<>+444(SB)/4, $0x80000000
+GLOBL expconsts<>(SB), RODATA|NOPTR, $448
+
+// func expShiftF32(n int, x *float32, shift float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·expShiftF32(SB), NOSPLIT, $0-20
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVSS        shift+16(FP), X0
+	VBROADCASTSS X0, Y0
+	XORQ         DX, DX
+
+loop:
+	CMPQ         DX, AX
+	JGE          done
+	VMOVUPS      (CX)(DX*4), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      expconsts<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y2
+	VMULPS       expconsts<>+64(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VMOVAPS      Y2, Y2
+	VFNMADD231PS expconsts<>+96(SB), Y3, Y2
+	VFNMADD231PS expconsts<>+128(SB), Y3, Y2
+	VMOVUPS      expconsts<>+160(SB), Y4
+	VFMADD213PS  expconsts<>+192(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+224(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+256(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+288(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+320(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VADDPS       expconsts<>+352(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       expconsts<>+384(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y4, Y4
+	VCMPPS       $0x01, expconsts<>+32(SB), Y1, Y1
+	VANDNPS      Y4, Y1, Y4
+	VMOVUPS      Y4, (CX)(DX*4)
+	ADDQ         $0x08, DX
+	JMP          loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func siluF32(n int, x *float32, y *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·siluF32(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	XORQ BX, BX
+
+loop:
+	CMPQ         BX, AX
+	JGE          done
+	VMOVUPS      (CX)(BX*4), Y0
+	VXORPS       expconsts<>+416(SB), Y0, Y1
+	VMOVUPS      expconsts<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y2
+	VMULPS       expconsts<>+64(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VMOVAPS      Y2, Y2
+	VFNMADD231PS expconsts<>+96(SB), Y3, Y2
+	VFNMADD231PS expconsts<>+128(SB), Y3, Y2
+	VMOVUPS      expconsts<>+160(SB), Y4
+	VFMADD213PS  expconsts<>+192(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+224(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+256(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+288(SB), Y2, Y4
+	VFMADD213PS  expconsts<>+320(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VADDPS       expconsts<>+352(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       expconsts<>+384(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y4, Y4
+	VCMPPS       $0x01, expconsts<>+32(SB), Y1, Y1
+	VANDNPS      Y4, Y1, Y4
+	VADDPS       expconsts<>+352(SB), Y4, Y4
+	VDIVPS       Y4, Y0, Y4
+	VMOVUPS      Y4, (DX)(BX*4)
+	ADDQ         $0x08, BX
+	JMP          loop
+
+done:
+	VZEROUPPER
+	RET

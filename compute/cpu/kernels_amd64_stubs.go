@@ -123,3 +123,18 @@ func dotBF16R3C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc
 //
 //go:noescape
 func dotBF16R3C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// accRowsF32 adds p[j]·v[j*ldv+i] to out[i] for j < rows in order of j (fused multiply-adds), i < n, n a multiple of 8.
+//
+//go:noescape
+func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
+
+// expShiftF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8 (see the generator for the method).
+//
+//go:noescape
+func expShiftF32(n int, x *float32, shift float32)
+
+// siluF32 sets y[i] = x[i]/(1+e^-x[i]) for i < n, n a multiple of 8 (y may be x).
+//
+//go:noescape
+func siluF32(n int, x *float32, y *float32)

@@ -82,3 +82,45 @@ func tileBF16SIMD(c []float32, ldc int, a []float32, lda int, b []uint16, ldb in
 		}
 	}
 }
+
+// accRowsSIMD adds p[j]·v[j*ldv : j*ldv+len(out)] to out for j < len(p) in order of j, one
+// fused multiply-add per term; len(out) must be a multiple of 8.
+func accRowsSIMD(out, p, v []float32, ldv int) {
+	if len(p) == 0 || len(out) == 0 {
+		return
+	}
+	_ = v[(len(p)-1)*ldv+len(out)-1]
+	accRowsF32(len(out), unsafe.SliceData(p), unsafe.SliceData(v), ldv, len(p), unsafe.SliceData(out))
+}
+
+// expShiftSIMD sets x[i] = e^(x[i]-shift) with the vector exp of the generator. The last
+// len(x)%8 values go through the same kernel in a padded copy, so every value is computed
+// the same way wherever a slice starts or ends.
+func expShiftSIMD(x []float32, shift float32) {
+	n8 := len(x) &^ 7
+	if n8 > 0 {
+		expShiftF32(n8, unsafe.SliceData(x), shift)
+	}
+	if n8 < len(x) {
+		var pad [8]float32
+		copy(pad[:], x[n8:])
+		expShiftF32(8, &pad[0], shift)
+		copy(x[n8:], pad[:])
+	}
+}
+
+// siluSIMD sets y[i] = x[i]/(1+e^-x[i]) with the vector exp (y may be x; len(y) == len(x)),
+// the tail padded like expShiftSIMD's.
+func siluSIMD(y, x []float32) {
+	x = x[:len(y)]
+	n8 := len(y) &^ 7
+	if n8 > 0 {
+		siluF32(n8, unsafe.SliceData(x), unsafe.SliceData(y))
+	}
+	if n8 < len(y) {
+		var pad [8]float32
+		copy(pad[:], x[n8:])
+		siluF32(8, &pad[0], &pad[0])
+		copy(y[n8:], pad[:])
+	}
+}

@@ -4,6 +4,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"testing"
@@ -78,5 +79,74 @@ func TestSIMDSummationOrder(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// ulps is the distance between a and b in float32 steps (both finite, same sign or zero).
+func ulps(a, b float32) int64 {
+	d := int64(int32(math.Float32bits(a))) - int64(int32(math.Float32bits(b)))
+	return max(d, -d)
+}
+
+// TestVectorExp sweeps the vector exp and SiLU kernels over a dense grid of float32 inputs
+// and bounds their error against float64 math, rounded once to float32.
+func TestVectorExp(t *testing.T) {
+	if simdName() == "" {
+		t.Skip("no AVX2+FMA on this CPU")
+	}
+	for _, c := range []struct {
+		name    string
+		lo, hi  float32
+		maxUlps int64
+		kernel  func(y, x []float32)
+		want    func(x float64) float64
+	}{
+		{"exp", -87.3, 88.3, 2, func(y, x []float32) { copy(y, x); expShiftSIMD(y, 0) }, math.Exp},
+		{"silu", -80, 80, 4, siluSIMD, func(x float64) float64 { return x / (1 + math.Exp(-x)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var xs []float32
+			// Every 331st float32 of each sign: about 12 million inputs across the range.
+			for _, sign := range []float32{1, -1} {
+				lim := c.hi
+				if sign < 0 {
+					lim = -c.lo
+				}
+				for b := uint32(0); ; b += 331 {
+					x := math.Float32frombits(b)
+					if x > lim {
+						break
+					}
+					xs = append(xs, sign*x)
+				}
+			}
+			got := make([]float32, len(xs))
+			c.kernel(got, xs)
+			var worst int64
+			var at float32
+			for i, x := range xs {
+				want := float32(c.want(float64(x)))
+				if want == 0 || math.Abs(float64(want)) < 0x1p-126 {
+					// Subnormal results: bound the absolute error instead.
+					if math.Abs(float64(got[i]-want)) > 0x1p-126 {
+						t.Errorf("%s(%g) = %g, want %g", c.name, x, got[i], want)
+					}
+					continue
+				}
+				if u := ulps(got[i], want); u > worst {
+					worst, at = u, x
+				}
+			}
+			t.Logf("%s: %d inputs in [%g, %g], max error %d ulps at %g", c.name, len(xs), c.lo, c.hi, worst, at)
+			if worst > c.maxUlps {
+				t.Errorf("%s: max error %d ulps at %g, want <= %d", c.name, worst, at, c.maxUlps)
+			}
+		})
+	}
+	// Edges: results below the normal range flush to 0, NaN stays NaN, infinities are clamped.
+	x := []float32{-88, -1000, float32(math.Inf(-1)), float32(math.NaN()), 0, 1}
+	expShiftSIMD(x, 0)
+	if x[0] != 0 || x[1] != 0 || x[2] != 0 || !math.IsNaN(float64(x[3])) || x[4] != 1 || x[5] != float32(math.E) {
+		t.Errorf("exp edges: %v", x)
 	}
 }

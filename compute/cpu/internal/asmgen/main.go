@@ -15,6 +15,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -30,6 +31,10 @@ func main() {
 			}
 		}
 	}
+	accRows()
+	expConsts = expConstants()
+	expShift()
+	siluKernel()
 	Generate()
 }
 
@@ -184,6 +189,191 @@ func kernel(rows, cols int, bf16 bool) {
 			ADDQ(ldc, cp)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// accRows emits accRowsF32(n, p, v, ldv, rows, out): out[i] += p[j]·v[j*ldv+i] for every
+// j < rows in order of j, one fused multiply-add per term, for i < n (n a multiple of 8).
+// Each output element is a sum in the one fixed order of j, so no lane reduction is needed.
+func accRows() {
+	TEXT("accRowsF32", NOSPLIT, "func(n int, p *float32, v *float32, ldv int, rows int, out *float32)")
+	Pragma("noescape")
+	Doc("accRowsF32 adds p[j]·v[j*ldv+i] to out[i] for j < rows in order of j (fused multiply-adds), i < n, n a multiple of 8.")
+	n := Load(Param("n"), GP64())
+	pp := Load(Param("p"), GP64())
+	vrow := Load(Param("v"), GP64())
+	ldv := Load(Param("ldv"), GP64())
+	SHLQ(U8(2), ldv)
+	rows := Load(Param("rows"), GP64())
+	out := Load(Param("out"), GP64())
+	j := GP64()
+	XORQ(j, j)
+	Label("rowloop")
+	CMPQ(j, rows)
+	JGE(LabelRef("done"))
+	pj := YMM()
+	VBROADCASTSS(Mem{Base: pp, Index: j, Scale: 4}, pj)
+	i := GP64()
+	XORQ(i, i)
+	Label("colloop")
+	CMPQ(i, n)
+	JGE(LabelRef("nextrow"))
+	t := YMM()
+	VMOVUPS(Mem{Base: out, Index: i, Scale: 4}, t)
+	VFMADD231PS(Mem{Base: vrow, Index: i, Scale: 4}, pj, t)
+	VMOVUPS(t, Mem{Base: out, Index: i, Scale: 4})
+	ADDQ(U8(8), i)
+	JMP(LabelRef("colloop"))
+	Label("nextrow")
+	ADDQ(ldv, vrow)
+	INCQ(j)
+	JMP(LabelRef("rowloop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// expConsts holds the constants of the vector exp, each repeated over 8 lanes.
+var expConsts Mem
+
+// The exp constants, in the order of expConstants' table.
+const (
+	cHi = iota
+	cLo
+	cLog2e
+	cLn2Hi
+	cLn2Lo
+	cP5
+	cP4
+	cP3
+	cP2
+	cP1
+	cP0
+	cOne
+	cBias
+	cSign
+	nConsts
+)
+
+// expConstants writes the exp constants as read-only data. The polynomial is Cephes'
+// expf (a minimax fit of (e^r - 1 - r)/r² on |r| <= ln2/2); ln 2 is split Cody-Waite style
+// so n·ln2Hi is exact for |n| < 2^9.
+func expConstants() Mem {
+	m := GLOBL("expconsts", RODATA|NOPTR)
+	bits := [nConsts]uint32{
+		cHi:    math32bits(88.37),
+		cLo:    math32bits(-87.33654),
+		cLog2e: math32bits(1.44269504088896341),
+		cLn2Hi: math32bits(0.693359375),
+		cLn2Lo: math32bits(-2.12194440e-4),
+		cP5:    math32bits(1.9875691500e-4),
+		cP4:    math32bits(1.3981999507e-3),
+		cP3:    math32bits(8.3334519073e-3),
+		cP2:    math32bits(4.1665795894e-2),
+		cP1:    math32bits(1.6666665459e-1),
+		cP0:    math32bits(5.0000001201e-1),
+		cOne:   math32bits(1),
+		cBias:  127,
+		cSign:  0x80000000,
+	}
+	for c, b := range bits {
+		for l := 0; l < 8; l++ {
+			DATA(32*c+4*l, U32(b))
+		}
+	}
+	return m
+}
+
+func math32bits(f float32) uint32 { return math.Float32bits(f) }
+
+func cst(c int) Mem { return expConsts.Offset(32 * c) }
+
+// expVec returns a new register holding e^x lane by lane: x clamped to at most 88.37,
+// n = round(x·log2 e), r = x - n·ln 2 (two fused steps), e^r = 1 + r + r²·P(r), scaled by
+// 2^n through the exponent bits. Lanes with x below ln 2^-126 (results below the normal
+// range) become 0; NaN stays NaN. x itself is left unchanged.
+func expVec(x VecVirtual) VecVirtual {
+	xc := YMM()
+	VMOVUPS(cst(cHi), xc)
+	VMINPS(x, xc, xc) // x as the second source: a NaN passes through
+	n := YMM()
+	VMULPS(cst(cLog2e), xc, n)
+	VROUNDPS(U8(0), n, n)
+	r := YMM()
+	VMOVAPS(xc, r)
+	VFNMADD231PS(cst(cLn2Hi), n, r)
+	VFNMADD231PS(cst(cLn2Lo), n, r)
+	p := YMM()
+	VMOVUPS(cst(cP5), p)
+	for _, c := range []int{cP4, cP3, cP2, cP1, cP0} {
+		VFMADD213PS(cst(c), r, p)
+	}
+	r2 := YMM()
+	VMULPS(r, r, r2)
+	VFMADD213PS(r, r2, p)
+	VADDPS(cst(cOne), p, p)
+	VCVTPS2DQ(n, n)
+	VPADDD(cst(cBias), n, n)
+	VPSLLD(U8(23), n, n)
+	VMULPS(n, p, p)
+	mask := YMM()
+	VCMPPS(U8(1), cst(cLo), x, mask) // x < lo
+	VANDNPS(p, mask, p)
+	return p
+}
+
+// expShift emits expShiftF32(n, x, shift): x[i] = e^(x[i]-shift) for i < n, n a multiple of 8.
+func expShift() {
+	TEXT("expShiftF32", NOSPLIT, "func(n int, x *float32, shift float32)")
+	Pragma("noescape")
+	Doc("expShiftF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8 (see the generator for the method).")
+	n := Load(Param("n"), GP64())
+	px := Load(Param("x"), GP64())
+	sh := Load(Param("shift"), XMM())
+	shv := YMM()
+	VBROADCASTSS(sh, shv)
+	i := GP64()
+	XORQ(i, i)
+	Label("loop")
+	CMPQ(i, n)
+	JGE(LabelRef("done"))
+	x := YMM()
+	VMOVUPS(Mem{Base: px, Index: i, Scale: 4}, x)
+	VSUBPS(shv, x, x)
+	e := expVec(x)
+	VMOVUPS(e, Mem{Base: px, Index: i, Scale: 4})
+	ADDQ(U8(8), i)
+	JMP(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// siluKernel emits siluF32(n, x, y): y[i] = x[i]/(1+e^-x[i]) for i < n, n a multiple of 8.
+func siluKernel() {
+	TEXT("siluF32", NOSPLIT, "func(n int, x *float32, y *float32)")
+	Pragma("noescape")
+	Doc("siluF32 sets y[i] = x[i]/(1+e^-x[i]) for i < n, n a multiple of 8 (y may be x).")
+	n := Load(Param("n"), GP64())
+	px := Load(Param("x"), GP64())
+	py := Load(Param("y"), GP64())
+	i := GP64()
+	XORQ(i, i)
+	Label("loop")
+	CMPQ(i, n)
+	JGE(LabelRef("done"))
+	x := YMM()
+	VMOVUPS(Mem{Base: px, Index: i, Scale: 4}, x)
+	nx := YMM()
+	VXORPS(cst(cSign), x, nx)
+	e := expVec(nx)
+	VADDPS(cst(cOne), e, e)
+	VDIVPS(e, x, e)
+	VMOVUPS(e, Mem{Base: py, Index: i, Scale: 4})
+	ADDQ(U8(8), i)
+	JMP(LabelRef("loop"))
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
