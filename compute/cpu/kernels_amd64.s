@@ -4456,7 +4456,127 @@ DATA expconsts<>+432(SB)/4, $0x80000000
 DATA expconsts<>+436(SB)/4, $0x80000000
 DATA expconsts<>+440(SB)/4, $0x80000000
 DATA expconsts<>+444(SB)/4, $0x80000000
-GLOBL expconsts<>(SB), RODATA|NOPTR, $448
+DATA expconsts<>+448(SB)/4, $0x3f000000
+DATA expconsts<>+452(SB)/4, $0x3f000000
+DATA expconsts<>+456(SB)/4, $0x3f000000
+DATA expconsts<>+460(SB)/4, $0x3f000000
+DATA expconsts<>+464(SB)/4, $0x3f000000
+DATA expconsts<>+468(SB)/4, $0x3f000000
+DATA expconsts<>+472(SB)/4, $0x3f000000
+DATA expconsts<>+476(SB)/4, $0x3f000000
+DATA expconsts<>+480(SB)/4, $0x7fffffff
+DATA expconsts<>+484(SB)/4, $0x7fffffff
+DATA expconsts<>+488(SB)/4, $0x7fffffff
+DATA expconsts<>+492(SB)/4, $0x7fffffff
+DATA expconsts<>+496(SB)/4, $0x7fffffff
+DATA expconsts<>+500(SB)/4, $0x7fffffff
+DATA expconsts<>+504(SB)/4, $0x7fffffff
+DATA expconsts<>+508(SB)/4, $0x7fffffff
+DATA expconsts<>+512(SB)/4, $0x3eb504f3
+DATA expconsts<>+516(SB)/4, $0x3eb504f3
+DATA expconsts<>+520(SB)/4, $0x3eb504f3
+DATA expconsts<>+524(SB)/4, $0x3eb504f3
+DATA expconsts<>+528(SB)/4, $0x3eb504f3
+DATA expconsts<>+532(SB)/4, $0x3eb504f3
+DATA expconsts<>+536(SB)/4, $0x3eb504f3
+DATA expconsts<>+540(SB)/4, $0x3eb504f3
+DATA expconsts<>+544(SB)/4, $0x41a00000
+DATA expconsts<>+548(SB)/4, $0x41a00000
+DATA expconsts<>+552(SB)/4, $0x41a00000
+DATA expconsts<>+556(SB)/4, $0x41a00000
+DATA expconsts<>+560(SB)/4, $0x41a00000
+DATA expconsts<>+564(SB)/4, $0x41a00000
+DATA expconsts<>+568(SB)/4, $0x41a00000
+DATA expconsts<>+572(SB)/4, $0x41a00000
+DATA expconsts<>+576(SB)/4, $0xc1a00000
+DATA expconsts<>+580(SB)/4, $0xc1a00000
+DATA expconsts<>+584(SB)/4, $0xc1a00000
+DATA expconsts<>+588(SB)/4, $0xc1a00000
+DATA expconsts<>+592(SB)/4, $0xc1a00000
+DATA expconsts<>+596(SB)/4, $0xc1a00000
+DATA expconsts<>+600(SB)/4, $0xc1a00000
+DATA expconsts<>+604(SB)/4, $0xc1a00000
+DATA expconsts<>+608(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+612(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+616(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+620(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+624(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+628(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+632(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+636(SB)/4, $0xbfa1fc4e
+DATA expconsts<>+640(SB)/4, $0x3f8000c7
+DATA expconsts<>+644(SB)/4, $0x3f8000c7
+DATA expconsts<>+648(SB)/4, $0x3f8000c7
+DATA expconsts<>+652(SB)/4, $0x3f8000c7
+DATA expconsts<>+656(SB)/4, $0x3f8000c7
+DATA expconsts<>+660(SB)/4, $0x3f8000c7
+DATA expconsts<>+664(SB)/4, $0x3f8000c7
+DATA expconsts<>+668(SB)/4, $0x3f8000c7
+DATA expconsts<>+672(SB)/4, $0x3ebf88fb
+DATA expconsts<>+676(SB)/4, $0x3ebf88fb
+DATA expconsts<>+680(SB)/4, $0x3ebf88fb
+DATA expconsts<>+684(SB)/4, $0x3ebf88fb
+DATA expconsts<>+688(SB)/4, $0x3ebf88fb
+DATA expconsts<>+692(SB)/4, $0x3ebf88fb
+DATA expconsts<>+696(SB)/4, $0x3ebf88fb
+DATA expconsts<>+700(SB)/4, $0x3ebf88fb
+DATA expconsts<>+704(SB)/4, $0x3dc636c9
+DATA expconsts<>+708(SB)/4, $0x3dc636c9
+DATA expconsts<>+712(SB)/4, $0x3dc636c9
+DATA expconsts<>+716(SB)/4, $0x3dc636c9
+DATA expconsts<>+720(SB)/4, $0x3dc636c9
+DATA expconsts<>+724(SB)/4, $0x3dc636c9
+DATA expconsts<>+728(SB)/4, $0x3dc636c9
+DATA expconsts<>+732(SB)/4, $0x3dc636c9
+DATA expconsts<>+736(SB)/4, $0xbe3ec24c
+DATA expconsts<>+740(SB)/4, $0xbe3ec24c
+DATA expconsts<>+744(SB)/4, $0xbe3ec24c
+DATA expconsts<>+748(SB)/4, $0xbe3ec24c
+DATA expconsts<>+752(SB)/4, $0xbe3ec24c
+DATA expconsts<>+756(SB)/4, $0xbe3ec24c
+DATA expconsts<>+760(SB)/4, $0xbe3ec24c
+DATA expconsts<>+764(SB)/4, $0xbe3ec24c
+DATA expconsts<>+768(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+772(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+776(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+780(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+784(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+788(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+792(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+796(SB)/4, $0x3e8ec7cc
+DATA expconsts<>+800(SB)/4, $0xbf914e5d
+DATA expconsts<>+804(SB)/4, $0xbf914e5d
+DATA expconsts<>+808(SB)/4, $0xbf914e5d
+DATA expconsts<>+812(SB)/4, $0xbf914e5d
+DATA expconsts<>+816(SB)/4, $0xbf914e5d
+DATA expconsts<>+820(SB)/4, $0xbf914e5d
+DATA expconsts<>+824(SB)/4, $0xbf914e5d
+DATA expconsts<>+828(SB)/4, $0xbf914e5d
+DATA expconsts<>+832(SB)/4, $0x3fbe87b0
+DATA expconsts<>+836(SB)/4, $0x3fbe87b0
+DATA expconsts<>+840(SB)/4, $0x3fbe87b0
+DATA expconsts<>+844(SB)/4, $0x3fbe87b0
+DATA expconsts<>+848(SB)/4, $0x3fbe87b0
+DATA expconsts<>+852(SB)/4, $0x3fbe87b0
+DATA expconsts<>+856(SB)/4, $0x3fbe87b0
+DATA expconsts<>+860(SB)/4, $0x3fbe87b0
+DATA expconsts<>+864(SB)/4, $0xbf527892
+DATA expconsts<>+868(SB)/4, $0xbf527892
+DATA expconsts<>+872(SB)/4, $0xbf527892
+DATA expconsts<>+876(SB)/4, $0xbf527892
+DATA expconsts<>+880(SB)/4, $0xbf527892
+DATA expconsts<>+884(SB)/4, $0xbf527892
+DATA expconsts<>+888(SB)/4, $0xbf527892
+DATA expconsts<>+892(SB)/4, $0xbf527892
+DATA expconsts<>+896(SB)/4, $0x3e2ef945
+DATA expconsts<>+900(SB)/4, $0x3e2ef945
+DATA expconsts<>+904(SB)/4, $0x3e2ef945
+DATA expconsts<>+908(SB)/4, $0x3e2ef945
+DATA expconsts<>+912(SB)/4, $0x3e2ef945
+DATA expconsts<>+916(SB)/4, $0x3e2ef945
+DATA expconsts<>+920(SB)/4, $0x3e2ef945
+DATA expconsts<>+924(SB)/4, $0x3e2ef945
+GLOBL expconsts<>(SB), RODATA|NOPTR, $928
 
 // func expShiftF32(n int, x *float32, shift float32)
 // Requires: AVX, AVX2, FMA3, SSE
@@ -4540,6 +4660,102 @@ loop:
 	VADDPS       expconsts<>+352(SB), Y4, Y4
 	VDIVPS       Y4, Y0, Y4
 	VMOVUPS      Y4, (DX)(BX*4)
+	ADDQ         $0x08, BX
+	JMP          loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluF32(n int, x *float32, y *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluF32(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	XORQ BX, BX
+
+loop:
+	CMPQ         BX, AX
+	JGE          done
+	VMOVUPS      (CX)(BX*4), Y0
+	VMOVUPS      expconsts<>+544(SB), Y1
+	VMINPS       Y0, Y1, Y1
+	VMAXPS       expconsts<>+576(SB), Y1, Y1
+	VANDPS       expconsts<>+480(SB), Y1, Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVAPS      Y3, Y4
+	VFMSUB231PS  Y2, Y2, Y4
+	VMULPS       expconsts<>+448(SB), Y3, Y3
+	VMULPS       expconsts<>+448(SB), Y4, Y4
+	VMOVUPS      expconsts<>+352(SB), Y5
+	VFMADD231PS  expconsts<>+512(SB), Y2, Y5
+	VMOVUPS      expconsts<>+352(SB), Y2
+	VDIVPS       Y5, Y2, Y2
+	VMOVUPS      expconsts<>+896(SB), Y5
+	VFMADD213PS  expconsts<>+864(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+832(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+800(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+768(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+736(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+704(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+672(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+640(SB), Y2, Y5
+	VFMADD213PS  expconsts<>+608(SB), Y2, Y5
+	VSUBPS       Y4, Y5, Y5
+	VMOVUPS      expconsts<>+0(SB), Y4
+	VMINPS       Y5, Y4, Y4
+	VMULPS       expconsts<>+64(SB), Y4, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VMOVAPS      Y4, Y4
+	VFNMADD231PS expconsts<>+96(SB), Y6, Y4
+	VFNMADD231PS expconsts<>+128(SB), Y6, Y4
+	VMOVUPS      expconsts<>+160(SB), Y7
+	VFMADD213PS  expconsts<>+192(SB), Y4, Y7
+	VFMADD213PS  expconsts<>+224(SB), Y4, Y7
+	VFMADD213PS  expconsts<>+256(SB), Y4, Y7
+	VFMADD213PS  expconsts<>+288(SB), Y4, Y7
+	VFMADD213PS  expconsts<>+320(SB), Y4, Y7
+	VMULPS       Y4, Y4, Y8
+	VFMADD213PS  Y4, Y8, Y7
+	VADDPS       expconsts<>+352(SB), Y7, Y7
+	VCVTPS2DQ    Y6, Y6
+	VPADDD       expconsts<>+384(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y7, Y7
+	VCMPPS       $0x01, expconsts<>+32(SB), Y5, Y4
+	VANDNPS      Y7, Y4, Y7
+	VXORPS       expconsts<>+416(SB), Y3, Y3
+	VMOVUPS      expconsts<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y4
+	VMULPS       expconsts<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VMOVAPS      Y4, Y4
+	VFNMADD231PS expconsts<>+96(SB), Y5, Y4
+	VFNMADD231PS expconsts<>+128(SB), Y5, Y4
+	VMOVUPS      expconsts<>+160(SB), Y6
+	VFMADD213PS  expconsts<>+192(SB), Y4, Y6
+	VFMADD213PS  expconsts<>+224(SB), Y4, Y6
+	VFMADD213PS  expconsts<>+256(SB), Y4, Y6
+	VFMADD213PS  expconsts<>+288(SB), Y4, Y6
+	VFMADD213PS  expconsts<>+320(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y8
+	VFMADD213PS  Y4, Y8, Y6
+	VADDPS       expconsts<>+352(SB), Y6, Y6
+	VCVTPS2DQ    Y5, Y5
+	VPADDD       expconsts<>+384(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y6, Y6
+	VCMPPS       $0x01, expconsts<>+32(SB), Y3, Y3
+	VANDNPS      Y6, Y3, Y6
+	VMULPS       Y7, Y2, Y2
+	VMULPS       Y6, Y2, Y2
+	VMULPS       expconsts<>+448(SB), Y2, Y2
+	VMOVUPS      expconsts<>+352(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VBLENDVPS    Y1, Y2, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (DX)(BX*4)
 	ADDQ         $0x08, BX
 	JMP          loop
 

@@ -138,3 +138,8 @@ func expShiftF32(n int, x *float32, shift float32)
 //
 //go:noescape
 func siluF32(n int, x *float32, y *float32)
+
+// geluF32 sets y[i] = x[i]·(1+erf(x[i]/√2))/2 for i < n, n a multiple of 8 (y may be x; see the generator for the method).
+//
+//go:noescape
+func geluF32(n int, x *float32, y *float32)

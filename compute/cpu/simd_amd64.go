@@ -124,3 +124,19 @@ func siluSIMD(y, x []float32) {
 		copy(y[n8:], pad[:])
 	}
 }
+
+// geluSIMD sets y[i] = x[i]·Φ(x[i]) with the generator's float32 erfc (y may be x;
+// len(y) == len(x)), the tail padded like expShiftSIMD's.
+func geluSIMD(y, x []float32) {
+	x = x[:len(y)]
+	n8 := len(y) &^ 7
+	if n8 > 0 {
+		geluF32(n8, unsafe.SliceData(x), unsafe.SliceData(y))
+	}
+	if n8 < len(y) {
+		var pad [8]float32
+		copy(pad[:], x[n8:])
+		geluF32(8, &pad[0], &pad[0])
+		copy(y[n8:], pad[:])
+	}
+}

@@ -23,3 +23,6 @@ func expShiftSIMD(x []float32, shift float32) { panic("cpu: no SIMD kernels in t
 
 // siluSIMD is never called without assembly kernels (simdName is "").
 func siluSIMD(y, x []float32) { panic("cpu: no SIMD kernels in this build") }
+
+// geluSIMD is never called without assembly kernels (simdName is "").
+func geluSIMD(y, x []float32) { panic("cpu: no SIMD kernels in this build") }
