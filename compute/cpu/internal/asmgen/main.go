@@ -1,5 +1,6 @@
-// Command asmgen writes the AVX2+FMA dot-product tile kernels of package cpu
-// (kernels_amd64.s and their Go declarations) with avo. It is a separate module so that avo
+// Command asmgen writes the AVX2+FMA kernels of package cpu (kernels_amd64.s and their Go
+// declarations) with avo: the dot-product tiles, the one-query V sum and the vector exp,
+// SiLU and GELU (their methods are documented on each emitter below). It is a separate module so that avo
 // is a build-time tool only: package cpu imports nothing from here.
 //
 // Run it through go generate in compute/cpu.
