@@ -4,10 +4,11 @@ GO      ?= go
 ENGINE  := ./cmd/... ./compute/... ./internal/... ./model/...
 TARGETS := linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
 
-.PHONY: test fmt vet unit cross build bench
+.PHONY: test fmt vet unit cross generated build bench
 
-## test: format check, vet, unit + golden + fuzz-seed tests, cross-compilation of the engine.
-test: fmt vet unit cross
+## test: format check, vet, unit + golden + fuzz-seed tests, cross-compilation of the engine,
+## and a check that the generated assembly matches its generator.
+test: fmt vet unit cross generated
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -26,6 +27,12 @@ cross:
 		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) build $(ENGINE) || exit 1; \
 	done
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet $(ENGINE)
+
+## generated: the amd64 kernels (compute/cpu/kernels_amd64.s and its stubs) are what the avo
+## generator in compute/cpu/internal/asmgen writes.
+generated:
+	$(GO) generate ./compute/cpu/
+	git diff --exit-code -- compute/cpu/kernels_amd64.s compute/cpu/kernels_amd64_stubs.go
 
 ## build: the janus CLI for this machine, into ./bin.
 build:
