@@ -181,7 +181,7 @@ func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, 
 	q := qs[(bi*g.t+t0)*qw+h*hd:]
 	b.tile(scores, n, q, qw, kp, hd, t1-t0, n, hd, false)
 	for r := range t1 - t0 {
-		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale, b.simd != "")
+		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale, b.simd != simdNone)
 	}
 	b.tile(d[(bi*g.t+t0)*qw+h*hd:], qw, scores, n, vt, n, t1-t0, hd, n, false)
 }
@@ -197,17 +197,17 @@ func (b *Backend) rowsDirect(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0,
 	for ti := t0; ti < t1; ti++ {
 		n := g.keys(ti)
 		q := qs[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]
-		if b.simd != "" {
-			tileSIMD(scores, n, q, qw, ks[base:], kvw, 1, n, hd, false)
+		if b.simd != simdNone {
+			tileSIMD(b.simd, scores, n, q, qw, ks[base:], kvw, 1, n, hd, false)
 		} else {
 			for j := range n {
 				scores[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
 			}
 		}
-		softmaxRow(scores[:n], n, g.Scale, b.simd != "")
+		softmaxRow(scores[:n], n, g.Scale, b.simd != simdNone)
 		out := d[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]
 		clear(out)
-		if b.simd != "" && hd%8 == 0 {
+		if b.simd != simdNone && hd%8 == 0 {
 			accRowsSIMD(out, scores[:n], vs[base:], kvw)
 			continue
 		}

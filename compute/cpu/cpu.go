@@ -18,21 +18,41 @@ type Backend struct {
 	pool    *pool
 	cleanup runtime.Cleanup // stops the workers when the Backend is collected
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
-	simd    string          // name of the assembly kernel set in use, "" for the Go kernels
+	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 }
 
 // Kernels selects the inner loops of the matrix ops (Linear, Conv2D, Attention).
 type Kernels int
 
 const (
-	// KernelsAuto uses the assembly kernels when the CPU has them (AVX2 and FMA on amd64),
-	// else the portable Go ones.
+	// KernelsAuto uses the widest assembly kernels the CPU has (AVX-512, else AVX2 and FMA
+	// on amd64), else the portable Go ones.
 	KernelsAuto Kernels = iota
 	// KernelsGeneric always uses the portable Go kernels, which sum every dot product
 	// strictly in order of k. The two sets round differently, so results differ in the last
 	// bits; each is deterministic on its own.
 	KernelsGeneric
+	// KernelsAVX2 uses the AVX2+FMA kernels even where AVX-512 is available (the generic
+	// ones where AVX2 is not).
+	KernelsAVX2
+	// KernelsAVX512 uses the AVX-512 tiles, like KernelsAuto but never wider (the best
+	// available set where AVX-512 is not). Its dot products round differently from the
+	// AVX2 set's (16 lanes instead of 8).
+	KernelsAVX512
 )
+
+// kernelsByEnv maps JANUS_CPU_KERNELS values to kernel sets.
+func kernelsByEnv(v string) (Kernels, bool) {
+	switch v {
+	case "generic":
+		return KernelsGeneric, true
+	case "avx2":
+		return KernelsAVX2, true
+	case "avx512":
+		return KernelsAVX512, true
+	}
+	return KernelsAuto, false
+}
 
 // Option adjusts a Backend made by New.
 type Option func(*options)
@@ -47,20 +67,25 @@ var _ compute.Backend = (*Backend)(nil)
 // New makes a CPU backend that uses up to threads goroutines per op; threads <= 0 means one
 // per CPU the Go scheduler may use (runtime.GOMAXPROCS, which is runtime.NumCPU unless a
 // container limit or GOMAXPROCS lowers it). Its workers stop when the Backend becomes
-// unreachable or Close is called. JANUS_CPU_KERNELS=generic in the environment forces the
-// portable kernels (like WithKernels(KernelsGeneric)), to compare against or to rule the
-// assembly out.
+// unreachable or Close is called. JANUS_CPU_KERNELS=generic, avx2 or avx512 in the
+// environment picks a kernel set like WithKernels (KernelsGeneric, KernelsAVX2,
+// KernelsAVX512), to compare against or to rule a set out.
 func New(threads int, opts ...Option) *Backend {
 	o := options{kernels: KernelsAuto}
-	if os.Getenv("JANUS_CPU_KERNELS") == "generic" {
-		o.kernels = KernelsGeneric
+	if k, ok := kernelsByEnv(os.Getenv("JANUS_CPU_KERNELS")); ok {
+		o.kernels = k
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	b := &Backend{pool: newPool(defaultThreads(threads))}
-	if o.kernels == KernelsAuto {
-		b.simd = simdName()
+	switch o.kernels {
+	case KernelsAuto:
+		b.simd = simdBest()
+	case KernelsAVX2:
+		b.simd = min(simdAVX2, simdBest())
+	case KernelsAVX512:
+		b.simd = min(simdAVX512, simdBest())
 	}
 	b.cleanup = runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
 	return b
@@ -78,13 +103,8 @@ func (b *Backend) Close() error {
 // Threads is the number of goroutines an op may use.
 func (b *Backend) Threads() int { return b.pool.threads }
 
-// Kernels names the kernel set in use: "avx2-fma" or "generic".
-func (b *Backend) Kernels() string {
-	if b.simd == "" {
-		return "generic"
-	}
-	return b.simd
-}
+// Kernels names the kernel set in use: "avx512", "avx2-fma" or "generic".
+func (b *Backend) Kernels() string { return b.simd.String() }
 
 // Name reports "cpu".
 func (b *Backend) Name() string { return "cpu" }

@@ -19,8 +19,29 @@ import "unsafe"
 // multiply-add per cycle. They read through unsafe pointers after one bounds check of the
 // last element each row touches, so the loops carry no bounds checks; every pointer is the
 // row's base plus an offset inside the row (Go forbids pointers past an allocation's end).
-// They are the generic kernel set; on CPUs with AVX2 and FMA the assembly tiles of
-// simd_amd64.go run instead (Backend.tile and the SIMD branches of Linear and Attention).
+// They are the generic kernel set; on CPUs with AVX2 and FMA (or AVX-512) the assembly
+// tiles of simd_amd64.go run instead (Backend.tile and the SIMD branches of Linear and Attention).
+
+// simdSet names a set of assembly kernels: each sums a dot product in its own fixed order
+// (doc.go), so a Backend uses one set for every op.
+type simdSet int
+
+const (
+	simdNone   simdSet = iota // the generic Go kernels of this file
+	simdAVX2                  // AVX2+FMA, 8-float vectors
+	simdAVX512                // AVX-512 (F, BW, VL) tiles, 16-float vectors
+)
+
+// String is the name Backend.Kernels reports.
+func (s simdSet) String() string {
+	switch s {
+	case simdAVX2:
+		return "avx2-fma"
+	case simdAVX512:
+		return "avx512"
+	}
+	return "generic"
+}
 
 // dotBlock is the K block of the SIMD kernels: every dot product is summed in pieces of
 // dotBlock products starting at k = 0, each piece lane by lane, the pieces added in order
@@ -30,8 +51,8 @@ const dotBlock = gemmK
 
 // tile dispatches to the Backend's kernel set; see the package-level tile.
 func (b *Backend) tile(c []float32, ldc int, a []float32, lda int, w []float32, ldb int, rows, cols, k int, acc bool) {
-	if b.simd != "" {
-		tileSIMD(c, ldc, a, lda, w, ldb, rows, cols, k, acc)
+	if b.simd != simdNone {
+		tileSIMD(b.simd, c, ldc, a, lda, w, ldb, rows, cols, k, acc)
 		return
 	}
 	tile(c, ldc, a, lda, w, ldb, rows, cols, k, acc)

@@ -4308,6 +4308,3242 @@ store2_3:
 	VZEROUPPER
 	RET
 
+DATA tailmask<>+0(SB)/2, $0x0000
+DATA tailmask<>+2(SB)/2, $0x0001
+DATA tailmask<>+4(SB)/2, $0x0003
+DATA tailmask<>+6(SB)/2, $0x0007
+DATA tailmask<>+8(SB)/2, $0x000f
+DATA tailmask<>+10(SB)/2, $0x001f
+DATA tailmask<>+12(SB)/2, $0x003f
+DATA tailmask<>+14(SB)/2, $0x007f
+DATA tailmask<>+16(SB)/2, $0x00ff
+DATA tailmask<>+18(SB)/2, $0x01ff
+DATA tailmask<>+20(SB)/2, $0x03ff
+DATA tailmask<>+22(SB)/2, $0x07ff
+DATA tailmask<>+24(SB)/2, $0x0fff
+DATA tailmask<>+26(SB)/2, $0x1fff
+DATA tailmask<>+28(SB)/2, $0x3fff
+DATA tailmask<>+30(SB)/2, $0x7fff
+GLOBL tailmask<>(SB), RODATA|NOPTR, $32
+
+// func dotF32x16R1C1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R1C1(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	VPXORD Z0, Z0, Z0
+	MOVQ   k+0(FP), DX
+	MOVQ   DX, BX
+	ANDQ   $-16, BX
+	XORQ   SI, SI
+
+loop:
+	CMPQ        SI, BX
+	JGE         tail
+	VMOVUPS     (AX)(SI*4), Z1
+	VMOVUPS     (CX)(SI*4), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x10, SI
+	JMP         loop
+
+tail:
+	SUBQ        BX, DX
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), BX
+	KMOVW       (BX)(DX*2), K1
+	VMOVUPS.Z   (AX)(SI*4), K1, Z1
+	VMOVUPS.Z   (CX)(SI*4), K1, Z2
+	VFMADD231PS Z2, Z1, Z0
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R1C2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R1C2(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	MOVQ   ldb+32(FP), DX
+	SHLQ   $0x02, DX
+	LEAQ   (CX)(DX*1), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ   k+0(FP), BX
+	MOVQ   BX, SI
+	ANDQ   $-16, SI
+	XORQ   DI, DI
+
+loop:
+	CMPQ        DI, SI
+	JGE         tail
+	VMOVUPS     (AX)(DI*4), Z2
+	VMOVUPS     (CX)(DI*4), Z3
+	VFMADD231PS Z3, Z2, Z0
+	VMOVUPS     (DX)(DI*4), Z3
+	VFMADD231PS Z3, Z2, Z1
+	ADDQ        $0x10, DI
+	JMP         loop
+
+tail:
+	SUBQ        SI, BX
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), SI
+	KMOVW       (SI)(BX*2), K1
+	VMOVUPS.Z   (AX)(DI*4), K1, Z2
+	VMOVUPS.Z   (CX)(DI*4), K1, Z3
+	VFMADD231PS Z3, Z2, Z0
+	VMOVUPS.Z   (DX)(DI*4), K1, Z3
+	VFMADD231PS Z3, Z2, Z1
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPS        Y0, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X2
+	VADDPS        X0, X2, X2
+	VMOVSHDUP     X2, X0
+	VADDSS        X2, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R1C3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R1C3(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	MOVQ   ldb+32(FP), DX
+	SHLQ   $0x02, DX
+	LEAQ   (CX)(DX*1), BX
+	LEAQ   (BX)(DX*1), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+0(FP), SI
+	MOVQ   SI, DI
+	ANDQ   $-16, DI
+	XORQ   R8, R8
+
+loop:
+	CMPQ        R8, DI
+	JGE         tail
+	VMOVUPS     (AX)(R8*4), Z3
+	VMOVUPS     (CX)(R8*4), Z4
+	VFMADD231PS Z4, Z3, Z0
+	VMOVUPS     (BX)(R8*4), Z4
+	VFMADD231PS Z4, Z3, Z1
+	VMOVUPS     (DX)(R8*4), Z4
+	VFMADD231PS Z4, Z3, Z2
+	ADDQ        $0x10, R8
+	JMP         loop
+
+tail:
+	SUBQ        DI, SI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (AX)(R8*4), K1, Z3
+	VMOVUPS.Z   (CX)(R8*4), K1, Z4
+	VFMADD231PS Z4, Z3, Z0
+	VMOVUPS.Z   (BX)(R8*4), K1, Z4
+	VFMADD231PS Z4, Z3, Z1
+	VMOVUPS.Z   (DX)(R8*4), K1, Z4
+	VFMADD231PS Z4, Z3, Z2
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Y0, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X3
+	VADDPS        X0, X3, X3
+	VMOVSHDUP     X3, X0
+	VADDSS        X3, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R1C4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R1C4(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	MOVQ   ldb+32(FP), DX
+	SHLQ   $0x02, DX
+	LEAQ   (CX)(DX*1), BX
+	LEAQ   (BX)(DX*1), SI
+	LEAQ   (SI)(DX*1), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   k+0(FP), DI
+	MOVQ   DI, R8
+	ANDQ   $-16, R8
+	XORQ   R9, R9
+
+loop:
+	CMPQ        R9, R8
+	JGE         tail
+	VMOVUPS     (AX)(R9*4), Z4
+	VMOVUPS     (CX)(R9*4), Z5
+	VFMADD231PS Z5, Z4, Z0
+	VMOVUPS     (BX)(R9*4), Z5
+	VFMADD231PS Z5, Z4, Z1
+	VMOVUPS     (SI)(R9*4), Z5
+	VFMADD231PS Z5, Z4, Z2
+	VMOVUPS     (DX)(R9*4), Z5
+	VFMADD231PS Z5, Z4, Z3
+	ADDQ        $0x10, R9
+	JMP         loop
+
+tail:
+	SUBQ        R8, DI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (AX)(R9*4), K1, Z4
+	VMOVUPS.Z   (CX)(R9*4), K1, Z5
+	VFMADD231PS Z5, Z4, Z0
+	VMOVUPS.Z   (BX)(R9*4), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+	VMOVUPS.Z   (SI)(R9*4), K1, Z5
+	VFMADD231PS Z5, Z4, Z2
+	VMOVUPS.Z   (DX)(R9*4), K1, Z5
+	VFMADD231PS Z5, Z4, Z3
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y0, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X0, X4, X4
+	VMOVSHDUP     X4, X0
+	VADDSS        X4, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_3
+	VADDSS        12(AX), X1, X1
+
+store0_3:
+	VMOVSS X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R2C1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R2C1(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ   k+0(FP), BX
+	MOVQ   BX, SI
+	ANDQ   $-16, SI
+	XORQ   DI, DI
+
+loop:
+	CMPQ        DI, SI
+	JGE         tail
+	VMOVUPS     (AX)(DI*4), Z2
+	VMOVUPS     (CX)(DI*4), Z3
+	VMOVUPS     (DX)(DI*4), Z4
+	VFMADD231PS Z4, Z2, Z0
+	VFMADD231PS Z4, Z3, Z1
+	ADDQ        $0x10, DI
+	JMP         loop
+
+tail:
+	SUBQ        SI, BX
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), SI
+	KMOVW       (SI)(BX*2), K1
+	VMOVUPS.Z   (AX)(DI*4), K1, Z2
+	VMOVUPS.Z   (CX)(DI*4), K1, Z3
+	VMOVUPS.Z   (DX)(DI*4), K1, Z4
+	VFMADD231PS Z4, Z2, Z0
+	VFMADD231PS Z4, Z3, Z1
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPS        Y0, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X2
+	VADDPS        X0, X2, X2
+	VMOVSHDUP     X2, X0
+	VADDSS        X2, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R2C2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R2C2(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	MOVQ   ldb+32(FP), BX
+	SHLQ   $0x02, BX
+	LEAQ   (DX)(BX*1), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   k+0(FP), SI
+	MOVQ   SI, DI
+	ANDQ   $-16, DI
+	XORQ   R8, R8
+
+loop:
+	CMPQ        R8, DI
+	JGE         tail
+	VMOVUPS     (AX)(R8*4), Z4
+	VMOVUPS     (CX)(R8*4), Z5
+	VMOVUPS     (DX)(R8*4), Z6
+	VFMADD231PS Z6, Z4, Z0
+	VFMADD231PS Z6, Z5, Z2
+	VMOVUPS     (BX)(R8*4), Z6
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z3
+	ADDQ        $0x10, R8
+	JMP         loop
+
+tail:
+	SUBQ        DI, SI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (AX)(R8*4), K1, Z4
+	VMOVUPS.Z   (CX)(R8*4), K1, Z5
+	VMOVUPS.Z   (DX)(R8*4), K1, Z6
+	VFMADD231PS Z6, Z4, Z0
+	VFMADD231PS Z6, Z5, Z2
+	VMOVUPS.Z   (BX)(R8*4), K1, Z6
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z3
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y0, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X0, X4, X4
+	VMOVSHDUP     X4, X0
+	VADDSS        X4, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R2C3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R2C3(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	MOVQ   ldb+32(FP), BX
+	SHLQ   $0x02, BX
+	LEAQ   (DX)(BX*1), SI
+	LEAQ   (SI)(BX*1), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   k+0(FP), DI
+	MOVQ   DI, R8
+	ANDQ   $-16, R8
+	XORQ   R9, R9
+
+loop:
+	CMPQ        R9, R8
+	JGE         tail
+	VMOVUPS     (AX)(R9*4), Z6
+	VMOVUPS     (CX)(R9*4), Z7
+	VMOVUPS     (DX)(R9*4), Z8
+	VFMADD231PS Z8, Z6, Z0
+	VFMADD231PS Z8, Z7, Z3
+	VMOVUPS     (SI)(R9*4), Z8
+	VFMADD231PS Z8, Z6, Z1
+	VFMADD231PS Z8, Z7, Z4
+	VMOVUPS     (BX)(R9*4), Z8
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z5
+	ADDQ        $0x10, R9
+	JMP         loop
+
+tail:
+	SUBQ        R8, DI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (AX)(R9*4), K1, Z6
+	VMOVUPS.Z   (CX)(R9*4), K1, Z7
+	VMOVUPS.Z   (DX)(R9*4), K1, Z8
+	VFMADD231PS Z8, Z6, Z0
+	VFMADD231PS Z8, Z7, Z3
+	VMOVUPS.Z   (SI)(R9*4), K1, Z8
+	VFMADD231PS Z8, Z6, Z1
+	VFMADD231PS Z8, Z7, Z4
+	VMOVUPS.Z   (BX)(R9*4), K1, Z8
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z5
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPS        Y0, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X6
+	VADDPS        X0, X6, X6
+	VMOVSHDUP     X6, X0
+	VADDSS        X6, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R2C4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R2C4(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	MOVQ   ldb+32(FP), BX
+	SHLQ   $0x02, BX
+	LEAQ   (DX)(BX*1), SI
+	LEAQ   (SI)(BX*1), DI
+	LEAQ   (DI)(BX*1), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   k+0(FP), R8
+	MOVQ   R8, R9
+	ANDQ   $-16, R9
+	XORQ   R10, R10
+
+loop:
+	CMPQ        R10, R9
+	JGE         tail
+	VMOVUPS     (AX)(R10*4), Z8
+	VMOVUPS     (CX)(R10*4), Z9
+	VMOVUPS     (DX)(R10*4), Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z4
+	VMOVUPS     (SI)(R10*4), Z10
+	VFMADD231PS Z10, Z8, Z1
+	VFMADD231PS Z10, Z9, Z5
+	VMOVUPS     (DI)(R10*4), Z10
+	VFMADD231PS Z10, Z8, Z2
+	VFMADD231PS Z10, Z9, Z6
+	VMOVUPS     (BX)(R10*4), Z10
+	VFMADD231PS Z10, Z8, Z3
+	VFMADD231PS Z10, Z9, Z7
+	ADDQ        $0x10, R10
+	JMP         loop
+
+tail:
+	SUBQ        R9, R8
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (AX)(R10*4), K1, Z8
+	VMOVUPS.Z   (CX)(R10*4), K1, Z9
+	VMOVUPS.Z   (DX)(R10*4), K1, Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z4
+	VMOVUPS.Z   (SI)(R10*4), K1, Z10
+	VFMADD231PS Z10, Z8, Z1
+	VFMADD231PS Z10, Z9, Z5
+	VMOVUPS.Z   (DI)(R10*4), K1, Z10
+	VFMADD231PS Z10, Z8, Z2
+	VFMADD231PS Z10, Z9, Z6
+	VMOVUPS.Z   (BX)(R10*4), K1, Z10
+	VFMADD231PS Z10, Z8, Z3
+	VFMADD231PS Z10, Z9, Z7
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y0, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X0
+	VADDPS        X8, X0, X0
+	VMOVHLPS      X0, X0, X8
+	VADDPS        X0, X8, X8
+	VMOVSHDUP     X8, X0
+	VADDSS        X8, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_3
+	VADDSS        12(AX), X1, X1
+
+store0_3:
+	VMOVSS        X1, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y7, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_3
+	VADDSS        12(AX), X1, X1
+
+store1_3:
+	VMOVSS X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R3C1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R3C1(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+0(FP), SI
+	MOVQ   SI, DI
+	ANDQ   $-16, DI
+	XORQ   R8, R8
+
+loop:
+	CMPQ        R8, DI
+	JGE         tail
+	VMOVUPS     (AX)(R8*4), Z3
+	VMOVUPS     (DX)(R8*4), Z4
+	VMOVUPS     (CX)(R8*4), Z5
+	VMOVUPS     (BX)(R8*4), Z6
+	VFMADD231PS Z6, Z3, Z0
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z2
+	ADDQ        $0x10, R8
+	JMP         loop
+
+tail:
+	SUBQ        DI, SI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (AX)(R8*4), K1, Z3
+	VMOVUPS.Z   (DX)(R8*4), K1, Z4
+	VMOVUPS.Z   (CX)(R8*4), K1, Z5
+	VMOVUPS.Z   (BX)(R8*4), K1, Z6
+	VFMADD231PS Z6, Z3, Z0
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z2
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Y0, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X3
+	VADDPS        X0, X3, X3
+	VMOVSHDUP     X3, X0
+	VADDSS        X3, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R3C2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R3C2(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	MOVQ   ldb+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   k+0(FP), DI
+	MOVQ   DI, R8
+	ANDQ   $-16, R8
+	XORQ   R9, R9
+
+loop:
+	CMPQ        R9, R8
+	JGE         tail
+	VMOVUPS     (AX)(R9*4), Z6
+	VMOVUPS     (DX)(R9*4), Z7
+	VMOVUPS     (CX)(R9*4), Z8
+	VMOVUPS     (BX)(R9*4), Z9
+	VFMADD231PS Z9, Z6, Z0
+	VFMADD231PS Z9, Z7, Z2
+	VFMADD231PS Z9, Z8, Z4
+	VMOVUPS     (SI)(R9*4), Z9
+	VFMADD231PS Z9, Z6, Z1
+	VFMADD231PS Z9, Z7, Z3
+	VFMADD231PS Z9, Z8, Z5
+	ADDQ        $0x10, R9
+	JMP         loop
+
+tail:
+	SUBQ        R8, DI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (AX)(R9*4), K1, Z6
+	VMOVUPS.Z   (DX)(R9*4), K1, Z7
+	VMOVUPS.Z   (CX)(R9*4), K1, Z8
+	VMOVUPS.Z   (BX)(R9*4), K1, Z9
+	VFMADD231PS Z9, Z6, Z0
+	VFMADD231PS Z9, Z7, Z2
+	VFMADD231PS Z9, Z8, Z4
+	VMOVUPS.Z   (SI)(R9*4), K1, Z9
+	VFMADD231PS Z9, Z6, Z1
+	VFMADD231PS Z9, Z7, Z3
+	VFMADD231PS Z9, Z8, Z5
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPS        Y0, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X6
+	VADDPS        X0, X6, X6
+	VMOVSHDUP     X6, X0
+	VADDSS        X6, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_1
+	VADDSS        4(AX), X1, X1
+
+store2_1:
+	VMOVSS X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R3C3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R3C3(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	MOVQ   ldb+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), DI
+	LEAQ   (DI)(SI*1), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ   k+0(FP), R8
+	MOVQ   R8, R9
+	ANDQ   $-16, R9
+	XORQ   R10, R10
+
+loop:
+	CMPQ        R10, R9
+	JGE         tail
+	VMOVUPS     (AX)(R10*4), Z9
+	VMOVUPS     (DX)(R10*4), Z10
+	VMOVUPS     (CX)(R10*4), Z11
+	VMOVUPS     (BX)(R10*4), Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS     (DI)(R10*4), Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS     (SI)(R10*4), Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+	ADDQ        $0x10, R10
+	JMP         loop
+
+tail:
+	SUBQ        R9, R8
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (AX)(R10*4), K1, Z9
+	VMOVUPS.Z   (DX)(R10*4), K1, Z10
+	VMOVUPS.Z   (CX)(R10*4), K1, Z11
+	VMOVUPS.Z   (BX)(R10*4), K1, Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS.Z   (DI)(R10*4), K1, Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS.Z   (SI)(R10*4), K1, Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VADDPS        Y0, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X0
+	VADDPS        X9, X0, X0
+	VMOVHLPS      X0, X0, X9
+	VADDPS        X0, X9, X9
+	VMOVSHDUP     X9, X0
+	VADDSS        X9, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y7, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_1
+	VADDSS        4(AX), X1, X1
+
+store2_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_2
+	VADDSS        8(AX), X1, X1
+
+store2_2:
+	VMOVSS X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotF32x16R3C4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotF32x16R3C4(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	MOVQ   ldb+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), DI
+	LEAQ   (DI)(SI*1), R8
+	LEAQ   (R8)(SI*1), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   k+0(FP), R9
+	MOVQ   R9, R10
+	ANDQ   $-16, R10
+	XORQ   R11, R11
+
+loop:
+	CMPQ        R11, R10
+	JGE         tail
+	VMOVUPS     (AX)(R11*4), Z12
+	VMOVUPS     (DX)(R11*4), Z13
+	VMOVUPS     (CX)(R11*4), Z14
+	VMOVUPS     (BX)(R11*4), Z15
+	VFMADD231PS Z15, Z12, Z0
+	VFMADD231PS Z15, Z13, Z4
+	VFMADD231PS Z15, Z14, Z8
+	VMOVUPS     (DI)(R11*4), Z15
+	VFMADD231PS Z15, Z12, Z1
+	VFMADD231PS Z15, Z13, Z5
+	VFMADD231PS Z15, Z14, Z9
+	VMOVUPS     (R8)(R11*4), Z15
+	VFMADD231PS Z15, Z12, Z2
+	VFMADD231PS Z15, Z13, Z6
+	VFMADD231PS Z15, Z14, Z10
+	VMOVUPS     (SI)(R11*4), Z15
+	VFMADD231PS Z15, Z12, Z3
+	VFMADD231PS Z15, Z13, Z7
+	VFMADD231PS Z15, Z14, Z11
+	ADDQ        $0x10, R11
+	JMP         loop
+
+tail:
+	SUBQ        R10, R9
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R10
+	KMOVW       (R10)(R9*2), K1
+	VMOVUPS.Z   (AX)(R11*4), K1, Z12
+	VMOVUPS.Z   (DX)(R11*4), K1, Z13
+	VMOVUPS.Z   (CX)(R11*4), K1, Z14
+	VMOVUPS.Z   (BX)(R11*4), K1, Z15
+	VFMADD231PS Z15, Z12, Z0
+	VFMADD231PS Z15, Z13, Z4
+	VFMADD231PS Z15, Z14, Z8
+	VMOVUPS.Z   (DI)(R11*4), K1, Z15
+	VFMADD231PS Z15, Z12, Z1
+	VFMADD231PS Z15, Z13, Z5
+	VFMADD231PS Z15, Z14, Z9
+	VMOVUPS.Z   (R8)(R11*4), K1, Z15
+	VFMADD231PS Z15, Z12, Z2
+	VFMADD231PS Z15, Z13, Z6
+	VFMADD231PS Z15, Z14, Z10
+	VMOVUPS.Z   (SI)(R11*4), K1, Z15
+	VFMADD231PS Z15, Z12, Z3
+	VFMADD231PS Z15, Z13, Z7
+	VFMADD231PS Z15, Z14, Z11
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPS        Y0, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X0
+	VADDPS        X12, X0, X0
+	VMOVHLPS      X0, X0, X12
+	VADDPS        X0, X12, X12
+	VMOVSHDUP     X12, X0
+	VADDSS        X12, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_3
+	VADDSS        12(AX), X1, X1
+
+store0_3:
+	VMOVSS        X1, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y7, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_3
+	VADDSS        12(AX), X1, X1
+
+store1_3:
+	VMOVSS        X1, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPS        Y9, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_1
+	VADDSS        4(AX), X1, X1
+
+store2_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VADDPS        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_2
+	VADDSS        8(AX), X1, X1
+
+store2_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VADDPS        Y11, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_3
+	VADDSS        12(AX), X1, X1
+
+store2_3:
+	VMOVSS X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R1C1(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R1C1(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	VPXORD Z0, Z0, Z0
+	MOVQ   k+0(FP), DX
+	MOVQ   DX, BX
+	ANDQ   $-16, BX
+	XORQ   SI, SI
+
+loop:
+	CMPQ        SI, BX
+	JGE         tail
+	VMOVUPS     (AX)(SI*4), Z1
+	VPMOVZXWD   (CX)(SI*2), Z2
+	VPSLLD      $0x10, Z2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x10, SI
+	JMP         loop
+
+tail:
+	SUBQ        BX, DX
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), BX
+	KMOVW       (BX)(DX*2), K1
+	VMOVUPS.Z   (AX)(SI*4), K1, Z1
+	VMOVDQU16.Z (CX)(SI*2), K1, Y2
+	VPMOVZXWD   Y2, Z2
+	VPSLLD      $0x10, Z2, Z2
+	VFMADD231PS Z2, Z1, Z0
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R1C2(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R1C2(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	MOVQ   ldb+32(FP), DX
+	SHLQ   $0x01, DX
+	LEAQ   (CX)(DX*1), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ   k+0(FP), BX
+	MOVQ   BX, SI
+	ANDQ   $-16, SI
+	XORQ   DI, DI
+
+loop:
+	CMPQ        DI, SI
+	JGE         tail
+	VMOVUPS     (AX)(DI*4), Z2
+	VPMOVZXWD   (CX)(DI*2), Z3
+	VPSLLD      $0x10, Z3, Z3
+	VFMADD231PS Z3, Z2, Z0
+	VPMOVZXWD   (DX)(DI*2), Z3
+	VPSLLD      $0x10, Z3, Z3
+	VFMADD231PS Z3, Z2, Z1
+	ADDQ        $0x10, DI
+	JMP         loop
+
+tail:
+	SUBQ        SI, BX
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), SI
+	KMOVW       (SI)(BX*2), K1
+	VMOVUPS.Z   (AX)(DI*4), K1, Z2
+	VMOVDQU16.Z (CX)(DI*2), K1, Y3
+	VPMOVZXWD   Y3, Z3
+	VPSLLD      $0x10, Z3, Z3
+	VFMADD231PS Z3, Z2, Z0
+	VMOVDQU16.Z (DX)(DI*2), K1, Y3
+	VPMOVZXWD   Y3, Z3
+	VPSLLD      $0x10, Z3, Z3
+	VFMADD231PS Z3, Z2, Z1
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPS        Y0, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X2
+	VADDPS        X0, X2, X2
+	VMOVSHDUP     X2, X0
+	VADDSS        X2, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R1C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R1C3(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	MOVQ   ldb+32(FP), DX
+	SHLQ   $0x01, DX
+	LEAQ   (CX)(DX*1), BX
+	LEAQ   (BX)(DX*1), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+0(FP), SI
+	MOVQ   SI, DI
+	ANDQ   $-16, DI
+	XORQ   R8, R8
+
+loop:
+	CMPQ        R8, DI
+	JGE         tail
+	VMOVUPS     (AX)(R8*4), Z3
+	VPMOVZXWD   (CX)(R8*2), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z3, Z0
+	VPMOVZXWD   (BX)(R8*2), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z3, Z1
+	VPMOVZXWD   (DX)(R8*2), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z3, Z2
+	ADDQ        $0x10, R8
+	JMP         loop
+
+tail:
+	SUBQ        DI, SI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (AX)(R8*4), K1, Z3
+	VMOVDQU16.Z (CX)(R8*2), K1, Y4
+	VPMOVZXWD   Y4, Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z3, Z0
+	VMOVDQU16.Z (BX)(R8*2), K1, Y4
+	VPMOVZXWD   Y4, Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z3, Z1
+	VMOVDQU16.Z (DX)(R8*2), K1, Y4
+	VPMOVZXWD   Y4, Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z3, Z2
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Y0, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X3
+	VADDPS        X0, X3, X3
+	VMOVSHDUP     X3, X0
+	VADDSS        X3, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R1C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R1C4(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   b+24(FP), CX
+	MOVQ   ldb+32(FP), DX
+	SHLQ   $0x01, DX
+	LEAQ   (CX)(DX*1), BX
+	LEAQ   (BX)(DX*1), SI
+	LEAQ   (SI)(DX*1), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   k+0(FP), DI
+	MOVQ   DI, R8
+	ANDQ   $-16, R8
+	XORQ   R9, R9
+
+loop:
+	CMPQ        R9, R8
+	JGE         tail
+	VMOVUPS     (AX)(R9*4), Z4
+	VPMOVZXWD   (CX)(R9*2), Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z0
+	VPMOVZXWD   (BX)(R9*2), Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z1
+	VPMOVZXWD   (SI)(R9*2), Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z2
+	VPMOVZXWD   (DX)(R9*2), Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z3
+	ADDQ        $0x10, R9
+	JMP         loop
+
+tail:
+	SUBQ        R8, DI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (AX)(R9*4), K1, Z4
+	VMOVDQU16.Z (CX)(R9*2), K1, Y5
+	VPMOVZXWD   Y5, Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z0
+	VMOVDQU16.Z (BX)(R9*2), K1, Y5
+	VPMOVZXWD   Y5, Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z1
+	VMOVDQU16.Z (SI)(R9*2), K1, Y5
+	VPMOVZXWD   Y5, Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z2
+	VMOVDQU16.Z (DX)(R9*2), K1, Y5
+	VPMOVZXWD   Y5, Z5
+	VPSLLD      $0x10, Z5, Z5
+	VFMADD231PS Z5, Z4, Z3
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), CL
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y0, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X0, X4, X4
+	VMOVSHDUP     X4, X0
+	VADDSS        X4, X0, X0
+	TESTB         CL, CL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         CL, CL
+	JZ            store0_3
+	VADDSS        12(AX), X1, X1
+
+store0_3:
+	VMOVSS X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R2C1(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R2C1(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ   k+0(FP), BX
+	MOVQ   BX, SI
+	ANDQ   $-16, SI
+	XORQ   DI, DI
+
+loop:
+	CMPQ        DI, SI
+	JGE         tail
+	VMOVUPS     (AX)(DI*4), Z2
+	VMOVUPS     (CX)(DI*4), Z3
+	VPMOVZXWD   (DX)(DI*2), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z2, Z0
+	VFMADD231PS Z4, Z3, Z1
+	ADDQ        $0x10, DI
+	JMP         loop
+
+tail:
+	SUBQ        SI, BX
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), SI
+	KMOVW       (SI)(BX*2), K1
+	VMOVUPS.Z   (AX)(DI*4), K1, Z2
+	VMOVUPS.Z   (CX)(DI*4), K1, Z3
+	VMOVDQU16.Z (DX)(DI*2), K1, Y4
+	VPMOVZXWD   Y4, Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS Z4, Z2, Z0
+	VFMADD231PS Z4, Z3, Z1
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPS        Y0, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X2
+	VADDPS        X0, X2, X2
+	VMOVSHDUP     X2, X0
+	VADDSS        X2, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R2C2(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R2C2(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	MOVQ   ldb+32(FP), BX
+	SHLQ   $0x01, BX
+	LEAQ   (DX)(BX*1), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   k+0(FP), SI
+	MOVQ   SI, DI
+	ANDQ   $-16, DI
+	XORQ   R8, R8
+
+loop:
+	CMPQ        R8, DI
+	JGE         tail
+	VMOVUPS     (AX)(R8*4), Z4
+	VMOVUPS     (CX)(R8*4), Z5
+	VPMOVZXWD   (DX)(R8*2), Z6
+	VPSLLD      $0x10, Z6, Z6
+	VFMADD231PS Z6, Z4, Z0
+	VFMADD231PS Z6, Z5, Z2
+	VPMOVZXWD   (BX)(R8*2), Z6
+	VPSLLD      $0x10, Z6, Z6
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z3
+	ADDQ        $0x10, R8
+	JMP         loop
+
+tail:
+	SUBQ        DI, SI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (AX)(R8*4), K1, Z4
+	VMOVUPS.Z   (CX)(R8*4), K1, Z5
+	VMOVDQU16.Z (DX)(R8*2), K1, Y6
+	VPMOVZXWD   Y6, Z6
+	VPSLLD      $0x10, Z6, Z6
+	VFMADD231PS Z6, Z4, Z0
+	VFMADD231PS Z6, Z5, Z2
+	VMOVDQU16.Z (BX)(R8*2), K1, Y6
+	VPMOVZXWD   Y6, Z6
+	VPSLLD      $0x10, Z6, Z6
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z3
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y0, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X0, X4, X4
+	VMOVSHDUP     X4, X0
+	VADDSS        X4, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R2C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R2C3(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	MOVQ   ldb+32(FP), BX
+	SHLQ   $0x01, BX
+	LEAQ   (DX)(BX*1), SI
+	LEAQ   (SI)(BX*1), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   k+0(FP), DI
+	MOVQ   DI, R8
+	ANDQ   $-16, R8
+	XORQ   R9, R9
+
+loop:
+	CMPQ        R9, R8
+	JGE         tail
+	VMOVUPS     (AX)(R9*4), Z6
+	VMOVUPS     (CX)(R9*4), Z7
+	VPMOVZXWD   (DX)(R9*2), Z8
+	VPSLLD      $0x10, Z8, Z8
+	VFMADD231PS Z8, Z6, Z0
+	VFMADD231PS Z8, Z7, Z3
+	VPMOVZXWD   (SI)(R9*2), Z8
+	VPSLLD      $0x10, Z8, Z8
+	VFMADD231PS Z8, Z6, Z1
+	VFMADD231PS Z8, Z7, Z4
+	VPMOVZXWD   (BX)(R9*2), Z8
+	VPSLLD      $0x10, Z8, Z8
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z5
+	ADDQ        $0x10, R9
+	JMP         loop
+
+tail:
+	SUBQ        R8, DI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (AX)(R9*4), K1, Z6
+	VMOVUPS.Z   (CX)(R9*4), K1, Z7
+	VMOVDQU16.Z (DX)(R9*2), K1, Y8
+	VPMOVZXWD   Y8, Z8
+	VPSLLD      $0x10, Z8, Z8
+	VFMADD231PS Z8, Z6, Z0
+	VFMADD231PS Z8, Z7, Z3
+	VMOVDQU16.Z (SI)(R9*2), K1, Y8
+	VPMOVZXWD   Y8, Z8
+	VPSLLD      $0x10, Z8, Z8
+	VFMADD231PS Z8, Z6, Z1
+	VFMADD231PS Z8, Z7, Z4
+	VMOVDQU16.Z (BX)(R9*2), K1, Y8
+	VPMOVZXWD   Y8, Z8
+	VPSLLD      $0x10, Z8, Z8
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z5
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPS        Y0, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X6
+	VADDPS        X0, X6, X6
+	VMOVSHDUP     X6, X0
+	VADDSS        X6, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R2C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R2C4(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   b+24(FP), DX
+	MOVQ   ldb+32(FP), BX
+	SHLQ   $0x01, BX
+	LEAQ   (DX)(BX*1), SI
+	LEAQ   (SI)(BX*1), DI
+	LEAQ   (DI)(BX*1), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   k+0(FP), R8
+	MOVQ   R8, R9
+	ANDQ   $-16, R9
+	XORQ   R10, R10
+
+loop:
+	CMPQ        R10, R9
+	JGE         tail
+	VMOVUPS     (AX)(R10*4), Z8
+	VMOVUPS     (CX)(R10*4), Z9
+	VPMOVZXWD   (DX)(R10*2), Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z4
+	VPMOVZXWD   (SI)(R10*2), Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z1
+	VFMADD231PS Z10, Z9, Z5
+	VPMOVZXWD   (DI)(R10*2), Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z2
+	VFMADD231PS Z10, Z9, Z6
+	VPMOVZXWD   (BX)(R10*2), Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z3
+	VFMADD231PS Z10, Z9, Z7
+	ADDQ        $0x10, R10
+	JMP         loop
+
+tail:
+	SUBQ        R9, R8
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (AX)(R10*4), K1, Z8
+	VMOVUPS.Z   (CX)(R10*4), K1, Z9
+	VMOVDQU16.Z (DX)(R10*2), K1, Y10
+	VPMOVZXWD   Y10, Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z4
+	VMOVDQU16.Z (SI)(R10*2), K1, Y10
+	VPMOVZXWD   Y10, Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z1
+	VFMADD231PS Z10, Z9, Z5
+	VMOVDQU16.Z (DI)(R10*2), K1, Y10
+	VPMOVZXWD   Y10, Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z2
+	VFMADD231PS Z10, Z9, Z6
+	VMOVDQU16.Z (BX)(R10*2), K1, Y10
+	VPMOVZXWD   Y10, Z10
+	VPSLLD      $0x10, Z10, Z10
+	VFMADD231PS Z10, Z8, Z3
+	VFMADD231PS Z10, Z9, Z7
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y0, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X0
+	VADDPS        X8, X0, X0
+	VMOVHLPS      X0, X0, X8
+	VADDPS        X0, X8, X8
+	VMOVSHDUP     X8, X0
+	VADDSS        X8, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_3
+	VADDSS        12(AX), X1, X1
+
+store0_3:
+	VMOVSS        X1, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y7, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_3
+	VADDSS        12(AX), X1, X1
+
+store1_3:
+	VMOVSS X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R3C1(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R3C1(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+0(FP), SI
+	MOVQ   SI, DI
+	ANDQ   $-16, DI
+	XORQ   R8, R8
+
+loop:
+	CMPQ        R8, DI
+	JGE         tail
+	VMOVUPS     (AX)(R8*4), Z3
+	VMOVUPS     (DX)(R8*4), Z4
+	VMOVUPS     (CX)(R8*4), Z5
+	VPMOVZXWD   (BX)(R8*2), Z6
+	VPSLLD      $0x10, Z6, Z6
+	VFMADD231PS Z6, Z3, Z0
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z2
+	ADDQ        $0x10, R8
+	JMP         loop
+
+tail:
+	SUBQ        DI, SI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (AX)(R8*4), K1, Z3
+	VMOVUPS.Z   (DX)(R8*4), K1, Z4
+	VMOVUPS.Z   (CX)(R8*4), K1, Z5
+	VMOVDQU16.Z (BX)(R8*2), K1, Y6
+	VPMOVZXWD   Y6, Z6
+	VPSLLD      $0x10, Z6, Z6
+	VFMADD231PS Z6, Z3, Z0
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z2
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Y0, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X3
+	VADDPS        X0, X3, X3
+	VMOVSHDUP     X3, X0
+	VADDSS        X3, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R3C2(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R3C2(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	MOVQ   ldb+32(FP), SI
+	SHLQ   $0x01, SI
+	LEAQ   (BX)(SI*1), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   k+0(FP), DI
+	MOVQ   DI, R8
+	ANDQ   $-16, R8
+	XORQ   R9, R9
+
+loop:
+	CMPQ        R9, R8
+	JGE         tail
+	VMOVUPS     (AX)(R9*4), Z6
+	VMOVUPS     (DX)(R9*4), Z7
+	VMOVUPS     (CX)(R9*4), Z8
+	VPMOVZXWD   (BX)(R9*2), Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z6, Z0
+	VFMADD231PS Z9, Z7, Z2
+	VFMADD231PS Z9, Z8, Z4
+	VPMOVZXWD   (SI)(R9*2), Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z6, Z1
+	VFMADD231PS Z9, Z7, Z3
+	VFMADD231PS Z9, Z8, Z5
+	ADDQ        $0x10, R9
+	JMP         loop
+
+tail:
+	SUBQ        R8, DI
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (AX)(R9*4), K1, Z6
+	VMOVUPS.Z   (DX)(R9*4), K1, Z7
+	VMOVUPS.Z   (CX)(R9*4), K1, Z8
+	VMOVDQU16.Z (BX)(R9*2), K1, Y9
+	VPMOVZXWD   Y9, Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z6, Z0
+	VFMADD231PS Z9, Z7, Z2
+	VFMADD231PS Z9, Z8, Z4
+	VMOVDQU16.Z (SI)(R9*2), K1, Y9
+	VPMOVZXWD   Y9, Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z6, Z1
+	VFMADD231PS Z9, Z7, Z3
+	VFMADD231PS Z9, Z8, Z5
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPS        Y0, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X6
+	VADDPS        X0, X6, X6
+	VMOVSHDUP     X6, X0
+	VADDSS        X6, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_1
+	VADDSS        4(AX), X1, X1
+
+store2_1:
+	VMOVSS X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R3C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R3C3(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	MOVQ   ldb+32(FP), SI
+	SHLQ   $0x01, SI
+	LEAQ   (BX)(SI*1), DI
+	LEAQ   (DI)(SI*1), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ   k+0(FP), R8
+	MOVQ   R8, R9
+	ANDQ   $-16, R9
+	XORQ   R10, R10
+
+loop:
+	CMPQ        R10, R9
+	JGE         tail
+	VMOVUPS     (AX)(R10*4), Z9
+	VMOVUPS     (DX)(R10*4), Z10
+	VMOVUPS     (CX)(R10*4), Z11
+	VPMOVZXWD   (BX)(R10*2), Z12
+	VPSLLD      $0x10, Z12, Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VPMOVZXWD   (DI)(R10*2), Z12
+	VPSLLD      $0x10, Z12, Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VPMOVZXWD   (SI)(R10*2), Z12
+	VPSLLD      $0x10, Z12, Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+	ADDQ        $0x10, R10
+	JMP         loop
+
+tail:
+	SUBQ        R9, R8
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (AX)(R10*4), K1, Z9
+	VMOVUPS.Z   (DX)(R10*4), K1, Z10
+	VMOVUPS.Z   (CX)(R10*4), K1, Z11
+	VMOVDQU16.Z (BX)(R10*2), K1, Y12
+	VPMOVZXWD   Y12, Z12
+	VPSLLD      $0x10, Z12, Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVDQU16.Z (DI)(R10*2), K1, Y12
+	VPMOVZXWD   Y12, Z12
+	VPSLLD      $0x10, Z12, Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVDQU16.Z (SI)(R10*2), K1, Y12
+	VPMOVZXWD   Y12, Z12
+	VPSLLD      $0x10, Z12, Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VADDPS        Y0, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X0
+	VADDPS        X9, X0, X0
+	VMOVHLPS      X0, X0, X9
+	VADDPS        X0, X9, X9
+	VMOVSHDUP     X9, X0
+	VADDSS        X9, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y7, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_1
+	VADDSS        4(AX), X1, X1
+
+store2_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_2
+	VADDSS        8(AX), X1, X1
+
+store2_2:
+	VMOVSS X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotBF16x16R3C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·dotBF16x16R3C4(SB), NOSPLIT, $0-57
+	MOVQ   a+8(FP), AX
+	MOVQ   lda+16(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b+24(FP), BX
+	MOVQ   ldb+32(FP), SI
+	SHLQ   $0x01, SI
+	LEAQ   (BX)(SI*1), DI
+	LEAQ   (DI)(SI*1), R8
+	LEAQ   (R8)(SI*1), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   k+0(FP), R9
+	MOVQ   R9, R10
+	ANDQ   $-16, R10
+	XORQ   R11, R11
+
+loop:
+	CMPQ        R11, R10
+	JGE         tail
+	VMOVUPS     (AX)(R11*4), Z12
+	VMOVUPS     (DX)(R11*4), Z13
+	VMOVUPS     (CX)(R11*4), Z14
+	VPMOVZXWD   (BX)(R11*2), Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z0
+	VFMADD231PS Z15, Z13, Z4
+	VFMADD231PS Z15, Z14, Z8
+	VPMOVZXWD   (DI)(R11*2), Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z1
+	VFMADD231PS Z15, Z13, Z5
+	VFMADD231PS Z15, Z14, Z9
+	VPMOVZXWD   (R8)(R11*2), Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z2
+	VFMADD231PS Z15, Z13, Z6
+	VFMADD231PS Z15, Z14, Z10
+	VPMOVZXWD   (SI)(R11*2), Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z3
+	VFMADD231PS Z15, Z13, Z7
+	VFMADD231PS Z15, Z14, Z11
+	ADDQ        $0x10, R11
+	JMP         loop
+
+tail:
+	SUBQ        R10, R9
+	JZ          reduce
+	LEAQ        tailmask<>+0(SB), R10
+	KMOVW       (R10)(R9*2), K1
+	VMOVUPS.Z   (AX)(R11*4), K1, Z12
+	VMOVUPS.Z   (DX)(R11*4), K1, Z13
+	VMOVUPS.Z   (CX)(R11*4), K1, Z14
+	VMOVDQU16.Z (BX)(R11*2), K1, Y15
+	VPMOVZXWD   Y15, Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z0
+	VFMADD231PS Z15, Z13, Z4
+	VFMADD231PS Z15, Z14, Z8
+	VMOVDQU16.Z (DI)(R11*2), K1, Y15
+	VPMOVZXWD   Y15, Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z1
+	VFMADD231PS Z15, Z13, Z5
+	VFMADD231PS Z15, Z14, Z9
+	VMOVDQU16.Z (R8)(R11*2), K1, Y15
+	VPMOVZXWD   Y15, Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z2
+	VFMADD231PS Z15, Z13, Z6
+	VFMADD231PS Z15, Z14, Z10
+	VMOVDQU16.Z (SI)(R11*2), K1, Y15
+	VPMOVZXWD   Y15, Z15
+	VPSLLD      $0x10, Z15, Z15
+	VFMADD231PS Z15, Z12, Z3
+	VFMADD231PS Z15, Z13, Z7
+	VFMADD231PS Z15, Z14, Z11
+
+reduce:
+	MOVQ          c+40(FP), AX
+	MOVQ          ldc+48(FP), CX
+	SHLQ          $0x02, CX
+	MOVB          acc+56(FP), DL
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPS        Y0, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X0
+	VADDPS        X12, X0, X0
+	VMOVHLPS      X0, X0, X12
+	VADDPS        X0, X12, X12
+	VMOVSHDUP     X12, X0
+	VADDSS        X12, X0, X0
+	TESTB         DL, DL
+	JZ            store0_0
+	VADDSS        (AX), X0, X0
+
+store0_0:
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_1
+	VADDSS        4(AX), X1, X1
+
+store0_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_2
+	VADDSS        8(AX), X1, X1
+
+store0_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store0_3
+	VADDSS        12(AX), X1, X1
+
+store0_3:
+	VMOVSS        X1, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_0
+	VADDSS        (AX), X1, X1
+
+store1_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_1
+	VADDSS        4(AX), X1, X1
+
+store1_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_2
+	VADDSS        8(AX), X1, X1
+
+store1_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y7, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store1_3
+	VADDSS        12(AX), X1, X1
+
+store1_3:
+	VMOVSS        X1, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_0
+	VADDSS        (AX), X1, X1
+
+store2_0:
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPS        Y9, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_1
+	VADDSS        4(AX), X1, X1
+
+store2_1:
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VADDPS        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_2
+	VADDSS        8(AX), X1, X1
+
+store2_2:
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VADDPS        Y11, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	TESTB         DL, DL
+	JZ            store2_3
+	VADDSS        12(AX), X1, X1
+
+store2_3:
+	VMOVSS X1, 12(AX)
+	VZEROUPPER
+	RET
+
 // func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
 // Requires: AVX, FMA3
 TEXT ·accRowsF32(SB), NOSPLIT, $0-48

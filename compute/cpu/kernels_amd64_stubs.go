@@ -124,6 +124,126 @@ func dotBF16R3C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc
 //go:noescape
 func dotBF16R3C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
 
+// dotF32x16R1C1 computes a 1×1 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R1C1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R1C2 computes a 1×2 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R1C2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R1C3 computes a 1×3 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R1C3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R1C4 computes a 1×4 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R1C4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R2C1 computes a 2×1 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R2C1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R2C2 computes a 2×2 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R2C2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R2C3 computes a 2×3 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R2C3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R2C4 computes a 2×4 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R2C4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R3C1 computes a 3×1 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R3C1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R3C2 computes a 3×2 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R3C2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R3C3 computes a 3×3 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R3C3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotF32x16R3C4 computes a 3×4 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotF32x16R3C4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R1C1 computes a 1×1 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R1C1(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R1C2 computes a 1×2 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R1C2(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R1C3 computes a 1×3 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R1C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R1C4 computes a 1×4 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R1C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R2C1 computes a 2×1 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R2C1(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R2C2 computes a 2×2 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R2C2(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R2C3 computes a 2×3 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R2C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R2C4 computes a 2×4 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R2C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R3C1 computes a 3×1 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R3C1(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R3C2 computes a 3×2 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R3C2(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R3C3 computes a 3×3 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R3C3(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+// dotBF16x16R3C4 computes a 3×4 tile of dot products of length k with AVX-512 (see the generator for the order).
+//
+//go:noescape
+func dotBF16x16R3C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
 // accRowsF32 adds p[j]·v[j*ldv+i] to out[i] for j < rows in order of j (fused multiply-adds), i < n, n a multiple of 8.
 //
 //go:noescape

@@ -45,12 +45,12 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 func (b *Backend) gemv(d, x []float32, k, n int, wf []float32, wh []uint16, bias []float32) {
 	blocks := (n + gemvRows - 1) / gemvRows
 	b.pool.run(blocks, max(1, (1<<16)/(gemvRows*max(k, 1))), func(lo, hi int) {
-		if b.simd != "" {
+		if b.simd != simdNone {
 			j0, j1 := lo*gemvRows, min(hi*gemvRows, n)
 			if wf != nil {
-				tileSIMD(d[j0:], n, x, k, wf[j0*k:], k, 1, j1-j0, k, false)
+				tileSIMD(b.simd, d[j0:], n, x, k, wf[j0*k:], k, 1, j1-j0, k, false)
 			} else {
-				tileBF16SIMD(d[j0:], n, x, k, wh[j0*k:], k, 1, j1-j0, k, false)
+				tileBF16SIMD(b.simd, d[j0:], n, x, k, wh[j0*k:], k, 1, j1-j0, k, false)
 			}
 			addBias(d[j0:j1], bias, j0)
 			return
@@ -87,9 +87,9 @@ func (b *Backend) gemv(d, x []float32, k, n int, wf []float32, wh []uint16, bias
 func (b *Backend) gemmSmall(d, x []float32, m, k, n int, w []uint16, bias []float32) {
 	blocks := (n + gemmCols - 1) / gemmCols
 	b.pool.run(blocks, 1, func(lo, hi int) {
-		if b.simd != "" {
+		if b.simd != simdNone {
 			j0, j1 := lo*gemmCols, min(hi*gemmCols, n)
-			tileBF16SIMD(d[j0:], n, x, k, w[j0*k:], k, m, j1-j0, k, false)
+			tileBF16SIMD(b.simd, d[j0:], n, x, k, w[j0*k:], k, m, j1-j0, k, false)
 			for i := range m {
 				addBias(d[i*n+j0:i*n+j1], bias, j0)
 			}

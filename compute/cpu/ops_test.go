@@ -134,13 +134,48 @@ func TestLinear(t *testing.T) {
 	}
 }
 
-// kernelSets lists the kernel sets this machine runs: the portable Go kernels always, the
-// assembly ones too when the CPU has them.
+// kernelSets lists the kernel sets this machine runs: the portable Go kernels always, each
+// assembly set too when the CPU has it.
 func kernelSets() []Kernels {
-	if simdName() != "" {
-		return []Kernels{KernelsGeneric, KernelsAuto}
+	sets := []Kernels{KernelsGeneric}
+	if simdBest() >= simdAVX2 {
+		sets = append(sets, KernelsAVX2)
 	}
-	return []Kernels{KernelsGeneric}
+	if simdBest() >= simdAVX512 {
+		sets = append(sets, KernelsAVX512)
+	}
+	return sets
+}
+
+// TestKernelSelection checks that WithKernels and JANUS_CPU_KERNELS pick the set asked for,
+// falling back to the widest set below it that this CPU runs.
+func TestKernelSelection(t *testing.T) {
+	upTo := func(s simdSet) string { return min(s, simdBest()).String() }
+	for _, c := range []struct {
+		name string
+		env  string
+		opt  []Option
+		want string
+	}{
+		{"auto", "", nil, simdBest().String()},
+		{"WithKernels(generic)", "", []Option{WithKernels(KernelsGeneric)}, "generic"},
+		{"WithKernels(avx2)", "", []Option{WithKernels(KernelsAVX2)}, upTo(simdAVX2)},
+		{"WithKernels(avx512)", "", []Option{WithKernels(KernelsAVX512)}, upTo(simdAVX512)},
+		{"env generic", "generic", nil, "generic"},
+		{"env avx2", "avx2", nil, upTo(simdAVX2)},
+		{"env avx512", "avx512", nil, upTo(simdAVX512)},
+		{"option beats env", "avx2", []Option{WithKernels(KernelsAuto)}, simdBest().String()},
+		{"unknown env value", "bogus", nil, simdBest().String()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("JANUS_CPU_KERNELS", c.env)
+			be := New(1, c.opt...)
+			defer be.Close()
+			if got := be.Kernels(); got != c.want {
+				t.Errorf("Kernels() = %q, want %q", got, c.want)
+			}
+		})
+	}
 }
 
 func kernelName(ks Kernels) string {

@@ -10,13 +10,19 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// simdName names the assembly kernel set this CPU can run, or "" when it has none
-// (x/sys/cpu also checks that the OS saves the YMM registers).
-func simdName() string {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		return "avx2-fma"
+// simdBest is the widest assembly kernel set this CPU can run, simdNone when it has none
+// (x/sys/cpu also checks that the OS saves the YMM and ZMM registers). The AVX-512 set
+// also runs the AVX2 kernels (softmax, SiLU, GELU, the V sum), and its tiles use AVX512BW
+// (BF16 widening) and AVX512VL (the EVEX forms of the reduction), which every AVX-512 CPU
+// but Xeon Phi has.
+func simdBest() simdSet {
+	switch {
+	case !cpu.X86.HasAVX2 || !cpu.X86.HasFMA:
+		return simdNone
+	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL:
+		return simdAVX512
 	}
-	return ""
+	return simdAVX2
 }
 
 type dotF32Kernel func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
@@ -25,10 +31,10 @@ type dotBF16Kernel func(k int, a *float32, lda int, b *uint16, ldb int, c *float
 func f32At(p unsafe.Pointer, i int) *float32 { return (*float32)(unsafe.Add(p, uintptr(i)*4)) }
 func u16At(p unsafe.Pointer, i int) *uint16  { return (*uint16)(unsafe.Add(p, uintptr(i)*2)) }
 
-// tileSIMD is tile on the assembly kernels: c[i*ldc+j] (+)= a_i·b_j for i < rows, j < cols,
+// tileSIMD is tile on the assembly kernels of set (AVX2 or AVX-512): c[i*ldc+j] (+)= a_i·b_j for i < rows, j < cols,
 // in 3×4 tiles (smaller at the edges), rows of a outermost so three rows of a stay in L1
 // while the b rows stream past. K is cut into dotBlock pieces resumed through c.
-func tileSIMD(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, rows, cols, k int, acc bool) {
+func tileSIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []float32, ldb int, rows, cols, k int, acc bool) {
 	if rows <= 0 || cols <= 0 {
 		return
 	}
@@ -42,6 +48,13 @@ func tileSIMD(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 		{dotF32R1C1, dotF32R1C2, dotF32R1C3, dotF32R1C4},
 		{dotF32R2C1, dotF32R2C2, dotF32R2C3, dotF32R2C4},
 		{dotF32R3C1, dotF32R3C2, dotF32R3C3, dotF32R3C4},
+	}
+	if set == simdAVX512 {
+		kern = [3][4]dotF32Kernel{
+			{dotF32x16R1C1, dotF32x16R1C2, dotF32x16R1C3, dotF32x16R1C4},
+			{dotF32x16R2C1, dotF32x16R2C2, dotF32x16R2C3, dotF32x16R2C4},
+			{dotF32x16R3C1, dotF32x16R3C2, dotF32x16R3C3, dotF32x16R3C4},
+		}
 	}
 	for i := 0; i < rows; i += 3 {
 		r := min(3, rows-i)
@@ -57,7 +70,7 @@ func tileSIMD(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 // tileBF16SIMD is tileSIMD with BF16 rows b, widened in registers. Weight rows are
 // outermost: each K block of four weight rows is widened once per three rows of a and
 // stays in L1 while every row of a uses it, so the weights come from memory once.
-func tileBF16SIMD(c []float32, ldc int, a []float32, lda int, b []uint16, ldb int, rows, cols, k int, acc bool) {
+func tileBF16SIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []uint16, ldb int, rows, cols, k int, acc bool) {
 	if rows <= 0 || cols <= 0 {
 		return
 	}
@@ -71,6 +84,13 @@ func tileBF16SIMD(c []float32, ldc int, a []float32, lda int, b []uint16, ldb in
 		{dotBF16R1C1, dotBF16R1C2, dotBF16R1C3, dotBF16R1C4},
 		{dotBF16R2C1, dotBF16R2C2, dotBF16R2C3, dotBF16R2C4},
 		{dotBF16R3C1, dotBF16R3C2, dotBF16R3C3, dotBF16R3C4},
+	}
+	if set == simdAVX512 {
+		kern = [3][4]dotBF16Kernel{
+			{dotBF16x16R1C1, dotBF16x16R1C2, dotBF16x16R1C3, dotBF16x16R1C4},
+			{dotBF16x16R2C1, dotBF16x16R2C2, dotBF16x16R2C3, dotBF16x16R2C4},
+			{dotBF16x16R3C1, dotBF16x16R3C2, dotBF16x16R3C3, dotBF16x16R3C4},
+		}
 	}
 	for j := 0; j < cols; j += 4 {
 		cn := min(4, cols-j)

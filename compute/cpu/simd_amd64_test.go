@@ -19,16 +19,23 @@ func fma32(a, b, c float32) float32 {
 	return f
 }
 
-// orderedDot is the documented order of the assembly kernels: K in dotBlock pieces added in
-// order to start; in each piece lane l sums the products of k ≡ l (mod 8) by fused
-// multiply-adds, and the lanes are added as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
-func orderedDot(start float32, a, b []float32) float32 {
+// orderedDot is the documented order of an assembly kernel set with lanes-float vectors (8
+// for AVX2, 16 for AVX-512): K in dotBlock pieces added in order to start; in each piece
+// lane l sums the products of k ≡ l (mod lanes) by fused multiply-adds; with 16 lanes,
+// lanes l and l+8 are added first; then the 8 lanes are added as
+// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+func orderedDot(lanes int, start float32, a, b []float32) float32 {
 	s := start
 	for k0 := 0; k0 < len(a); k0 += dotBlock {
-		var lane [8]float32
+		lane := make([]float32, lanes)
 		for p := k0; p < min(k0+dotBlock, len(a)); p++ {
-			l := (p - k0) % 8
+			l := (p - k0) % lanes
 			lane[l] = fma32(a[p], b[p], lane[l])
+		}
+		if lanes == 16 {
+			for l := range 8 {
+				lane[l] += lane[l+8]
+			}
 		}
 		h := [4]float32{lane[0] + lane[4], lane[1] + lane[5], lane[2] + lane[6], lane[3] + lane[7]}
 		q := [2]float32{h[0] + h[2], h[1] + h[3]}
@@ -37,46 +44,55 @@ func orderedDot(start float32, a, b []float32) float32 {
 	return s
 }
 
-// TestSIMDSummationOrder checks every assembly kernel (all tile sizes, K tails, K blocks,
-// accumulation into c, BF16 widening) bit for bit against orderedDot, so every op path that
-// uses them sums a dot product the same way.
+// TestSIMDSummationOrder checks every assembly kernel of every set the CPU runs (all tile
+// sizes, K tails, K blocks, accumulation into c, BF16 widening) bit for bit against
+// orderedDot, so every op path that uses a set sums a dot product the same way.
 func TestSIMDSummationOrder(t *testing.T) {
-	if simdName() == "" {
+	if simdBest() == simdNone {
 		t.Skip("no AVX2+FMA on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(31, 32))
-	for _, c := range []struct{ rows, cols, k int }{
-		{1, 1, 1}, {3, 4, 8}, {2, 3, 7}, {5, 9, 13}, {4, 5, 64}, {7, 6, 515}, {3, 4, 1100}, {1, 7, 0},
-	} {
-		for _, bf16 := range []bool{false, true} {
-			for _, acc := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%dx%dx%d_bf16=%v_acc=%v", c.rows, c.cols, c.k, bf16, acc), func(t *testing.T) {
-					lda, ldb, ldc := c.k+3, c.k+1, c.cols+2
-					a := randVals(rng, max(1, c.rows*lda), 1)
-					bv := randVals(rng, max(1, c.cols*ldb), 1)
-					bh := make([]uint16, len(bv))
-					for i, v := range bv {
-						bh[i] = f32ToBF16(v)
-						bv[i] = bf16ToF32(bh[i])
-					}
-					got := randVals(rng, c.rows*ldc, 1)
-					want := append([]float32(nil), got...)
-					if bf16 {
-						tileBF16SIMD(got, ldc, a, lda, bh, ldb, c.rows, c.cols, c.k, acc)
-					} else {
-						tileSIMD(got, ldc, a, lda, bv, ldb, c.rows, c.cols, c.k, acc)
-					}
-					for i := range c.rows {
-						for j := range c.cols {
-							var s float32
-							if acc {
-								s = want[i*ldc+j]
-							}
-							want[i*ldc+j] = orderedDot(s, a[i*lda:i*lda+c.k], bv[j*ldb:j*ldb+c.k])
+	for _, set := range []struct {
+		set   simdSet
+		lanes int
+	}{{simdAVX2, 8}, {simdAVX512, 16}} {
+		if set.set > simdBest() {
+			t.Logf("%v: not supported by this CPU", set.set)
+			continue
+		}
+		for _, c := range []struct{ rows, cols, k int }{
+			{1, 1, 1}, {3, 4, 8}, {2, 3, 7}, {5, 9, 13}, {4, 5, 64}, {3, 4, 16}, {2, 2, 31}, {7, 6, 515}, {3, 4, 1100}, {1, 7, 0},
+		} {
+			for _, bf16 := range []bool{false, true} {
+				for _, acc := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%v/%dx%dx%d_bf16=%v_acc=%v", set.set, c.rows, c.cols, c.k, bf16, acc), func(t *testing.T) {
+						lda, ldb, ldc := c.k+3, c.k+1, c.cols+2
+						a := randVals(rng, max(1, c.rows*lda), 1)
+						bv := randVals(rng, max(1, c.cols*ldb), 1)
+						bh := make([]uint16, len(bv))
+						for i, v := range bv {
+							bh[i] = f32ToBF16(v)
+							bv[i] = bf16ToF32(bh[i])
 						}
-					}
-					exact(t, "tile", got, want)
-				})
+						got := randVals(rng, c.rows*ldc, 1)
+						want := append([]float32(nil), got...)
+						if bf16 {
+							tileBF16SIMD(set.set, got, ldc, a, lda, bh, ldb, c.rows, c.cols, c.k, acc)
+						} else {
+							tileSIMD(set.set, got, ldc, a, lda, bv, ldb, c.rows, c.cols, c.k, acc)
+						}
+						for i := range c.rows {
+							for j := range c.cols {
+								var s float32
+								if acc {
+									s = want[i*ldc+j]
+								}
+								want[i*ldc+j] = orderedDot(set.lanes, s, a[i*lda:i*lda+c.k], bv[j*ldb:j*ldb+c.k])
+							}
+						}
+						exact(t, "tile", got, want)
+					})
+				}
 			}
 		}
 	}
@@ -91,7 +107,7 @@ func ulps(a, b float32) int64 {
 // TestVectorExp sweeps the vector exp and SiLU kernels over a dense grid of float32 inputs
 // and bounds their error against float64 math, rounded once to float32.
 func TestVectorExp(t *testing.T) {
-	if simdName() == "" {
+	if simdBest() == simdNone {
 		t.Skip("no AVX2+FMA on this CPU")
 	}
 	for _, c := range []struct {

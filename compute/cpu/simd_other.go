@@ -2,27 +2,27 @@
 
 package cpu
 
-// simdName reports that this build has no assembly kernels (arm64 NEON is not written yet).
-func simdName() string { return "" }
+// simdBest reports that this build has no assembly kernels (arm64 NEON is not written yet).
+func simdBest() simdSet { return simdNone }
 
-// tileSIMD is never called without assembly kernels (simdName is "").
-func tileSIMD(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, rows, cols, k int, acc bool) {
+// tileSIMD is never called without assembly kernels (simdBest is simdNone).
+func tileSIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []float32, ldb int, rows, cols, k int, acc bool) {
 	panic("cpu: no SIMD kernels in this build")
 }
 
-// tileBF16SIMD is never called without assembly kernels (simdName is "").
-func tileBF16SIMD(c []float32, ldc int, a []float32, lda int, b []uint16, ldb int, rows, cols, k int, acc bool) {
+// tileBF16SIMD is never called without assembly kernels (simdBest is simdNone).
+func tileBF16SIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []uint16, ldb int, rows, cols, k int, acc bool) {
 	panic("cpu: no SIMD kernels in this build")
 }
 
-// accRowsSIMD is never called without assembly kernels (simdName is "").
+// accRowsSIMD is never called without assembly kernels (simdBest is simdNone).
 func accRowsSIMD(out, p, v []float32, ldv int) { panic("cpu: no SIMD kernels in this build") }
 
-// expShiftSIMD is never called without assembly kernels (simdName is "").
+// expShiftSIMD is never called without assembly kernels (simdBest is simdNone).
 func expShiftSIMD(x []float32, shift float32) { panic("cpu: no SIMD kernels in this build") }
 
-// siluSIMD is never called without assembly kernels (simdName is "").
+// siluSIMD is never called without assembly kernels (simdBest is simdNone).
 func siluSIMD(y, x []float32) { panic("cpu: no SIMD kernels in this build") }
 
-// geluSIMD is never called without assembly kernels (simdName is "").
+// geluSIMD is never called without assembly kernels (simdBest is simdNone).
 func geluSIMD(y, x []float32) { panic("cpu: no SIMD kernels in this build") }

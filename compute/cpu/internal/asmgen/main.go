@@ -1,13 +1,14 @@
-// Command asmgen writes the AVX2+FMA kernels of package cpu (kernels_amd64.s and their Go
-// declarations) with avo: the dot-product tiles, the one-query V sum and the vector exp,
-// SiLU and GELU (their methods are documented on each emitter below). It is a separate module so that avo
-// is a build-time tool only: package cpu imports nothing from here.
+// Command asmgen writes the AVX2+FMA and AVX-512 kernels of package cpu (kernels_amd64.s
+// and their Go declarations) with avo: the dot-product tiles in both widths, the one-query V
+// sum and the vector exp, SiLU and GELU (their methods are documented on each emitter
+// below). It is a separate module so that avo is a build-time tool only: package cpu
+// imports nothing from here.
 //
 // Run it through go generate in compute/cpu.
 //
-// Every kernel computes c[i*ldc+j] (+)= a_i·b_j for an R×C tile (R rows of a, C rows of b,
-// all contiguous along K) in one fixed summation order that all kernels share, so a result
-// does not depend on the tile that computed it: lane l of an 8-float accumulator sums the
+// Every AVX2 kernel computes c[i*ldc+j] (+)= a_i·b_j for an R×C tile (R rows of a, C
+// rows of b, all contiguous along K) in one fixed summation order that all of them share
+// (the AVX-512 kernels share another, see kernel512), so a result does not depend on the tile that computed it: lane l of an 8-float accumulator sums the
 // products of k ≡ l (mod 8) with fused multiply-adds in order of k (the last partial group
 // zero-padded), then the lanes are added as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) and,
 // when acc is set, added to the value already in c. Callers split K into fixed blocks and
@@ -29,6 +30,14 @@ func main() {
 		for r := 1; r <= 3; r++ {
 			for c := 1; c <= 4; c++ {
 				kernel(r, c, bf16)
+			}
+		}
+	}
+	tailMask = tailMasks()
+	for _, bf16 := range []bool{false, true} {
+		for r := 1; r <= 3; r++ {
+			for c := 1; c <= 4; c++ {
+				kernel512(r, c, bf16)
 			}
 		}
 	}
@@ -179,6 +188,166 @@ func kernel(rows, cols int, bf16 bool) {
 			w := XMM()
 			VMOVSHDUP(u, w)
 			VADDSS(u, w, w) // lanes 0,2,4,6 + lanes 1,3,5,7
+			out := Mem{Base: cp, Disp: 4 * j}
+			skip := fmt.Sprintf("store%d_%d", i, j)
+			TESTB(flag, flag)
+			JZ(LabelRef(skip))
+			VADDSS(out, w, w)
+			Label(skip)
+			VMOVSS(w, out)
+		}
+		if i+1 < rows {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// tailMask is a table of the 16-bit opmasks (1<<r)-1 for r < 16: the lanes of the last
+// k%16 products of the AVX-512 kernels.
+var tailMask Mem
+
+func tailMasks() Mem {
+	m := GLOBL("tailmask", RODATA|NOPTR)
+	for r := 0; r < 16; r++ {
+		DATA(2*r, U16((1<<r)-1))
+	}
+	return m
+}
+
+// kernel512 emits dot{F32,BF16}x16R{r}C{c}, the AVX-512 tiles: the order of kernel with
+// 16-float accumulators. Lane l of a ZMM accumulator sums the products of k ≡ l (mod 16)
+// in order of k (the last partial group read through a zeroing mask, so nothing past a row's
+// end is touched), then lanes l and l+8 are added and those 8 sums reduced in the AVX2
+// tree, ((h0+h4)+(h2+h6)) + ((h1+h5)+(h3+h7)). BF16 rows are widened with VPMOVZXWD
+// (AVX512BW); the reduction uses EVEX forms of 128/256-bit instructions (AVX512VL) since
+// the register allocator may hand out Z16-Z31.
+func kernel512(rows, cols int, bf16 bool) {
+	typ, btype, bsize := "F32", "*float32", 4
+	if bf16 {
+		typ, btype, bsize = "BF16", "*uint16", 2
+	}
+	name := fmt.Sprintf("dot%sx16R%dC%d", typ, rows, cols)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *float32, lda int, b %s, ldb int, c *float32, ldc int, acc bool)", btype))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d×%d tile of dot products of length k with AVX-512 (see the generator for the order).", name, rows, cols))
+
+	pa := make([]Register, rows)
+	pa[0] = Load(Param("a"), GP64())
+	if rows > 1 {
+		lda := Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		for i := 1; i < rows; i++ {
+			pa[i] = GP64()
+			LEAQ(Mem{Base: pa[i-1], Index: lda, Scale: 1}, pa[i])
+		}
+	}
+	pb := make([]Register, cols)
+	pb[0] = Load(Param("b"), GP64())
+	if cols > 1 {
+		ldb := Load(Param("ldb"), GP64())
+		if bf16 {
+			SHLQ(U8(1), ldb)
+		} else {
+			SHLQ(U8(2), ldb)
+		}
+		for j := 1; j < cols; j++ {
+			pb[j] = GP64()
+			LEAQ(Mem{Base: pb[j-1], Index: ldb, Scale: 1}, pb[j])
+		}
+	}
+
+	accs := make([][]VecVirtual, rows)
+	for i := range accs {
+		accs[i] = make([]VecVirtual, cols)
+		for j := range accs[i] {
+			accs[i][j] = ZMM()
+			VPXORD(accs[i][j], accs[i][j], accs[i][j])
+		}
+	}
+
+	// step does one group of 16 products per output; mask, when not nil, zeroes the lanes
+	// past k and keeps their loads from touching memory.
+	step := func(aAt func(i int) Mem, bAt func(j int) Mem, mask Op) {
+		av := make([]VecVirtual, rows)
+		for i := range av {
+			av[i] = ZMM()
+			if mask != nil {
+				VMOVUPS_Z(aAt(i), mask, av[i])
+			} else {
+				VMOVUPS(aAt(i), av[i])
+			}
+		}
+		for j := 0; j < cols; j++ {
+			bv := ZMM()
+			switch {
+			case bf16 && mask != nil:
+				h := YMM()
+				VMOVDQU16_Z(bAt(j), mask, h)
+				VPMOVZXWD(h, bv)
+				VPSLLD(U8(16), bv, bv)
+			case bf16:
+				VPMOVZXWD(bAt(j), bv)
+				VPSLLD(U8(16), bv, bv)
+			case mask != nil:
+				VMOVUPS_Z(bAt(j), mask, bv)
+			default:
+				VMOVUPS(bAt(j), bv)
+			}
+			for i := 0; i < rows; i++ {
+				VFMADD231PS(bv, av[i], accs[i][j])
+			}
+		}
+	}
+
+	k := Load(Param("k"), GP64())
+	n16 := GP64()
+	MOVQ(k, n16)
+	ANDQ(I32(-16), n16)
+	p := GP64()
+	XORQ(p, p)
+	bScale := uint8(bsize)
+	aAt := func(i int) Mem { return Mem{Base: pa[i], Index: p, Scale: 4} }
+	bAt := func(j int) Mem { return Mem{Base: pb[j], Index: p, Scale: bScale} }
+	Label("loop")
+	CMPQ(p, n16)
+	JGE(LabelRef("tail"))
+	step(aAt, bAt, nil)
+	ADDQ(U8(16), p)
+	JMP(LabelRef("loop"))
+
+	Label("tail")
+	r := GP64()
+	MOVQ(k, r)
+	SUBQ(n16, r)
+	JZ(LabelRef("reduce"))
+	m := K()
+	tbl := GP64()
+	LEAQ(tailMask, tbl)
+	KMOVW(Mem{Base: tbl, Index: r, Scale: 2}, m)
+	step(aAt, bAt, m)
+
+	Label("reduce")
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	flag := Load(Param("acc"), GP8())
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			x := accs[i][j]
+			y := YMM()
+			VEXTRACTF64X4(U8(1), x, y)
+			VADDPS(x.AsY(), y, y) // lanes l, l+8
+			h := XMM()
+			VEXTRACTF32X4(U8(1), y, h)
+			VADDPS(y.AsX(), h, h) // (l, l+8) + (l+4, l+12)
+			u := XMM()
+			VMOVHLPS(h, h, u)
+			VADDPS(h, u, u)
+			w := XMM()
+			VMOVSHDUP(u, w)
+			VADDSS(u, w, w)
 			out := Mem{Base: cp, Disp: 4 * j}
 			skip := fmt.Sprintf("store%d_%d", i, j)
 			TESTB(flag, flag)
