@@ -89,7 +89,8 @@ def model_config(mf, v):
                 extra_lm={k: x for k, x in lm.items() if k not in (
                     "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size")})
     cfg = mf.make_config(base)
-    cfg.pop("_janus_ref_note", None)
+    for k in [k for k in cfg if k.startswith("_")]:  # the reference's note on its own files
+        del cfg[k]
     cfg["vision_config"]["params"]["select_layer"] = vis["select_layer"]
     cfg["aligner_config"]["params"].update(v["aligner"])
     p = cfg["gen_vision_config"]["params"]
