@@ -28,6 +28,43 @@ func simdBest() simdSet {
 type dotF32Kernel func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
 type dotBF16Kernel func(k int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
 
+// f32Tiles and bf16Tiles are the tile kernels by [tileSet][rows-1][cols-1]: fixed tables,
+// built once rather than on every tile call.
+var (
+	f32Tiles = [2][3][4]dotF32Kernel{
+		{ // AVX2
+			{dotF32R1C1, dotF32R1C2, dotF32R1C3, dotF32R1C4},
+			{dotF32R2C1, dotF32R2C2, dotF32R2C3, dotF32R2C4},
+			{dotF32R3C1, dotF32R3C2, dotF32R3C3, dotF32R3C4},
+		},
+		{ // AVX-512
+			{dotF32x16R1C1, dotF32x16R1C2, dotF32x16R1C3, dotF32x16R1C4},
+			{dotF32x16R2C1, dotF32x16R2C2, dotF32x16R2C3, dotF32x16R2C4},
+			{dotF32x16R3C1, dotF32x16R3C2, dotF32x16R3C3, dotF32x16R3C4},
+		},
+	}
+	bf16Tiles = [2][3][4]dotBF16Kernel{
+		{ // AVX2
+			{dotBF16R1C1, dotBF16R1C2, dotBF16R1C3, dotBF16R1C4},
+			{dotBF16R2C1, dotBF16R2C2, dotBF16R2C3, dotBF16R2C4},
+			{dotBF16R3C1, dotBF16R3C2, dotBF16R3C3, dotBF16R3C4},
+		},
+		{ // AVX-512
+			{dotBF16x16R1C1, dotBF16x16R1C2, dotBF16x16R1C3, dotBF16x16R1C4},
+			{dotBF16x16R2C1, dotBF16x16R2C2, dotBF16x16R2C3, dotBF16x16R2C4},
+			{dotBF16x16R3C1, dotBF16x16R3C2, dotBF16x16R3C3, dotBF16x16R3C4},
+		},
+	}
+)
+
+// tileSet indexes f32Tiles and bf16Tiles: 0 for the AVX2 tiles, 1 for the AVX-512 ones.
+func tileSet(set simdSet) int {
+	if set == simdAVX512 {
+		return 1
+	}
+	return 0
+}
+
 func f32At(p unsafe.Pointer, i int) *float32 { return (*float32)(unsafe.Add(p, uintptr(i)*4)) }
 func u16At(p unsafe.Pointer, i int) *uint16  { return (*uint16)(unsafe.Add(p, uintptr(i)*2)) }
 
@@ -44,18 +81,7 @@ func tileSIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []float
 	}
 	_, _, _ = a[(rows-1)*lda+k-1], b[(cols-1)*ldb+k-1], c[(rows-1)*ldc+cols-1]
 	pa, pb, pc := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b)), unsafe.Pointer(unsafe.SliceData(c))
-	kern := [3][4]dotF32Kernel{
-		{dotF32R1C1, dotF32R1C2, dotF32R1C3, dotF32R1C4},
-		{dotF32R2C1, dotF32R2C2, dotF32R2C3, dotF32R2C4},
-		{dotF32R3C1, dotF32R3C2, dotF32R3C3, dotF32R3C4},
-	}
-	if set == simdAVX512 {
-		kern = [3][4]dotF32Kernel{
-			{dotF32x16R1C1, dotF32x16R1C2, dotF32x16R1C3, dotF32x16R1C4},
-			{dotF32x16R2C1, dotF32x16R2C2, dotF32x16R2C3, dotF32x16R2C4},
-			{dotF32x16R3C1, dotF32x16R3C2, dotF32x16R3C3, dotF32x16R3C4},
-		}
-	}
+	kern := &f32Tiles[tileSet(set)]
 	for i := 0; i < rows; i += 3 {
 		r := min(3, rows-i)
 		for j := 0; j < cols; j += 4 {
@@ -80,18 +106,7 @@ func tileBF16SIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []u
 	}
 	_, _, _ = a[(rows-1)*lda+k-1], b[(cols-1)*ldb+k-1], c[(rows-1)*ldc+cols-1]
 	pa, pb, pc := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b)), unsafe.Pointer(unsafe.SliceData(c))
-	kern := [3][4]dotBF16Kernel{
-		{dotBF16R1C1, dotBF16R1C2, dotBF16R1C3, dotBF16R1C4},
-		{dotBF16R2C1, dotBF16R2C2, dotBF16R2C3, dotBF16R2C4},
-		{dotBF16R3C1, dotBF16R3C2, dotBF16R3C3, dotBF16R3C4},
-	}
-	if set == simdAVX512 {
-		kern = [3][4]dotBF16Kernel{
-			{dotBF16x16R1C1, dotBF16x16R1C2, dotBF16x16R1C3, dotBF16x16R1C4},
-			{dotBF16x16R2C1, dotBF16x16R2C2, dotBF16x16R2C3, dotBF16x16R2C4},
-			{dotBF16x16R3C1, dotBF16x16R3C2, dotBF16x16R3C3, dotBF16x16R3C4},
-		}
-	}
+	kern := &bf16Tiles[tileSet(set)]
 	for j := 0; j < cols; j += 4 {
 		cn := min(4, cols-j)
 		for k0 := 0; k0 < k; k0 += dotBlock {
