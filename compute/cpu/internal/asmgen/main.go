@@ -51,40 +51,7 @@ func main() {
 
 // kernel emits dot{F32,BF16}R{r}C{c}.
 func kernel(rows, cols int, bf16 bool) {
-	typ, btype, bsize := "F32", "*float32", 4
-	if bf16 {
-		typ, btype, bsize = "BF16", "*uint16", 2
-	}
-	name := fmt.Sprintf("dot%sR%dC%d", typ, rows, cols)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *float32, lda int, b %s, ldb int, c *float32, ldc int, acc bool)", btype))
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes a %d×%d tile of dot products of length k (see the generator for the order).", name, rows, cols))
-
-	// Row pointers.
-	pa := make([]Register, rows)
-	pa[0] = Load(Param("a"), GP64())
-	if rows > 1 {
-		lda := Load(Param("lda"), GP64())
-		SHLQ(U8(2), lda)
-		for i := 1; i < rows; i++ {
-			pa[i] = GP64()
-			LEAQ(Mem{Base: pa[i-1], Index: lda, Scale: 1}, pa[i])
-		}
-	}
-	pb := make([]Register, cols)
-	pb[0] = Load(Param("b"), GP64())
-	if cols > 1 {
-		ldb := Load(Param("ldb"), GP64())
-		if bf16 {
-			SHLQ(U8(1), ldb)
-		} else {
-			SHLQ(U8(2), ldb)
-		}
-		for j := 1; j < cols; j++ {
-			pb[j] = GP64()
-			LEAQ(Mem{Base: pb[j-1], Index: ldb, Scale: 1}, pb[j])
-		}
-	}
+	pa, pb, bsize := tileHeader("", "", rows, cols, bf16)
 
 	accs := make([][]VecVirtual, rows)
 	for i := range accs {
@@ -224,39 +191,7 @@ func tailMasks() Mem {
 // (AVX512BW); the reduction uses EVEX forms of 128/256-bit instructions (AVX512VL) since
 // the register allocator may hand out Z16-Z31.
 func kernel512(rows, cols int, bf16 bool) {
-	typ, btype, bsize := "F32", "*float32", 4
-	if bf16 {
-		typ, btype, bsize = "BF16", "*uint16", 2
-	}
-	name := fmt.Sprintf("dot%sx16R%dC%d", typ, rows, cols)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *float32, lda int, b %s, ldb int, c *float32, ldc int, acc bool)", btype))
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes a %d×%d tile of dot products of length k with AVX-512 (see the generator for the order).", name, rows, cols))
-
-	pa := make([]Register, rows)
-	pa[0] = Load(Param("a"), GP64())
-	if rows > 1 {
-		lda := Load(Param("lda"), GP64())
-		SHLQ(U8(2), lda)
-		for i := 1; i < rows; i++ {
-			pa[i] = GP64()
-			LEAQ(Mem{Base: pa[i-1], Index: lda, Scale: 1}, pa[i])
-		}
-	}
-	pb := make([]Register, cols)
-	pb[0] = Load(Param("b"), GP64())
-	if cols > 1 {
-		ldb := Load(Param("ldb"), GP64())
-		if bf16 {
-			SHLQ(U8(1), ldb)
-		} else {
-			SHLQ(U8(2), ldb)
-		}
-		for j := 1; j < cols; j++ {
-			pb[j] = GP64()
-			LEAQ(Mem{Base: pb[j-1], Index: ldb, Scale: 1}, pb[j])
-		}
-	}
+	pa, pb, bsize := tileHeader("x16", " with AVX-512", rows, cols, bf16)
 
 	accs := make([][]VecVirtual, rows)
 	for i := range accs {
@@ -644,4 +579,44 @@ func geluKernel() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// tileHeader opens the tile kernel dot{F32,BF16}{suffix}R{rows}C{cols} and loads its row
+// pointers: pa[i] = a + i·lda, pb[j] = b + j·ldb (in bytes of b's element, bsize).
+func tileHeader(suffix, how string, rows, cols int, bf16 bool) (pa, pb []Register, bsize int) {
+	typ, btype := "F32", "*float32"
+	bsize = 4
+	if bf16 {
+		typ, btype, bsize = "BF16", "*uint16", 2
+	}
+	name := fmt.Sprintf("dot%s%sR%dC%d", typ, suffix, rows, cols)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *float32, lda int, b %s, ldb int, c *float32, ldc int, acc bool)", btype))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d×%d tile of dot products of length k%s (see the generator for the order).", name, rows, cols, how))
+
+	pa = make([]Register, rows)
+	pa[0] = Load(Param("a"), GP64())
+	if rows > 1 {
+		lda := Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		for i := 1; i < rows; i++ {
+			pa[i] = GP64()
+			LEAQ(Mem{Base: pa[i-1], Index: lda, Scale: 1}, pa[i])
+		}
+	}
+	pb = make([]Register, cols)
+	pb[0] = Load(Param("b"), GP64())
+	if cols > 1 {
+		ldb := Load(Param("ldb"), GP64())
+		if bf16 {
+			SHLQ(U8(1), ldb)
+		} else {
+			SHLQ(U8(2), ldb)
+		}
+		for j := 1; j < cols; j++ {
+			pb[j] = GP64()
+			LEAQ(Mem{Base: pb[j-1], Index: ldb, Scale: 1}, pb[j])
+		}
+	}
+	return pa, pb, bsize
 }
