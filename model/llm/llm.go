@@ -72,30 +72,30 @@ func Load(be compute.Backend, src weights.Source, cfg config.LLM) (m *Model, err
 		}
 	}()
 	d, q, kv, in := cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.Intermediate
-	l := loader{src: src}
-	m.Embedding = l.matrix(weights.LLMPrefix+"model.embed_tokens.weight", cfg.Vocab, d)
+	l := weights.NewBinder(src)
+	m.Embedding = l.Matrix(weights.LLMPrefix+"model.embed_tokens.weight", cfg.Vocab, d)
 	m.Layers = make([]Layer, cfg.Layers)
 	for i := range m.Layers {
 		y := &m.Layers[i]
 		pre := fmt.Sprintf("%smodel.layers.%d.", weights.LLMPrefix, i)
-		y.AttnNorm = l.f32(pre+"input_layernorm.weight", d)
-		y.Q = l.matrix(pre+"self_attn.q_proj.weight", q, d)
-		y.K = l.matrix(pre+"self_attn.k_proj.weight", kv, d)
-		y.V = l.matrix(pre+"self_attn.v_proj.weight", kv, d)
-		y.O = l.matrix(pre+"self_attn.o_proj.weight", d, q)
-		y.MLPNorm = l.f32(pre+"post_attention_layernorm.weight", d)
-		y.Gate = l.matrix(pre+"mlp.gate_proj.weight", in, d)
-		y.Up = l.matrix(pre+"mlp.up_proj.weight", in, d)
-		y.Down = l.matrix(pre+"mlp.down_proj.weight", d, in)
+		y.AttnNorm = l.F32(pre+"input_layernorm.weight", d)
+		y.Q = l.Matrix(pre+"self_attn.q_proj.weight", q, d)
+		y.K = l.Matrix(pre+"self_attn.k_proj.weight", kv, d)
+		y.V = l.Matrix(pre+"self_attn.v_proj.weight", kv, d)
+		y.O = l.Matrix(pre+"self_attn.o_proj.weight", d, q)
+		y.MLPNorm = l.F32(pre+"post_attention_layernorm.weight", d)
+		y.Gate = l.Matrix(pre+"mlp.gate_proj.weight", in, d)
+		y.Up = l.Matrix(pre+"mlp.up_proj.weight", in, d)
+		y.Down = l.Matrix(pre+"mlp.down_proj.weight", d, in)
 	}
-	m.Norm = l.f32(weights.LLMPrefix+"model.norm.weight", d)
+	m.Norm = l.F32(weights.LLMPrefix+"model.norm.weight", d)
 	if cfg.TieWordEmbeddings {
 		m.Head = m.Embedding
 	} else {
-		m.Head = l.matrix(weights.LLMPrefix+"lm_head.weight", cfg.Vocab, d)
+		m.Head = l.Matrix(weights.LLMPrefix+"lm_head.weight", cfg.Vocab, d)
 	}
-	if l.err != nil {
-		return m, fmt.Errorf("load language model: %w", l.err)
+	if l.Err() != nil {
+		return m, fmt.Errorf("load language model: %w", l.Err())
 	}
 	return m, nil
 }
@@ -375,28 +375,4 @@ func (m *Model) Logits(h *compute.Tensor) *compute.Tensor {
 	out := m.be.New(compute.F32, shape...)
 	m.be.Linear(out, h, m.Head, nil)
 	return out
-}
-
-// loader keeps the first error so that Load reads as a list of tensors.
-type loader struct {
-	src weights.Source
-	err error
-}
-
-func (l *loader) f32(name string, shape ...int) *compute.Tensor {
-	if l.err != nil {
-		return nil
-	}
-	t, err := l.src.F32(name, shape...)
-	l.err = err
-	return t
-}
-
-func (l *loader) matrix(name string, shape ...int) *compute.Tensor {
-	if l.err != nil {
-		return nil
-	}
-	t, err := l.src.Matrix(name, shape...)
-	l.err = err
-	return t
 }

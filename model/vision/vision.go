@@ -66,35 +66,35 @@ func Load(be compute.Backend, src weights.RowSource, cfg config.Vision) (m *Mode
 	}()
 	w, p, g := cfg.Width, cfg.PatchSize, cfg.Grid
 	pre := weights.VisionPrefix
-	l := loader{src: src}
-	m.PatchW = l.f32(pre+"patch_embed.proj.weight", w, 3, p, p)
-	m.PatchB = l.f32(pre+"patch_embed.proj.bias", w)
-	m.PosEmbed = l.f32(pre+"pos_embed", 1, g*g, w)
+	l := weights.NewBinder(src)
+	m.PatchW = l.F32(pre+"patch_embed.proj.weight", w, 3, p, p)
+	m.PatchB = l.F32(pre+"patch_embed.proj.bias", w)
+	m.PosEmbed = l.F32(pre+"pos_embed", 1, g*g, w)
 	m.Blocks = make([]Block, cfg.Layers)
 	for i := range m.Blocks {
 		b := &m.Blocks[i]
 		bp := fmt.Sprintf("%sblocks.%d.", pre, i)
-		b.Norm1W = l.f32(bp+"norm1.weight", w)
-		b.Norm1B = l.f32(bp+"norm1.bias", w)
-		b.QW = l.matrixRows(bp+"attn.qkv.weight", 0, w, w)
-		b.KW = l.matrixRows(bp+"attn.qkv.weight", w, 2*w, w)
-		b.VW = l.matrixRows(bp+"attn.qkv.weight", 2*w, 3*w, w)
-		b.QB = l.f32Rows(bp+"attn.qkv.bias", 0, w)
-		b.KB = l.f32Rows(bp+"attn.qkv.bias", w, 2*w)
-		b.VB = l.f32Rows(bp+"attn.qkv.bias", 2*w, 3*w)
-		b.ProjW = l.matrix(bp+"attn.proj.weight", w, w)
-		b.ProjB = l.f32(bp+"attn.proj.bias", w)
-		b.Norm2W = l.f32(bp+"norm2.weight", w)
-		b.Norm2B = l.f32(bp+"norm2.bias", w)
-		b.FC1W = l.matrix(bp+"mlp.fc1.weight", cfg.MLPHidden, w)
-		b.FC1B = l.f32(bp+"mlp.fc1.bias", cfg.MLPHidden)
-		b.FC2W = l.matrix(bp+"mlp.fc2.weight", w, cfg.MLPHidden)
-		b.FC2B = l.f32(bp+"mlp.fc2.bias", w)
+		b.Norm1W = l.F32(bp+"norm1.weight", w)
+		b.Norm1B = l.F32(bp+"norm1.bias", w)
+		b.QW = l.MatrixRows(bp+"attn.qkv.weight", 0, w, w)
+		b.KW = l.MatrixRows(bp+"attn.qkv.weight", w, 2*w, w)
+		b.VW = l.MatrixRows(bp+"attn.qkv.weight", 2*w, 3*w, w)
+		b.QB = l.F32Rows(bp+"attn.qkv.bias", 0, w)
+		b.KB = l.F32Rows(bp+"attn.qkv.bias", w, 2*w)
+		b.VB = l.F32Rows(bp+"attn.qkv.bias", 2*w, 3*w)
+		b.ProjW = l.Matrix(bp+"attn.proj.weight", w, w)
+		b.ProjB = l.F32(bp+"attn.proj.bias", w)
+		b.Norm2W = l.F32(bp+"norm2.weight", w)
+		b.Norm2B = l.F32(bp+"norm2.bias", w)
+		b.FC1W = l.Matrix(bp+"mlp.fc1.weight", cfg.MLPHidden, w)
+		b.FC1B = l.F32(bp+"mlp.fc1.bias", cfg.MLPHidden)
+		b.FC2W = l.Matrix(bp+"mlp.fc2.weight", w, cfg.MLPHidden)
+		b.FC2B = l.F32(bp+"mlp.fc2.bias", w)
 	}
-	m.NormW = l.f32(pre+"norm.weight", w)
-	m.NormB = l.f32(pre+"norm.bias", w)
-	if l.err != nil {
-		return m, fmt.Errorf("load vision tower: %w", l.err)
+	m.NormW = l.F32(pre+"norm.weight", w)
+	m.NormB = l.F32(pre+"norm.bias", w)
+	if l.Err() != nil {
+		return m, fmt.Errorf("load vision tower: %w", l.Err())
 	}
 	return m, nil
 }
@@ -191,43 +191,4 @@ func (m *Model) Forward(pixels *compute.Tensor) *compute.Tensor {
 		be.Free(t)
 	}
 	return out
-}
-
-// loader keeps the first error so that Load reads as a list of tensors.
-type loader struct {
-	src weights.RowSource
-	err error
-}
-
-func (l *loader) do(f func() (*compute.Tensor, error)) *compute.Tensor {
-	if l.err != nil {
-		return nil
-	}
-	t, err := f()
-	if err != nil {
-		l.err = err
-		return nil
-	}
-	return t
-}
-
-func (l *loader) f32(name string, shape ...int) *compute.Tensor {
-	return l.do(func() (*compute.Tensor, error) { return l.src.F32(name, shape...) })
-}
-
-func (l *loader) f32Rows(name string, r0, r1 int) *compute.Tensor {
-	return l.do(func() (*compute.Tensor, error) { return l.src.F32Rows(name, r0, r1) })
-}
-
-func (l *loader) matrix(name string, shape ...int) *compute.Tensor {
-	return l.do(func() (*compute.Tensor, error) { return l.src.Matrix(name, shape...) })
-}
-
-// matrixRows loads rows [r0, r1) and checks that they have cols columns.
-func (l *loader) matrixRows(name string, r0, r1, cols int) *compute.Tensor {
-	t := l.do(func() (*compute.Tensor, error) { return l.src.MatrixRows(name, r0, r1) })
-	if t != nil && (len(t.Shape) != 2 || t.Shape[1] != cols) {
-		l.err = fmt.Errorf("tensor %s: rows have shape %v, want [%d %d]", name, t.Shape, r1-r0, cols)
-	}
-	return t
 }
