@@ -146,32 +146,24 @@ func expShiftSIMD(x []float32, shift float32) {
 
 // siluSIMD sets y[i] = x[i]/(1+e^-x[i]) with the vector exp (y may be x; len(y) == len(x)),
 // the tail padded like expShiftSIMD's.
-func siluSIMD(y, x []float32) {
-	x = x[:len(y)]
-	n8 := len(y) &^ 7
-	if n8 > 0 {
-		siluF32(n8, unsafe.SliceData(x), unsafe.SliceData(y))
-	}
-	if n8 < len(y) {
-		var pad [8]float32
-		copy(pad[:], x[n8:])
-		siluF32(8, &pad[0], &pad[0])
-		copy(y[n8:], pad[:])
-	}
-}
+func siluSIMD(y, x []float32) { mapSIMD(siluF32, y, x) }
 
 // geluSIMD sets y[i] = x[i]·Φ(x[i]) with the generator's float32 erfc (y may be x;
 // len(y) == len(x)), the tail padded like expShiftSIMD's.
-func geluSIMD(y, x []float32) {
+func geluSIMD(y, x []float32) { mapSIMD(geluF32, y, x) }
+
+// mapSIMD runs an 8-lane elementwise kernel f(n, x, y) over x into y, the last len%8
+// values through a padded copy so that no value depends on where a thread's block ends.
+func mapSIMD(f func(n int, x, y *float32), y, x []float32) {
 	x = x[:len(y)]
 	n8 := len(y) &^ 7
 	if n8 > 0 {
-		geluF32(n8, unsafe.SliceData(x), unsafe.SliceData(y))
+		f(n8, unsafe.SliceData(x), unsafe.SliceData(y))
 	}
 	if n8 < len(y) {
 		var pad [8]float32
 		copy(pad[:], x[n8:])
-		geluF32(8, &pad[0], &pad[0])
+		f(8, &pad[0], &pad[0])
 		copy(y[n8:], pad[:])
 	}
 }
