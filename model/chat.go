@@ -140,7 +140,7 @@ func (c *Chat) freeFeatures() {
 // the answer, streaming it to onText piece by piece when onText is not nil. On success the
 // question and answer join the history. Cancelling ctx stops within one decoding step and
 // returns the partial result with ctx's error; the history is then unchanged.
-func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts GenerateOptions, onText func(string)) (Result, error) {
+func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts AnswerOptions, onText func(string)) (Result, error) {
 	m := c.m
 	m.mu.Lock()
 	defer m.mu.Unlock()

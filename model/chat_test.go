@@ -196,7 +196,7 @@ func TestVariantChats(t *testing.T) {
 				}
 				before := c.Stats()
 				var streamed strings.Builder
-				res, err := c.Reply(context.Background(), turn.Question, imgs, GenerateOptions{MaxNewTokens: turn.MaxNewTokens},
+				res, err := c.Reply(context.Background(), turn.Question, imgs, AnswerOptions{MaxNewTokens: turn.MaxNewTokens},
 					func(s string) { streamed.WriteString(s) })
 				if err != nil {
 					t.Fatal(err)
@@ -241,7 +241,7 @@ func tinyAChat(t *testing.T, opts Options) (*tinyA, *Image) {
 func TestChatStops(t *testing.T) {
 	ta, img := tinyAChat(t, Options{Threads: 2, ContextLimit: 240})
 	m, u := ta.m, ta.g.Understanding
-	greedy := GenerateOptions{MaxNewTokens: 16}
+	greedy := AnswerOptions{MaxNewTokens: 16}
 
 	t.Run("cancel", func(t *testing.T) {
 		c := m.NewChat()
@@ -260,7 +260,7 @@ func TestChatStops(t *testing.T) {
 			t.Fatalf("err %v after %d tokens, history %d; want Canceled after 3 tokens, empty history", err, len(res.Tokens), len(c.History()))
 		}
 		c.onLogits = nil
-		res, err = c.Reply(context.Background(), ta.prompt, []*Image{img}, GenerateOptions{MaxNewTokens: 5}, nil)
+		res, err = c.Reply(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 5}, nil)
 		if err != nil || !slices.Equal(res.Tokens, u.GreedyTokens[:5]) {
 			t.Errorf("after a cancelled turn: %v, tokens %v, want %v", err, res.Tokens, u.GreedyTokens[:5])
 		}
@@ -329,7 +329,7 @@ func TestChatSampling(t *testing.T) {
 		c := ta.m.NewChat()
 		defer c.Close()
 		res, err := c.Reply(context.Background(), ta.prompt, []*Image{img},
-			GenerateOptions{MaxNewTokens: 12, Temperature: 1.5, Seed: seed}, nil)
+			AnswerOptions{MaxNewTokens: 12, Temperature: 1.5, Seed: seed}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,13 +354,13 @@ func TestChatRejects(t *testing.T) {
 		name     string
 		question string
 		images   []*Image
-		opts     GenerateOptions
+		opts     AnswerOptions
 	}{
-		{"image tag in the text", "look: <image_placeholder>", []*Image{img}, GenerateOptions{}},
-		{"image of another size", "hi", []*Image{foreign}, GenerateOptions{}},
-		{"nil image", "hi", []*Image{nil}, GenerateOptions{}},
-		{"negative max tokens", "hi", nil, GenerateOptions{MaxNewTokens: -1}},
-		{"bad top-p", "hi", nil, GenerateOptions{Temperature: 1, TopP: 2}},
+		{"image tag in the text", "look: <image_placeholder>", []*Image{img}, AnswerOptions{}},
+		{"image of another size", "hi", []*Image{foreign}, AnswerOptions{}},
+		{"nil image", "hi", []*Image{nil}, AnswerOptions{}},
+		{"negative max tokens", "hi", nil, AnswerOptions{MaxNewTokens: -1}},
+		{"bad top-p", "hi", nil, AnswerOptions{Temperature: 1, TopP: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,7 +382,7 @@ func TestChatReset(t *testing.T) {
 	ta, img := tinyAChat(t, Options{Threads: 2})
 	c := ta.m.NewChat()
 	defer c.Close()
-	opts := GenerateOptions{MaxNewTokens: 4}
+	opts := AnswerOptions{MaxNewTokens: 4}
 	if _, err := c.Reply(context.Background(), "Hello there.", nil, opts, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +428,7 @@ func TestChatFromHistory(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			res, err := c.Reply(context.Background(), t1.Question, load(t1.Images), GenerateOptions{MaxNewTokens: t1.MaxNewTokens}, nil)
+			res, err := c.Reply(context.Background(), t1.Question, load(t1.Images), AnswerOptions{MaxNewTokens: t1.MaxNewTokens}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -570,7 +570,7 @@ func TestChatReuse(t *testing.T) {
 			want++
 		}
 		want = min(want, len(ids)-1)
-		res, err := c.Reply(context.Background(), turn.question, turn.images, GenerateOptions{MaxNewTokens: 4}, nil)
+		res, err := c.Reply(context.Background(), turn.question, turn.images, AnswerOptions{MaxNewTokens: 4}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -602,7 +602,7 @@ func TestChatTrimFreesFeatures(t *testing.T) {
 	c := m.NewChat()
 	defer c.Close()
 	c.TrimHistory = true
-	opts := GenerateOptions{MaxNewTokens: 4}
+	opts := AnswerOptions{MaxNewTokens: 4}
 	turns := []struct {
 		question string
 		images   []*Image

@@ -346,7 +346,7 @@ func TestLoadWithoutImageTag(t *testing.T) {
 			}
 			step++
 		}
-		res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, GenerateOptions{MaxNewTokens: len(u.GreedyTokens)}, nil)
+		res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: len(u.GreedyTokens)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,9 +51,9 @@ func (m *Model) PrepareImage(img image.Image) (*Image, error) {
 	return &Image{pixels: px, Width: b.Dx(), Height: b.Dy()}, nil
 }
 
-// GenerateOptions control how an answer is generated. The zero value is greedy decoding of
+// AnswerOptions control how an answer is generated. The zero value is greedy decoding of
 // up to DefaultMaxNewTokens tokens, as the official inference.py does.
-type GenerateOptions struct {
+type AnswerOptions struct {
 	// MaxNewTokens caps the answer's length (0: DefaultMaxNewTokens).
 	MaxNewTokens int
 	// Temperature 0 is greedy (argmax); otherwise tokens are sampled after TopK and TopP
@@ -71,14 +71,14 @@ type GenerateOptions struct {
 
 // Validate reports the first option no answer could be generated with, without a model, so
 // that a command line can check its flags before loading one. Reply checks the same.
-func (o GenerateOptions) Validate() error {
+func (o AnswerOptions) Validate() error {
 	if o.MaxNewTokens < 0 {
 		return fmt.Errorf("max new tokens %d is negative", o.MaxNewTokens)
 	}
 	return o.sampling().Validate()
 }
 
-func (o GenerateOptions) sampling() sample.Params {
+func (o AnswerOptions) sampling() sample.Params {
 	return sample.Params{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, RepetitionPenalty: o.RepetitionPenalty}
 }
 
@@ -119,7 +119,7 @@ func (r Result) TokensPerSecond() float64 {
 
 // Understand answers one question about images in a fresh conversation. onText, when not
 // nil, receives the answer piece by piece as it is generated.
-func (m *Model) Understand(ctx context.Context, question string, images []*Image, opts GenerateOptions, onText func(string)) (Result, error) {
+func (m *Model) Understand(ctx context.Context, question string, images []*Image, opts AnswerOptions, onText func(string)) (Result, error) {
 	c := m.NewChat()
 	defer c.Close()
 	return c.Reply(ctx, question, images, opts, onText)

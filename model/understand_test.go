@@ -139,7 +139,7 @@ func TestTinyAGreedy(t *testing.T) {
 		step++
 	}
 	var streamed strings.Builder
-	res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, GenerateOptions{MaxNewTokens: 16},
+	res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 16},
 		func(s string) { streamed.WriteString(s) })
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func BenchmarkUnderstandTinyA(b *testing.B) {
 	var decode, prefill float64
 	var tokens int
 	for b.Loop() {
-		res, err := ta.m.Understand(context.Background(), ta.prompt, []*Image{img}, GenerateOptions{MaxNewTokens: 16}, nil)
+		res, err := ta.m.Understand(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 16}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -180,21 +180,21 @@ func BenchmarkUnderstandTinyA(b *testing.B) {
 	b.ReportMetric(prefill/float64(b.N)*1e3, "prefill-ms")
 }
 
-// TestGenerateOptionsValidate checks the options a command line can check before loading a
+// TestAnswerOptionsValidate checks the options a command line can check before loading a
 // model, and that Reply refuses the same ones.
-func TestGenerateOptionsValidate(t *testing.T) {
+func TestAnswerOptionsValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		opts GenerateOptions
+		opts AnswerOptions
 		want string // part of the error; empty when valid
 	}{
-		{"zero value is greedy", GenerateOptions{}, ""},
-		{"demo settings", GenerateOptions{Temperature: 0.1, TopP: 0.95, MaxNewTokens: 512}, ""},
-		{"negative max tokens", GenerateOptions{MaxNewTokens: -1}, "max new tokens"},
-		{"infinite temperature", GenerateOptions{Temperature: math.Inf(1)}, "temperature"},
-		{"top-p above one", GenerateOptions{Temperature: 1, TopP: 1.5}, "top-p"},
-		{"negative top-k", GenerateOptions{Temperature: 1, TopK: -1}, "top-k"},
-		{"negative penalty", GenerateOptions{RepetitionPenalty: -2}, "repetition penalty"},
+		{"zero value is greedy", AnswerOptions{}, ""},
+		{"demo settings", AnswerOptions{Temperature: 0.1, TopP: 0.95, MaxNewTokens: 512}, ""},
+		{"negative max tokens", AnswerOptions{MaxNewTokens: -1}, "max new tokens"},
+		{"infinite temperature", AnswerOptions{Temperature: math.Inf(1)}, "temperature"},
+		{"top-p above one", AnswerOptions{Temperature: 1, TopP: 1.5}, "top-p"},
+		{"negative top-k", AnswerOptions{Temperature: 1, TopK: -1}, "top-k"},
+		{"negative penalty", AnswerOptions{RepetitionPenalty: -2}, "repetition penalty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

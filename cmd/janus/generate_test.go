@@ -309,9 +309,9 @@ func TestProgressBarLines(t *testing.T) {
 	}
 }
 
-// TestGenerateOptionsBeforeLoad: every bad option is reported before the model is loaded, so
+// TestAnswerOptionsBeforeLoad: every bad option is reported before the model is loaded, so
 // the folder (which does not exist here) is never read.
-func TestGenerateOptionsBeforeLoad(t *testing.T) {
+func TestAnswerOptionsBeforeLoad(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "no-model")
 	tests := []struct {

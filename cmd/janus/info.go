@@ -41,18 +41,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model/config"
-	"github.com/janus-desktop/janus/model/prompt"
-	"github.com/janus-desktop/janus/model/tokenizer"
 	"github.com/janus-desktop/janus/model/weights"
 )
 
@@ -68,7 +63,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return errors.New("missing --model DIR")
 	}
-	info, err := describeModel(*dir)
+	info, err := app.Describe(*dir)
 	if err != nil {
 		return err
 	}
@@ -78,262 +73,8 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	return writeInfoText(stdout, info)
 }
 
-type partCounts struct {
-	Tensors     int              `json:"tensors"`
-	Params      int64            `json:"params"`
-	MemoryBytes map[string]int64 `json:"memory_bytes,omitempty"`
-}
-
-type projectorInfo struct {
-	Type      string `json:"type"`
-	Depth     int    `json:"depth"`
-	InputDim  int    `json:"input_dim"`
-	OutputDim int    `json:"output_dim"`
-}
-
-type visionInfo struct {
-	partCounts
-	ModelName    string `json:"model_name"`
-	ImageSize    int    `json:"image_size"`
-	PatchSize    int    `json:"patch_size"`
-	Tokens       int    `json:"tokens"`
-	Width        int    `json:"width"`
-	Layers       int    `json:"layers"`
-	PresetLayers int    `json:"preset_layers"`
-	Heads        int    `json:"heads"`
-	HeadDim      int    `json:"head_dim"`
-	MLPHidden    int    `json:"mlp_hidden"`
-}
-
-type alignerInfo struct {
-	partCounts
-	projectorInfo
-}
-
-type llmInfo struct {
-	partCounts
-	Hidden            int     `json:"hidden"`
-	Intermediate      int     `json:"intermediate"`
-	Layers            int     `json:"layers"`
-	Heads             int     `json:"heads"`
-	KVHeads           int     `json:"kv_heads"`
-	HeadDim           int     `json:"head_dim"`
-	Vocab             int     `json:"vocab"`
-	MaxPositions      int     `json:"max_positions"`
-	RopeTheta         float64 `json:"rope_theta"`
-	RMSNormEps        float64 `json:"rms_norm_eps"`
-	TieWordEmbeddings bool    `json:"tie_word_embeddings"`
-}
-
-type vqInfo struct {
-	partCounts
-	Ch             int   `json:"ch"`
-	ChMult         []int `json:"ch_mult"`
-	ResBlocks      int   `json:"res_blocks_per_level"`
-	ZChannels      int   `json:"z_channels"`
-	CodebookSize   int   `json:"codebook_size"`
-	CodebookDim    int   `json:"codebook_dim"`
-	CodebookL2Norm bool  `json:"codebook_l2_norm"`
-	ImageSize      int   `json:"image_size"`
-	Grid           int   `json:"grid"`
-	ImageTokens    int   `json:"image_tokens"`
-}
-
-type genInfo struct {
-	partCounts
-	EmbedSize  int           `json:"embed_size"`
-	EmbedDim   int           `json:"embed_dim"`
-	Aligner    projectorInfo `json:"aligner"`
-	HeadHidden int           `json:"head_hidden"`
-	HeadOutput int           `json:"head_output"`
-}
-
-type fileInfo struct {
-	Name  string `json:"name"`
-	Bytes int64  `json:"bytes"`
-}
-
-type tokenInfo struct {
-	Role  string `json:"role"`
-	Token string `json:"token"`
-	ID    *int   `json:"id"`
-}
-
-type preprocessInfo struct {
-	ImageSize      int        `json:"image_size"`
-	MinSize        int        `json:"min_size"`
-	ImageMean      [3]float64 `json:"image_mean"`
-	ImageStd       [3]float64 `json:"image_std"`
-	NumImageTokens int        `json:"num_image_tokens"`
-}
-
-type modelInfo struct {
-	Model        string           `json:"model"`
-	Family       string           `json:"family"`
-	TorchDType   string           `json:"torch_dtype"`
-	StoredDTypes map[string]int64 `json:"stored_dtypes"`
-	Files        []fileInfo       `json:"files"`
-	FilesBytes   int64            `json:"files_bytes"`
-	Vision       visionInfo       `json:"vision"`
-	Aligner      alignerInfo      `json:"aligner"`
-	LLM          llmInfo          `json:"llm"`
-	VQ           vqInfo           `json:"vq"`
-	Gen          genInfo          `json:"gen"`
-	Unused       partCounts       `json:"unused"`
-	Params       struct {
-		Used    int64 `json:"used"`
-		Total   int64 `json:"total"`
-		Tensors int   `json:"tensors"`
-	} `json:"params"`
-	MemoryBytes   map[string]int64 `json:"memory_bytes"`
-	Preprocess    preprocessInfo   `json:"preprocess"`
-	SpecialTokens []tokenInfo      `json:"special_tokens"`
-	Unexpected    []string         `json:"unexpected_tensors"`
-}
-
-// describeModel reads the folder's configs, tokenizer files and checkpoint headers.
-func describeModel(dir string) (*modelInfo, error) {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("model folder: %w", err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("model folder %s is a file; give the folder that holds config.json and the weights", dir)
-	}
-	cfg, err := config.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	// model/tokenizer reads the tokenizer files; a folder without tokenizer.json is described
-	// without tokens.
-	tok, err := tokenizer.Load(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		tok = nil
-	} else if err != nil {
-		return nil, err
-	}
-	ck, err := checkpoint.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer ck.Close()
-	rep, err := weights.Check(ck, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-
-	info := &modelInfo{
-		Model:        dir,
-		Family:       "unknown",
-		TorchDType:   cfg.TorchDType,
-		StoredDTypes: map[string]int64{},
-		MemoryBytes:  memoryMap(rep.Memory),
-		Unexpected:   append([]string{}, rep.Unexpected...),
-	}
-	for dt, n := range rep.StoredDTypes {
-		info.StoredDTypes[string(dt)] = n
-	}
-	for _, f := range ck.Files() {
-		fst, err := os.Stat(f)
-		if err != nil {
-			return nil, fmt.Errorf("weight file: %w", err)
-		}
-		info.Files = append(info.Files, fileInfo{Name: filepath.Base(f), Bytes: fst.Size()})
-		info.FilesBytes += fst.Size()
-	}
-	info.Params.Used, info.Params.Total, info.Params.Tensors = rep.UsedParams, rep.TotalParams, rep.Tensors
-
-	counts := map[weights.Part]partCounts{}
-	for _, ps := range rep.Parts {
-		pc := partCounts{Tensors: ps.Tensors, Params: ps.Params}
-		if ps.Part != weights.PartUnused {
-			pc.MemoryBytes = memoryMap(ps.Bytes)
-		}
-		counts[ps.Part] = pc
-	}
-	v := cfg.Vision
-	info.Vision = visionInfo{counts[weights.PartVision], v.ModelName, v.ImageSize, v.PatchSize, v.Tokens,
-		v.Width, v.Layers, v.PresetLayers, v.Heads, v.HeadDim, v.MLPHidden}
-	info.Aligner = alignerInfo{counts[weights.PartAligner], projector(cfg.Aligner)}
-	l := cfg.LLM
-	info.LLM = llmInfo{counts[weights.PartLLM], l.Hidden, l.Intermediate, l.Layers, l.Heads, l.KVHeads,
-		l.HeadDim, l.Vocab, l.MaxPositions, l.RopeTheta, l.RMSNormEps, l.TieWordEmbeddings}
-	q := cfg.VQ
-	info.VQ = vqInfo{counts[weights.PartVQ], q.Ch, q.DecoderChMult, q.NumResBlocks + 1, q.ZChannels,
-		q.CodebookSize, q.CodebookEmbedDim, q.CodebookL2Norm, q.ImageSize, q.Grid, q.ImageTokens}
-	info.Gen = genInfo{counts[weights.PartGen], cfg.GenEmbed.Size, cfg.GenEmbed.Dim, projector(cfg.GenAligner),
-		cfg.GenHead.ImageTokenEmbed, cfg.GenHead.ImageTokenSize}
-	info.Unused = counts[weights.PartUnused]
-	p := cfg.Preprocessor
-	info.Preprocess = preprocessInfo{p.ImageSize, p.MinSize, p.ImageMean, p.ImageStd, cfg.Processor.NumImageTokens}
-	info.SpecialTokens = []tokenInfo{}
-	if tok != nil {
-		b, err := prompt.NewBuilder(tok, cfg.Processor)
-		if err != nil {
-			return nil, fmt.Errorf("model %s: prompt format: %w", dir, err)
-		}
-		info.Family = string(b.Family())
-		info.SpecialTokens = specialTokens(cfg.Processor, tok, b)
-	}
-	return info, nil
-}
-
-func projector(p config.Projector) projectorInfo {
-	return projectorInfo{Type: p.Type, Depth: p.Depth, InputDim: p.InputDim, OutputDim: p.OutputDim()}
-}
-
-func memoryMap(m map[weights.Precision]int64) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for p, b := range m {
-		out[string(p)] = b
-	}
-	return out
-}
-
-// specialTokens lists the tokens the prompts and generation loops use, with their ids in the
-// folder's tokenizer tok; b is the prompt format built from it, which knows the pad token and
-// the role texts.
-func specialTokens(proc config.Processor, tok *tokenizer.Tokenizer, b *prompt.Builder) []tokenInfo {
-	var out []tokenInfo
-	add := func(role, text string, id int32, ok bool) {
-		ti := tokenInfo{Role: role, Token: text}
-		if ok {
-			n := int(id)
-			ti.ID = &n
-		}
-		out = append(out, ti)
-	}
-	// The named tokens are looked up by id, so a name the vocabulary lacks shows as absent.
-	named := func(role string, id int32, ok bool) {
-		text := ""
-		if ok {
-			text, _ = tok.IDToken(id)
-		}
-		add(role, text, id, ok)
-	}
-	bos, ok := tok.BOS()
-	named("bos", bos, ok)
-	eos, ok := tok.EOS()
-	named("eos", eos, ok)
-	pad, err := b.PadID()
-	named("pad", pad, err == nil)
-	for _, r := range []struct{ role, text string }{
-		{"image", proc.ImageTag}, {"image_start", proc.ImageStartTag}, {"image_end", proc.ImageEndTag},
-	} {
-		id, ok := tok.TokenID(r.text)
-		add(r.role, r.text, id, ok)
-	}
-	// Roles are tokens only when the tokenizer adds them (Janus-Pro); Janus writes plain words.
-	user, assistant := b.Roles()
-	for _, r := range []struct{ role, text string }{{"user", user}, {"assistant", assistant}} {
-		id, ok := tok.TokenID(r.text)
-		add(r.role, r.text, id, ok && tok.IsAdded(id))
-	}
-	return out
-}
-
 // writeInfoText prints the human-readable description.
-func writeInfoText(w io.Writer, m *modelInfo) error {
+func writeInfoText(w io.Writer, m *app.ModelInfo) error {
 	ew := &errWriter{w: w}
 	var head table
 	head.add("model", m.Model)
@@ -365,7 +106,7 @@ func writeInfoText(w io.Writer, m *modelInfo) error {
 	parts.add("vision", strconv.Itoa(v.Tensors), commas(v.Params), fmt.Sprintf(
 		"SigLIP %s: %d px, patch %d, %d tokens, width %d, %d of %d blocks, %d heads × %d, MLP %d",
 		v.ModelName, v.ImageSize, v.PatchSize, v.Tokens, v.Width, v.Layers, v.PresetLayers, v.Heads, v.HeadDim, v.MLPHidden))
-	parts.add("aligner", strconv.Itoa(a.Tensors), commas(a.Params), describeProjector(a.projectorInfo))
+	parts.add("aligner", strconv.Itoa(a.Tensors), commas(a.Params), describeProjector(a.ProjectorInfo))
 	parts.add("llm", strconv.Itoa(l.Tensors), commas(l.Params), fmt.Sprintf(
 		"LLaMA: hidden %d, %d layers, %d heads × %d (%d KV), FFN %d, vocab %s, RoPE θ %g, RMS ε %g, max positions %s",
 		l.Hidden, l.Layers, l.Heads, l.HeadDim, l.KVHeads, l.Intermediate, commas(int64(l.Vocab)), l.RopeTheta, l.RMSNormEps, commas(int64(l.MaxPositions))))
@@ -428,7 +169,7 @@ func writeInfoText(w io.Writer, m *modelInfo) error {
 	return ew.err
 }
 
-func describeProjector(p projectorInfo) string {
+func describeProjector(p app.ProjectorInfo) string {
 	switch p.Type {
 	case config.ProjectorMLPGELU:
 		if p.Depth == 1 {

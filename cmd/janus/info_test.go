@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/weights/weightstest"
@@ -28,10 +29,10 @@ func runInfoOK(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-func infoJSON(t *testing.T, dir string) (*modelInfo, map[string]any) {
+func infoJSON(t *testing.T, dir string) (*app.ModelInfo, map[string]any) {
 	t.Helper()
 	raw := runInfoOK(t, "--model", dir, "--json")
-	var info modelInfo
+	var info app.ModelInfo
 	if err := json.Unmarshal([]byte(raw), &info); err != nil {
 		t.Fatalf("decode --json output: %v\n%s", err, raw)
 	}
@@ -69,7 +70,7 @@ func TestInfoTinyA(t *testing.T) {
 	if info.MemoryBytes["F32"] != 4*info.Params.Used {
 		t.Errorf("F32 memory %d, want 4 bytes × %d params", info.MemoryBytes["F32"], info.Params.Used)
 	}
-	if !slices.Equal(info.Files, []fileInfo{{"model.safetensors", 9_808_038}}) || info.StoredDTypes["BF16"] != info.Params.Used {
+	if !slices.Equal(info.Files, []app.FileInfo{{Name: "model.safetensors", Bytes: 9_808_038}}) || info.StoredDTypes["BF16"] != info.Params.Used {
 		t.Errorf("files %+v, dtypes %v", info.Files, info.StoredDTypes)
 	}
 	wantIDs := map[string]int{"bos": 256, "eos": 257, "pad": 258, "image": 259, "image_start": 260, "image_end": 261, "user": 262, "assistant": 263}

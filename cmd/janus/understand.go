@@ -83,7 +83,7 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if !(*repetition > 0) || math.IsInf(*repetition, 0) {
 		return fmt.Errorf("--repetition-penalty %v must be a finite number > 0 (1 is off)", *repetition)
 	}
-	opts := model.GenerateOptions{
+	opts := model.AnswerOptions{
 		MaxNewTokens: *maxNew, Temperature: *temperature, TopP: *topP, TopK: *topK, Seed: *seed,
 		RepetitionPenalty: *repetition,
 	}
