@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+
+	"github.com/janus-desktop/janus/model"
+)
+
+// EngineInfo is what the window shows about the loaded model.
+type EngineInfo struct {
+	// Name is what the user calls the model (the picker's name, or the folder's name).
+	Name string
+	// Family is "Janus" or "Janus-Pro".
+	Family string
+	// Dir is the model folder.
+	Dir string
+	// Backend says what runs the model, for people: "CPU · 2 threads".
+	Backend string
+	// MemoryBytes is the memory the loaded weights hold.
+	MemoryBytes int64
+	// ContextLimit is the number of positions a conversation may use.
+	ContextLimit int
+	// CanGenerate is false when the model was loaded without its image generation networks.
+	CanGenerate bool
+}
+
+// Engine is what chat sessions and generation jobs run on: a loaded model (LoadEngine), or a
+// fake in tests (app/apptest). Its methods may be called from any goroutine; the model runs
+// one task at a time, so a second task waits for the first.
+type Engine interface {
+	// Info describes the engine.
+	Info() EngineInfo
+	// NewConversation starts a conversation continuing history (alternating user and
+	// assistant messages, starting with the user; empty for a new chat).
+	NewConversation(history []model.Message) (Conversation, error)
+	// GenerateImages runs model.Model.GenerateImages.
+	GenerateImages(ctx context.Context, prompt string, opts model.GenerateImageOptions, progress func(model.ImageProgress)) (*model.ImageResult, error)
+	// ReadImage reads, decodes and preprocesses an image file for the vision tower.
+	ReadImage(path string) (*model.Image, error)
+	// Close releases the model; conversations made from it must not be used afterwards.
+	Close() error
+}
+
+// Conversation is one multi-turn chat on an Engine (a model.Chat, which keeps the KV cache of
+// earlier turns so each turn only runs what is new).
+type Conversation interface {
+	// Reply runs model.Chat.Reply: it answers question about images after the turns so far,
+	// streaming the answer to onText. Cancelling ctx stops within one decoding step and
+	// returns the partial result with ctx's error; the history is then unchanged.
+	Reply(ctx context.Context, question string, images []*model.Image, opts model.AnswerOptions, onText func(string)) (model.Result, error)
+	// Close releases the conversation's memory.
+	Close()
+}
+
+// LoadOptions choose how LoadEngine loads a model.
+type LoadOptions struct {
+	// Name is what the user calls the model ("" : the folder's name).
+	Name string
+	// Backend is "auto" (or ""), "cpu" or "metal".
+	Backend string
+	// Threads caps the CPU backend's goroutines per op (0: every core).
+	Threads int
+	// SkipGeneration loads only what image understanding needs.
+	SkipGeneration bool
+	// ContextLimit caps a conversation's positions below the model's own limit (0: none).
+	ContextLimit int
+}
+
+// LoadEngine loads the model folder dir with model.Load. progress, when not nil, is called
+// with the weights uploaded so far and the total. Cancelling ctx stops the load between two
+// weight uploads and returns ctx's error; nothing stays allocated.
+func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func(done, total int)) (Engine, error) {
+	panic("TODO")
+}
+
+// LoadJob is a model load running on its own goroutine.
+type LoadJob struct {
+	*Job
+	engine Engine
+}
+
+// StartLoad loads dir on a new goroutine (see LoadEngine); onProgress, when not nil, sees the
+// weights uploaded, on the job's goroutine. Cancel stops the load.
+func StartLoad(ctx context.Context, dir string, opts LoadOptions, onProgress func(Progress)) *LoadJob {
+	panic("TODO")
+}
+
+// Engine is the loaded model once Done is closed and Err is nil.
+func (j *LoadJob) Engine() Engine { panic("TODO") }
