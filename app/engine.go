@@ -2,6 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/janus-desktop/janus/compute"
 
 	"github.com/janus-desktop/janus/model"
 )
@@ -70,8 +75,96 @@ type LoadOptions struct {
 // with the weights uploaded so far and the total. Cancelling ctx stops the load between two
 // weight uploads and returns ctx's error; nothing stays allocated.
 func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func(done, total int)) (Engine, error) {
-	panic("TODO")
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(dir)
+		if abs, err := filepath.Abs(dir); err == nil {
+			name = filepath.Base(abs)
+		}
+	}
+	// Describe reads only headers; it gives the memory the weights will hold before they do.
+	desc, err := Describe(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	m, err := model.Load(dir, model.Options{
+		BackendName: opts.Backend, Threads: opts.Threads, Progress: progress,
+		SkipGeneration: opts.SkipGeneration, ContextLimit: opts.ContextLimit, Context: ctx,
+	})
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	return &modelEngine{m: m, info: EngineInfo{
+		Name: name, Family: string(m.Prompt.Family()), Dir: dir,
+		Backend:      backendLabel(m.Backend),
+		MemoryBytes:  weightsMemory(desc, !opts.SkipGeneration),
+		ContextLimit: m.ContextLimit(),
+		CanGenerate:  m.VQ != nil,
+	}}, nil
 }
+
+// backendLabel names a backend for people: "CPU · 8 threads", "Metal".
+func backendLabel(be compute.Backend) string {
+	name := be.Name()
+	switch name {
+	case "cpu":
+		name = "CPU"
+	case "metal":
+		name = "Metal"
+	}
+	if t, ok := be.(interface{ Threads() int }); ok {
+		n := t.Threads()
+		if n == 1 {
+			return name + " · 1 thread"
+		}
+		return fmt.Sprintf("%s · %d threads", name, n)
+	}
+	return name
+}
+
+// weightsMemory is what the loaded weights of the described model hold: model.Load keeps the
+// checkpoint's dtype, so an all-F32 checkpoint is held as F32 and any other as 16-bit.
+func weightsMemory(d *ModelInfo, generation bool) int64 {
+	prec := "BF16"
+	if len(d.StoredDTypes) == 1 && d.StoredDTypes["F32"] > 0 {
+		prec = "F32"
+	}
+	parts := []PartCounts{d.Vision.PartCounts, d.Aligner.PartCounts, d.LLM.PartCounts}
+	if generation {
+		parts = append(parts, d.Gen.PartCounts, d.VQ.PartCounts)
+	}
+	var n int64
+	for _, p := range parts {
+		n += p.MemoryBytes[prec]
+	}
+	return n
+}
+
+// modelEngine is an Engine on a loaded model.
+type modelEngine struct {
+	m    *model.Model
+	info EngineInfo
+}
+
+func (e *modelEngine) Info() EngineInfo { return e.info }
+
+func (e *modelEngine) NewConversation(history []model.Message) (Conversation, error) {
+	if len(history) == 0 {
+		return e.m.NewChat(), nil
+	}
+	return e.m.NewChatFrom(history)
+}
+
+func (e *modelEngine) GenerateImages(ctx context.Context, prompt string, opts model.GenerateImageOptions, progress func(model.ImageProgress)) (*model.ImageResult, error) {
+	return e.m.GenerateImages(ctx, prompt, opts, progress)
+}
+
+func (e *modelEngine) ReadImage(path string) (*model.Image, error) { return e.m.ReadImage(path) }
+
+func (e *modelEngine) Close() error { return e.m.Close() }
 
 // LoadJob is a model load running on its own goroutine.
 type LoadJob struct {
@@ -82,8 +175,25 @@ type LoadJob struct {
 // StartLoad loads dir on a new goroutine (see LoadEngine); onProgress, when not nil, sees the
 // weights uploaded, on the job's goroutine. Cancel stops the load.
 func StartLoad(ctx context.Context, dir string, opts LoadOptions, onProgress func(Progress)) *LoadJob {
-	panic("TODO")
+	j := &LoadJob{Job: newJob(ctx)}
+	var e Engine
+	go j.run(func(ctx context.Context, report func(Progress)) error {
+		var err error
+		e, err = LoadEngine(ctx, dir, opts, func(done, total int) {
+			report(Progress{Done: done, Total: total})
+		})
+		return err
+	}, onProgress, func(err error) {
+		j.mu.Lock()
+		j.engine = e
+		j.mu.Unlock()
+	})
+	return j
 }
 
-// Engine is the loaded model once Done is closed and Err is nil.
-func (j *LoadJob) Engine() Engine { panic("TODO") }
+// Engine is the loaded model once Done is closed and Err is nil (nil otherwise).
+func (j *LoadJob) Engine() Engine {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.engine
+}

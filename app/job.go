@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -31,6 +32,7 @@ func (p Progress) Fraction() float64 {
 // on the caller's, so a window must hand them to its UI goroutine (fyne.Do) before touching
 // widgets. A Job's methods may be called from any goroutine.
 type Job struct {
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -43,12 +45,58 @@ type Job struct {
 // reports progress through report, which records it (Job.Progress) and passes it to
 // onProgress when that is not nil.
 func StartJob(ctx context.Context, work func(ctx context.Context, report func(Progress)) error, onProgress func(Progress)) *Job {
-	panic("TODO")
+	j := newJob(ctx)
+	go j.run(work, onProgress, nil)
+	return j
+}
+
+// newJob makes a job whose context derives from ctx; run starts it.
+func newJob(ctx context.Context) (j *Job) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	j = &Job{done: make(chan struct{})}
+	j.ctx, j.cancel = context.WithCancel(ctx)
+	return j
+}
+
+// run runs work and then finish (when not nil, with work's error, before Done closes, so
+// that whatever finish records is visible once Done is).
+func (j *Job) run(work func(ctx context.Context, report func(Progress)) error, onProgress func(Progress), finish func(error)) {
+	start := time.Now()
+	report := func(p Progress) {
+		if p.Elapsed == 0 {
+			p.Elapsed = time.Since(start)
+		}
+		j.mu.Lock()
+		j.progress = p
+		j.mu.Unlock()
+		if onProgress != nil {
+			onProgress(p)
+		}
+	}
+	err := func() (err error) {
+		// A panic in work would take the whole app down with the job: report it instead.
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("internal error: %v", r)
+			}
+		}()
+		return work(j.ctx, report)
+	}()
+	j.mu.Lock()
+	j.err = err
+	j.mu.Unlock()
+	if finish != nil {
+		finish(err)
+	}
+	j.cancel()
+	close(j.done)
 }
 
 // Cancel asks the job to stop; it returns at once, and Done closes when the job has stopped.
 // Cancelling a finished job does nothing.
-func (j *Job) Cancel() { panic("TODO") }
+func (j *Job) Cancel() { j.cancel() }
 
 // Done is closed when the job has finished, failed or stopped after Cancel.
 func (j *Job) Done() <-chan struct{} { return j.done }
@@ -57,7 +105,15 @@ func (j *Job) Done() <-chan struct{} { return j.done }
 func (j *Job) Wait() error { <-j.done; return j.Err() }
 
 // Err is the job's error once Done is closed (context.Canceled after Cancel); nil before.
-func (j *Job) Err() error { panic("TODO") }
+func (j *Job) Err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
 
 // Progress is the last progress the job reported.
-func (j *Job) Progress() Progress { panic("TODO") }
+func (j *Job) Progress() Progress {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.progress
+}
