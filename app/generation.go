@@ -2,7 +2,14 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"image"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/janus-desktop/janus/model"
@@ -35,10 +42,26 @@ func DefaultGenerationSettings() GenerationSettings {
 }
 
 // Validate reports the first setting no run could use (the prompt is not checked).
-func (g GenerationSettings) Validate() error { panic("TODO") }
+func (g GenerationSettings) Validate() error {
+	switch {
+	case g.N < 1 || g.N > MaxCanvasImages:
+		return fmt.Errorf("number of images %d: want 1 to %d", g.N, MaxCanvasImages)
+	case math.IsNaN(g.CFG) || math.IsInf(g.CFG, 0) || g.CFG < 0:
+		return fmt.Errorf("guidance %v: want a number of 0 or more", g.CFG)
+	case math.IsNaN(g.Temperature) || math.IsInf(g.Temperature, 0) || g.Temperature < 0:
+		return fmt.Errorf("temperature %v: want a number of 0 or more", g.Temperature)
+	}
+	return nil
+}
 
 // RandomSeed draws a seed below 2^53 (so that it survives JSON readers using float64).
-func RandomSeed() (uint64, error) { panic("TODO") }
+func RandomSeed() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("draw a random seed: %w", err)
+	}
+	return binary.LittleEndian.Uint64(b[:]) >> 11, nil
+}
 
 // ImageMeta is what a saved PNG says about how it was made, in its text chunks.
 type ImageMeta struct {
@@ -57,12 +80,27 @@ type ImageMeta struct {
 
 // PNGText is the text chunks of an image: prompt, seed, cfg, temperature, model, then top_k
 // and top_p when set, then Software — the same keys as `janus generate` writes.
-func (m ImageMeta) PNGText() []imageproc.TextField { panic("TODO") }
+func (m ImageMeta) PNGText() []imageproc.TextField {
+	text := []imageproc.TextField{
+		{Key: "prompt", Value: m.Prompt},
+		{Key: "seed", Value: strconv.FormatUint(m.Seed, 10)},
+		{Key: "cfg", Value: strconv.FormatFloat(m.CFG, 'g', -1, 64)},
+		{Key: "temperature", Value: strconv.FormatFloat(m.Temperature, 'g', -1, 64)},
+		{Key: "model", Value: m.Model},
+	}
+	if m.TopK > 0 {
+		text = append(text, imageproc.TextField{Key: "top_k", Value: strconv.Itoa(m.TopK)})
+	}
+	if m.TopP > 0 && m.TopP < 1 {
+		text = append(text, imageproc.TextField{Key: "top_p", Value: strconv.FormatFloat(m.TopP, 'g', -1, 64)})
+	}
+	return append(text, imageproc.TextField{Key: "Software", Value: m.Software})
+}
 
 // SaveImage writes img as a PNG with meta's text chunks to path, atomically; an existing
 // file is replaced only when overwrite is true.
 func SaveImage(path string, img image.Image, meta ImageMeta, overwrite bool) error {
-	panic("TODO")
+	return imageproc.WritePNG(path, img, meta.PNGText(), overwrite)
 }
 
 // GenerationProgress is one step of a generation job.
@@ -110,7 +148,10 @@ type GenerationCallbacks struct {
 // GenerationJob is a running generation.
 type GenerationJob struct {
 	*Job
-	// TODO
+	settings GenerationSettings
+	// images and setID are set before Done closes, under Job.mu.
+	images []GeneratedImage
+	setID  string
 }
 
 // GenerationRequest is everything a generation job needs.
@@ -130,17 +171,155 @@ type GenerationRequest struct {
 // StartGeneration checks req and starts generating on engine. The PNGs are encoded and
 // stored on the job's goroutine.
 func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, cb GenerationCallbacks) (*GenerationJob, error) {
-	panic("TODO")
+	st := req.Settings
+	st.Prompt = strings.TrimSpace(st.Prompt)
+	if st.Prompt == "" {
+		return nil, errors.New("write what to draw first")
+	}
+	if err := st.Validate(); err != nil {
+		return nil, err
+	}
+	if engine == nil {
+		return nil, errors.New("no model is loaded: choose one first")
+	}
+	if !engine.Info().CanGenerate {
+		return nil, fmt.Errorf("%s was loaded without its image generation part", engine.Info().Name)
+	}
+	if !st.FixedSeed {
+		seed, err := RandomSeed()
+		if err != nil {
+			return nil, err
+		}
+		st.Seed = seed
+	}
+	opts := model.GenerateImageOptions{N: st.N, CFG: st.CFG, Temperature: st.Temperature, Seed: st.Seed, PreviewEvery: max(1, req.PreviewEvery)}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	j := &GenerationJob{Job: newJob(ctx), settings: st}
+	var images []GeneratedImage
+	var setID string
+	go j.run(func(ctx context.Context, report func(Progress)) error {
+		res, err := engine.GenerateImages(ctx, st.Prompt, opts, func(p model.ImageProgress) {
+			gp := GenerationProgress{Token: p.Token, Tokens: p.Tokens, Elapsed: p.Elapsed, Remaining: p.Remaining}
+			if p.Tokens > 0 {
+				gp.ImagesPerSecond = p.TokensPerSecond / float64(p.Tokens)
+			}
+			report(Progress{Done: p.Token, Total: p.Tokens, Rate: gp.ImagesPerSecond, Elapsed: p.Elapsed, Remaining: p.Remaining})
+			if cb.OnProgress != nil {
+				cb.OnProgress(gp)
+			}
+			if p.Preview != nil && cb.OnPreview != nil {
+				grid := p.Tokens
+				if p.PreviewRowPixels > 0 && len(p.Preview) > 0 {
+					grid = p.Preview[0].Bounds().Dy() / p.PreviewRowPixels
+				}
+				cb.OnPreview(Preview{Images: p.Preview, Rows: p.PreviewRows, TotalRows: grid, RowPixels: p.PreviewRowPixels})
+			}
+		})
+		if me := (*model.MemoryError)(nil); errors.As(err, &me) && me.Fits > 0 {
+			return fmt.Errorf("%w: try %d images at once", err, me.Fits)
+		}
+		if err != nil {
+			return err
+		}
+		images, setID, err = finishGeneration(req, st, engine.Info().Name, res)
+		return err
+	}, nil, func(err error) {
+		if err != nil {
+			images = nil
+		}
+		j.mu.Lock()
+		j.images, j.setID = images, setID
+		j.mu.Unlock()
+		if cb.OnDone != nil {
+			cb.OnDone(images, err)
+		}
+	})
+	return j, nil
+}
+
+// finishGeneration describes the images of a finished run and, with a store, stores their
+// PNGs and the run's image set.
+func finishGeneration(req GenerationRequest, st GenerationSettings, modelName string, res *model.ImageResult) ([]GeneratedImage, string, error) {
+	if req.ModelName != "" {
+		modelName = req.ModelName
+	}
+	images := make([]GeneratedImage, len(res.Images))
+	for i, img := range res.Images {
+		seed := st.Seed + uint64(i)
+		images[i] = GeneratedImage{Image: img, Seed: seed, Meta: ImageMeta{
+			Prompt: st.Prompt, Seed: seed, CFG: st.CFG, Temperature: st.Temperature,
+			Model: modelName, Software: req.Software,
+		}}
+	}
+	if req.Store == nil {
+		return images, "", nil
+	}
+	set := &ImageSet{Title: titleFrom(st.Prompt), Model: modelName, Settings: st}
+	for i := range images {
+		data, err := imageproc.EncodePNG(images[i].Image, images[i].Meta.PNGText())
+		if err != nil {
+			return images, "", err
+		}
+		ref, err := req.Store.PutImage(data)
+		if err != nil {
+			return images, "", err
+		}
+		if _, err := req.Store.ThumbnailPath(ref); err != nil {
+			return images, "", err
+		}
+		images[i].Ref = ref
+		set.Images = append(set.Images, SetImage{Image: ref, Seed: images[i].Seed})
+	}
+	if err := req.Store.SaveSet(set); err != nil {
+		return images, "", err
+	}
+	return images, set.ID, nil
 }
 
 // Settings are the settings the job runs with (with the seed it drew).
-func (j *GenerationJob) Settings() GenerationSettings { panic("TODO") }
+func (j *GenerationJob) Settings() GenerationSettings { return j.settings }
 
 // Images are the finished images once Done is closed (nil after a failure or stop).
-func (j *GenerationJob) Images() []GeneratedImage { panic("TODO") }
+func (j *GenerationJob) Images() []GeneratedImage {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.images
+}
 
 // SetID is the history id of the run's image set ("" without a store or before it is saved).
-func (j *GenerationJob) SetID() string { panic("TODO") }
+func (j *GenerationJob) SetID() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.setID
+}
 
-// Variations returns s with a new random seed (FixedSeed is kept false), for "Variations".
-func Variations(s GenerationSettings) (GenerationSettings, error) { panic("TODO") }
+// Variations returns s with a newly drawn seed, fixed (FixedSeed true) so that the run and
+// its history record name the seed it used: "Variations" runs it for the same prompt and
+// settings with new images.
+func Variations(s GenerationSettings) (GenerationSettings, error) {
+	seed, err := RandomSeed()
+	if err != nil {
+		return s, err
+	}
+	s.Seed, s.FixedSeed = seed, true
+	return s, nil
+}
+
+// titleFrom makes a history title from the start of text: its first line, at most 60
+// characters, cut at a word when it can be.
+func titleFrom(text string) string {
+	const maxRunes = 60
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	line = strings.Join(strings.Fields(line), " ")
+	r := []rune(line)
+	if len(r) <= maxRunes {
+		return line
+	}
+	cut := string(r[:maxRunes])
+	if i := strings.LastIndexByte(cut, ' '); i > maxRunes/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}

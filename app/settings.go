@@ -1,6 +1,13 @@
 package app
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -42,15 +49,76 @@ type Settings struct {
 
 // DefaultSettings are the settings of a first start: automatic backend, every core, the
 // original's generation defaults, greedy answers.
-func DefaultSettings() Settings { panic("TODO") }
+func DefaultSettings() Settings {
+	return Settings{Version: SettingsVersion, Backend: "auto", Generation: DefaultGenerationSettings()}
+}
+
+// SettingsVersion is the version of settings.json this code writes.
+const SettingsVersion = 1
+
+// MaxThreads bounds the threads setting; more goroutines than this per op only add overhead.
+const MaxThreads = 1024
 
 // Validate reports the first setting out of range.
-func (s Settings) Validate() error { panic("TODO") }
+func (s Settings) Validate() error {
+	switch strings.ToLower(s.Backend) {
+	case "auto", "cpu", "metal":
+	default:
+		return fmt.Errorf("backend %q: want auto, cpu or metal", s.Backend)
+	}
+	if s.Threads < 0 || s.Threads > MaxThreads {
+		return fmt.Errorf("threads %d: want 0 (every core) to %d", s.Threads, MaxThreads)
+	}
+	if err := s.Generation.Validate(); err != nil {
+		return fmt.Errorf("generation defaults: %w", err)
+	}
+	if err := s.Answer.Options().Validate(); err != nil {
+		return fmt.Errorf("answer settings: %w", err)
+	}
+	for _, f := range s.ModelFolders {
+		if !filepath.IsAbs(f) {
+			return fmt.Errorf("model folder %q is not an absolute path", f)
+		}
+	}
+	return nil
+}
 
-// LoadSettings reads settings.json, filling missing fields with defaults. A missing file
-// gives DefaultSettings; a corrupt or invalid one is set aside (reported as a Problem) and
-// the defaults are returned with it.
-func (s *Store) LoadSettings() (Settings, []Problem, error) { panic("TODO") }
+// LoadSettings reads settings.json. Fields the file lacks keep their defaults (a file from
+// an older version, or one edited by hand). A missing file gives DefaultSettings; a corrupt,
+// unknown-version or invalid one is set aside (NAME.corrupt-TIMESTAMP, reported as a
+// Problem) and the defaults are returned with it.
+func (s *Store) LoadSettings() (Settings, []Problem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := filepath.Join(s.root, SettingsFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return DefaultSettings(), nil, nil
+	}
+	if err != nil {
+		return DefaultSettings(), nil, fmt.Errorf("read settings: %w", err)
+	}
+	st := DefaultSettings()
+	err = decodeVersioned(data, &st)
+	if err == nil && st.Version > SettingsVersion {
+		err = fmt.Errorf("version %d is newer than this app reads (%d)", st.Version, SettingsVersion)
+	}
+	if err == nil {
+		err = st.Validate()
+	}
+	if err != nil {
+		return DefaultSettings(), []Problem{*s.setAside(path, err)}, nil
+	}
+	return st, nil, nil
+}
 
 // SaveSettings validates and writes settings.json atomically.
-func (s *Store) SaveSettings(st Settings) error { panic("TODO") }
+func (s *Store) SaveSettings(st Settings) error {
+	if err := st.Validate(); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	st.Version = SettingsVersion
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeJSON(filepath.Join(s.root, SettingsFile), st)
+}

@@ -50,6 +50,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -158,21 +159,11 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	name := mf.name
 	for i, img := range res.Images {
-		text := []imageproc.TextField{
-			{Key: "prompt", Value: *prompt},
-			{Key: "seed", Value: strconv.FormatUint(*seed+uint64(i), 10)},
-			{Key: "cfg", Value: strconv.FormatFloat(*cfg, 'g', -1, 64)},
-			{Key: "temperature", Value: strconv.FormatFloat(*temperature, 'g', -1, 64)},
-			{Key: "model", Value: name},
+		meta := app.ImageMeta{
+			Prompt: *prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
+			TopK: *topK, TopP: *topP, Model: name, Software: "Janus Desktop " + version,
 		}
-		if *topK > 0 {
-			text = append(text, imageproc.TextField{Key: "top_k", Value: strconv.Itoa(*topK)})
-		}
-		if *topP > 0 && *topP < 1 {
-			text = append(text, imageproc.TextField{Key: "top_p", Value: strconv.FormatFloat(*topP, 'g', -1, 64)})
-		}
-		text = append(text, imageproc.TextField{Key: "Software", Value: "Janus Desktop " + version})
-		if err := imageproc.WritePNG(paths[i], img, text, *force); err != nil {
+		if err := app.SaveImage(paths[i], img, meta, *force); err != nil {
 			return err
 		}
 		if !*asJSON {
