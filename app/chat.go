@@ -49,6 +49,10 @@ type ChatMessage struct {
 	TokensPerSecond float64 `json:"tokens_per_second,omitempty"`
 	// Tokens counts the answer's tokens.
 	Tokens int `json:"tokens,omitempty"`
+	// PromptTokens is the length of the conversation the answer continued; ReusedTokens of
+	// them were kept in the engine's KV cache from earlier turns rather than run again.
+	PromptTokens int `json:"prompt_tokens,omitempty"`
+	ReusedTokens int `json:"reused_tokens,omitempty"`
 	// Time is when the message was sent or the answer started.
 	Time time.Time `json:"time"`
 }
@@ -349,7 +353,7 @@ func (s *ChatSession) reply(ctx context.Context, engine Engine, opts model.Answe
 	if res.Text != "" || stopped {
 		m.Text = res.Text
 	}
-	m.Tokens = len(res.Tokens)
+	m.Tokens, m.PromptTokens, m.ReusedTokens = len(res.Tokens), res.PromptTokens, res.ReusedTokens
 	if tps := res.TokensPerSecond(); tps > 0 {
 		m.TokensPerSecond = tps
 	}
