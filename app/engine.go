@@ -69,7 +69,15 @@ type LoadOptions struct {
 	SkipGeneration bool
 	// ContextLimit caps a conversation's positions below the model's own limit (0: none).
 	ContextLimit int
+	// MemoryBytes is the memory the weights may take (0: the machine's physical memory, less
+	// what the system needs; negative: no check). A model whose weights need more is refused
+	// before anything is read, since it would only make the machine swap.
+	MemoryBytes int64
 }
+
+// loadMemoryFraction is the share of physical memory the weights of a model may need: the
+// rest is left to the system, the KV cache and the window.
+const loadMemoryFraction = 0.9
 
 // LoadEngine loads the model folder dir with model.Load. progress, when not nil, is called
 // with the weights uploaded so far and the total. Cancelling ctx stops the load between two
@@ -87,6 +95,11 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
+	need := weightsMemory(desc, !opts.SkipGeneration)
+	if limit := loadLimit(opts.MemoryBytes); limit > 0 && need > limit {
+		return nil, fmt.Errorf("load %s: %w: its weights need %s of memory and %s is available",
+			name, model.ErrNotEnoughMemory, formatBytes(need), formatBytes(limit))
+	}
 	m, err := model.Load(dir, model.Options{
 		BackendName: opts.Backend, Threads: opts.Threads, Progress: progress,
 		SkipGeneration: opts.SkipGeneration, ContextLimit: opts.ContextLimit, Context: ctx,
@@ -100,10 +113,21 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	return &modelEngine{m: m, info: EngineInfo{
 		Name: name, Family: string(m.Prompt.Family()), Dir: dir,
 		Backend:      backendLabel(m.Backend),
-		MemoryBytes:  weightsMemory(desc, !opts.SkipGeneration),
+		MemoryBytes:  need,
 		ContextLimit: m.ContextLimit(),
 		CanGenerate:  m.VQ != nil,
 	}}, nil
+}
+
+// loadLimit is the memory a model's weights may need, 0 for no limit.
+func loadLimit(opt int64) int64 {
+	switch {
+	case opt > 0:
+		return opt
+	case opt < 0:
+		return 0
+	}
+	return int64(loadMemoryFraction * float64(physicalMemory()))
 }
 
 // backendLabel names a backend for people: "CPU · 8 threads", "Metal".

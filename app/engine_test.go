@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -91,22 +92,49 @@ func TestLoadEngineCancel(t *testing.T) {
 }
 
 func TestLoadEngineErrors(t *testing.T) {
+	tiny := fixtures.Path(t, "models", "tiny-a")
 	tmp := t.TempDir()
 	noWeights := filepath.Join(tmp, "no-weights")
 	apptest.TinyA(t, noWeights, "model.safetensors")
+	noTokenizer := filepath.Join(tmp, "no-tokenizer")
+	apptest.TinyA(t, noTokenizer, "tokenizer.json")
+	mismatched := filepath.Join(tmp, "mismatched")
+	apptest.TinyA(t, mismatched)
+	editConfig(t, mismatched, func(cfg map[string]any) {
+		cfg["language_config"].(map[string]any)["intermediate_size"] = 999
+	})
 	for _, tc := range []struct {
-		dir, want string
+		name   string
+		dir    string
+		opts   app.LoadOptions
+		want   string // the error says this
+		is     error  // and wraps this, when not nil
+		advice string // LoadAdvice says this
 	}{
-		{noWeights, "no-weights"},
-		{filepath.Join(tmp, "missing"), "missing"},
+		{"no weights", noWeights, app.LoadOptions{}, "no-weights", nil, "Check that the folder holds a complete"},
+		{"no tokenizer", noTokenizer, app.LoadOptions{}, "no-tokenizer", fs.ErrNotExist, "A file of the model is missing"},
+		{"missing folder", filepath.Join(tmp, "missing"), app.LoadOptions{}, "missing", fs.ErrNotExist, "A file of the model is missing"},
+		{"mismatched", mismatched, app.LoadOptions{}, "does not fit the model configuration", nil, "do not fit the folder's config.json"},
+		{"not enough memory", tiny, app.LoadOptions{MemoryBytes: 1000}, "its weights need", model.ErrNotEnoughMemory, "choose a smaller model"},
+		{"metal", tiny, app.LoadOptions{Backend: "metal"}, "Metal", model.ErrMetalUnavailable, "CPU backend"},
+		{"unknown backend", tiny, app.LoadOptions{Backend: "cuda"}, "cuda", nil, ""},
 	} {
-		_, err := app.LoadEngine(context.Background(), tc.dir, app.LoadOptions{}, nil)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("LoadEngine(%s) = %v, want an error naming it", tc.dir, err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := app.LoadEngine(context.Background(), tc.dir, tc.opts, nil)
+			if err == nil {
+				e.Close()
+				t.Fatal("LoadEngine succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) || tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("LoadEngine = %v, want an error saying %q (wrapping %v)", err, tc.want, tc.is)
+			}
+			if a := app.LoadAdvice(err); !strings.Contains(a, tc.advice) || a == "" {
+				t.Errorf("LoadAdvice = %q, want %q", a, tc.advice)
+			}
+		})
 	}
-	if _, err := app.LoadEngine(context.Background(), fixtures.Path(t, "models", "tiny-a"), app.LoadOptions{Backend: "cuda"}, nil); err == nil {
-		t.Error("an unknown backend loaded")
+	if a := app.LoadAdvice(context.Canceled); a != "" {
+		t.Errorf("advice for a cancelled load: %q", a)
 	}
 }
 
