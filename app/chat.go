@@ -211,17 +211,27 @@ func (s *ChatSession) ImagePath(ref ImageRef) string {
 }
 
 // SetEngine switches the chat to another model (or nil when the model is unloaded). The next
-// Send rebuilds the conversation from the messages; a running reply is stopped first.
+// Send rebuilds the conversation from the messages. A running reply is stopped; SetEngine
+// returns at once, and the old conversation is released once that reply has ended. (Closing
+// the old engine waits for its running work: do it off the UI goroutine.)
 func (s *ChatSession) SetEngine(e Engine) {
-	s.stopAndWait()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conv != nil {
-		s.conv.Close()
-		s.conv = nil
-	}
-	clear(s.prepared)
+	j, conv := s.job, s.conv
+	s.conv = nil
+	s.prepared = map[string]*model.Image{}
 	s.engine = e
+	s.mu.Unlock()
+	if j != nil {
+		j.Cancel()
+	}
+	if conv != nil {
+		go func() {
+			if j != nil {
+				<-j.Done()
+			}
+			conv.Close()
+		}()
+	}
 }
 
 // SetAnswerOptions changes how later answers are generated.
@@ -266,18 +276,17 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 	j := newJob(context.Background())
 	s.job = j
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
-		return s.reply(ctx, engine, opts, qi, paths, cb)
-	}, nil, func(error) {
-		s.mu.Lock()
-		s.job = nil
-		s.mu.Unlock()
-	})
+		return s.reply(ctx, j, engine, opts, qi, paths, cb)
+	}, nil, func(error) { s.release(j) })
 	return j, nil
 }
 
 // reply runs on the job's goroutine: it stores and prepares the question's images, (re)builds
 // the conversation when needed, streams the answer into message qi+1, and saves the chat.
-func (s *ChatSession) reply(ctx context.Context, engine Engine, opts model.AnswerOptions, qi int, paths []string, cb ChatCallbacks) error {
+//
+// The session stops being Busy before OnDone is called, so that the window can send the
+// next question from it.
+func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, paths []string, cb ChatCallbacks) error {
 	ai := qi + 1
 	fail := func(err error) error {
 		s.mu.Lock()
@@ -291,6 +300,7 @@ func (s *ChatSession) reply(ctx context.Context, engine Engine, opts model.Answe
 		if serr := s.save(); serr != nil {
 			msg.Error += " (" + serr.Error() + ")"
 		}
+		s.release(j)
 		if cb.OnDone != nil {
 			cb.OnDone(ai, msg)
 		}
@@ -361,9 +371,9 @@ func (s *ChatSession) reply(ctx context.Context, engine Engine, opts model.Answe
 	if stopped {
 		m.State = StateStopped
 		// The conversation left the stopped turn out; the model should see what it wrote.
-		if m.Text != "" && s.conv != nil {
-			s.conv.Close()
+		if m.Text != "" && s.conv == conv {
 			s.conv = nil
+			go conv.Close() // it may wait for other work on the model
 		}
 	}
 	msg := *m
@@ -374,6 +384,7 @@ func (s *ChatSession) reply(ctx context.Context, engine Engine, opts model.Answe
 		s.rec.Messages[ai].Error = msg.Error
 		s.mu.Unlock()
 	}
+	s.release(j)
 	if cb.OnDone != nil {
 		cb.OnDone(ai, msg)
 	}
@@ -535,17 +546,17 @@ func (s *ChatSession) Stop() {
 	}
 }
 
-func (s *ChatSession) stopAndWait() {
+// release ends j's hold on the session (it was the running reply).
+func (s *ChatSession) release(j *Job) {
 	s.mu.Lock()
-	j := s.job
-	s.mu.Unlock()
-	if j != nil {
-		j.Cancel()
-		<-j.Done()
+	defer s.mu.Unlock()
+	if s.job == j {
+		s.job = nil
 	}
 }
 
-// Close stops a running reply, waits for it and releases the conversation.
+// Close stops a running reply and releases the conversation once it has ended; it returns at
+// once.
 func (s *ChatSession) Close() { s.SetEngine(nil) }
 
 // ContextFullMessage is what a chat shows when the conversation has outgrown the model's

@@ -110,7 +110,7 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 		}
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	return &modelEngine{m: m, info: EngineInfo{
+	return &modelEngine{m: m, turn: make(chan struct{}, 1), info: EngineInfo{
 		Name: name, Family: string(m.Prompt.Family()), Dir: dir,
 		Backend:      backendLabel(m.Backend),
 		MemoryBytes:  need,
@@ -171,24 +171,64 @@ func weightsMemory(d *ModelInfo, generation bool) int64 {
 type modelEngine struct {
 	m    *model.Model
 	info EngineInfo
+	// turn is held by the task running on the model. The model runs one task at a time and
+	// makes the others wait on a lock that ignores their contexts; waiting here instead lets a
+	// chat that waits for a generation (or the reverse) be stopped at once.
+	turn chan struct{}
 }
+
+// take waits for the model's turn, or until ctx is done.
+func (e *modelEngine) take(ctx context.Context) error {
+	select {
+	case e.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *modelEngine) give() { <-e.turn }
 
 func (e *modelEngine) Info() EngineInfo { return e.info }
 
 func (e *modelEngine) NewConversation(history []model.Message) (Conversation, error) {
 	if len(history) == 0 {
-		return e.m.NewChat(), nil
+		return &modelConversation{e: e, c: e.m.NewChat()}, nil
 	}
-	return e.m.NewChatFrom(history)
+	c, err := e.m.NewChatFrom(history)
+	if err != nil {
+		return nil, err
+	}
+	return &modelConversation{e: e, c: c}, nil
 }
 
 func (e *modelEngine) GenerateImages(ctx context.Context, prompt string, opts model.GenerateImageOptions, progress func(model.ImageProgress)) (*model.ImageResult, error) {
+	if err := e.take(ctx); err != nil {
+		return nil, err
+	}
+	defer e.give()
 	return e.m.GenerateImages(ctx, prompt, opts, progress)
 }
 
 func (e *modelEngine) ReadImage(path string) (*model.Image, error) { return e.m.ReadImage(path) }
 
 func (e *modelEngine) Close() error { return e.m.Close() }
+
+// modelConversation is a model.Chat that waits for its turn on the engine.
+type modelConversation struct {
+	e *modelEngine
+	c *model.Chat
+}
+
+func (c *modelConversation) Reply(ctx context.Context, question string, images []*model.Image, opts model.AnswerOptions, onText func(string)) (model.Result, error) {
+	if err := c.e.take(ctx); err != nil {
+		return model.Result{}, err
+	}
+	defer c.e.give()
+	return c.c.Reply(ctx, question, images, opts, onText)
+}
+
+func (c *modelConversation) Close() { c.c.Close() }
 
 // LoadJob is a model load running on its own goroutine.
 type LoadJob struct {

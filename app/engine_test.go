@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -236,5 +237,58 @@ func TestGenerationOnTinyA(t *testing.T) {
 	defer chat.Close()
 	if r := send(t, chat, "What is in this picture?", store.ImagePath(r.images[0].Ref)); r.done.State != app.StateDone {
 		t.Errorf("asking about a generated image: %+v", *r.done)
+	}
+}
+
+// TestStopWhileWaitingForTheModel stops a chat reply that waits for a generation to give the
+// model up: the reply must end at once, not when the generation does.
+func TestStopWhileWaitingForTheModel(t *testing.T) {
+	e := loadTinyA(t)
+	st := app.DefaultGenerationSettings()
+	st.Prompt = "a bridge"
+	generating := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	gen, err := app.StartGeneration(context.Background(), e, app.GenerationRequest{Settings: st}, app.GenerationCallbacks{
+		OnProgress: func(app.GenerationProgress) {
+			once.Do(func() {
+				close(generating)
+				select { // hold the model until the chat has stopped
+				case <-release:
+				case <-time.After(30 * time.Second):
+				}
+			})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		gen.Cancel()
+		close(release)
+		gen.Wait()
+	}()
+	<-generating
+
+	s := app.NewChatSession(nil, e, model.AnswerOptions{MaxNewTokens: 4})
+	defer s.Close()
+	r := newRecorder()
+	j, err := s.Send("Is the generation done?", nil, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	select {
+	case <-j.Done():
+	case <-gen.Done():
+		t.Fatal("the generation ended before the stopped reply")
+	}
+	if r.done == nil || r.done.State != app.StateStopped {
+		t.Errorf("the reply ended as %+v, want stopped", r.done)
+	}
+	select {
+	case <-gen.Done():
+		t.Fatal("the generation ended while held")
+	default:
 	}
 }
