@@ -65,8 +65,11 @@ func RandomSeed() (uint64, error) {
 
 // ImageMeta is what a saved PNG says about how it was made, in its text chunks.
 type ImageMeta struct {
-	Prompt      string
-	Seed        uint64
+	// Prompt is what was asked for.
+	Prompt string
+	// Seed is the image's own seed.
+	Seed uint64
+	// CFG and Temperature are the guidance weight and sampling temperature.
 	CFG         float64
 	Temperature float64
 	// TopK and TopP are written only when they filter (TopK > 0, 0 < TopP < 1).

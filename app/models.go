@@ -26,7 +26,9 @@ const (
 
 // SearchRoot is one folder the model search looks in.
 type SearchRoot struct {
-	Path     string
+	// Path is the folder.
+	Path string
+	// Location says what it is.
 	Location Location
 	// Exists is false for a folder that is not there (often the case for the defaults).
 	Exists bool

@@ -44,18 +44,24 @@ type ImageRef struct {
 	// Name is the file's original base name, for people.
 	Name string `json:"name,omitempty"`
 	// Width and Height are the picture's size.
-	Width  int `json:"width,omitempty"`
+	Width int `json:"width,omitempty"`
 	Height int `json:"height,omitempty"`
 }
 
 // ChatRecord is a chat as chats/ID.json holds it.
 type ChatRecord struct {
-	Version  int           `json:"version"`
-	ID       string        `json:"id"`
-	Title    string        `json:"title"`
-	Created  time.Time     `json:"created"`
-	Updated  time.Time     `json:"updated"`
-	Model    string        `json:"model,omitempty"`
+	// Version is the file format's (StoreVersion when written).
+	Version int `json:"version"`
+	// ID names the file (chats/ID.json).
+	ID string `json:"id"`
+	// Title is what the history list shows.
+	Title string `json:"title"`
+	// Created and Updated are UTC times; the history lists the last updated first.
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Model is the name of the model that wrote the last answer.
+	Model string `json:"model,omitempty"`
+	// Messages alternate question and answer, oldest first.
 	Messages []ChatMessage `json:"messages"`
 	// Answer holds the answer settings the chat used.
 	Answer AnswerSettings `json:"answer"`
@@ -71,21 +77,32 @@ type SetImage struct {
 
 // ImageSet is one generation run as sets/ID.json holds it.
 type ImageSet struct {
-	Version  int                `json:"version"`
-	ID       string             `json:"id"`
-	Title    string             `json:"title"`
-	Created  time.Time          `json:"created"`
-	Updated  time.Time          `json:"updated"`
-	Model    string             `json:"model,omitempty"`
+	// Version is the file format's (StoreVersion when written).
+	Version int `json:"version"`
+	// ID names the file (sets/ID.json).
+	ID string `json:"id"`
+	// Title is what the history list shows (the start of the prompt).
+	Title string `json:"title"`
+	// Created and Updated are UTC times.
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Model is the name of the model that drew the images.
+	Model string `json:"model,omitempty"`
+	// Settings are the run's, with the seed of image 0.
 	Settings GenerationSettings `json:"settings"`
-	Images   []SetImage         `json:"images"`
+	// Images are the pictures in the store, image 0 first.
+	Images []SetImage `json:"images"`
 }
 
 // HistoryEntry is one line of the history list.
 type HistoryEntry struct {
-	ID      string
-	Kind    Kind
-	Title   string
+	// ID is the chat's or set's id (for LoadChat, LoadSet, Rename, Delete).
+	ID string
+	// Kind tells which.
+	Kind Kind
+	// Title is the chat's or set's title.
+	Title string
+	// Created and Updated are the record's times.
 	Created time.Time
 	Updated time.Time
 	// Thumbnail is the path of a small picture for the entry ("" when it has none): the first

@@ -41,7 +41,9 @@ type FakeEngine struct {
 
 // Question is one Reply call a FakeEngine's conversation received.
 type Question struct {
-	Text   string
+	// Text is the question.
+	Text string
+	// Images are the pictures passed with it.
 	Images []*model.Image
 }
 
