@@ -44,7 +44,7 @@ type ImageRef struct {
 	// Name is the file's original base name, for people.
 	Name string `json:"name,omitempty"`
 	// Width and Height are the picture's size.
-	Width int `json:"width,omitempty"`
+	Width  int `json:"width,omitempty"`
 	Height int `json:"height,omitempty"`
 }
 
