@@ -14,7 +14,17 @@
 // GenerationJob's progress and previews; SaveImage writes a PNG anywhere. Every long task is
 // a Job on its own goroutine; its callbacks run on that goroutine, so the window wraps them
 // in fyne.Do. CheckImageFile is cheap (it reads a header) and may run in a drop handler;
-// Thumbnail and Store.ThumbnailPath decode images and must not run on the UI goroutine.
+// Thumbnail, Store.ThumbnailPath and Store.List decode images or read many files and must not
+// run on the UI goroutine. A failed load's error is shown with LoadAdvice, which says what to
+// do. Tests of the window run on apptest.FakeEngine, a slow fake that needs no model.
+//
+// The history folder (Store) holds chats/ID.json and sets/ID.json (one chat or one image set
+// each, with a version field), images/SHA256.EXT (attachments and generated PNGs, stored by
+// content so that a chat survives its original files being moved and an image two entries
+// share is kept once), thumbnails/ and settings.json. Every file is replaced atomically
+// (temporary file, fsync, rename, fsync of the folder) with the standard library alone; a
+// file that cannot be read, or that a newer version wrote, is renamed NAME.corrupt-TIME and
+// reported, never overwritten or dropped.
 //
 // Discovery understands two layouts: plain model folders (config.json, weights and tokenizer
 // files side by side, as the app's own downloads and `git clone` leave them) and the Hugging
