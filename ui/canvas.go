@@ -42,7 +42,7 @@ type canvasView struct {
 	cfgL     *widget.Label
 	temp     *widget.Slider
 	tempL    *widget.Label
-	progress *widget.ProgressBar
+	progress *thinBar
 	progText *widget.Label
 	stopB    *widget.Button
 	progRow  *fyne.Container
@@ -58,6 +58,8 @@ type canvasView struct {
 	job    *app.GenerationJob
 	cancel context.CancelFunc
 	last   app.GenerationSettings
+	// previews counts the previews shown (tests check that they arrive).
+	previews int
 
 	content fyne.CanvasObject
 }
@@ -66,7 +68,7 @@ type canvasView struct {
 // undecided rows dimmed) and, when done, its actions.
 type tile struct {
 	pic    *canvas.Image
-	dim    *canvas.Rectangle
+	dim    *themedRect
 	frac   float32 // share of rows decided
 	bar    *fyne.Container
 	result *app.GeneratedImage
@@ -107,22 +109,24 @@ func newCanvasView(u *UI) *canvasView {
 		l.Importance = widget.LowImportance
 		return l
 	}
-	settings := container.NewHBox(
-		caption("Images"), c.count,
-		caption("Seed"), container.New(fixedWidth{110}, c.seed), c.dice,
-		caption("Guidance"), container.New(fixedWidth{110}, c.cfg), c.cfgL,
-		caption("Temperature"), container.New(fixedWidth{110}, c.temp), c.tempL,
-		reset,
-	)
+	labelled := func(name string, obj, value fyne.CanvasObject) fyne.CanvasObject {
+		return container.NewBorder(nil, nil, caption(name), value, obj)
+	}
+	left := container.NewHBox(caption("Images"), c.count,
+		caption("Seed"), container.New(fixedWidth{104}, c.seed), c.dice)
+	sliders := container.NewGridWithColumns(2,
+		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),
+		labelled("Temperature", c.temp, container.New(fixedWidth{40}, c.tempL)))
+	settings := container.NewBorder(nil, nil, left, reset, sliders)
 	top := container.NewBorder(nil, nil, nil, container.NewVBox(c.genB), c.prompt)
 
-	c.progress = widget.NewProgressBar()
-	c.progress.TextFormatter = func() string { return "" }
+	c.progress = newThinBar()
 	c.progText = widget.NewLabel("")
 	c.progText.Importance = widget.LowImportance
 	c.stopB = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), c.stop)
 	c.stopB.Importance = widget.WarningImportance
-	c.progRow = container.NewBorder(nil, nil, nil, container.NewHBox(c.progText, c.stopB), c.progress)
+	c.progRow = container.NewBorder(nil, nil, nil, container.NewHBox(c.progText, c.stopB),
+		c.progress)
 	c.progRow.Hide()
 	c.notice = widget.NewLabel("")
 	c.notice.Importance = widget.DangerImportance
@@ -137,7 +141,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.body = container.NewStack(c.grid, c.empty)
 	c.grid.Hide()
 
-	head := container.NewVBox(top, container.NewHScroll(settings), c.progRow, c.notice, c.status)
+	head := container.NewVBox(top, settings, c.progRow, c.notice, c.status)
 	c.content = container.NewPadded(container.NewBorder(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
 	return c
@@ -324,12 +328,11 @@ const tileBar = 40
 
 func (c *canvasView) newTile(i int) *tile {
 	t := &tile{}
-	bg := canvas.NewRectangle(theme.Color(colorNameTile))
-	bg.CornerRadius = 10
+	bg := newThemedRect(colorNameTile, 10)
 	t.pic = canvas.NewImageFromImage(nil)
 	t.pic.FillMode = canvas.ImageFillContain
 	t.pic.ScaleMode = canvas.ImageScaleSmooth
-	t.dim = canvas.NewRectangle(theme.Color(colorNameDim))
+	t.dim = newThemedRect(colorNameDim, 0)
 	picture := container.New(&dimLayout{t: t}, bg, t.pic, t.dim)
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { c.saveDialog(i) })
 	ask := widget.NewButtonWithIcon("Ask", theme.MailComposeIcon(), func() { c.askAbout(i) })
@@ -350,7 +353,7 @@ func (c *canvasView) showProgress(p app.GenerationProgress) {
 	}
 	var parts []string
 	if p.ImagesPerSecond > 0 {
-		parts = append(parts, fmt.Sprintf("%.2f images/s", p.ImagesPerSecond))
+		parts = append(parts, formatRate(p.ImagesPerSecond, "images/s"))
 	}
 	if p.Remaining > 0 {
 		parts = append(parts, roundDuration(p.Remaining)+" left")
@@ -370,6 +373,7 @@ func roundDuration(d time.Duration) string {
 
 // showPreview puts the partial pictures in the tiles, dimming the rows not yet decided.
 func (c *canvasView) showPreview(p app.Preview) {
+	c.previews++
 	for i, img := range p.Images {
 		if i >= len(c.tiles) {
 			break
@@ -587,4 +591,16 @@ func (l *tileLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	objs[0].Move(fyne.NewPos(0, 0))
 	objs[1].Resize(fyne.NewSize(size.Width, l.bar))
 	objs[1].Move(fyne.NewPos(0, side))
+}
+
+// formatRate writes a speed with as many digits as people need: "12 images/s", "2.4 images/s",
+// "0.31 images/s".
+func formatRate(v float64, unit string) string {
+	switch {
+	case v >= 10:
+		return fmt.Sprintf("%.0f %s", v, unit)
+	case v >= 1:
+		return fmt.Sprintf("%.1f %s", v, unit)
+	}
+	return fmt.Sprintf("%.2f %s", v, unit)
 }

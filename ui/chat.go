@@ -3,7 +3,9 @@ package ui
 import (
 	"fmt"
 	"image"
+	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -43,7 +45,9 @@ type chatView struct {
 	status   *widget.Label
 	attached []attachment
 	ready    bool
-	content  fyne.CanvasObject
+	// updates counts the answer updates shown (tests check that answers stream).
+	updates int
+	content fyne.CanvasObject
 }
 
 // attachment is an image waiting in the composer.
@@ -59,7 +63,9 @@ type messageView struct {
 	footer *widget.Label
 	copyB  *widget.Button
 	images *fyne.Container
-	obj    fyne.CanvasObject
+	// digests are the shown images' SHA-256s ("" for one not stored yet).
+	digests []string
+	obj     fyne.CanvasObject
 }
 
 func newChatView(u *UI) *chatView {
@@ -281,13 +287,20 @@ func (c *chatView) sync() {
 
 // update shows the new state of message i (an answer growing token by token).
 func (c *chatView) update(i int, m app.ChatMessage) {
-	if i >= len(c.msgs) {
+	c.updates++
+	if i >= len(c.msgs) || m.Text == "" || m.State != app.StateStreaming || c.pendingImages(i-1) {
+		// The question's images arrive once the job has stored them.
 		c.sync()
 	}
 	if i < len(c.msgs) {
 		c.fill(c.msgs[i], m)
 	}
 	c.scroll.ScrollToBottom()
+}
+
+// pendingImages reports whether message i shows images that were not stored yet.
+func (c *chatView) pendingImages(i int) bool {
+	return i >= 0 && i < len(c.msgs) && slices.Contains(c.msgs[i].digests, "")
 }
 
 func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
@@ -299,17 +312,9 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v.footer.Importance = widget.LowImportance
 	v.footer.SizeName = theme.SizeNameCaptionText
 	v.images = container.NewHBox()
-	for _, ref := range m.Images {
-		v.images.Add(c.thumbnail(ref))
-	}
 	if !m.Assistant {
-		bg := canvas.NewRectangle(theme.Color(colorNameBubble))
-		bg.CornerRadius = 14
-		inner := container.NewVBox()
-		if len(m.Images) > 0 {
-			inner.Add(v.images)
-		}
-		inner.Add(v.text)
+		bg := newThemedRect(colorNameBubble, 14)
+		inner := container.NewVBox(v.images, v.text)
 		card := container.NewStack(bg, container.NewPadded(inner))
 		text := m.Text
 		natural := func() float32 {
@@ -328,7 +333,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	})
 	v.copyB.Importance = widget.LowImportance
 	v.copyB.Hide()
-	foot := container.NewHBox(v.footer, layout.NewSpacer(), v.copyB)
+	foot := container.NewBorder(nil, nil, nil, v.copyB, v.footer)
 	v.obj = container.NewPadded(container.NewVBox(v.text, foot))
 	return v
 }
@@ -343,6 +348,19 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 		v.text.SetText(text)
 	}
 	if !m.Assistant {
+		// The images' digests are known once the reply job has stored them.
+		var digests []string
+		for _, ref := range m.Images {
+			digests = append(digests, ref.SHA256)
+		}
+		if !slices.Equal(digests, v.digests) {
+			v.digests = digests
+			v.images.RemoveAll()
+			for _, ref := range m.Images {
+				v.images.Add(c.thumbnail(ref))
+			}
+		}
+		v.images.Hidden = len(m.Images) == 0
 		return
 	}
 	var foot []string
@@ -382,13 +400,13 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 	w, h := thumbSize(ref.Width, ref.Height)
 	img.SetMinSize(fyne.NewSize(w, h))
 	store := c.u.store
+	if ref.SHA256 == "" {
+		return img // being stored: the picture comes with the next update
+	}
 	go func() {
-		p, err := store.ThumbnailPath(ref)
+		th, err := storedThumbnail(store, ref, app.ThumbnailSize)
 		if err != nil {
-			return
-		}
-		th, err := app.Thumbnail(p, app.ThumbnailSize)
-		if err != nil {
+			slog.Warn("chat thumbnail", "image", ref.Name, "err", err)
 			return
 		}
 		c.u.do(func() {
@@ -452,7 +470,7 @@ func (c *chatView) addChip(a attachment) {
 	c.attached = append(c.attached, a)
 	img := canvas.NewImageFromImage(a.thumb)
 	img.FillMode = canvas.ImageFillContain
-	img.SetMinSize(fyne.NewSize(56, 56))
+	img.SetMinSize(fyne.NewSize(44, 44))
 	var chip *fyne.Container
 	rm := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
 		for i, have := range c.attached {
@@ -464,9 +482,9 @@ func (c *chatView) addChip(a attachment) {
 		c.chips.Remove(chip)
 	})
 	rm.Importance = widget.LowImportance
-	name := widget.NewLabel(shorten(filepath.Base(a.path), 18))
-	name.SizeName = theme.SizeNameCaptionText
-	chip = container.NewHBox(img, container.NewVBox(name, rm))
+	name := widget.NewLabel(shorten(filepath.Base(a.path), 22))
+	bg := newThemedRect(colorNameBubble, 10)
+	chip = container.NewStack(bg, container.NewPadded(container.NewHBox(img, container.NewCenter(name), container.NewCenter(rm))))
 	c.chips.Add(chip)
 }
 
@@ -491,4 +509,14 @@ func (c *chatView) openFileDialog() {
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}))
 	d.Resize(fyne.NewSize(760, 520))
 	d.Show()
+}
+
+// storedThumbnail reads the thumbnail of a stored image (making it on first use), at most
+// size pixels on its long side.
+func storedThumbnail(store *app.Store, ref app.ImageRef, size int) (image.Image, error) {
+	p, err := store.ThumbnailPath(ref)
+	if err != nil {
+		return nil, err
+	}
+	return app.Thumbnail(p, size)
 }

@@ -83,18 +83,13 @@ func (u *UI) loadModel(dir, name string) {
 		}()
 	}
 	opts := app.LoadOptions{Name: name, Backend: u.settings.Backend, Threads: u.settings.Threads}
-	var eng app.Engine
 	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
 	u.loadName = name
 	u.engine = nil
 	u.setNoEngine(why(0))
 	u.sidebar.showModel(nil, why(0), 0)
-	var job *app.Job
-	job = app.StartJob(context.Background(), func(ctx context.Context, report func(app.Progress)) error {
-		e, err := app.LoadEngine(ctx, dir, opts, func(done, total int) { report(app.Progress{Done: done, Total: total}) })
-		eng = e
-		return err
-	}, func(p app.Progress) {
+	var job *app.LoadJob
+	job = app.StartLoad(context.Background(), dir, opts, func(p app.Progress) {
 		u.do(func() {
 			if u.loading != job {
 				return
@@ -108,6 +103,7 @@ func (u *UI) loadModel(dir, name string) {
 	u.loading = job
 	go func() {
 		err := job.Wait()
+		eng := job.Engine()
 		u.do(func() {
 			if u.loading != job {
 				if eng != nil {

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image"
+	"log/slog"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -122,12 +123,9 @@ func (s *sidebar) thumb(ref app.ImageRef) image.Image {
 	s.thumbs[ref.SHA256] = nil
 	store := s.u.store
 	go func() {
-		p, err := store.ThumbnailPath(ref)
+		th, err := storedThumbnail(store, ref, 2*historyThumb)
 		if err != nil {
-			return
-		}
-		th, err := app.Thumbnail(p, 2*historyThumb)
-		if err != nil {
+			slog.Warn("history thumbnail", "err", err)
 			return
 		}
 		s.u.do(func() {

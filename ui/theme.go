@@ -38,6 +38,13 @@ func (janusTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color 
 		return withAlpha(accent, 0x7f)
 	case theme.ColorNameSelection:
 		return withAlpha(accent, 0x40)
+	case theme.ColorNameDisabled:
+		// Fyne's disabled grey is also the low-importance text colour (captions, speeds):
+		// a little lighter than the default keeps it quiet but readable.
+		if dark {
+			return color.NRGBA{R: 0x80, G: 0x80, B: 0x88, A: 0xff}
+		}
+		return color.NRGBA{R: 0x90, G: 0x90, B: 0x98, A: 0xff}
 	case colorNameBubble:
 		if dark {
 			return color.NRGBA{R: 0x2f, G: 0x32, B: 0x48, A: 0xff}

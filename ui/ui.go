@@ -19,7 +19,6 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -62,7 +61,7 @@ type UI struct {
 	settings app.Settings
 	search   app.ModelSearch
 	engine   app.Engine
-	loading  *app.Job
+	loading  *app.LoadJob
 	loadName string
 
 	sidebar *sidebar
@@ -102,7 +101,7 @@ func New(a fyne.App, opts Options) *UI {
 	u.main = container.NewStack(u.tabs, u.noModel.content)
 	u.noModel.content.Hide()
 
-	sideBg := canvas.NewRectangle(theme.Color(colorNameSidebar))
+	sideBg := newThemedRect(colorNameSidebar, 0)
 	side := container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
 	u.win.SetContent(container.NewBorder(nil, nil, side, nil, u.main))
 	u.win.Resize(defaultWindowSize)
