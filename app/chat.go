@@ -360,10 +360,16 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	}
 	s.mu.Lock()
 	m := &s.rec.Messages[ai]
-	if res.Text != "" || stopped {
+	// The result's text is decoded from all its tokens at once, which can differ from the
+	// streamed pieces at the very end (a character split over tokens); without one (a reply
+	// stopped before it began) the streamed text stays.
+	if res.Text != "" {
 		m.Text = res.Text
 	}
-	m.Tokens, m.PromptTokens, m.ReusedTokens = len(res.Tokens), res.PromptTokens, res.ReusedTokens
+	if len(res.Tokens) > 0 {
+		m.Tokens = len(res.Tokens)
+	}
+	m.PromptTokens, m.ReusedTokens = res.PromptTokens, res.ReusedTokens
 	if tps := res.TokensPerSecond(); tps > 0 {
 		m.TokensPerSecond = tps
 	}
