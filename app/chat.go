@@ -415,7 +415,7 @@ func (s *ChatSession) importImage(path string) (ImageRef, error) {
 		return ImageRef{}, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
 	}
 	sum := sha256.Sum256(data)
-	ref := ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: formatExt[format], Name: filepath.Base(path), Width: cfg.Width, Height: cfg.Height}
+	ref := ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: formatExt(format), Name: filepath.Base(path), Width: cfg.Width, Height: cfg.Height}
 	s.mu.Lock()
 	s.paths[ref.SHA256] = path
 	s.mu.Unlock()

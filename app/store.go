@@ -539,8 +539,16 @@ func (s *Store) removeUnreferenced(digests []string) {
 	}
 }
 
-// formatExt maps image.DecodeConfig's format names to file extensions.
-var formatExt = map[string]string{"png": ".png", "jpeg": ".jpg", "gif": ".gif", "webp": ".webp", "bmp": ".bmp"}
+// formatExt is the file extension of an image.DecodeConfig format name ("" for others).
+func formatExt(format string) string {
+	switch format {
+	case "png", "gif", "webp", "bmp":
+		return "." + format
+	case "jpeg":
+		return ".jpg"
+	}
+	return ""
+}
 
 // ImportImage copies the image file at path into the store (content-addressed: importing
 // the same bytes twice keeps one file) after checking it with CheckImageFile, and makes its
@@ -554,7 +562,7 @@ func (s *Store) ImportImage(path string) (ImageRef, error) {
 	if err != nil {
 		return ImageRef{}, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
 	}
-	ref, err := s.put(data, formatExt[format])
+	ref, err := s.put(data, formatExt(format))
 	if err != nil {
 		return ImageRef{}, err
 	}
@@ -571,7 +579,7 @@ func (s *Store) PutImage(data []byte) (ImageRef, error) {
 	if err != nil {
 		return ImageRef{}, fmt.Errorf("store image: %w", err)
 	}
-	ref, err := s.put(data, formatExt[format])
+	ref, err := s.put(data, formatExt(format))
 	ref.Width, ref.Height = cfg.Width, cfg.Height
 	return ref, err
 }
@@ -598,8 +606,8 @@ func validRef(ref ImageRef) bool {
 	if len(ref.SHA256) != 64 || len(digestsIn([]byte(ref.SHA256))) != 1 {
 		return false
 	}
-	for _, ext := range formatExt {
-		if ref.Ext == ext {
+	for _, format := range []string{"png", "jpeg", "gif", "webp", "bmp"} {
+		if ref.Ext == formatExt(format) {
 			return true
 		}
 	}
