@@ -73,7 +73,7 @@ func TestGenerationOnFakeEngine(t *testing.T) {
 	st.Prompt, st.N, st.FixedSeed, st.Seed = "  a red fox in the snow ", 3, true, 100
 	r := &genRecorder{}
 	j, err := app.StartGeneration(context.Background(), eng, app.GenerationRequest{
-		Settings: st, Software: "Janus Desktop test", Store: store,
+		Settings: st, Software: "Janus Desktop test", Store: store, PreviewEvery: 1,
 	}, r.callbacks())
 	if err != nil {
 		t.Fatal(err)
