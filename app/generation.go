@@ -213,12 +213,13 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 	var images []GeneratedImage
 	var setID string
 	go j.run(func(ctx context.Context, report func(Progress)) error {
+		var left timeLeft
 		res, err := engine.GenerateImages(ctx, st.Prompt, opts, func(p model.ImageProgress) {
-			gp := GenerationProgress{Token: p.Token, Tokens: p.Tokens, Elapsed: p.Elapsed, Remaining: p.Remaining}
+			gp := GenerationProgress{Token: p.Token, Tokens: p.Tokens, Elapsed: p.Elapsed, Remaining: left.update(p)}
 			if p.Tokens > 0 {
 				gp.ImagesPerSecond = p.TokensPerSecond / float64(p.Tokens)
 			}
-			report(Progress{Done: p.Token, Total: p.Tokens, Rate: gp.ImagesPerSecond, Elapsed: p.Elapsed, Remaining: p.Remaining})
+			report(Progress{Done: p.Token, Total: p.Tokens, Rate: gp.ImagesPerSecond, Elapsed: p.Elapsed, Remaining: gp.Remaining})
 			if cb.OnProgress != nil {
 				cb.OnProgress(gp)
 			}
@@ -250,6 +251,32 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 		}
 	})
 	return j, nil
+}
+
+// timeLeft estimates the time to the end of a run. The engine's own estimate leaves out the
+// previews and the final decode, which on the CPU are a large part of a run; this one takes
+// the wall-clock pace of the steps after the first (the first also runs the prompt), which
+// spreads the previews made so far over the steps, and adds one more decode, as long as the
+// last preview's.
+type timeLeft struct {
+	first, last time.Duration // Elapsed at step 1 and at the previous step
+	decode      time.Duration // the last preview's decode time
+}
+
+func (t *timeLeft) update(p model.ImageProgress) time.Duration {
+	if p.Preview != nil && p.TokensPerSecond > 0 && p.Images > 0 {
+		step := time.Duration(float64(p.Images) / p.TokensPerSecond * float64(time.Second))
+		if d := p.Elapsed - t.last - step; d > 0 {
+			t.decode = d
+		}
+	}
+	t.last = p.Elapsed
+	if p.Token <= 1 {
+		t.first = p.Elapsed
+		return p.Remaining
+	}
+	pace := float64(p.Elapsed-t.first) / float64(p.Token-1)
+	return time.Duration(pace*float64(p.Tokens-p.Token)) + t.decode
 }
 
 // finishGeneration describes the images of a finished run and, with a store, stores their
