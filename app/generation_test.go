@@ -84,15 +84,15 @@ func TestGenerationOnFakeEngine(t *testing.T) {
 	if r.doneCall != 1 || r.err != nil || len(r.images) != 3 {
 		t.Fatalf("OnDone called %d times with %d images, %v", r.doneCall, len(r.images), r.err)
 	}
-	// The fake has 4 token rows: a preview after rows 1-3, progress after every row.
-	if len(r.progress) != 4 || r.progress[3].Token != 16 || r.progress[3].Tokens != 16 || r.progress[3].ImagesPerSecond <= 0 {
+	// The fake has 8 token rows: a preview after rows 1-7, progress after every row.
+	if len(r.progress) != 8 || r.progress[7].Token != 64 || r.progress[7].Tokens != 64 || r.progress[7].ImagesPerSecond <= 0 {
 		t.Errorf("progress %+v", r.progress)
 	}
-	if len(r.previews) != 3 || r.previews[0].Rows != 1 || r.previews[2].Rows != 3 || r.previews[0].TotalRows != 4 ||
-		r.previews[0].RowPixels != 16 || len(r.previews[0].Images) != 3 {
+	if len(r.previews) != 7 || r.previews[0].Rows != 1 || r.previews[6].Rows != 7 || r.previews[0].TotalRows != 8 ||
+		r.previews[0].RowPixels != 8 || len(r.previews[0].Images) != 3 {
 		t.Errorf("previews %+v", r.previews)
 	}
-	if p := j.Progress(); p.Done != 16 || p.Total != 16 {
+	if p := j.Progress(); p.Done != 64 || p.Total != 64 {
 		t.Errorf("job progress %+v", p)
 	}
 	for i, img := range r.images {
@@ -121,6 +121,30 @@ func TestGenerationOnFakeEngine(t *testing.T) {
 	}
 	if v.Prompt != "a red fox in the snow" || v.N != 3 || v.CFG != st.CFG || !v.FixedSeed || v.Seed == 100 {
 		t.Errorf("Variations = %+v", v)
+	}
+}
+
+// TestGenerationDefaultPreviews checks that a request without an interval previews every
+// DefaultPreviewEvery rows.
+func TestGenerationDefaultPreviews(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.Grid = 3*app.DefaultPreviewEvery + 1
+	st := app.DefaultGenerationSettings()
+	st.Prompt = "a field"
+	r := &genRecorder{}
+	j, err := app.StartGeneration(context.Background(), eng, app.GenerationRequest{Settings: st}, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var rows []int
+	for _, p := range r.previews {
+		rows = append(rows, p.Rows)
+	}
+	if len(rows) != 3 || rows[0] != app.DefaultPreviewEvery || rows[2] != 3*app.DefaultPreviewEvery {
+		t.Errorf("previews after rows %v, want every %d", rows, app.DefaultPreviewEvery)
 	}
 }
 

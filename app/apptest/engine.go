@@ -48,11 +48,12 @@ type Question struct {
 }
 
 // NewFakeEngine returns a FakeEngine taking delay per step, answering "This is a fake
-// answer." with 4×4-token 64-pixel images.
+// answer." with 8×8-token 64-pixel images (so the app's default preview interval, 4 rows,
+// gives one preview).
 func NewFakeEngine(delay time.Duration) *FakeEngine {
 	return &FakeEngine{
 		Words: strings.Fields("This is a fake answer."), Delay: delay,
-		Grid: 4, ImageSize: 64, ImageWords: 16,
+		Grid: 8, ImageSize: 64, ImageWords: 16,
 	}
 }
 
