@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -135,7 +136,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.status = widget.NewLabel("")
 	c.status.Hide()
 
-	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding()}
+	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding(), max: 512}
 	c.grid = container.New(c.gridL)
 	c.empty = c.emptyState()
 	c.body = container.NewStack(c.grid, c.empty)
@@ -272,6 +273,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 		OnProgress: func(p app.GenerationProgress) { c.u.do(func() { c.showProgress(p) }) },
 		OnPreview:  func(p app.Preview) { c.u.do(func() { c.showPreview(p) }) },
 		OnDone: func(imgs []app.GeneratedImage, err error) {
+			slog.Info("generation finished", "images", len(imgs), "err", err)
 			c.u.do(func() { c.finish(imgs, err) })
 		},
 	})

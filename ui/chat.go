@@ -233,6 +233,7 @@ func (c *chatView) send() {
 	job, err := c.session.Send(text, paths, app.ChatCallbacks{
 		OnText: func(i int, m app.ChatMessage) { c.u.do(func() { c.update(i, m) }) },
 		OnDone: func(i int, m app.ChatMessage) {
+			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
 			c.u.do(func() {
 				c.update(i, m)
 				c.updateButtons()

@@ -55,6 +55,8 @@ func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 type fitGrid struct {
 	cols int
 	gap  float32
+	// max caps a tile's side: one small image blown up to the whole window looks worse.
+	max float32
 }
 
 func (g *fitGrid) rows(n int) int { return max(1, (n+g.cols-1)/g.cols) }
@@ -78,6 +80,9 @@ func (g *fitGrid) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	rows := g.rows(len(objs))
 	side := (size.Width - g.gap*float32(g.cols-1)) / float32(g.cols)
 	side = min(side, (size.Height-g.gap*float32(rows-1))/float32(rows)-bar)
+	if g.max > 0 {
+		side = min(side, g.max)
+	}
 	side = max(side, 1)
 	used := side*float32(g.cols) + g.gap*float32(g.cols-1)
 	if len(objs) < g.cols {

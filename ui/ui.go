@@ -302,6 +302,8 @@ func (u *UI) setNoEngine(why string) {
 func (u *UI) setEngine(e app.Engine) {
 	old := u.engine
 	u.engine = e
+	info := e.Info()
+	slog.Info("model ready", "name", info.Name, "backend", info.Backend)
 	u.noModel.content.Hide()
 	u.tabs.Show()
 	u.chat.setEngine(e)
