@@ -265,7 +265,7 @@ func (s *Store) writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("save %s: %w", filepath.Base(path), err)
 	}
-	return writeFileAtomic(path, append(data, '\n'))
+	return writeFileMkdir(path, append(data, '\n'))
 }
 
 // LoadChat reads chat id. A corrupt or unknown-version file is set aside and the error is a
@@ -351,6 +351,9 @@ func (s *Store) List() ([]HistoryEntry, []Problem, error) {
 	for _, kind := range []Kind{KindChat, KindImageSet} {
 		dir := filepath.Dir(s.recordPath(kind, "x"))
 		files, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // cleared by hand while the app runs
+		}
 		if err != nil {
 			return nil, problems, fmt.Errorf("list history: %w", err)
 		}
@@ -539,6 +542,15 @@ func (s *Store) removeUnreferenced(digests []string) {
 	}
 }
 
+// writeFileMkdir is writeFileAtomic, making the folder first when someone removed it while
+// the app runs (clearing the history by hand).
+func writeFileMkdir(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return writeFileAtomic(path, data)
+}
+
 // formatExt is the file extension of an image.DecodeConfig format name ("" for others).
 func formatExt(format string) string {
 	switch format {
@@ -594,7 +606,7 @@ func (s *Store) put(data []byte, ext string) (ImageRef, error) {
 	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(data)) {
 		return ref, nil // the same content is stored already
 	}
-	if err := writeFileAtomic(p, data); err != nil {
+	if err := writeFileMkdir(p, data); err != nil {
 		return ImageRef{}, fmt.Errorf("store image: %w", err)
 	}
 	return ref, nil
@@ -641,7 +653,7 @@ func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(p, data); err != nil {
+	if err := writeFileMkdir(p, data); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -226,3 +226,55 @@ func TestDefaultStoreDir(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreClearedByHand removes the history folder while the store is open (the README's
+// way to clear the history): listing shows nothing, and saving works again.
+func TestStoreClearedByHand(t *testing.T) {
+	s := openStore(t)
+	if err := s.SaveChat(&app.ChatRecord{Title: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(s.Root()); err != nil {
+		t.Fatal(err)
+	}
+	if entries, problems, err := s.List(); err != nil || len(entries)+len(problems) != 0 {
+		t.Fatalf("List after clearing: %v %v %v", entries, problems, err)
+	}
+	if err := s.SaveChat(&app.ChatRecord{Title: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.ImportImage(writePNG(t, t.TempDir(), "a.png", 4, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSettings(app.DefaultSettings()); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _, _ := s.List(); len(entries) != 1 || entries[0].Title != "new" || ref.SHA256 == "" {
+		t.Errorf("after clearing and saving: %+v", entries)
+	}
+}
+
+// TestOpenStoreRemovesStaleTemporaryFiles: files a crash left mid-write are removed once they
+// are old enough not to belong to another running instance.
+func TestOpenStoreRemovesStaleTemporaryFiles(t *testing.T) {
+	s := openStore(t)
+	stale := filepath.Join(s.Root(), "chats", ".x.json.123.tmp")
+	fresh := filepath.Join(s.Root(), "chats", ".y.json.456.tmp")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("{"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	if _, err := app.OpenStore(s.Root()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale temporary file kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file was removed: %v", err)
+	}
+}
