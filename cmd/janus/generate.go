@@ -37,8 +37,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -98,7 +96,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("--max-memory %v is not a number of GB", *maxMemory)
 	}
 	if !flagSet(fs, "seed") {
-		s, err := randomSeed()
+		s, err := app.RandomSeed()
 		if err != nil {
 			return err
 		}
@@ -177,15 +175,6 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Images: paths, Tokens: res.Tokens, Seed: *seed,
 		Seconds: time.Since(start).Seconds(), TokensPerSecond: res.TokensPerSecond(),
 	}, false)
-}
-
-// randomSeed draws a seed below 2^53, so that it survives JSON readers that use float64.
-func randomSeed() (uint64, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, fmt.Errorf("draw a random seed: %w", err)
-	}
-	return binary.LittleEndian.Uint64(b[:]) >> 11, nil
 }
 
 // outputPaths resolves --out for n images (see the command's comment); stem names the files
