@@ -231,10 +231,7 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 				cb.OnPreview(Preview{Images: p.Preview, Rows: p.PreviewRows, TotalRows: grid, RowPixels: p.PreviewRowPixels})
 			}
 		})
-		if me := (*model.MemoryError)(nil); errors.As(err, &me) && me.Fits > 0 {
-			return fmt.Errorf("%w: try %d images at once", err, me.Fits)
-		}
-		if err != nil {
+		if err != nil { // a *model.MemoryError already says how many images would fit
 			return err
 		}
 		images, setID, err = finishGeneration(req, st, engine.Info().Name, res)
