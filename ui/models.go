@@ -295,7 +295,7 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	add.Importance = widget.HighImportance
 	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), func() { u.findModels(true) })
 	box := container.NewVBox(
-		container.NewCenter(widget.NewIcon(theme.ComputerIcon())),
+		container.NewCenter(container.NewGridWrap(fyne.NewSize(64, 64), widget.NewIcon(theme.ComputerIcon()))),
 		title,
 		container.New(fixedWidth{560}, s.text),
 		container.NewHBox(layout.NewSpacer(), add, again, u.downloadButton(), layout.NewSpacer()),
