@@ -341,11 +341,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 		fmt.Fprintln(stderr, "Time the engine stage by stage, comparable with the PyTorch peer benchmark.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, ""); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,10 +25,21 @@ func newFlagSet(name string, stderr io.Writer, usage string, about ...string) *f
 
 // parseArgs parses args into fs and refuses positional arguments: every subcommand takes its
 // input as flags, so a stray word is a mistake (often an unquoted prompt). hint, when not
-// empty, says where such a value belongs.
+// empty, says where such a value belongs. -h prints fs.Usage; a bad flag is one line that
+// says how to list the flags, not the whole usage (which would bury the error).
 func parseArgs(fs *flag.FlagSet, args []string, hint string) error {
-	if err := fs.Parse(args); err != nil {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
 		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%w (janus %s -h lists the flags)", err, fs.Name())
 	}
 	if fs.NArg() == 0 {
 		return nil

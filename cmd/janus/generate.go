@@ -70,7 +70,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var mf modelFlags
 	mf.register(fs)
 	prompt := fs.String("prompt", "", "what to draw")
-	n := fs.Int("n", 1, "number of images, generated together")
+	n := fs.Int("n", 1, fmt.Sprintf("number of images, generated together (1 to %d)", model.MaxImages))
 	cfg := fs.Float64("cfg", model.DefaultCFG, "classifier-free guidance weight")
 	temperature := fs.Float64("temperature", model.DefaultTemperature, "sampling temperature; 0 picks the most likely token")
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens only (0: all, as the original)")

@@ -1,6 +1,6 @@
 package main
 
-// janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT
+// janus understand --model DIR [--image FILE ...] --prompt TEXT
 //                  [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
 //                  [--repetition-penalty R] [--json] [--threads N] [--backend auto|cpu|metal]
 //
@@ -54,12 +54,12 @@ type understandResult struct {
 
 // runUnderstand implements the understand subcommand.
 func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("understand", stderr, "janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT [flags]",
+	fs := newFlagSet("understand", stderr, "janus understand --model DIR [--image FILE ...] --prompt TEXT [flags]",
 		"Answer a question about images, streaming the answer to stdout.")
 	var mf modelFlags
 	mf.register(fs)
 	var images imageFlags
-	fs.Var(&images, "image", "image file to ask about (repeat for several; they come before the text, in order)")
+	fs.Var(&images, "image", "image file to ask about (repeat for several; they come before the text, in order; none: a text-only question)")
 	prompt := fs.String("prompt", "", "the question")
 	maxNew := fs.Int("max-new-tokens", model.DefaultMaxNewTokens, "longest answer in tokens")
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy, as the official inference.py")
