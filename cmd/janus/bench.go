@@ -99,6 +99,7 @@ func benchStageOrder() []string {
 // benchOptions are the checked flags.
 type benchOptions struct {
 	preset, configPath, modelDir string
+	modelName                    string // what --model called the model (modelDir is its folder)
 	stages                       map[string]bool
 	repeat, threads              int
 	parallel                     []int
@@ -261,6 +262,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if o.modelDir != "" {
+		o.modelName = filepath.Base(filepath.Clean(o.modelDir))
+		if o.modelDir, err = resolveModel(o.modelDir); err != nil {
+			return err
+		}
+	}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "[janus bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
@@ -321,7 +328,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	o := &benchOptions{}
 	fs.StringVar(&o.preset, "preset", "janus-pro-1b", "released shapes with random weights: "+strings.Join(benchPresets(), ", "))
 	fs.StringVar(&o.configPath, "config", "", "config.json (or its folder) to build with random weights instead of a preset")
-	fs.StringVar(&o.modelDir, "model", "", "model folder to load and time instead of random weights")
+	fs.StringVar(&o.modelDir, "model", "", "model folder (or the name of one 'janus models' lists) to load and time instead of random weights")
 	stages := fs.String("stages", strings.Join(benchStageOrder(), ","), "comma list of "+strings.Join(benchStageOrder(), ", ")+" (or all)")
 	fs.IntVar(&o.repeat, "repeat", 3, "timed runs per stage (min and median are reported)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads per operation (0: every core)")
@@ -517,7 +524,7 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	if o.modelDir != "" {
 		net, err = benchLoadModel(o, be, logf)
 		res.Source = "checkpoint"
-		res.Preset = filepath.Base(filepath.Clean(o.modelDir))
+		res.Preset = o.modelName
 	} else {
 		var name string
 		var cfg *config.Config

@@ -53,9 +53,9 @@ import (
 
 // runInfo implements the info subcommand.
 func runInfo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("info", stderr, "janus info --model DIR [--json]",
+	fs := newFlagSet("info", stderr, "janus info --model DIR|NAME [--json]",
 		"Describe a Janus / Janus-Pro model folder: parts, parameters, files, special tokens, memory.")
-	dir := fs.String("model", "", "model folder (config.json, weights, tokenizer files)")
+	dir := fs.String("model", "", modelFlagUsage)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	if err := parseArgs(fs, args, "the folder goes after --model"); err != nil {
 		return err
@@ -63,7 +63,11 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return errors.New("missing --model DIR")
 	}
-	info, err := app.Describe(*dir)
+	resolved, err := resolveModel(*dir)
+	if err != nil {
+		return err
+	}
+	info, err := app.Describe(resolved)
 	if err != nil {
 		return err
 	}

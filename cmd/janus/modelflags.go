@@ -19,9 +19,12 @@ type modelFlags struct {
 	name string
 }
 
+// modelFlagUsage is the help of every --model flag.
+const modelFlagUsage = "model folder (config.json, weights, tokenizer files), or the name of one 'janus models' lists"
+
 // register adds --model, --threads and --backend to fs.
 func (f *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dir, "model", "", "model folder (config.json, weights, tokenizer files), or the name of one 'janus models' lists")
+	fs.StringVar(&f.dir, "model", "", modelFlagUsage)
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	fs.StringVar(&f.backend, "backend", "auto", "compute backend: auto, cpu or metal")
 }
