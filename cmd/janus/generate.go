@@ -245,22 +245,42 @@ func checkPNGPaths(paths []string) ([]string, error) {
 }
 
 // checkTargets fails early, before a long generation, when an output already exists (unless
-// force) or its folder does not.
+// force) or its folder does not exist or cannot be written to.
 func checkTargets(paths []string, force bool) error {
 	seen := map[string]bool{}
+	writable := map[string]bool{}
 	for _, p := range paths {
 		if seen[p] {
 			return fmt.Errorf("--out names %s twice", p)
 		}
 		seen[p] = true
-		if st, err := os.Stat(filepath.Dir(p)); err != nil || !st.IsDir() {
-			return fmt.Errorf("cannot write %s: folder %s does not exist", p, filepath.Dir(p))
+		dir := filepath.Dir(p)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("cannot write %s: folder %s does not exist", p, dir)
+		}
+		if !writable[dir] {
+			if err := checkWritable(dir); err != nil {
+				return fmt.Errorf("cannot write %s: %w", p, err)
+			}
+			writable[dir] = true
 		}
 		if _, err := os.Lstat(p); err == nil && !force {
 			return fmt.Errorf("%s already exists (use --force to overwrite)", p)
 		}
 	}
 	return nil
+}
+
+// checkWritable creates and removes a file in dir: permissions alone do not tell (root,
+// ACLs, read-only mounts), and the outputs are only written after the whole generation.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".janus-write-check-*")
+	if err != nil {
+		return fmt.Errorf("folder %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // previewFiles are the preview files of one run. Each is created on the first preview with
