@@ -64,6 +64,7 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := checkTargets(paths, *force); err != nil {
 		return err
 	}
+	removeStaleTemps(paths, stderr)
 
 	if err := mf.resolve(); err != nil {
 		return err

@@ -44,6 +44,7 @@ import (
 	"image"
 	"io"
 	"math"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -120,6 +121,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := checkTargets(paths, *force); err != nil {
 		return err
 	}
+	removeStaleTemps(paths, stderr)
 
 	start := time.Now()
 	m, err := mf.load(model.Options{})
@@ -271,6 +273,27 @@ func checkTargets(paths []string, force bool) error {
 	return nil
 }
 
+// removeStaleTemps deletes, in the folders of paths, the hidden temporary files an earlier
+// run killed while writing an image left behind, and says so on stderr. A failure is only a
+// warning: the run itself does not need those files gone.
+func removeStaleTemps(paths []string, stderr io.Writer) {
+	done := map[string]bool{}
+	for _, p := range paths {
+		dir := filepath.Dir(p)
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		removed, err := imageproc.RemoveStaleTemps(dir, imageproc.StaleTempAge)
+		for _, r := range removed {
+			fmt.Fprintf(stderr, "removed %s, left by an interrupted run\n", r)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "warning: %v\n", err)
+		}
+	}
+}
+
 // checkWritable creates and removes a file in dir: permissions alone do not tell (root,
 // ACLs, read-only mounts), and the outputs are only written after the whole generation.
 func checkWritable(dir string) error {
@@ -303,25 +326,41 @@ func (p *previewFiles) write(imgs []*image.NRGBA) error {
 			break
 		}
 		if p.paths[i] == "" {
-			final := p.finals[i]
-			stem := strings.TrimSuffix(filepath.Base(final), filepath.Ext(final))
-			f, err := os.CreateTemp(filepath.Dir(final), stem+".preview-*.png")
+			path, err := newPreviewFile(p.finals[i], img)
 			if err != nil {
-				return fmt.Errorf("preview of %s: %w", final, err)
+				return err
 			}
-			p.paths[i] = f.Name()
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("preview %s: %w", f.Name(), err)
-			}
+			p.paths[i] = path
 			if p.announce != nil {
-				p.announce("preview: " + f.Name())
+				p.announce("preview: " + path)
 			}
+			continue
 		}
 		if err := imageproc.WritePNG(p.paths[i], img, nil, true); err != nil {
 			return fmt.Errorf("preview: %w", err)
 		}
 	}
 	return nil
+}
+
+// newPreviewFile writes the first preview of the image final under a name no file has,
+// <stem>.preview-<random>.png beside it. The file appears only once it holds the whole PNG:
+// WritePNG without overwrite links its finished temporary file to the name and fails if the
+// name is taken, and then another name is drawn.
+func newPreviewFile(final string, img *image.NRGBA) (string, error) {
+	stem := strings.TrimSuffix(filepath.Base(final), filepath.Ext(final))
+	for range 100 {
+		path := filepath.Join(filepath.Dir(final), fmt.Sprintf("%s.preview-%d.png", stem, mrand.Uint32()))
+		err := imageproc.WritePNG(path, img, nil, false)
+		if errors.Is(err, imageproc.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("preview of %s: %w", final, err)
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("preview of %s: no free file name", final)
 }
 
 // remove deletes the preview files this run created, and only those.

@@ -417,7 +417,16 @@ func TestPreviewFiles(t *testing.T) {
 	dir := t.TempDir()
 	finals := []string{filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")}
 	var named []string
-	p := &previewFiles{finals: finals, announce: func(s string) { named = append(named, s) }}
+	p := &previewFiles{finals: finals, announce: func(s string) {
+		named = append(named, s)
+		// A preview file never exists empty or half written: when it is named, it holds a
+		// whole PNG.
+		path := strings.TrimPrefix(s, "preview: ")
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("announced %s: %v", path, err)
+		}
+		fixtures.ReadPNG(t, path)
+	}}
 	frame := func(v uint8) []*image.NRGBA {
 		imgs := make([]*image.NRGBA, 2)
 		for i := range imgs {

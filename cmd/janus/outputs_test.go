@@ -8,6 +8,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // unwritableDir returns a folder this process cannot create files in: a read-only temporary
@@ -58,6 +61,52 @@ func TestOutputFolderNotWritable(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "no-model") {
 				t.Errorf("error %v mentions the model: the output was checked after loading it", err)
+			}
+		})
+	}
+}
+
+// TestStaleTempsRemoved: the next run in a folder removes the hidden temporary files a
+// killed run left there (older than imageproc.StaleTempAge), and only those.
+func TestStaleTempsRemoved(t *testing.T) {
+	for _, cmd := range []string{"generate", "decode-tokens"} {
+		t.Run(cmd, func(t *testing.T) {
+			dir := t.TempDir()
+			stale := filepath.Join(dir, ".janus-1.png.2960427301.tmp")
+			fresh := filepath.Join(dir, ".janus-2.png.123.tmp")
+			mine := filepath.Join(dir, ".notes.tmp")
+			for _, p := range []string{stale, fresh, mine} {
+				writeFile(t, p, "half a PNG")
+			}
+			old := time.Now().Add(-2 * imageproc.StaleTempAge)
+			for _, p := range []string{stale, mine} {
+				if err := os.Chtimes(p, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			grid := filepath.Join(t.TempDir(), "grid.json")
+			writeFile(t, grid, "[1,2,3,4]")
+			missingModel := filepath.Join(t.TempDir(), "no-model")
+			var stdout, stderr bytes.Buffer
+			var err error
+			if cmd == "generate" {
+				err = runGenerate(context.Background(), []string{"--model", missingModel, "--prompt", "a cat", "--out", dir}, &stdout, &stderr)
+			} else {
+				err = runDecodeTokens(context.Background(), []string{"--model", missingModel, "--tokens", grid, "--out", dir}, &stdout, &stderr)
+			}
+			if err == nil {
+				t.Fatal("ran without a model")
+			}
+			if _, err := os.Lstat(stale); err == nil {
+				t.Errorf("stale %s is still there", stale)
+			}
+			for _, p := range []string{fresh, mine} {
+				if _, err := os.Lstat(p); err != nil {
+					t.Errorf("%s was removed: %v", p, err)
+				}
+			}
+			if !strings.Contains(stderr.String(), "removed "+stale) {
+				t.Errorf("stderr does not say what was removed:\n%s", stderr.String())
 			}
 		})
 	}
