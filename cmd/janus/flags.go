@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
 )
 
 // newFlagSet returns the flag set of a subcommand. Parse errors go to stderr, and -h prints
@@ -66,4 +69,61 @@ func writeJSON(w io.Writer, v any, indent bool) error {
 		enc.SetIndent("", "  ")
 	}
 	return enc.Encode(v)
+}
+
+// maxPromptFileBytes bounds --prompt-file: far more text than any model's context holds, but
+// a mistaken file (a model checkpoint, a video) is refused instead of read into memory.
+const maxPromptFileBytes = 16 << 20
+
+// promptFlags are --prompt and --prompt-file: the text on the command line, or in a file
+// (or on stdin) when it is longer than the shell allows or awkward to quote.
+type promptFlags struct {
+	text, file string
+}
+
+// register adds --prompt (described by what) and --prompt-file to fs.
+func (p *promptFlags) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&p.text, "prompt", "", what)
+	fs.StringVar(&p.file, "prompt-file", "", "read the prompt from this UTF-8 text file instead (- for stdin; trailing newlines are dropped)")
+}
+
+// read returns the prompt: the --prompt text, or the content of --prompt-file.
+func (p *promptFlags) read(stdin io.Reader) (string, error) {
+	switch {
+	case p.text != "" && p.file != "":
+		return "", errors.New("give the prompt with --prompt or --prompt-file, not both")
+	case p.file == "":
+		if strings.TrimSpace(p.text) == "" {
+			return "", errors.New("missing --prompt TEXT (or --prompt-file FILE)")
+		}
+		return p.text, nil
+	}
+	name, r := p.file, stdin
+	if p.file == "-" {
+		name = "stdin"
+	} else {
+		f, err := os.Open(p.file)
+		if err != nil {
+			return "", fmt.Errorf("--prompt-file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	if r == nil {
+		return "", fmt.Errorf("--prompt-file %s: no input", name)
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, maxPromptFileBytes+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("--prompt-file: read %s: %w", name, err)
+	case len(raw) > maxPromptFileBytes:
+		return "", fmt.Errorf("--prompt-file %s is larger than %d MiB; a prompt is text", name, maxPromptFileBytes>>20)
+	case !utf8.Valid(raw):
+		return "", fmt.Errorf("--prompt-file %s is not UTF-8 text", name)
+	}
+	text := strings.TrimRight(string(raw), "\r\n")
+	if strings.TrimSpace(text) == "" {
+		return "", fmt.Errorf("--prompt-file %s is empty", name)
+	}
+	return text, nil
 }

@@ -1,6 +1,6 @@
 package main
 
-// janus generate --model DIR --prompt TEXT [--n N] [--cfg W] [--temperature T] [--top-k K]
+// janus generate --model DIR --prompt TEXT|--prompt-file FILE [--n N] [--cfg W] [--temperature T] [--top-k K]
 //                [--top-p P] [--seed S] [--out PATH] [--force] [--json] [--preview-every K]
 //                [--max-memory GB] [--threads N] [--backend auto|cpu|metal]
 //
@@ -65,12 +65,13 @@ type generateResult struct {
 }
 
 // runGenerate implements the generate subcommand.
-func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("generate", stderr, "janus generate --model DIR --prompt TEXT [flags]",
 		"Generate images from a text prompt and write them as PNG files.")
 	var mf modelFlags
 	mf.register(fs)
-	prompt := fs.String("prompt", "", "what to draw")
+	var pf promptFlags
+	pf.register(fs, "what to draw")
 	n := fs.Int("n", 1, fmt.Sprintf("number of images, generated together (1 to %d)", model.MaxImages))
 	cfg := fs.Float64("cfg", model.DefaultCFG, "classifier-free guidance weight")
 	temperature := fs.Float64("temperature", model.DefaultTemperature, "sampling temperature; 0 picks the most likely token")
@@ -88,8 +89,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := mf.check(); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*prompt) == "" {
-		return errors.New("missing --prompt TEXT")
+	prompt, err := pf.read(stdin)
+	if err != nil {
+		return err
 	}
 	if *n < 1 || *n > model.MaxImages {
 		return fmt.Errorf("--n %d must be between 1 and %d", *n, model.MaxImages)
@@ -137,7 +139,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	previews := &previewFiles{finals: paths, announce: bar.note}
 	defer previews.remove()
 	var previewErr error
-	res, err := m.GenerateImages(ctx, *prompt, opts, func(p model.ImageProgress) {
+	res, err := m.GenerateImages(ctx, prompt, opts, func(p model.ImageProgress) {
 		bar.update(p.Token, p.Tokens, p.TokensPerSecond, p.Remaining)
 		if p.Preview != nil && previewErr == nil {
 			previewErr = previews.write(p.Preview)
@@ -161,7 +163,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	name := mf.name
 	for i, img := range res.Images {
 		text := []imageproc.TextField{
-			{Key: "prompt", Value: *prompt},
+			{Key: "prompt", Value: prompt},
 			{Key: "seed", Value: strconv.FormatUint(*seed+uint64(i), 10)},
 			{Key: "cfg", Value: strconv.FormatFloat(*cfg, 'g', -1, 64)},
 			{Key: "temperature", Value: strconv.FormatFloat(*temperature, 'g', -1, 64)},

@@ -47,7 +47,7 @@ func newGenFixture(t *testing.T, name string) genFixture {
 func runGen(t *testing.T, args ...string) (generateResult, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := runGenerate(context.Background(), append(args, "--json"), &out, &errOut)
+	err := runGenerate(context.Background(), append(args, "--json"), nil, &out, &errOut)
 	var res generateResult
 	if err == nil {
 		if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil {
@@ -223,7 +223,7 @@ func TestGenerateCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errOut bytes.Buffer
-	err := runGenerate(ctx, []string{"--model", fx.dir, "--prompt", fx.prompt, "--out", outDir, "--threads", "1"}, &out, &errOut)
+	err := runGenerate(ctx, []string{"--model", fx.dir, "--prompt", fx.prompt, "--out", outDir, "--threads", "1"}, nil, &out, &errOut)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("generate with a cancelled context = %v", err)
 	}
@@ -252,7 +252,7 @@ func TestGenerateFlagErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := runGenerate(context.Background(), tt.args, &out, &errOut)
+			err := runGenerate(context.Background(), tt.args, nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("generate %v = %v, want an error containing %q", tt.args, err, tt.want)
 			}
@@ -334,7 +334,7 @@ func TestAnswerOptionsBeforeLoad(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"--model", missing, "--prompt", "x", "--seed", "1", "--out", filepath.Join(dir, "a.png")}, tt.flags...)
 			var out, errOut bytes.Buffer
-			err := runGenerate(context.Background(), args, &out, &errOut)
+			err := runGenerate(context.Background(), args, nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("generate %v = %v, want an error containing %q", tt.flags, err, tt.want)
 			}
@@ -577,7 +577,7 @@ func TestGenerateCancelledMidRun(t *testing.T) {
 			var stdout bytes.Buffer
 			args := append([]string{"--model", dir, "--prompt", prompt, "--n", "4", "--seed", "3",
 				"--out", outDir, "--threads", "2", "--json"}, tt.flags...)
-			err = runGenerate(ctx, args, &stdout, stderr)
+			err = runGenerate(ctx, args, nil, &stdout, stderr)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("generate cancelled at %q = %v, want context.Canceled\n%s", tt.at, err, stderr.buf.String())
 			}

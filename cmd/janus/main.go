@@ -38,11 +38,11 @@ func commands() []command {
 		{"tokenize", "encode JSON-string lines to token ids, or decode id arrays with --decode", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return runTokenize(args, stdin, stdout, stderr)
 		}},
-		{"understand", "answer a question about one or more images", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-			return runUnderstand(ctx, args, stdout, stderr)
+		{"understand", "answer a question about one or more images", func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			return runUnderstand(ctx, args, stdin, stdout, stderr)
 		}},
-		{"generate", "generate images from a prompt", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-			return runGenerate(ctx, args, stdout, stderr)
+		{"generate", "generate images from a prompt", func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			return runGenerate(ctx, args, stdin, stdout, stderr)
 		}},
 		{"bench", "time the engine stage by stage (to compare with the PyTorch peer benchmark)", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runBench(ctx, args, stdout, stderr)

@@ -44,11 +44,11 @@ func TestOutputFolderNotWritable(t *testing.T) {
 		run  func(args []string, stdout, stderr *bytes.Buffer) error
 		args []string
 	}{
-		{"generate folder", func(a []string, o, e *bytes.Buffer) error { return runGenerate(context.Background(), a, o, e) },
+		{"generate folder", func(a []string, o, e *bytes.Buffer) error { return runGenerate(context.Background(), a, nil, o, e) },
 			[]string{"--model", missingModel, "--prompt", "a cat", "--out", dir + "/"}},
-		{"generate file --json", func(a []string, o, e *bytes.Buffer) error { return runGenerate(context.Background(), a, o, e) },
+		{"generate file --json", func(a []string, o, e *bytes.Buffer) error { return runGenerate(context.Background(), a, nil, o, e) },
 			[]string{"--model", missingModel, "--prompt", "a cat", "--out", filepath.Join(dir, "cat.png"), "--json"}},
-		{"generate several", func(a []string, o, e *bytes.Buffer) error { return runGenerate(context.Background(), a, o, e) },
+		{"generate several", func(a []string, o, e *bytes.Buffer) error { return runGenerate(context.Background(), a, nil, o, e) },
 			[]string{"--model", missingModel, "--prompt", "a cat", "--n", "2", "--out", filepath.Join(dir, "cat-%d.png")}},
 		{"decode-tokens", func(a []string, o, e *bytes.Buffer) error { return runDecodeTokens(context.Background(), a, o, e) },
 			[]string{"--model", missingModel, "--tokens", grid, "--out", filepath.Join(dir, "d.png")}},
@@ -90,7 +90,7 @@ func TestStaleTempsRemoved(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			var err error
 			if cmd == "generate" {
-				err = runGenerate(context.Background(), []string{"--model", missingModel, "--prompt", "a cat", "--out", dir}, &stdout, &stderr)
+				err = runGenerate(context.Background(), []string{"--model", missingModel, "--prompt", "a cat", "--out", dir}, nil, &stdout, &stderr)
 			} else {
 				err = runDecodeTokens(context.Background(), []string{"--model", missingModel, "--tokens", grid, "--out", dir}, &stdout, &stderr)
 			}
