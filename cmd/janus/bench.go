@@ -145,6 +145,7 @@ type benchResult struct {
 	CFGWeight   float64         `json:"cfg_weight"`
 	ImageTokens int             `json:"image_tokens"`
 	Backend     string          `json:"backend"`
+	Kernels     string          `json:"kernels,omitempty"`
 	GoVersion   string          `json:"go_version"`
 	Env         benchEnv        `json:"env"`
 	Bandwidth   *benchBandwidth `json:"bandwidth,omitempty"`
@@ -518,7 +519,9 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	if err != nil {
 		return nil, err
 	}
-	res.Backend = be.Name()
+	ci := describeBackend(be)
+	res.Backend, res.Kernels = ci.Backend, ci.Kernels
+	logf("backend %s", ci)
 	t0 := time.Now()
 	var net *benchNetworks
 	if o.modelDir != "" {
@@ -1482,8 +1485,12 @@ func benchSeconds(x float64) string {
 // benchTable renders the result as the peer's text table.
 func benchTable(r *benchResult) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "janus bench: preset=%s weights=%s matrices=%s threads=%d repeat=%d backend=%s %s %s/%s\n",
-		r.Preset, r.Source, r.MatrixDType, r.Threads, r.Repeat, r.Backend, r.GoVersion, r.Env.GOOS, r.Env.GOARCH)
+	kernels := ""
+	if r.Kernels != "" {
+		kernels = " kernels=" + r.Kernels
+	}
+	fmt.Fprintf(&sb, "janus bench: preset=%s weights=%s matrices=%s threads=%d repeat=%d backend=%s%s %s %s/%s\n",
+		r.Preset, r.Source, r.MatrixDType, r.Threads, r.Repeat, r.Backend, kernels, r.GoVersion, r.Env.GOOS, r.Env.GOARCH)
 	fmt.Fprintf(&sb, "date %s  cpu %q  load avg at start %v, at end %v\n", r.Env.Date, r.Env.CPUModel, r.Env.LoadavgStart, r.LoadavgEnd)
 	for _, bw := range []struct {
 		when string

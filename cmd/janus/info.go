@@ -36,6 +36,9 @@ package main
 //	                        when the tokenizer lacks the token (and for Janus' plain-text
 //	                        roles); the array is empty without tokenizer.json
 //	unexpected_tensors array names stored but neither run nor known to be unused
+//	compute         object  the backend this machine runs the model on: "backend" ("cpu")
+//	                        and, for the CPU, "kernels" ("avx512", "avx2-fma" or "generic",
+//	                        as JANUS_CPU_KERNELS caps them)
 
 import (
 	"errors"
@@ -47,6 +50,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -71,14 +75,26 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSON(stdout, info, true)
+	// The backend is made only to name it: which kernels run depends on this machine and on
+	// JANUS_CPU_KERNELS, not on the model folder.
+	var ci *computeInfo
+	if be, err := model.NewBackend("auto", 1); err == nil {
+		c := describeBackend(be)
+		be.Close()
+		ci = &c
 	}
-	return writeInfoText(stdout, info)
+	if *asJSON {
+		return writeJSON(stdout, struct {
+			*app.ModelInfo
+			Compute *computeInfo `json:"compute,omitempty"`
+		}{info, ci}, true)
+	}
+	return writeInfoText(stdout, info, ci)
 }
 
-// writeInfoText prints the human-readable description.
-func writeInfoText(w io.Writer, m *app.ModelInfo) error {
+// writeInfoText prints the human-readable description, with the compute backend when ci is
+// not nil.
+func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 	ew := &errWriter{w: w}
 	var head table
 	head.add("model", m.Model)
@@ -88,6 +104,9 @@ func writeInfoText(w io.Writer, m *app.ModelInfo) error {
 	}
 	head.add("family", family)
 	head.add("weights", storedDTypes(m.StoredDTypes)+" (config torch_dtype "+orDash(m.TorchDType)+")")
+	if ci != nil {
+		head.add("compute", ci.String())
+	}
 	head.write(ew, "")
 
 	ew.println()
