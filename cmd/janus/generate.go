@@ -15,7 +15,8 @@ package main
 // 0), a folder (janus-<seed>-%d.png inside it), or a file name that gets -<index> before its
 // extension. Without --out the files go to the current folder. Only .png is written.
 //
-// Progress goes to stderr: a bar redrawn in place on a terminal, otherwise a line every 10%.
+// Progress goes to stderr, for the token loop and then the VQ decode of the images: a bar
+// redrawn in place on a terminal, otherwise a line every 10%.
 // With --preview-every K a preview of every image is written after every K rows of the token
 // grid to a file of the run's own beside the final one, <name>.preview-<random>.png (created
 // so that it can never be an existing file, named on stderr, replaced atomically by each new
@@ -140,6 +141,10 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	defer previews.remove()
 	var previewErr error
 	res, err := m.GenerateImages(ctx, prompt, opts, func(p model.ImageProgress) {
+		if p.DecodeStages > 0 {
+			bar.decode(p.DecodeStage, p.DecodeStages)
+			return
+		}
 		bar.update(p.Token, p.Tokens, p.TokensPerSecond, p.Remaining)
 		if p.Preview != nil && previewErr == nil {
 			previewErr = previews.write(p.Preview)
@@ -375,17 +380,33 @@ func (p *previewFiles) remove() {
 	}
 }
 
-// progressBar draws generation progress on stderr: in place on a terminal, as a line every
-// 10% otherwise (logs and pipes).
+// progressBar draws generation progress on stderr, the token loop then the VQ decode: in
+// place on a terminal, as a line every 10% otherwise (logs and pipes).
 type progressBar struct {
-	w        io.Writer
-	terminal bool
-	lastTick int
-	drawn    bool
+	w          io.Writer
+	terminal   bool
+	lastTick   int
+	decodeTick int
+	drawn      bool
 }
 
 func newProgressBar(w io.Writer) *progressBar {
-	return &progressBar{w: w, terminal: isTerminal(w), lastTick: -1}
+	return &progressBar{w: w, terminal: isTerminal(w), lastTick: -1, decodeTick: -1}
+}
+
+// decode shows the final VQ decode: done of total decoder stages over all images.
+func (b *progressBar) decode(done, total int) {
+	if b.terminal {
+		const width = 30
+		fill := done * width / total
+		fmt.Fprintf(b.w, "\r[%s%s] decoding the images: %d/%d stages\033[K", strings.Repeat("#", fill), strings.Repeat("-", width-fill), done, total)
+		b.drawn = true
+		return
+	}
+	if tick := done * 10 / total; tick != b.decodeTick {
+		b.decodeTick = tick
+		fmt.Fprintf(b.w, "decode:   %3d%%  %d/%d stages\n", done*100/total, done, total)
+	}
 }
 
 // isTerminal reports whether w is a character device (a terminal), without cgo or ioctls.

@@ -83,8 +83,9 @@ func TestGenerateGoldenTinyA(t *testing.T) {
 	if !slices.Equal(res.Tokens[0], g.Generation.ImageTokens[0]) {
 		t.Fatalf("tokens %v, want %v", res.Tokens[0], g.Generation.ImageTokens[0])
 	}
-	if !strings.Contains(stderr, "100%") {
-		t.Errorf("stderr has no final progress line:\n%s", stderr)
+	if !strings.Contains(stderr, "generate: 100%") || !strings.Contains(stderr, "decode:   100%") ||
+		strings.Index(stderr, "generate: 100%") > strings.Index(stderr, "decode:     0%") {
+		t.Errorf("stderr lacks the final token progress line followed by the decode's:\n%s", stderr)
 	}
 	data, err := os.ReadFile(res.Images[0])
 	if err != nil {
@@ -299,10 +300,16 @@ func TestProgressBarLines(t *testing.T) {
 	for i := 1; i <= 40; i++ {
 		b.update(i, 40, 12.5, 0)
 	}
+	for i := 0; i <= 20; i++ {
+		b.decode(i, 20)
+	}
 	b.done()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 11 || !strings.Contains(lines[10], "100%  40/40 tokens  12.5 tok/s  0:00 left") {
+	if len(lines) != 22 || !strings.Contains(lines[10], "100%  40/40 tokens  12.5 tok/s  0:00 left") {
 		t.Fatalf("progress lines:\n%s", buf.String())
+	}
+	if lines[11] != "decode:     0%  0/20 stages" || lines[21] != "decode:   100%  20/20 stages" {
+		t.Fatalf("decode progress lines:\n%s", strings.Join(lines[11:], "\n"))
 	}
 	if got := formatDuration(3725e9); got != "1:02:05" {
 		t.Errorf("formatDuration = %q", got)
