@@ -23,7 +23,9 @@ package main
 // preview and removed when generation ends). Without --preview-every no preview file is made
 // or touched.
 //
-// Every option is checked before the model is loaded. Before the token loop the memory the
+// Every option is checked before the model is loaded, and so is the output folder: it must
+// exist and take a new file. The hidden temporary files (.NAME.png.NNN.tmp) that a run
+// killed while writing an image left in it are removed then, once 10 minutes old. Before the token loop the memory the
 // run needs (mostly the KV cache: two float32 rows per image) is estimated and compared with
 // --max-memory, by default 80% of physical memory less what the loaded model holds; a run
 // that does not fit is refused with the numbers and the largest --n that fits.
@@ -67,7 +69,7 @@ type generateResult struct {
 
 // runGenerate implements the generate subcommand.
 func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("generate", stderr, "janus generate --model DIR --prompt TEXT [flags]",
+	fs := newFlagSet("generate", stderr, "janus generate --model DIR|NAME --prompt TEXT|--prompt-file FILE [flags]",
 		"Generate images from a text prompt and write them as PNG files.")
 	var mf modelFlags
 	mf.register(fs)
@@ -313,8 +315,8 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
-// previewFiles are the preview files of one run. Each is created on the first preview with
-// a name no file has (os.CreateTemp beside its image), and later previews replace it
+// previewFiles are the preview files of one run. Each is created on the first preview,
+// whole, under a name no file has (newPreviewFile), and later previews replace it
 // atomically, so a viewer never reads half a PNG and no file of the user's is ever written
 // over or removed.
 type previewFiles struct {

@@ -24,7 +24,7 @@ func TestRun(t *testing.T) {
 		{name: "help for a command", args: []string{"help", "generate"}, code: 0,
 			stderrHas: []string{"usage: janus generate", "-prompt", "-n int", "(1 to 16)"}, stderrNot: []string{"usage: janus <command>"}},
 		{name: "help for understand", args: []string{"help", "understand"}, code: 0,
-			stderrHas: []string{"usage: janus understand --model DIR [--image FILE ...] --prompt TEXT"}},
+			stderrHas: []string{"usage: janus understand --model DIR|NAME [--image FILE ...] --prompt TEXT|--prompt-file FILE"}},
 		{name: "help for an unknown command", args: []string{"help", "paint"}, code: 2, stderrHas: []string{`unknown command "paint"`}},
 		{name: "help for two commands", args: []string{"help", "info", "bench"}, code: 2, stderrHas: []string{"want one command"}},
 		{name: "version", args: []string{"version"}, code: 0, stdout: "janus dev\n"},
