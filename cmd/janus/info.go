@@ -1,6 +1,6 @@
 package main
 
-// janus info --model DIR [--json]
+// janus info --model DIR|NAME [--json]
 //
 // Describes a model folder: family, the dimensions of every part, parameter counts, stored
 // dtype, weight files, special token ids and the memory the weights need at each precision.
@@ -8,7 +8,7 @@ package main
 //
 // The --json output is one object with these fields (stable; new fields may be added):
 //
-//	model           string  the folder as given
+//	model           string  the model folder (a --model name resolved to its folder)
 //	family          string  "Janus", "Janus-Pro" or "unknown" (no tokenizer.json), as the
 //	                        prompt builder decides it from the tokenizer
 //	torch_dtype     string  config.json's torch_dtype (informational)
