@@ -122,7 +122,6 @@ type benchOptions struct {
 // the parts the chosen stages use are built (benchParts); the others are nil.
 type benchNetworks struct {
 	matrix     compute.DType // the dtype of the Linear weights and embedding tables
-	built      int64         // bytes of the weights built
 	cfg        *config.Config
 	be         compute.Backend
 	images     imageproc.Params
@@ -683,7 +682,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 			tensors++
 		}
 	}
-	n := &benchNetworks{cfg: cfg, be: be, images: imageproc.ParamsFromConfig(cfg.Preprocessor), matrix: dt, built: need}
+	n := &benchNetworks{cfg: cfg, be: be, images: imageproc.ParamsFromConfig(cfg.Preprocessor), matrix: dt}
 	if tensors == 0 {
 		logf("no weights to build: the chosen stages use none")
 		n.close = be.Close
@@ -1698,8 +1697,9 @@ func benchTable(r *benchResult) string {
 		}
 	}
 	m := r.Model
-	fmt.Fprintf(&sb, "\nmodel: %.3f G params (%.2f GB, %s matrices); LLM weights read per decode step %.2f GB, per generation step %.2f GB; built in %.1f s\n",
-		float64(m.ParamsTotal)/1e9, float64(m.BytesTotal)/1e9, r.MatrixDType, float64(m.DecodeWeightByte)/1e9, float64(m.GenWeightBytes)/1e9, m.BuildS)
+	fmt.Fprintf(&sb, "\nmodel: %.3f G params (%.2f GB, %s matrices); LLM weights read per decode step %.2f GB, per generation step %.2f GB; built %.2f GB (%s) in %.1f s\n",
+		float64(m.ParamsTotal)/1e9, float64(m.BytesTotal)/1e9, r.MatrixDType, float64(m.DecodeWeightByte)/1e9, float64(m.GenWeightBytes)/1e9,
+		float64(m.BuiltBytes)/1e9, benchPartsText(m.BuiltParts), m.BuildS)
 	var peaks []string
 	for _, ns := range r.Stages {
 		peaks = append(peaks, fmt.Sprintf("%s %.2f", ns.Name, float64(ns.Stage.PeakRSSAfter)/1e9))
