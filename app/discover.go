@@ -307,7 +307,9 @@ func Inspect(dir string) (ModelEntry, error) {
 // identifying fields are read here: config.Load then reads the whole file, and would take
 // a config without either field for a Janus one (the Python code defaults them), which is
 // right for loading a folder the user named but not for telling models apart in a cache
-// full of other ones. A config.json that is not JSON identifies nothing.
+// full of other ones. A config.json that is not JSON cannot tell either way: it counts as a
+// Janus one, so that the folder is listed as incomplete with config.Load's error instead of
+// vanishing from the list.
 func isJanusConfig(dir string) (bool, error) {
 	p := filepath.Join(dir, config.ConfigFile)
 	st, err := os.Stat(p)
@@ -329,7 +331,7 @@ func isJanusConfig(dir string) (bool, error) {
 		Architectures any `json:"architectures"`
 	}
 	if json.Unmarshal(raw, &id) != nil {
-		return false, nil
+		return true, nil
 	}
 	if id.ModelType == "multi_modality" {
 		return true, nil

@@ -16,6 +16,23 @@ import (
 // ErrContextFull is returned (wrapped) when a conversation no longer fits the context window.
 var ErrContextFull = errors.New("the conversation does not fit the model's context window")
 
+// ContextError is the error a turn returns when its prompt does not fit the context window.
+// It states the numbers only: what to do about it (a new chat, a shorter question, fewer
+// images) depends on the front end, which can tell it with errors.As.
+type ContextError struct {
+	// PromptTokens is the length of the prompt the turn would need; Window the positions the
+	// model (or Options.ContextLimit) allows.
+	PromptTokens, Window int
+}
+
+// Error says how long the prompt is and what the window holds.
+func (e *ContextError) Error() string {
+	return fmt.Sprintf("%v: the prompt has %d tokens and the window holds %d", ErrContextFull, e.PromptTokens, e.Window)
+}
+
+// Unwrap makes errors.Is(err, ErrContextFull) hold.
+func (e *ContextError) Unwrap() error { return ErrContextFull }
+
 // prefillChunk bounds the positions one Forward call processes, which bounds the scratch
 // memory of long prompts (a 7B model's MLP scratch is 132 KB per position).
 const prefillChunk = 512
@@ -180,8 +197,7 @@ func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts
 		return Result{}, err
 	}
 	if len(ids) > m.contextLimit {
-		return Result{}, fmt.Errorf("%w: the prompt has %d tokens and the window holds %d; start a new chat or ask about fewer images",
-			ErrContextFull, len(ids), m.contextLimit)
+		return Result{}, &ContextError{PromptTokens: len(ids), Window: m.contextLimit}
 	}
 
 	res := Result{PromptTokens: len(ids)}

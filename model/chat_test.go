@@ -312,6 +312,10 @@ func TestChatStops(t *testing.T) {
 		if !errors.Is(err, ErrContextFull) {
 			t.Fatalf("second turn: error %v, want ErrContextFull", err)
 		}
+		var ce *ContextError
+		if !errors.As(err, &ce) || ce.Window != 240 || ce.PromptTokens <= ce.Window || strings.Contains(err.Error(), "chat") {
+			t.Errorf("second turn: %v (%+v), want a ContextError with the numbers and no advice", err, ce)
+		}
 		c.TrimHistory = true
 		res, err = c.Reply(context.Background(), "And now?", nil, greedy, nil)
 		if err != nil {

@@ -104,6 +104,11 @@ type ImageProgress struct {
 	// PreviewRowPixels is the pixel height of one token row (the VQ downsampling factor,
 	// 16 in the releases).
 	PreviewRowPixels int
+	// DecodeStages, when positive, marks a report of the final VQ decode, which follows the
+	// last token (Token equals Tokens then): DecodeStage of DecodeStages decoder stages, over
+	// all images, are done. The first such report, with DecodeStage 0, comes before the
+	// decode starts. DecodeStages is 0 in the reports of the token loop.
+	DecodeStage, DecodeStages int
 }
 
 // ImageResult is the outcome of GenerateImages.
@@ -141,7 +146,7 @@ var ErrNoGeneration = errors.New("the model was loaded without its image generat
 // every image run through the language model together, each step mixes their gen_head logits
 // with the CFG weight, samples one token per image, and feeds it back through gen_embed and
 // gen_aligner; the token grids are then decoded by the VQ decoder. progress, when not nil, is
-// called after every step. ctx stops the run between two prompt chunks, two steps or two
+// called after every step and every decoder stage. ctx stops the run between two prompt chunks, two steps or two
 // decoder stages. Before allocating, the memory the run needs is compared with
 // opts.MaxMemoryBytes (see MemoryError).
 func (m *Model) GenerateImages(ctx context.Context, description string, opts GenerateImageOptions, progress func(ImageProgress)) (*ImageResult, error) {
@@ -167,8 +172,19 @@ func (m *Model) GenerateImages(ctx context.Context, description string, opts Gen
 		return nil, err
 	}
 	res := &ImageResult{Tokens: tokens, Seed: opts.Seed, PromptTokens: len(cond), Generate: time.Since(start)}
+	var onStage func(done, total int)
+	if progress != nil {
+		// The decode takes seconds per image at the released sizes: report it too, so a
+		// progress display does not sit at 100% of the tokens meanwhile.
+		perImage := len(tokens[0])
+		onStage = func(done, total int) {
+			progress(ImageProgress{Token: perImage, Tokens: perImage, Images: len(tokens), Elapsed: time.Since(start),
+				DecodeStage: done, DecodeStages: total})
+		}
+		onStage(0, len(tokens)*m.VQ.Stages())
+	}
 	start = time.Now()
-	if res.Images, err = m.VQ.DecodeToImages(ctx, tokens, nil); err != nil {
+	if res.Images, err = m.VQ.DecodeToImages(ctx, tokens, onStage); err != nil {
 		return nil, fmt.Errorf("decode images: %w", err)
 	}
 	res.Decode = time.Since(start)

@@ -61,6 +61,9 @@ func EstimateGenerationMemory(cfg *config.Config, images, promptTokens int) (Mem
 	}, nil
 }
 
+// LimitGiven is MemoryError.Source for a limit set in GenerateImageOptions.MaxMemoryBytes.
+const LimitGiven = "the limit given"
+
 // ErrNotEnoughMemory is wrapped by the *MemoryError GenerateImages returns when a generation
 // would exceed its memory limit.
 var ErrNotEnoughMemory = errors.New("not enough memory")
@@ -71,8 +74,8 @@ type MemoryError struct {
 	Estimate MemoryEstimate
 	// Limit is the allowed bytes.
 	Limit int64
-	// Source says where Limit came from ("MaxMemoryBytes", or the share of the machine's
-	// memory used when no limit was given), so the message tells the user what to change.
+	// Source says where Limit came from (LimitGiven, or the share of the machine's memory
+	// used when no limit was given), so the message tells the user what to change.
 	Source string
 	// Fits is the most images that fit the limit with the same prompt (0: not even one).
 	Fits int
@@ -81,8 +84,12 @@ type MemoryError struct {
 // Error says what the generation needs, what is allowed, and how many images would fit.
 func (e *MemoryError) Error() string {
 	est := e.Estimate
-	msg := fmt.Sprintf("generating %d images together needs about %s (KV cache %s for %d rows × %d positions, scratch %s), more than the %s allowed (%s)",
-		est.Images, formatBytes(est.Total()), formatBytes(est.KVCache), est.Rows, est.Positions,
+	what := "1 image"
+	if est.Images != 1 {
+		what = fmt.Sprintf("%d images together", est.Images)
+	}
+	msg := fmt.Sprintf("generating %s needs about %s (KV cache %s for %d rows × %d positions, scratch %s), more than the %s allowed (%s)",
+		what, formatBytes(est.Total()), formatBytes(est.KVCache), est.Rows, est.Positions,
 		formatBytes(est.Scratch), formatBytes(e.Limit), e.Source)
 	if e.Fits > 0 {
 		return fmt.Sprintf("%s: generate at most %d at once", msg, e.Fits)
@@ -112,7 +119,7 @@ const DefaultMemoryFraction = 0.8
 func memoryLimit(maxBytes int64) (limit int64, source string, ok bool) {
 	switch {
 	case maxBytes > 0:
-		return maxBytes, "MaxMemoryBytes", true
+		return maxBytes, LimitGiven, true
 	case maxBytes < 0:
 		return 0, "", false
 	}

@@ -87,7 +87,7 @@ func TestGenerateMemoryLimit(t *testing.T) {
 	}{
 		{"at the limit", est2.Total(), -1, nil},
 		{"no check", -1, -1, nil},
-		{"one byte short", est2.Total() - 1, 1, []string{"2 images", formatBytes(est2.KVCache), "MaxMemoryBytes", "at most 1"}},
+		{"one byte short", est2.Total() - 1, 1, []string{"2 images", formatBytes(est2.KVCache), LimitGiven, "at most 1"}},
 		{"not even one", est1.Total() - 1, 0, []string{"not even one image fits", formatBytes(est1.Total() - 1)}},
 	}
 	for _, tt := range tests {
@@ -131,7 +131,7 @@ func TestDefaultMemoryLimit(t *testing.T) {
 	if _, _, ok := memoryLimit(-1); ok {
 		t.Fatal("a negative MaxMemoryBytes still set a limit")
 	}
-	if l, s, ok := memoryLimit(12345); !ok || l != 12345 || s != "MaxMemoryBytes" {
+	if l, s, ok := memoryLimit(12345); !ok || l != 12345 || s != LimitGiven {
 		t.Fatalf("memoryLimit(12345) = %d, %q, %v", l, s, ok)
 	}
 }
@@ -237,5 +237,32 @@ func TestGenerateFreesOnFailure(t *testing.T) {
 				t.Fatalf("%d tensors left allocated", n)
 			}
 		})
+	}
+}
+
+// TestMemoryErrorWording: the message counts images in proper English and names no Go
+// identifier the user cannot set.
+func TestMemoryErrorWording(t *testing.T) {
+	for _, tc := range []struct {
+		images, fits int
+		want, not    []string
+	}{
+		{1, 0, []string{"generating 1 image needs about", "not even one image fits", "(the limit given)"}, []string{"1 images", "together"}},
+		{2, 1, []string{"generating 2 images together needs about", "generate at most 1 at once"}, nil},
+		{16, 3, []string{"generating 16 images together"}, nil},
+	} {
+		e := &MemoryError{Estimate: MemoryEstimate{Images: tc.images, Rows: 2 * tc.images, Positions: 600, KVCache: 3e9, Scratch: 1e8},
+			Limit: 2e9, Source: LimitGiven, Fits: tc.fits}
+		msg := e.Error()
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%d images: %q does not hold %q", tc.images, msg, w)
+			}
+		}
+		for _, w := range append(tc.not, "MaxMemoryBytes") {
+			if strings.Contains(msg, w) {
+				t.Errorf("%d images: %q holds %q", tc.images, msg, w)
+			}
+		}
 	}
 }

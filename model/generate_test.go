@@ -294,12 +294,20 @@ func TestGenerateImagesProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := grid * grid
-	if len(reports) != total {
-		t.Fatalf("%d reports, want %d", len(reports), total)
+	// Then the decode: a report before it and one after each of its stages.
+	stages := 2 * c.m.VQ.Stages()
+	if len(reports) != total+1+stages {
+		t.Fatalf("%d reports, want %d tokens, then %d decode stages and the start", len(reports), total, stages)
 	}
+	for i, p := range reports[total:] {
+		if p.DecodeStage != i || p.DecodeStages != stages || p.Token != total || p.Tokens != total || p.Images != 2 || p.Preview != nil {
+			t.Fatalf("decode report %d: %+v", i, p)
+		}
+	}
+	reports = reports[:total]
 	var previewRows []int
 	for i, p := range reports {
-		if p.Token != i+1 || p.Tokens != total || p.Images != 2 {
+		if p.Token != i+1 || p.Tokens != total || p.Images != 2 || p.DecodeStages != 0 {
 			t.Fatalf("report %d: %+v", i, p)
 		}
 		if i > 0 && (p.TokensPerSecond <= 0 || p.Elapsed <= 0) {

@@ -27,9 +27,14 @@ package main
 //	                a whole image set (flat: gen_prefill + (tokens-1) × the median step)
 //	vq_decode_pP    VQ decoder on P random token grids → float32 RGB
 //
-// decode needs prefill, which needs vision; they are added when missing, as the peer does. The
-// peer's KV-linear extrapolation (late steps on a synthetic cache) is not reproduced: the
-// engine's cache can only be filled by running the model.
+// decode needs prefill, which needs vision; they are added when missing, as the peer does. Only
+// the networks the chosen stages run are built or loaded (preprocess needs none). The peer's
+// KV-linear extrapolation (late steps on a synthetic cache) is not reproduced: the engine's
+// cache can only be filled by running the model.
+//
+// The peak RSS is the model's and its stages': the start-of-run bandwidth test's buffer is
+// handed back and the kernel's high-water mark reset before the build (rss.source says how
+// it was measured), and the end-of-run bandwidth test comes after the peak is read.
 //
 // Output: a text table on stdout, or with --json one JSON line whose fields are named like the
 // peer's (tool "janus_bench", schema 1; stages → name → times_s, min_s, median_s, work,
@@ -63,6 +68,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/imageproc"
 	"github.com/janus-desktop/janus/model/llm"
@@ -99,6 +105,7 @@ func benchStageOrder() []string {
 // benchOptions are the checked flags.
 type benchOptions struct {
 	preset, configPath, modelDir string
+	modelName                    string // what --model called the model (modelDir is its folder)
 	stages                       map[string]bool
 	repeat, threads              int
 	parallel                     []int
@@ -111,8 +118,10 @@ type benchOptions struct {
 	undText, genPrompt           int
 }
 
-// benchNetworks are the networks a run times, from random weights or a loaded model.
+// benchNetworks are the networks a run times, from random weights or a loaded model. Only
+// the parts the chosen stages use are built (benchParts); the others are nil.
 type benchNetworks struct {
+	matrix     compute.DType // the dtype of the Linear weights and embedding tables
 	cfg        *config.Config
 	be         compute.Backend
 	images     imageproc.Params
@@ -144,6 +153,7 @@ type benchResult struct {
 	CFGWeight   float64         `json:"cfg_weight"`
 	ImageTokens int             `json:"image_tokens"`
 	Backend     string          `json:"backend"`
+	Kernels     string          `json:"kernels,omitempty"`
 	GoVersion   string          `json:"go_version"`
 	Env         benchEnv        `json:"env"`
 	Bandwidth   *benchBandwidth `json:"bandwidth,omitempty"`
@@ -181,6 +191,8 @@ type benchModelInfo struct {
 	DecodeWeightByte int64          `json:"decode_weight_bytes"`
 	GenWeightBytes   int64          `json:"gen_weight_bytes"`
 	BuildS           float64        `json:"build_s"`
+	BuiltBytes       int64          `json:"built_bytes"`
+	BuiltParts       []string       `json:"built_parts"`
 	LLM              map[string]int `json:"llm"`
 	Note             string         `json:"note"`
 }
@@ -261,6 +273,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if o.modelDir != "" {
+		o.modelName = filepath.Base(filepath.Clean(o.modelDir))
+		if o.modelDir, err = resolveModel(o.modelDir); err != nil {
+			return err
+		}
+	}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "[janus bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
@@ -273,13 +291,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res.Threads == 0 {
 		res.Threads = runtime.GOMAXPROCS(0)
 	}
-	rss := &benchPeak{}
-	res.RSS.Source = rss.source()
 	if o.bwMiB > 0 {
 		logf("memory bandwidth test (%d MiB, %d threads)", o.bwMiB, res.Threads)
 		res.Bandwidth = benchMeasureBandwidth(o.bwMiB, res.Threads)
 		logf("  read %.1f GB/s median, %.1f best", res.Bandwidth.ReadGBs, res.Bandwidth.ReadBest)
 	}
+	// The peak is the model's: tracking starts once the bandwidth test's buffer is gone.
+	rss := newBenchPeak(o.bwMiB > 0)
+	res.RSS.Source = rss.source()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -321,7 +340,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	o := &benchOptions{}
 	fs.StringVar(&o.preset, "preset", "janus-pro-1b", "released shapes with random weights: "+strings.Join(benchPresets(), ", "))
 	fs.StringVar(&o.configPath, "config", "", "config.json (or its folder) to build with random weights instead of a preset")
-	fs.StringVar(&o.modelDir, "model", "", "model folder to load and time instead of random weights")
+	fs.StringVar(&o.modelDir, "model", "", "model folder (or the name of one 'janus models' lists) to load and time instead of random weights")
 	stages := fs.String("stages", strings.Join(benchStageOrder(), ","), "comma list of "+strings.Join(benchStageOrder(), ", ")+" (or all)")
 	fs.IntVar(&o.repeat, "repeat", 3, "timed runs per stage (min and median are reported)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads per operation (0: every core)")
@@ -341,11 +360,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 		fmt.Fprintln(stderr, "Time the engine stage by stage, comparable with the PyTorch peer benchmark.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, ""); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -514,13 +530,15 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	if err != nil {
 		return nil, err
 	}
-	res.Backend = be.Name()
+	ci := describeBackend(be)
+	res.Backend, res.Kernels = ci.Backend, ci.Kernels
+	logf("backend %s", ci)
 	t0 := time.Now()
 	var net *benchNetworks
 	if o.modelDir != "" {
 		net, err = benchLoadModel(o, be, logf)
 		res.Source = "checkpoint"
-		res.Preset = filepath.Base(filepath.Clean(o.modelDir))
+		res.Preset = o.modelName
 	} else {
 		var name string
 		var cfg *config.Config
@@ -534,31 +552,117 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 		be.Close()
 		return nil, err
 	}
-	res.MatrixDType = net.llm.Layers[0].Q.DType.String()
-	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16"}[net.llm.Layers[0].Q.DType]
+	res.MatrixDType = net.matrix.String()
+	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16"}[net.matrix]
 	res.ImageTokens = net.cfg.VQ.ImageTokens
-	res.Model = benchModelStats(net, time.Since(t0).Seconds())
-	logf("  built in %.1f s: %.2f G parameters, %.2f GB of weights (%s matrices)",
-		res.Model.BuildS, float64(res.Model.ParamsTotal)/1e9, float64(res.Model.BytesTotal)/1e9, res.MatrixDType)
+	res.Model = benchModelStats(net, time.Since(t0).Seconds(), benchParts(o.stages))
+	logf("  built in %.1f s: %.2f GB of weights (%s) of the model's %.2f G parameters, %.2f GB (%s matrices)",
+		res.Model.BuildS, float64(res.Model.BuiltBytes)/1e9, benchPartsText(res.Model.BuiltParts),
+		float64(res.Model.ParamsTotal)/1e9, float64(res.Model.BytesTotal)/1e9, res.MatrixDType)
 	return net, nil
 }
 
-// benchLoadModel loads a real model folder.
+// benchParts lists the networks the chosen stages run: preprocess needs none, vision the ViT
+// and the aligner, prefill and decode the LLM (and vision, which parseBenchStages adds), gen
+// the LLM and the generation networks, vq_decode the VQ decoder.
+func benchParts(stages map[string]bool) map[weights.Part]bool {
+	parts := map[weights.Part]bool{}
+	if stages["vision"] {
+		parts[weights.PartVision], parts[weights.PartAligner] = true, true
+	}
+	if stages["prefill"] || stages["decode"] || stages["gen"] {
+		parts[weights.PartLLM] = true
+	}
+	if stages["gen"] {
+		parts[weights.PartGen] = true
+	}
+	if stages["vq_decode"] {
+		parts[weights.PartVQ] = true
+	}
+	return parts
+}
+
+// benchPartsText lists built parts for the log ("none" for a run that builds nothing).
+func benchPartsText(parts []string) string {
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// benchLoadModel loads what the chosen stages use of a real model folder: nothing but the
+// config for preprocess, the VQ decoder alone for vq_decode, the model without its
+// generation networks when no generation stage runs, else all of it.
 func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...any)) (*benchNetworks, error) {
-	logf("loading %s", o.modelDir)
-	m, err := model.Load(o.modelDir, model.Options{Backend: be, MatrixDType: o.matrixDType})
+	parts := benchParts(o.stages)
+	cfg, err := config.Load(o.modelDir)
 	if err != nil {
 		return nil, err
 	}
-	if m.VQ == nil || m.GenHead == nil {
+	n := &benchNetworks{cfg: cfg, be: be, images: imageproc.ParamsFromConfig(cfg.Preprocessor), close: be.Close}
+	switch {
+	case len(parts) == 0:
+		logf("reading %s (config only: the chosen stages need no weights)", o.modelDir)
+		n.matrix, err = benchStoredMatrixDType(o)
+		return n, err
+	case !parts[weights.PartLLM] && !parts[weights.PartVision]:
+		logf("loading the VQ decoder of %s", o.modelDir)
+		d, err := model.LoadVQ(o.modelDir, model.Options{Backend: be})
+		if err != nil {
+			return nil, err
+		}
+		n.vq = d
+		n.close = func() error { d.Free(); return be.Close() }
+		n.matrix, err = benchStoredMatrixDType(o)
+		if err != nil {
+			n.close()
+			return nil, err
+		}
+		return n, nil
+	}
+	skipGen := !parts[weights.PartGen] && !parts[weights.PartVQ]
+	logf("loading %s", o.modelDir)
+	m, err := model.Load(o.modelDir, model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen})
+	if err != nil {
+		return nil, err
+	}
+	if !skipGen && (m.VQ == nil || m.GenHead == nil) {
 		m.Close()
 		return nil, fmt.Errorf("model %s was loaded without its generation networks", o.modelDir)
 	}
-	return &benchNetworks{
-		cfg: m.Config, be: be, images: m.Images, vision: m.Vision, aligner: m.Aligner, llm: m.LLM,
-		genEmbed: m.GenEmbed, genAligner: m.GenAligner, genHead: m.GenHead, vq: m.VQ,
-		close: func() error { return errors.Join(m.Close(), be.Close()) },
-	}, nil
+	n.cfg, n.images, n.vision, n.aligner, n.llm = m.Config, m.Images, m.Vision, m.Aligner, m.LLM
+	n.genEmbed, n.genAligner, n.genHead, n.vq = m.GenEmbed, m.GenAligner, m.GenHead, m.VQ
+	n.matrix = m.LLM.Layers[0].Q.DType
+	n.close = func() error { return errors.Join(m.Close(), be.Close()) }
+	return n, nil
+}
+
+// benchStoredMatrixDType is the dtype the matrices of a model folder would be loaded in when
+// no LLM is loaded to tell: --matrix-dtype, else the stored dtype of the first LLM layer.
+func benchStoredMatrixDType(o *benchOptions) (compute.DType, error) {
+	switch o.matrixDType {
+	case "F32":
+		return compute.F32, nil
+	case "BF16":
+		return compute.BF16, nil
+	}
+	ck, err := checkpoint.Open(o.modelDir)
+	if err != nil {
+		return 0, err
+	}
+	defer ck.Close()
+	for _, t := range ck.Tensors() {
+		if strings.HasSuffix(t.Name, "layers.0.self_attn.q_proj.weight") {
+			switch t.DType {
+			case checkpoint.F32:
+				return compute.F32, nil
+			case checkpoint.F16:
+				return compute.F16, nil
+			}
+			return compute.BF16, nil
+		}
+	}
+	return compute.BF16, nil
 }
 
 // benchRandomNetworks builds every network of cfg from seeded random weights.
@@ -569,15 +673,26 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 	if o.matrixDType == "F32" {
 		prec, dt = weights.F32, compute.F32
 	}
+	parts := benchParts(o.stages)
 	var need int64
+	tensors := 0
 	for _, s := range plan {
-		need += s.Bytes(prec)
+		if parts[s.Part] {
+			need += s.Bytes(prec)
+			tensors++
+		}
+	}
+	n := &benchNetworks{cfg: cfg, be: be, images: imageproc.ParamsFromConfig(cfg.Preprocessor), matrix: dt}
+	if tensors == 0 {
+		logf("no weights to build: the chosen stages use none")
+		n.close = be.Close
+		return n, nil
 	}
 	if _, avail := benchMeminfo(); avail > 0 && float64(need) > 0.9*float64(avail) && !o.force {
 		return nil, fmt.Errorf("the weights need %.1f GB as %s but only %.1f GB of memory is available (use --matrix-dtype bf16, or --force)",
 			float64(need)/1e9, prec, float64(avail)/1e9)
 	}
-	logf("building %d tensors (%.2f GB, %s matrices) with random weights", len(plan), float64(need)/1e9, prec)
+	logf("building %d tensors (%.2f GB, %s matrices) with random weights", tensors, float64(need)/1e9, prec)
 	done, next := 0, 10
 	src, err := randweights.New(cfg, be, randweights.Options{Seed: o.seed, MatrixDType: dt,
 		Uploaded: func(_ string, r0 int, _ *compute.Tensor) {
@@ -585,7 +700,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 				return
 			}
 			done++
-			if 100*done >= next*len(plan) {
+			if 100*done >= next*tensors {
 				logf("  %d%% of the tensors", next)
 				next += 10
 			}
@@ -594,7 +709,6 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 		return nil, err
 	}
 	defer src.Release()
-	n := &benchNetworks{cfg: cfg, be: be, images: imageproc.ParamsFromConfig(cfg.Preprocessor)}
 	free := func() {
 		if n.vision != nil {
 			n.vision.Free()
@@ -619,26 +733,34 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 		return be.Close()
 	}
 	if err := func() (err error) {
-		if n.vision, err = vision.Load(be, src, cfg.Vision); err != nil {
-			return err
+		if parts[weights.PartVision] {
+			if n.vision, err = vision.Load(be, src, cfg.Vision); err != nil {
+				return err
+			}
+			if n.aligner, err = proj.LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner); err != nil {
+				return err
+			}
 		}
-		if n.aligner, err = proj.LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner); err != nil {
-			return err
+		if parts[weights.PartLLM] {
+			if n.llm, err = llm.Load(be, src, cfg.LLM); err != nil {
+				return err
+			}
 		}
-		if n.llm, err = llm.Load(be, src, cfg.LLM); err != nil {
-			return err
+		if parts[weights.PartGen] {
+			if n.genEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
+				return err
+			}
+			if n.genAligner, err = proj.LoadProjector(be, src, weights.GenAlignerPrefix, cfg.GenAligner); err != nil {
+				return err
+			}
+			if n.genHead, err = proj.LoadHead(be, src, weights.GenHeadPrefix, cfg.GenHead); err != nil {
+				return err
+			}
 		}
-		if n.genEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
-			return err
-		}
-		if n.genAligner, err = proj.LoadProjector(be, src, weights.GenAlignerPrefix, cfg.GenAligner); err != nil {
-			return err
-		}
-		if n.genHead, err = proj.LoadHead(be, src, weights.GenHeadPrefix, cfg.GenHead); err != nil {
-			return err
-		}
-		if n.vq, err = vq.Load(be, src, vq.ParamsFromConfig(cfg.VQ)); err != nil {
-			return fmt.Errorf("VQ decoder: %w", err)
+		if parts[weights.PartVQ] {
+			if n.vq, err = vq.Load(be, src, vq.ParamsFromConfig(cfg.VQ)); err != nil {
+				return fmt.Errorf("VQ decoder: %w", err)
+			}
 		}
 		return be.Sync()
 	}(); err != nil {
@@ -653,20 +775,29 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 
 // benchModelStats counts parameters and the weight bytes each step reads, from the plan at the
 // dtype the matrices were actually stored in.
-func benchModelStats(n *benchNetworks, buildS float64) benchModelInfo {
+func benchModelStats(n *benchNetworks, buildS float64, parts map[weights.Part]bool) benchModelInfo {
 	prec := weights.BF16
-	if n.llm.Layers[0].Q.DType == compute.F32 {
+	if n.matrix == compute.F32 {
 		prec = weights.F32
 	}
 	info := benchModelInfo{BuildS: benchRound(buildS, 2), LLM: map[string]int{
 		"hidden_size": n.cfg.LLM.Hidden, "intermediate_size": n.cfg.LLM.Intermediate,
 		"num_hidden_layers": n.cfg.LLM.Layers, "num_attention_heads": n.cfg.LLM.Heads,
 		"num_key_value_heads": n.cfg.LLM.KVHeads, "vocab_size": n.cfg.LLM.Vocab,
-	}, Note: "the tensors inference runs (weights.Plan); the peer also counts the VQ encoder and other unused tensors"}
+	}, Note: "the tensors inference runs (weights.Plan); the peer also counts the VQ encoder and other unused tensors; built_bytes: those of the parts the chosen stages use",
+		BuiltParts: []string{}}
+	for _, p := range weights.Parts() {
+		if parts[p] {
+			info.BuiltParts = append(info.BuiltParts, string(p))
+		}
+	}
 	for _, s := range weights.Plan(n.cfg) {
 		b := s.Bytes(prec)
 		info.ParamsTotal += s.Params()
 		info.BytesTotal += b
+		if parts[s.Part] {
+			info.BuiltBytes += b
+		}
 		embed := strings.HasSuffix(s.Name, "embed_tokens.weight")
 		head := strings.HasSuffix(s.Name, "lm_head.weight")
 		switch {
@@ -813,7 +944,14 @@ func (b *benchRun) preprocess() error {
 		if err != nil {
 			return err
 		}
-		t, err := b.net.vision.Pixels(pv)
+		var t *compute.Tensor
+		if b.net.vision != nil {
+			t, err = b.net.vision.Pixels(pv)
+		} else {
+			// No tower built (preprocess alone): upload the values as Pixels does; no release
+			// has the tower's own normalisation that Pixels would add.
+			t = b.net.be.FromFloat32(pv, 1, 3, p.ImageSize, p.ImageSize)
+		}
 		if err != nil {
 			return err
 		}
@@ -1332,44 +1470,81 @@ func benchMeasureBandwidth(mib, threads int) *benchBandwidth {
 		Method: fmt.Sprintf("sum of uint64 words, %d goroutines, median and best of 10 passes", threads)}
 }
 
-// benchPeak tracks the peak resident memory: the kernel's high-water mark (VmHWM) on Linux,
-// elsewhere the largest Go runtime total (runtime/metrics) seen at the points note is called.
-// getrusage's maxrss would be the portable high-water mark, but it needs a build-tagged file
-// per platform.
+// benchPeak tracks the peak resident memory of the model and its stages, without the
+// bandwidth test's buffer: the kernel's high-water mark (VmHWM) on Linux, reset once that
+// buffer is returned to the system; where that cannot be done, the largest resident size
+// sampled at the points note is called (VmRSS, or the Go runtime's memory less what it gave
+// back), which can miss a short peak inside a stage. getrusage's maxrss would be the
+// portable high-water mark, but it cannot be reset and needs a build-tagged file per platform.
 type benchPeak struct {
-	max int64
+	hwm   bool  // VmHWM is the peak: it exists, and was reset after the bandwidth test if one ran
+	reset bool  // VmHWM was reset
+	max   int64 // the largest sample seen by note
+}
+
+// newBenchPeak starts tracking; afterBuffer says that the bandwidth test ran, so its buffer
+// must be handed back and the high-water mark reset.
+func newBenchPeak(afterBuffer bool) *benchPeak {
+	p := &benchPeak{}
+	if afterBuffer {
+		debug.FreeOSMemory()
+	}
+	if _, ok := benchProcStatus("VmHWM:"); ok {
+		switch {
+		case !afterBuffer:
+			p.hwm = true
+		case benchResetHWM() == nil:
+			p.hwm, p.reset = true, true
+		}
+	}
+	p.note()
+	return p
+}
+
+// benchResetHWM sets VmHWM to the current resident size (Linux 4.0 and later).
+func benchResetHWM() error {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
 func (p *benchPeak) source() string {
-	if _, ok := benchProcStatus("VmHWM:"); ok {
+	switch {
+	case p.hwm && p.reset:
+		return "VmHWM (/proc/self/status), reset after the bandwidth test (/proc/self/clear_refs)"
+	case p.hwm:
 		return "VmHWM (/proc/self/status)"
 	}
-	return "max of runtime/metrics /memory/classes/total:bytes sampled after each stage"
+	if _, ok := benchProcStatus("VmRSS:"); ok {
+		return "max of VmRSS (/proc/self/status) sampled after each stage"
+	}
+	return "max of the Go runtime's memory (runtime/metrics, less what it returned to the OS) sampled after each stage"
 }
 
+// note samples the resident size.
 func (p *benchPeak) note() {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() == metrics.KindUint64 {
-		p.max = max(p.max, int64(s[0].Value.Uint64()))
-	}
+	p.max = max(p.max, benchRSSNow())
 }
 
 func (p *benchPeak) peak() int64 {
-	if v, ok := benchProcStatus("VmHWM:"); ok {
-		return v
+	if p.hwm {
+		if v, ok := benchProcStatus("VmHWM:"); ok {
+			return v
+		}
 	}
 	return p.max
 }
 
-// benchRSSNow is the current resident set (VmRSS) on Linux, else the Go runtime's total.
+// benchRSSNow is the current resident set (VmRSS) on Linux, else the memory the Go runtime
+// holds from the OS.
 func benchRSSNow() int64 {
 	if v, ok := benchProcStatus("VmRSS:"); ok {
 		return v
 	}
-	var p benchPeak
-	p.note()
-	return p.max
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 }
 
 // benchProcStatus reads one "Key:  N kB" line of /proc/self/status in bytes.
@@ -1478,8 +1653,12 @@ func benchSeconds(x float64) string {
 // benchTable renders the result as the peer's text table.
 func benchTable(r *benchResult) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "janus bench: preset=%s weights=%s matrices=%s threads=%d repeat=%d backend=%s %s %s/%s\n",
-		r.Preset, r.Source, r.MatrixDType, r.Threads, r.Repeat, r.Backend, r.GoVersion, r.Env.GOOS, r.Env.GOARCH)
+	kernels := ""
+	if r.Kernels != "" {
+		kernels = " kernels=" + r.Kernels
+	}
+	fmt.Fprintf(&sb, "janus bench: preset=%s weights=%s matrices=%s threads=%d repeat=%d backend=%s%s %s %s/%s\n",
+		r.Preset, r.Source, r.MatrixDType, r.Threads, r.Repeat, r.Backend, kernels, r.GoVersion, r.Env.GOOS, r.Env.GOARCH)
 	fmt.Fprintf(&sb, "date %s  cpu %q  load avg at start %v, at end %v\n", r.Env.Date, r.Env.CPUModel, r.Env.LoadavgStart, r.LoadavgEnd)
 	for _, bw := range []struct {
 		when string
@@ -1518,8 +1697,9 @@ func benchTable(r *benchResult) string {
 		}
 	}
 	m := r.Model
-	fmt.Fprintf(&sb, "\nmodel: %.3f G params (%.2f GB, %s matrices); LLM weights read per decode step %.2f GB, per generation step %.2f GB; built in %.1f s\n",
-		float64(m.ParamsTotal)/1e9, float64(m.BytesTotal)/1e9, r.MatrixDType, float64(m.DecodeWeightByte)/1e9, float64(m.GenWeightBytes)/1e9, m.BuildS)
+	fmt.Fprintf(&sb, "\nmodel: %.3f G params (%.2f GB, %s matrices); LLM weights read per decode step %.2f GB, per generation step %.2f GB; built %.2f GB (%s) in %.1f s\n",
+		float64(m.ParamsTotal)/1e9, float64(m.BytesTotal)/1e9, r.MatrixDType, float64(m.DecodeWeightByte)/1e9, float64(m.GenWeightBytes)/1e9,
+		float64(m.BuiltBytes)/1e9, benchPartsText(m.BuiltParts), m.BuildS)
 	var peaks []string
 	for _, ns := range r.Stages {
 		peaks = append(peaks, fmt.Sprintf("%s %.2f", ns.Name, float64(ns.Stage.PeakRSSAfter)/1e9))

@@ -154,7 +154,8 @@ func TestBenchTable(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"janus bench: preset=tiny-a", "\nvision ", "\nprefill ", "\nvq_decode_p1 ", "RSS: after build"} {
+	for _, want := range []string{"janus bench: preset=tiny-a", "\nvision ", "\nprefill ", "\nvq_decode_p1 ", "RSS: after build",
+		"(vision, aligner, llm, vq) in "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

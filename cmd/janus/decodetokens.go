@@ -30,7 +30,7 @@ import (
 
 // runDecodeTokens implements the decode-tokens subcommand.
 func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("decode-tokens", stderr, "janus decode-tokens --model DIR --tokens FILE --out PATH [flags]",
+	fs := newFlagSet("decode-tokens", stderr, "janus decode-tokens --model DIR|NAME --tokens FILE --out PATH [flags]",
 		"Decode image token grids with the model's VQ decoder and write PNG files.")
 	var mf modelFlags
 	mf.register(fs)
@@ -64,6 +64,7 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := checkTargets(paths, *force); err != nil {
 		return err
 	}
+	removeStaleTemps(paths, stderr)
 
 	if err := mf.resolve(); err != nil {
 		return err

@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
 )
 
 // newFlagSet returns the flag set of a subcommand. Parse errors go to stderr, and -h prints
@@ -24,10 +28,21 @@ func newFlagSet(name string, stderr io.Writer, usage string, about ...string) *f
 
 // parseArgs parses args into fs and refuses positional arguments: every subcommand takes its
 // input as flags, so a stray word is a mistake (often an unquoted prompt). hint, when not
-// empty, says where such a value belongs.
+// empty, says where such a value belongs. -h prints fs.Usage; a bad flag is one line that
+// says how to list the flags, not the whole usage (which would bury the error).
 func parseArgs(fs *flag.FlagSet, args []string, hint string) error {
-	if err := fs.Parse(args); err != nil {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
 		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%w (janus %s -h lists the flags)", err, fs.Name())
 	}
 	if fs.NArg() == 0 {
 		return nil
@@ -54,4 +69,61 @@ func writeJSON(w io.Writer, v any, indent bool) error {
 		enc.SetIndent("", "  ")
 	}
 	return enc.Encode(v)
+}
+
+// maxPromptFileBytes bounds --prompt-file: far more text than any model's context holds, but
+// a mistaken file (a model checkpoint, a video) is refused instead of read into memory.
+const maxPromptFileBytes = 16 << 20
+
+// promptFlags are --prompt and --prompt-file: the text on the command line, or in a file
+// (or on stdin) when it is longer than the shell allows or awkward to quote.
+type promptFlags struct {
+	text, file string
+}
+
+// register adds --prompt (described by what) and --prompt-file to fs.
+func (p *promptFlags) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&p.text, "prompt", "", what)
+	fs.StringVar(&p.file, "prompt-file", "", "read the prompt from this UTF-8 text file instead (- for stdin; trailing newlines are dropped)")
+}
+
+// read returns the prompt: the --prompt text, or the content of --prompt-file.
+func (p *promptFlags) read(stdin io.Reader) (string, error) {
+	switch {
+	case p.text != "" && p.file != "":
+		return "", errors.New("give the prompt with --prompt or --prompt-file, not both")
+	case p.file == "":
+		if strings.TrimSpace(p.text) == "" {
+			return "", errors.New("missing --prompt TEXT (or --prompt-file FILE)")
+		}
+		return p.text, nil
+	}
+	name, r := p.file, stdin
+	if p.file == "-" {
+		name = "stdin"
+	} else {
+		f, err := os.Open(p.file)
+		if err != nil {
+			return "", fmt.Errorf("--prompt-file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	if r == nil {
+		return "", fmt.Errorf("--prompt-file %s: no input", name)
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, maxPromptFileBytes+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("--prompt-file: read %s: %w", name, err)
+	case len(raw) > maxPromptFileBytes:
+		return "", fmt.Errorf("--prompt-file %s is larger than %d MiB; a prompt is text", name, maxPromptFileBytes>>20)
+	case !utf8.Valid(raw):
+		return "", fmt.Errorf("--prompt-file %s is not UTF-8 text", name)
+	}
+	text := strings.TrimRight(string(raw), "\r\n")
+	if strings.TrimSpace(text) == "" {
+		return "", fmt.Errorf("--prompt-file %s is empty", name)
+	}
+	return text, nil
 }

@@ -19,7 +19,8 @@ func TestParseArgs(t *testing.T) {
 		{"flags only", []string{"--n", "2"}, "", "", false},
 		{"stray word with a hint", []string{"--n", "2", "cat"}, "the prompt goes after --prompt", `unexpected argument "cat" (the prompt goes after --prompt)`, false},
 		{"stray word", []string{"cat"}, "", `unexpected argument "cat"`, false},
-		{"unknown flag", []string{"--nope"}, "", "flag provided but not defined: -nope", false},
+		{"unknown flag", []string{"--nope"}, "", "flag provided but not defined: -nope (janus demo -h lists the flags)", false},
+		{"bad value", []string{"--n", "-x"}, "", `invalid value "-x" for flag -n: parse error (janus demo -h lists the flags)`, false},
 		{"help", []string{"-h"}, "", flag.ErrHelp.Error(), true},
 	}
 	for _, tc := range tests {
@@ -44,6 +45,9 @@ func TestParseArgs(t *testing.T) {
 				if !strings.HasPrefix(stderr.String(), want) {
 					t.Errorf("usage printed %q, want it to start with %q", stderr.String(), want)
 				}
+			} else if stderr.Len() > 0 {
+				// A mistake is reported once, by the caller, not with the whole usage.
+				t.Errorf("printed %q on stderr", stderr.String())
 			}
 		})
 	}

@@ -1,6 +1,6 @@
 package main
 
-// janus generate --model DIR --prompt TEXT [--n N] [--cfg W] [--temperature T] [--top-k K]
+// janus generate --model DIR --prompt TEXT|--prompt-file FILE [--n N] [--cfg W] [--temperature T] [--top-k K]
 //                [--top-p P] [--seed S] [--out PATH] [--force] [--json] [--preview-every K]
 //                [--max-memory GB] [--threads N] [--backend auto|cpu|metal]
 //
@@ -15,14 +15,17 @@ package main
 // 0), a folder (janus-<seed>-%d.png inside it), or a file name that gets -<index> before its
 // extension. Without --out the files go to the current folder. Only .png is written.
 //
-// Progress goes to stderr: a bar redrawn in place on a terminal, otherwise a line every 10%.
+// Progress goes to stderr, for the token loop and then the VQ decode of the images: a bar
+// redrawn in place on a terminal, otherwise a line every 10%.
 // With --preview-every K a preview of every image is written after every K rows of the token
 // grid to a file of the run's own beside the final one, <name>.preview-<random>.png (created
 // so that it can never be an existing file, named on stderr, replaced atomically by each new
 // preview and removed when generation ends). Without --preview-every no preview file is made
 // or touched.
 //
-// Every option is checked before the model is loaded. Before the token loop the memory the
+// Every option is checked before the model is loaded, and so is the output folder: it must
+// exist and take a new file. The hidden temporary files (.NAME.png.NNN.tmp) that a run
+// killed while writing an image left in it are removed then, once 10 minutes old. Before the token loop the memory the
 // run needs (mostly the KV cache: two float32 rows per image) is estimated and compared with
 // --max-memory, by default 80% of physical memory less what the loaded model holds; a run
 // that does not fit is refused with the numbers and the largest --n that fits.
@@ -42,6 +45,7 @@ import (
 	"image"
 	"io"
 	"math"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,13 +67,14 @@ type generateResult struct {
 }
 
 // runGenerate implements the generate subcommand.
-func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("generate", stderr, "janus generate --model DIR --prompt TEXT [flags]",
+func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("generate", stderr, "janus generate --model DIR|NAME --prompt TEXT|--prompt-file FILE [flags]",
 		"Generate images from a text prompt and write them as PNG files.")
 	var mf modelFlags
 	mf.register(fs)
-	prompt := fs.String("prompt", "", "what to draw")
-	n := fs.Int("n", 1, "number of images, generated together")
+	var pf promptFlags
+	pf.register(fs, "what to draw")
+	n := fs.Int("n", 1, fmt.Sprintf("number of images, generated together (1 to %d)", model.MaxImages))
 	cfg := fs.Float64("cfg", model.DefaultCFG, "classifier-free guidance weight")
 	temperature := fs.Float64("temperature", model.DefaultTemperature, "sampling temperature; 0 picks the most likely token")
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens only (0: all, as the original)")
@@ -86,8 +91,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := mf.check(); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*prompt) == "" {
-		return errors.New("missing --prompt TEXT")
+	prompt, err := pf.read(stdin)
+	if err != nil {
+		return err
 	}
 	if *n < 1 || *n > model.MaxImages {
 		return fmt.Errorf("--n %d must be between 1 and %d", *n, model.MaxImages)
@@ -119,6 +125,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := checkTargets(paths, *force); err != nil {
 		return err
 	}
+	removeStaleTemps(paths, stderr)
 
 	start := time.Now()
 	m, err := mf.load(model.Options{})
@@ -134,7 +141,11 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	previews := &previewFiles{finals: paths, announce: bar.note}
 	defer previews.remove()
 	var previewErr error
-	res, err := m.GenerateImages(ctx, *prompt, opts, func(p model.ImageProgress) {
+	res, err := m.GenerateImages(ctx, prompt, opts, func(p model.ImageProgress) {
+		if p.DecodeStages > 0 {
+			bar.decode(p.DecodeStage, p.DecodeStages)
+			return
+		}
 		bar.update(p.Token, p.Tokens, p.TokensPerSecond, p.Remaining)
 		if p.Preview != nil && previewErr == nil {
 			previewErr = previews.write(p.Preview)
@@ -158,7 +169,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	name := mf.name
 	for i, img := range res.Images {
 		meta := app.ImageMeta{
-			Prompt: *prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
+			Prompt: prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
 			TopK: *topK, TopP: *topP, Model: name, Software: "Janus Desktop " + version,
 		}
 		if err := app.SaveImage(paths[i], img, meta, *force); err != nil {
@@ -225,16 +236,24 @@ func checkPNGPaths(paths []string) ([]string, error) {
 }
 
 // checkTargets fails early, before a long generation, when an output already exists (unless
-// force) or its folder does not.
+// force) or its folder does not exist or cannot be written to.
 func checkTargets(paths []string, force bool) error {
 	seen := map[string]bool{}
+	writable := map[string]bool{}
 	for _, p := range paths {
 		if seen[p] {
 			return fmt.Errorf("--out names %s twice", p)
 		}
 		seen[p] = true
-		if st, err := os.Stat(filepath.Dir(p)); err != nil || !st.IsDir() {
-			return fmt.Errorf("cannot write %s: folder %s does not exist", p, filepath.Dir(p))
+		dir := filepath.Dir(p)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("cannot write %s: folder %s does not exist", p, dir)
+		}
+		if !writable[dir] {
+			if err := checkWritable(dir); err != nil {
+				return fmt.Errorf("cannot write %s: %w", p, err)
+			}
+			writable[dir] = true
 		}
 		if _, err := os.Lstat(p); err == nil && !force {
 			return fmt.Errorf("%s already exists (use --force to overwrite)", p)
@@ -243,8 +262,41 @@ func checkTargets(paths []string, force bool) error {
 	return nil
 }
 
-// previewFiles are the preview files of one run. Each is created on the first preview with
-// a name no file has (os.CreateTemp beside its image), and later previews replace it
+// removeStaleTemps deletes, in the folders of paths, the hidden temporary files an earlier
+// run killed while writing an image left behind, and says so on stderr. A failure is only a
+// warning: the run itself does not need those files gone.
+func removeStaleTemps(paths []string, stderr io.Writer) {
+	done := map[string]bool{}
+	for _, p := range paths {
+		dir := filepath.Dir(p)
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		removed, err := imageproc.RemoveStaleTemps(dir, imageproc.StaleTempAge)
+		for _, r := range removed {
+			fmt.Fprintf(stderr, "removed %s, left by an interrupted run\n", r)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "warning: %v\n", err)
+		}
+	}
+}
+
+// checkWritable creates and removes a file in dir: permissions alone do not tell (root,
+// ACLs, read-only mounts), and the outputs are only written after the whole generation.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".janus-write-check-*")
+	if err != nil {
+		return fmt.Errorf("folder %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// previewFiles are the preview files of one run. Each is created on the first preview,
+// whole, under a name no file has (newPreviewFile), and later previews replace it
 // atomically, so a viewer never reads half a PNG and no file of the user's is ever written
 // over or removed.
 type previewFiles struct {
@@ -263,25 +315,41 @@ func (p *previewFiles) write(imgs []*image.NRGBA) error {
 			break
 		}
 		if p.paths[i] == "" {
-			final := p.finals[i]
-			stem := strings.TrimSuffix(filepath.Base(final), filepath.Ext(final))
-			f, err := os.CreateTemp(filepath.Dir(final), stem+".preview-*.png")
+			path, err := newPreviewFile(p.finals[i], img)
 			if err != nil {
-				return fmt.Errorf("preview of %s: %w", final, err)
+				return err
 			}
-			p.paths[i] = f.Name()
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("preview %s: %w", f.Name(), err)
-			}
+			p.paths[i] = path
 			if p.announce != nil {
-				p.announce("preview: " + f.Name())
+				p.announce("preview: " + path)
 			}
+			continue
 		}
 		if err := imageproc.WritePNG(p.paths[i], img, nil, true); err != nil {
 			return fmt.Errorf("preview: %w", err)
 		}
 	}
 	return nil
+}
+
+// newPreviewFile writes the first preview of the image final under a name no file has,
+// <stem>.preview-<random>.png beside it. The file appears only once it holds the whole PNG:
+// WritePNG without overwrite links its finished temporary file to the name and fails if the
+// name is taken, and then another name is drawn.
+func newPreviewFile(final string, img *image.NRGBA) (string, error) {
+	stem := strings.TrimSuffix(filepath.Base(final), filepath.Ext(final))
+	for range 100 {
+		path := filepath.Join(filepath.Dir(final), fmt.Sprintf("%s.preview-%d.png", stem, mrand.Uint32()))
+		err := imageproc.WritePNG(path, img, nil, false)
+		if errors.Is(err, imageproc.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("preview of %s: %w", final, err)
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("preview of %s: no free file name", final)
 }
 
 // remove deletes the preview files this run created, and only those.
@@ -294,17 +362,33 @@ func (p *previewFiles) remove() {
 	}
 }
 
-// progressBar draws generation progress on stderr: in place on a terminal, as a line every
-// 10% otherwise (logs and pipes).
+// progressBar draws generation progress on stderr, the token loop then the VQ decode: in
+// place on a terminal, as a line every 10% otherwise (logs and pipes).
 type progressBar struct {
-	w        io.Writer
-	terminal bool
-	lastTick int
-	drawn    bool
+	w          io.Writer
+	terminal   bool
+	lastTick   int
+	decodeTick int
+	drawn      bool
 }
 
 func newProgressBar(w io.Writer) *progressBar {
-	return &progressBar{w: w, terminal: isTerminal(w), lastTick: -1}
+	return &progressBar{w: w, terminal: isTerminal(w), lastTick: -1, decodeTick: -1}
+}
+
+// decode shows the final VQ decode: done of total decoder stages over all images.
+func (b *progressBar) decode(done, total int) {
+	if b.terminal {
+		const width = 30
+		fill := done * width / total
+		fmt.Fprintf(b.w, "\r[%s%s] decoding the images: %d/%d stages\033[K", strings.Repeat("#", fill), strings.Repeat("-", width-fill), done, total)
+		b.drawn = true
+		return
+	}
+	if tick := done * 10 / total; tick != b.decodeTick {
+		b.decodeTick = tick
+		fmt.Fprintf(b.w, "decode:   %3d%%  %d/%d stages\n", done*100/total, done, total)
+	}
 }
 
 // isTerminal reports whether w is a character device (a terminal), without cgo or ioctls.

@@ -47,7 +47,7 @@ func newGenFixture(t *testing.T, name string) genFixture {
 func runGen(t *testing.T, args ...string) (generateResult, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := runGenerate(context.Background(), append(args, "--json"), &out, &errOut)
+	err := runGenerate(context.Background(), append(args, "--json"), nil, &out, &errOut)
 	var res generateResult
 	if err == nil {
 		if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil {
@@ -83,8 +83,9 @@ func TestGenerateGoldenTinyA(t *testing.T) {
 	if !slices.Equal(res.Tokens[0], g.Generation.ImageTokens[0]) {
 		t.Fatalf("tokens %v, want %v", res.Tokens[0], g.Generation.ImageTokens[0])
 	}
-	if !strings.Contains(stderr, "100%") {
-		t.Errorf("stderr has no final progress line:\n%s", stderr)
+	if !strings.Contains(stderr, "generate: 100%") || !strings.Contains(stderr, "decode:   100%") ||
+		strings.Index(stderr, "generate: 100%") > strings.Index(stderr, "decode:     0%") {
+		t.Errorf("stderr lacks the final token progress line followed by the decode's:\n%s", stderr)
 	}
 	data, err := os.ReadFile(res.Images[0])
 	if err != nil {
@@ -223,7 +224,7 @@ func TestGenerateCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errOut bytes.Buffer
-	err := runGenerate(ctx, []string{"--model", fx.dir, "--prompt", fx.prompt, "--out", outDir, "--threads", "1"}, &out, &errOut)
+	err := runGenerate(ctx, []string{"--model", fx.dir, "--prompt", fx.prompt, "--out", outDir, "--threads", "1"}, nil, &out, &errOut)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("generate with a cancelled context = %v", err)
 	}
@@ -252,7 +253,7 @@ func TestGenerateFlagErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := runGenerate(context.Background(), tt.args, &out, &errOut)
+			err := runGenerate(context.Background(), tt.args, nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("generate %v = %v, want an error containing %q", tt.args, err, tt.want)
 			}
@@ -299,10 +300,16 @@ func TestProgressBarLines(t *testing.T) {
 	for i := 1; i <= 40; i++ {
 		b.update(i, 40, 12.5, 0)
 	}
+	for i := 0; i <= 20; i++ {
+		b.decode(i, 20)
+	}
 	b.done()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 11 || !strings.Contains(lines[10], "100%  40/40 tokens  12.5 tok/s  0:00 left") {
+	if len(lines) != 22 || !strings.Contains(lines[10], "100%  40/40 tokens  12.5 tok/s  0:00 left") {
 		t.Fatalf("progress lines:\n%s", buf.String())
+	}
+	if lines[11] != "decode:     0%  0/20 stages" || lines[21] != "decode:   100%  20/20 stages" {
+		t.Fatalf("decode progress lines:\n%s", strings.Join(lines[11:], "\n"))
 	}
 	if got := formatDuration(3725e9); got != "1:02:05" {
 		t.Errorf("formatDuration = %q", got)
@@ -334,7 +341,7 @@ func TestAnswerOptionsBeforeLoad(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"--model", missing, "--prompt", "x", "--seed", "1", "--out", filepath.Join(dir, "a.png")}, tt.flags...)
 			var out, errOut bytes.Buffer
-			err := runGenerate(context.Background(), args, &out, &errOut)
+			err := runGenerate(context.Background(), args, nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("generate %v = %v, want an error containing %q", tt.flags, err, tt.want)
 			}
@@ -417,7 +424,16 @@ func TestPreviewFiles(t *testing.T) {
 	dir := t.TempDir()
 	finals := []string{filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")}
 	var named []string
-	p := &previewFiles{finals: finals, announce: func(s string) { named = append(named, s) }}
+	p := &previewFiles{finals: finals, announce: func(s string) {
+		named = append(named, s)
+		// A preview file never exists empty or half written: when it is named, it holds a
+		// whole PNG.
+		path := strings.TrimPrefix(s, "preview: ")
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("announced %s: %v", path, err)
+		}
+		fixtures.ReadPNG(t, path)
+	}}
 	frame := func(v uint8) []*image.NRGBA {
 		imgs := make([]*image.NRGBA, 2)
 		for i := range imgs {
@@ -568,7 +584,7 @@ func TestGenerateCancelledMidRun(t *testing.T) {
 			var stdout bytes.Buffer
 			args := append([]string{"--model", dir, "--prompt", prompt, "--n", "4", "--seed", "3",
 				"--out", outDir, "--threads", "2", "--json"}, tt.flags...)
-			err = runGenerate(ctx, args, &stdout, stderr)
+			err = runGenerate(ctx, args, nil, &stdout, stderr)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("generate cancelled at %q = %v, want context.Canceled\n%s", tt.at, err, stderr.buf.String())
 			}

@@ -1,6 +1,6 @@
 package main
 
-// janus info --model DIR [--json]
+// janus info --model DIR|NAME [--json]
 //
 // Describes a model folder: family, the dimensions of every part, parameter counts, stored
 // dtype, weight files, special token ids and the memory the weights need at each precision.
@@ -8,7 +8,7 @@ package main
 //
 // The --json output is one object with these fields (stable; new fields may be added):
 //
-//	model           string  the folder as given
+//	model           string  the model folder (a --model name resolved to its folder)
 //	family          string  "Janus", "Janus-Pro" or "unknown" (no tokenizer.json), as the
 //	                        prompt builder decides it from the tokenizer
 //	torch_dtype     string  config.json's torch_dtype (informational)
@@ -36,6 +36,9 @@ package main
 //	                        when the tokenizer lacks the token (and for Janus' plain-text
 //	                        roles); the array is empty without tokenizer.json
 //	unexpected_tensors array names stored but neither run nor known to be unused
+//	compute         object  the backend this machine runs the model on: "backend" ("cpu")
+//	                        and, for the CPU, "kernels" ("avx512", "avx2-fma" or "generic",
+//	                        as JANUS_CPU_KERNELS caps them)
 
 import (
 	"errors"
@@ -47,15 +50,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
 )
 
 // runInfo implements the info subcommand.
 func runInfo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("info", stderr, "janus info --model DIR [--json]",
+	fs := newFlagSet("info", stderr, "janus info --model DIR|NAME [--json]",
 		"Describe a Janus / Janus-Pro model folder: parts, parameters, files, special tokens, memory.")
-	dir := fs.String("model", "", "model folder (config.json, weights, tokenizer files)")
+	dir := fs.String("model", "", modelFlagUsage)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	if err := parseArgs(fs, args, "the folder goes after --model"); err != nil {
 		return err
@@ -63,18 +67,34 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return errors.New("missing --model DIR")
 	}
-	info, err := app.Describe(*dir)
+	resolved, err := resolveModel(*dir)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSON(stdout, info, true)
+	info, err := app.Describe(resolved)
+	if err != nil {
+		return err
 	}
-	return writeInfoText(stdout, info)
+	// The backend is made only to name it: which kernels run depends on this machine and on
+	// JANUS_CPU_KERNELS, not on the model folder.
+	var ci *computeInfo
+	if be, err := model.NewBackend("auto", 1); err == nil {
+		c := describeBackend(be)
+		be.Close()
+		ci = &c
+	}
+	if *asJSON {
+		return writeJSON(stdout, struct {
+			*app.ModelInfo
+			Compute *computeInfo `json:"compute,omitempty"`
+		}{info, ci}, true)
+	}
+	return writeInfoText(stdout, info, ci)
 }
 
-// writeInfoText prints the human-readable description.
-func writeInfoText(w io.Writer, m *app.ModelInfo) error {
+// writeInfoText prints the human-readable description, with the compute backend when ci is
+// not nil.
+func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 	ew := &errWriter{w: w}
 	var head table
 	head.add("model", m.Model)
@@ -84,6 +104,9 @@ func writeInfoText(w io.Writer, m *app.ModelInfo) error {
 	}
 	head.add("family", family)
 	head.add("weights", storedDTypes(m.StoredDTypes)+" (config torch_dtype "+orDash(m.TorchDType)+")")
+	if ci != nil {
+		head.add("compute", ci.String())
+	}
 	head.write(ew, "")
 
 	ew.println()

@@ -89,7 +89,7 @@ func TestInfoTinyA(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"aligner", "family", "files", "files_bytes", "gen", "llm", "memory_bytes", "model", "params",
+	want := []string{"aligner", "compute", "family", "files", "files_bytes", "gen", "llm", "memory_bytes", "model", "params",
 		"preprocess", "special_tokens", "stored_dtypes", "torch_dtype", "unexpected_tensors", "unused", "vision", "vq"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("JSON fields %v, want %v", keys, want)

@@ -26,9 +26,8 @@ var version = "dev"
 
 func commands() []command {
 	return []command{
-		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
-			_, err := fmt.Fprintf(stdout, "janus %s\n", version)
-			return err
+		{"version", "print the version", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runVersion(args, stdout, stderr)
 		}},
 		{"models", "list the Janus models found on this machine", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runModels(ctx, args, stdout, stderr)
@@ -39,11 +38,11 @@ func commands() []command {
 		{"tokenize", "encode JSON-string lines to token ids, or decode id arrays with --decode", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return runTokenize(args, stdin, stdout, stderr)
 		}},
-		{"understand", "answer a question about one or more images", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-			return runUnderstand(ctx, args, stdout, stderr)
+		{"understand", "answer a question about one or more images", func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			return runUnderstand(ctx, args, stdin, stdout, stderr)
 		}},
-		{"generate", "generate images from a prompt", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-			return runGenerate(ctx, args, stdout, stderr)
+		{"generate", "generate images from a prompt", func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			return runGenerate(ctx, args, stdin, stdout, stderr)
 		}},
 		{"bench", "time the engine stage by stage (to compare with the PyTorch peer benchmark)", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runBench(ctx, args, stdout, stderr)
@@ -65,8 +64,26 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'janus <command> -h' for the flags of a command.")
 }
 
+// runVersion implements the version subcommand, which takes no flags but -h.
+func runVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("version", stderr, "janus version", "Print the version of janus.")
+	if err := parseArgs(fs, args, ""); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "janus %s\n", version)
+	return err
+}
+
 // run dispatches to a subcommand and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "help" {
+		// "janus help CMD" is "janus CMD -h".
+		if len(args) > 2 {
+			fmt.Fprintf(stderr, "janus help: want one command, got %q\n", args[1:])
+			return 2
+		}
+		args = []string{args[1], "-h"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

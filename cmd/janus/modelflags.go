@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -19,9 +20,12 @@ type modelFlags struct {
 	name string
 }
 
+// modelFlagUsage is the help of every --model flag.
+const modelFlagUsage = "model folder (config.json, weights, tokenizer files), or the name of one 'janus models' lists"
+
 // register adds --model, --threads and --backend to fs.
 func (f *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dir, "model", "", "model folder (config.json, weights, tokenizer files), or the name of one 'janus models' lists")
+	fs.StringVar(&f.dir, "model", "", modelFlagUsage)
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	fs.StringVar(&f.backend, "backend", "auto", "compute backend: auto, cpu or metal")
 }
@@ -64,4 +68,28 @@ func (f *modelFlags) load(opts model.Options) (*model.Model, error) {
 	}
 	opts.BackendName, opts.Threads = f.backend, f.threads
 	return model.Load(f.dir, opts)
+}
+
+// computeInfo names a compute backend and, for the CPU, the kernel set it runs, so that a
+// measurement says what it measured.
+type computeInfo struct {
+	Backend string `json:"backend"`
+	Kernels string `json:"kernels,omitempty"`
+}
+
+// describeBackend reads be's name and kernel set (backends without kernel sets leave it empty).
+func describeBackend(be compute.Backend) computeInfo {
+	ci := computeInfo{Backend: be.Name()}
+	if k, ok := be.(interface{ Kernels() string }); ok {
+		ci.Kernels = k.Kernels()
+	}
+	return ci
+}
+
+// String is "cpu, avx512 kernels", or the backend name alone.
+func (c computeInfo) String() string {
+	if c.Kernels == "" {
+		return c.Backend
+	}
+	return c.Backend + ", " + c.Kernels + " kernels"
 }

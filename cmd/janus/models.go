@@ -62,11 +62,8 @@ func runModels(_ context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "here can be given to --model instead of a folder.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, "folders go after --dir"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (folders go after --dir)", fs.Arg(0))
 	}
 	roots := []string(dirs)
 	for _, d := range roots {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 
 	"github.com/janus-desktop/janus/model/tokenizer"
@@ -16,10 +17,10 @@ import (
 // runTokenize is `janus tokenize`: it encodes JSON strings read line by line from stdin to
 // JSON arrays of token ids, or with --decode turns arrays of ids back into JSON strings.
 func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokenize", stderr, "janus tokenize --tokenizer FILE [--decode] < lines", "",
-		"Each input line is a JSON string (or, with --decode, a JSON array of ids);",
+	fs := newFlagSet("tokenize", stderr, "janus tokenize --tokenizer FILE|DIR|NAME [--decode] < lines", "",
+		"Each input line is a JSON string (or, with --decode, a JSON array of ids); blank lines are skipped;",
 		"each output line is its JSON array of ids (or decoded JSON string).", "")
-	path := fs.String("tokenizer", "", "tokenizer.json file or model folder (required)")
+	path := fs.String("tokenizer", "", "tokenizer.json file, model folder, or the name of a model 'janus models' lists (required)")
 	decode := fs.Bool("decode", false, "read JSON arrays of ids and write the decoded JSON strings")
 	addSpecial := fs.Bool("add-special", false, "when encoding, add the post-processor's special tokens (e.g. BOS)")
 	skipSpecial := fs.Bool("skip-special", false, "when decoding, leave special tokens out")
@@ -30,12 +31,19 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errors.New("--tokenizer is required")
 	}
-	tok, err := tokenizer.Load(*path)
+	src, err := resolveTokenizer(*path)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(src)
 	if err != nil {
 		return err
 	}
 	out := bufio.NewWriter(stdout)
 	err = eachLine(stdin, func(n int, line []byte) error {
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil // a blank line (often the last one of a hand-made file) holds no input
+		}
 		if *decode {
 			return decodeLine(out, tok, n, line, *skipSpecial)
 		}
@@ -45,6 +53,15 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	return err
+}
+
+// resolveTokenizer turns --tokenizer into a tokenizer.json file or a folder: a file is taken
+// as given, anything else as resolveModel takes a --model.
+func resolveTokenizer(arg string) (string, error) {
+	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+		return arg, nil
+	}
+	return resolveModel(arg)
 }
 
 // eachLine calls fn with every line of r (1-based numbers), without its line ending.
@@ -92,6 +109,9 @@ func decodeLine(w *bufio.Writer, tok *tokenizer.Tokenizer, n int, line []byte, s
 	for i, v := range raw {
 		if v < 0 || v > math.MaxInt32 {
 			return fmt.Errorf("input line %d: id %d at index %d is out of range", n, v, i)
+		}
+		if _, ok := tok.IDToken(int32(v)); !ok {
+			return fmt.Errorf("input line %d: id %d at index %d is out of range: the vocabulary has no such token (ids 0 to %d)", n, v, i, tok.VocabSize()-1)
 		}
 		ids[i] = int32(v)
 	}

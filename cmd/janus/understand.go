@@ -1,6 +1,6 @@
 package main
 
-// janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT
+// janus understand --model DIR [--image FILE ...] --prompt TEXT|--prompt-file FILE
 //                  [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
 //                  [--repetition-penalty R] [--json] [--threads N] [--backend auto|cpu|metal]
 //
@@ -16,6 +16,11 @@ package main
 //	seconds            float   the whole turn: vision tower, prefill and decoding
 //	prefill_seconds    float   the vision tower and the prompt
 //	tokens_per_second  float   decoding speed: tokens after the first over the decode time
+//	seed               int     the sampling seed (only when sampling, --temperature > 0)
+//
+// Sampling without --seed uses a random seed, printed on stderr ("seed N") and in --json:
+// `--seed N` gives the same answer again. --prompt-file FILE (- for stdin) reads a question
+// too long for the command line.
 
 import (
 	"context"
@@ -26,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -50,22 +56,24 @@ type understandResult struct {
 	Seconds         float64 `json:"seconds"`
 	PrefillSeconds  float64 `json:"prefill_seconds"`
 	TokensPerSecond float64 `json:"tokens_per_second"`
+	Seed            *uint64 `json:"seed,omitempty"`
 }
 
 // runUnderstand implements the understand subcommand.
-func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("understand", stderr, "janus understand --model DIR --image FILE [--image FILE ...] --prompt TEXT [flags]",
+func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("understand", stderr, "janus understand --model DIR|NAME [--image FILE ...] --prompt TEXT|--prompt-file FILE [flags]",
 		"Answer a question about images, streaming the answer to stdout.")
 	var mf modelFlags
 	mf.register(fs)
 	var images imageFlags
-	fs.Var(&images, "image", "image file to ask about (repeat for several; they come before the text, in order)")
-	prompt := fs.String("prompt", "", "the question")
+	fs.Var(&images, "image", "image file to ask about (repeat for several; they come before the text, in order; none: a text-only question)")
+	var pf promptFlags
+	pf.register(fs, "the question")
 	maxNew := fs.Int("max-new-tokens", model.DefaultMaxNewTokens, "longest answer in tokens")
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy, as the official inference.py")
 	topP := fs.Float64("top-p", 0.95, "nucleus sampling mass when sampling (the official demo's 0.95)")
 	topK := fs.Int("top-k", 50, "keep the K most likely tokens when sampling (Hugging Face's default 50; 0 disables)")
-	seed := fs.Uint64("seed", 0, "random seed for sampling: the same seed gives the same answer")
+	seed := fs.Uint64("seed", 0, "random seed for sampling: the same seed gives the same answer (default: a random one, printed)")
 	repetition := fs.Float64("repetition-penalty", 1, "make tokens already in the answer less likely, HF-style (1: off, as the original)")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming the answer")
 	if err := parseArgs(fs, args, "the question goes after --prompt"); err != nil {
@@ -74,8 +82,9 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := mf.check(); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*prompt) == "" {
-		return errors.New("missing --prompt TEXT")
+	prompt, err := pf.read(stdin)
+	if err != nil {
+		return err
 	}
 	if *maxNew <= 0 {
 		return fmt.Errorf("--max-new-tokens %d must be positive", *maxNew)
@@ -89,6 +98,15 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("understand options: %w", err)
+	}
+	// Sampling without --seed draws a seed, as generate does, so that two runs differ and
+	// the printed seed reproduces an answer worth keeping.
+	sampling := *temperature > 0
+	drawSeed := sampling && !flagSet(fs, "seed")
+	if drawSeed {
+		if opts.Seed, err = app.RandomSeed(); err != nil {
+			return err
+		}
 	}
 	m, err := mf.load(model.Options{SkipGeneration: true})
 	if err != nil {
@@ -111,11 +129,18 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *asJSON {
 		onText = nil
 	}
+	if drawSeed {
+		fmt.Fprintf(stderr, "seed %d\n", opts.Seed)
+	}
 	start := time.Now()
-	res, err := m.Understand(ctx, *prompt, imgs, opts, onText)
+	res, err := m.Understand(ctx, prompt, imgs, opts, onText)
 	elapsed := time.Since(start)
 	if !*asJSON && len(res.Text) > 0 {
 		onText("\n")
+	}
+	if ce := (*model.ContextError)(nil); errors.As(err, &ce) {
+		return fmt.Errorf("the prompt (with its images) has %d tokens but the model's context window holds %d: shorten the question or give fewer images",
+			ce.PromptTokens, ce.Window)
 	}
 	if err != nil {
 		return err
@@ -129,8 +154,12 @@ func runUnderstand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if res.Tokens == nil {
 		res.Tokens = []int32{}
 	}
-	return writeJSON(stdout, understandResult{
+	out := understandResult{
 		Text: res.Text, Tokens: res.Tokens, PromptTokens: res.PromptTokens, FinishReason: res.FinishReason,
 		Seconds: elapsed.Seconds(), PrefillSeconds: res.Prefill.Seconds(), TokensPerSecond: res.TokensPerSecond(),
-	}, false)
+	}
+	if sampling {
+		out.Seed = &opts.Seed
+	}
+	return writeJSON(stdout, out, false)
 }

@@ -42,7 +42,7 @@ func TestUnderstandGolden(t *testing.T) {
 	u := g.Understanding
 
 	var out, errOut bytes.Buffer
-	if err := runUnderstand(context.Background(), append(args, "--json"), &out, &errOut); err != nil {
+	if err := runUnderstand(context.Background(), append(args, "--json"), nil, &out, &errOut); err != nil {
 		t.Fatalf("understand --json: %v (stderr %q)", err, errOut.String())
 	}
 	var res understandResult
@@ -61,7 +61,7 @@ func TestUnderstandGolden(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := runUnderstand(context.Background(), args, &out, &errOut); err != nil {
+	if err := runUnderstand(context.Background(), args, nil, &out, &errOut); err != nil {
 		t.Fatalf("understand: %v (stderr %q)", err, errOut.String())
 	}
 	if got, want := out.String(), u.GreedyText+"\n"; got != want {
@@ -74,7 +74,7 @@ func TestUnderstandSampledIsReproducible(t *testing.T) {
 	args = append(args, "--temperature", "1", "--top-p", "0.9", "--seed", "7", "--json")
 	run := func() understandResult {
 		var out, errOut bytes.Buffer
-		if err := runUnderstand(context.Background(), args, &out, &errOut); err != nil {
+		if err := runUnderstand(context.Background(), args, nil, &out, &errOut); err != nil {
 			t.Fatalf("understand: %v (stderr %q)", err, errOut.String())
 		}
 		var res understandResult
@@ -110,7 +110,7 @@ func TestUnderstandErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := runUnderstand(context.Background(), tt.args, &out, &errOut)
+			err := runUnderstand(context.Background(), tt.args, nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one mentioning %q", err, tt.want)
 			}
@@ -123,7 +123,7 @@ func TestUnderstandCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errOut bytes.Buffer
-	if err := runUnderstand(ctx, args, &out, &errOut); !errors.Is(err, context.Canceled) {
+	if err := runUnderstand(ctx, args, nil, &out, &errOut); !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
@@ -152,7 +152,7 @@ func TestUnderstandOptionsBeforeLoad(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"--model", missing, "--prompt", "hi"}, tt.flags...)
 			var out, errOut bytes.Buffer
-			err := runUnderstand(context.Background(), args, &out, &errOut)
+			err := runUnderstand(context.Background(), args, nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("understand %v = %v, want an error containing %q", tt.flags, err, tt.want)
 			}
@@ -195,7 +195,7 @@ func TestUnderstandCancelledMidAnswer(t *testing.T) {
 	ctx := newChecksCancelCtx(checks)
 	defer ctx.cancel()
 	var out, errOut bytes.Buffer
-	err := runUnderstand(ctx, args, &out, &errOut)
+	err := runUnderstand(ctx, args, nil, &out, &errOut)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("understand cancelled mid-answer = %v, want context.Canceled", err)
 	}
@@ -208,7 +208,7 @@ func TestUnderstandCancelledMidAnswer(t *testing.T) {
 	ctx = newChecksCancelCtx(checks)
 	defer ctx.cancel()
 	out.Reset()
-	err = runUnderstand(ctx, append(args, "--json"), &out, &errOut)
+	err = runUnderstand(ctx, append(args, "--json"), nil, &out, &errOut)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("understand --json cancelled mid-answer = %v, want context.Canceled", err)
 	}
@@ -226,7 +226,7 @@ func TestUnderstandRepetitionPenalty(t *testing.T) {
 	run := func(penalty string) []int32 {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if err := runUnderstand(context.Background(), append(args, "--repetition-penalty", penalty, "--json"), &out, &errOut); err != nil {
+		if err := runUnderstand(context.Background(), append(args, "--repetition-penalty", penalty, "--json"), nil, &out, &errOut); err != nil {
 			t.Fatalf("understand --repetition-penalty %s: %v", penalty, err)
 		}
 		var res understandResult

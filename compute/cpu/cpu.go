@@ -3,6 +3,7 @@ package cpu
 import (
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"runtime"
@@ -41,9 +42,11 @@ const (
 	KernelsAVX512
 )
 
-// kernelsByEnv maps JANUS_CPU_KERNELS values to kernel sets.
+// kernelsByEnv maps JANUS_CPU_KERNELS values to kernel sets; ok is false for any other value.
 func kernelsByEnv(v string) (Kernels, bool) {
 	switch v {
+	case "auto":
+		return KernelsAuto, true
 	case "generic":
 		return KernelsGeneric, true
 	case "avx2":
@@ -69,11 +72,18 @@ var _ compute.Backend = (*Backend)(nil)
 // container limit or GOMAXPROCS lowers it). Its workers stop when the Backend becomes
 // unreachable or Close is called. JANUS_CPU_KERNELS=generic, avx2 or avx512 in the
 // environment picks a kernel set like WithKernels (KernelsGeneric, KernelsAVX2,
-// KernelsAVX512), to compare against or to rule a set out.
+// KernelsAVX512), to compare against or to rule a set out; any other value but auto is
+// ignored with a warning (log/slog). Kernels names the set in use.
 func New(threads int, opts ...Option) *Backend {
 	o := options{kernels: KernelsAuto}
-	if k, ok := kernelsByEnv(os.Getenv("JANUS_CPU_KERNELS")); ok {
-		o.kernels = k
+	if v := os.Getenv("JANUS_CPU_KERNELS"); v != "" {
+		if k, ok := kernelsByEnv(v); ok {
+			o.kernels = k
+		} else {
+			// A typo must not pass for a measurement of the set it meant to pick.
+			slog.Warn("unknown JANUS_CPU_KERNELS value ignored (want auto, generic, avx2 or avx512)",
+				"value", v, "kernels", simdBest().String())
+		}
 	}
 	for _, opt := range opts {
 		opt(&o)

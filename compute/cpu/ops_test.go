@@ -165,6 +165,7 @@ func TestKernelSelection(t *testing.T) {
 		{"env avx2", "avx2", nil, upTo(simdAVX2)},
 		{"env avx512", "avx512", nil, upTo(simdAVX512)},
 		{"option beats env", "avx2", []Option{WithKernels(KernelsAuto)}, simdBest().String()},
+		{"env auto", "auto", nil, simdBest().String()},
 		{"unknown env value", "bogus", nil, simdBest().String()},
 	} {
 		t.Run(c.name, func(t *testing.T) {

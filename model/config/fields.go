@@ -148,7 +148,15 @@ func (o *object) positive(key string, def int, required bool) int {
 		}
 		i = o.intReq(key)
 	} else {
-		i = o.intOr(key, def)
+		v, ok := o.value(key)
+		if !ok {
+			return def
+		}
+		if i, ok = o.toInt(key, v); !ok {
+			// Reported; 0 (unknown) rather than the default keeps the checks that relate
+			// this value to others quiet, so only the real error is shown.
+			return 0
+		}
 	}
 	if i < 1 && o.has(key) {
 		o.fail(key, "must be positive, got %d", i)

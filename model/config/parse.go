@@ -261,10 +261,10 @@ func (c *Config) parseGenVision(gc *object) {
 	if q.Grid > 0 && q.ImageTokens != q.Grid*q.Grid {
 		p.fail("image_token_num_per_image", "%d differs from the VQ grid %d×%d = %d", q.ImageTokens, q.Grid, q.Grid, q.Grid*q.Grid)
 	}
-	if c.GenEmbed.Size > 0 && q.CodebookSize != c.GenEmbed.Size {
+	if c.GenEmbed.Size > 0 && q.CodebookSize > 0 && q.CodebookSize != c.GenEmbed.Size {
 		p.fail("codebook_size", "VQ codebook has %d entries but gen_embed has %d (image_token_size)", q.CodebookSize, c.GenEmbed.Size)
 	}
-	if c.GenEmbed.Dim > 0 && q.CodebookEmbedDim != c.GenEmbed.Dim {
+	if c.GenEmbed.Dim > 0 && q.CodebookEmbedDim > 0 && q.CodebookEmbedDim != c.GenEmbed.Dim {
 		p.fail("codebook_embed_dim", "VQ codebook entries have %d dims but gen_embed has %d (n_embed)", q.CodebookEmbedDim, c.GenEmbed.Dim)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
 func FuzzLoad(f *testing.F) {
@@ -51,12 +53,12 @@ func roundTripTokenizers(t testing.TB) map[string]*Tokenizer {
 		t.Fatal(err)
 	}
 	out["bytelevel"] = tok
-	root := os.Getenv("JANUS_FIXTURES")
-	if root == "" {
-		root = filepath.Join("..", "..", "..", "shared", "fixtures")
-	}
 	for _, name := range []string{"deepseek-llm", "gpt4o", "qwen3"} {
-		if tok, err := Load(filepath.Join(root, "tokenizers", name)); err == nil {
+		dir, ok := fixtures.Find("tokenizers", name)
+		if !ok {
+			continue
+		}
+		if tok, err := Load(dir); err == nil {
 			out[name] = tok
 		}
 	}

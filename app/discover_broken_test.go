@@ -1,0 +1,73 @@
+package app_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+)
+
+// TestDiscoverListsUnreadableConfig: a model folder whose config.json is not JSON is listed
+// as incomplete with the reason, like any other broken folder, not left out; a valid config
+// of another model is still left out.
+func TestDiscoverListsUnreadableConfig(t *testing.T) {
+	root := t.TempDir()
+	tests := []struct {
+		folder, config string
+		listed         bool
+		problem        string
+	}{
+		{"truncated", `{"model_type": "multi_mod`, true, "config.json"},
+		{"not-json", "hidden_size = 64\n", true, "config.json"},
+		{"empty", "", true, "config.json"},
+		{"llama", `{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}`, false, ""},
+	}
+	for _, tc := range tests {
+		dir := filepath.Join(root, tc.folder)
+		apptest.TinyA(t, dir)
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(tc.config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := app.Discover([]string{root})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	for _, tc := range tests {
+		var found *app.ModelEntry
+		for i := range entries {
+			if entries[i].Name == tc.folder {
+				found = &entries[i]
+			}
+		}
+		switch {
+		case !tc.listed && found != nil:
+			t.Errorf("%s: listed %+v", tc.folder, *found)
+		case tc.listed && found == nil:
+			t.Errorf("%s: not listed (entries %+v)", tc.folder, entries)
+		case tc.listed && (found.Complete || !strings.Contains(found.Problem, tc.problem)):
+			t.Errorf("%s: complete %v, problem %q; want incomplete with a problem naming %s", tc.folder, found.Complete, found.Problem, tc.problem)
+		case tc.listed && (found.Family != "Janus-Pro" || found.Params == 0):
+			// The rest of the folder is still described.
+			t.Errorf("%s: family %q, params %d", tc.folder, found.Family, found.Params)
+		}
+	}
+}
+
+// TestInspectUnreadableConfig: Inspect describes a folder whose config.json is not a JSON
+// object as an incomplete model, naming the file.
+func TestInspectUnreadableConfig(t *testing.T) {
+	for _, config := range []string{`{"model_type": `, `[1, 2]`, "\x00\x01"} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e, err := app.Inspect(dir)
+		if err != nil || e.Complete || !strings.Contains(e.Problem, "config.json") {
+			t.Errorf("config %q: Inspect = %+v, %v; want an incomplete entry naming config.json", config, e, err)
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRun checks the dispatcher: help for one command, version's flags, and that a bad flag
+// value is reported on one line rather than with the whole usage.
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     string   // exact, when not ""
+		stderrHas  []string // substrings of stderr
+		stderrNot  []string // substrings stderr must not hold
+		stderrMaxN int      // most stderr lines (0: no limit)
+	}{
+		{name: "no command", args: nil, code: 2, stderrHas: []string{"usage: janus <command>", "generate"}},
+		{name: "help", args: []string{"help"}, code: 0, stderrHas: []string{"usage: janus <command>"}},
+		{name: "help for a command", args: []string{"help", "generate"}, code: 0,
+			stderrHas: []string{"usage: janus generate", "-prompt", "-n int", "(1 to 16)"}, stderrNot: []string{"usage: janus <command>"}},
+		{name: "help for understand", args: []string{"help", "understand"}, code: 0,
+			stderrHas: []string{"usage: janus understand --model DIR|NAME [--image FILE ...] --prompt TEXT|--prompt-file FILE"}},
+		{name: "help for an unknown command", args: []string{"help", "paint"}, code: 2, stderrHas: []string{`unknown command "paint"`}},
+		{name: "help for two commands", args: []string{"help", "info", "bench"}, code: 2, stderrHas: []string{"want one command"}},
+		{name: "version", args: []string{"version"}, code: 0, stdout: "janus dev\n"},
+		{name: "version with a flag", args: []string{"version", "--json"}, code: 1,
+			stderrHas: []string{"janus version: flag provided but not defined: -json"}, stderrMaxN: 1},
+		{name: "version with a word", args: []string{"version", "now"}, code: 1, stderrHas: []string{`unexpected argument "now"`}},
+		{name: "version -h", args: []string{"version", "-h"}, code: 0, stderrHas: []string{"usage: janus version"}},
+		{name: "negative seed", args: []string{"generate", "--seed", "-1", "--prompt", "x", "--model", "m"}, code: 1,
+			stderrHas: []string{`janus generate: invalid value "-1" for flag -seed`, "janus generate -h lists the flags"}, stderrMaxN: 1},
+		{name: "unknown bench flag", args: []string{"bench", "--nope"}, code: 1,
+			stderrHas: []string{"janus bench: flag provided but not defined: -nope"}, stderrMaxN: 1},
+		{name: "unknown models flag", args: []string{"models", "--nope"}, code: 1,
+			stderrHas: []string{"janus models: flag provided but not defined: -nope"}, stderrMaxN: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			if tc.stdout != "" && stdout.String() != tc.stdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.stdout)
+			}
+			for _, s := range tc.stderrHas {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr does not mention %q:\n%s", s, stderr.String())
+				}
+			}
+			for _, s := range tc.stderrNot {
+				if strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr mentions %q:\n%s", s, stderr.String())
+				}
+			}
+			if n := strings.Count(stderr.String(), "\n"); tc.stderrMaxN > 0 && n > tc.stderrMaxN {
+				t.Errorf("stderr has %d lines, want at most %d:\n%s", n, tc.stderrMaxN, stderr.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package imageproc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// StaleTempAge is the age from which RemoveStaleTemps takes a temporary file of WritePNG for
+// the leftover of a killed process: WritePNG keeps one only for the moment it takes to write
+// an image, so a younger one may belong to a run still writing into the same folder.
+const StaleTempAge = 10 * time.Minute
+
+// tempPattern is the os.CreateTemp pattern of WritePNG's temporary file for path: hidden,
+// beside the image, so that the final rename stays on one filesystem.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".*.tmp" }
+
+// tempName matches the names tempPattern gives for a PNG: ".NAME.png.DIGITS.tmp" (os.CreateTemp
+// puts decimal digits where the pattern has its *).
+var tempName = regexp.MustCompile(`^\..+\.(?i:png)\.[0-9]+\.tmp$`)
+
+// RemoveStaleTemps deletes the temporary files WritePNG left in dir when its process was
+// killed mid-write (".NAME.png.NNN.tmp"), if they are at least olderThan old, and returns
+// the paths it removed. Files of any other name, folders and symlinks are never touched.
+func RemoveStaleTemps(dir string, olderThan time.Duration) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("look for stale temporary files: %w", err)
+	}
+	var removed []string
+	var errs []error
+	now := time.Now()
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !tempName.MatchString(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || now.Sub(info.ModTime()) < olderThan {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove stale temporary file: %w", err))
+			continue
+		}
+		removed = append(removed, p)
+	}
+	return removed, errors.Join(errs...)
+}
