@@ -111,8 +111,11 @@ type GenerationProgress struct {
 	// Token of Tokens image tokens are decided for every image.
 	Token, Tokens int
 	// ImagesPerSecond is the speed (0 until known); Elapsed and Remaining are times.
-	ImagesPerSecond    float64
-	Elapsed, Remaining time.Duration
+	ImagesPerSecond float64
+	// DecodeStages, when positive, marks the final VQ decode that follows the last token:
+	// DecodeStage of DecodeStages decoder stages are done.
+	DecodeStage, DecodeStages int
+	Elapsed, Remaining        time.Duration
 }
 
 // Preview is the partial pictures of a running generation, one per image.
@@ -215,9 +218,13 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 	go j.run(func(ctx context.Context, report func(Progress)) error {
 		var left timeLeft
 		res, err := engine.GenerateImages(ctx, st.Prompt, opts, func(p model.ImageProgress) {
-			gp := GenerationProgress{Token: p.Token, Tokens: p.Tokens, Elapsed: p.Elapsed, Remaining: left.update(p)}
-			if p.Tokens > 0 {
+			gp := GenerationProgress{Token: p.Token, Tokens: p.Tokens, Elapsed: p.Elapsed, Remaining: left.update(p),
+				DecodeStage: p.DecodeStage, DecodeStages: p.DecodeStages}
+			if p.DecodeStages > 0 {
+				gp.ImagesPerSecond = left.rate // the decoder reports no token speed
+			} else if p.Tokens > 0 {
 				gp.ImagesPerSecond = p.TokensPerSecond / float64(p.Tokens)
+				left.rate = gp.ImagesPerSecond
 			}
 			report(Progress{Done: p.Token, Total: p.Tokens, Rate: gp.ImagesPerSecond, Elapsed: p.Elapsed, Remaining: gp.Remaining})
 			if cb.OnProgress != nil {
@@ -258,9 +265,19 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 type timeLeft struct {
 	first, last time.Duration // Elapsed at step 1 and at the previous step
 	decode      time.Duration // the last preview's decode time
+	decodeStart time.Duration // Elapsed when the final decode began
+	rate        float64       // the last images/s the token loop reported
 }
 
 func (t *timeLeft) update(p model.ImageProgress) time.Duration {
+	if p.DecodeStages > 0 { // the final decode: its own stages give the pace
+		if p.DecodeStage == 0 {
+			t.decodeStart = p.Elapsed
+			return t.decode
+		}
+		pace := float64(p.Elapsed-t.decodeStart) / float64(p.DecodeStage)
+		return time.Duration(pace * float64(p.DecodeStages-p.DecodeStage))
+	}
 	if p.Preview != nil && p.TokensPerSecond > 0 && p.Images > 0 {
 		step := time.Duration(float64(p.Images) / p.TokensPerSecond * float64(time.Second))
 		if d := p.Elapsed - t.last - step; d > 0 {
