@@ -623,4 +623,3 @@ func FormatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.2f %cB", f, "kMGTP"[i-1])
 }
-
