@@ -87,13 +87,22 @@ func (r repoCache) readRef(rev string) (string, error) {
 }
 
 // writeRef records that rev is commit: the bare 40-hex id with no newline, as
-// huggingface_hub writes it, replaced atomically.
+// huggingface_hub writes it, replaced atomically. The temporary file is made in the
+// repository's lock folder, which every client's scan skips (in refs/ it would read as a
+// ref if a kill left it).
 func (r repoCache) writeRef(rev, commit string) error {
-	return writeFileAtomic(r.ref(rev), []byte(commit))
+	return writeFileAtomic(r.ref(rev), r.lockDir(), []byte(commit))
 }
 
-// link points snapshots/COMMIT/NAME at blobs/ID with a relative symlink, replacing whatever
-// was there atomically (a symlink made beside it, then renamed over it).
+// lockDir is the repository's folder under HUB_CACHE/.locks.
+func (r repoCache) lockDir() string {
+	return filepath.Join(filepath.Dir(r.dir), ".locks", filepath.Base(r.dir))
+}
+
+// link points snapshots/COMMIT/NAME at blobs/ID with a relative symlink. No temporary
+// file is made beside it (other clients' cache scans would list it): a kill between
+// removing a wrong link and making the right one leaves the file missing, which the next
+// pull repairs.
 func (r repoCache) link(commit, name, id string) error {
 	dst := filepath.Join(r.snapshot(commit), filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -106,13 +115,10 @@ func (r repoCache) link(commit, name, id string) error {
 	if cur, err := os.Readlink(dst); err == nil && cur == target {
 		return nil
 	}
-	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".link.tmp")
-	os.Remove(tmp) // a leftover of a killed pull
-	if err := os.Symlink(target, tmp); err != nil {
+	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("link %s: %w", name, err)
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
+	if err := os.Symlink(target, dst); err != nil {
 		return fmt.Errorf("link %s: %w", name, err)
 	}
 	return syncDir(filepath.Dir(dst))
@@ -133,13 +139,16 @@ func (r repoCache) linked(commit, name, id string) bool {
 	return err == nil
 }
 
-// writeFileAtomic writes data to path through a temporary file: fsync, rename, fsync of
-// the folder, so a reader sees the old content or the new, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+// writeFileAtomic writes data to path through a temporary file in tmpDir (on the same
+// disk): fsync, rename, fsync of the folder, so a reader sees the old content or the new,
+// never a part.
+func writeFileAtomic(path, tmpDir string, data []byte) error {
+	for _, d := range []string{filepath.Dir(path), tmpDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := os.CreateTemp(tmpDir, filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -136,7 +136,7 @@ func (c *Client) Pull(ctx context.Context, repo string, opts PullOptions) (*Snap
 		}
 		return snap, nil
 	}
-	release, err := lockFile(ctx, filepath.Join(c.Cache, ".locks", RepoFolder(repo), "pull.lock"), func() {
+	release, err := lockFile(ctx, filepath.Join(p.rc.lockDir(), "pull.lock"), func() {
 		p.status("waiting for another download of " + repo + " to finish")
 	})
 	if err != nil {
@@ -396,7 +396,20 @@ func (p *puller) checkSpace(need int64) error {
 // fetch downloads f into blobs/ID.incomplete, resuming what is there, verifies it and
 // renames it to blobs/ID.
 func (p *puller) fetch(f remoteFile) error {
+	// huggingface_hub locks each blob it writes with flock on .locks/REPO/ID.lock; holding
+	// the same lock keeps a Python download of the same file from writing beside ours.
+	release, err := lockFile(p.ctx, filepath.Join(p.rc.lockDir(), f.id+".lock"), func() {
+		p.status("waiting for another program downloading " + f.name)
+	})
+	if err != nil {
+		return err
+	}
+	defer release()
+	p.status("")
 	blob := p.rc.blob(f.id)
+	if _, err := os.Stat(blob); err == nil {
+		return nil // the other program finished it
+	}
 	part := blob + ".incomplete"
 	file, err := os.OpenFile(part, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
