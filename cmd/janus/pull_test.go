@@ -331,3 +331,67 @@ func TestHubJSInterop(t *testing.T) {
 	t.Setenv("HF_HUB_CACHE", theirs)
 	understandGolden(t, pullRepo)
 }
+
+// TestReadmeDownloadCommands runs every command of the README's "Downloading models"
+// example against the test hub serving tiny-a under the three released names, so the
+// examples cannot rot.
+func TestReadmeDownloadCommands(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "\n## Downloading models\n")
+	_, block, ok2 := strings.Cut(section, "```sh\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no ```sh block under ## Downloading models")
+	}
+	s := hubtest.New(t)
+	var commit string
+	for _, repo := range []string{"deepseek-ai/Janus-Pro-1B", "deepseek-ai/Janus-Pro-7B", "deepseek-ai/Janus-1.3B"} {
+		c := s.AddTinyA(t, repo)
+		if repo == pullRepo {
+			commit = c
+		}
+	}
+	pullEnv(t, s)
+	args, _ := tinyAArgs(t)
+	image := args[3]
+	n := 0
+	for _, line := range strings.Split(block, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		line = strings.ReplaceAll(strings.ReplaceAll(line, "<commit>", commit), "photo.jpg", image)
+		words := shellWords(line)
+		if len(words) == 0 {
+			continue
+		}
+		if words[0] != "janus" {
+			t.Fatalf("README example %q is not a janus command", line)
+		}
+		if words[1] == "understand" {
+			words = append(words, "--max-new-tokens", "2")
+		}
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), words[1:], nil, &out, &errOut); code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", line, code, out.String(), errOut.String())
+		}
+		n++
+	}
+	if n < 3 {
+		t.Errorf("ran %d README commands, want the examples", n)
+	}
+}
+
+// shellWords splits a command line at spaces, keeping double-quoted words whole (all the
+// README's examples need).
+func shellWords(line string) []string {
+	var words []string
+	for i, part := range strings.Split(line, `"`) {
+		if i%2 == 1 {
+			words = append(words, part)
+			continue
+		}
+		words = append(words, strings.Fields(part)...)
+	}
+	return words
+}
