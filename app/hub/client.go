@@ -214,8 +214,9 @@ func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
 
 // do sends one request, following up to 10 redirects itself. The token goes only to the
-// hub's own host. Answers of 400 and above become errors (5xx ones retryable), as do
-// network errors; the caller closes the body of a successful answer.
+// hub's own host. Answers of 400 and above become errors, retryable for 5xx and 429 (the
+// hub's rate limit), as network errors are; the caller closes the body of a successful
+// answer.
 func (c *Client) do(ctx context.Context, method, rawURL string, header http.Header) (*response, error) {
 	hub, err := url.Parse(c.Endpoint)
 	if err != nil {
@@ -259,7 +260,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, header http.Head
 		if resp.StatusCode >= 400 && resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 			herr := hubError(resp, rawURL)
 			drain(resp)
-			if resp.StatusCode >= 500 {
+			if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 				return nil, retryable{herr}
 			}
 			return nil, herr

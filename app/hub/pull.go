@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -216,7 +217,7 @@ func (p *puller) run() (*Snapshot, error) {
 			p.prog.File = f.name
 			p.report(true)
 			if err := p.fetch(f); err != nil {
-				return nil, err
+				return nil, p.explain(err)
 			}
 			p.prog.FilesDone++
 		}
@@ -246,6 +247,53 @@ func (p *puller) cached() (*Snapshot, error) {
 		return nil, nil
 	}
 	return &Snapshot{Repo: p.repo, Revision: p.rev, Commit: commit, Path: dir, FromCache: true}, nil
+}
+
+// CacheState is what the cache holds of a repository, read without asking the hub: what
+// a download screen shows before it starts or continues a pull.
+type CacheState struct {
+	// Snapshot is the complete revision asked for, nil when there is none.
+	Snapshot *Snapshot
+	// Bytes is the size of the repository's blobs, partial downloads included: what a
+	// pull of the same revision would not fetch again.
+	Bytes int64
+	// Partial is true when an interrupted download can be continued.
+	Partial bool
+}
+
+// CacheState reports what the cache holds of revision ("" for main) of repo.
+func (c *Client) CacheState(repo, revision string) (CacheState, error) {
+	if revision == "" {
+		revision = "main"
+	}
+	if err := checkRepo(repo); err != nil {
+		return CacheState{}, err
+	}
+	if err := checkRevision(revision); err != nil {
+		return CacheState{}, err
+	}
+	p := &puller{c: c, repo: repo, rev: revision, rc: repoCache{dir: filepath.Join(c.Cache, RepoFolder(repo))}}
+	var st CacheState
+	snap, err := p.cached()
+	if err != nil {
+		return st, err
+	}
+	st.Snapshot = snap
+	blobs, err := os.ReadDir(filepath.Join(p.rc.dir, "blobs"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("read the cache of %s: %w", repo, err)
+	}
+	for _, b := range blobs {
+		info, err := b.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		st.Bytes += info.Size()
+		if strings.HasSuffix(b.Name(), ".incomplete") {
+			st.Partial = true
+		}
+	}
+	return st, nil
 }
 
 func (p *puller) apiURL() string {
@@ -294,6 +342,11 @@ func (p *puller) explain(err error) error {
 		return err
 	}
 	switch {
+	case herr.Status == http.StatusNotFound && herr.Code == "EntryNotFound":
+		return fmt.Errorf("a file the hub lists for %s at %s is missing on it; try again later: %w", p.repo, p.rev, err)
+	case herr.Code == "GatedRepo" && p.c.Token == "":
+		return fmt.Errorf("%s is gated: accept its terms on %s/%s, then set HF_TOKEN to a token of that account: %w",
+			p.repo, p.c.Endpoint, p.repo, err)
 	case herr.Status == http.StatusNotFound && herr.Code == "RevisionNotFound":
 		return fmt.Errorf("revision %q of %s not found on %s: %w", p.rev, p.repo, p.c.Endpoint, err)
 	case herr.Status == http.StatusNotFound:
@@ -476,7 +529,9 @@ func (p *puller) fetch(f remoteFile) error {
 func (p *puller) get(f remoteFile, file *os.File, h hash.Hash, have int64, restart func() error) (int64, error) {
 	ctx, cancel := context.WithCancelCause(p.ctx)
 	defer cancel(nil)
-	header := http.Header{}
+	// identity: a transparently decompressed answer would not match the sizes, offsets
+	// and checksums, which are of the stored bytes.
+	header := http.Header{"Accept-Encoding": {"identity"}}
 	if have > 0 {
 		header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 	}

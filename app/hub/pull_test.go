@@ -629,3 +629,100 @@ func TestMeter(t *testing.T) {
 		t.Errorf("meter keeps %d samples, want only the last %s", len(m.samples), meterWindow)
 	}
 }
+
+func TestPullGated(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, testRepo)
+	s.Gate("hf_granted")
+	tests := []struct {
+		name, token string
+		want        []string
+	}{
+		{"no token", "", []string{"is gated: accept its terms on " + s.URL + "/" + testRepo, "HF_TOKEN", "401", "GatedRepo"}},
+		{"token without access", "hf_other", []string{"the token from HF_TOKEN has no access", "403", "GatedRepo"}},
+		{"token with access", "hf_granted", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestClient(t, s)
+			c.Token, c.TokenSource = tt.token, "HF_TOKEN"
+			_, err := c.Pull(context.Background(), testRepo, PullOptions{})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrAuth) {
+				t.Fatalf("error %v, want ErrAuth", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestPullBareList: when the file list lacks blob ids and sizes, each file's headers
+// give them.
+func TestPullBareList(t *testing.T) {
+	s := hubtest.New(t)
+	commit := s.AddTinyA(t, testRepo)
+	files := hubtest.TinyAFiles(t)
+	s.ListBare(true)
+	c := newTestClient(t, s)
+	if _, err := c.Pull(context.Background(), testRepo, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, c.Cache, commit, files)
+	heads := 0
+	for _, r := range s.Requests() {
+		if r.Method == "HEAD" && strings.Contains(r.Path, "/resolve/") {
+			heads++
+		}
+	}
+	if heads != len(files) {
+		t.Errorf("%d HEAD requests to the hub, want one per file (%d)", heads, len(files))
+	}
+}
+
+func TestCacheState(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, testRepo)
+	files := hubtest.TinyAFiles(t)
+	c := newTestClient(t, s)
+	st, err := c.CacheState(testRepo, "")
+	if err != nil || st.Snapshot != nil || st.Bytes != 0 || st.Partial {
+		t.Errorf("empty cache: %+v, %v", st, err)
+	}
+
+	stalled := make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 3_000_000, Stalled: stalled})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Pull(ctx, testRepo, PullOptions{})
+		done <- err
+	}()
+	<-stalled
+	waitForSize(t, filepath.Join(c.Cache, RepoFolder(testRepo), "blobs", sha256Hex(files["model.safetensors"])+".incomplete"), 3_000_000)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("pull: %v", err)
+	}
+	st, err = c.CacheState(testRepo, "main")
+	if err != nil || st.Snapshot != nil || !st.Partial || st.Bytes != 3_000_000+int64(len(files["config.json"])) {
+		t.Errorf("interrupted pull: %+v, %v; want partial with the weights' 3 MB and config.json", st, err)
+	}
+
+	snap, err := c.Pull(context.Background(), testRepo, PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = c.CacheState(testRepo, "main")
+	if err != nil || st.Snapshot == nil || st.Snapshot.Path != snap.Path || st.Partial || st.Bytes != snap.Bytes {
+		t.Errorf("complete pull: %+v, %v", st, err)
+	}
+}

@@ -74,6 +74,8 @@ type Server struct {
 	mu       sync.Mutex
 	repos    map[string]*repo
 	token    string
+	gate     string
+	bare     bool
 	faults   map[string]*Fault
 	requests []Request
 }
@@ -151,6 +153,23 @@ func (s *Server) RequireToken(token string) {
 	s.mu.Unlock()
 }
 
+// Gate makes file downloads (not the API) need "Authorization: Bearer token", as a gated
+// model's do: without a token the hub answers 401, with another one 403, both with
+// X-Error-Code GatedRepo.
+func (s *Server) Gate(token string) {
+	s.mu.Lock()
+	s.gate = token
+	s.mu.Unlock()
+}
+
+// ListBare makes the revision API list file names only, as it does without ?blobs=true,
+// so a client must ask each file's headers for its id and size.
+func (s *Server) ListBare(bare bool) {
+	s.mu.Lock()
+	s.bare = bare
+	s.mu.Unlock()
+}
+
 // SetFault arms f for the next content request of file name (in any repository).
 func (s *Server) SetFault(name string, f *Fault) {
 	s.mu.Lock()
@@ -178,7 +197,7 @@ func hubError(w http.ResponseWriter, status int, code, msg string) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{r.Method, r.URL.Path, r.Header.Get("Range"), r.Header.Get("Authorization")})
-	token := s.token
+	token, gate, bare := s.token, s.gate, s.bare
 	s.mu.Unlock()
 
 	p := r.URL.Path
@@ -198,8 +217,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/api/models/"); ok {
-		s.serveAPI(w, r, rest)
+		s.serveAPI(w, r, rest, bare)
 		return
+	}
+	if gate != "" {
+		switch auth := r.Header.Get("Authorization"); {
+		case auth == "":
+			hubError(w, http.StatusUnauthorized, "GatedRepo", "Access to this model is restricted. You must have access to it and be authenticated to access it. Please log in.")
+			return
+		case auth != "Bearer "+gate:
+			hubError(w, http.StatusForbidden, "GatedRepo", "Access to this model is restricted and you are not in the authorized list.")
+			return
+		}
 	}
 	// /ORG/NAME/resolve/REV/FILE...
 	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5)
@@ -251,7 +280,7 @@ func (s *Server) lookup(w http.ResponseWriter, name, rev string) (*repo, string,
 }
 
 // serveAPI answers /api/models/ORG/NAME/{revision,tree,paths-info}/REV.
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string, bare bool) {
 	parts := strings.SplitN(rest, "/", 4)
 	if len(parts) < 4 {
 		hubError(w, http.StatusNotFound, "", "Not Found")
@@ -278,15 +307,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	case "revision":
 		type sibling struct {
 			RFilename string   `json:"rfilename"`
-			BlobID    string   `json:"blobId"`
-			Size      int      `json:"size"`
+			BlobID    string   `json:"blobId,omitempty"`
+			Size      int      `json:"size,omitempty"`
 			LFS       *lfsInfo `json:"lfs,omitempty"`
 		}
 		sib := []sibling{}
 		for _, n := range names {
 			f := rp.files[n]
 			sb := sibling{RFilename: n, BlobID: f.oid, Size: len(f.data)}
-			if f.lfs != "" {
+			if bare {
+				sb = sibling{RFilename: n}
+			}
+			if f.lfs != "" && !bare {
 				sb.LFS = &lfsInfo{SHA256: f.lfs, Size: len(f.data), PointerSize: 134}
 			}
 			sib = append(sib, sb)
