@@ -243,13 +243,34 @@ func TestPullToken(t *testing.T) {
 			}
 		})
 	}
+	// The token goes to the hub only, never to the CDN the weights are redirected to.
+	s.SeparateCDN(t)
+	c := newTestClient(t, s)
+	c.Token = "hf_right"
+	before := len(s.Requests())
+	if _, err := c.Pull(context.Background(), testRepo, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cdnGets := 0
+	for _, r := range s.Requests()[before:] {
+		if strings.HasPrefix(r.Path, "/cdn/") {
+			cdnGets++
+			if r.Auth != "" || r.Host == strings.TrimPrefix(s.URL, "http://") {
+				t.Errorf("CDN request %+v: want another host and no token", r)
+			}
+		}
+	}
+	if cdnGets == 0 {
+		t.Errorf("no request reached the separate CDN")
+	}
+
 	// The token file `huggingface-cli login` writes is read through FromEnv.
 	home := t.TempDir()
 	if err := os.WriteFile(filepath.Join(home, "token"), []byte("hf_right\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"HF_HOME": home, "HF_ENDPOINT": s.URL + "/"}
-	c := FromEnv(app.Env{GOOS: "linux", Getenv: func(k string) string { return env[k] }})
+	c = FromEnv(app.Env{GOOS: "linux", Getenv: func(k string) string { return env[k] }})
 	c.Backoff = time.Millisecond
 	if _, err := c.Pull(context.Background(), testRepo, PullOptions{}); err != nil {
 		t.Errorf("pull with the token file: %v", err)

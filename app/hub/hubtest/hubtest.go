@@ -36,6 +36,7 @@ type Request struct {
 	Path   string
 	Range  string
 	Auth   string
+	Host   string
 }
 
 // Fault is trouble the server makes for the next request of a file's content (a GET of
@@ -76,6 +77,7 @@ type Server struct {
 	token    string
 	gate     string
 	bare     bool
+	cdn      *httptest.Server
 	faults   map[string]*Fault
 	requests []Request
 }
@@ -170,6 +172,23 @@ func (s *Server) ListBare(bare bool) {
 	s.mu.Unlock()
 }
 
+// SeparateCDN serves LFS files from a second server (another host, as the real CDN is),
+// so a test can check what reaches it; its requests are recorded with the hub's.
+func (s *Server) SeparateCDN(t testing.TB) {
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.record(r)
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/cdn/"); ok {
+			s.serveCDN(w, r, rest)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(cdn.Close)
+	s.mu.Lock()
+	s.cdn = cdn
+	s.mu.Unlock()
+}
+
 // SetFault arms f for the next content request of file name (in any repository).
 func (s *Server) SetFault(name string, f *Fault) {
 	s.mu.Lock()
@@ -194,10 +213,16 @@ func hubError(w http.ResponseWriter, status int, code, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+func (s *Server) record(r *http.Request) {
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{r.Method, r.URL.Path, r.Header.Get("Range"), r.Header.Get("Authorization")})
-	token, gate, bare := s.token, s.gate, s.bare
+	s.requests = append(s.requests, Request{r.Method, r.URL.Path, r.Header.Get("Range"), r.Header.Get("Authorization"), r.Host})
+	s.mu.Unlock()
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.record(r)
+	s.mu.Lock()
+	token, gate, bare, cdn := s.token, s.gate, s.bare, s.cdn
 	s.mu.Unlock()
 
 	p := r.URL.Path
@@ -251,7 +276,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Linked-Etag", `"`+f.lfs+`"`)
 		h.Set("X-Linked-Size", strconv.Itoa(len(f.data)))
 		h.Set("ETag", `"`+f.lfs+`"`)
-		h.Set("Location", "/cdn/"+f.lfs+"?name="+path.Base(parts[4]))
+		loc := "/cdn/" + f.lfs + "?name=" + path.Base(parts[4])
+		if cdn != nil {
+			loc = cdn.URL + loc
+		}
+		h.Set("Location", loc)
 		w.WriteHeader(http.StatusFound)
 		return
 	}
