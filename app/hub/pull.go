@@ -34,7 +34,9 @@ type Snapshot struct {
 	// Downloaded is what this pull fetched (0 when everything was cached already).
 	Downloaded int64
 	// FromCache is true when the hub was not asked (offline) or could not be reached and
-	// the cached copy was used instead.
+	// the cached copy was used instead. Without the hub's file list, such a copy is
+	// complete only as far as the cache can tell: one another client's interrupted pull
+	// left may lack files (app.Inspect says).
 	FromCache bool
 }
 
@@ -201,8 +203,9 @@ func (p *puller) run() (*Snapshot, error) {
 	if err := p.checkSpace(need); err != nil {
 		return nil, err
 	}
-	// refs/ exists from the start: other clients' cache scans expect the folder.
-	for _, d := range []string{filepath.Join(p.rc.dir, "blobs"), filepath.Join(p.rc.dir, "refs"), p.rc.snapshot(commit)} {
+	// refs/ exists from the start: other clients' cache scans expect the folder. The
+	// snapshot folder appears with its first verified file.
+	for _, d := range []string{filepath.Join(p.rc.dir, "blobs"), filepath.Join(p.rc.dir, "refs")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("cache folder: %w", err)
 		}
@@ -236,7 +239,10 @@ func (p *puller) run() (*Snapshot, error) {
 		Files: p.prog.Files, Bytes: p.prog.Bytes, Downloaded: p.downloaded}, nil
 }
 
-// cached returns the snapshot refs/REV names when its folder exists, or nil.
+// cached returns the snapshot of p.rev (the one refs/REV names, or the commit p.rev is)
+// when its folder exists, or nil. Our pulls write refs/REV last, so such a snapshot is
+// complete; but other clients write it first, and a snapshot asked for by commit id may
+// be one an interrupted pull left, so callers that need every file check (app.Inspect).
 func (p *puller) cached() (*Snapshot, error) {
 	commit, err := p.rc.readRef(p.rev)
 	if err != nil || commit == "" {
@@ -252,7 +258,8 @@ func (p *puller) cached() (*Snapshot, error) {
 // CacheState is what the cache holds of a repository, read without asking the hub: what
 // a download screen shows before it starts or continues a pull.
 type CacheState struct {
-	// Snapshot is the complete revision asked for, nil when there is none.
+	// Snapshot is the revision's snapshot, nil when there is none (see Snapshot.FromCache
+	// for when it may lack files).
 	Snapshot *Snapshot
 	// Bytes is the size of the repository's blobs, partial downloads included: what a
 	// pull of the same revision would not fetch again.

@@ -79,6 +79,12 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	if snap.FromCache {
+		// Without the hub, only the files tell whether the copy is whole.
+		if e, err := app.Inspect(snap.Path); err == nil && !e.Complete {
+			return fmt.Errorf("the cached copy of %s at %s (%s) is incomplete and the hub cannot be asked (offline or unreachable): %s", snap.Repo, snap.Revision, snap.Path, e.Problem)
+		}
+	}
 	// The repository id finds the model when discovery resolves it to this snapshot (the
 	// revision refs/main names, in a cache discovery searches); otherwise the folder does.
 	use := snap.Path

@@ -155,7 +155,7 @@ func TestPullCommandErrors(t *testing.T) {
 // continue; the next pull continues it.
 func TestPullInterrupted(t *testing.T) {
 	s := hubtest.New(t)
-	s.AddTinyA(t, pullRepo)
+	commit := s.AddTinyA(t, pullRepo)
 	pullEnv(t, s)
 	stalled := make(chan struct{})
 	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 2_000_000, Stalled: stalled})
@@ -166,6 +166,13 @@ func TestPullInterrupted(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !strings.Contains(errOut.String(), "run the same command to continue") {
 		t.Fatalf("error %v, stderr %q", err, errOut.String())
 	}
+	// Offline, the unfinished copy is not passed off as a model.
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	err = pullCommand(context.Background(), []string{pullRepo, "--revision", commit}, nil, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "is incomplete and the hub cannot be asked") {
+		t.Errorf("offline pull of the unfinished commit: %v", err)
+	}
+	t.Setenv("HF_HUB_OFFLINE", "")
 	out.Reset()
 	if err := pullCommand(context.Background(), []string{pullRepo, "--json"}, nil, &out, &errOut); err != nil {
 		t.Fatal(err)
