@@ -200,8 +200,9 @@ func (c *Client) stallTimeout() time.Duration {
 	return c.StallTimeout
 }
 
-// response is the final answer to a request, with the headers of the first one (the hub's,
-// before any redirect to a CDN).
+// response is the final answer to a request, with the headers of the hub's last answer:
+// the hub redirects within itself with relative locations (resolve-cache), and to its CDN
+// with absolute ones; its answer before the CDN carries X-Linked-Etag and X-Repo-Commit.
 type response struct {
 	*http.Response
 	first http.Header
@@ -224,6 +225,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, header http.Head
 	}
 	hc := c.httpClient()
 	var first http.Header
+	onHub := true // until an absolute redirect leaves the hub, as huggingface_hub tells
 	for range 10 {
 		req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 		if err != nil {
@@ -243,7 +245,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, header http.Head
 			}
 			return nil, retryable{fmt.Errorf("%s %s: %w", method, rawURL, err)}
 		}
-		if first == nil {
+		if onHub {
 			first = resp.Header
 		}
 		switch resp.StatusCode {
@@ -253,6 +255,9 @@ func (c *Client) do(ctx context.Context, method, rawURL string, header http.Head
 			drain(resp)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: redirect without a location: %w", method, rawURL, err)
+			}
+			if u, err := url.Parse(resp.Header.Get("Location")); err == nil && u.IsAbs() {
+				onHub = false
 			}
 			rawURL = loc.String()
 			continue

@@ -19,5 +19,15 @@
 // LFS files, the git blob id against ETag for the others), a snapshot link is made only to
 // a verified blob, and refs/REV is written last, so a pull killed at any moment leaves a
 // cache that every client reads as valid, and the next pull continues where it stopped.
-// Pausing a download is cancelling its context; resuming is pulling again.
+// Pausing a download is cancelling its context; resuming is pulling again, in this run of
+// the program or the next.
+//
+// The app's download screen and `janus pull` use it the same way:
+//
+//	c := hub.FromEnv(app.EnvFromOS())
+//	st, _ := c.CacheState(hub.DefaultRepo, "") // how much an earlier run left
+//	snap, err := c.Pull(ctx, hub.DefaultRepo, hub.PullOptions{Progress: func(p hub.Progress) {
+//		fyne.Do(func() { bar.SetValue(float64(p.BytesDone) / float64(p.Bytes)) })
+//	}})
+//	m, err := model.Load(snap.Path, opts)
 package hub

@@ -28,25 +28,20 @@ func newTestClient(t *testing.T, s *hubtest.Server) *Client {
 		FreeSpace: func(string) (int64, error) { return 1 << 40, nil }}
 }
 
-// contentGets counts the GET requests for the bytes of file name (on the hub or the CDN).
+// contentGets lists the GET requests for the bytes of file name (on the hub's
+// resolve-cache or the CDN, where the redirects lead).
 func contentGets(s *hubtest.Server, name string, files map[string][]byte) []hubtest.Request {
 	var out []hubtest.Request
 	for _, r := range s.Requests() {
 		if r.Method != "GET" {
 			continue
 		}
-		if strings.HasSuffix(r.Path, "/resolve/"+commitOf(r.Path)+"/"+name) && !hubtest.IsLFS(name) ||
+		if !hubtest.IsLFS(name) && strings.HasPrefix(r.Path, "/api/resolve-cache/") && strings.HasSuffix(r.Path, "/"+name) ||
 			hubtest.IsLFS(name) && strings.HasPrefix(r.Path, "/cdn/") && cdnName(r.Path, files) == name {
 			out = append(out, r)
 		}
 	}
 	return out
-}
-
-func commitOf(path string) string {
-	_, rest, _ := strings.Cut(path, "/resolve/")
-	c, _, _ := strings.Cut(rest, "/")
-	return c
 }
 
 func cdnName(path string, files map[string][]byte) string {
@@ -452,7 +447,7 @@ func TestPullNoSpace(t *testing.T) {
 		t.Fatalf("error %v, want ErrNoSpace saying %q", err, want)
 	}
 	for _, r := range s.Requests() {
-		if strings.Contains(r.Path, "/resolve/") || strings.HasPrefix(r.Path, "/cdn/") {
+		if strings.Contains(r.Path, "/resolve") || strings.HasPrefix(r.Path, "/cdn/") {
 			t.Errorf("a file was requested although the disk is full: %+v", r)
 		}
 	}

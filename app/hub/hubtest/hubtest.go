@@ -4,9 +4,10 @@
 //
 // It serves the revision API (/api/models/REPO/revision/REV, with the siblings' blob ids,
 // sizes and LFS sha256), the tree and paths-info APIs, and files at
-// /REPO/resolve/REV/FILE: small files directly with their git blob id as ETag, LFS files
-// (weights) by a 302 redirect to a CDN-like /cdn/SHA256 path carrying X-Linked-Etag and
-// X-Linked-Size, as the hub does. Every answer carries X-Repo-Commit; Range requests get
+// /REPO/resolve/REV/FILE: small files by a relative 307 redirect to
+// /api/resolve-cache/models/REPO/COMMIT/FILE, with their git blob id as ETag, LFS files
+// (weights) by a 302 redirect to an absolute CDN-like URL /cdn/SHA256 carrying
+// X-Linked-Etag and X-Linked-Size, as the hub does. Every answer carries X-Repo-Commit; Range requests get
 // 206 answers; errors carry the hub's X-Error-Code and X-Error-Message headers.
 package hubtest
 
@@ -245,6 +246,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveAPI(w, r, rest, bare)
 		return
 	}
+	resolveCache := false
+	if rest, ok := strings.CutPrefix(p, "/api/resolve-cache/models/"); ok {
+		// /api/resolve-cache/models/ORG/NAME/COMMIT/FILE: where the hub's relative
+		// redirects for small files lead.
+		if parts := strings.SplitN(rest, "/", 4); len(parts) == 4 {
+			p, resolveCache = "/"+parts[0]+"/"+parts[1]+"/resolve/"+parts[2]+"/"+parts[3], true
+		}
+	}
 	if gate != "" {
 		switch auth := r.Header.Get("Authorization"); {
 		case auth == "":
@@ -276,15 +285,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Linked-Etag", `"`+f.lfs+`"`)
 		h.Set("X-Linked-Size", strconv.Itoa(len(f.data)))
 		h.Set("ETag", `"`+f.lfs+`"`)
-		loc := "/cdn/" + f.lfs + "?name=" + path.Base(parts[4])
+		// An absolute location, as the hub's to its CDN is.
+		loc := s.URL + "/cdn/" + f.lfs + "?name=" + path.Base(parts[4])
 		if cdn != nil {
-			loc = cdn.URL + loc
+			loc = cdn.URL + "/cdn/" + f.lfs + "?name=" + path.Base(parts[4])
 		}
 		h.Set("Location", loc)
 		w.WriteHeader(http.StatusFound)
 		return
 	}
 	h.Set("ETag", `"`+f.oid+`"`)
+	if !resolveCache {
+		// Small files come through a relative redirect within the hub, as they do now.
+		h.Set("Location", "/api/resolve-cache/models/"+parts[0]+"/"+parts[1]+"/"+commit+"/"+parts[4])
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	s.serveContent(w, r, parts[4], f.data)
 }
 
