@@ -243,7 +243,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, header http.Head
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, retryable{fmt.Errorf("%s %s: %w", method, rawURL, err)}
+			return nil, retryable{err} // a *url.Error: it names the method and the URL
 		}
 		if onHub {
 			first = resp.Header
