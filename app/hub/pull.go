@@ -476,33 +476,21 @@ func (p *puller) fetch(f remoteFile) error {
 		return fmt.Errorf("download %s: %w", f.name, err)
 	}
 	defer file.Close()
-	h := f.newHash()
-	have, err := io.Copy(h, file) // what an earlier pull left
-	if err != nil {
+	b := &partialBlob{f: f, file: file, hash: f.newHash()}
+	if b.have, err = io.Copy(b.hash, file); err != nil { // what an earlier pull left
 		return fmt.Errorf("download %s: read partial file: %w", f.name, err)
 	}
-	restart := func() error {
-		p.prog.BytesDone -= have
-		have = 0
-		h = f.newHash()
-		if err := file.Truncate(0); err != nil {
+	if b.have > f.size {
+		p.prog.BytesDone += b.have // counted as 0 in the plan
+		if err := p.restart(b); err != nil {
 			return err
-		}
-		_, err := file.Seek(0, io.SeekStart)
-		return err
-	}
-	if have > f.size {
-		p.prog.BytesDone += have // counted as 0 in the plan
-		if err := restart(); err != nil {
-			return fmt.Errorf("download %s: %w", f.name, err)
 		}
 	}
 	err = p.c.retry(p.ctx, "download "+f.name, p.status, func() (bool, error) {
-		if have == f.size {
+		if b.have == f.size {
 			return false, nil
 		}
-		n, err := p.get(f, file, h, have, restart)
-		have += n
+		n, err := p.get(b)
 		return n > 0, err
 	})
 	if err != nil {
@@ -514,9 +502,9 @@ func (p *puller) fetch(f remoteFile) error {
 	if err := file.Close(); err != nil {
 		return fmt.Errorf("download %s: %w", f.name, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.id {
+	if got := hex.EncodeToString(b.hash.Sum(nil)); got != f.id {
 		os.Remove(part)
-		p.prog.BytesDone -= have
+		p.prog.BytesDone -= b.have
 		kind := "git blob id"
 		if f.lfs {
 			kind = "sha256"
@@ -530,17 +518,40 @@ func (p *puller) fetch(f remoteFile) error {
 	return syncDir(filepath.Dir(blob))
 }
 
-// get makes one request for the rest of f from offset have and appends what arrives to
-// file and h, returning the bytes appended. restart empties the partial file when the
-// server sends the whole file instead of the part asked for.
-func (p *puller) get(f remoteFile, file *os.File, h hash.Hash, have int64, restart func() error) (int64, error) {
+// partialBlob is a blob being downloaded: its .incomplete file, how much that holds, and
+// the running hash of it.
+type partialBlob struct {
+	f    remoteFile
+	file *os.File
+	have int64
+	hash hash.Hash
+}
+
+// restart empties b, when the server sends the whole file or a part other than the one
+// asked for.
+func (p *puller) restart(b *partialBlob) error {
+	p.prog.BytesDone -= b.have
+	b.have, b.hash = 0, b.f.newHash()
+	if err := b.file.Truncate(0); err != nil {
+		return fmt.Errorf("download %s: %w", b.f.name, err)
+	}
+	if _, err := b.file.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("download %s: %w", b.f.name, err)
+	}
+	return nil
+}
+
+// get makes one request for the rest of b's file and appends what arrives to b, returning
+// the bytes appended.
+func (p *puller) get(b *partialBlob) (int64, error) {
+	f := b.f
 	ctx, cancel := context.WithCancelCause(p.ctx)
 	defer cancel(nil)
 	// identity: a transparently decompressed answer would not match the sizes, offsets
 	// and checksums, which are of the stored bytes.
 	header := http.Header{"Accept-Encoding": {"identity"}}
-	if have > 0 {
-		header.Set("Range", fmt.Sprintf("bytes=%d-", have))
+	if b.have > 0 {
+		header.Set("Range", fmt.Sprintf("bytes=%d-", b.have))
 	}
 	commit := p.prog.Commit
 	resp, err := p.c.do(ctx, http.MethodGet, p.fileURL(commit, f.name), header)
@@ -553,23 +564,26 @@ func (p *puller) get(f remoteFile, file *os.File, h hash.Hash, have int64, resta
 	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
-		start, ok := rangeStart(resp.Header.Get("Content-Range"))
-		if !ok || start != have {
+		if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != b.have {
 			// Not the part asked for: start over rather than guess.
-			if err := restart(); err != nil {
+			if err := p.restart(b); err != nil {
 				return 0, err
 			}
-			return 0, retryable{fmt.Errorf("download %s: the server sent bytes from %q, not from %d", f.name, resp.Header.Get("Content-Range"), have)}
+			return 0, retryable{fmt.Errorf("download %s: the server sent %q, not bytes from %d", f.name, resp.Header.Get("Content-Range"), b.have)}
 		}
 	case http.StatusOK:
-		if have > 0 {
-			if err := restart(); err != nil {
+		if b.have > 0 { // the server ignored the Range: take the whole file
+			if err := p.restart(b); err != nil {
 				return 0, err
 			}
 		}
 	case http.StatusRequestedRangeNotSatisfiable:
-		// The partial file is not shorter than the file: the checksum will tell.
-		return 0, nil
+		// The server's file is not longer than our partial one, which is shorter than the
+		// hub's size: something is stale, so start over.
+		if err := p.restart(b); err != nil {
+			return 0, err
+		}
+		return 0, retryable{fmt.Errorf("download %s: the server refused the range from %d (%s)", f.name, b.have, resp.Header.Get("Content-Range"))}
 	default:
 		return 0, fmt.Errorf("download %s: unexpected answer %s", f.name, resp.Status)
 	}
@@ -583,16 +597,17 @@ func (p *puller) get(f remoteFile, file *os.File, h hash.Hash, have int64, resta
 		m, rerr := resp.Body.Read(buf)
 		timer.Reset(stall)
 		if m > 0 {
-			if n+int64(m)+have > f.size {
-				if err := restart(); err != nil {
+			if b.have+int64(m) > f.size {
+				if err := p.restart(b); err != nil {
 					return 0, err
 				}
 				return 0, fmt.Errorf("download %s: the server sent more than the %d bytes the hub lists", f.name, f.size)
 			}
-			if _, err := file.Write(buf[:m]); err != nil {
+			if _, err := b.file.Write(buf[:m]); err != nil {
 				return n, fmt.Errorf("download %s: %w", f.name, err)
 			}
-			h.Write(buf[:m])
+			b.hash.Write(buf[:m])
+			b.have += int64(m)
 			n += int64(m)
 			p.downloaded += int64(m)
 			p.prog.BytesDone += int64(m)
@@ -609,11 +624,11 @@ func (p *puller) get(f remoteFile, file *os.File, h hash.Hash, have int64, resta
 			if cause := context.Cause(ctx); cause != nil {
 				rerr = cause
 			}
-			return n, retryable{fmt.Errorf("download %s: connection lost after %s of %s: %w", f.name, FormatBytes(have+n), FormatBytes(f.size), rerr)}
+			return n, retryable{fmt.Errorf("download %s: connection lost after %s of %s: %w", f.name, FormatBytes(b.have), FormatBytes(f.size), rerr)}
 		}
 	}
-	if have+n < f.size {
-		return n, retryable{fmt.Errorf("download %s: connection closed after %s of %s", f.name, FormatBytes(have+n), FormatBytes(f.size))}
+	if b.have < f.size {
+		return n, retryable{fmt.Errorf("download %s: connection closed after %s of %s", f.name, FormatBytes(b.have), FormatBytes(f.size))}
 	}
 	return n, nil
 }

@@ -390,6 +390,7 @@ func TestPullRetries(t *testing.T) {
 		{"5xx on the CDN", "model.safetensors", hubtest.Fault{Status5xx: 2}, 3, ""},
 		{"5xx on the hub", "config.json", hubtest.Fault{Status5xx: 1}, 2, ""},
 		{"dropped connection", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000}, 2, "bytes=3000000-"},
+		{"dropped connection, no Range support", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000, IgnoreRange: true}, 2, "bytes=3000000-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,9 @@ type Fault struct {
 	Stalled    chan struct{}
 	// Corrupt flips one byte in the middle of every answer for the file.
 	Corrupt bool
+	// IgnoreRange answers every request for the file with all of it (200), as servers
+	// without Range support do.
+	IgnoreRange bool
 }
 
 type file struct {
@@ -451,7 +454,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, name strin
 		case armed.DropAfter > 0 || armed.StallAfter > 0:
 			armed.DropAfter, armed.StallAfter = 0, 0
 		}
-		if !armed.Corrupt && armed.Status5xx == 0 && armed.DropAfter == 0 && armed.StallAfter == 0 {
+		if !armed.Corrupt && !armed.IgnoreRange && armed.Status5xx == 0 && armed.DropAfter == 0 && armed.StallAfter == 0 {
 			delete(s.faults, name)
 		}
 	}
@@ -469,7 +472,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, name strin
 	h.Set("Content-Type", "application/octet-stream")
 	start, end := int64(0), int64(len(data))
 	status := http.StatusOK
-	if rg := r.Header.Get("Range"); rg != "" {
+	if rg := r.Header.Get("Range"); rg != "" && !f.IgnoreRange {
 		a, b, ok := strings.Cut(strings.TrimPrefix(rg, "bytes="), "-")
 		first, err := strconv.ParseInt(a, 10, 64)
 		if !ok || err != nil {
