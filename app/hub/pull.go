@@ -126,6 +126,9 @@ func (c *Client) Pull(ctx context.Context, repo string, opts PullOptions) (*Snap
 	if c.Cache == "" {
 		return nil, errors.New("no Hugging Face cache folder: set HF_HUB_CACHE or HF_HOME")
 	}
+	if u, err := url.Parse(c.Endpoint); !c.Offline && (err != nil || u.Scheme == "" || u.Host == "") {
+		return nil, fmt.Errorf("hub endpoint %q is not a URL (HF_ENDPOINT)", c.Endpoint)
+	}
 	p := &puller{c: c, ctx: ctx, repo: repo, rev: rev, opts: opts,
 		rc: repoCache{dir: filepath.Join(c.Cache, RepoFolder(repo))}}
 	p.prog = Progress{Repo: repo, Remaining: -1}

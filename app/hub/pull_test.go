@@ -190,10 +190,14 @@ func TestPullErrors(t *testing.T) {
 		{"bad repo id", "Janus-Pro-1B", "", nil, []string{"want ORG/NAME"}},
 		{"repo id with a path", "deepseek-ai/../x", "", nil, []string{"want ORG/NAME"}},
 		{"revision leaving refs", testRepo, "../../x", nil, []string{"want a branch"}},
+		{"bad endpoint", testRepo, "", nil, []string{`hub endpoint "huggingface.co" is not a URL`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newTestClient(t, s)
+			if tt.name == "bad endpoint" {
+				c.Endpoint = "huggingface.co"
+			}
 			_, err := c.Pull(context.Background(), tt.repo, PullOptions{Revision: tt.rev})
 			if err == nil || tt.is != nil && !errors.Is(err, tt.is) {
 				t.Fatalf("error %v, want %v", err, tt.is)
@@ -390,6 +394,7 @@ func TestPullRetries(t *testing.T) {
 		{"5xx on the CDN", "model.safetensors", hubtest.Fault{Status5xx: 2}, 3, ""},
 		{"5xx on the hub", "config.json", hubtest.Fault{Status5xx: 1}, 2, ""},
 		{"dropped connection", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000}, 2, "bytes=3000000-"},
+		{"stalled connection", "model.safetensors", hubtest.Fault{StallAfter: 2_000_000}, 2, "bytes=2000000-"},
 		{"dropped connection, no Range support", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000, IgnoreRange: true}, 2, "bytes=3000000-"},
 	}
 	for _, tt := range tests {
@@ -400,6 +405,7 @@ func TestPullRetries(t *testing.T) {
 			f := tt.fault
 			s.SetFault(tt.file, &f)
 			c := newTestClient(t, s)
+			c.StallTimeout = time.Second
 			var statuses []string
 			_, err := c.Pull(context.Background(), testRepo, PullOptions{Progress: func(p Progress) {
 				if p.Status != "" {
