@@ -41,7 +41,7 @@ func pullCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	return pullWith(ctx, args, app.EnvFromOS(), stdout, stderr)
 }
 
-// pullWith is runPull with the environment env describes (tests give their own).
+// pullWith is pullCommand in the environment env describes.
 func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io.Writer) error {
 	var known []string
 	for _, m := range hub.KnownModels() {
