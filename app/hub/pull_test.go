@@ -357,6 +357,7 @@ func TestPullChecksum(t *testing.T) {
 	if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), "model.safetensors") || !strings.Contains(err.Error(), sha256Hex(files["model.safetensors"])) {
 		t.Fatalf("error %v, want ErrChecksum naming the file and the hub's sha256", err)
 	}
+	checkValid(t, c.Cache)
 	repoDir := filepath.Join(c.Cache, RepoFolder(testRepo))
 	blobs, _ := os.ReadDir(filepath.Join(repoDir, "blobs"))
 	for _, b := range blobs {
@@ -511,9 +512,10 @@ func TestPullConcurrent(t *testing.T) {
 	}
 }
 
-// TestPullKilled kills a pull (SIGKILL, in a child process) in the middle of the weights
-// and checks that the cache is valid for every reader and that the next pull resumes the
-// partial file with a Range request.
+// TestPullKilled kills pulls (SIGKILL, in a child process) at several points: in the
+// first small file, at the first byte of the weights, in the middle of them, and in a small
+// file after them. Each time the cache must be valid for every reader as it is, and the
+// next pull must resume the partial file with a Range request.
 func TestPullKilled(t *testing.T) {
 	if os.Getenv("JANUS_HUB_CHILD") != "" {
 		c := &Client{Endpoint: os.Getenv("JANUS_HUB_ENDPOINT"), Cache: os.Getenv("JANUS_HUB_CACHE"),
@@ -521,68 +523,127 @@ func TestPullKilled(t *testing.T) {
 		_, err := c.Pull(context.Background(), testRepo, PullOptions{})
 		t.Fatalf("the pull should have been killed, it returned %v", err)
 	}
-	s := hubtest.New(t)
-	commit := s.AddTinyA(t, testRepo)
 	files := hubtest.TinyAFiles(t)
-	stalled := make(chan struct{})
-	const cut = 5_000_000
-	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: cut, Stalled: stalled})
-	cache := filepath.Join(t.TempDir(), "hub")
+	tests := []struct {
+		file string
+		cut  int64
+	}{
+		{"config.json", 1000},
+		{"model.safetensors", 1},
+		{"model.safetensors", 5_000_000},
+		{"tokenizer.json", 4000},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s at %d", tt.file, tt.cut), func(t *testing.T) {
+			s := hubtest.New(t)
+			commit := s.AddTinyA(t, testRepo)
+			stalled := make(chan struct{})
+			s.SetFault(tt.file, &hubtest.Fault{StallAfter: tt.cut, Stalled: stalled})
+			cache := filepath.Join(t.TempDir(), "hub")
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPullKilled$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "JANUS_HUB_CHILD=1", "JANUS_HUB_ENDPOINT="+s.URL, "JANUS_HUB_CACHE="+cache)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case <-stalled:
-	case err := <-exited:
-		t.Fatalf("child exited before the kill: %v\n%s", err, out.String())
-	}
-	part := filepath.Join(cache, RepoFolder(testRepo), "blobs", sha256Hex(files["model.safetensors"])+".incomplete")
-	waitForSize(t, part, cut)
-	cmd.Process.Signal(syscall.SIGKILL)
-	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("child: %v, want killed\n%s", err, out.String())
-	}
-	st, err := os.Stat(part)
-	if err != nil || st.Size() != cut {
-		t.Fatalf("partial blob after the kill: %v, %v; want %d bytes", st, err, cut)
-	}
-	// The cache is valid as it is: no ref, the snapshot holds only verified files, and
-	// discovery calls it an unfinished download.
-	if _, err := os.Stat(filepath.Join(cache, RepoFolder(testRepo), "refs", "main")); err == nil {
-		t.Errorf("refs/main written before the snapshot was complete")
-	}
-	entries, _ := app.Discover([]string{cache})
-	if len(entries) != 1 || entries[0].Complete || !strings.Contains(entries[0].Problem, "unfinished") {
-		t.Errorf("discovery of the killed pull: %+v", entries)
-	}
+			cmd := exec.Command(os.Args[0], "-test.run=^TestPullKilled$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "JANUS_HUB_CHILD=1", "JANUS_HUB_ENDPOINT="+s.URL, "JANUS_HUB_CACHE="+cache)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case <-stalled:
+			case err := <-exited:
+				t.Fatalf("child exited before the kill: %v\n%s", err, out.String())
+			}
+			id := hubtest.GitBlobID(files[tt.file])
+			if hubtest.IsLFS(tt.file) {
+				id = sha256Hex(files[tt.file])
+			}
+			part := filepath.Join(cache, RepoFolder(testRepo), "blobs", id+".incomplete")
+			waitForSize(t, part, tt.cut)
+			cmd.Process.Signal(syscall.SIGKILL)
+			if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
+				t.Fatalf("child: %v, want killed\n%s", err, out.String())
+			}
+			checkValid(t, cache)
+			if _, err := os.Stat(filepath.Join(cache, RepoFolder(testRepo), "refs", "main")); err == nil {
+				t.Errorf("refs/main written before the snapshot was complete")
+			}
+			// Discovery sees an unfinished download, or nothing yet; never a model to load.
+			entries, _ := app.Discover([]string{cache})
+			if len(entries) > 1 || len(entries) == 1 && (entries[0].Complete || !strings.Contains(entries[0].Problem, "unfinished")) {
+				t.Errorf("discovery of the killed pull: %+v", entries)
+			}
 
-	c := &Client{Endpoint: s.URL, Cache: cache, FreeSpace: func(string) (int64, error) { return 1 << 40, nil }}
-	var first Progress
-	snap, err := c.Pull(context.Background(), testRepo, PullOptions{Progress: func(p Progress) {
-		if first.Repo == "" {
-			first = p
+			c := &Client{Endpoint: s.URL, Cache: cache, FreeSpace: func(string) (int64, error) { return 1 << 40, nil }}
+			var first Progress
+			snap, err := c.Pull(context.Background(), testRepo, PullOptions{Progress: func(p Progress) {
+				if first.Repo == "" {
+					first = p
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkCache(t, cache, commit, files)
+			if snap.Downloaded != first.Bytes-first.BytesDone || first.BytesDone < tt.cut {
+				t.Errorf("resumed pull started at %d of %d bytes and downloaded %d; want it to start after the %d of the partial file and fetch the rest",
+					first.BytesDone, first.Bytes, snap.Downloaded, tt.cut)
+			}
+			gets := contentGets(s, tt.file, files)
+			if len(gets) != 2 || gets[1].Range != fmt.Sprintf("bytes=%d-", tt.cut) {
+				t.Errorf("GETs of %s: %+v, want a resume with Range bytes=%d-", tt.file, gets, tt.cut)
+			}
+		})
+	}
+}
+
+// checkValid asserts that a cache is valid as other clients read it, whatever state a
+// pull left: only .locks and repository folders at the root; every blob (partial ones
+// aside) holds the content its name is the hash of; every snapshot entry is a relative
+// link to such a blob; every ref names an existing snapshot.
+func checkValid(t *testing.T, cache string) {
+	t.Helper()
+	root, _ := os.ReadDir(cache)
+	for _, e := range root {
+		if e.Name() != ".locks" && !strings.HasPrefix(e.Name(), "models--") {
+			t.Errorf("cache root holds %s", e.Name())
 		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkCache(t, cache, commit, files)
-	if snap.Downloaded != first.Bytes-first.BytesDone {
-		t.Errorf("resumed pull downloaded %d bytes, want the %d missing", snap.Downloaded, first.Bytes-first.BytesDone)
-	}
-	if first.BytesDone < cut+int64(len(files["config.json"])) {
-		t.Errorf("resumed pull started at %d bytes done, want at least the partial weights and config.json", first.BytesDone)
-	}
-	gets := contentGets(s, "model.safetensors", files)
-	if len(gets) != 2 || gets[1].Range != fmt.Sprintf("bytes=%d-", cut) {
-		t.Errorf("weights GETs %+v, want a resume with Range bytes=%d-", gets, cut)
+		if !strings.HasPrefix(e.Name(), "models--") {
+			continue
+		}
+		repoDir := filepath.Join(cache, e.Name())
+		blobs, _ := os.ReadDir(filepath.Join(repoDir, "blobs"))
+		for _, b := range blobs {
+			if strings.HasSuffix(b.Name(), ".incomplete") {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(repoDir, "blobs", b.Name()))
+			if err != nil || sha256Hex(data) != b.Name() && hubtest.GitBlobID(data) != b.Name() {
+				t.Errorf("blob %s does not hold its content (%v)", b.Name(), err)
+			}
+		}
+		snaps, _ := os.ReadDir(filepath.Join(repoDir, "snapshots"))
+		for _, sn := range snaps {
+			entries, _ := os.ReadDir(filepath.Join(repoDir, "snapshots", sn.Name()))
+			for _, f := range entries {
+				target, err := os.Readlink(filepath.Join(repoDir, "snapshots", sn.Name(), f.Name()))
+				if err != nil || !strings.HasPrefix(target, "../../blobs/") || strings.HasSuffix(target, ".incomplete") {
+					t.Errorf("snapshot entry %s/%s: link %q (%v)", sn.Name(), f.Name(), target, err)
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(repoDir, "blobs", filepath.Base(target))); err != nil {
+					t.Errorf("snapshot entry %s/%s links to a missing blob", sn.Name(), f.Name())
+				}
+			}
+		}
+		refs, _ := os.ReadDir(filepath.Join(repoDir, "refs"))
+		for _, r := range refs {
+			commit, _ := os.ReadFile(filepath.Join(repoDir, "refs", r.Name()))
+			if _, err := os.Stat(filepath.Join(repoDir, "snapshots", string(commit))); err != nil || !commitRE.Match(commit) {
+				t.Errorf("ref %s holds %q, not an existing snapshot", r.Name(), commit)
+			}
+		}
 	}
 }
 
