@@ -36,14 +36,14 @@ func pullEnv(t *testing.T, s *hubtest.Server) string {
 }
 
 // understandGolden answers the tiny-a golden question with --model model and checks the
-// reference's greedy answer.
+// reference's greedy answer. It goes through run, whose signature every command shares.
 func understandGolden(t *testing.T, model string) {
 	t.Helper()
 	args, g := tinyAArgs(t)
 	args[1] = model
 	var out, errOut bytes.Buffer
-	if err := runUnderstand(context.Background(), args, &out, &errOut); err != nil {
-		t.Fatalf("understand --model %s: %v (stderr %q)", model, err, errOut.String())
+	if code := run(context.Background(), append([]string{"understand"}, args...), nil, &out, &errOut); code != 0 {
+		t.Fatalf("understand --model %s: exit %d (stderr %q)", model, code, errOut.String())
 	}
 	if got, want := out.String(), g.Understanding.GreedyText+"\n"; got != want {
 		t.Errorf("understand --model %s answered %q, want %q", model, got, want)
@@ -327,8 +327,8 @@ func TestHubJSInterop(t *testing.T) {
 		t.Errorf("their refs/main %q", ref)
 	}
 	out.Reset()
-	if err := runModels(context.Background(), []string{"--json", "--dir", theirs}, &out, &errOut); err != nil {
-		t.Fatal(err)
+	if code := run(context.Background(), []string{"models", "--json", "--dir", theirs}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("janus models: exit %d: %s", code, errOut.String())
 	}
 	var listed struct{ Models []app.ModelEntry }
 	json.Unmarshal(out.Bytes(), &listed)
