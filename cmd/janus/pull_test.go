@@ -407,3 +407,42 @@ func shellWords(line string) []string {
 	}
 	return words
 }
+
+func TestPullBar(t *testing.T) {
+	steps := []hub.Progress{
+		{Repo: pullRepo, Status: "waiting for another download of " + pullRepo + " to finish", Remaining: -1},
+		{Repo: pullRepo, Remaining: -1},
+		{Repo: pullRepo, Bytes: 4_000_000_000, BytesDone: 1_000_000_000, Files: 8, FilesDone: 1, Rate: 50e6, Remaining: 60 * 1e9},
+		{Repo: pullRepo, Bytes: 4_000_000_000, BytesDone: 1_100_000_000, Files: 8, FilesDone: 1, Rate: 50e6, Remaining: 58 * 1e9, Status: "retrying in 1s after: 503"},
+		{Repo: pullRepo, Bytes: 4_000_000_000, BytesDone: 4_000_000_000, Files: 8, FilesDone: 8, Rate: 50e6, Done: true},
+	}
+	tests := []struct {
+		name     string
+		terminal bool
+		want     string
+	}{
+		{"log", false, "pull: waiting for another download of deepseek-ai/Janus-Pro-1B to finish\n" +
+			"pull deepseek-ai/Janus-Pro-1B:  25%  1.00 GB / 4.00 GB  1/8 files  50.00 MB/s  1:00 left\n" +
+			"pull: retrying in 1s after: 503\n" +
+			"pull deepseek-ai/Janus-Pro-1B: 100%  4.00 GB / 4.00 GB  8/8 files\n"},
+		{"terminal", true, "pull: waiting for another download of deepseek-ai/Janus-Pro-1B to finish\n" +
+			"\r[#######-----------------------] 1.00 GB / 4.00 GB  1/8 files  50.00 MB/s  1:00 left\033[K" +
+			"\r\033[Kpull: retrying in 1s after: 503\n" +
+			"\r[########----------------------] 1.10 GB / 4.00 GB  1/8 files  50.00 MB/s  0:58 left\033[K" +
+			"\r[##############################] 4.00 GB / 4.00 GB  8/8 files\033[K\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			b := newPullBar(&buf)
+			b.terminal = tt.terminal
+			for _, p := range steps {
+				b.update(p)
+			}
+			b.done()
+			if buf.String() != tt.want {
+				t.Errorf("bar wrote\n%q\nwant\n%q", buf.String(), tt.want)
+			}
+		})
+	}
+}
