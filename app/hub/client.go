@@ -71,8 +71,8 @@ type Client struct {
 	Cache string
 	// Offline makes Pull use the cache only (HF_HUB_OFFLINE).
 	Offline bool
-	// HTTP sends the requests; nil means a client with connection and header timeouts.
-	// Redirects are followed by Pull itself, whatever HTTP's policy.
+	// HTTP sends the requests; nil means a client of each pull's own, with connection and
+	// header timeouts. Redirects are followed by Pull itself, whatever HTTP's policy.
 	HTTP *http.Client
 	// FreeSpace reports the bytes available to an unprivileged user on the disk holding
 	// dir; nil means the operating system's answer. Tests inject a small one.
@@ -145,25 +145,25 @@ func hfHome(env app.Env, get func(string) string) string {
 	return filepath.Join(env.Home, ".cache", "huggingface")
 }
 
-var defaultHTTP = &http.Client{Transport: &http.Transport{
-	Proxy:                 http.ProxyFromEnvironment,
-	ResponseHeaderTimeout: 60 * time.Second,
-	TLSHandshakeTimeout:   20 * time.Second,
-	IdleConnTimeout:       90 * time.Second,
-	MaxIdleConnsPerHost:   4,
-}}
-
-func (c *Client) httpClient() *http.Client {
-	h := c.HTTP
-	if h == nil {
-		h = defaultHTTP
+// newHTTP returns the HTTP client of one pull: HTTP, or one with connection and header
+// timeouts, made to return redirects to do, which follows them itself (the first answer
+// carries the hub's headers, and the token must not follow to another host).
+func (c *Client) newHTTP() *http.Client {
+	if c.HTTP != nil {
+		nc := *c.HTTP
+		nc.CheckRedirect = noRedirects
+		return &nc
 	}
-	// A copy that returns redirects to us: the first answer carries the hub's headers
-	// (X-Linked-Etag, X-Repo-Commit), and the token must not follow to another host.
-	nc := *h
-	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &nc
+	return &http.Client{CheckRedirect: noRedirects, Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		ResponseHeaderTimeout: 60 * time.Second,
+		TLSHandshakeTimeout:   20 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   4,
+	}}
 }
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func (c *Client) log() *slog.Logger {
 	if c.Log == nil {
@@ -218,12 +218,11 @@ func (r retryable) Unwrap() error { return r.err }
 // hub's own host. Answers of 400 and above become errors, retryable for 5xx and 429 (the
 // hub's rate limit), as network errors are; the caller closes the body of a successful
 // answer.
-func (c *Client) do(ctx context.Context, method, rawURL string, header http.Header) (*response, error) {
+func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string, header http.Header) (*response, error) {
 	hub, err := url.Parse(c.Endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("hub endpoint %q: %w", c.Endpoint, err)
 	}
-	hc := c.httpClient()
 	var first http.Header
 	onHub := true // until an absolute redirect leaves the hub, as huggingface_hub tells
 	for range 10 {

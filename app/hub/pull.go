@@ -150,6 +150,8 @@ func (c *Client) Pull(ctx context.Context, repo string, opts PullOptions) (*Snap
 	}
 	defer release()
 	p.status("")
+	p.hc = c.newHTTP()
+	defer p.hc.CloseIdleConnections()
 	return p.run()
 }
 
@@ -161,6 +163,7 @@ type puller struct {
 	rev  string
 	opts PullOptions
 	rc   repoCache
+	hc   *http.Client
 
 	prog       Progress
 	meter      meter
@@ -322,7 +325,7 @@ func (p *puller) fileURL(commit, name string) string {
 func (p *puller) info() (*repoInfo, error) {
 	var info repoInfo
 	err := p.c.retry(p.ctx, "list "+p.repo, p.status, func() (bool, error) {
-		resp, err := p.c.do(p.ctx, http.MethodGet, p.apiURL(), http.Header{"Accept": {"application/json"}})
+		resp, err := p.c.do(p.ctx, p.hc, http.MethodGet, p.apiURL(), http.Header{"Accept": {"application/json"}})
 		if err != nil {
 			return false, err
 		}
@@ -409,7 +412,7 @@ func regexpSHA256(s string) bool {
 func (p *puller) head(commit, name string) (remoteFile, error) {
 	f := remoteFile{name: name}
 	err := p.c.retry(p.ctx, "describe "+name, p.status, func() (bool, error) {
-		resp, err := p.c.do(p.ctx, http.MethodHead, p.fileURL(commit, name), nil)
+		resp, err := p.c.do(p.ctx, p.hc, http.MethodHead, p.fileURL(commit, name), nil)
 		if err != nil {
 			return false, err
 		}
@@ -557,7 +560,7 @@ func (p *puller) get(b *partialBlob) (int64, error) {
 		header.Set("Range", fmt.Sprintf("bytes=%d-", b.have))
 	}
 	commit := p.prog.Commit
-	resp, err := p.c.do(ctx, http.MethodGet, p.fileURL(commit, f.name), header)
+	resp, err := p.c.do(ctx, p.hc, http.MethodGet, p.fileURL(commit, f.name), header)
 	if err != nil {
 		return 0, err
 	}
