@@ -32,6 +32,7 @@ func commands() []command {
 		{"models", "list the Janus models found on this machine", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runModels(ctx, args, stdout, stderr)
 		}},
+		{"pull", "download a model from Hugging Face into its cache (resumable)", pullCommand},
 		{"info", "describe a model folder: parts, parameters, files, tokens, memory", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return runInfo(args, stdout, stderr)
 		}},

@@ -1,0 +1,67 @@
+package hub
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestKnownModelSizes checks the table's estimates against the released tensor shapes
+// (keys.json: every tensor at 2 bytes, BF16) plus the config files and the DeepSeek-LLM
+// tokenizer.json (the released ones add a few tokens to it).
+func TestKnownModelSizes(t *testing.T) {
+	configs := fixtures.Path(t, "real-configs")
+	tok, err := os.Stat(fixtures.Path(t, "tokenizers", "deepseek-llm", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := KnownModels()
+	if known[0].Repo != DefaultRepo || len(known) != 3 {
+		t.Fatalf("known models %v, want 3 with the default first", known)
+	}
+	for _, m := range known {
+		t.Run(m.Repo, func(t *testing.T) {
+			dir := filepath.Join(configs, strings.ToLower(strings.TrimPrefix(m.Repo, "deepseek-ai/")))
+			var keys map[string]struct {
+				Shape []int64 `json:"shape"`
+			}
+			fixtures.JSON(t, filepath.Join(dir, "keys.json"), &keys)
+			var params int64
+			for _, k := range keys {
+				n := int64(1)
+				for _, d := range k.Shape {
+					n *= d
+				}
+				params += n
+			}
+			size := 2*params + tok.Size()
+			files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+			for _, f := range files {
+				if filepath.Base(f) != "keys.json" {
+					st, _ := os.Stat(f)
+					size += st.Size()
+				}
+			}
+			if params != m.Params {
+				t.Errorf("params %d, keys.json has %d", m.Params, params)
+			}
+			if math.Abs(float64(m.DownloadBytes-size))/float64(size) > 0.005 {
+				t.Errorf("download %s, the released shapes give %s", FormatBytes(m.DownloadBytes), FormatBytes(size))
+			}
+			if m.MemoryBytes < 2*params {
+				t.Errorf("memory %s is less than the weights", FormatBytes(m.MemoryBytes))
+			}
+		})
+	}
+}

@@ -1,0 +1,186 @@
+package main
+
+// janus pull [--revision R] [--json] [REPO]
+//
+// Downloads a model repository from the Hugging Face hub into the Hugging Face cache (as
+// app/hub does for the app), resuming what an earlier pull left, then prints the --model
+// name to use. REPO is a hub id (deepseek-ai/Janus-Pro-7B) or the name of a known model
+// (janus-pro-7b); without it, deepseek-ai/Janus-Pro-1B. Progress goes to stderr; Ctrl-C
+// stops the download, and the same command continues it.
+//
+// The --json output is one object: repo, revision, commit, path (the snapshot folder),
+// files, bytes, downloaded (bytes fetched by this run), from_cache, and model (what to give
+// --model).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/hub"
+)
+
+// pullResult is the --json output of pull.
+type pullResult struct {
+	Repo       string `json:"repo"`
+	Revision   string `json:"revision"`
+	Commit     string `json:"commit"`
+	Path       string `json:"path"`
+	Files      int    `json:"files"`
+	Bytes      int64  `json:"bytes"`
+	Downloaded int64  `json:"downloaded"`
+	FromCache  bool   `json:"from_cache"`
+	Model      string `json:"model"`
+}
+
+// pullCommand is the pull entry of the command table.
+func pullCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	return pullWith(ctx, args, app.EnvFromOS(), stdout, stderr)
+}
+
+// pullWith is pullCommand in the environment env describes.
+func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io.Writer) error {
+	var known []string
+	for _, m := range hub.KnownModels() {
+		known = append(known, fmt.Sprintf("  %-26s %9s download, about %s of memory (estimates)", m.Repo, hub.FormatBytes(m.DownloadBytes), hub.FormatBytes(m.MemoryBytes)))
+	}
+	fs := newFlagSet("pull", stderr, "janus pull [--revision R] [--json] [REPO]",
+		append([]string{
+			"Download a model from Hugging Face into the Hugging Face cache (HF_HUB_CACHE, else HF_HOME/hub,",
+			"else ~/.cache/huggingface/hub), continuing an interrupted download. REPO defaults to " + hub.DefaultRepo + ";",
+			"HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE are honoured. Known models:",
+		}, known...)...)
+	rev := fs.String("revision", "main", "branch, tag or commit to download")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	// The repository may come before or after the flags.
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	repo := hub.DefaultRepo
+	if fs.NArg() > 0 {
+		repo = fs.Arg(0)
+		if err := parseArgs(fs, fs.Args()[1:], "give one repository"); err != nil {
+			return err
+		}
+	}
+	repo = knownRepo(repo)
+
+	c := hub.FromEnv(env)
+	bar := newPullBar(stderr)
+	snap, err := c.Pull(ctx, repo, hub.PullOptions{Revision: *rev, Progress: bar.update})
+	bar.done()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "janus pull: stopped; run the same command to continue the download\n")
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if snap.FromCache {
+		// Without the hub, only the files tell whether the copy is whole.
+		if e, err := app.Inspect(snap.Path); err == nil && !e.Complete {
+			return fmt.Errorf("the cached copy of %s at %s (%s) is incomplete and the hub cannot be asked (offline or unreachable): %s", snap.Repo, snap.Revision, snap.Path, e.Problem)
+		}
+	}
+	// The repository id finds the model when discovery resolves it to this snapshot (the
+	// revision refs/main names, in a cache discovery searches); otherwise the folder does.
+	use := snap.Path
+	if dir, err := resolveModelIn(snap.Repo, app.DefaultRoots(env)); err == nil && dir == snap.Path {
+		use = snap.Repo
+	}
+	if *asJSON {
+		return writeJSON(stdout, pullResult{snap.Repo, snap.Revision, snap.Commit, snap.Path, snap.Files,
+			snap.Bytes, snap.Downloaded, snap.FromCache, use}, false)
+	}
+	ew := &errWriter{w: stdout}
+	switch {
+	case snap.FromCache:
+		ew.printf("%s at %s (commit %s) is in the cache (the hub was not asked): %s\n", snap.Repo, snap.Revision, snap.Commit, snap.Path)
+	case snap.Downloaded == 0:
+		ew.printf("%s at %s (commit %s) was already downloaded: %s\n", snap.Repo, snap.Revision, snap.Commit, snap.Path)
+	default:
+		ew.printf("downloaded %s of %s at %s (commit %s, %d files, %s): %s\n", hub.FormatBytes(snap.Downloaded),
+			snap.Repo, snap.Revision, snap.Commit, snap.Files, hub.FormatBytes(snap.Bytes), snap.Path)
+	}
+	ew.printf("use it with --model %s, e.g.: janus understand --model %s --image photo.jpg --prompt \"What is in the picture?\"\n", quoteArg(use), quoteArg(use))
+	return ew.err
+}
+
+// knownRepo turns the short name of a known model ("janus-pro-7b") into its hub id.
+func knownRepo(name string) string {
+	for _, m := range hub.KnownModels() {
+		if _, short, _ := strings.Cut(m.Repo, "/"); strings.EqualFold(name, short) || strings.EqualFold(name, m.Repo) {
+			return m.Repo
+		}
+	}
+	return name
+}
+
+// quoteArg quotes a path for a shell when it needs it.
+func quoteArg(s string) string {
+	if strings.ContainsAny(s, " \t'\"$`\\!*?&;|<>()[]{}#~") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}
+
+// pullBar draws download progress on stderr: in place on a terminal, a line every 10%
+// otherwise (logs and pipes).
+type pullBar struct {
+	w        io.Writer
+	terminal bool
+	lastTick int64
+	drawn    bool
+	status   string
+}
+
+func newPullBar(w io.Writer) *pullBar {
+	return &pullBar{w: w, terminal: isTerminal(w), lastTick: -1}
+}
+
+func (b *pullBar) update(p hub.Progress) {
+	if p.Status != b.status {
+		b.status = p.Status
+		if p.Status != "" {
+			b.clear()
+			fmt.Fprintln(b.w, "pull: "+p.Status)
+		}
+	}
+	if p.Bytes == 0 {
+		return
+	}
+	stats := fmt.Sprintf("%s / %s  %d/%d files", hub.FormatBytes(p.BytesDone), hub.FormatBytes(p.Bytes), p.FilesDone, p.Files)
+	if p.Rate > 0 && !p.Done {
+		stats += fmt.Sprintf("  %s/s", hub.FormatBytes(int64(p.Rate)))
+		if p.Remaining >= 0 {
+			stats += "  " + formatDuration(p.Remaining) + " left"
+		}
+	}
+	if b.terminal {
+		const width = 30
+		fill := int(p.BytesDone * width / p.Bytes)
+		fmt.Fprintf(b.w, "\r[%s%s] %s\033[K", strings.Repeat("#", fill), strings.Repeat("-", width-fill), stats)
+		b.drawn = true
+		return
+	}
+	if tick := p.BytesDone * 10 / p.Bytes; tick != b.lastTick {
+		b.lastTick = tick
+		fmt.Fprintf(b.w, "pull %s: %3d%%  %s\n", p.Repo, p.BytesDone*100/p.Bytes, stats)
+	}
+}
+
+func (b *pullBar) clear() {
+	if b.terminal && b.drawn {
+		fmt.Fprint(b.w, "\r\033[K")
+		b.drawn = false
+	}
+}
+
+func (b *pullBar) done() {
+	if b.terminal && b.drawn {
+		fmt.Fprintln(b.w)
+	}
+}
