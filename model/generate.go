@@ -44,8 +44,9 @@ type GenerateImageOptions struct {
 	PreviewEvery int
 	// MaxMemoryBytes caps what the generation allocates besides the loaded weights (see
 	// EstimateGenerationMemory); a larger request fails with a *MemoryError before anything
-	// is allocated. 0 allows DefaultMemoryFraction of physical memory less what the process
-	// already holds (no limit where physical memory is unknown); negative disables the check.
+	// is allocated. 0 allows DefaultMemoryFraction of physical memory less what the model's
+	// backend already holds (compute.Backend.MemoryUsed; no limit where physical memory is
+	// unknown); negative disables the check.
 	MaxMemoryBytes int64
 }
 
@@ -239,7 +240,7 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMemory(cfg, n, l, g.opts.MaxMemoryBytes); err != nil {
+	if err := checkMemory(cfg, n, l, g.opts.MaxMemoryBytes, be.MemoryUsed()); err != nil {
 		return nil, err
 	}
 	// The last token's embedding is never run, so the cache needs L + total - 1 positions.

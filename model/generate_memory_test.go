@@ -115,23 +115,27 @@ func TestGenerateMemoryLimit(t *testing.T) {
 }
 
 // TestDefaultMemoryLimit: without MaxMemoryBytes the limit is a share of this machine's
-// memory less what the process holds.
+// memory less what the backend holds.
 func TestDefaultMemoryLimit(t *testing.T) {
 	total := physicalMemory()
-	limit, source, ok := memoryLimit(0)
+	const held = 3 << 20
+	limit, source, ok := memoryLimit(0, held)
 	if total <= 0 {
 		if ok {
 			t.Fatalf("a limit of %d (%s) without knowing the memory size", limit, source)
 		}
 		t.Skip("physical memory is unknown on this system")
 	}
-	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, formatBytes(total)) {
+	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, formatBytes(total)) || !strings.Contains(source, formatBytes(held)) {
 		t.Fatalf("default limit %d (%s, %v) for %d bytes of memory", limit, source, ok, total)
 	}
-	if _, _, ok := memoryLimit(-1); ok {
+	if empty, _, _ := memoryLimit(0, 0); empty-limit != held {
+		t.Fatalf("limit with nothing held %d, with %d bytes held %d: the difference is not what is held", empty, held, limit)
+	}
+	if _, _, ok := memoryLimit(-1, held); ok {
 		t.Fatal("a negative MaxMemoryBytes still set a limit")
 	}
-	if l, s, ok := memoryLimit(12345); !ok || l != 12345 || s != "MaxMemoryBytes" {
+	if l, s, ok := memoryLimit(12345, held); !ok || l != 12345 || s != "MaxMemoryBytes" {
 		t.Fatalf("memoryLimit(12345) = %d, %q, %v", l, s, ok)
 	}
 }
