@@ -150,7 +150,8 @@ type Backend interface {
 	FromFloat32(data []float32, shape ...int) *Tensor
 	// Write copies data into the F32 tensor t (len(data) == t.Len()), after the ops before it.
 	Write(t *Tensor, data []float32)
-	// Read waits for the ops issued so far and copies the F32 tensor t into dst.
+	// Read waits for the ops issued so far and copies t into dst, widening an F16 or BF16
+	// tensor; reading a freed tensor or into a dst of another length is an error.
 	Read(t *Tensor, dst []float32) error
 	// Reshape returns a handle to the same buffer with another shape of the same length.
 	Reshape(t *Tensor, shape ...int) *Tensor
