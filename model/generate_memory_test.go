@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/vq"
@@ -190,8 +190,12 @@ func (l *liveTracker) Free(t *compute.Tensor) {
 // TestGenerateFreesOnFailure: a generation that fails between two steps (here a preview
 // decode stopped by a cancel, or the memory check) leaves no tensor behind.
 func TestGenerateFreesOnFailure(t *testing.T) {
+	computetest.Each(t, compute.Options{Threads: 1}, generateFreesOnFailure)
+}
+
+func generateFreesOnFailure(t *testing.T, be compute.Backend) {
 	c := genVariant(t, "gen-b")
-	tr := newLiveTracker(cpu.New(1))
+	tr := newLiveTracker(be)
 	m, err := Load(c.dir, Options{Backend: tr})
 	if err != nil {
 		t.Fatal(err)

@@ -71,6 +71,8 @@ type Options struct {
 
 	// uploaded, when not nil, sees every weight upload (tests record what Load reads).
 	uploaded func(name string, r0 int, t *compute.Tensor)
+	// open, when not nil, replaces compute.Open (tests watch the backends Load opens).
+	open func(name string, o compute.Options) (compute.Backend, error)
 }
 
 // Model is a loaded model. Its networks share one backend, which runs ops in order, so one
@@ -120,7 +122,11 @@ func openBackend(opts Options) (be compute.Backend, own bool, err error) {
 	if opts.Backend != nil {
 		return opts.Backend, false, nil
 	}
-	be, err = compute.Open(opts.BackendName, compute.Options{Threads: opts.Threads})
+	open := compute.Open
+	if opts.open != nil {
+		open = opts.open
+	}
+	be, err = open(opts.BackendName, compute.Options{Threads: opts.Threads})
 	return be, err == nil, err
 }
 

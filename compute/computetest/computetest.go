@@ -47,7 +47,7 @@ func Backends() []string {
 }
 
 // Each runs fn as one subtest per backend of Backends, on a backend opened with opts for that
-// subtest and closed after it. A backend that reports compute.ErrUnavailable is skipped
+// subtest and closed after it and after the cleanups fn registered. A backend that reports compute.ErrUnavailable is skipped
 // unless BackendsEnv asked for it; with no backend registered the test fails, since a
 // network test that runs on nothing proves nothing.
 func Each(t *testing.T, opts compute.Options, fn func(t *testing.T, be compute.Backend)) {
@@ -66,11 +66,13 @@ func Each(t *testing.T, opts compute.Options, fn func(t *testing.T, be compute.B
 				}
 				t.Fatal(err)
 			}
-			defer func() {
+			// A cleanup, not a defer, so that it runs after the cleanups fn registers (a
+			// model that frees its weights on this backend).
+			t.Cleanup(func() {
 				if err := be.Close(); err != nil {
 					t.Errorf("close %s: %v", name, err)
 				}
-			}()
+			})
 			fn(t, be)
 		})
 	}
