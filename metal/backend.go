@@ -1,0 +1,340 @@
+package metal
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/metal/internal/gpu"
+)
+
+// Tensor is compute.Tensor; the alias keeps signatures short.
+type Tensor = compute.Tensor
+
+// Backend implements compute.Backend on a gpu.Device. It is used by one goroutine at a time,
+// as the compute contract expects.
+//
+// Ops are encoded into one open command buffer and nothing runs until the host needs a
+// result: Read and Sync commit it and wait, so a whole model step is one command buffer and
+// one wait. At most one command buffer is in flight, and none while the host encodes, so the
+// host may touch a buffer's shared memory directly whenever no command buffer is open.
+type Backend struct {
+	name  string
+	dev   gpu.Device
+	pipes map[string]gpu.Pipeline
+
+	cb       gpu.CommandBuffer // the open command buffer, nil when the device is idle
+	deferred []gpu.Buffer      // released when the open command buffer completes
+	err      error             // first failure since the last Sync
+	used     int64             // bytes of live tensors
+}
+
+var _ compute.Backend = (*Backend)(nil)
+
+// buffer is a tensor's storage; handles from Reshape share it.
+type buffer struct {
+	gpu   gpu.Buffer
+	bytes int
+	freed bool
+}
+
+// kernelNames are the pipelines the backend uses; New compiles every one of them up front, so
+// a backend that opens can run every op.
+var kernelNames = []string{
+	"add_f32", "mul_f32", "scale_f32", "copy_f32", "gelu_f32", "silu_f32", "swiglu_f32",
+	"linear_mv_f32", "linear_mv_f16", "linear_mv_bf16", "linear_mm_f32", "linear_mm_f16", "linear_mm_bf16",
+	"embedding_f32", "embedding_f16", "embedding_bf16",
+	"layer_norm_f32", "rms_norm_f32", "group_norm_f32",
+	"rope_f32", "attention_f32",
+	"copy_rows_f32", "transpose_f32", "conv2d_f32", "upsample2x_f32",
+}
+
+// Geometry shared with the kernels' #defines.
+const (
+	flatThreads  = 256 // FLAT_THREADS
+	mvMaxM       = 8   // MV_MAX_M
+	mvSIMDGroups = 8   // MV_SIMDGROUPS
+	mmTile       = 32  // MM_TILE, with 16×16 threads
+	normThreads  = 256 // NORM_THREADS
+	attThreads   = 128 // ATT_THREADS
+	attMaxHead   = 256 // ATT_MAX_HEAD_DIM
+	maxElements  = 1 << 31
+)
+
+// New makes a backend named name on dev, compiling every pipeline it uses.
+func New(name string, dev gpu.Device) (*Backend, error) {
+	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}}
+	for _, k := range kernelNames {
+		p, err := dev.Pipeline(k)
+		if err != nil {
+			return nil, fmt.Errorf("metal: pipeline %s: %w", k, err)
+		}
+		b.pipes[k] = p
+	}
+	return b, nil
+}
+
+// Name reports the name the backend was opened as ("metal", "metal-sim").
+func (b *Backend) Name() string { return b.name }
+
+// Device describes the device the backend drives.
+func (b *Backend) Device() string { return b.dev.Name() }
+
+// MemoryUsed is the bytes of the tensors allocated and not freed.
+func (b *Backend) MemoryUsed() int64 { return b.used }
+
+func checkShape(op string, shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			panic(fmt.Sprintf("metal: %s: negative dimension in shape %v", op, shape))
+		}
+		n *= d
+	}
+	if n >= maxElements {
+		panic(fmt.Sprintf("metal: %s: shape %v has more than 2³¹ elements", op, shape))
+	}
+	return n
+}
+
+func (b *Backend) alloc(dt compute.DType, shape []int) (*Tensor, error) {
+	n := checkShape("New", shape)
+	size := n * dt.Size()
+	g, err := b.dev.NewBuffer(size)
+	if err != nil {
+		return nil, fmt.Errorf("metal: allocate %v%v: %w", dt, shape, err)
+	}
+	b.used += int64(size)
+	return &Tensor{Shape: append([]int(nil), shape...), DType: dt, Buf: &buffer{gpu: g, bytes: size}}, nil
+}
+
+// New allocates a zeroed tensor. Running out of device memory panics, as Go's allocator
+// does for the CPU backend.
+func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
+	if dt > compute.BF16 {
+		panic(fmt.Sprintf("metal: New: unknown dtype %v", dt))
+	}
+	t, err := b.alloc(dt, shape)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// FromBytes allocates a tensor of dtype dt from raw elements of dtype src, converting on the
+// host as it copies into the new buffer (no op uses it yet, so no wait is needed).
+func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*Tensor, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("metal: tensor shape %v has a negative dimension", shape)
+		}
+		n *= d
+	}
+	if src > compute.BF16 || dt > compute.BF16 {
+		return nil, fmt.Errorf("metal: unknown dtype %v or %v", src, dt)
+	}
+	if len(raw) != n*src.Size() {
+		return nil, fmt.Errorf("metal: %d bytes of %v for shape %v, want %d", len(raw), src, shape, n*src.Size())
+	}
+	if n >= maxElements {
+		return nil, fmt.Errorf("metal: tensor shape %v has more than 2³¹ elements", shape)
+	}
+	t, err := b.alloc(dt, shape)
+	if err != nil {
+		return nil, err
+	}
+	convert(contents(t), dt, raw, src, n)
+	return t, nil
+}
+
+// contents is the tensor's shared memory as bytes.
+func contents(t *Tensor) []byte {
+	buf := t.Buf.(*buffer)
+	if buf.bytes == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(buf.gpu.Contents()), buf.bytes)
+}
+
+func floats(t *Tensor) []float32 {
+	buf := t.Buf.(*buffer)
+	if buf.bytes == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(buf.gpu.Contents()), buf.bytes/4)
+}
+
+// FromFloat32 allocates an F32 tensor holding a copy of data.
+func (b *Backend) FromFloat32(data []float32, shape ...int) *Tensor {
+	if n := checkShape("FromFloat32", shape); n != len(data) {
+		panic(fmt.Sprintf("metal: FromFloat32: %d values for shape %v", len(data), shape))
+	}
+	t := b.New(compute.F32, shape...)
+	copy(floats(t), data)
+	return t
+}
+
+// Write copies data into t after the ops issued before it: directly when the device is
+// idle, else through a staging buffer and a copy kernel in the open command buffer.
+func (b *Backend) Write(t *Tensor, data []float32) {
+	live(b.name, "Write", "t", t, true)
+	if len(data) != t.Len() {
+		panic(fmt.Sprintf("metal: Write: %d values into %v", len(data), t))
+	}
+	if b.cb == nil {
+		copy(floats(t), data)
+		return
+	}
+	stage := b.staging(len(data) * 4)
+	copy(unsafe.Slice((*float32)(stage.Contents()), len(data)), data)
+	b.flat("copy_f32", len(data), []gpu.Buffer{stage, t.Buf.(*buffer).gpu}, u32(len(data)), 0)
+}
+
+// staging returns a buffer released when the open command buffer completes.
+func (b *Backend) staging(size int) gpu.Buffer {
+	g, err := b.dev.NewBuffer(max(size, 4))
+	if err != nil {
+		panic(fmt.Sprintf("metal: staging buffer of %d bytes: %v", size, err))
+	}
+	b.deferred = append(b.deferred, g)
+	return g
+}
+
+// Read waits for the ops issued so far and copies t into dst, widening F16/BF16.
+func (b *Backend) Read(t *Tensor, dst []float32) error {
+	buf, ok := t.Buf.(*buffer)
+	if !ok || buf.freed {
+		return fmt.Errorf("metal: read %v: tensor was freed or is not a metal tensor", t)
+	}
+	if len(dst) != t.Len() {
+		return fmt.Errorf("metal: read %v: destination holds %d values, want %d", t, len(dst), t.Len())
+	}
+	if err := b.flush(); err != nil {
+		return err
+	}
+	if b.err != nil {
+		return b.err
+	}
+	widenInto(dst, contents(t), t.DType)
+	return nil
+}
+
+// Reshape returns a handle to t's buffer with another shape of the same length.
+func (b *Backend) Reshape(t *Tensor, shape ...int) *Tensor {
+	if n := checkShape("Reshape", shape); n != t.Len() {
+		panic(fmt.Sprintf("metal: Reshape: %v to %v changes the length", t, shape))
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), DType: t.DType, Buf: t.Buf}
+}
+
+// Free releases t's buffer, after the open command buffer when ops may still use it.
+func (b *Backend) Free(t *Tensor) {
+	buf, ok := t.Buf.(*buffer)
+	if !ok || buf.freed {
+		return
+	}
+	buf.freed = true
+	b.used -= int64(buf.bytes)
+	if b.cb != nil {
+		b.deferred = append(b.deferred, buf.gpu)
+		return
+	}
+	buf.gpu.Release()
+}
+
+// Sync waits for every op issued so far and returns the first failure since the last Sync.
+func (b *Backend) Sync() error {
+	err := b.flush()
+	if err == nil {
+		err = b.err
+	}
+	b.err = nil
+	return err
+}
+
+// flush commits the open command buffer and waits for it: the one wait of a step.
+func (b *Backend) flush() error {
+	if b.cb == nil {
+		return nil
+	}
+	cb := b.cb
+	b.cb = nil
+	cb.Commit()
+	err := cb.Wait()
+	for _, g := range b.deferred {
+		g.Release()
+	}
+	b.deferred = b.deferred[:0]
+	if err != nil && b.err == nil {
+		b.err = fmt.Errorf("metal: %w", err)
+	}
+	return nil
+}
+
+// Close waits for queued work and releases the device; tensors must not be used afterwards.
+func (b *Backend) Close() error {
+	err := b.Sync()
+	if cerr := b.dev.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// encoder returns the open command buffer, starting one when the device is idle.
+func (b *Backend) encoder() gpu.CommandBuffer {
+	if b.cb == nil {
+		cb, err := b.dev.NewCommandBuffer()
+		if err != nil {
+			panic(fmt.Sprintf("metal: new command buffer: %v", err))
+		}
+		b.cb = cb
+	}
+	return b.cb
+}
+
+// dispatch encodes kernel over groups×threads with bufs bound at indices 0.. in order and
+// the parameter words after them.
+func (b *Backend) dispatch(kernel string, groups, threads [3]int, bufs []gpu.Buffer, params []uint32) {
+	if groups[0]*groups[1]*groups[2] == 0 {
+		return
+	}
+	p, ok := b.pipes[kernel]
+	if !ok {
+		panic("metal: no pipeline " + kernel)
+	}
+	cb := b.encoder()
+	cb.SetPipeline(p)
+	for i, g := range bufs {
+		cb.SetBuffer(g, 0, i)
+	}
+	raw := make([]byte, 4*len(params))
+	for i, w := range params {
+		raw[4*i], raw[4*i+1], raw[4*i+2], raw[4*i+3] = byte(w), byte(w>>8), byte(w>>16), byte(w>>24)
+	}
+	cb.SetBytes(raw, len(bufs))
+	cb.Dispatch(groups, threads)
+}
+
+// flat dispatches a one-thread-per-element kernel over n elements.
+func (b *Backend) flat(kernel string, n int, bufs []gpu.Buffer, params ...uint32) {
+	b.dispatch(kernel, [3]int{(n + flatThreads - 1) / flatThreads, 1, 1}, [3]int{flatThreads, 1, 1}, bufs, params)
+}
+
+// u32 converts a non-negative size to a parameter word.
+func u32(n int) uint32 {
+	if n < 0 || n >= maxElements {
+		panic(fmt.Sprintf("metal: size %d does not fit the kernels' 32-bit indices", n))
+	}
+	return uint32(n)
+}
+
+func f32bits(f float32) uint32 { return math.Float32bits(f) }
+
+func boolWord(v bool) uint32 {
+	if v {
+		return 1
+	}
+	return 0
+}
