@@ -217,7 +217,7 @@ func normaliseCodebook(b compute.Backend, raw *compute.Tensor, p Params) (*compu
 		row := rows[i*p.CodebookDim : (i+1)*p.CodebookDim]
 		var sum float32
 		for _, v := range row {
-			sum += v * v
+			sum += float32(v * v) // rounded, not fused, on every architecture
 		}
 		norm := float32(math.Sqrt(float64(sum)))
 		norm = max(norm, 1e-12)
