@@ -2,6 +2,7 @@ package compute
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,8 +98,9 @@ func AllNames() []string {
 
 // Open returns a new backend: the one registered as name, or for "auto" (or "") the one of
 // highest priority that opens, skipping test-only backends. When auto passes over a backend
-// that failed to open, it logs one line naming the backend it chose and why. Names are case
-// insensitive.
+// that failed to open, it logs one line naming the backend it chose and why: a warning when
+// a backend failed, at debug level when the ones passed over only wrap ErrUnavailable.
+// Names are case insensitive.
 func Open(name string, opts Options) (Backend, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	regs := registered()
@@ -118,6 +120,7 @@ func Open(name string, opts Options) (Backend, error) {
 		return nil, fmt.Errorf("unknown backend %q (want auto or one of %s)", name, strings.Join(AllNames(), ", "))
 	}
 	var skipped []string
+	failed := false // a backend that exists here failed to open, beyond being unavailable
 	for _, r := range regs {
 		if r.priority < 0 {
 			continue
@@ -125,6 +128,7 @@ func Open(name string, opts Options) (Backend, error) {
 		b, err := r.open(opts)
 		if err != nil {
 			skipped = append(skipped, fmt.Sprintf("%s: %v", r.name, err))
+			failed = failed || !errors.Is(err, ErrUnavailable)
 			continue
 		}
 		if len(skipped) > 0 {
@@ -132,7 +136,13 @@ func Open(name string, opts Options) (Backend, error) {
 			if logger == nil {
 				logger = slog.Default()
 			}
-			logger.Info("compute: using the "+r.name+" backend", "skipped", strings.Join(skipped, "; "))
+			// A backend that cannot exist here (Metal on Linux) is no news for every run;
+			// one that should have worked is.
+			level := slog.LevelDebug
+			if failed {
+				level = slog.LevelWarn
+			}
+			logger.Log(context.Background(), level, "compute: using the "+r.name+" backend", "skipped", strings.Join(skipped, "; "))
 		}
 		return b, nil
 	}

@@ -51,7 +51,7 @@ func TestRegistry(t *testing.T) {
 	}
 
 	var log bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&log, nil))
+	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tests := []struct {
 		name     string
 		want     string // backend name, or "" for an error
@@ -59,7 +59,7 @@ func TestRegistry(t *testing.T) {
 		logHas   string
 		threadOK bool
 	}{
-		{"auto", "mid", "", "skipped=\"gpu: no device: not available on this machine\"", true},
+		{"auto", "mid", "", "level=DEBUG msg=\"compute: using the mid backend\" skipped=\"gpu: no device: not available on this machine\"", true},
 		{"", "mid", "", "using the mid backend", true},
 		{" SLOW ", "slow", "", "", true},
 		{"sim", "sim", "", "", true},
@@ -103,6 +103,23 @@ func TestRegistry(t *testing.T) {
 			}()
 			register(bad, 1, nil)
 		}()
+	}
+}
+
+// TestOpenWarns: a backend that fails for another reason than being unavailable makes auto
+// warn.
+func TestOpenWarns(t *testing.T) {
+	saved := registered()
+	defer func() { registry.regs = saved }()
+	registry.regs = nil
+	register("gpu", 2, errors.New("pipeline attention did not compile"))
+	register("cpu", 0, nil)
+	var log bytes.Buffer
+	if _, err := Open("auto", Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `level=WARN msg="compute: using the cpu backend" skipped="gpu: pipeline attention did not compile"`; !strings.Contains(log.String(), want) {
+		t.Errorf("logged %q, want %q", log.String(), want)
 	}
 }
 
