@@ -14,6 +14,11 @@
 // for the CPU); a backend ignores the ones that do not concern it. Test-only backends (the
 // simulated Metal device) register with priority TestOnly: Open opens them by name only.
 //
+// Testing a backend: its tests call computetest.Run, the conformance suite. Network tests
+// run on every registered backend (test-only ones included) through computetest.Each, with
+// a blank import of internal/testbackends linking them all; JANUS_TEST_BACKENDS=cpu,metal-sim
+// narrows or names the list.
+//
 // The contract, chosen so that a GPU backend gains from it:
 //   - Ops are issued in order and may run asynchronously. Read waits for every op issued
 //     before it; Sync waits for all of them and reports the first failure.
