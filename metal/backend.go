@@ -58,7 +58,7 @@ const (
 	mmTile       = 32  // MM_TILE, with 16×16 threads
 	normThreads  = 256 // NORM_THREADS
 	attThreads   = 128 // ATT_THREADS
-	attMaxHead   = 256 // ATT_MAX_HEAD_DIM
+	attMaxHead   = 512 // ATT_MAX_HEAD_DIM
 	maxElements  = 1 << 31
 )
 
@@ -229,13 +229,15 @@ func (b *Backend) Reshape(t *Tensor, shape ...int) *Tensor {
 	return &Tensor{Shape: append([]int(nil), shape...), DType: t.DType, Buf: t.Buf}
 }
 
-// Free releases t's buffer, after the open command buffer when ops may still use it.
+// Free releases t's buffer (all handles of it), after the open command buffer when ops may
+// still use it.
 func (b *Backend) Free(t *Tensor) {
 	buf, ok := t.Buf.(*buffer)
 	if !ok || buf.freed {
 		return
 	}
 	buf.freed = true
+	t.Buf = nil // as compute/cpu does: this handle no longer holds the buffer
 	b.used -= int64(buf.bytes)
 	if b.cb != nil {
 		b.deferred = append(b.deferred, buf.gpu)

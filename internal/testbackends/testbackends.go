@@ -7,4 +7,5 @@ package testbackends
 import (
 	// The backends register themselves with compute from their init functions.
 	_ "github.com/janus-desktop/janus/compute/cpu"
+	_ "github.com/janus-desktop/janus/metal"
 )

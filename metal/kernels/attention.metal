@@ -39,10 +39,10 @@ struct AttentionParams {
 };
 
 // Threadgroup geometry: one threadgroup per (query row, head, batch entry) of ATT_SIMDGROUPS
-// SIMD groups; head_dim up to ATT_MAX_HEAD_DIM.
+// SIMD groups; head_dim up to ATT_MAX_HEAD_DIM (the VQ decoder's single 512-wide head).
 #define ATT_SIMDGROUPS 4
 #define ATT_THREADS (ATT_SIMDGROUPS * 32)
-#define ATT_MAX_HEAD_DIM 256
+#define ATT_MAX_HEAD_DIM 512
 #define ATT_DIMS_PER_LANE (ATT_MAX_HEAD_DIM / 32)
 
 // attention_f32: each SIMD group takes chunks of 32 keys in turn (lane j scores key c0+j) and

@@ -45,7 +45,8 @@ struct Conv2DParams {
 };
 
 // conv2d_f32: direct convolution, one output value per thread, summed over ci, ky, kx in
-// the weight's order.
+// the weight's order. The window is clipped to the image once, so the inner loop has no
+// bounds checks (padding contributes zeros, which are skipped).
 kernel void conv2d_f32(device const float* x [[buffer(0)]], device const float* w [[buffer(1)]],
                        device const float* bias [[buffer(2)]], device float* dst [[buffer(3)]],
                        constant Conv2DParams& p [[buffer(4)]], uint i [[thread_position_in_grid]]) {
@@ -56,22 +57,18 @@ kernel void conv2d_f32(device const float* x [[buffer(0)]], device const float* 
   uint img = i / (p.cout * pix), rest = i % (p.cout * pix);
   uint co = rest / pix, px = rest % pix;
   int y0 = int(px / p.wo * p.stride) - int(p.pad), x0 = int(px % p.wo * p.stride) - int(p.pad);
+  uint ky0 = uint(max(0, -y0)), ky1 = uint(clamp(int(p.h) - y0, 0, int(p.kh)));
+  uint kx0 = uint(max(0, -x0)), kx1 = uint(clamp(int(p.w) - x0, 0, int(p.kw)));
+  uint kn = kx1 > kx0 ? kx1 - kx0 : 0;
   device const float* in = x + img * p.cin * p.h * p.w;
   device const float* wk = w + co * p.cin * p.kh * p.kw;
   float acc = 0.0f;
   for (uint ci = 0; ci < p.cin; ci++) {
-    for (uint ky = 0; ky < p.kh; ky++) {
-      int iy = y0 + int(ky);
-      if (iy < 0 || iy >= int(p.h)) {
-        continue;
-      }
-      device const float* irow = in + (ci * p.h + uint(iy)) * p.w;
-      device const float* wrow = wk + (ci * p.kh + ky) * p.kw;
-      for (uint kx = 0; kx < p.kw; kx++) {
-        int ix = x0 + int(kx);
-        if (ix >= 0 && ix < int(p.w)) {
-          acc += irow[ix] * wrow[kx];
-        }
+    for (uint ky = ky0; ky < ky1; ky++) {
+      device const float* irow = in + (ci * p.h + uint(y0 + int(ky))) * p.w + uint(x0 + int(kx0));
+      device const float* wrow = wk + (ci * p.kh + ky) * p.kw + kx0;
+      for (uint kx = 0; kx < kn; kx++) {
+        acc += irow[kx] * wrow[kx];
       }
     }
   }
