@@ -60,6 +60,10 @@ const (
 	attThreads   = 128 // ATT_THREADS
 	attMaxHead   = 512 // ATT_MAX_HEAD_DIM
 	maxElements  = 1 << 31
+
+	// maxThreadsUsed is the largest threadgroup any dispatch uses; New checks that every
+	// pipeline can run it (register-heavy kernels may be limited below 1024).
+	maxThreadsUsed = 256
 )
 
 // New makes a backend named name on dev, compiling every pipeline it uses.
@@ -69,6 +73,13 @@ func New(name string, dev gpu.Device) (*Backend, error) {
 		p, err := dev.Pipeline(k)
 		if err != nil {
 			return nil, fmt.Errorf("metal: pipeline %s: %w", k, err)
+		}
+		if p.SIMDWidth() != 32 {
+			return nil, fmt.Errorf("metal: pipeline %s runs SIMD groups of %d threads; the kernels need 32", k, p.SIMDWidth())
+		}
+		if p.MaxThreads() < maxThreadsUsed {
+			return nil, fmt.Errorf("metal: pipeline %s runs at most %d threads per threadgroup; the backend dispatches %d",
+				k, p.MaxThreads(), maxThreadsUsed)
 		}
 		b.pipes[k] = p
 	}

@@ -41,6 +41,9 @@ type Pipeline interface {
 	Name() string
 	// MaxThreads is the largest threadgroup the pipeline can run.
 	MaxThreads() int
+	// SIMDWidth is the number of threads in a SIMD group (32 on every Apple GPU; the kernels
+	// assume it).
+	SIMDWidth() int
 }
 
 // CommandBuffer records dispatches for the device to run in order.

@@ -134,6 +134,7 @@ type pipeline struct {
 
 func (p *pipeline) Name() string    { return p.name }
 func (p *pipeline) MaxThreads() int { return 1024 }
+func (p *pipeline) SIMDWidth() int  { return 32 }
 
 // Pipeline looks the kernel up in the library.
 func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
