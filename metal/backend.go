@@ -92,6 +92,9 @@ func (b *Backend) Name() string { return b.name }
 // Device describes the device the backend drives.
 func (b *Backend) Device() string { return b.dev.Name() }
 
+// GPU is the device the backend drives, for device-specific tests (leaks, encoding counts).
+func (b *Backend) GPU() gpu.Device { return b.dev }
+
 // MemoryUsed is the bytes of the tensors allocated and not freed.
 func (b *Backend) MemoryUsed() int64 { return b.used }
 

@@ -11,12 +11,11 @@
 //     into a shared library that Go loads with purego.Dlopen, run by a cooperative
 //     threadgroup scheduler on the CPU.
 //
-// Backends registered in package compute: "metal" (every system; it opens only on macOS
-// with a Metal device, elsewhere its error wraps compute.ErrUnavailable) and, on Linux,
-// "metal-sim" (compute.TestOnly: opened by name only, never by "auto"). The simulated
-// device reads JANUS_METAL_SIM_REVERSE=1 (run threads in reverse order) and
-// JANUS_METAL_SIM_SANITIZE=1 (the ASan/UBSan build; the process must preload the ASan
-// runtime).
+// This package registers "metal" in package compute on every system: it opens only on
+// macOS with a Metal device; elsewhere its error wraps compute.ErrUnavailable, so "auto"
+// falls back to the CPU. On Linux the package links no purego, so programs stay statically
+// linked. The simulated device is the backend "metal-sim" of package metal/metalsim (test
+// only, never chosen by "auto").
 //
 // Host data passed to an op (Embedding's ids, RoPE's table, Write's data) is copied into the
 // command buffer or a staging buffer before the op returns, as the compute contract asks.

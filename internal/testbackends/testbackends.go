@@ -8,4 +8,5 @@ import (
 	// The backends register themselves with compute from their init functions.
 	_ "github.com/janus-desktop/janus/compute/cpu"
 	_ "github.com/janus-desktop/janus/metal"
+	_ "github.com/janus-desktop/janus/metal/metalsim"
 )

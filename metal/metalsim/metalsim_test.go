@@ -1,6 +1,6 @@
 //go:build linux
 
-package metal
+package metalsim
 
 import (
 	"context"
@@ -13,14 +13,15 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
+	"github.com/janus-desktop/janus/metal"
 	"github.com/janus-desktop/janus/metal/internal/sim"
 )
 
 // openSim opens the Metal backend on the simulated device, skipping the test with a message
 // when clang is not installed.
-func openSim(t *testing.T, o SimOptions) *Backend {
+func openSim(t *testing.T, o Options) *metal.Backend {
 	t.Helper()
-	b, err := OpenSim(context.Background(), o)
+	b, err := Open(context.Background(), o)
 	if errors.Is(err, compute.ErrUnavailable) {
 		t.Skipf("skipping: %v (install clang to run the Metal kernels on the simulated device)", err)
 	}
@@ -35,10 +36,10 @@ func openSim(t *testing.T, o SimOptions) *Backend {
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opts SimOptions
+		opts Options
 	}{
-		{"forward", SimOptions{}},
-		{"reverse", SimOptions{Reverse: true}},
+		{"forward", Options{}},
+		{"reverse", Options{Reverse: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			computetest.Run(t, func(t *testing.T) compute.Backend { return openSim(t, tc.opts) })
@@ -51,7 +52,7 @@ func TestConformance(t *testing.T) {
 // child and fails the test.
 func TestConformanceSanitized(t *testing.T) {
 	if os.Getenv("JANUS_METAL_SANITIZE_CHILD") == "1" {
-		computetest.Run(t, func(t *testing.T) compute.Backend { return openSim(t, SimOptions{Sanitize: true, Reverse: true}) })
+		computetest.Run(t, func(t *testing.T) compute.Backend { return openSim(t, Options{Sanitize: true, Reverse: true}) })
 		return
 	}
 	clang, err := sim.FindCompiler()
@@ -74,7 +75,7 @@ func TestConformanceSanitized(t *testing.T) {
 // TestOneCommandBufferPerStep encodes a decoder-layer-like sequence of ops and checks that
 // nothing is submitted until the result is read, and then exactly one command buffer.
 func TestOneCommandBufferPerStep(t *testing.T) {
-	b := openSim(t, SimOptions{})
+	b := openSim(t, Options{})
 	defer b.Close()
 	const d, hd, heads, vocab = 64, 16, 4, 50
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -93,7 +94,7 @@ func TestOneCommandBufferPerStep(t *testing.T) {
 	if err := b.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := b.SimStats()
+	before, _ := Stats(b)
 
 	x, h, qkv := b.New(compute.F32, 1, 1, d), b.New(compute.F32, 1, 1, d), b.New(compute.F32, 1, 1, 3*d)
 	q, att, logits := b.New(compute.F32, 1, 1, d), b.New(compute.F32, 1, 1, d), b.New(compute.F32, 1, vocab)
@@ -109,7 +110,7 @@ func TestOneCommandBufferPerStep(t *testing.T) {
 	b.Attention(att, q, kc, vc, compute.AttentionParams{Heads: heads, KVHeads: heads, HeadDim: hd, KVLen: 1, Causal: true, Scale: 0.25})
 	b.Add(att, att, x)
 	b.Linear(logits, b.Reshape(att, 1, d), wout, nil)
-	mid, _ := b.SimStats()
+	mid, _ := Stats(b)
 	if mid.CommandBuffers != before.CommandBuffers {
 		t.Fatalf("%d command buffers submitted before the read", mid.CommandBuffers-before.CommandBuffers)
 	}
@@ -117,7 +118,7 @@ func TestOneCommandBufferPerStep(t *testing.T) {
 	if err := b.Read(logits, out); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := b.SimStats()
+	after, _ := Stats(b)
 	if got := after.CommandBuffers - before.CommandBuffers; got != 1 {
 		t.Fatalf("the step took %d command buffers, want 1", got)
 	}

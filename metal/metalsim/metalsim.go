@@ -1,6 +1,6 @@
 //go:build linux
 
-package metal
+package metalsim
 
 import (
 	"context"
@@ -9,12 +9,13 @@ import (
 	"os"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/metal"
 	"github.com/janus-desktop/janus/metal/internal/sim"
 	"github.com/janus-desktop/janus/metal/kernels"
 )
 
-// SimOptions configure OpenSim.
-type SimOptions struct {
+// Options configure Open.
+type Options struct {
 	// Reverse runs threads and threadgroups in reverse order (a missing barrier shows).
 	Reverse bool
 	// Sanitize uses the AddressSanitizer/UBSan build of the kernels; the process must have
@@ -22,9 +23,9 @@ type SimOptions struct {
 	Sanitize bool
 }
 
-// OpenSim opens the Metal backend on the simulated device. Without clang the error wraps
+// Open opens the Metal backend on the simulated device. Without clang the error wraps
 // compute.ErrUnavailable.
-func OpenSim(ctx context.Context, o SimOptions) (*Backend, error) {
+func Open(ctx context.Context, o Options) (*metal.Backend, error) {
 	v := sim.Optimized
 	if o.Sanitize {
 		v = sim.Sanitized
@@ -36,13 +37,13 @@ func OpenSim(ctx context.Context, o SimOptions) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metal-sim: %w", err)
 	}
-	return New("metal-sim", dev)
+	return metal.New("metal-sim", dev)
 }
 
-// SimStats returns the simulated device's counts of command buffers and dispatches, for
-// tests of the backend's encoding; ok is false for a backend on another device.
-func (b *Backend) SimStats() (s sim.Stats, ok bool) {
-	d, ok := b.dev.(*sim.Device)
+// Stats returns the simulated device's counts of command buffers and dispatches, for tests
+// of the backend's encoding; ok is false for a backend on another device.
+func Stats(b *metal.Backend) (s sim.Stats, ok bool) {
+	d, ok := b.GPU().(*sim.Device)
 	if !ok {
 		return sim.Stats{}, false
 	}
@@ -52,7 +53,7 @@ func (b *Backend) SimStats() (s sim.Stats, ok bool) {
 // init registers "metal-sim", a test and debugging backend that "auto" never picks.
 func init() {
 	compute.Register("metal-sim", compute.TestOnly, func(compute.Options) (compute.Backend, error) {
-		return OpenSim(context.Background(), SimOptions{
+		return Open(context.Background(), Options{
 			Reverse:  os.Getenv("JANUS_METAL_SIM_REVERSE") == "1",
 			Sanitize: os.Getenv("JANUS_METAL_SIM_SANITIZE") == "1",
 		})
