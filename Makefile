@@ -4,11 +4,11 @@ GO      ?= go
 ENGINE  := ./cmd/... ./compute/... ./internal/... ./model/...
 TARGETS := linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
 
-.PHONY: test fmt vet unit cross generated build bench
+.PHONY: test fmt vet unit cross generated build bench metal
 
 ## test: format check, vet, unit + golden + fuzz-seed tests, cross-compilation of the engine,
 ## and a check that the generated assembly matches its generator.
-test: fmt vet unit cross generated
+test: fmt vet unit cross generated metal
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -33,6 +33,14 @@ cross:
 generated:
 	$(GO) generate ./compute/cpu/
 	git diff --exit-code -- compute/cpu/kernels_amd64.s compute/cpu/kernels_amd64_stubs.go
+
+## metal: the Metal backend and the CLI build and vet without cgo for darwin, the only compile
+## check its Mac-only code gets here; its Linux tests (the simulated device, the sanitizers,
+## the strict address-space pass, every golden on metal-sim) run in unit.
+metal:
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./metal/... ./model/... ./cmd/janus
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./metal/... ./cmd/janus
+	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./metal/...
 
 ## build: the janus CLI for this machine, into ./bin.
 build:
