@@ -26,9 +26,32 @@ type Backend struct {
 
 	cb       gpu.CommandBuffer // the open command buffer, nil when the device is idle
 	deferred []gpu.Buffer      // released when the open command buffer completes
+	arena    arena             // host data of the open command buffer's ops
 	err      error             // first failure since the last Sync
 	used     int64             // bytes of live tensors
 }
+
+// arena holds the host data ops read (Embedding's ids, RoPE's table, Write's values) in a
+// few shared buffers reused from one command buffer to the next, so a step allocates no
+// device memory: chunks fill up while a command buffer is encoded and are rewound when it
+// has completed.
+type arena struct {
+	chunks  []gpu.Buffer
+	cur, at int // chunk and byte offset of the next allocation
+}
+
+// staged is a region of an arena chunk, bound with its offset.
+type staged struct {
+	gpu.Buffer
+	off int
+}
+
+// Arena geometry: chunks of 256 KB (larger for one big table); regions aligned to 256 bytes,
+// the strictest buffer-offset alignment Metal asks for.
+const (
+	arenaChunk = 256 << 10
+	stageAlign = 256
+)
 
 var _ compute.Backend = (*Backend)(nil)
 
@@ -60,13 +83,11 @@ const (
 	attThreads   = 128 // ATT_THREADS
 	attMaxHead   = 512 // ATT_MAX_HEAD_DIM
 	maxElements  = 1 << 31
-
-	// maxThreadsUsed is the largest threadgroup any dispatch uses; New checks that every
-	// pipeline can run it (register-heavy kernels may be limited below 1024).
-	maxThreadsUsed = 256
 )
 
-// New makes a backend named name on dev, compiling every pipeline it uses.
+// New makes a backend named name on dev, compiling every pipeline it uses and checking that
+// each runs 32-wide SIMD groups and the threadgroup size the backend dispatches (a
+// register-heavy kernel may be limited below 1024 threads).
 func New(name string, dev gpu.Device) (*Backend, error) {
 	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}}
 	for _, k := range kernelNames {
@@ -77,9 +98,13 @@ func New(name string, dev gpu.Device) (*Backend, error) {
 		if p.SIMDWidth() != 32 {
 			return nil, fmt.Errorf("metal: pipeline %s runs SIMD groups of %d threads; the kernels need 32", k, p.SIMDWidth())
 		}
-		if p.MaxThreads() < maxThreadsUsed {
+		need := 256
+		if k == "attention_f32" {
+			need = attThreads
+		}
+		if p.MaxThreads() < need {
 			return nil, fmt.Errorf("metal: pipeline %s runs at most %d threads per threadgroup; the backend dispatches %d",
-				k, p.MaxThreads(), maxThreadsUsed)
+				k, p.MaxThreads(), need)
 		}
 		b.pipes[k] = p
 	}
@@ -201,20 +226,34 @@ func (b *Backend) Write(t *Tensor, data []float32) {
 		copy(floats(t), data)
 		return
 	}
-	stage := b.staging(len(data) * 4)
-	copy(unsafe.Slice((*float32)(stage.Contents()), len(data)), data)
+	stage := b.stage(len(data) * 4)
+	copy(unsafe.Slice((*float32)(stage.contents()), len(data)), data)
 	b.flat("copy_f32", len(data), []gpu.Buffer{stage, t.Buf.(*buffer).gpu}, u32(len(data)), 0)
 }
 
-// staging returns a buffer released when the open command buffer completes.
-func (b *Backend) staging(size int) gpu.Buffer {
-	g, err := b.dev.NewBuffer(max(size, 4))
-	if err != nil {
-		panic(fmt.Sprintf("metal: staging buffer of %d bytes: %v", size, err))
+// stage returns size bytes of the arena for host data that the op about to be encoded
+// reads; they stay valid until the open command buffer has completed.
+func (b *Backend) stage(size int) staged {
+	b.encoder()
+	size = (max(size, 4) + stageAlign - 1) / stageAlign * stageAlign
+	a := &b.arena
+	for a.cur < len(a.chunks) && a.at+size > a.chunks[a.cur].Size() {
+		a.cur, a.at = a.cur+1, 0
 	}
-	b.deferred = append(b.deferred, g)
-	return g
+	if a.cur == len(a.chunks) {
+		g, err := b.dev.NewBuffer(max(arenaChunk, size))
+		if err != nil {
+			panic(fmt.Sprintf("metal: staging buffer of %d bytes: %v", size, err))
+		}
+		a.chunks = append(a.chunks, g)
+	}
+	s := staged{a.chunks[a.cur], a.at}
+	a.at += size
+	return s
 }
+
+// contents is the region's memory.
+func (s staged) contents() unsafe.Pointer { return unsafe.Add(s.Contents(), s.off) }
 
 // Read waits for the ops issued so far and copies t into dst, widening F16/BF16.
 func (b *Backend) Read(t *Tensor, dst []float32) error {
@@ -283,6 +322,7 @@ func (b *Backend) flush() error {
 		g.Release()
 	}
 	b.deferred = b.deferred[:0]
+	b.arena.cur, b.arena.at = 0, 0
 	if err != nil && b.err == nil {
 		b.err = fmt.Errorf("metal: %w", err)
 	}
@@ -292,6 +332,10 @@ func (b *Backend) flush() error {
 // Close waits for queued work and releases the device; tensors must not be used afterwards.
 func (b *Backend) Close() error {
 	err := b.Sync()
+	for _, g := range b.arena.chunks {
+		g.Release()
+	}
+	b.arena = arena{}
 	if cerr := b.dev.Close(); err == nil {
 		err = cerr
 	}
@@ -323,6 +367,10 @@ func (b *Backend) dispatch(kernel string, groups, threads [3]int, bufs []gpu.Buf
 	cb := b.encoder()
 	cb.SetPipeline(p)
 	for i, g := range bufs {
+		if s, ok := g.(staged); ok {
+			cb.SetBuffer(s.Buffer, s.off, i)
+			continue
+		}
 		cb.SetBuffer(g, 0, i)
 	}
 	raw := make([]byte, 4*len(params))

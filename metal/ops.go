@@ -87,7 +87,7 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 }
 
 // Embedding copies rows ids[i] of table[V,D] into dst[len(ids), D], widening F16/BF16. The
-// ids are copied into the command buffer (setBytes, or a staging buffer beyond 4 KB).
+// ids are copied into the backend's staging arena before the op returns.
 func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 	const op = "Embedding"
 	gd := b.f32(op, "dst", dst)
@@ -101,16 +101,9 @@ func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 	if len(ids) == 0 || dim == 0 {
 		return
 	}
-	stage := b.stageEarly(len(ids) * 4)
-	copy(unsafe.Slice((*int32)(stage.Contents()), len(ids)), ids)
+	stage := b.stage(len(ids) * 4)
+	copy(unsafe.Slice((*int32)(stage.contents()), len(ids)), ids)
 	b.flat(weightKernel("embedding", table.DType), len(ids)*dim, []gpu.Buffer{gt, stage, gd}, u32(len(ids)), u32(dim))
-}
-
-// stageEarly returns a staging buffer for host data an op reads; it is released with the
-// open command buffer (the one this op is about to be encoded into).
-func (b *Backend) stageEarly(size int) gpu.Buffer {
-	b.encoder()
-	return b.staging(size)
 }
 
 // Add computes dst = a + b with b repeated over a.
@@ -213,8 +206,8 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 		return
 	}
 	rows := x.Rows()
-	tab := b.stageEarly(2 * t * half * 4)
-	fillRoPE(unsafe.Slice((*float32)(tab.Contents()), 2*t*half), t, half, headDim, pos0, theta)
+	tab := b.stage(2 * t * half * 4)
+	fillRoPE(unsafe.Slice((*float32)(tab.contents()), 2*t*half), t, half, headDim, pos0, theta)
 	b.flat("rope_f32", rows*heads*half, []gpu.Buffer{gx, tab}, u32(rows), u32(t), u32(heads), u32(half))
 }
 

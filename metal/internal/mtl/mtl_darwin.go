@@ -67,7 +67,19 @@ type Device struct {
 	library objc.ID
 	name    string
 
+	pipelines []objc.ID
+
 	buffers, commandBuffers atomic.Int64 // live objects, for the leak test
+}
+
+// pooled runs f inside an autorelease pool on a locked OS thread, so that objects Metal
+// autoreleases while f runs are freed when it returns.
+func (d *Device) pooled(f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pool := d.m.poolPush()
+	defer d.m.poolPop(pool)
+	f()
 }
 
 var _ gpu.Device = (*Device)(nil)
@@ -197,8 +209,12 @@ func (d *Device) Live() (buffers, commandBuffers int64) {
 	return d.buffers.Load(), d.commandBuffers.Load()
 }
 
-// Close releases the library, queue and device.
+// Close releases the pipelines, library, queue and device.
 func (d *Device) Close() error {
+	for _, p := range d.pipelines {
+		d.m.void(p, d.s.release)
+	}
+	d.pipelines = nil
 	for _, o := range []*objc.ID{&d.library, &d.queue, &d.device} {
 		if *o != 0 {
 			d.m.void(*o, d.s.release)
@@ -221,12 +237,19 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("metal: buffer of %d bytes", size)
 	}
-	id := d.m.buffer(d.device, d.s.newBuffer, uint(max(size, 16)), storageModeShared) // Metal refuses length 0
+	var id objc.ID
+	var p unsafe.Pointer
+	d.pooled(func() {
+		id = d.m.buffer(d.device, d.s.newBuffer, uint(max(size, 16)), storageModeShared) // Metal refuses length 0
+		if id != 0 {
+			p = d.m.ptr(id, d.s.contents)
+		}
+	})
 	if id == 0 {
 		return nil, fmt.Errorf("metal %s: cannot allocate a buffer of %d bytes", d.name, size)
 	}
 	d.buffers.Add(1)
-	return &buffer{d: d, id: id, p: d.m.ptr(id, d.s.contents), size: size}, nil
+	return &buffer{d: d, id: id, p: p, size: size}, nil
 }
 
 func (b *buffer) Contents() unsafe.Pointer { return b.p }
@@ -234,7 +257,7 @@ func (b *buffer) Size() int                { return b.size }
 
 func (b *buffer) Release() {
 	if b.id != 0 {
-		b.d.m.void(b.id, b.d.s.release)
+		b.d.pooled(func() { b.d.m.void(b.id, b.d.s.release) })
 		b.id, b.p = 0, nil
 		b.d.buffers.Add(-1)
 	}
@@ -268,6 +291,7 @@ func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
 	if id == 0 {
 		return nil, d.nsError("pipeline "+name, nserr)
 	}
+	d.pipelines = append(d.pipelines, id)
 	return &pipeline{name: name, id: id, max: int(d.m.uint(id, d.s.maxThreads)), simdW: int(d.m.uint(id, d.s.execWidth))}, nil
 }
 
