@@ -90,6 +90,8 @@ func Run(t *testing.T, open func(t *testing.T) compute.Backend) {
 		{"ReshapeReadFree", testReshapeReadFree},
 		{"MemoryUsed", testMemoryUsed},
 		{"HostSlicesCopied", testHostSlicesCopied},
+		{"Ordering", testOrdering},
+		{"InPlace", testInPlace},
 		{"Linear", testLinear},
 		{"LinearRandomShapes", testLinearRandomShapes},
 		{"Embedding", testEmbedding},

@@ -280,3 +280,62 @@ func testHostSlicesCopied(t *testing.T, be compute.Backend) {
 	exact(t, "Embedding ids copy", read(t, be, e), []float32{7, 8, 5, 6})
 	exact(t, "Add of copied inputs", read(t, be, sum), []float32{11, 22, 33, 44})
 }
+
+// testOrdering checks that ops take effect in issue order however a backend queues them:
+// a Write after an op that reads the tensor does not change that op's result, an op after
+// the Write sees the new values, and a tensor freed while an op that reads it is queued
+// still gives that op its values.
+func testOrdering(t *testing.T, be compute.Backend) {
+	x := be.FromFloat32([]float32{1, 2, 3}, 3)
+	before, after := be.New(compute.F32, 3), be.New(compute.F32, 3)
+	be.Scale(before, x, 2)
+	be.Write(x, []float32{10, 20, 30})
+	be.Scale(after, x, 2)
+	y := be.FromFloat32([]float32{-1, -2, -3}, 3)
+	freed := be.New(compute.F32, 3)
+	be.Add(freed, x, y)
+	be.Free(y)
+	chain := be.New(compute.F32, 3)
+	be.Scale(chain, before, 0.5) // reads an op's output while it may still be queued
+	exact(t, "op before Write", read(t, be, before), []float32{2, 4, 6})
+	exact(t, "op after Write", read(t, be, after), []float32{20, 40, 60})
+	exact(t, "op on a tensor freed after it", read(t, be, freed), []float32{9, 18, 27})
+	exact(t, "op on a queued op's output", read(t, be, chain), []float32{1, 2, 3})
+}
+
+// testInPlace checks that the ops the contract lets write in place (the elementwise ops and
+// the normalisations) give the same bits with dst the same tensor as their input.
+func testInPlace(t *testing.T, be compute.Backend) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	const rows, dim = 3, 37
+	xv, yv := randVals(rng, rows*dim, 4), randVals(rng, rows*dim, 4)
+	wv, bv := randVals(rng, dim, 1), randVals(rng, dim, 1)
+	w, b := be.FromFloat32(wv, dim), be.FromFloat32(bv, dim)
+	gw, gb := be.FromFloat32(wv[:rows], rows), be.FromFloat32(bv[:rows], rows)
+	y := be.FromFloat32(yv, rows, dim)
+	ops := []struct {
+		name string
+		run  func(dst, x *compute.Tensor)
+	}{
+		{"Add", func(dst, x *compute.Tensor) { be.Add(dst, x, y) }},
+		{"Mul", func(dst, x *compute.Tensor) { be.Mul(dst, x, w) }},
+		{"Scale", func(dst, x *compute.Tensor) { be.Scale(dst, x, 0.3) }},
+		{"GELU", func(dst, x *compute.Tensor) { be.GELU(dst, x) }},
+		{"SiLU", func(dst, x *compute.Tensor) { be.SiLU(dst, x) }},
+		{"SwiGLU", func(dst, x *compute.Tensor) { be.SwiGLU(dst, x, y) }},
+		{"LayerNorm", func(dst, x *compute.Tensor) { be.LayerNorm(dst, x, w, b, 1e-6) }},
+		{"RMSNorm", func(dst, x *compute.Tensor) { be.RMSNorm(dst, x, w, 1e-6) }},
+		{"GroupNorm", func(dst, x *compute.Tensor) {
+			be.GroupNorm(be.Reshape(dst, 1, rows, 1, dim), be.Reshape(x, 1, rows, 1, dim), gw, gb, 3, 1e-6)
+		}},
+	}
+	for _, op := range ops {
+		x := be.FromFloat32(xv, rows, dim)
+		dst := be.New(compute.F32, rows, dim)
+		op.run(dst, x)
+		op.run(x, x)
+		exact(t, op.name+" in place", read(t, be, x), read(t, be, dst))
+		be.Free(x)
+		be.Free(dst)
+	}
+}
