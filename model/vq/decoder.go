@@ -294,7 +294,8 @@ func (d *Decoder) Stages() int {
 // result still holds all P, so callers with many grids use DecodeEachImage instead.
 //
 // onStage, when not nil, is called after each stage with the stages done and the total
-// (P × Stages()). Decode stops with ctx's error between stages once ctx is done.
+// (P × Stages()), once the backend has finished the stage's work (Sync), so the count is of
+// work done, not merely queued. Decode stops with ctx's error between stages once ctx is done.
 func (d *Decoder) Decode(ctx context.Context, grids [][]int32, onStage func(done, total int)) ([]float32, error) {
 	per := 3 * d.p.ImageSize * d.p.ImageSize
 	out := make([]float32, len(grids)*per)
