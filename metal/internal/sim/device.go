@@ -29,6 +29,8 @@ type Stats struct {
 	// CommandBuffers is the number of command buffers committed, Dispatches the number of
 	// kernel dispatches they held.
 	CommandBuffers, Dispatches int64
+	// Buffers is the number of device buffers allocated and not yet released.
+	Buffers int64
 }
 
 // Device is the simulated Metal device: the kernels compiled by clang into a shared
@@ -39,7 +41,7 @@ type Device struct {
 	reverse bool
 	clang   string
 
-	commits, dispatches atomic.Int64
+	commits, dispatches, buffers atomic.Int64
 }
 
 var _ gpu.Device = (*Device)(nil)
@@ -91,7 +93,7 @@ func (d *Device) Name() string {
 
 // Stats returns the counts so far.
 func (d *Device) Stats() Stats {
-	return Stats{CommandBuffers: d.commits.Load(), Dispatches: d.dispatches.Load()}
+	return Stats{CommandBuffers: d.commits.Load(), Dispatches: d.dispatches.Load(), Buffers: d.buffers.Load()}
 }
 
 // Close does nothing: the library stays loaded for the life of the process, as dlopen'd
@@ -100,7 +102,7 @@ func (d *Device) Close() error { return nil }
 
 // buffer is device memory from the library's allocator, so ASan knows its exact size.
 type buffer struct {
-	lib  *library
+	dev  *Device
 	p    unsafe.Pointer
 	size int
 }
@@ -114,7 +116,8 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	if p == nil {
 		return nil, fmt.Errorf("simulated device: out of memory for %d bytes", size)
 	}
-	return &buffer{lib: d.lib, p: p, size: size}, nil
+	d.buffers.Add(1)
+	return &buffer{dev: d, p: p, size: size}, nil
 }
 
 func (b *buffer) Contents() unsafe.Pointer { return b.p }
@@ -122,8 +125,9 @@ func (b *buffer) Size() int                { return b.size }
 
 func (b *buffer) Release() {
 	if b.p != nil {
-		b.lib.free(b.p)
+		b.dev.lib.free(b.p)
 		b.p = nil
+		b.dev.buffers.Add(-1)
 	}
 }
 
