@@ -24,18 +24,24 @@ inline void linear_mv(device const float* x, device const W* w, device const flo
   for (uint r = 0; r < MV_MAX_M; r++) {
     acc[r] = 0.0f;
   }
+  // Loops over rows run MV_MAX_M times with a guard, so the compiler unrolls them and keeps
+  // acc in registers (a runtime trip count would index acc dynamically, through memory).
   device const W* row = w + n * p.k;
   for (uint k = lane; k < p.k; k += 32) {
     float wv = widen(row[k]);
-    for (uint r = 0; r < p.m; r++) {
-      acc[r] += x[r * p.k + k] * wv;
+    for (uint r = 0; r < MV_MAX_M; r++) {
+      if (r < p.m) {
+        acc[r] += x[r * p.k + k] * wv;
+      }
     }
   }
   float b = p.has_bias != 0 ? bias[n] : 0.0f;
-  for (uint r = 0; r < p.m; r++) {
-    float s = simd_sum(acc[r]);
-    if (lane == 0) {
-      dst[r * p.n + n] = s + b;
+  for (uint r = 0; r < MV_MAX_M; r++) {
+    if (r < p.m) {
+      float s = simd_sum(acc[r]);
+      if (lane == 0) {
+        dst[r * p.n + n] = s + b;
+      }
     }
   }
 }
