@@ -17,9 +17,6 @@ import (
 // ErrNoDevice is returned by Open when the system has no Metal device.
 var ErrNoDevice = errors.New("no Metal device")
 
-// mtlSize is MTLSize: three NSUIntegers, passed by value.
-type mtlSize struct{ width, height, depth uint }
-
 // Metal constants used here.
 const (
 	storageModeShared = 0 // MTLResourceStorageModeShared (option bits 0)
@@ -27,47 +24,24 @@ const (
 	maxSetBytes       = 4096
 )
 
-// msg holds the typed objc_msgSend variants, registered once per Open.
-type msg struct {
-	id       func(r objc.ID, s objc.SEL) objc.ID
-	uint     func(r objc.ID, s objc.SEL) uint
-	ptr      func(r objc.ID, s objc.SEL) unsafe.Pointer
-	str      func(r objc.ID, s objc.SEL) string
-	void     func(r objc.ID, s objc.SEL)
-	idID     func(r objc.ID, s objc.SEL, a objc.ID) objc.ID
-	idUint   func(r objc.ID, s objc.SEL, a uint) objc.ID
-	idStr    func(r objc.ID, s objc.SEL, a string) objc.ID
-	voidID   func(r objc.ID, s objc.SEL, a objc.ID)
-	voidBool func(r objc.ID, s objc.SEL, a bool)
-	library  func(r objc.ID, s objc.SEL, src, opts objc.ID, err *objc.ID) objc.ID
-	pipeline func(r objc.ID, s objc.SEL, fn objc.ID, err *objc.ID) objc.ID
-	buffer   func(r objc.ID, s objc.SEL, length, options uint) objc.ID
-	setBuf   func(r objc.ID, s objc.SEL, buf objc.ID, off, index uint)
-	setBytes func(r objc.ID, s objc.SEL, p unsafe.Pointer, n, index uint)
-	dispatch func(r objc.ID, s objc.SEL, groups, threads mtlSize)
-
-	poolPush func() uintptr
-	poolPop  func(pool uintptr)
-}
-
-// sel holds the selectors, registered once per Open.
-type sel struct {
-	alloc, initUTF8, release, retain, new, name, utf8, localizedDescription, objectAtIndex, count objc.SEL
-	newCommandQueue, newLibrary, newFunction, newPipeline, newBuffer, contents, length            objc.SEL
-	setFastMath, maxThreads, execWidth, commandBuffer, computeEncoder, setPipeline, setBuffer     objc.SEL
-	setBytes, dispatch, endEncoding, commit, waitUntilCompleted, status, errorSel                 objc.SEL
+// selectors holds the selectors, registered once per Open.
+type selectors struct {
+	alloc, initUTF8, release, retain, new, name, utf8, localizedDescription, objectAtIndex, count selector
+	newCommandQueue, newLibrary, newFunction, newPipeline, newBuffer, contents, length            selector
+	setFastMath, maxThreads, execWidth, commandBuffer, computeEncoder, setPipeline, setBuffer     selector
+	setBytes, dispatch, endEncoding, commit, waitUntilCompleted, status, errorSel                 selector
 }
 
 // Device is a Metal device with its command queue and the compiled kernel library.
 type Device struct {
 	m       msg
-	s       sel
-	device  objc.ID
-	queue   objc.ID
-	library objc.ID
+	s       selectors
+	device  object
+	queue   object
+	library object
 	name    string
 
-	pipelines []objc.ID
+	pipelines []object
 
 	buffers, commandBuffers atomic.Int64 // live objects, for the leak test
 }
@@ -109,15 +83,12 @@ func Open(src string) (*Device, error) {
 	}
 	d := &Device{}
 	m := &d.m
-	for _, f := range []any{&m.id, &m.uint, &m.ptr, &m.str, &m.void, &m.idID, &m.idUint, &m.idStr, &m.voidID,
-		&m.voidBool, &m.library, &m.pipeline, &m.buffer, &m.setBuf, &m.setBytes, &m.dispatch} {
-		purego.RegisterFunc(f, send)
-	}
+	m.register(send)
 	purego.RegisterLibFunc(&m.poolPush, libobjc, "objc_autoreleasePoolPush")
 	purego.RegisterLibFunc(&m.poolPop, libobjc, "objc_autoreleasePoolPop")
 	d.registerSelectors()
 
-	var createDefault, copyAll func() objc.ID
+	var createDefault, copyAll func() object
 	purego.RegisterLibFunc(&createDefault, metal, "MTLCreateSystemDefaultDevice")
 	purego.RegisterLibFunc(&copyAll, metal, "MTLCopyAllDevices")
 
@@ -155,8 +126,8 @@ func Open(src string) (*Device, error) {
 }
 
 func (d *Device) registerSelectors() {
-	r := objc.RegisterName
-	d.s = sel{
+	r := func(name string) selector { return selector(objc.RegisterName(name)) }
+	d.s = selectors{
 		alloc: r("alloc"), initUTF8: r("initWithUTF8String:"), release: r("release"), retain: r("retain"),
 		new: r("new"), name: r("name"), utf8: r("UTF8String"), localizedDescription: r("localizedDescription"),
 		objectAtIndex: r("objectAtIndex:"), count: r("count"),
@@ -173,13 +144,13 @@ func (d *Device) registerSelectors() {
 }
 
 // nsString makes a retained NSString; the caller releases it.
-func (d *Device) nsString(s string) objc.ID {
-	str := d.m.id(objc.ID(objc.GetClass("NSString")), d.s.alloc)
+func (d *Device) nsString(s string) object {
+	str := d.m.id(object(objc.GetClass("NSString")), d.s.alloc)
 	return d.m.idStr(str, d.s.initUTF8, s)
 }
 
 // nsError turns an NSError into a Go error with Metal's description.
-func (d *Device) nsError(what string, e objc.ID) error {
+func (d *Device) nsError(what string, e object) error {
 	if e == 0 {
 		return fmt.Errorf("metal %s: %s failed without an error", d.name, what)
 	}
@@ -188,12 +159,12 @@ func (d *Device) nsError(what string, e objc.ID) error {
 
 // compile builds the kernel library from source with fast math off.
 func (d *Device) compile(src string) error {
-	opts := d.m.id(objc.ID(objc.GetClass("MTLCompileOptions")), d.s.new)
+	opts := d.m.id(object(objc.GetClass("MTLCompileOptions")), d.s.new)
 	defer d.m.void(opts, d.s.release)
 	d.m.voidBool(opts, d.s.setFastMath, false)
 	text := d.nsString(src)
 	defer d.m.void(text, d.s.release)
-	var nserr objc.ID
+	var nserr object
 	d.library = d.m.library(d.device, d.s.newLibrary, text, opts, &nserr)
 	if d.library == 0 {
 		return d.nsError("compile the kernels", nserr)
@@ -215,7 +186,7 @@ func (d *Device) Close() error {
 		d.m.void(p, d.s.release)
 	}
 	d.pipelines = nil
-	for _, o := range []*objc.ID{&d.library, &d.queue, &d.device} {
+	for _, o := range []*object{&d.library, &d.queue, &d.device} {
 		if *o != 0 {
 			d.m.void(*o, d.s.release)
 			*o = 0
@@ -227,7 +198,7 @@ func (d *Device) Close() error {
 // buffer is an MTLBuffer in shared storage.
 type buffer struct {
 	d    *Device
-	id   objc.ID
+	id   object
 	p    unsafe.Pointer
 	size int
 }
@@ -237,7 +208,7 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("metal: buffer of %d bytes", size)
 	}
-	var id objc.ID
+	var id object
 	var p unsafe.Pointer
 	d.pooled(func() {
 		id = d.m.buffer(d.device, d.s.newBuffer, uint(max(size, 16)), storageModeShared) // Metal refuses length 0
@@ -265,7 +236,7 @@ func (b *buffer) Release() {
 
 type pipeline struct {
 	name       string
-	id         objc.ID
+	id         object
 	max, simdW int
 }
 
@@ -286,7 +257,7 @@ func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
 		return nil, fmt.Errorf("metal %s: no kernel %q in the library", d.name, name)
 	}
 	defer d.m.void(fn, d.s.release)
-	var nserr objc.ID
+	var nserr object
 	id := d.m.pipeline(d.device, d.s.newPipeline, fn, &nserr)
 	if id == 0 {
 		return nil, d.nsError("pipeline "+name, nserr)
@@ -300,7 +271,7 @@ func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
 type commandBuffer struct {
 	d       *Device
 	pool    uintptr
-	cb, enc objc.ID
+	cb, enc object
 	ended   bool
 	waited  bool
 }
