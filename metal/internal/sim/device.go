@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -42,6 +43,9 @@ type Device struct {
 	clang   string
 
 	commits, dispatches, buffers atomic.Int64
+
+	mu   sync.Mutex
+	last chan struct{} // completion of the last committed command buffer
 }
 
 var _ gpu.Device = (*Device)(nil)
@@ -158,8 +162,9 @@ type dispatch struct {
 	dims   [6]uint32
 }
 
-// commandBuffer records dispatches and runs them on a goroutine when committed, so the
-// host really does run ahead of the "device" until it waits.
+// commandBuffer records dispatches and runs them on a goroutine when committed (after the
+// command buffers committed before it), so the host really does run ahead of the "device"
+// until it waits.
 type commandBuffer struct {
 	dev      *Device
 	pipe     *pipeline
@@ -231,8 +236,17 @@ func (c *commandBuffer) Commit() {
 	c.done = make(chan struct{})
 	c.dev.commits.Add(1)
 	c.dev.dispatches.Add(int64(len(c.list)))
+	// Command buffers of one queue run in commit order: each starts when the previous one
+	// has completed.
+	c.dev.mu.Lock()
+	prev := c.dev.last
+	c.dev.last = c.done
+	c.dev.mu.Unlock()
 	go func() {
 		defer close(c.done)
+		if prev != nil {
+			<-prev
+		}
 		c.err = c.run()
 	}()
 }
