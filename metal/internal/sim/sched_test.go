@@ -268,6 +268,43 @@ func TestSchedulerInactiveLanes(t *testing.T) {
 	}
 }
 
+// TestCommandBuffersRunInOrder commits two command buffers, the second reading what the
+// first writes, and waits for the second first: it must see the first's result.
+func TestCommandBuffersRunInOrder(t *testing.T) {
+	d := openProbe(t, Optimized, false)
+	p, err := d.Pipeline("reverse_ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bufs := make([]gpu.Buffer, 3)
+	for i := range bufs {
+		bufs[i], _ = d.NewBuffer(4 * 64)
+		defer bufs[i].Release()
+	}
+	copy(floatsOf(bufs[0]), ramp(64))
+	var cbs []gpu.CommandBuffer
+	for i := range 2 {
+		cb, _ := d.NewCommandBuffer()
+		cb.SetPipeline(p)
+		cb.SetBuffer(bufs[i], 0, 0)
+		cb.SetBuffer(bufs[i+1], 0, 1)
+		cb.Dispatch([3]int{1, 1, 1}, [3]int{64, 1, 1})
+		cb.Commit()
+		cbs = append(cbs, cb)
+	}
+	if err := cbs[1].Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cbs[0].Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range floatsOf(bufs[2]) {
+		if v != float32(i) {
+			t.Fatalf("reversed twice: z[%d] = %v, want %d", i, v, i)
+		}
+	}
+}
+
 // TestSanitizerFindsOutOfBounds runs the out-of-bounds kernel in a child process with the
 // ASan runtime preloaded and expects AddressSanitizer to stop it.
 func TestSanitizerFindsOutOfBounds(t *testing.T) {
