@@ -223,6 +223,7 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	return &buffer{d: d, id: id, p: p, size: size}, nil
 }
 
+// Contents, Size and Release implement gpu.Buffer.
 func (b *buffer) Contents() unsafe.Pointer { return b.p }
 func (b *buffer) Size() int                { return b.size }
 
@@ -240,6 +241,7 @@ type pipeline struct {
 	max, simdW int
 }
 
+// Name, MaxThreads and SIMDWidth implement gpu.Pipeline.
 func (p *pipeline) Name() string    { return p.name }
 func (p *pipeline) MaxThreads() int { return p.max }
 func (p *pipeline) SIMDWidth() int  { return p.simdW }
@@ -292,6 +294,7 @@ func (d *Device) NewCommandBuffer() (gpu.CommandBuffer, error) {
 	return c, nil
 }
 
+// SetPipeline, SetBuffer, SetBytes, Dispatch, Commit and Wait implement gpu.CommandBuffer.
 func (c *commandBuffer) SetPipeline(p gpu.Pipeline) {
 	c.d.m.voidID(c.enc, c.d.s.setPipeline, p.(*pipeline).id)
 }

@@ -124,6 +124,7 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	return &buffer{dev: d, p: p, size: size}, nil
 }
 
+// Contents, Size and Release implement gpu.Buffer.
 func (b *buffer) Contents() unsafe.Pointer { return b.p }
 func (b *buffer) Size() int                { return b.size }
 
@@ -140,6 +141,7 @@ type pipeline struct {
 	index int
 }
 
+// Name, MaxThreads and SIMDWidth implement gpu.Pipeline.
 func (p *pipeline) Name() string    { return p.name }
 func (p *pipeline) MaxThreads() int { return 1024 }
 func (p *pipeline) SIMDWidth() int  { return 32 }
@@ -190,6 +192,7 @@ func (c *commandBuffer) bind(i int, p uintptr, size int) {
 	c.args[i], c.sizes[i] = p, uintptr(size)
 }
 
+// SetPipeline, SetBuffer, SetBytes, Dispatch, Commit and Wait implement gpu.CommandBuffer.
 func (c *commandBuffer) SetPipeline(p gpu.Pipeline) { c.pipe = p.(*pipeline) }
 
 func (c *commandBuffer) SetBuffer(b gpu.Buffer, off, i int) {
