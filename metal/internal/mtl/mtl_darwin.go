@@ -268,28 +268,37 @@ func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
 	return &pipeline{name: name, id: id, max: int(d.m.uint(id, d.s.maxThreads)), simdW: int(d.m.uint(id, d.s.execWidth))}, nil
 }
 
-// commandBuffer is an MTLCommandBuffer with its one compute encoder, inside an autorelease
-// pool pushed on a locked OS thread when it was made and popped after its wait.
+// commandBuffer is an MTLCommandBuffer with its one compute encoder. Both come
+// autoreleased from Metal and are retained here, so that several command buffers can be in
+// flight at once (pools pop in LIFO order, command buffers complete in commit order); every
+// step that may autorelease (creation, commit, wait and the error's description) runs in
+// its own autorelease pool on a locked OS thread.
 type commandBuffer struct {
 	d       *Device
-	pool    uintptr
 	cb, enc object
-	ended   bool
 	waited  bool
 }
 
-// NewCommandBuffer locks the calling goroutine to its OS thread until Wait: the
-// autorelease pool that owns the command buffer and encoder belongs to that thread.
+// NewCommandBuffer makes a command buffer and its compute encoder.
 func (d *Device) NewCommandBuffer() (gpu.CommandBuffer, error) {
-	runtime.LockOSThread()
-	c := &commandBuffer{d: d, pool: d.m.poolPush()}
-	c.cb = d.m.id(d.queue, d.s.commandBuffer)
-	if c.cb == 0 {
-		d.m.poolPop(c.pool)
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("metal %s: commandBuffer failed", d.name)
+	c := &commandBuffer{d: d}
+	d.pooled(func() {
+		c.cb = d.m.id(d.queue, d.s.commandBuffer)
+		if c.cb == 0 {
+			return
+		}
+		d.m.id(c.cb, d.s.retain)
+		c.enc = d.m.id(c.cb, d.s.computeEncoder)
+		if c.enc != 0 {
+			d.m.id(c.enc, d.s.retain)
+		}
+	})
+	if c.cb == 0 || c.enc == 0 {
+		if c.cb != 0 {
+			d.m.void(c.cb, d.s.release)
+		}
+		return nil, fmt.Errorf("metal %s: cannot make a command buffer and compute encoder", d.name)
 	}
-	c.enc = d.m.id(c.cb, d.s.computeEncoder)
 	d.commandBuffers.Add(1)
 	return c, nil
 }
@@ -322,27 +331,30 @@ func (c *commandBuffer) Dispatch(groups, threads [3]int) {
 }
 
 func (c *commandBuffer) Commit() {
-	c.d.m.void(c.enc, c.d.s.endEncoding)
-	c.ended = true
-	c.d.m.void(c.cb, c.d.s.commit)
+	c.d.pooled(func() {
+		c.d.m.void(c.enc, c.d.s.endEncoding)
+		c.d.m.void(c.enc, c.d.s.release)
+		c.enc = 0
+		c.d.m.void(c.cb, c.d.s.commit)
+	})
 }
 
 // Wait waits for completion, turns an error status into a Go error with Metal's
-// description, then pops the autorelease pool (freeing the command buffer and encoder) and
-// unlocks the OS thread.
+// description, and releases the command buffer.
 func (c *commandBuffer) Wait() error {
 	if c.waited {
 		return errors.New("metal: Wait called twice")
 	}
 	c.waited = true
-	defer func() {
-		c.d.m.poolPop(c.pool)
-		c.d.commandBuffers.Add(-1)
-		runtime.UnlockOSThread()
-	}()
-	c.d.m.void(c.cb, c.d.s.waitUntilCompleted)
-	if c.d.m.uint(c.cb, c.d.s.status) == statusError {
-		return c.d.nsError("command buffer", c.d.m.id(c.cb, c.d.s.errorSel))
-	}
-	return nil
+	var err error
+	c.d.pooled(func() {
+		c.d.m.void(c.cb, c.d.s.waitUntilCompleted)
+		if c.d.m.uint(c.cb, c.d.s.status) == statusError {
+			err = c.d.nsError("command buffer", c.d.m.id(c.cb, c.d.s.errorSel))
+		}
+		c.d.m.void(c.cb, c.d.s.release)
+		c.cb = 0
+	})
+	c.d.commandBuffers.Add(-1)
+	return err
 }
