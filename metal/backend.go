@@ -89,7 +89,7 @@ const (
 	flatThreads  = 256 // FLAT_THREADS
 	mvMaxM       = 8   // MV_MAX_M
 	mvSIMDGroups = 8   // MV_SIMDGROUPS
-	mmTile       = 32  // MM_TILE, with 16×16 threads
+	mmTile       = 64  // MM_TILE, with 16×16 threads
 	normThreads  = 256 // NORM_THREADS
 	attThreads   = 128 // ATT_THREADS
 	attMaxHead   = 512 // ATT_MAX_HEAD_DIM

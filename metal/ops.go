@@ -56,7 +56,7 @@ func weightKernel(family string, dt compute.DType) string {
 }
 
 // Linear computes dst[M,N] = x[M,K]·w[N,K]ᵀ (+ bias[N]): a SIMD group per output column for
-// up to 8 rows (decode, CFG pairs), 32×32 tiles through threadgroup memory beyond.
+// up to 8 rows (decode, CFG pairs), 64×64 tiles through threadgroup memory beyond.
 func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	const op = "Linear"
 	gd, gx := b.f32(op, "dst", dst), b.f32(op, "x", x)
