@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -62,7 +63,11 @@ func (v Variant) flags() []string {
 // SanitizerRuntime returns the path of the compiler's shared ASan runtime, which a process
 // must LD_PRELOAD before it loads a Sanitized library.
 func SanitizerRuntime(clang string) (string, error) {
-	out, err := exec.Command(clang, "-print-file-name=libclang_rt.asan-x86_64.so").Output()
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	if arch == "" {
+		return "", fmt.Errorf("no ASan runtime name for %s", runtime.GOARCH)
+	}
+	out, err := exec.Command(clang, "-print-file-name=libclang_rt.asan-"+arch+".so").Output()
 	if err != nil {
 		return "", fmt.Errorf("ask %s for its ASan runtime: %w", clang, err)
 	}
