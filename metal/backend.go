@@ -28,6 +28,7 @@ type Backend struct {
 
 	cb       gpu.CommandBuffer   // the open command buffer, nil when none is being encoded
 	work     float64             // estimated floating-point operations encoded into cb
+	split    float64             // work after which cb is committed (splitWork; tests lower it)
 	inflight []gpu.CommandBuffer // committed, not yet waited for, in commit order
 	deferred []gpu.Buffer        // released once every command buffer so far has completed
 	arena    arena               // host data of the queued ops
@@ -100,7 +101,7 @@ const (
 // each runs 32-wide SIMD groups and the threadgroup size the backend dispatches (a
 // register-heavy kernel may be limited below 1024 threads).
 func New(name string, dev gpu.Device) (*Backend, error) {
-	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}}
+	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}, split: splitWork}
 	for _, k := range kernelNames {
 		p, err := dev.Pipeline(k)
 		if err != nil {
@@ -384,7 +385,7 @@ func (b *Backend) encoder() gpu.CommandBuffer {
 // the command buffer is committed once it holds more than splitWork.
 func (b *Backend) dispatchWork(work float64, kernel string, groups, threads [3]int, bufs []gpu.Buffer, params []uint32) {
 	b.dispatch(kernel, groups, threads, bufs, params)
-	if b.work += work; b.work > splitWork {
+	if b.work += work; b.work > b.split {
 		b.commit()
 	}
 }
