@@ -4,12 +4,13 @@ GO      ?= go
 ENGINE  := ./cmd/... ./compute/... ./internal/... ./model/...
 TARGETS := linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
 
-.PHONY: test fmt vet unit cross generated build bench
+.PHONY: test fmt vet unit cross generated build bench metal arm64
 .PHONY: run gui uitest app dist fyne-deps fyne-tool
 
 ## test: format check, vet, unit + golden + fuzz-seed tests, cross-compilation of the engine,
-## a check that the generated assembly matches its generator, and the desktop app's tests.
-test: fmt vet unit cross generated uitest
+## a check that the generated assembly matches its generator, the Metal backend's darwin build,
+## the compute tests as arm64 binaries under qemu, and the desktop app's tests.
+test: fmt vet unit cross generated metal arm64 uitest
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -34,6 +35,19 @@ cross:
 generated:
 	$(GO) generate ./compute/cpu/
 	git diff --exit-code -- compute/cpu/kernels_amd64.s compute/cpu/kernels_amd64_stubs.go
+
+## metal: the Metal backend and the CLI build and vet without cgo for darwin, the only compile
+## check its Mac-only code gets here; its Linux tests (the simulated device, the sanitizers,
+## the strict address-space pass, every golden on metal-sim) run in unit.
+metal:
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./metal/... ./model/... ./cmd/janus
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./metal/... ./cmd/janus
+	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./metal/...
+
+## arm64: the compute tests on arm64 under qemu-user: the portable kernels must give the bits
+## they give on amd64 (Go fuses multiply-adds on arm64 unless the code rounds explicitly).
+arm64:
+	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static ./compute/...
 
 ## build: the janus CLI for this machine, into ./bin.
 build:

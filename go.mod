@@ -45,3 +45,5 @@ require (
 	github.com/yuin/goldmark v1.7.8 // indirect
 	golang.org/x/net v0.35.0 // indirect
 )
+
+require github.com/ebitengine/purego v0.11.3

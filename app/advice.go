@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -18,7 +19,7 @@ func LoadAdvice(err error) string {
 		return ""
 	case errors.Is(err, model.ErrNotEnoughMemory):
 		return "Close other programs to free memory, or choose a smaller model: Janus-Pro-1B needs the least."
-	case errors.Is(err, model.ErrMetalUnavailable):
+	case errors.Is(err, compute.ErrUnavailable):
 		return "Choose the CPU backend (or Automatic) in Settings."
 	case errors.As(err, &bind):
 		return "The weights do not fit the folder's config.json: the folder may mix files of two models, or a download was cut short. Download the model again."

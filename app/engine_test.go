@@ -12,6 +12,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model"
 )
@@ -117,7 +118,7 @@ func TestLoadEngineErrors(t *testing.T) {
 		{"missing folder", filepath.Join(tmp, "missing"), app.LoadOptions{}, "missing", fs.ErrNotExist, "A file of the model is missing"},
 		{"mismatched", mismatched, app.LoadOptions{}, "does not fit the model configuration", nil, "do not fit the folder's config.json"},
 		{"not enough memory", tiny, app.LoadOptions{MemoryBytes: 1000}, "its weights need", model.ErrNotEnoughMemory, "choose a smaller model"},
-		{"metal", tiny, app.LoadOptions{Backend: "metal"}, "Metal", model.ErrMetalUnavailable, "CPU backend"},
+		{"metal", tiny, app.LoadOptions{Backend: "metal"}, "metal", compute.ErrUnavailable, "CPU backend"},
 		{"unknown backend", tiny, app.LoadOptions{Backend: "cuda"}, "cuda", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

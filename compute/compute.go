@@ -4,9 +4,30 @@
 // embedding lookup, convolution). The CPU backend (compute/cpu) implements it in Go; the
 // Metal backend (metal/) implements the same interface op for op with compute shaders.
 //
+// Choosing a backend: backends register themselves from init (Register), and a program
+// picks the ones it links with blank imports where it is assembled (cmd/janus and the app's
+// main import _ "github.com/janus-desktop/janus/compute/cpu" and, for a GPU, the metal
+// package). The caller that knows the user's choice calls Open once with a name ("auto",
+// "cpu", "metal"); model code receives the Backend or the name and never names a backend
+// itself. "auto" picks the registered backend of highest priority that opens and logs one
+// line when it passes over one. Options carries the few settings a backend reads (Threads,
+// for the CPU); a backend ignores the ones that do not concern it. Test-only backends (the
+// simulated Metal device) register with priority TestOnly: Open opens them by name only.
+//
+// Testing a backend: its tests call computetest.Run, the conformance suite. Network tests
+// run on every registered backend (test-only ones included) through computetest.Each, with
+// a blank import of internal/testbackends linking them all; JANUS_TEST_BACKENDS=cpu,metal-sim
+// narrows or names the list.
+//
 // The contract, chosen so that a GPU backend gains from it:
 //   - Ops are issued in order and may run asynchronously. Read waits for every op issued
 //     before it; Sync waits for all of them and reports the first failure.
+//   - Host memory passed to a call (the data of FromFloat32 and Write, the raw bytes of
+//     FromBytes, the ids of Embedding) is copied or fully consumed before the call returns,
+//     so the caller may reuse or unmap it at once while the op itself is still queued. Read
+//     is the only call that writes host memory, and it waits for the ops before it.
+//   - Free may be called while ops that use the tensor are queued; the backend keeps the
+//     buffer until they finish. MemoryUsed counts a buffer until it is freed.
 //   - Every op writes into a destination tensor the caller allocated, so a model can keep its
 //     scratch buffers between steps instead of allocating per op.
 //   - Shapes are row-major. Activations are float32. Weights given to Linear and Embedding may
@@ -134,7 +155,8 @@ type Backend interface {
 	FromFloat32(data []float32, shape ...int) *Tensor
 	// Write copies data into the F32 tensor t (len(data) == t.Len()), after the ops before it.
 	Write(t *Tensor, data []float32)
-	// Read waits for the ops issued so far and copies the F32 tensor t into dst.
+	// Read waits for the ops issued so far and copies t into dst, widening an F16 or BF16
+	// tensor; reading a freed tensor or into a dst of another length is an error.
 	Read(t *Tensor, dst []float32) error
 	// Reshape returns a handle to the same buffer with another shape of the same length.
 	Reshape(t *Tensor, shape ...int) *Tensor
@@ -145,6 +167,9 @@ type Backend interface {
 	// Close releases what the backend holds besides tensors (worker threads, command queues).
 	// Tensors must not be used afterwards.
 	Close() error
+	// MemoryUsed is the number of bytes held by the tensors this backend allocated and has
+	// not freed (weights, caches, scratch), whether they live in RAM or on a device.
+	MemoryUsed() int64
 
 	// Linear computes dst[M,N] = x[M,K] · w[N,K]ᵀ (+ bias[N] when bias is not nil); M is
 	// x.Rows(). w may be F32, F16 or BF16.

@@ -76,6 +76,9 @@ type Chat struct {
 	features map[*Image]*compute.Tensor
 	stats    ChatStats
 	closed   bool
+	// run holds a decoding step's tensors and logits, allocated at the first step and kept
+	// for every later one.
+	run *chatStep
 
 	// onLogits, for tests, sees each step's next-token logits before sampling.
 	onLogits func([]float32)
@@ -142,8 +145,35 @@ func (c *Chat) Close() {
 		c.cache.Free()
 		c.cache = nil
 	}
+	if c.run != nil {
+		c.m.Backend.Free(c.run.x)
+		c.m.Backend.Free(c.run.logits)
+		c.run = nil
+	}
 	c.slots = nil
 	c.closed = true
+}
+
+// chatStep is the run state of decoding: one position's input, which the language model
+// overwrites with its hidden state, its logits on the backend, and the same logits on the
+// host (handed to the sampler, valid until the next step).
+type chatStep struct {
+	x      *compute.Tensor // [1, 1, hidden]
+	logits *compute.Tensor // [1, 1, vocab]
+	out    []float32
+}
+
+// steps returns the chat's step state, allocating it the first time.
+func (c *Chat) steps() *chatStep {
+	if c.run == nil {
+		be, cfg := c.m.Backend, c.m.Config.LLM
+		c.run = &chatStep{
+			x:      be.New(compute.F32, 1, 1, cfg.Hidden),
+			logits: be.New(compute.F32, 1, 1, cfg.Vocab),
+			out:    make([]float32, cfg.Vocab),
+		}
+	}
+	return c.run
 }
 
 func (c *Chat) freeFeatures() {
@@ -326,14 +356,20 @@ func (c *Chat) step(tok int32) ([]float32, error) {
 
 // forward runs the LLM over positions holding slots (ids for text, image features where a
 // slot names an image), appends them to the cache and, when wantLogits, returns the logits
-// after the last one.
+// after the last one (in the chat's step state: valid until the next call). A single
+// position (a decoding step) allocates nothing.
 func (c *Chat) forward(ids []int32, slots []slot, wantLogits bool) ([]float32, error) {
 	m, be := c.m, c.m.Backend
-	x, err := m.LLM.Embed(ids, 1)
-	if err != nil {
+	var x *compute.Tensor
+	if len(ids) == 1 {
+		x = c.steps().x
+	} else {
+		x = be.New(compute.F32, 1, len(ids), m.Config.LLM.Hidden)
+		defer be.Free(x)
+	}
+	if err := m.LLM.EmbedInto(x, ids); err != nil {
 		return nil, err
 	}
-	defer be.Free(x)
 	for i := 0; i < len(slots); {
 		img := slots[i].img
 		if img == nil {
@@ -347,24 +383,23 @@ func (c *Chat) forward(ids []int32, slots []slot, wantLogits bool) ([]float32, e
 		be.CopyRows(x, i, c.features[img], slots[i].k, j-i)
 		i = j
 	}
-	h, err := m.LLM.Forward(x, c.cache)
-	if err != nil {
+	// The hidden states overwrite the embeddings.
+	if err := m.LLM.ForwardInto(x, x, c.cache); err != nil {
 		return nil, err
 	}
-	defer be.Free(h)
 	c.slots = append(c.slots, slots...)
 	if !wantLogits {
 		return nil, be.Sync()
 	}
-	last := m.LLM.Last(h)
-	defer be.Free(last)
-	lt := m.LLM.Logits(last)
-	defer be.Free(lt)
-	out := make([]float32, lt.Len())
-	if err := be.Read(lt, out); err != nil {
+	st := c.steps()
+	if x != st.x {
+		be.CopyRows(st.x, 0, x, len(ids)-1, 1)
+	}
+	m.LLM.LogitsInto(st.logits, st.x)
+	if err := be.Read(st.logits, st.out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return st.out, nil
 }
 
 // encodeImages runs the vision tower and aligner over the images of slots that have no

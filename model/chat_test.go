@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
@@ -140,10 +141,14 @@ var undVariants = []struct {
 // of each turn, every step's logits, tokens and text; and that the second turn reused the
 // first turn's KV cache and image features instead of recomputing them.
 func TestVariantChats(t *testing.T) {
+	computetest.Each(t, compute.Options{Threads: 2}, variantChats)
+}
+
+func variantChats(t *testing.T, be compute.Backend) {
 	for _, v := range undVariants {
 		t.Run(v.name, func(t *testing.T) {
 			dir, g := undModel(t, v.name, v.format)
-			m, err := Load(dir, Options{Threads: 2})
+			m, err := Load(dir, Options{Backend: be})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/llm"
+	"github.com/janus-desktop/janus/model/projector"
 	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/sample"
 )
@@ -44,8 +45,9 @@ type GenerateImageOptions struct {
 	PreviewEvery int
 	// MaxMemoryBytes caps what the generation allocates besides the loaded weights (see
 	// EstimateGenerationMemory); a larger request fails with a *MemoryError before anything
-	// is allocated. 0 allows DefaultMemoryFraction of physical memory less what the process
-	// already holds (no limit where physical memory is unknown); negative disables the check.
+	// is allocated. 0 allows DefaultMemoryFraction of physical memory less what the model's
+	// backend already holds (compute.Backend.MemoryUsed; no limit where physical memory is
+	// unknown); negative disables the check.
 	MaxMemoryBytes int64
 }
 
@@ -255,7 +257,7 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMemory(cfg, n, l, g.opts.MaxMemoryBytes); err != nil {
+	if err := checkMemory(cfg, n, l, g.opts.MaxMemoryBytes, be.MemoryUsed()); err != nil {
 		return nil, err
 	}
 	// The last token's embedding is never run, so the cache needs L + total - 1 positions.
@@ -264,21 +266,13 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 		return nil, err
 	}
 	defer cache.Free()
+	st := g.newSteps(rows)
+	defer st.free()
 
 	start := time.Now()
-	last, err := g.prefill(ctx, promptRows, cache)
-	if err != nil {
+	if err := g.prefill(ctx, promptRows, cache, st.h); err != nil {
 		return nil, err
 	}
-	// x is the next step's input; whatever path leaves the loop frees the one still held.
-	var x *compute.Tensor
-	defer func() {
-		for _, t := range []*compute.Tensor{last, x} {
-			if t != nil {
-				be.Free(t)
-			}
-		}
-	}()
 
 	grids := make([][]int32, n)
 	for i := range grids {
@@ -287,7 +281,6 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	raw := make([]float32, rows*vocab)
 	guided := make([]float32, n*vocab)
 	next := make([]int32, rows)
-	genDim := cfg.GenEmbed.Dim
 	grid := cfg.VQ.Grid
 	w := float32(g.opts.CFG)
 	var firstStep time.Time
@@ -296,21 +289,12 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			h, err := m.LLM.Forward(x, cache)
-			be.Free(x)
-			x = nil
-			if err != nil {
+			if err := m.LLM.ForwardInto(st.h, st.x, cache); err != nil {
 				return nil, fmt.Errorf("image token %d: %w", step, err)
 			}
-			last = m.LLM.Last(h)
-			be.Free(h)
 		}
-		logits := m.GenHead.Forward(last)
-		be.Free(last)
-		last = nil
-		err = be.Read(logits, raw)
-		be.Free(logits)
-		if err != nil {
+		m.GenHead.ForwardInto(st.logits, st.h, st.head)
+		if err := be.Read(st.logits, raw); err != nil {
 			return nil, fmt.Errorf("image token %d: read logits: %w", step, err)
 		}
 		for i := range n {
@@ -331,10 +315,8 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 			firstStep = time.Now()
 		}
 		if step+1 < total {
-			e := be.New(compute.F32, rows, 1, genDim)
-			be.Embedding(be.Reshape(e, rows, genDim), m.GenEmbed, next)
-			x = m.GenAligner.Forward(e)
-			be.Free(e)
+			be.Embedding(st.ids, m.GenEmbed, next)
+			m.GenAligner.ForwardInto(st.x, st.e, st.aligner)
 		}
 		if g.progress != nil {
 			if err := g.report(ctx, step+1, total, grid, grids, start, firstStep); err != nil {
@@ -345,17 +327,55 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	return grids, nil
 }
 
+// steps is the run state of the token loop, allocated once for all its steps: the
+// language model's input and output for one position of every row, the heads' activations
+// and logits, and the image-token embeddings.
+type steps struct {
+	be      compute.Backend
+	x, h    *compute.Tensor // [rows, 1, hidden]: the next input, the last hidden state
+	e       *compute.Tensor // [rows, 1, gen_embed dim]: embeddings of the sampled tokens
+	ids     *compute.Tensor // e as [rows, gen_embed dim], the view Embedding writes
+	logits  *compute.Tensor // [rows, 1, image tokens]
+	head    *projector.Scratch
+	aligner *projector.Scratch
+}
+
+func (g *imageRun) newSteps(rows int) *steps {
+	m, be := g.m, g.m.Backend
+	hidden, genDim := m.Config.LLM.Hidden, m.Config.GenEmbed.Dim
+	st := &steps{
+		be:      be,
+		x:       be.New(compute.F32, rows, 1, hidden),
+		h:       be.New(compute.F32, rows, 1, hidden),
+		e:       be.New(compute.F32, rows, 1, genDim),
+		logits:  be.New(compute.F32, rows, 1, m.Config.GenHead.ImageTokenSize),
+		head:    m.GenHead.NewScratch(rows, 1, hidden),
+		aligner: m.GenAligner.NewScratch(rows, 1, genDim),
+	}
+	st.ids = be.Reshape(st.e, rows, genDim)
+	return st
+}
+
+func (st *steps) free() {
+	for _, t := range []*compute.Tensor{st.x, st.h, st.e, st.logits} {
+		st.be.Free(t)
+	}
+	st.head.Free()
+	st.aligner.Free()
+}
+
 // prefill runs the prompt rows through the language model in chunks of positions, so that
 // the activations stay bounded however long the prompt is and ctx can stop the run between
-// two chunks, and returns the hidden state of the last position of every row, [rows, 1, D].
-func (g *imageRun) prefill(ctx context.Context, promptRows [][]int32, cache *llm.Cache) (*compute.Tensor, error) {
+// two chunks, and writes the hidden state of the last position of every row to last
+// [rows, 1, D].
+func (g *imageRun) prefill(ctx context.Context, promptRows [][]int32, cache *llm.Cache, last *compute.Tensor) error {
 	m, be := g.m, g.m.Backend
 	rows, l := len(promptRows), len(promptRows[0])
 	chunk := prefillChunkPositions(rows, g.chunk)
 	ids := make([]int32, 0, rows*min(chunk, l))
 	for at := 0; at < l; at += chunk {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		end := min(at+chunk, l)
 		ids = ids[:0]
@@ -364,29 +384,30 @@ func (g *imageRun) prefill(ctx context.Context, promptRows [][]int32, cache *llm
 		}
 		x, err := m.LLM.Embed(ids, rows)
 		if err != nil {
-			return nil, fmt.Errorf("embed the prompt: %w", err)
+			return fmt.Errorf("embed the prompt: %w", err)
 		}
-		h, err := m.LLM.Forward(x, cache)
+		// The chunk's hidden states overwrite its input.
+		err = m.LLM.ForwardInto(x, x, cache)
+		if err == nil && end == l {
+			be.CopyRows(last, 0, x, end-at-1, 1)
+		}
 		be.Free(x)
 		if err != nil {
-			return nil, fmt.Errorf("prompt positions %d to %d: %w", at, end, err)
+			return fmt.Errorf("prompt positions %d to %d: %w", at, end, err)
 		}
 		if end == l {
-			last := m.LLM.Last(h)
-			be.Free(h)
-			return last, nil
+			return nil
 		}
-		be.Free(h)
 		// Wait for the chunk, so that a cancel is seen one chunk later, not after the whole
 		// prompt has been queued on an asynchronous backend.
 		if err := be.Sync(); err != nil {
-			return nil, fmt.Errorf("prompt positions %d to %d: %w", at, end, err)
+			return fmt.Errorf("prompt positions %d to %d: %w", at, end, err)
 		}
 		if g.afterChunk != nil {
 			g.afterChunk(end, l)
 		}
 	}
-	return nil, errors.New("the generation prompt is empty")
+	return errors.New("the generation prompt is empty")
 }
 
 // report calls the progress callback for step done, with a preview when one is due.

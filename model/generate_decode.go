@@ -12,30 +12,39 @@ import (
 // LoadVQ loads only the VQ decoder of the model folder dir, for turning image token grids
 // into pictures without the language model: it reads a few MB of weights instead of GBs.
 // opts.Backend / BackendName / Threads pick the backend; the other options do not apply.
-// Free the decoder with its Free method.
-func LoadVQ(dir string, opts Options) (*vq.Decoder, error) {
+// Free the decoder with its Free method. When LoadVQ opened the backend (opts.Backend is
+// nil), the decoder owns it and Free closes it; on failure LoadVQ closes it itself.
+func LoadVQ(dir string, opts Options) (d *vq.Decoder, err error) {
 	cfg, err := config.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	be := opts.Backend
-	if be == nil {
-		if be, err = NewBackend(opts.BackendName, opts.Threads); err != nil {
-			return nil, err
-		}
+	be, own, err := openBackend(opts)
+	if err != nil {
+		return nil, err
+	}
+	if own {
+		defer func() {
+			if err != nil {
+				be.Close()
+			}
+		}()
 	}
 	ck, err := checkpoint.Open(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer ck.Close()
-	d, err := vq.Load(be, weights.NewLoader(ck, be), vq.ParamsFromConfig(cfg.VQ))
+	d, err = vq.Load(be, weights.NewLoader(ck, be), vq.ParamsFromConfig(cfg.VQ))
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
-	if err := be.Sync(); err != nil {
+	if err = be.Sync(); err != nil {
 		d.Free()
 		return nil, err
+	}
+	if own {
+		d.OwnBackend()
 	}
 	return d, nil
 }

@@ -3,7 +3,6 @@ package model
 import (
 	"errors"
 	"fmt"
-	"runtime/metrics"
 
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
@@ -115,8 +114,11 @@ func formatBytes(n int64) string {
 const DefaultMemoryFraction = 0.8
 
 // memoryLimit returns the bytes a generation may allocate and where the figure comes from;
-// ok is false when there is no limit (disabled, or physical memory unknown).
-func memoryLimit(maxBytes int64) (limit int64, source string, ok bool) {
+// ok is false when there is no limit (disabled, or physical memory unknown). held is what
+// the backend already holds in tensors (the loaded weights, a chat's cache), asked of the
+// backend because a GPU's buffers are not on the Go heap; on Apple's unified memory they
+// share the same physical memory.
+func memoryLimit(maxBytes, held int64) (limit int64, source string, ok bool) {
 	switch {
 	case maxBytes > 0:
 		return maxBytes, LimitGiven, true
@@ -127,25 +129,15 @@ func memoryLimit(maxBytes int64) (limit int64, source string, ok bool) {
 	if total <= 0 {
 		return 0, "", false
 	}
-	held := heldMemory()
 	limit = int64(DefaultMemoryFraction*float64(total)) - held
-	return limit, fmt.Sprintf("%.0f%% of %s of memory, less %s the process holds (the loaded model)",
+	return limit, fmt.Sprintf("%.0f%% of %s of memory, less %s the backend holds (the loaded model)",
 		100*DefaultMemoryFraction, formatBytes(total), formatBytes(held)), true
 }
 
-// heldMemory is the Go heap in use, which holds the CPU backend's weights and buffers.
-func heldMemory() int64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return int64(s[0].Value.Uint64())
-}
-
-// checkMemory refuses a generation whose estimate exceeds the limit maxBytes selects.
-func checkMemory(cfg *config.Config, images, promptTokens int, maxBytes int64) error {
-	limit, source, ok := memoryLimit(maxBytes)
+// checkMemory refuses a generation whose estimate exceeds the limit maxBytes selects; held
+// is the backend's MemoryUsed.
+func checkMemory(cfg *config.Config, images, promptTokens int, maxBytes, held int64) error {
+	limit, source, ok := memoryLimit(maxBytes, held)
 	if !ok {
 		return nil
 	}

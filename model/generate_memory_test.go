@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/vq"
@@ -115,23 +115,27 @@ func TestGenerateMemoryLimit(t *testing.T) {
 }
 
 // TestDefaultMemoryLimit: without MaxMemoryBytes the limit is a share of this machine's
-// memory less what the process holds.
+// memory less what the backend holds.
 func TestDefaultMemoryLimit(t *testing.T) {
 	total := physicalMemory()
-	limit, source, ok := memoryLimit(0)
+	const held = 3 << 20
+	limit, source, ok := memoryLimit(0, held)
 	if total <= 0 {
 		if ok {
 			t.Fatalf("a limit of %d (%s) without knowing the memory size", limit, source)
 		}
 		t.Skip("physical memory is unknown on this system")
 	}
-	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, formatBytes(total)) {
+	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, formatBytes(total)) || !strings.Contains(source, formatBytes(held)) {
 		t.Fatalf("default limit %d (%s, %v) for %d bytes of memory", limit, source, ok, total)
 	}
-	if _, _, ok := memoryLimit(-1); ok {
+	if empty, _, _ := memoryLimit(0, 0); empty-limit != held {
+		t.Fatalf("limit with nothing held %d, with %d bytes held %d: the difference is not what is held", empty, held, limit)
+	}
+	if _, _, ok := memoryLimit(-1, held); ok {
 		t.Fatal("a negative MaxMemoryBytes still set a limit")
 	}
-	if l, s, ok := memoryLimit(12345); !ok || l != 12345 || s != LimitGiven {
+	if l, s, ok := memoryLimit(12345, held); !ok || l != 12345 || s != LimitGiven {
 		t.Fatalf("memoryLimit(12345) = %d, %q, %v", l, s, ok)
 	}
 }
@@ -186,8 +190,12 @@ func (l *liveTracker) Free(t *compute.Tensor) {
 // TestGenerateFreesOnFailure: a generation that fails between two steps (here a preview
 // decode stopped by a cancel, or the memory check) leaves no tensor behind.
 func TestGenerateFreesOnFailure(t *testing.T) {
+	computetest.Each(t, compute.Options{Threads: 1}, generateFreesOnFailure)
+}
+
+func generateFreesOnFailure(t *testing.T, be compute.Backend) {
 	c := genVariant(t, "gen-b")
-	tr := newLiveTracker(cpu.New(1))
+	tr := newLiveTracker(be)
 	m, err := Load(c.dir, Options{Backend: tr})
 	if err != nil {
 		t.Fatal(err)
@@ -265,4 +273,38 @@ func TestMemoryErrorWording(t *testing.T) {
 			}
 		}
 	}
+}
+
+// heldReporter is a backend that reports holding a fixed number of bytes.
+type heldReporter struct {
+	compute.Backend
+	held int64
+}
+
+func (h *heldReporter) MemoryUsed() int64 { return h.held }
+
+// TestMemoryCheckAsksTheBackend: the default limit subtracts what the model's backend says it
+// holds (not the Go heap): a backend holding all of physical memory leaves no room, one
+// holding nothing leaves the generation to run.
+func TestMemoryCheckAsksTheBackend(t *testing.T) {
+	total := physicalMemory()
+	if total <= 0 {
+		t.Skip("physical memory is unknown on this system")
+	}
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		hr := &heldReporter{Backend: be}
+		c := genVariantOn(t, "gen-b", hr)
+		opts := DefaultImageOptions()
+		opts.Temperature = 0
+		hr.held = total
+		_, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+		var me *MemoryError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), formatBytes(total)+" the backend holds") {
+			t.Fatalf("GenerateImages with the backend holding all memory = %v, want a MemoryError naming what it holds", err)
+		}
+		hr.held = 0
+		if _, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil); err != nil {
+			t.Fatalf("GenerateImages with the backend holding nothing = %v", err)
+		}
+	})
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/imageproc"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
@@ -57,13 +59,22 @@ func (c *genCase) bin(t testing.TB, name string) []float32 {
 	return fixtures.Float32s(t, filepath.Join(c.golden, f.File))
 }
 
-func genTinyA(t testing.TB) *genCase {
+// genOptions loads on be, or on the default backend with two threads when be is nil.
+func genOptions(be compute.Backend) Options {
+	if be != nil {
+		return Options{Backend: be}
+	}
+	return Options{Threads: 2}
+}
+
+// genTinyA loads tiny-a on be (nil: the default backend).
+func genTinyA(t testing.TB, be compute.Backend) *genCase {
 	t.Helper()
 	dir := fixtures.Path(t, "models", "tiny-a")
 	c := &genCase{name: "tiny-a", dir: dir, golden: fixtures.Path(t, "golden", "tiny-a")}
 	fixtures.JSON(t, filepath.Join(c.golden, "golden.json"), &c.g)
 	c.prompt = c.g.Generation.Conversation[0].Content
-	m, err := Load(dir, Options{Threads: 2})
+	m, err := Load(dir, genOptions(be))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +96,12 @@ var genVariants = []struct {
 	{"gen-e", "F16", undPyTorch},
 }
 
-// genVariant loads one of the generated models of testdata/generate.
-func genVariant(t testing.TB, name string) *genCase {
+// genVariant loads one of the generated models of testdata/generate on the default backend.
+func genVariant(t testing.TB, name string) *genCase { return genVariantOn(t, name, nil) }
+
+// genVariantOn loads one of the generated models of testdata/generate on be (nil: the
+// default backend).
+func genVariantOn(t testing.TB, name string, be compute.Backend) *genCase {
 	t.Helper()
 	src := filepath.Join("testdata", "generate", name)
 	dir := t.TempDir()
@@ -110,7 +125,7 @@ func genVariant(t testing.TB, name string) *genCase {
 	c := &genCase{name: name, dir: dir, golden: src}
 	fixtures.JSON(t, filepath.Join(src, "golden.json"), &c.g)
 	c.prompt = c.g.Generation.Prompt
-	m, err := Load(dir, Options{Threads: 2})
+	m, err := Load(dir, genOptions(be))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +134,13 @@ func genVariant(t testing.TB, name string) *genCase {
 	return c
 }
 
-func genCases(t *testing.T) []*genCase {
+func genCases(t *testing.T, be compute.Backend) []*genCase {
 	cases := []*genCase{}
 	if _, err := os.Stat(filepath.Join(fixtures.Root(t), "models", "tiny-a")); err == nil {
-		cases = append(cases, genTinyA(t))
+		cases = append(cases, genTinyA(t, be))
 	}
 	for _, v := range genVariants {
-		cases = append(cases, genVariant(t, v.name))
+		cases = append(cases, genVariantOn(t, v.name, be))
 	}
 	return cases
 }
@@ -134,9 +149,13 @@ func genCases(t *testing.T) []*genCase {
 // other shapes (Janus-1.3B prompts, 2 and 3 images in parallel, 1–3 VQ levels, a 10×10 grid
 // from F16 weights in a PyTorch .bin) and compares
 // every golden: prompt ids, step-0 logits of both rows, the guided logits of the first three
-// steps, every image token, the decoded images and (tiny-a) the PNG.
+// steps, every image token, the decoded images and (tiny-a) the PNG, on every backend.
 func TestGenerateGolden(t *testing.T) {
-	for _, c := range genCases(t) {
+	computetest.Each(t, compute.Options{Threads: 2}, generateGolden)
+}
+
+func generateGolden(t *testing.T, be compute.Backend) {
+	for _, c := range genCases(t, be) {
 		t.Run(c.name, func(t *testing.T) {
 			gen := c.g.Generation
 			if got := c.m.Prompt.GenerationText(c.prompt); got != gen.PromptText {
@@ -214,9 +233,13 @@ func TestGenerateGolden(t *testing.T) {
 }
 
 // TestGenerateImagesGreedy runs the public entry point greedily on a model with two images
-// in parallel and checks tokens, images and the result's bookkeeping.
+// in parallel and checks tokens, images and the result's bookkeeping, on every backend.
 func TestGenerateImagesGreedy(t *testing.T) {
-	c := genVariant(t, "gen-b")
+	computetest.Each(t, compute.Options{Threads: 2}, generateImagesGreedy)
+}
+
+func generateImagesGreedy(t *testing.T, be compute.Backend) {
+	c := genVariantOn(t, "gen-b", be)
 	opts := DefaultImageOptions()
 	opts.N, opts.Temperature = 2, 0
 	res, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
@@ -438,7 +461,7 @@ func TestGenerateImagesWithoutGeneration(t *testing.T) {
 }
 
 func BenchmarkGenerateTinyA(b *testing.B) {
-	c := genTinyA(b)
+	c := genTinyA(b, nil)
 	opts := DefaultImageOptions()
 	opts.Temperature = 0
 	ctx := context.Background()
@@ -457,18 +480,47 @@ func TestLoadVQ(t *testing.T) {
 	if err := formulaweights.WriteModel(dir, src); err != nil {
 		t.Fatal(err)
 	}
-	d, err := LoadVQ(dir, Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Free()
 	var g genGolden
 	fixtures.JSON(t, filepath.Join(src, "golden.json"), &g)
-	dec, err := d.Decode(context.Background(), g.Generation.ImageTokens, nil)
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		d, err := LoadVQ(dir, Options{Backend: be})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Free()
+		dec, err := d.Decode(context.Background(), g.Generation.ImageTokens, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeTo(t, "decoded images", dec, fixtures.Float32s(t, filepath.Join(src, g.Files["gen_decoded"].File)))
+	})
+	// On a backend LoadVQ opens: the decoder owns it and Free closes it.
+	var opened *closeCounter
+	d, err := LoadVQ(dir, Options{Threads: 1, open: countingOpen(&opened)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeTo(t, "decoded images", dec, fixtures.Float32s(t, filepath.Join(src, g.Files["gen_decoded"].File)))
+	if opened.closes != 0 {
+		t.Fatalf("LoadVQ closed the backend of the decoder it returned")
+	}
+	d.Free()
+	if opened.closes != 1 {
+		t.Fatalf("Free closed the backend LoadVQ opened %d times, want once", opened.closes)
+	}
+	// A caller's backend stays open.
+	be, err := compute.Open("auto", compute.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	caller := &closeCounter{Backend: be}
+	if d, err = LoadVQ(dir, Options{Backend: caller}); err != nil {
+		t.Fatal(err)
+	}
+	d.Free()
+	if caller.closes != 0 {
+		t.Fatalf("Free closed the caller's backend")
+	}
 
 	if _, err := LoadVQ(t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "config.json") {
 		t.Fatalf("LoadVQ of an empty folder = %v, want an error naming config.json", err)
@@ -476,8 +528,12 @@ func TestLoadVQ(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "model.safetensors")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadVQ(dir, Options{}); err == nil {
+	opened = nil
+	if _, err := LoadVQ(dir, Options{open: countingOpen(&opened)}); err == nil {
 		t.Fatal("LoadVQ without weights succeeded")
+	}
+	if opened == nil || opened.closes != 1 {
+		t.Fatalf("a failed LoadVQ closed the backend it opened %d times, want once", opened.closes)
 	}
 }
 
@@ -491,7 +547,7 @@ func longPrompt(n int) string {
 // piece, for chunks that divide the prompt, that do not, and the default. The prompt is just
 // long enough for the default chunk of one image (512 positions) to split it.
 func TestGeneratePrefillChunks(t *testing.T) {
-	c := genTinyA(t)
+	c := genTinyA(t, nil)
 	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(600))
 	if err != nil {
 		t.Fatal(err)
@@ -549,7 +605,7 @@ func TestGeneratePrefillChunks(t *testing.T) {
 // TestGenerateCancelInPrefill: a cancel during a long prompt pass stops it after the chunk
 // that is running, and the model generates normally afterwards.
 func TestGenerateCancelInPrefill(t *testing.T) {
-	c := genTinyA(t)
+	c := genTinyA(t, nil)
 	cond, uncond, err := c.m.Prompt.GenerationIDs(longPrompt(1200))
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,6 @@ import (
 	"sync"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/imageproc"
@@ -42,13 +41,18 @@ import (
 	"github.com/janus-desktop/janus/model/weights"
 )
 
-// Options tune Load. The zero value loads everything on the CPU with every core.
+// Options tune Load. The zero value loads everything on the best backend linked into the
+// program ("auto"), with every core for the CPU.
 type Options struct {
-	// Backend runs the networks. When nil, BackendName picks one.
+	// Backend runs the networks. When nil, Load opens the backend BackendName names and the
+	// model owns it.
 	Backend compute.Backend
-	// BackendName is "auto" (or ""), "cpu" or "metal"; see NewBackend.
+	// BackendName is a name compute.Open takes: "auto" (or "") or a registered backend
+	// ("cpu", "metal"). The program links backends in with blank imports; model code never
+	// names one.
 	BackendName string
-	// Threads caps the CPU backend's goroutines per op (0: every core).
+	// Threads caps the CPU backend's goroutines per op (0: every core); it becomes
+	// compute.Options.Threads when Load opens the backend.
 	Threads int
 	// Progress, when not nil, is called after each weight is uploaded with the number of
 	// weights done and the total.
@@ -72,6 +76,8 @@ type Options struct {
 
 	// uploaded, when not nil, sees every weight upload (tests record what Load reads).
 	uploaded func(name string, r0 int, t *compute.Tensor)
+	// open, when not nil, replaces compute.Open (tests watch the backends Load opens).
+	open func(name string, o compute.Options) (compute.Backend, error)
 }
 
 // Model is a loaded model. Its networks share one backend, which runs ops in order, so one
@@ -115,19 +121,18 @@ type Model struct {
 	mu         sync.Mutex
 }
 
-// ErrMetalUnavailable is returned for the "metal" backend until it exists.
-var ErrMetalUnavailable = errors.New("the Metal backend is not available yet")
-
-// NewBackend returns the backend called name: "cpu", "metal", or "auto"/"" for the best one
-// available (the CPU for now). threads caps the CPU backend's goroutines (0: every core).
-func NewBackend(name string, threads int) (compute.Backend, error) {
-	switch strings.ToLower(name) {
-	case "", "auto", "cpu":
-		return cpu.New(threads), nil
-	case "metal":
-		return nil, ErrMetalUnavailable
+// openBackend opens the backend opts names when opts.Backend is nil; own reports that the
+// caller must close it.
+func openBackend(opts Options) (be compute.Backend, own bool, err error) {
+	if opts.Backend != nil {
+		return opts.Backend, false, nil
 	}
-	return nil, fmt.Errorf("unknown backend %q (want auto, cpu or metal)", name)
+	open := compute.Open
+	if opts.open != nil {
+		open = opts.open
+	}
+	be, err = open(opts.BackendName, compute.Options{Threads: opts.Threads})
+	return be, err == nil, err
 }
 
 // Load reads the model folder dir and binds its networks on the backend opts selects.
@@ -174,14 +179,11 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 
-	be := opts.Backend
-	if be == nil {
-		if be, err = NewBackend(opts.BackendName, opts.Threads); err != nil {
-			return nil, err
-		}
-		m.ownBackend = true
+	be, own, err := openBackend(opts)
+	if err != nil {
+		return nil, err
 	}
-	m.Backend = be
+	m.Backend, m.ownBackend = be, own
 	defer func() {
 		if err != nil {
 			m.Close()

@@ -15,8 +15,9 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	_ "github.com/janus-desktop/janus/internal/testbackends"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
@@ -126,7 +127,7 @@ func TestLoadErrors(t *testing.T) {
 		{"no image end token", edit("processor_config.json", `"<end_of_image>"`, `"<eoi>"`), Options{}, "<eoi>"},
 		{"no image start token", edit("processor_config.json", `"<begin_of_image>"`, `"<boi>"`), Options{SkipGeneration: true}, "<boi>"},
 		{"no pad for generation", noPad, Options{}, "<no_pad>"},
-		{"metal", nil, Options{BackendName: "metal"}, "Metal backend is not available yet"},
+		{"unknown backend", nil, Options{BackendName: "tpu"}, `unknown backend "tpu"`},
 		{"bad matrix dtype", nil, Options{MatrixDType: "q4"}, "matrix dtype"},
 		{"negative context", nil, Options{ContextLimit: -1}, "context limit"},
 		{"no eos token", both(edit("special_tokens_map.json", `"eos_token": "<｜end▁of▁sentence｜>"`, `"eos_token": "<eos>"`),
@@ -384,12 +385,25 @@ func (c *closeCounter) Close() error {
 	return c.Backend.Close()
 }
 
+// countingOpen makes Load open its backend through the registry, wrapped in a closeCounter
+// that *opened points to.
+func countingOpen(opened **closeCounter) func(string, compute.Options) (compute.Backend, error) {
+	return func(name string, o compute.Options) (compute.Backend, error) {
+		be, err := compute.Open(name, o)
+		if err != nil {
+			return nil, err
+		}
+		*opened = &closeCounter{Backend: be}
+		return *opened, nil
+	}
+}
+
 // TestCloseBackend: Close closes the backend Load made, once, and leaves a backend the caller
 // passed open.
 func TestCloseBackend(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
-	t.Run("caller's backend", func(t *testing.T) {
-		be := &closeCounter{Backend: cpu.New(1)}
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, caller compute.Backend) {
+		be := &closeCounter{Backend: caller}
 		m, err := Load(dir, Options{Backend: be, SkipGeneration: true})
 		if err != nil {
 			t.Fatal(err)
@@ -402,26 +416,36 @@ func TestCloseBackend(t *testing.T) {
 		}
 	})
 	t.Run("own backend", func(t *testing.T) {
-		m, err := Load(dir, Options{Threads: 2, SkipGeneration: true})
+		var be *closeCounter
+		m, err := Load(dir, Options{Threads: 2, SkipGeneration: true, open: countingOpen(&be)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		be, ok := m.Backend.(*cpu.Backend)
-		if !ok || !m.ownBackend {
-			t.Fatalf("backend %T, owned %v; want Load's own CPU backend", m.Backend, m.ownBackend)
+		if m.Backend != be || !m.ownBackend {
+			t.Fatalf("backend %T, owned %v; want the one Load opened", m.Backend, m.ownBackend)
 		}
-		threads := be.Threads()
 		for i := range 2 { // a second Close must close nothing
 			if err := m.Close(); err != nil {
 				t.Fatalf("close %d: %v", i, err)
 			}
 		}
-		// A closed CPU backend runs on the calling goroutine only.
-		if threads > 1 && be.Threads() != 1 {
-			t.Errorf("the backend Load made still has %d threads after Close (had %d)", be.Threads(), threads)
+		if be.closes != 1 {
+			t.Errorf("the backend Load made was closed %d times, want once", be.closes)
 		}
 		if m.ownBackend {
 			t.Error("the model still owns a backend after Close")
+		}
+	})
+	t.Run("failed load", func(t *testing.T) {
+		// The weight upload fails, after the backend was opened.
+		bad := copyModel(t)
+		scaleWeight(f16Victim, 0, 1e5)(t, bad)
+		var be *closeCounter
+		if _, err := Load(bad, Options{MatrixDType: "F16", open: countingOpen(&be)}); err == nil {
+			t.Fatal("Load of a weight beyond F16 as F16 succeeded")
+		}
+		if be == nil || be.closes != 1 {
+			t.Errorf("a failed Load did not close the backend it opened once (%+v)", be)
 		}
 	})
 }
@@ -491,4 +515,31 @@ func TestLoadF64Checkpoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoadMemoryUsed: after Load, the backend's MemoryUsed is the bytes of the weights it
+// uploaded, in the dtypes they were stored as; Close gives them all back.
+func TestLoadMemoryUsed(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		for _, dt := range []string{"", "F32"} {
+			base := be.MemoryUsed()
+			var uploaded int64
+			m, err := Load(dir, Options{Backend: be, MatrixDType: dt, uploaded: func(_ string, _ int, w *compute.Tensor) {
+				uploaded += int64(w.Len() * w.DType.Size())
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := be.MemoryUsed() - base; got != uploaded || got == 0 {
+				t.Errorf("matrices %q: the backend holds %d bytes after Load, %d were uploaded", dt, got, uploaded)
+			}
+			if err := m.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := be.MemoryUsed(); got != base {
+				t.Errorf("matrices %q: the backend holds %d bytes after Close, %d before Load", dt, got, base)
+			}
+		}
+	})
 }

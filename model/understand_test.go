@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/prompt"
 )
@@ -70,8 +71,12 @@ func closeTo(t testing.TB, what string, got, want []float32) {
 // preprocessing, vision tower, aligner, the templated and expanded prompt, and the input
 // embeddings with the image rows spliced in.
 func TestTinyAStages(t *testing.T) {
-	ta := loadTinyA(t, Options{Threads: 2})
-	m, be := ta.m, ta.m.Backend
+	computetest.Each(t, compute.Options{Threads: 2}, tinyAStages)
+}
+
+func tinyAStages(t *testing.T, be compute.Backend) {
+	ta := loadTinyA(t, Options{Backend: be})
+	m := ta.m
 	img, err := m.ReadImage(ta.image)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +123,11 @@ func TestTinyAStages(t *testing.T) {
 // TestTinyAGreedy runs the whole understanding turn through the public API and compares
 // every step's logits, the tokens and the streamed text with the goldens.
 func TestTinyAGreedy(t *testing.T) {
-	ta := loadTinyA(t, Options{Threads: 2})
+	computetest.Each(t, compute.Options{Threads: 2}, tinyAGreedy)
+}
+
+func tinyAGreedy(t *testing.T, be compute.Backend) {
+	ta := loadTinyA(t, Options{Backend: be})
 	m := ta.m
 	img, err := m.ReadImage(ta.image)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -154,7 +155,7 @@ func loadAdvice(err error) string {
 	switch {
 	case errors.Is(err, model.ErrNotEnoughMemory):
 		return "Close other programs, or pick a smaller model such as Janus-Pro-1B."
-	case errors.Is(err, model.ErrMetalUnavailable):
+	case errors.Is(err, compute.ErrUnavailable):
 		return "Choose the automatic or CPU backend in Settings."
 	case errors.Is(err, fs.ErrNotExist):
 		return "A file of the model is missing: download the model again, or pick another folder in Models."

@@ -526,7 +526,7 @@ func benchConfig(o *benchOptions) (*config.Config, string, error) {
 
 // benchBuild builds the networks: random weights of a preset or config, or a model folder.
 func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*benchNetworks, error) {
-	be, err := model.NewBackend(o.backend, o.threads)
+	be, err := compute.Open(o.backend, compute.Options{Threads: o.threads})
 	if err != nil {
 		return nil, err
 	}

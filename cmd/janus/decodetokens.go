@@ -69,12 +69,8 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := mf.resolve(); err != nil {
 		return err
 	}
-	be, err := model.NewBackend(mf.backend, mf.threads)
-	if err != nil {
-		return err
-	}
-	defer be.Close()
-	d, err := model.LoadVQ(mf.dir, model.Options{Backend: be})
+	// The decoder owns the backend LoadVQ opens: Free closes it.
+	d, err := model.LoadVQ(mf.dir, model.Options{BackendName: mf.backend, Threads: mf.threads})
 	if err != nil {
 		return err
 	}

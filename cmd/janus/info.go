@@ -50,7 +50,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/janus-desktop/janus/app"
-	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -78,7 +78,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	// The backend is made only to name it: which kernels run depends on this machine and on
 	// JANUS_CPU_KERNELS, not on the model folder.
 	var ci *computeInfo
-	if be, err := model.NewBackend("auto", 1); err == nil {
+	if be, err := compute.Open("auto", compute.Options{Threads: 1}); err == nil {
 		c := describeBackend(be)
 		be.Close()
 		ci = &c

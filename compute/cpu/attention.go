@@ -214,7 +214,7 @@ func (b *Backend) rowsDirect(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0,
 		for j, pj := range scores[:n] {
 			v := vs[base+j*kvw : base+j*kvw+hd]
 			for i, x := range v {
-				out[i] += pj * x
+				out[i] += float32(pj * x) // rounded, not fused: the same on every architecture
 			}
 		}
 	}

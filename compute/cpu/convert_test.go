@@ -175,53 +175,6 @@ func le(dt compute.DType, vals []float32) []byte {
 	return out
 }
 
-func TestFromBytes(t *testing.T) {
-	be := New(2)
-	vals := []float32{1, -2.5, 3.1415927, 1e-6, 70000, -0.1, 0, 1e-8}
-	dts := []compute.DType{compute.F32, compute.F16, compute.BF16}
-	round := func(dt compute.DType, v float32) float32 {
-		switch dt {
-		case compute.F16:
-			return f16ToF32(f32ToF16(v))
-		case compute.BF16:
-			return bf16ToF32(f32ToBF16(v))
-		}
-		return v
-	}
-	for _, src := range dts {
-		for _, dt := range dts {
-			raw := le(src, vals)
-			tt, err := be.FromBytes(dt, []int{2, 4}, src, raw)
-			if err != nil {
-				t.Fatalf("%v->%v: %v", src, dt, err)
-			}
-			if tt.DType != dt || tt.Len() != 8 {
-				t.Fatalf("%v->%v: got %v", src, dt, tt)
-			}
-			got := make([]float32, 8)
-			if err := be.Read(tt, got); err != nil {
-				t.Fatal(err)
-			}
-			for i, v := range vals {
-				// src already holds round(src, v); converting to dt rounds that again.
-				want := round(dt, round(src, v))
-				if got[i] != want {
-					t.Errorf("%v->%v [%d]: got %v, want %v", src, dt, i, got[i], want)
-				}
-			}
-		}
-	}
-	if _, err := be.FromBytes(compute.F32, []int{3}, compute.F32, make([]byte, 8)); err == nil {
-		t.Error("short raw data accepted")
-	}
-	if _, err := be.FromBytes(compute.F32, []int{-1}, compute.F32, nil); err == nil {
-		t.Error("negative dimension accepted")
-	}
-	if _, err := be.FromBytes(compute.F32, []int{1}, compute.DType(9), make([]byte, 4)); err == nil {
-		t.Error("unknown dtype accepted")
-	}
-}
-
 // FuzzFloatConversions checks, for any float32 bit pattern, that F16 rounding picks the
 // nearest half (ties to even), that BF16 rounding picks the nearer of the two bracketing
 // BF16 values, and that widening what was rounded round-trips.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
@@ -20,6 +21,27 @@ type Backend struct {
 	cleanup runtime.Cleanup // stops the workers when the Backend is collected
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
+	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
+}
+
+// buffer is the storage behind a Tensor's Buf, shared by the handles Reshape makes, so that
+// Free through any of them releases it once and MemoryUsed counts it once.
+type buffer struct {
+	f    []float32 // F32 tensors
+	h    []uint16  // F16 and BF16 tensors
+	used *atomic.Int64
+}
+
+func (bf *buffer) size() int64 { return int64(4*len(bf.f) + 2*len(bf.h)) }
+
+// release returns the buffer's memory to the Go heap (once no slice of it is in use) and
+// takes it off the owner's count; a second release does nothing.
+func (bf *buffer) release() {
+	if bf.f == nil && bf.h == nil {
+		return
+	}
+	bf.used.Add(-bf.size())
+	bf.f, bf.h = nil, nil
 }
 
 // Kernels selects the inner loops of the matrix ops (Linear, Conv2D, Attention).
@@ -88,7 +110,7 @@ func New(threads int, opts ...Option) *Backend {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	b := &Backend{pool: newPool(defaultThreads(threads))}
+	b := &Backend{pool: newPool(defaultThreads(threads)), used: new(atomic.Int64)}
 	switch o.kernels {
 	case KernelsAuto:
 		b.simd = simdBest()
@@ -119,19 +141,23 @@ func (b *Backend) Kernels() string { return b.simd.String() }
 // Name reports "cpu".
 func (b *Backend) Name() string { return "cpu" }
 
+// MemoryUsed is the number of bytes in the buffers of this backend's live tensors.
+func (b *Backend) MemoryUsed() int64 { return b.used.Load() }
+
 // New allocates a zeroed tensor: a []float32 buffer for F32, a []uint16 one for F16/BF16.
 func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 	n := checkShape("New", shape)
-	t := &Tensor{Shape: append([]int(nil), shape...), DType: dt}
+	bf := &buffer{used: b.used}
 	switch dt {
 	case compute.F32:
-		t.Buf = make([]float32, n)
+		bf.f = make([]float32, n)
 	case compute.F16, compute.BF16:
-		t.Buf = make([]uint16, n)
+		bf.h = make([]uint16, n)
 	default:
 		panic(fmt.Sprintf("cpu: New: unknown dtype %v", dt))
 	}
-	return t
+	b.used.Add(bf.size())
+	return &Tensor{Shape: append([]int(nil), shape...), DType: dt, Buf: bf}
 }
 
 // Tensor is compute.Tensor; the alias keeps signatures short.
@@ -177,9 +203,10 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 // convertRaw fills elements [lo,hi) of t from raw, with one loop per conversion so the
 // per-element work is a load, maybe a conversion and a store.
 func convertRaw(t *Tensor, lo, hi int, src compute.DType, raw []byte) {
-	switch dst := t.Buf.(type) {
-	case []float32:
-		dst = dst[lo:hi]
+	bf := t.Buf.(*buffer)
+	switch {
+	case t.DType == compute.F32:
+		dst := bf.f[lo:hi]
 		switch src {
 		case compute.F32:
 			in := raw[4*lo : 4*hi]
@@ -197,8 +224,8 @@ func convertRaw(t *Tensor, lo, hi int, src compute.DType, raw []byte) {
 				dst[i] = f16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
 			}
 		}
-	case []uint16:
-		dst = dst[lo:hi]
+	default:
+		dst := bf.h[lo:hi]
 		round := f32ToF16
 		if t.DType == compute.BF16 {
 			round = f32ToBF16
@@ -232,7 +259,9 @@ func (b *Backend) FromFloat32(data []float32, shape ...int) *Tensor {
 	if n := checkShape("FromFloat32", shape); n != len(data) {
 		panic(fmt.Sprintf("cpu: FromFloat32: %d values for shape %v", len(data), shape))
 	}
-	return &Tensor{Shape: append([]int(nil), shape...), DType: compute.F32, Buf: append([]float32(nil), data...)}
+	t := b.New(compute.F32, shape...)
+	copy(t.Buf.(*buffer).f, data)
+	return t
 }
 
 // Write copies data into the F32 tensor t.
@@ -250,16 +279,20 @@ func (b *Backend) Read(t *Tensor, dst []float32) error {
 	if t.Buf == nil {
 		return fmt.Errorf("cpu: read %v: tensor was freed", t)
 	}
+	bf, ok := t.Buf.(*buffer)
+	if !ok {
+		return fmt.Errorf("cpu: read %v: buffer %T is not a cpu buffer", t, t.Buf)
+	}
+	if bf.f == nil && bf.h == nil {
+		return fmt.Errorf("cpu: read %v: tensor was freed", t)
+	}
 	if len(dst) != t.Len() {
 		return fmt.Errorf("cpu: read %v: destination holds %d values, want %d", t, len(dst), t.Len())
 	}
-	switch buf := t.Buf.(type) {
-	case []float32:
-		copy(dst, buf[:len(dst)])
-	case []uint16:
-		widen(dst, buf, t.DType == compute.BF16)
-	default:
-		return fmt.Errorf("cpu: read %v: buffer %T is not a cpu buffer", t, t.Buf)
+	if t.DType == compute.F32 {
+		copy(dst, bf.f[:len(dst)])
+	} else {
+		widen(dst, bf.h, t.DType == compute.BF16)
 	}
 	return nil
 }
@@ -272,9 +305,14 @@ func (b *Backend) Reshape(t *Tensor, shape ...int) *Tensor {
 	return &Tensor{Shape: append([]int(nil), shape...), DType: t.DType, Buf: t.Buf}
 }
 
-// Free drops t's reference to its buffer; the memory returns to the Go heap once no other
-// handle (from Reshape) uses it.
-func (b *Backend) Free(t *Tensor) { t.Buf = nil }
+// Free releases t's buffer, which every handle Reshape made of it shares: the memory returns
+// to the Go heap and leaves MemoryUsed. Freeing a freed tensor does nothing.
+func (b *Backend) Free(t *Tensor) {
+	if bf, ok := t.Buf.(*buffer); ok {
+		bf.release()
+	}
+	t.Buf = nil
+}
 
 // Sync returns nil: ops finish before they return and the CPU has no device failures.
 func (b *Backend) Sync() error { return nil }
@@ -285,9 +323,13 @@ func f32(op, arg string, t *Tensor) []float32 {
 	if t == nil {
 		panic(fmt.Sprintf("cpu: %s: %s is nil", op, arg))
 	}
-	buf, ok := t.Buf.([]float32)
+	bf, ok := t.Buf.(*buffer)
 	if !ok || t.DType != compute.F32 {
 		panic(fmt.Sprintf("cpu: %s: %s is %v (buffer %T), want an F32 cpu tensor", op, arg, t, t.Buf))
+	}
+	buf := bf.f
+	if buf == nil && t.Len() > 0 {
+		panic(fmt.Sprintf("cpu: %s: %s %v was freed", op, arg, t))
 	}
 	if len(buf) != t.Len() {
 		panic(fmt.Sprintf("cpu: %s: %s %v has a buffer of %d elements", op, arg, t, len(buf)))
@@ -304,11 +346,11 @@ func weight(op, arg string, t *Tensor) (f []float32, h []uint16, bf16 bool) {
 	case compute.F32:
 		return f32(op, arg, t), nil, false
 	case compute.F16, compute.BF16:
-		buf, ok := t.Buf.([]uint16)
-		if !ok || len(buf) != t.Len() {
+		bf, ok := t.Buf.(*buffer)
+		if !ok || len(bf.h) != t.Len() {
 			panic(fmt.Sprintf("cpu: %s: %s is %v with buffer %T, want a cpu buffer", op, arg, t, t.Buf))
 		}
-		return nil, buf, t.DType == compute.BF16
+		return nil, bf.h, t.DType == compute.BF16
 	}
 	panic(fmt.Sprintf("cpu: %s: %s has unknown dtype %v", op, arg, t.DType))
 }

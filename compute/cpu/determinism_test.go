@@ -29,7 +29,7 @@ func runAllOps(t *testing.T, be *Backend) map[string][]float32 {
 		{"Linear prefill BF16", 33, 520, 260, compute.BF16},
 	} {
 		x := f(1, c.m, c.k)
-		w, _ := weightTensor(t, be, c.dt, randVals(rng, c.n*c.k, 1), c.n, c.k)
+		w := weightTensor(t, be, c.dt, randVals(rng, c.n*c.k, 1), c.n, c.k)
 		dst := be.New(compute.F32, c.m, c.n)
 		be.Linear(dst, x, w, f(1, c.n))
 		keep(c.name, dst)

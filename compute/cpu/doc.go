@@ -2,6 +2,11 @@
 // Go (no cgo), on ordinary memory, spread over the cores by a small worker pool that each
 // Backend owns, with AVX2+FMA and AVX-512 assembly for the matrix kernels on amd64.
 //
+// The package registers itself with compute as "cpu" (priority 0, the fallback of "auto");
+// a program links it with a blank import, and compute.Options.Threads becomes New's thread
+// count. Its tests run compute/computetest's conformance suite on every kernel set the
+// machine has.
+//
 // Tensors: F32 tensors hold a []float32, F16 and BF16 tensors (weights for Linear and
 // Embedding) a []uint16 that those ops widen on use. Reshape shares the slice. Ops run
 // synchronously: when a method returns, dst holds the result, so Sync has nothing to wait
@@ -42,7 +47,12 @@
 //
 // Determinism: every op splits its work into fixed blocks of output rows or tiles, and each
 // kernel set sums every dot product in one fixed order whatever kernel, tile or K block
-// computes it, so results are bit for bit the same for any thread count. The generic kernels
+// computes it, so results are bit for bit the same for any thread count. The Go code is also
+// the same on every architecture: the Go compiler may fuse a*b+c into one multiply-add (it
+// does on arm64, not on amd64 by default), so every product the numerics mean to round is
+// converted explicitly (float32(a*b) + c), and TestGenericKernelsBitExact checks the generic
+// kernels' bits against hashes written on amd64 (run it on arm64 with GOARCH=arm64 go test
+// -exec qemu-aarch64-static). The generic kernels
 // add the products strictly in order of k. The assembly kernels cut K into 512-long pieces
 // from k = 0 (added in order through the output), and within a piece lane l of a vector
 // sums the products of k ≡ l (mod 8) with fused multiply-adds (AVX2) or of k ≡ l (mod 16)

@@ -10,7 +10,10 @@ import "unsafe"
 // Every kernel sums each dot product strictly in order of k, one product at a time, starting
 // from 0 or from the value already in c (acc). So a result does not depend on which kernel
 // computed it, on the tiling, on K-blocking (a partial sum stored in c and resumed continues
-// the same sequence), or on the thread count.
+// the same sequence), or on the thread count. Each product is rounded to float32 before it
+// is added (the explicit float32 conversions): Go may fuse a*b+c into one multiply-add, and
+// does on arm64 but not on amd64, which would make the same kernels round differently on the
+// two.
 //
 // Why they look like this: the Go compiler keeps scalar float32 code in SSE registers and
 // schedules every multiply of a loop body before the adds that close it, so a classic
@@ -90,19 +93,19 @@ func dot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc 
 		a1 := (*[4]float32)(unsafe.Add(pa, sa+o))
 		b0 := (*[4]float32)(unsafe.Add(pb, o))
 		b1 := (*[4]float32)(unsafe.Add(pb, sb+o))
-		c00 = c00 + a0[0]*b0[0] + a0[1]*b0[1] + a0[2]*b0[2] + a0[3]*b0[3]
-		c01 = c01 + a0[0]*b1[0] + a0[1]*b1[1] + a0[2]*b1[2] + a0[3]*b1[3]
-		c10 = c10 + a1[0]*b0[0] + a1[1]*b0[1] + a1[2]*b0[2] + a1[3]*b0[3]
-		c11 = c11 + a1[0]*b1[0] + a1[1]*b1[1] + a1[2]*b1[2] + a1[3]*b1[3]
+		c00 = c00 + float32(a0[0]*b0[0]) + float32(a0[1]*b0[1]) + float32(a0[2]*b0[2]) + float32(a0[3]*b0[3])
+		c01 = c01 + float32(a0[0]*b1[0]) + float32(a0[1]*b1[1]) + float32(a0[2]*b1[2]) + float32(a0[3]*b1[3])
+		c10 = c10 + float32(a1[0]*b0[0]) + float32(a1[1]*b0[1]) + float32(a1[2]*b0[2]) + float32(a1[3]*b0[3])
+		c11 = c11 + float32(a1[0]*b1[0]) + float32(a1[1]*b1[1]) + float32(a1[2]*b1[2]) + float32(a1[3]*b1[3])
 	}
 	for ; p < k; p++ {
 		o := uintptr(p) * 4
 		a0, a1 := *(*float32)(unsafe.Add(pa, o)), *(*float32)(unsafe.Add(pa, sa+o))
 		b0, b1 := *(*float32)(unsafe.Add(pb, o)), *(*float32)(unsafe.Add(pb, sb+o))
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c10 += a1 * b0
-		c11 += a1 * b1
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
 	}
 	c[0], c[1], c[ldc], c[ldc+1] = c00, c01, c10, c11
 }
@@ -130,18 +133,18 @@ func dot1x4(k int, a []float32, b []float32, ldb int, c []float32, acc bool) {
 		b1 := (*[4]float32)(unsafe.Add(pb, sb+o))
 		b2 := (*[4]float32)(unsafe.Add(pb, 2*sb+o))
 		b3 := (*[4]float32)(unsafe.Add(pb, 3*sb+o))
-		c0 = c0 + x[0]*b0[0] + x[1]*b0[1] + x[2]*b0[2] + x[3]*b0[3]
-		c1 = c1 + x[0]*b1[0] + x[1]*b1[1] + x[2]*b1[2] + x[3]*b1[3]
-		c2 = c2 + x[0]*b2[0] + x[1]*b2[1] + x[2]*b2[2] + x[3]*b2[3]
-		c3 = c3 + x[0]*b3[0] + x[1]*b3[1] + x[2]*b3[2] + x[3]*b3[3]
+		c0 = c0 + float32(x[0]*b0[0]) + float32(x[1]*b0[1]) + float32(x[2]*b0[2]) + float32(x[3]*b0[3])
+		c1 = c1 + float32(x[0]*b1[0]) + float32(x[1]*b1[1]) + float32(x[2]*b1[2]) + float32(x[3]*b1[3])
+		c2 = c2 + float32(x[0]*b2[0]) + float32(x[1]*b2[1]) + float32(x[2]*b2[2]) + float32(x[3]*b2[3])
+		c3 = c3 + float32(x[0]*b3[0]) + float32(x[1]*b3[1]) + float32(x[2]*b3[2]) + float32(x[3]*b3[3])
 	}
 	for ; p < k; p++ {
 		o := uintptr(p) * 4
 		x := *(*float32)(unsafe.Add(pa, o))
-		c0 += x * *(*float32)(unsafe.Add(pb, o))
-		c1 += x * *(*float32)(unsafe.Add(pb, sb+o))
-		c2 += x * *(*float32)(unsafe.Add(pb, 2*sb+o))
-		c3 += x * *(*float32)(unsafe.Add(pb, 3*sb+o))
+		c0 += float32(x * *(*float32)(unsafe.Add(pb, o)))
+		c1 += float32(x * *(*float32)(unsafe.Add(pb, sb+o)))
+		c2 += float32(x * *(*float32)(unsafe.Add(pb, 2*sb+o)))
+		c3 += float32(x * *(*float32)(unsafe.Add(pb, 3*sb+o)))
 	}
 	c[0], c[1], c[2], c[3] = c0, c1, c2, c3
 }
@@ -152,10 +155,10 @@ func dot1x1(s float32, a, b []float32) float32 {
 	p := 0
 	for ; p+4 <= len(a); p += 4 {
 		x, y := (*[4]float32)(a[p:]), (*[4]float32)(b[p:])
-		s = s + x[0]*y[0] + x[1]*y[1] + x[2]*y[2] + x[3]*y[3]
+		s = s + float32(x[0]*y[0]) + float32(x[1]*y[1]) + float32(x[2]*y[2]) + float32(x[3]*y[3])
 	}
 	for ; p < len(a); p++ {
-		s += a[p] * b[p]
+		s += float32(a[p] * b[p])
 	}
 	return s
 }
@@ -199,18 +202,18 @@ func dot1x4BF16(k int, a []float32, b []uint16, ldb int, c []float32, acc bool) 
 		w1 := load4BF16(unsafe.Add(pb, sb+ob))
 		w2 := load4BF16(unsafe.Add(pb, 2*sb+ob))
 		w3 := load4BF16(unsafe.Add(pb, 3*sb+ob))
-		c0 = c0 + x[0]*bf16Lo(w0[0]) + x[1]*bf16Hi(w0[0]) + x[2]*bf16Lo(w0[1]) + x[3]*bf16Hi(w0[1])
-		c1 = c1 + x[0]*bf16Lo(w1[0]) + x[1]*bf16Hi(w1[0]) + x[2]*bf16Lo(w1[1]) + x[3]*bf16Hi(w1[1])
-		c2 = c2 + x[0]*bf16Lo(w2[0]) + x[1]*bf16Hi(w2[0]) + x[2]*bf16Lo(w2[1]) + x[3]*bf16Hi(w2[1])
-		c3 = c3 + x[0]*bf16Lo(w3[0]) + x[1]*bf16Hi(w3[0]) + x[2]*bf16Lo(w3[1]) + x[3]*bf16Hi(w3[1])
+		c0 = c0 + float32(x[0]*bf16Lo(w0[0])) + float32(x[1]*bf16Hi(w0[0])) + float32(x[2]*bf16Lo(w0[1])) + float32(x[3]*bf16Hi(w0[1]))
+		c1 = c1 + float32(x[0]*bf16Lo(w1[0])) + float32(x[1]*bf16Hi(w1[0])) + float32(x[2]*bf16Lo(w1[1])) + float32(x[3]*bf16Hi(w1[1]))
+		c2 = c2 + float32(x[0]*bf16Lo(w2[0])) + float32(x[1]*bf16Hi(w2[0])) + float32(x[2]*bf16Lo(w2[1])) + float32(x[3]*bf16Hi(w2[1]))
+		c3 = c3 + float32(x[0]*bf16Lo(w3[0])) + float32(x[1]*bf16Hi(w3[0])) + float32(x[2]*bf16Lo(w3[1])) + float32(x[3]*bf16Hi(w3[1]))
 	}
 	for ; p < k; p++ {
 		o, ob := uintptr(p)*4, uintptr(p)*2
 		x := *(*float32)(unsafe.Add(pa, o))
-		c0 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, ob))))
-		c1 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb+ob))))
-		c2 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 2*sb+ob))))
-		c3 += x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 3*sb+ob))))
+		c0 += float32(x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, ob)))))
+		c1 += float32(x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb+ob)))))
+		c2 += float32(x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 2*sb+ob)))))
+		c3 += float32(x * bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, 3*sb+ob)))))
 	}
 	c[0], c[1], c[2], c[3] = c0, c1, c2, c3
 }
@@ -219,7 +222,7 @@ func dot1x4BF16(k int, a []float32, b []uint16, ldb int, c []float32, acc bool) 
 func dot1x1BF16(s float32, a []float32, b []uint16) float32 {
 	b = b[:len(a)]
 	for p, h := range b {
-		s += a[p] * bf16Lo(uint32(h))
+		s += float32(a[p] * bf16Lo(uint32(h)))
 	}
 	return s
 }
@@ -248,20 +251,20 @@ func dot2x2BF16(k int, a []float32, lda int, b []uint16, ldb int, c []float32, l
 		w1 := load4BF16(unsafe.Add(pb, sb+ob))
 		b00, b01, b02, b03 := bf16Lo(w0[0]), bf16Hi(w0[0]), bf16Lo(w0[1]), bf16Hi(w0[1])
 		b10, b11, b12, b13 := bf16Lo(w1[0]), bf16Hi(w1[0]), bf16Lo(w1[1]), bf16Hi(w1[1])
-		c00 = c00 + a0[0]*b00 + a0[1]*b01 + a0[2]*b02 + a0[3]*b03
-		c01 = c01 + a0[0]*b10 + a0[1]*b11 + a0[2]*b12 + a0[3]*b13
-		c10 = c10 + a1[0]*b00 + a1[1]*b01 + a1[2]*b02 + a1[3]*b03
-		c11 = c11 + a1[0]*b10 + a1[1]*b11 + a1[2]*b12 + a1[3]*b13
+		c00 = c00 + float32(a0[0]*b00) + float32(a0[1]*b01) + float32(a0[2]*b02) + float32(a0[3]*b03)
+		c01 = c01 + float32(a0[0]*b10) + float32(a0[1]*b11) + float32(a0[2]*b12) + float32(a0[3]*b13)
+		c10 = c10 + float32(a1[0]*b00) + float32(a1[1]*b01) + float32(a1[2]*b02) + float32(a1[3]*b03)
+		c11 = c11 + float32(a1[0]*b10) + float32(a1[1]*b11) + float32(a1[2]*b12) + float32(a1[3]*b13)
 	}
 	for ; p < k; p++ {
 		o, ob := uintptr(p)*4, uintptr(p)*2
 		a0, a1 := *(*float32)(unsafe.Add(pa, o)), *(*float32)(unsafe.Add(pa, sa+o))
 		b0 := bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, ob))))
 		b1 := bf16Lo(uint32(*(*uint16)(unsafe.Add(pb, sb+ob))))
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c10 += a1 * b0
-		c11 += a1 * b1
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
 	}
 	c[0], c[1], c[ldc], c[ldc+1] = c00, c01, c10, c11
 }

@@ -19,10 +19,11 @@ func (b *Backend) LayerNorm(dst, x, w, bias *Tensor, eps float32) {
 		for r := lo; r < hi; r++ {
 			in, out := s[r*dim:(r+1)*dim], d[r*dim:(r+1)*dim]
 			mean, rstd := moments(in, eps)
-			// torch's kernel: (x*rstd + (-mean*rstd)) * w + b, all float32.
-			shift := -float32(mean) * rstd
+			// torch's kernel: (x*rstd + (-mean*rstd)) * w + b, all float32, each product
+			// rounded (the conversions keep Go from fusing them on arm64).
+			shift := float32(-float32(mean) * rstd)
 			for i, v := range in {
-				out[i] = float32(v*rstd+shift)*wf[i] + bf[i]
+				out[i] = float32((float32(v*rstd)+shift)*wf[i]) + bf[i]
 			}
 		}
 	})
@@ -39,7 +40,7 @@ func moments(v []float32, eps float32) (mean float64, rstd float32) {
 	var sq float64
 	for _, x := range v {
 		dx := float64(x) - mean
-		sq += dx * dx
+		sq += float64(dx * dx) // rounded, not fused, as on amd64
 	}
 	variance := sq / float64(len(v))
 	return mean, float32(1 / math.Sqrt(variance+float64(eps)))
@@ -62,7 +63,7 @@ func (b *Backend) RMSNorm(dst, x, w *Tensor, eps float32) {
 			in, out := s[r*dim:(r+1)*dim], d[r*dim:(r+1)*dim]
 			var sq float64
 			for _, v := range in {
-				sq += float64(v) * float64(v)
+				sq += float64(float64(v) * float64(v)) // rounded, not fused, as on amd64
 			}
 			ms := float32(sq/float64(dim)) + eps
 			rs := 1 / float32(math.Sqrt(float64(ms)))
@@ -97,10 +98,10 @@ func (b *Backend) GroupNorm(dst, x, w, bias *Tensor, groups int, eps float32) {
 			for ci := range c / groups {
 				// torch folds the affine into one scale and shift per channel.
 				sc := rstd * wf[c0+ci]
-				sh := bf[c0+ci] - float32(mean)*sc
+				sh := bf[c0+ci] - float32(float32(mean)*sc)
 				pi, po := in[ci*plane:(ci+1)*plane], out[ci*plane:(ci+1)*plane]
 				for i, v := range pi {
-					po[i] = v*sc + sh
+					po[i] = float32(v*sc) + sh // rounded, not fused, on every architecture
 				}
 			}
 		}

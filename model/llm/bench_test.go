@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	_ "github.com/janus-desktop/janus/internal/testbackends"
 	"github.com/janus-desktop/janus/model/config"
 )
 
@@ -29,7 +29,10 @@ func BenchmarkDecodeStep(b *testing.B) {
 	}
 	for _, bm := range benchmarks {
 		b.Run(bm.name, func(b *testing.B) {
-			be := cpu.New(1)
+			be, err := compute.Open("auto", compute.Options{Threads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
 			defer be.Close()
 			m, err := Load(be, &memWeights{be: be, tensors: randomWeights(bm.cfg, 3), matrixDT: compute.BF16}, bm.cfg)
 			if err != nil {

@@ -4,8 +4,9 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	_ "github.com/janus-desktop/janus/internal/testbackends"
 )
 
 func bytesOf(ts ...*compute.Tensor) int64 {
@@ -18,126 +19,128 @@ func bytesOf(ts ...*compute.Tensor) int64 {
 
 // TestCacheBytes checks the memory estimates against what NewCache and Forward allocate.
 func TestCacheBytes(t *testing.T) {
-	be := cpu.New(1)
-	defer be.Close()
-	tests := []struct {
-		name           string
-		heads, kvHeads int
-		rows, capacity int
-		t              int
-	}{
-		{"one row", 4, 4, 1, 10, 3},
-		{"GQA, CFG rows", 6, 2, 4, 7, 1},
-		{"capacity beyond max positions", 4, 2, 2, 1000, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := smallConfig(tt.heads, tt.kvHeads)
-			m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 1), matrixDT: compute.F32}, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Free()
-			c, err := m.NewCache(tt.rows, tt.capacity)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Free()
-			got := append(append([]*compute.Tensor(nil), c.K...), c.V...)
-			if want := bytesOf(got...); m.CacheBytes(tt.rows, tt.capacity) != want || CacheBytes(cfg, tt.rows, tt.capacity) != want {
-				t.Errorf("CacheBytes = %d, NewCache allocated %d", m.CacheBytes(tt.rows, tt.capacity), want)
-			}
-			x := be.New(compute.F32, tt.rows, tt.t, cfg.Hidden)
-			defer be.Free(x)
-			h, err := m.Forward(x, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer be.Free(h)
-			if want := bytesOf(append(c.scratch.tensors(), h)...); ScratchBytes(cfg, tt.rows, tt.t) != want {
-				t.Errorf("ScratchBytes = %d, Forward used %d", ScratchBytes(cfg, tt.rows, tt.t), want)
-			}
-		})
-	}
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		defer be.Close()
+		tests := []struct {
+			name           string
+			heads, kvHeads int
+			rows, capacity int
+			t              int
+		}{
+			{"one row", 4, 4, 1, 10, 3},
+			{"GQA, CFG rows", 6, 2, 4, 7, 1},
+			{"capacity beyond max positions", 4, 2, 2, 1000, 2},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				cfg := smallConfig(tt.heads, tt.kvHeads)
+				m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 1), matrixDT: compute.F32}, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Free()
+				c, err := m.NewCache(tt.rows, tt.capacity)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Free()
+				got := append(append([]*compute.Tensor(nil), c.K...), c.V...)
+				if want := bytesOf(got...); m.CacheBytes(tt.rows, tt.capacity) != want || CacheBytes(cfg, tt.rows, tt.capacity) != want {
+					t.Errorf("CacheBytes = %d, NewCache allocated %d", m.CacheBytes(tt.rows, tt.capacity), want)
+				}
+				x := be.New(compute.F32, tt.rows, tt.t, cfg.Hidden)
+				defer be.Free(x)
+				h, err := m.Forward(x, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer be.Free(h)
+				if want := bytesOf(append(c.scratch.tensors(), h)...); ScratchBytes(cfg, tt.rows, tt.t) != want {
+					t.Errorf("ScratchBytes = %d, Forward used %d", ScratchBytes(cfg, tt.rows, tt.t), want)
+				}
+			})
+		}
+	})
 }
 
 // TestScratchReuse feeds a sequence in chunks of changing lengths through one cache, whose
 // scratch is reused for equal lengths and replaced otherwise, and compares every position's
 // logits with one prefill of the whole sequence on a fresh cache.
 func TestScratchReuse(t *testing.T) {
-	be := cpu.New(2)
-	defer be.Close()
-	cfg := smallConfig(4, 2)
-	m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 7), matrixDT: compute.BF16}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Free()
-	const rows = 2
-	chunks := []int{5, 5, 1, 1, 3, 1}
-	total := 0
-	for _, n := range chunks {
-		total += n
-	}
-	ids := randomIDs(rows*total, cfg.Vocab, 4)
-	logits := func(c *Cache, from, n int) []float32 {
-		var part []int32
-		for r := range rows {
-			part = append(part, ids[r*total+from:r*total+from+n]...)
-		}
-		x, err := m.Embed(part, rows)
+	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+		defer be.Close()
+		cfg := smallConfig(4, 2)
+		m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 7), matrixDT: compute.BF16}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer be.Free(x)
-		h, err := m.Forward(x, c)
+		defer m.Free()
+		const rows = 2
+		chunks := []int{5, 5, 1, 1, 3, 1}
+		total := 0
+		for _, n := range chunks {
+			total += n
+		}
+		ids := randomIDs(rows*total, cfg.Vocab, 4)
+		logits := func(c *Cache, from, n int) []float32 {
+			var part []int32
+			for r := range rows {
+				part = append(part, ids[r*total+from:r*total+from+n]...)
+			}
+			x, err := m.Embed(part, rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer be.Free(x)
+			h, err := m.Forward(x, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer be.Free(h)
+			lt := m.Logits(h)
+			defer be.Free(lt)
+			out := make([]float32, lt.Len())
+			if err := be.Read(lt, out); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		whole, err := m.NewCache(rows, total)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer be.Free(h)
-		lt := m.Logits(h)
-		defer be.Free(lt)
-		out := make([]float32, lt.Len())
-		if err := be.Read(lt, out); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	whole, err := m.NewCache(rows, total)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := logits(whole, 0, total)
-	whole.Free()
+		want := logits(whole, 0, total)
+		whole.Free()
 
-	c, err := m.NewCache(rows, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := 0
-	var prev *compute.Tensor
-	for i, n := range chunks {
-		got := logits(c, at, n)
-		for r := range rows {
-			g := got[r*n*cfg.Vocab : (r+1)*n*cfg.Vocab]
-			w := want[(r*total+at)*cfg.Vocab : (r*total+at+n)*cfg.Vocab]
-			if ok, diff, bound := fixtures.Close(g, w, 1e-5); !ok {
-				t.Errorf("chunk %d (%d positions) row %d: max |diff| %.3g > %.3g", i, n, r, diff, bound)
+		c, err := m.NewCache(rows, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := 0
+		var prev *compute.Tensor
+		for i, n := range chunks {
+			got := logits(c, at, n)
+			for r := range rows {
+				g := got[r*n*cfg.Vocab : (r+1)*n*cfg.Vocab]
+				w := want[(r*total+at)*cfg.Vocab : (r*total+at+n)*cfg.Vocab]
+				if ok, diff, bound := fixtures.Close(g, w, 1e-5); !ok {
+					t.Errorf("chunk %d (%d positions) row %d: max |diff| %.3g > %.3g", i, n, r, diff, bound)
+				}
+			}
+			if reused := c.scratch.res == prev; reused != (i > 0 && chunks[i-1] == n) {
+				t.Errorf("chunk %d of %d positions after %v: scratch reused %v", i, n, chunks[:i], reused)
+			}
+			prev = c.scratch.res
+			at += n
+		}
+		c.Free()
+		for _, s := range c.scratch.tensors() {
+			if s != nil {
+				t.Fatal("Free left scratch tensors")
 			}
 		}
-		if reused := c.scratch.res == prev; reused != (i > 0 && chunks[i-1] == n) {
-			t.Errorf("chunk %d of %d positions after %v: scratch reused %v", i, n, chunks[:i], reused)
+		if prev.Buf != nil {
+			t.Error("Free did not release the scratch buffers")
 		}
-		prev = c.scratch.res
-		at += n
-	}
-	c.Free()
-	for _, s := range c.scratch.tensors() {
-		if s != nil {
-			t.Fatal("Free left scratch tensors")
-		}
-	}
-	if prev.Buf != nil {
-		t.Error("Free did not release the scratch buffers")
-	}
+	})
 }

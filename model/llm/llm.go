@@ -26,6 +26,7 @@ package llm
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
@@ -289,14 +290,28 @@ func (m *Model) Embed(ids []int32, rows int) (*compute.Tensor, error) {
 	if rows <= 0 || len(ids) == 0 || len(ids)%rows != 0 {
 		return nil, fmt.Errorf("embed: %d ids do not split into %d rows", len(ids), rows)
 	}
+	out := m.be.New(compute.F32, rows, len(ids)/rows, m.Config.Hidden)
+	if err := m.EmbedInto(out, ids); err != nil {
+		m.be.Free(out)
+		return nil, err
+	}
+	return out, nil
+}
+
+// EmbedInto writes the embeddings of ids into dst [rows, T, hidden] with rows·T = len(ids),
+// the ids of each row one after the other: Embed for a caller that keeps dst from one
+// decoding step to the next.
+func (m *Model) EmbedInto(dst *compute.Tensor, ids []int32) error {
+	if len(dst.Shape) != 3 || dst.Shape[2] != m.Config.Hidden || dst.Rows() != len(ids) {
+		return fmt.Errorf("embed: %d ids into %v, want [rows, T, %d] with rows·T = %d", len(ids), dst, m.Config.Hidden, len(ids))
+	}
 	for i, id := range ids {
 		if id < 0 || int(id) >= m.Config.Vocab {
-			return nil, fmt.Errorf("embed: token id %d at index %d is outside the vocabulary of %d", id, i, m.Config.Vocab)
+			return fmt.Errorf("embed: token id %d at index %d is outside the vocabulary of %d", id, i, m.Config.Vocab)
 		}
 	}
-	out := m.be.New(compute.F32, len(ids), m.Config.Hidden)
-	m.be.Embedding(out, m.Embedding, ids)
-	return m.be.Reshape(out, rows, len(ids)/rows, m.Config.Hidden), nil
+	m.be.Embedding(m.be.Reshape(dst, len(ids), m.Config.Hidden), m.Embedding, ids)
+	return nil
 }
 
 // Forward runs the decoder over x [rows, T, hidden] at positions c.Len() … c.Len()+T-1 of
@@ -305,27 +320,53 @@ func (m *Model) Embed(ids []int32, rows int) (*compute.Tensor, error) {
 // intermediate activations live in c (see ScratchBytes) and are reused by the next call
 // with the same T.
 func (m *Model) Forward(x *compute.Tensor, c *Cache) (*compute.Tensor, error) {
-	cfg := m.Config
-	if len(x.Shape) != 3 || x.Shape[2] != cfg.Hidden {
-		return nil, fmt.Errorf("language model input %v, want [rows, T, %d]", x, cfg.Hidden)
-	}
-	rows, t := x.Shape[0], x.Shape[1]
-	if t == 0 {
-		return nil, fmt.Errorf("language model input %v has no positions", x)
-	}
-	if rows != c.rows || len(c.K) != len(m.Layers) {
-		return nil, fmt.Errorf("language model input has %d rows, the kv cache %d", rows, c.rows)
-	}
-	pos0 := c.length
-	if err := c.Reserve(pos0 + t); err != nil {
+	if err := m.checkInput(x, c); err != nil {
 		return nil, err
 	}
+	h := m.be.New(compute.F32, x.Shape...)
+	if err := m.ForwardInto(h, x, c); err != nil {
+		m.be.Free(h)
+		return nil, err
+	}
+	return h, nil
+}
+
+// checkInput reports an input Forward cannot run with cache c.
+func (m *Model) checkInput(x *compute.Tensor, c *Cache) error {
+	if len(x.Shape) != 3 || x.Shape[2] != m.Config.Hidden {
+		return fmt.Errorf("language model input %v, want [rows, T, %d]", x, m.Config.Hidden)
+	}
+	if x.Shape[1] == 0 {
+		return fmt.Errorf("language model input %v has no positions", x)
+	}
+	if x.Shape[0] != c.rows || len(c.K) != len(m.Layers) {
+		return fmt.Errorf("language model input has %d rows, the kv cache %d", x.Shape[0], c.rows)
+	}
+	return nil
+}
+
+// ForwardInto is Forward writing the hidden states into dst, a tensor of x's shape that the
+// caller keeps (a decoding loop's run state), so that a step allocates nothing. dst may be x.
+func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
+	if err := m.checkInput(x, c); err != nil {
+		return err
+	}
+	if !slices.Equal(dst.Shape, x.Shape) {
+		return fmt.Errorf("language model output %v for input %v", dst, x)
+	}
+	cfg := m.Config
+	t := x.Shape[1]
+	pos0 := c.length
+	if err := c.Reserve(pos0 + t); err != nil {
+		return err
+	}
 	be := m.be
-	d, hd, eps, theta := cfg.Hidden, cfg.HeadDim, float32(cfg.RMSNormEps), float32(cfg.RopeTheta)
+	hd, eps, theta := cfg.HeadDim, float32(cfg.RMSNormEps), float32(cfg.RopeTheta)
 	s := c.scratchFor(cfg, t)
 	res, q, k, v, att, gate, up, act := s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act
 	be.CopyRows(res, 0, x, 0, t)
-	h := be.New(compute.F32, rows, t, d)
+	// dst is the layers' working buffer (x is no longer read) and ends with the output.
+	h := dst
 	ap := compute.AttentionParams{
 		Heads: cfg.Heads, KVHeads: cfg.KVHeads, HeadDim: hd,
 		KVLen: pos0 + t, QPos0: pos0, Causal: true,
@@ -355,7 +396,7 @@ func (m *Model) Forward(x *compute.Tensor, c *Cache) (*compute.Tensor, error) {
 	}
 	be.RMSNorm(h, res, m.Norm, eps)
 	c.length = pos0 + t
-	return h, nil
+	return nil
 }
 
 // Last returns the hidden state of the last position of every row of h [rows, T, hidden] as
@@ -373,6 +414,11 @@ func (m *Model) Logits(h *compute.Tensor) *compute.Tensor {
 	shape := append([]int(nil), h.Shape...)
 	shape[len(shape)-1] = m.Config.Vocab
 	out := m.be.New(compute.F32, shape...)
-	m.be.Linear(out, h, m.Head, nil)
+	m.LogitsInto(out, h)
 	return out
+}
+
+// LogitsInto is Logits writing into dst [..., vocab], which the caller keeps.
+func (m *Model) LogitsInto(dst, h *compute.Tensor) {
+	m.be.Linear(dst, h, m.Head, nil)
 }

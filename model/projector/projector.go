@@ -11,6 +11,7 @@ package projector
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/janus-desktop/janus/compute"
@@ -110,31 +111,72 @@ func (m *MLP) OutputDim() int {
 // Forward applies the MLP to every row of x [..., in] and returns a new F32 tensor with the
 // same leading dimensions and OutputDim columns. The caller frees it.
 func (m *MLP) Forward(x *compute.Tensor) *compute.Tensor {
+	out := m.be.New(compute.F32, m.outShape(x.Shape)...)
+	s := m.NewScratch(x.Shape...)
+	m.ForwardInto(out, x, s)
+	s.Free()
+	return out
+}
+
+// outShape is the output shape for inputs of shape in.
+func (m *MLP) outShape(in []int) []int {
+	shape := append([]int(nil), in...)
+	shape[len(shape)-1] = m.OutputDim()
+	return shape
+}
+
+// Scratch holds the hidden activations of an MLP for inputs of one shape, so that a caller
+// applying it at every step (generation's gen_aligner and gen_head) allocates them once.
+type Scratch struct {
+	be     compute.Backend
+	shape  []int
+	hidden []*compute.Tensor // the outputs of every layer but the last
+}
+
+// NewScratch allocates the hidden activations for inputs of the given shape [..., in].
+func (m *MLP) NewScratch(shape ...int) *Scratch {
+	s := &Scratch{be: m.be, shape: append([]int(nil), shape...)}
+	for _, l := range m.Layers[:max(0, len(m.Layers)-1)] {
+		h := append([]int(nil), shape...)
+		h[len(h)-1] = l.W.Shape[0]
+		s.hidden = append(s.hidden, m.be.New(compute.F32, h...))
+	}
+	return s
+}
+
+// Free releases the activations.
+func (s *Scratch) Free() {
+	for _, t := range s.hidden {
+		s.be.Free(t)
+	}
+	s.hidden = nil
+}
+
+// ForwardInto applies the MLP to x, whose shape s was made for, writing dst [..., OutputDim],
+// which must not be x. Each hidden layer's GELU runs in place on its Linear's output, which
+// gives the same values as a separate buffer.
+func (m *MLP) ForwardInto(dst, x *compute.Tensor, s *Scratch) {
 	be := m.be
-	shape := append([]int(nil), x.Shape...)
-	rows := x.Rows()
+	if !slices.Equal(x.Shape, s.shape) || !slices.Equal(dst.Shape, m.outShape(x.Shape)) {
+		panic(fmt.Sprintf("projector: input %v and output %v for a scratch made for %v", x, dst, s.shape))
+	}
 	if len(m.Layers) == 0 {
-		out := be.New(compute.F32, shape...)
-		be.CopyRows(be.Reshape(out, 1, rows, m.in), 0, be.Reshape(x, 1, rows, m.in), 0, rows)
-		return out
+		rows := x.Rows()
+		be.CopyRows(be.Reshape(dst, 1, rows, m.in), 0, be.Reshape(x, 1, rows, m.in), 0, rows)
+		return
 	}
 	cur := x
 	for i, l := range m.Layers {
+		out := dst
+		if i < len(m.Layers)-1 {
+			out = s.hidden[i]
+		}
 		if i > 0 {
-			act := be.New(compute.F32, cur.Shape...)
-			be.GELU(act, cur)
-			be.Free(cur)
-			cur = act
+			be.GELU(cur, cur)
 		}
-		shape[len(shape)-1] = l.W.Shape[0]
-		next := be.New(compute.F32, shape...)
-		be.Linear(next, cur, l.W, l.B)
-		if cur != x {
-			be.Free(cur)
-		}
-		cur = next
+		be.Linear(out, cur, l.W, l.B)
+		cur = out
 	}
-	return cur
 }
 
 // Free releases the weights.

@@ -221,13 +221,15 @@ func fill(raw []byte, at int, vals []float32, mean, std float32, dt compute.DTyp
 	if dt == compute.BF16 {
 		out := raw[2*at : 2*(at+len(vals))]
 		for j, v := range vals {
-			binary.LittleEndian.PutUint16(out[2*j:], bf16(mean+std*v))
+			binary.LittleEndian.PutUint16(out[2*j:], bf16(mean+float32(std*v)))
 		}
 		return
 	}
 	out := raw[4*at : 4*(at+len(vals))]
 	for j, v := range vals {
-		binary.LittleEndian.PutUint32(out[4*j:], math.Float32bits(mean+std*v))
+		// std*v rounded before the add, so that arm64 (which would fuse them) draws the
+		// same weights as amd64.
+		binary.LittleEndian.PutUint32(out[4*j:], math.Float32bits(mean+float32(std*v)))
 	}
 }
 

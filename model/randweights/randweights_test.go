@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/compute/computetest"
+	_ "github.com/janus-desktop/janus/internal/testbackends"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/projector"
@@ -32,10 +33,14 @@ func tinyConfig(t *testing.T) *config.Config {
 // exactly the plan's tensors were made, with matrices in the requested dtype.
 func TestBindsEveryNetwork(t *testing.T) {
 	cfg := tinyConfig(t)
+	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+		bindsEveryNetwork(t, be, cfg)
+	})
+}
+
+func bindsEveryNetwork(t *testing.T, be compute.Backend, cfg *config.Config) {
 	for _, dt := range []compute.DType{compute.BF16, compute.F32} {
 		t.Run(dt.String(), func(t *testing.T) {
-			be := cpu.New(2)
-			defer be.Close()
 			made := map[string]compute.DType{}
 			src, err := New(cfg, be, Options{Seed: 1, MatrixDType: dt, Uploaded: func(name string, _ int, t *compute.Tensor) {
 				made[name] = t.DType
@@ -113,150 +118,153 @@ func TestBindsEveryNetwork(t *testing.T) {
 // sample mean and standard deviation.
 func TestDistributions(t *testing.T) {
 	cfg := tinyConfig(t)
-	be := cpu.New(2)
-	defer be.Close()
-	src, err := New(cfg, be, Options{Seed: 3, MatrixDType: compute.F32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name      string
-		mean, std float64
-	}{
-		{"language_model.model.layers.0.self_attn.q_proj.weight", 0, 1 / 8.0},         // [64, 64]
-		{"language_model.model.layers.1.mlp.down_proj.weight", 0, 1 / math.Sqrt(172)}, // [64, 172]
-		{"language_model.model.embed_tokens.weight", 0, 1},
-		{"language_model.lm_head.weight", 0, 1 / 8.0},
-		{"language_model.model.layers.0.input_layernorm.weight", 1, 0},
-		{"language_model.model.norm.weight", 1, 0},
-		{"vision_model.vision_tower.patch_embed.proj.weight", 0, 1 / math.Sqrt(3*16*16)},
-		{"vision_model.vision_tower.patch_embed.proj.bias", 0, 0.02},
-		{"vision_model.vision_tower.pos_embed", 0, 0.02},
-		{"vision_model.vision_tower.blocks.0.norm1.weight", 1, 0},
-		{"vision_model.vision_tower.blocks.0.norm1.bias", 0, 0},
-		{"vision_model.vision_tower.blocks.0.attn.qkv.bias", 0, 0.02},
-		{"gen_embed.weight", 0, 1},
-		{"gen_head.vision_head.weight", 0, 1 / 8.0},
-		{"gen_vision_model.quantize.embedding.weight", 0, 1},
-		{"gen_vision_model.decoder.conv_in.weight", 0, 1 / math.Sqrt(32*3*3)}, // [128, 32, 3, 3]
-		{"gen_vision_model.decoder.norm_out.bias", 0, 0},
-	}
-	specs := map[string]weights.Spec{}
-	for _, s := range weights.Plan(cfg) {
-		specs[s.Name] = s
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sp, ok := specs[tt.name]
-			if !ok {
-				t.Fatalf("%s is not in the plan", tt.name)
-			}
-			tn, err := src.F32(tt.name, sp.Shape...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := make([]float32, tn.Len())
-			if err := be.Read(tn, v); err != nil {
-				t.Fatal(err)
-			}
-			var sum, sq float64
-			for _, x := range v {
-				sum += float64(x)
-			}
-			mean := sum / float64(len(v))
-			for _, x := range v {
-				sq += (float64(x) - mean) * (float64(x) - mean)
-			}
-			std := math.Sqrt(sq / float64(len(v)))
-			// Sampling error of n values: about std/sqrt(n) for the mean, std/sqrt(2n) for std.
-			tol := 5 * tt.std / math.Sqrt(float64(len(v)))
-			if math.Abs(mean-tt.mean) > tol+1e-7 || math.Abs(std-tt.std) > 1.5*tol+1e-7 {
-				t.Errorf("%d values: mean %.5f std %.5f, want %.5f and %.5f (±%.5f)", len(v), mean, std, tt.mean, tt.std, tol)
-			}
-		})
-	}
+	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+		defer be.Close()
+		src, err := New(cfg, be, Options{Seed: 3, MatrixDType: compute.F32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name      string
+			mean, std float64
+		}{
+			{"language_model.model.layers.0.self_attn.q_proj.weight", 0, 1 / 8.0},         // [64, 64]
+			{"language_model.model.layers.1.mlp.down_proj.weight", 0, 1 / math.Sqrt(172)}, // [64, 172]
+			{"language_model.model.embed_tokens.weight", 0, 1},
+			{"language_model.lm_head.weight", 0, 1 / 8.0},
+			{"language_model.model.layers.0.input_layernorm.weight", 1, 0},
+			{"language_model.model.norm.weight", 1, 0},
+			{"vision_model.vision_tower.patch_embed.proj.weight", 0, 1 / math.Sqrt(3*16*16)},
+			{"vision_model.vision_tower.patch_embed.proj.bias", 0, 0.02},
+			{"vision_model.vision_tower.pos_embed", 0, 0.02},
+			{"vision_model.vision_tower.blocks.0.norm1.weight", 1, 0},
+			{"vision_model.vision_tower.blocks.0.norm1.bias", 0, 0},
+			{"vision_model.vision_tower.blocks.0.attn.qkv.bias", 0, 0.02},
+			{"gen_embed.weight", 0, 1},
+			{"gen_head.vision_head.weight", 0, 1 / 8.0},
+			{"gen_vision_model.quantize.embedding.weight", 0, 1},
+			{"gen_vision_model.decoder.conv_in.weight", 0, 1 / math.Sqrt(32*3*3)}, // [128, 32, 3, 3]
+			{"gen_vision_model.decoder.norm_out.bias", 0, 0},
+		}
+		specs := map[string]weights.Spec{}
+		for _, s := range weights.Plan(cfg) {
+			specs[s.Name] = s
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				sp, ok := specs[tt.name]
+				if !ok {
+					t.Fatalf("%s is not in the plan", tt.name)
+				}
+				tn, err := src.F32(tt.name, sp.Shape...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := make([]float32, tn.Len())
+				if err := be.Read(tn, v); err != nil {
+					t.Fatal(err)
+				}
+				var sum, sq float64
+				for _, x := range v {
+					sum += float64(x)
+				}
+				mean := sum / float64(len(v))
+				for _, x := range v {
+					sq += (float64(x) - mean) * (float64(x) - mean)
+				}
+				std := math.Sqrt(sq / float64(len(v)))
+				// Sampling error of n values: about std/sqrt(n) for the mean, std/sqrt(2n) for std.
+				tol := 5 * tt.std / math.Sqrt(float64(len(v)))
+				if math.Abs(mean-tt.mean) > tol+1e-7 || math.Abs(std-tt.std) > 1.5*tol+1e-7 {
+					t.Errorf("%d values: mean %.5f std %.5f, want %.5f and %.5f (±%.5f)", len(v), mean, std, tt.mean, tt.std, tol)
+				}
+			})
+		}
+	})
 }
 
 // TestDeterministic checks that a seed fixes every value and that another seed changes them.
 func TestDeterministic(t *testing.T) {
 	cfg := tinyConfig(t)
-	be := cpu.New(1)
-	defer be.Close()
-	values := func(seed uint64, load func(*Source) (*compute.Tensor, error)) []float32 {
-		src, err := New(cfg, be, Options{Seed: seed, MatrixDType: compute.BF16})
-		if err != nil {
-			t.Fatal(err)
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		defer be.Close()
+		values := func(seed uint64, load func(*Source) (*compute.Tensor, error)) []float32 {
+			src, err := New(cfg, be, Options{Seed: seed, MatrixDType: compute.BF16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tn, err := load(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Read takes F32 tensors only: widen the BF16 matrix through an embedding lookup.
+			out := make([]float32, tn.Len())
+			rows := tn.Dim(0)
+			ids := make([]int32, rows)
+			for i := range ids {
+				ids[i] = int32(i)
+			}
+			dst := be.New(compute.F32, rows, tn.Len()/rows)
+			be.Embedding(dst, tn, ids)
+			if err := be.Read(dst, out); err != nil {
+				t.Fatal(err)
+			}
+			return out
 		}
-		tn, err := load(src)
-		if err != nil {
-			t.Fatal(err)
+		const name = "language_model.model.layers.0.mlp.up_proj.weight"
+		whole := func(s *Source) (*compute.Tensor, error) { return s.Matrix(name, 172, 64) }
+		a, b, c := values(5, whole), values(5, whole), values(6, whole)
+		if !slices.Equal(a, b) {
+			t.Error("the same seed gave different values")
 		}
-		// Read takes F32 tensors only: widen the BF16 matrix through an embedding lookup.
-		out := make([]float32, tn.Len())
-		rows := tn.Dim(0)
-		ids := make([]int32, rows)
-		for i := range ids {
-			ids[i] = int32(i)
+		if slices.Equal(a, c) {
+			t.Error("seeds 5 and 6 gave the same values")
 		}
-		dst := be.New(compute.F32, rows, tn.Len()/rows)
-		be.Embedding(dst, tn, ids)
-		if err := be.Read(dst, out); err != nil {
-			t.Fatal(err)
+		rows := func(s *Source) (*compute.Tensor, error) { return s.MatrixRows(name, 0, 172) }
+		if r := values(5, rows); !slices.Equal(a, r) {
+			t.Error("MatrixRows over all rows differs from Matrix")
 		}
-		return out
-	}
-	const name = "language_model.model.layers.0.mlp.up_proj.weight"
-	whole := func(s *Source) (*compute.Tensor, error) { return s.Matrix(name, 172, 64) }
-	a, b, c := values(5, whole), values(5, whole), values(6, whole)
-	if !slices.Equal(a, b) {
-		t.Error("the same seed gave different values")
-	}
-	if slices.Equal(a, c) {
-		t.Error("seeds 5 and 6 gave the same values")
-	}
-	rows := func(s *Source) (*compute.Tensor, error) { return s.MatrixRows(name, 0, 172) }
-	if r := values(5, rows); !slices.Equal(a, r) {
-		t.Error("MatrixRows over all rows differs from Matrix")
-	}
+	})
 }
 
 // TestErrors checks that requests the plan cannot serve fail with the tensor's name.
 func TestErrors(t *testing.T) {
 	cfg := tinyConfig(t)
-	be := cpu.New(1)
-	defer be.Close()
-	src, err := New(cfg, be, Options{MatrixDType: compute.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const q = "language_model.model.layers.0.self_attn.q_proj.weight"
-	tests := []struct {
-		name string
-		call func() (*compute.Tensor, error)
-		want string
-	}{
-		{"unknown", func() (*compute.Tensor, error) { return src.F32("no.such.weight", 3) }, "no.such.weight is not in the model's plan"},
-		{"shape", func() (*compute.Tensor, error) { return src.Matrix(q, 64, 65) }, "has shape [64 64] in the plan, not [64 65]"},
-		{"rank", func() (*compute.Tensor, error) { return src.Matrix(q, 4096) }, "not [4096]"},
-		{"rows past the end", func() (*compute.Tensor, error) { return src.MatrixRows(q, 10, 65) }, "rows [10, 65)"},
-		{"empty rows", func() (*compute.Tensor, error) { return src.F32Rows(q, 3, 3) }, "rows [3, 3)"},
-		{"f16", func() (*compute.Tensor, error) { return src.Load(q, compute.F16, 64, 64) }, "only F32 and BF16"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tn, err := tt.call()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, %v; want an error containing %q", tn, err, tt.want)
-			}
-		})
-	}
-	if _, err := New(cfg, be, Options{MatrixDType: compute.F16}); err == nil {
-		t.Error("New accepted F16 matrices")
-	}
-	src.Release()
-	if _, err := src.F32(q, 64, 64); err == nil || !strings.Contains(err.Error(), "after Release") {
-		t.Errorf("after Release: %v", err)
-	}
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		defer be.Close()
+		src, err := New(cfg, be, Options{MatrixDType: compute.BF16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const q = "language_model.model.layers.0.self_attn.q_proj.weight"
+		tests := []struct {
+			name string
+			call func() (*compute.Tensor, error)
+			want string
+		}{
+			{"unknown", func() (*compute.Tensor, error) { return src.F32("no.such.weight", 3) }, "no.such.weight is not in the model's plan"},
+			{"shape", func() (*compute.Tensor, error) { return src.Matrix(q, 64, 65) }, "has shape [64 64] in the plan, not [64 65]"},
+			{"rank", func() (*compute.Tensor, error) { return src.Matrix(q, 4096) }, "not [4096]"},
+			{"rows past the end", func() (*compute.Tensor, error) { return src.MatrixRows(q, 10, 65) }, "rows [10, 65)"},
+			{"empty rows", func() (*compute.Tensor, error) { return src.F32Rows(q, 3, 3) }, "rows [3, 3)"},
+			{"f16", func() (*compute.Tensor, error) { return src.Load(q, compute.F16, 64, 64) }, "only F32 and BF16"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				tn, err := tt.call()
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("got %v, %v; want an error containing %q", tn, err, tt.want)
+				}
+			})
+		}
+		if _, err := New(cfg, be, Options{MatrixDType: compute.F16}); err == nil {
+			t.Error("New accepted F16 matrices")
+		}
+		src.Release()
+		if _, err := src.F32(q, 64, 64); err == nil || !strings.Contains(err.Error(), "after Release") {
+			t.Errorf("after Release: %v", err)
+		}
+	})
 }
 
 // TestBF16 checks the float32 → bfloat16 rounding: to nearest, ties to even.

@@ -75,7 +75,13 @@ type Decoder struct {
 	levels    []level
 	normOut   groupNorm
 	convOut   conv // last level channels → 3
+	// ownBackend: Free closes b too (OwnBackend).
+	ownBackend bool
 }
+
+// OwnBackend hands the decoder its backend: Free then closes the backend after freeing the
+// weights. For a caller that opened a backend for this decoder alone (model.LoadVQ).
+func (d *Decoder) OwnBackend() { d.ownBackend = true }
 
 // Params returns the hyperparameters the decoder was built from.
 func (d *Decoder) Params() Params { return d.p }
@@ -211,7 +217,7 @@ func normaliseCodebook(b compute.Backend, raw *compute.Tensor, p Params) (*compu
 		row := rows[i*p.CodebookDim : (i+1)*p.CodebookDim]
 		var sum float32
 		for _, v := range row {
-			sum += v * v
+			sum += float32(v * v) // rounded, not fused, on every architecture
 		}
 		norm := float32(math.Sqrt(float64(sum)))
 		norm = max(norm, 1e-12)
@@ -222,7 +228,8 @@ func normaliseCodebook(b compute.Backend, raw *compute.Tensor, p Params) (*compu
 	return b.FromFloat32(rows, p.CodebookSize, p.CodebookDim), nil
 }
 
-// Free releases the decoder's weights; the decoder must not be used afterwards.
+// Free releases the decoder's weights, and closes its backend when the decoder owns it
+// (OwnBackend); the decoder must not be used afterwards.
 func (d *Decoder) Free() {
 	free := func(ts ...*compute.Tensor) {
 		for _, t := range ts {
@@ -261,6 +268,9 @@ func (d *Decoder) Free() {
 		}
 		freeConv(lv.upsample)
 	}
+	if d.ownBackend {
+		_ = d.b.Close() // Free has no error to return; device failures surface at Sync and Read
+	}
 	*d = Decoder{b: d.b, p: d.p}
 }
 
@@ -284,7 +294,8 @@ func (d *Decoder) Stages() int {
 // result still holds all P, so callers with many grids use DecodeEachImage instead.
 //
 // onStage, when not nil, is called after each stage with the stages done and the total
-// (P × Stages()). Decode stops with ctx's error between stages once ctx is done.
+// (P × Stages()), once the backend has finished the stage's work (Sync), so the count is of
+// work done, not merely queued. Decode stops with ctx's error between stages once ctx is done.
 func (d *Decoder) Decode(ctx context.Context, grids [][]int32, onStage func(done, total int)) ([]float32, error) {
 	per := 3 * d.p.ImageSize * d.p.ImageSize
 	out := make([]float32, len(grids)*per)
@@ -356,8 +367,13 @@ type run struct {
 	total   int
 }
 
-// stage reports one finished stage and checks for cancellation.
+// stage waits for the stage's ops (an asynchronous backend may still be running them), so
+// that progress counts work done rather than issued and a device failure stops the decode
+// at once, then reports the stage and checks for cancellation.
 func (r *run) stage() error {
+	if err := r.b.Sync(); err != nil {
+		return fmt.Errorf("vq: decode: %w", err)
+	}
 	r.done++
 	if r.onStage != nil {
 		r.onStage(r.done, r.total)

@@ -94,6 +94,7 @@ func (s *sizingBackend) Write(*compute.Tensor, []float32)                       
 func (s *sizingBackend) Read(*compute.Tensor, []float32) error                           { return nil }
 func (s *sizingBackend) Free(*compute.Tensor)                                            {}
 func (s *sizingBackend) Sync() error                                                     { return nil }
+func (s *sizingBackend) MemoryUsed() int64                                               { return s.bytes }
 func (s *sizingBackend) Close() error                                                    { return nil }
 func (s *sizingBackend) Linear(_, _, _, _ *compute.Tensor)                               {}
 func (s *sizingBackend) Embedding(*compute.Tensor, *compute.Tensor, []int32)             {}

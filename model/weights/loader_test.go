@@ -10,8 +10,9 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/compute/cpu"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	_ "github.com/janus-desktop/janus/internal/testbackends"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 )
@@ -64,43 +65,44 @@ func checkUploads(t *testing.T, b compute.Backend, uploads []upload) {
 
 func TestLoaderUploadsTinyA(t *testing.T) {
 	ck := openTiny(t)
-	b := cpu.New(1)
-	l := NewLoader(ck, b)
-	if l.Backend() != compute.Backend(b) {
-		t.Fatal("Backend() is not the backend given to NewLoader")
-	}
-	const qkv, qkvBias = "vision_model.vision_tower.blocks.0.attn.qkv.weight", "vision_model.vision_tower.blocks.0.attn.qkv.bias"
-	const width = 64
-	whole := make([]float32, 3*width*width)
-	if err := ck.Float32(qkv, whole); err != nil {
-		t.Fatal(err)
-	}
-	wholeBias := make([]float32, 3*width)
-	if err := ck.Float32(qkvBias, wholeBias); err != nil {
-		t.Fatal(err)
-	}
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, b compute.Backend) {
+		l := NewLoader(ck, b)
+		if l.Backend() != compute.Backend(b) {
+			t.Fatal("Backend() is not the backend given to NewLoader")
+		}
+		const qkv, qkvBias = "vision_model.vision_tower.blocks.0.attn.qkv.weight", "vision_model.vision_tower.blocks.0.attn.qkv.bias"
+		const width = 64
+		whole := make([]float32, 3*width*width)
+		if err := ck.Float32(qkv, whole); err != nil {
+			t.Fatal(err)
+		}
+		wholeBias := make([]float32, 3*width)
+		if err := ck.Float32(qkvBias, wholeBias); err != nil {
+			t.Fatal(err)
+		}
 
-	tests := []upload{
-		{"whole weight", func() (*compute.Tensor, error) { return l.Load(qkv, compute.F32, 3*width, width) },
-			[]int{3 * width, width}, whole},
-		{"k rows of the fused weight", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, width, 2*width) },
-			[]int{width, width}, whole[width*width : 2*width*width]},
-		{"v part of the fused bias", func() (*compute.Tensor, error) { return l.LoadRows(qkvBias, compute.F32, 2*width, 3*width) },
-			[]int{width}, wholeBias[2*width:]},
-		{"single row", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, 0, 1) },
-			[]int{1, width}, whole[:width]},
-	}
-	checkUploads(t, b, tests)
+		tests := []upload{
+			{"whole weight", func() (*compute.Tensor, error) { return l.Load(qkv, compute.F32, 3*width, width) },
+				[]int{3 * width, width}, whole},
+			{"k rows of the fused weight", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, width, 2*width) },
+				[]int{width, width}, whole[width*width : 2*width*width]},
+			{"v part of the fused bias", func() (*compute.Tensor, error) { return l.LoadRows(qkvBias, compute.F32, 2*width, 3*width) },
+				[]int{width}, wholeBias[2*width:]},
+			{"single row", func() (*compute.Tensor, error) { return l.LoadRows(qkv, compute.F32, 0, 1) },
+				[]int{1, width}, whole[:width]},
+		}
+		checkUploads(t, b, tests)
 
-	// Keeping the stored BF16 needs no conversion; the values must survive it exactly.
-	x, err := l.Load(qkv, compute.BF16, 3*width, width)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if x.DType != compute.BF16 || !slices.Equal(x.Shape, []int{3 * width, width}) {
-		t.Errorf("BF16 upload gave %v", x)
-	}
-	b.Free(x)
+		// Keeping the stored BF16 needs no conversion; the values must survive it exactly.
+		x, err := l.Load(qkv, compute.BF16, 3*width, width)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.DType != compute.BF16 || !slices.Equal(x.Shape, []int{3 * width, width}) {
+			t.Errorf("BF16 upload gave %v", x)
+		}
+		b.Free(x)
+	})
 }
 
 func TestLoaderErrors(t *testing.T) {
@@ -123,7 +125,12 @@ func TestLoaderErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ck.Close()
-	l := NewLoader(ck, cpu.New(1))
+	be, err := compute.Open("auto", compute.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	l := NewLoader(ck, be)
 
 	tests := []struct {
 		name string
@@ -188,79 +195,81 @@ func TestLoaderNarrowsF64(t *testing.T) {
 	for i, v := range vals {
 		want[i] = float32(v)
 	}
-	b := cpu.New(1)
-	var stored []compute.DType
-	l := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: func(d compute.DType) compute.DType {
-		stored = append(stored, d)
-		return d
-	}})
-	tests := []upload{
-		{"Load", func() (*compute.Tensor, error) { return l.Load("w", compute.F32, 3, 2) }, []int{3, 2}, want},
-		{"F32", func() (*compute.Tensor, error) { return l.F32("w", 3, 2) }, []int{3, 2}, want},
-		{"Matrix", func() (*compute.Tensor, error) { return l.Matrix("w", 3, 2) }, []int{3, 2}, want},
-		{"F32Rows", func() (*compute.Tensor, error) { return l.F32Rows("w", 1, 3) }, []int{2, 2}, want[2:]},
-		{"MatrixRows", func() (*compute.Tensor, error) { return l.MatrixRows("w", 0, 1) }, []int{1, 2}, want[:2]},
-	}
-	checkUploads(t, b, tests)
-	if !slices.Equal(stored, []compute.DType{compute.F32, compute.F32}) {
-		t.Errorf("matrix policy saw stored dtypes %v, want F32 twice", stored)
-	}
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, b compute.Backend) {
+		var stored []compute.DType
+		l := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: func(d compute.DType) compute.DType {
+			stored = append(stored, d)
+			return d
+		}})
+		tests := []upload{
+			{"Load", func() (*compute.Tensor, error) { return l.Load("w", compute.F32, 3, 2) }, []int{3, 2}, want},
+			{"F32", func() (*compute.Tensor, error) { return l.F32("w", 3, 2) }, []int{3, 2}, want},
+			{"Matrix", func() (*compute.Tensor, error) { return l.Matrix("w", 3, 2) }, []int{3, 2}, want},
+			{"F32Rows", func() (*compute.Tensor, error) { return l.F32Rows("w", 1, 3) }, []int{2, 2}, want[2:]},
+			{"MatrixRows", func() (*compute.Tensor, error) { return l.MatrixRows("w", 0, 1) }, []int{1, 2}, want[:2]},
+		}
+		checkUploads(t, b, tests)
+		if !slices.Equal(stored, []compute.DType{compute.F32, compute.F32}) {
+			t.Errorf("matrix policy saw stored dtypes %v, want F32 twice", stored)
+		}
+	})
 }
 
 // TestLoaderMatrixPolicy checks the dtypes Matrix, MatrixRows, F32 and F32Rows give the
 // tiny model's BF16 weights under each policy, and that Uploaded sees every upload.
 func TestLoaderMatrixPolicy(t *testing.T) {
 	ck := openTiny(t)
-	b := cpu.New(1)
-	const qkv = "vision_model.vision_tower.blocks.0.attn.qkv.weight"
-	tests := []struct {
-		name       string
-		policy     func(compute.DType) compute.DType
-		wantMatrix compute.DType
-	}{
-		{"keep stored", nil, compute.BF16},
-		{"widen", func(compute.DType) compute.DType { return compute.F32 }, compute.F32},
-		{"to F16", func(compute.DType) compute.DType { return compute.F16 }, compute.F16},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			type seen struct {
-				name  string
-				r0    int
-				shape string
-			}
-			var got []seen
-			l := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: tc.policy, Uploaded: func(name string, r0 int, x *compute.Tensor) {
-				got = append(got, seen{name, r0, fmt.Sprint(x.Shape)})
-			}})
-			loads := []struct {
-				load func() (*compute.Tensor, error)
-				dt   compute.DType
-			}{
-				{func() (*compute.Tensor, error) { return l.Matrix(qkv, 192, 64) }, tc.wantMatrix},
-				{func() (*compute.Tensor, error) { return l.MatrixRows(qkv, 64, 128) }, tc.wantMatrix},
-				{func() (*compute.Tensor, error) { return l.F32(qkv, 192, 64) }, compute.F32},
-				{func() (*compute.Tensor, error) { return l.F32Rows(qkv, 128, 192) }, compute.F32},
-			}
-			for i, ld := range loads {
-				x, err := ld.load()
-				if err != nil {
-					t.Fatal(err)
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, b compute.Backend) {
+		const qkv = "vision_model.vision_tower.blocks.0.attn.qkv.weight"
+		tests := []struct {
+			name       string
+			policy     func(compute.DType) compute.DType
+			wantMatrix compute.DType
+		}{
+			{"keep stored", nil, compute.BF16},
+			{"widen", func(compute.DType) compute.DType { return compute.F32 }, compute.F32},
+			{"to F16", func(compute.DType) compute.DType { return compute.F16 }, compute.F16},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				type seen struct {
+					name  string
+					r0    int
+					shape string
 				}
-				if x.DType != ld.dt {
-					t.Errorf("load %d: dtype %v, want %v", i, x.DType, ld.dt)
+				var got []seen
+				l := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: tc.policy, Uploaded: func(name string, r0 int, x *compute.Tensor) {
+					got = append(got, seen{name, r0, fmt.Sprint(x.Shape)})
+				}})
+				loads := []struct {
+					load func() (*compute.Tensor, error)
+					dt   compute.DType
+				}{
+					{func() (*compute.Tensor, error) { return l.Matrix(qkv, 192, 64) }, tc.wantMatrix},
+					{func() (*compute.Tensor, error) { return l.MatrixRows(qkv, 64, 128) }, tc.wantMatrix},
+					{func() (*compute.Tensor, error) { return l.F32(qkv, 192, 64) }, compute.F32},
+					{func() (*compute.Tensor, error) { return l.F32Rows(qkv, 128, 192) }, compute.F32},
 				}
-				b.Free(x)
-			}
-			want := []seen{{qkv, 0, "[192 64]"}, {qkv, 64, "[64 64]"}, {qkv, 0, "[192 64]"}, {qkv, 128, "[64 64]"}}
-			if !slices.Equal(got, want) {
-				t.Errorf("uploads %v, want %v", got, want)
-			}
-			if _, err := l.Matrix("nope", 1); err == nil || !strings.Contains(err.Error(), "not in the checkpoint") {
-				t.Errorf("missing matrix: %v", err)
-			}
-		})
-	}
+				for i, ld := range loads {
+					x, err := ld.load()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if x.DType != ld.dt {
+						t.Errorf("load %d: dtype %v, want %v", i, x.DType, ld.dt)
+					}
+					b.Free(x)
+				}
+				want := []seen{{qkv, 0, "[192 64]"}, {qkv, 64, "[64 64]"}, {qkv, 0, "[192 64]"}, {qkv, 128, "[64 64]"}}
+				if !slices.Equal(got, want) {
+					t.Errorf("uploads %v, want %v", got, want)
+				}
+				if _, err := l.Matrix("nope", 1); err == nil || !strings.Contains(err.Error(), "not in the checkpoint") {
+					t.Errorf("missing matrix: %v", err)
+				}
+			})
+		}
+	})
 }
 
 // TestLoaderF16Range checks that narrowing to F16 refuses a finite value beyond 65504 (which
@@ -309,65 +318,66 @@ func TestLoaderF16Range(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ck.Close()
-	b := cpu.New(1)
-	toF16 := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: func(compute.DType) compute.DType { return compute.F16 }})
-	keep := NewLoader(ck, b)
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, b compute.Backend) {
+		toF16 := NewLoaderWith(ck, b, LoaderOptions{MatrixDType: func(compute.DType) compute.DType { return compute.F16 }})
+		keep := NewLoader(ck, b)
 
-	tests := []struct {
-		name string
-		load func() (*compute.Tensor, error)
-		want []float32 // the values read back, or nil when the load must fail
-		err  []string  // what the error names
-	}{
-		{"F32 at the limit", func() (*compute.Tensor, error) { return toF16.Matrix("f32.max", 2, 2) },
-			[]float32{65504, -65504, 1, 0}, nil},
-		{"F32 just beyond", func() (*compute.Tensor, error) { return toF16.Matrix("f32.over", 2, 2) },
-			nil, []string{`"f32.over"`, "65505", "stored as F32"}},
-		{"largest magnitude is named", func() (*compute.Tensor, error) { return toF16.Matrix("f32.negative", 2, 2) },
-			nil, []string{`"f32.negative"`, "100000"}},
-		{"F32 infinities stay", func() (*compute.Tensor, error) { return toF16.Matrix("f32.inf", 2, 2) },
-			nil, nil},
-		{"BF16 below the limit", func() (*compute.Tensor, error) { return toF16.Matrix("bf16.max", 2, 2) },
-			[]float32{65280, -65280, 0.5, 0}, nil},
-		{"BF16 beyond", func() (*compute.Tensor, error) { return toF16.Matrix("bf16.over", 2, 2) },
-			nil, []string{`"bf16.over"`, "65536", "stored as BF16"}},
-		{"BF16 near its own max", func() (*compute.Tensor, error) { return toF16.Load("bf16.huge", compute.F16, 2, 2) },
-			nil, []string{`"bf16.huge"`, "2.99"}},
-		{"F64 beyond", func() (*compute.Tensor, error) { return toF16.Matrix("f64.over", 2, 2) },
-			nil, []string{`"f64.over"`, "1e+06", "stored as F64"}},
-		{"rows beyond", func() (*compute.Tensor, error) { return toF16.MatrixRows("f32.over", 1, 2) },
-			nil, []string{"rows 1:2", `"f32.over"`, "65505"}},
-		{"rows in range", func() (*compute.Tensor, error) { return toF16.MatrixRows("f32.over", 0, 1) },
-			[]float32{1, -2}, nil},
-		{"kept as F32", func() (*compute.Tensor, error) { return keep.Matrix("f32.over", 2, 2) },
-			[]float32{1, -2, 65505, -3}, nil},
-		{"widened to F32", func() (*compute.Tensor, error) { return toF16.F32("bf16.over", 2, 2) },
-			[]float32{0.5, 0, -65536, inf}, nil},
-		{"narrowed to BF16", func() (*compute.Tensor, error) { return keep.Load("f32.negative", compute.BF16, 2, 2) },
-			[]float32{-70144, 99840, 0, 0}, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			x, err := tc.load()
-			if tc.err != nil {
-				if err == nil {
-					b.Free(x)
-					t.Fatal("loaded, want an error")
-				}
-				for _, w := range tc.err {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not name %q", err, w)
+		tests := []struct {
+			name string
+			load func() (*compute.Tensor, error)
+			want []float32 // the values read back, or nil when the load must fail
+			err  []string  // what the error names
+		}{
+			{"F32 at the limit", func() (*compute.Tensor, error) { return toF16.Matrix("f32.max", 2, 2) },
+				[]float32{65504, -65504, 1, 0}, nil},
+			{"F32 just beyond", func() (*compute.Tensor, error) { return toF16.Matrix("f32.over", 2, 2) },
+				nil, []string{`"f32.over"`, "65505", "stored as F32"}},
+			{"largest magnitude is named", func() (*compute.Tensor, error) { return toF16.Matrix("f32.negative", 2, 2) },
+				nil, []string{`"f32.negative"`, "100000"}},
+			{"F32 infinities stay", func() (*compute.Tensor, error) { return toF16.Matrix("f32.inf", 2, 2) },
+				nil, nil},
+			{"BF16 below the limit", func() (*compute.Tensor, error) { return toF16.Matrix("bf16.max", 2, 2) },
+				[]float32{65280, -65280, 0.5, 0}, nil},
+			{"BF16 beyond", func() (*compute.Tensor, error) { return toF16.Matrix("bf16.over", 2, 2) },
+				nil, []string{`"bf16.over"`, "65536", "stored as BF16"}},
+			{"BF16 near its own max", func() (*compute.Tensor, error) { return toF16.Load("bf16.huge", compute.F16, 2, 2) },
+				nil, []string{`"bf16.huge"`, "2.99"}},
+			{"F64 beyond", func() (*compute.Tensor, error) { return toF16.Matrix("f64.over", 2, 2) },
+				nil, []string{`"f64.over"`, "1e+06", "stored as F64"}},
+			{"rows beyond", func() (*compute.Tensor, error) { return toF16.MatrixRows("f32.over", 1, 2) },
+				nil, []string{"rows 1:2", `"f32.over"`, "65505"}},
+			{"rows in range", func() (*compute.Tensor, error) { return toF16.MatrixRows("f32.over", 0, 1) },
+				[]float32{1, -2}, nil},
+			{"kept as F32", func() (*compute.Tensor, error) { return keep.Matrix("f32.over", 2, 2) },
+				[]float32{1, -2, 65505, -3}, nil},
+			{"widened to F32", func() (*compute.Tensor, error) { return toF16.F32("bf16.over", 2, 2) },
+				[]float32{0.5, 0, -65536, inf}, nil},
+			{"narrowed to BF16", func() (*compute.Tensor, error) { return keep.Load("f32.negative", compute.BF16, 2, 2) },
+				[]float32{-70144, 99840, 0, 0}, nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				x, err := tc.load()
+				if tc.err != nil {
+					if err == nil {
+						b.Free(x)
+						t.Fatal("loaded, want an error")
 					}
+					for _, w := range tc.err {
+						if !strings.Contains(err.Error(), w) {
+							t.Errorf("error %q does not name %q", err, w)
+						}
+					}
+					return
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Free(x)
-			if tc.want != nil && !slices.Equal(readF32(t, b, x), tc.want) {
-				t.Errorf("read back %v, want %v", readF32(t, b, x), tc.want)
-			}
-		})
-	}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer b.Free(x)
+				if tc.want != nil && !slices.Equal(readF32(t, b, x), tc.want) {
+					t.Errorf("read back %v, want %v", readF32(t, b, x), tc.want)
+				}
+			})
+		}
+	})
 }

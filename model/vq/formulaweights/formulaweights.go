@@ -72,7 +72,7 @@ func (s Spec) Values() []float32 {
 	for i := range out {
 		h := splitmix64(s.Seed<<32 | uint64(i))
 		q := float64(int64(h>>(64-s.Bits))-half) / float64(half)
-		out[i] = float32(s.Offset + s.Scale*q)
+		out[i] = float32(s.Offset + float64(s.Scale*q)) // not fused on arm64: exact formulas everywhere
 	}
 	return out
 }

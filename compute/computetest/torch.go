@@ -1,19 +1,28 @@
-package cpu
+package computetest
 
 import (
+	_ "embed"
 	"encoding/binary"
 	"encoding/json"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
 )
 
-// torchOps holds the inputs and PyTorch outputs of testdata/torch_ops.py.
+// The inputs and PyTorch float32 CPU outputs that testdata/torch_ops.py writes, embedded so
+// that a backend's tests in any folder can run them.
+var (
+	//go:embed testdata/torch_ops.bin
+	torchOpsBin []byte
+	//go:embed testdata/torch_ops.json
+	torchOpsJSON []byte
+)
+
+// torchOps holds the decoded goldens for one backend.
 type torchOps struct {
 	t    *testing.T
-	be   *Backend
+	be   compute.Backend
 	vals []float32
 	meta map[string]struct {
 		Shape  []int `json:"shape"`
@@ -21,69 +30,67 @@ type torchOps struct {
 	}
 }
 
-func loadTorchOps(t *testing.T, ks Kernels) *torchOps {
-	raw, err := os.ReadFile("testdata/torch_ops.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := os.ReadFile("testdata/torch_ops.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &torchOps{t: t, be: New(2, WithKernels(ks))}
+func loadTorchOps(t *testing.T, be compute.Backend) *torchOps {
+	o := &torchOps{t: t, be: be}
 	var doc struct {
 		Tensors json.RawMessage `json:"tensors"`
 	}
-	if err := json.Unmarshal(js, &doc); err != nil {
+	if err := json.Unmarshal(torchOpsJSON, &doc); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(doc.Tensors, &o.meta); err != nil {
 		t.Fatal(err)
 	}
-	o.vals = make([]float32, len(raw)/4)
+	o.vals = make([]float32, len(torchOpsBin)/4)
 	for i := range o.vals {
-		o.vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		o.vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(torchOpsBin[4*i:]))
 	}
 	return o
 }
 
-// get returns the named tensor as a backend tensor.
-func (o *torchOps) get(name string) *Tensor {
+// host returns the named tensor's values and shape.
+func (o *torchOps) host(name string) ([]float32, []int) {
 	m, ok := o.meta[name]
 	if !ok {
 		o.t.Fatalf("torch_ops has no %s", name)
 	}
-	n := prod(m.Shape)
-	return o.be.FromFloat32(o.vals[m.Offset:m.Offset+n], m.Shape...)
+	return o.vals[m.Offset : m.Offset+prod(m.Shape)], m.Shape
+}
+
+// get returns the named tensor as a new backend tensor.
+func (o *torchOps) get(name string) *compute.Tensor {
+	v, shape := o.host(name)
+	return o.be.FromFloat32(v, shape...)
 }
 
 // compare checks got against the named PyTorch output.
-func (o *torchOps) compare(name string, got *Tensor, tol float64) {
+func (o *torchOps) compare(name string, got *compute.Tensor, tol float64) {
 	o.t.Helper()
-	want := o.get(name)
-	if len(got.Shape) != len(want.Shape) || got.Len() != want.Len() {
-		o.t.Fatalf("%s: shape %v, torch has %v", name, got.Shape, want.Shape)
+	want, shape := o.host(name)
+	if len(got.Shape) != len(shape) || got.Len() != len(want) {
+		o.t.Fatalf("%s: shape %v, torch has %v", name, got.Shape, shape)
 	}
-	closeTo(o.t, name+" vs torch", read(o.t, o.be, got), f64s(read(o.t, o.be, want)), tol)
+	closeTo(o.t, name+" vs torch", read(o.t, o.be, got), f64s(want), tol)
 }
 
-// TestAgainstTorch runs every op on the inputs of testdata/torch_ops.py and compares with
+// testAgainstTorch runs every op on the inputs of testdata/torch_ops.py and compares with
 // what PyTorch computed in float32.
-func TestAgainstTorch(t *testing.T) {
-	for _, ks := range kernelSets() {
-		t.Run(kernelName(ks), func(t *testing.T) { againstTorch(t, ks) })
+func testAgainstTorch(t *testing.T, be compute.Backend) {
+	o := loadTorchOps(t, be)
+	like := func(name string) *compute.Tensor {
+		_, shape := o.host(name)
+		return be.New(compute.F32, shape...)
 	}
-}
-
-func againstTorch(t *testing.T, ks Kernels) {
-	o := loadTorchOps(t, ks)
-	be := o.be
-	like := func(name string) *Tensor { return be.New(compute.F32, o.get(name).Shape...) }
-
-	w, err := be.FromBytes(compute.BF16, o.get("linear.w").Shape, compute.F32, le(compute.F32, read(t, be, o.get("linear.w"))))
-	if err != nil {
-		t.Fatal(err)
+	bf16 := func(name string) *compute.Tensor {
+		v, shape := o.host(name)
+		w, err := be.FromBytes(compute.BF16, shape, compute.F32, le32(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
 	}
+
+	w := bf16("linear.w")
 	dst := like("linear.out")
 	be.Linear(dst, o.get("linear.x"), w, o.get("linear.b"))
 	o.compare("linear.out", dst, 1e-6)
@@ -136,12 +143,7 @@ func againstTorch(t *testing.T, ks Kernels) {
 	be.Upsample2x(dst, o.get("conv.x"))
 	o.compare("upsample.out", dst, 0)
 
-	table := o.get("embedding.table")
-	tb, err := be.FromBytes(compute.BF16, table.Shape, compute.F32, le(compute.F32, read(t, be, table)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dst = like("embedding.out")
-	be.Embedding(dst, tb, []int32{3, 0, 9, 3})
+	be.Embedding(dst, bf16("embedding.table"), []int32{3, 0, 9, 3})
 	o.compare("embedding.out", dst, 0)
 }

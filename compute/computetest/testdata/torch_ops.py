@@ -1,5 +1,5 @@
 """Writes torch_ops.json and torch_ops.bin: small inputs and PyTorch float32 CPU outputs of
-every op the cpu backend implements, for TestAgainstTorch. Run with python3 and torch:
+every op of compute.Backend, for computetest's torch goldens. Run with python3 and torch:
     python3 torch_ops.py
 Each entry of the JSON maps a tensor name to its shape and its offset (in floats) into the .bin
 file of little-endian float32 values."""

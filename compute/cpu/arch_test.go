@@ -1,0 +1,66 @@
+package cpu
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"testing"
+)
+
+var updateGeneric = flag.Bool("update-generic", false, "rewrite testdata/generic_ops.json from this machine's generic kernels")
+
+// genericGolden holds, per op of runAllOps, the SHA-256 of the generic kernels' output bits.
+const genericGolden = "testdata/generic_ops.json"
+
+// TestGenericKernelsBitExact checks that the portable Go kernels give the same bits on every
+// architecture: the hashes were written on amd64, and `GOARCH=arm64 go test -exec
+// qemu-aarch64-static` runs the same check on arm64, where Go would fuse a*b+c into one
+// multiply-add if the code let it. Regenerate with go test -run GenericKernelsBitExact
+// -update-generic (only after a deliberate change of the generic numerics).
+func TestGenericKernelsBitExact(t *testing.T) {
+	out := runAllOps(t, New(2, WithKernels(KernelsGeneric)))
+	got := map[string]string{}
+	for name, vals := range out {
+		h := sha256.New()
+		for _, v := range vals {
+			h.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)))
+		}
+		got[name] = fmt.Sprintf("%x", h.Sum(nil))
+	}
+	if *updateGeneric {
+		raw, err := json.MarshalIndent(got, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(genericGolden, append(raw, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	raw, err := os.ReadFile(genericGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]string
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(got))
+	for name := range got {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if len(want) != len(got) {
+		t.Errorf("%d ops hashed, %s has %d", len(got), genericGolden, len(want))
+	}
+	for _, name := range names {
+		if got[name] != want[name] {
+			t.Errorf("%s: the generic kernels' output differs from the golden bits", name)
+		}
+	}
+}

@@ -1,0 +1,14 @@
+//go:build !darwin
+
+package metal
+
+import (
+	"fmt"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// Open returns an error wrapping compute.ErrUnavailable: Metal exists only on macOS.
+func Open() (*Backend, error) {
+	return nil, fmt.Errorf("metal: Metal needs macOS: %w", compute.ErrUnavailable)
+}
