@@ -185,6 +185,8 @@ func TestChatContextFull(t *testing.T) {
 		test.Type(c.entry, q)
 		c.send()
 		h.pump("answer", func() bool { m := c.session.Messages(); return len(m) == 2*(i+1) && !c.session.Busy() })
+		// The session is idle before its OnDone reaches the window: wait for that last update.
+		h.pump("the last update", func() bool { return c.sendB.Text == "Send" })
 	}
 	m := c.session.Messages()
 	if m[3].State != app.StateError {
