@@ -276,11 +276,11 @@ func TestChatMultiTurn(t *testing.T) {
 	h1 := []model.Message{{Text: "What is this?", Images: []*model.Image{img1}}, {Assistant: true, Text: a1}}
 
 	steps := []struct {
-		name      string
-		messages  []any
-		history   []model.Message
-		q         string
-		imgs      []*model.Image
+		name     string
+		messages []any
+		history  []model.Message
+		q        string
+		imgs     []*model.Image
 		// minCached is the prompt positions the cache must have kept: the whole first prompt
 		// when continued (the answer's positions only as far as its text re-tokenizes to the
 		// generated ids, which a random tiny model's answer rarely does).
