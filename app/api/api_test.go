@@ -176,3 +176,14 @@ func copyFile(t *testing.T, src, dir string) string {
 	}
 	return dst
 }
+
+// newHTTPServer serves s on 127.0.0.1 for the test and returns its URL.
+func newHTTPServer(t *testing.T, s *Server) string {
+	t.Helper()
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() {
+		hs.Close()
+		s.Shutdown(context.Background())
+	})
+	return hs.URL
+}

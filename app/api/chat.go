@@ -504,8 +504,9 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 		e := internalError("answer: %v", err)
 		if errors.Is(err, model.ErrContextFull) {
 			e = badRequest("messages", "%v", err).withCode("context_length_exceeded")
+		} else {
+			s.log.Warn("api: chat failed", "error", err)
 		}
-		s.log.Warn("api: chat failed", "error", err)
 		if st != nil {
 			st.event("", e.body())
 			return
