@@ -3,9 +3,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/png"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
