@@ -131,7 +131,11 @@ func TestServeMatchesCLI(t *testing.T) {
 		t.Fatalf("generate: %v\n%s", err, errOut)
 	}
 	body := postJSON(t, url+"/v1/images/generations", map[string]any{"prompt": "A red fox", "n": 2, "seed": 9, "cfg": 3, "temperature": 0.8})
-	var got struct{ Data []struct{ B64JSON string `json:"b64_json"` } }
+	var got struct {
+		Data []struct {
+			B64JSON string `json:"b64_json"`
+		}
+	}
 	if err := json.Unmarshal(body, &got); err != nil || len(got.Data) != 2 {
 		t.Fatalf("images: %v %.200s", err, body)
 	}
