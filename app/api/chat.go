@@ -90,7 +90,10 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if err := t.wait(r.Context()); err != nil {
+	wctx, stop := s.jobContext(r.Context())
+	err := t.wait(wctx)
+	stop()
+	if err != nil {
 		s.jobDone("chat", 0, err)
 		return // the client left while queued: nobody to answer
 	}
@@ -434,15 +437,18 @@ type (
 
 // runChat answers a checked request; it holds the queue.
 func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *chatJob) {
-	ctx, cancel := context.WithCancel(reqCtx)
+	ctx, cancel := s.jobContext(reqCtx)
 	defer cancel()
 	s.convMu.Lock()
 	defer s.convMu.Unlock()
 	defer func() {
 		if v := recover(); v != nil {
 			// The cached chat may be half-updated: drop it before the panic becomes a 500.
+			func() {
+				defer func() { _ = recover() }()
+				s.conv.release()
+			}()
 			s.conv.chat = nil
-			clear(s.conv.images)
 			panic(v)
 		}
 	}()
@@ -499,6 +505,14 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 	s.jobDone("chat", len(res.Tokens), err)
 	if err != nil {
 		if ctx.Err() != nil {
+			if reqCtx.Err() == nil { // the server shuts down; the client is still there
+				e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server shut down during the request"}
+				if st != nil {
+					st.event("", e.body())
+				} else {
+					writeError(w, e)
+				}
+			}
 			return // the client left (or stopped reading): nobody to answer
 		}
 		e := internalError("answer: %v", err)

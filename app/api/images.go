@@ -167,7 +167,10 @@ func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if err := t.wait(r.Context()); err != nil {
+	wctx, stop := s.jobContext(r.Context())
+	err := t.wait(wctx)
+	stop()
+	if err != nil {
 		s.jobDone("image", 0, err)
 		return
 	}
@@ -305,7 +308,7 @@ type (
 
 // runImages generates the images of a checked request; it holds the queue.
 func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *imageJob) {
-	ctx, cancel := context.WithCancel(reqCtx)
+	ctx, cancel := s.jobContext(reqCtx)
 	defer cancel()
 	if !job.seedSet {
 		seed, err := randomSeed()
@@ -354,6 +357,14 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 	s.jobDone("image", tokens, err)
 	if err != nil {
 		if ctx.Err() != nil {
+			if reqCtx.Err() == nil { // the server shuts down; the client is still there
+				e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server shut down during the request"}
+				if st != nil {
+					st.event("", e.body())
+				} else {
+					writeError(w, e)
+				}
+			}
 			return
 		}
 		e := internalError("generate: %v", err)

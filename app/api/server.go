@@ -143,6 +143,12 @@ type Server struct {
 	httpMu sync.Mutex
 	http   *http.Server
 
+	// base ends when Shutdown gives up waiting: every job's context derives from it too,
+	// so jobs stop within a step even when the Server is mounted on someone else's
+	// http.Server.
+	base     context.Context
+	stopBase context.CancelFunc
+
 	hooks testHooks
 }
 
@@ -191,6 +197,7 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 		s.folder = abs
 	}
 	s.conv.images = map[[32]byte]*model.Image{}
+	s.base, s.stopBase = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -236,8 +243,8 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 }
 
 // Shutdown stops the HTTP server (if Serve runs), waiting for requests in flight until ctx
-// ends and then closing their connections, and releases the cached conversation. The model
-// stays open.
+// ends, then cancels the jobs still running (they stop within a step), refuses new ones with
+// 503 and releases the cached conversation. The model stays open.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.httpMu.Lock()
 	srv := s.http
@@ -248,7 +255,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			srv.Close()
 		}
 	}
-	// A job cut off by Close ends within one step; the conversation is released after it.
+	s.stopBase()
+	// The job holding the conversation, if any, ends within one step of stopBase.
 	s.convMu.Lock()
 	s.conv.release()
 	s.convMu.Unlock()
@@ -429,8 +437,12 @@ func (s *Server) health(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": s.name, "busy": busy, "waiting": waiting})
 }
 
-// admit counts a request into the queue or answers 429.
+// admit counts a request into the queue or answers 429 (503 once shut down).
 func (s *Server) admit(w http.ResponseWriter) *ticket {
+	if s.base.Err() != nil {
+		writeError(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server is shutting down"})
+		return nil
+	}
 	t, retry, ok := s.queue.admit()
 	if !ok {
 		writeError(w, &apiError{status: http.StatusTooManyRequests, typ: "rate_limit_error", code: "queue_full", retryAfter: retry,
@@ -452,10 +464,9 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiErr
 		}
 		return badRequest("", "read the request body: %v", err)
 	}
-	// The body is in, so the read deadline has done its job; clearing it keeps the server's
-	// watch on the connection alive (it cancels the job when the client leaves) for a job
-	// that runs longer than ReadTimeout.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	// net/http clears the read deadline once the body is read and watches the connection,
+	// cancelling the request's context when the client leaves: that is what stops a job
+	// (TestLongJobOutlivesReadTimeout and TestCancelOnDisconnect check both).
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return badRequest("", "the request body is empty: send a JSON object")
 	}
@@ -492,6 +503,17 @@ func jsonKind(goType string) string {
 		return "an array"
 	}
 	return "an object"
+}
+
+// jobContext is the context of a job: it ends when the client leaves or the server shuts
+// down.
+func (s *Server) jobContext(reqCtx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(reqCtx)
+	stop := context.AfterFunc(s.base, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // newID returns prefix followed by 24 random hex digits.
