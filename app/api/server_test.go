@@ -43,7 +43,7 @@ func TestSlowClient(t *testing.T) {
 	addr := serveOn(t, s)
 	for _, stall := range []string{
 		"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"messa", // body stalls
-		"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Le",                              // headers stall
+		"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Le",                           // headers stall
 	} {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -63,10 +63,12 @@ func TestSlowClient(t *testing.T) {
 			t.Errorf("%.40q: reply %.80q", stall, reply)
 		}
 	}
-	// And the server still answers.
-	if _, busy, _ := s.queue.state(); busy != 0 {
-		t.Errorf("%d requests wait after the stalled clients", busy)
+	// The stalled requests hold no place in the queue, and the server still answers.
+	if busy, waiting, admitted := s.queue.state(); busy || waiting != 0 || admitted != 0 {
+		t.Errorf("after the stalled clients: busy %v, %d waiting, %d admitted", busy, waiting, admitted)
 	}
+	ts := &testServer{Server: s, url: "http://" + addr}
+	chatOK(t, ts, map[string]any{"max_tokens": 2, "messages": []any{userMsg("hi")}})
 }
 
 // TestLongJobOutlivesReadTimeout: a job that runs longer than ReadTimeout is not cancelled
