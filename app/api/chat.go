@@ -529,6 +529,8 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 		return
 	}
 	filter.flush()
+	s.log.Info("api: answered", "prompt_tokens", res.PromptTokens, "cached_tokens", res.ReusedTokens, "images_encoded", res.ImagesEncoded,
+		"tokens", len(res.Tokens), "prefill_seconds", res.Prefill.Seconds(), "tokens_per_second", res.TokensPerSecond())
 	text, finish := res.Text, "length"
 	switch {
 	case filter.hit:

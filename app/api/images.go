@@ -382,6 +382,8 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 		writeError(w, e)
 		return
 	}
+	s.log.Info("api: generated", "images", len(res.Images), "seed", res.Seed, "seconds", (res.Generate + res.Decode).Seconds(),
+		"tokens_per_second", res.TokensPerSecond())
 	u := imageUsage{InputTokens: res.PromptTokens, OutputTokens: tokens, TotalTokens: res.PromptTokens + tokens}
 	out := imagesResponse{Created: created, OutputFormat: "png", Size: size, Usage: u}
 	for i, img := range res.Images {

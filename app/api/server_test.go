@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,11 @@ func serveOn(t *testing.T, s *Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveListener(t, s, ln)
+}
+
+func serveListener(t *testing.T, s *Server, ln net.Listener) string {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -122,4 +128,56 @@ func TestShutdownCancelsJobs(t *testing.T) {
 	}
 	resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg("hi")}})
 	checkError(t, "after shutdown", resp, body, 503, "shutting_down", "")
+}
+
+// TestClientStopsReading: a client that keeps its connection open but stops reading a stream
+// is dropped after WriteTimeout, and its job is cancelled.
+func TestClientStopsReading(t *testing.T) {
+	s, err := NewServer(tinyA(t), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: Limits{WriteTimeout: 200 * time.Millisecond, MaxTokens: 20000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small socket buffers on both sides stand for a slow link: the writes of a client that
+	// does not read block after a few kilobytes instead of megabytes.
+	ts := &testServer{Server: s, url: "http://" + serveListener(t, s, smallSendBuffers{ln})}
+	jobs := recordJobs(ts)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	// A question whose greedy answer on tiny-a never ends (found by trying).
+	land, _ := fixtureImage(t, "synthetic_landscape_150x100.png")
+	body := `{"stream": true, "max_tokens": 20000, "messages": [{"role": "user", "content": [` +
+		`{"type": "image_url", "image_url": {"url": "` + dataURL(land) + `"}}, {"type": "text", "text": "what?"}]}]}`
+	req := "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	// Never read: the job must end on its own, cancelled, before its 20000 tokens.
+	select {
+	case rep := <-jobs.ch:
+		if !errors.Is(rep.err, context.Canceled) || rep.tokens >= 20000 {
+			t.Errorf("job ended with %v after %d tokens, want cancelled early", rep.err, rep.tokens)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the job still runs two minutes after its client stopped reading")
+	}
+}
+
+// smallSendBuffers gives every accepted connection a small send buffer.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
