@@ -201,7 +201,8 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Serve answers requests on ln until Shutdown; it returns http.ErrServerClosed then.
+// Serve answers requests on ln until Shutdown; it returns http.ErrServerClosed then. It may
+// be called once.
 func (s *Server) Serve(ln net.Listener) error {
 	s.httpMu.Lock()
 	if s.http != nil {
@@ -244,7 +245,8 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 
 // Shutdown stops the HTTP server (if Serve runs), waiting for requests in flight until ctx
 // ends, then cancels the jobs still running (they stop within a step), refuses new ones with
-// 503 and releases the cached conversation. The model stays open.
+// 503 and releases the cached conversation. The model stays open. A Server serves once: to
+// serve again (the app's setting switched off and on), make a new one.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.httpMu.Lock()
 	srv := s.http

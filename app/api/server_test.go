@@ -181,3 +181,39 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 	}
 	return c, err
 }
+
+// TestRun: Run serves on the address until its context ends, then returns nil.
+func TestRun(t *testing.T) {
+	s, err := NewServer(tinyA(t), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // a port that was free a moment ago
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, addr) }()
+	ts := &testServer{Server: s, url: "http://" + addr}
+	waitFor(t, "the server to answer", func() bool {
+		resp, err := http.Get(ts.url + "/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	chatOK(t, ts, map[string]any{"max_tokens": 2, "messages": []any{userMsg("hi")}})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if _, err := http.Get(ts.url + "/health"); err == nil {
+		t.Error("the server still answers after Run returned")
+	}
+	if err := s.Run(context.Background(), "nonsense"); err == nil {
+		t.Error("Run on a bad address did not fail")
+	}
+}
