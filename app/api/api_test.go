@@ -28,7 +28,7 @@ var (
 	tinyErr   error
 )
 
-func tinyA(t *testing.T) *model.Model {
+func tinyA(t testing.TB) *model.Model {
 	t.Helper()
 	dir := fixtures.Path(t, "models", "tiny-a")
 	tinyOnce.Do(func() { tinyModel, tinyErr = model.Load(dir, model.Options{Threads: 2}) })
