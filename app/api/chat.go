@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/janus-desktop/janus/model"
 )
@@ -370,10 +371,25 @@ func (c *conversation) chatFor(m *model.Model, earlier []model.Message) (*model.
 	return chat, nil
 }
 
+// sameHistory reports whether two histories template to the same prompt. The template strips
+// each turn (Python's str.strip), so an answer the client sent back trimmed or with a
+// trailing newline still matches.
 func sameHistory(a, b []model.Message) bool {
 	return slices.EqualFunc(a, b, func(x, y model.Message) bool {
-		return x.Assistant == y.Assistant && x.Text == y.Text && slices.Equal(x.Images, y.Images)
+		if x.Assistant != y.Assistant || !slices.Equal(x.Images, y.Images) {
+			return false
+		}
+		if x.Assistant {
+			return pyStrip(x.Text) == pyStrip(y.Text)
+		}
+		return x.Text == y.Text
 	})
+}
+
+// pyStrip is Python's str.strip(), as model/prompt's template applies it: it also removes
+// U+001C..U+001F.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
 }
 
 // release frees the cached chat.

@@ -271,37 +271,35 @@ func TestChatMultiTurn(t *testing.T) {
 		return r
 	}
 
-	first := chatOK(t, ts, map[string]any{"max_tokens": 12, "messages": []any{userMsg("What is this?", dataURL(land))}})
+	// step sends messages and checks the answer against a fresh chat over history and q,
+	// and that at least minCached prompt positions came from the cache.
+	step := func(name string, messages []any, history []model.Message, q string, imgs []*model.Image, minCached int) completion {
+		t.Helper()
+		got := chatOK(t, ts, map[string]any{"max_tokens": 12, "messages": messages})
+		want := fresh(history, q, imgs...)
+		if got.content(t) != want.Text || got.Usage.PromptTokens != want.PromptTokens {
+			t.Errorf("%s: answer %q (%d prompt tokens), a fresh chat %q (%d)", name, got.content(t), got.Usage.PromptTokens, want.Text, want.PromptTokens)
+		}
+		if c := got.Usage.PromptTokensDetails.CachedTokens; c < minCached {
+			t.Errorf("%s: %d cached prompt tokens, want at least %d", name, c, minCached)
+		}
+		return got
+	}
+	u1, u2, u3 := userMsg("What is this?", dataURL(land)), userMsg("And this one?", dataURL(port)), userMsg("Thanks.")
+	first := step("first", []any{u1}, nil, "What is this?", []*model.Image{img1}, 0)
 	a1 := first.content(t)
 	h1 := []model.Message{{Text: "What is this?", Images: []*model.Image{img1}}, {Assistant: true, Text: a1}}
-
-	steps := []struct {
-		name     string
-		messages []any
-		history  []model.Message
-		q        string
-		imgs     []*model.Image
-		// minCached is the prompt positions the cache must have kept: the whole first prompt
-		// when continued (the answer's positions only as far as its text re-tokenizes to the
-		// generated ids, which a random tiny model's answer rarely does).
-		minCached int
-	}{
-		{"continued", []any{userMsg("What is this?", dataURL(land)), assistantMsg(a1), userMsg("And this one?", dataURL(port))},
-			h1, "And this one?", []*model.Image{img2}, first.Usage.PromptTokens},
-		{"edited answer", []any{userMsg("What is this?", dataURL(land)), assistantMsg("A cat."), userMsg("Sure?")},
-			[]model.Message{h1[0], {Assistant: true, Text: "A cat."}}, "Sure?", nil, 0},
-		{"new conversation", []any{userMsg("What is this?", dataURL(land))}, nil, "What is this?", []*model.Image{img1}, 20},
-	}
-	for _, st := range steps {
-		got := chatOK(t, ts, map[string]any{"max_tokens": 12, "messages": st.messages})
-		want := fresh(st.history, st.q, st.imgs...)
-		if got.content(t) != want.Text || got.Usage.PromptTokens != want.PromptTokens {
-			t.Errorf("%s: answer %q (%d prompt tokens), a fresh chat %q (%d)", st.name, got.content(t), got.Usage.PromptTokens, want.Text, want.PromptTokens)
-		}
-		if c := got.Usage.PromptTokensDetails.CachedTokens; c < st.minCached {
-			t.Errorf("%s: %d cached prompt tokens, want at least %d", st.name, c, st.minCached)
-		}
-	}
+	// The cache keeps the whole first prompt; the answer's positions only as far as its text
+	// re-tokenizes to the generated ids, which a random tiny model's answer rarely does.
+	second := step("continued", []any{u1, assistantMsg(a1), u2}, h1, "And this one?", []*model.Image{img2}, first.Usage.PromptTokens)
+	a2 := second.content(t)
+	h2 := append(h1, model.Message{Text: "And this one?", Images: []*model.Image{img2}}, model.Message{Assistant: true, Text: a2})
+	step("continued, answer sent back with spaces", []any{u1, assistantMsg(a1), u2, assistantMsg(" " + a2 + "\n"), u3}, h2, "Thanks.", nil,
+		second.Usage.PromptTokens)
+	step("edited answer", []any{u1, assistantMsg("A cat."), userMsg("Sure?")},
+		[]model.Message{h1[0], {Assistant: true, Text: "A cat."}}, "Sure?", nil, 0)
+	// A new conversation reuses the system prompt and the unchanged start of the question.
+	step("new conversation", []any{u1}, nil, "What is this?", []*model.Image{img1}, 20)
 }
 
 // TestChatSystemAndMerging: system messages go before the first question, consecutive user
