@@ -222,7 +222,12 @@ func TestLocalImages(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "link.png")); err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, Options{ImageFolder: dir})
+	// The folder is given through a symlink; files are named through either spelling.
+	alias := filepath.Join(t.TempDir(), "alias")
+	if err := os.Symlink(dir, alias); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, Options{ImageFolder: alias})
 	img, err := ts.m.ReadImage(landPath)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +236,7 @@ func TestLocalImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, url := range []string{inside, "file://" + inside} {
+	for _, url := range []string{inside, "file://" + inside, filepath.Join(alias, filepath.Base(inside))} {
 		got := chatOK(t, ts, map[string]any{"max_tokens": 8, "messages": []any{userMsg("what?", url)}})
 		if got.content(t) != want.Text {
 			t.Errorf("%s: answer %q, want %q", url, got.content(t), want.Text)

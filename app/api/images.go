@@ -102,6 +102,9 @@ func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiErro
 		return nil, "", badRequest(ref.param, "local image paths are not allowed: send a data: URL (or start janus serve with --allow-images-from DIR)")
 	}
 	rel, err := filepath.Rel(s.folder, filepath.Clean(path))
+	if (err != nil || !filepath.IsLocal(rel)) && s.folderReal != "" {
+		rel, err = filepath.Rel(s.folderReal, filepath.Clean(path))
+	}
 	if err != nil || !filepath.IsLocal(rel) {
 		return nil, "", badRequest(ref.param, "%s is outside the image folder %s", path, s.folder)
 	}

@@ -123,17 +123,19 @@ type Options struct {
 // it can be mounted on any server; Serve and Run run it on its own http.Server with the
 // timeouts of its Limits. The model is shared, not owned: Shutdown leaves it open.
 type Server struct {
-	m       *model.Model
-	name    string
-	others  []string
-	key     []byte
-	folder  string
-	soft    string
-	maxMem  int64
-	lim     Limits
-	log     *slog.Logger
-	queue   *queue
-	created time.Time
+	m      *model.Model
+	name   string
+	others []string
+	key    []byte
+	folder string // the image folder, absolute ("" for none)
+	// folderReal is folder with symlinks resolved, when that differs.
+	folderReal string
+	soft       string
+	maxMem     int64
+	lim        Limits
+	log        *slog.Logger
+	queue      *queue
+	created    time.Time
 
 	// conv is the cached conversation; only the job holding the queue touches it, and
 	// convMu lets Shutdown release it safely.
@@ -195,6 +197,11 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("api server: image folder %s is not a folder", opts.ImageFolder)
 		}
 		s.folder = abs
+		// A path may name the folder through its real location (macOS's /private/var for
+		// /var): both spellings are accepted, and os.Root still keeps reads inside.
+		if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+			s.folderReal = real
+		}
 	}
 	s.conv.images = map[[32]byte]*model.Image{}
 	s.base, s.stopBase = context.WithCancel(context.Background())
