@@ -210,6 +210,7 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 	}
 	var system []string
 	var turns []turn
+	var texts [][]string // each turn's texts, joined once at the end
 	textBytes, images := 0, 0
 	tag := s.m.Config.Processor.ImageTag
 	for i, msg := range msgs {
@@ -244,13 +245,19 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 		default:
 			return nil, badRequest(param+".role", "role %q is not supported (use system, user or assistant)", msg.Role)
 		}
+		if textBytes > s.lim.PromptBytes {
+			return nil, badRequest("messages", "the messages hold over %d bytes of text; the limit is %d", s.lim.PromptBytes, s.lim.PromptBytes).withCode("context_length_exceeded")
+		}
 		if n := len(turns); n > 0 && turns[n-1].assistant == assistant {
-			last := &turns[n-1]
-			last.text = joinText(last.text, text)
-			last.images = append(last.images, refs...)
+			texts[n-1] = append(texts[n-1], text)
+			turns[n-1].images = append(turns[n-1].images, refs...)
 			continue
 		}
-		turns = append(turns, turn{assistant: assistant, text: text, images: refs})
+		turns = append(turns, turn{assistant: assistant, images: refs})
+		texts = append(texts, []string{text})
+	}
+	for i := range turns {
+		turns[i].text = joinTexts(texts[i])
 	}
 	switch {
 	case len(turns) == 0:
@@ -261,10 +268,7 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 		return nil, badRequest("messages", "the last message must be the user's: the answer continues the conversation")
 	}
 	if len(system) > 0 {
-		turns[0].text = joinText(strings.Join(system, "\n\n"), turns[0].text)
-	}
-	if textBytes > s.lim.PromptBytes {
-		return nil, badRequest("messages", "the messages hold %d bytes of text; the limit is %d", textBytes, s.lim.PromptBytes).withCode("context_length_exceeded")
+		turns[0].text = joinTexts(append(system, turns[0].text))
 	}
 	if images > s.lim.ImagesPerRequest {
 		return nil, badRequest("messages", "the messages hold %d images; the limit is %d", images, s.lim.ImagesPerRequest)
@@ -277,14 +281,9 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 	return turns, nil
 }
 
-func joinText(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "\n\n" + b
+// joinTexts joins the non-empty texts of merged messages by blank lines.
+func joinTexts(texts []string) string {
+	return strings.Join(slices.DeleteFunc(slices.Clone(texts), func(t string) bool { return t == "" }), "\n\n")
 }
 
 // parseContent reads a message's content: a string, null, or an array of text and

@@ -110,6 +110,7 @@ func TestErrors(t *testing.T) {
 		{"too many stops", "/v1/chat/completions", chat(map[string]any{"stop": []string{"a", "b", "c", "d", "e"}}), 400, "", "stop"},
 		{"empty stop", "/v1/chat/completions", chat(map[string]any{"stop": ""}), 400, "", "stop"},
 		{"prompt too long", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg(strings.Repeat("x", 2001))}}), 400, "context_length_exceeded", "messages"},
+		{"prompt in many messages", "/v1/chat/completions", chat(map[string]any{"messages": manyMessages(2500)}), 400, "context_length_exceeded", "messages"},
 		{"too many images", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("a", dataURL(land), dataURL(land), dataURL(land))}}), 400, "", "messages"},
 		{"remote image", "/v1/chat/completions", img("https://example.com/cat.png"), 400, "", "messages[0].content[0].image_url"},
 		{"not base64 data URL", "/v1/chat/completions", img("data:image/png,abc"), 400, "", "messages[0].content[0].image_url"},
@@ -287,4 +288,13 @@ func smallPNG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// manyMessages is n one-letter user messages.
+func manyMessages(n int) []any {
+	msgs := make([]any, n)
+	for i := range msgs {
+		msgs[i] = userMsg("a")
+	}
+	return msgs
 }
