@@ -215,7 +215,7 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 	tag := s.m.Config.Processor.ImageTag
 	for i, msg := range msgs {
 		param := fmt.Sprintf("messages[%d]", i)
-		text, refs, e := parseContent(param+".content", msg.Content)
+		text, refs, e := parseContent(param+".content", msg.Content, s.lim.ImagesPerRequest-images)
 		if e != nil {
 			return nil, e
 		}
@@ -286,10 +286,10 @@ func joinTexts(texts []string) string {
 	return strings.Join(slices.DeleteFunc(slices.Clone(texts), func(t string) bool { return t == "" }), "\n\n")
 }
 
-// parseContent reads a message's content: a string, null, or an array of text and
-// image_url parts (text parts joined by newlines; the images go before the text, where the
-// Janus template puts them).
-func parseContent(param string, raw json.RawMessage) (string, []imageRef, *apiError) {
+// parseContent reads a message's content: a string, null, or an array of text and image_url
+// parts (text parts joined by newlines; the images go before the text, where the Janus
+// template puts them), with at most maxImages images.
+func parseContent(param string, raw json.RawMessage, maxImages int) (string, []imageRef, *apiError) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil, nil
 	}
@@ -312,6 +312,9 @@ func parseContent(param string, raw json.RawMessage) (string, []imageRef, *apiEr
 			url, e := imageURL(pp+".image_url", p.ImageURL)
 			if e != nil {
 				return "", nil, e
+			}
+			if len(refs) == maxImages {
+				return "", nil, badRequest("messages", "the messages hold more images than the server takes in one request")
 			}
 			refs = append(refs, imageRef{param: pp + ".image_url", url: url})
 		default:
