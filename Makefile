@@ -5,10 +5,11 @@ ENGINE  := ./cmd/... ./compute/... ./internal/... ./model/...
 TARGETS := linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
 
 .PHONY: test fmt vet unit cross generated build bench
+.PHONY: run gui uitest app dist fyne-deps fyne-tool
 
 ## test: format check, vet, unit + golden + fuzz-seed tests, cross-compilation of the engine,
-## and a check that the generated assembly matches its generator.
-test: fmt vet unit cross generated
+## a check that the generated assembly matches its generator, and the desktop app's tests.
+test: fmt vet unit cross generated uitest
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -41,3 +42,52 @@ build:
 ## bench: the engine's Go benchmarks (numbers are noisy on shared machines: compare ratios).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The desktop app (main.go at the root, package ui). Fyne needs cgo and, on Linux, these
+# Debian packages; the smoke test also needs an X server and screenshots.
+FYNE_APT  := gcc libgl1-mesa-dev xorg-dev
+SMOKE_APT := xvfb xauth xdotool imagemagick
+FYNE      ?= $(shell $(GO) env GOPATH)/bin/fyne
+FYNE_TOOL := fyne.io/tools/cmd/fyne@v1.7.4
+
+## fyne-deps: on Debian/Ubuntu, install Fyne's build packages when missing (as root), or say how.
+fyne-deps:
+	@if [ "$$(uname)" = Linux ] && ! pkg-config --exists gl x11 xcursor xrandr xinerama xi xxf86vm 2>/dev/null; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(FYNE_APT) pkg-config; \
+		else \
+			echo "The desktop app needs: sudo apt-get install $(FYNE_APT) pkg-config"; exit 1; \
+		fi; \
+	fi
+
+## run: start the desktop app.
+run: fyne-deps
+	CGO_ENABLED=1 $(GO) run .
+
+## gui: build the desktop app for this machine (./janus-desktop).
+gui: fyne-deps
+	CGO_ENABLED=1 $(GO) build -o janus-desktop .
+
+## uitest: the views' tests (no cgo, no X server), then the real app under Xvfb (skips
+## with a message without Xvfb, xdotool, ImageMagick or a C compiler).
+uitest:
+	CGO_ENABLED=0 $(GO) test -count=1 ./ui/...
+	JANUS_SMOKE=1 CGO_ENABLED=1 $(GO) test -count=1 -run TestSmokeUnderXvfb -v .
+
+fyne-tool:
+	@test -x $(FYNE) || $(GO) install $(FYNE_TOOL)
+
+## app: the macOS app bundle (needs a Mac: fyne package uses the macOS SDK).
+app: fyne-tool
+	@if [ "$$(uname)" != Darwin ]; then \
+		echo "make app builds Janus Desktop.app with fyne package -os darwin and needs a Mac (the macOS SDK); use make dist here."; \
+		exit 1; \
+	fi
+	$(FYNE) package -os darwin --release
+
+## dist: the Linux package (binary, .desktop file, icon, Makefile) as dist/janus-desktop-linux-ARCH.tar.xz.
+dist: fyne-deps fyne-tool
+	$(FYNE) package -os linux --release
+	mkdir -p dist
+	mv "Janus Desktop.tar.xz" dist/janus-desktop-linux-$$($(GO) env GOARCH).tar.xz
+	@ls -l dist/

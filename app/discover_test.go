@@ -1,9 +1,10 @@
-package app
+package app_test
 
 import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/janus-desktop/janus/app"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,7 +290,7 @@ func TestDiscover(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			roots, wants := tc.build(t, tmp)
-			got, err := Discover(roots)
+			got, err := app.Discover(roots)
 			if err != nil {
 				t.Fatalf("Discover: %v", err)
 			}
@@ -303,7 +304,7 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
-func checkEntry(t *testing.T, tmp string, e ModelEntry, w want) {
+func checkEntry(t *testing.T, tmp string, e app.ModelEntry, w want) {
 	t.Helper()
 	if e.Name != w.name || e.Repo != w.repo || e.Family != w.family || e.Complete != w.complete {
 		t.Errorf("entry %+v:\nwant name %q repo %q family %q complete %v", e, w.name, w.repo, w.family, w.complete)
@@ -334,7 +335,7 @@ func TestDiscoverBadRoots(t *testing.T) {
 	apptest.TinyA(t, filepath.Join(tmp, "good", "tiny"))
 	file := filepath.Join(tmp, "a-file")
 	writeFile(t, file, "x")
-	got, err := Discover([]string{file, filepath.Join(tmp, "missing"), filepath.Join(tmp, "good")})
+	got, err := app.Discover([]string{file, filepath.Join(tmp, "missing"), filepath.Join(tmp, "good")})
 	if err == nil || !strings.Contains(err.Error(), file) {
 		t.Errorf("error %v does not name the file root %s", err, file)
 	}
@@ -361,7 +362,7 @@ func TestInspectNotModel(t *testing.T) {
 			if tc.config != "" {
 				writeFile(t, filepath.Join(dir, "config.json"), tc.config)
 			}
-			if _, err := Inspect(dir); !errors.Is(err, ErrNotModel) {
+			if _, err := app.Inspect(dir); !errors.Is(err, app.ErrNotModel) {
 				t.Errorf("Inspect: %v, want ErrNotModel", err)
 			}
 		})
@@ -369,7 +370,7 @@ func TestInspectNotModel(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
-	entries := []ModelEntry{
+	entries := []app.ModelEntry{
 		{Name: "Janus-Pro-1B", Path: "/user/Janus-Pro-1B", Problem: "missing tokenizer.json"},
 		{Name: "Janus-Pro-1B", Repo: "deepseek-ai/Janus-Pro-1B", Path: "/hub/pro1b", Complete: true},
 		{Name: "Janus-Pro-7B", Path: "/user/Janus-Pro-7B", Complete: true},
@@ -393,7 +394,7 @@ func TestFind(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := Find(entries, tc.arg)
+			e, err := app.Find(entries, tc.arg)
 			if tc.path != "" {
 				if err != nil || e.Path != tc.path {
 					t.Fatalf("Find(%q) = %s, %v; want %s", tc.arg, e.Path, err, tc.path)
@@ -408,12 +409,12 @@ func TestFind(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, s)
 				}
 			}
-			if errors.Is(err, ErrNoModel) != tc.noModel {
+			if errors.Is(err, app.ErrNoModel) != tc.noModel {
 				t.Errorf("errors.Is(%v, ErrNoModel) = %v", err, !tc.noModel)
 			}
 		})
 	}
-	if _, err := Find(nil, "x"); !errors.Is(err, ErrNoModel) || !strings.Contains(err.Error(), "no models found") {
+	if _, err := app.Find(nil, "x"); !errors.Is(err, app.ErrNoModel) || !strings.Contains(err.Error(), "no models found") {
 		t.Errorf("Find on no entries: %v", err)
 	}
 }

@@ -1,7 +1,30 @@
 // Package app holds what the Janus Desktop window and the janus command line share and what
 // can be tested without a window: finding the models on this machine (Discover, Find,
-// DefaultRoots), and later downloads, chat sessions, generation jobs, history and settings.
-// It builds on the model packages and never imports a GUI toolkit.
+// DefaultRoots, SearchModels), describing them (Describe), loading one (LoadEngine,
+// StartLoad), chat sessions (ChatSession), generation jobs (StartGeneration), the history
+// store (Store) and the settings (Store.LoadSettings). It builds on the model packages and
+// never imports a GUI toolkit.
+//
+// How the GUI uses it: at start the window opens a Store (Env.DefaultStoreDir, or a folder it
+// chooses), reads the Settings and shows Store.List as the history, reporting the returned
+// Problems (files set aside) in a message. SearchModels fills the model picker (or, with no
+// usable model, the screen showing NoModelText); StartLoad loads the chosen one into an
+// Engine. A chat is a ChatSession on that Engine: Send starts a reply Job whose callbacks
+// stream the answer, Stop cancels it. The canvas calls StartGeneration and shows the
+// GenerationJob's progress and previews; SaveImage writes a PNG anywhere. Every long task is
+// a Job on its own goroutine; its callbacks run on that goroutine, so the window wraps them
+// in fyne.Do. CheckImageFile is cheap (it reads a header) and may run in a drop handler;
+// Thumbnail, Store.ThumbnailPath and Store.List decode images or read many files and must not
+// run on the UI goroutine. A failed load's error is shown with LoadAdvice, which says what to
+// do. Tests of the window run on apptest.FakeEngine, a slow fake that needs no model.
+//
+// The history folder (Store) holds chats/ID.json and sets/ID.json (one chat or one image set
+// each, with a version field), images/SHA256.EXT (attachments and generated PNGs, stored by
+// content so that a chat survives its original files being moved and an image two entries
+// share is kept once), thumbnails/ and settings.json. Every file is replaced atomically
+// (temporary file, fsync, rename, fsync of the folder) with the standard library alone; a
+// file that cannot be read, or that a newer version wrote, is renamed NAME.corrupt-TIME and
+// reported, never overwritten or dropped.
 //
 // Discovery understands two layouts: plain model folders (config.json, weights and tokenizer
 // files side by side, as the app's own downloads and `git clone` leave them) and the Hugging

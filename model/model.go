@@ -22,6 +22,7 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -64,6 +65,10 @@ type Options struct {
 	// ContextLimit caps the positions a conversation may use below the model's
 	// max_position_embeddings (0: the model's own limit).
 	ContextLimit int
+	// Context, when not nil, cancels Load: it is checked before each weight upload, and a
+	// cancelled load releases what it uploaded, as any failed load does, and returns an
+	// error wrapping Context's.
+	Context context.Context
 
 	// uploaded, when not nil, sees every weight upload (tests record what Load reads).
 	uploaded func(name string, r0 int, t *compute.Tensor)
@@ -184,7 +189,11 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		}
 	}()
 	progress := newProgress(opts.Progress, planSize(cfg, skip))
-	src := weights.NewLoaderWith(ck, be, weights.LoaderOptions{
+	var upload compute.Backend = be
+	if opts.Context != nil {
+		upload = cancellableUploads{be, opts.Context}
+	}
+	src := weights.NewLoaderWith(ck, upload, weights.LoaderOptions{
 		MatrixDType: matrixDT,
 		Uploaded: func(name string, r0 int, t *compute.Tensor) {
 			if opts.uploaded != nil {
@@ -218,6 +227,20 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	progress.finish()
 	return m, be.Sync()
+}
+
+// cancellableUploads fails every upload once ctx is done, which ends a load between two
+// weights through the loaders' ordinary error paths.
+type cancellableUploads struct {
+	compute.Backend
+	ctx context.Context
+}
+
+func (c cancellableUploads) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*compute.Tensor, error) {
+	if err := c.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load cancelled: %w", err)
+	}
+	return c.Backend.FromBytes(dt, shape, src, raw)
 }
 
 // Close releases the weights and, when Load made the backend (Options.Backend was nil),

@@ -1,5 +1,7 @@
-// Package apptest lays out model folders for tests of model discovery: a copy of the tiny-a
-// fixture model and the Hugging Face cache layout, as huggingface_hub writes it.
+// Package apptest helps test the app package and the window: it lays out model folders for
+// tests of model discovery (a copy of the tiny-a fixture model, the Hugging Face cache layout
+// as huggingface_hub writes it), and FakeEngine is a slow, cancellable app.Engine without a
+// model.
 package apptest
 
 import (

@@ -37,8 +37,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -50,6 +48,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -97,7 +96,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("--max-memory %v is not a number of GB", *maxMemory)
 	}
 	if !flagSet(fs, "seed") {
-		s, err := randomSeed()
+		s, err := app.RandomSeed()
 		if err != nil {
 			return err
 		}
@@ -158,21 +157,11 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	name := mf.name
 	for i, img := range res.Images {
-		text := []imageproc.TextField{
-			{Key: "prompt", Value: *prompt},
-			{Key: "seed", Value: strconv.FormatUint(*seed+uint64(i), 10)},
-			{Key: "cfg", Value: strconv.FormatFloat(*cfg, 'g', -1, 64)},
-			{Key: "temperature", Value: strconv.FormatFloat(*temperature, 'g', -1, 64)},
-			{Key: "model", Value: name},
+		meta := app.ImageMeta{
+			Prompt: *prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
+			TopK: *topK, TopP: *topP, Model: name, Software: "Janus Desktop " + version,
 		}
-		if *topK > 0 {
-			text = append(text, imageproc.TextField{Key: "top_k", Value: strconv.Itoa(*topK)})
-		}
-		if *topP > 0 && *topP < 1 {
-			text = append(text, imageproc.TextField{Key: "top_p", Value: strconv.FormatFloat(*topP, 'g', -1, 64)})
-		}
-		text = append(text, imageproc.TextField{Key: "Software", Value: "Janus Desktop " + version})
-		if err := imageproc.WritePNG(paths[i], img, text, *force); err != nil {
+		if err := app.SaveImage(paths[i], img, meta, *force); err != nil {
 			return err
 		}
 		if !*asJSON {
@@ -186,15 +175,6 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Images: paths, Tokens: res.Tokens, Seed: *seed,
 		Seconds: time.Since(start).Seconds(), TokensPerSecond: res.TokensPerSecond(),
 	}, false)
-}
-
-// randomSeed draws a seed below 2^53, so that it survives JSON readers that use float64.
-func randomSeed() (uint64, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, fmt.Errorf("draw a random seed: %w", err)
-	}
-	return binary.LittleEndian.Uint64(b[:]) >> 11, nil
 }
 
 // outputPaths resolves --out for n images (see the command's comment); stem names the files

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // the attachment formats, for image.DecodeConfig's sniffing
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/disintegration/imaging"
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/webp"
+
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// Attachment limits: a file or picture beyond them is refused before it is decoded, so a
+// dropped panorama or a disk image cannot exhaust memory.
+const (
+	// MaxAttachmentBytes is the largest image file accepted (50 MB).
+	MaxAttachmentBytes = 50_000_000
+	// MaxAttachmentPixels is the largest width×height accepted (50 megapixels).
+	MaxAttachmentPixels = 50_000_000
+	// ThumbnailSize is the long side of the thumbnails a chat shows, in pixels.
+	ThumbnailSize = 160
+)
+
+// ErrNotImage is wrapped by CheckImageFile's error for a file that is not a PNG, JPEG, GIF,
+// WebP or BMP image, whatever its extension says.
+var ErrNotImage = errors.New("not an image")
+
+// ErrTooLarge is wrapped by CheckImageFile's error for a file over the attachment limits.
+var ErrTooLarge = errors.New("image too large")
+
+// CheckImageFile tells whether path can be attached to a chat, reading only its header: it
+// rejects folders, files that are not images (by their content), and files or pictures
+// over the limits. The error is one line naming the file, for the window to show as is.
+// It returns the picture's size.
+func CheckImageFile(path string) (width, height int, err error) {
+	_, cfg, err := checkImageFile(path)
+	return cfg.Width, cfg.Height, err
+}
+
+// checkImageFile is CheckImageFile, also returning the format ("png", "jpeg", ...).
+func checkImageFile(path string) (string, image.Config, error) {
+	name := filepath.Base(path)
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", image.Config{}, fmt.Errorf("%s: the file does not exist", name)
+	case err != nil:
+		return "", image.Config{}, fmt.Errorf("%s: %w", name, err)
+	case st.IsDir():
+		return "", image.Config{}, fmt.Errorf("%s is a folder: %w; drop image files", name, ErrNotImage)
+	case !st.Mode().IsRegular():
+		return "", image.Config{}, fmt.Errorf("%s is not a regular file: %w", name, ErrNotImage)
+	case st.Size() > MaxAttachmentBytes:
+		return "", image.Config{}, fmt.Errorf("%s is %s: %w (the limit is %s)", name, formatBytes(st.Size()), ErrTooLarge, formatBytes(MaxAttachmentBytes))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", image.Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	defer f.Close()
+	cfg, format, err := image.DecodeConfig(f)
+	switch {
+	case errors.Is(err, image.ErrFormat), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && st.Size() < 64:
+		return "", image.Config{}, fmt.Errorf("%s is %w: Janus reads PNG, JPEG, GIF, WebP and BMP", name, ErrNotImage)
+	case err != nil:
+		return "", image.Config{}, fmt.Errorf("%s is a damaged %s image: %v", name, format, err)
+	case cfg.Width <= 0 || cfg.Height <= 0:
+		return "", image.Config{}, fmt.Errorf("%s is an empty %s image (%d×%d)", name, format, cfg.Width, cfg.Height)
+	case int64(cfg.Width)*int64(cfg.Height) > MaxAttachmentPixels:
+		return "", image.Config{}, fmt.Errorf("%s is %d×%d pixels: %w (the limit is %d megapixels)",
+			name, cfg.Width, cfg.Height, ErrTooLarge, MaxAttachmentPixels/1_000_000)
+	}
+	return format, cfg, nil
+}
+
+// Thumbnail decodes the image file at path and scales it to fit size×size (never up), so a
+// message holds a small picture rather than the full image. It decodes the whole file: call
+// it off the UI goroutine.
+func Thumbnail(path string, size int) (*image.NRGBA, error) {
+	if size < 1 {
+		return nil, fmt.Errorf("thumbnail size %d", size)
+	}
+	if _, _, err := checkImageFile(path); err != nil {
+		return nil, err
+	}
+	img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{MaxPixels: MaxAttachmentPixels, MaxFileBytes: MaxAttachmentBytes})
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail of %s: %w", filepath.Base(path), err)
+	}
+	b := img.Bounds()
+	if b.Dx() <= size && b.Dy() <= size {
+		return img, nil
+	}
+	return imaging.Fit(img, size, size, imaging.Lanczos), nil
+}
+
+// formatBytes writes a size for people: "1.2 GB", "50 MB", "340 kB" (decimal units, as file
+// managers show them).
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,577 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/janus-desktop/janus/model"
+)
+
+// MessageState is where a chat message is in its life.
+type MessageState string
+
+// Message states. Only assistant messages stream, stop or fail; user messages are done.
+const (
+	// StateStreaming: the answer is being written.
+	StateStreaming MessageState = "streaming"
+	// StateDone: the message is complete.
+	StateDone MessageState = "done"
+	// StateStopped: Stop ended the answer; the text written so far is kept.
+	StateStopped MessageState = "stopped"
+	// StateError: the answer failed; Error says why and what to do.
+	StateError MessageState = "error"
+)
+
+// ChatMessage is one message of a chat as the window shows it and the history stores it.
+type ChatMessage struct {
+	// Assistant marks the model's answers; the others are the user's.
+	Assistant bool `json:"assistant,omitempty"`
+	// Text is the question, or the answer written so far.
+	Text string `json:"text"`
+	// Images are the user's attached pictures, copied into the store (Store.ImagePath and
+	// Store.ThumbnailPath find their files).
+	Images []ImageRef `json:"images,omitempty"`
+	// State is StateDone for user messages.
+	State MessageState `json:"state"`
+	// Error is the one-line message of a failed answer.
+	Error string `json:"error,omitempty"`
+	// TokensPerSecond is the answer's decoding speed (0 until known).
+	TokensPerSecond float64 `json:"tokens_per_second,omitempty"`
+	// Tokens counts the answer's tokens.
+	Tokens int `json:"tokens,omitempty"`
+	// PromptTokens is the length of the conversation the answer continued; ReusedTokens of
+	// them were kept in the engine's KV cache from earlier turns rather than run again.
+	PromptTokens int `json:"prompt_tokens,omitempty"`
+	ReusedTokens int `json:"reused_tokens,omitempty"`
+	// Time is when the message was sent or the answer started.
+	Time time.Time `json:"time"`
+}
+
+// ChatCallbacks receive a reply's progress, on the reply job's goroutine. index is the
+// answer's position in ChatSession.Messages and msg a copy of it.
+type ChatCallbacks struct {
+	// OnText is called after each piece of the answer.
+	OnText func(index int, msg ChatMessage)
+	// OnDone is called once when the answer ends: done, stopped (Stop) or failed (msg.Error).
+	OnDone func(index int, msg ChatMessage)
+	// OnQuestion is called once the question's images are copied into the store, with the
+	// question's index and the question, whose Images then name the stored copies.
+	OnQuestion func(index int, msg ChatMessage)
+}
+
+// ChatSession is one chat: its messages, the conversation on the engine that keeps the KV
+// cache between turns, and its record in the history store. One reply runs at a time.
+// Its methods may be called from any goroutine.
+//
+// The model sees the finished turns: answers that are done, and stopped answers with the text
+// written so far. A failed turn stays on screen but is left out of what the model sees. After
+// a stopped answer, a model switch or reopening a chat, the next reply rebuilds the
+// conversation from the messages (running the whole history through the model once);
+// otherwise each turn reuses the engine's KV cache.
+type ChatSession struct {
+	store *Store
+	// saveMu orders the writes of the chat's file.
+	saveMu sync.Mutex
+
+	mu     sync.Mutex
+	rec    ChatRecord
+	saved  bool // rec has been written once (a missing file then means the user deleted it)
+	engine Engine
+	opts   model.AnswerOptions
+	conv   Conversation // nil: rebuild from the messages at the next Send
+	// prepared holds each image decoded for engine, by digest, so that every turn passes the
+	// same *model.Image and the conversation encodes it once.
+	prepared map[string]*model.Image
+	// paths finds the images of a session without a store, by digest.
+	paths map[string]string
+	job   *Job
+}
+
+// NewChatSession starts an empty chat on engine (nil: no model loaded yet; Send fails until
+// SetEngine). store, when not nil, saves the chat when a question is sent and when its answer
+// ends.
+func NewChatSession(store *Store, engine Engine, opts model.AnswerOptions) *ChatSession {
+	return &ChatSession{store: store, engine: engine, opts: opts, prepared: map[string]*model.Image{}, paths: map[string]string{}}
+}
+
+// OpenChatSession reopens chat id from store. Its conversation is rebuilt on engine from the
+// saved messages (and their images) at the next Send. An answer that was still being written
+// when the app stopped shows as stopped.
+func OpenChatSession(store *Store, id string, engine Engine, opts model.AnswerOptions) (*ChatSession, error) {
+	if store == nil {
+		return nil, errors.New("open chat: no history store")
+	}
+	rec, err := store.LoadChat(id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rec.Messages {
+		if rec.Messages[i].State == StateStreaming || rec.Messages[i].State == "" {
+			rec.Messages[i].State = StateStopped
+			if !rec.Messages[i].Assistant {
+				rec.Messages[i].State = StateDone
+			}
+		}
+	}
+	s := NewChatSession(store, engine, opts)
+	s.rec, s.saved = *rec, true
+	return s, nil
+}
+
+// ID is the chat's history id ("" until its first message is saved).
+func (s *ChatSession) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec.ID
+}
+
+// Title is the chat's title: the one given with Rename, else the start of the first question
+// ("New chat" before there is one).
+func (s *ChatSession) Title() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.title()
+}
+
+func (s *ChatSession) title() string {
+	if s.rec.Title != "" {
+		return s.rec.Title
+	}
+	for _, m := range s.rec.Messages {
+		if !m.Assistant {
+			if t := titleFrom(m.Text); t != "" {
+				return t
+			}
+			if len(m.Images) > 0 && m.Images[0].Name != "" {
+				return m.Images[0].Name
+			}
+		}
+	}
+	return "New chat"
+}
+
+// Rename gives the chat a new title, saved at once when the chat is in the store.
+func (s *ChatSession) Rename(title string) error {
+	title = strings.TrimSpace(title)
+	if title == "" {
+		return errors.New("rename: the title is empty")
+	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.mu.Lock()
+	s.rec.Title = title
+	id, saved := s.rec.ID, s.saved
+	s.mu.Unlock()
+	if s.store == nil || !saved {
+		return nil
+	}
+	return s.store.Rename(id, title)
+}
+
+// Messages returns a copy of the messages, oldest first.
+func (s *ChatSession) Messages() []ChatMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Clone(s.rec.Messages)
+	for i := range out {
+		out[i].Images = slices.Clone(out[i].Images)
+	}
+	return out
+}
+
+// AnswerText is the text of message index, for copying (the answer so far while streaming);
+// "" for an index out of range.
+func (s *ChatSession) AnswerText(index int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if index < 0 || index >= len(s.rec.Messages) {
+		return ""
+	}
+	return s.rec.Messages[index].Text
+}
+
+// ImagePath is the file of an image of this chat ("" when unknown).
+func (s *ChatSession) ImagePath(ref ImageRef) string {
+	if s.store != nil {
+		return s.store.ImagePath(ref)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paths[ref.SHA256]
+}
+
+// SetEngine switches the chat to another model (or nil when the model is unloaded). The next
+// Send rebuilds the conversation from the messages. A running reply is stopped; SetEngine
+// returns at once, and the old conversation is released once that reply has ended. (Closing
+// the old engine waits for its running work: do it off the UI goroutine.)
+func (s *ChatSession) SetEngine(e Engine) {
+	s.mu.Lock()
+	j, conv := s.job, s.conv
+	s.conv = nil
+	s.prepared = map[string]*model.Image{}
+	s.engine = e
+	s.mu.Unlock()
+	if j != nil {
+		j.Cancel()
+	}
+	if conv != nil {
+		go func() {
+			if j != nil {
+				<-j.Done()
+			}
+			conv.Close()
+		}()
+	}
+}
+
+// SetAnswerOptions changes how later answers are generated.
+func (s *ChatSession) SetAnswerOptions(opts model.AnswerOptions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts = opts
+}
+
+// Send appends the question text with the images at imagePaths and starts the reply job:
+// images are checked (CheckImageFile) at once, then copied into the store and decoded on the
+// job's goroutine, and the answer streams to cb. It fails at once, changing nothing, when a
+// reply is running, no engine is set, an image cannot be attached, or the question is empty
+// without images.
+func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (*Job, error) {
+	text = strings.TrimSpace(text)
+	if text == "" && len(imagePaths) == 0 {
+		return nil, errors.New("write a question or attach an image first")
+	}
+	var names []ImageRef
+	for _, p := range imagePaths {
+		if _, _, err := CheckImageFile(p); err != nil {
+			return nil, err
+		}
+		names = append(names, ImageRef{Name: filepath.Base(p)})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.job != nil {
+		return nil, errors.New("an answer is being written: stop it first")
+	}
+	if s.engine == nil {
+		return nil, errors.New("no model is loaded: choose one first")
+	}
+	now := time.Now().UTC()
+	qi := len(s.rec.Messages)
+	s.rec.Messages = append(s.rec.Messages,
+		ChatMessage{Text: text, Images: names, State: StateDone, Time: now},
+		ChatMessage{Assistant: true, State: StateStreaming, Time: now})
+	engine, opts := s.engine, s.opts
+	paths := slices.Clone(imagePaths)
+	j := newJob(context.Background())
+	s.job = j
+	go j.run(func(ctx context.Context, _ func(Progress)) error {
+		return s.reply(ctx, j, engine, opts, qi, paths, cb)
+	}, nil, func(error) { s.release(j) })
+	return j, nil
+}
+
+// reply runs on the job's goroutine: it stores and prepares the question's images, (re)builds
+// the conversation when needed, streams the answer into message qi+1, and saves the chat.
+//
+// The session stops being Busy before OnDone is called, so that the window can send the
+// next question from it.
+func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, paths []string, cb ChatCallbacks) error {
+	ai := qi + 1
+	fail := func(err error) error {
+		s.mu.Lock()
+		m := &s.rec.Messages[ai]
+		m.State, m.Error = StateError, errorLine(err)
+		if errors.Is(err, model.ErrContextFull) {
+			m.Error = ContextFullMessage(engine.Info().ContextLimit)
+		}
+		msg := *m
+		s.mu.Unlock()
+		if serr := s.save(); serr != nil {
+			msg.Error += " (" + serr.Error() + ")"
+		}
+		s.release(j)
+		if cb.OnDone != nil {
+			cb.OnDone(ai, msg)
+		}
+		return err
+	}
+
+	refs := make([]ImageRef, len(paths))
+	for i, p := range paths {
+		ref, err := s.importImage(p)
+		if err != nil {
+			return fail(err)
+		}
+		refs[i] = ref
+	}
+	s.mu.Lock()
+	s.rec.Messages[qi].Images = refs
+	question := s.rec.Messages[qi]
+	s.mu.Unlock()
+	if err := s.save(); err != nil {
+		return fail(err)
+	}
+	if cb.OnQuestion != nil {
+		cb.OnQuestion(qi, question)
+	}
+
+	images, err := s.prepare(engine, refs)
+	if err != nil {
+		return fail(err)
+	}
+	conv, err := s.conversation(engine, qi)
+	if err != nil {
+		return fail(err)
+	}
+	var start time.Time
+	pieces := 0
+	res, err := conv.Reply(ctx, question.Text, images, opts, func(piece string) {
+		if pieces == 0 {
+			start = time.Now()
+		}
+		pieces++
+		s.mu.Lock()
+		m := &s.rec.Messages[ai]
+		m.Text += piece
+		m.Tokens = pieces
+		if d := time.Since(start); pieces > 1 && d > 0 {
+			m.TokensPerSecond = float64(pieces-1) / d.Seconds()
+		}
+		msg := *m
+		s.mu.Unlock()
+		if cb.OnText != nil {
+			cb.OnText(ai, msg)
+		}
+	})
+	stopped := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
+	if err != nil && !stopped {
+		return fail(err)
+	}
+	s.mu.Lock()
+	m := &s.rec.Messages[ai]
+	// The result's text is decoded from all its tokens at once, which can differ from the
+	// streamed pieces at the very end (a character split over tokens); without one (a reply
+	// stopped before it began) the streamed text stays.
+	if res.Text != "" {
+		m.Text = res.Text
+	}
+	if len(res.Tokens) > 0 {
+		m.Tokens = len(res.Tokens)
+	}
+	m.PromptTokens, m.ReusedTokens = res.PromptTokens, res.ReusedTokens
+	if tps := res.TokensPerSecond(); tps > 0 {
+		m.TokensPerSecond = tps
+	}
+	m.State = StateDone
+	if stopped {
+		m.State = StateStopped
+		// The conversation left the stopped turn out; the model should see what it wrote.
+		if m.Text != "" && s.conv == conv {
+			s.conv = nil
+			go conv.Close() // it may wait for other work on the model
+		}
+	}
+	msg := *m
+	s.mu.Unlock()
+	if serr := s.save(); serr != nil {
+		msg.Error = serr.Error()
+		s.mu.Lock()
+		s.rec.Messages[ai].Error = msg.Error
+		s.mu.Unlock()
+	}
+	s.release(j)
+	if cb.OnDone != nil {
+		cb.OnDone(ai, msg)
+	}
+	if stopped {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// importImage copies an attached file into the store (or, without one, remembers where it
+// is) and returns its reference.
+func (s *ChatSession) importImage(path string) (ImageRef, error) {
+	if s.store != nil {
+		return s.store.ImportImage(path)
+	}
+	format, cfg, err := checkImageFile(path)
+	if err != nil {
+		return ImageRef{}, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ImageRef{}, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
+	}
+	sum := sha256.Sum256(data)
+	ref := ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: formatExt(format), Name: filepath.Base(path), Width: cfg.Width, Height: cfg.Height}
+	s.mu.Lock()
+	s.paths[ref.SHA256] = path
+	s.mu.Unlock()
+	return ref, nil
+}
+
+// prepare decodes the images of refs for engine, once per image and engine.
+func (s *ChatSession) prepare(engine Engine, refs []ImageRef) ([]*model.Image, error) {
+	out := make([]*model.Image, len(refs))
+	for i, ref := range refs {
+		s.mu.Lock()
+		img := s.prepared[ref.SHA256]
+		s.mu.Unlock()
+		if img == nil {
+			path := s.ImagePath(ref)
+			if path == "" {
+				return nil, fmt.Errorf("the image %s of this chat is missing", ref.Name)
+			}
+			var err error
+			if img, err = engine.ReadImage(path); err != nil {
+				return nil, fmt.Errorf("read %s: %w", ref.Name, err)
+			}
+			s.mu.Lock()
+			if s.engine == engine {
+				s.prepared[ref.SHA256] = img
+			}
+			s.mu.Unlock()
+		}
+		out[i] = img
+	}
+	return out, nil
+}
+
+// conversation returns the conversation continuing the messages before the question at qi,
+// building it from them when there is none.
+func (s *ChatSession) conversation(engine Engine, qi int) (Conversation, error) {
+	s.mu.Lock()
+	conv := s.conv
+	var turns [][2]ChatMessage
+	for i := 0; i+1 < qi; i += 2 {
+		q, a := s.rec.Messages[i], s.rec.Messages[i+1]
+		if a.State == StateDone || a.State == StateStopped && a.Text != "" {
+			turns = append(turns, [2]ChatMessage{q, a})
+		}
+	}
+	s.mu.Unlock()
+	if conv != nil {
+		return conv, nil
+	}
+	var history []model.Message
+	for _, t := range turns {
+		images, err := s.prepare(engine, t[0].Images)
+		if err != nil {
+			return nil, err
+		}
+		history = append(history, model.Message{Text: t[0].Text, Images: images}, model.Message{Assistant: true, Text: t[1].Text})
+	}
+	conv, err := engine.NewConversation(history)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.engine != engine {
+		conv.Close()
+		return nil, errors.New("the model was changed")
+	}
+	s.conv = conv
+	return conv, nil
+}
+
+// save writes the chat to the store, unless there is none or the user deleted the chat. The
+// files are written outside s.mu, so the window's calls never wait for a disk.
+func (s *ChatSession) save() error {
+	if s.store == nil {
+		return nil
+	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.mu.Lock()
+	saved, id := s.saved, s.rec.ID
+	s.mu.Unlock()
+	diskTitle := ""
+	if saved {
+		// The title may have been changed in the history list, and a deleted chat stays
+		// deleted.
+		disk, err := s.store.LoadChat(id)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil {
+			diskTitle = disk.Title
+		}
+	}
+	s.mu.Lock()
+	if diskTitle != "" {
+		s.rec.Title = diskTitle
+	}
+	if s.rec.Title == "" {
+		s.rec.Title = s.title()
+	}
+	if s.engine != nil {
+		s.rec.Model = s.engine.Info().Name
+	}
+	s.rec.Answer = AnswerSettings{MaxNewTokens: s.opts.MaxNewTokens, Temperature: s.opts.Temperature, TopP: s.opts.TopP}
+	rec := s.rec
+	rec.Messages = slices.Clone(s.rec.Messages)
+	s.mu.Unlock()
+	if err := s.store.SaveChat(&rec); err != nil {
+		return fmt.Errorf("the chat could not be saved: %w", err)
+	}
+	s.mu.Lock()
+	s.rec.ID, s.rec.Created, s.rec.Updated, s.rec.Version = rec.ID, rec.Created, rec.Updated, rec.Version
+	s.saved = true
+	s.mu.Unlock()
+	return nil
+}
+
+// Busy reports whether a reply is running.
+func (s *ChatSession) Busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.job != nil
+}
+
+// Stop cancels the running reply (the engine stops within one decoding step); the answer keeps
+// what was written and is marked StateStopped. It returns at once; the reply job's Done says
+// when it has stopped. Without a running reply it does nothing.
+func (s *ChatSession) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.job != nil {
+		s.job.Cancel()
+	}
+}
+
+// release ends j's hold on the session (it was the running reply).
+func (s *ChatSession) release(j *Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.job == j {
+		s.job = nil
+	}
+}
+
+// Close stops a running reply and releases the conversation once it has ended; it returns at
+// once.
+func (s *ChatSession) Close() { s.SetEngine(nil) }
+
+// ContextFullMessage is what a chat shows when the conversation has outgrown the model's
+// context of limit tokens.
+func ContextFullMessage(limit int) string {
+	return fmt.Sprintf("This conversation is longer than the model's context (%d tokens). Start a new chat to continue.", limit)
+}
+
+// errorLine makes an error one line for a message (config errors span lines).
+func errorLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}

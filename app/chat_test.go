@@ -1,0 +1,262 @@
+package app_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/model"
+)
+
+// recorder collects a reply's callbacks.
+type recorder struct {
+	mu       sync.Mutex
+	texts    []string
+	question *app.ChatMessage
+	done     *app.ChatMessage
+	first    chan struct{} // closed at the first piece of text
+}
+
+func newRecorder() *recorder { return &recorder{first: make(chan struct{})} }
+
+func (r *recorder) callbacks() app.ChatCallbacks {
+	return app.ChatCallbacks{
+		OnText: func(i int, m app.ChatMessage) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.texts) == 0 {
+				close(r.first)
+			}
+			r.texts = append(r.texts, m.Text)
+		},
+		OnQuestion: func(i int, m app.ChatMessage) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.question = &m
+		},
+		OnDone: func(i int, m app.ChatMessage) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.done = &m
+		},
+	}
+}
+
+// send sends and waits for the reply.
+func send(t *testing.T, s *app.ChatSession, text string, images ...string) *recorder {
+	t.Helper()
+	r := newRecorder()
+	j, err := s.Send(text, images, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Wait()
+	if r.done == nil {
+		t.Fatal("OnDone was not called")
+	}
+	return r
+}
+
+func TestChatStreams(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(time.Millisecond)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	img := writePNG(t, t.TempDir(), "street.png", 64, 48)
+	r := send(t, s, "What is written on this sign?", img)
+
+	want := "This is a fake answer."
+	if len(r.texts) != 5 || r.texts[0] != "This" || r.texts[4] != want {
+		t.Errorf("OnText saw %q, want the answer growing word by word", r.texts)
+	}
+	if r.done.State != app.StateDone || r.done.Text != want || r.done.Tokens != 5 || r.done.TokensPerSecond <= 0 {
+		t.Errorf("OnDone got %+v", *r.done)
+	}
+	if r.question == nil || len(r.question.Images) != 1 || r.question.Images[0].Name != "street.png" || r.question.Images[0].SHA256 == "" {
+		t.Errorf("OnQuestion got %+v", r.question)
+	}
+	msgs := s.Messages()
+	if len(msgs) != 2 || msgs[0].Assistant || !msgs[1].Assistant || msgs[1].Text != want || s.AnswerText(1) != want {
+		t.Fatalf("messages %+v", msgs)
+	}
+	if s.Busy() {
+		t.Error("Busy after the reply ended")
+	}
+	q := eng.Questions()
+	if len(q) != 1 || q[0].Text != "What is written on this sign?" || len(q[0].Images) != 1 || q[0].Images[0].Width != 64 {
+		t.Errorf("the engine was asked %+v", q)
+	}
+	// The chat is in the history, titled by its question, with its image stored.
+	if s.ID() == "" || s.Title() != "What is written on this sign?" {
+		t.Errorf("ID %q, title %q", s.ID(), s.Title())
+	}
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Messages) != 2 || rec.Messages[1].Text != want || rec.Messages[1].State != app.StateDone || rec.Model != "fake" {
+		t.Errorf("saved chat %+v", rec)
+	}
+	if _, err := os.Stat(store.ImagePath(rec.Messages[0].Images[0])); err != nil {
+		t.Errorf("the attached image is not in the store: %v", err)
+	}
+}
+
+func TestChatMultiTurnKeepsConversation(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	s := app.NewChatSession(nil, eng, model.AnswerOptions{})
+	img := writePNG(t, t.TempDir(), "a.png", 8, 8)
+	send(t, s, "first", img)
+	send(t, s, "second")
+	send(t, s, "third", img)
+	// One conversation for all turns: the engine keeps its KV cache.
+	if h := eng.Histories(); len(h) != 1 || len(h[0]) != 0 {
+		t.Errorf("conversations built: %d (%v), want one, empty", len(h), h)
+	}
+	q := eng.Questions()
+	// The same picture is the same *model.Image each time, so the engine encodes it once.
+	if len(q) != 3 || q[0].Images[0] != q[2].Images[0] {
+		t.Errorf("questions %+v: the image was prepared twice", q)
+	}
+
+	// After a model switch the conversation is rebuilt from the messages, images included.
+	eng2 := apptest.NewFakeEngine(0)
+	s.SetEngine(eng2)
+	send(t, s, "fourth")
+	h := eng2.Histories()
+	if len(h) != 1 || len(h[0]) != 6 || h[0][0].Text != "first" || len(h[0][0].Images) != 1 || !h[0][5].Assistant || len(h[0][4].Images) != 1 {
+		t.Fatalf("history after the switch: %+v", h)
+	}
+	if len(s.Messages()) != 8 {
+		t.Errorf("%d messages, want 8", len(s.Messages()))
+	}
+}
+
+func TestChatStop(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(20 * time.Millisecond)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	r := newRecorder()
+	j, err := s.Send("tell me a long story", nil, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send("again", nil, app.ChatCallbacks{}); err == nil {
+		t.Error("a second Send while answering was accepted")
+	}
+	<-r.first
+	s.Stop()
+	if err := j.Wait(); err == nil {
+		t.Error("the stopped reply's job has no error")
+	}
+	if r.done.State != app.StateStopped || !strings.HasPrefix(r.done.Text, "This") || r.done.Text == "This is a fake answer." {
+		t.Fatalf("stopped answer %+v, want state stopped with the words written so far", *r.done)
+	}
+	msgs := s.Messages()
+	if msgs[1].State != app.StateStopped || msgs[1].Text != r.done.Text {
+		t.Errorf("stored message %+v", msgs[1])
+	}
+	rec, _ := store.LoadChat(s.ID())
+	if rec.Messages[1].State != app.StateStopped || rec.Messages[1].Text != r.done.Text {
+		t.Errorf("saved answer %+v", rec.Messages[1])
+	}
+	// The next turn sees what was written before the stop.
+	eng.Delay = 0
+	send(t, s, "go on")
+	h := eng.Histories()
+	if len(h) != 2 || len(h[1]) != 2 || h[1][1].Text != r.done.Text {
+		t.Errorf("histories %+v, want a rebuilt conversation holding the stopped answer", h)
+	}
+}
+
+func TestChatErrors(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.png")
+	os.WriteFile(text, []byte("not an image"), 0o644)
+
+	s := app.NewChatSession(nil, nil, model.AnswerOptions{})
+	if _, err := s.Send("hello", nil, app.ChatCallbacks{}); err == nil || !strings.Contains(err.Error(), "no model") {
+		t.Errorf("Send without an engine: %v", err)
+	}
+	eng := apptest.NewFakeEngine(0)
+	s.SetEngine(eng)
+	if _, err := s.Send("  ", nil, app.ChatCallbacks{}); err == nil {
+		t.Error("an empty question was sent")
+	}
+	if _, err := s.Send("what is this?", []string{text}, app.ChatCallbacks{}); !errors.Is(err, app.ErrNotImage) {
+		t.Errorf("Send with a text file: %v", err)
+	}
+	if _, err := s.Send("what is this?", []string{dir}, app.ChatCallbacks{}); !errors.Is(err, app.ErrNotImage) {
+		t.Errorf("Send with a folder: %v", err)
+	}
+	if n := len(s.Messages()); n != 0 {
+		t.Errorf("refused sends left %d messages", n)
+	}
+}
+
+func TestChatContextFull(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.ContextLimit = 20
+	s := app.NewChatSession(nil, eng, model.AnswerOptions{})
+	send(t, s, "one two three")
+	r := send(t, s, strings.Repeat("word ", 20))
+	want := "This conversation is longer than the model's context (20 tokens). Start a new chat to continue."
+	if r.done.State != app.StateError || r.done.Error != want {
+		t.Errorf("answer %+v, want the context-full message", *r.done)
+	}
+	// The failed turn stays on screen but the model does not see it.
+	s.SetEngine(eng)
+	send(t, s, "short")
+	h := eng.Histories()
+	if len(h) != 2 || len(h[1]) != 2 || h[1][0].Text != "one two three" {
+		t.Errorf("rebuilt history %+v, want the first turn only", h)
+	}
+}
+
+func TestChatReopen(t *testing.T) {
+	store := openStore(t)
+	img := writePNG(t, t.TempDir(), "dog.png", 30, 20)
+	eng := apptest.NewFakeEngine(0)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	send(t, s, "what animal?", img)
+	s.Close()
+	// The original file is gone: the chat keeps its own copy.
+	os.Remove(img)
+
+	if err := store.Rename(s.ID(), "The dog chat"); err != nil {
+		t.Fatal(err)
+	}
+	eng2 := apptest.NewFakeEngine(0)
+	s2, err := app.OpenChatSession(store, s.ID(), eng2, model.AnswerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Title() != "The dog chat" || len(s2.Messages()) != 2 {
+		t.Errorf("reopened: %q, %d messages", s2.Title(), len(s2.Messages()))
+	}
+	r := send(t, s2, "what colour?")
+	if r.done.State != app.StateDone {
+		t.Fatalf("reply in the reopened chat: %+v", *r.done)
+	}
+	h := eng2.Histories()
+	if len(h) != 1 || len(h[0]) != 2 || len(h[0][0].Images) != 1 || h[0][0].Images[0].Width != 30 {
+		t.Errorf("rebuilt history %+v, want the first turn with its image", h)
+	}
+	rec, _ := store.LoadChat(s2.ID())
+	if rec.Title != "The dog chat" || len(rec.Messages) != 4 {
+		t.Errorf("saved: %q with %d messages", rec.Title, len(rec.Messages))
+	}
+	// A deleted chat is not brought back by a later reply.
+	if err := store.Delete(s2.ID()); err != nil {
+		t.Fatal(err)
+	}
+	send(t, s2, "still there?")
+	if _, err := store.LoadChat(s2.ID()); err == nil {
+		t.Error("a reply saved a deleted chat again")
+	}
+}

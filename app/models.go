@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Location says where a model lives, for the picker.
+type Location string
+
+// Model locations.
+const (
+	// LocationApp is the app's own models folder (UserModelsDir).
+	LocationApp Location = "app folder"
+	// LocationHFCache is the Hugging Face hub cache.
+	LocationHFCache Location = "Hugging Face cache"
+	// LocationUser is a folder the user added in the settings.
+	LocationUser Location = "your folder"
+	// LocationEnv is a folder JANUS_MODELS names.
+	LocationEnv Location = "JANUS_MODELS"
+)
+
+// SearchRoot is one folder the model search looks in.
+type SearchRoot struct {
+	// Path is the folder.
+	Path string
+	// Location says what it is.
+	Location Location
+	// Exists is false for a folder that is not there (often the case for the defaults).
+	Exists bool
+}
+
+// ModelChoice is one line of the model picker.
+type ModelChoice struct {
+	ModelEntry
+	// Location says where it lives.
+	Location Location
+	// MemoryBytes is the memory its weights need when loaded (0 when unknown, as for an
+	// incomplete folder).
+	MemoryBytes int64
+}
+
+// ModelSearch is what the picker and the "no model found" screen show.
+type ModelSearch struct {
+	// Roots are the folders searched, in order.
+	Roots []SearchRoot
+	// Models are the models found (complete or not).
+	Models []ModelChoice
+	// Err joins the folders that could not be read.
+	Err error
+}
+
+// SearchRoots lists the folders to search: DefaultRoots(env) and then the user's extra
+// folders, each with its Location.
+func SearchRoots(env Env, extra []string) []SearchRoot {
+	var roots []SearchRoot
+	add := func(p string, loc Location) {
+		if p == "" || slices.ContainsFunc(roots, func(r SearchRoot) bool { return filepath.Clean(r.Path) == filepath.Clean(p) }) {
+			return
+		}
+		st, err := os.Stat(p)
+		roots = append(roots, SearchRoot{Path: p, Location: loc, Exists: err == nil && st.IsDir()})
+	}
+	if env.get("JANUS_MODELS") != "" {
+		for _, r := range DefaultRoots(env) {
+			add(r, LocationEnv)
+		}
+	} else {
+		add(env.UserModelsDir(), LocationApp)
+		add(env.HFHubCache(), LocationHFCache)
+	}
+	for _, r := range extra {
+		add(r, LocationUser)
+	}
+	return roots
+}
+
+// SearchModels runs Discover over SearchRoots(env, extra) and sizes what it finds.
+func SearchModels(env Env, extra []string) ModelSearch {
+	s := ModelSearch{Roots: SearchRoots(env, extra)}
+	paths := make([]string, len(s.Roots))
+	for i, r := range s.Roots {
+		paths[i] = r.Path
+	}
+	entries, err := Discover(paths)
+	s.Err = err
+	for _, e := range entries {
+		c := ModelChoice{ModelEntry: e, Location: s.locate(e.Path)}
+		if e.Complete {
+			if d, err := Describe(e.Path); err == nil {
+				c.MemoryBytes = weightsMemory(d, true)
+			}
+		}
+		s.Models = append(s.Models, c)
+	}
+	return s
+}
+
+// locate finds the root a model folder was found under (the longest one holding it).
+func (s ModelSearch) locate(dir string) Location {
+	loc, best := LocationUser, -1
+	for _, r := range s.Roots {
+		rel, err := filepath.Rel(r.Path, dir)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		if n := len(filepath.Clean(r.Path)); n > best {
+			loc, best = r.Location, n
+		}
+	}
+	return loc
+}
+
+// Usable are the complete models.
+func (s ModelSearch) Usable() []ModelChoice {
+	var out []ModelChoice
+	for _, m := range s.Models {
+		if m.Complete {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// NoModelText is the "no model found" screen's text: where models were looked for and how
+// to get one.
+func (s ModelSearch) NoModelText() string {
+	var b strings.Builder
+	b.WriteString("No Janus model was found. Janus Desktop looked in:\n")
+	appDir, hub := "", ""
+	for _, r := range s.Roots {
+		state := ""
+		if !r.Exists {
+			state = ", not there"
+		}
+		fmt.Fprintf(&b, "  • %s (%s%s)\n", r.Path, r.Location, state)
+		switch r.Location {
+		case LocationApp:
+			appDir = r.Path
+		case LocationHFCache:
+			hub = r.Path
+		}
+	}
+	if broken := len(s.Models) - len(s.Usable()); broken > 0 {
+		fmt.Fprintf(&b, "%d model folder(s) were found but are incomplete; the model list says what is missing.\n", broken)
+	}
+	b.WriteString("\nTo get one:\n")
+	repo := SuggestedRepos()[0]
+	if hub != "" {
+		fmt.Fprintf(&b, "  • download it with the Hugging Face tools: huggingface-cli download %s (it lands in %s)\n", repo, hub)
+	} else {
+		fmt.Fprintf(&b, "  • download it with the Hugging Face tools: huggingface-cli download %s\n", repo)
+	}
+	if appDir != "" {
+		fmt.Fprintf(&b, "  • or put a model folder (config.json, the weights and the tokenizer files) in %s\n", appDir)
+	}
+	b.WriteString("  • or add the folder that holds your models in Settings.\n")
+	b.WriteString("Janus-Pro-1B is the smallest (a 4.2 GB download); Janus-Pro-7B (14.8 GB) draws and reads better and needs a machine with more memory than that.")
+	return b.String()
+}
+
+// SuggestedRepos are the Hugging Face repositories of the released models, smallest first.
+func SuggestedRepos() []string {
+	return []string{"deepseek-ai/Janus-Pro-1B", "deepseek-ai/Janus-1.3B", "deepseek-ai/Janus-Pro-7B"}
+}
+
+// Downloader fetches a model into the app's models folder. The download itself is another
+// issue: until one exists the window shows its "Download…" button disabled (a nil
+// Downloader).
+type Downloader interface {
+	// Download fetches repo ("deepseek-ai/Janus-Pro-1B"), reporting bytes done of total, and
+	// returns the model folder.
+	Download(ctx context.Context, repo string, progress func(done, total int64)) (dir string, err error)
+}

@@ -1,0 +1,107 @@
+package app_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+)
+
+// envWith describes a Linux machine with home folder home and the variables vars.
+func envWith(home string, vars map[string]string) app.Env {
+	return app.Env{GOOS: "linux", Home: home, Getenv: func(k string) string { return vars[k] }}
+}
+
+func TestSearchRoots(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".cache", "huggingface", "hub"), 0o755)
+	extra := filepath.Join(home, "mine")
+	roots := app.SearchRoots(envWith(home, nil), []string{extra, extra})
+	want := []app.SearchRoot{
+		{Path: filepath.Join(home, ".local", "share", "janus-desktop", "models"), Location: app.LocationApp, Exists: false},
+		{Path: filepath.Join(home, ".cache", "huggingface", "hub"), Location: app.LocationHFCache, Exists: true},
+		{Path: extra, Location: app.LocationUser, Exists: false},
+	}
+	if len(roots) != len(want) {
+		t.Fatalf("SearchRoots = %+v, want %+v", roots, want)
+	}
+	for i := range want {
+		if roots[i] != want[i] {
+			t.Errorf("root %d = %+v, want %+v", i, roots[i], want[i])
+		}
+	}
+	env := envWith(home, map[string]string{"JANUS_MODELS": "/a:/b"})
+	roots = app.SearchRoots(env, nil)
+	if len(roots) != 2 || roots[0].Path != "/a" || roots[1].Location != app.LocationEnv {
+		t.Errorf("with JANUS_MODELS: %+v", roots)
+	}
+}
+
+func TestSearchModels(t *testing.T) {
+	home := t.TempDir()
+	env := envWith(home, nil)
+	appDir := env.UserModelsDir()
+	apptest.TinyA(t, filepath.Join(appDir, "tiny-a"))
+	tmp := t.TempDir()
+	apptest.TinyA(t, filepath.Join(tmp, "pro"))
+	apptest.ToHFCache(t, filepath.Join(tmp, "pro"), env.HFHubCache(), "deepseek-ai/Janus-Pro-1B", "abc123", true)
+	mine := filepath.Join(home, "mine")
+	apptest.TinyA(t, filepath.Join(mine, "broken"), "tokenizer.json")
+
+	s := app.SearchModels(env, []string{mine})
+	if s.Err != nil {
+		t.Fatal(s.Err)
+	}
+	got := map[string]app.ModelChoice{}
+	for _, m := range s.Models {
+		got[m.Name] = m
+	}
+	for _, tc := range []struct {
+		name     string
+		loc      app.Location
+		complete bool
+	}{
+		{"tiny-a", app.LocationApp, true},
+		{"Janus-Pro-1B", app.LocationHFCache, true},
+		{"broken", app.LocationUser, false},
+	} {
+		m, ok := got[tc.name]
+		if !ok {
+			t.Errorf("%s not found in %+v", tc.name, s.Models)
+			continue
+		}
+		if m.Location != tc.loc || m.Complete != tc.complete || m.WeightBytes == 0 {
+			t.Errorf("%s: %+v", tc.name, m)
+		}
+		if tc.complete != (m.MemoryBytes > 0) {
+			t.Errorf("%s: memory needed %d", tc.name, m.MemoryBytes)
+		}
+	}
+	if len(s.Usable()) != 2 {
+		t.Errorf("Usable = %d models, want 2", len(s.Usable()))
+	}
+}
+
+func TestNoModelText(t *testing.T) {
+	home := t.TempDir()
+	env := envWith(home, nil)
+	s := app.SearchModels(env, nil)
+	if len(s.Models) != 0 || len(s.Usable()) != 0 {
+		t.Fatalf("models in an empty home: %+v", s.Models)
+	}
+	text := s.NoModelText()
+	for _, want := range []string{
+		"No Janus model was found",
+		env.UserModelsDir() + " (app folder, not there)",
+		env.HFHubCache() + " (Hugging Face cache, not there)",
+		"huggingface-cli download deepseek-ai/Janus-Pro-1B",
+		"add the folder that holds your models in Settings",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("NoModelText lacks %q:\n%s", want, text)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/janus-desktop/janus/model"
+)
+
+// SettingsFile is the settings' file name in the store folder.
+const SettingsFile = "settings.json"
+
+// AnswerSettings are how chat answers are generated.
+type AnswerSettings struct {
+	// MaxNewTokens caps an answer (0: model.DefaultMaxNewTokens).
+	MaxNewTokens int `json:"max_new_tokens"`
+	// Temperature 0 is greedy decoding, as the official inference.py; the demos use 0.1.
+	Temperature float64 `json:"temperature"`
+	// TopP filters sampling when Temperature > 0 (0: off).
+	TopP float64 `json:"top_p"`
+}
+
+// Options is the model form of a.
+func (a AnswerSettings) Options() model.AnswerOptions {
+	return model.AnswerOptions{MaxNewTokens: a.MaxNewTokens, Temperature: a.Temperature, TopP: a.TopP}
+}
+
+// Settings are the user's choices, kept in settings.json in the store folder.
+type Settings struct {
+	// Version is the file format's version.
+	Version int `json:"version"`
+	// Backend is "auto", "cpu" or "metal".
+	Backend string `json:"backend"`
+	// Threads caps the CPU backend's goroutines (0: every core).
+	Threads int `json:"threads"`
+	// Generation holds the canvas's defaults (its Prompt is ignored).
+	Generation GenerationSettings `json:"generation"`
+	// Answer holds the chat's answer settings.
+	Answer AnswerSettings `json:"answer"`
+	// ModelFolders are folders the user added to the model search.
+	ModelFolders []string `json:"model_folders,omitempty"`
+	// LastModel is the path of the model folder loaded last, loaded again at start.
+	LastModel string `json:"last_model,omitempty"`
+}
+
+// DefaultSettings are the settings of a first start: automatic backend, every core, the
+// original's generation defaults, greedy answers.
+func DefaultSettings() Settings {
+	return Settings{Version: SettingsVersion, Backend: "auto", Generation: DefaultGenerationSettings()}
+}
+
+// SettingsVersion is the version of settings.json this code writes.
+const SettingsVersion = 1
+
+// MaxThreads bounds the threads setting; more goroutines than this per op only add overhead.
+const MaxThreads = 1024
+
+// Validate reports the first setting out of range.
+func (s Settings) Validate() error {
+	switch strings.ToLower(s.Backend) {
+	case "auto", "cpu", "metal":
+	default:
+		return fmt.Errorf("backend %q: want auto, cpu or metal", s.Backend)
+	}
+	if s.Threads < 0 || s.Threads > MaxThreads {
+		return fmt.Errorf("threads %d: want 0 (every core) to %d", s.Threads, MaxThreads)
+	}
+	if err := s.Generation.Validate(); err != nil {
+		return fmt.Errorf("generation defaults: %w", err)
+	}
+	if err := s.Answer.Options().Validate(); err != nil {
+		return fmt.Errorf("answer settings: %w", err)
+	}
+	for _, f := range s.ModelFolders {
+		if !filepath.IsAbs(f) {
+			return fmt.Errorf("model folder %q is not an absolute path", f)
+		}
+	}
+	return nil
+}
+
+// LoadSettings reads settings.json. Fields the file lacks keep their defaults (a file from
+// an older version, or one edited by hand). A missing file gives DefaultSettings; a corrupt,
+// unknown-version or invalid one is set aside (NAME.corrupt-TIMESTAMP, reported as a
+// Problem) and the defaults are returned with it.
+func (s *Store) LoadSettings() (Settings, []Problem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := filepath.Join(s.root, SettingsFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return DefaultSettings(), nil, nil
+	}
+	if err != nil {
+		return DefaultSettings(), nil, fmt.Errorf("read settings: %w", err)
+	}
+	st := DefaultSettings()
+	err = decodeVersioned(data, &st)
+	if err == nil && st.Version > SettingsVersion {
+		err = fmt.Errorf("version %d is newer than this app reads (%d)", st.Version, SettingsVersion)
+	}
+	if err == nil {
+		err = st.Validate()
+	}
+	if err != nil {
+		return DefaultSettings(), []Problem{*s.setAside(path, err)}, nil
+	}
+	return st, nil, nil
+}
+
+// SaveSettings validates and writes settings.json atomically.
+func (s *Store) SaveSettings(st Settings) error {
+	if err := st.Validate(); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	st.Version = SettingsVersion
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeJSON(filepath.Join(s.root, SettingsFile), st)
+}

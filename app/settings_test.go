@@ -1,0 +1,129 @@
+package app_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
+)
+
+func TestSettingsRoundTrip(t *testing.T) {
+	s := openStore(t)
+	st, problems, err := s.LoadSettings()
+	if err != nil || len(problems) != 0 {
+		t.Fatal(err, problems)
+	}
+	def := app.DefaultSettings()
+	if st.Backend != "auto" || st.Threads != 0 || st.Generation.N != 1 || st.Generation.CFG != model.DefaultCFG ||
+		st.Generation.Temperature != model.DefaultTemperature || st.Generation.FixedSeed {
+		t.Errorf("settings without a file = %+v, want the defaults %+v", st, def)
+	}
+	st.Backend, st.Threads = "cpu", 2
+	st.Generation.N, st.Generation.FixedSeed, st.Generation.Seed, st.Generation.CFG = 4, true, 42, 3.5
+	st.ModelFolders = []string{"/mnt/models"}
+	st.LastModel = "/mnt/models/Janus-Pro-1B"
+	st.Answer.Temperature = 0.1
+	if err := s.SaveSettings(st); err != nil {
+		t.Fatal(err)
+	}
+	got, problems, err := s.LoadSettings()
+	if err != nil || len(problems) != 0 {
+		t.Fatal(err, problems)
+	}
+	if got.Backend != "cpu" || got.Threads != 2 || got.Generation.N != 4 || !got.Generation.FixedSeed || got.Generation.Seed != 42 ||
+		got.Generation.CFG != 3.5 || got.ModelFolders[0] != "/mnt/models" || got.LastModel != st.LastModel || got.Answer.Temperature != 0.1 {
+		t.Errorf("LoadSettings = %+v, want %+v", got, st)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*app.Settings)
+		want   string
+	}{
+		{"backend", func(s *app.Settings) { s.Backend = "cuda" }, "backend"},
+		{"threads", func(s *app.Settings) { s.Threads = -1 }, "threads"},
+		{"images", func(s *app.Settings) { s.Generation.N = 9 }, "number of images"},
+		{"no images", func(s *app.Settings) { s.Generation.N = 0 }, "number of images"},
+		{"cfg", func(s *app.Settings) { s.Generation.CFG = -1 }, "guidance"},
+		{"temperature", func(s *app.Settings) { s.Generation.Temperature = -0.5 }, "temperature"},
+		{"answer", func(s *app.Settings) { s.Answer.TopP = 2 }, "answer settings"},
+		{"folder", func(s *app.Settings) { s.ModelFolders = []string{"relative/dir"} }, "absolute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := app.DefaultSettings()
+			tc.change(&st)
+			err := st.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate = %v, want an error about %s", err, tc.want)
+			}
+			if err := openStore(t).SaveSettings(st); err == nil {
+				t.Error("SaveSettings wrote invalid settings")
+			}
+		})
+	}
+	for _, b := range []string{"auto", "cpu", "metal", "CPU"} {
+		st := app.DefaultSettings()
+		st.Backend = b
+		if err := st.Validate(); err != nil {
+			t.Errorf("backend %q: %v", b, err)
+		}
+	}
+}
+
+// TestSettingsFile checks how files that were not written by SaveSettings are read: missing
+// fields get defaults; corrupt, invalid and unknown-version files are set aside.
+func TestSettingsFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		check         func(t *testing.T, st app.Settings)
+		problem       string // "" when the file is read
+	}{
+		{name: "partial", content: `{"version": 1, "threads": 3}`, check: func(t *testing.T, st app.Settings) {
+			if st.Threads != 3 || st.Backend != "auto" || st.Generation.N != 1 || st.Generation.CFG != model.DefaultCFG {
+				t.Errorf("partial file read as %+v", st)
+			}
+		}},
+		{name: "partial generation", content: `{"version": 1, "generation": {"n": 2}}`, check: func(t *testing.T, st app.Settings) {
+			if st.Generation.N != 2 || st.Generation.CFG != model.DefaultCFG || st.Generation.Temperature != model.DefaultTemperature {
+				t.Errorf("partial generation read as %+v", st.Generation)
+			}
+		}},
+		{name: "corrupt", content: `{"version": 1, "thr`, problem: "not valid JSON"},
+		{name: "invalid", content: `{"version": 1, "threads": -4}`, problem: "threads"},
+		{name: "newer", content: `{"version": 2, "backend": "cpu"}`, problem: "newer than this app reads"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			path := filepath.Join(s.Root(), app.SettingsFile)
+			os.WriteFile(path, []byte(tc.content), 0o644)
+			st, problems, err := s.LoadSettings()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.problem == "" {
+				if len(problems) != 0 {
+					t.Fatalf("problems %v", problems)
+				}
+				tc.check(t, st)
+				return
+			}
+			if len(problems) != 1 || !strings.Contains(problems[0].Error(), tc.problem) {
+				t.Fatalf("problems = %v, want one about %q", problems, tc.problem)
+			}
+			if def := app.DefaultSettings(); st.Backend != def.Backend || st.Threads != def.Threads {
+				t.Errorf("with a bad file LoadSettings = %+v, want the defaults", st)
+			}
+			if kept, _ := os.ReadFile(problems[0].MovedTo); string(kept) != tc.content {
+				t.Errorf("the set-aside file holds %q", kept)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Errorf("the bad file is still in place")
+			}
+		})
+	}
+}

@@ -1,0 +1,660 @@
+package app
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// StoreVersion is the version of the history files this code writes; files of a later
+// version are set aside rather than misread.
+const StoreVersion = 1
+
+// Kind tells chats from image sets in the history.
+type Kind string
+
+// History kinds.
+const (
+	KindChat     Kind = "chat"
+	KindImageSet Kind = "images"
+)
+
+// ImageRef names an image copied into the store: its content's SHA-256, which is also its
+// file name under images/.
+type ImageRef struct {
+	// SHA256 is the hex digest of the file's bytes.
+	SHA256 string `json:"sha256"`
+	// Ext is the file's extension with its dot (".png", ".jpg"), from its content.
+	Ext string `json:"ext"`
+	// Name is the file's original base name, for people.
+	Name string `json:"name,omitempty"`
+	// Width and Height are the picture's size.
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
+}
+
+// ChatRecord is a chat as chats/ID.json holds it.
+type ChatRecord struct {
+	// Version is the file format's (StoreVersion when written).
+	Version int `json:"version"`
+	// ID names the file (chats/ID.json).
+	ID string `json:"id"`
+	// Title is what the history list shows.
+	Title string `json:"title"`
+	// Created and Updated are UTC times; the history lists the last updated first.
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Model is the name of the model that wrote the last answer.
+	Model string `json:"model,omitempty"`
+	// Messages alternate question and answer, oldest first.
+	Messages []ChatMessage `json:"messages"`
+	// Answer holds the answer settings the chat used.
+	Answer AnswerSettings `json:"answer"`
+}
+
+// SetImage is one image of an image set.
+type SetImage struct {
+	// Image is the PNG in the store (with its text chunks).
+	Image ImageRef `json:"image"`
+	// Seed is the image's own seed: generating it alone with this seed gives it again.
+	Seed uint64 `json:"seed"`
+}
+
+// ImageSet is one generation run as sets/ID.json holds it.
+type ImageSet struct {
+	// Version is the file format's (StoreVersion when written).
+	Version int `json:"version"`
+	// ID names the file (sets/ID.json).
+	ID string `json:"id"`
+	// Title is what the history list shows (the start of the prompt).
+	Title string `json:"title"`
+	// Created and Updated are UTC times.
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Model is the name of the model that drew the images.
+	Model string `json:"model,omitempty"`
+	// Settings are the run's, with the seed of image 0.
+	Settings GenerationSettings `json:"settings"`
+	// Images are the pictures in the store, image 0 first.
+	Images []SetImage `json:"images"`
+}
+
+// HistoryEntry is one line of the history list.
+type HistoryEntry struct {
+	// ID is the chat's or set's id (for LoadChat, LoadSet, Rename, Delete).
+	ID string
+	// Kind tells which.
+	Kind Kind
+	// Title is the chat's or set's title.
+	Title string
+	// Created and Updated are the record's times.
+	Created time.Time
+	Updated time.Time
+	// Thumbnail is the path of a small picture for the entry ("" when it has none): the first
+	// image of the chat or set. Store.ThumbnailPath makes it on first use.
+	Thumbnail string
+	// Image is the entry's first image ("" SHA256 when it has none).
+	Image ImageRef
+}
+
+// Problem is a history or settings file that could not be read and was set aside.
+type Problem struct {
+	// Path is the file as it was; MovedTo is where it was moved ("" if moving failed too).
+	Path, MovedTo string
+	// Err says what was wrong.
+	Err error
+}
+
+// Error is the one-line message for the window.
+func (p Problem) Error() string {
+	if p.MovedTo == "" {
+		return fmt.Sprintf("%s could not be read (%v) and could not be set aside", p.Path, p.Err)
+	}
+	return fmt.Sprintf("%s could not be read (%v); it was kept as %s", p.Path, p.Err, filepath.Base(p.MovedTo))
+}
+
+// Unwrap returns the reason.
+func (p Problem) Unwrap() error { return p.Err }
+
+// Store is the history folder: chats, image sets, the images they refer to, and
+// settings.json. Every write is atomic (temporary file, fsync, rename, fsync of the folder),
+// so a crash at any moment leaves each file either as it was or complete. Its methods may be
+// called from any goroutine; they read and write files, so a window calls them off its UI
+// goroutine.
+type Store struct {
+	root string
+	// mu orders the read-modify-write methods (Rename, Delete, settings) against each other.
+	mu sync.Mutex
+}
+
+// Store folders and files, under the root.
+const (
+	chatsDir  = "chats"
+	setsDir   = "sets"
+	imagesDir = "images"
+	thumbsDir = "thumbnails"
+)
+
+// staleTempAge is how old a temporary file must be before OpenStore removes it: younger ones
+// may belong to another running instance that is writing them right now.
+const staleTempAge = time.Hour
+
+// OpenStore opens (creating when needed) the history folder root. Temporary files a crash
+// left behind are removed.
+func OpenStore(root string) (*Store, error) {
+	if root == "" {
+		return nil, errors.New("open history: no folder given")
+	}
+	for _, d := range []string{chatsDir, setsDir, imagesDir, thumbsDir} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return nil, fmt.Errorf("open history: %w", err)
+		}
+	}
+	for _, d := range []string{".", chatsDir, setsDir, imagesDir, thumbsDir} {
+		tmps, _ := filepath.Glob(filepath.Join(root, d, ".*.tmp"))
+		for _, t := range tmps {
+			if st, err := os.Stat(t); err == nil && time.Since(st.ModTime()) > staleTempAge {
+				os.Remove(t)
+			}
+		}
+	}
+	return &Store{root: root}, nil
+}
+
+// Root is the store's folder.
+func (s *Store) Root() string { return s.root }
+
+// DefaultStoreDir is the OS data folder of Janus Desktop, the parent of UserModelsDir:
+//
+//	macOS:   ~/Library/Application Support/Janus Desktop
+//	Windows: %LOCALAPPDATA%\Janus Desktop
+//	others:  $XDG_DATA_HOME/janus-desktop, by default ~/.local/share/janus-desktop
+//
+// It returns "" when neither the variables nor the home folder name a place.
+func (e Env) DefaultStoreDir() string {
+	d := e.UserModelsDir()
+	if d == "" {
+		return ""
+	}
+	return filepath.Dir(d)
+}
+
+// NewID returns a new history id, sortable by creation time and unique: the UTC time and
+// random digits, with the kind's initial ("c" or "i") in between.
+func NewID(kind Kind) string {
+	var b [4]byte
+	rand.Read(b[:]) // crypto/rand never fails
+	k := "c"
+	if kind == KindImageSet {
+		k = "i"
+	}
+	return time.Now().UTC().Format("20060102-150405") + "-" + k + hex.EncodeToString(b[:])
+}
+
+// checkID refuses ids that could name a file outside the store (they come from the window,
+// and from files a user may have edited).
+func checkID(id string) error {
+	if id == "" || len(id) > 64 {
+		return fmt.Errorf("history id %q is not valid", id)
+	}
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return fmt.Errorf("history id %q is not valid", id)
+		}
+	}
+	return nil
+}
+
+func (s *Store) recordPath(kind Kind, id string) string {
+	dir := chatsDir
+	if kind == KindImageSet {
+		dir = setsDir
+	}
+	return filepath.Join(s.root, dir, id+".json")
+}
+
+// SaveChat writes c, setting its Version, its ID and Created when empty, and Updated to now.
+func (s *Store) SaveChat(c *ChatRecord) error {
+	if c.ID == "" {
+		c.ID = NewID(KindChat)
+	}
+	if err := checkID(c.ID); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if c.Created.IsZero() {
+		c.Created = now
+	}
+	c.Updated, c.Version = now, StoreVersion
+	return s.writeJSON(s.recordPath(KindChat, c.ID), c)
+}
+
+// SaveSet writes set, as SaveChat does.
+func (s *Store) SaveSet(set *ImageSet) error {
+	if set.ID == "" {
+		set.ID = NewID(KindImageSet)
+	}
+	if err := checkID(set.ID); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if set.Created.IsZero() {
+		set.Created = now
+	}
+	set.Updated, set.Version = now, StoreVersion
+	return s.writeJSON(s.recordPath(KindImageSet, set.ID), set)
+}
+
+func (s *Store) writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", filepath.Base(path), err)
+	}
+	return writeFileMkdir(path, append(data, '\n'))
+}
+
+// LoadChat reads chat id. A corrupt or unknown-version file is set aside and the error is a
+// *Problem.
+func (s *Store) LoadChat(id string) (*ChatRecord, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	var c ChatRecord
+	if err := s.readRecord(s.recordPath(KindChat, id), &c); err != nil {
+		return nil, err
+	}
+	c.ID = id
+	return &c, nil
+}
+
+// LoadSet reads image set id; a bad file is set aside as LoadChat does.
+func (s *Store) LoadSet(id string) (*ImageSet, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	var set ImageSet
+	if err := s.readRecord(s.recordPath(KindImageSet, id), &set); err != nil {
+		return nil, err
+	}
+	set.ID = id
+	return &set, nil
+}
+
+// readRecord decodes a history file into v after checking its version. A file that cannot be
+// decoded is set aside (*Problem); one that cannot be read is left alone.
+func (s *Store) readRecord(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read history: %w", err)
+	}
+	if err := decodeVersioned(data, v); err != nil {
+		return s.setAside(path, err)
+	}
+	return nil
+}
+
+// decodeVersioned decodes data into v when its version is one this code reads.
+func decodeVersioned(data []byte, v any) error {
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return fmt.Errorf("not valid JSON: %w", err)
+	}
+	switch {
+	case head.Version == nil:
+		return errors.New("no version field")
+	case *head.Version > StoreVersion:
+		return fmt.Errorf("version %d is newer than this app reads (%d): update Janus Desktop", *head.Version, StoreVersion)
+	case *head.Version < 1:
+		return fmt.Errorf("unknown version %d", *head.Version)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("not a valid record: %w", err)
+	}
+	return nil
+}
+
+// setAside moves a file that cannot be read to NAME.corrupt-TIMESTAMP beside it, so that it is
+// neither lost nor read again, and returns the *Problem that reports it.
+func (s *Store) setAside(path string, reason error) *Problem {
+	p := &Problem{Path: path, Err: reason}
+	to := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+	if err := os.Rename(path, to); err == nil {
+		p.MovedTo = to
+		syncDir(filepath.Dir(path))
+	}
+	slog.Warn("history file set aside", "path", path, "moved_to", p.MovedTo, "err", reason)
+	return p
+}
+
+// List returns the history, newest (last updated) first. Files that cannot be read are set
+// aside and returned as problems; the others are still listed. It makes missing thumbnails.
+func (s *Store) List() ([]HistoryEntry, []Problem, error) {
+	var entries []HistoryEntry
+	var problems []Problem
+	for _, kind := range []Kind{KindChat, KindImageSet} {
+		dir := filepath.Dir(s.recordPath(kind, "x"))
+		files, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // cleared by hand while the app runs
+		}
+		if err != nil {
+			return nil, problems, fmt.Errorf("list history: %w", err)
+		}
+		for _, f := range files {
+			name := f.Name()
+			id, ok := strings.CutSuffix(name, ".json")
+			if !ok || strings.HasPrefix(name, ".") || f.IsDir() {
+				continue
+			}
+			if checkID(id) != nil {
+				continue // not a file this app wrote
+			}
+			e, err := s.entry(kind, id)
+			var p *Problem
+			if errors.As(err, &p) {
+				problems = append(problems, *p)
+				continue
+			}
+			if err != nil {
+				return nil, problems, err
+			}
+			entries = append(entries, e)
+		}
+	}
+	slices.SortStableFunc(entries, func(a, b HistoryEntry) int {
+		if c := b.Updated.Compare(a.Updated); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return entries, problems, nil
+}
+
+// entry reads one history file for List.
+func (s *Store) entry(kind Kind, id string) (HistoryEntry, error) {
+	e := HistoryEntry{ID: id, Kind: kind}
+	if kind == KindChat {
+		c, err := s.LoadChat(id)
+		if err != nil {
+			return e, err
+		}
+		e.Title, e.Created, e.Updated = c.Title, c.Created, c.Updated
+		for _, m := range c.Messages {
+			if len(m.Images) > 0 {
+				e.Image = m.Images[0]
+				break
+			}
+		}
+	} else {
+		set, err := s.LoadSet(id)
+		if err != nil {
+			return e, err
+		}
+		e.Title, e.Created, e.Updated = set.Title, set.Created, set.Updated
+		if len(set.Images) > 0 {
+			e.Image = set.Images[0].Image
+		}
+	}
+	if e.Image.SHA256 != "" {
+		if p, err := s.ThumbnailPath(e.Image); err == nil {
+			e.Thumbnail = p
+		}
+	}
+	return e, nil
+}
+
+// kindOf finds which kind of record id is.
+func (s *Store) kindOf(id string) (Kind, error) {
+	if err := checkID(id); err != nil {
+		return "", err
+	}
+	for _, k := range []Kind{KindChat, KindImageSet} {
+		if _, err := os.Stat(s.recordPath(k, id)); err == nil {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("history entry %s: %w", id, fs.ErrNotExist)
+}
+
+// Rename gives entry id a new title.
+func (s *Store) Rename(id, title string) error {
+	title = strings.TrimSpace(title)
+	if title == "" {
+		return errors.New("rename: the title is empty")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, err := s.kindOf(id)
+	if err != nil {
+		return err
+	}
+	if kind == KindChat {
+		c, err := s.LoadChat(id)
+		if err != nil {
+			return err
+		}
+		c.Title = title
+		return s.SaveChat(c)
+	}
+	set, err := s.LoadSet(id)
+	if err != nil {
+		return err
+	}
+	set.Title = title
+	return s.SaveSet(set)
+}
+
+// Delete removes entry id, and the images and thumbnails no other history file (readable or
+// set aside) mentions.
+func (s *Store) Delete(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, err := s.kindOf(id)
+	if err != nil {
+		return err
+	}
+	path := s.recordPath(kind, id)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	// The deleted file's images are found by their digests in its bytes, which also works
+	// for a file that no longer decodes.
+	s.removeUnreferenced(digestsIn(raw))
+	return nil
+}
+
+// digestsIn finds the SHA-256 digests (64 lowercase hex digits) in data.
+func digestsIn(data []byte) []string {
+	var out []string
+	run := 0
+	for i := 0; i <= len(data); i++ {
+		if i < len(data) && (data[i] >= '0' && data[i] <= '9' || data[i] >= 'a' && data[i] <= 'f') {
+			run++
+			continue
+		}
+		if run == 64 {
+			d := string(data[i-64 : i])
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+		run = 0
+	}
+	return out
+}
+
+// removeUnreferenced removes the stored images (and thumbnails) of digests that no file in
+// chats/ or sets/ mentions. Failing to remove one only leaves a file behind.
+func (s *Store) removeUnreferenced(digests []string) {
+	if len(digests) == 0 {
+		return
+	}
+	used := map[string]bool{}
+	for _, dir := range []string{chatsDir, setsDir} {
+		files, _ := os.ReadDir(filepath.Join(s.root, dir))
+		for _, f := range files {
+			if f.IsDir() {
+				continue
+			}
+			raw, err := os.ReadFile(filepath.Join(s.root, dir, f.Name()))
+			if err != nil {
+				return // when in doubt, keep everything
+			}
+			for _, d := range digestsIn(raw) {
+				used[d] = true
+			}
+		}
+	}
+	for _, d := range digests {
+		if used[d] {
+			continue
+		}
+		for _, dir := range []string{imagesDir, thumbsDir} {
+			matches, _ := filepath.Glob(filepath.Join(s.root, dir, d+".*"))
+			for _, m := range matches {
+				os.Remove(m)
+			}
+		}
+	}
+}
+
+// writeFileMkdir is writeFileAtomic, making the folder first when someone removed it while
+// the app runs (clearing the history by hand).
+func writeFileMkdir(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return writeFileAtomic(path, data)
+}
+
+// formatExt is the file extension of an image.DecodeConfig format name ("" for others).
+func formatExt(format string) string {
+	switch format {
+	case "png", "gif", "webp", "bmp":
+		return "." + format
+	case "jpeg":
+		return ".jpg"
+	}
+	return ""
+}
+
+// ImportImage copies the image file at path into the store (content-addressed: importing
+// the same bytes twice keeps one file) after checking it with CheckImageFile, and makes its
+// thumbnail.
+func (s *Store) ImportImage(path string) (ImageRef, error) {
+	format, cfg, err := checkImageFile(path)
+	if err != nil {
+		return ImageRef{}, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ImageRef{}, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
+	}
+	ref, err := s.put(data, formatExt(format))
+	if err != nil {
+		return ImageRef{}, err
+	}
+	ref.Name, ref.Width, ref.Height = filepath.Base(path), cfg.Width, cfg.Height
+	if _, err := s.ThumbnailPath(ref); err != nil {
+		return ImageRef{}, err
+	}
+	return ref, nil
+}
+
+// PutImage stores encoded image bytes (a PNG the app made) under their digest.
+func (s *Store) PutImage(data []byte) (ImageRef, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return ImageRef{}, fmt.Errorf("store image: %w", err)
+	}
+	ref, err := s.put(data, formatExt(format))
+	ref.Width, ref.Height = cfg.Width, cfg.Height
+	return ref, err
+}
+
+func (s *Store) put(data []byte, ext string) (ImageRef, error) {
+	if ext == "" {
+		return ImageRef{}, fmt.Errorf("store image: %w", ErrNotImage)
+	}
+	sum := sha256.Sum256(data)
+	ref := ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: ext}
+	p := s.ImagePath(ref)
+	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(data)) {
+		return ref, nil // the same content is stored already
+	}
+	if err := writeFileMkdir(p, data); err != nil {
+		return ImageRef{}, fmt.Errorf("store image: %w", err)
+	}
+	return ref, nil
+}
+
+// validRef reports whether ref can name a file in the store (refs come from files a user may
+// have edited).
+func validRef(ref ImageRef) bool {
+	if len(ref.SHA256) != 64 || len(digestsIn([]byte(ref.SHA256))) != 1 {
+		return false
+	}
+	for _, format := range []string{"png", "jpeg", "gif", "webp", "bmp"} {
+		if ref.Ext == formatExt(format) {
+			return true
+		}
+	}
+	return false
+}
+
+// ImagePath is the file of a stored image ("" for a ref that cannot name one).
+func (s *Store) ImagePath(ref ImageRef) string {
+	if !validRef(ref) {
+		return ""
+	}
+	return filepath.Join(s.root, imagesDir, ref.SHA256+ref.Ext)
+}
+
+// ThumbnailPath returns the path of ref's ThumbnailSize thumbnail (a PNG), making it on first
+// use (it decodes the image: call it off the UI goroutine).
+func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
+	src := s.ImagePath(ref)
+	if src == "" {
+		return "", fmt.Errorf("image reference %q%s is not valid", ref.SHA256, ref.Ext)
+	}
+	p := filepath.Join(s.root, thumbsDir, ref.SHA256+".png")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	img, err := Thumbnail(src, ThumbnailSize)
+	if err != nil {
+		return "", err
+	}
+	data, err := imageproc.EncodePNG(img, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileMkdir(p, data); err != nil {
+		return "", err
+	}
+	return p, nil
+}

@@ -1,0 +1,280 @@
+package app_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+func openStore(t *testing.T) *app.Store {
+	t.Helper()
+	s, err := app.OpenStore(filepath.Join(t.TempDir(), "history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStoreChats(t *testing.T) {
+	s := openStore(t)
+	img := writePNG(t, t.TempDir(), "cat.png", 320, 200)
+	ref, err := s.ImportImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Attachments are copies: the chat survives the original file being moved.
+	if err := os.Remove(img); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.ImagePath(ref)); err != nil {
+		t.Fatalf("stored image: %v", err)
+	}
+	if ref.Name != "cat.png" || ref.Width != 320 || ref.Height != 200 || ref.Ext != ".png" || len(ref.SHA256) != 64 {
+		t.Errorf("ImportImage = %+v", ref)
+	}
+
+	first := &app.ChatRecord{Title: "first", Messages: []app.ChatMessage{
+		{Text: "What is this?", Images: []app.ImageRef{ref}, State: app.StateDone},
+		{Assistant: true, Text: "A cat.", State: app.StateDone, TokensPerSecond: 12.5},
+	}}
+	if err := s.SaveChat(first); err != nil {
+		t.Fatal(err)
+	}
+	if first.ID == "" || first.Version != app.StoreVersion || first.Created.IsZero() {
+		t.Fatalf("SaveChat left %+v", first)
+	}
+	time.Sleep(10 * time.Millisecond) // Updated orders the list
+	second := &app.ChatRecord{Title: "second", Messages: []app.ChatMessage{{Text: "hi", State: app.StateDone}}}
+	if err := s.SaveChat(second); err != nil {
+		t.Fatal(err)
+	}
+	set := &app.ImageSet{Title: "a red fox", Settings: app.DefaultGenerationSettings(),
+		Images: []app.SetImage{{Image: ref, Seed: 7}}}
+	time.Sleep(10 * time.Millisecond)
+	if err := s.SaveSet(set); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := s.LoadChat(first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 2 || got.Messages[1].Text != "A cat." || got.Messages[0].Images[0] != ref || got.Messages[1].TokensPerSecond != 12.5 {
+		t.Errorf("LoadChat = %+v", got)
+	}
+
+	entries, problems, err := s.List()
+	if err != nil || len(problems) != 0 {
+		t.Fatal(err, problems)
+	}
+	var titles []string
+	for _, e := range entries {
+		titles = append(titles, string(e.Kind)+":"+e.Title)
+	}
+	if strings.Join(titles, ",") != "images:a red fox,chat:second,chat:first" {
+		t.Errorf("List = %v, want newest first", titles)
+	}
+	if entries[0].Thumbnail == "" || entries[1].Thumbnail != "" || entries[2].Image != ref {
+		t.Errorf("thumbnails: %q %q %+v", entries[0].Thumbnail, entries[1].Thumbnail, entries[2].Image)
+	}
+	if _, err := os.Stat(entries[0].Thumbnail); err != nil {
+		t.Errorf("thumbnail file: %v", err)
+	}
+
+	if err := s.Rename(first.ID, "  renamed  "); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.LoadChat(first.ID); got.Title != "renamed" {
+		t.Errorf("after Rename the title is %q", got.Title)
+	}
+	if err := s.Rename(set.ID, ""); err == nil {
+		t.Error("Rename to an empty title succeeded")
+	}
+
+	// The image is shared by the chat and the set: it stays until both are deleted.
+	if err := s.Delete(first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.ImagePath(ref)); err != nil {
+		t.Errorf("an image the set still uses was deleted: %v", err)
+	}
+	if err := s.Delete(set.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.ImagePath(ref)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("an image nothing uses was kept: %v", err)
+	}
+	if _, err := s.LoadChat(first.ID); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadChat of a deleted chat: %v", err)
+	}
+	if err := s.Delete(first.ID); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("deleting twice: %v", err)
+	}
+	for _, id := range []string{"../settings", "a/b", "", strings.Repeat("x", 100)} {
+		if _, err := s.LoadChat(id); err == nil || errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("LoadChat(%q) = %v, want an invalid id error", id, err)
+		}
+	}
+}
+
+func TestStoreImportDeduplicates(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	a := writePNG(t, dir, "a.png", 10, 10)
+	raw, _ := os.ReadFile(a)
+	b := filepath.Join(dir, "b.png")
+	os.WriteFile(b, raw, 0o644)
+	ra, err := s.ImportImage(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := s.ImportImage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.SHA256 != rb.SHA256 || s.ImagePath(ra) != s.ImagePath(rb) {
+		t.Errorf("the same bytes were stored twice: %+v %+v", ra, rb)
+	}
+	files, _ := os.ReadDir(filepath.Join(s.Root(), "images"))
+	if len(files) != 1 {
+		t.Errorf("images/ holds %d files, want 1", len(files))
+	}
+	text := filepath.Join(dir, "t.png")
+	os.WriteFile(text, []byte("text"), 0o644)
+	if _, err := s.ImportImage(text); !errors.Is(err, app.ErrNotImage) {
+		t.Errorf("ImportImage of text: %v", err)
+	}
+	if p := s.ImagePath(app.ImageRef{SHA256: "../../etc/passwd", Ext: ".png"}); p != "" {
+		t.Errorf("ImagePath of a forged ref = %q", p)
+	}
+}
+
+// TestStoreBadFiles checks that a corrupt or unknown-version history file is set aside with a
+// problem, never lost or fatal, and the other entries are still listed.
+func TestStoreBadFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, reason string
+	}{
+		{"truncated", `{"version": 1, "id": "x", "title": "half`, "not valid JSON"},
+		{"garbage", "\x00\x01binary", "not valid JSON"},
+		{"newer version", `{"version": 99, "title": "from the future", "messages": []}`, "newer than this app reads"},
+		{"no version", `{"title": "old", "messages": []}`, "no version field"},
+		{"wrong types", `{"version": 1, "title": 5, "messages": "x"}`, "not a valid record"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			good := &app.ChatRecord{Title: "good"}
+			if err := s.SaveChat(good); err != nil {
+				t.Fatal(err)
+			}
+			bad := filepath.Join(s.Root(), "chats", "20260101-000000-cbad.json")
+			if err := os.WriteFile(bad, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			entries, problems, err := s.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || entries[0].Title != "good" {
+				t.Errorf("List = %+v, want the good chat only", entries)
+			}
+			if len(problems) != 1 {
+				t.Fatalf("problems = %v, want one", problems)
+			}
+			p := problems[0]
+			if p.Path != bad || !strings.Contains(p.Error(), tc.reason) || !strings.Contains(p.Error(), "corrupt-") {
+				t.Errorf("problem %q for %s", p.Error(), p.Path)
+			}
+			kept, err := os.ReadFile(p.MovedTo)
+			if err != nil || string(kept) != tc.content {
+				t.Errorf("the set-aside file holds %q, %v; want the original bytes", kept, err)
+			}
+			if _, err := os.Stat(bad); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the bad file is still in place: %v", err)
+			}
+			// Listing again is quiet: the file is out of the way.
+			if _, problems, _ := s.List(); len(problems) != 0 {
+				t.Errorf("second List reports %v", problems)
+			}
+		})
+	}
+}
+
+func TestDefaultStoreDir(t *testing.T) {
+	for _, tc := range []struct {
+		env  app.Env
+		want string
+	}{
+		{app.Env{GOOS: "linux", Home: "/home/u"}, "/home/u/.local/share/janus-desktop"},
+		{app.Env{GOOS: "linux", Home: "/home/u", Getenv: func(k string) string {
+			if k == "XDG_DATA_HOME" {
+				return "/data"
+			}
+			return ""
+		}}, "/data/janus-desktop"},
+		{app.Env{GOOS: "darwin", Home: "/Users/u"}, "/Users/u/Library/Application Support/Janus Desktop"},
+		{app.Env{GOOS: "linux"}, ""},
+	} {
+		if got := tc.env.DefaultStoreDir(); got != tc.want {
+			t.Errorf("%s home %q: DefaultStoreDir = %q, want %q", tc.env.GOOS, tc.env.Home, got, tc.want)
+		}
+	}
+}
+
+// TestStoreClearedByHand removes the history folder while the store is open (the README's
+// way to clear the history): listing shows nothing, and saving works again.
+func TestStoreClearedByHand(t *testing.T) {
+	s := openStore(t)
+	if err := s.SaveChat(&app.ChatRecord{Title: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(s.Root()); err != nil {
+		t.Fatal(err)
+	}
+	if entries, problems, err := s.List(); err != nil || len(entries)+len(problems) != 0 {
+		t.Fatalf("List after clearing: %v %v %v", entries, problems, err)
+	}
+	if err := s.SaveChat(&app.ChatRecord{Title: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.ImportImage(writePNG(t, t.TempDir(), "a.png", 4, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSettings(app.DefaultSettings()); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _, _ := s.List(); len(entries) != 1 || entries[0].Title != "new" || ref.SHA256 == "" {
+		t.Errorf("after clearing and saving: %+v", entries)
+	}
+}
+
+// TestOpenStoreRemovesStaleTemporaryFiles: files a crash left mid-write are removed once they
+// are old enough not to belong to another running instance.
+func TestOpenStoreRemovesStaleTemporaryFiles(t *testing.T) {
+	s := openStore(t)
+	stale := filepath.Join(s.Root(), "chats", ".x.json.123.tmp")
+	fresh := filepath.Join(s.Root(), "chats", ".y.json.456.tmp")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("{"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	if _, err := app.OpenStore(s.Root()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale temporary file kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file was removed: %v", err)
+	}
+}

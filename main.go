@@ -1,0 +1,36 @@
+// Janus Desktop: chat about images and make new ones with DeepSeek's Janus models, on this
+// computer. The window is package ui; this file only makes the Fyne app.
+//
+// Usage: janus-desktop [IMAGE...]   (images given are attached to the first chat)
+//
+// JANUS_MODELS lists the folders to search for models (instead of the app folder and the
+// Hugging Face cache), JANUS_MODEL names the model folder to load, and JANUS_DATA the
+// folder for history and settings.
+package main
+
+import (
+	"os"
+	"strings"
+
+	"fyne.io/fyne/v2/app"
+
+	janus "github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/ui"
+)
+
+func main() {
+	a := app.NewWithID("io.github.janus-desktop.janus")
+	var attach []string
+	for _, arg := range os.Args[1:] {
+		if !strings.HasPrefix(arg, "-") { // macOS adds -psn_… to apps started from Finder
+			attach = append(attach, arg)
+		}
+	}
+	ui.New(a, ui.Options{
+		Env:      janus.EnvFromOS(),
+		StoreDir: os.Getenv("JANUS_DATA"),
+		ModelDir: os.Getenv("JANUS_MODEL"),
+		Attach:   attach,
+		Version:  a.Metadata().Version,
+	}).ShowAndRun()
+}

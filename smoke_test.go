@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	janus "github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
+
+// The smoke test starts the real binary under Xvfb with the tiny-a model, attaches an image
+// (given on the command line: xdotool cannot drag files), asks a question, generates images,
+// and screenshots both views in the dark and the light theme with ImageMagick's import,
+// checking that the window is not blank. JANUS_SMOKE=1 runs it (make uitest does);
+// JANUS_UPDATE_SCREENSHOTS=1 also writes the screenshots to assets/screenshots/.
+
+const (
+	smokeWidth, smokeHeight = 1200, 800 // the window's default size, which fills the screen
+	// Positions in the window (no window manager, so it sits at 0,0), at FYNE_SCALE=1.
+	composerX, composerY   = 700, 765
+	createTabX, createTabY = 378, 46
+	promptX, promptY       = 660, 100
+)
+
+func TestSmokeUnderXvfb(t *testing.T) {
+	if os.Getenv("JANUS_SMOKE") != "1" {
+		t.Skip("set JANUS_SMOKE=1 to run the real app under Xvfb (make uitest does)")
+	}
+	for _, tool := range []string{"Xvfb", "xdotool", "import", "gcc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("smoke test needs %s (apt-get install xvfb xdotool imagemagick gcc libgl1-mesa-dev xorg-dev): %v", tool, err)
+		}
+	}
+	models := fixtures.Path(t, "models")
+	photo := fixtures.Path(t, "inputs", "synthetic_landscape_150x100.png")
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "janus-desktop")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the app with cgo: %v\n%s", err, out)
+	}
+
+	for _, variant := range []string{"dark", "light"} {
+		t.Run(variant, func(t *testing.T) {
+			display := startXvfb(t)
+			app := startApp(t, bin, display, variant, models, photo)
+			app.waitLog(t, "model ready", 60*time.Second)
+			xdotool(t, display, "mousemove", composerX, composerY, "click", 1)
+			xdotool(t, display, "type", "--delay", 15, "What is in this picture?")
+			xdotool(t, display, "key", "Return")
+			app.waitLog(t, "answer finished", 120*time.Second)
+			time.Sleep(500 * time.Millisecond) // the last frame
+			chat := screenshot(t, display, filepath.Join(dir, "chat-"+variant+".png"))
+
+			xdotool(t, display, "mousemove", createTabX, createTabY, "click", 1)
+			time.Sleep(300 * time.Millisecond)
+			xdotool(t, display, "mousemove", promptX, promptY, "click", 1)
+			xdotool(t, display, "type", "--delay", 15, "A lighthouse on a rocky coast at sunset")
+			// Ctrl+Enter generates (four images: the default the settings file gives).
+			xdotool(t, display, "key", "ctrl+Return")
+			app.waitLog(t, "generation finished", 120*time.Second)
+			time.Sleep(500 * time.Millisecond)
+			create := screenshot(t, display, filepath.Join(dir, "create-"+variant+".png"))
+
+			for name, img := range map[string]image.Image{"chat": chat, "create": create} {
+				if sd := stddev(img); sd < 10 {
+					t.Errorf("%s screenshot is nearly blank (pixel standard deviation %.1f)", name, sd)
+				}
+			}
+			if differ(chat, create) < 0.05 {
+				t.Error("the chat and create screenshots are nearly the same: the view did not change")
+			}
+			if strings.Contains(app.logs(), "answer finished state=error") {
+				t.Errorf("the answer failed:\n%s", app.logs())
+			}
+			if os.Getenv("JANUS_UPDATE_SCREENSHOTS") == "1" {
+				for _, name := range []string{"chat-" + variant + ".png", "create-" + variant + ".png"} {
+					copyFile(t, filepath.Join(dir, name), filepath.Join("assets", "screenshots", name))
+				}
+			}
+		})
+	}
+}
+
+// startXvfb starts an X server on a free display and returns its name (":N").
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", smokeWidth, smokeHeight), "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			t.Fatal("Xvfb did not say which display it took")
+		}
+		return ":" + n
+	case <-time.After(30 * time.Second):
+		t.Fatal("Xvfb did not start within 30 s")
+	}
+	return ""
+}
+
+// runningApp is the app under test with its log.
+type runningApp struct {
+	mu  sync.Mutex
+	log bytes.Buffer
+}
+
+func (a *runningApp) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.log.Write(p)
+}
+
+func (a *runningApp) logs() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.log.String()
+}
+
+// waitLog waits for a line of the app's log containing s.
+func (a *runningApp) waitLog(t *testing.T, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(a.logs(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the app did not log %q within %v; its log:\n%s", s, timeout, a.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func startApp(t *testing.T, bin, display, variant, models, photo string) *runningApp {
+	t.Helper()
+	a := &runningApp{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, photo)
+	// The canvas makes four images by default, set as a user would in Settings.
+	data := t.TempDir()
+	store, err := janus.OpenStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := janus.DefaultSettings()
+	settings.Generation.N = 4
+	if err := store.SaveSettings(settings); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "FYNE_THEME="+variant, "FYNE_SCALE=1",
+		"LANG=en_US.UTF-8", "JANUS_MODELS="+models, "JANUS_DATA="+data, "HOME="+t.TempDir())
+	cmd.Stdout, cmd.Stderr = a, a
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the app: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("app log:\n%s", a.logs())
+		}
+	})
+	return a
+}
+
+func xdotool(t *testing.T, display string, args ...any) {
+	t.Helper()
+	var s []string
+	for _, a := range args {
+		s = append(s, fmt.Sprint(a))
+	}
+	cmd := exec.Command("xdotool", s...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %v: %v\n%s", s, err, out)
+	}
+}
+
+// screenshot saves the screen with ImageMagick's import and decodes it.
+func screenshot(t *testing.T, display, path string) image.Image {
+	t.Helper()
+	cmd := exec.Command("import", "-window", "root", path)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", path, err)
+	}
+	return img
+}
+
+// stddev is the standard deviation of the grey levels: about 0 for a blank window.
+func stddev(img image.Image) float64 {
+	var sum, sq, n float64
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			v := float64(r+g+bl) / 3 / 257
+			sum += v
+			sq += v * v
+			n++
+		}
+	}
+	mean := sum / n
+	return math.Sqrt(max(0, sq/n-mean*mean))
+}
+
+// differ is the share of sampled pixels that differ between a and b.
+func differ(a, b image.Image) float64 {
+	var d, n float64
+	bb := a.Bounds().Intersect(b.Bounds())
+	for y := bb.Min.Y; y < bb.Max.Y; y += 4 {
+		for x := bb.Min.X; x < bb.Max.X; x += 4 {
+			if a.At(x, y) != b.At(x, y) {
+				d++
+			}
+			n++
+		}
+	}
+	return d / n
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,608 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// canvasExamples are the empty canvas's example prompts.
+var canvasExamples = []string{
+	"A lighthouse on a rocky coast at sunset, oil painting",
+	"A red fox in fresh snow, soft morning light",
+	"A cosy reading nook with plants, watercolour",
+}
+
+// canvasView is the Create screen: a prompt, the generation settings, and the results.
+type canvasView struct {
+	u *UI
+
+	prompt   *promptEntry
+	genB     *widget.Button
+	count    *widget.Select
+	seed     *widget.Entry
+	dice     *widget.Button
+	cfg      *widget.Slider
+	cfgL     *widget.Label
+	temp     *widget.Slider
+	tempL    *widget.Label
+	progress *thinBar
+	progText *widget.Label
+	stopB    *widget.Button
+	progRow  *fyne.Container
+	notice   *widget.Label
+	status   *widget.Label
+
+	grid   *fyne.Container
+	gridL  *fitGrid
+	tiles  []*tile
+	empty  fyne.CanvasObject
+	body   *fyne.Container
+	ready  bool
+	job    *app.GenerationJob
+	cancel context.CancelFunc
+	last   app.GenerationSettings
+	// previews counts the previews shown (tests check that they arrive).
+	previews int
+
+	content fyne.CanvasObject
+}
+
+// tile is one image of the results: the picture (a preview while generating, with the
+// undecided rows dimmed) and, when done, its actions.
+type tile struct {
+	pic    *canvas.Image
+	dim    *themedRect
+	frac   float32 // share of rows decided
+	bar    *fyne.Container
+	result *app.GeneratedImage
+	obj    fyne.CanvasObject
+}
+
+func newCanvasView(u *UI) *canvasView {
+	c := &canvasView{u: u}
+	c.prompt = newPromptEntry("Describe the image you want — Ctrl+Enter generates", false)
+	c.prompt.SetMinRowsVisible(2)
+	c.prompt.onCommandEnter = c.generate
+	c.prompt.onEscape = c.stop
+	c.genB = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), c.generate)
+	c.genB.Importance = widget.HighImportance
+
+	counts := make([]string, 8)
+	for i := range counts {
+		counts[i] = strconv.Itoa(i + 1)
+	}
+	c.count = widget.NewSelect(counts, nil)
+	c.seed = widget.NewEntry()
+	c.seed.SetPlaceHolder("random")
+	c.dice = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), c.rollSeed)
+	c.cfg = widget.NewSlider(1, 10)
+	c.cfg.Step = 0.5
+	c.cfgL = widget.NewLabel("")
+	c.cfg.OnChanged = func(v float64) { c.cfgL.SetText(fmt.Sprintf("%.1f", v)) }
+	c.temp = widget.NewSlider(0, 2)
+	c.temp.Step = 0.05
+	c.tempL = widget.NewLabel("")
+	c.temp.OnChanged = func(v float64) { c.tempL.SetText(fmt.Sprintf("%.2f", v)) }
+	reset := widget.NewButton("Reset", func() { c.applySettings(app.DefaultGenerationSettings(), false) })
+	reset.Importance = widget.LowImportance
+	c.applySettings(u.settings.Generation, false)
+
+	caption := func(s string) *widget.Label {
+		l := widget.NewLabel(s)
+		l.Importance = widget.LowImportance
+		return l
+	}
+	labelled := func(name string, obj, value fyne.CanvasObject) fyne.CanvasObject {
+		return container.NewBorder(nil, nil, caption(name), value, obj)
+	}
+	left := container.NewHBox(caption("Images"), c.count,
+		caption("Seed"), container.New(fixedWidth{104}, c.seed), c.dice)
+	sliders := container.NewGridWithColumns(2,
+		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),
+		labelled("Temperature", c.temp, container.New(fixedWidth{40}, c.tempL)))
+	settings := container.NewBorder(nil, nil, left, reset, sliders)
+	top := container.NewBorder(nil, nil, nil, container.NewVBox(c.genB), c.prompt)
+
+	c.progress = newThinBar()
+	c.progText = widget.NewLabel("")
+	c.progText.Importance = widget.LowImportance
+	c.stopB = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), c.stop)
+	c.stopB.Importance = widget.WarningImportance
+	c.progRow = container.NewBorder(nil, nil, nil, container.NewHBox(c.progText, c.stopB),
+		c.progress)
+	c.progRow.Hide()
+	c.notice = widget.NewLabel("")
+	c.notice.Importance = widget.DangerImportance
+	c.notice.Wrapping = fyne.TextWrapWord
+	c.notice.Hide()
+	c.status = widget.NewLabel("")
+	c.status.Hide()
+
+	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding(), max: 512}
+	c.grid = container.New(c.gridL)
+	c.empty = c.emptyState()
+	c.body = container.NewStack(c.grid, c.empty)
+	c.grid.Hide()
+
+	head := container.NewVBox(top, settings, c.progRow, c.notice, c.status)
+	c.content = container.NewPadded(container.NewBorder(container.NewPadded(head), nil, nil, nil,
+		container.NewPadded(c.body)))
+	return c
+}
+
+func (c *canvasView) emptyState() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("Describe an image and press Generate", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameHeadingText
+	sub := widget.NewLabelWithStyle("Or start from one of these:", fyne.TextAlignCenter, fyne.TextStyle{})
+	sub.Importance = widget.LowImportance
+	box := container.NewVBox(title, sub)
+	for _, ex := range canvasExamples {
+		b := widget.NewButton(ex, func() {
+			c.prompt.SetText(ex)
+			c.u.win.Canvas().Focus(c.prompt)
+		})
+		b.Importance = widget.LowImportance
+		box.Add(b)
+	}
+	return container.NewCenter(box)
+}
+
+// applySettings puts s in the controls (the prompt too when withPrompt).
+func (c *canvasView) applySettings(s app.GenerationSettings, withPrompt bool) {
+	if withPrompt {
+		c.prompt.SetText(s.Prompt)
+	}
+	c.count.SetSelected(strconv.Itoa(min(max(s.N, 1), 8)))
+	if s.FixedSeed {
+		c.seed.SetText(strconv.FormatUint(s.Seed, 10))
+	} else {
+		c.seed.SetText("")
+	}
+	c.cfg.SetValue(s.CFG)
+	c.cfgL.SetText(fmt.Sprintf("%.1f", s.CFG))
+	c.temp.SetValue(s.Temperature)
+	c.tempL.SetText(fmt.Sprintf("%.2f", s.Temperature))
+}
+
+// settingsFromControls reads the controls; an unreadable seed is an error naming it.
+func (c *canvasView) settingsFromControls() (app.GenerationSettings, error) {
+	s := app.GenerationSettings{
+		Prompt:      strings.TrimSpace(c.prompt.Text),
+		CFG:         c.cfg.Value,
+		Temperature: c.temp.Value,
+	}
+	s.N, _ = strconv.Atoi(c.count.Selected)
+	if t := strings.TrimSpace(c.seed.Text); t != "" {
+		v, err := strconv.ParseUint(t, 10, 64)
+		if err != nil {
+			return s, fmt.Errorf("the seed %q is not a whole number: leave it empty for a random one", t)
+		}
+		s.Seed, s.FixedSeed = v, true
+	}
+	return s, nil
+}
+
+func (c *canvasView) rollSeed() {
+	s, err := app.RandomSeed()
+	if err != nil {
+		c.setNotice(errorLine(err))
+		return
+	}
+	c.seed.SetText(strconv.FormatUint(s, 10))
+}
+
+func (c *canvasView) setNotice(s string) {
+	c.notice.SetText(s)
+	c.notice.Hidden = s == ""
+	c.notice.Refresh()
+}
+
+// setReady enables Generate, or disables it with a line saying why.
+func (c *canvasView) setReady(ready bool, why string) {
+	c.ready = ready
+	c.status.SetText(why)
+	c.status.Hidden = ready || why == ""
+	c.status.Refresh()
+	c.updateButtons()
+}
+
+func (c *canvasView) updateButtons() {
+	if c.ready && c.job == nil {
+		c.genB.Enable()
+	} else {
+		c.genB.Disable()
+	}
+}
+
+// clear empties the canvas for a new image (a running generation goes on to its end and
+// stays in the history).
+func (c *canvasView) clear() {
+	c.prompt.SetText("")
+	c.tiles = nil
+	c.grid.RemoveAll()
+	c.grid.Hide()
+	c.empty.Show()
+	c.setNotice("")
+}
+
+// generate is the Generate button and Ctrl/Cmd+Enter.
+func (c *canvasView) generate() {
+	if !c.ready || c.job != nil {
+		return
+	}
+	s, err := c.settingsFromControls()
+	if err != nil {
+		c.setNotice(err.Error())
+		return
+	}
+	if s.Prompt == "" {
+		c.setNotice("Write what the image should show first.")
+		c.u.win.Canvas().Focus(c.prompt)
+		return
+	}
+	c.start(s)
+}
+
+// start runs a generation with s and shows its tiles at once.
+func (c *canvasView) start(s app.GenerationSettings) {
+	ctx, cancel := context.WithCancel(context.Background())
+	job, err := app.StartGeneration(ctx, c.u.engine, app.GenerationRequest{
+		Settings:  s,
+		ModelName: c.u.modelName(),
+		Software:  c.u.software(),
+		Store:     c.u.store,
+	}, app.GenerationCallbacks{
+		OnProgress: func(p app.GenerationProgress) { c.u.do(func() { c.showProgress(p) }) },
+		OnPreview:  func(p app.Preview) { c.u.do(func() { c.showPreview(p) }) },
+		OnDone: func(imgs []app.GeneratedImage, err error) {
+			slog.Info("generation finished", "images", len(imgs), "err", err)
+			c.u.do(func() { c.finish(imgs, err) })
+		},
+	})
+	if err != nil {
+		cancel()
+		c.setNotice(errorLine(err))
+		return
+	}
+	c.cancel = cancel
+	c.job = job
+	c.last = job.Settings()
+	c.setNotice("")
+	c.makeTiles(s.N)
+	c.progress.SetValue(0)
+	c.progText.SetText("Starting…")
+	c.progRow.Show()
+	c.updateButtons()
+}
+
+// stop is Esc and the Stop button.
+func (c *canvasView) stop() {
+	if c.job != nil {
+		c.job.Cancel()
+	}
+}
+
+func (c *canvasView) makeTiles(n int) {
+	c.tiles = make([]*tile, n)
+	c.gridL.cols = gridColumns(n)
+	c.grid.RemoveAll()
+	for i := range c.tiles {
+		t := c.newTile(i)
+		c.tiles[i] = t
+		c.grid.Add(t.obj)
+	}
+	c.empty.Hide()
+	c.grid.Show()
+	c.grid.Refresh()
+}
+
+// gridColumns is the design's grid: one column for one image, 2 per row for 2-4, 4 for 5-8.
+func gridColumns(n int) int {
+	switch {
+	case n <= 1:
+		return 1
+	case n <= 4:
+		return 2
+	}
+	return 4
+}
+
+// tileBar is the height of a tile's action bar.
+const tileBar = 40
+
+func (c *canvasView) newTile(i int) *tile {
+	t := &tile{}
+	bg := newThemedRect(colorNameTile, 10)
+	t.pic = canvas.NewImageFromImage(nil)
+	t.pic.FillMode = canvas.ImageFillContain
+	t.pic.ScaleMode = canvas.ImageScaleSmooth
+	t.dim = newThemedRect(colorNameDim, 0)
+	picture := container.New(&dimLayout{t: t}, bg, t.pic, t.dim)
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { c.saveDialog(i) })
+	ask := widget.NewButtonWithIcon("Ask", theme.MailComposeIcon(), func() { c.askAbout(i) })
+	vary := widget.NewButtonWithIcon("Variations", theme.ViewRefreshIcon(), func() { c.variations() })
+	for _, b := range []*widget.Button{save, ask, vary} {
+		b.Importance = widget.LowImportance
+	}
+	t.bar = container.NewHBox(layout.NewSpacer(), save, ask, vary, layout.NewSpacer())
+	t.bar.Hide()
+	t.obj = container.New(&tileLayout{bar: tileBar}, newTapTarget(picture, func() { c.openLarge(i) }), t.bar)
+	return t
+}
+
+// showProgress updates the bar and the "images/s · time left" line.
+func (c *canvasView) showProgress(p app.GenerationProgress) {
+	if p.Tokens > 0 {
+		c.progress.SetValue(float64(p.Token) / float64(p.Tokens))
+	}
+	var parts []string
+	if p.ImagesPerSecond > 0 {
+		parts = append(parts, formatRate(p.ImagesPerSecond, "images/s"))
+	}
+	if p.Remaining > 0 {
+		parts = append(parts, roundDuration(p.Remaining)+" left")
+	}
+	if len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d", p.Token, p.Tokens))
+	}
+	c.progText.SetText(strings.Join(parts, " · "))
+}
+
+func roundDuration(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d s", int(d.Seconds()+0.5))
+	}
+	return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// showPreview puts the partial pictures in the tiles, dimming the rows not yet decided.
+func (c *canvasView) showPreview(p app.Preview) {
+	c.previews++
+	for i, img := range p.Images {
+		if i >= len(c.tiles) {
+			break
+		}
+		t := c.tiles[i]
+		t.pic.Image = img
+		if p.TotalRows > 0 {
+			t.frac = float32(p.Rows) / float32(p.TotalRows)
+		}
+		t.pic.Refresh()
+		c.tiles[i].obj.Refresh()
+	}
+}
+
+// finish shows the finished images, or why there are none.
+func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
+	c.job = nil
+	if c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+	c.progRow.Hide()
+	c.updateButtons()
+	switch {
+	case isCancel(err):
+		c.setNotice("Stopped.")
+	case err != nil:
+		c.setNotice(errorLine(err))
+	}
+	for i := range imgs {
+		if i >= len(c.tiles) {
+			break
+		}
+		t := c.tiles[i]
+		t.result = &imgs[i]
+		t.pic.Image = imgs[i].Image
+		t.frac = 1
+		t.pic.Refresh()
+		t.bar.Show()
+		t.obj.Refresh()
+	}
+	if len(imgs) == 0 && err != nil {
+		c.tiles = nil
+		c.grid.RemoveAll()
+		c.grid.Hide()
+		c.empty.Show()
+	}
+	c.u.sidebar.reloadHistory()
+}
+
+// showSet shows a saved image set from the history.
+func (c *canvasView) showSet(set *app.ImageSet) {
+	c.applySettings(set.Settings, true)
+	c.last = set.Settings
+	c.makeTiles(len(set.Images))
+	store := c.u.store
+	for i, si := range set.Images {
+		t := c.tiles[i]
+		meta := app.ImageMeta{Prompt: set.Settings.Prompt, Seed: si.Seed, CFG: set.Settings.CFG,
+			Temperature: set.Settings.Temperature, Model: set.Model, Software: c.u.software()}
+		path := store.ImagePath(si.Image)
+		go func() {
+			img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{})
+			if err != nil {
+				return
+			}
+			c.u.do(func() {
+				t.result = &app.GeneratedImage{Image: img, Seed: si.Seed, Meta: meta, Ref: si.Image}
+				t.pic.Image = img
+				t.frac = 1
+				t.pic.Refresh()
+				t.bar.Show()
+				t.obj.Refresh()
+			})
+		}()
+	}
+}
+
+// caption describes how an image was made.
+func caption(m app.ImageMeta) string {
+	return fmt.Sprintf("%s\n\nSeed %d · guidance %.1f · temperature %.2f · %s", m.Prompt, m.Seed, m.CFG, m.Temperature, m.Model)
+}
+
+// openLarge is a click on a tile: the image large with its settings and "Use these settings".
+func (c *canvasView) openLarge(i int) {
+	if i >= len(c.tiles) || c.tiles[i].result == nil {
+		return
+	}
+	r := c.tiles[i].result
+	use := widget.NewButton("Use these settings", func() {
+		s := c.last
+		s.Prompt, s.Seed, s.FixedSeed, s.N = r.Meta.Prompt, r.Seed, true, 1
+		s.CFG, s.Temperature = r.Meta.CFG, r.Meta.Temperature
+		c.applySettings(s, true)
+	})
+	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), func() { c.saveDialog(i) })
+	ask := widget.NewButtonWithIcon("Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) })
+	c.u.showPicture(r.Image, "Image", caption(r.Meta), container.NewHBox(use, save, ask))
+}
+
+// saveDialog asks where to save image i.
+func (c *canvasView) saveDialog(i int) {
+	if i >= len(c.tiles) || c.tiles[i].result == nil {
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		c.save(i, path, nil)
+	}, c.u.win)
+	d.SetFileName(fmt.Sprintf("janus-%d.png", c.tiles[i].result.Seed))
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
+	d.Resize(fyne.NewSize(760, 520))
+	d.Show()
+}
+
+// save writes image i as a PNG with its settings in text chunks, off the UI goroutine;
+// done, when not nil, is called on the UI goroutine with the result.
+func (c *canvasView) save(i int, path string, done func(error)) {
+	r := c.tiles[i].result
+	if filepath.Ext(path) == "" {
+		path += ".png"
+	}
+	go func() {
+		err := app.SaveImage(path, r.Image, r.Meta, true)
+		c.u.do(func() {
+			if err != nil {
+				c.setNotice(errorLine(err))
+			} else {
+				c.setNotice("")
+			}
+			if done != nil {
+				done(err)
+			}
+		})
+	}()
+}
+
+// askAbout opens image i in a new chat, attached and ready for a question.
+func (c *canvasView) askAbout(i int) {
+	if i >= len(c.tiles) || c.tiles[i].result == nil {
+		return
+	}
+	r := c.tiles[i].result
+	c.u.newChat()
+	if r.Ref.SHA256 != "" {
+		c.u.chat.attach([]string{c.u.store.ImagePath(r.Ref)})
+		return
+	}
+	// Without a stored copy the picture is written to a temporary PNG first.
+	go func() {
+		f, err := os.CreateTemp("", "janus-*.png")
+		if err != nil {
+			c.u.do(func() { c.u.chat.setNotice(errorLine(err)) })
+			return
+		}
+		path := f.Name()
+		f.Close()
+		if err := app.SaveImage(path, r.Image, r.Meta, true); err != nil {
+			c.u.do(func() { c.u.chat.setNotice(errorLine(err)) })
+			return
+		}
+		c.u.do(func() { c.u.chat.attach([]string{path}) })
+	}()
+}
+
+// variations generates again with the last settings and new seeds.
+func (c *canvasView) variations() {
+	if !c.ready || c.job != nil {
+		return
+	}
+	s, err := app.Variations(c.last)
+	if err != nil {
+		c.setNotice(errorLine(err))
+		return
+	}
+	c.start(s)
+}
+
+// dimLayout stacks a tile's background and picture, and covers the rows not yet decided
+// with the dim layer.
+type dimLayout struct{ t *tile }
+
+func (d *dimLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(96, 96) }
+
+func (d *dimLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	side := min(size.Width, size.Height)
+	pos := fyne.NewPos((size.Width-side)/2, (size.Height-side)/2)
+	for _, o := range objs[:2] {
+		o.Resize(fyne.NewSize(side, side))
+		o.Move(pos)
+	}
+	dim := objs[2]
+	top := side * d.t.frac
+	if d.t.frac >= 1 || d.t.pic.Image == nil {
+		dim.Hide()
+	} else {
+		dim.Show()
+	}
+	dim.Resize(fyne.NewSize(side, side-top))
+	dim.Move(fyne.NewPos(pos.X, pos.Y+top))
+}
+
+// tileLayout puts a tile's picture above its action bar.
+type tileLayout struct{ bar float32 }
+
+func (l *tileLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(96, 96+l.bar) }
+
+func (l *tileLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	side := max(0, size.Height-l.bar)
+	objs[0].Resize(fyne.NewSize(size.Width, side))
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[1].Resize(fyne.NewSize(size.Width, l.bar))
+	objs[1].Move(fyne.NewPos(0, side))
+}
+
+// formatRate writes a speed with as many digits as people need: "12 images/s", "2.4 images/s",
+// "0.31 images/s".
+func formatRate(v float64, unit string) string {
+	switch {
+	case v >= 10:
+		return fmt.Sprintf("%.0f %s", v, unit)
+	case v >= 1:
+		return fmt.Sprintf("%.1f %s", v, unit)
+	}
+	return fmt.Sprintf("%.2f %s", v, unit)
+}

@@ -1,0 +1,171 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// generateTwo fills the canvas with a prompt, 2 images and seed 42, presses Ctrl+Enter and
+// waits for the results.
+func generateTwo(t *testing.T, h *harness) {
+	t.Helper()
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, "a red lighthouse")
+	c.count.SetSelected("2")
+	c.seed.SetText("42")
+	c.prompt.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierControl})
+	if c.job == nil {
+		t.Fatalf("Ctrl+Enter did not generate (notice %q)", c.notice.Text)
+	}
+	if !c.progRow.Visible() || len(c.grid.Objects) != 2 {
+		t.Fatalf("while generating: progress shown %v, %d tiles", c.progRow.Visible(), len(c.grid.Objects))
+	}
+	h.pump("the images", func() bool { return c.job == nil })
+	if c.notice.Visible() {
+		t.Fatalf("notice after generating: %q", c.notice.Text)
+	}
+}
+
+// Two images on a real model: the grid shows both, previews arrived while generating, and
+// the pictures are the engine's for that prompt and seed.
+func TestCanvasGeneratesTwoImages(t *testing.T) {
+	eng := tinyA(t)
+	h := newHarness(t, eng)
+	c := h.u.create
+	generateTwo(t, h)
+
+	if c.previews == 0 {
+		t.Error("no preview was shown while generating")
+	}
+	if len(c.tiles) != 2 || c.gridL.cols != 2 {
+		t.Fatalf("%d tiles in %d columns", len(c.tiles), c.gridL.cols)
+	}
+	opts := model.DefaultImageOptions()
+	opts.N, opts.Seed = 2, 42
+	want, err := eng.GenerateImages(context.Background(), "a red lighthouse", opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tl := range c.tiles {
+		if tl.result == nil || !tl.bar.Visible() {
+			t.Fatalf("tile %d not finished", i)
+		}
+		if tl.result.Seed != 42+uint64(i) {
+			t.Errorf("tile %d seed %d", i, tl.result.Seed)
+		}
+		got, ok := tl.pic.Image.(*image.NRGBA)
+		if !ok || !bytes.Equal(got.Pix, want.Images[i].Pix) {
+			t.Errorf("tile %d shows another picture than the engine makes for seed %d", i, 42+i)
+		}
+		if tl.dim.Visible() {
+			t.Errorf("tile %d still dimmed", i)
+		}
+	}
+	if c.progRow.Visible() {
+		t.Error("progress still shown")
+	}
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+	if e := h.u.sidebar.entries[0]; e.Kind != app.KindImageSet {
+		t.Errorf("history entry %+v", e)
+	}
+}
+
+// Save writes a PNG with the settings in its text chunks, as `janus generate` does.
+func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
+	h := newHarness(t, tinyA(t))
+	generateTwo(t, h)
+	path := filepath.Join(t.TempDir(), "saved.png")
+	var saveErr error
+	saved := false
+	h.u.create.save(1, path, func(err error) { saveErr, saved = err, true })
+	h.pump("the save", func() bool { return saved })
+	if saveErr != nil {
+		t.Fatal(saveErr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("saved file is not a PNG: %v", err)
+	}
+	if !bytes.Equal(nrgbaPix(img), h.u.create.tiles[1].result.Image.Pix) {
+		t.Error("saved pixels differ from the tile's")
+	}
+	fields, err := imageproc.ReadPNGText(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range fields {
+		got[f.Key] = f.Value
+	}
+	for k, v := range map[string]string{
+		"prompt": "a red lighthouse", "seed": "43", "model": "tiny-a",
+		"cfg": strconv.FormatFloat(model.DefaultCFG, 'g', -1, 64), "temperature": strconv.FormatFloat(model.DefaultTemperature, 'g', -1, 64),
+	} {
+		if got[k] != v {
+			t.Errorf("text chunk %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// "Ask about this image" opens a new chat with the image attached.
+func TestCanvasAskAboutImage(t *testing.T) {
+	h := newHarness(t, tinyA(t))
+	generateTwo(t, h)
+	ref := h.u.create.tiles[0].result.Ref
+	h.u.create.askAbout(0)
+	c := h.u.chat
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	if h.u.tabs.SelectedIndex() != 0 {
+		t.Error("the chat view is not shown")
+	}
+	if len(c.session.Messages()) != 0 {
+		t.Error("not a new chat")
+	}
+	if ref.SHA256 != "" && c.attached[0].path != h.u.store.ImagePath(ref) {
+		t.Errorf("attached %s, want the stored image %s", c.attached[0].path, h.u.store.ImagePath(ref))
+	}
+	test.Type(c.entry, "What is this?")
+	c.send()
+	h.pump("the answer", func() bool { return len(c.session.Messages()) == 2 && !c.session.Busy() })
+	if m := c.session.Messages(); len(m[0].Images) != 1 || m[1].State != app.StateDone {
+		t.Errorf("chat about the image: %+v", m)
+	}
+}
+
+// findImage returns the first canvas.Image in o's tree.
+func findImage(o fyne.CanvasObject) *canvas.Image {
+	for _, obj := range test.LaidOutObjects(o) {
+		if img, ok := obj.(*canvas.Image); ok {
+			return img
+		}
+	}
+	return nil
+}
+
+// nrgbaPix returns img's pixels as non-premultiplied RGBA bytes.
+func nrgbaPix(img image.Image) []byte {
+	out := image.NewNRGBA(img.Bounds())
+	draw.Draw(out, out.Bounds(), img, img.Bounds().Min, draw.Src)
+	return out.Pix
+}

@@ -1,0 +1,523 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+// chatPlaceholder is what the empty composer says.
+const chatPlaceholder = "Ask about an image — drop one anywhere in the window"
+
+// chatExamples are the empty chat's example questions.
+var chatExamples = []string{"Describe this photo", "What is written on this sign?"}
+
+// chatView is the Chat screen: the conversation and the composer under it.
+type chatView struct {
+	u       *UI
+	session *app.ChatSession
+	job     *app.Job
+
+	msgs     []*messageView
+	list     *fyne.Container
+	scroll   *container.Scroll
+	empty    fyne.CanvasObject
+	body     *fyne.Container
+	entry    *promptEntry
+	attachB  *widget.Button
+	sendB    *widget.Button
+	chips    *fyne.Container
+	notice   *widget.Label
+	status   *widget.Label
+	attached []attachment
+	ready    bool
+	// updates counts the answer updates shown (tests check that answers stream).
+	updates int
+	content fyne.CanvasObject
+}
+
+// attachment is an image waiting in the composer.
+type attachment struct {
+	path  string
+	thumb image.Image
+}
+
+// messageView is one message on screen.
+type messageView struct {
+	index  int
+	text   *widget.Label
+	footer *widget.Label
+	copyB  *widget.Button
+	images *fyne.Container
+	// digests are the shown images' SHA-256s ("" for one not stored yet).
+	digests []string
+	obj     fyne.CanvasObject
+}
+
+func newChatView(u *UI) *chatView {
+	c := &chatView{u: u}
+	c.list = container.NewVBox()
+	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
+	c.empty = c.emptyState()
+	c.body = container.NewStack(c.scroll, c.empty)
+	c.scroll.Hide()
+
+	c.entry = newPromptEntry(chatPlaceholder, true)
+	c.entry.SetMinRowsVisible(2)
+	c.entry.onSubmit = c.send
+	c.entry.onEscape = c.stop
+	c.attachB = widget.NewButtonWithIcon("", theme.MailAttachmentIcon(), c.openFileDialog)
+	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)
+	c.sendB.Importance = widget.HighImportance
+	c.chips = container.NewHBox()
+	c.notice = widget.NewLabel("")
+	c.notice.Importance = widget.DangerImportance
+	c.notice.Wrapping = fyne.TextWrapWord
+	c.notice.Hide()
+	c.status = widget.NewLabel("")
+	c.status.Importance = widget.MediumImportance
+	c.status.Hide()
+
+	row := container.NewBorder(nil, nil, c.attachB, c.sendB, c.entry)
+	composer := container.NewVBox(c.chips, row, c.notice, c.status)
+	c.content = container.NewBorder(nil,
+		container.NewPadded(container.New(centeredColumn{readableWidth + 80}, container.NewPadded(composer))),
+		nil, nil, c.body)
+	c.newSession()
+	return c
+}
+
+// emptyState is the welcome of a new chat: what to do, two examples and the drop hint.
+func (c *chatView) emptyState() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("What would you like to know?", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameHeadingText
+	sub := widget.NewLabelWithStyle("Janus reads images and answers questions about them, on this computer.",
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	sub.Importance = widget.LowImportance
+	examples := container.NewHBox(layout.NewSpacer())
+	for _, ex := range chatExamples {
+		b := widget.NewButton(ex, func() {
+			c.entry.SetText(ex)
+			c.u.win.Canvas().Focus(c.entry)
+		})
+		b.Importance = widget.LowImportance
+		examples.Add(b)
+	}
+	examples.Add(layout.NewSpacer())
+	hint := container.NewHBox(layout.NewSpacer(), widget.NewIcon(theme.FileImageIcon()),
+		widget.NewLabel("Drop an image anywhere in the window, or attach one with the clip"), layout.NewSpacer())
+	return container.NewCenter(container.NewVBox(title, sub, examples, hint))
+}
+
+// newSession starts an empty chat (the old one is closed off the UI goroutine, since
+// closing waits for a running reply to stop).
+func (c *chatView) newSession() {
+	if c.session != nil {
+		old := c.session
+		go old.Close()
+	}
+	c.session = app.NewChatSession(c.u.store, c.u.engine, c.u.settings.Answer.Options())
+	c.job = nil
+	c.render()
+	c.setBusy(false)
+}
+
+// openSession shows a chat from the history.
+func (c *chatView) openSession(s *app.ChatSession) {
+	if c.session != nil {
+		old := c.session
+		go old.Close()
+	}
+	c.session = s
+	c.job = nil
+	c.render()
+	c.setBusy(false)
+}
+
+// close stops a running reply and releases the conversation (at shutdown).
+func (c *chatView) close() {
+	if c.session != nil {
+		c.session.Close()
+	}
+}
+
+func (c *chatView) setEngine(e app.Engine) {
+	c.session.SetEngine(e)
+	c.setReady(e != nil, "")
+}
+
+// setReady enables the composer, or disables it with a line saying why.
+func (c *chatView) setReady(ready bool, why string) {
+	c.ready = ready
+	if ready {
+		c.status.Hide()
+		c.entry.Enable()
+	} else {
+		c.status.SetText(why)
+		c.status.Show()
+	}
+	c.updateButtons()
+}
+
+func (c *chatView) updateButtons() {
+	busy := c.session != nil && c.session.Busy()
+	if busy {
+		c.sendB.SetText("Stop")
+		c.sendB.SetIcon(theme.MediaStopIcon())
+		c.sendB.Importance = widget.WarningImportance
+		c.sendB.Enable()
+	} else {
+		c.sendB.SetText("Send")
+		c.sendB.SetIcon(theme.MailSendIcon())
+		c.sendB.Importance = widget.HighImportance
+		if c.ready {
+			c.sendB.Enable()
+		} else {
+			c.sendB.Disable()
+		}
+	}
+	c.sendB.Refresh()
+}
+
+func (c *chatView) setBusy(bool) { c.updateButtons() }
+
+// setNotice shows a one-line message under the composer ("" hides it).
+func (c *chatView) setNotice(s string) {
+	c.notice.SetText(s)
+	c.notice.Hidden = s == ""
+	c.notice.Refresh()
+}
+
+func (c *chatView) sendOrStop() {
+	if c.session.Busy() {
+		c.stop()
+		return
+	}
+	c.send()
+}
+
+// stop is Esc and the Stop button: the answer keeps what was written.
+func (c *chatView) stop() {
+	if c.session != nil {
+		c.session.Stop()
+	}
+}
+
+// send starts the answer to the composer's question and attachments.
+func (c *chatView) send() {
+	if !c.ready || c.session.Busy() {
+		return
+	}
+	text := strings.TrimSpace(c.entry.Text)
+	var paths []string
+	for _, a := range c.attached {
+		paths = append(paths, a.path)
+	}
+	if text == "" && len(paths) == 0 {
+		return
+	}
+	job, err := c.session.Send(text, paths, app.ChatCallbacks{
+		OnText: func(i int, m app.ChatMessage) { c.u.do(func() { c.update(i, m) }) },
+		OnDone: func(i int, m app.ChatMessage) {
+			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
+			c.u.do(func() {
+				c.update(i, m)
+				c.updateButtons()
+				c.u.sidebar.reloadHistory()
+			})
+		},
+	})
+	if err != nil {
+		c.setNotice(errorLine(err))
+		return
+	}
+	c.job = job
+	c.entry.SetText("")
+	c.attached = nil
+	c.chips.RemoveAll()
+	c.setNotice("")
+	c.sync()
+	c.updateButtons()
+}
+
+// render rebuilds the message list from the session.
+func (c *chatView) render() {
+	c.list.RemoveAll()
+	c.msgs = nil
+	c.sync()
+}
+
+// sync adds views for messages the session has and the screen does not yet.
+func (c *chatView) sync() {
+	msgs := c.session.Messages()
+	for i := len(c.msgs); i < len(msgs); i++ {
+		v := c.newMessageView(i, msgs[i])
+		c.msgs = append(c.msgs, v)
+		c.list.Add(v.obj)
+	}
+	for i := range c.msgs {
+		c.fill(c.msgs[i], msgs[i])
+	}
+	if len(c.msgs) == 0 {
+		c.scroll.Hide()
+	} else {
+		c.scroll.Show()
+	}
+	if len(c.msgs) > 0 {
+		c.empty.Hide()
+	} else {
+		c.empty.Show()
+	}
+	c.body.Refresh()
+	c.scroll.ScrollToBottom()
+}
+
+// update shows the new state of message i (an answer growing token by token).
+func (c *chatView) update(i int, m app.ChatMessage) {
+	c.updates++
+	if i >= len(c.msgs) || m.Text == "" || m.State != app.StateStreaming || c.pendingImages(i-1) {
+		// The question's images arrive once the job has stored them.
+		c.sync()
+	}
+	if i < len(c.msgs) {
+		c.fill(c.msgs[i], m)
+	}
+	c.scroll.ScrollToBottom()
+}
+
+// pendingImages reports whether message i shows images that were not stored yet.
+func (c *chatView) pendingImages(i int) bool {
+	return i >= 0 && i < len(c.msgs) && slices.Contains(c.msgs[i].digests, "")
+}
+
+func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
+	v := &messageView{index: i}
+	v.text = widget.NewLabel("")
+	v.text.Wrapping = fyne.TextWrapWord
+	v.text.Selectable = true
+	v.footer = widget.NewLabel("")
+	v.footer.Importance = widget.LowImportance
+	v.footer.SizeName = theme.SizeNameCaptionText
+	v.images = container.NewHBox()
+	if !m.Assistant {
+		bg := newThemedRect(colorNameBubble, 14)
+		inner := container.NewVBox(v.images, v.text)
+		card := container.NewStack(bg, container.NewPadded(inner))
+		text := m.Text
+		natural := func() float32 {
+			w := float32(0)
+			for _, line := range strings.Split(text, "\n") {
+				w = max(w, fyne.MeasureText(line, theme.TextSize(), fyne.TextStyle{}).Width)
+			}
+			return w + 6*theme.Padding()
+		}
+		v.obj = container.NewPadded(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card))
+		return v
+	}
+	v.copyB = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		c.u.fapp.Clipboard().SetContent(c.session.AnswerText(v.index))
+		c.setNotice("")
+	})
+	v.copyB.Importance = widget.LowImportance
+	v.copyB.Hide()
+	foot := container.NewBorder(nil, nil, nil, v.copyB, v.footer)
+	v.obj = container.NewPadded(container.NewVBox(v.text, foot))
+	return v
+}
+
+// fill shows m in v.
+func (c *chatView) fill(v *messageView, m app.ChatMessage) {
+	text := m.Text
+	if m.Assistant && text == "" && m.State == app.StateStreaming {
+		text = "…"
+	}
+	if v.text.Text != text {
+		v.text.SetText(text)
+	}
+	if !m.Assistant {
+		// The images' digests are known once the reply job has stored them.
+		var digests []string
+		for _, ref := range m.Images {
+			digests = append(digests, ref.SHA256)
+		}
+		if !slices.Equal(digests, v.digests) {
+			v.digests = digests
+			v.images.RemoveAll()
+			for _, ref := range m.Images {
+				v.images.Add(c.thumbnail(ref))
+			}
+		}
+		v.images.Hidden = len(m.Images) == 0
+		return
+	}
+	var foot []string
+	switch m.State {
+	case app.StateStreaming:
+		if m.TokensPerSecond > 0 {
+			foot = append(foot, fmt.Sprintf("%.1f tokens/s", m.TokensPerSecond))
+		} else {
+			foot = append(foot, "Reading the question…")
+		}
+	case app.StateStopped:
+		foot = append(foot, "Stopped")
+	case app.StateError:
+		foot = append(foot, m.Error)
+	}
+	if m.State != app.StateStreaming && m.TokensPerSecond > 0 {
+		foot = append(foot, fmt.Sprintf("%d tokens · %.1f tokens/s", m.Tokens, m.TokensPerSecond))
+	}
+	v.footer.SetText(strings.Join(foot, " · "))
+	if m.State == app.StateError {
+		v.footer.Importance = widget.DangerImportance
+	} else {
+		v.footer.Importance = widget.LowImportance
+	}
+	v.footer.Wrapping = fyne.TextWrapWord
+	v.footer.Refresh()
+	v.copyB.Hidden = m.State == app.StateStreaming || m.Text == ""
+	v.copyB.Refresh()
+}
+
+// thumbnail is a 160 px picture of a stored image, made and decoded off the UI goroutine;
+// a tap opens the image large.
+func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
+	img := canvas.NewImageFromImage(nil)
+	img.FillMode = canvas.ImageFillContain
+	img.ScaleMode = canvas.ImageScaleSmooth
+	w, h := thumbSize(ref.Width, ref.Height)
+	img.SetMinSize(fyne.NewSize(w, h))
+	store := c.u.store
+	if ref.SHA256 == "" {
+		return img // being stored: the picture comes with the next update
+	}
+	go func() {
+		th, err := storedThumbnail(store, ref, app.ThumbnailSize)
+		if err != nil {
+			slog.Warn("chat thumbnail", "image", ref.Name, "err", err)
+			return
+		}
+		c.u.do(func() {
+			img.Image = th
+			img.Refresh()
+		})
+	}()
+	return newTapTarget(img, func() { c.u.showImage(store.ImagePath(ref), ref.Name, "") })
+}
+
+// thumbSize fits w×h into ThumbnailSize on its long side (square when unknown).
+func thumbSize(w, h int) (float32, float32) {
+	s := float32(app.ThumbnailSize)
+	if w <= 0 || h <= 0 {
+		return s, s
+	}
+	if w >= h {
+		return s, s * float32(h) / float32(w)
+	}
+	return s * float32(w) / float32(h), s
+}
+
+// attach checks image files and, for each good one, shows a chip in the composer. The
+// header checks and thumbnails run off the UI goroutine; a file that cannot be used gets the
+// one-line message and changes nothing.
+func (c *chatView) attach(paths []string) {
+	go func() {
+		var good []attachment
+		var problems []string
+		for _, p := range paths {
+			if _, _, err := app.CheckImageFile(p); err != nil {
+				problems = append(problems, errorLine(err))
+				continue
+			}
+			th, err := app.Thumbnail(p, app.ThumbnailSize)
+			if err != nil {
+				problems = append(problems, errorLine(err))
+				continue
+			}
+			good = append(good, attachment{path: p, thumb: th})
+		}
+		c.u.do(func() {
+			for _, a := range good {
+				c.addChip(a)
+			}
+			c.setNotice(strings.Join(problems, "\n"))
+			if len(good) > 0 {
+				c.u.win.Canvas().Focus(c.entry)
+			}
+		})
+	}()
+}
+
+// addChip shows a in the composer with a remove button.
+func (c *chatView) addChip(a attachment) {
+	for _, have := range c.attached {
+		if have.path == a.path {
+			return
+		}
+	}
+	c.attached = append(c.attached, a)
+	img := canvas.NewImageFromImage(a.thumb)
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSize(44, 44))
+	var chip *fyne.Container
+	rm := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
+		for i, have := range c.attached {
+			if have.path == a.path {
+				c.attached = append(c.attached[:i], c.attached[i+1:]...)
+				break
+			}
+		}
+		c.chips.Remove(chip)
+	})
+	rm.Importance = widget.LowImportance
+	name := widget.NewLabel(shorten(filepath.Base(a.path), 22))
+	bg := newThemedRect(colorNameBubble, 10)
+	chip = container.NewStack(bg, container.NewPadded(container.NewHBox(img, container.NewCenter(name), container.NewCenter(rm))))
+	c.chips.Add(chip)
+}
+
+// shorten cuts s to n runes with an ellipsis.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// openFileDialog is the attach button: a file dialog for images.
+func (c *chatView) openFileDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		r.Close()
+		c.u.OnDropped(fyne.Position{}, []fyne.URI{r.URI()})
+	}, c.u.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}))
+	d.Resize(fyne.NewSize(760, 520))
+	d.Show()
+}
+
+// storedThumbnail reads the thumbnail of a stored image (making it on first use), at most
+// size pixels on its long side.
+func storedThumbnail(store *app.Store, ref app.ImageRef, size int) (image.Image, error) {
+	p, err := store.ThumbnailPath(ref)
+	if err != nil {
+		return nil, err
+	}
+	return app.Thumbnail(p, size)
+}

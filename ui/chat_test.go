@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/model"
+)
+
+// The whole chat path on a real model: type, drop an image, send, and the answer streams in,
+// exactly the answer the engine gives for that question and image.
+func TestChatAnswersAboutDroppedImage(t *testing.T) {
+	eng := tinyA(t)
+	h := newHarness(t, eng)
+	c := h.u.chat
+	img := landscape(t)
+
+	test.Type(c.entry, "What is in this picture?")
+	h.u.OnDropped(fyne.NewPos(300, 300), []fyne.URI{fileURI(t, img)})
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	if c.notice.Visible() {
+		t.Fatalf("notice after a good drop: %q", c.notice.Text)
+	}
+	test.Tap(c.sendB)
+	if c.entry.Text != "" || len(c.attached) != 0 {
+		t.Errorf("composer not cleared after send: text %q, %d attachments", c.entry.Text, len(c.attached))
+	}
+	h.pump("the answer", func() bool {
+		m := c.session.Messages()
+		return len(m) == 2 && m[1].State != app.StateStreaming
+	})
+	msgs := c.session.Messages()
+	if msgs[1].State != app.StateDone {
+		t.Fatalf("answer state %s (%s)", msgs[1].State, msgs[1].Error)
+	}
+	if len(msgs[0].Images) != 1 || msgs[0].Text != "What is in this picture?" {
+		t.Fatalf("question %+v", msgs[0])
+	}
+	if c.updates < 2 {
+		t.Errorf("answer shown in %d updates, want it streamed piece by piece", c.updates)
+	}
+	if got := c.msgs[1].text.Text; got != msgs[1].Text {
+		t.Errorf("shown answer %q, session has %q", got, msgs[1].Text)
+	}
+	if !strings.Contains(c.msgs[1].footer.Text, "tokens/s") {
+		t.Errorf("footer %q lacks the speed", c.msgs[1].footer.Text)
+	}
+	if !c.msgs[1].copyB.Visible() {
+		t.Error("no Copy button on the finished answer")
+	}
+	test.Tap(c.msgs[1].copyB)
+	if got := h.u.fapp.Clipboard().Content(); got != msgs[1].Text {
+		t.Errorf("clipboard %q, want the answer", got)
+	}
+	h.pump("the thumbnail", func() bool { return thumbLoaded(c.msgs[0]) })
+
+	// The same question to the engine directly gives the same answer.
+	conv, err := eng.NewConversation(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conv.Close()
+	pic, err := eng.ReadImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := conv.Reply(context.Background(), "What is in this picture?", []*model.Image{pic}, h.u.settings.Answer.Options(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Text != msgs[1].Text {
+		t.Errorf("window's answer %q, engine's %q", msgs[1].Text, want.Text)
+	}
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+	if e := h.u.sidebar.entries[0]; e.Kind != app.KindChat || e.Title == "" {
+		t.Errorf("history entry %+v", e)
+	}
+}
+
+// thumbLoaded reports whether a user message's thumbnail has its picture.
+func thumbLoaded(v *messageView) bool {
+	if len(v.images.Objects) == 0 {
+		return false
+	}
+	img := findImage(v.images.Objects[0])
+	return img != nil && img.Image != nil
+}
+
+// A dropped folder, non-image, oversized or missing file gets a line under the composer and
+// attaches nothing; a good file dropped with them is still attached.
+func TestDropRejectsUnusableFiles(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "huge.png")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(app.MaxAttachmentBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, tc := range []struct {
+		name, path string
+	}{
+		{"folder", t.TempDir()},
+		{"text file", writeFile(t, "notes.png", []byte("not an image at all"))},
+		{"too large", big},
+		{"missing", filepath.Join(t.TempDir(), "gone.png")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, apptest.NewFakeEngine(0))
+			c := h.u.chat
+			h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, tc.path)})
+			h.pump("the notice", func() bool { return c.notice.Visible() })
+			if len(c.attached) != 0 {
+				t.Errorf("%d attachments after dropping a %s", len(c.attached), tc.name)
+			}
+			if !strings.Contains(c.notice.Text, filepath.Base(tc.path)) {
+				t.Errorf("notice %q does not name %s", c.notice.Text, filepath.Base(tc.path))
+			}
+			h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, tc.path), fileURI(t, landscape(t))})
+			h.pump("the good file", func() bool { return len(c.attached) == 1 })
+		})
+	}
+}
+
+// Enter sends, Shift+Enter is a new line, Esc stops and keeps what was written.
+func TestChatKeys(t *testing.T) {
+	eng := apptest.NewFakeEngine(50 * time.Millisecond)
+	eng.Words = strings.Fields("one two three four five six seven eight nine ten eleven twelve")
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.u.win.Canvas().Focus(c.entry)
+
+	test.Type(c.entry, "first line")
+	c.entry.KeyDown(&fyne.KeyEvent{Name: desktop.KeyShiftLeft})
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	c.entry.KeyUp(&fyne.KeyEvent{Name: desktop.KeyShiftLeft})
+	test.Type(c.entry, "second line")
+	if c.entry.Text != "first line\nsecond line" {
+		t.Fatalf("Shift+Enter: entry %q", c.entry.Text)
+	}
+	if len(c.session.Messages()) != 0 {
+		t.Fatal("Shift+Enter sent the question")
+	}
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if !c.session.Busy() || c.sendB.Text != "Stop" {
+		t.Fatalf("Enter did not send (busy %v, button %q)", c.session.Busy(), c.sendB.Text)
+	}
+	h.pump("two words", func() bool {
+		m := c.session.Messages()
+		return len(m) == 2 && len(strings.Fields(m[1].Text)) >= 2
+	})
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	h.pump("the stop", func() bool { return !c.session.Busy() })
+	h.pump("the last update", func() bool { return c.msgs[1].footer.Text != "" && c.sendB.Text == "Send" })
+	m := c.session.Messages()
+	if m[0].Text != "first line\nsecond line" {
+		t.Errorf("question %q", m[0].Text)
+	}
+	if m[1].State != app.StateStopped || m[1].Text == "" || len(strings.Fields(m[1].Text)) == len(eng.Words) {
+		t.Errorf("after Esc: state %s, text %q", m[1].State, m[1].Text)
+	}
+	if !strings.Contains(c.msgs[1].footer.Text, "Stopped") {
+		t.Errorf("footer %q does not say it stopped", c.msgs[1].footer.Text)
+	}
+}
+
+// A conversation longer than the context says so and what to do.
+func TestChatContextFull(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.ContextLimit = 12
+	h := newHarness(t, eng)
+	c := h.u.chat
+	for i, q := range []string{"a short question", "and another question that no longer fits the tiny window"} {
+		test.Type(c.entry, q)
+		c.send()
+		h.pump("answer", func() bool { m := c.session.Messages(); return len(m) == 2*(i+1) && !c.session.Busy() })
+	}
+	m := c.session.Messages()
+	if m[3].State != app.StateError {
+		t.Fatalf("answer past the context: state %s", m[3].State)
+	}
+	if f := c.msgs[3].footer.Text; !strings.Contains(f, "Start a new chat") {
+		t.Errorf("footer %q does not say what to do", f)
+	}
+}

@@ -1,0 +1,123 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
+
+// harness runs a window in the test driver. Work the window hands to its UI goroutine is
+// queued and run by pump on the test's goroutine, as the real app runs it on its one UI
+// goroutine, so widgets are never touched from two goroutines at once.
+type harness struct {
+	t  *testing.T
+	u  *UI
+	mu sync.Mutex
+	q  []func()
+	// slowest is the longest a queued UI update took to run.
+	slowest time.Duration
+}
+
+// testEnv describes a machine with no models and no variables, the same on every run.
+var testEnv = app.Env{GOOS: "linux", Home: "/home/test"}
+
+func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harness {
+	t.Helper()
+	h := &harness{t: t}
+	a := test.NewTempApp(t)
+	o := Options{Env: testEnv, StoreDir: t.TempDir(), Engine: engine, Version: "test", RunOnUI: h.push}
+	for _, f := range opts {
+		f(&o)
+	}
+	h.u = New(a, o)
+	h.u.win.Resize(defaultWindowSize)
+	t.Cleanup(func() {
+		h.u.chat.stop()
+		h.u.create.stop()
+		// Let the jobs end before the temporary folders go.
+		h.pump("jobs to end", func() bool { return !h.u.chat.session.Busy() && h.u.create.job == nil })
+		h.u.win.Close()
+	})
+	h.pump("the history to load", func() bool { return true })
+	return h
+}
+
+func (h *harness) push(f func()) {
+	h.mu.Lock()
+	h.q = append(h.q, f)
+	h.mu.Unlock()
+}
+
+// pump runs queued UI updates until cond holds, failing after a generous timeout (the
+// machine may be busy; nothing here measures speed).
+func (h *harness) pump(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		h.mu.Lock()
+		q := h.q
+		h.q = nil
+		h.mu.Unlock()
+		for _, f := range q {
+			start := time.Now()
+			f()
+			h.slowest = max(h.slowest, time.Since(start))
+		}
+		if len(q) == 0 && cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		if len(q) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// tinyA loads the tiny-a fixture model (skipping without the fixtures).
+func tinyA(t *testing.T) app.Engine {
+	t.Helper()
+	dir := fixtures.Path(t, "models", "tiny-a")
+	e, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Name: "tiny-a", Threads: 1}, nil)
+	if err != nil {
+		t.Fatalf("load tiny-a: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// landscape is the fixture photo the tests attach.
+func landscape(t *testing.T) string {
+	return fixtures.Path(t, "inputs", "synthetic_landscape_150x100.png")
+}
+
+// fileURI is path as a dropped file.
+func fileURI(t *testing.T, path string) fyne.URI {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storage.NewFileURI(abs)
+}
+
+// writeFile writes a test file and returns its path.
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

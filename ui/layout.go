@@ -1,0 +1,122 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+)
+
+// readableWidth is the widest a column of text gets: answers past ~720 px are hard to read.
+const readableWidth = 720
+
+// centeredColumn lays its objects on top of each other in a centred column at most max wide.
+type centeredColumn struct{ max float32 }
+
+func (c centeredColumn) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		if o.Visible() {
+			s = s.Max(o.MinSize())
+		}
+	}
+	return s
+}
+
+func (c centeredColumn) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	w := min(size.Width, c.max)
+	x := (size.Width - w) / 2
+	for _, o := range objs {
+		o.Resize(fyne.NewSize(w, size.Height))
+		o.Move(fyne.NewPos(x, 0))
+	}
+}
+
+// fixedWidth makes its objects exactly w wide (and as tall as they like).
+type fixedWidth struct{ w float32 }
+
+func (f fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	s := fyne.NewSize(f.w, 0)
+	for _, o := range objs {
+		if o.Visible() {
+			s.Height = max(s.Height, o.MinSize().Height)
+		}
+	}
+	return s
+}
+
+func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+// fitGrid lays tiles in cols columns of equal cells as large as the area allows (the canvas
+// results fill the view without scrolling). A tile is a square picture with a bar under it:
+// the bar's height is what its MinSize has beyond its width.
+type fitGrid struct {
+	cols int
+	gap  float32
+	// max caps a tile's side: one small image blown up to the whole window looks worse.
+	max float32
+}
+
+func (g *fitGrid) rows(n int) int { return max(1, (n+g.cols-1)/g.cols) }
+
+func (g *fitGrid) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var cell fyne.Size
+	for _, o := range objs {
+		cell = cell.Max(o.MinSize())
+	}
+	rows := g.rows(len(objs))
+	return fyne.NewSize(cell.Width*float32(g.cols)+g.gap*float32(g.cols-1),
+		cell.Height*float32(rows)+g.gap*float32(rows-1))
+}
+
+func (g *fitGrid) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	var bar float32
+	for _, o := range objs {
+		m := o.MinSize()
+		bar = max(bar, m.Height-m.Width)
+	}
+	rows := g.rows(len(objs))
+	side := (size.Width - g.gap*float32(g.cols-1)) / float32(g.cols)
+	side = min(side, (size.Height-g.gap*float32(rows-1))/float32(rows)-bar)
+	if g.max > 0 {
+		side = min(side, g.max)
+	}
+	side = max(side, 1)
+	used := side*float32(g.cols) + g.gap*float32(g.cols-1)
+	if len(objs) < g.cols {
+		used = side*float32(len(objs)) + g.gap*float32(len(objs)-1)
+	}
+	x0 := (size.Width - used) / 2
+	for i, o := range objs {
+		r, c := i/g.cols, i%g.cols
+		o.Move(fyne.NewPos(x0+float32(c)*(side+g.gap), float32(r)*(side+bar+g.gap)))
+		o.Resize(fyne.NewSize(side, side+bar))
+	}
+}
+
+// bubbleRow puts its one object (a message card) at the right of the row, as wide as its
+// text needs up to maxFrac of the row, the way chat apps show the user's messages.
+type bubbleRow struct {
+	natural func() float32
+	maxFrac float32
+}
+
+func (b bubbleRow) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	if len(objs) == 0 {
+		return fyne.Size{}
+	}
+	m := objs[0].MinSize()
+	return fyne.NewSize(min(m.Width, 120), m.Height)
+}
+
+func (b bubbleRow) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	if len(objs) == 0 {
+		return
+	}
+	w := min(max(b.natural(), objs[0].MinSize().Width), size.Width*b.maxFrac)
+	o := objs[0]
+	o.Resize(fyne.NewSize(w, size.Height))
+	o.Move(fyne.NewPos(size.Width-w, 0))
+}

@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+)
+
+var updateGoldens = flag.Bool("update", false, "rewrite the markup goldens in testdata/")
+
+// speeds are the measured numbers a view shows; goldens hold "N" instead.
+var speeds = regexp.MustCompile(`[0-9]+(\.[0-9]+)? (tokens/s|images/s|tokens ·)`)
+
+// assertMarkup compares the window's object tree (positions, sizes, texts, theme colours)
+// with testdata/NAME, after replacing measured speeds. With -update it rewrites the golden;
+// on a mismatch it writes testdata/failed/NAME to compare or promote.
+func assertMarkup(t *testing.T, name string, c fyne.Canvas) {
+	t.Helper()
+	got := speeds.ReplaceAllString(test.RenderToMarkup(c), "N $2")
+	golden := filepath.Join("testdata", name)
+	if *updateGoldens {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("golden %s: %v (run go test ./ui -run Markup -update)", golden, err)
+	}
+	if got != string(want) {
+		failed := filepath.Join("testdata", "failed", name)
+		os.MkdirAll(filepath.Dir(failed), 0o755)
+		os.WriteFile(failed, []byte(got), 0o644)
+		t.Errorf("%s differs from the golden: see %s (diff them; promote with -update if the change is meant)", name, failed)
+	}
+}
+
+// settle runs UI updates until none come for a while (thumbnails, the history list).
+func (h *harness) settle() {
+	h.t.Helper()
+	quiet := time.Now()
+	h.pump("the window to settle", func() bool {
+		h.mu.Lock()
+		n := len(h.q)
+		h.mu.Unlock()
+		if n > 0 {
+			quiet = time.Now()
+		}
+		return time.Since(quiet) > 300*time.Millisecond
+	})
+}
+
+func TestMarkupChatEmpty(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	h.settle()
+	assertMarkup(t, "chat_empty.xml", h.u.win.Canvas())
+}
+
+func TestMarkupChatWithAnswer(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+	c := h.u.chat
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, landscape(t))})
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	test.Type(c.entry, "What is in this picture?")
+	c.send()
+	h.pump("the answer", func() bool { m := c.session.Messages(); return len(m) == 2 && !c.session.Busy() })
+	h.pump("the thumbnail", func() bool { return thumbLoaded(c.msgs[0]) })
+	h.settle()
+	assertMarkup(t, "chat_answer.xml", h.u.win.Canvas())
+}
+
+func TestMarkupCanvasResults(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, "four coloured squares")
+	c.count.SetSelected("4")
+	c.seed.SetText("7")
+	c.generate()
+	h.pump("the images", func() bool { return c.job == nil })
+	h.settle()
+	assertMarkup(t, "canvas_results.xml", h.u.win.Canvas())
+}
+
+func TestMarkupCanvasEmpty(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	h.u.ShowCreate()
+	h.settle()
+	assertMarkup(t, "canvas_empty.xml", h.u.win.Canvas())
+}
+
+// With no model anywhere the window says where it looked and how to get one.
+func TestMarkupNoModel(t *testing.T) {
+	env := app.Env{GOOS: "linux", Home: "/home/test", Getenv: func(k string) string {
+		if k == "JANUS_MODELS" {
+			return "/nonexistent/models"
+		}
+		return ""
+	}}
+	h := newHarness(t, nil, func(o *Options) { o.Env = env })
+	h.pump("the no-model screen", func() bool { return h.u.noModel.content.Visible() })
+	h.settle()
+	if h.u.tabs.Visible() || !strings.Contains(h.u.noModel.text.Text, "/nonexistent/models") {
+		t.Errorf("no-model screen: tabs shown %v, text %q", h.u.tabs.Visible(), h.u.noModel.text.Text)
+	}
+	if !h.u.chat.sendB.Disabled() || !h.u.create.genB.Disabled() {
+		t.Error("send or generate enabled without a model")
+	}
+	assertMarkup(t, "no_model.xml", h.u.win.Canvas())
+}

@@ -1,0 +1,309 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
+)
+
+// findModels searches the model folders off the UI goroutine; with autoload it then loads
+// the model asked for (Options.ModelDir), the last one used, or the first one found, and
+// shows the "no model" screen when there is none.
+func (u *UI) findModels(autoload bool) {
+	env, extra := u.opts.Env, slices.Clone(u.settings.ModelFolders)
+	go func() {
+		search := app.SearchModels(env, extra)
+		u.do(func() {
+			u.search = search
+			if !autoload || u.engine != nil || u.loading != nil {
+				return
+			}
+			if u.opts.ModelDir != "" {
+				name := filepath.Base(u.opts.ModelDir)
+				for _, m := range search.Models {
+					if m.Path == u.opts.ModelDir {
+						name = m.Name
+					}
+				}
+				u.loadModel(u.opts.ModelDir, name)
+				return
+			}
+			usable := search.Usable()
+			if len(usable) == 0 {
+				u.showNoModel()
+				return
+			}
+			pick := usable[0]
+			for _, m := range usable {
+				if m.Path == u.settings.LastModel {
+					pick = m
+				}
+			}
+			u.loadModel(pick.Path, pick.Name)
+		})
+	}()
+}
+
+// showNoModel replaces the views with the screen that says where models are looked for.
+func (u *UI) showNoModel() {
+	u.setNoEngine("No model yet")
+	u.noModel.update(u.search)
+	u.tabs.Hide()
+	u.noModel.content.Show()
+}
+
+// loadModel loads the model folder dir on a job; the sidebar shows its progress and a
+// cancel button, and the views say what they are waiting for.
+func (u *UI) loadModel(dir, name string) {
+	u.cancelLoad()
+	if old := u.engine; old != nil {
+		// The model being replaced is closed once its chat and generation have stopped.
+		u.chat.setEngine(nil)
+		gen := u.create.job
+		u.create.stop()
+		go func() {
+			if gen != nil {
+				<-gen.Done()
+			}
+			old.Close()
+		}()
+	}
+	opts := app.LoadOptions{Name: name, Backend: u.settings.Backend, Threads: u.settings.Threads}
+	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
+	u.loadName = name
+	u.engine = nil
+	u.setNoEngine(why(0))
+	u.sidebar.showModel(nil, why(0), 0)
+	var job *app.LoadJob
+	job = app.StartLoad(context.Background(), dir, opts, func(p app.Progress) {
+		u.do(func() {
+			if u.loading != job {
+				return
+			}
+			f := p.Fraction()
+			u.chat.setReady(false, why(f))
+			u.create.setReady(false, why(f))
+			u.sidebar.showModel(nil, why(f), f)
+		})
+	})
+	u.loading = job
+	go func() {
+		err := job.Wait()
+		eng := job.Engine()
+		u.do(func() {
+			if u.loading != job {
+				if eng != nil {
+					go eng.Close()
+				}
+				return
+			}
+			u.loading = nil
+			switch {
+			case err == nil:
+				u.setEngine(eng)
+				u.rememberModel(dir)
+			case isCancel(err):
+				u.setNoEngine("Loading cancelled: pick a model")
+			default:
+				u.setNoEngine("The model could not be loaded")
+				u.showError("Cannot load "+name, err, loadAdvice(err))
+			}
+		})
+	}()
+}
+
+// cancelLoad stops a running load.
+func (u *UI) cancelLoad() {
+	if u.loading != nil {
+		u.loading.Cancel()
+		u.loading = nil
+		u.setNoEngine("Loading cancelled: pick a model")
+	}
+}
+
+// rememberModel saves dir as the model to load at the next start.
+func (u *UI) rememberModel(dir string) {
+	if u.settings.LastModel == dir {
+		return
+	}
+	u.settings.LastModel = dir
+	s, store := u.settings, u.store
+	go func() {
+		if err := store.SaveSettings(s); err != nil {
+			u.do(func() { u.chat.setNotice("Settings not saved: " + errorLine(err)) })
+		}
+	}()
+}
+
+// loadAdvice says what to do about a failed load.
+func loadAdvice(err error) string {
+	switch {
+	case errors.Is(err, model.ErrNotEnoughMemory):
+		return "Close other programs, or pick a smaller model such as Janus-Pro-1B."
+	case errors.Is(err, model.ErrMetalUnavailable):
+		return "Choose the automatic or CPU backend in Settings."
+	case errors.Is(err, fs.ErrNotExist):
+		return "A file of the model is missing: download the model again, or pick another folder in Models."
+	}
+	return "The folder's files do not fit together: download the model again, or pick another model in Models."
+}
+
+// showModelPicker lists the models found, with Load, Add folder… and Download….
+func (u *UI) showModelPicker() {
+	var d dialog.Dialog
+	list := container.NewVBox()
+	fill := func(search app.ModelSearch) {
+		list.RemoveAll()
+		if len(search.Models) == 0 {
+			l := widget.NewLabel(search.NoModelText())
+			l.Wrapping = fyne.TextWrapWord
+			list.Add(l)
+		}
+		for _, m := range search.Models {
+			list.Add(u.modelRow(m, func() {
+				d.Hide()
+				u.loadModel(m.Path, m.Name)
+			}))
+			list.Add(widget.NewSeparator())
+		}
+		if search.Err != nil {
+			l := widget.NewLabel("Some folders could not be read: " + errorLine(search.Err))
+			l.Importance = widget.WarningImportance
+			l.Wrapping = fyne.TextWrapWord
+			list.Add(l)
+		}
+	}
+	fill(u.search)
+	refresh := func() {
+		env, extra := u.opts.Env, slices.Clone(u.settings.ModelFolders)
+		go func() {
+			search := app.SearchModels(env, extra)
+			u.do(func() {
+				u.search = search
+				fill(search)
+			})
+		}()
+	}
+	refresh()
+	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() { u.addModelFolder(refresh) })
+	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), refresh)
+	download := u.downloadButton()
+	body := container.NewBorder(nil, container.NewHBox(add, again, download), nil, nil,
+		container.NewVScroll(list))
+	d = dialog.NewCustom("Models", "Close", container.New(fixedWidth{640}, body), u.win)
+	d.Resize(fyne.NewSize(700, 480))
+	d.Show()
+}
+
+// modelRow is one model in the picker: name, family, sizes, where it lives, status.
+func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
+	name := widget.NewLabelWithStyle(m.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	facts := []string{m.Family}
+	if m.WeightBytes > 0 {
+		facts = append(facts, formatBytes(m.WeightBytes)+" on disk")
+	}
+	if m.MemoryBytes > 0 {
+		facts = append(facts, "needs "+formatBytes(m.MemoryBytes))
+	}
+	facts = append(facts, string(m.Location))
+	info := widget.NewLabel(strings.Join(facts, " · ") + "\n" + m.Path)
+	info.Importance = widget.LowImportance
+	info.Wrapping = fyne.TextWrapWord
+	status := widget.NewLabel("Ready")
+	if !m.Complete {
+		status.SetText("Incomplete: " + m.Problem)
+		status.Importance = widget.WarningImportance
+		status.Wrapping = fyne.TextWrapWord
+	}
+	loadB := widget.NewButton("Load", load)
+	loadB.Importance = widget.HighImportance
+	if !m.Complete {
+		loadB.Disable()
+	}
+	if u.engine != nil && u.engine.Info().Dir == m.Path {
+		loadB.SetText("In use")
+		loadB.Disable()
+	}
+	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), container.NewVBox(name, info, status))
+}
+
+// downloadButton is the hook for the download issue: disabled until a Downloader exists.
+func (u *UI) downloadButton() *widget.Button {
+	b := widget.NewButtonWithIcon("Download…", theme.DownloadIcon(), func() {})
+	if u.opts.Downloader == nil {
+		b.Disable()
+	}
+	return b
+}
+
+// addModelFolder asks for a folder, adds it to the settings and searches again.
+func (u *UI) addModelFolder(then func()) {
+	dialog.ShowFolderOpen(func(l fyne.ListableURI, err error) {
+		if err != nil || l == nil {
+			return
+		}
+		dir := l.Path()
+		if slices.Contains(u.settings.ModelFolders, dir) {
+			then()
+			return
+		}
+		u.settings.ModelFolders = append(u.settings.ModelFolders, dir)
+		s, store := u.settings, u.store
+		go func() {
+			err := store.SaveSettings(s)
+			u.do(func() {
+				if err != nil {
+					u.showError("Cannot save the settings", err, "")
+				}
+				then()
+			})
+		}()
+	}, u.win)
+}
+
+// noModelScreen is what the window shows when no model was found: where models are looked
+// for and how to get one.
+type noModelScreen struct {
+	u       *UI
+	text    *widget.Label
+	content fyne.CanvasObject
+}
+
+func newNoModelScreen(u *UI) *noModelScreen {
+	s := &noModelScreen{u: u}
+	title := widget.NewLabelWithStyle("No model found", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameHeadingText
+	s.text = widget.NewLabel("")
+	s.text.Wrapping = fyne.TextWrapWord
+	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() {
+		u.addModelFolder(func() { u.findModels(true) })
+	})
+	add.Importance = widget.HighImportance
+	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), func() { u.findModels(true) })
+	box := container.NewVBox(
+		container.NewCenter(container.NewGridWrap(fyne.NewSize(64, 64), widget.NewIcon(theme.ComputerIcon()))),
+		title,
+		container.New(fixedWidth{560}, s.text),
+		container.NewHBox(layout.NewSpacer(), add, again, u.downloadButton(), layout.NewSpacer()),
+	)
+	s.content = container.NewCenter(box)
+	return s
+}
+
+func (s *noModelScreen) update(search app.ModelSearch) {
+	s.text.SetText(search.NoModelText())
+}

@@ -1,0 +1,293 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"log/slog"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+// historyThumb is the history list's picture size.
+const historyThumb = 36
+
+// sidebar is the left column: new chat / new image, the history, the model in use.
+type sidebar struct {
+	u       *UI
+	entries []app.HistoryEntry
+	thumbs  map[string]image.Image // by image digest; nil value: being made
+	list    *widget.List
+	emptyL  *widget.Label
+
+	modelName   *widget.Label
+	modelDetail *widget.Label
+	modelBar    *widget.ProgressBar
+	cancelB     *widget.Button
+
+	content fyne.CanvasObject
+}
+
+func newSidebar(u *UI) *sidebar {
+	s := &sidebar{u: u, thumbs: map[string]image.Image{}}
+	newChat := widget.NewButtonWithIcon("New chat", theme.MailComposeIcon(), func() { u.newChat() })
+	newImage := widget.NewButtonWithIcon("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
+	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
+	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
+
+	s.list = widget.NewList(func() int { return len(s.entries) }, s.newItem, s.updateItem)
+	s.list.OnSelected = s.open
+	s.emptyL = widget.NewLabel("Your chats and images will appear here.")
+	s.emptyL.Wrapping = fyne.TextWrapWord
+	s.emptyL.Importance = widget.LowImportance
+	historyL := widget.NewLabelWithStyle("History", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	historyL.SizeName = theme.SizeNameCaptionText
+
+	s.modelName = widget.NewLabelWithStyle("No model", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	s.modelName.Truncation = fyne.TextTruncateEllipsis
+	s.modelDetail = widget.NewLabel("")
+	s.modelDetail.Importance = widget.LowImportance
+	s.modelDetail.SizeName = theme.SizeNameCaptionText
+	s.modelDetail.Wrapping = fyne.TextWrapWord
+	s.modelBar = widget.NewProgressBar()
+	s.modelBar.Hide()
+	s.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { u.cancelLoad() })
+	s.cancelB.Importance = widget.LowImportance
+	s.cancelB.Hide()
+	modelBox := newTapTarget(container.NewVBox(
+		container.NewBorder(nil, nil, widget.NewIcon(theme.ComputerIcon()), nil, s.modelName),
+		s.modelDetail, s.modelBar), u.showModelPicker)
+	settingsB := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.showSettings)
+	modelsB := widget.NewButtonWithIcon("Models", theme.StorageIcon(), u.showModelPicker)
+	settingsB.Importance, modelsB.Importance = widget.LowImportance, widget.LowImportance
+
+	top := container.NewVBox(newChat, newImage, widget.NewSeparator(), historyL)
+	bottom := container.NewVBox(widget.NewSeparator(), modelBox, s.cancelB,
+		container.NewHBox(modelsB, layout.NewSpacer(), settingsB))
+	s.content = container.NewPadded(container.NewBorder(top, bottom, nil, nil,
+		container.NewStack(s.list, container.NewVBox(s.emptyL))))
+	return s
+}
+
+func (s *sidebar) newItem() fyne.CanvasObject {
+	img := canvas.NewImageFromImage(nil)
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSize(historyThumb, historyThumb))
+	icon := widget.NewIcon(theme.MailComposeIcon())
+	title := widget.NewLabel("")
+	title.Truncation = fyne.TextTruncateEllipsis
+	more := widget.NewButtonWithIcon("", theme.MoreHorizontalIcon(), nil)
+	more.Importance = widget.LowImportance
+	return container.NewBorder(nil, nil, container.NewStack(icon, img), more, title)
+}
+
+func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(s.entries) {
+		return
+	}
+	e := s.entries[id]
+	row := o.(*fyne.Container)
+	title := row.Objects[0].(*widget.Label)
+	pics := row.Objects[1].(*fyne.Container)
+	more := row.Objects[2].(*widget.Button)
+	title.SetText(e.Title)
+	icon, img := pics.Objects[0].(*widget.Icon), pics.Objects[1].(*canvas.Image)
+	if e.Kind == app.KindImageSet {
+		icon.SetResource(theme.MediaPhotoIcon())
+	} else {
+		icon.SetResource(theme.MailComposeIcon())
+	}
+	th := s.thumb(e.Image)
+	img.Image = th
+	img.Hidden = th == nil
+	icon.Hidden = th != nil
+	img.Refresh()
+	more.OnTapped = func() { s.showMenu(e, more) }
+}
+
+// thumb returns the history picture of ref, starting to make it when it is not there yet.
+func (s *sidebar) thumb(ref app.ImageRef) image.Image {
+	if ref.SHA256 == "" {
+		return nil
+	}
+	if th, ok := s.thumbs[ref.SHA256]; ok {
+		return th
+	}
+	s.thumbs[ref.SHA256] = nil
+	store := s.u.store
+	go func() {
+		th, err := storedThumbnail(store, ref, 2*historyThumb)
+		if err != nil {
+			slog.Warn("history thumbnail", "err", err)
+			return
+		}
+		s.u.do(func() {
+			s.thumbs[ref.SHA256] = th
+			s.list.Refresh()
+		})
+	}()
+	return nil
+}
+
+// reloadHistory reads the history list off the UI goroutine.
+func (s *sidebar) reloadHistory() {
+	store := s.u.store
+	go func() {
+		entries, problems, err := store.List()
+		s.u.do(func() {
+			if err != nil {
+				s.emptyL.SetText("The history cannot be read: " + errorLine(err))
+			}
+			for _, p := range problems {
+				s.u.chat.setNotice(p.Error())
+			}
+			s.entries = entries
+			s.emptyL.Hidden = len(entries) > 0
+			s.emptyL.Refresh()
+			s.list.Refresh()
+		})
+	}()
+}
+
+func (s *sidebar) selectNone() { s.list.UnselectAll() }
+
+// open reopens history entry id: a chat in the chat view, an image set on the canvas.
+func (s *sidebar) open(id widget.ListItemID) {
+	if id >= len(s.entries) {
+		return
+	}
+	e := s.entries[id]
+	u := s.u
+	go func() {
+		if e.Kind == app.KindImageSet {
+			set, err := u.store.LoadSet(e.ID)
+			u.do(func() {
+				if err != nil {
+					u.showError("Cannot open these images", err, "The file was set aside; the rest of the history is safe.")
+					s.reloadHistory()
+					return
+				}
+				u.create.showSet(set)
+				u.ShowCreate()
+			})
+			return
+		}
+		sess, err := app.OpenChatSession(u.store, e.ID, u.engine, u.settings.Answer.Options())
+		u.do(func() {
+			if err != nil {
+				u.showError("Cannot open this chat", err, "The file was set aside; the rest of the history is safe.")
+				s.reloadHistory()
+				return
+			}
+			u.chat.openSession(sess)
+			u.ShowChat()
+		})
+	}()
+}
+
+// showMenu is the "…" menu of an entry: rename or delete.
+func (s *sidebar) showMenu(e app.HistoryEntry, at fyne.CanvasObject) {
+	menu := fyne.NewMenu("",
+		fyne.NewMenuItem("Rename…", func() { s.rename(e) }),
+		fyne.NewMenuItem("Delete", func() { s.delete(e) }),
+	)
+	c := s.u.win.Canvas()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(at).Add(fyne.NewPos(0, at.Size().Height))
+	widget.ShowPopUpMenuAtPosition(menu, c, pos)
+}
+
+func (s *sidebar) rename(e app.HistoryEntry) {
+	entry := widget.NewEntry()
+	entry.SetText(e.Title)
+	dialog.ShowForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			title := entry.Text
+			go func() {
+				err := s.u.store.Rename(e.ID, title)
+				s.u.do(func() {
+					if err != nil {
+						s.u.showError("Cannot rename", err, "")
+					}
+					s.reloadHistory()
+				})
+			}()
+		}, s.u.win)
+}
+
+func (s *sidebar) delete(e app.HistoryEntry) {
+	what := "chat"
+	if e.Kind == app.KindImageSet {
+		what = "image set"
+	}
+	dialog.ShowConfirm("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			go func() {
+				err := s.u.store.Delete(e.ID)
+				s.u.do(func() {
+					if err != nil {
+						s.u.showError("Cannot delete", err, "")
+					}
+					if s.u.chat.session.ID() == e.ID {
+						s.u.newChat()
+					}
+					s.list.UnselectAll()
+					s.reloadHistory()
+				})
+			}()
+		}, s.u.win)
+}
+
+// showModel shows the model in use, or why there is none (with load progress when frac >= 0).
+func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
+	if e != nil {
+		info := e.Info()
+		s.modelName.SetText(info.Name)
+		detail := info.Backend
+		if info.MemoryBytes > 0 {
+			detail += " · " + formatBytes(info.MemoryBytes)
+		}
+		if info.Family != "" {
+			detail = info.Family + " · " + detail
+		}
+		s.modelDetail.SetText(detail)
+		s.modelBar.Hide()
+		s.cancelB.Hide()
+		return
+	}
+	s.modelName.SetText("No model")
+	s.modelDetail.SetText(why)
+	if frac >= 0 {
+		s.modelBar.SetValue(frac)
+		s.modelBar.Show()
+		s.cancelB.Show()
+	} else {
+		s.modelBar.Hide()
+		s.cancelB.Hide()
+	}
+}
+
+// formatBytes writes n for people: "1.9 GB", "640 MB".
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

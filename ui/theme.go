@@ -1,0 +1,89 @@
+package ui
+
+import (
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+)
+
+// janusTheme is Fyne's own theme with one accent colour and a little more air. It asks the
+// default theme for everything else with the variant Fyne passes in, so light and dark
+// follow the system.
+type janusTheme struct{}
+
+var (
+	accentLight = color.NRGBA{R: 0x4f, G: 0x5b, B: 0xd5, A: 0xff} // indigo, readable on white
+	accentDark  = color.NRGBA{R: 0x8c, G: 0x95, B: 0xff, A: 0xff} // lighter for dark backgrounds
+)
+
+// Colour names of the theme's own surfaces.
+const (
+	colorNameBubble  fyne.ThemeColorName = "janusBubble"
+	colorNameSidebar fyne.ThemeColorName = "janusSidebar"
+	colorNameDim     fyne.ThemeColorName = "janusDim"
+	colorNameTile    fyne.ThemeColorName = "janusTile"
+)
+
+func (janusTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	dark := v == theme.VariantDark
+	accent := accentLight
+	if dark {
+		accent = accentDark
+	}
+	switch n {
+	case theme.ColorNamePrimary, theme.ColorNameHyperlink:
+		return accent
+	case theme.ColorNameFocus:
+		return withAlpha(accent, 0x7f)
+	case theme.ColorNameSelection:
+		return withAlpha(accent, 0x40)
+	case theme.ColorNameDisabled:
+		// Fyne's disabled grey is also the low-importance text colour (captions, speeds):
+		// a little lighter than the default keeps it quiet but readable.
+		if dark {
+			return color.NRGBA{R: 0x80, G: 0x80, B: 0x88, A: 0xff}
+		}
+		return color.NRGBA{R: 0x90, G: 0x90, B: 0x98, A: 0xff}
+	case colorNameBubble:
+		if dark {
+			return color.NRGBA{R: 0x2f, G: 0x32, B: 0x48, A: 0xff}
+		}
+		return color.NRGBA{R: 0xe9, G: 0xeb, B: 0xfb, A: 0xff}
+	case colorNameSidebar:
+		if dark {
+			return color.NRGBA{R: 0x1c, G: 0x1c, B: 0x1f, A: 0xff}
+		}
+		return color.NRGBA{R: 0xf3, G: 0xf3, B: 0xf5, A: 0xff}
+	case colorNameTile:
+		if dark {
+			return color.NRGBA{R: 0x2a, G: 0x2a, B: 0x2e, A: 0xff}
+		}
+		return color.NRGBA{R: 0xe6, G: 0xe6, B: 0xea, A: 0xff}
+	case colorNameDim:
+		if dark {
+			return color.NRGBA{R: 0x14, G: 0x14, B: 0x17, A: 0xa0}
+		}
+		return color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xa0}
+	}
+	return theme.DefaultTheme().Color(n, v)
+}
+
+func (janusTheme) Font(s fyne.TextStyle) fyne.Resource     { return theme.DefaultTheme().Font(s) }
+func (janusTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.DefaultTheme().Icon(n) }
+
+func (janusTheme) Size(n fyne.ThemeSizeName) float32 {
+	switch n {
+	case theme.SizeNameInputRadius, theme.SizeNameSelectionRadius:
+		return 8
+	}
+	return theme.DefaultTheme().Size(n)
+}
+
+func withAlpha(c color.NRGBA, a uint8) color.NRGBA {
+	c.A = a
+	return c
+}
+
+// Theme is the app's theme, for main to set on the fyne.App.
+func Theme() fyne.Theme { return janusTheme{} }

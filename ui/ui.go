@@ -1,0 +1,344 @@
+// Package ui is the Janus Desktop window: a sidebar (new chat, new image, the history, the
+// model in use) beside two views, Chat (questions about dropped images, answers streaming in)
+// and Create (prompt-to-image with live previews). One file per screen: chat.go, canvas.go,
+// sidebar.go, models.go, settings.go; this file assembles them.
+//
+// The views hold no model logic: sessions, jobs, the history store, settings and model
+// discovery are package app's. Every long task runs on a job goroutine, and everything it
+// changes in the window goes through fyne.Do (Options.RunOnUI in tests), so the window
+// never waits for the model, a file decode or a PNG encode.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+// Options configure the window.
+type Options struct {
+	// Env describes the machine: where models are searched and where history is kept.
+	Env app.Env
+	// StoreDir is the history and settings folder ("": Env.DefaultStoreDir()).
+	StoreDir string
+	// ModelDir, when set, is loaded at start instead of the last model used.
+	ModelDir string
+	// Engine, when not nil, is the loaded model: nothing is searched or loaded at start.
+	Engine app.Engine
+	// Attach are image files attached to the chat at start (`janus-desktop FILE...`, and the
+	// smoke test's way to attach without drag and drop).
+	Attach []string
+	// Version is the app's version, shown in About and written into saved PNGs.
+	Version string
+	// Downloader fetches models; nil shows "Download…" disabled.
+	Downloader app.Downloader
+	// RunOnUI runs f on the UI goroutine; nil means fyne.Do. Tests pass a queue they drain
+	// so that widgets are only ever touched from the test's goroutine.
+	RunOnUI func(f func())
+}
+
+// UI is the main window and the state behind it. Its methods run on the UI goroutine.
+type UI struct {
+	opts  Options
+	fapp  fyne.App
+	win   fyne.Window
+	do    func(func())
+	store *app.Store
+
+	settings app.Settings
+	search   app.ModelSearch
+	engine   app.Engine
+	loading  *app.LoadJob
+	loadName string
+
+	sidebar *sidebar
+	chat    *chatView
+	create  *canvasView
+	tabs    *container.AppTabs
+	noModel *noModelScreen
+	main    *fyne.Container
+}
+
+// Window sizes of the design: the default, and the smallest that still works.
+var (
+	defaultWindowSize = fyne.NewSize(1200, 800)
+	minWindowSize     = fyne.NewSize(800, 560)
+)
+
+// New builds the window on a (which main makes with app.NewWithID, tests with
+// test.NewTempApp) and starts finding and loading a model unless opts.Engine is given.
+func New(a fyne.App, opts Options) *UI {
+	u := &UI{opts: opts, fapp: a, do: opts.RunOnUI}
+	if u.do == nil {
+		u.do = fyne.Do
+	}
+	a.Settings().SetTheme(Theme())
+	u.win = a.NewWindow("Janus Desktop")
+	u.openStore()
+
+	u.sidebar = newSidebar(u)
+	u.chat = newChatView(u)
+	u.create = newCanvasView(u)
+	u.noModel = newNoModelScreen(u)
+	u.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), u.chat.content),
+		container.NewTabItemWithIcon("Create", theme.MediaPhotoIcon(), u.create.content),
+	)
+	u.tabs.OnSelected = func(*container.TabItem) { u.focusCurrent() }
+	u.main = container.NewStack(u.tabs, u.noModel.content)
+	u.noModel.content.Hide()
+
+	sideBg := newThemedRect(colorNameSidebar, 0)
+	side := container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
+	u.win.SetContent(container.NewBorder(nil, nil, side, nil, u.main))
+	u.win.Resize(defaultWindowSize)
+	u.win.SetOnDropped(u.OnDropped)
+	u.win.SetMainMenu(u.mainMenu())
+	u.addShortcuts()
+	u.win.SetPadded(false)
+
+	if opts.Engine != nil {
+		u.setEngine(opts.Engine)
+	} else {
+		u.setNoEngine("Looking for models…")
+		u.findModels(true)
+	}
+	u.sidebar.reloadHistory()
+	if len(opts.Attach) > 0 {
+		u.chat.attach(opts.Attach)
+	}
+	return u
+}
+
+// Window is the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// ShowAndRun shows the window and runs the app until it is closed.
+func (u *UI) ShowAndRun() {
+	u.win.ShowAndRun()
+	u.shutdown()
+}
+
+// shutdown stops what runs, so that nothing half-written is left behind: a reply is
+// stopped (its question and partial answer are saved by the session), a load cancelled.
+func (u *UI) shutdown() {
+	if u.loading != nil {
+		u.loading.Cancel()
+	}
+	u.chat.close()
+	u.create.stop()
+	if u.engine != nil {
+		u.engine.Close()
+	}
+}
+
+// openStore opens the history folder, falling back to a temporary one (and saying so) when
+// the usual place cannot be written.
+func (u *UI) openStore() {
+	dir := u.opts.StoreDir
+	if dir == "" {
+		dir = u.opts.Env.DefaultStoreDir()
+	}
+	st, err := app.OpenStore(dir)
+	if err != nil {
+		slog.Error("open history folder", "dir", dir, "err", err)
+		tmp := filepath.Join(os.TempDir(), "janus-desktop")
+		st, err = app.OpenStore(tmp)
+		if err != nil {
+			panic(fmt.Errorf("open history folder %s and fallback %s: %w", dir, tmp, err))
+		}
+		u.showErrorLater("History is kept in "+tmp+" for now", err)
+	}
+	u.store = st
+	s, problems, err := st.LoadSettings()
+	if err != nil {
+		slog.Error("load settings", "err", err)
+		s = app.DefaultSettings()
+	}
+	for _, p := range problems {
+		slog.Warn("settings set aside", "problem", p.Error())
+	}
+	u.settings = s
+}
+
+func (u *UI) showErrorLater(title string, err error) {
+	go u.do(func() { u.showError(title, err, "") })
+}
+
+// showError shows what happened and what to do in a dialog over the window.
+func (u *UI) showError(title string, err error, what string) {
+	text := title
+	if err != nil {
+		text += "\n\n" + err.Error()
+	}
+	if what != "" {
+		text += "\n\n" + what
+	}
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom(title, "Close", container.New(fixedWidth{460}, l), u.win)
+	d.Show()
+}
+
+func (u *UI) mainMenu() *fyne.MainMenu {
+	file := fyne.NewMenu("File",
+		fyne.NewMenuItem("New chat", u.newChat),
+		fyne.NewMenuItem("New image", u.newImage),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Models…", u.showModelPicker),
+		fyne.NewMenuItem("Settings…", u.showSettings),
+	)
+	help := fyne.NewMenu("Help", fyne.NewMenuItem("About Janus Desktop", u.showAbout))
+	return fyne.NewMainMenu(file, help)
+}
+
+func (u *UI) addShortcuts() {
+	c := u.win.Canvas()
+	for _, mod := range []fyne.KeyModifier{fyne.KeyModifierControl, fyne.KeyModifierSuper} {
+		for _, key := range []fyne.KeyName{fyne.KeyReturn, fyne.KeyEnter} {
+			c.AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod}, func(fyne.Shortcut) {
+				if u.tabs.SelectedIndex() == 1 {
+					u.create.generate()
+				}
+			})
+		}
+	}
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			u.stop()
+		}
+	})
+}
+
+// stop is Esc: it stops whatever the current view is running.
+func (u *UI) stop() {
+	if u.tabs.SelectedIndex() == 1 {
+		u.create.stop()
+		return
+	}
+	u.chat.stop()
+}
+
+func (u *UI) showAbout() {
+	v := u.opts.Version
+	if v == "" {
+		v = "dev"
+	}
+	msg := "Janus Desktop " + v + "\n\nDeepSeek's Janus and Janus-Pro models on your own computer: " +
+		"ask about images and make new ones. Nothing leaves this machine.\n\nHistory and settings: " + u.store.Root()
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	dialog.NewCustom("About Janus Desktop", "Close", container.New(fixedWidth{420}, l), u.win).Show()
+}
+
+// ShowChat selects the chat view.
+func (u *UI) ShowChat() { u.tabs.SelectIndex(0) }
+
+// ShowCreate selects the canvas.
+func (u *UI) ShowCreate() { u.tabs.SelectIndex(1) }
+
+func (u *UI) focusCurrent() {
+	if u.tabs.SelectedIndex() == 1 {
+		u.win.Canvas().Focus(u.create.prompt)
+	} else {
+		u.win.Canvas().Focus(u.chat.entry)
+	}
+}
+
+// newChat starts an empty chat.
+func (u *UI) newChat() {
+	u.chat.newSession()
+	u.ShowChat()
+	u.sidebar.selectNone()
+}
+
+// newImage clears the canvas for a new prompt.
+func (u *UI) newImage() {
+	u.create.clear()
+	u.ShowCreate()
+	u.sidebar.selectNone()
+}
+
+// OnDropped attaches dropped image files to the chat: the window's drop handler, a named
+// method so that tests can call it (the test window ignores SetOnDropped). Files that
+// cannot be used get a one-line message under the composer and change nothing.
+func (u *UI) OnDropped(_ fyne.Position, uris []fyne.URI) {
+	var paths []string
+	for _, uri := range uris {
+		if uri.Scheme() != "file" {
+			u.chat.setNotice(fmt.Sprintf("%s is not a file on this computer", uri.Name()))
+			continue
+		}
+		paths = append(paths, uri.Path())
+	}
+	if len(paths) == 0 {
+		return
+	}
+	u.ShowChat()
+	u.chat.attach(paths)
+}
+
+// setNoEngine disables chat and canvas with a line saying why.
+func (u *UI) setNoEngine(why string) {
+	u.chat.setReady(false, why)
+	u.create.setReady(false, why)
+	u.sidebar.showModel(nil, why, -1)
+}
+
+// setEngine makes e the model every view uses.
+func (u *UI) setEngine(e app.Engine) {
+	old := u.engine
+	u.engine = e
+	info := e.Info()
+	slog.Info("model ready", "name", info.Name, "backend", info.Backend)
+	u.noModel.content.Hide()
+	u.tabs.Show()
+	u.chat.setEngine(e)
+	u.create.setReady(true, "")
+	u.sidebar.showModel(e, "", -1)
+	if old != nil && old != e {
+		go old.Close()
+	}
+}
+
+// modelName is the loaded model's name for PNG chunks and the history ("" without one).
+func (u *UI) modelName() string {
+	if u.engine == nil {
+		return ""
+	}
+	return u.engine.Info().Name
+}
+
+// software is what saved PNGs name as their maker.
+func (u *UI) software() string {
+	v := u.opts.Version
+	if v == "" {
+		v = "dev"
+	}
+	return "Janus Desktop " + v
+}
+
+// errorLine makes err one line for an inline message.
+func errorLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// isCancel reports whether err is a stop the user asked for.
+func isCancel(err error) bool { return errors.Is(err, context.Canceled) }
