@@ -2,10 +2,8 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +11,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -314,7 +312,7 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 	ctx, cancel := s.jobContext(reqCtx)
 	defer cancel()
 	if !job.seedSet {
-		seed, err := randomSeed()
+		seed, err := app.RandomSeed()
 		if err != nil {
 			writeError(w, internalError("%v", err))
 			return
@@ -421,34 +419,10 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 	writeJSON(w, http.StatusOK, out)
 }
 
-// pngText is the metadata `janus generate` writes into its PNGs, in its order, so that the
+// pngText is the metadata `janus generate` writes into its PNGs (app.ImageMeta), so that the
 // server's images are byte for byte the CLI's for the same settings.
 func (s *Server) pngText(job *imageJob, seed uint64) []imageproc.TextField {
 	o := job.opts
-	text := []imageproc.TextField{
-		{Key: "prompt", Value: job.prompt},
-		{Key: "seed", Value: strconv.FormatUint(seed, 10)},
-		{Key: "cfg", Value: strconv.FormatFloat(o.CFG, 'g', -1, 64)},
-		{Key: "temperature", Value: strconv.FormatFloat(o.Temperature, 'g', -1, 64)},
-		{Key: "model", Value: s.name},
-	}
-	if o.TopK > 0 {
-		text = append(text, imageproc.TextField{Key: "top_k", Value: strconv.Itoa(o.TopK)})
-	}
-	if o.TopP > 0 && o.TopP < 1 {
-		text = append(text, imageproc.TextField{Key: "top_p", Value: strconv.FormatFloat(o.TopP, 'g', -1, 64)})
-	}
-	if s.soft != "" {
-		text = append(text, imageproc.TextField{Key: "Software", Value: s.soft})
-	}
-	return text
-}
-
-// randomSeed draws a seed below 2^53 (exact in every JSON reader), as `janus generate` does.
-func randomSeed() (uint64, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, fmt.Errorf("draw a random seed: %w", err)
-	}
-	return binary.LittleEndian.Uint64(b[:]) >> 11, nil
+	return app.ImageMeta{Prompt: job.prompt, Seed: seed, CFG: o.CFG, Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP,
+		Model: s.name, Software: s.soft}.PNGText()
 }

@@ -109,7 +109,8 @@ type Options struct {
 	// ImageFolder, when not empty, lets chat requests name image files inside it (a path or
 	// file:// URL); otherwise only data: URLs are accepted.
 	ImageFolder string
-	// Software is the Software text chunk of generated PNGs ("Janus Desktop VERSION").
+	// Software is the Software text chunk of generated PNGs ("Janus Desktop VERSION"; ""
+	// means "Janus Desktop").
 	Software string
 	// MaxMemoryBytes is passed to image generation (see model.GenerateImageOptions).
 	MaxMemoryBytes int64
@@ -181,6 +182,9 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 	}
 	if s.name == "" {
 		s.name = "janus"
+	}
+	if s.soft == "" {
+		s.soft = "Janus Desktop"
 	}
 	if s.log == nil {
 		s.log = slog.Default()
