@@ -91,13 +91,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	wctx, stop := s.jobContext(r.Context())
-	err := t.wait(wctx)
-	stop()
+	release, err := s.waitTurn(r.Context(), t)
 	if err != nil {
 		s.jobDone("chat", 0, err)
 		return // the client left while queued: nobody to answer
 	}
+	defer release()
 	s.runChat(w, r.Context(), job)
 }
 

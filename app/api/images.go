@@ -168,13 +168,12 @@ func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	wctx, stop := s.jobContext(r.Context())
-	err := t.wait(wctx)
-	stop()
+	release, err := s.waitTurn(r.Context(), t)
 	if err != nil {
 		s.jobDone("image", 0, err)
-		return
+		return // the client left while queued: nobody to answer
 	}
+	defer release()
 	s.runImages(w, r.Context(), job)
 }
 

@@ -247,3 +247,61 @@ func TestCancelOnDisconnect(t *testing.T) {
 	}
 	<-jobs.ch
 }
+
+// TestTurn: with Options.Turn the server's jobs wait for the app's turn on the model, a
+// client that leaves while waiting for it cancels its job, and every turn taken is given
+// back.
+func TestTurn(t *testing.T) {
+	gate := make(chan struct{}, 1) // the app's turn: full while the app runs a task
+	var mu sync.Mutex
+	taken, given := 0, 0
+	ts := newTestServer(t, Options{Turn: func(ctx context.Context) (func(), error) {
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		mu.Lock()
+		taken++
+		mu.Unlock()
+		return func() {
+			mu.Lock()
+			given++
+			mu.Unlock()
+			<-gate
+		}, nil
+	}})
+	jobs := recordJobs(ts)
+	req := map[string]any{"max_tokens": 3, "messages": []any{userMsg("hi")}}
+	chatOK(t, ts, req)
+
+	gate <- struct{}{} // the app starts a long task
+	clientCtx, leave := context.WithCancel(context.Background())
+	failed := make(chan error, 1)
+	go func() {
+		raw, _ := json.Marshal(req)
+		hr, _ := http.NewRequestWithContext(clientCtx, http.MethodPost, ts.url+"/v1/chat/completions", bytes.NewReader(raw))
+		resp, err := http.DefaultClient.Do(hr)
+		if err == nil {
+			resp.Body.Close()
+		}
+		failed <- err
+	}()
+	<-jobs.ch // the first request's report
+	waitFor(t, "the request to wait for the model", func() bool { busy, _, _ := ts.queue.state(); return busy })
+	leave()
+	if rep := <-jobs.ch; !errors.Is(rep.err, context.Canceled) {
+		t.Errorf("the job waiting for its turn ended with %v", rep.err)
+	}
+	if err := <-failed; err == nil {
+		t.Error("the request completed although its client left")
+	}
+	<-gate // the app's task ends
+	chatOK(t, ts, req)
+	waitFor(t, "the queue to drain", func() bool { busy, w, a := ts.queue.state(); return !busy && w == 0 && a == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if taken != 2 || given != 2 {
+		t.Errorf("%d turns taken, %d given back; want 2 and 2", taken, given)
+	}
+}

@@ -118,6 +118,12 @@ type Options struct {
 	Limits Limits
 	// Logger receives one line per request and every failure (nil: slog.Default()).
 	Logger *slog.Logger
+	// Turn, when not nil, is called before each job runs on the model, and the release it
+	// returns when the job ends. An app that runs its own tasks on the same model passes its
+	// turn-taking here, so that its tasks and the server's wait for each other where either
+	// can be cancelled (the model's own lock ignores contexts). Turn returns ctx's error when
+	// ctx ends first.
+	Turn func(ctx context.Context) (release func(), err error)
 }
 
 // Server is the OpenAI-compatible HTTP API over one loaded model. It is an http.Handler, so
@@ -152,6 +158,8 @@ type Server struct {
 	base     context.Context
 	stopBase context.CancelFunc
 
+	turn func(ctx context.Context) (func(), error)
+
 	hooks testHooks
 }
 
@@ -183,6 +191,7 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 	if s.name == "" {
 		s.name = "janus"
 	}
+	s.turn = opts.Turn
 	if s.soft == "" {
 		s.soft = "Janus Desktop"
 	}
@@ -516,6 +525,24 @@ func jsonKind(goType string) string {
 		return "an array"
 	}
 	return "an object"
+}
+
+// waitTurn waits for t's place in the queue, then for the model (Options.Turn), and
+// returns what ends the turn.
+func (s *Server) waitTurn(reqCtx context.Context, t *ticket) (func(), error) {
+	ctx, stop := s.jobContext(reqCtx)
+	defer stop()
+	if err := t.wait(ctx); err != nil {
+		return nil, err
+	}
+	if s.turn == nil {
+		return func() {}, nil
+	}
+	release, err := s.turn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return release, nil
 }
 
 // jobContext is the context of a job: it ends when the client leaves or the server shuts
