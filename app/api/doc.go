@@ -45,6 +45,8 @@
 // one prompt and one seed per run (image i uses seed+i), so merging requests would give the
 // same images only for identical prompts and settings with adjacent seeds, and one client's
 // disconnect would cut the others' images short.
+// An app that runs its own tasks on the same model passes its turn-taking as Options.Turn, so
+// that the server's jobs and its own wait for each other.
 //
 // Errors are OpenAI error objects ({"error": {"message", "type", "param", "code"}}) with the
 // status: 400 for malformed JSON, fields out of range, undecodable images, too-long prompts
