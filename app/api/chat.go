@@ -522,7 +522,7 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 	s.jobDone("chat", len(res.Tokens), err)
 	if err != nil {
 		if ctx.Err() != nil {
-			if reqCtx.Err() == nil { // the server shuts down; the client is still there
+			if s.base.Err() != nil && reqCtx.Err() == nil { // the server shuts down; the client is still there
 				e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server shut down during the request"}
 				if st != nil {
 					st.event("", e.body())
