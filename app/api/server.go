@@ -151,6 +151,7 @@ type Server struct {
 
 	httpMu sync.Mutex
 	http   *http.Server
+	closed bool // Shutdown was called: Serve returns at once
 
 	// base ends when Shutdown gives up waiting: every job's context derives from it too,
 	// so jobs stop within a step even when the Server is mounted on someone else's
@@ -225,6 +226,11 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 // be called once.
 func (s *Server) Serve(ln net.Listener) error {
 	s.httpMu.Lock()
+	if s.closed {
+		s.httpMu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
 	if s.http != nil {
 		s.httpMu.Unlock()
 		return errors.New("api server: already serving")
@@ -270,6 +276,7 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.httpMu.Lock()
 	srv := s.http
+	s.closed = true
 	s.httpMu.Unlock()
 	var err error
 	if srv != nil {

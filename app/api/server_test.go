@@ -215,3 +215,25 @@ func TestRun(t *testing.T) {
 		t.Error("Run on a bad address did not fail")
 	}
 }
+
+// TestShutdownBeforeServe: a Serve that starts after Shutdown returns at once instead of
+// serving forever.
+func TestShutdownBeforeServe(t *testing.T) {
+	s, err := NewServer(tinyA(t), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("the listener is still open")
+	}
+}

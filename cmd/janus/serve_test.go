@@ -261,3 +261,34 @@ func TestIsLoopback(t *testing.T) {
 		t.Error("isLoopback accepts a bare port")
 	}
 }
+
+// TestServeWarnsWithoutKey: listening beyond loopback without a key prints a warning; with a
+// key (flag or JANUS_API_KEY) it does not.
+func TestServeWarnsWithoutKey(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	for _, c := range []struct {
+		args []string
+		env  string
+		warn bool
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, "", true},
+		{[]string{"--addr", "0.0.0.0:0", "--api-key", "k"}, "", false},
+		{[]string{"--addr", "0.0.0.0:0"}, "k", false},
+		{[]string{"--addr", "127.0.0.1:0"}, "", false},
+	} {
+		t.Setenv("JANUS_API_KEY", c.env)
+		ctx, cancel := context.WithCancel(context.Background())
+		stderr := &lockedBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- serve(ctx, append([]string{"--model", dir, "--threads", "1"}, c.args...), stderr, nil, func(string) { cancel() })
+		}()
+		if err := <-done; err != nil {
+			t.Fatalf("serve %v: %v", c.args, err)
+		}
+		cancel()
+		if got := strings.Contains(stderr.String(), "warning:"); got != c.warn {
+			t.Errorf("serve %v (JANUS_API_KEY %q): warning %v, want %v:\n%s", c.args, c.env, got, c.warn, stderr)
+		}
+	}
+}
