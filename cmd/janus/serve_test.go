@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // lockedBuffer is a stderr the server goroutine and the test share.
@@ -154,6 +156,11 @@ func TestServeMatchesCLI(t *testing.T) {
 		// Same pixels and text chunks, decoded (says which differs, should the bytes).
 		if !bytes.Equal(decodePNGBytes(t, png), decodePNG(t, path)) {
 			t.Errorf("image %d: pixels differ", i)
+		}
+		gotText, err1 := imageproc.ReadPNGText(png)
+		wantText, err2 := imageproc.ReadPNGText(file)
+		if err1 != nil || err2 != nil || !slices.Equal(gotText, wantText) || len(wantText) < 6 {
+			t.Errorf("image %d: text chunks %v (%v), janus generate's %v (%v)", i, gotText, err1, wantText, err2)
 		}
 	}
 }
