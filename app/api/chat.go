@@ -1,0 +1,653 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/janus-desktop/janus/model"
+)
+
+// chatRequest is the body of POST /v1/chat/completions. Fields OpenAI defines that do not
+// apply (tools, logprobs, penalties, ...) are ignored.
+type chatRequest struct {
+	Model               string          `json:"model"`
+	Messages            []chatMessage   `json:"messages"`
+	Temperature         *float64        `json:"temperature"`
+	TopP                *float64        `json:"top_p"`
+	TopK                *int            `json:"top_k"` // extension
+	MaxTokens           *int            `json:"max_tokens"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	Seed                *int64          `json:"seed"`
+	Stop                json.RawMessage `json:"stop"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	N                 *int     `json:"n"`
+	RepetitionPenalty *float64 `json:"repetition_penalty"` // extension
+}
+
+type chatMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+type contentPart struct {
+	Type     string          `json:"type"`
+	Text     string          `json:"text"`
+	ImageURL json.RawMessage `json:"image_url"`
+}
+
+// imageRef is an image a message points at, resolved when the job runs.
+type imageRef struct {
+	param string // where it was in the request, for errors
+	url   string
+}
+
+// turn is one speaker's turn after consecutive messages of the same role are merged.
+type turn struct {
+	assistant bool
+	text      string
+	images    []imageRef
+}
+
+// chatJob is a checked chat request.
+type chatJob struct {
+	model        string
+	turns        []turn // alternating, first and last the user's
+	opts         model.AnswerOptions
+	stops        []string
+	stream       bool
+	includeUsage bool
+}
+
+// maxStops and maxStopBytes bound the stop field, as OpenAI does (4 sequences).
+const (
+	maxStops     = 4
+	maxStopBytes = 256
+)
+
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	t := s.admit(w)
+	if t == nil {
+		return
+	}
+	defer t.done()
+	var req chatRequest
+	if e := s.readJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	job, e := s.parseChat(&req)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	release, err := s.waitTurn(r.Context(), t)
+	if err != nil {
+		s.jobDone("chat", 0, err)
+		return // the client left while queued: nobody to answer
+	}
+	defer release()
+	s.runChat(w, r.Context(), job)
+}
+
+// parseChat checks a request completely before it queues.
+func (s *Server) parseChat(req *chatRequest) (*chatJob, *apiError) {
+	if e := s.checkModel(req.Model); e != nil {
+		return nil, e
+	}
+	job := &chatJob{model: req.Model, stream: req.Stream}
+	if req.StreamOptions != nil {
+		job.includeUsage = req.StreamOptions.IncludeUsage
+	}
+	if req.N != nil && *req.N != 1 {
+		return nil, badRequest("n", "n is %d: this server gives one answer per request", *req.N)
+	}
+	var e *apiError
+	if job.opts, e = s.answerOptions(req); e != nil {
+		return nil, e
+	}
+	if job.stops, e = parseStop(req.Stop); e != nil {
+		return nil, e
+	}
+	if job.turns, e = s.parseMessages(req.Messages); e != nil {
+		return nil, e
+	}
+	return job, nil
+}
+
+// answerOptions maps the sampling fields. Absent fields take `janus understand`'s defaults
+// (greedy, as the official inference.py; top_p 0.95 and top_k 50 when sampling), so the same
+// request gives the CLI's answer.
+func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError) {
+	o := model.AnswerOptions{MaxNewTokens: model.DefaultMaxNewTokens, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK}
+	if req.Temperature != nil {
+		if t := *req.Temperature; !(t >= 0 && t <= 2) {
+			return o, badRequest("temperature", "temperature %v must be between 0 and 2", t)
+		}
+		o.Temperature = *req.Temperature
+	}
+	if req.TopP != nil {
+		if p := *req.TopP; !(p > 0 && p <= 1) {
+			return o, badRequest("top_p", "top_p %v must be in (0, 1]", p)
+		}
+		o.TopP = *req.TopP
+	}
+	if req.TopK != nil {
+		if *req.TopK < 0 {
+			return o, badRequest("top_k", "top_k %d must be >= 0 (0 disables it)", *req.TopK)
+		}
+		o.TopK = *req.TopK
+	}
+	maxTok, param := req.MaxCompletionTokens, "max_completion_tokens"
+	if maxTok == nil {
+		maxTok, param = req.MaxTokens, "max_tokens"
+	}
+	if maxTok != nil {
+		if *maxTok < 1 || *maxTok > s.lim.MaxTokens {
+			return o, badRequest(param, "%s %d must be between 1 and %d", param, *maxTok, s.lim.MaxTokens)
+		}
+		o.MaxNewTokens = *maxTok
+	}
+	if req.Seed != nil {
+		if *req.Seed < 0 {
+			return o, badRequest("seed", "seed %d must be >= 0", *req.Seed)
+		}
+		o.Seed = uint64(*req.Seed)
+	}
+	if req.RepetitionPenalty != nil {
+		if p := *req.RepetitionPenalty; !(p > 0) || math.IsInf(p, 0) {
+			return o, badRequest("repetition_penalty", "repetition_penalty %v must be a finite number > 0 (1 is off)", p)
+		}
+		o.RepetitionPenalty = *req.RepetitionPenalty
+	}
+	if err := o.Validate(); err != nil {
+		return o, badRequest("", "sampling options: %v", err)
+	}
+	return o, nil
+}
+
+// parseStop reads stop: a string or an array of up to maxStops strings.
+func parseStop(raw json.RawMessage) ([]string, *apiError) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one string
+	var many []string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		many = []string{one}
+	} else if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, badRequest("stop", "stop must be a string or an array of strings")
+	}
+	if len(many) > maxStops {
+		return nil, badRequest("stop", "stop has %d sequences; at most %d", len(many), maxStops)
+	}
+	for _, st := range many {
+		if st == "" || len(st) > maxStopBytes {
+			return nil, badRequest("stop", "each stop sequence must have 1 to %d bytes", maxStopBytes)
+		}
+	}
+	return many, nil
+}
+
+// parseMessages turns the messages into alternating turns. System (and developer) messages
+// have no place in Janus' template, which has its own fixed system prompt: their text goes
+// before the first user message's. Consecutive messages of one role are merged (texts joined
+// by a blank line), so that clients that split a question into several messages work.
+func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
+	if len(msgs) == 0 {
+		return nil, badRequest("messages", "messages is empty: send at least one user message")
+	}
+	var system []string
+	var turns []turn
+	var texts [][]string // each turn's texts, joined once at the end
+	textBytes, images := 0, 0
+	tag := s.m.Config.Processor.ImageTag
+	for i, msg := range msgs {
+		param := fmt.Sprintf("messages[%d]", i)
+		text, refs, e := parseContent(param+".content", msg.Content, s.lim.ImagesPerRequest-images)
+		if e != nil {
+			return nil, e
+		}
+		textBytes += len(text)
+		images += len(refs)
+		if tag != "" && strings.Contains(text, tag) {
+			return nil, badRequest(param+".content", "the text contains the model's image tag %s; send images as image_url parts", tag)
+		}
+		var assistant bool
+		switch msg.Role {
+		case "system", "developer":
+			if len(refs) > 0 {
+				return nil, badRequest(param+".content", "a %s message cannot hold images", msg.Role)
+			}
+			if text != "" {
+				system = append(system, text)
+			}
+			continue
+		case "user":
+		case "assistant":
+			assistant = true
+			if len(refs) > 0 {
+				return nil, badRequest(param+".content", "an assistant message cannot hold images")
+			}
+		case "":
+			return nil, badRequest(param+".role", "message %d has no role", i)
+		default:
+			return nil, badRequest(param+".role", "role %q is not supported (use system, user or assistant)", msg.Role)
+		}
+		if textBytes > s.lim.PromptBytes {
+			return nil, badRequest("messages", "the messages hold over %d bytes of text; the limit is %d", s.lim.PromptBytes, s.lim.PromptBytes).withCode("context_length_exceeded")
+		}
+		if n := len(turns); n > 0 && turns[n-1].assistant == assistant {
+			texts[n-1] = append(texts[n-1], text)
+			turns[n-1].images = append(turns[n-1].images, refs...)
+			continue
+		}
+		turns = append(turns, turn{assistant: assistant, images: refs})
+		texts = append(texts, []string{text})
+	}
+	for i := range turns {
+		turns[i].text = joinTexts(texts[i])
+	}
+	switch {
+	case len(turns) == 0:
+		return nil, badRequest("messages", "messages has no user message")
+	case turns[0].assistant:
+		return nil, badRequest("messages", "the first message after the system messages must be the user's")
+	case turns[len(turns)-1].assistant:
+		return nil, badRequest("messages", "the last message must be the user's: the answer continues the conversation")
+	}
+	if len(system) > 0 {
+		turns[0].text = joinTexts(append(system, turns[0].text))
+	}
+	if images > s.lim.ImagesPerRequest {
+		return nil, badRequest("messages", "the messages hold %d images; the limit is %d", images, s.lim.ImagesPerRequest)
+	}
+	for i, t := range turns {
+		if !t.assistant && strings.TrimSpace(t.text) == "" && len(t.images) == 0 {
+			return nil, badRequest("messages", "user turn %d has neither text nor images", i/2+1)
+		}
+	}
+	return turns, nil
+}
+
+// joinTexts joins the non-empty texts of merged messages by blank lines.
+func joinTexts(texts []string) string {
+	return strings.Join(slices.DeleteFunc(slices.Clone(texts), func(t string) bool { return t == "" }), "\n\n")
+}
+
+// parseContent reads a message's content: a string, null, or an array of text and image_url
+// parts (text parts joined by newlines; the images go before the text, where the Janus
+// template puts them), with at most maxImages images.
+func parseContent(param string, raw json.RawMessage, maxImages int) (string, []imageRef, *apiError) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil, nil
+	}
+	var text string
+	if err := json.Unmarshal(raw, &text); err == nil {
+		return text, nil, nil
+	}
+	var parts []contentPart
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return "", nil, badRequest(param, "content must be a string or an array of content parts")
+	}
+	var texts []string
+	var refs []imageRef
+	for j, p := range parts {
+		pp := fmt.Sprintf("%s[%d]", param, j)
+		switch p.Type {
+		case "text":
+			texts = append(texts, p.Text)
+		case "image_url":
+			url, e := imageURL(pp+".image_url", p.ImageURL)
+			if e != nil {
+				return "", nil, e
+			}
+			if len(refs) == maxImages {
+				return "", nil, badRequest("messages", "the messages hold more images than the server takes in one request")
+			}
+			refs = append(refs, imageRef{param: pp + ".image_url", url: url})
+		default:
+			return "", nil, badRequest(pp+".type", "content part type %q is not supported (use text or image_url)", p.Type)
+		}
+	}
+	return strings.Join(texts, "\n"), refs, nil
+}
+
+// imageURL reads image_url: {"url": "..."} or, as some clients send it, the string itself.
+func imageURL(param string, raw json.RawMessage) (string, *apiError) {
+	var obj struct {
+		URL string `json:"url"`
+	}
+	var url string
+	if err := json.Unmarshal(raw, &url); err != nil {
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return "", badRequest(param, "image_url must be an object with a url")
+		}
+		url = obj.URL
+	}
+	if url == "" {
+		return "", badRequest(param, "image_url has no url")
+	}
+	return url, nil
+}
+
+// conversation is the chat kept between requests: a request whose earlier turns are this
+// chat's history continues it, reusing its KV cache; images are kept by content hash so that
+// the same picture sent again is the same *model.Image (which is what the KV cache matches).
+type conversation struct {
+	chat   *model.Chat
+	images map[[32]byte]*model.Image
+}
+
+// chatFor returns a chat whose history is earlier: the cached one when it already is
+// (the usual next turn), the cached one reset when earlier is empty (a new conversation,
+// which still reuses the cached system prompt and any identical start), or a new one.
+func (c *conversation) chatFor(m *model.Model, earlier []model.Message) (*model.Chat, error) {
+	if c.chat != nil {
+		if sameHistory(c.chat.History(), earlier) {
+			return c.chat, nil
+		}
+		if len(earlier) == 0 {
+			c.chat.Reset()
+			return c.chat, nil
+		}
+		c.chat.Close()
+		c.chat = nil
+	}
+	chat, err := m.NewChatFrom(earlier)
+	if err != nil {
+		return nil, err
+	}
+	c.chat = chat
+	return chat, nil
+}
+
+// sameHistory reports whether two histories template to the same prompt. The template strips
+// each turn (Python's str.strip), so an answer the client sent back trimmed or with a
+// trailing newline still matches.
+func sameHistory(a, b []model.Message) bool {
+	return slices.EqualFunc(a, b, func(x, y model.Message) bool {
+		if x.Assistant != y.Assistant || !slices.Equal(x.Images, y.Images) {
+			return false
+		}
+		if x.Assistant {
+			return pyStrip(x.Text) == pyStrip(y.Text)
+		}
+		return x.Text == y.Text
+	})
+}
+
+// pyStrip is Python's str.strip(), as model/prompt's template applies it: it also removes
+// U+001C..U+001F.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
+}
+
+// release frees the cached chat.
+func (c *conversation) release() {
+	if c.chat != nil {
+		c.chat.Close()
+		c.chat = nil
+	}
+	clear(c.images)
+}
+
+// Response shapes of the chat endpoint.
+type (
+	chatCompletion struct {
+		ID      string       `json:"id"`
+		Object  string       `json:"object"`
+		Created int64        `json:"created"`
+		Model   string       `json:"model"`
+		Choices []chatChoice `json:"choices"`
+		Usage   *usage       `json:"usage"`
+	}
+	chatChoice struct {
+		Index        int              `json:"index"`
+		Message      assistantMessage `json:"message"`
+		Logprobs     *struct{}        `json:"logprobs"`
+		FinishReason string           `json:"finish_reason"`
+	}
+	assistantMessage struct {
+		Role    string  `json:"role"`
+		Content string  `json:"content"`
+		Refusal *string `json:"refusal"`
+	}
+	chatChunk struct {
+		ID      string        `json:"id"`
+		Object  string        `json:"object"`
+		Created int64         `json:"created"`
+		Model   string        `json:"model"`
+		Choices []chunkChoice `json:"choices"`
+		Usage   *usage        `json:"usage,omitempty"`
+	}
+	chunkChoice struct {
+		Index        int       `json:"index"`
+		Delta        delta     `json:"delta"`
+		Logprobs     *struct{} `json:"logprobs"`
+		FinishReason *string   `json:"finish_reason"`
+	}
+	delta struct {
+		Role    string  `json:"role,omitempty"`
+		Content *string `json:"content,omitempty"`
+	}
+	usage struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		TotalTokens         int `json:"total_tokens"`
+		PromptTokensDetails struct {
+			// CachedTokens counts the prompt positions reused from the KV cache.
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	}
+)
+
+// runChat answers a checked request; it holds the queue.
+func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *chatJob) {
+	ctx, cancel := s.jobContext(reqCtx)
+	defer cancel()
+	s.convMu.Lock()
+	defer s.convMu.Unlock()
+	defer func() {
+		if v := recover(); v != nil {
+			// The cached chat may be half-updated: drop it before the panic becomes a 500.
+			func() {
+				defer func() { _ = recover() }()
+				s.conv.release()
+			}()
+			s.conv.chat = nil
+			panic(v)
+		}
+	}()
+
+	msgs, seen, e := s.resolveTurns(job.turns)
+	if e != nil {
+		writeError(w, e)
+		s.jobDone("chat", 0, e)
+		return
+	}
+	// Keep only the images this request uses: that is the cached chat's history once it
+	// has answered (and the history it had, if it fails, is a prefix of this request's).
+	s.conv.images = seen
+	earlier, q := msgs[:len(msgs)-1], msgs[len(msgs)-1]
+	chat, err := s.conv.chatFor(s.m, earlier)
+	if err != nil {
+		e := internalError("start the conversation: %v", err)
+		writeError(w, e)
+		s.jobDone("chat", 0, err)
+		return
+	}
+
+	id, created := newID("chatcmpl-"), time.Now().Unix()
+	chunk := func(d delta, finish *string) chatChunk {
+		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.name,
+			Choices: []chunkChoice{{Delta: d, FinishReason: finish}}}
+	}
+	var st *stream
+	if job.stream {
+		st = startStream(w, cancel)
+		empty := ""
+		st.event("", chunk(delta{Role: "assistant", Content: &empty}, nil))
+	}
+	filter := &stopFilter{stops: job.stops, emit: func(piece string) {
+		if st != nil {
+			st.event("", chunk(delta{Content: &piece}, nil))
+		}
+	}}
+	replyCtx, stopReply := context.WithCancel(ctx)
+	defer stopReply()
+	pieces := 0
+	res, err := chat.Reply(replyCtx, q.Text, q.Images, job.opts, func(piece string) {
+		pieces++
+		if filter.add(piece) {
+			stopReply() // a stop sequence: Reply ends before the next step
+		}
+		if s.hooks.onText != nil {
+			s.hooks.onText(ctx, pieces)
+		}
+	})
+	if filter.hit && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	s.jobDone("chat", len(res.Tokens), err)
+	if err != nil {
+		if ctx.Err() != nil {
+			if s.base.Err() != nil && reqCtx.Err() == nil { // the server shuts down; the client is still there
+				e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server shut down during the request"}
+				if st != nil {
+					st.event("", e.body())
+				} else {
+					writeError(w, e)
+				}
+			}
+			return // the client left (or stopped reading): nobody to answer
+		}
+		e := internalError("answer: %v", err)
+		if errors.Is(err, model.ErrContextFull) {
+			e = badRequest("messages", "%v", err).withCode("context_length_exceeded")
+		} else {
+			s.log.Warn("api: chat failed", "error", err)
+		}
+		if st != nil {
+			st.event("", e.body())
+			return
+		}
+		writeError(w, e)
+		return
+	}
+	filter.flush()
+	s.log.Info("api: answered", "prompt_tokens", res.PromptTokens, "cached_tokens", res.ReusedTokens, "images_encoded", res.ImagesEncoded,
+		"tokens", len(res.Tokens), "prefill_seconds", res.Prefill.Seconds(), "tokens_per_second", res.TokensPerSecond())
+	text, finish := res.Text, "length"
+	switch {
+	case filter.hit:
+		text, finish = filter.text.String(), "stop"
+	case res.FinishReason == model.FinishEOS:
+		finish = "stop"
+	}
+	u := &usage{PromptTokens: res.PromptTokens, CompletionTokens: len(res.Tokens), TotalTokens: res.PromptTokens + len(res.Tokens)}
+	u.PromptTokensDetails.CachedTokens = res.ReusedTokens
+	if st != nil {
+		st.event("", chunk(delta{}, &finish))
+		if job.includeUsage {
+			st.event("", chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.name, Choices: []chunkChoice{}, Usage: u})
+		}
+		st.done()
+		return
+	}
+	writeJSON(w, http.StatusOK, chatCompletion{
+		ID: id, Object: "chat.completion", Created: created, Model: s.name, Usage: u,
+		Choices: []chatChoice{{Message: assistantMessage{Role: "assistant", Content: text}, FinishReason: finish}},
+	})
+}
+
+func (s *Server) jobDone(kind string, tokens int, err error) {
+	if s.hooks.jobDone != nil {
+		s.hooks.jobDone(kind, tokens, err)
+	}
+}
+
+// resolveTurns decodes the turns' images (reusing the cached ones with the same bytes) and
+// returns the model's messages and the images by hash.
+func (s *Server) resolveTurns(turns []turn) ([]model.Message, map[[32]byte]*model.Image, *apiError) {
+	seen := map[[32]byte]*model.Image{}
+	msgs := make([]model.Message, len(turns))
+	for i, t := range turns {
+		msgs[i] = model.Message{Assistant: t.assistant, Text: t.text}
+		for _, ref := range t.images {
+			img, e := s.loadImage(ref, seen)
+			if e != nil {
+				return nil, nil, e
+			}
+			msgs[i].Images = append(msgs[i].Images, img)
+		}
+	}
+	return msgs, seen, nil
+}
+
+// stopFilter passes an answer's pieces on until a stop sequence appears, holding back any
+// end of the text that may be the start of one, so that no part of a stop sequence is ever
+// sent.
+type stopFilter struct {
+	stops   []string
+	emit    func(string)
+	pending string
+	text    strings.Builder // what was passed on
+	hit     bool
+}
+
+// add takes the next piece and reports whether a stop sequence has appeared.
+func (f *stopFilter) add(piece string) bool {
+	if f.hit {
+		return true
+	}
+	p := f.pending + piece
+	cut := -1
+	for _, st := range f.stops {
+		if i := strings.Index(p, st); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut >= 0 {
+		f.out(p[:cut])
+		f.pending, f.hit = "", true
+		return true
+	}
+	keep := 0
+	for _, st := range f.stops {
+		for k := min(len(st)-1, len(p)); k > keep; k-- {
+			if strings.HasSuffix(p, st[:k]) {
+				keep = k
+				break
+			}
+		}
+	}
+	f.out(p[:len(p)-keep])
+	f.pending = p[len(p)-keep:]
+	return false
+}
+
+// flush passes on what was held back (the answer ended without a stop sequence).
+func (f *stopFilter) flush() {
+	if !f.hit {
+		f.out(f.pending)
+		f.pending = ""
+	}
+}
+
+func (f *stopFilter) out(s string) {
+	if s != "" {
+		f.text.WriteString(s)
+		f.emit(s)
+	}
+}

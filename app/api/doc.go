@@ -1,0 +1,61 @@
+// Package api is Janus Desktop's local OpenAI-compatible HTTP API: the requests and
+// responses of OpenAI's chat completions and image generation endpoints, served from one
+// loaded model, so that tools that speak that API (editors, scripts, chat front-ends, the
+// official client libraries) can use Janus. `janus serve` runs it from the command line; the
+// app starts the same Server from its settings.
+//
+// Routes: GET /v1/models (and /v1/models/{id}), POST /v1/chat/completions, POST
+// /v1/images/generations, GET /health (which needs no API key). Requests name the loaded
+// model by its name or as "default".
+//
+// Chat: messages with text and image_url parts (data: URLs; absolute paths or file:// URLs
+// only inside Options.ImageFolder; remote URLs are never fetched). Consecutive messages of one
+// role are merged, system messages go before the first question (Janus' template has its own
+// fixed system prompt), and each turn's images come before its text, where the template puts
+// them. The whole conversation is templated as the official chat does (model.Chat). Sampling
+// fields absent from a request take `janus understand`'s defaults (greedy; top_p 0.95 and
+// top_k 50 when sampling), so the same request gives the CLI's answer; top_k and
+// repetition_penalty are extensions. stop is applied to the text: the answer ends before the
+// first stop sequence, and the stream holds back any text that may begin one.
+//
+// KV cache reuse: the server keeps the last conversation's model.Chat. A request whose
+// earlier turns are exactly that chat's history (the usual next turn: the client sends the
+// answer back) continues it, so only the new question runs through the model; a request with
+// no earlier turns resets it and still reuses the system prompt and any identical beginning
+// (images are matched by content hash). Any other history (an edited or truncated
+// conversation) starts a new chat: model.Chat has no way to take over a cache for a history
+// other than its own. usage.prompt_tokens_details.cached_tokens reports the positions reused.
+//
+// Images: prompt, n (1-8), response_format b64_json (or url, which returns a data: URL:
+// nothing is stored), and the extensions seed, cfg, temperature, top_k and top_p. The PNGs
+// carry the text chunks `janus generate` writes and are byte for byte its files for the same
+// settings; each data entry reports its seed (image i of a request uses seed+i). With
+// "stream": true the response is server-sent events: an image_generation.progress event
+// after every token step (an extension: token, tokens, images, tokens_per_second,
+// elapsed_seconds, remaining_seconds), image_generation.partial_image previews when
+// partial_images (1-3) asks for them (each costs a VQ decode), one
+// image_generation.completed event per image, then [DONE].
+//
+// Scheduling: one job at a time on the shared model, in arrival order (a request arrives when
+// its body is read and checked), through a bounded queue: beyond the running request and
+// Options.MaxQueue waiting ones (counting those still uploading), requests get 429 with a
+// Retry-After estimated from recent job times. A client that disconnects (or stops reading
+// for Limits.WriteTimeout) cancels its job, which stops within one decoding step; a queued
+// one just leaves the queue. Generation requests are not batched together: the engine takes
+// one prompt and one seed per run (image i uses seed+i), so merging requests would give the
+// same images only for identical prompts and settings with adjacent seeds, and one client's
+// disconnect would cut the others' images short.
+// An app that runs its own tasks on the same model passes its turn-taking as Options.Turn, so
+// that the server's jobs and its own wait for each other.
+//
+// Errors are OpenAI error objects ({"error": {"message", "type", "param", "code"}}) with the
+// status: 400 for malformed JSON, fields out of range, undecodable images, too-long prompts
+// (code context_length_exceeded); 401 for a missing or wrong key; 404 for an unknown route
+// or model; 405 for a wrong method; 413 for bodies and images over Limits; 429 for a full
+// queue; 500 for anything unexpected, panics included, never with a Go stack; 503 after
+// Shutdown. Bodies, images (bytes, pixels, side), images per request, max_tokens and prompt
+// text are bounded by Limits; headers and bodies must arrive within Limits.ReadTimeout.
+//
+// Only net/http and encoding/json are used: the API surface is a few JSON shapes, and
+// owning them keeps exact control over streaming, cancellation and error objects.
+package api

@@ -1,0 +1,300 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
+)
+
+type errorResp struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	} `json:"error"`
+}
+
+// checkError asserts an OpenAI-style error object with status, code and param ("" for
+// either: not checked / null).
+func checkError(t *testing.T, name string, resp *http.Response, body []byte, status int, code, param string) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Errorf("%s: status %d, want %d: %s", name, resp.StatusCode, status, body)
+		return
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q", name, ct)
+	}
+	var e errorResp
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Message == "" || e.Error.Type == "" {
+		t.Errorf("%s: not an error object: %s", name, body)
+		return
+	}
+	if code != "" && (e.Error.Code == nil || *e.Error.Code != code) {
+		t.Errorf("%s: code %v, want %q: %s", name, e.Error.Code, code, body)
+	}
+	if param != "" && (e.Error.Param == nil || *e.Error.Param != param) {
+		t.Errorf("%s: param %v, want %q: %s", name, e.Error.Param, param, body)
+	}
+	if strings.Contains(string(body), "goroutine") || strings.Contains(string(body), ".go:") {
+		t.Errorf("%s: the error shows a Go stack: %s", name, body)
+	}
+}
+
+// TestErrors: every malformed or over-limit request gets its status and an error object.
+func TestErrors(t *testing.T) {
+	land, landPath := fixtureImage(t, "synthetic_landscape_150x100.png")
+	ts := newTestServer(t, Options{OtherModels: []string{"Janus-Pro-7B"}, Limits: Limits{
+		BodyBytes: 128 << 10, ImageBytes: 40 << 10, ImagePixels: 10_000, ImagesPerRequest: 2, MaxTokens: 100, PromptBytes: 2000,
+	}})
+	chat := func(fields map[string]any) map[string]any {
+		req := map[string]any{"model": "tiny-a", "messages": []any{userMsg("hi")}}
+		for k, v := range fields {
+			req[k] = v
+		}
+		return req
+	}
+	img := func(url string) map[string]any { return chat(map[string]any{"messages": []any{userMsg("what?", url)}}) }
+	big := make([]byte, 50<<10)
+	small := smallPNG(t)
+	cases := []struct {
+		name   string
+		path   string
+		body   any
+		status int
+		code   string
+		param  string
+	}{
+		{"unknown route", "/v1/completions", chat(nil), 404, "unknown_url", ""},
+		{"malformed JSON", "/v1/chat/completions", `{"messages": [`, 400, "", ""},
+		{"not an object", "/v1/chat/completions", `[1, 2]`, 400, "", ""},
+		{"empty body", "/v1/chat/completions", ``, 400, "", ""},
+		{"wrong field type", "/v1/chat/completions", `{"messages": "hi"}`, 400, "", "messages"},
+		{"wrong number type", "/v1/chat/completions", `{"messages": [], "max_tokens": 1.5}`, 400, "", "max_tokens"},
+		{"unknown model", "/v1/chat/completions", chat(map[string]any{"model": "gpt-4o"}), 404, "model_not_found", ""},
+		{"model not loaded", "/v1/chat/completions", chat(map[string]any{"model": "janus-pro-7b"}), 404, "model_not_found", ""},
+		{"no messages", "/v1/chat/completions", chat(map[string]any{"messages": []any{}}), 400, "", "messages"},
+		{"tool role", "/v1/chat/completions", chat(map[string]any{"messages": []any{map[string]any{"role": "tool", "content": "x"}}}), 400, "", "messages[0].role"},
+		{"no role", "/v1/chat/completions", chat(map[string]any{"messages": []any{map[string]any{"content": "x"}}}), 400, "", "messages[0].role"},
+		{"ends with assistant", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("a"), assistantMsg("b")}}), 400, "", "messages"},
+		{"starts with assistant", "/v1/chat/completions", chat(map[string]any{"messages": []any{assistantMsg("b"), userMsg("a")}}), 400, "", "messages"},
+		{"only system", "/v1/chat/completions", chat(map[string]any{"messages": []any{map[string]any{"role": "system", "content": "x"}}}), 400, "", "messages"},
+		{"empty question", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("  ")}}), 400, "", "messages"},
+		{"bad content", "/v1/chat/completions", chat(map[string]any{"messages": []any{map[string]any{"role": "user", "content": 5}}}), 400, "", "messages[0].content"},
+		{"audio part", "/v1/chat/completions", chat(map[string]any{"messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "input_audio"}}}}}), 400, "", "messages[0].content[0].type"},
+		{"image in answer", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("a"), map[string]any{"role": "assistant", "content": []any{map[string]any{"type": "image_url", "image_url": map[string]any{"url": dataURL(land)}}}}, userMsg("b")}}), 400, "", "messages[1].content"},
+		{"image tag in text", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("look <image_placeholder>")}}), 400, "", "messages[0].content"},
+		{"temperature", "/v1/chat/completions", chat(map[string]any{"temperature": 3}), 400, "", "temperature"},
+		{"top_p", "/v1/chat/completions", chat(map[string]any{"top_p": 0}), 400, "", "top_p"},
+		{"top_k", "/v1/chat/completions", chat(map[string]any{"top_k": -1}), 400, "", "top_k"},
+		{"max_tokens 0", "/v1/chat/completions", chat(map[string]any{"max_tokens": 0}), 400, "", "max_tokens"},
+		{"max_tokens over", "/v1/chat/completions", chat(map[string]any{"max_tokens": 101}), 400, "", "max_tokens"},
+		{"max_completion_tokens", "/v1/chat/completions", chat(map[string]any{"max_completion_tokens": -5}), 400, "", "max_completion_tokens"},
+		{"seed", "/v1/chat/completions", chat(map[string]any{"seed": -1}), 400, "", "seed"},
+		{"n", "/v1/chat/completions", chat(map[string]any{"n": 2}), 400, "", "n"},
+		{"repetition_penalty", "/v1/chat/completions", chat(map[string]any{"repetition_penalty": 0}), 400, "", "repetition_penalty"},
+		{"stop type", "/v1/chat/completions", chat(map[string]any{"stop": 5}), 400, "", "stop"},
+		{"too many stops", "/v1/chat/completions", chat(map[string]any{"stop": []string{"a", "b", "c", "d", "e"}}), 400, "", "stop"},
+		{"empty stop", "/v1/chat/completions", chat(map[string]any{"stop": ""}), 400, "", "stop"},
+		{"prompt too long", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg(strings.Repeat("x", 2001))}}), 400, "context_length_exceeded", "messages"},
+		{"prompt in many messages", "/v1/chat/completions", chat(map[string]any{"messages": manyMessages(2500)}), 400, "context_length_exceeded", "messages"},
+		{"too many images", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("a", dataURL(land), dataURL(land), dataURL(land))}}), 400, "", "messages"},
+		{"remote image", "/v1/chat/completions", img("https://example.com/cat.png"), 400, "", "messages[0].content[0].image_url"},
+		{"not base64 data URL", "/v1/chat/completions", img("data:image/png,abc"), 400, "", "messages[0].content[0].image_url"},
+		{"bad base64", "/v1/chat/completions", img("data:image/png;base64,!!!!"), 400, "", "messages[0].content[0].image_url"},
+		{"not an image", "/v1/chat/completions", img(dataURL([]byte("hello, not a picture"))), 400, "", "messages[0].content[0].image_url"},
+		{"truncated image", "/v1/chat/completions", img(dataURL(small[:len(small)/2])), 400, "", "messages[0].content[0].image_url"},
+		{"image_url without url", "/v1/chat/completions", chat(map[string]any{"messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "image_url", "image_url": map[string]any{}}}}}}), 400, "", "messages[0].content[0].image_url"},
+		{"local path not allowed", "/v1/chat/completions", img(landPath), 400, "", "messages[0].content[0].image_url"},
+		{"file URL not allowed", "/v1/chat/completions", img("file://" + landPath), 400, "", "messages[0].content[0].image_url"},
+		{"image too many bytes", "/v1/chat/completions", img(dataURL(big)), 413, "request_too_large", "messages[0].content[0].image_url"},
+		{"image too many pixels", "/v1/chat/completions", img(dataURL(land)), 413, "request_too_large", "messages[0].content[0].image_url"},
+		{"body too large", "/v1/chat/completions", chat(map[string]any{"padding": strings.Repeat("x", 129<<10)}), 413, "request_too_large", ""},
+		{"image prompt empty", "/v1/images/generations", map[string]any{"prompt": " "}, 400, "", "prompt"},
+		{"image prompt too long", "/v1/images/generations", map[string]any{"prompt": strings.Repeat("x", 2001)}, 400, "", "prompt"},
+		{"image prompt tag", "/v1/images/generations", map[string]any{"prompt": "<image_placeholder>"}, 400, "", "prompt"},
+		{"image model", "/v1/images/generations", map[string]any{"prompt": "x", "model": "dall-e-3"}, 404, "model_not_found", ""},
+		{"n 0", "/v1/images/generations", map[string]any{"prompt": "x", "n": 0}, 400, "", "n"},
+		{"n 9", "/v1/images/generations", map[string]any{"prompt": "x", "n": 9}, 400, "", "n"},
+		{"size", "/v1/images/generations", map[string]any{"prompt": "x", "size": "1024x1024"}, 400, "", "size"},
+		{"response_format", "/v1/images/generations", map[string]any{"prompt": "x", "response_format": "jpeg"}, 400, "", "response_format"},
+		{"output_format", "/v1/images/generations", map[string]any{"prompt": "x", "output_format": "webp"}, 400, "", "output_format"},
+		{"cfg", "/v1/images/generations", map[string]any{"prompt": "x", "cfg": -1}, 400, "", "cfg"},
+		{"image temperature", "/v1/images/generations", map[string]any{"prompt": "x", "temperature": -0.5}, 400, "", "temperature"},
+		{"image seed", "/v1/images/generations", map[string]any{"prompt": "x", "seed": -3}, 400, "", "seed"},
+		{"image top_p", "/v1/images/generations", map[string]any{"prompt": "x", "top_p": 2}, 400, "", "top_p"},
+		{"partial_images", "/v1/images/generations", map[string]any{"prompt": "x", "stream": true, "partial_images": 4}, 400, "", "partial_images"},
+		{"partial_images without stream", "/v1/images/generations", map[string]any{"prompt": "x", "partial_images": 1}, 400, "", "partial_images"},
+		{"image body", "/v1/images/generations", `{"prompt": 7}`, 400, "", "prompt"},
+	}
+	for _, c := range cases {
+		resp, body := ts.post(t, c.path, c.body)
+		checkError(t, c.name, resp, body, c.status, c.code, c.param)
+	}
+	resp, body := ts.get(t, "/v1/chat/completions")
+	checkError(t, "GET on a POST route", resp, body, 405, "method_not_allowed", "")
+	resp, body = ts.post(t, "/v1/models", chat(nil))
+	checkError(t, "POST on a GET route", resp, body, 405, "method_not_allowed", "")
+	resp, body = ts.get(t, "/v1/models/gpt-4")
+	checkError(t, "unknown model id", resp, body, 404, "model_not_found", "")
+	// The server still answers after all that.
+	chatOK(t, ts, chat(map[string]any{"max_tokens": 2}))
+}
+
+// TestAPIKey: with a key, every route but /health needs it.
+func TestAPIKey(t *testing.T) {
+	ts := newTestServer(t, Options{APIKey: "sesame"})
+	req := map[string]any{"max_tokens": 2, "messages": []any{userMsg("hi")}}
+	for _, h := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "sesame"}, {"Authorization", "Basic sesame"}} {
+		resp, body := ts.post(t, "/v1/chat/completions", req, h...)
+		checkError(t, "chat with "+strings.Join(h, " "), resp, body, 401, "invalid_api_key", "")
+		resp, body = ts.get(t, "/v1/models", h...)
+		checkError(t, "models with "+strings.Join(h, " "), resp, body, 401, "invalid_api_key", "")
+		resp, body = ts.get(t, "/v1/nothing-here", h...)
+		checkError(t, "unknown route with "+strings.Join(h, " "), resp, body, 401, "invalid_api_key", "")
+	}
+	if resp, body := ts.get(t, "/health"); resp.StatusCode != 200 {
+		t.Errorf("health without key: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := ts.post(t, "/v1/chat/completions", req, "Authorization", "Bearer sesame"); resp.StatusCode != 200 {
+		t.Errorf("chat with the key: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestContextFull: a conversation beyond the model's window is a 400 context_length_exceeded.
+func TestContextFull(t *testing.T) {
+	m, err := model.Load(fixtures.Path(t, "models", "tiny-a"), model.Options{Threads: 2, ContextLimit: 40, SkipGeneration: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := NewServer(m, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: s}
+	hs := newHTTPServer(t, s)
+	ts.url = hs
+	resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg(strings.Repeat("many words ", 30))}})
+	checkError(t, "context full", resp, body, 400, "context_length_exceeded", "messages")
+	resp, body = ts.post(t, "/v1/images/generations", map[string]any{"prompt": "x"})
+	checkError(t, "no generation networks", resp, body, 400, "unsupported", "")
+}
+
+// TestPanicIs500: a panic inside a job becomes a 500 error object (or an error event on a
+// stream), never a stack, and the server keeps serving.
+func TestPanicIs500(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	ts.hooks.onText = func(context.Context, int) { panic("boom") }
+	req := map[string]any{"max_tokens": 4, "messages": []any{userMsg("hi")}}
+	resp, body := ts.post(t, "/v1/chat/completions", req)
+	checkError(t, "panic", resp, body, 500, "internal_error", "")
+	req["stream"] = true
+	resp, body = ts.post(t, "/v1/chat/completions", req)
+	_, data := sseEvents(t, body)
+	if resp.StatusCode != 200 || len(data) == 0 || !strings.Contains(data[len(data)-1], `"server_error"`) || strings.Contains(string(body), ".go:") {
+		t.Errorf("panic while streaming: %d %s", resp.StatusCode, body)
+	}
+	ts.hooks.onText = nil
+	delete(req, "stream")
+	chatOK(t, ts, req)
+}
+
+// TestLocalImages: with an image folder, files inside it (by path or file:// URL) are read;
+// nothing outside it is, through .. or a symlink.
+func TestLocalImages(t *testing.T) {
+	dir := t.TempDir()
+	_, landPath := fixtureImage(t, "synthetic_landscape_150x100.png")
+	inside := copyFile(t, landPath, dir)
+	outside := copyFile(t, landPath, t.TempDir())
+	if err := os.Symlink(outside, filepath.Join(dir, "link.png")); err != nil {
+		t.Fatal(err)
+	}
+	// The folder is given through a symlink; files are named through either spelling.
+	alias := filepath.Join(t.TempDir(), "alias")
+	if err := os.Symlink(dir, alias); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, Options{ImageFolder: alias})
+	img, err := ts.m.ReadImage(landPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ts.m.Understand(context.Background(), "what?", []*model.Image{img}, model.AnswerOptions{MaxNewTokens: 8, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{inside, "file://" + inside, filepath.Join(alias, filepath.Base(inside))} {
+		got := chatOK(t, ts, map[string]any{"max_tokens": 8, "messages": []any{userMsg("what?", url)}})
+		if got.content(t) != want.Text {
+			t.Errorf("%s: answer %q, want %q", url, got.content(t), want.Text)
+		}
+	}
+	for _, url := range []string{outside, filepath.Join(dir, "..", filepath.Base(outside)), filepath.Join(dir, "link.png"), filepath.Join(dir, "missing.png")} {
+		resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg("what?", url)}})
+		checkError(t, url, resp, body, 400, "", "messages[0].content[0].image_url")
+	}
+}
+
+// TestModelsAndHealth: /v1/models lists the loaded model and the others, not loaded.
+func TestModelsAndHealth(t *testing.T) {
+	ts := newTestServer(t, Options{OtherModels: []string{"Janus-Pro-7B"}})
+	resp, body := ts.get(t, "/v1/models")
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	list := decodeJSON[struct {
+		Object string        `json:"object"`
+		Data   []modelObject `json:"data"`
+	}](t, body)
+	if list.Object != "list" || len(list.Data) != 2 || list.Data[0].ID != "tiny-a" || !list.Data[0].Loaded ||
+		list.Data[1].ID != "Janus-Pro-7B" || list.Data[1].Loaded || list.Data[0].Object != "model" {
+		t.Errorf("models: %s", body)
+	}
+	for _, id := range []string{"tiny-a", "default", "TINY-A"} {
+		resp, body = ts.get(t, "/v1/models/"+id)
+		if m := decodeJSON[modelObject](t, body); resp.StatusCode != 200 || m.ID != "tiny-a" {
+			t.Errorf("model %s: %d %s", id, resp.StatusCode, body)
+		}
+	}
+	resp, body = ts.get(t, "/health")
+	if h := decodeJSON[map[string]any](t, body); resp.StatusCode != 200 || h["status"] != "ok" || h["model"] != "tiny-a" {
+		t.Errorf("health: %d %s", resp.StatusCode, body)
+	}
+}
+
+// smallPNG encodes a 20x20 gradient.
+func smallPNG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 20, 20))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// manyMessages is n one-letter user messages.
+func manyMessages(n int) []any {
+	msgs := make([]any, n)
+	for i := range msgs {
+		msgs[i] = userMsg("a")
+	}
+	return msgs
+}

@@ -1,0 +1,427 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// loadImage reads, decodes and prepares the image ref points at; an image whose bytes were
+// seen before (in this request or the cached conversation) is not decoded again.
+func (s *Server) loadImage(ref imageRef, seen map[[32]byte]*model.Image) (*model.Image, *apiError) {
+	data, name, e := s.imageBytes(ref)
+	if e != nil {
+		return nil, e
+	}
+	sum := sha256.Sum256(data)
+	if img := seen[sum]; img != nil {
+		return img, nil
+	}
+	if img := s.conv.images[sum]; img != nil {
+		seen[sum] = img
+		return img, nil
+	}
+	rgb, err := imageproc.Decode(name, data, imageproc.DecodeOptions{MaxPixels: s.lim.ImagePixels, MaxSide: s.lim.ImageSide})
+	if err != nil {
+		if errors.Is(err, imageproc.ErrTooLarge) {
+			return nil, tooLarge(ref.param, "%v (the limit is %d pixels, %d per side)", err, s.lim.ImagePixels, s.lim.ImageSide)
+		}
+		return nil, badRequest(ref.param, "%v", err)
+	}
+	img, err := s.m.PrepareImage(rgb)
+	if err != nil {
+		return nil, badRequest(ref.param, "%v", err)
+	}
+	seen[sum] = img
+	return img, nil
+}
+
+// imageBytes returns the encoded image a URL holds: a base64 data: URL, or a file in the
+// image folder when the server allows one. Remote URLs are never fetched: the server does
+// not make requests on a client's behalf.
+func (s *Server) imageBytes(ref imageRef) ([]byte, string, *apiError) {
+	url := ref.url
+	lower := strings.ToLower(url[:min(len(url), 16)])
+	switch {
+	case strings.HasPrefix(lower, "data:"):
+		meta, payload, ok := strings.Cut(url[len("data:"):], ",")
+		if !ok || !strings.HasSuffix(strings.ToLower(meta), ";base64") {
+			return nil, "", badRequest(ref.param, "a data: URL must be base64: data:image/png;base64,...")
+		}
+		if int64(base64.StdEncoding.DecodedLen(len(payload))) > s.lim.ImageBytes+2 {
+			return nil, "", tooLarge(ref.param, "the image has about %d bytes; the limit is %d", base64.StdEncoding.DecodedLen(len(payload)), s.lim.ImageBytes)
+		}
+		data, err := base64.StdEncoding.DecodeString(payload)
+		if err != nil {
+			// Some clients leave the padding out.
+			var err2 error
+			if data, err2 = base64.RawStdEncoding.DecodeString(strings.TrimRight(payload, "=")); err2 != nil {
+				return nil, "", badRequest(ref.param, "the data: URL is not valid base64: %v", err)
+			}
+		}
+		if int64(len(data)) > s.lim.ImageBytes {
+			return nil, "", tooLarge(ref.param, "the image has %d bytes; the limit is %d", len(data), s.lim.ImageBytes)
+		}
+		return data, "(" + ref.param + ")", nil
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
+		return nil, "", badRequest(ref.param, "remote image URLs are not fetched: send the image as a data: URL (data:image/png;base64,...)")
+	case strings.HasPrefix(lower, "file://"):
+		return s.localImage(ref, url[len("file://"):])
+	case filepath.IsAbs(url):
+		return s.localImage(ref, url)
+	}
+	return nil, "", badRequest(ref.param, "unsupported image URL %q: send a data: URL", truncate(url, 40))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// localImage reads a file named by an absolute path, only inside the image folder; the
+// folder is opened as an os.Root, so neither ".." nor a symlink leads out of it.
+func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiError) {
+	if s.folder == "" {
+		return nil, "", badRequest(ref.param, "local image paths are not allowed: send a data: URL (or start janus serve with --allow-images-from DIR)")
+	}
+	rel, err := filepath.Rel(s.folder, filepath.Clean(path))
+	if (err != nil || !filepath.IsLocal(rel)) && s.folderReal != "" {
+		rel, err = filepath.Rel(s.folderReal, filepath.Clean(path))
+	}
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, "", badRequest(ref.param, "%s is outside the image folder %s", path, s.folder)
+	}
+	f, err := os.OpenInRoot(s.folder, rel)
+	if err != nil {
+		return nil, "", badRequest(ref.param, "open image %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, s.lim.ImageBytes+1))
+	if err != nil {
+		return nil, "", badRequest(ref.param, "read image %s: %v", path, err)
+	}
+	if int64(len(data)) > s.lim.ImageBytes {
+		return nil, "", tooLarge(ref.param, "%s is over the image limit of %d bytes", path, s.lim.ImageBytes)
+	}
+	return data, path, nil
+}
+
+// imageRequest is the body of POST /v1/images/generations. seed, cfg, temperature, top_k and
+// top_p are extensions; quality, style, background and user are accepted and ignored.
+type imageRequest struct {
+	Model          string   `json:"model"`
+	Prompt         string   `json:"prompt"`
+	N              *int     `json:"n"`
+	Size           string   `json:"size"`
+	ResponseFormat string   `json:"response_format"`
+	OutputFormat   string   `json:"output_format"`
+	Seed           *int64   `json:"seed"`
+	CFG            *float64 `json:"cfg"`
+	Temperature    *float64 `json:"temperature"`
+	TopK           *int     `json:"top_k"`
+	TopP           *float64 `json:"top_p"`
+	Stream         bool     `json:"stream"`
+	PartialImages  *int     `json:"partial_images"`
+}
+
+// imageJob is a checked generation request.
+type imageJob struct {
+	prompt   string
+	opts     model.GenerateImageOptions
+	seedSet  bool
+	asURL    bool
+	stream   bool
+	partials int
+}
+
+// maxPartialImages bounds partial_images, as OpenAI's API does; each costs a VQ decode.
+const maxPartialImages = 3
+
+func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request) {
+	t := s.admit(w)
+	if t == nil {
+		return
+	}
+	defer t.done()
+	var req imageRequest
+	if e := s.readJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	job, e := s.parseImages(&req)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	release, err := s.waitTurn(r.Context(), t)
+	if err != nil {
+		s.jobDone("image", 0, err)
+		return // the client left while queued: nobody to answer
+	}
+	defer release()
+	s.runImages(w, r.Context(), job)
+}
+
+func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {
+	if e := s.checkModel(req.Model); e != nil {
+		return nil, e
+	}
+	if s.m.VQ == nil {
+		return nil, badRequest("", "this server's model was loaded without its image generation networks").withCode("unsupported")
+	}
+	job := &imageJob{prompt: req.Prompt, stream: req.Stream, opts: model.DefaultImageOptions()}
+	if strings.TrimSpace(req.Prompt) == "" {
+		return nil, badRequest("prompt", "prompt is empty: say what to draw")
+	}
+	if len(req.Prompt) > s.lim.PromptBytes {
+		return nil, badRequest("prompt", "the prompt has %d bytes; the limit is %d", len(req.Prompt), s.lim.PromptBytes)
+	}
+	if tag := s.m.Config.Processor.ImageTag; tag != "" && strings.Contains(req.Prompt, tag) {
+		return nil, badRequest("prompt", "the prompt contains the model's image tag %s", tag)
+	}
+	if req.N != nil {
+		if *req.N < 1 || *req.N > MaxImagesPerGeneration {
+			return nil, badRequest("n", "n %d must be between 1 and %d", *req.N, MaxImagesPerGeneration)
+		}
+		job.opts.N = *req.N
+	}
+	if side := s.m.Config.VQ.ImageSize; req.Size != "" && req.Size != "auto" && req.Size != fmt.Sprintf("%dx%d", side, side) {
+		return nil, badRequest("size", "size %q: this model draws %dx%d images", req.Size, side, side)
+	}
+	switch req.ResponseFormat {
+	case "", "b64_json":
+	case "url":
+		job.asURL = true // a data: URL: nothing is stored on the server
+	default:
+		return nil, badRequest("response_format", "response_format %q: use b64_json (or url, which gives a data: URL)", req.ResponseFormat)
+	}
+	if f := req.OutputFormat; f != "" && f != "png" {
+		return nil, badRequest("output_format", "output_format %q: only png is made", f)
+	}
+	if req.Seed != nil {
+		if *req.Seed < 0 {
+			return nil, badRequest("seed", "seed %d must be >= 0", *req.Seed)
+		}
+		job.opts.Seed, job.seedSet = uint64(*req.Seed), true
+	}
+	if req.CFG != nil {
+		if c := *req.CFG; math.IsNaN(c) || math.IsInf(c, 0) || c < 0 || c > 100 {
+			return nil, badRequest("cfg", "cfg %v must be between 0 and 100", c)
+		}
+		job.opts.CFG = *req.CFG
+	}
+	if req.Temperature != nil {
+		if t := *req.Temperature; !(t >= 0 && t <= 2) {
+			return nil, badRequest("temperature", "temperature %v must be between 0 and 2", t)
+		}
+		job.opts.Temperature = *req.Temperature
+	}
+	if req.TopK != nil {
+		if *req.TopK < 0 {
+			return nil, badRequest("top_k", "top_k %d must be >= 0", *req.TopK)
+		}
+		job.opts.TopK = *req.TopK
+	}
+	if req.TopP != nil {
+		if p := *req.TopP; !(p >= 0 && p <= 1) {
+			return nil, badRequest("top_p", "top_p %v must be in [0, 1]", p)
+		}
+		job.opts.TopP = *req.TopP
+	}
+	if req.PartialImages != nil {
+		if p := *req.PartialImages; p < 0 || p > maxPartialImages {
+			return nil, badRequest("partial_images", "partial_images %d must be between 0 and %d", p, maxPartialImages)
+		}
+		if !req.Stream && *req.PartialImages > 0 {
+			return nil, badRequest("partial_images", "partial_images needs stream: true")
+		}
+		job.partials = *req.PartialImages
+	}
+	if job.partials > 0 {
+		// Previews after equal shares of the token rows; the last share is the final image.
+		job.opts.PreviewEvery = max(1, int(math.Ceil(float64(s.m.Config.VQ.Grid)/float64(job.partials+1))))
+	}
+	job.opts.MaxMemoryBytes = s.maxMem
+	if err := job.opts.Validate(); err != nil {
+		return nil, badRequest("", "generation options: %v", err)
+	}
+	return job, nil
+}
+
+// Response shapes of the image endpoint.
+type (
+	imagesResponse struct {
+		Created      int64       `json:"created"`
+		Data         []imageData `json:"data"`
+		OutputFormat string      `json:"output_format"`
+		Size         string      `json:"size"`
+		Usage        imageUsage  `json:"usage"`
+	}
+	imageData struct {
+		B64JSON string `json:"b64_json,omitempty"`
+		URL     string `json:"url,omitempty"`
+		// Seed is an extension: the image's own seed (`janus generate --seed` regenerates it).
+		Seed uint64 `json:"seed"`
+	}
+	imageUsage struct {
+		InputTokens  int `json:"input_tokens"`
+		OutputTokens int `json:"output_tokens"`
+		TotalTokens  int `json:"total_tokens"`
+	}
+	// imageEvent is one server-sent event of a streamed generation: OpenAI's
+	// image_generation.partial_image and image_generation.completed, and the extension
+	// image_generation.progress after every step.
+	imageEvent struct {
+		Type              string      `json:"type"`
+		B64JSON           string      `json:"b64_json,omitempty"`
+		CreatedAt         int64       `json:"created_at"`
+		Size              string      `json:"size,omitempty"`
+		OutputFormat      string      `json:"output_format,omitempty"`
+		Index             *int        `json:"index,omitempty"`
+		PartialImageIndex *int        `json:"partial_image_index,omitempty"`
+		Seed              *uint64     `json:"seed,omitempty"`
+		Usage             *imageUsage `json:"usage,omitempty"`
+		// Progress fields.
+		Token            int     `json:"token,omitempty"`
+		Tokens           int     `json:"tokens,omitempty"`
+		Images           int     `json:"images,omitempty"`
+		TokensPerSecond  float64 `json:"tokens_per_second,omitempty"`
+		ElapsedSeconds   float64 `json:"elapsed_seconds,omitempty"`
+		RemainingSeconds float64 `json:"remaining_seconds,omitempty"`
+	}
+)
+
+// runImages generates the images of a checked request; it holds the queue.
+func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *imageJob) {
+	ctx, cancel := s.jobContext(reqCtx)
+	defer cancel()
+	if !job.seedSet {
+		seed, err := app.RandomSeed()
+		if err != nil {
+			writeError(w, internalError("%v", err))
+			return
+		}
+		job.opts.Seed = seed
+	}
+	side := s.m.Config.VQ.ImageSize
+	size := fmt.Sprintf("%dx%d", side, side)
+	created := time.Now().Unix()
+	var st *stream
+	if job.stream {
+		st = startStream(w, cancel)
+	}
+	partial := 0
+	res, err := s.m.GenerateImages(ctx, job.prompt, job.opts, func(p model.ImageProgress) {
+		if st != nil {
+			st.event("image_generation.progress", imageEvent{Type: "image_generation.progress", CreatedAt: created,
+				Token: p.Token, Tokens: p.Tokens, Images: p.Images, TokensPerSecond: p.TokensPerSecond,
+				ElapsedSeconds: p.Elapsed.Seconds(), RemainingSeconds: p.Remaining.Seconds()})
+			if p.Preview != nil && partial < job.partials {
+				for i, img := range p.Preview {
+					png, err := imageproc.EncodePNG(img, nil)
+					if err != nil {
+						continue
+					}
+					idx, pi := i, partial
+					st.event("image_generation.partial_image", imageEvent{Type: "image_generation.partial_image", CreatedAt: created,
+						B64JSON: base64.StdEncoding.EncodeToString(png), Size: size, OutputFormat: "png", Index: &idx, PartialImageIndex: &pi})
+				}
+				partial++
+			}
+		}
+		if s.hooks.onStep != nil {
+			s.hooks.onStep(ctx, p)
+		}
+	})
+	tokens := 0
+	if res != nil {
+		for _, t := range res.Tokens {
+			tokens += len(t)
+		}
+	}
+	s.jobDone("image", tokens, err)
+	if err != nil {
+		if ctx.Err() != nil {
+			if s.base.Err() != nil && reqCtx.Err() == nil { // the server shuts down; the client is still there
+				e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server shut down during the request"}
+				if st != nil {
+					st.event("", e.body())
+				} else {
+					writeError(w, e)
+				}
+			}
+			return
+		}
+		e := internalError("generate: %v", err)
+		if me := (*model.MemoryError)(nil); errors.As(err, &me) {
+			e = badRequest("n", "%v", err).withCode("insufficient_memory")
+			if me.Fits > 0 {
+				e.message += fmt.Sprintf(" (n %d fits)", me.Fits)
+			}
+		}
+		s.log.Warn("api: image generation failed", "error", err)
+		if st != nil {
+			st.event("error", e.body())
+			return
+		}
+		writeError(w, e)
+		return
+	}
+	s.log.Info("api: generated", "images", len(res.Images), "seed", res.Seed, "seconds", (res.Generate + res.Decode).Seconds(),
+		"tokens_per_second", res.TokensPerSecond())
+	u := imageUsage{InputTokens: res.PromptTokens, OutputTokens: tokens, TotalTokens: res.PromptTokens + tokens}
+	out := imagesResponse{Created: created, OutputFormat: "png", Size: size, Usage: u}
+	for i, img := range res.Images {
+		seed := job.opts.Seed + uint64(i)
+		png, err := imageproc.EncodePNG(img, s.pngText(job, seed))
+		if err != nil {
+			e := internalError("encode image %d: %v", i, err)
+			if st != nil {
+				st.event("error", e.body())
+				return
+			}
+			writeError(w, e)
+			return
+		}
+		b64 := base64.StdEncoding.EncodeToString(png)
+		if st != nil {
+			idx := i
+			st.event("image_generation.completed", imageEvent{Type: "image_generation.completed", CreatedAt: created,
+				B64JSON: b64, Size: size, OutputFormat: "png", Index: &idx, Seed: &seed, Usage: &u})
+			continue
+		}
+		d := imageData{B64JSON: b64, Seed: seed}
+		if job.asURL {
+			d = imageData{URL: "data:image/png;base64," + b64, Seed: seed}
+		}
+		out.Data = append(out.Data, d)
+	}
+	if st != nil {
+		st.done()
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pngText is the metadata `janus generate` writes into its PNGs (app.ImageMeta), so that the
+// server's images are byte for byte the CLI's for the same settings.
+func (s *Server) pngText(job *imageJob, seed uint64) []imageproc.TextField {
+	o := job.opts
+	return app.ImageMeta{Prompt: job.prompt, Seed: seed, CFG: o.CFG, Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP,
+		Model: s.name, Software: s.soft}.PNGText()
+}

@@ -1,0 +1,190 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"image"
+	"image/png"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+type imagesResp struct {
+	Created int64 `json:"created"`
+	Data    []struct {
+		B64JSON string `json:"b64_json"`
+		URL     string `json:"url"`
+		Seed    uint64 `json:"seed"`
+	} `json:"data"`
+	OutputFormat string `json:"output_format"`
+	Size         string `json:"size"`
+	Usage        struct {
+		InputTokens  int `json:"input_tokens"`
+		OutputTokens int `json:"output_tokens"`
+	} `json:"usage"`
+}
+
+// decodePNG returns a PNG's pixels as NRGBA and its text chunks.
+func decodePNG(t *testing.T, raw []byte) (*image.NRGBA, []imageproc.TextField) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("decode PNG: %v", err)
+	}
+	text, err := imageproc.ReadPNGText(raw)
+	if err != nil {
+		t.Fatalf("read PNG text: %v", err)
+	}
+	return imageproc.ToRGB(img), text
+}
+
+func b64(t *testing.T, s string) []byte {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("base64: %v", err)
+	}
+	return raw
+}
+
+// TestImagesMatchGenerate: the images equal model.GenerateImages' for the same prompt, seed,
+// CFG and temperature, with `janus generate`'s text chunks (cmd/janus's serve test compares
+// with the files the command writes), as b64_json, as a data: URL and streamed.
+func TestImagesMatchGenerate(t *testing.T) {
+	ts := newTestServer(t, Options{Software: "Janus Desktop test"})
+	const prompt = "A red fox in the snow"
+	opts := model.GenerateImageOptions{N: 2, CFG: 4, Temperature: 0.9, Seed: 5, MaxMemoryBytes: -1}
+	want, err := ts.m.GenerateImages(context.Background(), prompt, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantText := func(i int) []imageproc.TextField {
+		return []imageproc.TextField{{Key: "prompt", Value: prompt}, {Key: "seed", Value: strconv.Itoa(5 + i)}, {Key: "cfg", Value: "4"},
+			{Key: "temperature", Value: "0.9"}, {Key: "model", Value: "tiny-a"}, {Key: "Software", Value: "Janus Desktop test"}}
+	}
+	check := func(name string, i int, raw []byte) {
+		t.Helper()
+		img, text := decodePNG(t, raw)
+		if !bytes.Equal(img.Pix, want.Images[i].Pix) || img.Rect != want.Images[i].Rect {
+			t.Errorf("%s: image %d differs from model.GenerateImages'", name, i)
+		}
+		if !slices.Equal(text, wantText(i)) {
+			t.Errorf("%s: image %d text %v, want %v", name, i, text, wantText(i))
+		}
+	}
+	req := map[string]any{"model": "default", "prompt": prompt, "n": 2, "seed": 5, "cfg": 4, "temperature": 0.9, "size": "96x96"}
+	for _, format := range []string{"", "b64_json", "url"} {
+		if format != "" {
+			req["response_format"] = format
+		}
+		resp, body := ts.post(t, "/v1/images/generations", req)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", format, resp.StatusCode, body)
+		}
+		got := decodeJSON[imagesResp](t, body)
+		if len(got.Data) != 2 || got.Created == 0 || got.Size != "96x96" || got.OutputFormat != "png" ||
+			got.Usage.InputTokens != want.PromptTokens || got.Usage.OutputTokens != 2*36 {
+			t.Fatalf("%s: response %.300s", format, body)
+		}
+		for i, d := range got.Data {
+			if d.Seed != uint64(5+i) {
+				t.Errorf("%s: image %d seed %d", format, i, d.Seed)
+			}
+			if format == "url" {
+				rest, ok := strings.CutPrefix(d.URL, "data:image/png;base64,")
+				if !ok || d.B64JSON != "" {
+					t.Fatalf("url format: %.60q", d.URL)
+				}
+				check(format, i, b64(t, rest))
+				continue
+			}
+			check(format, i, b64(t, d.B64JSON))
+		}
+	}
+
+	// Streamed: a progress event per step, a partial image per image and share, then the
+	// completed images and [DONE].
+	delete(req, "response_format")
+	req["stream"], req["partial_images"] = true, 1
+	resp, body := ts.post(t, "/v1/images/generations", req)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: status %d %s: %.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	names, data := sseEvents(t, body)
+	if len(data) == 0 || data[len(data)-1] != "[DONE]" {
+		t.Fatalf("stream does not end with [DONE]")
+	}
+	steps, partials, completed := 0, 0, 0
+	for i, d := range data[:len(data)-1] {
+		var ev struct {
+			Type              string `json:"type"`
+			B64JSON           string `json:"b64_json"`
+			Index             *int   `json:"index"`
+			PartialImageIndex *int   `json:"partial_image_index"`
+			Token, Tokens     int
+			Images            int
+			Seed              uint64
+		}
+		if err := json.Unmarshal([]byte(d), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != names[i] {
+			t.Errorf("event %d named %q has type %q", i, names[i], ev.Type)
+		}
+		switch ev.Type {
+		case "image_generation.progress":
+			steps++
+			if ev.Token != steps || ev.Tokens != 36 || ev.Images != 2 || completed > 0 {
+				t.Errorf("progress event %d: %s", steps, d)
+			}
+		case "image_generation.partial_image":
+			partials++
+			if ev.Index == nil || ev.PartialImageIndex == nil || *ev.PartialImageIndex != 0 || ev.B64JSON == "" {
+				t.Errorf("partial image event: %.200s", d)
+			}
+		case "image_generation.completed":
+			if ev.Index == nil || *ev.Index != completed || ev.Seed != uint64(5+completed) {
+				t.Fatalf("completed event %d: %.200s", completed, d)
+			}
+			check("stream", completed, b64(t, ev.B64JSON))
+			completed++
+		default:
+			t.Errorf("unexpected event %q", ev.Type)
+		}
+	}
+	if steps != 36 || partials != 2 || completed != 2 {
+		t.Errorf("%d progress events, %d partial images, %d completed; want 36, 2, 2", steps, partials, completed)
+	}
+}
+
+// TestImagesRandomSeed: without a seed each request draws one, reports it, and the image
+// is the one that seed gives.
+func TestImagesRandomSeed(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": "a boat", "temperature": 0.5})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := decodeJSON[imagesResp](t, body)
+	seed := got.Data[0].Seed
+	want, err := ts.m.GenerateImages(context.Background(), "a boat",
+		model.GenerateImageOptions{N: 1, CFG: model.DefaultCFG, Temperature: 0.5, Seed: seed, MaxMemoryBytes: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, text := decodePNG(t, b64(t, got.Data[0].B64JSON))
+	if !bytes.Equal(img.Pix, want.Images[0].Pix) {
+		t.Error("the image is not the one its reported seed gives")
+	}
+	if i := slices.IndexFunc(text, func(f imageproc.TextField) bool { return f.Key == "seed" }); i < 0 || text[i].Value != strconv.FormatUint(seed, 10) {
+		t.Errorf("text chunks %v lack seed %d", text, seed)
+	}
+}

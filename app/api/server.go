@@ -1,0 +1,571 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/janus-desktop/janus/model"
+)
+
+// Defaults of Options and Limits.
+const (
+	DefaultMaxQueue     = 16         // requests waiting behind the running one
+	DefaultBodyBytes    = 32 << 20   // a request body: a few large base64 images
+	DefaultImageBytes   = 16 << 20   // one encoded image
+	DefaultImagePixels  = 50_000_000 // one decoded image: a 50 MP photo takes 200 MB
+	DefaultImageSide    = 16384      // one decoded image's width or height
+	DefaultImagesPerReq = 8          // images in all the turns of a chat request
+	DefaultMaxTokens    = 4096       // the largest max_tokens
+	DefaultPromptBytes  = 64 << 10   // the text of a request
+	DefaultReadTimeout  = time.Minute
+	DefaultWriteTimeout = time.Minute
+	// DefaultAnswerTopP and DefaultAnswerTopK are `janus understand`'s sampling filters, used
+	// when a request samples (temperature > 0) without naming them.
+	DefaultAnswerTopP = 0.95
+	DefaultAnswerTopK = 50
+)
+
+// MaxImagesPerGeneration bounds n of an image generation request, as OpenAI's API does.
+const MaxImagesPerGeneration = 8
+
+// Limits bound what one request may ask for; zero fields take the defaults above.
+type Limits struct {
+	// BodyBytes bounds a request body (413 beyond).
+	BodyBytes int64
+	// ImageBytes bounds one encoded image (413 beyond); ImagePixels and ImageSide bound its
+	// decoded size (413 beyond), checked from the header before any pixel is decoded.
+	ImageBytes  int64
+	ImagePixels int64
+	ImageSide   int
+	// ImagesPerRequest bounds the images of all the turns of one chat request.
+	ImagesPerRequest int
+	// MaxTokens bounds max_tokens of a chat request.
+	MaxTokens int
+	// PromptBytes bounds the text of a request (all messages, or the image prompt).
+	PromptBytes int
+	// ReadTimeout bounds reading a request's headers and body; WriteTimeout bounds each write
+	// of a response (a client that stops reading is dropped and its job cancelled). A job
+	// itself may run as long as it needs.
+	ReadTimeout, WriteTimeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.BodyBytes, DefaultBodyBytes)
+	def(&l.ImageBytes, DefaultImageBytes)
+	def(&l.ImagePixels, DefaultImagePixels)
+	defInt(&l.ImageSide, DefaultImageSide)
+	defInt(&l.ImagesPerRequest, DefaultImagesPerReq)
+	defInt(&l.MaxTokens, DefaultMaxTokens)
+	defInt(&l.PromptBytes, DefaultPromptBytes)
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = DefaultReadTimeout
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	return l
+}
+
+// Options configure a Server.
+type Options struct {
+	// ModelName is the loaded model's id in /v1/models and in responses (requests may also
+	// call it "default"); "" means "janus".
+	ModelName string
+	// OtherModels are models found on this machine but not loaded: /v1/models lists them as
+	// not loaded, and a request naming one gets a 404 saying so.
+	OtherModels []string
+	// APIKey, when not empty, is required as "Authorization: Bearer KEY" on every route but
+	// /health.
+	APIKey string
+	// MaxQueue is the number of requests that may wait behind the running one (0:
+	// DefaultMaxQueue); more get 429 with Retry-After.
+	MaxQueue int
+	// ImageFolder, when not empty, lets chat requests name image files inside it (a path or
+	// file:// URL); otherwise only data: URLs are accepted.
+	ImageFolder string
+	// Software is the Software text chunk of generated PNGs ("Janus Desktop VERSION"; ""
+	// means "Janus Desktop").
+	Software string
+	// MaxMemoryBytes is passed to image generation (see model.GenerateImageOptions).
+	MaxMemoryBytes int64
+	// Limits bound requests.
+	Limits Limits
+	// Logger receives one line per request and every failure (nil: slog.Default()).
+	Logger *slog.Logger
+	// Turn, when not nil, is called before each job runs on the model, and the release it
+	// returns when the job ends. An app that runs its own tasks on the same model passes its
+	// turn-taking here, so that its tasks and the server's wait for each other where either
+	// can be cancelled (the model's own lock ignores contexts). Turn returns ctx's error when
+	// ctx ends first.
+	Turn func(ctx context.Context) (release func(), err error)
+}
+
+// Server is the OpenAI-compatible HTTP API over one loaded model. It is an http.Handler, so
+// it can be mounted on any server; Serve and Run run it on its own http.Server with the
+// timeouts of its Limits. The model is shared, not owned: Shutdown leaves it open.
+type Server struct {
+	m      *model.Model
+	name   string
+	others []string
+	key    []byte
+	folder string // the image folder, absolute ("" for none)
+	// folderReal is folder with symlinks resolved, when that differs.
+	folderReal string
+	soft       string
+	maxMem     int64
+	lim        Limits
+	log        *slog.Logger
+	queue      *queue
+	created    time.Time
+
+	// conv is the cached conversation; only the job holding the queue touches it, and
+	// convMu lets Shutdown release it safely.
+	convMu sync.Mutex
+	conv   conversation
+
+	httpMu sync.Mutex
+	http   *http.Server
+	closed bool // Shutdown was called: Serve returns at once
+
+	// base ends when Shutdown gives up waiting: every job's context derives from it too,
+	// so jobs stop within a step even when the Server is mounted on someone else's
+	// http.Server.
+	base     context.Context
+	stopBase context.CancelFunc
+
+	turn func(ctx context.Context) (func(), error)
+
+	hooks testHooks
+}
+
+// testHooks let tests hold a job at a known point.
+type testHooks struct {
+	// onText is called after each streamed piece of an answer with the pieces so far.
+	onText func(ctx context.Context, pieces int)
+	// onStep is called after each image generation step.
+	onStep func(ctx context.Context, p model.ImageProgress)
+	// jobDone is called when a job ends with what it produced and its error.
+	jobDone func(kind string, tokens int, err error)
+}
+
+// NewServer returns a server for m.
+func NewServer(m *model.Model, opts Options) (*Server, error) {
+	if m == nil {
+		return nil, errors.New("api server: no model")
+	}
+	if opts.MaxQueue < 0 {
+		return nil, fmt.Errorf("api server: max queue %d is negative", opts.MaxQueue)
+	}
+	if opts.MaxQueue == 0 {
+		opts.MaxQueue = DefaultMaxQueue
+	}
+	s := &Server{
+		m: m, name: opts.ModelName, others: opts.OtherModels, soft: opts.Software, maxMem: opts.MaxMemoryBytes,
+		lim: opts.Limits.withDefaults(), log: opts.Logger, queue: newQueue(opts.MaxQueue), created: time.Now(),
+	}
+	if s.name == "" {
+		s.name = "janus"
+	}
+	s.turn = opts.Turn
+	if s.soft == "" {
+		s.soft = "Janus Desktop"
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if opts.APIKey != "" {
+		s.key = []byte(opts.APIKey)
+	}
+	if opts.ImageFolder != "" {
+		abs, err := filepath.Abs(opts.ImageFolder)
+		if err != nil {
+			return nil, fmt.Errorf("api server: image folder %s: %w", opts.ImageFolder, err)
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("api server: image folder %s is not a folder", opts.ImageFolder)
+		}
+		s.folder = abs
+		// A path may name the folder through its real location (macOS's /private/var for
+		// /var): both spellings are accepted, and os.Root still keeps reads inside.
+		if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+			s.folderReal = real
+		}
+	}
+	s.conv.images = map[[32]byte]*model.Image{}
+	s.base, s.stopBase = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Serve answers requests on ln until Shutdown; it returns http.ErrServerClosed then. It may
+// be called once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.httpMu.Lock()
+	if s.closed {
+		s.httpMu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	if s.http != nil {
+		s.httpMu.Unlock()
+		return errors.New("api server: already serving")
+	}
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: min(10*time.Second, s.lim.ReadTimeout),
+		ReadTimeout:       s.lim.ReadTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	srv := s.http
+	s.httpMu.Unlock()
+	return srv.Serve(ln)
+}
+
+// Run listens on addr and serves until ctx ends, then shuts down: requests in flight get a
+// few seconds to finish before their connections are closed (which cancels their jobs).
+func (s *Server) Run(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = s.Shutdown(sctx)
+	<-errc
+	return err
+}
+
+// Shutdown stops the HTTP server (if Serve runs), waiting for requests in flight until ctx
+// ends, then cancels the jobs still running (they stop within a step), refuses new ones with
+// 503 and releases the cached conversation. The model stays open. A Server serves once: to
+// serve again (the app's setting switched off and on), make a new one.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.httpMu.Lock()
+	srv := s.http
+	s.closed = true
+	s.httpMu.Unlock()
+	var err error
+	if srv != nil {
+		if err = srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+	}
+	s.stopBase()
+	// The job holding the conversation, if any, ends within one step of stopBase.
+	s.convMu.Lock()
+	s.conv.release()
+	s.convMu.Unlock()
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return nil // requests were cut off, as asked
+	}
+	return err
+}
+
+// response records what was sent, so a panic after the headers does not send them twice,
+// and lets writes extend the connection's write deadline.
+type response struct {
+	http.ResponseWriter
+	writeTimeout time.Duration
+	status       int
+	streaming    bool
+}
+
+func (r *response) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *response) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *response) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// extendWrite gives the next write WriteTimeout from now: a client that stops reading is
+// dropped after that long, while a job that thinks for minutes between writes is not.
+func extendWrite(w http.ResponseWriter) {
+	if r, ok := w.(*response); ok && r.writeTimeout > 0 {
+		_ = http.NewResponseController(r.ResponseWriter).SetWriteDeadline(time.Now().Add(r.writeTimeout))
+	}
+}
+
+// ServeHTTP routes a request. A panic anywhere below becomes a 500 (or an error event on a
+// stream already started) and a log line with the stack; the client never sees the stack.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rw := &response{ResponseWriter: w, writeTimeout: s.lim.WriteTimeout}
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("api: panic while serving", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			e := internalError("internal error while serving %s %s", r.Method, r.URL.Path)
+			switch {
+			case rw.status == 0:
+				writeError(rw, e)
+			case rw.streaming:
+				writeEvent(rw, "error", e.body())
+			}
+		}
+		s.log.Info("api", "method", r.Method, "path", r.URL.Path, "status", rw.status, "seconds", time.Since(start).Seconds())
+	}()
+	s.route(rw, r)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if path == "/health" {
+		if !allowMethod(w, r, http.MethodGet) {
+			return
+		}
+		s.health(w)
+		return
+	}
+	if !s.authorized(r) {
+		writeError(w, &apiError{status: http.StatusUnauthorized, typ: "authentication_error", code: "invalid_api_key",
+			message: "missing or incorrect API key: send it as \"Authorization: Bearer KEY\" (the key janus serve was started with)"})
+		return
+	}
+	switch {
+	case path == "/v1/models":
+		if allowMethod(w, r, http.MethodGet) {
+			s.listModels(w)
+		}
+	case strings.HasPrefix(path, "/v1/models/"):
+		if allowMethod(w, r, http.MethodGet) {
+			s.getModel(w, strings.TrimPrefix(path, "/v1/models/"))
+		}
+	case path == "/v1/chat/completions":
+		if allowMethod(w, r, http.MethodPost) {
+			s.chatCompletions(w, r)
+		}
+	case path == "/v1/images/generations":
+		if allowMethod(w, r, http.MethodPost) {
+			s.imageGenerations(w, r)
+		}
+	default:
+		writeError(w, notFound("unknown_url", "unknown request URL: %s %s (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/images/generations, GET /health)",
+			r.Method, path))
+	}
+}
+
+// allowMethod answers 405 unless r uses method.
+func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method || (method == http.MethodGet && r.Method == http.MethodHead) {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: "invalid_request_error", code: "method_not_allowed",
+		message: fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, method)})
+	return false
+}
+
+// authorized checks the bearer key in constant time.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.key == nil {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), s.key) == 1
+}
+
+// checkModel accepts the loaded model's name (any case), "default" or nothing.
+func (s *Server) checkModel(name string) *apiError {
+	if name == "" || strings.EqualFold(name, s.name) || strings.EqualFold(name, "default") {
+		return nil
+	}
+	for _, o := range s.others {
+		if strings.EqualFold(name, o) {
+			return notFound("model_not_found", "model %q is on this machine but not loaded: this server runs %q (restart janus serve with --model %s)", name, s.name, o)
+		}
+	}
+	return notFound("model_not_found", "the model %q does not exist: this server runs %q (or say \"default\")", name, s.name)
+}
+
+// modelObject is one entry of /v1/models.
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+	// Loaded is an extension: whether requests can use the model now.
+	Loaded bool `json:"loaded"`
+}
+
+func (s *Server) models() []modelObject {
+	list := []modelObject{{ID: s.name, Object: "model", Created: s.created.Unix(), OwnedBy: "janus-desktop", Loaded: true}}
+	for _, o := range s.others {
+		if !strings.EqualFold(o, s.name) {
+			list = append(list, modelObject{ID: o, Object: "model", OwnedBy: "janus-desktop"})
+		}
+	}
+	return list
+}
+
+func (s *Server) listModels(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": s.models()})
+}
+
+func (s *Server) getModel(w http.ResponseWriter, id string) {
+	if strings.EqualFold(id, "default") {
+		id = s.name
+	}
+	for _, m := range s.models() {
+		if strings.EqualFold(m.ID, id) {
+			writeJSON(w, http.StatusOK, m)
+			return
+		}
+	}
+	writeError(w, notFound("model_not_found", "the model %q does not exist", id))
+}
+
+// health reports that the server is up, its model and its queue.
+func (s *Server) health(w http.ResponseWriter) {
+	busy, waiting, _ := s.queue.state()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": s.name, "busy": busy, "waiting": waiting})
+}
+
+// admit counts a request into the queue or answers 429 (503 once shut down).
+func (s *Server) admit(w http.ResponseWriter) *ticket {
+	if s.base.Err() != nil {
+		writeError(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server is shutting down"})
+		return nil
+	}
+	t, retry, ok := s.queue.admit()
+	if !ok {
+		writeError(w, &apiError{status: http.StatusTooManyRequests, typ: "rate_limit_error", code: "queue_full", retryAfter: retry,
+			message: fmt.Sprintf("the server is busy: %d requests are queued; retry in about %d s", s.queue.limit-1, retry)})
+		return nil
+	}
+	return t
+}
+
+// readJSON reads the body (bounded) into v.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	if r.ContentLength > s.lim.BodyBytes {
+		return tooLarge("", "the request body has %d bytes; the limit is %d", r.ContentLength, s.lim.BodyBytes)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.lim.BodyBytes))
+	if err != nil {
+		if me := (*http.MaxBytesError)(nil); errors.As(err, &me) {
+			return tooLarge("", "the request body is over the limit of %d bytes", me.Limit)
+		}
+		return badRequest("", "read the request body: %v", err)
+	}
+	// net/http clears the read deadline once the body is read and watches the connection,
+	// cancelling the request's context when the client leaves: that is what stops a job
+	// (TestLongJobOutlivesReadTimeout and TestCancelOnDisconnect check both).
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return badRequest("", "the request body is empty: send a JSON object")
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return badRequest("", "the body is not valid JSON (at byte %d): %v", se.Offset, err)
+		case errors.As(err, &te):
+			if te.Field == "" {
+				return badRequest("", "the body must be a JSON object, not %s", te.Value)
+			}
+			return badRequest(te.Field, "field %s: got a JSON %s, want %s", te.Field, te.Value, jsonKind(te.Type.String()))
+		}
+		return badRequest("", "the body is not a valid request: %v", err)
+	}
+	return nil
+}
+
+// jsonKind names a Go type as JSON does.
+func jsonKind(goType string) string {
+	t := strings.TrimLeft(goType, "*")
+	switch {
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	}
+	return "an object"
+}
+
+// waitTurn waits for t's place in the queue, then for the model (Options.Turn), and
+// returns what ends the turn.
+func (s *Server) waitTurn(reqCtx context.Context, t *ticket) (func(), error) {
+	ctx, stop := s.jobContext(reqCtx)
+	defer stop()
+	if err := t.wait(ctx); err != nil {
+		return nil, err
+	}
+	if s.turn == nil {
+		return func() {}, nil
+	}
+	release, err := s.turn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return release, nil
+}
+
+// jobContext is the context of a job: it ends when the client leaves or the server shuts
+// down.
+func (s *Server) jobContext(reqCtx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(reqCtx)
+	stop := context.AfterFunc(s.base, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// newID returns prefix followed by 24 random hex digits.
+func newID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,174 @@
+package main
+
+// janus serve [--model NAME|DIR] [--addr 127.0.0.1:PORT] [--api-key KEY] [--max-queue N]
+//             [--allow-images-from DIR] [--max-memory GB] [--threads N] [--backend auto|cpu|metal]
+//
+// Serves the model over a local OpenAI-compatible HTTP API (package app/api): GET /v1/models,
+// POST /v1/chat/completions, POST /v1/images/generations, GET /health. It listens on the
+// loopback interface unless --addr names another; then it warns when no API key is set,
+// since anyone who can reach the port can use the model. The key may also come from the
+// JANUS_API_KEY environment variable, which keeps it out of the process list. Without
+// --model the first complete model `janus models` lists is served. Ctrl-C stops the server,
+// giving requests in flight a few seconds.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/api"
+	"github.com/janus-desktop/janus/model"
+)
+
+// DefaultServeAddr is where janus serve listens without --addr.
+const DefaultServeAddr = "127.0.0.1:8765"
+
+// runServe implements the serve subcommand (its log goes to stderr; stdin and stdout are unused).
+func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+	return serve(ctx, args, stderr, app.DefaultRoots(app.EnvFromOS()), nil)
+}
+
+// serve is runServe with the model search roots given and ready, when not nil, called with
+// the address the server listens on (tests use port 0).
+func serve(ctx context.Context, args []string, stderr io.Writer, roots []string, ready func(addr string)) error {
+	fs := newFlagSet("serve", stderr, "janus serve [--model NAME|DIR] [--addr 127.0.0.1:PORT] [--api-key KEY] [flags]",
+		"Serve the model over a local OpenAI-compatible API (chat about images, image generation).")
+	var mf modelFlags
+	mf.register(fs)
+	addr := fs.String("addr", DefaultServeAddr, "address to listen on; anything but loopback lets other machines in")
+	apiKey := fs.String("api-key", "", "require this key (Authorization: Bearer KEY); default $JANUS_API_KEY, else none")
+	maxQueue := fs.Int("max-queue", api.DefaultMaxQueue, "requests that may wait behind the running one; more get 429")
+	imageDir := fs.String("allow-images-from", "", "let chat requests name image files in this folder (otherwise only data: URLs)")
+	maxMemory := fs.Float64("max-memory", 0, "GB an image generation may allocate besides the weights (0: 80% of memory less the model; negative: no check)")
+	if err := parseArgs(fs, args, ""); err != nil {
+		return err
+	}
+	if mf.threads < 0 {
+		return fmt.Errorf("--threads %d is negative", mf.threads)
+	}
+	if *maxQueue < 1 {
+		return fmt.Errorf("--max-queue %d must be at least 1", *maxQueue)
+	}
+	if math.IsNaN(*maxMemory) || math.IsInf(*maxMemory, 0) {
+		return fmt.Errorf("--max-memory %v is not a number of GB", *maxMemory)
+	}
+	loopback, err := isLoopback(*addr)
+	if err != nil {
+		return err
+	}
+	if *apiKey == "" {
+		*apiKey = os.Getenv("JANUS_API_KEY")
+	}
+	if *imageDir != "" {
+		if st, err := os.Stat(*imageDir); err != nil || !st.IsDir() {
+			return fmt.Errorf("--allow-images-from %s is not a folder", *imageDir)
+		}
+	}
+	entries, _ := app.Discover(roots) // for --model NAME and the list of other models; unreadable folders are skipped
+	if mf.dir == "" {
+		for _, e := range entries {
+			if e.Complete {
+				mf.dir = e.Path
+				mf.name = e.Name
+				break
+			}
+		}
+		if mf.dir == "" {
+			return errors.New("no model found: give --model DIR (or download one; 'janus models' lists what is found)")
+		}
+	}
+	if mf.name == "" {
+		// Named as `janus generate` names it in its PNGs: what --model said.
+		arg := mf.dir
+		if mf.dir, err = resolveModelIn(arg, roots); err != nil {
+			return err
+		}
+		mf.name = filepath.Base(filepath.Clean(arg))
+	}
+	var others []string
+	for _, e := range entries {
+		if e.Complete && !sameDir(e.Path, mf.dir) && !strings.EqualFold(e.Name, mf.name) {
+			others = append(others, e.Name)
+		}
+	}
+
+	fmt.Fprintf(stderr, "loading %s from %s\n", mf.name, mf.dir)
+	m, err := model.Load(mf.dir, model.Options{BackendName: mf.backend, Threads: mf.threads})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	mem := int64(*maxMemory * 1e9)
+	if *maxMemory < 0 {
+		mem = -1
+	}
+	s, err := api.NewServer(m, api.Options{
+		ModelName: mf.name, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir,
+		Software: "Janus Desktop " + version, MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	if !loopback && *apiKey == "" {
+		fmt.Fprintf(stderr, "warning: %s is reachable from other machines and no --api-key is set: anyone who can reach it can use the model\n", *addr)
+	}
+	fmt.Fprintf(stderr, "serving %s on http://%s/v1 (OpenAI-compatible; Ctrl-C stops)\n", mf.name, ln.Addr())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err = s.Shutdown(sctx)
+	<-errc
+	fmt.Fprintln(stderr, "stopped")
+	return err
+}
+
+// shutdownGrace is how long requests in flight may finish after Ctrl-C.
+const shutdownGrace = 5 * time.Second
+
+// isLoopback reports whether addr (host:port) listens on the loopback interface only.
+func isLoopback(addr string) (bool, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("--addr %s: want HOST:PORT, e.g. %s", addr, DefaultServeAddr)
+	}
+	if port == "" {
+		return false, fmt.Errorf("--addr %s: no port", addr)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}
+
+// sameDir reports whether a and b name the same folder.
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}

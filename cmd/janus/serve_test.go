@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// lockedBuffer is a stderr the server goroutine and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServe runs `janus serve args` on a free loopback port until the test ends and
+// returns its base URL.
+func startServe(t *testing.T, args ...string) (string, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, append(args, "--addr", "127.0.0.1:0", "--threads", "2"), stderr, nil, func(a string) { addr <- a })
+	}()
+	select {
+	case a := <-addr:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v\n%s", err, stderr)
+			}
+		})
+		return "http://" + a, stderr
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	return "", nil
+}
+
+func postJSON(t *testing.T, url string, body any) []byte {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST %s: %d %v: %s", url, resp.StatusCode, err, out)
+	}
+	return out
+}
+
+// TestServeMatchesCLI: `janus serve` answers as `janus understand` does for the same
+// question, image and sampling flags, and its PNGs are, byte for byte, the files `janus
+// generate` writes for the same prompt, seeds, CFG and temperature.
+func TestServeMatchesCLI(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	imgPath := fixtures.Path(t, "inputs", "synthetic_landscape_150x100.png")
+	url, stderr := startServe(t, "--model", dir)
+	if !strings.Contains(stderr.String(), "serving tiny-a on http://127.0.0.1:") {
+		t.Errorf("stderr does not say where it serves:\n%s", stderr)
+	}
+
+	for _, flags := range [][]string{
+		{"--max-new-tokens", "20"},
+		{"--max-new-tokens", "20", "--temperature", "0.8", "--seed", "5", "--top-p", "0.9", "--top-k", "20"},
+	} {
+		var out, errOut bytes.Buffer
+		args := append([]string{"--model", dir, "--image", imgPath, "--prompt", "What is in the picture?", "--json", "--threads", "2"}, flags...)
+		if err := runUnderstand(context.Background(), args, &out, &errOut); err != nil {
+			t.Fatalf("understand: %v\n%s", err, errOut.String())
+		}
+		var cli understandResult
+		if err := json.Unmarshal(out.Bytes(), &cli); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := os.ReadFile(imgPath)
+		req := map[string]any{"model": "tiny-a", "messages": []any{map[string]any{"role": "user", "content": []any{
+			map[string]any{"type": "image_url", "image_url": map[string]any{"url": "data:image/png;base64," + base64.StdEncoding.EncodeToString(raw)}},
+			map[string]any{"type": "text", "text": "What is in the picture?"},
+		}}}}
+		for i := 0; i+1 < len(flags); i += 2 {
+			key := map[string]string{"--max-new-tokens": "max_tokens", "--temperature": "temperature", "--seed": "seed", "--top-p": "top_p", "--top-k": "top_k"}[flags[i]]
+			var v any
+			_ = json.Unmarshal([]byte(flags[i+1]), &v)
+			req[key] = v
+		}
+		var got struct {
+			Choices []struct{ Message struct{ Content string } }
+			Usage   struct{ PromptTokens, CompletionTokens int } `json:"usage"`
+		}
+		body := postJSON(t, url+"/v1/chat/completions", req)
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Choices) != 1 || got.Choices[0].Message.Content != cli.Text {
+			t.Errorf("flags %v: server %s, janus understand %q", flags, body, cli.Text)
+		}
+	}
+
+	outDir := t.TempDir()
+	res, errOut, err := runGen(t, "--model", dir, "--prompt", "A red fox", "--n", "2", "--seed", "9", "--cfg", "3",
+		"--temperature", "0.8", "--out", filepath.Join(outDir, "fox.png"), "--threads", "2")
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, errOut)
+	}
+	body := postJSON(t, url+"/v1/images/generations", map[string]any{"prompt": "A red fox", "n": 2, "seed": 9, "cfg": 3, "temperature": 0.8})
+	var got struct {
+		Data []struct {
+			B64JSON string `json:"b64_json"`
+		}
+	}
+	if err := json.Unmarshal(body, &got); err != nil || len(got.Data) != 2 {
+		t.Fatalf("images: %v %.200s", err, body)
+	}
+	for i, path := range res.Images {
+		file, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		png, err := base64.StdEncoding.DecodeString(got.Data[i].B64JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(png, file) {
+			t.Errorf("image %d: the server's PNG (%d bytes) is not %s (%d bytes)", i, len(png), path, len(file))
+		}
+		// Same pixels and text chunks, decoded (says which differs, should the bytes).
+		if !bytes.Equal(decodePNGBytes(t, png), decodePNG(t, path)) {
+			t.Errorf("image %d: pixels differ", i)
+		}
+		gotText, err1 := imageproc.ReadPNGText(png)
+		wantText, err2 := imageproc.ReadPNGText(file)
+		if err1 != nil || err2 != nil || !slices.Equal(gotText, wantText) || len(wantText) < 6 {
+			t.Errorf("image %d: text chunks %v (%v), janus generate's %v (%v)", i, gotText, err1, wantText, err2)
+		}
+	}
+}
+
+// decodePNGBytes is decodePNG for bytes in memory.
+func decodePNGBytes(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "x.png")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return decodePNG(t, path)
+}
+
+// TestServeModelChoice: without --model the first complete model found is served, named as
+// 'janus models' names it, and the others are listed as not loaded.
+func TestServeModelChoice(t *testing.T) {
+	src := fixtures.Path(t, "models", "tiny-a")
+	root := t.TempDir()
+	for _, name := range []string{"alpha", "beta"} {
+		dst := filepath.Join(root, name)
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := os.ReadDir(src)
+		for _, f := range files {
+			if err := os.Symlink(filepath.Join(src, f.Name()), filepath.Join(dst, f.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	stderr := &lockedBuffer{}
+	go func() {
+		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--threads", "1"}, stderr, []string{root}, func(a string) { addr <- a })
+	}()
+	var url string
+	select {
+	case a := <-addr:
+		url = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	resp, err := http.Get(url + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Data []struct {
+			ID     string
+			Loaded bool
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil || len(list.Data) != 2 || list.Data[0].ID != "alpha" || !list.Data[0].Loaded || list.Data[1].ID != "beta" || list.Data[1].Loaded {
+		t.Errorf("models: %+v %v", list, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Errorf("no 'stopped' on stderr:\n%s", stderr)
+	}
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", dir, "--addr", "nonsense"}, "want HOST:PORT"},
+		{[]string{"--model", dir, "--max-queue", "0"}, "--max-queue 0"},
+		{[]string{"--model", dir, "--threads", "-1"}, "--threads -1"},
+		{[]string{"--model", dir, "--allow-images-from", filepath.Join(t.TempDir(), "none")}, "is not a folder"},
+		{[]string{"--model", filepath.Join(t.TempDir(), "none")}, "none"},
+		{[]string{}, "no model found"},
+		{[]string{"--model", dir, "stray"}, "unexpected argument"},
+	} {
+		err := serve(context.Background(), c.args, io.Discard, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve %q: %v, want an error with %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:8765", true}, {"localhost:1", true}, {"[::1]:80", true}, {"127.0.0.2:80", true},
+		{"0.0.0.0:8765", false}, {":8765", false}, {"192.168.1.4:80", false}, {"[::]:80", false}, {"example.com:80", false},
+	} {
+		if got, err := isLoopback(c.addr); err != nil || got != c.want {
+			t.Errorf("isLoopback(%q) = %v, %v; want %v", c.addr, got, err, c.want)
+		}
+	}
+	if _, err := isLoopback("8765"); err == nil {
+		t.Error("isLoopback accepts a bare port")
+	}
+}
+
+// TestServeWarnsWithoutKey: listening beyond loopback without a key prints a warning; with a
+// key (flag or JANUS_API_KEY) it does not.
+func TestServeWarnsWithoutKey(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	for _, c := range []struct {
+		args []string
+		env  string
+		warn bool
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, "", true},
+		{[]string{"--addr", "0.0.0.0:0", "--api-key", "k"}, "", false},
+		{[]string{"--addr", "0.0.0.0:0"}, "k", false},
+		{[]string{"--addr", "127.0.0.1:0"}, "", false},
+	} {
+		t.Setenv("JANUS_API_KEY", c.env)
+		ctx, cancel := context.WithCancel(context.Background())
+		stderr := &lockedBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- serve(ctx, append([]string{"--model", dir, "--threads", "1"}, c.args...), stderr, nil, func(string) { cancel() })
+		}()
+		if err := <-done; err != nil {
+			t.Fatalf("serve %v: %v", c.args, err)
+		}
+		cancel()
+		if got := strings.Contains(stderr.String(), "warning:"); got != c.warn {
+			t.Errorf("serve %v (JANUS_API_KEY %q): warning %v, want %v:\n%s", c.args, c.env, got, c.warn, stderr)
+		}
+	}
+}
