@@ -285,7 +285,7 @@ type (
 	}
 	// imageEvent is one server-sent event of a streamed generation: OpenAI's
 	// image_generation.partial_image and image_generation.completed, and the extension
-	// image_generation.progress after every step.
+	// image_generation.progress after every step and every stage of the final decode.
 	imageEvent struct {
 		Type              string      `json:"type"`
 		B64JSON           string      `json:"b64_json,omitempty"`
@@ -303,6 +303,9 @@ type (
 		TokensPerSecond  float64 `json:"tokens_per_second,omitempty"`
 		ElapsedSeconds   float64 `json:"elapsed_seconds,omitempty"`
 		RemainingSeconds float64 `json:"remaining_seconds,omitempty"`
+		// DecodeStage of DecodeStages, in the events after the last token: the final decode.
+		DecodeStage  int `json:"decode_stage,omitempty"`
+		DecodeStages int `json:"decode_stages,omitempty"`
 	}
 )
 
@@ -330,7 +333,8 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 		if st != nil {
 			st.event("image_generation.progress", imageEvent{Type: "image_generation.progress", CreatedAt: created,
 				Token: p.Token, Tokens: p.Tokens, Images: p.Images, TokensPerSecond: p.TokensPerSecond,
-				ElapsedSeconds: p.Elapsed.Seconds(), RemainingSeconds: p.Remaining.Seconds()})
+				ElapsedSeconds: p.Elapsed.Seconds(), RemainingSeconds: p.Remaining.Seconds(),
+				DecodeStage: p.DecodeStage, DecodeStages: p.DecodeStages})
 			if p.Preview != nil && partial < job.partials {
 				for i, img := range p.Preview {
 					png, err := imageproc.EncodePNG(img, nil)

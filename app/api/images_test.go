@@ -122,7 +122,7 @@ func TestImagesMatchGenerate(t *testing.T) {
 	if len(data) == 0 || data[len(data)-1] != "[DONE]" {
 		t.Fatalf("stream does not end with [DONE]")
 	}
-	steps, partials, completed := 0, 0, 0
+	steps, decodes, partials, completed := 0, 0, 0, 0
 	for i, d := range data[:len(data)-1] {
 		var ev struct {
 			Type              string `json:"type"`
@@ -132,6 +132,8 @@ func TestImagesMatchGenerate(t *testing.T) {
 			Token, Tokens     int
 			Images            int
 			Seed              uint64
+			DecodeStage       int `json:"decode_stage"`
+			DecodeStages      int `json:"decode_stages"`
 		}
 		if err := json.Unmarshal([]byte(d), &ev); err != nil {
 			t.Fatal(err)
@@ -141,8 +143,15 @@ func TestImagesMatchGenerate(t *testing.T) {
 		}
 		switch ev.Type {
 		case "image_generation.progress":
+			if ev.DecodeStages > 0 { // the final decode, after the last token
+				if ev.Token != 36 || ev.DecodeStage != decodes || completed > 0 {
+					t.Errorf("decode progress event %d: %s", decodes, d)
+				}
+				decodes++
+				continue
+			}
 			steps++
-			if ev.Token != steps || ev.Tokens != 36 || ev.Images != 2 || completed > 0 {
+			if ev.Token != steps || ev.Tokens != 36 || ev.Images != 2 || completed > 0 || decodes > 0 {
 				t.Errorf("progress event %d: %s", steps, d)
 			}
 		case "image_generation.partial_image":
@@ -160,8 +169,8 @@ func TestImagesMatchGenerate(t *testing.T) {
 			t.Errorf("unexpected event %q", ev.Type)
 		}
 	}
-	if steps != 36 || partials != 2 || completed != 2 {
-		t.Errorf("%d progress events, %d partial images, %d completed; want 36, 2, 2", steps, partials, completed)
+	if steps != 36 || decodes == 0 || partials != 2 || completed != 2 {
+		t.Errorf("%d progress events, %d decode events, %d partial images, %d completed; want 36, some, 2, 2", steps, decodes, partials, completed)
 	}
 }
 

@@ -95,7 +95,7 @@ func TestServeMatchesCLI(t *testing.T) {
 	} {
 		var out, errOut bytes.Buffer
 		args := append([]string{"--model", dir, "--image", imgPath, "--prompt", "What is in the picture?", "--json", "--threads", "2"}, flags...)
-		if err := runUnderstand(context.Background(), args, &out, &errOut); err != nil {
+		if err := runUnderstand(context.Background(), args, strings.NewReader(""), &out, &errOut); err != nil {
 			t.Fatalf("understand: %v\n%s", err, errOut.String())
 		}
 		var cli understandResult
