@@ -16,7 +16,11 @@
 // in fyne.Do. CheckImageFile is cheap (it reads a header) and may run in a drop handler;
 // Thumbnail, Store.ThumbnailPath and Store.List decode images or read many files and must not
 // run on the UI goroutine. A failed load's error is shown with LoadAdvice, which says what to
-// do. Tests of the window run on apptest.FakeEngine, a slow fake that needs no model.
+// do. With no model, the window offers Downloader.Offers (app/hub implements Downloader:
+// the released models with their sizes and what the cache holds already); StartDownload
+// runs one as a Job, Cancel pauses it and StartDownload again resumes it, also after a
+// restart, and DownloadJob.Dir is the folder to load. Tests of the window run on
+// apptest.FakeEngine, a slow fake that needs no model.
 //
 // The history folder (Store) holds chats/ID.json and sets/ID.json (one chat or one image set
 // each, with a version field), images/SHA256.EXT (attachments and generated PNGs, stored by

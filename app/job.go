@@ -17,6 +17,9 @@ type Progress struct {
 	// Elapsed is the time since the job started; Remaining estimates the time left (0 while
 	// unknown).
 	Elapsed, Remaining time.Duration
+	// Status, when not "", says why the job is not moving: a download waiting for another
+	// download of the same model, or retrying after a network error.
+	Status string
 }
 
 // Fraction is Done/Total, between 0 and 1 (0 while Total is unknown).

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -166,13 +165,4 @@ func (s ModelSearch) NoModelText() string {
 // SuggestedRepos are the Hugging Face repositories of the released models, smallest first.
 func SuggestedRepos() []string {
 	return []string{"deepseek-ai/Janus-Pro-1B", "deepseek-ai/Janus-1.3B", "deepseek-ai/Janus-Pro-7B"}
-}
-
-// Downloader fetches a model into the app's models folder. The download itself is another
-// issue: until one exists the window shows its "Download…" button disabled (a nil
-// Downloader).
-type Downloader interface {
-	// Download fetches repo ("deepseek-ai/Janus-Pro-1B"), reporting bytes done of total, and
-	// returns the model folder.
-	Download(ctx context.Context, repo string, progress func(done, total int64)) (dir string, err error)
 }

@@ -30,4 +30,6 @@
 //		fyne.Do(func() { bar.SetValue(float64(p.BytesDone) / float64(p.Bytes)) })
 //	}})
 //	m, err := model.Load(snap.Path, opts)
+//
+// The window reaches it through app.Downloader, which Downloader implements on a Client.
 package hub

@@ -1,0 +1,76 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+// Downloader is the app's download screen on a Client: it implements app.Downloader, so
+// the window offers KnownModels and fetches them with the same Pull as `janus pull`.
+type Downloader struct {
+	c *Client
+}
+
+// NewDownloader returns a Downloader pulling with c (FromEnv for the app).
+func NewDownloader(c *Client) *Downloader { return &Downloader{c: c} }
+
+var _ app.Downloader = (*Downloader)(nil)
+
+// Offers lists KnownModels, the default first, with what the cache already holds of each
+// (read from the cache alone: the hub is not asked).
+func (d *Downloader) Offers() ([]app.DownloadOffer, error) {
+	var offers []app.DownloadOffer
+	var errs []error
+	for _, m := range KnownModels() {
+		o := app.DownloadOffer{Repo: m.Repo, Summary: m.Summary, Default: m.Repo == DefaultRepo,
+			DownloadBytes: m.DownloadBytes, MemoryBytes: m.MemoryBytes}
+		st, err := d.c.CacheState(m.Repo, "")
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.CachedBytes, o.Partial = st.Bytes, st.Partial
+		if st.Snapshot != nil {
+			// Another client's interrupted download may have left a snapshot without every file.
+			if e, err := app.Inspect(st.Snapshot.Path); err == nil && e.Complete {
+				o.Dir = st.Snapshot.Path
+			}
+		}
+		offers = append(offers, o)
+	}
+	return offers, errors.Join(errs...)
+}
+
+// Download pulls repo (its main revision) and returns the snapshot folder. Progress counts
+// bytes of the whole repository, those an earlier run left included, so a resumed
+// download's bar starts where the last one stopped. Cancelling ctx pauses: Download returns
+// ctx's error and the partial files stay in the cache for the next call, in this run of the
+// app or the next.
+func (d *Downloader) Download(ctx context.Context, repo string, progress func(app.Progress)) (string, error) {
+	opts := PullOptions{}
+	if progress != nil {
+		opts.Progress = func(p Progress) {
+			progress(app.Progress{Done: int(p.BytesDone), Total: int(p.Bytes), Rate: p.Rate,
+				Remaining: max(0, p.Remaining), Status: p.Status})
+		}
+	}
+	snap, err := d.c.Pull(ctx, repo, opts)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return "", ctxErr
+		}
+		return "", fmt.Errorf("download %s: %w", repo, err)
+	}
+	// A copy taken from the cache (offline, or the hub unreachable) may be another client's
+	// unfinished download.
+	e, err := app.Inspect(snap.Path)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", repo, err)
+	}
+	if !e.Complete {
+		return "", fmt.Errorf("download %s: the copy in %s is incomplete (%s); connect to the internet to finish the download", repo, snap.Path, e.Problem)
+	}
+	return snap.Path, nil
+}

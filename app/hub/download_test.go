@@ -1,0 +1,161 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/hub/hubtest"
+	"github.com/janus-desktop/janus/model"
+)
+
+// TestDownloaderPauseResume is the app's first-run download: the offers, a download paused
+// mid-way (the partial blob stays), resumed with a Range request, either by the same
+// Downloader or by a fresh one on the same cache (the app restarted), completed, and the
+// model it returns loaded and answering.
+func TestDownloaderPauseResume(t *testing.T) {
+	const cut = 3_000_000 // bytes of model.safetensors sent before the pause
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			s := hubtest.New(t)
+			commit := s.AddTinyA(t, testRepo)
+			files := hubtest.TinyAFiles(t)
+			var total int64
+			for _, data := range files {
+				total += int64(len(data))
+			}
+			stalled := make(chan struct{})
+			s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: cut, Stalled: stalled})
+			c := newTestClient(t, s)
+			d := NewDownloader(c)
+
+			offers, err := d.Offers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(offers) != 3 || offers[0].Repo != DefaultRepo || !offers[0].Default || offers[1].Default ||
+				offers[0].DownloadBytes <= 0 || offers[0].MemoryBytes <= 0 || offers[0].CachedBytes != 0 || offers[0].Partial || offers[0].Dir != "" {
+				t.Fatalf("offers before any download: %+v", offers)
+			}
+
+			var mu sync.Mutex
+			var seen []app.Progress
+			record := func(p app.Progress) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, p)
+			}
+			j := app.StartDownload(context.Background(), d, testRepo, record)
+			<-stalled
+			waitForSize(t, filepath.Join(c.Cache, RepoFolder(testRepo), "blobs", sha256Hex(files["model.safetensors"])+".incomplete"), cut)
+			j.Cancel() // pause
+			if err := j.Wait(); !errors.Is(err, context.Canceled) {
+				t.Fatalf("paused download: %v, want context.Canceled", err)
+			}
+			if j.Dir() != "" {
+				t.Errorf("a paused download gave the folder %q", j.Dir())
+			}
+			mu.Lock()
+			if len(seen) == 0 || seen[0].Total != int(total) {
+				t.Errorf("progress before the pause: %+v, want totals of %d bytes", seen, total)
+			}
+			seen = nil
+			mu.Unlock()
+
+			if restart {
+				// A new run of the app: a new client and downloader on the same cache.
+				c = &Client{Endpoint: s.URL, Cache: c.Cache, Backoff: c.Backoff, FreeSpace: c.FreeSpace}
+				d = NewDownloader(c)
+			}
+			offers, err = d.Offers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := offers[0]; !o.Partial || o.CachedBytes < cut || o.CachedBytes >= total || o.Dir != "" {
+				t.Errorf("offer after the pause: %+v, want a partial download of at least %d bytes", o, cut)
+			}
+
+			j = app.StartDownload(context.Background(), d, testRepo, record)
+			if err := j.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			dir := j.Dir()
+			if want := filepath.Join(c.Cache, RepoFolder(testRepo), "snapshots", commit); dir != want {
+				t.Errorf("Dir = %q, want the snapshot %q", dir, want)
+			}
+			checkCache(t, c.Cache, commit, files)
+			gets := contentGets(s, "model.safetensors", files)
+			if len(gets) != 2 || gets[1].Range != fmt.Sprintf("bytes=%d-", cut) {
+				t.Errorf("GETs of the weights: %+v, want 2, the second with Range bytes=%d-", gets, cut)
+			}
+			mu.Lock()
+			if len(seen) < 2 || seen[0].Done < cut || seen[len(seen)-1].Done != int(total) || seen[len(seen)-1].Total != int(total) {
+				t.Errorf("progress of the resumed download: first %+v, last %+v; want it to start at %d bytes and end at %d",
+					seen[0], seen[len(seen)-1], cut, total)
+			}
+			mu.Unlock()
+
+			offers, err = d.Offers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := offers[0]; o.Partial || o.Dir != dir || o.CachedBytes != total {
+				t.Errorf("offer after the download: %+v, want the complete copy in %s", o, dir)
+			}
+
+			e, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			conv, err := e.NewConversation(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conv.Close()
+			res, err := conv.Reply(context.Background(), "Hello", nil, model.AnswerOptions{MaxNewTokens: 4}, nil)
+			if err != nil || len(res.Tokens) == 0 {
+				t.Errorf("the downloaded model answered %+v, %v", res, err)
+			}
+		})
+	}
+}
+
+// TestDownloaderErrors: an unknown repository, no downloader, and, offline, a snapshot
+// that lacks a file (another client's unfinished download) refused with a message rather
+// than handed to the loader.
+func TestDownloaderErrors(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, testRepo)
+	c := newTestClient(t, s)
+	d := NewDownloader(c)
+	if _, err := d.Download(context.Background(), "nobody/missing", nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("downloading an unknown repository: %v, want ErrNotFound", err)
+	}
+	j := app.StartDownload(context.Background(), nil, testRepo, nil)
+	if err := j.Wait(); err == nil || j.Dir() != "" {
+		t.Errorf("a download without a downloader: %v, %q", err, j.Dir())
+	}
+
+	dir, err := d.Download(context.Background(), testRepo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Fatal(err)
+	}
+	c.Offline = true
+	if _, err := d.Download(context.Background(), testRepo, nil); err == nil || !strings.Contains(err.Error(), "incomplete") {
+		t.Errorf("offline download of an incomplete copy: %v, want it called incomplete", err)
+	}
+	offers, err := d.Offers()
+	if err != nil || offers[0].Dir != "" {
+		t.Errorf("offer of an incomplete copy: %+v, %v; want no folder to load", offers[0], err)
+	}
+}
