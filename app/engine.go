@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-
-	"github.com/janus-desktop/janus/compute"
+	"sync"
 
 	"github.com/janus-desktop/janus/model"
 )
@@ -44,6 +43,17 @@ type Engine interface {
 	ReadImage(path string) (*model.Image, error)
 	// Close releases the model; conversations made from it must not be used afterwards.
 	Close() error
+}
+
+// SharedModel is implemented by the engines LoadEngine returns, not by test fakes: what a
+// server running on the same model beside the window's tasks needs (app/api's StartServing).
+type SharedModel interface {
+	// Model is the loaded model. Run nothing on it without holding Turn.
+	Model() *model.Model
+	// Turn waits until no chat or generation of the engine runs and holds the model until
+	// release is called; it returns ctx's error if ctx ends first. The engine's own tasks
+	// wait for it in the same way, so each side can be stopped while it waits.
+	Turn(ctx context.Context) (release func(), err error)
 }
 
 // Conversation is one multi-turn chat on an Engine (a model.Chat, which keeps the KV cache of
@@ -130,25 +140,6 @@ func loadLimit(opt int64) int64 {
 	return int64(loadMemoryFraction * float64(physicalMemory()))
 }
 
-// backendLabel names a backend for people: "CPU · 8 threads", "Metal".
-func backendLabel(be compute.Backend) string {
-	name := be.Name()
-	switch name {
-	case "cpu":
-		name = "CPU"
-	case "metal":
-		name = "Metal"
-	}
-	if t, ok := be.(interface{ Threads() int }); ok {
-		n := t.Threads()
-		if n == 1 {
-			return name + " · 1 thread"
-		}
-		return fmt.Sprintf("%s · %d threads", name, n)
-	}
-	return name
-}
-
 // weightsMemory is what the loaded weights of the described model hold: model.Load keeps the
 // checkpoint's dtype, so an all-F32 checkpoint is held as F32 and any other as 16-bit.
 func weightsMemory(d *ModelInfo, generation bool) int64 {
@@ -188,6 +179,16 @@ func (e *modelEngine) take(ctx context.Context) error {
 }
 
 func (e *modelEngine) give() { <-e.turn }
+
+func (e *modelEngine) Model() *model.Model { return e.m }
+
+func (e *modelEngine) Turn(ctx context.Context) (func(), error) {
+	if err := e.take(ctx); err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(e.give) }, nil
+}
 
 func (e *modelEngine) Info() EngineInfo { return e.info }
 

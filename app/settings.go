@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/janus-desktop/janus/model"
@@ -33,7 +36,7 @@ func (a AnswerSettings) Options() model.AnswerOptions {
 type Settings struct {
 	// Version is the file format's version.
 	Version int `json:"version"`
-	// Backend is "auto", "cpu" or "metal".
+	// Backend is "auto" or a backend's name ("cpu", "metal"): the values of BackendChoices.
 	Backend string `json:"backend"`
 	// Threads caps the CPU backend's goroutines (0: every core).
 	Threads int `json:"threads"`
@@ -45,12 +48,33 @@ type Settings struct {
 	ModelFolders []string `json:"model_folders,omitempty"`
 	// LastModel is the path of the model folder loaded last, loaded again at start.
 	LastModel string `json:"last_model,omitempty"`
+	// Serve is the "Serve on localhost" setting: the OpenAI-compatible API on the loaded
+	// model (app/api's StartServing).
+	Serve ServeSettings `json:"serve"`
+}
+
+// DefaultServePort is the port "Serve on localhost" listens on unless the user picks another.
+const DefaultServePort = 8765
+
+// ServeSettings say whether and where the app serves the API to other programs.
+type ServeSettings struct {
+	// Enabled starts the server whenever a model is loaded; off by default.
+	Enabled bool `json:"enabled"`
+	// Port is the port on 127.0.0.1.
+	Port int `json:"port"`
+}
+
+// Addr is the address to listen on: the loopback interface only, so that only programs on
+// this machine reach the model.
+func (s ServeSettings) Addr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 }
 
 // DefaultSettings are the settings of a first start: automatic backend, every core, the
 // original's generation defaults, greedy answers.
 func DefaultSettings() Settings {
-	return Settings{Version: SettingsVersion, Backend: "auto", Generation: DefaultGenerationSettings()}
+	return Settings{Version: SettingsVersion, Backend: "auto", Generation: DefaultGenerationSettings(),
+		Serve: ServeSettings{Port: DefaultServePort}}
 }
 
 // SettingsVersion is the version of settings.json this code writes.
@@ -61,10 +85,12 @@ const MaxThreads = 1024
 
 // Validate reports the first setting out of range.
 func (s Settings) Validate() error {
-	switch strings.ToLower(s.Backend) {
-	case "auto", "cpu", "metal":
-	default:
-		return fmt.Errorf("backend %q: want auto, cpu or metal", s.Backend)
+	if !slices.ContainsFunc(BackendChoices(), func(c BackendChoice) bool { return strings.EqualFold(c.Value, s.Backend) }) {
+		var want []string
+		for _, c := range BackendChoices() {
+			want = append(want, c.Value)
+		}
+		return fmt.Errorf("backend %q: want one of %s", s.Backend, strings.Join(want, ", "))
 	}
 	if s.Threads < 0 || s.Threads > MaxThreads {
 		return fmt.Errorf("threads %d: want 0 (every core) to %d", s.Threads, MaxThreads)
@@ -74,6 +100,9 @@ func (s Settings) Validate() error {
 	}
 	if err := s.Answer.Options().Validate(); err != nil {
 		return fmt.Errorf("answer settings: %w", err)
+	}
+	if s.Serve.Port < 1 || s.Serve.Port > 65535 {
+		return fmt.Errorf("serve port %d: want 1 to 65535", s.Serve.Port)
 	}
 	for _, f := range s.ModelFolders {
 		if !filepath.IsAbs(f) {

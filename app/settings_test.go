@@ -18,7 +18,8 @@ func TestSettingsRoundTrip(t *testing.T) {
 	}
 	def := app.DefaultSettings()
 	if st.Backend != "auto" || st.Threads != 0 || st.Generation.N != 1 || st.Generation.CFG != model.DefaultCFG ||
-		st.Generation.Temperature != model.DefaultTemperature || st.Generation.FixedSeed {
+		st.Generation.Temperature != model.DefaultTemperature || st.Generation.FixedSeed ||
+		st.Serve.Enabled || st.Serve.Port != app.DefaultServePort {
 		t.Errorf("settings without a file = %+v, want the defaults %+v", st, def)
 	}
 	st.Backend, st.Threads = "cpu", 2
@@ -53,6 +54,8 @@ func TestSettingsValidate(t *testing.T) {
 		{"temperature", func(s *app.Settings) { s.Generation.Temperature = -0.5 }, "temperature"},
 		{"answer", func(s *app.Settings) { s.Answer.TopP = 2 }, "answer settings"},
 		{"folder", func(s *app.Settings) { s.ModelFolders = []string{"relative/dir"} }, "absolute"},
+		{"test-only backend", func(s *app.Settings) { s.Backend = "metal-sim" }, "backend"},
+		{"port", func(s *app.Settings) { s.Serve.Port = 0 }, "serve port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := app.DefaultSettings()
@@ -93,7 +96,13 @@ func TestSettingsFile(t *testing.T) {
 				t.Errorf("partial generation read as %+v", st.Generation)
 			}
 		}},
+		{name: "partial serve", content: `{"version": 1, "serve": {"enabled": true}}`, check: func(t *testing.T, st app.Settings) {
+			if !st.Serve.Enabled || st.Serve.Port != app.DefaultServePort || st.Serve.Addr() != "127.0.0.1:8765" {
+				t.Errorf("partial serve read as %+v", st.Serve)
+			}
+		}},
 		{name: "corrupt", content: `{"version": 1, "thr`, problem: "not valid JSON"},
+		{name: "bad port", content: `{"version": 1, "serve": {"port": 70000}}`, problem: "serve port"},
 		{name: "invalid", content: `{"version": 1, "threads": -4}`, problem: "threads"},
 		{name: "newer", content: `{"version": 2, "backend": "cpu"}`, problem: "newer than this app reads"},
 	} {

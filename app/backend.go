@@ -1,0 +1,71 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// BackendChoice is one entry of the settings' backend list.
+type BackendChoice struct {
+	// Label is what the list shows ("Automatic", "CPU", "Metal").
+	Label string
+	// Value is what Settings.Backend and LoadOptions.Backend hold ("auto", "cpu", "metal").
+	Value string
+}
+
+// BackendChoices lists "auto" and then the backends linked into the program, best first
+// (compute.Names: the test-only simulated Metal device is not offered). A backend listed
+// may still be unable to run here (Metal off a Mac); loading with it then fails with an
+// error that says so, while "auto" falls back to the next.
+func BackendChoices() []BackendChoice {
+	choices := []BackendChoice{{Label: "Automatic", Value: "auto"}}
+	for _, n := range compute.Names() {
+		choices = append(choices, BackendChoice{Label: backendTitle(n), Value: n})
+	}
+	return choices
+}
+
+// backendTitle is a backend's name for people.
+func backendTitle(name string) string {
+	switch name {
+	case "cpu":
+		return "CPU"
+	case "metal":
+		return "Metal"
+	case "metal-sim":
+		return "Metal (simulated)"
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
+}
+
+// kernelTitles name the CPU backend's kernel sets (cpu.Backend.Kernels) for people; the
+// generic Go kernels are not worth a mention.
+var kernelTitles = map[string]string{"avx512": "AVX-512", "avx2-fma": "AVX2"}
+
+// backendLabel describes a backend for people: "CPU · 8 threads · AVX-512",
+// "Metal · Apple M2 Pro". It asks only what the backend offers through optional methods
+// (Threads and Kernels of the CPU backend, Device of Metal's), so app names no backend
+// package.
+func backendLabel(be compute.Backend) string {
+	parts := []string{backendTitle(be.Name())}
+	if t, ok := be.(interface{ Threads() int }); ok {
+		if n := t.Threads(); n == 1 {
+			parts = append(parts, "1 thread")
+		} else {
+			parts = append(parts, fmt.Sprintf("%d threads", n))
+		}
+	}
+	if k, ok := be.(interface{ Kernels() string }); ok {
+		if title := kernelTitles[k.Kernels()]; title != "" {
+			parts = append(parts, title)
+		}
+	}
+	if d, ok := be.(interface{ Device() string }); ok {
+		if name := d.Device(); name != "" {
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, " · ")
+}
