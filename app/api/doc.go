@@ -46,7 +46,9 @@
 // same images only for identical prompts and settings with adjacent seeds, and one client's
 // disconnect would cut the others' images short.
 // An app that runs its own tasks on the same model passes its turn-taking as Options.Turn, so
-// that the server's jobs and its own wait for each other.
+// that the server's jobs and its own wait for each other. StartServing does that for the
+// app's "Serve on localhost" setting: it serves an app.Engine's model (app.SharedModel) with
+// the engine's turn, and Serving.Stop ends it while the engine stays loaded.
 //
 // Errors are OpenAI error objects ({"error": {"message", "type", "param", "code"}}) with the
 // status: 400 for malformed JSON, fields out of range, undecodable images, too-long prompts

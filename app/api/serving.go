@@ -1,0 +1,89 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+// Serving is the server the app runs on its loaded model while the "Serve on localhost"
+// setting is on (app.Settings.Serve). It shares the model with the window's chats and
+// generations: each waits for the others' turn on the engine, and each can be stopped while
+// it waits.
+type Serving struct {
+	s    *Server
+	addr string
+	done chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+// StartServing serves the API on engine's model at addr (app.ServeSettings.Addr, or
+// "127.0.0.1:0" for any free port) until ctx ends or Stop is called. apiKey, when not empty,
+// is required of every request. engine must be one LoadEngine returned (an app.SharedModel);
+// stop the server before closing the engine.
+func StartServing(ctx context.Context, engine app.Engine, addr, apiKey string) (*Serving, error) {
+	shared, ok := engine.(app.SharedModel)
+	if !ok || shared.Model() == nil {
+		return nil, errors.New("serve: this engine has no model to share (load a model first)")
+	}
+	info := engine.Info()
+	s, err := NewServer(shared.Model(), Options{ModelName: info.Name, APIKey: apiKey, Turn: shared.Turn})
+	if err != nil {
+		return nil, fmt.Errorf("serve %s: %w", info.Name, err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve %s: listen on %s: %w", info.Name, addr, err)
+	}
+	v := &Serving{s: s, addr: ln.Addr().String(), done: make(chan struct{})}
+	stop := context.AfterFunc(ctx, func() { v.Stop(context.Background()) })
+	go func() {
+		defer close(v.done)
+		defer stop()
+		err := s.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		if err != nil {
+			slog.Error("api server stopped", "addr", v.addr, "err", err)
+		}
+		v.mu.Lock()
+		v.err = err
+		v.mu.Unlock()
+	}()
+	slog.Info("serving the OpenAI-compatible API", "model", info.Name, "url", v.URL())
+	return v, nil
+}
+
+// Addr is the address the server listens on (with the port chosen when addr asked for 0).
+func (v *Serving) Addr() string { return v.addr }
+
+// URL is the API's base URL, what OpenAI-compatible tools take: http://ADDR/v1.
+func (v *Serving) URL() string { return "http://" + v.addr + "/v1" }
+
+// Stop stops the server: requests in flight may finish until ctx ends, then their jobs are
+// cancelled (within one step). It returns once the server has stopped; the engine stays
+// loaded. Stopping twice does nothing more.
+func (v *Serving) Stop(ctx context.Context) error {
+	err := v.s.Shutdown(ctx)
+	<-v.done
+	return err
+}
+
+// Done is closed when the server has stopped.
+func (v *Serving) Done() <-chan struct{} { return v.done }
+
+// Err is why the server stopped on its own (nil after Stop, or while it runs).
+func (v *Serving) Err() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.err
+}

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
+)
+
+// TestServingBesideChat is the app with "Serve on localhost" on: a chat of the window and
+// a request through the server run on the same engine, queued together behind a held turn
+// so that each waits for the other, and both answer exactly what each answers alone.
+func TestServingBesideChat(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	engine, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, Name: "tiny-a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	_, landscape := fixtureImage(t, "synthetic_landscape_150x100.png")
+	portrait, _ := fixtureImage(t, "synthetic_portrait_90x140.png")
+	// Sampled at temperature 1 with fixed seeds, so that any change of the logits shows in
+	// the text (tiny-a's greedy answers are much alike).
+	opts := model.AnswerOptions{MaxNewTokens: 12, Temperature: 1, Seed: 7}
+
+	// chat asks the window's question in a new chat and returns the started job and the session.
+	chat := func() (*app.Job, *app.ChatSession) {
+		s := app.NewChatSession(nil, engine, opts)
+		j, err := s.Send("What is in this picture?", []string{landscape}, app.ChatCallbacks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j, s
+	}
+	answerOf := func(j *app.Job, s *app.ChatSession) string {
+		t.Helper()
+		if err := j.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		msgs := s.Messages()
+		last := msgs[len(msgs)-1]
+		if !last.Assistant || last.State != app.StateDone || last.Tokens == 0 {
+			t.Fatalf("the chat's answer: %+v", last)
+		}
+		s.Close()
+		return last.Text
+	}
+
+	v, err := StartServing(context.Background(), engine, "127.0.0.1:0", "sesame")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop(context.Background())
+	ts := &testServer{url: "http://" + v.Addr()}
+	request := map[string]any{"model": "default", "max_tokens": 12, "temperature": 1, "seed": 3, "messages": []any{
+		map[string]any{"role": "user", "content": []any{
+			map[string]any{"type": "image_url", "image_url": map[string]any{"url": dataURL(portrait)}},
+			map[string]any{"type": "text", "text": "Describe this image."},
+		}},
+	}}
+	serve := func() string {
+		resp, body := ts.post(t, "/v1/chat/completions", request, "Authorization", "Bearer sesame")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("server: %s %s", resp.Status, body)
+			return ""
+		}
+		c := decodeJSON[chatCompletion](t, body)
+		if len(c.Choices) != 1 || c.Usage == nil || c.Usage.CompletionTokens == 0 {
+			t.Errorf("server answered %s", body)
+			return ""
+		}
+		return c.Choices[0].Message.Content
+	}
+
+	chatAlone := answerOf(chat())
+	servedAlone := serve()
+	if chatAlone == servedAlone {
+		t.Fatalf("the two questions have the same answer %q: the test could not tell them apart", chatAlone)
+	}
+
+	t.Logf("alone: chat %q, server %q", chatAlone, servedAlone)
+	shared := engine.(app.SharedModel)
+	for round := range 3 {
+		// Hold the model while both tasks arrive, so that both wait and then run one after
+		// the other in whatever order the turn gives.
+		release, err := shared.Turn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var served string
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			served = serve()
+		}()
+		j, s := chat()
+		waitFor(t, "the server's job to wait for the model", func() bool {
+			_, body := ts.get(t, "/health")
+			return decodeJSON[struct{ Busy bool }](t, body).Busy
+		})
+		select {
+		case <-j.Done():
+			t.Fatal("the chat ran while the model's turn was held")
+		default:
+		}
+		release()
+		chatted := answerOf(j, s)
+		wg.Wait()
+		if chatted != chatAlone || served != servedAlone {
+			t.Errorf("round %d: chat %q and server %q, want %q and %q as each alone", round, chatted, served, chatAlone, servedAlone)
+		}
+	}
+
+	// Stopping the server leaves the engine to the window.
+	if err := v.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-v.Done()
+	if _, err := http.Get(ts.url + "/health"); err == nil {
+		t.Error("the stopped server still answers")
+	}
+	if got := answerOf(chat()); got != chatAlone {
+		t.Errorf("chat after the server stopped: %q, want %q", got, chatAlone)
+	}
+}
+
+func TestStartServingErrors(t *testing.T) {
+	// A fake engine has no model to share.
+	if _, err := StartServing(context.Background(), apptest.NewFakeEngine(0), "127.0.0.1:0", ""); err == nil {
+		t.Error("serving a fake engine succeeded")
+	}
+	dir := fixtures.Path(t, "models", "tiny-a")
+	engine, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, SkipGeneration: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	// The port is taken.
+	ctx, cancel := context.WithCancel(context.Background())
+	v, err := StartServing(ctx, engine, "127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartServing(context.Background(), engine, v.Addr(), ""); err == nil {
+		t.Errorf("a second server on %s started", v.Addr())
+	}
+	// Ending ctx stops the server.
+	cancel()
+	<-v.Done()
+	if err := v.Err(); err != nil {
+		t.Errorf("Err after the context ended: %v", err)
+	}
+	if _, err := http.Get(v.URL() + "/models"); err == nil {
+		t.Error("the server still answers after its context ended")
+	}
+	if err := v.Stop(context.Background()); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("a second Stop: %v", err)
+	}
+}
