@@ -137,7 +137,7 @@ func loadLimit(opt int64) int64 {
 	case opt < 0:
 		return 0
 	}
-	return int64(loadMemoryFraction * float64(physicalMemory()))
+	return int64(loadMemoryFraction * float64(model.PhysicalMemory()))
 }
 
 // weightsMemory is what the loaded weights of the described model hold: model.Load keeps the

@@ -125,7 +125,7 @@ func memoryLimit(maxBytes, held int64) (limit int64, source string, ok bool) {
 	case maxBytes < 0:
 		return 0, "", false
 	}
-	total := physicalMemory()
+	total := PhysicalMemory()
 	if total <= 0 {
 		return 0, "", false
 	}
