@@ -28,8 +28,9 @@ func le16(bits []uint16) []byte {
 	return out
 }
 
-// f16Value is the binary16 definition evaluated in float64.
-func f16Value(h uint16) float64 {
+// F16Value is the binary16 definition evaluated in float64: a reference for backends'
+// conversions, independent of compute's.
+func F16Value(h uint16) float64 {
 	sign := 1.0
 	if h&0x8000 != 0 {
 		sign = -1
@@ -46,8 +47,8 @@ func f16Value(h uint16) float64 {
 	return sign * (1 + m/1024) * math.Pow(2, float64(e-15))
 }
 
-// bf16Value widens a bfloat16 pattern: its bits are the top half of a float32.
-func bf16Value(h uint16) float64 { return float64(math.Float32frombits(uint32(h) << 16)) }
+// BF16Value widens a bfloat16 pattern: its bits are the top half of a float32.
+func BF16Value(h uint16) float64 { return float64(math.Float32frombits(uint32(h) << 16)) }
 
 // nearest rounds x to the nearest value of a 16-bit format whose finite non-negative
 // patterns 0..maxBits are ordered like their values (both F16 and BF16 are), ties to the
@@ -82,14 +83,22 @@ func nearest(x float64, value func(uint16) float64, maxBits, inf uint16) uint16 
 	return sign | hi
 }
 
+// NearestF16 is the binary16 nearest to x, ties to even, by search: a slow reference for
+// compute.F32ToF16.
+func NearestF16(x float64) uint16 { return nearest(x, F16Value, 0x7bff, 0x7c00) }
+
+// NearestBF16 is the bfloat16 nearest to x, ties to even, by search: a slow reference for
+// compute.F32ToBF16.
+func NearestBF16(x float64) uint16 { return nearest(x, BF16Value, 0x7f7f, 0x7f80) }
+
 // roundTo is what a value of dtype src holds after conversion to dt: exact widening, or
 // rounding to nearest even (F16, BF16).
 func roundTo(dt compute.DType, v float64) float64 {
 	switch dt {
 	case compute.F16:
-		return f16Value(nearest(v, f16Value, 0x7bff, 0x7c00))
+		return F16Value(NearestF16(v))
 	case compute.BF16:
-		return bf16Value(nearest(v, bf16Value, 0x7f7f, 0x7f80))
+		return BF16Value(NearestBF16(v))
 	}
 	return float64(float32(v))
 }
@@ -113,9 +122,9 @@ func testFromBytes(t *testing.T, be compute.Backend) {
 				bits[i] &^= 0x4000 // no infinities or NaNs among the random patterns
 			}
 			if dt == compute.F16 {
-				vals[i] = f16Value(bits[i])
+				vals[i] = F16Value(bits[i])
 			} else {
-				vals[i] = bf16Value(bits[i])
+				vals[i] = BF16Value(bits[i])
 			}
 		}
 		sources[dt], values[dt] = le16(bits), vals
