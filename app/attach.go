@@ -115,3 +115,19 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// readAttachment checks the image file at path (checkImageFile), reads it and returns its
+// reference (digest, format, name and size) with its bytes.
+func readAttachment(path string) (ImageRef, []byte, error) {
+	format, cfg, err := checkImageFile(path)
+	if err != nil {
+		return ImageRef{}, nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ImageRef{}, nil, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
+	}
+	ref := contentRef(data, formatExt(format))
+	ref.Name, ref.Width, ref.Height = filepath.Base(path), cfg.Width, cfg.Height
+	return ref, data, nil
+}

@@ -2,12 +2,9 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -406,16 +403,10 @@ func (s *ChatSession) importImage(path string) (ImageRef, error) {
 	if s.store != nil {
 		return s.store.ImportImage(path)
 	}
-	format, cfg, err := checkImageFile(path)
+	ref, _, err := readAttachment(path)
 	if err != nil {
 		return ImageRef{}, err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ImageRef{}, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
-	}
-	sum := sha256.Sum256(data)
-	ref := ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: formatExt(format), Name: filepath.Base(path), Width: cfg.Width, Height: cfg.Height}
 	s.mu.Lock()
 	s.paths[ref.SHA256] = path
 	s.mu.Unlock()

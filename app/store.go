@@ -230,34 +230,29 @@ func (s *Store) recordPath(kind Kind, id string) string {
 
 // SaveChat writes c, setting its Version, its ID and Created when empty, and Updated to now.
 func (s *Store) SaveChat(c *ChatRecord) error {
-	if c.ID == "" {
-		c.ID = NewID(KindChat)
-	}
-	if err := checkID(c.ID); err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	if c.Created.IsZero() {
-		c.Created = now
-	}
-	c.Updated, c.Version = now, StoreVersion
-	return s.writeJSON(s.recordPath(KindChat, c.ID), c)
+	return s.saveRecord(KindChat, &c.ID, &c.Created, &c.Updated, &c.Version, c)
 }
 
 // SaveSet writes set, as SaveChat does.
 func (s *Store) SaveSet(set *ImageSet) error {
-	if set.ID == "" {
-		set.ID = NewID(KindImageSet)
+	return s.saveRecord(KindImageSet, &set.ID, &set.Created, &set.Updated, &set.Version, set)
+}
+
+// saveRecord stamps the header fields every history record has (passed by address, since
+// ChatRecord and ImageSet share them by name only) and writes v.
+func (s *Store) saveRecord(kind Kind, id *string, created, updated *time.Time, version *int, v any) error {
+	if *id == "" {
+		*id = NewID(kind)
 	}
-	if err := checkID(set.ID); err != nil {
+	if err := checkID(*id); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	if set.Created.IsZero() {
-		set.Created = now
+	if created.IsZero() {
+		*created = now
 	}
-	set.Updated, set.Version = now, StoreVersion
-	return s.writeJSON(s.recordPath(KindImageSet, set.ID), set)
+	*updated, *version = now, StoreVersion
+	return s.writeJSON(s.recordPath(kind, *id), v)
 }
 
 func (s *Store) writeJSON(path string, v any) error {
@@ -271,11 +266,8 @@ func (s *Store) writeJSON(path string, v any) error {
 // LoadChat reads chat id. A corrupt or unknown-version file is set aside and the error is a
 // *Problem.
 func (s *Store) LoadChat(id string) (*ChatRecord, error) {
-	if err := checkID(id); err != nil {
-		return nil, err
-	}
 	var c ChatRecord
-	if err := s.readRecord(s.recordPath(KindChat, id), &c); err != nil {
+	if err := s.loadRecord(KindChat, id, &c); err != nil {
 		return nil, err
 	}
 	c.ID = id
@@ -284,15 +276,20 @@ func (s *Store) LoadChat(id string) (*ChatRecord, error) {
 
 // LoadSet reads image set id; a bad file is set aside as LoadChat does.
 func (s *Store) LoadSet(id string) (*ImageSet, error) {
-	if err := checkID(id); err != nil {
-		return nil, err
-	}
 	var set ImageSet
-	if err := s.readRecord(s.recordPath(KindImageSet, id), &set); err != nil {
+	if err := s.loadRecord(KindImageSet, id, &set); err != nil {
 		return nil, err
 	}
 	set.ID = id
 	return &set, nil
+}
+
+// loadRecord reads record id of kind into v.
+func (s *Store) loadRecord(kind Kind, id string, v any) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	return s.readRecord(s.recordPath(kind, id), v)
 }
 
 // readRecord decodes a history file into v after checking its version. A file that cannot be
@@ -566,19 +563,13 @@ func formatExt(format string) string {
 // the same bytes twice keeps one file) after checking it with CheckImageFile, and makes its
 // thumbnail.
 func (s *Store) ImportImage(path string) (ImageRef, error) {
-	format, cfg, err := checkImageFile(path)
+	ref, data, err := readAttachment(path)
 	if err != nil {
 		return ImageRef{}, err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ImageRef{}, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
-	}
-	ref, err := s.put(data, formatExt(format))
-	if err != nil {
+	if err := s.put(ref, data); err != nil {
 		return ImageRef{}, err
 	}
-	ref.Name, ref.Width, ref.Height = filepath.Base(path), cfg.Width, cfg.Height
 	if _, err := s.ThumbnailPath(ref); err != nil {
 		return ImageRef{}, err
 	}
@@ -591,25 +582,33 @@ func (s *Store) PutImage(data []byte) (ImageRef, error) {
 	if err != nil {
 		return ImageRef{}, fmt.Errorf("store image: %w", err)
 	}
-	ref, err := s.put(data, formatExt(format))
+	ref := contentRef(data, formatExt(format))
 	ref.Width, ref.Height = cfg.Width, cfg.Height
-	return ref, err
-}
-
-func (s *Store) put(data []byte, ext string) (ImageRef, error) {
-	if ext == "" {
-		return ImageRef{}, fmt.Errorf("store image: %w", ErrNotImage)
-	}
-	sum := sha256.Sum256(data)
-	ref := ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: ext}
-	p := s.ImagePath(ref)
-	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(data)) {
-		return ref, nil // the same content is stored already
-	}
-	if err := writeFileMkdir(p, data); err != nil {
-		return ImageRef{}, fmt.Errorf("store image: %w", err)
+	if err := s.put(ref, data); err != nil {
+		return ImageRef{}, err
 	}
 	return ref, nil
+}
+
+// contentRef names data by its digest, with the extension of its format.
+func contentRef(data []byte, ext string) ImageRef {
+	sum := sha256.Sum256(data)
+	return ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: ext}
+}
+
+// put writes data as the file of ref (made by contentRef), unless it is there already.
+func (s *Store) put(ref ImageRef, data []byte) error {
+	if ref.Ext == "" {
+		return fmt.Errorf("store image: %w", ErrNotImage)
+	}
+	p := s.ImagePath(ref)
+	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(data)) {
+		return nil // the same content is stored already
+	}
+	if err := writeFileMkdir(p, data); err != nil {
+		return fmt.Errorf("store image: %w", err)
+	}
+	return nil
 }
 
 // validRef reports whether ref can name a file in the store (refs come from files a user may

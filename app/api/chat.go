@@ -76,28 +76,7 @@ const (
 )
 
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
-	t := s.admit(w)
-	if t == nil {
-		return
-	}
-	defer t.done()
-	var req chatRequest
-	if e := s.readJSON(w, r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	job, e := s.parseChat(&req)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	release, err := s.waitTurn(r.Context(), t)
-	if err != nil {
-		s.jobDone("chat", 0, err)
-		return // the client left while queued: nobody to answer
-	}
-	defer release()
-	s.runChat(w, r.Context(), job)
+	serveJob(s, w, r, "chat", s.parseChat, s.runChat)
 }
 
 // parseChat checks a request completely before it queues.

@@ -153,28 +153,7 @@ type imageJob struct {
 const maxPartialImages = 3
 
 func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request) {
-	t := s.admit(w)
-	if t == nil {
-		return
-	}
-	defer t.done()
-	var req imageRequest
-	if e := s.readJSON(w, r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	job, e := s.parseImages(&req)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	release, err := s.waitTurn(r.Context(), t)
-	if err != nil {
-		s.jobDone("image", 0, err)
-		return // the client left while queued: nobody to answer
-	}
-	defer release()
-	s.runImages(w, r.Context(), job)
+	serveJob(s, w, r, "image", s.parseImages, s.runImages)
 }
 
 func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {

@@ -534,6 +534,36 @@ func jsonKind(goType string) string {
 	return "an object"
 }
 
+// serveJob is the life of a request that runs on the model (kind "chat" or "image"): a
+// place in the queue (or 429), the body read and checked completely by parse before it
+// waits, then its turn on the model, then run. A client that leaves while queued gets
+// nothing: there is nobody to answer.
+func serveJob[Req, Job any](s *Server, w http.ResponseWriter, r *http.Request, kind string,
+	parse func(*Req) (Job, *apiError), run func(http.ResponseWriter, context.Context, Job)) {
+	t := s.admit(w)
+	if t == nil {
+		return
+	}
+	defer t.done()
+	var req Req
+	if e := s.readJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	job, e := parse(&req)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	release, err := s.waitTurn(r.Context(), t)
+	if err != nil {
+		s.jobDone(kind, 0, err)
+		return
+	}
+	defer release()
+	run(w, r.Context(), job)
+}
+
 // waitTurn waits for t's place in the queue, then for the model (Options.Turn), and
 // returns what ends the turn.
 func (s *Server) waitTurn(reqCtx context.Context, t *ticket) (func(), error) {
