@@ -500,16 +500,8 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 	}
 	s.jobDone("chat", len(res.Tokens), err)
 	if err != nil {
-		if ctx.Err() != nil {
-			if s.base.Err() != nil && reqCtx.Err() == nil { // the server shuts down; the client is still there
-				e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server shut down during the request"}
-				if st != nil {
-					st.event("", e.body())
-				} else {
-					writeError(w, e)
-				}
-			}
-			return // the client left (or stopped reading): nobody to answer
+		if s.cancelled(w, reqCtx, ctx, st) {
+			return
 		}
 		e := internalError("answer: %v", err)
 		if errors.Is(err, model.ErrContextFull) {
@@ -517,11 +509,7 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 		} else {
 			s.log.Warn("api: chat failed", "error", err)
 		}
-		if st != nil {
-			st.event("", e.body())
-			return
-		}
-		writeError(w, e)
+		sendError(w, st, "", e)
 		return
 	}
 	filter.flush()

@@ -339,15 +339,7 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 	}
 	s.jobDone("image", tokens, err)
 	if err != nil {
-		if ctx.Err() != nil {
-			if s.base.Err() != nil && reqCtx.Err() == nil { // the server shuts down; the client is still there
-				e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server shut down during the request"}
-				if st != nil {
-					st.event("", e.body())
-				} else {
-					writeError(w, e)
-				}
-			}
+		if s.cancelled(w, reqCtx, ctx, st) {
 			return
 		}
 		e := internalError("generate: %v", err)
@@ -358,11 +350,7 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 			}
 		}
 		s.log.Warn("api: image generation failed", "error", err)
-		if st != nil {
-			st.event("error", e.body())
-			return
-		}
-		writeError(w, e)
+		sendError(w, st, "error", e)
 		return
 	}
 	s.log.Info("api: generated", "images", len(res.Images), "seed", res.Seed, "seconds", (res.Generate + res.Decode).Seconds(),

@@ -582,6 +582,30 @@ func (s *Server) waitTurn(reqCtx context.Context, t *ticket) (func(), error) {
 	return release, nil
 }
 
+// cancelled reports whether a failed job ended because its context did, answering for it:
+// a client that left gets nothing (nobody is there), one still there while the server shuts
+// down gets a 503, as an event when its stream st has started.
+func (s *Server) cancelled(w http.ResponseWriter, reqCtx, ctx context.Context, st *stream) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	if s.base.Err() != nil && reqCtx.Err() == nil {
+		sendError(w, st, "", &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down",
+			message: "the server shut down during the request"})
+	}
+	return true
+}
+
+// sendError answers e: as the response, or as an event named event (the unnamed data event
+// OpenAI's chat streams use, or "error") once the stream st has started.
+func sendError(w http.ResponseWriter, st *stream, event string, e *apiError) {
+	if st != nil {
+		st.event(event, e.body())
+		return
+	}
+	writeError(w, e)
+}
+
 // jobContext is the context of a job: it ends when the client leaves or the server shuts
 // down.
 func (s *Server) jobContext(reqCtx context.Context) (context.Context, context.CancelFunc) {

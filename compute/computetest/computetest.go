@@ -163,6 +163,13 @@ func closeTo(t *testing.T, name string, got []float32, want []float64, tol float
 	}
 }
 
+// Exact fails t unless got equals want bit for bit: the suite's check, for a backend's own
+// tests.
+func Exact(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	exact(t, name, got, want)
+}
+
 // exact fails t unless got equals want bit for bit.
 func exact(t *testing.T, name string, got, want []float32) {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/computetest"
 )
 
 // runAllOps runs every op on fixed pseudo-random inputs with be and returns the outputs by
@@ -81,7 +82,7 @@ func TestThreadCountDeterminism(t *testing.T) {
 			for _, threads := range []int{2, 4, 7} {
 				many := runAllOps(t, New(threads, WithKernels(ks)))
 				for name, want := range one {
-					exact(t, name+" with threads", many[name], want)
+					computetest.Exact(t, name+" with threads", many[name], want)
 				}
 			}
 		})

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -25,19 +24,6 @@ func read(t *testing.T, be *Backend, x *Tensor) []float32 {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// exact fails t unless got equals want bit for bit.
-func exact(t *testing.T, name string, got, want []float32) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d values, want %d", name, len(got), len(want))
-	}
-	for i := range got {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
-		}
-	}
 }
 
 // weightTensor stores w as dt and returns the tensor.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/computetest"
 )
 
 func TestPoolCoversEveryIndexOnce(t *testing.T) {
@@ -52,7 +53,7 @@ func TestCloseKeepsWorking(t *testing.T) {
 	x := be.FromFloat32([]float32{1, -2, 3, -4}, 2, 2)
 	dst := be.New(compute.F32, 2, 2)
 	be.Scale(dst, x, 2)
-	exact(t, "Scale after Close", read(t, be, dst), []float32{2, -4, 6, -8})
+	computetest.Exact(t, "Scale after Close", read(t, be, dst), []float32{2, -4, 6, -8})
 	if be.Threads() != 1 {
 		t.Errorf("Threads after Close = %d, want 1", be.Threads())
 	}

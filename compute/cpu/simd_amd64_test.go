@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/janus-desktop/janus/compute/computetest"
 )
 
 // fma32 is a float32 fused multiply-add, rounded once (exact product and sum in big.Float).
@@ -90,7 +92,7 @@ func TestSIMDSummationOrder(t *testing.T) {
 								want[i*ldc+j] = orderedDot(set.lanes, s, a[i*lda:i*lda+c.k], bv[j*ldb:j*ldb+c.k])
 							}
 						}
-						exact(t, "tile", got, want)
+						computetest.Exact(t, "tile", got, want)
 					})
 				}
 			}
