@@ -200,16 +200,7 @@ func TestGenerationOnTinyA(t *testing.T) {
 	store := openStore(t)
 	st := app.DefaultGenerationSettings()
 	st.Prompt, st.N, st.FixedSeed, st.Seed = "a lighthouse at dusk", 2, true, 9
-	r := &genRecorder{}
-	j, err := app.StartGeneration(context.Background(), e, app.GenerationRequest{
-		Settings: st, Software: "Janus Desktop test", Store: store, PreviewEvery: 1,
-	}, r.callbacks())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	_, r := generateInto(t, e, store, st)
 	if len(r.images) != 2 || r.err != nil {
 		t.Fatalf("%d images, %v", len(r.images), r.err)
 	}

@@ -17,6 +17,23 @@ import (
 	"github.com/janus-desktop/janus/model/imageproc"
 )
 
+// generateInto runs a generation of st on e into store, with a preview after every step,
+// and returns the job and its callbacks once it has succeeded.
+func generateInto(t *testing.T, e app.Engine, store *app.Store, st app.GenerationSettings) (*app.GenerationJob, *genRecorder) {
+	t.Helper()
+	r := &genRecorder{}
+	j, err := app.StartGeneration(context.Background(), e, app.GenerationRequest{
+		Settings: st, Software: "Janus Desktop test", Store: store, PreviewEvery: 1,
+	}, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return j, r
+}
+
 // genRecorder collects a generation's callbacks.
 type genRecorder struct {
 	mu       sync.Mutex
@@ -71,16 +88,7 @@ func TestGenerationOnFakeEngine(t *testing.T) {
 	eng := apptest.NewFakeEngine(time.Millisecond)
 	st := app.DefaultGenerationSettings()
 	st.Prompt, st.N, st.FixedSeed, st.Seed = "  a red fox in the snow ", 3, true, 100
-	r := &genRecorder{}
-	j, err := app.StartGeneration(context.Background(), eng, app.GenerationRequest{
-		Settings: st, Software: "Janus Desktop test", Store: store, PreviewEvery: 1,
-	}, r.callbacks())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	j, r := generateInto(t, eng, store, st)
 	if r.doneCall != 1 || r.err != nil || len(r.images) != 3 {
 		t.Fatalf("OnDone called %d times with %d images, %v", r.doneCall, len(r.images), r.err)
 	}

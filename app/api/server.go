@@ -248,13 +248,22 @@ func (s *Server) Serve(ln net.Listener) error {
 	return srv.Serve(ln)
 }
 
-// Run listens on addr and serves until ctx ends, then shuts down: requests in flight get a
-// few seconds to finish before their connections are closed (which cancels their jobs).
+// Run listens on addr and serves until ctx ends, as RunListener.
 func (s *Server) Run(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	return s.RunListener(ctx, ln)
+}
+
+// ShutdownGrace is how long Run and RunListener let requests in flight finish once their
+// context ends, before their connections are closed (which cancels their jobs).
+const ShutdownGrace = 5 * time.Second
+
+// RunListener serves on ln until ctx ends, then shuts down, giving requests in flight
+// ShutdownGrace to finish.
+func (s *Server) RunListener(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(ln) }()
 	select {
@@ -262,9 +271,9 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
-	err = s.Shutdown(sctx)
+	err := s.Shutdown(sctx)
 	<-errc
 	return err
 }

@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/api"
@@ -129,23 +128,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	err = s.RunListener(ctx, ln)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "stopped")
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	err = s.Shutdown(sctx)
-	<-errc
-	fmt.Fprintln(stderr, "stopped")
 	return err
 }
-
-// shutdownGrace is how long requests in flight may finish after Ctrl-C.
-const shutdownGrace = 5 * time.Second
 
 // isLoopback reports whether addr (host:port) listens on the loopback interface only.
 func isLoopback(addr string) (bool, error) {
