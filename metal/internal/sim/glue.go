@@ -13,6 +13,17 @@ type kernel struct {
 	cooperative bool // reaches a barrier or a SIMD-group function: runs as fibers
 }
 
+// buffers is the number of buffer slots the kernel binds: one past its highest index.
+func (k kernel) buffers() int {
+	n := 0
+	for _, p := range k.params {
+		if p.attr == "buffer" {
+			n = max(n, p.index+1)
+		}
+	}
+	return n
+}
+
 // param is one kernel parameter: a buffer binding or a thread-position attribute.
 type param struct {
 	typ   string // declared type, e.g. "device const float*", "constant LinearParams&"
@@ -242,12 +253,7 @@ func glue(src string, ks []kernel) string {
 	b.WriteString(rewriteThreadgroup(src, false))
 	b.WriteString("\n// ---- kernel wrappers\n")
 	for _, k := range ks {
-		nargs := 0
-		for _, p := range k.params {
-			if p.attr == "buffer" {
-				nargs = max(nargs, p.index+1)
-			}
-		}
+		nargs := k.buffers()
 		sizes := make([]string, nargs)
 		for i := range sizes {
 			sizes[i] = "size_t(-1)"
@@ -277,12 +283,7 @@ func glue(src string, ks []kernel) string {
 	}
 	b.WriteString("\nstatic const msl_rt::KernelEntry janus_kernels[] = {\n")
 	for _, k := range ks {
-		nargs := 0
-		for _, p := range k.params {
-			if p.attr == "buffer" {
-				nargs = max(nargs, p.index+1)
-			}
-		}
+		nargs := k.buffers()
 		fmt.Fprintf(&b, "    {%q, janus_run_%s, %t, %d, janus_size_%s},\n", k.name, k.name, k.cooperative, nargs, k.name)
 	}
 	fmt.Fprintf(&b, "};\nstatic const int janus_kernel_count = %d;\n\n#include \"msl_entry.h\"\n", len(ks))
