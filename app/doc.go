@@ -19,7 +19,10 @@
 // do. With no model, the window offers Downloader.Offers (app/hub implements Downloader:
 // the released models with their sizes and what the cache holds already); StartDownload
 // runs one as a Job, Cancel pauses it and StartDownload again resumes it, also after a
-// restart, and DownloadJob.Dir is the folder to load. Tests of the window run on
+// restart, and DownloadJob.Dir is the folder to load. The settings' "Serve on localhost"
+// (Settings.Serve) starts app/api's StartServing on the loaded Engine, which shares the
+// model with the window's tasks turn by turn; the backend list is BackendChoices, and
+// EngineInfo.Backend says what runs the model ("CPU · 8 threads · AVX-512"). Tests of the window run on
 // apptest.FakeEngine, a slow fake that needs no model.
 //
 // The history folder (Store) holds chats/ID.json and sets/ID.json (one chat or one image set

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+
+	"github.com/janus-desktop/janus/model"
 )
 
 // DownloadOffer is one model the first-run screen offers to download, with what this
@@ -25,6 +27,13 @@ type DownloadOffer struct {
 	// Dir is the model folder when a complete copy is there already ("" otherwise): load it
 	// instead of downloading.
 	Dir string
+}
+
+// Fits reports whether this machine has the memory the model needs (true when the
+// machine's memory is unknown), so the screen can warn before a long download.
+func (o DownloadOffer) Fits() bool {
+	total := model.PhysicalMemory()
+	return total <= 0 || o.MemoryBytes <= total
 }
 
 // Downloader fetches released models from the Hugging Face hub into its cache, where

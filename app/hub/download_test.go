@@ -43,6 +43,9 @@ func TestDownloaderPauseResume(t *testing.T) {
 				offers[0].DownloadBytes <= 0 || offers[0].MemoryBytes <= 0 || offers[0].CachedBytes != 0 || offers[0].Partial || offers[0].Dir != "" {
 				t.Fatalf("offers before any download: %+v", offers)
 			}
+			if (app.DownloadOffer{MemoryBytes: 1 << 62}).Fits() || !(app.DownloadOffer{MemoryBytes: 1 << 20}).Fits() {
+				t.Errorf("Fits: 4 EiB fits, or 1 MiB does not fit in this machine's %d bytes", model.PhysicalMemory())
+			}
 
 			var mu sync.Mutex
 			var seen []app.Progress
