@@ -449,6 +449,7 @@ func (c *chatView) attach(paths []string) {
 			}
 			good = append(good, attachment{path: p, thumb: th})
 		}
+		slog.Info("attached", "files", len(good), "refused", len(problems))
 		c.u.do(func() {
 			for _, a := range good {
 				c.addChip(a)
