@@ -118,7 +118,8 @@ func newCanvasView(u *UI) *canvasView {
 	sliders := container.NewGridWithColumns(2,
 		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),
 		labelled("Temperature", c.temp, container.New(fixedWidth{40}, c.tempL)))
-	settings := container.NewBorder(nil, nil, left, reset, sliders)
+	settings := container.New(&twoRows{wide: 520, gap: theme.Padding()}, left,
+		container.NewBorder(nil, nil, nil, reset, sliders))
 	top := container.NewBorder(nil, nil, nil, container.NewVBox(c.genB), c.prompt)
 
 	c.progress = newThinBar()
