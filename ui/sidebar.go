@@ -208,20 +208,23 @@ func (s *sidebar) rename(e app.HistoryEntry) {
 	entry.SetText(e.Title)
 	dialog.ShowForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
 		func(ok bool) {
-			if !ok {
-				return
+			if ok {
+				s.doRename(e, entry.Text)
 			}
-			title := entry.Text
-			go func() {
-				err := s.u.store.Rename(e.ID, title)
-				s.u.do(func() {
-					if err != nil {
-						s.u.showError("Cannot rename", err, "")
-					}
-					s.reloadHistory()
-				})
-			}()
 		}, s.u.win)
+}
+
+// doRename gives e a new title, off the UI goroutine.
+func (s *sidebar) doRename(e app.HistoryEntry, title string) {
+	go func() {
+		err := s.u.store.Rename(e.ID, title)
+		s.u.do(func() {
+			if err != nil {
+				s.u.showError("Cannot rename", err, "")
+			}
+			s.reloadHistory()
+		})
+	}()
 }
 
 func (s *sidebar) delete(e app.HistoryEntry) {
@@ -231,23 +234,28 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 	}
 	dialog.ShowConfirm("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
 		func(ok bool) {
-			if !ok {
-				return
+			if ok {
+				s.doDelete(e)
 			}
-			go func() {
-				err := s.u.store.Delete(e.ID)
-				s.u.do(func() {
-					if err != nil {
-						s.u.showError("Cannot delete", err, "")
-					}
-					if s.u.chat.session.ID() == e.ID {
-						s.u.newChat()
-					}
-					s.list.UnselectAll()
-					s.reloadHistory()
-				})
-			}()
 		}, s.u.win)
+}
+
+// doDelete removes e from the history, off the UI goroutine; an open chat it was becomes a
+// new one.
+func (s *sidebar) doDelete(e app.HistoryEntry) {
+	go func() {
+		err := s.u.store.Delete(e.ID)
+		s.u.do(func() {
+			if err != nil {
+				s.u.showError("Cannot delete", err, "")
+			}
+			if s.u.chat.session.ID() == e.ID {
+				s.u.newChat()
+			}
+			s.list.UnselectAll()
+			s.reloadHistory()
+		})
+	}()
 }
 
 // showModel shows the model in use, or why there is none (with load progress when frac >= 0).

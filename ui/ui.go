@@ -307,7 +307,11 @@ func (u *UI) setEngine(e app.Engine) {
 	u.noModel.content.Hide()
 	u.tabs.Show()
 	u.chat.setEngine(e)
-	u.create.setReady(true, "")
+	if info.CanGenerate {
+		u.create.setReady(true, "")
+	} else {
+		u.create.setReady(false, info.Name+" was loaded without its image generation networks: pick another model to create images.")
+	}
 	u.sidebar.showModel(e, "", -1)
 	if old != nil && old != e {
 		go old.Close()
