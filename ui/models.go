@@ -224,6 +224,7 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	info.Importance = widget.LowImportance
 	info.Wrapping = fyne.TextWrapWord
 	status := widget.NewLabel("Ready")
+	status.Importance = widget.SuccessImportance
 	if !m.Complete {
 		status.SetText("Incomplete: " + m.Problem)
 		status.Importance = widget.WarningImportance
