@@ -466,15 +466,17 @@ func (c *canvasView) openLarge(i int) {
 		return
 	}
 	r := c.tiles[i].result
+	var d dialog.Dialog
 	use := widget.NewButton("Use these settings", func() {
 		s := c.last
 		s.Prompt, s.Seed, s.FixedSeed, s.N = r.Meta.Prompt, r.Seed, true, 1
 		s.CFG, s.Temperature = r.Meta.CFG, r.Meta.Temperature
 		c.applySettings(s, true)
+		d.Hide()
 	})
-	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), func() { c.saveDialog(i) })
-	ask := widget.NewButtonWithIcon("Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) })
-	c.u.showPicture(r.Image, "Image", caption(r.Meta), container.NewHBox(use, save, ask))
+	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), func() { d.Hide(); c.saveDialog(i) })
+	ask := widget.NewButtonWithIcon("Ask about this image", theme.MailComposeIcon(), func() { d.Hide(); c.askAbout(i) })
+	d = c.u.showPicture(r.Image, "Image", caption(r.Meta), container.NewHBox(use, save, ask))
 }
 
 // saveDialog asks where to save image i.

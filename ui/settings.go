@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
 )
 
 // Backend choices as the settings show them.
@@ -64,7 +65,11 @@ func newSettingsForm(u *UI) *settingsForm {
 	f.temp = numberEntry(s.Generation.Temperature)
 	f.answerTemp = numberEntry(s.Answer.Temperature)
 	f.maxTokens = widget.NewEntry()
-	f.maxTokens.SetText(strconv.Itoa(s.Answer.MaxNewTokens))
+	mt := s.Answer.MaxNewTokens
+	if mt == 0 {
+		mt = model.DefaultMaxNewTokens
+	}
+	f.maxTokens.SetText(strconv.Itoa(mt))
 	f.showFolders()
 	return f
 }
@@ -102,13 +107,17 @@ func (f *settingsForm) items() []*widget.FormItem {
 		"Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")
 	note.Wrapping = fyne.TextWrapWord
 	note.Importance = widget.LowImportance
+	hint := func(item *widget.FormItem, text string) *widget.FormItem {
+		item.HintText = text
+		return item
+	}
 	return []*widget.FormItem{
 		widget.NewFormItem("Backend", f.backend),
 		widget.NewFormItem("Threads", f.threads),
 		widget.NewFormItem("Images per run", f.n),
-		widget.NewFormItem("Guidance", f.cfg),
-		widget.NewFormItem("Temperature", f.temp),
-		widget.NewFormItem("Answer temperature", f.answerTemp),
+		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
+		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
+		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does"),
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
 		widget.NewFormItem("", note),
