@@ -418,7 +418,8 @@ func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
 		t.bar.Show()
 		t.obj.Refresh()
 	}
-	if len(imgs) == 0 && err != nil {
+	// A stopped run keeps its previews on screen (without actions); a failed one is cleared.
+	if len(imgs) == 0 && err != nil && !isCancel(err) {
 		c.tiles = nil
 		c.grid.RemoveAll()
 		c.grid.Hide()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -145,8 +146,12 @@ func (s *sidebar) reloadHistory() {
 			if err != nil {
 				s.emptyL.SetText("The history cannot be read: " + errorLine(err))
 			}
-			for _, p := range problems {
-				s.u.chat.setNotice(p.Error())
+			if len(problems) > 0 {
+				var lines []string
+				for _, p := range problems {
+					lines = append(lines, p.Error())
+				}
+				s.u.chat.setNotice(strings.Join(lines, "\n"))
 			}
 			s.entries = entries
 			s.emptyL.Hidden = len(entries) > 0

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +104,34 @@ func TestCanvasDisabledWithoutGeneration(t *testing.T) {
 	}
 	if h.u.chat.sendB.Disabled() {
 		t.Error("chat disabled too")
+	}
+}
+
+// A corrupt history file is set aside with a message, and the rest of the history still shows.
+func TestHistoryCorruptFileSetAside(t *testing.T) {
+	dir := t.TempDir()
+	store, err := app.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := &app.ChatRecord{ID: app.NewID(app.KindChat), Title: "kept", Created: time.Now(),
+		Messages: []app.ChatMessage{{Text: "hello", State: app.StateDone}, {Assistant: true, Text: "hi", State: app.StateDone}}}
+	if err := store.SaveChat(good); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "chats", app.NewID(app.KindChat)+".json")
+	if err := os.WriteFile(bad, []byte(`{"version": 1, "messages": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 && h.u.chat.notice.Visible() })
+	if h.u.sidebar.entries[0].Title != "kept" {
+		t.Errorf("history lists %q", h.u.sidebar.entries[0].Title)
+	}
+	if !strings.Contains(h.u.chat.notice.Text, filepath.Base(bad)) {
+		t.Errorf("notice %q does not name the file", h.u.chat.notice.Text)
+	}
+	if _, err := os.Stat(bad); err == nil {
+		t.Error("the corrupt file was not set aside")
 	}
 }

@@ -139,7 +139,10 @@ func (u *UI) shutdown() {
 		u.loading.Cancel()
 	}
 	u.chat.close()
-	u.create.stop()
+	if job := u.create.job; job != nil {
+		job.Cancel()
+		<-job.Done() // the model must not be closed under a running generation
+	}
 	if u.engine != nil {
 		u.engine.Close()
 	}
