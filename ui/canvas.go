@@ -38,7 +38,7 @@ type canvasView struct {
 	genB     *widget.Button
 	count    *widget.Select
 	seed     *widget.Entry
-	dice     *widget.Button
+	dice     *tipButton
 	cfg      *widget.Slider
 	cfgL     *widget.Label
 	temp     *widget.Slider
@@ -92,7 +92,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.count = widget.NewSelect(counts, nil)
 	c.seed = widget.NewEntry()
 	c.seed.SetPlaceHolder("random")
-	c.dice = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), c.rollSeed)
+	c.dice = u.newTipButton(theme.ViewRefreshIcon(), "New random seed", c.rollSeed)
 	c.cfg = widget.NewSlider(1, 10)
 	c.cfg.Step = 0.5
 	c.cfgL = widget.NewLabel("")

@@ -38,7 +38,7 @@ type chatView struct {
 	empty    fyne.CanvasObject
 	body     *fyne.Container
 	entry    *promptEntry
-	attachB  *widget.Button
+	attachB  *tipButton
 	sendB    *widget.Button
 	chips    *fyne.Container
 	notice   *widget.Label
@@ -80,7 +80,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.SetMinRowsVisible(2)
 	c.entry.onSubmit = c.send
 	c.entry.onEscape = c.stop
-	c.attachB = widget.NewButtonWithIcon("", theme.MailAttachmentIcon(), c.openFileDialog)
+	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)
 	c.sendB.Importance = widget.HighImportance
 	c.chips = container.NewHBox()
@@ -474,7 +474,7 @@ func (c *chatView) addChip(a attachment) {
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSize(44, 44))
 	var chip *fyne.Container
-	rm := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
+	rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() {
 		for i, have := range c.attached {
 			if have.path == a.path {
 				c.attached = append(c.attached[:i], c.attached[i+1:]...)

@@ -82,7 +82,7 @@ func (f *settingsForm) showFolders() {
 		f.folderList.Add(l)
 	}
 	for i, dir := range f.folders {
-		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
+		rm := f.u.newTipButton(theme.DeleteIcon(), "Remove folder", func() {
 			f.folders = slices.Delete(f.folders, i, i+1)
 			f.showFolders()
 		})

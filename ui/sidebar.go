@@ -84,7 +84,7 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	icon := widget.NewIcon(theme.MailComposeIcon())
 	title := widget.NewLabel("")
 	title.Truncation = fyne.TextTruncateEllipsis
-	more := widget.NewButtonWithIcon("", theme.MoreHorizontalIcon(), nil)
+	more := s.u.newTipButton(theme.MoreHorizontalIcon(), "Rename or delete", nil)
 	more.Importance = widget.LowImportance
 	return container.NewBorder(nil, nil, container.NewStack(icon, img), more, title)
 }
@@ -97,7 +97,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	row := o.(*fyne.Container)
 	title := row.Objects[0].(*widget.Label)
 	pics := row.Objects[1].(*fyne.Container)
-	more := row.Objects[2].(*widget.Button)
+	more := row.Objects[2].(*tipButton)
 	title.SetText(e.Title)
 	icon, img := pics.Objects[0].(*widget.Icon), pics.Objects[1].(*canvas.Image)
 	if e.Kind == app.KindImageSet {

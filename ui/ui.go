@@ -70,6 +70,7 @@ type UI struct {
 	tabs    *container.AppTabs
 	noModel *noModelScreen
 	main    *fyne.Container
+	tips    *tips
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -87,6 +88,7 @@ func New(a fyne.App, opts Options) *UI {
 	}
 	a.Settings().SetTheme(Theme())
 	u.win = a.NewWindow("Janus Desktop")
+	u.tips = newTips()
 	u.openStore()
 
 	u.sidebar = newSidebar(u)
@@ -103,7 +105,7 @@ func New(a fyne.App, opts Options) *UI {
 
 	sideBg := newThemedRect(colorNameSidebar, 0)
 	side := container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
-	u.win.SetContent(container.NewBorder(nil, nil, side, nil, u.main))
+	u.win.SetContent(container.NewStack(container.NewBorder(nil, nil, side, nil, u.main), u.tips.layer))
 	u.win.Resize(defaultWindowSize)
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetMainMenu(u.mainMenu())

@@ -3,6 +3,9 @@ package ui
 import (
 	"testing"
 
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
 	"github.com/janus-desktop/janus/app/apptest"
 )
 
@@ -18,5 +21,29 @@ func TestWindowFitsSmallestSize(t *testing.T) {
 		if m := h.u.win.Content().MinSize(); m.Width > minWindowSize.Width || m.Height > minWindowSize.Height {
 			t.Errorf("%s view needs %v, more than %v", view.name, m, minWindowSize)
 		}
+	}
+}
+
+// An icon button says what it does while pointed at, and a click still reaches it.
+func TestIconButtonHint(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	b := h.u.create.dice
+	h.u.ShowCreate()
+	h.settle()
+	b.MouseIn(&desktop.MouseEvent{})
+	if !h.u.tips.box.Visible() || h.u.tips.text.Text != "New random seed" {
+		t.Fatalf("hint shown %v, text %q", h.u.tips.box.Visible(), h.u.tips.text.Text)
+	}
+	test.Tap(b)
+	if h.u.tips.box.Visible() {
+		t.Error("hint still shown after the click")
+	}
+	if h.u.create.seed.Text == "" {
+		t.Error("the click did not roll a seed")
+	}
+	b.MouseIn(&desktop.MouseEvent{})
+	b.MouseOut()
+	if h.u.tips.box.Visible() {
+		t.Error("hint still shown after the pointer left")
 	}
 }
