@@ -9,17 +9,25 @@
 package main
 
 import (
+	_ "embed"
 	"os"
 	"strings"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	janus "github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/ui"
 )
 
+// icon is the window's icon when the app runs unpackaged (go run .); fyne package bundles it too.
+//
+//go:embed assets/icon.png
+var icon []byte
+
 func main() {
 	a := app.NewWithID("io.github.janus-desktop.janus")
+	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
 	var attach []string
 	for _, arg := range os.Args[1:] {
 		if !strings.HasPrefix(arg, "-") { // macOS adds -psn_… to apps started from Finder
