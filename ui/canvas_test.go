@@ -151,7 +151,7 @@ func TestCanvasAskAboutImage(t *testing.T) {
 	}
 	test.Type(c.entry, "What is this?")
 	c.send()
-	h.pump("the answer", func() bool { return len(c.session.Messages()) == 2 && !c.session.Busy() })
+	h.waitAnswers(1)
 	if m := c.session.Messages(); len(m[0].Images) != 1 || m[1].State != app.StateDone {
 		t.Errorf("chat about the image: %+v", m)
 	}

@@ -30,7 +30,10 @@ var chatExamples = []string{"Describe this photo", "What is written on this sign
 type chatView struct {
 	u       *UI
 	session *app.ChatSession
-	job     *app.Job
+	// job is the current chat's reply; jobs are every reply not yet finished, including
+	// those of chats left while answering (they stop, then save what was written).
+	job  *app.Job
+	jobs []*app.Job
 
 	msgs     []*messageView
 	list     *fyne.Container
@@ -45,8 +48,9 @@ type chatView struct {
 	status   *widget.Label
 	attached []attachment
 	ready    bool
-	// updates counts the answer updates shown (tests check that answers stream).
-	updates int
+	// updates counts the answer updates shown, finished the answers ended (tests check that
+	// answers stream, and wait for them).
+	updates, finished int
 	content fyne.CanvasObject
 }
 
@@ -133,7 +137,7 @@ func (c *chatView) newSession() {
 	c.session = app.NewChatSession(c.u.store, c.u.engine, c.u.settings.Answer.Options())
 	c.job = nil
 	c.render()
-	c.setBusy(false)
+	c.updateButtons()
 }
 
 // openSession shows a chat from the history.
@@ -145,14 +149,17 @@ func (c *chatView) openSession(s *app.ChatSession) {
 	c.session = s
 	c.job = nil
 	c.render()
-	c.setBusy(false)
+	c.updateButtons()
 }
 
-// close stops a running reply and releases the conversation (at shutdown).
+// close stops the running reply, releases the conversation, and waits until every reply
+// has stopped and saved what it wrote: at shutdown, so that nothing is left half-done.
 func (c *chatView) close() {
-	if c.session != nil {
-		c.session.Close()
+	c.session.Close()
+	for _, j := range c.jobs {
+		<-j.Done()
 	}
+	c.jobs = nil
 }
 
 func (c *chatView) setEngine(e app.Engine) {
@@ -192,8 +199,6 @@ func (c *chatView) updateButtons() {
 	}
 	c.sendB.Refresh()
 }
-
-func (c *chatView) setBusy(bool) { c.updateButtons() }
 
 // setNotice shows a one-line message under the composer ("" hides it).
 func (c *chatView) setNotice(s string) {
@@ -235,6 +240,7 @@ func (c *chatView) send() {
 		OnDone: func(i int, m app.ChatMessage) {
 			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
 			c.u.do(func() {
+				c.finished++
 				c.update(i, m)
 				c.updateButtons()
 				c.u.sidebar.reloadHistory()
@@ -246,6 +252,15 @@ func (c *chatView) send() {
 		return
 	}
 	c.job = job
+	c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool {
+		select {
+		case <-j.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	c.jobs = append(c.jobs, job)
 	c.entry.SetText("")
 	c.attached = nil
 	c.chips.RemoveAll()

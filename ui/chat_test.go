@@ -35,10 +35,7 @@ func TestChatAnswersAboutDroppedImage(t *testing.T) {
 	if c.entry.Text != "" || len(c.attached) != 0 {
 		t.Errorf("composer not cleared after send: text %q, %d attachments", c.entry.Text, len(c.attached))
 	}
-	h.pump("the answer", func() bool {
-		m := c.session.Messages()
-		return len(m) == 2 && m[1].State != app.StateStreaming
-	})
+	h.waitAnswers(1)
 	msgs := c.session.Messages()
 	if msgs[1].State != app.StateDone {
 		t.Fatalf("answer state %s (%s)", msgs[1].State, msgs[1].Error)
@@ -161,8 +158,7 @@ func TestChatKeys(t *testing.T) {
 		return len(m) == 2 && len(strings.Fields(m[1].Text)) >= 2
 	})
 	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
-	h.pump("the stop", func() bool { return !c.session.Busy() })
-	h.pump("the last update", func() bool { return c.msgs[1].footer.Text != "" && c.sendB.Text == "Send" })
+	h.waitAnswers(1)
 	m := c.session.Messages()
 	if m[0].Text != "first line\nsecond line" {
 		t.Errorf("question %q", m[0].Text)
@@ -184,7 +180,7 @@ func TestChatContextFull(t *testing.T) {
 	for i, q := range []string{"a short question", "and another question that no longer fits the tiny window"} {
 		test.Type(c.entry, q)
 		c.send()
-		h.pump("answer", func() bool { m := c.session.Messages(); return len(m) == 2*(i+1) && !c.session.Busy() })
+		h.waitAnswers(i + 1)
 	}
 	m := c.session.Messages()
 	if m[3].State != app.StateError {

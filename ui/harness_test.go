@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,10 +44,8 @@ func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harnes
 	h.u = New(a, o)
 	h.u.win.Resize(defaultWindowSize)
 	t.Cleanup(func() {
-		h.u.chat.stop()
-		h.u.create.stop()
-		// Let the jobs end before the temporary folders go.
-		h.pump("jobs to end", func() bool { return !h.u.chat.session.Busy() && h.u.create.job == nil })
+		// As when the window closes: every job stops and saves before the folders go.
+		h.u.shutdown()
 		h.u.win.Close()
 	})
 	h.pump("the history to load", func() bool { return true })
@@ -94,8 +93,7 @@ func tinyA(t *testing.T) app.Engine {
 	if err != nil {
 		t.Fatalf("load tiny-a: %v", err)
 	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return e // the window closes it at shutdown
 }
 
 // landscape is the fixture photo the tests attach.
@@ -132,4 +130,11 @@ func textsIn(o fyne.CanvasObject) []string {
 		}
 	}
 	return out
+}
+
+// waitAnswers runs UI updates until the window has shown n finished answers (done, stopped
+// or failed) since it opened.
+func (h *harness) waitAnswers(n int) {
+	h.t.Helper()
+	h.pump(fmt.Sprintf("%d finished answers", n), func() bool { return h.u.chat.finished >= n })
 }

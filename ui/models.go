@@ -71,11 +71,14 @@ func (u *UI) showNoModel() {
 func (u *UI) loadModel(dir, name string) {
 	u.cancelLoad()
 	if old := u.engine; old != nil {
-		// The model being replaced is closed once its chat and generation have stopped.
+		// The model being replaced is closed once its reply and generation have stopped.
+		reply, gen := u.chat.job, u.create.job
 		u.chat.setEngine(nil)
-		gen := u.create.job
 		u.create.stop()
 		go func() {
+			if reply != nil {
+				<-reply.Done()
+			}
 			if gen != nil {
 				<-gen.Done()
 			}

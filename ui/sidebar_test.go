@@ -22,7 +22,7 @@ func TestHistoryReopenRenameDelete(t *testing.T) {
 	u := h.u
 	test.Type(u.chat.entry, "first question")
 	u.chat.send()
-	h.pump("the answer", func() bool { return len(u.chat.session.Messages()) == 2 && !u.chat.session.Busy() })
+	h.waitAnswers(1)
 	chatID := u.chat.session.ID()
 	u.ShowCreate()
 	test.Type(u.create.prompt, "three squares")
@@ -49,7 +49,7 @@ func TestHistoryReopenRenameDelete(t *testing.T) {
 	}
 	test.Type(u.chat.entry, "second question")
 	u.chat.send()
-	h.pump("the second answer", func() bool { return len(u.chat.session.Messages()) == 4 && !u.chat.session.Busy() })
+	h.waitAnswers(2)
 	hist := eng.Histories()
 	if last := hist[len(hist)-1]; len(last) != 2 || last[0].Text != "first question" {
 		t.Errorf("the reopened chat continued from %d messages, want the 2 saved", len(last))
