@@ -51,7 +51,7 @@ type chatView struct {
 	// updates counts the answer updates shown, finished the answers ended (tests check that
 	// answers stream, and wait for them).
 	updates, finished int
-	content fyne.CanvasObject
+	content           fyne.CanvasObject
 }
 
 // attachment is an image waiting in the composer.
