@@ -235,14 +235,25 @@ func (c *chatView) send() {
 	if text == "" && len(paths) == 0 {
 		return
 	}
-	job, err := c.session.Send(text, paths, app.ChatCallbacks{
-		OnText: func(i int, m app.ChatMessage) { c.u.do(func() { c.update(i, m) }) },
+	// A reply of a chat the window has left since (New chat, the history) updates nothing
+	// on screen, but still lands in the history.
+	session := c.session
+	job, err := session.Send(text, paths, app.ChatCallbacks{
+		OnText: func(i int, m app.ChatMessage) {
+			c.u.do(func() {
+				if c.session == session {
+					c.update(i, m)
+				}
+			})
+		},
 		OnDone: func(i int, m app.ChatMessage) {
 			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
 			c.u.do(func() {
 				c.finished++
-				c.update(i, m)
-				c.updateButtons()
+				if c.session == session {
+					c.update(i, m)
+					c.updateButtons()
+				}
 				c.u.sidebar.reloadHistory()
 			})
 		},

@@ -190,3 +190,24 @@ func TestChatContextFull(t *testing.T) {
 		t.Errorf("footer %q does not say what to do", f)
 	}
 }
+
+// A new chat started while an answer streams shows nothing of that answer, which still
+// finishes (stopped) into the history.
+func TestNewChatWhileAnswering(t *testing.T) {
+	eng := apptest.NewFakeEngine(30 * time.Millisecond)
+	eng.Words = strings.Fields("a long answer that keeps on going for quite a few more words")
+	h := newHarness(t, eng)
+	c := h.u.chat
+	test.Type(c.entry, "first chat")
+	c.send()
+	h.pump("a word", func() bool { return c.updates > 1 })
+	h.u.newChat()
+	if len(c.msgs) != 0 || c.sendB.Text != "Send" {
+		t.Fatalf("new chat shows %d messages, button %q", len(c.msgs), c.sendB.Text)
+	}
+	h.waitAnswers(1)
+	if len(c.msgs) != 0 {
+		t.Errorf("the old chat's answer appeared in the new chat (%d messages)", len(c.msgs))
+	}
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+}
