@@ -50,13 +50,15 @@ type canvasView struct {
 	notice   *widget.Label
 	status   *widget.Label
 
-	grid   *fyne.Container
-	gridL  *fitGrid
-	tiles  []*tile
-	empty  fyne.CanvasObject
-	body   *fyne.Container
-	ready  bool
-	job    *app.GenerationJob
+	grid  *fyne.Container
+	gridL *fitGrid
+	tiles []*tile
+	empty fyne.CanvasObject
+	body  *fyne.Container
+	ready bool
+	job   *app.GenerationJob
+	// shown is the run whose tiles the canvas shows (nil for a set from the history).
+	shown  *app.GenerationJob
 	cancel context.CancelFunc
 	last   app.GenerationSettings
 	// previews counts the previews shown (tests check that they arrive).
@@ -236,6 +238,7 @@ func (c *canvasView) updateButtons() {
 // clear empties the canvas for a new image (a running generation goes on to its end and
 // stays in the history).
 func (c *canvasView) clear() {
+	c.shown = nil
 	c.prompt.SetText("")
 	c.tiles = nil
 	c.grid.RemoveAll()
@@ -265,6 +268,7 @@ func (c *canvasView) generate() {
 // start runs a generation with s and shows its tiles at once.
 func (c *canvasView) start(s app.GenerationSettings) {
 	ctx, cancel := context.WithCancel(context.Background())
+	var job *app.GenerationJob
 	job, err := app.StartGeneration(ctx, c.u.engine, app.GenerationRequest{
 		Settings:  s,
 		ModelName: c.u.modelName(),
@@ -272,10 +276,16 @@ func (c *canvasView) start(s app.GenerationSettings) {
 		Store:     c.u.store,
 	}, app.GenerationCallbacks{
 		OnProgress: func(p app.GenerationProgress) { c.u.do(func() { c.showProgress(p) }) },
-		OnPreview:  func(p app.Preview) { c.u.do(func() { c.showPreview(p) }) },
+		OnPreview: func(p app.Preview) {
+			c.u.do(func() {
+				if c.shown == job {
+					c.showPreview(p)
+				}
+			})
+		},
 		OnDone: func(imgs []app.GeneratedImage, err error) {
 			slog.Info("generation finished", "images", len(imgs), "err", err)
-			c.u.do(func() { c.finish(imgs, err) })
+			c.u.do(func() { c.finish(job, imgs, err) })
 		},
 	})
 	if err != nil {
@@ -284,7 +294,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 		return
 	}
 	c.cancel = cancel
-	c.job = job
+	c.job, c.shown = job, job
 	c.last = job.Settings()
 	c.setNotice("")
 	c.makeTiles(s.N)
@@ -391,8 +401,9 @@ func (c *canvasView) showPreview(p app.Preview) {
 	}
 }
 
-// finish shows the finished images, or why there are none.
-func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
+// finish ends job: its images go in the tiles (when the canvas still shows its run), or the
+// line says why there are none.
+func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, err error) {
 	c.job = nil
 	if c.cancel != nil {
 		c.cancel()
@@ -400,6 +411,10 @@ func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
 	}
 	c.progRow.Hide()
 	c.updateButtons()
+	c.u.sidebar.reloadHistory()
+	if c.shown != job {
+		return // the canvas moved on (New image, the history); the run is in the history
+	}
 	switch {
 	case isCancel(err):
 		c.setNotice("Stopped.")
@@ -425,11 +440,11 @@ func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
 		c.grid.Hide()
 		c.empty.Show()
 	}
-	c.u.sidebar.reloadHistory()
 }
 
 // showSet shows a saved image set from the history.
 func (c *canvasView) showSet(set *app.ImageSet) {
+	c.shown = nil
 	c.applySettings(set.Settings, true)
 	c.last = set.Settings
 	c.makeTiles(len(set.Images))
