@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"fyne.io/fyne/v2/test"
+
 	"github.com/janus-desktop/janus/app/apptest"
 )
 
@@ -70,6 +72,15 @@ func TestDialogsOpen(t *testing.T) {
 		{"attach", u.chat.openFileDialog},
 		{"rename", func() { u.sidebar.rename(u.sidebar.entries[0]) }},
 		{"delete", func() { u.sidebar.delete(u.sidebar.entries[0]) }},
+		{"history menu (right click)", func() {
+			for _, o := range test.LaidOutObjects(u.sidebar.list) {
+				if r, ok := o.(*historyRow); ok && r.Visible() {
+					test.TapSecondary(r)
+					return
+				}
+			}
+			t.Error("no history row on screen")
+		}},
 	} {
 		t.Run(d.name, func(t *testing.T) {
 			c := u.win.Canvas()

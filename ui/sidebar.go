@@ -86,7 +86,30 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	title.Truncation = fyne.TextTruncateEllipsis
 	more := s.u.newTipButton(theme.MoreHorizontalIcon(), "Rename or delete", nil)
 	more.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, container.NewStack(icon, img), more, title)
+	return newHistoryRow(container.NewBorder(nil, nil, container.NewStack(icon, img), more, title))
+}
+
+// historyRow is one line of the history; a right click opens its rename/delete menu (a left
+// click still selects it in the list).
+type historyRow struct {
+	widget.BaseWidget
+	row         *fyne.Container
+	onSecondary func(pos fyne.Position)
+}
+
+func newHistoryRow(row *fyne.Container) *historyRow {
+	r := &historyRow{row: row}
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *historyRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.row) }
+
+// TappedSecondary opens the entry's menu where the pointer is.
+func (r *historyRow) TappedSecondary(e *fyne.PointEvent) {
+	if r.onSecondary != nil {
+		r.onSecondary(e.AbsolutePosition)
+	}
 }
 
 func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
@@ -94,7 +117,8 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 		return
 	}
 	e := s.entries[id]
-	row := o.(*fyne.Container)
+	hr := o.(*historyRow)
+	row := hr.row
 	title := row.Objects[0].(*widget.Label)
 	pics := row.Objects[1].(*fyne.Container)
 	more := row.Objects[2].(*tipButton)
@@ -110,7 +134,11 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	img.Hidden = th == nil
 	icon.Hidden = th != nil
 	img.Refresh()
-	more.OnTapped = func() { s.showMenu(e, more) }
+	more.OnTapped = func() {
+		at := fyne.CurrentApp().Driver().AbsolutePositionForObject(more)
+		s.showMenu(e, at.Add(fyne.NewPos(0, more.Size().Height)))
+	}
+	hr.onSecondary = func(pos fyne.Position) { s.showMenu(e, pos) }
 }
 
 // thumb returns the history picture of ref, starting to make it when it is not there yet.
@@ -197,15 +225,13 @@ func (s *sidebar) open(id widget.ListItemID) {
 	}()
 }
 
-// showMenu is the "…" menu of an entry: rename or delete.
-func (s *sidebar) showMenu(e app.HistoryEntry, at fyne.CanvasObject) {
+// showMenu is the menu of an entry (its "…" button, a right click): rename or delete.
+func (s *sidebar) showMenu(e app.HistoryEntry, pos fyne.Position) {
 	menu := fyne.NewMenu("",
 		fyne.NewMenuItem("Rename…", func() { s.rename(e) }),
 		fyne.NewMenuItem("Delete", func() { s.delete(e) }),
 	)
-	c := s.u.win.Canvas()
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(at).Add(fyne.NewPos(0, at.Size().Height))
-	widget.ShowPopUpMenuAtPosition(menu, c, pos)
+	widget.ShowPopUpMenuAtPosition(menu, s.u.win.Canvas(), pos)
 }
 
 func (s *sidebar) rename(e app.HistoryEntry) {
