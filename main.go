@@ -10,6 +10,7 @@ package main
 
 import (
 	_ "embed"
+	"fmt"
 	"os"
 	"strings"
 
@@ -34,11 +35,16 @@ func main() {
 			attach = append(attach, arg)
 		}
 	}
-	ui.New(a, ui.Options{
+	w, err := ui.New(a, ui.Options{
 		Env:      janus.EnvFromOS(),
 		StoreDir: os.Getenv("JANUS_DATA"),
 		ModelDir: os.Getenv("JANUS_MODEL"),
 		Attach:   attach,
 		Version:  a.Metadata().Version,
-	}).ShowAndRun()
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "janus-desktop:", err)
+		os.Exit(1)
+	}
+	w.ShowAndRun()
 }

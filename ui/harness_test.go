@@ -41,7 +41,11 @@ func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harnes
 	for _, f := range opts {
 		f(&o)
 	}
-	h.u = New(a, o)
+	u, err := New(a, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.u = u
 	h.u.win.Resize(defaultWindowSize)
 	t.Cleanup(func() {
 		// As when the window closes: every job stops and saves before the folders go.

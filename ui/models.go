@@ -87,7 +87,6 @@ func (u *UI) loadModel(dir, name string) {
 	}
 	opts := app.LoadOptions{Name: name, Backend: u.settings.Backend, Threads: u.settings.Threads}
 	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
-	u.loadName = name
 	u.engine = nil
 	u.setNoEngine(why(0))
 	u.sidebar.showModel(nil, why(0), 0)

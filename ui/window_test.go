@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
 )
 
@@ -45,5 +49,20 @@ func TestIconButtonHint(t *testing.T) {
 	b.MouseOut()
 	if h.u.tips.box.Visible() {
 		t.Error("hint still shown after the pointer left")
+	}
+}
+
+// A settings file that cannot be read is set aside with a line saying so; the defaults apply.
+func TestCorruptSettingsReported(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, app.SettingsFile), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if !h.u.chat.notice.Visible() || !strings.Contains(h.u.chat.notice.Text, app.SettingsFile) {
+		t.Errorf("notice %q", h.u.chat.notice.Text)
+	}
+	if h.u.settings.Generation.CFG != app.DefaultSettings().Generation.CFG {
+		t.Errorf("settings %+v are not the defaults", h.u.settings)
 	}
 }
