@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -48,6 +49,8 @@ type chatView struct {
 	status   *widget.Label
 	attached []attachment
 	ready    bool
+	// follow keeps the view at the end of the conversation while an answer grows.
+	follow bool
 	// updates counts the answer updates shown, finished the answers ended (tests check that
 	// answers stream, and wait for them).
 	updates, finished int
@@ -76,6 +79,7 @@ func newChatView(u *UI) *chatView {
 	c := &chatView{u: u}
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
+	c.scroll.OnScrolled = c.scrolled
 	c.empty = c.emptyState()
 	c.body = container.NewStack(c.scroll, c.empty)
 	c.scroll.Hide()
@@ -238,9 +242,15 @@ func (c *chatView) send() {
 	// A reply of a chat the window has left since (New chat, the history) updates nothing
 	// on screen, but still lands in the history.
 	session := c.session
+	latest := &latestMessage{}
 	job, err := session.Send(text, paths, app.ChatCallbacks{
 		OnText: func(i int, m app.ChatMessage) {
+			// Tokens can come faster than the window draws: only the newest state is shown.
+			if !latest.set(i, m) {
+				return
+			}
 			c.u.do(func() {
+				i, m := latest.take()
 				if c.session == session {
 					c.update(i, m)
 				}
@@ -277,6 +287,8 @@ func (c *chatView) send() {
 	c.chips.RemoveAll()
 	c.setNotice("")
 	c.sync()
+	c.follow = true
+	c.scroll.ScrollToBottom()
 	c.updateButtons()
 }
 
@@ -285,6 +297,8 @@ func (c *chatView) render() {
 	c.list.RemoveAll()
 	c.msgs = nil
 	c.sync()
+	c.follow = true
+	c.scroll.ScrollToBottom()
 }
 
 // sync adds views for messages the session has and the screen does not yet.
@@ -309,8 +323,17 @@ func (c *chatView) sync() {
 		c.empty.Show()
 	}
 	c.body.Refresh()
-	c.scroll.ScrollToBottom()
 }
+
+// atBottom reports whether the conversation is scrolled to (near) its end.
+func (c *chatView) atBottom() bool {
+	content := c.scroll.Content.MinSize().Height
+	return c.scroll.Offset.Y >= content-c.scroll.Size().Height-4*theme.Padding()
+}
+
+// scrolled follows the reader: scrolled to the end, a growing answer keeps the view there;
+// scrolled up to read, it is not pulled down.
+func (c *chatView) scrolled(fyne.Position) { c.follow = c.atBottom() }
 
 // update shows the new state of message i (an answer growing token by token).
 func (c *chatView) update(i int, m app.ChatMessage) {
@@ -322,7 +345,9 @@ func (c *chatView) update(i int, m app.ChatMessage) {
 	if i < len(c.msgs) {
 		c.fill(c.msgs[i], m)
 	}
-	c.scroll.ScrollToBottom()
+	if c.follow {
+		c.scroll.ScrollToBottom()
+	}
 }
 
 // pendingImages reports whether message i shows images that were not stored yet.
@@ -547,4 +572,32 @@ func storedThumbnail(store *app.Store, ref app.ImageRef, size int) (image.Image,
 		return nil, err
 	}
 	return app.Thumbnail(p, size)
+}
+
+// latestMessage holds the newest state of a streaming answer between the reply job, which
+// sets it at every token, and the UI goroutine, which shows it: updates that come faster
+// than the window draws are merged instead of queued.
+type latestMessage struct {
+	mu      sync.Mutex
+	pending bool
+	i       int
+	m       app.ChatMessage
+}
+
+// set records the state and reports whether an update must be scheduled (none is pending).
+func (l *latestMessage) set(i int, m app.ChatMessage) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.i, l.m = i, m
+	was := l.pending
+	l.pending = true
+	return !was
+}
+
+// take returns the newest state and lets the next set schedule an update again.
+func (l *latestMessage) take() (int, app.ChatMessage) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = false
+	return l.i, l.m
 }

@@ -211,3 +211,27 @@ func TestNewChatWhileAnswering(t *testing.T) {
 	}
 	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
 }
+
+// A streaming answer keeps the conversation at its end, unless the reader scrolled up.
+func TestChatFollowsAnswerUnlessScrolledUp(t *testing.T) {
+	eng := apptest.NewFakeEngine(time.Millisecond)
+	eng.Words = strings.Fields(strings.Repeat("many words that make a long answer ", 60))
+	h := newHarness(t, eng)
+	c := h.u.chat
+	for i, scrollUp := range []bool{false, true} {
+		test.Type(c.entry, "tell me a long story")
+		c.send()
+		h.pump("a few words", func() bool { return c.updates > 5*(i+1) })
+		if scrollUp {
+			c.scroll.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: 100000}}) // the wheel, up to the top
+		}
+		h.waitAnswers(i + 1)
+		h.settle()
+		if scrollUp && (c.atBottom() || c.scroll.Offset.Y > 100) {
+			t.Errorf("scrolled up, the answer pulled the view to %v of %v", c.scroll.Offset.Y, c.scroll.Content.MinSize().Height)
+		}
+		if !scrollUp && !c.atBottom() {
+			t.Errorf("not at the end after the answer: offset %v of %v", c.scroll.Offset.Y, c.scroll.Content.MinSize().Height)
+		}
+	}
+}
