@@ -77,11 +77,12 @@ fyne-tool:
 	@test -x $(FYNE) || $(GO) install $(FYNE_TOOL)
 
 ## app: the macOS app bundle (needs a Mac: fyne package uses the macOS SDK).
-app: fyne-tool
+app:
 	@if [ "$$(uname)" != Darwin ]; then \
 		echo "make app builds Janus Desktop.app with fyne package -os darwin and needs a Mac (the macOS SDK); use make dist here."; \
 		exit 1; \
 	fi
+	@$(MAKE) --no-print-directory fyne-tool
 	@# fyne package counts builds in FyneApp.toml; the committed file stays as it is.
 	cp FyneApp.toml FyneApp.toml.orig; \
 	$(FYNE) package -os darwin --release; status=$$?; \
