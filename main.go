@@ -9,28 +9,42 @@
 package main
 
 import (
+	_ "embed"
+	"fmt"
 	"os"
 	"strings"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	janus "github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/ui"
 )
 
+// icon is the window's icon when the app runs unpackaged (go run .); fyne package bundles it too.
+//
+//go:embed assets/icon.png
+var icon []byte
+
 func main() {
 	a := app.NewWithID("io.github.janus-desktop.janus")
+	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
 	var attach []string
 	for _, arg := range os.Args[1:] {
 		if !strings.HasPrefix(arg, "-") { // macOS adds -psn_… to apps started from Finder
 			attach = append(attach, arg)
 		}
 	}
-	ui.New(a, ui.Options{
+	w, err := ui.New(a, ui.Options{
 		Env:      janus.EnvFromOS(),
 		StoreDir: os.Getenv("JANUS_DATA"),
 		ModelDir: os.Getenv("JANUS_MODEL"),
 		Attach:   attach,
 		Version:  a.Metadata().Version,
-	}).ShowAndRun()
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "janus-desktop:", err)
+		os.Exit(1)
+	}
+	w.ShowAndRun()
 }

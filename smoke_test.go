@@ -20,10 +20,11 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
-// The smoke test starts the real binary under Xvfb with the tiny-a model, attaches an image
-// (given on the command line: xdotool cannot drag files), asks a question, generates images,
-// and screenshots both views in the dark and the light theme with ImageMagick's import,
-// checking that the window is not blank. JANUS_SMOKE=1 runs it (make uitest does);
+// The smoke test starts the real binary under Xvfb with the tiny-a model, drops an image on
+// it (dragged by xdotool from a small GTK window, testdata/dragsource.py; without Python's
+// GTK bindings the image is given on the command line instead), asks a question, generates
+// images, and screenshots both views in the dark and the light theme with ImageMagick's
+// import, checking that the window is not blank. JANUS_SMOKE=1 runs it (make uitest does);
 // JANUS_UPDATE_SCREENSHOTS=1 also writes the screenshots to assets/screenshots/.
 
 const (
@@ -57,8 +58,19 @@ func TestSmokeUnderXvfb(t *testing.T) {
 	for _, variant := range []string{"dark", "light"} {
 		t.Run(variant, func(t *testing.T) {
 			display := startXvfb(t)
-			app := startApp(t, bin, display, variant, models, photo)
+			drag := canDrag()
+			var args []string
+			if !drag {
+				t.Log("no GTK for Python (apt-get install python3-gi gir1.2-gtk-3.0): the image is given on the command line instead of dropped")
+				args = append(args, photo)
+			}
+			app := startApp(t, bin, display, variant, models, args...)
 			app.waitLog(t, "model ready", 60*time.Second)
+			waitWindow(t, display, "Janus Desktop")
+			if drag {
+				dropFile(t, display, photo)
+			}
+			app.waitLog(t, "attached files=1", 30*time.Second)
 			xdotool(t, display, "mousemove", composerX, composerY, "click", 1)
 			xdotool(t, display, "type", "--delay", 15, "What is in this picture?")
 			xdotool(t, display, "key", "Return")
@@ -157,11 +169,11 @@ func (a *runningApp) waitLog(t *testing.T, s string, timeout time.Duration) {
 	}
 }
 
-func startApp(t *testing.T, bin, display, variant, models, photo string) *runningApp {
+func startApp(t *testing.T, bin, display, variant, models string, args ...string) *runningApp {
 	t.Helper()
 	a := &runningApp{}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, photo)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	// The canvas makes four images by default, set as a user would in Settings.
 	data := t.TempDir()
 	store, err := janus.OpenStore(data)
@@ -187,6 +199,82 @@ func startApp(t *testing.T, bin, display, variant, models, photo string) *runnin
 		}
 	})
 	return a
+}
+
+// waitWindow waits until a window called name is mapped, and a moment more for its first frame.
+func waitWindow(t *testing.T, display, name string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", name)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := cmd.Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
+			time.Sleep(time.Second)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no window %q appeared within 30 s", name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// canDrag reports whether the GTK drag source can run.
+func canDrag() bool {
+	cmd := exec.Command("/usr/bin/python3", "-c", "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk")
+	return cmd.Run() == nil
+}
+
+// dropFile drags path from the GTK drag source onto the middle of the app's window, as a
+// person drags a file from a file manager.
+func dropFile(t *testing.T, display, path string) {
+	t.Helper()
+	const srcX, srcY = 1000, 650 // the source window's corner; the button fills it
+	cmd := exec.Command("/usr/bin/python3", filepath.Join("testdata", "dragsource.py"), path, fmt.Sprint(srcX), fmt.Sprint(srcY))
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the drag source: %v", err)
+	}
+	defer cmd.Process.Kill() // a no-op once it has quit by itself
+	ready := make(chan bool, 1)
+	go func() {
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			if s.Text() == "ready" {
+				ready <- true
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the drag source did not start")
+	}
+	x, y := srcX+60, srcY+30
+	xdotool(t, display, "mousemove", x, y, "mousedown", 1)
+	// Past GTK's drag threshold in small steps, then glide onto the app and let go.
+	for i := 1; i <= 5; i++ {
+		xdotool(t, display, "mousemove", x-4*i, y)
+		time.Sleep(40 * time.Millisecond)
+	}
+	for i := 1; i <= 10; i++ {
+		xdotool(t, display, "mousemove", x-20-(x-20-600)*i/10, y-(y-400)*i/10)
+		time.Sleep(40 * time.Millisecond)
+	}
+	xdotool(t, display, "mouseup", 1)
+	// The app asks the source for the files after the release: let it answer and quit.
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Log("the drag source did not quit after the drop")
+	}
 }
 
 func xdotool(t *testing.T, display string, args ...any) {

@@ -38,7 +38,7 @@ type canvasView struct {
 	genB     *widget.Button
 	count    *widget.Select
 	seed     *widget.Entry
-	dice     *widget.Button
+	dice     *tipButton
 	cfg      *widget.Slider
 	cfgL     *widget.Label
 	temp     *widget.Slider
@@ -50,13 +50,15 @@ type canvasView struct {
 	notice   *widget.Label
 	status   *widget.Label
 
-	grid   *fyne.Container
-	gridL  *fitGrid
-	tiles  []*tile
-	empty  fyne.CanvasObject
-	body   *fyne.Container
-	ready  bool
-	job    *app.GenerationJob
+	grid  *fyne.Container
+	gridL *fitGrid
+	tiles []*tile
+	empty fyne.CanvasObject
+	body  *fyne.Container
+	ready bool
+	job   *app.GenerationJob
+	// shown is the run whose tiles the canvas shows (nil for a set from the history).
+	shown  *app.GenerationJob
 	cancel context.CancelFunc
 	last   app.GenerationSettings
 	// previews counts the previews shown (tests check that they arrive).
@@ -92,7 +94,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.count = widget.NewSelect(counts, nil)
 	c.seed = widget.NewEntry()
 	c.seed.SetPlaceHolder("random")
-	c.dice = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), c.rollSeed)
+	c.dice = u.newTipButton(theme.ViewRefreshIcon(), "New random seed", c.rollSeed)
 	c.cfg = widget.NewSlider(1, 10)
 	c.cfg.Step = 0.5
 	c.cfgL = widget.NewLabel("")
@@ -118,7 +120,8 @@ func newCanvasView(u *UI) *canvasView {
 	sliders := container.NewGridWithColumns(2,
 		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),
 		labelled("Temperature", c.temp, container.New(fixedWidth{40}, c.tempL)))
-	settings := container.NewBorder(nil, nil, left, reset, sliders)
+	settings := container.New(&twoRows{wide: 520, gap: theme.Padding()}, left,
+		container.NewBorder(nil, nil, nil, reset, sliders))
 	top := container.NewBorder(nil, nil, nil, container.NewVBox(c.genB), c.prompt)
 
 	c.progress = newThinBar()
@@ -235,6 +238,7 @@ func (c *canvasView) updateButtons() {
 // clear empties the canvas for a new image (a running generation goes on to its end and
 // stays in the history).
 func (c *canvasView) clear() {
+	c.shown = nil
 	c.prompt.SetText("")
 	c.tiles = nil
 	c.grid.RemoveAll()
@@ -264,6 +268,7 @@ func (c *canvasView) generate() {
 // start runs a generation with s and shows its tiles at once.
 func (c *canvasView) start(s app.GenerationSettings) {
 	ctx, cancel := context.WithCancel(context.Background())
+	var job *app.GenerationJob
 	job, err := app.StartGeneration(ctx, c.u.engine, app.GenerationRequest{
 		Settings:  s,
 		ModelName: c.u.modelName(),
@@ -271,10 +276,16 @@ func (c *canvasView) start(s app.GenerationSettings) {
 		Store:     c.u.store,
 	}, app.GenerationCallbacks{
 		OnProgress: func(p app.GenerationProgress) { c.u.do(func() { c.showProgress(p) }) },
-		OnPreview:  func(p app.Preview) { c.u.do(func() { c.showPreview(p) }) },
+		OnPreview: func(p app.Preview) {
+			c.u.do(func() {
+				if c.shown == job {
+					c.showPreview(p)
+				}
+			})
+		},
 		OnDone: func(imgs []app.GeneratedImage, err error) {
 			slog.Info("generation finished", "images", len(imgs), "err", err)
-			c.u.do(func() { c.finish(imgs, err) })
+			c.u.do(func() { c.finish(job, imgs, err) })
 		},
 	})
 	if err != nil {
@@ -283,7 +294,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 		return
 	}
 	c.cancel = cancel
-	c.job = job
+	c.job, c.shown = job, job
 	c.last = job.Settings()
 	c.setNotice("")
 	c.makeTiles(s.N)
@@ -390,8 +401,9 @@ func (c *canvasView) showPreview(p app.Preview) {
 	}
 }
 
-// finish shows the finished images, or why there are none.
-func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
+// finish ends job: its images go in the tiles (when the canvas still shows its run), or the
+// line says why there are none.
+func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, err error) {
 	c.job = nil
 	if c.cancel != nil {
 		c.cancel()
@@ -399,6 +411,10 @@ func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
 	}
 	c.progRow.Hide()
 	c.updateButtons()
+	c.u.sidebar.reloadHistory()
+	if c.shown != job {
+		return // the canvas moved on (New image, the history); the run is in the history
+	}
 	switch {
 	case isCancel(err):
 		c.setNotice("Stopped.")
@@ -417,17 +433,18 @@ func (c *canvasView) finish(imgs []app.GeneratedImage, err error) {
 		t.bar.Show()
 		t.obj.Refresh()
 	}
-	if len(imgs) == 0 && err != nil {
+	// A stopped run keeps its previews on screen (without actions); a failed one is cleared.
+	if len(imgs) == 0 && err != nil && !isCancel(err) {
 		c.tiles = nil
 		c.grid.RemoveAll()
 		c.grid.Hide()
 		c.empty.Show()
 	}
-	c.u.sidebar.reloadHistory()
 }
 
 // showSet shows a saved image set from the history.
 func (c *canvasView) showSet(set *app.ImageSet) {
+	c.shown = nil
 	c.applySettings(set.Settings, true)
 	c.last = set.Settings
 	c.makeTiles(len(set.Images))
@@ -465,15 +482,17 @@ func (c *canvasView) openLarge(i int) {
 		return
 	}
 	r := c.tiles[i].result
+	var d dialog.Dialog
 	use := widget.NewButton("Use these settings", func() {
 		s := c.last
 		s.Prompt, s.Seed, s.FixedSeed, s.N = r.Meta.Prompt, r.Seed, true, 1
 		s.CFG, s.Temperature = r.Meta.CFG, r.Meta.Temperature
 		c.applySettings(s, true)
+		d.Hide()
 	})
-	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), func() { c.saveDialog(i) })
-	ask := widget.NewButtonWithIcon("Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) })
-	c.u.showPicture(r.Image, "Image", caption(r.Meta), container.NewHBox(use, save, ask))
+	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), func() { d.Hide(); c.saveDialog(i) })
+	ask := widget.NewButtonWithIcon("Ask about this image", theme.MailComposeIcon(), func() { d.Hide(); c.askAbout(i) })
+	d = c.u.showPicture(r.Image, "Image", caption(r.Meta), container.NewHBox(use, save, ask))
 }
 
 // saveDialog asks where to save image i.

@@ -9,14 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -147,7 +151,7 @@ func TestCanvasAskAboutImage(t *testing.T) {
 	}
 	test.Type(c.entry, "What is this?")
 	c.send()
-	h.pump("the answer", func() bool { return len(c.session.Messages()) == 2 && !c.session.Busy() })
+	h.waitAnswers(1)
 	if m := c.session.Messages(); len(m[0].Images) != 1 || m[1].State != app.StateDone {
 		t.Errorf("chat about the image: %+v", m)
 	}
@@ -168,4 +172,52 @@ func nrgbaPix(img image.Image) []byte {
 	out := image.NewNRGBA(img.Bounds())
 	draw.Draw(out, out.Bounds(), img, img.Bounds().Min, draw.Src)
 	return out.Pix
+}
+
+// Variations generates again with the same settings and new seeds; Esc stops a run and
+// keeps its previews.
+func TestCanvasVariationsAndStop(t *testing.T) {
+	eng := apptest.NewFakeEngine(time.Millisecond)
+	h := newHarness(t, eng)
+	c := h.u.create
+	generateTwo(t, h)
+	first := []uint64{c.tiles[0].result.Seed, c.tiles[1].result.Seed}
+	test.Tap(findButton(t, c.tiles[0].bar, "Variations"))
+	if c.job == nil {
+		t.Fatalf("Variations did not start (notice %q)", c.notice.Text)
+	}
+	h.pump("the variations", func() bool { return c.job == nil })
+	if len(c.tiles) != 2 || c.tiles[0].result == nil {
+		t.Fatalf("%d tiles after Variations", len(c.tiles))
+	}
+	if s := c.tiles[0].result.Seed; s == first[0] || c.tiles[1].result.Seed != s+1 {
+		t.Errorf("variation seeds %d, %d after %v", s, c.tiles[1].result.Seed, first)
+	}
+	if m := c.tiles[0].result.Meta; m.Prompt != "a red lighthouse" || m.CFG != model.DefaultCFG {
+		t.Errorf("variation settings %+v", m)
+	}
+
+	eng.Delay = 200 * time.Millisecond
+	c.generate()
+	h.pump("a preview", func() bool { return c.previews > 0 && c.tiles[0].pic.Image != nil })
+	c.prompt.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	h.pump("the stop", func() bool { return c.job == nil })
+	if !strings.Contains(c.notice.Text, "Stopped") || len(c.tiles) != 2 || c.tiles[0].pic.Image == nil {
+		t.Errorf("after Esc: notice %q, %d tiles", c.notice.Text, len(c.tiles))
+	}
+	if c.tiles[0].bar.Visible() {
+		t.Error("a stopped tile offers Save")
+	}
+}
+
+// findButton returns the button labelled text in o's tree.
+func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	for _, obj := range test.LaidOutObjects(o) {
+		if b, ok := obj.(*widget.Button); ok && b.Text == text {
+			return b
+		}
+	}
+	t.Fatalf("no %q button", text)
+	return nil
 }

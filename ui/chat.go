@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -30,7 +31,10 @@ var chatExamples = []string{"Describe this photo", "What is written on this sign
 type chatView struct {
 	u       *UI
 	session *app.ChatSession
-	job     *app.Job
+	// job is the current chat's reply; jobs are every reply not yet finished, including
+	// those of chats left while answering (they stop, then save what was written).
+	job  *app.Job
+	jobs []*app.Job
 
 	msgs     []*messageView
 	list     *fyne.Container
@@ -38,16 +42,19 @@ type chatView struct {
 	empty    fyne.CanvasObject
 	body     *fyne.Container
 	entry    *promptEntry
-	attachB  *widget.Button
+	attachB  *tipButton
 	sendB    *widget.Button
 	chips    *fyne.Container
 	notice   *widget.Label
 	status   *widget.Label
 	attached []attachment
 	ready    bool
-	// updates counts the answer updates shown (tests check that answers stream).
-	updates int
-	content fyne.CanvasObject
+	// follow keeps the view at the end of the conversation while an answer grows.
+	follow bool
+	// updates counts the answer updates shown, finished the answers ended (tests check that
+	// answers stream, and wait for them).
+	updates, finished int
+	content           fyne.CanvasObject
 }
 
 // attachment is an image waiting in the composer.
@@ -72,6 +79,7 @@ func newChatView(u *UI) *chatView {
 	c := &chatView{u: u}
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
+	c.scroll.OnScrolled = c.scrolled
 	c.empty = c.emptyState()
 	c.body = container.NewStack(c.scroll, c.empty)
 	c.scroll.Hide()
@@ -80,7 +88,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.SetMinRowsVisible(2)
 	c.entry.onSubmit = c.send
 	c.entry.onEscape = c.stop
-	c.attachB = widget.NewButtonWithIcon("", theme.MailAttachmentIcon(), c.openFileDialog)
+	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)
 	c.sendB.Importance = widget.HighImportance
 	c.chips = container.NewHBox()
@@ -133,7 +141,7 @@ func (c *chatView) newSession() {
 	c.session = app.NewChatSession(c.u.store, c.u.engine, c.u.settings.Answer.Options())
 	c.job = nil
 	c.render()
-	c.setBusy(false)
+	c.updateButtons()
 }
 
 // openSession shows a chat from the history.
@@ -145,14 +153,17 @@ func (c *chatView) openSession(s *app.ChatSession) {
 	c.session = s
 	c.job = nil
 	c.render()
-	c.setBusy(false)
+	c.updateButtons()
 }
 
-// close stops a running reply and releases the conversation (at shutdown).
+// close stops the running reply, releases the conversation, and waits until every reply
+// has stopped and saved what it wrote: at shutdown, so that nothing is left half-done.
 func (c *chatView) close() {
-	if c.session != nil {
-		c.session.Close()
+	c.session.Close()
+	for _, j := range c.jobs {
+		<-j.Done()
 	}
+	c.jobs = nil
 }
 
 func (c *chatView) setEngine(e app.Engine) {
@@ -193,8 +204,6 @@ func (c *chatView) updateButtons() {
 	c.sendB.Refresh()
 }
 
-func (c *chatView) setBusy(bool) { c.updateButtons() }
-
 // setNotice shows a one-line message under the composer ("" hides it).
 func (c *chatView) setNotice(s string) {
 	c.notice.SetText(s)
@@ -230,13 +239,31 @@ func (c *chatView) send() {
 	if text == "" && len(paths) == 0 {
 		return
 	}
-	job, err := c.session.Send(text, paths, app.ChatCallbacks{
-		OnText: func(i int, m app.ChatMessage) { c.u.do(func() { c.update(i, m) }) },
+	// A reply of a chat the window has left since (New chat, the history) updates nothing
+	// on screen, but still lands in the history.
+	session := c.session
+	latest := &latestMessage{}
+	job, err := session.Send(text, paths, app.ChatCallbacks{
+		OnText: func(i int, m app.ChatMessage) {
+			// Tokens can come faster than the window draws: only the newest state is shown.
+			if !latest.set(i, m) {
+				return
+			}
+			c.u.do(func() {
+				i, m := latest.take()
+				if c.session == session {
+					c.update(i, m)
+				}
+			})
+		},
 		OnDone: func(i int, m app.ChatMessage) {
 			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
 			c.u.do(func() {
-				c.update(i, m)
-				c.updateButtons()
+				c.finished++
+				if c.session == session {
+					c.update(i, m)
+					c.updateButtons()
+				}
 				c.u.sidebar.reloadHistory()
 			})
 		},
@@ -246,11 +273,22 @@ func (c *chatView) send() {
 		return
 	}
 	c.job = job
+	c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool {
+		select {
+		case <-j.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	c.jobs = append(c.jobs, job)
 	c.entry.SetText("")
 	c.attached = nil
 	c.chips.RemoveAll()
 	c.setNotice("")
 	c.sync()
+	c.follow = true
+	c.scroll.ScrollToBottom()
 	c.updateButtons()
 }
 
@@ -259,6 +297,8 @@ func (c *chatView) render() {
 	c.list.RemoveAll()
 	c.msgs = nil
 	c.sync()
+	c.follow = true
+	c.scroll.ScrollToBottom()
 }
 
 // sync adds views for messages the session has and the screen does not yet.
@@ -283,8 +323,17 @@ func (c *chatView) sync() {
 		c.empty.Show()
 	}
 	c.body.Refresh()
-	c.scroll.ScrollToBottom()
 }
+
+// atBottom reports whether the conversation is scrolled to (near) its end.
+func (c *chatView) atBottom() bool {
+	content := c.scroll.Content.MinSize().Height
+	return c.scroll.Offset.Y >= content-c.scroll.Size().Height-4*theme.Padding()
+}
+
+// scrolled follows the reader: scrolled to the end, a growing answer keeps the view there;
+// scrolled up to read, it is not pulled down.
+func (c *chatView) scrolled(fyne.Position) { c.follow = c.atBottom() }
 
 // update shows the new state of message i (an answer growing token by token).
 func (c *chatView) update(i int, m app.ChatMessage) {
@@ -296,7 +345,9 @@ func (c *chatView) update(i int, m app.ChatMessage) {
 	if i < len(c.msgs) {
 		c.fill(c.msgs[i], m)
 	}
-	c.scroll.ScrollToBottom()
+	if c.follow {
+		c.scroll.ScrollToBottom()
+	}
 }
 
 // pendingImages reports whether message i shows images that were not stored yet.
@@ -449,6 +500,7 @@ func (c *chatView) attach(paths []string) {
 			}
 			good = append(good, attachment{path: p, thumb: th})
 		}
+		slog.Info("attached", "files", len(good), "refused", len(problems))
 		c.u.do(func() {
 			for _, a := range good {
 				c.addChip(a)
@@ -473,7 +525,7 @@ func (c *chatView) addChip(a attachment) {
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSize(44, 44))
 	var chip *fyne.Container
-	rm := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
+	rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() {
 		for i, have := range c.attached {
 			if have.path == a.path {
 				c.attached = append(c.attached[:i], c.attached[i+1:]...)
@@ -520,4 +572,32 @@ func storedThumbnail(store *app.Store, ref app.ImageRef, size int) (image.Image,
 		return nil, err
 	}
 	return app.Thumbnail(p, size)
+}
+
+// latestMessage holds the newest state of a streaming answer between the reply job, which
+// sets it at every token, and the UI goroutine, which shows it: updates that come faster
+// than the window draws are merged instead of queued.
+type latestMessage struct {
+	mu      sync.Mutex
+	pending bool
+	i       int
+	m       app.ChatMessage
+}
+
+// set records the state and reports whether an update must be scheduled (none is pending).
+func (l *latestMessage) set(i int, m app.ChatMessage) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.i, l.m = i, m
+	was := l.pending
+	l.pending = true
+	return !was
+}
+
+// take returns the newest state and lets the next set schedule an update again.
+func (l *latestMessage) take() (int, app.ChatMessage) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = false
+	return l.i, l.m
 }

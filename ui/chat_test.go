@@ -35,10 +35,7 @@ func TestChatAnswersAboutDroppedImage(t *testing.T) {
 	if c.entry.Text != "" || len(c.attached) != 0 {
 		t.Errorf("composer not cleared after send: text %q, %d attachments", c.entry.Text, len(c.attached))
 	}
-	h.pump("the answer", func() bool {
-		m := c.session.Messages()
-		return len(m) == 2 && m[1].State != app.StateStreaming
-	})
+	h.waitAnswers(1)
 	msgs := c.session.Messages()
 	if msgs[1].State != app.StateDone {
 		t.Fatalf("answer state %s (%s)", msgs[1].State, msgs[1].Error)
@@ -161,8 +158,7 @@ func TestChatKeys(t *testing.T) {
 		return len(m) == 2 && len(strings.Fields(m[1].Text)) >= 2
 	})
 	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
-	h.pump("the stop", func() bool { return !c.session.Busy() })
-	h.pump("the last update", func() bool { return c.msgs[1].footer.Text != "" && c.sendB.Text == "Send" })
+	h.waitAnswers(1)
 	m := c.session.Messages()
 	if m[0].Text != "first line\nsecond line" {
 		t.Errorf("question %q", m[0].Text)
@@ -184,9 +180,7 @@ func TestChatContextFull(t *testing.T) {
 	for i, q := range []string{"a short question", "and another question that no longer fits the tiny window"} {
 		test.Type(c.entry, q)
 		c.send()
-		h.pump("answer", func() bool { m := c.session.Messages(); return len(m) == 2*(i+1) && !c.session.Busy() })
-		// The session is idle before its OnDone reaches the window: wait for that last update.
-		h.pump("the last update", func() bool { return c.sendB.Text == "Send" })
+		h.waitAnswers(i + 1)
 	}
 	m := c.session.Messages()
 	if m[3].State != app.StateError {
@@ -194,5 +188,50 @@ func TestChatContextFull(t *testing.T) {
 	}
 	if f := c.msgs[3].footer.Text; !strings.Contains(f, "Start a new chat") {
 		t.Errorf("footer %q does not say what to do", f)
+	}
+}
+
+// A new chat started while an answer streams shows nothing of that answer, which still
+// finishes (stopped) into the history.
+func TestNewChatWhileAnswering(t *testing.T) {
+	eng := apptest.NewFakeEngine(30 * time.Millisecond)
+	eng.Words = strings.Fields("a long answer that keeps on going for quite a few more words")
+	h := newHarness(t, eng)
+	c := h.u.chat
+	test.Type(c.entry, "first chat")
+	c.send()
+	h.pump("a word", func() bool { return c.updates > 1 })
+	h.u.newChat()
+	if len(c.msgs) != 0 || c.sendB.Text != "Send" {
+		t.Fatalf("new chat shows %d messages, button %q", len(c.msgs), c.sendB.Text)
+	}
+	h.waitAnswers(1)
+	if len(c.msgs) != 0 {
+		t.Errorf("the old chat's answer appeared in the new chat (%d messages)", len(c.msgs))
+	}
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+}
+
+// A streaming answer keeps the conversation at its end, unless the reader scrolled up.
+func TestChatFollowsAnswerUnlessScrolledUp(t *testing.T) {
+	eng := apptest.NewFakeEngine(time.Millisecond)
+	eng.Words = strings.Fields(strings.Repeat("many words that make a long answer ", 60))
+	h := newHarness(t, eng)
+	c := h.u.chat
+	for i, scrollUp := range []bool{false, true} {
+		test.Type(c.entry, "tell me a long story")
+		c.send()
+		h.pump("a few words", func() bool { return c.updates > 5*(i+1) })
+		if scrollUp {
+			c.scroll.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: 100000}}) // the wheel, up to the top
+		}
+		h.waitAnswers(i + 1)
+		h.settle()
+		if scrollUp && (c.atBottom() || c.scroll.Offset.Y > 100) {
+			t.Errorf("scrolled up, the answer pulled the view to %v of %v", c.scroll.Offset.Y, c.scroll.Content.MinSize().Height)
+		}
+		if !scrollUp && !c.atBottom() {
+			t.Errorf("not at the end after the answer: offset %v of %v", c.scroll.Offset.Y, c.scroll.Content.MinSize().Height)
+		}
 	}
 }

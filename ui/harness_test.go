@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
@@ -39,13 +41,15 @@ func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harnes
 	for _, f := range opts {
 		f(&o)
 	}
-	h.u = New(a, o)
+	u, err := New(a, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.u = u
 	h.u.win.Resize(defaultWindowSize)
 	t.Cleanup(func() {
-		h.u.chat.stop()
-		h.u.create.stop()
-		// Let the jobs end before the temporary folders go.
-		h.pump("jobs to end", func() bool { return !h.u.chat.session.Busy() && h.u.create.job == nil })
+		// As when the window closes: every job stops and saves before the folders go.
+		h.u.shutdown()
 		h.u.win.Close()
 	})
 	h.pump("the history to load", func() bool { return true })
@@ -93,8 +97,7 @@ func tinyA(t *testing.T) app.Engine {
 	if err != nil {
 		t.Fatalf("load tiny-a: %v", err)
 	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return e // the window closes it at shutdown
 }
 
 // landscape is the fixture photo the tests attach.
@@ -120,4 +123,22 @@ func writeFile(t *testing.T, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// textsIn returns the texts of the labels in o's tree.
+func textsIn(o fyne.CanvasObject) []string {
+	var out []string
+	for _, obj := range test.LaidOutObjects(o) {
+		if l, ok := obj.(*widget.Label); ok {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+// waitAnswers runs UI updates until the window has shown n finished answers (done, stopped
+// or failed) since it opened.
+func (h *harness) waitAnswers(n int) {
+	h.t.Helper()
+	h.pump(fmt.Sprintf("%d finished answers", n), func() bool { return h.u.chat.finished >= n })
 }

@@ -120,3 +120,44 @@ func (b bubbleRow) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	o.Resize(fyne.NewSize(w, size.Height))
 	o.Move(fyne.NewPos(size.Width-w, 0))
 }
+
+// twoRows puts its two objects side by side when the width allows (the first at its minimum
+// width, the second filling the rest, at least wide wide), and the second under the first
+// otherwise: the canvas settings fit one line in a wide window and two in a narrow one.
+type twoRows struct {
+	wide      float32 // the second object's width below which it moves down
+	gap       float32
+	lastWidth float32
+}
+
+func (r *twoRows) oneLine(objs []fyne.CanvasObject, width float32) bool {
+	return width >= objs[0].MinSize().Width+r.gap+r.wide
+}
+
+func (r *twoRows) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	a, b := objs[0].MinSize(), objs[1].MinSize()
+	// The width is always the narrow form's, so the window can shrink; the height is the
+	// form the last width chose.
+	w := max(a.Width, b.Width)
+	if r.lastWidth > 0 && r.oneLine(objs, r.lastWidth) {
+		return fyne.NewSize(w, max(a.Height, b.Height))
+	}
+	return fyne.NewSize(w, a.Height+r.gap+b.Height)
+}
+
+func (r *twoRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	r.lastWidth = size.Width
+	a, b := objs[0].MinSize(), objs[1].MinSize()
+	if r.oneLine(objs, size.Width) {
+		h := max(a.Height, b.Height)
+		objs[0].Move(fyne.NewPos(0, (h-a.Height)/2))
+		objs[0].Resize(a)
+		objs[1].Move(fyne.NewPos(a.Width+r.gap, (h-b.Height)/2))
+		objs[1].Resize(fyne.NewSize(size.Width-a.Width-r.gap, b.Height))
+		return
+	}
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(fyne.NewSize(size.Width, a.Height))
+	objs[1].Move(fyne.NewPos(0, a.Height+r.gap))
+	objs[1].Resize(fyne.NewSize(size.Width, b.Height))
+}

@@ -74,7 +74,7 @@ func TestMarkupChatWithAnswer(t *testing.T) {
 	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
 	test.Type(c.entry, "What is in this picture?")
 	c.send()
-	h.pump("the answer", func() bool { m := c.session.Messages(); return len(m) == 2 && !c.session.Busy() })
+	h.waitAnswers(1)
 	h.pump("the thumbnail", func() bool { return thumbLoaded(c.msgs[0]) })
 	h.settle()
 	assertMarkup(t, "chat_answer.xml", h.u.win.Canvas())

@@ -2,9 +2,7 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,8 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
-	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/model"
 )
 
 // findModels searches the model folders off the UI goroutine; with autoload it then loads
@@ -72,11 +68,14 @@ func (u *UI) showNoModel() {
 func (u *UI) loadModel(dir, name string) {
 	u.cancelLoad()
 	if old := u.engine; old != nil {
-		// The model being replaced is closed once its chat and generation have stopped.
+		// The model being replaced is closed once its reply and generation have stopped.
+		replies, gen := slices.Clone(u.chat.jobs), u.create.job
 		u.chat.setEngine(nil)
-		gen := u.create.job
 		u.create.stop()
 		go func() {
+			for _, j := range replies {
+				<-j.Done()
+			}
 			if gen != nil {
 				<-gen.Done()
 			}
@@ -85,7 +84,6 @@ func (u *UI) loadModel(dir, name string) {
 	}
 	opts := app.LoadOptions{Name: name, Backend: u.settings.Backend, Threads: u.settings.Threads}
 	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
-	u.loadName = name
 	u.engine = nil
 	u.setNoEngine(why(0))
 	u.sidebar.showModel(nil, why(0), 0)
@@ -121,7 +119,7 @@ func (u *UI) loadModel(dir, name string) {
 				u.setNoEngine("Loading cancelled: pick a model")
 			default:
 				u.setNoEngine("The model could not be loaded")
-				u.showError("Cannot load "+name, err, loadAdvice(err))
+				u.showError("Cannot load "+name, err, app.LoadAdvice(err))
 			}
 		})
 	}()
@@ -148,19 +146,6 @@ func (u *UI) rememberModel(dir string) {
 			u.do(func() { u.chat.setNotice("Settings not saved: " + errorLine(err)) })
 		}
 	}()
-}
-
-// loadAdvice says what to do about a failed load.
-func loadAdvice(err error) string {
-	switch {
-	case errors.Is(err, model.ErrNotEnoughMemory):
-		return "Close other programs, or pick a smaller model such as Janus-Pro-1B."
-	case errors.Is(err, compute.ErrUnavailable):
-		return "Choose the automatic or CPU backend in Settings."
-	case errors.Is(err, fs.ErrNotExist):
-		return "A file of the model is missing: download the model again, or pick another folder in Models."
-	}
-	return "The folder's files do not fit together: download the model again, or pick another model in Models."
 }
 
 // showModelPicker lists the models found, with Load, Add folder… and Download….
@@ -225,6 +210,7 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	info.Importance = widget.LowImportance
 	info.Wrapping = fyne.TextWrapWord
 	status := widget.NewLabel("Ready")
+	status.Importance = widget.SuccessImportance
 	if !m.Complete {
 		status.SetText("Incomplete: " + m.Problem)
 		status.Importance = widget.WarningImportance

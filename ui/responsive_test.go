@@ -13,8 +13,12 @@ import (
 // While a generation runs on a slow engine (300 ms a step), the window's handlers — typing,
 // switching views, pressing buttons, sending a question — and the updates the job hands to
 // the UI goroutine return within milliseconds: no handler waits for the model. A handler
-// that waited would take at least one 300 ms step.
+// that waited would take at least one 300 ms step; the bounds (median 20 ms, worst 150 ms)
+// leave room for a loaded machine, while unloaded the medians are 0.1-3 ms.
 func TestResponsiveWhileGenerating(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every handler many times slower: timings mean nothing")
+	}
 	eng := apptest.NewFakeEngine(300 * time.Millisecond)
 	eng.Grid, eng.ImageSize = 12, 384
 	h := newHarness(t, eng)
@@ -42,11 +46,13 @@ func TestResponsiveWhileGenerating(t *testing.T) {
 		measure("roll a seed", func() { test.Tap(c.dice) })
 		measure("type in the prompt", func() { test.Type(c.prompt, "x") })
 	}
-	measure("send a question", func() {
-		h.u.chat.entry.SetText("a question while the picture is made")
-		test.Tap(h.u.chat.sendB)
-	})
-	measure("new chat", func() { h.u.newChat() })
+	for range 5 {
+		measure("send a question", func() {
+			h.u.chat.entry.SetText("a question while the picture is made")
+			test.Tap(h.u.chat.sendB)
+		})
+		measure("new chat", func() { h.u.newChat() })
+	}
 	if c.job == nil {
 		t.Fatal("the generation ended before the measurements did: make the engine slower")
 	}
@@ -54,7 +60,7 @@ func TestResponsiveWhileGenerating(t *testing.T) {
 		slices.Sort(ds)
 		median, worst := ds[len(ds)/2], ds[len(ds)-1]
 		t.Logf("%-24s median %v, worst %v", name, median, worst)
-		if median > 10*time.Millisecond || worst > 100*time.Millisecond {
+		if median > 20*time.Millisecond || worst > 150*time.Millisecond {
 			t.Errorf("%s: median %v, worst %v while generating", name, median, worst)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
 )
 
 // Backend choices as the settings show them.
@@ -21,64 +23,83 @@ var backendChoices = []struct{ label, value string }{
 	{"CPU", "cpu"},
 }
 
-// showSettings is the settings dialog: backend, threads, generation and answer defaults,
-// extra model folders. Light and dark follow the system, so there is no choice for them.
-func (u *UI) showSettings() {
+// settingsForm is the settings dialog's fields: backend, threads, generation and answer
+// defaults, extra model folders. Light and dark follow the system, so there is no choice
+// for them.
+type settingsForm struct {
+	u          *UI
+	backend    *widget.Select
+	threads    *widget.Select
+	n          *widget.Select
+	cfg        *widget.Entry
+	temp       *widget.Entry
+	answerTemp *widget.Entry
+	maxTokens  *widget.Entry
+	folders    []string
+	folderList *fyne.Container
+}
+
+func newSettingsForm(u *UI) *settingsForm {
 	s := u.settings
+	f := &settingsForm{u: u, folders: slices.Clone(s.ModelFolders), folderList: container.NewVBox()}
 	var labels []string
 	for _, b := range backendChoices {
 		labels = append(labels, b.label)
 	}
-	backend := widget.NewSelect(labels, nil)
-	backend.SetSelectedIndex(0)
+	f.backend = widget.NewSelect(labels, nil)
+	f.backend.SetSelectedIndex(0)
 	for i, b := range backendChoices {
 		if b.value == s.Backend {
-			backend.SetSelectedIndex(i)
+			f.backend.SetSelectedIndex(i)
 		}
 	}
 	threadChoices := []string{"All cores"}
 	for i := 1; i <= runtime.NumCPU(); i++ {
 		threadChoices = append(threadChoices, strconv.Itoa(i))
 	}
-	threads := widget.NewSelect(threadChoices, nil)
-	threads.SetSelectedIndex(min(s.Threads, runtime.NumCPU()))
-
-	counts := []string{"1", "2", "3", "4", "5", "6", "7", "8"}
-	n := widget.NewSelect(counts, nil)
-	n.SetSelected(strconv.Itoa(min(max(s.Generation.N, 1), 8)))
-	cfg := newNumberEntry(s.Generation.CFG)
-	temp := newNumberEntry(s.Generation.Temperature)
-	answerTemp := newNumberEntry(s.Answer.Temperature)
-	maxTokens := widget.NewEntry()
-	maxTokens.SetText(strconv.Itoa(s.Answer.MaxNewTokens))
-
-	folders := slices.Clone(s.ModelFolders)
-	folderList := container.NewVBox()
-	var showFolders func()
-	showFolders = func() {
-		folderList.RemoveAll()
-		if len(folders) == 0 {
-			l := widget.NewLabel("None: models are found in the usual places.")
-			l.Importance = widget.LowImportance
-			folderList.Add(l)
-		}
-		for i, f := range folders {
-			rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
-				folders = slices.Delete(folders, i, i+1)
-				showFolders()
-			})
-			rm.Importance = widget.LowImportance
-			l := widget.NewLabel(f)
-			l.Truncation = fyne.TextTruncateEllipsis
-			folderList.Add(container.NewBorder(nil, nil, nil, rm, l))
-		}
+	f.threads = widget.NewSelect(threadChoices, nil)
+	f.threads.SetSelectedIndex(min(s.Threads, runtime.NumCPU()))
+	f.n = widget.NewSelect([]string{"1", "2", "3", "4", "5", "6", "7", "8"}, nil)
+	f.n.SetSelected(strconv.Itoa(min(max(s.Generation.N, 1), 8)))
+	f.cfg = numberEntry(s.Generation.CFG)
+	f.temp = numberEntry(s.Generation.Temperature)
+	f.answerTemp = numberEntry(s.Answer.Temperature)
+	f.maxTokens = widget.NewEntry()
+	mt := s.Answer.MaxNewTokens
+	if mt == 0 {
+		mt = model.DefaultMaxNewTokens
 	}
-	showFolders()
+	f.maxTokens.SetText(strconv.Itoa(mt))
+	f.showFolders()
+	return f
+}
+
+func (f *settingsForm) showFolders() {
+	f.folderList.RemoveAll()
+	if len(f.folders) == 0 {
+		l := widget.NewLabel("None: models are found in the usual places.")
+		l.Importance = widget.LowImportance
+		f.folderList.Add(l)
+	}
+	for i, dir := range f.folders {
+		rm := f.u.newTipButton(theme.DeleteIcon(), "Remove folder", func() {
+			f.folders = slices.Delete(f.folders, i, i+1)
+			f.showFolders()
+		})
+		rm.Importance = widget.LowImportance
+		l := widget.NewLabel(dir)
+		l.Truncation = fyne.TextTruncateEllipsis
+		f.folderList.Add(container.NewBorder(nil, nil, nil, rm, l))
+	}
+}
+
+func (f *settingsForm) items() []*widget.FormItem {
+	u := f.u
 	addFolder := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() {
 		dialog.ShowFolderOpen(func(l fyne.ListableURI, err error) {
-			if err == nil && l != nil && !slices.Contains(folders, l.Path()) {
-				folders = append(folders, l.Path())
-				showFolders()
+			if err == nil && l != nil && !slices.Contains(f.folders, l.Path()) {
+				f.folders = append(f.folders, l.Path())
+				f.showFolders()
 			}
 		}, u.win)
 	})
@@ -86,43 +107,60 @@ func (u *UI) showSettings() {
 		"Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")
 	note.Wrapping = fyne.TextWrapWord
 	note.Importance = widget.LowImportance
-
-	items := []*widget.FormItem{
-		widget.NewFormItem("Backend", backend),
-		widget.NewFormItem("Threads", threads),
-		widget.NewFormItem("Images per run", n),
-		widget.NewFormItem("Guidance", cfg),
-		widget.NewFormItem("Temperature", temp),
-		widget.NewFormItem("Answer temperature", answerTemp),
-		widget.NewFormItem("Answer length (tokens)", maxTokens),
-		widget.NewFormItem("Model folders", container.NewVBox(folderList, addFolder)),
+	hint := func(item *widget.FormItem, text string) *widget.FormItem {
+		item.HintText = text
+		return item
+	}
+	return []*widget.FormItem{
+		widget.NewFormItem("Backend", f.backend),
+		widget.NewFormItem("Threads", f.threads),
+		widget.NewFormItem("Images per run", f.n),
+		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
+		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
+		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does"),
+		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
+		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
 		widget.NewFormItem("", note),
 	}
-	d := dialog.NewForm("Settings", "Save", "Cancel", items, func(ok bool) {
+}
+
+// settings reads the fields; the first unreadable or invalid one is the error.
+func (f *settingsForm) settings() (app.Settings, error) {
+	ns := f.u.settings
+	ns.Backend = backendChoices[max(f.backend.SelectedIndex(), 0)].value
+	ns.Threads = max(f.threads.SelectedIndex(), 0)
+	ns.Generation.N, _ = strconv.Atoi(f.n.Selected)
+	var err error
+	for _, field := range []struct {
+		name  string
+		entry *widget.Entry
+		dst   *float64
+	}{
+		{"Guidance", f.cfg, &ns.Generation.CFG},
+		{"Temperature", f.temp, &ns.Generation.Temperature},
+		{"Answer temperature", f.answerTemp, &ns.Answer.Temperature},
+	} {
+		if *field.dst, err = strconv.ParseFloat(strings.TrimSpace(field.entry.Text), 64); err != nil {
+			return ns, fmt.Errorf("%s %q is not a number", field.name, field.entry.Text)
+		}
+	}
+	if ns.Answer.MaxNewTokens, err = strconv.Atoi(strings.TrimSpace(f.maxTokens.Text)); err != nil {
+		return ns, fmt.Errorf("answer length %q is not a whole number", f.maxTokens.Text)
+	}
+	ns.ModelFolders = slices.Clone(f.folders)
+	return ns, ns.Validate()
+}
+
+// showSettings opens the settings dialog; Save applies and stores them.
+func (u *UI) showSettings() {
+	f := newSettingsForm(u)
+	d := dialog.NewForm("Settings", "Save", "Cancel", f.items(), func(ok bool) {
 		if !ok {
 			return
 		}
-		ns := u.settings
-		ns.Backend = backendChoices[max(backend.SelectedIndex(), 0)].value
-		ns.Threads = max(threads.SelectedIndex(), 0)
-		ns.Generation.N, _ = strconv.Atoi(n.Selected)
-		var errs []error
-		ns.Generation.CFG, errs = cfg.value("Guidance", errs)
-		ns.Generation.Temperature, errs = temp.value("Temperature", errs)
-		ns.Answer.Temperature, errs = answerTemp.value("Answer temperature", errs)
-		mt, err := strconv.Atoi(maxTokens.Text)
+		ns, err := f.settings()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("answer length %q is not a whole number", maxTokens.Text))
-		}
-		ns.Answer.MaxNewTokens = mt
-		ns.ModelFolders = folders
-		if len(errs) == 0 {
-			if err := ns.Validate(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if len(errs) > 0 {
-			u.showError("Settings not saved", errs[0], "Open Settings again and correct it.")
+			u.showError("Settings not saved", err, "Open Settings again and correct it.")
 			return
 		}
 		u.applySettings(ns)
@@ -151,20 +189,9 @@ func (u *UI) applySettings(ns app.Settings) {
 	}()
 }
 
-// numberEntry is an entry for a decimal setting.
-type numberEntry struct{ *widget.Entry }
-
-func newNumberEntry(v float64) numberEntry {
+// numberEntry is an entry holding v.
+func numberEntry(v float64) *widget.Entry {
 	e := widget.NewEntry()
 	e.SetText(strconv.FormatFloat(v, 'g', -1, 64))
-	return numberEntry{e}
-}
-
-// value parses the entry; a bad number is added to errs, naming the setting.
-func (n numberEntry) value(name string, errs []error) (float64, []error) {
-	v, err := strconv.ParseFloat(n.Text, 64)
-	if err != nil {
-		return 0, append(errs, fmt.Errorf("%s %q is not a number", name, n.Text))
-	}
-	return v, errs
+	return e
 }

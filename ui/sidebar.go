@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -83,9 +84,32 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	icon := widget.NewIcon(theme.MailComposeIcon())
 	title := widget.NewLabel("")
 	title.Truncation = fyne.TextTruncateEllipsis
-	more := widget.NewButtonWithIcon("", theme.MoreHorizontalIcon(), nil)
+	more := s.u.newTipButton(theme.MoreHorizontalIcon(), "Rename or delete", nil)
 	more.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, container.NewStack(icon, img), more, title)
+	return newHistoryRow(container.NewBorder(nil, nil, container.NewStack(icon, img), more, title))
+}
+
+// historyRow is one line of the history; a right click opens its rename/delete menu (a left
+// click still selects it in the list).
+type historyRow struct {
+	widget.BaseWidget
+	row         *fyne.Container
+	onSecondary func(pos fyne.Position)
+}
+
+func newHistoryRow(row *fyne.Container) *historyRow {
+	r := &historyRow{row: row}
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *historyRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.row) }
+
+// TappedSecondary opens the entry's menu where the pointer is.
+func (r *historyRow) TappedSecondary(e *fyne.PointEvent) {
+	if r.onSecondary != nil {
+		r.onSecondary(e.AbsolutePosition)
+	}
 }
 
 func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
@@ -93,10 +117,11 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 		return
 	}
 	e := s.entries[id]
-	row := o.(*fyne.Container)
+	hr := o.(*historyRow)
+	row := hr.row
 	title := row.Objects[0].(*widget.Label)
 	pics := row.Objects[1].(*fyne.Container)
-	more := row.Objects[2].(*widget.Button)
+	more := row.Objects[2].(*tipButton)
 	title.SetText(e.Title)
 	icon, img := pics.Objects[0].(*widget.Icon), pics.Objects[1].(*canvas.Image)
 	if e.Kind == app.KindImageSet {
@@ -109,7 +134,11 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	img.Hidden = th == nil
 	icon.Hidden = th != nil
 	img.Refresh()
-	more.OnTapped = func() { s.showMenu(e, more) }
+	more.OnTapped = func() {
+		at := fyne.CurrentApp().Driver().AbsolutePositionForObject(more)
+		s.showMenu(e, at.Add(fyne.NewPos(0, more.Size().Height)))
+	}
+	hr.onSecondary = func(pos fyne.Position) { s.showMenu(e, pos) }
 }
 
 // thumb returns the history picture of ref, starting to make it when it is not there yet.
@@ -145,8 +174,12 @@ func (s *sidebar) reloadHistory() {
 			if err != nil {
 				s.emptyL.SetText("The history cannot be read: " + errorLine(err))
 			}
-			for _, p := range problems {
-				s.u.chat.setNotice(p.Error())
+			if len(problems) > 0 {
+				var lines []string
+				for _, p := range problems {
+					lines = append(lines, p.Error())
+				}
+				s.u.chat.setNotice(strings.Join(lines, "\n"))
 			}
 			s.entries = entries
 			s.emptyL.Hidden = len(entries) > 0
@@ -192,15 +225,13 @@ func (s *sidebar) open(id widget.ListItemID) {
 	}()
 }
 
-// showMenu is the "…" menu of an entry: rename or delete.
-func (s *sidebar) showMenu(e app.HistoryEntry, at fyne.CanvasObject) {
+// showMenu is the menu of an entry (its "…" button, a right click): rename or delete.
+func (s *sidebar) showMenu(e app.HistoryEntry, pos fyne.Position) {
 	menu := fyne.NewMenu("",
 		fyne.NewMenuItem("Rename…", func() { s.rename(e) }),
 		fyne.NewMenuItem("Delete", func() { s.delete(e) }),
 	)
-	c := s.u.win.Canvas()
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(at).Add(fyne.NewPos(0, at.Size().Height))
-	widget.ShowPopUpMenuAtPosition(menu, c, pos)
+	widget.ShowPopUpMenuAtPosition(menu, s.u.win.Canvas(), pos)
 }
 
 func (s *sidebar) rename(e app.HistoryEntry) {
@@ -208,20 +239,23 @@ func (s *sidebar) rename(e app.HistoryEntry) {
 	entry.SetText(e.Title)
 	dialog.ShowForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
 		func(ok bool) {
-			if !ok {
-				return
+			if ok {
+				s.doRename(e, entry.Text)
 			}
-			title := entry.Text
-			go func() {
-				err := s.u.store.Rename(e.ID, title)
-				s.u.do(func() {
-					if err != nil {
-						s.u.showError("Cannot rename", err, "")
-					}
-					s.reloadHistory()
-				})
-			}()
 		}, s.u.win)
+}
+
+// doRename gives e a new title, off the UI goroutine.
+func (s *sidebar) doRename(e app.HistoryEntry, title string) {
+	go func() {
+		err := s.u.store.Rename(e.ID, title)
+		s.u.do(func() {
+			if err != nil {
+				s.u.showError("Cannot rename", err, "")
+			}
+			s.reloadHistory()
+		})
+	}()
 }
 
 func (s *sidebar) delete(e app.HistoryEntry) {
@@ -231,23 +265,28 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 	}
 	dialog.ShowConfirm("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
 		func(ok bool) {
-			if !ok {
-				return
+			if ok {
+				s.doDelete(e)
 			}
-			go func() {
-				err := s.u.store.Delete(e.ID)
-				s.u.do(func() {
-					if err != nil {
-						s.u.showError("Cannot delete", err, "")
-					}
-					if s.u.chat.session.ID() == e.ID {
-						s.u.newChat()
-					}
-					s.list.UnselectAll()
-					s.reloadHistory()
-				})
-			}()
 		}, s.u.win)
+}
+
+// doDelete removes e from the history, off the UI goroutine; an open chat it was becomes a
+// new one.
+func (s *sidebar) doDelete(e app.HistoryEntry) {
+	go func() {
+		err := s.u.store.Delete(e.ID)
+		s.u.do(func() {
+			if err != nil {
+				s.u.showError("Cannot delete", err, "")
+			}
+			if s.u.chat.session.ID() == e.ID {
+				s.u.newChat()
+			}
+			s.list.UnselectAll()
+			s.reloadHistory()
+		})
+	}()
 }
 
 // showModel shows the model in use, or why there is none (with load progress when frac >= 0).

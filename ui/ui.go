@@ -62,7 +62,6 @@ type UI struct {
 	search   app.ModelSearch
 	engine   app.Engine
 	loading  *app.LoadJob
-	loadName string
 
 	sidebar *sidebar
 	chat    *chatView
@@ -70,6 +69,7 @@ type UI struct {
 	tabs    *container.AppTabs
 	noModel *noModelScreen
 	main    *fyne.Container
+	tips    *tips
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -79,15 +79,20 @@ var (
 )
 
 // New builds the window on a (which main makes with app.NewWithID, tests with
-// test.NewTempApp) and starts finding and loading a model unless opts.Engine is given.
-func New(a fyne.App, opts Options) *UI {
+// test.NewTempApp) and starts finding and loading a model unless opts.Engine is given. It
+// fails only when no folder at all can hold the history.
+func New(a fyne.App, opts Options) (*UI, error) {
 	u := &UI{opts: opts, fapp: a, do: opts.RunOnUI}
 	if u.do == nil {
 		u.do = fyne.Do
 	}
+	notices, err := u.openStore()
+	if err != nil {
+		return nil, err
+	}
 	a.Settings().SetTheme(Theme())
 	u.win = a.NewWindow("Janus Desktop")
-	u.openStore()
+	u.tips = newTips()
 
 	u.sidebar = newSidebar(u)
 	u.chat = newChatView(u)
@@ -103,7 +108,7 @@ func New(a fyne.App, opts Options) *UI {
 
 	sideBg := newThemedRect(colorNameSidebar, 0)
 	side := container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
-	u.win.SetContent(container.NewBorder(nil, nil, side, nil, u.main))
+	u.win.SetContent(container.NewStack(container.NewBorder(nil, nil, side, nil, u.main), u.tips.layer))
 	u.win.Resize(defaultWindowSize)
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetMainMenu(u.mainMenu())
@@ -117,10 +122,13 @@ func New(a fyne.App, opts Options) *UI {
 		u.findModels(true)
 	}
 	u.sidebar.reloadHistory()
+	if len(notices) > 0 {
+		u.chat.setNotice(strings.Join(notices, "\n"))
+	}
 	if len(opts.Attach) > 0 {
 		u.chat.attach(opts.Attach)
 	}
-	return u
+	return u, nil
 }
 
 // Window is the main window.
@@ -139,15 +147,19 @@ func (u *UI) shutdown() {
 		u.loading.Cancel()
 	}
 	u.chat.close()
-	u.create.stop()
+	if job := u.create.job; job != nil {
+		job.Cancel()
+		<-job.Done() // the model must not be closed under a running generation
+	}
 	if u.engine != nil {
 		u.engine.Close()
 	}
 }
 
-// openStore opens the history folder, falling back to a temporary one (and saying so) when
-// the usual place cannot be written.
-func (u *UI) openStore() {
+// openStore opens the history folder and reads the settings. When the usual folder cannot
+// be written, a temporary one is used; that, and a settings file that had to be set aside,
+// are returned as lines for the window to show.
+func (u *UI) openStore() (notices []string, err error) {
 	dir := u.opts.StoreDir
 	if dir == "" {
 		dir = u.opts.Env.DefaultStoreDir()
@@ -156,26 +168,25 @@ func (u *UI) openStore() {
 	if err != nil {
 		slog.Error("open history folder", "dir", dir, "err", err)
 		tmp := filepath.Join(os.TempDir(), "janus-desktop")
-		st, err = app.OpenStore(tmp)
-		if err != nil {
-			panic(fmt.Errorf("open history folder %s and fallback %s: %w", dir, tmp, err))
+		var terr error
+		if st, terr = app.OpenStore(tmp); terr != nil {
+			return nil, fmt.Errorf("open history folder: %w; fallback: %w", err, terr)
 		}
-		u.showErrorLater("History is kept in "+tmp+" for now", err)
+		notices = append(notices, fmt.Sprintf("History is kept in %s for now: %s", tmp, errorLine(err)))
 	}
 	u.store = st
 	s, problems, err := st.LoadSettings()
 	if err != nil {
 		slog.Error("load settings", "err", err)
+		notices = append(notices, "Settings could not be read, so the defaults are used: "+errorLine(err))
 		s = app.DefaultSettings()
 	}
 	for _, p := range problems {
 		slog.Warn("settings set aside", "problem", p.Error())
+		notices = append(notices, p.Error())
 	}
 	u.settings = s
-}
-
-func (u *UI) showErrorLater(title string, err error) {
-	go u.do(func() { u.showError(title, err, "") })
+	return notices, nil
 }
 
 // showError shows what happened and what to do in a dialog over the window.
@@ -307,7 +318,11 @@ func (u *UI) setEngine(e app.Engine) {
 	u.noModel.content.Hide()
 	u.tabs.Show()
 	u.chat.setEngine(e)
-	u.create.setReady(true, "")
+	if info.CanGenerate {
+		u.create.setReady(true, "")
+	} else {
+		u.create.setReady(false, info.Name+" was loaded without its image generation networks: pick another model to create images.")
+	}
 	u.sidebar.showModel(e, "", -1)
 	if old != nil && old != e {
 		go old.Close()

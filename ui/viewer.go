@@ -29,8 +29,9 @@ func (u *UI) showImage(path, title, caption string) {
 	}()
 }
 
-// showPicture opens img large with a caption and extra buttons under it.
-func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.CanvasObject) {
+// showPicture opens img large with a caption and extra buttons under it, and returns the
+// dialog (so that the buttons can close it).
+func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.CanvasObject) dialog.Dialog {
 	pic := canvas.NewImageFromImage(img)
 	pic.FillMode = canvas.ImageFillContain
 	pic.ScaleMode = canvas.ImageScaleFastest // the model's pixels, not a blur
@@ -47,5 +48,7 @@ func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.Canv
 	if title == "" {
 		title = "Image"
 	}
-	dialog.NewCustom(title, "Close", body, u.win).Show()
+	d := dialog.NewCustom(title, "Close", body, u.win)
+	d.Show()
+	return d
 }

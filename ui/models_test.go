@@ -1,0 +1,89 @@
+package ui
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
+
+// envWithModels is a machine whose JANUS_MODELS is dir.
+func envWithModels(dir string) app.Env {
+	return app.Env{GOOS: "linux", Home: "/home/test", Getenv: func(k string) string {
+		if k == "JANUS_MODELS" {
+			return dir
+		}
+		return ""
+	}}
+}
+
+// At start the window finds tiny-a where JANUS_MODELS points, loads it, and shows it in the
+// sidebar; the chat and canvas wait for it with a line saying so.
+func TestStartLoadsFoundModel(t *testing.T) {
+	models := filepath.Dir(fixtures.Path(t, "models", "tiny-a"))
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(models) })
+	u := h.u
+	h.pump("the model", func() bool { return u.engine != nil })
+	if u.sidebar.modelName.Text != "tiny-a" || !strings.Contains(u.sidebar.modelDetail.Text, "CPU") {
+		t.Errorf("sidebar shows %q / %q", u.sidebar.modelName.Text, u.sidebar.modelDetail.Text)
+	}
+	if u.chat.sendB.Disabled() || u.create.genB.Disabled() || u.sidebar.modelBar.Visible() {
+		t.Error("views still waiting after the load")
+	}
+	h.pump("the last model to be saved", func() bool {
+		s, _, err := u.store.LoadSettings()
+		return err == nil && s.LastModel != ""
+	})
+}
+
+// Cancelling a load leaves no model and says so; the finished load is not used.
+func TestCancelLoad(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.loadModel(dir, "tiny-a")
+	job := u.loading
+	if !u.chat.sendB.Disabled() || !strings.Contains(u.chat.status.Text, "Loading tiny-a") {
+		t.Errorf("while loading: send enabled %v, status %q", !u.chat.sendB.Disabled(), u.chat.status.Text)
+	}
+	u.cancelLoad()
+	h.pump("the load to end", func() bool {
+		select {
+		case <-job.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	h.pump("late updates", func() bool { return true })
+	if u.engine != nil {
+		t.Error("the cancelled load became the model")
+	}
+	if !strings.Contains(u.chat.status.Text, "cancelled") {
+		t.Errorf("status %q", u.chat.status.Text)
+	}
+}
+
+// A folder whose weights are missing fails with a dialog that says what to do.
+func TestLoadErrorDialog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "broken")
+	apptest.TinyA(t, dir, "model.safetensors")
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.loadModel(dir, "broken")
+	h.pump("the failure", func() bool { return u.loading == nil })
+	top := u.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no dialog after a failed load")
+	}
+	if u.engine != nil || !u.chat.sendB.Disabled() {
+		t.Error("a model is in use after the failed load")
+	}
+	all := strings.Join(textsIn(top), "\n")
+	if !strings.Contains(all, "Cannot load broken") || !strings.Contains(all, "download it again") {
+		t.Errorf("dialog says (%d labels):\n%s", len(textsIn(top)), all)
+	}
+}

@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"slices"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app/apptest"
+)
+
+// The settings dialog opens, and what is entered in it is applied and stored; a value that
+// is not a number is refused with a message naming it.
+func TestSettingsDialog(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.showSettings()
+	if u.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("no settings dialog")
+	}
+
+	f := newSettingsForm(u)
+	f.n.SetSelected("3")
+	f.cfg.SetText("7.5")
+	f.temp.SetText("0.9")
+	f.maxTokens.SetText("200")
+	f.folders = append(f.folders, "/data/models")
+	ns, err := f.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.applySettings(ns)
+	h.pump("the settings to be saved", func() bool {
+		s, _, err := u.store.LoadSettings()
+		return err == nil && s.Generation.CFG == 7.5
+	})
+	s, _, _ := u.store.LoadSettings()
+	if s.Generation.N != 3 || s.Generation.Temperature != 0.9 || s.Answer.MaxNewTokens != 200 ||
+		!slices.Equal(s.ModelFolders, []string{"/data/models"}) {
+		t.Errorf("stored settings %+v", s)
+	}
+	if u.create.count.Selected != "3" || u.create.cfg.Value != 7.5 {
+		t.Errorf("canvas shows %s images, guidance %v", u.create.count.Selected, u.create.cfg.Value)
+	}
+
+	f = newSettingsForm(u)
+	f.cfg.SetText("lots")
+	if _, err := f.settings(); err == nil {
+		t.Error("a guidance of \"lots\" was accepted")
+	}
+}
+
+// Every dialog opens without trouble: models, settings, about, the large image view, the
+// file dialogs, rename and delete.
+func TestDialogsOpen(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.ShowCreate()
+	u.create.prompt.SetText("one square")
+	u.create.generate()
+	h.pump("the image", func() bool { return u.create.job == nil })
+	h.pump("the history", func() bool { return len(u.sidebar.entries) == 1 })
+	for _, d := range []struct {
+		name string
+		open func()
+	}{
+		{"models", u.showModelPicker},
+		{"settings", u.showSettings},
+		{"about", u.showAbout},
+		{"large image", func() { u.create.openLarge(0) }},
+		{"save", func() { u.create.saveDialog(0) }},
+		{"attach", u.chat.openFileDialog},
+		{"rename", func() { u.sidebar.rename(u.sidebar.entries[0]) }},
+		{"delete", func() { u.sidebar.delete(u.sidebar.entries[0]) }},
+		{"history menu (right click)", func() {
+			for _, o := range test.LaidOutObjects(u.sidebar.list) {
+				if r, ok := o.(*historyRow); ok && r.Visible() {
+					test.TapSecondary(r)
+					return
+				}
+			}
+			t.Error("no history row on screen")
+		}},
+	} {
+		t.Run(d.name, func(t *testing.T) {
+			c := u.win.Canvas()
+			before := len(c.Overlays().List())
+			d.open()
+			h.pump("the dialog", func() bool { return true })
+			if len(c.Overlays().List()) <= before {
+				t.Errorf("%s: no dialog", d.name)
+			}
+			for len(c.Overlays().List()) > 0 {
+				c.Overlays().Remove(c.Overlays().Top())
+			}
+		})
+	}
+}

@@ -1,0 +1,137 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+)
+
+// A chat and an image set land in the history; reopening the chat shows its messages and
+// continues it (the conversation rebuilt from the saved turns), reopening the set shows its
+// images; rename and delete change the list.
+func TestHistoryReopenRenameDelete(t *testing.T) {
+	eng := apptest.NewFakeEngine(time.Millisecond)
+	h := newHarness(t, eng)
+	u := h.u
+	test.Type(u.chat.entry, "first question")
+	u.chat.send()
+	h.waitAnswers(1)
+	chatID := u.chat.session.ID()
+	u.ShowCreate()
+	test.Type(u.create.prompt, "three squares")
+	u.create.count.SetSelected("3")
+	u.create.generate()
+	h.pump("the images", func() bool { return u.create.job == nil })
+	h.pump("both entries", func() bool { return len(u.sidebar.entries) == 2 })
+
+	index := func(kind app.Kind) int {
+		for i, e := range u.sidebar.entries {
+			if e.Kind == kind {
+				return i
+			}
+		}
+		t.Fatalf("no %s in the history", kind)
+		return -1
+	}
+
+	u.newChat()
+	u.sidebar.list.Select(index(app.KindChat))
+	h.pump("the chat", func() bool { return u.chat.session.ID() == chatID && len(u.chat.msgs) == 2 })
+	if u.tabs.SelectedIndex() != 0 || u.chat.msgs[0].text.Text != "first question" {
+		t.Fatalf("reopened chat: tab %d, first message %q", u.tabs.SelectedIndex(), u.chat.msgs[0].text.Text)
+	}
+	test.Type(u.chat.entry, "second question")
+	u.chat.send()
+	h.waitAnswers(2)
+	hist := eng.Histories()
+	if last := hist[len(hist)-1]; len(last) != 2 || last[0].Text != "first question" {
+		t.Errorf("the reopened chat continued from %d messages, want the 2 saved", len(last))
+	}
+
+	u.newImage()
+	u.ShowChat()
+	u.sidebar.list.Select(index(app.KindImageSet))
+	h.pump("the images", func() bool {
+		if len(u.create.tiles) != 3 {
+			return false
+		}
+		for _, tl := range u.create.tiles {
+			if tl.result == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if u.tabs.SelectedIndex() != 1 || u.create.prompt.Text != "three squares" {
+		t.Errorf("reopened set: tab %d, prompt %q", u.tabs.SelectedIndex(), u.create.prompt.Text)
+	}
+
+	set := u.sidebar.entries[index(app.KindImageSet)]
+	u.sidebar.doRename(set, "Squares")
+	h.pump("the new title", func() bool { return u.sidebar.entries[index(app.KindImageSet)].Title == "Squares" })
+
+	u.chat.openSession(mustOpen(t, u, chatID))
+	u.sidebar.doDelete(u.sidebar.entries[index(app.KindChat)])
+	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 1 })
+	if u.chat.session.ID() == chatID || len(u.chat.msgs) != 0 {
+		t.Error("the deleted chat is still open")
+	}
+}
+
+func mustOpen(t *testing.T, u *UI, id string) *app.ChatSession {
+	t.Helper()
+	s, err := app.OpenChatSession(u.store, id, u.engine, u.settings.Answer.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A model without its generation networks leaves the canvas disabled, saying why.
+func TestCanvasDisabledWithoutGeneration(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.NoGeneration = true
+	h := newHarness(t, eng)
+	if !h.u.create.genB.Disabled() || !strings.Contains(h.u.create.status.Text, "without its image generation") {
+		t.Errorf("generate enabled %v, status %q", !h.u.create.genB.Disabled(), h.u.create.status.Text)
+	}
+	if h.u.chat.sendB.Disabled() {
+		t.Error("chat disabled too")
+	}
+}
+
+// A corrupt history file is set aside with a message, and the rest of the history still shows.
+func TestHistoryCorruptFileSetAside(t *testing.T) {
+	dir := t.TempDir()
+	store, err := app.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := &app.ChatRecord{ID: app.NewID(app.KindChat), Title: "kept", Created: time.Now(),
+		Messages: []app.ChatMessage{{Text: "hello", State: app.StateDone}, {Assistant: true, Text: "hi", State: app.StateDone}}}
+	if err := store.SaveChat(good); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "chats", app.NewID(app.KindChat)+".json")
+	if err := os.WriteFile(bad, []byte(`{"version": 1, "messages": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 && h.u.chat.notice.Visible() })
+	if h.u.sidebar.entries[0].Title != "kept" {
+		t.Errorf("history lists %q", h.u.sidebar.entries[0].Title)
+	}
+	if !strings.Contains(h.u.chat.notice.Text, filepath.Base(bad)) {
+		t.Errorf("notice %q does not name the file", h.u.chat.notice.Text)
+	}
+	if _, err := os.Stat(bad); err == nil {
+		t.Error("the corrupt file was not set aside")
+	}
+}

@@ -1,0 +1,87 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// Fyne has no tooltips, and a pop-up would take the next click, so a hint is drawn on a
+// layer above the window's content that takes no input: the click still reaches the button.
+
+// tips is the hint layer of a window.
+type tips struct {
+	layer *fyne.Container
+	box   *fyne.Container
+	text  *widget.Label
+}
+
+func newTips() *tips {
+	t := &tips{text: widget.NewLabel("")}
+	t.text.SizeName = theme.SizeNameCaptionText
+	t.box = container.NewStack(newThemedRect(theme.ColorNameOverlayBackground, 6), t.text)
+	t.box.Hide()
+	t.layer = container.NewWithoutLayout(t.box)
+	return t
+}
+
+// show puts text under the object at pos (absolute) of size, kept inside the window.
+func (t *tips) show(text string, pos fyne.Position, size fyne.Size) {
+	t.text.SetText(text)
+	m := t.box.MinSize()
+	x := pos.X + (size.Width-m.Width)/2
+	y := pos.Y + size.Height + 4
+	if win := t.layer.Size(); win.Width > 0 {
+		x = min(max(x, 4), win.Width-m.Width-4)
+		if y+m.Height > win.Height {
+			y = pos.Y - m.Height - 4
+		}
+	}
+	t.box.Resize(m)
+	t.box.Move(fyne.NewPos(x, y))
+	t.box.Show()
+	t.layer.Refresh()
+}
+
+func (t *tips) hide() {
+	t.box.Hide()
+	t.layer.Refresh()
+}
+
+// tipButton is a button with a hint shown while the pointer is over it, for buttons that
+// are only an icon.
+type tipButton struct {
+	widget.Button
+	tip  string
+	tips *tips
+}
+
+// newTipButton makes an icon button that says what it does when pointed at.
+func (u *UI) newTipButton(icon fyne.Resource, tip string, tapped func()) *tipButton {
+	b := &tipButton{tip: tip, tips: u.tips}
+	b.Icon, b.OnTapped = icon, tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// MouseIn shows the hint.
+func (b *tipButton) MouseIn(e *desktop.MouseEvent) {
+	b.Button.MouseIn(e)
+	if d := fyne.CurrentApp().Driver(); d != nil {
+		b.tips.show(b.tip, d.AbsolutePositionForObject(b), b.Size())
+	}
+}
+
+// MouseOut hides it.
+func (b *tipButton) MouseOut() {
+	b.Button.MouseOut()
+	b.tips.hide()
+}
+
+// Tapped hides the hint and runs the button.
+func (b *tipButton) Tapped(e *fyne.PointEvent) {
+	b.tips.hide()
+	b.Button.Tapped(e)
+}

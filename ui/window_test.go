@@ -1,0 +1,68 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+)
+
+// The window works down to 800×560: no view asks for more.
+func TestWindowFitsSmallestSize(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	for _, view := range []struct {
+		name string
+		show func()
+	}{{"chat", h.u.ShowChat}, {"create", h.u.ShowCreate}} {
+		view.show()
+		h.settle()
+		if m := h.u.win.Content().MinSize(); m.Width > minWindowSize.Width || m.Height > minWindowSize.Height {
+			t.Errorf("%s view needs %v, more than %v", view.name, m, minWindowSize)
+		}
+	}
+}
+
+// An icon button says what it does while pointed at, and a click still reaches it.
+func TestIconButtonHint(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	b := h.u.create.dice
+	h.u.ShowCreate()
+	h.settle()
+	b.MouseIn(&desktop.MouseEvent{})
+	if !h.u.tips.box.Visible() || h.u.tips.text.Text != "New random seed" {
+		t.Fatalf("hint shown %v, text %q", h.u.tips.box.Visible(), h.u.tips.text.Text)
+	}
+	test.Tap(b)
+	if h.u.tips.box.Visible() {
+		t.Error("hint still shown after the click")
+	}
+	if h.u.create.seed.Text == "" {
+		t.Error("the click did not roll a seed")
+	}
+	b.MouseIn(&desktop.MouseEvent{})
+	b.MouseOut()
+	if h.u.tips.box.Visible() {
+		t.Error("hint still shown after the pointer left")
+	}
+}
+
+// A settings file that cannot be read is set aside with a line saying so; the defaults apply.
+func TestCorruptSettingsReported(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, app.SettingsFile), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if !h.u.chat.notice.Visible() || !strings.Contains(h.u.chat.notice.Text, app.SettingsFile) {
+		t.Errorf("notice %q", h.u.chat.notice.Text)
+	}
+	if h.u.settings.Generation.CFG != app.DefaultSettings().Generation.CFG {
+		t.Errorf("settings %+v are not the defaults", h.u.settings)
+	}
+}
