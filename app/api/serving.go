@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -26,16 +25,21 @@ type Serving struct {
 }
 
 // StartServing serves the API on engine's model at addr (app.ServeSettings.Addr, or
-// "127.0.0.1:0" for any free port) until ctx ends or Stop is called. apiKey, when not empty,
-// is required of every request. engine must be one LoadEngine returned (an app.SharedModel);
-// stop the server before closing the engine.
-func StartServing(ctx context.Context, engine app.Engine, addr, apiKey string) (*Serving, error) {
+// "127.0.0.1:0" for any free port) until ctx ends or Stop is called. engine must be one
+// LoadEngine returned (an app.SharedModel); stop the server before closing the engine. opts
+// are as for NewServer (APIKey, Software for the PNGs' text chunks, OtherModels, ...), except
+// that ModelName defaults to the engine's name and Turn is always the engine's.
+func StartServing(ctx context.Context, engine app.Engine, addr string, opts Options) (*Serving, error) {
 	shared, ok := engine.(app.SharedModel)
 	if !ok || shared.Model() == nil {
 		return nil, errors.New("serve: this engine has no model to share (load a model first)")
 	}
 	info := engine.Info()
-	s, err := NewServer(shared.Model(), Options{ModelName: info.Name, APIKey: apiKey, Turn: shared.Turn})
+	if opts.ModelName == "" {
+		opts.ModelName = info.Name
+	}
+	opts.Turn = shared.Turn
+	s, err := NewServer(shared.Model(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: %w", info.Name, err)
 	}
@@ -53,13 +57,13 @@ func StartServing(ctx context.Context, engine app.Engine, addr, apiKey string) (
 			err = nil
 		}
 		if err != nil {
-			slog.Error("api server stopped", "addr", v.addr, "err", err)
+			s.log.Error("api server stopped", "addr", v.addr, "err", err)
 		}
 		v.mu.Lock()
 		v.err = err
 		v.mu.Unlock()
 	}()
-	slog.Info("serving the OpenAI-compatible API", "model", info.Name, "url", v.URL())
+	s.log.Info("serving the OpenAI-compatible API", "model", info.Name, "url", v.URL())
 	return v, nil
 }
 

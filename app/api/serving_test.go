@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -52,7 +55,7 @@ func TestServingBesideChat(t *testing.T) {
 		return last.Text
 	}
 
-	v, err := StartServing(context.Background(), engine, "127.0.0.1:0", "sesame")
+	v, err := StartServing(context.Background(), engine, "127.0.0.1:0", Options{APIKey: "sesame", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +81,9 @@ func TestServingBesideChat(t *testing.T) {
 		return c.Choices[0].Message.Content
 	}
 
+	if _, body := ts.get(t, "/v1/models", "Authorization", "Bearer sesame"); !strings.Contains(string(body), `"id":"tiny-a"`) {
+		t.Errorf("/v1/models: %s, want the engine's model tiny-a", body)
+	}
 	chatAlone := answerOf(chat())
 	servedAlone := serve()
 	if chatAlone == servedAlone {
@@ -131,9 +137,12 @@ func TestServingBesideChat(t *testing.T) {
 	}
 }
 
+// quiet drops the servers' request log.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func TestStartServingErrors(t *testing.T) {
 	// A fake engine has no model to share.
-	if _, err := StartServing(context.Background(), apptest.NewFakeEngine(0), "127.0.0.1:0", ""); err == nil {
+	if _, err := StartServing(context.Background(), apptest.NewFakeEngine(0), "127.0.0.1:0", Options{}); err == nil {
 		t.Error("serving a fake engine succeeded")
 	}
 	dir := fixtures.Path(t, "models", "tiny-a")
@@ -144,11 +153,11 @@ func TestStartServingErrors(t *testing.T) {
 	defer engine.Close()
 	// The port is taken.
 	ctx, cancel := context.WithCancel(context.Background())
-	v, err := StartServing(ctx, engine, "127.0.0.1:0", "")
+	v, err := StartServing(ctx, engine, "127.0.0.1:0", Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartServing(context.Background(), engine, v.Addr(), ""); err == nil {
+	if _, err := StartServing(context.Background(), engine, v.Addr(), Options{}); err == nil {
 		t.Errorf("a second server on %s started", v.Addr())
 	}
 	// Ending ctx stops the server.
