@@ -113,6 +113,11 @@ func formatBytes(n int64) string {
 // machine is refused instead of swapping for hours.
 const DefaultMemoryFraction = 0.8
 
+// PhysicalMemory is the memory of this machine in bytes (or of the container that limits
+// it), 0 when unknown: what generation's memory check here and the app's load check
+// measure against.
+func PhysicalMemory() int64 { return physicalMemory() }
+
 // memoryLimit returns the bytes a generation may allocate and where the figure comes from;
 // ok is false when there is no limit (disabled, or physical memory unknown). held is what
 // the backend already holds in tensors (the loaded weights, a chat's cache), asked of the
@@ -125,7 +130,7 @@ func memoryLimit(maxBytes, held int64) (limit int64, source string, ok bool) {
 	case maxBytes < 0:
 		return 0, "", false
 	}
-	total := PhysicalMemory()
+	total := physicalMemory()
 	if total <= 0 {
 		return 0, "", false
 	}

@@ -8,10 +8,9 @@ import (
 	"strings"
 )
 
-// PhysicalMemory is the memory of this machine in bytes: MemTotal from /proc/meminfo, or
-// the cgroup v2 memory.max when a container is limited below it; 0 when neither can be
-// read. Generation's memory check and the app's load check measure against it.
-func PhysicalMemory() int64 {
+// physicalMemory is MemTotal from /proc/meminfo, or the cgroup v2 memory.max when a
+// container is limited below it; 0 when neither can be read.
+func physicalMemory() int64 {
 	total := memTotal("/proc/meminfo")
 	if limit := cgroupLimit("/sys/fs/cgroup/memory.max"); limit > 0 && (total <= 0 || limit < total) {
 		return limit

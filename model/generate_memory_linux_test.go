@@ -42,7 +42,7 @@ func TestReadMemoryFiles(t *testing.T) {
 			}
 		})
 	}
-	if PhysicalMemory() <= 0 {
+	if physicalMemory() <= 0 {
 		t.Fatal("no physical memory size on linux")
 	}
 }

@@ -117,7 +117,7 @@ func TestGenerateMemoryLimit(t *testing.T) {
 // TestDefaultMemoryLimit: without MaxMemoryBytes the limit is a share of this machine's
 // memory less what the backend holds.
 func TestDefaultMemoryLimit(t *testing.T) {
-	total := PhysicalMemory()
+	total := physicalMemory()
 	const held = 3 << 20
 	limit, source, ok := memoryLimit(0, held)
 	if total <= 0 {
@@ -287,7 +287,7 @@ func (h *heldReporter) MemoryUsed() int64 { return h.held }
 // holds (not the Go heap): a backend holding all of physical memory leaves no room, one
 // holding nothing leaves the generation to run.
 func TestMemoryCheckAsksTheBackend(t *testing.T) {
-	total := PhysicalMemory()
+	total := physicalMemory()
 	if total <= 0 {
 		t.Skip("physical memory is unknown on this system")
 	}
