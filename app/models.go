@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,11 +159,21 @@ func (s ModelSearch) NoModelText() string {
 		fmt.Fprintf(&b, "  • or put a model folder (config.json, the weights and the tokenizer files) in %s\n", appDir)
 	}
 	b.WriteString("  • or add the folder that holds your models in Settings.\n")
-	b.WriteString("Janus-Pro-1B is the smallest (a 4.2 GB download); Janus-Pro-7B (14.8 GB) draws and reads better and needs a machine with more memory than that.")
+	repos := SuggestedRepos()
+	small, large := knownModel(repos[0]), knownModel(repos[len(repos)-1])
+	fmt.Fprintf(&b, "%s is the smallest (a %s download); %s (%s) draws and reads better and needs a machine with more memory than that.",
+		repoName(small.Repo), formatBytes(small.DownloadBytes), repoName(large.Repo), formatBytes(large.DownloadBytes))
 	return b.String()
 }
 
-// SuggestedRepos are the Hugging Face repositories of the released models, smallest first.
+// SuggestedRepos are the Hugging Face repositories of the released models (KnownModels),
+// smallest download first, the default first among equals.
 func SuggestedRepos() []string {
-	return []string{"deepseek-ai/Janus-Pro-1B", "deepseek-ai/Janus-1.3B", "deepseek-ai/Janus-Pro-7B"}
+	known := KnownModels()
+	slices.SortStableFunc(known, func(a, b KnownModel) int { return cmp.Compare(a.DownloadBytes, b.DownloadBytes) })
+	repos := make([]string, len(known))
+	for i, k := range known {
+		repos[i] = k.Repo
+	}
+	return repos
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Downloader is the app's download screen on a Client: it implements app.Downloader, so
-// the window offers KnownModels and fetches them with the same Pull as `janus pull`.
+// the window offers app.KnownModels and fetches them with the same Pull as `janus pull`.
 type Downloader struct {
 	c *Client
 }
@@ -19,12 +19,12 @@ func NewDownloader(c *Client) *Downloader { return &Downloader{c: c} }
 
 var _ app.Downloader = (*Downloader)(nil)
 
-// Offers lists KnownModels, the default first, with what the cache already holds of each
+// Offers lists app.KnownModels, the default first, with what the cache already holds of each
 // (read from the cache alone: the hub is not asked).
 func (d *Downloader) Offers() ([]app.DownloadOffer, error) {
 	var offers []app.DownloadOffer
 	var errs []error
-	for _, m := range KnownModels() {
+	for _, m := range app.KnownModels() {
 		o := app.DownloadOffer{Repo: m.Repo, Summary: m.Summary, Default: m.Repo == DefaultRepo,
 			DownloadBytes: m.DownloadBytes, MemoryBytes: m.MemoryBytes}
 		st, err := d.c.CacheState(m.Repo, "")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
@@ -17,7 +18,7 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// TestKnownModelSizes checks the table's estimates against the released tensor shapes
+// TestKnownModelSizes checks app.KnownModels's estimates against the released tensor shapes
 // (keys.json: every tensor at 2 bytes, BF16) plus the config files and the DeepSeek-LLM
 // tokenizer.json (the released ones add a few tokens to it).
 func TestKnownModelSizes(t *testing.T) {
@@ -26,7 +27,7 @@ func TestKnownModelSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := KnownModels()
+	known := app.KnownModels()
 	if known[0].Repo != DefaultRepo || len(known) != 3 {
 		t.Fatalf("known models %v, want 3 with the default first", known)
 	}

@@ -44,7 +44,7 @@ func pullCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 // pullWith is pullCommand in the environment env describes.
 func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io.Writer) error {
 	var known []string
-	for _, m := range hub.KnownModels() {
+	for _, m := range app.KnownModels() {
 		known = append(known, fmt.Sprintf("  %-26s %9s download, about %s of memory (estimates)", m.Repo, hub.FormatBytes(m.DownloadBytes), hub.FormatBytes(m.MemoryBytes)))
 	}
 	fs := newFlagSet("pull", stderr, "janus pull [--revision R] [--json] [REPO]",
@@ -111,7 +111,7 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 
 // knownRepo turns the short name of a known model ("janus-pro-7b") into its hub id.
 func knownRepo(name string) string {
-	for _, m := range hub.KnownModels() {
+	for _, m := range app.KnownModels() {
 		if _, short, _ := strings.Cut(m.Repo, "/"); strings.EqualFold(name, short) || strings.EqualFold(name, m.Repo) {
 			return m.Repo
 		}
