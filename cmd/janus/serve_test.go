@@ -40,12 +40,18 @@ func (l *lockedBuffer) String() string {
 // returns its base URL.
 func startServe(t *testing.T, args ...string) (string, *lockedBuffer) {
 	t.Helper()
+	return startServeIn(t, nil, args...)
+}
+
+// startServeIn is startServe with the folders --model NAME is looked up in.
+func startServeIn(t *testing.T, roots []string, args ...string) (string, *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lockedBuffer{}
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, append(args, "--addr", "127.0.0.1:0", "--threads", "2"), stderr, nil, func(a string) { addr <- a })
+		done <- serve(ctx, append(args, "--addr", "127.0.0.1:0", "--threads", "2"), stderr, roots, func(a string) { addr <- a })
 	}()
 	select {
 	case a := <-addr:
