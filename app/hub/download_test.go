@@ -161,4 +161,15 @@ func TestDownloaderErrors(t *testing.T) {
 	if err != nil || offers[0].Dir != "" {
 		t.Errorf("offer of an incomplete copy: %+v, %v; want no folder to load", offers[0], err)
 	}
+
+	// Without a cache folder (no home, no HF_HOME) everything is offered, nothing cached,
+	// and a download says why it cannot start.
+	nowhere := NewDownloader(&Client{Endpoint: s.URL})
+	offers, err = nowhere.Offers()
+	if err != nil || len(offers) != 3 || offers[0].CachedBytes != 0 || offers[0].Partial {
+		t.Errorf("offers without a cache folder: %+v, %v", offers, err)
+	}
+	if _, err := nowhere.Download(context.Background(), testRepo, nil); err == nil || !strings.Contains(err.Error(), "HF_HOME") {
+		t.Errorf("download without a cache folder: %v, want it to name HF_HOME", err)
+	}
 }

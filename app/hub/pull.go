@@ -285,6 +285,9 @@ func (c *Client) CacheState(repo, revision string) (CacheState, error) {
 	if err := checkRevision(revision); err != nil {
 		return CacheState{}, err
 	}
+	if c.Cache == "" {
+		return CacheState{}, nil // no cache folder (no home, no HF_HOME): nothing is cached
+	}
 	p := &puller{c: c, repo: repo, rev: revision, rc: repoCache{dir: filepath.Join(c.Cache, RepoFolder(repo))}}
 	var st CacheState
 	snap, err := p.cached()
