@@ -5,7 +5,8 @@
 //
 // JANUS_MODELS lists the folders to search for models (instead of the app folder and the
 // Hugging Face cache), JANUS_MODEL names the model folder to load, and JANUS_DATA the
-// folder for history and settings.
+// folder for history and settings. Downloads follow the Hugging Face variables (HF_ENDPOINT,
+// HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE).
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	janus "github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/hub"
 	"github.com/janus-desktop/janus/ui"
 )
 
@@ -35,12 +37,14 @@ func main() {
 			attach = append(attach, arg)
 		}
 	}
+	env := janus.EnvFromOS()
 	w, err := ui.New(a, ui.Options{
-		Env:      janus.EnvFromOS(),
-		StoreDir: os.Getenv("JANUS_DATA"),
-		ModelDir: os.Getenv("JANUS_MODEL"),
-		Attach:   attach,
-		Version:  a.Metadata().Version,
+		Env:        env,
+		StoreDir:   os.Getenv("JANUS_DATA"),
+		ModelDir:   os.Getenv("JANUS_MODEL"),
+		Attach:     attach,
+		Version:    a.Metadata().Version,
+		Downloader: hub.NewDownloader(hub.FromEnv(env)),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "janus-desktop:", err)

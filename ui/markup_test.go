@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -118,4 +119,49 @@ func TestMarkupNoModel(t *testing.T) {
 		t.Error("send or generate enabled without a model")
 	}
 	assertMarkup(t, "no_model.xml", h.u.win.Canvas())
+}
+
+// fakeDownloader offers three models whose memory needs fit any machine or none, and
+// downloads by reporting one fixed progress and waiting to be paused: the download
+// screen's look, the same on every machine.
+type fakeDownloader struct{}
+
+func (fakeDownloader) Offers() ([]app.DownloadOffer, error) {
+	return []app.DownloadOffer{
+		{Repo: "deepseek-ai/Janus-Pro-1B", Summary: "Janus-Pro 1B: understanding and generation; the default", Default: true,
+			DownloadBytes: 4_185_000_000, MemoryBytes: 1 << 20},
+		{Repo: "deepseek-ai/Janus-Pro-7B", Summary: "Janus-Pro 7B: the best answers and images; needs a large machine",
+			DownloadBytes: 14_847_000_000, MemoryBytes: 2e15},
+		{Repo: "deepseek-ai/Janus-1.3B", Summary: "Janus 1.3B: the first release",
+			DownloadBytes: 4_185_000_000, MemoryBytes: 1 << 20, CachedBytes: 1_500_000_000, Partial: true},
+	}, nil
+}
+
+func (fakeDownloader) Download(ctx context.Context, repo string, progress func(app.Progress)) (string, error) {
+	progress(app.Progress{Done: 1_300_000_000, Total: 4_185_000_000, Rate: 26_000_000, Remaining: 111 * time.Second})
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// With a downloader the no-model screen offers the released models first: sizes, memory
+// needs, whether they fit, a partial download to resume; then the download's progress.
+func TestMarkupNoModelDownload(t *testing.T) {
+	env := app.Env{GOOS: "linux", Home: "/home/test", Getenv: func(k string) string {
+		if k == "JANUS_MODELS" {
+			return "/nonexistent/models"
+		}
+		return ""
+	}}
+	h := newHarness(t, nil, func(o *Options) { o.Env = env; o.Downloader = fakeDownloader{} })
+	h.pump("the offers", func() bool { return h.u.noModel.content.Visible() && len(h.u.downloads.offers) == 3 })
+	h.settle()
+	assertMarkup(t, "no_model_offers.xml", h.u.win.Canvas())
+
+	h.u.downloads.start("deepseek-ai/Janus-Pro-1B")
+	h.pump("the progress", func() bool { return h.u.downloads.progress.Rate > 0 })
+	h.settle()
+	if line := h.u.noModel.downloads.line.Text; line != "1.3 GB of 4.2 GB · 26 MB/s · 2 min left" {
+		t.Errorf("progress line %q", line)
+	}
+	assertMarkup(t, "no_model_downloading.xml", h.u.win.Canvas())
 }

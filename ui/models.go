@@ -187,7 +187,7 @@ func (u *UI) showModelPicker() {
 	refresh()
 	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() { u.addModelFolder(refresh) })
 	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), refresh)
-	download := u.downloadButton()
+	download := u.downloadButton(func() { d.Hide() })
 	body := container.NewBorder(nil, container.NewHBox(add, again, download), nil, nil,
 		container.NewVScroll(list))
 	d = dialog.NewCustom("Models", "Close", container.New(fixedWidth{640}, body), u.win)
@@ -228,9 +228,13 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), container.NewVBox(name, info, status))
 }
 
-// downloadButton is the hook for the download issue: disabled until a Downloader exists.
-func (u *UI) downloadButton() *widget.Button {
-	b := widget.NewButtonWithIcon("Download…", theme.DownloadIcon(), func() {})
+// downloadButton opens the downloads dialog after before (closing what it sits in);
+// without a Downloader it is disabled.
+func (u *UI) downloadButton(before func()) *widget.Button {
+	b := widget.NewButtonWithIcon("Download…", theme.DownloadIcon(), func() {
+		before()
+		u.showDownloads()
+	})
 	if u.opts.Downloader == nil {
 		b.Disable()
 	}
@@ -262,12 +266,13 @@ func (u *UI) addModelFolder(then func()) {
 	}, u.win)
 }
 
-// noModelScreen is what the window shows when no model was found: where models are looked
-// for and how to get one.
+// noModelScreen is what the window shows when no model was found: the models to download
+// (with a Downloader), where models are looked for, and how to add a folder.
 type noModelScreen struct {
-	u       *UI
-	text    *widget.Label
-	content fyne.CanvasObject
+	u         *UI
+	text      *widget.Label
+	downloads *downloadView
+	content   fyne.CanvasObject
 }
 
 func newNoModelScreen(u *UI) *noModelScreen {
@@ -284,13 +289,32 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	box := container.NewVBox(
 		container.NewCenter(container.NewGridWrap(fyne.NewSize(64, 64), widget.NewIcon(theme.ComputerIcon()))),
 		title,
-		container.New(fixedWidth{560}, s.text),
-		container.NewHBox(layout.NewSpacer(), add, again, u.downloadButton(), layout.NewSpacer()),
 	)
-	s.content = container.NewCenter(box)
+	if u.opts.Downloader != nil {
+		// The download is the way most people get a model: it comes first, folders after.
+		add.Importance = widget.MediumImportance
+		s.downloads = u.downloads.newView()
+		intro := widget.NewLabel("Download one to start. Janus-Pro-1B suits most computers; it is fetched from Hugging Face " +
+			"into its usual cache, so other tools can use it too, and a stopped download continues where it stopped.")
+		intro.Wrapping = fyne.TextWrapWord
+		box.Add(container.New(fixedWidth{560}, intro))
+		box.Add(container.New(fixedWidth{560}, s.downloads.content))
+		box.Add(widget.NewSeparator())
+	}
+	box.Add(container.New(fixedWidth{560}, s.text))
+	buttons := container.NewHBox(layout.NewSpacer(), add, again)
+	if u.opts.Downloader == nil {
+		buttons.Add(u.downloadButton(func() {}))
+	}
+	buttons.Add(layout.NewSpacer())
+	box.Add(buttons)
+	s.content = container.NewVScroll(container.NewCenter(box))
 	return s
 }
 
 func (s *noModelScreen) update(search app.ModelSearch) {
 	s.text.SetText(search.NoModelText())
+	if s.downloads != nil {
+		s.u.downloads.reload()
+	}
 }

@@ -68,8 +68,10 @@ type UI struct {
 	create  *canvasView
 	tabs    *container.AppTabs
 	noModel *noModelScreen
-	main    *fyne.Container
-	tips    *tips
+	// downloads is the model download the no-model screen and the Download… dialog show.
+	downloads *downloads
+	main      *fyne.Container
+	tips      *tips
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -97,6 +99,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.sidebar = newSidebar(u)
 	u.chat = newChatView(u)
 	u.create = newCanvasView(u)
+	u.downloads = newDownloads(u)
 	u.noModel = newNoModelScreen(u)
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), u.chat.content),
@@ -145,6 +148,10 @@ func (u *UI) ShowAndRun() {
 func (u *UI) shutdown() {
 	if u.loading != nil {
 		u.loading.Cancel()
+	}
+	if job := u.downloads.job; job != nil {
+		job.Cancel() // a pause: the next start continues it
+		<-job.Done()
 	}
 	u.chat.close()
 	if job := u.create.job; job != nil {

@@ -1,0 +1,379 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+// downloads is the window's one model download: the models the Downloader offers, the
+// download running or paused with its last progress, and the views showing them (the
+// no-model screen's and the Download… dialog's). Its methods run on the UI goroutine.
+type downloads struct {
+	u         *UI
+	offers    []app.DownloadOffer
+	offersErr error
+	// looked is set once the first offers are in: only then is a partial download taken up
+	// as paused (after Cancel the offers stay, each saying what is kept).
+	looked bool
+
+	// repo is the download shown with its progress ("" when none): running while job is
+	// not nil, else paused, or stopped by err.
+	repo     string
+	job      *app.DownloadJob
+	progress app.Progress
+	err      error
+
+	// latest holds the newest progress of the job until the UI goroutine takes it, so that
+	// a fast download sends one update per frame, not one per network read.
+	mu      sync.Mutex
+	latest  *app.Progress
+	pending bool
+
+	views []*downloadView
+}
+
+func newDownloads(u *UI) *downloads { return &downloads{u: u} }
+
+// reload asks the Downloader what it offers (the cache is read, so off the UI goroutine).
+// A download an earlier run left half done is shown paused, ready to resume.
+func (d *downloads) reload() {
+	dl := d.u.opts.Downloader
+	if dl == nil {
+		return
+	}
+	go func() {
+		offers, err := dl.Offers()
+		d.u.do(func() {
+			d.offers, d.offersErr = offers, err
+			if d.repo == "" && !d.looked {
+				for _, o := range offers {
+					if o.Partial && o.Dir == "" {
+						d.repo = o.Repo
+						d.progress = app.Progress{Done: int(o.CachedBytes), Total: int(o.DownloadBytes)}
+						break
+					}
+				}
+			}
+			d.looked = true
+			d.render()
+		})
+	}()
+}
+
+// offer is the offer for repo (the zero offer when unknown).
+func (d *downloads) offer(repo string) app.DownloadOffer {
+	for _, o := range d.offers {
+		if o.Repo == repo {
+			return o
+		}
+	}
+	return app.DownloadOffer{Repo: repo}
+}
+
+// start downloads repo, or resumes it where the last download stopped.
+func (d *downloads) start(repo string) {
+	if d.job != nil {
+		return
+	}
+	if d.repo != repo {
+		// Another model than the paused one: that one's files stay in the cache, and its
+		// offer says so.
+		o := d.offer(repo)
+		d.progress = app.Progress{Done: int(o.CachedBytes), Total: int(o.DownloadBytes)}
+	}
+	d.repo, d.err = repo, nil
+	job := app.StartDownload(context.Background(), d.u.opts.Downloader, repo, d.onProgress)
+	d.job = job
+	go func() {
+		err := job.Wait()
+		d.u.do(func() { d.finish(job, err) })
+	}()
+	d.render()
+}
+
+// onProgress runs on the job's goroutine.
+func (d *downloads) onProgress(p app.Progress) {
+	d.mu.Lock()
+	d.latest = &p
+	schedule := !d.pending
+	d.pending = true
+	d.mu.Unlock()
+	if !schedule {
+		return
+	}
+	d.u.do(func() {
+		d.mu.Lock()
+		p := d.latest
+		d.pending = false
+		d.mu.Unlock()
+		if p != nil && d.job != nil {
+			d.progress = *p
+			d.renderProgress()
+		}
+	})
+}
+
+// pause stops the download; what it fetched stays for resume, in this run or the next.
+func (d *downloads) pause() {
+	if d.job != nil {
+		d.job.Cancel()
+		d.job = nil
+	}
+	d.render()
+}
+
+// cancel stops the download and puts the offers back; the partial files stay in the cache
+// (the offer then says how much is there) so nothing fetched is thrown away.
+func (d *downloads) cancel() {
+	if d.job != nil {
+		d.job.Cancel()
+		d.job = nil
+	}
+	d.repo, d.err = "", nil
+	d.render()
+	d.reload()
+}
+
+// finish takes job's end: a finished model is loaded, a failure is shown with Retry.
+func (d *downloads) finish(job *app.DownloadJob, err error) {
+	if d.job != job {
+		return // paused or cancelled: already shown
+	}
+	d.job = nil
+	switch {
+	case err == nil:
+		d.repo = ""
+		d.reload()
+		name := path.Base(job.Repo())
+		d.u.findModels(false)
+		d.u.loadModel(job.Dir(), name)
+	case isCancel(err):
+	default:
+		d.err = err
+	}
+	d.render()
+}
+
+func (d *downloads) render() {
+	for _, v := range d.views {
+		v.render()
+	}
+}
+
+func (d *downloads) renderProgress() {
+	for _, v := range d.views {
+		v.renderProgress()
+	}
+}
+
+// newView makes a view of the downloads; remove it with drop when its window part closes.
+func (d *downloads) newView() *downloadView {
+	v := newDownloadView(d)
+	d.views = append(d.views, v)
+	v.render()
+	return v
+}
+
+func (d *downloads) drop(v *downloadView) {
+	for i, w := range d.views {
+		if w == v {
+			d.views = append(d.views[:i], d.views[i+1:]...)
+			return
+		}
+	}
+}
+
+// downloadView shows the offers (name, download size, memory need and whether this machine
+// has it) and the current download with its progress and Pause/Resume/Cancel.
+type downloadView struct {
+	d       *downloads
+	offers  *fyne.Container
+	active  *fyne.Container
+	title   *widget.Label
+	bar     *widget.ProgressBar
+	line    *widget.Label
+	problem *widget.Label
+	pauseB  *widget.Button
+	cancelB *widget.Button
+	content fyne.CanvasObject
+}
+
+func newDownloadView(d *downloads) *downloadView {
+	v := &downloadView{d: d, offers: container.NewVBox()}
+	v.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	v.bar = widget.NewProgressBar()
+	v.line = widget.NewLabel("")
+	v.line.Importance = widget.LowImportance
+	v.problem = widget.NewLabel("")
+	v.problem.Importance = widget.DangerImportance
+	v.problem.Wrapping = fyne.TextWrapWord
+	v.pauseB = widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), func() {
+		if d.job != nil {
+			d.pause()
+		} else {
+			d.start(d.repo)
+		}
+	})
+	v.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.cancel)
+	v.active = container.NewVBox(v.title, v.bar, v.line, v.problem,
+		container.NewHBox(layout.NewSpacer(), v.pauseB, v.cancelB))
+	v.content = container.NewVBox(v.active, v.offers)
+	return v
+}
+
+// render shows the whole state: the current download (running, paused or failed) and,
+// unless one runs, the other models to download.
+func (v *downloadView) render() {
+	d := v.d
+	v.offers.RemoveAll()
+	if d.repo != "" {
+		v.active.Show()
+		v.renderProgress()
+	} else {
+		v.active.Hide()
+	}
+	if d.job != nil {
+		v.offers.Hide() // one download at a time
+		return
+	}
+	v.offers.Show()
+	if d.offers == nil && d.offersErr == nil {
+		v.offers.Add(widget.NewLabel("Looking at what can be downloaded…"))
+		return
+	}
+	for _, o := range d.offers {
+		if o.Repo != d.repo {
+			v.offers.Add(v.offerRow(o))
+		}
+	}
+	if d.offersErr != nil {
+		l := widget.NewLabel("The download cache could not be read fully: " + errorLine(d.offersErr))
+		l.Importance = widget.WarningImportance
+		l.Wrapping = fyne.TextWrapWord
+		v.offers.Add(l)
+	}
+}
+
+// renderProgress shows the current download's progress and buttons.
+func (v *downloadView) renderProgress() {
+	d := v.d
+	if d.repo == "" {
+		return
+	}
+	name := path.Base(d.repo)
+	p := d.progress
+	switch {
+	case d.job != nil:
+		v.title.SetText("Downloading " + name)
+		v.pauseB.SetText("Pause")
+		v.pauseB.SetIcon(theme.MediaPauseIcon())
+		v.pauseB.Importance = widget.MediumImportance
+	case d.err != nil:
+		v.title.SetText(name + ": the download stopped")
+		v.pauseB.SetText("Retry")
+		v.pauseB.SetIcon(theme.ViewRefreshIcon())
+		v.pauseB.Importance = widget.HighImportance
+	default:
+		v.title.SetText("Paused: " + name)
+		v.pauseB.SetText("Resume")
+		v.pauseB.SetIcon(theme.MediaPlayIcon())
+		v.pauseB.Importance = widget.HighImportance
+	}
+	v.pauseB.Refresh()
+	v.bar.SetValue(p.Fraction())
+	v.line.SetText(progressLine(p, d.job != nil))
+	if d.err != nil {
+		v.problem.SetText(errorLine(d.err))
+		v.problem.Show()
+	} else {
+		v.problem.Hide()
+	}
+}
+
+// progressLine is "1.2 GB of 4.2 GB · 25 MB/s · 2 min left" (bytes alone while paused), or
+// the download's status when it waits or retries.
+func progressLine(p app.Progress, running bool) string {
+	s := formatBytes(int64(p.Done))
+	if p.Total > 0 {
+		s += " of " + formatBytes(int64(p.Total))
+	}
+	if !running {
+		return s + " downloaded"
+	}
+	if p.Status != "" {
+		return s + " · " + p.Status
+	}
+	if p.Rate > 0 {
+		s += " · " + formatBytes(int64(p.Rate)) + "/s"
+	}
+	if p.Remaining > 0 {
+		s += " · " + formatDuration(p.Remaining) + " left"
+	}
+	return s
+}
+
+// formatDuration writes d for people: "45 s", "3 min", "1 h 20 min".
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()+0.5))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()+0.5))
+	}
+	h := int(d.Hours())
+	return fmt.Sprintf("%d h %d min", h, int(d.Minutes())-60*h)
+}
+
+// offerRow is one model that can be downloaded, with its sizes and the button that fetches,
+// continues or loads it.
+func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
+	d := v.d
+	name := widget.NewLabelWithStyle(path.Base(o.Repo), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	facts := formatBytes(o.DownloadBytes) + " download · needs " + formatBytes(o.MemoryBytes) + " of memory"
+	if o.Partial && o.CachedBytes > 0 && o.Dir == "" {
+		facts += " · " + formatBytes(o.CachedBytes) + " downloaded already"
+	}
+	info := widget.NewLabel(o.Summary + "\n" + facts)
+	info.Wrapping = fyne.TextWrapWord
+	info.Importance = widget.LowImportance
+	fit := widget.NewLabel("Fits this computer")
+	fit.Importance = widget.SuccessImportance
+	if !o.Fits() {
+		fit.SetText("Needs more memory than this computer has")
+		fit.Importance = widget.WarningImportance
+	}
+	var b *widget.Button
+	switch {
+	case o.Dir != "":
+		b = widget.NewButton("Load", func() { d.u.loadModel(o.Dir, path.Base(o.Repo)) })
+	case o.Partial:
+		b = widget.NewButtonWithIcon("Resume", theme.DownloadIcon(), func() { d.start(o.Repo) })
+	default:
+		b = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
+	}
+	if o.Default {
+		b.Importance = widget.HighImportance
+	}
+	return container.NewBorder(nil, nil, nil, container.NewVBox(b), container.NewVBox(name, info, fit))
+}
+
+// showDownloads opens the downloads in a dialog (the picker's Download… button).
+func (u *UI) showDownloads() {
+	v := u.downloads.newView()
+	u.downloads.reload()
+	d := dialog.NewCustom("Download a model", "Close", container.New(fixedWidth{560}, v.content), u.win)
+	d.SetOnClosed(func() { u.downloads.drop(v) })
+	d.Show()
+}

@@ -1,0 +1,181 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/app/hub"
+	"github.com/janus-desktop/janus/app/hub/hubtest"
+)
+
+// hubEnv is a machine with no models whose Hugging Face hub is s and whose hub cache is
+// cache: what the app's downloader (hub.FromEnv) reads, as the real app does.
+func hubEnv(s *hubtest.Server, cache string) app.Env {
+	vars := map[string]string{
+		"JANUS_MODELS": "", "HF_ENDPOINT": s.URL, "HF_HUB_CACHE": cache, "HF_HOME": filepath.Dir(cache),
+	}
+	return app.Env{GOOS: "linux", Home: "/home/test", Getenv: func(k string) string { return vars[k] }}
+}
+
+// hubWindow opens a window on env with the app's downloader.
+func hubWindow(t *testing.T, env app.Env, engine app.Engine) *harness {
+	return newHarness(t, engine, func(o *Options) {
+		o.Env = env
+		o.Downloader = hub.NewDownloader(hub.FromEnv(env))
+	})
+}
+
+// waitJobEnd runs UI updates until job has ended and the window has taken its end.
+func (h *harness) waitJobEnd(what string, job *app.DownloadJob) {
+	h.t.Helper()
+	h.pump(what, func() bool {
+		select {
+		case <-job.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	h.pump(what+" (the window)", func() bool { return true })
+}
+
+// waitPartial waits until the default model's partial weights in cache hold size bytes:
+// what the hub sent has reached the disk.
+func waitPartial(t *testing.T, cache string, size int64) {
+	t.Helper()
+	blobs := filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo), "blobs")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		names, _ := filepath.Glob(filepath.Join(blobs, "*.incomplete"))
+		for _, n := range names {
+			if fi, err := os.Stat(n); err == nil && fi.Size() >= size {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no partial file of %d bytes in %s: %v", size, blobs, names)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// The first run: with no model the window offers the three released models with their
+// sizes, memory needs and whether they fit; the default one downloads from the hub with
+// progress, pauses, is shown paused after the app restarts, resumes with a Range request
+// where it stopped, and the finished model loads.
+func TestFirstRunDownload(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	stalled := make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 3_000_000, Stalled: stalled})
+	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	env := hubEnv(s, cache)
+
+	h := hubWindow(t, env, nil)
+	u := h.u
+	h.pump("the offers", func() bool { return u.noModel.content.Visible() && len(u.downloads.offers) == 3 })
+	view := u.noModel.downloads
+	texts := strings.Join(textsIn(view.content), "\n")
+	for _, want := range []string{"Janus-Pro-1B", "Janus-Pro-7B", "Janus-1.3B", "GB download · needs", "GB of memory"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("the offers do not say %q:\n%s", want, texts)
+		}
+	}
+	if !strings.Contains(texts, "Fits this computer") && !strings.Contains(texts, "Needs more memory") {
+		t.Errorf("the offers do not say whether the models fit:\n%s", texts)
+	}
+
+	test.Tap(findButton(t, view.offers, "Download"))
+	job := u.downloads.job
+	if job == nil || job.Repo() != hub.DefaultRepo {
+		t.Fatalf("Download started %v, want %s", job, hub.DefaultRepo)
+	}
+	<-stalled
+	waitPartial(t, cache, 3_000_000)
+	h.pump("progress", func() bool { return u.downloads.progress.Done > 0 })
+	if !view.active.Visible() || view.offers.Visible() || view.title.Text != "Downloading Janus-Pro-1B" ||
+		!strings.Contains(view.line.Text, " of ") || view.pauseB.Text != "Pause" {
+		t.Errorf("while downloading: title %q, line %q, button %q", view.title.Text, view.line.Text, view.pauseB.Text)
+	}
+	test.Tap(view.pauseB)
+	h.waitJobEnd("the pause", job)
+	if err := job.Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("paused job: %v", err)
+	}
+	if view.title.Text != "Paused: Janus-Pro-1B" || view.pauseB.Text != "Resume" || !strings.Contains(view.line.Text, "downloaded") {
+		t.Errorf("paused: title %q, line %q, button %q", view.title.Text, view.line.Text, view.pauseB.Text)
+	}
+
+	// The app starts again: the screen shows the partial download, ready to resume.
+	h2 := hubWindow(t, env, nil)
+	u2 := h2.u
+	view2 := u2.noModel.downloads
+	h2.pump("the paused download", func() bool { return u2.downloads.repo == hub.DefaultRepo && view2.active.Visible() })
+	if view2.title.Text != "Paused: Janus-Pro-1B" || view2.pauseB.Text != "Resume" || u2.downloads.progress.Done < 3_000_000 {
+		t.Errorf("after the restart: title %q, line %q, button %q", view2.title.Text, view2.line.Text, view2.pauseB.Text)
+	}
+	test.Tap(view2.pauseB)
+	h2.pump("the downloaded model to load", func() bool { return u2.engine != nil })
+	if u2.sidebar.modelName.Text != "Janus-Pro-1B" || u2.noModel.content.Visible() || u2.chat.sendB.Disabled() {
+		t.Errorf("after the download: sidebar %q, no-model screen shown %v", u2.sidebar.modelName.Text, u2.noModel.content.Visible())
+	}
+	ranged := slices.ContainsFunc(s.Requests(), func(r hubtest.Request) bool {
+		return r.Method == "GET" && strings.HasPrefix(r.Range, "bytes=") && !strings.HasPrefix(r.Range, "bytes=0-")
+	})
+	if !ranged {
+		t.Errorf("the resumed download sent no Range request: %+v", s.Requests())
+	}
+}
+
+// The model picker's Download… opens the same downloads; Cancel stops the download and
+// offers the model again with what was fetched kept; a failed download says why with Retry.
+func TestDownloadDialog(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	stalled := make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 2_000_000, Stalled: stalled})
+	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	env := hubEnv(s, cache)
+	h := hubWindow(t, env, apptest.NewFakeEngine(0))
+	u := h.u
+
+	u.showModelPicker()
+	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Download…"))
+	if len(u.downloads.views) != 2 {
+		t.Fatalf("%d download views after Download…, want the no-model screen's and the dialog's", len(u.downloads.views))
+	}
+	view := u.downloads.views[1]
+	h.pump("the offers", func() bool { return len(u.downloads.offers) == 3 })
+	test.Tap(findButton(t, view.offers, "Download"))
+	job := u.downloads.job
+	<-stalled
+	waitPartial(t, cache, 2_000_000)
+	test.Tap(view.cancelB)
+	h.waitJobEnd("the cancel", job)
+	h.pump("the offers again", func() bool { return view.offers.Visible() && u.downloads.offers[0].Partial })
+	texts := strings.Join(textsIn(view.content), "\n")
+	if !strings.Contains(texts, "downloaded already") {
+		t.Errorf("after Cancel the offer does not say what is kept:\n%s", texts)
+	}
+	findButton(t, view.offers, "Resume")
+
+	// A repository the hub does not have fails with its error and a Retry button.
+	u.downloads.start("deepseek-ai/Janus-1.3B")
+	h.waitJobEnd("the failure", u.downloads.job)
+	if view.pauseB.Text != "Retry" || !view.problem.Visible() || view.problem.Text == "" {
+		t.Errorf("failed download: button %q, problem %q", view.pauseB.Text, view.problem.Text)
+	}
+	if u.engine == nil || u.sidebar.modelName.Text == "Janus-1.3B" {
+		t.Error("a failed download replaced the model in use")
+	}
+}
