@@ -70,9 +70,11 @@ func (u *UI) loadModel(dir, name string) {
 	if old := u.engine; old != nil {
 		// The model being replaced is closed once its reply and generation have stopped.
 		replies, gen := slices.Clone(u.chat.jobs), u.create.job
+		serving := u.detachServing()
 		u.chat.setEngine(nil)
 		u.create.stop()
 		go func() {
+			stopServe(serving)
 			for _, j := range replies {
 				<-j.Done()
 			}

@@ -17,18 +17,16 @@ import (
 	"github.com/janus-desktop/janus/model"
 )
 
-// Backend choices as the settings show them.
-var backendChoices = []struct{ label, value string }{
-	{"Automatic", "auto"},
-	{"CPU", "cpu"},
-}
-
 // settingsForm is the settings dialog's fields: backend, threads, generation and answer
 // defaults, extra model folders. Light and dark follow the system, so there is no choice
 // for them.
 type settingsForm struct {
-	u          *UI
+	u *UI
+	// backends are the choices the backend list shows: app.BackendChoices, what compute
+	// has linked into this program (Automatic, CPU, Metal on a Mac).
+	backends   []app.BackendChoice
 	backend    *widget.Select
+	serve      *serveForm
 	threads    *widget.Select
 	n          *widget.Select
 	cfg        *widget.Entry
@@ -41,15 +39,16 @@ type settingsForm struct {
 
 func newSettingsForm(u *UI) *settingsForm {
 	s := u.settings
-	f := &settingsForm{u: u, folders: slices.Clone(s.ModelFolders), folderList: container.NewVBox()}
+	f := &settingsForm{u: u, backends: app.BackendChoices(), folders: slices.Clone(s.ModelFolders),
+		folderList: container.NewVBox(), serve: newServeForm(u)}
 	var labels []string
-	for _, b := range backendChoices {
-		labels = append(labels, b.label)
+	for _, b := range f.backends {
+		labels = append(labels, b.Label)
 	}
 	f.backend = widget.NewSelect(labels, nil)
 	f.backend.SetSelectedIndex(0)
-	for i, b := range backendChoices {
-		if b.value == s.Backend {
+	for i, b := range f.backends {
+		if strings.EqualFold(b.Value, s.Backend) {
 			f.backend.SetSelectedIndex(i)
 		}
 	}
@@ -120,6 +119,8 @@ func (f *settingsForm) items() []*widget.FormItem {
 		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does"),
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
+		hint(widget.NewFormItem("API server", f.serve.content()),
+			"Applies at once; only this computer can connect. The key is kept until the app closes."),
 		widget.NewFormItem("", note),
 	}
 }
@@ -127,7 +128,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 // settings reads the fields; the first unreadable or invalid one is the error.
 func (f *settingsForm) settings() (app.Settings, error) {
 	ns := f.u.settings
-	ns.Backend = backendChoices[max(f.backend.SelectedIndex(), 0)].value
+	ns.Backend = f.backends[max(f.backend.SelectedIndex(), 0)].Value
 	ns.Threads = max(f.threads.SelectedIndex(), 0)
 	ns.Generation.N, _ = strconv.Atoi(f.n.Selected)
 	var err error
@@ -154,6 +155,7 @@ func (f *settingsForm) settings() (app.Settings, error) {
 // showSettings opens the settings dialog; Save applies and stores them.
 func (u *UI) showSettings() {
 	f := newSettingsForm(u)
+	u.serveStatus = f.serve.show
 	d := dialog.NewForm("Settings", "Save", "Cancel", f.items(), func(ok bool) {
 		if !ok {
 			return
@@ -165,7 +167,8 @@ func (u *UI) showSettings() {
 		}
 		u.applySettings(ns)
 	}, u.win)
-	d.Resize(fyne.NewSize(620, 600))
+	d.SetOnClosed(func() { u.serveStatus = nil })
+	d.Resize(fyne.NewSize(640, 700))
 	d.Show()
 }
 

@@ -26,6 +26,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/api"
 )
 
 // Options configure the window.
@@ -72,6 +73,14 @@ type UI struct {
 	downloads *downloads
 	main      *fyne.Container
 	tips      *tips
+
+	// serving is "Serve on localhost" running on engine (nil when off or failed, serveErr
+	// then says why); serveKey is its API key, kept for this run only; serveStatus updates
+	// the open settings dialog.
+	serving     *api.Serving
+	serveErr    error
+	serveKey    string
+	serveStatus func()
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -158,6 +167,7 @@ func (u *UI) shutdown() {
 		job.Cancel()
 		<-job.Done() // the model must not be closed under a running generation
 	}
+	stopServe(u.detachServing()) // before the model it serves is closed
 	if u.engine != nil {
 		u.engine.Close()
 	}
@@ -332,8 +342,13 @@ func (u *UI) setEngine(e app.Engine) {
 	}
 	u.sidebar.showModel(e, "", -1)
 	if old != nil && old != e {
-		go old.Close()
+		v := u.detachServing()
+		go func() {
+			stopServe(v)
+			old.Close()
+		}()
 	}
+	u.startServing()
 }
 
 // modelName is the loaded model's name for PNG chunks and the history ("" without one).

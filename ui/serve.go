@@ -1,0 +1,204 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app/api"
+)
+
+// serveStopWait is how long requests in flight may finish when the server stops (the
+// model is replaced, the setting turned off, the window closed) before they are cancelled.
+const serveStopWait = 3 * time.Second
+
+// startServing starts "Serve on localhost" on the loaded model when the setting is on and
+// it is not running yet; a failure (the port in use) is kept in serveErr for the settings
+// to show, and told under the chat when the settings are not open.
+func (u *UI) startServing() {
+	if !u.settings.Serve.Enabled || u.engine == nil || u.serving != nil {
+		u.showServeStatus()
+		return
+	}
+	v, err := api.StartServing(context.Background(), u.engine, u.settings.Serve.Addr(),
+		api.Options{APIKey: u.serveKey, Software: u.software()})
+	u.serving, u.serveErr = v, err
+	if err != nil {
+		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
+		if u.serveStatus == nil {
+			u.chat.setNotice("Not serving on localhost: " + serveProblem(u.settings.Serve.Port, err))
+		}
+	}
+	u.showServeStatus()
+}
+
+// detachServing takes the running server off the window; the caller stops it (stopServe)
+// before the model it serves is closed.
+func (u *UI) detachServing() *api.Serving {
+	v := u.serving
+	u.serving = nil
+	return v
+}
+
+// stopServe stops v (nil: nothing), letting requests in flight finish for a moment. It
+// blocks: call it off the UI goroutine, except at shutdown.
+func stopServe(v *api.Serving) {
+	if v == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), serveStopWait)
+	defer cancel()
+	if err := v.Stop(ctx); err != nil {
+		slog.Warn("stop serving", "addr", v.Addr(), "err", err)
+	}
+}
+
+// showServeStatus tells the open settings dialog what the server does.
+func (u *UI) showServeStatus() {
+	if u.serveStatus != nil {
+		u.serveStatus()
+	}
+}
+
+// serveLine says what "Serve on localhost" does now, and how important that is.
+func (u *UI) serveLine() (string, widget.Importance) {
+	s := u.settings.Serve
+	switch {
+	case !s.Enabled:
+		return "Off. When on, programs on this computer (editors, scripts, chat apps) can use the loaded model " +
+			"through the OpenAI API.", widget.LowImportance
+	case u.serving != nil:
+		line := "Serving at " + u.serving.URL()
+		if u.serveKey != "" {
+			line += " · requests need the API key"
+		}
+		return line, widget.SuccessImportance
+	case u.serveErr != nil:
+		return serveProblem(s.Port, u.serveErr), widget.DangerImportance
+	}
+	return "Starts when a model is loaded.", widget.MediumImportance
+}
+
+// serveProblem says why serving failed and what to do.
+func serveProblem(port int, err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("Port %d is in use by another program: pick another port and turn this on again.", port)
+	}
+	return "Not serving: " + errorLine(err)
+}
+
+// serveForm is the settings' "Serve on localhost" part. It applies at once, not on Save:
+// turning it on starts the server (or says why it cannot), turning it off stops it.
+type serveForm struct {
+	u      *UI
+	on     *widget.Check
+	port   *widget.Entry
+	key    *widget.Entry
+	status *widget.Label
+	// quiet is set while the check is changed from code, not by the user.
+	quiet bool
+}
+
+func newServeForm(u *UI) *serveForm {
+	f := &serveForm{u: u}
+	f.port = widget.NewEntry()
+	f.port.SetText(strconv.Itoa(u.settings.Serve.Port))
+	f.key = widget.NewPasswordEntry()
+	f.key.SetPlaceHolder("API key (optional)")
+	f.key.SetText(u.serveKey)
+	f.status = widget.NewLabel("")
+	f.status.Wrapping = fyne.TextWrapWord
+	f.on = widget.NewCheck("Serve on localhost", f.toggle)
+	f.quiet = true
+	f.on.SetChecked(u.settings.Serve.Enabled)
+	f.quiet = false
+	f.show()
+	return f
+}
+
+// content is the form item's widget: the switch, port and key, and the status line.
+func (f *serveForm) content() fyne.CanvasObject {
+	portBox := container.New(fixedWidth{96}, f.port)
+	return container.NewVBox(f.on,
+		container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Port"), portBox), nil, f.key),
+		f.status)
+}
+
+// toggle starts or stops the server as the user turned the switch.
+func (f *serveForm) toggle(on bool) {
+	if f.quiet {
+		return
+	}
+	u := f.u
+	if on {
+		port, err := strconv.Atoi(strings.TrimSpace(f.port.Text))
+		if err != nil || port < 1 || port > 65535 {
+			f.setChecked(false)
+			f.status.SetText(fmt.Sprintf("Port %q: want a number from 1 to 65535.", f.port.Text))
+			f.status.Importance = widget.DangerImportance
+			f.status.Refresh()
+			return
+		}
+		u.settings.Serve.Port, u.settings.Serve.Enabled = port, true
+		u.serveKey = f.key.Text
+		u.serveErr = nil
+		u.startServing()
+		if u.serveErr != nil {
+			// The port is taken (or similar): off, so that the next start does not fail
+			// the same way; the line says what to do.
+			u.settings.Serve.Enabled = false
+			f.setChecked(false)
+		}
+	} else {
+		u.settings.Serve.Enabled = false
+		u.serveErr = nil
+		go stopServe(u.detachServing())
+	}
+	f.show()
+	u.saveSettingsQuietly()
+}
+
+func (f *serveForm) setChecked(on bool) {
+	f.quiet = true
+	f.on.SetChecked(on)
+	f.quiet = false
+}
+
+// show updates the status line, keeping a failure visible after the switch went off.
+func (f *serveForm) show() {
+	u := f.u
+	text, imp := u.serveLine()
+	if u.serveErr != nil && !u.settings.Serve.Enabled {
+		text, imp = serveProblem(u.settings.Serve.Port, u.serveErr), widget.DangerImportance
+	}
+	f.status.SetText(text)
+	f.status.Importance = imp
+	f.status.Refresh()
+	if u.serving != nil {
+		f.port.Disable()
+		f.key.Disable()
+	} else {
+		f.port.Enable()
+		f.key.Enable()
+	}
+}
+
+// saveSettingsQuietly stores the settings off the UI goroutine, telling a failure under
+// the chat.
+func (u *UI) saveSettingsQuietly() {
+	s, store := u.settings, u.store
+	go func() {
+		if err := store.SaveSettings(s); err != nil {
+			u.do(func() { u.chat.setNotice("Settings not saved: " + errorLine(err)) })
+		}
+	}()
+}

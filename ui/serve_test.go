@@ -1,0 +1,154 @@
+package ui
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+)
+
+// freePort is a port on 127.0.0.1 nothing listens on (at the moment of asking).
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// get requests url with key as the bearer token ("" for none) and returns the status and
+// body.
+func get(t *testing.T, url, key string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// "Serve on localhost" in the settings: turned on it serves the loaded model at the URL it
+// shows, with the API key asked for; off it stops; a port another program holds is said
+// inline and leaves it off; the choice is stored.
+func TestServeFromSettings(t *testing.T) {
+	h := newHarness(t, tinyA(t))
+	u := h.u
+	u.showSettings()
+	f := newSettingsForm(u)
+	u.serveStatus = f.serve.show
+	sf := f.serve
+	if sf.on.Checked || !strings.HasPrefix(sf.status.Text, "Off.") {
+		t.Errorf("serving at first: %v, %q", sf.on.Checked, sf.status.Text)
+	}
+
+	port := freePort(t)
+	sf.port.SetText(strconv.Itoa(port))
+	sf.key.SetText("secret")
+	sf.on.SetChecked(true)
+	base := "http://127.0.0.1:" + strconv.Itoa(port) + "/v1"
+	if want := "Serving at " + base; !strings.HasPrefix(sf.status.Text, want) || u.serving == nil || !sf.port.Disabled() {
+		t.Fatalf("after turning it on: %q (err %v), want %q", sf.status.Text, u.serveErr, want)
+	}
+	if code, _ := get(t, base+"/models", ""); code != http.StatusUnauthorized {
+		t.Errorf("GET /v1/models without the key: %d, want 401", code)
+	}
+	if code, body := get(t, base+"/models", "secret"); code != http.StatusOK || !strings.Contains(body, "tiny-a") {
+		t.Errorf("GET /v1/models: %d %s", code, body)
+	}
+	h.pump("the setting to be stored", func() bool {
+		s, _, err := u.store.LoadSettings()
+		return err == nil && s.Serve.Enabled && s.Serve.Port == port
+	})
+
+	sf.on.SetChecked(false)
+	h.pump("the server to stop", func() bool {
+		c := http.Client{}
+		_, err := c.Get(base + "/models")
+		return err != nil
+	})
+	if u.serving != nil || !strings.HasPrefix(sf.status.Text, "Off.") || sf.port.Disabled() {
+		t.Errorf("after turning it off: serving %v, %q", u.serving, sf.status.Text)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	sf.port.SetText(strconv.Itoa(busyPort))
+	sf.on.SetChecked(true)
+	want := "Port " + strconv.Itoa(busyPort) + " is in use"
+	if !strings.HasPrefix(sf.status.Text, want) || sf.on.Checked || u.serving != nil || u.settings.Serve.Enabled {
+		t.Errorf("on a busy port: checked %v, %q, want %q", sf.on.Checked, sf.status.Text, want)
+	}
+
+	sf.port.SetText("http")
+	sf.on.SetChecked(true)
+	if sf.on.Checked || !strings.Contains(sf.status.Text, "want a number") {
+		t.Errorf("a port of \"http\": checked %v, %q", sf.on.Checked, sf.status.Text)
+	}
+}
+
+// A window started with serving on serves the model once it is loaded, and a fake model
+// that cannot be shared gets a line saying why, under the chat.
+func TestServeAtStart(t *testing.T) {
+	port := freePort(t)
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
+	if h.u.serving == nil {
+		t.Fatalf("not serving at start: %v", h.u.serveErr)
+	}
+	if code, _ := get(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/health", ""); code != http.StatusOK {
+		t.Errorf("GET /health: %d", code)
+	}
+
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = store })
+	if h2.u.serving != nil || !strings.Contains(h2.u.chat.notice.Text, "Not serving on localhost") {
+		t.Errorf("fake engine: serving %v, notice %q", h2.u.serving, h2.u.chat.notice.Text)
+	}
+}
+
+// The backend list is what compute offers, Automatic first, and the sidebar shows the
+// backend the loaded model runs on, as the engine reports it.
+func TestBackendChoicesAndLabel(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng)
+	f := newSettingsForm(h.u)
+	var want []string
+	for _, c := range app.BackendChoices() {
+		want = append(want, c.Label)
+	}
+	if strings.Join(f.backend.Options, ",") != strings.Join(want, ",") || f.backend.Options[0] != "Automatic" ||
+		!strings.Contains(strings.Join(want, ","), "CPU") {
+		t.Errorf("backend list %v, want %v", f.backend.Options, want)
+	}
+	if got := h.u.sidebar.modelDetail.Text; !strings.Contains(got, eng.Info().Backend) {
+		t.Errorf("sidebar %q does not name the backend %q", got, eng.Info().Backend)
+	}
+}
