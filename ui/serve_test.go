@@ -98,6 +98,10 @@ func TestServeFromSettings(t *testing.T) {
 	if !strings.HasPrefix(sf.status.Text, want) || sf.on.Checked || u.serving != nil || u.settings.Serve.Enabled {
 		t.Errorf("on a busy port: checked %v, %q, want %q", sf.on.Checked, sf.status.Text, want)
 	}
+	h.pump("the setting to be stored", func() bool {
+		s, _, err := u.store.LoadSettings()
+		return err == nil && !s.Serve.Enabled && s.Serve.Port == busyPort
+	})
 
 	sf.port.SetText("http")
 	sf.on.SetChecked(true)
