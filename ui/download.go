@@ -208,6 +208,9 @@ type downloadView struct {
 	pauseB  *widget.Button
 	cancelB *widget.Button
 	content fyne.CanvasObject
+	// relayout, when set, lays out what holds the view again after rows came or went
+	// (wrapped labels know their height only once they have a width).
+	relayout func()
 }
 
 func newDownloadView(d *downloads) *downloadView {
@@ -228,7 +231,7 @@ func newDownloadView(d *downloads) *downloadView {
 	})
 	v.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.cancel)
 	v.active = container.NewVBox(v.title, v.bar, v.line, v.problem,
-		container.NewHBox(layout.NewSpacer(), v.pauseB, v.cancelB))
+		container.NewHBox(layout.NewSpacer(), v.pauseB, v.cancelB), widget.NewSeparator())
 	v.content = container.NewVBox(v.active, v.offers)
 	return v
 }
@@ -236,6 +239,13 @@ func newDownloadView(d *downloads) *downloadView {
 // render shows the whole state: the current download (running, paused or failed) and,
 // unless one runs, the other models to download.
 func (v *downloadView) render() {
+	v.fill()
+	if v.relayout != nil {
+		v.relayout()
+	}
+}
+
+func (v *downloadView) fill() {
 	d := v.d
 	v.offers.RemoveAll()
 	if d.repo != "" {
@@ -255,6 +265,9 @@ func (v *downloadView) render() {
 	}
 	for _, o := range d.offers {
 		if o.Repo != d.repo {
+			if len(v.offers.Objects) > 0 {
+				v.offers.Add(widget.NewSeparator())
+			}
 			v.offers.Add(v.offerRow(o))
 		}
 	}
@@ -366,14 +379,17 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	if o.Default {
 		b.Importance = widget.HighImportance
 	}
-	return container.NewBorder(nil, nil, nil, container.NewVBox(b), container.NewVBox(name, info, fit))
+	return container.NewBorder(nil, nil, nil, container.NewVBox(b),
+		container.NewVBox(container.NewHBox(name, fit), info))
 }
 
 // showDownloads opens the downloads in a dialog (the picker's Download… button).
 func (u *UI) showDownloads() {
 	v := u.downloads.newView()
+	body := container.New(fixedWidth{560}, v.content)
+	v.relayout = body.Refresh
 	u.downloads.reload()
-	d := dialog.NewCustom("Download a model", "Close", container.New(fixedWidth{560}, v.content), u.win)
+	d := dialog.NewCustom("Download a model", "Close", body, u.win)
 	d.SetOnClosed(func() { u.downloads.drop(v) })
 	d.Show()
 }

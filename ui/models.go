@@ -303,14 +303,27 @@ func newNoModelScreen(u *UI) *noModelScreen {
 		box.Add(container.New(fixedWidth{560}, s.downloads.content))
 		box.Add(widget.NewSeparator())
 	}
-	box.Add(container.New(fixedWidth{560}, s.text))
+	if u.opts.Downloader != nil {
+		// Where the window looked matters less once a download is offered: folded away.
+		box.Add(container.New(fixedWidth{560}, widget.NewAccordion(
+			widget.NewAccordionItem("Where Janus Desktop looked for models", s.text))))
+	} else {
+		box.Add(container.New(fixedWidth{560}, s.text))
+	}
 	buttons := container.NewHBox(layout.NewSpacer(), add, again)
 	if u.opts.Downloader == nil {
 		buttons.Add(u.downloadButton(func() {}))
 	}
 	buttons.Add(layout.NewSpacer())
 	box.Add(buttons)
-	s.content = container.NewVScroll(container.NewCenter(box))
+	scroll := container.NewVScroll(container.NewCenter(box))
+	s.content = scroll
+	if s.downloads != nil {
+		s.downloads.relayout = func() {
+			box.Refresh()
+			scroll.Refresh()
+		}
+	}
 	return s
 }
 
