@@ -17,6 +17,8 @@ import (
 	"time"
 
 	janus "github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/hub"
+	"github.com/janus-desktop/janus/app/hub/hubtest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
@@ -26,6 +28,7 @@ import (
 // images, and screenshots both views in the dark and the light theme with ImageMagick's
 // import, checking that the window is not blank. JANUS_SMOKE=1 runs it (make uitest does);
 // JANUS_UPDATE_SCREENSHOTS=1 also writes the screenshots to assets/screenshots/.
+// TestSmokeFirstRunDownload does the same for the first-run download screen.
 
 const (
 	smokeWidth, smokeHeight = 1200, 800 // the window's default size, which fills the screen
@@ -33,27 +36,15 @@ const (
 	composerX, composerY   = 700, 765
 	createTabX, createTabY = 378, 46
 	promptX, promptY       = 660, 100
+	resumeX, resumeY       = 868, 417 // on the first-run screen with a paused download
 )
 
 func TestSmokeUnderXvfb(t *testing.T) {
-	if os.Getenv("JANUS_SMOKE") != "1" {
-		t.Skip("set JANUS_SMOKE=1 to run the real app under Xvfb (make uitest does)")
-	}
-	for _, tool := range []string{"Xvfb", "xdotool", "import", "gcc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("smoke test needs %s (apt-get install xvfb xdotool imagemagick gcc libgl1-mesa-dev xorg-dev): %v", tool, err)
-		}
-	}
+	skipWithoutSmoke(t)
 	models := fixtures.Path(t, "models")
 	photo := fixtures.Path(t, "inputs", "synthetic_landscape_150x100.png")
-
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "janus-desktop")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the app with cgo: %v\n%s", err, out)
-	}
+	bin := buildApp(t, dir)
 
 	for _, variant := range []string{"dark", "light"} {
 		t.Run(variant, func(t *testing.T) {
@@ -64,7 +55,7 @@ func TestSmokeUnderXvfb(t *testing.T) {
 				t.Log("no GTK for Python (apt-get install python3-gi gir1.2-gtk-3.0): the image is given on the command line instead of dropped")
 				args = append(args, photo)
 			}
-			app := startApp(t, bin, display, variant, models, args...)
+			app := startApp(t, bin, display, variant, models, nil, args...)
 			app.waitLog(t, "model ready", 60*time.Second)
 			waitWindow(t, display, "Janus Desktop")
 			if drag {
@@ -104,6 +95,79 @@ func TestSmokeUnderXvfb(t *testing.T) {
 					copyFile(t, filepath.Join(dir, name), filepath.Join("assets", "screenshots", name))
 				}
 			}
+		})
+	}
+}
+
+// skipWithoutSmoke skips t unless JANUS_SMOKE=1 and the tools the smoke tests drive are here.
+func skipWithoutSmoke(t *testing.T) {
+	t.Helper()
+	if os.Getenv("JANUS_SMOKE") != "1" {
+		t.Skip("set JANUS_SMOKE=1 to run the real app under Xvfb (make uitest does)")
+	}
+	for _, tool := range []string{"Xvfb", "xdotool", "import", "gcc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("smoke test needs %s (apt-get install xvfb xdotool imagemagick gcc libgl1-mesa-dev xorg-dev): %v", tool, err)
+		}
+	}
+}
+
+// buildApp builds the app with cgo into dir.
+func buildApp(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "janus-desktop")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the app with cgo: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// The first run without a model, in both themes: the app finds none, offers the downloads
+// from a hub-like server (tiny-a served as Janus-Pro-1B) and shows the download an earlier
+// run paused, ready to resume (screenshotted as download-VARIANT.png); Resume finishes it
+// and the model loads.
+func TestSmokeFirstRunDownload(t *testing.T) {
+	skipWithoutSmoke(t)
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	dir := t.TempDir()
+	bin := buildApp(t, dir)
+
+	for _, variant := range []string{"dark", "light"} {
+		t.Run(variant, func(t *testing.T) {
+			// An earlier run downloaded 3 MB and was closed: the cache holds the partial file.
+			cache := filepath.Join(t.TempDir(), "hub")
+			stalled := make(chan struct{})
+			s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 3_000_000, Stalled: stalled})
+			c := &hub.Client{Endpoint: s.URL, Cache: cache, Backoff: time.Millisecond}
+			job := janus.StartDownload(context.Background(), hub.NewDownloader(c), hub.DefaultRepo, nil)
+			<-stalled
+			time.Sleep(500 * time.Millisecond) // what was sent reaches the partial file
+			job.Cancel()
+			job.Wait()
+
+			display := startXvfb(t)
+			env := []string{"HF_ENDPOINT=" + s.URL, "HF_HUB_CACHE=" + cache}
+			app := startApp(t, bin, display, variant, t.TempDir(), env)
+			app.waitLog(t, "download offers", 60*time.Second)
+			waitWindow(t, display, "Janus Desktop")
+			if !strings.Contains(app.logs(), "paused="+hub.DefaultRepo) {
+				t.Errorf("the partial download is not shown paused:\n%s", app.logs())
+			}
+			name := "download-" + variant + ".png"
+			img := screenshot(t, display, filepath.Join(dir, name))
+			if sd := stddev(img); sd < 10 {
+				t.Errorf("%s is nearly blank (pixel standard deviation %.1f)", name, sd)
+			}
+			if os.Getenv("JANUS_UPDATE_SCREENSHOTS") == "1" {
+				copyFile(t, filepath.Join(dir, name), filepath.Join("assets", "screenshots", name))
+			}
+
+			// Resume: the rest arrives and the model loads.
+			xdotool(t, display, "mousemove", resumeX, resumeY, "click", 1)
+			app.waitLog(t, "model ready", 120*time.Second)
 		})
 	}
 }
@@ -169,7 +233,7 @@ func (a *runningApp) waitLog(t *testing.T, s string, timeout time.Duration) {
 	}
 }
 
-func startApp(t *testing.T, bin, display, variant, models string, args ...string) *runningApp {
+func startApp(t *testing.T, bin, display, variant, models string, env []string, args ...string) *runningApp {
 	t.Helper()
 	a := &runningApp{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -187,6 +251,7 @@ func startApp(t *testing.T, bin, display, variant, models string, args ...string
 	}
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "FYNE_THEME="+variant, "FYNE_SCALE=1",
 		"LANG=en_US.UTF-8", "JANUS_MODELS="+models, "JANUS_DATA="+data, "HOME="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = a, a
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the app: %v", err)

@@ -3,7 +3,9 @@ package ui
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +36,9 @@ type downloads struct {
 	job      *app.DownloadJob
 	progress app.Progress
 	err      error
+	// stopped are paused or cancelled jobs that may still be closing their files; the
+	// window waits for them when it closes.
+	stopped []*app.DownloadJob
 
 	// latest holds the newest progress of the job until the UI goroutine takes it, so that
 	// a fast download sends one update per frame, not one per network read.
@@ -67,6 +72,7 @@ func (d *downloads) reload() {
 				}
 			}
 			d.looked = true
+			slog.Info("download offers", "n", len(offers), "paused", d.repo, "err", err)
 			d.render()
 		})
 	}()
@@ -127,20 +133,41 @@ func (d *downloads) onProgress(p app.Progress) {
 
 // pause stops the download; what it fetched stays for resume, in this run or the next.
 func (d *downloads) pause() {
+	d.stop()
+	d.render()
+}
+
+// stop cancels the running job, if any.
+func (d *downloads) stop() {
 	if d.job != nil {
 		d.job.Cancel()
+		d.stopped = append(d.stopped, d.job)
 		d.job = nil
 	}
-	d.render()
+	d.stopped = slices.DeleteFunc(d.stopped, func(j *app.DownloadJob) bool {
+		select {
+		case <-j.Done():
+			return true
+		default:
+			return false
+		}
+	})
+}
+
+// close stops the download and waits until every job has closed its files (the window
+// is closing).
+func (d *downloads) close() {
+	d.stop()
+	for _, j := range d.stopped {
+		<-j.Done()
+	}
+	d.stopped = nil
 }
 
 // cancel stops the download and puts the offers back; the partial files stay in the cache
 // (the offer then says how much is there) so nothing fetched is thrown away.
 func (d *downloads) cancel() {
-	if d.job != nil {
-		d.job.Cancel()
-		d.job = nil
-	}
+	d.stop()
 	d.repo, d.err = "", nil
 	d.render()
 	d.reload()

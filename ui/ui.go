@@ -158,10 +158,7 @@ func (u *UI) shutdown() {
 	if u.loading != nil {
 		u.loading.Cancel()
 	}
-	if job := u.downloads.job; job != nil {
-		job.Cancel() // a pause: the next start continues it
-		<-job.Done()
-	}
+	u.downloads.close() // a pause: the next start continues it
 	u.chat.close()
 	if job := u.create.job; job != nil {
 		job.Cancel()
