@@ -305,7 +305,9 @@ func (r *readmeSubst) runCurl(t *testing.T, c readmeCommand) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile("photo.png", img, 0o644)
+	if err := os.WriteFile("photo.png", img, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	script := strings.ReplaceAll(c.raw, "http://127.0.0.1:8765", r.serveURL)
 	cmd := exec.Command("bash", "-o", "pipefail", "-c", script)
 	var out, errOut bytes.Buffer
