@@ -28,7 +28,7 @@ import (
 // images, and screenshots both views in the dark and the light theme with ImageMagick's
 // import, checking that the window is not blank. JANUS_SMOKE=1 runs it (make uitest does);
 // JANUS_UPDATE_SCREENSHOTS=1 also writes the screenshots to assets/screenshots/.
-// TestSmokeFirstRunDownload does the same for the first-run download screen.
+// Its first-run-download part does the same for the first-run download screen.
 
 const (
 	smokeWidth, smokeHeight = 1200, 800 // the window's default size, which fills the screen
@@ -97,6 +97,7 @@ func TestSmokeUnderXvfb(t *testing.T) {
 			}
 		})
 	}
+	t.Run("first-run-download", func(t *testing.T) { smokeFirstRunDownload(t, bin, dir) })
 }
 
 // skipWithoutSmoke skips t unless JANUS_SMOKE=1 and the tools the smoke tests drive are here.
@@ -124,16 +125,13 @@ func buildApp(t *testing.T, dir string) string {
 	return bin
 }
 
-// The first run without a model, in both themes: the app finds none, offers the downloads
+// smokeFirstRunDownload is the first run without a model, in both themes: the app finds none, offers the downloads
 // from a hub-like server (tiny-a served as Janus-Pro-1B) and shows the download an earlier
 // run paused, ready to resume (screenshotted as download-VARIANT.png); Resume finishes it
 // and the model loads.
-func TestSmokeFirstRunDownload(t *testing.T) {
-	skipWithoutSmoke(t)
+func smokeFirstRunDownload(t *testing.T, bin, dir string) {
 	s := hubtest.New(t)
 	s.AddTinyA(t, hub.DefaultRepo)
-	dir := t.TempDir()
-	bin := buildApp(t, dir)
 
 	for _, variant := range []string{"dark", "light"} {
 		t.Run(variant, func(t *testing.T) {

@@ -294,12 +294,21 @@ func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
 	if e != nil {
 		info := e.Info()
 		s.modelName.SetText(info.Name)
-		detail := info.Backend
-		if info.MemoryBytes > 0 {
-			detail += " · " + formatBytes(info.MemoryBytes)
-		}
+		// The backend gets a line of its own ("CPU · 8 threads · AVX-512", "Metal · Apple
+		// M2"): split across lines with the family and memory, it wrapped mid-fact.
+		var facts []string
 		if info.Family != "" {
-			detail = info.Family + " · " + detail
+			facts = append(facts, info.Family)
+		}
+		if info.MemoryBytes > 0 {
+			facts = append(facts, formatBytes(info.MemoryBytes))
+		}
+		detail := strings.Join(facts, " · ")
+		if info.Backend != "" {
+			if detail != "" {
+				detail += "\n"
+			}
+			detail += info.Backend
 		}
 		s.modelDetail.SetText(detail)
 		s.modelBar.Hide()
