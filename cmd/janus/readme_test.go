@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,8 @@ import (
 //   - curl: run by bash against that server (needs bash, curl, jq and base64).
 //   - make: each target must be one of the Makefile's.
 //   - go test (also in the text's inline code): the packages, and the tests or benchmarks
-//     that -run and -bench select, must exist.
+//     that -run and -bench select, must exist; of inline go build, run, generate and vet,
+//     the packages.
 //   - cd ../shared/bench && python3 torch_peer.py: the script must take every flag given.
 //
 // Inline `janus CMD ...` code in the text is run with -h added: the command and its flags
@@ -367,15 +369,16 @@ func checkMakeTargets(t *testing.T, root, line string, targets []readmeWord) {
 }
 
 // checkGoTest checks a `go test` line: its packages exist, and -run and -bench select
-// tests or benchmarks that exist in them (^$ selects none, on purpose).
+// tests or benchmarks that exist in them (^$ selects none, on purpose). Of go build, run,
+// generate and vet lines it checks the packages.
 func checkGoTest(t *testing.T, root, line string) {
 	t.Helper()
 	ws := strings.Fields(line)
 	for len(ws) > 0 && strings.Contains(ws[0], "=") {
 		ws = ws[1:] // GOARCH=arm64 and the like
 	}
-	if len(ws) < 2 || ws[0] != "go" || ws[1] != "test" {
-		t.Errorf("README %q: only go test lines are checked here", line)
+	if len(ws) < 3 || ws[0] != "go" || !slices.Contains([]string{"test", "build", "run", "generate", "vet"}, ws[1]) {
+		t.Errorf("README %q: only go test, build, run, generate and vet lines are checked here", line)
 		return
 	}
 	var pkgs []string // folders; a trailing /... takes the folders below too
@@ -526,12 +529,13 @@ func TestReadmeInlineCommands(t *testing.T) {
 			}
 		case w[0].text == "make" && len(w) > 1:
 			checkMakeTargets(t, root, span, w[1:])
-		case w[0].text == "go" && len(w) > 2 && w[1].text == "test":
+		case w[0].text == "go" && len(w) > 2 && slices.Contains([]string{"test", "build", "run", "generate", "vet"}, w[1].text):
 			checkGoTest(t, root, span)
 		default:
 			continue
 		}
 		n++
+		t.Logf("checked: %s", span)
 	}
 	if n < 10 {
 		t.Errorf("checked %d inline commands, want the README's (is it parsed right?)", n)
