@@ -413,10 +413,12 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 // showDownloads opens the downloads in a dialog (the picker's Download… button).
 func (u *UI) showDownloads() {
 	v := u.downloads.newView()
-	body := container.New(fixedWidth{560}, v.content)
+	body := container.NewVScroll(container.New(fixedWidth{560}, v.content))
 	v.relayout = body.Refresh
 	u.downloads.reload()
 	d := dialog.NewCustom("Download a model", "Close", body, u.win)
 	d.SetOnClosed(func() { u.downloads.drop(v) })
+	// Sized for the three offers up front: the rows arrive after the dialog opens.
+	d.Resize(u.dialogSize(fyne.NewSize(620, 640)))
 	d.Show()
 }

@@ -156,7 +156,9 @@ func (f *settingsForm) settings() (app.Settings, error) {
 func (u *UI) showSettings() {
 	f := newSettingsForm(u)
 	u.serveStatus = f.serve.show
-	d := dialog.NewForm("Settings", "Save", "Cancel", f.items(), func(ok bool) {
+	// A scrolling form: the settings are taller than the smallest window.
+	form := widget.NewForm(f.items()...)
+	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVScroll(form), func(ok bool) {
 		if !ok {
 			return
 		}
@@ -168,8 +170,18 @@ func (u *UI) showSettings() {
 		u.applySettings(ns)
 	}, u.win)
 	d.SetOnClosed(func() { u.serveStatus = nil })
-	d.Resize(fyne.NewSize(640, 700))
+	d.Resize(u.dialogSize(fyne.NewSize(640, 720)))
 	d.Show()
+}
+
+// dialogSize is want, or less in a window too small for it.
+func (u *UI) dialogSize(want fyne.Size) fyne.Size {
+	win := u.win.Canvas().Size()
+	if win.Width <= 0 || win.Height <= 0 {
+		return want
+	}
+	margin := 2 * theme.Padding() * 4
+	return fyne.NewSize(min(want.Width, win.Width-margin), min(want.Height, win.Height-margin))
 }
 
 // applySettings makes ns current and saves it off the UI goroutine.

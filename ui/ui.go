@@ -1,7 +1,8 @@
 // Package ui is the Janus Desktop window: a sidebar (new chat, new image, the history, the
 // model in use) beside two views, Chat (questions about dropped images, answers streaming in)
 // and Create (prompt-to-image with live previews). One file per screen: chat.go, canvas.go,
-// sidebar.go, models.go, settings.go; this file assembles them.
+// sidebar.go, models.go (the picker and the no-model screen), download.go, settings.go (with
+// serve.go, "Serve on localhost"); this file assembles them.
 //
 // The views hold no model logic: sessions, jobs, the history store, settings and model
 // discovery are package app's. Every long task runs on a job goroutine, and everything it
