@@ -8,10 +8,9 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"unicode/utf8"
+
+	"github.com/janus-desktop/janus/internal/atomicfile"
 )
 
 // TextField is one PNG text chunk: a keyword (1-79 Latin-1 characters, for example
@@ -168,75 +167,18 @@ func fromLatin1(b []byte) string {
 	return string(r)
 }
 
-// WritePNG writes img with its text fields (see EncodePNG) to path atomically: into a
-// temporary file in the same folder, synced, then moved into place, so a crash never
-// leaves a partial image. Without overwrite an existing path is left alone and the error
-// wraps ErrExists.
-func WritePNG(path string, img image.Image, text []TextField, overwrite bool) (err error) {
+// WritePNG writes img with its text fields (see EncodePNG) to path atomically (temporary
+// file in the same folder, fsync, rename, fsync of the folder), so a crash never leaves a
+// partial image. Without overwrite an existing path is left alone and the error wraps
+// ErrExists.
+func WritePNG(path string, img image.Image, text []TextField, overwrite bool) error {
 	data, err := EncodePNG(img, text)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("write %s: %w", path, ErrExists)
-		}
+	err = atomicfile.Write(path, data, atomicfile.Options{NoOverwrite: !overwrite})
+	if errors.Is(err, atomicfile.ErrExists) {
+		return fmt.Errorf("write %s: %w", path, ErrExists)
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, tempPattern(path))
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmpName, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", tmpName, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmpName, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmpName, err)
-	}
-	if overwrite {
-		if err = os.Rename(tmpName, path); err != nil {
-			return fmt.Errorf("move %s into place: %w", path, err)
-		}
-	} else {
-		// A hard link fails if path appeared meanwhile, which a rename would clobber.
-		err = os.Link(tmpName, path)
-		switch {
-		case err == nil:
-			os.Remove(tmpName)
-		case errors.Is(err, fs.ErrExist):
-			return fmt.Errorf("write %s: %w", path, ErrExists)
-		default:
-			// Filesystems without hard links (FAT, some network shares): check, then rename.
-			if _, statErr := os.Lstat(path); statErr == nil {
-				return fmt.Errorf("write %s: %w", path, ErrExists)
-			}
-			if err = os.Rename(tmpName, path); err != nil {
-				return fmt.Errorf("move %s into place: %w", path, err)
-			}
-		}
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes the new directory entry durable where the OS allows syncing a directory;
-// failing to is not an error, the file itself is already synced.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	return err
 }

@@ -14,11 +14,7 @@ import (
 // an image, so a younger one may belong to a run still writing into the same folder.
 const StaleTempAge = 10 * time.Minute
 
-// tempPattern is the os.CreateTemp pattern of WritePNG's temporary file for path: hidden,
-// beside the image, so that the final rename stays on one filesystem.
-func tempPattern(path string) string { return "." + filepath.Base(path) + ".*.tmp" }
-
-// tempName matches the names tempPattern gives for a PNG: ".NAME.png.DIGITS.tmp" (os.CreateTemp
+// tempName matches the names atomicfile.TempPattern gives for a PNG: ".NAME.png.DIGITS.tmp" (os.CreateTemp
 // puts decimal digits where the pattern has its *).
 var tempName = regexp.MustCompile(`^\..+\.(?i:png)\.[0-9]+\.tmp$`)
 

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/janus-desktop/janus/internal/atomicfile"
 )
 
 // TestRemoveStaleTemps: only old files named like WritePNG's temporary files go; a real
@@ -78,7 +80,7 @@ func TestRemoveStaleTemps(t *testing.T) {
 	}
 
 	// The pattern is the one WritePNG uses: a temporary file it makes is recognised.
-	f, err := os.CreateTemp(dir, tempPattern(filepath.Join(dir, "image.png")))
+	f, err := os.CreateTemp(dir, atomicfile.TempPattern(filepath.Join(dir, "image.png")))
 	if err != nil {
 		t.Fatal(err)
 	}
