@@ -14,7 +14,7 @@ import (
 )
 
 // ErrExists is wrapped by Write when Options.NoOverwrite is set and the target exists.
-var ErrExists = fs.ErrExist
+var ErrExists = errors.New("file already exists")
 
 // Options adjust Write. The zero value overwrites, with mode 0644, through a temporary file
 // beside the target.

@@ -23,7 +23,7 @@ type TextField struct {
 }
 
 // ErrExists is wrapped by WritePNG when the target exists and overwriting was not asked for.
-var ErrExists = errors.New("file already exists")
+var ErrExists = atomicfile.ErrExists
 
 const pngSignature = "\x89PNG\r\n\x1a\n"
 
@@ -176,9 +176,5 @@ func WritePNG(path string, img image.Image, text []TextField, overwrite bool) er
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	err = atomicfile.Write(path, data, atomicfile.Options{NoOverwrite: !overwrite})
-	if errors.Is(err, atomicfile.ErrExists) {
-		return fmt.Errorf("write %s: %w", path, ErrExists)
-	}
-	return err
+	return atomicfile.Write(path, data, atomicfile.Options{NoOverwrite: !overwrite})
 }
