@@ -46,6 +46,7 @@ func (u *UI) startServing() {
 func (u *UI) detachServing() *api.Serving {
 	v := u.serving
 	u.serving = nil
+	u.showServeStatus()
 	return v
 }
 
@@ -62,8 +63,13 @@ func stopServe(v *api.Serving) {
 	}
 }
 
-// showServeStatus tells the open settings dialog what the server does.
+// showServeStatus tells the sidebar and the open settings dialog what the server does.
 func (u *UI) showServeStatus() {
+	url := ""
+	if u.serving != nil {
+		url = u.serving.URL()
+	}
+	u.sidebar.showServing(url)
 	if u.serveStatus != nil {
 		u.serveStatus()
 	}

@@ -65,6 +65,9 @@ func TestServeFromSettings(t *testing.T) {
 	if want := "Serving at " + base; !strings.HasPrefix(sf.status.Text, want) || u.serving == nil || !sf.port.Disabled() {
 		t.Fatalf("after turning it on: %q (err %v), want %q", sf.status.Text, u.serveErr, want)
 	}
+	if !u.sidebar.serving.Visible() || !strings.Contains(u.sidebar.serving.Text, "127.0.0.1:"+strconv.Itoa(port)) {
+		t.Errorf("the sidebar does not say where the API is: %q", u.sidebar.serving.Text)
+	}
 	if code, _ := get(t, base+"/models", ""); code != http.StatusUnauthorized {
 		t.Errorf("GET /v1/models without the key: %d, want 401", code)
 	}
@@ -82,7 +85,7 @@ func TestServeFromSettings(t *testing.T) {
 		_, err := c.Get(base + "/models")
 		return err != nil
 	})
-	if u.serving != nil || !strings.HasPrefix(sf.status.Text, "Off.") || sf.port.Disabled() {
+	if u.serving != nil || !strings.HasPrefix(sf.status.Text, "Off.") || sf.port.Disabled() || u.sidebar.serving.Visible() {
 		t.Errorf("after turning it off: serving %v, %q", u.serving, sf.status.Text)
 	}
 

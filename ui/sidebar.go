@@ -32,6 +32,8 @@ type sidebar struct {
 	modelDetail *widget.Label
 	modelBar    *widget.ProgressBar
 	cancelB     *widget.Button
+	// serving says where "Serve on localhost" answers, hidden while it is off.
+	serving *widget.Label
 
 	content fyne.CanvasObject
 }
@@ -62,9 +64,14 @@ func newSidebar(u *UI) *sidebar {
 	s.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { u.cancelLoad() })
 	s.cancelB.Importance = widget.LowImportance
 	s.cancelB.Hide()
+	s.serving = widget.NewLabel("")
+	s.serving.SizeName = theme.SizeNameCaptionText
+	s.serving.Importance = widget.SuccessImportance
+	s.serving.Truncation = fyne.TextTruncateEllipsis
+	s.serving.Hide()
 	modelBox := newTapTarget(container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewIcon(theme.ComputerIcon()), nil, s.modelName),
-		s.modelDetail, s.modelBar), u.showModelPicker)
+		s.modelDetail, s.serving, s.modelBar), u.showModelPicker)
 	settingsB := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.showSettings)
 	modelsB := widget.NewButtonWithIcon("Models", theme.StorageIcon(), u.showModelPicker)
 	settingsB.Importance, modelsB.Importance = widget.LowImportance, widget.LowImportance
@@ -325,6 +332,16 @@ func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
 		s.modelBar.Hide()
 		s.cancelB.Hide()
 	}
+}
+
+// showServing shows the API's URL while the app serves it ("" hides the line).
+func (s *sidebar) showServing(url string) {
+	if url == "" {
+		s.serving.Hide()
+		return
+	}
+	s.serving.SetText("API: " + strings.TrimPrefix(url, "http://"))
+	s.serving.Show()
 }
 
 // formatBytes writes n for people in decimal units, as the hub and the system's file
