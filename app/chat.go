@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -305,19 +304,39 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	}
 
 	refs := make([]ImageRef, len(paths))
+	var newImages []storedImage
 	for i, p := range paths {
-		ref, err := s.importImage(p)
+		ref, data, err := readAttachment(p)
 		if err != nil {
 			return fail(err)
 		}
 		refs[i] = ref
+		// The reply reads the picture from where it was attached until the store has it
+		// (not at all when the chat was deleted meanwhile).
+		s.mu.Lock()
+		s.paths[ref.SHA256] = p
+		s.mu.Unlock()
+		if s.store != nil {
+			newImages = append(newImages, storedImage{ref, data})
+		}
 	}
 	s.mu.Lock()
 	s.rec.Messages[qi].Images = refs
 	question := s.rec.Messages[qi]
 	s.mu.Unlock()
-	if err := s.save(); err != nil {
+	// The images and the record that mentions them are written together, so that a Delete
+	// of another chat with the same picture cannot sweep it in between.
+	if err := s.saveWith(newImages); err != nil {
 		return fail(err)
+	}
+	if s.store != nil {
+		for _, ref := range refs {
+			if s.store.stored(ref) {
+				if _, err := s.store.ThumbnailPath(ref); err != nil {
+					return fail(err)
+				}
+			}
+		}
 	}
 	if cb.OnQuestion != nil {
 		cb.OnQuestion(qi, question)
@@ -397,22 +416,6 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	return nil
 }
 
-// importImage copies an attached file into the store (or, without one, remembers where it
-// is) and returns its reference.
-func (s *ChatSession) importImage(path string) (ImageRef, error) {
-	if s.store != nil {
-		return s.store.ImportImage(path)
-	}
-	ref, _, err := readAttachment(path)
-	if err != nil {
-		return ImageRef{}, err
-	}
-	s.mu.Lock()
-	s.paths[ref.SHA256] = path
-	s.mu.Unlock()
-	return ref, nil
-}
-
 // prepare decodes the images of refs for engine, once per image and engine.
 func (s *ChatSession) prepare(engine Engine, refs []ImageRef) ([]*model.Image, error) {
 	out := make([]*model.Image, len(refs))
@@ -422,6 +425,11 @@ func (s *ChatSession) prepare(engine Engine, refs []ImageRef) ([]*model.Image, e
 		s.mu.Unlock()
 		if img == nil {
 			path := s.ImagePath(ref)
+			if s.store != nil && !s.store.stored(ref) {
+				s.mu.Lock()
+				path = s.paths[ref.SHA256]
+				s.mu.Unlock()
+			}
 			if path == "" {
 				return nil, fmt.Errorf("the image %s of this chat is missing", ref.Name)
 			}
@@ -480,31 +488,18 @@ func (s *ChatSession) conversation(engine Engine, qi int) (Conversation, error) 
 
 // save writes the chat to the store, unless there is none or the user deleted the chat. The
 // files are written outside s.mu, so the window's calls never wait for a disk.
-func (s *ChatSession) save() error {
+func (s *ChatSession) save() error { return s.saveWith(nil) }
+
+// saveWith is save, storing images (new attachments of the chat) with the record. Whether the
+// chat was deleted, the title the history list gave it and the write are settled under the
+// store's lock (Store.saveChat).
+func (s *ChatSession) saveWith(images []storedImage) error {
 	if s.store == nil {
 		return nil
 	}
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
-	saved, id := s.saved, s.rec.ID
-	s.mu.Unlock()
-	diskTitle := ""
-	if saved {
-		// The title may have been changed in the history list, and a deleted chat stays
-		// deleted.
-		disk, err := s.store.LoadChat(id)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err == nil {
-			diskTitle = disk.Title
-		}
-	}
-	s.mu.Lock()
-	if diskTitle != "" {
-		s.rec.Title = diskTitle
-	}
 	if s.rec.Title == "" {
 		s.rec.Title = s.title()
 	}
@@ -514,12 +509,20 @@ func (s *ChatSession) save() error {
 	s.rec.Answer = AnswerSettings{MaxNewTokens: s.opts.MaxNewTokens, Temperature: s.opts.Temperature, TopP: s.opts.TopP}
 	rec := s.rec
 	rec.Messages = slices.Clone(s.rec.Messages)
+	if !s.saved {
+		rec.ID = "" // a new chat: the store names it
+	}
 	s.mu.Unlock()
-	if err := s.store.SaveChat(&rec); err != nil {
+	written, err := s.store.saveChat(&rec, images)
+	if err != nil {
 		return fmt.Errorf("the chat could not be saved: %w", err)
+	}
+	if !written {
+		return nil // deleted by the user: it stays deleted
 	}
 	s.mu.Lock()
 	s.rec.ID, s.rec.Created, s.rec.Updated, s.rec.Version = rec.ID, rec.Created, rec.Updated, rec.Version
+	s.rec.Title = rec.Title
 	s.saved = true
 	s.mu.Unlock()
 	return nil

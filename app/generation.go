@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -311,23 +312,30 @@ func finishGeneration(req GenerationRequest, st GenerationSettings, modelName st
 		return images, "", nil
 	}
 	set := &ImageSet{Title: titleFrom(st.Prompt), Model: modelName, Settings: st}
+	pngs := make([]storedImage, len(images))
 	for i := range images {
 		data, err := imageproc.EncodePNG(images[i].Image, images[i].Meta.PNGText())
 		if err != nil {
 			return images, "", err
 		}
-		ref, err := req.Store.PutImage(data)
+		ref, err := encodedRef(data)
 		if err != nil {
 			return images, "", err
 		}
-		if _, err := req.Store.ThumbnailPath(ref); err != nil {
-			return images, "", err
-		}
+		pngs[i] = storedImage{ref, data}
 		images[i].Ref = ref
 		set.Images = append(set.Images, SetImage{Image: ref, Seed: images[i].Seed})
 	}
-	if err := req.Store.SaveSet(set); err != nil {
+	// The PNGs and the set are written together, so that a Delete of another set with the
+	// same picture cannot sweep it in between.
+	if err := req.Store.saveSet(set, pngs); err != nil {
 		return images, "", err
+	}
+	// The set is saved: a thumbnail that cannot be made now is made again when first shown.
+	for _, im := range pngs {
+		if _, err := req.Store.ThumbnailPath(im.ref); err != nil {
+			slog.Warn("thumbnail of a generated image", "set", set.ID, "err", err)
+		}
 	}
 	return images, set.ID, nil
 }

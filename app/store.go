@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -133,12 +134,15 @@ func (p Problem) Unwrap() error { return p.Err }
 
 // Store is the history folder: chats, image sets, the images they refer to, and
 // settings.json. Every write is atomic (temporary file, fsync, rename, fsync of the folder),
-// so a crash at any moment leaves each file either as it was or complete. Its methods may be
-// called from any goroutine; they read and write files, so a window calls them off its UI
-// goroutine.
+// so a crash at any moment leaves each file either as it was or complete; files are the
+// user's only (0600, folders 0700). Its methods may be called from any goroutine; they read
+// and write files, so a window calls them off its UI goroutine.
 type Store struct {
 	root string
-	// mu orders the read-modify-write methods (Rename, Delete, settings) against each other.
+	// mu is held by every write: images, records, settings, thumbnails, and Delete's sweep of
+	// the images no record mentions. A record and the new images it refers to are written
+	// under one hold (saveChat, saveSet), so the sweep never sees the images without the
+	// record and removes them.
 	mu sync.Mutex
 }
 
@@ -155,15 +159,23 @@ const (
 const staleTempAge = time.Hour
 
 // OpenStore opens (creating when needed) the history folder root. Temporary files a crash
-// left behind are removed.
+// left behind are removed. The store's folders (and settings.json) that an earlier version
+// made readable by others are made private.
 func OpenStore(root string) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("open history: no folder given")
 	}
 	for _, d := range []string{chatsDir, setsDir, imagesDir, thumbsDir} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+		p := filepath.Join(root, d)
+		if err := os.MkdirAll(p, storeDirPerm); err != nil {
 			return nil, fmt.Errorf("open history: %w", err)
 		}
+		if err := makePrivate(p, storeDirPerm); err != nil {
+			return nil, fmt.Errorf("open history: %w", err)
+		}
+	}
+	if err := makePrivate(filepath.Join(root, SettingsFile), storeFilePerm); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open history: %w", err)
 	}
 	for _, d := range []string{".", chatsDir, setsDir, imagesDir, thumbsDir} {
 		tmps, _ := filepath.Glob(filepath.Join(root, d, ".*.tmp"))
@@ -174,6 +186,18 @@ func OpenStore(root string) (*Store, error) {
 		}
 	}
 	return &Store{root: root}, nil
+}
+
+// makePrivate takes the group's and others' permissions off path, leaving it as perm.
+func makePrivate(path string, perm fs.FileMode) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 == 0 || runtime.GOOS == "windows" {
+		return nil
+	}
+	return os.Chmod(path, perm)
 }
 
 // Root is the store's folder.
@@ -229,17 +253,85 @@ func (s *Store) recordPath(kind Kind, id string) string {
 }
 
 // SaveChat writes c, setting its Version, its ID and Created when empty, and Updated to now.
+// Its images must be in the store already; Delete may remove images no record mentions, so a
+// caller with new images stores them with the record (ChatSession does).
 func (s *Store) SaveChat(c *ChatRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.saveRecord(KindChat, &c.ID, &c.Created, &c.Updated, &c.Version, c)
 }
 
 // SaveSet writes set, as SaveChat does.
 func (s *Store) SaveSet(set *ImageSet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.saveRecord(KindImageSet, &set.ID, &set.Created, &set.Updated, &set.Version, set)
 }
 
+// SaveChatUnlessDeleted writes c as SaveChat does, unless c was saved before (it has an ID)
+// and its file is gone: the user deleted the chat, which then stays deleted (saved is false,
+// and c is unchanged). A title the file has (a Rename from the history list) replaces c's.
+// The check and the write happen under the store's lock, so a Delete cannot fall between
+// them.
+func (s *Store) SaveChatUnlessDeleted(c *ChatRecord) (saved bool, err error) {
+	return s.saveChat(c, nil)
+}
+
+// storedImage is an image to write with the record that refers to it.
+type storedImage struct {
+	ref  ImageRef
+	data []byte
+}
+
+// saveChat is SaveChatUnlessDeleted writing images (the chat's new attachments) first.
+func (s *Store) saveChat(c *ChatRecord, images []storedImage) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.ID != "" {
+		if err := checkID(c.ID); err != nil {
+			return false, err
+		}
+		disk, err := s.LoadChat(c.ID)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		// A file that cannot be read was set aside; c replaces it.
+		if err == nil && disk.Title != "" {
+			c.Title = disk.Title
+		}
+	}
+	if err := s.putAll(images); err != nil {
+		return false, err
+	}
+	if err := s.saveRecord(KindChat, &c.ID, &c.Created, &c.Updated, &c.Version, c); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// saveSet writes the images of a new image set (PNG bytes, by the refs set.Images give) and
+// then set, under one hold of the store's lock.
+func (s *Store) saveSet(set *ImageSet, images []storedImage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.putAll(images); err != nil {
+		return err
+	}
+	return s.saveRecord(KindImageSet, &set.ID, &set.Created, &set.Updated, &set.Version, set)
+}
+
+// putAll stores images (s.mu held).
+func (s *Store) putAll(images []storedImage) error {
+	for _, im := range images {
+		if err := s.put(im.ref, im.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // saveRecord stamps the header fields every history record has (passed by address, since
-// ChatRecord and ImageSet share them by name only) and writes v.
+// ChatRecord and ImageSet share them by name only) and writes v (s.mu held).
 func (s *Store) saveRecord(kind Kind, id *string, created, updated *time.Time, version *int, v any) error {
 	if *id == "" {
 		*id = NewID(kind)
@@ -448,14 +540,14 @@ func (s *Store) Rename(id, title string) error {
 			return err
 		}
 		c.Title = title
-		return s.SaveChat(c)
+		return s.saveRecord(KindChat, &c.ID, &c.Created, &c.Updated, &c.Version, c)
 	}
 	set, err := s.LoadSet(id)
 	if err != nil {
 		return err
 	}
 	set.Title = title
-	return s.SaveSet(set)
+	return s.saveRecord(KindImageSet, &set.ID, &set.Created, &set.Updated, &set.Version, set)
 }
 
 // Delete removes entry id, and the images and thumbnails no other history file (readable or
@@ -505,7 +597,7 @@ func digestsIn(data []byte) []string {
 }
 
 // removeUnreferenced removes the stored images (and thumbnails) of digests that no file in
-// chats/ or sets/ mentions. Failing to remove one only leaves a file behind.
+// chats/ or sets/ mentions (s.mu held). Failing to remove one only leaves a file behind.
 func (s *Store) removeUnreferenced(digests []string) {
 	if len(digests) == 0 {
 		return
@@ -539,15 +631,6 @@ func (s *Store) removeUnreferenced(digests []string) {
 	}
 }
 
-// writeFileMkdir is writeFileAtomic, making the folder first when someone removed it while
-// the app runs (clearing the history by hand).
-func writeFileMkdir(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return writeFileAtomic(path, data)
-}
-
 // formatExt is the file extension of an image.DecodeConfig format name ("" for others).
 func formatExt(format string) string {
 	switch format {
@@ -561,13 +644,16 @@ func formatExt(format string) string {
 
 // ImportImage copies the image file at path into the store (content-addressed: importing
 // the same bytes twice keeps one file) after checking it with CheckImageFile, and makes its
-// thumbnail.
+// thumbnail. Until a record mentions it, a Delete may remove it again (see SaveChat).
 func (s *Store) ImportImage(path string) (ImageRef, error) {
 	ref, data, err := readAttachment(path)
 	if err != nil {
 		return ImageRef{}, err
 	}
-	if err := s.put(ref, data); err != nil {
+	s.mu.Lock()
+	err = s.put(ref, data)
+	s.mu.Unlock()
+	if err != nil {
 		return ImageRef{}, err
 	}
 	if _, err := s.ThumbnailPath(ref); err != nil {
@@ -576,17 +662,29 @@ func (s *Store) ImportImage(path string) (ImageRef, error) {
 	return ref, nil
 }
 
-// PutImage stores encoded image bytes (a PNG the app made) under their digest.
+// PutImage stores encoded image bytes (a PNG the app made) under their digest. Until a record
+// mentions it, a Delete may remove it again (see SaveChat).
 func (s *Store) PutImage(data []byte) (ImageRef, error) {
+	ref, err := encodedRef(data)
+	if err != nil {
+		return ImageRef{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.put(ref, data); err != nil {
+		return ImageRef{}, err
+	}
+	return ref, nil
+}
+
+// encodedRef names encoded image bytes and reads their size.
+func encodedRef(data []byte) (ImageRef, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return ImageRef{}, fmt.Errorf("store image: %w", err)
 	}
 	ref := contentRef(data, formatExt(format))
 	ref.Width, ref.Height = cfg.Width, cfg.Height
-	if err := s.put(ref, data); err != nil {
-		return ImageRef{}, err
-	}
 	return ref, nil
 }
 
@@ -596,7 +694,8 @@ func contentRef(data []byte, ext string) ImageRef {
 	return ImageRef{SHA256: hex.EncodeToString(sum[:]), Ext: ext}
 }
 
-// put writes data as the file of ref (made by contentRef), unless it is there already.
+// put writes data as the file of ref (made by contentRef), unless it is there already (s.mu
+// held).
 func (s *Store) put(ref ImageRef, data []byte) error {
 	if ref.Ext == "" {
 		return fmt.Errorf("store image: %w", ErrNotImage)
@@ -609,6 +708,16 @@ func (s *Store) put(ref ImageRef, data []byte) error {
 		return fmt.Errorf("store image: %w", err)
 	}
 	return nil
+}
+
+// stored reports whether ref's image file is in the store.
+func (s *Store) stored(ref ImageRef) bool {
+	p := s.ImagePath(ref)
+	if p == "" {
+		return false
+	}
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // validRef reports whether ref can name a file in the store (refs come from files a user may
@@ -634,7 +743,8 @@ func (s *Store) ImagePath(ref ImageRef) string {
 }
 
 // ThumbnailPath returns the path of ref's ThumbnailSize thumbnail (a PNG), making it on first
-// use (it decodes the image: call it off the UI goroutine).
+// use (it decodes the image: call it off the UI goroutine). A thumbnail is written only while
+// its image is still stored, so that one a Delete swept is not made again.
 func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
 	src := s.ImagePath(ref)
 	if src == "" {
@@ -651,6 +761,11 @@ func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
 	data, err := imageproc.EncodePNG(img, nil)
 	if err != nil {
 		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := os.Stat(src); err != nil {
+		return "", fmt.Errorf("thumbnail: %w", err)
 	}
 	if err := writeFileMkdir(p, data); err != nil {
 		return "", err
