@@ -142,7 +142,18 @@ func smokeFirstRunDownload(t *testing.T, bin, dir string) {
 			c := &hub.Client{Endpoint: s.URL, Cache: cache, Backoff: time.Millisecond}
 			job := janus.StartDownload(context.Background(), hub.NewDownloader(c), hub.DefaultRepo, nil)
 			<-stalled
-			time.Sleep(500 * time.Millisecond) // what was sent reaches the partial file
+			// What was sent reaches the partial file before the "app" closes.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				names, _ := filepath.Glob(filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo), "blobs", "*.incomplete"))
+				if len(names) > 0 {
+					if fi, err := os.Stat(names[0]); err == nil && fi.Size() >= 3_000_000 {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no 3 MB partial file in %s: %v", cache, names)
+				}
+			}
 			job.Cancel()
 			job.Wait()
 
