@@ -2,7 +2,6 @@ package metal
 
 import (
 	"fmt"
-	"math"
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
@@ -208,26 +207,8 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 	}
 	rows := x.Rows()
 	tab := b.stage(2 * t * half * 4)
-	fillRoPE(unsafe.Slice((*float32)(tab.contents()), 2*t*half), t, half, headDim, pos0, theta)
+	compute.RoPETable(unsafe.Slice((*float32)(tab.contents()), 2*t*half), headDim, pos0, 0, t, theta)
 	b.flat("rope_f32", rows*heads*half, []gpu.Buffer{gx, tab}, u32(rows), u32(t), u32(heads), u32(half))
-}
-
-// fillRoPE writes, for each of t positions, half cosines then half sines.
-func fillRoPE(tab []float32, t, half, headDim, pos0 int, theta float32) {
-	invFreq := make([]float32, half)
-	for i := range invFreq {
-		e := float32(2*i) / float32(headDim)
-		invFreq[i] = 1 / float32(math.Pow(float64(theta), float64(e)))
-	}
-	for ti := range t {
-		pos := float32(pos0 + ti)
-		row := tab[2*ti*half : 2*(ti+1)*half]
-		for i, f := range invFreq {
-			a := float64(pos * f)
-			row[i] = float32(math.Cos(a))
-			row[half+i] = float32(math.Sin(a))
-		}
-	}
 }
 
 // btd reads a [B, T, D] shape; a [T, D] tensor is one batch row.

@@ -23,23 +23,10 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 		return
 	}
 	batch := x.Rows() / t
-	invFreq := make([]float32, half)
-	for i := range invFreq {
-		e := float32(2*i) / float32(headDim)
-		invFreq[i] = 1 / float32(math.Pow(float64(theta), float64(e)))
-	}
 	// cos/sin per position, shared by every head and batch row.
 	tab := make([]float32, 2*t*half)
 	b.pool.run(t, b.pool.grain(t, 40*half), func(lo, hi int) {
-		for ti := lo; ti < hi; ti++ {
-			pos := float32(pos0 + ti)
-			row := tab[2*ti*half : 2*(ti+1)*half]
-			for i, f := range invFreq {
-				a := float64(pos * f)
-				row[i] = float32(math.Cos(a))
-				row[half+i] = float32(math.Sin(a))
-			}
-		}
+		compute.RoPETable(tab, headDim, pos0, lo, hi, theta)
 	})
 	rows := batch * t
 	b.pool.run(rows, b.pool.grain(rows, 4*heads*headDim), func(lo, hi int) {
