@@ -263,8 +263,9 @@ func checkTargets(paths []string, force bool) error {
 }
 
 // removeStaleTemps deletes, in the folders of paths, the hidden temporary files an earlier
-// run killed while writing an image left behind, and says so on stderr. A failure is only a
-// warning: the run itself does not need those files gone.
+// run killed while writing an image left behind, and says so on stderr; younger ones are kept
+// (another run may be writing them) and named, so that a user can remove them once no run
+// is. A failure is only a warning: the run itself does not need those files gone.
 func removeStaleTemps(paths []string, stderr io.Writer) {
 	done := map[string]bool{}
 	for _, p := range paths {
@@ -273,9 +274,12 @@ func removeStaleTemps(paths []string, stderr io.Writer) {
 			continue
 		}
 		done[dir] = true
-		removed, err := imageproc.RemoveStaleTemps(dir, imageproc.StaleTempAge)
+		removed, kept, err := imageproc.RemoveStaleTemps(dir, imageproc.StaleTempAge)
 		for _, r := range removed {
 			fmt.Fprintf(stderr, "removed %s, left by an interrupted run\n", r)
+		}
+		for _, k := range kept {
+			fmt.Fprintf(stderr, "kept %s: a temporary file younger than %v, which a run still writing may own (remove it if none is)\n", k, imageproc.StaleTempAge)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: %v\n", err)

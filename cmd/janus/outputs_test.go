@@ -67,7 +67,8 @@ func TestOutputFolderNotWritable(t *testing.T) {
 }
 
 // TestStaleTempsRemoved: the next run in a folder removes the hidden temporary files a
-// killed run left there (older than imageproc.StaleTempAge), and only those.
+// killed run left there (older than imageproc.StaleTempAge), and only those; it names the
+// younger ones it keeps.
 func TestStaleTempsRemoved(t *testing.T) {
 	for _, cmd := range []string{"generate", "decode-tokens"} {
 		t.Run(cmd, func(t *testing.T) {
@@ -107,6 +108,9 @@ func TestStaleTempsRemoved(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), "removed "+stale) {
 				t.Errorf("stderr does not say what was removed:\n%s", stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "kept "+fresh) || strings.Contains(stderr.String(), mine) {
+				t.Errorf("stderr does not name the young temporary file kept (and only it):\n%s", stderr.String())
 			}
 		})
 	}

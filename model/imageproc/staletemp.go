@@ -20,13 +20,13 @@ var tempName = regexp.MustCompile(`^\..+\.(?i:png)\.[0-9]+\.tmp$`)
 
 // RemoveStaleTemps deletes the temporary files WritePNG left in dir when its process was
 // killed mid-write (".NAME.png.NNN.tmp"), if they are at least olderThan old, and returns
-// the paths it removed. Files of any other name, folders and symlinks are never touched.
-func RemoveStaleTemps(dir string, olderThan time.Duration) ([]string, error) {
+// the paths it removed and those of the younger ones it kept (they may belong to a run still
+// writing). Files of any other name, folders and symlinks are never touched.
+func RemoveStaleTemps(dir string, olderThan time.Duration) (removed, kept []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("look for stale temporary files: %w", err)
+		return nil, nil, fmt.Errorf("look for stale temporary files: %w", err)
 	}
-	var removed []string
 	var errs []error
 	now := time.Now()
 	for _, e := range entries {
@@ -34,15 +34,19 @@ func RemoveStaleTemps(dir string, olderThan time.Duration) ([]string, error) {
 			continue
 		}
 		info, err := e.Info()
-		if err != nil || now.Sub(info.ModTime()) < olderThan {
-			continue
+		if err != nil {
+			continue // removed meanwhile: its writer finished
 		}
 		p := filepath.Join(dir, e.Name())
+		if now.Sub(info.ModTime()) < olderThan {
+			kept = append(kept, p)
+			continue
+		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove stale temporary file: %w", err))
 			continue
 		}
 		removed = append(removed, p)
 	}
-	return removed, errors.Join(errs...)
+	return removed, kept, errors.Join(errs...)
 }

@@ -22,10 +22,11 @@ func TestRemoveStaleTemps(t *testing.T) {
 		link   bool // make a symlink to a file
 		mtime  time.Time
 		remove bool
+		keep   bool // reported as kept: too young
 	}{
 		{name: ".cat.png.123456.tmp", mtime: old, remove: true},
 		{name: ".janus-7-0.PNG.42.tmp", mtime: old, remove: true},
-		{name: ".fresh.png.99.tmp", mtime: time.Now(), remove: false}, // may be another run's
+		{name: ".fresh.png.99.tmp", mtime: time.Now(), keep: true}, // may be another run's
 		{name: "cat.png.123.tmp", mtime: old},                         // not hidden: not ours
 		{name: ".notes.txt.123.tmp", mtime: old},
 		{name: ".cat.png.12x.tmp", mtime: old},
@@ -39,7 +40,7 @@ func TestRemoveStaleTemps(t *testing.T) {
 	if err := os.WriteFile(target, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var want []string
+	var want, wantKept []string
 	for _, tc := range tests {
 		p := filepath.Join(dir, tc.name)
 		var err error
@@ -62,8 +63,11 @@ func TestRemoveStaleTemps(t *testing.T) {
 		if tc.remove {
 			want = append(want, p)
 		}
+		if tc.keep {
+			wantKept = append(wantKept, p)
+		}
 	}
-	got, err := RemoveStaleTemps(dir, StaleTempAge)
+	got, kept, err := RemoveStaleTemps(dir, StaleTempAge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +75,9 @@ func TestRemoveStaleTemps(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("removed %v, want %v", got, want)
+	}
+	if !slices.Equal(kept, wantKept) {
+		t.Errorf("kept %v, want %v", kept, wantKept)
 	}
 	for _, tc := range tests {
 		_, err := os.Lstat(filepath.Join(dir, tc.name))
@@ -91,7 +98,7 @@ func TestRemoveStaleTemps(t *testing.T) {
 	if err := WritePNG(filepath.Join(dir, "image.png"), image.NewNRGBA(image.Rect(0, 0, 2, 2)), nil, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RemoveStaleTemps(filepath.Join(dir, "missing"), 0); err == nil {
+	if _, _, err := RemoveStaleTemps(filepath.Join(dir, "missing"), 0); err == nil {
 		t.Error("no error for a missing folder")
 	}
 }
