@@ -29,6 +29,16 @@ const TestOnly = -1
 // machine (no device, wrong operating system), as opposed to failing while it starts.
 var ErrUnavailable = errors.New("not available on this machine")
 
+// ErrOtherPlatform is wrapped instead of ErrUnavailable when the backend does not target this
+// operating system at all (Metal on Linux): "auto" passes over it without a word. It reads as
+// ErrUnavailable and errors.Is(err, ErrUnavailable) holds for it.
+var ErrOtherPlatform error = otherPlatform{}
+
+type otherPlatform struct{}
+
+func (otherPlatform) Error() string        { return ErrUnavailable.Error() }
+func (otherPlatform) Is(target error) bool { return target == ErrUnavailable }
+
 // registration is one backend Register added.
 type registration struct {
 	name     string
@@ -99,8 +109,9 @@ func AllNames() []string {
 // Open returns a new backend: the one registered as name, or for "auto" (or "") the one of
 // highest priority that opens, skipping test-only backends. When auto passes over a backend
 // that failed to open, it logs one line naming the backend it chose and why: a warning when
-// a backend failed, at debug level when the ones passed over only wrap ErrUnavailable.
-// Names are case insensitive.
+// a backend failed, at info level when one that targets this system is unavailable (Metal on
+// a Mac without a Metal device), at debug level when the ones passed over do not target this
+// system (ErrOtherPlatform). Names are case insensitive.
 func Open(name string, opts Options) (Backend, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	regs := registered()
@@ -121,7 +132,10 @@ func Open(name string, opts Options) (Backend, error) {
 		return nil, fmt.Errorf("unknown backend %q (want auto or one of %s)", name, strings.Join(Names(), ", "))
 	}
 	var skipped []string
-	failed := false // a backend that exists here failed to open, beyond being unavailable
+	// The most a passed-over backend matters: one for another system is no news for every
+	// run, one that should have run here is (a Mac user expects the GPU), one that failed
+	// to start is a fault.
+	level := slog.LevelDebug
 	for _, r := range regs {
 		if r.priority < 0 {
 			continue
@@ -129,19 +143,18 @@ func Open(name string, opts Options) (Backend, error) {
 		b, err := r.open(opts)
 		if err != nil {
 			skipped = append(skipped, fmt.Sprintf("%s: %v", r.name, err))
-			failed = failed || !errors.Is(err, ErrUnavailable)
+			switch {
+			case !errors.Is(err, ErrUnavailable):
+				level = slog.LevelWarn
+			case !errors.Is(err, ErrOtherPlatform):
+				level = max(level, slog.LevelInfo)
+			}
 			continue
 		}
 		if len(skipped) > 0 {
 			logger := opts.Logger
 			if logger == nil {
 				logger = slog.Default()
-			}
-			// A backend that cannot exist here (Metal on Linux) is no news for every run;
-			// one that should have worked is.
-			level := slog.LevelDebug
-			if failed {
-				level = slog.LevelWarn
 			}
 			logger.Log(context.Background(), level, "compute: using the "+r.name+" backend", "skipped", strings.Join(skipped, "; "))
 		}

@@ -39,7 +39,7 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("Open(auto) with an empty registry = %v, want an error saying none is linked", err)
 	}
 	register("slow", 0, nil)
-	register("gpu", 10, fmt.Errorf("no device: %w", ErrUnavailable))
+	register("gpu", 10, fmt.Errorf("needs another system: %w", ErrOtherPlatform))
 	register("sim", TestOnly, nil)
 	register("mid", 5, nil)
 
@@ -59,11 +59,11 @@ func TestRegistry(t *testing.T) {
 		logHas   string
 		threadOK bool
 	}{
-		{"auto", "mid", "", "level=DEBUG msg=\"compute: using the mid backend\" skipped=\"gpu: no device: not available on this machine\"", true},
+		{"auto", "mid", "", "level=DEBUG msg=\"compute: using the mid backend\" skipped=\"gpu: needs another system: not available on this machine\"", true},
 		{"", "mid", "", "using the mid backend", true},
 		{" SLOW ", "slow", "", "", true},
 		{"sim", "sim", "", "", true},
-		{"gpu", "", "open the gpu backend: no device", "", false},
+		{"gpu", "", "open the gpu backend: needs another system", "", false},
 		{"tpu", "", `unknown backend "tpu" (want auto or one of gpu, mid, slow)`, "", false},
 	}
 	for _, tt := range tests {
@@ -120,6 +120,48 @@ func TestOpenWarns(t *testing.T) {
 	}
 	if want := `level=WARN msg="compute: using the cpu backend" skipped="gpu: pipeline attention did not compile"`; !strings.Contains(log.String(), want) {
 		t.Errorf("logged %q, want %q", log.String(), want)
+	}
+}
+
+// TestOpenLogLevels: auto's line about the backends it passed over is a debug line when they
+// target other systems, an info line when one targets this system but cannot run (Metal on a
+// Mac without a device), a warning when one failed to start.
+func TestOpenLogLevels(t *testing.T) {
+	saved := registered()
+	defer func() { registry.regs = saved }()
+	otherOS := fmt.Errorf("metal: Metal needs macOS: %w", ErrOtherPlatform)
+	noDevice := fmt.Errorf("metal: no Metal device: %w", ErrUnavailable)
+	broken := errors.New("pipeline attention did not compile")
+	for _, tc := range []struct {
+		name    string
+		skipped []error // the errors of the backends auto passes over, best first
+		want    string
+	}{
+		{"another system's backend", []error{otherOS}, `level=DEBUG msg="compute: using the cpu backend" skipped="gpu0: metal: Metal needs macOS: not available on this machine"`},
+		{"no device on its own system", []error{noDevice}, `level=INFO msg="compute: using the cpu backend" skipped="gpu0: metal: no Metal device: not available on this machine"`},
+		{"another system's and no device", []error{otherOS, noDevice}, "level=INFO"},
+		{"no device, then another system's", []error{noDevice, otherOS}, "level=INFO"},
+		{"a failure beats the rest", []error{noDevice, broken, otherOS}, "level=WARN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			registry.regs = nil
+			for i, err := range tc.skipped {
+				register(fmt.Sprintf("gpu%d", i), 10-i, err)
+			}
+			register("cpu", 0, nil)
+			var log bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			be, err := Open("auto", Options{Logger: logger})
+			if err != nil || be.Name() != "cpu" {
+				t.Fatalf("Open(auto) = %v, %v; want cpu", be, err)
+			}
+			if !strings.Contains(log.String(), tc.want) || strings.Count(log.String(), "\n") != 1 {
+				t.Errorf("logged %q, want one line with %q", log.String(), tc.want)
+			}
+			if !errors.Is(otherOS, ErrUnavailable) || otherOS.Error() != "metal: Metal needs macOS: not available on this machine" {
+				t.Errorf("ErrOtherPlatform does not read as ErrUnavailable: %v", otherOS)
+			}
+		})
 	}
 }
 

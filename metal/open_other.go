@@ -8,7 +8,8 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// Open returns an error wrapping compute.ErrUnavailable: Metal exists only on macOS.
+// Open returns an error wrapping compute.ErrOtherPlatform (a compute.ErrUnavailable): Metal
+// exists only on macOS.
 func Open() (*Backend, error) {
-	return nil, fmt.Errorf("metal: Metal needs macOS: %w", compute.ErrUnavailable)
+	return nil, fmt.Errorf("metal: Metal needs macOS: %w", compute.ErrOtherPlatform)
 }
