@@ -120,7 +120,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
 		hint(widget.NewFormItem("API server", f.serve.content()),
-			"Applies at once; only this computer can connect. The key is kept until the app closes."),
+			"Applies at once; only this computer connects; the key lasts until the app closes"),
 		widget.NewFormItem("", note),
 	}
 }
@@ -158,7 +158,7 @@ func (u *UI) showSettings() {
 	u.serveStatus = f.serve.show
 	// A scrolling form: the settings are taller than the smallest window.
 	form := widget.NewForm(f.items()...)
-	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVScroll(form), func(ok bool) {
+	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVScroll(container.NewPadded(form)), func(ok bool) {
 		if !ok {
 			return
 		}
