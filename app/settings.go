@@ -32,7 +32,9 @@ func (a AnswerSettings) Options() model.AnswerOptions {
 	return model.AnswerOptions{MaxNewTokens: a.MaxNewTokens, Temperature: a.Temperature, TopP: a.TopP}
 }
 
-// Settings are the user's choices, kept in settings.json in the store folder.
+// Settings are the user's choices, kept in settings.json in the store folder. The file is
+// written 0600 in a 0700 folder (the store's), readable only by the user, because it holds
+// the API key of "Serve on localhost" (ServeSettings.APIKey).
 type Settings struct {
 	// Version is the file format's version.
 	Version int `json:"version"`
@@ -62,6 +64,9 @@ type ServeSettings struct {
 	Enabled bool `json:"enabled"`
 	// Port is the port on 127.0.0.1.
 	Port int `json:"port"`
+	// APIKey, when set, is the key requests must carry (Authorization: Bearer KEY). It is
+	// kept in settings.json as typed, which only the user can read (0600).
+	APIKey string `json:"api_key,omitempty"`
 }
 
 // Addr is the address to listen on: the loopback interface only, so that only programs on

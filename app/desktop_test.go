@@ -1,0 +1,36 @@
+package app_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+func TestDesktopOptionsFrom(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		args []string
+		want app.DesktopOptions
+	}{
+		{name: "nothing set", want: app.DesktopOptions{}},
+		{name: "variables", vars: map[string]string{"JANUS_DATA": "/data", "JANUS_MODEL": "/m/Janus-Pro-1B", "JANUS_MODELS": "/m"},
+			want: app.DesktopOptions{StoreDir: "/data", ModelDir: "/m/Janus-Pro-1B"}},
+		{name: "images to attach", args: []string{"a.png", "/tmp/b.jpg"}, want: app.DesktopOptions{Attach: []string{"a.png", "/tmp/b.jpg"}}},
+		{name: "finder's process serial number skipped", args: []string{"-psn_0_12345", "a.png", ""},
+			want: app.DesktopOptions{Attach: []string{"a.png"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := app.Env{GOOS: "linux", Home: "/home/u", Getenv: func(k string) string { return tc.vars[k] }}
+			got := app.DesktopOptionsFrom(env, tc.args)
+			if got.StoreDir != tc.want.StoreDir || got.ModelDir != tc.want.ModelDir || !slices.Equal(got.Attach, tc.want.Attach) {
+				t.Errorf("DesktopOptionsFrom = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	// An Env without Getenv (a test's) reads no variables.
+	if got := app.DesktopOptionsFrom(app.Env{GOOS: "linux"}, nil); got.StoreDir != "" || got.ModelDir != "" {
+		t.Errorf("without Getenv: %+v", got)
+	}
+}

@@ -1,0 +1,34 @@
+package app
+
+import (
+	"fmt"
+	"image"
+	"path/filepath"
+
+	"github.com/janus-desktop/janus/model/imageproc"
+)
+
+// DecodeImageFile decodes the image file at path for showing it, within the attachment
+// limits (CheckImageFile's: MaxAttachmentBytes, MaxAttachmentPixels), so that a damaged or
+// enormous file in the history or on disk is refused with an error instead of exhausting
+// memory. It reads the whole file: call it off the UI goroutine.
+func DecodeImageFile(path string) (*image.NRGBA, error) {
+	if _, _, err := checkImageFile(path); err != nil {
+		return nil, err
+	}
+	img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{MaxPixels: MaxAttachmentPixels, MaxFileBytes: MaxAttachmentBytes})
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+	}
+	return img, nil
+}
+
+// EncodePNG encodes img as a PNG with meta in its text chunks, as SaveImage writes it, for
+// keeping it in the store (Store.PutImage) without a temporary file.
+func EncodePNG(img image.Image, meta ImageMeta) ([]byte, error) {
+	data, err := imageproc.EncodePNG(img, meta.PNGText())
+	if err != nil {
+		return nil, fmt.Errorf("encode png: %w", err)
+	}
+	return data, nil
+}

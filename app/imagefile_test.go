@@ -1,0 +1,103 @@
+package app_test
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+func TestDecodeImageFile(t *testing.T) {
+	dir := t.TempDir()
+	good := writePNG(t, dir, "photo.png", 40, 30)
+	huge := filepath.Join(dir, "huge.png")
+	if err := os.WriteFile(huge, pngHeader(10000, 10000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "notes.png")
+	if err := os.WriteFile(text, []byte(strings.Repeat("not an image at all ", 10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	damaged := filepath.Join(dir, "damaged.png")
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(damaged, data[:len(data)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		path    string
+		w, h    int
+		wantErr error // nil with errText "": decodes
+		errText string
+	}{
+		{name: "good", path: good, w: 40, h: 30},
+		{name: "over the pixel limit", path: huge, wantErr: app.ErrTooLarge, errText: "huge.png"},
+		{name: "not an image", path: text, wantErr: app.ErrNotImage, errText: "notes.png"},
+		{name: "damaged", path: damaged, errText: "damaged.png"},
+		{name: "missing", path: filepath.Join(dir, "gone.png"), errText: "does not exist"},
+		{name: "folder", path: dir, wantErr: app.ErrNotImage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := app.DecodeImageFile(tc.path)
+			if tc.wantErr == nil && tc.errText == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
+					t.Errorf("size %v, want %d×%d", b.Size(), tc.w, tc.h)
+				}
+				if got := img.NRGBAAt(3, 2); got != (color.NRGBA{3, 2, 5, 255}) {
+					t.Errorf("pixel (3,2) = %v", got)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("decoded, want an error")
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("error %q is not %v", err, tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.errText) {
+				t.Errorf("error %q does not say %q", err, tc.errText)
+			}
+		})
+	}
+}
+
+// EncodePNG's bytes go into the store as they are and decode to the same picture.
+func TestEncodePNGIntoStore(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 6))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	data, err := app.EncodePNG(img, app.ImageMeta{Prompt: "squares", Seed: 7, Model: "tiny"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t)
+	ref, err := s.PutImage(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := app.DecodeImageFile(s.ImagePath(ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.Width != 8 || ref.Height != 6 || string(back.Pix) != string(img.Pix) {
+		t.Errorf("stored %dx%d, pixels equal %v", ref.Width, ref.Height, string(back.Pix) == string(img.Pix))
+	}
+	if !strings.Contains(string(data), "squares") {
+		t.Error("the prompt is not in the PNG's text")
+	}
+}
