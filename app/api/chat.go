@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -46,10 +47,13 @@ type contentPart struct {
 	ImageURL json.RawMessage `json:"image_url"`
 }
 
-// imageRef is an image a message points at, resolved when the job runs.
+// imageRef is an image a message points at; parseChat decodes it before the request waits
+// for the model, so that a slow or huge image never holds the model.
 type imageRef struct {
 	param string // where it was in the request, for errors
 	url   string
+	sum   [32]byte // the encoded bytes' hash, which the cached conversation's images are kept by
+	img   *model.Image
 }
 
 // turn is one speaker's turn after consecutive messages of the same role are merged.
@@ -64,6 +68,7 @@ type chatJob struct {
 	model        string
 	turns        []turn // alternating, first and last the user's
 	opts         model.AnswerOptions
+	seedDrawn    bool // opts.Seed was drawn at random: the request samples without a seed
 	stops        []string
 	stream       bool
 	includeUsage bool
@@ -101,12 +106,25 @@ func (s *Server) parseChat(req *chatRequest) (*chatJob, *apiError) {
 	if job.turns, e = s.parseMessages(req.Messages); e != nil {
 		return nil, e
 	}
+	if e = s.decodeImages(job.turns); e != nil {
+		return nil, e
+	}
+	if req.Seed == nil && job.opts.Temperature > 0 {
+		// Without a seed every sampled answer would be the same one (seed 0); the seed drawn
+		// is logged and returned, so the answer can be had again.
+		seed, err := app.RandomSeed()
+		if err != nil {
+			return nil, internalError("%v", err)
+		}
+		job.opts.Seed, job.seedDrawn = seed, true
+	}
 	return job, nil
 }
 
 // answerOptions maps the sampling fields. Absent fields take `janus understand`'s defaults
 // (greedy, as the official inference.py; top_p 0.95 and top_k 50 when sampling), so the same
-// request gives the CLI's answer.
+// request gives the CLI's answer. top_p, top_k and repetition_penalty follow the model's own
+// rules (model.AnswerOptions.Validate), which the image endpoint shares for top_p and top_k.
 func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError) {
 	o := model.AnswerOptions{MaxNewTokens: model.DefaultMaxNewTokens, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK}
 	if req.Temperature != nil {
@@ -116,14 +134,14 @@ func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError
 		o.Temperature = *req.Temperature
 	}
 	if req.TopP != nil {
-		if p := *req.TopP; !(p > 0 && p <= 1) {
-			return o, badRequest("top_p", "top_p %v must be in (0, 1]", p)
+		if e := checkSampling("top_p", model.AnswerOptions{TopP: *req.TopP}); e != nil {
+			return o, e
 		}
 		o.TopP = *req.TopP
 	}
 	if req.TopK != nil {
-		if *req.TopK < 0 {
-			return o, badRequest("top_k", "top_k %d must be >= 0 (0 disables it)", *req.TopK)
+		if e := checkSampling("top_k", model.AnswerOptions{TopK: *req.TopK}); e != nil {
+			return o, e
 		}
 		o.TopK = *req.TopK
 	}
@@ -144,8 +162,12 @@ func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError
 		o.Seed = uint64(*req.Seed)
 	}
 	if req.RepetitionPenalty != nil {
-		if p := *req.RepetitionPenalty; !(p > 0) || math.IsInf(p, 0) {
-			return o, badRequest("repetition_penalty", "repetition_penalty %v must be a finite number > 0 (1 is off)", p)
+		// 0 means "off" to the model, but a client sending 0 means a penalty: refuse it.
+		if p := *req.RepetitionPenalty; p == 0 {
+			return o, badRequest("repetition_penalty", "repetition_penalty 0 is not a penalty: send a number > 0 (1 is off)")
+		}
+		if e := checkSampling("repetition_penalty", model.AnswerOptions{RepetitionPenalty: *req.RepetitionPenalty}); e != nil {
+			return o, e
 		}
 		o.RepetitionPenalty = *req.RepetitionPenalty
 	}
@@ -153,6 +175,16 @@ func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError
 		return o, badRequest("", "sampling options: %v", err)
 	}
 	return o, nil
+}
+
+// checkSampling checks one sampling field, set alone in o (model.AnswerOptions or
+// model.GenerateImageOptions), by the model's rule, so that both endpoints accept exactly
+// what the model does and the error names the field.
+func checkSampling(param string, o interface{ Validate() error }) *apiError {
+	if err := o.Validate(); err != nil {
+		return badRequest(param, "%s: %v", param, err)
+	}
+	return nil
 }
 
 // parseStop reads stop: a string or an array of up to maxStops strings.
@@ -321,11 +353,31 @@ func imageURL(param string, raw json.RawMessage) (string, *apiError) {
 }
 
 // conversation is the chat kept between requests: a request whose earlier turns are this
-// chat's history continues it, reusing its KV cache; images are kept by content hash so that
-// the same picture sent again is the same *model.Image (which is what the KV cache matches).
+// chat's history continues it, reusing its KV cache.
 type conversation struct {
-	chat   *model.Chat
-	images map[[32]byte]*model.Image
+	chat *model.Chat
+}
+
+// imageCache keeps the cached conversation's images by content hash, so that the same
+// picture sent again is the same *model.Image (which is what the KV cache matches) and is not
+// decoded again. It has its own lock: requests look into it while they are parsed, before
+// they wait for the model, while the job holding the model replaces it.
+type imageCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]*model.Image
+}
+
+func (c *imageCache) get(sum [32]byte) *model.Image {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[sum]
+}
+
+// keep replaces the cache by m.
+func (c *imageCache) keep(m map[[32]byte]*model.Image) {
+	c.mu.Lock()
+	c.m = m
+	c.mu.Unlock()
 }
 
 // chatFor returns a chat whose history is earlier: the cached one when it already is
@@ -378,7 +430,6 @@ func (c *conversation) release() {
 		c.chat.Close()
 		c.chat = nil
 	}
-	clear(c.images)
 }
 
 // Response shapes of the chat endpoint.
@@ -390,6 +441,10 @@ type (
 		Model   string       `json:"model"`
 		Choices []chatChoice `json:"choices"`
 		Usage   *usage       `json:"usage"`
+		// Seed is an extension: the seed a sampled answer used (the request's, or one drawn
+		// at random when it gave none); sending it back gives the same answer. Absent for a
+		// greedy answer, which needs none.
+		Seed *uint64 `json:"seed,omitempty"`
 	}
 	chatChoice struct {
 		Index        int              `json:"index"`
@@ -409,6 +464,7 @@ type (
 		Model   string        `json:"model"`
 		Choices []chunkChoice `json:"choices"`
 		Usage   *usage        `json:"usage,omitempty"`
+		Seed    *uint64       `json:"seed,omitempty"` // as chatCompletion's
 	}
 	chunkChoice struct {
 		Index        int       `json:"index"`
@@ -445,19 +501,15 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 				s.conv.release()
 			}()
 			s.conv.chat = nil
+			s.images.keep(nil)
 			panic(v)
 		}
 	}()
 
-	msgs, seen, e := s.resolveTurns(job.turns)
-	if e != nil {
-		writeError(w, e)
-		s.jobDone("chat", 0, e)
-		return
-	}
+	msgs, seen := s.resolveTurns(job.turns)
 	// Keep only the images this request uses: that is the cached chat's history once it
 	// has answered (and the history it had, if it fails, is a prefix of this request's).
-	s.conv.images = seen
+	s.images.keep(seen)
 	earlier, q := msgs[:len(msgs)-1], msgs[len(msgs)-1]
 	chat, err := s.conv.chatFor(s.m, earlier)
 	if err != nil {
@@ -468,9 +520,16 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 	}
 
 	id, created := newID("chatcmpl-"), time.Now().Unix()
+	var seed *uint64
+	if job.opts.Temperature > 0 {
+		seed = &job.opts.Seed
+	}
+	if job.seedDrawn {
+		s.log.Info("api: sampling with a random seed", "id", id, "seed", job.opts.Seed)
+	}
 	chunk := func(d delta, finish *string) chatChunk {
 		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.name,
-			Choices: []chunkChoice{{Delta: d, FinishReason: finish}}}
+			Choices: []chunkChoice{{Delta: d, FinishReason: finish}}, Seed: seed}
 	}
 	var st *stream
 	if job.stream {
@@ -513,7 +572,7 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 		return
 	}
 	filter.flush()
-	s.log.Info("api: answered", "prompt_tokens", res.PromptTokens, "cached_tokens", res.ReusedTokens, "images_encoded", res.ImagesEncoded,
+	s.log.Info("api: answered", "id", id, "prompt_tokens", res.PromptTokens, "cached_tokens", res.ReusedTokens, "images_encoded", res.ImagesEncoded,
 		"tokens", len(res.Tokens), "prefill_seconds", res.Prefill.Seconds(), "tokens_per_second", res.TokensPerSecond())
 	text, finish := res.Text, "length"
 	switch {
@@ -527,13 +586,13 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 	if st != nil {
 		st.event("", chunk(delta{}, &finish))
 		if job.includeUsage {
-			st.event("", chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.name, Choices: []chunkChoice{}, Usage: u})
+			st.event("", chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.name, Choices: []chunkChoice{}, Usage: u, Seed: seed})
 		}
 		st.done()
 		return
 	}
 	writeJSON(w, http.StatusOK, chatCompletion{
-		ID: id, Object: "chat.completion", Created: created, Model: s.name, Usage: u,
+		ID: id, Object: "chat.completion", Created: created, Model: s.name, Usage: u, Seed: seed,
 		Choices: []chatChoice{{Message: assistantMessage{Role: "assistant", Content: text}, FinishReason: finish}},
 	})
 }
@@ -544,22 +603,27 @@ func (s *Server) jobDone(kind string, tokens int, err error) {
 	}
 }
 
-// resolveTurns decodes the turns' images (reusing the cached ones with the same bytes) and
-// returns the model's messages and the images by hash.
-func (s *Server) resolveTurns(turns []turn) ([]model.Message, map[[32]byte]*model.Image, *apiError) {
+// resolveTurns returns the model's messages of the turns and their images by hash. An image
+// the cached conversation holds (with the same bytes) is taken from it even when the request
+// decoded its own copy, since the cache was replaced since: the KV cache matches images by
+// identity.
+func (s *Server) resolveTurns(turns []turn) ([]model.Message, map[[32]byte]*model.Image) {
 	seen := map[[32]byte]*model.Image{}
 	msgs := make([]model.Message, len(turns))
 	for i, t := range turns {
 		msgs[i] = model.Message{Assistant: t.assistant, Text: t.text}
 		for _, ref := range t.images {
-			img, e := s.loadImage(ref, seen)
-			if e != nil {
-				return nil, nil, e
+			img := seen[ref.sum]
+			if img == nil {
+				if img = s.images.get(ref.sum); img == nil {
+					img = ref.img
+				}
+				seen[ref.sum] = img
 			}
 			msgs[i].Images = append(msgs[i].Images, img)
 		}
 	}
-	return msgs, seen, nil
+	return msgs, seen
 }
 
 // stopFilter passes an answer's pieces on until a stop sequence appears, holding back any

@@ -1,10 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/janus-desktop/janus/model"
@@ -378,6 +383,147 @@ func TestStopFilter(t *testing.T) {
 		f.flush()
 		if hit != c.hit || strings.Join(sent, "|") != strings.Join(c.sent, "|") || f.text.String() != strings.Join(c.sent, "") {
 			t.Errorf("stops %q pieces %q: sent %q hit %v, want %q %v", c.stops, c.pieces, sent, hit, c.sent, c.hit)
+		}
+	}
+}
+
+// syncBuffer is a log the server's goroutines and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestChatRandomSeed: a sampled request without a seed samples with a random one, which the
+// response (and each chunk of a stream) reports and the log records; sending it back gives
+// the same answer, which is model.Understand's with that seed. A greedy answer reports none.
+func TestChatRandomSeed(t *testing.T) {
+	logs := &syncBuffer{}
+	ts := newTestServer(t, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	type seeded struct {
+		Seed    *uint64 `json:"seed"`
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	ask := func(fields map[string]any) seeded {
+		t.Helper()
+		req := map[string]any{"max_tokens": 12, "messages": []any{userMsg("Tell a story.")}}
+		for k, v := range fields {
+			req[k] = v
+		}
+		resp, body := ts.post(t, "/v1/chat/completions", req)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		got := decodeJSON[seeded](t, body)
+		if len(got.Choices) != 1 {
+			t.Fatalf("%d choices: %s", len(got.Choices), body)
+		}
+		return got
+	}
+	seeds := map[uint64]bool{}
+	for range 3 {
+		got := ask(map[string]any{"temperature": 1})
+		if got.Seed == nil {
+			t.Fatal("a sampled answer without a seed reports no seed")
+		}
+		seeds[*got.Seed] = true
+		want, err := ts.m.Understand(context.Background(), "Tell a story.", nil,
+			model.AnswerOptions{MaxNewTokens: 12, Temperature: 1, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK, Seed: *got.Seed}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Choices[0].Message.Content != want.Text {
+			t.Errorf("seed %d: answer %q, model.Understand %q", *got.Seed, got.Choices[0].Message.Content, want.Text)
+		}
+		again := ask(map[string]any{"temperature": 1, "seed": *got.Seed})
+		if again.Seed == nil || *again.Seed != *got.Seed || again.Choices[0].Message.Content != got.Choices[0].Message.Content {
+			t.Errorf("seed %d sent back: seed %v, answer %q, want %q", *got.Seed, again.Seed, again.Choices[0].Message.Content, got.Choices[0].Message.Content)
+		}
+		if !strings.Contains(logs.String(), fmt.Sprintf("seed=%d", *got.Seed)) {
+			t.Errorf("the log does not record seed %d:\n%s", *got.Seed, logs)
+		}
+	}
+	if len(seeds) != 3 {
+		t.Errorf("three requests without a seed sampled with seeds %v, want three different ones", seeds)
+	}
+	if got := ask(nil); got.Seed != nil {
+		t.Errorf("a greedy answer reports seed %d", *got.Seed)
+	}
+
+	// Every chunk of a stream carries the seed.
+	resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"max_tokens": 6, "temperature": 0.8, "stream": true,
+		"stream_options": map[string]any{"include_usage": true}, "messages": []any{userMsg("hi")}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: status %d: %s", resp.StatusCode, body)
+	}
+	_, data := sseEvents(t, body)
+	var first *uint64
+	for i, d := range data[:len(data)-1] {
+		var c struct {
+			Seed *uint64 `json:"seed"`
+		}
+		if err := json.Unmarshal([]byte(d), &c); err != nil || c.Seed == nil {
+			t.Fatalf("chunk %d has no seed (%v): %s", i, err, d)
+		}
+		if first == nil {
+			first = c.Seed
+		} else if *c.Seed != *first {
+			t.Errorf("chunk %d has seed %d, the first %d", i, *c.Seed, *first)
+		}
+	}
+}
+
+// TestSamplingRulesShared: top_p and top_k follow the model's rule on both endpoints: what
+// one accepts the other does, and a refusal names the field.
+func TestSamplingRulesShared(t *testing.T) {
+	s, err := NewServer(tinyA(t), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		field string
+		value any
+		ok    bool
+	}{
+		{"top_p", 0.0, true}, {"top_p", 0.5, true}, {"top_p", 1.0, true}, {"top_p", 1.5, false}, {"top_p", -0.1, false},
+		{"top_k", 0, true}, {"top_k", 40, true}, {"top_k", -1, false},
+	} {
+		raw, _ := json.Marshal(map[string]any{"prompt": "x", "temperature": 1, c.field: c.value, "messages": []any{userMsg("hi")}})
+		var cr chatRequest
+		var ir imageRequest
+		if err := json.Unmarshal(raw, &cr); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &ir); err != nil {
+			t.Fatal(err)
+		}
+		_, ce := s.parseChat(&cr)
+		_, ie := s.parseImages(&ir)
+		for _, r := range []struct {
+			endpoint string
+			e        *apiError
+		}{{"chat", ce}, {"images", ie}} {
+			if (r.e == nil) != c.ok {
+				t.Errorf("%s %s %v: error %v, want accepted %v", r.endpoint, c.field, c.value, r.e, c.ok)
+			}
+			if r.e != nil && (r.e.status != 400 || r.e.param != c.field) {
+				t.Errorf("%s %s %v: status %d param %q", r.endpoint, c.field, c.value, r.e.status, r.e.param)
+			}
 		}
 	}
 }

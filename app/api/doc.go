@@ -8,14 +8,28 @@
 // /v1/images/generations, GET /health (which needs no API key). Requests name the loaded
 // model by its name or as "default".
 //
+// Web pages: a server on localhost is still reachable from any page the user's browser
+// opens, so every route refuses what only a browser sends. The Host header must be
+// localhost, a loopback address, the address the request arrived on, or one of
+// Options.AllowedHosts (421 otherwise: a DNS rebinding page sends its own name). Without an
+// API key, a request with an Origin header is refused (403). POST bodies must be sent as
+// Content-Type: application/json (415 otherwise: a page can post a form or text/plain to
+// any address without asking, but not JSON). Non-browser clients (curl -H 'Content-Type:
+// application/json', the OpenAI libraries) send all of that as they are.
+//
 // Chat: messages with text and image_url parts (data: URLs; absolute paths or file:// URLs
 // only inside Options.ImageFolder; remote URLs are never fetched). Consecutive messages of one
 // role are merged, system messages go before the first question (Janus' template has its own
 // fixed system prompt), and each turn's images come before its text, where the template puts
-// them. The whole conversation is templated as the official chat does (model.Chat). Sampling
-// fields absent from a request take `janus understand`'s defaults (greedy; top_p 0.95 and
-// top_k 50 when sampling), so the same request gives the CLI's answer; top_k and
-// repetition_penalty are extensions. stop is applied to the text: the answer ends before the
+// them. Images are read and decoded while the request is checked, before it waits for the
+// model; a local path must name a regular file. The whole conversation is templated as the
+// official chat does (model.Chat). Sampling fields absent from a request take `janus
+// understand`'s defaults (greedy; top_p 0.95 and top_k 50 when sampling), so the same request
+// gives the CLI's answer; top_k and repetition_penalty are extensions, and top_p and top_k
+// follow the model's rules on both endpoints (top_p in [0, 1], 0 or 1 disabling it). A
+// request that samples (temperature > 0) without a seed gets a random one; a sampled answer
+// reports its seed in the extension field seed (in every chunk of a stream), and sending it
+// back gives the same answer. stop is applied to the text: the answer ends before the
 // first stop sequence, and the stream holds back any text that may begin one.
 //
 // KV cache reuse: the server keeps the last conversation's model.Chat. A request whose
@@ -52,9 +66,10 @@
 //
 // Errors are OpenAI error objects ({"error": {"message", "type", "param", "code"}}) with the
 // status: 400 for malformed JSON, fields out of range, undecodable images, too-long prompts
-// (code context_length_exceeded); 401 for a missing or wrong key; 404 for an unknown route
-// or model; 405 for a wrong method; 413 for bodies and images over Limits; 429 for a full
-// queue; 500 for anything unexpected, panics included, never with a Go stack; 503 after
+// (code context_length_exceeded); 401 for a missing or wrong key; 403 for a request with an
+// Origin but no key set; 404 for an unknown route or model; 405 for a wrong method; 413 for
+// bodies and images over Limits; 415 for a body not sent as JSON; 421 for a Host the server
+// does not answer to; 429 for a full queue; 500 for anything unexpected, panics included, never with a Go stack; 503 after
 // Shutdown. Bodies, images (bytes, pixels, side), images per request, max_tokens and prompt
 // text are bounded by Limits; headers and bodies must arrive within Limits.ReadTimeout.
 //

@@ -98,7 +98,7 @@ func TestErrors(t *testing.T) {
 		{"image in answer", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("a"), map[string]any{"role": "assistant", "content": []any{map[string]any{"type": "image_url", "image_url": map[string]any{"url": dataURL(land)}}}}, userMsg("b")}}), 400, "", "messages[1].content"},
 		{"image tag in text", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("look <image_placeholder>")}}), 400, "", "messages[0].content"},
 		{"temperature", "/v1/chat/completions", chat(map[string]any{"temperature": 3}), 400, "", "temperature"},
-		{"top_p", "/v1/chat/completions", chat(map[string]any{"top_p": 0}), 400, "", "top_p"},
+		{"top_p", "/v1/chat/completions", chat(map[string]any{"top_p": 1.5}), 400, "", "top_p"},
 		{"top_k", "/v1/chat/completions", chat(map[string]any{"top_k": -1}), 400, "", "top_k"},
 		{"max_tokens 0", "/v1/chat/completions", chat(map[string]any{"max_tokens": 0}), 400, "", "max_tokens"},
 		{"max_tokens over", "/v1/chat/completions", chat(map[string]any{"max_tokens": 101}), 400, "", "max_tokens"},

@@ -19,21 +19,36 @@ import (
 	"github.com/janus-desktop/janus/model/imageproc"
 )
 
-// loadImage reads, decodes and prepares the image ref points at; an image whose bytes were
-// seen before (in this request or the cached conversation) is not decoded again.
-func (s *Server) loadImage(ref imageRef, seen map[[32]byte]*model.Image) (*model.Image, *apiError) {
-	data, name, e := s.imageBytes(ref)
-	if e != nil {
-		return nil, e
+// decodeImages reads, decodes and prepares the images of the turns, before the request waits
+// for the model; an image whose bytes were seen before (in this request or the cached
+// conversation) is not decoded again.
+func (s *Server) decodeImages(turns []turn) *apiError {
+	seen := map[[32]byte]*model.Image{}
+	for i := range turns {
+		for j := range turns[i].images {
+			ref := &turns[i].images[j]
+			data, name, e := s.imageBytes(*ref)
+			if e != nil {
+				return e
+			}
+			ref.sum = sha256.Sum256(data)
+			img := seen[ref.sum]
+			if img == nil {
+				img = s.images.get(ref.sum)
+			}
+			if img == nil {
+				if img, e = s.decodeImage(*ref, name, data); e != nil {
+					return e
+				}
+			}
+			seen[ref.sum], ref.img = img, img
+		}
 	}
-	sum := sha256.Sum256(data)
-	if img := seen[sum]; img != nil {
-		return img, nil
-	}
-	if img := s.conv.images[sum]; img != nil {
-		seen[sum] = img
-		return img, nil
-	}
+	return nil
+}
+
+// decodeImage decodes and prepares one image's bytes.
+func (s *Server) decodeImage(ref imageRef, name string, data []byte) (*model.Image, *apiError) {
 	rgb, err := imageproc.Decode(name, data, imageproc.DecodeOptions{MaxPixels: s.lim.ImagePixels, MaxSide: s.lim.ImageSide})
 	if err != nil {
 		if errors.Is(err, imageproc.ErrTooLarge) {
@@ -45,7 +60,6 @@ func (s *Server) loadImage(ref imageRef, seen map[[32]byte]*model.Image) (*model
 	if err != nil {
 		return nil, badRequest(ref.param, "%v", err)
 	}
-	seen[sum] = img
 	return img, nil
 }
 
@@ -94,7 +108,8 @@ func truncate(s string, n int) string {
 }
 
 // localImage reads a file named by an absolute path, only inside the image folder; the
-// folder is opened as an os.Root, so neither ".." nor a symlink leads out of it.
+// folder is opened as an os.Root, so neither ".." nor a symlink leads out of it. Only regular
+// files are read: opening a FIFO or a device could block or never end.
 func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiError) {
 	if s.folder == "" {
 		return nil, "", badRequest(ref.param, "local image paths are not allowed: send a data: URL (or start janus serve with --allow-images-from DIR)")
@@ -106,11 +121,27 @@ func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiErro
 	if err != nil || !filepath.IsLocal(rel) {
 		return nil, "", badRequest(ref.param, "%s is outside the image folder %s", path, s.folder)
 	}
-	f, err := os.OpenInRoot(s.folder, rel)
+	root, err := os.OpenRoot(s.folder)
+	if err != nil {
+		return nil, "", internalError("open the image folder %s: %v", s.folder, err)
+	}
+	defer root.Close()
+	st, err := root.Stat(rel)
+	if err != nil {
+		return nil, "", badRequest(ref.param, "image %s: %v", path, errors.Unwrap(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, "", badRequest(ref.param, "image %s is not a regular file", path)
+	}
+	f, err := root.Open(rel)
 	if err != nil {
 		return nil, "", badRequest(ref.param, "open image %s: %v", path, errors.Unwrap(err))
 	}
 	defer f.Close()
+	// The name may have been replaced between Stat and Open.
+	if fst, err := f.Stat(); err != nil || !os.SameFile(st, fst) {
+		return nil, "", badRequest(ref.param, "image %s changed while it was opened", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, s.lim.ImageBytes+1))
 	if err != nil {
 		return nil, "", badRequest(ref.param, "read image %s: %v", path, err)
@@ -211,14 +242,14 @@ func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {
 		job.opts.Temperature = *req.Temperature
 	}
 	if req.TopK != nil {
-		if *req.TopK < 0 {
-			return nil, badRequest("top_k", "top_k %d must be >= 0", *req.TopK)
+		if e := checkSampling("top_k", model.GenerateImageOptions{TopK: *req.TopK}); e != nil {
+			return nil, e
 		}
 		job.opts.TopK = *req.TopK
 	}
 	if req.TopP != nil {
-		if p := *req.TopP; !(p >= 0 && p <= 1) {
-			return nil, badRequest("top_p", "top_p %v must be in [0, 1]", p)
+		if e := checkSampling("top_p", model.GenerateImageOptions{TopP: *req.TopP}); e != nil {
+			return nil, e
 		}
 		job.opts.TopP = *req.TopP
 	}

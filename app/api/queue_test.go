@@ -189,6 +189,7 @@ func TestCancelOnDisconnect(t *testing.T) {
 			ts.hooks.onStep = func(ctx context.Context, p model.ImageProgress) { step(ctx, p.Token) }
 			raw, _ := json.Marshal(c.body)
 			req, _ := http.NewRequestWithContext(clientCtx, http.MethodPost, ts.url+c.path, bytes.NewReader(raw))
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err == nil {
 				// A stream's headers come first; reading its body fails once the client leaves.
@@ -226,6 +227,7 @@ func TestCancelOnDisconnect(t *testing.T) {
 	go func() {
 		raw, _ := json.Marshal(map[string]any{"prompt": "x"})
 		req, _ := http.NewRequestWithContext(clientCtx, http.MethodPost, ts.url+"/v1/images/generations", bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -281,6 +283,7 @@ func TestTurn(t *testing.T) {
 	go func() {
 		raw, _ := json.Marshal(req)
 		hr, _ := http.NewRequestWithContext(clientCtx, http.MethodPost, ts.url+"/v1/chat/completions", bytes.NewReader(raw))
+		hr.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(hr)
 		if err == nil {
 			resp.Body.Close()

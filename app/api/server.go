@@ -11,11 +11,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,8 +104,14 @@ type Options struct {
 	// not loaded, and a request naming one gets a 404 saying so.
 	OtherModels []string
 	// APIKey, when not empty, is required as "Authorization: Bearer KEY" on every route but
-	// /health.
+	// /health. Without one, requests that carry an Origin header (sent by web browsers) are
+	// refused with 403, so that no web page can use the model.
 	APIKey string
+	// AllowedHosts are further names the Host header may carry (a machine name other
+	// computers reach the server by, "mybox.local"), compared without case or port. Loopback
+	// names and addresses and the address a request arrived on are always accepted; any
+	// other Host gets 421, which keeps DNS rebinding pages out.
+	AllowedHosts []string
 	// MaxQueue is the number of requests that may wait behind the running one (0:
 	// DefaultMaxQueue); more get 429 with Retry-After.
 	MaxQueue int
@@ -134,7 +143,8 @@ type Server struct {
 	name   string
 	others []string
 	key    []byte
-	folder string // the image folder, absolute ("" for none)
+	hosts  []string // Options.AllowedHosts, lower case
+	folder string   // the image folder, absolute ("" for none)
 	// folderReal is folder with symlinks resolved, when that differs.
 	folderReal string
 	soft       string
@@ -145,9 +155,11 @@ type Server struct {
 	created    time.Time
 
 	// conv is the cached conversation; only the job holding the queue touches it, and
-	// convMu lets Shutdown release it safely.
+	// convMu lets Shutdown release it safely. images are its images, which requests look up
+	// before their turn.
 	convMu sync.Mutex
 	conv   conversation
+	images imageCache
 
 	httpMu sync.Mutex
 	http   *http.Server
@@ -202,6 +214,11 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 	if opts.APIKey != "" {
 		s.key = []byte(opts.APIKey)
 	}
+	for _, h := range opts.AllowedHosts {
+		if h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), ".")); h != "" {
+			s.hosts = append(s.hosts, h)
+		}
+	}
 	if opts.ImageFolder != "" {
 		abs, err := filepath.Abs(opts.ImageFolder)
 		if err != nil {
@@ -217,7 +234,6 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 			s.folderReal = real
 		}
 	}
-	s.conv.images = map[[32]byte]*model.Image{}
 	s.base, s.stopBase = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -298,6 +314,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.convMu.Lock()
 	s.conv.release()
 	s.convMu.Unlock()
+	s.images.keep(nil)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return nil // requests were cut off, as asked
 	}
@@ -363,6 +380,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if !s.allowedHost(r) {
+		writeError(w, &apiError{status: http.StatusMisdirectedRequest, typ: "invalid_request_error", code: "host_not_allowed",
+			message: fmt.Sprintf("the Host header %q does not name this server: use 127.0.0.1, localhost or the address it listens on "+
+				"(other names are refused, so that no web page can reach it through DNS rebinding; janus serve --allow-host NAME allows one)", truncate(r.Host, 80))})
+		return
+	}
+	if s.key == nil && len(r.Header.Values("Origin")) > 0 {
+		writeError(w, &apiError{status: http.StatusForbidden, typ: "invalid_request_error", code: "origin_not_allowed",
+			message: "requests from web pages (with an Origin header) are refused when the server has no API key: start it with an API key to let a browser client in"})
+		return
+	}
 	path := r.URL.Path
 	if path == "/health" {
 		if !allowMethod(w, r, http.MethodGet) {
@@ -407,6 +435,54 @@ func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 	w.Header().Set("Allow", method)
 	writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: "invalid_request_error", code: "method_not_allowed",
 		message: fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, method)})
+	return false
+}
+
+// allowedHost reports whether r's Host header names the server as no other site can make a
+// browser name it: localhost, a loopback address, the address the request arrived on (an IP
+// address, which DNS cannot rebind), or one of Options.AllowedHosts. A page of
+// attacker.example whose name was rebound to 127.0.0.1 sends Host: attacker.example.
+func (s *Server) allowedHost(r *http.Request) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || slices.Contains(s.hosts, host) {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	if ip.Unmap().IsLoopback() {
+		return true
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	lip, err := netip.ParseAddrPort(local.String())
+	return err == nil && lip.Addr().WithZone("").Unmap() == ip.WithZone("").Unmap()
+}
+
+// jsonBody answers 415 unless r says its body is JSON. A web page can post a form or
+// text/plain to any address without the browser asking first; application/json it cannot.
+func jsonBody(w http.ResponseWriter, r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/json" {
+		return true
+	}
+	if ct == "" {
+		ct = "none"
+	}
+	writeError(w, &apiError{status: http.StatusUnsupportedMediaType, typ: "invalid_request_error", code: "unsupported_media_type",
+		message: fmt.Sprintf("the request's Content-Type is %s: send the JSON body with Content-Type: application/json", truncate(ct, 80))})
 	return false
 }
 
@@ -543,12 +619,15 @@ func jsonKind(goType string) string {
 	return "an object"
 }
 
-// serveJob is the life of a request that runs on the model (kind "chat" or "image"): a
-// place in the queue (or 429), the body read and checked completely by parse before it
-// waits, then its turn on the model, then run. A client that leaves while queued gets
+// serveJob is the life of a request that runs on the model (kind "chat" or "image"): a JSON
+// Content-Type (or 415), a place in the queue (or 429), the body read, checked and its images
+// decoded by parse before it waits, then its turn on the model, then run. A client that leaves while queued gets
 // nothing: there is nobody to answer.
 func serveJob[Req, Job any](s *Server, w http.ResponseWriter, r *http.Request, kind string,
 	parse func(*Req) (Job, *apiError), run func(http.ResponseWriter, context.Context, Job)) {
+	if !jsonBody(w, r) {
+		return
+	}
 	t := s.admit(w)
 	if t == nil {
 		return

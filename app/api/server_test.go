@@ -48,8 +48,8 @@ func TestSlowClient(t *testing.T) {
 	}
 	addr := serveOn(t, s)
 	for _, stall := range []string{
-		"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"messa", // body stalls
-		"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Le",                           // headers stall
+		"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"messa", // body stalls
+		"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le",                                                             // headers stall
 	} {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -153,7 +153,7 @@ func TestClientStopsReading(t *testing.T) {
 	land, _ := fixtureImage(t, "synthetic_landscape_150x100.png")
 	body := `{"stream": true, "max_tokens": 20000, "messages": [{"role": "user", "content": [` +
 		`{"type": "image_url", "image_url": {"url": "` + dataURL(land) + `"}}, {"type": "text", "text": "what?"}]}]}`
-	req := "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+	req := "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n" + body
 	if _, err := io.WriteString(conn, req); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestCrossSite: a web page cannot drive the server. A DNS rebinding page names its own host
+// (421), a cross-site request carries an Origin (403 without a key), and a form or text/plain
+// post is not JSON (415); loopback names, the address a request arrived on and
+// Options.AllowedHosts are accepted, and an Origin is accepted once a key guards the server.
+func TestCrossSite(t *testing.T) {
+	open := newTestServer(t, Options{AllowedHosts: []string{"MyBox.local."}})
+	keyed := newTestServer(t, Options{APIKey: "sesame"})
+	port := open.url[strings.LastIndex(open.url, ":"):]
+	chatBody := `{"max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}`
+	json := "application/json"
+	cases := []struct {
+		name         string
+		ts           *testServer
+		method, path string
+		host, origin string
+		contentType  string
+		auth         string
+		status       int
+		code         string
+	}{
+		{"rebinding: chat", open, "POST", "/v1/chat/completions", "attacker.example" + port, "", json, "", 421, "host_not_allowed"},
+		{"rebinding: models", open, "GET", "/v1/models", "attacker.example" + port, "", "", "", 421, "host_not_allowed"},
+		{"rebinding: health", open, "GET", "/health", "attacker.example", "", "", "", 421, "host_not_allowed"},
+		{"rebinding with a key", keyed, "GET", "/v1/models", "attacker.example", "", "", "Bearer sesame", 421, "host_not_allowed"},
+		{"a name under localhost", open, "GET", "/v1/models", "evil.localhost" + port, "", "", "", 421, "host_not_allowed"},
+		{"another IP", open, "GET", "/v1/models", "192.0.2.7" + port, "", "", "", 421, "host_not_allowed"},
+		{"the review's curl", open, "POST", "/v1/chat/completions", "attacker.example", "http://attacker.example", "text/plain", "", 421, "host_not_allowed"},
+		{"cross-site page", open, "POST", "/v1/chat/completions", "127.0.0.1" + port, "http://attacker.example", json, "", 403, "origin_not_allowed"},
+		{"cross-site GET", open, "GET", "/v1/models", "127.0.0.1" + port, "http://attacker.example", "", "", 403, "origin_not_allowed"},
+		{"null origin", open, "POST", "/v1/chat/completions", "localhost" + port, "null", json, "", 403, "origin_not_allowed"},
+		{"text/plain", open, "POST", "/v1/chat/completions", "127.0.0.1" + port, "", "text/plain", "", 415, "unsupported_media_type"},
+		{"form", open, "POST", "/v1/images/generations", "127.0.0.1" + port, "", "application/x-www-form-urlencoded", "", 415, "unsupported_media_type"},
+		{"multipart", open, "POST", "/v1/chat/completions", "127.0.0.1" + port, "", "multipart/form-data; boundary=x", "", 415, "unsupported_media_type"},
+		{"no content type", open, "POST", "/v1/chat/completions", "127.0.0.1" + port, "", "", "", 415, "unsupported_media_type"},
+		{"127.0.0.1", open, "POST", "/v1/chat/completions", "127.0.0.1" + port, "", json, "", 200, ""},
+		{"localhost", open, "GET", "/v1/models", "localhost" + port, "", "", "", 200, ""},
+		{"LOCALHOST. without port", open, "GET", "/health", "LOCALHOST.", "", "", "", 200, ""},
+		{"::1", open, "GET", "/v1/models", "[::1]" + port, "", "", "", 200, ""},
+		{"127.0.0.2", open, "GET", "/v1/models", "127.0.0.2", "", "", "", 200, ""},
+		{"allowed host", open, "GET", "/v1/models", "mybox.LOCAL" + port, "", "", "", 200, ""},
+		{"charset", open, "POST", "/v1/chat/completions", "localhost" + port, "", "application/json; charset=utf-8", "", 200, ""},
+		{"origin with a key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://localhost:3000", json, "Bearer sesame", 200, ""},
+		{"origin with a wrong key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://attacker.example", json, "Bearer guess", 401, "invalid_api_key"},
+	}
+	for _, c := range cases {
+		var body *bytes.Reader
+		if c.method == "POST" {
+			body = bytes.NewReader([]byte(chatBody))
+		} else {
+			body = bytes.NewReader(nil)
+		}
+		if c.path == "/v1/images/generations" {
+			body = bytes.NewReader([]byte(`{"prompt": "x"}`))
+		}
+		req, err := http.NewRequest(c.method, c.ts.url+c.path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = c.host
+		for k, v := range map[string]string{"Origin": c.origin, "Content-Type": c.contentType, "Authorization": c.auth} {
+			if v != "" {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, out := do(t, req)
+		if c.status == 200 {
+			if resp.StatusCode != 200 {
+				t.Errorf("%s: status %d, want 200: %s", c.name, resp.StatusCode, out)
+			}
+			continue
+		}
+		checkError(t, c.name, resp, out, c.status, c.code, "")
+	}
+}
+
+// TestAllowedHost: the Host header may name the address the request arrived on (a LAN
+// address when the server listens on one, or on all of them); other addresses are refused.
+func TestAllowedHost(t *testing.T) {
+	s := &Server{}
+	lan := &net.TCPAddr{IP: net.ParseIP("192.168.1.5"), Port: 8765}
+	lan6 := &net.TCPAddr{IP: net.ParseIP("fd00::5"), Port: 8765}
+	for _, c := range []struct {
+		host  string
+		local net.Addr
+		want  bool
+	}{
+		{"192.168.1.5:8765", lan, true},
+		{"192.168.1.5", lan, true},
+		{"192.168.1.6:8765", lan, false},
+		{"[fd00::5]:8765", lan6, true},
+		{"[::ffff:192.168.1.5]:8765", lan, true},
+		{"mybox:8765", lan, false},
+		{"", lan, false},
+		{"192.168.1.5:8765", nil, false}, // mounted where the local address is unknown
+		{"127.0.0.1:1", nil, true},
+	} {
+		r := httptest.NewRequest("GET", "/v1/models", nil)
+		r.Host = c.host
+		if c.local != nil {
+			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, c.local))
+		}
+		if got := s.allowedHost(r); got != c.want {
+			t.Errorf("Host %q arriving on %v: allowed %v, want %v", c.host, c.local, got, c.want)
+		}
+	}
+}
