@@ -1,15 +1,19 @@
 package main
 
 // janus serve [--model NAME|DIR] [--addr 127.0.0.1:PORT] [--api-key KEY] [--max-queue N]
-//             [--allow-images-from DIR] [--max-memory GB] [--threads N] [--backend auto|cpu|metal]
+//             [--allow-images-from DIR] [--allow-host NAME,...] [--max-memory GB] [--threads N]
+//             [--backend auto|cpu|metal]
 //
 // Serves the model over a local OpenAI-compatible HTTP API (package app/api): GET /v1/models,
 // POST /v1/chat/completions, POST /v1/images/generations, GET /health. It listens on the
 // loopback interface unless --addr names another; then it warns when no API key is set,
 // since anyone who can reach the port can use the model. The key may also come from the
-// JANUS_API_KEY environment variable, which keeps it out of the process list. Without
-// --model the first complete model `janus models` lists is served. Ctrl-C stops the server,
-// giving requests in flight a few seconds.
+// JANUS_API_KEY environment variable, which keeps it out of the process list. Web pages the
+// user's browser opens cannot use it (app/api's package doc): requests must name the server
+// as localhost, a loopback address or the address they arrive on (other machine names only
+// with --allow-host), must not come from a page (an Origin header) unless a key is set, and
+// must post JSON as application/json. Without --model the first complete model `janus
+// models` lists is served. Ctrl-C stops the server, giving requests in flight a few seconds.
 
 import (
 	"context"
@@ -47,6 +51,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 	apiKey := fs.String("api-key", "", "require this key (Authorization: Bearer KEY); default $JANUS_API_KEY, else none")
 	maxQueue := fs.Int("max-queue", api.DefaultMaxQueue, "requests that may wait behind the running one; more get 429")
 	imageDir := fs.String("allow-images-from", "", "let chat requests name image files in this folder (otherwise only data: URLs)")
+	allowHosts := fs.String("allow-host", "", "comma-separated host names clients may use besides localhost and the listening address (mybox.local); others get 421")
 	maxMemory := fs.Float64("max-memory", 0, "GB an image generation may allocate besides the weights (0: 80% of memory less the model; negative: no check)")
 	if err := parseArgs(fs, args, ""); err != nil {
 		return err
@@ -111,7 +116,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		mem = -1
 	}
 	s, err := api.NewServer(m, api.Options{
-		ModelName: mf.name, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir,
+		ModelName: mf.name, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir, AllowedHosts: hostList(*allowHosts),
 		Software: "Janus Desktop " + version, MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	if err != nil {
@@ -133,6 +138,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		fmt.Fprintln(stderr, "stopped")
 	}
 	return err
+}
+
+// hostList splits --allow-host's comma-separated names.
+func hostList(s string) []string {
+	var hosts []string
+	for _, h := range strings.Split(s, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }
 
 // isLoopback reports whether addr (host:port) listens on the loopback interface only.

@@ -305,3 +305,35 @@ func TestServeWarnsWithoutKey(t *testing.T) {
 		}
 	}
 }
+
+// TestServeAllowHost: requests must name the server as localhost, its address or a name
+// --allow-host gives; a DNS rebinding page's name gets 421.
+func TestServeAllowHost(t *testing.T) {
+	url, _ := startServe(t, "--model", fixtures.Path(t, "models", "tiny-a"), "--allow-host", "mybox.local, other.lan")
+	for _, c := range []struct {
+		host string
+		want int
+	}{
+		{"", http.StatusOK}, // the URL's own 127.0.0.1:PORT
+		{"localhost", http.StatusOK},
+		{"MyBox.local:8765", http.StatusOK},
+		{"other.lan", http.StatusOK},
+		{"attacker.example", http.StatusMisdirectedRequest},
+	} {
+		req, err := http.NewRequest(http.MethodGet, url+"/v1/models", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.host != "" {
+			req.Host = c.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("Host %q: status %d, want %d", c.host, resp.StatusCode, c.want)
+		}
+	}
+}
