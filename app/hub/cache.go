@@ -48,6 +48,37 @@ func checkFileName(name string) error {
 	return nil
 }
 
+// pathSet holds a repository's file names and their folders by case-folded path, to find
+// names that would land on the same file on a case-insensitive disk (macOS's and Windows'
+// defaults): one download would overwrite the other's link.
+type pathSet map[string]pathEntry
+
+type pathEntry struct {
+	name string // as the hub spells it
+	dir  bool
+}
+
+// add records the file name and its folders, or says which earlier name it collides with:
+// the same path in another case, the same name twice, or a file where a folder is.
+func (ps pathSet) add(name string) error {
+	parts := strings.Split(name, "/")
+	for i := range parts {
+		path := strings.Join(parts[:i+1], "/")
+		e := pathEntry{name: path, dir: i < len(parts)-1}
+		key := strings.ToLower(strings.ToUpper(path))
+		old, ok := ps[key]
+		switch {
+		case !ok:
+			ps[key] = e
+		case old.name != e.name:
+			return fmt.Errorf("file names %q and %q from the hub differ only in case: they would be one file on a case-insensitive disk", old.name, e.name)
+		case !old.dir || !e.dir:
+			return fmt.Errorf("the hub lists %q twice, or as both a file and a folder", e.name)
+		}
+	}
+	return nil
+}
+
 // RepoFolder is the cache folder name of a model repository: models--ORG--NAME.
 func RepoFolder(repo string) string {
 	return "models--" + strings.ReplaceAll(repo, "/", "--")

@@ -63,7 +63,9 @@ func (e *HubError) Unwrap() error { return e.kind }
 type Client struct {
 	// Endpoint is the hub's base URL (HF_ENDPOINT, default https://huggingface.co).
 	Endpoint string
-	// Token is sent as a bearer token; "" sends none.
+	// Token is sent as a bearer token ("" sends none), only to Endpoint's own scheme, host
+	// and port: never to the CDN or another port a redirect leads to, and never again once
+	// a redirect from an https hub went through plain http.
 	Token string
 	// TokenSource says where Token came from ("HF_TOKEN", a file), for error messages.
 	TokenSource string
@@ -215,7 +217,8 @@ func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
 
 // do sends one request, following up to 10 redirects itself. The token goes only to the
-// hub's own host. Answers of 400 and above become errors, retryable for 5xx and 429 (the
+// hub's own origin (sameOrigin), and never again once a redirect led to plain http from an
+// https hub: a network that can see that request could also have made the redirect. Answers of 400 and above become errors, retryable for 5xx and 429 (the
 // hub's rate limit), as network errors are; the caller closes the body of a successful
 // answer.
 func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string, header http.Header) (*response, error) {
@@ -224,7 +227,8 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 		return nil, fmt.Errorf("hub endpoint %q: %w", c.Endpoint, err)
 	}
 	var first http.Header
-	onHub := true // until an absolute redirect leaves the hub, as huggingface_hub tells
+	onHub := true       // until an absolute redirect leaves the hub, as huggingface_hub tells
+	downgraded := false // a hop went to http from an https hub
 	for range 10 {
 		req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 		if err != nil {
@@ -234,7 +238,10 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 			req.Header[k] = v
 		}
 		req.Header.Set("User-Agent", "janus-desktop")
-		if c.Token != "" && req.URL.Host == hub.Host {
+		if strings.EqualFold(hub.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+			downgraded = true
+		}
+		if c.Token != "" && !downgraded && sameOrigin(req.URL, hub) {
 			req.Header.Set("Authorization", "Bearer "+c.Token)
 		}
 		resp, err := hc.Do(req)
@@ -272,6 +279,28 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 		return &response{resp, first}, nil
 	}
 	return nil, fmt.Errorf("%s %s: more than 10 redirects", method, rawURL)
+}
+
+// sameOrigin reports whether u has hub's scheme, host and port (an absent port being the
+// scheme's default): the token is the hub's, and another port of the same host may be
+// another service.
+func sameOrigin(u, hub *url.URL) bool {
+	return strings.EqualFold(u.Scheme, hub.Scheme) && strings.EqualFold(u.Hostname(), hub.Hostname()) &&
+		portOf(u) == portOf(hub)
+}
+
+// portOf is u's port, or its scheme's default.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 func drain(resp *http.Response) {

@@ -15,6 +15,10 @@
 // after a kill, verification before a blob enters blobs/, a free-space check, a lock per
 // repository, cancellation through a context) are the whole of the code.
 //
+// A repository whose file names would collide on a case-insensitive disk (macOS's and
+// Windows' default: "config.json" and "Config.json", or a file where a folder is) is refused
+// before anything is fetched. The token goes to the hub's own origin only (Client.Token).
+//
 // A file enters blobs/ only after its checksum matched (sha256 against X-Linked-Etag for
 // LFS files, the git blob id against ETag for the others), a snapshot link is made only to
 // a verified blob, and refs/REV is written last, so a pull killed at any moment leaves a

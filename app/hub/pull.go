@@ -382,9 +382,13 @@ func (p *puller) explain(err error) error {
 // headers of any file the list does not describe.
 func (p *puller) plan(info *repoInfo) ([]remoteFile, error) {
 	var files []remoteFile
+	paths := pathSet{}
 	for _, s := range info.Siblings {
 		if err := checkFileName(s.RFilename); err != nil {
 			return nil, err
+		}
+		if err := paths.add(s.RFilename); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.repo, err)
 		}
 		f := remoteFile{name: s.RFilename}
 		switch {
