@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/janus-desktop/janus/internal/atomicfile"
 )
 
 // commitRE matches a full git commit id, the only thing refs/REV files hold.
@@ -171,45 +173,16 @@ func (r repoCache) linked(commit, name, id string) bool {
 }
 
 // writeFileAtomic writes data to path through a temporary file in tmpDir (on the same
-// disk): fsync, rename, fsync of the folder, so a reader sees the old content or the new,
-// never a part.
+// disk): atomicfile.Write's fsync, rename, fsync of the folders, so a reader sees the old
+// content or the new, never a part.
 func writeFileAtomic(path, tmpDir string, data []byte) error {
 	for _, d := range []string{filepath.Dir(path), tmpDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
-	f, err := os.CreateTemp(tmpDir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.Write(path, data, atomicfile.Options{TempDir: tmpDir})
 }
 
 // syncDir makes a rename or link in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
