@@ -27,7 +27,7 @@ func TestRemoveStaleTemps(t *testing.T) {
 		{name: ".cat.png.123456.tmp", mtime: old, remove: true},
 		{name: ".janus-7-0.PNG.42.tmp", mtime: old, remove: true},
 		{name: ".fresh.png.99.tmp", mtime: time.Now(), keep: true}, // may be another run's
-		{name: "cat.png.123.tmp", mtime: old},                         // not hidden: not ours
+		{name: "cat.png.123.tmp", mtime: old},                      // not hidden: not ours
 		{name: ".notes.txt.123.tmp", mtime: old},
 		{name: ".cat.png.12x.tmp", mtime: old},
 		{name: ".cat.png.tmp", mtime: old},
