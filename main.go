@@ -13,7 +13,6 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -31,18 +30,13 @@ var icon []byte
 func main() {
 	a := app.NewWithID("io.github.janus-desktop.janus")
 	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
-	var attach []string
-	for _, arg := range os.Args[1:] {
-		if !strings.HasPrefix(arg, "-") { // macOS adds -psn_… to apps started from Finder
-			attach = append(attach, arg)
-		}
-	}
 	env := janus.EnvFromOS()
+	start := janus.DesktopOptionsFrom(env, os.Args[1:])
 	w, err := ui.New(a, ui.Options{
 		Env:        env,
-		StoreDir:   os.Getenv("JANUS_DATA"),
-		ModelDir:   os.Getenv("JANUS_MODEL"),
-		Attach:     attach,
+		StoreDir:   start.StoreDir,
+		ModelDir:   start.ModelDir,
+		Attach:     start.Attach,
 		Version:    a.Metadata().Version,
 		Downloader: hub.NewDownloader(hub.FromEnv(env)),
 	})

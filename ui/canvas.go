@@ -2,9 +2,10 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"image"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,7 +21,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
-	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // canvasExamples are the empty canvas's example prompts.
@@ -75,7 +75,24 @@ type tile struct {
 	frac   float32 // share of rows decided
 	bar    *fyne.Container
 	result *app.GeneratedImage
-	obj    fyne.CanvasObject
+	// picture stacks the background, the image and the dim layer; problem, added to it
+	// when needed, says why a stored image could not be shown.
+	picture *fyne.Container
+	problem *widget.Label
+	obj     fyne.CanvasObject
+}
+
+// showProblem says on the tile why its picture is missing.
+func (t *tile) showProblem(text string) {
+	if t.problem == nil {
+		t.problem = widget.NewLabel("")
+		t.problem.Wrapping = fyne.TextWrapWord
+		t.problem.Alignment = fyne.TextAlignCenter
+		t.problem.Importance = widget.DangerImportance
+		t.picture.Add(container.NewVBox(layout.NewSpacer(), t.problem, layout.NewSpacer()))
+	}
+	t.problem.SetText(text)
+	t.obj.Refresh()
 }
 
 func newCanvasView(u *UI) *canvasView {
@@ -346,7 +363,8 @@ func (c *canvasView) newTile(i int) *tile {
 	t.pic.FillMode = canvas.ImageFillContain
 	t.pic.ScaleMode = canvas.ImageScaleSmooth
 	t.dim = newThemedRect(colorNameDim, 0)
-	picture := container.New(&dimLayout{t: t}, bg, t.pic, t.dim)
+	t.picture = container.New(&dimLayout{t: t}, bg, t.pic, t.dim)
+	picture := t.picture
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { c.saveDialog(i) })
 	ask := widget.NewButtonWithIcon("Ask", theme.MailComposeIcon(), func() { c.askAbout(i) })
 	vary := widget.NewButtonWithIcon("Variations", theme.ViewRefreshIcon(), func() { c.variations() })
@@ -455,8 +473,10 @@ func (c *canvasView) showSet(set *app.ImageSet) {
 			Temperature: set.Settings.Temperature, Model: set.Model, Software: c.u.software()}
 		path := store.ImagePath(si.Image)
 		go func() {
-			img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{})
+			img, err := decodeStored(path)
 			if err != nil {
+				slog.Warn("history image", "set", set.ID, "image", si.Image.SHA256, "err", err)
+				c.u.do(func() { t.showProblem("This image cannot be shown: " + errorLine(err)) })
 				return
 			}
 			c.u.do(func() {
@@ -469,6 +489,14 @@ func (c *canvasView) showSet(set *app.ImageSet) {
 			})
 		}()
 	}
+}
+
+// decodeStored decodes a history image ("" is a reference the store could not name).
+func decodeStored(path string) (*image.NRGBA, error) {
+	if path == "" {
+		return nil, errors.New("the history names no valid image file")
+	}
+	return app.DecodeImageFile(path)
 }
 
 // caption describes how an image was made.
@@ -547,20 +575,20 @@ func (c *canvasView) askAbout(i int) {
 		c.u.chat.attach([]string{c.u.store.ImagePath(r.Ref)})
 		return
 	}
-	// Without a stored copy the picture is written to a temporary PNG first.
+	// Without a stored copy the picture is put into the store first (no temporary file is
+	// left anywhere); the chat attaches that copy.
+	store := c.u.store
 	go func() {
-		f, err := os.CreateTemp("", "janus-*.png")
+		data, err := app.EncodePNG(r.Image, r.Meta)
+		var ref app.ImageRef
+		if err == nil {
+			ref, err = store.PutImage(data)
+		}
 		if err != nil {
 			c.u.do(func() { c.u.chat.setNotice(errorLine(err)) })
 			return
 		}
-		path := f.Name()
-		f.Close()
-		if err := app.SaveImage(path, r.Image, r.Meta, true); err != nil {
-			c.u.do(func() { c.u.chat.setNotice(errorLine(err)) })
-			return
-		}
-		c.u.do(func() { c.u.chat.attach([]string{path}) })
+		c.u.do(func() { c.u.chat.attach([]string{store.ImagePath(ref)}) })
 	}()
 }
 
@@ -599,6 +627,11 @@ func (d *dimLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	}
 	dim.Resize(fyne.NewSize(side, side-top))
 	dim.Move(fyne.NewPos(pos.X, pos.Y+top))
+	for _, o := range objs[3:] { // the problem line, inside the square
+		pad := theme.Padding() * 2
+		o.Resize(fyne.NewSize(max(0, side-2*pad), max(0, side-2*pad)))
+		o.Move(fyne.NewPos(pos.X+pad, pos.Y+pad))
+	}
 }
 
 // tileLayout puts a tile's picture above its action bar.

@@ -221,3 +221,63 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 	t.Fatalf("no %q button", text)
 	return nil
 }
+
+// "Ask about this image" on a picture the store does not hold yet puts a copy into the store
+// and attaches that: no temporary file is left behind.
+func TestCanvasAskAboutUnstoredImage(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, "one square")
+	c.generate()
+	h.pump("the image", func() bool { return c.job == nil })
+	r := *c.tiles[0].result
+	r.Ref = app.ImageRef{} // as an image never stored
+	c.tiles[0].result = &r
+	c.askAbout(0)
+	chat := h.u.chat
+	h.pump("the attachment", func() bool { return len(chat.attached) == 1 || chat.notice.Visible() })
+	if len(chat.attached) != 1 {
+		t.Fatalf("not attached: %q", chat.notice.Text)
+	}
+	p := chat.attached[0].path
+	if rel, err := filepath.Rel(h.u.store.Root(), p); err != nil || strings.HasPrefix(rel, "..") {
+		t.Errorf("attached %s, want a copy in the store %s", p, h.u.store.Root())
+	}
+	if img, err := app.DecodeImageFile(p); err != nil || !bytes.Equal(img.Pix, nrgbaPix(r.Image)) {
+		t.Errorf("the stored copy is not the picture (%v)", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "janus-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// A history image that cannot be decoded says so on its tile, and the others still show.
+func TestCanvasBrokenHistoryImage(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, "two squares")
+	c.count.SetSelected("2")
+	c.generate()
+	h.pump("the images", func() bool { return c.job == nil })
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+	set, err := h.u.store.LoadSet(h.u.sidebar.entries[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.u.store.ImagePath(set.Images[0].Image), []byte("\x89PNG\r\n\x1a\n broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.u.newImage()
+	c.showSet(set)
+	h.pump("the tiles", func() bool { return c.tiles[0].problem != nil && c.tiles[1].result != nil })
+	if txt := c.tiles[0].problem.Text; !strings.Contains(txt, "cannot be shown") || !strings.Contains(txt, set.Images[0].Image.SHA256[:8]) {
+		t.Errorf("broken tile says %q", txt)
+	}
+	if c.tiles[0].result != nil || c.tiles[1].problem != nil || !c.tiles[0].problem.Visible() {
+		t.Errorf("tile 0: result %v, problem shown %v; tile 1 has a problem %v", c.tiles[0].result, c.tiles[0].problem.Visible(), c.tiles[1].problem != nil)
+	}
+}

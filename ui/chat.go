@@ -32,9 +32,16 @@ type chatView struct {
 	u       *UI
 	session *app.ChatSession
 	// job is the current chat's reply; jobs are every reply not yet finished, including
-	// those of chats left while answering (they stop, then save what was written).
-	job  *app.Job
-	jobs []*app.Job
+	// those of chats left while answering (they stop, then save what was written), guarded
+	// by jobsMu because a reply starts on a send goroutine. sending is set while a send
+	// checks its files; sends counts the send goroutines running.
+	job     *app.Job
+	jobsMu  sync.Mutex
+	jobs    []*app.Job
+	sending bool
+	sends   sync.WaitGroup
+	// unstored is the message whose images the reply is still storing (-1: none).
+	unstored int
 
 	msgs     []*messageView
 	list     *fyne.Container
@@ -61,6 +68,7 @@ type chatView struct {
 type attachment struct {
 	path  string
 	thumb image.Image
+	chip  fyne.CanvasObject
 }
 
 // messageView is one message on screen.
@@ -76,7 +84,7 @@ type messageView struct {
 }
 
 func newChatView(u *UI) *chatView {
-	c := &chatView{u: u}
+	c := &chatView{u: u, unstored: -1}
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
 	c.scroll.OnScrolled = c.scrolled
@@ -160,10 +168,10 @@ func (c *chatView) openSession(s *app.ChatSession) {
 // has stopped and saved what it wrote: at shutdown, so that nothing is left half-done.
 func (c *chatView) close() {
 	c.session.Close()
-	for _, j := range c.jobs {
+	c.sends.Wait() // a send under way may start a reply on a chat left earlier
+	for _, j := range c.runningReplies() {
 		<-j.Done()
 	}
-	c.jobs = nil
 }
 
 func (c *chatView) setEngine(e app.Engine) {
@@ -212,6 +220,9 @@ func (c *chatView) setNotice(s string) {
 }
 
 func (c *chatView) sendOrStop() {
+	if c.sending {
+		return
+	}
 	if c.session.Busy() {
 		c.stop()
 		return
@@ -226,9 +237,12 @@ func (c *chatView) stop() {
 	}
 }
 
-// send starts the answer to the composer's question and attachments.
+// send starts the answer to the composer's question and attachments. Sending checks the
+// image files (ChatSession.Send reads their headers), so it runs off the UI goroutine; the
+// composer is cleared once the question is accepted, or a bad file gets the one-line
+// message and the composer is kept as it is.
 func (c *chatView) send() {
-	if !c.ready || c.session.Busy() {
+	if !c.ready || c.sending || c.session.Busy() {
 		return
 	}
 	text := strings.TrimSpace(c.entry.Text)
@@ -243,7 +257,10 @@ func (c *chatView) send() {
 	// on screen, but still lands in the history.
 	session := c.session
 	latest := &latestMessage{}
-	job, err := session.Send(text, paths, app.ChatCallbacks{
+	// heard is set (on the UI goroutine) once the reply reported: its question's images
+	// are in the store from then on.
+	heard := new(bool)
+	cb := app.ChatCallbacks{
 		OnText: func(i int, m app.ChatMessage) {
 			// Tokens can come faster than the window draws: only the newest state is shown.
 			if !latest.set(i, m) {
@@ -251,6 +268,7 @@ func (c *chatView) send() {
 			}
 			c.u.do(func() {
 				i, m := latest.take()
+				*heard = true
 				if c.session == session {
 					c.update(i, m)
 				}
@@ -260,6 +278,7 @@ func (c *chatView) send() {
 			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
 			c.u.do(func() {
 				c.finished++
+				*heard = true
 				if c.session == session {
 					c.update(i, m)
 					c.updateButtons()
@@ -267,24 +286,59 @@ func (c *chatView) send() {
 				c.u.sidebar.reloadHistory()
 			})
 		},
-	})
+	}
+	c.sending = true
+	c.sendB.Disable()
+	c.sends.Add(1)
+	go func() {
+		// The reply is recorded before anyone can list the running replies (jobsMu held
+		// across Send), so that a model being replaced is closed only after it.
+		c.jobsMu.Lock()
+		job, err := session.Send(text, paths, cb)
+		if err == nil {
+			c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool {
+				select {
+				case <-j.Done():
+					return true
+				default:
+					return false
+				}
+			})
+			c.jobs = append(c.jobs, job)
+		}
+		c.jobsMu.Unlock()
+		c.sends.Done()
+		c.u.do(func() { c.sent(session, job, text, paths, *heard, err) })
+	}()
+}
+
+// sent shows the outcome of a send on the UI goroutine: the question, or why it was refused.
+func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, paths []string, heard bool, err error) {
+	c.sending = false
 	if err != nil {
-		c.setNotice(errorLine(err))
+		c.updateButtons()
+		if c.session == session {
+			c.setNotice(errorLine(err))
+		}
+		return
+	}
+	if c.session != session { // the window moved on while the question was checked
+		c.updateButtons()
 		return
 	}
 	c.job = job
-	c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool {
-		select {
-		case <-j.Done():
-			return true
-		default:
-			return false
-		}
-	})
-	c.jobs = append(c.jobs, job)
-	c.entry.SetText("")
-	c.attached = nil
-	c.chips.RemoveAll()
+	if !heard {
+		// The reply names the question's images before it has stored them: they are shown
+		// with its first report.
+		c.unstored = len(c.session.Messages()) - 2
+	}
+	if strings.TrimSpace(c.entry.Text) == text {
+		c.entry.SetText("")
+	}
+	// Only the images sent leave the composer: one attached meanwhile stays.
+	for _, p := range paths {
+		c.removeChip(p)
+	}
 	c.setNotice("")
 	c.sync()
 	c.follow = true
@@ -292,8 +346,17 @@ func (c *chatView) send() {
 	c.updateButtons()
 }
 
+// runningReplies are the replies not yet known to be finished, including one whose Send
+// is under way (it waits for that Send): from any goroutine.
+func (c *chatView) runningReplies() []*app.Job {
+	c.jobsMu.Lock()
+	defer c.jobsMu.Unlock()
+	return slices.Clone(c.jobs)
+}
+
 // render rebuilds the message list from the session.
 func (c *chatView) render() {
+	c.unstored = -1
 	c.list.RemoveAll()
 	c.msgs = nil
 	c.sync()
@@ -338,6 +401,9 @@ func (c *chatView) scrolled(fyne.Position) { c.follow = c.atBottom() }
 // update shows the new state of message i (an answer growing token by token).
 func (c *chatView) update(i int, m app.ChatMessage) {
 	c.updates++
+	if i-1 == c.unstored {
+		c.unstored = -1
+	}
 	if i >= len(c.msgs) || m.Text == "" || m.State != app.StateStreaming || c.pendingImages(i-1) {
 		// The question's images arrive once the job has stored them.
 		c.sync()
@@ -403,12 +469,18 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 		// The images' digests are known once the reply job has stored them.
 		var digests []string
 		for _, ref := range m.Images {
+			if v.index == c.unstored {
+				ref.SHA256 = ""
+			}
 			digests = append(digests, ref.SHA256)
 		}
 		if !slices.Equal(digests, v.digests) {
 			v.digests = digests
 			v.images.RemoveAll()
 			for _, ref := range m.Images {
+				if v.index == c.unstored {
+					ref.SHA256 = ""
+				}
 				v.images.Add(c.thumbnail(ref))
 			}
 		}
@@ -520,25 +592,27 @@ func (c *chatView) addChip(a attachment) {
 			return
 		}
 	}
-	c.attached = append(c.attached, a)
 	img := canvas.NewImageFromImage(a.thumb)
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSize(44, 44))
-	var chip *fyne.Container
-	rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() {
-		for i, have := range c.attached {
-			if have.path == a.path {
-				c.attached = append(c.attached[:i], c.attached[i+1:]...)
-				break
-			}
-		}
-		c.chips.Remove(chip)
-	})
+	rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() { c.removeChip(a.path) })
 	rm.Importance = widget.LowImportance
 	name := widget.NewLabel(shorten(filepath.Base(a.path), 22))
 	bg := newThemedRect(colorNameBubble, 10)
-	chip = container.NewStack(bg, container.NewPadded(container.NewHBox(img, container.NewCenter(name), container.NewCenter(rm))))
-	c.chips.Add(chip)
+	a.chip = container.NewStack(bg, container.NewPadded(container.NewHBox(img, container.NewCenter(name), container.NewCenter(rm))))
+	c.attached = append(c.attached, a)
+	c.chips.Add(a.chip)
+}
+
+// removeChip takes the image at path out of the composer.
+func (c *chatView) removeChip(path string) {
+	for i, have := range c.attached {
+		if have.path == path {
+			c.attached = slices.Delete(c.attached, i, i+1)
+			c.chips.Remove(have.chip)
+			return
+		}
+	}
 }
 
 // shorten cuts s to n runes with an ellipsis.

@@ -32,9 +32,7 @@ func TestChatAnswersAboutDroppedImage(t *testing.T) {
 		t.Fatalf("notice after a good drop: %q", c.notice.Text)
 	}
 	test.Tap(c.sendB)
-	if c.entry.Text != "" || len(c.attached) != 0 {
-		t.Errorf("composer not cleared after send: text %q, %d attachments", c.entry.Text, len(c.attached))
-	}
+	h.pump("the composer to clear after send", func() bool { return c.entry.Text == "" && len(c.attached) == 0 })
 	h.waitAnswers(1)
 	msgs := c.session.Messages()
 	if msgs[1].State != app.StateDone {
@@ -150,9 +148,7 @@ func TestChatKeys(t *testing.T) {
 		t.Fatal("Shift+Enter sent the question")
 	}
 	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	if !c.session.Busy() || c.sendB.Text != "Stop" {
-		t.Fatalf("Enter did not send (busy %v, button %q)", c.session.Busy(), c.sendB.Text)
-	}
+	h.pump("Enter to send", func() bool { return c.session.Busy() && c.sendB.Text == "Stop" })
 	h.pump("two words", func() bool {
 		m := c.session.Messages()
 		return len(m) == 2 && len(strings.Fields(m[1].Text)) >= 2
@@ -221,7 +217,7 @@ func TestChatFollowsAnswerUnlessScrolledUp(t *testing.T) {
 	for i, scrollUp := range []bool{false, true} {
 		test.Type(c.entry, "tell me a long story")
 		c.send()
-		h.pump("a few words", func() bool { return c.updates > 5*(i+1) })
+		h.pump("a few words", func() bool { return !c.sending && c.updates > 5*(i+1) })
 		if scrollUp {
 			c.scroll.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: 100000}}) // the wheel, up to the top
 		}
@@ -234,4 +230,52 @@ func TestChatFollowsAnswerUnlessScrolledUp(t *testing.T) {
 			t.Errorf("not at the end after the answer: offset %v of %v", c.scroll.Offset.Y, c.scroll.Content.MinSize().Height)
 		}
 	}
+}
+
+// Sending checks the attached files off the UI goroutine: send returns before the question
+// is in the chat; a file gone since it was attached gets the one-line message naming it,
+// and the composer keeps the question and the image; a good send then clears only what it
+// sent.
+func TestSendChecksFilesOffTheUIGoroutine(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	gone := writeFile(t, "gone.png", pngBytes(t))
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, gone)})
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	test.Type(c.entry, "what is this?")
+	c.send()
+	if !c.sending || len(c.session.Messages()) != 0 || !c.sendB.Disabled() {
+		t.Fatalf("send ran on the UI goroutine: sending %v, %d messages", c.sending, len(c.session.Messages()))
+	}
+	c.send() // a second press while the first is checked does nothing
+	h.pump("the refusal", func() bool { return !c.sending })
+	if !c.notice.Visible() || !strings.Contains(c.notice.Text, "gone.png") || strings.Contains(c.notice.Text, "\n") {
+		t.Errorf("notice %q, want one line naming gone.png", c.notice.Text)
+	}
+	if c.entry.Text != "what is this?" || len(c.attached) != 1 || len(c.session.Messages()) != 0 || c.sendB.Disabled() {
+		t.Errorf("after a refused send: text %q, %d attachments, %d messages", c.entry.Text, len(c.attached), len(c.session.Messages()))
+	}
+
+	c.removeChip(gone)
+	if len(c.attached) != 0 || len(c.chips.Objects) != 0 {
+		t.Fatalf("remove left %d attachments, %d chips", len(c.attached), len(c.chips.Objects))
+	}
+	c.send()
+	h.waitAnswers(1)
+	if c.entry.Text != "" || c.notice.Visible() || len(c.session.Messages()) != 2 {
+		t.Errorf("after a good send: text %q, notice %q, %d messages", c.entry.Text, c.notice.Text, len(c.session.Messages()))
+	}
+}
+
+// pngBytes is a small PNG.
+func pngBytes(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile(landscape(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

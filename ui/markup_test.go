@@ -24,7 +24,8 @@ var speeds = regexp.MustCompile(`[0-9]+(\.[0-9]+)? (tokens/s|images/s|tokens ·)
 
 // assertMarkup compares the window's object tree (positions, sizes, texts, theme colours)
 // with testdata/NAME, after replacing measured speeds. With -update it rewrites the golden;
-// on a mismatch it writes testdata/failed/NAME to compare or promote.
+// on a mismatch it names the first differing line and writes the tree to the test's artifact
+// folder (kept with go test -artifacts), never into the source tree.
 func assertMarkup(t *testing.T, name string, c fyne.Canvas) {
 	t.Helper()
 	got := speeds.ReplaceAllString(test.RenderToMarkup(c), "N $2")
@@ -39,12 +40,34 @@ func assertMarkup(t *testing.T, name string, c fyne.Canvas) {
 	if err != nil {
 		t.Fatalf("golden %s: %v (run go test ./ui -run Markup -update)", golden, err)
 	}
-	if got != string(want) {
-		failed := filepath.Join("testdata", "failed", name)
-		os.MkdirAll(filepath.Dir(failed), 0o755)
-		os.WriteFile(failed, []byte(got), 0o644)
-		t.Errorf("%s differs from the golden: see %s (diff them; promote with -update if the change is meant)", name, failed)
+	if got == string(want) {
+		return
 	}
+	failed := filepath.Join(t.ArtifactDir(), name)
+	if err := os.WriteFile(failed, []byte(got), 0o644); err != nil {
+		t.Errorf("write %s: %v", failed, err)
+	}
+	line, g, w := firstDifference(got, string(want))
+	t.Errorf("%s differs from the golden at line %d:\n got  %s\n want %s\nthe whole tree: %s (kept with -artifacts; promote with -update if the change is meant)",
+		name, line, g, w, failed)
+}
+
+// firstDifference returns the first line (from 1) where got and want differ, and both lines.
+func firstDifference(got, want string) (int, string, string) {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return i + 1, strings.TrimSpace(gl), strings.TrimSpace(wl)
+		}
+	}
+	return 0, "", ""
 }
 
 // settle runs UI updates until none come for a while (thumbnails, the history list).

@@ -68,14 +68,16 @@ func (u *UI) showNoModel() {
 func (u *UI) loadModel(dir, name string) {
 	u.cancelLoad()
 	if old := u.engine; old != nil {
-		// The model being replaced is closed once its reply and generation have stopped.
-		replies, gen := slices.Clone(u.chat.jobs), u.create.job
+		// The model being replaced is closed once its replies and generation have stopped.
+		// The chat lets go of it first, so that no send starts a reply on it once the
+		// replies are listed.
+		gen := u.create.job
 		serving := u.detachServing()
 		u.chat.setEngine(nil)
 		u.create.stop()
 		go func() {
 			stopServe(serving)
-			for _, j := range replies {
+			for _, j := range u.chat.runningReplies() {
 				<-j.Done()
 			}
 			if gen != nil {
@@ -142,12 +144,7 @@ func (u *UI) rememberModel(dir string) {
 		return
 	}
 	u.settings.LastModel = dir
-	s, store := u.settings, u.store
-	go func() {
-		if err := store.SaveSettings(s); err != nil {
-			u.do(func() { u.chat.setNotice("Settings not saved: " + errorLine(err)) })
-		}
-	}()
+	u.saveSettings(nil)
 }
 
 // showModelPicker lists the models found, with Load, Add folder… and Download….
@@ -255,16 +252,12 @@ func (u *UI) addModelFolder(then func()) {
 			return
 		}
 		u.settings.ModelFolders = append(u.settings.ModelFolders, dir)
-		s, store := u.settings, u.store
-		go func() {
-			err := store.SaveSettings(s)
-			u.do(func() {
-				if err != nil {
-					u.showError("Cannot save the settings", err, "")
-				}
-				then()
-			})
-		}()
+		u.saveSettings(func(err error) {
+			if err != nil {
+				u.showError("Cannot save the settings", err, "")
+			}
+			then()
+		})
 	}, u.win)
 }
 

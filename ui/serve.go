@@ -30,7 +30,7 @@ func (u *UI) startServing() {
 		return
 	}
 	v, err := api.StartServing(context.Background(), u.engine, u.settings.Serve.Addr(),
-		api.Options{APIKey: u.serveKey, Software: u.software()})
+		api.Options{APIKey: u.settings.Serve.APIKey, Software: u.software()})
 	u.serving, u.serveErr = v, err
 	if err != nil {
 		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
@@ -84,7 +84,7 @@ func (u *UI) serveLine() (string, widget.Importance) {
 			"through the OpenAI API.", widget.LowImportance
 	case u.serving != nil:
 		line := "Serving at " + u.serving.URL()
-		if u.serveKey != "" {
+		if u.settings.Serve.APIKey != "" {
 			line += " · requests need the API key"
 		}
 		return line, widget.SuccessImportance
@@ -120,7 +120,7 @@ func newServeForm(u *UI) *serveForm {
 	f.port.SetText(strconv.Itoa(u.settings.Serve.Port))
 	f.key = widget.NewPasswordEntry()
 	f.key.SetPlaceHolder("API key (optional)")
-	f.key.SetText(u.serveKey)
+	f.key.SetText(u.settings.Serve.APIKey)
 	f.status = widget.NewLabel("")
 	f.status.Wrapping = fyne.TextWrapWord
 	f.on = widget.NewCheck("Serve on localhost", f.toggle)
@@ -155,7 +155,7 @@ func (f *serveForm) toggle(on bool) {
 			return
 		}
 		u.settings.Serve.Port, u.settings.Serve.Enabled = port, true
-		u.serveKey = f.key.Text
+		u.settings.Serve.APIKey = f.key.Text
 		u.serveErr = nil
 		u.startServing()
 		if u.serveErr != nil {
@@ -170,7 +170,7 @@ func (f *serveForm) toggle(on bool) {
 		go stopServe(u.detachServing())
 	}
 	f.show()
-	u.saveSettingsQuietly()
+	u.saveSettings(nil)
 }
 
 func (f *serveForm) setChecked(on bool) {
@@ -196,15 +196,4 @@ func (f *serveForm) show() {
 		f.port.Enable()
 		f.key.Enable()
 	}
-}
-
-// saveSettingsQuietly stores the settings off the UI goroutine, telling a failure under
-// the chat.
-func (u *UI) saveSettingsQuietly() {
-	s, store := u.settings, u.store
-	go func() {
-		if err := store.SaveSettings(s); err != nil {
-			u.do(func() { u.chat.setNotice("Settings not saved: " + errorLine(err)) })
-		}
-	}()
 }

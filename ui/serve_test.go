@@ -76,7 +76,7 @@ func TestServeFromSettings(t *testing.T) {
 	}
 	h.pump("the setting to be stored", func() bool {
 		s, _, err := u.store.LoadSettings()
-		return err == nil && s.Serve.Enabled && s.Serve.Port == port
+		return err == nil && s.Serve.Enabled && s.Serve.Port == port && s.Serve.APIKey == "secret"
 	})
 
 	sf.on.SetChecked(false)
@@ -123,7 +123,7 @@ func TestServeAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: port}
+	s.Serve = app.ServeSettings{Enabled: true, Port: port, APIKey: "kept"}
 	if err := st.SaveSettings(s); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +133,14 @@ func TestServeAtStart(t *testing.T) {
 	}
 	if code, _ := get(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/health", ""); code != http.StatusOK {
 		t.Errorf("GET /health: %d", code)
+	}
+	// The key stored with the settings guards the server of the next run.
+	models := "http://127.0.0.1:" + strconv.Itoa(port) + "/v1/models"
+	if code, _ := get(t, models, ""); code != http.StatusUnauthorized {
+		t.Errorf("GET /v1/models without the stored key: %d, want 401", code)
+	}
+	if code, _ := get(t, models, "kept"); code != http.StatusOK {
+		t.Errorf("GET /v1/models with the stored key: %d", code)
 	}
 
 	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = store })

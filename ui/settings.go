@@ -120,7 +120,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
 		hint(widget.NewFormItem("API server", f.serve.content()),
-			"Applies at once; only this computer connects; the key lasts until the app closes"),
+			"Applies at once; only this computer connects; the key is kept in the settings file, which only you can read"),
 		widget.NewFormItem("", note),
 	}
 }
@@ -149,6 +149,9 @@ func (f *settingsForm) settings() (app.Settings, error) {
 		return ns, fmt.Errorf("answer length %q is not a whole number", f.maxTokens.Text)
 	}
 	ns.ModelFolders = slices.Clone(f.folders)
+	// The key typed while the server is off is kept for its next start (while it runs the
+	// entry is locked to the key in use).
+	ns.Serve.APIKey = f.serve.key.Text
 	return ns, ns.Validate()
 }
 
@@ -184,24 +187,21 @@ func (u *UI) dialogSize(want fyne.Size) fyne.Size {
 	return fyne.NewSize(min(want.Width, win.Width-margin), min(want.Height, win.Height-margin))
 }
 
-// applySettings makes ns current and saves it off the UI goroutine.
+// applySettings makes ns current and saves it off the UI goroutine; a changed folder list
+// searches the models again once the file is written.
 func (u *UI) applySettings(ns app.Settings) {
 	foldersChanged := !slices.Equal(ns.ModelFolders, u.settings.ModelFolders)
 	u.settings = ns
 	u.chat.session.SetAnswerOptions(ns.Answer.Options())
 	u.create.applySettings(ns.Generation, false)
-	store := u.store
-	go func() {
-		err := store.SaveSettings(ns)
-		u.do(func() {
-			if err != nil {
-				u.showError("Settings not saved", err, "")
-			}
-			if foldersChanged {
-				u.findModels(u.engine == nil && u.loading == nil)
-			}
-		})
-	}()
+	u.saveSettings(func(err error) {
+		if err != nil {
+			u.showError("Settings not saved", err, "")
+		}
+		if foldersChanged {
+			u.findModels(u.engine == nil && u.loading == nil)
+		}
+	})
 }
 
 // numberEntry is an entry holding v.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -94,5 +95,37 @@ func TestDialogsOpen(t *testing.T) {
 				c.Overlays().Remove(c.Overlays().Top())
 			}
 		})
+	}
+}
+
+// The three places that store settings (a model loaded, the settings dialog's Save, the
+// serve switch) change them in quick succession; the file ends with the latest settings,
+// whatever order the writes would have finished in.
+func TestSettingsSavesLandInOrder(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	for i := range 30 {
+		u.rememberModel(fmt.Sprintf("/models/m%d", i))
+		f := newSettingsForm(u)
+		f.cfg.SetText(fmt.Sprint(1 + i%9))
+		f.serve.key.SetText(fmt.Sprintf("key-%d", i))
+		ns, err := f.settings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.applySettings(ns)
+		f.serve.toggle(false) // the switch, turned off: saved at once
+	}
+	u.settingsW.Flush()
+	h.pump("the saves' callbacks", func() bool { return true })
+	s, _, err := u.store.LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.LastModel != "/models/m29" || s.Generation.CFG != 3 || s.Serve.APIKey != "key-29" {
+		t.Errorf("stored: last model %q, guidance %v, key %q; want the last change of each", s.LastModel, s.Generation.CFG, s.Serve.APIKey)
+	}
+	if s.LastModel != u.settings.LastModel || s.Generation != u.settings.Generation || s.Serve != u.settings.Serve {
+		t.Errorf("stored %+v, window has %+v", s, u.settings)
 	}
 }

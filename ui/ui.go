@@ -59,6 +59,9 @@ type UI struct {
 	win   fyne.Window
 	do    func(func())
 	store *app.Store
+	// settingsW writes the settings: every change goes through it, so that the newest
+	// settings are the ones on disk.
+	settingsW *app.SettingsWriter
 
 	settings app.Settings
 	search   app.ModelSearch
@@ -76,11 +79,9 @@ type UI struct {
 	tips      *tips
 
 	// serving is "Serve on localhost" running on engine (nil when off or failed, serveErr
-	// then says why); serveKey is its API key, kept for this run only; serveStatus updates
-	// the open settings dialog.
+	// then says why); serveStatus updates the open settings dialog.
 	serving     *api.Serving
 	serveErr    error
-	serveKey    string
 	serveStatus func()
 }
 
@@ -169,6 +170,25 @@ func (u *UI) shutdown() {
 	if u.engine != nil {
 		u.engine.Close()
 	}
+	u.settingsW.Flush() // the last change is kept
+}
+
+// saveSettings stores the current settings off the UI goroutine (the latest always wins
+// over an earlier save still waiting); done, when not nil, runs on the UI goroutine with the
+// result, and a failure without done is told under the chat.
+func (u *UI) saveSettings(done func(error)) {
+	u.settingsW.Save(u.settings, func(err error) {
+		if done == nil && err == nil {
+			return
+		}
+		u.do(func() {
+			if done != nil {
+				done(err)
+			} else {
+				u.chat.setNotice("Settings not saved: " + errorLine(err))
+			}
+		})
+	})
 }
 
 // openStore opens the history folder and reads the settings. When the usual folder cannot
@@ -190,6 +210,7 @@ func (u *UI) openStore() (notices []string, err error) {
 		notices = append(notices, fmt.Sprintf("History is kept in %s for now: %s", tmp, errorLine(err)))
 	}
 	u.store = st
+	u.settingsW = app.NewSettingsWriter(st)
 	s, problems, err := st.LoadSettings()
 	if err != nil {
 		slog.Error("load settings", "err", err)

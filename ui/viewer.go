@@ -9,16 +9,17 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/app"
 )
 
 // viewerSize is the large view's picture size.
 const viewerSize = 560
 
-// showImage opens the image file at path large, decoding it off the UI goroutine.
+// showImage opens the image file at path large, decoding it off the UI goroutine (within
+// the attachment limits).
 func (u *UI) showImage(path, title, caption string) {
 	go func() {
-		img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{})
+		img, err := app.DecodeImageFile(path)
 		u.do(func() {
 			if err != nil {
 				u.showError("Cannot open the image", err, "The file may have been moved or damaged.")
