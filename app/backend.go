@@ -2,6 +2,8 @@ package app
 
 import (
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/janus-desktop/janus/compute"
@@ -15,16 +17,32 @@ type BackendChoice struct {
 	Value string
 }
 
-// BackendChoices lists "auto" and then the backends linked into the program, best first
-// (compute.Names: the test-only simulated Metal device is not offered). A backend listed
-// may still be unable to run here (Metal off a Mac); loading with it then fails with an
-// error that says so, while "auto" falls back to the next.
+// BackendChoices lists "auto" and then the backends linked into the program that can run on
+// this operating system, best first (compute.Names: the test-only simulated Metal device is
+// not offered). A backend listed may still be unable to run on this machine (a Mac without a
+// Metal device); loading with it then fails with an error that says so, while "auto" falls
+// back to the next.
 func BackendChoices() []BackendChoice {
 	choices := []BackendChoice{{Label: "Automatic", Value: "auto"}}
 	for _, n := range compute.Names() {
+		if only, ok := backendSystem[n]; ok && only != runtime.GOOS {
+			continue
+		}
 		choices = append(choices, BackendChoice{Label: backendTitle(n), Value: n})
 	}
 	return choices
+}
+
+// backendSystem names the operating system of the backends that run on one only. They
+// register everywhere (so that asking for one elsewhere says why it cannot run), but a list
+// of choices should not offer what can only fail. Opening a backend to find out is no
+// answer: on a Mac, opening Metal compiles every pipeline.
+var backendSystem = map[string]string{"metal": "darwin"}
+
+// validBackend reports whether name is "auto" or a user-facing backend linked into the
+// program, on any system: a settings file written on a Mac stays valid elsewhere.
+func validBackend(name string) bool {
+	return strings.EqualFold(name, "auto") || slices.ContainsFunc(compute.Names(), func(n string) bool { return strings.EqualFold(n, name) })
 }
 
 // backendTitle is a backend's name for people.

@@ -7,10 +7,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -38,7 +38,8 @@ func (a AnswerSettings) Options() model.AnswerOptions {
 type Settings struct {
 	// Version is the file format's version.
 	Version int `json:"version"`
-	// Backend is "auto" or a backend's name ("cpu", "metal"): the values of BackendChoices.
+	// Backend is "auto" or a backend's name ("cpu", "metal"); BackendChoices lists those
+	// this system can run.
 	Backend string `json:"backend"`
 	// Threads caps the CPU backend's goroutines (0: every core).
 	Threads int `json:"threads"`
@@ -90,12 +91,8 @@ const MaxThreads = 1024
 
 // Validate reports the first setting out of range.
 func (s Settings) Validate() error {
-	if !slices.ContainsFunc(BackendChoices(), func(c BackendChoice) bool { return strings.EqualFold(c.Value, s.Backend) }) {
-		var want []string
-		for _, c := range BackendChoices() {
-			want = append(want, c.Value)
-		}
-		return fmt.Errorf("backend %q: want one of %s", s.Backend, strings.Join(want, ", "))
+	if !validBackend(s.Backend) {
+		return fmt.Errorf("backend %q: want one of auto, %s", s.Backend, strings.Join(compute.Names(), ", "))
 	}
 	if s.Threads < 0 || s.Threads > MaxThreads {
 		return fmt.Errorf("threads %d: want 0 (every core) to %d", s.Threads, MaxThreads)
