@@ -116,6 +116,11 @@ app:
 	$(FYNE) package -os darwin --release; status=$$?; \
 	mv FyneApp.toml.orig FyneApp.toml; exit $$status
 	plutil -replace LSMinimumSystemVersion -string $(MACOS_MIN) "$(APP_BUNDLE)/Contents/Info.plist"
+	@# macOS asks before an app reads these folders, showing the app's reason: people drop and
+	@# save images there. fyne's Info.plist has no field for them.
+	plutil -replace NSDesktopFolderUsageDescription -string "Janus Desktop opens the images you drop or choose on the Desktop and saves the images you generate there." "$(APP_BUNDLE)/Contents/Info.plist"
+	plutil -replace NSDocumentsFolderUsageDescription -string "Janus Desktop opens the images you drop or choose in Documents and saves the images you generate there." "$(APP_BUNDLE)/Contents/Info.plist"
+	plutil -replace NSDownloadsFolderUsageDescription -string "Janus Desktop opens the images you drop or choose in Downloads and saves the images you generate there." "$(APP_BUNDLE)/Contents/Info.plist"
 	codesign --force --deep --sign - "$(APP_BUNDLE)"
 	codesign --verify --strict "$(APP_BUNDLE)"
 
