@@ -120,7 +120,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
 		hint(widget.NewFormItem("API server", f.serve.content()),
-			"Applies at once; only this computer connects; the key is kept in the settings file, which only you can read"),
+			"Applies at once; only this computer connects; the key is saved, private to you"),
 		widget.NewFormItem("", note),
 	}
 }
