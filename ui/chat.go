@@ -34,12 +34,15 @@ type chatView struct {
 	// job is the current chat's reply; jobs are every reply not yet finished, including
 	// those of chats left while answering (they stop, then save what was written), guarded
 	// by jobsMu because a reply starts on a send goroutine. sending is set while a send
-	// checks its files; sends counts the send goroutines running.
+	// checks its files.
 	job     *app.Job
 	jobsMu  sync.Mutex
 	jobs    []*app.Job
 	sending bool
-	sends   sync.WaitGroup
+	// pendingSends counts the sends whose Send has not returned (guarded by jobsMu);
+	// sendDone is signalled when one returns.
+	pendingSends int
+	sendDone     *sync.Cond
 	// unstored is the message whose images the reply is still storing (-1: none).
 	unstored int
 
@@ -85,6 +88,7 @@ type messageView struct {
 
 func newChatView(u *UI) *chatView {
 	c := &chatView{u: u, unstored: -1}
+	c.sendDone = sync.NewCond(&c.jobsMu)
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
 	c.scroll.OnScrolled = c.scrolled
@@ -168,8 +172,7 @@ func (c *chatView) openSession(s *app.ChatSession) {
 // has stopped and saved what it wrote: at shutdown, so that nothing is left half-done.
 func (c *chatView) close() {
 	c.session.Close()
-	c.sends.Wait() // a send under way may start a reply on a chat left earlier
-	for _, j := range c.runningReplies() {
+	for _, j := range c.runningReplies() { // with a reply a send under way starts
 		<-j.Done()
 	}
 }
@@ -289,10 +292,13 @@ func (c *chatView) send() {
 	}
 	c.sending = true
 	c.sendB.Disable()
-	c.sends.Add(1)
+	c.jobsMu.Lock()
+	c.pendingSends++
+	c.jobsMu.Unlock()
 	go func() {
 		// The reply is recorded before anyone can list the running replies (jobsMu held
-		// across Send), so that a model being replaced is closed only after it.
+		// across Send, and runningReplies waits for pending sends), so that a model being
+		// replaced is closed only after it, and shutdown waits for it.
 		c.jobsMu.Lock()
 		job, err := session.Send(text, paths, cb)
 		if err == nil {
@@ -306,8 +312,9 @@ func (c *chatView) send() {
 			})
 			c.jobs = append(c.jobs, job)
 		}
+		c.pendingSends--
+		c.sendDone.Broadcast()
 		c.jobsMu.Unlock()
-		c.sends.Done()
 		c.u.do(func() { c.sent(session, job, text, paths, *heard, err) })
 	}()
 }
@@ -346,11 +353,14 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 	c.updateButtons()
 }
 
-// runningReplies are the replies not yet known to be finished, including one whose Send
-// is under way (it waits for that Send): from any goroutine.
+// runningReplies are the replies not yet known to be finished, including those whose Send
+// is under way (it waits for those Sends to return): from any goroutine.
 func (c *chatView) runningReplies() []*app.Job {
 	c.jobsMu.Lock()
 	defer c.jobsMu.Unlock()
+	for c.pendingSends > 0 {
+		c.sendDone.Wait()
+	}
 	return slices.Clone(c.jobs)
 }
 
