@@ -172,6 +172,8 @@ func TestDownloadDialog(t *testing.T) {
 	// A repository the hub does not have fails with its error and a Retry button.
 	u.downloads.start("deepseek-ai/Janus-1.3B")
 	h.waitJobEnd("the failure", u.downloads.job)
+	// The job is done before its end reaches the window: wait for the button to change.
+	h.pump("the failure on screen", func() bool { return view.pauseB.Text == "Retry" })
 	if view.pauseB.Text != "Retry" || !view.problem.Visible() || view.problem.Text == "" {
 		t.Errorf("failed download: button %q, problem %q", view.pauseB.Text, view.problem.Text)
 	}
