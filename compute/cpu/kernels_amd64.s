@@ -7580,6 +7580,1324 @@ done:
 	VZEROUPPER
 	RET
 
+DATA qconsts<>+0(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+4(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+8(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+12(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+16(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+20(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+24(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+28(SB)/4, $0x0f0f0f0f
+DATA qconsts<>+32(SB)/4, $0x08080808
+DATA qconsts<>+36(SB)/4, $0x08080808
+DATA qconsts<>+40(SB)/4, $0x08080808
+DATA qconsts<>+44(SB)/4, $0x08080808
+DATA qconsts<>+48(SB)/4, $0x08080808
+DATA qconsts<>+52(SB)/4, $0x08080808
+DATA qconsts<>+56(SB)/4, $0x08080808
+DATA qconsts<>+60(SB)/4, $0x08080808
+DATA qconsts<>+64(SB)/4, $0x00010001
+DATA qconsts<>+68(SB)/4, $0x00010001
+DATA qconsts<>+72(SB)/4, $0x00010001
+DATA qconsts<>+76(SB)/4, $0x00010001
+DATA qconsts<>+80(SB)/4, $0x00010001
+DATA qconsts<>+84(SB)/4, $0x00010001
+DATA qconsts<>+88(SB)/4, $0x00010001
+DATA qconsts<>+92(SB)/4, $0x00010001
+GLOBL qconsts<>(SB), RODATA|NOPTR, $96
+
+// func dotQ8AVX2C1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2C1(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	VXORPS Y0, Y0, Y0
+	XORQ   DI, DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+
+block:
+	CMPQ         DI, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R9*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VBROADCASTSS (DX)(DI*4), Y3
+	VMOVDQU      (BX)(R8*1), Y4
+	VPSIGNB      Y1, Y4, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VPBROADCASTW (SI)(DI*2), X2
+	VCVTPH2PS    X2, Y2
+	VMULPS       Y3, Y2, Y2
+	VFMADD231PS  Y1, Y2, Y0
+	INCQ         DI
+	ADDQ         $0x20, R8
+	ADDQ         $0x20, R9
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8AVX2C2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2C2(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), DI
+	LEAQ   (SI)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+	XORQ   R10, R10
+	XORQ   R11, R11
+
+block:
+	CMPQ         R9, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R11*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VBROADCASTSS (DX)(R9*4), Y4
+	VMOVDQU      (BX)(R10*1), Y5
+	VPSIGNB      Y2, Y5, Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VPBROADCASTW (SI)(R9*2), X6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y4, Y6, Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      (DI)(R10*1), Y5
+	VPSIGNB      Y2, Y5, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VPBROADCASTW (R8)(R9*2), X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y4, Y3, Y3
+	VFMADD231PS  Y2, Y3, Y1
+	INCQ         R9
+	ADDQ         $0x20, R10
+	ADDQ         $0x20, R11
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8AVX2C3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2C3(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), DI
+	LEAQ   (R10)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
+	XORQ   R12, R12
+	XORQ   R13, R13
+
+block:
+	CMPQ         R11, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R13*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VBROADCASTSS (DX)(R11*4), Y5
+	VMOVDQU      (BX)(R12*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (SI)(R11*2), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      (R9)(R12*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (R10)(R11*2), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      (DI)(R12*1), Y6
+	VPSIGNB      Y3, Y6, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VPBROADCASTW (R8)(R11*2), X4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y5, Y4, Y4
+	VFMADD231PS  Y3, Y4, Y2
+	INCQ         R11
+	ADDQ         $0x20, R12
+	ADDQ         $0x20, R13
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X0, X3, X3
+	VMOVHLPS     X3, X3, X0
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X0, X3, X3
+	VMOVSS       X3, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2C4(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(DI*1), DI
+	LEAQ   (R12)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R13, R13
+	XORQ   R14, R14
+	XORQ   R15, R15
+
+block:
+	CMPQ         R13, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R15*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VBROADCASTSS (DX)(R13*4), Y6
+	VMOVDQU      (BX)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (SI)(R13*2), X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VMOVDQU      (R9)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R10)(R13*2), X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VMOVDQU      (R11)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R12)(R13*2), X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VMOVDQU      (DI)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (R8)(R13*2), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	INCQ         R13
+	ADDQ         $0x20, R14
+	ADDQ         $0x20, R15
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4AVX2C1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2C1(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	VXORPS Y0, Y0, Y0
+	XORQ   DI, DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+
+block:
+	CMPQ         DI, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R9*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VBROADCASTSS (DX)(DI*4), Y3
+	VMOVDQU      (BX)(R8*1), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VPAND        qconsts<>+0(SB), Y4, Y4
+	VPSUBB       qconsts<>+32(SB), Y4, Y4
+	VPSIGNB      Y1, Y4, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VPBROADCASTW (SI)(DI*2), X2
+	VCVTPH2PS    X2, Y2
+	VMULPS       Y3, Y2, Y2
+	VFMADD231PS  Y1, Y2, Y0
+	INCQ         DI
+	ADDQ         $0x10, R8
+	ADDQ         $0x20, R9
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4AVX2C2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2C2(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), DI
+	LEAQ   (SI)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+	XORQ   R10, R10
+	XORQ   R11, R11
+
+block:
+	CMPQ         R9, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R11*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VBROADCASTSS (DX)(R9*4), Y4
+	VMOVDQU      (BX)(R10*1), X5
+	VPSRLW       $0x04, X5, X6
+	VINSERTI128  $0x01, X6, Y5, Y5
+	VPAND        qconsts<>+0(SB), Y5, Y5
+	VPSUBB       qconsts<>+32(SB), Y5, Y5
+	VPSIGNB      Y2, Y5, Y6
+	VPMADDUBSW   Y6, Y3, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (SI)(R9*2), X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y4, Y8, Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VMOVDQU      (DI)(R10*1), X7
+	VPSRLW       $0x04, X7, X5
+	VINSERTI128  $0x01, X5, Y7, Y7
+	VPAND        qconsts<>+0(SB), Y7, Y7
+	VPSUBB       qconsts<>+32(SB), Y7, Y7
+	VPSIGNB      Y2, Y7, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VPBROADCASTW (R8)(R9*2), X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y4, Y3, Y3
+	VFMADD231PS  Y2, Y3, Y1
+	INCQ         R9
+	ADDQ         $0x10, R10
+	ADDQ         $0x20, R11
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4AVX2C3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2C3(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), DI
+	LEAQ   (R10)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
+	XORQ   R12, R12
+	XORQ   R13, R13
+
+block:
+	CMPQ         R11, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R13*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VBROADCASTSS (DX)(R11*4), Y5
+	VMOVDQU      (BX)(R12*1), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y6
+	VPAND        qconsts<>+0(SB), Y6, Y6
+	VPSUBB       qconsts<>+32(SB), Y6, Y6
+	VPSIGNB      Y3, Y6, Y7
+	VPMADDUBSW   Y7, Y4, Y7
+	VPMADDWD     qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (SI)(R11*2), X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y5, Y10, Y10
+	VFMADD231PS  Y7, Y10, Y0
+	VMOVDQU      (R9)(R12*1), X8
+	VPSRLW       $0x04, X8, X6
+	VINSERTI128  $0x01, X6, Y8, Y8
+	VPAND        qconsts<>+0(SB), Y8, Y8
+	VPSUBB       qconsts<>+32(SB), Y8, Y8
+	VPSIGNB      Y3, Y8, Y7
+	VPMADDUBSW   Y7, Y4, Y7
+	VPMADDWD     qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R10)(R11*2), X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y5, Y10, Y10
+	VFMADD231PS  Y7, Y10, Y1
+	VMOVDQU      (DI)(R12*1), X9
+	VPSRLW       $0x04, X9, X6
+	VINSERTI128  $0x01, X6, Y9, Y9
+	VPAND        qconsts<>+0(SB), Y9, Y9
+	VPSUBB       qconsts<>+32(SB), Y9, Y9
+	VPSIGNB      Y3, Y9, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VPBROADCASTW (R8)(R11*2), X4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y5, Y4, Y4
+	VFMADD231PS  Y3, Y4, Y2
+	INCQ         R11
+	ADDQ         $0x10, R12
+	ADDQ         $0x20, R13
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X0, X3, X3
+	VMOVHLPS     X3, X3, X0
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X0, X3, X3
+	VMOVSS       X3, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2C4(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(DI*1), DI
+	LEAQ   (R12)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R13, R13
+	XORQ   R14, R14
+	XORQ   R15, R15
+
+block:
+	CMPQ         R13, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R15*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VBROADCASTSS (DX)(R13*4), Y6
+	VMOVDQU      (BX)(R14*1), X7
+	VPSRLW       $0x04, X7, X8
+	VINSERTI128  $0x01, X8, Y7, Y7
+	VPAND        qconsts<>+0(SB), Y7, Y7
+	VPSUBB       qconsts<>+32(SB), Y7, Y7
+	VPSIGNB      Y4, Y7, Y8
+	VPMADDUBSW   Y8, Y5, Y8
+	VPMADDWD     qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (SI)(R13*2), X12
+	VCVTPH2PS    X12, Y12
+	VMULPS       Y6, Y12, Y12
+	VFMADD231PS  Y8, Y12, Y0
+	VMOVDQU      (R9)(R14*1), X9
+	VPSRLW       $0x04, X9, X7
+	VINSERTI128  $0x01, X7, Y9, Y9
+	VPAND        qconsts<>+0(SB), Y9, Y9
+	VPSUBB       qconsts<>+32(SB), Y9, Y9
+	VPSIGNB      Y4, Y9, Y8
+	VPMADDUBSW   Y8, Y5, Y8
+	VPMADDWD     qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (R10)(R13*2), X12
+	VCVTPH2PS    X12, Y12
+	VMULPS       Y6, Y12, Y12
+	VFMADD231PS  Y8, Y12, Y1
+	VMOVDQU      (R11)(R14*1), X10
+	VPSRLW       $0x04, X10, X7
+	VINSERTI128  $0x01, X7, Y10, Y10
+	VPAND        qconsts<>+0(SB), Y10, Y10
+	VPSUBB       qconsts<>+32(SB), Y10, Y10
+	VPSIGNB      Y4, Y10, Y8
+	VPMADDUBSW   Y8, Y5, Y8
+	VPMADDWD     qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (R12)(R13*2), X12
+	VCVTPH2PS    X12, Y12
+	VMULPS       Y6, Y12, Y12
+	VFMADD231PS  Y8, Y12, Y2
+	VMOVDQU      (DI)(R14*1), X11
+	VPSRLW       $0x04, X11, X7
+	VINSERTI128  $0x01, X7, Y11, Y11
+	VPAND        qconsts<>+0(SB), Y11, Y11
+	VPSUBB       qconsts<>+32(SB), Y11, Y11
+	VPSIGNB      Y4, Y11, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (R8)(R13*2), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	INCQ         R13
+	ADDQ         $0x10, R14
+	ADDQ         $0x20, R15
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIC1(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	VXORPS Y0, Y0, Y0
+	XORQ   DI, DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+
+block:
+	CMPQ         DI, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R9*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VBROADCASTSS (DX)(DI*4), Y3
+	VMOVDQU      (BX)(R8*1), Y4
+	VPSIGNB      Y1, Y4, Y1
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y1, Y2, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (SI)(DI*2), X1
+	VCVTPH2PS    X1, Y1
+	VMULPS       Y3, Y1, Y1
+	VFMADD231PS  Y4, Y1, Y0
+	INCQ         DI
+	ADDQ         $0x20, R8
+	ADDQ         $0x20, R9
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIC2(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), DI
+	LEAQ   (SI)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+	XORQ   R10, R10
+	XORQ   R11, R11
+
+block:
+	CMPQ         R9, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R11*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VBROADCASTSS (DX)(R9*4), Y4
+	VMOVDQU      (BX)(R10*1), Y5
+	VPSIGNB      Y2, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y3, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (SI)(R9*2), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y4, Y5, Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      (DI)(R10*1), Y5
+	VPSIGNB      Y2, Y5, Y2
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y2, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VPBROADCASTW (R8)(R9*2), X2
+	VCVTPH2PS    X2, Y2
+	VMULPS       Y4, Y2, Y2
+	VFMADD231PS  Y5, Y2, Y1
+	INCQ         R9
+	ADDQ         $0x20, R10
+	ADDQ         $0x20, R11
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIC3(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), DI
+	LEAQ   (R10)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
+	XORQ   R12, R12
+	XORQ   R13, R13
+
+block:
+	CMPQ         R11, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R13*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VBROADCASTSS (DX)(R11*4), Y5
+	VMOVDQU      (BX)(R12*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (SI)(R11*2), X6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y5, Y6, Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      (R9)(R12*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R10)(R11*2), X6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y5, Y6, Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      (DI)(R12*1), Y6
+	VPSIGNB      Y3, Y6, Y3
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y3, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (R8)(R11*2), X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y5, Y3, Y3
+	VFMADD231PS  Y6, Y3, Y2
+	INCQ         R11
+	ADDQ         $0x20, R12
+	ADDQ         $0x20, R13
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X0, X3, X3
+	VMOVHLPS     X3, X3, X0
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X0, X3, X3
+	VMOVSS       X3, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIC4(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(DI*1), DI
+	LEAQ   (R12)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R13, R13
+	XORQ   R14, R14
+	XORQ   R15, R15
+
+block:
+	CMPQ         R13, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R15*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VBROADCASTSS (DX)(R13*4), Y6
+	VMOVDQU      (BX)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPDPBUSD     Y7, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (SI)(R13*2), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y6, Y7, Y7
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVDQU      (R9)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPDPBUSD     Y7, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (R10)(R13*2), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y6, Y7, Y7
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVDQU      (R11)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPDPBUSD     Y7, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (R12)(R13*2), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y6, Y7, Y7
+	VFMADD231PS  Y8, Y7, Y2
+	VMOVDQU      (DI)(R14*1), Y7
+	VPSIGNB      Y4, Y7, Y4
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y4, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R8)(R13*2), X4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y6, Y4, Y4
+	VFMADD231PS  Y7, Y4, Y3
+	INCQ         R13
+	ADDQ         $0x20, R14
+	ADDQ         $0x20, R15
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIC1(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	VXORPS Y0, Y0, Y0
+	XORQ   DI, DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+
+block:
+	CMPQ         DI, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R9*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VBROADCASTSS (DX)(DI*4), Y3
+	VMOVDQU      (BX)(R8*1), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VPAND        qconsts<>+0(SB), Y4, Y4
+	VPSUBB       qconsts<>+32(SB), Y4, Y4
+	VPSIGNB      Y1, Y4, Y1
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y1, Y2, Y5
+	VCVTDQ2PS    Y5, Y5
+	VPBROADCASTW (SI)(DI*2), X1
+	VCVTPH2PS    X1, Y1
+	VMULPS       Y3, Y1, Y1
+	VFMADD231PS  Y5, Y1, Y0
+	INCQ         DI
+	ADDQ         $0x10, R8
+	ADDQ         $0x20, R9
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIC2(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), DI
+	LEAQ   (SI)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+	XORQ   R10, R10
+	XORQ   R11, R11
+
+block:
+	CMPQ         R9, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R11*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VBROADCASTSS (DX)(R9*4), Y4
+	VMOVDQU      (BX)(R10*1), X5
+	VPSRLW       $0x04, X5, X6
+	VINSERTI128  $0x01, X6, Y5, Y5
+	VPAND        qconsts<>+0(SB), Y5, Y5
+	VPSUBB       qconsts<>+32(SB), Y5, Y5
+	VPSIGNB      Y2, Y5, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y3, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (SI)(R9*2), X6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y4, Y6, Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      (DI)(R10*1), X8
+	VPSRLW       $0x04, X8, X5
+	VINSERTI128  $0x01, X5, Y8, Y8
+	VPAND        qconsts<>+0(SB), Y8, Y8
+	VPSUBB       qconsts<>+32(SB), Y8, Y8
+	VPSIGNB      Y2, Y8, Y2
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y2, Y3, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (R8)(R9*2), X2
+	VCVTPH2PS    X2, Y2
+	VMULPS       Y4, Y2, Y2
+	VFMADD231PS  Y6, Y2, Y1
+	INCQ         R9
+	ADDQ         $0x10, R10
+	ADDQ         $0x20, R11
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIC3(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), DI
+	LEAQ   (R10)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
+	XORQ   R12, R12
+	XORQ   R13, R13
+
+block:
+	CMPQ         R11, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R13*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VBROADCASTSS (DX)(R11*4), Y5
+	VMOVDQU      (BX)(R12*1), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y6
+	VPAND        qconsts<>+0(SB), Y6, Y6
+	VPSUBB       qconsts<>+32(SB), Y6, Y6
+	VPSIGNB      Y3, Y6, Y7
+	VPXOR        Y8, Y8, Y8
+	VPDPBUSD     Y7, Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (SI)(R11*2), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVDQU      (R9)(R12*1), X9
+	VPSRLW       $0x04, X9, X6
+	VINSERTI128  $0x01, X6, Y9, Y9
+	VPAND        qconsts<>+0(SB), Y9, Y9
+	VPSUBB       qconsts<>+32(SB), Y9, Y9
+	VPSIGNB      Y3, Y9, Y7
+	VPXOR        Y8, Y8, Y8
+	VPDPBUSD     Y7, Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (R10)(R11*2), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVDQU      (DI)(R12*1), X10
+	VPSRLW       $0x04, X10, X6
+	VINSERTI128  $0x01, X6, Y10, Y10
+	VPAND        qconsts<>+0(SB), Y10, Y10
+	VPSUBB       qconsts<>+32(SB), Y10, Y10
+	VPSIGNB      Y3, Y10, Y3
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y3, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R8)(R11*2), X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y5, Y3, Y3
+	VFMADD231PS  Y7, Y3, Y2
+	INCQ         R11
+	ADDQ         $0x10, R12
+	ADDQ         $0x20, R13
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X0, X3, X3
+	VMOVHLPS     X3, X3, X0
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X0, X3, X3
+	VMOVSS       X3, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIC4(SB), NOSPLIT, $0-64
+	MOVQ   nb+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   xd+16(FP), DX
+	MOVQ   w+24(FP), BX
+	MOVQ   wd+32(FP), SI
+	MOVQ   ldw+40(FP), DI
+	MOVQ   ldwd+48(FP), R8
+	SHLQ   $0x01, R8
+	LEAQ   (BX)(DI*1), R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (R9)(DI*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(DI*1), DI
+	LEAQ   (R12)(R8*1), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R13, R13
+	XORQ   R14, R14
+	XORQ   R15, R15
+
+block:
+	CMPQ         R13, AX
+	JGE          reduce
+	VMOVDQU      (CX)(R15*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VBROADCASTSS (DX)(R13*4), Y6
+	VMOVDQU      (BX)(R14*1), X7
+	VPSRLW       $0x04, X7, X8
+	VINSERTI128  $0x01, X8, Y7, Y7
+	VPAND        qconsts<>+0(SB), Y7, Y7
+	VPSUBB       qconsts<>+32(SB), Y7, Y7
+	VPSIGNB      Y4, Y7, Y8
+	VPXOR        Y9, Y9, Y9
+	VPDPBUSD     Y8, Y5, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (SI)(R13*2), X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVDQU      (R9)(R14*1), X10
+	VPSRLW       $0x04, X10, X7
+	VINSERTI128  $0x01, X7, Y10, Y10
+	VPAND        qconsts<>+0(SB), Y10, Y10
+	VPSUBB       qconsts<>+32(SB), Y10, Y10
+	VPSIGNB      Y4, Y10, Y8
+	VPXOR        Y9, Y9, Y9
+	VPDPBUSD     Y8, Y5, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (R10)(R13*2), X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVDQU      (R11)(R14*1), X11
+	VPSRLW       $0x04, X11, X7
+	VINSERTI128  $0x01, X7, Y11, Y11
+	VPAND        qconsts<>+0(SB), Y11, Y11
+	VPSUBB       qconsts<>+32(SB), Y11, Y11
+	VPSIGNB      Y4, Y11, Y8
+	VPXOR        Y9, Y9, Y9
+	VPDPBUSD     Y8, Y5, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (R12)(R13*2), X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVDQU      (DI)(R14*1), X12
+	VPSRLW       $0x04, X12, X7
+	VINSERTI128  $0x01, X7, Y12, Y12
+	VPAND        qconsts<>+0(SB), Y12, Y12
+	VPSUBB       qconsts<>+32(SB), Y12, Y12
+	VPSIGNB      Y4, Y12, Y4
+	VPXOR        Y8, Y8, Y8
+	VPDPBUSD     Y4, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (R8)(R13*2), X4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y6, Y4, Y4
+	VFMADD231PS  Y8, Y4, Y3
+	INCQ         R13
+	ADDQ         $0x10, R14
+	ADDQ         $0x20, R15
+	JMP          block
+
+reduce:
+	MOVQ         c+56(FP), AX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
 DATA expconsts<>+0(SB)/4, $0x42b0bd71
 DATA expconsts<>+4(SB)/4, $0x42b0bd71
 DATA expconsts<>+8(SB)/4, $0x42b0bd71

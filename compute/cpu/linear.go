@@ -14,6 +14,10 @@ const (
 func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	const op = "Linear"
 	d, xs := f32(op, "dst", dst), f32(op, "x", x)
+	if w != nil && w.DType.Quantized() {
+		b.linearQ(op, d, xs, dst, x, w, bias)
+		return
+	}
 	wf, wh, bf16 := weight(op, "w", w)
 	check(len(w.Shape) == 2, op, "w %v is not [N, K]", w)
 	n, k := w.Shape[0], w.Shape[1]
@@ -219,3 +223,22 @@ func (b *Backend) getScratch(n int) []float32 {
 }
 
 func (b *Backend) putScratch(s []float32) { b.scratch.Put(&s) }
+
+// linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
+func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
+	qw := quantized(op, "w", w)
+	n, k := qw.n, qw.k
+	check(len(x.Shape) > 0 && x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
+	m := x.Rows()
+	check(len(dst.Shape) > 0 && dst.Dim(-1) == n && len(d) == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
+	var bs []float32
+	if bias != nil {
+		bs = f32(op, "bias", bias)
+		check(len(bs) == n, op, "bias %v does not have N=%d elements", bias, n)
+	}
+	check(!overlaps(d, xs), op, "dst overlaps x")
+	if m == 0 || n == 0 {
+		return
+	}
+	b.linearQuantized(d, xs, m, qw, bs)
+}

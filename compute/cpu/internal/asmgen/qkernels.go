@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// qConsts holds the int8 kernels' byte and word constants: 32 bytes of 0x0F (Q4 nibble
+// mask), 32 bytes of 8 (Q4 code offset) and 16 words of 1 (VPMADDWD's pairwise sum).
+var qConsts Mem
+
+func qConstants() Mem {
+	m := GLOBL("qconsts", RODATA|NOPTR)
+	// In increasing offsets: the assembler rejects DATA entries out of order.
+	for c, v := range []uint32{0x0f0f0f0f, 0x08080808, 0x00010001} {
+		for i := 0; i < 8; i++ {
+			DATA(32*c+4*i, U32(v))
+		}
+	}
+	return m
+}
+
+// qkernel emits dotQ{8,4}{AVX2,VNNI}C{cols}: c[j] = Σ_b float32(x_b·w_jb)·(xd_b·wd_jb) for
+// the cols weight rows w_j (ldw bytes apart, their F16 scales ldwd apart) and one int8 input
+// row x with float32 block scales xd, over nb blocks of 32.
+//
+// Per block, the signed×signed int8 product is made unsigned×signed with the sign trick
+// (VPSIGNB: |x| times w with x's sign), then summed to eight int32 lanes by VPMADDUBSW +
+// VPMADDWD (AVX2; no pair sum can saturate, |x| ≤ 127 and |w| ≤ 127) or by one VPDPBUSD
+// (AVX-512 VNNI, 256-bit EVEX form), converted to float32 (exact) and added to an 8-lane
+// accumulator with one fused multiply-add by the block's scale xd·wd. The lanes are
+// reduced as in kernel. Q4 codes are widened in registers: low nibbles are weights 0..15,
+// high nibbles 16..31, minus 8.
+func qkernel(cols int, q4, vnni bool) {
+	typ, isa := "Q8", "AVX2"
+	if q4 {
+		typ = "Q4"
+	}
+	if vnni {
+		isa = "VNNI"
+	}
+	name := fmt.Sprintf("dot%s%sC%d", typ, isa, cols)
+	TEXT(name, NOSPLIT, "func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes %d dot products of a %s weight row with an int8 row (see the generator).", name, cols, typ))
+
+	nb := Load(Param("nb"), GP64())
+	px := Load(Param("x"), GP64())
+	pxd := Load(Param("xd"), GP64())
+	pw := make([]Register, cols)
+	pwd := make([]Register, cols)
+	pw[0] = Load(Param("w"), GP64())
+	pwd[0] = Load(Param("wd"), GP64())
+	if cols > 1 {
+		ldw := Load(Param("ldw"), GP64())
+		ldwd := Load(Param("ldwd"), GP64())
+		SHLQ(U8(1), ldwd)
+		for j := 1; j < cols; j++ {
+			pw[j], pwd[j] = GP64(), GP64()
+			LEAQ(Mem{Base: pw[j-1], Index: ldw, Scale: 1}, pw[j])
+			LEAQ(Mem{Base: pwd[j-1], Index: ldwd, Scale: 1}, pwd[j])
+		}
+	}
+	accs := make([]VecVirtual, cols)
+	for j := range accs {
+		accs[j] = YMM()
+		VXORPS(accs[j], accs[j], accs[j])
+	}
+	wstep := 32
+	if q4 {
+		wstep = 16
+	}
+
+	b := GP64() // block index
+	XORQ(b, b)
+	woff := GP64() // b·wstep
+	XORQ(woff, woff)
+	xoff := GP64() // b·32
+	XORQ(xoff, xoff)
+	Label("block")
+	CMPQ(b, nb)
+	JGE(LabelRef("reduce"))
+
+	xv, ax, xdv := YMM(), YMM(), YMM()
+	VMOVDQU(Mem{Base: px, Index: xoff, Scale: 1}, xv)
+	VPSIGNB(xv, xv, ax)
+	VBROADCASTSS(Mem{Base: pxd, Index: b, Scale: 4}, xdv)
+	for j := 0; j < cols; j++ {
+		wv := YMM()
+		if q4 {
+			hi := XMM()
+			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv.AsX())
+			VPSRLW(U8(4), wv.AsX(), hi)
+			VINSERTI128(U8(1), hi, wv, wv)
+			VPAND(qConsts, wv, wv)
+			VPSUBB(qConsts.Offset(32), wv, wv)
+		} else {
+			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
+		}
+		sw := YMM()
+		VPSIGNB(xv, wv, sw)
+		t := YMM()
+		if vnni {
+			VPXOR(t, t, t)
+			VPDPBUSD(sw, ax, t)
+		} else {
+			VPMADDUBSW(sw, ax, t)
+			VPMADDWD(qConsts.Offset(64), t, t)
+		}
+		VCVTDQ2PS(t, t)
+		sc := YMM()
+		VPBROADCASTW(Mem{Base: pwd[j], Index: b, Scale: 2}, sc.AsX())
+		VCVTPH2PS(sc.AsX(), sc)
+		VMULPS(xdv, sc, sc)
+		VFMADD231PS(t, sc, accs[j])
+	}
+	INCQ(b)
+	ADDQ(U8(wstep), woff)
+	ADDQ(U8(32), xoff)
+	JMP(LabelRef("block"))
+
+	Label("reduce")
+	cp := Load(Param("c"), GP64())
+	for j := 0; j < cols; j++ {
+		x := accs[j]
+		h := XMM()
+		VEXTRACTF128(U8(1), x, h)
+		VADDPS(x.AsX(), h, h)
+		u := XMM()
+		VMOVHLPS(h, h, u)
+		VADDPS(h, u, u)
+		w := XMM()
+		VMOVSHDUP(u, w)
+		VADDSS(u, w, w)
+		VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
+	}
+	VZEROUPPER()
+	RET()
+}
