@@ -3,7 +3,7 @@ package main
 // janus bench [--preset janus-pro-1b|janus-1.3b|janus-pro-7b | --config FILE | --model DIR]
 //             [--stages preprocess,vision,prefill,decode,gen,vq_decode] [--repeat N]
 //             [--threads N] [--parallel P[,P...]] [--decode-steps N] [--gen-steps N]
-//             [--matrix-dtype bf16|f32] [--json] [--seed S] [--backend auto|cpu|metal]
+//             [--matrix-dtype bf16|f32] [--weights f32|bf16|q8|q4] [--json] [--seed S] [--backend auto|cpu|metal]
 //             [--bw-mb MIB] [--und-text-tokens N] [--gen-prompt-tokens N] [--force]
 //
 // Times the engine stage by stage with the shapes, prompt lengths and stage boundaries of the
@@ -103,7 +103,8 @@ type benchOptions struct {
 	repeat, threads              int
 	parallel                     []int
 	decodeSteps, genSteps        int
-	matrixDType                  string // "BF16", "F32" or "" (a real model's stored dtype)
+	matrixDType                  string        // "BF16", "F32" or "" (a real model's stored dtype)
+	quant                        compute.DType // Q8 or Q4 for --weights q8|q4, else F32 (none)
 	json, force                  bool
 	seed                         uint64
 	backend                      string
@@ -329,6 +330,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.decodeSteps, "decode-steps", 64, "timed greedy decoding steps")
 	fs.IntVar(&o.genSteps, "gen-steps", 64, "timed single-token generation iterations")
 	matrix := fs.String("matrix-dtype", "", "Linear weights and embedding tables as bf16 or f32 (default: bf16 for random weights, the stored dtype for --model)")
+	weightsFlag := fs.String("weights", "", "weight format: f32, bf16 (--matrix-dtype by another name), q8 or q4 (the language model, gen_head and gen_embed quantized)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the table")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the random weights, token ids and sampling")
 	fs.StringVar(&o.backend, "backend", "auto", "compute backend: auto, cpu or metal")
@@ -385,6 +387,21 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 		o.matrixDType = "F32"
 	default:
 		return nil, fmt.Errorf("unknown --matrix-dtype %q (want bf16 or f32)", *matrix)
+	}
+	switch w := strings.ToLower(*weightsFlag); w {
+	case "":
+	case "f32", "bf16":
+		if *matrix != "" && !strings.EqualFold(*matrix, w) {
+			return nil, fmt.Errorf("--weights %s and --matrix-dtype %s disagree", w, *matrix)
+		}
+		o.matrixDType = strings.ToUpper(w)
+	case "q8", "q4":
+		o.quant = map[string]compute.DType{"q8": compute.Q8, "q4": compute.Q4}[w]
+		if o.modelDir == "" && *matrix == "" {
+			o.matrixDType = "BF16"
+		}
+	default:
+		return nil, fmt.Errorf("unknown --weights %q (want f32, bf16, q8 or q4)", *weightsFlag)
 	}
 	for _, c := range []struct {
 		name string
@@ -546,7 +563,11 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 // benchLoadModel loads a real model folder.
 func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...any)) (*benchNetworks, error) {
 	logf("loading %s", o.modelDir)
-	m, err := model.Load(o.modelDir, model.Options{Backend: be, MatrixDType: o.matrixDType})
+	opts := model.Options{Backend: be, MatrixDType: o.matrixDType}
+	if o.quant.Quantized() {
+		opts.Weights = strings.ToLower(o.quant.String())
+	}
+	m, err := model.Load(o.modelDir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -569,6 +590,12 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 	if o.matrixDType == "F32" {
 		prec, dt = weights.F32, compute.F32
 	}
+	switch o.quant {
+	case compute.Q8:
+		prec = weights.Q8_0
+	case compute.Q4:
+		prec = weights.Q4_0
+	}
 	var need int64
 	for _, s := range plan {
 		need += s.Bytes(prec)
@@ -579,7 +606,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 	}
 	logf("building %d tensors (%.2f GB, %s matrices) with random weights", len(plan), float64(need)/1e9, prec)
 	done, next := 0, 10
-	src, err := randweights.New(cfg, be, randweights.Options{Seed: o.seed, MatrixDType: dt,
+	src, err := randweights.New(cfg, be, randweights.Options{Seed: o.seed, MatrixDType: dt, Quantize: o.quant,
 		Uploaded: func(_ string, r0 int, _ *compute.Tensor) {
 			if r0 != 0 {
 				return
@@ -655,8 +682,13 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 // dtype the matrices were actually stored in.
 func benchModelStats(n *benchNetworks, buildS float64) benchModelInfo {
 	prec := weights.BF16
-	if n.llm.Layers[0].Q.DType == compute.F32 {
+	switch n.llm.Layers[0].Q.DType {
+	case compute.F32:
 		prec = weights.F32
+	case compute.Q8:
+		prec = weights.Q8_0
+	case compute.Q4:
+		prec = weights.Q4_0
 	}
 	info := benchModelInfo{BuildS: benchRound(buildS, 2), LLM: map[string]int{
 		"hidden_size": n.cfg.LLM.Hidden, "intermediate_size": n.cfg.LLM.Intermediate,
