@@ -85,9 +85,11 @@ func quantizeQ8(q []byte, x *[qBlock]float32) uint16 {
 }
 
 // quantizeQ4 writes the Q4 codes of one block x into q (QBlock/2 bytes) and returns its F16
-// scale. As in ggml's Q4_0, the value of largest magnitude maps to code 0 (−8 after the
-// offset), so it is represented exactly up to the scale's rounding, and the scale is
-// that value/−8.
+// scale. ggml's Q4_0 maps the value of largest magnitude m to code 0 (−8 after the offset)
+// with the scale m/−8; here that scale is the first of 19 candidates m/−(8+i/10), i in
+// −9..9, each refitted by least squares for its codes (d = Σxq/Σq²), and the one with the
+// smallest squared error is kept (llama.cpp's make_qx_quants does the same search). The
+// codes are then chosen for the F16-rounded scale, as stored.
 func quantizeQ4(q []byte, x *[qBlock]float32) uint16 {
 	var amax, m float32
 	for _, v := range x {
@@ -95,7 +97,28 @@ func quantizeQ4(q []byte, x *[qBlock]float32) uint16 {
 			amax, m = a, v
 		}
 	}
-	h := f32ToF16(m / -8)
+	best := m / -8
+	if m != 0 {
+		bestErr := q4Error(x, best)
+		for i := -9; i <= 9; i++ {
+			id := -(8 + float32(i)/10) / m
+			var sxq, sqq float32
+			for _, v := range x {
+				c := float32(min(7, max(-8, roundHalfAway(v*id))))
+				sxq += float32(v * c)
+				sqq += float32(c * c)
+			}
+			if sqq == 0 {
+				continue
+			}
+			if d := sxq / sqq; d != 0 {
+				if e := q4Error(x, d); e < bestErr {
+					best, bestErr = d, e
+				}
+			}
+		}
+	}
+	h := f32ToF16(best)
 	d := f16ToF32(h)
 	var id float32
 	if d != 0 {
@@ -107,6 +130,18 @@ func quantizeQ4(q []byte, x *[qBlock]float32) uint16 {
 		q[j] = byte(lo) | byte(hi)<<4
 	}
 	return h
+}
+
+// q4Error is the squared error of a block stored with scale d (codes clamped to −8..7).
+func q4Error(x *[qBlock]float32, d float32) float32 {
+	id := 1 / d
+	var e float32
+	for _, v := range x {
+		c := float32(min(7, max(-8, roundHalfAway(v*id))))
+		r := v - float32(d*c)
+		e += float32(r * r)
+	}
+	return e
 }
 
 // dequantizeRow writes the values of blocks [b0, b0+len(dst)/qBlock) of a quantized tensor
