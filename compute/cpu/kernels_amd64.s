@@ -8898,6 +8898,92 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func dequantQ8(nb int, q *byte, s *uint16, out *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·dequantQ8(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), AX
+	MOVQ q+8(FP), CX
+	MOVQ s+16(FP), DX
+	MOVQ out+24(FP), BX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VPBROADCASTW (DX), X0
+	VCVTPH2PS    X0, Y0
+	VPMOVSXBD    (CX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (BX)
+	VPMOVSXBD    8(CX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 32(BX)
+	VPMOVSXBD    16(CX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 64(BX)
+	VPMOVSXBD    24(CX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 96(BX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x02, DX
+	ADDQ         $0x80, BX
+	DECQ         AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func dequantQ4(nb int, q *byte, s *uint16, out *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·dequantQ4(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), AX
+	MOVQ q+8(FP), CX
+	MOVQ s+16(FP), DX
+	MOVQ out+24(FP), BX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VPBROADCASTW (DX), X0
+	VCVTPH2PS    X0, Y0
+	VMOVDQU      (CX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        qconsts<>+0(SB), X1, X1
+	VPAND        qconsts<>+0(SB), X2, X2
+	VPSUBB       qconsts<>+32(SB), X1, X1
+	VPSUBB       qconsts<>+32(SB), X2, X2
+	VPMOVSXBD    X1, Y3
+	VPSRLDQ      $0x08, X1, X1
+	VPMOVSXBD    X1, Y1
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (BX)
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 32(BX)
+	VPMOVSXBD    X2, Y1
+	VPSRLDQ      $0x08, X2, X2
+	VPMOVSXBD    X2, Y2
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 64(BX)
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VMOVUPS      Y2, 96(BX)
+	ADDQ         $0x10, CX
+	ADDQ         $0x02, DX
+	ADDQ         $0x80, BX
+	DECQ         AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
 DATA expconsts<>+0(SB)/4, $0x42b0bd71
 DATA expconsts<>+4(SB)/4, $0x42b0bd71
 DATA expconsts<>+8(SB)/4, $0x42b0bd71

@@ -329,6 +329,16 @@ func dotQ4VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldw
 //go:noescape
 func dotQ4VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 
+// dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out.
+//
+//go:noescape
+func dequantQ8(nb int, q *byte, s *uint16, out *float32)
+
+// dequantQ4 writes the float32 values of nb blocks of codes q with F16 scales s to out.
+//
+//go:noescape
+func dequantQ4(nb int, q *byte, s *uint16, out *float32)
+
 // expShiftF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8 (see the generator for the method).
 //
 //go:noescape

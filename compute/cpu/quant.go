@@ -147,6 +147,13 @@ func q4Error(x *[qBlock]float32, d float32) float32 {
 // dequantizeRow writes the values of blocks [b0, b0+len(dst)/qBlock) of a quantized tensor
 // into dst.
 func dequantizeRow(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) {
+	if !dequantSIMD(dst, dt, q, s, b0) {
+		dequantizeRowGo(dst, dt, q, s, b0)
+	}
+}
+
+// dequantizeRowGo is dequantizeRow in Go: one float32 multiply per value.
+func dequantizeRowGo(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) {
 	for b := range len(dst) / qBlock {
 		d := f16ToF32(s[b0+b])
 		out := dst[b*qBlock : (b+1)*qBlock]

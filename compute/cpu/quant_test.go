@@ -140,3 +140,35 @@ func BenchmarkLinearQuantized(b *testing.B) {
 		}
 	}
 }
+
+// TestDequantizeSIMDExact checks that the assembly dequantization (where this build has it)
+// gives the Go loop's bits for Q8 and Q4, from a block offset and over odd block counts.
+func TestDequantizeSIMDExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		const rows, k = 3, 7 * qBlock
+		w := make([]float32, rows*k)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64() * 5)
+		}
+		be := New(1)
+		wt, err := be.FromBytes(dt, []int{rows, k}, compute.F32, le(compute.F32, w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		qw := quantized("test", "w", wt)
+		for _, b0 := range []int{0, 1, 5, 13} {
+			nb := rows*k/qBlock - b0
+			got, want := make([]float32, nb*qBlock), make([]float32, nb*qBlock)
+			if !dequantSIMD(got, dt, qw.q, qw.s, b0) {
+				t.Skip("no assembly dequantization in this build")
+			}
+			dequantizeRowGo(want, dt, qw.q, qw.s, b0)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v from block %d: value %d = %g, Go gives %g", dt, b0, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

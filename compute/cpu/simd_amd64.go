@@ -214,3 +214,25 @@ func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32,
 	}
 	qTiles[set-1][q4][cols-1](nb, unsafe.SliceData(xq), unsafe.SliceData(xd), unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c))
 }
+
+// dequantSIMD writes blocks [b0, b0+len(dst)/qBlock) of a quantized tensor into dst with the
+// AVX2 kernels and reports true, or reports false on a CPU without AVX2 (and F16C). The
+// values are bit for bit those of the Go loop (one float32 multiply each), so every kernel
+// set may use it.
+func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) bool {
+	nb := len(dst) / qBlock
+	if nb == 0 || !cpu.X86.HasAVX2 {
+		return nb == 0
+	}
+	codes := qBlock
+	if dt == compute.Q4 {
+		codes = qBlock / 2
+	}
+	_, _ = q[(b0+nb)*codes-1], s[b0+nb-1]
+	if dt == compute.Q4 {
+		dequantQ4(nb, &q[b0*codes], &s[b0], unsafe.SliceData(dst))
+	} else {
+		dequantQ8(nb, &q[b0*codes], &s[b0], unsafe.SliceData(dst))
+	}
+	return true
+}

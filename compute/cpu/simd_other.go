@@ -36,3 +36,8 @@ func qsetBest() qSet { return qsetNone }
 func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
 	panic("cpu: no int8 SIMD kernels in this build")
 }
+
+// dequantSIMD reports false: this build dequantizes in Go.
+func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) bool {
+	return false
+}

@@ -50,6 +50,8 @@ func main() {
 			}
 		}
 	}
+	dequantKernel(false)
+	dequantKernel(true)
 	expConsts = expConstants()
 	expShift()
 	siluKernel()

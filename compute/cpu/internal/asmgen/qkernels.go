@@ -140,3 +140,63 @@ func qkernel(cols int, q4, vnni bool) {
 	VZEROUPPER()
 	RET()
 }
+
+// dequantKernel emits dequantQ{8,4}: out[32b+i] = float32(code)·float32(scale_b) for nb
+// blocks, one multiply per value, so the result is bit for bit the Go loop's
+// (dequantizeRow).
+func dequantKernel(q4 bool) {
+	name := "dequantQ8"
+	if q4 {
+		name = "dequantQ4"
+	}
+	TEXT(name, NOSPLIT, "func(nb int, q *byte, s *uint16, out *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s writes the float32 values of nb blocks of codes q with F16 scales s to out.", name))
+	nb := Load(Param("nb"), GP64())
+	pq := Load(Param("q"), GP64())
+	ps := Load(Param("s"), GP64())
+	po := Load(Param("out"), GP64())
+	Label("block")
+	TESTQ(nb, nb)
+	JZ(LabelRef("done"))
+	d := YMM()
+	VPBROADCASTW(Mem{Base: ps}, d.AsX())
+	VCVTPH2PS(d.AsX(), d)
+	store := func(v VecVirtual, at int) {
+		VCVTDQ2PS(v, v)
+		VMULPS(d, v, v)
+		VMOVUPS(v, Mem{Base: po, Disp: 4 * at})
+	}
+	if q4 {
+		lo, hi := XMM(), XMM()
+		VMOVDQU(Mem{Base: pq}, lo)
+		VPSRLW(U8(4), lo, hi)
+		VPAND(qConsts, lo, lo)
+		VPAND(qConsts, hi, hi)
+		VPSUBB(qConsts.Offset(32), lo, lo)
+		VPSUBB(qConsts.Offset(32), hi, hi)
+		for h, src := range []VecVirtual{lo, hi} {
+			a, b := YMM(), YMM()
+			VPMOVSXBD(src, a)
+			VPSRLDQ(U8(8), src, src)
+			VPMOVSXBD(src, b)
+			store(a, 16*h)
+			store(b, 16*h+8)
+		}
+		ADDQ(U8(16), pq)
+	} else {
+		for i := 0; i < 4; i++ {
+			v := YMM()
+			VPMOVSXBD(Mem{Base: pq, Disp: 8 * i}, v)
+			store(v, 8*i)
+		}
+		ADDQ(U8(32), pq)
+	}
+	ADDQ(U8(2), ps)
+	ADDQ(U8(128), po)
+	DECQ(nb)
+	JMP(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
