@@ -7651,6 +7651,74 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func dotQ8AVX2R2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2R2C1(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   nb+0(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+
+block:
+	TESTQ        R8, R8
+	JZ           reduce
+	VMOVDQU      (AX)(R9*1), Y2
+	VMOVDQU      (CX)(R9*1), Y3
+	VMOVDQU      (SI)(R9*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VPBROADCASTW (DI), X6
+	VCVTPH2PS    X6, Y6
+	VPSIGNB      Y4, Y2, Y2
+	VPMADDUBSW   Y2, Y5, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (DX), Y7
+	VMULPS       Y7, Y6, Y7
+	VFMADD231PS  Y2, Y7, Y0
+	VPSIGNB      Y4, Y3, Y2
+	VPMADDUBSW   Y2, Y5, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (BX), Y3
+	VMULPS       Y3, Y6, Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x20, R9
+	DECQ         R8
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
 // func dotQ8AVX2C2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·dotQ8AVX2C2(SB), NOSPLIT, $0-64
@@ -7710,6 +7778,114 @@ reduce:
 	VMOVSS       X2, (AX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8AVX2R2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2R2C2(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R8
+	LEAQ   (DI)(R9*1), R9
+	MOVQ   nb+0(FP), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+block:
+	TESTQ        R10, R10
+	JZ           reduce
+	VMOVDQU      (AX)(R11*1), Y4
+	VMOVDQU      (CX)(R11*1), Y5
+	VMOVDQU      (SI)(R11*1), Y6
+	VPSIGNB      Y6, Y6, Y7
+	VPBROADCASTW (DI), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y6, Y4, Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     qconsts<>+64(SB), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (DX), Y10
+	VMULPS       Y10, Y8, Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VPSIGNB      Y6, Y5, Y6
+	VPMADDUBSW   Y6, Y7, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (BX), Y7
+	VMULPS       Y7, Y8, Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      (R8)(R11*1), Y6
+	VPSIGNB      Y6, Y6, Y7
+	VPBROADCASTW (R9), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y6, Y4, Y4
+	VPMADDUBSW   Y4, Y7, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS (DX), Y9
+	VMULPS       Y9, Y8, Y9
+	VFMADD231PS  Y4, Y9, Y1
+	VPSIGNB      Y6, Y5, Y4
+	VPMADDUBSW   Y4, Y7, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS (BX), Y5
+	VMULPS       Y5, Y8, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R9
+	ADDQ         $0x20, R11
+	DECQ         R10
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
@@ -7796,6 +7972,151 @@ reduce:
 	VMOVSS       X0, 4(AX)
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8AVX2R2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2R2C3(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R8
+	LEAQ   (R11)(R9*1), R9
+	MOVQ   nb+0(FP), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ   R13, R13
+
+block:
+	TESTQ        R12, R12
+	JZ           reduce
+	VMOVDQU      (AX)(R13*1), Y6
+	VMOVDQU      (CX)(R13*1), Y7
+	VMOVDQU      (SI)(R13*1), Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     qconsts<>+64(SB), Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (DX), Y12
+	VMULPS       Y12, Y10, Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VPSIGNB      Y8, Y7, Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS (BX), Y9
+	VMULPS       Y9, Y10, Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VMOVDQU      (R10)(R13*1), Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (R11), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     qconsts<>+64(SB), Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (DX), Y12
+	VMULPS       Y12, Y10, Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VPSIGNB      Y8, Y7, Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS (BX), Y9
+	VMULPS       Y9, Y10, Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VMOVDQU      (R8)(R13*1), Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (R9), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (DX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y6, Y11, Y2
+	VPSIGNB      Y8, Y7, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (BX), Y7
+	VMULPS       Y7, Y10, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R11
+	ADDQ         $0x02, R9
+	ADDQ         $0x20, R13
+	DECQ         R12
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPS       X0, X6, X6
+	VMOVHLPS     X6, X6, X0
+	VADDPS       X6, X0, X0
+	VMOVSHDUP    X0, X6
+	VADDSS       X0, X6, X6
+	VMOVSS       X6, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
@@ -7909,6 +8230,188 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func dotQ8AVX2R2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ8AVX2R2C4(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(R9*1), R13
+	LEAQ   (R12)(R8*1), R8
+	LEAQ   (R13)(R9*1), R9
+	MOVQ   nb+0(FP), R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R15, R15
+
+block:
+	TESTQ        R14, R14
+	JZ           reduce
+	VMOVDQU      (AX)(R15*1), Y8
+	VMOVDQU      (CX)(R15*1), Y9
+	VMOVDQU      (SI)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (DI), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y13
+	VPMADDUBSW   Y13, Y11, Y13
+	VPMADDWD     qconsts<>+64(SB), Y13, Y13
+	VCVTDQ2PS    Y13, Y13
+	VBROADCASTSS (DX), Y14
+	VMULPS       Y14, Y12, Y14
+	VFMADD231PS  Y13, Y14, Y0
+	VPSIGNB      Y10, Y9, Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     qconsts<>+64(SB), Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VBROADCASTSS (BX), Y11
+	VMULPS       Y11, Y12, Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VMOVDQU      (R10)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (R11), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y13
+	VPMADDUBSW   Y13, Y11, Y13
+	VPMADDWD     qconsts<>+64(SB), Y13, Y13
+	VCVTDQ2PS    Y13, Y13
+	VBROADCASTSS (DX), Y14
+	VMULPS       Y14, Y12, Y14
+	VFMADD231PS  Y13, Y14, Y1
+	VPSIGNB      Y10, Y9, Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     qconsts<>+64(SB), Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VBROADCASTSS (BX), Y11
+	VMULPS       Y11, Y12, Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VMOVDQU      (R12)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (R13), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y13
+	VPMADDUBSW   Y13, Y11, Y13
+	VPMADDWD     qconsts<>+64(SB), Y13, Y13
+	VCVTDQ2PS    Y13, Y13
+	VBROADCASTSS (DX), Y14
+	VMULPS       Y14, Y12, Y14
+	VFMADD231PS  Y13, Y14, Y2
+	VPSIGNB      Y10, Y9, Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     qconsts<>+64(SB), Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VBROADCASTSS (BX), Y11
+	VMULPS       Y11, Y12, Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VMOVDQU      (R8)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (R9), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y8
+	VPMADDUBSW   Y8, Y11, Y8
+	VPMADDWD     qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS (DX), Y13
+	VMULPS       Y13, Y12, Y13
+	VFMADD231PS  Y8, Y13, Y3
+	VPSIGNB      Y10, Y9, Y8
+	VPMADDUBSW   Y8, Y11, Y8
+	VPMADDWD     qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS (BX), Y9
+	VMULPS       Y9, Y12, Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R11
+	ADDQ         $0x02, R13
+	ADDQ         $0x02, R9
+	ADDQ         $0x20, R15
+	DECQ         R14
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X8
+	VADDPS       X0, X8, X8
+	VMOVHLPS     X8, X8, X0
+	VADDPS       X8, X0, X0
+	VMOVSHDUP    X0, X8
+	VADDSS       X0, X8, X8
+	VMOVSS       X8, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
 // func dotQ4AVX2C1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·dotQ4AVX2C1(SB), NOSPLIT, $0-64
@@ -7955,6 +8458,78 @@ reduce:
 	VMOVSHDUP    X0, X1
 	VADDSS       X0, X1, X1
 	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4AVX2R2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2R2C1(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   nb+0(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+
+block:
+	TESTQ        R8, R8
+	JZ           reduce
+	VMOVDQU      (AX)(R9*2), Y2
+	VMOVDQU      (CX)(R9*2), Y3
+	VMOVDQU      (SI)(R9*1), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VPAND        qconsts<>+0(SB), Y4, Y4
+	VPSUBB       qconsts<>+32(SB), Y4, Y4
+	VPSIGNB      Y4, Y4, Y5
+	VPBROADCASTW (DI), X6
+	VCVTPH2PS    X6, Y6
+	VPSIGNB      Y4, Y2, Y2
+	VPMADDUBSW   Y2, Y5, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (DX), Y7
+	VMULPS       Y7, Y6, Y7
+	VFMADD231PS  Y2, Y7, Y0
+	VPSIGNB      Y4, Y3, Y2
+	VPMADDUBSW   Y2, Y5, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (BX), Y3
+	VMULPS       Y3, Y6, Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x10, R9
+	DECQ         R8
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
 	VZEROUPPER
 	RET
 
@@ -8025,6 +8600,122 @@ reduce:
 	VMOVSS       X2, (AX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4AVX2R2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2R2C2(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R8
+	LEAQ   (DI)(R9*1), R9
+	MOVQ   nb+0(FP), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+block:
+	TESTQ        R10, R10
+	JZ           reduce
+	VMOVDQU      (AX)(R11*2), Y4
+	VMOVDQU      (CX)(R11*2), Y5
+	VMOVDQU      (SI)(R11*1), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y6
+	VPAND        qconsts<>+0(SB), Y6, Y6
+	VPSUBB       qconsts<>+32(SB), Y6, Y6
+	VPSIGNB      Y6, Y6, Y7
+	VPBROADCASTW (DI), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y6, Y4, Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     qconsts<>+64(SB), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (DX), Y11
+	VMULPS       Y11, Y8, Y11
+	VFMADD231PS  Y9, Y11, Y0
+	VPSIGNB      Y6, Y5, Y9
+	VPMADDUBSW   Y9, Y7, Y7
+	VPMADDWD     qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (BX), Y9
+	VMULPS       Y9, Y8, Y9
+	VFMADD231PS  Y7, Y9, Y2
+	VMOVDQU      (R8)(R11*1), X10
+	VPSRLW       $0x04, X10, X6
+	VINSERTI128  $0x01, X6, Y10, Y10
+	VPAND        qconsts<>+0(SB), Y10, Y10
+	VPSUBB       qconsts<>+32(SB), Y10, Y10
+	VPSIGNB      Y10, Y10, Y7
+	VPBROADCASTW (R9), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y10, Y4, Y4
+	VPMADDUBSW   Y4, Y7, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS (DX), Y9
+	VMULPS       Y9, Y8, Y9
+	VFMADD231PS  Y4, Y9, Y1
+	VPSIGNB      Y10, Y5, Y4
+	VPMADDUBSW   Y4, Y7, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS (BX), Y5
+	VMULPS       Y5, Y8, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R9
+	ADDQ         $0x10, R11
+	DECQ         R10
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
@@ -8123,6 +8814,163 @@ reduce:
 	VMOVSS       X0, 4(AX)
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4AVX2R2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2R2C3(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R8
+	LEAQ   (R11)(R9*1), R9
+	MOVQ   nb+0(FP), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ   R13, R13
+
+block:
+	TESTQ        R12, R12
+	JZ           reduce
+	VMOVDQU      (AX)(R13*2), Y6
+	VMOVDQU      (CX)(R13*2), Y7
+	VMOVDQU      (SI)(R13*1), X8
+	VPSRLW       $0x04, X8, X9
+	VINSERTI128  $0x01, X9, Y8, Y8
+	VPAND        qconsts<>+0(SB), Y8, Y8
+	VPSUBB       qconsts<>+32(SB), Y8, Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     qconsts<>+64(SB), Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (DX), Y14
+	VMULPS       Y14, Y10, Y14
+	VFMADD231PS  Y11, Y14, Y0
+	VPSIGNB      Y8, Y7, Y11
+	VPMADDUBSW   Y11, Y9, Y9
+	VPMADDWD     qconsts<>+64(SB), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (BX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VMOVDQU      (R10)(R13*1), X12
+	VPSRLW       $0x04, X12, X8
+	VINSERTI128  $0x01, X8, Y12, Y12
+	VPAND        qconsts<>+0(SB), Y12, Y12
+	VPSUBB       qconsts<>+32(SB), Y12, Y12
+	VPSIGNB      Y12, Y12, Y9
+	VPBROADCASTW (R11), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y12, Y6, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     qconsts<>+64(SB), Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (DX), Y14
+	VMULPS       Y14, Y10, Y14
+	VFMADD231PS  Y11, Y14, Y1
+	VPSIGNB      Y12, Y7, Y11
+	VPMADDUBSW   Y11, Y9, Y9
+	VPMADDWD     qconsts<>+64(SB), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (BX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y9, Y11, Y4
+	VMOVDQU      (R8)(R13*1), X13
+	VPSRLW       $0x04, X13, X8
+	VINSERTI128  $0x01, X8, Y13, Y13
+	VPAND        qconsts<>+0(SB), Y13, Y13
+	VPSUBB       qconsts<>+32(SB), Y13, Y13
+	VPSIGNB      Y13, Y13, Y9
+	VPBROADCASTW (R9), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y13, Y6, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (DX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y6, Y11, Y2
+	VPSIGNB      Y13, Y7, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (BX), Y7
+	VMULPS       Y7, Y10, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R11
+	ADDQ         $0x02, R9
+	ADDQ         $0x10, R13
+	DECQ         R12
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPS       X0, X6, X6
+	VMOVHLPS     X6, X6, X0
+	VADDPS       X6, X0, X0
+	VMOVSHDUP    X0, X6
+	VADDSS       X0, X6, X6
+	VMOVSS       X6, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
@@ -8297,6 +9145,74 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func dotQ8VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIR2C1(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   nb+0(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+
+block:
+	TESTQ        R8, R8
+	JZ           reduce
+	VMOVDQU      (AX)(R9*1), Y2
+	VMOVDQU      (CX)(R9*1), Y3
+	VMOVDQU      (SI)(R9*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VPBROADCASTW (DI), X6
+	VCVTPH2PS    X6, Y6
+	VPSIGNB      Y4, Y2, Y2
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y2, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (DX), Y2
+	VMULPS       Y2, Y6, Y2
+	VFMADD231PS  Y7, Y2, Y0
+	VPSIGNB      Y4, Y3, Y2
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y2, Y5, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS (BX), Y2
+	VMULPS       Y2, Y6, Y2
+	VFMADD231PS  Y3, Y2, Y1
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x20, R9
+	DECQ         R8
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
 // func dotQ8VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
 TEXT ·dotQ8VNNIC2(SB), NOSPLIT, $0-64
@@ -8356,6 +9272,114 @@ reduce:
 	VMOVSS       X2, (AX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIR2C2(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R8
+	LEAQ   (DI)(R9*1), R9
+	MOVQ   nb+0(FP), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+block:
+	TESTQ        R10, R10
+	JZ           reduce
+	VMOVDQU      (AX)(R11*1), Y4
+	VMOVDQU      (CX)(R11*1), Y5
+	VMOVDQU      (SI)(R11*1), Y6
+	VPSIGNB      Y6, Y6, Y7
+	VPBROADCASTW (DI), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y6, Y4, Y9
+	VPXOR        Y10, Y10, Y10
+	VPDPBUSD     Y9, Y7, Y10
+	VCVTDQ2PS    Y10, Y10
+	VBROADCASTSS (DX), Y9
+	VMULPS       Y9, Y8, Y9
+	VFMADD231PS  Y10, Y9, Y0
+	VPSIGNB      Y6, Y5, Y6
+	VPXOR        Y9, Y9, Y9
+	VPDPBUSD     Y6, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (BX), Y6
+	VMULPS       Y6, Y8, Y6
+	VFMADD231PS  Y9, Y6, Y2
+	VMOVDQU      (R8)(R11*1), Y6
+	VPSIGNB      Y6, Y6, Y7
+	VPBROADCASTW (R9), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y6, Y4, Y4
+	VPXOR        Y9, Y9, Y9
+	VPDPBUSD     Y4, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (DX), Y4
+	VMULPS       Y4, Y8, Y4
+	VFMADD231PS  Y9, Y4, Y1
+	VPSIGNB      Y6, Y5, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y7, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (BX), Y4
+	VMULPS       Y4, Y8, Y4
+	VFMADD231PS  Y5, Y4, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R9
+	ADDQ         $0x20, R11
+	DECQ         R10
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
@@ -8442,6 +9466,151 @@ reduce:
 	VMOVSS       X0, 4(AX)
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIR2C3(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R8
+	LEAQ   (R11)(R9*1), R9
+	MOVQ   nb+0(FP), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ   R13, R13
+
+block:
+	TESTQ        R12, R12
+	JZ           reduce
+	VMOVDQU      (AX)(R13*1), Y6
+	VMOVDQU      (CX)(R13*1), Y7
+	VMOVDQU      (SI)(R13*1), Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y11
+	VPXOR        Y12, Y12, Y12
+	VPDPBUSD     Y11, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VBROADCASTSS (DX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y12, Y11, Y0
+	VPSIGNB      Y8, Y7, Y8
+	VPXOR        Y11, Y11, Y11
+	VPDPBUSD     Y8, Y9, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (BX), Y8
+	VMULPS       Y8, Y10, Y8
+	VFMADD231PS  Y11, Y8, Y3
+	VMOVDQU      (R10)(R13*1), Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (R11), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y11
+	VPXOR        Y12, Y12, Y12
+	VPDPBUSD     Y11, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VBROADCASTSS (DX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y12, Y11, Y1
+	VPSIGNB      Y8, Y7, Y8
+	VPXOR        Y11, Y11, Y11
+	VPDPBUSD     Y8, Y9, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (BX), Y8
+	VMULPS       Y8, Y10, Y8
+	VFMADD231PS  Y11, Y8, Y4
+	VMOVDQU      (R8)(R13*1), Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (R9), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y6
+	VPXOR        Y11, Y11, Y11
+	VPDPBUSD     Y6, Y9, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (DX), Y6
+	VMULPS       Y6, Y10, Y6
+	VFMADD231PS  Y11, Y6, Y2
+	VPSIGNB      Y8, Y7, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y9, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (BX), Y6
+	VMULPS       Y6, Y10, Y6
+	VFMADD231PS  Y7, Y6, Y5
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R11
+	ADDQ         $0x02, R9
+	ADDQ         $0x20, R13
+	DECQ         R12
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPS       X0, X6, X6
+	VMOVHLPS     X6, X6, X0
+	VADDPS       X6, X0, X0
+	VMOVSHDUP    X0, X6
+	VADDSS       X0, X6, X6
+	VMOVSS       X6, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
@@ -8555,6 +9724,188 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func dotQ8VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8VNNIR2C4(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(R9*1), R13
+	LEAQ   (R12)(R8*1), R8
+	LEAQ   (R13)(R9*1), R9
+	MOVQ   nb+0(FP), R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R15, R15
+
+block:
+	TESTQ        R14, R14
+	JZ           reduce
+	VMOVDQU      (AX)(R15*1), Y8
+	VMOVDQU      (CX)(R15*1), Y9
+	VMOVDQU      (SI)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (DI), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y13
+	VPXOR        Y14, Y14, Y14
+	VPDPBUSD     Y13, Y11, Y14
+	VCVTDQ2PS    Y14, Y14
+	VBROADCASTSS (DX), Y13
+	VMULPS       Y13, Y12, Y13
+	VFMADD231PS  Y14, Y13, Y0
+	VPSIGNB      Y10, Y9, Y10
+	VPXOR        Y13, Y13, Y13
+	VPDPBUSD     Y10, Y11, Y13
+	VCVTDQ2PS    Y13, Y13
+	VBROADCASTSS (BX), Y10
+	VMULPS       Y10, Y12, Y10
+	VFMADD231PS  Y13, Y10, Y4
+	VMOVDQU      (R10)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (R11), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y13
+	VPXOR        Y14, Y14, Y14
+	VPDPBUSD     Y13, Y11, Y14
+	VCVTDQ2PS    Y14, Y14
+	VBROADCASTSS (DX), Y13
+	VMULPS       Y13, Y12, Y13
+	VFMADD231PS  Y14, Y13, Y1
+	VPSIGNB      Y10, Y9, Y10
+	VPXOR        Y13, Y13, Y13
+	VPDPBUSD     Y10, Y11, Y13
+	VCVTDQ2PS    Y13, Y13
+	VBROADCASTSS (BX), Y10
+	VMULPS       Y10, Y12, Y10
+	VFMADD231PS  Y13, Y10, Y5
+	VMOVDQU      (R12)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (R13), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y13
+	VPXOR        Y14, Y14, Y14
+	VPDPBUSD     Y13, Y11, Y14
+	VCVTDQ2PS    Y14, Y14
+	VBROADCASTSS (DX), Y13
+	VMULPS       Y13, Y12, Y13
+	VFMADD231PS  Y14, Y13, Y2
+	VPSIGNB      Y10, Y9, Y10
+	VPXOR        Y13, Y13, Y13
+	VPDPBUSD     Y10, Y11, Y13
+	VCVTDQ2PS    Y13, Y13
+	VBROADCASTSS (BX), Y10
+	VMULPS       Y10, Y12, Y10
+	VFMADD231PS  Y13, Y10, Y6
+	VMOVDQU      (R8)(R15*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VPBROADCASTW (R9), X12
+	VCVTPH2PS    X12, Y12
+	VPSIGNB      Y10, Y8, Y8
+	VPXOR        Y13, Y13, Y13
+	VPDPBUSD     Y8, Y11, Y13
+	VCVTDQ2PS    Y13, Y13
+	VBROADCASTSS (DX), Y8
+	VMULPS       Y8, Y12, Y8
+	VFMADD231PS  Y13, Y8, Y3
+	VPSIGNB      Y10, Y9, Y8
+	VPXOR        Y9, Y9, Y9
+	VPDPBUSD     Y8, Y11, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (BX), Y8
+	VMULPS       Y8, Y12, Y8
+	VFMADD231PS  Y9, Y8, Y7
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R11
+	ADDQ         $0x02, R13
+	ADDQ         $0x02, R9
+	ADDQ         $0x20, R15
+	DECQ         R14
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X8
+	VADDPS       X0, X8, X8
+	VMOVHLPS     X8, X8, X0
+	VADDPS       X8, X0, X0
+	VMOVSHDUP    X0, X8
+	VADDSS       X0, X8, X8
+	VMOVSS       X8, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
 // func dotQ4VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
 TEXT ·dotQ4VNNIC1(SB), NOSPLIT, $0-64
@@ -8601,6 +9952,78 @@ reduce:
 	VMOVSHDUP    X0, X1
 	VADDSS       X0, X1, X1
 	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIR2C1(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   nb+0(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
+
+block:
+	TESTQ        R8, R8
+	JZ           reduce
+	VMOVDQU      (AX)(R9*2), Y2
+	VMOVDQU      (CX)(R9*2), Y3
+	VMOVDQU      (SI)(R9*1), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VPAND        qconsts<>+0(SB), Y4, Y4
+	VPSUBB       qconsts<>+32(SB), Y4, Y4
+	VPSIGNB      Y4, Y4, Y5
+	VPBROADCASTW (DI), X6
+	VCVTPH2PS    X6, Y6
+	VPSIGNB      Y4, Y2, Y2
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y2, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (DX), Y2
+	VMULPS       Y2, Y6, Y2
+	VFMADD231PS  Y7, Y2, Y0
+	VPSIGNB      Y4, Y3, Y2
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y2, Y5, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS (BX), Y2
+	VMULPS       Y2, Y6, Y2
+	VFMADD231PS  Y3, Y2, Y1
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x10, R9
+	DECQ         R8
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X0
+	VMOVSHDUP    X0, X2
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
 	VZEROUPPER
 	RET
 
@@ -8671,6 +10094,122 @@ reduce:
 	VMOVSS       X2, (AX)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIR2C2(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R8
+	LEAQ   (DI)(R9*1), R9
+	MOVQ   nb+0(FP), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+block:
+	TESTQ        R10, R10
+	JZ           reduce
+	VMOVDQU      (AX)(R11*2), Y4
+	VMOVDQU      (CX)(R11*2), Y5
+	VMOVDQU      (SI)(R11*1), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y6
+	VPAND        qconsts<>+0(SB), Y6, Y6
+	VPSUBB       qconsts<>+32(SB), Y6, Y6
+	VPSIGNB      Y6, Y6, Y7
+	VPBROADCASTW (DI), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y6, Y4, Y9
+	VPXOR        Y10, Y10, Y10
+	VPDPBUSD     Y9, Y7, Y10
+	VCVTDQ2PS    Y10, Y10
+	VBROADCASTSS (DX), Y9
+	VMULPS       Y9, Y8, Y9
+	VFMADD231PS  Y10, Y9, Y0
+	VPSIGNB      Y6, Y5, Y9
+	VPXOR        Y10, Y10, Y10
+	VPDPBUSD     Y9, Y7, Y10
+	VCVTDQ2PS    Y10, Y10
+	VBROADCASTSS (BX), Y7
+	VMULPS       Y7, Y8, Y7
+	VFMADD231PS  Y10, Y7, Y2
+	VMOVDQU      (R8)(R11*1), X11
+	VPSRLW       $0x04, X11, X6
+	VINSERTI128  $0x01, X6, Y11, Y11
+	VPAND        qconsts<>+0(SB), Y11, Y11
+	VPSUBB       qconsts<>+32(SB), Y11, Y11
+	VPSIGNB      Y11, Y11, Y7
+	VPBROADCASTW (R9), X8
+	VCVTPH2PS    X8, Y8
+	VPSIGNB      Y11, Y4, Y4
+	VPXOR        Y9, Y9, Y9
+	VPDPBUSD     Y4, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS (DX), Y4
+	VMULPS       Y4, Y8, Y4
+	VFMADD231PS  Y9, Y4, Y1
+	VPSIGNB      Y11, Y5, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y7, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (BX), Y4
+	VMULPS       Y4, Y8, Y4
+	VFMADD231PS  Y5, Y4, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R9
+	ADDQ         $0x10, R11
+	DECQ         R10
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
@@ -8769,6 +10308,163 @@ reduce:
 	VMOVSS       X0, 4(AX)
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIR2C3(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R8
+	LEAQ   (R11)(R9*1), R9
+	MOVQ   nb+0(FP), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ   R13, R13
+
+block:
+	TESTQ        R12, R12
+	JZ           reduce
+	VMOVDQU      (AX)(R13*2), Y6
+	VMOVDQU      (CX)(R13*2), Y7
+	VMOVDQU      (SI)(R13*1), X8
+	VPSRLW       $0x04, X8, X9
+	VINSERTI128  $0x01, X9, Y8, Y8
+	VPAND        qconsts<>+0(SB), Y8, Y8
+	VPSUBB       qconsts<>+32(SB), Y8, Y8
+	VPSIGNB      Y8, Y8, Y9
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y8, Y6, Y11
+	VPXOR        Y12, Y12, Y12
+	VPDPBUSD     Y11, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VBROADCASTSS (DX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y12, Y11, Y0
+	VPSIGNB      Y8, Y7, Y11
+	VPXOR        Y12, Y12, Y12
+	VPDPBUSD     Y11, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VBROADCASTSS (BX), Y9
+	VMULPS       Y9, Y10, Y9
+	VFMADD231PS  Y12, Y9, Y3
+	VMOVDQU      (R10)(R13*1), X13
+	VPSRLW       $0x04, X13, X8
+	VINSERTI128  $0x01, X8, Y13, Y13
+	VPAND        qconsts<>+0(SB), Y13, Y13
+	VPSUBB       qconsts<>+32(SB), Y13, Y13
+	VPSIGNB      Y13, Y13, Y9
+	VPBROADCASTW (R11), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y13, Y6, Y11
+	VPXOR        Y12, Y12, Y12
+	VPDPBUSD     Y11, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VBROADCASTSS (DX), Y11
+	VMULPS       Y11, Y10, Y11
+	VFMADD231PS  Y12, Y11, Y1
+	VPSIGNB      Y13, Y7, Y11
+	VPXOR        Y12, Y12, Y12
+	VPDPBUSD     Y11, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VBROADCASTSS (BX), Y9
+	VMULPS       Y9, Y10, Y9
+	VFMADD231PS  Y12, Y9, Y4
+	VMOVDQU      (R8)(R13*1), X14
+	VPSRLW       $0x04, X14, X8
+	VINSERTI128  $0x01, X8, Y14, Y14
+	VPAND        qconsts<>+0(SB), Y14, Y14
+	VPSUBB       qconsts<>+32(SB), Y14, Y14
+	VPSIGNB      Y14, Y14, Y9
+	VPBROADCASTW (R9), X10
+	VCVTPH2PS    X10, Y10
+	VPSIGNB      Y14, Y6, Y6
+	VPXOR        Y11, Y11, Y11
+	VPDPBUSD     Y6, Y9, Y11
+	VCVTDQ2PS    Y11, Y11
+	VBROADCASTSS (DX), Y6
+	VMULPS       Y6, Y10, Y6
+	VFMADD231PS  Y11, Y6, Y2
+	VPSIGNB      Y14, Y7, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y9, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (BX), Y6
+	VMULPS       Y6, Y10, Y6
+	VFMADD231PS  Y7, Y6, Y5
+	ADDQ         $0x04, DX
+	ADDQ         $0x04, BX
+	ADDQ         $0x02, DI
+	ADDQ         $0x02, R11
+	ADDQ         $0x02, R9
+	ADDQ         $0x10, R13
+	DECQ         R12
+	JMP          block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPS       X0, X6, X6
+	VMOVHLPS     X6, X6, X0
+	VADDPS       X6, X0, X0
+	VMOVSHDUP    X0, X6
+	VADDSS       X0, X6, X6
+	VMOVSS       X6, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0

@@ -302,7 +302,14 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 				cols := min(4, n1-j)
 				wq := w.q[j*w.rowBytes : (j+cols)*w.rowBytes]
 				wd := w.s[j*nb : (j+cols)*nb]
-				for i := m0; i < m1; i++ {
+				i := m0
+				if b.qset != qsetNone {
+					// Pairs of rows share each weight block's loads, widening and scale.
+					for ; i+2 <= m1; i += 2 {
+						tileQSIMD2(b.qset, w.dt, d[i*n+j:], n, cols, xq[i*k:(i+2)*k], xd[i*nb:(i+2)*nb], wq, wd, nb, w.rowBytes)
+					}
+				}
+				for ; i < m1; i++ {
 					b.tileQ(w.dt, d[i*n+j:i*n+j+cols], xq[i*k:(i+1)*k], xd[i*nb:(i+1)*nb], wq, wd, nb, w.rowBytes)
 				}
 			}

@@ -172,3 +172,43 @@ func TestDequantizeSIMDExact(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8PairsMatchSingles checks that the two-row int8 kernels give each row the bits the
+// one-row kernels give it, for every set, dtype and tile width.
+func TestInt8PairsMatchSingles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, set := range qSets()[1:] {
+		for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+			for _, nb := range []int{1, 3, 64} {
+				k := nb * qBlock
+				w, x := make([]float32, 4*k), make([]float32, 2*k)
+				for i := range w {
+					w[i] = float32(rng.NormFloat64())
+				}
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				wt, err := New(1).FromBytes(dt, []int{4, k}, compute.F32, le(compute.F32, w))
+				if err != nil {
+					t.Fatal(err)
+				}
+				qw := quantized("test", "w", wt)
+				xq, xd := make([]int8, 2*k), make([]float32, 2*nb)
+				quantizeInput(xq, xd, x)
+				for cols := 1; cols <= 4; cols++ {
+					pair := make([]float32, 2*4)
+					tileQSIMD2(set, dt, pair, 4, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
+					for r := range 2 {
+						single := make([]float32, cols)
+						tileQSIMD(set, dt, single, xq[r*k:(r+1)*k], xd[r*nb:(r+1)*nb], qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						for j := range cols {
+							if math.Float32bits(pair[r*4+j]) != math.Float32bits(single[j]) {
+								t.Errorf("%v %v nb=%d cols=%d: row %d column %d = %g in a pair, %g alone", set, dt, nb, cols, r, j, pair[r*4+j], single[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -236,3 +236,42 @@ func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) 
 	}
 	return true
 }
+
+type dotQ2Kernel func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// qTiles2 are the two-row int8 kernels by [set-1][Q4][cols-1].
+var qTiles2 = [2][2][4]dotQ2Kernel{
+	{
+		{dotQ8AVX2R2C1, dotQ8AVX2R2C2, dotQ8AVX2R2C3, dotQ8AVX2R2C4},
+		{dotQ4AVX2R2C1, dotQ4AVX2R2C2, dotQ4AVX2R2C3, nil}, // Q4 2×4: two 2×2 (see the generator)
+	},
+	{
+		{dotQ8VNNIR2C1, dotQ8VNNIR2C2, dotQ8VNNIR2C3, dotQ8VNNIR2C4},
+		{dotQ4VNNIR2C1, dotQ4VNNIR2C2, dotQ4VNNIR2C3, nil},
+	},
+}
+
+// tileQSIMD2 is tileQSIMD for two input rows (codes k = nb·qBlock apart, scales nb apart),
+// writing c[j] and c[ldc+j] for j < cols; each output has the bits tileQSIMD gives it.
+func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	if cols == 0 {
+		return
+	}
+	if nb == 0 {
+		clear(c[:cols])
+		clear(c[ldc : ldc+cols])
+		return
+	}
+	_, _, _, _, _ = xq[2*nb*qBlock-1], xd[2*nb-1], wq[cols*rowBytes-1], wd[cols*nb-1], c[ldc+cols-1]
+	q4 := 0
+	if dt == compute.Q4 {
+		q4 = 1
+	}
+	if fn := qTiles2[set-1][q4][cols-1]; fn != nil {
+		fn(nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
+			unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
+		return
+	}
+	tileQSIMD2(set, dt, c, ldc, 2, xq, xd, wq, wd, nb, rowBytes)
+	tileQSIMD2(set, dt, c[2:], ldc, cols-2, xq, xd, wq[2*rowBytes:], wd[2*nb:], nb, rowBytes)
+}

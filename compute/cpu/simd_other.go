@@ -41,3 +41,8 @@ func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32,
 func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) bool {
 	return false
 }
+
+// tileQSIMD2 is never called without int8 assembly kernels (qsetBest is qsetNone).
+func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	panic("cpu: no int8 SIMD kernels in this build")
+}

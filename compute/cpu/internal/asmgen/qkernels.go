@@ -200,3 +200,141 @@ func dequantKernel(q4 bool) {
 	VZEROUPPER()
 	RET()
 }
+
+// qkernel2 emits dotQ{8,4}{AVX2,VNNI}R2C{cols}: qkernel for two input rows (x and x+ldx,
+// their scales xd and xd+ldxd floats apart) against the same cols weight rows, writing
+// c[j] and c[ldc+j]. The sign trick goes the other way round here, |w| (shared by both
+// rows) times x with w's sign, which gives the same integers, and the scale product is
+// xd·wd as in qkernel, so each output has the very bits qkernel gives it: a row's result
+// does not depend on whether it was computed alone or in a pair.
+func qkernel2(cols int, q4, vnni bool) {
+	typ, isa := "Q8", "AVX2"
+	if q4 {
+		typ = "Q4"
+	}
+	if vnni {
+		isa = "VNNI"
+	}
+	name := fmt.Sprintf("dot%s%sR2C%d", typ, isa, cols)
+	TEXT(name, NOSPLIT, "func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes 2×%d dot products of %s weight rows with two int8 rows (see the generator).", name, cols, typ))
+
+	px := [2]Register{Load(Param("x"), GP64()), GP64()}
+	ldx := Load(Param("ldx"), GP64())
+	LEAQ(Mem{Base: px[0], Index: ldx, Scale: 1}, px[1])
+	pxd := [2]Register{Load(Param("xd"), GP64()), GP64()}
+	ldxd := Load(Param("ldxd"), GP64())
+	LEAQ(Mem{Base: pxd[0], Index: ldxd, Scale: 4}, pxd[1])
+	pw := make([]Register, cols)
+	pwd := make([]Register, cols)
+	pw[0] = Load(Param("w"), GP64())
+	pwd[0] = Load(Param("wd"), GP64())
+	if cols > 1 {
+		ldw := Load(Param("ldw"), GP64())
+		ldwd := Load(Param("ldwd"), GP64())
+		SHLQ(U8(1), ldwd)
+		for j := 1; j < cols; j++ {
+			pw[j], pwd[j] = GP64(), GP64()
+			LEAQ(Mem{Base: pw[j-1], Index: ldw, Scale: 1}, pw[j])
+			LEAQ(Mem{Base: pwd[j-1], Index: ldwd, Scale: 1}, pwd[j])
+		}
+	}
+	// Registers are short (14 general ones): the scale pointers advance block by block
+	// instead of sharing an index, and x is indexed by the code offset (×2 for Q4).
+	nb := Load(Param("nb"), GP64())
+	accs := [2][]VecVirtual{make([]VecVirtual, cols), make([]VecVirtual, cols)}
+	for i := range accs {
+		for j := range accs[i] {
+			accs[i][j] = YMM()
+			VXORPS(accs[i][j], accs[i][j], accs[i][j])
+		}
+	}
+	wstep := 32
+	if q4 {
+		wstep = 16
+	}
+	woff := GP64()
+	XORQ(woff, woff)
+	xScale := uint8(1)
+	if q4 {
+		xScale = 2
+	}
+	Label("block")
+	TESTQ(nb, nb)
+	JZ(LabelRef("reduce"))
+
+	xv := [2]VecVirtual{YMM(), YMM()}
+	for i := range xv {
+		VMOVDQU(Mem{Base: px[i], Index: woff, Scale: xScale}, xv[i])
+	}
+	for j := 0; j < cols; j++ {
+		wv := YMM()
+		if q4 {
+			hi := XMM()
+			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv.AsX())
+			VPSRLW(U8(4), wv.AsX(), hi)
+			VINSERTI128(U8(1), hi, wv, wv)
+			VPAND(qConsts, wv, wv)
+			VPSUBB(qConsts.Offset(32), wv, wv)
+		} else {
+			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
+		}
+		aw := YMM()
+		VPSIGNB(wv, wv, aw)
+		sc := YMM()
+		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
+		VCVTPH2PS(sc.AsX(), sc)
+		for i := 0; i < 2; i++ {
+			sx := YMM()
+			VPSIGNB(wv, xv[i], sx)
+			t := YMM()
+			if vnni {
+				VPXOR(t, t, t)
+				VPDPBUSD(sx, aw, t)
+			} else {
+				VPMADDUBSW(sx, aw, t)
+				VPMADDWD(qConsts.Offset(64), t, t)
+			}
+			VCVTDQ2PS(t, t)
+			d := YMM()
+			VBROADCASTSS(Mem{Base: pxd[i]}, d)
+			VMULPS(d, sc, d) // xd·wd, the product qkernel forms
+			VFMADD231PS(t, d, accs[i][j])
+		}
+	}
+	for i := range pxd {
+		ADDQ(U8(4), pxd[i])
+	}
+	for j := range pwd {
+		ADDQ(U8(2), pwd[j])
+	}
+	ADDQ(U8(wstep), woff)
+	DECQ(nb)
+	JMP(LabelRef("block"))
+
+	Label("reduce")
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for i := 0; i < 2; i++ {
+		for j := 0; j < cols; j++ {
+			x := accs[i][j]
+			h := XMM()
+			VEXTRACTF128(U8(1), x, h)
+			VADDPS(x.AsX(), h, h)
+			u := XMM()
+			VMOVHLPS(h, h, u)
+			VADDPS(h, u, u)
+			w := XMM()
+			VMOVSHDUP(u, w)
+			VADDSS(u, w, w)
+			VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
+		}
+		if i == 0 {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
