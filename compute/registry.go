@@ -117,7 +117,8 @@ func Open(name string, opts Options) (Backend, error) {
 		if len(regs) == 0 {
 			return nil, fmt.Errorf("unknown backend %q: no backend is linked into this program", name)
 		}
-		return nil, fmt.Errorf("unknown backend %q (want auto or one of %s)", name, strings.Join(AllNames(), ", "))
+		// The user-facing list: test-only backends open by name but are not offered.
+		return nil, fmt.Errorf("unknown backend %q (want auto or one of %s)", name, strings.Join(Names(), ", "))
 	}
 	var skipped []string
 	failed := false // a backend that exists here failed to open, beyond being unavailable

@@ -64,7 +64,7 @@ func TestRegistry(t *testing.T) {
 		{" SLOW ", "slow", "", "", true},
 		{"sim", "sim", "", "", true},
 		{"gpu", "", "open the gpu backend: no device", "", false},
-		{"tpu", "", `unknown backend "tpu" (want auto or one of gpu, mid, slow, sim)`, "", false},
+		{"tpu", "", `unknown backend "tpu" (want auto or one of gpu, mid, slow)`, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

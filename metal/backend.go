@@ -15,21 +15,33 @@ type Tensor = compute.Tensor
 // Backend implements compute.Backend on a gpu.Device. It is used by one goroutine at a time,
 // as the compute contract expects.
 //
-// Ops are encoded into one open command buffer and nothing runs until the host needs a
-// result: Read and Sync commit it and wait, so a whole model step is one command buffer and
-// one wait. At most one command buffer is in flight, and none while the host encodes, so the
-// host may touch a buffer's shared memory directly whenever no command buffer is open.
+// Ops are encoded into an open command buffer and nothing is waited for until the host needs
+// a result: Read and Sync commit it and wait, so a model step is one command buffer and one
+// wait. Heavy work (a long prefill, the VQ decoder) is cut into several command buffers,
+// committed as they fill, still with one wait. The host touches a buffer's shared memory
+// directly only when nothing is queued; otherwise host data goes through a staging arena and
+// frees wait for the next wait.
 type Backend struct {
 	name  string
 	dev   gpu.Device
 	pipes map[string]gpu.Pipeline
 
-	cb       gpu.CommandBuffer // the open command buffer, nil when the device is idle
-	deferred []gpu.Buffer      // released when the open command buffer completes
-	arena    arena             // host data of the open command buffer's ops
-	err      error             // first failure since the last Sync
-	used     int64             // bytes of live tensors
+	cb       gpu.CommandBuffer   // the open command buffer, nil when none is being encoded
+	work     float64             // estimated floating-point operations encoded into cb
+	split    float64             // work after which cb is committed (splitWork; tests lower it)
+	inflight []gpu.CommandBuffer // committed, not yet waited for, in commit order
+	deferred []gpu.Buffer        // released once every command buffer so far has completed
+	arena    arena               // host data of the queued ops
+	err      error               // first failure since the last Sync
+	used     int64               // bytes of live tensors
 }
+
+// splitWork is the estimated work (floating-point operations) after which the open command
+// buffer is committed and a new one started, without waiting: a long prefill or VQ decode
+// then runs as several command buffers of a fraction of a second each, below macOS's limit
+// on how long one command buffer may occupy a GPU that also draws the screen. A decode step
+// stays far below it, so it is one command buffer.
+const splitWork = 32e9
 
 // arena holds the host data ops read (Embedding's ids, RoPE's table, Write's values) in a
 // few shared buffers reused from one command buffer to the next, so a step allocates no
@@ -78,7 +90,7 @@ const (
 	flatThreads  = 256 // FLAT_THREADS
 	mvMaxM       = 8   // MV_MAX_M
 	mvSIMDGroups = 8   // MV_SIMDGROUPS
-	mmTile       = 32  // MM_TILE, with 16×16 threads
+	mmTile       = 64  // MM_TILE, with 16×16 threads
 	normThreads  = 256 // NORM_THREADS
 	attThreads   = 128 // ATT_THREADS
 	attMaxHead   = 512 // ATT_MAX_HEAD_DIM
@@ -89,7 +101,7 @@ const (
 // each runs 32-wide SIMD groups and the threadgroup size the backend dispatches (a
 // register-heavy kernel may be limited below 1024 threads).
 func New(name string, dev gpu.Device) (*Backend, error) {
-	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}}
+	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}, split: splitWork}
 	for _, k := range kernelNames {
 		p, err := dev.Pipeline(k)
 		if err != nil {
@@ -226,7 +238,7 @@ func (b *Backend) Write(t *Tensor, data []float32) {
 	if len(data) != t.Len() {
 		panic(fmt.Sprintf("metal: Write: %d values into %v", len(data), t))
 	}
-	if b.cb == nil {
+	if !b.busy() {
 		copy(floats(t), data)
 		return
 	}
@@ -236,7 +248,7 @@ func (b *Backend) Write(t *Tensor, data []float32) {
 }
 
 // stage returns size bytes of the arena for host data that the op about to be encoded
-// reads; they stay valid until the open command buffer has completed.
+// reads; they stay valid until the next wait.
 func (b *Backend) stage(size int) staged {
 	b.encoder()
 	size = (max(size, 4) + stageAlign - 1) / stageAlign * stageAlign
@@ -286,8 +298,7 @@ func (b *Backend) Reshape(t *Tensor, shape ...int) *Tensor {
 	return &Tensor{Shape: append([]int(nil), shape...), DType: t.DType, Buf: t.Buf}
 }
 
-// Free releases t's buffer (all handles of it), after the open command buffer when ops may
-// still use it.
+// Free releases t's buffer (all handles of it), once queued ops are done with it.
 func (b *Backend) Free(t *Tensor) {
 	buf, ok := t.Buf.(*buffer)
 	if !ok || buf.freed {
@@ -296,11 +307,24 @@ func (b *Backend) Free(t *Tensor) {
 	buf.freed = true
 	t.Buf = nil // as compute/cpu does: this handle no longer holds the buffer
 	b.used -= int64(buf.bytes)
-	if b.cb != nil {
+	if b.busy() {
 		b.deferred = append(b.deferred, buf.gpu)
 		return
 	}
 	buf.gpu.Release()
+}
+
+// busy reports whether ops are queued: then the host must not touch buffers they use.
+func (b *Backend) busy() bool { return b.cb != nil || len(b.inflight) > 0 }
+
+// commit submits the open command buffer without waiting for it.
+func (b *Backend) commit() {
+	if b.cb == nil {
+		return
+	}
+	b.cb.Commit()
+	b.inflight = append(b.inflight, b.cb)
+	b.cb, b.work = nil, 0
 }
 
 // Sync waits for every op issued so far and returns the first failure since the last Sync.
@@ -313,23 +337,26 @@ func (b *Backend) Sync() error {
 	return err
 }
 
-// flush commits the open command buffer and waits for it: the one wait of a step.
+// flush commits the open command buffer and waits for everything committed: the one wait
+// of a step. A device failure is kept for Read and Sync to report.
 func (b *Backend) flush() error {
-	if b.cb == nil {
+	b.commit()
+	if len(b.inflight) == 0 {
 		return nil
 	}
-	cb := b.cb
-	b.cb = nil
-	cb.Commit()
-	err := cb.Wait()
+	for _, cb := range b.inflight {
+		if err := cb.Wait(); err != nil && b.err == nil {
+			b.err = fmt.Errorf("metal: %w", err)
+		}
+	}
+	clear(b.inflight)
+	b.inflight = b.inflight[:0]
 	for _, g := range b.deferred {
 		g.Release()
 	}
+	clear(b.deferred)
 	b.deferred = b.deferred[:0]
 	b.arena.cur, b.arena.at = 0, 0
-	if err != nil && b.err == nil {
-		b.err = fmt.Errorf("metal: %w", err)
-	}
 	return nil
 }
 
@@ -356,6 +383,15 @@ func (b *Backend) encoder() gpu.CommandBuffer {
 		b.cb = cb
 	}
 	return b.cb
+}
+
+// dispatchWork is dispatch for a heavy op: work estimates its floating-point operations, and
+// the command buffer is committed once it holds more than splitWork.
+func (b *Backend) dispatchWork(work float64, kernel string, groups, threads [3]int, bufs []gpu.Buffer, params []uint32) {
+	b.dispatch(kernel, groups, threads, bufs, params)
+	if b.work += work; b.work > b.split {
+		b.commit()
+	}
 }
 
 // dispatch encodes kernel over groups×threads with bufs bound at indices 0.. in order and

@@ -17,8 +17,12 @@
 // linked. The simulated device is the backend "metal-sim" of package metal/metalsim (test
 // only, never chosen by "auto").
 //
-// Host data passed to an op (Embedding's ids, RoPE's table, Write's data) is copied into the
-// command buffer or a staging buffer before the op returns, as the compute contract asks.
-// Kernels are hand-written rather than generated: there are few of them, and each must
-// match compute/cpu's arithmetic closely (see metal/kernels).
+// Host data passed to an op (Embedding's ids, RoPE's cos/sin table, Write's data while
+// work is queued) is copied into a staging arena before the op returns, as the compute
+// contract asks; the arena's buffers are reused step after step. RoPE's table is computed on
+// the host exactly as compute/cpu computes it, so both backends rotate by the same values.
+// Kernels are hand-written MSL rather than generated or translated: there are few of them,
+// and each must match compute/cpu's arithmetic closely (see metal/kernels). Weights are
+// copied once into shared buffers at load (no newBufferWithBytesNoCopy: checkpoint tensors
+// are not page-aligned inside safetensors and PyTorch files).
 package metal

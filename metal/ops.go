@@ -56,7 +56,7 @@ func weightKernel(family string, dt compute.DType) string {
 }
 
 // Linear computes dst[M,N] = x[M,K]·w[N,K]ᵀ (+ bias[N]): a SIMD group per output column for
-// up to 8 rows (decode, CFG pairs), 32×32 tiles through threadgroup memory beyond.
+// up to 8 rows (decode, CFG pairs), 64×64 tiles through threadgroup memory beyond.
 func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	const op = "Linear"
 	gd, gx := b.f32(op, "dst", dst), b.f32(op, "x", x)
@@ -77,12 +77,13 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	}
 	params := []uint32{u32(m), u32(n), u32(k), boolWord(hasBias)}
 	bufs := []gpu.Buffer{gx, gw, gb, gd}
+	work := 2 * float64(m) * float64(n) * float64(k)
 	if m <= mvMaxM {
-		b.dispatch(weightKernel("linear_mv", w.DType), [3]int{(n + mvSIMDGroups - 1) / mvSIMDGroups, 1, 1},
+		b.dispatchWork(work, weightKernel("linear_mv", w.DType), [3]int{(n + mvSIMDGroups - 1) / mvSIMDGroups, 1, 1},
 			[3]int{32 * mvSIMDGroups, 1, 1}, bufs, params)
 		return
 	}
-	b.dispatch(weightKernel("linear_mm", w.DType), [3]int{(n + mmTile - 1) / mmTile, (m + mmTile - 1) / mmTile, 1},
+	b.dispatchWork(work, weightKernel("linear_mm", w.DType), [3]int{(n + mmTile - 1) / mmTile, (m + mmTile - 1) / mmTile, 1},
 		[3]int{16, 16, 1}, bufs, params)
 }
 
@@ -260,7 +261,8 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	db, dt, _ := b.btd(op, "dst", dst)
 	b.check(dst.Len() == q.Len() && db == batch && dt == t, op, "dst %v is not q's shape %v", dst, q)
 	b.check(!sameBuffer(dst, k) && !sameBuffer(dst, v) && !sameBuffer(dst, q), op, "dst overlaps q, k or v")
-	b.dispatch("attention_f32", [3]int{t, p.Heads, batch}, [3]int{attThreads, 1, 1}, []gpu.Buffer{gq, gk, gv, gd},
+	work := 4 * float64(batch) * float64(p.Heads) * float64(t) * float64(p.KVLen) * float64(p.HeadDim)
+	b.dispatchWork(work, "attention_f32", [3]int{t, p.Heads, batch}, [3]int{attThreads, 1, 1}, []gpu.Buffer{gq, gk, gv, gd},
 		[]uint32{u32(t), u32(sCap), u32(p.Heads), u32(p.KVHeads), u32(p.HeadDim), u32(p.KVLen), u32(p.QPos0),
 			boolWord(p.Causal), f32bits(p.Scale)})
 }
@@ -316,8 +318,10 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 		b.check(bias.Len() == cout, op, "b %v does not have %d elements", bias, cout)
 	}
 	b.check(!sameBuffer(dst, x), op, "dst overlaps x")
-	b.flat("conv2d_f32", dst.Len(), []gpu.Buffer{gx, gw, gb, gd}, u32(n), u32(cin), u32(h), u32(wd), u32(cout),
-		u32(kh), u32(kw), u32(ho), u32(wo), u32(p.Stride), u32(p.Pad), boolWord(hasBias))
+	work := 2 * float64(dst.Len()) * float64(cin*kh*kw)
+	b.dispatchWork(work, "conv2d_f32", [3]int{(dst.Len() + flatThreads - 1) / flatThreads, 1, 1}, [3]int{flatThreads, 1, 1},
+		[]gpu.Buffer{gx, gw, gb, gd}, []uint32{u32(n), u32(cin), u32(h), u32(wd), u32(cout),
+			u32(kh), u32(kw), u32(ho), u32(wo), u32(p.Stride), u32(p.Pad), boolWord(hasBias)})
 }
 
 // Upsample2x repeats every pixel of x[N,C,H,W] into a 2×2 block of dst[N,C,2H,2W].

@@ -59,7 +59,7 @@ type Chat struct {
 	features map[*Image]*compute.Tensor
 	stats    ChatStats
 	closed   bool
-	// step holds a decoding step's tensors and logits, allocated at the first step and kept
+	// run holds a decoding step's tensors and logits, allocated at the first step and kept
 	// for every later one.
 	run *chatStep
 

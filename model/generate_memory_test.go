@@ -247,3 +247,37 @@ func generateFreesOnFailure(t *testing.T, be compute.Backend) {
 		})
 	}
 }
+
+// heldReporter is a backend that reports holding a fixed number of bytes.
+type heldReporter struct {
+	compute.Backend
+	held int64
+}
+
+func (h *heldReporter) MemoryUsed() int64 { return h.held }
+
+// TestMemoryCheckAsksTheBackend: the default limit subtracts what the model's backend says it
+// holds (not the Go heap): a backend holding all of physical memory leaves no room, one
+// holding nothing leaves the generation to run.
+func TestMemoryCheckAsksTheBackend(t *testing.T) {
+	total := physicalMemory()
+	if total <= 0 {
+		t.Skip("physical memory is unknown on this system")
+	}
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		hr := &heldReporter{Backend: be}
+		c := genVariantOn(t, "gen-b", hr)
+		opts := DefaultImageOptions()
+		opts.Temperature = 0
+		hr.held = total
+		_, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
+		var me *MemoryError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), formatBytes(total)+" the backend holds") {
+			t.Fatalf("GenerateImages with the backend holding all memory = %v, want a MemoryError naming what it holds", err)
+		}
+		hr.held = 0
+		if _, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil); err != nil {
+			t.Fatalf("GenerateImages with the backend holding nothing = %v", err)
+		}
+	})
+}

@@ -516,3 +516,30 @@ func TestLoadF64Checkpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadMemoryUsed: after Load, the backend's MemoryUsed is the bytes of the weights it
+// uploaded, in the dtypes they were stored as; Close gives them all back.
+func TestLoadMemoryUsed(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		for _, dt := range []string{"", "F32"} {
+			base := be.MemoryUsed()
+			var uploaded int64
+			m, err := Load(dir, Options{Backend: be, MatrixDType: dt, uploaded: func(_ string, _ int, w *compute.Tensor) {
+				uploaded += int64(w.Len() * w.DType.Size())
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := be.MemoryUsed() - base; got != uploaded || got == 0 {
+				t.Errorf("matrices %q: the backend holds %d bytes after Load, %d were uploaded", dt, got, uploaded)
+			}
+			if err := m.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := be.MemoryUsed(); got != base {
+				t.Errorf("matrices %q: the backend holds %d bytes after Close, %d before Load", dt, got, base)
+			}
+		}
+	})
+}

@@ -135,7 +135,7 @@ kernel void attention_f32(device const float* q [[buffer(0)]], device const floa
       den += ls[g] * exp(ms[g] - mx);
     }
   }
-  device float* out = dst + (b * p.t + row) * qw + h * hd;
+  device float* orow = dst + (b * p.t + row) * qw + h * hd;
   for (uint d = tid; d < hd; d += ATT_THREADS) {
     float num = 0.0f;
     for (uint g = 0; g < ATT_SIMDGROUPS; g++) {
@@ -143,6 +143,6 @@ kernel void attention_f32(device const float* q [[buffer(0)]], device const floa
         num += accs[g * ATT_MAX_HEAD_DIM + d] * exp(ms[g] - mx);
       }
     }
-    out[d] = num / den;
+    orow[d] = num / den;
   }
 }

@@ -60,12 +60,12 @@ kernel void conv2d_f32(device const float* x [[buffer(0)]], device const float* 
   uint ky0 = uint(max(0, -y0)), ky1 = uint(clamp(int(p.h) - y0, 0, int(p.kh)));
   uint kx0 = uint(max(0, -x0)), kx1 = uint(clamp(int(p.w) - x0, 0, int(p.kw)));
   uint kn = kx1 > kx0 ? kx1 - kx0 : 0;
-  device const float* in = x + img * p.cin * p.h * p.w;
+  device const float* image = x + img * p.cin * p.h * p.w;
   device const float* wk = w + co * p.cin * p.kh * p.kw;
   float acc = 0.0f;
   for (uint ci = 0; ci < p.cin; ci++) {
     for (uint ky = ky0; ky < ky1; ky++) {
-      device const float* irow = in + (ci * p.h + uint(y0 + int(ky))) * p.w + uint(x0 + int(kx0));
+      device const float* irow = image + (ci * p.h + uint(y0 + int(ky))) * p.w + uint(x0 + int(kx0));
       device const float* wrow = wk + (ci * p.kh + ky) * p.kw + kx0;
       for (uint kx = 0; kx < kn; kx++) {
         acc += irow[kx] * wrow[kx];

@@ -21,23 +21,23 @@ kernel void layer_norm_f32(device const float* x [[buffer(0)]], device const flo
                            uint tid [[thread_index_in_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
                            uint lane [[thread_index_in_simdgroup]]) {
   threadgroup float partial[NORM_SIMDGROUPS];
-  device const float* in = x + group.x * p.dim;
-  device float* out = dst + group.x * p.dim;
+  device const float* src = x + group.x * p.dim;
+  device float* res = dst + group.x * p.dim;
   float s = 0.0f;
   for (uint i = tid; i < p.dim; i += NORM_THREADS) {
-    s += in[i];
+    s += src[i];
   }
   float mean = group_sum(s, partial, sg, lane, NORM_SIMDGROUPS) / float(p.dim);
   float q = 0.0f;
   for (uint i = tid; i < p.dim; i += NORM_THREADS) {
-    float d = in[i] - mean;
+    float d = src[i] - mean;
     q += d * d;
   }
   float var = group_sum(q, partial, sg, lane, NORM_SIMDGROUPS) / float(p.dim);
   float rstd = 1.0f / sqrt(var + p.eps);
   float shift = -mean * rstd;
   for (uint i = tid; i < p.dim; i += NORM_THREADS) {
-    out[i] = (in[i] * rstd + shift) * w[i] + b[i];
+    res[i] = (src[i] * rstd + shift) * w[i] + b[i];
   }
 }
 
@@ -46,16 +46,16 @@ kernel void rms_norm_f32(device const float* x [[buffer(0)]], device const float
                          uint3 group [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]],
                          uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
   threadgroup float partial[NORM_SIMDGROUPS];
-  device const float* in = x + group.x * p.dim;
-  device float* out = dst + group.x * p.dim;
+  device const float* src = x + group.x * p.dim;
+  device float* res = dst + group.x * p.dim;
   float q = 0.0f;
   for (uint i = tid; i < p.dim; i += NORM_THREADS) {
-    q += in[i] * in[i];
+    q += src[i] * src[i];
   }
   float ms = group_sum(q, partial, sg, lane, NORM_SIMDGROUPS) / float(p.dim) + p.eps;
   float rs = 1.0f / sqrt(ms);
   for (uint i = tid; i < p.dim; i += NORM_THREADS) {
-    out[i] = w[i] * (in[i] * rs);
+    res[i] = w[i] * (src[i] * rs);
   }
 }
 
@@ -67,16 +67,16 @@ kernel void group_norm_f32(device const float* x [[buffer(0)]], device const flo
                            uint tid [[thread_index_in_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
                            uint lane [[thread_index_in_simdgroup]]) {
   threadgroup float partial[NORM_SIMDGROUPS];
-  device const float* in = x + group.x * p.dim;
-  device float* out = dst + group.x * p.dim;
+  device const float* src = x + group.x * p.dim;
+  device float* res = dst + group.x * p.dim;
   float s = 0.0f;
   for (uint i = tid; i < p.dim; i += NORM_THREADS) {
-    s += in[i];
+    s += src[i];
   }
   float mean = group_sum(s, partial, sg, lane, NORM_SIMDGROUPS) / float(p.dim);
   float q = 0.0f;
   for (uint i = tid; i < p.dim; i += NORM_THREADS) {
-    float d = in[i] - mean;
+    float d = src[i] - mean;
     q += d * d;
   }
   float var = group_sum(q, partial, sg, lane, NORM_SIMDGROUPS) / float(p.dim);
@@ -86,6 +86,6 @@ kernel void group_norm_f32(device const float* x [[buffer(0)]], device const flo
     uint c = c0 + i / p.plane;
     float sc = rstd * w[c];
     float sh = b[c] - mean * sc;
-    out[i] = in[i] * sc + sh;
+    res[i] = src[i] * sc + sh;
   }
 }

@@ -10,8 +10,10 @@
 //     command-line programs otherwise; MTLCopyAllDevices is the fallback;
 //   - kernels are compiled at run time from source with fast math off, so exp, division and
 //     the softmax behave like the CPU backend's float32 arithmetic;
-//   - each command buffer lives in its own autorelease pool on a locked OS thread (pools are
-//     per thread, goroutines migrate), from creation until its wait returns;
+//   - every call that may autorelease (device and library setup, buffer allocation and
+//     release, making, committing and waiting for a command buffer) runs inside an
+//     autorelease pool on a locked OS thread (pools are per thread, goroutines migrate);
+//     command buffers and encoders are retained explicitly, so several can be in flight;
 //   - a command buffer's error status and every NSError come back as Go errors with
 //     Metal's own description.
 package mtl

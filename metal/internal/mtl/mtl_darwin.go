@@ -17,9 +17,6 @@ import (
 // ErrNoDevice is returned by Open when the system has no Metal device.
 var ErrNoDevice = errors.New("no Metal device")
 
-// mtlSize is MTLSize: three NSUIntegers, passed by value.
-type mtlSize struct{ width, height, depth uint }
-
 // Metal constants used here.
 const (
 	storageModeShared = 0 // MTLResourceStorageModeShared (option bits 0)
@@ -27,47 +24,24 @@ const (
 	maxSetBytes       = 4096
 )
 
-// msg holds the typed objc_msgSend variants, registered once per Open.
-type msg struct {
-	id       func(r objc.ID, s objc.SEL) objc.ID
-	uint     func(r objc.ID, s objc.SEL) uint
-	ptr      func(r objc.ID, s objc.SEL) unsafe.Pointer
-	str      func(r objc.ID, s objc.SEL) string
-	void     func(r objc.ID, s objc.SEL)
-	idID     func(r objc.ID, s objc.SEL, a objc.ID) objc.ID
-	idUint   func(r objc.ID, s objc.SEL, a uint) objc.ID
-	idStr    func(r objc.ID, s objc.SEL, a string) objc.ID
-	voidID   func(r objc.ID, s objc.SEL, a objc.ID)
-	voidBool func(r objc.ID, s objc.SEL, a bool)
-	library  func(r objc.ID, s objc.SEL, src, opts objc.ID, err *objc.ID) objc.ID
-	pipeline func(r objc.ID, s objc.SEL, fn objc.ID, err *objc.ID) objc.ID
-	buffer   func(r objc.ID, s objc.SEL, length, options uint) objc.ID
-	setBuf   func(r objc.ID, s objc.SEL, buf objc.ID, off, index uint)
-	setBytes func(r objc.ID, s objc.SEL, p unsafe.Pointer, n, index uint)
-	dispatch func(r objc.ID, s objc.SEL, groups, threads mtlSize)
-
-	poolPush func() uintptr
-	poolPop  func(pool uintptr)
-}
-
-// sel holds the selectors, registered once per Open.
-type sel struct {
-	alloc, initUTF8, release, retain, new, name, utf8, localizedDescription, objectAtIndex, count objc.SEL
-	newCommandQueue, newLibrary, newFunction, newPipeline, newBuffer, contents, length            objc.SEL
-	setFastMath, maxThreads, execWidth, commandBuffer, computeEncoder, setPipeline, setBuffer     objc.SEL
-	setBytes, dispatch, endEncoding, commit, waitUntilCompleted, status, errorSel                 objc.SEL
+// selectors holds the selectors, registered once per Open.
+type selectors struct {
+	alloc, initUTF8, release, retain, new, name, utf8, localizedDescription, objectAtIndex, count selector
+	newCommandQueue, newLibrary, newFunction, newPipeline, newBuffer, contents, length            selector
+	setFastMath, maxThreads, execWidth, commandBuffer, computeEncoder, setPipeline, setBuffer     selector
+	setBytes, dispatch, endEncoding, commit, waitUntilCompleted, status, errorSel                 selector
 }
 
 // Device is a Metal device with its command queue and the compiled kernel library.
 type Device struct {
 	m       msg
-	s       sel
-	device  objc.ID
-	queue   objc.ID
-	library objc.ID
+	s       selectors
+	device  object
+	queue   object
+	library object
 	name    string
 
-	pipelines []objc.ID
+	pipelines []object
 
 	buffers, commandBuffers atomic.Int64 // live objects, for the leak test
 }
@@ -109,15 +83,12 @@ func Open(src string) (*Device, error) {
 	}
 	d := &Device{}
 	m := &d.m
-	for _, f := range []any{&m.id, &m.uint, &m.ptr, &m.str, &m.void, &m.idID, &m.idUint, &m.idStr, &m.voidID,
-		&m.voidBool, &m.library, &m.pipeline, &m.buffer, &m.setBuf, &m.setBytes, &m.dispatch} {
-		purego.RegisterFunc(f, send)
-	}
+	m.register(send)
 	purego.RegisterLibFunc(&m.poolPush, libobjc, "objc_autoreleasePoolPush")
 	purego.RegisterLibFunc(&m.poolPop, libobjc, "objc_autoreleasePoolPop")
 	d.registerSelectors()
 
-	var createDefault, copyAll func() objc.ID
+	var createDefault, copyAll func() object
 	purego.RegisterLibFunc(&createDefault, metal, "MTLCreateSystemDefaultDevice")
 	purego.RegisterLibFunc(&copyAll, metal, "MTLCopyAllDevices")
 
@@ -155,8 +126,8 @@ func Open(src string) (*Device, error) {
 }
 
 func (d *Device) registerSelectors() {
-	r := objc.RegisterName
-	d.s = sel{
+	r := func(name string) selector { return selector(objc.RegisterName(name)) }
+	d.s = selectors{
 		alloc: r("alloc"), initUTF8: r("initWithUTF8String:"), release: r("release"), retain: r("retain"),
 		new: r("new"), name: r("name"), utf8: r("UTF8String"), localizedDescription: r("localizedDescription"),
 		objectAtIndex: r("objectAtIndex:"), count: r("count"),
@@ -173,13 +144,13 @@ func (d *Device) registerSelectors() {
 }
 
 // nsString makes a retained NSString; the caller releases it.
-func (d *Device) nsString(s string) objc.ID {
-	str := d.m.id(objc.ID(objc.GetClass("NSString")), d.s.alloc)
+func (d *Device) nsString(s string) object {
+	str := d.m.id(object(objc.GetClass("NSString")), d.s.alloc)
 	return d.m.idStr(str, d.s.initUTF8, s)
 }
 
 // nsError turns an NSError into a Go error with Metal's description.
-func (d *Device) nsError(what string, e objc.ID) error {
+func (d *Device) nsError(what string, e object) error {
 	if e == 0 {
 		return fmt.Errorf("metal %s: %s failed without an error", d.name, what)
 	}
@@ -188,12 +159,12 @@ func (d *Device) nsError(what string, e objc.ID) error {
 
 // compile builds the kernel library from source with fast math off.
 func (d *Device) compile(src string) error {
-	opts := d.m.id(objc.ID(objc.GetClass("MTLCompileOptions")), d.s.new)
+	opts := d.m.id(object(objc.GetClass("MTLCompileOptions")), d.s.new)
 	defer d.m.void(opts, d.s.release)
 	d.m.voidBool(opts, d.s.setFastMath, false)
 	text := d.nsString(src)
 	defer d.m.void(text, d.s.release)
-	var nserr objc.ID
+	var nserr object
 	d.library = d.m.library(d.device, d.s.newLibrary, text, opts, &nserr)
 	if d.library == 0 {
 		return d.nsError("compile the kernels", nserr)
@@ -215,7 +186,7 @@ func (d *Device) Close() error {
 		d.m.void(p, d.s.release)
 	}
 	d.pipelines = nil
-	for _, o := range []*objc.ID{&d.library, &d.queue, &d.device} {
+	for _, o := range []*object{&d.library, &d.queue, &d.device} {
 		if *o != 0 {
 			d.m.void(*o, d.s.release)
 			*o = 0
@@ -227,7 +198,7 @@ func (d *Device) Close() error {
 // buffer is an MTLBuffer in shared storage.
 type buffer struct {
 	d    *Device
-	id   objc.ID
+	id   object
 	p    unsafe.Pointer
 	size int
 }
@@ -237,7 +208,7 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("metal: buffer of %d bytes", size)
 	}
-	var id objc.ID
+	var id object
 	var p unsafe.Pointer
 	d.pooled(func() {
 		id = d.m.buffer(d.device, d.s.newBuffer, uint(max(size, 16)), storageModeShared) // Metal refuses length 0
@@ -252,6 +223,7 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	return &buffer{d: d, id: id, p: p, size: size}, nil
 }
 
+// Contents, Size and Release implement gpu.Buffer.
 func (b *buffer) Contents() unsafe.Pointer { return b.p }
 func (b *buffer) Size() int                { return b.size }
 
@@ -265,10 +237,11 @@ func (b *buffer) Release() {
 
 type pipeline struct {
 	name       string
-	id         objc.ID
+	id         object
 	max, simdW int
 }
 
+// Name, MaxThreads and SIMDWidth implement gpu.Pipeline.
 func (p *pipeline) Name() string    { return p.name }
 func (p *pipeline) MaxThreads() int { return p.max }
 func (p *pipeline) SIMDWidth() int  { return p.simdW }
@@ -286,7 +259,7 @@ func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
 		return nil, fmt.Errorf("metal %s: no kernel %q in the library", d.name, name)
 	}
 	defer d.m.void(fn, d.s.release)
-	var nserr objc.ID
+	var nserr object
 	id := d.m.pipeline(d.device, d.s.newPipeline, fn, &nserr)
 	if id == 0 {
 		return nil, d.nsError("pipeline "+name, nserr)
@@ -295,32 +268,42 @@ func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
 	return &pipeline{name: name, id: id, max: int(d.m.uint(id, d.s.maxThreads)), simdW: int(d.m.uint(id, d.s.execWidth))}, nil
 }
 
-// commandBuffer is an MTLCommandBuffer with its one compute encoder, inside an autorelease
-// pool pushed on a locked OS thread when it was made and popped after its wait.
+// commandBuffer is an MTLCommandBuffer with its one compute encoder. Both come
+// autoreleased from Metal and are retained here, so that several command buffers can be in
+// flight at once (pools pop in LIFO order, command buffers complete in commit order); every
+// step that may autorelease (creation, commit, wait and the error's description) runs in
+// its own autorelease pool on a locked OS thread.
 type commandBuffer struct {
 	d       *Device
-	pool    uintptr
-	cb, enc objc.ID
-	ended   bool
+	cb, enc object
 	waited  bool
 }
 
-// NewCommandBuffer locks the calling goroutine to its OS thread until Wait: the
-// autorelease pool that owns the command buffer and encoder belongs to that thread.
+// NewCommandBuffer makes a command buffer and its compute encoder.
 func (d *Device) NewCommandBuffer() (gpu.CommandBuffer, error) {
-	runtime.LockOSThread()
-	c := &commandBuffer{d: d, pool: d.m.poolPush()}
-	c.cb = d.m.id(d.queue, d.s.commandBuffer)
-	if c.cb == 0 {
-		d.m.poolPop(c.pool)
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("metal %s: commandBuffer failed", d.name)
+	c := &commandBuffer{d: d}
+	d.pooled(func() {
+		c.cb = d.m.id(d.queue, d.s.commandBuffer)
+		if c.cb == 0 {
+			return
+		}
+		d.m.id(c.cb, d.s.retain)
+		c.enc = d.m.id(c.cb, d.s.computeEncoder)
+		if c.enc != 0 {
+			d.m.id(c.enc, d.s.retain)
+		}
+	})
+	if c.cb == 0 || c.enc == 0 {
+		if c.cb != 0 {
+			d.m.void(c.cb, d.s.release)
+		}
+		return nil, fmt.Errorf("metal %s: cannot make a command buffer and compute encoder", d.name)
 	}
-	c.enc = d.m.id(c.cb, d.s.computeEncoder)
 	d.commandBuffers.Add(1)
 	return c, nil
 }
 
+// SetPipeline, SetBuffer, SetBytes, Dispatch, Commit and Wait implement gpu.CommandBuffer.
 func (c *commandBuffer) SetPipeline(p gpu.Pipeline) {
 	c.d.m.voidID(c.enc, c.d.s.setPipeline, p.(*pipeline).id)
 }
@@ -348,27 +331,30 @@ func (c *commandBuffer) Dispatch(groups, threads [3]int) {
 }
 
 func (c *commandBuffer) Commit() {
-	c.d.m.void(c.enc, c.d.s.endEncoding)
-	c.ended = true
-	c.d.m.void(c.cb, c.d.s.commit)
+	c.d.pooled(func() {
+		c.d.m.void(c.enc, c.d.s.endEncoding)
+		c.d.m.void(c.enc, c.d.s.release)
+		c.enc = 0
+		c.d.m.void(c.cb, c.d.s.commit)
+	})
 }
 
 // Wait waits for completion, turns an error status into a Go error with Metal's
-// description, then pops the autorelease pool (freeing the command buffer and encoder) and
-// unlocks the OS thread.
+// description, and releases the command buffer.
 func (c *commandBuffer) Wait() error {
 	if c.waited {
 		return errors.New("metal: Wait called twice")
 	}
 	c.waited = true
-	defer func() {
-		c.d.m.poolPop(c.pool)
-		c.d.commandBuffers.Add(-1)
-		runtime.UnlockOSThread()
-	}()
-	c.d.m.void(c.cb, c.d.s.waitUntilCompleted)
-	if c.d.m.uint(c.cb, c.d.s.status) == statusError {
-		return c.d.nsError("command buffer", c.d.m.id(c.cb, c.d.s.errorSel))
-	}
-	return nil
+	var err error
+	c.d.pooled(func() {
+		c.d.m.void(c.cb, c.d.s.waitUntilCompleted)
+		if c.d.m.uint(c.cb, c.d.s.status) == statusError {
+			err = c.d.nsError("command buffer", c.d.m.id(c.cb, c.d.s.errorSel))
+		}
+		c.d.m.void(c.cb, c.d.s.release)
+		c.cb = 0
+	})
+	c.d.commandBuffers.Add(-1)
+	return err
 }

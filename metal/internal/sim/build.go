@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -62,7 +63,11 @@ func (v Variant) flags() []string {
 // SanitizerRuntime returns the path of the compiler's shared ASan runtime, which a process
 // must LD_PRELOAD before it loads a Sanitized library.
 func SanitizerRuntime(clang string) (string, error) {
-	out, err := exec.Command(clang, "-print-file-name=libclang_rt.asan-x86_64.so").Output()
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	if arch == "" {
+		return "", fmt.Errorf("no ASan runtime name for %s", runtime.GOARCH)
+	}
+	out, err := exec.Command(clang, "-print-file-name=libclang_rt.asan-"+arch+".so").Output()
 	if err != nil {
 		return "", fmt.Errorf("ask %s for its ASan runtime: %w", clang, err)
 	}
@@ -172,6 +177,11 @@ func Build(ctx context.Context, clang, src string, v Variant) (string, error) {
 // does with Apple's compiler (which the plain shim would accept). It returns clang's
 // diagnostics as the error.
 func CheckAddressSpaces(ctx context.Context, clang, src string) error {
+	return checkSyntax(ctx, clang, src, true)
+}
+
+// checkSyntax compiles src syntax-only against the shim, strict or plain.
+func checkSyntax(ctx context.Context, clang, src string, strict bool) error {
 	tmp, err := os.MkdirTemp("", "janus-msl-strict-")
 	if err != nil {
 		return err
@@ -181,13 +191,22 @@ func CheckAddressSpaces(ctx context.Context, clang, src string) error {
 		return err
 	}
 	file := filepath.Join(tmp, "kernels.metal")
-	if err := os.WriteFile(file, []byte(rewriteThreadgroup(src, true)), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(rewriteThreadgroup(src, strict)), 0o644); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, clang, "-x", "c++", "-std=c++17", "-fsyntax-only", "-DMSL_STRICT",
-		"-Wno-unknown-attributes", "-I", tmp, file)
+	args := []string{"-x", "c++", "-std=c++17", "-fsyntax-only", "-Wno-unknown-attributes", "-I", tmp}
+	if strict {
+		args = append(args, "-DMSL_STRICT")
+	} else {
+		args = append(args, "-include", filepath.Join(tmp, "msl_runtime.h"))
+	}
+	cmd := exec.CommandContext(ctx, clang, append(args, file)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("strict address-space pass: %w\n%s", err, out)
+		pass := "syntax pass"
+		if strict {
+			pass = "strict address-space pass"
+		}
+		return fmt.Errorf("%s: %w\n%s", pass, err, out)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -42,6 +43,9 @@ type Device struct {
 	clang   string
 
 	commits, dispatches, buffers atomic.Int64
+
+	mu   sync.Mutex
+	last chan struct{} // completion of the last committed command buffer
 }
 
 var _ gpu.Device = (*Device)(nil)
@@ -120,6 +124,7 @@ func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	return &buffer{dev: d, p: p, size: size}, nil
 }
 
+// Contents, Size and Release implement gpu.Buffer.
 func (b *buffer) Contents() unsafe.Pointer { return b.p }
 func (b *buffer) Size() int                { return b.size }
 
@@ -136,6 +141,7 @@ type pipeline struct {
 	index int
 }
 
+// Name, MaxThreads and SIMDWidth implement gpu.Pipeline.
 func (p *pipeline) Name() string    { return p.name }
 func (p *pipeline) MaxThreads() int { return 1024 }
 func (p *pipeline) SIMDWidth() int  { return 32 }
@@ -158,8 +164,9 @@ type dispatch struct {
 	dims   [6]uint32
 }
 
-// commandBuffer records dispatches and runs them on a goroutine when committed, so the
-// host really does run ahead of the "device" until it waits.
+// commandBuffer records dispatches and runs them on a goroutine when committed (after the
+// command buffers committed before it), so the host really does run ahead of the "device"
+// until it waits.
 type commandBuffer struct {
 	dev      *Device
 	pipe     *pipeline
@@ -185,6 +192,7 @@ func (c *commandBuffer) bind(i int, p uintptr, size int) {
 	c.args[i], c.sizes[i] = p, uintptr(size)
 }
 
+// SetPipeline, SetBuffer, SetBytes, Dispatch, Commit and Wait implement gpu.CommandBuffer.
 func (c *commandBuffer) SetPipeline(p gpu.Pipeline) { c.pipe = p.(*pipeline) }
 
 func (c *commandBuffer) SetBuffer(b gpu.Buffer, off, i int) {
@@ -231,8 +239,17 @@ func (c *commandBuffer) Commit() {
 	c.done = make(chan struct{})
 	c.dev.commits.Add(1)
 	c.dev.dispatches.Add(int64(len(c.list)))
+	// Command buffers of one queue run in commit order: each starts when the previous one
+	// has completed.
+	c.dev.mu.Lock()
+	prev := c.dev.last
+	c.dev.last = c.done
+	c.dev.mu.Unlock()
 	go func() {
 		defer close(c.done)
+		if prev != nil {
+			<-prev
+		}
 		c.err = c.run()
 	}()
 }

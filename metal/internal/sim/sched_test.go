@@ -59,6 +59,24 @@ kernel void simd_ops(device const float* x [[buffer(0)]], device float* y [[buff
   y[tid * 4 + 3] = simd_prefix_exclusive_sum(v);
 }
 
+// Lanes 16..31 of each SIMD group return first: the sum covers the 16 active lanes. The
+// unrolled loop with a lane-0 store path is the shape an optimising compiler duplicates.
+kernel void simd_partial(device const float* x [[buffer(0)]], device float* y [[buffer(1)]],
+                         constant uint& rows [[buffer(2)]], uint tid [[thread_index_in_threadgroup]],
+                         uint lane [[thread_index_in_simdgroup]]) {
+  if (lane >= 16) {
+    return;
+  }
+  for (uint r = 0; r < 4; r++) {
+    if (r < rows) {
+      float s = simd_sum(x[tid] * float(r + 1));
+      if (lane == 0) {
+        y[(tid / 32) * 4 + r] = s;
+      }
+    }
+  }
+}
+
 // Reads one element past the end of x.
 kernel void out_of_bounds(device const float* x [[buffer(0)]], device float* y [[buffer(1)]],
                           uint i [[thread_position_in_grid]]) {
@@ -206,6 +224,83 @@ func TestSchedulerSIMDGroups(t *testing.T) {
 		got := y[4*i : 4*i+4]
 		if want := []float32{sum, mx, down, prefix}; got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
 			t.Fatalf("thread %d: sum, max, shuffle_down, prefix = %v, want %v", i, got, want)
+		}
+	}
+}
+
+func TestSchedulerInactiveLanes(t *testing.T) {
+	d := openProbe(t, Optimized, false)
+	p, err := d.Pipeline("simd_partial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ramp(64)
+	bx, _ := d.NewBuffer(4 * 64)
+	by, _ := d.NewBuffer(4 * 8)
+	defer bx.Release()
+	defer by.Release()
+	copy(floatsOf(bx), x)
+	cb, _ := d.NewCommandBuffer()
+	cb.SetPipeline(p)
+	cb.SetBuffer(bx, 0, 0)
+	cb.SetBuffer(by, 0, 1)
+	cb.SetBytes([]byte{3, 0, 0, 0}, 2)
+	cb.Dispatch([3]int{1, 1, 1}, [3]int{64, 1, 1})
+	cb.Commit()
+	if err := cb.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	y := floatsOf(by)
+	for g := range 2 {
+		var sum float32
+		for i := g * 32; i < g*32+16; i++ {
+			sum += x[i]
+		}
+		for r := range 4 {
+			want := sum * float32(r+1)
+			if r == 3 {
+				want = 0 // rows = 3
+			}
+			if y[g*4+r] != want {
+				t.Errorf("SIMD group %d row %d: %v, want %v", g, r, y[g*4+r], want)
+			}
+		}
+	}
+}
+
+// TestCommandBuffersRunInOrder commits two command buffers, the second reading what the
+// first writes, and waits for the second first: it must see the first's result.
+func TestCommandBuffersRunInOrder(t *testing.T) {
+	d := openProbe(t, Optimized, false)
+	p, err := d.Pipeline("reverse_ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bufs := make([]gpu.Buffer, 3)
+	for i := range bufs {
+		bufs[i], _ = d.NewBuffer(4 * 64)
+		defer bufs[i].Release()
+	}
+	copy(floatsOf(bufs[0]), ramp(64))
+	var cbs []gpu.CommandBuffer
+	for i := range 2 {
+		cb, _ := d.NewCommandBuffer()
+		cb.SetPipeline(p)
+		cb.SetBuffer(bufs[i], 0, 0)
+		cb.SetBuffer(bufs[i+1], 0, 1)
+		cb.Dispatch([3]int{1, 1, 1}, [3]int{64, 1, 1})
+		cb.Commit()
+		cbs = append(cbs, cb)
+	}
+	if err := cbs[1].Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cbs[0].Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range floatsOf(bufs[2]) {
+		if v != float32(i) {
+			t.Fatalf("reversed twice: z[%d] = %v, want %d", i, v, i)
 		}
 	}
 }

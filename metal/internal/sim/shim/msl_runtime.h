@@ -152,7 +152,11 @@ struct Fiber {
   Ids ids;
   State state;
   bool simd_barrier;  // blocked in simdgroup_barrier rather than threadgroup_barrier
-  const void* site;   // return address of the barrier or SIMD call: the call site
+  // Calls made so far to SIMD-group functions (simdgroup_barrier included) and to
+  // threadgroup_barrier. Lanes meet at the n-th call, not at a code address: an optimising
+  // compiler duplicates code (lane 0's store path, unrolled loops), so lanes of one call
+  // may run it from different addresses.
+  uint64_t simd_calls, tg_calls;
   SimdOp op;
   double val, res;
   uint arg;
@@ -199,12 +203,12 @@ __attribute__((noinline)) void barrier(bool simdgroup_only) {
   Fiber* f = s->cur;
   f->state = State::barrier;
   f->simd_barrier = simdgroup_only;
-  f->site = __builtin_return_address(0);
+  if (simdgroup_only) f->simd_calls++; else f->tg_calls++;
   switch_context(f->ctx, s->main);
   if (f->state == State::done) throw Error("aborted");
 }
 
-__attribute__((noinline)) double simd_exchange(SimdOp op, double v, uint arg, bool is_float, const void* site) {
+__attribute__((noinline)) double simd_exchange(SimdOp op, double v, uint arg, bool is_float) {
   Sched* s = current();
   if (!s || !s->cur) throw Error("a SIMD-group function in a kernel the simulator runs without fibers (the glue's scan missed it)");
   Fiber* f = s->cur;
@@ -213,7 +217,7 @@ __attribute__((noinline)) double simd_exchange(SimdOp op, double v, uint arg, bo
   f->val = v;
   f->arg = arg;
   f->is_float = is_float;
-  f->site = site;
+  f->simd_calls++;
   switch_context(f->ctx, s->main);
   if (f->state == State::done) throw Error("aborted");
   return f->res;
@@ -265,8 +269,8 @@ void* tg_slot(int id, size_t size) {
   return p;
 }
 
-// resolve_simd completes one SIMD-group call: lanes are the blocked lanes of one SIMD group
-// at one call site, in lane order.
+// resolve_simd completes one SIMD-group call: lanes are the active lanes of one SIMD group,
+// all blocked at their n-th SIMD-group call, in lane order.
 inline void resolve_simd(Sched& s, std::vector<Fiber*>& lanes) {
   Fiber* by_lane[simd_width] = {};
   for (Fiber* f : lanes) by_lane[f->ids.tiisg] = f;
@@ -278,13 +282,13 @@ inline void resolve_simd(Sched& s, std::vector<Fiber*>& lanes) {
   bool fl = lanes[0]->is_float;
   for (Fiber* f : lanes) {
     if (f->op != op) {
-      s.fail("different SIMD-group functions at one call site");
+      s.fail("lanes of one SIMD group call different SIMD-group functions at the same point: keep them in uniform control flow");
       return;
     }
   }
   auto source = [&](Fiber* f, int src) -> double {
     if (src < 0 || src >= int(simd_width)) return f->val;  // out of range: own value
-    if (!by_lane[src]) throw Error("a SIMD shuffle or broadcast reads a lane that is not active at that call site");
+    if (!by_lane[src]) throw Error("a SIMD shuffle or broadcast reads a lane that has returned");
     return by_lane[src]->val;
   };
   try {
@@ -350,6 +354,7 @@ inline void run_group(Sched& s, uint3 group, uint3 groups, uint3 tg, bool revers
     Fiber& f = s.fibers[i];
     f.ids = make_ids(group, groups, tg, i);
     f.state = State::run;
+    f.simd_calls = f.tg_calls = 0;
     start_context(f.ctx, s.stacks + size_t(i) * s.stack_size, s.stack_size, fiber_main, nullptr);
   }
   s.reset_threadgroup_memory();
@@ -364,34 +369,42 @@ inline void run_group(Sched& s, uint3 group, uint3 groups, uint3 tg, bool revers
       s.cur = nullptr;
     }
     if (!s.error.empty()) break;
-    // SIMD-group calls and simdgroup barriers complete per SIMD group and call site.
+    // SIMD-group calls and simdgroup barriers complete per SIMD group, once every lane that
+    // has not returned waits at the same call.
     bool simd = false;
-    for (uint g = 0; g < nsg; g++) {
+    for (uint g = 0; g < nsg && s.error.empty(); g++) {
       uint lo = g * simd_width, hi = std::min(n, lo + simd_width);
+      lanes.clear();
+      bool at_tg_barrier = false;
       for (uint i = lo; i < hi; i++) {
         Fiber& f = s.fibers[i];
-        bool waiting = f.state == State::simd || (f.state == State::barrier && f.simd_barrier);
-        if (!waiting) continue;
-        lanes.clear();
-        for (uint j = i; j < hi; j++) {
-          Fiber& o = s.fibers[j];
-          bool ow = o.state == State::simd || (o.state == State::barrier && o.simd_barrier);
-          if (ow && o.site == f.site && o.state == f.state) lanes.push_back(&o);
-        }
-        resolve_simd(s, lanes);
-        simd = true;
+        if (f.state == State::simd || (f.state == State::barrier && f.simd_barrier)) lanes.push_back(&f);
+        else if (f.state == State::barrier) at_tg_barrier = true;
       }
+      if (lanes.empty()) continue;
+      if (at_tg_barrier) {
+        s.fail("lanes of one SIMD group wait at a threadgroup_barrier while others wait at a SIMD-group call: divergent");
+        break;
+      }
+      for (Fiber* f : lanes) {
+        if (f->simd_calls != lanes[0]->simd_calls || f->state != lanes[0]->state) {
+          s.fail("lanes of one SIMD group wait at different SIMD-group calls: keep them in uniform control flow");
+          break;
+        }
+      }
+      if (s.error.empty()) resolve_simd(s, lanes);
+      simd = true;
     }
     if (!s.error.empty()) break;
     if (simd) continue;
     uint done = 0, waiting = 0;
-    const void* site = nullptr;
     bool same = true;
+    uint64_t calls = 0;
     for (Fiber& f : s.fibers) {
       if (f.state == State::done) done++;
       if (f.state == State::barrier) {
-        if (waiting++ == 0) site = f.site;
-        else if (f.site != site) same = false;
+        if (waiting++ == 0) calls = f.tg_calls;
+        else if (f.tg_calls != calls) same = false;
       }
     }
     if (done == n) return;
