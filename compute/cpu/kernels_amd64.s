@@ -7608,7 +7608,7 @@ GLOBL qconsts<>(SB), RODATA|NOPTR, $96
 
 // func dotQ8AVX2C1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ8AVX2C1(SB), NOSPLIT, $0-64
+TEXT ·dotQ8AVX2C1(SB), NOSPLIT, $32-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -7616,27 +7616,110 @@ TEXT ·dotQ8AVX2C1(SB), NOSPLIT, $0-64
 	MOVQ   wd+32(FP), SI
 	VXORPS Y0, Y0, Y0
 	XORQ   DI, DI
-	XORQ   R8, R8
-	XORQ   R9, R9
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y1
+	VMULPS       (DX), Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVDQU      (CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      (BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS (SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      32(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      32(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS 4(SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      64(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      64(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS 8(SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      96(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      96(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS 12(SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      128(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      128(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS 16(SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      160(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      160(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS 20(SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      192(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      192(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS 24(SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      224(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      224(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPMADDUBSW   Y1, Y2, Y1
+	VPMADDWD     qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VBROADCASTSS 28(SP), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x00000100, DI
+	JMP          group
 
 block:
-	CMPQ         DI, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R9*1), Y1
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(DI*1), Y1
 	VPSIGNB      Y1, Y1, Y2
-	VBROADCASTSS (DX)(DI*4), Y3
-	VMOVDQU      (BX)(R8*1), Y4
+	VBROADCASTSS (DX), Y3
+	VMOVDQU      (BX)(DI*1), Y4
 	VPSIGNB      Y1, Y4, Y1
 	VPMADDUBSW   Y1, Y2, Y1
 	VPMADDWD     qconsts<>+64(SB), Y1, Y1
 	VCVTDQ2PS    Y1, Y1
-	VPBROADCASTW (SI)(DI*2), X2
+	VPBROADCASTW (SI), X2
 	VCVTPH2PS    X2, Y2
 	VMULPS       Y3, Y2, Y2
 	VFMADD231PS  Y1, Y2, Y0
-	INCQ         DI
-	ADDQ         $0x20, R8
-	ADDQ         $0x20, R9
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x20, DI
 	JMP          block
 
 reduce:
@@ -7721,7 +7804,7 @@ reduce:
 
 // func dotQ8AVX2C2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ8AVX2C2(SB), NOSPLIT, $0-64
+TEXT ·dotQ8AVX2C2(SB), NOSPLIT, $64-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -7735,36 +7818,180 @@ TEXT ·dotQ8AVX2C2(SB), NOSPLIT, $0-64
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R9, R9
-	XORQ   R10, R10
-	XORQ   R11, R11
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y2
+	VMULPS       (DX), Y2, Y2
+	VMOVUPS      Y2, (SP)
+	VCVTPH2PS    (R8), Y2
+	VMULPS       (DX), Y2, Y2
+	VMOVUPS      Y2, 32(SP)
+	VMOVDQU      (CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      (BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS (SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      (DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 32(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      32(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      32(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 4(SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      32(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 36(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      64(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      64(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 8(SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      64(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 40(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      96(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      96(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 12(SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      96(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 44(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      128(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      128(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 16(SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      128(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 48(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      160(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      160(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 20(SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      160(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 52(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      192(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      192(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 24(SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      192(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 56(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      224(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      224(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 28(SP), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VMOVDQU      224(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS 60(SP), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, R8
+	ADDQ         $0x00000100, R9
+	JMP          group
 
 block:
-	CMPQ         R9, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R11*1), Y2
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(R9*1), Y2
 	VPSIGNB      Y2, Y2, Y3
-	VBROADCASTSS (DX)(R9*4), Y4
-	VMOVDQU      (BX)(R10*1), Y5
+	VBROADCASTSS (DX), Y4
+	VMOVDQU      (BX)(R9*1), Y5
 	VPSIGNB      Y2, Y5, Y5
 	VPMADDUBSW   Y5, Y3, Y5
 	VPMADDWD     qconsts<>+64(SB), Y5, Y5
 	VCVTDQ2PS    Y5, Y5
-	VPBROADCASTW (SI)(R9*2), X6
+	VPBROADCASTW (SI), X6
 	VCVTPH2PS    X6, Y6
 	VMULPS       Y4, Y6, Y6
 	VFMADD231PS  Y5, Y6, Y0
-	VMOVDQU      (DI)(R10*1), Y5
+	VMOVDQU      (DI)(R9*1), Y5
 	VPSIGNB      Y2, Y5, Y2
 	VPMADDUBSW   Y2, Y3, Y2
 	VPMADDWD     qconsts<>+64(SB), Y2, Y2
 	VCVTDQ2PS    Y2, Y2
-	VPBROADCASTW (R8)(R9*2), X3
+	VPBROADCASTW (R8), X3
 	VCVTPH2PS    X3, Y3
 	VMULPS       Y4, Y3, Y3
 	VFMADD231PS  Y2, Y3, Y1
-	INCQ         R9
-	ADDQ         $0x20, R10
-	ADDQ         $0x20, R11
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x02, R8
+	ADDQ         $0x20, R9
 	JMP          block
 
 reduce:
@@ -7896,7 +8123,7 @@ reduce:
 
 // func dotQ8AVX2C3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ8AVX2C3(SB), NOSPLIT, $0-64
+TEXT ·dotQ8AVX2C3(SB), NOSPLIT, $96-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -7913,45 +8140,250 @@ TEXT ·dotQ8AVX2C3(SB), NOSPLIT, $0-64
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	XORQ   R11, R11
-	XORQ   R12, R12
-	XORQ   R13, R13
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y3
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, (SP)
+	VCVTPH2PS    (R10), Y3
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, 32(SP)
+	VCVTPH2PS    (R8), Y3
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, 64(SP)
+	VMOVDQU      (CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      (BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      (R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 32(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      (DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 64(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      32(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      32(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 4(SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      32(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 36(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      32(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 68(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      64(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      64(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 8(SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      64(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 40(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      64(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 72(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      96(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      96(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 12(SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      96(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 44(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      96(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 76(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      128(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      128(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 16(SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      128(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 48(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      128(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 80(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      160(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      160(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 20(SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      160(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 52(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      160(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 84(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      192(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      192(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 24(SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      192(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 56(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      192(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 88(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      224(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      224(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 28(SP), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VMOVDQU      224(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 60(SP), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VMOVDQU      224(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 92(SP), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, R10
+	ADDQ         $0x10, R8
+	ADDQ         $0x00000100, R11
+	JMP          group
 
 block:
-	CMPQ         R11, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R13*1), Y3
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(R11*1), Y3
 	VPSIGNB      Y3, Y3, Y4
-	VBROADCASTSS (DX)(R11*4), Y5
-	VMOVDQU      (BX)(R12*1), Y6
+	VBROADCASTSS (DX), Y5
+	VMOVDQU      (BX)(R11*1), Y6
 	VPSIGNB      Y3, Y6, Y6
 	VPMADDUBSW   Y6, Y4, Y6
 	VPMADDWD     qconsts<>+64(SB), Y6, Y6
 	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (SI)(R11*2), X7
+	VPBROADCASTW (SI), X7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  Y6, Y7, Y0
-	VMOVDQU      (R9)(R12*1), Y6
+	VMOVDQU      (R9)(R11*1), Y6
 	VPSIGNB      Y3, Y6, Y6
 	VPMADDUBSW   Y6, Y4, Y6
 	VPMADDWD     qconsts<>+64(SB), Y6, Y6
 	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (R10)(R11*2), X7
+	VPBROADCASTW (R10), X7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  Y6, Y7, Y1
-	VMOVDQU      (DI)(R12*1), Y6
+	VMOVDQU      (DI)(R11*1), Y6
 	VPSIGNB      Y3, Y6, Y3
 	VPMADDUBSW   Y3, Y4, Y3
 	VPMADDWD     qconsts<>+64(SB), Y3, Y3
 	VCVTDQ2PS    Y3, Y3
-	VPBROADCASTW (R8)(R11*2), X4
+	VPBROADCASTW (R8), X4
 	VCVTPH2PS    X4, Y4
 	VMULPS       Y5, Y4, Y4
 	VFMADD231PS  Y3, Y4, Y2
-	INCQ         R11
-	ADDQ         $0x20, R12
-	ADDQ         $0x20, R13
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x02, R10
+	ADDQ         $0x02, R8
+	ADDQ         $0x20, R11
 	JMP          block
 
 reduce:
@@ -8127,7 +8559,7 @@ reduce:
 
 // func dotQ8AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ8AVX2C4(SB), NOSPLIT, $0-64
+TEXT ·dotQ8AVX2C4(SB), NOSPLIT, $128-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -8147,54 +8579,320 @@ TEXT ·dotQ8AVX2C4(SB), NOSPLIT, $0-64
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	XORQ   R13, R13
-	XORQ   R14, R14
-	XORQ   R15, R15
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, (SP)
+	VCVTPH2PS    (R10), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, 32(SP)
+	VCVTPH2PS    (R12), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, 64(SP)
+	VCVTPH2PS    (R8), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, 96(SP)
+	VMOVDQU      (CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      (BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      (R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 32(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      (R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 64(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      (DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 96(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      32(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      32(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 4(SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      32(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 36(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      32(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 68(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      32(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 100(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      64(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      64(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 8(SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      64(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 40(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      64(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 72(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      64(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 104(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      96(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      96(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 12(SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      96(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 44(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      96(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 76(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      96(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 108(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      128(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      128(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 16(SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      128(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 48(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      128(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 80(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      128(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 112(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      160(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      160(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 20(SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      160(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 52(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      160(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 84(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      160(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 116(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      192(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      192(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 24(SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      192(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 56(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      192(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 88(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      192(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 120(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      224(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      224(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 28(SP), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VMOVDQU      224(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 60(SP), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VMOVDQU      224(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 92(SP), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VMOVDQU      224(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 124(SP), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, R10
+	ADDQ         $0x10, R12
+	ADDQ         $0x10, R8
+	ADDQ         $0x00000100, R13
+	JMP          group
 
 block:
-	CMPQ         R13, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R15*1), Y4
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(R13*1), Y4
 	VPSIGNB      Y4, Y4, Y5
-	VBROADCASTSS (DX)(R13*4), Y6
-	VMOVDQU      (BX)(R14*1), Y7
+	VBROADCASTSS (DX), Y6
+	VMOVDQU      (BX)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y7
 	VPMADDUBSW   Y7, Y5, Y7
 	VPMADDWD     qconsts<>+64(SB), Y7, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (SI)(R13*2), X8
+	VPBROADCASTW (SI), X8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y0
-	VMOVDQU      (R9)(R14*1), Y7
+	VMOVDQU      (R9)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y7
 	VPMADDUBSW   Y7, Y5, Y7
 	VPMADDWD     qconsts<>+64(SB), Y7, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R10)(R13*2), X8
+	VPBROADCASTW (R10), X8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y1
-	VMOVDQU      (R11)(R14*1), Y7
+	VMOVDQU      (R11)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y7
 	VPMADDUBSW   Y7, Y5, Y7
 	VPMADDWD     qconsts<>+64(SB), Y7, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R12)(R13*2), X8
+	VPBROADCASTW (R12), X8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y2
-	VMOVDQU      (DI)(R14*1), Y7
+	VMOVDQU      (DI)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y4
 	VPMADDUBSW   Y4, Y5, Y4
 	VPMADDWD     qconsts<>+64(SB), Y4, Y4
 	VCVTDQ2PS    Y4, Y4
-	VPBROADCASTW (R8)(R13*2), X5
+	VPBROADCASTW (R8), X5
 	VCVTPH2PS    X5, Y5
 	VMULPS       Y6, Y5, Y5
 	VFMADD231PS  Y4, Y5, Y3
-	INCQ         R13
-	ADDQ         $0x20, R14
-	ADDQ         $0x20, R15
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x02, R10
+	ADDQ         $0x02, R12
+	ADDQ         $0x02, R8
+	ADDQ         $0x20, R13
 	JMP          block
 
 reduce:
@@ -8414,7 +9112,7 @@ reduce:
 
 // func dotQ4AVX2C1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ4AVX2C1(SB), NOSPLIT, $0-64
+TEXT ·dotQ4AVX2C1(SB), NOSPLIT, $32-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -8422,32 +9120,147 @@ TEXT ·dotQ4AVX2C1(SB), NOSPLIT, $0-64
 	MOVQ   wd+32(FP), SI
 	VXORPS Y0, Y0, Y0
 	XORQ   DI, DI
-	XORQ   R8, R8
-	XORQ   R9, R9
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y1
+	VMULPS         (DX), Y1, Y1
+	VMOVUPS        Y1, (SP)
+	VMOVDQU        (CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 (BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   (SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	VMOVDQU        32(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 16(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   4(SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	VMOVDQU        64(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 32(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   8(SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	VMOVDQU        96(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 48(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   12(SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	VMOVDQU        128(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 64(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   16(SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	VMOVDQU        160(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 80(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   20(SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	VMOVDQU        192(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 96(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   24(SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	VMOVDQU        224(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 112(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VBROADCASTSS   28(SP), Y2
+	VFMADD231PS    Y1, Y2, Y0
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x00000080, DI
+	JMP            group
 
 block:
-	CMPQ         DI, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R9*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VBROADCASTSS (DX)(DI*4), Y3
-	VMOVDQU      (BX)(R8*1), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y4
-	VPAND        qconsts<>+0(SB), Y4, Y4
-	VPSUBB       qconsts<>+32(SB), Y4, Y4
-	VPSIGNB      Y1, Y4, Y1
-	VPMADDUBSW   Y1, Y2, Y1
-	VPMADDWD     qconsts<>+64(SB), Y1, Y1
-	VCVTDQ2PS    Y1, Y1
-	VPBROADCASTW (SI)(DI*2), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y3, Y2, Y2
-	VFMADD231PS  Y1, Y2, Y0
-	INCQ         DI
-	ADDQ         $0x10, R8
-	ADDQ         $0x20, R9
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTSS   (DX), Y3
+	VBROADCASTI128 (BX)(DI*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y1, Y4, Y1
+	VPMADDUBSW     Y1, Y2, Y1
+	VPMADDWD       qconsts<>+64(SB), Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	VPBROADCASTW   (SI), X2
+	VCVTPH2PS      X2, Y2
+	VMULPS         Y3, Y2, Y2
+	VFMADD231PS    Y1, Y2, Y0
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x10, DI
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -8478,38 +9291,38 @@ TEXT ·dotQ4AVX2R2C1(SB), NOSPLIT, $0-88
 	XORQ   R9, R9
 
 block:
-	TESTQ        R8, R8
-	JZ           reduce
-	VMOVDQU      (AX)(R9*2), Y2
-	VMOVDQU      (CX)(R9*2), Y3
-	VMOVDQU      (SI)(R9*1), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y4
-	VPAND        qconsts<>+0(SB), Y4, Y4
-	VPSUBB       qconsts<>+32(SB), Y4, Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPBROADCASTW (DI), X6
-	VCVTPH2PS    X6, Y6
-	VPSIGNB      Y4, Y2, Y2
-	VPMADDUBSW   Y2, Y5, Y2
-	VPMADDWD     qconsts<>+64(SB), Y2, Y2
-	VCVTDQ2PS    Y2, Y2
-	VBROADCASTSS (DX), Y7
-	VMULPS       Y7, Y6, Y7
-	VFMADD231PS  Y2, Y7, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPMADDUBSW   Y2, Y5, Y2
-	VPMADDWD     qconsts<>+64(SB), Y2, Y2
-	VCVTDQ2PS    Y2, Y2
-	VBROADCASTSS (BX), Y3
-	VMULPS       Y3, Y6, Y3
-	VFMADD231PS  Y2, Y3, Y1
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x10, R9
-	DECQ         R8
-	JMP          block
+	TESTQ          R8, R8
+	JZ             reduce
+	VMOVDQU        (AX)(R9*2), Y2
+	VMOVDQU        (CX)(R9*2), Y3
+	VBROADCASTI128 (SI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y4, Y4, Y5
+	VPBROADCASTW   (DI), X6
+	VCVTPH2PS      X6, Y6
+	VPSIGNB        Y4, Y2, Y2
+	VPMADDUBSW     Y2, Y5, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   (DX), Y7
+	VMULPS         Y7, Y6, Y7
+	VFMADD231PS    Y2, Y7, Y0
+	VPSIGNB        Y4, Y3, Y2
+	VPMADDUBSW     Y2, Y5, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   (BX), Y3
+	VMULPS         Y3, Y6, Y3
+	VFMADD231PS    Y2, Y3, Y1
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x10, R9
+	DECQ           R8
+	JMP            block
 
 reduce:
 	MOVQ         c+72(FP), AX
@@ -8535,7 +9348,7 @@ reduce:
 
 // func dotQ4AVX2C2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ4AVX2C2(SB), NOSPLIT, $0-64
+TEXT ·dotQ4AVX2C2(SB), NOSPLIT, $64-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -8549,45 +9362,253 @@ TEXT ·dotQ4AVX2C2(SB), NOSPLIT, $0-64
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R9, R9
-	XORQ   R10, R10
-	XORQ   R11, R11
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y2
+	VMULPS         (DX), Y2, Y2
+	VMOVUPS        Y2, (SP)
+	VCVTPH2PS      (R8), Y2
+	VMULPS         (DX), Y2, Y2
+	VMOVUPS        Y2, 32(SP)
+	VMOVDQU        (CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 (BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   (SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 (DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   32(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	VMOVDQU        32(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 16(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   4(SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 16(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   36(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	VMOVDQU        64(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 32(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   8(SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 32(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   40(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	VMOVDQU        96(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 48(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   12(SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 48(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   44(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	VMOVDQU        128(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 64(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   16(SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 64(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   48(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	VMOVDQU        160(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 80(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   20(SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 80(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   52(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	VMOVDQU        192(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 96(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   24(SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 96(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   56(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	VMOVDQU        224(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 112(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   28(SP), Y5
+	VFMADD231PS    Y4, Y5, Y0
+	VBROADCASTI128 112(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VBROADCASTSS   60(SP), Y3
+	VFMADD231PS    Y2, Y3, Y1
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x10, R8
+	ADDQ           $0x00000080, R9
+	JMP            group
 
 block:
-	CMPQ         R9, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R11*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VBROADCASTSS (DX)(R9*4), Y4
-	VMOVDQU      (BX)(R10*1), X5
-	VPSRLW       $0x04, X5, X6
-	VINSERTI128  $0x01, X6, Y5, Y5
-	VPAND        qconsts<>+0(SB), Y5, Y5
-	VPSUBB       qconsts<>+32(SB), Y5, Y5
-	VPSIGNB      Y2, Y5, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     qconsts<>+64(SB), Y6, Y6
-	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (SI)(R9*2), X8
-	VCVTPH2PS    X8, Y8
-	VMULPS       Y4, Y8, Y8
-	VFMADD231PS  Y6, Y8, Y0
-	VMOVDQU      (DI)(R10*1), X7
-	VPSRLW       $0x04, X7, X5
-	VINSERTI128  $0x01, X5, Y7, Y7
-	VPAND        qconsts<>+0(SB), Y7, Y7
-	VPSUBB       qconsts<>+32(SB), Y7, Y7
-	VPSIGNB      Y2, Y7, Y2
-	VPMADDUBSW   Y2, Y3, Y2
-	VPMADDWD     qconsts<>+64(SB), Y2, Y2
-	VCVTDQ2PS    Y2, Y2
-	VPBROADCASTW (R8)(R9*2), X3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y4, Y3, Y3
-	VFMADD231PS  Y2, Y3, Y1
-	INCQ         R9
-	ADDQ         $0x10, R10
-	ADDQ         $0x20, R11
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTSS   (DX), Y4
+	VBROADCASTI128 (BX)(R9*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y3, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VPBROADCASTW   (SI), X6
+	VCVTPH2PS      X6, Y6
+	VMULPS         Y4, Y6, Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 (DI)(R9*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y2, Y5, Y2
+	VPMADDUBSW     Y2, Y3, Y2
+	VPMADDWD       qconsts<>+64(SB), Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VPBROADCASTW   (R8), X3
+	VCVTPH2PS      X3, Y3
+	VMULPS         Y4, Y3, Y3
+	VFMADD231PS    Y2, Y3, Y1
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x02, R8
+	ADDQ           $0x10, R9
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -8632,61 +9653,61 @@ TEXT ·dotQ4AVX2R2C2(SB), NOSPLIT, $0-88
 	XORQ   R11, R11
 
 block:
-	TESTQ        R10, R10
-	JZ           reduce
-	VMOVDQU      (AX)(R11*2), Y4
-	VMOVDQU      (CX)(R11*2), Y5
-	VMOVDQU      (SI)(R11*1), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y6
-	VPAND        qconsts<>+0(SB), Y6, Y6
-	VPSUBB       qconsts<>+32(SB), Y6, Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPBROADCASTW (DI), X8
-	VCVTPH2PS    X8, Y8
-	VPSIGNB      Y6, Y4, Y9
-	VPMADDUBSW   Y9, Y7, Y9
-	VPMADDWD     qconsts<>+64(SB), Y9, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (DX), Y11
-	VMULPS       Y11, Y8, Y11
-	VFMADD231PS  Y9, Y11, Y0
-	VPSIGNB      Y6, Y5, Y9
-	VPMADDUBSW   Y9, Y7, Y7
-	VPMADDWD     qconsts<>+64(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (BX), Y9
-	VMULPS       Y9, Y8, Y9
-	VFMADD231PS  Y7, Y9, Y2
-	VMOVDQU      (R8)(R11*1), X10
-	VPSRLW       $0x04, X10, X6
-	VINSERTI128  $0x01, X6, Y10, Y10
-	VPAND        qconsts<>+0(SB), Y10, Y10
-	VPSUBB       qconsts<>+32(SB), Y10, Y10
-	VPSIGNB      Y10, Y10, Y7
-	VPBROADCASTW (R9), X8
-	VCVTPH2PS    X8, Y8
-	VPSIGNB      Y10, Y4, Y4
-	VPMADDUBSW   Y4, Y7, Y4
-	VPMADDWD     qconsts<>+64(SB), Y4, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS (DX), Y9
-	VMULPS       Y9, Y8, Y9
-	VFMADD231PS  Y4, Y9, Y1
-	VPSIGNB      Y10, Y5, Y4
-	VPMADDUBSW   Y4, Y7, Y4
-	VPMADDWD     qconsts<>+64(SB), Y4, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS (BX), Y5
-	VMULPS       Y5, Y8, Y5
-	VFMADD231PS  Y4, Y5, Y3
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x02, R9
-	ADDQ         $0x10, R11
-	DECQ         R10
-	JMP          block
+	TESTQ          R10, R10
+	JZ             reduce
+	VMOVDQU        (AX)(R11*2), Y4
+	VMOVDQU        (CX)(R11*2), Y5
+	VBROADCASTI128 (SI)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y6, Y6, Y7
+	VPBROADCASTW   (DI), X8
+	VCVTPH2PS      X8, Y8
+	VPSIGNB        Y6, Y4, Y9
+	VPMADDUBSW     Y9, Y7, Y9
+	VPMADDWD       qconsts<>+64(SB), Y9, Y9
+	VCVTDQ2PS      Y9, Y9
+	VBROADCASTSS   (DX), Y10
+	VMULPS         Y10, Y8, Y10
+	VFMADD231PS    Y9, Y10, Y0
+	VPSIGNB        Y6, Y5, Y6
+	VPMADDUBSW     Y6, Y7, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (BX), Y7
+	VMULPS         Y7, Y8, Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 (R8)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y6, Y6, Y7
+	VPBROADCASTW   (R9), X8
+	VCVTPH2PS      X8, Y8
+	VPSIGNB        Y6, Y4, Y4
+	VPMADDUBSW     Y4, Y7, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   (DX), Y9
+	VMULPS         Y9, Y8, Y9
+	VFMADD231PS    Y4, Y9, Y1
+	VPSIGNB        Y6, Y5, Y4
+	VPMADDUBSW     Y4, Y7, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   (BX), Y5
+	VMULPS         Y5, Y8, Y5
+	VFMADD231PS    Y4, Y5, Y3
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x02, R9
+	ADDQ           $0x10, R11
+	DECQ           R10
+	JMP            block
 
 reduce:
 	MOVQ         c+72(FP), AX
@@ -8726,7 +9747,7 @@ reduce:
 
 // func dotQ4AVX2C3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ4AVX2C3(SB), NOSPLIT, $0-64
+TEXT ·dotQ4AVX2C3(SB), NOSPLIT, $96-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -8743,58 +9764,359 @@ TEXT ·dotQ4AVX2C3(SB), NOSPLIT, $0-64
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	XORQ   R11, R11
-	XORQ   R12, R12
-	XORQ   R13, R13
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y3
+	VMULPS         (DX), Y3, Y3
+	VMOVUPS        Y3, (SP)
+	VCVTPH2PS      (R10), Y3
+	VMULPS         (DX), Y3, Y3
+	VMOVUPS        Y3, 32(SP)
+	VCVTPH2PS      (R8), Y3
+	VMULPS         (DX), Y3, Y3
+	VMOVUPS        Y3, 64(SP)
+	VMOVDQU        (CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 (BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   (SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 (R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   32(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 (DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   64(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	VMOVDQU        32(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 16(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   4(SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 16(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   36(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 16(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   68(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	VMOVDQU        64(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 32(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   8(SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 32(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   40(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 32(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   72(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	VMOVDQU        96(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 48(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   12(SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 48(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   44(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 48(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   76(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	VMOVDQU        128(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 64(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   16(SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 64(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   48(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 64(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   80(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	VMOVDQU        160(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 80(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   20(SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 80(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   52(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 80(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   84(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	VMOVDQU        192(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 96(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   24(SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 96(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   56(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 96(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   88(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	VMOVDQU        224(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 112(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   28(SP), Y6
+	VFMADD231PS    Y5, Y6, Y0
+	VBROADCASTI128 112(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       qconsts<>+64(SB), Y5, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   60(SP), Y6
+	VFMADD231PS    Y5, Y6, Y1
+	VBROADCASTI128 112(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   92(SP), Y4
+	VFMADD231PS    Y3, Y4, Y2
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x10, R10
+	ADDQ           $0x10, R8
+	ADDQ           $0x00000080, R11
+	JMP            group
 
 block:
-	CMPQ         R11, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R13*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VBROADCASTSS (DX)(R11*4), Y5
-	VMOVDQU      (BX)(R12*1), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y6
-	VPAND        qconsts<>+0(SB), Y6, Y6
-	VPSUBB       qconsts<>+32(SB), Y6, Y6
-	VPSIGNB      Y3, Y6, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     qconsts<>+64(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (SI)(R11*2), X10
-	VCVTPH2PS    X10, Y10
-	VMULPS       Y5, Y10, Y10
-	VFMADD231PS  Y7, Y10, Y0
-	VMOVDQU      (R9)(R12*1), X8
-	VPSRLW       $0x04, X8, X6
-	VINSERTI128  $0x01, X6, Y8, Y8
-	VPAND        qconsts<>+0(SB), Y8, Y8
-	VPSUBB       qconsts<>+32(SB), Y8, Y8
-	VPSIGNB      Y3, Y8, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     qconsts<>+64(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R10)(R11*2), X10
-	VCVTPH2PS    X10, Y10
-	VMULPS       Y5, Y10, Y10
-	VFMADD231PS  Y7, Y10, Y1
-	VMOVDQU      (DI)(R12*1), X9
-	VPSRLW       $0x04, X9, X6
-	VINSERTI128  $0x01, X6, Y9, Y9
-	VPAND        qconsts<>+0(SB), Y9, Y9
-	VPSUBB       qconsts<>+32(SB), Y9, Y9
-	VPSIGNB      Y3, Y9, Y3
-	VPMADDUBSW   Y3, Y4, Y3
-	VPMADDWD     qconsts<>+64(SB), Y3, Y3
-	VCVTDQ2PS    Y3, Y3
-	VPBROADCASTW (R8)(R11*2), X4
-	VCVTPH2PS    X4, Y4
-	VMULPS       Y5, Y4, Y4
-	VFMADD231PS  Y3, Y4, Y2
-	INCQ         R11
-	ADDQ         $0x10, R12
-	ADDQ         $0x20, R13
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTSS   (DX), Y5
+	VBROADCASTI128 (BX)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y3, Y6, Y6
+	VPMADDUBSW     Y6, Y4, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VPBROADCASTW   (SI), X7
+	VCVTPH2PS      X7, Y7
+	VMULPS         Y5, Y7, Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 (R9)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y3, Y6, Y6
+	VPMADDUBSW     Y6, Y4, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VPBROADCASTW   (R10), X7
+	VCVTPH2PS      X7, Y7
+	VMULPS         Y5, Y7, Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 (DI)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y3, Y6, Y3
+	VPMADDUBSW     Y3, Y4, Y3
+	VPMADDWD       qconsts<>+64(SB), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VPBROADCASTW   (R8), X4
+	VCVTPH2PS      X4, Y4
+	VMULPS         Y5, Y4, Y4
+	VFMADD231PS    Y3, Y4, Y2
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x02, R10
+	ADDQ           $0x02, R8
+	ADDQ           $0x10, R11
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -8850,84 +10172,84 @@ TEXT ·dotQ4AVX2R2C3(SB), NOSPLIT, $0-88
 	XORQ   R13, R13
 
 block:
-	TESTQ        R12, R12
-	JZ           reduce
-	VMOVDQU      (AX)(R13*2), Y6
-	VMOVDQU      (CX)(R13*2), Y7
-	VMOVDQU      (SI)(R13*1), X8
-	VPSRLW       $0x04, X8, X9
-	VINSERTI128  $0x01, X9, Y8, Y8
-	VPAND        qconsts<>+0(SB), Y8, Y8
-	VPSUBB       qconsts<>+32(SB), Y8, Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPBROADCASTW (DI), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y8, Y6, Y11
-	VPMADDUBSW   Y11, Y9, Y11
-	VPMADDWD     qconsts<>+64(SB), Y11, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS (DX), Y14
-	VMULPS       Y14, Y10, Y14
-	VFMADD231PS  Y11, Y14, Y0
-	VPSIGNB      Y8, Y7, Y11
-	VPMADDUBSW   Y11, Y9, Y9
-	VPMADDWD     qconsts<>+64(SB), Y9, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (BX), Y11
-	VMULPS       Y11, Y10, Y11
-	VFMADD231PS  Y9, Y11, Y3
-	VMOVDQU      (R10)(R13*1), X12
-	VPSRLW       $0x04, X12, X8
-	VINSERTI128  $0x01, X8, Y12, Y12
-	VPAND        qconsts<>+0(SB), Y12, Y12
-	VPSUBB       qconsts<>+32(SB), Y12, Y12
-	VPSIGNB      Y12, Y12, Y9
-	VPBROADCASTW (R11), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y12, Y6, Y11
-	VPMADDUBSW   Y11, Y9, Y11
-	VPMADDWD     qconsts<>+64(SB), Y11, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS (DX), Y14
-	VMULPS       Y14, Y10, Y14
-	VFMADD231PS  Y11, Y14, Y1
-	VPSIGNB      Y12, Y7, Y11
-	VPMADDUBSW   Y11, Y9, Y9
-	VPMADDWD     qconsts<>+64(SB), Y9, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (BX), Y11
-	VMULPS       Y11, Y10, Y11
-	VFMADD231PS  Y9, Y11, Y4
-	VMOVDQU      (R8)(R13*1), X13
-	VPSRLW       $0x04, X13, X8
-	VINSERTI128  $0x01, X8, Y13, Y13
-	VPAND        qconsts<>+0(SB), Y13, Y13
-	VPSUBB       qconsts<>+32(SB), Y13, Y13
-	VPSIGNB      Y13, Y13, Y9
-	VPBROADCASTW (R9), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y13, Y6, Y6
-	VPMADDUBSW   Y6, Y9, Y6
-	VPMADDWD     qconsts<>+64(SB), Y6, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS (DX), Y11
-	VMULPS       Y11, Y10, Y11
-	VFMADD231PS  Y6, Y11, Y2
-	VPSIGNB      Y13, Y7, Y6
-	VPMADDUBSW   Y6, Y9, Y6
-	VPMADDWD     qconsts<>+64(SB), Y6, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS (BX), Y7
-	VMULPS       Y7, Y10, Y7
-	VFMADD231PS  Y6, Y7, Y5
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x02, R11
-	ADDQ         $0x02, R9
-	ADDQ         $0x10, R13
-	DECQ         R12
-	JMP          block
+	TESTQ          R12, R12
+	JZ             reduce
+	VMOVDQU        (AX)(R13*2), Y6
+	VMOVDQU        (CX)(R13*2), Y7
+	VBROADCASTI128 (SI)(R13*1), Y8
+	VPSRLW         $0x04, Y8, Y9
+	VPBLENDD       $0xf0, Y9, Y8, Y8
+	VPAND          qconsts<>+0(SB), Y8, Y8
+	VPSUBB         qconsts<>+32(SB), Y8, Y8
+	VPSIGNB        Y8, Y8, Y9
+	VPBROADCASTW   (DI), X10
+	VCVTPH2PS      X10, Y10
+	VPSIGNB        Y8, Y6, Y11
+	VPMADDUBSW     Y11, Y9, Y11
+	VPMADDWD       qconsts<>+64(SB), Y11, Y11
+	VCVTDQ2PS      Y11, Y11
+	VBROADCASTSS   (DX), Y12
+	VMULPS         Y12, Y10, Y12
+	VFMADD231PS    Y11, Y12, Y0
+	VPSIGNB        Y8, Y7, Y8
+	VPMADDUBSW     Y8, Y9, Y8
+	VPMADDWD       qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   (BX), Y9
+	VMULPS         Y9, Y10, Y9
+	VFMADD231PS    Y8, Y9, Y3
+	VBROADCASTI128 (R10)(R13*1), Y8
+	VPSRLW         $0x04, Y8, Y9
+	VPBLENDD       $0xf0, Y9, Y8, Y8
+	VPAND          qconsts<>+0(SB), Y8, Y8
+	VPSUBB         qconsts<>+32(SB), Y8, Y8
+	VPSIGNB        Y8, Y8, Y9
+	VPBROADCASTW   (R11), X10
+	VCVTPH2PS      X10, Y10
+	VPSIGNB        Y8, Y6, Y11
+	VPMADDUBSW     Y11, Y9, Y11
+	VPMADDWD       qconsts<>+64(SB), Y11, Y11
+	VCVTDQ2PS      Y11, Y11
+	VBROADCASTSS   (DX), Y12
+	VMULPS         Y12, Y10, Y12
+	VFMADD231PS    Y11, Y12, Y1
+	VPSIGNB        Y8, Y7, Y8
+	VPMADDUBSW     Y8, Y9, Y8
+	VPMADDWD       qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   (BX), Y9
+	VMULPS         Y9, Y10, Y9
+	VFMADD231PS    Y8, Y9, Y4
+	VBROADCASTI128 (R8)(R13*1), Y8
+	VPSRLW         $0x04, Y8, Y9
+	VPBLENDD       $0xf0, Y9, Y8, Y8
+	VPAND          qconsts<>+0(SB), Y8, Y8
+	VPSUBB         qconsts<>+32(SB), Y8, Y8
+	VPSIGNB        Y8, Y8, Y9
+	VPBROADCASTW   (R9), X10
+	VCVTPH2PS      X10, Y10
+	VPSIGNB        Y8, Y6, Y6
+	VPMADDUBSW     Y6, Y9, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (DX), Y11
+	VMULPS         Y11, Y10, Y11
+	VFMADD231PS    Y6, Y11, Y2
+	VPSIGNB        Y8, Y7, Y6
+	VPMADDUBSW     Y6, Y9, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (BX), Y7
+	VMULPS         Y7, Y10, Y7
+	VFMADD231PS    Y6, Y7, Y5
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x02, R11
+	ADDQ           $0x02, R9
+	ADDQ           $0x10, R13
+	DECQ           R12
+	JMP            block
 
 reduce:
 	MOVQ         c+72(FP), AX
@@ -8981,7 +10303,7 @@ reduce:
 
 // func dotQ4AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·dotQ4AVX2C4(SB), NOSPLIT, $0-64
+TEXT ·dotQ4AVX2C4(SB), NOSPLIT, $128-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -9001,71 +10323,465 @@ TEXT ·dotQ4AVX2C4(SB), NOSPLIT, $0-64
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	XORQ   R13, R13
-	XORQ   R14, R14
-	XORQ   R15, R15
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, (SP)
+	VCVTPH2PS      (R10), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, 32(SP)
+	VCVTPH2PS      (R12), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, 64(SP)
+	VCVTPH2PS      (R8), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, 96(SP)
+	VMOVDQU        (CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 (BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 (R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   32(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 (R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   64(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 (DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   96(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	VMOVDQU        32(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 16(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   4(SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 16(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   36(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 16(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   68(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 16(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   100(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	VMOVDQU        64(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 32(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   8(SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 32(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   40(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 32(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   72(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 32(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   104(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	VMOVDQU        96(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 48(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   12(SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 48(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   44(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 48(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   76(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 48(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   108(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	VMOVDQU        128(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 64(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   16(SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 64(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   48(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 64(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   80(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 64(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   112(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	VMOVDQU        160(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 80(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   20(SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 80(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   52(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 80(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   84(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 80(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   116(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	VMOVDQU        192(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 96(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   24(SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 96(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   56(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 96(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   88(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 96(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   120(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	VMOVDQU        224(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 112(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   28(SP), Y7
+	VFMADD231PS    Y6, Y7, Y0
+	VBROADCASTI128 112(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   60(SP), Y7
+	VFMADD231PS    Y6, Y7, Y1
+	VBROADCASTI128 112(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       qconsts<>+64(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   92(SP), Y7
+	VFMADD231PS    Y6, Y7, Y2
+	VBROADCASTI128 112(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   124(SP), Y5
+	VFMADD231PS    Y4, Y5, Y3
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x10, R10
+	ADDQ           $0x10, R12
+	ADDQ           $0x10, R8
+	ADDQ           $0x00000080, R13
+	JMP            group
 
 block:
-	CMPQ         R13, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R15*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VBROADCASTSS (DX)(R13*4), Y6
-	VMOVDQU      (BX)(R14*1), X7
-	VPSRLW       $0x04, X7, X8
-	VINSERTI128  $0x01, X8, Y7, Y7
-	VPAND        qconsts<>+0(SB), Y7, Y7
-	VPSUBB       qconsts<>+32(SB), Y7, Y7
-	VPSIGNB      Y4, Y7, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     qconsts<>+64(SB), Y8, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (SI)(R13*2), X12
-	VCVTPH2PS    X12, Y12
-	VMULPS       Y6, Y12, Y12
-	VFMADD231PS  Y8, Y12, Y0
-	VMOVDQU      (R9)(R14*1), X9
-	VPSRLW       $0x04, X9, X7
-	VINSERTI128  $0x01, X7, Y9, Y9
-	VPAND        qconsts<>+0(SB), Y9, Y9
-	VPSUBB       qconsts<>+32(SB), Y9, Y9
-	VPSIGNB      Y4, Y9, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     qconsts<>+64(SB), Y8, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R10)(R13*2), X12
-	VCVTPH2PS    X12, Y12
-	VMULPS       Y6, Y12, Y12
-	VFMADD231PS  Y8, Y12, Y1
-	VMOVDQU      (R11)(R14*1), X10
-	VPSRLW       $0x04, X10, X7
-	VINSERTI128  $0x01, X7, Y10, Y10
-	VPAND        qconsts<>+0(SB), Y10, Y10
-	VPSUBB       qconsts<>+32(SB), Y10, Y10
-	VPSIGNB      Y4, Y10, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     qconsts<>+64(SB), Y8, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R12)(R13*2), X12
-	VCVTPH2PS    X12, Y12
-	VMULPS       Y6, Y12, Y12
-	VFMADD231PS  Y8, Y12, Y2
-	VMOVDQU      (DI)(R14*1), X11
-	VPSRLW       $0x04, X11, X7
-	VINSERTI128  $0x01, X7, Y11, Y11
-	VPAND        qconsts<>+0(SB), Y11, Y11
-	VPSUBB       qconsts<>+32(SB), Y11, Y11
-	VPSIGNB      Y4, Y11, Y4
-	VPMADDUBSW   Y4, Y5, Y4
-	VPMADDWD     qconsts<>+64(SB), Y4, Y4
-	VCVTDQ2PS    Y4, Y4
-	VPBROADCASTW (R8)(R13*2), X5
-	VCVTPH2PS    X5, Y5
-	VMULPS       Y6, Y5, Y5
-	VFMADD231PS  Y4, Y5, Y3
-	INCQ         R13
-	ADDQ         $0x10, R14
-	ADDQ         $0x20, R15
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTSS   (DX), Y6
+	VBROADCASTI128 (BX)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y7
+	VPMADDUBSW     Y7, Y5, Y7
+	VPMADDWD       qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS      Y7, Y7
+	VPBROADCASTW   (SI), X8
+	VCVTPH2PS      X8, Y8
+	VMULPS         Y6, Y8, Y8
+	VFMADD231PS    Y7, Y8, Y0
+	VBROADCASTI128 (R9)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y7
+	VPMADDUBSW     Y7, Y5, Y7
+	VPMADDWD       qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS      Y7, Y7
+	VPBROADCASTW   (R10), X8
+	VCVTPH2PS      X8, Y8
+	VMULPS         Y6, Y8, Y8
+	VFMADD231PS    Y7, Y8, Y1
+	VBROADCASTI128 (R11)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y7
+	VPMADDUBSW     Y7, Y5, Y7
+	VPMADDWD       qconsts<>+64(SB), Y7, Y7
+	VCVTDQ2PS      Y7, Y7
+	VPBROADCASTW   (R12), X8
+	VCVTPH2PS      X8, Y8
+	VMULPS         Y6, Y8, Y8
+	VFMADD231PS    Y7, Y8, Y2
+	VBROADCASTI128 (DI)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y4
+	VPMADDUBSW     Y4, Y5, Y4
+	VPMADDWD       qconsts<>+64(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VPBROADCASTW   (R8), X5
+	VCVTPH2PS      X5, Y5
+	VMULPS         Y6, Y5, Y5
+	VFMADD231PS    Y4, Y5, Y3
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x02, R10
+	ADDQ           $0x02, R12
+	ADDQ           $0x02, R8
+	ADDQ           $0x10, R13
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -9100,9 +10816,207 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func dotQ4AVX2R2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·dotQ4AVX2R2C4(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(R9*1), R13
+	LEAQ   (R12)(R8*1), R8
+	LEAQ   (R13)(R9*1), R9
+	MOVQ   nb+0(FP), R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R15, R15
+
+block:
+	TESTQ          R14, R14
+	JZ             reduce
+	VMOVDQU        (AX)(R15*2), Y8
+	VMOVDQU        (CX)(R15*2), Y9
+	VBROADCASTI128 (SI)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (DI), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       qconsts<>+64(SB), Y13, Y13
+	VCVTDQ2PS      Y13, Y13
+	VBROADCASTSS   (DX), Y14
+	VMULPS         Y14, Y12, Y14
+	VFMADD231PS    Y13, Y14, Y0
+	VPSIGNB        Y10, Y9, Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       qconsts<>+64(SB), Y10, Y10
+	VCVTDQ2PS      Y10, Y10
+	VBROADCASTSS   (BX), Y11
+	VMULPS         Y11, Y12, Y11
+	VFMADD231PS    Y10, Y11, Y4
+	VBROADCASTI128 (R10)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (R11), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       qconsts<>+64(SB), Y13, Y13
+	VCVTDQ2PS      Y13, Y13
+	VBROADCASTSS   (DX), Y14
+	VMULPS         Y14, Y12, Y14
+	VFMADD231PS    Y13, Y14, Y1
+	VPSIGNB        Y10, Y9, Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       qconsts<>+64(SB), Y10, Y10
+	VCVTDQ2PS      Y10, Y10
+	VBROADCASTSS   (BX), Y11
+	VMULPS         Y11, Y12, Y11
+	VFMADD231PS    Y10, Y11, Y5
+	VBROADCASTI128 (R12)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (R13), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       qconsts<>+64(SB), Y13, Y13
+	VCVTDQ2PS      Y13, Y13
+	VBROADCASTSS   (DX), Y14
+	VMULPS         Y14, Y12, Y14
+	VFMADD231PS    Y13, Y14, Y2
+	VPSIGNB        Y10, Y9, Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       qconsts<>+64(SB), Y10, Y10
+	VCVTDQ2PS      Y10, Y10
+	VBROADCASTSS   (BX), Y11
+	VMULPS         Y11, Y12, Y11
+	VFMADD231PS    Y10, Y11, Y6
+	VBROADCASTI128 (R8)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (R9), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y8
+	VPMADDUBSW     Y8, Y11, Y8
+	VPMADDWD       qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   (DX), Y13
+	VMULPS         Y13, Y12, Y13
+	VFMADD231PS    Y8, Y13, Y3
+	VPSIGNB        Y10, Y9, Y8
+	VPMADDUBSW     Y8, Y11, Y8
+	VPMADDWD       qconsts<>+64(SB), Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   (BX), Y9
+	VMULPS         Y9, Y12, Y9
+	VFMADD231PS    Y8, Y9, Y7
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x02, R11
+	ADDQ           $0x02, R13
+	ADDQ           $0x02, R9
+	ADDQ           $0x10, R15
+	DECQ           R14
+	JMP            block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X8
+	VADDPS       X0, X8, X8
+	VMOVHLPS     X8, X8, X0
+	VADDPS       X8, X0, X0
+	VMOVSHDUP    X0, X8
+	VADDSS       X0, X8, X8
+	VMOVSS       X8, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
 // func dotQ8VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC1(SB), NOSPLIT, $0-64
+TEXT ·dotQ8VNNIC1(SB), NOSPLIT, $32-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -9110,27 +11024,110 @@ TEXT ·dotQ8VNNIC1(SB), NOSPLIT, $0-64
 	MOVQ   wd+32(FP), SI
 	VXORPS Y0, Y0, Y0
 	XORQ   DI, DI
-	XORQ   R8, R8
-	XORQ   R9, R9
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y1
+	VMULPS       (DX), Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVDQU      (CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      (BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS (SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVDQU      32(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      32(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 4(SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVDQU      64(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      64(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 8(SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVDQU      96(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      96(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 12(SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVDQU      128(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      128(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 16(SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVDQU      160(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      160(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 20(SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVDQU      192(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      192(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 24(SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVDQU      224(CX)(DI*1), Y1
+	VPSIGNB      Y1, Y1, Y2
+	VMOVDQU      224(BX)(DI*1), Y3
+	VPSIGNB      Y1, Y3, Y1
+	VPXOR        Y3, Y3, Y3
+	VPDPBUSD     Y1, Y2, Y3
+	VCVTDQ2PS    Y3, Y3
+	VBROADCASTSS 28(SP), Y1
+	VFMADD231PS  Y3, Y1, Y0
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x00000100, DI
+	JMP          group
 
 block:
-	CMPQ         DI, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R9*1), Y1
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(DI*1), Y1
 	VPSIGNB      Y1, Y1, Y2
-	VBROADCASTSS (DX)(DI*4), Y3
-	VMOVDQU      (BX)(R8*1), Y4
+	VBROADCASTSS (DX), Y3
+	VMOVDQU      (BX)(DI*1), Y4
 	VPSIGNB      Y1, Y4, Y1
 	VPXOR        Y4, Y4, Y4
 	VPDPBUSD     Y1, Y2, Y4
 	VCVTDQ2PS    Y4, Y4
-	VPBROADCASTW (SI)(DI*2), X1
+	VPBROADCASTW (SI), X1
 	VCVTPH2PS    X1, Y1
 	VMULPS       Y3, Y1, Y1
 	VFMADD231PS  Y4, Y1, Y0
-	INCQ         DI
-	ADDQ         $0x20, R8
-	ADDQ         $0x20, R9
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x20, DI
 	JMP          block
 
 reduce:
@@ -9215,7 +11212,7 @@ reduce:
 
 // func dotQ8VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC2(SB), NOSPLIT, $0-64
+TEXT ·dotQ8VNNIC2(SB), NOSPLIT, $64-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -9229,36 +11226,180 @@ TEXT ·dotQ8VNNIC2(SB), NOSPLIT, $0-64
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R9, R9
-	XORQ   R10, R10
-	XORQ   R11, R11
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y2
+	VMULPS       (DX), Y2, Y2
+	VMOVUPS      Y2, (SP)
+	VCVTPH2PS    (R8), Y2
+	VMULPS       (DX), Y2, Y2
+	VMOVUPS      Y2, 32(SP)
+	VMOVDQU      (CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      (BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      (DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 32(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	VMOVDQU      32(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      32(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 4(SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      32(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 36(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	VMOVDQU      64(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      64(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 8(SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      64(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 40(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	VMOVDQU      96(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      96(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 12(SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      96(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 44(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	VMOVDQU      128(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      128(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 16(SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      128(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 48(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	VMOVDQU      160(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      160(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 20(SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      160(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 52(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	VMOVDQU      192(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      192(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 24(SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      192(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 56(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	VMOVDQU      224(CX)(R9*1), Y2
+	VPSIGNB      Y2, Y2, Y3
+	VMOVDQU      224(BX)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y4, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 28(SP), Y4
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVDQU      224(DI)(R9*1), Y4
+	VPSIGNB      Y2, Y4, Y2
+	VPXOR        Y4, Y4, Y4
+	VPDPBUSD     Y2, Y3, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS 60(SP), Y2
+	VFMADD231PS  Y4, Y2, Y1
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, R8
+	ADDQ         $0x00000100, R9
+	JMP          group
 
 block:
-	CMPQ         R9, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R11*1), Y2
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(R9*1), Y2
 	VPSIGNB      Y2, Y2, Y3
-	VBROADCASTSS (DX)(R9*4), Y4
-	VMOVDQU      (BX)(R10*1), Y5
+	VBROADCASTSS (DX), Y4
+	VMOVDQU      (BX)(R9*1), Y5
 	VPSIGNB      Y2, Y5, Y5
 	VPXOR        Y6, Y6, Y6
 	VPDPBUSD     Y5, Y3, Y6
 	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (SI)(R9*2), X5
+	VPBROADCASTW (SI), X5
 	VCVTPH2PS    X5, Y5
 	VMULPS       Y4, Y5, Y5
 	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      (DI)(R10*1), Y5
+	VMOVDQU      (DI)(R9*1), Y5
 	VPSIGNB      Y2, Y5, Y2
 	VPXOR        Y5, Y5, Y5
 	VPDPBUSD     Y2, Y3, Y5
 	VCVTDQ2PS    Y5, Y5
-	VPBROADCASTW (R8)(R9*2), X2
+	VPBROADCASTW (R8), X2
 	VCVTPH2PS    X2, Y2
 	VMULPS       Y4, Y2, Y2
 	VFMADD231PS  Y5, Y2, Y1
-	INCQ         R9
-	ADDQ         $0x20, R10
-	ADDQ         $0x20, R11
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x02, R8
+	ADDQ         $0x20, R9
 	JMP          block
 
 reduce:
@@ -9390,7 +11531,7 @@ reduce:
 
 // func dotQ8VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC3(SB), NOSPLIT, $0-64
+TEXT ·dotQ8VNNIC3(SB), NOSPLIT, $96-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -9407,45 +11548,250 @@ TEXT ·dotQ8VNNIC3(SB), NOSPLIT, $0-64
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	XORQ   R11, R11
-	XORQ   R12, R12
-	XORQ   R13, R13
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y3
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, (SP)
+	VCVTPH2PS    (R10), Y3
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, 32(SP)
+	VCVTPH2PS    (R8), Y3
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, 64(SP)
+	VMOVDQU      (CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      (BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      (R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 32(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      (DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 64(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	VMOVDQU      32(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      32(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 4(SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      32(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 36(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      32(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 68(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	VMOVDQU      64(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      64(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 8(SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      64(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 40(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      64(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 72(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	VMOVDQU      96(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      96(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 12(SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      96(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 44(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      96(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 76(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	VMOVDQU      128(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      128(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 16(SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      128(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 48(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      128(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 80(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	VMOVDQU      160(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      160(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 20(SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      160(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 52(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      160(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 84(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	VMOVDQU      192(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      192(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 24(SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      192(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 56(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      192(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 88(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	VMOVDQU      224(CX)(R11*1), Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      224(BX)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 28(SP), Y5
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVDQU      224(R9)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y5, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 60(SP), Y5
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVDQU      224(DI)(R11*1), Y5
+	VPSIGNB      Y3, Y5, Y3
+	VPXOR        Y5, Y5, Y5
+	VPDPBUSD     Y3, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS 92(SP), Y3
+	VFMADD231PS  Y5, Y3, Y2
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, R10
+	ADDQ         $0x10, R8
+	ADDQ         $0x00000100, R11
+	JMP          group
 
 block:
-	CMPQ         R11, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R13*1), Y3
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(R11*1), Y3
 	VPSIGNB      Y3, Y3, Y4
-	VBROADCASTSS (DX)(R11*4), Y5
-	VMOVDQU      (BX)(R12*1), Y6
+	VBROADCASTSS (DX), Y5
+	VMOVDQU      (BX)(R11*1), Y6
 	VPSIGNB      Y3, Y6, Y6
 	VPXOR        Y7, Y7, Y7
 	VPDPBUSD     Y6, Y4, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (SI)(R11*2), X6
+	VPBROADCASTW (SI), X6
 	VCVTPH2PS    X6, Y6
 	VMULPS       Y5, Y6, Y6
 	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      (R9)(R12*1), Y6
+	VMOVDQU      (R9)(R11*1), Y6
 	VPSIGNB      Y3, Y6, Y6
 	VPXOR        Y7, Y7, Y7
 	VPDPBUSD     Y6, Y4, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R10)(R11*2), X6
+	VPBROADCASTW (R10), X6
 	VCVTPH2PS    X6, Y6
 	VMULPS       Y5, Y6, Y6
 	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      (DI)(R12*1), Y6
+	VMOVDQU      (DI)(R11*1), Y6
 	VPSIGNB      Y3, Y6, Y3
 	VPXOR        Y6, Y6, Y6
 	VPDPBUSD     Y3, Y4, Y6
 	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (R8)(R11*2), X3
+	VPBROADCASTW (R8), X3
 	VCVTPH2PS    X3, Y3
 	VMULPS       Y5, Y3, Y3
 	VFMADD231PS  Y6, Y3, Y2
-	INCQ         R11
-	ADDQ         $0x20, R12
-	ADDQ         $0x20, R13
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x02, R10
+	ADDQ         $0x02, R8
+	ADDQ         $0x20, R11
 	JMP          block
 
 reduce:
@@ -9621,7 +11967,7 @@ reduce:
 
 // func dotQ8VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC4(SB), NOSPLIT, $0-64
+TEXT ·dotQ8VNNIC4(SB), NOSPLIT, $128-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -9641,54 +11987,320 @@ TEXT ·dotQ8VNNIC4(SB), NOSPLIT, $0-64
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	XORQ   R13, R13
-	XORQ   R14, R14
-	XORQ   R15, R15
+
+group:
+	CMPQ         AX, $0x08
+	JL           block
+	VCVTPH2PS    (SI), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, (SP)
+	VCVTPH2PS    (R10), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, 32(SP)
+	VCVTPH2PS    (R12), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, 64(SP)
+	VCVTPH2PS    (R8), Y4
+	VMULPS       (DX), Y4, Y4
+	VMOVUPS      Y4, 96(SP)
+	VMOVDQU      (CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      (BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      (R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 32(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      (R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 64(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      (DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 96(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	VMOVDQU      32(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      32(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 4(SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      32(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 36(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      32(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 68(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      32(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 100(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	VMOVDQU      64(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      64(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 8(SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      64(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 40(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      64(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 72(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      64(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 104(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	VMOVDQU      96(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      96(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 12(SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      96(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 44(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      96(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 76(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      96(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 108(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	VMOVDQU      128(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      128(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 16(SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      128(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 48(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      128(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 80(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      128(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 112(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	VMOVDQU      160(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      160(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 20(SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      160(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 52(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      160(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 84(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      160(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 116(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	VMOVDQU      192(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      192(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 24(SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      192(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 56(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      192(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 88(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      192(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 120(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	VMOVDQU      224(CX)(R13*1), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      224(BX)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 28(SP), Y6
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      224(R9)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 60(SP), Y6
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVDQU      224(R11)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPDPBUSD     Y6, Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS 92(SP), Y6
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVDQU      224(DI)(R13*1), Y6
+	VPSIGNB      Y4, Y6, Y4
+	VPXOR        Y6, Y6, Y6
+	VPDPBUSD     Y4, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 124(SP), Y4
+	VFMADD231PS  Y6, Y4, Y3
+	SUBQ         $0x08, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, R10
+	ADDQ         $0x10, R12
+	ADDQ         $0x10, R8
+	ADDQ         $0x00000100, R13
+	JMP          group
 
 block:
-	CMPQ         R13, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R15*1), Y4
+	TESTQ        AX, AX
+	JZ           reduce
+	VMOVDQU      (CX)(R13*1), Y4
 	VPSIGNB      Y4, Y4, Y5
-	VBROADCASTSS (DX)(R13*4), Y6
-	VMOVDQU      (BX)(R14*1), Y7
+	VBROADCASTSS (DX), Y6
+	VMOVDQU      (BX)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y7
 	VPXOR        Y8, Y8, Y8
 	VPDPBUSD     Y7, Y5, Y8
 	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (SI)(R13*2), X7
+	VPBROADCASTW (SI), X7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y6, Y7, Y7
 	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R9)(R14*1), Y7
+	VMOVDQU      (R9)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y7
 	VPXOR        Y8, Y8, Y8
 	VPDPBUSD     Y7, Y5, Y8
 	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R10)(R13*2), X7
+	VPBROADCASTW (R10), X7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y6, Y7, Y7
 	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (R11)(R14*1), Y7
+	VMOVDQU      (R11)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y7
 	VPXOR        Y8, Y8, Y8
 	VPDPBUSD     Y7, Y5, Y8
 	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R12)(R13*2), X7
+	VPBROADCASTW (R12), X7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y6, Y7, Y7
 	VFMADD231PS  Y8, Y7, Y2
-	VMOVDQU      (DI)(R14*1), Y7
+	VMOVDQU      (DI)(R13*1), Y7
 	VPSIGNB      Y4, Y7, Y4
 	VPXOR        Y7, Y7, Y7
 	VPDPBUSD     Y4, Y5, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R8)(R13*2), X4
+	VPBROADCASTW (R8), X4
 	VCVTPH2PS    X4, Y4
 	VMULPS       Y6, Y4, Y4
 	VFMADD231PS  Y7, Y4, Y3
-	INCQ         R13
-	ADDQ         $0x20, R14
-	ADDQ         $0x20, R15
+	DECQ         AX
+	ADDQ         $0x04, DX
+	ADDQ         $0x02, SI
+	ADDQ         $0x02, R10
+	ADDQ         $0x02, R12
+	ADDQ         $0x02, R8
+	ADDQ         $0x20, R13
 	JMP          block
 
 reduce:
@@ -9908,7 +12520,7 @@ reduce:
 
 // func dotQ4VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC1(SB), NOSPLIT, $0-64
+TEXT ·dotQ4VNNIC1(SB), NOSPLIT, $32-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -9916,32 +12528,147 @@ TEXT ·dotQ4VNNIC1(SB), NOSPLIT, $0-64
 	MOVQ   wd+32(FP), SI
 	VXORPS Y0, Y0, Y0
 	XORQ   DI, DI
-	XORQ   R8, R8
-	XORQ   R9, R9
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y1
+	VMULPS         (DX), Y1, Y1
+	VMOVUPS        Y1, (SP)
+	VMOVDQU        (CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 (BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   (SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	VMOVDQU        32(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 16(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   4(SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	VMOVDQU        64(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 32(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   8(SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	VMOVDQU        96(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 48(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   12(SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	VMOVDQU        128(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 64(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   16(SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	VMOVDQU        160(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 80(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   20(SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	VMOVDQU        192(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 96(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   24(SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	VMOVDQU        224(CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTI128 112(BX)(DI*1), Y3
+	VPSRLW         $0x04, Y3, Y4
+	VPBLENDD       $0xf0, Y4, Y3, Y3
+	VPAND          qconsts<>+0(SB), Y3, Y3
+	VPSUBB         qconsts<>+32(SB), Y3, Y3
+	VPSIGNB        Y1, Y3, Y1
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y1, Y2, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   28(SP), Y1
+	VFMADD231PS    Y3, Y1, Y0
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x00000080, DI
+	JMP            group
 
 block:
-	CMPQ         DI, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R9*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VBROADCASTSS (DX)(DI*4), Y3
-	VMOVDQU      (BX)(R8*1), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y4
-	VPAND        qconsts<>+0(SB), Y4, Y4
-	VPSUBB       qconsts<>+32(SB), Y4, Y4
-	VPSIGNB      Y1, Y4, Y1
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y1, Y2, Y5
-	VCVTDQ2PS    Y5, Y5
-	VPBROADCASTW (SI)(DI*2), X1
-	VCVTPH2PS    X1, Y1
-	VMULPS       Y3, Y1, Y1
-	VFMADD231PS  Y5, Y1, Y0
-	INCQ         DI
-	ADDQ         $0x10, R8
-	ADDQ         $0x20, R9
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(DI*2), Y1
+	VPSIGNB        Y1, Y1, Y2
+	VBROADCASTSS   (DX), Y3
+	VBROADCASTI128 (BX)(DI*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y1, Y4, Y1
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y1, Y2, Y4
+	VCVTDQ2PS      Y4, Y4
+	VPBROADCASTW   (SI), X1
+	VCVTPH2PS      X1, Y1
+	VMULPS         Y3, Y1, Y1
+	VFMADD231PS    Y4, Y1, Y0
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x10, DI
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -9972,38 +12699,38 @@ TEXT ·dotQ4VNNIR2C1(SB), NOSPLIT, $0-88
 	XORQ   R9, R9
 
 block:
-	TESTQ        R8, R8
-	JZ           reduce
-	VMOVDQU      (AX)(R9*2), Y2
-	VMOVDQU      (CX)(R9*2), Y3
-	VMOVDQU      (SI)(R9*1), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y4
-	VPAND        qconsts<>+0(SB), Y4, Y4
-	VPSUBB       qconsts<>+32(SB), Y4, Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPBROADCASTW (DI), X6
-	VCVTPH2PS    X6, Y6
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y2, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (DX), Y2
-	VMULPS       Y2, Y6, Y2
-	VFMADD231PS  Y7, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS (BX), Y2
-	VMULPS       Y2, Y6, Y2
-	VFMADD231PS  Y3, Y2, Y1
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x10, R9
-	DECQ         R8
-	JMP          block
+	TESTQ          R8, R8
+	JZ             reduce
+	VMOVDQU        (AX)(R9*2), Y2
+	VMOVDQU        (CX)(R9*2), Y3
+	VBROADCASTI128 (SI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y4, Y4, Y5
+	VPBROADCASTW   (DI), X6
+	VCVTPH2PS      X6, Y6
+	VPSIGNB        Y4, Y2, Y2
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y2, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   (DX), Y2
+	VMULPS         Y2, Y6, Y2
+	VFMADD231PS    Y7, Y2, Y0
+	VPSIGNB        Y4, Y3, Y2
+	VPXOR          Y3, Y3, Y3
+	VPDPBUSD       Y2, Y5, Y3
+	VCVTDQ2PS      Y3, Y3
+	VBROADCASTSS   (BX), Y2
+	VMULPS         Y2, Y6, Y2
+	VFMADD231PS    Y3, Y2, Y1
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x10, R9
+	DECQ           R8
+	JMP            block
 
 reduce:
 	MOVQ         c+72(FP), AX
@@ -10029,7 +12756,7 @@ reduce:
 
 // func dotQ4VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC2(SB), NOSPLIT, $0-64
+TEXT ·dotQ4VNNIC2(SB), NOSPLIT, $64-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -10043,45 +12770,253 @@ TEXT ·dotQ4VNNIC2(SB), NOSPLIT, $0-64
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R9, R9
-	XORQ   R10, R10
-	XORQ   R11, R11
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y2
+	VMULPS         (DX), Y2, Y2
+	VMOVUPS        Y2, (SP)
+	VCVTPH2PS      (R8), Y2
+	VMULPS         (DX), Y2, Y2
+	VMOVUPS        Y2, 32(SP)
+	VMOVDQU        (CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 (BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   (SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 (DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   32(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	VMOVDQU        32(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 16(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   4(SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 16(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   36(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	VMOVDQU        64(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 32(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   8(SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 32(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   40(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	VMOVDQU        96(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 48(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   12(SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 48(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   44(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	VMOVDQU        128(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 64(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   16(SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 64(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   48(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	VMOVDQU        160(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 80(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   20(SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 80(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   52(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	VMOVDQU        192(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 96(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   24(SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 96(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   56(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	VMOVDQU        224(CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTI128 112(BX)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   28(SP), Y4
+	VFMADD231PS    Y5, Y4, Y0
+	VBROADCASTI128 112(DI)(R9*1), Y4
+	VPSRLW         $0x04, Y4, Y5
+	VPBLENDD       $0xf0, Y5, Y4, Y4
+	VPAND          qconsts<>+0(SB), Y4, Y4
+	VPSUBB         qconsts<>+32(SB), Y4, Y4
+	VPSIGNB        Y2, Y4, Y2
+	VPXOR          Y4, Y4, Y4
+	VPDPBUSD       Y2, Y3, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   60(SP), Y2
+	VFMADD231PS    Y4, Y2, Y1
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x10, R8
+	ADDQ           $0x00000080, R9
+	JMP            group
 
 block:
-	CMPQ         R9, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R11*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VBROADCASTSS (DX)(R9*4), Y4
-	VMOVDQU      (BX)(R10*1), X5
-	VPSRLW       $0x04, X5, X6
-	VINSERTI128  $0x01, X6, Y5, Y5
-	VPAND        qconsts<>+0(SB), Y5, Y5
-	VPSUBB       qconsts<>+32(SB), Y5, Y5
-	VPSIGNB      Y2, Y5, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y3, Y7
-	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (SI)(R9*2), X6
-	VCVTPH2PS    X6, Y6
-	VMULPS       Y4, Y6, Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      (DI)(R10*1), X8
-	VPSRLW       $0x04, X8, X5
-	VINSERTI128  $0x01, X5, Y8, Y8
-	VPAND        qconsts<>+0(SB), Y8, Y8
-	VPSUBB       qconsts<>+32(SB), Y8, Y8
-	VPSIGNB      Y2, Y8, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y3, Y6
-	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (R8)(R9*2), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y4, Y2, Y2
-	VFMADD231PS  Y6, Y2, Y1
-	INCQ         R9
-	ADDQ         $0x10, R10
-	ADDQ         $0x20, R11
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(R9*2), Y2
+	VPSIGNB        Y2, Y2, Y3
+	VBROADCASTSS   (DX), Y4
+	VBROADCASTI128 (BX)(R9*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y3, Y6
+	VCVTDQ2PS      Y6, Y6
+	VPBROADCASTW   (SI), X5
+	VCVTPH2PS      X5, Y5
+	VMULPS         Y4, Y5, Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 (DI)(R9*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y2, Y5, Y2
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y2, Y3, Y5
+	VCVTDQ2PS      Y5, Y5
+	VPBROADCASTW   (R8), X2
+	VCVTPH2PS      X2, Y2
+	VMULPS         Y4, Y2, Y2
+	VFMADD231PS    Y5, Y2, Y1
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x02, R8
+	ADDQ           $0x10, R9
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -10126,61 +13061,61 @@ TEXT ·dotQ4VNNIR2C2(SB), NOSPLIT, $0-88
 	XORQ   R11, R11
 
 block:
-	TESTQ        R10, R10
-	JZ           reduce
-	VMOVDQU      (AX)(R11*2), Y4
-	VMOVDQU      (CX)(R11*2), Y5
-	VMOVDQU      (SI)(R11*1), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y6
-	VPAND        qconsts<>+0(SB), Y6, Y6
-	VPSUBB       qconsts<>+32(SB), Y6, Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPBROADCASTW (DI), X8
-	VCVTPH2PS    X8, Y8
-	VPSIGNB      Y6, Y4, Y9
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y9, Y7, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS (DX), Y9
-	VMULPS       Y9, Y8, Y9
-	VFMADD231PS  Y10, Y9, Y0
-	VPSIGNB      Y6, Y5, Y9
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y9, Y7, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS (BX), Y7
-	VMULPS       Y7, Y8, Y7
-	VFMADD231PS  Y10, Y7, Y2
-	VMOVDQU      (R8)(R11*1), X11
-	VPSRLW       $0x04, X11, X6
-	VINSERTI128  $0x01, X6, Y11, Y11
-	VPAND        qconsts<>+0(SB), Y11, Y11
-	VPSUBB       qconsts<>+32(SB), Y11, Y11
-	VPSIGNB      Y11, Y11, Y7
-	VPBROADCASTW (R9), X8
-	VCVTPH2PS    X8, Y8
-	VPSIGNB      Y11, Y4, Y4
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y4, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (DX), Y4
-	VMULPS       Y4, Y8, Y4
-	VFMADD231PS  Y9, Y4, Y1
-	VPSIGNB      Y11, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (BX), Y4
-	VMULPS       Y4, Y8, Y4
-	VFMADD231PS  Y5, Y4, Y3
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x02, R9
-	ADDQ         $0x10, R11
-	DECQ         R10
-	JMP          block
+	TESTQ          R10, R10
+	JZ             reduce
+	VMOVDQU        (AX)(R11*2), Y4
+	VMOVDQU        (CX)(R11*2), Y5
+	VBROADCASTI128 (SI)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y6, Y6, Y7
+	VPBROADCASTW   (DI), X8
+	VCVTPH2PS      X8, Y8
+	VPSIGNB        Y6, Y4, Y9
+	VPXOR          Y10, Y10, Y10
+	VPDPBUSD       Y9, Y7, Y10
+	VCVTDQ2PS      Y10, Y10
+	VBROADCASTSS   (DX), Y9
+	VMULPS         Y9, Y8, Y9
+	VFMADD231PS    Y10, Y9, Y0
+	VPSIGNB        Y6, Y5, Y6
+	VPXOR          Y9, Y9, Y9
+	VPDPBUSD       Y6, Y7, Y9
+	VCVTDQ2PS      Y9, Y9
+	VBROADCASTSS   (BX), Y6
+	VMULPS         Y6, Y8, Y6
+	VFMADD231PS    Y9, Y6, Y2
+	VBROADCASTI128 (R8)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y6, Y6, Y7
+	VPBROADCASTW   (R9), X8
+	VCVTPH2PS      X8, Y8
+	VPSIGNB        Y6, Y4, Y4
+	VPXOR          Y9, Y9, Y9
+	VPDPBUSD       Y4, Y7, Y9
+	VCVTDQ2PS      Y9, Y9
+	VBROADCASTSS   (DX), Y4
+	VMULPS         Y4, Y8, Y4
+	VFMADD231PS    Y9, Y4, Y1
+	VPSIGNB        Y6, Y5, Y4
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y4, Y7, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   (BX), Y4
+	VMULPS         Y4, Y8, Y4
+	VFMADD231PS    Y5, Y4, Y3
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x02, R9
+	ADDQ           $0x10, R11
+	DECQ           R10
+	JMP            block
 
 reduce:
 	MOVQ         c+72(FP), AX
@@ -10220,7 +13155,7 @@ reduce:
 
 // func dotQ4VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC3(SB), NOSPLIT, $0-64
+TEXT ·dotQ4VNNIC3(SB), NOSPLIT, $96-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -10237,58 +13172,359 @@ TEXT ·dotQ4VNNIC3(SB), NOSPLIT, $0-64
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	XORQ   R11, R11
-	XORQ   R12, R12
-	XORQ   R13, R13
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y3
+	VMULPS         (DX), Y3, Y3
+	VMOVUPS        Y3, (SP)
+	VCVTPH2PS      (R10), Y3
+	VMULPS         (DX), Y3, Y3
+	VMOVUPS        Y3, 32(SP)
+	VCVTPH2PS      (R8), Y3
+	VMULPS         (DX), Y3, Y3
+	VMOVUPS        Y3, 64(SP)
+	VMOVDQU        (CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 (BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 (R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   32(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 (DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   64(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	VMOVDQU        32(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 16(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   4(SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 16(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   36(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 16(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   68(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	VMOVDQU        64(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 32(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   8(SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 32(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   40(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 32(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   72(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	VMOVDQU        96(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 48(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   12(SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 48(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   44(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 48(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   76(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	VMOVDQU        128(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 64(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   16(SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 64(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   48(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 64(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   80(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	VMOVDQU        160(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 80(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   20(SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 80(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   52(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 80(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   84(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	VMOVDQU        192(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 96(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   24(SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 96(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   56(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 96(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   88(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	VMOVDQU        224(CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTI128 112(BX)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   28(SP), Y5
+	VFMADD231PS    Y6, Y5, Y0
+	VBROADCASTI128 112(R9)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y5, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   60(SP), Y5
+	VFMADD231PS    Y6, Y5, Y1
+	VBROADCASTI128 112(DI)(R11*1), Y5
+	VPSRLW         $0x04, Y5, Y6
+	VPBLENDD       $0xf0, Y6, Y5, Y5
+	VPAND          qconsts<>+0(SB), Y5, Y5
+	VPSUBB         qconsts<>+32(SB), Y5, Y5
+	VPSIGNB        Y3, Y5, Y3
+	VPXOR          Y5, Y5, Y5
+	VPDPBUSD       Y3, Y4, Y5
+	VCVTDQ2PS      Y5, Y5
+	VBROADCASTSS   92(SP), Y3
+	VFMADD231PS    Y5, Y3, Y2
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x10, R10
+	ADDQ           $0x10, R8
+	ADDQ           $0x00000080, R11
+	JMP            group
 
 block:
-	CMPQ         R11, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R13*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VBROADCASTSS (DX)(R11*4), Y5
-	VMOVDQU      (BX)(R12*1), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y6
-	VPAND        qconsts<>+0(SB), Y6, Y6
-	VPSUBB       qconsts<>+32(SB), Y6, Y6
-	VPSIGNB      Y3, Y6, Y7
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y7, Y4, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (SI)(R11*2), X7
-	VCVTPH2PS    X7, Y7
-	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R9)(R12*1), X9
-	VPSRLW       $0x04, X9, X6
-	VINSERTI128  $0x01, X6, Y9, Y9
-	VPAND        qconsts<>+0(SB), Y9, Y9
-	VPSUBB       qconsts<>+32(SB), Y9, Y9
-	VPSIGNB      Y3, Y9, Y7
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y7, Y4, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R10)(R11*2), X7
-	VCVTPH2PS    X7, Y7
-	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (DI)(R12*1), X10
-	VPSRLW       $0x04, X10, X6
-	VINSERTI128  $0x01, X6, Y10, Y10
-	VPAND        qconsts<>+0(SB), Y10, Y10
-	VPSUBB       qconsts<>+32(SB), Y10, Y10
-	VPSIGNB      Y3, Y10, Y3
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y3, Y4, Y7
-	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R8)(R11*2), X3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y5, Y3, Y3
-	VFMADD231PS  Y7, Y3, Y2
-	INCQ         R11
-	ADDQ         $0x10, R12
-	ADDQ         $0x20, R13
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(R11*2), Y3
+	VPSIGNB        Y3, Y3, Y4
+	VBROADCASTSS   (DX), Y5
+	VBROADCASTI128 (BX)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y3, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y4, Y7
+	VCVTDQ2PS      Y7, Y7
+	VPBROADCASTW   (SI), X6
+	VCVTPH2PS      X6, Y6
+	VMULPS         Y5, Y6, Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 (R9)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y3, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y4, Y7
+	VCVTDQ2PS      Y7, Y7
+	VPBROADCASTW   (R10), X6
+	VCVTPH2PS      X6, Y6
+	VMULPS         Y5, Y6, Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 (DI)(R11*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y3, Y6, Y3
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y3, Y4, Y6
+	VCVTDQ2PS      Y6, Y6
+	VPBROADCASTW   (R8), X3
+	VCVTPH2PS      X3, Y3
+	VMULPS         Y5, Y3, Y3
+	VFMADD231PS    Y6, Y3, Y2
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x02, R10
+	ADDQ           $0x02, R8
+	ADDQ           $0x10, R11
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -10344,84 +13580,84 @@ TEXT ·dotQ4VNNIR2C3(SB), NOSPLIT, $0-88
 	XORQ   R13, R13
 
 block:
-	TESTQ        R12, R12
-	JZ           reduce
-	VMOVDQU      (AX)(R13*2), Y6
-	VMOVDQU      (CX)(R13*2), Y7
-	VMOVDQU      (SI)(R13*1), X8
-	VPSRLW       $0x04, X8, X9
-	VINSERTI128  $0x01, X9, Y8, Y8
-	VPAND        qconsts<>+0(SB), Y8, Y8
-	VPSUBB       qconsts<>+32(SB), Y8, Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPBROADCASTW (DI), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y8, Y6, Y11
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y11, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS (DX), Y11
-	VMULPS       Y11, Y10, Y11
-	VFMADD231PS  Y12, Y11, Y0
-	VPSIGNB      Y8, Y7, Y11
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y11, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS (BX), Y9
-	VMULPS       Y9, Y10, Y9
-	VFMADD231PS  Y12, Y9, Y3
-	VMOVDQU      (R10)(R13*1), X13
-	VPSRLW       $0x04, X13, X8
-	VINSERTI128  $0x01, X8, Y13, Y13
-	VPAND        qconsts<>+0(SB), Y13, Y13
-	VPSUBB       qconsts<>+32(SB), Y13, Y13
-	VPSIGNB      Y13, Y13, Y9
-	VPBROADCASTW (R11), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y13, Y6, Y11
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y11, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS (DX), Y11
-	VMULPS       Y11, Y10, Y11
-	VFMADD231PS  Y12, Y11, Y1
-	VPSIGNB      Y13, Y7, Y11
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y11, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS (BX), Y9
-	VMULPS       Y9, Y10, Y9
-	VFMADD231PS  Y12, Y9, Y4
-	VMOVDQU      (R8)(R13*1), X14
-	VPSRLW       $0x04, X14, X8
-	VINSERTI128  $0x01, X8, Y14, Y14
-	VPAND        qconsts<>+0(SB), Y14, Y14
-	VPSUBB       qconsts<>+32(SB), Y14, Y14
-	VPSIGNB      Y14, Y14, Y9
-	VPBROADCASTW (R9), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y14, Y6, Y6
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y6, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS (DX), Y6
-	VMULPS       Y6, Y10, Y6
-	VFMADD231PS  Y11, Y6, Y2
-	VPSIGNB      Y14, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (BX), Y6
-	VMULPS       Y6, Y10, Y6
-	VFMADD231PS  Y7, Y6, Y5
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x02, R11
-	ADDQ         $0x02, R9
-	ADDQ         $0x10, R13
-	DECQ         R12
-	JMP          block
+	TESTQ          R12, R12
+	JZ             reduce
+	VMOVDQU        (AX)(R13*2), Y6
+	VMOVDQU        (CX)(R13*2), Y7
+	VBROADCASTI128 (SI)(R13*1), Y8
+	VPSRLW         $0x04, Y8, Y9
+	VPBLENDD       $0xf0, Y9, Y8, Y8
+	VPAND          qconsts<>+0(SB), Y8, Y8
+	VPSUBB         qconsts<>+32(SB), Y8, Y8
+	VPSIGNB        Y8, Y8, Y9
+	VPBROADCASTW   (DI), X10
+	VCVTPH2PS      X10, Y10
+	VPSIGNB        Y8, Y6, Y11
+	VPXOR          Y12, Y12, Y12
+	VPDPBUSD       Y11, Y9, Y12
+	VCVTDQ2PS      Y12, Y12
+	VBROADCASTSS   (DX), Y11
+	VMULPS         Y11, Y10, Y11
+	VFMADD231PS    Y12, Y11, Y0
+	VPSIGNB        Y8, Y7, Y8
+	VPXOR          Y11, Y11, Y11
+	VPDPBUSD       Y8, Y9, Y11
+	VCVTDQ2PS      Y11, Y11
+	VBROADCASTSS   (BX), Y8
+	VMULPS         Y8, Y10, Y8
+	VFMADD231PS    Y11, Y8, Y3
+	VBROADCASTI128 (R10)(R13*1), Y8
+	VPSRLW         $0x04, Y8, Y9
+	VPBLENDD       $0xf0, Y9, Y8, Y8
+	VPAND          qconsts<>+0(SB), Y8, Y8
+	VPSUBB         qconsts<>+32(SB), Y8, Y8
+	VPSIGNB        Y8, Y8, Y9
+	VPBROADCASTW   (R11), X10
+	VCVTPH2PS      X10, Y10
+	VPSIGNB        Y8, Y6, Y11
+	VPXOR          Y12, Y12, Y12
+	VPDPBUSD       Y11, Y9, Y12
+	VCVTDQ2PS      Y12, Y12
+	VBROADCASTSS   (DX), Y11
+	VMULPS         Y11, Y10, Y11
+	VFMADD231PS    Y12, Y11, Y1
+	VPSIGNB        Y8, Y7, Y8
+	VPXOR          Y11, Y11, Y11
+	VPDPBUSD       Y8, Y9, Y11
+	VCVTDQ2PS      Y11, Y11
+	VBROADCASTSS   (BX), Y8
+	VMULPS         Y8, Y10, Y8
+	VFMADD231PS    Y11, Y8, Y4
+	VBROADCASTI128 (R8)(R13*1), Y8
+	VPSRLW         $0x04, Y8, Y9
+	VPBLENDD       $0xf0, Y9, Y8, Y8
+	VPAND          qconsts<>+0(SB), Y8, Y8
+	VPSUBB         qconsts<>+32(SB), Y8, Y8
+	VPSIGNB        Y8, Y8, Y9
+	VPBROADCASTW   (R9), X10
+	VCVTPH2PS      X10, Y10
+	VPSIGNB        Y8, Y6, Y6
+	VPXOR          Y11, Y11, Y11
+	VPDPBUSD       Y6, Y9, Y11
+	VCVTDQ2PS      Y11, Y11
+	VBROADCASTSS   (DX), Y6
+	VMULPS         Y6, Y10, Y6
+	VFMADD231PS    Y11, Y6, Y2
+	VPSIGNB        Y8, Y7, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y9, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   (BX), Y6
+	VMULPS         Y6, Y10, Y6
+	VFMADD231PS    Y7, Y6, Y5
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x02, R11
+	ADDQ           $0x02, R9
+	ADDQ           $0x10, R13
+	DECQ           R12
+	JMP            block
 
 reduce:
 	MOVQ         c+72(FP), AX
@@ -10475,7 +13711,7 @@ reduce:
 
 // func dotQ4VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 // Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC4(SB), NOSPLIT, $0-64
+TEXT ·dotQ4VNNIC4(SB), NOSPLIT, $128-64
 	MOVQ   nb+0(FP), AX
 	MOVQ   x+8(FP), CX
 	MOVQ   xd+16(FP), DX
@@ -10495,71 +13731,465 @@ TEXT ·dotQ4VNNIC4(SB), NOSPLIT, $0-64
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	XORQ   R13, R13
-	XORQ   R14, R14
-	XORQ   R15, R15
+
+group:
+	CMPQ           AX, $0x08
+	JL             block
+	VCVTPH2PS      (SI), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, (SP)
+	VCVTPH2PS      (R10), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, 32(SP)
+	VCVTPH2PS      (R12), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, 64(SP)
+	VCVTPH2PS      (R8), Y4
+	VMULPS         (DX), Y4, Y4
+	VMOVUPS        Y4, 96(SP)
+	VMOVDQU        (CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 (BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   (SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 (R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   32(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 (R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   64(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 (DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   96(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	VMOVDQU        32(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 16(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   4(SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 16(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   36(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 16(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   68(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 16(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   100(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	VMOVDQU        64(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 32(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   8(SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 32(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   40(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 32(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   72(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 32(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   104(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	VMOVDQU        96(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 48(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   12(SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 48(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   44(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 48(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   76(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 48(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   108(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	VMOVDQU        128(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 64(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   16(SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 64(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   48(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 64(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   80(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 64(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   112(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	VMOVDQU        160(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 80(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   20(SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 80(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   52(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 80(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   84(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 80(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   116(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	VMOVDQU        192(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 96(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   24(SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 96(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   56(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 96(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   88(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 96(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   120(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	VMOVDQU        224(CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTI128 112(BX)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   28(SP), Y6
+	VFMADD231PS    Y7, Y6, Y0
+	VBROADCASTI128 112(R9)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   60(SP), Y6
+	VFMADD231PS    Y7, Y6, Y1
+	VBROADCASTI128 112(R11)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y6, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VBROADCASTSS   92(SP), Y6
+	VFMADD231PS    Y7, Y6, Y2
+	VBROADCASTI128 112(DI)(R13*1), Y6
+	VPSRLW         $0x04, Y6, Y7
+	VPBLENDD       $0xf0, Y7, Y6, Y6
+	VPAND          qconsts<>+0(SB), Y6, Y6
+	VPSUBB         qconsts<>+32(SB), Y6, Y6
+	VPSIGNB        Y4, Y6, Y4
+	VPXOR          Y6, Y6, Y6
+	VPDPBUSD       Y4, Y5, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   124(SP), Y4
+	VFMADD231PS    Y6, Y4, Y3
+	SUBQ           $0x08, AX
+	ADDQ           $0x20, DX
+	ADDQ           $0x10, SI
+	ADDQ           $0x10, R10
+	ADDQ           $0x10, R12
+	ADDQ           $0x10, R8
+	ADDQ           $0x00000080, R13
+	JMP            group
 
 block:
-	CMPQ         R13, AX
-	JGE          reduce
-	VMOVDQU      (CX)(R15*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VBROADCASTSS (DX)(R13*4), Y6
-	VMOVDQU      (BX)(R14*1), X7
-	VPSRLW       $0x04, X7, X8
-	VINSERTI128  $0x01, X8, Y7, Y7
-	VPAND        qconsts<>+0(SB), Y7, Y7
-	VPSUBB       qconsts<>+32(SB), Y7, Y7
-	VPSIGNB      Y4, Y7, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y5, Y9
-	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (SI)(R13*2), X8
-	VCVTPH2PS    X8, Y8
-	VMULPS       Y6, Y8, Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VMOVDQU      (R9)(R14*1), X10
-	VPSRLW       $0x04, X10, X7
-	VINSERTI128  $0x01, X7, Y10, Y10
-	VPAND        qconsts<>+0(SB), Y10, Y10
-	VPSUBB       qconsts<>+32(SB), Y10, Y10
-	VPSIGNB      Y4, Y10, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y5, Y9
-	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (R10)(R13*2), X8
-	VCVTPH2PS    X8, Y8
-	VMULPS       Y6, Y8, Y8
-	VFMADD231PS  Y9, Y8, Y1
-	VMOVDQU      (R11)(R14*1), X11
-	VPSRLW       $0x04, X11, X7
-	VINSERTI128  $0x01, X7, Y11, Y11
-	VPAND        qconsts<>+0(SB), Y11, Y11
-	VPSUBB       qconsts<>+32(SB), Y11, Y11
-	VPSIGNB      Y4, Y11, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y5, Y9
-	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (R12)(R13*2), X8
-	VCVTPH2PS    X8, Y8
-	VMULPS       Y6, Y8, Y8
-	VFMADD231PS  Y9, Y8, Y2
-	VMOVDQU      (DI)(R14*1), X12
-	VPSRLW       $0x04, X12, X7
-	VINSERTI128  $0x01, X7, Y12, Y12
-	VPAND        qconsts<>+0(SB), Y12, Y12
-	VPSUBB       qconsts<>+32(SB), Y12, Y12
-	VPSIGNB      Y4, Y12, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y5, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R8)(R13*2), X4
-	VCVTPH2PS    X4, Y4
-	VMULPS       Y6, Y4, Y4
-	VFMADD231PS  Y8, Y4, Y3
-	INCQ         R13
-	ADDQ         $0x10, R14
-	ADDQ         $0x20, R15
-	JMP          block
+	TESTQ          AX, AX
+	JZ             reduce
+	VMOVDQU        (CX)(R13*2), Y4
+	VPSIGNB        Y4, Y4, Y5
+	VBROADCASTSS   (DX), Y6
+	VBROADCASTI128 (BX)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y7
+	VPXOR          Y8, Y8, Y8
+	VPDPBUSD       Y7, Y5, Y8
+	VCVTDQ2PS      Y8, Y8
+	VPBROADCASTW   (SI), X7
+	VCVTPH2PS      X7, Y7
+	VMULPS         Y6, Y7, Y7
+	VFMADD231PS    Y8, Y7, Y0
+	VBROADCASTI128 (R9)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y7
+	VPXOR          Y8, Y8, Y8
+	VPDPBUSD       Y7, Y5, Y8
+	VCVTDQ2PS      Y8, Y8
+	VPBROADCASTW   (R10), X7
+	VCVTPH2PS      X7, Y7
+	VMULPS         Y6, Y7, Y7
+	VFMADD231PS    Y8, Y7, Y1
+	VBROADCASTI128 (R11)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y7
+	VPXOR          Y8, Y8, Y8
+	VPDPBUSD       Y7, Y5, Y8
+	VCVTDQ2PS      Y8, Y8
+	VPBROADCASTW   (R12), X7
+	VCVTPH2PS      X7, Y7
+	VMULPS         Y6, Y7, Y7
+	VFMADD231PS    Y8, Y7, Y2
+	VBROADCASTI128 (DI)(R13*1), Y7
+	VPSRLW         $0x04, Y7, Y8
+	VPBLENDD       $0xf0, Y8, Y7, Y7
+	VPAND          qconsts<>+0(SB), Y7, Y7
+	VPSUBB         qconsts<>+32(SB), Y7, Y7
+	VPSIGNB        Y4, Y7, Y4
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y4, Y5, Y7
+	VCVTDQ2PS      Y7, Y7
+	VPBROADCASTW   (R8), X4
+	VCVTPH2PS      X4, Y4
+	VMULPS         Y6, Y4, Y4
+	VFMADD231PS    Y7, Y4, Y3
+	DECQ           AX
+	ADDQ           $0x04, DX
+	ADDQ           $0x02, SI
+	ADDQ           $0x02, R10
+	ADDQ           $0x02, R12
+	ADDQ           $0x02, R8
+	ADDQ           $0x10, R13
+	JMP            block
 
 reduce:
 	MOVQ         c+56(FP), AX
@@ -10586,6 +14216,204 @@ reduce:
 	VMOVSS       X0, 8(AX)
 	VEXTRACTF128 $0x01, Y3, X0
 	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4VNNIR2C4(SB), NOSPLIT, $0-88
+	MOVQ   x+8(FP), AX
+	MOVQ   ldx+16(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   xd+24(FP), DX
+	MOVQ   ldxd+32(FP), BX
+	LEAQ   (DX)(BX*4), BX
+	MOVQ   w+40(FP), SI
+	MOVQ   wd+48(FP), DI
+	MOVQ   ldw+56(FP), R8
+	MOVQ   ldwd+64(FP), R9
+	SHLQ   $0x01, R9
+	LEAQ   (SI)(R8*1), R10
+	LEAQ   (DI)(R9*1), R11
+	LEAQ   (R10)(R8*1), R12
+	LEAQ   (R11)(R9*1), R13
+	LEAQ   (R12)(R8*1), R8
+	LEAQ   (R13)(R9*1), R9
+	MOVQ   nb+0(FP), R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R15, R15
+
+block:
+	TESTQ          R14, R14
+	JZ             reduce
+	VMOVDQU        (AX)(R15*2), Y8
+	VMOVDQU        (CX)(R15*2), Y9
+	VBROADCASTI128 (SI)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (DI), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y13
+	VPXOR          Y14, Y14, Y14
+	VPDPBUSD       Y13, Y11, Y14
+	VCVTDQ2PS      Y14, Y14
+	VBROADCASTSS   (DX), Y13
+	VMULPS         Y13, Y12, Y13
+	VFMADD231PS    Y14, Y13, Y0
+	VPSIGNB        Y10, Y9, Y10
+	VPXOR          Y13, Y13, Y13
+	VPDPBUSD       Y10, Y11, Y13
+	VCVTDQ2PS      Y13, Y13
+	VBROADCASTSS   (BX), Y10
+	VMULPS         Y10, Y12, Y10
+	VFMADD231PS    Y13, Y10, Y4
+	VBROADCASTI128 (R10)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (R11), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y13
+	VPXOR          Y14, Y14, Y14
+	VPDPBUSD       Y13, Y11, Y14
+	VCVTDQ2PS      Y14, Y14
+	VBROADCASTSS   (DX), Y13
+	VMULPS         Y13, Y12, Y13
+	VFMADD231PS    Y14, Y13, Y1
+	VPSIGNB        Y10, Y9, Y10
+	VPXOR          Y13, Y13, Y13
+	VPDPBUSD       Y10, Y11, Y13
+	VCVTDQ2PS      Y13, Y13
+	VBROADCASTSS   (BX), Y10
+	VMULPS         Y10, Y12, Y10
+	VFMADD231PS    Y13, Y10, Y5
+	VBROADCASTI128 (R12)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (R13), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y13
+	VPXOR          Y14, Y14, Y14
+	VPDPBUSD       Y13, Y11, Y14
+	VCVTDQ2PS      Y14, Y14
+	VBROADCASTSS   (DX), Y13
+	VMULPS         Y13, Y12, Y13
+	VFMADD231PS    Y14, Y13, Y2
+	VPSIGNB        Y10, Y9, Y10
+	VPXOR          Y13, Y13, Y13
+	VPDPBUSD       Y10, Y11, Y13
+	VCVTDQ2PS      Y13, Y13
+	VBROADCASTSS   (BX), Y10
+	VMULPS         Y10, Y12, Y10
+	VFMADD231PS    Y13, Y10, Y6
+	VBROADCASTI128 (R8)(R15*1), Y10
+	VPSRLW         $0x04, Y10, Y11
+	VPBLENDD       $0xf0, Y11, Y10, Y10
+	VPAND          qconsts<>+0(SB), Y10, Y10
+	VPSUBB         qconsts<>+32(SB), Y10, Y10
+	VPSIGNB        Y10, Y10, Y11
+	VPBROADCASTW   (R9), X12
+	VCVTPH2PS      X12, Y12
+	VPSIGNB        Y10, Y8, Y8
+	VPXOR          Y13, Y13, Y13
+	VPDPBUSD       Y8, Y11, Y13
+	VCVTDQ2PS      Y13, Y13
+	VBROADCASTSS   (DX), Y8
+	VMULPS         Y8, Y12, Y8
+	VFMADD231PS    Y13, Y8, Y3
+	VPSIGNB        Y10, Y9, Y8
+	VPXOR          Y9, Y9, Y9
+	VPDPBUSD       Y8, Y11, Y9
+	VCVTDQ2PS      Y9, Y9
+	VBROADCASTSS   (BX), Y8
+	VMULPS         Y8, Y12, Y8
+	VFMADD231PS    Y9, Y8, Y7
+	ADDQ           $0x04, DX
+	ADDQ           $0x04, BX
+	ADDQ           $0x02, DI
+	ADDQ           $0x02, R11
+	ADDQ           $0x02, R13
+	ADDQ           $0x02, R9
+	ADDQ           $0x10, R15
+	DECQ           R14
+	JMP            block
+
+reduce:
+	MOVQ         c+72(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X8
+	VADDPS       X0, X8, X8
+	VMOVHLPS     X8, X8, X0
+	VADDPS       X8, X0, X0
+	VMOVSHDUP    X0, X8
+	VADDSS       X0, X8, X8
+	VMOVSS       X8, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0

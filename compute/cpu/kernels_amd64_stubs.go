@@ -324,6 +324,11 @@ func dotQ4AVX2R2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd 
 //go:noescape
 func dotQ4AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 
+// dotQ4AVX2R2C4 computes 2×4 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVX2R2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
 // dotQ8VNNIC1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
 //
 //go:noescape
@@ -398,6 +403,11 @@ func dotQ4VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd 
 //
 //go:noescape
 func dotQ4VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4VNNIR2C4 computes 2×4 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out.
 //

@@ -243,11 +243,11 @@ type dotQ2Kernel func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, 
 var qTiles2 = [2][2][4]dotQ2Kernel{
 	{
 		{dotQ8AVX2R2C1, dotQ8AVX2R2C2, dotQ8AVX2R2C3, dotQ8AVX2R2C4},
-		{dotQ4AVX2R2C1, dotQ4AVX2R2C2, dotQ4AVX2R2C3, nil}, // Q4 2×4: two 2×2 (see the generator)
+		{dotQ4AVX2R2C1, dotQ4AVX2R2C2, dotQ4AVX2R2C3, dotQ4AVX2R2C4},
 	},
 	{
 		{dotQ8VNNIR2C1, dotQ8VNNIR2C2, dotQ8VNNIR2C3, dotQ8VNNIR2C4},
-		{dotQ4VNNIR2C1, dotQ4VNNIR2C2, dotQ4VNNIR2C3, nil},
+		{dotQ4VNNIR2C1, dotQ4VNNIR2C2, dotQ4VNNIR2C3, dotQ4VNNIR2C4},
 	},
 }
 
@@ -267,11 +267,6 @@ func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int
 	if dt == compute.Q4 {
 		q4 = 1
 	}
-	if fn := qTiles2[set-1][q4][cols-1]; fn != nil {
-		fn(nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
-			unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
-		return
-	}
-	tileQSIMD2(set, dt, c, ldc, 2, xq, xd, wq, wd, nb, rowBytes)
-	tileQSIMD2(set, dt, c[2:], ldc, cols-2, xq, xd, wq[2*rowBytes:], wd[2*nb:], nb, rowBytes)
+	qTiles2[set-1][q4][cols-1](nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
+		unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
 }

@@ -74,29 +74,77 @@ func qkernel(cols int, q4, vnni bool) {
 		wstep = 16
 	}
 
-	b := GP64() // block index
-	XORQ(b, b)
+	// nb counts the blocks left; the scale pointers advance past each block done.
 	woff := GP64() // b·wstep
 	XORQ(woff, woff)
-	xoff := GP64() // b·32
-	XORQ(xoff, xoff)
+	// x is indexed by woff too: b·32 is woff for Q8 and 2·woff for Q4.
+	xScale := uint8(1)
+	if q4 {
+		xScale = 2
+	}
+
+	// Groups of 8 blocks first: the scale products xd·wd of 8 blocks of a weight row are
+	// formed at once (one F16 conversion and one multiply of 8 lanes) into a stack slot,
+	// then each block only broadcasts its product from there. The products and sums are
+	// the ones the block loop below forms, so results do not depend on the grouping.
+	scales := AllocLocal(32 * cols)
+	Label("group")
+	CMPQ(nb, U8(8))
+	JL(LabelRef("block"))
+	for j := 0; j < cols; j++ {
+		p := YMM()
+		VCVTPH2PS(Mem{Base: pwd[j]}, p)
+		VMULPS(Mem{Base: pxd}, p, p)
+		VMOVUPS(p, scales.Offset(32*j))
+	}
+	for u := 0; u < 8; u++ {
+		xv, ax := YMM(), YMM()
+		VMOVDQU(Mem{Base: px, Index: woff, Scale: xScale, Disp: 32 * u}, xv)
+		VPSIGNB(xv, xv, ax)
+		for j := 0; j < cols; j++ {
+			wv := YMM()
+			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
+			if q4 {
+				loadQ4(at, wv)
+			} else {
+				VMOVDQU(at, wv)
+			}
+			sw := YMM()
+			VPSIGNB(xv, wv, sw)
+			t := YMM()
+			if vnni {
+				VPXOR(t, t, t)
+				VPDPBUSD(sw, ax, t)
+			} else {
+				VPMADDUBSW(sw, ax, t)
+				VPMADDWD(qConsts.Offset(64), t, t)
+			}
+			VCVTDQ2PS(t, t)
+			d := YMM()
+			VBROADCASTSS(scales.Offset(32*j+4*u), d)
+			VFMADD231PS(t, d, accs[j])
+		}
+	}
+	SUBQ(U8(8), nb)
+	ADDQ(U8(32), pxd)
+	for j := range pwd {
+		ADDQ(U8(16), pwd[j])
+	}
+	ADDQ(U32(8*wstep), woff)
+	JMP(LabelRef("group"))
+
 	Label("block")
-	CMPQ(b, nb)
-	JGE(LabelRef("reduce"))
+	TESTQ(nb, nb)
+	JZ(LabelRef("reduce"))
 
 	xv, ax, xdv := YMM(), YMM(), YMM()
-	VMOVDQU(Mem{Base: px, Index: xoff, Scale: 1}, xv)
+	VMOVDQU(Mem{Base: px, Index: woff, Scale: xScale}, xv)
 	VPSIGNB(xv, xv, ax)
-	VBROADCASTSS(Mem{Base: pxd, Index: b, Scale: 4}, xdv)
+	VBROADCASTSS(Mem{Base: pxd}, xdv)
 	for j := 0; j < cols; j++ {
 		wv := YMM()
 		if q4 {
-			hi := XMM()
-			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv.AsX())
-			VPSRLW(U8(4), wv.AsX(), hi)
-			VINSERTI128(U8(1), hi, wv, wv)
-			VPAND(qConsts, wv, wv)
-			VPSUBB(qConsts.Offset(32), wv, wv)
+			loadQ4(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
 		} else {
 			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
 		}
@@ -112,14 +160,17 @@ func qkernel(cols int, q4, vnni bool) {
 		}
 		VCVTDQ2PS(t, t)
 		sc := YMM()
-		VPBROADCASTW(Mem{Base: pwd[j], Index: b, Scale: 2}, sc.AsX())
+		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
 		VCVTPH2PS(sc.AsX(), sc)
 		VMULPS(xdv, sc, sc)
 		VFMADD231PS(t, sc, accs[j])
 	}
-	INCQ(b)
+	DECQ(nb)
+	ADDQ(U8(4), pxd)
+	for j := range pwd {
+		ADDQ(U8(2), pwd[j])
+	}
 	ADDQ(U8(wstep), woff)
-	ADDQ(U8(32), xoff)
 	JMP(LabelRef("block"))
 
 	Label("reduce")
@@ -271,12 +322,7 @@ func qkernel2(cols int, q4, vnni bool) {
 	for j := 0; j < cols; j++ {
 		wv := YMM()
 		if q4 {
-			hi := XMM()
-			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv.AsX())
-			VPSRLW(U8(4), wv.AsX(), hi)
-			VINSERTI128(U8(1), hi, wv, wv)
-			VPAND(qConsts, wv, wv)
-			VPSUBB(qConsts.Offset(32), wv, wv)
+			loadQ4(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
 		} else {
 			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
 		}
@@ -337,4 +383,17 @@ func qkernel2(cols int, q4, vnni bool) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// loadQ4 widens the 16 code bytes of a Q4 block at into wv as 32 signed bytes (weights 0..15
+// from the low nibbles, 16..31 from the high ones, minus 8). Every instruction writes a
+// whole YMM register: writing only the XMM half would make the allocator keep the upper
+// half alive from the function's entry, and run out of registers.
+func loadQ4(at Mem, wv VecVirtual) {
+	sh := YMM()
+	VBROADCASTI128(at, wv)
+	VPSRLW(U8(4), wv, sh)
+	VPBLENDD(U8(0xf0), sh, wv, wv)
+	VPAND(qConsts, wv, wv)
+	VPSUBB(qConsts.Offset(32), wv, wv)
 }
