@@ -311,6 +311,63 @@ func qkernel2(cols int, q4, vnni bool) {
 	if q4 {
 		xScale = 2
 	}
+	// Groups of 8 blocks with their scale products formed at once, as in qkernel.
+	scales := AllocLocal(2 * 32 * cols)
+	Label("group")
+	CMPQ(nb, U8(8))
+	JL(LabelRef("block"))
+	for j := 0; j < cols; j++ {
+		p := YMM()
+		VCVTPH2PS(Mem{Base: pwd[j]}, p)
+		for i := 0; i < 2; i++ {
+			q := YMM()
+			VMULPS(Mem{Base: pxd[i]}, p, q)
+			VMOVUPS(q, scales.Offset(32*(i*cols+j)))
+		}
+	}
+	for u := 0; u < 8; u++ {
+		xv := [2]VecVirtual{YMM(), YMM()}
+		for i := range xv {
+			VMOVDQU(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 32 * u}, xv[i])
+		}
+		for j := 0; j < cols; j++ {
+			wv := YMM()
+			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
+			if q4 {
+				loadQ4(at, wv)
+			} else {
+				VMOVDQU(at, wv)
+			}
+			aw := YMM()
+			VPSIGNB(wv, wv, aw)
+			for i := 0; i < 2; i++ {
+				sx := YMM()
+				VPSIGNB(wv, xv[i], sx)
+				t := YMM()
+				if vnni {
+					VPXOR(t, t, t)
+					VPDPBUSD(sx, aw, t)
+				} else {
+					VPMADDUBSW(sx, aw, t)
+					VPMADDWD(qConsts.Offset(64), t, t)
+				}
+				VCVTDQ2PS(t, t)
+				d := YMM()
+				VBROADCASTSS(scales.Offset(32*(i*cols+j)+4*u), d)
+				VFMADD231PS(t, d, accs[i][j])
+			}
+		}
+	}
+	SUBQ(U8(8), nb)
+	for i := range pxd {
+		ADDQ(U8(32), pxd[i])
+	}
+	for j := range pwd {
+		ADDQ(U8(16), pwd[j])
+	}
+	ADDQ(U32(8*wstep), woff)
+	JMP(LabelRef("group"))
+
 	Label("block")
 	TESTQ(nb, nb)
 	JZ(LabelRef("reduce"))
