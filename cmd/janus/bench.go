@@ -552,7 +552,7 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 		return nil, err
 	}
 	res.MatrixDType = net.llm.Layers[0].Q.DType.String()
-	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16"}[net.llm.Layers[0].Q.DType]
+	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16", compute.Q8: "q8_0", compute.Q4: "q4_0"}[net.llm.Layers[0].Q.DType]
 	res.ImageTokens = net.cfg.VQ.ImageTokens
 	res.Model = benchModelStats(net, time.Since(t0).Seconds())
 	logf("  built in %.1f s: %.2f G parameters, %.2f GB of weights (%s matrices)",
