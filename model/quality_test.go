@@ -16,8 +16,10 @@ import (
 
 // syntheticLogits builds the language model of cfg from seeded random weights (BF16 as
 // released, quantized to quant when that is Q8 or Q4) on be and returns the next-token
-// logits at every position of ids, [len(ids), vocab].
-func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, quant compute.DType, heavy bool, ids []int32) []float32 {
+// logits at every position of ids, [len(ids), vocab]: from one prefill of all of them, or
+// with stepwise from one decoding step per token (one-row products, which the CPU runs with
+// int8 activations for Q8/Q4 weights).
+func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, quant compute.DType, heavy, stepwise bool, ids []int32) []float32 {
 	tb.Helper()
 	src, err := randweights.New(cfg, be, randweights.Options{Seed: 11, MatrixDType: compute.BF16, Quantize: quant, HeavyTails: heavy})
 	if err != nil {
@@ -34,6 +36,25 @@ func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, quan
 		tb.Fatal(err)
 	}
 	defer c.Free()
+	if stepwise {
+		var out []float32
+		for _, id := range ids {
+			x, err := m.Embed([]int32{id}, 1)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			h, err := m.Forward(x, c)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			l := m.Logits(h)
+			out = append(out, readAll(tb, be, l)...)
+			for _, t := range []*compute.Tensor{x, h, l} {
+				be.Free(t)
+			}
+		}
+		return out
+	}
 	x, err := m.Embed(ids, 1)
 	if err != nil {
 		tb.Fatal(err)
@@ -54,8 +75,10 @@ func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, quan
 // synthetic language model with Janus-Pro-1B's shapes (../shared/fixtures/real-configs) with
 // Q8 and Q4 weights from the same model with its BF16 weights computed in float32, over
 // every position of a random 64-token prompt, for normal weights (randweights' default) and
-// heavy-tailed ones with outlier norm channels (randweights.Options.HeavyTails). It reports
-// KL-q8 and KL-q4 in nats, and the share of positions whose argmax token is unchanged.
+// heavy-tailed ones with outlier norm channels (randweights.Options.HeavyTails), once through
+// a prefill of the 64 tokens (dequantized weights, float32 activations) and once decoding
+// them one by one (int8 activations). It reports KL-<format>-<weights>[-decode] in nats, and
+// the share of positions whose argmax token is unchanged (top1-...).
 // JANUS_KL_LAYERS=N keeps only N decoder layers (a quicker, shallower check).
 //
 //	go test ./model -run '^$' -bench QuantizedKL -benchtime 1x -timeout 60m
@@ -85,9 +108,13 @@ func BenchmarkQuantizedKL(b *testing.B) {
 	vocab := cfg.LLM.Vocab
 	for b.Loop() {
 		for _, heavy := range []bool{false, true} {
-			ref := syntheticLogits(b, be, cfg, compute.F32, heavy, ids)
-			for _, q := range []compute.DType{compute.Q8, compute.Q4} {
-				got := syntheticLogits(b, be, cfg, q, heavy, ids)
+			ref := syntheticLogits(b, be, cfg, compute.F32, heavy, false, ids)
+			for _, run := range []struct {
+				q        compute.DType
+				stepwise bool
+			}{{compute.Q8, false}, {compute.Q4, false}, {compute.Q8, true}, {compute.Q4, true}} {
+				q := run.q
+				got := syntheticLogits(b, be, cfg, q, heavy, run.stepwise, ids)
 				var kl float64
 				same := 0
 				for p := range positions {
@@ -99,6 +126,9 @@ func BenchmarkQuantizedKL(b *testing.B) {
 				}
 				kl /= positions
 				name := fmt.Sprintf("%v-%s", q, map[bool]string{false: "normal", true: "heavy"}[heavy])
+				if run.stepwise {
+					name += "-decode"
+				}
 				b.ReportMetric(kl, "KL-"+name)
 				b.ReportMetric(float64(same)/positions, "top1-"+name)
 				b.Logf("%s: mean KL %.4g nats, argmax unchanged at %d of %d positions (%d layers)", name, kl, same, positions, cfg.LLM.Layers)
