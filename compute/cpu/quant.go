@@ -56,12 +56,12 @@ func newQuantized(bf *buffer, dt compute.DType, shape []int, n int) {
 	bf.s = make([]uint16, n/qBlock)
 }
 
-// roundHalfAway rounds v to the nearest integer, halves away from zero (C's roundf).
+// roundHalfAway rounds v to the nearest integer, halves away from zero (C's roundf): v plus
+// ½ with v's sign, truncated. Branch-free, since the signs of weights are random and a
+// mispredicted branch per value would dominate quantizing.
 func roundHalfAway(v float32) int32 {
-	if v >= 0 {
-		return int32(v + 0.5)
-	}
-	return int32(v - 0.5)
+	half := math.Float32frombits(0x3f000000 | math.Float32bits(v)&(1<<31))
+	return int32(v + half)
 }
 
 // quantizeQ8 writes the Q8 codes of one block x into q and returns its F16 scale: amax/127,
@@ -69,7 +69,7 @@ func roundHalfAway(v float32) int32 {
 func quantizeQ8(q []byte, x *[qBlock]float32) uint16 {
 	var amax float32
 	for _, v := range x {
-		amax = max(amax, float32(math.Abs(float64(v))))
+		amax = max(amax, abs32(v))
 	}
 	h := f32ToF16(amax / 127)
 	d := f16ToF32(h)
@@ -95,7 +95,7 @@ func quantizeQ8(q []byte, x *[qBlock]float32) uint16 {
 func quantizeQ4(q []byte, x *[qBlock]float32) uint16 {
 	var amax, m float32
 	for _, v := range x {
-		if a := float32(math.Abs(float64(v))); a > amax {
+		if a := abs32(v); a > amax {
 			amax, m = a, v
 		}
 	}
@@ -190,9 +190,7 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 	b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
 		var x [qBlock]float32
 		for blk := lo; blk < hi; blk++ {
-			for i := range x {
-				x[i] = element(raw, src, blk*qBlock+i)
-			}
+			readBlock(&x, raw, src, blk*qBlock)
 			q := bf.q[blk*codeBytes : (blk+1)*codeBytes]
 			if t.DType == compute.Q8 {
 				bf.s[blk] = quantizeQ8(q, &x)
@@ -203,16 +201,30 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 	})
 }
 
-// element reads element i of raw little-endian data of dtype src as float32.
-func element(raw []byte, src compute.DType, i int) float32 {
+// readBlock reads elements [at, at+qBlock) of raw little-endian data of dtype src into x,
+// one loop per dtype.
+func readBlock(x *[qBlock]float32, raw []byte, src compute.DType, at int) {
 	switch src {
 	case compute.F32:
-		return math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		in := raw[4*at : 4*(at+qBlock)]
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:]))
+		}
 	case compute.BF16:
-		return bf16ToF32(binary.LittleEndian.Uint16(raw[2*i:]))
+		in := raw[2*at : 2*(at+qBlock)]
+		for i := range x {
+			x[i] = bf16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
+		}
+	default:
+		in := raw[2*at : 2*(at+qBlock)]
+		for i := range x {
+			x[i] = f16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
+		}
 	}
-	return f16ToF32(binary.LittleEndian.Uint16(raw[2*i:]))
 }
+
+// abs32 is |v| by clearing the sign bit (no float64 round trip).
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 // quantizeInput quantizes rows of x (k floats each, k a multiple of qBlock) to int8 blocks:
 // codes into xq (k per row) and float32 scales into xd (k/qBlock per row).
@@ -221,7 +233,7 @@ func quantizeInput(xq []int8, xd []float32, x []float32) {
 		blk := x[b*qBlock : (b+1)*qBlock]
 		var amax float32
 		for _, v := range blk {
-			amax = max(amax, float32(math.Abs(float64(v))))
+			amax = max(amax, abs32(v))
 		}
 		d := amax / 127
 		xd[b] = d

@@ -212,3 +212,23 @@ func TestInt8PairsMatchSingles(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQuantize times FromBytes from BF16 to Q8 and Q4 (what loading with --weights
+// q8|q4 does per matrix), in weights per second.
+func BenchmarkQuantize(b *testing.B) {
+	const n, k = 5632, 2048
+	rng := rand.New(rand.NewPCG(1, 1))
+	raw := le(compute.BF16, randVals(rng, n*k, 1))
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		eachThreads(b, dt.String(), func(b *testing.B, be *Backend) {
+			for b.Loop() {
+				t, err := be.FromBytes(dt, []int{n, k}, compute.BF16, raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				be.Free(t)
+			}
+			b.ReportMetric(float64(n*k)/(b.Elapsed().Seconds()/float64(b.N))/1e6, "Mweights/s")
+		})
+	}
+}
