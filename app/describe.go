@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/prompt"
@@ -133,10 +134,14 @@ type ModelInfo struct {
 		Total   int64 `json:"total"`
 		Tensors int   `json:"tensors"`
 	} `json:"params"`
-	MemoryBytes   map[string]int64 `json:"memory_bytes"`
-	Preprocess    PreprocessInfo   `json:"preprocess"`
-	SpecialTokens []TokenInfo      `json:"special_tokens"`
-	Unexpected    []string         `json:"unexpected_tensors"`
+	MemoryBytes map[string]int64 `json:"memory_bytes"`
+	// DefaultWeights is the format --weights auto picks on this machine (model.ChooseWeights)
+	// and DefaultWeightsReason why.
+	DefaultWeights       string         `json:"default_weights"`
+	DefaultWeightsReason string         `json:"default_weights_reason"`
+	Preprocess           PreprocessInfo `json:"preprocess"`
+	SpecialTokens        []TokenInfo    `json:"special_tokens"`
+	Unexpected           []string       `json:"unexpected_tensors"`
 }
 
 // Describe reads the folder's configs, tokenizer files and checkpoint headers: what `janus
@@ -179,6 +184,8 @@ func Describe(dir string) (*ModelInfo, error) {
 		MemoryBytes:  memoryMap(rep.Memory),
 		Unexpected:   append([]string{}, rep.Unexpected...),
 	}
+	info.DefaultWeights, info.DefaultWeightsReason = model.DefaultWeights(cfg, false)
+
 	for dt, n := range rep.StoredDTypes {
 		info.StoredDTypes[string(dt)] = n
 	}

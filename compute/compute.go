@@ -31,7 +31,10 @@
 //   - Every op writes into a destination tensor the caller allocated, so a model can keep its
 //     scratch buffers between steps instead of allocating per op.
 //   - Shapes are row-major. Activations are float32. Weights given to Linear and Embedding may
-//     be F32, F16 or BF16 (a backend widens them on use); every other weight is F32.
+//     be F32, F16 or BF16 (a backend widens them on use), or the block-quantized Q8 and Q4
+//     (FromBytes quantizes F32/F16/BF16 source bytes; the last dimension must be a multiple
+//     of QBlock). A backend without kernels for a dtype refuses it in FromBytes with an
+//     error naming it. Every other weight is F32.
 //   - Elementwise ops (Add, Mul, Scale, GELU, SiLU, SwiGLU) and the normalisations may write in
 //     place (dst the same tensor as an input); no other op may alias dst with an input.
 //   - Shape mismatches are programming errors and panic; runtime failures of the device are
@@ -48,9 +51,23 @@ const (
 	F32 DType = iota
 	F16
 	BF16
+	// Q8 holds blocks of QBlock weights along the last dimension, each as QBlock signed
+	// bytes and one F16 scale (value = scale·q, q in [-127, 127]): ggml's Q8_0, 8.5 bits per
+	// weight.
+	Q8
+	// Q4 holds blocks of QBlock weights as 4-bit codes and one F16 scale (value =
+	// scale·(q-8), q in [0, 15]): ggml's Q4_0, 4.5 bits per weight. Within a block, byte j
+	// holds weight j in its low nibble and weight j+QBlock/2 in its high one.
+	Q4
 )
 
-// Size is the width of one element in bytes.
+// QBlock is the number of weights that share one scale in Q8 and Q4 tensors.
+const QBlock = 32
+
+// Quantized reports whether d is a block-quantized dtype (Q8, Q4).
+func (d DType) Quantized() bool { return d == Q8 || d == Q4 }
+
+// Size is the width of one element in bytes; quantized dtypes have none (see Bytes).
 func (d DType) Size() int {
 	switch d {
 	case F32:
@@ -58,10 +75,22 @@ func (d DType) Size() int {
 	case F16, BF16:
 		return 2
 	}
-	panic(fmt.Sprintf("compute: unknown dtype %d", d))
+	panic(fmt.Sprintf("compute: dtype %v has no whole-byte element size", d))
 }
 
-// String is the dtype's safetensors-style name ("F32", "F16", "BF16").
+// Bytes is the storage n elements of dtype d take (n a multiple of QBlock for the quantized
+// dtypes): codes plus F16 scales.
+func (d DType) Bytes(n int) int {
+	switch d {
+	case Q8:
+		return n + 2*(n/QBlock)
+	case Q4:
+		return n/2 + 2*(n/QBlock)
+	}
+	return n * d.Size()
+}
+
+// String is the dtype's safetensors-style name ("F32", "F16", "BF16", "Q8", "Q4").
 func (d DType) String() string {
 	switch d {
 	case F32:
@@ -70,6 +99,10 @@ func (d DType) String() string {
 		return "F16"
 	case BF16:
 		return "BF16"
+	case Q8:
+		return "Q8"
+	case Q4:
+		return "Q4"
 	}
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
@@ -172,10 +205,12 @@ type Backend interface {
 	MemoryUsed() int64
 
 	// Linear computes dst[M,N] = x[M,K] · w[N,K]ᵀ (+ bias[N] when bias is not nil); M is
-	// x.Rows(). w may be F32, F16 or BF16.
+	// x.Rows(). w may be F32, F16 or BF16, or Q8/Q4 where the backend has them (a backend
+	// may then quantize x per block too, as the CPU's int8 kernels do).
 	Linear(dst, x, w, bias *Tensor)
 	// Embedding copies rows ids[i] of table[V,D] into dst[len(ids), D]. table may be F32, F16
-	// or BF16. An id outside [0,V) is a programming error.
+	// or BF16, or Q8/Q4 (rows dequantized) where the backend has them. An id outside [0,V) is
+	// a programming error.
 	Embedding(dst, table *Tensor, ids []int32)
 
 	// Add computes dst = a + b, where b is repeated when it has fewer elements (its length must

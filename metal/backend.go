@@ -183,6 +183,10 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 		}
 		n *= d
 	}
+	if dt.Quantized() {
+		// No Metal kernels read block-quantized weights yet.
+		return nil, fmt.Errorf("metal: %v weights are not supported on Metal (load with F32, F16 or BF16 weights)", dt)
+	}
 	if src > compute.BF16 || dt > compute.BF16 {
 		return nil, fmt.Errorf("metal: unknown dtype %v or %v", src, dt)
 	}

@@ -17,7 +17,8 @@
 //
 // Linear weights and embedding tables keep their checkpoint dtype by default (BF16 for every
 // release): half the memory of float32, and decoding one token at a time is bound by memory
-// bandwidth; the backend widens them on use. Options.MatrixDType overrides that. Tensors
+// bandwidth; the backend widens them on use. Options.MatrixDType overrides that, and
+// Options.Weights "q8"/"q4" quantizes the token-step matrices while loading. Tensors
 // stored as F64 are narrowed to float32 by the loader (and count as F32 for that policy).
 package model
 
@@ -62,6 +63,11 @@ type Options struct {
 	// BF16's and F32's: Load fails, naming the tensor and its largest magnitude, when a
 	// weight holds a finite value beyond it, rather than upload it as infinity.
 	MatrixDType string
+	// Weights is the weight format: "auto" (ChooseWeights for this machine), "stored" or ""
+	// (the checkpoint's dtypes), "f32", "bf16", or "q8"/"q4" (the language model, gen_head and
+	// gen_embed quantized while loading, on every core; see WeightFormats). "f32" and "bf16"
+	// are MatrixDType by another name.
+	Weights string
 	// SkipGeneration leaves gen_embed, gen_aligner, gen_head and the VQ decoder unloaded
 	// (and unchecked): an understanding-only session saves their memory (for the released
 	// models, about 0.25 GB).
@@ -144,7 +150,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if opts.ContextLimit < 0 {
 		return nil, fmt.Errorf("context limit %d is negative", opts.ContextLimit)
 	}
-	matrixDT, err := parseMatrixDType(opts.MatrixDType)
+	matrixDT, quant, err := weightsPolicy(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +203,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	src := weights.NewLoaderWith(ck, upload, weights.LoaderOptions{
 		MatrixDType: matrixDT,
+		Quantize:    quant,
 		Uploaded: func(name string, r0 int, t *compute.Tensor) {
 			if opts.uploaded != nil {
 				opts.uploaded(name, r0, t)

@@ -3,7 +3,7 @@ package main
 // janus bench [--preset janus-pro-1b|janus-1.3b|janus-pro-7b | --config FILE | --model DIR]
 //             [--stages preprocess,vision,prefill,decode,gen,vq_decode] [--repeat N]
 //             [--threads N] [--parallel P[,P...]] [--decode-steps N] [--gen-steps N]
-//             [--matrix-dtype bf16|f32] [--json] [--seed S] [--backend auto|cpu|metal]
+//             [--matrix-dtype bf16|f32] [--weights f32|bf16|q8|q4] [--json] [--seed S] [--backend auto|cpu|metal]
 //             [--bw-mb MIB] [--und-text-tokens N] [--gen-prompt-tokens N] [--force]
 //
 // Times the engine stage by stage with the shapes, prompt lengths and stage boundaries of the
@@ -110,7 +110,8 @@ type benchOptions struct {
 	repeat, threads              int
 	parallel                     []int
 	decodeSteps, genSteps        int
-	matrixDType                  string // "BF16", "F32" or "" (a real model's stored dtype)
+	matrixDType                  string        // "BF16", "F32" or "" (a real model's stored dtype)
+	quant                        compute.DType // Q8 or Q4 for --weights q8|q4, else F32 (none)
 	json, force                  bool
 	seed                         uint64
 	backend                      string
@@ -348,6 +349,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.decodeSteps, "decode-steps", 64, "timed greedy decoding steps")
 	fs.IntVar(&o.genSteps, "gen-steps", 64, "timed single-token generation iterations")
 	matrix := fs.String("matrix-dtype", "", "Linear weights and embedding tables as bf16 or f32 (default: bf16 for random weights, the stored dtype for --model)")
+	weightsFlag := fs.String("weights", "", "weight format: f32, bf16 (--matrix-dtype by another name), q8 or q4 (the language model, gen_head and gen_embed quantized)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the table")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the random weights, token ids and sampling")
 	fs.StringVar(&o.backend, "backend", "auto", "compute backend: auto, cpu or metal")
@@ -401,6 +403,21 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 		o.matrixDType = "F32"
 	default:
 		return nil, fmt.Errorf("unknown --matrix-dtype %q (want bf16 or f32)", *matrix)
+	}
+	switch w := strings.ToLower(*weightsFlag); w {
+	case "":
+	case "f32", "bf16":
+		if *matrix != "" && !strings.EqualFold(*matrix, w) {
+			return nil, fmt.Errorf("--weights %s and --matrix-dtype %s disagree", w, *matrix)
+		}
+		o.matrixDType = strings.ToUpper(w)
+	case "q8", "q4":
+		o.quant = map[string]compute.DType{"q8": compute.Q8, "q4": compute.Q4}[w]
+		if o.modelDir == "" && *matrix == "" {
+			o.matrixDType = "BF16"
+		}
+	default:
+		return nil, fmt.Errorf("unknown --weights %q (want f32, bf16, q8 or q4)", *weightsFlag)
 	}
 	for _, c := range []struct {
 		name string
@@ -553,7 +570,7 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 		return nil, err
 	}
 	res.MatrixDType = net.matrix.String()
-	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16"}[net.matrix]
+	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16", compute.Q8: "q8_0", compute.Q4: "q4_0"}[net.matrix]
 	res.ImageTokens = net.cfg.VQ.ImageTokens
 	res.Model = benchModelStats(net, time.Since(t0).Seconds(), benchParts(o.stages))
 	logf("  built in %.1f s: %.2f GB of weights (%s) of the model's %.2f G parameters, %.2f GB (%s matrices)",
@@ -622,7 +639,11 @@ func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...an
 	}
 	skipGen := !parts[weights.PartGen] && !parts[weights.PartVQ]
 	logf("loading %s", o.modelDir)
-	m, err := model.Load(o.modelDir, model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen})
+	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen}
+	if o.quant.Quantized() {
+		opts.Weights = strings.ToLower(o.quant.String())
+	}
+	m, err := model.Load(o.modelDir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -674,6 +695,12 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 		prec, dt = weights.F32, compute.F32
 	}
 	parts := benchParts(o.stages)
+	switch o.quant {
+	case compute.Q8:
+		prec = weights.Q8_0
+	case compute.Q4:
+		prec = weights.Q4_0
+	}
 	var need int64
 	tensors := 0
 	for _, s := range plan {
@@ -683,6 +710,9 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 		}
 	}
 	n := &benchNetworks{cfg: cfg, be: be, images: imageproc.ParamsFromConfig(cfg.Preprocessor), matrix: dt}
+	if o.quant.Quantized() && parts[weights.PartLLM] {
+		n.matrix = o.quant // the language model's matrices, which every token step reads
+	}
 	if tensors == 0 {
 		logf("no weights to build: the chosen stages use none")
 		n.close = be.Close
@@ -694,7 +724,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 	}
 	logf("building %d tensors (%.2f GB, %s matrices) with random weights", tensors, float64(need)/1e9, prec)
 	done, next := 0, 10
-	src, err := randweights.New(cfg, be, randweights.Options{Seed: o.seed, MatrixDType: dt,
+	src, err := randweights.New(cfg, be, randweights.Options{Seed: o.seed, MatrixDType: dt, Quantize: o.quant,
 		Uploaded: func(_ string, r0 int, _ *compute.Tensor) {
 			if r0 != 0 {
 				return
@@ -777,8 +807,13 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 // dtype the matrices were actually stored in.
 func benchModelStats(n *benchNetworks, buildS float64, parts map[weights.Part]bool) benchModelInfo {
 	prec := weights.BF16
-	if n.matrix == compute.F32 {
+	switch n.matrix {
+	case compute.F32:
 		prec = weights.F32
+	case compute.Q8:
+		prec = weights.Q8_0
+	case compute.Q4:
+		prec = weights.Q4_0
 	}
 	info := benchModelInfo{BuildS: benchRound(buildS, 2), LLM: map[string]int{
 		"hidden_size": n.cfg.LLM.Hidden, "intermediate_size": n.cfg.LLM.Intermediate,

@@ -82,6 +82,10 @@ func TestBenchTinyModel(t *testing.T) {
 			[]string{"gen_prefill_p1", "gen_step_p1"}, "bfloat16", "random"},
 		{"model folder", []string{"--model", filepath.Dir(cfgPath), "--stages", "preprocess,gen,vq_decode", "--bw-mb", "0"},
 			[]string{"preprocess", "gen_prefill_p1", "gen_step_p1", "vq_decode_p1"}, "bfloat16", "checkpoint"},
+		{"q8 weights", []string{"--config", cfgPath, "--stages", "decode,gen", "--weights", "q8", "--bw-mb", "0"},
+			[]string{"vision", "prefill", "decode", "gen_prefill_p1", "gen_step_p1"}, "q8_0", "random"},
+		{"q4 weights from a model folder", []string{"--model", filepath.Dir(cfgPath), "--stages", "gen", "--weights", "q4", "--bw-mb", "0"},
+			[]string{"gen_prefill_p1", "gen_step_p1"}, "q4_0", "checkpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +191,8 @@ func TestBenchFlagErrors(t *testing.T) {
 		{"decode steps", []string{"--decode-steps", "0"}, "--decode-steps 0"},
 		{"gen steps", []string{"--gen-steps", "-3"}, "--gen-steps -3"},
 		{"matrix dtype", []string{"--matrix-dtype", "q4"}, `unknown --matrix-dtype "q4"`},
+		{"weights", []string{"--weights", "q5"}, `unknown --weights "q5"`},
+		{"weights and matrix dtype", []string{"--weights", "bf16", "--matrix-dtype", "f32"}, "disagree"},
 		{"prompt length", []string{"--gen-prompt-tokens", "1"}, "--gen-prompt-tokens 1"},
 		{"positional", []string{"extra"}, `unexpected argument "extra"`},
 		{"missing config", []string{"--config", filepath.Join(t.TempDir(), "none.json")}, "--config:"},

@@ -29,7 +29,9 @@ package main
 //	           head_hidden, head_output
 //	params          object  {"used": N, "total": N, "tensors": N}
 //	memory_bytes    object  weights inference loads, per precision: "F32", "BF16" (also F16),
-//	                        "Q8_0" and "Q4_0" (estimates); KV cache and activations excluded
+//	                        "Q8_0" and "Q4_0" (--weights q8/q4); KV cache and activations excluded
+//	default_weights string  what --weights auto picks on this machine ("stored", "q8", "q4"),
+//	default_weights_reason  string, why
 //	preprocess      object  image_size, min_size, image_mean, image_std, num_image_tokens
 //	special_tokens  array   [{"role", "token", "id"}] for bos, eos, pad, image, image_start,
 //	                        image_end, user, assistant (the family's role texts); id is null
@@ -107,6 +109,7 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 	if ci != nil {
 		head.add("compute", ci.String())
 	}
+	head.add("default --weights", m.DefaultWeights+" on this machine: "+m.DefaultWeightsReason)
 	head.write(ew, "")
 
 	ew.println()
@@ -152,7 +155,7 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 	}
 
 	ew.println()
-	ew.println("memory of the weights (KV cache and activations not included; Q8_0/Q4_0 estimated)")
+	ew.println("memory of the weights (KV cache and activations not included; Q8_0/Q4_0 as --weights q8/q4 stores them)")
 	var mem table
 	mem.right = []bool{false, true, true, true, true}
 	mem.add("", "F32", "BF16/F16", "Q8_0", "Q4_0")

@@ -89,7 +89,7 @@ func TestInfoTinyA(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"aligner", "compute", "family", "files", "files_bytes", "gen", "llm", "memory_bytes", "model", "params",
+	want := []string{"aligner", "compute", "default_weights", "default_weights_reason", "family", "files", "files_bytes", "gen", "llm", "memory_bytes", "model", "params",
 		"preprocess", "special_tokens", "stored_dtypes", "torch_dtype", "unexpected_tensors", "unused", "vision", "vq"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("JSON fields %v, want %v", keys, want)
@@ -103,7 +103,8 @@ func TestInfoTinyA(t *testing.T) {
 		`^llm\s+21\s+148,288\s+LLaMA: hidden 64, 2 layers, 4 heads × 16 \(4 KV\), FFN 172, vocab 384`,
 		`^used\s+260\s+2,962,115\s`,
 		`^total\s+420\s+4,878,891\s`,
-		`^  total\s+11\.8 MB\s+11\.3 MB\s+11\.0 MB\s+10\.9 MB$`,
+		`^  total\s+11\.8 MB\s+11\.3 MB\s+11\.1 MB\s+11\.1 MB$`, // Q8/Q4 apply to the LLM and gen_head/gen_embed only
+		`^default --weights\s+stored on this machine: `,
 		`^  bos\s+256\s+<｜begin▁of▁sentence｜>$`,
 		`^  assistant\s+263\s+<\|Assistant\|>$`,
 		`^image input 64 px \(min side 14\), 16 image tokens per image$`)

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
@@ -16,6 +18,7 @@ type modelFlags struct {
 	dir     string
 	threads int
 	backend string
+	weights string
 	// name is what the user called the model: the --model name, or the folder's base name.
 	name string
 }
@@ -28,6 +31,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "model", "", modelFlagUsage)
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	fs.StringVar(&f.backend, "backend", "auto", "compute backend: auto, cpu or metal")
+	fs.StringVar(&f.weights, "weights", model.WeightsAuto, "weight format: auto (per machine, see 'janus info'), stored, f32, bf16, q8 or q4 (q8/q4 quantize the language model, gen_head and gen_embed while loading)")
 }
 
 // check reports missing or invalid model flags before anything is loaded.
@@ -37,6 +41,9 @@ func (f *modelFlags) check() error {
 	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d is negative", f.threads)
+	}
+	if !slices.Contains(model.WeightFormats(), strings.ToLower(f.weights)) {
+		return fmt.Errorf("--weights %q: want one of %s", f.weights, strings.Join(model.WeightFormats(), ", "))
 	}
 	return nil
 }
@@ -66,7 +73,7 @@ func (f *modelFlags) load(opts model.Options) (*model.Model, error) {
 	if err := f.resolve(); err != nil {
 		return nil, err
 	}
-	opts.BackendName, opts.Threads = f.backend, f.threads
+	opts.BackendName, opts.Threads, opts.Weights = f.backend, f.threads, f.weights
 	return model.Load(f.dir, opts)
 }
 

@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) compute.Backend) {
 		{"Linear", testLinear},
 		{"LinearRandomShapes", testLinearRandomShapes},
 		{"Embedding", testEmbedding},
+		{"Quantized", testQuantized},
 		{"Elementwise", testElementwise},
 		{"ElementwiseRepeatInPlace", testElementwiseRepeat},
 		{"Norms", testNorms},

@@ -21,6 +21,7 @@ type Backend struct {
 	cleanup runtime.Cleanup // stops the workers when the Backend is collected
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
+	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 }
 
@@ -29,19 +30,23 @@ type Backend struct {
 type buffer struct {
 	f    []float32 // F32 tensors
 	h    []uint16  // F16 and BF16 tensors
+	q    []byte    // Q8 and Q4 codes (quant.go)
+	s    []uint16  // Q8 and Q4 F16 block scales
 	used *atomic.Int64
 }
 
-func (bf *buffer) size() int64 { return int64(4*len(bf.f) + 2*len(bf.h)) }
+func (bf *buffer) size() int64 {
+	return int64(4*len(bf.f) + 2*len(bf.h) + len(bf.q) + 2*len(bf.s))
+}
 
 // release returns the buffer's memory to the Go heap (once no slice of it is in use) and
 // takes it off the owner's count; a second release does nothing.
 func (bf *buffer) release() {
-	if bf.f == nil && bf.h == nil {
+	if bf.f == nil && bf.h == nil && bf.q == nil {
 		return
 	}
 	bf.used.Add(-bf.size())
-	bf.f, bf.h = nil, nil
+	bf.f, bf.h, bf.q, bf.s = nil, nil, nil, nil
 }
 
 // Kernels selects the inner loops of the matrix ops (Linear, Conv2D, Attention).
@@ -113,11 +118,11 @@ func New(threads int, opts ...Option) *Backend {
 	b := &Backend{pool: newPool(defaultThreads(threads)), used: new(atomic.Int64)}
 	switch o.kernels {
 	case KernelsAuto:
-		b.simd = simdBest()
+		b.simd, b.qset = simdBest(), qsetBest()
 	case KernelsAVX2:
-		b.simd = min(simdAVX2, simdBest())
+		b.simd, b.qset = min(simdAVX2, simdBest()), min(qsetAVX2, qsetBest())
 	case KernelsAVX512:
-		b.simd = min(simdAVX512, simdBest())
+		b.simd, b.qset = min(simdAVX512, simdBest()), qsetBest()
 	}
 	b.cleanup = runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
 	return b
@@ -138,13 +143,18 @@ func (b *Backend) Threads() int { return b.pool.threads }
 // Kernels names the kernel set in use: "avx512", "avx2-fma" or "generic".
 func (b *Backend) Kernels() string { return b.simd.String() }
 
+// Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "avx512-vnni",
+// "avx2-int8" or "generic".
+func (b *Backend) Int8Kernels() string { return b.qset.String() }
+
 // Name reports "cpu".
 func (b *Backend) Name() string { return "cpu" }
 
 // MemoryUsed is the number of bytes in the buffers of this backend's live tensors.
 func (b *Backend) MemoryUsed() int64 { return b.used.Load() }
 
-// New allocates a zeroed tensor: a []float32 buffer for F32, a []uint16 one for F16/BF16.
+// New allocates a zeroed tensor: a []float32 buffer for F32, a []uint16 one for F16/BF16,
+// codes and scales for Q8/Q4 (whose last dimension must be a multiple of compute.QBlock).
 func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 	n := checkShape("New", shape)
 	bf := &buffer{used: b.used}
@@ -153,6 +163,8 @@ func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 		bf.f = make([]float32, n)
 	case compute.F16, compute.BF16:
 		bf.h = make([]uint16, n)
+	case compute.Q8, compute.Q4:
+		newQuantized(bf, dt, shape, n)
 	default:
 		panic(fmt.Sprintf("cpu: New: unknown dtype %v", dt))
 	}
@@ -175,7 +187,8 @@ func checkShape(op string, shape []int) int {
 }
 
 // FromBytes allocates a tensor of dtype dt from raw little-endian elements of dtype src,
-// converting as it copies (F32→BF16/F16 round to nearest even; widening is exact).
+// converting as it copies (F32→BF16/F16 round to nearest even; widening is exact; Q8 and Q4
+// quantize each block of compute.QBlock values, on every worker).
 func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*Tensor, error) {
 	n := 1
 	for _, d := range shape {
@@ -187,11 +200,19 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 	if src > compute.BF16 {
 		return nil, fmt.Errorf("cpu: unknown source dtype %v", src)
 	}
-	if dt > compute.BF16 {
+	if dt > compute.Q4 {
 		return nil, fmt.Errorf("cpu: unknown tensor dtype %v", dt)
 	}
 	if len(raw) != n*src.Size() {
 		return nil, fmt.Errorf("cpu: %d bytes of %v for shape %v, want %d", len(raw), src, shape, n*src.Size())
+	}
+	if dt.Quantized() {
+		if len(shape) == 0 || shape[len(shape)-1]%compute.QBlock != 0 {
+			return nil, fmt.Errorf("cpu: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, compute.QBlock)
+		}
+		t := b.New(dt, shape...)
+		b.fromBytesQuantized(t, src, raw)
+		return t, nil
 	}
 	t := b.New(dt, shape...)
 	b.pool.run(n, b.pool.grain(n, 2), func(lo, hi int) {
@@ -283,15 +304,18 @@ func (b *Backend) Read(t *Tensor, dst []float32) error {
 	if !ok {
 		return fmt.Errorf("cpu: read %v: buffer %T is not a cpu buffer", t, t.Buf)
 	}
-	if bf.f == nil && bf.h == nil {
+	if bf.f == nil && bf.h == nil && bf.q == nil {
 		return fmt.Errorf("cpu: read %v: tensor was freed", t)
 	}
 	if len(dst) != t.Len() {
 		return fmt.Errorf("cpu: read %v: destination holds %d values, want %d", t, len(dst), t.Len())
 	}
-	if t.DType == compute.F32 {
+	switch {
+	case t.DType == compute.F32:
 		copy(dst, bf.f[:len(dst)])
-	} else {
+	case t.DType.Quantized():
+		dequantizeRow(dst, t.DType, bf.q, bf.s, 0)
+	default:
 		widen(dst, bf.h, t.DType == compute.BF16)
 	}
 	return nil

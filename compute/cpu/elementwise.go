@@ -116,6 +116,15 @@ func (b *Backend) unary(op string, dst, x *Tensor, kernel func(d, x []float32)) 
 // Embedding copies rows ids[i] of table[V,D] into dst[len(ids), D], widening F16/BF16.
 func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 	d := f32("Embedding", "dst", dst)
+	if table != nil && table.DType.Quantized() {
+		w := quantized("Embedding", "table", table)
+		check(len(d) == len(ids)*w.k && dst.Dim(-1) == w.k, "Embedding", "dst %v for %d ids of width %d", dst, len(ids), w.k)
+		for i, id := range ids {
+			check(id >= 0 && int(id) < w.n, "Embedding", "id %d at %d is outside [0,%d)", id, i, w.n)
+		}
+		b.embeddingQuantized(d, w, ids)
+		return
+	}
 	tf, th, bf16 := weight("Embedding", "table", table)
 	check(len(table.Shape) == 2, "Embedding", "table %v is not [V, D]", table)
 	v, dim := table.Shape[0], table.Shape[1]

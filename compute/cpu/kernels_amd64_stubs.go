@@ -249,6 +249,176 @@ func dotBF16x16R3C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, 
 //go:noescape
 func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
 
+// dotQ8AVX2C1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVX2C1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVX2R2C1 computes 2×1 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVX2R2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8AVX2C2 computes 2 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVX2C2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVX2R2C2 computes 2×2 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVX2R2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8AVX2C3 computes 3 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVX2C3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVX2R2C3 computes 2×3 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVX2R2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8AVX2C4 computes 4 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVX2R2C4 computes 2×4 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVX2R2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVX2C1 computes 1 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVX2C1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVX2R2C1 computes 2×1 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVX2R2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVX2C2 computes 2 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVX2C2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVX2R2C2 computes 2×2 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVX2R2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVX2C3 computes 3 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVX2C3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVX2R2C3 computes 2×3 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVX2R2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVX2C4 computes 4 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVX2R2C4 computes 2×4 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVX2R2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8VNNIC1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8VNNIR2C1 computes 2×1 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8VNNIC2 computes 2 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8VNNIR2C2 computes 2×2 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8VNNIC3 computes 3 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8VNNIR2C3 computes 2×3 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8VNNIC4 computes 4 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8VNNIR2C4 computes 2×4 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4VNNIC1 computes 1 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4VNNIR2C1 computes 2×1 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4VNNIC2 computes 2 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4VNNIR2C2 computes 2×2 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4VNNIC3 computes 3 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4VNNIR2C3 computes 2×3 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4VNNIC4 computes 4 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4VNNIR2C4 computes 2×4 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out.
+//
+//go:noescape
+func dequantQ8(nb int, q *byte, s *uint16, out *float32)
+
+// dequantQ4 writes the float32 values of nb blocks of codes q with F16 scales s to out.
+//
+//go:noescape
+func dequantQ4(nb int, q *byte, s *uint16, out *float32)
+
 // expShiftF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8 (see the generator for the method).
 //
 //go:noescape

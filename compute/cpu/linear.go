@@ -14,6 +14,10 @@ const (
 func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	const op = "Linear"
 	d, xs := f32(op, "dst", dst), f32(op, "x", x)
+	if w != nil && w.DType.Quantized() {
+		b.linearQ(op, d, xs, dst, x, w, bias)
+		return
+	}
 	wf, wh, bf16 := weight(op, "w", w)
 	check(len(w.Shape) == 2, op, "w %v is not [N, K]", w)
 	n, k := w.Shape[0], w.Shape[1]
@@ -37,7 +41,7 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 		b.gemmSmall(d, xs, m, k, n, wh, bs)
 		return
 	}
-	b.gemm(d, xs, m, k, n, wf, wh, bf16, bs)
+	b.gemm(d, xs, m, k, n, wf, wh, bf16, nil, bs)
 }
 
 // gemv is Linear for one row: memory-bound, it streams the weights once, four rows at a
@@ -125,7 +129,7 @@ func (b *Backend) gemmSmall(d, x []float32, m, k, n int, w []uint16, bias []floa
 // gemm is Linear for several rows: tasks are gemmRows×gemmCols blocks of dst; each walks K
 // in gemmK steps, copying (and widening) its weight panel into scratch first, and covers the
 // block with 2×2 tiles (1×4 and single dot products at odd edges).
-func (b *Backend) gemm(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, bias []float32) {
+func (b *Backend) gemm(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
 	colBlocks := (n + gemmCols - 1) / gemmCols
 	rowBlocks := (m + gemmRows - 1) / gemmRows
 	b.pool.run(colBlocks*rowBlocks, 1, func(lo, hi int) {
@@ -145,9 +149,12 @@ func (b *Backend) gemm(d, x []float32, m, k, n int, wf []float32, wh []uint16, b
 				// cache sets whenever K is a multiple of 1024.
 				for j := n0; j < n1; j++ {
 					row := panel[(j-n0)*kl : (j-n0+1)*kl]
-					if wf != nil {
+					switch {
+					case wq != nil:
+						dequantizeRow(row, wq.dt, wq.q, wq.s, (j*k+k0)/qBlock)
+					case wf != nil:
 						copy(row, wf[j*k+k0:j*k+k0+kl])
-					} else {
+					default:
 						widen(row, wh[j*k+k0:j*k+k0+kl], bf16)
 					}
 				}
@@ -219,3 +226,33 @@ func (b *Backend) getScratch(n int) []float32 {
 }
 
 func (b *Backend) putScratch(s []float32) { b.scratch.Put(&s) }
+
+// linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
+func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
+	qw := quantized(op, "w", w)
+	n, k := qw.n, qw.k
+	check(len(x.Shape) > 0 && x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
+	m := x.Rows()
+	check(len(dst.Shape) > 0 && dst.Dim(-1) == n && len(d) == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
+	var bs []float32
+	if bias != nil {
+		bs = f32(op, "bias", bias)
+		check(len(bs) == n, op, "bias %v does not have N=%d elements", bias, n)
+	}
+	check(!overlaps(d, xs), op, "dst overlaps x")
+	if m == 0 || n == 0 {
+		return
+	}
+	if m >= qGEMMRows {
+		// Many rows: dequantized weight panels through the float32 tiles, which reach far
+		// more of the FMA peak than the int8 dot products with their per-block scaling do
+		// here, and keep the activations exact.
+		b.gemm(d, xs, m, k, n, nil, nil, false, &qw, bs)
+		return
+	}
+	b.linearQuantized(d, xs, m, qw, bs)
+}
+
+// qGEMMRows is the row count from which Linear with Q8/Q4 weights dequantizes weight panels
+// for the float32 tiles instead of quantizing the input rows for the int8 kernels.
+const qGEMMRows = 16

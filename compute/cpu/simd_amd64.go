@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
+
+	"github.com/janus-desktop/janus/compute"
 )
 
 // simdBest is the widest assembly kernel set this CPU can run, simdNone when it has none
@@ -166,4 +168,105 @@ func mapSIMD(f func(n int, x, y *float32), y, x []float32) {
 		f(8, &pad[0], &pad[0])
 		copy(y[n8:], pad[:])
 	}
+}
+
+// qsetBest is the best int8 kernel set this CPU runs: VPDPBUSD on 256-bit vectors needs
+// AVX512_VNNI and AVX512VL; the AVX2 set needs AVX2 and F16C (the scales are F16), which
+// every AVX2 CPU has.
+func qsetBest() qSet {
+	switch {
+	case !cpu.X86.HasAVX2 || !cpu.X86.HasFMA:
+		return qsetNone
+	case cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL:
+		return qsetVNNI
+	}
+	return qsetAVX2
+}
+
+type dotQKernel func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// qTiles are the int8 kernels by [set-1][Q4][cols-1].
+var qTiles = [2][2][4]dotQKernel{
+	{
+		{dotQ8AVX2C1, dotQ8AVX2C2, dotQ8AVX2C3, dotQ8AVX2C4},
+		{dotQ4AVX2C1, dotQ4AVX2C2, dotQ4AVX2C3, dotQ4AVX2C4},
+	},
+	{
+		{dotQ8VNNIC1, dotQ8VNNIC2, dotQ8VNNIC3, dotQ8VNNIC4},
+		{dotQ4VNNIC1, dotQ4VNNIC2, dotQ4VNNIC3, dotQ4VNNIC4},
+	},
+}
+
+// tileQSIMD computes c[j] = x·w_j for len(c) ≤ 4 weight rows on the int8 kernels of set.
+func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	cols := len(c)
+	if cols == 0 {
+		return
+	}
+	if nb == 0 {
+		clear(c)
+		return
+	}
+	_, _, _, _ = xq[nb*qBlock-1], xd[nb-1], wq[(cols-1)*rowBytes+nb*(rowBytes/nb)-1], wd[cols*nb-1]
+	q4 := 0
+	if dt == compute.Q4 {
+		q4 = 1
+	}
+	qTiles[set-1][q4][cols-1](nb, unsafe.SliceData(xq), unsafe.SliceData(xd), unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c))
+}
+
+// dequantSIMD writes blocks [b0, b0+len(dst)/qBlock) of a quantized tensor into dst with the
+// AVX2 kernels and reports true, or reports false on a CPU without AVX2 (and F16C). The
+// values are bit for bit those of the Go loop (one float32 multiply each), so every kernel
+// set may use it.
+func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) bool {
+	nb := len(dst) / qBlock
+	if nb == 0 || !cpu.X86.HasAVX2 {
+		return nb == 0
+	}
+	codes := qBlock
+	if dt == compute.Q4 {
+		codes = qBlock / 2
+	}
+	_, _ = q[(b0+nb)*codes-1], s[b0+nb-1]
+	if dt == compute.Q4 {
+		dequantQ4(nb, &q[b0*codes], &s[b0], unsafe.SliceData(dst))
+	} else {
+		dequantQ8(nb, &q[b0*codes], &s[b0], unsafe.SliceData(dst))
+	}
+	return true
+}
+
+type dotQ2Kernel func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// qTiles2 are the two-row int8 kernels by [set-1][Q4][cols-1].
+var qTiles2 = [2][2][4]dotQ2Kernel{
+	{
+		{dotQ8AVX2R2C1, dotQ8AVX2R2C2, dotQ8AVX2R2C3, dotQ8AVX2R2C4},
+		{dotQ4AVX2R2C1, dotQ4AVX2R2C2, dotQ4AVX2R2C3, dotQ4AVX2R2C4},
+	},
+	{
+		{dotQ8VNNIR2C1, dotQ8VNNIR2C2, dotQ8VNNIR2C3, dotQ8VNNIR2C4},
+		{dotQ4VNNIR2C1, dotQ4VNNIR2C2, dotQ4VNNIR2C3, dotQ4VNNIR2C4},
+	},
+}
+
+// tileQSIMD2 is tileQSIMD for two input rows (codes k = nb·qBlock apart, scales nb apart),
+// writing c[j] and c[ldc+j] for j < cols; each output has the bits tileQSIMD gives it.
+func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	if cols == 0 {
+		return
+	}
+	if nb == 0 {
+		clear(c[:cols])
+		clear(c[ldc : ldc+cols])
+		return
+	}
+	_, _, _, _, _ = xq[2*nb*qBlock-1], xd[2*nb-1], wq[cols*rowBytes-1], wd[cols*nb-1], c[ldc+cols-1]
+	q4 := 0
+	if dt == compute.Q4 {
+		q4 = 1
+	}
+	qTiles2[set-1][q4][cols-1](nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
+		unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
 }

@@ -2,6 +2,8 @@
 
 package cpu
 
+import "github.com/janus-desktop/janus/compute"
+
 // simdBest reports that this build has no assembly kernels (arm64 NEON is not written yet).
 func simdBest() simdSet { return simdNone }
 
@@ -26,3 +28,21 @@ func siluSIMD(y, x []float32) { panic("cpu: no SIMD kernels in this build") }
 
 // geluSIMD is never called without assembly kernels (simdBest is simdNone).
 func geluSIMD(y, x []float32) { panic("cpu: no SIMD kernels in this build") }
+
+// qsetBest reports that this build has no int8 assembly kernels.
+func qsetBest() qSet { return qsetNone }
+
+// tileQSIMD is never called without int8 assembly kernels (qsetBest is qsetNone).
+func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	panic("cpu: no int8 SIMD kernels in this build")
+}
+
+// dequantSIMD reports false: this build dequantizes in Go.
+func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) bool {
+	return false
+}
+
+// tileQSIMD2 is never called without int8 assembly kernels (qsetBest is qsetNone).
+func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	panic("cpu: no int8 SIMD kernels in this build")
+}

@@ -44,6 +44,16 @@ type Options struct {
 	// MatrixDType is the dtype of Linear weights and embedding tables (Matrix, MatrixRows):
 	// compute.BF16 (as released) or compute.F32. The zero value is compute.F32.
 	MatrixDType compute.DType
+	// Quantize, when compute.Q8 or compute.Q4, uploads the matrices weights.Quantizable names
+	// in that dtype: their float32 values are quantized by the backend (FromBytes), as a
+	// checkpoint's are when a model loads with Q8/Q4 weights.
+	Quantize compute.DType
+	// HeavyTails draws every tensor from a Student t distribution with 5 degrees of freedom
+	// (scaled to the same standard deviation) instead of a normal one, and norm weights from
+	// |N(1, 0.3²)| with one channel in 256 at 10: closer to trained weights, whose values have
+	// heavier tails than a normal draw and whose norms make a few activation channels large,
+	// which is what block quantization is sensitive to. Quality measurements use it.
+	HeavyTails bool
 	// Uploaded, when not nil, is called after each upload with the tensor's name, its first
 	// row (0 for a whole tensor) and the tensor. It must not keep or free the tensor.
 	Uploaded func(name string, r0 int, t *compute.Tensor)
@@ -78,6 +88,17 @@ func New(cfg *config.Config, be compute.Backend, opts Options) (*Source, error) 
 	for i := range s.pool {
 		s.pool[i] = float32(rng.NormFloat64())
 	}
+	if opts.HeavyTails {
+		// t = z / sqrt(χ²₅/5), times sqrt(3/5) for unit variance.
+		for i := range s.pool {
+			var chi2 float64
+			for range 5 {
+				g := rng.NormFloat64()
+				chi2 += g * g
+			}
+			s.pool[i] = float32(float64(s.pool[i]) / math.Sqrt(chi2/5) * math.Sqrt(3.0/5))
+		}
+	}
 	return s, nil
 }
 
@@ -90,12 +111,22 @@ func (s *Source) Release() { s.pool, s.buf, s.specs = nil, nil, nil }
 
 // Matrix uploads a Linear weight or embedding table in Options.MatrixDType, checking its shape.
 func (s *Source) Matrix(name string, shape ...int) (*compute.Tensor, error) {
-	return s.Load(name, s.opts.MatrixDType, shape...)
+	return s.Load(name, s.matrixDType(name), shape...)
+}
+
+// matrixDType is the dtype a matrix is uploaded in: Options.Quantize for the quantizable
+// ones whose rows are whole blocks, else Options.MatrixDType.
+func (s *Source) matrixDType(name string) compute.DType {
+	if sp, ok := s.specs[name]; ok && s.opts.Quantize.Quantized() && weights.Quantizable(name) &&
+		sp.Shape[len(sp.Shape)-1]%compute.QBlock == 0 {
+		return s.opts.Quantize
+	}
+	return s.opts.MatrixDType
 }
 
 // MatrixRows uploads rows [r0, r1) of a Linear weight as Matrix does.
 func (s *Source) MatrixRows(name string, r0, r1 int) (*compute.Tensor, error) {
-	return s.LoadRows(name, s.opts.MatrixDType, r0, r1)
+	return s.LoadRows(name, s.matrixDType(name), r0, r1)
 }
 
 // F32 uploads a tensor as float32, checking its shape.
@@ -155,23 +186,39 @@ func (s *Source) upload(sp weights.Spec, dt compute.DType, r0, r1 int) (*compute
 	for _, d := range shape {
 		n *= d
 	}
-	size := dt.Size()
+	// Quantized tensors are made in the matrix dtype (as a checkpoint stores them) and
+	// quantized by the backend.
+	src := dt
+	if dt.Quantized() {
+		src = s.opts.MatrixDType
+	}
+	size := src.Size()
 	if cap(s.buf) < n*size {
 		s.buf = make([]byte, n*size)
 	}
 	raw := s.buf[:n*size]
 	mean, std := s.distribution(sp)
 	rng := rand.New(rand.NewPCG(s.opts.Seed, nameSeed(sp.Name, r0)))
-	if dt != compute.F32 && dt != compute.BF16 {
-		return nil, fmt.Errorf("random weights: tensor %s requested as %v (only F32 and BF16 are made)", sp.Name, dt)
+	if src != compute.F32 && src != compute.BF16 {
+		return nil, fmt.Errorf("random weights: tensor %s requested as %v (only F32, BF16, Q8 and Q4 are made)", sp.Name, dt)
 	}
 	for i := 0; i < n; {
 		off := rng.IntN(poolSize / 2)
 		k := min(n-i, poolSize-off)
-		fill(raw, i, s.pool[off:off+k], mean, std, dt)
+		fill(raw, i, s.pool[off:off+k], mean, std, src)
 		i += k
 	}
-	t, err := s.be.FromBytes(dt, shape, dt, raw)
+	if s.opts.HeavyTails && len(sp.Shape) == 1 && mean == 1 && std == 0 {
+		vals := make([]float32, n)
+		for i := range vals {
+			vals[i] = float32(math.Abs(1 + 0.3*rng.NormFloat64()))
+			if rng.IntN(256) == 0 {
+				vals[i] = 10
+			}
+		}
+		fill(raw, 0, vals, 0, 1, src)
+	}
+	t, err := s.be.FromBytes(dt, shape, src, raw)
 	if err != nil {
 		return nil, fmt.Errorf("random weights: upload %s: %w", sp.Name, err)
 	}

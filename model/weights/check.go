@@ -13,9 +13,9 @@ import (
 // Precision is a storage format for the Matrix weights; Dense weights are F32 in all of them.
 type Precision string
 
-// Weight precisions. Q8_0 and Q4_0 are estimates for quantised formats to come: blocks of 32
-// values along a row with one F16 scale (34 and 18 bytes per block); a row whose length is
-// not a multiple of 32 stays F16.
+// Weight precisions. Q8_0 and Q4_0 are compute.Q8 and compute.Q4: blocks of 32 values along a
+// row with one F16 scale (34 and 18 bytes per block), used for the matrices Quantizable
+// names; the other matrices, and a row whose length is not a multiple of 32, stay BF16.
 const (
 	F32  Precision = "F32"
 	BF16 Precision = "BF16" // the same size as F16
@@ -47,7 +47,7 @@ func (s Spec) Bytes(p Precision) int64 {
 	default:
 		panic(fmt.Sprintf("weights: unknown precision %q", p))
 	}
-	if len(s.Shape) == 0 || s.Shape[len(s.Shape)-1]%quantBlock != 0 {
+	if len(s.Shape) == 0 || s.Shape[len(s.Shape)-1]%quantBlock != 0 || !Quantizable(s.Name) {
 		return 2 * n
 	}
 	return n / quantBlock * blockBytes

@@ -65,6 +65,11 @@ type LoaderOptions struct {
 	// stored in (F64 counts as F32); nil keeps the stored dtype. Narrowing to F16 fails for
 	// a weight with a finite value beyond 65504 (see Load).
 	MatrixDType func(stored compute.DType) compute.DType
+	// Quantize, when compute.Q8 or compute.Q4, stores the matrices Quantizable names in that
+	// dtype (the backend quantizes them as it uploads them) when their rows are whole blocks
+	// of compute.QBlock; every other matrix follows MatrixDType. Any other value quantizes
+	// nothing.
+	Quantize compute.DType
 	// Uploaded, when not nil, is called after each upload with the tensor's name, the first
 	// row uploaded (0 for a whole tensor) and the uploaded tensor. It must not keep or free
 	// the tensor.
@@ -189,6 +194,9 @@ func (l *Loader) matrixDType(name string) (compute.DType, error) {
 	stored, ok := sourceDType(info.DType)
 	if !ok {
 		return 0, unsupportedDType(info)
+	}
+	if q := l.opts.Quantize; q.Quantized() && Quantizable(name) && len(info.Shape) > 0 && info.Shape[len(info.Shape)-1]%compute.QBlock == 0 {
+		return q, nil
 	}
 	if l.opts.MatrixDType == nil {
 		return stored, nil

@@ -42,6 +42,17 @@ func main() {
 		}
 	}
 	accRows()
+	qConsts = qConstants()
+	for _, vnni := range []bool{false, true} {
+		for _, q4 := range []bool{false, true} {
+			for c := 1; c <= 4; c++ {
+				qkernel(c, q4, vnni)
+				qkernel2(c, q4, vnni)
+			}
+		}
+	}
+	dequantKernel(false)
+	dequantKernel(true)
 	expConsts = expConstants()
 	expShift()
 	siluKernel()

@@ -1,0 +1,456 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// qConsts holds the int8 kernels' byte and word constants: 32 bytes of 0x0F (Q4 nibble
+// mask), 32 bytes of 8 (Q4 code offset) and 16 words of 1 (VPMADDWD's pairwise sum).
+var qConsts Mem
+
+func qConstants() Mem {
+	m := GLOBL("qconsts", RODATA|NOPTR)
+	// In increasing offsets: the assembler rejects DATA entries out of order.
+	for c, v := range []uint32{0x0f0f0f0f, 0x08080808, 0x00010001} {
+		for i := 0; i < 8; i++ {
+			DATA(32*c+4*i, U32(v))
+		}
+	}
+	return m
+}
+
+// qkernel emits dotQ{8,4}{AVX2,VNNI}C{cols}: c[j] = Σ_b float32(x_b·w_jb)·(xd_b·wd_jb) for
+// the cols weight rows w_j (ldw bytes apart, their F16 scales ldwd apart) and one int8 input
+// row x with float32 block scales xd, over nb blocks of 32.
+//
+// Per block, the signed×signed int8 product is made unsigned×signed with the sign trick
+// (VPSIGNB: |x| times w with x's sign), then summed to eight int32 lanes by VPMADDUBSW +
+// VPMADDWD (AVX2; no pair sum can saturate, |x| ≤ 127 and |w| ≤ 127) or by one VPDPBUSD
+// (AVX-512 VNNI, 256-bit EVEX form), converted to float32 (exact) and added to an 8-lane
+// accumulator with one fused multiply-add by the block's scale xd·wd. The lanes are
+// reduced as in kernel. Q4 codes are widened in registers: low nibbles are weights 0..15,
+// high nibbles 16..31, minus 8.
+func qkernel(cols int, q4, vnni bool) {
+	typ, isa := "Q8", "AVX2"
+	if q4 {
+		typ = "Q4"
+	}
+	if vnni {
+		isa = "VNNI"
+	}
+	name := fmt.Sprintf("dot%s%sC%d", typ, isa, cols)
+	TEXT(name, NOSPLIT, "func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes %d dot products of a %s weight row with an int8 row (see the generator).", name, cols, typ))
+
+	nb := Load(Param("nb"), GP64())
+	px := Load(Param("x"), GP64())
+	pxd := Load(Param("xd"), GP64())
+	pw := make([]Register, cols)
+	pwd := make([]Register, cols)
+	pw[0] = Load(Param("w"), GP64())
+	pwd[0] = Load(Param("wd"), GP64())
+	if cols > 1 {
+		ldw := Load(Param("ldw"), GP64())
+		ldwd := Load(Param("ldwd"), GP64())
+		SHLQ(U8(1), ldwd)
+		for j := 1; j < cols; j++ {
+			pw[j], pwd[j] = GP64(), GP64()
+			LEAQ(Mem{Base: pw[j-1], Index: ldw, Scale: 1}, pw[j])
+			LEAQ(Mem{Base: pwd[j-1], Index: ldwd, Scale: 1}, pwd[j])
+		}
+	}
+	accs := make([]VecVirtual, cols)
+	for j := range accs {
+		accs[j] = YMM()
+		VXORPS(accs[j], accs[j], accs[j])
+	}
+	wstep := 32
+	if q4 {
+		wstep = 16
+	}
+
+	// nb counts the blocks left; the scale pointers advance past each block done.
+	woff := GP64() // b·wstep
+	XORQ(woff, woff)
+	// x is indexed by woff too: b·32 is woff for Q8 and 2·woff for Q4.
+	xScale := uint8(1)
+	if q4 {
+		xScale = 2
+	}
+
+	// Groups of 8 blocks first: the scale products xd·wd of 8 blocks of a weight row are
+	// formed at once (one F16 conversion and one multiply of 8 lanes) into a stack slot,
+	// then each block only broadcasts its product from there. The products and sums are
+	// the ones the block loop below forms, so results do not depend on the grouping.
+	scales := AllocLocal(32 * cols)
+	Label("group")
+	CMPQ(nb, U8(8))
+	JL(LabelRef("block"))
+	for j := 0; j < cols; j++ {
+		p := YMM()
+		VCVTPH2PS(Mem{Base: pwd[j]}, p)
+		VMULPS(Mem{Base: pxd}, p, p)
+		VMOVUPS(p, scales.Offset(32*j))
+	}
+	for u := 0; u < 8; u++ {
+		xv, ax := YMM(), YMM()
+		VMOVDQU(Mem{Base: px, Index: woff, Scale: xScale, Disp: 32 * u}, xv)
+		VPSIGNB(xv, xv, ax)
+		for j := 0; j < cols; j++ {
+			wv := YMM()
+			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
+			if q4 {
+				loadQ4(at, wv)
+			} else {
+				VMOVDQU(at, wv)
+			}
+			sw := YMM()
+			VPSIGNB(xv, wv, sw)
+			t := YMM()
+			if vnni {
+				VPXOR(t, t, t)
+				VPDPBUSD(sw, ax, t)
+			} else {
+				VPMADDUBSW(sw, ax, t)
+				VPMADDWD(qConsts.Offset(64), t, t)
+			}
+			VCVTDQ2PS(t, t)
+			d := YMM()
+			VBROADCASTSS(scales.Offset(32*j+4*u), d)
+			VFMADD231PS(t, d, accs[j])
+		}
+	}
+	SUBQ(U8(8), nb)
+	ADDQ(U8(32), pxd)
+	for j := range pwd {
+		ADDQ(U8(16), pwd[j])
+	}
+	ADDQ(U32(8*wstep), woff)
+	JMP(LabelRef("group"))
+
+	Label("block")
+	TESTQ(nb, nb)
+	JZ(LabelRef("reduce"))
+
+	xv, ax, xdv := YMM(), YMM(), YMM()
+	VMOVDQU(Mem{Base: px, Index: woff, Scale: xScale}, xv)
+	VPSIGNB(xv, xv, ax)
+	VBROADCASTSS(Mem{Base: pxd}, xdv)
+	for j := 0; j < cols; j++ {
+		wv := YMM()
+		if q4 {
+			loadQ4(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
+		} else {
+			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
+		}
+		sw := YMM()
+		VPSIGNB(xv, wv, sw)
+		t := YMM()
+		if vnni {
+			VPXOR(t, t, t)
+			VPDPBUSD(sw, ax, t)
+		} else {
+			VPMADDUBSW(sw, ax, t)
+			VPMADDWD(qConsts.Offset(64), t, t)
+		}
+		VCVTDQ2PS(t, t)
+		sc := YMM()
+		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
+		VCVTPH2PS(sc.AsX(), sc)
+		VMULPS(xdv, sc, sc)
+		VFMADD231PS(t, sc, accs[j])
+	}
+	DECQ(nb)
+	ADDQ(U8(4), pxd)
+	for j := range pwd {
+		ADDQ(U8(2), pwd[j])
+	}
+	ADDQ(U8(wstep), woff)
+	JMP(LabelRef("block"))
+
+	Label("reduce")
+	cp := Load(Param("c"), GP64())
+	for j := 0; j < cols; j++ {
+		x := accs[j]
+		h := XMM()
+		VEXTRACTF128(U8(1), x, h)
+		VADDPS(x.AsX(), h, h)
+		u := XMM()
+		VMOVHLPS(h, h, u)
+		VADDPS(h, u, u)
+		w := XMM()
+		VMOVSHDUP(u, w)
+		VADDSS(u, w, w)
+		VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// dequantKernel emits dequantQ{8,4}: out[32b+i] = float32(code)·float32(scale_b) for nb
+// blocks, one multiply per value, so the result is bit for bit the Go loop's
+// (dequantizeRow).
+func dequantKernel(q4 bool) {
+	name := "dequantQ8"
+	if q4 {
+		name = "dequantQ4"
+	}
+	TEXT(name, NOSPLIT, "func(nb int, q *byte, s *uint16, out *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s writes the float32 values of nb blocks of codes q with F16 scales s to out.", name))
+	nb := Load(Param("nb"), GP64())
+	pq := Load(Param("q"), GP64())
+	ps := Load(Param("s"), GP64())
+	po := Load(Param("out"), GP64())
+	Label("block")
+	TESTQ(nb, nb)
+	JZ(LabelRef("done"))
+	d := YMM()
+	VPBROADCASTW(Mem{Base: ps}, d.AsX())
+	VCVTPH2PS(d.AsX(), d)
+	store := func(v VecVirtual, at int) {
+		VCVTDQ2PS(v, v)
+		VMULPS(d, v, v)
+		VMOVUPS(v, Mem{Base: po, Disp: 4 * at})
+	}
+	if q4 {
+		lo, hi := XMM(), XMM()
+		VMOVDQU(Mem{Base: pq}, lo)
+		VPSRLW(U8(4), lo, hi)
+		VPAND(qConsts, lo, lo)
+		VPAND(qConsts, hi, hi)
+		VPSUBB(qConsts.Offset(32), lo, lo)
+		VPSUBB(qConsts.Offset(32), hi, hi)
+		for h, src := range []VecVirtual{lo, hi} {
+			a, b := YMM(), YMM()
+			VPMOVSXBD(src, a)
+			VPSRLDQ(U8(8), src, src)
+			VPMOVSXBD(src, b)
+			store(a, 16*h)
+			store(b, 16*h+8)
+		}
+		ADDQ(U8(16), pq)
+	} else {
+		for i := 0; i < 4; i++ {
+			v := YMM()
+			VPMOVSXBD(Mem{Base: pq, Disp: 8 * i}, v)
+			store(v, 8*i)
+		}
+		ADDQ(U8(32), pq)
+	}
+	ADDQ(U8(2), ps)
+	ADDQ(U8(128), po)
+	DECQ(nb)
+	JMP(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// qkernel2 emits dotQ{8,4}{AVX2,VNNI}R2C{cols}: qkernel for two input rows (x and x+ldx,
+// their scales xd and xd+ldxd floats apart) against the same cols weight rows, writing
+// c[j] and c[ldc+j]. The sign trick goes the other way round here, |w| (shared by both
+// rows) times x with w's sign, which gives the same integers, and the scale product is
+// xd·wd as in qkernel, so each output has the very bits qkernel gives it: a row's result
+// does not depend on whether it was computed alone or in a pair.
+func qkernel2(cols int, q4, vnni bool) {
+	typ, isa := "Q8", "AVX2"
+	if q4 {
+		typ = "Q4"
+	}
+	if vnni {
+		isa = "VNNI"
+	}
+	name := fmt.Sprintf("dot%s%sR2C%d", typ, isa, cols)
+	TEXT(name, NOSPLIT, "func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes 2×%d dot products of %s weight rows with two int8 rows (see the generator).", name, cols, typ))
+
+	px := [2]Register{Load(Param("x"), GP64()), GP64()}
+	ldx := Load(Param("ldx"), GP64())
+	LEAQ(Mem{Base: px[0], Index: ldx, Scale: 1}, px[1])
+	pxd := [2]Register{Load(Param("xd"), GP64()), GP64()}
+	ldxd := Load(Param("ldxd"), GP64())
+	LEAQ(Mem{Base: pxd[0], Index: ldxd, Scale: 4}, pxd[1])
+	pw := make([]Register, cols)
+	pwd := make([]Register, cols)
+	pw[0] = Load(Param("w"), GP64())
+	pwd[0] = Load(Param("wd"), GP64())
+	if cols > 1 {
+		ldw := Load(Param("ldw"), GP64())
+		ldwd := Load(Param("ldwd"), GP64())
+		SHLQ(U8(1), ldwd)
+		for j := 1; j < cols; j++ {
+			pw[j], pwd[j] = GP64(), GP64()
+			LEAQ(Mem{Base: pw[j-1], Index: ldw, Scale: 1}, pw[j])
+			LEAQ(Mem{Base: pwd[j-1], Index: ldwd, Scale: 1}, pwd[j])
+		}
+	}
+	// Registers are short (14 general ones): the scale pointers advance block by block
+	// instead of sharing an index, and x is indexed by the code offset (×2 for Q4).
+	nb := Load(Param("nb"), GP64())
+	accs := [2][]VecVirtual{make([]VecVirtual, cols), make([]VecVirtual, cols)}
+	for i := range accs {
+		for j := range accs[i] {
+			accs[i][j] = YMM()
+			VXORPS(accs[i][j], accs[i][j], accs[i][j])
+		}
+	}
+	wstep := 32
+	if q4 {
+		wstep = 16
+	}
+	woff := GP64()
+	XORQ(woff, woff)
+	xScale := uint8(1)
+	if q4 {
+		xScale = 2
+	}
+	// Groups of 8 blocks with their scale products formed at once, as in qkernel.
+	scales := AllocLocal(2 * 32 * cols)
+	Label("group")
+	CMPQ(nb, U8(8))
+	JL(LabelRef("block"))
+	for j := 0; j < cols; j++ {
+		p := YMM()
+		VCVTPH2PS(Mem{Base: pwd[j]}, p)
+		for i := 0; i < 2; i++ {
+			q := YMM()
+			VMULPS(Mem{Base: pxd[i]}, p, q)
+			VMOVUPS(q, scales.Offset(32*(i*cols+j)))
+		}
+	}
+	for u := 0; u < 8; u++ {
+		xv := [2]VecVirtual{YMM(), YMM()}
+		for i := range xv {
+			VMOVDQU(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 32 * u}, xv[i])
+		}
+		for j := 0; j < cols; j++ {
+			wv := YMM()
+			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
+			if q4 {
+				loadQ4(at, wv)
+			} else {
+				VMOVDQU(at, wv)
+			}
+			aw := YMM()
+			VPSIGNB(wv, wv, aw)
+			for i := 0; i < 2; i++ {
+				sx := YMM()
+				VPSIGNB(wv, xv[i], sx)
+				t := YMM()
+				if vnni {
+					VPXOR(t, t, t)
+					VPDPBUSD(sx, aw, t)
+				} else {
+					VPMADDUBSW(sx, aw, t)
+					VPMADDWD(qConsts.Offset(64), t, t)
+				}
+				VCVTDQ2PS(t, t)
+				d := YMM()
+				VBROADCASTSS(scales.Offset(32*(i*cols+j)+4*u), d)
+				VFMADD231PS(t, d, accs[i][j])
+			}
+		}
+	}
+	SUBQ(U8(8), nb)
+	for i := range pxd {
+		ADDQ(U8(32), pxd[i])
+	}
+	for j := range pwd {
+		ADDQ(U8(16), pwd[j])
+	}
+	ADDQ(U32(8*wstep), woff)
+	JMP(LabelRef("group"))
+
+	Label("block")
+	TESTQ(nb, nb)
+	JZ(LabelRef("reduce"))
+
+	xv := [2]VecVirtual{YMM(), YMM()}
+	for i := range xv {
+		VMOVDQU(Mem{Base: px[i], Index: woff, Scale: xScale}, xv[i])
+	}
+	for j := 0; j < cols; j++ {
+		wv := YMM()
+		if q4 {
+			loadQ4(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
+		} else {
+			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
+		}
+		aw := YMM()
+		VPSIGNB(wv, wv, aw)
+		sc := YMM()
+		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
+		VCVTPH2PS(sc.AsX(), sc)
+		for i := 0; i < 2; i++ {
+			sx := YMM()
+			VPSIGNB(wv, xv[i], sx)
+			t := YMM()
+			if vnni {
+				VPXOR(t, t, t)
+				VPDPBUSD(sx, aw, t)
+			} else {
+				VPMADDUBSW(sx, aw, t)
+				VPMADDWD(qConsts.Offset(64), t, t)
+			}
+			VCVTDQ2PS(t, t)
+			d := YMM()
+			VBROADCASTSS(Mem{Base: pxd[i]}, d)
+			VMULPS(d, sc, d) // xd·wd, the product qkernel forms
+			VFMADD231PS(t, d, accs[i][j])
+		}
+	}
+	for i := range pxd {
+		ADDQ(U8(4), pxd[i])
+	}
+	for j := range pwd {
+		ADDQ(U8(2), pwd[j])
+	}
+	ADDQ(U8(wstep), woff)
+	DECQ(nb)
+	JMP(LabelRef("block"))
+
+	Label("reduce")
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for i := 0; i < 2; i++ {
+		for j := 0; j < cols; j++ {
+			x := accs[i][j]
+			h := XMM()
+			VEXTRACTF128(U8(1), x, h)
+			VADDPS(x.AsX(), h, h)
+			u := XMM()
+			VMOVHLPS(h, h, u)
+			VADDPS(h, u, u)
+			w := XMM()
+			VMOVSHDUP(u, w)
+			VADDSS(u, w, w)
+			VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
+		}
+		if i == 0 {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// loadQ4 widens the 16 code bytes of a Q4 block at into wv as 32 signed bytes (weights 0..15
+// from the low nibbles, 16..31 from the high ones, minus 8). Every instruction writes a
+// whole YMM register: writing only the XMM half would make the allocator keep the upper
+// half alive from the function's entry, and run out of registers.
+func loadQ4(at Mem, wv VecVirtual) {
+	sh := YMM()
+	VBROADCASTI128(at, wv)
+	VPSRLW(U8(4), wv, sh)
+	VPBLENDD(U8(0xf0), sh, wv, wv)
+	VPAND(qConsts, wv, wv)
+	VPSUBB(qConsts.Offset(32), wv, wv)
+}

@@ -1,0 +1,234 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// qSets lists the int8 kernel sets this CPU runs, the Go one first.
+func qSets() []qSet {
+	sets := []qSet{qsetNone}
+	for s := qsetAVX2; s <= qsetBest(); s++ {
+		sets = append(sets, s)
+	}
+	return sets
+}
+
+// TestInt8KernelsMatchGeneric checks every int8 kernel set (each tile width, Q8 and Q4,
+// block counts that are not multiples of anything) against the Go kernels: the block dot
+// products are exact integers in both, so the results differ only by the float32 rounding
+// of the scaled block sums, bounded by their absolute sum.
+func TestInt8KernelsMatchGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, set := range qSets()[1:] {
+		for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+			for _, nb := range []int{1, 2, 3, 7, 64, 65} {
+				k := nb * qBlock
+				w := make([]float32, 4*k)
+				x := make([]float32, k)
+				for i := range w {
+					w[i] = float32(rng.NormFloat64())
+				}
+				for i := range x {
+					x[i] = float32(rng.NormFloat64() * 3)
+				}
+				be := New(1)
+				wt, err := be.FromBytes(dt, []int{4, k}, compute.F32, le(compute.F32, w))
+				if err != nil {
+					t.Fatal(err)
+				}
+				qw := quantized("test", "w", wt)
+				xq, xd := make([]int8, k), make([]float32, nb)
+				quantizeInput(xq, xd, x)
+				for cols := 1; cols <= 4; cols++ {
+					t.Run(fmt.Sprintf("%v/%v/nb=%d/cols=%d", set, dt, nb, cols), func(t *testing.T) {
+						got, want := make([]float32, cols), make([]float32, cols)
+						tileQSIMD(set, dt, got, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						gen := &Backend{}
+						gen.tileQ(dt, want, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						for j := range cols {
+							var abs float64
+							for b := range nb {
+								var acc float64
+								for i := b * qBlock; i < (b+1)*qBlock; i++ {
+									acc += math.Abs(float64(xq[i]) * 127)
+								}
+								abs += acc * float64(xd[b]) * math.Abs(float64(f16ToF32(qw.s[j*nb+b])))
+							}
+							// Each of the two sums rounds at most once per block and lane.
+							bound := 0x1p-23 * float64(nb+8) * abs
+							if d := math.Abs(float64(got[j] - want[j])); d > bound || math.IsNaN(d) {
+								t.Errorf("column %d: %g, generic %g (|difference| %g, bound %g)", j, got[j], want[j], d, bound)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestQuantizeBlocks pins the block quantizers on hand-made blocks: zero, the extremes, a
+// value of largest magnitude that is negative, and codes at half steps.
+func TestQuantizeBlocks(t *testing.T) {
+	var x [qBlock]float32
+	q := make([]byte, qBlock)
+	if h := quantizeQ8(q, &x); h != 0 || q[0] != 0 {
+		t.Errorf("Q8 of zeros: scale %#x, codes %v", h, q)
+	}
+	for i := range x {
+		x[i] = float32(i-16) / 16 * 127 // -127 .. 119.06
+	}
+	h := quantizeQ8(q, &x)
+	if d := f16ToF32(h); d != 1 {
+		t.Errorf("Q8 scale %g, want 1", d)
+	}
+	for i, c := range q {
+		if want := roundHalfAway(x[i]); int32(int8(c)) != want {
+			t.Errorf("Q8 code %d = %d, want %d", i, int8(c), want)
+		}
+	}
+	for i := range x {
+		x[i] = float32(i%8) - 4 // -4..3, largest magnitude -4 (negative)
+	}
+	x[3] = -8
+	q4 := make([]byte, qBlock/2)
+	h = quantizeQ4(q4, &x)
+	if d := f16ToF32(h); d != 1 {
+		t.Errorf("Q4 scale %g, want 1 (-8 / -8)", d)
+	}
+	out := make([]float32, qBlock)
+	dequantizeRow(out, compute.Q4, q4, []uint16{h}, 0)
+	for i := range x {
+		if out[i] != x[i] {
+			t.Errorf("Q4 value %d read back as %g, want %g", i, out[i], x[i])
+		}
+	}
+}
+
+func BenchmarkLinearQuantized(b *testing.B) {
+	for _, c := range []struct {
+		m, k, n int
+		dt      compute.DType
+	}{
+		{1, 2048, 5632, compute.Q8},
+		{1, 2048, 5632, compute.Q4},
+		{2, 2048, 5632, compute.Q8},
+		{2, 2048, 5632, compute.Q4},
+		{630, 2048, 2048, compute.Q8},
+		{630, 2048, 2048, compute.Q4},
+	} {
+		for _, set := range qSets() {
+			eachThreads(b, fmt.Sprintf("%dx%dx%d_%v/%v", c.m, c.k, c.n, c.dt, set), func(b *testing.B, be *Backend) {
+				be.qset = set
+				rng := rand.New(rand.NewPCG(1, 1))
+				x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
+				w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				dst := be.New(compute.F32, c.m, c.n)
+				for b.Loop() {
+					be.Linear(dst, x, w, nil)
+				}
+				report(b, 2*float64(c.m*c.k*c.n), float64(c.dt.Bytes(c.n*c.k)+4*(c.m*c.k+c.m*c.n)))
+			})
+		}
+	}
+}
+
+// TestDequantizeSIMDExact checks that the assembly dequantization (where this build has it)
+// gives the Go loop's bits for Q8 and Q4, from a block offset and over odd block counts.
+func TestDequantizeSIMDExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		const rows, k = 3, 7 * qBlock
+		w := make([]float32, rows*k)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64() * 5)
+		}
+		be := New(1)
+		wt, err := be.FromBytes(dt, []int{rows, k}, compute.F32, le(compute.F32, w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		qw := quantized("test", "w", wt)
+		for _, b0 := range []int{0, 1, 5, 13} {
+			nb := rows*k/qBlock - b0
+			got, want := make([]float32, nb*qBlock), make([]float32, nb*qBlock)
+			if !dequantSIMD(got, dt, qw.q, qw.s, b0) {
+				t.Skip("no assembly dequantization in this build")
+			}
+			dequantizeRowGo(want, dt, qw.q, qw.s, b0)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v from block %d: value %d = %g, Go gives %g", dt, b0, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestInt8PairsMatchSingles checks that the two-row int8 kernels give each row the bits the
+// one-row kernels give it, for every set, dtype and tile width.
+func TestInt8PairsMatchSingles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, set := range qSets()[1:] {
+		for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+			for _, nb := range []int{1, 3, 64} {
+				k := nb * qBlock
+				w, x := make([]float32, 4*k), make([]float32, 2*k)
+				for i := range w {
+					w[i] = float32(rng.NormFloat64())
+				}
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				wt, err := New(1).FromBytes(dt, []int{4, k}, compute.F32, le(compute.F32, w))
+				if err != nil {
+					t.Fatal(err)
+				}
+				qw := quantized("test", "w", wt)
+				xq, xd := make([]int8, 2*k), make([]float32, 2*nb)
+				quantizeInput(xq, xd, x)
+				for cols := 1; cols <= 4; cols++ {
+					pair := make([]float32, 2*4)
+					tileQSIMD2(set, dt, pair, 4, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
+					for r := range 2 {
+						single := make([]float32, cols)
+						tileQSIMD(set, dt, single, xq[r*k:(r+1)*k], xd[r*nb:(r+1)*nb], qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						for j := range cols {
+							if math.Float32bits(pair[r*4+j]) != math.Float32bits(single[j]) {
+								t.Errorf("%v %v nb=%d cols=%d: row %d column %d = %g in a pair, %g alone", set, dt, nb, cols, r, j, pair[r*4+j], single[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkQuantize times FromBytes from BF16 to Q8 and Q4 (what loading with --weights
+// q8|q4 does per matrix), in weights per second.
+func BenchmarkQuantize(b *testing.B) {
+	const n, k = 5632, 2048
+	rng := rand.New(rand.NewPCG(1, 1))
+	raw := le(compute.BF16, randVals(rng, n*k, 1))
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		eachThreads(b, dt.String(), func(b *testing.B, be *Backend) {
+			for b.Loop() {
+				t, err := be.FromBytes(dt, []int{n, k}, compute.BF16, raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				be.Free(t)
+			}
+			b.ReportMetric(float64(n*k)/(b.Elapsed().Seconds()/float64(b.N))/1e6, "Mweights/s")
+		})
+	}
+}
