@@ -8,5 +8,4 @@ import (
 	// The backends register themselves with compute from their init functions.
 	_ "github.com/janus-desktop/janus/compute/cpu"
 	_ "github.com/janus-desktop/janus/metal"
-	_ "github.com/janus-desktop/janus/metal/metalsim"
 )
