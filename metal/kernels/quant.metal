@@ -17,7 +17,7 @@ inline device const half* q_scales(device const uchar* w, uint rows, uint row_by
 }
 
 // q8_code is a Q8 code byte as a signed integer (char's signedness differs between targets).
-inline int q8_code(uint byte) { return int(byte) - int((byte & 128u) << 1); }
+inline int q8_code(uint b) { return int(b) - int((b & 128u) << 1); }
 
 // Q8Rows reads element (n, c) of a Q8 matrix with rows of k weights (linear_mm's reader).
 struct Q8Rows {
@@ -38,8 +38,8 @@ struct Q4Rows {
   float at(uint n, uint c) const {
     uint i = n * k + c;
     uint blk = i / QBLOCK, j = i % QBLOCK;
-    uint byte = q[blk * (QBLOCK / 2) + j % (QBLOCK / 2)];
-    uint code = j < QBLOCK / 2 ? byte & 15u : byte >> 4;
+    uint pair = q[blk * (QBLOCK / 2) + j % (QBLOCK / 2)];
+    uint code = j < QBLOCK / 2 ? pair & 15u : pair >> 4;
     return float(s[blk]) * float(int(code) - 8);
   }
 };
