@@ -1,8 +1,11 @@
 package metal
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/janus-desktop/janus/compute"
 )
@@ -33,16 +36,33 @@ func quantShapeErr(dt compute.DType, shape []int) error {
 	return nil
 }
 
-// quantize fills the quantized buffer mem (n elements of dt) from raw elements of dtype src.
+// quantize fills the quantized buffer mem (n elements of dt) from raw elements of dtype src,
+// the blocks split over GOMAXPROCS goroutines: quantizing is most of the load time of a
+// Q8/Q4 model (Q4's scale refit especially), and every block is independent.
 func quantize(mem []byte, dt compute.DType, raw []byte, src compute.DType, n int) {
-	cb := codeBytes(dt)
 	blocks := n / qBlock
+	workers := min(runtime.GOMAXPROCS(0), (blocks+quantGrain-1)/quantGrain)
+	if workers <= 1 {
+		quantizeBlocks(mem, dt, raw, src, blocks, 0, blocks)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { quantizeBlocks(mem, dt, raw, src, blocks, blocks*w/workers, blocks*(w+1)/workers) })
+	}
+	wg.Wait()
+}
+
+// quantGrain is the fewest blocks worth a goroutine of their own.
+const quantGrain = 4096
+
+// quantizeBlocks quantizes blocks [lo, hi) of the buffer mem of blocks blocks.
+func quantizeBlocks(mem []byte, dt compute.DType, raw []byte, src compute.DType, blocks, lo, hi int) {
+	cb := codeBytes(dt)
 	scales := mem[blocks*cb:]
 	var x [qBlock]float32
-	for blk := range blocks {
-		for i := range x {
-			x[i] = element(raw, src, blk*qBlock+i)
-		}
+	for blk := lo; blk < hi; blk++ {
+		readBlock(&x, raw, src, blk*qBlock)
 		q := mem[blk*cb : (blk+1)*cb]
 		var h uint16
 		if dt == compute.Q8 {
@@ -51,6 +71,27 @@ func quantize(mem []byte, dt compute.DType, raw []byte, src compute.DType, n int
 			h = quantizeQ4(q, &x)
 		}
 		scales[2*blk], scales[2*blk+1] = byte(h), byte(h>>8)
+	}
+}
+
+// readBlock reads elements [at, at+qBlock) of raw (dtype src) into x, one loop per dtype.
+func readBlock(x *[qBlock]float32, raw []byte, src compute.DType, at int) {
+	switch src {
+	case compute.F32:
+		in := raw[4*at : 4*(at+qBlock)]
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:]))
+		}
+	case compute.BF16:
+		in := raw[2*at : 2*(at+qBlock)]
+		for i := range x {
+			x[i] = bf16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
+		}
+	default:
+		in := raw[2*at : 2*(at+qBlock)]
+		for i := range x {
+			x[i] = f16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
+		}
 	}
 }
 

@@ -129,3 +129,29 @@ func TestQuantizedKernels(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkFromBytesQuantized quantizes a Janus-Pro-1B MLP matrix ([5632, 2048], BF16
+// source) on the fake device: the host work of loading Q8/Q4 weights on Metal.
+func BenchmarkFromBytesQuantized(b *testing.B) {
+	const n, k = 5632, 2048
+	raw := make([]byte, 2*n*k)
+	for i := 0; i < n*k; i++ {
+		binary.LittleEndian.PutUint16(raw[2*i:], f32ToBF16(float32(math.Sin(float64(i)))))
+	}
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		b.Run(dt.String(), func(b *testing.B) {
+			be, err := New("fake", &fakeDevice{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				w, err := be.FromBytes(dt, []int{n, k}, compute.BF16, raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				be.Free(w)
+			}
+		})
+	}
+}
