@@ -79,7 +79,8 @@ type buffer struct {
 var kernelNames = []string{
 	"add_f32", "mul_f32", "scale_f32", "copy_f32", "gelu_f32", "silu_f32", "swiglu_f32",
 	"linear_mv_f32", "linear_mv_f16", "linear_mv_bf16", "linear_mm_f32", "linear_mm_f16", "linear_mm_bf16",
-	"embedding_f32", "embedding_f16", "embedding_bf16",
+	"linear_mv_q8", "linear_mv_q4", "linear_mm_q8", "linear_mm_q4",
+	"embedding_f32", "embedding_f16", "embedding_bf16", "embedding_q8", "embedding_q4",
 	"layer_norm_f32", "rms_norm_f32", "group_norm_f32",
 	"rope_f32", "attention_f32",
 	"copy_rows_f32", "transpose_f32", "conv2d_f32", "upsample2x_f32",
@@ -151,7 +152,7 @@ func checkShape(op string, shape []int) int {
 
 func (b *Backend) alloc(dt compute.DType, shape []int) (*Tensor, error) {
 	n := checkShape("New", shape)
-	size := n * dt.Size()
+	size := dt.Bytes(n)
 	g, err := b.dev.NewBuffer(size)
 	if err != nil {
 		return nil, fmt.Errorf("metal: allocate %v%v: %w", dt, shape, err)
@@ -163,8 +164,13 @@ func (b *Backend) alloc(dt compute.DType, shape []int) (*Tensor, error) {
 // New allocates a zeroed tensor. Running out of device memory panics, as Go's allocator
 // does for the CPU backend.
 func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
-	if dt > compute.BF16 {
+	if dt > compute.Q4 {
 		panic(fmt.Sprintf("metal: New: unknown dtype %v", dt))
+	}
+	if dt.Quantized() {
+		if err := quantShapeErr(dt, shape); err != nil {
+			panic(err)
+		}
 	}
 	t, err := b.alloc(dt, shape)
 	if err != nil {
@@ -173,8 +179,9 @@ func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 	return t
 }
 
-// FromBytes allocates a tensor of dtype dt from raw elements of dtype src, converting on the
-// host as it copies into the new buffer (no op uses it yet, so no wait is needed).
+// FromBytes allocates a tensor of dtype dt from raw elements of dtype src, converting (or
+// quantizing, for Q8/Q4) on the host as it copies into the new buffer (no op uses it yet, so
+// no wait is needed).
 func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*Tensor, error) {
 	n := 1
 	for _, d := range shape {
@@ -184,10 +191,11 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 		n *= d
 	}
 	if dt.Quantized() {
-		// No Metal kernels read block-quantized weights yet.
-		return nil, fmt.Errorf("metal: %v weights are not supported on Metal (load with F32, F16 or BF16 weights)", dt)
+		if err := quantShapeErr(dt, shape); err != nil {
+			return nil, err
+		}
 	}
-	if src > compute.BF16 || dt > compute.BF16 {
+	if src > compute.BF16 || dt > compute.Q4 {
 		return nil, fmt.Errorf("metal: unknown dtype %v or %v", src, dt)
 	}
 	if len(raw) != n*src.Size() {
@@ -200,7 +208,11 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 	if err != nil {
 		return nil, err
 	}
-	convert(contents(t), dt, raw, src, n)
+	if dt.Quantized() {
+		quantize(contents(t), dt, raw, src, n)
+	} else {
+		convert(contents(t), dt, raw, src, n)
+	}
 	return t, nil
 }
 
@@ -271,7 +283,8 @@ func (b *Backend) stage(size int) staged {
 // contents is the region's memory.
 func (s staged) contents() unsafe.Pointer { return unsafe.Add(s.Contents(), s.off) }
 
-// Read waits for the ops issued so far and copies t into dst, widening F16/BF16.
+// Read waits for the ops issued so far and copies t into dst, widening F16/BF16 and
+// dequantizing Q8/Q4.
 func (b *Backend) Read(t *Tensor, dst []float32) error {
 	buf, ok := t.Buf.(*buffer)
 	if !ok || buf.freed {
@@ -286,7 +299,11 @@ func (b *Backend) Read(t *Tensor, dst []float32) error {
 	if b.err != nil {
 		return b.err
 	}
-	widenInto(dst, contents(t), t.DType)
+	if t.DType.Quantized() {
+		dequantize(dst, contents(t), t.DType)
+	} else {
+		widenInto(dst, contents(t), t.DType)
+	}
 	return nil
 }
 

@@ -25,4 +25,8 @@
 // and each must match compute/cpu's arithmetic closely (see metal/kernels). Weights are
 // copied once into shared buffers at load (no newBufferWithBytesNoCopy: checkpoint tensors
 // are not page-aligned inside safetensors and PyTorch files).
+//
+// Q8/Q4 weights are quantized on the host with a copy of compute/cpu's quantizer, so both
+// backends hold the same codes; the kernels multiply them with float32 activations rather
+// than the int8 ones of the CPU's few-row kernels (within the conformance suite's bound).
 package metal

@@ -24,7 +24,7 @@ func live(backend, op, arg string, t *Tensor, f32 bool) gpu.Buffer {
 	if f32 && t.DType != compute.F32 {
 		panic(fmt.Sprintf("%s: %s: %s is %v, want F32", backend, op, arg, t))
 	}
-	if buf.bytes != t.Len()*t.DType.Size() {
+	if buf.bytes != t.DType.Bytes(t.Len()) {
 		panic(fmt.Sprintf("%s: %s: %s %v has a buffer of %d bytes", backend, op, arg, t, buf.bytes))
 	}
 	return buf.gpu
@@ -41,7 +41,7 @@ func (b *Backend) check(ok bool, op, format string, args ...any) {
 // sameBuffer reports whether two tensors share storage (in-place use).
 func sameBuffer(a, c *Tensor) bool { return a.Buf.(*buffer) == c.Buf.(*buffer) }
 
-// weightKernel picks the F32, F16 or BF16 variant of a kernel family.
+// weightKernel picks the F32, F16, BF16, Q8 or Q4 variant of a kernel family.
 func weightKernel(family string, dt compute.DType) string {
 	switch dt {
 	case compute.F32:
@@ -50,18 +50,26 @@ func weightKernel(family string, dt compute.DType) string {
 		return family + "_f16"
 	case compute.BF16:
 		return family + "_bf16"
+	case compute.Q8:
+		return family + "_q8"
+	case compute.Q4:
+		return family + "_q4"
 	}
 	panic(fmt.Sprintf("metal: %s: unknown weight dtype %v", family, dt))
 }
 
 // Linear computes dst[M,N] = x[M,K]·w[N,K]ᵀ (+ bias[N]): a SIMD group per output column for
-// up to 8 rows (decode, CFG pairs), 64×64 tiles through threadgroup memory beyond.
+// up to 8 rows (decode, CFG pairs), 64×64 tiles through threadgroup memory beyond. Q8/Q4
+// weights are dequantized as they are read and multiply float32 activations (compute/cpu
+// quantizes the activations of its few-row products to int8 instead; both stay within the
+// conformance suite's bound for quantized weights).
 func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	const op = "Linear"
 	gd, gx := b.f32(op, "dst", dst), b.f32(op, "x", x)
 	gw := live(b.name, op, "w", w, false)
 	b.check(len(w.Shape) == 2, op, "w %v is not [N, K]", w)
 	n, k := w.Shape[0], w.Shape[1]
+	b.check(!w.DType.Quantized() || k%qBlock == 0, op, "%v w %v: K is not a multiple of %d", w.DType, w, qBlock)
 	b.check(len(x.Shape) > 0 && x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
 	m := x.Rows()
 	b.check(len(dst.Shape) > 0 && dst.Dim(-1) == n && dst.Len() == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
@@ -86,8 +94,9 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 		[3]int{16, 16, 1}, bufs, params)
 }
 
-// Embedding copies rows ids[i] of table[V,D] into dst[len(ids), D], widening F16/BF16. The
-// ids are copied into the backend's staging arena before the op returns.
+// Embedding copies rows ids[i] of table[V,D] into dst[len(ids), D], widening F16/BF16 and
+// dequantizing Q8/Q4 (the values Read gives). The ids are copied into the backend's staging
+// arena before the op returns.
 func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 	const op = "Embedding"
 	gd := b.f32(op, "dst", dst)
@@ -103,7 +112,12 @@ func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 	}
 	stage := b.stage(len(ids) * 4)
 	copy(unsafe.Slice((*int32)(stage.contents()), len(ids)), ids)
-	b.flat(weightKernel("embedding", table.DType), len(ids)*dim, []gpu.Buffer{gt, stage, gd}, u32(len(ids)), u32(dim))
+	params := []uint32{u32(len(ids)), u32(dim)}
+	if table.DType.Quantized() {
+		b.check(dim%qBlock == 0, op, "%v table %v: D is not a multiple of %d", table.DType, table, qBlock)
+		params = append(params, u32(v)) // the scales follow the codes of all v rows
+	}
+	b.flat(weightKernel("embedding", table.DType), len(ids)*dim, []gpu.Buffer{gt, stage, gd}, params...)
 }
 
 // Add computes dst = a + b with b repeated over a.

@@ -1,5 +1,5 @@
 // Linear: dst[M,N] = x[M,K]·w[N,K]ᵀ (+ bias[N]), with F32, F16 or BF16 weights widened to
-// float as they are read; sums in float32.
+// float as they are read; sums in float32. (Q8/Q4 weights: quant.metal.)
 #include <metal_stdlib>
 using namespace metal;
 
@@ -117,8 +117,18 @@ kernel void linear_mv_bf16(device const float* x [[buffer(0)]], device const ush
 #define MM_KT 16
 #define MM_PITCH (MM_KT + 1)
 
+// DenseRows reads element (n, c) of an F32, F16 or BF16 weight matrix with rows of k
+// elements as float; linear_mm takes any reader with this at() (quant.metal has the Q8/Q4
+// ones), so the tile loop is written once.
 template <typename W>
-inline void linear_mm(device const float* x, device const W* w, device const float* bias, device float* dst,
+struct DenseRows {
+  device const W* w;
+  uint k;
+  float at(uint n, uint c) const { return widen(w[n * k + c]); }
+};
+
+template <typename R>
+inline void linear_mm(device const float* x, R rd, device const float* bias, device float* dst,
                       constant LinearParams& p, uint2 group, uint2 tid, threadgroup float* xs, threadgroup float* ws) {
   uint m0 = group.y * MM_TILE, n0 = group.x * MM_TILE;
   uint flat = tid.y * 16 + tid.x;
@@ -134,7 +144,7 @@ inline void linear_mm(device const float* x, device const W* w, device const flo
       uint r = e / MM_KT, c = e % MM_KT;
       uint gm = m0 + r, gn = n0 + r, gk = k0 + c;
       xs[r * MM_PITCH + c] = gm < p.m && gk < p.k ? x[gm * p.k + gk] : 0.0f;
-      ws[r * MM_PITCH + c] = gn < p.n && gk < p.k ? widen(w[gn * p.k + gk]) : 0.0f;
+      ws[r * MM_PITCH + c] = gn < p.n && gk < p.k ? rd.at(gn, gk) : 0.0f;
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
     for (uint c = 0; c < MM_KT; c++) {
@@ -172,7 +182,7 @@ kernel void linear_mm_f32(device const float* x [[buffer(0)]], device const floa
                           uint3 tid [[thread_position_in_threadgroup]]) {
   threadgroup float xs[MM_TILE * MM_PITCH];
   threadgroup float ws[MM_TILE * MM_PITCH];
-  linear_mm(x, w, bias, dst, p, group.xy, tid.xy, xs, ws);
+  linear_mm(x, DenseRows<float>{w, p.k}, bias, dst, p, group.xy, tid.xy, xs, ws);
 }
 
 kernel void linear_mm_f16(device const float* x [[buffer(0)]], device const half* w [[buffer(1)]],
@@ -181,7 +191,7 @@ kernel void linear_mm_f16(device const float* x [[buffer(0)]], device const half
                           uint3 tid [[thread_position_in_threadgroup]]) {
   threadgroup float xs[MM_TILE * MM_PITCH];
   threadgroup float ws[MM_TILE * MM_PITCH];
-  linear_mm(x, w, bias, dst, p, group.xy, tid.xy, xs, ws);
+  linear_mm(x, DenseRows<half>{w, p.k}, bias, dst, p, group.xy, tid.xy, xs, ws);
 }
 
 kernel void linear_mm_bf16(device const float* x [[buffer(0)]], device const ushort* w [[buffer(1)]],
@@ -190,7 +200,7 @@ kernel void linear_mm_bf16(device const float* x [[buffer(0)]], device const ush
                            uint3 tid [[thread_position_in_threadgroup]]) {
   threadgroup float xs[MM_TILE * MM_PITCH];
   threadgroup float ws[MM_TILE * MM_PITCH];
-  linear_mm(x, w, bias, dst, p, group.xy, tid.xy, xs, ws);
+  linear_mm(x, DenseRows<ushort>{w, p.k}, bias, dst, p, group.xy, tid.xy, xs, ws);
 }
 
 // Embedding: dst[i, :] = table[ids[i], :], one thread per element of dst.

@@ -60,6 +60,33 @@ func modelSizedCases() []opCase {
 				}})
 		}
 	}
+	// Q8/Q4: the same codes and scales as the CPU's (Embedding is exact); Linear differs by
+	// the CPU's int8 activations below 16 rows (hence the looser bound there) and by float32
+	// rounding from 16 rows on, where the CPU dequantizes weight panels too.
+	for _, wdt := range []compute.DType{compute.Q8, compute.Q4} {
+		for _, mnk := range [][3]int{{1, 1000, 1024}, {2, 333, 512}, {7, 64, 2048}, {40, 300, 512}, {577, 96, 64}} {
+			m, n, k := mnk[0], mnk[1], mnk[2]
+			shapes := map[string][]int{"x": {m, k}, "w": {n, k}, "bias": {n}}
+			tol := 2e-6 * math.Sqrt(float64(k))
+			if m < 16 {
+				tol = 1e-2
+			}
+			cases = append(cases, opCase{name: fmt.Sprintf("Linear %dx%dx%d %v", m, n, k, wdt), tol: tol, inputs: shapes, wdt: wdt,
+				run: func(be compute.Backend, v map[string][]float32) *compute.Tensor {
+					dst := be.New(compute.F32, m, n)
+					be.Linear(dst, in(be, v, shapes, wdt, "x"), in(be, v, shapes, wdt, "w"), in(be, v, shapes, wdt, "bias"))
+					return dst
+				}})
+		}
+		shapes := map[string][]int{"w": {300, 2048}}
+		cases = append(cases, opCase{name: fmt.Sprintf("Embedding 300x2048 %v", wdt), inputs: shapes, wdt: wdt,
+			run: func(be compute.Backend, v map[string][]float32) *compute.Tensor {
+				ids := []int32{0, 299, 17, 17, 150}
+				dst := be.New(compute.F32, len(ids), 2048)
+				be.Embedding(dst, in(be, v, shapes, wdt, "w"), ids)
+				return dst
+			}})
+	}
 	for _, p := range []struct {
 		b, t, s, kvLen, qpos0, heads, kvHeads, hd int
 		causal                                    bool
@@ -174,6 +201,7 @@ func TestVersusCPU(t *testing.T) {
 					maxDiff, at = d, i
 				}
 			}
+			t.Logf("max |metal-cpu| / max(1, max|cpu|) = %.3g (limit %.3g)", maxDiff/max(1, maxRef), c.tol)
 			if !(maxDiff <= c.tol*max(1, maxRef)) {
 				t.Fatalf("max |metal-cpu| %.3g at %d (%v vs %v), limit %.3g", maxDiff, at, outs[1][at], outs[0][at], c.tol*max(1, maxRef))
 			}

@@ -1,0 +1,96 @@
+package metal
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// Block-quantized weights (compute.Q8, compute.Q4) in one buffer: the codes of every block,
+// rows back to back (QBlock bytes per block for Q8, QBlock/2 for Q4), then one F16 scale per
+// block in the same order. A kernel finds the scales after n·rowBytes bytes of codes, an
+// offset that is a multiple of 16, so one binding serves both. The codes are chosen on the
+// host exactly as compute/cpu chooses them (its helpers are unexported, so they are mirrored
+// here), so both backends hold the same weights and differ only in how they multiply.
+
+const qBlock = compute.QBlock
+
+// codeBytes is the bytes of codes of one block of dt.
+func codeBytes(dt compute.DType) int {
+	if dt == compute.Q4 {
+		return qBlock / 2
+	}
+	return qBlock
+}
+
+// quantShapeErr reports why shape cannot hold dt (nil when it can): the last dimension must
+// be a whole number of blocks.
+func quantShapeErr(dt compute.DType, shape []int) error {
+	if len(shape) == 0 || shape[len(shape)-1]%qBlock != 0 {
+		return fmt.Errorf("metal: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, qBlock)
+	}
+	return nil
+}
+
+// quantize fills the quantized buffer mem (n elements of dt) from raw elements of dtype src,
+// the blocks split over GOMAXPROCS goroutines: quantizing is most of the load time of a
+// Q8/Q4 model (Q4's scale refit especially), and every block is independent.
+func quantize(mem []byte, dt compute.DType, raw []byte, src compute.DType, n int) {
+	blocks := n / qBlock
+	workers := min(runtime.GOMAXPROCS(0), (blocks+quantGrain-1)/quantGrain)
+	if workers <= 1 {
+		quantizeBlocks(mem, dt, raw, src, blocks, 0, blocks)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { quantizeBlocks(mem, dt, raw, src, blocks, blocks*w/workers, blocks*(w+1)/workers) })
+	}
+	wg.Wait()
+}
+
+// quantGrain is the fewest blocks worth a goroutine of their own.
+const quantGrain = 4096
+
+// quantizeBlocks quantizes blocks [lo, hi) of the buffer mem of blocks blocks.
+func quantizeBlocks(mem []byte, dt compute.DType, raw []byte, src compute.DType, blocks, lo, hi int) {
+	cb := codeBytes(dt)
+	scales := mem[blocks*cb:]
+	var x [qBlock]float32
+	for blk := lo; blk < hi; blk++ {
+		compute.ReadBlock(&x, raw, src, blk*qBlock)
+		q := mem[blk*cb : (blk+1)*cb]
+		var h uint16
+		if dt == compute.Q8 {
+			h = compute.QuantizeQ8(q, &x)
+		} else {
+			h = compute.QuantizeQ4(q, &x)
+		}
+		scales[2*blk], scales[2*blk+1] = byte(h), byte(h>>8)
+	}
+}
+
+// dequantize writes the values of the quantized buffer mem (len(dst) elements of dt) into
+// dst, as the kernels compute them: one float32 multiply of scale and code.
+func dequantize(dst []float32, mem []byte, dt compute.DType) {
+	cb := codeBytes(dt)
+	blocks := len(dst) / qBlock
+	scales := mem[blocks*cb:]
+	for blk := range blocks {
+		d := compute.F16ToF32(uint16(scales[2*blk]) | uint16(scales[2*blk+1])<<8)
+		codes := mem[blk*cb : (blk+1)*cb]
+		out := dst[blk*qBlock : (blk+1)*qBlock]
+		if dt == compute.Q8 {
+			for i, c := range codes {
+				out[i] = d * float32(int8(c))
+			}
+			continue
+		}
+		for j, c := range codes {
+			out[j] = d * float32(int32(c&15)-8)
+			out[j+qBlock/2] = d * float32(int32(c>>4)-8)
+		}
+	}
+}
