@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
@@ -50,69 +51,63 @@ func TestTinyAQuantized(t *testing.T) {
 		{WeightsQ4, false, 0.2},
 	} {
 		t.Run(tc.weights, func(t *testing.T) {
-			ta := loadTinyA(t, Options{BackendName: "cpu", Threads: 2, Weights: tc.weights})
-			m := ta.m
-			if dt := m.LLM.Layers[0].Q.DType; dt.String() != map[string]string{WeightsQ8: "Q8", WeightsQ4: "Q4"}[tc.weights] {
-				t.Fatalf("q_proj is %v", dt)
-			}
-			if dt := m.Vision.Blocks[0].FC1W.DType; dt != compute.BF16 {
-				t.Errorf("the ViT's fc1 is %v, want it kept BF16", dt)
-			}
-			img, err := m.ReadImage(ta.image)
-			if err != nil {
-				t.Fatal(err)
-			}
-			steps := fixtures.Float32s(t, filepath.Join(ta.dir, "und_step_logits.bin"))
-			vocab := m.Config.LLM.Vocab
-			var kls []float64
-			c := m.NewChat()
-			defer c.Close()
-			c.onLogits = func(l []float32) {
-				if i := len(kls); i < len(steps)/vocab {
-					kls = append(kls, klDivergence(steps[i*vocab:(i+1)*vocab], l))
+			computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights})
+				m := ta.m
+				if dt := m.LLM.Layers[0].Q.DType; dt.String() != map[string]string{WeightsQ8: "Q8", WeightsQ4: "Q4"}[tc.weights] {
+					t.Fatalf("q_proj is %v", dt)
 				}
-			}
-			res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 16}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := ta.g.Understanding.GreedyTokens
-			agree := 0
-			for agree < len(want) && agree < len(res.Tokens) && res.Tokens[agree] == want[agree] {
-				agree++
-			}
-			if tc.sameTokens && agree != len(want) {
-				t.Errorf("tokens %v, want the goldens %v", res.Tokens, want)
-			}
-			// Steps 0..agree see the golden prefix, so their distributions are comparable.
-			n := min(agree+1, len(kls))
-			var mean float64
-			for _, v := range kls[:n] {
-				mean += v
-			}
-			mean /= float64(n)
-			t.Logf("%s: mean KL %.3g nats over %d steps (tokens agree for %d of %d)", tc.weights, mean, n, agree, len(want))
-			if !(mean <= tc.maxKL) {
-				t.Errorf("mean KL %.3g over %d steps, want at most %.3g", mean, n, tc.maxKL)
-			}
+				if dt := m.Vision.Blocks[0].FC1W.DType; dt != compute.BF16 {
+					t.Errorf("the ViT's fc1 is %v, want it kept BF16", dt)
+				}
+				img, err := m.ReadImage(ta.image)
+				if err != nil {
+					t.Fatal(err)
+				}
+				steps := fixtures.Float32s(t, filepath.Join(ta.dir, "und_step_logits.bin"))
+				vocab := m.Config.LLM.Vocab
+				var kls []float64
+				c := m.NewChat()
+				defer c.Close()
+				c.onLogits = func(l []float32) {
+					if i := len(kls); i < len(steps)/vocab {
+						kls = append(kls, klDivergence(steps[i*vocab:(i+1)*vocab], l))
+					}
+				}
+				res, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 16}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := ta.g.Understanding.GreedyTokens
+				agree := 0
+				for agree < len(want) && agree < len(res.Tokens) && res.Tokens[agree] == want[agree] {
+					agree++
+				}
+				if tc.sameTokens && agree != len(want) {
+					t.Errorf("tokens %v, want the goldens %v", res.Tokens, want)
+				}
+				// Steps 0..agree see the golden prefix, so their distributions are comparable.
+				n := min(agree+1, len(kls))
+				var mean float64
+				for _, v := range kls[:n] {
+					mean += v
+				}
+				mean /= float64(n)
+				t.Logf("%s: mean KL %.3g nats over %d steps (tokens agree for %d of %d)", tc.weights, mean, n, agree, len(want))
+				if !(mean <= tc.maxKL) {
+					t.Errorf("mean KL %.3g over %d steps, want at most %.3g", mean, n, tc.maxKL)
+				}
+			})
 		})
 	}
 }
 
-// TestQuantizedElsewhere checks that a backend without int8 kernels (the simulated Metal
-// device, where the test binary has it) fails Load with an error naming the format instead
-// of running, and that an unknown format is refused before anything is read.
-func TestQuantizedElsewhere(t *testing.T) {
+// TestWeightsUnknown: an unknown weights format is refused before anything loads, with an
+// error listing the formats.
+func TestWeightsUnknown(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	if _, err := Load(dir, Options{Weights: "q5"}); err == nil || !strings.Contains(err.Error(), "q8") {
 		t.Errorf("Load with weights q5: %v, want an error listing the formats", err)
-	}
-	if !slices.Contains(compute.AllNames(), "metal-sim") {
-		t.Skip("metal-sim is not linked into this test binary")
-	}
-	_, err := Load(dir, Options{BackendName: "metal-sim", Weights: WeightsQ8})
-	if err == nil || !strings.Contains(err.Error(), "Q8") {
-		t.Errorf("Load q8 on metal-sim: %v, want an error naming Q8", err)
 	}
 }
 

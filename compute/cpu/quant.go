@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"unsafe"
@@ -56,100 +55,6 @@ func newQuantized(bf *buffer, dt compute.DType, shape []int, n int) {
 	bf.s = make([]uint16, n/qBlock)
 }
 
-// roundHalfAway rounds v to the nearest integer, halves away from zero (C's roundf): v plus
-// ½ with v's sign, truncated. Branch-free, since the signs of weights are random and a
-// mispredicted branch per value would dominate quantizing.
-func roundHalfAway(v float32) int32 {
-	half := math.Float32frombits(0x3f000000 | math.Float32bits(v)&(1<<31))
-	return int32(v + half)
-}
-
-// quantizeQ8 writes the Q8 codes of one block x into q and returns its F16 scale: amax/127,
-// rounded to F16 first so that the codes are chosen for the scale that is stored.
-func quantizeQ8(q []byte, x *[qBlock]float32) uint16 {
-	var amax float32
-	for _, v := range x {
-		amax = max(amax, abs32(v))
-	}
-	h := f32ToF16(amax / 127)
-	d := f16ToF32(h)
-	if d == 0 {
-		clear(q[:qBlock])
-		return h
-	}
-	id := 1 / d
-	for i, v := range x {
-		q[i] = byte(int8(min(127, max(-127, roundHalfAway(v*id)))))
-	}
-	return h
-}
-
-// quantizeQ4 writes the Q4 codes of one block x into q (QBlock/2 bytes) and returns its F16
-// scale. ggml's Q4_0 maps the value of largest magnitude m to code 0 (−8 after the offset)
-// with the scale m/−8; here that scale's codes also give a least-squares scale (d =
-// Σxq/Σq²), and the one of the two with the smaller squared error is kept. On the synthetic
-// Pro-1B model (2 layers, BenchmarkQuantizedKL) that lowers the mean KL by 5 % (normal
-// weights) and 11 % (heavy-tailed); a search over 19 scales m/−(8±i/10), as llama.cpp's
-// make_qx_quants does, was no better and made loading several times slower. The codes are
-// then chosen for the F16-rounded scale, as stored.
-func quantizeQ4(q []byte, x *[qBlock]float32) uint16 {
-	var amax, m float32
-	for _, v := range x {
-		if a := abs32(v); a > amax {
-			amax, m = a, v
-		}
-	}
-	best := m / -8
-	if m != 0 {
-		bestErr := q4Error(x, best)
-		for _, i := range q4Candidates {
-			id := -(8 + float32(i)/10) / m
-			var sxq, sqq float32
-			for _, v := range x {
-				c := float32(min(7, max(-8, roundHalfAway(v*id))))
-				sxq += float32(v * c)
-				sqq += float32(c * c)
-			}
-			if sqq == 0 {
-				continue
-			}
-			if d := sxq / sqq; d != 0 {
-				if e := q4Error(x, d); e < bestErr {
-					best, bestErr = d, e
-				}
-			}
-		}
-	}
-	h := f32ToF16(best)
-	d := f16ToF32(h)
-	var id float32
-	if d != 0 {
-		id = 1 / d
-	}
-	for j := range qBlock / 2 {
-		lo := min(15, max(0, roundHalfAway(x[j]*id)+8))
-		hi := min(15, max(0, roundHalfAway(x[j+qBlock/2]*id)+8))
-		q[j] = byte(lo) | byte(hi)<<4
-	}
-	return h
-}
-
-// q4Candidates are the tenths added to 8 in the scales m/−(8+i/10) whose least-squares
-// refits quantizeQ4 tries.
-var q4Candidates = [...]int{0}
-
-// q4Error is the squared error of a block stored with scale d (codes clamped to −8..7).
-func q4Error(x *[qBlock]float32, d float32) float32 {
-	id := 1 / d
-	var e float32
-	for _, v := range x {
-		c := float32(min(7, max(-8, roundHalfAway(v*id))))
-		r := v - float32(d*c)
-		e += float32(r * r)
-	}
-	return e
-}
-
 // dequantizeRow writes the values of blocks [b0, b0+len(dst)/qBlock) of a quantized tensor
 // into dst.
 func dequantizeRow(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) {
@@ -190,41 +95,16 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 	b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
 		var x [qBlock]float32
 		for blk := lo; blk < hi; blk++ {
-			readBlock(&x, raw, src, blk*qBlock)
+			compute.ReadBlock(&x, raw, src, blk*qBlock)
 			q := bf.q[blk*codeBytes : (blk+1)*codeBytes]
 			if t.DType == compute.Q8 {
-				bf.s[blk] = quantizeQ8(q, &x)
+				bf.s[blk] = compute.QuantizeQ8(q, &x)
 			} else {
-				bf.s[blk] = quantizeQ4(q, &x)
+				bf.s[blk] = compute.QuantizeQ4(q, &x)
 			}
 		}
 	})
 }
-
-// readBlock reads elements [at, at+qBlock) of raw little-endian data of dtype src into x,
-// one loop per dtype.
-func readBlock(x *[qBlock]float32, raw []byte, src compute.DType, at int) {
-	switch src {
-	case compute.F32:
-		in := raw[4*at : 4*(at+qBlock)]
-		for i := range x {
-			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:]))
-		}
-	case compute.BF16:
-		in := raw[2*at : 2*(at+qBlock)]
-		for i := range x {
-			x[i] = bf16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
-		}
-	default:
-		in := raw[2*at : 2*(at+qBlock)]
-		for i := range x {
-			x[i] = f16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
-		}
-	}
-}
-
-// abs32 is |v| by clearing the sign bit (no float64 round trip).
-func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 // quantizeInput quantizes rows of x (k floats each, k a multiple of qBlock) to int8 blocks:
 // codes into xq (k per row) and float32 scales into xd (k/qBlock per row).
@@ -243,10 +123,13 @@ func quantizeInput(xq []int8, xd []float32, x []float32) {
 		}
 		out := xq[b*qBlock : (b+1)*qBlock]
 		for i, v := range blk {
-			out[i] = int8(min(127, max(-127, roundHalfAway(v*id))))
+			out[i] = int8(min(127, max(-127, compute.RoundHalfAway(v*id))))
 		}
 	}
 }
+
+// abs32 is |v| by clearing the sign bit (no float64 round trip).
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 // dotQ8 returns Σ_b float32(xq_b·wq_b)·(xd_b·wd_b) over nb blocks, the block sums added in
 // order. Each block's integer dot product is exact.

@@ -77,18 +77,18 @@ func TestInt8KernelsMatchGeneric(t *testing.T) {
 func TestQuantizeBlocks(t *testing.T) {
 	var x [qBlock]float32
 	q := make([]byte, qBlock)
-	if h := quantizeQ8(q, &x); h != 0 || q[0] != 0 {
+	if h := compute.QuantizeQ8(q, &x); h != 0 || q[0] != 0 {
 		t.Errorf("Q8 of zeros: scale %#x, codes %v", h, q)
 	}
 	for i := range x {
 		x[i] = float32(i-16) / 16 * 127 // -127 .. 119.06
 	}
-	h := quantizeQ8(q, &x)
+	h := compute.QuantizeQ8(q, &x)
 	if d := f16ToF32(h); d != 1 {
 		t.Errorf("Q8 scale %g, want 1", d)
 	}
 	for i, c := range q {
-		if want := roundHalfAway(x[i]); int32(int8(c)) != want {
+		if want := compute.RoundHalfAway(x[i]); int32(int8(c)) != want {
 			t.Errorf("Q8 code %d = %d, want %d", i, int8(c), want)
 		}
 	}
@@ -97,7 +97,7 @@ func TestQuantizeBlocks(t *testing.T) {
 	}
 	x[3] = -8
 	q4 := make([]byte, qBlock/2)
-	h = quantizeQ4(q4, &x)
+	h = compute.QuantizeQ4(q4, &x)
 	if d := f16ToF32(h); d != 1 {
 		t.Errorf("Q4 scale %g, want 1 (-8 / -8)", d)
 	}

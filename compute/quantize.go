@@ -1,0 +1,122 @@
+package compute
+
+// The block quantizer of Q8 and Q4 weights. Every backend quantizes checkpoint weights with
+// these functions, so that they all hold the same codes and scales for a tensor (and a
+// backend's results differ from another's only by its arithmetic).
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// RoundHalfAway rounds v to the nearest integer, halves away from zero (C's roundf): v plus
+// ½ with v's sign, truncated. Branch-free, since the signs of weights are random and a
+// mispredicted branch per value would dominate quantizing.
+func RoundHalfAway(v float32) int32 {
+	half := math.Float32frombits(0x3f000000 | math.Float32bits(v)&(1<<31))
+	return int32(v + half)
+}
+
+// QuantizeQ8 writes the Q8 codes of one block x into q and returns its F16 scale: amax/127,
+// rounded to F16 first so that the codes are chosen for the scale that is stored.
+func QuantizeQ8(q []byte, x *[QBlock]float32) uint16 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, abs32(v))
+	}
+	h := F32ToF16(amax / 127)
+	d := F16ToF32(h)
+	if d == 0 {
+		clear(q[:QBlock])
+		return h
+	}
+	id := 1 / d
+	for i, v := range x {
+		q[i] = byte(int8(min(127, max(-127, RoundHalfAway(v*id)))))
+	}
+	return h
+}
+
+// QuantizeQ4 writes the Q4 codes of one block x into q (QBlock/2 bytes) and returns its F16
+// scale. ggml's Q4_0 maps the value of largest magnitude m to code 0 (−8 after the offset)
+// with the scale m/−8; here that scale's codes also give a least-squares scale (d =
+// Σxq/Σq²), and the one of the two with the smaller squared error is kept. On the synthetic
+// Pro-1B model (2 layers, BenchmarkQuantizedKL) that lowers the mean KL by 5 % (normal
+// weights) and 11 % (heavy-tailed); a search over 19 scales m/−(8±i/10), as llama.cpp's
+// make_qx_quants does, was no better and made loading several times slower. The codes are
+// then chosen for the F16-rounded scale, as stored.
+func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
+	var amax, m float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax, m = a, v
+		}
+	}
+	best := m / -8
+	if m != 0 {
+		bestErr := q4Error(x, best)
+		id := -8 / m
+		var sxq, sqq float32
+		for _, v := range x {
+			c := float32(min(7, max(-8, RoundHalfAway(v*id))))
+			sxq += float32(v * c)
+			sqq += float32(c * c)
+		}
+		if sqq != 0 {
+			if d := sxq / sqq; d != 0 {
+				if e := q4Error(x, d); e < bestErr {
+					best = d
+				}
+			}
+		}
+	}
+	h := F32ToF16(best)
+	d := F16ToF32(h)
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	for j := range QBlock / 2 {
+		lo := min(15, max(0, RoundHalfAway(x[j]*id)+8))
+		hi := min(15, max(0, RoundHalfAway(x[j+QBlock/2]*id)+8))
+		q[j] = byte(lo) | byte(hi)<<4
+	}
+	return h
+}
+
+// q4Error is the squared error of a block stored with scale d (codes clamped to −8..7).
+func q4Error(x *[QBlock]float32, d float32) float32 {
+	id := 1 / d
+	var e float32
+	for _, v := range x {
+		c := float32(min(7, max(-8, RoundHalfAway(v*id))))
+		r := v - float32(d*c)
+		e += float32(r * r)
+	}
+	return e
+}
+
+// ReadBlock reads elements [at, at+QBlock) of raw little-endian data of dtype src into x,
+// one loop per dtype.
+func ReadBlock(x *[QBlock]float32, raw []byte, src DType, at int) {
+	switch src {
+	case F32:
+		in := raw[4*at : 4*(at+QBlock)]
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:]))
+		}
+	case BF16:
+		in := raw[2*at : 2*(at+QBlock)]
+		for i := range x {
+			x[i] = BF16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
+		}
+	default:
+		in := raw[2*at : 2*(at+QBlock)]
+		for i := range x {
+			x[i] = F16ToF32(binary.LittleEndian.Uint16(in[2*i:]))
+		}
+	}
+}
+
+// abs32 is |v| by clearing the sign bit (no float64 round trip).
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
