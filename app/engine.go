@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/janus-desktop/janus/model"
@@ -20,6 +22,12 @@ type EngineInfo struct {
 	Dir string
 	// Backend says what runs the model, for people: "CPU · 2 threads".
 	Backend string
+	// Weights is the dtype the language model's first attention matrix was loaded in ("BF16",
+	// "F32", "Q8", "Q4"): the weight format in use, for people.
+	Weights string
+	// AutoWeights is the format "auto" picks for this model on this machine (model.ChooseWeights)
+	// and AutoWeightsReason why; the settings show it next to "Automatic".
+	AutoWeights, AutoWeightsReason string
 	// MemoryBytes is the memory the loaded weights hold.
 	MemoryBytes int64
 	// ContextLimit is the number of positions a conversation may use.
@@ -79,6 +87,10 @@ type LoadOptions struct {
 	SkipGeneration bool
 	// ContextLimit caps a conversation's positions below the model's own limit (0: none).
 	ContextLimit int
+	// Weights is the weight format (model.Options.Weights): one of model.WeightFormats, or ""
+	// for the checkpoint's dtypes. LoadEngine resolves "auto" itself, from the memory the
+	// parts it loads need, so the memory check and model.Load agree on the format.
+	Weights string
 	// MemoryBytes is the memory the weights may take (0: the machine's physical memory, less
 	// what the system needs; negative: no check). A model whose weights need more is refused
 	// before anything is read, since it would only make the machine swap.
@@ -100,18 +112,27 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 			name = filepath.Base(abs)
 		}
 	}
+	format := strings.ToLower(strings.TrimSpace(opts.Weights))
+	if format != "" && !slices.Contains(model.WeightFormats(), format) {
+		return nil, fmt.Errorf("load %s: weights %q: want one of %s", name, opts.Weights, strings.Join(model.WeightFormats(), ", "))
+	}
 	// Describe reads only headers; it gives the memory the weights will hold before they do.
 	desc, err := Describe(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	need := weightsMemory(desc, !opts.SkipGeneration)
+	autoFormat, autoReason := model.ChooseWeights(model.MachineMemory(),
+		partsMemory(desc, !opts.SkipGeneration, "BF16"), partsMemory(desc, !opts.SkipGeneration, "Q8_0"))
+	if format == model.WeightsAuto {
+		format = autoFormat
+	}
+	need := weightsMemory(desc, !opts.SkipGeneration, format)
 	if limit := loadLimit(opts.MemoryBytes); limit > 0 && need > limit {
 		return nil, fmt.Errorf("load %s: %w: its weights need %s of memory and %s is available",
 			name, model.ErrNotEnoughMemory, formatBytes(need), formatBytes(limit))
 	}
 	m, err := model.Load(dir, model.Options{
-		BackendName: opts.Backend, Threads: opts.Threads, Progress: progress,
+		BackendName: opts.Backend, Threads: opts.Threads, Weights: format, Progress: progress,
 		SkipGeneration: opts.SkipGeneration, ContextLimit: opts.ContextLimit, Context: ctx,
 	})
 	if err != nil {
@@ -123,6 +144,8 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	return &modelEngine{m: m, turn: make(chan struct{}, 1), info: EngineInfo{
 		Name: name, Family: string(m.Prompt.Family()), Dir: dir,
 		Backend:      backendLabel(m.Backend),
+		Weights:      loadedWeights(m),
+		AutoWeights:  autoFormat, AutoWeightsReason: autoReason,
 		MemoryBytes:  need,
 		ContextLimit: m.ContextLimit(),
 		CanGenerate:  m.VQ != nil,
@@ -140,13 +163,37 @@ func loadLimit(opt int64) int64 {
 	return int64(loadMemoryFraction * float64(model.PhysicalMemory()))
 }
 
-// weightsMemory is what the loaded weights of the described model hold: model.Load keeps the
-// checkpoint's dtype, so an all-F32 checkpoint is held as F32 and any other as 16-bit.
-func weightsMemory(d *ModelInfo, generation bool) int64 {
+// weightsMemory is what the loaded weights of the described model hold in format (a resolved
+// model.WeightFormats value, not "auto"): "" and "stored" keep the checkpoint's dtype, so an
+// all-F32 checkpoint is held as F32 and any other as 16-bit.
+func weightsMemory(d *ModelInfo, generation bool, format string) int64 {
 	prec := "BF16"
-	if len(d.StoredDTypes) == 1 && d.StoredDTypes["F32"] > 0 {
+	switch format {
+	case "", model.WeightsStored:
+		if len(d.StoredDTypes) == 1 && d.StoredDTypes["F32"] > 0 {
+			prec = "F32"
+		}
+	case model.WeightsF32:
 		prec = "F32"
+	case model.WeightsQ8:
+		prec = "Q8_0"
+	case model.WeightsQ4:
+		prec = "Q4_0"
 	}
+	return partsMemory(d, generation, prec)
+}
+
+// loadedWeights is the dtype of the language model's first attention matrix, the weight
+// format every token step reads ("" for a model without layers).
+func loadedWeights(m *model.Model) string {
+	if m.LLM == nil || len(m.LLM.Layers) == 0 || m.LLM.Layers[0].Q == nil {
+		return ""
+	}
+	return m.LLM.Layers[0].Q.DType.String()
+}
+
+// partsMemory sums the memory the loaded parts take at precision prec (a weights.Precision).
+func partsMemory(d *ModelInfo, generation bool, prec string) int64 {
 	parts := []PartCounts{d.Vision.PartCounts, d.Aligner.PartCounts, d.LLM.PartCounts}
 	if generation {
 		parts = append(parts, d.Gen.PartCounts, d.VQ.PartCounts)

@@ -71,6 +71,64 @@ func TestLoadEngine(t *testing.T) {
 	}
 }
 
+// TestLoadEngineWeights loads tiny-a in each weight format the settings offer and asks it a
+// question: the format reaches model.Load, and EngineInfo says what the matrices hold.
+func TestLoadEngineWeights(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	stored, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, Weights: model.WeightsStored}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storedInfo := stored.Info()
+	stored.Close()
+	for _, tc := range []struct {
+		weights, want string
+	}{
+		{model.WeightsStored, "BF16"},
+		{model.WeightsQ8, "Q8"},
+		{model.WeightsQ4, "Q4"},
+		{model.WeightsF32, "F32"},
+		{"", "BF16"},
+	} {
+		t.Run(tc.weights, func(t *testing.T) {
+			e, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, Weights: tc.weights, SkipGeneration: true}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			info := e.Info()
+			if info.Weights != tc.want {
+				t.Errorf("Info().Weights = %q, want %q", info.Weights, tc.want)
+			}
+			if info.AutoWeights != model.WeightsStored || info.AutoWeightsReason == "" {
+				t.Errorf("auto picks %q (%q) for tiny-a, want %q and a reason", info.AutoWeights, info.AutoWeightsReason, model.WeightsStored)
+			}
+			c, err := e.NewConversation(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			r, err := c.Reply(context.Background(), "What is this?", nil, model.AnswerOptions{MaxNewTokens: 4}, nil)
+			if err != nil || len(r.Tokens) == 0 {
+				t.Errorf("Reply = %+v, %v; want an answer", r, err)
+			}
+		})
+	}
+	// A bad format is refused before the folder is read: a missing folder is not what it reports.
+	if _, err := app.LoadEngine(context.Background(), filepath.Join(t.TempDir(), "missing"), app.LoadOptions{Weights: "int4"}, nil); err == nil ||
+		!strings.Contains(err.Error(), `weights "int4": want one of auto, stored`) || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadEngine with weights int4 = %v, want the format refused before the folder is read", err)
+	}
+	q8, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, Weights: model.WeightsQ8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q8.Close()
+	if q := q8.Info(); q.MemoryBytes >= storedInfo.MemoryBytes || !q.CanGenerate {
+		t.Errorf("Q8 engine holds %d bytes (stored: %d), CanGenerate %v; want less than stored", q.MemoryBytes, storedInfo.MemoryBytes, q.CanGenerate)
+	}
+}
+
 func TestLoadEngineCancel(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	var j *app.LoadJob
@@ -121,6 +179,7 @@ func TestLoadEngineErrors(t *testing.T) {
 		{"not enough memory", tiny, app.LoadOptions{MemoryBytes: 1000}, "its weights need", model.ErrNotEnoughMemory, "choose a smaller model"},
 		{"metal", tiny, app.LoadOptions{Backend: "metal"}, "metal", compute.ErrUnavailable, "CPU backend"},
 		{"unknown backend", tiny, app.LoadOptions{Backend: "cuda"}, "cuda", nil, ""},
+		{"unknown weights", tiny, app.LoadOptions{Weights: "q3"}, `weights "q3"`, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := app.LoadEngine(context.Background(), tc.dir, tc.opts, nil)

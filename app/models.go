@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/janus-desktop/janus/model"
 )
 
 // Location says where a model lives, for the picker.
@@ -92,7 +94,7 @@ func SearchModels(env Env, extra []string) ModelSearch {
 		c := ModelChoice{ModelEntry: e, Location: s.locate(e.Path)}
 		if e.Complete {
 			if d, err := Describe(e.Path); err == nil {
-				c.MemoryBytes = weightsMemory(d, true)
+				c.MemoryBytes = weightsMemory(d, true, model.WeightsStored)
 			}
 		}
 		s.Models = append(s.Models, c)

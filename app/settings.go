@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,10 @@ type Settings struct {
 	Backend string `json:"backend"`
 	// Threads caps the CPU backend's goroutines (0: every core).
 	Threads int `json:"threads"`
+	// Weights is the weight format models are loaded in: one of model.WeightFormats
+	// ("auto", the default, picks for this machine's memory; "q8"/"q4" quantize while loading;
+	// "" is "stored", as for model.Options).
+	Weights string `json:"weights"`
 	// Generation holds the canvas's defaults (its Prompt is ignored).
 	Generation GenerationSettings `json:"generation"`
 	// Answer holds the chat's answer settings.
@@ -79,7 +84,7 @@ func (s ServeSettings) Addr() string {
 // DefaultSettings are the settings of a first start: automatic backend, every core, the
 // original's generation defaults, greedy answers.
 func DefaultSettings() Settings {
-	return Settings{Version: SettingsVersion, Backend: "auto", Generation: DefaultGenerationSettings(),
+	return Settings{Version: SettingsVersion, Backend: "auto", Weights: model.WeightsAuto, Generation: DefaultGenerationSettings(),
 		Serve: ServeSettings{Port: DefaultServePort}}
 }
 
@@ -93,6 +98,9 @@ const MaxThreads = 1024
 func (s Settings) Validate() error {
 	if !validBackend(s.Backend) {
 		return fmt.Errorf("backend %q: want one of auto, %s", s.Backend, strings.Join(compute.Names(), ", "))
+	}
+	if s.Weights != "" && !slices.Contains(model.WeightFormats(), s.Weights) {
+		return fmt.Errorf("weights %q: want one of %s", s.Weights, strings.Join(model.WeightFormats(), ", "))
 	}
 	if s.Threads < 0 || s.Threads > MaxThreads {
 		return fmt.Errorf("threads %d: want 0 (every core) to %d", s.Threads, MaxThreads)

@@ -17,12 +17,12 @@ func TestSettingsRoundTrip(t *testing.T) {
 		t.Fatal(err, problems)
 	}
 	def := app.DefaultSettings()
-	if st.Backend != "auto" || st.Threads != 0 || st.Generation.N != 1 || st.Generation.CFG != model.DefaultCFG ||
+	if st.Backend != "auto" || st.Threads != 0 || st.Weights != model.WeightsAuto || st.Generation.N != 1 || st.Generation.CFG != model.DefaultCFG ||
 		st.Generation.Temperature != model.DefaultTemperature || st.Generation.FixedSeed ||
 		st.Serve.Enabled || st.Serve.Port != app.DefaultServePort {
 		t.Errorf("settings without a file = %+v, want the defaults %+v", st, def)
 	}
-	st.Backend, st.Threads = "cpu", 2
+	st.Backend, st.Threads, st.Weights = "cpu", 2, model.WeightsQ8
 	st.Generation.N, st.Generation.FixedSeed, st.Generation.Seed, st.Generation.CFG = 4, true, 42, 3.5
 	st.ModelFolders = []string{"/mnt/models"}
 	st.LastModel = "/mnt/models/Janus-Pro-1B"
@@ -34,7 +34,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 	if err != nil || len(problems) != 0 {
 		t.Fatal(err, problems)
 	}
-	if got.Backend != "cpu" || got.Threads != 2 || got.Generation.N != 4 || !got.Generation.FixedSeed || got.Generation.Seed != 42 ||
+	if got.Backend != "cpu" || got.Threads != 2 || got.Weights != model.WeightsQ8 || got.Generation.N != 4 || !got.Generation.FixedSeed || got.Generation.Seed != 42 ||
 		got.Generation.CFG != 3.5 || got.ModelFolders[0] != "/mnt/models" || got.LastModel != st.LastModel || got.Answer.Temperature != 0.1 {
 		t.Errorf("LoadSettings = %+v, want %+v", got, st)
 	}
@@ -56,6 +56,8 @@ func TestSettingsValidate(t *testing.T) {
 		{"folder", func(s *app.Settings) { s.ModelFolders = []string{"relative/dir"} }, "absolute"},
 		{"test-only backend", func(s *app.Settings) { s.Backend = "metal-sim" }, "backend"},
 		{"port", func(s *app.Settings) { s.Serve.Port = 0 }, "serve port"},
+		{"weights", func(s *app.Settings) { s.Weights = "q3" }, "weights"},
+		{"weights case", func(s *app.Settings) { s.Weights = "Q8" }, "weights"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := app.DefaultSettings()
@@ -74,6 +76,13 @@ func TestSettingsValidate(t *testing.T) {
 		st.Backend = b
 		if err := st.Validate(); err != nil {
 			t.Errorf("backend %q: %v", b, err)
+		}
+	}
+	for _, w := range append(model.WeightFormats(), "") {
+		st := app.DefaultSettings()
+		st.Weights = w
+		if err := st.Validate(); err != nil {
+			t.Errorf("weights %q: %v", w, err)
 		}
 	}
 }
@@ -101,6 +110,13 @@ func TestSettingsFile(t *testing.T) {
 				t.Errorf("partial serve read as %+v", st.Serve)
 			}
 		}},
+		// A file written before the weights setting existed loads with its default.
+		{name: "before weights", content: `{"version": 1, "backend": "cpu", "threads": 2, "generation": {"n": 2}}`, check: func(t *testing.T, st app.Settings) {
+			if st.Weights != model.WeightsAuto || st.Backend != "cpu" || st.Threads != 2 || st.Generation.N != 2 {
+				t.Errorf("file without weights read as %+v", st)
+			}
+		}},
+		{name: "bad weights", content: `{"version": 1, "weights": "int3"}`, problem: "weights"},
 		{name: "corrupt", content: `{"version": 1, "thr`, problem: "not valid JSON"},
 		{name: "bad port", content: `{"version": 1, "serve": {"port": 70000}}`, problem: "serve port"},
 		{name: "invalid", content: `{"version": 1, "threads": -4}`, problem: "threads"},
