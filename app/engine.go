@@ -143,12 +143,13 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	}
 	return &modelEngine{m: m, turn: make(chan struct{}, 1), info: EngineInfo{
 		Name: name, Family: string(m.Prompt.Family()), Dir: dir,
-		Backend:      backendLabel(m.Backend),
-		Weights:      loadedWeights(m),
-		AutoWeights:  autoFormat, AutoWeightsReason: autoReason,
-		MemoryBytes:  need,
-		ContextLimit: m.ContextLimit(),
-		CanGenerate:  m.VQ != nil,
+		Backend:           backendLabel(m.Backend),
+		Weights:           loadedWeights(m),
+		MemoryBytes:       need,
+		ContextLimit:      m.ContextLimit(),
+		CanGenerate:       m.VQ != nil,
+		AutoWeights:       autoFormat,
+		AutoWeightsReason: autoReason,
 	}}, nil
 }
 

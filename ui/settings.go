@@ -24,17 +24,20 @@ type settingsForm struct {
 	u *UI
 	// backends are the choices the backend list shows: app.BackendChoices, what compute
 	// has linked into this program (Automatic, CPU, Metal on a Mac).
-	backends   []app.BackendChoice
-	backend    *widget.Select
-	serve      *serveForm
-	threads    *widget.Select
-	n          *widget.Select
-	cfg        *widget.Entry
-	temp       *widget.Entry
-	answerTemp *widget.Entry
-	maxTokens  *widget.Entry
-	folders    []string
-	folderList *fyne.Container
+	backends []app.BackendChoice
+	backend  *widget.Select
+	// weightChoices are the values the weights list offers, in its order.
+	weightChoices []string
+	weights       *widget.Select
+	serve         *serveForm
+	threads       *widget.Select
+	n             *widget.Select
+	cfg           *widget.Entry
+	temp          *widget.Entry
+	answerTemp    *widget.Entry
+	maxTokens     *widget.Entry
+	folders       []string
+	folderList    *fyne.Container
 }
 
 func newSettingsForm(u *UI) *settingsForm {
@@ -52,6 +55,21 @@ func newSettingsForm(u *UI) *settingsForm {
 			f.backend.SetSelectedIndex(i)
 		}
 	}
+	f.weightChoices = []string{model.WeightsAuto, model.WeightsStored, model.WeightsQ8, model.WeightsQ4}
+	current := strings.ToLower(s.Weights)
+	if current == "" {
+		current = model.WeightsStored
+	}
+	if !slices.Contains(f.weightChoices, current) {
+		// "f32" or "bf16", set in settings.json by hand: kept, and offered by its name.
+		f.weightChoices = append(f.weightChoices, current)
+	}
+	var weightLabels []string
+	for _, w := range f.weightChoices {
+		weightLabels = append(weightLabels, weightsLabel(w))
+	}
+	f.weights = widget.NewSelect(weightLabels, nil)
+	f.weights.SetSelectedIndex(slices.Index(f.weightChoices, current))
 	threadChoices := []string{"All cores"}
 	for i := 1; i <= runtime.NumCPU(); i++ {
 		threadChoices = append(threadChoices, strconv.Itoa(i))
@@ -102,7 +120,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 			}
 		}, u.win)
 	})
-	note := widget.NewLabel("Backend and threads apply the next time a model is loaded. " +
+	note := widget.NewLabel("Backend, threads and weights apply the next time a model is loaded. " +
 		"Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")
 	note.Wrapping = fyne.TextWrapWord
 	note.Importance = widget.LowImportance
@@ -113,6 +131,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 	return []*widget.FormItem{
 		widget.NewFormItem("Backend", f.backend),
 		widget.NewFormItem("Threads", f.threads),
+		hint(widget.NewFormItem("Weights", f.weights), f.weightsHint()),
 		widget.NewFormItem("Images per run", f.n),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
 		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
@@ -125,11 +144,39 @@ func (f *settingsForm) items() []*widget.FormItem {
 	}
 }
 
+// weightsLabel names a weight format (model.WeightFormats) for the weights list.
+func weightsLabel(w string) string {
+	switch w {
+	case model.WeightsAuto:
+		return "Automatic"
+	case model.WeightsStored:
+		return "Stored (BF16)"
+	case model.WeightsQ8:
+		return "Q8 (faster, smaller)"
+	case model.WeightsQ4:
+		return "Q4 (smallest)"
+	}
+	return strings.ToUpper(w)
+}
+
+// weightsHint says when the weights setting applies and, with a model loaded, what
+// Automatic picks for it and the engine's reason (the memory rule of model.ChooseWeights).
+func (f *settingsForm) weightsHint() string {
+	const applies = "Applies at the next model load"
+	if e := f.u.engine; e != nil {
+		if info := e.Info(); info.AutoWeights != "" {
+			return fmt.Sprintf("%s. Automatic for %s: %s (%s)", applies, info.Name, weightsLabel(info.AutoWeights), info.AutoWeightsReason)
+		}
+	}
+	return applies + "; Automatic keeps the stored weights unless memory is short"
+}
+
 // settings reads the fields; the first unreadable or invalid one is the error.
 func (f *settingsForm) settings() (app.Settings, error) {
 	ns := f.u.settings
 	ns.Backend = f.backends[max(f.backend.SelectedIndex(), 0)].Value
 	ns.Threads = max(f.threads.SelectedIndex(), 0)
+	ns.Weights = f.weightChoices[max(f.weights.SelectedIndex(), 0)]
 	ns.Generation.N, _ = strconv.Atoi(f.n.Selected)
 	var err error
 	for _, field := range []struct {

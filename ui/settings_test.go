@@ -3,11 +3,13 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/model"
 )
 
 // The settings dialog opens, and what is entered in it is applied and stored; a value that
@@ -127,5 +129,53 @@ func TestSettingsSavesLandInOrder(t *testing.T) {
 	}
 	if s.LastModel != u.settings.LastModel || s.Generation != u.settings.Generation || s.Serve != u.settings.Serve {
 		t.Errorf("stored %+v, window has %+v", s, u.settings)
+	}
+}
+
+// The weights list: the stored choice is selected, a new one is applied and stored (and
+// given to the next load), the hint gives Automatic's choice for the loaded model and why,
+// and a value set by hand that the list does not offer is kept.
+func TestSettingsWeights(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.AutoWeights, eng.AutoWeightsReason = model.WeightsQ8, "weights as stored exceed 60% of memory"
+	h := newHarness(t, eng)
+	u := h.u
+	f := newSettingsForm(u)
+	if f.weights.Selected != "Automatic" {
+		t.Errorf("weights list shows %q at first, want Automatic", f.weights.Selected)
+	}
+	if want := []string{"Automatic", "Stored (BF16)", "Q8 (faster, smaller)", "Q4 (smallest)"}; !slices.Equal(f.weights.Options, want) {
+		t.Errorf("weights choices %q, want %q", f.weights.Options, want)
+	}
+	if hint := f.weightsHint(); !strings.Contains(hint, "next model load") || !strings.Contains(hint, "Q8 (faster, smaller) (weights as stored exceed 60% of memory)") {
+		t.Errorf("weights hint %q, want when it applies and Automatic's choice with its reason", hint)
+	}
+	f.weights.SetSelected("Q4 (smallest)")
+	ns, err := f.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.applySettings(ns)
+	h.pump("the settings to be saved", func() bool {
+		s, _, err := u.store.LoadSettings()
+		return err == nil && s.Weights == model.WeightsQ4
+	})
+	if f := newSettingsForm(u); f.weights.Selected != "Q4 (smallest)" {
+		t.Errorf("reopened, the weights list shows %q", f.weights.Selected)
+	}
+
+	u.settings.Weights = model.WeightsF32
+	f = newSettingsForm(u)
+	if f.weights.Selected != "F32" {
+		t.Errorf("weights f32 shown as %q", f.weights.Selected)
+	}
+	if ns, err := f.settings(); err != nil || ns.Weights != model.WeightsF32 {
+		t.Errorf("settings with weights f32 read back as %q, %v", ns.Weights, err)
+	}
+
+	// Without a model, the hint says what Automatic does in general.
+	u.engine = nil
+	if hint := newSettingsForm(u).weightsHint(); !strings.Contains(hint, "next model load") || !strings.Contains(hint, "unless memory is short") {
+		t.Errorf("weights hint without a model %q", hint)
 	}
 }

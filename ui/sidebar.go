@@ -310,6 +310,9 @@ func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
 		if info.MemoryBytes > 0 {
 			facts = append(facts, formatBytes(info.MemoryBytes))
 		}
+		if info.Weights != "" {
+			facts = append(facts, info.Weights)
+		}
 		detail := strings.Join(facts, " · ")
 		if info.Backend != "" {
 			if detail != "" {

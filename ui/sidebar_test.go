@@ -107,6 +107,16 @@ func TestCanvasDisabledWithoutGeneration(t *testing.T) {
 	}
 }
 
+// The model line says the weight format in use when the engine tells it.
+func TestSidebarModelWeights(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.Weights = "Q8"
+	h := newHarness(t, eng)
+	if got := h.u.sidebar.modelDetail.Text; !strings.Contains(got, "Janus-Pro · 1 MB · Q8\nfake") {
+		t.Errorf("model line %q, want the family, memory and weights", got)
+	}
+}
+
 // A corrupt history file is set aside with a message, and the rest of the history still shows.
 func TestHistoryCorruptFileSetAside(t *testing.T) {
 	dir := t.TempDir()

@@ -32,6 +32,9 @@ type FakeEngine struct {
 	Grid, ImageSize int
 	// NoGeneration makes Info report CanGenerate false.
 	NoGeneration bool
+	// Weights, AutoWeights and AutoWeightsReason are what Info reports of the weight format
+	// (none by default, as an engine that cannot tell).
+	Weights, AutoWeights, AutoWeightsReason string
 
 	mu        sync.Mutex
 	histories [][]model.Message
@@ -66,6 +69,7 @@ func (e *FakeEngine) Info() app.EngineInfo {
 	return app.EngineInfo{
 		Name: "fake", Family: "Janus-Pro", Backend: "fake", MemoryBytes: 1 << 20,
 		ContextLimit: limit, CanGenerate: !e.NoGeneration,
+		Weights: e.Weights, AutoWeights: e.AutoWeights, AutoWeightsReason: e.AutoWeightsReason,
 	}
 }
 
