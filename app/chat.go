@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -60,8 +59,8 @@ type ChatCallbacks struct {
 	OnText func(index int, msg ChatMessage)
 	// OnDone is called once when the answer ends: done, stopped (Stop) or failed (msg.Error).
 	OnDone func(index int, msg ChatMessage)
-	// OnQuestion is called once the question's images are copied into the store, with the
-	// question's index and the question, whose Images then name the stored copies.
+	// OnQuestion is called once as the reply starts, with the question's index and the
+	// question (its Images name the stored copies, as they do from the moment Send returns).
 	OnQuestion func(index int, msg ChatMessage)
 }
 
@@ -143,7 +142,13 @@ func (s *ChatSession) title() string {
 	if s.rec.Title != "" {
 		return s.rec.Title
 	}
-	for _, m := range s.rec.Messages {
+	return titleOf(s.rec.Messages)
+}
+
+// titleOf is the title msgs give a chat: the start of the first question, else the name of
+// its first image ("New chat" before there is a question).
+func titleOf(msgs []ChatMessage) string {
+	for _, m := range msgs {
 		if !m.Assistant {
 			if t := titleFrom(m.Text); t != "" {
 				return t
@@ -237,52 +242,80 @@ func (s *ChatSession) SetAnswerOptions(opts model.AnswerOptions) {
 	s.opts = opts
 }
 
-// Send appends the question text with the images at imagePaths and starts the reply job:
-// images are checked (CheckImageFile) at once, then copied into the store and decoded on the
-// job's goroutine, and the answer streams to cb. It fails at once, changing nothing, when a
-// reply is running, no engine is set, an image cannot be attached, or the question is empty
-// without images.
+// Send appends the question text with the images at imagePaths and starts the reply job,
+// whose answer streams to cb. The images are read and copied into the store with the record
+// that mentions them before the question is appended, so that from the moment Send returns
+// its refs name stored files (ImagePath, Store.ThumbnailPath); decoding them for the engine
+// is the job's. It fails at once, changing nothing, when a reply is running, no engine is
+// set, an image cannot be attached or stored, or the question is empty without images.
+// Send reads and writes files: call it off the UI goroutine.
 func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (*Job, error) {
 	text = strings.TrimSpace(text)
 	if text == "" && len(imagePaths) == 0 {
 		return nil, errors.New("write a question or attach an image first")
 	}
-	var names []ImageRef
+	refs := make([]ImageRef, 0, len(imagePaths))
+	var newImages []storedImage
 	for _, p := range imagePaths {
-		if _, _, err := CheckImageFile(p); err != nil {
+		ref, data, err := readAttachment(p)
+		if err != nil {
 			return nil, err
 		}
-		names = append(names, ImageRef{Name: filepath.Base(p)})
+		refs = append(refs, ref)
+		newImages = append(newImages, storedImage{ref, data})
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.job != nil {
+		s.mu.Unlock()
 		return nil, errors.New("an answer is being written: stop it first")
 	}
 	if s.engine == nil {
+		s.mu.Unlock()
 		return nil, errors.New("no model is loaded: choose one first")
 	}
-	now := time.Now().UTC()
-	qi := len(s.rec.Messages)
-	s.rec.Messages = append(s.rec.Messages,
-		ChatMessage{Text: text, Images: names, State: StateDone, Time: now},
-		ChatMessage{Assistant: true, State: StateStreaming, Time: now})
-	engine, opts := s.engine, s.opts
-	paths := slices.Clone(imagePaths)
+	// The job is held from here, so no other Send appends meanwhile and qi stays the
+	// question's index.
 	j := newJob(context.Background())
 	s.job = j
+	qi := len(s.rec.Messages)
+	engine, opts := s.engine, s.opts
+	for i, ref := range refs {
+		// The reply reads the picture from where it was attached when the store does not
+		// have it (no store, or the chat was deleted meanwhile).
+		s.paths[ref.SHA256] = imagePaths[i]
+	}
+	s.mu.Unlock()
+
+	now := time.Now().UTC()
+	turn := []ChatMessage{
+		{Text: text, Images: refs, State: StateDone, Time: now},
+		{Assistant: true, State: StateStreaming, Time: now},
+	}
+	if len(turn[0].Images) == 0 {
+		turn[0].Images = nil
+	}
+	if s.store == nil {
+		newImages = nil
+	}
+	// The images and the record that mentions them are written together, so that a Delete
+	// of another chat with the same picture cannot sweep them in between.
+	if err := s.saveWith(newImages, turn...); err != nil {
+		s.release(j)
+		j.Cancel()
+		return nil, err
+	}
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
-		return s.reply(ctx, j, engine, opts, qi, paths, cb)
+		return s.reply(ctx, j, engine, opts, qi, cb)
 	}, nil, func(error) { s.release(j) })
 	return j, nil
 }
 
-// reply runs on the job's goroutine: it stores and prepares the question's images, (re)builds
+// reply runs on the job's goroutine: it prepares the question's images (Send stored them), (re)builds
 // the conversation when needed, streams the answer into message qi+1, and saves the chat.
 //
 // The session stops being Busy before OnDone is called, so that the window can send the
 // next question from it.
-func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, paths []string, cb ChatCallbacks) error {
+func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, cb ChatCallbacks) error {
 	ai := qi + 1
 	fail := func(err error) error {
 		s.mu.Lock()
@@ -303,46 +336,15 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		return err
 	}
 
-	refs := make([]ImageRef, len(paths))
-	var newImages []storedImage
-	for i, p := range paths {
-		ref, data, err := readAttachment(p)
-		if err != nil {
-			return fail(err)
-		}
-		refs[i] = ref
-		// The reply reads the picture from where it was attached until the store has it
-		// (not at all when the chat was deleted meanwhile).
-		s.mu.Lock()
-		s.paths[ref.SHA256] = p
-		s.mu.Unlock()
-		if s.store != nil {
-			newImages = append(newImages, storedImage{ref, data})
-		}
-	}
 	s.mu.Lock()
-	s.rec.Messages[qi].Images = refs
 	question := s.rec.Messages[qi]
+	question.Images = slices.Clone(question.Images)
 	s.mu.Unlock()
-	// The images and the record that mentions them are written together, so that a Delete
-	// of another chat with the same picture cannot sweep it in between.
-	if err := s.saveWith(newImages); err != nil {
-		return fail(err)
-	}
-	if s.store != nil {
-		for _, ref := range refs {
-			if s.store.stored(ref) {
-				if _, err := s.store.ThumbnailPath(ref); err != nil {
-					return fail(err)
-				}
-			}
-		}
-	}
 	if cb.OnQuestion != nil {
 		cb.OnQuestion(qi, question)
 	}
 
-	images, err := s.prepare(engine, refs)
+	images, err := s.prepare(engine, question.Images)
 	if err != nil {
 		return fail(err)
 	}
@@ -490,25 +492,31 @@ func (s *ChatSession) conversation(engine Engine, qi int) (Conversation, error) 
 // files are written outside s.mu, so the window's calls never wait for a disk.
 func (s *ChatSession) save() error { return s.saveWith(nil) }
 
-// saveWith is save, storing images (new attachments of the chat) with the record. Whether the
-// chat was deleted, the title the history list gave it and the write are settled under the
+// saveWith is save, storing images (new attachments of the chat) with the record, and
+// appending turn (messages that mention them) to the chat: the record written has them, and
+// they join the session's messages only once the write is done, so that no caller sees refs
+// the store does not have yet. On failure the messages stay as they were. Whether the chat
+// was deleted, the title the history list gave it and the write are settled under the
 // store's lock (Store.saveChat).
-func (s *ChatSession) saveWith(images []storedImage) error {
-	if s.store == nil {
-		return nil
-	}
+func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
+	if s.store == nil {
+		s.mu.Lock()
+		s.rec.Messages = append(s.rec.Messages, turn...)
+		s.mu.Unlock()
+		return nil
+	}
 	s.mu.Lock()
-	if s.rec.Title == "" {
-		s.rec.Title = s.title()
+	rec := s.rec
+	rec.Messages = append(slices.Clone(s.rec.Messages), turn...)
+	if rec.Title == "" {
+		rec.Title = titleOf(rec.Messages)
 	}
 	if s.engine != nil {
-		s.rec.Model = s.engine.Info().Name
+		rec.Model = s.engine.Info().Name
 	}
-	s.rec.Answer = AnswerSettings{MaxNewTokens: s.opts.MaxNewTokens, Temperature: s.opts.Temperature, TopP: s.opts.TopP}
-	rec := s.rec
-	rec.Messages = slices.Clone(s.rec.Messages)
+	rec.Answer = AnswerSettings{MaxNewTokens: s.opts.MaxNewTokens, Temperature: s.opts.Temperature, TopP: s.opts.TopP}
 	if !s.saved {
 		rec.ID = "" // a new chat: the store names it
 	}
@@ -517,14 +525,16 @@ func (s *ChatSession) saveWith(images []storedImage) error {
 	if err != nil {
 		return fmt.Errorf("the chat could not be saved: %w", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rec.Messages = append(s.rec.Messages, turn...)
+	s.rec.Model, s.rec.Answer = rec.Model, rec.Answer
 	if !written {
 		return nil // deleted by the user: it stays deleted
 	}
-	s.mu.Lock()
 	s.rec.ID, s.rec.Created, s.rec.Updated, s.rec.Version = rec.ID, rec.Created, rec.Updated, rec.Version
 	s.rec.Title = rec.Title
 	s.saved = true
-	s.mu.Unlock()
 	return nil
 }
 

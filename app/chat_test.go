@@ -107,6 +107,76 @@ func TestChatStreams(t *testing.T) {
 	}
 }
 
+// A question's images are in the store (file, thumbnail, record) from the moment Send
+// returns, while the reply has not written a word yet, so a window can show them at once.
+func TestChatSendStoresImagesBeforeReply(t *testing.T) {
+	tests := []struct {
+		name  string
+		store *app.Store
+	}{
+		{"store", openStore(t)},
+		{"no store", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := apptest.NewFakeEngine(time.Hour) // no word comes before Stop
+			s := app.NewChatSession(tc.store, eng, model.AnswerOptions{})
+			img := writePNG(t, t.TempDir(), "street.png", 64, 48)
+			r := newRecorder()
+			j, err := s.Send("What is this?", []string{img}, r.callbacks())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { s.Stop(); j.Wait() }()
+
+			msgs := s.Messages()
+			if len(msgs) != 2 || len(msgs[0].Images) != 1 || msgs[1].State != app.StateStreaming || msgs[1].Text != "" {
+				t.Fatalf("messages right after Send: %+v", msgs)
+			}
+			ref := msgs[0].Images[0]
+			if ref.Name != "street.png" || ref.SHA256 == "" || ref.Width != 64 || ref.Height != 48 {
+				t.Errorf("the question's image ref %+v", ref)
+			}
+			want, err := os.ReadFile(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(s.ImagePath(ref))
+			if err != nil || string(got) != string(want) {
+				t.Fatalf("ImagePath(%+v) = %q: %v (same bytes: %v)", ref, s.ImagePath(ref), err, string(got) == string(want))
+			}
+			if tc.store == nil {
+				if s.ImagePath(ref) != img {
+					t.Errorf("without a store ImagePath = %q, want the attached file %q", s.ImagePath(ref), img)
+				}
+				return
+			}
+			if s.ImagePath(ref) != tc.store.ImagePath(ref) {
+				t.Errorf("ImagePath = %q, want the stored copy %q", s.ImagePath(ref), tc.store.ImagePath(ref))
+			}
+			thumb, err := tc.store.ThumbnailPath(ref)
+			if err != nil {
+				t.Fatalf("ThumbnailPath right after Send: %v", err)
+			}
+			if _, err := os.Stat(thumb); err != nil {
+				t.Error(err)
+			}
+			rec, err := tc.store.LoadChat(s.ID())
+			if err != nil {
+				t.Fatalf("the chat is not in the history right after Send: %v", err)
+			}
+			if len(rec.Messages) != 2 || len(rec.Messages[0].Images) != 1 || rec.Messages[0].Images[0].SHA256 != ref.SHA256 {
+				t.Errorf("the saved record's messages %+v", rec.Messages)
+			}
+			select {
+			case <-r.first:
+				t.Error("the reply wrote before Stop: the check above did not run before it")
+			default:
+			}
+		})
+	}
+}
+
 func TestChatMultiTurnKeepsConversation(t *testing.T) {
 	eng := apptest.NewFakeEngine(0)
 	s := app.NewChatSession(nil, eng, model.AnswerOptions{})

@@ -43,8 +43,6 @@ type chatView struct {
 	// sendDone is signalled when one returns.
 	pendingSends int
 	sendDone     *sync.Cond
-	// unstored is the message whose images the reply is still storing (-1: none).
-	unstored int
 
 	msgs     []*messageView
 	list     *fyne.Container
@@ -81,13 +79,13 @@ type messageView struct {
 	footer *widget.Label
 	copyB  *widget.Button
 	images *fyne.Container
-	// digests are the shown images' SHA-256s ("" for one not stored yet).
+	// digests are the shown images' SHA-256s, so that a refill keeps their thumbnails.
 	digests []string
 	obj     fyne.CanvasObject
 }
 
 func newChatView(u *UI) *chatView {
-	c := &chatView{u: u, unstored: -1}
+	c := &chatView{u: u}
 	c.sendDone = sync.NewCond(&c.jobsMu)
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
@@ -260,9 +258,6 @@ func (c *chatView) send() {
 	// on screen, but still lands in the history.
 	session := c.session
 	latest := &latestMessage{}
-	// heard is set (on the UI goroutine) once the reply reported: its question's images
-	// are in the store from then on.
-	heard := new(bool)
 	cb := app.ChatCallbacks{
 		OnText: func(i int, m app.ChatMessage) {
 			// Tokens can come faster than the window draws: only the newest state is shown.
@@ -271,7 +266,6 @@ func (c *chatView) send() {
 			}
 			c.u.do(func() {
 				i, m := latest.take()
-				*heard = true
 				if c.session == session {
 					c.update(i, m)
 				}
@@ -281,7 +275,6 @@ func (c *chatView) send() {
 			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
 			c.u.do(func() {
 				c.finished++
-				*heard = true
 				if c.session == session {
 					c.update(i, m)
 					c.updateButtons()
@@ -315,12 +308,12 @@ func (c *chatView) send() {
 		c.pendingSends--
 		c.sendDone.Broadcast()
 		c.jobsMu.Unlock()
-		c.u.do(func() { c.sent(session, job, text, paths, *heard, err) })
+		c.u.do(func() { c.sent(session, job, text, paths, err) })
 	}()
 }
 
 // sent shows the outcome of a send on the UI goroutine: the question, or why it was refused.
-func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, paths []string, heard bool, err error) {
+func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, paths []string, err error) {
 	c.sending = false
 	if err != nil {
 		c.updateButtons()
@@ -334,11 +327,6 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 		return
 	}
 	c.job = job
-	if !heard {
-		// The reply names the question's images before it has stored them: they are shown
-		// with its first report.
-		c.unstored = len(c.session.Messages()) - 2
-	}
 	if strings.TrimSpace(c.entry.Text) == text {
 		c.entry.SetText("")
 	}
@@ -366,7 +354,6 @@ func (c *chatView) runningReplies() []*app.Job {
 
 // render rebuilds the message list from the session.
 func (c *chatView) render() {
-	c.unstored = -1
 	c.list.RemoveAll()
 	c.msgs = nil
 	c.sync()
@@ -411,11 +398,7 @@ func (c *chatView) scrolled(fyne.Position) { c.follow = c.atBottom() }
 // update shows the new state of message i (an answer growing token by token).
 func (c *chatView) update(i int, m app.ChatMessage) {
 	c.updates++
-	if i-1 == c.unstored {
-		c.unstored = -1
-	}
-	if i >= len(c.msgs) || m.Text == "" || m.State != app.StateStreaming || c.pendingImages(i-1) {
-		// The question's images arrive once the job has stored them.
+	if i >= len(c.msgs) || m.Text == "" || m.State != app.StateStreaming {
 		c.sync()
 	}
 	if i < len(c.msgs) {
@@ -424,11 +407,6 @@ func (c *chatView) update(i int, m app.ChatMessage) {
 	if c.follow {
 		c.scroll.ScrollToBottom()
 	}
-}
-
-// pendingImages reports whether message i shows images that were not stored yet.
-func (c *chatView) pendingImages(i int) bool {
-	return i >= 0 && i < len(c.msgs) && slices.Contains(c.msgs[i].digests, "")
 }
 
 func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
@@ -476,21 +454,16 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 		v.text.SetText(text)
 	}
 	if !m.Assistant {
-		// The images' digests are known once the reply job has stored them.
+		// Send stored the images before it listed the question, so their refs name stored
+		// files from the first fill.
 		var digests []string
 		for _, ref := range m.Images {
-			if v.index == c.unstored {
-				ref.SHA256 = ""
-			}
 			digests = append(digests, ref.SHA256)
 		}
 		if !slices.Equal(digests, v.digests) {
 			v.digests = digests
 			v.images.RemoveAll()
 			for _, ref := range m.Images {
-				if v.index == c.unstored {
-					ref.SHA256 = ""
-				}
 				v.images.Add(c.thumbnail(ref))
 			}
 		}
@@ -535,7 +508,7 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 	img.SetMinSize(fyne.NewSize(w, h))
 	store := c.u.store
 	if ref.SHA256 == "" {
-		return img // being stored: the picture comes with the next update
+		return img // not a stored image (a hand-edited record): nothing to show
 	}
 	go func() {
 		th, err := storedThumbnail(store, ref, app.ThumbnailSize)
