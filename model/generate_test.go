@@ -136,7 +136,7 @@ func genVariantOn(t testing.TB, name string, be compute.Backend) *genCase {
 
 func genCases(t *testing.T, be compute.Backend) []*genCase {
 	cases := []*genCase{}
-	if _, err := os.Stat(filepath.Join(fixtures.Root(t), "models", "tiny-a")); err == nil {
+	if _, ok := fixtures.Find("models", "tiny-a"); ok {
 		cases = append(cases, genTinyA(t, be))
 	}
 	for _, v := range genVariants {
