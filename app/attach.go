@@ -59,7 +59,7 @@ func checkImageFile(path string) (string, image.Config, error) {
 	case !st.Mode().IsRegular():
 		return "", image.Config{}, fmt.Errorf("%s is not a regular file: %w", name, ErrNotImage)
 	case st.Size() > MaxAttachmentBytes:
-		return "", image.Config{}, fmt.Errorf("%s is %s: %w (the limit is %s)", name, formatBytes(st.Size()), ErrTooLarge, formatBytes(MaxAttachmentBytes))
+		return "", image.Config{}, fmt.Errorf("%s is %s: %w (the limit is %s)", name, FormatBytes(st.Size()), ErrTooLarge, FormatBytes(MaxAttachmentBytes))
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -102,10 +102,12 @@ func Thumbnail(path string, size int) (*image.NRGBA, error) {
 	return imaging.Fit(img, size, size, imaging.Lanczos), nil
 }
 
-// formatBytes writes a size for people: "1.2 GB", "50 MB", "340 kB" (decimal units, as file
-// managers show them).
-func formatBytes(n int64) string {
+// FormatBytes writes a size for people in decimal units, as the hub and file managers count:
+// "4.2 GB", "640 MB", "340 kB".
+func FormatBytes(n int64) string {
 	switch {
+	case n >= 1e12:
+		return fmt.Sprintf("%.1f TB", float64(n)/1e12)
 	case n >= 1e9:
 		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 	case n >= 1e6:

@@ -129,7 +129,7 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	need := weightsMemory(desc, !opts.SkipGeneration, format)
 	if limit := loadLimit(opts.MemoryBytes); limit > 0 && need > limit {
 		return nil, fmt.Errorf("load %s: %w: its weights need %s of memory and %s is available",
-			name, model.ErrNotEnoughMemory, formatBytes(need), formatBytes(limit))
+			name, model.ErrNotEnoughMemory, FormatBytes(need), FormatBytes(limit))
 	}
 	m, err := model.Load(dir, model.Options{
 		BackendName: opts.Backend, Threads: opts.Threads, Weights: format, Progress: progress,

@@ -164,7 +164,7 @@ func (s ModelSearch) NoModelText() string {
 	repos := SuggestedRepos()
 	small, large := knownModel(repos[0]), knownModel(repos[len(repos)-1])
 	fmt.Fprintf(&b, "%s is the smallest (a %s download); %s (%s) draws and reads better and needs a machine with more memory than that.",
-		repoName(small.Repo), formatBytes(small.DownloadBytes), repoName(large.Repo), formatBytes(large.DownloadBytes))
+		repoName(small.Repo), FormatBytes(small.DownloadBytes), repoName(large.Repo), FormatBytes(large.DownloadBytes))
 	return b.String()
 }
 

@@ -345,9 +345,9 @@ func (v *downloadView) renderProgress() {
 // progressLine is "1.2 GB of 4.2 GB · 25 MB/s · 2 min left" (bytes alone while paused), or
 // the download's status when it waits or retries.
 func progressLine(p app.Progress, running bool) string {
-	s := formatBytes(int64(p.Done))
+	s := app.FormatBytes(int64(p.Done))
 	if p.Total > 0 {
-		s += " of " + formatBytes(int64(p.Total))
+		s += " of " + app.FormatBytes(int64(p.Total))
 	}
 	if !running {
 		return s + " downloaded"
@@ -356,7 +356,7 @@ func progressLine(p app.Progress, running bool) string {
 		return s + " · " + p.Status
 	}
 	if p.Rate > 0 {
-		s += " · " + formatBytes(int64(p.Rate)) + "/s"
+		s += " · " + app.FormatBytes(int64(p.Rate)) + "/s"
 	}
 	if p.Remaining > 0 {
 		s += " · " + formatDuration(p.Remaining) + " left"
@@ -381,9 +381,9 @@ func formatDuration(d time.Duration) string {
 func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	d := v.d
 	name := widget.NewLabelWithStyle(path.Base(o.Repo), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	facts := formatBytes(o.DownloadBytes) + " download · needs " + formatBytes(o.MemoryBytes) + " of memory"
+	facts := app.FormatBytes(o.DownloadBytes) + " download · needs " + app.FormatBytes(o.MemoryBytes) + " of memory"
 	if o.Partial && o.CachedBytes > 0 && o.Dir == "" {
-		facts += " · " + formatBytes(o.CachedBytes) + " downloaded already"
+		facts += " · " + app.FormatBytes(o.CachedBytes) + " downloaded already"
 	}
 	info := widget.NewLabel(o.Summary + "\n" + facts)
 	info.Wrapping = fyne.TextWrapWord

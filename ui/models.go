@@ -199,10 +199,10 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	name := widget.NewLabelWithStyle(m.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	facts := []string{m.Family}
 	if m.WeightBytes > 0 {
-		facts = append(facts, formatBytes(m.WeightBytes)+" on disk")
+		facts = append(facts, app.FormatBytes(m.WeightBytes)+" on disk")
 	}
 	if m.MemoryBytes > 0 {
-		facts = append(facts, "needs "+formatBytes(m.MemoryBytes))
+		facts = append(facts, "needs "+app.FormatBytes(m.MemoryBytes))
 	}
 	facts = append(facts, string(m.Location))
 	info := widget.NewLabel(strings.Join(facts, " · ") + "\n" + m.Path)

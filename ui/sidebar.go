@@ -308,7 +308,7 @@ func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
 			facts = append(facts, info.Family)
 		}
 		if info.MemoryBytes > 0 {
-			facts = append(facts, formatBytes(info.MemoryBytes))
+			facts = append(facts, app.FormatBytes(info.MemoryBytes))
 		}
 		if info.Weights != "" {
 			facts = append(facts, info.Weights)
@@ -345,20 +345,4 @@ func (s *sidebar) showServing(url string) {
 	}
 	s.serving.SetText("API: " + strings.TrimPrefix(url, "http://"))
 	s.serving.Show()
-}
-
-// formatBytes writes n for people in decimal units, as the hub and the system's file
-// browsers count: "4.2 GB", "640 MB".
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1e12:
-		return fmt.Sprintf("%.1f TB", float64(n)/1e12)
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
