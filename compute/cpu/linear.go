@@ -21,15 +21,7 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 	wf, wh, bf16 := weight(op, "w", w)
 	check(len(w.Shape) == 2, op, "w %v is not [N, K]", w)
 	n, k := w.Shape[0], w.Shape[1]
-	check(len(x.Shape) > 0 && x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
-	m := x.Rows()
-	check(len(dst.Shape) > 0 && dst.Dim(-1) == n && len(d) == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
-	var bs []float32
-	if bias != nil {
-		bs = f32(op, "bias", bias)
-		check(len(bs) == n, op, "bias %v does not have N=%d elements", bias, n)
-	}
-	check(!overlaps(d, xs), op, "dst overlaps x")
+	m, bs := linearArgs(op, d, xs, dst, x, w, bias, n, k)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -227,10 +219,9 @@ func (b *Backend) getScratch(n int) []float32 {
 
 func (b *Backend) putScratch(s []float32) { b.scratch.Put(&s) }
 
-// linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
-func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
-	qw := quantized(op, "w", w)
-	n, k := qw.n, qw.k
+// linearArgs checks x, dst and bias of a Linear whose weight w is [n, k], and returns x's
+// rows and the bias.
+func linearArgs(op string, d, xs []float32, dst, x, w, bias *Tensor, n, k int) (int, []float32) {
 	check(len(x.Shape) > 0 && x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
 	m := x.Rows()
 	check(len(dst.Shape) > 0 && dst.Dim(-1) == n && len(d) == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
@@ -240,6 +231,14 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 		check(len(bs) == n, op, "bias %v does not have N=%d elements", bias, n)
 	}
 	check(!overlaps(d, xs), op, "dst overlaps x")
+	return m, bs
+}
+
+// linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
+func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
+	qw := quantized(op, "w", w)
+	n, k := qw.n, qw.k
+	m, bs := linearArgs(op, d, xs, dst, x, w, bias, n, k)
 	if m == 0 || n == 0 {
 		return
 	}
