@@ -104,22 +104,11 @@ func qkernel(cols int, q4, vnni bool) {
 		for j := 0; j < cols; j++ {
 			wv := YMM()
 			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
-			if q4 {
-				loadQ4(at, wv)
-			} else {
-				VMOVDQU(at, wv)
-			}
+			loadWeights(at, wv, q4)
 			sw := YMM()
 			VPSIGNB(xv, wv, sw)
 			t := YMM()
-			if vnni {
-				VPXOR(t, t, t)
-				VPDPBUSD(sw, ax, t)
-			} else {
-				VPMADDUBSW(sw, ax, t)
-				VPMADDWD(qConsts.Offset(64), t, t)
-			}
-			VCVTDQ2PS(t, t)
+			dotBlocks(sw, ax, t, vnni)
 			d := YMM()
 			VBROADCASTSS(scales.Offset(32*j+4*u), d)
 			VFMADD231PS(t, d, accs[j])
@@ -143,22 +132,11 @@ func qkernel(cols int, q4, vnni bool) {
 	VBROADCASTSS(Mem{Base: pxd}, xdv)
 	for j := 0; j < cols; j++ {
 		wv := YMM()
-		if q4 {
-			loadQ4(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
-		} else {
-			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
-		}
+		loadWeights(Mem{Base: pw[j], Index: woff, Scale: 1}, wv, q4)
 		sw := YMM()
 		VPSIGNB(xv, wv, sw)
 		t := YMM()
-		if vnni {
-			VPXOR(t, t, t)
-			VPDPBUSD(sw, ax, t)
-		} else {
-			VPMADDUBSW(sw, ax, t)
-			VPMADDWD(qConsts.Offset(64), t, t)
-		}
-		VCVTDQ2PS(t, t)
+		dotBlocks(sw, ax, t, vnni)
 		sc := YMM()
 		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
 		VCVTPH2PS(sc.AsX(), sc)
@@ -333,25 +311,14 @@ func qkernel2(cols int, q4, vnni bool) {
 		for j := 0; j < cols; j++ {
 			wv := YMM()
 			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
-			if q4 {
-				loadQ4(at, wv)
-			} else {
-				VMOVDQU(at, wv)
-			}
+			loadWeights(at, wv, q4)
 			aw := YMM()
 			VPSIGNB(wv, wv, aw)
 			for i := 0; i < 2; i++ {
 				sx := YMM()
 				VPSIGNB(wv, xv[i], sx)
 				t := YMM()
-				if vnni {
-					VPXOR(t, t, t)
-					VPDPBUSD(sx, aw, t)
-				} else {
-					VPMADDUBSW(sx, aw, t)
-					VPMADDWD(qConsts.Offset(64), t, t)
-				}
-				VCVTDQ2PS(t, t)
+				dotBlocks(sx, aw, t, vnni)
 				d := YMM()
 				VBROADCASTSS(scales.Offset(32*(i*cols+j)+4*u), d)
 				VFMADD231PS(t, d, accs[i][j])
@@ -378,11 +345,7 @@ func qkernel2(cols int, q4, vnni bool) {
 	}
 	for j := 0; j < cols; j++ {
 		wv := YMM()
-		if q4 {
-			loadQ4(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
-		} else {
-			VMOVDQU(Mem{Base: pw[j], Index: woff, Scale: 1}, wv)
-		}
+		loadWeights(Mem{Base: pw[j], Index: woff, Scale: 1}, wv, q4)
 		aw := YMM()
 		VPSIGNB(wv, wv, aw)
 		sc := YMM()
@@ -392,14 +355,7 @@ func qkernel2(cols int, q4, vnni bool) {
 			sx := YMM()
 			VPSIGNB(wv, xv[i], sx)
 			t := YMM()
-			if vnni {
-				VPXOR(t, t, t)
-				VPDPBUSD(sx, aw, t)
-			} else {
-				VPMADDUBSW(sx, aw, t)
-				VPMADDWD(qConsts.Offset(64), t, t)
-			}
-			VCVTDQ2PS(t, t)
+			dotBlocks(sx, aw, t, vnni)
 			d := YMM()
 			VBROADCASTSS(Mem{Base: pxd[i]}, d)
 			VMULPS(d, sc, d) // xd·wd, the product qkernel forms
@@ -453,4 +409,28 @@ func loadQ4(at Mem, wv VecVirtual) {
 	VPBLENDD(U8(0xf0), sh, wv, wv)
 	VPAND(qConsts, wv, wv)
 	VPSUBB(qConsts.Offset(32), wv, wv)
+}
+
+// loadWeights loads the 32 weight codes of a block at at into wv as bytes: Q4's nibbles
+// widened (loadQ4), Q8's as they are.
+func loadWeights(at Mem, wv VecVirtual, q4 bool) {
+	if q4 {
+		loadQ4(at, wv)
+	} else {
+		VMOVDQU(at, wv)
+	}
+}
+
+// dotBlocks sets t to the eight block sums of the byte products of s (signed) and u
+// (unsigned), as float32: one VPDPBUSD with VNNI, else VPMADDUBSW and VPMADDWD by ones (no
+// pair sum can saturate, |s|, |u| ≤ 127).
+func dotBlocks(s, u, t VecVirtual, vnni bool) {
+	if vnni {
+		VPXOR(t, t, t)
+		VPDPBUSD(s, u, t)
+	} else {
+		VPMADDUBSW(s, u, t)
+		VPMADDWD(qConsts.Offset(64), t, t)
+	}
+	VCVTDQ2PS(t, t)
 }
