@@ -131,7 +131,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 	return []*widget.FormItem{
 		widget.NewFormItem("Backend", f.backend),
 		widget.NewFormItem("Threads", f.threads),
-		hint(widget.NewFormItem("Weights", f.weights), f.weightsHint()),
+		widget.NewFormItem("Weights", container.NewVBox(f.weights, wrappedHint(f.weightsHint()))),
 		widget.NewFormItem("Images per run", f.n),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
 		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
@@ -256,4 +256,13 @@ func numberEntry(v float64) *widget.Entry {
 	e := widget.NewEntry()
 	e.SetText(strconv.FormatFloat(v, 'g', -1, 64))
 	return e
+}
+
+// wrappedHint is a form hint that wraps: a form item's own HintText is one line, which a hint
+// naming the model and the memory rule outgrows.
+func wrappedHint(text string) fyne.CanvasObject {
+	rt := widget.NewRichText(&widget.TextSegment{Text: text, Style: widget.RichTextStyle{
+		SizeName: theme.SizeNameCaptionText, ColorName: theme.ColorNamePlaceHolder, Inline: true}})
+	rt.Wrapping = fyne.TextWrapWord
+	return rt
 }
