@@ -152,10 +152,11 @@ func (s ModelSearch) NoModelText() string {
 	}
 	b.WriteString("\nTo get one:\n")
 	repo := SuggestedRepos()[0]
+	fmt.Fprintf(&b, "  • press Download… (or run janus pull %s)\n", repo)
 	if hub != "" {
-		fmt.Fprintf(&b, "  • download it with the Hugging Face tools: huggingface-cli download %s (it lands in %s)\n", repo, hub)
+		fmt.Fprintf(&b, "  • or download it with the Hugging Face tools: huggingface-cli download %s (it lands in %s)\n", repo, hub)
 	} else {
-		fmt.Fprintf(&b, "  • download it with the Hugging Face tools: huggingface-cli download %s\n", repo)
+		fmt.Fprintf(&b, "  • or download it with the Hugging Face tools: huggingface-cli download %s\n", repo)
 	}
 	if appDir != "" {
 		fmt.Fprintf(&b, "  • or put a model folder (config.json, the weights and the tokenizer files) in %s\n", appDir)
