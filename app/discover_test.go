@@ -135,9 +135,16 @@ type want struct {
 }
 
 func TestDiscover(t *testing.T) {
-	tinyWeights := fixtures.Path(t, "models", "tiny-a", "model.safetensors")
-	tinyParams := safetensorsParams(t, tinyWeights)
-	tinyBytes := fileSize(t, tinyWeights)
+	// tiny-a's weights: one file or shards, whichever the fixture holds.
+	tinyWeights, err := filepath.Glob(filepath.Join(fixtures.Path(t, "models", "tiny-a"), "model*.safetensors"))
+	if err != nil || len(tinyWeights) == 0 {
+		t.Fatalf("no weights in the tiny-a fixture (%v)", err)
+	}
+	var tinyParams, tinyBytes int64
+	for _, f := range tinyWeights {
+		tinyParams += safetensorsParams(t, f)
+		tinyBytes += fileSize(t, f)
+	}
 	// Layouts the tests build more than once.
 	janus13 := func(t *testing.T, dir string) want {
 		release(t, dir, "janus-1.3b", 2, true)
@@ -253,8 +260,8 @@ func TestDiscover(t *testing.T) {
 			}
 		}},
 		{"no weights yet: plain folder and unfinished hub download", func(t *testing.T, tmp string) ([]string, []want) {
-			apptest.TinyA(t, filepath.Join(tmp, "models", "half"), "model.safetensors")
-			apptest.TinyA(t, filepath.Join(tmp, "src"), "model.safetensors")
+			apptest.TinyA(t, filepath.Join(tmp, "models", "half"), apptest.WeightFiles)
+			apptest.TinyA(t, filepath.Join(tmp, "src"), apptest.WeightFiles)
 			repo := apptest.ToHFCache(t, filepath.Join(tmp, "src"), filepath.Join(tmp, "hub"), "deepseek-ai/Janus-1.3B", "cafe", true)
 			writeFile(t, filepath.Join(repo, "blobs", "0123abcd.incomplete"), "partial")
 			return []string{filepath.Join(tmp, "models"), filepath.Join(tmp, "hub")}, []want{

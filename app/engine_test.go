@@ -156,7 +156,7 @@ func TestLoadEngineErrors(t *testing.T) {
 	tiny := fixtures.Path(t, "models", "tiny-a")
 	tmp := t.TempDir()
 	noWeights := filepath.Join(tmp, "no-weights")
-	apptest.TinyA(t, noWeights, "model.safetensors")
+	apptest.TinyA(t, noWeights, apptest.WeightFiles)
 	noTokenizer := filepath.Join(tmp, "no-tokenizer")
 	apptest.TinyA(t, noTokenizer, "tokenizer.json")
 	mismatched := filepath.Join(tmp, "mismatched")

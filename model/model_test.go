@@ -120,7 +120,7 @@ func TestLoadErrors(t *testing.T) {
 		opts   Options
 		want   string
 	}{
-		{"no weights", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "model.safetensors")) }, Options{}, "model.safetensors"},
+		{"no weights", removeWeights, Options{}, "model.safetensors"},
 		{"no tokenizer", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "tokenizer.json")) }, Options{}, "tokenizer"},
 		{"wider MLP than the weights", edit("config.json", `"intermediate_size": 172`, `"intermediate_size": 200`), Options{}, "mlp.gate_proj"},
 		{"image tokens disagree", edit("processor_config.json", `"num_image_tokens": 16`, `"num_image_tokens": 17`), Options{}, "num_image_tokens"},
@@ -170,11 +170,26 @@ func TestLoadErrors(t *testing.T) {
 // f16Victim is a tiny-a matrix that scaleWeight makes too large for F16.
 const f16Victim = "language_model.model.layers.1.mlp.down_proj.weight"
 
-// scaleWeight rewrites dir's BF16 model.safetensors with element i of the named tensor set to v.
+// removeWeights deletes a model folder's weights: one safetensors file, or shards and index.
+func removeWeights(t *testing.T, dir string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "model*.safetensors*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no weight files in %s (%v)", dir, err)
+	}
+	for _, f := range files {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// scaleWeight rewrites dir's BF16 weights as one model.safetensors with element i of the
+// named tensor set to v.
 func scaleWeight(name string, i int, v float32) func(t *testing.T, dir string) {
 	return func(t *testing.T, dir string) {
 		path := filepath.Join(dir, "model.safetensors")
-		ck, err := checkpoint.Open(path)
+		ck, err := checkpoint.Open(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,6 +209,7 @@ func scaleWeight(name string, i int, v float32) func(t *testing.T, dir string) {
 			tensors = append(tensors, checkpointtest.Tensor{Name: info.Name, DType: info.DType, Shape: info.Shape, Data: data})
 		}
 		ck.Close()
+		removeWeights(t, dir)
 		if err := checkpointtest.WriteSafetensors(path, tensors, checkpointtest.Options{}); err != nil {
 			t.Fatal(err)
 		}

@@ -70,7 +70,7 @@ func TestCancelLoad(t *testing.T) {
 // A folder whose weights are missing fails with a dialog that says what to do.
 func TestLoadErrorDialog(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "broken")
-	apptest.TinyA(t, dir, "model.safetensors")
+	apptest.TinyA(t, dir, apptest.WeightFiles)
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
 	u.loadModel(dir, "broken")

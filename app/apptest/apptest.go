@@ -14,7 +14,12 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
-// TinyA fills dst with the tiny-a fixture model minus the files in skip. The weights are a
+// WeightFiles is a skip pattern of TinyA that matches the weights of tiny-a (its safetensors
+// shards and their index), leaving a folder that is complete except for its weights.
+const WeightFiles = "model*.safetensors*"
+
+// TinyA fills dst with the tiny-a fixture model minus the files matching a pattern
+// (filepath.Match) in skip. The weights are a
 // symlink to the fixture (they are never written); the small files are copies, so a test
 // may edit them.
 func TinyA(t testing.TB, dst string, skip ...string) {
@@ -29,10 +34,10 @@ func TinyA(t testing.TB, dst string, skip ...string) {
 	}
 	for _, f := range files {
 		name := f.Name()
-		if slices.Contains(skip, name) {
+		if slices.ContainsFunc(skip, func(p string) bool { ok, _ := filepath.Match(p, name); return ok }) {
 			continue
 		}
-		if name == "model.safetensors" {
+		if strings.HasSuffix(name, ".safetensors") {
 			if err := os.Symlink(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {
 				t.Fatal(err)
 			}

@@ -70,7 +70,10 @@ func TestInfoTinyA(t *testing.T) {
 	if info.MemoryBytes["F32"] != 4*info.Params.Used {
 		t.Errorf("F32 memory %d, want 4 bytes × %d params", info.MemoryBytes["F32"], info.Params.Used)
 	}
-	if !slices.Equal(info.Files, []app.FileInfo{{Name: "model.safetensors", Bytes: 9_808_038}}) || info.StoredDTypes["BF16"] != info.Params.Used {
+	// The repository keeps tiny-a's weights as three shards (no file over 5 MB).
+	shards := []app.FileInfo{{Name: "model-00001-of-00003.safetensors", Bytes: 3_307_744},
+		{Name: "model-00002-of-00003.safetensors", Bytes: 3_357_974}, {Name: "model-00003-of-00003.safetensors", Bytes: 3_142_160}}
+	if !slices.Equal(info.Files, shards) || info.StoredDTypes["BF16"] != info.Params.Used {
 		t.Errorf("files %+v, dtypes %v", info.Files, info.StoredDTypes)
 	}
 	wantIDs := map[string]int{"bos": 256, "eos": 257, "pad": 258, "image": 259, "image_start": 260, "image_end": 261, "user": 262, "assistant": 263}
@@ -99,7 +102,8 @@ func TestInfoTinyA(t *testing.T) {
 	wantLines(t, text,
 		`^family\s+Janus-Pro$`,
 		`^weights\s+BF16 \(config torch_dtype bfloat16\)$`,
-		`^  model\.safetensors\s+9,808,038\s+bytes\s+\(9\.8 MB\)$`,
+		`^  model-00002-of-00003\.safetensors\s+3,357,974\s+bytes\s+\(3\.4 MB\)$`,
+		`^  total\s+9,807,878\s+bytes\s+\(9\.8 MB\)$`,
 		`^llm\s+21\s+148,288\s+LLaMA: hidden 64, 2 layers, 4 heads × 16 \(4 KV\), FFN 172, vocab 384`,
 		`^used\s+260\s+2,962,115\s`,
 		`^total\s+420\s+4,878,891\s`,

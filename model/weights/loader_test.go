@@ -19,7 +19,7 @@ import (
 
 func openTiny(t *testing.T) *checkpoint.Checkpoint {
 	t.Helper()
-	ck, err := checkpoint.Open(fixtures.Path(t, "models", "tiny-a", "model.safetensors"))
+	ck, err := checkpoint.Open(fixtures.Path(t, "models", "tiny-a"))
 	if err != nil {
 		t.Fatal(err)
 	}

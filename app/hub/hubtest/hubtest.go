@@ -12,6 +12,7 @@
 package hubtest
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -29,6 +30,8 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 )
 
 // Request is one request the server saw.
@@ -124,7 +127,9 @@ func (s *Server) AddTinyA(t testing.TB, name string) string {
 	return s.AddRepo(name, TinyAFiles(t))
 }
 
-// TinyAFiles reads the files of the tiny-a fixture model (skipping t when absent).
+// TinyAFiles reads the files of the tiny-a fixture model, with its weights as one
+// model.safetensors, as the hub serves a model of Janus-Pro-1B's size (the fixture keeps
+// them as shards).
 func TinyAFiles(t testing.TB) map[string][]byte {
 	t.Helper()
 	dir := fixtures.Path(t, "models", "tiny-a")
@@ -134,13 +139,45 @@ func TinyAFiles(t testing.TB) map[string][]byte {
 	}
 	files := map[string][]byte{}
 	for _, e := range entries {
+		if ok, _ := filepath.Match("model*.safetensors*", e.Name()); ok {
+			continue
+		}
 		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		files[e.Name()] = raw
 	}
+	files["model.safetensors"] = oneFileWeights(t, dir)
 	return files
+}
+
+// oneFileWeights returns the weights of the model folder dir as the bytes of one
+// safetensors file, tensors in the folder's order.
+func oneFileWeights(t testing.TB, dir string) []byte {
+	t.Helper()
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	var tensors []checkpointtest.Tensor
+	for _, info := range ck.Tensors() {
+		raw, err := ck.Raw(info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tensors = append(tensors, checkpointtest.Tensor{Name: info.Name, DType: info.DType, Shape: info.Shape, Data: bytes.Clone(raw)})
+	}
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := checkpointtest.WriteSafetensors(path, tensors, checkpointtest.Options{Metadata: map[string]string{"format": "pt"}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 // GitBlobID is git's id of a file's content, which the hub sends as the ETag of files
