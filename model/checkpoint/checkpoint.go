@@ -250,16 +250,19 @@ func openSized(path string) (*os.File, int64, error) {
 
 // readEntries tells the formats apart by their first bytes, not by the file name.
 func readEntries(path string, wf *weightFile) ([]tensorEntry, error) {
-	var magic [4]byte
+	var magic [9]byte
 	n, err := wf.ReadAt(magic[:], 0)
-	if n < len(magic) {
+	if n < 4 {
 		if err == nil {
 			err = errors.New("short read")
 		}
 		return nil, fmt.Errorf("read %s: file too short (%d bytes) to be a checkpoint: %w", path, wf.Size(), err)
 	}
 	switch {
-	case string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06":
+	case n == len(magic) && magic[8] == '{':
+		// A safetensors header: its length (any value, e.g. 0x280, whose first byte looks
+		// like a pickle's protocol opcode) and then the JSON object.
+	case string(magic[:4]) == "PK\x03\x04" || string(magic[:4]) == "PK\x05\x06":
 		return readTorchZip(path, wf, wf.Size())
 	case magic[0] == 0x80 && magic[1] <= 5:
 		return nil, fmt.Errorf("read %s: legacy PyTorch format not supported (re-save with torch.save from torch >= 1.6)", path)
@@ -327,6 +330,20 @@ func (c *Checkpoint) Raw(name string) ([]byte, error) {
 		return nil, fmt.Errorf("read tensor %q from %s: %w", name, e.info.File, err)
 	}
 	return b, nil
+}
+
+// Evict tells the operating system that this process no longer needs the named tensor's
+// bytes in memory (a loader calls it once the tensor is copied to a backend): on unix the
+// mapped file pages leave the process's resident memory, so loading a model does not hold
+// the whole file and the weights built from it at once. The pages stay in the page cache,
+// and Raw still works afterwards. Unknown names and a closed checkpoint are ignored.
+func (c *Checkpoint) Evict(name string) {
+	i, ok := c.byName[name]
+	if !ok || c.closed {
+		return
+	}
+	e := c.tensors[i]
+	c.files[e.file].Evict(e.offset, e.size)
 }
 
 // Float32 converts the named F32, F16, BF16 or F64 tensor into dst, which must hold exactly

@@ -122,6 +122,7 @@ func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Ten
 	if err != nil {
 		return nil, fmt.Errorf("load tensor %q: %w", name, err)
 	}
+	l.ck.Evict(name)
 	return l.uploaded(name, 0, t), nil
 }
 
@@ -153,6 +154,10 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 	t, err := l.b.FromBytes(dt, shape, src, rows)
 	if err != nil {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: %w", r0, r1, name, err)
+	}
+	if r1 == info.Shape[0] {
+		// The last part of a fused tensor: the parts are loaded in order.
+		l.ck.Evict(name)
 	}
 	return l.uploaded(name, r0, t), nil
 }
