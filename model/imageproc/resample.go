@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Pillow's fixed-point format for 8-bit resampling (libImaging/Resample.c).
@@ -79,6 +81,24 @@ func precomputeBicubic(inSize, outSize int) resampleCoeffs {
 	return c
 }
 
+// parallelRows runs fn over [0, n) in one contiguous block of rows per core, each row
+// costing about cost operations; small images run on the calling goroutine, where starting
+// goroutines would cost more than it saves. Every output pixel is computed on its own, so
+// the split cannot change a result.
+func parallelRows(n, cost int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n*cost/(64<<10))
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range workers {
+		lo, hi := i*n/workers, (i+1)*n/workers
+		wg.Go(func() { fn(lo, hi) })
+	}
+	wg.Wait()
+}
+
 // clip8 is Pillow's clip8: the accumulator's integer part, saturated to [0, 255].
 func clip8(acc int32) uint8 {
 	if acc <= 0 {
@@ -120,23 +140,25 @@ func resizeHorizontal(src *image.NRGBA, w int) *image.NRGBA {
 	b := src.Bounds()
 	coeffs := precomputeBicubic(b.Dx(), w)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, b.Dy()))
-	for y := 0; y < b.Dy(); y++ {
-		in := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
-		out := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
-		for o := 0; o < w; o++ {
-			k := coeffs.weights(o)
-			p := in[4*coeffs.first[o] : 4*(coeffs.first[o]+len(k))]
-			r, g, bl := int32(resampleHalf), int32(resampleHalf), int32(resampleHalf)
-			for j, c := range k {
-				q := p[4*j : 4*j+3 : 4*j+3]
-				r += int32(q[0]) * c
-				g += int32(q[1]) * c
-				bl += int32(q[2]) * c
+	parallelRows(b.Dy(), b.Dx()+w, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			in := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			out := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
+			for o := 0; o < w; o++ {
+				k := coeffs.weights(o)
+				p := in[4*coeffs.first[o] : 4*(coeffs.first[o]+len(k))]
+				r, g, bl := int32(resampleHalf), int32(resampleHalf), int32(resampleHalf)
+				for j, c := range k {
+					q := p[4*j : 4*j+3 : 4*j+3]
+					r += int32(q[0]) * c
+					g += int32(q[1]) * c
+					bl += int32(q[2]) * c
+				}
+				d := out[4*o : 4*o+4 : 4*o+4]
+				d[0], d[1], d[2], d[3] = clip8(r), clip8(g), clip8(bl), 0xff
 			}
-			d := out[4*o : 4*o+4 : 4*o+4]
-			d[0], d[1], d[2], d[3] = clip8(r), clip8(g), clip8(bl), 0xff
 		}
-	}
+	})
 	return dst
 }
 
@@ -148,25 +170,27 @@ func resizeVertical(src *image.NRGBA, h int) *image.NRGBA {
 	w := b.Dx()
 	coeffs := precomputeBicubic(b.Dy(), h)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
-	acc := make([]int32, 4*w)
-	for o := 0; o < h; o++ {
-		for i := range acc {
-			acc[i] = resampleHalf
-		}
-		for j, c := range coeffs.weights(o) {
-			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+coeffs.first[o]+j):]
-			row = row[:len(acc)]
-			for i, v := range row {
-				acc[i] += int32(v) * c
+	parallelRows(h, w*coeffs.stride, func(o0, o1 int) {
+		acc := make([]int32, 4*w)
+		for o := o0; o < o1; o++ {
+			for i := range acc {
+				acc[i] = resampleHalf
+			}
+			for j, c := range coeffs.weights(o) {
+				row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+coeffs.first[o]+j):]
+				row = row[:len(acc)]
+				for i, v := range row {
+					acc[i] += int32(v) * c
+				}
+			}
+			out := dst.Pix[o*dst.Stride : o*dst.Stride+len(acc)]
+			for i, a := range acc {
+				out[i] = clip8(a)
+			}
+			for i := 3; i < len(out); i += 4 {
+				out[i] = 0xff
 			}
 		}
-		out := dst.Pix[o*dst.Stride : o*dst.Stride+len(acc)]
-		for i, a := range acc {
-			out[i] = clip8(a)
-		}
-		for i := 3; i < len(out); i += 4 {
-			out[i] = 0xff
-		}
-	}
+	})
 	return dst
 }
