@@ -167,6 +167,17 @@ type AttentionParams struct {
 	Scale float32
 }
 
+// RowWriter is implemented by backends that can fill a tensor New made a block of rows at a
+// time, converting (or quantizing) raw elements as FromBytes does. A loader uploads a large
+// tensor through it so that only one block of the source, not the whole tensor, needs to be
+// in memory beside the weights already built: the embedding tables of the released models
+// are 0.4 to 0.8 GB in BF16.
+type RowWriter interface {
+	// WriteRows fills rows [r0, r0+n) of t (rows of dimension 0) from raw, n whole rows of
+	// little-endian elements of dtype src (F32, F16 or BF16). raw is not retained.
+	WriteRows(t *Tensor, r0 int, src DType, raw []byte) error
+}
+
 // Conv2DParams describes a 2-D convolution with square stride and symmetric zero padding.
 type Conv2DParams struct {
 	// Stride is the step in both directions; Pad is the zero border added on every side.

@@ -209,11 +209,45 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 		return nil, err
 	}
 	if dt.Quantized() {
-		quantize(contents(t), dt, raw, src, n)
+		quantize(contents(t), dt, n, 0, raw, src)
 	} else {
 		convert(contents(t), dt, raw, src, n)
 	}
 	return t, nil
+}
+
+var _ compute.RowWriter = (*Backend)(nil)
+
+// WriteRows fills rows [r0, r0+n) of t from n rows of raw elements of dtype src, converting
+// or quantizing them as FromBytes does, straight into the tensor's shared memory: a loader
+// calls it on a tensor New just made, before any op reads it.
+func (b *Backend) WriteRows(t *Tensor, r0 int, src compute.DType, raw []byte) error {
+	if buf, ok := t.Buf.(*buffer); !ok || buf.freed {
+		return fmt.Errorf("%s: WriteRows: %v is freed or not a metal tensor", b.name, t)
+	}
+	if src > compute.BF16 {
+		return fmt.Errorf("%s: WriteRows: unknown source dtype %v", b.name, src)
+	}
+	if len(t.Shape) == 0 || t.Len() == 0 {
+		return fmt.Errorf("%s: WriteRows: %v has no rows", b.name, t)
+	}
+	rowLen := t.Len() / t.Shape[0]
+	rowBytes := rowLen * src.Size()
+	if len(raw)%rowBytes != 0 {
+		return fmt.Errorf("%s: WriteRows: %d bytes of %v are not whole rows of %v (%d bytes each)", b.name, len(raw), src, t, rowBytes)
+	}
+	n := len(raw) / rowBytes
+	if r0 < 0 || r0+n > t.Shape[0] {
+		return fmt.Errorf("%s: WriteRows: rows [%d, %d) are outside %v", b.name, r0, r0+n, t)
+	}
+	mem := contents(t)
+	if t.DType.Quantized() {
+		quantize(mem, t.DType, t.Len(), r0*rowLen/qBlock, raw, src)
+		return nil
+	}
+	size := t.DType.Size()
+	convert(mem[r0*rowLen*size:(r0+n)*rowLen*size], t.DType, raw, src, n*rowLen)
+	return nil
 }
 
 // contents is the tensor's shared memory as bytes.

@@ -34,19 +34,20 @@ func quantShapeErr(dt compute.DType, shape []int) error {
 	return nil
 }
 
-// quantize fills the quantized buffer mem (n elements of dt) from raw elements of dtype src,
-// the blocks split over GOMAXPROCS goroutines: quantizing is most of the load time of a
-// Q8/Q4 model (Q4's scale refit especially), and every block is independent.
-func quantize(mem []byte, dt compute.DType, raw []byte, src compute.DType, n int) {
-	blocks := n / qBlock
-	workers := min(runtime.GOMAXPROCS(0), (blocks+quantGrain-1)/quantGrain)
+// quantize fills blocks [first, first+len(raw)/(QBlock·size of src)) of the quantized buffer
+// mem (n elements of dt in all) from raw elements of dtype src, the blocks split over
+// GOMAXPROCS goroutines: quantizing is most of the load time of a Q8/Q4 model (Q4's scale
+// refit especially), and every block is independent.
+func quantize(mem []byte, dt compute.DType, n, first int, raw []byte, src compute.DType) {
+	blocks, count := n/qBlock, len(raw)/(qBlock*src.Size())
+	workers := min(runtime.GOMAXPROCS(0), (count+quantGrain-1)/quantGrain)
 	if workers <= 1 {
-		quantizeBlocks(mem, dt, raw, src, blocks, 0, blocks)
+		quantizeBlocks(mem, dt, blocks, first, raw, src, 0, count)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() { quantizeBlocks(mem, dt, raw, src, blocks, blocks*w/workers, blocks*(w+1)/workers) })
+		wg.Go(func() { quantizeBlocks(mem, dt, blocks, first, raw, src, count*w/workers, count*(w+1)/workers) })
 	}
 	wg.Wait()
 }
@@ -54,13 +55,15 @@ func quantize(mem []byte, dt compute.DType, raw []byte, src compute.DType, n int
 // quantGrain is the fewest blocks worth a goroutine of their own.
 const quantGrain = 4096
 
-// quantizeBlocks quantizes blocks [lo, hi) of the buffer mem of blocks blocks.
-func quantizeBlocks(mem []byte, dt compute.DType, raw []byte, src compute.DType, blocks, lo, hi int) {
+// quantizeBlocks quantizes the blocks [lo, hi) of raw into blocks first+lo.. of the buffer mem
+// of blocks blocks.
+func quantizeBlocks(mem []byte, dt compute.DType, blocks, first int, raw []byte, src compute.DType, lo, hi int) {
 	cb := codeBytes(dt)
 	scales := mem[blocks*cb:]
 	var x [qBlock]float32
-	for blk := lo; blk < hi; blk++ {
-		compute.ReadBlock(&x, raw, src, blk*qBlock)
+	for i := lo; i < hi; i++ {
+		compute.ReadBlock(&x, raw, src, i*qBlock)
+		blk := first + i
 		q := mem[blk*cb : (blk+1)*cb]
 		var h uint16
 		if dt == compute.Q8 {

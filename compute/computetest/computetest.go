@@ -87,6 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) compute.Backend) {
 	}{
 		{"FromBytes", testFromBytes},
 		{"FromBytesErrors", testFromBytesErrors},
+		{"WriteRows", testWriteRows},
 		{"ReshapeReadFree", testReshapeReadFree},
 		{"MemoryUsed", testMemoryUsed},
 		{"HostSlicesCopied", testHostSlicesCopied},

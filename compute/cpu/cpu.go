@@ -210,15 +210,69 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 		if len(shape) == 0 || shape[len(shape)-1]%compute.QBlock != 0 {
 			return nil, fmt.Errorf("cpu: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, compute.QBlock)
 		}
-		t := b.New(dt, shape...)
-		b.fromBytesQuantized(t, src, raw)
-		return t, nil
 	}
 	t := b.New(dt, shape...)
+	b.fill(t, src, raw)
+	return t, nil
+}
+
+var _ compute.RowWriter = (*Backend)(nil)
+
+// WriteRows fills rows [r0, r0+n) of t from n rows of raw elements of dtype src, converting
+// or quantizing them as FromBytes does.
+func (b *Backend) WriteRows(t *Tensor, r0 int, src compute.DType, raw []byte) error {
+	bf, ok := t.Buf.(*buffer)
+	if !ok || bf.f == nil && bf.h == nil && bf.q == nil {
+		return fmt.Errorf("cpu: WriteRows: %v is freed or not a cpu tensor", t)
+	}
+	if src > compute.BF16 {
+		return fmt.Errorf("cpu: WriteRows: unknown source dtype %v", src)
+	}
+	if len(t.Shape) == 0 || t.Len() == 0 {
+		return fmt.Errorf("cpu: WriteRows: %v has no rows", t)
+	}
+	rowLen := t.Len() / t.Shape[0]
+	rowBytes := rowLen * src.Size()
+	if len(raw)%rowBytes != 0 {
+		return fmt.Errorf("cpu: WriteRows: %d bytes of %v are not whole rows of %v (%d bytes each)", len(raw), src, t, rowBytes)
+	}
+	n := len(raw) / rowBytes
+	if r0 < 0 || r0+n > t.Shape[0] {
+		return fmt.Errorf("cpu: WriteRows: rows [%d, %d) are outside %v", r0, r0+n, t)
+	}
+	e0, e1 := r0*rowLen, (r0+n)*rowLen
+	b.fill(&Tensor{Shape: []int{e1 - e0}, DType: t.DType, Buf: bf.elements(t.DType, e0, e1)}, src, raw)
+	return nil
+}
+
+// elements is a view of elements [e0, e1) of the buffer, a tensor of dtype dt; for Q8 and
+// Q4, e0 and e1 are multiples of qBlock (whole rows are).
+func (bf *buffer) elements(dt compute.DType, e0, e1 int) *buffer {
+	switch dt {
+	case compute.F32:
+		return &buffer{f: bf.f[e0:e1]}
+	case compute.F16, compute.BF16:
+		return &buffer{h: bf.h[e0:e1]}
+	}
+	codes := qBlock
+	if dt == compute.Q4 {
+		codes = qBlock / 2
+	}
+	b0, b1 := e0/qBlock, e1/qBlock
+	return &buffer{q: bf.q[b0*codes : b1*codes], s: bf.s[b0:b1]}
+}
+
+// fill converts (or quantizes) raw elements of dtype src into every element of t, on the
+// worker pool.
+func (b *Backend) fill(t *Tensor, src compute.DType, raw []byte) {
+	if t.DType.Quantized() {
+		b.fromBytesQuantized(t, src, raw)
+		return
+	}
+	n := t.Len()
 	b.pool.run(n, b.pool.grain(n, 2), func(lo, hi int) {
 		convertRaw(t, lo, hi, src, raw)
 	})
-	return t, nil
 }
 
 // convertRaw fills elements [lo,hi) of t from raw, with one loop per conversion so the

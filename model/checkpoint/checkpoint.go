@@ -332,18 +332,22 @@ func (c *Checkpoint) Raw(name string) ([]byte, error) {
 	return b, nil
 }
 
-// Evict tells the operating system that this process no longer needs the named tensor's
-// bytes in memory (a loader calls it once the tensor is copied to a backend): on unix the
-// mapped file pages leave the process's resident memory, so loading a model does not hold
-// the whole file and the weights built from it at once. The pages stay in the page cache,
-// and Raw still works afterwards. Unknown names and a closed checkpoint are ignored.
-func (c *Checkpoint) Evict(name string) {
+// Evict tells the operating system that this process no longer needs bytes [off, off+n) of
+// the named tensor's data in memory (a loader calls it once they are copied to a backend):
+// on unix the mapped file pages leave the process's resident memory, so loading a model
+// does not hold the file and the weights built from it at once. The pages stay in the page
+// cache, and Raw still works afterwards. Unknown names, ranges outside the tensor and a
+// closed checkpoint are ignored.
+func (c *Checkpoint) Evict(name string, off, n int64) {
 	i, ok := c.byName[name]
 	if !ok || c.closed {
 		return
 	}
 	e := c.tensors[i]
-	c.files[e.file].Evict(e.offset, e.size)
+	if off < 0 || n <= 0 || off > e.size || n > e.size-off {
+		return
+	}
+	c.files[e.file].Evict(e.offset+off, n)
 }
 
 // Float32 converts the named F32, F16, BF16 or F64 tensor into dst, which must hold exactly

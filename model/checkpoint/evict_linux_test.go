@@ -48,9 +48,15 @@ func TestEvict(t *testing.T) {
 	if before < n/2 {
 		t.Fatalf("%d kB of the map resident after reading %d MB (sum %d): cannot see residency here", before>>10, n>>20, sum)
 	}
-	ck.Evict("big")
-	ck.Evict("no such tensor")
-	if after := mappedRss(t, path); after > before/4 {
+	ck.Evict("big", n/2, n/2)
+	ck.Evict("no such tensor", 0, n)
+	ck.Evict("big", n/2, n) // past the end: ignored
+	half := mappedRss(t, path)
+	if half > before*3/4 || half < before/4 {
+		t.Errorf("Rss of the map %d kB after evicting half the tensor, %d kB before", half>>10, before>>10)
+	}
+	ck.Evict("big", 0, n)
+	if after := mappedRss(t, path); after > before/8 {
 		t.Errorf("Rss of the map %d kB after Evict, %d kB before", after>>10, before>>10)
 	}
 	again, err := ck.Raw("big")

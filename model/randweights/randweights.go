@@ -14,8 +14,9 @@
 // each tensor copies slices of one seeded pool of 2²⁴+43 standard normal values at random
 // offsets (memory-copy speed); every tensor still holds normally distributed values, which is
 // all a timing run needs. The values are written straight in the dtype the backend keeps, one
-// tensor at a time through one reused buffer, so building never holds a float32 copy of a
-// BF16 model. The float32→BF16 rounding is hand-written (round to nearest even, a few lines)
+// tensor at a time through one reused buffer (a block of rows at a time for a large tensor,
+// when the backend takes rows), so building never holds a float32 copy of a BF16 model, nor
+// a whole embedding table beside the weights. The float32→BF16 rounding is hand-written (round to nearest even, a few lines)
 // because the standard library has no bfloat16 type.
 package randweights
 
@@ -70,6 +71,7 @@ type Source struct {
 	specs map[string]weights.Spec
 	pool  []float32
 	buf   []byte
+	block int // uploadBlock, or less in tests
 }
 
 // New returns a Source for the tensors of cfg on be.
@@ -79,7 +81,7 @@ func New(cfg *config.Config, be compute.Backend, opts Options) (*Source, error) 
 	default:
 		return nil, fmt.Errorf("random weights: unknown matrix dtype %v", opts.MatrixDType)
 	}
-	s := &Source{be: be, opts: opts, specs: map[string]weights.Spec{}}
+	s := &Source{be: be, opts: opts, specs: map[string]weights.Spec{}, block: uploadBlock}
 	for _, sp := range weights.Plan(cfg) {
 		s.specs[sp.Name] = sp
 	}
@@ -192,41 +194,83 @@ func (s *Source) upload(sp weights.Spec, dt compute.DType, r0, r1 int) (*compute
 	if dt.Quantized() {
 		src = s.opts.MatrixDType
 	}
-	size := src.Size()
-	if cap(s.buf) < n*size {
-		s.buf = make([]byte, n*size)
-	}
-	raw := s.buf[:n*size]
-	mean, std := s.distribution(sp)
-	rng := rand.New(rand.NewPCG(s.opts.Seed, nameSeed(sp.Name, r0)))
 	if src != compute.F32 && src != compute.BF16 {
 		return nil, fmt.Errorf("random weights: tensor %s requested as %v (only F32, BF16, Q8 and Q4 are made)", sp.Name, dt)
 	}
-	for i := 0; i < n; {
-		off := rng.IntN(poolSize / 2)
-		k := min(n-i, poolSize-off)
-		fill(raw, i, s.pool[off:off+k], mean, std, src)
-		i += k
-	}
-	if s.opts.HeavyTails && len(sp.Shape) == 1 && mean == 1 && std == 0 {
-		vals := make([]float32, n)
-		for i := range vals {
-			vals[i] = float32(math.Abs(1 + 0.3*rng.NormFloat64()))
-			if rng.IntN(256) == 0 {
-				vals[i] = 10
-			}
+	size := src.Size()
+	mean, std := s.distribution(sp)
+	rng := rand.New(rand.NewPCG(s.opts.Seed, nameSeed(sp.Name, r0)))
+	heavy := s.opts.HeavyTails && len(sp.Shape) == 1 && mean == 1 && std == 0
+
+	// next fills the reused buffer with the tensor's next m values. Runs of pooled values
+	// continue from one call to the next, so the values do not depend on how they are cut.
+	var run []float32
+	done := 0
+	next := func(m int) []byte {
+		if cap(s.buf) < m*size {
+			s.buf = make([]byte, m*size)
 		}
-		fill(raw, 0, vals, 0, 1, src)
+		raw := s.buf[:m*size]
+		for i := 0; i < m; {
+			if len(run) == 0 {
+				off := rng.IntN(poolSize / 2)
+				run = s.pool[off : off+min(n-done-i, poolSize-off)]
+			}
+			k := min(len(run), m-i)
+			fill(raw, i, run[:k], mean, std, src)
+			run, i = run[k:], i+k
+		}
+		done += m
+		return raw
 	}
-	t, err := s.be.FromBytes(dt, shape, src, raw)
-	if err != nil {
-		return nil, fmt.Errorf("random weights: upload %s: %w", sp.Name, err)
+
+	// A large tensor goes a block of rows at a time to a backend that takes rows, so the
+	// reused buffer stays one block long instead of growing to the largest tensor.
+	rowBytes := 0
+	if shape[0] > 0 {
+		rowBytes = n / shape[0] * size
+	}
+	rw, ok := s.be.(compute.RowWriter)
+	if !ok || heavy || n*size <= s.block || rowBytes == 0 || rowBytes > s.block ||
+		dt.Quantized() && shape[len(shape)-1]%compute.QBlock != 0 {
+		raw := next(n)
+		if heavy {
+			vals := make([]float32, n)
+			for i := range vals {
+				vals[i] = float32(math.Abs(1 + 0.3*rng.NormFloat64()))
+				if rng.IntN(256) == 0 {
+					vals[i] = 10
+				}
+			}
+			fill(raw, 0, vals, 0, 1, src)
+		}
+		t, err := s.be.FromBytes(dt, shape, src, raw)
+		if err != nil {
+			return nil, fmt.Errorf("random weights: upload %s: %w", sp.Name, err)
+		}
+		if s.opts.Uploaded != nil {
+			s.opts.Uploaded(sp.Name, r0, t)
+		}
+		return t, nil
+	}
+	t := s.be.New(dt, shape...)
+	step := s.block / rowBytes
+	for b0 := 0; b0 < shape[0]; b0 += step {
+		b1 := min(shape[0], b0+step)
+		if err := rw.WriteRows(t, b0, src, next((b1-b0)*rowBytes/size)); err != nil {
+			s.be.Free(t)
+			return nil, fmt.Errorf("random weights: upload rows %d:%d of %s: %w", b0, b1, sp.Name, err)
+		}
 	}
 	if s.opts.Uploaded != nil {
 		s.opts.Uploaded(sp.Name, r0, t)
 	}
 	return t, nil
 }
+
+// uploadBlock is the most bytes of one tensor generated at once for a backend that takes
+// rows (compute.RowWriter).
+const uploadBlock = 32 << 20
 
 // distribution returns the mean and standard deviation of a tensor's values (a constant when
 // std is 0), following the peer's initialisation by module type, recognised from the name and

@@ -6,8 +6,10 @@
 // (Check), and counts parameters and the memory the weights need at each precision.
 //
 // Uploads go one tensor at a time straight from the checkpoint's memory-mapped bytes to the
-// backend, so loading never holds a second full copy of the weights: the mapped pages are
-// page cache, dropped by the kernel as needed, and each backend buffer is the only copy.
+// backend, so loading never holds a second full copy of the weights: the pages of each
+// tensor leave the process's resident memory once the backend has them (checkpoint's
+// Evict), and a large tensor goes a block of rows at a time to a backend that takes rows
+// (compute.RowWriter), so at most one block of its source is resident beside the weights.
 // Tensors stored as F64 (no release has any) are the exception: a backend cannot read them,
 // so each is narrowed to float32 through checkpoint.Float32 into a temporary buffer first.
 package weights
@@ -54,9 +56,10 @@ var _ RowSource = (*Loader)(nil)
 // FromBytes and the Uploaded callback (checkpoint reads are). The checkpoint must stay open
 // while the Loader is used; the uploaded tensors do not depend on it.
 type Loader struct {
-	ck   *checkpoint.Checkpoint
-	b    compute.Backend
-	opts LoaderOptions
+	ck    *checkpoint.Checkpoint
+	b     compute.Backend
+	opts  LoaderOptions
+	block int // uploadBlock, or less in tests
 }
 
 // LoaderOptions tune a Loader. The zero value keeps matrices in their stored dtype.
@@ -79,12 +82,12 @@ type LoaderOptions struct {
 // NewLoader returns a Loader reading ck and allocating on b that keeps matrices in their
 // stored dtype.
 func NewLoader(ck *checkpoint.Checkpoint, b compute.Backend) *Loader {
-	return &Loader{ck: ck, b: b}
+	return &Loader{ck: ck, b: b, block: uploadBlock}
 }
 
 // NewLoaderWith returns a Loader reading ck and allocating on b, tuned by opts.
 func NewLoaderWith(ck *checkpoint.Checkpoint, b compute.Backend, opts LoaderOptions) *Loader {
-	return &Loader{ck: ck, b: b, opts: opts}
+	return &Loader{ck: ck, b: b, opts: opts, block: uploadBlock}
 }
 
 // Backend is the backend the tensors are uploaded to.
@@ -115,14 +118,10 @@ func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Ten
 	if err != nil {
 		return nil, err
 	}
-	if err := checkF16Range(info, dt, src, raw); err != nil {
-		return nil, fmt.Errorf("load tensor %q: %w", name, err)
-	}
-	t, err := l.b.FromBytes(dt, slices.Clone(shape), src, raw)
+	t, err := l.upload(info, dt, slices.Clone(shape), src, raw, 0)
 	if err != nil {
 		return nil, fmt.Errorf("load tensor %q: %w", name, err)
 	}
-	l.ck.Evict(name)
 	return l.uploaded(name, 0, t), nil
 }
 
@@ -148,18 +147,59 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 	rowBytes := len(raw) / info.Shape[0]
 	shape := append([]int{r1 - r0}, info.Shape[1:]...)
 	rows := raw[r0*rowBytes : r1*rowBytes]
-	if err := checkF16Range(info, dt, src, rows); err != nil {
-		return nil, fmt.Errorf("load rows %d:%d of tensor %q: %w", r0, r1, name, err)
-	}
-	t, err := l.b.FromBytes(dt, shape, src, rows)
+	t, err := l.upload(info, dt, shape, src, rows, int64(r0*rowBytes))
 	if err != nil {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: %w", r0, r1, name, err)
 	}
-	if r1 == info.Shape[0] {
-		// The last part of a fused tensor: the parts are loaded in order.
-		l.ck.Evict(name)
-	}
 	return l.uploaded(name, r0, t), nil
+}
+
+// uploadBlock is the most source bytes of one tensor a Loader hands at once to a backend that
+// takes rows (compute.RowWriter).
+const uploadBlock = 32 << 20
+
+// upload makes a tensor of dtype dt and the given shape from raw, elements of dtype src at
+// byte offset off of the data of the checkpoint tensor info, checking narrowing to F16 as
+// Load documents, and evicts the source pages it has uploaded. A source larger than
+// the Loader's block goes a block of whole rows at a time when the backend takes rows.
+func (l *Loader) upload(info checkpoint.TensorInfo, dt compute.DType, shape []int, src compute.DType, raw []byte, off int64) (*compute.Tensor, error) {
+	rw, ok := l.b.(compute.RowWriter)
+	rowBytes := 0
+	if len(shape) > 0 && shape[0] > 0 {
+		rowBytes = len(raw) / shape[0]
+	}
+	evict := func(at, n int) {
+		if info.DType != checkpoint.F64 { // raw is a narrowed copy, not the mapped bytes
+			l.ck.Evict(info.Name, off+int64(at), int64(n))
+		}
+	}
+	quantizable := !dt.Quantized() || len(shape) > 0 && shape[len(shape)-1]%compute.QBlock == 0
+	if !ok || len(raw) <= l.block || rowBytes == 0 || !quantizable {
+		if err := checkF16Range(info, dt, src, raw); err != nil {
+			return nil, err
+		}
+		t, err := l.b.FromBytes(dt, shape, src, raw)
+		if err != nil {
+			return nil, err
+		}
+		evict(0, len(raw))
+		return t, nil
+	}
+	t := l.b.New(dt, shape...)
+	step := max(1, l.block/rowBytes)
+	for r := 0; r < shape[0]; r += step {
+		block := raw[r*rowBytes : min(shape[0], r+step)*rowBytes]
+		if err := checkF16Range(info, dt, src, block); err != nil {
+			l.b.Free(t)
+			return nil, err
+		}
+		if err := rw.WriteRows(t, r, src, block); err != nil {
+			l.b.Free(t)
+			return nil, err
+		}
+		evict(r*rowBytes, len(block))
+	}
+	return t, nil
 }
 
 // Matrix uploads a Linear weight or an embedding table in the dtype LoaderOptions.MatrixDType

@@ -381,3 +381,87 @@ func TestLoaderF16Range(t *testing.T) {
 		}
 	})
 }
+
+// TestLoaderBlocks uploads tensors a few rows at a time (a Loader's block made tiny) and
+// checks they equal whole uploads, in every dtype a matrix takes, and that a block beyond
+// F16's range fails the load and frees what was built.
+func TestLoaderBlocks(t *testing.T) {
+	ck := openTiny(t)
+	const gate, embed = "language_model.model.layers.0.mlp.gate_proj.weight", "language_model.model.embed_tokens.weight"
+	over := make([]float32, 4*compute.QBlock)
+	over[3*compute.QBlock+5] = 70000
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := checkpointtest.WriteSafetensors(path, []checkpointtest.Tensor{
+		{Name: "over", DType: checkpoint.F32, Shape: []int{4, compute.QBlock}, Data: le32(over)},
+	}, checkpointtest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	overCk, err := checkpoint.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer overCk.Close()
+	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, b compute.Backend) {
+		if _, ok := b.(compute.RowWriter); !ok {
+			t.Skipf("%s uploads whole tensors", b.Name())
+		}
+		for _, dt := range []compute.DType{compute.F32, compute.F16, compute.BF16, compute.Q8, compute.Q4} {
+			for _, name := range []string{gate, embed} {
+				info, _ := ck.Info(name)
+				whole := NewLoader(ck, b)
+				blocks := NewLoader(ck, b)
+				blocks.block = 5 * info.Shape[1] * 2 // five BF16 rows
+				a, err := whole.Load(name, dt, info.Shape...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := blocks.Load(name, dt, info.Shape...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := blocks.LoadRows(name, dt, 3, info.Shape[0]-1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids := make([]int32, info.Shape[0])
+				for i := range ids {
+					ids[i] = int32(i)
+				}
+				wa, wc := b.New(compute.F32, info.Shape...), b.New(compute.F32, info.Shape...)
+				wr := b.New(compute.F32, info.Shape[0]-4, info.Shape[1])
+				b.Embedding(wa, a, ids)
+				b.Embedding(wc, c, ids)
+				b.Embedding(wr, r, ids[:info.Shape[0]-4])
+				ga, gc, gr := readF32(t, b, wa), readF32(t, b, wc), readF32(t, b, wr)
+				if !slices.Equal(ga, gc) {
+					t.Errorf("%s as %v: uploaded in blocks differs from a whole upload", name, dt)
+				}
+				if !slices.Equal(ga[3*info.Shape[1]:(info.Shape[0]-1)*info.Shape[1]], gr) {
+					t.Errorf("%s as %v: rows 3:%d uploaded in blocks differ from the whole upload's", name, dt, info.Shape[0]-1)
+				}
+				for _, x := range []*compute.Tensor{a, c, r, wa, wc, wr} {
+					b.Free(x)
+				}
+			}
+		}
+
+		before := b.MemoryUsed()
+		l := NewLoaderWith(overCk, b, LoaderOptions{MatrixDType: func(compute.DType) compute.DType { return compute.F16 }})
+		l.block = 4 * compute.QBlock // one row
+		if x, err := l.Matrix("over", 4, compute.QBlock); err == nil || !strings.Contains(err.Error(), "70000") {
+			t.Errorf("F16 upload in blocks of a tensor with 70000 in its last row: %v, %v; want an error naming 70000", x, err)
+		}
+		if after := b.MemoryUsed(); after != before {
+			t.Errorf("a failed upload in blocks left %d bytes allocated", after-before)
+		}
+	})
+}
+
+// le32 is vals as little-endian float32 bytes.
+func le32(vals []float32) []byte {
+	b := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
+}
