@@ -33,6 +33,7 @@ const (
 	simdNone   simdSet = iota // the generic Go kernels of this file
 	simdAVX2                  // AVX2+FMA, 8-float vectors
 	simdAVX512                // AVX-512 (F, BW, VL) tiles, 16-float vectors
+	simdNEON                  // arm64 NEON tiles (kernels_arm64.s), 8 lanes in two vectors
 )
 
 // String is the name Backend.Kernels reports.
@@ -42,9 +43,16 @@ func (s simdSet) String() string {
 		return "avx2-fma"
 	case simdAVX512:
 		return "avx512"
+	case simdNEON:
+		return "neon"
 	}
 	return "generic"
 }
+
+// vectorMath reports whether the set also has the vector elementwise kernels (exp, SiLU,
+// GELU, the one-query V sum); the NEON set has tiles only, and the ops use the generic Go
+// loops for the rest.
+func (s simdSet) vectorMath() bool { return s == simdAVX2 || s == simdAVX512 }
 
 // dotBlock is the K block of the SIMD kernels: every dot product is summed in pieces of
 // dotBlock products starting at k = 0, each piece lane by lane, the pieces added in order

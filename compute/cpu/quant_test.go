@@ -12,7 +12,11 @@ import (
 // qSets lists the int8 kernel sets this CPU runs, the Go one first.
 func qSets() []qSet {
 	sets := []qSet{qsetNone}
-	for s := qsetAVX2; s <= qsetBest(); s++ {
+	first := qsetAVX2
+	if qsetBest() >= qsetNEON {
+		first = qsetNEON
+	}
+	for s := first; s <= qsetBest(); s++ {
 		sets = append(sets, s)
 	}
 	return sets

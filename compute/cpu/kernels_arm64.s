@@ -1,0 +1,353 @@
+//go:build arm64 && !purego
+
+#include "textflag.h"
+
+// NEON kernels for arm64 (Go declarations and the tile loops in simd_arm64.go; the order of
+// every sum is in doc.go). Hand-written: twelve small functions that share their bodies
+// through the macros below did not justify a generator, and Go's arm64 assembler lacks
+// several of the instructions they need (vector FADD, FMUL, SCVTF, FCVTL, ZIP of 64-bit
+// lanes, SHLL, SDOT, SMULL, SADALP), which the macros emit as WORDs, each with its mnemonic.
+// Register numbers in the WORD macros are plain integers, in the ARM operand order
+// (destination first).
+
+// FADD Vd.4S, Vn.4S, Vm.4S
+#define FADD4S(d, n, m) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
+// FMUL Vd.4S, Vn.4S, Vm.4S
+#define FMUL4S(d, n, m) WORD $(0x6E20DC00 | ((m)<<16) | ((n)<<5) | (d))
+// ZIP1 Vd.4S, Vn.4S, Vm.4S
+#define ZIP1S(d, n, m) WORD $(0x4E803800 | ((m)<<16) | ((n)<<5) | (d))
+// ZIP2 Vd.4S, Vn.4S, Vm.4S
+#define ZIP2S(d, n, m) WORD $(0x4E807800 | ((m)<<16) | ((n)<<5) | (d))
+// ZIP1 Vd.2D, Vn.2D, Vm.2D
+#define ZIP1D(d, n, m) WORD $(0x4EC03800 | ((m)<<16) | ((n)<<5) | (d))
+// ZIP2 Vd.2D, Vn.2D, Vm.2D
+#define ZIP2D(d, n, m) WORD $(0x4EC07800 | ((m)<<16) | ((n)<<5) | (d))
+// SHLL Vd.4S, Vn.4H, #16 (the low four BF16 values of Vn widened exactly)
+#define SHLL16(d, n) WORD $(0x2E613800 | ((n)<<5) | (d))
+// SHLL2 Vd.4S, Vn.8H, #16 (the high four)
+#define SHLL216(d, n) WORD $(0x6E613800 | ((n)<<5) | (d))
+// SCVTF Vd.4S, Vn.4S
+#define SCVTF4S(d, n) WORD $(0x4E21D800 | ((n)<<5) | (d))
+// FCVTL Vd.4S, Vn.4H (F16 to F32, exact)
+#define FCVTL4S(d, n) WORD $(0x0E217800 | ((n)<<5) | (d))
+// SDOT Vd.4S, Vn.16B, Vm.16B (ARMv8.2 dotprod)
+#define SDOT4S(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
+// SMULL Vd.8H, Vn.8B, Vm.8B
+#define SMULL8H(d, n, m) WORD $(0x0E20C000 | ((m)<<16) | ((n)<<5) | (d))
+// SMULL2 Vd.8H, Vn.16B, Vm.16B
+#define SMULL28H(d, n, m) WORD $(0x4E20C000 | ((m)<<16) | ((n)<<5) | (d))
+// SADALP Vd.4S, Vn.8H
+#define SADALP4S(d, n) WORD $(0x4E606800 | ((n)<<5) | (d))
+
+// ---------------------------------------------------------------------------------------
+// Float tiles. Arguments: k int, a *float32, lda int, b0, b1, b2, b3 (four weight rows),
+// c *float32, ldc int, acc bool, ta *float32, tb (the last k%8 values of each a row and b
+// row, zero-padded to 8, rows 8 apart; nil when k%8 == 0).
+//
+// Row r of a, column j of b: lanes 0-3 in V(8+8r+2j), lanes 4-7 in V(9+8r+2j), so lane l
+// sums the products of k ≡ l (mod 8) with fused multiply-adds. a row r is in V(2r), V(2r+1);
+// the b row being used in V6, V7.
+
+// The shared prologue: R0 = k/8, R13 = k%8, R1-R3 = rows of a, R4-R7 = b rows, R8 = c,
+// R9 = ldc in bytes, V8-V31 cleared, V27.. are cleared even when unused (cheap).
+#define PROLOGUE \
+	MOVD k+0(FP), R0; \
+	AND $7, R0, R13; \
+	LSR $3, R0, R0; \
+	MOVD a+8(FP), R1; \
+	MOVD lda+16(FP), R9; \
+	LSL $2, R9, R9; \
+	ADD R9, R1, R2; \
+	ADD R9, R2, R3; \
+	MOVD b0+24(FP), R4; \
+	MOVD b1+32(FP), R5; \
+	MOVD b2+40(FP), R6; \
+	MOVD b3+48(FP), R7; \
+	MOVD c+56(FP), R8; \
+	MOVD ldc+64(FP), R9; \
+	LSL $2, R9, R9; \
+	VEOR V8.B16, V8.B16, V8.B16; \
+	VEOR V9.B16, V9.B16, V9.B16; \
+	VEOR V10.B16, V10.B16, V10.B16; \
+	VEOR V11.B16, V11.B16, V11.B16; \
+	VEOR V12.B16, V12.B16, V12.B16; \
+	VEOR V13.B16, V13.B16, V13.B16; \
+	VEOR V14.B16, V14.B16, V14.B16; \
+	VEOR V15.B16, V15.B16, V15.B16; \
+	VEOR V16.B16, V16.B16, V16.B16; \
+	VEOR V17.B16, V17.B16, V17.B16; \
+	VEOR V18.B16, V18.B16, V18.B16; \
+	VEOR V19.B16, V19.B16, V19.B16; \
+	VEOR V20.B16, V20.B16, V20.B16; \
+	VEOR V21.B16, V21.B16, V21.B16; \
+	VEOR V22.B16, V22.B16, V22.B16; \
+	VEOR V23.B16, V23.B16, V23.B16; \
+	VEOR V24.B16, V24.B16, V24.B16; \
+	VEOR V25.B16, V25.B16, V25.B16; \
+	VEOR V26.B16, V26.B16, V26.B16; \
+	VEOR V27.B16, V27.B16, V27.B16; \
+	VEOR V28.B16, V28.B16, V28.B16; \
+	VEOR V29.B16, V29.B16, V29.B16; \
+	VEOR V30.B16, V30.B16, V30.B16; \
+	VEOR V31.B16, V31.B16, V31.B16
+
+// TAILPTRS points R1-R7 at the zero-padded tails (float rows of a 32 bytes apart; b rows
+// bstride bytes apart) for one more step.
+#define TAILPTRS(bstride) \
+	MOVD ta+80(FP), R1; \
+	ADD $32, R1, R2; \
+	ADD $64, R1, R3; \
+	MOVD tb+88(FP), R4; \
+	ADD $(bstride), R4, R5; \
+	ADD $(2*(bstride)), R4, R6; \
+	ADD $(3*(bstride)), R4, R7
+
+// LOADA1..3 load eight floats of rows 0..r-1 of a.
+#define LOADA1 \
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+#define LOADA2 \
+	LOADA1; \
+	VLD1.P 32(R2), [V2.S4, V3.S4]
+#define LOADA3 \
+	LOADA2; \
+	VLD1.P 32(R3), [V4.S4, V5.S4]
+
+// LOADB32 loads eight floats of a b row into V6 (k 0-3) and V7 (k 4-7); LOADB16 loads eight
+// BF16 values and widens them exactly into the same registers.
+#define LOADB32(rb) \
+	VLD1.P 32(rb), [V6.S4, V7.S4]
+#define LOADB16(rb) \
+	VLD1.P 16(rb), [V7.H8]; \
+	SHLL16(6, 7); \
+	SHLL216(7, 7)
+
+// FMAROW adds row r's products with the b row in V6, V7 to the accumulators lo, hi.
+#define FMAROW(alo, ahi, lo, hi) \
+	VFMLA V6.S4, alo.S4, lo.S4; \
+	VFMLA V7.S4, ahi.S4, hi.S4
+
+// STEPn: eight values of k for an n×4 tile; LOADB is LOADB32 or LOADB16.
+#define STEP1(LOADB) \
+	LOADA1; \
+	LOADB(R4); FMAROW(V0, V1, V8, V9); \
+	LOADB(R5); FMAROW(V0, V1, V10, V11); \
+	LOADB(R6); FMAROW(V0, V1, V12, V13); \
+	LOADB(R7); FMAROW(V0, V1, V14, V15)
+#define STEP2(LOADB) \
+	LOADA2; \
+	LOADB(R4); FMAROW(V0, V1, V8, V9); FMAROW(V2, V3, V16, V17); \
+	LOADB(R5); FMAROW(V0, V1, V10, V11); FMAROW(V2, V3, V18, V19); \
+	LOADB(R6); FMAROW(V0, V1, V12, V13); FMAROW(V2, V3, V20, V21); \
+	LOADB(R7); FMAROW(V0, V1, V14, V15); FMAROW(V2, V3, V22, V23)
+#define STEP3(LOADB) \
+	LOADA3; \
+	LOADB(R4); FMAROW(V0, V1, V8, V9); FMAROW(V2, V3, V16, V17); FMAROW(V4, V5, V24, V25); \
+	LOADB(R5); FMAROW(V0, V1, V10, V11); FMAROW(V2, V3, V18, V19); FMAROW(V4, V5, V26, V27); \
+	LOADB(R6); FMAROW(V0, V1, V12, V13); FMAROW(V2, V3, V20, V21); FMAROW(V4, V5, V28, V29); \
+	LOADB(R7); FMAROW(V0, V1, V14, V15); FMAROW(V2, V3, V22, V23); FMAROW(V4, V5, V30, V31)
+
+// REDUCE adds the eight lanes of each of the four dot products of a row (accumulators
+// base..base+7) as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), adds the result to c when acc
+// (V7 is the mask: all ones when acc, else zero; masked c is +0, and +0 + s == s for
+// every s a lane sum can be, none being -0), stores the four floats and moves R8 to the
+// next row of c. Clobbers V0-V6.
+#define REDUCE(base) \
+	FADD4S(0, base, base+1); \
+	FADD4S(1, base+2, base+3); \
+	FADD4S(2, base+4, base+5); \
+	FADD4S(3, base+6, base+7); \
+	ZIP1S(4, 0, 1); \
+	ZIP2S(5, 0, 1); \
+	FADD4S(4, 4, 5); \
+	ZIP1S(5, 2, 3); \
+	ZIP2S(6, 2, 3); \
+	FADD4S(5, 5, 6); \
+	ZIP1D(0, 4, 5); \
+	ZIP2D(1, 4, 5); \
+	FADD4S(0, 0, 1); \
+	VLD1 (R8), [V1.S4]; \
+	VAND V7.B16, V1.B16, V1.B16; \
+	FADD4S(0, 1, 0); \
+	VST1 [V0.S4], (R8); \
+	ADD R9, R8, R8
+
+// ACCMASK sets V7 to all ones when acc, else to zero.
+#define ACCMASK \
+	MOVBU acc+72(FP), R10; \
+	NEG R10, R10; \
+	VDUP R10, V7.S4
+
+// TILE is the body of a rows×4 kernel: STEP is STEP1..3, LOADB LOADB32 or LOADB16, bstride
+// the tail buffer's row stride for b.
+#define TILE(STEP, LOADB, bstride) \
+	PROLOGUE; \
+	CBZ R0, tail; \
+loop: \
+	STEP(LOADB); \
+	SUBS $1, R0, R0; \
+	BNE loop; \
+tail: \
+	CBZ R13, reduce; \
+	TAILPTRS(bstride); \
+	STEP(LOADB); \
+reduce: \
+	ACCMASK
+
+// ---------------------------------------------------------------------------------------
+// int8 block dot products of one input row against four weight rows (quant.go's dotQ8 and
+// dotQ4, four columns at once). Arguments: nb int, x *int8, xd *float32, w0..w3 *byte (code
+// rows), s0..s3 *uint16 (F16 scale rows), c *[4]float32. Per block b and column j the exact
+// integer dot product acc is converted to float32 and s_j += float32(acc)·(xd_b·wd_jb) is
+// rounded step by step (FMUL, FMUL, FADD; never fused), in order of b: the bits of the Go
+// kernels. V24 holds the four sums, V2 the broadcast xd_b, V3 the four scales.
+
+#define QPROLOGUE \
+	MOVD nb+0(FP), R0; \
+	MOVD x+8(FP), R1; \
+	MOVD xd+16(FP), R2; \
+	MOVD w0+24(FP), R4; \
+	MOVD w1+32(FP), R5; \
+	MOVD w2+40(FP), R6; \
+	MOVD w3+48(FP), R7; \
+	MOVD s0+56(FP), R10; \
+	MOVD s1+64(FP), R11; \
+	MOVD s2+72(FP), R12; \
+	MOVD s3+80(FP), R13; \
+	VEOR V24.B16, V24.B16, V24.B16; \
+	VMOVI $15, V30.B16; \
+	VMOVI $8, V31.B16
+
+// QSCALES loads xd_b (broadcast, V2) and the four F16 scales of block b (widened, V3), and
+// sets V3 = wd·xd.
+#define QSCALES \
+	VLD1R.P 4(R2), [V2.S4]; \
+	MOVHU.P 2(R10), R14; \
+	VMOV R14, V3.H[0]; \
+	MOVHU.P 2(R11), R14; \
+	VMOV R14, V3.H[1]; \
+	MOVHU.P 2(R12), R14; \
+	VMOV R14, V3.H[2]; \
+	MOVHU.P 2(R13), R14; \
+	VMOV R14, V3.H[3]; \
+	FCVTL4S(3, 3); \
+	FMUL4S(3, 3, 2)
+
+// QW8 loads the 32 codes of a Q8 block of row rw into V4 (codes 0-15) and V5 (16-31).
+#define QW8(rw) \
+	VLD1.P 32(rw), [V4.B16, V5.B16]
+
+// QW4 loads the 16 bytes of a Q4 block of row rw: low nibbles (codes 0-15) into V4, high
+// nibbles (16-31) into V5, each minus 8.
+#define QW4(rw) \
+	VLD1.P 16(rw), [V4.B16]; \
+	VUSHR $4, V4.B16, V5.B16; \
+	VAND V30.B16, V4.B16, V4.B16; \
+	VSUB V31.B16, V4.B16, V4.B16; \
+	VSUB V31.B16, V5.B16, V5.B16
+
+// DOTSDOT sets vacc (register number acc) to four int32 partial sums of x (V0, V1) · w (V4, V5) with SDOT.
+#define DOTSDOT(vacc, acc) \
+	VEOR vacc.B16, vacc.B16, vacc.B16; \
+	SDOT4S(acc, 0, 4); \
+	SDOT4S(acc, 1, 5)
+
+// DOTSMULL does the same with plain NEON: 16-bit products (|x·w| ≤ 127·128 fits), pairwise
+// added into 32-bit lanes.
+#define DOTSMULL(vacc, acc) \
+	VEOR vacc.B16, vacc.B16, vacc.B16; \
+	SMULL8H(6, 0, 4); \
+	SMULL28H(7, 0, 4); \
+	SADALP4S(acc, 6); \
+	SADALP4S(acc, 7); \
+	SMULL8H(6, 1, 5); \
+	SMULL28H(7, 1, 5); \
+	SADALP4S(acc, 6); \
+	SADALP4S(acc, 7)
+
+// QBODY: the block loop. QW is QW8 or QW4, DOT DOTSDOT or DOTSMULL.
+#define QBODY(QW, DOT) \
+	QPROLOGUE; \
+	CBZ R0, done; \
+loop: \
+	VLD1.P 32(R1), [V0.B16, V1.B16]; \
+	QSCALES; \
+	QW(R4); DOT(V16, 16); \
+	QW(R5); DOT(V17, 17); \
+	QW(R6); DOT(V18, 18); \
+	QW(R7); DOT(V19, 19); \
+	VADDP V17.S4, V16.S4, V20.S4; \
+	VADDP V19.S4, V18.S4, V21.S4; \
+	VADDP V21.S4, V20.S4, V22.S4; \
+	SCVTF4S(22, 22); \
+	FMUL4S(22, 22, 3); \
+	FADD4S(24, 24, 22); \
+	SUBS $1, R0, R0; \
+	BNE loop; \
+done: \
+	MOVD c+88(FP), R8; \
+	VST1 [V24.S4], (R8)
+
+// ---------------------------------------------------------------------------------------
+// The functions.
+
+// func neonF32R1(k int, a *float32, lda int, b0, b1, b2, b3 *float32, c *float32, ldc int, acc bool, ta, tb *float32)
+TEXT ·neonF32R1(SB), NOSPLIT, $0-96
+	TILE(STEP1, LOADB32, 32)
+	REDUCE(8)
+	RET
+
+// func neonF32R2(k int, a *float32, lda int, b0, b1, b2, b3 *float32, c *float32, ldc int, acc bool, ta, tb *float32)
+TEXT ·neonF32R2(SB), NOSPLIT, $0-96
+	TILE(STEP2, LOADB32, 32)
+	REDUCE(8)
+	REDUCE(16)
+	RET
+
+// func neonF32R3(k int, a *float32, lda int, b0, b1, b2, b3 *float32, c *float32, ldc int, acc bool, ta, tb *float32)
+TEXT ·neonF32R3(SB), NOSPLIT, $0-96
+	TILE(STEP3, LOADB32, 32)
+	REDUCE(8)
+	REDUCE(16)
+	REDUCE(24)
+	RET
+
+// func neonBF16R1(k int, a *float32, lda int, b0, b1, b2, b3 *uint16, c *float32, ldc int, acc bool, ta *float32, tb *uint16)
+TEXT ·neonBF16R1(SB), NOSPLIT, $0-96
+	TILE(STEP1, LOADB16, 16)
+	REDUCE(8)
+	RET
+
+// func neonBF16R2(k int, a *float32, lda int, b0, b1, b2, b3 *uint16, c *float32, ldc int, acc bool, ta *float32, tb *uint16)
+TEXT ·neonBF16R2(SB), NOSPLIT, $0-96
+	TILE(STEP2, LOADB16, 16)
+	REDUCE(8)
+	REDUCE(16)
+	RET
+
+// func neonBF16R3(k int, a *float32, lda int, b0, b1, b2, b3 *uint16, c *float32, ldc int, acc bool, ta *float32, tb *uint16)
+TEXT ·neonBF16R3(SB), NOSPLIT, $0-96
+	TILE(STEP3, LOADB16, 16)
+	REDUCE(8)
+	REDUCE(16)
+	REDUCE(24)
+	RET
+
+// func neonQ8Dot(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[4]float32)
+TEXT ·neonQ8Dot(SB), NOSPLIT, $0-96
+	QBODY(QW8, DOTSDOT)
+	RET
+
+// func neonQ4Dot(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[4]float32)
+TEXT ·neonQ4Dot(SB), NOSPLIT, $0-96
+	QBODY(QW4, DOTSDOT)
+	RET
+
+// func neonQ8Mull(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[4]float32)
+TEXT ·neonQ8Mull(SB), NOSPLIT, $0-96
+	QBODY(QW8, DOTSMULL)
+	RET
+
+// func neonQ4Mull(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[4]float32)
+TEXT ·neonQ4Mull(SB), NOSPLIT, $0-96
+	QBODY(QW4, DOTSMULL)
+	RET
