@@ -288,6 +288,53 @@ done: \
 	VST1 [V24.S4], (R8)
 
 // ---------------------------------------------------------------------------------------
+// Dequantization (quant.go's dequantizeRowGo): out = d·float32(code), one FMUL per value,
+// the Go loop's bits. Arguments: nb int, q *byte (codes of the first block), s *uint16 (its
+// F16 scale), dst *float32.
+
+// SXTL Vd.8H, Vn.8B / SXTL2 Vd.8H, Vn.16B (SSHLL #0)
+#define SXTL8H(d, n) WORD $(0x0F08A400 | ((n)<<5) | (d))
+#define SXTL28H(d, n) WORD $(0x4F08A400 | ((n)<<5) | (d))
+// SXTL Vd.4S, Vn.4H / SXTL2 Vd.4S, Vn.8H
+#define SXTL4S(d, n) WORD $(0x0F10A400 | ((n)<<5) | (d))
+#define SXTL24S(d, n) WORD $(0x4F10A400 | ((n)<<5) | (d))
+
+// DQSCALE broadcasts the block's scale (F16 at R2, advanced) into V2.
+#define DQSCALE \
+	MOVHU.P 2(R2), R14; \
+	VMOV R14, V3.H[0]; \
+	FCVTL4S(3, 3); \
+	VDUP V3.S[0], V2.S4
+
+// DQ16(src) writes the 16 codes (signed bytes) of Vsrc as 16 floats times V2 to R3.
+#define DQ16(src) \
+	SXTL8H(4, src); \
+	SXTL28H(5, src); \
+	SXTL4S(16, 4); \
+	SXTL24S(17, 4); \
+	SXTL4S(18, 5); \
+	SXTL24S(19, 5); \
+	SCVTF4S(16, 16); \
+	SCVTF4S(17, 17); \
+	SCVTF4S(18, 18); \
+	SCVTF4S(19, 19); \
+	FMUL4S(16, 16, 2); \
+	FMUL4S(17, 17, 2); \
+	FMUL4S(18, 18, 2); \
+	FMUL4S(19, 19, 2); \
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R3)
+
+#define DQPROLOGUE \
+	MOVD nb+0(FP), R0; \
+	MOVD q+8(FP), R1; \
+	MOVD s+16(FP), R2; \
+	MOVD dst+24(FP), R3; \
+	VMOVI $15, V30.B16; \
+	VMOVI $8, V31.B16; \
+	CBZ R0, done
+
+
+// ---------------------------------------------------------------------------------------
 // The functions.
 
 // func neonF32R1(k int, a *float32, lda int, b0, b1, b2, b3 *float32, c *float32, ldc int, acc bool, ta, tb *float32)
@@ -350,4 +397,34 @@ TEXT ·neonQ8Mull(SB), NOSPLIT, $0-96
 // func neonQ4Mull(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[4]float32)
 TEXT ·neonQ4Mull(SB), NOSPLIT, $0-96
 	QBODY(QW4, DOTSMULL)
+	RET
+
+// func neonDequantQ8(nb int, q *byte, s *uint16, dst *float32)
+TEXT ·neonDequantQ8(SB), NOSPLIT, $0-32
+	DQPROLOGUE
+loop:
+	DQSCALE
+	VLD1.P 32(R1), [V0.B16, V1.B16]
+	DQ16(0)
+	DQ16(1)
+	SUBS $1, R0, R0
+	BNE loop
+done:
+	RET
+
+// func neonDequantQ4(nb int, q *byte, s *uint16, dst *float32)
+TEXT ·neonDequantQ4(SB), NOSPLIT, $0-32
+	DQPROLOGUE
+loop:
+	DQSCALE
+	VLD1.P 16(R1), [V0.B16]
+	VUSHR $4, V0.B16, V1.B16
+	VAND V30.B16, V0.B16, V0.B16
+	VSUB V31.B16, V0.B16, V0.B16
+	VSUB V31.B16, V1.B16, V1.B16
+	DQ16(0)
+	DQ16(1)
+	SUBS $1, R0, R0
+	BNE loop
+done:
 	RET

@@ -260,8 +260,28 @@ func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int
 	tileQSIMD(set, dt, c[ldc:ldc+cols], xq[k:2*k], xd[nb:2*nb], wq, wd, nb, rowBytes)
 }
 
-// dequantSIMD reports false: arm64 dequantizes in Go (one multiply per value, which the
-// compiler already keeps simple).
+//go:noescape
+func neonDequantQ8(nb int, q *byte, s *uint16, dst *float32)
+
+//go:noescape
+func neonDequantQ4(nb int, q *byte, s *uint16, dst *float32)
+
+// dequantSIMD writes blocks [b0, b0+len(dst)/qBlock) of a quantized tensor into dst with
+// the NEON kernels (one FMUL per value: the Go loop's bits) and reports true.
 func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) bool {
-	return false
+	nb := len(dst) / qBlock
+	if nb == 0 {
+		return true
+	}
+	codes := qBlock
+	if dt == compute.Q4 {
+		codes = qBlock / 2
+	}
+	_, _ = q[(b0+nb)*codes-1], s[b0+nb-1]
+	if dt == compute.Q4 {
+		neonDequantQ4(nb, &q[b0*codes], &s[b0], unsafe.SliceData(dst))
+	} else {
+		neonDequantQ8(nb, &q[b0*codes], &s[b0], unsafe.SliceData(dst))
+	}
+	return true
 }
