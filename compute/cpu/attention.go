@@ -168,7 +168,7 @@ func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, 
 	q := qs[(bi*g.t+t0)*qw+h*hd:]
 	b.tile(scores, n, q, qw, kp, hd, t1-t0, n, hd, false)
 	for r := range t1 - t0 {
-		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale, b.simd.vectorMath())
+		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale, b.simd != simdNone)
 	}
 	b.tile(d[(bi*g.t+t0)*qw+h*hd:], qw, scores, n, vt, n, t1-t0, hd, n, false)
 }
@@ -191,10 +191,10 @@ func (b *Backend) rowsDirect(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0,
 				scores[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
 			}
 		}
-		softmaxRow(scores[:n], n, g.Scale, b.simd.vectorMath())
+		softmaxRow(scores[:n], n, g.Scale, b.simd != simdNone)
 		out := d[(bi*g.t+ti)*qw+h*hd : (bi*g.t+ti)*qw+(h+1)*hd]
 		clear(out)
-		if b.simd.vectorMath() && hd%8 == 0 {
+		if b.simd != simdNone && hd%8 == 0 {
 			accRowsSIMD(out, scores[:n], vs[base:], kvw)
 			continue
 		}

@@ -48,7 +48,7 @@ func (b *Backend) Scale(dst, x *Tensor, s float32) {
 // once; the assembly ones use a float32 erfc form within 5e-7 relative of the exact function
 // over the whole range (TestVectorExp), more accurate than 1+erf for negative x.
 func (b *Backend) GELU(dst, x *Tensor) {
-	if b.simd.vectorMath() {
+	if b.simd != simdNone {
 		b.unary("GELU", dst, x, geluSIMD)
 		return
 	}
@@ -63,7 +63,7 @@ func (b *Backend) GELU(dst, x *Tensor) {
 // SiLU applies x·sigmoid(x) = x/(1+e^-x), evaluated in float64 and rounded once, or with
 // the assembly kernels in float32 around the vector exp (within a few ulps).
 func (b *Backend) SiLU(dst, x *Tensor) {
-	if b.simd.vectorMath() {
+	if b.simd != simdNone {
 		b.unary("SiLU", dst, x, siluSIMD)
 		return
 	}
@@ -86,7 +86,7 @@ func (b *Backend) SwiGLU(dst, gate, up *Tensor) {
 	check(len(d) == len(g) && len(g) == len(u), "SwiGLU", "dst %v, gate %v and up %v differ in length", dst, gate, up)
 	b.pool.run(len(d), b.pool.grain(len(d), 16), func(lo, hi int) {
 		dd, gg, uu := d[lo:hi], g[lo:hi], u[lo:hi]
-		if b.simd.vectorMath() {
+		if b.simd != simdNone {
 			// Through a buffer, as dst may be up.
 			var buf [256]float32
 			for i := 0; i < len(dd); i += len(buf) {

@@ -49,11 +49,6 @@ func (s simdSet) String() string {
 	return "generic"
 }
 
-// vectorMath reports whether the set also has the vector elementwise kernels (exp, SiLU,
-// GELU, the one-query V sum); the NEON set has tiles only, and the ops use the generic Go
-// loops for the rest.
-func (s simdSet) vectorMath() bool { return s == simdAVX2 || s == simdAVX512 }
-
 // dotBlock is the K block of the SIMD kernels: every dot product is summed in pieces of
 // dotBlock products starting at k = 0, each piece lane by lane, the pieces added in order
 // through c. It equals gemmK so that Linear's and Conv2D's own K blocks cut at the same

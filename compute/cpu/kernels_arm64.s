@@ -335,6 +335,113 @@ done: \
 
 
 // ---------------------------------------------------------------------------------------
+// Elementwise kernels: the amd64 generator's vector exp, SiLU, GELU and one-query V sum
+// (internal/asmgen/main.go), step for step on 4-float vectors: the same constants, the same
+// operations in the same order, the same fused steps, so every value has the AVX2 set's bits
+// (NaN payloads aside).
+
+// FMIN, FMAX, FSUB, FDIV, FCMGT Vd.4S, Vn.4S, Vm.4S; BIC, BSL Vd.16B, Vn.16B, Vm.16B
+#define FMIN4S(d, n, m) WORD $(0x4EA0F400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMAX4S(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
+#define FSUB4S(d, n, m) WORD $(0x4EA0D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FDIV4S(d, n, m) WORD $(0x6E20FC00 | ((m)<<16) | ((n)<<5) | (d))
+#define FCMGT4S(d, n, m) WORD $(0x6EA0E400 | ((m)<<16) | ((n)<<5) | (d))
+#define BIC16B(d, n, m) WORD $(0x4E601C00 | ((m)<<16) | ((n)<<5) | (d))
+#define BSL16B(d, n, m) WORD $(0x6E601C00 | ((m)<<16) | ((n)<<5) | (d))
+// FRINTN (to nearest, ties to even), FCVTZS, FNEG, FABS Vd.4S, Vn.4S
+#define FRINTN4S(d, n) WORD $(0x4E218800 | ((n)<<5) | (d))
+#define FCVTZS4S(d, n) WORD $(0x4EA1B800 | ((n)<<5) | (d))
+#define FNEG4S(d, n) WORD $(0x6EA0F800 | ((n)<<5) | (d))
+#define FABS4S(d, n) WORD $(0x4EA0F800 | ((n)<<5) | (d))
+// SSHR Vd.4S, Vn.4S, #31 (all ones where the sign bit is set)
+#define SIGNMASK4S(d, n) WORD $(0x4F210400 | ((n)<<5) | (d))
+
+// The constants, as in the generator's table: V16 hi 88.37, V17 lo -87.33654, V18 log2 e,
+// V19 ln2 hi, V20 ln2 lo, V21-V26 P5..P0, V27 1, V28 the exponent bias 127 (integer),
+// V29 0.5, V30 20, V31 -20; then, read from memory in the loop, the GELU t scale 0.5/√2 and
+// erfc's E9..E0.
+DATA neonconsts<>+0(SB)/4, $0x42b0bd71
+DATA neonconsts<>+4(SB)/4, $0xc2aeac4f
+DATA neonconsts<>+8(SB)/4, $0x3fb8aa3b
+DATA neonconsts<>+12(SB)/4, $0x3f318000
+DATA neonconsts<>+16(SB)/4, $0xb95e8083
+DATA neonconsts<>+20(SB)/4, $0x39506967
+DATA neonconsts<>+24(SB)/4, $0x3ab743ce
+DATA neonconsts<>+28(SB)/4, $0x3c088908
+DATA neonconsts<>+32(SB)/4, $0x3d2aa9c1
+DATA neonconsts<>+36(SB)/4, $0x3e2aaaaa
+DATA neonconsts<>+40(SB)/4, $0x3f000000
+DATA neonconsts<>+44(SB)/4, $0x3f800000
+DATA neonconsts<>+48(SB)/4, $127
+DATA neonconsts<>+52(SB)/4, $0x3f000000
+DATA neonconsts<>+56(SB)/4, $0x41a00000
+DATA neonconsts<>+60(SB)/4, $0xc1a00000
+DATA neonconsts<>+64(SB)/4, $0x3eb504f3
+DATA neonconsts<>+68(SB)/4, $0x3e2ef945
+DATA neonconsts<>+72(SB)/4, $0xbf527892
+DATA neonconsts<>+76(SB)/4, $0x3fbe87b0
+DATA neonconsts<>+80(SB)/4, $0xbf914e5d
+DATA neonconsts<>+84(SB)/4, $0x3e8ec7cc
+DATA neonconsts<>+88(SB)/4, $0xbe3ec24c
+DATA neonconsts<>+92(SB)/4, $0x3dc636c9
+DATA neonconsts<>+96(SB)/4, $0x3ebf88fb
+DATA neonconsts<>+100(SB)/4, $0x3f8000c7
+DATA neonconsts<>+104(SB)/4, $0xbfa1fc4e
+GLOBL neonconsts<>(SB), RODATA|NOPTR, $108
+
+// LOADCONSTS broadcasts the first 16 constants into V16-V31 and leaves R7 at the t scale.
+#define LOADCONSTS \
+	MOVD $neonconsts<>(SB), R7; \
+	VLD1R.P 4(R7), [V16.S4]; \
+	VLD1R.P 4(R7), [V17.S4]; \
+	VLD1R.P 4(R7), [V18.S4]; \
+	VLD1R.P 4(R7), [V19.S4]; \
+	VLD1R.P 4(R7), [V20.S4]; \
+	VLD1R.P 4(R7), [V21.S4]; \
+	VLD1R.P 4(R7), [V22.S4]; \
+	VLD1R.P 4(R7), [V23.S4]; \
+	VLD1R.P 4(R7), [V24.S4]; \
+	VLD1R.P 4(R7), [V25.S4]; \
+	VLD1R.P 4(R7), [V26.S4]; \
+	VLD1R.P 4(R7), [V27.S4]; \
+	VLD1R.P 4(R7), [V28.S4]; \
+	VLD1R.P 4(R7), [V29.S4]; \
+	VLD1R.P 4(R7), [V30.S4]; \
+	VLD1R.P 4(R7), [V31.S4]
+
+// EXPV sets VP = e^V(x) lane by lane (the generator's expVec): x clamped to at most 88.37,
+// n = round(x·log2 e), r = x - n·ln2 hi - n·ln2 lo (fused), e^r = 1 + r + r²·P(r) (Horner,
+// fused), times 2^n through the exponent bits; lanes with x < lo become 0. Clobbers V8-V12.
+#define EXPV(x, VP, p) \
+	FMIN4S(8, 16, x); \
+	FMUL4S(9, 8, 18); \
+	FRINTN4S(9, 9); \
+	VORR V8.B16, V8.B16, V10.B16; \
+	VFMLS V19.S4, V9.S4, V10.S4; \
+	VFMLS V20.S4, V9.S4, V10.S4; \
+	VORR V22.B16, V22.B16, VP.B16; \
+	VFMLA V21.S4, V10.S4, VP.S4; \
+	VORR V23.B16, V23.B16, V11.B16; \
+	VFMLA VP.S4, V10.S4, V11.S4; \
+	VORR V24.B16, V24.B16, VP.B16; \
+	VFMLA V11.S4, V10.S4, VP.S4; \
+	VORR V25.B16, V25.B16, V11.B16; \
+	VFMLA VP.S4, V10.S4, V11.S4; \
+	VORR V26.B16, V26.B16, VP.B16; \
+	VFMLA V11.S4, V10.S4, VP.S4; \
+	FMUL4S(11, 10, 10); \
+	VORR V10.B16, V10.B16, V12.B16; \
+	VFMLA VP.S4, V11.S4, V12.S4; \
+	FADD4S(p, 12, 27); \
+	FCVTZS4S(9, 9); \
+	VADD V28.S4, V9.S4, V9.S4; \
+	VSHL $23, V9.S4, V9.S4; \
+	FMUL4S(p, p, 9); \
+	FCMGT4S(12, 17, x); \
+	BIC16B(p, p, 12)
+
+
+// ---------------------------------------------------------------------------------------
 // The functions.
 
 // func neonF32R1(k int, a *float32, lda int, b0, b1, b2, b3 *float32, c *float32, ldc int, acc bool, ta, tb *float32)
@@ -426,5 +533,129 @@ loop:
 	DQ16(1)
 	SUBS $1, R0, R0
 	BNE loop
+done:
+	RET
+
+// func neonExpShift(n int, x *float32, shift float32)
+TEXT ·neonExpShift(SB), NOSPLIT, $0-20
+	LOADCONSTS
+	MOVD n+0(FP), R0
+	MOVD x+8(FP), R1
+	FMOVS shift+16(FP), F0
+	VDUP V0.S[0], V1.S4
+	CBZ R0, done
+loop:
+	VLD1 (R1), [V0.S4]
+	FSUB4S(0, 0, 1)
+	EXPV(0, V13, 13)
+	VST1.P [V13.S4], 16(R1)
+	SUBS $4, R0, R0
+	BNE loop
+done:
+	RET
+
+// func neonSiLU(n int, x *float32, y *float32)
+TEXT ·neonSiLU(SB), NOSPLIT, $0-24
+	LOADCONSTS
+	MOVD n+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD y+16(FP), R2
+	CBZ R0, done
+loop:
+	VLD1.P 16(R1), [V0.S4]
+	FNEG4S(1, 0)
+	EXPV(1, V13, 13)
+	FADD4S(13, 13, 27)
+	FDIV4S(13, 0, 13)
+	VST1.P [V13.S4], 16(R2)
+	SUBS $4, R0, R0
+	BNE loop
+done:
+	RET
+
+// func neonGELU(n int, x *float32, y *float32)
+TEXT ·neonGELU(SB), NOSPLIT, $0-24
+	LOADCONSTS
+	MOVD n+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD y+16(FP), R2
+	CBZ R0, done
+loop:
+	MOVD R7, R6
+	VLD1.P 16(R1), [V0.S4]
+	FMIN4S(1, 30, 0)
+	FMAX4S(1, 1, 31)
+	FABS4S(2, 1)
+	FMUL4S(3, 2, 2)
+	FNEG4S(4, 3)
+	VFMLA V2.S4, V2.S4, V4.S4
+	FMUL4S(3, 3, 29)
+	FMUL4S(4, 4, 29)
+	VLD1R.P 4(R6), [V6.S4]
+	VORR V27.B16, V27.B16, V5.B16
+	VFMLA V6.S4, V2.S4, V5.S4
+	FDIV4S(5, 27, 5)
+	VLD1R.P 4(R6), [V6.S4]
+	VLD1R.P 4(R6), [V7.S4]
+	VFMLA V6.S4, V5.S4, V7.S4
+	VLD1R.P 4(R6), [V6.S4]
+	VFMLA V7.S4, V5.S4, V6.S4
+	VLD1R.P 4(R6), [V7.S4]
+	VFMLA V6.S4, V5.S4, V7.S4
+	VLD1R.P 4(R6), [V6.S4]
+	VFMLA V7.S4, V5.S4, V6.S4
+	VLD1R.P 4(R6), [V7.S4]
+	VFMLA V6.S4, V5.S4, V7.S4
+	VLD1R.P 4(R6), [V6.S4]
+	VFMLA V7.S4, V5.S4, V6.S4
+	VLD1R.P 4(R6), [V7.S4]
+	VFMLA V6.S4, V5.S4, V7.S4
+	VLD1R.P 4(R6), [V6.S4]
+	VFMLA V7.S4, V5.S4, V6.S4
+	VLD1R.P 4(R6), [V7.S4]
+	VFMLA V6.S4, V5.S4, V7.S4
+	FSUB4S(7, 7, 4)
+	EXPV(7, V13, 13)
+	FNEG4S(3, 3)
+	EXPV(3, V14, 14)
+	FMUL4S(5, 5, 13)
+	FMUL4S(5, 5, 14)
+	FMUL4S(5, 5, 29)
+	FSUB4S(6, 27, 5)
+	SIGNMASK4S(7, 1)
+	BSL16B(7, 5, 6)
+	FMUL4S(7, 0, 7)
+	VST1.P [V7.S4], 16(R2)
+	SUBS $4, R0, R0
+	BNE loop
+done:
+	RET
+
+// func neonAccRows(n int, p *float32, v *float32, ldv int, rows int, out *float32)
+TEXT ·neonAccRows(SB), NOSPLIT, $0-48
+	MOVD n+0(FP), R0
+	MOVD p+8(FP), R1
+	MOVD v+16(FP), R2
+	MOVD ldv+24(FP), R3
+	LSL $2, R3, R3
+	MOVD rows+32(FP), R4
+	MOVD out+40(FP), R5
+	CBZ R4, done
+	CBZ R0, done
+row:
+	VLD1R.P 4(R1), [V1.S4]
+	MOVD R2, R6
+	MOVD R5, R8
+	MOVD R0, R9
+col:
+	VLD1 (R8), [V2.S4]
+	VLD1.P 16(R6), [V3.S4]
+	VFMLA V3.S4, V1.S4, V2.S4
+	VST1.P [V2.S4], 16(R8)
+	SUBS $4, R9, R9
+	BNE col
+	ADD R3, R2, R2
+	SUBS $1, R4, R4
+	BNE row
 done:
 	RET
