@@ -35,28 +35,29 @@
 // amd64 names mean generic); Backend.Kernels names the one in use, and the tests run every
 // matrix op on every set the CPU supports.
 //
-// The NEON set (arm64) is hand-written assembly: a handful of functions sharing their bodies
-// through assembler macros, too few to call for a generator like the amd64 sets', and Go's
-// arm64 assembler lacks several instructions they need (vector FADD, FMUL, SCVTF, FCVTL,
-// SHLL, SDOT, SMULL, SADALP), which the file emits as WORDs with the mnemonic beside each.
-// Its float tiles (1, 2 or 3 rows of a against 4 rows of b; narrower tiles repeat the last
-// b row into a copy of c) sum every dot product in the AVX2 set's order: K in the same
-// dotBlock pieces, and 8 lanes held in two 4-float vectors, lane l summing the products of
-// k ≡ l (mod 8) by fused multiply-adds (FMLA), the lanes then added as
-// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)); the last k%8 values of a piece go through
-// zero-padded copies, whose +0 products leave a lane unchanged. So Linear and Conv2D give
-// the AVX2 set's bits on arm64 (TestMatrixOpsAVX2Bits checks hashes written on amd64;
-// TestNEONSummationOrder checks every tile against a Go model of the order). BF16 weights
-// are widened exactly (SHLL #16). The int8 kernels (quantized Linear, one input row against
-// four weight rows) form each block's exact integer dot product with SDOT where x/sys/cpu
-// reports ASIMDDP (ARMv8.2 dotprod: Apple M-series, Graviton 2 and later), else with SMULL
-// and SADALP, then round float32(acc)·(xd·wd) and its sum in order of blocks step by step
-// (FMUL, FMUL, FADD, never fused), one column per lane: the Go kernels' bits, whichever of
-// the two sets runs (Backend.Int8Kernels names it: "neon-dotprod" or "neon-int8"). Two
-// input rows are two one-row calls. Dequantization is NEON too (one FMUL per value, the Go
-// loop's bits). The NEON set has no elementwise kernels: exp (softmax), SiLU, GELU and the
-// one-query V sum use the generic Go loops on arm64 (simdSet.vectorMath). The NEON kernels
-// have only been run under qemu-user, never timed on arm64 hardware.
+// The NEON set (arm64) is hand-written assembly (kernels_arm64.s): a handful of functions
+// sharing their bodies through assembler macros, too few to call for a generator like the
+// amd64 sets', and Go's arm64 assembler lacks many of the instructions they need (vector
+// FADD, FMUL, FDIV, FMIN, SCVTF, FCVTL, SHLL, SDOT, SMULL, SADALP, …), which the file emits
+// as WORDs, the mnemonic beside each. It gives the AVX2 set's bits for every op: its float
+// tiles (1, 2 or 3 rows of a against 4 rows of b; narrower tiles repeat the last b row into
+// a copy of c) sum every dot product in the AVX2 order, K in the same dotBlock pieces and 8
+// lanes held in two 4-float vectors, lane l summing the products of k ≡ l (mod 8) by fused
+// multiply-adds (FMLA), the lanes then added as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)); the
+// last k%8 values of a piece go through zero-padded copies, whose +0 products leave a lane
+// unchanged. BF16 weights are widened exactly (SHLL #16). Its exp, SiLU, GELU and one-query
+// V sum take the AVX2 kernels' float32 steps one for one (the same constants, roundings and
+// fused steps, 4 lanes at a time). TestAVX2Bits checks hashes of every op's output, and of
+// exp, SiLU and GELU over 6.8 million inputs, written on amd64 with the AVX2 kernels, and
+// TestNEONSummationOrder every tile shape against a Go model of the order. The int8 kernels
+// (quantized Linear, one input row against four weight rows; two rows are two calls) form
+// each block's exact integer dot product with SDOT where x/sys/cpu reports ASIMDDP (ARMv8.2
+// dotprod: Apple M-series, Graviton 2 and later), else with SMULL and SADALP, then round
+// float32(acc)·(xd·wd) and its sum in order of blocks step by step (FMUL, FMUL, FADD, never
+// fused), one column per lane: the Go kernels' bits, whichever of the two runs
+// (Backend.Int8Kernels: "neon-dotprod" or "neon-int8"). Dequantization is one FMUL per
+// value, the Go loop's bits. The NEON kernels have only run under qemu-user, never on arm64
+// hardware, and have never been timed.
 //
 // The amd64 assembly sets also vectorise what used to be scalar around the products: the
 // exponentials of softmax, SiLU and SwiGLU (a Cody-Waite reduction and Cephes' expf
@@ -149,6 +150,6 @@
 // The one-row Linear is now bound by memory (27.6 GFLOP/s of BF16 is 27.6 GB/s, about the
 // machine's measured read bandwidth), and so nearly is one-query attention (16–18 GB/s of
 // keys and values). Many-row attention still spends time in scalar Go packing (the
-// transposed copy of V) and the scale, max and normalisation passes of softmax; those, a
-// larger AVX-512 tile and NEON elementwise kernels for arm64 are what is left to do.
+// transposed copy of V) and the scale, max and normalisation passes of softmax; those and a
+// larger AVX-512 tile are what is left to do.
 package cpu
