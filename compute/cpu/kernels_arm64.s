@@ -245,22 +245,23 @@ reduce: \
 	VSUB V31.B16, V4.B16, V4.B16; \
 	VSUB V31.B16, V5.B16, V5.B16
 
-// DOTSDOT sets vacc (register number acc) to four int32 partial sums of x (V0, V1) · w (V4, V5) with SDOT.
-#define DOTSDOT(vacc, acc) \
+// DOTSDOT sets vacc (register number acc) to four int32 partial sums of x (V(xl), V(xh))
+// · w (V4, V5) with SDOT.
+#define DOTSDOT(vacc, acc, xl, xh) \
 	VEOR vacc.B16, vacc.B16, vacc.B16; \
-	SDOT4S(acc, 0, 4); \
-	SDOT4S(acc, 1, 5)
+	SDOT4S(acc, xl, 4); \
+	SDOT4S(acc, xh, 5)
 
 // DOTSMULL does the same with plain NEON: 16-bit products (|x·w| ≤ 127·128 fits), pairwise
 // added into 32-bit lanes.
-#define DOTSMULL(vacc, acc) \
+#define DOTSMULL(vacc, acc, xl, xh) \
 	VEOR vacc.B16, vacc.B16, vacc.B16; \
-	SMULL8H(6, 0, 4); \
-	SMULL28H(7, 0, 4); \
+	SMULL8H(6, xl, 4); \
+	SMULL28H(7, xl, 4); \
 	SADALP4S(acc, 6); \
 	SADALP4S(acc, 7); \
-	SMULL8H(6, 1, 5); \
-	SMULL28H(7, 1, 5); \
+	SMULL8H(6, xh, 5); \
+	SMULL28H(7, xh, 5); \
 	SADALP4S(acc, 6); \
 	SADALP4S(acc, 7)
 
@@ -271,10 +272,10 @@ reduce: \
 loop: \
 	VLD1.P 32(R1), [V0.B16, V1.B16]; \
 	QSCALES; \
-	QW(R4); DOT(V16, 16); \
-	QW(R5); DOT(V17, 17); \
-	QW(R6); DOT(V18, 18); \
-	QW(R7); DOT(V19, 19); \
+	QW(R4); DOT(V16, 16, 0, 1); \
+	QW(R5); DOT(V17, 17, 0, 1); \
+	QW(R6); DOT(V18, 18, 0, 1); \
+	QW(R7); DOT(V19, 19, 0, 1); \
 	VADDP V17.S4, V16.S4, V20.S4; \
 	VADDP V19.S4, V18.S4, V21.S4; \
 	VADDP V21.S4, V20.S4, V22.S4; \
@@ -441,6 +442,56 @@ GLOBL neonconsts<>(SB), RODATA|NOPTR, $108
 	BIC16B(p, p, 12)
 
 
+// The two-row int8 kernels: x row 1 (codes nb·32 bytes after row 0, scales nb after) in
+// V8, V9, its scale in V10 and V11 = wd·xd1, its accumulators V12-V15, sums in V25. Each row
+// gets the one-row kernel's bits. c is *[8]float32: row 0's four results, then row 1's.
+#define QBODY2(QW, DOT) \
+	QPROLOGUE; \
+	VEOR V25.B16, V25.B16, V25.B16; \
+	LSL $5, R0, R19; \
+	ADD R1, R19, R19; \
+	LSL $2, R0, R20; \
+	ADD R2, R20, R20; \
+	CBZ R0, done; \
+loop: \
+	VLD1.P 32(R1), [V0.B16, V1.B16]; \
+	VLD1.P 32(R19), [V8.B16, V9.B16]; \
+	VLD1R.P 4(R2), [V2.S4]; \
+	VLD1R.P 4(R20), [V10.S4]; \
+	MOVHU.P 2(R10), R14; \
+	VMOV R14, V3.H[0]; \
+	MOVHU.P 2(R11), R14; \
+	VMOV R14, V3.H[1]; \
+	MOVHU.P 2(R12), R14; \
+	VMOV R14, V3.H[2]; \
+	MOVHU.P 2(R13), R14; \
+	VMOV R14, V3.H[3]; \
+	FCVTL4S(3, 3); \
+	FMUL4S(11, 3, 10); \
+	FMUL4S(3, 3, 2); \
+	QW(R4); DOT(V16, 16, 0, 1); DOT(V12, 12, 8, 9); \
+	QW(R5); DOT(V17, 17, 0, 1); DOT(V13, 13, 8, 9); \
+	QW(R6); DOT(V18, 18, 0, 1); DOT(V14, 14, 8, 9); \
+	QW(R7); DOT(V19, 19, 0, 1); DOT(V15, 15, 8, 9); \
+	VADDP V17.S4, V16.S4, V20.S4; \
+	VADDP V19.S4, V18.S4, V21.S4; \
+	VADDP V21.S4, V20.S4, V22.S4; \
+	SCVTF4S(22, 22); \
+	FMUL4S(22, 22, 3); \
+	FADD4S(24, 24, 22); \
+	VADDP V13.S4, V12.S4, V26.S4; \
+	VADDP V15.S4, V14.S4, V27.S4; \
+	VADDP V27.S4, V26.S4, V28.S4; \
+	SCVTF4S(28, 28); \
+	FMUL4S(28, 28, 11); \
+	FADD4S(25, 25, 28); \
+	SUBS $1, R0, R0; \
+	BNE loop; \
+done: \
+	MOVD c+88(FP), R8; \
+	VST1 [V24.S4, V25.S4], (R8)
+
+
 // ---------------------------------------------------------------------------------------
 // The functions.
 
@@ -534,6 +585,26 @@ loop:
 	SUBS $1, R0, R0
 	BNE loop
 done:
+	RET
+
+// func neonQ8Dot2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+TEXT ·neonQ8Dot2(SB), NOSPLIT, $0-96
+	QBODY2(QW8, DOTSDOT)
+	RET
+
+// func neonQ4Dot2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+TEXT ·neonQ4Dot2(SB), NOSPLIT, $0-96
+	QBODY2(QW4, DOTSDOT)
+	RET
+
+// func neonQ8Mull2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+TEXT ·neonQ8Mull2(SB), NOSPLIT, $0-96
+	QBODY2(QW8, DOTSMULL)
+	RET
+
+// func neonQ4Mull2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+TEXT ·neonQ4Mull2(SB), NOSPLIT, $0-96
+	QBODY2(QW4, DOTSMULL)
 	RET
 
 // func neonExpShift(n int, x *float32, shift float32)

@@ -242,7 +242,8 @@ func mapSIMD(f func(n int, x, y *float32), y, x []float32) {
 	}
 }
 
-// The int8 kernels of kernels_arm64.s: one input row against four weight rows.
+// The int8 kernels of kernels_arm64.s: one input row against four weight rows (the
+// two-row ones below).
 //
 //go:noescape
 func neonQ8Dot(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[4]float32)
@@ -297,12 +298,50 @@ func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32,
 	copy(c, out[:cols])
 }
 
-// tileQSIMD2 is tileQSIMD for two input rows (codes k = nb·qBlock apart, scales nb apart):
-// two one-row calls, so each output has the one-row bits.
+//go:noescape
+func neonQ8Dot2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+
+//go:noescape
+func neonQ4Dot2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+
+//go:noescape
+func neonQ8Mull2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+
+//go:noescape
+func neonQ4Mull2(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+
+type neonQ2Kernel func(nb int, x *int8, xd *float32, w0, w1, w2, w3 *byte, s0, s1, s2, s3 *uint16, c *[8]float32)
+
+// neonQTiles2 are the two-row int8 kernels by [set is dotprod][Q4].
+var neonQTiles2 = [2][2]neonQ2Kernel{{neonQ8Mull2, neonQ4Mull2}, {neonQ8Dot2, neonQ4Dot2}}
+
+// tileQSIMD2 is tileQSIMD for two input rows (codes k = nb·qBlock apart, scales nb apart),
+// writing c[j] and c[ldc+j] for j < cols: the two rows share each weight block's loads, Q4
+// unpacking and scales, and each gets the one-row bits.
 func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
-	k := nb * qBlock
-	tileQSIMD(set, dt, c[:cols], xq[:k], xd[:nb], wq, wd, nb, rowBytes)
-	tileQSIMD(set, dt, c[ldc:ldc+cols], xq[k:2*k], xd[nb:2*nb], wq, wd, nb, rowBytes)
+	if cols == 0 {
+		return
+	}
+	if nb == 0 {
+		clear(c[:cols])
+		clear(c[ldc : ldc+cols])
+		return
+	}
+	_, _, _, _, _ = xq[2*nb*qBlock-1], xd[2*nb-1], wq[cols*rowBytes-1], wd[cols*nb-1], c[ldc+cols-1]
+	q4, dp := 0, 0
+	if dt == compute.Q4 {
+		q4 = 1
+	}
+	if set == qsetDotProd {
+		dp = 1
+	}
+	r := func(j int) int { return min(j, cols-1) }
+	var out [8]float32
+	neonQTiles2[dp][q4](nb, unsafe.SliceData(xq), unsafe.SliceData(xd),
+		&wq[r(0)*rowBytes], &wq[r(1)*rowBytes], &wq[r(2)*rowBytes], &wq[r(3)*rowBytes],
+		&wd[r(0)*nb], &wd[r(1)*nb], &wd[r(2)*nb], &wd[r(3)*nb], &out)
+	copy(c[:cols], out[:cols])
+	copy(c[ldc:ldc+cols], out[4:4+cols])
 }
 
 //go:noescape
