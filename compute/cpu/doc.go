@@ -50,7 +50,7 @@
 // fused steps, 4 lanes at a time). TestAVX2Bits checks hashes of every op's output, and of
 // exp, SiLU and GELU over 6.8 million inputs, written on amd64 with the AVX2 kernels, and
 // TestNEONSummationOrder every tile shape against a Go model of the order. The int8 kernels
-// (quantized Linear, one input row against four weight rows; two rows are two calls) form
+// (quantized Linear, one or two input rows against four weight rows) form
 // each block's exact integer dot product with SDOT where x/sys/cpu reports ASIMDDP (ARMv8.2
 // dotprod: Apple M-series, Graviton 2 and later), else with SMULL and SADALP, then round
 // float32(acc)·(xd·wd) and its sum in order of blocks step by step (FMUL, FMUL, FADD, never
