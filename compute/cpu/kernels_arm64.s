@@ -3,12 +3,12 @@
 #include "textflag.h"
 
 // NEON kernels for arm64 (Go declarations and the tile loops in simd_arm64.go; the order of
-// every sum is in doc.go). Hand-written: twelve small functions that share their bodies
+// every sum is in doc.go). Hand-written: twenty small functions that share their bodies
 // through the macros below did not justify a generator, and Go's arm64 assembler lacks
-// several of the instructions they need (vector FADD, FMUL, SCVTF, FCVTL, ZIP of 64-bit
-// lanes, SHLL, SDOT, SMULL, SADALP), which the macros emit as WORDs, each with its mnemonic.
-// Register numbers in the WORD macros are plain integers, in the ARM operand order
-// (destination first).
+// many of the instructions they need (vector FADD, FMUL, FDIV, FMIN, SCVTF, FCVTL, ZIP of
+// 64-bit lanes, SHLL, SDOT, SMULL, SADALP, …), which the macros emit as WORDs, each with its
+// mnemonic (the encodings were checked against clang's assembler). Register numbers in the
+// WORD macros are plain integers, in the ARM operand order (destination first).
 
 // FADD Vd.4S, Vn.4S, Vm.4S
 #define FADD4S(d, n, m) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
