@@ -45,11 +45,11 @@ var (
 func f32At(p unsafe.Pointer, i int) *float32 { return (*float32)(unsafe.Add(p, uintptr(i)*4)) }
 func u16At(p unsafe.Pointer, i int) *uint16  { return (*uint16)(unsafe.Add(p, uintptr(i)*2)) }
 
-// neonTile is one call of a rows×4 kernel (rows ≤ 3, cols ≤ 4, k ≤ dotBlock) on the block
-// of a at pa, b rows at pb (ldb elements apart, size bytes each), c at pc. Narrower tiles
-// repeat their last b row and go through a 3×4 copy of c, so that one kernel per row count
-// serves every width; the K tail goes through zero-padded copies (a lane's sum gains +0
-// products, which leave it unchanged).
+// neonTile is the scratch of the tile loops: the zero-padded K tails of up to 3 rows of a
+// and 4 rows of b (the kernels step 8 values of k; a lane's sum gains +0 products from the
+// padding, which leave it unchanged), and a 3×4 copy of c for tiles narrower than 4
+// columns, which repeat their last b row so that one kernel per row count serves every
+// width.
 type neonTile struct {
 	ta   [3 * 8]float32
 	tb   [4 * 8]float32 // float32 rows, or BF16 rows in the first half
