@@ -105,8 +105,8 @@ var _ compute.Backend = (*Backend)(nil)
 // container limit or GOMAXPROCS lowers it). Its workers stop when the Backend becomes
 // unreachable or Close is called. JANUS_CPU_KERNELS=generic, avx2, avx512 or neon in the
 // environment picks a kernel set like WithKernels (KernelsGeneric, KernelsAVX2,
-// KernelsAVX512, KernelsNEON), to compare against or to rule a set out; any other value but auto is
-// ignored with a warning (log/slog). Kernels names the set in use.
+// KernelsAVX512, KernelsNEON), to compare against or to rule a set out; any other value
+// but auto is ignored with a warning (log/slog). Kernels names the set in use.
 func New(threads int, opts ...Option) *Backend {
 	o := options{kernels: KernelsAuto}
 	if v := os.Getenv("JANUS_CPU_KERNELS"); v != "" {
