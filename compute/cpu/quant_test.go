@@ -12,11 +12,14 @@ import (
 // qSets lists the int8 kernel sets this CPU runs, the Go one first.
 func qSets() []qSet {
 	sets := []qSet{qsetNone}
-	first := qsetAVX2
-	if qsetBest() >= qsetNEON {
-		first = qsetNEON
+	if simdBest() == simdNEON {
+		sets = append(sets, qsetNEON)
+		if qsetBest() == qsetDotProd {
+			sets = append(sets, qsetDotProd)
+		}
+		return sets
 	}
-	for s := first; s <= qsetBest(); s++ {
+	for s := qsetAVX2; s <= qsetBest(); s++ {
 		sets = append(sets, s)
 	}
 	return sets
