@@ -39,7 +39,7 @@ package main
 //	                        roles); the array is empty without tokenizer.json
 //	unexpected_tensors array names stored but neither run nor known to be unused
 //	compute         object  the backend this machine runs the model on: "backend" ("cpu")
-//	                        and, for the CPU, "kernels" ("avx512", "avx2-fma" or "generic",
+//	                        and, for the CPU, "kernels" ("avx512", "avx2-fma", "neon" or "generic",
 //	                        as JANUS_CPU_KERNELS caps them)
 
 import (

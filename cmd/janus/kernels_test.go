@@ -17,7 +17,7 @@ func TestKernelSetShown(t *testing.T) {
 	for _, env := range []string{"", "generic"} {
 		t.Run("JANUS_CPU_KERNELS="+env, func(t *testing.T) {
 			t.Setenv("JANUS_CPU_KERNELS", env)
-			valid := map[string]bool{"avx512": true, "avx2-fma": true, "generic": true}
+			valid := map[string]bool{"avx512": true, "avx2-fma": true, "neon": true, "generic": true}
 			check := func(what, got string) {
 				t.Helper()
 				if !valid[got] || (env == "generic" && got != "generic") {

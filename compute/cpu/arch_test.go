@@ -1,12 +1,8 @@
 package cpu
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"flag"
-	"fmt"
-	"math"
 	"os"
 	"slices"
 	"testing"
@@ -26,11 +22,7 @@ func TestGenericKernelsBitExact(t *testing.T) {
 	out := runAllOps(t, New(2, WithKernels(KernelsGeneric)))
 	got := map[string]string{}
 	for name, vals := range out {
-		h := sha256.New()
-		for _, v := range vals {
-			h.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)))
-		}
-		got[name] = fmt.Sprintf("%x", h.Sum(nil))
+		got[name] = hashBits(vals)
 	}
 	if *updateGeneric {
 		raw, err := json.MarshalIndent(got, "", "  ")

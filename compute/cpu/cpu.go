@@ -54,7 +54,7 @@ type Kernels int
 
 const (
 	// KernelsAuto uses the widest assembly kernels the CPU has (AVX-512, else AVX2 and FMA
-	// on amd64), else the portable Go ones.
+	// on amd64; NEON on arm64), else the portable Go ones.
 	KernelsAuto Kernels = iota
 	// KernelsGeneric always uses the portable Go kernels, which sum every dot product
 	// strictly in order of k. The two sets round differently, so results differ in the last
@@ -67,6 +67,10 @@ const (
 	// available set where AVX-512 is not). Its dot products round differently from the
 	// AVX2 set's (16 lanes instead of 8).
 	KernelsAVX512
+	// KernelsNEON uses the arm64 NEON kernels (with SDOT for Q8/Q4 where the CPU has it),
+	// the generic ones on other architectures. On arm64 the amd64 names (KernelsAVX2,
+	// KernelsAVX512) pick the generic kernels.
+	KernelsNEON
 )
 
 // kernelsByEnv maps JANUS_CPU_KERNELS values to kernel sets; ok is false for any other value.
@@ -80,6 +84,8 @@ func kernelsByEnv(v string) (Kernels, bool) {
 		return KernelsAVX2, true
 	case "avx512":
 		return KernelsAVX512, true
+	case "neon":
+		return KernelsNEON, true
 	}
 	return KernelsAuto, false
 }
@@ -97,10 +103,10 @@ var _ compute.Backend = (*Backend)(nil)
 // New makes a CPU backend that uses up to threads goroutines per op; threads <= 0 means one
 // per CPU the Go scheduler may use (runtime.GOMAXPROCS, which is runtime.NumCPU unless a
 // container limit or GOMAXPROCS lowers it). Its workers stop when the Backend becomes
-// unreachable or Close is called. JANUS_CPU_KERNELS=generic, avx2 or avx512 in the
+// unreachable or Close is called. JANUS_CPU_KERNELS=generic, avx2, avx512 or neon in the
 // environment picks a kernel set like WithKernels (KernelsGeneric, KernelsAVX2,
-// KernelsAVX512), to compare against or to rule a set out; any other value but auto is
-// ignored with a warning (log/slog). Kernels names the set in use.
+// KernelsAVX512, KernelsNEON), to compare against or to rule a set out; any other value
+// but auto is ignored with a warning (log/slog). Kernels names the set in use.
 func New(threads int, opts ...Option) *Backend {
 	o := options{kernels: KernelsAuto}
 	if v := os.Getenv("JANUS_CPU_KERNELS"); v != "" {
@@ -108,7 +114,7 @@ func New(threads int, opts ...Option) *Backend {
 			o.kernels = k
 		} else {
 			// A typo must not pass for a measurement of the set it meant to pick.
-			slog.Warn("unknown JANUS_CPU_KERNELS value ignored (want auto, generic, avx2 or avx512)",
+			slog.Warn("unknown JANUS_CPU_KERNELS value ignored (want auto, generic, avx2, avx512 or neon)",
 				"value", v, "kernels", simdBest().String())
 		}
 	}
@@ -116,16 +122,29 @@ func New(threads int, opts ...Option) *Backend {
 		opt(&o)
 	}
 	b := &Backend{pool: newPool(defaultThreads(threads)), used: new(atomic.Int64)}
-	switch o.kernels {
-	case KernelsAuto:
-		b.simd, b.qset = simdBest(), qsetBest()
-	case KernelsAVX2:
-		b.simd, b.qset = min(simdAVX2, simdBest()), min(qsetAVX2, qsetBest())
-	case KernelsAVX512:
-		b.simd, b.qset = min(simdAVX512, simdBest()), qsetBest()
-	}
+	b.simd, b.qset = kernelCap(o.kernels)
 	b.cleanup = runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
 	return b
+}
+
+// kernelCap is the float and int8 kernel sets that k picks on this CPU.
+func kernelCap(k Kernels) (simdSet, qSet) {
+	best, qbest := simdBest(), qsetBest()
+	if best == simdNEON {
+		if k == KernelsAuto || k == KernelsNEON {
+			return best, qbest
+		}
+		return simdNone, qsetNone
+	}
+	switch k {
+	case KernelsAuto:
+		return best, qbest
+	case KernelsAVX2:
+		return min(simdAVX2, best), min(qsetAVX2, qbest)
+	case KernelsAVX512:
+		return min(simdAVX512, best), qbest
+	}
+	return simdNone, qsetNone
 }
 
 // Close stops the worker goroutines now instead of when the Backend is collected. The
@@ -140,11 +159,11 @@ func (b *Backend) Close() error {
 // Threads is the number of goroutines an op may use.
 func (b *Backend) Threads() int { return b.pool.threads }
 
-// Kernels names the kernel set in use: "avx512", "avx2-fma" or "generic".
+// Kernels names the kernel set in use: "avx512", "avx2-fma", "neon" or "generic".
 func (b *Backend) Kernels() string { return b.simd.String() }
 
 // Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "avx512-vnni",
-// "avx2-int8" or "generic".
+// "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
 func (b *Backend) Int8Kernels() string { return b.qset.String() }
 
 // Name reports "cpu".

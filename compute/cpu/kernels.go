@@ -33,6 +33,7 @@ const (
 	simdNone   simdSet = iota // the generic Go kernels of this file
 	simdAVX2                  // AVX2+FMA, 8-float vectors
 	simdAVX512                // AVX-512 (F, BW, VL) tiles, 16-float vectors
+	simdNEON                  // arm64 NEON tiles (kernels_arm64.s), 8 lanes in two vectors
 )
 
 // String is the name Backend.Kernels reports.
@@ -42,6 +43,8 @@ func (s simdSet) String() string {
 		return "avx2-fma"
 	case simdAVX512:
 		return "avx512"
+	case simdNEON:
+		return "neon"
 	}
 	return "generic"
 }

@@ -18,7 +18,7 @@ func TestKernelsEnvWarning(t *testing.T) {
 		env  string
 		warn bool
 	}{
-		{"", false}, {"auto", false}, {"generic", false}, {"avx2", false}, {"avx512", false},
+		{"", false}, {"auto", false}, {"generic", false}, {"avx2", false}, {"avx512", false}, {"neon", false},
 		{"bogus", true}, {"AVX2", true}, {"avx-512", true},
 	} {
 		logged.Reset()

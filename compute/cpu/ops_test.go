@@ -67,6 +67,9 @@ func TestRegistered(t *testing.T) {
 // assembly set too when the CPU has it.
 func kernelSets() []Kernels {
 	sets := []Kernels{KernelsGeneric}
+	if simdBest() == simdNEON {
+		return append(sets, KernelsNEON)
+	}
 	if simdBest() >= simdAVX2 {
 		sets = append(sets, KernelsAVX2)
 	}
@@ -79,7 +82,18 @@ func kernelSets() []Kernels {
 // TestKernelSelection checks that WithKernels and JANUS_CPU_KERNELS pick the set asked for,
 // falling back to the widest set below it that this CPU runs.
 func TestKernelSelection(t *testing.T) {
-	upTo := func(s simdSet) string { return min(s, simdBest()).String() }
+	// On arm64 the amd64 names pick the generic kernels, and neon is the best set; on amd64
+	// neon picks the generic kernels.
+	upTo := func(s simdSet) string {
+		if simdBest() == simdNEON {
+			return "generic"
+		}
+		return min(s, simdBest()).String()
+	}
+	neon := "generic"
+	if simdBest() == simdNEON {
+		neon = "neon"
+	}
 	for _, c := range []struct {
 		name string
 		env  string
@@ -93,6 +107,8 @@ func TestKernelSelection(t *testing.T) {
 		{"env generic", "generic", nil, "generic"},
 		{"env avx2", "avx2", nil, upTo(simdAVX2)},
 		{"env avx512", "avx512", nil, upTo(simdAVX512)},
+		{"WithKernels(neon)", "", []Option{WithKernels(KernelsNEON)}, neon},
+		{"env neon", "neon", nil, neon},
 		{"option beats env", "avx2", []Option{WithKernels(KernelsAuto)}, simdBest().String()},
 		{"env auto", "auto", nil, simdBest().String()},
 		{"unknown env value", "bogus", nil, simdBest().String()},

@@ -243,9 +243,11 @@ func (b *Backend) tileQ(dt compute.DType, c []float32, xq []int8, xd []float32, 
 type qSet int
 
 const (
-	qsetNone qSet = iota // the Go kernels of this file
-	qsetAVX2             // VPMADDUBSW + VPMADDWD on 256-bit vectors
-	qsetVNNI             // VPDPBUSD (AVX-512 VNNI on 256-bit vectors)
+	qsetNone    qSet = iota // the Go kernels of this file
+	qsetAVX2                // VPMADDUBSW + VPMADDWD on 256-bit vectors
+	qsetVNNI                // VPDPBUSD (AVX-512 VNNI on 256-bit vectors)
+	qsetNEON                // arm64 SMULL + SADALP
+	qsetDotProd             // arm64 SDOT (ARMv8.2 dotprod)
 )
 
 // String is the name Backend.Kernels reports for the int8 set.
@@ -255,6 +257,10 @@ func (s qSet) String() string {
 		return "avx2-int8"
 	case qsetVNNI:
 		return "avx512-vnni"
+	case qsetNEON:
+		return "neon-int8"
+	case qsetDotProd:
+		return "neon-dotprod"
 	}
 	return "generic"
 }

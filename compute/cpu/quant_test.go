@@ -12,6 +12,13 @@ import (
 // qSets lists the int8 kernel sets this CPU runs, the Go one first.
 func qSets() []qSet {
 	sets := []qSet{qsetNone}
+	if simdBest() == simdNEON {
+		sets = append(sets, qsetNEON)
+		if qsetBest() == qsetDotProd {
+			sets = append(sets, qsetDotProd)
+		}
+		return sets
+	}
 	for s := qsetAVX2; s <= qsetBest(); s++ {
 		sets = append(sets, s)
 	}

@@ -1,10 +1,10 @@
-//go:build !amd64 || purego
+//go:build (!amd64 && !arm64) || purego
 
 package cpu
 
 import "github.com/janus-desktop/janus/compute"
 
-// simdBest reports that this build has no assembly kernels (arm64 NEON is not written yet).
+// simdBest reports that this build has no assembly kernels.
 func simdBest() simdSet { return simdNone }
 
 // tileSIMD is never called without assembly kernels (simdBest is simdNone).
