@@ -167,15 +167,45 @@ type AttentionParams struct {
 	Scale float32
 }
 
-// RowWriter is implemented by backends that can fill a tensor New made a block of rows at a
-// time, converting (or quantizing) raw elements as FromBytes does. A loader uploads a large
-// tensor through it so that only one block of the source, not the whole tensor, needs to be
-// in memory beside the weights already built: the embedding tables of the released models
-// are 0.4 to 0.8 GB in BF16.
+// RowWriter is implemented by backends that can fill a tensor a block of rows at a time,
+// converting (or quantizing) raw elements as FromBytes does. A loader uploads a large tensor
+// through it so that only one block of the source, not the whole tensor, needs to be in
+// memory beside the weights already built: the embedding tables of the released models are
+// 0.4 to 0.8 GB in BF16.
 type RowWriter interface {
-	// WriteRows fills rows [r0, r0+n) of t (rows of dimension 0) from raw, n whole rows of
-	// little-endian elements of dtype src (F32, F16 or BF16). raw is not retained.
+	// Alloc allocates a tensor for WriteRows to fill. Unlike New it returns an error where
+	// memory runs out (a device allocation failing), and for a Q8/Q4 shape whose rows are
+	// not whole blocks.
+	Alloc(dt DType, shape []int) (*Tensor, error)
+	// WriteRows fills rows [r0, r0+n) of t, a tensor Alloc made that no op has used yet,
+	// from raw, n whole rows of little-endian elements of dtype src (F32, F16 or BF16). raw
+	// is not retained.
 	WriteRows(t *Tensor, r0 int, src DType, raw []byte) error
+}
+
+// RowSpan checks a WriteRows call on t with rawBytes bytes of src from row r0, and returns
+// the range [e0, e1) of t's elements it fills. Rows of a Q8/Q4 tensor must be whole blocks,
+// so that a row starts a block.
+func RowSpan(t *Tensor, r0 int, src DType, rawBytes int) (e0, e1 int, err error) {
+	if src > BF16 {
+		return 0, 0, fmt.Errorf("unknown source dtype %v", src)
+	}
+	if len(t.Shape) == 0 || t.Len() == 0 {
+		return 0, 0, fmt.Errorf("%v has no rows", t)
+	}
+	rowLen := t.Len() / t.Shape[0]
+	if t.DType.Quantized() && rowLen%QBlock != 0 {
+		return 0, 0, fmt.Errorf("%v: rows of %d elements are not whole blocks of %d", t, rowLen, QBlock)
+	}
+	rowBytes := rowLen * src.Size()
+	if rawBytes%rowBytes != 0 {
+		return 0, 0, fmt.Errorf("%d bytes of %v are not whole rows of %v (%d bytes each)", rawBytes, src, t, rowBytes)
+	}
+	n := rawBytes / rowBytes
+	if r0 < 0 || r0+n > t.Shape[0] {
+		return 0, 0, fmt.Errorf("rows [%d, %d) are outside %v", r0, r0+n, t)
+	}
+	return r0 * rowLen, (r0 + n) * rowLen, nil
 }
 
 // Conv2DParams describes a 2-D convolution with square stride and symmetric zero padding.

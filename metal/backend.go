@@ -218,35 +218,43 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 
 var _ compute.RowWriter = (*Backend)(nil)
 
+// Alloc is New returning an allocation failure (out of device memory) or a Q8/Q4 shape whose
+// rows are not whole blocks as an error.
+func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
+	if dt > compute.Q4 {
+		return nil, fmt.Errorf("metal: unknown tensor dtype %v", dt)
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("metal: tensor shape %v has a negative dimension", shape)
+		}
+	}
+	if dt.Quantized() {
+		if err := quantShapeErr(dt, shape); err != nil {
+			return nil, err
+		}
+	}
+	return b.alloc(dt, shape)
+}
+
 // WriteRows fills rows [r0, r0+n) of t from n rows of raw elements of dtype src, converting
-// or quantizing them as FromBytes does, straight into the tensor's shared memory: a loader
-// calls it on a tensor New just made, before any op reads it.
+// or quantizing them as FromBytes does, straight into the tensor's shared memory: t is a
+// tensor Alloc just made, which no queued op uses.
 func (b *Backend) WriteRows(t *Tensor, r0 int, src compute.DType, raw []byte) error {
 	if buf, ok := t.Buf.(*buffer); !ok || buf.freed {
-		return fmt.Errorf("%s: WriteRows: %v is freed or not a metal tensor", b.name, t)
+		return fmt.Errorf("metal: WriteRows: %v is freed or not a metal tensor", t)
 	}
-	if src > compute.BF16 {
-		return fmt.Errorf("%s: WriteRows: unknown source dtype %v", b.name, src)
-	}
-	if len(t.Shape) == 0 || t.Len() == 0 {
-		return fmt.Errorf("%s: WriteRows: %v has no rows", b.name, t)
-	}
-	rowLen := t.Len() / t.Shape[0]
-	rowBytes := rowLen * src.Size()
-	if len(raw)%rowBytes != 0 {
-		return fmt.Errorf("%s: WriteRows: %d bytes of %v are not whole rows of %v (%d bytes each)", b.name, len(raw), src, t, rowBytes)
-	}
-	n := len(raw) / rowBytes
-	if r0 < 0 || r0+n > t.Shape[0] {
-		return fmt.Errorf("%s: WriteRows: rows [%d, %d) are outside %v", b.name, r0, r0+n, t)
+	e0, e1, err := compute.RowSpan(t, r0, src, len(raw))
+	if err != nil {
+		return fmt.Errorf("metal: WriteRows: %w", err)
 	}
 	mem := contents(t)
 	if t.DType.Quantized() {
-		quantize(mem, t.DType, t.Len(), r0*rowLen/qBlock, raw, src)
+		quantize(mem, t.DType, t.Len(), e0/qBlock, raw, src)
 		return nil
 	}
 	size := t.DType.Size()
-	convert(mem[r0*rowLen*size:(r0+n)*rowLen*size], t.DType, raw, src, n*rowLen)
+	convert(mem[e0*size:e1*size], t.DType, raw, src, e1-e0)
 	return nil
 }
 

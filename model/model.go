@@ -197,13 +197,10 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		}
 	}()
 	progress := newProgress(opts.Progress, planSize(cfg, skip))
-	var upload compute.Backend = be
-	if opts.Context != nil {
-		upload = cancellableUploads{be, opts.Context}
-	}
-	src := weights.NewLoaderWith(ck, upload, weights.LoaderOptions{
+	src := weights.NewLoaderWith(ck, be, weights.LoaderOptions{
 		MatrixDType: matrixDT,
 		Quantize:    quant,
+		Context:     opts.Context,
 		Uploaded: func(name string, r0 int, t *compute.Tensor) {
 			if opts.uploaded != nil {
 				opts.uploaded(name, r0, t)
@@ -236,20 +233,6 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	progress.finish()
 	return m, be.Sync()
-}
-
-// cancellableUploads fails every upload once ctx is done, which ends a load between two
-// weights through the loaders' ordinary error paths.
-type cancellableUploads struct {
-	compute.Backend
-	ctx context.Context
-}
-
-func (c cancellableUploads) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*compute.Tensor, error) {
-	if err := c.ctx.Err(); err != nil {
-		return nil, fmt.Errorf("load cancelled: %w", err)
-	}
-	return c.Backend.FromBytes(dt, shape, src, raw)
 }
 
 // Close releases the weights and, when Load made the backend (Options.Backend was nil),

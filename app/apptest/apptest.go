@@ -19,9 +19,8 @@ import (
 const WeightFiles = "model*.safetensors*"
 
 // TinyA fills dst with the tiny-a fixture model minus the files matching a pattern
-// (filepath.Match) in skip. The weights are a
-// symlink to the fixture (they are never written); the small files are copies, so a test
-// may edit them.
+// (filepath.Match) in skip. The weight shards are symlinks to the fixture's (they are never
+// written); the other files, the shards' index included, are copies a test may edit.
 func TinyA(t testing.TB, dst string, skip ...string) {
 	t.Helper()
 	src := fixtures.Path(t, "models", "tiny-a")

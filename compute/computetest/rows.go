@@ -30,6 +30,25 @@ func testWriteRows(t *testing.T, be compute.Backend) {
 	for i := range ids {
 		ids[i] = int32(i)
 	}
+	for _, bad := range []struct {
+		dt    compute.DType
+		shape []int
+	}{{compute.Q8, []int{4, compute.QBlock + 1}}, {compute.Q4, nil}, {compute.F32, []int{2, -1}}} {
+		if x, err := rw.Alloc(bad.dt, bad.shape); err == nil {
+			t.Errorf("Alloc(%v, %v) = %v, want an error", bad.dt, bad.shape, x)
+			be.Free(x)
+		}
+	}
+	// A 1-D Q8 tensor's rows are single elements, not whole blocks: refused, not misplaced.
+	flat, err := rw.Alloc(compute.Q8, []int{2 * compute.QBlock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rw.WriteRows(flat, 1, compute.F32, le32(vals[:compute.QBlock])); err == nil || !strings.Contains(err.Error(), "blocks") {
+		t.Errorf("WriteRows of single elements into a 1-D Q8 tensor: %v, want an error about blocks", err)
+	}
+	be.Free(flat)
+
 	for _, src := range []compute.DType{compute.F32, compute.BF16} {
 		raw := sources[src]
 		rowBytes := len(raw) / rows
@@ -38,7 +57,10 @@ func testWriteRows(t *testing.T, be compute.Backend) {
 			if err != nil {
 				t.Fatalf("%v->%v FromBytes: %v", src, dt, err)
 			}
-			parts := be.New(dt, rows, cols)
+			parts, err := rw.Alloc(dt, []int{rows, cols})
+			if err != nil {
+				t.Fatalf("%v->%v Alloc: %v", src, dt, err)
+			}
 			for _, r := range [][2]int{{3, 7}, {0, 1}, {1, 3}} { // out of order, uneven
 				if err := rw.WriteRows(parts, r[0], src, raw[r[0]*rowBytes:r[1]*rowBytes]); err != nil {
 					t.Fatalf("%v->%v WriteRows(%d:%d): %v", src, dt, r[0], r[1], err)

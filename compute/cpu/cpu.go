@@ -237,6 +237,23 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 
 var _ compute.RowWriter = (*Backend)(nil)
 
+// Alloc is New returning an error for a Q8/Q4 shape whose rows are not whole blocks (Go's
+// allocator has no recoverable out-of-memory error to return).
+func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
+	if dt > compute.Q4 {
+		return nil, fmt.Errorf("cpu: unknown tensor dtype %v", dt)
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("cpu: tensor shape %v has a negative dimension", shape)
+		}
+	}
+	if dt.Quantized() && (len(shape) == 0 || shape[len(shape)-1]%compute.QBlock != 0) {
+		return nil, fmt.Errorf("cpu: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, compute.QBlock)
+	}
+	return b.New(dt, shape...), nil
+}
+
 // WriteRows fills rows [r0, r0+n) of t from n rows of raw elements of dtype src, converting
 // or quantizing them as FromBytes does.
 func (b *Backend) WriteRows(t *Tensor, r0 int, src compute.DType, raw []byte) error {
@@ -244,28 +261,16 @@ func (b *Backend) WriteRows(t *Tensor, r0 int, src compute.DType, raw []byte) er
 	if !ok || bf.f == nil && bf.h == nil && bf.q == nil {
 		return fmt.Errorf("cpu: WriteRows: %v is freed or not a cpu tensor", t)
 	}
-	if src > compute.BF16 {
-		return fmt.Errorf("cpu: WriteRows: unknown source dtype %v", src)
+	e0, e1, err := compute.RowSpan(t, r0, src, len(raw))
+	if err != nil {
+		return fmt.Errorf("cpu: WriteRows: %w", err)
 	}
-	if len(t.Shape) == 0 || t.Len() == 0 {
-		return fmt.Errorf("cpu: WriteRows: %v has no rows", t)
-	}
-	rowLen := t.Len() / t.Shape[0]
-	rowBytes := rowLen * src.Size()
-	if len(raw)%rowBytes != 0 {
-		return fmt.Errorf("cpu: WriteRows: %d bytes of %v are not whole rows of %v (%d bytes each)", len(raw), src, t, rowBytes)
-	}
-	n := len(raw) / rowBytes
-	if r0 < 0 || r0+n > t.Shape[0] {
-		return fmt.Errorf("cpu: WriteRows: rows [%d, %d) are outside %v", r0, r0+n, t)
-	}
-	e0, e1 := r0*rowLen, (r0+n)*rowLen
 	b.fill(&Tensor{Shape: []int{e1 - e0}, DType: t.DType, Buf: bf.elements(t.DType, e0, e1)}, src, raw)
 	return nil
 }
 
 // elements is a view of elements [e0, e1) of the buffer, a tensor of dtype dt; for Q8 and
-// Q4, e0 and e1 are multiples of qBlock (whole rows are).
+// Q4, e0 and e1 must be multiples of qBlock (compute.RowSpan's ranges are).
 func (bf *buffer) elements(dt compute.DType, e0, e1 int) *buffer {
 	switch dt {
 	case compute.F32:

@@ -282,7 +282,7 @@ func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32,
 		clear(c)
 		return
 	}
-	_, _, _, _ = xq[nb*qBlock-1], xd[nb-1], wq[(cols-1)*rowBytes+nb*(rowBytes/nb)-1], wd[cols*nb-1]
+	_, _, _, _ = xq[nb*qBlock-1], xd[nb-1], wq[cols*rowBytes-1], wd[cols*nb-1]
 	q4, dp := 0, 0
 	if dt == compute.Q4 {
 		q4 = 1

@@ -334,8 +334,9 @@ func (c *Checkpoint) Raw(name string) ([]byte, error) {
 
 // Evict tells the operating system that this process no longer needs bytes [off, off+n) of
 // the named tensor's data in memory (a loader calls it once they are copied to a backend):
-// on unix the mapped file pages leave the process's resident memory, so loading a model
-// does not hold the file and the weights built from it at once. The pages stay in the page
+// on Linux the mapped file pages leave the process's resident memory at once, so loading a
+// model does not hold the file and the weights built from it together; on macOS the same
+// advice (madvise MADV_DONTNEED) only lets the system reclaim them first. The pages stay in the page
 // cache, and Raw still works afterwards. Unknown names, ranges outside the tensor and a
 // closed checkpoint are ignored.
 func (c *Checkpoint) Evict(name string, off, n int64) {

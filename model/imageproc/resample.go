@@ -82,7 +82,7 @@ func precomputeBicubic(inSize, outSize int) resampleCoeffs {
 }
 
 // parallelRows runs fn over [0, n) in one contiguous block of rows per core, each row
-// costing about cost operations; small images run on the calling goroutine, where starting
+// costing about cost multiply-adds (output pixels × taps); small images run on the calling goroutine, where starting
 // goroutines would cost more than it saves. Every output pixel is computed on its own, so
 // the split cannot change a result.
 func parallelRows(n, cost int, fn func(lo, hi int)) {
@@ -140,7 +140,7 @@ func resizeHorizontal(src *image.NRGBA, w int) *image.NRGBA {
 	b := src.Bounds()
 	coeffs := precomputeBicubic(b.Dx(), w)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, b.Dy()))
-	parallelRows(b.Dy(), b.Dx()+w, func(y0, y1 int) {
+	parallelRows(b.Dy(), w*coeffs.stride, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
 			in := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
 			out := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]

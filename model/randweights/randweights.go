@@ -16,8 +16,8 @@
 // all a timing run needs. The values are written straight in the dtype the backend keeps, one
 // tensor at a time through one reused buffer (a block of rows at a time for a large tensor,
 // when the backend takes rows), so building never holds a float32 copy of a BF16 model, nor
-// a whole embedding table beside the weights. The float32→BF16 rounding is hand-written (round to nearest even, a few lines)
-// because the standard library has no bfloat16 type.
+// a whole embedding table beside the weights. The float32→BF16 rounding is hand-written
+// (round to nearest even, a few lines) because the standard library has no bfloat16 type.
 package randweights
 
 import (
@@ -71,7 +71,7 @@ type Source struct {
 	specs map[string]weights.Spec
 	pool  []float32
 	buf   []byte
-	block int // uploadBlock, or less in tests
+	block int // weights.UploadBlock, or less in tests
 }
 
 // New returns a Source for the tensors of cfg on be.
@@ -81,7 +81,7 @@ func New(cfg *config.Config, be compute.Backend, opts Options) (*Source, error) 
 	default:
 		return nil, fmt.Errorf("random weights: unknown matrix dtype %v", opts.MatrixDType)
 	}
-	s := &Source{be: be, opts: opts, specs: map[string]weights.Spec{}, block: uploadBlock}
+	s := &Source{be: be, opts: opts, specs: map[string]weights.Spec{}, block: weights.UploadBlock}
 	for _, sp := range weights.Plan(cfg) {
 		s.specs[sp.Name] = sp
 	}
@@ -231,8 +231,7 @@ func (s *Source) upload(sp weights.Spec, dt compute.DType, r0, r1 int) (*compute
 		rowBytes = n / shape[0] * size
 	}
 	rw, ok := s.be.(compute.RowWriter)
-	if !ok || heavy || n*size <= s.block || rowBytes == 0 || rowBytes > s.block ||
-		dt.Quantized() && shape[len(shape)-1]%compute.QBlock != 0 {
+	if !ok || heavy || n*size <= s.block || rowBytes == 0 {
 		raw := next(n)
 		if heavy {
 			vals := make([]float32, n)
@@ -253,8 +252,11 @@ func (s *Source) upload(sp weights.Spec, dt compute.DType, r0, r1 int) (*compute
 		}
 		return t, nil
 	}
-	t := s.be.New(dt, shape...)
-	step := s.block / rowBytes
+	t, err := rw.Alloc(dt, shape)
+	if err != nil {
+		return nil, fmt.Errorf("random weights: upload %s: %w", sp.Name, err)
+	}
+	step := max(1, s.block/rowBytes)
 	for b0 := 0; b0 < shape[0]; b0 += step {
 		b1 := min(shape[0], b0+step)
 		if err := rw.WriteRows(t, b0, src, next((b1-b0)*rowBytes/size)); err != nil {
@@ -267,10 +269,6 @@ func (s *Source) upload(sp weights.Spec, dt compute.DType, r0, r1 int) (*compute
 	}
 	return t, nil
 }
-
-// uploadBlock is the most bytes of one tensor generated at once for a backend that takes
-// rows (compute.RowWriter).
-const uploadBlock = 32 << 20
 
 // distribution returns the mean and standard deviation of a tensor's values (a constant when
 // std is 0), following the peer's initialisation by module type, recognised from the name and

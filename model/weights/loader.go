@@ -15,6 +15,7 @@
 package weights
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -59,7 +60,7 @@ type Loader struct {
 	ck    *checkpoint.Checkpoint
 	b     compute.Backend
 	opts  LoaderOptions
-	block int // uploadBlock, or less in tests
+	block int // UploadBlock, or less in tests
 }
 
 // LoaderOptions tune a Loader. The zero value keeps matrices in their stored dtype.
@@ -73,6 +74,9 @@ type LoaderOptions struct {
 	// of compute.QBlock; every other matrix follows MatrixDType. Any other value quantizes
 	// nothing.
 	Quantize compute.DType
+	// Context, when not nil, ends a load between two uploads (and between two blocks of a
+	// large tensor) once it is done: the upload fails with an error wrapping its Err.
+	Context context.Context
 	// Uploaded, when not nil, is called after each upload with the tensor's name, the first
 	// row uploaded (0 for a whole tensor) and the uploaded tensor. It must not keep or free
 	// the tensor.
@@ -82,12 +86,12 @@ type LoaderOptions struct {
 // NewLoader returns a Loader reading ck and allocating on b that keeps matrices in their
 // stored dtype.
 func NewLoader(ck *checkpoint.Checkpoint, b compute.Backend) *Loader {
-	return &Loader{ck: ck, b: b, block: uploadBlock}
+	return &Loader{ck: ck, b: b, block: UploadBlock}
 }
 
 // NewLoaderWith returns a Loader reading ck and allocating on b, tuned by opts.
 func NewLoaderWith(ck *checkpoint.Checkpoint, b compute.Backend, opts LoaderOptions) *Loader {
-	return &Loader{ck: ck, b: b, opts: opts, block: uploadBlock}
+	return &Loader{ck: ck, b: b, opts: opts, block: UploadBlock}
 }
 
 // Backend is the backend the tensors are uploaded to.
@@ -104,8 +108,9 @@ func (l *Loader) Has(name string) bool {
 
 // Load uploads the named tensor as dtype dt. Its stored shape must equal shape exactly and
 // its stored dtype must be F32, F16, BF16 or F64 (narrowed to float32 on the way). Uploading
-// a tensor not stored as F16 as F16 fails, naming the largest magnitude, when a finite value
-// in it is beyond F16's largest (65504), which the conversion would turn into infinity.
+// a tensor not stored as F16 as F16 fails when a finite value in it is beyond F16's largest
+// (65504), which the conversion would turn into infinity, naming the largest magnitude (of
+// the block of rows that failed, for a tensor uploaded in blocks).
 func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
 	info, ok := l.ck.Info(name)
 	if !ok {
@@ -154,9 +159,9 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 	return l.uploaded(name, r0, t), nil
 }
 
-// uploadBlock is the most source bytes of one tensor a Loader hands at once to a backend that
-// takes rows (compute.RowWriter).
-const uploadBlock = 32 << 20
+// UploadBlock is the most source bytes of one tensor a weight source hands at once to a
+// backend that takes rows (compute.RowWriter); a row longer than that goes on its own.
+const UploadBlock = 32 << 20
 
 // upload makes a tensor of dtype dt and the given shape from raw, elements of dtype src at
 // byte offset off of the data of the checkpoint tensor info, checking narrowing to F16 as
@@ -173,8 +178,10 @@ func (l *Loader) upload(info checkpoint.TensorInfo, dt compute.DType, shape []in
 			l.ck.Evict(info.Name, off+int64(at), int64(n))
 		}
 	}
-	quantizable := !dt.Quantized() || len(shape) > 0 && shape[len(shape)-1]%compute.QBlock == 0
-	if !ok || len(raw) <= l.block || rowBytes == 0 || !quantizable {
+	if err := l.cancelled(); err != nil {
+		return nil, err
+	}
+	if !ok || len(raw) <= l.block || rowBytes == 0 {
 		if err := checkF16Range(info, dt, src, raw); err != nil {
 			return nil, err
 		}
@@ -185,21 +192,38 @@ func (l *Loader) upload(info checkpoint.TensorInfo, dt compute.DType, shape []in
 		evict(0, len(raw))
 		return t, nil
 	}
-	t := l.b.New(dt, shape...)
+	t, err := rw.Alloc(dt, shape)
+	if err != nil {
+		return nil, err
+	}
 	step := max(1, l.block/rowBytes)
 	for r := 0; r < shape[0]; r += step {
 		block := raw[r*rowBytes : min(shape[0], r+step)*rowBytes]
-		if err := checkF16Range(info, dt, src, block); err != nil {
-			l.b.Free(t)
-			return nil, err
+		err := l.cancelled()
+		if err == nil {
+			err = checkF16Range(info, dt, src, block)
 		}
-		if err := rw.WriteRows(t, r, src, block); err != nil {
+		if err == nil {
+			err = rw.WriteRows(t, r, src, block)
+		}
+		if err != nil {
 			l.b.Free(t)
 			return nil, err
 		}
 		evict(r*rowBytes, len(block))
 	}
 	return t, nil
+}
+
+// cancelled is the error that ends a load once LoaderOptions.Context is done, else nil.
+func (l *Loader) cancelled() error {
+	if l.opts.Context == nil {
+		return nil
+	}
+	if err := l.opts.Context.Err(); err != nil {
+		return fmt.Errorf("load cancelled: %w", err)
+	}
+	return nil
 }
 
 // Matrix uploads a Linear weight or an embedding table in the dtype LoaderOptions.MatrixDType

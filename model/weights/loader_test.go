@@ -1,7 +1,9 @@
 package weights
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -445,8 +447,22 @@ func TestLoaderBlocks(t *testing.T) {
 			}
 		}
 
+		// Cancelled between two blocks: the load fails and frees what it built.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		counting := &rowCounter{Backend: b, RowWriter: b.(compute.RowWriter), after: 2, cancel: cancel}
+		held := b.MemoryUsed()
+		l := NewLoaderWith(ck, counting, LoaderOptions{Context: ctx})
+		l.block = 5 * 64 * 2
+		if x, err := l.Load(gate, compute.Q8, 172, 64); !errors.Is(err, context.Canceled) {
+			t.Errorf("load cancelled after two blocks: %v, %v; want context.Canceled", x, err)
+		}
+		if counting.calls != 2 || b.MemoryUsed() != held {
+			t.Errorf("cancelled load: %d blocks written, %d bytes left allocated; want 2 and 0", counting.calls, b.MemoryUsed()-held)
+		}
+
 		before := b.MemoryUsed()
-		l := NewLoaderWith(overCk, b, LoaderOptions{MatrixDType: func(compute.DType) compute.DType { return compute.F16 }})
+		l = NewLoaderWith(overCk, b, LoaderOptions{MatrixDType: func(compute.DType) compute.DType { return compute.F16 }})
 		l.block = 4 * compute.QBlock // one row
 		if x, err := l.Matrix("over", 4, compute.QBlock); err == nil || !strings.Contains(err.Error(), "70000") {
 			t.Errorf("F16 upload in blocks of a tensor with 70000 in its last row: %v, %v; want an error naming 70000", x, err)
@@ -455,6 +471,22 @@ func TestLoaderBlocks(t *testing.T) {
 			t.Errorf("a failed upload in blocks left %d bytes allocated", after-before)
 		}
 	})
+}
+
+// rowCounter counts the blocks a Loader writes and cancels a load after the first few.
+type rowCounter struct {
+	compute.Backend
+	compute.RowWriter
+	calls, after int
+	cancel       func()
+}
+
+func (c *rowCounter) WriteRows(t *compute.Tensor, r0 int, src compute.DType, raw []byte) error {
+	c.calls++
+	if c.calls == c.after {
+		c.cancel()
+	}
+	return c.RowWriter.WriteRows(t, r0, src, raw)
 }
 
 // le32 is vals as little-endian float32 bytes.
