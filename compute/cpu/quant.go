@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"unsafe"
@@ -175,18 +176,32 @@ const (
 )
 
 // linearQuantized is Linear with Q8 or Q4 weights: the input rows are quantized to int8
-// blocks once, then every output is an int8 block dot product.
+// blocks once (and packed for the VNNI kernels), then every output is an int8 block dot
+// product.
 func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float32) {
 	k, n := w.k, w.n
 	nb := k / qBlock
-	// One scratch buffer of float32 holds the int8 codes (k/4 floats per row) and the scales.
-	scratch := b.getScratch(m*k/4 + m*nb)
+	vnni := b.qset == qsetVNNI
+	// One scratch buffer of float32 holds the int8 codes (k/4 floats per row), the scales
+	// and, for the VNNI kernels, the packed rows (2k bytes each).
+	packed := 0
+	if vnni {
+		packed = m * k / 2
+	}
+	scratch := b.getScratch(m*k/4 + m*nb + packed)
 	defer b.putScratch(scratch)
 	xq := unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(scratch))), m*k)
-	xd := scratch[m*k/4:]
+	xd := scratch[m*k/4 : m*k/4+m*nb]
+	var xp []byte
+	if vnni {
+		xp = unsafe.Slice((*byte)(unsafe.Pointer(&scratch[m*k/4+m*nb])), 2*m*k)
+	}
 	b.pool.run(m, b.pool.grain(m, 2*k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			quantizeInput(xq[i*k:(i+1)*k], xd[i*nb:(i+1)*nb], x[i*k:(i+1)*k])
+			if vnni {
+				packQZ(xp[i*2*k:(i+1)*2*k], xq[i*k:(i+1)*k], w.dt == compute.Q4)
+			}
 		}
 	})
 	colBlocks := (n + qCols - 1) / qCols
@@ -204,6 +219,14 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 				wq := w.q[j*w.rowBytes : (j+cols)*w.rowBytes]
 				wd := w.s[j*nb : (j+cols)*nb]
 				i := m0
+				if vnni {
+					// Pairs of rows share each weight block's loads and widening.
+					for ; i < m1; i += 2 {
+						rows := min(2, m1-i)
+						tileQZ(w.dt, d[i*n+j:], n, rows, cols, xp[i*2*k:(i+rows)*2*k], 2*k, xd[i*nb:(i+rows)*nb], nb, wq, wd, nb, w.rowBytes)
+					}
+					continue
+				}
 				if b.qset != qsetNone {
 					// Pairs of rows share each weight block's loads, widening and scale.
 					for ; i+2 <= m1; i += 2 {
@@ -221,6 +244,49 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 			}
 		}
 	})
+}
+
+// packQZ writes the int8 codes xq of one input row (a whole number of blocks) in the layout
+// the VNNI kernels read, 2·len(xq) bytes: per pair of blocks their 64 codes (Q4: the first
+// 16 of each block, then the last 16 of each, matching how the kernels widen a pair's
+// nibbles) and 16 little-endian int32 corrections, lane l's being -128 (Q8) or -8 (Q4)
+// times the sum of codes 4l..4l+3 of the pair; an odd last block is its 32 codes and 8
+// corrections. The kernels multiply the inputs by the codes plus 128 (Q8) or 8 (Q4), so the
+// corrections make each block sum the exact signed dot product.
+func packQZ(dst []byte, xq []int8, q4 bool) {
+	nb := len(xq) / qBlock
+	dst = dst[:2*len(xq)]
+	off := int32(-128)
+	if q4 {
+		off = -8
+	}
+	put := func(codes []byte, corr []byte, src ...[]int8) {
+		p := 0
+		for _, s := range src {
+			for _, v := range s {
+				codes[p] = byte(v)
+				p++
+			}
+		}
+		for l := range len(codes) / 4 {
+			sum := int32(int8(codes[4*l])) + int32(int8(codes[4*l+1])) + int32(int8(codes[4*l+2])) + int32(int8(codes[4*l+3]))
+			binary.LittleEndian.PutUint32(corr[4*l:], uint32(off*sum))
+		}
+	}
+	o := 0
+	b := 0
+	for ; b+2 <= nb; b += 2 {
+		x0, x1 := xq[b*qBlock:(b+1)*qBlock], xq[(b+1)*qBlock:(b+2)*qBlock]
+		if q4 {
+			put(dst[o:o+64], dst[o+64:o+128], x0[:16], x1[:16], x0[16:], x1[16:])
+		} else {
+			put(dst[o:o+64], dst[o+64:o+128], x0, x1)
+		}
+		o += 128
+	}
+	if b < nb {
+		put(dst[o:o+32], dst[o+32:o+64], xq[b*qBlock:(b+1)*qBlock])
+	}
 }
 
 // tileQ computes c[j] = x·w_j for the len(c) (at most 4) weight rows in wq/wd, with the
@@ -245,7 +311,7 @@ type qSet int
 const (
 	qsetNone qSet = iota // the Go kernels of this file
 	qsetAVX2             // VPMADDUBSW + VPMADDWD on 256-bit vectors
-	qsetVNNI             // VPDPBUSD (AVX-512 VNNI on 256-bit vectors)
+	qsetVNNI             // VPDPBUSD on 512-bit vectors, two blocks each (AVX-512 VNNI)
 )
 
 // String is the name Backend.Kernels reports for the int8 set.

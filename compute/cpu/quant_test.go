@@ -26,7 +26,7 @@ func TestInt8KernelsMatchGeneric(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, set := range qSets()[1:] {
 		for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
-			for _, nb := range []int{1, 2, 3, 7, 64, 65} {
+			for _, nb := range []int{1, 2, 3, 7, 11, 64, 65} {
 				k := nb * qBlock
 				w := make([]float32, 4*k)
 				x := make([]float32, k)
@@ -47,7 +47,7 @@ func TestInt8KernelsMatchGeneric(t *testing.T) {
 				for cols := 1; cols <= 4; cols++ {
 					t.Run(fmt.Sprintf("%v/%v/nb=%d/cols=%d", set, dt, nb, cols), func(t *testing.T) {
 						got, want := make([]float32, cols), make([]float32, cols)
-						tileQSIMD(set, dt, got, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						tileQSet(set, dt, got, cols, 1, cols, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
 						gen := &Backend{}
 						gen.tileQ(dt, want, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
 						for j := range cols {
@@ -70,6 +70,26 @@ func TestInt8KernelsMatchGeneric(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tileQSet computes c[i*ldc+j] = x_i·w_j for rows (1 or 2) input rows of codes xq and
+// scales xd and cols weight rows with the assembly kernels of set, packing the rows first
+// for the VNNI set as Linear does.
+func tileQSet(set qSet, dt compute.DType, c []float32, ldc, rows, cols int, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	k := nb * qBlock
+	if set == qsetVNNI {
+		xp := make([]byte, 2*k*rows)
+		for i := range rows {
+			packQZ(xp[2*k*i:2*k*(i+1)], xq[k*i:k*(i+1)], dt == compute.Q4)
+		}
+		tileQZ(dt, c, ldc, rows, cols, xp, 2*k, xd, nb, wq, wd, nb, rowBytes)
+		return
+	}
+	if rows == 2 {
+		tileQSIMD2(set, dt, c, ldc, cols, xq, xd, wq, wd, nb, rowBytes)
+		return
+	}
+	tileQSIMD(set, dt, c[:cols], xq, xd, wq, wd, nb, rowBytes)
 }
 
 // TestQuantizeBlocks pins the block quantizers on hand-made blocks: zero, the extremes, a
@@ -179,7 +199,7 @@ func TestInt8PairsMatchSingles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, set := range qSets()[1:] {
 		for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
-			for _, nb := range []int{1, 3, 64} {
+			for _, nb := range []int{1, 2, 3, 9, 11, 64} {
 				k := nb * qBlock
 				w, x := make([]float32, 4*k), make([]float32, 2*k)
 				for i := range w {
@@ -197,10 +217,10 @@ func TestInt8PairsMatchSingles(t *testing.T) {
 				quantizeInput(xq, xd, x)
 				for cols := 1; cols <= 4; cols++ {
 					pair := make([]float32, 2*4)
-					tileQSIMD2(set, dt, pair, 4, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
+					tileQSet(set, dt, pair, 4, 2, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
 					for r := range 2 {
 						single := make([]float32, cols)
-						tileQSIMD(set, dt, single, xq[r*k:(r+1)*k], xd[r*nb:(r+1)*nb], qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						tileQSet(set, dt, single, cols, 1, cols, xq[r*k:(r+1)*k], xd[r*nb:(r+1)*nb], qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
 						for j := range cols {
 							if math.Float32bits(pair[r*4+j]) != math.Float32bits(single[j]) {
 								t.Errorf("%v %v nb=%d cols=%d: row %d column %d = %g in a pair, %g alone", set, dt, nb, cols, r, j, pair[r*4+j], single[j])

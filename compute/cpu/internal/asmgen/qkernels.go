@@ -434,3 +434,282 @@ func dotBlocks(s, u, t VecVirtual, vnni bool) {
 	}
 	VCVTDQ2PS(t, t)
 }
+
+// qzConsts holds the 512-bit VNNI kernels' constants (qzConstants).
+var qzConsts Mem
+
+// Offsets in qzConsts.
+const (
+	qzC80   = 0   // 0x80 bytes: Q8 codes XOR 0x80 are the codes plus 128, unsigned
+	qzC0F   = 4   // 0x0F bytes: Q4 nibble mask
+	qzShift = 64  // 32 words of 0 then 32 of 4: VPSRLVW counts (low half low nibbles, high half high)
+	qzIdxQ8 = 128 // 4 VPERMPS index vectors, Q8 layout
+	qzIdxQ4 = 384 // 4 VPERMPS index vectors, Q4 layout
+)
+
+// qzConstants lays out qzConsts. The index vector of block pair u (0..3 in a group of 8
+// blocks) sends scale 2u to the lanes that hold block 2u's sums and 2u+1 to the others: in
+// the Q8 layout lanes 0-7 and 8-15, in the Q4 layout lanes 0-3 and 8-11 (block 2u's low and
+// high nibbles) and lanes 4-7 and 12-15.
+func qzConstants() Mem {
+	m := GLOBL("qzconsts", RODATA|NOPTR)
+	DATA(qzC80, U32(0x80808080))
+	DATA(qzC0F, U32(0x0f0f0f0f))
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i >= 8 {
+			v = 0x00040004
+		}
+		DATA(qzShift+4*i, U32(v))
+	}
+	for u := 0; u < 4; u++ {
+		for l := 0; l < 16; l++ {
+			DATA(qzIdxQ8+64*u+4*l, U32(uint32(2*u+l/8)))
+		}
+	}
+	for u := 0; u < 4; u++ {
+		for l := 0; l < 16; l++ {
+			DATA(qzIdxQ4+64*u+4*l, U32(uint32(2*u+(l/4)%2)))
+		}
+	}
+	return m
+}
+
+// qkernelZ emits dotQ{8,4}ZR{rows}C{cols}, the AVX-512 VNNI int8 kernels: c[i·ldc+j] =
+// Σ_b float32(x_ib·w_jb)·(xd_ib·wd_jb) for rows (1 or 2) input rows and cols weight rows,
+// over nb blocks of 32, with 512-bit vectors covering two blocks.
+//
+// The input rows come packed (packQZ): per pair of blocks 64 code bytes, then 16 int32
+// corrections, each -128 (Q8) or -8 (Q4) times the sum of the four codes of its lane; a
+// trailing odd block is 32 code bytes and 8 corrections. VPDPBUSD multiplies unsigned by
+// signed bytes, so the weights are made unsigned instead of taking signs apart: Q8 codes
+// XOR 0x80 (the code plus 128), Q4 nibbles as they are (the weight plus 8); starting each
+// block's sums from the corrections makes them the exact signed dot products. Q4 weights
+// are widened by one 256-bit broadcast, a VPSRLVW that shifts the upper half's words by 4
+// and a nibble mask, which puts each pair's low nibbles in the lower half and its high
+// nibbles in the upper half; packQZ orders the input codes the same way.
+//
+// Per pair, the 16 int32 lane sums are converted to float32 (exact) and added to a
+// 16-lane accumulator with one fused multiply-add by their blocks' scale products xd·wd,
+// formed 8 blocks at a time and spread over the lanes by VPERMPS. At the end lanes l and
+// l+8 are added, a trailing odd block is added to those 8 lanes in the same way, and they
+// are reduced as in kernel. A two-row kernel does for each row exactly what the one-row
+// kernel does, so a row's bits do not depend on its pairing.
+func qkernelZ(rows, cols int, q4 bool) {
+	typ := "Q8"
+	if q4 {
+		typ = "Q4"
+	}
+	name := fmt.Sprintf("dot%sZR%dC%d", typ, rows, cols)
+	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes %d×%d dot products of %s weight rows with packed int8 rows (see the generator).", name, rows, cols, typ))
+
+	px := make([]Register, rows)
+	pxd := make([]Register, rows)
+	px[0] = Load(Param("x"), GP64())
+	pxd[0] = Load(Param("xd"), GP64())
+	if rows > 1 {
+		ldx := Load(Param("ldx"), GP64())
+		ldxd := Load(Param("ldxd"), GP64())
+		for i := 1; i < rows; i++ {
+			px[i], pxd[i] = GP64(), GP64()
+			LEAQ(Mem{Base: px[i-1], Index: ldx, Scale: 1}, px[i])
+			LEAQ(Mem{Base: pxd[i-1], Index: ldxd, Scale: 4}, pxd[i])
+		}
+	}
+	pw := make([]Register, cols)
+	pwd := make([]Register, cols)
+	pw[0] = Load(Param("w"), GP64())
+	pwd[0] = Load(Param("wd"), GP64())
+	if cols > 1 {
+		ldw := Load(Param("ldw"), GP64())
+		ldwd := Load(Param("ldwd"), GP64())
+		SHLQ(U8(1), ldwd)
+		for j := 1; j < cols; j++ {
+			pw[j], pwd[j] = GP64(), GP64()
+			LEAQ(Mem{Base: pw[j-1], Index: ldw, Scale: 1}, pw[j])
+			LEAQ(Mem{Base: pwd[j-1], Index: ldwd, Scale: 1}, pwd[j])
+		}
+	}
+	nb := Load(Param("nb"), GP64())
+	woff := GP64() // code bytes of a weight row done
+	XORQ(woff, woff)
+	wpair, xScale, idxAt := 64, uint8(2), qzIdxQ8
+	if q4 {
+		wpair, xScale, idxAt = 32, 4, qzIdxQ4
+	}
+
+	var c80, mask, shift VecVirtual
+	if q4 {
+		mask, shift = ZMM(), ZMM()
+		VPBROADCASTD(qzConsts.Offset(qzC0F), mask)
+		VMOVDQU64(qzConsts.Offset(qzShift), shift)
+	} else {
+		c80 = ZMM()
+		VPBROADCASTD(qzConsts.Offset(qzC80), c80)
+	}
+	idx := make([]VecVirtual, 4)
+	for u := range idx {
+		idx[u] = ZMM()
+		VMOVDQU64(qzConsts.Offset(idxAt+64*u), idx[u])
+	}
+	accs := make([][]VecVirtual, rows)
+	for i := range accs {
+		accs[i] = make([]VecVirtual, cols)
+		for j := range accs[i] {
+			accs[i][j] = ZMM()
+			VPXORD(accs[i][j], accs[i][j], accs[i][j])
+		}
+	}
+	// slot(i, j) holds the scale products of row i and weight row j for the blocks at hand.
+	slots := AllocLocal(64 * rows * cols)
+	slot := func(i, j int) Mem { return slots.Offset(64 * (i*cols + j)) }
+
+	// pair does block pair u of the blocks at woff.
+	pair := func(u int) {
+		xv := make([]VecVirtual, rows)
+		for i := range xv {
+			xv[i] = ZMM()
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 128 * u}, xv[i])
+		}
+		for j := 0; j < cols; j++ {
+			wu := ZMM()
+			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wpair * u}
+			if q4 {
+				VBROADCASTI64X4(at, wu)
+				VPSRLVW(shift, wu, wu)
+				VPANDD(mask, wu, wu)
+			} else {
+				VPXORD(at, c80, wu)
+			}
+			for i := 0; i < rows; i++ {
+				t := ZMM()
+				VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 128*u + 64}, t)
+				VPDPBUSD(xv[i], wu, t)
+				VCVTDQ2PS(t, t)
+				s := ZMM()
+				VPERMPS(slot(i, j), idx[u], s)
+				VFMADD231PS(t, s, accs[i][j])
+			}
+		}
+	}
+
+	Label("group")
+	CMPQ(nb, U8(8))
+	JL(LabelRef("pairs"))
+	for j := 0; j < cols; j++ {
+		p := YMM()
+		VCVTPH2PS(Mem{Base: pwd[j]}, p)
+		for i := 0; i < rows; i++ {
+			q := YMM()
+			VMULPS(Mem{Base: pxd[i]}, p, q)
+			VMOVUPS(q, slot(i, j))
+		}
+	}
+	for u := 0; u < 4; u++ {
+		pair(u)
+	}
+	SUBQ(U8(8), nb)
+	for i := range pxd {
+		ADDQ(U8(32), pxd[i])
+	}
+	for j := range pwd {
+		ADDQ(U8(16), pwd[j])
+	}
+	ADDQ(U32(4*wpair), woff)
+	JMP(LabelRef("group"))
+
+	// Pairs left over from the groups: the same products, two at a time.
+	Label("pairs")
+	CMPQ(nb, U8(2))
+	JL(LabelRef("halves"))
+	for j := 0; j < cols; j++ {
+		p := XMM()
+		VMOVD(Mem{Base: pwd[j]}, p)
+		VCVTPH2PS(p, p)
+		for i := 0; i < rows; i++ {
+			q := XMM()
+			VMOVQ(Mem{Base: pxd[i]}, q)
+			VMULPS(q, p, q)
+			VMOVUPS(q, slot(i, j))
+		}
+	}
+	pair(0)
+	SUBQ(U8(2), nb)
+	for i := range pxd {
+		ADDQ(U8(8), pxd[i])
+	}
+	for j := range pwd {
+		ADDQ(U8(4), pwd[j])
+	}
+	ADDQ(U8(wpair), woff)
+	JMP(LabelRef("pairs"))
+
+	// Lanes l and l+8, then a trailing odd block on 256-bit vectors.
+	Label("halves")
+	acc8 := make([][]VecVirtual, rows)
+	for i := range acc8 {
+		acc8[i] = make([]VecVirtual, cols)
+		for j := range acc8[i] {
+			y := YMM()
+			VEXTRACTF64X4(U8(1), accs[i][j], y)
+			VADDPS(accs[i][j].AsY(), y, y)
+			acc8[i][j] = y
+		}
+	}
+	TESTQ(nb, nb)
+	JZ(LabelRef("reduce"))
+	for j := 0; j < cols; j++ {
+		wu := YMM()
+		at := Mem{Base: pw[j], Index: woff, Scale: 1}
+		if q4 {
+			hi := YMM()
+			VBROADCASTI32X4(at, wu)
+			VPSRLW(U8(4), wu, hi)
+			VINSERTI32X4(U8(1), hi.AsX(), wu, wu)
+			VPANDD(mask.AsY(), wu, wu)
+		} else {
+			VPXORD(at, c80.AsY(), wu)
+		}
+		h := XMM()
+		VPBROADCASTW(Mem{Base: pwd[j]}, h)
+		sc := YMM()
+		VCVTPH2PS(h, sc)
+		for i := 0; i < rows; i++ {
+			t := YMM()
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 32}, t)
+			VPDPBUSD(Mem{Base: px[i], Index: woff, Scale: xScale}, wu, t)
+			VCVTDQ2PS(t, t)
+			d := YMM()
+			VBROADCASTSS(Mem{Base: pxd[i]}, d)
+			VMULPS(sc, d, d) // xd·wd, the product the groups form
+			VFMADD231PS(t, d, acc8[i][j])
+		}
+	}
+
+	Label("reduce")
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			y := acc8[i][j]
+			h := XMM()
+			VEXTRACTF32X4(U8(1), y, h)
+			VADDPS(y.AsX(), h, h)
+			u := XMM()
+			VMOVHLPS(h, h, u)
+			VADDPS(h, u, u)
+			w := XMM()
+			VMOVSHDUP(u, w)
+			VADDSS(u, w, w)
+			VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
+		}
+		if i+1 < rows {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
