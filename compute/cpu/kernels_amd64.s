@@ -13896,6 +13896,14 @@ reduce:
 
 DATA qzconsts<>+0(SB)/4, $0x80808080
 DATA qzconsts<>+4(SB)/4, $0x0f0f0f0f
+DATA qzconsts<>+8(SB)/4, $0x7fffffff
+DATA qzconsts<>+12(SB)/4, $0x80000000
+DATA qzconsts<>+16(SB)/4, $0x3f000000
+DATA qzconsts<>+20(SB)/4, $0x42fe0000
+DATA qzconsts<>+24(SB)/4, $0x3f800000
+DATA qzconsts<>+28(SB)/4, $0x0000007f
+DATA qzconsts<>+32(SB)/4, $0xffffff81
+DATA qzconsts<>+36(SB)/4, $0x01010101
 DATA qzconsts<>+64(SB)/4, $0x00000000
 DATA qzconsts<>+68(SB)/4, $0x00000000
 DATA qzconsts<>+72(SB)/4, $0x00000000
@@ -16145,6 +16153,156 @@ reduce:
 	VMOVSHDUP     X1, X0
 	VADDSS        X1, X0, X0
 	VMOVSS        X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func quantQ8Z(nb int, x *float32, xd *float32, dst *byte)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, AVX512VNNI
+TEXT ·quantQ8Z(SB), NOSPLIT, $0-32
+	MOVQ         nb+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         xd+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	VBROADCASTSS qzconsts<>+8(SB), Z0
+	VBROADCASTSS qzconsts<>+12(SB), Z1
+	VBROADCASTSS qzconsts<>+16(SB), Z2
+	VBROADCASTSS qzconsts<>+24(SB), Z3
+	VBROADCASTSS qzconsts<>+28(SB), Z4
+	VBROADCASTSS qzconsts<>+32(SB), Z5
+	VBROADCASTSS qzconsts<>+36(SB), Z6
+	VPXORD       Z7, Z7, Z7
+
+pair:
+	CMPQ          AX, $0x02
+	JL            single
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, (DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 16(BX)
+	VMOVUPS       128(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       192(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 4(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 32(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 48(BX)
+	VMOVDQU64     (BX), Z8
+	VPXORD        Z12, Z12, Z12
+	VPDPBUSD      Z8, Z6, Z12
+	VPSLLD        $0x07, Z12, Z12
+	VPSUBD        Z12, Z7, Z12
+	VMOVDQU64     Z12, 64(BX)
+	ADDQ          $0x00000100, CX
+	ADDQ          $0x08, DX
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x02, AX
+	JMP           pair
+
+single:
+	TESTQ         AX, AX
+	JZ            done
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z0
+	VMAXPS        Z0, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VMAXPS        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X10
+	VMAXPS        X0, X10, X10
+	VMOVHLPS      X10, X10, X0
+	VMAXPS        X10, X0, X0
+	VMOVSHDUP     X0, X10
+	VMAXSS        X0, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X0
+	VMOVSS        X0, (DX)
+	VBROADCASTSS  X0, Z0
+	VDIVPS        Z0, Z3, Z3
+	VCMPPS        $0x04, Z7, Z0, K1
+	VMOVAPS.Z     Z3, K1, Z3
+	VMULPS        Z3, Z8, Z8
+	VANDPS        Z1, Z8, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z3, Z9, Z9
+	VANDPS        Z1, Z9, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 16(BX)
+	VMOVDQU64     (BX), Y0
+	VPXORD        Y13, Y13, Y13
+	VPDPBUSD      Y0, Y6, Y13
+	VPSLLD        $0x07, Y13, Y13
+	VPSUBD        Y13, Y7, Y13
+	VMOVDQU64     Y13, 32(BX)
+
+done:
 	VZEROUPPER
 	RET
 
@@ -18519,6 +18677,156 @@ reduce:
 	VMOVSHDUP     X1, X0
 	VADDSS        X1, X0, X0
 	VMOVSS        X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func quantQ4Z(nb int, x *float32, xd *float32, dst *byte)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, AVX512VNNI
+TEXT ·quantQ4Z(SB), NOSPLIT, $0-32
+	MOVQ         nb+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         xd+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	VBROADCASTSS qzconsts<>+8(SB), Z0
+	VBROADCASTSS qzconsts<>+12(SB), Z1
+	VBROADCASTSS qzconsts<>+16(SB), Z2
+	VBROADCASTSS qzconsts<>+24(SB), Z3
+	VBROADCASTSS qzconsts<>+28(SB), Z4
+	VBROADCASTSS qzconsts<>+32(SB), Z5
+	VBROADCASTSS qzconsts<>+36(SB), Z6
+	VPXORD       Z7, Z7, Z7
+
+pair:
+	CMPQ          AX, $0x02
+	JL            single
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, (DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 32(BX)
+	VMOVUPS       128(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       192(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 4(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 16(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 48(BX)
+	VMOVDQU64     (BX), Z8
+	VPXORD        Z12, Z12, Z12
+	VPDPBUSD      Z8, Z6, Z12
+	VPSLLD        $0x03, Z12, Z12
+	VPSUBD        Z12, Z7, Z12
+	VMOVDQU64     Z12, 64(BX)
+	ADDQ          $0x00000100, CX
+	ADDQ          $0x08, DX
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x02, AX
+	JMP           pair
+
+single:
+	TESTQ         AX, AX
+	JZ            done
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z0
+	VMAXPS        Z0, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VMAXPS        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X10
+	VMAXPS        X0, X10, X10
+	VMOVHLPS      X10, X10, X0
+	VMAXPS        X10, X0, X0
+	VMOVSHDUP     X0, X10
+	VMAXSS        X0, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X0
+	VMOVSS        X0, (DX)
+	VBROADCASTSS  X0, Z0
+	VDIVPS        Z0, Z3, Z3
+	VCMPPS        $0x04, Z7, Z0, K1
+	VMOVAPS.Z     Z3, K1, Z3
+	VMULPS        Z3, Z8, Z8
+	VANDPS        Z1, Z8, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z3, Z9, Z9
+	VANDPS        Z1, Z9, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 16(BX)
+	VMOVDQU64     (BX), Y0
+	VPXORD        Y13, Y13, Y13
+	VPDPBUSD      Y0, Y6, Y13
+	VPSLLD        $0x03, Y13, Y13
+	VPSUBD        Y13, Y7, Y13
+	VMOVDQU64     Y13, 32(BX)
+
+done:
 	VZEROUPPER
 	RET
 

@@ -369,6 +369,11 @@ func dotQ8ZR2C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *ui
 //go:noescape
 func dotQ8ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
+// quantQ8Z quantizes nb blocks of x to int8 codes with scales xd, packed into dst for the Q8 VNNI kernels (see the generator).
+//
+//go:noescape
+func quantQ8Z(nb int, x *float32, xd *float32, dst *byte)
+
 // dotQ4ZR1C1 computes 1×1 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
@@ -408,6 +413,11 @@ func dotQ4ZR2C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *ui
 //
 //go:noescape
 func dotQ4ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// quantQ4Z quantizes nb blocks of x to int8 codes with scales xd, packed into dst for the Q4 VNNI kernels (see the generator).
+//
+//go:noescape
+func quantQ4Z(nb int, x *float32, xd *float32, dst *byte)
 
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out.
 //

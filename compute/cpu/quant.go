@@ -182,26 +182,24 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 	k, n := w.k, w.n
 	nb := k / qBlock
 	vnni := b.qset == qsetVNNI
-	// One scratch buffer of float32 holds the int8 codes (k/4 floats per row), the scales
-	// and, for the VNNI kernels, the packed rows (2k bytes each).
-	packed := 0
+	// One scratch buffer of float32 holds the scales and the int8 codes: k/4 floats per row,
+	// or for the VNNI kernels the packed rows, 2k bytes each.
+	codes := m * k / 4
 	if vnni {
-		packed = m * k / 2
+		codes = m * k / 2
 	}
-	scratch := b.getScratch(m*k/4 + m*nb + packed)
+	scratch := b.getScratch(m*nb + codes)
 	defer b.putScratch(scratch)
-	xq := unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(scratch))), m*k)
-	xd := scratch[m*k/4 : m*k/4+m*nb]
-	var xp []byte
-	if vnni {
-		xp = unsafe.Slice((*byte)(unsafe.Pointer(&scratch[m*k/4+m*nb])), 2*m*k)
-	}
+	xd := scratch[:m*nb]
+	xq := unsafe.Slice((*int8)(unsafe.Pointer(&scratch[m*nb])), 4*codes)
+	xp := unsafe.Slice((*byte)(unsafe.Pointer(&scratch[m*nb])), 4*codes)
 	b.pool.run(m, b.pool.grain(m, 2*k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			quantizeInput(xq[i*k:(i+1)*k], xd[i*nb:(i+1)*nb], x[i*k:(i+1)*k])
 			if vnni {
-				packQZ(xp[i*2*k:(i+1)*2*k], xq[i*k:(i+1)*k], w.dt == compute.Q4)
+				quantizeQZ(xp[i*2*k:(i+1)*2*k], xd[i*nb:(i+1)*nb], x[i*k:(i+1)*k], w.dt == compute.Q4)
+				continue
 			}
+			quantizeInput(xq[i*k:(i+1)*k], xd[i*nb:(i+1)*nb], x[i*k:(i+1)*k])
 		}
 	})
 	colBlocks := (n + qCols - 1) / qCols

@@ -43,3 +43,19 @@ func tileQZ(dt compute.DType, c []float32, ldc, rows, cols int, xp []byte, ldx i
 	qzTiles[q4][rows-1][cols-1](nb, unsafe.SliceData(xp), ldx, unsafe.SliceData(xd), ldxd,
 		unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
 }
+
+// quantizeQZ quantizes one input row x (a whole number of blocks) as quantizeInput does,
+// writing the scales into xd and the codes, packed as packQZ packs them, into xp (2·len(x)
+// bytes), in one assembly pass.
+func quantizeQZ(xp []byte, xd []float32, x []float32, q4 bool) {
+	nb := len(x) / qBlock
+	if nb == 0 {
+		return
+	}
+	_, _ = xp[2*nb*qBlock-1], xd[nb-1]
+	if q4 {
+		quantQ4Z(nb, unsafe.SliceData(x), unsafe.SliceData(xd), unsafe.SliceData(xp))
+	} else {
+		quantQ8Z(nb, unsafe.SliceData(x), unsafe.SliceData(xd), unsafe.SliceData(xp))
+	}
+}

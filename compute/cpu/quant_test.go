@@ -92,6 +92,58 @@ func tileQSet(set qSet, dt compute.DType, c []float32, ldc, rows, cols int, xq [
 	tileQSIMD(set, dt, c[:cols], xq, xd, wq, wd, nb, rowBytes)
 }
 
+// TestQuantizeQZMatchesGo checks the VNNI set's one-pass input quantization and packing
+// against quantizeInput and packQZ, bit for bit, over block counts with and without an odd
+// block and blocks of zeros, of tiny values, with codes at half steps and of large values.
+func TestQuantizeQZMatchesGo(t *testing.T) {
+	if qsetBest() != qsetVNNI {
+		t.Skip("no VNNI kernels on this machine")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		for _, nb := range []int{1, 2, 3, 8, 11} {
+			k := nb * qBlock
+			x := make([]float32, k)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 4)
+			}
+			if nb > 1 {
+				clear(x[qBlock : 2*qBlock]) // a block of zeros
+			}
+			if nb > 2 {
+				for i := 2 * qBlock; i < 3*qBlock; i++ {
+					x[i] = float32(i%5-2) * 0x1p-140 // subnormal values
+				}
+			}
+			if nb > 3 {
+				x[3*qBlock] = 127 // the scale is 1, so these are codes at half steps
+				for i := 3*qBlock + 1; i < 4*qBlock; i++ {
+					x[i] = float32(i%9-4) + 0.5
+				}
+			}
+			if nb > 4 {
+				x[4*qBlock+7] = -3e38
+			}
+			wantQ, wantD, want := make([]int8, k), make([]float32, nb), make([]byte, 2*k)
+			quantizeInput(wantQ, wantD, x)
+			packQZ(want, wantQ, dt == compute.Q4)
+			gotD, got := make([]float32, nb), make([]byte, 2*k)
+			quantizeQZ(got, gotD, x, dt == compute.Q4)
+			for b := range nb {
+				if math.Float32bits(gotD[b]) != math.Float32bits(wantD[b]) {
+					t.Errorf("%v nb=%d: scale %d = %g, Go gives %g", dt, nb, b, gotD[b], wantD[b])
+				}
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("%v nb=%d: packed byte %d = %d, Go gives %d", dt, nb, i, got[i], want[i])
+					break
+				}
+			}
+		}
+	}
+}
+
 // TestQuantizeBlocks pins the block quantizers on hand-made blocks: zero, the extremes, a
 // value of largest magnitude that is negative, and codes at half steps.
 func TestQuantizeBlocks(t *testing.T) {

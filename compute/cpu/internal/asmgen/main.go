@@ -56,6 +56,7 @@ func main() {
 				qkernelZ(r, c, q4)
 			}
 		}
+		quantKernelZ(q4)
 	}
 	dequantKernel(false)
 	dequantKernel(true)

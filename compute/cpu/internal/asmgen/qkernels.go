@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -442,6 +443,14 @@ var qzConsts Mem
 const (
 	qzC80   = 0   // 0x80 bytes: Q8 codes XOR 0x80 are the codes plus 128, unsigned
 	qzC0F   = 4   // 0x0F bytes: Q4 nibble mask
+	qzAbs   = 8   // float32 |·| mask
+	qzSign  = 12  // float32 sign bit
+	qzHalf  = 16  // float32 0.5
+	qz127f  = 20  // float32 127
+	qzOne   = 24  // float32 1
+	qz127   = 28  // int32 127
+	qzM127  = 32  // int32 -127
+	qzC01   = 36  // 0x01 bytes: VPDPBUSD by them sums a lane's four codes
 	qzShift = 64  // 32 words of 0 then 32 of 4: VPSRLVW counts (low half low nibbles, high half high)
 	qzIdxQ8 = 128 // 4 VPERMPS index vectors, Q8 layout
 	qzIdxQ4 = 384 // 4 VPERMPS index vectors, Q4 layout
@@ -455,6 +464,14 @@ func qzConstants() Mem {
 	m := GLOBL("qzconsts", RODATA|NOPTR)
 	DATA(qzC80, U32(0x80808080))
 	DATA(qzC0F, U32(0x0f0f0f0f))
+	DATA(qzAbs, U32(0x7fffffff))
+	DATA(qzSign, U32(0x80000000))
+	DATA(qzHalf, U32(math.Float32bits(0.5)))
+	DATA(qz127f, U32(math.Float32bits(127)))
+	DATA(qzOne, U32(math.Float32bits(1)))
+	DATA(qz127, U32(127))
+	DATA(qzM127, U32(0xffffff81)) // -127
+	DATA(qzC01, U32(0x01010101))
 	for i := 0; i < 16; i++ {
 		v := uint32(0)
 		if i >= 8 {
@@ -710,6 +727,128 @@ func qkernelZ(rows, cols int, q4 bool) {
 			ADDQ(ldc, cp)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// quantKernelZ emits quantQ{8,4}Z(nb, x, xd, dst): the input quantization of Linear
+// (quantizeInput) and the packing for the VNNI kernels (packQZ) of one row of nb blocks in
+// one pass, bit for bit what the Go pair gives. Per block: amax by VMAXPS (exact, any
+// order), d = amax/127 and id = 1/d (0 where d = 0) by IEEE division, each code
+// trunc(v·id + copysign(0.5, v·id)) clamped to ±127 (compute.RoundHalfAway), narrowed by
+// VPMOVDB into its place in the packed layout; a pair's corrections come from one VPDPBUSD
+// of its codes by 0x01 bytes, shifted and negated.
+func quantKernelZ(q4 bool) {
+	name := "quantQ8Z"
+	shift := uint8(7) // -128·sum
+	if q4 {
+		name, shift = "quantQ4Z", 3 // -8·sum
+	}
+	TEXT(name, NOSPLIT, "func(nb int, x *float32, xd *float32, dst *byte)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s quantizes nb blocks of x to int8 codes with scales xd, packed into dst for the %s VNNI kernels (see the generator).", name, map[bool]string{false: "Q8", true: "Q4"}[q4]))
+	nb := Load(Param("nb"), GP64())
+	px := Load(Param("x"), GP64())
+	pxd := Load(Param("xd"), GP64())
+	pd := Load(Param("dst"), GP64())
+	bc := func(off int) VecVirtual {
+		z := ZMM()
+		VBROADCASTSS(qzConsts.Offset(off), z)
+		return z
+	}
+	abs, sign, half, one := bc(qzAbs), bc(qzSign), bc(qzHalf), bc(qzOne)
+	i127, m127, ones := bc(qz127), bc(qzM127), bc(qzC01)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+
+	// block quantizes block bi (floats at x + 128·bi bytes) into the 16-byte chunks at
+	// dst + at(0) and dst + at(1).
+	block := func(bi int, at func(c int) int) {
+		v := [2]VecVirtual{ZMM(), ZMM()}
+		a := [2]VecVirtual{ZMM(), ZMM()}
+		for c := range v {
+			VMOVUPS(Mem{Base: px, Disp: 128*bi + 64*c}, v[c])
+			VANDPS(abs, v[c], a[c])
+		}
+		VMAXPS(a[1], a[0], a[0])
+		y := YMM()
+		VEXTRACTF64X4(U8(1), a[0], y)
+		VMAXPS(a[0].AsY(), y, y)
+		h := XMM()
+		VEXTRACTF32X4(U8(1), y, h)
+		VMAXPS(y.AsX(), h, h)
+		u := XMM()
+		VMOVHLPS(h, h, u)
+		VMAXPS(h, u, u)
+		w := XMM()
+		VMOVSHDUP(u, w)
+		VMAXSS(u, w, w)
+		d := XMM()
+		VDIVSS(qzConsts.Offset(qz127f), w, d)
+		VMOVSS(d, Mem{Base: pxd, Disp: 4 * bi})
+		dz, id := ZMM(), ZMM()
+		VBROADCASTSS(d, dz)
+		VDIVPS(dz, one, id)
+		nz := K()
+		VCMPPS(U8(4), zero, dz, nz) // d != 0 (NEQ_UQ, as Go's != is for NaN)
+		VMOVAPS_Z(id, nz, id)
+		for c := range v {
+			VMULPS(id, v[c], v[c])
+			s := ZMM()
+			VANDPS(sign, v[c], s)
+			VORPS(half, s, s)
+			VADDPS(s, v[c], v[c])
+			VCVTTPS2DQ(v[c], v[c])
+			VPMAXSD(m127, v[c], v[c])
+			VPMINSD(i127, v[c], v[c])
+			VPMOVDB(v[c], Mem{Base: pd, Disp: at(c)})
+		}
+	}
+	// corrections writes the corrections of the codes at dst (a pair's 64 when off is 64,
+	// a block's 32 when it is 32) to dst + off.
+	corrections := func(off int) {
+		c, t := ZMM(), ZMM()
+		switch off {
+		case 64:
+			VMOVDQU64(Mem{Base: pd}, c)
+			VPXORD(t, t, t)
+			VPDPBUSD(c, ones, t)
+			VPSLLD(U8(shift), t, t)
+			VPSUBD(t, zero, t)
+			VMOVDQU64(t, Mem{Base: pd, Disp: off})
+		default:
+			VMOVDQU64(Mem{Base: pd}, c.AsY())
+			VPXORD(t.AsY(), t.AsY(), t.AsY())
+			VPDPBUSD(c.AsY(), ones.AsY(), t.AsY())
+			VPSLLD(U8(shift), t.AsY(), t.AsY())
+			VPSUBD(t.AsY(), zero.AsY(), t.AsY())
+			VMOVDQU64(t.AsY(), Mem{Base: pd, Disp: off})
+		}
+	}
+
+	Label("pair")
+	CMPQ(nb, U8(2))
+	JL(LabelRef("single"))
+	for bi := 0; bi < 2; bi++ {
+		if q4 {
+			block(bi, func(c int) int { return 16*bi + 32*c })
+		} else {
+			block(bi, func(c int) int { return 32*bi + 16*c })
+		}
+	}
+	corrections(64)
+	ADDQ(U32(256), px)
+	ADDQ(U8(8), pxd)
+	ADDQ(U32(128), pd)
+	SUBQ(U8(2), nb)
+	JMP(LabelRef("pair"))
+
+	Label("single")
+	TESTQ(nb, nb)
+	JZ(LabelRef("done"))
+	block(0, func(c int) int { return 16 * c })
+	corrections(32)
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
