@@ -536,18 +536,45 @@ func qkernelZ(rows, cols int, q4 bool) {
 		}
 	}
 	pw := make([]Register, cols)
-	pwd := make([]Register, cols)
 	pw[0] = Load(Param("w"), GP64())
-	pwd[0] = Load(Param("wd"), GP64())
+	// The scales of weight row j are at pwd0 + j·ldwd for j < 3 and at pwd3 for j = 3: one
+	// register fewer than a pointer per row, which leaves one for prefetching.
+	pwd0 := Load(Param("wd"), GP64())
+	var ldwd, pwd3 Register
+	if cols > 1 {
+		ldwd = Load(Param("ldwd"), GP64())
+		SHLQ(U8(1), ldwd)
+	}
+	if cols == 4 {
+		pwd3 = GP64()
+		LEAQ(Mem{Base: pwd0, Index: ldwd, Scale: 2}, pwd3)
+		ADDQ(ldwd, pwd3)
+	}
+	wdAt := func(j int) Mem {
+		switch j {
+		case 0:
+			return Mem{Base: pwd0}
+		case 3:
+			return Mem{Base: pwd3}
+		}
+		return Mem{Base: pwd0, Index: ldwd, Scale: uint8(j)}
+	}
+	var pf Register
 	if cols > 1 {
 		ldw := Load(Param("ldw"), GP64())
-		ldwd := Load(Param("ldwd"), GP64())
-		SHLQ(U8(1), ldwd)
 		for j := 1; j < cols; j++ {
-			pw[j], pwd[j] = GP64(), GP64()
+			pw[j] = GP64()
 			LEAQ(Mem{Base: pw[j-1], Index: ldw, Scale: 1}, pw[j])
-			LEAQ(Mem{Base: pwd[j-1], Index: ldwd, Scale: 1}, pwd[j])
 		}
+		if cols == 4 {
+			// The next four weight rows, which the next call reads.
+			pf = GP64()
+			LEAQ(Mem{Base: pw[3], Index: ldw, Scale: 1}, pf)
+		}
+	}
+	scalePtrs := []Register{pwd0}
+	if pwd3 != nil {
+		scalePtrs = append(scalePtrs, pwd3)
 	}
 	nb := Load(Param("nb"), GP64())
 	woff := GP64() // code bytes of a weight row done
@@ -590,6 +617,12 @@ func qkernelZ(rows, cols int, q4 bool) {
 			xv[i] = ZMM()
 			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 128 * u}, xv[i])
 		}
+		if pf != nil {
+			// The next rows are 4 times as long as the progress here, 4·wpair bytes per pair.
+			for l := 0; l < 4*wpair; l += 64 {
+				PREFETCHT0(Mem{Base: pf, Index: woff, Scale: 4, Disp: 4*wpair*u + l})
+			}
+		}
 		for j := 0; j < cols; j++ {
 			wu := ZMM()
 			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wpair * u}
@@ -617,7 +650,7 @@ func qkernelZ(rows, cols int, q4 bool) {
 	JL(LabelRef("pairs"))
 	for j := 0; j < cols; j++ {
 		p := YMM()
-		VCVTPH2PS(Mem{Base: pwd[j]}, p)
+		VCVTPH2PS(wdAt(j), p)
 		for i := 0; i < rows; i++ {
 			q := YMM()
 			VMULPS(Mem{Base: pxd[i]}, p, q)
@@ -631,8 +664,8 @@ func qkernelZ(rows, cols int, q4 bool) {
 	for i := range pxd {
 		ADDQ(U8(32), pxd[i])
 	}
-	for j := range pwd {
-		ADDQ(U8(16), pwd[j])
+	for _, r := range scalePtrs {
+		ADDQ(U8(16), r)
 	}
 	ADDQ(U32(4*wpair), woff)
 	JMP(LabelRef("group"))
@@ -643,7 +676,7 @@ func qkernelZ(rows, cols int, q4 bool) {
 	JL(LabelRef("halves"))
 	for j := 0; j < cols; j++ {
 		p := XMM()
-		VMOVD(Mem{Base: pwd[j]}, p)
+		VMOVD(wdAt(j), p)
 		VCVTPH2PS(p, p)
 		for i := 0; i < rows; i++ {
 			q := XMM()
@@ -657,8 +690,8 @@ func qkernelZ(rows, cols int, q4 bool) {
 	for i := range pxd {
 		ADDQ(U8(8), pxd[i])
 	}
-	for j := range pwd {
-		ADDQ(U8(4), pwd[j])
+	for _, r := range scalePtrs {
+		ADDQ(U8(4), r)
 	}
 	ADDQ(U8(wpair), woff)
 	JMP(LabelRef("pairs"))
@@ -690,7 +723,7 @@ func qkernelZ(rows, cols int, q4 bool) {
 			VPXORD(at, c80.AsY(), wu)
 		}
 		h := XMM()
-		VPBROADCASTW(Mem{Base: pwd[j]}, h)
+		VPBROADCASTW(wdAt(j), h)
 		sc := YMM()
 		VCVTPH2PS(h, sc)
 		for i := 0; i < rows; i++ {
