@@ -28,6 +28,9 @@ func runAllOps(t *testing.T, be *Backend) map[string][]float32 {
 		{"Linear 7 rows BF16", 7, 600, 131, compute.BF16},
 		{"Linear prefill F32", 70, 1030, 150, compute.F32},
 		{"Linear prefill BF16", 33, 520, 260, compute.BF16},
+		{"Linear decode Q8", 1, 2048, 300, compute.Q8},
+		{"Linear CFG Q4", 2, 544, 130, compute.Q4},
+		{"Linear 5 rows Q8", 5, 352, 70, compute.Q8},
 	} {
 		x := f(1, c.m, c.k)
 		w := weightTensor(t, be, c.dt, randVals(rng, c.n*c.k, 1), c.n, c.k)

@@ -15,8 +15,9 @@ import (
 // its scales as another. Linear quantizes its input rows to int8 blocks as well (a float32
 // scale per block, amax/127, rounding half away from zero, as ggml's Q8_0 does), so every
 // block product is an exact integer dot product; only the float32 sum of the scaled block
-// results differs between kernel sets. The input quantization is the same Go code for every
-// kernel set, so all of them see the same int8 values.
+// results differs between kernel sets. All of them see the same int8 values: the generic and
+// AVX2 sets quantize with quantizeInput, the VNNI set with an assembly pass that gives its
+// bits and also packs the row for its kernels (packQZ describes the layout).
 
 // qBlock is compute.QBlock, the weights per scale.
 const qBlock = compute.QBlock

@@ -45,8 +45,8 @@ func main() {
 	qConsts = qConstants()
 	for _, q4 := range []bool{false, true} {
 		for c := 1; c <= 4; c++ {
-			qkernel(c, q4, false)
-			qkernel2(c, q4, false)
+			qkernel(c, q4)
+			qkernel2(c, q4)
 		}
 	}
 	qzConsts = qzConstants()

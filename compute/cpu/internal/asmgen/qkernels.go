@@ -24,26 +24,23 @@ func qConstants() Mem {
 	return m
 }
 
-// qkernel emits dotQ{8,4}{AVX2,VNNI}C{cols}: c[j] = Σ_b float32(x_b·w_jb)·(xd_b·wd_jb) for
+// qkernel emits dotQ{8,4}AVX2C{cols}: c[j] = Σ_b float32(x_b·w_jb)·(xd_b·wd_jb) for
 // the cols weight rows w_j (ldw bytes apart, their F16 scales ldwd apart) and one int8 input
 // row x with float32 block scales xd, over nb blocks of 32.
 //
 // Per block, the signed×signed int8 product is made unsigned×signed with the sign trick
 // (VPSIGNB: |x| times w with x's sign), then summed to eight int32 lanes by VPMADDUBSW +
-// VPMADDWD (AVX2; no pair sum can saturate, |x| ≤ 127 and |w| ≤ 127) or by one VPDPBUSD
-// (AVX-512 VNNI, 256-bit EVEX form), converted to float32 (exact) and added to an 8-lane
+// VPMADDWD (no pair sum can saturate, |x| ≤ 127 and |w| ≤ 127), converted to float32
+// (exact) and added to an 8-lane
 // accumulator with one fused multiply-add by the block's scale xd·wd. The lanes are
 // reduced as in kernel. Q4 codes are widened in registers: low nibbles are weights 0..15,
 // high nibbles 16..31, minus 8.
-func qkernel(cols int, q4, vnni bool) {
-	typ, isa := "Q8", "AVX2"
+func qkernel(cols int, q4 bool) {
+	typ := "Q8"
 	if q4 {
 		typ = "Q4"
 	}
-	if vnni {
-		isa = "VNNI"
-	}
-	name := fmt.Sprintf("dot%s%sC%d", typ, isa, cols)
+	name := fmt.Sprintf("dot%sAVX2C%d", typ, cols)
 	TEXT(name, NOSPLIT, "func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d dot products of a %s weight row with an int8 row (see the generator).", name, cols, typ))
@@ -109,7 +106,7 @@ func qkernel(cols int, q4, vnni bool) {
 			sw := YMM()
 			VPSIGNB(xv, wv, sw)
 			t := YMM()
-			dotBlocks(sw, ax, t, vnni)
+			dotBlocks(sw, ax, t)
 			d := YMM()
 			VBROADCASTSS(scales.Offset(32*j+4*u), d)
 			VFMADD231PS(t, d, accs[j])
@@ -137,7 +134,7 @@ func qkernel(cols int, q4, vnni bool) {
 		sw := YMM()
 		VPSIGNB(xv, wv, sw)
 		t := YMM()
-		dotBlocks(sw, ax, t, vnni)
+		dotBlocks(sw, ax, t)
 		sc := YMM()
 		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
 		VCVTPH2PS(sc.AsX(), sc)
@@ -231,21 +228,18 @@ func dequantKernel(q4 bool) {
 	RET()
 }
 
-// qkernel2 emits dotQ{8,4}{AVX2,VNNI}R2C{cols}: qkernel for two input rows (x and x+ldx,
+// qkernel2 emits dotQ{8,4}AVX2R2C{cols}: qkernel for two input rows (x and x+ldx,
 // their scales xd and xd+ldxd floats apart) against the same cols weight rows, writing
 // c[j] and c[ldc+j]. The sign trick goes the other way round here, |w| (shared by both
 // rows) times x with w's sign, which gives the same integers, and the scale product is
 // xd·wd as in qkernel, so each output has the very bits qkernel gives it: a row's result
 // does not depend on whether it was computed alone or in a pair.
-func qkernel2(cols int, q4, vnni bool) {
-	typ, isa := "Q8", "AVX2"
+func qkernel2(cols int, q4 bool) {
+	typ := "Q8"
 	if q4 {
 		typ = "Q4"
 	}
-	if vnni {
-		isa = "VNNI"
-	}
-	name := fmt.Sprintf("dot%s%sR2C%d", typ, isa, cols)
+	name := fmt.Sprintf("dot%sAVX2R2C%d", typ, cols)
 	TEXT(name, NOSPLIT, "func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes 2×%d dot products of %s weight rows with two int8 rows (see the generator).", name, cols, typ))
@@ -319,7 +313,7 @@ func qkernel2(cols int, q4, vnni bool) {
 				sx := YMM()
 				VPSIGNB(wv, xv[i], sx)
 				t := YMM()
-				dotBlocks(sx, aw, t, vnni)
+				dotBlocks(sx, aw, t)
 				d := YMM()
 				VBROADCASTSS(scales.Offset(32*(i*cols+j)+4*u), d)
 				VFMADD231PS(t, d, accs[i][j])
@@ -356,7 +350,7 @@ func qkernel2(cols int, q4, vnni bool) {
 			sx := YMM()
 			VPSIGNB(wv, xv[i], sx)
 			t := YMM()
-			dotBlocks(sx, aw, t, vnni)
+			dotBlocks(sx, aw, t)
 			d := YMM()
 			VBROADCASTSS(Mem{Base: pxd[i]}, d)
 			VMULPS(d, sc, d) // xd·wd, the product qkernel forms
@@ -423,16 +417,11 @@ func loadWeights(at Mem, wv VecVirtual, q4 bool) {
 }
 
 // dotBlocks sets t to the eight block sums of the byte products of s (signed) and u
-// (unsigned), as float32: one VPDPBUSD with VNNI, else VPMADDUBSW and VPMADDWD by ones (no
-// pair sum can saturate, |s|, |u| ≤ 127).
-func dotBlocks(s, u, t VecVirtual, vnni bool) {
-	if vnni {
-		VPXOR(t, t, t)
-		VPDPBUSD(s, u, t)
-	} else {
-		VPMADDUBSW(s, u, t)
-		VPMADDWD(qConsts.Offset(64), t, t)
-	}
+// (unsigned), as float32: VPMADDUBSW and VPMADDWD by ones (no pair sum can saturate, |s|,
+// |u| ≤ 127).
+func dotBlocks(s, u, t VecVirtual) {
+	VPMADDUBSW(s, u, t)
+	VPMADDWD(qConsts.Offset(64), t, t)
 	VCVTDQ2PS(t, t)
 }
 
