@@ -192,8 +192,10 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 	scratch := b.getScratch(m*nb + codes)
 	defer b.putScratch(scratch)
 	xd := scratch[:m*nb]
-	xq := unsafe.Slice((*int8)(unsafe.Pointer(&scratch[m*nb])), 4*codes)
-	xp := unsafe.Slice((*byte)(unsafe.Pointer(&scratch[m*nb])), 4*codes)
+	// Two views of the code area; a kernel set uses one of them.
+	area := unsafe.Pointer(unsafe.SliceData(scratch[m*nb:]))
+	xq := unsafe.Slice((*int8)(area), 4*codes)
+	xp := unsafe.Slice((*byte)(area), 4*codes)
 	b.pool.run(m, b.pool.grain(m, 2*k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if vnni {
