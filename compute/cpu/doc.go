@@ -69,10 +69,11 @@
 // instead of splitting signs, and start each block sum from a per-lane correction computed
 // once per input row, so a Q4 pair costs a broadcast, a shift and a mask and a Q8 pair one
 // XOR; the block scales are multiplied 8 blocks at a time and spread over the lanes by
-// VPERMPS, and the four-row kernels prefetch the next four weight rows, whose 1–2 KB start
-// the hardware prefetcher would otherwise miss. Each set sums its scaled blocks in one
-// fixed order, the same for one- and two-row kernels, so results do not depend on the
-// thread count or the pairing of rows (TestThreadCountDeterminism, TestInt8PairsMatchSingles).
+// VPERMPS, and the four-row kernels prefetch the next four weight rows into L2 (rows of 1–2
+// KB start too often for the hardware prefetcher to follow). Each set sums its scaled
+// blocks in one fixed order, the same for one- and two-row kernels, so results do not
+// depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
+// TestInt8PairsMatchSingles).
 //
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
 // 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,
