@@ -248,12 +248,16 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 }
 
 // packQZ writes the int8 codes xq of one input row (a whole number of blocks) in the layout
-// the VNNI kernels read, 2·len(xq) bytes: per pair of blocks their 64 codes (Q4: the first
-// 16 of each block, then the last 16 of each, matching how the kernels widen a pair's
-// nibbles) and 16 little-endian int32 corrections, lane l's being -128 (Q8) or -8 (Q4)
-// times the sum of codes 4l..4l+3 of the pair; an odd last block is its 32 codes and 8
-// corrections. The kernels multiply the inputs by the codes plus 128 (Q8) or 8 (Q4), so the
-// corrections make each block sum the exact signed dot product.
+// the VNNI kernels read, 2·len(xq) bytes. Q8: per pair of blocks their 64 codes and 16
+// little-endian int32 corrections, lane l's being -128 times the sum of codes 4l..4l+3; an
+// odd last block is its 32 codes and 8 corrections. Q4 (whose kernels split a weight block
+// into its low and its high nibbles): the blocks of each whole group of 8 as two quads of 256
+// bytes, the first 16 codes of the quad's 4 blocks, then their last 16, then 16 corrections
+// (-8 times the sum of lane l's four codes in both halves) and 64 unused bytes; the blocks
+// after the groups as pairs (the first 16 codes of both, then the last 16 of both, then 16
+// corrections) and an odd last block as Q8's. The kernels multiply the inputs by the codes
+// plus 128 (Q8) or 8 (Q4), so the corrections make each block sum the exact signed dot
+// product.
 func packQZ(dst []byte, xq []int8, q4 bool) {
 	nb := len(xq) / qBlock
 	dst = dst[:2*len(xq)]
@@ -261,7 +265,10 @@ func packQZ(dst []byte, xq []int8, q4 bool) {
 	if q4 {
 		off = -8
 	}
-	put := func(codes []byte, corr []byte, src ...[]int8) {
+	// put copies the chunks src into codes and writes into corr, for each lane of 4 code
+	// bytes, off times their sum plus that of the lane len(corr) bytes further on when
+	// halves is set (a Q4 quad's two halves share their corrections).
+	put := func(codes []byte, corr []byte, halves bool, src ...[]int8) {
 		p := 0
 		for _, s := range src {
 			for _, v := range s {
@@ -269,24 +276,41 @@ func packQZ(dst []byte, xq []int8, q4 bool) {
 				p++
 			}
 		}
-		for l := range len(codes) / 4 {
-			sum := int32(int8(codes[4*l])) + int32(int8(codes[4*l+1])) + int32(int8(codes[4*l+2])) + int32(int8(codes[4*l+3]))
+		lanes := len(corr) / 4
+		lane := func(l int) int32 {
+			return int32(int8(codes[4*l])) + int32(int8(codes[4*l+1])) + int32(int8(codes[4*l+2])) + int32(int8(codes[4*l+3]))
+		}
+		for l := range lanes {
+			sum := lane(l)
+			if halves {
+				sum += lane(l + lanes)
+			}
 			binary.LittleEndian.PutUint32(corr[4*l:], uint32(off*sum))
 		}
 	}
-	o := 0
-	b := 0
+	blk := func(b int) []int8 { return xq[b*qBlock : (b+1)*qBlock] }
+	o, b := 0, 0
+	if q4 {
+		for ; b+8 <= nb; b += 8 {
+			for q := b; q < b+8; q += 4 {
+				x0, x1, x2, x3 := blk(q), blk(q+1), blk(q+2), blk(q+3)
+				put(dst[o:o+128], dst[o+128:o+192], true, x0[:16], x1[:16], x2[:16], x3[:16], x0[16:], x1[16:], x2[16:], x3[16:])
+				clear(dst[o+192 : o+256])
+				o += 256
+			}
+		}
+	}
 	for ; b+2 <= nb; b += 2 {
-		x0, x1 := xq[b*qBlock:(b+1)*qBlock], xq[(b+1)*qBlock:(b+2)*qBlock]
+		x0, x1 := blk(b), blk(b+1)
 		if q4 {
-			put(dst[o:o+64], dst[o+64:o+128], x0[:16], x1[:16], x0[16:], x1[16:])
+			put(dst[o:o+64], dst[o+64:o+128], false, x0[:16], x1[:16], x0[16:], x1[16:])
 		} else {
-			put(dst[o:o+64], dst[o+64:o+128], x0, x1)
+			put(dst[o:o+64], dst[o+64:o+128], false, x0, x1)
 		}
 		o += 128
 	}
 	if b < nb {
-		put(dst[o:o+32], dst[o+32:o+64], xq[b*qBlock:(b+1)*qBlock])
+		put(dst[o:o+32], dst[o+32:o+64], false, blk(b))
 	}
 }
 

@@ -430,25 +430,27 @@ var qzConsts Mem
 
 // Offsets in qzConsts.
 const (
-	qzC80   = 0   // 0x80 bytes: Q8 codes XOR 0x80 are the codes plus 128, unsigned
-	qzC0F   = 4   // 0x0F bytes: Q4 nibble mask
-	qzAbs   = 8   // float32 |·| mask
-	qzSign  = 12  // float32 sign bit
-	qzHalf  = 16  // float32 0.5
-	qz127f  = 20  // float32 127
-	qzOne   = 24  // float32 1
-	qz127   = 28  // int32 127
-	qzM127  = 32  // int32 -127
-	qzC01   = 36  // 0x01 bytes: VPDPBUSD by them sums a lane's four codes
-	qzShift = 64  // 32 words of 0 then 32 of 4: VPSRLVW counts (low half low nibbles, high half high)
-	qzIdxQ8 = 128 // 4 VPERMPS index vectors, Q8 layout
-	qzIdxQ4 = 384 // 4 VPERMPS index vectors, Q4 layout
+	qzC80       = 0   // 0x80 bytes: Q8 codes XOR 0x80 are the codes plus 128, unsigned
+	qzC0F       = 4   // 0x0F bytes: Q4 nibble mask
+	qzAbs       = 8   // float32 |·| mask
+	qzSign      = 12  // float32 sign bit
+	qzHalf      = 16  // float32 0.5
+	qz127f      = 20  // float32 127
+	qzOne       = 24  // float32 1
+	qz127       = 28  // int32 127
+	qzM127      = 32  // int32 -127
+	qzC01       = 36  // 0x01 bytes: VPDPBUSD by them sums a lane's four codes
+	qzShift     = 64  // 32 words of 0 then 32 of 4: VPSRLVW counts (low half low nibbles, high half high)
+	qzIdxQ8     = 128 // 4 VPERMPS index vectors, Q8 layout
+	qzIdxQ4     = 384 // 4 VPERMPS index vectors, Q4 pair layout (only the first is used)
+	qzIdxQ4Quad = 640 // 2 VPERMPS index vectors, Q4 quad layout
 )
 
 // qzConstants lays out qzConsts. The index vector of block pair u (0..3 in a group of 8
 // blocks) sends scale 2u to the lanes that hold block 2u's sums and 2u+1 to the others: in
-// the Q8 layout lanes 0-7 and 8-15, in the Q4 layout lanes 0-3 and 8-11 (block 2u's low and
-// high nibbles) and lanes 4-7 and 12-15.
+// the Q8 layout lanes 0-7 and 8-15, in the Q4 pair layout lanes 0-3 and 8-11 (block 2u's low
+// and high nibbles) and lanes 4-7 and 12-15. The Q4 quad q of a group sends scale 4q+k to
+// lanes 4k..4k+3.
 func qzConstants() Mem {
 	m := GLOBL("qzconsts", RODATA|NOPTR)
 	DATA(qzC80, U32(0x80808080))
@@ -478,6 +480,11 @@ func qzConstants() Mem {
 			DATA(qzIdxQ4+64*u+4*l, U32(uint32(2*u+(l/4)%2)))
 		}
 	}
+	for q := 0; q < 2; q++ {
+		for l := 0; l < 16; l++ {
+			DATA(qzIdxQ4Quad+64*q+4*l, U32(uint32(4*q+l/4)))
+		}
+	}
 	return m
 }
 
@@ -485,19 +492,20 @@ func qzConstants() Mem {
 // Σ_b float32(x_ib·w_jb)·(xd_ib·wd_jb) for rows (1 or 2) input rows and cols weight rows,
 // over nb blocks of 32, with 512-bit vectors covering two blocks.
 //
-// The input rows come packed (packQZ): per pair of blocks 64 code bytes, then 16 int32
-// corrections, each -128 (Q8) or -8 (Q4) times the sum of the four codes of its lane; a
-// trailing odd block is 32 code bytes and 8 corrections. VPDPBUSD multiplies unsigned by
+// The input rows come packed (packQZ): codes with int32 corrections, each -128 (Q8) or -8
+// (Q4) times the sum of the codes its lane multiplies. VPDPBUSD multiplies unsigned by
 // signed bytes, so the weights are made unsigned instead of taking signs apart: Q8 codes
 // XOR 0x80 (the code plus 128), Q4 nibbles as they are (the weight plus 8); starting each
-// block's sums from the corrections makes them the exact signed dot products. Q4 weights
-// are widened by one 256-bit broadcast, a VPSRLVW that shifts the upper half's words by 4
-// and a nibble mask, which puts each pair's low nibbles in the lower half and its high
-// nibbles in the upper half; packQZ orders the input codes the same way.
+// block's sums from the corrections makes them the exact signed dot products.
 //
-// Per pair, the 16 int32 lane sums are converted to float32 (exact) and added to a
-// 16-lane accumulator with one fused multiply-add by their blocks' scale products xd·wd,
-// formed 8 blocks at a time and spread over the lanes by VPERMPS. At the end lanes l and
+// Q8 goes by pairs of blocks (one 512-bit vector), Q4 in groups of 8 blocks by quads: the
+// 64 bytes of 4 blocks masked give their low nibbles, shifted by 4 and masked their high
+// nibbles, both with block k in 128-bit lane k, so two VPDPBUSD add a quad into one vector
+// of 4 lanes per block. Q4 pairs after the groups are widened by a 256-bit broadcast, a
+// VPSRLVW that shifts the upper half's words by 4 and the mask. Per vector of sums, the 16
+// int32 lanes are converted to float32 (exact) and added to a 16-lane accumulator with one
+// fused multiply-add by their blocks' scale products xd·wd, formed 8 blocks at a time and
+// spread over the lanes by VPERMPS. At the end lanes l and
 // l+8 are added, a trailing odd block is added to those 8 lanes in the same way, and they
 // are reduced as in kernel. A two-row kernel does for each row exactly what the one-row
 // kernel does, so a row's bits do not depend on its pairing. The four-column kernels also
@@ -585,10 +593,22 @@ func qkernelZ(rows, cols int, q4 bool) {
 		c80 = ZMM()
 		VPBROADCASTD(qzConsts.Offset(qzC80), c80)
 	}
+	// The Q8 groups use all four pair indices, Q4 only the first (for leftover pairs) and
+	// the two quad indices.
 	idx := make([]VecVirtual, 4)
 	for u := range idx {
+		if q4 && u > 0 {
+			break
+		}
 		idx[u] = ZMM()
 		VMOVDQU64(qzConsts.Offset(idxAt+64*u), idx[u])
+	}
+	var quadIdx [2]VecVirtual
+	if q4 {
+		for q := range quadIdx {
+			quadIdx[q] = ZMM()
+			VMOVDQU64(qzConsts.Offset(qzIdxQ4Quad+64*q), quadIdx[q])
+		}
 	}
 	accs := make([][]VecVirtual, rows)
 	for i := range accs {
@@ -637,6 +657,40 @@ func qkernelZ(rows, cols int, q4 bool) {
 		}
 	}
 
+	// quad does Q4 quad q of the group at woff: its 64 weight bytes hold 4 blocks' low
+	// nibbles (one 128-bit lane each) and, shifted, their high nibbles, which the packed
+	// input matches, so both products of a quad add into one vector of 4 lanes per block.
+	quad := func(q int) {
+		xl, xh := make([]VecVirtual, rows), make([]VecVirtual, rows)
+		for i := range xl {
+			xl[i], xh[i] = ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 256 * q}, xl[i])
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 256*q + 64}, xh[i])
+		}
+		if pf != nil {
+			for l := 0; l < 256; l += 64 {
+				PREFETCHT1(Mem{Base: pf, Index: woff, Scale: 4, Disp: 256*q + l})
+			}
+		}
+		for j := 0; j < cols; j++ {
+			wl, wh := ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: pw[j], Index: woff, Scale: 1, Disp: 64 * q}, wl)
+			VPSRLW(U8(4), wl, wh)
+			VPANDD(mask, wl, wl)
+			VPANDD(mask, wh, wh)
+			for i := 0; i < rows; i++ {
+				t := ZMM()
+				VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 256*q + 128}, t)
+				VPDPBUSD(xl[i], wl, t)
+				VPDPBUSD(xh[i], wh, t)
+				VCVTDQ2PS(t, t)
+				s := ZMM()
+				VPERMPS(slot(i, j), quadIdx[q], s)
+				VFMADD231PS(t, s, accs[i][j])
+			}
+		}
+	}
+
 	Label("group")
 	CMPQ(nb, U8(8))
 	JL(LabelRef("pairs"))
@@ -649,8 +703,13 @@ func qkernelZ(rows, cols int, q4 bool) {
 			VMOVUPS(q, slot(i, j))
 		}
 	}
-	for u := 0; u < 4; u++ {
-		pair(u)
+	if q4 {
+		quad(0)
+		quad(1)
+	} else {
+		for u := 0; u < 4; u++ {
+			pair(u)
+		}
 	}
 	SUBQ(U8(8), nb)
 	for i := range pxd {
@@ -758,7 +817,8 @@ func qkernelZ(rows, cols int, q4 bool) {
 
 // quantKernelZ emits quantQ{8,4}Z(nb, x, xd, dst): the input quantization of Linear
 // (quantizeInput) and the packing for the VNNI kernels (packQZ) of one row of nb blocks in
-// one pass, bit for bit what the Go pair gives. Per block: amax by VMAXPS (exact, any
+// one pass, bit for bit what the Go pair gives (Q4: whole groups of 8 blocks as quads, the
+// rest as pairs and a single block, packQZ's layout). Per block: amax by VMAXPS (exact, any
 // order), d = amax/127 and id = 1/d (0 where d = 0) by IEEE division, each code
 // trunc(v·id + copysign(0.5, v·id)) clamped to ±127 (compute.RoundHalfAway), narrowed by
 // VPMOVDB into its place in the packed layout; a pair's corrections come from one VPDPBUSD
@@ -849,6 +909,33 @@ func quantKernelZ(q4 bool) {
 			VPSUBD(t.AsY(), zero.AsY(), t.AsY())
 			VMOVDQU64(t.AsY(), Mem{Base: pd, Disp: off})
 		}
+	}
+
+	if q4 {
+		// Whole groups of 8 blocks as two quads each (packQZ), as the kernels read them.
+		Label("quad")
+		CMPQ(nb, U8(8))
+		JL(LabelRef("pair"))
+		for q := 0; q < 2; q++ {
+			for k := 0; k < 4; k++ {
+				block(4*q+k, func(c int) int { return 256*q + 64*c + 16*k })
+			}
+			c, t := ZMM(), ZMM()
+			VPXORD(t, t, t)
+			for h := 0; h < 2; h++ {
+				VMOVDQU64(Mem{Base: pd, Disp: 256*q + 64*h}, c)
+				VPDPBUSD(c, ones, t)
+			}
+			VPSLLD(U8(shift), t, t)
+			VPSUBD(t, zero, t)
+			VMOVDQU64(t, Mem{Base: pd, Disp: 256*q + 128})
+			VMOVDQU64(zero, Mem{Base: pd, Disp: 256*q + 192})
+		}
+		ADDQ(U32(1024), px)
+		ADDQ(U8(32), pxd)
+		ADDQ(U32(512), pd)
+		SUBQ(U8(8), nb)
+		JMP(LabelRef("quad"))
 	}
 
 	Label("pair")
