@@ -71,6 +71,10 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	check(!overlaps(d, ks) && !overlaps(d, vs), op, "dst overlaps k or v")
 
 	g := attnGeometry{AttentionParams: p, t: t, sCap: sCap}
+	if t == 1 {
+		b.attendOne(g, d, qs, ks, vs, batch)
+		return
+	}
 	blocks := (t + attnRows - 1) / attnRows
 	b.pool.run(batch*p.Heads*blocks, 1, func(lo, hi int) {
 		for task := lo; task < hi; task++ {
@@ -171,6 +175,81 @@ func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, 
 		softmaxRow(scores[r*n:(r+1)*n], g.keys(t0+r), g.Scale, b.simd != simdNone)
 	}
 	b.tile(d[(bi*g.t+t0)*qw+h*hd:], qw, scores, n, vt, n, t1-t0, hd, n, false)
+}
+
+// attnKeyBlock is the number of keys per task of attendOne's scores and per step of its
+// weighted sums.
+const attnKeyBlock = 32
+
+// attendOne is Attention for one query per batch row (a decoding step). Walking one head's
+// keys reads 512 bytes of every 8 KB cache row, which the hardware prefetchers do not
+// follow; here each pass reads the cache rows front to back instead: the scores of every
+// head for a block of keys, then the softmax of each head, then the weighted sums of the
+// values by groups of heads, each walking the keys in blocks. Every score and every sum is
+// the one rowsDirect computes (the same dot products; p_j·v_j added in order of j), so the
+// results are bit for bit the same.
+func (b *Backend) attendOne(g attnGeometry, d, qs, ks, vs []float32, batch int) {
+	hd := g.HeadDim
+	qw, kvw := g.Heads*hd, g.KVHeads*hd
+	group := g.Heads / g.KVHeads
+	n := g.keys(0)
+	simd := b.simd != simdNone
+	scores := b.getScratch(batch * g.Heads * n)
+	defer b.putScratch(scores)
+	kb := (n + attnKeyBlock - 1) / attnKeyBlock
+	b.pool.run(batch*kb, 1, func(lo, hi int) {
+		for task := lo; task < hi; task++ {
+			bi, s0 := task/kb, (task%kb)*attnKeyBlock
+			s1 := min(s0+attnKeyBlock, n)
+			for h := range g.Heads {
+				q := qs[bi*qw+h*hd : bi*qw+(h+1)*hd]
+				row := scores[(bi*g.Heads+h)*n : (bi*g.Heads+h+1)*n]
+				base := bi*g.sCap*kvw + (h/group)*hd
+				if simd {
+					tileSIMD(b.simd, row[s0:], n, q, qw, ks[base+s0*kvw:], kvw, 1, s1-s0, hd, false)
+					continue
+				}
+				for j := s0; j < s1; j++ {
+					row[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
+				}
+			}
+		}
+	})
+	rows := batch * g.Heads
+	b.pool.run(rows, b.pool.grain(rows, 8*n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			softmaxRow(scores[r*n:(r+1)*n], n, g.Scale, simd)
+		}
+	})
+	// Groups of heads per task: a group's slice of a value row is read front to back, and
+	// there is a task per thread; the grouping does not change any sum.
+	per := max(1, (g.Heads+b.pool.threads-1)/max(1, b.pool.threads))
+	groups := (g.Heads + per - 1) / per
+	b.pool.run(batch*groups, 1, func(lo, hi int) {
+		for task := lo; task < hi; task++ {
+			bi, h0 := task/groups, (task%groups)*per
+			h1 := min(h0+per, g.Heads)
+			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
+			for s0 := 0; s0 < n; s0 += attnKeyBlock {
+				s1 := min(s0+attnKeyBlock, n)
+				for h := h0; h < h1; h++ {
+					p := scores[(bi*g.Heads+h)*n+s0 : (bi*g.Heads+h)*n+s1]
+					out := d[bi*qw+h*hd : bi*qw+(h+1)*hd]
+					base := bi*g.sCap*kvw + (h/group)*hd + s0*kvw
+					if simd && hd%8 == 0 {
+						accRowsSIMD(out, p, vs[base:], kvw)
+						continue
+					}
+					for j, pj := range p {
+						v := vs[base+j*kvw : base+j*kvw+hd]
+						for i, x := range v {
+							out[i] += float32(pj * x) // rounded, not fused, as in rowsDirect
+						}
+					}
+				}
+			}
+		}
+	})
 }
 
 // rowsDirect handles a few query rows (decoding) straight from the cache rows, without the

@@ -72,6 +72,22 @@ func runAllOps(t *testing.T, be *Backend) map[string][]float32 {
 	keep("Attention causal", att)
 	be.Attention(att, q, k, v, compute.AttentionParams{Heads: 4, KVHeads: 2, HeadDim: 32, KVLen: 64, Scale: 0.17})
 	keep("Attention full", att)
+
+	for _, c := range []struct {
+		name    string
+		m, k, n int
+		dt      compute.DType
+	}{
+		{"Linear decode Q8", 1, 2048, 300, compute.Q8},
+		{"Linear CFG Q4", 2, 544, 130, compute.Q4},
+		{"Linear 5 rows Q8", 5, 352, 70, compute.Q8},
+	} {
+		x := f(1, c.m, c.k)
+		w := weightTensor(t, be, c.dt, randVals(rng, c.n*c.k, 1), c.n, c.k)
+		dst := be.New(compute.F32, c.m, c.n)
+		be.Linear(dst, x, w, f(1, c.n))
+		keep(c.name, dst)
+	}
 	return out
 }
 

@@ -88,6 +88,19 @@
 // assembly ones usually the more accurate (fused multiply-adds, 8 or 16 shorter partial
 // sums); the float64-reference test tolerances did not need changing.
 //
+// Linear with Q8/Q4 weights and fewer than 16 rows (token steps) runs on int8 dot products
+// (quant.go): the generic set in Go, an AVX2 set (VPMADDUBSW on 256-bit vectors, one block
+// per vector) and, with AVX-512 VNNI, 512-bit VPDPBUSD kernels that cover two blocks per
+// instruction. Those make the weights unsigned (Q8 codes XOR 0x80, Q4 nibbles as stored)
+// instead of splitting signs, and start each block sum from a per-lane correction computed
+// once per input row, so a Q4 pair costs a broadcast, a shift and a mask and a Q8 pair one
+// XOR; the block scales are multiplied 8 blocks at a time and spread over the lanes by
+// VPERMPS, and the four-row kernels prefetch the next four weight rows into L2 (rows of 1–2
+// KB start too often for the hardware prefetcher to follow). Each set sums its scaled
+// blocks in one fixed order, the same for one- and two-row kernels, so results do not
+// depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
+// TestInt8PairsMatchSingles).
+//
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
 // 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,
 // Conv2D (as im2col blocks) and Attention (as two products per block of query rows) all run

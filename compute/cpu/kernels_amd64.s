@@ -13894,6291 +13894,4958 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC1(SB), NOSPLIT, $32-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	VXORPS Y0, Y0, Y0
-	XORQ   DI, DI
+DATA qzconsts<>+0(SB)/4, $0x80808080
+DATA qzconsts<>+4(SB)/4, $0x0f0f0f0f
+DATA qzconsts<>+8(SB)/4, $0x7fffffff
+DATA qzconsts<>+12(SB)/4, $0x80000000
+DATA qzconsts<>+16(SB)/4, $0x3f000000
+DATA qzconsts<>+20(SB)/4, $0x42fe0000
+DATA qzconsts<>+24(SB)/4, $0x3f800000
+DATA qzconsts<>+28(SB)/4, $0x0000007f
+DATA qzconsts<>+32(SB)/4, $0xffffff81
+DATA qzconsts<>+36(SB)/4, $0x01010101
+DATA qzconsts<>+64(SB)/4, $0x00000000
+DATA qzconsts<>+68(SB)/4, $0x00000000
+DATA qzconsts<>+72(SB)/4, $0x00000000
+DATA qzconsts<>+76(SB)/4, $0x00000000
+DATA qzconsts<>+80(SB)/4, $0x00000000
+DATA qzconsts<>+84(SB)/4, $0x00000000
+DATA qzconsts<>+88(SB)/4, $0x00000000
+DATA qzconsts<>+92(SB)/4, $0x00000000
+DATA qzconsts<>+96(SB)/4, $0x00040004
+DATA qzconsts<>+100(SB)/4, $0x00040004
+DATA qzconsts<>+104(SB)/4, $0x00040004
+DATA qzconsts<>+108(SB)/4, $0x00040004
+DATA qzconsts<>+112(SB)/4, $0x00040004
+DATA qzconsts<>+116(SB)/4, $0x00040004
+DATA qzconsts<>+120(SB)/4, $0x00040004
+DATA qzconsts<>+124(SB)/4, $0x00040004
+DATA qzconsts<>+128(SB)/4, $0x00000000
+DATA qzconsts<>+132(SB)/4, $0x00000000
+DATA qzconsts<>+136(SB)/4, $0x00000000
+DATA qzconsts<>+140(SB)/4, $0x00000000
+DATA qzconsts<>+144(SB)/4, $0x00000000
+DATA qzconsts<>+148(SB)/4, $0x00000000
+DATA qzconsts<>+152(SB)/4, $0x00000000
+DATA qzconsts<>+156(SB)/4, $0x00000000
+DATA qzconsts<>+160(SB)/4, $0x00000001
+DATA qzconsts<>+164(SB)/4, $0x00000001
+DATA qzconsts<>+168(SB)/4, $0x00000001
+DATA qzconsts<>+172(SB)/4, $0x00000001
+DATA qzconsts<>+176(SB)/4, $0x00000001
+DATA qzconsts<>+180(SB)/4, $0x00000001
+DATA qzconsts<>+184(SB)/4, $0x00000001
+DATA qzconsts<>+188(SB)/4, $0x00000001
+DATA qzconsts<>+192(SB)/4, $0x00000002
+DATA qzconsts<>+196(SB)/4, $0x00000002
+DATA qzconsts<>+200(SB)/4, $0x00000002
+DATA qzconsts<>+204(SB)/4, $0x00000002
+DATA qzconsts<>+208(SB)/4, $0x00000002
+DATA qzconsts<>+212(SB)/4, $0x00000002
+DATA qzconsts<>+216(SB)/4, $0x00000002
+DATA qzconsts<>+220(SB)/4, $0x00000002
+DATA qzconsts<>+224(SB)/4, $0x00000003
+DATA qzconsts<>+228(SB)/4, $0x00000003
+DATA qzconsts<>+232(SB)/4, $0x00000003
+DATA qzconsts<>+236(SB)/4, $0x00000003
+DATA qzconsts<>+240(SB)/4, $0x00000003
+DATA qzconsts<>+244(SB)/4, $0x00000003
+DATA qzconsts<>+248(SB)/4, $0x00000003
+DATA qzconsts<>+252(SB)/4, $0x00000003
+DATA qzconsts<>+256(SB)/4, $0x00000004
+DATA qzconsts<>+260(SB)/4, $0x00000004
+DATA qzconsts<>+264(SB)/4, $0x00000004
+DATA qzconsts<>+268(SB)/4, $0x00000004
+DATA qzconsts<>+272(SB)/4, $0x00000004
+DATA qzconsts<>+276(SB)/4, $0x00000004
+DATA qzconsts<>+280(SB)/4, $0x00000004
+DATA qzconsts<>+284(SB)/4, $0x00000004
+DATA qzconsts<>+288(SB)/4, $0x00000005
+DATA qzconsts<>+292(SB)/4, $0x00000005
+DATA qzconsts<>+296(SB)/4, $0x00000005
+DATA qzconsts<>+300(SB)/4, $0x00000005
+DATA qzconsts<>+304(SB)/4, $0x00000005
+DATA qzconsts<>+308(SB)/4, $0x00000005
+DATA qzconsts<>+312(SB)/4, $0x00000005
+DATA qzconsts<>+316(SB)/4, $0x00000005
+DATA qzconsts<>+320(SB)/4, $0x00000006
+DATA qzconsts<>+324(SB)/4, $0x00000006
+DATA qzconsts<>+328(SB)/4, $0x00000006
+DATA qzconsts<>+332(SB)/4, $0x00000006
+DATA qzconsts<>+336(SB)/4, $0x00000006
+DATA qzconsts<>+340(SB)/4, $0x00000006
+DATA qzconsts<>+344(SB)/4, $0x00000006
+DATA qzconsts<>+348(SB)/4, $0x00000006
+DATA qzconsts<>+352(SB)/4, $0x00000007
+DATA qzconsts<>+356(SB)/4, $0x00000007
+DATA qzconsts<>+360(SB)/4, $0x00000007
+DATA qzconsts<>+364(SB)/4, $0x00000007
+DATA qzconsts<>+368(SB)/4, $0x00000007
+DATA qzconsts<>+372(SB)/4, $0x00000007
+DATA qzconsts<>+376(SB)/4, $0x00000007
+DATA qzconsts<>+380(SB)/4, $0x00000007
+DATA qzconsts<>+384(SB)/4, $0x00000000
+DATA qzconsts<>+388(SB)/4, $0x00000000
+DATA qzconsts<>+392(SB)/4, $0x00000000
+DATA qzconsts<>+396(SB)/4, $0x00000000
+DATA qzconsts<>+400(SB)/4, $0x00000001
+DATA qzconsts<>+404(SB)/4, $0x00000001
+DATA qzconsts<>+408(SB)/4, $0x00000001
+DATA qzconsts<>+412(SB)/4, $0x00000001
+DATA qzconsts<>+416(SB)/4, $0x00000000
+DATA qzconsts<>+420(SB)/4, $0x00000000
+DATA qzconsts<>+424(SB)/4, $0x00000000
+DATA qzconsts<>+428(SB)/4, $0x00000000
+DATA qzconsts<>+432(SB)/4, $0x00000001
+DATA qzconsts<>+436(SB)/4, $0x00000001
+DATA qzconsts<>+440(SB)/4, $0x00000001
+DATA qzconsts<>+444(SB)/4, $0x00000001
+DATA qzconsts<>+448(SB)/4, $0x00000002
+DATA qzconsts<>+452(SB)/4, $0x00000002
+DATA qzconsts<>+456(SB)/4, $0x00000002
+DATA qzconsts<>+460(SB)/4, $0x00000002
+DATA qzconsts<>+464(SB)/4, $0x00000003
+DATA qzconsts<>+468(SB)/4, $0x00000003
+DATA qzconsts<>+472(SB)/4, $0x00000003
+DATA qzconsts<>+476(SB)/4, $0x00000003
+DATA qzconsts<>+480(SB)/4, $0x00000002
+DATA qzconsts<>+484(SB)/4, $0x00000002
+DATA qzconsts<>+488(SB)/4, $0x00000002
+DATA qzconsts<>+492(SB)/4, $0x00000002
+DATA qzconsts<>+496(SB)/4, $0x00000003
+DATA qzconsts<>+500(SB)/4, $0x00000003
+DATA qzconsts<>+504(SB)/4, $0x00000003
+DATA qzconsts<>+508(SB)/4, $0x00000003
+DATA qzconsts<>+512(SB)/4, $0x00000004
+DATA qzconsts<>+516(SB)/4, $0x00000004
+DATA qzconsts<>+520(SB)/4, $0x00000004
+DATA qzconsts<>+524(SB)/4, $0x00000004
+DATA qzconsts<>+528(SB)/4, $0x00000005
+DATA qzconsts<>+532(SB)/4, $0x00000005
+DATA qzconsts<>+536(SB)/4, $0x00000005
+DATA qzconsts<>+540(SB)/4, $0x00000005
+DATA qzconsts<>+544(SB)/4, $0x00000004
+DATA qzconsts<>+548(SB)/4, $0x00000004
+DATA qzconsts<>+552(SB)/4, $0x00000004
+DATA qzconsts<>+556(SB)/4, $0x00000004
+DATA qzconsts<>+560(SB)/4, $0x00000005
+DATA qzconsts<>+564(SB)/4, $0x00000005
+DATA qzconsts<>+568(SB)/4, $0x00000005
+DATA qzconsts<>+572(SB)/4, $0x00000005
+DATA qzconsts<>+576(SB)/4, $0x00000006
+DATA qzconsts<>+580(SB)/4, $0x00000006
+DATA qzconsts<>+584(SB)/4, $0x00000006
+DATA qzconsts<>+588(SB)/4, $0x00000006
+DATA qzconsts<>+592(SB)/4, $0x00000007
+DATA qzconsts<>+596(SB)/4, $0x00000007
+DATA qzconsts<>+600(SB)/4, $0x00000007
+DATA qzconsts<>+604(SB)/4, $0x00000007
+DATA qzconsts<>+608(SB)/4, $0x00000006
+DATA qzconsts<>+612(SB)/4, $0x00000006
+DATA qzconsts<>+616(SB)/4, $0x00000006
+DATA qzconsts<>+620(SB)/4, $0x00000006
+DATA qzconsts<>+624(SB)/4, $0x00000007
+DATA qzconsts<>+628(SB)/4, $0x00000007
+DATA qzconsts<>+632(SB)/4, $0x00000007
+DATA qzconsts<>+636(SB)/4, $0x00000007
+DATA qzconsts<>+640(SB)/4, $0x00000000
+DATA qzconsts<>+644(SB)/4, $0x00000000
+DATA qzconsts<>+648(SB)/4, $0x00000000
+DATA qzconsts<>+652(SB)/4, $0x00000000
+DATA qzconsts<>+656(SB)/4, $0x00000001
+DATA qzconsts<>+660(SB)/4, $0x00000001
+DATA qzconsts<>+664(SB)/4, $0x00000001
+DATA qzconsts<>+668(SB)/4, $0x00000001
+DATA qzconsts<>+672(SB)/4, $0x00000002
+DATA qzconsts<>+676(SB)/4, $0x00000002
+DATA qzconsts<>+680(SB)/4, $0x00000002
+DATA qzconsts<>+684(SB)/4, $0x00000002
+DATA qzconsts<>+688(SB)/4, $0x00000003
+DATA qzconsts<>+692(SB)/4, $0x00000003
+DATA qzconsts<>+696(SB)/4, $0x00000003
+DATA qzconsts<>+700(SB)/4, $0x00000003
+DATA qzconsts<>+704(SB)/4, $0x00000004
+DATA qzconsts<>+708(SB)/4, $0x00000004
+DATA qzconsts<>+712(SB)/4, $0x00000004
+DATA qzconsts<>+716(SB)/4, $0x00000004
+DATA qzconsts<>+720(SB)/4, $0x00000005
+DATA qzconsts<>+724(SB)/4, $0x00000005
+DATA qzconsts<>+728(SB)/4, $0x00000005
+DATA qzconsts<>+732(SB)/4, $0x00000005
+DATA qzconsts<>+736(SB)/4, $0x00000006
+DATA qzconsts<>+740(SB)/4, $0x00000006
+DATA qzconsts<>+744(SB)/4, $0x00000006
+DATA qzconsts<>+748(SB)/4, $0x00000006
+DATA qzconsts<>+752(SB)/4, $0x00000007
+DATA qzconsts<>+756(SB)/4, $0x00000007
+DATA qzconsts<>+760(SB)/4, $0x00000007
+DATA qzconsts<>+764(SB)/4, $0x00000007
+GLOBL qzconsts<>(SB), RODATA|NOPTR, $768
+
+// func dotQ8ZR1C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8ZR1C1(SB), NOSPLIT, $64-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         nb+0(FP), SI
+	XORQ         DI, DI
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
 
 group:
-	CMPQ         AX, $0x08
-	JL           block
-	VCVTPH2PS    (SI), Y1
-	VMULPS       (DX), Y1, Y1
-	VMOVUPS      Y1, (SP)
-	VMOVDQU      (CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      (BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS (SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	VMOVDQU      32(CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      32(BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 4(SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	VMOVDQU      64(CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      64(BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 8(SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	VMOVDQU      96(CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      96(BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 12(SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	VMOVDQU      128(CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      128(BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 16(SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	VMOVDQU      160(CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      160(BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 20(SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	VMOVDQU      192(CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      192(BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 24(SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	VMOVDQU      224(CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VMOVDQU      224(BX)(DI*1), Y3
-	VPSIGNB      Y1, Y3, Y1
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y1, Y2, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 28(SP), Y1
-	VFMADD231PS  Y3, Y1, Y0
-	SUBQ         $0x08, AX
-	ADDQ         $0x20, DX
-	ADDQ         $0x10, SI
-	ADDQ         $0x00000100, DI
-	JMP          group
+	CMPQ        SI, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y6
+	VMULPS      (CX), Y6, Y6
+	VMOVUPS     Y6, (SP)
+	VMOVDQU64   (AX)(DI*2), Z6
+	VPXORD      (DX)(DI*1), Z0, Z7
+	VMOVDQU64   64(AX)(DI*2), Z8
+	VPDPBUSD    Z6, Z7, Z8
+	VCVTDQ2PS   Z8, Z8
+	VPERMPS     (SP), Z1, Z6
+	VFMADD231PS Z8, Z6, Z5
+	VMOVDQU64   128(AX)(DI*2), Z6
+	VPXORD      64(DX)(DI*1), Z0, Z7
+	VMOVDQU64   192(AX)(DI*2), Z8
+	VPDPBUSD    Z6, Z7, Z8
+	VCVTDQ2PS   Z8, Z8
+	VPERMPS     (SP), Z2, Z6
+	VFMADD231PS Z8, Z6, Z5
+	VMOVDQU64   256(AX)(DI*2), Z6
+	VPXORD      128(DX)(DI*1), Z0, Z7
+	VMOVDQU64   320(AX)(DI*2), Z8
+	VPDPBUSD    Z6, Z7, Z8
+	VCVTDQ2PS   Z8, Z8
+	VPERMPS     (SP), Z3, Z6
+	VFMADD231PS Z8, Z6, Z5
+	VMOVDQU64   384(AX)(DI*2), Z6
+	VPXORD      192(DX)(DI*1), Z0, Z7
+	VMOVDQU64   448(AX)(DI*2), Z8
+	VPDPBUSD    Z6, Z7, Z8
+	VCVTDQ2PS   Z8, Z8
+	VPERMPS     (SP), Z4, Z6
+	VFMADD231PS Z8, Z6, Z5
+	SUBQ        $0x08, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x00000100, DI
+	JMP         group
 
-block:
-	TESTQ        AX, AX
-	JZ           reduce
-	VMOVDQU      (CX)(DI*1), Y1
-	VPSIGNB      Y1, Y1, Y2
-	VBROADCASTSS (DX), Y3
-	VMOVDQU      (BX)(DI*1), Y4
-	VPSIGNB      Y1, Y4, Y1
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y1, Y2, Y4
-	VCVTDQ2PS    Y4, Y4
-	VPBROADCASTW (SI), X1
-	VCVTPH2PS    X1, Y1
-	VMULPS       Y3, Y1, Y1
-	VFMADD231PS  Y4, Y1, Y0
-	DECQ         AX
-	ADDQ         $0x04, DX
-	ADDQ         $0x02, SI
-	ADDQ         $0x20, DI
-	JMP          block
+pairs:
+	CMPQ        SI, $0x02
+	JL          halves
+	VMOVD       (BX), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVDQU64   (AX)(DI*2), Z2
+	VPXORD      (DX)(DI*1), Z0, Z3
+	VMOVDQU64   64(AX)(DI*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     (SP), Z1, Z2
+	VFMADD231PS Z4, Z2, Z5
+	SUBQ        $0x02, SI
+	ADDQ        $0x08, CX
+	ADDQ        $0x04, BX
+	ADDQ        $0x40, DI
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	TESTQ         SI, SI
+	JZ            reduce
+	VPXORD        (DX)(DI*1), Y0, Y0
+	VPBROADCASTW  (BX), X2
+	VCVTPH2PS     X2, Y2
+	VMOVDQU64     32(AX)(DI*2), Y3
+	VPDPBUSD      (AX)(DI*2), Y0, Y3
+	VCVTDQ2PS     Y3, Y3
+	VBROADCASTSS  (CX), Y0
+	VMULPS        Y2, Y0, Y0
+	VFMADD231PS   Y3, Y0, Y1
 
 reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X1, X0
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIR2C1(SB), NOSPLIT, $64-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   nb+0(FP), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	XORQ   R9, R9
+// func dotQ8ZR1C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8ZR1C2(SB), NOSPLIT, $128-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         ldwd+64(FP), SI
+	SHLQ         $0x01, SI
+	MOVQ         ldw+56(FP), DI
+	LEAQ         (DX)(DI*1), DI
+	MOVQ         nb+0(FP), R8
+	XORQ         R9, R9
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
 
 group:
-	CMPQ         R8, $0x08
-	JL           block
-	VCVTPH2PS    (DI), Y2
-	VMULPS       (DX), Y2, Y3
-	VMOVUPS      Y3, (SP)
-	VMULPS       (BX), Y2, Y2
-	VMOVUPS      Y2, 32(SP)
-	VMOVDQU      (AX)(R9*1), Y2
-	VMOVDQU      (CX)(R9*1), Y3
-	VMOVDQU      (SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS (SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 32(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	VMOVDQU      32(AX)(R9*1), Y2
-	VMOVDQU      32(CX)(R9*1), Y3
-	VMOVDQU      32(SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 4(SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 36(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	VMOVDQU      64(AX)(R9*1), Y2
-	VMOVDQU      64(CX)(R9*1), Y3
-	VMOVDQU      64(SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 8(SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 40(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	VMOVDQU      96(AX)(R9*1), Y2
-	VMOVDQU      96(CX)(R9*1), Y3
-	VMOVDQU      96(SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 12(SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 44(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	VMOVDQU      128(AX)(R9*1), Y2
-	VMOVDQU      128(CX)(R9*1), Y3
-	VMOVDQU      128(SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 16(SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 48(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	VMOVDQU      160(AX)(R9*1), Y2
-	VMOVDQU      160(CX)(R9*1), Y3
-	VMOVDQU      160(SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 20(SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 52(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	VMOVDQU      192(AX)(R9*1), Y2
-	VMOVDQU      192(CX)(R9*1), Y3
-	VMOVDQU      192(SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 24(SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 56(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	VMOVDQU      224(AX)(R9*1), Y2
-	VMOVDQU      224(CX)(R9*1), Y3
-	VMOVDQU      224(SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y2, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 28(SP), Y2
-	VFMADD231PS  Y6, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 60(SP), Y2
-	VFMADD231PS  Y3, Y2, Y1
-	SUBQ         $0x08, R8
-	ADDQ         $0x20, DX
-	ADDQ         $0x20, BX
-	ADDQ         $0x10, DI
-	ADDQ         $0x00000100, R9
-	JMP          group
+	CMPQ        R8, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y7
+	VMULPS      (CX), Y7, Y7
+	VMOVUPS     Y7, (SP)
+	VCVTPH2PS   (BX)(SI*1), Y7
+	VMULPS      (CX), Y7, Y7
+	VMOVUPS     Y7, 64(SP)
+	VMOVDQU64   (AX)(R9*2), Z7
+	VPXORD      (DX)(R9*1), Z0, Z8
+	VMOVDQU64   64(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     (SP), Z1, Z8
+	VFMADD231PS Z9, Z8, Z5
+	VPXORD      (DI)(R9*1), Z0, Z8
+	VMOVDQU64   64(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     64(SP), Z1, Z7
+	VFMADD231PS Z9, Z7, Z6
+	VMOVDQU64   128(AX)(R9*2), Z7
+	VPXORD      64(DX)(R9*1), Z0, Z8
+	VMOVDQU64   192(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     (SP), Z2, Z8
+	VFMADD231PS Z9, Z8, Z5
+	VPXORD      64(DI)(R9*1), Z0, Z8
+	VMOVDQU64   192(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     64(SP), Z2, Z7
+	VFMADD231PS Z9, Z7, Z6
+	VMOVDQU64   256(AX)(R9*2), Z7
+	VPXORD      128(DX)(R9*1), Z0, Z8
+	VMOVDQU64   320(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     (SP), Z3, Z8
+	VFMADD231PS Z9, Z8, Z5
+	VPXORD      128(DI)(R9*1), Z0, Z8
+	VMOVDQU64   320(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     64(SP), Z3, Z7
+	VFMADD231PS Z9, Z7, Z6
+	VMOVDQU64   384(AX)(R9*2), Z7
+	VPXORD      192(DX)(R9*1), Z0, Z8
+	VMOVDQU64   448(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     (SP), Z4, Z8
+	VFMADD231PS Z9, Z8, Z5
+	VPXORD      192(DI)(R9*1), Z0, Z8
+	VMOVDQU64   448(AX)(R9*2), Z9
+	VPDPBUSD    Z7, Z8, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     64(SP), Z4, Z7
+	VFMADD231PS Z9, Z7, Z6
+	SUBQ        $0x08, R8
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x00000100, R9
+	JMP         group
 
-block:
-	TESTQ        R8, R8
-	JZ           reduce
-	VMOVDQU      (AX)(R9*1), Y2
-	VMOVDQU      (CX)(R9*1), Y3
-	VMOVDQU      (SI)(R9*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VPBROADCASTW (DI), X6
-	VCVTPH2PS    X6, Y6
-	VPSIGNB      Y4, Y2, Y2
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y2, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (DX), Y2
-	VMULPS       Y2, Y6, Y2
-	VFMADD231PS  Y7, Y2, Y0
-	VPSIGNB      Y4, Y3, Y2
-	VPXOR        Y3, Y3, Y3
-	VPDPBUSD     Y2, Y5, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS (BX), Y2
-	VMULPS       Y2, Y6, Y2
-	VFMADD231PS  Y3, Y2, Y1
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x20, R9
-	DECQ         R8
-	JMP          block
+pairs:
+	CMPQ        R8, $0x02
+	JL          halves
+	VMOVD       (BX), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVD       (BX)(SI*1), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 64(SP)
+	VMOVDQU64   (AX)(R9*2), Z2
+	VPXORD      (DX)(R9*1), Z0, Z3
+	VMOVDQU64   64(AX)(R9*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     (SP), Z1, Z3
+	VFMADD231PS Z4, Z3, Z5
+	VPXORD      (DI)(R9*1), Z0, Z3
+	VMOVDQU64   64(AX)(R9*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     64(SP), Z1, Z2
+	VFMADD231PS Z4, Z2, Z6
+	SUBQ        $0x02, R8
+	ADDQ        $0x08, CX
+	ADDQ        $0x04, BX
+	ADDQ        $0x40, R9
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPS        Y6, Y2, Y2
+	TESTQ         R8, R8
+	JZ            reduce
+	VPXORD        (DX)(R9*1), Y0, Y3
+	VPBROADCASTW  (BX), X4
+	VCVTPH2PS     X4, Y4
+	VMOVDQU64     32(AX)(R9*2), Y5
+	VPDPBUSD      (AX)(R9*2), Y3, Y5
+	VCVTDQ2PS     Y5, Y5
+	VBROADCASTSS  (CX), Y3
+	VMULPS        Y4, Y3, Y3
+	VFMADD231PS   Y5, Y3, Y1
+	VPXORD        (DI)(R9*1), Y0, Y0
+	VPBROADCASTW  (BX)(SI*1), X3
+	VCVTPH2PS     X3, Y3
+	VMOVDQU64     32(AX)(R9*2), Y4
+	VPDPBUSD      (AX)(R9*2), Y0, Y4
+	VCVTDQ2PS     Y4, Y4
+	VBROADCASTSS  (CX), Y0
+	VMULPS        Y3, Y0, Y0
+	VFMADD231PS   Y4, Y0, Y2
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X2
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X2, X0
-	VADDPS       X2, X0, X0
-	VMOVSHDUP    X0, X2
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC2(SB), NOSPLIT, $64-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	MOVQ   ldw+40(FP), DI
-	MOVQ   ldwd+48(FP), R8
-	SHLQ   $0x01, R8
-	LEAQ   (BX)(DI*1), DI
-	LEAQ   (SI)(R8*1), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	XORQ   R9, R9
+// func dotQ8ZR1C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8ZR1C3(SB), NOSPLIT, $192-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         ldwd+64(FP), SI
+	SHLQ         $0x01, SI
+	MOVQ         ldw+56(FP), DI
+	LEAQ         (DX)(DI*1), R8
+	LEAQ         (R8)(DI*1), DI
+	MOVQ         nb+0(FP), R9
+	XORQ         R10, R10
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
 
 group:
-	CMPQ         AX, $0x08
-	JL           block
-	VCVTPH2PS    (SI), Y2
-	VMULPS       (DX), Y2, Y2
-	VMOVUPS      Y2, (SP)
-	VCVTPH2PS    (R8), Y2
-	VMULPS       (DX), Y2, Y2
-	VMOVUPS      Y2, 32(SP)
-	VMOVDQU      (CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      (BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      (DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 32(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	VMOVDQU      32(CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      32(BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 4(SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      32(DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 36(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	VMOVDQU      64(CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      64(BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 8(SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      64(DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 40(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	VMOVDQU      96(CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      96(BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 12(SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      96(DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 44(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	VMOVDQU      128(CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      128(BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 16(SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      128(DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 48(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	VMOVDQU      160(CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      160(BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 20(SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      160(DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 52(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	VMOVDQU      192(CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      192(BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 24(SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      192(DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 56(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	VMOVDQU      224(CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VMOVDQU      224(BX)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 28(SP), Y4
-	VFMADD231PS  Y5, Y4, Y0
-	VMOVDQU      224(DI)(R9*1), Y4
-	VPSIGNB      Y2, Y4, Y2
-	VPXOR        Y4, Y4, Y4
-	VPDPBUSD     Y2, Y3, Y4
-	VCVTDQ2PS    Y4, Y4
-	VBROADCASTSS 60(SP), Y2
-	VFMADD231PS  Y4, Y2, Y1
-	SUBQ         $0x08, AX
-	ADDQ         $0x20, DX
-	ADDQ         $0x10, SI
-	ADDQ         $0x10, R8
-	ADDQ         $0x00000100, R9
-	JMP          group
+	CMPQ        R9, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y8
+	VMULPS      (CX), Y8, Y8
+	VMOVUPS     Y8, (SP)
+	VCVTPH2PS   (BX)(SI*1), Y8
+	VMULPS      (CX), Y8, Y8
+	VMOVUPS     Y8, 64(SP)
+	VCVTPH2PS   (BX)(SI*2), Y8
+	VMULPS      (CX), Y8, Y8
+	VMOVUPS     Y8, 128(SP)
+	VMOVDQU64   (AX)(R10*2), Z8
+	VPXORD      (DX)(R10*1), Z0, Z9
+	VMOVDQU64   64(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z1, Z9
+	VFMADD231PS Z10, Z9, Z5
+	VPXORD      (R8)(R10*1), Z0, Z9
+	VMOVDQU64   64(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     64(SP), Z1, Z9
+	VFMADD231PS Z10, Z9, Z6
+	VPXORD      (DI)(R10*1), Z0, Z9
+	VMOVDQU64   64(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     128(SP), Z1, Z8
+	VFMADD231PS Z10, Z8, Z7
+	VMOVDQU64   128(AX)(R10*2), Z8
+	VPXORD      64(DX)(R10*1), Z0, Z9
+	VMOVDQU64   192(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z2, Z9
+	VFMADD231PS Z10, Z9, Z5
+	VPXORD      64(R8)(R10*1), Z0, Z9
+	VMOVDQU64   192(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     64(SP), Z2, Z9
+	VFMADD231PS Z10, Z9, Z6
+	VPXORD      64(DI)(R10*1), Z0, Z9
+	VMOVDQU64   192(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     128(SP), Z2, Z8
+	VFMADD231PS Z10, Z8, Z7
+	VMOVDQU64   256(AX)(R10*2), Z8
+	VPXORD      128(DX)(R10*1), Z0, Z9
+	VMOVDQU64   320(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z3, Z9
+	VFMADD231PS Z10, Z9, Z5
+	VPXORD      128(R8)(R10*1), Z0, Z9
+	VMOVDQU64   320(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     64(SP), Z3, Z9
+	VFMADD231PS Z10, Z9, Z6
+	VPXORD      128(DI)(R10*1), Z0, Z9
+	VMOVDQU64   320(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     128(SP), Z3, Z8
+	VFMADD231PS Z10, Z8, Z7
+	VMOVDQU64   384(AX)(R10*2), Z8
+	VPXORD      192(DX)(R10*1), Z0, Z9
+	VMOVDQU64   448(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z4, Z9
+	VFMADD231PS Z10, Z9, Z5
+	VPXORD      192(R8)(R10*1), Z0, Z9
+	VMOVDQU64   448(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     64(SP), Z4, Z9
+	VFMADD231PS Z10, Z9, Z6
+	VPXORD      192(DI)(R10*1), Z0, Z9
+	VMOVDQU64   448(AX)(R10*2), Z10
+	VPDPBUSD    Z8, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     128(SP), Z4, Z8
+	VFMADD231PS Z10, Z8, Z7
+	SUBQ        $0x08, R9
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x00000100, R10
+	JMP         group
 
-block:
-	TESTQ        AX, AX
-	JZ           reduce
-	VMOVDQU      (CX)(R9*1), Y2
-	VPSIGNB      Y2, Y2, Y3
-	VBROADCASTSS (DX), Y4
-	VMOVDQU      (BX)(R9*1), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y3, Y6
-	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (SI), X5
-	VCVTPH2PS    X5, Y5
-	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      (DI)(R9*1), Y5
-	VPSIGNB      Y2, Y5, Y2
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y2, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VPBROADCASTW (R8), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y4, Y2, Y2
-	VFMADD231PS  Y5, Y2, Y1
-	DECQ         AX
-	ADDQ         $0x04, DX
-	ADDQ         $0x02, SI
-	ADDQ         $0x02, R8
-	ADDQ         $0x20, R9
-	JMP          block
+pairs:
+	CMPQ        R9, $0x02
+	JL          halves
+	VMOVD       (BX), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVD       (BX)(SI*1), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 64(SP)
+	VMOVD       (BX)(SI*2), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 128(SP)
+	VMOVDQU64   (AX)(R10*2), Z2
+	VPXORD      (DX)(R10*1), Z0, Z3
+	VMOVDQU64   64(AX)(R10*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     (SP), Z1, Z3
+	VFMADD231PS Z4, Z3, Z5
+	VPXORD      (R8)(R10*1), Z0, Z3
+	VMOVDQU64   64(AX)(R10*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     64(SP), Z1, Z3
+	VFMADD231PS Z4, Z3, Z6
+	VPXORD      (DI)(R10*1), Z0, Z3
+	VMOVDQU64   64(AX)(R10*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     128(SP), Z1, Z2
+	VFMADD231PS Z4, Z2, Z7
+	SUBQ        $0x02, R9
+	ADDQ        $0x08, CX
+	ADDQ        $0x04, BX
+	ADDQ        $0x40, R10
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VADDPS        Y7, Y3, Y3
+	TESTQ         R9, R9
+	JZ            reduce
+	VPXORD        (DX)(R10*1), Y0, Y4
+	VPBROADCASTW  (BX), X5
+	VCVTPH2PS     X5, Y5
+	VMOVDQU64     32(AX)(R10*2), Y6
+	VPDPBUSD      (AX)(R10*2), Y4, Y6
+	VCVTDQ2PS     Y6, Y6
+	VBROADCASTSS  (CX), Y4
+	VMULPS        Y5, Y4, Y4
+	VFMADD231PS   Y6, Y4, Y1
+	VPXORD        (R8)(R10*1), Y0, Y4
+	VPBROADCASTW  (BX)(SI*1), X5
+	VCVTPH2PS     X5, Y5
+	VMOVDQU64     32(AX)(R10*2), Y6
+	VPDPBUSD      (AX)(R10*2), Y4, Y6
+	VCVTDQ2PS     Y6, Y6
+	VBROADCASTSS  (CX), Y4
+	VMULPS        Y5, Y4, Y4
+	VFMADD231PS   Y6, Y4, Y2
+	VPXORD        (DI)(R10*1), Y0, Y0
+	VPBROADCASTW  (BX)(SI*2), X4
+	VCVTPH2PS     X4, Y4
+	VMOVDQU64     32(AX)(R10*2), Y5
+	VPDPBUSD      (AX)(R10*2), Y0, Y5
+	VCVTDQ2PS     Y5, Y5
+	VBROADCASTSS  (CX), Y0
+	VMULPS        Y4, Y0, Y0
+	VFMADD231PS   Y5, Y0, Y3
 
 reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X2
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X2, X0
-	VADDPS       X2, X0, X0
-	VMOVSHDUP    X0, X2
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIR2C2(SB), NOSPLIT, $128-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   ldw+56(FP), R8
-	MOVQ   ldwd+64(FP), R9
-	SHLQ   $0x01, R9
-	LEAQ   (SI)(R8*1), R8
-	LEAQ   (DI)(R9*1), R9
-	MOVQ   nb+0(FP), R10
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ   R11, R11
+// func dotQ8ZR1C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3, MMX+
+TEXT ·dotQ8ZR1C4(SB), NOSPLIT, $256-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         ldwd+64(FP), SI
+	SHLQ         $0x01, SI
+	LEAQ         (BX)(SI*2), DI
+	ADDQ         SI, DI
+	MOVQ         ldw+56(FP), R8
+	LEAQ         (DX)(R8*1), R9
+	LEAQ         (R9)(R8*1), R10
+	LEAQ         (R10)(R8*1), R11
+	LEAQ         (R11)(R8*1), R8
+	MOVQ         nb+0(FP), R12
+	XORQ         R13, R13
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
 
 group:
-	CMPQ         R10, $0x08
-	JL           block
-	VCVTPH2PS    (DI), Y4
-	VMULPS       (DX), Y4, Y5
-	VMOVUPS      Y5, (SP)
-	VMULPS       (BX), Y4, Y4
-	VMOVUPS      Y4, 64(SP)
-	VCVTPH2PS    (R9), Y4
-	VMULPS       (DX), Y4, Y5
-	VMOVUPS      Y5, 32(SP)
-	VMULPS       (BX), Y4, Y4
-	VMOVUPS      Y4, 96(SP)
-	VMOVDQU      (AX)(R11*1), Y4
-	VMOVDQU      (CX)(R11*1), Y5
-	VMOVDQU      (SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 64(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      (R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 32(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 96(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	VMOVDQU      32(AX)(R11*1), Y4
-	VMOVDQU      32(CX)(R11*1), Y5
-	VMOVDQU      32(SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 4(SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 68(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      32(R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 36(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 100(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	VMOVDQU      64(AX)(R11*1), Y4
-	VMOVDQU      64(CX)(R11*1), Y5
-	VMOVDQU      64(SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 8(SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 72(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      64(R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 40(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 104(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	VMOVDQU      96(AX)(R11*1), Y4
-	VMOVDQU      96(CX)(R11*1), Y5
-	VMOVDQU      96(SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 12(SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 76(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      96(R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 44(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 108(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	VMOVDQU      128(AX)(R11*1), Y4
-	VMOVDQU      128(CX)(R11*1), Y5
-	VMOVDQU      128(SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 16(SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 80(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      128(R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 48(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 112(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	VMOVDQU      160(AX)(R11*1), Y4
-	VMOVDQU      160(CX)(R11*1), Y5
-	VMOVDQU      160(SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 20(SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 84(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      160(R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 52(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 116(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	VMOVDQU      192(AX)(R11*1), Y4
-	VMOVDQU      192(CX)(R11*1), Y5
-	VMOVDQU      192(SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 24(SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 88(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      192(R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 56(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 120(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	VMOVDQU      224(AX)(R11*1), Y4
-	VMOVDQU      224(CX)(R11*1), Y5
-	VMOVDQU      224(SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 28(SP), Y8
-	VFMADD231PS  Y9, Y8, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y6, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 92(SP), Y6
-	VFMADD231PS  Y8, Y6, Y2
-	VMOVDQU      224(R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y4, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VBROADCASTSS 60(SP), Y4
-	VFMADD231PS  Y8, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 124(SP), Y4
-	VFMADD231PS  Y5, Y4, Y3
-	SUBQ         $0x08, R10
-	ADDQ         $0x20, DX
-	ADDQ         $0x20, BX
-	ADDQ         $0x10, DI
-	ADDQ         $0x10, R9
-	ADDQ         $0x00000100, R11
-	JMP          group
+	CMPQ        R12, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, (SP)
+	VCVTPH2PS   (BX)(SI*1), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, 64(SP)
+	VCVTPH2PS   (BX)(SI*2), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, 128(SP)
+	VCVTPH2PS   (DI), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, 192(SP)
+	VMOVDQU64   (AX)(R13*2), Z9
+	PREFETCHT1  (R8)(R13*4)
+	PREFETCHT1  64(R8)(R13*4)
+	PREFETCHT1  128(R8)(R13*4)
+	PREFETCHT1  192(R8)(R13*4)
+	VPXORD      (DX)(R13*1), Z0, Z10
+	VMOVDQU64   64(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     (SP), Z1, Z10
+	VFMADD231PS Z11, Z10, Z5
+	VPXORD      (R9)(R13*1), Z0, Z10
+	VMOVDQU64   64(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     64(SP), Z1, Z10
+	VFMADD231PS Z11, Z10, Z6
+	VPXORD      (R10)(R13*1), Z0, Z10
+	VMOVDQU64   64(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     128(SP), Z1, Z10
+	VFMADD231PS Z11, Z10, Z7
+	VPXORD      (R11)(R13*1), Z0, Z10
+	VMOVDQU64   64(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     192(SP), Z1, Z9
+	VFMADD231PS Z11, Z9, Z8
+	VMOVDQU64   128(AX)(R13*2), Z9
+	PREFETCHT1  256(R8)(R13*4)
+	PREFETCHT1  320(R8)(R13*4)
+	PREFETCHT1  384(R8)(R13*4)
+	PREFETCHT1  448(R8)(R13*4)
+	VPXORD      64(DX)(R13*1), Z0, Z10
+	VMOVDQU64   192(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     (SP), Z2, Z10
+	VFMADD231PS Z11, Z10, Z5
+	VPXORD      64(R9)(R13*1), Z0, Z10
+	VMOVDQU64   192(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     64(SP), Z2, Z10
+	VFMADD231PS Z11, Z10, Z6
+	VPXORD      64(R10)(R13*1), Z0, Z10
+	VMOVDQU64   192(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     128(SP), Z2, Z10
+	VFMADD231PS Z11, Z10, Z7
+	VPXORD      64(R11)(R13*1), Z0, Z10
+	VMOVDQU64   192(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     192(SP), Z2, Z9
+	VFMADD231PS Z11, Z9, Z8
+	VMOVDQU64   256(AX)(R13*2), Z9
+	PREFETCHT1  512(R8)(R13*4)
+	PREFETCHT1  576(R8)(R13*4)
+	PREFETCHT1  640(R8)(R13*4)
+	PREFETCHT1  704(R8)(R13*4)
+	VPXORD      128(DX)(R13*1), Z0, Z10
+	VMOVDQU64   320(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     (SP), Z3, Z10
+	VFMADD231PS Z11, Z10, Z5
+	VPXORD      128(R9)(R13*1), Z0, Z10
+	VMOVDQU64   320(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     64(SP), Z3, Z10
+	VFMADD231PS Z11, Z10, Z6
+	VPXORD      128(R10)(R13*1), Z0, Z10
+	VMOVDQU64   320(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     128(SP), Z3, Z10
+	VFMADD231PS Z11, Z10, Z7
+	VPXORD      128(R11)(R13*1), Z0, Z10
+	VMOVDQU64   320(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     192(SP), Z3, Z9
+	VFMADD231PS Z11, Z9, Z8
+	VMOVDQU64   384(AX)(R13*2), Z9
+	PREFETCHT1  768(R8)(R13*4)
+	PREFETCHT1  832(R8)(R13*4)
+	PREFETCHT1  896(R8)(R13*4)
+	PREFETCHT1  960(R8)(R13*4)
+	VPXORD      192(DX)(R13*1), Z0, Z10
+	VMOVDQU64   448(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     (SP), Z4, Z10
+	VFMADD231PS Z11, Z10, Z5
+	VPXORD      192(R9)(R13*1), Z0, Z10
+	VMOVDQU64   448(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     64(SP), Z4, Z10
+	VFMADD231PS Z11, Z10, Z6
+	VPXORD      192(R10)(R13*1), Z0, Z10
+	VMOVDQU64   448(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     128(SP), Z4, Z10
+	VFMADD231PS Z11, Z10, Z7
+	VPXORD      192(R11)(R13*1), Z0, Z10
+	VMOVDQU64   448(AX)(R13*2), Z11
+	VPDPBUSD    Z9, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     192(SP), Z4, Z9
+	VFMADD231PS Z11, Z9, Z8
+	SUBQ        $0x08, R12
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000100, R13
+	JMP         group
 
-block:
-	TESTQ        R10, R10
-	JZ           reduce
-	VMOVDQU      (AX)(R11*1), Y4
-	VMOVDQU      (CX)(R11*1), Y5
-	VMOVDQU      (SI)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPBROADCASTW (DI), X8
-	VCVTPH2PS    X8, Y8
-	VPSIGNB      Y6, Y4, Y9
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y9, Y7, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS (DX), Y9
-	VMULPS       Y9, Y8, Y9
-	VFMADD231PS  Y10, Y9, Y0
-	VPSIGNB      Y6, Y5, Y6
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y6, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (BX), Y6
-	VMULPS       Y6, Y8, Y6
-	VFMADD231PS  Y9, Y6, Y2
-	VMOVDQU      (R8)(R11*1), Y6
-	VPSIGNB      Y6, Y6, Y7
-	VPBROADCASTW (R9), X8
-	VCVTPH2PS    X8, Y8
-	VPSIGNB      Y6, Y4, Y4
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y4, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (DX), Y4
-	VMULPS       Y4, Y8, Y4
-	VFMADD231PS  Y9, Y4, Y1
-	VPSIGNB      Y6, Y5, Y4
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y4, Y7, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (BX), Y4
-	VMULPS       Y4, Y8, Y4
-	VFMADD231PS  Y5, Y4, Y3
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x02, R9
-	ADDQ         $0x20, R11
-	DECQ         R10
-	JMP          block
+pairs:
+	CMPQ        R12, $0x02
+	JL          halves
+	VMOVD       (BX), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVD       (BX)(SI*1), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 64(SP)
+	VMOVD       (BX)(SI*2), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 128(SP)
+	VMOVD       (DI), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 192(SP)
+	VMOVDQU64   (AX)(R13*2), Z2
+	PREFETCHT1  (R8)(R13*4)
+	PREFETCHT1  64(R8)(R13*4)
+	PREFETCHT1  128(R8)(R13*4)
+	PREFETCHT1  192(R8)(R13*4)
+	VPXORD      (DX)(R13*1), Z0, Z3
+	VMOVDQU64   64(AX)(R13*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     (SP), Z1, Z3
+	VFMADD231PS Z4, Z3, Z5
+	VPXORD      (R9)(R13*1), Z0, Z3
+	VMOVDQU64   64(AX)(R13*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     64(SP), Z1, Z3
+	VFMADD231PS Z4, Z3, Z6
+	VPXORD      (R10)(R13*1), Z0, Z3
+	VMOVDQU64   64(AX)(R13*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     128(SP), Z1, Z3
+	VFMADD231PS Z4, Z3, Z7
+	VPXORD      (R11)(R13*1), Z0, Z3
+	VMOVDQU64   64(AX)(R13*2), Z4
+	VPDPBUSD    Z2, Z3, Z4
+	VCVTDQ2PS   Z4, Z4
+	VPERMPS     192(SP), Z1, Z2
+	VFMADD231PS Z4, Z2, Z8
+	SUBQ        $0x02, R12
+	ADDQ        $0x08, CX
+	ADDQ        $0x04, BX
+	ADDQ        $0x04, DI
+	ADDQ        $0x40, R13
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VADDPS        Y7, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z8, Y4
+	VADDPS        Y8, Y4, Y4
+	TESTQ         R12, R12
+	JZ            reduce
+	VPXORD        (DX)(R13*1), Y0, Y5
+	VPBROADCASTW  (BX), X6
+	VCVTPH2PS     X6, Y6
+	VMOVDQU64     32(AX)(R13*2), Y7
+	VPDPBUSD      (AX)(R13*2), Y5, Y7
+	VCVTDQ2PS     Y7, Y7
+	VBROADCASTSS  (CX), Y5
+	VMULPS        Y6, Y5, Y5
+	VFMADD231PS   Y7, Y5, Y1
+	VPXORD        (R9)(R13*1), Y0, Y5
+	VPBROADCASTW  (BX)(SI*1), X6
+	VCVTPH2PS     X6, Y6
+	VMOVDQU64     32(AX)(R13*2), Y7
+	VPDPBUSD      (AX)(R13*2), Y5, Y7
+	VCVTDQ2PS     Y7, Y7
+	VBROADCASTSS  (CX), Y5
+	VMULPS        Y6, Y5, Y5
+	VFMADD231PS   Y7, Y5, Y2
+	VPXORD        (R10)(R13*1), Y0, Y5
+	VPBROADCASTW  (BX)(SI*2), X6
+	VCVTPH2PS     X6, Y6
+	VMOVDQU64     32(AX)(R13*2), Y7
+	VPDPBUSD      (AX)(R13*2), Y5, Y7
+	VCVTDQ2PS     Y7, Y7
+	VBROADCASTSS  (CX), Y5
+	VMULPS        Y6, Y5, Y5
+	VFMADD231PS   Y7, Y5, Y3
+	VPXORD        (R11)(R13*1), Y0, Y0
+	VPBROADCASTW  (DI), X5
+	VCVTPH2PS     X5, Y5
+	VMOVDQU64     32(AX)(R13*2), Y6
+	VPDPBUSD      (AX)(R13*2), Y0, Y6
+	VCVTDQ2PS     Y6, Y6
+	VBROADCASTSS  (CX), Y0
+	VMULPS        Y5, Y0, Y0
+	VFMADD231PS   Y6, Y0, Y4
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X4
-	VADDPS       X0, X4, X4
-	VMOVHLPS     X4, X4, X0
-	VADDPS       X4, X0, X0
-	VMOVSHDUP    X0, X4
-	VADDSS       X0, X4, X4
-	VMOVSS       X4, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 12(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC3(SB), NOSPLIT, $96-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	MOVQ   ldw+40(FP), DI
-	MOVQ   ldwd+48(FP), R8
-	SHLQ   $0x01, R8
-	LEAQ   (BX)(DI*1), R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (R9)(DI*1), DI
-	LEAQ   (R10)(R8*1), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	XORQ   R11, R11
+// func dotQ8ZR2C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8ZR2C1(SB), NOSPLIT, $128-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         nb+0(FP), R8
+	XORQ         R9, R9
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
 
 group:
-	CMPQ         AX, $0x08
-	JL           block
-	VCVTPH2PS    (SI), Y3
-	VMULPS       (DX), Y3, Y3
-	VMOVUPS      Y3, (SP)
-	VCVTPH2PS    (R10), Y3
-	VMULPS       (DX), Y3, Y3
-	VMOVUPS      Y3, 32(SP)
-	VCVTPH2PS    (R8), Y3
-	VMULPS       (DX), Y3, Y3
-	VMOVUPS      Y3, 64(SP)
-	VMOVDQU      (CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      (BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS (SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      (R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 32(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      (DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 64(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	VMOVDQU      32(CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      32(BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 4(SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      32(R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 36(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      32(DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 68(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	VMOVDQU      64(CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      64(BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 8(SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      64(R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 40(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      64(DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 72(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	VMOVDQU      96(CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      96(BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 12(SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      96(R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 44(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      96(DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 76(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	VMOVDQU      128(CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      128(BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 16(SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      128(R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 48(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      128(DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 80(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	VMOVDQU      160(CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      160(BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 20(SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      160(R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 52(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      160(DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 84(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	VMOVDQU      192(CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      192(BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 24(SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      192(R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 56(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      192(DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 88(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	VMOVDQU      224(CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      224(BX)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 28(SP), Y5
-	VFMADD231PS  Y6, Y5, Y0
-	VMOVDQU      224(R9)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y5, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 60(SP), Y5
-	VFMADD231PS  Y6, Y5, Y1
-	VMOVDQU      224(DI)(R11*1), Y5
-	VPSIGNB      Y3, Y5, Y3
-	VPXOR        Y5, Y5, Y5
-	VPDPBUSD     Y3, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS 92(SP), Y3
-	VFMADD231PS  Y5, Y3, Y2
-	SUBQ         $0x08, AX
-	ADDQ         $0x20, DX
-	ADDQ         $0x10, SI
-	ADDQ         $0x10, R10
-	ADDQ         $0x10, R8
-	ADDQ         $0x00000100, R11
-	JMP          group
+	CMPQ        R8, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y7
+	VMULPS      (CX), Y7, Y8
+	VMOVUPS     Y8, (SP)
+	VMULPS      (BX), Y7, Y7
+	VMOVUPS     Y7, 64(SP)
+	VMOVDQU64   (AX)(R9*2), Z7
+	VMOVDQU64   (DX)(R9*2), Z8
+	VPXORD      (SI)(R9*1), Z0, Z9
+	VMOVDQU64   64(AX)(R9*2), Z10
+	VPDPBUSD    Z7, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z1, Z7
+	VFMADD231PS Z10, Z7, Z5
+	VMOVDQU64   64(DX)(R9*2), Z7
+	VPDPBUSD    Z8, Z9, Z7
+	VCVTDQ2PS   Z7, Z7
+	VPERMPS     64(SP), Z1, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVDQU64   128(AX)(R9*2), Z7
+	VMOVDQU64   128(DX)(R9*2), Z8
+	VPXORD      64(SI)(R9*1), Z0, Z9
+	VMOVDQU64   192(AX)(R9*2), Z10
+	VPDPBUSD    Z7, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z2, Z7
+	VFMADD231PS Z10, Z7, Z5
+	VMOVDQU64   192(DX)(R9*2), Z7
+	VPDPBUSD    Z8, Z9, Z7
+	VCVTDQ2PS   Z7, Z7
+	VPERMPS     64(SP), Z2, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVDQU64   256(AX)(R9*2), Z7
+	VMOVDQU64   256(DX)(R9*2), Z8
+	VPXORD      128(SI)(R9*1), Z0, Z9
+	VMOVDQU64   320(AX)(R9*2), Z10
+	VPDPBUSD    Z7, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z3, Z7
+	VFMADD231PS Z10, Z7, Z5
+	VMOVDQU64   320(DX)(R9*2), Z7
+	VPDPBUSD    Z8, Z9, Z7
+	VCVTDQ2PS   Z7, Z7
+	VPERMPS     64(SP), Z3, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVDQU64   384(AX)(R9*2), Z7
+	VMOVDQU64   384(DX)(R9*2), Z8
+	VPXORD      192(SI)(R9*1), Z0, Z9
+	VMOVDQU64   448(AX)(R9*2), Z10
+	VPDPBUSD    Z7, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z4, Z7
+	VFMADD231PS Z10, Z7, Z5
+	VMOVDQU64   448(DX)(R9*2), Z7
+	VPDPBUSD    Z8, Z9, Z7
+	VCVTDQ2PS   Z7, Z7
+	VPERMPS     64(SP), Z4, Z8
+	VFMADD231PS Z7, Z8, Z6
+	SUBQ        $0x08, R8
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000100, R9
+	JMP         group
 
-block:
-	TESTQ        AX, AX
-	JZ           reduce
-	VMOVDQU      (CX)(R11*1), Y3
-	VPSIGNB      Y3, Y3, Y4
-	VBROADCASTSS (DX), Y5
-	VMOVDQU      (BX)(R11*1), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y4, Y7
-	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (SI), X6
-	VCVTPH2PS    X6, Y6
-	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      (R9)(R11*1), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y4, Y7
-	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R10), X6
-	VCVTPH2PS    X6, Y6
-	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      (DI)(R11*1), Y6
-	VPSIGNB      Y3, Y6, Y3
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y3, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VPBROADCASTW (R8), X3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y5, Y3, Y3
-	VFMADD231PS  Y6, Y3, Y2
-	DECQ         AX
-	ADDQ         $0x04, DX
-	ADDQ         $0x02, SI
-	ADDQ         $0x02, R10
-	ADDQ         $0x02, R8
-	ADDQ         $0x20, R11
-	JMP          block
+pairs:
+	CMPQ        R8, $0x02
+	JL          halves
+	VMOVD       (DI), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 64(SP)
+	VMOVDQU64   (AX)(R9*2), Z2
+	VMOVDQU64   (DX)(R9*2), Z3
+	VPXORD      (SI)(R9*1), Z0, Z4
+	VMOVDQU64   64(AX)(R9*2), Z7
+	VPDPBUSD    Z2, Z4, Z7
+	VCVTDQ2PS   Z7, Z7
+	VPERMPS     (SP), Z1, Z2
+	VFMADD231PS Z7, Z2, Z5
+	VMOVDQU64   64(DX)(R9*2), Z2
+	VPDPBUSD    Z3, Z4, Z2
+	VCVTDQ2PS   Z2, Z2
+	VPERMPS     64(SP), Z1, Z3
+	VFMADD231PS Z2, Z3, Z6
+	SUBQ        $0x02, R8
+	ADDQ        $0x08, CX
+	ADDQ        $0x08, BX
+	ADDQ        $0x04, DI
+	ADDQ        $0x40, R9
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPS        Y6, Y2, Y2
+	TESTQ         R8, R8
+	JZ            reduce
+	VPXORD        (SI)(R9*1), Y0, Y0
+	VPBROADCASTW  (DI), X3
+	VCVTPH2PS     X3, Y3
+	VMOVDQU64     32(AX)(R9*2), Y4
+	VPDPBUSD      (AX)(R9*2), Y0, Y4
+	VCVTDQ2PS     Y4, Y4
+	VBROADCASTSS  (CX), Y5
+	VMULPS        Y3, Y5, Y5
+	VFMADD231PS   Y4, Y5, Y1
+	VMOVDQU64     32(DX)(R9*2), Y4
+	VPDPBUSD      (DX)(R9*2), Y0, Y4
+	VCVTDQ2PS     Y4, Y4
+	VBROADCASTSS  (BX), Y0
+	VMULPS        Y3, Y0, Y0
+	VFMADD231PS   Y4, Y0, Y2
 
 reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X0, X3, X3
-	VMOVHLPS     X3, X3, X0
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X0, X3, X3
-	VMOVSS       X3, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIR2C3(SB), NOSPLIT, $192-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   ldw+56(FP), R8
-	MOVQ   ldwd+64(FP), R9
-	SHLQ   $0x01, R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (DI)(R9*1), R11
-	LEAQ   (R10)(R8*1), R8
-	LEAQ   (R11)(R9*1), R9
-	MOVQ   nb+0(FP), R12
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	XORQ   R13, R13
+// func dotQ8ZR2C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8ZR2C2(SB), NOSPLIT, $256-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         ldwd+64(FP), R8
+	SHLQ         $0x01, R8
+	MOVQ         ldw+56(FP), R9
+	LEAQ         (SI)(R9*1), R9
+	MOVQ         nb+0(FP), R10
+	XORQ         R11, R11
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
 
 group:
-	CMPQ         R12, $0x08
-	JL           block
-	VCVTPH2PS    (DI), Y6
-	VMULPS       (DX), Y6, Y7
-	VMOVUPS      Y7, (SP)
-	VMULPS       (BX), Y6, Y6
-	VMOVUPS      Y6, 96(SP)
-	VCVTPH2PS    (R11), Y6
-	VMULPS       (DX), Y6, Y7
-	VMOVUPS      Y7, 32(SP)
-	VMULPS       (BX), Y6, Y6
-	VMOVUPS      Y6, 128(SP)
-	VCVTPH2PS    (R9), Y6
-	VMULPS       (DX), Y6, Y7
-	VMOVUPS      Y7, 64(SP)
-	VMULPS       (BX), Y6, Y6
-	VMOVUPS      Y6, 160(SP)
-	VMOVDQU      (AX)(R13*1), Y6
-	VMOVDQU      (CX)(R13*1), Y7
-	VMOVDQU      (SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS (SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 96(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      (R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 32(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 128(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      (R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 64(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 160(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	VMOVDQU      32(AX)(R13*1), Y6
-	VMOVDQU      32(CX)(R13*1), Y7
-	VMOVDQU      32(SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 4(SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 100(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      32(R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 36(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 132(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      32(R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 68(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 164(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	VMOVDQU      64(AX)(R13*1), Y6
-	VMOVDQU      64(CX)(R13*1), Y7
-	VMOVDQU      64(SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 8(SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 104(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      64(R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 40(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 136(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      64(R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 72(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 168(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	VMOVDQU      96(AX)(R13*1), Y6
-	VMOVDQU      96(CX)(R13*1), Y7
-	VMOVDQU      96(SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 12(SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 108(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      96(R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 44(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 140(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      96(R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 76(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 172(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	VMOVDQU      128(AX)(R13*1), Y6
-	VMOVDQU      128(CX)(R13*1), Y7
-	VMOVDQU      128(SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 16(SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 112(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      128(R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 48(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 144(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      128(R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 80(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 176(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	VMOVDQU      160(AX)(R13*1), Y6
-	VMOVDQU      160(CX)(R13*1), Y7
-	VMOVDQU      160(SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 20(SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 116(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      160(R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 52(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 148(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      160(R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 84(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 180(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	VMOVDQU      192(AX)(R13*1), Y6
-	VMOVDQU      192(CX)(R13*1), Y7
-	VMOVDQU      192(SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 24(SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 120(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      192(R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 56(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 152(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      192(R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 88(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 184(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	VMOVDQU      224(AX)(R13*1), Y6
-	VMOVDQU      224(CX)(R13*1), Y7
-	VMOVDQU      224(SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 28(SP), Y10
-	VFMADD231PS  Y11, Y10, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 124(SP), Y8
-	VFMADD231PS  Y10, Y8, Y3
-	VMOVDQU      224(R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y10
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y10, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS 60(SP), Y10
-	VFMADD231PS  Y11, Y10, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y8, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 156(SP), Y8
-	VFMADD231PS  Y10, Y8, Y4
-	VMOVDQU      224(R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y10, Y10, Y10
-	VPDPBUSD     Y6, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VBROADCASTSS 92(SP), Y6
-	VFMADD231PS  Y10, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 188(SP), Y6
-	VFMADD231PS  Y7, Y6, Y5
-	SUBQ         $0x08, R12
-	ADDQ         $0x20, DX
-	ADDQ         $0x20, BX
-	ADDQ         $0x10, DI
-	ADDQ         $0x10, R11
-	ADDQ         $0x10, R9
-	ADDQ         $0x00000100, R13
-	JMP          group
+	CMPQ        R10, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y9
+	VMULPS      (CX), Y9, Y10
+	VMOVUPS     Y10, (SP)
+	VMULPS      (BX), Y9, Y9
+	VMOVUPS     Y9, 128(SP)
+	VCVTPH2PS   (DI)(R8*1), Y9
+	VMULPS      (CX), Y9, Y10
+	VMOVUPS     Y10, 64(SP)
+	VMULPS      (BX), Y9, Y9
+	VMOVUPS     Y9, 192(SP)
+	VMOVDQU64   (AX)(R11*2), Z9
+	VMOVDQU64   (DX)(R11*2), Z10
+	VPXORD      (SI)(R11*1), Z0, Z11
+	VMOVDQU64   64(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     (SP), Z1, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VMOVDQU64   64(DX)(R11*2), Z12
+	VPDPBUSD    Z10, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     128(SP), Z1, Z11
+	VFMADD231PS Z12, Z11, Z7
+	VPXORD      (R9)(R11*1), Z0, Z11
+	VMOVDQU64   64(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     64(SP), Z1, Z9
+	VFMADD231PS Z12, Z9, Z6
+	VMOVDQU64   64(DX)(R11*2), Z9
+	VPDPBUSD    Z10, Z11, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     192(SP), Z1, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVDQU64   128(AX)(R11*2), Z9
+	VMOVDQU64   128(DX)(R11*2), Z10
+	VPXORD      64(SI)(R11*1), Z0, Z11
+	VMOVDQU64   192(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     (SP), Z2, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VMOVDQU64   192(DX)(R11*2), Z12
+	VPDPBUSD    Z10, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     128(SP), Z2, Z11
+	VFMADD231PS Z12, Z11, Z7
+	VPXORD      64(R9)(R11*1), Z0, Z11
+	VMOVDQU64   192(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     64(SP), Z2, Z9
+	VFMADD231PS Z12, Z9, Z6
+	VMOVDQU64   192(DX)(R11*2), Z9
+	VPDPBUSD    Z10, Z11, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     192(SP), Z2, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVDQU64   256(AX)(R11*2), Z9
+	VMOVDQU64   256(DX)(R11*2), Z10
+	VPXORD      128(SI)(R11*1), Z0, Z11
+	VMOVDQU64   320(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     (SP), Z3, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VMOVDQU64   320(DX)(R11*2), Z12
+	VPDPBUSD    Z10, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     128(SP), Z3, Z11
+	VFMADD231PS Z12, Z11, Z7
+	VPXORD      128(R9)(R11*1), Z0, Z11
+	VMOVDQU64   320(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     64(SP), Z3, Z9
+	VFMADD231PS Z12, Z9, Z6
+	VMOVDQU64   320(DX)(R11*2), Z9
+	VPDPBUSD    Z10, Z11, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     192(SP), Z3, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVDQU64   384(AX)(R11*2), Z9
+	VMOVDQU64   384(DX)(R11*2), Z10
+	VPXORD      192(SI)(R11*1), Z0, Z11
+	VMOVDQU64   448(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     (SP), Z4, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VMOVDQU64   448(DX)(R11*2), Z12
+	VPDPBUSD    Z10, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     128(SP), Z4, Z11
+	VFMADD231PS Z12, Z11, Z7
+	VPXORD      192(R9)(R11*1), Z0, Z11
+	VMOVDQU64   448(AX)(R11*2), Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     64(SP), Z4, Z9
+	VFMADD231PS Z12, Z9, Z6
+	VMOVDQU64   448(DX)(R11*2), Z9
+	VPDPBUSD    Z10, Z11, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     192(SP), Z4, Z10
+	VFMADD231PS Z9, Z10, Z8
+	SUBQ        $0x08, R10
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000100, R11
+	JMP         group
 
-block:
-	TESTQ        R12, R12
-	JZ           reduce
-	VMOVDQU      (AX)(R13*1), Y6
-	VMOVDQU      (CX)(R13*1), Y7
-	VMOVDQU      (SI)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPBROADCASTW (DI), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y8, Y6, Y11
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y11, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS (DX), Y11
-	VMULPS       Y11, Y10, Y11
-	VFMADD231PS  Y12, Y11, Y0
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y8, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS (BX), Y8
-	VMULPS       Y8, Y10, Y8
-	VFMADD231PS  Y11, Y8, Y3
-	VMOVDQU      (R10)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPBROADCASTW (R11), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y8, Y6, Y11
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y11, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS (DX), Y11
-	VMULPS       Y11, Y10, Y11
-	VFMADD231PS  Y12, Y11, Y1
-	VPSIGNB      Y8, Y7, Y8
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y8, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS (BX), Y8
-	VMULPS       Y8, Y10, Y8
-	VFMADD231PS  Y11, Y8, Y4
-	VMOVDQU      (R8)(R13*1), Y8
-	VPSIGNB      Y8, Y8, Y9
-	VPBROADCASTW (R9), X10
-	VCVTPH2PS    X10, Y10
-	VPSIGNB      Y8, Y6, Y6
-	VPXOR        Y11, Y11, Y11
-	VPDPBUSD     Y6, Y9, Y11
-	VCVTDQ2PS    Y11, Y11
-	VBROADCASTSS (DX), Y6
-	VMULPS       Y6, Y10, Y6
-	VFMADD231PS  Y11, Y6, Y2
-	VPSIGNB      Y8, Y7, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (BX), Y6
-	VMULPS       Y6, Y10, Y6
-	VFMADD231PS  Y7, Y6, Y5
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x02, R11
-	ADDQ         $0x02, R9
-	ADDQ         $0x20, R13
-	DECQ         R12
-	JMP          block
+pairs:
+	CMPQ        R10, $0x02
+	JL          halves
+	VMOVD       (DI), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 128(SP)
+	VMOVD       (DI)(R8*1), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 64(SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 192(SP)
+	VMOVDQU64   (AX)(R11*2), Z2
+	VMOVDQU64   (DX)(R11*2), Z3
+	VPXORD      (SI)(R11*1), Z0, Z4
+	VMOVDQU64   64(AX)(R11*2), Z9
+	VPDPBUSD    Z2, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     (SP), Z1, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VMOVDQU64   64(DX)(R11*2), Z9
+	VPDPBUSD    Z3, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     128(SP), Z1, Z4
+	VFMADD231PS Z9, Z4, Z7
+	VPXORD      (R9)(R11*1), Z0, Z4
+	VMOVDQU64   64(AX)(R11*2), Z9
+	VPDPBUSD    Z2, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     64(SP), Z1, Z2
+	VFMADD231PS Z9, Z2, Z6
+	VMOVDQU64   64(DX)(R11*2), Z2
+	VPDPBUSD    Z3, Z4, Z2
+	VCVTDQ2PS   Z2, Z2
+	VPERMPS     192(SP), Z1, Z3
+	VFMADD231PS Z2, Z3, Z8
+	SUBQ        $0x02, R10
+	ADDQ        $0x08, CX
+	ADDQ        $0x08, BX
+	ADDQ        $0x04, DI
+	ADDQ        $0x40, R11
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VADDPS        Y7, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z8, Y4
+	VADDPS        Y8, Y4, Y4
+	TESTQ         R10, R10
+	JZ            reduce
+	VPXORD        (SI)(R11*1), Y0, Y5
+	VPBROADCASTW  (DI), X6
+	VCVTPH2PS     X6, Y6
+	VMOVDQU64     32(AX)(R11*2), Y7
+	VPDPBUSD      (AX)(R11*2), Y5, Y7
+	VCVTDQ2PS     Y7, Y7
+	VBROADCASTSS  (CX), Y8
+	VMULPS        Y6, Y8, Y8
+	VFMADD231PS   Y7, Y8, Y1
+	VMOVDQU64     32(DX)(R11*2), Y7
+	VPDPBUSD      (DX)(R11*2), Y5, Y7
+	VCVTDQ2PS     Y7, Y7
+	VBROADCASTSS  (BX), Y5
+	VMULPS        Y6, Y5, Y5
+	VFMADD231PS   Y7, Y5, Y3
+	VPXORD        (R9)(R11*1), Y0, Y0
+	VPBROADCASTW  (DI)(R8*1), X5
+	VCVTPH2PS     X5, Y5
+	VMOVDQU64     32(AX)(R11*2), Y6
+	VPDPBUSD      (AX)(R11*2), Y0, Y6
+	VCVTDQ2PS     Y6, Y6
+	VBROADCASTSS  (CX), Y7
+	VMULPS        Y5, Y7, Y7
+	VFMADD231PS   Y6, Y7, Y2
+	VMOVDQU64     32(DX)(R11*2), Y6
+	VPDPBUSD      (DX)(R11*2), Y0, Y6
+	VCVTDQ2PS     Y6, Y6
+	VBROADCASTSS  (BX), Y0
+	VMULPS        Y5, Y0, Y0
+	VFMADD231PS   Y6, Y0, Y4
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X6
-	VADDPS       X0, X6, X6
-	VMOVHLPS     X6, X6, X0
-	VADDPS       X6, X0, X0
-	VMOVSHDUP    X0, X6
-	VADDSS       X0, X6, X6
-	VMOVSS       X6, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X4, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPS       X5, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIC4(SB), NOSPLIT, $128-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	MOVQ   ldw+40(FP), DI
-	MOVQ   ldwd+48(FP), R8
-	SHLQ   $0x01, R8
-	LEAQ   (BX)(DI*1), R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (R9)(DI*1), R11
-	LEAQ   (R10)(R8*1), R12
-	LEAQ   (R11)(DI*1), DI
-	LEAQ   (R12)(R8*1), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ   R13, R13
+// func dotQ8ZR2C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ8ZR2C3(SB), NOSPLIT, $384-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         ldwd+64(FP), R8
+	SHLQ         $0x01, R8
+	MOVQ         ldw+56(FP), R9
+	LEAQ         (SI)(R9*1), R10
+	LEAQ         (R10)(R9*1), R9
+	MOVQ         nb+0(FP), R11
+	XORQ         R12, R12
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
 
 group:
-	CMPQ         AX, $0x08
-	JL           block
-	VCVTPH2PS    (SI), Y4
-	VMULPS       (DX), Y4, Y4
-	VMOVUPS      Y4, (SP)
-	VCVTPH2PS    (R10), Y4
-	VMULPS       (DX), Y4, Y4
-	VMOVUPS      Y4, 32(SP)
-	VCVTPH2PS    (R12), Y4
-	VMULPS       (DX), Y4, Y4
-	VMOVUPS      Y4, 64(SP)
-	VCVTPH2PS    (R8), Y4
-	VMULPS       (DX), Y4, Y4
-	VMOVUPS      Y4, 96(SP)
-	VMOVDQU      (CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      (BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      (R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 32(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      (R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 64(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      (DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 96(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	VMOVDQU      32(CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      32(BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 4(SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      32(R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 36(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      32(R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 68(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      32(DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 100(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	VMOVDQU      64(CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      64(BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 8(SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      64(R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 40(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      64(R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 72(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      64(DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 104(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	VMOVDQU      96(CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      96(BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 12(SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      96(R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 44(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      96(R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 76(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      96(DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 108(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	VMOVDQU      128(CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      128(BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 16(SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      128(R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 48(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      128(R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 80(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      128(DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 112(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	VMOVDQU      160(CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      160(BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 20(SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      160(R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 52(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      160(R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 84(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      160(DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 116(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	VMOVDQU      192(CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      192(BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 24(SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      192(R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 56(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      192(R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 88(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      192(DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 120(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	VMOVDQU      224(CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VMOVDQU      224(BX)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 28(SP), Y6
-	VFMADD231PS  Y7, Y6, Y0
-	VMOVDQU      224(R9)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 60(SP), Y6
-	VFMADD231PS  Y7, Y6, Y1
-	VMOVDQU      224(R11)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y6, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS 92(SP), Y6
-	VFMADD231PS  Y7, Y6, Y2
-	VMOVDQU      224(DI)(R13*1), Y6
-	VPSIGNB      Y4, Y6, Y4
-	VPXOR        Y6, Y6, Y6
-	VPDPBUSD     Y4, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VBROADCASTSS 124(SP), Y4
-	VFMADD231PS  Y6, Y4, Y3
-	SUBQ         $0x08, AX
-	ADDQ         $0x20, DX
-	ADDQ         $0x10, SI
-	ADDQ         $0x10, R10
-	ADDQ         $0x10, R12
-	ADDQ         $0x10, R8
-	ADDQ         $0x00000100, R13
-	JMP          group
+	CMPQ        R11, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y11
+	VMULPS      (CX), Y11, Y12
+	VMOVUPS     Y12, (SP)
+	VMULPS      (BX), Y11, Y11
+	VMOVUPS     Y11, 192(SP)
+	VCVTPH2PS   (DI)(R8*1), Y11
+	VMULPS      (CX), Y11, Y12
+	VMOVUPS     Y12, 64(SP)
+	VMULPS      (BX), Y11, Y11
+	VMOVUPS     Y11, 256(SP)
+	VCVTPH2PS   (DI)(R8*2), Y11
+	VMULPS      (CX), Y11, Y12
+	VMOVUPS     Y12, 128(SP)
+	VMULPS      (BX), Y11, Y11
+	VMOVUPS     Y11, 320(SP)
+	VMOVDQU64   (AX)(R12*2), Z11
+	VMOVDQU64   (DX)(R12*2), Z12
+	VPXORD      (SI)(R12*1), Z0, Z13
+	VMOVDQU64   64(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     (SP), Z1, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VMOVDQU64   64(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     192(SP), Z1, Z13
+	VFMADD231PS Z14, Z13, Z8
+	VPXORD      (R10)(R12*1), Z0, Z13
+	VMOVDQU64   64(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     64(SP), Z1, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VMOVDQU64   64(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     256(SP), Z1, Z13
+	VFMADD231PS Z14, Z13, Z9
+	VPXORD      (R9)(R12*1), Z0, Z13
+	VMOVDQU64   64(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     128(SP), Z1, Z11
+	VFMADD231PS Z14, Z11, Z7
+	VMOVDQU64   64(DX)(R12*2), Z11
+	VPDPBUSD    Z12, Z13, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     320(SP), Z1, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVDQU64   128(AX)(R12*2), Z11
+	VMOVDQU64   128(DX)(R12*2), Z12
+	VPXORD      64(SI)(R12*1), Z0, Z13
+	VMOVDQU64   192(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     (SP), Z2, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VMOVDQU64   192(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     192(SP), Z2, Z13
+	VFMADD231PS Z14, Z13, Z8
+	VPXORD      64(R10)(R12*1), Z0, Z13
+	VMOVDQU64   192(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     64(SP), Z2, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VMOVDQU64   192(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     256(SP), Z2, Z13
+	VFMADD231PS Z14, Z13, Z9
+	VPXORD      64(R9)(R12*1), Z0, Z13
+	VMOVDQU64   192(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     128(SP), Z2, Z11
+	VFMADD231PS Z14, Z11, Z7
+	VMOVDQU64   192(DX)(R12*2), Z11
+	VPDPBUSD    Z12, Z13, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     320(SP), Z2, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVDQU64   256(AX)(R12*2), Z11
+	VMOVDQU64   256(DX)(R12*2), Z12
+	VPXORD      128(SI)(R12*1), Z0, Z13
+	VMOVDQU64   320(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     (SP), Z3, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VMOVDQU64   320(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     192(SP), Z3, Z13
+	VFMADD231PS Z14, Z13, Z8
+	VPXORD      128(R10)(R12*1), Z0, Z13
+	VMOVDQU64   320(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     64(SP), Z3, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VMOVDQU64   320(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     256(SP), Z3, Z13
+	VFMADD231PS Z14, Z13, Z9
+	VPXORD      128(R9)(R12*1), Z0, Z13
+	VMOVDQU64   320(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     128(SP), Z3, Z11
+	VFMADD231PS Z14, Z11, Z7
+	VMOVDQU64   320(DX)(R12*2), Z11
+	VPDPBUSD    Z12, Z13, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     320(SP), Z3, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVDQU64   384(AX)(R12*2), Z11
+	VMOVDQU64   384(DX)(R12*2), Z12
+	VPXORD      192(SI)(R12*1), Z0, Z13
+	VMOVDQU64   448(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     (SP), Z4, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VMOVDQU64   448(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     192(SP), Z4, Z13
+	VFMADD231PS Z14, Z13, Z8
+	VPXORD      192(R10)(R12*1), Z0, Z13
+	VMOVDQU64   448(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     64(SP), Z4, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VMOVDQU64   448(DX)(R12*2), Z14
+	VPDPBUSD    Z12, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     256(SP), Z4, Z13
+	VFMADD231PS Z14, Z13, Z9
+	VPXORD      192(R9)(R12*1), Z0, Z13
+	VMOVDQU64   448(AX)(R12*2), Z14
+	VPDPBUSD    Z11, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VPERMPS     128(SP), Z4, Z11
+	VFMADD231PS Z14, Z11, Z7
+	VMOVDQU64   448(DX)(R12*2), Z11
+	VPDPBUSD    Z12, Z13, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     320(SP), Z4, Z12
+	VFMADD231PS Z11, Z12, Z10
+	SUBQ        $0x08, R11
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000100, R12
+	JMP         group
 
-block:
-	TESTQ        AX, AX
-	JZ           reduce
-	VMOVDQU      (CX)(R13*1), Y4
-	VPSIGNB      Y4, Y4, Y5
-	VBROADCASTSS (DX), Y6
-	VMOVDQU      (BX)(R13*1), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y7, Y5, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (SI), X7
-	VCVTPH2PS    X7, Y7
-	VMULPS       Y6, Y7, Y7
-	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R9)(R13*1), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y7, Y5, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R10), X7
-	VCVTPH2PS    X7, Y7
-	VMULPS       Y6, Y7, Y7
-	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (R11)(R13*1), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPXOR        Y8, Y8, Y8
-	VPDPBUSD     Y7, Y5, Y8
-	VCVTDQ2PS    Y8, Y8
-	VPBROADCASTW (R12), X7
-	VCVTPH2PS    X7, Y7
-	VMULPS       Y6, Y7, Y7
-	VFMADD231PS  Y8, Y7, Y2
-	VMOVDQU      (DI)(R13*1), Y7
-	VPSIGNB      Y4, Y7, Y4
-	VPXOR        Y7, Y7, Y7
-	VPDPBUSD     Y4, Y5, Y7
-	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R8), X4
-	VCVTPH2PS    X4, Y4
-	VMULPS       Y6, Y4, Y4
-	VFMADD231PS  Y7, Y4, Y3
-	DECQ         AX
-	ADDQ         $0x04, DX
-	ADDQ         $0x02, SI
-	ADDQ         $0x02, R10
-	ADDQ         $0x02, R12
-	ADDQ         $0x02, R8
-	ADDQ         $0x20, R13
-	JMP          block
+pairs:
+	CMPQ        R11, $0x02
+	JL          halves
+	VMOVD       (DI), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 192(SP)
+	VMOVD       (DI)(R8*1), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 64(SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 256(SP)
+	VMOVD       (DI)(R8*2), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 128(SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 320(SP)
+	VMOVDQU64   (AX)(R12*2), Z2
+	VMOVDQU64   (DX)(R12*2), Z3
+	VPXORD      (SI)(R12*1), Z0, Z4
+	VMOVDQU64   64(AX)(R12*2), Z11
+	VPDPBUSD    Z2, Z4, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     (SP), Z1, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VMOVDQU64   64(DX)(R12*2), Z11
+	VPDPBUSD    Z3, Z4, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     192(SP), Z1, Z4
+	VFMADD231PS Z11, Z4, Z8
+	VPXORD      (R10)(R12*1), Z0, Z4
+	VMOVDQU64   64(AX)(R12*2), Z11
+	VPDPBUSD    Z2, Z4, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     64(SP), Z1, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VMOVDQU64   64(DX)(R12*2), Z11
+	VPDPBUSD    Z3, Z4, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     256(SP), Z1, Z4
+	VFMADD231PS Z11, Z4, Z9
+	VPXORD      (R9)(R12*1), Z0, Z4
+	VMOVDQU64   64(AX)(R12*2), Z11
+	VPDPBUSD    Z2, Z4, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     128(SP), Z1, Z2
+	VFMADD231PS Z11, Z2, Z7
+	VMOVDQU64   64(DX)(R12*2), Z2
+	VPDPBUSD    Z3, Z4, Z2
+	VCVTDQ2PS   Z2, Z2
+	VPERMPS     320(SP), Z1, Z3
+	VFMADD231PS Z2, Z3, Z10
+	SUBQ        $0x02, R11
+	ADDQ        $0x08, CX
+	ADDQ        $0x08, BX
+	ADDQ        $0x04, DI
+	ADDQ        $0x40, R12
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VADDPS        Y7, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z8, Y4
+	VADDPS        Y8, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z9, Y5
+	VADDPS        Y9, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z10, Y6
+	VADDPS        Y10, Y6, Y6
+	TESTQ         R11, R11
+	JZ            reduce
+	VPXORD        (SI)(R12*1), Y0, Y7
+	VPBROADCASTW  (DI), X8
+	VCVTPH2PS     X8, Y8
+	VMOVDQU64     32(AX)(R12*2), Y9
+	VPDPBUSD      (AX)(R12*2), Y7, Y9
+	VCVTDQ2PS     Y9, Y9
+	VBROADCASTSS  (CX), Y10
+	VMULPS        Y8, Y10, Y10
+	VFMADD231PS   Y9, Y10, Y1
+	VMOVDQU64     32(DX)(R12*2), Y9
+	VPDPBUSD      (DX)(R12*2), Y7, Y9
+	VCVTDQ2PS     Y9, Y9
+	VBROADCASTSS  (BX), Y7
+	VMULPS        Y8, Y7, Y7
+	VFMADD231PS   Y9, Y7, Y4
+	VPXORD        (R10)(R12*1), Y0, Y7
+	VPBROADCASTW  (DI)(R8*1), X8
+	VCVTPH2PS     X8, Y8
+	VMOVDQU64     32(AX)(R12*2), Y9
+	VPDPBUSD      (AX)(R12*2), Y7, Y9
+	VCVTDQ2PS     Y9, Y9
+	VBROADCASTSS  (CX), Y10
+	VMULPS        Y8, Y10, Y10
+	VFMADD231PS   Y9, Y10, Y2
+	VMOVDQU64     32(DX)(R12*2), Y9
+	VPDPBUSD      (DX)(R12*2), Y7, Y9
+	VCVTDQ2PS     Y9, Y9
+	VBROADCASTSS  (BX), Y7
+	VMULPS        Y8, Y7, Y7
+	VFMADD231PS   Y9, Y7, Y5
+	VPXORD        (R9)(R12*1), Y0, Y0
+	VPBROADCASTW  (DI)(R8*2), X7
+	VCVTPH2PS     X7, Y7
+	VMOVDQU64     32(AX)(R12*2), Y8
+	VPDPBUSD      (AX)(R12*2), Y0, Y8
+	VCVTDQ2PS     Y8, Y8
+	VBROADCASTSS  (CX), Y9
+	VMULPS        Y7, Y9, Y9
+	VFMADD231PS   Y8, Y9, Y3
+	VMOVDQU64     32(DX)(R12*2), Y8
+	VPDPBUSD      (DX)(R12*2), Y0, Y8
+	VCVTDQ2PS     Y8, Y8
+	VBROADCASTSS  (BX), Y0
+	VMULPS        Y7, Y0, Y0
+	VFMADD231PS   Y8, Y0, Y6
 
 reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X4
-	VADDPS       X0, X4, X4
-	VMOVHLPS     X4, X4, X0
-	VADDPS       X4, X0, X0
-	VMOVSHDUP    X0, X4
-	VADDSS       X0, X4, X4
-	VMOVSS       X4, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 12(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y5, X0
+	VADDPS        X5, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ8VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ8VNNIR2C4(SB), NOSPLIT, $256-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   ldw+56(FP), R8
-	MOVQ   ldwd+64(FP), R9
-	SHLQ   $0x01, R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (DI)(R9*1), R11
-	LEAQ   (R10)(R8*1), R12
-	LEAQ   (R11)(R9*1), R13
-	LEAQ   (R12)(R8*1), R8
-	LEAQ   (R13)(R9*1), R9
-	MOVQ   nb+0(FP), R14
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	XORQ   R15, R15
+// func dotQ8ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3, MMX+
+TEXT ·dotQ8ZR2C4(SB), NOSPLIT, $512-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         ldwd+64(FP), R8
+	SHLQ         $0x01, R8
+	LEAQ         (DI)(R8*2), R9
+	ADDQ         R8, R9
+	MOVQ         ldw+56(FP), R10
+	LEAQ         (SI)(R10*1), R11
+	LEAQ         (R11)(R10*1), R12
+	LEAQ         (R12)(R10*1), R13
+	LEAQ         (R13)(R10*1), R10
+	MOVQ         nb+0(FP), R14
+	XORQ         R15, R15
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VMOVDQU64    qzconsts<>+128(SB), Z1
+	VMOVDQU64    qzconsts<>+192(SB), Z2
+	VMOVDQU64    qzconsts<>+256(SB), Z3
+	VMOVDQU64    qzconsts<>+320(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
 
 group:
-	CMPQ         R14, $0x08
-	JL           block
-	VCVTPH2PS    (DI), Y8
-	VMULPS       (DX), Y8, Y9
-	VMOVUPS      Y9, (SP)
-	VMULPS       (BX), Y8, Y8
-	VMOVUPS      Y8, 128(SP)
-	VCVTPH2PS    (R11), Y8
-	VMULPS       (DX), Y8, Y9
-	VMOVUPS      Y9, 32(SP)
-	VMULPS       (BX), Y8, Y8
-	VMOVUPS      Y8, 160(SP)
-	VCVTPH2PS    (R13), Y8
-	VMULPS       (DX), Y8, Y9
-	VMOVUPS      Y9, 64(SP)
-	VMULPS       (BX), Y8, Y8
-	VMOVUPS      Y8, 192(SP)
-	VCVTPH2PS    (R9), Y8
-	VMULPS       (DX), Y8, Y9
-	VMOVUPS      Y9, 96(SP)
-	VMULPS       (BX), Y8, Y8
-	VMOVUPS      Y8, 224(SP)
-	VMOVDQU      (AX)(R15*1), Y8
-	VMOVDQU      (CX)(R15*1), Y9
-	VMOVDQU      (SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS (SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 128(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      (R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 32(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 160(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      (R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 64(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 192(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      (R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 96(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 224(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	VMOVDQU      32(AX)(R15*1), Y8
-	VMOVDQU      32(CX)(R15*1), Y9
-	VMOVDQU      32(SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 4(SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 132(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      32(R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 36(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 164(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      32(R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 68(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 196(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      32(R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 100(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 228(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	VMOVDQU      64(AX)(R15*1), Y8
-	VMOVDQU      64(CX)(R15*1), Y9
-	VMOVDQU      64(SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 8(SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 136(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      64(R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 40(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 168(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      64(R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 72(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 200(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      64(R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 104(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 232(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	VMOVDQU      96(AX)(R15*1), Y8
-	VMOVDQU      96(CX)(R15*1), Y9
-	VMOVDQU      96(SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 12(SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 140(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      96(R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 44(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 172(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      96(R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 76(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 204(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      96(R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 108(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 236(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	VMOVDQU      128(AX)(R15*1), Y8
-	VMOVDQU      128(CX)(R15*1), Y9
-	VMOVDQU      128(SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 16(SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 144(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      128(R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 48(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 176(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      128(R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 80(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 208(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      128(R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 112(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 240(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	VMOVDQU      160(AX)(R15*1), Y8
-	VMOVDQU      160(CX)(R15*1), Y9
-	VMOVDQU      160(SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 20(SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 148(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      160(R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 52(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 180(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      160(R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 84(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 212(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      160(R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 116(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 244(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	VMOVDQU      192(AX)(R15*1), Y8
-	VMOVDQU      192(CX)(R15*1), Y9
-	VMOVDQU      192(SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 24(SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 152(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      192(R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 56(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 184(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      192(R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 88(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 216(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      192(R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 120(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 248(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	VMOVDQU      224(AX)(R15*1), Y8
-	VMOVDQU      224(CX)(R15*1), Y9
-	VMOVDQU      224(SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 28(SP), Y12
-	VFMADD231PS  Y13, Y12, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 156(SP), Y10
-	VFMADD231PS  Y12, Y10, Y4
-	VMOVDQU      224(R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 60(SP), Y12
-	VFMADD231PS  Y13, Y12, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 188(SP), Y10
-	VFMADD231PS  Y12, Y10, Y5
-	VMOVDQU      224(R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y12
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y12, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS 92(SP), Y12
-	VFMADD231PS  Y13, Y12, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y10, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 220(SP), Y10
-	VFMADD231PS  Y12, Y10, Y6
-	VMOVDQU      224(R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y12, Y12, Y12
-	VPDPBUSD     Y8, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VBROADCASTSS 124(SP), Y8
-	VFMADD231PS  Y12, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS 252(SP), Y8
-	VFMADD231PS  Y9, Y8, Y7
-	SUBQ         $0x08, R14
-	ADDQ         $0x20, DX
-	ADDQ         $0x20, BX
-	ADDQ         $0x10, DI
-	ADDQ         $0x10, R11
-	ADDQ         $0x10, R13
-	ADDQ         $0x10, R9
-	ADDQ         $0x00000100, R15
-	JMP          group
+	CMPQ        R14, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, (SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 256(SP)
+	VCVTPH2PS   (DI)(R8*1), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, 64(SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 320(SP)
+	VCVTPH2PS   (DI)(R8*2), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, 128(SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 384(SP)
+	VCVTPH2PS   (R9), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, 192(SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 448(SP)
+	VMOVDQU64   (AX)(R15*2), Z13
+	VMOVDQU64   (DX)(R15*2), Z14
+	PREFETCHT1  (R10)(R15*4)
+	PREFETCHT1  64(R10)(R15*4)
+	PREFETCHT1  128(R10)(R15*4)
+	PREFETCHT1  192(R10)(R15*4)
+	VPXORD      (SI)(R15*1), Z0, Z15
+	VMOVDQU64   64(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     (SP), Z1, Z17
+	VFMADD231PS Z16, Z17, Z5
+	VMOVDQU64   64(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     256(SP), Z1, Z15
+	VFMADD231PS Z16, Z15, Z9
+	VPXORD      (R11)(R15*1), Z0, Z15
+	VMOVDQU64   64(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     64(SP), Z1, Z17
+	VFMADD231PS Z16, Z17, Z6
+	VMOVDQU64   64(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     320(SP), Z1, Z15
+	VFMADD231PS Z16, Z15, Z10
+	VPXORD      (R12)(R15*1), Z0, Z15
+	VMOVDQU64   64(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     128(SP), Z1, Z17
+	VFMADD231PS Z16, Z17, Z7
+	VMOVDQU64   64(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     384(SP), Z1, Z15
+	VFMADD231PS Z16, Z15, Z11
+	VPXORD      (R13)(R15*1), Z0, Z15
+	VMOVDQU64   64(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     192(SP), Z1, Z13
+	VFMADD231PS Z16, Z13, Z8
+	VMOVDQU64   64(DX)(R15*2), Z13
+	VPDPBUSD    Z14, Z15, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     448(SP), Z1, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVDQU64   128(AX)(R15*2), Z13
+	VMOVDQU64   128(DX)(R15*2), Z14
+	PREFETCHT1  256(R10)(R15*4)
+	PREFETCHT1  320(R10)(R15*4)
+	PREFETCHT1  384(R10)(R15*4)
+	PREFETCHT1  448(R10)(R15*4)
+	VPXORD      64(SI)(R15*1), Z0, Z15
+	VMOVDQU64   192(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     (SP), Z2, Z17
+	VFMADD231PS Z16, Z17, Z5
+	VMOVDQU64   192(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     256(SP), Z2, Z15
+	VFMADD231PS Z16, Z15, Z9
+	VPXORD      64(R11)(R15*1), Z0, Z15
+	VMOVDQU64   192(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     64(SP), Z2, Z17
+	VFMADD231PS Z16, Z17, Z6
+	VMOVDQU64   192(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     320(SP), Z2, Z15
+	VFMADD231PS Z16, Z15, Z10
+	VPXORD      64(R12)(R15*1), Z0, Z15
+	VMOVDQU64   192(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     128(SP), Z2, Z17
+	VFMADD231PS Z16, Z17, Z7
+	VMOVDQU64   192(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     384(SP), Z2, Z15
+	VFMADD231PS Z16, Z15, Z11
+	VPXORD      64(R13)(R15*1), Z0, Z15
+	VMOVDQU64   192(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     192(SP), Z2, Z13
+	VFMADD231PS Z16, Z13, Z8
+	VMOVDQU64   192(DX)(R15*2), Z13
+	VPDPBUSD    Z14, Z15, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     448(SP), Z2, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVDQU64   256(AX)(R15*2), Z13
+	VMOVDQU64   256(DX)(R15*2), Z14
+	PREFETCHT1  512(R10)(R15*4)
+	PREFETCHT1  576(R10)(R15*4)
+	PREFETCHT1  640(R10)(R15*4)
+	PREFETCHT1  704(R10)(R15*4)
+	VPXORD      128(SI)(R15*1), Z0, Z15
+	VMOVDQU64   320(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     (SP), Z3, Z17
+	VFMADD231PS Z16, Z17, Z5
+	VMOVDQU64   320(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     256(SP), Z3, Z15
+	VFMADD231PS Z16, Z15, Z9
+	VPXORD      128(R11)(R15*1), Z0, Z15
+	VMOVDQU64   320(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     64(SP), Z3, Z17
+	VFMADD231PS Z16, Z17, Z6
+	VMOVDQU64   320(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     320(SP), Z3, Z15
+	VFMADD231PS Z16, Z15, Z10
+	VPXORD      128(R12)(R15*1), Z0, Z15
+	VMOVDQU64   320(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     128(SP), Z3, Z17
+	VFMADD231PS Z16, Z17, Z7
+	VMOVDQU64   320(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     384(SP), Z3, Z15
+	VFMADD231PS Z16, Z15, Z11
+	VPXORD      128(R13)(R15*1), Z0, Z15
+	VMOVDQU64   320(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     192(SP), Z3, Z13
+	VFMADD231PS Z16, Z13, Z8
+	VMOVDQU64   320(DX)(R15*2), Z13
+	VPDPBUSD    Z14, Z15, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     448(SP), Z3, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVDQU64   384(AX)(R15*2), Z13
+	VMOVDQU64   384(DX)(R15*2), Z14
+	PREFETCHT1  768(R10)(R15*4)
+	PREFETCHT1  832(R10)(R15*4)
+	PREFETCHT1  896(R10)(R15*4)
+	PREFETCHT1  960(R10)(R15*4)
+	VPXORD      192(SI)(R15*1), Z0, Z15
+	VMOVDQU64   448(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     (SP), Z4, Z17
+	VFMADD231PS Z16, Z17, Z5
+	VMOVDQU64   448(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     256(SP), Z4, Z15
+	VFMADD231PS Z16, Z15, Z9
+	VPXORD      192(R11)(R15*1), Z0, Z15
+	VMOVDQU64   448(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     64(SP), Z4, Z17
+	VFMADD231PS Z16, Z17, Z6
+	VMOVDQU64   448(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     320(SP), Z4, Z15
+	VFMADD231PS Z16, Z15, Z10
+	VPXORD      192(R12)(R15*1), Z0, Z15
+	VMOVDQU64   448(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     128(SP), Z4, Z17
+	VFMADD231PS Z16, Z17, Z7
+	VMOVDQU64   448(DX)(R15*2), Z16
+	VPDPBUSD    Z14, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     384(SP), Z4, Z15
+	VFMADD231PS Z16, Z15, Z11
+	VPXORD      192(R13)(R15*1), Z0, Z15
+	VMOVDQU64   448(AX)(R15*2), Z16
+	VPDPBUSD    Z13, Z15, Z16
+	VCVTDQ2PS   Z16, Z16
+	VPERMPS     192(SP), Z4, Z13
+	VFMADD231PS Z16, Z13, Z8
+	VMOVDQU64   448(DX)(R15*2), Z13
+	VPDPBUSD    Z14, Z15, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     448(SP), Z4, Z14
+	VFMADD231PS Z13, Z14, Z12
+	SUBQ        $0x08, R14
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x10, R9
+	ADDQ        $0x00000100, R15
+	JMP         group
 
-block:
-	TESTQ        R14, R14
-	JZ           reduce
-	VMOVDQU      (AX)(R15*1), Y8
-	VMOVDQU      (CX)(R15*1), Y9
-	VMOVDQU      (SI)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPBROADCASTW (DI), X12
-	VCVTPH2PS    X12, Y12
-	VPSIGNB      Y10, Y8, Y13
-	VPXOR        Y14, Y14, Y14
-	VPDPBUSD     Y13, Y11, Y14
-	VCVTDQ2PS    Y14, Y14
-	VBROADCASTSS (DX), Y13
-	VMULPS       Y13, Y12, Y13
-	VFMADD231PS  Y14, Y13, Y0
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y10, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS (BX), Y10
-	VMULPS       Y10, Y12, Y10
-	VFMADD231PS  Y13, Y10, Y4
-	VMOVDQU      (R10)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPBROADCASTW (R11), X12
-	VCVTPH2PS    X12, Y12
-	VPSIGNB      Y10, Y8, Y13
-	VPXOR        Y14, Y14, Y14
-	VPDPBUSD     Y13, Y11, Y14
-	VCVTDQ2PS    Y14, Y14
-	VBROADCASTSS (DX), Y13
-	VMULPS       Y13, Y12, Y13
-	VFMADD231PS  Y14, Y13, Y1
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y10, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS (BX), Y10
-	VMULPS       Y10, Y12, Y10
-	VFMADD231PS  Y13, Y10, Y5
-	VMOVDQU      (R12)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPBROADCASTW (R13), X12
-	VCVTPH2PS    X12, Y12
-	VPSIGNB      Y10, Y8, Y13
-	VPXOR        Y14, Y14, Y14
-	VPDPBUSD     Y13, Y11, Y14
-	VCVTDQ2PS    Y14, Y14
-	VBROADCASTSS (DX), Y13
-	VMULPS       Y13, Y12, Y13
-	VFMADD231PS  Y14, Y13, Y2
-	VPSIGNB      Y10, Y9, Y10
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y10, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS (BX), Y10
-	VMULPS       Y10, Y12, Y10
-	VFMADD231PS  Y13, Y10, Y6
-	VMOVDQU      (R8)(R15*1), Y10
-	VPSIGNB      Y10, Y10, Y11
-	VPBROADCASTW (R9), X12
-	VCVTPH2PS    X12, Y12
-	VPSIGNB      Y10, Y8, Y8
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y8, Y11, Y13
-	VCVTDQ2PS    Y13, Y13
-	VBROADCASTSS (DX), Y8
-	VMULPS       Y8, Y12, Y8
-	VFMADD231PS  Y13, Y8, Y3
-	VPSIGNB      Y10, Y9, Y8
-	VPXOR        Y9, Y9, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VCVTDQ2PS    Y9, Y9
-	VBROADCASTSS (BX), Y8
-	VMULPS       Y8, Y12, Y8
-	VFMADD231PS  Y9, Y8, Y7
-	ADDQ         $0x04, DX
-	ADDQ         $0x04, BX
-	ADDQ         $0x02, DI
-	ADDQ         $0x02, R11
-	ADDQ         $0x02, R13
-	ADDQ         $0x02, R9
-	ADDQ         $0x20, R15
-	DECQ         R14
-	JMP          block
+pairs:
+	CMPQ        R14, $0x02
+	JL          halves
+	VMOVD       (DI), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, (SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 256(SP)
+	VMOVD       (DI)(R8*1), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 64(SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 320(SP)
+	VMOVD       (DI)(R8*2), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 128(SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 384(SP)
+	VMOVD       (R9), X2
+	VCVTPH2PS   X2, X2
+	VMOVQ       (CX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 192(SP)
+	VMOVQ       (BX), X3
+	VMULPS      X3, X2, X3
+	VMOVUPS     X3, 448(SP)
+	VMOVDQU64   (AX)(R15*2), Z2
+	VMOVDQU64   (DX)(R15*2), Z3
+	PREFETCHT1  (R10)(R15*4)
+	PREFETCHT1  64(R10)(R15*4)
+	PREFETCHT1  128(R10)(R15*4)
+	PREFETCHT1  192(R10)(R15*4)
+	VPXORD      (SI)(R15*1), Z0, Z4
+	VMOVDQU64   64(AX)(R15*2), Z13
+	VPDPBUSD    Z2, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     (SP), Z1, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VMOVDQU64   64(DX)(R15*2), Z13
+	VPDPBUSD    Z3, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     256(SP), Z1, Z4
+	VFMADD231PS Z13, Z4, Z9
+	VPXORD      (R11)(R15*1), Z0, Z4
+	VMOVDQU64   64(AX)(R15*2), Z13
+	VPDPBUSD    Z2, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     64(SP), Z1, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VMOVDQU64   64(DX)(R15*2), Z13
+	VPDPBUSD    Z3, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     320(SP), Z1, Z4
+	VFMADD231PS Z13, Z4, Z10
+	VPXORD      (R12)(R15*1), Z0, Z4
+	VMOVDQU64   64(AX)(R15*2), Z13
+	VPDPBUSD    Z2, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     128(SP), Z1, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VMOVDQU64   64(DX)(R15*2), Z13
+	VPDPBUSD    Z3, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     384(SP), Z1, Z4
+	VFMADD231PS Z13, Z4, Z11
+	VPXORD      (R13)(R15*1), Z0, Z4
+	VMOVDQU64   64(AX)(R15*2), Z13
+	VPDPBUSD    Z2, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     192(SP), Z1, Z2
+	VFMADD231PS Z13, Z2, Z8
+	VMOVDQU64   64(DX)(R15*2), Z2
+	VPDPBUSD    Z3, Z4, Z2
+	VCVTDQ2PS   Z2, Z2
+	VPERMPS     448(SP), Z1, Z3
+	VFMADD231PS Z2, Z3, Z12
+	SUBQ        $0x02, R14
+	ADDQ        $0x08, CX
+	ADDQ        $0x08, BX
+	ADDQ        $0x04, DI
+	ADDQ        $0x04, R9
+	ADDQ        $0x40, R15
+	JMP         pairs
+
+halves:
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VADDPS        Y7, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z8, Y4
+	VADDPS        Y8, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z9, Y5
+	VADDPS        Y9, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z10, Y6
+	VADDPS        Y10, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z11, Y7
+	VADDPS        Y11, Y7, Y7
+	VEXTRACTF64X4 $0x01, Z12, Y8
+	VADDPS        Y12, Y8, Y8
+	TESTQ         R14, R14
+	JZ            reduce
+	VPXORD        (SI)(R15*1), Y0, Y9
+	VPBROADCASTW  (DI), X10
+	VCVTPH2PS     X10, Y10
+	VMOVDQU64     32(AX)(R15*2), Y11
+	VPDPBUSD      (AX)(R15*2), Y9, Y11
+	VCVTDQ2PS     Y11, Y11
+	VBROADCASTSS  (CX), Y12
+	VMULPS        Y10, Y12, Y12
+	VFMADD231PS   Y11, Y12, Y1
+	VMOVDQU64     32(DX)(R15*2), Y11
+	VPDPBUSD      (DX)(R15*2), Y9, Y11
+	VCVTDQ2PS     Y11, Y11
+	VBROADCASTSS  (BX), Y9
+	VMULPS        Y10, Y9, Y9
+	VFMADD231PS   Y11, Y9, Y5
+	VPXORD        (R11)(R15*1), Y0, Y9
+	VPBROADCASTW  (DI)(R8*1), X10
+	VCVTPH2PS     X10, Y10
+	VMOVDQU64     32(AX)(R15*2), Y11
+	VPDPBUSD      (AX)(R15*2), Y9, Y11
+	VCVTDQ2PS     Y11, Y11
+	VBROADCASTSS  (CX), Y12
+	VMULPS        Y10, Y12, Y12
+	VFMADD231PS   Y11, Y12, Y2
+	VMOVDQU64     32(DX)(R15*2), Y11
+	VPDPBUSD      (DX)(R15*2), Y9, Y11
+	VCVTDQ2PS     Y11, Y11
+	VBROADCASTSS  (BX), Y9
+	VMULPS        Y10, Y9, Y9
+	VFMADD231PS   Y11, Y9, Y6
+	VPXORD        (R12)(R15*1), Y0, Y9
+	VPBROADCASTW  (DI)(R8*2), X10
+	VCVTPH2PS     X10, Y10
+	VMOVDQU64     32(AX)(R15*2), Y11
+	VPDPBUSD      (AX)(R15*2), Y9, Y11
+	VCVTDQ2PS     Y11, Y11
+	VBROADCASTSS  (CX), Y12
+	VMULPS        Y10, Y12, Y12
+	VFMADD231PS   Y11, Y12, Y3
+	VMOVDQU64     32(DX)(R15*2), Y11
+	VPDPBUSD      (DX)(R15*2), Y9, Y11
+	VCVTDQ2PS     Y11, Y11
+	VBROADCASTSS  (BX), Y9
+	VMULPS        Y10, Y9, Y9
+	VFMADD231PS   Y11, Y9, Y7
+	VPXORD        (R13)(R15*1), Y0, Y0
+	VPBROADCASTW  (R9), X9
+	VCVTPH2PS     X9, Y9
+	VMOVDQU64     32(AX)(R15*2), Y10
+	VPDPBUSD      (AX)(R15*2), Y0, Y10
+	VCVTDQ2PS     Y10, Y10
+	VBROADCASTSS  (CX), Y11
+	VMULPS        Y9, Y11, Y11
+	VFMADD231PS   Y10, Y11, Y4
+	VMOVDQU64     32(DX)(R15*2), Y10
+	VPDPBUSD      (DX)(R15*2), Y0, Y10
+	VCVTDQ2PS     Y10, Y10
+	VBROADCASTSS  (BX), Y0
+	VMULPS        Y9, Y0, Y0
+	VFMADD231PS   Y10, Y0, Y8
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X8
-	VADDPS       X0, X8, X8
-	VMOVHLPS     X8, X8, X0
-	VADDPS       X8, X0, X0
-	VMOVSHDUP    X0, X8
-	VADDSS       X0, X8, X8
-	VMOVSS       X8, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 12(AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X4, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPS       X5, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VADDPS       X6, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	VEXTRACTF128 $0x01, Y7, X0
-	VADDPS       X7, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 12(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y5, X0
+	VADDPS        X5, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y7, X0
+	VADDPS        X7, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	VEXTRACTF32X4 $0x01, Y8, X0
+	VADDPS        X8, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 12(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC1(SB), NOSPLIT, $32-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	VXORPS Y0, Y0, Y0
-	XORQ   DI, DI
+// func quantQ8Z(nb int, x *float32, xd *float32, dst *byte)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, AVX512VNNI
+TEXT ·quantQ8Z(SB), NOSPLIT, $0-32
+	MOVQ         nb+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         xd+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	VBROADCASTSS qzconsts<>+8(SB), Z0
+	VBROADCASTSS qzconsts<>+12(SB), Z1
+	VBROADCASTSS qzconsts<>+16(SB), Z2
+	VBROADCASTSS qzconsts<>+24(SB), Z3
+	VBROADCASTSS qzconsts<>+28(SB), Z4
+	VBROADCASTSS qzconsts<>+32(SB), Z5
+	VBROADCASTSS qzconsts<>+36(SB), Z6
+	VPXORD       Z7, Z7, Z7
 
-group:
-	CMPQ           AX, $0x08
-	JL             block
-	VCVTPH2PS      (SI), Y1
-	VMULPS         (DX), Y1, Y1
-	VMOVUPS        Y1, (SP)
-	VMOVDQU        (CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 (BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   (SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	VMOVDQU        32(CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 16(BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   4(SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	VMOVDQU        64(CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 32(BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   8(SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	VMOVDQU        96(CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 48(BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   12(SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	VMOVDQU        128(CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 64(BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   16(SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	VMOVDQU        160(CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 80(BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   20(SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	VMOVDQU        192(CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 96(BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   24(SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	VMOVDQU        224(CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTI128 112(BX)(DI*1), Y3
-	VPSRLW         $0x04, Y3, Y4
-	VPBLENDD       $0xf0, Y4, Y3, Y3
-	VPAND          qconsts<>+0(SB), Y3, Y3
-	VPSUBB         qconsts<>+32(SB), Y3, Y3
-	VPSIGNB        Y1, Y3, Y1
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y1, Y2, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   28(SP), Y1
-	VFMADD231PS    Y3, Y1, Y0
-	SUBQ           $0x08, AX
-	ADDQ           $0x20, DX
-	ADDQ           $0x10, SI
-	ADDQ           $0x00000080, DI
-	JMP            group
+pair:
+	CMPQ          AX, $0x02
+	JL            single
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, (DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 16(BX)
+	VMOVUPS       128(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       192(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 4(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 32(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 48(BX)
+	VMOVDQU64     (BX), Z8
+	VPXORD        Z12, Z12, Z12
+	VPDPBUSD      Z8, Z6, Z12
+	VPSLLD        $0x07, Z12, Z12
+	VPSUBD        Z12, Z7, Z12
+	VMOVDQU64     Z12, 64(BX)
+	ADDQ          $0x00000100, CX
+	ADDQ          $0x08, DX
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x02, AX
+	JMP           pair
 
-block:
-	TESTQ          AX, AX
-	JZ             reduce
-	VMOVDQU        (CX)(DI*2), Y1
-	VPSIGNB        Y1, Y1, Y2
-	VBROADCASTSS   (DX), Y3
-	VBROADCASTI128 (BX)(DI*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y1, Y4, Y1
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y1, Y2, Y4
-	VCVTDQ2PS      Y4, Y4
-	VPBROADCASTW   (SI), X1
-	VCVTPH2PS      X1, Y1
-	VMULPS         Y3, Y1, Y1
-	VFMADD231PS    Y4, Y1, Y0
-	DECQ           AX
-	ADDQ           $0x04, DX
-	ADDQ           $0x02, SI
-	ADDQ           $0x10, DI
-	JMP            block
+single:
+	TESTQ         AX, AX
+	JZ            done
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z0
+	VMAXPS        Z0, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VMAXPS        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X10
+	VMAXPS        X0, X10, X10
+	VMOVHLPS      X10, X10, X0
+	VMAXPS        X10, X0, X0
+	VMOVSHDUP     X0, X10
+	VMAXSS        X0, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X0
+	VMOVSS        X0, (DX)
+	VBROADCASTSS  X0, Z0
+	VDIVPS        Z0, Z3, Z3
+	VCMPPS        $0x04, Z7, Z0, K1
+	VMOVAPS.Z     Z3, K1, Z3
+	VMULPS        Z3, Z8, Z8
+	VANDPS        Z1, Z8, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z3, Z9, Z9
+	VANDPS        Z1, Z9, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 16(BX)
+	VMOVDQU64     (BX), Y0
+	VPXORD        Y13, Y13, Y13
+	VPDPBUSD      Y0, Y6, Y13
+	VPSLLD        $0x07, Y13, Y13
+	VPSUBD        Y13, Y7, Y13
+	VMOVDQU64     Y13, 32(BX)
 
-reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X1, X0
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)
+done:
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIR2C1(SB), NOSPLIT, $64-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   nb+0(FP), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	XORQ   R9, R9
+// func dotQ4ZR1C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4ZR1C1(SB), NOSPLIT, $64-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         nb+0(FP), SI
+	XORQ         DI, DI
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
 
 group:
-	CMPQ           R8, $0x08
-	JL             block
-	VCVTPH2PS      (DI), Y2
-	VMULPS         (DX), Y2, Y3
-	VMOVUPS        Y3, (SP)
-	VMULPS         (BX), Y2, Y2
-	VMOVUPS        Y2, 32(SP)
-	VMOVDQU        (AX)(R9*2), Y2
-	VMOVDQU        (CX)(R9*2), Y3
-	VBROADCASTI128 (SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   (SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   32(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	VMOVDQU        32(AX)(R9*2), Y2
-	VMOVDQU        32(CX)(R9*2), Y3
-	VBROADCASTI128 16(SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   4(SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   36(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	VMOVDQU        64(AX)(R9*2), Y2
-	VMOVDQU        64(CX)(R9*2), Y3
-	VBROADCASTI128 32(SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   8(SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   40(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	VMOVDQU        96(AX)(R9*2), Y2
-	VMOVDQU        96(CX)(R9*2), Y3
-	VBROADCASTI128 48(SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   12(SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   44(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	VMOVDQU        128(AX)(R9*2), Y2
-	VMOVDQU        128(CX)(R9*2), Y3
-	VBROADCASTI128 64(SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   16(SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   48(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	VMOVDQU        160(AX)(R9*2), Y2
-	VMOVDQU        160(CX)(R9*2), Y3
-	VBROADCASTI128 80(SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   20(SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   52(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	VMOVDQU        192(AX)(R9*2), Y2
-	VMOVDQU        192(CX)(R9*2), Y3
-	VBROADCASTI128 96(SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   24(SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   56(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	VMOVDQU        224(AX)(R9*2), Y2
-	VMOVDQU        224(CX)(R9*2), Y3
-	VBROADCASTI128 112(SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y2, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   28(SP), Y2
-	VFMADD231PS    Y6, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   60(SP), Y2
-	VFMADD231PS    Y3, Y2, Y1
-	SUBQ           $0x08, R8
-	ADDQ           $0x20, DX
-	ADDQ           $0x20, BX
-	ADDQ           $0x10, DI
-	ADDQ           $0x00000080, R9
-	JMP            group
+	CMPQ        SI, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y6
+	VMULPS      (CX), Y6, Y6
+	VMOVUPS     Y6, (SP)
+	VMOVDQU64   (AX)(DI*4), Z6
+	VMOVDQU64   64(AX)(DI*4), Z7
+	VMOVDQU64   (DX)(DI*1), Z8
+	VPSRLW      $0x04, Z8, Z9
+	VPANDD      Z0, Z8, Z8
+	VPANDD      Z0, Z9, Z9
+	VMOVDQU64   128(AX)(DI*4), Z10
+	VPDPBUSD    Z6, Z8, Z10
+	VPDPBUSD    Z7, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z3, Z6
+	VFMADD231PS Z10, Z6, Z5
+	VMOVDQU64   256(AX)(DI*4), Z6
+	VMOVDQU64   320(AX)(DI*4), Z7
+	VMOVDQU64   64(DX)(DI*1), Z8
+	VPSRLW      $0x04, Z8, Z9
+	VPANDD      Z0, Z8, Z8
+	VPANDD      Z0, Z9, Z9
+	VMOVDQU64   384(AX)(DI*4), Z10
+	VPDPBUSD    Z6, Z8, Z10
+	VPDPBUSD    Z7, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VPERMPS     (SP), Z4, Z6
+	VFMADD231PS Z10, Z6, Z5
+	SUBQ        $0x08, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x00000080, DI
+	JMP         group
 
-block:
-	TESTQ          R8, R8
-	JZ             reduce
-	VMOVDQU        (AX)(R9*2), Y2
-	VMOVDQU        (CX)(R9*2), Y3
-	VBROADCASTI128 (SI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y4, Y4, Y5
-	VPBROADCASTW   (DI), X6
-	VCVTPH2PS      X6, Y6
-	VPSIGNB        Y4, Y2, Y2
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y2, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   (DX), Y2
-	VMULPS         Y2, Y6, Y2
-	VFMADD231PS    Y7, Y2, Y0
-	VPSIGNB        Y4, Y3, Y2
-	VPXOR          Y3, Y3, Y3
-	VPDPBUSD       Y2, Y5, Y3
-	VCVTDQ2PS      Y3, Y3
-	VBROADCASTSS   (BX), Y2
-	VMULPS         Y2, Y6, Y2
-	VFMADD231PS    Y3, Y2, Y1
-	ADDQ           $0x04, DX
-	ADDQ           $0x04, BX
-	ADDQ           $0x02, DI
-	ADDQ           $0x10, R9
-	DECQ           R8
-	JMP            block
+pairs:
+	CMPQ            SI, $0x02
+	JL              halves
+	VMOVD           (BX), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVDQU64       (AX)(DI*4), Z3
+	VBROADCASTI64X4 (DX)(DI*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(DI*4), Z6
+	VPDPBUSD        Z3, Z4, Z6
+	VCVTDQ2PS       Z6, Z6
+	VPERMPS         (SP), Z2, Z3
+	VFMADD231PS     Z6, Z3, Z5
+	SUBQ            $0x02, SI
+	ADDQ            $0x08, CX
+	ADDQ            $0x04, BX
+	ADDQ            $0x20, DI
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	TESTQ           SI, SI
+	JZ              reduce
+	VBROADCASTI32X4 (DX)(DI*1), Y2
+	VPSRLW          $0x04, Y2, Y3
+	VINSERTI32X4    $0x01, X3, Y2, Y2
+	VPANDD          Y0, Y2, Y2
+	VPBROADCASTW    (BX), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(DI*4), Y3
+	VPDPBUSD        (AX)(DI*4), Y2, Y3
+	VCVTDQ2PS       Y3, Y3
+	VBROADCASTSS    (CX), Y2
+	VMULPS          Y0, Y2, Y2
+	VFMADD231PS     Y3, Y2, Y1
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X2
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X2, X0
-	VADDPS       X2, X0, X0
-	VMOVSHDUP    X0, X2
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC2(SB), NOSPLIT, $64-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	MOVQ   ldw+40(FP), DI
-	MOVQ   ldwd+48(FP), R8
-	SHLQ   $0x01, R8
-	LEAQ   (BX)(DI*1), DI
-	LEAQ   (SI)(R8*1), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	XORQ   R9, R9
+// func dotQ4ZR1C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4ZR1C2(SB), NOSPLIT, $128-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         ldwd+64(FP), SI
+	SHLQ         $0x01, SI
+	MOVQ         ldw+56(FP), DI
+	LEAQ         (DX)(DI*1), DI
+	MOVQ         nb+0(FP), R8
+	XORQ         R9, R9
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
 
 group:
-	CMPQ           AX, $0x08
-	JL             block
-	VCVTPH2PS      (SI), Y2
-	VMULPS         (DX), Y2, Y2
-	VMOVUPS        Y2, (SP)
-	VCVTPH2PS      (R8), Y2
-	VMULPS         (DX), Y2, Y2
-	VMOVUPS        Y2, 32(SP)
-	VMOVDQU        (CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 (BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   (SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 (DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   32(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	VMOVDQU        32(CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 16(BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   4(SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 16(DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   36(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	VMOVDQU        64(CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 32(BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   8(SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 32(DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   40(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	VMOVDQU        96(CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 48(BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   12(SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 48(DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   44(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	VMOVDQU        128(CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 64(BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   16(SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 64(DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   48(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	VMOVDQU        160(CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 80(BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   20(SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 80(DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   52(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	VMOVDQU        192(CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 96(BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   24(SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 96(DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   56(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	VMOVDQU        224(CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTI128 112(BX)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   28(SP), Y4
-	VFMADD231PS    Y5, Y4, Y0
-	VBROADCASTI128 112(DI)(R9*1), Y4
-	VPSRLW         $0x04, Y4, Y5
-	VPBLENDD       $0xf0, Y5, Y4, Y4
-	VPAND          qconsts<>+0(SB), Y4, Y4
-	VPSUBB         qconsts<>+32(SB), Y4, Y4
-	VPSIGNB        Y2, Y4, Y2
-	VPXOR          Y4, Y4, Y4
-	VPDPBUSD       Y2, Y3, Y4
-	VCVTDQ2PS      Y4, Y4
-	VBROADCASTSS   60(SP), Y2
-	VFMADD231PS    Y4, Y2, Y1
-	SUBQ           $0x08, AX
-	ADDQ           $0x20, DX
-	ADDQ           $0x10, SI
-	ADDQ           $0x10, R8
-	ADDQ           $0x00000080, R9
-	JMP            group
+	CMPQ        R8, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y7
+	VMULPS      (CX), Y7, Y7
+	VMOVUPS     Y7, (SP)
+	VCVTPH2PS   (BX)(SI*1), Y7
+	VMULPS      (CX), Y7, Y7
+	VMOVUPS     Y7, 64(SP)
+	VMOVDQU64   (AX)(R9*4), Z7
+	VMOVDQU64   64(AX)(R9*4), Z8
+	VMOVDQU64   (DX)(R9*1), Z9
+	VPSRLW      $0x04, Z9, Z10
+	VPANDD      Z0, Z9, Z9
+	VPANDD      Z0, Z10, Z10
+	VMOVDQU64   128(AX)(R9*4), Z11
+	VPDPBUSD    Z7, Z9, Z11
+	VPDPBUSD    Z8, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     (SP), Z3, Z9
+	VFMADD231PS Z11, Z9, Z5
+	VMOVDQU64   (DI)(R9*1), Z9
+	VPSRLW      $0x04, Z9, Z10
+	VPANDD      Z0, Z9, Z9
+	VPANDD      Z0, Z10, Z10
+	VMOVDQU64   128(AX)(R9*4), Z11
+	VPDPBUSD    Z7, Z9, Z11
+	VPDPBUSD    Z8, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     64(SP), Z3, Z7
+	VFMADD231PS Z11, Z7, Z6
+	VMOVDQU64   256(AX)(R9*4), Z7
+	VMOVDQU64   320(AX)(R9*4), Z8
+	VMOVDQU64   64(DX)(R9*1), Z9
+	VPSRLW      $0x04, Z9, Z10
+	VPANDD      Z0, Z9, Z9
+	VPANDD      Z0, Z10, Z10
+	VMOVDQU64   384(AX)(R9*4), Z11
+	VPDPBUSD    Z7, Z9, Z11
+	VPDPBUSD    Z8, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     (SP), Z4, Z9
+	VFMADD231PS Z11, Z9, Z5
+	VMOVDQU64   64(DI)(R9*1), Z9
+	VPSRLW      $0x04, Z9, Z10
+	VPANDD      Z0, Z9, Z9
+	VPANDD      Z0, Z10, Z10
+	VMOVDQU64   384(AX)(R9*4), Z11
+	VPDPBUSD    Z7, Z9, Z11
+	VPDPBUSD    Z8, Z10, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     64(SP), Z4, Z7
+	VFMADD231PS Z11, Z7, Z6
+	SUBQ        $0x08, R8
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x00000080, R9
+	JMP         group
 
-block:
-	TESTQ          AX, AX
-	JZ             reduce
-	VMOVDQU        (CX)(R9*2), Y2
-	VPSIGNB        Y2, Y2, Y3
-	VBROADCASTSS   (DX), Y4
-	VBROADCASTI128 (BX)(R9*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y2, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y3, Y6
-	VCVTDQ2PS      Y6, Y6
-	VPBROADCASTW   (SI), X5
-	VCVTPH2PS      X5, Y5
-	VMULPS         Y4, Y5, Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 (DI)(R9*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y2, Y5, Y2
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y2, Y3, Y5
-	VCVTDQ2PS      Y5, Y5
-	VPBROADCASTW   (R8), X2
-	VCVTPH2PS      X2, Y2
-	VMULPS         Y4, Y2, Y2
-	VFMADD231PS    Y5, Y2, Y1
-	DECQ           AX
-	ADDQ           $0x04, DX
-	ADDQ           $0x02, SI
-	ADDQ           $0x02, R8
-	ADDQ           $0x10, R9
-	JMP            block
+pairs:
+	CMPQ            R8, $0x02
+	JL              halves
+	VMOVD           (BX), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVD           (BX)(SI*1), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 64(SP)
+	VMOVDQU64       (AX)(R9*4), Z3
+	VBROADCASTI64X4 (DX)(R9*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R9*4), Z7
+	VPDPBUSD        Z3, Z4, Z7
+	VCVTDQ2PS       Z7, Z7
+	VPERMPS         (SP), Z2, Z4
+	VFMADD231PS     Z7, Z4, Z5
+	VBROADCASTI64X4 (DI)(R9*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R9*4), Z7
+	VPDPBUSD        Z3, Z4, Z7
+	VCVTDQ2PS       Z7, Z7
+	VPERMPS         64(SP), Z2, Z3
+	VFMADD231PS     Z7, Z3, Z6
+	SUBQ            $0x02, R8
+	ADDQ            $0x08, CX
+	ADDQ            $0x04, BX
+	ADDQ            $0x20, R9
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	VEXTRACTF64X4   $0x01, Z6, Y2
+	VADDPS          Y6, Y2, Y2
+	TESTQ           R8, R8
+	JZ              reduce
+	VBROADCASTI32X4 (DX)(R9*1), Y3
+	VPSRLW          $0x04, Y3, Y4
+	VINSERTI32X4    $0x01, X4, Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (BX), X4
+	VCVTPH2PS       X4, Y4
+	VMOVDQU64       32(AX)(R9*4), Y5
+	VPDPBUSD        (AX)(R9*4), Y3, Y5
+	VCVTDQ2PS       Y5, Y5
+	VBROADCASTSS    (CX), Y3
+	VMULPS          Y4, Y3, Y3
+	VFMADD231PS     Y5, Y3, Y1
+	VBROADCASTI32X4 (DI)(R9*1), Y3
+	VPSRLW          $0x04, Y3, Y4
+	VINSERTI32X4    $0x01, X4, Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (BX)(SI*1), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(R9*4), Y4
+	VPDPBUSD        (AX)(R9*4), Y3, Y4
+	VCVTDQ2PS       Y4, Y4
+	VBROADCASTSS    (CX), Y3
+	VMULPS          Y0, Y3, Y3
+	VFMADD231PS     Y4, Y3, Y2
 
 reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X2
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X2, X0
-	VADDPS       X2, X0, X0
-	VMOVSHDUP    X0, X2
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIR2C2(SB), NOSPLIT, $128-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   ldw+56(FP), R8
-	MOVQ   ldwd+64(FP), R9
-	SHLQ   $0x01, R9
-	LEAQ   (SI)(R8*1), R8
-	LEAQ   (DI)(R9*1), R9
-	MOVQ   nb+0(FP), R10
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ   R11, R11
+// func dotQ4ZR1C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4ZR1C3(SB), NOSPLIT, $192-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         ldwd+64(FP), SI
+	SHLQ         $0x01, SI
+	MOVQ         ldw+56(FP), DI
+	LEAQ         (DX)(DI*1), R8
+	LEAQ         (R8)(DI*1), DI
+	MOVQ         nb+0(FP), R9
+	XORQ         R10, R10
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
 
 group:
-	CMPQ           R10, $0x08
-	JL             block
-	VCVTPH2PS      (DI), Y4
-	VMULPS         (DX), Y4, Y5
-	VMOVUPS        Y5, (SP)
-	VMULPS         (BX), Y4, Y4
-	VMOVUPS        Y4, 64(SP)
-	VCVTPH2PS      (R9), Y4
-	VMULPS         (DX), Y4, Y5
-	VMOVUPS        Y5, 32(SP)
-	VMULPS         (BX), Y4, Y4
-	VMOVUPS        Y4, 96(SP)
-	VMOVDQU        (AX)(R11*2), Y4
-	VMOVDQU        (CX)(R11*2), Y5
-	VBROADCASTI128 (SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   (SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   64(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 (R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   32(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   96(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	VMOVDQU        32(AX)(R11*2), Y4
-	VMOVDQU        32(CX)(R11*2), Y5
-	VBROADCASTI128 16(SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   4(SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   68(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 16(R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   36(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   100(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	VMOVDQU        64(AX)(R11*2), Y4
-	VMOVDQU        64(CX)(R11*2), Y5
-	VBROADCASTI128 32(SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   8(SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   72(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 32(R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   40(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   104(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	VMOVDQU        96(AX)(R11*2), Y4
-	VMOVDQU        96(CX)(R11*2), Y5
-	VBROADCASTI128 48(SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   12(SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   76(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 48(R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   44(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   108(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	VMOVDQU        128(AX)(R11*2), Y4
-	VMOVDQU        128(CX)(R11*2), Y5
-	VBROADCASTI128 64(SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   16(SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   80(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 64(R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   48(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   112(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	VMOVDQU        160(AX)(R11*2), Y4
-	VMOVDQU        160(CX)(R11*2), Y5
-	VBROADCASTI128 80(SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   20(SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   84(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 80(R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   52(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   116(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	VMOVDQU        192(AX)(R11*2), Y4
-	VMOVDQU        192(CX)(R11*2), Y5
-	VBROADCASTI128 96(SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   24(SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   88(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 96(R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   56(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   120(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	VMOVDQU        224(AX)(R11*2), Y4
-	VMOVDQU        224(CX)(R11*2), Y5
-	VBROADCASTI128 112(SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   28(SP), Y8
-	VFMADD231PS    Y9, Y8, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y6, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   92(SP), Y6
-	VFMADD231PS    Y8, Y6, Y2
-	VBROADCASTI128 112(R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y4, Y7, Y8
-	VCVTDQ2PS      Y8, Y8
-	VBROADCASTSS   60(SP), Y4
-	VFMADD231PS    Y8, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   124(SP), Y4
-	VFMADD231PS    Y5, Y4, Y3
-	SUBQ           $0x08, R10
-	ADDQ           $0x20, DX
-	ADDQ           $0x20, BX
-	ADDQ           $0x10, DI
-	ADDQ           $0x10, R9
-	ADDQ           $0x00000080, R11
-	JMP            group
+	CMPQ        R9, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y8
+	VMULPS      (CX), Y8, Y8
+	VMOVUPS     Y8, (SP)
+	VCVTPH2PS   (BX)(SI*1), Y8
+	VMULPS      (CX), Y8, Y8
+	VMOVUPS     Y8, 64(SP)
+	VCVTPH2PS   (BX)(SI*2), Y8
+	VMULPS      (CX), Y8, Y8
+	VMOVUPS     Y8, 128(SP)
+	VMOVDQU64   (AX)(R10*4), Z8
+	VMOVDQU64   64(AX)(R10*4), Z9
+	VMOVDQU64   (DX)(R10*1), Z10
+	VPSRLW      $0x04, Z10, Z11
+	VPANDD      Z0, Z10, Z10
+	VPANDD      Z0, Z11, Z11
+	VMOVDQU64   128(AX)(R10*4), Z12
+	VPDPBUSD    Z8, Z10, Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     (SP), Z3, Z10
+	VFMADD231PS Z12, Z10, Z5
+	VMOVDQU64   (R8)(R10*1), Z10
+	VPSRLW      $0x04, Z10, Z11
+	VPANDD      Z0, Z10, Z10
+	VPANDD      Z0, Z11, Z11
+	VMOVDQU64   128(AX)(R10*4), Z12
+	VPDPBUSD    Z8, Z10, Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     64(SP), Z3, Z10
+	VFMADD231PS Z12, Z10, Z6
+	VMOVDQU64   (DI)(R10*1), Z10
+	VPSRLW      $0x04, Z10, Z11
+	VPANDD      Z0, Z10, Z10
+	VPANDD      Z0, Z11, Z11
+	VMOVDQU64   128(AX)(R10*4), Z12
+	VPDPBUSD    Z8, Z10, Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     128(SP), Z3, Z8
+	VFMADD231PS Z12, Z8, Z7
+	VMOVDQU64   256(AX)(R10*4), Z8
+	VMOVDQU64   320(AX)(R10*4), Z9
+	VMOVDQU64   64(DX)(R10*1), Z10
+	VPSRLW      $0x04, Z10, Z11
+	VPANDD      Z0, Z10, Z10
+	VPANDD      Z0, Z11, Z11
+	VMOVDQU64   384(AX)(R10*4), Z12
+	VPDPBUSD    Z8, Z10, Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     (SP), Z4, Z10
+	VFMADD231PS Z12, Z10, Z5
+	VMOVDQU64   64(R8)(R10*1), Z10
+	VPSRLW      $0x04, Z10, Z11
+	VPANDD      Z0, Z10, Z10
+	VPANDD      Z0, Z11, Z11
+	VMOVDQU64   384(AX)(R10*4), Z12
+	VPDPBUSD    Z8, Z10, Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     64(SP), Z4, Z10
+	VFMADD231PS Z12, Z10, Z6
+	VMOVDQU64   64(DI)(R10*1), Z10
+	VPSRLW      $0x04, Z10, Z11
+	VPANDD      Z0, Z10, Z10
+	VPANDD      Z0, Z11, Z11
+	VMOVDQU64   384(AX)(R10*4), Z12
+	VPDPBUSD    Z8, Z10, Z12
+	VPDPBUSD    Z9, Z11, Z12
+	VCVTDQ2PS   Z12, Z12
+	VPERMPS     128(SP), Z4, Z8
+	VFMADD231PS Z12, Z8, Z7
+	SUBQ        $0x08, R9
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x00000080, R10
+	JMP         group
 
-block:
-	TESTQ          R10, R10
-	JZ             reduce
-	VMOVDQU        (AX)(R11*2), Y4
-	VMOVDQU        (CX)(R11*2), Y5
-	VBROADCASTI128 (SI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPBROADCASTW   (DI), X8
-	VCVTPH2PS      X8, Y8
-	VPSIGNB        Y6, Y4, Y9
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y9, Y7, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   (DX), Y9
-	VMULPS         Y9, Y8, Y9
-	VFMADD231PS    Y10, Y9, Y0
-	VPSIGNB        Y6, Y5, Y6
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y6, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   (BX), Y6
-	VMULPS         Y6, Y8, Y6
-	VFMADD231PS    Y9, Y6, Y2
-	VBROADCASTI128 (R8)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y6, Y6, Y7
-	VPBROADCASTW   (R9), X8
-	VCVTPH2PS      X8, Y8
-	VPSIGNB        Y6, Y4, Y4
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y4, Y7, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   (DX), Y4
-	VMULPS         Y4, Y8, Y4
-	VFMADD231PS    Y9, Y4, Y1
-	VPSIGNB        Y6, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y4, Y7, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   (BX), Y4
-	VMULPS         Y4, Y8, Y4
-	VFMADD231PS    Y5, Y4, Y3
-	ADDQ           $0x04, DX
-	ADDQ           $0x04, BX
-	ADDQ           $0x02, DI
-	ADDQ           $0x02, R9
-	ADDQ           $0x10, R11
-	DECQ           R10
-	JMP            block
+pairs:
+	CMPQ            R9, $0x02
+	JL              halves
+	VMOVD           (BX), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVD           (BX)(SI*1), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 64(SP)
+	VMOVD           (BX)(SI*2), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 128(SP)
+	VMOVDQU64       (AX)(R10*4), Z3
+	VBROADCASTI64X4 (DX)(R10*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R10*4), Z8
+	VPDPBUSD        Z3, Z4, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPERMPS         (SP), Z2, Z4
+	VFMADD231PS     Z8, Z4, Z5
+	VBROADCASTI64X4 (R8)(R10*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R10*4), Z8
+	VPDPBUSD        Z3, Z4, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPERMPS         64(SP), Z2, Z4
+	VFMADD231PS     Z8, Z4, Z6
+	VBROADCASTI64X4 (DI)(R10*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R10*4), Z8
+	VPDPBUSD        Z3, Z4, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPERMPS         128(SP), Z2, Z3
+	VFMADD231PS     Z8, Z3, Z7
+	SUBQ            $0x02, R9
+	ADDQ            $0x08, CX
+	ADDQ            $0x04, BX
+	ADDQ            $0x20, R10
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	VEXTRACTF64X4   $0x01, Z6, Y2
+	VADDPS          Y6, Y2, Y2
+	VEXTRACTF64X4   $0x01, Z7, Y3
+	VADDPS          Y7, Y3, Y3
+	TESTQ           R9, R9
+	JZ              reduce
+	VBROADCASTI32X4 (DX)(R10*1), Y4
+	VPSRLW          $0x04, Y4, Y5
+	VINSERTI32X4    $0x01, X5, Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPBROADCASTW    (BX), X5
+	VCVTPH2PS       X5, Y5
+	VMOVDQU64       32(AX)(R10*4), Y6
+	VPDPBUSD        (AX)(R10*4), Y4, Y6
+	VCVTDQ2PS       Y6, Y6
+	VBROADCASTSS    (CX), Y4
+	VMULPS          Y5, Y4, Y4
+	VFMADD231PS     Y6, Y4, Y1
+	VBROADCASTI32X4 (R8)(R10*1), Y4
+	VPSRLW          $0x04, Y4, Y5
+	VINSERTI32X4    $0x01, X5, Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPBROADCASTW    (BX)(SI*1), X5
+	VCVTPH2PS       X5, Y5
+	VMOVDQU64       32(AX)(R10*4), Y6
+	VPDPBUSD        (AX)(R10*4), Y4, Y6
+	VCVTDQ2PS       Y6, Y6
+	VBROADCASTSS    (CX), Y4
+	VMULPS          Y5, Y4, Y4
+	VFMADD231PS     Y6, Y4, Y2
+	VBROADCASTI32X4 (DI)(R10*1), Y4
+	VPSRLW          $0x04, Y4, Y5
+	VINSERTI32X4    $0x01, X5, Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPBROADCASTW    (BX)(SI*2), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(R10*4), Y5
+	VPDPBUSD        (AX)(R10*4), Y4, Y5
+	VCVTDQ2PS       Y5, Y5
+	VBROADCASTSS    (CX), Y4
+	VMULPS          Y0, Y4, Y4
+	VFMADD231PS     Y5, Y4, Y3
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X4
-	VADDPS       X0, X4, X4
-	VMOVHLPS     X4, X4, X0
-	VADDPS       X4, X0, X0
-	VMOVSHDUP    X0, X4
-	VADDSS       X0, X4, X4
-	VMOVSS       X4, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC3(SB), NOSPLIT, $96-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	MOVQ   ldw+40(FP), DI
-	MOVQ   ldwd+48(FP), R8
-	SHLQ   $0x01, R8
-	LEAQ   (BX)(DI*1), R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (R9)(DI*1), DI
-	LEAQ   (R10)(R8*1), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	XORQ   R11, R11
+// func dotQ4ZR1C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3, MMX+
+TEXT ·dotQ4ZR1C4(SB), NOSPLIT, $256-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         w+40(FP), DX
+	MOVQ         wd+48(FP), BX
+	MOVQ         ldwd+64(FP), SI
+	SHLQ         $0x01, SI
+	LEAQ         (BX)(SI*2), DI
+	ADDQ         SI, DI
+	MOVQ         ldw+56(FP), R8
+	LEAQ         (DX)(R8*1), R9
+	LEAQ         (R9)(R8*1), R10
+	LEAQ         (R10)(R8*1), R11
+	LEAQ         (R11)(R8*1), R8
+	MOVQ         nb+0(FP), R12
+	XORQ         R13, R13
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
 
 group:
-	CMPQ           AX, $0x08
-	JL             block
-	VCVTPH2PS      (SI), Y3
-	VMULPS         (DX), Y3, Y3
-	VMOVUPS        Y3, (SP)
-	VCVTPH2PS      (R10), Y3
-	VMULPS         (DX), Y3, Y3
-	VMOVUPS        Y3, 32(SP)
-	VCVTPH2PS      (R8), Y3
-	VMULPS         (DX), Y3, Y3
-	VMOVUPS        Y3, 64(SP)
-	VMOVDQU        (CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 (BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   (SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 (R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   32(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 (DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   64(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	VMOVDQU        32(CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 16(BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   4(SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 16(R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   36(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 16(DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   68(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	VMOVDQU        64(CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 32(BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   8(SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 32(R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   40(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 32(DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   72(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	VMOVDQU        96(CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 48(BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   12(SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 48(R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   44(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 48(DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   76(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	VMOVDQU        128(CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 64(BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   16(SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 64(R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   48(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 64(DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   80(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	VMOVDQU        160(CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 80(BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   20(SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 80(R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   52(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 80(DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   84(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	VMOVDQU        192(CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 96(BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   24(SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 96(R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   56(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 96(DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   88(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	VMOVDQU        224(CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTI128 112(BX)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   28(SP), Y5
-	VFMADD231PS    Y6, Y5, Y0
-	VBROADCASTI128 112(R9)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y5, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   60(SP), Y5
-	VFMADD231PS    Y6, Y5, Y1
-	VBROADCASTI128 112(DI)(R11*1), Y5
-	VPSRLW         $0x04, Y5, Y6
-	VPBLENDD       $0xf0, Y6, Y5, Y5
-	VPAND          qconsts<>+0(SB), Y5, Y5
-	VPSUBB         qconsts<>+32(SB), Y5, Y5
-	VPSIGNB        Y3, Y5, Y3
-	VPXOR          Y5, Y5, Y5
-	VPDPBUSD       Y3, Y4, Y5
-	VCVTDQ2PS      Y5, Y5
-	VBROADCASTSS   92(SP), Y3
-	VFMADD231PS    Y5, Y3, Y2
-	SUBQ           $0x08, AX
-	ADDQ           $0x20, DX
-	ADDQ           $0x10, SI
-	ADDQ           $0x10, R10
-	ADDQ           $0x10, R8
-	ADDQ           $0x00000080, R11
-	JMP            group
+	CMPQ        R12, $0x08
+	JL          pairs
+	VCVTPH2PS   (BX), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, (SP)
+	VCVTPH2PS   (BX)(SI*1), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, 64(SP)
+	VCVTPH2PS   (BX)(SI*2), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, 128(SP)
+	VCVTPH2PS   (DI), Y9
+	VMULPS      (CX), Y9, Y9
+	VMOVUPS     Y9, 192(SP)
+	VMOVDQU64   (AX)(R13*4), Z9
+	VMOVDQU64   64(AX)(R13*4), Z10
+	PREFETCHT1  (R8)(R13*4)
+	PREFETCHT1  64(R8)(R13*4)
+	PREFETCHT1  128(R8)(R13*4)
+	PREFETCHT1  192(R8)(R13*4)
+	VMOVDQU64   (DX)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   128(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     (SP), Z3, Z11
+	VFMADD231PS Z13, Z11, Z5
+	VMOVDQU64   (R9)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   128(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     64(SP), Z3, Z11
+	VFMADD231PS Z13, Z11, Z6
+	VMOVDQU64   (R10)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   128(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     128(SP), Z3, Z11
+	VFMADD231PS Z13, Z11, Z7
+	VMOVDQU64   (R11)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   128(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     192(SP), Z3, Z9
+	VFMADD231PS Z13, Z9, Z8
+	VMOVDQU64   256(AX)(R13*4), Z9
+	VMOVDQU64   320(AX)(R13*4), Z10
+	PREFETCHT1  256(R8)(R13*4)
+	PREFETCHT1  320(R8)(R13*4)
+	PREFETCHT1  384(R8)(R13*4)
+	PREFETCHT1  448(R8)(R13*4)
+	VMOVDQU64   64(DX)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   384(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     (SP), Z4, Z11
+	VFMADD231PS Z13, Z11, Z5
+	VMOVDQU64   64(R9)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   384(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     64(SP), Z4, Z11
+	VFMADD231PS Z13, Z11, Z6
+	VMOVDQU64   64(R10)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   384(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     128(SP), Z4, Z11
+	VFMADD231PS Z13, Z11, Z7
+	VMOVDQU64   64(R11)(R13*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   384(AX)(R13*4), Z13
+	VPDPBUSD    Z9, Z11, Z13
+	VPDPBUSD    Z10, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     192(SP), Z4, Z9
+	VFMADD231PS Z13, Z9, Z8
+	SUBQ        $0x08, R12
+	ADDQ        $0x20, CX
+	ADDQ        $0x10, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000080, R13
+	JMP         group
 
-block:
-	TESTQ          AX, AX
-	JZ             reduce
-	VMOVDQU        (CX)(R11*2), Y3
-	VPSIGNB        Y3, Y3, Y4
-	VBROADCASTSS   (DX), Y5
-	VBROADCASTI128 (BX)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y3, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y4, Y7
-	VCVTDQ2PS      Y7, Y7
-	VPBROADCASTW   (SI), X6
-	VCVTPH2PS      X6, Y6
-	VMULPS         Y5, Y6, Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 (R9)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y3, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y4, Y7
-	VCVTDQ2PS      Y7, Y7
-	VPBROADCASTW   (R10), X6
-	VCVTPH2PS      X6, Y6
-	VMULPS         Y5, Y6, Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 (DI)(R11*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y3, Y6, Y3
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y3, Y4, Y6
-	VCVTDQ2PS      Y6, Y6
-	VPBROADCASTW   (R8), X3
-	VCVTPH2PS      X3, Y3
-	VMULPS         Y5, Y3, Y3
-	VFMADD231PS    Y6, Y3, Y2
-	DECQ           AX
-	ADDQ           $0x04, DX
-	ADDQ           $0x02, SI
-	ADDQ           $0x02, R10
-	ADDQ           $0x02, R8
-	ADDQ           $0x10, R11
-	JMP            block
+pairs:
+	CMPQ            R12, $0x02
+	JL              halves
+	VMOVD           (BX), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVD           (BX)(SI*1), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 64(SP)
+	VMOVD           (BX)(SI*2), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 128(SP)
+	VMOVD           (DI), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 192(SP)
+	VMOVDQU64       (AX)(R13*4), Z3
+	PREFETCHT1      (R8)(R13*4)
+	PREFETCHT1      64(R8)(R13*4)
+	VBROADCASTI64X4 (DX)(R13*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R13*4), Z9
+	VPDPBUSD        Z3, Z4, Z9
+	VCVTDQ2PS       Z9, Z9
+	VPERMPS         (SP), Z2, Z4
+	VFMADD231PS     Z9, Z4, Z5
+	VBROADCASTI64X4 (R9)(R13*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R13*4), Z9
+	VPDPBUSD        Z3, Z4, Z9
+	VCVTDQ2PS       Z9, Z9
+	VPERMPS         64(SP), Z2, Z4
+	VFMADD231PS     Z9, Z4, Z6
+	VBROADCASTI64X4 (R10)(R13*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R13*4), Z9
+	VPDPBUSD        Z3, Z4, Z9
+	VCVTDQ2PS       Z9, Z9
+	VPERMPS         128(SP), Z2, Z4
+	VFMADD231PS     Z9, Z4, Z7
+	VBROADCASTI64X4 (R11)(R13*1), Z4
+	VPSRLVW         Z1, Z4, Z4
+	VPANDD          Z0, Z4, Z4
+	VMOVDQU64       64(AX)(R13*4), Z9
+	VPDPBUSD        Z3, Z4, Z9
+	VCVTDQ2PS       Z9, Z9
+	VPERMPS         192(SP), Z2, Z3
+	VFMADD231PS     Z9, Z3, Z8
+	SUBQ            $0x02, R12
+	ADDQ            $0x08, CX
+	ADDQ            $0x04, BX
+	ADDQ            $0x04, DI
+	ADDQ            $0x20, R13
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	VEXTRACTF64X4   $0x01, Z6, Y2
+	VADDPS          Y6, Y2, Y2
+	VEXTRACTF64X4   $0x01, Z7, Y3
+	VADDPS          Y7, Y3, Y3
+	VEXTRACTF64X4   $0x01, Z8, Y4
+	VADDPS          Y8, Y4, Y4
+	TESTQ           R12, R12
+	JZ              reduce
+	VBROADCASTI32X4 (DX)(R13*1), Y5
+	VPSRLW          $0x04, Y5, Y6
+	VINSERTI32X4    $0x01, X6, Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (BX), X6
+	VCVTPH2PS       X6, Y6
+	VMOVDQU64       32(AX)(R13*4), Y7
+	VPDPBUSD        (AX)(R13*4), Y5, Y7
+	VCVTDQ2PS       Y7, Y7
+	VBROADCASTSS    (CX), Y5
+	VMULPS          Y6, Y5, Y5
+	VFMADD231PS     Y7, Y5, Y1
+	VBROADCASTI32X4 (R9)(R13*1), Y5
+	VPSRLW          $0x04, Y5, Y6
+	VINSERTI32X4    $0x01, X6, Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (BX)(SI*1), X6
+	VCVTPH2PS       X6, Y6
+	VMOVDQU64       32(AX)(R13*4), Y7
+	VPDPBUSD        (AX)(R13*4), Y5, Y7
+	VCVTDQ2PS       Y7, Y7
+	VBROADCASTSS    (CX), Y5
+	VMULPS          Y6, Y5, Y5
+	VFMADD231PS     Y7, Y5, Y2
+	VBROADCASTI32X4 (R10)(R13*1), Y5
+	VPSRLW          $0x04, Y5, Y6
+	VINSERTI32X4    $0x01, X6, Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (BX)(SI*2), X6
+	VCVTPH2PS       X6, Y6
+	VMOVDQU64       32(AX)(R13*4), Y7
+	VPDPBUSD        (AX)(R13*4), Y5, Y7
+	VCVTDQ2PS       Y7, Y7
+	VBROADCASTSS    (CX), Y5
+	VMULPS          Y6, Y5, Y5
+	VFMADD231PS     Y7, Y5, Y3
+	VBROADCASTI32X4 (R11)(R13*1), Y5
+	VPSRLW          $0x04, Y5, Y6
+	VINSERTI32X4    $0x01, X6, Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (DI), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(R13*4), Y6
+	VPDPBUSD        (AX)(R13*4), Y5, Y6
+	VCVTDQ2PS       Y6, Y6
+	VBROADCASTSS    (CX), Y5
+	VMULPS          Y0, Y5, Y5
+	VFMADD231PS     Y6, Y5, Y4
 
 reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X0, X3, X3
-	VMOVHLPS     X3, X3, X0
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X0, X3, X3
-	VMOVSS       X3, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 12(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIR2C3(SB), NOSPLIT, $192-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   ldw+56(FP), R8
-	MOVQ   ldwd+64(FP), R9
-	SHLQ   $0x01, R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (DI)(R9*1), R11
-	LEAQ   (R10)(R8*1), R8
-	LEAQ   (R11)(R9*1), R9
-	MOVQ   nb+0(FP), R12
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	XORQ   R13, R13
+// func dotQ4ZR2C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4ZR2C1(SB), NOSPLIT, $128-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         nb+0(FP), R8
+	XORQ         R9, R9
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
 
 group:
-	CMPQ           R12, $0x08
-	JL             block
-	VCVTPH2PS      (DI), Y6
-	VMULPS         (DX), Y6, Y7
-	VMOVUPS        Y7, (SP)
-	VMULPS         (BX), Y6, Y6
-	VMOVUPS        Y6, 96(SP)
-	VCVTPH2PS      (R11), Y6
-	VMULPS         (DX), Y6, Y7
-	VMOVUPS        Y7, 32(SP)
-	VMULPS         (BX), Y6, Y6
-	VMOVUPS        Y6, 128(SP)
-	VCVTPH2PS      (R9), Y6
-	VMULPS         (DX), Y6, Y7
-	VMOVUPS        Y7, 64(SP)
-	VMULPS         (BX), Y6, Y6
-	VMOVUPS        Y6, 160(SP)
-	VMOVDQU        (AX)(R13*2), Y6
-	VMOVDQU        (CX)(R13*2), Y7
-	VBROADCASTI128 (SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   (SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   96(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 (R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   32(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   128(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 (R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   64(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   160(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	VMOVDQU        32(AX)(R13*2), Y6
-	VMOVDQU        32(CX)(R13*2), Y7
-	VBROADCASTI128 16(SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   4(SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   100(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 16(R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   36(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   132(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 16(R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   68(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   164(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	VMOVDQU        64(AX)(R13*2), Y6
-	VMOVDQU        64(CX)(R13*2), Y7
-	VBROADCASTI128 32(SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   8(SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   104(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 32(R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   40(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   136(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 32(R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   72(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   168(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	VMOVDQU        96(AX)(R13*2), Y6
-	VMOVDQU        96(CX)(R13*2), Y7
-	VBROADCASTI128 48(SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   12(SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   108(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 48(R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   44(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   140(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 48(R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   76(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   172(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	VMOVDQU        128(AX)(R13*2), Y6
-	VMOVDQU        128(CX)(R13*2), Y7
-	VBROADCASTI128 64(SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   16(SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   112(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 64(R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   48(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   144(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 64(R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   80(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   176(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	VMOVDQU        160(AX)(R13*2), Y6
-	VMOVDQU        160(CX)(R13*2), Y7
-	VBROADCASTI128 80(SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   20(SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   116(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 80(R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   52(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   148(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 80(R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   84(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   180(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	VMOVDQU        192(AX)(R13*2), Y6
-	VMOVDQU        192(CX)(R13*2), Y7
-	VBROADCASTI128 96(SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   24(SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   120(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 96(R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   56(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   152(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 96(R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   88(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   184(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	VMOVDQU        224(AX)(R13*2), Y6
-	VMOVDQU        224(CX)(R13*2), Y7
-	VBROADCASTI128 112(SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   28(SP), Y10
-	VFMADD231PS    Y11, Y10, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   124(SP), Y8
-	VFMADD231PS    Y10, Y8, Y3
-	VBROADCASTI128 112(R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y10
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y10, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   60(SP), Y10
-	VFMADD231PS    Y11, Y10, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y8, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   156(SP), Y8
-	VFMADD231PS    Y10, Y8, Y4
-	VBROADCASTI128 112(R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y10, Y10, Y10
-	VPDPBUSD       Y6, Y9, Y10
-	VCVTDQ2PS      Y10, Y10
-	VBROADCASTSS   92(SP), Y6
-	VFMADD231PS    Y10, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   188(SP), Y6
-	VFMADD231PS    Y7, Y6, Y5
-	SUBQ           $0x08, R12
-	ADDQ           $0x20, DX
-	ADDQ           $0x20, BX
-	ADDQ           $0x10, DI
-	ADDQ           $0x10, R11
-	ADDQ           $0x10, R9
-	ADDQ           $0x00000080, R13
-	JMP            group
+	CMPQ        R8, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y7
+	VMULPS      (CX), Y7, Y8
+	VMOVUPS     Y8, (SP)
+	VMULPS      (BX), Y7, Y7
+	VMOVUPS     Y7, 64(SP)
+	VMOVDQU64   (AX)(R9*4), Z7
+	VMOVDQU64   64(AX)(R9*4), Z8
+	VMOVDQU64   (DX)(R9*4), Z9
+	VMOVDQU64   64(DX)(R9*4), Z10
+	VMOVDQU64   (SI)(R9*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   128(AX)(R9*4), Z13
+	VPDPBUSD    Z7, Z11, Z13
+	VPDPBUSD    Z8, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     (SP), Z3, Z7
+	VFMADD231PS Z13, Z7, Z5
+	VMOVDQU64   128(DX)(R9*4), Z7
+	VPDPBUSD    Z9, Z11, Z7
+	VPDPBUSD    Z10, Z12, Z7
+	VCVTDQ2PS   Z7, Z7
+	VPERMPS     64(SP), Z3, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVDQU64   256(AX)(R9*4), Z7
+	VMOVDQU64   320(AX)(R9*4), Z8
+	VMOVDQU64   256(DX)(R9*4), Z9
+	VMOVDQU64   320(DX)(R9*4), Z10
+	VMOVDQU64   64(SI)(R9*1), Z11
+	VPSRLW      $0x04, Z11, Z12
+	VPANDD      Z0, Z11, Z11
+	VPANDD      Z0, Z12, Z12
+	VMOVDQU64   384(AX)(R9*4), Z13
+	VPDPBUSD    Z7, Z11, Z13
+	VPDPBUSD    Z8, Z12, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     (SP), Z4, Z7
+	VFMADD231PS Z13, Z7, Z5
+	VMOVDQU64   384(DX)(R9*4), Z7
+	VPDPBUSD    Z9, Z11, Z7
+	VPDPBUSD    Z10, Z12, Z7
+	VCVTDQ2PS   Z7, Z7
+	VPERMPS     64(SP), Z4, Z8
+	VFMADD231PS Z7, Z8, Z6
+	SUBQ        $0x08, R8
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000080, R9
+	JMP         group
 
-block:
-	TESTQ          R12, R12
-	JZ             reduce
-	VMOVDQU        (AX)(R13*2), Y6
-	VMOVDQU        (CX)(R13*2), Y7
-	VBROADCASTI128 (SI)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPBROADCASTW   (DI), X10
-	VCVTPH2PS      X10, Y10
-	VPSIGNB        Y8, Y6, Y11
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y11, Y9, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   (DX), Y11
-	VMULPS         Y11, Y10, Y11
-	VFMADD231PS    Y12, Y11, Y0
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y8, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   (BX), Y8
-	VMULPS         Y8, Y10, Y8
-	VFMADD231PS    Y11, Y8, Y3
-	VBROADCASTI128 (R10)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPBROADCASTW   (R11), X10
-	VCVTPH2PS      X10, Y10
-	VPSIGNB        Y8, Y6, Y11
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y11, Y9, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   (DX), Y11
-	VMULPS         Y11, Y10, Y11
-	VFMADD231PS    Y12, Y11, Y1
-	VPSIGNB        Y8, Y7, Y8
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y8, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   (BX), Y8
-	VMULPS         Y8, Y10, Y8
-	VFMADD231PS    Y11, Y8, Y4
-	VBROADCASTI128 (R8)(R13*1), Y8
-	VPSRLW         $0x04, Y8, Y9
-	VPBLENDD       $0xf0, Y9, Y8, Y8
-	VPAND          qconsts<>+0(SB), Y8, Y8
-	VPSUBB         qconsts<>+32(SB), Y8, Y8
-	VPSIGNB        Y8, Y8, Y9
-	VPBROADCASTW   (R9), X10
-	VCVTPH2PS      X10, Y10
-	VPSIGNB        Y8, Y6, Y6
-	VPXOR          Y11, Y11, Y11
-	VPDPBUSD       Y6, Y9, Y11
-	VCVTDQ2PS      Y11, Y11
-	VBROADCASTSS   (DX), Y6
-	VMULPS         Y6, Y10, Y6
-	VFMADD231PS    Y11, Y6, Y2
-	VPSIGNB        Y8, Y7, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y9, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   (BX), Y6
-	VMULPS         Y6, Y10, Y6
-	VFMADD231PS    Y7, Y6, Y5
-	ADDQ           $0x04, DX
-	ADDQ           $0x04, BX
-	ADDQ           $0x02, DI
-	ADDQ           $0x02, R11
-	ADDQ           $0x02, R9
-	ADDQ           $0x10, R13
-	DECQ           R12
-	JMP            block
+pairs:
+	CMPQ            R8, $0x02
+	JL              halves
+	VMOVD           (DI), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 64(SP)
+	VMOVDQU64       (AX)(R9*4), Z3
+	VMOVDQU64       (DX)(R9*4), Z4
+	VBROADCASTI64X4 (SI)(R9*1), Z7
+	VPSRLVW         Z1, Z7, Z7
+	VPANDD          Z0, Z7, Z7
+	VMOVDQU64       64(AX)(R9*4), Z8
+	VPDPBUSD        Z3, Z7, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPERMPS         (SP), Z2, Z3
+	VFMADD231PS     Z8, Z3, Z5
+	VMOVDQU64       64(DX)(R9*4), Z3
+	VPDPBUSD        Z4, Z7, Z3
+	VCVTDQ2PS       Z3, Z3
+	VPERMPS         64(SP), Z2, Z4
+	VFMADD231PS     Z3, Z4, Z6
+	SUBQ            $0x02, R8
+	ADDQ            $0x08, CX
+	ADDQ            $0x08, BX
+	ADDQ            $0x04, DI
+	ADDQ            $0x20, R9
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	VEXTRACTF64X4   $0x01, Z6, Y2
+	VADDPS          Y6, Y2, Y2
+	TESTQ           R8, R8
+	JZ              reduce
+	VBROADCASTI32X4 (SI)(R9*1), Y3
+	VPSRLW          $0x04, Y3, Y4
+	VINSERTI32X4    $0x01, X4, Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (DI), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(R9*4), Y4
+	VPDPBUSD        (AX)(R9*4), Y3, Y4
+	VCVTDQ2PS       Y4, Y4
+	VBROADCASTSS    (CX), Y5
+	VMULPS          Y0, Y5, Y5
+	VFMADD231PS     Y4, Y5, Y1
+	VMOVDQU64       32(DX)(R9*4), Y4
+	VPDPBUSD        (DX)(R9*4), Y3, Y4
+	VCVTDQ2PS       Y4, Y4
+	VBROADCASTSS    (BX), Y3
+	VMULPS          Y0, Y3, Y3
+	VFMADD231PS     Y4, Y3, Y2
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X6
-	VADDPS       X0, X6, X6
-	VMOVHLPS     X6, X6, X0
-	VADDPS       X6, X0, X0
-	VMOVSHDUP    X0, X6
-	VADDSS       X0, X6, X6
-	VMOVSS       X6, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X4, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPS       X5, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIC4(SB), NOSPLIT, $128-64
-	MOVQ   nb+0(FP), AX
-	MOVQ   x+8(FP), CX
-	MOVQ   xd+16(FP), DX
-	MOVQ   w+24(FP), BX
-	MOVQ   wd+32(FP), SI
-	MOVQ   ldw+40(FP), DI
-	MOVQ   ldwd+48(FP), R8
-	SHLQ   $0x01, R8
-	LEAQ   (BX)(DI*1), R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (R9)(DI*1), R11
-	LEAQ   (R10)(R8*1), R12
-	LEAQ   (R11)(DI*1), DI
-	LEAQ   (R12)(R8*1), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ   R13, R13
+// func dotQ4ZR2C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4ZR2C2(SB), NOSPLIT, $256-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         ldwd+64(FP), R8
+	SHLQ         $0x01, R8
+	MOVQ         ldw+56(FP), R9
+	LEAQ         (SI)(R9*1), R9
+	MOVQ         nb+0(FP), R10
+	XORQ         R11, R11
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
 
 group:
-	CMPQ           AX, $0x08
-	JL             block
-	VCVTPH2PS      (SI), Y4
-	VMULPS         (DX), Y4, Y4
-	VMOVUPS        Y4, (SP)
-	VCVTPH2PS      (R10), Y4
-	VMULPS         (DX), Y4, Y4
-	VMOVUPS        Y4, 32(SP)
-	VCVTPH2PS      (R12), Y4
-	VMULPS         (DX), Y4, Y4
-	VMOVUPS        Y4, 64(SP)
-	VCVTPH2PS      (R8), Y4
-	VMULPS         (DX), Y4, Y4
-	VMOVUPS        Y4, 96(SP)
-	VMOVDQU        (CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 (BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   (SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 (R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   32(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 (R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   64(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 (DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   96(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	VMOVDQU        32(CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 16(BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   4(SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 16(R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   36(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 16(R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   68(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 16(DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   100(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	VMOVDQU        64(CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 32(BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   8(SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 32(R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   40(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 32(R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   72(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 32(DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   104(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	VMOVDQU        96(CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 48(BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   12(SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 48(R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   44(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 48(R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   76(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 48(DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   108(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	VMOVDQU        128(CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 64(BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   16(SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 64(R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   48(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 64(R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   80(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 64(DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   112(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	VMOVDQU        160(CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 80(BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   20(SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 80(R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   52(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 80(R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   84(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 80(DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   116(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	VMOVDQU        192(CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 96(BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   24(SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 96(R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   56(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 96(R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   88(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 96(DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   120(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	VMOVDQU        224(CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTI128 112(BX)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   28(SP), Y6
-	VFMADD231PS    Y7, Y6, Y0
-	VBROADCASTI128 112(R9)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   60(SP), Y6
-	VFMADD231PS    Y7, Y6, Y1
-	VBROADCASTI128 112(R11)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y6, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VBROADCASTSS   92(SP), Y6
-	VFMADD231PS    Y7, Y6, Y2
-	VBROADCASTI128 112(DI)(R13*1), Y6
-	VPSRLW         $0x04, Y6, Y7
-	VPBLENDD       $0xf0, Y7, Y6, Y6
-	VPAND          qconsts<>+0(SB), Y6, Y6
-	VPSUBB         qconsts<>+32(SB), Y6, Y6
-	VPSIGNB        Y4, Y6, Y4
-	VPXOR          Y6, Y6, Y6
-	VPDPBUSD       Y4, Y5, Y6
-	VCVTDQ2PS      Y6, Y6
-	VBROADCASTSS   124(SP), Y4
-	VFMADD231PS    Y6, Y4, Y3
-	SUBQ           $0x08, AX
-	ADDQ           $0x20, DX
-	ADDQ           $0x10, SI
-	ADDQ           $0x10, R10
-	ADDQ           $0x10, R12
-	ADDQ           $0x10, R8
-	ADDQ           $0x00000080, R13
-	JMP            group
+	CMPQ        R10, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y9
+	VMULPS      (CX), Y9, Y10
+	VMOVUPS     Y10, (SP)
+	VMULPS      (BX), Y9, Y9
+	VMOVUPS     Y9, 128(SP)
+	VCVTPH2PS   (DI)(R8*1), Y9
+	VMULPS      (CX), Y9, Y10
+	VMOVUPS     Y10, 64(SP)
+	VMULPS      (BX), Y9, Y9
+	VMOVUPS     Y9, 192(SP)
+	VMOVDQU64   (AX)(R11*4), Z9
+	VMOVDQU64   64(AX)(R11*4), Z10
+	VMOVDQU64   (DX)(R11*4), Z11
+	VMOVDQU64   64(DX)(R11*4), Z12
+	VMOVDQU64   (SI)(R11*1), Z13
+	VPSRLW      $0x04, Z13, Z14
+	VPANDD      Z0, Z13, Z13
+	VPANDD      Z0, Z14, Z14
+	VMOVDQU64   128(AX)(R11*4), Z15
+	VPDPBUSD    Z9, Z13, Z15
+	VPDPBUSD    Z10, Z14, Z15
+	VCVTDQ2PS   Z15, Z15
+	VPERMPS     (SP), Z3, Z16
+	VFMADD231PS Z15, Z16, Z5
+	VMOVDQU64   128(DX)(R11*4), Z15
+	VPDPBUSD    Z11, Z13, Z15
+	VPDPBUSD    Z12, Z14, Z15
+	VCVTDQ2PS   Z15, Z15
+	VPERMPS     128(SP), Z3, Z13
+	VFMADD231PS Z15, Z13, Z7
+	VMOVDQU64   (R9)(R11*1), Z13
+	VPSRLW      $0x04, Z13, Z14
+	VPANDD      Z0, Z13, Z13
+	VPANDD      Z0, Z14, Z14
+	VMOVDQU64   128(AX)(R11*4), Z15
+	VPDPBUSD    Z9, Z13, Z15
+	VPDPBUSD    Z10, Z14, Z15
+	VCVTDQ2PS   Z15, Z15
+	VPERMPS     64(SP), Z3, Z9
+	VFMADD231PS Z15, Z9, Z6
+	VMOVDQU64   128(DX)(R11*4), Z9
+	VPDPBUSD    Z11, Z13, Z9
+	VPDPBUSD    Z12, Z14, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     192(SP), Z3, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVDQU64   256(AX)(R11*4), Z9
+	VMOVDQU64   320(AX)(R11*4), Z10
+	VMOVDQU64   256(DX)(R11*4), Z11
+	VMOVDQU64   320(DX)(R11*4), Z12
+	VMOVDQU64   64(SI)(R11*1), Z13
+	VPSRLW      $0x04, Z13, Z14
+	VPANDD      Z0, Z13, Z13
+	VPANDD      Z0, Z14, Z14
+	VMOVDQU64   384(AX)(R11*4), Z15
+	VPDPBUSD    Z9, Z13, Z15
+	VPDPBUSD    Z10, Z14, Z15
+	VCVTDQ2PS   Z15, Z15
+	VPERMPS     (SP), Z4, Z16
+	VFMADD231PS Z15, Z16, Z5
+	VMOVDQU64   384(DX)(R11*4), Z15
+	VPDPBUSD    Z11, Z13, Z15
+	VPDPBUSD    Z12, Z14, Z15
+	VCVTDQ2PS   Z15, Z15
+	VPERMPS     128(SP), Z4, Z13
+	VFMADD231PS Z15, Z13, Z7
+	VMOVDQU64   64(R9)(R11*1), Z13
+	VPSRLW      $0x04, Z13, Z14
+	VPANDD      Z0, Z13, Z13
+	VPANDD      Z0, Z14, Z14
+	VMOVDQU64   384(AX)(R11*4), Z15
+	VPDPBUSD    Z9, Z13, Z15
+	VPDPBUSD    Z10, Z14, Z15
+	VCVTDQ2PS   Z15, Z15
+	VPERMPS     64(SP), Z4, Z9
+	VFMADD231PS Z15, Z9, Z6
+	VMOVDQU64   384(DX)(R11*4), Z9
+	VPDPBUSD    Z11, Z13, Z9
+	VPDPBUSD    Z12, Z14, Z9
+	VCVTDQ2PS   Z9, Z9
+	VPERMPS     192(SP), Z4, Z10
+	VFMADD231PS Z9, Z10, Z8
+	SUBQ        $0x08, R10
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000080, R11
+	JMP         group
 
-block:
-	TESTQ          AX, AX
-	JZ             reduce
-	VMOVDQU        (CX)(R13*2), Y4
-	VPSIGNB        Y4, Y4, Y5
-	VBROADCASTSS   (DX), Y6
-	VBROADCASTI128 (BX)(R13*1), Y7
-	VPSRLW         $0x04, Y7, Y8
-	VPBLENDD       $0xf0, Y8, Y7, Y7
-	VPAND          qconsts<>+0(SB), Y7, Y7
-	VPSUBB         qconsts<>+32(SB), Y7, Y7
-	VPSIGNB        Y4, Y7, Y7
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y7, Y5, Y8
-	VCVTDQ2PS      Y8, Y8
-	VPBROADCASTW   (SI), X7
-	VCVTPH2PS      X7, Y7
-	VMULPS         Y6, Y7, Y7
-	VFMADD231PS    Y8, Y7, Y0
-	VBROADCASTI128 (R9)(R13*1), Y7
-	VPSRLW         $0x04, Y7, Y8
-	VPBLENDD       $0xf0, Y8, Y7, Y7
-	VPAND          qconsts<>+0(SB), Y7, Y7
-	VPSUBB         qconsts<>+32(SB), Y7, Y7
-	VPSIGNB        Y4, Y7, Y7
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y7, Y5, Y8
-	VCVTDQ2PS      Y8, Y8
-	VPBROADCASTW   (R10), X7
-	VCVTPH2PS      X7, Y7
-	VMULPS         Y6, Y7, Y7
-	VFMADD231PS    Y8, Y7, Y1
-	VBROADCASTI128 (R11)(R13*1), Y7
-	VPSRLW         $0x04, Y7, Y8
-	VPBLENDD       $0xf0, Y8, Y7, Y7
-	VPAND          qconsts<>+0(SB), Y7, Y7
-	VPSUBB         qconsts<>+32(SB), Y7, Y7
-	VPSIGNB        Y4, Y7, Y7
-	VPXOR          Y8, Y8, Y8
-	VPDPBUSD       Y7, Y5, Y8
-	VCVTDQ2PS      Y8, Y8
-	VPBROADCASTW   (R12), X7
-	VCVTPH2PS      X7, Y7
-	VMULPS         Y6, Y7, Y7
-	VFMADD231PS    Y8, Y7, Y2
-	VBROADCASTI128 (DI)(R13*1), Y7
-	VPSRLW         $0x04, Y7, Y8
-	VPBLENDD       $0xf0, Y8, Y7, Y7
-	VPAND          qconsts<>+0(SB), Y7, Y7
-	VPSUBB         qconsts<>+32(SB), Y7, Y7
-	VPSIGNB        Y4, Y7, Y4
-	VPXOR          Y7, Y7, Y7
-	VPDPBUSD       Y4, Y5, Y7
-	VCVTDQ2PS      Y7, Y7
-	VPBROADCASTW   (R8), X4
-	VCVTPH2PS      X4, Y4
-	VMULPS         Y6, Y4, Y4
-	VFMADD231PS    Y7, Y4, Y3
-	DECQ           AX
-	ADDQ           $0x04, DX
-	ADDQ           $0x02, SI
-	ADDQ           $0x02, R10
-	ADDQ           $0x02, R12
-	ADDQ           $0x02, R8
-	ADDQ           $0x10, R13
-	JMP            block
+pairs:
+	CMPQ            R10, $0x02
+	JL              halves
+	VMOVD           (DI), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 128(SP)
+	VMOVD           (DI)(R8*1), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 64(SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 192(SP)
+	VMOVDQU64       (AX)(R11*4), Z3
+	VMOVDQU64       (DX)(R11*4), Z4
+	VBROADCASTI64X4 (SI)(R11*1), Z9
+	VPSRLVW         Z1, Z9, Z9
+	VPANDD          Z0, Z9, Z9
+	VMOVDQU64       64(AX)(R11*4), Z10
+	VPDPBUSD        Z3, Z9, Z10
+	VCVTDQ2PS       Z10, Z10
+	VPERMPS         (SP), Z2, Z11
+	VFMADD231PS     Z10, Z11, Z5
+	VMOVDQU64       64(DX)(R11*4), Z10
+	VPDPBUSD        Z4, Z9, Z10
+	VCVTDQ2PS       Z10, Z10
+	VPERMPS         128(SP), Z2, Z9
+	VFMADD231PS     Z10, Z9, Z7
+	VBROADCASTI64X4 (R9)(R11*1), Z9
+	VPSRLVW         Z1, Z9, Z9
+	VPANDD          Z0, Z9, Z9
+	VMOVDQU64       64(AX)(R11*4), Z10
+	VPDPBUSD        Z3, Z9, Z10
+	VCVTDQ2PS       Z10, Z10
+	VPERMPS         64(SP), Z2, Z3
+	VFMADD231PS     Z10, Z3, Z6
+	VMOVDQU64       64(DX)(R11*4), Z3
+	VPDPBUSD        Z4, Z9, Z3
+	VCVTDQ2PS       Z3, Z3
+	VPERMPS         192(SP), Z2, Z4
+	VFMADD231PS     Z3, Z4, Z8
+	SUBQ            $0x02, R10
+	ADDQ            $0x08, CX
+	ADDQ            $0x08, BX
+	ADDQ            $0x04, DI
+	ADDQ            $0x20, R11
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	VEXTRACTF64X4   $0x01, Z6, Y2
+	VADDPS          Y6, Y2, Y2
+	VEXTRACTF64X4   $0x01, Z7, Y3
+	VADDPS          Y7, Y3, Y3
+	VEXTRACTF64X4   $0x01, Z8, Y4
+	VADDPS          Y8, Y4, Y4
+	TESTQ           R10, R10
+	JZ              reduce
+	VBROADCASTI32X4 (SI)(R11*1), Y5
+	VPSRLW          $0x04, Y5, Y6
+	VINSERTI32X4    $0x01, X6, Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (DI), X6
+	VCVTPH2PS       X6, Y6
+	VMOVDQU64       32(AX)(R11*4), Y7
+	VPDPBUSD        (AX)(R11*4), Y5, Y7
+	VCVTDQ2PS       Y7, Y7
+	VBROADCASTSS    (CX), Y8
+	VMULPS          Y6, Y8, Y8
+	VFMADD231PS     Y7, Y8, Y1
+	VMOVDQU64       32(DX)(R11*4), Y7
+	VPDPBUSD        (DX)(R11*4), Y5, Y7
+	VCVTDQ2PS       Y7, Y7
+	VBROADCASTSS    (BX), Y5
+	VMULPS          Y6, Y5, Y5
+	VFMADD231PS     Y7, Y5, Y3
+	VBROADCASTI32X4 (R9)(R11*1), Y5
+	VPSRLW          $0x04, Y5, Y6
+	VINSERTI32X4    $0x01, X6, Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (DI)(R8*1), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(R11*4), Y6
+	VPDPBUSD        (AX)(R11*4), Y5, Y6
+	VCVTDQ2PS       Y6, Y6
+	VBROADCASTSS    (CX), Y7
+	VMULPS          Y0, Y7, Y7
+	VFMADD231PS     Y6, Y7, Y2
+	VMOVDQU64       32(DX)(R11*4), Y6
+	VPDPBUSD        (DX)(R11*4), Y5, Y6
+	VCVTDQ2PS       Y6, Y6
+	VBROADCASTSS    (BX), Y5
+	VMULPS          Y0, Y5, Y5
+	VFMADD231PS     Y6, Y5, Y4
 
 reduce:
-	MOVQ         c+56(FP), AX
-	VEXTRACTF128 $0x01, Y0, X4
-	VADDPS       X0, X4, X4
-	VMOVHLPS     X4, X4, X0
-	VADDPS       X4, X0, X0
-	VMOVSHDUP    X0, X4
-	VADDSS       X0, X4, X4
-	VMOVSS       X4, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 12(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
 	VZEROUPPER
 	RET
 
-// func dotQ4VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
-// Requires: AVX, AVX2, AVX512VL, AVX512VNNI, F16C, FMA3
-TEXT ·dotQ4VNNIR2C4(SB), NOSPLIT, $256-88
-	MOVQ   x+8(FP), AX
-	MOVQ   ldx+16(FP), CX
-	LEAQ   (AX)(CX*1), CX
-	MOVQ   xd+24(FP), DX
-	MOVQ   ldxd+32(FP), BX
-	LEAQ   (DX)(BX*4), BX
-	MOVQ   w+40(FP), SI
-	MOVQ   wd+48(FP), DI
-	MOVQ   ldw+56(FP), R8
-	MOVQ   ldwd+64(FP), R9
-	SHLQ   $0x01, R9
-	LEAQ   (SI)(R8*1), R10
-	LEAQ   (DI)(R9*1), R11
-	LEAQ   (R10)(R8*1), R12
-	LEAQ   (R11)(R9*1), R13
-	LEAQ   (R12)(R8*1), R8
-	LEAQ   (R13)(R9*1), R9
-	MOVQ   nb+0(FP), R14
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	XORQ   R15, R15
+// func dotQ4ZR2C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3
+TEXT ·dotQ4ZR2C3(SB), NOSPLIT, $384-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         ldwd+64(FP), R8
+	SHLQ         $0x01, R8
+	MOVQ         ldw+56(FP), R9
+	LEAQ         (SI)(R9*1), R10
+	LEAQ         (R10)(R9*1), R9
+	MOVQ         nb+0(FP), R11
+	XORQ         R12, R12
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
 
 group:
-	CMPQ           R14, $0x08
-	JL             block
-	VCVTPH2PS      (DI), Y8
-	VMULPS         (DX), Y8, Y9
-	VMOVUPS        Y9, (SP)
-	VMULPS         (BX), Y8, Y8
-	VMOVUPS        Y8, 128(SP)
-	VCVTPH2PS      (R11), Y8
-	VMULPS         (DX), Y8, Y9
-	VMOVUPS        Y9, 32(SP)
-	VMULPS         (BX), Y8, Y8
-	VMOVUPS        Y8, 160(SP)
-	VCVTPH2PS      (R13), Y8
-	VMULPS         (DX), Y8, Y9
-	VMOVUPS        Y9, 64(SP)
-	VMULPS         (BX), Y8, Y8
-	VMOVUPS        Y8, 192(SP)
-	VCVTPH2PS      (R9), Y8
-	VMULPS         (DX), Y8, Y9
-	VMOVUPS        Y9, 96(SP)
-	VMULPS         (BX), Y8, Y8
-	VMOVUPS        Y8, 224(SP)
-	VMOVDQU        (AX)(R15*2), Y8
-	VMOVDQU        (CX)(R15*2), Y9
-	VBROADCASTI128 (SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   (SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   128(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 (R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   32(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   160(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 (R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   64(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   192(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 (R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   96(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   224(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	VMOVDQU        32(AX)(R15*2), Y8
-	VMOVDQU        32(CX)(R15*2), Y9
-	VBROADCASTI128 16(SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   4(SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   132(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 16(R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   36(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   164(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 16(R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   68(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   196(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 16(R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   100(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   228(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	VMOVDQU        64(AX)(R15*2), Y8
-	VMOVDQU        64(CX)(R15*2), Y9
-	VBROADCASTI128 32(SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   8(SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   136(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 32(R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   40(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   168(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 32(R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   72(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   200(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 32(R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   104(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   232(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	VMOVDQU        96(AX)(R15*2), Y8
-	VMOVDQU        96(CX)(R15*2), Y9
-	VBROADCASTI128 48(SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   12(SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   140(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 48(R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   44(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   172(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 48(R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   76(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   204(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 48(R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   108(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   236(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	VMOVDQU        128(AX)(R15*2), Y8
-	VMOVDQU        128(CX)(R15*2), Y9
-	VBROADCASTI128 64(SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   16(SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   144(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 64(R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   48(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   176(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 64(R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   80(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   208(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 64(R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   112(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   240(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	VMOVDQU        160(AX)(R15*2), Y8
-	VMOVDQU        160(CX)(R15*2), Y9
-	VBROADCASTI128 80(SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   20(SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   148(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 80(R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   52(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   180(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 80(R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   84(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   212(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 80(R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   116(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   244(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	VMOVDQU        192(AX)(R15*2), Y8
-	VMOVDQU        192(CX)(R15*2), Y9
-	VBROADCASTI128 96(SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   24(SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   152(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 96(R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   56(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   184(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 96(R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   88(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   216(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 96(R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   120(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   248(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	VMOVDQU        224(AX)(R15*2), Y8
-	VMOVDQU        224(CX)(R15*2), Y9
-	VBROADCASTI128 112(SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   28(SP), Y12
-	VFMADD231PS    Y13, Y12, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   156(SP), Y10
-	VFMADD231PS    Y12, Y10, Y4
-	VBROADCASTI128 112(R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   60(SP), Y12
-	VFMADD231PS    Y13, Y12, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   188(SP), Y10
-	VFMADD231PS    Y12, Y10, Y5
-	VBROADCASTI128 112(R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y12
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y12, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   92(SP), Y12
-	VFMADD231PS    Y13, Y12, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y10, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   220(SP), Y10
-	VFMADD231PS    Y12, Y10, Y6
-	VBROADCASTI128 112(R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y12, Y12, Y12
-	VPDPBUSD       Y8, Y11, Y12
-	VCVTDQ2PS      Y12, Y12
-	VBROADCASTSS   124(SP), Y8
-	VFMADD231PS    Y12, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   252(SP), Y8
-	VFMADD231PS    Y9, Y8, Y7
-	SUBQ           $0x08, R14
-	ADDQ           $0x20, DX
-	ADDQ           $0x20, BX
-	ADDQ           $0x10, DI
-	ADDQ           $0x10, R11
-	ADDQ           $0x10, R13
-	ADDQ           $0x10, R9
-	ADDQ           $0x00000080, R15
-	JMP            group
+	CMPQ        R11, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y11
+	VMULPS      (CX), Y11, Y12
+	VMOVUPS     Y12, (SP)
+	VMULPS      (BX), Y11, Y11
+	VMOVUPS     Y11, 192(SP)
+	VCVTPH2PS   (DI)(R8*1), Y11
+	VMULPS      (CX), Y11, Y12
+	VMOVUPS     Y12, 64(SP)
+	VMULPS      (BX), Y11, Y11
+	VMOVUPS     Y11, 256(SP)
+	VCVTPH2PS   (DI)(R8*2), Y11
+	VMULPS      (CX), Y11, Y12
+	VMOVUPS     Y12, 128(SP)
+	VMULPS      (BX), Y11, Y11
+	VMOVUPS     Y11, 320(SP)
+	VMOVDQU64   (AX)(R12*4), Z11
+	VMOVDQU64   64(AX)(R12*4), Z12
+	VMOVDQU64   (DX)(R12*4), Z13
+	VMOVDQU64   64(DX)(R12*4), Z14
+	VMOVDQU64   (SI)(R12*1), Z15
+	VPSRLW      $0x04, Z15, Z16
+	VPANDD      Z0, Z15, Z15
+	VPANDD      Z0, Z16, Z16
+	VMOVDQU64   128(AX)(R12*4), Z17
+	VPDPBUSD    Z11, Z15, Z17
+	VPDPBUSD    Z12, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     (SP), Z3, Z18
+	VFMADD231PS Z17, Z18, Z5
+	VMOVDQU64   128(DX)(R12*4), Z17
+	VPDPBUSD    Z13, Z15, Z17
+	VPDPBUSD    Z14, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     192(SP), Z3, Z15
+	VFMADD231PS Z17, Z15, Z8
+	VMOVDQU64   (R10)(R12*1), Z15
+	VPSRLW      $0x04, Z15, Z16
+	VPANDD      Z0, Z15, Z15
+	VPANDD      Z0, Z16, Z16
+	VMOVDQU64   128(AX)(R12*4), Z17
+	VPDPBUSD    Z11, Z15, Z17
+	VPDPBUSD    Z12, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     64(SP), Z3, Z18
+	VFMADD231PS Z17, Z18, Z6
+	VMOVDQU64   128(DX)(R12*4), Z17
+	VPDPBUSD    Z13, Z15, Z17
+	VPDPBUSD    Z14, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     256(SP), Z3, Z15
+	VFMADD231PS Z17, Z15, Z9
+	VMOVDQU64   (R9)(R12*1), Z15
+	VPSRLW      $0x04, Z15, Z16
+	VPANDD      Z0, Z15, Z15
+	VPANDD      Z0, Z16, Z16
+	VMOVDQU64   128(AX)(R12*4), Z17
+	VPDPBUSD    Z11, Z15, Z17
+	VPDPBUSD    Z12, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     128(SP), Z3, Z11
+	VFMADD231PS Z17, Z11, Z7
+	VMOVDQU64   128(DX)(R12*4), Z11
+	VPDPBUSD    Z13, Z15, Z11
+	VPDPBUSD    Z14, Z16, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     320(SP), Z3, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVDQU64   256(AX)(R12*4), Z11
+	VMOVDQU64   320(AX)(R12*4), Z12
+	VMOVDQU64   256(DX)(R12*4), Z13
+	VMOVDQU64   320(DX)(R12*4), Z14
+	VMOVDQU64   64(SI)(R12*1), Z15
+	VPSRLW      $0x04, Z15, Z16
+	VPANDD      Z0, Z15, Z15
+	VPANDD      Z0, Z16, Z16
+	VMOVDQU64   384(AX)(R12*4), Z17
+	VPDPBUSD    Z11, Z15, Z17
+	VPDPBUSD    Z12, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     (SP), Z4, Z18
+	VFMADD231PS Z17, Z18, Z5
+	VMOVDQU64   384(DX)(R12*4), Z17
+	VPDPBUSD    Z13, Z15, Z17
+	VPDPBUSD    Z14, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     192(SP), Z4, Z15
+	VFMADD231PS Z17, Z15, Z8
+	VMOVDQU64   64(R10)(R12*1), Z15
+	VPSRLW      $0x04, Z15, Z16
+	VPANDD      Z0, Z15, Z15
+	VPANDD      Z0, Z16, Z16
+	VMOVDQU64   384(AX)(R12*4), Z17
+	VPDPBUSD    Z11, Z15, Z17
+	VPDPBUSD    Z12, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     64(SP), Z4, Z18
+	VFMADD231PS Z17, Z18, Z6
+	VMOVDQU64   384(DX)(R12*4), Z17
+	VPDPBUSD    Z13, Z15, Z17
+	VPDPBUSD    Z14, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     256(SP), Z4, Z15
+	VFMADD231PS Z17, Z15, Z9
+	VMOVDQU64   64(R9)(R12*1), Z15
+	VPSRLW      $0x04, Z15, Z16
+	VPANDD      Z0, Z15, Z15
+	VPANDD      Z0, Z16, Z16
+	VMOVDQU64   384(AX)(R12*4), Z17
+	VPDPBUSD    Z11, Z15, Z17
+	VPDPBUSD    Z12, Z16, Z17
+	VCVTDQ2PS   Z17, Z17
+	VPERMPS     128(SP), Z4, Z11
+	VFMADD231PS Z17, Z11, Z7
+	VMOVDQU64   384(DX)(R12*4), Z11
+	VPDPBUSD    Z13, Z15, Z11
+	VPDPBUSD    Z14, Z16, Z11
+	VCVTDQ2PS   Z11, Z11
+	VPERMPS     320(SP), Z4, Z12
+	VFMADD231PS Z11, Z12, Z10
+	SUBQ        $0x08, R11
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x00000080, R12
+	JMP         group
 
-block:
-	TESTQ          R14, R14
-	JZ             reduce
-	VMOVDQU        (AX)(R15*2), Y8
-	VMOVDQU        (CX)(R15*2), Y9
-	VBROADCASTI128 (SI)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPBROADCASTW   (DI), X12
-	VCVTPH2PS      X12, Y12
-	VPSIGNB        Y10, Y8, Y13
-	VPXOR          Y14, Y14, Y14
-	VPDPBUSD       Y13, Y11, Y14
-	VCVTDQ2PS      Y14, Y14
-	VBROADCASTSS   (DX), Y13
-	VMULPS         Y13, Y12, Y13
-	VFMADD231PS    Y14, Y13, Y0
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y10, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   (BX), Y10
-	VMULPS         Y10, Y12, Y10
-	VFMADD231PS    Y13, Y10, Y4
-	VBROADCASTI128 (R10)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPBROADCASTW   (R11), X12
-	VCVTPH2PS      X12, Y12
-	VPSIGNB        Y10, Y8, Y13
-	VPXOR          Y14, Y14, Y14
-	VPDPBUSD       Y13, Y11, Y14
-	VCVTDQ2PS      Y14, Y14
-	VBROADCASTSS   (DX), Y13
-	VMULPS         Y13, Y12, Y13
-	VFMADD231PS    Y14, Y13, Y1
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y10, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   (BX), Y10
-	VMULPS         Y10, Y12, Y10
-	VFMADD231PS    Y13, Y10, Y5
-	VBROADCASTI128 (R12)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPBROADCASTW   (R13), X12
-	VCVTPH2PS      X12, Y12
-	VPSIGNB        Y10, Y8, Y13
-	VPXOR          Y14, Y14, Y14
-	VPDPBUSD       Y13, Y11, Y14
-	VCVTDQ2PS      Y14, Y14
-	VBROADCASTSS   (DX), Y13
-	VMULPS         Y13, Y12, Y13
-	VFMADD231PS    Y14, Y13, Y2
-	VPSIGNB        Y10, Y9, Y10
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y10, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   (BX), Y10
-	VMULPS         Y10, Y12, Y10
-	VFMADD231PS    Y13, Y10, Y6
-	VBROADCASTI128 (R8)(R15*1), Y10
-	VPSRLW         $0x04, Y10, Y11
-	VPBLENDD       $0xf0, Y11, Y10, Y10
-	VPAND          qconsts<>+0(SB), Y10, Y10
-	VPSUBB         qconsts<>+32(SB), Y10, Y10
-	VPSIGNB        Y10, Y10, Y11
-	VPBROADCASTW   (R9), X12
-	VCVTPH2PS      X12, Y12
-	VPSIGNB        Y10, Y8, Y8
-	VPXOR          Y13, Y13, Y13
-	VPDPBUSD       Y8, Y11, Y13
-	VCVTDQ2PS      Y13, Y13
-	VBROADCASTSS   (DX), Y8
-	VMULPS         Y8, Y12, Y8
-	VFMADD231PS    Y13, Y8, Y3
-	VPSIGNB        Y10, Y9, Y8
-	VPXOR          Y9, Y9, Y9
-	VPDPBUSD       Y8, Y11, Y9
-	VCVTDQ2PS      Y9, Y9
-	VBROADCASTSS   (BX), Y8
-	VMULPS         Y8, Y12, Y8
-	VFMADD231PS    Y9, Y8, Y7
-	ADDQ           $0x04, DX
-	ADDQ           $0x04, BX
-	ADDQ           $0x02, DI
-	ADDQ           $0x02, R11
-	ADDQ           $0x02, R13
-	ADDQ           $0x02, R9
-	ADDQ           $0x10, R15
-	DECQ           R14
-	JMP            block
+pairs:
+	CMPQ            R11, $0x02
+	JL              halves
+	VMOVD           (DI), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 192(SP)
+	VMOVD           (DI)(R8*1), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 64(SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 256(SP)
+	VMOVD           (DI)(R8*2), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 128(SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 320(SP)
+	VMOVDQU64       (AX)(R12*4), Z3
+	VMOVDQU64       (DX)(R12*4), Z4
+	VBROADCASTI64X4 (SI)(R12*1), Z11
+	VPSRLVW         Z1, Z11, Z11
+	VPANDD          Z0, Z11, Z11
+	VMOVDQU64       64(AX)(R12*4), Z12
+	VPDPBUSD        Z3, Z11, Z12
+	VCVTDQ2PS       Z12, Z12
+	VPERMPS         (SP), Z2, Z13
+	VFMADD231PS     Z12, Z13, Z5
+	VMOVDQU64       64(DX)(R12*4), Z12
+	VPDPBUSD        Z4, Z11, Z12
+	VCVTDQ2PS       Z12, Z12
+	VPERMPS         192(SP), Z2, Z11
+	VFMADD231PS     Z12, Z11, Z8
+	VBROADCASTI64X4 (R10)(R12*1), Z11
+	VPSRLVW         Z1, Z11, Z11
+	VPANDD          Z0, Z11, Z11
+	VMOVDQU64       64(AX)(R12*4), Z12
+	VPDPBUSD        Z3, Z11, Z12
+	VCVTDQ2PS       Z12, Z12
+	VPERMPS         64(SP), Z2, Z13
+	VFMADD231PS     Z12, Z13, Z6
+	VMOVDQU64       64(DX)(R12*4), Z12
+	VPDPBUSD        Z4, Z11, Z12
+	VCVTDQ2PS       Z12, Z12
+	VPERMPS         256(SP), Z2, Z11
+	VFMADD231PS     Z12, Z11, Z9
+	VBROADCASTI64X4 (R9)(R12*1), Z11
+	VPSRLVW         Z1, Z11, Z11
+	VPANDD          Z0, Z11, Z11
+	VMOVDQU64       64(AX)(R12*4), Z12
+	VPDPBUSD        Z3, Z11, Z12
+	VCVTDQ2PS       Z12, Z12
+	VPERMPS         128(SP), Z2, Z3
+	VFMADD231PS     Z12, Z3, Z7
+	VMOVDQU64       64(DX)(R12*4), Z3
+	VPDPBUSD        Z4, Z11, Z3
+	VCVTDQ2PS       Z3, Z3
+	VPERMPS         320(SP), Z2, Z4
+	VFMADD231PS     Z3, Z4, Z10
+	SUBQ            $0x02, R11
+	ADDQ            $0x08, CX
+	ADDQ            $0x08, BX
+	ADDQ            $0x04, DI
+	ADDQ            $0x20, R12
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	VEXTRACTF64X4   $0x01, Z6, Y2
+	VADDPS          Y6, Y2, Y2
+	VEXTRACTF64X4   $0x01, Z7, Y3
+	VADDPS          Y7, Y3, Y3
+	VEXTRACTF64X4   $0x01, Z8, Y4
+	VADDPS          Y8, Y4, Y4
+	VEXTRACTF64X4   $0x01, Z9, Y5
+	VADDPS          Y9, Y5, Y5
+	VEXTRACTF64X4   $0x01, Z10, Y6
+	VADDPS          Y10, Y6, Y6
+	TESTQ           R11, R11
+	JZ              reduce
+	VBROADCASTI32X4 (SI)(R12*1), Y7
+	VPSRLW          $0x04, Y7, Y8
+	VINSERTI32X4    $0x01, X8, Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPBROADCASTW    (DI), X8
+	VCVTPH2PS       X8, Y8
+	VMOVDQU64       32(AX)(R12*4), Y9
+	VPDPBUSD        (AX)(R12*4), Y7, Y9
+	VCVTDQ2PS       Y9, Y9
+	VBROADCASTSS    (CX), Y10
+	VMULPS          Y8, Y10, Y10
+	VFMADD231PS     Y9, Y10, Y1
+	VMOVDQU64       32(DX)(R12*4), Y9
+	VPDPBUSD        (DX)(R12*4), Y7, Y9
+	VCVTDQ2PS       Y9, Y9
+	VBROADCASTSS    (BX), Y7
+	VMULPS          Y8, Y7, Y7
+	VFMADD231PS     Y9, Y7, Y4
+	VBROADCASTI32X4 (R10)(R12*1), Y7
+	VPSRLW          $0x04, Y7, Y8
+	VINSERTI32X4    $0x01, X8, Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPBROADCASTW    (DI)(R8*1), X8
+	VCVTPH2PS       X8, Y8
+	VMOVDQU64       32(AX)(R12*4), Y9
+	VPDPBUSD        (AX)(R12*4), Y7, Y9
+	VCVTDQ2PS       Y9, Y9
+	VBROADCASTSS    (CX), Y10
+	VMULPS          Y8, Y10, Y10
+	VFMADD231PS     Y9, Y10, Y2
+	VMOVDQU64       32(DX)(R12*4), Y9
+	VPDPBUSD        (DX)(R12*4), Y7, Y9
+	VCVTDQ2PS       Y9, Y9
+	VBROADCASTSS    (BX), Y7
+	VMULPS          Y8, Y7, Y7
+	VFMADD231PS     Y9, Y7, Y5
+	VBROADCASTI32X4 (R9)(R12*1), Y7
+	VPSRLW          $0x04, Y7, Y8
+	VINSERTI32X4    $0x01, X8, Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPBROADCASTW    (DI)(R8*2), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(R12*4), Y8
+	VPDPBUSD        (AX)(R12*4), Y7, Y8
+	VCVTDQ2PS       Y8, Y8
+	VBROADCASTSS    (CX), Y9
+	VMULPS          Y0, Y9, Y9
+	VFMADD231PS     Y8, Y9, Y3
+	VMOVDQU64       32(DX)(R12*4), Y8
+	VPDPBUSD        (DX)(R12*4), Y7, Y8
+	VCVTDQ2PS       Y8, Y8
+	VBROADCASTSS    (BX), Y7
+	VMULPS          Y0, Y7, Y7
+	VFMADD231PS     Y8, Y7, Y6
 
 reduce:
-	MOVQ         c+72(FP), AX
-	MOVQ         ldc+80(FP), CX
-	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X8
-	VADDPS       X0, X8, X8
-	VMOVHLPS     X8, X8, X0
-	VADDPS       X8, X0, X0
-	VMOVSHDUP    X0, X8
-	VADDSS       X0, X8, X8
-	VMOVSS       X8, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X2, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 12(AX)
-	ADDQ         CX, AX
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X4, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPS       X5, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 4(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VADDPS       X6, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 8(AX)
-	VEXTRACTF128 $0x01, Y7, X0
-	VADDPS       X7, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, 12(AX)
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y5, X0
+	VADDPS        X5, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512VNNI, F16C, FMA3, MMX+
+TEXT ·dotQ4ZR2C4(SB), NOSPLIT, $512-88
+	MOVQ         x+8(FP), AX
+	MOVQ         xd+24(FP), CX
+	MOVQ         ldx+16(FP), DX
+	MOVQ         ldxd+32(FP), BX
+	LEAQ         (AX)(DX*1), DX
+	LEAQ         (CX)(BX*4), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         wd+48(FP), DI
+	MOVQ         ldwd+64(FP), R8
+	SHLQ         $0x01, R8
+	LEAQ         (DI)(R8*2), R9
+	ADDQ         R8, R9
+	MOVQ         ldw+56(FP), R10
+	LEAQ         (SI)(R10*1), R11
+	LEAQ         (R11)(R10*1), R12
+	LEAQ         (R12)(R10*1), R13
+	LEAQ         (R13)(R10*1), R10
+	MOVQ         nb+0(FP), R14
+	XORQ         R15, R15
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VMOVDQU64    qzconsts<>+64(SB), Z1
+	VMOVDQU64    qzconsts<>+384(SB), Z2
+	VMOVDQU64    qzconsts<>+640(SB), Z3
+	VMOVDQU64    qzconsts<>+704(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+
+group:
+	CMPQ        R14, $0x08
+	JL          pairs
+	VCVTPH2PS   (DI), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, (SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 256(SP)
+	VCVTPH2PS   (DI)(R8*1), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, 64(SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 320(SP)
+	VCVTPH2PS   (DI)(R8*2), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, 128(SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 384(SP)
+	VCVTPH2PS   (R9), Y13
+	VMULPS      (CX), Y13, Y14
+	VMOVUPS     Y14, 192(SP)
+	VMULPS      (BX), Y13, Y13
+	VMOVUPS     Y13, 448(SP)
+	VMOVDQU64   (AX)(R15*4), Z13
+	VMOVDQU64   64(AX)(R15*4), Z14
+	VMOVDQU64   (DX)(R15*4), Z15
+	VMOVDQU64   64(DX)(R15*4), Z16
+	PREFETCHT1  (R10)(R15*4)
+	PREFETCHT1  64(R10)(R15*4)
+	PREFETCHT1  128(R10)(R15*4)
+	PREFETCHT1  192(R10)(R15*4)
+	VMOVDQU64   (SI)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   128(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     (SP), Z3, Z20
+	VFMADD231PS Z19, Z20, Z5
+	VMOVDQU64   128(DX)(R15*4), Z19
+	VPDPBUSD    Z15, Z17, Z19
+	VPDPBUSD    Z16, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     256(SP), Z3, Z17
+	VFMADD231PS Z19, Z17, Z9
+	VMOVDQU64   (R11)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   128(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     64(SP), Z3, Z20
+	VFMADD231PS Z19, Z20, Z6
+	VMOVDQU64   128(DX)(R15*4), Z19
+	VPDPBUSD    Z15, Z17, Z19
+	VPDPBUSD    Z16, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     320(SP), Z3, Z17
+	VFMADD231PS Z19, Z17, Z10
+	VMOVDQU64   (R12)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   128(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     128(SP), Z3, Z20
+	VFMADD231PS Z19, Z20, Z7
+	VMOVDQU64   128(DX)(R15*4), Z19
+	VPDPBUSD    Z15, Z17, Z19
+	VPDPBUSD    Z16, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     384(SP), Z3, Z17
+	VFMADD231PS Z19, Z17, Z11
+	VMOVDQU64   (R13)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   128(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     192(SP), Z3, Z13
+	VFMADD231PS Z19, Z13, Z8
+	VMOVDQU64   128(DX)(R15*4), Z13
+	VPDPBUSD    Z15, Z17, Z13
+	VPDPBUSD    Z16, Z18, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     448(SP), Z3, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVDQU64   256(AX)(R15*4), Z13
+	VMOVDQU64   320(AX)(R15*4), Z14
+	VMOVDQU64   256(DX)(R15*4), Z15
+	VMOVDQU64   320(DX)(R15*4), Z16
+	PREFETCHT1  256(R10)(R15*4)
+	PREFETCHT1  320(R10)(R15*4)
+	PREFETCHT1  384(R10)(R15*4)
+	PREFETCHT1  448(R10)(R15*4)
+	VMOVDQU64   64(SI)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   384(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     (SP), Z4, Z20
+	VFMADD231PS Z19, Z20, Z5
+	VMOVDQU64   384(DX)(R15*4), Z19
+	VPDPBUSD    Z15, Z17, Z19
+	VPDPBUSD    Z16, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     256(SP), Z4, Z17
+	VFMADD231PS Z19, Z17, Z9
+	VMOVDQU64   64(R11)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   384(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     64(SP), Z4, Z20
+	VFMADD231PS Z19, Z20, Z6
+	VMOVDQU64   384(DX)(R15*4), Z19
+	VPDPBUSD    Z15, Z17, Z19
+	VPDPBUSD    Z16, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     320(SP), Z4, Z17
+	VFMADD231PS Z19, Z17, Z10
+	VMOVDQU64   64(R12)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   384(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     128(SP), Z4, Z20
+	VFMADD231PS Z19, Z20, Z7
+	VMOVDQU64   384(DX)(R15*4), Z19
+	VPDPBUSD    Z15, Z17, Z19
+	VPDPBUSD    Z16, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     384(SP), Z4, Z17
+	VFMADD231PS Z19, Z17, Z11
+	VMOVDQU64   64(R13)(R15*1), Z17
+	VPSRLW      $0x04, Z17, Z18
+	VPANDD      Z0, Z17, Z17
+	VPANDD      Z0, Z18, Z18
+	VMOVDQU64   384(AX)(R15*4), Z19
+	VPDPBUSD    Z13, Z17, Z19
+	VPDPBUSD    Z14, Z18, Z19
+	VCVTDQ2PS   Z19, Z19
+	VPERMPS     192(SP), Z4, Z13
+	VFMADD231PS Z19, Z13, Z8
+	VMOVDQU64   384(DX)(R15*4), Z13
+	VPDPBUSD    Z15, Z17, Z13
+	VPDPBUSD    Z16, Z18, Z13
+	VCVTDQ2PS   Z13, Z13
+	VPERMPS     448(SP), Z4, Z14
+	VFMADD231PS Z13, Z14, Z12
+	SUBQ        $0x08, R14
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	ADDQ        $0x10, DI
+	ADDQ        $0x10, R9
+	ADDQ        $0x00000080, R15
+	JMP         group
+
+pairs:
+	CMPQ            R14, $0x02
+	JL              halves
+	VMOVD           (DI), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, (SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 256(SP)
+	VMOVD           (DI)(R8*1), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 64(SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 320(SP)
+	VMOVD           (DI)(R8*2), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 128(SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 384(SP)
+	VMOVD           (R9), X3
+	VCVTPH2PS       X3, X3
+	VMOVQ           (CX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 192(SP)
+	VMOVQ           (BX), X4
+	VMULPS          X4, X3, X4
+	VMOVUPS         X4, 448(SP)
+	VMOVDQU64       (AX)(R15*4), Z3
+	VMOVDQU64       (DX)(R15*4), Z4
+	PREFETCHT1      (R10)(R15*4)
+	PREFETCHT1      64(R10)(R15*4)
+	VBROADCASTI64X4 (SI)(R15*1), Z13
+	VPSRLVW         Z1, Z13, Z13
+	VPANDD          Z0, Z13, Z13
+	VMOVDQU64       64(AX)(R15*4), Z14
+	VPDPBUSD        Z3, Z13, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPERMPS         (SP), Z2, Z15
+	VFMADD231PS     Z14, Z15, Z5
+	VMOVDQU64       64(DX)(R15*4), Z14
+	VPDPBUSD        Z4, Z13, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPERMPS         256(SP), Z2, Z13
+	VFMADD231PS     Z14, Z13, Z9
+	VBROADCASTI64X4 (R11)(R15*1), Z13
+	VPSRLVW         Z1, Z13, Z13
+	VPANDD          Z0, Z13, Z13
+	VMOVDQU64       64(AX)(R15*4), Z14
+	VPDPBUSD        Z3, Z13, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPERMPS         64(SP), Z2, Z15
+	VFMADD231PS     Z14, Z15, Z6
+	VMOVDQU64       64(DX)(R15*4), Z14
+	VPDPBUSD        Z4, Z13, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPERMPS         320(SP), Z2, Z13
+	VFMADD231PS     Z14, Z13, Z10
+	VBROADCASTI64X4 (R12)(R15*1), Z13
+	VPSRLVW         Z1, Z13, Z13
+	VPANDD          Z0, Z13, Z13
+	VMOVDQU64       64(AX)(R15*4), Z14
+	VPDPBUSD        Z3, Z13, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPERMPS         128(SP), Z2, Z15
+	VFMADD231PS     Z14, Z15, Z7
+	VMOVDQU64       64(DX)(R15*4), Z14
+	VPDPBUSD        Z4, Z13, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPERMPS         384(SP), Z2, Z13
+	VFMADD231PS     Z14, Z13, Z11
+	VBROADCASTI64X4 (R13)(R15*1), Z13
+	VPSRLVW         Z1, Z13, Z13
+	VPANDD          Z0, Z13, Z13
+	VMOVDQU64       64(AX)(R15*4), Z14
+	VPDPBUSD        Z3, Z13, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPERMPS         192(SP), Z2, Z3
+	VFMADD231PS     Z14, Z3, Z8
+	VMOVDQU64       64(DX)(R15*4), Z3
+	VPDPBUSD        Z4, Z13, Z3
+	VCVTDQ2PS       Z3, Z3
+	VPERMPS         448(SP), Z2, Z4
+	VFMADD231PS     Z3, Z4, Z12
+	SUBQ            $0x02, R14
+	ADDQ            $0x08, CX
+	ADDQ            $0x08, BX
+	ADDQ            $0x04, DI
+	ADDQ            $0x04, R9
+	ADDQ            $0x20, R15
+	JMP             pairs
+
+halves:
+	VEXTRACTF64X4   $0x01, Z5, Y1
+	VADDPS          Y5, Y1, Y1
+	VEXTRACTF64X4   $0x01, Z6, Y2
+	VADDPS          Y6, Y2, Y2
+	VEXTRACTF64X4   $0x01, Z7, Y3
+	VADDPS          Y7, Y3, Y3
+	VEXTRACTF64X4   $0x01, Z8, Y4
+	VADDPS          Y8, Y4, Y4
+	VEXTRACTF64X4   $0x01, Z9, Y5
+	VADDPS          Y9, Y5, Y5
+	VEXTRACTF64X4   $0x01, Z10, Y6
+	VADDPS          Y10, Y6, Y6
+	VEXTRACTF64X4   $0x01, Z11, Y7
+	VADDPS          Y11, Y7, Y7
+	VEXTRACTF64X4   $0x01, Z12, Y8
+	VADDPS          Y12, Y8, Y8
+	TESTQ           R14, R14
+	JZ              reduce
+	VBROADCASTI32X4 (SI)(R15*1), Y9
+	VPSRLW          $0x04, Y9, Y10
+	VINSERTI32X4    $0x01, X10, Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPBROADCASTW    (DI), X10
+	VCVTPH2PS       X10, Y10
+	VMOVDQU64       32(AX)(R15*4), Y11
+	VPDPBUSD        (AX)(R15*4), Y9, Y11
+	VCVTDQ2PS       Y11, Y11
+	VBROADCASTSS    (CX), Y12
+	VMULPS          Y10, Y12, Y12
+	VFMADD231PS     Y11, Y12, Y1
+	VMOVDQU64       32(DX)(R15*4), Y11
+	VPDPBUSD        (DX)(R15*4), Y9, Y11
+	VCVTDQ2PS       Y11, Y11
+	VBROADCASTSS    (BX), Y9
+	VMULPS          Y10, Y9, Y9
+	VFMADD231PS     Y11, Y9, Y5
+	VBROADCASTI32X4 (R11)(R15*1), Y9
+	VPSRLW          $0x04, Y9, Y10
+	VINSERTI32X4    $0x01, X10, Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPBROADCASTW    (DI)(R8*1), X10
+	VCVTPH2PS       X10, Y10
+	VMOVDQU64       32(AX)(R15*4), Y11
+	VPDPBUSD        (AX)(R15*4), Y9, Y11
+	VCVTDQ2PS       Y11, Y11
+	VBROADCASTSS    (CX), Y12
+	VMULPS          Y10, Y12, Y12
+	VFMADD231PS     Y11, Y12, Y2
+	VMOVDQU64       32(DX)(R15*4), Y11
+	VPDPBUSD        (DX)(R15*4), Y9, Y11
+	VCVTDQ2PS       Y11, Y11
+	VBROADCASTSS    (BX), Y9
+	VMULPS          Y10, Y9, Y9
+	VFMADD231PS     Y11, Y9, Y6
+	VBROADCASTI32X4 (R12)(R15*1), Y9
+	VPSRLW          $0x04, Y9, Y10
+	VINSERTI32X4    $0x01, X10, Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPBROADCASTW    (DI)(R8*2), X10
+	VCVTPH2PS       X10, Y10
+	VMOVDQU64       32(AX)(R15*4), Y11
+	VPDPBUSD        (AX)(R15*4), Y9, Y11
+	VCVTDQ2PS       Y11, Y11
+	VBROADCASTSS    (CX), Y12
+	VMULPS          Y10, Y12, Y12
+	VFMADD231PS     Y11, Y12, Y3
+	VMOVDQU64       32(DX)(R15*4), Y11
+	VPDPBUSD        (DX)(R15*4), Y9, Y11
+	VCVTDQ2PS       Y11, Y11
+	VBROADCASTSS    (BX), Y9
+	VMULPS          Y10, Y9, Y9
+	VFMADD231PS     Y11, Y9, Y7
+	VBROADCASTI32X4 (R13)(R15*1), Y9
+	VPSRLW          $0x04, Y9, Y10
+	VINSERTI32X4    $0x01, X10, Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPBROADCASTW    (R9), X0
+	VCVTPH2PS       X0, Y0
+	VMOVDQU64       32(AX)(R15*4), Y10
+	VPDPBUSD        (AX)(R15*4), Y9, Y10
+	VCVTDQ2PS       Y10, Y10
+	VBROADCASTSS    (CX), Y11
+	VMULPS          Y0, Y11, Y11
+	VFMADD231PS     Y10, Y11, Y4
+	VMOVDQU64       32(DX)(R15*4), Y10
+	VPDPBUSD        (DX)(R15*4), Y9, Y10
+	VCVTDQ2PS       Y10, Y10
+	VBROADCASTSS    (BX), Y9
+	VMULPS          Y0, Y9, Y9
+	VFMADD231PS     Y10, Y9, Y8
+
+reduce:
+	MOVQ          c+72(FP), AX
+	MOVQ          ldc+80(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y2, X0
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y3, X0
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	VEXTRACTF32X4 $0x01, Y4, X0
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y5, X0
+	VADDPS        X5, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF32X4 $0x01, Y6, X0
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 4(AX)
+	VEXTRACTF32X4 $0x01, Y7, X0
+	VADDPS        X7, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 8(AX)
+	VEXTRACTF32X4 $0x01, Y8, X0
+	VADDPS        X8, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func quantQ4Z(nb int, x *float32, xd *float32, dst *byte)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, AVX512VNNI
+TEXT ·quantQ4Z(SB), NOSPLIT, $0-32
+	MOVQ         nb+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         xd+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	VBROADCASTSS qzconsts<>+8(SB), Z0
+	VBROADCASTSS qzconsts<>+12(SB), Z1
+	VBROADCASTSS qzconsts<>+16(SB), Z2
+	VBROADCASTSS qzconsts<>+24(SB), Z3
+	VBROADCASTSS qzconsts<>+28(SB), Z4
+	VBROADCASTSS qzconsts<>+32(SB), Z5
+	VBROADCASTSS qzconsts<>+36(SB), Z6
+	VPXORD       Z7, Z7, Z7
+
+quad:
+	CMPQ          AX, $0x08
+	JL            pair
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, (DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 64(BX)
+	VMOVUPS       128(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       192(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 4(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 16(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 80(BX)
+	VMOVUPS       256(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       320(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 8(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 32(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 96(BX)
+	VMOVUPS       384(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       448(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 12(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 48(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 112(BX)
+	VPXORD        Z12, Z12, Z12
+	VMOVDQU64     (BX), Z8
+	VPDPBUSD      Z8, Z6, Z12
+	VMOVDQU64     64(BX), Z8
+	VPDPBUSD      Z8, Z6, Z12
+	VPSLLD        $0x03, Z12, Z12
+	VPSUBD        Z12, Z7, Z12
+	VMOVDQU64     Z12, 128(BX)
+	VMOVDQU64     Z7, 192(BX)
+	VMOVUPS       512(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       576(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 16(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 256(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 320(BX)
+	VMOVUPS       640(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       704(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 20(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 272(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 336(BX)
+	VMOVUPS       768(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       832(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 24(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 288(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 352(BX)
+	VMOVUPS       896(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       960(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 28(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 304(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 368(BX)
+	VPXORD        Z13, Z13, Z13
+	VMOVDQU64     256(BX), Z8
+	VPDPBUSD      Z8, Z6, Z13
+	VMOVDQU64     320(BX), Z8
+	VPDPBUSD      Z8, Z6, Z13
+	VPSLLD        $0x03, Z13, Z13
+	VPSUBD        Z13, Z7, Z13
+	VMOVDQU64     Z13, 384(BX)
+	VMOVDQU64     Z7, 448(BX)
+	ADDQ          $0x00000400, CX
+	ADDQ          $0x20, DX
+	ADDQ          $0x00000200, BX
+	SUBQ          $0x08, AX
+	JMP           quad
+
+pair:
+	CMPQ          AX, $0x02
+	JL            single
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, (DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 32(BX)
+	VMOVUPS       128(CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       192(CX), Z9
+	VANDPS        Z0, Z9, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VMAXPS        Y10, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X10
+	VMAXPS        X11, X10, X10
+	VMOVHLPS      X10, X10, X11
+	VMAXPS        X10, X11, X11
+	VMOVSHDUP     X11, X10
+	VMAXSS        X11, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X10
+	VMOVSS        X10, 4(DX)
+	VBROADCASTSS  X10, Z10
+	VDIVPS        Z10, Z3, Z11
+	VCMPPS        $0x04, Z7, Z10, K1
+	VMOVAPS.Z     Z11, K1, Z11
+	VMULPS        Z11, Z8, Z8
+	VANDPS        Z1, Z8, Z10
+	VORPS         Z2, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, 16(BX)
+	VMULPS        Z11, Z9, Z9
+	VANDPS        Z1, Z9, Z8
+	VORPS         Z2, Z8, Z8
+	VADDPS        Z8, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 48(BX)
+	VMOVDQU64     (BX), Z8
+	VPXORD        Z14, Z14, Z14
+	VPDPBUSD      Z8, Z6, Z14
+	VPSLLD        $0x03, Z14, Z14
+	VPSUBD        Z14, Z7, Z14
+	VMOVDQU64     Z14, 64(BX)
+	ADDQ          $0x00000100, CX
+	ADDQ          $0x08, DX
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x02, AX
+	JMP           pair
+
+single:
+	TESTQ         AX, AX
+	JZ            done
+	VMOVUPS       (CX), Z8
+	VANDPS        Z0, Z8, Z10
+	VMOVUPS       64(CX), Z9
+	VANDPS        Z0, Z9, Z0
+	VMAXPS        Z0, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VMAXPS        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X10
+	VMAXPS        X0, X10, X10
+	VMOVHLPS      X10, X10, X0
+	VMAXPS        X10, X0, X0
+	VMOVSHDUP     X0, X10
+	VMAXSS        X0, X10, X10
+	VDIVSS        qzconsts<>+20(SB), X10, X0
+	VMOVSS        X0, (DX)
+	VBROADCASTSS  X0, Z0
+	VDIVPS        Z0, Z3, Z3
+	VCMPPS        $0x04, Z7, Z0, K1
+	VMOVAPS.Z     Z3, K1, Z3
+	VMULPS        Z3, Z8, Z8
+	VANDPS        Z1, Z8, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z8, Z8
+	VCVTTPS2DQ    Z8, Z8
+	VPMAXSD       Z5, Z8, Z8
+	VPMINSD       Z4, Z8, Z8
+	VPMOVDB       Z8, (BX)
+	VMULPS        Z3, Z9, Z9
+	VANDPS        Z1, Z9, Z0
+	VORPS         Z2, Z0, Z0
+	VADDPS        Z0, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMAXSD       Z5, Z9, Z9
+	VPMINSD       Z4, Z9, Z9
+	VPMOVDB       Z9, 16(BX)
+	VMOVDQU64     (BX), Y0
+	VPXORD        Y15, Y15, Y15
+	VPDPBUSD      Y0, Y6, Y15
+	VPSLLD        $0x03, Y15, Y15
+	VPSUBD        Y15, Y7, Y15
+	VMOVDQU64     Y15, 32(BX)
+
+done:
 	VZEROUPPER
 	RET
 

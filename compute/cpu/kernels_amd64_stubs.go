@@ -329,85 +329,95 @@ func dotQ4AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldw
 //go:noescape
 func dotQ4AVX2R2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIC1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
+// dotQ8ZR1C1 computes 1×1 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func dotQ8ZR1C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIR2C1 computes 2×1 dot products of Q8 weight rows with two int8 rows (see the generator).
+// dotQ8ZR1C2 computes 1×2 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ8ZR1C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIC2 computes 2 dot products of a Q8 weight row with an int8 row (see the generator).
+// dotQ8ZR1C3 computes 1×3 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func dotQ8ZR1C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIR2C2 computes 2×2 dot products of Q8 weight rows with two int8 rows (see the generator).
+// dotQ8ZR1C4 computes 1×4 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ8ZR1C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIC3 computes 3 dot products of a Q8 weight row with an int8 row (see the generator).
+// dotQ8ZR2C1 computes 2×1 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func dotQ8ZR2C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIR2C3 computes 2×3 dot products of Q8 weight rows with two int8 rows (see the generator).
+// dotQ8ZR2C2 computes 2×2 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ8ZR2C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIC4 computes 4 dot products of a Q8 weight row with an int8 row (see the generator).
+// dotQ8ZR2C3 computes 2×3 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func dotQ8ZR2C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ8VNNIR2C4 computes 2×4 dot products of Q8 weight rows with two int8 rows (see the generator).
+// dotQ8ZR2C4 computes 2×4 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ8ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ4VNNIC1 computes 1 dot products of a Q4 weight row with an int8 row (see the generator).
+// quantQ8Z quantizes nb blocks of x to int8 codes with scales xd, packed into dst for the Q8 VNNI kernels (see the generator).
 //
 //go:noescape
-func dotQ4VNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func quantQ8Z(nb int, x *float32, xd *float32, dst *byte)
 
-// dotQ4VNNIR2C1 computes 2×1 dot products of Q4 weight rows with two int8 rows (see the generator).
+// dotQ4ZR1C1 computes 1×1 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4VNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ4ZR1C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ4VNNIC2 computes 2 dot products of a Q4 weight row with an int8 row (see the generator).
+// dotQ4ZR1C2 computes 1×2 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4VNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func dotQ4ZR1C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ4VNNIR2C2 computes 2×2 dot products of Q4 weight rows with two int8 rows (see the generator).
+// dotQ4ZR1C3 computes 1×3 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4VNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ4ZR1C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ4VNNIC3 computes 3 dot products of a Q4 weight row with an int8 row (see the generator).
+// dotQ4ZR1C4 computes 1×4 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4VNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func dotQ4ZR1C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ4VNNIR2C3 computes 2×3 dot products of Q4 weight rows with two int8 rows (see the generator).
+// dotQ4ZR2C1 computes 2×1 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4VNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ4ZR2C1(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ4VNNIC4 computes 4 dot products of a Q4 weight row with an int8 row (see the generator).
+// dotQ4ZR2C2 computes 2×2 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4VNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+func dotQ4ZR2C2(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// dotQ4VNNIR2C4 computes 2×4 dot products of Q4 weight rows with two int8 rows (see the generator).
+// dotQ4ZR2C3 computes 2×3 dot products of Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4VNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+func dotQ4ZR2C3(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4ZR2C4 computes 2×4 dot products of Q4 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// quantQ4Z quantizes nb blocks of x to int8 codes with scales xd, packed into dst for the Q4 VNNI kernels (see the generator).
+//
+//go:noescape
+func quantQ4Z(nb int, x *float32, xd *float32, dst *byte)
 
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out.
 //

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"unsafe"
@@ -14,8 +15,9 @@ import (
 // its scales as another. Linear quantizes its input rows to int8 blocks as well (a float32
 // scale per block, amax/127, rounding half away from zero, as ggml's Q8_0 does), so every
 // block product is an exact integer dot product; only the float32 sum of the scaled block
-// results differs between kernel sets. The input quantization is the same Go code for every
-// kernel set, so all of them see the same int8 values.
+// results differs between kernel sets. All of them see the same int8 values: the generic and
+// AVX2 sets quantize with quantizeInput, the VNNI set with an assembly pass that gives its
+// bits and also packs the row for its kernels (packQZ describes the layout).
 
 // qBlock is compute.QBlock, the weights per scale.
 const qBlock = compute.QBlock
@@ -175,17 +177,31 @@ const (
 )
 
 // linearQuantized is Linear with Q8 or Q4 weights: the input rows are quantized to int8
-// blocks once, then every output is an int8 block dot product.
+// blocks once (and packed for the VNNI kernels), then every output is an int8 block dot
+// product.
 func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float32) {
 	k, n := w.k, w.n
 	nb := k / qBlock
-	// One scratch buffer of float32 holds the int8 codes (k/4 floats per row) and the scales.
-	scratch := b.getScratch(m*k/4 + m*nb)
+	vnni := b.qset == qsetVNNI
+	// One scratch buffer of float32 holds the scales and the int8 codes: k/4 floats per row,
+	// or for the VNNI kernels the packed rows, 2k bytes each.
+	codes := m * k / 4
+	if vnni {
+		codes = m * k / 2
+	}
+	scratch := b.getScratch(m*nb + codes)
 	defer b.putScratch(scratch)
-	xq := unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(scratch))), m*k)
-	xd := scratch[m*k/4:]
+	xd := scratch[:m*nb]
+	// Two views of the code area; a kernel set uses one of them.
+	area := unsafe.Pointer(unsafe.SliceData(scratch[m*nb:]))
+	xq := unsafe.Slice((*int8)(area), 4*codes)
+	xp := unsafe.Slice((*byte)(area), 4*codes)
 	b.pool.run(m, b.pool.grain(m, 2*k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
+			if vnni {
+				quantizeQZ(xp[i*2*k:(i+1)*2*k], xd[i*nb:(i+1)*nb], x[i*k:(i+1)*k], w.dt == compute.Q4)
+				continue
+			}
 			quantizeInput(xq[i*k:(i+1)*k], xd[i*nb:(i+1)*nb], x[i*k:(i+1)*k])
 		}
 	})
@@ -204,6 +220,14 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 				wq := w.q[j*w.rowBytes : (j+cols)*w.rowBytes]
 				wd := w.s[j*nb : (j+cols)*nb]
 				i := m0
+				if vnni {
+					// Pairs of rows share each weight block's loads and widening.
+					for ; i < m1; i += 2 {
+						rows := min(2, m1-i)
+						tileQZ(w.dt, d[i*n+j:], n, rows, cols, xp[i*2*k:(i+rows)*2*k], 2*k, xd[i*nb:(i+rows)*nb], nb, wq, wd, nb, w.rowBytes)
+					}
+					continue
+				}
 				if b.qset != qsetNone {
 					// Pairs of rows share each weight block's loads, widening and scale.
 					for ; i+2 <= m1; i += 2 {
@@ -221,6 +245,73 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 			}
 		}
 	})
+}
+
+// packQZ writes the int8 codes xq of one input row (a whole number of blocks) in the layout
+// the VNNI kernels read, 2·len(xq) bytes. Q8: per pair of blocks their 64 codes and 16
+// little-endian int32 corrections, lane l's being -128 times the sum of codes 4l..4l+3; an
+// odd last block is its 32 codes and 8 corrections. Q4 (whose kernels split a weight block
+// into its low and its high nibbles): the blocks of each whole group of 8 as two quads of 256
+// bytes, the first 16 codes of the quad's 4 blocks, then their last 16, then 16 corrections
+// (-8 times the sum of lane l's four codes in both halves) and 64 unused bytes; the blocks
+// after the groups as pairs (the first 16 codes of both, then the last 16 of both, then 16
+// corrections) and an odd last block as Q8's. The kernels multiply the inputs by the codes
+// plus 128 (Q8) or 8 (Q4), so the corrections make each block sum the exact signed dot
+// product.
+func packQZ(dst []byte, xq []int8, q4 bool) {
+	nb := len(xq) / qBlock
+	dst = dst[:2*len(xq)]
+	off := int32(-128)
+	if q4 {
+		off = -8
+	}
+	// put copies the chunks src into codes and writes into corr, for each lane of 4 code
+	// bytes, off times their sum plus that of the lane len(corr) bytes further on when
+	// halves is set (a Q4 quad's two halves share their corrections).
+	put := func(codes []byte, corr []byte, halves bool, src ...[]int8) {
+		p := 0
+		for _, s := range src {
+			for _, v := range s {
+				codes[p] = byte(v)
+				p++
+			}
+		}
+		lanes := len(corr) / 4
+		lane := func(l int) int32 {
+			return int32(int8(codes[4*l])) + int32(int8(codes[4*l+1])) + int32(int8(codes[4*l+2])) + int32(int8(codes[4*l+3]))
+		}
+		for l := range lanes {
+			sum := lane(l)
+			if halves {
+				sum += lane(l + lanes)
+			}
+			binary.LittleEndian.PutUint32(corr[4*l:], uint32(off*sum))
+		}
+	}
+	blk := func(b int) []int8 { return xq[b*qBlock : (b+1)*qBlock] }
+	o, b := 0, 0
+	if q4 {
+		for ; b+8 <= nb; b += 8 {
+			for q := b; q < b+8; q += 4 {
+				x0, x1, x2, x3 := blk(q), blk(q+1), blk(q+2), blk(q+3)
+				put(dst[o:o+128], dst[o+128:o+192], true, x0[:16], x1[:16], x2[:16], x3[:16], x0[16:], x1[16:], x2[16:], x3[16:])
+				clear(dst[o+192 : o+256])
+				o += 256
+			}
+		}
+	}
+	for ; b+2 <= nb; b += 2 {
+		x0, x1 := blk(b), blk(b+1)
+		if q4 {
+			put(dst[o:o+64], dst[o+64:o+128], false, x0[:16], x1[:16], x0[16:], x1[16:])
+		} else {
+			put(dst[o:o+64], dst[o+64:o+128], false, x0, x1)
+		}
+		o += 128
+	}
+	if b < nb {
+		put(dst[o:o+32], dst[o+32:o+64], false, blk(b))
+	}
 }
 
 // tileQ computes c[j] = x·w_j for the len(c) (at most 4) weight rows in wq/wd, with the
@@ -245,7 +336,7 @@ type qSet int
 const (
 	qsetNone    qSet = iota // the Go kernels of this file
 	qsetAVX2                // VPMADDUBSW + VPMADDWD on 256-bit vectors
-	qsetVNNI                // VPDPBUSD (AVX-512 VNNI on 256-bit vectors)
+	qsetVNNI                // VPDPBUSD on 512-bit vectors, two blocks each (AVX-512 VNNI)
 	qsetNEON                // arm64 SMULL + SADALP
 	qsetDotProd             // arm64 SDOT (ARMv8.2 dotprod)
 )

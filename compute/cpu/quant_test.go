@@ -33,7 +33,7 @@ func TestInt8KernelsMatchGeneric(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, set := range qSets()[1:] {
 		for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
-			for _, nb := range []int{1, 2, 3, 7, 64, 65} {
+			for _, nb := range []int{1, 2, 3, 7, 11, 64, 65} {
 				k := nb * qBlock
 				w := make([]float32, 4*k)
 				x := make([]float32, k)
@@ -54,7 +54,7 @@ func TestInt8KernelsMatchGeneric(t *testing.T) {
 				for cols := 1; cols <= 4; cols++ {
 					t.Run(fmt.Sprintf("%v/%v/nb=%d/cols=%d", set, dt, nb, cols), func(t *testing.T) {
 						got, want := make([]float32, cols), make([]float32, cols)
-						tileQSIMD(set, dt, got, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						tileQSet(set, dt, got, cols, 1, cols, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
 						gen := &Backend{}
 						gen.tileQ(dt, want, xq, xd, qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
 						for j := range cols {
@@ -73,6 +73,78 @@ func TestInt8KernelsMatchGeneric(t *testing.T) {
 							}
 						}
 					})
+				}
+			}
+		}
+	}
+}
+
+// tileQSet computes c[i*ldc+j] = x_i·w_j for rows (1 or 2) input rows of codes xq and
+// scales xd and cols weight rows with the assembly kernels of set, packing the rows first
+// for the VNNI set as Linear does.
+func tileQSet(set qSet, dt compute.DType, c []float32, ldc, rows, cols int, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
+	k := nb * qBlock
+	if set == qsetVNNI {
+		xp := make([]byte, 2*k*rows)
+		for i := range rows {
+			packQZ(xp[2*k*i:2*k*(i+1)], xq[k*i:k*(i+1)], dt == compute.Q4)
+		}
+		tileQZ(dt, c, ldc, rows, cols, xp, 2*k, xd, nb, wq, wd, nb, rowBytes)
+		return
+	}
+	if rows == 2 {
+		tileQSIMD2(set, dt, c, ldc, cols, xq, xd, wq, wd, nb, rowBytes)
+		return
+	}
+	tileQSIMD(set, dt, c[:cols], xq, xd, wq, wd, nb, rowBytes)
+}
+
+// TestQuantizeQZMatchesGo checks the VNNI set's one-pass input quantization and packing
+// against quantizeInput and packQZ, bit for bit, over block counts with and without an odd
+// block and blocks of zeros, of tiny values, with codes at half steps and of large values.
+func TestQuantizeQZMatchesGo(t *testing.T) {
+	if qsetBest() != qsetVNNI {
+		t.Skip("no VNNI kernels on this machine")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		for _, nb := range []int{1, 2, 3, 8, 11} {
+			k := nb * qBlock
+			x := make([]float32, k)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 4)
+			}
+			if nb > 1 {
+				clear(x[qBlock : 2*qBlock]) // a block of zeros
+			}
+			if nb > 2 {
+				for i := 2 * qBlock; i < 3*qBlock; i++ {
+					x[i] = float32(i%5-2) * 0x1p-140 // subnormal values
+				}
+			}
+			if nb > 3 {
+				x[3*qBlock] = 127 // the scale is 1, so these are codes at half steps
+				for i := 3*qBlock + 1; i < 4*qBlock; i++ {
+					x[i] = float32(i%9-4) + 0.5
+				}
+			}
+			if nb > 4 {
+				x[4*qBlock+7] = -3e38
+			}
+			wantQ, wantD, want := make([]int8, k), make([]float32, nb), make([]byte, 2*k)
+			quantizeInput(wantQ, wantD, x)
+			packQZ(want, wantQ, dt == compute.Q4)
+			gotD, got := make([]float32, nb), make([]byte, 2*k)
+			quantizeQZ(got, gotD, x, dt == compute.Q4)
+			for b := range nb {
+				if math.Float32bits(gotD[b]) != math.Float32bits(wantD[b]) {
+					t.Errorf("%v nb=%d: scale %d = %g, Go gives %g", dt, nb, b, gotD[b], wantD[b])
+				}
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("%v nb=%d: packed byte %d = %d, Go gives %d", dt, nb, i, got[i], want[i])
+					break
 				}
 			}
 		}
@@ -186,7 +258,7 @@ func TestInt8PairsMatchSingles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, set := range qSets()[1:] {
 		for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
-			for _, nb := range []int{1, 3, 64} {
+			for _, nb := range []int{1, 2, 3, 9, 11, 64} {
 				k := nb * qBlock
 				w, x := make([]float32, 4*k), make([]float32, 2*k)
 				for i := range w {
@@ -204,10 +276,10 @@ func TestInt8PairsMatchSingles(t *testing.T) {
 				quantizeInput(xq, xd, x)
 				for cols := 1; cols <= 4; cols++ {
 					pair := make([]float32, 2*4)
-					tileQSIMD2(set, dt, pair, 4, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
+					tileQSet(set, dt, pair, 4, 2, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
 					for r := range 2 {
 						single := make([]float32, cols)
-						tileQSIMD(set, dt, single, xq[r*k:(r+1)*k], xd[r*nb:(r+1)*nb], qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
+						tileQSet(set, dt, single, cols, 1, cols, xq[r*k:(r+1)*k], xd[r*nb:(r+1)*nb], qw.q[:cols*qw.rowBytes], qw.s[:cols*nb], nb, qw.rowBytes)
 						for j := range cols {
 							if math.Float32bits(pair[r*4+j]) != math.Float32bits(single[j]) {
 								t.Errorf("%v %v nb=%d cols=%d: row %d column %d = %g in a pair, %g alone", set, dt, nb, cols, r, j, pair[r*4+j], single[j])

@@ -170,14 +170,14 @@ func mapSIMD(f func(n int, x, y *float32), y, x []float32) {
 	}
 }
 
-// qsetBest is the best int8 kernel set this CPU runs: VPDPBUSD on 256-bit vectors needs
-// AVX512_VNNI and AVX512VL; the AVX2 set needs AVX2 and F16C (the scales are F16), which
-// every AVX2 CPU has.
+// qsetBest is the best int8 kernel set this CPU runs: the 512-bit VPDPBUSD kernels need
+// AVX512F, AVX512BW (VPSRLVW), AVX512VL (their 256-bit tail) and AVX512_VNNI; the AVX2 set
+// needs AVX2 and F16C (the scales are F16), which every AVX2 CPU has.
 func qsetBest() qSet {
 	switch {
 	case !cpu.X86.HasAVX2 || !cpu.X86.HasFMA:
 		return qsetNone
-	case cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL:
+	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI:
 		return qsetVNNI
 	}
 	return qsetAVX2
@@ -185,19 +185,14 @@ func qsetBest() qSet {
 
 type dotQKernel func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 
-// qTiles are the int8 kernels by [set-1][Q4][cols-1].
-var qTiles = [2][2][4]dotQKernel{
-	{
-		{dotQ8AVX2C1, dotQ8AVX2C2, dotQ8AVX2C3, dotQ8AVX2C4},
-		{dotQ4AVX2C1, dotQ4AVX2C2, dotQ4AVX2C3, dotQ4AVX2C4},
-	},
-	{
-		{dotQ8VNNIC1, dotQ8VNNIC2, dotQ8VNNIC3, dotQ8VNNIC4},
-		{dotQ4VNNIC1, dotQ4VNNIC2, dotQ4VNNIC3, dotQ4VNNIC4},
-	},
+// qTiles are the AVX2 int8 kernels by [Q4][cols-1].
+var qTiles = [2][4]dotQKernel{
+	{dotQ8AVX2C1, dotQ8AVX2C2, dotQ8AVX2C3, dotQ8AVX2C4},
+	{dotQ4AVX2C1, dotQ4AVX2C2, dotQ4AVX2C3, dotQ4AVX2C4},
 }
 
-// tileQSIMD computes c[j] = x·w_j for len(c) ≤ 4 weight rows on the int8 kernels of set.
+// tileQSIMD computes c[j] = x·w_j for len(c) ≤ 4 weight rows on the AVX2 int8 kernels (the
+// VNNI set reads packed input rows, tileQZ).
 func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32, wq []byte, wd []uint16, nb, rowBytes int) {
 	cols := len(c)
 	if cols == 0 {
@@ -212,7 +207,7 @@ func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32,
 	if dt == compute.Q4 {
 		q4 = 1
 	}
-	qTiles[set-1][q4][cols-1](nb, unsafe.SliceData(xq), unsafe.SliceData(xd), unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c))
+	qTiles[q4][cols-1](nb, unsafe.SliceData(xq), unsafe.SliceData(xd), unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c))
 }
 
 // dequantSIMD writes blocks [b0, b0+len(dst)/qBlock) of a quantized tensor into dst with the
@@ -239,16 +234,10 @@ func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) 
 
 type dotQ2Kernel func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// qTiles2 are the two-row int8 kernels by [set-1][Q4][cols-1].
-var qTiles2 = [2][2][4]dotQ2Kernel{
-	{
-		{dotQ8AVX2R2C1, dotQ8AVX2R2C2, dotQ8AVX2R2C3, dotQ8AVX2R2C4},
-		{dotQ4AVX2R2C1, dotQ4AVX2R2C2, dotQ4AVX2R2C3, dotQ4AVX2R2C4},
-	},
-	{
-		{dotQ8VNNIR2C1, dotQ8VNNIR2C2, dotQ8VNNIR2C3, dotQ8VNNIR2C4},
-		{dotQ4VNNIR2C1, dotQ4VNNIR2C2, dotQ4VNNIR2C3, dotQ4VNNIR2C4},
-	},
+// qTiles2 are the two-row AVX2 int8 kernels by [Q4][cols-1].
+var qTiles2 = [2][4]dotQ2Kernel{
+	{dotQ8AVX2R2C1, dotQ8AVX2R2C2, dotQ8AVX2R2C3, dotQ8AVX2R2C4},
+	{dotQ4AVX2R2C1, dotQ4AVX2R2C2, dotQ4AVX2R2C3, dotQ4AVX2R2C4},
 }
 
 // tileQSIMD2 is tileQSIMD for two input rows (codes k = nb·qBlock apart, scales nb apart),
@@ -267,6 +256,6 @@ func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int
 	if dt == compute.Q4 {
 		q4 = 1
 	}
-	qTiles2[set-1][q4][cols-1](nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
+	qTiles2[q4][cols-1](nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
 		unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
 }

@@ -43,13 +43,20 @@ func main() {
 	}
 	accRows()
 	qConsts = qConstants()
-	for _, vnni := range []bool{false, true} {
-		for _, q4 := range []bool{false, true} {
+	for _, q4 := range []bool{false, true} {
+		for c := 1; c <= 4; c++ {
+			qkernel(c, q4)
+			qkernel2(c, q4)
+		}
+	}
+	qzConsts = qzConstants()
+	for _, q4 := range []bool{false, true} {
+		for r := 1; r <= 2; r++ {
 			for c := 1; c <= 4; c++ {
-				qkernel(c, q4, vnni)
-				qkernel2(c, q4, vnni)
+				qkernelZ(r, c, q4)
 			}
 		}
+		quantKernelZ(q4)
 	}
 	dequantKernel(false)
 	dequantKernel(true)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -23,26 +24,23 @@ func qConstants() Mem {
 	return m
 }
 
-// qkernel emits dotQ{8,4}{AVX2,VNNI}C{cols}: c[j] = Σ_b float32(x_b·w_jb)·(xd_b·wd_jb) for
+// qkernel emits dotQ{8,4}AVX2C{cols}: c[j] = Σ_b float32(x_b·w_jb)·(xd_b·wd_jb) for
 // the cols weight rows w_j (ldw bytes apart, their F16 scales ldwd apart) and one int8 input
 // row x with float32 block scales xd, over nb blocks of 32.
 //
 // Per block, the signed×signed int8 product is made unsigned×signed with the sign trick
 // (VPSIGNB: |x| times w with x's sign), then summed to eight int32 lanes by VPMADDUBSW +
-// VPMADDWD (AVX2; no pair sum can saturate, |x| ≤ 127 and |w| ≤ 127) or by one VPDPBUSD
-// (AVX-512 VNNI, 256-bit EVEX form), converted to float32 (exact) and added to an 8-lane
+// VPMADDWD (no pair sum can saturate, |x| ≤ 127 and |w| ≤ 127), converted to float32
+// (exact) and added to an 8-lane
 // accumulator with one fused multiply-add by the block's scale xd·wd. The lanes are
 // reduced as in kernel. Q4 codes are widened in registers: low nibbles are weights 0..15,
 // high nibbles 16..31, minus 8.
-func qkernel(cols int, q4, vnni bool) {
-	typ, isa := "Q8", "AVX2"
+func qkernel(cols int, q4 bool) {
+	typ := "Q8"
 	if q4 {
 		typ = "Q4"
 	}
-	if vnni {
-		isa = "VNNI"
-	}
-	name := fmt.Sprintf("dot%s%sC%d", typ, isa, cols)
+	name := fmt.Sprintf("dot%sAVX2C%d", typ, cols)
 	TEXT(name, NOSPLIT, "func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d dot products of a %s weight row with an int8 row (see the generator).", name, cols, typ))
@@ -108,7 +106,7 @@ func qkernel(cols int, q4, vnni bool) {
 			sw := YMM()
 			VPSIGNB(xv, wv, sw)
 			t := YMM()
-			dotBlocks(sw, ax, t, vnni)
+			dotBlocks(sw, ax, t)
 			d := YMM()
 			VBROADCASTSS(scales.Offset(32*j+4*u), d)
 			VFMADD231PS(t, d, accs[j])
@@ -136,7 +134,7 @@ func qkernel(cols int, q4, vnni bool) {
 		sw := YMM()
 		VPSIGNB(xv, wv, sw)
 		t := YMM()
-		dotBlocks(sw, ax, t, vnni)
+		dotBlocks(sw, ax, t)
 		sc := YMM()
 		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
 		VCVTPH2PS(sc.AsX(), sc)
@@ -230,21 +228,18 @@ func dequantKernel(q4 bool) {
 	RET()
 }
 
-// qkernel2 emits dotQ{8,4}{AVX2,VNNI}R2C{cols}: qkernel for two input rows (x and x+ldx,
+// qkernel2 emits dotQ{8,4}AVX2R2C{cols}: qkernel for two input rows (x and x+ldx,
 // their scales xd and xd+ldxd floats apart) against the same cols weight rows, writing
 // c[j] and c[ldc+j]. The sign trick goes the other way round here, |w| (shared by both
 // rows) times x with w's sign, which gives the same integers, and the scale product is
 // xd·wd as in qkernel, so each output has the very bits qkernel gives it: a row's result
 // does not depend on whether it was computed alone or in a pair.
-func qkernel2(cols int, q4, vnni bool) {
-	typ, isa := "Q8", "AVX2"
+func qkernel2(cols int, q4 bool) {
+	typ := "Q8"
 	if q4 {
 		typ = "Q4"
 	}
-	if vnni {
-		isa = "VNNI"
-	}
-	name := fmt.Sprintf("dot%s%sR2C%d", typ, isa, cols)
+	name := fmt.Sprintf("dot%sAVX2R2C%d", typ, cols)
 	TEXT(name, NOSPLIT, "func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes 2×%d dot products of %s weight rows with two int8 rows (see the generator).", name, cols, typ))
@@ -318,7 +313,7 @@ func qkernel2(cols int, q4, vnni bool) {
 				sx := YMM()
 				VPSIGNB(wv, xv[i], sx)
 				t := YMM()
-				dotBlocks(sx, aw, t, vnni)
+				dotBlocks(sx, aw, t)
 				d := YMM()
 				VBROADCASTSS(scales.Offset(32*(i*cols+j)+4*u), d)
 				VFMADD231PS(t, d, accs[i][j])
@@ -355,7 +350,7 @@ func qkernel2(cols int, q4, vnni bool) {
 			sx := YMM()
 			VPSIGNB(wv, xv[i], sx)
 			t := YMM()
-			dotBlocks(sx, aw, t, vnni)
+			dotBlocks(sx, aw, t)
 			d := YMM()
 			VBROADCASTSS(Mem{Base: pxd[i]}, d)
 			VMULPS(d, sc, d) // xd·wd, the product qkernel forms
@@ -422,15 +417,550 @@ func loadWeights(at Mem, wv VecVirtual, q4 bool) {
 }
 
 // dotBlocks sets t to the eight block sums of the byte products of s (signed) and u
-// (unsigned), as float32: one VPDPBUSD with VNNI, else VPMADDUBSW and VPMADDWD by ones (no
-// pair sum can saturate, |s|, |u| ≤ 127).
-func dotBlocks(s, u, t VecVirtual, vnni bool) {
-	if vnni {
-		VPXOR(t, t, t)
-		VPDPBUSD(s, u, t)
-	} else {
-		VPMADDUBSW(s, u, t)
-		VPMADDWD(qConsts.Offset(64), t, t)
-	}
+// (unsigned), as float32: VPMADDUBSW and VPMADDWD by ones (no pair sum can saturate, |s|,
+// |u| ≤ 127).
+func dotBlocks(s, u, t VecVirtual) {
+	VPMADDUBSW(s, u, t)
+	VPMADDWD(qConsts.Offset(64), t, t)
 	VCVTDQ2PS(t, t)
+}
+
+// qzConsts holds the 512-bit VNNI kernels' constants (qzConstants).
+var qzConsts Mem
+
+// Offsets in qzConsts.
+const (
+	qzC80       = 0   // 0x80 bytes: Q8 codes XOR 0x80 are the codes plus 128, unsigned
+	qzC0F       = 4   // 0x0F bytes: Q4 nibble mask
+	qzAbs       = 8   // float32 |·| mask
+	qzSign      = 12  // float32 sign bit
+	qzHalf      = 16  // float32 0.5
+	qz127f      = 20  // float32 127
+	qzOne       = 24  // float32 1
+	qz127       = 28  // int32 127
+	qzM127      = 32  // int32 -127
+	qzC01       = 36  // 0x01 bytes: VPDPBUSD by them sums a lane's four codes
+	qzShift     = 64  // 32 words of 0 then 32 of 4: VPSRLVW counts (low half low nibbles, high half high)
+	qzIdxQ8     = 128 // 4 VPERMPS index vectors, Q8 layout
+	qzIdxQ4     = 384 // 4 VPERMPS index vectors, Q4 pair layout (only the first is used)
+	qzIdxQ4Quad = 640 // 2 VPERMPS index vectors, Q4 quad layout
+)
+
+// qzConstants lays out qzConsts. The index vector of block pair u (0..3 in a group of 8
+// blocks) sends scale 2u to the lanes that hold block 2u's sums and 2u+1 to the others: in
+// the Q8 layout lanes 0-7 and 8-15, in the Q4 pair layout lanes 0-3 and 8-11 (block 2u's low
+// and high nibbles) and lanes 4-7 and 12-15. The Q4 quad q of a group sends scale 4q+k to
+// lanes 4k..4k+3.
+func qzConstants() Mem {
+	m := GLOBL("qzconsts", RODATA|NOPTR)
+	DATA(qzC80, U32(0x80808080))
+	DATA(qzC0F, U32(0x0f0f0f0f))
+	DATA(qzAbs, U32(0x7fffffff))
+	DATA(qzSign, U32(0x80000000))
+	DATA(qzHalf, U32(math.Float32bits(0.5)))
+	DATA(qz127f, U32(math.Float32bits(127)))
+	DATA(qzOne, U32(math.Float32bits(1)))
+	DATA(qz127, U32(127))
+	DATA(qzM127, U32(0xffffff81)) // -127
+	DATA(qzC01, U32(0x01010101))
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i >= 8 {
+			v = 0x00040004
+		}
+		DATA(qzShift+4*i, U32(v))
+	}
+	for u := 0; u < 4; u++ {
+		for l := 0; l < 16; l++ {
+			DATA(qzIdxQ8+64*u+4*l, U32(uint32(2*u+l/8)))
+		}
+	}
+	for u := 0; u < 4; u++ {
+		for l := 0; l < 16; l++ {
+			DATA(qzIdxQ4+64*u+4*l, U32(uint32(2*u+(l/4)%2)))
+		}
+	}
+	for q := 0; q < 2; q++ {
+		for l := 0; l < 16; l++ {
+			DATA(qzIdxQ4Quad+64*q+4*l, U32(uint32(4*q+l/4)))
+		}
+	}
+	return m
+}
+
+// qkernelZ emits dotQ{8,4}ZR{rows}C{cols}, the AVX-512 VNNI int8 kernels: c[i·ldc+j] =
+// Σ_b float32(x_ib·w_jb)·(xd_ib·wd_jb) for rows (1 or 2) input rows and cols weight rows,
+// over nb blocks of 32, with 512-bit vectors covering two blocks.
+//
+// The input rows come packed (packQZ): codes with int32 corrections, each -128 (Q8) or -8
+// (Q4) times the sum of the codes its lane multiplies. VPDPBUSD multiplies unsigned by
+// signed bytes, so the weights are made unsigned instead of taking signs apart: Q8 codes
+// XOR 0x80 (the code plus 128), Q4 nibbles as they are (the weight plus 8); starting each
+// block's sums from the corrections makes them the exact signed dot products.
+//
+// Q8 goes by pairs of blocks (one 512-bit vector), Q4 in groups of 8 blocks by quads: the
+// 64 bytes of 4 blocks masked give their low nibbles, shifted by 4 and masked their high
+// nibbles, both with block k in 128-bit lane k, so two VPDPBUSD add a quad into one vector
+// of 4 lanes per block. Q4 pairs after the groups are widened by a 256-bit broadcast, a
+// VPSRLVW that shifts the upper half's words by 4 and the mask. Per vector of sums, the 16
+// int32 lanes are converted to float32 (exact) and added to a 16-lane accumulator with one
+// fused multiply-add by their blocks' scale products xd·wd, formed 8 blocks at a time and
+// spread over the lanes by VPERMPS. At the end lanes l and
+// l+8 are added, a trailing odd block is added to those 8 lanes in the same way, and they
+// are reduced as in kernel. A two-row kernel does for each row exactly what the one-row
+// kernel does, so a row's bits do not depend on its pairing. The four-column kernels also
+// prefetch the next four weight rows into L2, four times as fast as they read their own, so
+// the next call finds them on their way: rows of 1–2 KB start too often for the hardware
+// prefetcher, which restarts at every 4 KB page.
+func qkernelZ(rows, cols int, q4 bool) {
+	typ := "Q8"
+	if q4 {
+		typ = "Q4"
+	}
+	name := fmt.Sprintf("dot%sZR%dC%d", typ, rows, cols)
+	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes %d×%d dot products of %s weight rows with packed int8 rows (see the generator).", name, rows, cols, typ))
+
+	px := make([]Register, rows)
+	pxd := make([]Register, rows)
+	px[0] = Load(Param("x"), GP64())
+	pxd[0] = Load(Param("xd"), GP64())
+	if rows > 1 {
+		ldx := Load(Param("ldx"), GP64())
+		ldxd := Load(Param("ldxd"), GP64())
+		for i := 1; i < rows; i++ {
+			px[i], pxd[i] = GP64(), GP64()
+			LEAQ(Mem{Base: px[i-1], Index: ldx, Scale: 1}, px[i])
+			LEAQ(Mem{Base: pxd[i-1], Index: ldxd, Scale: 4}, pxd[i])
+		}
+	}
+	pw := make([]Register, cols)
+	pw[0] = Load(Param("w"), GP64())
+	// The scales of weight row j are at pwd0 + j·ldwd for j < 3 and at pwd3 for j = 3: one
+	// register fewer than a pointer per row, which leaves one for prefetching.
+	pwd0 := Load(Param("wd"), GP64())
+	var ldwd, pwd3 Register
+	if cols > 1 {
+		ldwd = Load(Param("ldwd"), GP64())
+		SHLQ(U8(1), ldwd)
+	}
+	if cols == 4 {
+		pwd3 = GP64()
+		LEAQ(Mem{Base: pwd0, Index: ldwd, Scale: 2}, pwd3)
+		ADDQ(ldwd, pwd3)
+	}
+	wdAt := func(j int) Mem {
+		switch j {
+		case 0:
+			return Mem{Base: pwd0}
+		case 3:
+			return Mem{Base: pwd3}
+		}
+		return Mem{Base: pwd0, Index: ldwd, Scale: uint8(j)}
+	}
+	var pf Register
+	if cols > 1 {
+		ldw := Load(Param("ldw"), GP64())
+		for j := 1; j < cols; j++ {
+			pw[j] = GP64()
+			LEAQ(Mem{Base: pw[j-1], Index: ldw, Scale: 1}, pw[j])
+		}
+		if cols == 4 {
+			// The next four weight rows, which the next call reads.
+			pf = GP64()
+			LEAQ(Mem{Base: pw[3], Index: ldw, Scale: 1}, pf)
+		}
+	}
+	scalePtrs := []Register{pwd0}
+	if pwd3 != nil {
+		scalePtrs = append(scalePtrs, pwd3)
+	}
+	nb := Load(Param("nb"), GP64())
+	woff := GP64() // code bytes of a weight row done
+	XORQ(woff, woff)
+	wpair, xScale, idxAt := 64, uint8(2), qzIdxQ8
+	if q4 {
+		wpair, xScale, idxAt = 32, 4, qzIdxQ4
+	}
+
+	var c80, mask, shift VecVirtual
+	if q4 {
+		mask, shift = ZMM(), ZMM()
+		VPBROADCASTD(qzConsts.Offset(qzC0F), mask)
+		VMOVDQU64(qzConsts.Offset(qzShift), shift)
+	} else {
+		c80 = ZMM()
+		VPBROADCASTD(qzConsts.Offset(qzC80), c80)
+	}
+	// The Q8 groups use all four pair indices, Q4 only the first (for leftover pairs) and
+	// the two quad indices.
+	idx := make([]VecVirtual, 4)
+	for u := range idx {
+		if q4 && u > 0 {
+			break
+		}
+		idx[u] = ZMM()
+		VMOVDQU64(qzConsts.Offset(idxAt+64*u), idx[u])
+	}
+	var quadIdx [2]VecVirtual
+	if q4 {
+		for q := range quadIdx {
+			quadIdx[q] = ZMM()
+			VMOVDQU64(qzConsts.Offset(qzIdxQ4Quad+64*q), quadIdx[q])
+		}
+	}
+	accs := make([][]VecVirtual, rows)
+	for i := range accs {
+		accs[i] = make([]VecVirtual, cols)
+		for j := range accs[i] {
+			accs[i][j] = ZMM()
+			VPXORD(accs[i][j], accs[i][j], accs[i][j])
+		}
+	}
+	// slot(i, j) holds the scale products of row i and weight row j for the blocks at hand.
+	slots := AllocLocal(64 * rows * cols)
+	slot := func(i, j int) Mem { return slots.Offset(64 * (i*cols + j)) }
+
+	// pair does block pair u of the blocks at woff.
+	pair := func(u int) {
+		xv := make([]VecVirtual, rows)
+		for i := range xv {
+			xv[i] = ZMM()
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 128 * u}, xv[i])
+		}
+		if pf != nil {
+			// The next rows are 4 times as long as the progress here, 4·wpair bytes per pair.
+			for l := 0; l < 4*wpair; l += 64 {
+				PREFETCHT1(Mem{Base: pf, Index: woff, Scale: 4, Disp: 4*wpair*u + l})
+			}
+		}
+		for j := 0; j < cols; j++ {
+			wu := ZMM()
+			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wpair * u}
+			if q4 {
+				VBROADCASTI64X4(at, wu)
+				VPSRLVW(shift, wu, wu)
+				VPANDD(mask, wu, wu)
+			} else {
+				VPXORD(at, c80, wu)
+			}
+			for i := 0; i < rows; i++ {
+				t := ZMM()
+				VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 128*u + 64}, t)
+				VPDPBUSD(xv[i], wu, t)
+				VCVTDQ2PS(t, t)
+				s := ZMM()
+				VPERMPS(slot(i, j), idx[u], s)
+				VFMADD231PS(t, s, accs[i][j])
+			}
+		}
+	}
+
+	// quad does Q4 quad q of the group at woff: its 64 weight bytes hold 4 blocks' low
+	// nibbles (one 128-bit lane each) and, shifted, their high nibbles, which the packed
+	// input matches, so both products of a quad add into one vector of 4 lanes per block.
+	quad := func(q int) {
+		xl, xh := make([]VecVirtual, rows), make([]VecVirtual, rows)
+		for i := range xl {
+			xl[i], xh[i] = ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 256 * q}, xl[i])
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 256*q + 64}, xh[i])
+		}
+		if pf != nil {
+			for l := 0; l < 256; l += 64 {
+				PREFETCHT1(Mem{Base: pf, Index: woff, Scale: 4, Disp: 256*q + l})
+			}
+		}
+		for j := 0; j < cols; j++ {
+			wl, wh := ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: pw[j], Index: woff, Scale: 1, Disp: 64 * q}, wl)
+			VPSRLW(U8(4), wl, wh)
+			VPANDD(mask, wl, wl)
+			VPANDD(mask, wh, wh)
+			for i := 0; i < rows; i++ {
+				t := ZMM()
+				VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 256*q + 128}, t)
+				VPDPBUSD(xl[i], wl, t)
+				VPDPBUSD(xh[i], wh, t)
+				VCVTDQ2PS(t, t)
+				s := ZMM()
+				VPERMPS(slot(i, j), quadIdx[q], s)
+				VFMADD231PS(t, s, accs[i][j])
+			}
+		}
+	}
+
+	Label("group")
+	CMPQ(nb, U8(8))
+	JL(LabelRef("pairs"))
+	for j := 0; j < cols; j++ {
+		p := YMM()
+		VCVTPH2PS(wdAt(j), p)
+		for i := 0; i < rows; i++ {
+			q := YMM()
+			VMULPS(Mem{Base: pxd[i]}, p, q)
+			VMOVUPS(q, slot(i, j))
+		}
+	}
+	if q4 {
+		quad(0)
+		quad(1)
+	} else {
+		for u := 0; u < 4; u++ {
+			pair(u)
+		}
+	}
+	SUBQ(U8(8), nb)
+	for i := range pxd {
+		ADDQ(U8(32), pxd[i])
+	}
+	for _, r := range scalePtrs {
+		ADDQ(U8(16), r)
+	}
+	ADDQ(U32(4*wpair), woff)
+	JMP(LabelRef("group"))
+
+	// Pairs left over from the groups: the same products, two at a time.
+	Label("pairs")
+	CMPQ(nb, U8(2))
+	JL(LabelRef("halves"))
+	for j := 0; j < cols; j++ {
+		p := XMM()
+		VMOVD(wdAt(j), p)
+		VCVTPH2PS(p, p)
+		for i := 0; i < rows; i++ {
+			q := XMM()
+			VMOVQ(Mem{Base: pxd[i]}, q)
+			VMULPS(q, p, q)
+			VMOVUPS(q, slot(i, j))
+		}
+	}
+	pair(0)
+	SUBQ(U8(2), nb)
+	for i := range pxd {
+		ADDQ(U8(8), pxd[i])
+	}
+	for _, r := range scalePtrs {
+		ADDQ(U8(4), r)
+	}
+	ADDQ(U8(wpair), woff)
+	JMP(LabelRef("pairs"))
+
+	// Lanes l and l+8, then a trailing odd block on 256-bit vectors.
+	Label("halves")
+	acc8 := make([][]VecVirtual, rows)
+	for i := range acc8 {
+		acc8[i] = make([]VecVirtual, cols)
+		for j := range acc8[i] {
+			y := YMM()
+			VEXTRACTF64X4(U8(1), accs[i][j], y)
+			VADDPS(accs[i][j].AsY(), y, y)
+			acc8[i][j] = y
+		}
+	}
+	TESTQ(nb, nb)
+	JZ(LabelRef("reduce"))
+	for j := 0; j < cols; j++ {
+		wu := YMM()
+		at := Mem{Base: pw[j], Index: woff, Scale: 1}
+		if q4 {
+			hi := YMM()
+			VBROADCASTI32X4(at, wu)
+			VPSRLW(U8(4), wu, hi)
+			VINSERTI32X4(U8(1), hi.AsX(), wu, wu)
+			VPANDD(mask.AsY(), wu, wu)
+		} else {
+			VPXORD(at, c80.AsY(), wu)
+		}
+		h := XMM()
+		VPBROADCASTW(wdAt(j), h)
+		sc := YMM()
+		VCVTPH2PS(h, sc)
+		for i := 0; i < rows; i++ {
+			t := YMM()
+			VMOVDQU64(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 32}, t)
+			VPDPBUSD(Mem{Base: px[i], Index: woff, Scale: xScale}, wu, t)
+			VCVTDQ2PS(t, t)
+			d := YMM()
+			VBROADCASTSS(Mem{Base: pxd[i]}, d)
+			VMULPS(sc, d, d) // xd·wd, the product the groups form
+			VFMADD231PS(t, d, acc8[i][j])
+		}
+	}
+
+	Label("reduce")
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			y := acc8[i][j]
+			h := XMM()
+			VEXTRACTF32X4(U8(1), y, h)
+			VADDPS(y.AsX(), h, h)
+			u := XMM()
+			VMOVHLPS(h, h, u)
+			VADDPS(h, u, u)
+			w := XMM()
+			VMOVSHDUP(u, w)
+			VADDSS(u, w, w)
+			VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
+		}
+		if i+1 < rows {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// quantKernelZ emits quantQ{8,4}Z(nb, x, xd, dst): the input quantization of Linear
+// (quantizeInput) and the packing for the VNNI kernels (packQZ) of one row of nb blocks in
+// one pass, bit for bit what the Go pair gives (Q4: whole groups of 8 blocks as quads, the
+// rest as pairs and a single block, packQZ's layout). Per block: amax by VMAXPS (exact, any
+// order), d = amax/127 and id = 1/d (0 where d = 0) by IEEE division, each code
+// trunc(v·id + copysign(0.5, v·id)) clamped to ±127 (compute.RoundHalfAway), narrowed by
+// VPMOVDB into its place in the packed layout; a pair's corrections come from one VPDPBUSD
+// of its codes by 0x01 bytes, shifted and negated.
+func quantKernelZ(q4 bool) {
+	name := "quantQ8Z"
+	shift := uint8(7) // -128·sum
+	if q4 {
+		name, shift = "quantQ4Z", 3 // -8·sum
+	}
+	TEXT(name, NOSPLIT, "func(nb int, x *float32, xd *float32, dst *byte)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s quantizes nb blocks of x to int8 codes with scales xd, packed into dst for the %s VNNI kernels (see the generator).", name, map[bool]string{false: "Q8", true: "Q4"}[q4]))
+	nb := Load(Param("nb"), GP64())
+	px := Load(Param("x"), GP64())
+	pxd := Load(Param("xd"), GP64())
+	pd := Load(Param("dst"), GP64())
+	bc := func(off int) VecVirtual {
+		z := ZMM()
+		VBROADCASTSS(qzConsts.Offset(off), z)
+		return z
+	}
+	abs, sign, half, one := bc(qzAbs), bc(qzSign), bc(qzHalf), bc(qzOne)
+	i127, m127, ones := bc(qz127), bc(qzM127), bc(qzC01)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+
+	// block quantizes block bi (floats at x + 128·bi bytes) into the 16-byte chunks at
+	// dst + at(0) and dst + at(1).
+	block := func(bi int, at func(c int) int) {
+		v := [2]VecVirtual{ZMM(), ZMM()}
+		a := [2]VecVirtual{ZMM(), ZMM()}
+		for c := range v {
+			VMOVUPS(Mem{Base: px, Disp: 128*bi + 64*c}, v[c])
+			VANDPS(abs, v[c], a[c])
+		}
+		VMAXPS(a[1], a[0], a[0])
+		y := YMM()
+		VEXTRACTF64X4(U8(1), a[0], y)
+		VMAXPS(a[0].AsY(), y, y)
+		h := XMM()
+		VEXTRACTF32X4(U8(1), y, h)
+		VMAXPS(y.AsX(), h, h)
+		u := XMM()
+		VMOVHLPS(h, h, u)
+		VMAXPS(h, u, u)
+		w := XMM()
+		VMOVSHDUP(u, w)
+		VMAXSS(u, w, w)
+		d := XMM()
+		VDIVSS(qzConsts.Offset(qz127f), w, d)
+		VMOVSS(d, Mem{Base: pxd, Disp: 4 * bi})
+		dz, id := ZMM(), ZMM()
+		VBROADCASTSS(d, dz)
+		VDIVPS(dz, one, id)
+		nz := K()
+		VCMPPS(U8(4), zero, dz, nz) // d != 0 (NEQ_UQ, as Go's != is for NaN)
+		VMOVAPS_Z(id, nz, id)
+		for c := range v {
+			VMULPS(id, v[c], v[c])
+			s := ZMM()
+			VANDPS(sign, v[c], s)
+			VORPS(half, s, s)
+			VADDPS(s, v[c], v[c])
+			VCVTTPS2DQ(v[c], v[c])
+			VPMAXSD(m127, v[c], v[c])
+			VPMINSD(i127, v[c], v[c])
+			VPMOVDB(v[c], Mem{Base: pd, Disp: at(c)})
+		}
+	}
+	// corrections writes the corrections of the codes at dst (a pair's 64 when off is 64,
+	// a block's 32 when it is 32) to dst + off.
+	corrections := func(off int) {
+		c, t := ZMM(), ZMM()
+		switch off {
+		case 64:
+			VMOVDQU64(Mem{Base: pd}, c)
+			VPXORD(t, t, t)
+			VPDPBUSD(c, ones, t)
+			VPSLLD(U8(shift), t, t)
+			VPSUBD(t, zero, t)
+			VMOVDQU64(t, Mem{Base: pd, Disp: off})
+		default:
+			VMOVDQU64(Mem{Base: pd}, c.AsY())
+			VPXORD(t.AsY(), t.AsY(), t.AsY())
+			VPDPBUSD(c.AsY(), ones.AsY(), t.AsY())
+			VPSLLD(U8(shift), t.AsY(), t.AsY())
+			VPSUBD(t.AsY(), zero.AsY(), t.AsY())
+			VMOVDQU64(t.AsY(), Mem{Base: pd, Disp: off})
+		}
+	}
+
+	if q4 {
+		// Whole groups of 8 blocks as two quads each (packQZ), as the kernels read them.
+		Label("quad")
+		CMPQ(nb, U8(8))
+		JL(LabelRef("pair"))
+		for q := 0; q < 2; q++ {
+			for k := 0; k < 4; k++ {
+				block(4*q+k, func(c int) int { return 256*q + 64*c + 16*k })
+			}
+			c, t := ZMM(), ZMM()
+			VPXORD(t, t, t)
+			for h := 0; h < 2; h++ {
+				VMOVDQU64(Mem{Base: pd, Disp: 256*q + 64*h}, c)
+				VPDPBUSD(c, ones, t)
+			}
+			VPSLLD(U8(shift), t, t)
+			VPSUBD(t, zero, t)
+			VMOVDQU64(t, Mem{Base: pd, Disp: 256*q + 128})
+			VMOVDQU64(zero, Mem{Base: pd, Disp: 256*q + 192})
+		}
+		ADDQ(U32(1024), px)
+		ADDQ(U8(32), pxd)
+		ADDQ(U32(512), pd)
+		SUBQ(U8(8), nb)
+		JMP(LabelRef("quad"))
+	}
+
+	Label("pair")
+	CMPQ(nb, U8(2))
+	JL(LabelRef("single"))
+	for bi := 0; bi < 2; bi++ {
+		if q4 {
+			block(bi, func(c int) int { return 16*bi + 32*c })
+		} else {
+			block(bi, func(c int) int { return 32*bi + 16*c })
+		}
+	}
+	corrections(64)
+	ADDQ(U32(256), px)
+	ADDQ(U8(8), pxd)
+	ADDQ(U32(128), pd)
+	SUBQ(U8(2), nb)
+	JMP(LabelRef("pair"))
+
+	Label("single")
+	TESTQ(nb, nb)
+	JZ(LabelRef("done"))
+	block(0, func(c int) int { return 16 * c })
+	corrections(32)
+	Label("done")
+	VZEROUPPER()
+	RET()
 }

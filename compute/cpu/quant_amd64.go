@@ -1,0 +1,61 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import (
+	"unsafe"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+type dotQZKernel func(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// qzTiles are the 512-bit VNNI int8 kernels by [Q4][rows-1][cols-1].
+var qzTiles = [2][2][4]dotQZKernel{
+	{
+		{dotQ8ZR1C1, dotQ8ZR1C2, dotQ8ZR1C3, dotQ8ZR1C4},
+		{dotQ8ZR2C1, dotQ8ZR2C2, dotQ8ZR2C3, dotQ8ZR2C4},
+	},
+	{
+		{dotQ4ZR1C1, dotQ4ZR1C2, dotQ4ZR1C3, dotQ4ZR1C4},
+		{dotQ4ZR2C1, dotQ4ZR2C2, dotQ4ZR2C3, dotQ4ZR2C4},
+	},
+}
+
+// tileQZ computes c[i*ldc+j] = x_i·w_j for rows (1 or 2) input rows packed by packQZ (ldx
+// bytes apart, their scales xd ldxd floats apart) and cols ≤ 4 weight rows, with the VNNI
+// kernels.
+func tileQZ(dt compute.DType, c []float32, ldc, rows, cols int, xp []byte, ldx int, xd []float32, ldxd int, wq []byte, wd []uint16, nb, rowBytes int) {
+	if cols == 0 || rows == 0 {
+		return
+	}
+	if nb == 0 {
+		for i := range rows {
+			clear(c[i*ldc : i*ldc+cols])
+		}
+		return
+	}
+	_, _, _, _, _ = xp[(rows-1)*ldx+64*nb-1], xd[(rows-1)*ldxd+nb-1], wq[cols*rowBytes-1], wd[cols*nb-1], c[(rows-1)*ldc+cols-1]
+	q4 := 0
+	if dt == compute.Q4 {
+		q4 = 1
+	}
+	qzTiles[q4][rows-1][cols-1](nb, unsafe.SliceData(xp), ldx, unsafe.SliceData(xd), ldxd,
+		unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
+}
+
+// quantizeQZ quantizes one input row x (a whole number of blocks) as quantizeInput does,
+// writing the scales into xd and the codes, packed as packQZ packs them, into xp (2·len(x)
+// bytes), in one assembly pass.
+func quantizeQZ(xp []byte, xd []float32, x []float32, q4 bool) {
+	nb := len(x) / qBlock
+	if nb == 0 {
+		return
+	}
+	_, _ = xp[2*nb*qBlock-1], xd[nb-1]
+	if q4 {
+		quantQ4Z(nb, unsafe.SliceData(x), unsafe.SliceData(xd), unsafe.SliceData(xp))
+	} else {
+		quantQ8Z(nb, unsafe.SliceData(x), unsafe.SliceData(xd), unsafe.SliceData(xp))
+	}
+}
