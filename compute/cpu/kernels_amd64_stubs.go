@@ -433,3 +433,23 @@ func siluF32(n int, x *float32, y *float32)
 //
 //go:noescape
 func geluF32(n int, x *float32, y *float32)
+
+// dotBF16Pairs8x16 computes an 8×16 tile of BF16 pair dot products with VDPBF16PS (see the generator).
+//
+//go:noescape
+func dotBF16Pairs8x16(kp int, w *uint16, ldw int, rows int, x *uint32, c *float32)
+
+// dotBF16Pairs8x32 computes an 8×32 tile of BF16 pair dot products with VDPBF16PS (see the generator).
+//
+//go:noescape
+func dotBF16Pairs8x32(kp int, w *uint16, ldw int, rows int, x *uint32, c *float32)
+
+// dotBF16Pairs8x48 computes an 8×48 tile of BF16 pair dot products with VDPBF16PS (see the generator).
+//
+//go:noescape
+func dotBF16Pairs8x48(kp int, w *uint16, ldw int, rows int, x *uint32, c *float32)
+
+// cvtF32BF16 rounds n floats (a multiple of 32) to BF16 with VCVTNE2PS2BF16.
+//
+//go:noescape
+func cvtF32BF16(n int, src *float32, dst *uint16)

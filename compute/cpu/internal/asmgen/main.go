@@ -57,6 +57,7 @@ func main() {
 	expShift()
 	siluKernel()
 	geluKernel()
+	bf16Kernels()
 	Generate()
 }
 

@@ -1,0 +1,220 @@
+package cpu
+
+import (
+	"math"
+	"unsafe"
+)
+
+// The BF16 mode of the many-row products (PrecisionBF16, doc.go): activations rounded to
+// BF16, weights BF16, pair products summed in float32 by VDPBF16PS micro-kernels. Every
+// product is one kernel call over the whole of K: w rows (BF16, as stored or converted once
+// per task) are broadcast a pair at a time against a packed panel of up to bf16Panel rows
+// of the other operand, [pair][row] as uint32, so no weight is ever repacked and each output
+// is one in-order sum whatever the tiling or thread count.
+
+const (
+	bf16Panel   = 48      // rows of a packed panel: the widest micro-kernel's 3 vectors of 16
+	bf16W       = 8       // w rows per micro-kernel call
+	bf16Block   = 64      // w rows per Linear task, a multiple of bf16W
+	bf16L2      = 1 << 20 // bytes of packed panels a Linear task keeps in L2
+	bf16MinRows = 16      // Linear and Attention use the BF16 kernels from this many rows
+)
+
+// Precision selects the numerics of the many-row products (Linear with at least
+// bf16MinRows rows, Conv2D, many-row Attention).
+type Precision int
+
+const (
+	// PrecisionExact keeps every product in float32, golden-exact (doc.go).
+	PrecisionExact Precision = iota
+	// PrecisionBF16 rounds the activations to BF16 and multiplies them with BF16 weights
+	// (VDPBF16PS, float32 sums) on CPUs with AVX512_BF16; elsewhere it is PrecisionExact.
+	PrecisionBF16
+)
+
+// String is the name compute.Options.Precision uses for p.
+func (p Precision) String() string {
+	if p == PrecisionBF16 {
+		return "bf16"
+	}
+	return "exact"
+}
+
+// WithPrecision picks the numerics of the many-row products; PrecisionBF16 falls back to
+// PrecisionExact on a CPU without AVX512_BF16 or with a narrower kernel set than AVX-512.
+func WithPrecision(p Precision) Option { return func(o *options) { o.precision = p } }
+
+// Precision names the numerics in use: "bf16" when the BF16 kernels run, else "exact".
+func (b *Backend) Precision() string {
+	if b.bf16 {
+		return PrecisionBF16.String()
+	}
+	return PrecisionExact.String()
+}
+
+// bf16Bits rounds f to BF16 to nearest even with denormals flushed to zero, as
+// VCVTNE2PS2BF16 does (NaN stays a quiet NaN).
+func bf16Bits(f float32) uint16 {
+	u := math.Float32bits(f)
+	switch {
+	case u&0x7f800000 == 0:
+		return uint16(u>>16) & 0x8000
+	case u&0x7fffffff > 0x7f800000:
+		return uint16(u>>16) | 0x40
+	}
+	return uint16((u + 0x7fff + (u >> 16 & 1)) >> 16)
+}
+
+// toBF16 rounds src into dst (len(dst) == len(src)) like bf16Bits.
+func toBF16(dst []uint16, src []float32) {
+	n32 := len(src) &^ 31
+	if n32 > 0 {
+		cvtBF16(dst[:n32], src[:n32])
+	}
+	for i := n32; i < len(src); i++ {
+		dst[i] = bf16Bits(src[i])
+	}
+}
+
+// packPanel writes rows r (len(rows) ≤ width) of length 2·kp, already BF16, as the packed
+// panel p[q*width+i] = pair q of row i (low half the even element); rows past len(rows) are
+// zero.
+func packPanel(p []uint32, rows [][]uint16, width, kp int) {
+	p = p[:kp*width]
+	for i, r := range rows {
+		r32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(r))), kp)
+		for q, v := range r32 {
+			p[q*width+i] = v
+		}
+	}
+	for i := len(rows); i < width; i++ {
+		for q := range kp {
+			p[q*width+i] = 0
+		}
+	}
+}
+
+// panelWidth is the packed width for rows rows: 16, 32 or 48.
+func panelWidth(rows int) int { return min(bf16Panel, (rows+15)&^15) }
+
+// getU16 and getU32 are getScratch reinterpreted: buffers of n uint16 or uint32 values.
+func (b *Backend) getU16(n int) []uint16 {
+	f := b.getScratch((n + 1) / 2)
+	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(f))), n)
+}
+
+func (b *Backend) putU16(s []uint16) {
+	b.putScratch(unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), cap(s)/2))
+}
+
+func (b *Backend) getU32(n int) []uint32 {
+	f := b.getScratch(n)
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(f))), n)
+}
+
+func (b *Backend) putU32(s []uint32) {
+	b.putScratch(unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), cap(s)))
+}
+
+// packRowsBF16 rounds rows [r0, r1) of x (k apart, k even) to BF16 and packs them into a
+// panel of panelWidth(r1-r0) at p; tmp holds bf16Panel·k values.
+func packRowsBF16(p []uint32, x []float32, k, r0, r1 int, tmp []uint16) {
+	rows := make([][]uint16, 0, bf16Panel)
+	for r := r0; r < r1; r++ {
+		row := tmp[(r-r0)*k : (r-r0+1)*k]
+		toBF16(row, x[r*k:(r+1)*k])
+		rows = append(rows, row)
+	}
+	packPanel(p, rows, panelWidth(r1-r0), k/2)
+}
+
+// gemmBF16 is Linear in the BF16 mode (k even): x is packed into panels of bf16Panel rows
+// once, then tasks of bf16Block weight rows × a few panels (bf16L2 bytes of them) run the
+// micro-kernels, each w row group broadcast against every panel of the task while it is in
+// L1. Weights not stored as BF16 (F32, F16, Q8, Q4) are rounded to BF16 per task.
+func (b *Backend) gemmBF16(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
+	kp := k / 2
+	panels := (m + bf16Panel - 1) / bf16Panel
+	xp := b.getU32(panels * bf16Panel * kp)
+	defer b.putU32(xp)
+	b.pool.run(panels, 1, func(lo, hi int) {
+		tmp := b.getU16(bf16Panel * k)
+		defer b.putU16(tmp)
+		for pi := lo; pi < hi; pi++ {
+			r0, r1 := pi*bf16Panel, min((pi+1)*bf16Panel, m)
+			packRowsBF16(xp[pi*bf16Panel*kp:], x, k, r0, r1, tmp)
+		}
+	})
+	per := max(1, bf16L2/(bf16Panel*k*2))
+	rowTasks := (panels + per - 1) / per
+	colTasks := (n + bf16Block - 1) / bf16Block
+	b.pool.run(rowTasks*colTasks, 1, func(lo, hi int) {
+		var tile [bf16W * bf16Panel]float32
+		var conv []uint16
+		if !bf16 {
+			conv = b.getU16(bf16Block * k)
+			defer b.putU16(conv)
+		}
+		for task := lo; task < hi; task++ {
+			j0, p0 := (task%colTasks)*bf16Block, (task/colTasks)*per
+			j1, p1 := min(j0+bf16Block, n), min(p0+per, panels)
+			w := conv
+			if bf16 {
+				w = wh[j0*k : j1*k]
+			} else {
+				f := b.getScratch(k)
+				for j := j0; j < j1; j++ {
+					switch {
+					case wq != nil:
+						dequantizeRow(f, wq.dt, wq.q, wq.s, j*k/qBlock)
+					case wf != nil:
+						copy(f, wf[j*k:(j+1)*k])
+					default:
+						widen(f, wh[j*k:(j+1)*k], false)
+					}
+					toBF16(conv[(j-j0)*k:(j-j0+1)*k], f)
+				}
+				b.putScratch(f)
+			}
+			for g := j0; g < j1; g += bf16W {
+				rows := min(bf16W, j1-g)
+				for pi := p0; pi < p1; pi++ {
+					r0, r1 := pi*bf16Panel, min((pi+1)*bf16Panel, m)
+					width := panelWidth(r1 - r0)
+					dotPairs(kp, w[(g-j0)*k:], k, rows, xp[pi*bf16Panel*kp:], width, tile[:])
+					for r := r0; r < r1; r++ {
+						out := d[r*n+g : r*n+g+rows]
+						for i := range out {
+							out[i] = tile[i*width+r-r0]
+						}
+						addBias(out, bias, g)
+					}
+				}
+			}
+		}
+	})
+}
+
+// dotPairsGo is the Go model of the micro-kernels: c[i*width+l] = Σ_q w_i·x_l over pairs
+// in order of q, each pair added as VDPBF16PS adds it (odd product, then even, each a
+// float32 add of an exact product; BF16 denormals read as zero).
+func dotPairsGo(kp int, w []uint16, ldw, rows int, x []uint32, width int, c []float32) {
+	bf := func(h uint16) float32 {
+		if h&0x7f80 == 0 {
+			return 0
+		}
+		return math.Float32frombits(uint32(h) << 16)
+	}
+	for i := range bf16W {
+		r := w[min(i, rows-1)*ldw:]
+		for l := range width {
+			var s float32
+			for q := range kp {
+				xv := x[q*width+l]
+				s += float32(bf(r[2*q+1]) * bf(uint16(xv>>16)))
+				s += float32(bf(r[2*q]) * bf(uint16(xv)))
+			}
+			c[i*width+l] = s
+		}
+	}
+}

@@ -1,0 +1,52 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// hasBF16 reports whether this CPU runs the BF16 kernels: AVX512_BF16 on top of the
+// AVX-512 set (x/sys/cpu also checks that the OS saves the ZMM registers).
+func hasBF16() bool {
+	return cpu.X86.HasAVX512BF16 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+}
+
+// dotPairs runs the micro-kernel of panel width width (16, 32 or 48): c[i*width+l] for
+// i < 8, l < width, the dot product over kp BF16 pairs of w row min(i, rows-1) (rows ldw
+// apart) and panel column l (see dotPairsGo, the Go model it equals bit for bit).
+func dotPairs(kp int, w []uint16, ldw, rows int, x []uint32, width int, c []float32) {
+	if kp == 0 {
+		clear(c[:bf16W*width])
+		return
+	}
+	_, _, _ = w[(rows-1)*ldw+2*kp-1], x[kp*width-1], c[bf16W*width-1]
+	pw, px, pc := unsafe.SliceData(w), unsafe.SliceData(x), unsafe.SliceData(c)
+	switch width {
+	case 16:
+		dotBF16Pairs8x16(kp, pw, ldw, rows, px, pc)
+	case 32:
+		dotBF16Pairs8x32(kp, pw, ldw, rows, px, pc)
+	case 48:
+		dotBF16Pairs8x48(kp, pw, ldw, rows, px, pc)
+	default:
+		panic("cpu: dotPairs: panel width not 16, 32 or 48")
+	}
+}
+
+// cvtBF16 rounds src into dst like bf16Bits; len(src) == len(dst), a multiple of 32.
+func cvtBF16(dst []uint16, src []float32) {
+	if len(src) == 0 {
+		return
+	}
+	_ = dst[len(src)-1]
+	if hasBF16() {
+		cvtF32BF16(len(src), unsafe.SliceData(src), unsafe.SliceData(dst))
+		return
+	}
+	for i, f := range src {
+		dst[i] = bf16Bits(f)
+	}
+}

@@ -1,0 +1,18 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// hasBF16 is false: the BF16 kernels are amd64 assembly.
+func hasBF16() bool { return false }
+
+// dotPairs is the Go model; it only runs in tests here, since the BF16 mode needs hasBF16.
+func dotPairs(kp int, w []uint16, ldw, rows int, x []uint32, width int, c []float32) {
+	dotPairsGo(kp, w, ldw, rows, x, width, c)
+}
+
+// cvtBF16 rounds src into dst like bf16Bits.
+func cvtBF16(dst []uint16, src []float32) {
+	for i, f := range src {
+		dst[i] = bf16Bits(f)
+	}
+}

@@ -1,0 +1,140 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// TestBF16KernelsMatchModel checks every BF16 micro-kernel bit for bit against dotPairsGo
+// (all panel widths, row counts, odd and long K) and the vector rounding against bf16Bits.
+func TestBF16KernelsMatchModel(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, width := range []int{16, 32, 48} {
+		for _, rows := range []int{1, 3, 8} {
+			for _, kp := range []int{0, 1, 5, 300} {
+				ldw := 2*kp + 6
+				w := make([]uint16, (rows-1)*ldw+2*kp)
+				for i := range w {
+					w[i] = bf16Bits(float32(rng.NormFloat64()))
+				}
+				x := make([]uint32, kp*width)
+				for i := range x {
+					x[i] = uint32(bf16Bits(float32(rng.NormFloat64()))) | uint32(bf16Bits(float32(rng.NormFloat64())))<<16
+				}
+				got, want := make([]float32, bf16W*width), make([]float32, bf16W*width)
+				dotPairs(kp, w, ldw, rows, x, width, got)
+				dotPairsGo(kp, w, ldw, rows, x, width, want)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("width %d rows %d kp %d: c[%d] = %g, model %g", width, rows, kp, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	specials := []float32{0, -0, 1, 1 + 1.0/256, 1 + 3.0/256, 1 + 1.0/512, 1 + 3.0/512, 1e-39, -1e-40,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.MaxFloat32, 3.3895e38}
+	src := make([]float32, 4096)
+	for i := range src {
+		if i < len(specials) {
+			src[i] = specials[i]
+		} else {
+			src[i] = math.Float32frombits(rng.Uint32())
+		}
+	}
+	got := make([]uint16, len(src))
+	cvtBF16(got, src)
+	for i, f := range src {
+		want := bf16Bits(f)
+		if f != f {
+			if got[i]&0x7fc0 != 0x7fc0 {
+				t.Errorf("cvtBF16(NaN %#x) = %#x, not a quiet NaN", math.Float32bits(f), got[i])
+			}
+			continue
+		}
+		if got[i] != want {
+			t.Errorf("cvtBF16(%g = %#x) = %#x, want %#x", f, math.Float32bits(f), got[i], want)
+		}
+	}
+}
+
+// bf16Ref is Σ_p bf16(a_p)·bf16(b_p) in float64: what the BF16 mode approximates to within
+// float32 summation error.
+func bf16Ref(a, b []float32) float64 {
+	var s float64
+	r := func(f float32) float64 {
+		return float64(math.Float32frombits(uint32(bf16Bits(f)) << 16))
+	}
+	for p := range a {
+		s += r(a[p]) * r(b[p])
+	}
+	return s
+}
+
+// TestLinearBF16 checks Linear in the BF16 mode for every weight dtype against float64 sums
+// of the BF16-rounded operands (bound: K float32 roundings of the absolute sum), and that
+// it gives the same bits on 1 and 3 threads.
+func TestLinearBF16(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []struct {
+		m, k, n int
+		dt      compute.DType
+	}{
+		{16, 64, 8, compute.BF16},
+		{49, 520, 37, compute.BF16},
+		{130, 2048, 70, compute.BF16},
+		{33, 256, 65, compute.F32},
+		{20, 96, 9, compute.F16},
+		{40, 512, 24, compute.Q8},
+		{17, 256, 16, compute.Q4},
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(t *testing.T) {
+			xv := randVals(rng, c.m*c.k, 1)
+			wv := randVals(rng, c.n*c.k, 1)
+			bv := randVals(rng, c.n, 1)
+			var outs [][]float32
+			for _, threads := range []int{1, 3} {
+				be := New(threads, WithPrecision(PrecisionBF16))
+				if be.Precision() != "bf16" {
+					t.Skipf("precision %s (kernels %s)", be.Precision(), be.Kernels())
+				}
+				w := weightTensor(t, be, c.dt, wv, c.n, c.k)
+				dst := be.New(compute.F32, c.m, c.n)
+				be.Linear(dst, be.FromFloat32(xv, c.m, c.k), w, be.FromFloat32(bv, c.n))
+				outs = append(outs, read(t, be, dst))
+				if c.dt.Quantized() || c.dt == compute.F16 {
+					wv = read(t, be, w) // the dequantized weights the products used
+				}
+			}
+			for i, v := range outs[1] {
+				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+				}
+			}
+			for i := range c.m {
+				for j := range c.n {
+					a, b := xv[i*c.k:(i+1)*c.k], wv[j*c.k:(j+1)*c.k]
+					want := bf16Ref(a, b) + float64(bv[j])
+					var abs float64
+					for p := range a {
+						abs += math.Abs(float64(a[p] * b[p]))
+					}
+					tol := float64(c.k+2) * abs * 0x1p-24
+					if got := float64(outs[0][i*c.n+j]); math.Abs(got-want) > tol {
+						t.Fatalf("out[%d,%d] = %g, want %g ± %g", i, j, got, want, tol)
+					}
+				}
+			}
+		})
+	}
+}
