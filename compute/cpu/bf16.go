@@ -128,7 +128,17 @@ func packRowsBF16(p []uint32, x []float32, k, r0, r1 int, tmp []uint16) {
 	packPanel(p, rows, panelWidth(r1-r0), k/2)
 }
 
-// gemmBF16 is Linear in the BF16 mode (k even): x is packed into panels of bf16Panel rows
+// gemmFast is Linear in the BF16 mode (k even) on the Backend's BF16 kernels; both give
+// the same bits.
+func (b *Backend) gemmFast(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
+	if b.bf16dp {
+		b.gemmBF16(d, x, m, k, n, wf, wh, bf16, wq, bias)
+		return
+	}
+	b.gemmFMA(d, x, m, k, n, wf, wh, bf16, wq, bias)
+}
+
+// gemmBF16 is Linear in the BF16 mode (k even) on the VDPBF16PS kernels: x is packed into panels of bf16Panel rows
 // once, then tasks of bf16Block weight rows × a few panels (bf16L2 bytes of them) run the
 // micro-kernels, each w row group broadcast against every panel of the task while it is in
 // L1. Weights not stored as BF16 (F32, F16, Q8, Q4) are rounded to BF16 per task.
@@ -215,6 +225,133 @@ func dotPairsGo(kp int, w []uint16, ldw, rows int, x []uint32, width int, c []fl
 				s += float32(bf(r[2*q]) * bf(uint16(xv)))
 			}
 			c[i*width+l] = s
+		}
+	}
+}
+
+// The FMA form of the BF16 mode: the same arithmetic as VDPBF16PS (exact products of BF16
+// values, float32 sums in pair order, fmaPairsGo) with 16-float fused multiply-adds, which
+// issue twice as often as VDPBF16PS on the development machine. Linear packs each task's
+// weight panel (fmaCols rows, widened or rounded to BF16, K block by K block) as [k][col]
+// and broadcasts the BF16-rounded activations against it.
+const (
+	fmaCols   = 64  // panel width: the micro-kernel's 4 vectors of 16
+	fmaBlock  = 128 // weight rows per Linear task: 2 panels
+	fmaK      = 256 // K block (even): a panel block of fmaCols×fmaK floats stays in L1/L2
+	fmaRows   = 6   // rows of x per micro-kernel call (the generator's fmaRows)
+)
+
+// roundRowsBF16 sets y[i] = x[i] rounded to BF16 (and widened back), like bf16Bits.
+func roundRowsBF16(y, x []float32, tmp []uint16) {
+	for i0 := 0; i0 < len(x); i0 += len(tmp) {
+		n := min(len(tmp), len(x)-i0)
+		toBF16(tmp[:n], x[i0:i0+n])
+		for i, h := range tmp[:n] {
+			y[i0+i] = math.Float32frombits(uint32(h) << 16)
+		}
+	}
+}
+
+// packPanelFMA writes rows j0..j1 (at most fmaCols) of w, elements k0..k0+kl, as the panel
+// p[kk*fmaCols+jj] = bf16(w[j0+jj][k0+kk]); missing columns are zero. row gives row j's
+// elements k0..k0+kl as float32 (BF16 weights widen exactly, others are rounded here).
+func packPanelFMA(p []float32, j0, j1, kl int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
+	p = p[:kl*fmaCols]
+	for jj := range fmaCols {
+		j := j0 + jj
+		if j >= j1 {
+			for kk := range kl {
+				p[kk*fmaCols+jj] = 0
+			}
+			continue
+		}
+		row(j, tmp[:kl])
+		toBF16(tmp16[:kl], tmp[:kl])
+		for kk, h := range tmp16[:kl] {
+			p[kk*fmaCols+jj] = math.Float32frombits(uint32(h) << 16)
+		}
+	}
+}
+
+// gemmFMA is Linear in the BF16 mode on the FMA micro-kernels (k even).
+func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
+	xr := b.getScratch(m * k)
+	defer b.putScratch(xr)
+	b.pool.run(m, max(1, (1<<15)/max(k, 1)), func(lo, hi int) {
+		tmp := b.getU16(min(k, 4096))
+		defer b.putU16(tmp)
+		roundRowsBF16(xr[lo*k:hi*k], x[lo*k:hi*k], tmp)
+	})
+	row := func(j, k0 int, dst []float32) {
+		switch {
+		case wq != nil:
+			// Whole blocks: fmaK and every row length are multiples of qBlock.
+			dequantizeRow(dst, wq.dt, wq.q, wq.s, (j*k+k0)/qBlock)
+		case wf != nil:
+			copy(dst, wf[j*k+k0:])
+		default:
+			widen(dst, wh[j*k+k0:j*k+k0+len(dst)], bf16)
+		}
+	}
+	tasks := (n + fmaBlock - 1) / fmaBlock
+	b.pool.run(tasks, 1, func(lo, hi int) {
+		panels := b.getScratch(fmaBlock / fmaCols * fmaK * fmaCols)
+		defer b.putScratch(panels)
+		tmp := b.getScratch(fmaK)
+		defer b.putScratch(tmp)
+		tmp16 := b.getU16(fmaK)
+		defer b.putU16(tmp16)
+		var edge []float32 // the last, partial panel's columns, all rows
+		for task := lo; task < hi; task++ {
+			j0, j1 := task*fmaBlock, min((task+1)*fmaBlock, n)
+			for k0 := 0; k0 < k; k0 += fmaK {
+				kl := min(fmaK, k-k0)
+				for pj := j0; pj < j1; pj += fmaCols {
+					packPanelFMA(panels[(pj-j0)/fmaCols*fmaK*fmaCols:], pj, min(pj+fmaCols, j1), kl,
+						func(j int, dst []float32) { row(j, k0, dst) }, tmp, tmp16)
+				}
+				for i0 := 0; i0 < m; i0 += fmaRows {
+					rows := min(fmaRows, m-i0)
+					for pj := j0; pj < j1; pj += fmaCols {
+						p := panels[(pj-j0)/fmaCols*fmaK*fmaCols:]
+						if pj+fmaCols <= n {
+							fmaPairs(kl/2, xr[i0*k+k0:], k, rows, p, d[i0*n+pj:], n, k0 > 0)
+							continue
+						}
+						if edge == nil {
+							edge = b.getScratch(m * fmaCols)
+							defer b.putScratch(edge)
+						}
+						fmaPairs(kl/2, xr[i0*k+k0:], k, rows, p, edge[i0*fmaCols:], fmaCols, k0 > 0)
+					}
+				}
+			}
+			for i := range m {
+				if j1 == n && edge != nil {
+					pj := (n - 1) / fmaCols * fmaCols
+					copy(d[i*n+pj:(i+1)*n], edge[i*fmaCols:])
+				}
+				addBias(d[i*n+j0:i*n+j1], bias, j0)
+			}
+		}
+	})
+}
+
+// fmaPairsGo is the Go model of the FMA micro-kernels: c[i*ldc+j] (+)= Σ_k x_i[k]·p[k][j]
+// over k < 2·kp in the order 1, 0, 3, 2, …, each term a fused multiply-add.
+func fmaPairsGo(kp int, x []float32, ldx, rows int, p []float32, c []float32, ldc int, acc bool) {
+	for i := range rows {
+		for j := range fmaCols {
+			var s float32
+			if acc {
+				s = c[i*ldc+j]
+			}
+			for q := range kp {
+				for _, kk := range []int{2*q + 1, 2 * q} {
+					s = float32(math.FMA(float64(x[i*ldx+kk]), float64(p[kk*fmaCols+j]), float64(s)))
+				}
+			}
+			c[i*ldc+j] = s
 		}
 	}
 }

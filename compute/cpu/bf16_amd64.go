@@ -50,3 +50,22 @@ func cvtBF16(dst []uint16, src []float32) {
 		dst[i] = bf16Bits(f)
 	}
 }
+
+// fmaTiles are the FMA micro-kernels of the BF16 mode by row count - 1.
+var fmaTiles = [fmaRows]func(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool){
+	fmaPairs6x64R1, fmaPairs6x64R2, fmaPairs6x64R3, fmaPairs6x64R4, fmaPairs6x64R5, fmaPairs6x64R6,
+}
+
+// fmaPairs runs the FMA micro-kernel on rows ≤ fmaRows rows of x (ldx apart): c[i*ldc+j]
+// (+)= Σ_k x_i[k]·p[k*fmaCols+j] for j < fmaCols over k < 2·kp in pair order (see
+// fmaPairsGo, the model it equals bit for bit).
+func fmaPairs(kp int, x []float32, ldx, rows int, p []float32, c []float32, ldc int, acc bool) {
+	if rows <= 0 {
+		return
+	}
+	if kp > 0 {
+		_, _ = x[(rows-1)*ldx+2*kp-1], p[2*kp*fmaCols-1]
+	}
+	_ = c[(rows-1)*ldc+fmaCols-1]
+	fmaTiles[rows-1](kp, unsafe.SliceData(x), ldx, unsafe.SliceData(p), unsafe.SliceData(c), ldc, acc)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -80,7 +81,7 @@ func bf16Ref(a, b []float32) float64 {
 
 // TestLinearBF16 checks Linear in the BF16 mode for every weight dtype against float64 sums
 // of the BF16-rounded operands (bound: K float32 roundings of the absolute sum), and that
-// it gives the same bits on 1 and 3 threads.
+// it gives the same bits on 1 and 3 threads and on the FMA and VDPBF16PS kernels.
 func TestLinearBF16(t *testing.T) {
 	if !hasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
@@ -103,8 +104,12 @@ func TestLinearBF16(t *testing.T) {
 			wv := randVals(rng, c.n*c.k, 1)
 			bv := randVals(rng, c.n, 1)
 			var outs [][]float32
-			for _, threads := range []int{1, 3} {
-				be := New(threads, WithPrecision(PrecisionBF16))
+			for _, v := range []struct {
+				threads int
+				dp      bool
+			}{{1, false}, {3, false}, {2, true}} {
+				be := New(v.threads, WithPrecision(PrecisionBF16))
+				be.bf16dp = v.dp
 				if be.Precision() != "bf16" {
 					t.Skipf("precision %s (kernels %s)", be.Precision(), be.Kernels())
 				}
@@ -116,9 +121,11 @@ func TestLinearBF16(t *testing.T) {
 					wv = read(t, be, w) // the dequantized weights the products used
 				}
 			}
-			for i, v := range outs[1] {
-				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
-					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+			for r, what := range []string{"", "3 threads (FMA)", "2 threads (VDPBF16PS)"} {
+				for i, v := range outs[r] {
+					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+						t.Fatalf("out[%d]: %g on %s, %g on 1 thread (FMA)", i, v, what, outs[0][i])
+					}
 				}
 			}
 			for i := range c.m {
@@ -136,5 +143,95 @@ func TestLinearBF16(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkBF16 measures the BF16 mode: the micro-kernels alone (one thread, operands in
+// L1/L2) and Linear on prefill shapes, against the exact mode on the same shapes.
+func BenchmarkBF16(b *testing.B) {
+	if !hasBF16() {
+		b.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, width := range []int{16, 32, 48} {
+		b.Run(fmt.Sprintf("kernel8x%d", width), func(b *testing.B) {
+			const kp = 512
+			w := make([]uint16, bf16W*2*kp)
+			x := make([]uint32, kp*width)
+			for i := range w {
+				w[i] = bf16Bits(float32(rng.NormFloat64()))
+			}
+			for i := range x {
+				x[i] = uint32(bf16Bits(float32(rng.NormFloat64()))) * 0x10001
+			}
+			c := make([]float32, bf16W*width)
+			for b.Loop() {
+				dotPairs(kp, w, 2*kp, bf16W, x, width, c)
+			}
+			report(b, float64(4*kp*bf16W*width), 0)
+		})
+	}
+	for _, c := range []struct {
+		m, k, n int
+		dt      compute.DType
+	}{
+		{630, 2048, 2048, compute.BF16},
+		{630, 2048, 5632, compute.BF16},
+		{630, 5632, 2048, compute.BF16},
+		{576, 1024, 4096, compute.BF16},
+		{630, 2048, 2048, compute.Q8},
+	} {
+		for _, p := range []string{"exact", "bf16", "bf16-vdpbf16ps"} {
+			for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
+				b.Run(fmt.Sprintf("Linear%dx%dx%d_%v/%v/threads=%d", c.m, c.k, c.n, c.dt, p, threads), func(b *testing.B) {
+					be := New(threads, WithPrecision(map[bool]Precision{true: PrecisionExact, false: PrecisionBF16}[p == "exact"]))
+					be.bf16dp = p == "bf16-vdpbf16ps"
+					defer be.Close()
+					x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
+					w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					dst := be.New(compute.F32, c.m, c.n)
+					for b.Loop() {
+						be.Linear(dst, x, w, nil)
+					}
+					report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k*c.dt.Size()+4*(c.m*c.k+c.m*c.n)))
+				})
+			}
+		}
+	}
+}
+
+// TestFMAKernelsMatchModel checks the FMA micro-kernels of the BF16 mode bit for bit
+// against fmaPairsGo (every row count, K blocks resumed through c).
+func TestFMAKernelsMatchModel(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	r := func() float32 { return math.Float32frombits(uint32(bf16Bits(float32(rng.NormFloat64()))) << 16) }
+	for rows := 1; rows <= fmaRows; rows++ {
+		for _, kp := range []int{0, 1, 7, 200} {
+			for _, acc := range []bool{false, true} {
+				ldx, ldc := 2*kp+3, fmaCols+5
+				x := make([]float32, (rows-1)*ldx+2*kp)
+				p := make([]float32, 2*kp*fmaCols)
+				c0 := make([]float32, (rows-1)*ldc+fmaCols)
+				for _, s := range [][]float32{x, p, c0} {
+					for i := range s {
+						s[i] = r()
+					}
+				}
+				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				fmaPairs(kp, x, ldx, rows, p, got, ldc, acc)
+				fmaPairsGo(kp, x, ldx, rows, p, want, ldc, acc)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("rows %d kp %d acc %v: c[%d] = %g, model %g", rows, kp, acc, i, got[i], want[i])
+					}
+				}
+			}
+		}
 	}
 }

@@ -23,6 +23,7 @@ type Backend struct {
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
+	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 }
 

@@ -453,3 +453,33 @@ func dotBF16Pairs8x48(kp int, w *uint16, ldw int, rows int, x *uint32, c *float3
 //
 //go:noescape
 func cvtF32BF16(n int, src *float32, dst *uint16)
+
+// fmaPairs6x64R1 computes a 1×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R1(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R2 computes a 2×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R2(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R3 computes a 3×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R3(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R4 computes a 4×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R4(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R5 computes a 5×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R5(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R6 computes a 6×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R6(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)

@@ -30,7 +30,7 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 		return
 	}
 	if b.bf16 && m >= bf16MinRows && k%2 == 0 {
-		b.gemmBF16(d, xs, m, k, n, wf, wh, bf16, nil, bs)
+		b.gemmFast(d, xs, m, k, n, wf, wh, bf16, nil, bs)
 		return
 	}
 	if m <= smallRows && bf16 {
@@ -247,7 +247,7 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 		return
 	}
 	if b.bf16 && m >= bf16MinRows && k%2 == 0 {
-		b.gemmBF16(d, xs, m, k, n, nil, nil, false, &qw, bs)
+		b.gemmFast(d, xs, m, k, n, nil, nil, false, &qw, bs)
 		return
 	}
 	if m >= qGEMMRows {

@@ -58,6 +58,12 @@ func vdpbf16psBcast(dst, src1 int, base, index Register) {
 		evex(2, 0x52, byte(dst), byte(src1), -1, gpNum[base], gpNum[index], true))
 }
 
+// vdpbf16ps emits VDPBF16PS Z(rm), Z(src1), Z(dst).
+func vdpbf16ps(dst, src1, rm int) {
+	rawBytes(fmt.Sprintf("VDPBF16PS Z%d, Z%d, Z%d", rm, src1, dst),
+		evex(2, 0x52, byte(dst), byte(src1), rm, 0, 0, false))
+}
+
 // vcvtne2ps2bf16 emits VCVTNE2PS2BF16 Z(lo), Z(hi), Z(dst): the 32 BF16 values of dst are
 // lo's 16 floats then hi's, each rounded to nearest even (denormals flushed to zero).
 func vcvtne2ps2bf16(dst, hi, lo int) {
@@ -113,8 +119,10 @@ func bf16Kernel(v int) {
 		VMOVDQU32(Mem{Base: xp, Disp: 64 * j}, ZMMPhys(24+j))
 	}
 	for i := 0; i < bf16Rows; i++ {
+		bc := 28 + i%4
+		VPBROADCASTD(Mem{Base: rowRegs[i], Index: idx, Scale: 1}, ZMMPhys(bc))
 		for j := 0; j < v; j++ {
-			vdpbf16psBcast(i*v+j, 24+j, rowRegs[i], idx)
+			vdpbf16ps(i*v+j, 24+j, bc)
 		}
 	}
 	ADDQ(U8(4), idx)
@@ -171,4 +179,101 @@ func bf16Kernels() {
 		bf16Kernel(v)
 	}
 	cvtBF16()
+	for r := 1; r <= fmaRows; r++ {
+		fmaKernel(r)
+	}
+}
+
+// fmaRows and fmaVecs shape the FMA micro-kernel of the BF16 mode: 6 rows × 4 ZMM of 16
+// columns, 24 accumulators.
+const fmaRows, fmaVecs = 6, 4
+
+// fmaKernel emits fmaPairs6x64R{rows}: c[i][j] (+)= Σ_k x_i[k]·p[k][j] for i < rows, j < 64,
+// over k < 2·kp, with x rows ldx floats apart, the panel p 64 floats per k, c rows ldc
+// floats apart. Each output is one float32 accumulator fed by fused multiply-adds in the
+// order k = 1, 0, 3, 2, 5, 4, …: with operands that are BF16 values (exact products) that is
+// VDPBF16PS's arithmetic bit for bit, so the BF16 mode gives the same results on either
+// kernel. acc starts the sums from the values in c, so cutting K into blocks changes no bit.
+//
+// Per k it loads the panel's 4 vectors and broadcasts each row's x[k] as the fused
+// multiply-add's memory operand: 24 multiply-adds for 10 loads, so the two FMA ports set the
+// pace rather than the loads (VDPBF16PS issues only every other cycle on the development
+// machine, half the FMA rate, which is why this kernel exists).
+func fmaKernel(rows int) {
+	name := fmt.Sprintf("fmaPairs6x64R%d", rows)
+	TEXT(name, NOSPLIT, "func(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).", name, rows))
+	px := make([]GPVirtual, rows)
+	px[0] = GP64()
+	Load(Param("x"), px[0])
+	if rows > 1 {
+		ldx := Load(Param("ldx"), GP64())
+		SHLQ(U8(2), ldx)
+		for i := 1; i < rows; i++ {
+			px[i] = GP64()
+			LEAQ(Mem{Base: px[i-1], Index: ldx, Scale: 1}, px[i])
+		}
+	}
+	pp := Load(Param("p"), GP64())
+	n := Load(Param("kp"), GP64())
+	idx := GP64()
+	XORQ(idx, idx)
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	accs := make([][]VecVirtual, rows)
+	for i := range accs {
+		accs[i] = make([]VecVirtual, fmaVecs)
+		for j := range accs[i] {
+			accs[i][j] = ZMM()
+			VPXORD(accs[i][j], accs[i][j], accs[i][j])
+		}
+	}
+	// acc: the sums continue from c's values, so a K block cut changes no rounding.
+	flag := Load(Param("acc"), GP8())
+	TESTB(flag, flag)
+	JZ(LabelRef("start"))
+	c2 := GP64()
+	MOVQ(cp, c2)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < fmaVecs; j++ {
+			VMOVUPS(Mem{Base: c2, Disp: 64 * j}, accs[i][j])
+		}
+		if i+1 < rows {
+			ADDQ(ldc, c2)
+		}
+	}
+	Label("start")
+	TESTQ(n, n)
+	JZ(LabelRef("store"))
+	Label("loop")
+	for _, kk := range []int{1, 0} {
+		pv := make([]VecVirtual, fmaVecs)
+		for j := range pv {
+			pv[j] = ZMM()
+			VMOVUPS(Mem{Base: pp, Disp: 4 * (16*fmaVecs*kk + 16*j)}, pv[j])
+		}
+		for i := 0; i < rows; i++ {
+			for j := range pv {
+				VFMADD231PS_BCST(Mem{Base: px[i], Index: idx, Scale: 1, Disp: 4 * kk}, pv[j], accs[i][j])
+			}
+		}
+	}
+	ADDQ(U8(8), idx)
+	ADDQ(U32(2*4*16*fmaVecs), pp)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("store")
+	for i := 0; i < rows; i++ {
+		for j := 0; j < fmaVecs; j++ {
+			VMOVUPS(accs[i][j], Mem{Base: cp, Disp: 64 * j})
+		}
+		if i+1 < rows {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
 }
