@@ -235,10 +235,10 @@ func dotPairsGo(kp int, w []uint16, ldw, rows int, x []uint32, width int, c []fl
 // weight panel (fmaCols rows, widened or rounded to BF16, K block by K block) as [k][col]
 // and broadcasts the BF16-rounded activations against it.
 const (
-	fmaCols   = 64  // panel width: the micro-kernel's 4 vectors of 16
-	fmaBlock  = 128 // weight rows per Linear task: 2 panels
-	fmaK      = 256 // K block (even): a panel block of fmaCols×fmaK floats stays in L1/L2
-	fmaRows   = 6   // rows of x per micro-kernel call (the generator's fmaRows)
+	fmaCols  = 64  // panel width: the micro-kernel's 4 vectors of 16
+	fmaBlock = 128 // weight rows per Linear task: 2 panels
+	fmaK     = 128 // K block (even): a panel block of fmaCols×fmaK floats (32 KB) stays in L1
+	fmaRows  = 6   // rows of x per micro-kernel call (the generator's fmaRows)
 )
 
 // roundRowsBF16 sets y[i] = x[i] rounded to BF16 (and widened back), like bf16Bits.
@@ -252,23 +252,31 @@ func roundRowsBF16(y, x []float32, tmp []uint16) {
 	}
 }
 
-// packPanelFMA writes rows j0..j1 (at most fmaCols) of w, elements k0..k0+kl, as the panel
-// p[kk*fmaCols+jj] = bf16(w[j0+jj][k0+kk]); missing columns are zero. row gives row j's
-// elements k0..k0+kl as float32 (BF16 weights widen exactly, others are rounded here).
-func packPanelFMA(p []float32, j0, j1, kl int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
+// packPanelFMA writes rows j0..j1 (at most fmaCols) of a weight, elements k0..k0+kl, as
+// the panel p[kk*fmaCols+jj] = bf16(w[j0+jj][k0+kk]); missing columns are zero. BF16
+// weights (wh, ldw apart) are copied as they are; for others row gives row j's elements
+// k0..k0+kl as float32 and they are rounded here.
+func packPanelFMA(p []float32, wh []uint16, ldw, j0, j1, kl int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
 	p = p[:kl*fmaCols]
 	for jj := range fmaCols {
 		j := j0 + jj
-		if j >= j1 {
+		var src []uint16
+		switch {
+		case j >= j1:
 			for kk := range kl {
 				p[kk*fmaCols+jj] = 0
 			}
 			continue
+		case wh != nil:
+			src = wh[j*ldw : j*ldw+kl]
+		default:
+			row(j, tmp[:kl])
+			toBF16(tmp16[:kl], tmp[:kl])
+			src = tmp16[:kl]
 		}
-		row(j, tmp[:kl])
-		toBF16(tmp16[:kl], tmp[:kl])
-		for kk, h := range tmp16[:kl] {
-			p[kk*fmaCols+jj] = math.Float32frombits(uint32(h) << 16)
+		q := p[jj:]
+		for kk, h := range src {
+			q[kk*fmaCols] = math.Float32frombits(uint32(h) << 16)
 		}
 	}
 }
@@ -307,13 +315,19 @@ func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16
 			for k0 := 0; k0 < k; k0 += fmaK {
 				kl := min(fmaK, k-k0)
 				for pj := j0; pj < j1; pj += fmaCols {
-					packPanelFMA(panels[(pj-j0)/fmaCols*fmaK*fmaCols:], pj, min(pj+fmaCols, j1), kl,
+					var w16 []uint16
+					if bf16 {
+						w16 = wh[k0:]
+					}
+					packPanelFMA(panels[(pj-j0)/fmaCols*fmaK*fmaCols:], w16, k, pj, min(pj+fmaCols, j1), kl,
 						func(j int, dst []float32) { row(j, k0, dst) }, tmp, tmp16)
 				}
-				for i0 := 0; i0 < m; i0 += fmaRows {
-					rows := min(fmaRows, m-i0)
-					for pj := j0; pj < j1; pj += fmaCols {
-						p := panels[(pj-j0)/fmaCols*fmaK*fmaCols:]
+				// Panel by panel, so the one in use stays in L1 while every row block
+				// passes it.
+				for pj := j0; pj < j1; pj += fmaCols {
+					p := panels[(pj-j0)/fmaCols*fmaK*fmaCols:]
+					for i0 := 0; i0 < m; i0 += fmaRows {
+						rows := min(fmaRows, m-i0)
 						if pj+fmaCols <= n {
 							fmaPairs(kl/2, xr[i0*k+k0:], k, rows, p, d[i0*n+pj:], n, k0 > 0)
 							continue

@@ -235,3 +235,20 @@ func TestFMAKernelsMatchModel(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFMAKernel measures the FMA micro-kernel alone on one thread (one K block, panel
+// in L1/L2).
+func BenchmarkFMAKernel(b *testing.B) {
+	const kp = fmaK / 2
+	for _, ldx := range []int{2 * kp, 2048, 2048 + 16} {
+		b.Run(fmt.Sprintf("ldx=%d", ldx), func(b *testing.B) {
+			x := randVals(rand.New(rand.NewPCG(1, 2)), fmaRows*ldx, 1)
+			p := randVals(rand.New(rand.NewPCG(3, 4)), 2*kp*fmaCols, 1)
+			c := make([]float32, fmaRows*fmaCols)
+			for b.Loop() {
+				fmaPairs(kp, x, ldx, fmaRows, p, c, fmaCols, false)
+			}
+			report(b, float64(2*2*kp*fmaRows*fmaCols), 0)
+		})
+	}
+}

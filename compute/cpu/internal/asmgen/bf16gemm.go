@@ -39,8 +39,8 @@ func evex(pp, op, dst, src1 byte, rm int, base, index byte, bcast bool) []byte {
 		x, b = inv(index>>3&1), inv(base>>3&1)
 	}
 	p0 := inv(dst>>3&1)<<7 | x<<6 | b<<5 | inv(dst>>4&1)<<4 | 0x02 // map 0F38
-	p1 := (^src1&15)<<3 | 0x04 | pp                                   // W0
-	p2 := byte(0x40) | inv(src1>>4&1)<<3                              // L'L = 10: 512 bits
+	p1 := (^src1&15)<<3 | 0x04 | pp                                // W0
+	p2 := byte(0x40) | inv(src1>>4&1)<<3                           // L'L = 10: 512 bits
 	if bcast {
 		p2 |= 0x10
 	}
