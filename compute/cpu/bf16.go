@@ -369,3 +369,97 @@ func fmaPairsGo(kp int, x []float32, ldx, rows int, p []float32, c []float32, ld
 		}
 	}
 }
+
+// convFast is Conv2D in the BF16 mode on the FMA micro-kernels: the weights are rounded to
+// BF16 once (rows padded to an even length), each task builds the transposed im2col panel
+// of fmaCols output pixels, K block by K block, from the BF16-rounded input, and every
+// block of fmaRows output channels is broadcast against it; pixels are contiguous in dst,
+// so the kernels store into it directly.
+func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo convGeometry) {
+	kp := (kk + 1) / 2
+	ldw := 2 * kp
+	wr := b.getScratch(cout * ldw)
+	defer b.putScratch(wr)
+	tmp := b.getU16(min(kk, 4096))
+	for co := range cout {
+		roundRowsBF16(wr[co*ldw:co*ldw+kk], ws[co*kk:(co+1)*kk], tmp)
+		if ldw > kk {
+			wr[co*ldw+kk] = 0
+		}
+	}
+	b.putU16(tmp)
+	chw := geo.cin * geo.h * geo.w
+	xr := b.getScratch(n * chw)
+	defer b.putScratch(xr)
+	b.pool.run(n*geo.cin, 1, func(lo, hi int) {
+		tmp := b.getU16(min(geo.h*geo.w, 4096))
+		defer b.putU16(tmp)
+		roundRowsBF16(xr[lo*geo.h*geo.w:hi*geo.h*geo.w], xs[lo*geo.h*geo.w:hi*geo.h*geo.w], tmp)
+	})
+	blocks := (pix + fmaCols - 1) / fmaCols
+	b.pool.run(n*blocks, 1, func(lo, hi int) {
+		panel := b.getScratch(fmaK * fmaCols)
+		defer b.putScratch(panel)
+		edge := b.getScratch(cout * fmaCols)
+		defer b.putScratch(edge)
+		for task := lo; task < hi; task++ {
+			img, p0 := task/blocks, (task%blocks)*fmaCols
+			p1 := min(p0+fmaCols, pix)
+			in := xr[img*chw : (img+1)*chw]
+			out, ldc := d[img*cout*pix+p0:], pix
+			if p1-p0 < fmaCols {
+				out, ldc = edge, fmaCols
+			}
+			for k0 := 0; k0 < ldw; k0 += fmaK {
+				kl := min(fmaK, ldw-k0)
+				geo.im2colT(panel[:kl*fmaCols], in, p0, p1, k0, kl, kk)
+				for co := 0; co < cout; co += fmaRows {
+					fmaPairs(kl/2, wr[co*ldw+k0:], ldw, min(fmaRows, cout-co), panel, out[co*ldc:], ldc, k0 > 0)
+				}
+			}
+			for co := range cout {
+				row := d[img*cout*pix+co*pix+p0 : img*cout*pix+co*pix+p1]
+				if p1-p0 < fmaCols {
+					copy(row, edge[co*fmaCols:])
+				}
+				if bs != nil {
+					for i := range row {
+						row[i] += bs[co]
+					}
+				}
+			}
+		}
+	})
+}
+
+// im2colT writes the transposed im2col block of output pixels p0..p1 (at most fmaCols):
+// p[kk*fmaCols+q] = patch value k0+kk of pixel p0+q (k over cin, ky, kx like the weight's
+// columns; padding, k ≥ kmax and pixels past p1 read as 0).
+func (g convGeometry) im2colT(p, in []float32, p0, p1, k0, kl, kmax int) {
+	var y0, x0 [fmaCols]int
+	for q := range p1 - p0 {
+		oy, ox := (p0+q)/g.wo, (p0+q)%g.wo
+		y0[q], x0[q] = oy*g.stride-g.pad, ox*g.stride-g.pad
+	}
+	khw := g.kh * g.kw
+	for kk := range kl {
+		row := p[kk*fmaCols : (kk+1)*fmaCols]
+		k := k0 + kk
+		if k >= kmax {
+			clear(row)
+			continue
+		}
+		ci, r := k/khw, k%khw
+		ky, kx := r/g.kw, r%g.kw
+		plane := in[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		for q := range p1 - p0 {
+			iy, ix := y0[q]+ky, x0[q]+kx
+			if uint(iy) < uint(g.h) && uint(ix) < uint(g.w) {
+				row[q] = plane[iy*g.w+ix]
+			} else {
+				row[q] = 0
+			}
+		}
+		clear(row[p1-p0:])
+	}
+}

@@ -252,3 +252,70 @@ func BenchmarkFMAKernel(b *testing.B) {
 		})
 	}
 }
+
+// TestConv2DBF16 checks Conv2D in the BF16 mode against float64 sums of the BF16-rounded
+// operands (odd patch lengths, stride, padding, partial pixel blocks, several images), and
+// that it gives the same bits on 1 and 3 threads.
+func TestConv2DBF16(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	r := func(f float32) float64 { return float64(math.Float32frombits(uint32(bf16Bits(f)) << 16)) }
+	for _, c := range []struct{ n, cin, h, w, cout, k, stride, pad int }{
+		{1, 3, 9, 11, 7, 3, 1, 1},
+		{2, 8, 12, 12, 13, 3, 2, 1},
+		{1, 3, 32, 32, 16, 16, 16, 0},
+		{1, 40, 10, 10, 6, 3, 1, 1},
+		{1, 130, 9, 9, 3, 1, 1, 0},
+	} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+			xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
+			wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
+			bv := randVals(rng, c.cout, 1)
+			var outs [][]float32
+			for _, threads := range []int{1, 3} {
+				be := New(threads, WithPrecision(PrecisionBF16))
+				if be.Precision() != "bf16" {
+					t.Skipf("precision %s", be.Precision())
+				}
+				dst := be.New(compute.F32, c.n, c.cout, ho, wo)
+				be.Conv2D(dst, be.FromFloat32(xv, c.n, c.cin, c.h, c.w), be.FromFloat32(wv, c.cout, c.cin, c.k, c.k),
+					be.FromFloat32(bv, c.cout), compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+				outs = append(outs, read(t, be, dst))
+			}
+			for i, v := range outs[1] {
+				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+				}
+			}
+			for img := range c.n {
+				for co := range c.cout {
+					for oy := range ho {
+						for ox := range wo {
+							want, abs := float64(bv[co]), math.Abs(float64(bv[co]))
+							for ci := range c.cin {
+								for ky := range c.k {
+									for kx := range c.k {
+										iy, ix := oy*c.stride-c.pad+ky, ox*c.stride-c.pad+kx
+										if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
+											continue
+										}
+										p := r(xv[((img*c.cin+ci)*c.h+iy)*c.w+ix]) * r(wv[((co*c.cin+ci)*c.k+ky)*c.k+kx])
+										want += p
+										abs += math.Abs(p)
+									}
+								}
+							}
+							got := float64(outs[0][((img*c.cout+co)*ho+oy)*wo+ox])
+							if tol := float64(c.cin*c.k*c.k+2) * abs * 0x1p-24; math.Abs(got-want) > tol {
+								t.Fatalf("out[%d,%d,%d,%d] = %g, want %g ± %g", img, co, oy, ox, got, want, tol)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
