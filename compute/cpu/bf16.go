@@ -257,8 +257,17 @@ func roundRowsBF16(y, x []float32, tmp []uint16) {
 // weights (wh, ldw apart) are copied as they are; for others row gives row j's elements
 // k0..k0+kl as float32 and they are rounded here.
 func packPanelFMA(p []float32, wh []uint16, ldw, j0, j1, kl int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
+	if kl == 0 {
+		return
+	}
 	p = p[:kl*fmaCols]
-	for jj := range fmaCols {
+	jj0 := 0
+	if wh != nil {
+		// Whole groups of 16 rows through the vector transpose.
+		for ; jj0+16 <= j1-j0 && packBF16Rows16(p[jj0:], wh[(j0+jj0)*ldw:], ldw, kl); jj0 += 16 {
+		}
+	}
+	for jj := jj0; jj < fmaCols; jj++ {
 		j := j0 + jj
 		var src []uint16
 		switch {

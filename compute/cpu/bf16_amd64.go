@@ -69,3 +69,14 @@ func fmaPairs(kp int, x []float32, ldx, rows int, p []float32, c []float32, ldc 
 	_ = c[(rows-1)*ldc+fmaCols-1]
 	fmaTiles[rows-1](kp, unsafe.SliceData(x), ldx, unsafe.SliceData(p), unsafe.SliceData(c), ldc, acc)
 }
+
+// packBF16Rows16 writes 16 BF16 rows of w (ldw apart), elements 0..kl (kl a multiple of
+// 16), widened into the FMA panel p at column offset 0: p[kk*fmaCols+jj] = w[jj][kk].
+func packBF16Rows16(p []float32, w []uint16, ldw, kl int) bool {
+	if kl == 0 || kl%16 != 0 {
+		return kl == 0
+	}
+	_, _ = w[15*ldw+kl-1], p[(kl-1)*fmaCols+15]
+	packBF16T(kl/16, unsafe.SliceData(w), ldw, unsafe.SliceData(p))
+	return true
+}

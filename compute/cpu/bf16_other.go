@@ -16,3 +16,6 @@ func cvtBF16(dst []uint16, src []float32) {
 		dst[i] = bf16Bits(f)
 	}
 }
+
+// packBF16Rows16 reports false: packPanelFMA's loop does the work.
+func packBF16Rows16(p []float32, w []uint16, ldw, kl int) bool { return kl == 0 }

@@ -319,3 +319,29 @@ func TestConv2DBF16(t *testing.T) {
 		})
 	}
 }
+
+// TestPackPanelFMA checks the vector transpose of BF16 weight panels against the scalar
+// loop (partial panels, K blocks that are not multiples of 16).
+func TestPackPanelFMA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, c := range []struct{ rows, kl int }{{64, 128}, {40, 64}, {64, 40}, {7, 32}, {64, 0}} {
+		ldw := c.kl + 24
+		w := make([]uint16, c.rows*ldw)
+		for i := range w {
+			w[i] = uint16(rng.Uint32())
+		}
+		got := make([]float32, max(1, c.kl)*fmaCols)
+		packPanelFMA(got, w, ldw, 0, c.rows, c.kl, nil, nil, nil)
+		for kk := range c.kl {
+			for jj := range fmaCols {
+				want := float32(0)
+				if jj < c.rows {
+					want = math.Float32frombits(uint32(w[jj*ldw+kk]) << 16)
+				}
+				if g := got[kk*fmaCols+jj]; math.Float32bits(g) != math.Float32bits(want) {
+					t.Fatalf("rows %d kl %d: p[%d][%d] = %#x, want %#x", c.rows, c.kl, kk, jj, math.Float32bits(g), math.Float32bits(want))
+				}
+			}
+		}
+	}
+}

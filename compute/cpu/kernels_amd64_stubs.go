@@ -483,3 +483,8 @@ func fmaPairs6x64R5(kp int, x *float32, ldx int, p *float32, c *float32, ldc int
 //
 //go:noescape
 func fmaPairs6x64R6(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// packBF16T writes 16 BF16 rows, widened and transposed, as 16-float rows 64 floats apart (see the generator).
+//
+//go:noescape
+func packBF16T(n16 int, w *uint16, ldw int, p *float32)

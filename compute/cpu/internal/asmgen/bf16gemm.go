@@ -182,6 +182,7 @@ func bf16Kernels() {
 	for r := 1; r <= fmaRows; r++ {
 		fmaKernel(r)
 	}
+	packTKernel()
 }
 
 // fmaRows and fmaVecs shape the FMA micro-kernel of the BF16 mode: 6 rows × 4 ZMM of 16
@@ -274,6 +275,93 @@ func fmaKernel(rows int) {
 			ADDQ(ldc, cp)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// packTKernel emits packBF16T(n16, w, ldw, p): the FMA kernels' panel layout for 16 BF16
+// weight rows (ldw elements apart), widened exactly: p[(16g+kk)*64 + jj] = w[jj][16g+kk] for
+// jj, kk < 16, g < n16. Each 16×16 block is widened (VPMOVZXWD, VPSLLD) and transposed in
+// registers (unpack, shuffle, two 128-bit lane shuffles: 64 shuffles per 256 values), which
+// is several times faster than the scalar loop of packPanelFMA.
+func packTKernel() {
+	TEXT("packBF16T", NOSPLIT, "func(n16 int, w *uint16, ldw int, p *float32)")
+	Pragma("noescape")
+	Doc("packBF16T writes 16 BF16 rows, widened and transposed, as 16-float rows 64 floats apart (see the generator).")
+	n := Load(Param("n16"), GP64())
+	ld := Load(Param("ldw"), GP64())
+	SHLQ(U8(1), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	base := make([]GPVirtual, 4)
+	base[0] = GP64()
+	Load(Param("w"), base[0])
+	for i := 1; i < 4; i++ {
+		base[i] = GP64()
+		LEAQ(Mem{Base: base[i-1], Index: ld, Scale: 4}, base[i])
+	}
+	p := Load(Param("p"), GP64())
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	r := make([]VecVirtual, 16)
+	for i := range r {
+		r[i] = ZMM()
+		b := base[i/4]
+		var m Mem
+		switch i % 4 {
+		case 0:
+			m = Mem{Base: b}
+		case 1:
+			m = Mem{Base: b, Index: ld, Scale: 1}
+		case 2:
+			m = Mem{Base: b, Index: ld, Scale: 2}
+		case 3:
+			m = Mem{Base: b, Index: ld3, Scale: 1}
+		}
+		VPMOVZXWD(m, r[i])
+		VPSLLD(U8(16), r[i], r[i])
+	}
+	t := make([]VecVirtual, 16)
+	for i := 0; i < 8; i++ {
+		t[2*i], t[2*i+1] = ZMM(), ZMM()
+		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
+		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
+	}
+	u := make([]VecVirtual, 16)
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			u[4*i+j] = ZMM()
+		}
+		VSHUFPS(U8(0x44), t[4*i+2], t[4*i], u[4*i])
+		VSHUFPS(U8(0xEE), t[4*i+2], t[4*i], u[4*i+1])
+		VSHUFPS(U8(0x44), t[4*i+3], t[4*i+1], u[4*i+2])
+		VSHUFPS(U8(0xEE), t[4*i+3], t[4*i+1], u[4*i+3])
+	}
+	// u[4i+j], 128-bit lane L: column 4L+j of rows 4i..4i+3.
+	for j := 0; j < 4; j++ {
+		s := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+		VSHUFF32X4(U8(0x88), u[4+j], u[j], s[0])
+		VSHUFF32X4(U8(0xDD), u[4+j], u[j], s[1])
+		VSHUFF32X4(U8(0x88), u[12+j], u[8+j], s[2])
+		VSHUFF32X4(U8(0xDD), u[12+j], u[8+j], s[3])
+		for _, c := range []struct {
+			col  int
+			a, b int
+			sel  uint8
+		}{{j, 0, 2, 0x88}, {8 + j, 0, 2, 0xDD}, {4 + j, 1, 3, 0x88}, {12 + j, 1, 3, 0xDD}} {
+			o := ZMM()
+			VSHUFF32X4(U8(c.sel), s[c.b], s[c.a], o)
+			VMOVUPS(o, Mem{Base: p, Disp: 4 * 64 * c.col})
+		}
+	}
+	for _, b := range base {
+		ADDQ(U8(32), b)
+	}
+	ADDQ(U32(16*64*4), p)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
