@@ -15,13 +15,13 @@ import (
 // (README, compute/cpu doc.go): max |diff| relative to the golden's largest magnitude (at
 // least 1), as fixtures.Close measures it. The exact mode stays within 1e-4 (closeTo).
 var bf16Tolerances = map[string]float64{
-	"vision_features":         1e-2, // measured 2.9e-3
-	"aligner_features":        1e-2, // 3.1e-3
+	"vision_features":         1e-2, // measured 4.5e-3
+	"aligner_features":        1e-2, // 3.2e-3
 	"und_step_logits":         1e-2, // 2.2e-3 at most over the 16 steps
-	"gen_step0_logits_cond":   1e-2, // 2.4e-3
-	"gen_step0_logits_uncond": 1e-2, // 3.2e-3
-	"gen_logits_cfg_first3":   1e-2, // 2.7e-3
-	"gen_decoded":             3e-2, // 1.5e-2: pixels in [-1, 1] after 30 convolutions
+	"gen_step0_logits_cond":   1e-2, // 2.1e-3
+	"gen_step0_logits_uncond": 1e-2, // 3.8e-3
+	"gen_logits_cfg_first3":   1e-2, // 2.5e-3
+	"gen_decoded":             4e-2, // 1.7e-2: pixels in [-1, 1] after 30 convolutions
 }
 
 // bf16Close checks got against a golden within its bf16Tolerances entry and logs the

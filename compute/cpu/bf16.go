@@ -472,3 +472,83 @@ func (g convGeometry) im2colT(p, in []float32, p0, p1, k0, kl, kmax int) {
 		clear(row[p1-p0:])
 	}
 }
+
+// attnFastRows is the number of query rows whose scores attnFast holds at once.
+const attnFastRows = 48
+
+// attnFast is many-row Attention in the BF16 mode for head h of batch row bi: the head's
+// keys (transposed, in blocks of fmaCols) and values (in column blocks of fmaCols) are
+// packed once, rounded to BF16, then each block of query rows gets its scores, softmax
+// (float32, as in the exact mode) and weighted sum of V from the FMA micro-kernels with
+// BF16-rounded queries and probabilities. Keys past a row's causal limit have probability 0
+// and padded keys and dimensions are zero, so each row's result does not depend on the
+// block it is computed in.
+func (b *Backend) attnFast(g attnGeometry, d, qs, ks, vs []float32, bi, h int) {
+	hd := g.HeadDim
+	qw, kvw := g.Heads*hd, g.KVHeads*hd
+	kh := h / (g.Heads / g.KVHeads)
+	n := g.keys(g.t - 1)
+	np := (n + fmaCols - 1) / fmaCols * fmaCols
+	hp := (hd + 1) &^ 1 // K of the score product, even
+	dp := (hd + fmaCols - 1) / fmaCols * fmaCols
+	kp := b.getScratch(np * hp) // [key block][hp][fmaCols]
+	vp := b.getScratch(dp * np) // [dim block][np][fmaCols]
+	qb := b.getScratch(attnFastRows * hp)
+	sc := b.getScratch(attnFastRows * np)
+	ob := b.getScratch(attnFastRows * dp)
+	defer func() {
+		for _, s := range [][]float32{kp, vp, qb, sc, ob} {
+			b.putScratch(s)
+		}
+	}()
+	clear(kp)
+	clear(vp)
+	rnd := func(f float32) float32 { return math.Float32frombits(uint32(bf16Bits(f)) << 16) }
+	base := bi*g.sCap*kvw + kh*hd
+	for j := range n {
+		krow := ks[base+j*kvw : base+j*kvw+hd]
+		blk, jj := j/fmaCols, j%fmaCols
+		for i, x := range krow {
+			kp[(blk*hp+i)*fmaCols+jj] = rnd(x)
+		}
+		vrow := vs[base+j*kvw : base+j*kvw+hd]
+		for i, x := range vrow {
+			vp[((i/fmaCols)*np+j)*fmaCols+i%fmaCols] = rnd(x)
+		}
+	}
+	for t0 := 0; t0 < g.t; t0 += attnFastRows {
+		t1 := min(t0+attnFastRows, g.t)
+		rows := t1 - t0
+		nb := (g.keys(t1-1) + fmaCols - 1) / fmaCols // key blocks this block needs
+		ldS := nb * fmaCols
+		for r := range rows {
+			q := qs[(bi*g.t+t0+r)*qw+h*hd : (bi*g.t+t0+r)*qw+(h+1)*hd]
+			for i, x := range q {
+				qb[r*hp+i] = rnd(x)
+			}
+			if hp > hd {
+				qb[r*hp+hd] = 0
+			}
+		}
+		for r0 := 0; r0 < rows; r0 += fmaRows {
+			for blk := range nb {
+				fmaPairs(hp/2, qb[r0*hp:], hp, min(fmaRows, rows-r0), kp[blk*hp*fmaCols:], sc[r0*ldS+blk*fmaCols:], ldS, false)
+			}
+		}
+		for r := range rows {
+			row := sc[r*ldS : (r+1)*ldS]
+			softmaxRow(row, g.keys(t0+r), g.Scale, true)
+			for j, p := range row {
+				row[j] = rnd(p)
+			}
+		}
+		for r0 := 0; r0 < rows; r0 += fmaRows {
+			for db := range dp / fmaCols {
+				fmaPairs(ldS/2, sc[r0*ldS:], ldS, min(fmaRows, rows-r0), vp[db*np*fmaCols:], ob[r0*dp+db*fmaCols:], dp, false)
+			}
+		}
+		for r := range rows {
+			copy(d[(bi*g.t+t0+r)*qw+h*hd:(bi*g.t+t0+r)*qw+(h+1)*hd], ob[r*dp:r*dp+hd])
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
 // TestBF16KernelsMatchModel checks every BF16 micro-kernel bit for bit against dotPairsGo
@@ -343,5 +344,58 @@ func TestPackPanelFMA(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAttentionBF16 checks many-row Attention in the BF16 mode against the exact mode
+// (causal with a cache offset, GQA, full attention, head sizes that need padding): every
+// output within 1% of the largest value of v (the products of BF16-rounded queries, keys,
+// probabilities and values), and the same bits on 1 and 3 threads.
+func TestAttentionBF16(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, c := range []struct {
+		batch, t, s, heads, kvHeads, hd, qpos int
+		causal                                bool
+	}{
+		{1, 50, 50, 4, 4, 64, 0, true},
+		{2, 130, 140, 4, 2, 128, 10, true},
+		{1, 70, 70, 2, 2, 16, 0, false},
+		{1, 16, 100, 3, 1, 30, 84, true},
+	} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			p := compute.AttentionParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.hd, KVLen: c.s,
+				QPos0: c.qpos, Causal: c.causal, Scale: float32(1 / math.Sqrt(float64(c.hd)))}
+			qv := randVals(rng, c.batch*c.t*c.heads*c.hd, 2)
+			kv := randVals(rng, c.batch*c.s*c.kvHeads*c.hd, 2)
+			vv := randVals(rng, c.batch*c.s*c.kvHeads*c.hd, 1)
+			run := func(be *Backend) []float32 {
+				dst := be.New(compute.F32, c.batch, c.t, c.heads*c.hd)
+				be.Attention(dst, be.FromFloat32(qv, c.batch, c.t, c.heads*c.hd), be.FromFloat32(kv, c.batch, c.s, c.kvHeads*c.hd),
+					be.FromFloat32(vv, c.batch, c.s, c.kvHeads*c.hd), p)
+				return read(t, be, dst)
+			}
+			exact := run(New(2))
+			var outs [][]float32
+			for _, threads := range []int{1, 3} {
+				be := New(threads, WithPrecision(PrecisionBF16))
+				if be.Precision() != "bf16" {
+					t.Skipf("precision %s", be.Precision())
+				}
+				outs = append(outs, run(be))
+			}
+			for i, v := range outs[1] {
+				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+				}
+			}
+			ok, diff, bound := fixtures.Close(outs[0], exact, 1e-2)
+			t.Logf("max |diff| from the exact mode %.3g", diff)
+			if !ok {
+				t.Errorf("max |diff| from the exact mode %.3g > %.3g", diff, bound)
+			}
+		})
 	}
 }
