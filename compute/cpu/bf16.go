@@ -254,38 +254,46 @@ func roundRowsBF16(y, x []float32, tmp []uint16) {
 
 // packPanelFMA writes rows j0..j1 (at most fmaCols) of a weight, elements k0..k0+kl, as
 // the panel p[kk*fmaCols+jj] = bf16(w[j0+jj][k0+kk]); missing columns are zero. BF16
-// weights (wh, ldw apart) are copied as they are; for others row gives row j's elements
-// k0..k0+kl as float32 and they are rounded here.
+// weights (wh, ldw apart) are read as they are; for others row gives row j's elements
+// k0..k0+kl as float32, rounded here into tmp16 (16·kl values) 16 rows at a time. Groups of
+// 16 rows go through the vector transpose (packBF16Rows16), the rest through a loop.
 func packPanelFMA(p []float32, wh []uint16, ldw, j0, j1, kl int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
 	if kl == 0 {
 		return
 	}
 	p = p[:kl*fmaCols]
-	jj0 := 0
-	if wh != nil {
-		// Whole groups of 16 rows through the vector transpose.
-		for ; jj0+16 <= j1-j0 && packBF16Rows16(p[jj0:], wh[(j0+jj0)*ldw:], ldw, kl); jj0 += 16 {
-		}
-	}
-	for jj := jj0; jj < fmaCols; jj++ {
-		j := j0 + jj
-		var src []uint16
-		switch {
-		case j >= j1:
+	for jj0 := 0; jj0 < fmaCols; jj0 += 16 {
+		rows := min(16, j1-j0-jj0)
+		if rows <= 0 {
 			for kk := range kl {
-				p[kk*fmaCols+jj] = 0
+				clear(p[kk*fmaCols+jj0 : kk*fmaCols+fmaCols])
 			}
-			continue
-		case wh != nil:
-			src = wh[j*ldw : j*ldw+kl]
-		default:
-			row(j, tmp[:kl])
-			toBF16(tmp16[:kl], tmp[:kl])
-			src = tmp16[:kl]
+			break
 		}
-		q := p[jj:]
-		for kk, h := range src {
-			q[kk*fmaCols] = math.Float32frombits(uint32(h) << 16)
+		src, ld := wh, ldw
+		if wh != nil {
+			src = wh[(j0+jj0)*ldw:]
+		} else {
+			src, ld = tmp16, kl
+			for r := range rows {
+				row(j0+jj0+r, tmp[:kl])
+				toBF16(tmp16[r*kl:(r+1)*kl], tmp[:kl])
+			}
+		}
+		if rows == 16 && packBF16Rows16(p[jj0:], src, ld, kl) {
+			continue
+		}
+		for jj := range 16 {
+			q := p[jj0+jj:]
+			if jj >= rows {
+				for kk := range kl {
+					q[kk*fmaCols] = 0
+				}
+				continue
+			}
+			for kk, h := range src[jj*ld : jj*ld+kl] {
+				q[kk*fmaCols] = math.Float32frombits(uint32(h) << 16)
+			}
 		}
 	}
 }
@@ -316,7 +324,7 @@ func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16
 		defer b.putScratch(panels)
 		tmp := b.getScratch(fmaK)
 		defer b.putScratch(tmp)
-		tmp16 := b.getU16(fmaK)
+		tmp16 := b.getU16(16 * fmaK)
 		defer b.putU16(tmp16)
 		var edge []float32 // the last, partial panel's columns, all rows
 		for task := lo; task < hi; task++ {
@@ -443,12 +451,18 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 
 // im2colT writes the transposed im2col block of output pixels p0..p1 (at most fmaCols):
 // p[kk*fmaCols+q] = patch value k0+kk of pixel p0+q (k over cin, ky, kx like the weight's
-// columns; padding, k ≥ kmax and pixels past p1 read as 0).
+// columns; padding, k ≥ kmax and pixels past p1 read as 0). With stride 1 the pixels of one
+// output row read a contiguous run of an input row, copied at once.
 func (g convGeometry) im2colT(p, in []float32, p0, p1, k0, kl, kmax int) {
-	var y0, x0 [fmaCols]int
-	for q := range p1 - p0 {
+	type segment struct{ q0, q1, y0, x0 int } // pixels q0..q1 of one output row
+	var segs [fmaCols]segment
+	ns := 0
+	for q := 0; q < p1-p0; {
 		oy, ox := (p0+q)/g.wo, (p0+q)%g.wo
-		y0[q], x0[q] = oy*g.stride-g.pad, ox*g.stride-g.pad
+		n := min(g.wo-ox, p1-p0-q)
+		segs[ns] = segment{q, q + n, oy*g.stride - g.pad, ox*g.stride - g.pad}
+		ns++
+		q += n
 	}
 	khw := g.kh * g.kw
 	for kk := range kl {
@@ -461,18 +475,38 @@ func (g convGeometry) im2colT(p, in []float32, p0, p1, k0, kl, kmax int) {
 		ci, r := k/khw, k%khw
 		ky, kx := r/g.kw, r%g.kw
 		plane := in[ci*g.h*g.w : (ci+1)*g.h*g.w]
-		for q := range p1 - p0 {
-			iy, ix := y0[q]+ky, x0[q]+kx
-			if uint(iy) < uint(g.h) && uint(ix) < uint(g.w) {
-				row[q] = plane[iy*g.w+ix]
-			} else {
-				row[q] = 0
+		for _, sg := range segs[:ns] {
+			out := row[sg.q0:sg.q1]
+			iy := sg.y0 + ky
+			if uint(iy) >= uint(g.h) {
+				clear(out)
+				continue
+			}
+			src := plane[iy*g.w : (iy+1)*g.w]
+			ix := sg.x0 + kx
+			if g.stride == 1 {
+				// out[t] = src[ix+t] where 0 <= ix+t < w.
+				lo, hi := max(0, -ix), min(len(out), g.w-ix)
+				if hi <= lo {
+					clear(out)
+					continue
+				}
+				clear(out[:lo])
+				copy(out[lo:hi], src[ix+lo:ix+hi])
+				clear(out[hi:])
+				continue
+			}
+			for t := range out {
+				if x := ix + t*g.stride; uint(x) < uint(g.w) {
+					out[t] = src[x]
+				} else {
+					out[t] = 0
+				}
 			}
 		}
 		clear(row[p1-p0:])
 	}
 }
-
 // attnFastRows is the number of query rows whose scores attnFast holds at once.
 const attnFastRows = 48
 
