@@ -237,6 +237,67 @@ func TestFMAKernelsMatchModel(t *testing.T) {
 	}
 }
 
+// BenchmarkBF16Ops times Conv2D and many-row Attention in both modes on the shapes of the
+// VQ decoder, the ViT and the prefill.
+func BenchmarkBF16Ops(b *testing.B) {
+	if !hasBF16() {
+		b.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		name                            string
+		cin, h, w, cout, k, stride, pad int
+	}{
+		{"Conv3x3_128to128_96x96", 128, 96, 96, 128, 3, 1, 1},
+		{"Conv3x3_256to256_48x48", 256, 48, 48, 256, 3, 1, 1},
+		{"Conv16x16s16_3to1024_384", 3, 384, 384, 1024, 16, 16, 0},
+	} {
+		for _, p := range []Precision{PrecisionExact, PrecisionBF16} {
+			b.Run(fmt.Sprintf("%s/%v", c.name, p), func(b *testing.B) {
+				be := New(runtime.GOMAXPROCS(0), WithPrecision(p))
+				defer be.Close()
+				ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+				x := be.FromFloat32(randVals(rng, c.cin*c.h*c.w, 1), 1, c.cin, c.h, c.w)
+				w := be.FromFloat32(randVals(rng, c.cout*c.cin*c.k*c.k, 1), c.cout, c.cin, c.k, c.k)
+				dst := be.New(compute.F32, 1, c.cout, ho, wo)
+				for b.Loop() {
+					be.Conv2D(dst, x, w, nil, compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+				}
+				report(b, 2*float64(c.cout*c.cin*c.k*c.k*ho*wo), 0)
+			})
+		}
+	}
+	for _, c := range []struct {
+		name         string
+		t, heads, hd int
+		causal       bool
+	}{
+		{"Attention630causal_16x128", 630, 16, 128, true},
+		{"Attention576full_16x64", 576, 16, 64, false},
+	} {
+		for _, p := range []Precision{PrecisionExact, PrecisionBF16} {
+			b.Run(fmt.Sprintf("%s/%v", c.name, p), func(b *testing.B) {
+				be := New(runtime.GOMAXPROCS(0), WithPrecision(p))
+				defer be.Close()
+				w := c.heads * c.hd
+				q := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
+				k := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
+				v := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
+				dst := be.New(compute.F32, 1, c.t, w)
+				ap := compute.AttentionParams{Heads: c.heads, KVHeads: c.heads, HeadDim: c.hd, KVLen: c.t, Causal: c.causal, Scale: 0.1}
+				for b.Loop() {
+					be.Attention(dst, q, k, v, ap)
+				}
+				pairs := float64(c.t * c.t)
+				if c.causal {
+					pairs = float64(c.t*(c.t+1)) / 2
+				}
+				report(b, 4*pairs*float64(c.hd*c.heads), 0)
+			})
+		}
+	}
+}
+
 // BenchmarkFMAKernel measures the FMA micro-kernel alone on one thread (one K block, panel
 // in L1/L2).
 func BenchmarkFMAKernel(b *testing.B) {
