@@ -19,3 +19,8 @@ func cvtBF16(dst []uint16, src []float32) {
 
 // packBF16Rows16 reports false: packPanelFMA's loop does the work.
 func packBF16Rows16(p []float32, w []uint16, ldw, kl int) bool { return kl == 0 }
+
+// fmaPairs is the Go model; the BF16 mode never runs here (hasBF16 is false).
+func fmaPairs(kp int, x []float32, ldx, rows int, p []float32, c []float32, ldc int, acc bool) {
+	fmaPairsGo(kp, x, ldx, rows, p, c, ldc, acc)
+}
