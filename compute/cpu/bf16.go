@@ -507,6 +507,7 @@ func (g convGeometry) im2colT(p, in []float32, p0, p1, k0, kl, kmax int) {
 		clear(row[p1-p0:])
 	}
 }
+
 // attnFastRows is the number of query rows whose scores attnFast holds at once.
 const attnFastRows = 48
 
