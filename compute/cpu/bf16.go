@@ -97,6 +97,18 @@ func packPanel(p []uint32, rows [][]uint16, width, kp int) {
 // panelWidth is the packed width for rows rows: 16, 32 or 48.
 func panelWidth(rows int) int { return min(bf16Panel, (rows+15)&^15) }
 
+// held returns the Backend's kept buffer slot (0 or 1) with at least n floats: the BF16
+// mode's whole-operand copies (rounded activations, conv weights and inputs) are tens of
+// MB, and fresh ones per op would pile up as garbage until the heap doubles the weights'
+// size (GOGC), so each slot grows to the largest use and stays. Ops run one at a time
+// (Backend's contract), so the slots need no lock.
+func (b *Backend) held(slot, n int) []float32 {
+	if cap(b.hold[slot]) < n {
+		b.hold[slot] = make([]float32, n)
+	}
+	return b.hold[slot][:n]
+}
+
 // getU16 and getU32 are getScratch reinterpreted: buffers of n uint16 or uint32 values.
 func (b *Backend) getU16(n int) []uint16 {
 	f := b.getScratch((n + 1) / 2)
@@ -300,12 +312,10 @@ func packPanelFMA(p []float32, wh []uint16, ldw, j0, j1, kl int, row func(j int,
 
 // gemmFMA is Linear in the BF16 mode on the FMA micro-kernels (k even).
 func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
-	xr := b.getScratch(m * k)
-	defer b.putScratch(xr)
+	xr := b.held(0, m*k)
 	b.pool.run(m, max(1, (1<<15)/max(k, 1)), func(lo, hi int) {
-		tmp := b.getU16(min(k, 4096))
-		defer b.putU16(tmp)
-		roundRowsBF16(xr[lo*k:hi*k], x[lo*k:hi*k], tmp)
+		var tmp [2048]uint16 // off the scratch pool: its buffers are for the big blocks
+		roundRowsBF16(xr[lo*k:hi*k], x[lo*k:hi*k], tmp[:])
 	})
 	row := func(j, k0 int, dst []float32) {
 		switch {
@@ -322,10 +332,8 @@ func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16
 	b.pool.run(tasks, 1, func(lo, hi int) {
 		panels := b.getScratch(fmaBlock / fmaCols * fmaK * fmaCols)
 		defer b.putScratch(panels)
-		tmp := b.getScratch(fmaK)
-		defer b.putScratch(tmp)
-		tmp16 := b.getU16(16 * fmaK)
-		defer b.putU16(tmp16)
+		var tmp [fmaK]float32
+		var tmp16 [16 * fmaK]uint16
 		var edge []float32 // the last, partial panel's columns, all rows
 		for task := lo; task < hi; task++ {
 			j0, j1 := task*fmaBlock, min((task+1)*fmaBlock, n)
@@ -337,7 +345,7 @@ func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16
 						w16 = wh[k0:]
 					}
 					packPanelFMA(panels[(pj-j0)/fmaCols*fmaK*fmaCols:], w16, k, pj, min(pj+fmaCols, j1), kl,
-						func(j int, dst []float32) { row(j, k0, dst) }, tmp, tmp16)
+						func(j int, dst []float32) { row(j, k0, dst) }, tmp[:], tmp16[:])
 				}
 				// Panel by panel, so the one in use stays in L1 while every row block
 				// passes it.
@@ -395,23 +403,19 @@ func fmaPairsGo(kp int, x []float32, ldx, rows int, p []float32, c []float32, ld
 func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo convGeometry) {
 	kp := (kk + 1) / 2
 	ldw := 2 * kp
-	wr := b.getScratch(cout * ldw)
-	defer b.putScratch(wr)
-	tmp := b.getU16(min(kk, 4096))
+	wr := b.held(0, cout*ldw)
+	var tmp [2048]uint16
 	for co := range cout {
-		roundRowsBF16(wr[co*ldw:co*ldw+kk], ws[co*kk:(co+1)*kk], tmp)
+		roundRowsBF16(wr[co*ldw:co*ldw+kk], ws[co*kk:(co+1)*kk], tmp[:])
 		if ldw > kk {
 			wr[co*ldw+kk] = 0
 		}
 	}
-	b.putU16(tmp)
 	chw := geo.cin * geo.h * geo.w
-	xr := b.getScratch(n * chw)
-	defer b.putScratch(xr)
+	xr := b.held(1, n*chw)
 	b.pool.run(n*geo.cin, 1, func(lo, hi int) {
-		tmp := b.getU16(min(geo.h*geo.w, 4096))
-		defer b.putU16(tmp)
-		roundRowsBF16(xr[lo*geo.h*geo.w:hi*geo.h*geo.w], xs[lo*geo.h*geo.w:hi*geo.h*geo.w], tmp)
+		var tmp [2048]uint16
+		roundRowsBF16(xr[lo*geo.h*geo.w:hi*geo.h*geo.w], xs[lo*geo.h*geo.w:hi*geo.h*geo.w], tmp[:])
 	})
 	blocks := (pix + fmaCols - 1) / fmaCols
 	b.pool.run(n*blocks, 1, func(lo, hi int) {

@@ -24,6 +24,7 @@ type Backend struct {
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
 	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
+	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 }
 
