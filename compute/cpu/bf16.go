@@ -421,14 +421,17 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 	b.pool.run(n*blocks, 1, func(lo, hi int) {
 		panel := b.getScratch(fmaK * fmaCols)
 		defer b.putScratch(panel)
-		edge := b.getScratch(cout * fmaCols)
-		defer b.putScratch(edge)
+		var edge []float32 // the partial last block's outputs
 		for task := lo; task < hi; task++ {
 			img, p0 := task/blocks, (task%blocks)*fmaCols
 			p1 := min(p0+fmaCols, pix)
 			in := xr[img*chw : (img+1)*chw]
 			out, ldc := d[img*cout*pix+p0:], pix
 			if p1-p0 < fmaCols {
+				if edge == nil {
+					edge = b.getScratch(cout * fmaCols)
+					defer b.putScratch(edge)
+				}
 				out, ldc = edge, fmaCols
 			}
 			for k0 := 0; k0 < ldw; k0 += fmaK {
