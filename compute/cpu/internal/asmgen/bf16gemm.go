@@ -196,9 +196,8 @@ const fmaRows, fmaVecs = 6, 4
 // VDPBF16PS's arithmetic bit for bit, so the BF16 mode gives the same results on either
 // kernel. acc starts the sums from the values in c, so cutting K into blocks changes no bit.
 //
-// Per k it loads the panel's 4 vectors and broadcasts each row's x[k] as the fused
-// multiply-add's memory operand: 24 multiply-adds for 10 loads, so the two FMA ports set the
-// pace rather than the loads (VDPBF16PS issues only every other cycle on the development
+// Per k it loads the panel's 4 vectors and broadcasts each row's x[k] once: 24
+// multiply-adds for 10 loads, so the two FMA ports set the pace rather than the loads (VDPBF16PS issues only every other cycle on the development
 // machine, half the FMA rate, which is why this kernel exists).
 func fmaKernel(rows int) {
 	name := fmt.Sprintf("fmaPairs6x64R%d", rows)
@@ -256,8 +255,12 @@ func fmaKernel(rows int) {
 			VMOVUPS(Mem{Base: pp, Disp: 4 * (16*fmaVecs*kk + 16*j)}, pv[j])
 		}
 		for i := 0; i < rows; i++ {
+			// One broadcast per row and k: as the multiply-adds' memory operand it would be
+			// loaded 4 times, 28 loads per 24 multiply-adds, more than the load ports take.
+			xb := ZMM()
+			VBROADCASTSS(Mem{Base: px[i], Index: idx, Scale: 1, Disp: 4 * kk}, xb)
 			for j := range pv {
-				VFMADD231PS_BCST(Mem{Base: px[i], Index: idx, Scale: 1, Disp: 4 * kk}, pv[j], accs[i][j])
+				VFMADD231PS(pv[j], xb, accs[i][j])
 			}
 		}
 	}
