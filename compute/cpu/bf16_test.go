@@ -197,7 +197,11 @@ func BenchmarkBF16(b *testing.B) {
 					for b.Loop() {
 						be.Linear(dst, x, w, nil)
 					}
-					report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k*c.dt.Size()+4*(c.m*c.k+c.m*c.n)))
+					wbytes := 1.0625 // Q8: a 2-byte scale per 32 codes
+					if !c.dt.Quantized() {
+						wbytes = float64(c.dt.Size())
+					}
+					report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k)*wbytes+float64(4*(c.m*c.k+c.m*c.n)))
 				})
 			}
 		}
