@@ -254,14 +254,9 @@ const (
 )
 
 // roundRowsBF16 sets y[i] = x[i] rounded to BF16 (and widened back), like bf16Bits.
-func roundRowsBF16(y, x []float32, tmp []uint16) {
-	for i0 := 0; i0 < len(x); i0 += len(tmp) {
-		n := min(len(tmp), len(x)-i0)
-		toBF16(tmp[:n], x[i0:i0+n])
-		for i, h := range tmp[:n] {
-			y[i0+i] = math.Float32frombits(uint32(h) << 16)
-		}
-	}
+func roundRowsBF16(y, x []float32) {
+	copy(y, x)
+	roundBF16(y)
 }
 
 // packPanelFMA writes rows j0..j1 (at most fmaCols) of a weight, elements k0..k0+kl, as
@@ -314,8 +309,7 @@ func packPanelFMA(p []float32, wh []uint16, ldw, j0, j1, kl int, row func(j int,
 func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
 	xr := b.held(0, m*k)
 	b.pool.run(m, max(1, (1<<15)/max(k, 1)), func(lo, hi int) {
-		var tmp [2048]uint16 // off the scratch pool: its buffers are for the big blocks
-		roundRowsBF16(xr[lo*k:hi*k], x[lo*k:hi*k], tmp[:])
+		roundRowsBF16(xr[lo*k:hi*k], x[lo*k:hi*k])
 	})
 	row := func(j, k0 int, dst []float32) {
 		switch {
@@ -404,9 +398,8 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 	kp := (kk + 1) / 2
 	ldw := 2 * kp
 	wr := b.held(0, cout*ldw)
-	var tmp [2048]uint16
 	for co := range cout {
-		roundRowsBF16(wr[co*ldw:co*ldw+kk], ws[co*kk:(co+1)*kk], tmp[:])
+		roundRowsBF16(wr[co*ldw:co*ldw+kk], ws[co*kk:(co+1)*kk])
 		if ldw > kk {
 			wr[co*ldw+kk] = 0
 		}
@@ -414,8 +407,7 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 	chw := geo.cin * geo.h * geo.w
 	xr := b.held(1, n*chw)
 	b.pool.run(n*geo.cin, 1, func(lo, hi int) {
-		var tmp [2048]uint16
-		roundRowsBF16(xr[lo*geo.h*geo.w:hi*geo.h*geo.w], xs[lo*geo.h*geo.w:hi*geo.h*geo.w], tmp[:])
+		roundRowsBF16(xr[lo*geo.h*geo.w:hi*geo.h*geo.w], xs[lo*geo.h*geo.w:hi*geo.h*geo.w])
 	})
 	blocks := (pix + fmaCols - 1) / fmaCols
 	b.pool.run(n*blocks, 1, func(lo, hi int) {
@@ -545,17 +537,17 @@ func (b *Backend) attnFast(g attnGeometry, d, qs, ks, vs []float32, bi, h int) {
 	}()
 	clear(kp)
 	clear(vp)
-	rnd := func(f float32) float32 { return math.Float32frombits(uint32(bf16Bits(f)) << 16) }
 	base := bi*g.sCap*kvw + kh*hd
+	row := ob[:hd] // ob's first row, free until the first block's output
 	for j := range n {
-		krow := ks[base+j*kvw : base+j*kvw+hd]
+		roundRowsBF16(row, ks[base+j*kvw:base+j*kvw+hd])
 		blk, jj := j/fmaCols, j%fmaCols
-		for i, x := range krow {
-			kp[(blk*hp+i)*fmaCols+jj] = rnd(x)
+		for i, x := range row {
+			kp[(blk*hp+i)*fmaCols+jj] = x
 		}
-		vrow := vs[base+j*kvw : base+j*kvw+hd]
-		for i, x := range vrow {
-			vp[((i/fmaCols)*np+j)*fmaCols+i%fmaCols] = rnd(x)
+		roundRowsBF16(row, vs[base+j*kvw:base+j*kvw+hd])
+		for db := 0; db < hd; db += fmaCols {
+			copy(vp[(db/fmaCols*np+j)*fmaCols:], row[db:min(db+fmaCols, hd)])
 		}
 	}
 	for t0 := 0; t0 < g.t; t0 += attnFastRows {
@@ -564,10 +556,7 @@ func (b *Backend) attnFast(g attnGeometry, d, qs, ks, vs []float32, bi, h int) {
 		nb := (g.keys(t1-1) + fmaCols - 1) / fmaCols // key blocks this block needs
 		ldS := nb * fmaCols
 		for r := range rows {
-			q := qs[(bi*g.t+t0+r)*qw+h*hd : (bi*g.t+t0+r)*qw+(h+1)*hd]
-			for i, x := range q {
-				qb[r*hp+i] = rnd(x)
-			}
+			roundRowsBF16(qb[r*hp:r*hp+hd], qs[(bi*g.t+t0+r)*qw+h*hd:(bi*g.t+t0+r)*qw+(h+1)*hd])
 			if hp > hd {
 				qb[r*hp+hd] = 0
 			}
@@ -580,9 +569,7 @@ func (b *Backend) attnFast(g attnGeometry, d, qs, ks, vs []float32, bi, h int) {
 		for r := range rows {
 			row := sc[r*ldS : (r+1)*ldS]
 			softmaxRow(row, g.keys(t0+r), g.Scale, true)
-			for j, p := range row {
-				row[j] = rnd(p)
-			}
+			roundBF16(row)
 		}
 		for r0 := 0; r0 < rows; r0 += fmaRows {
 			for db := range dp / fmaCols {

@@ -3,6 +3,7 @@
 package cpu
 
 import (
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -79,4 +80,18 @@ func packBF16Rows16(p []float32, w []uint16, ldw, kl int) bool {
 	_, _ = w[15*ldw+kl-1], p[(kl-1)*fmaCols+15]
 	packBF16T(kl/16, unsafe.SliceData(w), ldw, unsafe.SliceData(p))
 	return true
+}
+
+// roundBF16 rounds x to BF16 values in place like bf16Bits (len(x) a multiple of 32 goes
+// through VCVTNE2PS2BF16, the rest through bf16Bits).
+func roundBF16(x []float32) {
+	n32 := len(x) &^ 31
+	if n32 > 0 && hasBF16() {
+		roundF32BF16(n32, unsafe.SliceData(x))
+	} else {
+		n32 = 0
+	}
+	for i := n32; i < len(x); i++ {
+		x[i] = math.Float32frombits(uint32(bf16Bits(x[i])) << 16)
+	}
 }

@@ -2,6 +2,8 @@
 
 package cpu
 
+import "math"
+
 // hasBF16 is false: the BF16 kernels are amd64 assembly.
 func hasBF16() bool { return false }
 
@@ -23,4 +25,11 @@ func packBF16Rows16(p []float32, w []uint16, ldw, kl int) bool { return kl == 0 
 // fmaPairs is the Go model; the BF16 mode never runs here (hasBF16 is false).
 func fmaPairs(kp int, x []float32, ldx, rows int, p []float32, c []float32, ldc int, acc bool) {
 	fmaPairsGo(kp, x, ldx, rows, p, c, ldc, acc)
+}
+
+// roundBF16 rounds x to BF16 values in place like bf16Bits.
+func roundBF16(x []float32) {
+	for i, f := range x {
+		x[i] = math.Float32frombits(uint32(bf16Bits(f)) << 16)
+	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // TestBF16KernelsMatchModel checks every BF16 micro-kernel bit for bit against dotPairsGo
-// (all panel widths, row counts, odd and long K) and the vector rounding against bf16Bits.
+// (all panel widths, row counts, odd and long K) and the vector roundings against bf16Bits.
 func TestBF16KernelsMatchModel(t *testing.T) {
 	if !hasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
@@ -49,6 +49,13 @@ func TestBF16KernelsMatchModel(t *testing.T) {
 			src[i] = specials[i]
 		} else {
 			src[i] = math.Float32frombits(rng.Uint32())
+		}
+	}
+	rounded := append([]float32(nil), src...)
+	roundBF16(rounded)
+	for i, f := range src {
+		if want := math.Float32frombits(uint32(bf16Bits(f)) << 16); f == f && math.Float32bits(rounded[i]) != math.Float32bits(want) {
+			t.Errorf("roundBF16(%g) = %g, want %g", f, rounded[i], want)
 		}
 	}
 	got := make([]uint16, len(src))

@@ -22261,3 +22261,37 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func roundF32BF16(n int, x *float32)
+// Requires: AVX, AVX512F
+TEXT ·roundF32BF16(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	SHRQ $0x05, CX
+	JZ   done
+
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+
+	// VCVTNE2PS2BF16 Z0, Z1, Z2
+	BYTE          $0x62
+	BYTE          $0xf2
+	BYTE          $0x77
+	BYTE          $0x48
+	BYTE          $0x72
+	BYTE          $0xd0
+	VEXTRACTI64X4 $0x01, Z2, Y4
+	VPMOVZXWD     Y2, Z3
+	VPSLLD        $0x10, Z3, Z3
+	VPMOVZXWD     Y4, Z5
+	VPSLLD        $0x10, Z5, Z5
+	VMOVUPS       Z3, (SI)
+	VMOVUPS       Z5, 64(SI)
+	ADDQ          $0x80, SI
+	DECQ          CX
+	JNZ           loop
+
+done:
+	VZEROUPPER
+	RET

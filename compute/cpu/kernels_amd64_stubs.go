@@ -488,3 +488,8 @@ func fmaPairs6x64R6(kp int, x *float32, ldx int, p *float32, c *float32, ldc int
 //
 //go:noescape
 func packBF16T(n16 int, w *uint16, ldw int, p *float32)
+
+// roundF32BF16 rounds n floats (a multiple of 32) to BF16 values in place with VCVTNE2PS2BF16.
+//
+//go:noescape
+func roundF32BF16(n int, x *float32)

@@ -183,6 +183,7 @@ func bf16Kernels() {
 		fmaKernel(r)
 	}
 	packTKernel()
+	roundKernel()
 }
 
 // fmaRows and fmaVecs shape the FMA micro-kernel of the BF16 mode: 6 rows × 4 ZMM of 16
@@ -362,6 +363,36 @@ func packTKernel() {
 		ADDQ(U8(32), b)
 	}
 	ADDQ(U32(16*64*4), p)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// roundKernel emits roundF32BF16(n, x): x[i] = x[i] rounded to BF16 and widened back (nearest
+// even, denormals flushed, VCVTNE2PS2BF16), in place, n a multiple of 32.
+func roundKernel() {
+	TEXT("roundF32BF16", NOSPLIT, "func(n int, x *float32)")
+	Pragma("noescape")
+	Doc("roundF32BF16 rounds n floats (a multiple of 32) to BF16 values in place with VCVTNE2PS2BF16.")
+	n, x := RCX, RSI
+	Load(Param("n"), n)
+	Load(Param("x"), x)
+	SHRQ(U8(5), n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	VMOVUPS(Mem{Base: x}, Z0)
+	VMOVUPS(Mem{Base: x, Disp: 64}, Z1)
+	vcvtne2ps2bf16(2, 1, 0)
+	VEXTRACTI64X4(U8(1), Z2, Y4)
+	VPMOVZXWD(Y2, Z3)
+	VPSLLD(U8(16), Z3, Z3)
+	VPMOVZXWD(Y4, Z5)
+	VPSLLD(U8(16), Z5, Z5)
+	VMOVUPS(Z3, Mem{Base: x})
+	VMOVUPS(Z5, Mem{Base: x, Disp: 64})
+	ADDQ(U8(128), x)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
 	Label("done")
