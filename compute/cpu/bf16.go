@@ -404,21 +404,30 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 			wr[co*ldw+kk] = 0
 		}
 	}
-	chw := geo.cin * geo.h * geo.w
-	xr := b.held(1, n*chw)
-	b.pool.run(n*geo.cin, 1, func(lo, hi int) {
-		roundRowsBF16(xr[lo*geo.h*geo.w:hi*geo.h*geo.w], xs[lo*geo.h*geo.w:hi*geo.h*geo.w])
-	})
+	chw, hw := geo.cin*geo.h*geo.w, geo.h*geo.w
+	// One image at a time, so the rounded copy of the input is one image's (for the VQ
+	// decoder's last stages 128×384×384 floats), whatever the batch.
+	xr := b.held(1, chw)
+	for img := range n {
+		b.pool.run(geo.cin, 1, func(lo, hi int) {
+			roundRowsBF16(xr[lo*hw:hi*hw], xs[img*chw+lo*hw:img*chw+hi*hw])
+		})
+		b.convFastImage(d[img*cout*pix:(img+1)*cout*pix], xr, wr, bs, cout, pix, kk, ldw, geo)
+	}
+}
+
+// convFastImage is convFast for one image: in is its BF16-rounded input, wr the rounded
+// weights (rows ldw apart), dst its [cout, pix] output.
+func (b *Backend) convFastImage(d, in, wr, bs []float32, cout, pix, kk, ldw int, geo convGeometry) {
 	blocks := (pix + fmaCols - 1) / fmaCols
-	b.pool.run(n*blocks, 1, func(lo, hi int) {
+	b.pool.run(blocks, 1, func(lo, hi int) {
 		panel := b.getScratch(fmaK * fmaCols)
 		defer b.putScratch(panel)
 		var edge []float32 // the partial last block's outputs
 		for task := lo; task < hi; task++ {
-			img, p0 := task/blocks, (task%blocks)*fmaCols
+			p0 := task * fmaCols
 			p1 := min(p0+fmaCols, pix)
-			in := xr[img*chw : (img+1)*chw]
-			out, ldc := d[img*cout*pix+p0:], pix
+			out, ldc := d[p0:], pix
 			if p1-p0 < fmaCols {
 				if edge == nil {
 					edge = b.getScratch(cout * fmaCols)
@@ -434,7 +443,7 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 				}
 			}
 			for co := range cout {
-				row := d[img*cout*pix+co*pix+p0 : img*cout*pix+co*pix+p1]
+				row := d[co*pix+p0 : co*pix+p1]
 				if p1-p0 < fmaCols {
 					copy(row, edge[co*fmaCols:])
 				}
