@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -83,6 +84,9 @@ type LoadOptions struct {
 	Backend string
 	// Threads caps the CPU backend's goroutines per op (0: every core).
 	Threads int
+	// Precision is the numerics of the many-row products (model.Options.Precision):
+	// compute.PrecisionExact ("" too) or compute.PrecisionBF16.
+	Precision string
 	// SkipGeneration loads only what image understanding needs.
 	SkipGeneration bool
 	// ContextLimit caps a conversation's positions below the model's own limit (0: none).
@@ -116,6 +120,9 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	if format != "" && !slices.Contains(model.WeightFormats(), format) {
 		return nil, fmt.Errorf("load %s: weights %q: want one of %s", name, opts.Weights, strings.Join(model.WeightFormats(), ", "))
 	}
+	if err := compute.CheckPrecision(opts.Precision); err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
 	// Describe reads only headers; it gives the memory the weights will hold before they do.
 	desc, err := Describe(dir)
 	if err != nil {
@@ -132,7 +139,7 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 			name, model.ErrNotEnoughMemory, FormatBytes(need), FormatBytes(limit))
 	}
 	m, err := model.Load(dir, model.Options{
-		BackendName: opts.Backend, Threads: opts.Threads, Weights: format, Progress: progress,
+		BackendName: opts.Backend, Threads: opts.Threads, Precision: opts.Precision, Weights: format, Progress: progress,
 		SkipGeneration: opts.SkipGeneration, ContextLimit: opts.ContextLimit, Context: ctx,
 	})
 	if err != nil {

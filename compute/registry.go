@@ -19,6 +19,31 @@ type Options struct {
 	Threads int
 	// Logger receives Open's one line about falling back in "auto" (nil: slog.Default()).
 	Logger *slog.Logger
+	// Precision is the numerics of the many-row matrix products (prefill, vision, the
+	// generation prompt pass, convolutions): PrecisionExact ("" too) keeps them in float32;
+	// PrecisionBF16 lets a backend that has a faster BF16 path round the activations to
+	// BF16 there (the CPU's, on AVX512_BF16 machines); others stay exact.
+	Precision string
+}
+
+// The values of Options.Precision.
+const (
+	// PrecisionExact keeps every product in float32, as the goldens expect.
+	PrecisionExact = "exact"
+	// PrecisionBF16 multiplies BF16-rounded activations by BF16 weights in the many-row
+	// products, summing in float32, the way the official code runs in bfloat16.
+	PrecisionBF16 = "bf16"
+)
+
+// Precisions lists the values Options.Precision takes (besides "", which is PrecisionExact).
+func Precisions() []string { return []string{PrecisionExact, PrecisionBF16} }
+
+// CheckPrecision returns an error naming p when it is not one of Precisions (or "").
+func CheckPrecision(p string) error {
+	if p == "" || slices.Contains(Precisions(), p) {
+		return nil
+	}
+	return fmt.Errorf("precision %q: want one of %s", p, strings.Join(Precisions(), ", "))
 }
 
 // TestOnly is the priority of a backend that exists for tests and debugging (the simulated

@@ -55,6 +55,10 @@ type Options struct {
 	// Threads caps the CPU backend's goroutines per op (0: every core); it becomes
 	// compute.Options.Threads when Load opens the backend.
 	Threads int
+	// Precision is the caller's choice of numerics for the many-row products
+	// (compute.PrecisionExact, "" too, or compute.PrecisionBF16); it becomes
+	// compute.Options.Precision when Load opens the backend.
+	Precision string
 	// Progress, when not nil, is called after each weight is uploaded with the number of
 	// weights done and the total.
 	Progress func(done, total int)
@@ -137,7 +141,7 @@ func openBackend(opts Options) (be compute.Backend, own bool, err error) {
 	if opts.open != nil {
 		open = opts.open
 	}
-	be, err = open(opts.BackendName, compute.Options{Threads: opts.Threads})
+	be, err = open(opts.BackendName, compute.Options{Threads: opts.Threads, Precision: opts.Precision})
 	return be, err == nil, err
 }
 

@@ -115,6 +115,7 @@ type benchOptions struct {
 	json, force                  bool
 	seed                         uint64
 	backend                      string
+	precision                    string // compute.Options.Precision
 	bwMiB                        int
 	undText, genPrompt           int
 }
@@ -155,6 +156,7 @@ type benchResult struct {
 	ImageTokens int             `json:"image_tokens"`
 	Backend     string          `json:"backend"`
 	Kernels     string          `json:"kernels,omitempty"`
+	Precision   string          `json:"precision,omitempty"`
 	GoVersion   string          `json:"go_version"`
 	Env         benchEnv        `json:"env"`
 	Bandwidth   *benchBandwidth `json:"bandwidth,omitempty"`
@@ -353,6 +355,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the table")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the random weights, token ids and sampling")
 	fs.StringVar(&o.backend, "backend", "auto", "compute backend: auto, cpu or metal")
+	fs.StringVar(&o.precision, "precision", compute.PrecisionExact, precisionUsage)
 	fs.IntVar(&o.bwMiB, "bw-mb", 1024, "array size of the memory bandwidth test in MiB (0 skips it)")
 	fs.IntVar(&o.undText, "und-text-tokens", benchUndTextTokens, "text tokens of the understanding prompt besides BOI, the image tokens and EOI")
 	fs.IntVar(&o.genPrompt, "gen-prompt-tokens", benchGenPromptTokens, "generation prompt length including BOS and <begin_of_image>")
@@ -364,6 +367,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	}
 	if err := parseArgs(fs, args, ""); err != nil {
 		return nil, err
+	}
+	if err := compute.CheckPrecision(o.precision); err != nil {
+		return nil, fmt.Errorf("--%w", err)
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -543,12 +549,12 @@ func benchConfig(o *benchOptions) (*config.Config, string, error) {
 
 // benchBuild builds the networks: random weights of a preset or config, or a model folder.
 func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*benchNetworks, error) {
-	be, err := compute.Open(o.backend, compute.Options{Threads: o.threads})
+	be, err := compute.Open(o.backend, compute.Options{Threads: o.threads, Precision: o.precision})
 	if err != nil {
 		return nil, err
 	}
 	ci := describeBackend(be)
-	res.Backend, res.Kernels = ci.Backend, ci.Kernels
+	res.Backend, res.Kernels, res.Precision = ci.Backend, ci.Kernels, ci.Precision
 	logf("backend %s", ci)
 	t0 := time.Now()
 	var net *benchNetworks
@@ -1691,6 +1697,9 @@ func benchTable(r *benchResult) string {
 	kernels := ""
 	if r.Kernels != "" {
 		kernels = " kernels=" + r.Kernels
+	}
+	if r.Precision != "" {
+		kernels += " precision=" + r.Precision
 	}
 	fmt.Fprintf(&sb, "janus bench: preset=%s weights=%s matrices=%s threads=%d repeat=%d backend=%s%s %s %s/%s\n",
 		r.Preset, r.Source, r.MatrixDType, r.Threads, r.Repeat, r.Backend, kernels, r.GoVersion, r.Env.GOOS, r.Env.GOARCH)

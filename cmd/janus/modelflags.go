@@ -15,10 +15,11 @@ import (
 // modelFlags are the flags every command that runs a model shares: the model folder and
 // where to run it.
 type modelFlags struct {
-	dir     string
-	threads int
-	backend string
-	weights string
+	dir       string
+	threads   int
+	backend   string
+	weights   string
+	precision string
 	// name is what the user called the model: the --model name, or the folder's base name.
 	name string
 }
@@ -31,6 +32,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "model", "", modelFlagUsage)
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	fs.StringVar(&f.backend, "backend", "auto", "compute backend: auto, cpu or metal")
+	fs.StringVar(&f.precision, "precision", compute.PrecisionExact, precisionUsage)
 	fs.StringVar(&f.weights, "weights", model.WeightsAuto, "weight format: auto (per machine, see 'janus info'), stored, f32, bf16, q8 or q4 (q8/q4 quantize the language model, gen_head and gen_embed while loading)")
 }
 
@@ -41,6 +43,9 @@ func (f *modelFlags) check() error {
 	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d is negative", f.threads)
+	}
+	if err := compute.CheckPrecision(f.precision); err != nil {
+		return fmt.Errorf("--%w", err)
 	}
 	if !slices.Contains(model.WeightFormats(), strings.ToLower(f.weights)) {
 		return fmt.Errorf("--weights %q: want one of %s", f.weights, strings.Join(model.WeightFormats(), ", "))
@@ -73,15 +78,19 @@ func (f *modelFlags) load(opts model.Options) (*model.Model, error) {
 	if err := f.resolve(); err != nil {
 		return nil, err
 	}
-	opts.BackendName, opts.Threads, opts.Weights = f.backend, f.threads, f.weights
+	opts.BackendName, opts.Threads, opts.Weights, opts.Precision = f.backend, f.threads, f.weights, f.precision
 	return model.Load(f.dir, opts)
 }
 
-// computeInfo names a compute backend and, for the CPU, the kernel set it runs, so that a
-// measurement says what it measured.
+// precisionUsage is the help of every --precision flag.
+const precisionUsage = "many-row products (prompt, vision, convolutions): exact (float32, the default) or bf16 (BF16 activations and weights, float32 sums: faster on CPUs with AVX512_BF16, within the README's tolerance)"
+
+// computeInfo names a compute backend and, for the CPU, the kernel set it runs and the
+// precision of its many-row products, so that a measurement says what it measured.
 type computeInfo struct {
-	Backend string `json:"backend"`
-	Kernels string `json:"kernels,omitempty"`
+	Backend   string `json:"backend"`
+	Kernels   string `json:"kernels,omitempty"`
+	Precision string `json:"precision,omitempty"`
 }
 
 // describeBackend reads be's name and kernel set (backends without kernel sets leave it empty).
@@ -90,13 +99,21 @@ func describeBackend(be compute.Backend) computeInfo {
 	if k, ok := be.(interface{ Kernels() string }); ok {
 		ci.Kernels = k.Kernels()
 	}
+	if p, ok := be.(interface{ Precision() string }); ok {
+		ci.Precision = p.Precision()
+	}
 	return ci
 }
 
-// String is "cpu, avx512 kernels", or the backend name alone.
+// String is "cpu, avx512 kernels" (", bf16 products" in the BF16 mode), or the backend
+// name alone.
 func (c computeInfo) String() string {
-	if c.Kernels == "" {
-		return c.Backend
+	s := c.Backend
+	if c.Kernels != "" {
+		s += ", " + c.Kernels + " kernels"
 	}
-	return c.Backend + ", " + c.Kernels + " kernels"
+	if c.Precision != "" && c.Precision != compute.PrecisionExact {
+		s += ", " + c.Precision + " products"
+	}
+	return s
 }

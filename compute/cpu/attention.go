@@ -75,6 +75,14 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 		b.attendOne(g, d, qs, ks, vs, batch)
 		return
 	}
+	if b.bf16 && t >= bf16MinRows {
+		b.pool.run(batch*p.Heads, 1, func(lo, hi int) {
+			for task := lo; task < hi; task++ {
+				b.attnFast(g, d, qs, ks, vs, task/p.Heads, task%p.Heads)
+			}
+		})
+		return
+	}
 	blocks := (t + attnRows - 1) / attnRows
 	b.pool.run(batch*p.Heads*blocks, 1, func(lo, hi int) {
 		for task := lo; task < hi; task++ {

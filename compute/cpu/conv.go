@@ -28,6 +28,10 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 	}
 	pix, kk := ho*wo, cin*kh*kw
 	geo := convGeometry{cin: cin, h: h, w: wd, kh: kh, kw: kw, wo: wo, stride: p.Stride, pad: p.Pad}
+	if b.bf16 {
+		b.convFast(d, xs, ws, bs, n, cout, pix, kk, geo)
+		return
+	}
 	blocks := (pix + convPixels - 1) / convPixels
 	b.pool.run(n*blocks, 1, func(lo, hi int) {
 		col := b.getScratch(convPixels * min(kk, gemmK))

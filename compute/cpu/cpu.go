@@ -22,6 +22,9 @@ type Backend struct {
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
+	bf16    bool            // many-row products in the BF16 mode (bf16.go)
+	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
+	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 }
 
@@ -93,7 +96,10 @@ func kernelsByEnv(v string) (Kernels, bool) {
 // Option adjusts a Backend made by New.
 type Option func(*options)
 
-type options struct{ kernels Kernels }
+type options struct {
+	kernels   Kernels
+	precision Precision
+}
 
 // WithKernels picks the kernel set, overriding the JANUS_CPU_KERNELS environment variable.
 func WithKernels(k Kernels) Option { return func(o *options) { o.kernels = k } }
@@ -123,6 +129,14 @@ func New(threads int, opts ...Option) *Backend {
 	}
 	b := &Backend{pool: newPool(defaultThreads(threads)), used: new(atomic.Int64)}
 	b.simd, b.qset = kernelCap(o.kernels)
+	if o.precision == PrecisionBF16 {
+		b.bf16 = hasBF16() && b.simd == simdAVX512
+		if !b.bf16 {
+			// The caller asked for speed the machine cannot give: say why the products stay exact.
+			slog.Warn("BF16 precision needs AVX512_BF16 and the AVX-512 kernels; using exact float32 products",
+				"kernels", b.simd.String())
+		}
+	}
 	b.cleanup = runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
 	return b
 }

@@ -101,6 +101,27 @@
 // depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
 // TestInt8PairsMatchSingles).
 //
+// BF16 mode (WithPrecision(PrecisionBF16), compute.Options.Precision "bf16"): the many-row
+// products, where nearly all the time of a prompt, the vision tower, the generation prompt
+// pass and the VQ decoder goes, may round their activations to BF16 as the official code
+// does when it runs in bfloat16. Linear with at least bf16MinRows rows, Conv2D and
+// Attention over as many query rows then multiply BF16 activations (rounded to nearest
+// even, denormals flushed, as VCVTNE2PS2BF16 does) by BF16 weights (as stored; other weight
+// dtypes rounded per task) and sum each output in float32 over K in one fixed order: pairs
+// of k in order, within a pair the odd product first, every product exact and every add
+// rounded — VDPBF16PS's arithmetic. Softmax, norms and everything elementwise stay float32.
+// Two kernel families compute exactly that, bit for bit (bf16_test.go checks both against
+// Go models and each other): VDPBF16PS tiles (8 weight rows broadcast against packed
+// activation panels, AVX512_BF16) and 6×64 fused-multiply-add tiles over packed BF16
+// panels, which the Backend uses because VDPBF16PS issues only every other cycle on the
+// development machine, half the rate of a 16-float FMA. The mode needs AVX512_BF16 and the
+// AVX-512 set; elsewhere New warns and stays exact. Results do not depend on the thread
+// count. Tolerance, measured on the tiny-a goldens (model/precision_test.go): vision
+// features, aligner features, every logit row within 1e-2 of the golden's largest
+// magnitude (measured up to 4.5e-3), decoded images within 4e-2 (measured 1.7e-2), and the
+// golden greedy tokens for understanding and generation. The exact mode is the default; it
+// keeps the summation orders above and the goldens' 1e-4.
+//
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
 // 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,
 // Conv2D (as im2col blocks) and Attention (as two products per block of query rows) all run

@@ -443,3 +443,63 @@ func siluF32(n int, x *float32, y *float32)
 //
 //go:noescape
 func geluF32(n int, x *float32, y *float32)
+
+// dotBF16Pairs8x16 computes an 8×16 tile of BF16 pair dot products with VDPBF16PS (see the generator).
+//
+//go:noescape
+func dotBF16Pairs8x16(kp int, w *uint16, ldw int, rows int, x *uint32, c *float32)
+
+// dotBF16Pairs8x32 computes an 8×32 tile of BF16 pair dot products with VDPBF16PS (see the generator).
+//
+//go:noescape
+func dotBF16Pairs8x32(kp int, w *uint16, ldw int, rows int, x *uint32, c *float32)
+
+// dotBF16Pairs8x48 computes an 8×48 tile of BF16 pair dot products with VDPBF16PS (see the generator).
+//
+//go:noescape
+func dotBF16Pairs8x48(kp int, w *uint16, ldw int, rows int, x *uint32, c *float32)
+
+// cvtF32BF16 rounds n floats (a multiple of 32) to BF16 with VCVTNE2PS2BF16.
+//
+//go:noescape
+func cvtF32BF16(n int, src *float32, dst *uint16)
+
+// fmaPairs6x64R1 computes a 1×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R1(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R2 computes a 2×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R2(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R3 computes a 3×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R3(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R4 computes a 4×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R4(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R5 computes a 5×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R5(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// fmaPairs6x64R6 computes a 6×64 tile over 2·kp products in pair order with fused multiply-adds (see the generator).
+//
+//go:noescape
+func fmaPairs6x64R6(kp int, x *float32, ldx int, p *float32, c *float32, ldc int, acc bool)
+
+// packBF16T writes 16 BF16 rows, widened and transposed, as 16-float rows 64 floats apart (see the generator).
+//
+//go:noescape
+func packBF16T(n16 int, w *uint16, ldw int, p *float32)
+
+// roundF32BF16 rounds n floats (a multiple of 32) to BF16 values in place with VCVTNE2PS2BF16.
+//
+//go:noescape
+func roundF32BF16(n int, x *float32)

@@ -29,6 +29,10 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 		b.gemv(d, xs, k, n, wf, wh, bs)
 		return
 	}
+	if b.bf16 && m >= bf16MinRows && k%2 == 0 {
+		b.gemmFast(d, xs, m, k, n, wf, wh, bf16, nil, bs)
+		return
+	}
 	if m <= smallRows && bf16 {
 		b.gemmSmall(d, xs, m, k, n, wh, bs)
 		return
@@ -240,6 +244,10 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	n, k := qw.n, qw.k
 	m, bs := linearArgs(op, d, xs, dst, x, w, bias, n, k)
 	if m == 0 || n == 0 {
+		return
+	}
+	if b.bf16 && m >= bf16MinRows && k%2 == 0 {
+		b.gemmFast(d, xs, m, k, n, nil, nil, false, &qw, bs)
 		return
 	}
 	if m >= qGEMMRows {

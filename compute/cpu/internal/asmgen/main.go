@@ -64,6 +64,7 @@ func main() {
 	expShift()
 	siluKernel()
 	geluKernel()
+	bf16Kernels()
 	Generate()
 }
 

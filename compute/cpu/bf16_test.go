@@ -1,0 +1,473 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
+
+// TestBF16KernelsMatchModel checks every BF16 micro-kernel bit for bit against dotPairsGo
+// (all panel widths, row counts, odd and long K) and the vector roundings against bf16Bits.
+func TestBF16KernelsMatchModel(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, width := range []int{16, 32, 48} {
+		for _, rows := range []int{1, 3, 8} {
+			for _, kp := range []int{0, 1, 5, 300} {
+				ldw := 2*kp + 6
+				w := make([]uint16, (rows-1)*ldw+2*kp)
+				for i := range w {
+					w[i] = bf16Bits(float32(rng.NormFloat64()))
+				}
+				x := make([]uint32, kp*width)
+				for i := range x {
+					x[i] = uint32(bf16Bits(float32(rng.NormFloat64()))) | uint32(bf16Bits(float32(rng.NormFloat64())))<<16
+				}
+				got, want := make([]float32, bf16W*width), make([]float32, bf16W*width)
+				dotPairs(kp, w, ldw, rows, x, width, got)
+				dotPairsGo(kp, w, ldw, rows, x, width, want)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("width %d rows %d kp %d: c[%d] = %g, model %g", width, rows, kp, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	specials := []float32{0, -0, 1, 1 + 1.0/256, 1 + 3.0/256, 1 + 1.0/512, 1 + 3.0/512, 1e-39, -1e-40,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.MaxFloat32, 3.3895e38}
+	src := make([]float32, 4096)
+	for i := range src {
+		if i < len(specials) {
+			src[i] = specials[i]
+		} else {
+			src[i] = math.Float32frombits(rng.Uint32())
+		}
+	}
+	rounded := append([]float32(nil), src...)
+	roundBF16(rounded)
+	for i, f := range src {
+		if want := math.Float32frombits(uint32(bf16Bits(f)) << 16); f == f && math.Float32bits(rounded[i]) != math.Float32bits(want) {
+			t.Errorf("roundBF16(%g) = %g, want %g", f, rounded[i], want)
+		}
+	}
+	got := make([]uint16, len(src))
+	cvtBF16(got, src)
+	for i, f := range src {
+		want := bf16Bits(f)
+		if f != f {
+			if got[i]&0x7fc0 != 0x7fc0 {
+				t.Errorf("cvtBF16(NaN %#x) = %#x, not a quiet NaN", math.Float32bits(f), got[i])
+			}
+			continue
+		}
+		if got[i] != want {
+			t.Errorf("cvtBF16(%g = %#x) = %#x, want %#x", f, math.Float32bits(f), got[i], want)
+		}
+	}
+}
+
+// bf16Ref is Σ_p bf16(a_p)·bf16(b_p) in float64: what the BF16 mode approximates to within
+// float32 summation error.
+func bf16Ref(a, b []float32) float64 {
+	var s float64
+	r := func(f float32) float64 {
+		return float64(math.Float32frombits(uint32(bf16Bits(f)) << 16))
+	}
+	for p := range a {
+		s += r(a[p]) * r(b[p])
+	}
+	return s
+}
+
+// TestLinearBF16 checks Linear in the BF16 mode for every weight dtype against float64 sums
+// of the BF16-rounded operands (bound: K float32 roundings of the absolute sum), and that
+// it gives the same bits on 1 and 3 threads and on the FMA and VDPBF16PS kernels.
+func TestLinearBF16(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []struct {
+		m, k, n int
+		dt      compute.DType
+	}{
+		{16, 64, 8, compute.BF16},
+		{49, 520, 37, compute.BF16},
+		{130, 2048, 70, compute.BF16},
+		{33, 256, 65, compute.F32},
+		{20, 96, 9, compute.F16},
+		{40, 512, 24, compute.Q8},
+		{17, 256, 16, compute.Q4},
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(t *testing.T) {
+			xv := randVals(rng, c.m*c.k, 1)
+			wv := randVals(rng, c.n*c.k, 1)
+			bv := randVals(rng, c.n, 1)
+			var outs [][]float32
+			for _, v := range []struct {
+				threads int
+				dp      bool
+			}{{1, false}, {3, false}, {2, true}} {
+				be := New(v.threads, WithPrecision(PrecisionBF16))
+				be.bf16dp = v.dp
+				if be.Precision() != "bf16" {
+					t.Skipf("precision %s (kernels %s)", be.Precision(), be.Kernels())
+				}
+				w := weightTensor(t, be, c.dt, wv, c.n, c.k)
+				dst := be.New(compute.F32, c.m, c.n)
+				be.Linear(dst, be.FromFloat32(xv, c.m, c.k), w, be.FromFloat32(bv, c.n))
+				outs = append(outs, read(t, be, dst))
+				if c.dt.Quantized() || c.dt == compute.F16 {
+					wv = read(t, be, w) // the dequantized weights the products used
+				}
+			}
+			for r, what := range []string{"", "3 threads (FMA)", "2 threads (VDPBF16PS)"} {
+				for i, v := range outs[r] {
+					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+						t.Fatalf("out[%d]: %g on %s, %g on 1 thread (FMA)", i, v, what, outs[0][i])
+					}
+				}
+			}
+			for i := range c.m {
+				for j := range c.n {
+					a, b := xv[i*c.k:(i+1)*c.k], wv[j*c.k:(j+1)*c.k]
+					want := bf16Ref(a, b) + float64(bv[j])
+					var abs float64
+					for p := range a {
+						abs += math.Abs(float64(a[p] * b[p]))
+					}
+					tol := float64(c.k+2) * abs * 0x1p-24
+					if got := float64(outs[0][i*c.n+j]); math.Abs(got-want) > tol {
+						t.Fatalf("out[%d,%d] = %g, want %g ± %g", i, j, got, want, tol)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBF16 measures the BF16 mode: the micro-kernels alone (one thread, operands in
+// L1/L2) and Linear on prefill shapes, against the exact mode on the same shapes.
+func BenchmarkBF16(b *testing.B) {
+	if !hasBF16() {
+		b.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, width := range []int{16, 32, 48} {
+		b.Run(fmt.Sprintf("kernel8x%d", width), func(b *testing.B) {
+			const kp = 512
+			w := make([]uint16, bf16W*2*kp)
+			x := make([]uint32, kp*width)
+			for i := range w {
+				w[i] = bf16Bits(float32(rng.NormFloat64()))
+			}
+			for i := range x {
+				x[i] = uint32(bf16Bits(float32(rng.NormFloat64()))) * 0x10001
+			}
+			c := make([]float32, bf16W*width)
+			for b.Loop() {
+				dotPairs(kp, w, 2*kp, bf16W, x, width, c)
+			}
+			report(b, float64(4*kp*bf16W*width), 0)
+		})
+	}
+	for _, c := range []struct {
+		m, k, n int
+		dt      compute.DType
+	}{
+		{630, 2048, 2048, compute.BF16},
+		{630, 2048, 5632, compute.BF16},
+		{630, 5632, 2048, compute.BF16},
+		{576, 1024, 4096, compute.BF16},
+		{630, 2048, 2048, compute.Q8},
+	} {
+		for _, p := range []string{"exact", "bf16", "bf16-vdpbf16ps"} {
+			for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
+				b.Run(fmt.Sprintf("Linear%dx%dx%d_%v/%v/threads=%d", c.m, c.k, c.n, c.dt, p, threads), func(b *testing.B) {
+					be := New(threads, WithPrecision(map[bool]Precision{true: PrecisionExact, false: PrecisionBF16}[p == "exact"]))
+					be.bf16dp = p == "bf16-vdpbf16ps"
+					defer be.Close()
+					x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
+					w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					dst := be.New(compute.F32, c.m, c.n)
+					for b.Loop() {
+						be.Linear(dst, x, w, nil)
+					}
+					wbytes := 1.0625 // Q8: a 2-byte scale per 32 codes
+					if !c.dt.Quantized() {
+						wbytes = float64(c.dt.Size())
+					}
+					report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k)*wbytes+float64(4*(c.m*c.k+c.m*c.n)))
+				})
+			}
+		}
+	}
+}
+
+// TestFMAKernelsMatchModel checks the FMA micro-kernels of the BF16 mode bit for bit
+// against fmaPairsGo (every row count, K blocks resumed through c).
+func TestFMAKernelsMatchModel(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	r := func() float32 { return math.Float32frombits(uint32(bf16Bits(float32(rng.NormFloat64()))) << 16) }
+	for rows := 1; rows <= fmaRows; rows++ {
+		for _, kp := range []int{0, 1, 7, 200} {
+			for _, acc := range []bool{false, true} {
+				ldx, ldc := 2*kp+3, fmaCols+5
+				x := make([]float32, (rows-1)*ldx+2*kp)
+				p := make([]float32, 2*kp*fmaCols)
+				c0 := make([]float32, (rows-1)*ldc+fmaCols)
+				for _, s := range [][]float32{x, p, c0} {
+					for i := range s {
+						s[i] = r()
+					}
+				}
+				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				fmaPairs(kp, x, ldx, rows, p, got, ldc, acc)
+				fmaPairsGo(kp, x, ldx, rows, p, want, ldc, acc)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("rows %d kp %d acc %v: c[%d] = %g, model %g", rows, kp, acc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkBF16Ops times Conv2D and many-row Attention in both modes on the shapes of the
+// VQ decoder, the ViT and the prefill.
+func BenchmarkBF16Ops(b *testing.B) {
+	if !hasBF16() {
+		b.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		name                            string
+		cin, h, w, cout, k, stride, pad int
+	}{
+		{"Conv3x3_128to128_96x96", 128, 96, 96, 128, 3, 1, 1},
+		{"Conv3x3_256to256_48x48", 256, 48, 48, 256, 3, 1, 1},
+		{"Conv16x16s16_3to1024_384", 3, 384, 384, 1024, 16, 16, 0},
+	} {
+		for _, p := range []Precision{PrecisionExact, PrecisionBF16} {
+			b.Run(fmt.Sprintf("%s/%v", c.name, p), func(b *testing.B) {
+				be := New(runtime.GOMAXPROCS(0), WithPrecision(p))
+				defer be.Close()
+				ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+				x := be.FromFloat32(randVals(rng, c.cin*c.h*c.w, 1), 1, c.cin, c.h, c.w)
+				w := be.FromFloat32(randVals(rng, c.cout*c.cin*c.k*c.k, 1), c.cout, c.cin, c.k, c.k)
+				dst := be.New(compute.F32, 1, c.cout, ho, wo)
+				for b.Loop() {
+					be.Conv2D(dst, x, w, nil, compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+				}
+				report(b, 2*float64(c.cout*c.cin*c.k*c.k*ho*wo), 0)
+			})
+		}
+	}
+	for _, c := range []struct {
+		name         string
+		t, heads, hd int
+		causal       bool
+	}{
+		{"Attention630causal_16x128", 630, 16, 128, true},
+		{"Attention576full_16x64", 576, 16, 64, false},
+	} {
+		for _, p := range []Precision{PrecisionExact, PrecisionBF16} {
+			b.Run(fmt.Sprintf("%s/%v", c.name, p), func(b *testing.B) {
+				be := New(runtime.GOMAXPROCS(0), WithPrecision(p))
+				defer be.Close()
+				w := c.heads * c.hd
+				q := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
+				k := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
+				v := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
+				dst := be.New(compute.F32, 1, c.t, w)
+				ap := compute.AttentionParams{Heads: c.heads, KVHeads: c.heads, HeadDim: c.hd, KVLen: c.t, Causal: c.causal, Scale: 0.1}
+				for b.Loop() {
+					be.Attention(dst, q, k, v, ap)
+				}
+				pairs := float64(c.t * c.t)
+				if c.causal {
+					pairs = float64(c.t*(c.t+1)) / 2
+				}
+				report(b, 4*pairs*float64(c.hd*c.heads), 0)
+			})
+		}
+	}
+}
+
+// BenchmarkFMAKernel measures the FMA micro-kernel alone on one thread (one K block, panel
+// in L1/L2).
+func BenchmarkFMAKernel(b *testing.B) {
+	const kp = fmaK / 2
+	for _, ldx := range []int{2 * kp, 2048, 2048 + 16} {
+		b.Run(fmt.Sprintf("ldx=%d", ldx), func(b *testing.B) {
+			x := randVals(rand.New(rand.NewPCG(1, 2)), fmaRows*ldx, 1)
+			p := randVals(rand.New(rand.NewPCG(3, 4)), 2*kp*fmaCols, 1)
+			c := make([]float32, fmaRows*fmaCols)
+			for b.Loop() {
+				fmaPairs(kp, x, ldx, fmaRows, p, c, fmaCols, false)
+			}
+			report(b, float64(2*2*kp*fmaRows*fmaCols), 0)
+		})
+	}
+}
+
+// TestConv2DBF16 checks Conv2D in the BF16 mode against float64 sums of the BF16-rounded
+// operands (odd patch lengths, stride, padding, partial pixel blocks, several images), and
+// that it gives the same bits on 1 and 3 threads.
+func TestConv2DBF16(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	r := func(f float32) float64 { return float64(math.Float32frombits(uint32(bf16Bits(f)) << 16)) }
+	for _, c := range []struct{ n, cin, h, w, cout, k, stride, pad int }{
+		{1, 3, 9, 11, 7, 3, 1, 1},
+		{2, 8, 12, 12, 13, 3, 2, 1},
+		{1, 3, 32, 32, 16, 16, 16, 0},
+		{1, 40, 10, 10, 6, 3, 1, 1},
+		{1, 130, 9, 9, 3, 1, 1, 0},
+	} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+			xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
+			wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
+			bv := randVals(rng, c.cout, 1)
+			var outs [][]float32
+			for _, threads := range []int{1, 3} {
+				be := New(threads, WithPrecision(PrecisionBF16))
+				if be.Precision() != "bf16" {
+					t.Skipf("precision %s", be.Precision())
+				}
+				dst := be.New(compute.F32, c.n, c.cout, ho, wo)
+				be.Conv2D(dst, be.FromFloat32(xv, c.n, c.cin, c.h, c.w), be.FromFloat32(wv, c.cout, c.cin, c.k, c.k),
+					be.FromFloat32(bv, c.cout), compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+				outs = append(outs, read(t, be, dst))
+			}
+			for i, v := range outs[1] {
+				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+				}
+			}
+			for img := range c.n {
+				for co := range c.cout {
+					for oy := range ho {
+						for ox := range wo {
+							want, abs := float64(bv[co]), math.Abs(float64(bv[co]))
+							for ci := range c.cin {
+								for ky := range c.k {
+									for kx := range c.k {
+										iy, ix := oy*c.stride-c.pad+ky, ox*c.stride-c.pad+kx
+										if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
+											continue
+										}
+										p := r(xv[((img*c.cin+ci)*c.h+iy)*c.w+ix]) * r(wv[((co*c.cin+ci)*c.k+ky)*c.k+kx])
+										want += p
+										abs += math.Abs(p)
+									}
+								}
+							}
+							got := float64(outs[0][((img*c.cout+co)*ho+oy)*wo+ox])
+							if tol := float64(c.cin*c.k*c.k+2) * abs * 0x1p-24; math.Abs(got-want) > tol {
+								t.Fatalf("out[%d,%d,%d,%d] = %g, want %g ± %g", img, co, oy, ox, got, want, tol)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPackPanelFMA checks the vector transpose of BF16 weight panels against the scalar
+// loop (partial panels, K blocks that are not multiples of 16).
+func TestPackPanelFMA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, c := range []struct{ rows, kl int }{{64, 128}, {40, 64}, {64, 40}, {7, 32}, {64, 0}} {
+		ldw := c.kl + 24
+		w := make([]uint16, c.rows*ldw)
+		for i := range w {
+			w[i] = uint16(rng.Uint32())
+		}
+		got := make([]float32, max(1, c.kl)*fmaCols)
+		packPanelFMA(got, w, ldw, 0, c.rows, c.kl, nil, nil, nil)
+		for kk := range c.kl {
+			for jj := range fmaCols {
+				want := float32(0)
+				if jj < c.rows {
+					want = math.Float32frombits(uint32(w[jj*ldw+kk]) << 16)
+				}
+				if g := got[kk*fmaCols+jj]; math.Float32bits(g) != math.Float32bits(want) {
+					t.Fatalf("rows %d kl %d: p[%d][%d] = %#x, want %#x", c.rows, c.kl, kk, jj, math.Float32bits(g), math.Float32bits(want))
+				}
+			}
+		}
+	}
+}
+
+// TestAttentionBF16 checks many-row Attention in the BF16 mode against the exact mode
+// (causal with a cache offset, GQA, full attention, head sizes that need padding): every
+// output within 1% of the largest value of v (the products of BF16-rounded queries, keys,
+// probabilities and values), and the same bits on 1 and 3 threads.
+func TestAttentionBF16(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, c := range []struct {
+		batch, t, s, heads, kvHeads, hd, qpos int
+		causal                                bool
+	}{
+		{1, 50, 50, 4, 4, 64, 0, true},
+		{2, 130, 140, 4, 2, 128, 10, true},
+		{1, 70, 70, 2, 2, 16, 0, false},
+		{1, 16, 100, 3, 1, 30, 84, true},
+	} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			p := compute.AttentionParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.hd, KVLen: c.s,
+				QPos0: c.qpos, Causal: c.causal, Scale: float32(1 / math.Sqrt(float64(c.hd)))}
+			qv := randVals(rng, c.batch*c.t*c.heads*c.hd, 2)
+			kv := randVals(rng, c.batch*c.s*c.kvHeads*c.hd, 2)
+			vv := randVals(rng, c.batch*c.s*c.kvHeads*c.hd, 1)
+			run := func(be *Backend) []float32 {
+				dst := be.New(compute.F32, c.batch, c.t, c.heads*c.hd)
+				be.Attention(dst, be.FromFloat32(qv, c.batch, c.t, c.heads*c.hd), be.FromFloat32(kv, c.batch, c.s, c.kvHeads*c.hd),
+					be.FromFloat32(vv, c.batch, c.s, c.kvHeads*c.hd), p)
+				return read(t, be, dst)
+			}
+			exact := run(New(2))
+			var outs [][]float32
+			for _, threads := range []int{1, 3} {
+				be := New(threads, WithPrecision(PrecisionBF16))
+				if be.Precision() != "bf16" {
+					t.Skipf("precision %s", be.Precision())
+				}
+				outs = append(outs, run(be))
+			}
+			for i, v := range outs[1] {
+				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+				}
+			}
+			ok, diff, bound := fixtures.Close(outs[0], exact, 1e-2)
+			t.Logf("max |diff| from the exact mode %.3g", diff)
+			if !ok {
+				t.Errorf("max |diff| from the exact mode %.3g > %.3g", diff, bound)
+			}
+		})
+	}
+}
