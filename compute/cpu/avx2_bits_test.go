@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -72,6 +73,11 @@ func TestAVX2Bits(t *testing.T) {
 	be := New(2, WithKernels(ks))
 	got := map[string]string{}
 	for name, vals := range runAllOps(t, be) {
+		if strings.HasSuffix(name, " Q8") || strings.HasSuffix(name, " Q4") {
+			// The int8 sets sum their scaled blocks each in its own order: NEON's gives the
+			// Go kernels' bits (TestNEONInt8BitExact), AVX2's and VNNI's do not.
+			continue
+		}
 		got[name] = hashBits(vals)
 	}
 	// Decoding attention (a few query rows: scores straight from the cache, the V sum by
