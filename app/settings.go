@@ -48,6 +48,11 @@ type Settings struct {
 	// ("auto", the default, picks for this machine's memory; "q8"/"q4" quantize while loading;
 	// "" is "stored", as for model.Options).
 	Weights string `json:"weights"`
+	// Precision is the arithmetic of the large matrix products (compute.Precisions):
+	// "exact" (float32, the default; "" too) or "bf16" (activations rounded to BF16 as the
+	// original does in bfloat16; faster prompts, images and picture decoding on CPUs that
+	// have AVX-512 BF16).
+	Precision string `json:"precision,omitempty"`
 	// Generation holds the canvas's defaults (its Prompt is ignored).
 	Generation GenerationSettings `json:"generation"`
 	// Answer holds the chat's answer settings.
@@ -101,6 +106,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Weights != "" && !slices.Contains(model.WeightFormats(), s.Weights) {
 		return fmt.Errorf("weights %q: want one of %s", s.Weights, strings.Join(model.WeightFormats(), ", "))
+	}
+	if err := compute.CheckPrecision(s.Precision); err != nil {
+		return err
 	}
 	if s.Threads < 0 || s.Threads > MaxThreads {
 		return fmt.Errorf("threads %d: want 0 (every core) to %d", s.Threads, MaxThreads)

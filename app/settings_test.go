@@ -117,6 +117,7 @@ func TestSettingsFile(t *testing.T) {
 			}
 		}},
 		{name: "bad weights", content: `{"version": 1, "weights": "int3"}`, problem: "weights"},
+		{name: "bad precision", content: `{"version": 1, "precision": "fp8"}`, problem: "precision"},
 		{name: "corrupt", content: `{"version": 1, "thr`, problem: "not valid JSON"},
 		{name: "bad port", content: `{"version": 1, "serve": {"port": 70000}}`, problem: "serve port"},
 		{name: "invalid", content: `{"version": 1, "threads": -4}`, problem: "threads"},

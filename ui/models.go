@@ -86,7 +86,8 @@ func (u *UI) loadModel(dir, name string) {
 			old.Close()
 		}()
 	}
-	opts := app.LoadOptions{Name: name, Backend: u.settings.Backend, Threads: u.settings.Threads, Weights: u.settings.Weights}
+	opts := app.LoadOptions{Name: name, Backend: u.settings.Backend, Threads: u.settings.Threads, Weights: u.settings.Weights,
+		Precision: u.settings.Precision}
 	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
 	u.engine = nil
 	u.setNoEngine(why(0))

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -29,6 +30,7 @@ type settingsForm struct {
 	// weightChoices are the values the weights list offers, in its order.
 	weightChoices []string
 	weights       *widget.Select
+	precision     *widget.Select
 	serve         *serveForm
 	threads       *widget.Select
 	n             *widget.Select
@@ -70,6 +72,11 @@ func newSettingsForm(u *UI) *settingsForm {
 	}
 	f.weights = widget.NewSelect(weightLabels, nil)
 	f.weights.SetSelectedIndex(slices.Index(f.weightChoices, current))
+	f.precision = widget.NewSelect([]string{"Exact (float32)", "Faster (BF16 products)"}, nil)
+	f.precision.SetSelectedIndex(0)
+	if s.Precision == compute.PrecisionBF16 {
+		f.precision.SetSelectedIndex(1)
+	}
 	threadChoices := []string{"All cores"}
 	for i := 1; i <= runtime.NumCPU(); i++ {
 		threadChoices = append(threadChoices, strconv.Itoa(i))
@@ -120,7 +127,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 			}
 		}, u.win)
 	})
-	note := widget.NewLabel("Backend, threads and weights apply the next time a model is loaded. " +
+	note := widget.NewLabel("Backend, threads, weights and arithmetic apply the next time a model is loaded. " +
 		"Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")
 	note.Wrapping = fyne.TextWrapWord
 	note.Importance = widget.LowImportance
@@ -132,6 +139,9 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Backend", f.backend),
 		widget.NewFormItem("Threads", f.threads),
 		widget.NewFormItem("Weights", container.NewVBox(f.weights, wrappedHint(f.weightsHint()))),
+		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint("Faster rounds the inputs of the large "+
+			"products to BF16, as the original does in bfloat16: prompts, images and picture decoding take less time, "+
+			"answers and pictures may differ slightly. Needs a CPU with AVX-512 BF16 (else exact); applies at the next model load"))),
 		widget.NewFormItem("Images per run", f.n),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
 		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
@@ -177,6 +187,10 @@ func (f *settingsForm) settings() (app.Settings, error) {
 	ns.Backend = f.backends[max(f.backend.SelectedIndex(), 0)].Value
 	ns.Threads = max(f.threads.SelectedIndex(), 0)
 	ns.Weights = f.weightChoices[max(f.weights.SelectedIndex(), 0)]
+	ns.Precision = compute.PrecisionExact
+	if f.precision.SelectedIndex() == 1 {
+		ns.Precision = compute.PrecisionBF16
+	}
 	ns.Generation.N, _ = strconv.Atoi(f.n.Selected)
 	var err error
 	for _, field := range []struct {

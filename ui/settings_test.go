@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -177,5 +178,31 @@ func TestSettingsWeights(t *testing.T) {
 	u.engine = nil
 	if hint := newSettingsForm(u).weightsHint(); !strings.Contains(hint, "next model load") || !strings.Contains(hint, "unless memory is short") {
 		t.Errorf("weights hint without a model %q", hint)
+	}
+}
+
+// The arithmetic list: exact by default, the faster BF16 choice saved and shown again.
+func TestSettingsPrecision(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	f := newSettingsForm(u)
+	if f.precision.Selected != "Exact (float32)" {
+		t.Errorf("arithmetic shows %q at first, want Exact (float32)", f.precision.Selected)
+	}
+	if ns, err := f.settings(); err != nil || ns.Precision != compute.PrecisionExact {
+		t.Errorf("default arithmetic read back as %q, %v", ns.Precision, err)
+	}
+	f.precision.SetSelected("Faster (BF16 products)")
+	ns, err := f.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.applySettings(ns)
+	h.pump("the settings to be saved", func() bool {
+		s, _, err := u.store.LoadSettings()
+		return err == nil && s.Precision == compute.PrecisionBF16
+	})
+	if f := newSettingsForm(u); f.precision.Selected != "Faster (BF16 products)" {
+		t.Errorf("reopened, the arithmetic list shows %q", f.precision.Selected)
 	}
 }
