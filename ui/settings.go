@@ -139,9 +139,9 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Backend", f.backend),
 		widget.NewFormItem("Threads", f.threads),
 		widget.NewFormItem("Weights", container.NewVBox(f.weights, wrappedHint(f.weightsHint()))),
-		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint("Faster rounds the inputs of the large "+
-			"products to BF16, as the original does in bfloat16: prompts, images and picture decoding take less time, "+
-			"answers and pictures may differ slightly. Needs a CPU with AVX-512 BF16 (else exact); applies at the next model load"))),
+		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint("Faster rounds the large products' "+
+			"inputs to BF16 as the original does: quicker prompts, images and picture decoding, results may differ "+
+			"slightly. Needs AVX-512 BF16 (else exact); applies at the next model load"))),
 		widget.NewFormItem("Images per run", f.n),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
 		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
