@@ -1,0 +1,44 @@
+package cpu
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// TestFreeStartsCollection: freeing more than gcAfterFreed bytes starts a garbage collection,
+// so the scratch that ops free does not pile up behind a heap goal that the weights set at
+// twice their size; a few small frees start none.
+func TestFreeStartsCollection(t *testing.T) {
+	b := New(1)
+	defer b.Close()
+	var ms runtime.MemStats
+	churn := func(bytes int) {
+		for done := 0; done < bytes; done += 16 << 20 {
+			b.Free(b.New(compute.F32, 4<<20)) // 16 MB
+		}
+	}
+	churn(gcAfterFreed / 2)
+	if got := b.freed.n.Load(); got != gcAfterFreed/2 {
+		t.Fatalf("%d bytes counted as freed, want %d", got, gcAfterFreed/2)
+	}
+	runtime.ReadMemStats(&ms)
+	before := ms.NumGC
+	churn(gcAfterFreed / 2)
+	if got := b.freed.n.Load(); got >= gcAfterFreed {
+		t.Fatalf("the count stands at %d after reaching %d: no collection started", got, gcAfterFreed)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.ReadMemStats(&ms)
+		if ms.NumGC > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no garbage collection within 10 s of freeing gcAfterFreed bytes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
