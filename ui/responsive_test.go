@@ -13,8 +13,9 @@ import (
 // While a generation runs on a slow engine (300 ms a step), the window's handlers — typing,
 // switching views, pressing buttons, sending a question — and the updates the job hands to
 // the UI goroutine return within milliseconds: no handler waits for the model. A handler
-// that waited would take at least one 300 ms step; the bounds (median 20 ms, worst 150 ms)
-// leave room for a loaded machine, while unloaded the medians are 0.1-3 ms.
+// that waited would take at least one 300 ms step; the bounds (median 60 ms, worst 250 ms)
+// stay below that and leave room for a slow machine: unloaded the medians are 0.1-3 ms, but
+// on the development machine's slow hours a tab switch alone takes 15-35 ms.
 func TestResponsiveWhileGenerating(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes every handler many times slower: timings mean nothing")
@@ -60,12 +61,12 @@ func TestResponsiveWhileGenerating(t *testing.T) {
 		slices.Sort(ds)
 		median, worst := ds[len(ds)/2], ds[len(ds)-1]
 		t.Logf("%-24s median %v, worst %v", name, median, worst)
-		if median > 20*time.Millisecond || worst > 150*time.Millisecond {
+		if median > 60*time.Millisecond || worst > 250*time.Millisecond {
 			t.Errorf("%s: median %v, worst %v while generating", name, median, worst)
 		}
 	}
 	t.Logf("slowest UI update from the job: %v", h.slowest)
-	if h.slowest > 100*time.Millisecond {
+	if h.slowest > 250*time.Millisecond {
 		t.Errorf("a UI update from the job took %v", h.slowest)
 	}
 }
