@@ -607,8 +607,8 @@ TEXT ·neonQ4Mull2(SB), NOSPLIT, $0-96
 	QBODY2(QW4, DOTSMULL)
 	RET
 
-// func neonExpShift(n int, x *float32, shift float32)
-TEXT ·neonExpShift(SB), NOSPLIT, $0-20
+// func expShiftF32(n int, x *float32, shift float32)
+TEXT ·expShiftF32(SB), NOSPLIT, $0-20
 	LOADCONSTS
 	MOVD n+0(FP), R0
 	MOVD x+8(FP), R1
@@ -625,8 +625,8 @@ loop:
 done:
 	RET
 
-// func neonSiLU(n int, x *float32, y *float32)
-TEXT ·neonSiLU(SB), NOSPLIT, $0-24
+// func siluF32(n int, x *float32, y *float32)
+TEXT ·siluF32(SB), NOSPLIT, $0-24
 	LOADCONSTS
 	MOVD n+0(FP), R0
 	MOVD x+8(FP), R1
@@ -644,8 +644,8 @@ loop:
 done:
 	RET
 
-// func neonGELU(n int, x *float32, y *float32)
-TEXT ·neonGELU(SB), NOSPLIT, $0-24
+// func geluF32(n int, x *float32, y *float32)
+TEXT ·geluF32(SB), NOSPLIT, $0-24
 	LOADCONSTS
 	MOVD n+0(FP), R0
 	MOVD x+8(FP), R1
@@ -702,8 +702,8 @@ loop:
 done:
 	RET
 
-// func neonAccRows(n int, p *float32, v *float32, ldv int, rows int, out *float32)
-TEXT ·neonAccRows(SB), NOSPLIT, $0-48
+// func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
+TEXT ·accRowsF32(SB), NOSPLIT, $0-48
 	MOVD n+0(FP), R0
 	MOVD p+8(FP), R1
 	MOVD v+16(FP), R2

@@ -120,56 +120,6 @@ func tileBF16SIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []u
 	}
 }
 
-// accRowsSIMD adds p[j]·v[j*ldv : j*ldv+len(out)] to out for j < len(p) in order of j, one
-// fused multiply-add per term; len(out) must be a multiple of 8.
-func accRowsSIMD(out, p, v []float32, ldv int) {
-	if len(p) == 0 || len(out) == 0 {
-		return
-	}
-	_ = v[(len(p)-1)*ldv+len(out)-1]
-	accRowsF32(len(out), unsafe.SliceData(p), unsafe.SliceData(v), ldv, len(p), unsafe.SliceData(out))
-}
-
-// expShiftSIMD sets x[i] = e^(x[i]-shift) with the vector exp of the generator. The last
-// len(x)%8 values go through the same kernel in a padded copy, so every value is computed
-// the same way wherever a slice starts or ends.
-func expShiftSIMD(x []float32, shift float32) {
-	n8 := len(x) &^ 7
-	if n8 > 0 {
-		expShiftF32(n8, unsafe.SliceData(x), shift)
-	}
-	if n8 < len(x) {
-		var pad [8]float32
-		copy(pad[:], x[n8:])
-		expShiftF32(8, &pad[0], shift)
-		copy(x[n8:], pad[:])
-	}
-}
-
-// siluSIMD sets y[i] = x[i]/(1+e^-x[i]) with the vector exp (y may be x; len(y) == len(x)),
-// the tail padded like expShiftSIMD's.
-func siluSIMD(y, x []float32) { mapSIMD(siluF32, y, x) }
-
-// geluSIMD sets y[i] = x[i]·Φ(x[i]) with the generator's float32 erfc (y may be x;
-// len(y) == len(x)), the tail padded like expShiftSIMD's.
-func geluSIMD(y, x []float32) { mapSIMD(geluF32, y, x) }
-
-// mapSIMD runs an 8-lane elementwise kernel f(n, x, y) over x into y, the last len%8
-// values through a padded copy so that no value depends on where a thread's block ends.
-func mapSIMD(f func(n int, x, y *float32), y, x []float32) {
-	x = x[:len(y)]
-	n8 := len(y) &^ 7
-	if n8 > 0 {
-		f(n8, unsafe.SliceData(x), unsafe.SliceData(y))
-	}
-	if n8 < len(y) {
-		var pad [8]float32
-		copy(pad[:], x[n8:])
-		f(8, &pad[0], &pad[0])
-		copy(y[n8:], pad[:])
-	}
-}
-
 // qsetBest is the best int8 kernel set this CPU runs: the 512-bit VPDPBUSD kernels need
 // AVX512F, AVX512BW (VPSRLVW), AVX512VL (their 256-bit tail) and AVX512_VNNI; the AVX2 set
 // needs AVX2 and F16C (the scales are F16), which every AVX2 CPU has.

@@ -184,63 +184,16 @@ func (t *neonTile) storeC(c []float32, ldc, r, cn int) {
 }
 
 //go:noescape
-func neonExpShift(n int, x *float32, shift float32)
+func expShiftF32(n int, x *float32, shift float32)
 
 //go:noescape
-func neonSiLU(n int, x *float32, y *float32)
+func siluF32(n int, x *float32, y *float32)
 
 //go:noescape
-func neonGELU(n int, x *float32, y *float32)
+func geluF32(n int, x *float32, y *float32)
 
 //go:noescape
-func neonAccRows(n int, p *float32, v *float32, ldv int, rows int, out *float32)
-
-// accRowsSIMD adds p[j]·v[j*ldv : j*ldv+len(out)] to out for j < len(p) in order of j, one
-// fused multiply-add per term; len(out) must be a multiple of 8.
-func accRowsSIMD(out, p, v []float32, ldv int) {
-	if len(p) == 0 || len(out) == 0 {
-		return
-	}
-	_ = v[(len(p)-1)*ldv+len(out)-1]
-	neonAccRows(len(out), unsafe.SliceData(p), unsafe.SliceData(v), ldv, len(p), unsafe.SliceData(out))
-}
-
-// expShiftSIMD sets x[i] = e^(x[i]-shift) with the vector exp (the amd64 sets' method and
-// bits). The last len(x)%8 values go through the same kernel in a padded copy, as on amd64.
-func expShiftSIMD(x []float32, shift float32) {
-	n8 := len(x) &^ 7
-	if n8 > 0 {
-		neonExpShift(n8, unsafe.SliceData(x), shift)
-	}
-	if n8 < len(x) {
-		var pad [8]float32
-		copy(pad[:], x[n8:])
-		neonExpShift(8, &pad[0], shift)
-		copy(x[n8:], pad[:])
-	}
-}
-
-// siluSIMD sets y[i] = x[i]/(1+e^-x[i]) with the vector exp (y may be x; len(y) == len(x)).
-func siluSIMD(y, x []float32) { mapSIMD(neonSiLU, y, x) }
-
-// geluSIMD sets y[i] = x[i]·Φ(x[i]) with the amd64 sets' float32 erfc (y may be x).
-func geluSIMD(y, x []float32) { mapSIMD(neonGELU, y, x) }
-
-// mapSIMD runs an elementwise kernel f(n, x, y) over x into y, the last len%8 values
-// through a padded copy, as on amd64.
-func mapSIMD(f func(n int, x, y *float32), y, x []float32) {
-	x = x[:len(y)]
-	n8 := len(y) &^ 7
-	if n8 > 0 {
-		f(n8, unsafe.SliceData(x), unsafe.SliceData(y))
-	}
-	if n8 < len(y) {
-		var pad [8]float32
-		copy(pad[:], x[n8:])
-		f(8, &pad[0], &pad[0])
-		copy(y[n8:], pad[:])
-	}
-}
+func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
 
 // The int8 kernels of kernels_arm64.s: one input row against four weight rows (the
 // two-row ones below).
