@@ -5,21 +5,11 @@ package cpu
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute/computetest"
 )
-
-// fma32 is a float32 fused multiply-add, rounded once (exact product and sum in big.Float).
-func fma32(a, b, c float32) float32 {
-	x := new(big.Float).SetPrec(256).SetFloat64(float64(a))
-	x.Mul(x, new(big.Float).SetPrec(256).SetFloat64(float64(b)))
-	x.Add(x, new(big.Float).SetPrec(256).SetFloat64(float64(c)))
-	f, _ := x.Float32()
-	return f
-}
 
 // orderedDot is the documented order of an assembly kernel set with lanes-float vectors (8
 // for AVX2, 16 for AVX-512): K in dotBlock pieces added in order to start; in each piece

@@ -5,22 +5,12 @@ package cpu
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
 )
-
-// fmaF32 is a float32 fused multiply-add, rounded once (exact product and sum in big.Float).
-func fmaF32(a, b, c float32) float32 {
-	x := new(big.Float).SetPrec(256).SetFloat64(float64(a))
-	x.Mul(x, new(big.Float).SetPrec(256).SetFloat64(float64(b)))
-	x.Add(x, new(big.Float).SetPrec(256).SetFloat64(float64(c)))
-	f, _ := x.Float32()
-	return f
-}
 
 // neonOrderedDot is the documented order of the NEON set (doc.go), the AVX2 set's: K in
 // dotBlock pieces added in order to start; in each piece lane l (of 8, in two 4-float
@@ -31,7 +21,7 @@ func neonOrderedDot(start float32, a, b []float32) float32 {
 	for k0 := 0; k0 < len(a); k0 += dotBlock {
 		var lane [8]float32
 		for p := k0; p < min(k0+dotBlock, len(a)); p++ {
-			lane[(p-k0)%8] = fmaF32(a[p], b[p], lane[(p-k0)%8])
+			lane[(p-k0)%8] = fma32(a[p], b[p], lane[(p-k0)%8])
 		}
 		h := [4]float32{lane[0] + lane[4], lane[1] + lane[5], lane[2] + lane[6], lane[3] + lane[7]}
 		s += (h[0] + h[2]) + (h[1] + h[3])
