@@ -109,6 +109,12 @@ func (b *Backend) held(slot, n int) []float32 {
 	return b.hold[slot][:n]
 }
 
+// heldU16 is held reinterpreted: slot's buffer as n uint16 values.
+func (b *Backend) heldU16(slot, n int) []uint16 {
+	f := b.held(slot, (n+1)/2)
+	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(f))), n)
+}
+
 // getU16 and getU32 are getScratch reinterpreted: buffers of n uint16 or uint32 values.
 func (b *Backend) getU16(n int) []uint16 {
 	f := b.getScratch((n + 1) / 2)
@@ -143,6 +149,10 @@ func packRowsBF16(p []uint32, x []float32, k, r0, r1 int, tmp []uint16) {
 // gemmFast is Linear in the BF16 mode (k even) on the Backend's BF16 kernels; both give
 // the same bits.
 func (b *Backend) gemmFast(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
+	if b.amx {
+		b.gemmAMX(d, x, m, k, n, wf, wh, bf16, wq, bias)
+		return
+	}
 	if b.bf16dp {
 		b.gemmBF16(d, x, m, k, n, wf, wh, bf16, wq, bias)
 		return

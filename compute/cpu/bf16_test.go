@@ -88,8 +88,9 @@ func bf16Ref(a, b []float32) float64 {
 }
 
 // TestLinearBF16 checks Linear in the BF16 mode for every weight dtype against float64 sums
-// of the BF16-rounded operands (bound: K float32 roundings of the absolute sum), and that
-// it gives the same bits on 1 and 3 threads and on the FMA and VDPBF16PS kernels.
+// of the BF16-rounded operands (bound: K float32 roundings of the absolute sum, AMX: two per
+// chunk), and that it gives the same bits on 1 and 3 threads and on the FMA and VDPBF16PS
+// kernels, and on 1 and 3 threads on AMX.
 func TestLinearBF16(t *testing.T) {
 	if !hasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
@@ -112,15 +113,22 @@ func TestLinearBF16(t *testing.T) {
 			wv := randVals(rng, c.n*c.k, 1)
 			bv := randVals(rng, c.n, 1)
 			var outs [][]float32
-			for _, v := range []struct {
+			variants := []struct {
+				name    string
 				threads int
-				dp      bool
-			}{{1, false}, {3, false}, {2, true}} {
+				dp, amx bool
+			}{{"1 thread (FMA)", 1, false, false}, {"3 threads (FMA)", 3, false, false},
+				{"2 threads (VDPBF16PS)", 2, true, false}, {"1 thread (AMX)", 1, false, true}, {"3 threads (AMX)", 3, false, true}}
+			for _, v := range variants {
 				be := New(v.threads, WithPrecision(PrecisionBF16))
-				be.bf16dp = v.dp
 				if be.Precision() != "bf16" {
 					t.Skipf("precision %s (kernels %s)", be.Precision(), be.Kernels())
 				}
+				if v.amx && !be.amx {
+					outs = append(outs, nil) // no AMX here
+					continue
+				}
+				be.bf16dp, be.amx = v.dp, v.amx
 				w := weightTensor(t, be, c.dt, wv, c.n, c.k)
 				dst := be.New(compute.F32, c.m, c.n)
 				be.Linear(dst, be.FromFloat32(xv, c.m, c.k), w, be.FromFloat32(bv, c.n))
@@ -129,24 +137,37 @@ func TestLinearBF16(t *testing.T) {
 					wv = read(t, be, w) // the dequantized weights the products used
 				}
 			}
-			for r, what := range []string{"", "3 threads (FMA)", "2 threads (VDPBF16PS)"} {
+			// The FMA and VDPBF16PS kernels share one summation order; AMX has its own
+			// (amx.go), the same on any thread count.
+			for r, like := range []int{0, 0, 0, 3, 3} {
 				for i, v := range outs[r] {
-					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
-						t.Fatalf("out[%d]: %g on %s, %g on 1 thread (FMA)", i, v, what, outs[0][i])
+					if math.Float32bits(v) != math.Float32bits(outs[like][i]) {
+						t.Fatalf("out[%d]: %g on %s, %g on %s", i, v, variants[r].name, outs[like][i], variants[like].name)
 					}
 				}
 			}
-			for i := range c.m {
-				for j := range c.n {
-					a, b := xv[i*c.k:(i+1)*c.k], wv[j*c.k:(j+1)*c.k]
-					want := bf16Ref(a, b) + float64(bv[j])
-					var abs float64
-					for p := range a {
-						abs += math.Abs(float64(a[p] * b[p]))
-					}
-					tol := float64(c.k+2) * abs * 0x1p-24
-					if got := float64(outs[0][i*c.n+j]); math.Abs(got-want) > tol {
-						t.Fatalf("out[%d,%d] = %g, want %g ± %g", i, j, got, want, tol)
+			for _, r := range []int{0, 3} {
+				if outs[r] == nil {
+					continue
+				}
+				// Bound: K float32 roundings of the absolute sum (FMA order); AMX rounds at
+				// most twice per chunk of 32.
+				units := float64(c.k + 2)
+				if variants[r].amx {
+					units = float64(2*((c.k+amxK-1)/amxK) + 4)
+				}
+				for i := range c.m {
+					for j := range c.n {
+						a, b := xv[i*c.k:(i+1)*c.k], wv[j*c.k:(j+1)*c.k]
+						want := bf16Ref(a, b) + float64(bv[j])
+						var abs float64
+						for p := range a {
+							abs += math.Abs(float64(a[p] * b[p]))
+						}
+						tol := units * (abs + math.Abs(float64(bv[j]))) * 0x1p-24
+						if got := float64(outs[r][i*c.n+j]); math.Abs(got-want) > tol {
+							t.Fatalf("%s: out[%d,%d] = %g, want %g ± %g", variants[r].name, i, j, got, want, tol)
+						}
 					}
 				}
 			}
@@ -189,11 +210,15 @@ func BenchmarkBF16(b *testing.B) {
 		{576, 1024, 4096, compute.BF16},
 		{630, 2048, 2048, compute.Q8},
 	} {
-		for _, p := range []string{"exact", "bf16", "bf16-vdpbf16ps"} {
+		for _, p := range []string{"exact", "bf16", "bf16-vdpbf16ps", "bf16-amx"} {
 			for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 				b.Run(fmt.Sprintf("Linear%dx%dx%d_%v/%v/threads=%d", c.m, c.k, c.n, c.dt, p, threads), func(b *testing.B) {
 					be := New(threads, WithPrecision(map[bool]Precision{true: PrecisionExact, false: PrecisionBF16}[p == "exact"]))
 					be.bf16dp = p == "bf16-vdpbf16ps"
+					if p == "bf16-amx" && !be.amx {
+						b.Skip("no AMX here")
+					}
+					be.amx = p == "bf16-amx"
 					defer be.Close()
 					x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
 					w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))

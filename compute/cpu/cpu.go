@@ -24,6 +24,7 @@ type Backend struct {
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
 	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
+	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
 	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 	freed   *freedBytes     // bytes released since the last collection, shared with buffers
@@ -156,6 +157,8 @@ func New(threads int, opts ...Option) *Backend {
 	b.simd, b.qset = kernelCap(o.kernels)
 	if o.precision == PrecisionBF16 {
 		b.bf16 = hasBF16() && b.simd == simdAVX512
+		// JANUS_CPU_KERNELS=avx512 keeps the AVX-512 tiles, to compare against.
+		b.amx = b.bf16 && o.kernels == KernelsAuto && hasAMX()
 		if !b.bf16 {
 			// The caller asked for speed the machine cannot give: say why the products stay exact.
 			slog.Warn("BF16 precision needs AVX512_BF16 and the AVX-512 kernels; using exact float32 products",

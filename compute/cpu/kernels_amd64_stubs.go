@@ -499,6 +499,11 @@ func fmaPairs6x64R6(kp int, x *float32, ldx int, p *float32, c *float32, ldc int
 //go:noescape
 func packBF16T(n16 int, w *uint16, ldw int, p *float32)
 
+// packBF16PairsT writes n groups of 16 BF16 rows' 16 pairs, transposed, as AMX B tiles ldg values apart (see the generator).
+//
+//go:noescape
+func packBF16PairsT(n int, w *uint16, ldw int, p *uint32, ldg int)
+
 // roundF32BF16 rounds n floats (a multiple of 32) to BF16 values in place with VCVTNE2PS2BF16.
 //
 //go:noescape

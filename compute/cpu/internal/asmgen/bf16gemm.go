@@ -183,6 +183,7 @@ func bf16Kernels() {
 		fmaKernel(r)
 	}
 	packTKernel()
+	packPairsKernel()
 	roundKernel()
 }
 
@@ -326,6 +327,79 @@ func packTKernel() {
 		VPMOVZXWD(m, r[i])
 		VPSLLD(U8(16), r[i], r[i])
 	}
+	transpose16(r, func(col int, o VecVirtual) { VMOVUPS(o, Mem{Base: p, Disp: 4 * 64 * col}) })
+	for _, b := range base {
+		ADDQ(U8(32), b)
+	}
+	ADDQ(U32(16*64*4), p)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// packPairsKernel emits packBF16PairsT(n, w, ldw, p, ldg): the AMX tiles' B layout for 16
+// BF16 rows (ldw elements apart), 32 elements (16 pairs) per group: p[g*ldg + q*16 + jj] =
+// pair q of row jj's elements 32g..32g+31 (its low half the even element), for jj, q < 16,
+// g < n. Each group is one 16×16 transpose of 32-bit pairs, no widening.
+func packPairsKernel() {
+	TEXT("packBF16PairsT", NOSPLIT, "func(n int, w *uint16, ldw int, p *uint32, ldg int)")
+	Pragma("noescape")
+	Doc("packBF16PairsT writes n groups of 16 BF16 rows' 16 pairs, transposed, as AMX B tiles ldg values apart (see the generator).")
+	n := Load(Param("n"), GP64())
+	ld := Load(Param("ldw"), GP64())
+	SHLQ(U8(1), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	base := make([]GPVirtual, 4)
+	base[0] = GP64()
+	Load(Param("w"), base[0])
+	for i := 1; i < 4; i++ {
+		base[i] = GP64()
+		LEAQ(Mem{Base: base[i-1], Index: ld, Scale: 4}, base[i])
+	}
+	p := Load(Param("p"), GP64())
+	ldg := Load(Param("ldg"), GP64())
+	SHLQ(U8(2), ldg)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	r := make([]VecVirtual, 16)
+	for i := range r {
+		r[i] = ZMM()
+		b := base[i/4]
+		m := Mem{Base: b}
+		switch i % 4 {
+		case 1:
+			m = Mem{Base: b, Index: ld, Scale: 1}
+		case 2:
+			m = Mem{Base: b, Index: ld, Scale: 2}
+		case 3:
+			m = Mem{Base: b, Index: ld3, Scale: 1}
+		}
+		VMOVUPS(m, r[i])
+		// The 16 rows are 16 streams the prefetchers follow poorly (rows K apart often
+		// share L1 sets): fetch each one 1 KB ahead.
+		m.Disp = 1024
+		PREFETCHT0(m)
+	}
+	transpose16(r, func(col int, o VecVirtual) { VMOVUPS(o, Mem{Base: p, Disp: 4 * 16 * col}) })
+	for _, b := range base {
+		ADDQ(U8(64), b)
+	}
+	ADDQ(ldg, p)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// transpose16 transposes the 16×16 matrix of 32-bit values in r (row i in r[i]) in
+// registers (unpack, shuffle, two 128-bit lane shuffles: 64 shuffles per 256 values) and
+// hands column col to store.
+func transpose16(r []VecVirtual, store func(col int, v VecVirtual)) {
 	t := make([]VecVirtual, 16)
 	for i := 0; i < 8; i++ {
 		t[2*i], t[2*i+1] = ZMM(), ZMM()
@@ -356,18 +430,9 @@ func packTKernel() {
 		}{{j, 0, 2, 0x88}, {8 + j, 0, 2, 0xDD}, {4 + j, 1, 3, 0x88}, {12 + j, 1, 3, 0xDD}} {
 			o := ZMM()
 			VSHUFF32X4(U8(c.sel), s[c.b], s[c.a], o)
-			VMOVUPS(o, Mem{Base: p, Disp: 4 * 64 * c.col})
+			store(c.col, o)
 		}
 	}
-	for _, b := range base {
-		ADDQ(U8(32), b)
-	}
-	ADDQ(U32(16*64*4), p)
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-	Label("done")
-	VZEROUPPER()
-	RET()
 }
 
 // roundKernel emits roundF32BF16(n, x): x[i] = x[i] rounded to BF16 and widened back (nearest

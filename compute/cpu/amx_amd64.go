@@ -1,0 +1,31 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import "unsafe"
+
+// amxTile32 is in amx_amd64.s.
+//
+//go:noescape
+func amxTile32(kc int, a *uint16, b *uint32, c *float32, ldc int, cfg *byte)
+
+// amxTile sets c (32×32, rows ldc apart) to the product of kc chunks of the packed A block
+// a and B panel b on the AMX tiles (see amxTileGo, the model it is tested against).
+func amxTile(kc int, a []uint16, b []uint32, c []float32, ldc int) {
+	_ = c[(amxRows-1)*ldc+amxCols-1]
+	if kc > 0 {
+		_, _ = a[kc*amxChunkA-1], b[kc*amxChunkB-1]
+	}
+	cfg := amxConfig()
+	amxTile32(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, &cfg[0])
+}
+
+// packPairs16 writes the B tiles of 16 BF16 rows of w (ldw apart) for n chunks of 32
+// values, chunk g at p[g*ldg:] (see packPairsGo).
+func packPairs16(n int, w []uint16, ldw int, p []uint32, ldg int) {
+	if n == 0 {
+		return
+	}
+	_, _ = w[15*ldw+n*amxK-1], p[(n-1)*ldg+255]
+	packBF16PairsT(n, unsafe.SliceData(w), ldw, unsafe.SliceData(p), ldg)
+}

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// amxTile never runs here: hasAMX is false.
+func amxTile(kc int, a []uint16, b []uint32, c []float32, ldc int) {
+	panic("cpu: AMX kernels are amd64 only")
+}
+
+// packPairs16 is the Go model.
+func packPairs16(n int, w []uint16, ldw int, p []uint32, ldg int) {
+	packPairsGo(n, w, ldw, p, ldg)
+}
