@@ -192,3 +192,186 @@ func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16
 		}
 	})
 }
+
+// attnAMX is many-row Attention in the BF16 mode on the AMX tiles for head h of batch row
+// bi, the same computation as attnFast: the head's keys (as B panels, keys the columns) and
+// values (B panels with keys in pairs, dimensions the columns) are rounded to BF16 and
+// packed once; then each block of amxRows query rows gets its scores, a float32 softmax,
+// and the weighted sum of V from its BF16-rounded probabilities. Keys past a row's causal
+// limit have probability 0 and padding is zero, so a row's result does not depend on its
+// block.
+func (b *Backend) attnAMX(g attnGeometry, d, qs, ks, vs []float32, bi, h int) {
+	hd := g.HeadDim
+	qw, kvw := g.Heads*hd, g.KVHeads*hd
+	kh := h / (g.Heads / g.KVHeads)
+	base := bi*g.sCap*kvw + kh*hd
+	n := g.keys(g.t - 1) // keys the last row attends to
+	kc := (hd + amxK - 1) / amxK
+	panels := (n + amxCols - 1) / amxCols // key panels; also chunks of the P·V product
+	hp := (hd + amxCols - 1) / amxCols    // dimension panels
+	np, ldo := panels*amxCols, hp*amxCols
+
+	kp := b.getU32(panels * kc * amxChunkB)
+	vp := b.getU32(hp * panels * amxChunkB)
+	vt := b.getU16(np * ldo)
+	qa := b.getU16(kc * amxChunkA)
+	pa := b.getU16(panels * amxChunkA)
+	sc := b.getScratch(amxRows * np)
+	ob := b.getScratch(amxRows * ldo)
+	tmp := b.getScratch(max(hd, amxK))
+	tmp16 := b.getU16(16 * kc * amxK)
+	defer func() {
+		b.putU32(kp)
+		b.putU32(vp)
+		b.putU16(vt)
+		b.putU16(qa)
+		b.putU16(pa)
+		b.putScratch(sc)
+		b.putScratch(ob)
+		b.putScratch(tmp)
+		b.putU16(tmp16)
+	}()
+	keyRow := func(j int, dst []float32) { copy(dst, ks[base+j*kvw:base+j*kvw+hd]) }
+	for pi := range panels {
+		packColsAMX(kp[pi*kc*amxChunkB:], nil, hd, kc, pi*amxCols, min((pi+1)*amxCols, n), keyRow, tmp, tmp16)
+	}
+	// V rounded row by row, then interleaved: pair q of chunk c is keys 32c+2q and 32c+2q+1.
+	clear(vt)
+	for j := range n {
+		toBF16(vt[j*ldo:j*ldo+hd], vs[base+j*kvw:base+j*kvw+hd])
+	}
+	for pi := range hp {
+		for c := range panels {
+			p := vp[(pi*panels+c)*amxChunkB:]
+			for q := range amxK / 2 {
+				even := vt[(c*amxK+2*q)*ldo+pi*amxCols:]
+				odd := vt[(c*amxK+2*q+1)*ldo+pi*amxCols:]
+				for dd := range amxCols {
+					p[(dd/16)*256+q*16+dd%16] = uint32(even[dd]) | uint32(odd[dd])<<16
+				}
+			}
+		}
+	}
+	var tmp32 [amxK]uint16
+	for t0 := 0; t0 < g.t; t0 += amxRows {
+		rows := min(amxRows, g.t-t0)
+		nb := (g.keys(t0+rows-1) + amxCols - 1) / amxCols // key panels this block needs
+		ldS := nb * amxCols
+		packRowsAMX(qa, qs[(bi*g.t+t0)*qw+h*hd:], qw, rows, hd, kc, tmp32[:])
+		for pi := range nb {
+			amxTile(kc, qa, kp[pi*kc*amxChunkB:], sc[pi*amxCols:], ldS)
+		}
+		for r := range rows {
+			softmaxRowWide(sc[r*ldS:(r+1)*ldS], g.keys(t0+r), g.Scale)
+		}
+		packRowsAMX(pa, sc, ldS, rows, ldS, nb, tmp32[:])
+		for pi := range hp {
+			amxTile(nb, pa, vp[pi*panels*amxChunkB:], ob[pi*amxCols:], ldo)
+		}
+		for r := range rows {
+			at := (bi*g.t+t0+r)*qw + h*hd
+			copy(d[at:at+hd], ob[r*ldo:r*ldo+hd])
+		}
+	}
+}
+
+// convAMX is Conv2D in the BF16 mode on the AMX tiles: the weights (A blocks, output
+// channels the rows) are rounded and packed once per call, the input image rounded once;
+// each task builds the im2col panels of amxPixels output pixels as B panels (pairs of patch
+// values, pixels the columns) and runs every channel block against them. Pixels are
+// contiguous in dst, so full 32×32 blocks are stored in place.
+func (b *Backend) convAMX(d, xs, ws, bs []float32, n, cout, pix, kk int, geo convGeometry) {
+	kc := (kk + amxK - 1) / amxK
+	cb := (cout + amxRows - 1) / amxRows
+	wa := b.heldU16(0, cb*kc*amxChunkA)
+	b.pool.run(cb, 1, func(lo, hi int) {
+		var tmp [amxK]uint16
+		for i := lo; i < hi; i++ {
+			packRowsAMX(wa[i*kc*amxChunkA:], ws[i*amxRows*kk:], kk, min(amxRows, cout-i*amxRows), kk, kc, tmp[:])
+		}
+	})
+	chw, hw := geo.cin*geo.h*geo.w, geo.h*geo.w
+	xr := b.held(1, chw)
+	for img := range n {
+		b.pool.run(geo.cin, 1, func(lo, hi int) {
+			roundRowsBF16(xr[lo*hw:hi*hw], xs[img*chw+lo*hw:img*chw+hi*hw])
+		})
+		b.convAMXImage(d[img*cout*pix:(img+1)*cout*pix], xr, wa, bs, cout, pix, kk, kc, geo)
+	}
+}
+
+// amxPixels is the number of output pixels per convAMX task: the width of im2colT's panel,
+// two B panels.
+const amxPixels = fmaCols
+
+// convAMXImage is convAMX for one image: in is its BF16-rounded input, wa the packed
+// weights, dst its [cout, pix] output.
+func (b *Backend) convAMXImage(d, in []float32, wa []uint16, bs []float32, cout, pix, kk, kc int, geo convGeometry) {
+	const panels = amxPixels / amxCols
+	tasks := (pix + amxPixels - 1) / amxPixels
+	b.pool.run(tasks, 1, func(lo, hi int) {
+		col := b.getScratch(fmaK * amxPixels)
+		bp := b.getU32(panels * kc * amxChunkB)
+		c := b.getScratch(amxRows * amxCols)
+		defer func() {
+			b.putScratch(col)
+			b.putU32(bp)
+			b.putScratch(c)
+		}()
+		for task := lo; task < hi; task++ {
+			p0 := task * amxPixels
+			p1 := min(p0+amxPixels, pix)
+			for k0 := 0; k0 < kc*amxK; k0 += fmaK {
+				kl := min(fmaK, kc*amxK-k0)
+				geo.im2colT(col[:kl*amxPixels], in, p0, p1, k0, kl, kk)
+				// The values are BF16 already (the rounded input): a pair is the even
+				// value's high half below the odd value's.
+				for kk2 := 0; kk2 < kl; kk2 += 2 {
+					chunk, q := (k0+kk2)/amxK, (k0+kk2)%amxK/2
+					even, odd := col[kk2*amxPixels:(kk2+1)*amxPixels], col[(kk2+1)*amxPixels:(kk2+2)*amxPixels]
+					for px := 0; px < amxPixels; px += 16 {
+						dst := bp[((px/amxCols)*kc+chunk)*amxChunkB+(px%amxCols/16)*256+q*16:]
+						pairBF16(dst[:16], even[px:px+16], odd[px:px+16])
+					}
+				}
+			}
+			for ci := range (cout + amxRows - 1) / amxRows {
+				c0 := ci * amxRows
+				rows := min(amxRows, cout-c0)
+				for pn := range panels {
+					q0 := p0 + pn*amxCols
+					cols := min(amxCols, p1-q0)
+					if cols <= 0 {
+						break
+					}
+					a, p := wa[ci*kc*amxChunkA:], bp[pn*kc*amxChunkB:]
+					if rows == amxRows && cols == amxCols {
+						amxTile(kc, a, p, d[c0*pix+q0:], pix)
+						continue
+					}
+					amxTile(kc, a, p, c, amxCols)
+					for i := range rows {
+						copy(d[(c0+i)*pix+q0:(c0+i)*pix+q0+cols], c[i*amxCols:])
+					}
+				}
+			}
+			if bs != nil {
+				for co, bv := range bs {
+					row := d[co*pix+p0 : co*pix+p1]
+					for i := range row {
+						row[i] += bv
+					}
+				}
+			}
+		}
+	})
+}
+
+// pairBF16 sets dst[i] to the pair of BF16 values even[i] (low half) and odd[i]; both are
+// BF16 values already, so this only moves bits.
+func pairBF16(dst []uint32, even, odd []float32) {
+	odd, dst = odd[:len(even)], dst[:len(even)]
+	for i, e := range even {
+		dst[i] = math.Float32bits(e)>>16 | math.Float32bits(odd[i])&0xffff0000
+	}
+}

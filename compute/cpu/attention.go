@@ -78,7 +78,11 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	if b.bf16 && t >= bf16MinRows {
 		b.pool.run(batch*p.Heads, 1, func(lo, hi int) {
 			for task := lo; task < hi; task++ {
-				b.attnFast(g, d, qs, ks, vs, task/p.Heads, task%p.Heads)
+				if b.amx {
+					b.attnAMX(g, d, qs, ks, vs, task/p.Heads, task%p.Heads)
+				} else {
+					b.attnFast(g, d, qs, ks, vs, task/p.Heads, task%p.Heads)
+				}
 			}
 		})
 		return
@@ -292,4 +296,48 @@ func (b *Backend) rowsDirect(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0,
 			}
 		}
 	}
+}
+
+// softmaxRowWide is softmaxRow for the BF16 mode: the same steps, but the max and the sum
+// run as 8 interleaved partial results, since softmaxRow's one in-order float32 chain (4
+// cycles an element) is what bounds many-row attention once its products run on AMX. Its
+// sum rounds differently, within the mode's tolerance.
+func softmaxRowWide(scores []float32, n int, scale float32) {
+	inf := float32(math.Inf(-1))
+	mx := [8]float32{inf, inf, inf, inf, inf, inf, inf, inf}
+	n8 := n &^ 7
+	for j := 0; j < n8; j += 8 {
+		v := scores[j : j+8 : j+8]
+		for l := range v {
+			v[l] *= scale
+			mx[l] = max(mx[l], v[l])
+		}
+	}
+	for j := n8; j < n; j++ {
+		scores[j] *= scale
+		mx[0] = max(mx[0], scores[j])
+	}
+	m := max(max(max(mx[0], mx[1]), max(mx[2], mx[3])), max(max(mx[4], mx[5]), max(mx[6], mx[7])))
+	expShiftSIMD(scores[:n], m)
+	var sum [8]float32
+	for j := 0; j < n8; j += 8 {
+		v := scores[j : j+8 : j+8]
+		for l := range v {
+			sum[l] += v[l]
+		}
+	}
+	for j := n8; j < n; j++ {
+		sum[0] += scores[j]
+	}
+	inv := 1 / (((sum[0] + sum[4]) + (sum[2] + sum[6])) + ((sum[1] + sum[5]) + (sum[3] + sum[7])))
+	for j := 0; j < n8; j += 8 {
+		v := scores[j : j+8 : j+8]
+		for l := range v {
+			v[l] *= inv
+		}
+	}
+	for j := n8; j < n; j++ {
+		scores[j] *= inv
+	}
+	clear(scores[n:])
 }

@@ -587,7 +587,7 @@ func (b *Backend) attnFast(g attnGeometry, d, qs, ks, vs []float32, bi, h int) {
 		}
 		for r := range rows {
 			row := sc[r*ldS : (r+1)*ldS]
-			softmaxRow(row, g.keys(t0+r), g.Scale, true)
+			softmaxRowWide(row, g.keys(t0+r), g.Scale)
 			roundBF16(row)
 		}
 		for r0 := 0; r0 < rows; r0 += fmaRows {

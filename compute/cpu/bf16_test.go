@@ -288,10 +288,14 @@ func BenchmarkBF16Ops(b *testing.B) {
 		{"Conv3x3_256to256_48x48", 256, 48, 48, 256, 3, 1, 1},
 		{"Conv16x16s16_3to1024_384", 3, 384, 384, 1024, 16, 16, 0},
 	} {
-		for _, p := range []Precision{PrecisionExact, PrecisionBF16} {
+		for _, p := range []string{"exact", "bf16", "bf16-amx"} {
 			b.Run(fmt.Sprintf("%s/%v", c.name, p), func(b *testing.B) {
-				be := New(runtime.GOMAXPROCS(0), WithPrecision(p))
+				be := New(runtime.GOMAXPROCS(0), WithPrecision(map[bool]Precision{true: PrecisionExact, false: PrecisionBF16}[p == "exact"]))
 				defer be.Close()
+				if p == "bf16-amx" && !be.amx {
+					b.Skip("no AMX here")
+				}
+				be.amx = p == "bf16-amx"
 				ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
 				x := be.FromFloat32(randVals(rng, c.cin*c.h*c.w, 1), 1, c.cin, c.h, c.w)
 				w := be.FromFloat32(randVals(rng, c.cout*c.cin*c.k*c.k, 1), c.cout, c.cin, c.k, c.k)
@@ -311,10 +315,14 @@ func BenchmarkBF16Ops(b *testing.B) {
 		{"Attention630causal_16x128", 630, 16, 128, true},
 		{"Attention576full_16x64", 576, 16, 64, false},
 	} {
-		for _, p := range []Precision{PrecisionExact, PrecisionBF16} {
+		for _, p := range []string{"exact", "bf16", "bf16-amx"} {
 			b.Run(fmt.Sprintf("%s/%v", c.name, p), func(b *testing.B) {
-				be := New(runtime.GOMAXPROCS(0), WithPrecision(p))
+				be := New(runtime.GOMAXPROCS(0), WithPrecision(map[bool]Precision{true: PrecisionExact, false: PrecisionBF16}[p == "exact"]))
 				defer be.Close()
+				if p == "bf16-amx" && !be.amx {
+					b.Skip("no AMX here")
+				}
+				be.amx = p == "bf16-amx"
 				w := c.heads * c.hd
 				q := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
 				k := be.FromFloat32(randVals(rng, c.t*w, 1), 1, c.t, w)
@@ -366,55 +374,62 @@ func TestConv2DBF16(t *testing.T) {
 		{1, 3, 32, 32, 16, 16, 16, 0},
 		{1, 40, 10, 10, 6, 3, 1, 1},
 		{1, 130, 9, 9, 3, 1, 1, 0},
+		{1, 16, 20, 20, 70, 3, 1, 1},
 	} {
-		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
-			xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
-			wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
-			bv := randVals(rng, c.cout, 1)
-			var outs [][]float32
-			for _, threads := range []int{1, 3} {
-				be := New(threads, WithPrecision(PrecisionBF16))
-				if be.Precision() != "bf16" {
-					t.Skipf("precision %s", be.Precision())
+		for _, amx := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%+v/amx=%v", c, amx), func(t *testing.T) {
+				ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+				xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
+				wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
+				bv := randVals(rng, c.cout, 1)
+				var outs [][]float32
+				for _, threads := range []int{1, 3} {
+					be := New(threads, WithPrecision(PrecisionBF16))
+					if be.Precision() != "bf16" {
+						t.Skipf("precision %s", be.Precision())
+					}
+					if amx && !be.amx {
+						t.Skip("no AMX here")
+					}
+					be.amx = amx
+					dst := be.New(compute.F32, c.n, c.cout, ho, wo)
+					be.Conv2D(dst, be.FromFloat32(xv, c.n, c.cin, c.h, c.w), be.FromFloat32(wv, c.cout, c.cin, c.k, c.k),
+						be.FromFloat32(bv, c.cout), compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+					outs = append(outs, read(t, be, dst))
 				}
-				dst := be.New(compute.F32, c.n, c.cout, ho, wo)
-				be.Conv2D(dst, be.FromFloat32(xv, c.n, c.cin, c.h, c.w), be.FromFloat32(wv, c.cout, c.cin, c.k, c.k),
-					be.FromFloat32(bv, c.cout), compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
-				outs = append(outs, read(t, be, dst))
-			}
-			for i, v := range outs[1] {
-				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
-					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+				for i, v := range outs[1] {
+					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+						t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+					}
 				}
-			}
-			for img := range c.n {
-				for co := range c.cout {
-					for oy := range ho {
-						for ox := range wo {
-							want, abs := float64(bv[co]), math.Abs(float64(bv[co]))
-							for ci := range c.cin {
-								for ky := range c.k {
-									for kx := range c.k {
-										iy, ix := oy*c.stride-c.pad+ky, ox*c.stride-c.pad+kx
-										if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
-											continue
+				for img := range c.n {
+					for co := range c.cout {
+						for oy := range ho {
+							for ox := range wo {
+								want, abs := float64(bv[co]), math.Abs(float64(bv[co]))
+								for ci := range c.cin {
+									for ky := range c.k {
+										for kx := range c.k {
+											iy, ix := oy*c.stride-c.pad+ky, ox*c.stride-c.pad+kx
+											if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
+												continue
+											}
+											p := r(xv[((img*c.cin+ci)*c.h+iy)*c.w+ix]) * r(wv[((co*c.cin+ci)*c.k+ky)*c.k+kx])
+											want += p
+											abs += math.Abs(p)
 										}
-										p := r(xv[((img*c.cin+ci)*c.h+iy)*c.w+ix]) * r(wv[((co*c.cin+ci)*c.k+ky)*c.k+kx])
-										want += p
-										abs += math.Abs(p)
 									}
 								}
-							}
-							got := float64(outs[0][((img*c.cout+co)*ho+oy)*wo+ox])
-							if tol := float64(c.cin*c.k*c.k+2) * abs * 0x1p-24; math.Abs(got-want) > tol {
-								t.Fatalf("out[%d,%d,%d,%d] = %g, want %g ± %g", img, co, oy, ox, got, want, tol)
+								got := float64(outs[0][((img*c.cout+co)*ho+oy)*wo+ox])
+								if tol := float64(c.cin*c.k*c.k+2) * abs * 0x1p-24; math.Abs(got-want) > tol {
+									t.Fatalf("out[%d,%d,%d,%d] = %g, want %g ± %g", img, co, oy, ox, got, want, tol)
+								}
 							}
 						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -447,7 +462,8 @@ func TestPackPanelFMA(t *testing.T) {
 // TestAttentionBF16 checks many-row Attention in the BF16 mode against the exact mode
 // (causal with a cache offset, GQA, full attention, head sizes that need padding): every
 // output within 1% of the largest value of v (the products of BF16-rounded queries, keys,
-// probabilities and values), and the same bits on 1 and 3 threads.
+// probabilities and values), and the same bits on 1 and 3 threads, on the FMA tiles and on
+// AMX.
 func TestAttentionBF16(t *testing.T) {
 	if !hasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
@@ -475,23 +491,29 @@ func TestAttentionBF16(t *testing.T) {
 				return read(t, be, dst)
 			}
 			exact := run(New(2))
-			var outs [][]float32
-			for _, threads := range []int{1, 3} {
-				be := New(threads, WithPrecision(PrecisionBF16))
-				if be.Precision() != "bf16" {
-					t.Skipf("precision %s", be.Precision())
+			for _, amx := range []bool{false, true} {
+				var outs [][]float32
+				for _, threads := range []int{1, 3} {
+					be := New(threads, WithPrecision(PrecisionBF16))
+					if be.Precision() != "bf16" {
+						t.Skipf("precision %s", be.Precision())
+					}
+					if amx && !be.amx {
+						t.Skip("no AMX here (the FMA tiles passed)")
+					}
+					be.amx = amx
+					outs = append(outs, run(be))
 				}
-				outs = append(outs, run(be))
-			}
-			for i, v := range outs[1] {
-				if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
-					t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+				for i, v := range outs[1] {
+					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+						t.Fatalf("amx %v: out[%d]: %g on 3 threads, %g on 1", amx, i, v, outs[0][i])
+					}
 				}
-			}
-			ok, diff, bound := fixtures.Close(outs[0], exact, 1e-2)
-			t.Logf("max |diff| from the exact mode %.3g", diff)
-			if !ok {
-				t.Errorf("max |diff| from the exact mode %.3g > %.3g", diff, bound)
+				ok, diff, bound := fixtures.Close(outs[0], exact, 1e-2)
+				t.Logf("amx %v: max |diff| from the exact mode %.3g", amx, diff)
+				if !ok {
+					t.Errorf("amx %v: max |diff| from the exact mode %.3g > %.3g", amx, diff, bound)
+				}
 			}
 		})
 	}
