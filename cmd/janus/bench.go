@@ -59,6 +59,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -106,6 +107,7 @@ func benchStageOrder() []string {
 type benchOptions struct {
 	preset, configPath, modelDir string
 	modelName                    string // what --model called the model (modelDir is its folder)
+	cpuProfile                   string // --cpuprofile's file, "" for none
 	stages                       map[string]bool
 	repeat, threads              int
 	parallel                     []int
@@ -285,6 +287,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "[janus bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	res := &benchResult{
 		Tool: "janus_bench", Schema: benchSchema, Threads: o.threads, Repeat: o.repeat, Parallel: o.parallel,
@@ -359,6 +372,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.bwMiB, "bw-mb", 1024, "array size of the memory bandwidth test in MiB (0 skips it)")
 	fs.IntVar(&o.undText, "und-text-tokens", benchUndTextTokens, "text tokens of the understanding prompt besides BOI, the image tokens and EOI")
 	fs.IntVar(&o.genPrompt, "gen-prompt-tokens", benchGenPromptTokens, "generation prompt length including BOS and <begin_of_image>")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (build included) to this file, for go tool pprof")
 	fs.BoolVar(&o.force, "force", false, "build random weights even when they need more than 90% of the available memory")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: janus bench [--preset NAME | --config FILE | --model DIR] [flags]")
