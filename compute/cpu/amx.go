@@ -375,3 +375,111 @@ func pairBF16(dst []uint32, even, odd []float32) {
 		dst[i] = math.Float32bits(e)>>16 | math.Float32bits(odd[i])&0xffff0000
 	}
 }
+
+// convDirectAMX is Conv2D with stride 1 in the BF16 mode on AMX without im2col: the input
+// is rounded to BF16 and stored as zero-padded planes of channel pairs, so the B tiles of
+// one kernel offset (ky, kx) and chunk of 32 channels are 16 planes' runs of 16 output
+// pixels' inputs, read in place (amxConvTile); the weights are packed as one A block per
+// such step. The steps run chunk by chunk, ky, kx within, and each output is one kernel
+// call's sum over them, whatever the tiling.
+func (b *Backend) convDirectAMX(d, xs, ws, bs []float32, n, cout int, geo convGeometry) {
+	hp, wp := geo.h+2*geo.pad, geo.w+2*geo.pad
+	ho, wo := hp-geo.kh+1, wp-geo.kw+1
+	pix, plane, khw := ho*wo, hp*wp, geo.kh*geo.kw
+	cc := (geo.cin + amxK - 1) / amxK
+	steps := cc * khw
+	cb := (cout + amxRows - 1) / amxRows
+	wa := b.heldU16(0, cb*steps*amxChunkA)
+	b.pool.run(cb, 1, func(lo, hi int) {
+		for blk := lo; blk < hi; blk++ {
+			for i := range amxRows {
+				co := blk*amxRows + i
+				at := (i/16)*512 + (i%16)*amxK
+				for s := range steps {
+					c, r := s/khw, s%khw
+					dst := wa[(blk*steps+s)*amxChunkA+at:][:amxK]
+					for t := range dst {
+						dst[t] = 0
+						if ci := c*amxK + t; co < cout && ci < geo.cin {
+							dst[t] = bf16Bits(ws[(co*geo.cin+ci)*khw+r])
+						}
+					}
+				}
+			}
+		}
+	})
+	offs := make([]int, steps) // bytes from a block's first input to each step's B tiles
+	for s := range offs {
+		c, ky, kx := s/khw, s%khw/geo.kw, s%geo.kw
+		offs[s] = 4 * (16*c*plane + ky*wp + kx)
+	}
+	// The last blocks of a row read up to 2·16 values past its end: slack past the last plane.
+	in := b.heldU32(1, cc*16*plane+wp+2*16)
+	chw, hw := geo.cin*geo.h*geo.w, geo.h*geo.w
+	for img := range n {
+		x := xs[img*chw : (img+1)*chw]
+		b.pool.run(cc*16, 1, func(lo, hi int) {
+			even, odd := b.getU16(geo.w), b.getU16(geo.w)
+			defer b.putU16(even)
+			defer b.putU16(odd)
+			for p := lo; p < hi; p++ {
+				pl := in[p*plane : (p+1)*plane]
+				if 2*p >= geo.cin {
+					clear(pl)
+					continue
+				}
+				clear(pl[:geo.pad*wp])
+				clear(pl[(geo.pad+geo.h)*wp:])
+				for y := range geo.h {
+					toBF16(even, x[2*p*hw+y*geo.w:2*p*hw+(y+1)*geo.w])
+					if 2*p+1 < geo.cin {
+						toBF16(odd, x[(2*p+1)*hw+y*geo.w:(2*p+1)*hw+(y+1)*geo.w])
+					} else {
+						clear(odd)
+					}
+					row := pl[(y+geo.pad)*wp : (y+geo.pad+1)*wp]
+					clear(row[:geo.pad])
+					clear(row[geo.pad+geo.w:])
+					out := row[geo.pad : geo.pad+geo.w]
+					for i, e := range even {
+						out[i] = uint32(e) | uint32(odd[i])<<16
+					}
+				}
+			}
+		})
+		clear(in[cc*16*plane:])
+		dimg := d[img*cout*pix : (img+1)*cout*pix]
+		b.pool.run(ho, 1, func(lo, hi int) {
+			c := b.getScratch(amxRows * amxCols)
+			defer b.putScratch(c)
+			for oy := lo; oy < hi; oy++ {
+				for blk := range cb {
+					co0 := blk * amxRows
+					rows := min(amxRows, cout-co0)
+					a := wa[blk*steps*amxChunkA:]
+					for x0 := 0; x0 < wo; x0 += amxCols {
+						src := in[oy*wp+x0:]
+						cols := min(amxCols, wo-x0)
+						at := co0*pix + oy*wo + x0
+						if rows == amxRows && cols == amxCols {
+							amxConvTile(a, src, offs, plane, dimg[at:], pix)
+							continue
+						}
+						amxConvTile(a, src, offs, plane, c, amxCols)
+						for i := range rows {
+							copy(dimg[at+i*pix:at+i*pix+cols], c[i*amxCols:])
+						}
+					}
+				}
+				if bs != nil {
+					for co, bv := range bs {
+						row := dimg[co*pix+oy*wo : co*pix+(oy+1)*wo]
+						for i := range row {
+							row[i] += bv
+						}
+					}
+				}
+			}
+		})
+	}
+}

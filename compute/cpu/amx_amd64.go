@@ -29,3 +29,21 @@ func packPairs16(n int, w []uint16, ldw int, p []uint32, ldg int) {
 	_, _ = w[15*ldw+n*amxK-1], p[(n-1)*ldg+255]
 	packBF16PairsT(n, unsafe.SliceData(w), ldw, unsafe.SliceData(p), ldg)
 }
+
+// amxConv32 is in amx_amd64.s.
+//
+//go:noescape
+func amxConv32(steps int, a *uint16, b *uint32, offs *int, ldb int, c *float32, ldc int, cfg *byte)
+
+// amxConvTile sets c (32×32, rows ldc apart) to the sum over len(offs) steps of a's A
+// tiles times the B tiles read in place at b[offs[s]/4:], rows ldb values apart (see
+// convDirectAMX); the caller keeps every such read inside b.
+func amxConvTile(a []uint16, b []uint32, offs []int, ldb int, c []float32, ldc int) {
+	_ = c[(amxRows-1)*ldc+amxCols-1]
+	if len(offs) > 0 {
+		// offs ascend: the last step reads furthest.
+		_, _ = a[len(offs)*amxChunkA-1], b[offs[len(offs)-1]/4+15*ldb+2*16-1]
+	}
+	cfg := amxConfig()
+	amxConv32(len(offs), unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(offs), 4*ldb, unsafe.SliceData(c), ldc, &cfg[0])
+}

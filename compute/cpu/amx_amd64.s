@@ -77,3 +77,60 @@ store:
 	TILESTORE_T3
 	TILERELEASE
 	RET
+
+// tileloadd (%rbx,%r12,1), %tmm6 and 64(%rbx,%r12,1), %tmm7
+#define TILELOAD_T6_BX BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x34; BYTE $0x23
+#define TILELOAD_T7_BX64 BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x7c; BYTE $0x23; BYTE $0x40
+
+// func amxConv32(steps int, a *uint16, b *uint32, offs *int, ldb int, c *float32, ldc int, cfg *byte)
+//
+// amxTile32 with B tiles read in place rather than from a packed panel: step s multiplies
+// a's two A tiles (2 KB per step, as in amxTile32) by the B tiles at b+offs[s] bytes and
+// 64 bytes further, rows ldb bytes apart (for a convolution: 16 channel-pair planes of
+// 16 and 16 more pixels of one input row, the step's kernel offset and channel chunk
+// folded into offs[s]).
+TEXT ·amxConv32(SB), NOSPLIT, $0-64
+	MOVQ steps+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ offs+24(FP), R11
+	MOVQ ldb+32(FP), R12
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ cfg+56(FP), AX
+	SHLQ $2, R9
+	MOVQ R9, R10
+	SHLQ $4, R10
+	ADDQ DX, R10
+	MOVQ $64, R8
+	LDTILECFG_AX
+	TILEZERO_T0
+	TILEZERO_T1
+	TILEZERO_T2
+	TILEZERO_T3
+	TESTQ CX, CX
+	JZ   store
+
+loop:
+	MOVQ (R11), BX
+	ADDQ DI, BX
+	TILELOAD_T4_SI
+	TILELOAD_T5_SI1024
+	TILELOAD_T6_BX
+	TILELOAD_T7_BX64
+	TDP_T0_T4_T6
+	TDP_T1_T4_T7
+	TDP_T2_T5_T6
+	TDP_T3_T5_T7
+	ADDQ $2048, SI
+	ADDQ $8, R11
+	DECQ CX
+	JNZ  loop
+
+store:
+	TILESTORE_T0
+	TILESTORE_T1
+	TILESTORE_T2
+	TILESTORE_T3
+	TILERELEASE
+	RET

@@ -11,3 +11,8 @@ func amxTile(kc int, a []uint16, b []uint32, c []float32, ldc int) {
 func packPairs16(n int, w []uint16, ldw int, p []uint32, ldg int) {
 	packPairsGo(n, w, ldw, p, ldg)
 }
+
+// amxConvTile never runs here: hasAMX is false.
+func amxConvTile(a []uint16, b []uint32, offs []int, ldb int, c []float32, ldc int) {
+	panic("cpu: AMX kernels are amd64 only")
+}

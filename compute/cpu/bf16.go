@@ -115,6 +115,12 @@ func (b *Backend) heldU16(slot, n int) []uint16 {
 	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(f))), n)
 }
 
+// heldU32 is held reinterpreted: slot's buffer as n uint32 values.
+func (b *Backend) heldU32(slot, n int) []uint32 {
+	f := b.held(slot, n)
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(f))), n)
+}
+
 // getU16 and getU32 are getScratch reinterpreted: buffers of n uint16 or uint32 values.
 func (b *Backend) getU16(n int) []uint16 {
 	f := b.getScratch((n + 1) / 2)

@@ -375,6 +375,7 @@ func TestConv2DBF16(t *testing.T) {
 		{1, 40, 10, 10, 6, 3, 1, 1},
 		{1, 130, 9, 9, 3, 1, 1, 0},
 		{1, 16, 20, 20, 70, 3, 1, 1},
+		{2, 35, 6, 70, 40, 3, 1, 1},
 	} {
 		for _, amx := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%+v/amx=%v", c, amx), func(t *testing.T) {

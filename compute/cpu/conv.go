@@ -28,6 +28,10 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 	}
 	pix, kk := ho*wo, cin*kh*kw
 	geo := convGeometry{cin: cin, h: h, w: wd, kh: kh, kw: kw, wo: wo, stride: p.Stride, pad: p.Pad}
+	if b.amx && p.Stride == 1 {
+		b.convDirectAMX(d, xs, ws, bs, n, cout, geo)
+		return
+	}
 	if b.amx {
 		b.convAMX(d, xs, ws, bs, n, cout, pix, kk, geo)
 		return
