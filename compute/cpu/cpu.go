@@ -201,8 +201,14 @@ func (b *Backend) Close() error {
 // Threads is the number of goroutines an op may use.
 func (b *Backend) Threads() int { return b.pool.threads }
 
-// Kernels names the kernel set in use: "avx512", "avx2-fma", "neon" or "generic".
-func (b *Backend) Kernels() string { return b.simd.String() }
+// Kernels names the kernel set in use: "avx512", "avx2-fma", "neon" or "generic", and
+// "avx512+amx" when the BF16 mode's products run on AMX.
+func (b *Backend) Kernels() string {
+	if b.amx {
+		return b.simd.String() + "+amx"
+	}
+	return b.simd.String()
+}
 
 // Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "avx512-vnni",
 // "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
