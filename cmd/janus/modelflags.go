@@ -83,7 +83,7 @@ func (f *modelFlags) load(opts model.Options) (*model.Model, error) {
 }
 
 // precisionUsage is the help of every --precision flag.
-const precisionUsage = "many-row products (prompt, vision, convolutions): exact (float32, the default) or bf16 (BF16 activations and weights, float32 sums: faster on CPUs with AVX512_BF16, within the README's tolerance)"
+const precisionUsage = "many-row products (prompt, vision, convolutions): exact (float32, the default) or bf16 (BF16 activations and weights, float32 sums: faster on CPUs with AVX512_BF16, several times faster with AMX, within the README's tolerance)"
 
 // computeInfo names a compute backend and, for the CPU, the kernel set it runs and the
 // precision of its many-row products, so that a measurement says what it measured.
