@@ -30,19 +30,36 @@ func (b *Backend) LayerNorm(dst, x, w, bias *Tensor, eps float32) {
 }
 
 // moments returns the mean and 1/sqrt(var+eps) of v, the variance biased, computed in
-// float64 and the reciprocal root rounded to float32.
+// float64 and the reciprocal root rounded to float32. Each sum runs as four interleaved
+// partial sums: one float64 chain costs 4 cycles an element, which made GroupNorm over the
+// VQ decoder's 384² planes a fifth of its time.
 func moments(v []float32, eps float32) (mean float64, rstd float32) {
-	var sum float64
-	for _, x := range v {
-		sum += float64(x)
+	n4 := len(v) &^ 3
+	var s [4]float64
+	for i := 0; i < n4; i += 4 {
+		q := v[i : i+4 : i+4]
+		s[0] += float64(q[0])
+		s[1] += float64(q[1])
+		s[2] += float64(q[2])
+		s[3] += float64(q[3])
 	}
-	mean = sum / float64(len(v))
-	var sq float64
-	for _, x := range v {
+	for _, x := range v[n4:] {
+		s[0] += float64(x)
+	}
+	mean = ((s[0] + s[2]) + (s[1] + s[3])) / float64(len(v))
+	var sq [4]float64
+	for i := 0; i < n4; i += 4 {
+		q := v[i : i+4 : i+4]
+		for l := range sq {
+			dx := float64(q[l]) - mean
+			sq[l] += float64(dx * dx) // rounded, not fused, as on amd64
+		}
+	}
+	for _, x := range v[n4:] {
 		dx := float64(x) - mean
-		sq += float64(dx * dx) // rounded, not fused, as on amd64
+		sq[0] += float64(dx * dx)
 	}
-	variance := sq / float64(len(v))
+	variance := ((sq[0] + sq[2]) + (sq[1] + sq[3])) / float64(len(v))
 	return mean, float32(1 / math.Sqrt(variance+float64(eps)))
 }
 
