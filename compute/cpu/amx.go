@@ -391,18 +391,21 @@ func (b *Backend) convDirectAMX(d, xs, ws, bs []float32, n, cout int, geo convGe
 	cb := (cout + amxRows - 1) / amxRows
 	wa := b.heldU16(0, cb*steps*amxChunkA)
 	b.pool.run(cb, 1, func(lo, hi int) {
+		row := b.getU16(cc * amxK * khw) // one output channel's weights, [ci][ky·kw+kx]
+		defer b.putU16(row)
 		for blk := lo; blk < hi; blk++ {
 			for i := range amxRows {
 				co := blk*amxRows + i
 				at := (i/16)*512 + (i%16)*amxK
+				clear(row)
+				if co < cout {
+					toBF16(row[:geo.cin*khw], ws[co*geo.cin*khw:(co+1)*geo.cin*khw])
+				}
 				for s := range steps {
 					c, r := s/khw, s%khw
 					dst := wa[(blk*steps+s)*amxChunkA+at:][:amxK]
 					for t := range dst {
-						dst[t] = 0
-						if ci := c*amxK + t; co < cout && ci < geo.cin {
-							dst[t] = bf16Bits(ws[(co*geo.cin+ci)*khw+r])
-						}
+						dst[t] = row[(c*amxK+t)*khw+r]
 					}
 				}
 			}
