@@ -57,15 +57,14 @@ TEXT ·amxTile32(SB), NOSPLIT, $0-48
 	JZ   store
 
 loop:
-	// Each load right before the first product that needs it, so that it overlaps the
-	// products before (tile registers are not renamed: a load waits for the last
-	// product reading the register).
+	// The four loads first: interleaving them with the products measured 15-20 % slower
+	// (the same loop in C, one thread, operands in L1 and in L2).
 	TILELOAD_T4_SI
-	TILELOAD_T6_DI
-	TDP_T0_T4_T6
-	TILELOAD_T7_DI1024
-	TDP_T1_T4_T7
 	TILELOAD_T5_SI1024
+	TILELOAD_T6_DI
+	TILELOAD_T7_DI1024
+	TDP_T0_T4_T6
+	TDP_T1_T4_T7
 	TDP_T2_T5_T6
 	TDP_T3_T5_T7
 	ADDQ $2048, SI
@@ -118,11 +117,11 @@ loop:
 	MOVQ (R11), BX
 	ADDQ DI, BX
 	TILELOAD_T4_SI
-	TILELOAD_T6_BX
-	TDP_T0_T4_T6
-	TILELOAD_T7_BX64
-	TDP_T1_T4_T7
 	TILELOAD_T5_SI1024
+	TILELOAD_T6_BX
+	TILELOAD_T7_BX64
+	TDP_T0_T4_T6
+	TDP_T1_T4_T7
 	TDP_T2_T5_T6
 	TDP_T3_T5_T7
 	ADDQ $2048, SI
