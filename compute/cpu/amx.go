@@ -8,8 +8,8 @@ import (
 // The BF16 mode on AMX (Intel's tile matrix unit, Sapphire Rapids and later): one
 // TDPBF16PS multiplies a 16×32 BF16 tile by a 32×16 one into 16×16 float32 sums, 16 times
 // the work of a 512-bit FMA in about 16 cycles. Its arithmetic is the BF16 mode's (exact
-// products of BF16 values summed in float32) but not its order: Intel documents the
-// FMA-tiles' order (pairs, odd product first, one rounding per product), yet the hardware
+// products of BF16 values summed in float32) but not its order: Intel's pseudocode has the
+// FMA tiles' order (pairs, odd product first, one rounding per product), yet the hardware
 // adds the 32 products of a chunk more precisely than that and in an undocumented way. So
 // the BF16 mode gives other bits on a CPU with AMX than without (the tests bound the error
 // by two float32 roundings per chunk; measured about half the FMA order's), the same bits
@@ -18,8 +18,8 @@ import (
 // Operands are packed in tile order: an A block is amxRows rows of the activations rounded
 // to BF16, chunk by chunk of amxK values (two 16-row tiles per chunk); a B panel is amxCols
 // weight rows as pairs, transposed (two tiles of 16 pairs × 16 columns per chunk). K is
-// zero-padded to whole chunks, rows and columns to whole blocks, and the kernel writes a
-// 32×32 block of sums to scratch, from which the valid part is copied out.
+// zero-padded to whole chunks, rows and columns to whole blocks; the kernel stores a 32×32
+// block of sums in place when all of it is wanted, else to scratch for the valid part.
 
 const (
 	amxK      = 32                 // BF16 values per chunk: one 64-byte tile row
@@ -40,14 +40,6 @@ func amxConfig() [64]byte {
 		c[48+t] = 16
 	}
 	return c
-}
-
-// bfValue widens BF16 h, reading denormals as zero as the BF16 instructions do.
-func bfValue(h uint16) float32 {
-	if h&0x7f80 == 0 {
-		return 0
-	}
-	return math.Float32frombits(uint32(h) << 16)
 }
 
 // packPairsGo is the Go model of packPairs16: p[g*ldg+q*16+jj] = pair q of chunk g of row
