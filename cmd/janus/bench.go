@@ -108,6 +108,7 @@ type benchOptions struct {
 	preset, configPath, modelDir string
 	modelName                    string // what --model called the model (modelDir is its folder)
 	cpuProfile                   string // --cpuprofile's file, "" for none
+	memProfile                   string // --memprofile's file, "" for none
 	stages                       map[string]bool
 	repeat, threads              int
 	parallel                     []int
@@ -298,6 +299,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.memProfile != "" {
+		defer func() {
+			if err := writeHeapProfile(o.memProfile); err != nil {
+				logf("--memprofile: %v", err)
+			}
+		}()
+	}
 	start := time.Now()
 	res := &benchResult{
 		Tool: "janus_bench", Schema: benchSchema, Threads: o.threads, Repeat: o.repeat, Parallel: o.parallel,
@@ -372,6 +380,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.bwMiB, "bw-mb", 1024, "array size of the memory bandwidth test in MiB (0 skips it)")
 	fs.IntVar(&o.undText, "und-text-tokens", benchUndTextTokens, "text tokens of the understanding prompt besides BOI, the image tokens and EOI")
 	fs.IntVar(&o.genPrompt, "gen-prompt-tokens", benchGenPromptTokens, "generation prompt length including BOS and <begin_of_image>")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile (what is live at the end, and every allocation) to this file, for go tool pprof")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (build included) to this file, for go tool pprof")
 	fs.BoolVar(&o.force, "force", false, "build random weights even when they need more than 90% of the available memory")
 	fs.Usage = func() {
@@ -1766,4 +1775,17 @@ func benchTable(r *benchResult) string {
 		float64(r.RSS.AfterInit)/1e9, float64(r.RSS.Peak)/1e9, r.RSS.Source, strings.Join(peaks, ", "))
 	fmt.Fprintf(&sb, "total wall time %.1f s\n", r.WallS)
 	return sb.String()
+}
+
+// writeHeapProfile writes the heap profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
