@@ -19,6 +19,7 @@ import (
 	janus "github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/hub"
 	"github.com/janus-desktop/janus/app/hub/hubtest"
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
@@ -247,7 +248,9 @@ func startApp(t *testing.T, bin, display, variant, models string, env []string, 
 	a := &runningApp{}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
-	// The canvas makes four images by default, set as a user would in Settings.
+	// The canvas makes four images by default, set as a user would in Settings, with the
+	// faster arithmetic, so that the CPU's BF16 kernels (AMX where the machine has it, which
+	// asks Linux for the tile state) run inside the cgo process of the real app too.
 	data := t.TempDir()
 	store, err := janus.OpenStore(data)
 	if err != nil {
@@ -255,6 +258,7 @@ func startApp(t *testing.T, bin, display, variant, models string, env []string, 
 	}
 	settings := janus.DefaultSettings()
 	settings.Generation.N = 4
+	settings.Precision = compute.PrecisionBF16
 	if err := store.SaveSettings(settings); err != nil {
 		t.Fatal(err)
 	}
