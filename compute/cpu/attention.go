@@ -298,44 +298,25 @@ func (b *Backend) rowsDirect(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0,
 	}
 }
 
-// softmaxRowWide is softmaxRow for the BF16 mode: the same steps, but the max and the sum
-// run as 8 interleaved partial results, since softmaxRow's one in-order float32 chain (4
-// cycles an element) is what bounds many-row attention once its products run on AMX. Its
-// sum rounds differently, within the mode's tolerance.
+// softmaxRowWide is softmaxRow for the BF16 mode: the same steps, but the passes over the
+// row run as vector kernels (scaleMax8, expSum8, scale8), whose sum keeps 8 lanes rather
+// than softmaxRow's one in-order float32 chain (4 cycles an element), which bounded
+// many-row attention once its products ran on AMX. Its sum rounds differently, within the
+// mode's tolerance; the last n%8 values are added after the lanes.
 func softmaxRowWide(scores []float32, n int, scale float32) {
-	inf := float32(math.Inf(-1))
-	mx := [8]float32{inf, inf, inf, inf, inf, inf, inf, inf}
 	n8 := n &^ 7
-	for j := 0; j < n8; j += 8 {
-		v := scores[j : j+8 : j+8]
-		for l := range v {
-			v[l] *= scale
-			mx[l] = max(mx[l], v[l])
-		}
-	}
+	m := scaleMax8(scores[:n8], scale)
 	for j := n8; j < n; j++ {
 		scores[j] *= scale
-		mx[0] = max(mx[0], scores[j])
+		m = max(m, scores[j])
 	}
-	m := max(max(max(mx[0], mx[1]), max(mx[2], mx[3])), max(max(mx[4], mx[5]), max(mx[6], mx[7])))
-	expShiftSIMD(scores[:n], m)
-	var sum [8]float32
-	for j := 0; j < n8; j += 8 {
-		v := scores[j : j+8 : j+8]
-		for l := range v {
-			sum[l] += v[l]
-		}
+	sum := expSum8(scores[:n8], m)
+	expShiftSIMD(scores[n8:n], m)
+	for _, e := range scores[n8:n] {
+		sum += e
 	}
-	for j := n8; j < n; j++ {
-		sum[0] += scores[j]
-	}
-	inv := 1 / (((sum[0] + sum[4]) + (sum[2] + sum[6])) + ((sum[1] + sum[5]) + (sum[3] + sum[7])))
-	for j := 0; j < n8; j += 8 {
-		v := scores[j : j+8 : j+8]
-		for l := range v {
-			v[l] *= inv
-		}
-	}
+	inv := 1 / sum
+	scale8(scores[:n8], inv)
 	for j := n8; j < n; j++ {
 		scores[j] *= inv
 	}

@@ -2,7 +2,9 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -46,6 +48,48 @@ func TestAttendOneMatchesRows(t *testing.T) {
 					}
 					computetest.Exact(t, "one-query attention", read(t, be, dst), want)
 				})
+			}
+		}
+	}
+}
+
+// TestSoftmaxWide checks the BF16 mode's softmax kernels bit for bit against their
+// definition (the vector exp, 8 lane sums combined ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))),
+// and the row against softmaxRow within float32 rounding.
+func TestSoftmaxWide(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("the BF16 mode's kernels need AVX512_BF16")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{1, 7, 8, 37, 576, 630} {
+		x := randVals(rng, n+5, 3)
+		want := append([]float32(nil), x...)
+		n8 := n &^ 7
+		m := float32(math.Inf(-1))
+		for i := range want[:n8] {
+			want[i] *= 0.3
+			m = max(m, want[i])
+		}
+		if got := scaleMax8(x[:n8], 0.3); math.Float32bits(got) != math.Float32bits(m) || !slices.Equal(x[:n8], want[:n8]) {
+			t.Fatalf("n %d: scaleMax8 = %g, want %g", n, got, m)
+		}
+		expShiftSIMD(want[:n8], 1.5)
+		var l [8]float32
+		for i, e := range want[:n8] {
+			l[i%8] += e
+		}
+		sum := ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+		if got := expSum8(x[:n8], 1.5); math.Float32bits(got) != math.Float32bits(sum) || !slices.Equal(x[:n8], want[:n8]) {
+			t.Fatalf("n %d: expSum8 = %g, want %g", n, got, sum)
+		}
+
+		row, ref := randVals(rng, n+5, 3), make([]float32, n+5)
+		copy(ref, row)
+		softmaxRowWide(row, n, 0.125)
+		softmaxRow(ref, n, 0.125, true)
+		for i := range row {
+			if math.Abs(float64(row[i]-ref[i])) > 4e-7*float64(n) {
+				t.Fatalf("n %d: p[%d] = %g, softmaxRow %g", n, i, row[i], ref[i])
 			}
 		}
 	}

@@ -19167,7 +19167,15 @@ DATA expconsts<>+912(SB)/4, $0x3e2ef945
 DATA expconsts<>+916(SB)/4, $0x3e2ef945
 DATA expconsts<>+920(SB)/4, $0x3e2ef945
 DATA expconsts<>+924(SB)/4, $0x3e2ef945
-GLOBL expconsts<>(SB), RODATA|NOPTR, $928
+DATA expconsts<>+928(SB)/4, $0xff800000
+DATA expconsts<>+932(SB)/4, $0xff800000
+DATA expconsts<>+936(SB)/4, $0xff800000
+DATA expconsts<>+940(SB)/4, $0xff800000
+DATA expconsts<>+944(SB)/4, $0xff800000
+DATA expconsts<>+948(SB)/4, $0xff800000
+DATA expconsts<>+952(SB)/4, $0xff800000
+DATA expconsts<>+956(SB)/4, $0xff800000
+GLOBL expconsts<>(SB), RODATA|NOPTR, $960
 
 // func expShiftF32(n int, x *float32, shift float32)
 // Requires: AVX, AVX2, FMA3, SSE
@@ -19208,6 +19216,113 @@ loop:
 	VMOVUPS      Y4, (CX)(DX*4)
 	ADDQ         $0x08, DX
 	JMP          loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleMaxF32(n int, x *float32, scale float32) float32
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleMaxF32(SB), NOSPLIT, $0-28
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVSS        scale+16(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      expconsts<>+928(SB), Y1
+	XORQ         DX, DX
+
+loop:
+	CMPQ    DX, AX
+	JGE     done
+	VMOVUPS (CX)(DX*4), Y2
+	VMULPS  Y0, Y2, Y2
+	VMAXPS  Y2, Y1, Y1
+	VMOVUPS Y2, (CX)(DX*4)
+	ADDQ    $0x08, DX
+	JMP     loop
+
+done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VMAXPS       X0, X1, X1
+	VSHUFPS      $0x55, X1, X1, X0
+	VMAXPS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func expSumF32(n int, x *float32, shift float32) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·expSumF32(SB), NOSPLIT, $0-28
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVSS        shift+16(FP), X0
+	VBROADCASTSS X0, Y0
+	VXORPS       Y1, Y1, Y1
+	XORQ         DX, DX
+
+loop:
+	CMPQ         DX, AX
+	JGE          done
+	VMOVUPS      (CX)(DX*4), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMOVUPS      expconsts<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y3
+	VMULPS       expconsts<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMOVAPS      Y3, Y3
+	VFNMADD231PS expconsts<>+96(SB), Y4, Y3
+	VFNMADD231PS expconsts<>+128(SB), Y4, Y3
+	VMOVUPS      expconsts<>+160(SB), Y5
+	VFMADD213PS  expconsts<>+192(SB), Y3, Y5
+	VFMADD213PS  expconsts<>+224(SB), Y3, Y5
+	VFMADD213PS  expconsts<>+256(SB), Y3, Y5
+	VFMADD213PS  expconsts<>+288(SB), Y3, Y5
+	VFMADD213PS  expconsts<>+320(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       expconsts<>+352(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       expconsts<>+384(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y5, Y5
+	VCMPPS       $0x01, expconsts<>+32(SB), Y2, Y2
+	VANDNPS      Y5, Y2, Y5
+	VMOVUPS      Y5, Y2
+	VADDPS       Y5, Y1, Y1
+	VMOVUPS      Y2, (CX)(DX*4)
+	ADDQ         $0x08, DX
+	JMP          loop
+
+done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VSHUFPS      $0x55, X1, X1, X0
+	VADDPS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleF32(n int, x *float32, s float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleF32(SB), NOSPLIT, $0-20
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVSS        s+16(FP), X0
+	VBROADCASTSS X0, Y0
+	XORQ         DX, DX
+
+loop:
+	CMPQ    DX, AX
+	JGE     done
+	VMOVUPS (CX)(DX*4), Y1
+	VMULPS  Y0, Y1, Y1
+	VMOVUPS Y1, (CX)(DX*4)
+	ADDQ    $0x08, DX
+	JMP     loop
 
 done:
 	VZEROUPPER

@@ -434,6 +434,21 @@ func dequantQ4(nb int, q *byte, s *uint16, out *float32)
 //go:noescape
 func expShiftF32(n int, x *float32, shift float32)
 
+// scaleMaxF32 multiplies x[:n] by scale and returns the max, n a multiple of 8 (see the generator).
+//
+//go:noescape
+func scaleMaxF32(n int, x *float32, scale float32) float32
+
+// expSumF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8, and returns their sum (see the generator).
+//
+//go:noescape
+func expSumF32(n int, x *float32, shift float32) float32
+
+// scaleF32 multiplies x[:n] by s, n a multiple of 8.
+//
+//go:noescape
+func scaleF32(n int, x *float32, s float32)
+
 // siluF32 sets y[i] = x[i]/(1+e^-x[i]) for i < n, n a multiple of 8 (y may be x).
 //
 //go:noescape

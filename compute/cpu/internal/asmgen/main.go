@@ -62,6 +62,7 @@ func main() {
 	dequantKernel(true)
 	expConsts = expConstants()
 	expShift()
+	softmaxKernels()
 	siluKernel()
 	geluKernel()
 	bf16Kernels()
@@ -393,6 +394,7 @@ const (
 	cE7
 	cE8
 	cE9
+	cNegInf // the softmax max's start
 	nConsts
 )
 
@@ -425,16 +427,17 @@ func expConstants() Mem {
 		cNegClamp: math32bits(-20),
 		// erfc(z) = t·e^(-z² + P(t)), t = 1/(1+z/2): the Chebyshev fit of Numerical Recipes'
 		// erfcc, relative error below 1.2e-7 for every z >= 0.
-		cE0: math32bits(-1.26551223),
-		cE1: math32bits(1.00002368),
-		cE2: math32bits(0.37409196),
-		cE3: math32bits(0.09678418),
-		cE4: math32bits(-0.18628806),
-		cE5: math32bits(0.27886807),
-		cE6: math32bits(-1.13520398),
-		cE7: math32bits(1.48851587),
-		cE8: math32bits(-0.82215223),
-		cE9: math32bits(0.17087277),
+		cE0:     math32bits(-1.26551223),
+		cE1:     math32bits(1.00002368),
+		cE2:     math32bits(0.37409196),
+		cE3:     math32bits(0.09678418),
+		cE4:     math32bits(-0.18628806),
+		cE5:     math32bits(0.27886807),
+		cE6:     math32bits(-1.13520398),
+		cE7:     math32bits(1.48851587),
+		cE8:     math32bits(-0.82215223),
+		cE9:     math32bits(0.17087277),
+		cNegInf: 0xff800000,
 	}
 	for c, b := range bits {
 		for l := 0; l < 8; l++ {
@@ -505,6 +508,85 @@ func expShift() {
 	ADDQ(U8(8), i)
 	JMP(LabelRef("loop"))
 	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// softmaxKernels emits the vector passes of the BF16 mode's softmax (softmaxRowWide), each
+// over n floats, n a multiple of 8, with one 8-float accumulator whose lane l takes the
+// elements ≡ l (mod 8), reduced ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)) as the Go code does:
+// scaleMaxF32 multiplies x by scale and returns the max, expSumF32 sets x[i] =
+// e^(x[i]-shift) (expVec, as expShiftF32) and returns the sum, scaleF32 multiplies x by s.
+func softmaxKernels() {
+	reduce := func(acc VecVirtual, op func(a, b, dst Op)) Register {
+		hi := XMM()
+		VEXTRACTF128(U8(1), acc, hi)
+		lo := acc.AsX()
+		op(hi, lo, lo) // lanes l and l+4
+		sh := XMM()
+		VMOVHLPS(lo, lo, sh)
+		op(sh, lo, lo) // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+		sh2 := XMM()
+		VSHUFPS(U8(0x55), lo, lo, sh2)
+		op(sh2, lo, lo)
+		return lo
+	}
+	loop := func(n, px Register, body func(x VecVirtual)) {
+		i := GP64()
+		XORQ(i, i)
+		Label("loop")
+		CMPQ(i, n)
+		JGE(LabelRef("done"))
+		x := YMM()
+		VMOVUPS(Mem{Base: px, Index: i, Scale: 4}, x)
+		body(x)
+		VMOVUPS(x, Mem{Base: px, Index: i, Scale: 4})
+		ADDQ(U8(8), i)
+		JMP(LabelRef("loop"))
+		Label("done")
+	}
+
+	TEXT("scaleMaxF32", NOSPLIT, "func(n int, x *float32, scale float32) float32")
+	Pragma("noescape")
+	Doc("scaleMaxF32 multiplies x[:n] by scale and returns the max, n a multiple of 8 (see the generator).")
+	n, px := Load(Param("n"), GP64()), Load(Param("x"), GP64())
+	sv := YMM()
+	VBROADCASTSS(Load(Param("scale"), XMM()), sv)
+	mx := YMM()
+	VMOVUPS(cst(cNegInf), mx)
+	loop(n, px, func(x VecVirtual) {
+		VMULPS(sv, x, x)
+		VMAXPS(x, mx, mx)
+	})
+	Store(reduce(mx, func(a, b, dst Op) { VMAXPS(a, b, dst) }), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+
+	TEXT("expSumF32", NOSPLIT, "func(n int, x *float32, shift float32) float32")
+	Pragma("noescape")
+	Doc("expSumF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8, and returns their sum (see the generator).")
+	n, px = Load(Param("n"), GP64()), Load(Param("x"), GP64())
+	shv := YMM()
+	VBROADCASTSS(Load(Param("shift"), XMM()), shv)
+	sum := YMM()
+	VXORPS(sum, sum, sum)
+	loop(n, px, func(x VecVirtual) {
+		VSUBPS(shv, x, x)
+		e := expVec(x)
+		VMOVUPS(e, x)
+		VADDPS(e, sum, sum)
+	})
+	Store(reduce(sum, func(a, b, dst Op) { VADDPS(a, b, dst) }), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+
+	TEXT("scaleF32", NOSPLIT, "func(n int, x *float32, s float32)")
+	Pragma("noescape")
+	Doc("scaleF32 multiplies x[:n] by s, n a multiple of 8.")
+	n, px = Load(Param("n"), GP64()), Load(Param("x"), GP64())
+	sv = YMM()
+	VBROADCASTSS(Load(Param("s"), XMM()), sv)
+	loop(n, px, func(x VecVirtual) { VMULPS(sv, x, x) })
 	VZEROUPPER()
 	RET()
 }
