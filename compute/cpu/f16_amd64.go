@@ -1,0 +1,28 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import "unsafe"
+
+// f16Asm reports whether set runs the F16C conversions of f16_amd64.s: every assembly set
+// does, as every AVX2 CPU has F16C.
+func f16Asm(set simdSet) bool { return set != simdNone }
+
+// narrowF16Asm and widenF16Asm convert len(src) values, a multiple of 8.
+func narrowF16Asm(dst []uint16, src []float32) {
+	cvtF32F16Sat(unsafe.SliceData(dst), unsafe.SliceData(src), len(src))
+}
+
+func widenF16Asm(dst []float32, src []uint16) {
+	cvtF16F32(unsafe.SliceData(dst), unsafe.SliceData(src), len(dst))
+}
+
+// cvtF32F16Sat rounds n float32 (n a multiple of 8) to F16, saturating at ±65504.
+//
+//go:noescape
+func cvtF32F16Sat(dst *uint16, src *float32, n int)
+
+// cvtF16F32 widens n F16 values (n a multiple of 8) to float32.
+//
+//go:noescape
+func cvtF16F32(dst *float32, src *uint16, n int)

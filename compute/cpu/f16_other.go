@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// f16Asm is false: this build converts F16 in Go.
+func f16Asm(set simdSet) bool { return false }
+
+func narrowF16Asm(dst []uint16, src []float32) { panic("cpu: no F16 assembly in this build") }
+
+func widenF16Asm(dst []float32, src []uint16) { panic("cpu: no F16 assembly in this build") }
