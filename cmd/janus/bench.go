@@ -645,7 +645,7 @@ func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...an
 	}
 	skipGen := !parts[weights.PartGen] && !parts[weights.PartVQ]
 	logf("loading %s", o.modelDir)
-	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen}
+	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen, Precision: o.precision}
 	if o.quant.Quantized() {
 		opts.Weights = strings.ToLower(o.quant.String())
 	}
@@ -781,6 +781,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 			if n.llm, err = llm.Load(be, src, cfg.LLM); err != nil {
 				return err
 			}
+			n.llm.KVDType = llm.CacheDType(o.precision)
 		}
 		if parts[weights.PartGen] {
 			if n.genEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {

@@ -15,12 +15,14 @@
 // reading half the bytes matters more than the cost of widening on use. Norm weights are
 // float32.
 //
-// The KV cache holds float32 keys and values, because the compute interface takes only
-// float32 activations (CopyRows into the cache, Attention reading it). CacheBytes tells a
-// caller what a cache costs before it allocates one: per position and row, 960 KiB for
-// Janus-Pro-7B and 384 KiB for the 1B models. A BF16 or F16 cache would halve that, but it
-// is future work that needs backend support (Attention over half-precision K/V, CopyRows
-// narrowing into them).
+// The KV cache holds keys and values in Model.KVDType: float32 in the exact precision, so
+// every golden stays exact, and IEEE half (F16) in the BF16 precision (CacheDType), half the
+// memory and half the bytes each token step reads. F16 rather than BF16: its 10-bit mantissa
+// keeps keys and values 8 times more precise, their range (post-RoPE keys and values of
+// LLaMA layers stay far below 65504, and a backend saturates there) does not need BF16's,
+// and Metal has it natively. CacheBytes tells a caller what a cache costs before it
+// allocates one: per position and row, 960 KiB for Janus-Pro-7B and 384 KiB for the 1B
+// models in float32, half that in F16.
 package llm
 
 import (
@@ -52,6 +54,9 @@ type Model struct {
 	Norm      *compute.Tensor // final norm [hidden]
 	// Head is lm_head [vocab, hidden]; the same tensor as Embedding when the config ties them.
 	Head *compute.Tensor
+	// KVDType is the dtype of the keys and values of the caches NewCache makes: compute.F32
+	// (the zero value, exact) or compute.F16 (see CacheDType). Set it before making a cache.
+	KVDType compute.DType
 
 	be compute.Backend
 }
@@ -129,11 +134,12 @@ func (m *Model) Backend() compute.Backend { return m.be }
 // It also keeps Forward's scratch activations, because they belong to the same sequences:
 // a decoding step then allocates only its output instead of eight zeroed buffers per token.
 type Cache struct {
-	// K and V are per layer [rows, capacity, kvHeads*headDim].
+	// K and V are per layer [rows, capacity, kvHeads*headDim], of the model's KVDType.
 	K, V []*compute.Tensor
 
 	rows, capacity, length int
 	width, maxPos          int
+	dt                     compute.DType // of K and V
 	be                     compute.Backend
 	scratch                scratch
 }
@@ -152,15 +158,27 @@ func (s *scratch) tensors() []*compute.Tensor {
 	return []*compute.Tensor{s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act}
 }
 
+// CacheDType is the dtype of the KV cache for a model run with numerics precision (the
+// values of compute.Options.Precision): F16 in the BF16 precision, which already trades
+// float32 exactness for speed, F32 otherwise. It follows the precision asked for, not the
+// products a backend runs: every backend reads an F16 cache.
+func CacheDType(precision string) compute.DType {
+	if precision == compute.PrecisionBF16 {
+		return compute.F16
+	}
+	return compute.F32
+}
+
 // CacheBytes is the memory NewCache(rows, capacity) allocates for a model with
-// configuration cfg: float32 keys and values of every layer. Forward doubles the capacity
-// when an input outgrows it (up to max_position_embeddings), holding both buffers while it
-// copies. It does not count Forward's scratch (ScratchBytes).
-func CacheBytes(cfg config.LLM, rows, capacity int) int64 {
+// configuration cfg whose keys and values are of dtype dt (F32 or F16): keys and values of
+// every layer. Forward doubles the capacity when an input outgrows it (up to
+// max_position_embeddings), holding both buffers while it copies. It does not count
+// Forward's scratch (ScratchBytes).
+func CacheBytes(cfg config.LLM, dt compute.DType, rows, capacity int) int64 {
 	if mp := cfg.MaxPositions; mp > 0 && capacity > mp {
 		capacity = mp
 	}
-	return 2 * int64(cfg.Layers) * int64(rows) * int64(capacity) * int64(cfg.KVHeads*cfg.HeadDim) * 4
+	return 2 * int64(cfg.Layers) * int64(rows) * int64(capacity) * int64(cfg.KVHeads*cfg.HeadDim) * int64(dt.Size())
 }
 
 // ScratchBytes is the activation memory Forward uses for an input of rows × t positions,
@@ -171,19 +189,25 @@ func ScratchBytes(cfg config.LLM, rows, t int) int64 {
 	return int64(rows) * int64(t) * int64(perPos) * 4
 }
 
-// CacheBytes is CacheBytes for this model's configuration.
-func (m *Model) CacheBytes(rows, capacity int) int64 { return CacheBytes(m.Config, rows, capacity) }
+// CacheBytes is CacheBytes for this model's configuration and KVDType.
+func (m *Model) CacheBytes(rows, capacity int) int64 {
+	return CacheBytes(m.Config, m.KVDType, rows, capacity)
+}
 
-// NewCache allocates an empty cache for rows sequences of up to capacity positions. Forward
-// grows it when a longer input arrives, up to the config's max_position_embeddings.
+// NewCache allocates an empty cache of KVDType keys and values for rows sequences of up to
+// capacity positions. Forward grows it when a longer input arrives, up to the config's
+// max_position_embeddings.
 func (m *Model) NewCache(rows, capacity int) (*Cache, error) {
 	if rows <= 0 || capacity <= 0 {
 		return nil, fmt.Errorf("kv cache: %d rows × %d positions", rows, capacity)
 	}
+	if m.KVDType != compute.F32 && m.KVDType != compute.F16 {
+		return nil, fmt.Errorf("kv cache: dtype %v, want F32 or F16", m.KVDType)
+	}
 	if mp := m.Config.MaxPositions; mp > 0 && capacity > mp {
 		capacity = mp
 	}
-	c := &Cache{rows: rows, width: m.Config.KVHeads * m.Config.HeadDim, maxPos: m.Config.MaxPositions, be: m.be}
+	c := &Cache{rows: rows, width: m.Config.KVHeads * m.Config.HeadDim, maxPos: m.Config.MaxPositions, dt: m.KVDType, be: m.be}
 	c.alloc(len(m.Layers), capacity)
 	return c, nil
 }
@@ -193,8 +217,8 @@ func (c *Cache) alloc(layers, capacity int) {
 	k := make([]*compute.Tensor, layers)
 	v := make([]*compute.Tensor, layers)
 	for i := range k {
-		k[i] = c.be.New(compute.F32, c.rows, capacity, c.width)
-		v[i] = c.be.New(compute.F32, c.rows, capacity, c.width)
+		k[i] = c.be.New(c.dt, c.rows, capacity, c.width)
+		v[i] = c.be.New(c.dt, c.rows, capacity, c.width)
 		if c.length > 0 {
 			c.be.CopyRows(k[i], 0, c.K[i], 0, c.length)
 			c.be.CopyRows(v[i], 0, c.V[i], 0, c.length)
