@@ -211,18 +211,15 @@ type kvRows struct {
 	sCap, kvw int
 }
 
-// block returns rows [s0, s1) of batch row bi, columns [c0, c1), as float32 rows ld apart:
-// the tensor itself when it is float32, else a copy widened into buf, (s1-s0)·(c1-c0) floats
-// that stay in the L2 cache while the caller reads them.
-func (v kvRows) block(set simdSet, buf []float32, bi, s0, s1, c0, c1 int) (rows []float32, ld int) {
+// block returns rows [s0, s1) of batch row bi, columns [c0, c0+w), as float32 rows ld
+// apart: the tensor itself when it is float32, else a copy widened into buf, (s1-s0)·w
+// floats. attendOne asks for one KV head at a time, 16 KB for 32 keys of 128, which stays
+// in L1 between the conversion and the kernel that reads it.
+func (v kvRows) block(set simdSet, buf []float32, bi, s0, s1, c0, w int) (rows []float32, ld int) {
 	if v.f != nil {
 		return v.f[(bi*v.sCap+s0)*v.kvw+c0:], v.kvw
 	}
-	w := c1 - c0
-	for j := s0; j < s1; j++ {
-		at := (bi*v.sCap+j)*v.kvw + c0
-		widenF16(set, buf[(j-s0)*w:(j-s0+1)*w], v.h[at:at+w])
-	}
+	widenRowsF16(set, buf[:(s1-s0)*w], w, v.h[(bi*v.sCap+s0)*v.kvw+c0:], v.kvw)
 	return buf, w
 }
 
@@ -246,11 +243,11 @@ func (b *Backend) widenCache(h []uint16, batch, sCap, kvw, n int) []float32 {
 // head for a block of keys, then the softmax of each head, then the weighted sums of the
 // values by groups of heads, each walking the keys in blocks. Every score and every sum is
 // the one rowsDirect computes (the same dot products; p_j·v_j added in order of j), so the
-// results are bit for bit the same. An F16 cache is read the same way, each block of rows
-// widened into a small per-task buffer first.
+// results are bit for bit the same. An F16 cache is read the same way, each KV head's block
+// of rows widened into an L1-sized buffer just before the kernel reads it.
 func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batch int) {
 	hd := g.HeadDim
-	qw, kvw := g.Heads*hd, g.KVHeads*hd
+	qw := g.Heads * hd
 	group := g.Heads / g.KVHeads
 	n := g.keys(0)
 	simd := b.simd != simdNone
@@ -260,23 +257,27 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	b.pool.run(batch*kb, 1, func(lo, hi int) {
 		var buf []float32
 		if ks.h != nil {
-			buf = b.getScratch(attnKeyBlock * kvw)
+			buf = b.getScratch(attnKeyBlock * hd)
 			defer b.putScratch(buf)
 		}
 		for task := lo; task < hi; task++ {
 			bi, s0 := task/kb, (task%kb)*attnKeyBlock
 			s1 := min(s0+attnKeyBlock, n)
-			krows, ld := ks.block(b.simd, buf, bi, s0, s1, 0, kvw)
+			var krows []float32
+			ld, kh := 0, -1
 			for h := range g.Heads {
+				if h/group != kh { // heads of a group share their keys
+					kh = h / group
+					krows, ld = ks.block(b.simd, buf, bi, s0, s1, kh*hd, hd)
+				}
 				q := qs[bi*qw+h*hd : bi*qw+(h+1)*hd]
 				row := scores[(bi*g.Heads+h)*n : (bi*g.Heads+h+1)*n]
-				base := (h / group) * hd
 				if simd {
-					tileSIMD(b.simd, row[s0:], n, q, qw, krows[base:], ld, 1, s1-s0, hd, false)
+					tileSIMD(b.simd, row[s0:], n, q, qw, krows, ld, 1, s1-s0, hd, false)
 					continue
 				}
 				for j := s0; j < s1; j++ {
-					kr := krows[base+(j-s0)*ld:]
+					kr := krows[(j-s0)*ld:]
 					row[j] = dot1x1(0, q, kr[:hd])
 				}
 			}
@@ -295,27 +296,30 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	b.pool.run(batch*groups, 1, func(lo, hi int) {
 		var buf []float32
 		if vs.h != nil {
-			buf = b.getScratch(attnKeyBlock * kvw)
+			buf = b.getScratch(attnKeyBlock * hd)
 			defer b.putScratch(buf)
 		}
 		for task := lo; task < hi; task++ {
 			bi, h0 := task/groups, (task%groups)*per
 			h1 := min(h0+per, g.Heads)
-			c0, c1 := (h0/group)*hd, ((h1-1)/group+1)*hd // the value columns of these heads
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
 			for s0 := 0; s0 < n; s0 += attnKeyBlock {
 				s1 := min(s0+attnKeyBlock, n)
-				vrows, ld := vs.block(b.simd, buf, bi, s0, s1, c0, c1)
+				var vrows []float32
+				ld, kh := 0, -1
 				for h := h0; h < h1; h++ {
+					if h/group != kh {
+						kh = h / group
+						vrows, ld = vs.block(b.simd, buf, bi, s0, s1, kh*hd, hd)
+					}
 					p := scores[(bi*g.Heads+h)*n+s0 : (bi*g.Heads+h)*n+s1]
 					out := d[bi*qw+h*hd : bi*qw+(h+1)*hd]
-					base := (h/group)*hd - c0
 					if simd && hd%8 == 0 {
-						accRowsSIMD(out, p, vrows[base:], ld)
+						accRowsSIMD(out, p, vrows, ld)
 						continue
 					}
 					for j, pj := range p {
-						v := vrows[base+j*ld : base+j*ld+hd]
+						v := vrows[j*ld : j*ld+hd]
 						for i, x := range v {
 							out[i] += float32(pj * x) // rounded, not fused, as in rowsDirect
 						}

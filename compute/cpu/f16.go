@@ -76,3 +76,20 @@ func f16s(op, arg string, t *Tensor) []uint16 {
 	}
 	return bf.h
 }
+
+// widenRowsF16 widens len(dst)/w rows of w F16 values, lds apart in src, into dst (rows w
+// apart): widenF16 row by row, in one assembly call where set has the F16C kernels.
+func widenRowsF16(set simdSet, dst []float32, w int, src []uint16, lds int) {
+	rows := len(dst) / w
+	if rows == 0 {
+		return
+	}
+	_ = src[(rows-1)*lds+w-1]
+	if f16Asm(set) && w%8 == 0 {
+		widenRowsF16Asm(dst, w, src, lds)
+		return
+	}
+	for r := range rows {
+		widenF16(set, dst[r*w:(r+1)*w], src[r*lds:r*lds+w])
+	}
+}

@@ -17,6 +17,17 @@ func widenF16Asm(dst []float32, src []uint16) {
 	cvtF16F32(unsafe.SliceData(dst), unsafe.SliceData(src), len(dst))
 }
 
+// widenRowsF16Asm is widenRowsF16 for w a multiple of 8 (bounds checked by the caller).
+func widenRowsF16Asm(dst []float32, w int, src []uint16, lds int) {
+	cvtF16F32Rows(unsafe.SliceData(dst), unsafe.SliceData(src), w, len(dst)/w, lds)
+}
+
+// cvtF16F32Rows widens rows rows of n F16 values (n a multiple of 8), lds elements apart in
+// src, into consecutive rows of dst.
+//
+//go:noescape
+func cvtF16F32Rows(dst *float32, src *uint16, n, rows, lds int)
+
 // cvtF32F16Sat rounds n float32 (n a multiple of 8) to F16, saturating at ±65504.
 //
 //go:noescape

@@ -66,3 +66,35 @@ loop8:
 done:
 	VZEROUPPER
 	RET
+
+// func cvtF16F32Rows(dst *float32, src *uint16, n, rows, lds int)
+TEXT ·cvtF16F32Rows(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ rows+24(FP), DX
+	MOVQ lds+32(FP), R8
+	SHLQ $1, R8 // bytes between source rows
+
+row:
+	TESTQ DX, DX
+	JZ    rdone
+	XORQ  AX, AX
+
+col:
+	CMPQ      AX, CX
+	JGE       next
+	VCVTPH2PS (SI)(AX*2), Y0
+	VMOVUPS   Y0, (DI)(AX*4)
+	ADDQ      $8, AX
+	JMP       col
+
+next:
+	LEAQ (DI)(CX*4), DI
+	ADDQ R8, SI
+	DECQ DX
+	JMP  row
+
+rdone:
+	VZEROUPPER
+	RET

@@ -48,6 +48,20 @@ func TestF16Conversions(t *testing.T) {
 					t.Fatalf("widen %#04x = %#08x, want %#08x", h, math.Float32bits(wide[i]), math.Float32bits(want))
 				}
 			}
+			// Rows of w values lds apart, as attendOne widens one KV head of a cache block.
+			for _, w := range []int{8, 13, 128} {
+				const rows, lds = 5, 300
+				dst := make([]float32, rows*w)
+				widenRowsF16(set, dst, w, all[1000:], lds)
+				for r := range rows {
+					for i := range w {
+						got, want := dst[r*w+i], f16ToF32(all[1000+r*lds+i])
+						if math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("widenRowsF16 w=%d row %d [%d] = %v, want %v", w, r, i, got, want)
+						}
+					}
+				}
+			}
 			narrow := make([]uint16, len(vals))
 			narrowF16(set, narrow, vals)
 			for i, f := range vals {
