@@ -150,12 +150,12 @@ type Cache struct {
 // chunk, then every decoding step has t = 1), and a long prompt's scratch does not stay
 // allocated through the decoding that follows.
 type scratch struct {
-	t                                int
-	res, q, k, v, att, gate, up, act *compute.Tensor
+	t                           int
+	res, q, k, v, att, gate, up *compute.Tensor
 }
 
 func (s *scratch) tensors() []*compute.Tensor {
-	return []*compute.Tensor{s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act}
+	return []*compute.Tensor{s.res, s.q, s.k, s.v, s.att, s.gate, s.up}
 }
 
 // CacheDType is the dtype of the KV cache for a model run with numerics precision (the
@@ -185,7 +185,7 @@ func CacheBytes(cfg config.LLM, dt compute.DType, rows, capacity int) int64 {
 // besides the cache: the float32 buffers it keeps in the cache plus the hidden states it
 // returns.
 func ScratchBytes(cfg config.LLM, rows, t int) int64 {
-	perPos := 2*cfg.Hidden + 2*cfg.Heads*cfg.HeadDim + 2*cfg.KVHeads*cfg.HeadDim + 3*cfg.Intermediate
+	perPos := 2*cfg.Hidden + 2*cfg.Heads*cfg.HeadDim + 2*cfg.KVHeads*cfg.HeadDim + 2*cfg.Intermediate
 	return int64(rows) * int64(t) * int64(perPos) * 4
 }
 
@@ -303,7 +303,6 @@ func (c *Cache) scratchFor(cfg config.LLM, t int) *scratch {
 		att:  be.New(compute.F32, rows, t, cfg.Heads*hd),
 		gate: be.New(compute.F32, rows, t, cfg.Intermediate),
 		up:   be.New(compute.F32, rows, t, cfg.Intermediate),
-		act:  be.New(compute.F32, rows, t, cfg.Intermediate),
 	}
 	return &c.scratch
 }
@@ -387,7 +386,7 @@ func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
 	be := m.be
 	hd, eps, theta := cfg.HeadDim, float32(cfg.RMSNormEps), float32(cfg.RopeTheta)
 	s := c.scratchFor(cfg, t)
-	res, q, k, v, att, gate, up, act := s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act
+	res, q, k, v, att, gate, up := s.res, s.q, s.k, s.v, s.att, s.gate, s.up
 	be.CopyRows(res, 0, x, 0, t)
 	// dst is the layers' working buffer (x is no longer read) and ends with the output.
 	h := dst
@@ -414,8 +413,8 @@ func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
 		be.RMSNorm(h, res, y.MLPNorm, eps)
 		be.Linear(gate, h, y.Gate, nil)
 		be.Linear(up, h, y.Up, nil)
-		be.SwiGLU(act, gate, up)
-		be.Linear(h, act, y.Down, nil)
+		be.SwiGLU(gate, gate, up) // in place: a prompt's third [T, intermediate] buffer saved
+		be.Linear(h, gate, y.Down, nil)
 		be.Add(res, res, h)
 	}
 	be.RMSNorm(h, res, m.Norm, eps)
