@@ -132,7 +132,7 @@ func (m *Model) Backend() compute.Backend { return m.be }
 // for a chat, 2P for classifier-free guidance over P images). Positions [0, Len) are filled.
 //
 // It also keeps Forward's scratch activations, because they belong to the same sequences:
-// a decoding step then allocates only its output instead of eight zeroed buffers per token.
+// a decoding step then allocates only its output instead of seven zeroed buffers per token.
 type Cache struct {
 	// K and V are per layer [rows, capacity, kvHeads*headDim], of the model's KVDType.
 	K, V []*compute.Tensor
