@@ -85,9 +85,7 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	if kh != nil {
 		// Many query rows use every key many times: widen the valid rows once (the
 		// conversion is a small part of the products) and run the float32 paths on them.
-		ks, vs = b.widenCache(kh, batch, sCap, kvw, p.KVLen), b.widenCache(vh, batch, sCap, kvw, p.KVLen)
-		defer b.putScratch(ks)
-		defer b.putScratch(vs)
+		ks, vs = b.widenCache(0, kh, batch, sCap, kvw, p.KVLen), b.widenCache(1, vh, batch, sCap, kvw, p.KVLen)
 		g.sCap = p.KVLen
 	}
 	if b.bf16 && t >= bf16MinRows {
@@ -224,9 +222,15 @@ func (v kvRows) block(set simdSet, buf []float32, bi, s0, s1, c0, w int) (rows [
 }
 
 // widenCache returns rows [0, n) of every batch row of the F16 tensor h [batch, sCap, kvw]
-// as float32 [batch, n, kvw] in scratch the caller returns with putScratch.
-func (b *Backend) widenCache(h []uint16, batch, sCap, kvw, n int) []float32 {
-	out := b.getScratch(batch * n * kvw)
+// as float32 [batch, n, kvw] in the Backend's kept buffer slot (0 keys, 1 values). Like the
+// BF16 mode's held slots, each grows to the largest prompt and stays: a prompt's layers need
+// one at a time, and fresh megabytes per layer would pile up as garbage the backend's
+// collections do not see, until the heap doubles the weights (GOGC).
+func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []float32 {
+	if cap(b.kvHold[slot]) < batch*n*kvw {
+		b.kvHold[slot] = make([]float32, batch*n*kvw)
+	}
+	out := b.kvHold[slot][:batch*n*kvw]
 	rows := batch * n
 	b.pool.run(rows, b.pool.grain(rows, kvw), func(lo, hi int) {
 		for r := lo; r < hi; r++ {

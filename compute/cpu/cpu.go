@@ -25,6 +25,7 @@ type Backend struct {
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
 	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
 	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
+	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 	freed   *freedBytes     // bytes released since the last collection, shared with buffers
 }
