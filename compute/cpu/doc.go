@@ -131,9 +131,10 @@
 // walking the cache front to back once; many query rows widen the valid rows once per call.
 // The kernels are the float32 ones, so an F16 cache gives exactly the bits of a float32
 // cache holding the same values (the conformance suite checks it on every backend); what it
-// changes is half the bytes a step reads and a cache half the size. Two small conversion
-// loops, hand-written in f16_amd64.s rather than generated, since they are the only F16C
-// code; arm64 converts in Go for now.
+// changes is half the bytes a step reads and a cache half the size. The conversion loops are
+// hand-written (f16_amd64.s: VCVTPS2PH, VCVTPH2PS; f16_arm64.s: FCVTL/FCVTL2 as WORDs, the
+// narrowing in Go there), being the only F16 conversion code; the generic set and purego
+// builds convert in Go.
 //
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
 // 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,
