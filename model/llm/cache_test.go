@@ -155,3 +155,19 @@ func TestScratchReuse(t *testing.T) {
 		}
 	})
 }
+
+// TestCacheDType: the BF16 precision keeps the cache in F16, every other value in F32.
+func TestCacheDType(t *testing.T) {
+	for _, c := range []struct {
+		precision string
+		want      compute.DType
+	}{
+		{"", compute.F32},
+		{compute.PrecisionExact, compute.F32},
+		{compute.PrecisionBF16, compute.F16},
+	} {
+		if got := CacheDType(c.precision); got != c.want {
+			t.Errorf("CacheDType(%q) = %v, want %v", c.precision, got, c.want)
+		}
+	}
+}
