@@ -34,7 +34,8 @@
 //     be F32, F16 or BF16 (a backend widens them on use), or the block-quantized Q8 and Q4
 //     (FromBytes quantizes F32/F16/BF16 source bytes; the last dimension must be a multiple
 //     of QBlock). A backend without kernels for a dtype refuses it in FromBytes with an
-//     error naming it. Every other weight is F32.
+//     error naming it. Every other weight is F32. A KV cache may be F16: CopyRows narrows
+//     F32 rows into it and Attention reads k and v from it (q and dst stay F32).
 //   - Elementwise ops (Add, Mul, Scale, GELU, SiLU, SwiGLU) and the normalisations may write in
 //     place (dst the same tensor as an input); no other op may alias dst with an input.
 //   - Shape mismatches are programming errors and panic; runtime failures of the device are
@@ -280,9 +281,14 @@ type Backend interface {
 	// layout: row t has position pos0+t; inv_freq[i] = theta^(-2i/headDim).
 	RoPE(x *Tensor, heads, headDim, pos0 int, theta float32)
 	// Attention computes softmax(q·kᵀ·scale [+ causal mask])·v per head into dst[B,T,Heads*HeadDim].
+	// k and v are both F32 or both F16 (a 16-bit KV cache); F16 values are widened exactly,
+	// so the result is the one of F32 tensors holding the same values.
 	Attention(dst, q, k, v *Tensor, p AttentionParams)
 	// CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b of the
 	// two [B, T, D] tensors: KV cache appends, embedding replacement, picking the last row.
+	// Both are F32, or dst is F16 (a KV cache) and src F32, rounded to nearest even with
+	// magnitudes beyond 65504 (infinities too) saturated to ±65504 and NaN kept, or src F16
+	// too (a cache growing).
 	CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int)
 	// Transpose swaps the last two dimensions: dst[..., j, i] = x[..., i, j].
 	Transpose(dst, x *Tensor)

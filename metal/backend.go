@@ -82,8 +82,8 @@ var kernelNames = []string{
 	"linear_mv_q8", "linear_mv_q4", "linear_mm_q8", "linear_mm_q4",
 	"embedding_f32", "embedding_f16", "embedding_bf16", "embedding_q8", "embedding_q4",
 	"layer_norm_f32", "rms_norm_f32", "group_norm_f32",
-	"rope_f32", "attention_f32",
-	"copy_rows_f32", "transpose_f32", "conv2d_f32", "upsample2x_f32",
+	"rope_f32", "attention_f32", "attention_f16",
+	"copy_rows_f32", "copy_rows_f32_f16", "copy_rows_f16", "transpose_f32", "conv2d_f32", "upsample2x_f32",
 }
 
 // Geometry shared with the kernels' #defines.
@@ -112,7 +112,7 @@ func New(name string, dev gpu.Device) (*Backend, error) {
 			return nil, fmt.Errorf("metal: pipeline %s runs SIMD groups of %d threads; the kernels need 32", k, p.SIMDWidth())
 		}
 		need := 256
-		if k == "attention_f32" {
+		if k == "attention_f32" || k == "attention_f16" {
 			need = attThreads
 		}
 		if p.MaxThreads() < need {

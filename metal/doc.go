@@ -29,4 +29,9 @@
 // Q8/Q4 weights are quantized on the host with a copy of compute/cpu's quantizer, so both
 // backends hold the same codes; the kernels multiply them with float32 activations rather
 // than the int8 ones of the CPU's few-row kernels (within the conformance suite's bound).
+//
+// An F16 KV cache (the BF16 precision's) is a half buffer: copy_rows_f32_f16 narrows rows
+// into it (nearest even, saturated at ±65504 as on the CPU) and attention_f16, the same
+// template as attention_f32, widens each key and value as it loads it, so both give the
+// same result on the same values.
 package metal

@@ -240,7 +240,8 @@ func (b *Backend) btd(op, arg string, x *Tensor) (bs, t, d int) {
 // per query row and head.
 func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	const op = "Attention"
-	gd, gq, gk, gv := b.f32(op, "dst", dst), b.f32(op, "q", q), b.f32(op, "k", k), b.f32(op, "v", v)
+	gd, gq := b.f32(op, "dst", dst), b.f32(op, "q", q)
+	gk, gv, kernel := b.kv(op, k, v)
 	b.check(p.Heads > 0 && p.KVHeads > 0 && p.Heads%p.KVHeads == 0, op, "%d heads do not share %d kv heads", p.Heads, p.KVHeads)
 	b.check(p.HeadDim > 0 && p.HeadDim <= attMaxHead, op, "head size %d outside 1..%d", p.HeadDim, attMaxHead)
 	batch, t, qw := b.btd(op, "q", q)
@@ -257,22 +258,43 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	b.check(dst.Len() == q.Len() && db == batch && dt == t, op, "dst %v is not q's shape %v", dst, q)
 	b.check(!sameBuffer(dst, k) && !sameBuffer(dst, v) && !sameBuffer(dst, q), op, "dst overlaps q, k or v")
 	work := 4 * float64(batch) * float64(p.Heads) * float64(t) * float64(p.KVLen) * float64(p.HeadDim)
-	b.dispatchWork(work, "attention_f32", [3]int{t, p.Heads, batch}, [3]int{attThreads, 1, 1}, []gpu.Buffer{gq, gk, gv, gd},
+	b.dispatchWork(work, kernel, [3]int{t, p.Heads, batch}, [3]int{attThreads, 1, 1}, []gpu.Buffer{gq, gk, gv, gd},
 		[]uint32{u32(t), u32(sCap), u32(p.Heads), u32(p.KVHeads), u32(p.HeadDim), u32(p.KVLen), u32(p.QPos0),
 			boolWord(p.Causal), f32bits(p.Scale)})
 }
 
-// CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b.
+// kv returns the buffers of Attention's k and v, F32 or F16 (a KV cache) alike, and the
+// kernel that reads them.
+func (b *Backend) kv(op string, k, v *Tensor) (gk, gv gpu.Buffer, kernel string) {
+	b.check(k != nil && v != nil && k.DType == v.DType, op, "k %v and v %v differ in dtype", k, v)
+	if k.DType == compute.F16 {
+		return live(b.name, op, "k", k, false), live(b.name, op, "v", v, false), "attention_f16"
+	}
+	return b.f32(op, "k", k), b.f32(op, "v", v), "attention_f32"
+}
+
+// CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b. An F16
+// dst (a KV cache) takes F32 rows rounded to nearest even and saturated at ±65504, or F16
+// rows as they are.
 func (b *Backend) CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int) {
 	const op = "CopyRows"
-	gd, gs := b.f32(op, "dst", dst), b.f32(op, "src", src)
+	kernel := "copy_rows_f32"
+	var gd, gs gpu.Buffer
+	switch {
+	case dst != nil && dst.DType == compute.F16 && src != nil && src.DType == compute.F16:
+		gd, gs, kernel = live(b.name, op, "dst", dst, false), live(b.name, op, "src", src, false), "copy_rows_f16"
+	case dst != nil && dst.DType == compute.F16:
+		gd, gs, kernel = live(b.name, op, "dst", dst, false), b.f32(op, "src", src), "copy_rows_f32_f16"
+	default:
+		gd, gs = b.f32(op, "dst", dst), b.f32(op, "src", src)
+	}
 	batch, dt, dim := b.btd(op, "dst", dst)
 	sb, st, sd := b.btd(op, "src", src)
 	b.check(sb == batch && sd == dim, op, "dst %v and src %v differ in B or D", dst, src)
 	b.check(n >= 0 && dstAt >= 0 && srcAt >= 0 && dstAt+n <= dt && srcAt+n <= st, op,
 		"rows [%d,%d) of src %v to [%d,%d) of dst %v are out of range", srcAt, srcAt+n, src, dstAt, dstAt+n, dst)
 	b.check(!sameBuffer(dst, src), op, "dst is src")
-	b.flat("copy_rows_f32", batch*n*dim, []gpu.Buffer{gs, gd}, u32(batch), u32(n), u32(dim), u32(dt), u32(dstAt), u32(st), u32(srcAt))
+	b.flat(kernel, batch*n*dim, []gpu.Buffer{gs, gd}, u32(batch), u32(n), u32(dim), u32(dt), u32(dstAt), u32(st), u32(srcAt))
 }
 
 // Transpose swaps the last two dimensions of x into dst.

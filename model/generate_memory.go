@@ -4,19 +4,22 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/vq"
 )
 
 // MemoryEstimate is what one GenerateImages call allocates on top of the loaded weights. The
-// KV cache dominates: it is float32 and has two rows (conditional and unconditional) per
-// image, so Janus-Pro-7B needs about 1.2 GB per image for a short prompt.
+// KV cache dominates: it has two rows (conditional and unconditional) per image, so
+// Janus-Pro-7B needs about 1.2 GB per image for a short prompt in float32, half that with
+// the F16 cache of the BF16 precision.
 type MemoryEstimate struct {
 	// Images is the number of images generated together; Rows = 2·Images; Positions is the
 	// cache capacity (prompt tokens + image tokens − 1).
 	Images, Rows, Positions int
-	// KVCache is rows × positions × layers × 2 (keys and values) × kv width × 4 bytes.
+	// KVCache is rows × positions × layers × 2 (keys and values) × kv width × 4 bytes (2
+	// for an F16 cache).
 	KVCache int64
 	// Scratch is the largest of the language model's activations (a prompt chunk or a step),
 	// plus the heads' and the sampler's logits, the VQ decoder's scratch and the decoded
@@ -29,8 +32,9 @@ func (e MemoryEstimate) Total() int64 { return e.KVCache + e.Scratch }
 
 // EstimateGenerationMemory estimates the memory of generating images images together from a
 // prompt of promptTokens tokens (the templated prompt, MemoryEstimate counts the image tokens
-// itself) with the model cfg describes. It needs no weights, so it can run before a load.
-func EstimateGenerationMemory(cfg *config.Config, images, promptTokens int) (MemoryEstimate, error) {
+// itself) with the model cfg describes, whose KV cache holds kv (llm.CacheDType of the
+// precision; a loaded model's LLM.KVDType). It needs no weights, so it can run before a load.
+func EstimateGenerationMemory(cfg *config.Config, kv compute.DType, images, promptTokens int) (MemoryEstimate, error) {
 	if images < 1 || promptTokens < 1 {
 		return MemoryEstimate{}, fmt.Errorf("memory estimate for %d images and %d prompt tokens", images, promptTokens)
 	}
@@ -55,7 +59,7 @@ func EstimateGenerationMemory(cfg *config.Config, images, promptTokens int) (Mem
 	dec += 2*int64(images)*4*s*s + 3*s*s*4
 	return MemoryEstimate{
 		Images: images, Rows: rows, Positions: positions,
-		KVCache: llm.CacheBytes(cfg.LLM, rows, positions),
+		KVCache: llm.CacheBytes(cfg.LLM, kv, rows, positions),
 		Scratch: lm + heads + dec,
 	}, nil
 }
@@ -141,12 +145,12 @@ func memoryLimit(maxBytes, held int64) (limit int64, source string, ok bool) {
 
 // checkMemory refuses a generation whose estimate exceeds the limit maxBytes selects; held
 // is the backend's MemoryUsed.
-func checkMemory(cfg *config.Config, images, promptTokens int, maxBytes, held int64) error {
+func checkMemory(cfg *config.Config, kv compute.DType, images, promptTokens int, maxBytes, held int64) error {
 	limit, source, ok := memoryLimit(maxBytes, held)
 	if !ok {
 		return nil
 	}
-	est, err := EstimateGenerationMemory(cfg, images, promptTokens)
+	est, err := EstimateGenerationMemory(cfg, kv, images, promptTokens)
 	if err != nil {
 		return err
 	}
@@ -155,7 +159,7 @@ func checkMemory(cfg *config.Config, images, promptTokens int, maxBytes, held in
 	}
 	fits := 0
 	for k := images - 1; k >= 1; k-- {
-		if e, err := EstimateGenerationMemory(cfg, k, promptTokens); err == nil && e.Total() <= limit {
+		if e, err := EstimateGenerationMemory(cfg, kv, k, promptTokens); err == nil && e.Total() <= limit {
 			fits = k
 			break
 		}

@@ -32,33 +32,37 @@ func TestEstimateGenerationMemory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		est, err := EstimateGenerationMemory(cfg, tt.images, tt.prompt)
-		if err != nil {
-			t.Fatal(err)
+		// The bounds are the float32 cache's; the F16 cache (BF16 precision) is half of it.
+		for _, kv := range []compute.DType{compute.F32, compute.F16} {
+			shrink := float64(4 / kv.Size())
+			est, err := EstimateGenerationMemory(cfg, kv, tt.images, tt.prompt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			positions := tt.prompt + cfg.VQ.ImageTokens - 1
+			want := int64(2*tt.images) * int64(positions) * int64(cfg.LLM.Layers) * 2 * int64(cfg.LLM.KVHeads*cfg.LLM.HeadDim) * int64(kv.Size())
+			if est.KVCache != want || est.Rows != 2*tt.images || est.Positions != positions {
+				t.Errorf("%s × %d, %v cache: %+v, want a KV cache of %d bytes for %d rows × %d positions", tt.model, tt.images, kv, est, want, 2*tt.images, positions)
+			}
+			if gb := float64(est.KVCache) / 1e9; gb < tt.kvMin/shrink || gb > tt.kvMax/shrink {
+				t.Errorf("%s × %d, %v cache: KV cache %.2f GB, want %.2f–%.2f", tt.model, tt.images, kv, gb, tt.kvMin/shrink, tt.kvMax/shrink)
+			}
+			dec, err := vq.ScratchBytesFor(vq.ParamsFromConfig(cfg.VQ))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if est.Scratch <= dec || float64(est.Scratch) > shrink*tt.scratchMaxShareK*float64(est.KVCache) {
+				t.Errorf("%s × %d, %v cache: scratch %s (decoder %s), KV cache %s", tt.model, tt.images, kv,
+					formatBytes(est.Scratch), formatBytes(dec), formatBytes(est.KVCache))
+			}
+			t.Logf("%s × %d images, %v cache: KV cache %s, scratch %s", tt.model, tt.images, kv, formatBytes(est.KVCache), formatBytes(est.Scratch))
 		}
-		positions := tt.prompt + cfg.VQ.ImageTokens - 1
-		want := int64(2*tt.images) * int64(positions) * int64(cfg.LLM.Layers) * 2 * int64(cfg.LLM.KVHeads*cfg.LLM.HeadDim) * 4
-		if est.KVCache != want || est.Rows != 2*tt.images || est.Positions != positions {
-			t.Errorf("%s × %d: %+v, want a KV cache of %d bytes for %d rows × %d positions", tt.model, tt.images, est, want, 2*tt.images, positions)
-		}
-		if gb := float64(est.KVCache) / 1e9; gb < tt.kvMin || gb > tt.kvMax {
-			t.Errorf("%s × %d: KV cache %.2f GB, want %.1f–%.1f", tt.model, tt.images, gb, tt.kvMin, tt.kvMax)
-		}
-		dec, err := vq.ScratchBytesFor(vq.ParamsFromConfig(cfg.VQ))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if est.Scratch <= dec || float64(est.Scratch) > tt.scratchMaxShareK*float64(est.KVCache) {
-			t.Errorf("%s × %d: scratch %s (decoder %s), KV cache %s", tt.model, tt.images,
-				formatBytes(est.Scratch), formatBytes(dec), formatBytes(est.KVCache))
-		}
-		t.Logf("%s × %d images: KV cache %s, scratch %s", tt.model, tt.images, formatBytes(est.KVCache), formatBytes(est.Scratch))
 	}
 	cfg, err := config.Load(fixtures.Path(t, "real-configs", "janus-pro-7b"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := EstimateGenerationMemory(cfg, 0, 30); err == nil {
+	if _, err := EstimateGenerationMemory(cfg, compute.F32, 0, 30); err == nil {
 		t.Error("estimate for 0 images succeeded")
 	}
 }
@@ -71,11 +75,11 @@ func TestGenerateMemoryLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	est2, err := EstimateGenerationMemory(c.m.Config, 2, len(cond))
+	est2, err := EstimateGenerationMemory(c.m.Config, c.m.LLM.KVDType, 2, len(cond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	est1, err := EstimateGenerationMemory(c.m.Config, 1, len(cond))
+	est1, err := EstimateGenerationMemory(c.m.Config, c.m.LLM.KVDType, 1, len(cond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,8 @@ type Options struct {
 	Threads int
 	// Precision is the caller's choice of numerics for the many-row products
 	// (compute.PrecisionExact, "" too, or compute.PrecisionBF16); it becomes
-	// compute.Options.Precision when Load opens the backend.
+	// compute.Options.Precision when Load opens the backend. It also picks the KV cache's
+	// dtype (llm.CacheDType): F16 in the BF16 precision, on any backend.
 	Precision string
 	// Progress, when not nil, is called after each weight is uploaded with the number of
 	// weights done and the total.
@@ -221,6 +222,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if m.LLM, err = llm.Load(be, src, cfg.LLM); err != nil {
 		return m, err
 	}
+	m.LLM.KVDType = llm.CacheDType(opts.Precision)
 	if !opts.SkipGeneration {
 		if m.GenEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
 			return m, fmt.Errorf("load gen_embed: %w", err)

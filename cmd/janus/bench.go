@@ -234,6 +234,7 @@ type benchStage struct {
 	ImageTokPerS  float64   `json:"image_tokens_per_s,omitempty"`
 	MsPerStep     float64   `json:"ms_per_step,omitempty"`
 	WeightBytes   int64     `json:"weight_bytes_per_step,omitempty"`
+	KVBytes       int64     `json:"kv_bytes_per_step,omitempty"` // the filled cache a step reads on average, outside the floor
 	BWUsed        float64   `json:"bw_gbs_used,omitempty"`
 	BWFloorMs     float64   `json:"bw_floor_ms_per_step,omitempty"`
 	BWFloorTokS   float64   `json:"bw_floor_tok_per_s,omitempty"`
@@ -668,7 +669,7 @@ func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...an
 	}
 	skipGen := !parts[weights.PartGen] && !parts[weights.PartVQ]
 	logf("loading %s", o.modelDir)
-	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen}
+	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen, Precision: o.precision}
 	if o.quant.Quantized() {
 		opts.Weights = strings.ToLower(o.quant.String())
 	}
@@ -804,6 +805,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 			if n.llm, err = llm.Load(be, src, cfg.LLM); err != nil {
 				return err
 			}
+			n.llm.KVDType = llm.CacheDType(o.precision)
 		}
 		if parts[weights.PartGen] {
 			if n.genEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
@@ -1235,7 +1237,9 @@ func (b *benchRun) decode() error {
 	st := b.add("decode", ts, &benchStage{Steps: n, Batch: 1, CtxStart: ctx0, CtxEnd: ctx0 + n,
 		TokPerS: benchRound(float64(n)/med, 3), TokPerSBest: benchRound(float64(n)/slices.Min(ts), 3),
 		MsPerStep: benchRound(1000*med/float64(n), 2),
-		Work:      fmt.Sprintf("%d greedy steps, batch 1, KV cache from the %d-token prefill", n, ctx0)})
+		KVBytes:   lm.CacheBytes(1, ctx0+n/2),
+		Work: fmt.Sprintf("%d greedy steps, batch 1, KV cache from the %d-token prefill (%s, %.2f GB read per step, not in the floor)",
+			n, ctx0, lm.KVDType, float64(lm.CacheBytes(1, ctx0+n/2))/1e9)})
 	b.floor(st, b.res.Model.DecodeWeightByte, med/float64(n))
 	if st.BWFloorMs > 0 {
 		st.BWFloorTokS = benchRound(1000/st.BWFloorMs, 3)
@@ -1430,7 +1434,9 @@ func (b *benchRun) gen(p int) error {
 		Extrapolated: true, ExtrapFlat: benchRound(flat, 6), // seconds, to the microsecond like the stage times
 		ExtrapNote: fmt.Sprintf("EXTRAPOLATED, not measured: seconds for %d image tokens x P=%d = median gen_prefill + %d x the median per-step time of %d steps from KV %d (flat; no KV-linear probe)",
 			total, p, total-1, steps, l),
-		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner", steps, 2*p)})
+		KVBytes: n.llm.CacheBytes(2*p, l+steps/2),
+		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner (%s KV cache, %.2f GB read per step)",
+			steps, 2*p, n.llm.KVDType, float64(n.llm.CacheBytes(2*p, l+steps/2))/1e9)})
 	b.floor(st, b.res.Model.GenWeightBytes, stepMed)
 	return nil
 }

@@ -491,12 +491,13 @@ func TestGenerateMemoryLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	cond, _, err := m.Prompt.GenerationIDs(fx.prompt)
+	kv := m.LLM.KVDType
 	m.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	est := func(n int) int64 {
-		e, err := model.EstimateGenerationMemory(m.Config, n, len(cond))
+		e, err := model.EstimateGenerationMemory(m.Config, kv, n, len(cond))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -104,6 +104,8 @@ func Run(t *testing.T, open func(t *testing.T) compute.Backend) {
 		{"RoPE", testRoPE},
 		{"Attention", testAttention},
 		{"CopyRows", testCopyRows},
+		{"CopyRowsF16", testCopyRowsF16},
+		{"AttentionF16", testAttentionF16},
 		{"Transpose", testTranspose},
 		{"Upsample2x", testUpsample},
 		{"Conv2D", testConv2D},

@@ -53,7 +53,14 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	const op = "Attention"
 	d, qs := f32(op, "dst", dst), f32(op, "q", q)
-	ks, vs := f32(op, "k", k), f32(op, "v", v)
+	check(k != nil && v != nil && k.DType == v.DType, op, "k %v and v %v differ in dtype", k, v)
+	var ks, vs []float32
+	var kh, vh []uint16
+	if k.DType == compute.F16 {
+		kh, vh = f16s(op, "k", k), f16s(op, "v", v)
+	} else {
+		ks, vs = f32(op, "k", k), f32(op, "v", v)
+	}
 	check(p.Heads > 0 && p.KVHeads > 0 && p.Heads%p.KVHeads == 0, op, "%d heads do not share %d kv heads", p.Heads, p.KVHeads)
 	check(p.HeadDim > 0, op, "head size %d", p.HeadDim)
 	batch, t, qw := btd(op, "q", q)
@@ -72,8 +79,14 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 
 	g := attnGeometry{AttentionParams: p, t: t, sCap: sCap}
 	if t == 1 {
-		b.attendOne(g, d, qs, ks, vs, batch)
+		b.attendOne(g, d, qs, kvRows{f: ks, h: kh, sCap: sCap, kvw: kvw}, kvRows{f: vs, h: vh, sCap: sCap, kvw: kvw}, batch)
 		return
+	}
+	if kh != nil {
+		// Many query rows use every key many times: widen the valid rows once (the
+		// conversion is a small part of the products) and run the float32 paths on them.
+		ks, vs = b.widenCache(0, kh, batch, sCap, kvw, p.KVLen), b.widenCache(1, vh, batch, sCap, kvw, p.KVLen)
+		g.sCap = p.KVLen
 	}
 	if b.bf16 && t >= bf16MinRows {
 		b.pool.run(batch*p.Heads, 1, func(lo, hi int) {
@@ -193,16 +206,56 @@ func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, 
 // weighted sums.
 const attnKeyBlock = 32
 
+// kvRows is a K or V tensor [B, sCap, kvw] as attendOne reads it: float32 (f) or F16 (h).
+type kvRows struct {
+	f         []float32
+	h         []uint16
+	sCap, kvw int
+}
+
+// block returns rows [s0, s1) of batch row bi, columns [c0, c0+w), as float32 rows ld
+// apart: the tensor itself when it is float32, else a copy widened into buf, (s1-s0)·w
+// floats. attendOne asks for one KV head at a time, 16 KB for 32 keys of 128, which stays
+// in L1 between the conversion and the kernel that reads it.
+func (v kvRows) block(set simdSet, buf []float32, bi, s0, s1, c0, w int) (rows []float32, ld int) {
+	if v.f != nil {
+		return v.f[(bi*v.sCap+s0)*v.kvw+c0:], v.kvw
+	}
+	widenRowsF16(set, buf[:(s1-s0)*w], w, v.h[(bi*v.sCap+s0)*v.kvw+c0:], v.kvw)
+	return buf, w
+}
+
+// widenCache returns rows [0, n) of every batch row of the F16 tensor h [batch, sCap, kvw]
+// as float32 [batch, n, kvw] in the Backend's kept buffer slot (0 keys, 1 values). Like the
+// BF16 mode's held slots, each grows to the largest prompt and stays: a prompt's layers need
+// one at a time, and fresh megabytes per layer would pile up as garbage the backend's
+// collections do not see, until the heap doubles the weights (GOGC).
+func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []float32 {
+	if cap(b.kvHold[slot]) < batch*n*kvw {
+		b.kvHold[slot] = make([]float32, batch*n*kvw)
+	}
+	out := b.kvHold[slot][:batch*n*kvw]
+	rows := batch * n
+	b.pool.run(rows, b.pool.grain(rows, kvw), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			bi, j := r/n, r%n
+			widenF16(b.simd, out[r*kvw:(r+1)*kvw], h[(bi*sCap+j)*kvw:(bi*sCap+j+1)*kvw])
+		}
+	})
+	return out
+}
+
 // attendOne is Attention for one query per batch row (a decoding step). Walking one head's
 // keys reads 512 bytes of every 8 KB cache row, which the hardware prefetchers do not
 // follow; here each pass reads the cache rows front to back instead: the scores of every
 // head for a block of keys, then the softmax of each head, then the weighted sums of the
 // values by groups of heads, each walking the keys in blocks. Every score and every sum is
 // the one rowsDirect computes (the same dot products; p_j·v_j added in order of j), so the
-// results are bit for bit the same.
-func (b *Backend) attendOne(g attnGeometry, d, qs, ks, vs []float32, batch int) {
+// results are bit for bit the same. An F16 cache is read the same way, each KV head's block
+// of rows widened into an L1-sized buffer just before the kernel reads it.
+func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batch int) {
 	hd := g.HeadDim
-	qw, kvw := g.Heads*hd, g.KVHeads*hd
+	qw := g.Heads * hd
 	group := g.Heads / g.KVHeads
 	n := g.keys(0)
 	simd := b.simd != simdNone
@@ -210,19 +263,30 @@ func (b *Backend) attendOne(g attnGeometry, d, qs, ks, vs []float32, batch int) 
 	defer b.putScratch(scores)
 	kb := (n + attnKeyBlock - 1) / attnKeyBlock
 	b.pool.run(batch*kb, 1, func(lo, hi int) {
+		var buf []float32
+		if ks.h != nil {
+			buf = b.getScratch(attnKeyBlock * hd)
+			defer b.putScratch(buf)
+		}
 		for task := lo; task < hi; task++ {
 			bi, s0 := task/kb, (task%kb)*attnKeyBlock
 			s1 := min(s0+attnKeyBlock, n)
+			var krows []float32
+			ld, kh := 0, -1
 			for h := range g.Heads {
+				if h/group != kh { // heads of a group share their keys
+					kh = h / group
+					krows, ld = ks.block(b.simd, buf, bi, s0, s1, kh*hd, hd)
+				}
 				q := qs[bi*qw+h*hd : bi*qw+(h+1)*hd]
 				row := scores[(bi*g.Heads+h)*n : (bi*g.Heads+h+1)*n]
-				base := bi*g.sCap*kvw + (h/group)*hd
 				if simd {
-					tileSIMD(b.simd, row[s0:], n, q, qw, ks[base+s0*kvw:], kvw, 1, s1-s0, hd, false)
+					tileSIMD(b.simd, row[s0:], n, q, qw, krows, ld, 1, s1-s0, hd, false)
 					continue
 				}
 				for j := s0; j < s1; j++ {
-					row[j] = dot1x1(0, q, ks[base+j*kvw:base+j*kvw+hd])
+					kr := krows[(j-s0)*ld:]
+					row[j] = dot1x1(0, q, kr[:hd])
 				}
 			}
 		}
@@ -238,22 +302,32 @@ func (b *Backend) attendOne(g attnGeometry, d, qs, ks, vs []float32, batch int) 
 	per := max(1, (g.Heads+b.pool.threads-1)/max(1, b.pool.threads))
 	groups := (g.Heads + per - 1) / per
 	b.pool.run(batch*groups, 1, func(lo, hi int) {
+		var buf []float32
+		if vs.h != nil {
+			buf = b.getScratch(attnKeyBlock * hd)
+			defer b.putScratch(buf)
+		}
 		for task := lo; task < hi; task++ {
 			bi, h0 := task/groups, (task%groups)*per
 			h1 := min(h0+per, g.Heads)
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
 			for s0 := 0; s0 < n; s0 += attnKeyBlock {
 				s1 := min(s0+attnKeyBlock, n)
+				var vrows []float32
+				ld, kh := 0, -1
 				for h := h0; h < h1; h++ {
+					if h/group != kh {
+						kh = h / group
+						vrows, ld = vs.block(b.simd, buf, bi, s0, s1, kh*hd, hd)
+					}
 					p := scores[(bi*g.Heads+h)*n+s0 : (bi*g.Heads+h)*n+s1]
 					out := d[bi*qw+h*hd : bi*qw+(h+1)*hd]
-					base := bi*g.sCap*kvw + (h/group)*hd + s0*kvw
 					if simd && hd%8 == 0 {
-						accRowsSIMD(out, p, vs[base:], kvw)
+						accRowsSIMD(out, p, vrows, ld)
 						continue
 					}
 					for j, pj := range p {
-						v := vs[base+j*kvw : base+j*kvw+hd]
+						v := vrows[j*ld : j*ld+hd]
 						for i, x := range v {
 							out[i] += float32(pj * x) // rounded, not fused, as in rowsDirect
 						}

@@ -83,17 +83,28 @@ func BenchmarkAttention(b *testing.B) {
 		name        string
 		t, s, heads int
 		causal      bool
+		kv          compute.DType // of k and v: F16 is the BF16 precision's KV cache
 	}{
-		{"prefill_630_causal", 630, 630, 16, true},
-		{"decode_1_of_630", 1, 630, 16, true},
-		{"vit_576", 576, 576, 16, false},
+		{"prefill_630_causal", 630, 630, 16, true, compute.F32},
+		{"prefill_630_causal_f16", 630, 630, 16, true, compute.F16},
+		{"decode_1_of_630", 1, 630, 16, true, compute.F32},
+		{"decode_1_of_630_f16", 1, 630, 16, true, compute.F16},
+		{"vit_576", 576, 576, 16, false, compute.F32},
 	} {
 		eachThreads(b, c.name, func(b *testing.B, be *Backend) {
 			const hd = 128
 			rng := rand.New(rand.NewPCG(1, 1))
 			q := be.FromFloat32(randVals(rng, c.t*c.heads*hd, 1), 1, c.t, c.heads*hd)
-			k := be.FromFloat32(randVals(rng, c.s*c.heads*hd, 1), 1, c.s, c.heads*hd)
-			v := be.FromFloat32(randVals(rng, c.s*c.heads*hd, 1), 1, c.s, c.heads*hd)
+			kv := func() *Tensor {
+				t := be.FromFloat32(randVals(rng, c.s*c.heads*hd, 1), 1, c.s, c.heads*hd)
+				if c.kv == compute.F32 {
+					return t
+				}
+				h := be.New(c.kv, t.Shape...)
+				be.CopyRows(h, 0, t, 0, c.s)
+				return h
+			}
+			k, v := kv(), kv()
 			dst := be.New(compute.F32, q.Shape...)
 			p := compute.AttentionParams{Heads: c.heads, KVHeads: c.heads, HeadDim: hd, KVLen: c.s,
 				QPos0: c.s - c.t, Causal: c.causal, Scale: 0.088}
@@ -104,7 +115,7 @@ func BenchmarkAttention(b *testing.B) {
 			if c.causal && c.t > 1 {
 				pairs = float64(c.t*(c.t+1)/2 + c.t*(c.s-c.t))
 			}
-			report(b, 4*pairs*hd*float64(c.heads), 4*float64(q.Len()+k.Len()+v.Len()+dst.Len()))
+			report(b, 4*pairs*hd*float64(c.heads), 4*float64(q.Len()+dst.Len())+float64(c.kv.Size()*(k.Len()+v.Len())))
 		})
 	}
 }

@@ -26,6 +26,7 @@ type Backend struct {
 	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
 	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
 	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
+	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 	freed   *freedBytes     // bytes released since the last collection, shared with buffers
 }
@@ -47,16 +48,26 @@ type buffer struct {
 // VQ decode frees 0.3-0.5 GB of scratch per image) would pile up to gigabytes of garbage
 // before a collection. So once a backend has freed gcAfterFreed bytes it starts one; marking
 // is cheap here, as weights hold no pointers.
-type freedBytes struct{ n atomic.Int64 }
+type freedBytes struct {
+	n    atomic.Int64
+	used *atomic.Int64 // the backend's live bytes, which set the threshold
+}
 
-// gcAfterFreed is how many freed bytes start a collection.
-const gcAfterFreed = 256 << 20
+// gcAfterFreed is how many freed bytes start a collection for a backend holding used bytes:
+// 1/32 of them (mostly weights), from 32 MB to 256 MB. A collection costs about 10 ms of CPU
+// with 1.6 GB of weights, while freed scratch that waits for one (the vision tower's, a
+// prompt's) is not reused by the next stage, whose allocations then add to the peak RSS.
+func gcAfterFreed(used int64) int64 { return min(256<<20, max(32<<20, used/32)) }
 
 func (f *freedBytes) add(n int64) {
 	if f == nil {
 		return
 	}
-	if f.n.Add(n) >= gcAfterFreed {
+	var used int64
+	if f.used != nil {
+		used = f.used.Load()
+	}
+	if f.n.Add(n) >= gcAfterFreed(used) {
 		f.n.Store(0)
 		go runtime.GC()
 	}
@@ -153,7 +164,8 @@ func New(threads int, opts ...Option) *Backend {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	b := &Backend{pool: newPool(defaultThreads(threads)), used: new(atomic.Int64), freed: new(freedBytes)}
+	used := new(atomic.Int64)
+	b := &Backend{pool: newPool(defaultThreads(threads)), used: used, freed: &freedBytes{used: used}}
 	b.simd, b.qset = kernelCap(o.kernels)
 	if o.precision == PrecisionBF16 {
 		b.bf16 = hasBF16() && b.simd == simdAVX512

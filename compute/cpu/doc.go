@@ -129,6 +129,20 @@
 // golden greedy tokens for understanding and generation. The exact mode is the default; it
 // keeps the summation orders above and the goldens' 1e-4.
 //
+// F16 KV cache (f16.go; model/llm uses it in the BF16 precision): CopyRows narrows float32
+// rows into an F16 tensor (nearest even, saturated at ±65504 rather than stored as infinity,
+// NaN kept; VCVTPS2PH after a clamp on the assembly sets, the same bits in Go elsewhere), and
+// Attention reads F16 k and v by widening them (VCVTPH2PS, exact) into float32 scratch that
+// the float32 kernels then read: a decoding step widens one KV head's block of 32 keys at a
+// time into an L1-sized buffer just before the score tile or the V sum reads it, still
+// walking the cache front to back once; many query rows widen the valid rows once per call.
+// The kernels are the float32 ones, so an F16 cache gives exactly the bits of a float32
+// cache holding the same values (the conformance suite checks it on every backend); what it
+// changes is half the bytes a step reads and a cache half the size. The conversion loops are
+// hand-written (f16_amd64.s: VCVTPS2PH, VCVTPH2PS; f16_arm64.s: FCVTL/FCVTL2 as WORDs, the
+// narrowing in Go there), being the only F16 conversion code; the generic set and purego
+// builds convert in Go.
+//
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
 // 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,
 // Conv2D (as im2col blocks) and Attention (as two products per block of query rows) all run

@@ -2,6 +2,8 @@ package cpu
 
 import (
 	"math"
+
+	"github.com/janus-desktop/janus/compute"
 )
 
 // Add computes dst = a + b with b repeated over a (len(b) must divide len(a)).
@@ -144,14 +146,36 @@ func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 	})
 }
 
-// CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b.
+// CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b. An F16
+// dst (a KV cache) takes F32 rows rounded to nearest even and saturated at ±65504 (f16.go),
+// or F16 rows as they are (a cache growing).
 func (b *Backend) CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int) {
-	d, s := f32("CopyRows", "dst", dst), f32("CopyRows", "src", src)
-	batch, dt, dim := btd("CopyRows", "dst", dst)
-	sb, st, sd := btd("CopyRows", "src", src)
-	check(sb == batch && sd == dim, "CopyRows", "dst %v and src %v differ in B or D", dst, src)
-	check(n >= 0 && dstAt >= 0 && srcAt >= 0 && dstAt+n <= dt && srcAt+n <= st, "CopyRows",
+	const op = "CopyRows"
+	batch, dt, dim := btd(op, "dst", dst)
+	sb, st, sd := btd(op, "src", src)
+	check(sb == batch && sd == dim, op, "dst %v and src %v differ in B or D", dst, src)
+	check(n >= 0 && dstAt >= 0 && srcAt >= 0 && dstAt+n <= dt && srcAt+n <= st, op,
 		"rows [%d,%d) of src %v to [%d,%d) of dst %v are out of range", srcAt, srcAt+n, src, dstAt, dstAt+n, dst)
+	if dst.DType == compute.F16 {
+		d := f16s(op, "dst", dst)
+		sr := func(bi int) (int, int) { return (bi*st + srcAt) * dim, (bi*st + srcAt + n) * dim }
+		dr := func(bi int) []uint16 { return d[(bi*dt+dstAt)*dim : (bi*dt+dstAt+n)*dim] }
+		if src.DType == compute.F16 {
+			s := f16s(op, "src", src)
+			for bi := range batch {
+				lo, hi := sr(bi)
+				copy(dr(bi), s[lo:hi])
+			}
+			return
+		}
+		s := f32(op, "src", src)
+		for bi := range batch {
+			lo, hi := sr(bi)
+			narrowF16(b.simd, dr(bi), s[lo:hi])
+		}
+		return
+	}
+	d, s := f32(op, "dst", dst), f32(op, "src", src)
 	for bi := range batch {
 		copy(d[(bi*dt+dstAt)*dim:(bi*dt+dstAt+n)*dim], s[(bi*st+srcAt)*dim:(bi*st+srcAt+n)*dim])
 	}

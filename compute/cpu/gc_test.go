@@ -8,26 +8,28 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// TestFreeStartsCollection: freeing more than gcAfterFreed bytes starts a garbage collection,
+// TestFreeStartsCollection: freeing more than gcAfterFreed bytes (32 MB for a backend that
+// holds nothing else) starts a garbage collection,
 // so the scratch that ops free does not pile up behind a heap goal that the weights set at
 // twice their size; a few small frees start none.
 func TestFreeStartsCollection(t *testing.T) {
 	b := New(1)
 	defer b.Close()
 	var ms runtime.MemStats
+	gcAfterFreed := int(gcAfterFreed(b.MemoryUsed()))
 	churn := func(bytes int) {
 		for done := 0; done < bytes; done += 16 << 20 {
 			b.Free(b.New(compute.F32, 4<<20)) // 16 MB
 		}
 	}
 	churn(gcAfterFreed / 2)
-	if got := b.freed.n.Load(); got != gcAfterFreed/2 {
+	if got := int(b.freed.n.Load()); got != gcAfterFreed/2 {
 		t.Fatalf("%d bytes counted as freed, want %d", got, gcAfterFreed/2)
 	}
 	runtime.ReadMemStats(&ms)
 	before := ms.NumGC
 	churn(gcAfterFreed / 2)
-	if got := b.freed.n.Load(); got >= gcAfterFreed {
+	if got := int(b.freed.n.Load()); got >= gcAfterFreed {
 		t.Fatalf("the count stands at %d after reaching %d: no collection started", got, gcAfterFreed)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -40,5 +42,20 @@ func TestFreeStartsCollection(t *testing.T) {
 			t.Fatal("no garbage collection within 10 s of freeing gcAfterFreed bytes")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestGCThreshold: the freed bytes that start a collection scale with what the backend holds.
+func TestGCThreshold(t *testing.T) {
+	for _, c := range []struct{ used, want int64 }{
+		{0, 32 << 20},
+		{1 << 30, 32 << 20},
+		{1600 << 20, 50 << 20},
+		{4 << 30, 128 << 20},
+		{14 << 30, 256 << 20},
+	} {
+		if got := gcAfterFreed(c.used); got != c.want {
+			t.Errorf("gcAfterFreed(%d MB) = %d MB, want %d MB", c.used>>20, got>>20, c.want>>20)
+		}
 	}
 }

@@ -45,21 +45,18 @@ struct AttentionParams {
 #define ATT_MAX_HEAD_DIM 512
 #define ATT_DIMS_PER_LANE (ATT_MAX_HEAD_DIM / 32)
 
-// attention_f32: each SIMD group takes chunks of 32 keys in turn (lane j scores key c0+j) and
+// attention: each SIMD group takes chunks of 32 keys in turn (lane j scores key c0+j) and
 // keeps an online softmax: running max m, running sum l and the weighted sum of values, each
 // lane owning dims lane, lane+32, ... The SIMD groups' states are merged at the end. The max
 // starts from the first chunk's own maximum, not from -INFINITY, so no infinity arithmetic
-// happens even under fast math; -FLT_MAX only stands in for lanes past the last key.
-kernel void attention_f32(device const float* q [[buffer(0)]], device const float* k [[buffer(1)]],
-                          device const float* v [[buffer(2)]], device float* dst [[buffer(3)]],
-                          constant AttentionParams& p [[buffer(4)]], uint3 group [[threadgroup_position_in_grid]],
-                          uint tid [[thread_index_in_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
-                          uint lane [[thread_index_in_simdgroup]]) {
-  threadgroup float qs[ATT_MAX_HEAD_DIM];
-  threadgroup float ps[ATT_THREADS];
-  threadgroup float accs[ATT_SIMDGROUPS * ATT_MAX_HEAD_DIM];
-  threadgroup float ms[ATT_SIMDGROUPS];
-  threadgroup float ls[ATT_SIMDGROUPS];
+// happens even under fast math; -FLT_MAX only stands in for lanes past the last key. KV is
+// float (attention_f32) or half (attention_f16, an F16 KV cache): the same code, every key
+// and value widened exactly on load, so both give the same result on the same values.
+template <typename KV>
+inline void attention(device const float* q, device const KV* k, device const KV* v, device float* dst,
+                      constant AttentionParams& p, uint3 group, uint tid, uint sg, uint lane,
+                      threadgroup float* qs, threadgroup float* ps, threadgroup float* accs,
+                      threadgroup float* ms, threadgroup float* ls) {
   uint row = group.x, h = group.y, b = group.z;
   uint hd = p.head_dim, qw = p.heads * hd, kvw = p.kv_heads * hd;
   uint kh = h / (p.heads / p.kv_heads);
@@ -70,8 +67,8 @@ kernel void attention_f32(device const float* q [[buffer(0)]], device const floa
   threadgroup_barrier(mem_flags::mem_threadgroup);
 
   uint n = p.causal != 0 ? p.qpos0 + row + 1 : p.kv_len;
-  device const float* kb = k + b * p.s * kvw + kh * hd;
-  device const float* vb = v + b * p.s * kvw + kh * hd;
+  device const KV* kb = k + b * p.s * kvw + kh * hd;
+  device const KV* vb = v + b * p.s * kvw + kh * hd;
   float m = 0.0f, l = 0.0f;  // l stays 0 until the SIMD group's first chunk
   float acc[ATT_DIMS_PER_LANE];
   for (uint i = 0; i < ATT_DIMS_PER_LANE; i++) {
@@ -82,9 +79,9 @@ kernel void attention_f32(device const float* q [[buffer(0)]], device const floa
     bool valid = j < n;
     float s = 0.0f;
     if (valid) {
-      device const float* kr = kb + j * kvw;
+      device const KV* kr = kb + j * kvw;
       for (uint d = 0; d < hd; d++) {
-        s += qs[d] * kr[d];
+        s += qs[d] * widen(kr[d]);
       }
       s *= p.scale;
     }
@@ -102,7 +99,7 @@ kernel void attention_f32(device const float* q [[buffer(0)]], device const floa
       if (d < hd) {
         float a = acc[i] * corr;
         for (uint jj = 0; jj < cn; jj++) {
-          a += ps[sg * 32 + jj] * vb[(c0 + jj) * kvw + d];
+          a += ps[sg * 32 + jj] * widen(vb[(c0 + jj) * kvw + d]);
         }
         acc[i] = a;
       }
@@ -145,4 +142,30 @@ kernel void attention_f32(device const float* q [[buffer(0)]], device const floa
     }
     orow[d] = num / den;
   }
+}
+
+kernel void attention_f32(device const float* q [[buffer(0)]], device const float* k [[buffer(1)]],
+                          device const float* v [[buffer(2)]], device float* dst [[buffer(3)]],
+                          constant AttentionParams& p [[buffer(4)]], uint3 group [[threadgroup_position_in_grid]],
+                          uint tid [[thread_index_in_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
+                          uint lane [[thread_index_in_simdgroup]]) {
+  threadgroup float qs[ATT_MAX_HEAD_DIM];
+  threadgroup float ps[ATT_THREADS];
+  threadgroup float accs[ATT_SIMDGROUPS * ATT_MAX_HEAD_DIM];
+  threadgroup float ms[ATT_SIMDGROUPS];
+  threadgroup float ls[ATT_SIMDGROUPS];
+  attention(q, k, v, dst, p, group, tid, sg, lane, qs, ps, accs, ms, ls);
+}
+
+kernel void attention_f16(device const float* q [[buffer(0)]], device const half* k [[buffer(1)]],
+                          device const half* v [[buffer(2)]], device float* dst [[buffer(3)]],
+                          constant AttentionParams& p [[buffer(4)]], uint3 group [[threadgroup_position_in_grid]],
+                          uint tid [[thread_index_in_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
+                          uint lane [[thread_index_in_simdgroup]]) {
+  threadgroup float qs[ATT_MAX_HEAD_DIM];
+  threadgroup float ps[ATT_THREADS];
+  threadgroup float accs[ATT_SIMDGROUPS * ATT_MAX_HEAD_DIM];
+  threadgroup float ms[ATT_SIMDGROUPS];
+  threadgroup float ls[ATT_SIMDGROUPS];
+  attention(q, k, v, dst, p, group, tid, sg, lane, qs, ps, accs, ms, ls);
 }

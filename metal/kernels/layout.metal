@@ -21,6 +21,32 @@ kernel void copy_rows_f32(device const float* src [[buffer(0)]], device float* d
   dst[(b * p.dst_t + p.dst_at + r) * p.dim + c] = src[(b * p.src_t + p.src_at + r) * p.dim + c];
 }
 
+// copy_rows_f32_f16 narrows float rows into an F16 tensor (a KV cache): nearest even, with
+// magnitudes beyond 65504 (infinities included) saturated to it and NaN kept, as the CPU
+// backend does. copy_rows_f16 copies F16 rows (a cache growing).
+kernel void copy_rows_f32_f16(device const float* src [[buffer(0)]], device half* dst [[buffer(1)]],
+                              constant CopyRowsParams& p [[buffer(2)]], uint i [[thread_position_in_grid]]) {
+  uint per = p.n * p.dim;
+  if (i >= p.batch * per) {
+    return;
+  }
+  uint b = i / per, rest = i % per;
+  uint r = rest / p.dim, c = rest % p.dim;
+  float x = src[(b * p.src_t + p.src_at + r) * p.dim + c];
+  dst[(b * p.dst_t + p.dst_at + r) * p.dim + c] = half(x != x ? x : clamp(x, -65504.0f, 65504.0f));
+}
+
+kernel void copy_rows_f16(device const half* src [[buffer(0)]], device half* dst [[buffer(1)]],
+                          constant CopyRowsParams& p [[buffer(2)]], uint i [[thread_position_in_grid]]) {
+  uint per = p.n * p.dim;
+  if (i >= p.batch * per) {
+    return;
+  }
+  uint b = i / per, rest = i % per;
+  uint r = rest / p.dim, c = rest % p.dim;
+  dst[(b * p.dst_t + p.dst_at + r) * p.dim + c] = src[(b * p.src_t + p.src_at + r) * p.dim + c];
+}
+
 struct TransposeParams {
   uint mats, rows, cols;  // x is mats × [rows, cols]
 };

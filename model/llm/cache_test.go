@@ -26,10 +26,13 @@ func TestCacheBytes(t *testing.T) {
 			heads, kvHeads int
 			rows, capacity int
 			t              int
+			dt             compute.DType
 		}{
-			{"one row", 4, 4, 1, 10, 3},
-			{"GQA, CFG rows", 6, 2, 4, 7, 1},
-			{"capacity beyond max positions", 4, 2, 2, 1000, 2},
+			{"one row", 4, 4, 1, 10, 3, compute.F32},
+			{"GQA, CFG rows", 6, 2, 4, 7, 1, compute.F32},
+			{"capacity beyond max positions", 4, 2, 2, 1000, 2, compute.F32},
+			{"F16 cache, GQA, CFG rows", 6, 2, 4, 7, 1, compute.F16},
+			{"F16 cache beyond max positions", 4, 2, 2, 1000, 2, compute.F16},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -39,13 +42,17 @@ func TestCacheBytes(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer m.Free()
+				m.KVDType = tt.dt
 				c, err := m.NewCache(tt.rows, tt.capacity)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer c.Free()
 				got := append(append([]*compute.Tensor(nil), c.K...), c.V...)
-				if want := bytesOf(got...); m.CacheBytes(tt.rows, tt.capacity) != want || CacheBytes(cfg, tt.rows, tt.capacity) != want {
+				if got[0].DType != tt.dt {
+					t.Errorf("cache of %v, want %v", got[0].DType, tt.dt)
+				}
+				if want := bytesOf(got...); m.CacheBytes(tt.rows, tt.capacity) != want || CacheBytes(cfg, tt.dt, tt.rows, tt.capacity) != want {
 					t.Errorf("CacheBytes = %d, NewCache allocated %d", m.CacheBytes(tt.rows, tt.capacity), want)
 				}
 				x := be.New(compute.F32, tt.rows, tt.t, cfg.Hidden)
@@ -65,7 +72,7 @@ func TestCacheBytes(t *testing.T) {
 
 // TestScratchReuse feeds a sequence in chunks of changing lengths through one cache, whose
 // scratch is reused for equal lengths and replaced otherwise, and compares every position's
-// logits with one prefill of the whole sequence on a fresh cache.
+// logits with one prefill of the whole sequence on a fresh cache, with F32 and F16 caches.
 func TestScratchReuse(t *testing.T) {
 	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
 		defer be.Close()
@@ -75,72 +82,92 @@ func TestScratchReuse(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer m.Free()
-		const rows = 2
-		chunks := []int{5, 5, 1, 1, 3, 1}
-		total := 0
-		for _, n := range chunks {
-			total += n
-		}
-		ids := randomIDs(rows*total, cfg.Vocab, 4)
-		logits := func(c *Cache, from, n int) []float32 {
-			var part []int32
-			for r := range rows {
-				part = append(part, ids[r*total+from:r*total+from+n]...)
+		// Both cache dtypes; the F16 one also copies F16 rows each time the cache grows.
+		for _, dt := range []compute.DType{compute.F32, compute.F16} {
+			m.KVDType = dt
+			const rows = 2
+			chunks := []int{5, 5, 1, 1, 3, 1}
+			total := 0
+			for _, n := range chunks {
+				total += n
 			}
-			x, err := m.Embed(part, rows)
+			ids := randomIDs(rows*total, cfg.Vocab, 4)
+			logits := func(c *Cache, from, n int) []float32 {
+				var part []int32
+				for r := range rows {
+					part = append(part, ids[r*total+from:r*total+from+n]...)
+				}
+				x, err := m.Embed(part, rows)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer be.Free(x)
+				h, err := m.Forward(x, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer be.Free(h)
+				lt := m.Logits(h)
+				defer be.Free(lt)
+				out := make([]float32, lt.Len())
+				if err := be.Read(lt, out); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			whole, err := m.NewCache(rows, total)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer be.Free(x)
-			h, err := m.Forward(x, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer be.Free(h)
-			lt := m.Logits(h)
-			defer be.Free(lt)
-			out := make([]float32, lt.Len())
-			if err := be.Read(lt, out); err != nil {
-				t.Fatal(err)
-			}
-			return out
-		}
-		whole, err := m.NewCache(rows, total)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := logits(whole, 0, total)
-		whole.Free()
+			want := logits(whole, 0, total)
+			whole.Free()
 
-		c, err := m.NewCache(rows, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		at := 0
-		var prev *compute.Tensor
-		for i, n := range chunks {
-			got := logits(c, at, n)
-			for r := range rows {
-				g := got[r*n*cfg.Vocab : (r+1)*n*cfg.Vocab]
-				w := want[(r*total+at)*cfg.Vocab : (r*total+at+n)*cfg.Vocab]
-				if ok, diff, bound := fixtures.Close(g, w, 1e-5); !ok {
-					t.Errorf("chunk %d (%d positions) row %d: max |diff| %.3g > %.3g", i, n, r, diff, bound)
+			c, err := m.NewCache(rows, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := 0
+			var prev *compute.Tensor
+			for i, n := range chunks {
+				got := logits(c, at, n)
+				for r := range rows {
+					g := got[r*n*cfg.Vocab : (r+1)*n*cfg.Vocab]
+					w := want[(r*total+at)*cfg.Vocab : (r*total+at+n)*cfg.Vocab]
+					if ok, diff, bound := fixtures.Close(g, w, 1e-5); !ok {
+						t.Errorf("chunk %d (%d positions) row %d: max |diff| %.3g > %.3g", i, n, r, diff, bound)
+					}
+				}
+				if reused := c.scratch.res == prev; reused != (i > 0 && chunks[i-1] == n) {
+					t.Errorf("chunk %d of %d positions after %v: scratch reused %v", i, n, chunks[:i], reused)
+				}
+				prev = c.scratch.res
+				at += n
+			}
+			c.Free()
+			for _, s := range c.scratch.tensors() {
+				if s != nil {
+					t.Fatal("Free left scratch tensors")
 				}
 			}
-			if reused := c.scratch.res == prev; reused != (i > 0 && chunks[i-1] == n) {
-				t.Errorf("chunk %d of %d positions after %v: scratch reused %v", i, n, chunks[:i], reused)
+			if prev.Buf != nil {
+				t.Error("Free did not release the scratch buffers")
 			}
-			prev = c.scratch.res
-			at += n
-		}
-		c.Free()
-		for _, s := range c.scratch.tensors() {
-			if s != nil {
-				t.Fatal("Free left scratch tensors")
-			}
-		}
-		if prev.Buf != nil {
-			t.Error("Free did not release the scratch buffers")
 		}
 	})
+}
+
+// TestCacheDType: the BF16 precision keeps the cache in F16, every other value in F32.
+func TestCacheDType(t *testing.T) {
+	for _, c := range []struct {
+		precision string
+		want      compute.DType
+	}{
+		{"", compute.F32},
+		{compute.PrecisionExact, compute.F32},
+		{compute.PrecisionBF16, compute.F16},
+	} {
+		if got := CacheDType(c.precision); got != c.want {
+			t.Errorf("CacheDType(%q) = %v, want %v", c.precision, got, c.want)
+		}
+	}
 }

@@ -15,12 +15,14 @@
 // reading half the bytes matters more than the cost of widening on use. Norm weights are
 // float32.
 //
-// The KV cache holds float32 keys and values, because the compute interface takes only
-// float32 activations (CopyRows into the cache, Attention reading it). CacheBytes tells a
-// caller what a cache costs before it allocates one: per position and row, 960 KiB for
-// Janus-Pro-7B and 384 KiB for the 1B models. A BF16 or F16 cache would halve that, but it
-// is future work that needs backend support (Attention over half-precision K/V, CopyRows
-// narrowing into them).
+// The KV cache holds keys and values in Model.KVDType: float32 in the exact precision, so
+// every golden stays exact, and IEEE half (F16) in the BF16 precision (CacheDType), half the
+// memory and half the bytes each token step reads. F16 rather than BF16: its 10-bit mantissa
+// keeps keys and values 8 times more precise, their range (post-RoPE keys and values of
+// LLaMA layers stay far below 65504, and a backend saturates there) does not need BF16's,
+// and Metal has it natively. CacheBytes tells a caller what a cache costs before it
+// allocates one: per position and row, 960 KiB for Janus-Pro-7B and 384 KiB for the 1B
+// models in float32, half that in F16.
 package llm
 
 import (
@@ -52,6 +54,9 @@ type Model struct {
 	Norm      *compute.Tensor // final norm [hidden]
 	// Head is lm_head [vocab, hidden]; the same tensor as Embedding when the config ties them.
 	Head *compute.Tensor
+	// KVDType is the dtype of the keys and values of the caches NewCache makes: compute.F32
+	// (the zero value, exact) or compute.F16 (see CacheDType). Set it before making a cache.
+	KVDType compute.DType
 
 	be compute.Backend
 }
@@ -127,13 +132,14 @@ func (m *Model) Backend() compute.Backend { return m.be }
 // for a chat, 2P for classifier-free guidance over P images). Positions [0, Len) are filled.
 //
 // It also keeps Forward's scratch activations, because they belong to the same sequences:
-// a decoding step then allocates only its output instead of eight zeroed buffers per token.
+// a decoding step then allocates only its output instead of seven zeroed buffers per token.
 type Cache struct {
-	// K and V are per layer [rows, capacity, kvHeads*headDim].
+	// K and V are per layer [rows, capacity, kvHeads*headDim], of the model's KVDType.
 	K, V []*compute.Tensor
 
 	rows, capacity, length int
 	width, maxPos          int
+	dt                     compute.DType // of K and V
 	be                     compute.Backend
 	scratch                scratch
 }
@@ -144,46 +150,64 @@ type Cache struct {
 // chunk, then every decoding step has t = 1), and a long prompt's scratch does not stay
 // allocated through the decoding that follows.
 type scratch struct {
-	t                                int
-	res, q, k, v, att, gate, up, act *compute.Tensor
+	t                           int
+	res, q, k, v, att, gate, up *compute.Tensor
 }
 
 func (s *scratch) tensors() []*compute.Tensor {
-	return []*compute.Tensor{s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act}
+	return []*compute.Tensor{s.res, s.q, s.k, s.v, s.att, s.gate, s.up}
+}
+
+// CacheDType is the dtype of the KV cache for a model run with numerics precision (the
+// values of compute.Options.Precision): F16 in the BF16 precision, which already trades
+// float32 exactness for speed, F32 otherwise. It follows the precision asked for, not the
+// products a backend runs: every backend reads an F16 cache.
+func CacheDType(precision string) compute.DType {
+	if precision == compute.PrecisionBF16 {
+		return compute.F16
+	}
+	return compute.F32
 }
 
 // CacheBytes is the memory NewCache(rows, capacity) allocates for a model with
-// configuration cfg: float32 keys and values of every layer. Forward doubles the capacity
-// when an input outgrows it (up to max_position_embeddings), holding both buffers while it
-// copies. It does not count Forward's scratch (ScratchBytes).
-func CacheBytes(cfg config.LLM, rows, capacity int) int64 {
+// configuration cfg whose keys and values are of dtype dt (F32 or F16): keys and values of
+// every layer. Forward doubles the capacity when an input outgrows it (up to
+// max_position_embeddings), holding both buffers while it copies. It does not count
+// Forward's scratch (ScratchBytes).
+func CacheBytes(cfg config.LLM, dt compute.DType, rows, capacity int) int64 {
 	if mp := cfg.MaxPositions; mp > 0 && capacity > mp {
 		capacity = mp
 	}
-	return 2 * int64(cfg.Layers) * int64(rows) * int64(capacity) * int64(cfg.KVHeads*cfg.HeadDim) * 4
+	return 2 * int64(cfg.Layers) * int64(rows) * int64(capacity) * int64(cfg.KVHeads*cfg.HeadDim) * int64(dt.Size())
 }
 
 // ScratchBytes is the activation memory Forward uses for an input of rows × t positions,
 // besides the cache: the float32 buffers it keeps in the cache plus the hidden states it
 // returns.
 func ScratchBytes(cfg config.LLM, rows, t int) int64 {
-	perPos := 2*cfg.Hidden + 2*cfg.Heads*cfg.HeadDim + 2*cfg.KVHeads*cfg.HeadDim + 3*cfg.Intermediate
+	perPos := 2*cfg.Hidden + 2*cfg.Heads*cfg.HeadDim + 2*cfg.KVHeads*cfg.HeadDim + 2*cfg.Intermediate
 	return int64(rows) * int64(t) * int64(perPos) * 4
 }
 
-// CacheBytes is CacheBytes for this model's configuration.
-func (m *Model) CacheBytes(rows, capacity int) int64 { return CacheBytes(m.Config, rows, capacity) }
+// CacheBytes is CacheBytes for this model's configuration and KVDType.
+func (m *Model) CacheBytes(rows, capacity int) int64 {
+	return CacheBytes(m.Config, m.KVDType, rows, capacity)
+}
 
-// NewCache allocates an empty cache for rows sequences of up to capacity positions. Forward
-// grows it when a longer input arrives, up to the config's max_position_embeddings.
+// NewCache allocates an empty cache of KVDType keys and values for rows sequences of up to
+// capacity positions. Forward grows it when a longer input arrives, up to the config's
+// max_position_embeddings.
 func (m *Model) NewCache(rows, capacity int) (*Cache, error) {
 	if rows <= 0 || capacity <= 0 {
 		return nil, fmt.Errorf("kv cache: %d rows × %d positions", rows, capacity)
 	}
+	if m.KVDType != compute.F32 && m.KVDType != compute.F16 {
+		return nil, fmt.Errorf("kv cache: dtype %v, want F32 or F16", m.KVDType)
+	}
 	if mp := m.Config.MaxPositions; mp > 0 && capacity > mp {
 		capacity = mp
 	}
-	c := &Cache{rows: rows, width: m.Config.KVHeads * m.Config.HeadDim, maxPos: m.Config.MaxPositions, be: m.be}
+	c := &Cache{rows: rows, width: m.Config.KVHeads * m.Config.HeadDim, maxPos: m.Config.MaxPositions, dt: m.KVDType, be: m.be}
 	c.alloc(len(m.Layers), capacity)
 	return c, nil
 }
@@ -193,8 +217,8 @@ func (c *Cache) alloc(layers, capacity int) {
 	k := make([]*compute.Tensor, layers)
 	v := make([]*compute.Tensor, layers)
 	for i := range k {
-		k[i] = c.be.New(compute.F32, c.rows, capacity, c.width)
-		v[i] = c.be.New(compute.F32, c.rows, capacity, c.width)
+		k[i] = c.be.New(c.dt, c.rows, capacity, c.width)
+		v[i] = c.be.New(c.dt, c.rows, capacity, c.width)
 		if c.length > 0 {
 			c.be.CopyRows(k[i], 0, c.K[i], 0, c.length)
 			c.be.CopyRows(v[i], 0, c.V[i], 0, c.length)
@@ -279,7 +303,6 @@ func (c *Cache) scratchFor(cfg config.LLM, t int) *scratch {
 		att:  be.New(compute.F32, rows, t, cfg.Heads*hd),
 		gate: be.New(compute.F32, rows, t, cfg.Intermediate),
 		up:   be.New(compute.F32, rows, t, cfg.Intermediate),
-		act:  be.New(compute.F32, rows, t, cfg.Intermediate),
 	}
 	return &c.scratch
 }
@@ -363,7 +386,7 @@ func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
 	be := m.be
 	hd, eps, theta := cfg.HeadDim, float32(cfg.RMSNormEps), float32(cfg.RopeTheta)
 	s := c.scratchFor(cfg, t)
-	res, q, k, v, att, gate, up, act := s.res, s.q, s.k, s.v, s.att, s.gate, s.up, s.act
+	res, q, k, v, att, gate, up := s.res, s.q, s.k, s.v, s.att, s.gate, s.up
 	be.CopyRows(res, 0, x, 0, t)
 	// dst is the layers' working buffer (x is no longer read) and ends with the output.
 	h := dst
@@ -390,8 +413,8 @@ func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
 		be.RMSNorm(h, res, y.MLPNorm, eps)
 		be.Linear(gate, h, y.Gate, nil)
 		be.Linear(up, h, y.Up, nil)
-		be.SwiGLU(act, gate, up)
-		be.Linear(h, act, y.Down, nil)
+		be.SwiGLU(gate, gate, up) // in place: a prompt's third [T, intermediate] buffer saved
+		be.Linear(h, gate, y.Down, nil)
 		be.Add(res, res, h)
 	}
 	be.RMSNorm(h, res, m.Norm, eps)

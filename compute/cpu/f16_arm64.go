@@ -1,0 +1,36 @@
+//go:build arm64 && !purego
+
+package cpu
+
+import "unsafe"
+
+// f16Asm reports whether set runs the FCVTL widening of f16_arm64.s: the NEON set does.
+// Narrowing (CopyRows, one row per layer and token step) stays in Go here.
+func f16Asm(set simdSet) bool { return set == simdNEON }
+
+// narrowF16Asm is never called: narrowF16 converts in Go on arm64.
+func narrowF16Asm(dst []uint16, src []float32) {
+	for i, f := range src {
+		dst[i] = f32ToF16Sat(f)
+	}
+}
+
+// widenF16Asm and widenRowsF16Asm convert len(dst) values (rows of w), multiples of 8.
+func widenF16Asm(dst []float32, src []uint16) {
+	cvtF16F32(unsafe.SliceData(dst), unsafe.SliceData(src), len(dst))
+}
+
+func widenRowsF16Asm(dst []float32, w int, src []uint16, lds int) {
+	cvtF16F32Rows(unsafe.SliceData(dst), unsafe.SliceData(src), w, len(dst)/w, lds)
+}
+
+// cvtF16F32 widens n F16 values (n a multiple of 8) to float32.
+//
+//go:noescape
+func cvtF16F32(dst *float32, src *uint16, n int)
+
+// cvtF16F32Rows widens rows rows of n F16 values (n a multiple of 8), lds elements apart in
+// src, into consecutive rows of dst.
+//
+//go:noescape
+func cvtF16F32Rows(dst *float32, src *uint16, n, rows, lds int)
