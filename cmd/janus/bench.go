@@ -1783,8 +1783,10 @@ func benchTable(r *benchResult) string {
 	return sb.String()
 }
 
-// writeHeapProfile writes the heap profile to path.
+// writeHeapProfile writes the heap profile to path, after a collection so that it holds
+// every allocation up to now (the profile is updated by collections).
 func writeHeapProfile(path string) error {
+	runtime.GC()
 	f, err := os.Create(path)
 	if err != nil {
 		return err
