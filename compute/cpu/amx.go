@@ -3,6 +3,7 @@ package cpu
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // The BF16 mode on AMX (Intel's tile matrix unit, Sapphire Rapids and later): one
@@ -40,6 +41,65 @@ func amxConfig() [64]byte {
 		c[48+t] = 16
 	}
 	return c
+}
+
+// taskBuffers lends each concurrently running task of one op its own n floats of the
+// Backend's perTask buffer, which grows to the largest use and stays (like held's slots):
+// the AMX ops need a few MB of panels per task in sizes that change with every K, which
+// pooled scratch served by dropping buffers too small and allocating anew, 0.5 GB of garbage
+// in one Janus-Pro-1B prompt. A pool runs at most threads tasks at once.
+type taskBuffers struct {
+	free chan int
+	buf  []float32
+	n    int
+}
+
+func (b *Backend) taskBuffers(n int) *taskBuffers {
+	t := b.pool.threads
+	if cap(b.perTask) < t*n {
+		b.perTask = make([]float32, t*n)
+	}
+	tb := &taskBuffers{free: make(chan int, t), buf: b.perTask[:t*n], n: n}
+	for i := range t {
+		tb.free <- i
+	}
+	return tb
+}
+
+// get lends a part; the task gives its index back with put.
+func (tb *taskBuffers) get() (int, carver) {
+	i := <-tb.free
+	return i, carver{tb.buf[i*tb.n : (i+1)*tb.n]}
+}
+
+func (tb *taskBuffers) put(i int) { tb.free <- i }
+
+// carver cuts a lent part into typed buffers, each starting on a 64-byte line.
+type carver struct{ rest []float32 }
+
+func (c *carver) f32(n int) []float32 {
+	s := c.rest[:n:n]
+	c.rest = c.rest[(n+15)&^15:]
+	return s
+}
+
+func (c *carver) u16(n int) []uint16 {
+	f := c.f32((n + 1) / 2)
+	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(f))), n)
+}
+
+func (c *carver) u32(n int) []uint32 {
+	f := c.f32(n)
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(f))), n)
+}
+
+// carved is the number of floats carver's cuts of these many floats take.
+func carved(sizes ...int) int {
+	n := 0
+	for _, s := range sizes {
+		n += (s + 15) &^ 15
+	}
+	return n
 }
 
 // packPairsGo is the Go model of packPairs16: p[g*ldg+q*16+jj] = pair q of chunk g of row
@@ -141,17 +201,11 @@ func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16
 	}
 	const taskCols = amxPanels * amxCols
 	tasks := (n + taskCols - 1) / taskCols
+	bufs := b.taskBuffers(carved(amxPanels*kc*amxChunkB, amxRows*amxCols, k, 8*kc*amxK))
 	b.pool.run(tasks, 1, func(lo, hi int) {
-		bp := b.getU32(amxPanels * kc * amxChunkB)
-		c := b.getScratch(amxRows * amxCols)
-		tmp := b.getScratch(k)
-		tmp16 := b.getU16(16 * kc * amxK)
-		defer func() {
-			b.putU32(bp)
-			b.putScratch(c)
-			b.putScratch(tmp)
-			b.putU16(tmp16)
-		}()
+		i, cv := bufs.get()
+		defer bufs.put(i)
+		bp, c, tmp, tmp16 := cv.u32(amxPanels*kc*amxChunkB), cv.f32(amxRows*amxCols), cv.f32(k), cv.u16(16*kc*amxK)
 		for task := lo; task < hi; task++ {
 			j0, j1 := task*taskCols, min((task+1)*taskCols, n)
 			panels := (j1 - j0 + amxCols - 1) / amxCols
@@ -185,6 +239,19 @@ func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16
 	})
 }
 
+// attnAMXShape is attnAMX's chunks of a head (kc), key panels and dimension panels.
+func attnAMXShape(g attnGeometry) (kc, panels, hp int) {
+	return (g.HeadDim + amxK - 1) / amxK, (g.keys(g.t-1) + amxCols - 1) / amxCols, (g.HeadDim + amxCols - 1) / amxCols
+}
+
+// attnAMXFloats is the size of the task buffer attnAMX carves (see taskBuffers).
+func attnAMXFloats(g attnGeometry) int {
+	kc, panels, hp := attnAMXShape(g)
+	np, ldo := panels*amxCols, hp*amxCols
+	return carved(panels*kc*amxChunkB, hp*panels*amxChunkB, (np*ldo+1)/2, (kc*amxChunkA+1)/2,
+		(panels*amxChunkA+1)/2, amxRows*np, amxRows*ldo, max(g.HeadDim, amxK), 8*kc*amxK)
+}
+
 // attnAMX is many-row Attention in the BF16 mode on the AMX tiles for head h of batch row
 // bi, the same computation as attnFast: the head's keys (as B panels, keys the columns) and
 // values (B panels with keys in pairs, dimensions the columns) are rounded to BF16 and
@@ -192,37 +259,17 @@ func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16
 // and the weighted sum of V from its BF16-rounded probabilities. Keys past a row's causal
 // limit have probability 0 and padding is zero, so a row's result does not depend on its
 // block.
-func (b *Backend) attnAMX(g attnGeometry, d, qs, ks, vs []float32, bi, h int) {
+func (b *Backend) attnAMX(g attnGeometry, d, qs, ks, vs []float32, bi, h int, cv carver) {
 	hd := g.HeadDim
 	qw, kvw := g.Heads*hd, g.KVHeads*hd
 	kh := h / (g.Heads / g.KVHeads)
 	base := bi*g.sCap*kvw + kh*hd
 	n := g.keys(g.t - 1) // keys the last row attends to
-	kc := (hd + amxK - 1) / amxK
-	panels := (n + amxCols - 1) / amxCols // key panels; also chunks of the P·V product
-	hp := (hd + amxCols - 1) / amxCols    // dimension panels
+	kc, panels, hp := attnAMXShape(g)
 	np, ldo := panels*amxCols, hp*amxCols
-
-	kp := b.getU32(panels * kc * amxChunkB)
-	vp := b.getU32(hp * panels * amxChunkB)
-	vt := b.getU16(np * ldo)
-	qa := b.getU16(kc * amxChunkA)
-	pa := b.getU16(panels * amxChunkA)
-	sc := b.getScratch(amxRows * np)
-	ob := b.getScratch(amxRows * ldo)
-	tmp := b.getScratch(max(hd, amxK))
-	tmp16 := b.getU16(16 * kc * amxK)
-	defer func() {
-		b.putU32(kp)
-		b.putU32(vp)
-		b.putU16(vt)
-		b.putU16(qa)
-		b.putU16(pa)
-		b.putScratch(sc)
-		b.putScratch(ob)
-		b.putScratch(tmp)
-		b.putU16(tmp16)
-	}()
+	kp, vp, vt := cv.u32(panels*kc*amxChunkB), cv.u32(hp*panels*amxChunkB), cv.u16(np*ldo)
+	qa, pa := cv.u16(kc*amxChunkA), cv.u16(panels*amxChunkA)
+	sc, ob, tmp, tmp16 := cv.f32(amxRows*np), cv.f32(amxRows*ldo), cv.f32(max(hd, amxK)), cv.u16(16*kc*amxK)
 	keyRow := func(j int, dst []float32) { copy(dst, ks[base+j*kvw:base+j*kvw+hd]) }
 	for pi := range panels {
 		packColsAMX(kp[pi*kc*amxChunkB:], nil, hd, kc, pi*amxCols, min((pi+1)*amxCols, n), keyRow, tmp, tmp16)

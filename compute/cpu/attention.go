@@ -89,13 +89,20 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 		g.sCap = p.KVLen
 	}
 	if b.bf16 && t >= bf16MinRows {
+		if b.amx {
+			bufs := b.taskBuffers(attnAMXFloats(g))
+			b.pool.run(batch*p.Heads, 1, func(lo, hi int) {
+				i, cv := bufs.get()
+				defer bufs.put(i)
+				for task := lo; task < hi; task++ {
+					b.attnAMX(g, d, qs, ks, vs, task/p.Heads, task%p.Heads, cv)
+				}
+			})
+			return
+		}
 		b.pool.run(batch*p.Heads, 1, func(lo, hi int) {
 			for task := lo; task < hi; task++ {
-				if b.amx {
-					b.attnAMX(g, d, qs, ks, vs, task/p.Heads, task%p.Heads)
-				} else {
-					b.attnFast(g, d, qs, ks, vs, task/p.Heads, task%p.Heads)
-				}
+				b.attnFast(g, d, qs, ks, vs, task/p.Heads, task%p.Heads)
 			}
 		})
 		return
