@@ -29,6 +29,10 @@ const (
 	amxChunkA = amxRows * amxK     // uint16 values of an A block per chunk
 	amxChunkB = amxCols * amxK / 2 // uint32 pairs of a B panel per chunk
 	amxPanels = 4                  // B panels (of amxCols weight rows) per Linear task
+
+	// amxInPlaceRows is the most rows of x for which Linear reads BF16 weights in place
+	// (gemmAMXW) rather than packing them (gemmAMX).
+	amxInPlaceRows = 64
 )
 
 // amxConfig is the tile configuration of amxTile32: palette 1, tiles 0-7 each 16 rows of
@@ -524,4 +528,45 @@ func (b *Backend) convDirectAMX(d, xs, ws, bs []float32, n, cout int, geo convGe
 			}
 		})
 	}
+}
+
+// gemmAMXW is Linear in the BF16 mode on AMX with the operands' roles turned, for BF16
+// weights of whole 32-row blocks and chunks (n and k multiples of 32): the weight rows are
+// the A tiles, read in place, and x, rounded and transposed into B panels once, gives the
+// columns; each 32×32 block of sums comes out transposed and is turned back into dst. With
+// few rows of x a Linear is one read of every weight, which gemmAMX's packing doubled.
+func (b *Backend) gemmAMXW(d, x []float32, m, k, n int, wh []uint16, bias []float32) {
+	kc := k / amxK
+	panels := (m + amxCols - 1) / amxCols
+	xp := b.heldU32(0, panels*kc*amxChunkB)
+	packBufs := b.taskBuffers(carved(k, 8*kc*amxK))
+	b.pool.run(panels, 1, func(lo, hi int) {
+		i, cv := packBufs.get()
+		defer packBufs.put(i)
+		tmp, tmp16 := cv.f32(k), cv.u16(16*kc*amxK)
+		row := func(t int, dst []float32) { copy(dst, x[t*k:(t+1)*k]) }
+		for p := lo; p < hi; p++ {
+			packColsAMX(xp[p*kc*amxChunkB:], nil, k, kc, p*amxCols, min((p+1)*amxCols, m), row, tmp, tmp16)
+		}
+	})
+	bufs := b.taskBuffers(amxRows * amxCols)
+	b.pool.run(n/amxRows, 1, func(lo, hi int) {
+		i, cv := bufs.get()
+		defer bufs.put(i)
+		c := cv.f32(amxRows * amxCols)
+		for blk := lo; blk < hi; blk++ {
+			j0 := blk * amxRows
+			for p := range panels {
+				amxTileW(kc, wh[j0*k:], k, xp[p*kc*amxChunkB:], c, amxCols)
+				t0 := p * amxCols
+				for t := range min(amxCols, m-t0) {
+					out := d[(t0+t)*n+j0 : (t0+t)*n+j0+amxRows]
+					for j := range out {
+						out[j] = c[j*amxCols+t]
+					}
+					addBias(out, bias, j0)
+				}
+			}
+		}
+	})
 }

@@ -47,3 +47,19 @@ func amxConvTile(a []uint16, b []uint32, offs []int, ldb int, c []float32, ldc i
 	cfg := amxConfig()
 	amxConv32(len(offs), unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(offs), 4*ldb, unsafe.SliceData(c), ldc, &cfg[0])
 }
+
+// amxTileW32 is in amx_amd64.s.
+//
+//go:noescape
+func amxTileW32(kc int, a *uint16, lda int, b *uint32, c *float32, ldc int, cfg *byte)
+
+// amxTileW is amxTile with the A block read in place: 32 rows of a, lda values apart, kc
+// chunks of 32 values each (a weight matrix's rows: no packing).
+func amxTileW(kc int, a []uint16, lda int, b []uint32, c []float32, ldc int) {
+	_ = c[(amxRows-1)*ldc+amxCols-1]
+	if kc > 0 {
+		_, _ = a[(amxRows-1)*lda+kc*amxK-1], b[kc*amxChunkB-1]
+	}
+	cfg := amxConfig()
+	amxTileW32(kc, unsafe.SliceData(a), 2*lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, &cfg[0])
+}

@@ -136,3 +136,58 @@ store:
 	TILESTORE_T3
 	TILERELEASE
 	RET
+
+// tileloadd (%rsi,%r12,1), %tmm4 and 0(%r13,%r12,1), %tmm5
+#define TILELOAD_T4_SI_R12 BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x24; BYTE $0x26
+#define TILELOAD_T5_R13_R12 BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x6c; BYTE $0x25; BYTE $0x00
+
+// func amxTileW32(kc int, a *uint16, lda int, b *uint32, c *float32, ldc int, cfg *byte)
+//
+// amxTile32 with the A tiles read in place: 32 rows lda bytes apart (a weight matrix's
+// rows), 64 bytes of each per chunk; b is a packed B panel as in amxTile32.
+TEXT ·amxTileW32(SB), NOSPLIT, $0-56
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R12
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R9
+	MOVQ cfg+48(FP), AX
+	MOVQ R12, R13
+	SHLQ $4, R13
+	ADDQ SI, R13
+	SHLQ $2, R9
+	MOVQ R9, R10
+	SHLQ $4, R10
+	ADDQ DX, R10
+	MOVQ $64, R8
+	LDTILECFG_AX
+	TILEZERO_T0
+	TILEZERO_T1
+	TILEZERO_T2
+	TILEZERO_T3
+	TESTQ CX, CX
+	JZ   store
+
+loop:
+	TILELOAD_T4_SI_R12
+	TILELOAD_T5_R13_R12
+	TILELOAD_T6_DI
+	TILELOAD_T7_DI1024
+	TDP_T0_T4_T6
+	TDP_T1_T4_T7
+	TDP_T2_T5_T6
+	TDP_T3_T5_T7
+	ADDQ $64, SI
+	ADDQ $64, R13
+	ADDQ $2048, DI
+	DECQ CX
+	JNZ  loop
+
+store:
+	TILESTORE_T0
+	TILESTORE_T1
+	TILESTORE_T2
+	TILESTORE_T3
+	TILERELEASE
+	RET

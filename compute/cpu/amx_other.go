@@ -16,3 +16,8 @@ func packPairs16(n int, w []uint16, ldw int, p []uint32, ldg int) {
 func amxConvTile(a []uint16, b []uint32, offs []int, ldb int, c []float32, ldc int) {
 	panic("cpu: AMX kernels are amd64 only")
 }
+
+// amxTileW never runs here: hasAMX is false.
+func amxTileW(kc int, a []uint16, lda int, b []uint32, c []float32, ldc int) {
+	panic("cpu: AMX kernels are amd64 only")
+}

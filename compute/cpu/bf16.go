@@ -156,6 +156,10 @@ func packRowsBF16(p []uint32, x []float32, k, r0, r1 int, tmp []uint16) {
 // the same bits.
 func (b *Backend) gemmFast(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
 	if b.amx {
+		if bf16 && m <= amxInPlaceRows && n%amxRows == 0 && k%amxK == 0 {
+			b.gemmAMXW(d, x, m, k, n, wh, bias)
+			return
+		}
 		b.gemmAMX(d, x, m, k, n, wf, wh, bf16, wq, bias)
 		return
 	}

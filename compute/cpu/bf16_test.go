@@ -103,6 +103,8 @@ func TestLinearBF16(t *testing.T) {
 		{16, 64, 8, compute.BF16},
 		{49, 520, 37, compute.BF16},
 		{130, 2048, 70, compute.BF16},
+		{48, 2048, 64, compute.BF16}, // AMX: weights read in place (gemmAMXW)
+		{20, 96, 32, compute.BF16},
 		{33, 256, 65, compute.F32},
 		{20, 96, 9, compute.F16},
 		{40, 512, 24, compute.Q8},
@@ -209,6 +211,7 @@ func BenchmarkBF16(b *testing.B) {
 		{630, 5632, 2048, compute.BF16},
 		{576, 1024, 4096, compute.BF16},
 		{630, 2048, 2048, compute.Q8},
+		{48, 2048, 5632, compute.BF16}, // the generation prompt pass
 	} {
 		for _, p := range []string{"exact", "bf16", "bf16-vdpbf16ps", "bf16-amx"} {
 			for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
