@@ -175,20 +175,41 @@ func packColsAMX(p []uint32, wh []uint16, k, kc, j0, j1 int, row func(j int, dst
 	}
 }
 
+// packBlocksAMX packs rows rows of x (k values each, k apart) as A blocks of kc chunks into
+// held slot 0, block by block on the workers.
+func (b *Backend) packBlocksAMX(x []float32, rows, k, kc int) []uint16 {
+	blocks := (rows + amxRows - 1) / amxRows
+	a := b.heldU16(0, blocks*kc*amxChunkA)
+	b.pool.run(blocks, 1, func(lo, hi int) {
+		var tmp [amxK]uint16
+		for bi := lo; bi < hi; bi++ {
+			r0 := bi * amxRows
+			packRowsAMX(a[bi*kc*amxChunkA:], x[r0*k:], k, min(amxRows, rows-r0), k, kc, tmp[:])
+		}
+	})
+	return a
+}
+
+// tileInto runs amxTile for the rows×cols sums wanted of a block at dst (rows ldd apart): in
+// place when the block is whole, else through c (amxRows×amxCols).
+func tileInto(kc int, a []uint16, p []uint32, dst []float32, ldd, rows, cols int, c []float32) {
+	if rows == amxRows && cols == amxCols {
+		amxTile(kc, a, p, dst, ldd)
+		return
+	}
+	amxTile(kc, a, p, c, amxCols)
+	for i := range rows {
+		copy(dst[i*ldd:i*ldd+cols], c[i*amxCols:])
+	}
+}
+
 // gemmAMX is Linear in the BF16 mode on the AMX tiles: x is packed into A blocks once, then
 // each task packs amxPanels B panels of weight rows and runs every A block against them,
 // the block in L2 while it meets each panel.
 func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
 	kc := (k + amxK - 1) / amxK
 	blocks := (m + amxRows - 1) / amxRows
-	ap := b.heldU16(0, blocks*kc*amxChunkA)
-	b.pool.run(blocks, 1, func(lo, hi int) {
-		var tmp [amxK]uint16
-		for bi := lo; bi < hi; bi++ {
-			r0 := bi * amxRows
-			packRowsAMX(ap[bi*kc*amxChunkA:], x[r0*k:], k, min(amxRows, m-r0), k, kc, tmp[:])
-		}
-	})
+	ap := b.packBlocksAMX(x, m, k, kc)
 	row := func(j int, dst []float32) {
 		switch {
 		case wq != nil:
@@ -223,19 +244,9 @@ func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16
 				for pi := range panels {
 					c0 := j0 + pi*amxCols
 					cols := min(amxCols, j1-c0)
-					a, p := ap[bi*kc*amxChunkA:], bp[pi*kc*amxChunkB:]
-					if rows == amxRows && cols == amxCols {
-						amxTile(kc, a, p, d[r0*n+c0:], n)
-						for i := range rows {
-							addBias(d[(r0+i)*n+c0:(r0+i)*n+c0+cols], bias, c0)
-						}
-						continue
-					}
-					amxTile(kc, a, p, c, amxCols)
+					tileInto(kc, ap[bi*kc*amxChunkA:], bp[pi*kc*amxChunkB:], d[r0*n+c0:], n, rows, cols, c)
 					for i := range rows {
-						out := d[(r0+i)*n+c0 : (r0+i)*n+c0+cols]
-						copy(out, c[i*amxCols:])
-						addBias(out, bias, c0)
+						addBias(d[(r0+i)*n+c0:(r0+i)*n+c0+cols], bias, c0)
 					}
 				}
 			}
@@ -325,14 +336,7 @@ func (b *Backend) attnAMX(g attnGeometry, d, qs, ks, vs []float32, bi, h int, cv
 // contiguous in dst, so full 32×32 blocks are stored in place.
 func (b *Backend) convAMX(d, xs, ws, bs []float32, n, cout, pix, kk int, geo convGeometry) {
 	kc := (kk + amxK - 1) / amxK
-	cb := (cout + amxRows - 1) / amxRows
-	wa := b.heldU16(0, cb*kc*amxChunkA)
-	b.pool.run(cb, 1, func(lo, hi int) {
-		var tmp [amxK]uint16
-		for i := lo; i < hi; i++ {
-			packRowsAMX(wa[i*kc*amxChunkA:], ws[i*amxRows*kk:], kk, min(amxRows, cout-i*amxRows), kk, kc, tmp[:])
-		}
-	})
+	wa := b.packBlocksAMX(ws, cout, kk, kc)
 	chw, hw := geo.cin*geo.h*geo.w, geo.h*geo.w
 	xr := b.held(1, chw)
 	for img := range n {
@@ -387,15 +391,7 @@ func (b *Backend) convAMXImage(d, in []float32, wa []uint16, bs []float32, cout,
 					if cols <= 0 {
 						break
 					}
-					a, p := wa[ci*kc*amxChunkA:], bp[pn*kc*amxChunkB:]
-					if rows == amxRows && cols == amxCols {
-						amxTile(kc, a, p, d[c0*pix+q0:], pix)
-						continue
-					}
-					amxTile(kc, a, p, c, amxCols)
-					for i := range rows {
-						copy(d[(c0+i)*pix+q0:(c0+i)*pix+q0+cols], c[i*amxCols:])
-					}
+					tileInto(kc, wa[ci*kc*amxChunkA:], bp[pn*kc*amxChunkB:], d[c0*pix+q0:], pix, rows, cols, c)
 				}
 			}
 			if bs != nil {

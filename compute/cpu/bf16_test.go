@@ -87,6 +87,21 @@ func bf16Ref(a, b []float32) float64 {
 	return s
 }
 
+// bf16Backend is a Backend in the BF16 mode on the AMX tiles or, with amx false, the FMA
+// tiles; it skips t where the mode or AMX is not available.
+func bf16Backend(t *testing.T, threads int, amx bool) *Backend {
+	t.Helper()
+	be := New(threads, WithPrecision(PrecisionBF16))
+	if be.Precision() != "bf16" {
+		t.Skipf("precision %s", be.Precision())
+	}
+	if amx && !be.amx {
+		t.Skip("no AMX here")
+	}
+	be.amx = amx
+	return be
+}
+
 // TestLinearBF16 checks Linear in the BF16 mode for every weight dtype against float64 sums
 // of the BF16-rounded operands (bound: K float32 roundings of the absolute sum, AMX: two per
 // chunk), and that it gives the same bits on 1 and 3 threads and on the FMA and VDPBF16PS
@@ -388,14 +403,7 @@ func TestConv2DBF16(t *testing.T) {
 				bv := randVals(rng, c.cout, 1)
 				var outs [][]float32
 				for _, threads := range []int{1, 3} {
-					be := New(threads, WithPrecision(PrecisionBF16))
-					if be.Precision() != "bf16" {
-						t.Skipf("precision %s", be.Precision())
-					}
-					if amx && !be.amx {
-						t.Skip("no AMX here")
-					}
-					be.amx = amx
+					be := bf16Backend(t, threads, amx)
 					dst := be.New(compute.F32, c.n, c.cout, ho, wo)
 					be.Conv2D(dst, be.FromFloat32(xv, c.n, c.cin, c.h, c.w), be.FromFloat32(wv, c.cout, c.cin, c.k, c.k),
 						be.FromFloat32(bv, c.cout), compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
@@ -498,15 +506,7 @@ func TestAttentionBF16(t *testing.T) {
 			for _, amx := range []bool{false, true} {
 				var outs [][]float32
 				for _, threads := range []int{1, 3} {
-					be := New(threads, WithPrecision(PrecisionBF16))
-					if be.Precision() != "bf16" {
-						t.Skipf("precision %s", be.Precision())
-					}
-					if amx && !be.amx {
-						t.Skip("no AMX here (the FMA tiles passed)")
-					}
-					be.amx = amx
-					outs = append(outs, run(be))
+					outs = append(outs, run(bf16Backend(t, threads, amx)))
 				}
 				for i, v := range outs[1] {
 					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
