@@ -75,3 +75,44 @@ func TestKernelSetShown(t *testing.T) {
 		})
 	}
 }
+
+// TestInfoPrecisionHint: info says what --precision bf16 would run on (JSON bf16_kernels)
+// and, in the text, offers it exactly when that is not empty; JANUS_CPU_KERNELS=generic
+// (no BF16 kernels) and avx512 (no AMX) change it.
+func TestInfoPrecisionHint(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	for _, env := range []string{"", "avx512", "generic"} {
+		t.Run("JANUS_CPU_KERNELS="+env, func(t *testing.T) {
+			t.Setenv("JANUS_CPU_KERNELS", env)
+			var out, errOut bytes.Buffer
+			if err := runInfo([]string{"--model", dir, "--json"}, &out, &errOut); err != nil {
+				t.Fatal(err)
+			}
+			var info struct {
+				Compute struct {
+					BF16Kernels string `json:"bf16_kernels"`
+				} `json:"compute"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &info); err != nil {
+				t.Fatal(err)
+			}
+			got := info.Compute.BF16Kernels
+			switch {
+			case env == "generic" && got != "":
+				t.Errorf("generic kernels, bf16_kernels %q", got)
+			case env == "avx512" && got == "avx512+amx":
+				t.Errorf("capped to avx512, bf16_kernels %q", got)
+			case got != "" && got != "avx512" && got != "avx512+amx":
+				t.Errorf("bf16_kernels %q", got)
+			}
+			out.Reset()
+			if err := runInfo([]string{"--model", dir}, &out, &errOut); err != nil {
+				t.Fatal(err)
+			}
+			hint := strings.Contains(out.String(), "\n--precision bf16 ")
+			if hint != (got != "") || (got == "avx512+amx") != strings.Contains(out.String(), "on AMX here") {
+				t.Errorf("bf16_kernels %q, text:\n%s", got, out.String())
+			}
+		})
+	}
+}

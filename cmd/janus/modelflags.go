@@ -91,6 +91,9 @@ type computeInfo struct {
 	Backend   string `json:"backend"`
 	Kernels   string `json:"kernels,omitempty"`
 	Precision string `json:"precision,omitempty"`
+	// BF16Kernels is what --precision bf16 runs on here ("avx512+amx", "avx512"), "" where it
+	// runs exact.
+	BF16Kernels string `json:"bf16_kernels,omitempty"`
 }
 
 // describeBackend reads be's name and kernel set (backends without kernel sets leave it empty).
@@ -101,6 +104,9 @@ func describeBackend(be compute.Backend) computeInfo {
 	}
 	if p, ok := be.(interface{ Precision() string }); ok {
 		ci.Precision = p.Precision()
+	}
+	if k, ok := be.(interface{ BF16Kernels() string }); ok {
+		ci.BF16Kernels = k.BF16Kernels()
 	}
 	return ci
 }

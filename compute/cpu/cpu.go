@@ -25,6 +25,7 @@ type Backend struct {
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
 	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
 	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
+	bf16Set string          // the kernels the BF16 mode runs or would run here (BF16Kernels)
 	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
 	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
 	perTask []float32       // the AMX ops' per-task buffers (taskBuffers)
@@ -168,10 +169,16 @@ func New(threads int, opts ...Option) *Backend {
 	used := new(atomic.Int64)
 	b := &Backend{pool: newPool(defaultThreads(threads)), used: used, freed: &freedBytes{used: used}}
 	b.simd, b.qset = kernelCap(o.kernels)
-	if o.precision == PrecisionBF16 {
-		b.bf16 = hasBF16() && b.simd == simdAVX512
+	if hasBF16() && b.simd == simdAVX512 {
+		b.bf16Set = "avx512"
 		// JANUS_CPU_KERNELS=avx512 keeps the AVX-512 tiles, to compare against.
-		b.amx = b.bf16 && o.kernels == KernelsAuto && hasAMX()
+		if o.kernels == KernelsAuto && hasAMX() {
+			b.bf16Set = "avx512+amx"
+		}
+	}
+	if o.precision == PrecisionBF16 {
+		b.bf16 = b.bf16Set != ""
+		b.amx = b.bf16Set == "avx512+amx"
 		if !b.bf16 {
 			// The caller asked for speed the machine cannot give: say why the products stay exact.
 			slog.Warn("BF16 precision needs AVX512_BF16 and the AVX-512 kernels; using exact float32 products",
@@ -213,6 +220,10 @@ func (b *Backend) Close() error {
 
 // Threads is the number of goroutines an op may use.
 func (b *Backend) Threads() int { return b.pool.threads }
+
+// BF16Kernels names the kernels the BF16 mode runs on this machine, or would run in the
+// exact mode: "avx512+amx", "avx512" (the FMA tiles), or "" where it is unavailable.
+func (b *Backend) BF16Kernels() string { return b.bf16Set }
 
 // Kernels names the kernel set in use: "avx512", "avx2-fma", "neon" or "generic", and
 // "avx512+amx" when the BF16 mode's products run on AMX.
