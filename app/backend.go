@@ -87,3 +87,19 @@ func backendLabel(be compute.Backend) string {
 	}
 	return strings.Join(parts, " · ")
 }
+
+// fastArithmetic names what the BF16 precision runs on with be (the CPU backend's
+// BF16Kernels), for people; "" where it stays exact or the backend does not say.
+func fastArithmetic(be compute.Backend) string {
+	k, ok := be.(interface{ BF16Kernels() string })
+	if !ok {
+		return ""
+	}
+	switch k.BF16Kernels() {
+	case "avx512+amx":
+		return "AMX"
+	case "avx512":
+		return "AVX-512 BF16"
+	}
+	return ""
+}

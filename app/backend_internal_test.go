@@ -42,3 +42,26 @@ func TestBackendLabel(t *testing.T) {
 		}
 	}
 }
+
+type bf16Like struct {
+	labelBackend
+	bf16 string
+}
+
+func (b bf16Like) BF16Kernels() string { return b.bf16 }
+
+func TestFastArithmetic(t *testing.T) {
+	for _, tc := range []struct {
+		be   compute.Backend
+		want string
+	}{
+		{bf16Like{labelBackend{name: "cpu"}, "avx512+amx"}, "AMX"},
+		{bf16Like{labelBackend{name: "cpu"}, "avx512"}, "AVX-512 BF16"},
+		{bf16Like{labelBackend{name: "cpu"}, ""}, ""},
+		{gpuLike{labelBackend{name: "metal"}}, ""},
+	} {
+		if got := fastArithmetic(tc.be); got != tc.want {
+			t.Errorf("fastArithmetic(%v) = %q, want %q", tc.be, got, tc.want)
+		}
+	}
+}

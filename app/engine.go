@@ -29,6 +29,10 @@ type EngineInfo struct {
 	// AutoWeights is the format "auto" picks for this model on this machine (model.ChooseWeights)
 	// and AutoWeightsReason why; the settings show it next to "Automatic".
 	AutoWeights, AutoWeightsReason string
+	// FastArithmetic names, for people, what the faster arithmetic (Settings.Precision
+	// "bf16") runs on with this model's backend: "AMX", "AVX-512 BF16", or "" where it
+	// stays exact.
+	FastArithmetic string
 	// MemoryBytes is the memory the loaded weights hold.
 	MemoryBytes int64
 	// ContextLimit is the number of positions a conversation may use.
@@ -157,6 +161,7 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 		CanGenerate:       m.VQ != nil,
 		AutoWeights:       autoFormat,
 		AutoWeightsReason: autoReason,
+		FastArithmetic:    fastArithmetic(m.Backend),
 	}}, nil
 }
 

@@ -139,9 +139,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Backend", f.backend),
 		widget.NewFormItem("Threads", f.threads),
 		widget.NewFormItem("Weights", container.NewVBox(f.weights, wrappedHint(f.weightsHint()))),
-		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint("Faster rounds the large products' "+
-			"inputs to BF16 as the original does: quicker prompts, images and picture decoding, results may differ "+
-			"slightly. Needs AVX-512 BF16 (else exact); applies at the next model load"))),
+		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint(f.precisionHint()))),
 		widget.NewFormItem("Images per run", f.n),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
 		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
@@ -179,6 +177,23 @@ func (f *settingsForm) weightsHint() string {
 		}
 	}
 	return applies + "; Automatic keeps the stored weights unless memory is short"
+}
+
+// precisionHint says what the faster arithmetic does and, with a model loaded, what it runs
+// on here.
+func (f *settingsForm) precisionHint() string {
+	const what = "Faster rounds the large products' inputs to BF16 as the original does: quicker prompts, " +
+		"images and picture decoding, results may differ slightly"
+	if e := f.u.engine; e != nil {
+		switch fast := e.Info().FastArithmetic; fast {
+		case "AMX":
+			return what + ". Here it runs on AMX, several times faster; applies at the next model load"
+		case "":
+		default:
+			return what + ". Here it runs on " + fast + "; applies at the next model load"
+		}
+	}
+	return what + ". Needs AVX-512 BF16 (else exact); applies at the next model load"
 }
 
 // settings reads the fields; the first unreadable or invalid one is the error.

@@ -205,4 +205,14 @@ func TestSettingsPrecision(t *testing.T) {
 	if f := newSettingsForm(u); f.precision.Selected != "Faster (BF16 products)" {
 		t.Errorf("reopened, the arithmetic list shows %q", f.precision.Selected)
 	}
+	// The hint says what the faster arithmetic runs on here, once a model's backend tells.
+	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "Needs AVX-512 BF16") {
+		t.Errorf("hint without the machine's kernels %q", hint)
+	}
+	eng := apptest.NewFakeEngine(0)
+	eng.FastArithmetic = "AMX"
+	u.engine = eng
+	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "runs on AMX") || !strings.Contains(hint, "next model load") {
+		t.Errorf("hint with AMX %q", hint)
+	}
 }

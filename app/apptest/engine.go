@@ -35,6 +35,8 @@ type FakeEngine struct {
 	// Weights, AutoWeights and AutoWeightsReason are what Info reports of the weight format
 	// (none by default, as an engine that cannot tell).
 	Weights, AutoWeights, AutoWeightsReason string
+	// FastArithmetic is what Info reports the faster arithmetic runs on ("" by default).
+	FastArithmetic string
 
 	mu        sync.Mutex
 	histories [][]model.Message
@@ -70,6 +72,7 @@ func (e *FakeEngine) Info() app.EngineInfo {
 		Name: "fake", Family: "Janus-Pro", Backend: "fake", MemoryBytes: 1 << 20,
 		ContextLimit: limit, CanGenerate: !e.NoGeneration,
 		Weights: e.Weights, AutoWeights: e.AutoWeights, AutoWeightsReason: e.AutoWeightsReason,
+		FastArithmetic: e.FastArithmetic,
 	}
 }
 
