@@ -13,6 +13,10 @@ import (
 type pool struct {
 	threads int
 	jobs    chan *job
+	// spin is how long goroutines poll before they sleep (spinFor), 0 when the pool has more
+	// threads than the scheduler runs at once: a poller would then hold a CPU that a
+	// goroutine with work is waiting for.
+	spin time.Duration
 }
 
 // job is one parallel loop: indices [0,n) in chunks of size chunk.
@@ -29,18 +33,21 @@ type job struct {
 
 func newPool(threads int) *pool {
 	p := &pool{threads: threads}
+	if threads <= runtime.GOMAXPROCS(0) {
+		p.spin = spinFor
+	}
 	if threads > 1 {
 		p.jobs = make(chan *job, threads)
 		for range threads - 1 {
-			go worker(p.jobs)
+			go worker(p.jobs, p.spin)
 		}
 	}
 	return p
 }
 
-func worker(jobs <-chan *job) {
+func worker(jobs <-chan *job, spin time.Duration) {
 	for {
-		j, ok := receive(jobs)
+		j, ok := receive(jobs, spin)
 		if !ok {
 			return
 		}
@@ -55,16 +62,16 @@ func worker(jobs <-chan *job) {
 // took about a third of a step's time.
 const spinFor = 100 * time.Microsecond
 
-// receive takes the next job, polling for spinFor before it blocks on the channel.
-func receive(jobs <-chan *job) (*job, bool) {
+// receive takes the next job, polling for spin before it blocks on the channel.
+func receive(jobs <-chan *job, spin time.Duration) (*job, bool) {
 	start := time.Now()
-	for i := 0; ; i++ {
+	for i := 0; spin > 0; i++ {
 		select {
 		case j, ok := <-jobs:
 			return j, ok
 		default:
 		}
-		if i%64 == 63 && time.Since(start) > spinFor {
+		if i%64 == 63 && time.Since(start) > spin {
 			break
 		}
 	}
@@ -125,8 +132,8 @@ func (p *pool) run(n, chunk int, fn func(lo, hi int)) {
 	j.work()
 	// The helpers usually finish within microseconds of this goroutine: poll before sleeping.
 	start := time.Now()
-	for i := 0; j.left.Load() > 0; i++ {
-		if i%64 == 63 && time.Since(start) > spinFor {
+	for i := 0; p.spin > 0 && j.left.Load() > 0; i++ {
+		if i%64 == 63 && time.Since(start) > p.spin {
 			break
 		}
 	}
