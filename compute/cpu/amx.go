@@ -457,21 +457,33 @@ func (b *Backend) convDirectAMX(d, xs, ws, bs []float32, n, cout int, geo convGe
 	}
 	// The last blocks of a row read up to 2·16 values past its end: slack past the last plane.
 	in := b.heldU32(1, cc*16*plane+wp+2*16)
+	// What no image writes (padding, the planes past cin, the slack) is cleared once.
+	b.pool.run(cc*16, 1, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			pl := in[p*plane : (p+1)*plane]
+			if 2*p >= geo.cin {
+				clear(pl)
+				continue
+			}
+			clear(pl[:geo.pad*wp])
+			clear(pl[(geo.pad+geo.h)*wp:])
+			for y := range geo.h {
+				row := pl[(y+geo.pad)*wp : (y+geo.pad+1)*wp]
+				clear(row[:geo.pad])
+				clear(row[geo.pad+geo.w:])
+			}
+		}
+	})
+	clear(in[cc*16*plane:])
 	chw, hw := geo.cin*geo.h*geo.w, geo.h*geo.w
 	for img := range n {
 		x := xs[img*chw : (img+1)*chw]
-		b.pool.run(cc*16, 1, func(lo, hi int) {
+		b.pool.run((geo.cin+1)/2, 1, func(lo, hi int) {
 			even, odd := b.getU16(geo.w), b.getU16(geo.w)
 			defer b.putU16(even)
 			defer b.putU16(odd)
 			for p := lo; p < hi; p++ {
 				pl := in[p*plane : (p+1)*plane]
-				if 2*p >= geo.cin {
-					clear(pl)
-					continue
-				}
-				clear(pl[:geo.pad*wp])
-				clear(pl[(geo.pad+geo.h)*wp:])
 				for y := range geo.h {
 					toBF16(even, x[2*p*hw+y*geo.w:2*p*hw+(y+1)*geo.w])
 					if 2*p+1 < geo.cin {
@@ -479,17 +491,13 @@ func (b *Backend) convDirectAMX(d, xs, ws, bs []float32, n, cout int, geo convGe
 					} else {
 						clear(odd)
 					}
-					row := pl[(y+geo.pad)*wp : (y+geo.pad+1)*wp]
-					clear(row[:geo.pad])
-					clear(row[geo.pad+geo.w:])
-					out := row[geo.pad : geo.pad+geo.w]
+					out := pl[(y+geo.pad)*wp+geo.pad : (y+geo.pad)*wp+geo.pad+geo.w]
 					for i, e := range even {
 						out[i] = uint32(e) | uint32(odd[i])<<16
 					}
 				}
 			}
 		})
-		clear(in[cc*16*plane:])
 		dimg := d[img*cout*pix : (img+1)*cout*pix]
 		b.pool.run(ho, 1, func(lo, hi int) {
 			c := b.getScratch(amxRows * amxCols)

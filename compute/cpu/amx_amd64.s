@@ -34,6 +34,10 @@
 #define ZERO_C TILEZERO_T0; TILEZERO_T1; TILEZERO_T2; TILEZERO_T3
 #define PRODUCTS TDP_T0_T4_T6; TDP_T1_T4_T7; TDP_T2_T5_T6; TDP_T3_T5_T7
 #define STORE_C_RELEASE TILESTORE_T0; TILESTORE_T1; TILESTORE_T2; TILESTORE_T3; TILERELEASE
+// START_C turns the row stride R9 (floats) into bytes, points R10 at row 16 of the C block
+// at DX, sets the packed tiles' 64-byte stride in R8, loads the configuration at AX and
+// zeroes C.
+#define START_C SHLQ $2, R9; MOVQ R9, R10; SHLQ $4, R10; ADDQ DX, R10; MOVQ $64, R8; LDTILECFG_AX; ZERO_C
 
 // func amxTile32(kc int, a *uint16, b *uint32, c *float32, ldc int, cfg *byte)
 //
@@ -49,13 +53,7 @@ TEXT ·amxTile32(SB), NOSPLIT, $0-48
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R9
 	MOVQ cfg+40(FP), AX
-	SHLQ $2, R9
-	MOVQ R9, R10
-	SHLQ $4, R10
-	ADDQ DX, R10
-	MOVQ $64, R8
-	LDTILECFG_AX
-	ZERO_C
+	START_C
 	TESTQ CX, CX
 	JZ   store
 
@@ -96,13 +94,7 @@ TEXT ·amxConv32(SB), NOSPLIT, $0-64
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R9
 	MOVQ cfg+56(FP), AX
-	SHLQ $2, R9
-	MOVQ R9, R10
-	SHLQ $4, R10
-	ADDQ DX, R10
-	MOVQ $64, R8
-	LDTILECFG_AX
-	ZERO_C
+	START_C
 	TESTQ CX, CX
 	JZ   store
 
@@ -142,13 +134,7 @@ TEXT ·amxTileW32(SB), NOSPLIT, $0-56
 	MOVQ R12, R13
 	SHLQ $4, R13
 	ADDQ SI, R13
-	SHLQ $2, R9
-	MOVQ R9, R10
-	SHLQ $4, R10
-	ADDQ DX, R10
-	MOVQ $64, R8
-	LDTILECFG_AX
-	ZERO_C
+	START_C
 	TESTQ CX, CX
 	JZ   store
 

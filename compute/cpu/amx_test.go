@@ -69,11 +69,3 @@ func TestAMXKernel(t *testing.T) {
 		}
 	}
 }
-
-// bfValue widens BF16 h, reading denormals as zero as the BF16 instructions do.
-func bfValue(h uint16) float32 {
-	if h&0x7f80 == 0 {
-		return 0
-	}
-	return math.Float32frombits(uint32(h) << 16)
-}

@@ -237,24 +237,26 @@ func (b *Backend) gemmBF16(d, x []float32, m, k, n int, wf []float32, wh []uint1
 	})
 }
 
+// bfValue widens BF16 h, reading denormals as zero as the BF16 instructions do.
+func bfValue(h uint16) float32 {
+	if h&0x7f80 == 0 {
+		return 0
+	}
+	return math.Float32frombits(uint32(h) << 16)
+}
+
 // dotPairsGo is the Go model of the micro-kernels: c[i*width+l] = Σ_q w_i·x_l over pairs
 // in order of q, each pair added as VDPBF16PS adds it (odd product, then even, each a
 // float32 add of an exact product; BF16 denormals read as zero).
 func dotPairsGo(kp int, w []uint16, ldw, rows int, x []uint32, width int, c []float32) {
-	bf := func(h uint16) float32 {
-		if h&0x7f80 == 0 {
-			return 0
-		}
-		return math.Float32frombits(uint32(h) << 16)
-	}
 	for i := range bf16W {
 		r := w[min(i, rows-1)*ldw:]
 		for l := range width {
 			var s float32
 			for q := range kp {
 				xv := x[q*width+l]
-				s += float32(bf(r[2*q+1]) * bf(uint16(xv>>16)))
-				s += float32(bf(r[2*q]) * bf(uint16(xv)))
+				s += float32(bfValue(r[2*q+1]) * bfValue(uint16(xv>>16)))
+				s += float32(bfValue(r[2*q]) * bfValue(uint16(xv)))
 			}
 			c[i*width+l] = s
 		}

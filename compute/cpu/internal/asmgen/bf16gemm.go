@@ -284,16 +284,10 @@ func fmaKernel(rows int) {
 	RET()
 }
 
-// packTKernel emits packBF16T(n16, w, ldw, p): the FMA kernels' panel layout for 16 BF16
-// weight rows (ldw elements apart), widened exactly: p[(16g+kk)*64 + jj] = w[jj][16g+kk] for
-// jj, kk < 16, g < n16. Each 16×16 block is widened (VPMOVZXWD, VPSLLD) and transposed in
-// registers (unpack, shuffle, two 128-bit lane shuffles: 64 shuffles per 256 values), which
-// is several times faster than the scalar loop of packPanelFMA.
-func packTKernel() {
-	TEXT("packBF16T", NOSPLIT, "func(n16 int, w *uint16, ldw int, p *float32)")
-	Pragma("noescape")
-	Doc("packBF16T writes 16 BF16 rows, widened and transposed, as 16-float rows 64 floats apart (see the generator).")
-	n := Load(Param("n16"), GP64())
+// bf16Rows16 loads the parameters w and ldw of a kernel that reads 16 BF16 rows at once:
+// rowAt(i) addresses row i at the current column (four base registers, rows 1-3 of each
+// through ldw, 2·ldw and 3·ldw), advance(n) moves every row n bytes on.
+func bf16Rows16() (rowAt func(i int) Mem, advance func(n uint8)) {
 	ld := Load(Param("ldw"), GP64())
 	SHLQ(U8(1), ld)
 	ld3 := GP64()
@@ -305,6 +299,37 @@ func packTKernel() {
 		base[i] = GP64()
 		LEAQ(Mem{Base: base[i-1], Index: ld, Scale: 4}, base[i])
 	}
+	rowAt = func(i int) Mem {
+		b := base[i/4]
+		switch i % 4 {
+		case 1:
+			return Mem{Base: b, Index: ld, Scale: 1}
+		case 2:
+			return Mem{Base: b, Index: ld, Scale: 2}
+		case 3:
+			return Mem{Base: b, Index: ld3, Scale: 1}
+		}
+		return Mem{Base: b}
+	}
+	advance = func(n uint8) {
+		for _, b := range base {
+			ADDQ(U8(n), b)
+		}
+	}
+	return rowAt, advance
+}
+
+// packTKernel emits packBF16T(n16, w, ldw, p): the FMA kernels' panel layout for 16 BF16
+// weight rows (ldw elements apart), widened exactly: p[(16g+kk)*64 + jj] = w[jj][16g+kk] for
+// jj, kk < 16, g < n16. Each 16×16 block is widened (VPMOVZXWD, VPSLLD) and transposed in
+// registers (unpack, shuffle, two 128-bit lane shuffles: 64 shuffles per 256 values), which
+// is several times faster than the scalar loop of packPanelFMA.
+func packTKernel() {
+	TEXT("packBF16T", NOSPLIT, "func(n16 int, w *uint16, ldw int, p *float32)")
+	Pragma("noescape")
+	Doc("packBF16T writes 16 BF16 rows, widened and transposed, as 16-float rows 64 floats apart (see the generator).")
+	n := Load(Param("n16"), GP64())
+	rowAt, advance := bf16Rows16()
 	p := Load(Param("p"), GP64())
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
@@ -312,25 +337,11 @@ func packTKernel() {
 	r := make([]VecVirtual, 16)
 	for i := range r {
 		r[i] = ZMM()
-		b := base[i/4]
-		var m Mem
-		switch i % 4 {
-		case 0:
-			m = Mem{Base: b}
-		case 1:
-			m = Mem{Base: b, Index: ld, Scale: 1}
-		case 2:
-			m = Mem{Base: b, Index: ld, Scale: 2}
-		case 3:
-			m = Mem{Base: b, Index: ld3, Scale: 1}
-		}
-		VPMOVZXWD(m, r[i])
+		VPMOVZXWD(rowAt(i), r[i])
 		VPSLLD(U8(16), r[i], r[i])
 	}
 	transpose16(r, func(col int, o VecVirtual) { VMOVUPS(o, Mem{Base: p, Disp: 4 * 64 * col}) })
-	for _, b := range base {
-		ADDQ(U8(32), b)
-	}
+	advance(32)
 	ADDQ(U32(16*64*4), p)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
@@ -348,17 +359,7 @@ func packPairsKernel() {
 	Pragma("noescape")
 	Doc("packBF16PairsT writes n groups of 16 BF16 rows' 16 pairs, transposed, as AMX B tiles ldg values apart (see the generator).")
 	n := Load(Param("n"), GP64())
-	ld := Load(Param("ldw"), GP64())
-	SHLQ(U8(1), ld)
-	ld3 := GP64()
-	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
-	base := make([]GPVirtual, 4)
-	base[0] = GP64()
-	Load(Param("w"), base[0])
-	for i := 1; i < 4; i++ {
-		base[i] = GP64()
-		LEAQ(Mem{Base: base[i-1], Index: ld, Scale: 4}, base[i])
-	}
+	rowAt, advance := bf16Rows16()
 	p := Load(Param("p"), GP64())
 	ldg := Load(Param("ldg"), GP64())
 	SHLQ(U8(2), ldg)
@@ -368,16 +369,7 @@ func packPairsKernel() {
 	r := make([]VecVirtual, 16)
 	for i := range r {
 		r[i] = ZMM()
-		b := base[i/4]
-		m := Mem{Base: b}
-		switch i % 4 {
-		case 1:
-			m = Mem{Base: b, Index: ld, Scale: 1}
-		case 2:
-			m = Mem{Base: b, Index: ld, Scale: 2}
-		case 3:
-			m = Mem{Base: b, Index: ld3, Scale: 1}
-		}
+		m := rowAt(i)
 		VMOVUPS(m, r[i])
 		// The 16 rows are 16 streams the prefetchers follow poorly (rows K apart often
 		// share L1 sets): fetch each one 2 KB ahead.
@@ -385,9 +377,7 @@ func packPairsKernel() {
 		PREFETCHT0(m)
 	}
 	transpose16(r, func(col int, o VecVirtual) { VMOVUPS(o, Mem{Base: p, Disp: 4 * 16 * col}) })
-	for _, b := range base {
-		ADDQ(U8(64), b)
-	}
+	advance(64)
 	ADDQ(ldg, p)
 	DECQ(n)
 	JNZ(LabelRef("loop"))

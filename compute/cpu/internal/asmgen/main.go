@@ -546,12 +546,19 @@ func softmaxKernels() {
 		Label("done")
 	}
 
-	TEXT("scaleMaxF32", NOSPLIT, "func(n int, x *float32, scale float32) float32")
-	Pragma("noescape")
-	Doc("scaleMaxF32 multiplies x[:n] by scale and returns the max, n a multiple of 8 (see the generator).")
-	n, px := Load(Param("n"), GP64()), Load(Param("x"), GP64())
-	sv := YMM()
-	VBROADCASTSS(Load(Param("scale"), XMM()), sv)
+	// header starts kernel name over x[:n] with the float32 parameter scalar broadcast.
+	header := func(name, sig, scalar, doc string) (n, px Register, v VecVirtual) {
+		TEXT(name, NOSPLIT, sig)
+		Pragma("noescape")
+		Doc(doc)
+		n, px = Load(Param("n"), GP64()), Load(Param("x"), GP64())
+		v = YMM()
+		VBROADCASTSS(Load(Param(scalar), XMM()), v)
+		return n, px, v
+	}
+
+	n, px, sv := header("scaleMaxF32", "func(n int, x *float32, scale float32) float32", "scale",
+		"scaleMaxF32 multiplies x[:n] by scale and returns the max, n a multiple of 8 (see the generator).")
 	mx := YMM()
 	VMOVUPS(cst(cNegInf), mx)
 	loop(n, px, func(x VecVirtual) {
@@ -562,12 +569,8 @@ func softmaxKernels() {
 	VZEROUPPER()
 	RET()
 
-	TEXT("expSumF32", NOSPLIT, "func(n int, x *float32, shift float32) float32")
-	Pragma("noescape")
-	Doc("expSumF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8, and returns their sum (see the generator).")
-	n, px = Load(Param("n"), GP64()), Load(Param("x"), GP64())
-	shv := YMM()
-	VBROADCASTSS(Load(Param("shift"), XMM()), shv)
+	n, px, shv := header("expSumF32", "func(n int, x *float32, shift float32) float32", "shift",
+		"expSumF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8, and returns their sum (see the generator).")
 	sum := YMM()
 	VXORPS(sum, sum, sum)
 	loop(n, px, func(x VecVirtual) {
@@ -580,12 +583,8 @@ func softmaxKernels() {
 	VZEROUPPER()
 	RET()
 
-	TEXT("scaleF32", NOSPLIT, "func(n int, x *float32, s float32)")
-	Pragma("noescape")
-	Doc("scaleF32 multiplies x[:n] by s, n a multiple of 8.")
-	n, px = Load(Param("n"), GP64()), Load(Param("x"), GP64())
-	sv = YMM()
-	VBROADCASTSS(Load(Param("s"), XMM()), sv)
+	n, px, sv = header("scaleF32", "func(n int, x *float32, s float32)", "s",
+		"scaleF32 multiplies x[:n] by s, n a multiple of 8.")
 	loop(n, px, func(x VecVirtual) { VMULPS(sv, x, x) })
 	VZEROUPPER()
 	RET()
