@@ -159,6 +159,7 @@ type benchResult struct {
 	ImageTokens int             `json:"image_tokens"`
 	Backend     string          `json:"backend"`
 	Kernels     string          `json:"kernels,omitempty"`
+	Int8Kernels string          `json:"int8_kernels,omitempty"`
 	Precision   string          `json:"precision,omitempty"`
 	GoVersion   string          `json:"go_version"`
 	Env         benchEnv        `json:"env"`
@@ -579,6 +580,9 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	}
 	ci := describeBackend(be)
 	res.Backend, res.Kernels, res.Precision = ci.Backend, ci.Kernels, ci.Precision
+	if o.quant == compute.Q8 || o.quant == compute.Q4 {
+		res.Int8Kernels = ci.Int8Kernels
+	}
 	logf("backend %s", ci)
 	t0 := time.Now()
 	var net *benchNetworks
@@ -1726,6 +1730,9 @@ func benchTable(r *benchResult) string {
 	kernels := ""
 	if r.Kernels != "" {
 		kernels = " kernels=" + r.Kernels
+	}
+	if r.Int8Kernels != "" {
+		kernels += " int8=" + r.Int8Kernels
 	}
 	if r.Precision != "" {
 		kernels += " precision=" + r.Precision

@@ -42,7 +42,9 @@ package main
 //	                        and, for the CPU, "kernels" ("avx512", "avx2-fma", "neon" or "generic",
 //	                        as JANUS_CPU_KERNELS caps them) and "bf16_kernels", what
 //	                        --precision bf16 would run ("avx512+amx", "avx512"; absent when
-//	                        it would stay exact)
+//	                        it would stay exact), "int8_kernels", what Linear with --weights
+//	                        q8|q4 runs ("amx-int8", "avx512-vnni", "avx2-int8", "neon-dotprod",
+//	                        "neon-int8" or "generic")
 
 import (
 	"errors"
@@ -115,6 +117,9 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 			head.add("--precision bf16", "runs the large products on AMX here: prompts, vision and image decoding several times faster, within the README's tolerance")
 		case "avx512":
 			head.add("--precision bf16", "runs the large products in BF16 on AVX-512 here: faster prompts and images, within the README's tolerance")
+		}
+		if ci.Int8Kernels != "" {
+			head.add("int8 kernels", ci.Int8Kernels+" (Linear with --weights q8|q4)")
 		}
 	}
 	head.add("default --weights", m.DefaultWeights+" on this machine: "+m.DefaultWeightsReason)

@@ -94,6 +94,8 @@ type computeInfo struct {
 	// BF16Kernels is what --precision bf16 runs on here ("avx512+amx", "avx512"), "" where it
 	// runs exact.
 	BF16Kernels string `json:"bf16_kernels,omitempty"`
+	// Int8Kernels is what Linear with --weights q8|q4 runs on ("amx-int8", "avx512-vnni", …).
+	Int8Kernels string `json:"int8_kernels,omitempty"`
 }
 
 // describeBackend reads be's name and kernel set (backends without kernel sets leave it empty).
@@ -107,6 +109,9 @@ func describeBackend(be compute.Backend) computeInfo {
 	}
 	if k, ok := be.(interface{ BF16Kernels() string }); ok {
 		ci.BF16Kernels = k.BF16Kernels()
+	}
+	if k, ok := be.(interface{ Int8Kernels() string }); ok {
+		ci.Int8Kernels = k.Int8Kernels()
 	}
 	return ci
 }

@@ -153,3 +153,126 @@ loop:
 store:
 	STORE_C_RELEASE
 	RET
+
+// tileloadd (%rsi,%r8,1), %tmm4 and 32(%rsi,%r8,1), %tmm5 (the A tiles of two Q8 blocks)
+#define TILELOAD_T4_SI_R8 BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x24; BYTE $0x06
+#define TILELOAD_T5_SI32_R8 BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x6c; BYTE $0x06; BYTE $0x20
+// tileloadd (%rdi,%r10,1), %tmm6 and 640(%rdi,%r10,1), %tmm7 (the B tiles of two packed blocks)
+#define TILELOAD_T6_DI_R10 BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x34; BYTE $0x17
+#define TILELOAD_T7_DI640_R10 BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0xbc; BYTE $0x17; BYTE $0x80; BYTE $0x02; BYTE $0x00; BYTE $0x00
+// tdpbssd %tmm6, %tmm4, %tmm0 and %tmm7, %tmm5, %tmm1: C += A·B in signed bytes
+#define TDPBSSD_T0_T4_T6 BYTE $0xc4; BYTE $0xe2; BYTE $0x4b; BYTE $0x5e; BYTE $0xc4
+#define TDPBSSD_T1_T5_T7 BYTE $0xc4; BYTE $0xe2; BYTE $0x43; BYTE $0x5e; BYTE $0xcd
+// tilestored %tmm0, (%r12,%r10,1) and %tmm1, 1024(%r12,%r10,1)
+#define TILESTORE_T0_R12_R10 BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x04; BYTE $0x14
+#define TILESTORE_T1_R12_1024_R10 BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x8c; BYTE $0x14; BYTE $0x00; BYTE $0x04; BYTE $0x00; BYTE $0x00
+
+// Q8_PAIR and Q8_ONE run the tiles for two blocks (one): their int32 sums go to R12's
+// buffer (1 KB a block), to be scaled an iteration later, once the stores have landed.
+#define Q8_PAIR TILEZERO_T0; TILEZERO_T1; TILELOAD_T4_SI_R8; TILELOAD_T5_SI32_R8; TILELOAD_T6_DI_R10; TILELOAD_T7_DI640_R10; TDPBSSD_T0_T4_T6; TDPBSSD_T1_T5_T7; TILESTORE_T0_R12_R10; TILESTORE_T1_R12_1024_R10
+#define Q8_ONE TILEZERO_T0; TILELOAD_T4_SI_R8; TILELOAD_T6_DI_R10; TDPBSSD_T0_T4_T6; TILESTORE_T0_R12_R10
+
+// Q8_COL scales column j's block sums (16 int32, one per input row, at off(buf)) by the
+// block's input scales (Z16) times column j's weight scale (a float32 at R11, the next
+// column's R9 bytes on), and adds them to column j's sums: the same three roundings, in the
+// same order, as dotQ8's float32(acc) * float32(xd*wd) and its sum.
+#define Q8_COL(off, buf, acc) VCVTDQ2PS off(buf), Z17; VMULPS.BCST (R11), Z16, Z18; ADDQ R9, R11; VMULPS Z18, Z17, Z17; VADDPS Z17, acc, acc
+// Q8_SCALE scales one block's sums, at t(buf), its input scales at xd(DI), its weight
+// scales at wd(DX).
+#define Q8_SCALE(buf, t, xd, wd) VMOVUPS xd(DI), Z16; LEAQ wd(DX), R11; Q8_COL(0+t, buf, Z0); Q8_COL(64+t, buf, Z1); Q8_COL(128+t, buf, Z2); Q8_COL(192+t, buf, Z3); Q8_COL(256+t, buf, Z4); Q8_COL(320+t, buf, Z5); Q8_COL(384+t, buf, Z6); Q8_COL(448+t, buf, Z7); Q8_COL(512+t, buf, Z8); Q8_COL(576+t, buf, Z9); Q8_COL(640+t, buf, Z10); Q8_COL(704+t, buf, Z11); Q8_COL(768+t, buf, Z12); Q8_COL(832+t, buf, Z13); Q8_COL(896+t, buf, Z14); Q8_COL(960+t, buf, Z15)
+
+// func amxQ8Cols16(nb int, w *byte, ldw int, x *byte, wd *float32, ldwd int, t *float32, cfg *byte)
+//
+// Sixteen columns (weight rows ldw bytes apart, nb Q8 blocks each) times up to 16 input rows
+// packed per block by packQ8AMX (640 bytes a block: the B tile of the block's codes, 8 rows
+// of 64 bytes, then its 16 input scales), on the AMX int8 tiles: each block's exact int32
+// sums from TDPBSSD, then scaled and summed in float32 as dotQ8 does. wd holds the columns'
+// weight scales as float32, ldwd apart. t is amxQTemp floats: the sums come back in its
+// first 256 (column j's 16 rows at t[16j:]); the rest holds two pairs of blocks' int32 sums
+// on their way (BX the pair being scaled, R12 the next). The tiles of the next pair run
+// before the scaling of this one, as they do not wait for it: in program order after it,
+// they waited for its loads, which wait for the tile stores to land.
+TEXT ·amxQ8Cols16(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ ldw+16(FP), R8
+	MOVQ x+24(FP), DI
+	MOVQ wd+32(FP), DX
+	MOVQ ldwd+40(FP), R9
+	SHLQ $2, R9
+	MOVQ t+48(FP), BX
+	LEAQ 3072(BX), R12
+	ADDQ $1024, BX
+	MOVQ cfg+56(FP), AX
+	LDTILECFG_AX
+	MOVQ $64, R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	CMPQ CX, $2
+	JLT  one
+	Q8_PAIR
+	ADDQ $64, SI
+	ADDQ $1280, DI
+	XCHGQ BX, R12
+	SUBQ $2, CX
+
+pair:
+	// BX holds the sums of the pair before DI; R12 takes those of the pair at DI.
+	CMPQ CX, $2
+	JLT  last
+	Q8_PAIR
+	Q8_SCALE(BX, 0, -768, 0)
+	Q8_SCALE(BX, 1024, -128, 4)
+	ADDQ $64, SI
+	ADDQ $1280, DI
+	ADDQ $8, DX
+	XCHGQ BX, R12
+	SUBQ $2, CX
+	JMP  pair
+
+last:
+	Q8_SCALE(BX, 0, -768, 0)
+	Q8_SCALE(BX, 1024, -128, 4)
+	ADDQ $8, DX
+
+one:
+	TESTQ CX, CX
+	JZ   done
+	Q8_ONE
+	Q8_SCALE(R12, 0, 512, 0)
+
+done:
+	MOVQ t+48(FP), BX
+	VMOVUPS Z0, 0(BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	VMOVUPS Z8, 512(BX)
+	VMOVUPS Z9, 576(BX)
+	VMOVUPS Z10, 640(BX)
+	VMOVUPS Z11, 704(BX)
+	VMOVUPS Z12, 768(BX)
+	VMOVUPS Z13, 832(BX)
+	VMOVUPS Z14, 896(BX)
+	VMOVUPS Z15, 960(BX)
+	TILERELEASE
+	VZEROUPPER
+	RET

@@ -8,12 +8,22 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// hasAMX reports whether the AMX BF16 tiles may run: the CPU has them and Linux grants the
-// process their 8 KB of register state, which it must ask for (arch_prctl
-// ARCH_REQ_XCOMP_PERM) before the first tile instruction. The grant is per process and
-// asking again is harmless, so each Backend asks when it is made.
+// hasAMX reports whether the AMX BF16 tiles may run (tilesGranted).
 func hasAMX() bool {
-	if !cpu.X86.HasAMXTile || !cpu.X86.HasAMXBF16 || !hasBF16() {
+	return cpu.X86.HasAMXBF16 && hasBF16() && tilesGranted()
+}
+
+// hasAMXInt8 reports whether the AMX int8 tiles may run (tilesGranted).
+func hasAMXInt8() bool {
+	return cpu.X86.HasAMXInt8 && tilesGranted()
+}
+
+// tilesGranted reports whether the CPU has the AMX tiles and Linux grants the process their
+// 8 KB of register state, which it must ask for (arch_prctl ARCH_REQ_XCOMP_PERM) before the
+// first tile instruction. The grant is per process and asking again is harmless, so each
+// Backend asks when it is made.
+func tilesGranted() bool {
+	if !cpu.X86.HasAMXTile {
 		return false
 	}
 	const archReqXcompPerm, xfeatureXTileData = 0x1023, 18

@@ -21,3 +21,8 @@ func amxConvTile(a []uint16, b []uint32, offs []int, ldb int, c []float32, ldc i
 func amxTileW(kc int, a []uint16, lda int, b []uint32, c []float32, ldc int) {
 	panic("cpu: AMX kernels are amd64 only")
 }
+
+// amxQ8Tile never runs here: hasAMXInt8 is false.
+func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32) {
+	panic("cpu: AMX kernels are amd64 only")
+}

@@ -169,6 +169,10 @@ func New(threads int, opts ...Option) *Backend {
 	used := new(atomic.Int64)
 	b := &Backend{pool: newPool(defaultThreads(threads)), used: used, freed: &freedBytes{used: used}}
 	b.simd, b.qset = kernelCap(o.kernels)
+	if b.qset == qsetVNNI && o.kernels == KernelsAuto && hasAMXInt8() {
+		// JANUS_CPU_KERNELS=avx512 keeps the VPDPBUSD kernels, to compare against.
+		b.qset = qsetAMX
+	}
 	if hasBF16() && b.simd == simdAVX512 {
 		b.bf16Set = "avx512"
 		// JANUS_CPU_KERNELS=avx512 keeps the AVX-512 tiles, to compare against.
@@ -234,8 +238,8 @@ func (b *Backend) Kernels() string {
 	return b.simd.String()
 }
 
-// Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "avx512-vnni",
-// "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
+// Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "amx-int8",
+// "avx512-vnni", "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
 func (b *Backend) Int8Kernels() string { return b.qset.String() }
 
 // Name reports "cpu".

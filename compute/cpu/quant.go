@@ -180,9 +180,13 @@ const (
 // blocks once (and packed for the VNNI kernels), then every output is an int8 block dot
 // product.
 func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float32) {
+	if b.qset == qsetAMX && w.dt == compute.Q8 && m >= amxQMinRows && m <= amxQRows {
+		b.linearQAMX(d, x, m, w, bias)
+		return
+	}
 	k, n := w.k, w.n
 	nb := k / qBlock
-	vnni := b.qset == qsetVNNI
+	vnni := b.qset == qsetVNNI || b.qset == qsetAMX
 	// One scratch buffer of float32 holds the scales and the int8 codes: k/4 floats per row,
 	// or for the VNNI kernels the packed rows, 2k bytes each.
 	codes := m * k / 4
@@ -339,6 +343,7 @@ const (
 	qsetVNNI                // VPDPBUSD on 512-bit vectors, two blocks each (AVX-512 VNNI)
 	qsetNEON                // arm64 SMULL + SADALP
 	qsetDotProd             // arm64 SDOT (ARMv8.2 dotprod)
+	qsetAMX                 // Q8 from 3 rows on the AMX int8 tiles (amx_int8.go), the rest VNNI
 )
 
 // String is the name Backend.Kernels reports for the int8 set.
@@ -352,6 +357,8 @@ func (s qSet) String() string {
 		return "neon-int8"
 	case qsetDotProd:
 		return "neon-dotprod"
+	case qsetAMX:
+		return "amx-int8"
 	}
 	return "generic"
 }

@@ -25,6 +25,15 @@ func qSets() []qSet {
 	return sets
 }
 
+// linearQSets is qSets and, where the tiles may run, qsetAMX, which has no tile kernels of
+// qSets' kind but runs whole Linears.
+func linearQSets() []qSet {
+	if hasAMXInt8() {
+		return append(qSets(), qsetAMX)
+	}
+	return qSets()
+}
+
 // TestInt8KernelsMatchGeneric checks every int8 kernel set (each tile width, Q8 and Q4,
 // block counts that are not multiples of anything) against the Go kernels: the block dot
 // products are exact integers in both, so the results differ only by the float32 rounding
@@ -198,10 +207,12 @@ func BenchmarkLinearQuantized(b *testing.B) {
 		{1, 2048, 5632, compute.Q4},
 		{2, 2048, 5632, compute.Q8},
 		{2, 2048, 5632, compute.Q4},
+		{8, 2048, 5632, compute.Q8},
+		{8, 2048, 5632, compute.Q4},
 		{630, 2048, 2048, compute.Q8},
 		{630, 2048, 2048, compute.Q4},
 	} {
-		for _, set := range qSets() {
+		for _, set := range linearQSets() {
 			eachThreads(b, fmt.Sprintf("%dx%dx%d_%v/%v", c.m, c.k, c.n, c.dt, set), func(b *testing.B, be *Backend) {
 				be.qset = set
 				rng := rand.New(rand.NewPCG(1, 1))

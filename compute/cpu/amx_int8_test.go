@@ -1,0 +1,122 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// TestLinearQAMXMatchesGeneric checks Linear with Q8 weights on the AMX int8 tiles against the
+// Go kernels bit for bit (both sum each block exactly, then scale and add in the same order),
+// for row counts from one to a full tile (Linear uses it from amxQMinRows), block counts odd and even, column counts with and
+// without a partial group of sixteen, with and without a bias, on one and two threads.
+func TestLinearQAMXMatchesGeneric(t *testing.T) {
+	if !hasAMXInt8() {
+		t.Skip("no AMX int8 tiles on this machine (or this build): nothing to compare")
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	for _, c := range []struct{ m, nb, n int }{
+		{1, 1, 16}, {2, 2, 32}, {3, 3, 35}, {8, 7, 48}, {16, 64, 16}, {5, 65, 21}, {16, 11, 7},
+	} {
+		for _, threads := range []int{1, 2} {
+			for _, withBias := range []bool{false, true} {
+				t.Run(fmt.Sprintf("m=%d/nb=%d/n=%d/threads=%d/bias=%v", c.m, c.nb, c.n, threads, withBias), func(t *testing.T) {
+					k := c.nb * qBlock
+					w, x := randVals(rng, c.n*k, 1), randVals(rng, c.m*k, 3)
+					// Blocks of zeros and of tiny values: zero scales and codes at their extremes.
+					clear(x[:qBlock])
+					for i := range min(qBlock, len(w)) {
+						w[i] *= 1e-30
+					}
+					var bias []float32
+					if withBias {
+						bias = randVals(rng, c.n, 1)
+					}
+					be := New(threads)
+					wt, err := be.FromBytes(compute.Q8, []int{c.n, k}, compute.F32, le(compute.F32, w))
+					if err != nil {
+						t.Fatal(err)
+					}
+					qw := quantized("test", "w", wt)
+					got, want := make([]float32, c.m*c.n), make([]float32, c.m*c.n)
+					// The kernel itself, at every row count (Linear sends it three or more).
+					be.linearQAMX(got, x, c.m, qw, bias)
+					be.qset = qsetNone
+					be.linearQuantized(want, x, c.m, qw, bias)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("row %d column %d: %g on AMX, %g in Go", i/c.n, i%c.n, got[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkAMXQ8Tile times the AMX int8 kernel on one group of sixteen columns at K = 2048
+// (32 KB of codes, in L1 and L2 after the first pass), without the Linear around it.
+func BenchmarkAMXQ8Tile(b *testing.B) {
+	if !hasAMXInt8() {
+		b.Skip("no AMX int8 tiles on this machine (or this build)")
+	}
+	const nb = 64
+	k := nb * qBlock
+	rng := rand.New(rand.NewPCG(1, 1))
+	be := New(1)
+	wt, err := be.FromBytes(compute.Q8, []int{amxQCols, k}, compute.F32, le(compute.F32, randVals(rng, amxQCols*k, 1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	qw := quantized("bench", "w", wt)
+	p := make([]byte, nb*amxQBlock)
+	packQ8AMX(p, randVals(rng, 2*k, 1), 2, k, make([]int8, k), make([]float32, nb))
+	wd, tmp := make([]float32, amxQCols*nb), make([]float32, amxQTemp)
+	widenF16(be.simd, wd, qw.s)
+	for b.Loop() {
+		amxQ8Tile(nb, qw.q, qw.rowBytes, p, wd, nb, tmp)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
+}
+
+// TestLinearQAMXRows checks which kernels Linear with Q8 weights runs under qsetAMX: the
+// tiles' bits (the Go kernels') from amxQMinRows rows, the VNNI kernels' below.
+func TestLinearQAMXRows(t *testing.T) {
+	if !hasAMXInt8() {
+		t.Skip("no AMX int8 tiles on this machine (or this build): nothing to compare")
+	}
+	rng := rand.New(rand.NewPCG(12, 12))
+	const n, k = 32, 4 * qBlock
+	w := randVals(rng, n*k, 1)
+	for m := 1; m < qGEMMRows; m++ { // from qGEMMRows Linear dequantizes instead
+		x := randVals(rng, m*k, 1)
+		linear := func(set qSet) []float32 {
+			be := New(1)
+			be.qset = set
+			wt, err := be.FromBytes(compute.Q8, []int{n, k}, compute.F32, le(compute.F32, w))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := be.New(compute.F32, m, n)
+			be.Linear(dst, be.FromFloat32(x, m, k), wt, nil)
+			out := make([]float32, m*n)
+			if err := be.Read(dst, out); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		want := qsetNone
+		if m < amxQMinRows {
+			want = qsetVNNI
+		}
+		got, exp := linear(qsetAMX), linear(want)
+		for i := range exp {
+			if math.Float32bits(got[i]) != math.Float32bits(exp[i]) {
+				t.Fatalf("%d rows: element %d = %g, want %v's %g", m, i, got[i], want, exp[i])
+			}
+		}
+	}
+}
