@@ -67,18 +67,19 @@ func amxTileW(kc int, a []uint16, lda int, b []uint32, c []float32, ldc int) {
 // amxQ8Cols16 is in amx_amd64.s.
 //
 //go:noescape
-func amxQ8Cols16(nb int, w *byte, ldw int, x *byte, wd *float32, ldwd int, t *float32, cfg *byte)
+func amxQ8Cols16(nb int, w *byte, ldw int, x *byte, wd *float32, ldwd int, t *float32, cfg *byte, next *uint16)
 
 // amxQ8Tile computes sixteen columns of a Linear with Q8 weights for the input rows packed
 // in x by packQ8AMX: w holds the columns' codes (rows ldw bytes apart, nb blocks each), wd
 // their weight scales as float32 (ldwd apart); column j's sums for rows 0-15 come back in
-// t[16j:16j+16] (t is amxQTemp floats).
-func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32) {
+// t[16j:16j+16] (t is amxQTemp floats). next is the F16 scales of the group to come (read
+// into the cache on the way, never used).
+func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32, next []uint16) {
 	if nb == 0 {
 		clear(t[:amxQCols*amxQCols])
 		return
 	}
 	_, _, _, _ = w[15*ldw+nb*qBlock-1], x[nb*amxQBlock-1], wd[15*ldwd+nb-1], t[amxQTemp-1]
 	cfg := amxQ8Config()
-	amxQ8Cols16(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), ldwd, unsafe.SliceData(t), &cfg[0])
+	amxQ8Cols16(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), ldwd, unsafe.SliceData(t), &cfg[0], unsafe.SliceData(next))
 }

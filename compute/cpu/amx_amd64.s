@@ -172,6 +172,11 @@ store:
 #define Q8_PAIR TILEZERO_T0; TILEZERO_T1; TILELOAD_T4_SI_R8; TILELOAD_T5_SI32_R8; TILELOAD_T6_DI_R10; TILELOAD_T7_DI640_R10; TDPBSSD_T0_T4_T6; TDPBSSD_T1_T5_T7; TILESTORE_T0_R12_R10; TILESTORE_T1_R12_1024_R10
 #define Q8_ONE TILEZERO_T0; TILELOAD_T4_SI_R8; TILELOAD_T6_DI_R10; TDPBSSD_T0_T4_T6; TILESTORE_T0_R12_R10
 
+// Q8_PREFETCH asks for the next 1 KB of the next group's codes (R13), which is 32·nb
+// contiguous bytes a row: one pair of blocks' share of it. The tiles read 16 rows of a few KB
+// at once, which the hardware prefetcher does not follow well.
+#define Q8_PREFETCH PREFETCHT1 0(R13); PREFETCHT1 64(R13); PREFETCHT1 128(R13); PREFETCHT1 192(R13); PREFETCHT1 256(R13); PREFETCHT1 320(R13); PREFETCHT1 384(R13); PREFETCHT1 448(R13); PREFETCHT1 512(R13); PREFETCHT1 576(R13); PREFETCHT1 640(R13); PREFETCHT1 704(R13); PREFETCHT1 768(R13); PREFETCHT1 832(R13); PREFETCHT1 896(R13); PREFETCHT1 960(R13); ADDQ $1024, R13
+
 // Q8_COL scales column j's block sums (16 int32, one per input row, at off(buf)) by the
 // block's input scales (Z16) times column j's weight scale (a float32 at R11, the next
 // column's R9 bytes on), and adds them to column j's sums: the same three roundings, in the
@@ -181,18 +186,19 @@ store:
 // scales at wd(DX).
 #define Q8_SCALE(buf, t, xd, wd) VMOVUPS xd(DI), Z16; LEAQ wd(DX), R11; Q8_COL(0+t, buf, Z0); Q8_COL(64+t, buf, Z1); Q8_COL(128+t, buf, Z2); Q8_COL(192+t, buf, Z3); Q8_COL(256+t, buf, Z4); Q8_COL(320+t, buf, Z5); Q8_COL(384+t, buf, Z6); Q8_COL(448+t, buf, Z7); Q8_COL(512+t, buf, Z8); Q8_COL(576+t, buf, Z9); Q8_COL(640+t, buf, Z10); Q8_COL(704+t, buf, Z11); Q8_COL(768+t, buf, Z12); Q8_COL(832+t, buf, Z13); Q8_COL(896+t, buf, Z14); Q8_COL(960+t, buf, Z15)
 
-// func amxQ8Cols16(nb int, w *byte, ldw int, x *byte, wd *float32, ldwd int, t *float32, cfg *byte)
+// func amxQ8Cols16(nb int, w *byte, ldw int, x *byte, wd *float32, ldwd int, t *float32, cfg *byte, next *uint16)
 //
 // Sixteen columns (weight rows ldw bytes apart, nb Q8 blocks each) times up to 16 input rows
 // packed per block by packQ8AMX (640 bytes a block: the B tile of the block's codes, 8 rows
 // of 64 bytes, then its 16 input scales), on the AMX int8 tiles: each block's exact int32
 // sums from TDPBSSD, then scaled and summed in float32 as dotQ8 does. wd holds the columns'
-// weight scales as float32, ldwd apart. t is amxQTemp floats: the sums come back in its
+// weight scales as float32, ldwd apart; next is the F16 scales of the group of columns to
+// come, 32·nb bytes, read into the cache on the way (a line per pair of blocks). t is amxQTemp floats: the sums come back in its
 // first 256 (column j's 16 rows at t[16j:]); the rest holds two pairs of blocks' int32 sums
 // on their way (BX the pair being scaled, R12 the next). The tiles of the next pair run
 // before the scaling of this one, as they do not wait for it: in program order after it,
 // they waited for its loads, which wait for the tile stores to land.
-TEXT ·amxQ8Cols16(SB), NOSPLIT, $0-64
+TEXT ·amxQ8Cols16(SB), NOSPLIT, $0-72
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ ldw+16(FP), R8
@@ -205,6 +211,10 @@ TEXT ·amxQ8Cols16(SB), NOSPLIT, $0-64
 	ADDQ $1024, BX
 	MOVQ cfg+56(FP), AX
 	LDTILECFG_AX
+	MOVQ next+64(FP), AX
+	MOVQ R8, R13
+	SHLQ $4, R13
+	ADDQ SI, R13
 	MOVQ $64, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -235,6 +245,9 @@ pair:
 	CMPQ CX, $2
 	JLT  last
 	Q8_PAIR
+	Q8_PREFETCH
+	PREFETCHT0 (AX)
+	ADDQ $64, AX
 	Q8_SCALE(BX, 0, -768, 0)
 	Q8_SCALE(BX, 1024, -128, 4)
 	ADDQ $64, SI

@@ -42,22 +42,24 @@ func amxQ8Config() [64]byte {
 	return c
 }
 
-// packQ8AMX quantizes the m ≤ 16 rows of x (k values each, a whole number of blocks) as
-// quantizeInput does and writes them into p (k/32 · amxQBlock bytes) in amxQ8Cols16's
-// layout: per block the B tile, whose row r holds codes 4r..4r+3 of every input row, then the
-// rows' scales as float32; rows past m are zero. xq is k int8s of scratch.
-func packQ8AMX(p []byte, x []float32, m, k int, xq []int8, xd []float32) {
+// packQ8AMX quantizes row i of x (k values, a whole number of blocks) as quantizeInput does
+// and writes it as lane i of p (k/32 · amxQBlock bytes) in amxQ8Cols16's layout: per block
+// the B tile, whose row r holds codes 4r..4r+3 of every input row, then the rows' scales as
+// float32. Rows of one p are packed concurrently (each writes its own lanes); lanes of rows
+// that are not there must be zero. tmp (2k bytes) and xd (k/32 floats) are scratch.
+func packQ8AMX(p []byte, i int, x []float32, tmp []byte, xd []float32) {
+	k := len(x)
 	nb := k / qBlock
-	clear(p[:nb*amxQBlock])
-	for i := range m {
-		quantizeInput(xq[:k], xd[:nb], x[i*k:(i+1)*k])
-		for blk := range nb {
-			dst := p[blk*amxQBlock:]
-			for r := range qBlock / 4 {
-				copy(dst[r*64+4*i:r*64+4*i+4], unsafe.Slice((*byte)(unsafe.Pointer(&xq[blk*qBlock+4*r])), 4))
-			}
-			binary.LittleEndian.PutUint32(dst[512+4*i:], math.Float32bits(xd[blk]))
+	// The VNNI set's one-pass quantizer (the same codes), whose layout has block b's codes
+	// at 128·(b/2) + 32·(b%2).
+	quantizeQZ(tmp[:2*k], xd[:nb], x, false)
+	for blk := range nb {
+		src := tmp[128*(blk/2)+32*(blk%2):]
+		dst := p[blk*amxQBlock+4*i:]
+		for r := range qBlock / 4 {
+			copy(dst[r*64:r*64+4], src[4*r:4*r+4])
 		}
+		binary.LittleEndian.PutUint32(dst[512:], math.Float32bits(xd[blk]))
 	}
 }
 
@@ -66,18 +68,26 @@ func packQ8AMX(p []byte, x []float32, m, k int, xq []int8, xd []float32) {
 func (b *Backend) linearQAMX(d, x []float32, m int, w qweight, bias []float32) {
 	k, n := w.k, w.n
 	nb := k / qBlock
-	scratch := b.getScratch(k/4 + nb)
+	// Per row: 2k bytes of VNNI-packed codes and nb scales.
+	per := k/2 + nb
+	scratch := b.getScratch(m * per)
 	defer b.putScratch(scratch)
-	xq := unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(scratch))), k)
-	xd := scratch[k/4:]
 	pf := b.held(0, nb*amxQBlock/4)
 	p := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(pf))), nb*amxQBlock)
-	packQ8AMX(p, x, m, k, xq, xd)
+	clear(p)
+	b.pool.run(m, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := scratch[i*per : (i+1)*per]
+			tmp := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 2*k)
+			packQ8AMX(p, i, x[i*k:(i+1)*k], tmp, s[k/2:])
+		}
+	})
 
 	groups := n / amxQCols
 	bufs := b.taskBuffers(carved(amxQCols*nb, amxQTemp))
-	// A group's codes are 16·k bytes; tasks of about 64 KB keep the pool's overhead small.
-	chunk := max(1, (1<<16)/(amxQCols*k))
+	// A group's codes are 16·k bytes. Tasks of about 256 KB keep the pool's overhead small
+	// and make the next group, which the kernel prefetches, mostly the task's own.
+	chunk := max(1, (1<<18)/(amxQCols*k))
 	b.pool.run(groups, chunk, func(lo, hi int) {
 		i, cv := bufs.get()
 		defer bufs.put(i)
@@ -85,7 +95,11 @@ func (b *Backend) linearQAMX(d, x []float32, m int, w qweight, bias []float32) {
 		for g := lo; g < hi; g++ {
 			j0 := g * amxQCols
 			widenF16(b.simd, wd, w.s[j0*nb:(j0+amxQCols)*nb])
-			amxQ8Tile(nb, w.q[j0*w.rowBytes:], w.rowBytes, p, wd, nb, t)
+			next := w.s[j0*nb:]
+			if g+1 < groups {
+				next = w.s[(j0+amxQCols)*nb:]
+			}
+			amxQ8Tile(nb, w.q[j0*w.rowBytes:], w.rowBytes, p, wd, nb, t, next)
 			for r := range m {
 				out := d[r*n+j0 : r*n+j0+amxQCols]
 				for j := range out {
@@ -98,9 +112,11 @@ func (b *Backend) linearQAMX(d, x []float32, m int, w qweight, bias []float32) {
 	if groups*amxQCols == n {
 		return
 	}
-	// The last columns, from the rows' codes again (p holds them transposed).
+	// The last columns, from each row's codes again.
+	xq := make([]int8, k)
+	xd := make([]float32, nb)
 	for r := range m {
-		quantizeInput(xq, xd[:nb], x[r*k:(r+1)*k])
+		quantizeInput(xq, xd, x[r*k:(r+1)*k])
 		for j := groups * amxQCols; j < n; j++ {
 			d[r*n+j] = dotQ8(nb, xq, xd, w.q[j*w.rowBytes:(j+1)*w.rowBytes], w.s[j*nb:(j+1)*nb])
 		}

@@ -73,11 +73,14 @@ func BenchmarkAMXQ8Tile(b *testing.B) {
 	}
 	qw := quantized("bench", "w", wt)
 	p := make([]byte, nb*amxQBlock)
-	packQ8AMX(p, randVals(rng, 2*k, 1), 2, k, make([]int8, k), make([]float32, nb))
+	x := randVals(rng, 2*k, 1)
+	for i := range 2 {
+		packQ8AMX(p, i, x[i*k:(i+1)*k], make([]byte, 2*k), make([]float32, nb))
+	}
 	wd, tmp := make([]float32, amxQCols*nb), make([]float32, amxQTemp)
 	widenF16(be.simd, wd, qw.s)
 	for b.Loop() {
-		amxQ8Tile(nb, qw.q, qw.rowBytes, p, wd, nb, tmp)
+		amxQ8Tile(nb, qw.q, qw.rowBytes, p, wd, nb, tmp, qw.s)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
 }

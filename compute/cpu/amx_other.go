@@ -23,6 +23,6 @@ func amxTileW(kc int, a []uint16, lda int, b []uint32, c []float32, ldc int) {
 }
 
 // amxQ8Tile never runs here: hasAMXInt8 is false.
-func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32) {
+func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32, next []uint16) {
 	panic("cpu: AMX kernels are amd64 only")
 }

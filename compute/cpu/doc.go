@@ -99,7 +99,10 @@
 // KB start too often for the hardware prefetcher to follow). Each set sums its scaled
 // blocks in one fixed order, the same for one- and two-row kernels, so results do not
 // depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
-// TestInt8PairsMatchSingles).
+// TestInt8PairsMatchSingles). With AMX on Linux, Q8 products of 3 to 15 rows run on the int8
+// tiles instead (amx_int8.go): there the float32 work per block is one vector per weight
+// row for all input rows, where VPDPBUSD scales every row and weight row pair, and the sums
+// are the generic set's bits (TestLinearQAMXMatchesGeneric).
 //
 // BF16 mode (WithPrecision(PrecisionBF16), compute.Options.Precision "bf16"): the many-row
 // products, where nearly all the time of a prompt, the vision tower, the generation prompt

@@ -209,6 +209,8 @@ func BenchmarkLinearQuantized(b *testing.B) {
 		{2, 2048, 5632, compute.Q4},
 		{8, 2048, 5632, compute.Q8},
 		{8, 2048, 5632, compute.Q4},
+		{2, 2048, 65536, compute.Q8}, // 134 MB of codes: from memory, not the caches
+		{8, 2048, 65536, compute.Q8},
 		{630, 2048, 2048, compute.Q8},
 		{630, 2048, 2048, compute.Q4},
 	} {

@@ -213,18 +213,23 @@ func (m *Model) NewCache(rows, capacity int) (*Cache, error) {
 }
 
 // alloc replaces the buffers by ones of the given capacity, keeping the filled positions.
+// Each layer's old buffers go as soon as they are copied, so growing a cache needs one
+// layer's worth of memory besides the new cache, not the whole old one.
 func (c *Cache) alloc(layers, capacity int) {
 	k := make([]*compute.Tensor, layers)
 	v := make([]*compute.Tensor, layers)
 	for i := range k {
 		k[i] = c.be.New(c.dt, c.rows, capacity, c.width)
 		v[i] = c.be.New(c.dt, c.rows, capacity, c.width)
-		if c.length > 0 {
-			c.be.CopyRows(k[i], 0, c.K[i], 0, c.length)
-			c.be.CopyRows(v[i], 0, c.V[i], 0, c.length)
+		if i < len(c.K) {
+			if c.length > 0 {
+				c.be.CopyRows(k[i], 0, c.K[i], 0, c.length)
+				c.be.CopyRows(v[i], 0, c.V[i], 0, c.length)
+			}
+			c.be.Free(c.K[i])
+			c.be.Free(c.V[i])
 		}
 	}
-	c.freeKV()
 	c.K, c.V, c.capacity = k, v, capacity
 }
 
