@@ -23,8 +23,10 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 		return
 	}
 	batch := x.Rows() / t
-	// cos/sin per position, shared by every head and batch row.
-	tab := make([]float32, 2*t*half)
+	// cos/sin per position, shared by every head and batch row (pooled: a prompt calls RoPE
+	// twice a layer, and fresh tables would be garbage at the peak of its memory).
+	tab := b.getScratch(2 * t * half)
+	defer b.putScratch(tab)
 	b.pool.run(t, b.pool.grain(t, 40*half), func(lo, hi int) {
 		compute.RoPETable(tab, headDim, pos0, lo, hi, theta)
 	})

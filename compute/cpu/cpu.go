@@ -61,6 +61,23 @@ type freedBytes struct {
 // prompt's) is not reused by the next stage, whose allocations then add to the peak RSS.
 func gcAfterFreed(used int64) int64 { return min(256<<20, max(32<<20, used/32)) }
 
+// beforeAlloc collects, before an allocation of n bytes, the garbage of Free calls that did
+// not reach gcAfterFreed, when there is at least as much of it as the allocation and at least
+// gcBeforeAlloc: the stage that freed it (the vision tower before a prompt) has ended, and
+// the next one would otherwise take fresh memory beside it. The collection runs in the
+// caller, so the allocation reuses what it frees.
+func (f *freedBytes) beforeAlloc(n int64) {
+	if f == nil {
+		return
+	}
+	if p := f.n.Load(); p >= gcBeforeAlloc && p >= n && f.n.CompareAndSwap(p, 0) {
+		runtime.GC()
+	}
+}
+
+// gcBeforeAlloc is the least garbage beforeAlloc collects.
+const gcBeforeAlloc = 32 << 20
+
 func (f *freedBytes) add(n int64) {
 	if f == nil {
 		return
@@ -252,6 +269,12 @@ func (b *Backend) MemoryUsed() int64 { return b.used.Load() }
 // codes and scales for Q8/Q4 (whose last dimension must be a multiple of compute.QBlock).
 func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 	n := checkShape("New", shape)
+	switch dt {
+	case compute.F32, compute.F16, compute.BF16:
+		b.freed.beforeAlloc(int64(n) * int64(dt.Size()))
+	case compute.Q8, compute.Q4:
+		b.freed.beforeAlloc(int64(n)) // about a byte a weight
+	}
 	bf := &buffer{used: b.used, freed: b.freed}
 	switch dt {
 	case compute.F32:
