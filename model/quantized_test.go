@@ -129,3 +129,36 @@ func TestChooseWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizedBatchMatchesSingles: with Q8 and Q4 weights on the CPU backend, image i of a
+// batch has the tokens its seed gives alone, so a batch is a faster way to the same
+// pictures. tiny-a's samples rarely turn on the last bits, so the bits themselves are pinned
+// where they are made: TestLinearQAMXRows and TestInt8PairsMatchSingles (compute/cpu).
+func TestQuantizedBatchMatchesSingles(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	prompt := genTinyA(t, nil).prompt
+	for _, weights := range []string{WeightsQ8, WeightsQ4} {
+		t.Run(weights, func(t *testing.T) {
+			m, err := Load(dir, Options{Threads: 2, Weights: weights})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			gen := func(n int, seed uint64) [][]int32 {
+				opts := DefaultImageOptions()
+				opts.N, opts.Seed = n, seed
+				res, err := m.GenerateImages(context.Background(), prompt, opts, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res.Tokens
+			}
+			batch := gen(3, 7)
+			for i := range batch {
+				if single := gen(1, 7+uint64(i)); !slices.Equal(single[0], batch[i]) {
+					t.Errorf("image %d of a batch of 3 (seed 7) differs from seed %d alone", i, 7+i)
+				}
+			}
+		})
+	}
+}

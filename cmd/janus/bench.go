@@ -580,8 +580,11 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	}
 	ci := describeBackend(be)
 	res.Backend, res.Kernels, res.Precision = ci.Backend, ci.Kernels, ci.Precision
-	if o.quant == compute.Q8 || o.quant == compute.Q4 {
+	switch o.quant {
+	case compute.Q8:
 		res.Int8Kernels = ci.Int8Kernels
+	case compute.Q4:
+		res.Int8Kernels = strings.TrimSuffix(ci.Int8Kernels, "+amx") // AMX takes Q8 only
 	}
 	logf("backend %s", ci)
 	t0 := time.Now()

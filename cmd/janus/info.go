@@ -43,7 +43,7 @@ package main
 //	                        as JANUS_CPU_KERNELS caps them) and "bf16_kernels", what
 //	                        --precision bf16 would run ("avx512+amx", "avx512"; absent when
 //	                        it would stay exact), "int8_kernels", what Linear with --weights
-//	                        q8|q4 runs ("amx-int8", "avx512-vnni", "avx2-int8", "neon-dotprod",
+//	                        q8|q4 runs ("avx512-vnni+amx": Q8 with several rows on AMX; "avx512-vnni", "avx2-int8", "neon-dotprod",
 //	                        "neon-int8" or "generic")
 
 import (
@@ -119,7 +119,11 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 			head.add("--precision bf16", "runs the large products in BF16 on AVX-512 here: faster prompts and images, within the README's tolerance")
 		}
 		if ci.Int8Kernels != "" {
-			head.add("int8 kernels", ci.Int8Kernels+" (Linear with --weights q8|q4)")
+			note := " (Linear with --weights q8|q4)"
+			if strings.HasSuffix(ci.Int8Kernels, "+amx") {
+				note = " (Linear with --weights q8|q4; +amx: Q8 with 2–15 rows on the AMX tiles)"
+			}
+			head.add("int8 kernels", ci.Int8Kernels+note)
 		}
 	}
 	head.add("default --weights", m.DefaultWeights+" on this machine: "+m.DefaultWeightsReason)

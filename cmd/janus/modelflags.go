@@ -94,7 +94,7 @@ type computeInfo struct {
 	// BF16Kernels is what --precision bf16 runs on here ("avx512+amx", "avx512"), "" where it
 	// runs exact.
 	BF16Kernels string `json:"bf16_kernels,omitempty"`
-	// Int8Kernels is what Linear with --weights q8|q4 runs on ("amx-int8", "avx512-vnni", …).
+	// Int8Kernels is what Linear with --weights q8|q4 runs on ("avx512-vnni+amx", "avx512-vnni", …).
 	Int8Kernels string `json:"int8_kernels,omitempty"`
 }
 

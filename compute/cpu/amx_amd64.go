@@ -64,22 +64,43 @@ func amxTileW(kc int, a []uint16, lda int, b []uint32, c []float32, ldc int) {
 	amxTileW32(kc, unsafe.SliceData(a), 2*lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, &cfg[0])
 }
 
-// amxQ8Cols16 is in amx_amd64.s.
+// amxQ8Cols16 and amxQ8Cols16R2 are in amx_amd64.s.
 //
 //go:noescape
 func amxQ8Cols16(nb int, w *byte, ldw int, x *byte, wd *float32, ldwd int, t *float32, cfg *byte, next *uint16)
 
-// amxQ8Tile computes sixteen columns of a Linear with Q8 weights for the input rows packed
-// in x by packQ8AMX: w holds the columns' codes (rows ldw bytes apart, nb blocks each), wd
-// their weight scales as float32 (ldwd apart); column j's sums for rows 0-15 come back in
-// t[16j:16j+16] (t is amxQTemp floats). next is the F16 scales of the group to come (read
-// into the cache on the way, never used).
+//go:noescape
+func amxQ8Cols16R2(nb int, w *byte, ldw int, x *byte, wd *uint16, tab *int32, t *float32, cfg *byte, next *uint16)
+
+// amxQ8Tile computes sixteen columns of a Linear with Q8 weights for 16 input rows packed in
+// x by packQ8AMX: w holds the columns' codes (rows ldw bytes apart, nb blocks each), wd
+// their weight scales as float32 (ldwd apart); column j's sums come back in t[16j:16j+16]
+// (t is amxQTemp floats). next is the F16 scales of the group to come (read into the cache
+// on the way, never used).
 func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32, next []uint16) {
 	if nb == 0 {
-		clear(t[:amxQCols*amxQCols])
+		clear(t[:amxQCols*amxQRows])
 		return
 	}
 	_, _, _, _ = w[15*ldw+nb*qBlock-1], x[nb*amxQBlock-1], wd[15*ldwd+nb-1], t[amxQTemp-1]
-	cfg := amxQ8Config()
+	cfg := amxQ8Config(amxQRows)
 	amxQ8Cols16(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), ldwd, unsafe.SliceData(t), &cfg[0], unsafe.SliceData(next))
+}
+
+// amxQ8TileR2 is amxQ8Tile for two input rows (packQ8AMX with 2 lanes), reading the F16
+// scales wd (nb a column) as stored: each is read as 32 bits, so one more value must be
+// readable after the last (newQuantized's spare). Column j's sums come back in t[2j:2j+2].
+func amxQ8TileR2(nb int, w []byte, ldw int, x []byte, wd []uint16, t []float32, next []uint16) {
+	if nb == 0 {
+		clear(t[:amxQCols*2])
+		return
+	}
+	_, _, _, _ = w[15*ldw+nb*qBlock-1], x[nb*amxQBlockR2-1], wd[:16*nb+1][16*nb], t[amxQTemp-1]
+	cfg := amxQ8Config(2)
+	var tab [48]int32
+	for j := range 16 {
+		tab[j] = int32(2 * nb * j)
+		tab[16+j], tab[32+j] = int32(j/2), int32(8+j/2)
+	}
+	amxQ8Cols16R2(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), &tab[0], unsafe.SliceData(t), &cfg[0], unsafe.SliceData(next))
 }

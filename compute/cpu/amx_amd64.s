@@ -289,3 +289,88 @@ done:
 	TILERELEASE
 	VZEROUPPER
 	RET
+
+// tileloadd 128(%rdi,%r10,1), %tmm7 (the second B tile of a pair packed for two rows)
+#define TILELOAD_T7_DI128_R10 BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0xbc; BYTE $0x17; BYTE $0x80; BYTE $0x00; BYTE $0x00; BYTE $0x00
+#define R2_PAIR TILEZERO_T0; TILEZERO_T1; TILELOAD_T4_SI_R8; TILELOAD_T5_SI32_R8; TILELOAD_T6_DI_R10; TILELOAD_T7_DI128_R10; TDPBSSD_T0_T4_T6; TDPBSSD_T1_T5_T7; TILESTORE_T0_R12_R10; TILESTORE_T1_R12_1024_R10
+
+// R2_SCALE scales one block's sums for two input rows, at t(buf): 16 columns × 2 rows of
+// int32, column j's two at 8j. Z5 gathers the 16 columns' F16 weight scales of the block
+// (at wd(DX), nb apart: the byte offsets in Z4; each read takes 32 bits, the scale in the
+// low half) and widens them, Z2 and Z3 spread columns 0-7 and 8-15 over pairs of lanes, and
+// xd(DI) holds the two rows' input scales 8 times: so each lane gets the same three
+// roundings, in the same order, as dotQ8.
+#define R2_SCALE(buf, t, xd, wd) LEAQ wd(DX), R11; KXNORW K1, K1, K1; VPGATHERDD (R11)(Z4*1), K1, Z5; VPMOVDW Z5, Y5; VCVTPH2PS Y5, Z5; VPERMPS Z5, Z2, Z6; VPERMPS Z5, Z3, Z7; VMOVUPS xd(DI), Z16; VMULPS Z16, Z6, Z6; VMULPS Z16, Z7, Z7; VCVTDQ2PS t(buf), Z8; VCVTDQ2PS 64+t(buf), Z9; VMULPS Z6, Z8, Z8; VMULPS Z7, Z9, Z9; VADDPS Z8, Z0, Z0; VADDPS Z9, Z1, Z1
+
+// func amxQ8Cols16R2(nb int, w *byte, ldw int, x *byte, wd *uint16, tab *int32, t *float32, cfg *byte, next *uint16)
+//
+// amxQ8Cols16 for two input rows, packed by packQ8AMX with 2 lanes (128 bytes a block: the
+// B tile, 8 rows of 8 bytes, then the two rows' scales 8 times), whose sums take 2 vectors
+// a block instead of 16. wd is the columns' F16 weight scales as stored (nb a column, and
+// one more readable value after the last). tab holds 48 int32: the byte offsets of the 16
+// columns' scales (2·nb·j), then the two lane spreads (j/2 and 8 + j/2). Column j's two
+// sums come back in t[2j:2j+2].
+TEXT ·amxQ8Cols16R2(SB), NOSPLIT, $0-72
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ ldw+16(FP), R8
+	MOVQ x+24(FP), DI
+	MOVQ wd+32(FP), DX
+	MOVQ tab+40(FP), AX
+	VMOVDQU32 (AX), Z4
+	VMOVDQU32 64(AX), Z2
+	VMOVDQU32 128(AX), Z3
+	MOVQ t+48(FP), BX
+	LEAQ 3072(BX), R12
+	ADDQ $1024, BX
+	MOVQ cfg+56(FP), AX
+	LDTILECFG_AX
+	MOVQ next+64(FP), AX
+	MOVQ R8, R13
+	SHLQ $4, R13
+	ADDQ SI, R13
+	MOVQ $8, R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	CMPQ CX, $2
+	JLT  r2one
+	R2_PAIR
+	ADDQ $64, SI
+	ADDQ $256, DI
+	XCHGQ BX, R12
+	SUBQ $2, CX
+
+r2pair:
+	CMPQ CX, $2
+	JLT  r2last
+	R2_PAIR
+	Q8_PREFETCH
+	PREFETCHT0 (AX)
+	ADDQ $64, AX
+	R2_SCALE(BX, 0, -192, 0)
+	R2_SCALE(BX, 1024, -64, 2)
+	ADDQ $64, SI
+	ADDQ $256, DI
+	ADDQ $4, DX
+	XCHGQ BX, R12
+	SUBQ $2, CX
+	JMP  r2pair
+
+r2last:
+	R2_SCALE(BX, 0, -192, 0)
+	R2_SCALE(BX, 1024, -64, 2)
+	ADDQ $4, DX
+
+r2one:
+	TESTQ CX, CX
+	JZ   r2done
+	Q8_ONE
+	R2_SCALE(R12, 0, 64, 0)
+
+r2done:
+	MOVQ t+48(FP), BX
+	VMOVUPS Z0, 0(BX)
+	VMOVUPS Z1, 64(BX)
+	TILERELEASE
+	VZEROUPPER
+	RET

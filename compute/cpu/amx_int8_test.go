@@ -19,7 +19,7 @@ func TestLinearQAMXMatchesGeneric(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(11, 11))
 	for _, c := range []struct{ m, nb, n int }{
-		{1, 1, 16}, {2, 2, 32}, {3, 3, 35}, {8, 7, 48}, {16, 64, 16}, {5, 65, 21}, {16, 11, 7},
+		{1, 1, 16}, {2, 2, 32}, {3, 3, 35}, {8, 7, 48}, {16, 64, 16}, {5, 65, 21}, {16, 11, 23}, {4, 2, 7}, {2, 65, 35}, {2, 7, 48}, {1, 3, 21}, {2, 64, 32},
 	} {
 		for _, threads := range []int{1, 2} {
 			for _, withBias := range []bool{false, true} {
@@ -57,8 +57,9 @@ func TestLinearQAMXMatchesGeneric(t *testing.T) {
 	}
 }
 
-// BenchmarkAMXQ8Tile times the AMX int8 kernel on one group of sixteen columns at K = 2048
-// (32 KB of codes, in L1 and L2 after the first pass), without the Linear around it.
+// BenchmarkAMXQ8Tile times the AMX int8 kernels on one group of sixteen columns at K = 2048
+// (32 KB of codes, in L1 and L2 after the first pass) for two input rows, packed for each
+// kernel, without the Linear around them.
 func BenchmarkAMXQ8Tile(b *testing.B) {
 	if !hasAMXInt8() {
 		b.Skip("no AMX int8 tiles on this machine (or this build)")
@@ -72,17 +73,27 @@ func BenchmarkAMXQ8Tile(b *testing.B) {
 		b.Fatal(err)
 	}
 	qw := quantized("bench", "w", wt)
-	p := make([]byte, nb*amxQBlock)
 	x := randVals(rng, 2*k, 1)
+	codes, xd := [][]byte{make([]byte, 2*k), make([]byte, 2*k)}, [][]float32{make([]float32, nb), make([]float32, nb)}
 	for i := range 2 {
-		packQ8AMX(p, i, x[i*k:(i+1)*k], make([]byte, 2*k), make([]float32, nb))
+		quantizeQZ(codes[i], xd[i], x[i*k:(i+1)*k], false)
 	}
 	wd, tmp := make([]float32, amxQCols*nb), make([]float32, amxQTemp)
 	widenF16(be.simd, wd, qw.s)
-	for b.Loop() {
-		amxQ8Tile(nb, qw.q, qw.rowBytes, p, wd, nb, tmp, qw.s)
+	for _, lanes := range []int{16, 2} {
+		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
+			p := make([]byte, nb*amxQBlockBytes(lanes))
+			packQ8AMX(p, lanes, 0, nb, codes, xd)
+			for b.Loop() {
+				if lanes == 2 {
+					amxQ8TileR2(nb, qw.q, qw.rowBytes, p, qw.s[:cap(qw.s)], tmp, qw.s)
+				} else {
+					amxQ8Tile(nb, qw.q, qw.rowBytes, p, wd, nb, tmp, qw.s)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
 }
 
 // TestLinearQAMXRows checks which kernels Linear with Q8 weights runs under qsetAMX: the
@@ -92,8 +103,9 @@ func TestLinearQAMXRows(t *testing.T) {
 		t.Skip("no AMX int8 tiles on this machine (or this build): nothing to compare")
 	}
 	rng := rand.New(rand.NewPCG(12, 12))
-	const n, k = 32, 4 * qBlock
+	const n, k = 32, 8 * qBlock
 	w := randVals(rng, n*k, 1)
+	differ := false                  // whether the VNNI rows' bits differ from the Go kernels' anywhere
 	for m := 1; m < qGEMMRows; m++ { // from qGEMMRows Linear dequantizes instead
 		x := randVals(rng, m*k, 1)
 		linear := func(set qSet) []float32 {
@@ -121,5 +133,14 @@ func TestLinearQAMXRows(t *testing.T) {
 				t.Fatalf("%d rows: element %d = %g, want %v's %g", m, i, got[i], want, exp[i])
 			}
 		}
+		if want == qsetVNNI && !differ {
+			gen := linear(qsetNone)
+			for i := range gen {
+				differ = differ || math.Float32bits(gen[i]) != math.Float32bits(got[i])
+			}
+		}
+	}
+	if amxQMinRows > 1 && !differ {
+		t.Error("the VNNI and the Go kernels agreed on every element: the test cannot tell which ran")
 	}
 }

@@ -51,8 +51,9 @@ type buffer struct {
 // before a collection. So once a backend has freed gcAfterFreed bytes it starts one; marking
 // is cheap here, as weights hold no pointers.
 type freedBytes struct {
-	n    atomic.Int64
-	used *atomic.Int64 // the backend's live bytes, which set the threshold
+	n       atomic.Int64
+	used    *atomic.Int64 // the backend's live bytes, which set the threshold
+	collect func()        // beforeAlloc's collection: runtime.GC, or a test's counter
 }
 
 // gcAfterFreed is how many freed bytes start a collection for a backend holding used bytes:
@@ -61,22 +62,29 @@ type freedBytes struct {
 // prompt's) is not reused by the next stage, whose allocations then add to the peak RSS.
 func gcAfterFreed(used int64) int64 { return min(256<<20, max(32<<20, used/32)) }
 
-// beforeAlloc collects, before an allocation of n bytes, the garbage of Free calls that did
-// not reach gcAfterFreed, when there is at least as much of it as the allocation and at least
-// gcBeforeAlloc: the stage that freed it (the vision tower before a prompt) has ended, and
-// the next one would otherwise take fresh memory beside it. The collection runs in the
-// caller, so the allocation reuses what it frees.
+// beforeAlloc collects, before an allocation of n bytes (at least gcAllocMin), the garbage
+// of Free calls that did not reach gcAfterFreed, when there is at least as much of it as the
+// allocation and at least gcBeforeAlloc: the stage that freed it (the vision tower before a
+// prompt) has ended, and the next one would otherwise take fresh memory beside it. The
+// collection runs in the caller, so the allocation reuses what it frees. Stages allocate
+// their buffers up front, so this happens a few times a request, not per op.
 func (f *freedBytes) beforeAlloc(n int64) {
-	if f == nil {
+	if f == nil || n < gcAllocMin {
 		return
 	}
 	if p := f.n.Load(); p >= gcBeforeAlloc && p >= n && f.n.CompareAndSwap(p, 0) {
+		if f.collect != nil {
+			f.collect()
+			return
+		}
 		runtime.GC()
 	}
 }
 
-// gcBeforeAlloc is the least garbage beforeAlloc collects.
-const gcBeforeAlloc = 32 << 20
+const (
+	gcBeforeAlloc = 32 << 20 // the least garbage beforeAlloc collects
+	gcAllocMin    = 1 << 20  // the least allocation it collects for
+)
 
 func (f *freedBytes) add(n int64) {
 	if f == nil {
@@ -255,8 +263,8 @@ func (b *Backend) Kernels() string {
 	return b.simd.String()
 }
 
-// Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "amx-int8",
-// "avx512-vnni", "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
+// Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "avx512-vnni+amx"
+// (Q8 with several rows on the AMX int8 tiles, the rest VPDPBUSD), "avx512-vnni", "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
 func (b *Backend) Int8Kernels() string { return b.qset.String() }
 
 // Name reports "cpu".

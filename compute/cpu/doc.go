@@ -99,7 +99,7 @@
 // KB start too often for the hardware prefetcher to follow). Each set sums its scaled
 // blocks in one fixed order, the same for one- and two-row kernels, so results do not
 // depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
-// TestInt8PairsMatchSingles). With AMX on Linux, Q8 products of 3 to 15 rows run on the int8
+// TestInt8PairsMatchSingles). With AMX on Linux, Q8 products of 2 to 15 rows run on the int8
 // tiles instead (amx_int8.go): there the float32 work per block is one vector per weight
 // row for all input rows, where VPDPBUSD scales every row and weight row pair, and the sums
 // are the generic set's bits (TestLinearQAMXMatchesGeneric).

@@ -61,32 +61,35 @@ func TestGCThreshold(t *testing.T) {
 	}
 }
 
-// TestCollectBeforeAlloc: an allocation collects the garbage of frees that stayed below
-// gcAfterFreed first (so it can reuse it) when there is at least gcBeforeAlloc of it and no
-// less than the allocation, and otherwise leaves the count alone.
+// TestCollectBeforeAlloc: an allocation of at least gcAllocMin collects the garbage of frees
+// that stayed below gcAfterFreed first (so it can reuse it) when there is at least
+// gcBeforeAlloc of it and no less than the allocation, and otherwise leaves the count alone.
 func TestCollectBeforeAlloc(t *testing.T) {
 	used := new(atomic.Int64)
 	used.Store(4 << 30) // as if holding 4 GB of weights: gcAfterFreed is 128 MB
-	f := &freedBytes{used: used}
-	var ms runtime.MemStats
-	numGC := func() uint32 { runtime.ReadMemStats(&ms); return ms.NumGC }
+	collections := 0
+	f := &freedBytes{used: used, collect: func() { collections++ }}
 	f.add(40 << 20)
 	for _, c := range []struct {
 		alloc   int64
 		collect bool
 	}{
 		{50 << 20, false}, // more than the garbage: collecting would not cover it
+		{16 << 10, false}, // too small to be worth a collection
 		{8 << 20, true},
 		{8 << 20, false}, // nothing left to collect
 	} {
-		before, pending := numGC(), f.n.Load()
+		before, pending := collections, f.n.Load()
 		f.beforeAlloc(c.alloc)
-		collected := numGC() > before
-		if collected != c.collect {
-			t.Errorf("allocating %d MB with %d MB freed: collected %v, want %v", c.alloc>>20, pending>>20, collected, c.collect)
+		if collected := collections > before; collected != c.collect {
+			t.Errorf("allocating %d KB with %d MB freed: collected %v, want %v", c.alloc>>10, pending>>20, collected, c.collect)
 		}
-		if want := map[bool]int64{true: 0, false: pending}[c.collect]; f.n.Load() != want {
-			t.Errorf("allocating %d MB: %d bytes left counted, want %d", c.alloc>>20, f.n.Load(), want)
+		want := pending
+		if c.collect {
+			want = 0
+		}
+		if got := f.n.Load(); got != want {
+			t.Errorf("allocating %d KB: %d bytes left counted, want %d", c.alloc>>10, got, want)
 		}
 	}
 }

@@ -54,7 +54,8 @@ func newQuantized(bf *buffer, dt compute.DType, shape []int, n int) {
 		panic(fmt.Sprintf("cpu: New: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, qBlock))
 	}
 	bf.q = make([]byte, dt.Bytes(n)-2*(n/qBlock))
-	bf.s = make([]uint16, n/qBlock)
+	// One spare scale past the end: the two-row AMX kernel reads scales 32 bits at a time.
+	bf.s = make([]uint16, n/qBlock, n/qBlock+1)
 }
 
 // dequantizeRow writes the values of blocks [b0, b0+len(dst)/qBlock) of a quantized tensor
@@ -343,7 +344,7 @@ const (
 	qsetVNNI                // VPDPBUSD on 512-bit vectors, two blocks each (AVX-512 VNNI)
 	qsetNEON                // arm64 SMULL + SADALP
 	qsetDotProd             // arm64 SDOT (ARMv8.2 dotprod)
-	qsetAMX                 // Q8 from 3 rows on the AMX int8 tiles (amx_int8.go), the rest VNNI
+	qsetAMX                 // Q8 from 2 rows on the AMX int8 tiles (amx_int8.go), the rest VNNI
 )
 
 // String is the name Backend.Kernels reports for the int8 set.
@@ -358,7 +359,7 @@ func (s qSet) String() string {
 	case qsetDotProd:
 		return "neon-dotprod"
 	case qsetAMX:
-		return "amx-int8"
+		return "avx512-vnni+amx"
 	}
 	return "generic"
 }
