@@ -177,6 +177,12 @@ store:
 // at once, which the hardware prefetcher does not follow well.
 #define Q8_PREFETCH PREFETCHT1 0(R13); PREFETCHT1 64(R13); PREFETCHT1 128(R13); PREFETCHT1 192(R13); PREFETCHT1 256(R13); PREFETCHT1 320(R13); PREFETCHT1 384(R13); PREFETCHT1 448(R13); PREFETCHT1 512(R13); PREFETCHT1 576(R13); PREFETCHT1 640(R13); PREFETCHT1 704(R13); PREFETCHT1 768(R13); PREFETCHT1 832(R13); PREFETCHT1 896(R13); PREFETCHT1 960(R13); ADDQ $1024, R13
 
+// NEXT_PAIR moves the codes (SI) and the packed input (DI, size bytes a pair) on by a pair of
+// blocks, swaps the sums' buffers and counts the pair. PREFETCH_NEXT asks for a pair's share
+// of the next group's codes and scales.
+#define NEXT_PAIR(size) ADDQ $64, SI; ADDQ $size, DI; XCHGQ BX, R12; SUBQ $2, CX
+#define PREFETCH_NEXT Q8_PREFETCH; PREFETCHT0 (AX); ADDQ $64, AX
+
 // Q8_COL scales column j's block sums (16 int32, one per input row, at off(buf)) by the
 // block's input scales (Z16) times column j's weight scale (a float32 at R11, the next
 // column's R9 bytes on), and adds them to column j's sums: the same three roundings, in the
@@ -235,26 +241,18 @@ TEXT ·amxQ8Cols16(SB), NOSPLIT, $0-72
 	CMPQ CX, $2
 	JLT  one
 	Q8_PAIR
-	ADDQ $64, SI
-	ADDQ $1280, DI
-	XCHGQ BX, R12
-	SUBQ $2, CX
+	NEXT_PAIR(1280)
 
 pair:
 	// BX holds the sums of the pair before DI; R12 takes those of the pair at DI.
 	CMPQ CX, $2
 	JLT  last
 	Q8_PAIR
-	Q8_PREFETCH
-	PREFETCHT0 (AX)
-	ADDQ $64, AX
+	PREFETCH_NEXT
 	Q8_SCALE(BX, 0, -768, 0)
 	Q8_SCALE(BX, 1024, -128, 4)
-	ADDQ $64, SI
-	ADDQ $1280, DI
 	ADDQ $8, DX
-	XCHGQ BX, R12
-	SUBQ $2, CX
+	NEXT_PAIR(1280)
 	JMP  pair
 
 last:
@@ -335,25 +333,17 @@ TEXT ·amxQ8Cols16R2(SB), NOSPLIT, $0-72
 	CMPQ CX, $2
 	JLT  r2one
 	R2_PAIR
-	ADDQ $64, SI
-	ADDQ $256, DI
-	XCHGQ BX, R12
-	SUBQ $2, CX
+	NEXT_PAIR(256)
 
 r2pair:
 	CMPQ CX, $2
 	JLT  r2last
 	R2_PAIR
-	Q8_PREFETCH
-	PREFETCHT0 (AX)
-	ADDQ $64, AX
+	PREFETCH_NEXT
 	R2_SCALE(BX, 0, -192, 0)
 	R2_SCALE(BX, 1024, -64, 2)
-	ADDQ $64, SI
-	ADDQ $256, DI
 	ADDQ $4, DX
-	XCHGQ BX, R12
-	SUBQ $2, CX
+	NEXT_PAIR(256)
 	JMP  r2pair
 
 r2last:
