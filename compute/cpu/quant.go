@@ -95,6 +95,25 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 	if t.DType == compute.Q4 {
 		codeBytes = qBlock / 2
 	}
+	if t.DType == compute.Q8 && q8Asm(b.simd) {
+		b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
+			var x [q8Chunk * qBlock]float32
+			var amax [q8Chunk]uint32
+			var id [q8Chunk]float32
+			for c := lo; c < hi; c += q8Chunk {
+				n := min(q8Chunk, hi-c)
+				if src == compute.BF16 { // the released checkpoints' dtype
+					widenBF16Asm(x[:n*qBlock], raw[2*c*qBlock:2*(c+n)*qBlock])
+				} else {
+					for i := range n {
+						compute.ReadBlock((*[qBlock]float32)(x[i*qBlock:]), raw, src, (c+i)*qBlock)
+					}
+				}
+				quantizeQ8Blocks(bf.q[c*qBlock:(c+n)*qBlock], bf.s[c:c+n], x[:n*qBlock], amax[:n], id[:n])
+			}
+		})
+		return
+	}
 	b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
 		var x [qBlock]float32
 		for blk := lo; blk < hi; blk++ {
@@ -107,6 +126,40 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 			}
 		}
 	})
+}
+
+// q8Chunk is how many blocks quantizeQ8Blocks takes at a time when loading.
+const q8Chunk = 64
+
+// quantizeQ8Blocks quantizes the blocks of x into codes q and F16 scales s with the AVX-512
+// kernels, bit for bit as compute.QuantizeQ8 does (which is about ten times slower): the
+// kernels find each block's largest magnitude and write the codes, the scale and its
+// inverse are computed here as QuantizeQ8 computes them. A block holding an infinity or a
+// NaN is left to QuantizeQ8. amax and id are scratch, a value per block.
+func quantizeQ8Blocks(q []byte, s []uint16, x []float32, amax []uint32, id []float32) {
+	nb := len(x) / qBlock
+	absMaxQ8Asm(amax[:nb], x)
+	special := false
+	for b := range nb {
+		if amax[b] >= 0x7f800000 {
+			special, id[b] = true, 0
+			continue
+		}
+		h := compute.F32ToF16(math.Float32frombits(amax[b]) / 127)
+		s[b] = h
+		id[b] = 0
+		if d := compute.F16ToF32(h); d != 0 {
+			id[b] = 1 / d
+		}
+	}
+	codesQ8Asm(q, x, id[:nb])
+	if special {
+		for b := range nb {
+			if amax[b] >= 0x7f800000 {
+				s[b] = compute.QuantizeQ8(q[b*qBlock:(b+1)*qBlock], (*[qBlock]float32)(x[b*qBlock:]))
+			}
+		}
+	}
 }
 
 // quantizeInput quantizes rows of x (k floats each, k a multiple of qBlock) to int8 blocks:

@@ -59,3 +59,49 @@ func quantizeQZ(xp []byte, xd []float32, x []float32, q4 bool) {
 		quantQ8Z(nb, unsafe.SliceData(x), unsafe.SliceData(xd), unsafe.SliceData(xp))
 	}
 }
+
+// absMaxBlocksQ8 and codesQ8 are in quantw_amd64.s.
+//
+//go:noescape
+func absMaxBlocksQ8(nb int, x *float32, amax *uint32)
+
+//go:noescape
+func codesQ8(nb int, x *float32, id *float32, q *byte)
+
+// q8Asm reports whether set runs the AVX-512 weight quantizer.
+func q8Asm(set simdSet) bool { return set == simdAVX512 }
+
+// absMaxQ8Asm writes each block's largest |x| (as bits, see absMaxBlocksQ8) into amax.
+func absMaxQ8Asm(amax []uint32, x []float32) {
+	nb := len(x) / qBlock
+	if nb == 0 {
+		return
+	}
+	_ = amax[nb-1]
+	absMaxBlocksQ8(nb, unsafe.SliceData(x), unsafe.SliceData(amax))
+}
+
+// codesQ8Asm writes the Q8 codes of each block of x for the inverse scale id[b] into q.
+func codesQ8Asm(q []byte, x []float32, id []float32) {
+	nb := len(x) / qBlock
+	if nb == 0 {
+		return
+	}
+	_, _ = q[nb*qBlock-1], id[nb-1]
+	codesQ8(nb, unsafe.SliceData(x), unsafe.SliceData(id), unsafe.SliceData(q))
+}
+
+// cvtBF16F32 is in quantw_amd64.s.
+//
+//go:noescape
+func cvtBF16F32(n int, src *uint16, dst *float32)
+
+// widenBF16Asm writes the float32 values of the little-endian BF16 values in raw into dst
+// (len(raw) == 2·len(dst), a multiple of 16 values).
+func widenBF16Asm(dst []float32, raw []byte) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = raw[2*len(dst)-1]
+	cvtBF16F32(len(dst), (*uint16)(unsafe.Pointer(unsafe.SliceData(raw))), unsafe.SliceData(dst))
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -325,5 +326,76 @@ func BenchmarkQuantize(b *testing.B) {
 			}
 			b.ReportMetric(float64(n*k)/(b.Elapsed().Seconds()/float64(b.N))/1e6, "Mweights/s")
 		})
+	}
+}
+
+// TestQuantizeQ8BlocksMatchesGo checks the assembly weight quantizer (where this build has it)
+// against compute.QuantizeQ8 bit for bit: codes and F16 scales of blocks of ordinary values,
+// of zeros, of values so small that the scale is subnormal or zero, so large that it
+// overflows F16, with codes at half steps, and with infinities and NaNs (left to the Go
+// quantizer), over block counts that are not multiples of anything.
+func TestQuantizeQ8BlocksMatchesGo(t *testing.T) {
+	if !q8Asm(simdBest()) {
+		t.Skip("no assembly weight quantizer on this CPU (or this build)")
+	}
+	rng := rand.New(rand.NewPCG(21, 21))
+	kinds := []func(i int) float32{
+		func(int) float32 { return float32(rng.NormFloat64()) },
+		func(int) float32 { return 0 },
+		func(int) float32 { return float32(rng.NormFloat64() * 1e-30) },
+		func(int) float32 { return float32(rng.NormFloat64() * 1e-6) },
+		func(int) float32 { return float32(rng.NormFloat64() * 1e7) },
+		func(i int) float32 { return float32(i%32-16) * 0.5 * 127 / 16 }, // codes at half steps
+		func(i int) float32 {
+			if i%32 == 5 {
+				return float32(math.Inf(1 - 2*(i/32%2)))
+			}
+			return float32(rng.NormFloat64())
+		},
+		func(i int) float32 {
+			if i%32 == 9 {
+				return float32(math.NaN())
+			}
+			return float32(rng.NormFloat64())
+		},
+	}
+	for _, nb := range []int{1, 2, 3, 17, 64} {
+		for ki, kind := range kinds {
+			x := make([]float32, nb*qBlock)
+			for i := range x {
+				x[i] = kind(i)
+			}
+			q, s := make([]byte, len(x)), make([]uint16, nb)
+			quantizeQ8Blocks(q, s, x, make([]uint32, nb), make([]float32, nb))
+			for b := range nb {
+				wq := make([]byte, qBlock)
+				ws := compute.QuantizeQ8(wq, (*[qBlock]float32)(x[b*qBlock:]))
+				if s[b] != ws || !slices.Equal(q[b*qBlock:(b+1)*qBlock], wq) {
+					t.Fatalf("kind %d, nb=%d, block %d: scale %#04x codes %v, Go %#04x %v", ki, nb, b, s[b], q[b*qBlock:(b+1)*qBlock], ws, wq)
+				}
+			}
+		}
+	}
+}
+
+// TestFromBytesQ8KernelsAgree: loading Q8 weights from BF16, F16 and F32 gives the same codes
+// and scales with the assembly quantizer (and its BF16 widening) as with the Go one.
+func TestFromBytesQ8KernelsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(22, 22))
+	const rows, k = 5, 7 * qBlock
+	vals := randVals(rng, rows*k, 3)
+	vals[17] = float32(math.Inf(1))
+	for _, src := range []compute.DType{compute.BF16, compute.F16, compute.F32} {
+		load := func(be *Backend) qweight {
+			wt, err := be.FromBytes(compute.Q8, []int{rows, k}, src, le(src, vals))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return quantized("test", "w", wt)
+		}
+		got, want := load(New(2)), load(New(1, WithKernels(KernelsGeneric)))
+		if !slices.Equal(got.q, want.q) || !slices.Equal(got.s, want.s) {
+			t.Errorf("from %v: the kernels' codes or scales differ from the Go quantizer's", src)
+		}
 	}
 }
