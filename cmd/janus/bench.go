@@ -580,11 +580,8 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	}
 	ci := describeBackend(be)
 	res.Backend, res.Kernels, res.Precision = ci.Backend, ci.Kernels, ci.Precision
-	switch o.quant {
-	case compute.Q8:
-		res.Int8Kernels = ci.Int8Kernels
-	case compute.Q4:
-		res.Int8Kernels = strings.TrimSuffix(ci.Int8Kernels, "+amx") // AMX takes Q8 only
+	if k, ok := be.(interface{ Int8KernelsFor(compute.DType) string }); ok && o.quant.Quantized() {
+		res.Int8Kernels = k.Int8KernelsFor(o.quant)
 	}
 	logf("backend %s", ci)
 	t0 := time.Now()

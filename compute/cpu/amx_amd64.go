@@ -76,31 +76,25 @@ func amxQ8Cols16R2(nb int, w *byte, ldw int, x *byte, wd *uint16, tab *int32, t 
 // x by packQ8AMX: w holds the columns' codes (rows ldw bytes apart, nb blocks each), wd
 // their weight scales as float32 (ldwd apart); column j's sums come back in t[16j:16j+16]
 // (t is amxQTemp floats). next is the F16 scales of the group to come (read into the cache
-// on the way, never used).
-func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32, next []uint16) {
+// on the way, never used); op is newAMXQ8Op(amxQRows, nb)'s.
+func amxQ8Tile(op *amxQ8Op, nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32, next []uint16) {
 	if nb == 0 {
 		clear(t[:amxQCols*amxQRows])
 		return
 	}
 	_, _, _, _ = w[15*ldw+nb*qBlock-1], x[nb*amxQBlock-1], wd[15*ldwd+nb-1], t[amxQTemp-1]
-	cfg := amxQ8Config(amxQRows)
-	amxQ8Cols16(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), ldwd, unsafe.SliceData(t), &cfg[0], unsafe.SliceData(next))
+	amxQ8Cols16(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), ldwd, unsafe.SliceData(t), &op.cfg[0], unsafe.SliceData(next))
 }
 
 // amxQ8TileR2 is amxQ8Tile for two input rows (packQ8AMX with 2 lanes), reading the F16
 // scales wd (nb a column) as stored: each is read as 32 bits, so one more value must be
-// readable after the last (newQuantized's spare). Column j's sums come back in t[2j:2j+2].
-func amxQ8TileR2(nb int, w []byte, ldw int, x []byte, wd []uint16, t []float32, next []uint16) {
+// readable after the last (newQuantized's spare). Column j's sums come back in t[2j:2j+2];
+// op is newAMXQ8Op(2, nb)'s.
+func amxQ8TileR2(op *amxQ8Op, nb int, w []byte, ldw int, x []byte, wd []uint16, t []float32, next []uint16) {
 	if nb == 0 {
 		clear(t[:amxQCols*2])
 		return
 	}
 	_, _, _, _ = w[15*ldw+nb*qBlock-1], x[nb*amxQBlockR2-1], wd[:16*nb+1][16*nb], t[amxQTemp-1]
-	cfg := amxQ8Config(2)
-	var tab [48]int32
-	for j := range 16 {
-		tab[j] = int32(2 * nb * j)
-		tab[16+j], tab[32+j] = int32(j/2), int32(8+j/2)
-	}
-	amxQ8Cols16R2(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), &tab[0], unsafe.SliceData(t), &cfg[0], unsafe.SliceData(next))
+	amxQ8Cols16R2(nb, unsafe.SliceData(w), ldw, unsafe.SliceData(x), unsafe.SliceData(wd), &op.tab[0], unsafe.SliceData(t), &op.cfg[0], unsafe.SliceData(next))
 }

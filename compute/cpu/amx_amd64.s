@@ -183,6 +183,18 @@ store:
 #define NEXT_PAIR(size) ADDQ $64, SI; ADDQ $size, DI; XCHGQ BX, R12; SUBQ $2, CX
 #define PREFETCH_NEXT Q8_PREFETCH; PREFETCHT0 (AX); ADDQ $64, AX
 
+// Q8_BLOCKS runs the CX blocks of both int8 kernels, a pair at a time: the tiles of the next
+// pair (PAIR, to R12's buffer) before the scaling of this one (SCALE_PAIR, from BX's), as
+// they do not wait for it; in program order after it, they waited for its loads, which wait
+// for the tile stores to land. size is a pair's bytes of packed input, wdpair its bytes of
+// weight scales; an odd last block takes Q8_ONE and SCALE_ONE.
+#define Q8_BLOCKS(PAIR, SCALE_PAIR, SCALE_ONE, size, wdpair) \
+	CMPQ CX, $2; JLT one; PAIR; NEXT_PAIR(size); \
+pair: CMPQ CX, $2; JLT last; PAIR; PREFETCH_NEXT; SCALE_PAIR; ADDQ $wdpair, DX; NEXT_PAIR(size); JMP pair; \
+last: SCALE_PAIR; ADDQ $wdpair, DX; \
+one: TESTQ CX, CX; JZ done; Q8_ONE; SCALE_ONE; \
+done:
+
 // Q8_COL scales column j's block sums (16 int32, one per input row, at off(buf)) by the
 // block's input scales (Z16) times column j's weight scale (a float32 at R11, the next
 // column's R9 bytes on), and adds them to column j's sums: the same three roundings, in the
@@ -191,6 +203,10 @@ store:
 // Q8_SCALE scales one block's sums, at t(buf), its input scales at xd(DI), its weight
 // scales at wd(DX).
 #define Q8_SCALE(buf, t, xd, wd) VMOVUPS xd(DI), Z16; LEAQ wd(DX), R11; Q8_COL(0+t, buf, Z0); Q8_COL(64+t, buf, Z1); Q8_COL(128+t, buf, Z2); Q8_COL(192+t, buf, Z3); Q8_COL(256+t, buf, Z4); Q8_COL(320+t, buf, Z5); Q8_COL(384+t, buf, Z6); Q8_COL(448+t, buf, Z7); Q8_COL(512+t, buf, Z8); Q8_COL(576+t, buf, Z9); Q8_COL(640+t, buf, Z10); Q8_COL(704+t, buf, Z11); Q8_COL(768+t, buf, Z12); Q8_COL(832+t, buf, Z13); Q8_COL(896+t, buf, Z14); Q8_COL(960+t, buf, Z15)
+// The scalings of a pair, their blocks' sums at BX and input scales before DI (which has
+// moved to the next pair), and of an odd last block, its sums at R12 and scales at DI.
+#define Q8_SCALE_PAIR Q8_SCALE(BX, 0, -768, 0); Q8_SCALE(BX, 1024, -128, 4)
+#define Q8_SCALE_ONE Q8_SCALE(R12, 0, 512, 0)
 
 // func amxQ8Cols16(nb int, w *byte, ldw int, x *byte, wd *float32, ldwd int, t *float32, cfg *byte, next *uint16)
 //
@@ -199,11 +215,9 @@ store:
 // of 64 bytes, then its 16 input scales), on the AMX int8 tiles: each block's exact int32
 // sums from TDPBSSD, then scaled and summed in float32 as dotQ8 does. wd holds the columns'
 // weight scales as float32, ldwd apart; next is the F16 scales of the group of columns to
-// come, 32·nb bytes, read into the cache on the way (a line per pair of blocks). t is amxQTemp floats: the sums come back in its
-// first 256 (column j's 16 rows at t[16j:]); the rest holds two pairs of blocks' int32 sums
-// on their way (BX the pair being scaled, R12 the next). The tiles of the next pair run
-// before the scaling of this one, as they do not wait for it: in program order after it,
-// they waited for its loads, which wait for the tile stores to land.
+// come, 32·nb bytes, read into the cache on the way (a line per pair of blocks). t is
+// amxQTemp floats: the sums come back in its first 256 (column j's 16 rows at t[16j:]); the
+// rest holds two pairs of blocks' int32 sums on their way (Q8_BLOCKS).
 TEXT ·amxQ8Cols16(SB), NOSPLIT, $0-72
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
@@ -238,35 +252,7 @@ TEXT ·amxQ8Cols16(SB), NOSPLIT, $0-72
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	CMPQ CX, $2
-	JLT  one
-	Q8_PAIR
-	NEXT_PAIR(1280)
-
-pair:
-	// BX holds the sums of the pair before DI; R12 takes those of the pair at DI.
-	CMPQ CX, $2
-	JLT  last
-	Q8_PAIR
-	PREFETCH_NEXT
-	Q8_SCALE(BX, 0, -768, 0)
-	Q8_SCALE(BX, 1024, -128, 4)
-	ADDQ $8, DX
-	NEXT_PAIR(1280)
-	JMP  pair
-
-last:
-	Q8_SCALE(BX, 0, -768, 0)
-	Q8_SCALE(BX, 1024, -128, 4)
-	ADDQ $8, DX
-
-one:
-	TESTQ CX, CX
-	JZ   done
-	Q8_ONE
-	Q8_SCALE(R12, 0, 512, 0)
-
-done:
+	Q8_BLOCKS(Q8_PAIR, Q8_SCALE_PAIR, Q8_SCALE_ONE, 1280, 8)
 	MOVQ t+48(FP), BX
 	VMOVUPS Z0, 0(BX)
 	VMOVUPS Z1, 64(BX)
@@ -299,6 +285,8 @@ done:
 // xd(DI) holds the two rows' input scales 8 times: so each lane gets the same three
 // roundings, in the same order, as dotQ8.
 #define R2_SCALE(buf, t, xd, wd) LEAQ wd(DX), R11; KXNORW K1, K1, K1; VPGATHERDD (R11)(Z4*1), K1, Z5; VPMOVDW Z5, Y5; VCVTPH2PS Y5, Z5; VPERMPS Z5, Z2, Z6; VPERMPS Z5, Z3, Z7; VMOVUPS xd(DI), Z16; VMULPS Z16, Z6, Z6; VMULPS Z16, Z7, Z7; VCVTDQ2PS t(buf), Z8; VCVTDQ2PS 64+t(buf), Z9; VMULPS Z6, Z8, Z8; VMULPS Z7, Z9, Z9; VADDPS Z8, Z0, Z0; VADDPS Z9, Z1, Z1
+#define R2_SCALE_PAIR R2_SCALE(BX, 0, -192, 0); R2_SCALE(BX, 1024, -64, 2)
+#define R2_SCALE_ONE R2_SCALE(R12, 0, 64, 0)
 
 // func amxQ8Cols16R2(nb int, w *byte, ldw int, x *byte, wd *uint16, tab *int32, t *float32, cfg *byte, next *uint16)
 //
@@ -330,34 +318,7 @@ TEXT ·amxQ8Cols16R2(SB), NOSPLIT, $0-72
 	MOVQ $8, R10
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	CMPQ CX, $2
-	JLT  r2one
-	R2_PAIR
-	NEXT_PAIR(256)
-
-r2pair:
-	CMPQ CX, $2
-	JLT  r2last
-	R2_PAIR
-	PREFETCH_NEXT
-	R2_SCALE(BX, 0, -192, 0)
-	R2_SCALE(BX, 1024, -64, 2)
-	ADDQ $4, DX
-	NEXT_PAIR(256)
-	JMP  r2pair
-
-r2last:
-	R2_SCALE(BX, 0, -192, 0)
-	R2_SCALE(BX, 1024, -64, 2)
-	ADDQ $4, DX
-
-r2one:
-	TESTQ CX, CX
-	JZ   r2done
-	Q8_ONE
-	R2_SCALE(R12, 0, 64, 0)
-
-r2done:
+	Q8_BLOCKS(R2_PAIR, R2_SCALE_PAIR, R2_SCALE_ONE, 256, 4)
 	MOVQ t+48(FP), BX
 	VMOVUPS Z0, 0(BX)
 	VMOVUPS Z1, 64(BX)

@@ -25,15 +25,23 @@ const (
 	amxQTemp    = amxQCols*amxQCols + 4*256 // floats amxQ8Tile needs: its sums and two pairs of blocks' int32 tiles
 )
 
-// amxQ8Config is the tile configuration of amxQ8Cols16 (lanes 16) and amxQ8Cols16R2 (lanes
-// 2): palette 1; tiles 0 and 1 the C sums (16 columns × lanes rows of int32), 4 and 5 the A
-// tiles (16 columns × 32 codes), 6 and 7 the B tiles (8 rows of 4 codes × lanes rows).
-func amxQ8Config(lanes int) [64]byte {
-	var c [64]byte
-	c[0] = 1
+// amxQ8Op is what every call of one op's kernel shares: the tile configuration of
+// amxQ8Cols16 (lanes 16) or amxQ8Cols16R2 (lanes 2), palette 1 with tiles 0 and 1 the C sums
+// (16 columns × lanes rows of int32), 4 and 5 the A tiles (16 columns × 32 codes), 6 and 7
+// the B tiles (8 rows of 4 codes × lanes rows); and amxQ8Cols16R2's table: the byte offsets
+// of 16 columns' F16 scales (2·nb·j), then the two lane spreads (j/2 and 8 + j/2).
+type amxQ8Op struct {
+	cfg [64]byte
+	tab [48]int32
+}
+
+// newAMXQ8Op makes the shared part of an op of lanes input rows and nb blocks.
+func newAMXQ8Op(lanes, nb int) *amxQ8Op {
+	op := &amxQ8Op{}
+	op.cfg[0] = 1
 	tile := func(t, rows, bytes int) {
-		binary.LittleEndian.PutUint16(c[16+2*t:], uint16(bytes))
-		c[48+t] = byte(rows)
+		binary.LittleEndian.PutUint16(op.cfg[16+2*t:], uint16(bytes))
+		op.cfg[48+t] = byte(rows)
 	}
 	tile(0, 16, 4*lanes)
 	tile(1, 16, 4*lanes)
@@ -41,7 +49,11 @@ func amxQ8Config(lanes int) [64]byte {
 	tile(5, 16, 32)
 	tile(6, 8, 4*lanes)
 	tile(7, 8, 4*lanes)
-	return c
+	for j := range 16 {
+		op.tab[j] = int32(2 * nb * j)
+		op.tab[16+j], op.tab[32+j] = int32(j/2), int32(8+j/2)
+	}
+	return op
 }
 
 // packQ8AMX writes blocks [b0, b1) of len(codes) ≤ lanes input rows into p in the layout of
@@ -110,6 +122,7 @@ func (b *Backend) linearQAMX(d, x []float32, m int, w qweight, bias []float32) {
 	})
 
 	groups := n / amxQCols
+	op := newAMXQ8Op(lanes, nb)
 	bufs := b.taskBuffers(carved(amxQCols*nb, amxQTemp))
 	// A group's codes are 16·k bytes. Tasks of about 256 KB keep the pool's overhead small
 	// and make the next group, which the kernel prefetches, mostly the task's own.
@@ -125,10 +138,10 @@ func (b *Backend) linearQAMX(d, x []float32, m int, w qweight, bias []float32) {
 				next = w.s[(j0+amxQCols)*nb:]
 			}
 			if lanes == 2 {
-				amxQ8TileR2(nb, w.q[j0*w.rowBytes:], w.rowBytes, p, w.s[j0*nb:cap(w.s)], t, next)
+				amxQ8TileR2(op, nb, w.q[j0*w.rowBytes:], w.rowBytes, p, w.s[j0*nb:cap(w.s)], t, next)
 			} else {
 				widenF16(b.simd, wd, w.s[j0*nb:(j0+amxQCols)*nb])
-				amxQ8Tile(nb, w.q[j0*w.rowBytes:], w.rowBytes, p, wd, nb, t, next)
+				amxQ8Tile(op, nb, w.q[j0*w.rowBytes:], w.rowBytes, p, wd, nb, t, next)
 			}
 			for r := range m {
 				out := d[r*n+j0 : r*n+j0+amxQCols]

@@ -84,11 +84,12 @@ func BenchmarkAMXQ8Tile(b *testing.B) {
 		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
 			p := make([]byte, nb*amxQBlockBytes(lanes))
 			packQ8AMX(p, lanes, 0, nb, codes, xd)
+			op := newAMXQ8Op(lanes, nb)
 			for b.Loop() {
 				if lanes == 2 {
-					amxQ8TileR2(nb, qw.q, qw.rowBytes, p, qw.s[:cap(qw.s)], tmp, qw.s)
+					amxQ8TileR2(op, nb, qw.q, qw.rowBytes, p, qw.s[:cap(qw.s)], tmp, qw.s)
 				} else {
-					amxQ8Tile(nb, qw.q, qw.rowBytes, p, wd, nb, tmp, qw.s)
+					amxQ8Tile(op, nb, qw.q, qw.rowBytes, p, wd, nb, tmp, qw.s)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
@@ -142,5 +143,14 @@ func TestLinearQAMXRows(t *testing.T) {
 	}
 	if amxQMinRows > 1 && !differ {
 		t.Error("the VNNI and the Go kernels agreed on every element: the test cannot tell which ran")
+	}
+}
+
+// TestInt8KernelsFor: with the AMX set, Q8 names it and Q4 the VNNI kernels it runs on.
+func TestInt8KernelsFor(t *testing.T) {
+	b := New(1)
+	b.qset = qsetAMX
+	if q8, q4 := b.Int8KernelsFor(compute.Q8), b.Int8KernelsFor(compute.Q4); q8 != "avx512-vnni+amx" || q4 != "avx512-vnni" {
+		t.Errorf("Int8KernelsFor: Q8 %q, Q4 %q", q8, q4)
 	}
 }

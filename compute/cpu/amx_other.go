@@ -23,11 +23,11 @@ func amxTileW(kc int, a []uint16, lda int, b []uint32, c []float32, ldc int) {
 }
 
 // amxQ8Tile never runs here: hasAMXInt8 is false.
-func amxQ8Tile(nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32, next []uint16) {
+func amxQ8Tile(op *amxQ8Op, nb int, w []byte, ldw int, x []byte, wd []float32, ldwd int, t []float32, next []uint16) {
 	panic("cpu: AMX kernels are amd64 only")
 }
 
 // amxQ8TileR2 never runs here: hasAMXInt8 is false.
-func amxQ8TileR2(nb int, w []byte, ldw int, x []byte, wd []uint16, t []float32, next []uint16) {
+func amxQ8TileR2(op *amxQ8Op, nb int, w []byte, ldw int, x []byte, wd []uint16, t []float32, next []uint16) {
 	panic("cpu: AMX kernels are amd64 only")
 }

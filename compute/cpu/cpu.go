@@ -267,6 +267,15 @@ func (b *Backend) Kernels() string {
 // (Q8 with several rows on the AMX int8 tiles, the rest VPDPBUSD), "avx512-vnni", "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
 func (b *Backend) Int8Kernels() string { return b.qset.String() }
 
+// Int8KernelsFor names the int8 kernels Linear runs with weights of dtype dt (Q8 or Q4): the
+// AMX tiles take Q8 only.
+func (b *Backend) Int8KernelsFor(dt compute.DType) string {
+	if b.qset == qsetAMX && dt != compute.Q8 {
+		return qsetVNNI.String()
+	}
+	return b.qset.String()
+}
+
 // Name reports "cpu".
 func (b *Backend) Name() string { return "cpu" }
 
