@@ -95,23 +95,27 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 	if t.DType == compute.Q4 {
 		codeBytes = qBlock / 2
 	}
-	if t.DType == compute.Q8 && q8Asm(b.simd) {
+	if quantAsm(b.simd) {
 		b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
-			var x [q8Chunk * qBlock]float32
-			var amax [q8Chunk]uint32
-			var id [q8Chunk]float32
-			for c := lo; c < hi; c += q8Chunk {
-				n := min(q8Chunk, hi-c)
+			var sc quantScratch
+			for c := lo; c < hi; c += quantChunk {
+				n := min(quantChunk, hi-c)
+				x := sc.x[:n*qBlock]
 				if src == compute.BF16 { // the released checkpoints' dtype
-					// The vector widening, not widenBF16: quantizing goes 900 M weights/s a
-					// core with it, 620 M with the Go loop.
-					widenBF16Asm(x[:n*qBlock], raw[2*c*qBlock:2*(c+n)*qBlock])
+					// The vector widening, not widenBF16: quantizing Q8 goes 900 M weights/s
+					// a core with it, 620 M with the Go loop.
+					widenBF16Asm(x, raw[2*c*qBlock:2*(c+n)*qBlock])
 				} else {
 					for i := range n {
 						compute.ReadBlock((*[qBlock]float32)(x[i*qBlock:]), raw, src, (c+i)*qBlock)
 					}
 				}
-				quantizeQ8Blocks(bf.q[c*qBlock:(c+n)*qBlock], bf.s[c:c+n], x[:n*qBlock], amax[:n], id[:n])
+				q := bf.q[c*codeBytes : (c+n)*codeBytes]
+				if t.DType == compute.Q8 {
+					quantizeQ8Blocks(q, bf.s[c:c+n], x, sc.amax[:n], sc.id[:n])
+				} else {
+					quantizeQ4Blocks(q, bf.s[c:c+n], x, &sc)
+				}
 			}
 		})
 		return
@@ -130,14 +134,20 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 	})
 }
 
-// q8Chunk is how many blocks quantizeQ8Blocks takes at a time when loading.
-const q8Chunk = 64
+// quantChunk is how many blocks the assembly quantizers take at a time when loading: a
+// multiple of the 16 blocks scalesQ4 takes together.
+const quantChunk = 64
 
-// quantizeQ8Blocks quantizes the blocks of x into codes q and F16 scales s with the AVX-512
-// kernels, bit for bit as compute.QuantizeQ8 does (which is about ten times slower): the
-// kernels find each block's largest magnitude and write the codes, the scale and its
-// inverse are computed here as QuantizeQ8 computes them. A block holding an infinity or a
-// NaN is left to QuantizeQ8. amax and id are scratch, a value per block.
+// quantScratch is a loading task's scratch for quantChunk blocks: their float32 values, and
+// a value per block for the kernels.
+type quantScratch struct {
+	x    [quantChunk * qBlock]float32
+	amax [quantChunk]uint32
+	id   [quantChunk]float32
+	best [quantChunk]float32
+	xt   [16 * qBlock]float32 // scalesQ4's transposed group of 16 blocks
+}
+
 func quantizeQ8Blocks(q []byte, s []uint16, x []float32, amax []uint32, id []float32) {
 	nb := len(x) / qBlock
 	absMaxQ8Asm(amax[:nb], x)
@@ -160,6 +170,40 @@ func quantizeQ8Blocks(q []byte, s []uint16, x []float32, amax []uint32, id []flo
 			if amax[b] >= 0x7f800000 {
 				s[b] = compute.QuantizeQ8(q[b*qBlock:(b+1)*qBlock], (*[qBlock]float32)(x[b*qBlock:]))
 			}
+		}
+	}
+}
+
+// quantizeQ4Blocks quantizes the blocks of x (at most quantChunk) into Q4 codes q and F16
+// scales s with the AVX-512 kernels, bit for bit as compute.QuantizeQ4 does: scalesQ4 picks
+// each scale, sixteen blocks at a time with each block's sums in QuantizeQ4's order, and
+// codesQ4 writes the codes for the scale rounded to F16 here as QuantizeQ4 rounds it.
+// Blocks outside what the kernels take exactly (zeros, infinities, NaNs, magnitudes beyond
+// 2^±60, the last nb mod 16) are left to QuantizeQ4.
+func quantizeQ4Blocks(q []byte, s []uint16, x []float32, sc *quantScratch) {
+	nb := len(x) / qBlock
+	fast := nb &^ 15
+	scalesQ4Asm(sc.best[:fast], sc.amax[:fast], x[:fast*qBlock], &sc.xt)
+	// The kernels' arithmetic is IEEE float32 like QuantizeQ4's; the range of amax only
+	// keeps away from a branch they do not take (an all-zero block) and from overflow.
+	inGo := func(b int) bool { return b >= fast || sc.amax[b] < 0x21800000 || sc.amax[b] > 0x5d800000 }
+	id := sc.id[:nb]
+	for b := range nb {
+		if inGo(b) {
+			id[b] = 0
+			continue
+		}
+		h := compute.F32ToF16(sc.best[b])
+		s[b] = h
+		id[b] = 0
+		if d := compute.F16ToF32(h); d != 0 {
+			id[b] = 1 / d
+		}
+	}
+	codesQ4Asm(q, x, id)
+	for b := range nb {
+		if inGo(b) {
+			s[b] = compute.QuantizeQ4(q[b*qBlock/2:(b+1)*qBlock/2], (*[qBlock]float32)(x[b*qBlock:]))
 		}
 	}
 }

@@ -68,8 +68,8 @@ func absMaxBlocksQ8(nb int, x *float32, amax *uint32)
 //go:noescape
 func codesQ8(nb int, x *float32, id *float32, q *byte)
 
-// q8Asm reports whether set runs the AVX-512 weight quantizer.
-func q8Asm(set simdSet) bool { return set == simdAVX512 }
+// quantAsm reports whether set runs the AVX-512 weight quantizers (Q8 and Q4).
+func quantAsm(set simdSet) bool { return set == simdAVX512 }
 
 // absMaxQ8Asm writes each block's largest |x| (as bits, see absMaxBlocksQ8) into amax.
 func absMaxQ8Asm(amax []uint32, x []float32) {
@@ -104,4 +104,33 @@ func widenBF16Asm(dst []float32, raw []byte) {
 	}
 	_ = raw[2*len(dst)-1]
 	cvtBF16F32(len(dst), (*uint16)(unsafe.Pointer(unsafe.SliceData(raw))), unsafe.SliceData(dst))
+}
+
+// scalesQ4 and codesQ4 are in quantw_amd64.s.
+//
+//go:noescape
+func scalesQ4(ng int, x *float32, xt *float32, best *float32, amax *uint32)
+
+//go:noescape
+func codesQ4(nb int, x *float32, id *float32, q *byte)
+
+// scalesQ4Asm writes the unrounded scale QuantizeQ4 picks and the largest |x| (as bits) of
+// each block of x (16·ng blocks) into best and amax, using xt as scratch.
+func scalesQ4Asm(best []float32, amax []uint32, x []float32, xt *[16 * qBlock]float32) {
+	ng := len(x) / (16 * qBlock)
+	if ng == 0 {
+		return
+	}
+	_, _ = best[16*ng-1], amax[16*ng-1]
+	scalesQ4(ng, unsafe.SliceData(x), &xt[0], unsafe.SliceData(best), unsafe.SliceData(amax))
+}
+
+// codesQ4Asm writes the Q4 codes of each block of x for the inverse scale id[b] into q.
+func codesQ4Asm(q []byte, x []float32, id []float32) {
+	nb := len(x) / qBlock
+	if nb == 0 {
+		return
+	}
+	_, _ = q[nb*qBlock/2-1], id[nb-1]
+	codesQ4(nb, unsafe.SliceData(x), unsafe.SliceData(id), unsafe.SliceData(q))
 }

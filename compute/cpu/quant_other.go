@@ -14,14 +14,22 @@ func quantizeQZ(xp []byte, xd []float32, x []float32, q4 bool) {
 	panic("cpu: no VNNI kernels in this build")
 }
 
-// q8Asm is false: no assembly weight quantizer in this build.
-func q8Asm(set simdSet) bool { return false }
+// quantAsm is false: no assembly weight quantizer in this build.
+func quantAsm(set simdSet) bool { return false }
 
-// absMaxQ8Asm is never called here (q8Asm is false).
+// absMaxQ8Asm is never called here (quantAsm is false).
 func absMaxQ8Asm(amax []uint32, x []float32) { panic("cpu: no AVX-512 kernels in this build") }
 
-// codesQ8Asm is never called here (q8Asm is false).
+// codesQ8Asm is never called here (quantAsm is false).
 func codesQ8Asm(q []byte, x []float32, id []float32) { panic("cpu: no AVX-512 kernels in this build") }
 
-// widenBF16Asm is never called here (q8Asm is false).
+// widenBF16Asm is never called here (quantAsm is false).
 func widenBF16Asm(dst []float32, raw []byte) { panic("cpu: no AVX-512 kernels in this build") }
+
+// scalesQ4Asm is never called here (quantAsm is false).
+func scalesQ4Asm(best []float32, amax []uint32, x []float32, xt *[16 * qBlock]float32) {
+	panic("cpu: no AVX-512 kernels in this build")
+}
+
+// codesQ4Asm is never called here (quantAsm is false).
+func codesQ4Asm(q []byte, x []float32, id []float32) { panic("cpu: no AVX-512 kernels in this build") }

@@ -329,23 +329,37 @@ func BenchmarkQuantize(b *testing.B) {
 	}
 }
 
-// TestQuantizeQ8BlocksMatchesGo checks the assembly weight quantizer (where this build has it)
-// against compute.QuantizeQ8 bit for bit: codes and F16 scales of blocks of ordinary values,
-// of zeros, of values so small that the scale is subnormal or zero, so large that it
-// overflows F16, with codes at half steps, and with infinities and NaNs (left to the Go
-// quantizer), over block counts that are not multiples of anything.
-func TestQuantizeQ8BlocksMatchesGo(t *testing.T) {
-	if !q8Asm(simdBest()) {
+// TestQuantizeBlocksMatchesGo checks the assembly weight quantizers (where this build has
+// them) against compute.QuantizeQ8 and QuantizeQ4 bit for bit: codes and F16 scales of
+// blocks of ordinary and heavy-tailed values, of zeros, of values so small that the scale is
+// subnormal or zero, so large that it overflows F16, with codes at half steps, with the
+// largest magnitude twice with opposite signs, and with infinities and NaNs (left to the Go
+// quantizers), over block counts that are not multiples of anything.
+func TestQuantizeBlocksMatchesGo(t *testing.T) {
+	if !quantAsm(simdBest()) {
 		t.Skip("no assembly weight quantizer on this CPU (or this build)")
 	}
 	rng := rand.New(rand.NewPCG(21, 21))
 	kinds := []func(i int) float32{
 		func(int) float32 { return float32(rng.NormFloat64()) },
+		func(int) float32 { return float32(rng.NormFloat64() * math.Exp(2*rng.NormFloat64())) },
 		func(int) float32 { return 0 },
 		func(int) float32 { return float32(rng.NormFloat64() * 1e-30) },
+		func(int) float32 { return float32(rng.NormFloat64() * 1e-17) },
 		func(int) float32 { return float32(rng.NormFloat64() * 1e-6) },
 		func(int) float32 { return float32(rng.NormFloat64() * 1e7) },
-		func(i int) float32 { return float32(i%32-16) * 0.5 * 127 / 16 }, // codes at half steps
+		func(int) float32 { return float32(rng.NormFloat64() * 1e17) },
+		func(i int) float32 { return float32(i%32-16) * 0.5 * 127 / 16 }, // Q8 codes at half steps
+		func(i int) float32 { return float32(i%32-16) * 0.5 },            // Q4 codes at half steps
+		func(i int) float32 {
+			switch i % 32 {
+			case 3:
+				return -2.5
+			case 20:
+				return 2.5
+			}
+			return float32(rng.NormFloat64())
+		},
 		func(i int) float32 {
 			if i%32 == 5 {
 				return float32(math.Inf(1 - 2*(i/32%2)))
@@ -359,35 +373,47 @@ func TestQuantizeQ8BlocksMatchesGo(t *testing.T) {
 			return float32(rng.NormFloat64())
 		},
 	}
-	for _, nb := range []int{1, 2, 3, 17, 64} {
+	for _, nb := range []int{1, 2, 3, 16, 17, 33, 64} {
 		for ki, kind := range kinds {
 			x := make([]float32, nb*qBlock)
 			for i := range x {
 				x[i] = kind(i)
 			}
-			q, s := make([]byte, len(x)), make([]uint16, nb)
-			quantizeQ8Blocks(q, s, x, make([]uint32, nb), make([]float32, nb))
+			q8, s8 := make([]byte, len(x)), make([]uint16, nb)
+			quantizeQ8Blocks(q8, s8, x, make([]uint32, nb), make([]float32, nb))
+			q4, s4 := make([]byte, len(x)/2), make([]uint16, nb)
+			quantizeQ4Blocks(q4, s4, x, new(quantScratch))
 			for b := range nb {
+				blk := (*[qBlock]float32)(x[b*qBlock:])
 				wq := make([]byte, qBlock)
-				ws := compute.QuantizeQ8(wq, (*[qBlock]float32)(x[b*qBlock:]))
-				if s[b] != ws || !slices.Equal(q[b*qBlock:(b+1)*qBlock], wq) {
-					t.Fatalf("kind %d, nb=%d, block %d: scale %#04x codes %v, Go %#04x %v", ki, nb, b, s[b], q[b*qBlock:(b+1)*qBlock], ws, wq)
+				ws := compute.QuantizeQ8(wq, blk)
+				if s8[b] != ws || !slices.Equal(q8[b*qBlock:(b+1)*qBlock], wq) {
+					t.Fatalf("Q8, kind %d, nb=%d, block %d: scale %#04x codes %v, Go %#04x %v", ki, nb, b, s8[b], q8[b*qBlock:(b+1)*qBlock], ws, wq)
+				}
+				ws = compute.QuantizeQ4(wq[:qBlock/2], blk)
+				if s4[b] != ws || !slices.Equal(q4[b*qBlock/2:(b+1)*qBlock/2], wq[:qBlock/2]) {
+					t.Fatalf("Q4, kind %d, nb=%d, block %d: scale %#04x codes %v, Go %#04x %v", ki, nb, b, s4[b], q4[b*qBlock/2:(b+1)*qBlock/2], ws, wq[:qBlock/2])
 				}
 			}
 		}
 	}
 }
 
-// TestFromBytesQ8KernelsAgree: loading Q8 weights from BF16, F16 and F32 gives the same codes
-// and scales with the assembly quantizer (and its BF16 widening) as with the Go one.
-func TestFromBytesQ8KernelsAgree(t *testing.T) {
+// TestFromBytesQuantKernelsAgree: loading Q8 and Q4 weights from BF16, F16 and F32 gives the
+// same codes and scales with the assembly quantizers (and their BF16 widening) as with the
+// Go ones, over tasks whose block counts are not multiples of 16.
+func TestFromBytesQuantKernelsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(22, 22))
-	const rows, k = 5, 7 * qBlock
+	const rows, k = 9, 7 * qBlock
 	vals := randVals(rng, rows*k, 3)
 	vals[17] = float32(math.Inf(1))
-	for _, src := range []compute.DType{compute.BF16, compute.F16, compute.F32} {
+	for _, c := range []struct{ dt, src compute.DType }{
+		{compute.Q8, compute.BF16}, {compute.Q8, compute.F16}, {compute.Q8, compute.F32},
+		{compute.Q4, compute.BF16}, {compute.Q4, compute.F16}, {compute.Q4, compute.F32},
+	} {
+		dt, src := c.dt, c.src
 		load := func(be *Backend) qweight {
-			wt, err := be.FromBytes(compute.Q8, []int{rows, k}, src, le(src, vals))
+			wt, err := be.FromBytes(dt, []int{rows, k}, src, le(src, vals))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -395,7 +421,7 @@ func TestFromBytesQ8KernelsAgree(t *testing.T) {
 		}
 		got, want := load(New(2)), load(New(1, WithKernels(KernelsGeneric)))
 		if !slices.Equal(got.q, want.q) || !slices.Equal(got.s, want.s) {
-			t.Errorf("from %v: the kernels' codes or scales differ from the Go quantizer's", src)
+			t.Errorf("%v from %v: the kernels' codes or scales differ from the Go quantizer's", dt, src)
 		}
 	}
 }
