@@ -165,3 +165,19 @@ func TestVectorExp(t *testing.T) {
 		t.Errorf("exp edges: %v", x)
 	}
 }
+
+// TestSumWords256 checks the AVX2 sum, which SumWords takes only on CPUs without AVX-512.
+func TestSumWords256(t *testing.T) {
+	if simdBest() == simdNone {
+		t.Skip("no AVX2 on this CPU")
+	}
+	w := make([]uint64, 48)
+	var want uint64
+	for i := range w {
+		w[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+		want += w[i]
+	}
+	if got := sumWords256(&w[0], len(w)); got != want {
+		t.Errorf("sumWords256 = %#x, want %#x", got, want)
+	}
+}
