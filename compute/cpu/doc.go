@@ -70,6 +70,9 @@
 // math. Elementwise kernels compute a slice's last len%8 values through the same code in a
 // padded copy, so a value never depends on where a thread's block begins or ends. Results
 // below the float32 normal range (exp below -87.3, GELU below -12.9) flush towards 0.
+// Loading Q8 and Q4 weights quantizes them with AVX-512 kernels (quantw_amd64.s) that give
+// compute.QuantizeQ8's and QuantizeQ4's bits: Q4's choice between two scales sums each
+// block value by value, so its kernel works on 16 blocks at once, a block per lane.
 //
 // Determinism: every op splits its work into fixed blocks of output rows or tiles, and each
 // kernel set sums every dot product in one fixed order whatever kernel, tile or K block
