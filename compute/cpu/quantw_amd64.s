@@ -39,6 +39,12 @@ amaxdone:
 	VZEROUPPER
 	RET
 
+// BLOCK_ROUND multiplies the 32 floats at SI by the inverse scale at DX and rounds them half
+// away from zero into int32s in Z0 and Z1, as compute.RoundHalfAway does: the float32
+// product, plus ½ with its sign ((p AND sign) OR 0.5, with the sign bit in Z4 and 0.5 in
+// Z5), truncated. It uses Z2, Z8 and Z9.
+#define BLOCK_ROUND VBROADCASTSS (DX), Z2; VMULPS (SI), Z2, Z0; VMULPS 64(SI), Z2, Z1; VPANDD Z4, Z0, Z8; VPORD Z5, Z8, Z8; VPANDD Z4, Z1, Z9; VPORD Z5, Z9, Z9; VADDPS Z8, Z0, Z0; VADDPS Z9, Z1, Z1; VCVTTPS2DQ Z0, Z0; VCVTTPS2DQ Z1, Z1
+
 // func codesQ8(nb int, x *float32, id *float32, q *byte)
 //
 // q[32b+i] = clamp(RoundHalfAway(x[32b+i]·id[b]), ±127) as compute.QuantizeQ8 computes it:
@@ -61,18 +67,7 @@ TEXT ·codesQ8(SB), NOSPLIT, $0-32
 	JZ   codesdone
 
 codesloop:
-	VBROADCASTSS (DX), Z2
-	VMULPS (SI), Z2, Z0
-	VMULPS 64(SI), Z2, Z1
-	// ½ with the product's sign: (p AND sign) OR 0.5.
-	VPANDD Z4, Z0, Z8
-	VPORD Z5, Z8, Z8
-	VPANDD Z4, Z1, Z9
-	VPORD Z5, Z9, Z9
-	VADDPS Z8, Z0, Z0
-	VADDPS Z9, Z1, Z1
-	VCVTTPS2DQ Z0, Z0
-	VCVTTPS2DQ Z1, Z1
+	BLOCK_ROUND
 	VPMINSD Z6, Z0, Z0
 	VPMINSD Z6, Z1, Z1
 	VPMAXSD Z7, Z0, Z0
@@ -264,17 +259,7 @@ TEXT ·codesQ4(SB), NOSPLIT, $0-32
 	JZ   codes4done
 
 codes4loop:
-	VBROADCASTSS (DX), Z2
-	VMULPS (SI), Z2, Z0
-	VMULPS 64(SI), Z2, Z1
-	VPANDD Z4, Z0, Z8
-	VPORD Z5, Z8, Z8
-	VPANDD Z4, Z1, Z9
-	VPORD Z5, Z9, Z9
-	VADDPS Z8, Z0, Z0
-	VADDPS Z9, Z1, Z1
-	VCVTTPS2DQ Z0, Z0
-	VCVTTPS2DQ Z1, Z1
+	BLOCK_ROUND
 	VPADDD Z6, Z0, Z0
 	VPADDD Z6, Z1, Z1
 	VPMAXSD Z10, Z0, Z0
