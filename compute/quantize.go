@@ -11,10 +11,13 @@ import (
 
 // RoundHalfAway rounds v to the nearest integer, halves away from zero (C's roundf): v plus
 // ½ with v's sign, truncated. Branch-free, since the signs of weights are random and a
-// mispredicted branch per value would dominate quantizing.
+// mispredicted branch per value would dominate quantizing. The conversion float32(v) keeps
+// a caller's product (RoundHalfAway(x*id), inlined) rounded on its own: the compiler may
+// otherwise fuse it with the addition (on arm64, and on amd64 with GOAMD64=v3), and the
+// codes would depend on the architecture.
 func RoundHalfAway(v float32) int32 {
 	half := math.Float32frombits(0x3f000000 | math.Float32bits(v)&(1<<31))
-	return int32(v + half)
+	return int32(float32(v) + half)
 }
 
 // QuantizeQ8 writes the Q8 codes of one block x into q and returns its F16 scale: amax/127,
@@ -46,31 +49,7 @@ func QuantizeQ8(q []byte, x *[QBlock]float32) uint16 {
 // make_qx_quants does, was no better and made loading several times slower. The codes are
 // then chosen for the F16-rounded scale, as stored.
 func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
-	var amax, m float32
-	for _, v := range x {
-		if a := abs32(v); a > amax {
-			amax, m = a, v
-		}
-	}
-	best := m / -8
-	if m != 0 {
-		bestErr := q4Error(x, best)
-		id := -8 / m
-		var sxq, sqq float32
-		for _, v := range x {
-			c := float32(min(7, max(-8, RoundHalfAway(v*id))))
-			sxq += float32(v * c)
-			sqq += float32(c * c)
-		}
-		if sqq != 0 {
-			if d := sxq / sqq; d != 0 {
-				if e := q4Error(x, d); e < bestErr {
-					best = d
-				}
-			}
-		}
-	}
-	h := F32ToF16(best)
+	h := F32ToF16(Q4Scale(x))
 	d := F16ToF32(h)
 	var id float32
 	if d != 0 {
@@ -82,6 +61,38 @@ func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
 		q[j] = byte(lo) | byte(hi)<<4
 	}
 	return h
+}
+
+// Q4Scale is the scale QuantizeQ4 chooses for x, before it is rounded to F16: a function of
+// its own so that other implementations of the choice (the CPU backend's vector quantizer)
+// can be checked against it bit for bit.
+func Q4Scale(x *[QBlock]float32) float32 {
+	var amax, m float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax, m = a, v
+		}
+	}
+	best := m / -8
+	if m == 0 {
+		return best
+	}
+	bestErr := q4Error(x, best)
+	id := -8 / m
+	var sxq, sqq float32
+	for _, v := range x {
+		c := float32(min(7, max(-8, RoundHalfAway(v*id))))
+		sxq += float32(v * c)
+		sqq += float32(c * c)
+	}
+	if sqq != 0 {
+		if d := sxq / sqq; d != 0 {
+			if e := q4Error(x, d); e < bestErr {
+				best = d
+			}
+		}
+	}
+	return best
 }
 
 // q4Error is the squared error of a block stored with scale d (codes clamped to −8..7).

@@ -148,6 +148,11 @@ type quantScratch struct {
 	xt   [16 * qBlock]float32 // scalesQ4's transposed group of 16 blocks
 }
 
+// quantizeQ8Blocks quantizes the blocks of x into codes q and F16 scales s with the AVX-512
+// kernels, bit for bit as compute.QuantizeQ8 does (which is about ten times slower): the
+// kernels find each block's largest magnitude and write the codes, the scale and its
+// inverse are computed here as QuantizeQ8 computes them. A block holding an infinity or a
+// NaN is left to QuantizeQ8. amax and id are scratch, a value per block.
 func quantizeQ8Blocks(q []byte, s []uint16, x []float32, amax []uint32, id []float32) {
 	nb := len(x) / qBlock
 	absMaxQ8Asm(amax[:nb], x)
@@ -178,14 +183,17 @@ func quantizeQ8Blocks(q []byte, s []uint16, x []float32, amax []uint32, id []flo
 // scales s with the AVX-512 kernels, bit for bit as compute.QuantizeQ4 does: scalesQ4 picks
 // each scale, sixteen blocks at a time with each block's sums in QuantizeQ4's order, and
 // codesQ4 writes the codes for the scale rounded to F16 here as QuantizeQ4 rounds it.
-// Blocks outside what the kernels take exactly (zeros, infinities, NaNs, magnitudes beyond
-// 2^±60, the last nb mod 16) are left to QuantizeQ4.
+// The blocks after the last whole group of 16 are left to QuantizeQ4, and so are those the
+// kernel does not take (below).
 func quantizeQ4Blocks(q []byte, s []uint16, x []float32, sc *quantScratch) {
 	nb := len(x) / qBlock
 	fast := nb &^ 15
 	scalesQ4Asm(sc.best[:fast], sc.amax[:fast], x[:fast*qBlock], &sc.xt)
-	// The kernels' arithmetic is IEEE float32 like QuantizeQ4's; the range of amax only
-	// keeps away from a branch they do not take (an all-zero block) and from overflow.
+	// The kernel's arithmetic is IEEE float32 step for step like QuantizeQ4's, but it takes
+	// neither of its branches on the largest value: an all-zero block (m = 0) and a NaN
+	// (which QuantizeQ4's comparison never picks, and the kernel's comparison of bits ranks
+	// above every number). Infinities are left to Go too, and a margin of magnitudes far
+	// beyond any weight's (2^±60) with them, which costs nothing.
 	inGo := func(b int) bool { return b >= fast || sc.amax[b] < 0x21800000 || sc.amax[b] > 0x5d800000 }
 	id := sc.id[:nb]
 	for b := range nb {

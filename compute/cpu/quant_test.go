@@ -399,6 +399,55 @@ func TestQuantizeBlocksMatchesGo(t *testing.T) {
 	}
 }
 
+// TestScalesQ4MatchesGo compares the unrounded scale the Q4 kernel picks with
+// compute.Q4Scale's bits over 128,000 blocks of scales from 2^-50 to 2^50, normal and
+// heavy-tailed, and with values whose products with the first inverse land on or next to
+// half steps, where a fused or reordered step would round differently: the F16 rounding of
+// the stored scale would hide most such differences from TestQuantizeBlocksMatchesGo.
+func TestScalesQ4MatchesGo(t *testing.T) {
+	if !quantAsm(simdBest()) {
+		t.Skip("no assembly weight quantizer on this CPU (or this build)")
+	}
+	rng := rand.New(rand.NewPCG(23, 23))
+	const groups = 8000
+	x := make([]float32, groups*16*qBlock)
+	for b := range groups * 16 {
+		blk := x[b*qBlock : (b+1)*qBlock]
+		scale := math.Ldexp(1, rng.IntN(101)-50)
+		switch b % 3 {
+		case 0:
+			for i := range blk {
+				blk[i] = float32(rng.NormFloat64() * scale)
+			}
+		case 1:
+			for i := range blk {
+				blk[i] = float32(rng.NormFloat64() * math.Exp(2*rng.NormFloat64()) * scale)
+			}
+		default: // m = -8·scale first, so the first inverse is 1/scale
+			blk[0] = float32(-8 * scale)
+			for i := 1; i < qBlock; i++ {
+				v := float32((float64(rng.IntN(15)-7) + 0.5) * scale)
+				blk[i] = math.Float32frombits(math.Float32bits(v) + uint32(rng.IntN(3)) - 1)
+			}
+		}
+	}
+	best, amax := make([]float32, groups*16), make([]uint32, groups*16)
+	var xt [16 * qBlock]float32
+	scalesQ4Asm(best, amax, x, &xt)
+	differ := 0
+	for b := range best {
+		blk := (*[qBlock]float32)(x[b*qBlock:])
+		if want := compute.Q4Scale(blk); math.Float32bits(best[b]) != math.Float32bits(want) {
+			if differ++; differ <= 3 {
+				t.Errorf("block %d (amax %#08x): kernel scale %g (%#08x), Go %g (%#08x)", b, amax[b], best[b], math.Float32bits(best[b]), want, math.Float32bits(want))
+			}
+		}
+	}
+	if differ > 0 {
+		t.Errorf("%d of %d blocks differ", differ, len(best))
+	}
+}
+
 // TestFromBytesQuantKernelsAgree: loading Q8 and Q4 weights from BF16, F16 and F32 gives the
 // same codes and scales with the assembly quantizers (and their BF16 widening) as with the
 // Go ones, over tasks whose block counts are not multiples of 16.

@@ -10,7 +10,7 @@ import (
 
 // BenchmarkLinearQLayers runs the Linear products of one token step of Janus-Pro-1B's
 // language model (24 layers of q, k, v, o, gate, up and down) one after the other, with 1 or
-// 2 input rows: 1.2 GB of Q8 weights (0.65 GB of Q4), far beyond the caches, so GB/s is the
+// 2 input rows: 1.31 GB of Q8 weights (0.69 GB of Q4), far beyond the caches, so GB/s is the
 // rate at which the products alone read the weights, to set beside the whole step's (janus
 // bench) and the machine's read bandwidth.
 func BenchmarkLinearQLayers(b *testing.B) {
@@ -24,6 +24,11 @@ func BenchmarkLinearQLayers(b *testing.B) {
 				in := map[int]*Tensor{d: be.FromFloat32(randVals(rng, m*d, 1), m, d), ff: be.FromFloat32(randVals(rng, m*ff, 1), m, ff)}
 				out := map[int]*Tensor{d: be.New(compute.F32, m, d), ff: be.New(compute.F32, m, ff)}
 				var ws []*Tensor
+				defer func() {
+					for _, w := range ws {
+						be.Free(w)
+					}
+				}()
 				var bytes, weights int
 				for range layers {
 					for _, s := range shapes {

@@ -1,10 +1,11 @@
 package cpu
 
 // SumWords returns the sum mod 2^64 of w, read with the widest vector loads the CPU has
-// (AVX-512 or AVX2 on amd64; elsewhere a Go loop with four sums). It is janus bench's memory
-// bandwidth probe: a pass over an array far larger than the caches is then bound by memory,
-// as the token steps' kernels are. A scalar loop, the probe before it, is bound by its own
-// arithmetic instead and reads low, which makes every step look nearer its floor.
+// (AVX-512 or AVX2 on amd64). It is janus bench's memory bandwidth probe: a pass over an
+// array far larger than the caches is then bound by memory, as the token steps' kernels
+// are. A scalar loop, the probe before it, can be bound by its own arithmetic instead and
+// read low, which makes every step look nearer its floor. Elsewhere (arm64 included, which
+// has no vector version yet) it is such a loop, with four sums.
 func SumWords(w []uint64) uint64 {
 	s, n := sumWordsVector(w)
 	var a, b, c, d uint64
