@@ -130,6 +130,20 @@ func (p *pool) run(n, chunk int, fn func(lo, hi int)) {
 		p.jobs <- j
 	}
 	j.work()
+	// Every chunk is claimed. A helper that has not yet received the job would find nothing
+	// to do, and waiting for it to wake up and say so can take longer than the whole op (a
+	// parked goroutine, a descheduled thread): take its entry back instead. run is never
+	// called concurrently, so every entry in the channel is this job's.
+	for range helpers {
+		select {
+		case <-p.jobs:
+			j.left.Add(-1)
+			j.wg.Done()
+			continue
+		default:
+		}
+		break
+	}
 	// The helpers usually finish within microseconds of this goroutine: poll before sleeping.
 	start := time.Now()
 	for i := 0; p.spin > 0 && j.left.Load() > 0; i++ {

@@ -31,6 +31,24 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 	}
 }
 
+// TestPoolDoesNotWaitForIdleHelpers: once the issuing goroutine has run every chunk, run
+// returns without waiting for helpers that never picked the job up (here there are none to
+// pick it up at all, as when a parked worker is slow to wake), and leaves the channel empty
+// for the next job.
+func TestPoolDoesNotWaitForIdleHelpers(t *testing.T) {
+	p := &pool{threads: 3, jobs: make(chan *job, 3)} // no workers
+	for range 3 {
+		var ran atomic.Int32
+		p.run(10, 1, func(lo, hi int) { ran.Add(int32(hi - lo)) })
+		if ran.Load() != 10 {
+			t.Fatalf("ran %d of 10 indices", ran.Load())
+		}
+		if len(p.jobs) != 0 {
+			t.Fatalf("%d entries left in the channel", len(p.jobs))
+		}
+	}
+}
+
 func TestPoolRepanicsInCaller(t *testing.T) {
 	p := newPool(3)
 	defer p.close()
