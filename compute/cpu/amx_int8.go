@@ -60,16 +60,15 @@ func newAMXQ8Op(lanes, nb int) *amxQ8Op {
 // amxQ8Cols16 (lanes 16, amxQBlock bytes a block) or amxQ8Cols16R2 (lanes 2, amxQBlockR2):
 // per block the B tile, whose row r holds codes 4r..4r+3 of every lane, then the lanes'
 // scales as float32, repeated to fill 16; lanes past len(codes) are zero. Row i is
-// quantized already: codes[i] in quantizeQZ's layout for Q8 (block b's codes at
-// 128·(b/2) + 32·(b%2)), its scales in xd[i]. Tasks pack whole blocks, so no two write the
-// same cache line.
+// quantized already: codes[i] in quantizeQZ's layout for Q8 (qzCodes), its scales in
+// xd[i]. Tasks pack whole blocks, so no two write the same cache line.
 func packQ8AMX(p []byte, lanes, b0, b1 int, codes [][]byte, xd [][]float32) {
 	size, row := amxQBlockBytes(lanes), 4*lanes
 	for blk := b0; blk < b1; blk++ {
 		dst := p[blk*size : (blk+1)*size]
 		clear(dst)
 		for i := range codes {
-			src := codes[i][128*(blk/2)+32*(blk%2):]
+			src := qzCodes(codes[i], blk)
 			for r := range qBlock / 4 {
 				copy(dst[r*row+4*i:r*row+4*i+4], src[4*r:4*r+4])
 			}
@@ -78,6 +77,12 @@ func packQ8AMX(p []byte, lanes, b0, b1 int, codes [][]byte, xd [][]float32) {
 			}
 		}
 	}
+}
+
+// qzCodes returns the 32 codes of block blk of a Q8 input row in quantizeQZ's layout (pairs
+// of blocks 128 bytes apart, their codes first).
+func qzCodes(row []byte, blk int) []byte {
+	return row[128*(blk/2)+32*(blk%2):][:qBlock]
 }
 
 // amxQBlockBytes is the packed size of a block for the kernel of lanes input rows.
@@ -159,7 +164,7 @@ func (b *Backend) linearQAMX(d, x []float32, m int, w qweight, bias []float32) {
 	xq := make([]int8, k)
 	for r := range m {
 		for blk := range nb {
-			src := codes[r][128*(blk/2)+32*(blk%2):]
+			src := qzCodes(codes[r], blk)
 			for i := range qBlock {
 				xq[blk*qBlock+i] = int8(src[i])
 			}

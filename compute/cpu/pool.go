@@ -134,15 +134,15 @@ func (p *pool) run(n, chunk int, fn func(lo, hi int)) {
 	// to do, and waiting for it to wake up and say so can take longer than the whole op (a
 	// parked goroutine, a descheduled thread): take its entry back instead. run is never
 	// called concurrently, so every entry in the channel is this job's.
+takeBack:
 	for range helpers {
 		select {
 		case <-p.jobs:
 			j.left.Add(-1)
 			j.wg.Done()
-			continue
 		default:
+			break takeBack
 		}
-		break
 	}
 	// The helpers usually finish within microseconds of this goroutine: poll before sleeping.
 	start := time.Now()
