@@ -319,10 +319,12 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 	})
 	colBlocks := (n + qCols - 1) / qCols
 	rowBlocks := (m + qRows - 1) / qRows
-	chunk := 1
-	if m == 1 {
-		chunk = max(1, (1<<16)/(qCols*k))
-	}
+	// Chunks of about 256 KB of Q8 codes (128 KB of Q4), as in linearQAMX: each four-row
+	// kernel call prefetches the next four rows, which are another thread's after a chunk's
+	// last call, and a chunk's first rows come without any. Chunks of one or two tasks
+	// (18-36 KB of Q4 at K = 2048) made the one- and two-row Q4 products a fifth slower
+	// (README, "Speed (CPU)").
+	chunk := max(1, (1<<18)/(qCols*k))
 	b.pool.run(colBlocks*rowBlocks, chunk, func(lo, hi int) {
 		for task := lo; task < hi; task++ {
 			n0, m0 := (task%colBlocks)*qCols, (task/colBlocks)*qRows
