@@ -213,7 +213,7 @@ func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16
 	row := func(j int, dst []float32) {
 		switch {
 		case wq != nil:
-			dequantizeRow(dst, wq.dt, wq.q, wq.s, j*k/qBlock)
+			wq.dequant(dst, j, 0)
 		case wf != nil:
 			copy(dst, wf[j*k:(j+1)*k])
 		default:

@@ -208,7 +208,7 @@ func (b *Backend) gemmBF16(d, x []float32, m, k, n int, wf []float32, wh []uint1
 				for j := j0; j < j1; j++ {
 					switch {
 					case wq != nil:
-						dequantizeRow(f, wq.dt, wq.q, wq.s, j*k/qBlock)
+						wq.dequant(f, j, 0)
 					case wf != nil:
 						copy(f, wf[j*k:(j+1)*k])
 					default:
@@ -337,7 +337,7 @@ func (b *Backend) gemmFMA(d, x []float32, m, k, n int, wf []float32, wh []uint16
 		switch {
 		case wq != nil:
 			// Whole blocks: fmaK and every row length are multiples of qBlock.
-			dequantizeRow(dst, wq.dt, wq.q, wq.s, (j*k+k0)/qBlock)
+			wq.dequant(dst, j, k0/qBlock)
 		case wf != nil:
 			copy(dst, wf[j*k+k0:])
 		default:

@@ -36,12 +36,15 @@ type Backend struct {
 // buffer is the storage behind a Tensor's Buf, shared by the handles Reshape makes, so that
 // Free through any of them releases it once and MemoryUsed counts it once.
 type buffer struct {
-	f     []float32 // F32 tensors
-	h     []uint16  // F16 and BF16 tensors
-	q     []byte    // Q8 and Q4 codes (quant.go)
-	s     []uint16  // Q8 and Q4 F16 block scales
-	used  *atomic.Int64
-	freed *freedBytes
+	f []float32 // F32 tensors
+	h []uint16  // F16 and BF16 tensors
+	q []byte    // Q8 and Q4 codes (quant.go)
+	s []uint16  // Q8 and Q4 F16 block scales
+	// groupK is the K of a Q4 matrix [N, K] stored in groups of 16 rows (quant_groups.go),
+	// 0 for one stored row after row.
+	groupK int
+	used   *atomic.Int64
+	freed  *freedBytes
 }
 
 // freedBytes counts the bytes Free has released since the last garbage collection it asked
@@ -300,6 +303,9 @@ func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 		bf.h = make([]uint16, n)
 	case compute.Q8, compute.Q4:
 		newQuantized(bf, dt, shape, n)
+		if b.groupsQ4(dt, shape) {
+			bf.groupK = shape[1]
+		}
 	default:
 		panic(fmt.Sprintf("cpu: New: unknown dtype %v", dt))
 	}
@@ -381,6 +387,10 @@ func (b *Backend) WriteRows(t *Tensor, r0 int, src compute.DType, raw []byte) er
 	if err != nil {
 		return fmt.Errorf("cpu: WriteRows: %w", err)
 	}
+	if bf.groupK != 0 {
+		b.fromBytesQuantized(bf, t.DType, e0/qBlock, src, raw)
+		return nil
+	}
 	b.fill(&Tensor{Shape: []int{e1 - e0}, DType: t.DType, Buf: bf.elements(t.DType, e0, e1)}, src, raw)
 	return nil
 }
@@ -406,7 +416,7 @@ func (bf *buffer) elements(dt compute.DType, e0, e1 int) *buffer {
 // worker pool.
 func (b *Backend) fill(t *Tensor, src compute.DType, raw []byte) {
 	if t.DType.Quantized() {
-		b.fromBytesQuantized(t, src, raw)
+		b.fromBytesQuantized(t.Buf.(*buffer), t.DType, 0, src, raw)
 		return
 	}
 	n := t.Len()
@@ -507,6 +517,11 @@ func (b *Backend) Read(t *Tensor, dst []float32) error {
 	switch {
 	case t.DType == compute.F32:
 		copy(dst, bf.f[:len(dst)])
+	case bf.groupK != 0:
+		w := qweight{dt: t.DType, q: bf.q, s: bf.s, k: bf.groupK, groups: true}
+		for j := range len(dst) / bf.groupK {
+			w.dequant(dst[j*bf.groupK:(j+1)*bf.groupK], j, 0)
+		}
 	case t.DType.Quantized():
 		dequantizeRow(dst, t.DType, bf.q, bf.s, 0)
 	default:

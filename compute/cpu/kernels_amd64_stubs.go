@@ -419,6 +419,16 @@ func dotQ4ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *ui
 //go:noescape
 func quantQ4Z(nb int, x *float32, xd *float32, dst *byte)
 
+// dotQ4GR1 computes 1×16 dot products of a group of 16 Q4 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4GR1(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ4GR2 computes 2×16 dot products of a group of 16 Q4 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4GR2(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
+
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out.
 //
 //go:noescape
@@ -428,6 +438,11 @@ func dequantQ8(nb int, q *byte, s *uint16, out *float32)
 //
 //go:noescape
 func dequantQ4(nb int, q *byte, s *uint16, out *float32)
+
+// dequantQ4G writes the float32 values of nb blocks of a grouped Q4 row (see the generator).
+//
+//go:noescape
+func dequantQ4G(nb int, q *byte, s *uint16, out *float32)
 
 // expShiftF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8 (see the generator for the method).
 //

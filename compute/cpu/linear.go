@@ -147,7 +147,7 @@ func (b *Backend) gemm(d, x []float32, m, k, n int, wf []float32, wh []uint16, b
 					row := panel[(j-n0)*kl : (j-n0+1)*kl]
 					switch {
 					case wq != nil:
-						dequantizeRow(row, wq.dt, wq.q, wq.s, (j*k+k0)/qBlock)
+						wq.dequant(row, j, k0/qBlock)
 					case wf != nil:
 						copy(row, wf[j*k+k0:j*k+k0+kl])
 					default:

@@ -29,6 +29,7 @@ type qweight struct {
 	s        []uint16 // F16 scales, k/qBlock per row
 	n, k     int
 	rowBytes int
+	groups   bool // Q4 stored in groups of 16 rows (quant_groups.go): rowBytes is not a stride
 }
 
 // quantized returns the view of the quantized tensor t, panicking with the op's name when it
@@ -44,6 +45,10 @@ func quantized(op, arg string, t *Tensor) qweight {
 		w.rowBytes = k / 2
 	}
 	check(len(w.q) == n*w.rowBytes && len(w.s) == n*k/qBlock, op, "%s %v was freed or has a buffer of the wrong size", arg, t)
+	if bf.groupK != 0 {
+		check(bf.groupK == k, op, "%s %v is stored in groups of rows of %d weights: reshaped", arg, t, bf.groupK)
+		w.groups = true
+	}
 	return w
 }
 
@@ -86,14 +91,22 @@ func dequantizeRowGo(dst []float32, dt compute.DType, q []byte, s []uint16, b0 i
 	}
 }
 
-// fromBytesQuantized fills the quantized tensor t from raw elements of dtype src, block by
-// block on the worker pool.
-func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
-	bf := t.Buf.(*buffer)
-	blocks := len(bf.s)
+// fromBytesQuantized quantizes the blocks of raw (elements of dtype src) into blocks b0
+// onwards of the quantized buffer bf of dtype dt, on the worker pool. A grouped matrix's
+// blocks are quantized into scratch, then put in their places (quant_groups.go).
+func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src compute.DType, raw []byte) {
+	blocks := len(raw) / src.Size() / qBlock
 	codeBytes := qBlock
-	if t.DType == compute.Q4 {
+	if dt == compute.Q4 {
 		codeBytes = qBlock / 2
+	}
+	nb := bf.groupK / qBlock
+	// put stores n quantized blocks from b0+c on, from codes q and scales s.
+	put := func(c, n int, q []byte, s []uint16) {
+		for i := range n {
+			blk := b0 + c + i
+			putGroupBlock(bf.q, bf.s, nb, blk/nb, blk%nb, q[i*codeBytes:(i+1)*codeBytes], s[i])
+		}
 	}
 	if quantAsm(b.simd) {
 		b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
@@ -110,11 +123,17 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 						compute.ReadBlock((*[qBlock]float32)(x[i*qBlock:]), raw, src, (c+i)*qBlock)
 					}
 				}
-				q := bf.q[c*codeBytes : (c+n)*codeBytes]
-				if t.DType == compute.Q8 {
-					quantizeQ8Blocks(q, bf.s[c:c+n], x, sc.amax[:n], sc.id[:n])
+				q, s := sc.q[:n*codeBytes], sc.s[:n]
+				if nb == 0 {
+					q, s = bf.q[(b0+c)*codeBytes:(b0+c+n)*codeBytes], bf.s[b0+c:b0+c+n]
+				}
+				if dt == compute.Q8 {
+					quantizeQ8Blocks(q, s, x, sc.amax[:n], sc.id[:n])
 				} else {
-					quantizeQ4Blocks(q, bf.s[c:c+n], x, &sc)
+					quantizeQ4Blocks(q, s, x, &sc)
+				}
+				if nb != 0 {
+					put(c, n, q, s)
 				}
 			}
 		})
@@ -122,13 +141,23 @@ func (b *Backend) fromBytesQuantized(t *Tensor, src compute.DType, raw []byte) {
 	}
 	b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
 		var x [qBlock]float32
-		for blk := lo; blk < hi; blk++ {
-			compute.ReadBlock(&x, raw, src, blk*qBlock)
-			q := bf.q[blk*codeBytes : (blk+1)*codeBytes]
-			if t.DType == compute.Q8 {
-				bf.s[blk] = compute.QuantizeQ8(q, &x)
+		var codes [qBlock]byte
+		for c := lo; c < hi; c++ {
+			compute.ReadBlock(&x, raw, src, c*qBlock)
+			q := codes[:codeBytes]
+			if nb == 0 {
+				q = bf.q[(b0+c)*codeBytes : (b0+c+1)*codeBytes]
+			}
+			var s [1]uint16
+			if dt == compute.Q8 {
+				s[0] = compute.QuantizeQ8(q, &x)
 			} else {
-				bf.s[blk] = compute.QuantizeQ4(q, &x)
+				s[0] = compute.QuantizeQ4(q, &x)
+			}
+			if nb == 0 {
+				bf.s[b0+c] = s[0]
+			} else {
+				put(c, 1, q, s[:])
 			}
 		}
 	})
@@ -145,7 +174,9 @@ type quantScratch struct {
 	amax [quantChunk]uint32
 	id   [quantChunk]float32
 	best [quantChunk]float32
-	xt   [16 * qBlock]float32 // scalesQ4's transposed group of 16 blocks
+	xt   [16 * qBlock]float32      // scalesQ4's transposed group of 16 blocks
+	q    [quantChunk * qBlock]byte // a grouped matrix's codes before they are put in place
+	s    [quantChunk]uint16        // and their scales
 }
 
 // quantizeQ8Blocks quantizes the blocks of x into codes q and F16 scales s with the AVX-512
@@ -288,6 +319,10 @@ const (
 // blocks once (and packed for the VNNI kernels), then every output is an int8 block dot
 // product.
 func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float32) {
+	if w.groups {
+		b.linearQGroups(d, x, m, w, bias)
+		return
+	}
 	if b.qset == qsetAMX && w.dt == compute.Q8 && m >= amxQMinRows && m <= amxQRows {
 		b.linearQAMX(d, x, m, w, bias)
 		return
@@ -475,10 +510,9 @@ func (s qSet) String() string {
 
 // embeddingQuantized is Embedding from a Q8 or Q4 table: each row dequantized.
 func (b *Backend) embeddingQuantized(d []float32, w qweight, ids []int32) {
-	nb := w.k / qBlock
 	b.pool.run(len(ids), b.pool.grain(len(ids), w.k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			dequantizeRow(d[i*w.k:(i+1)*w.k], w.dt, w.q, w.s, int(ids[i])*nb)
+			w.dequant(d[i*w.k:(i+1)*w.k], int(ids[i]), 0)
 		}
 	})
 }

@@ -58,8 +58,11 @@ func main() {
 		}
 		quantKernelZ(q4)
 	}
+	qkernelQ4G(1)
+	qkernelQ4G(2)
 	dequantKernel(false)
 	dequantKernel(true)
+	dequantGroupsQ4()
 	expConsts = expConstants()
 	expShift()
 	softmaxKernels()

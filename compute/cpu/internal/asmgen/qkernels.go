@@ -964,3 +964,164 @@ func quantKernelZ(q4 bool) {
 	VZEROUPPER()
 	RET()
 }
+
+// Offsets in a Q4 quad of the VNNI set's packed input (packQZ): the first 16 codes of the
+// quad's four blocks, then their last 16, then the corrections.
+const (
+	quadLow   = 0
+	quadHigh  = 64
+	quadBytes = 256
+)
+
+// qkernelQ4G emits dotQ4GR{rows}, the AVX-512 VNNI kernel of Q4 weights stored in groups of
+// 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1
+// or 2) input rows and the group's 16 weight rows r, over nb blocks (a multiple of 4), bit
+// for bit dotQ4.
+//
+// A group stores per block four 64-byte chunks, 32-bit lane r of chunk c holding codes 4c
+// to 4c+3 of row r in its low nibbles and 16+4c to 16+4c+3 in its high ones, then the 16
+// rows' F16 scales. So one VPDPBUSD of the masked chunk against the input's codes 4c..4c+3,
+// broadcast, adds to all 16 rows' sums at once: a block takes 8 of them per input row, no
+// lane is moved, and each lane ends with its row's exact block sum (started from the
+// block's correction xc, -8 times the sum of its codes, as the weights are the codes plus 8).
+// That sum is converted, multiplied by xd·wd and added to the row's lane in order of blocks,
+// dotQ4's steps. The input rows are the VNNI set's packed rows (x, ldx bytes apart), read as
+// quads; xc and xd hold a value per block (ldxd apart). The weights are one stream, read
+// with a prefetch 2 KB ahead: the hardware prefetchers alone leave the kernel no faster from
+// memory than the row-major ones.
+func qkernelQ4G(rows int) {
+	name := fmt.Sprintf("dotQ4GR%d", rows)
+	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes %d×16 dot products of a group of 16 Q4 weight rows with packed int8 rows (see the generator).", name, rows))
+	px := make([]Register, rows)
+	pxc := make([]Register, rows)
+	pxd := make([]Register, rows)
+	px[0] = Load(Param("x"), GP64())
+	pxc[0] = Load(Param("xc"), GP64())
+	pxd[0] = Load(Param("xd"), GP64())
+	if rows > 1 {
+		ldx := Load(Param("ldx"), GP64())
+		ldxd := Load(Param("ldxd"), GP64())
+		px[1], pxc[1], pxd[1] = GP64(), GP64(), GP64()
+		LEAQ(Mem{Base: px[0], Index: ldx, Scale: 1}, px[1])
+		LEAQ(Mem{Base: pxc[0], Index: ldxd, Scale: 4}, pxc[1])
+		LEAQ(Mem{Base: pxd[0], Index: ldxd, Scale: 4}, pxd[1])
+	}
+	pw := Load(Param("w"), GP64())
+	pws := Load(Param("ws"), GP64())
+	nq := Load(Param("nb"), GP64())
+	SHRQ(U8(2), nq) // quads
+	mask := ZMM()
+	VPBROADCASTD(qzConsts.Offset(qzC0F), mask)
+	out := make([]VecVirtual, rows)
+	for i := range out {
+		out[i] = ZMM()
+		VPXORD(out[i], out[i], out[i])
+	}
+	const pfd = 2048 // prefetch distance in weight bytes
+	Label("quad")
+	TESTQ(nq, nq)
+	JZ(LabelRef("done"))
+	PREFETCHT1(Mem{Base: pws, Disp: pfd / 8})
+	PREFETCHT1(Mem{Base: pws, Disp: pfd/8 + 64})
+	for kk := 0; kk < 4; kk++ {
+		wb, sb := 256*kk, 32*kk // the block's weight and scale offsets
+		for l := 0; l < 256; l += 64 {
+			PREFETCHT1(Mem{Base: pw, Disp: wb + pfd + l})
+		}
+		acc := make([]VecVirtual, rows)
+		for i := range acc {
+			acc[i] = ZMM()
+			VPBROADCASTD(Mem{Base: pxc[i], Disp: 4 * kk}, acc[i])
+		}
+		for ch := 0; ch < 4; ch++ {
+			lo, hi := ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: pw, Disp: wb + 64*ch}, lo)
+			VPSRLW(U8(4), lo, hi)
+			VPANDD(mask, lo, lo)
+			VPANDD(mask, hi, hi)
+			for i := range acc {
+				VPDPBUSD_BCST(Mem{Base: px[i], Disp: quadLow + 16*kk + 4*ch}, lo, acc[i])
+				VPDPBUSD_BCST(Mem{Base: px[i], Disp: quadHigh + 16*kk + 4*ch}, hi, acc[i])
+			}
+		}
+		wd := ZMM()
+		VCVTPH2PS(Mem{Base: pws, Disp: sb}, wd)
+		for i := range acc {
+			d := ZMM()
+			VMULPS_BCST(Mem{Base: pxd[i], Disp: 4 * kk}, wd, d) // xd·wd, as dotQ4 forms it
+			VCVTDQ2PS(acc[i], acc[i])
+			VMULPS(d, acc[i], acc[i])
+			VADDPS(acc[i], out[i], out[i])
+		}
+	}
+	ADDQ(U32(4*256), pw)
+	ADDQ(U32(4*32), pws)
+	for i := range px {
+		ADDQ(U32(quadBytes), px[i])
+		ADDQ(U8(16), pxc[i])
+		ADDQ(U8(16), pxd[i])
+	}
+	DECQ(nq)
+	JMP(LabelRef("quad"))
+	Label("done")
+	cp := Load(Param("c"), GP64())
+	VMOVUPS(out[0], Mem{Base: cp})
+	if rows > 1 {
+		ldc := Load(Param("ldc"), GP64())
+		VMOVUPS(out[1], Mem{Base: cp, Index: ldc, Scale: 4})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// dequantGroupsQ4 emits dequantQ4G(nb, q, s, out): dequantQ4 for a row of a Q4 matrix in row
+// groups (quant_groups.go), whose blocks are 256 bytes apart (q at the row's first four
+// code bytes of a block, the other twelve 64, 128 and 192 bytes on) and whose scales 16
+// apart: per block the four pieces are gathered into one register, then widened and scaled
+// as dequantKernel does, bit for bit the Go loop's.
+func dequantGroupsQ4() {
+	TEXT("dequantQ4G", NOSPLIT, "func(nb int, q *byte, s *uint16, out *float32)")
+	Pragma("noescape")
+	Doc("dequantQ4G writes the float32 values of nb blocks of a grouped Q4 row (see the generator).")
+	nb := Load(Param("nb"), GP64())
+	pq := Load(Param("q"), GP64())
+	ps := Load(Param("s"), GP64())
+	po := Load(Param("out"), GP64())
+	Label("block")
+	TESTQ(nb, nb)
+	JZ(LabelRef("done"))
+	d := YMM()
+	VPBROADCASTW(Mem{Base: ps}, d.AsX())
+	VCVTPH2PS(d.AsX(), d)
+	lo, hi := XMM(), XMM()
+	VMOVD(Mem{Base: pq}, lo)
+	VPINSRD(U8(1), Mem{Base: pq, Disp: 64}, lo, lo)
+	VPINSRD(U8(2), Mem{Base: pq, Disp: 128}, lo, lo)
+	VPINSRD(U8(3), Mem{Base: pq, Disp: 192}, lo, lo)
+	VPSRLW(U8(4), lo, hi)
+	VPAND(qConsts, lo, lo)
+	VPAND(qConsts, hi, hi)
+	VPSUBB(qConsts.Offset(32), lo, lo)
+	VPSUBB(qConsts.Offset(32), hi, hi)
+	for h, src := range []VecVirtual{lo, hi} {
+		a, b := YMM(), YMM()
+		VPMOVSXBD(src, a)
+		VPSRLDQ(U8(8), src, src)
+		VPMOVSXBD(src, b)
+		for i, v := range []VecVirtual{a, b} {
+			VCVTDQ2PS(v, v)
+			VMULPS(d, v, v)
+			VMOVUPS(v, Mem{Base: po, Disp: 4 * (16*h + 8*i)})
+		}
+	}
+	ADDQ(U32(256), pq)
+	ADDQ(U8(32), ps)
+	ADDQ(U8(128), po)
+	DECQ(nb)
+	JMP(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
