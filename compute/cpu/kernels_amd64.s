@@ -19277,7 +19277,7 @@ block:
 	VCVTDQ2PS    Y1, Y1
 	VMULPS       Y0, Y1, Y1
 	VMOVUPS      Y1, 96(BX)
-	ADDQ         $0x20, CX
+	ADDQ         $0x00000020, CX
 	ADDQ         $0x02, DX
 	ADDQ         $0x80, BX
 	DECQ         AX
@@ -19324,7 +19324,7 @@ block:
 	VCVTDQ2PS    Y2, Y2
 	VMULPS       Y0, Y2, Y2
 	VMOVUPS      Y2, 96(BX)
-	ADDQ         $0x10, CX
+	ADDQ         $0x00000010, CX
 	ADDQ         $0x02, DX
 	ADDQ         $0x80, BX
 	DECQ         AX

@@ -429,17 +429,17 @@ func dotQ4GR1(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byt
 //go:noescape
 func dotQ4GR2(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out.
+// dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //
 //go:noescape
 func dequantQ8(nb int, q *byte, s *uint16, out *float32)
 
-// dequantQ4 writes the float32 values of nb blocks of codes q with F16 scales s to out.
+// dequantQ4 writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //
 //go:noescape
 func dequantQ4(nb int, q *byte, s *uint16, out *float32)
 
-// dequantQ4G writes the float32 values of nb blocks of a grouped Q4 row (see the generator).
+// dequantQ4G writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //
 //go:noescape
 func dequantQ4G(nb int, q *byte, s *uint16, out *float32)

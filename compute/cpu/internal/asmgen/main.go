@@ -60,9 +60,9 @@ func main() {
 	}
 	qkernelQ4G(1)
 	qkernelQ4G(2)
-	dequantKernel(false)
-	dequantKernel(true)
-	dequantGroupsQ4()
+	dequantKernel(false, false)
+	dequantKernel(true, false)
+	dequantKernel(true, true)
 	expConsts = expConstants()
 	expShift()
 	softmaxKernels()

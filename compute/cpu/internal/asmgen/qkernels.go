@@ -170,15 +170,22 @@ func qkernel(cols int, q4 bool) {
 
 // dequantKernel emits dequantQ{8,4}: out[32b+i] = float32(code)·float32(scale_b) for nb
 // blocks, one multiply per value, so the result is bit for bit the Go loop's
-// (dequantizeRow).
-func dequantKernel(q4 bool) {
+// (dequantizeRow). With grouped, dequantQ4G does it for a row of a Q4 matrix in row groups
+// (quant_groups.go), whose blocks are 256 bytes apart (q at the row's first four code bytes
+// of a block, the other twelve 64, 128 and 192 bytes on) and whose scales 16 apart: a
+// block's four pieces are gathered into one register first.
+func dequantKernel(q4, grouped bool) {
 	name := "dequantQ8"
-	if q4 {
-		name = "dequantQ4"
+	qStep, sStep := 32, 2 // bytes from a block's codes and scale to the next one's
+	switch {
+	case grouped:
+		name, qStep, sStep = "dequantQ4G", 256, 32
+	case q4:
+		name, qStep = "dequantQ4", 16
 	}
 	TEXT(name, NOSPLIT, "func(nb int, q *byte, s *uint16, out *float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s writes the float32 values of nb blocks of codes q with F16 scales s to out.", name))
+	Doc(fmt.Sprintf("%s writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).", name))
 	nb := Load(Param("nb"), GP64())
 	pq := Load(Param("q"), GP64())
 	ps := Load(Param("s"), GP64())
@@ -196,7 +203,14 @@ func dequantKernel(q4 bool) {
 	}
 	if q4 {
 		lo, hi := XMM(), XMM()
-		VMOVDQU(Mem{Base: pq}, lo)
+		if grouped {
+			VMOVD(Mem{Base: pq}, lo)
+			for c := 1; c < 4; c++ {
+				VPINSRD(U8(c), Mem{Base: pq, Disp: 64 * c}, lo, lo)
+			}
+		} else {
+			VMOVDQU(Mem{Base: pq}, lo)
+		}
 		VPSRLW(U8(4), lo, hi)
 		VPAND(qConsts, lo, lo)
 		VPAND(qConsts, hi, hi)
@@ -210,16 +224,15 @@ func dequantKernel(q4 bool) {
 			store(a, 16*h)
 			store(b, 16*h+8)
 		}
-		ADDQ(U8(16), pq)
 	} else {
 		for i := 0; i < 4; i++ {
 			v := YMM()
 			VPMOVSXBD(Mem{Base: pq, Disp: 8 * i}, v)
 			store(v, 8*i)
 		}
-		ADDQ(U8(32), pq)
 	}
-	ADDQ(U8(2), ps)
+	ADDQ(U32(qStep), pq)
+	ADDQ(U8(sStep), ps)
 	ADDQ(U8(128), po)
 	DECQ(nb)
 	JMP(LabelRef("block"))
@@ -1072,56 +1085,6 @@ func qkernelQ4G(rows int) {
 		ldc := Load(Param("ldc"), GP64())
 		VMOVUPS(out[1], Mem{Base: cp, Index: ldc, Scale: 4})
 	}
-	VZEROUPPER()
-	RET()
-}
-
-// dequantGroupsQ4 emits dequantQ4G(nb, q, s, out): dequantQ4 for a row of a Q4 matrix in row
-// groups (quant_groups.go), whose blocks are 256 bytes apart (q at the row's first four
-// code bytes of a block, the other twelve 64, 128 and 192 bytes on) and whose scales 16
-// apart: per block the four pieces are gathered into one register, then widened and scaled
-// as dequantKernel does, bit for bit the Go loop's.
-func dequantGroupsQ4() {
-	TEXT("dequantQ4G", NOSPLIT, "func(nb int, q *byte, s *uint16, out *float32)")
-	Pragma("noescape")
-	Doc("dequantQ4G writes the float32 values of nb blocks of a grouped Q4 row (see the generator).")
-	nb := Load(Param("nb"), GP64())
-	pq := Load(Param("q"), GP64())
-	ps := Load(Param("s"), GP64())
-	po := Load(Param("out"), GP64())
-	Label("block")
-	TESTQ(nb, nb)
-	JZ(LabelRef("done"))
-	d := YMM()
-	VPBROADCASTW(Mem{Base: ps}, d.AsX())
-	VCVTPH2PS(d.AsX(), d)
-	lo, hi := XMM(), XMM()
-	VMOVD(Mem{Base: pq}, lo)
-	VPINSRD(U8(1), Mem{Base: pq, Disp: 64}, lo, lo)
-	VPINSRD(U8(2), Mem{Base: pq, Disp: 128}, lo, lo)
-	VPINSRD(U8(3), Mem{Base: pq, Disp: 192}, lo, lo)
-	VPSRLW(U8(4), lo, hi)
-	VPAND(qConsts, lo, lo)
-	VPAND(qConsts, hi, hi)
-	VPSUBB(qConsts.Offset(32), lo, lo)
-	VPSUBB(qConsts.Offset(32), hi, hi)
-	for h, src := range []VecVirtual{lo, hi} {
-		a, b := YMM(), YMM()
-		VPMOVSXBD(src, a)
-		VPSRLDQ(U8(8), src, src)
-		VPMOVSXBD(src, b)
-		for i, v := range []VecVirtual{a, b} {
-			VCVTDQ2PS(v, v)
-			VMULPS(d, v, v)
-			VMOVUPS(v, Mem{Base: po, Disp: 4 * (16*h + 8*i)})
-		}
-	}
-	ADDQ(U32(256), pq)
-	ADDQ(U8(32), ps)
-	ADDQ(U8(128), po)
-	DECQ(nb)
-	JMP(LabelRef("block"))
-	Label("done")
 	VZEROUPPER()
 	RET()
 }
