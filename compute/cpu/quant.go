@@ -354,12 +354,7 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 	})
 	colBlocks := (n + qCols - 1) / qCols
 	rowBlocks := (m + qRows - 1) / qRows
-	// Chunks of about 256 KB of Q8 codes (128 KB of Q4), as in linearQAMX: each four-row
-	// kernel call prefetches the next four rows, which are another thread's after a chunk's
-	// last call, and a chunk's first rows come without any. Chunks of one or two tasks
-	// (18-36 KB of Q4 at K = 2048) made the one- and two-row Q4 products a fifth slower
-	// (README, "Speed (CPU)").
-	chunk := max(1, (1<<18)/(qCols*k))
+	chunk := fewRowsChunk(colBlocks*rowBlocks, k, b.pool.threads)
 	b.pool.run(colBlocks*rowBlocks, chunk, func(lo, hi int) {
 		for task := lo; task < hi; task++ {
 			n0, m0 := (task%colBlocks)*qCols, (task/colBlocks)*qRows
@@ -394,6 +389,16 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 			}
 		}
 	})
+}
+
+// fewRowsChunk is the chunk of the quantized products of few rows, in tasks of 16 weight rows
+// of k weights: about 256 KB of codes at Q8's byte a weight (half that of Q4, at the same
+// count), as linearQAMX takes, as long as every thread gets a chunk. A thread's kernels
+// prefetch the rows after the ones they read, which after a chunk's last task are another
+// thread's, and a chunk starts without any: small chunks made the Q4 products markedly
+// slower (README, "Speed (CPU)").
+func fewRowsChunk(tasks, k, threads int) int {
+	return max(1, min((1<<18)/(16*k), (tasks+threads-1)/max(1, threads)))
 }
 
 // packQZ writes the int8 codes xq of one input row (a whole number of blocks) in the layout

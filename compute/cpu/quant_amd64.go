@@ -3,6 +3,7 @@
 package cpu
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
@@ -137,8 +138,12 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 
 // tileQ4G computes c[i·ldc+r] = x_i·w_r for rows (1 or 2) packed input rows (ldx bytes apart,
 // their corrections xc and scales xd ldxd elements apart) and the 16 rows of a grouped Q4
-// matrix's group (codes wq, scales ws) over nb blocks.
+// matrix's group (codes wq, scales ws) over nb blocks, a multiple of 8 (whole quads in the
+// packed rows).
 func tileQ4G(c []float32, ldc, rows int, xp []byte, ldx int, xc []int32, xd []float32, ldxd int, wq []byte, ws []uint16, nb int) {
+	if nb%8 != 0 {
+		panic(fmt.Sprintf("cpu: grouped Q4 product over %d blocks, not a multiple of 8", nb))
+	}
 	_, _, _, _, _, _ = xp[(rows-1)*ldx+64*nb-1], xc[(rows-1)*ldxd+nb-1], xd[(rows-1)*ldxd+nb-1], wq[nb*qGroupChunk-1], ws[nb*qGroupRows-1], c[(rows-1)*ldc+qGroupRows-1]
 	f := dotQ4GR1
 	if rows == 2 {

@@ -8,19 +8,21 @@ import (
 )
 
 // Q4 matrices in row groups. Where the VNNI kernels run, a Q4 matrix [N, K] with N a
-// multiple of 16 and K of 256 is stored in groups of 16 rows instead of row after row: per
-// group, per block of 32 weights, four 64-byte chunks whose 32-bit lane r holds four code
-// bytes of row r (chunk c: the block's bytes 4c to 4c+3, that is weights 4c..4c+3 in the
-// low nibbles and 16+4c..16+4c+3 in the high ones), then the 16 rows' F16 scales; groups
-// and blocks follow each other. The same codes and scales as row after row, in another order.
+// multiple of 16 and K of 256 is stored in groups of 16 rows instead of row after row: in
+// q, per group and block of 32 weights, four 64-byte chunks whose 32-bit lane r holds four
+// code bytes of row r (chunk c: the block's bytes 4c to 4c+3, that is weights 4c..4c+3 in
+// the low nibbles and 16+4c..16+4c+3 in the high ones); in s, per group and block, the 16
+// rows' F16 scales. The same codes and scales as row after row, in another order.
 //
 // The products of few rows read it with dotQ4GR1/dotQ4GR2 (see the generator): one
 // VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is
 // exact and is scaled and added as dotQ4 does, bit for bit; they do about half the vector
-// work of the row-major kernels, read one stream, and read the step's products from memory
-// faster (README, "Speed (CPU)"). Everything else (the many-row products, Embedding, Read)
-// dequantizes a row's blocks from the groups (dequantQ4G). K is a whole number of the VNNI
-// set's input quads of 8 blocks, the layout the kernels read the input rows in.
+// work of the row-major kernels and read one stream, which matters here even where memory
+// bounds a step (README, "Speed (CPU)"). Everything else (the many-row products, Embedding,
+// Read) dequantizes a row's blocks from the groups (dequantQ4G). The kernels read the input
+// rows in the VNNI set's packed layout, which has quads of 4 blocks only within whole groups
+// of 8 blocks (packQZ): hence K a multiple of 256. A grouped tensor keeps its [N, K]: a
+// reshape of it can be read and written but not multiplied.
 
 // qGroupRows is the number of weight rows of a group.
 const qGroupRows = 16
@@ -55,6 +57,8 @@ func putGroupBlock(q []byte, s []uint16, nb, j, b int, codes []byte, scale uint1
 // dequant writes the values of blocks [b0, b0+len(dst)/qBlock) of weight row j into dst.
 func (w *qweight) dequant(dst []float32, j, b0 int) {
 	nb := w.k / qBlock
+	// A grouped row runs on into row j+16, not j+1: keep to the row.
+	check(b0 >= 0 && b0+len(dst)/qBlock <= nb, "dequant", "blocks [%d, %d) of a row of %d", b0, b0+len(dst)/qBlock, nb)
 	if !w.groups {
 		dequantizeRow(dst, w.dt, w.q, w.s, j*nb+b0)
 		return
@@ -102,8 +106,7 @@ func (b *Backend) linearQGroups(d, x []float32, m int, w qweight, bias []float32
 		}
 	})
 	groups := n / qGroupRows
-	// Chunks of 8 groups at K = 2048, as linearQuantized's tasks.
-	chunk := max(1, (1<<18)/(qGroupRows*k))
+	chunk := fewRowsChunk(groups, k, b.pool.threads)
 	b.pool.run(groups, chunk, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			wq := w.q[g*nb*qGroupChunk : (g+1)*nb*qGroupChunk]

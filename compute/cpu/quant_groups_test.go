@@ -10,97 +10,121 @@ import (
 )
 
 // TestGroupedQ4 checks Q4 matrices stored in groups of 16 rows (where this machine has the
-// VNNI kernels) against the same weights stored row after row: FromBytes and WriteRows in
-// row ranges that cut groups give the same values (Read), the grouped kernels give dotQ4's
-// bits for 1, 2, 3 and 5 input rows (the Go kernels', with and without a bias), the
-// many-row products and Embedding, which dequantize grouped rows, the bits the row-major
-// matrix gives; shapes that do not fill groups stay row after row.
+// VNNI kernels) against the same weights stored row after row: FromBytes (with the assembly
+// quantizers and the Go ones) and WriteRows in row ranges that cut groups give the same
+// values (Read, also through a reshape); the grouped kernels give dotQ4's bits (the Go
+// kernels') for 1 to 15 input rows, with and without a bias; the many-row products, in
+// every precision and product family this machine has, and Embedding, which dequantize
+// grouped rows, give the bits of the row-major matrix; shapes that do not fill groups stay
+// row after row.
 func TestGroupedQ4(t *testing.T) {
-	be := New(2)
-	defer be.Close()
-	if be.qset != qsetVNNI && be.qset != qsetAMX {
+	if be := New(1); be.qset != qsetVNNI && be.qset != qsetAMX {
 		t.Skipf("no grouped Q4 matrices with the %v int8 kernels", be.qset)
 	}
 	gen := New(2, WithKernels(KernelsGeneric))
 	defer gen.Close()
+	backends := []struct {
+		name string
+		opts []Option
+	}{
+		{"exact", nil},
+		{"bf16", []Option{WithPrecision(PrecisionBF16)}},                                    // AMX where the CPU has it
+		{"bf16-avx512", []Option{WithKernels(KernelsAVX512), WithPrecision(PrecisionBF16)}}, // the FMA tiles
+	}
 	rng := rand.New(rand.NewPCG(5, 5))
-	for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 256}, {48, 512}, {64, 2048}} {
-		n, k := sh[0], sh[1]
-		t.Run(fmt.Sprintf("%dx%d", n, k), func(t *testing.T) {
-			raw := le(compute.F32, randVals(rng, n*k, 1))
-			w, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
-			if err != nil {
-				t.Fatal(err)
+	for _, cfg := range backends {
+		be := New(2, cfg.opts...)
+		defer be.Close()
+		for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 256}, {32, 768}, {48, 5632}, {64, 2048}} {
+			n, k := sh[0], sh[1]
+			t.Run(fmt.Sprintf("%s/%dx%d", cfg.name, n, k), func(t *testing.T) {
+				groupedQ4(t, be, gen, rng, n, k)
+			})
+		}
+	}
+}
+
+func groupedQ4(t *testing.T, be, gen *Backend, rng *rand.Rand, n, k int) {
+	raw := le(compute.F32, randVals(rng, n*k, 1))
+	w, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantGroups := n%16 == 0 && k%256 == 0
+	if got := quantized("test", "w", w).groups; got != wantGroups {
+		t.Fatalf("stored in groups: %v, want %v", got, wantGroups)
+	}
+	// The same weights row after row on the same backend, and on the Go kernels.
+	qset := be.qset
+	be.qset = qsetNone
+	rows, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	be.qset = qset
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := gen.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// WriteRows in ranges of 5 rows, which cut the groups.
+	pieces := be.New(compute.Q4, n, k)
+	for r0 := 0; r0 < n; r0 += 5 {
+		r1 := min(r0+5, n)
+		if err := be.WriteRows(pieces, r0, compute.F32, raw[4*r0*k:4*r1*k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The Go quantizers, as a backend without the assembly ones runs them.
+	simd := be.simd
+	be.simd = simdAVX2
+	goQuant, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	be.simd = simd
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := read(t, gen, ref)
+	for name, tt := range map[string]*Tensor{"FromBytes": w, "WriteRows": pieces, "Go quantizers": goQuant, "reshaped": be.Reshape(w, 2*n, k/2)} {
+		if got := read(t, be, tt); !sameBits(got, want) {
+			t.Errorf("%s: values differ from the row-major matrix's", name)
+		}
+	}
+	if !wantGroups {
+		return // the row-major kernels have their own tests
+	}
+	bias := be.FromFloat32(randVals(rng, n, 1), n)
+	genBias := gen.FromFloat32(read(t, be, bias), n)
+	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 70} {
+		for _, withBias := range []bool{false, true} {
+			x := randVals(rng, m*k, 2)
+			got := be.New(compute.F32, m, n)
+			var b, gb *Tensor
+			if withBias {
+				b, gb = bias, genBias
 			}
-			wantGroups := n%16 == 0 && k%256 == 0
-			if got := quantized("test", "w", w).groups; got != wantGroups {
-				t.Fatalf("stored in groups: %v, want %v", got, wantGroups)
-			}
-			// The same weights row after row on the same backend, and on the Go kernels.
-			qset := be.qset
-			be.qset = qsetNone
-			rows, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
-			be.qset = qset
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref, err := gen.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// WriteRows in ranges of 5 rows, which cut the groups.
-			pieces := be.New(compute.Q4, n, k)
-			for r0 := 0; r0 < n; r0 += 5 {
-				r1 := min(r0+5, n)
-				if err := be.WriteRows(pieces, r0, compute.F32, raw[4*r0*k:4*r1*k]); err != nil {
-					t.Fatal(err)
+			be.Linear(got, be.FromFloat32(x, m, k), w, b)
+			// Few rows: dotQ4's bits, as the Go kernels give them. Many rows (the
+			// dequantized products): the row-major matrix's on the same kernels.
+			if m < qGEMMRows {
+				wantT := gen.New(compute.F32, m, n)
+				gen.Linear(wantT, gen.FromFloat32(x, m, k), ref, gb)
+				if g, w := read(t, be, got), read(t, gen, wantT); !sameBits(g, w) {
+					t.Errorf("Linear of %d rows (bias %v): grouped kernels differ from dotQ4", m, withBias)
 				}
+				continue
 			}
-			want := read(t, gen, ref)
-			for name, tt := range map[string]*Tensor{"FromBytes": w, "WriteRows": pieces} {
-				if got := read(t, be, tt); !sameBits(got, want) {
-					t.Errorf("%s: values differ from the row-major matrix's", name)
-				}
+			other := be.New(compute.F32, m, n)
+			be.Linear(other, be.FromFloat32(x, m, k), rows, b)
+			if g, w := read(t, be, got), read(t, be, other); !sameBits(g, w) {
+				t.Errorf("Linear of %d rows (bias %v): grouped matrix differs from row-major", m, withBias)
 			}
-			if !wantGroups {
-				return // the row-major kernels have their own tests
-			}
-			bias := be.FromFloat32(randVals(rng, n, 1), n)
-			genBias := gen.FromFloat32(read(t, be, bias), n)
-			for _, m := range []int{1, 2, 3, 5, 20} {
-				for _, withBias := range []bool{false, true} {
-					x := randVals(rng, m*k, 2)
-					got := be.New(compute.F32, m, n)
-					var b, gb *Tensor
-					if withBias {
-						b, gb = bias, genBias
-					}
-					be.Linear(got, be.FromFloat32(x, m, k), w, b)
-					// Few rows: dotQ4's bits, as the Go kernels give them. Many rows (the
-					// dequantized products): the row-major matrix's on the same kernels.
-					wantT := gen.New(compute.F32, m, n)
-					if m < qGEMMRows {
-						gen.Linear(wantT, gen.FromFloat32(x, m, k), ref, gb)
-						if g, w := read(t, be, got), read(t, gen, wantT); !sameBits(g, w) {
-							t.Errorf("Linear of %d rows (bias %v): grouped kernels differ from dotQ4", m, withBias)
-						}
-						continue
-					}
-					other := be.New(compute.F32, m, n)
-					be.Linear(other, be.FromFloat32(x, m, k), rows, b)
-					if g, w := read(t, be, got), read(t, be, other); !sameBits(g, w) {
-						t.Errorf("Linear of %d rows (bias %v): grouped matrix differs from row-major", m, withBias)
-					}
-				}
-			}
-			ids := []int32{int32(n - 1), 0, int32(n / 2), 3}
-			got, wantE := be.New(compute.F32, len(ids), k), gen.New(compute.F32, len(ids), k)
-			be.Embedding(got, w, ids)
-			gen.Embedding(wantE, ref, ids)
-			if !sameBits(read(t, be, got), read(t, gen, wantE)) {
-				t.Errorf("Embedding differs from the row-major table's")
-			}
-		})
+		}
+	}
+	ids := []int32{int32(n - 1), 0, int32(n / 2), 3}
+	got, wantE := be.New(compute.F32, len(ids), k), gen.New(compute.F32, len(ids), k)
+	be.Embedding(got, w, ids)
+	gen.Embedding(wantE, ref, ids)
+	if !sameBits(read(t, be, got), read(t, gen, wantE)) {
+		t.Errorf("Embedding differs from the row-major table's")
 	}
 }
 

@@ -988,20 +988,20 @@ const (
 
 // qkernelQ4G emits dotQ4GR{rows}, the AVX-512 VNNI kernel of Q4 weights stored in groups of
 // 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1
-// or 2) input rows and the group's 16 weight rows r, over nb blocks (a multiple of 4), bit
-// for bit dotQ4.
+// or 2) input rows and the group's 16 weight rows r, over nb blocks (a multiple of 8: the
+// packed rows hold quads of 4 blocks only in whole groups of 8), bit for bit dotQ4.
 //
-// A group stores per block four 64-byte chunks, 32-bit lane r of chunk c holding codes 4c
-// to 4c+3 of row r in its low nibbles and 16+4c to 16+4c+3 in its high ones, then the 16
-// rows' F16 scales. So one VPDPBUSD of the masked chunk against the input's codes 4c..4c+3,
+// A group stores per block four 64-byte chunks of codes (w), 32-bit lane r of chunk c
+// holding codes 4c to 4c+3 of row r in its low nibbles and 16+4c to 16+4c+3 in its high
+// ones, and the 16 rows' F16 scales (ws). So one VPDPBUSD of the masked chunk against the input's codes 4c..4c+3,
 // broadcast, adds to all 16 rows' sums at once: a block takes 8 of them per input row, no
 // lane is moved, and each lane ends with its row's exact block sum (started from the
 // block's correction xc, -8 times the sum of its codes, as the weights are the codes plus 8).
 // That sum is converted, multiplied by xd·wd and added to the row's lane in order of blocks,
 // dotQ4's steps. The input rows are the VNNI set's packed rows (x, ldx bytes apart), read as
 // quads; xc and xd hold a value per block (ldxd apart). The weights are one stream, read
-// with a prefetch 2 KB ahead: the hardware prefetchers alone leave the kernel no faster from
-// memory than the row-major ones.
+// with a prefetch 2 KB ahead, as the hardware prefetchers alone do not keep far enough ahead
+// of the kernel.
 func qkernelQ4G(rows int) {
 	name := fmt.Sprintf("dotQ4GR%d", rows)
 	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)")
