@@ -6,8 +6,11 @@ import (
 	"unsafe"
 )
 
-// Linear with Q8 weights on the AMX int8 tiles (qsetAMX). The weights are the A operand, read
-// in place: sixteen columns' codes of one block are a 16×32-byte tile. The input rows, up to
+// Linear with Q8 weights on the AMX int8 tiles (qsetAMX), for matrices stored row after row:
+// those that fill row groups (quant_groups.go), every one of the released models', run on
+// the grouped VNNI kernels at every row count instead, which read their one stream faster.
+// The weights are the A operand, read in place: sixteen columns' codes of one block are a
+// 16×32-byte tile. The input rows, up to
 // sixteen, are the B operand, quantized and packed once per op. TDPBSSD gives each block's
 // exact int32 sums for all the rows at once, so the float32 work per block is one scaling per
 // column, whatever the number of rows, where the VPDPBUSD kernels scale every row and column
@@ -96,6 +99,7 @@ func amxQBlockBytes(lanes int) int {
 // linearQAMX is linearQuantized for Q8 weights on the AMX int8 tiles, m ≤ amxQRows rows.
 // Columns past the last whole group of sixteen take dotQ8, which gives the same bits.
 func (b *Backend) linearQAMX(d, x []float32, m int, w qweight, bias []float32) {
+	check(!w.groups, "Linear", "%v weights in row groups on the AMX tiles", w.dt)
 	k, n := w.k, w.n
 	nb := k / qBlock
 	// Per row: 2k bytes of codes in the VNNI set's layout and nb scales.

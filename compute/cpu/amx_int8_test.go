@@ -36,6 +36,7 @@ func TestLinearQAMXMatchesGeneric(t *testing.T) {
 						bias = randVals(rng, c.n, 1)
 					}
 					be := New(threads)
+					be.qset = qsetNone // row after row, the layout the tiles read (not row groups)
 					wt, err := be.FromBytes(compute.Q8, []int{c.n, k}, compute.F32, le(compute.F32, w))
 					if err != nil {
 						t.Fatal(err)
@@ -97,14 +98,15 @@ func BenchmarkAMXQ8Tile(b *testing.B) {
 	}
 }
 
-// TestLinearQAMXRows checks which kernels Linear with Q8 weights runs under qsetAMX: the
-// tiles' bits (the Go kernels') from amxQMinRows rows, the VNNI kernels' below.
+// TestLinearQAMXRows checks which kernels Linear with Q8 weights that do not fill row groups
+// (an odd number of blocks a row) runs under qsetAMX: the tiles' bits (the Go kernels') from
+// amxQMinRows rows, the VNNI kernels' below.
 func TestLinearQAMXRows(t *testing.T) {
 	if !hasAMXInt8() {
 		t.Skip("no AMX int8 tiles on this machine (or this build): nothing to compare")
 	}
 	rng := rand.New(rand.NewPCG(12, 12))
-	const n, k = 32, 8 * qBlock
+	const n, k = 32, 7 * qBlock
 	w := randVals(rng, n*k, 1)
 	differ := false                  // whether the VNNI rows' bits differ from the Go kernels' anywhere
 	for m := 1; m < qGEMMRows; m++ { // from qGEMMRows Linear dequantizes instead
@@ -115,6 +117,9 @@ func TestLinearQAMXRows(t *testing.T) {
 			wt, err := be.FromBytes(compute.Q8, []int{n, k}, compute.F32, le(compute.F32, w))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if quantized("test", "w", wt).groups {
+				t.Fatalf("%v is stored in row groups, which the tiles do not read", wt)
 			}
 			dst := be.New(compute.F32, m, n)
 			be.Linear(dst, be.FromFloat32(x, m, k), wt, nil)
@@ -146,11 +151,12 @@ func TestLinearQAMXRows(t *testing.T) {
 	}
 }
 
-// TestInt8KernelsFor: with the AMX set, Q8 names it and Q4 the VNNI kernels it runs on.
+// TestInt8KernelsFor: with the AMX set, both dtypes name the VNNI kernels their row groups
+// run on.
 func TestInt8KernelsFor(t *testing.T) {
 	b := New(1)
 	b.qset = qsetAMX
-	if q8, q4 := b.Int8KernelsFor(compute.Q8), b.Int8KernelsFor(compute.Q4); q8 != "avx512-vnni+amx" || q4 != "avx512-vnni" {
+	if q8, q4 := b.Int8KernelsFor(compute.Q8), b.Int8KernelsFor(compute.Q4); q8 != "avx512-vnni" || q4 != "avx512-vnni" {
 		t.Errorf("Int8KernelsFor: Q8 %q, Q4 %q", q8, q4)
 	}
 }

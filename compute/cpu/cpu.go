@@ -40,8 +40,8 @@ type buffer struct {
 	h []uint16  // F16 and BF16 tensors
 	q []byte    // Q8 and Q4 codes (quant.go)
 	s []uint16  // Q8 and Q4 F16 block scales
-	// groupK is the K of a Q4 matrix [N, K] stored in groups of 16 rows (quant_groups.go),
-	// 0 for one stored row after row.
+	// groupK is the K of a Q8 or Q4 matrix [N, K] stored in groups of 16 rows
+	// (quant_groups.go), 0 for one stored row after row.
 	groupK int
 	used   *atomic.Int64
 	freed  *freedBytes
@@ -270,10 +270,11 @@ func (b *Backend) Kernels() string {
 // (Q8 with several rows on the AMX int8 tiles, the rest VPDPBUSD), "avx512-vnni", "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
 func (b *Backend) Int8Kernels() string { return b.qset.String() }
 
-// Int8KernelsFor names the int8 kernels Linear runs with weights of dtype dt (Q8 or Q4): the
-// AMX tiles take Q8 only.
+// Int8KernelsFor names the int8 kernels Linear runs with weights of dtype dt (Q8 or Q4). The
+// AMX tiles take only Q8 matrices that do not fill row groups (quant_groups.go), none of
+// the released models', so with them this names the VNNI kernels the groups run on.
 func (b *Backend) Int8KernelsFor(dt compute.DType) string {
-	if b.qset == qsetAMX && dt != compute.Q8 {
+	if b.qset == qsetAMX {
 		return qsetVNNI.String()
 	}
 	return b.qset.String()
@@ -303,7 +304,7 @@ func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 		bf.h = make([]uint16, n)
 	case compute.Q8, compute.Q4:
 		newQuantized(bf, dt, shape, n)
-		if b.groupsQ4(dt, shape) {
+		if b.groupsFor(dt, shape) {
 			bf.groupK = shape[1]
 		}
 	default:

@@ -18862,7 +18862,7 @@ TEXT ·dotQ4GR1(SB), NOSPLIT, $0-80
 	VPBROADCASTD qzconsts<>+4(SB), Z0
 	VPXORD       Z1, Z1, Z1
 
-quad:
+unit:
 	TESTQ         DI, DI
 	JZ            done
 	PREFETCHT1    256(SI)
@@ -19009,7 +19009,7 @@ quad:
 	ADDQ          $0x10, CX
 	ADDQ          $0x10, DX
 	DECQ          DI
-	JMP           quad
+	JMP           unit
 
 done:
 	MOVQ    c+64(FP), AX
@@ -19036,7 +19036,7 @@ TEXT ·dotQ4GR2(SB), NOSPLIT, $0-80
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 
-quad:
+unit:
 	TESTQ         R10, R10
 	JZ            done
 	PREFETCHT1    256(R9)
@@ -19238,7 +19238,226 @@ quad:
 	ADDQ          $0x10, DI
 	ADDQ          $0x10, SI
 	DECQ          R10
-	JMP           quad
+	JMP           unit
+
+done:
+	MOVQ    c+64(FP), AX
+	VMOVUPS Z1, (AX)
+	MOVQ    ldc+72(FP), CX
+	VMOVUPS Z2, (AX)(CX*4)
+	VZEROUPPER
+	RET
+
+// func dotQ8GR1(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ8GR1(SB), NOSPLIT, $0-80
+	MOVQ         x+8(FP), AX
+	MOVQ         xc+24(FP), CX
+	MOVQ         xd+32(FP), DX
+	MOVQ         w+48(FP), BX
+	MOVQ         ws+56(FP), SI
+	MOVQ         nb+0(FP), DI
+	SHRQ         $0x01, DI
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+
+unit:
+	TESTQ         DI, DI
+	JZ            done
+	PREFETCHT1    128(SI)
+	PREFETCHT1    2048(BX)
+	PREFETCHT1    2112(BX)
+	PREFETCHT1    2176(BX)
+	PREFETCHT1    2240(BX)
+	PREFETCHT1    2304(BX)
+	PREFETCHT1    2368(BX)
+	PREFETCHT1    2432(BX)
+	PREFETCHT1    2496(BX)
+	VPBROADCASTD  (CX), Z2
+	VPXORD        (BX), Z0, Z3
+	VPDPBUSD.BCST (AX), Z3, Z2
+	VPXORD        64(BX), Z0, Z3
+	VPDPBUSD.BCST 4(AX), Z3, Z2
+	VPXORD        128(BX), Z0, Z3
+	VPDPBUSD.BCST 8(AX), Z3, Z2
+	VPXORD        192(BX), Z0, Z3
+	VPDPBUSD.BCST 12(AX), Z3, Z2
+	VPXORD        256(BX), Z0, Z3
+	VPDPBUSD.BCST 16(AX), Z3, Z2
+	VPXORD        320(BX), Z0, Z3
+	VPDPBUSD.BCST 20(AX), Z3, Z2
+	VPXORD        384(BX), Z0, Z3
+	VPDPBUSD.BCST 24(AX), Z3, Z2
+	VPXORD        448(BX), Z0, Z3
+	VPDPBUSD.BCST 28(AX), Z3, Z2
+	VCVTPH2PS     (SI), Z3
+	VMULPS.BCST   (DX), Z3, Z3
+	VCVTDQ2PS     Z2, Z2
+	VMULPS        Z3, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	PREFETCHT1    2560(BX)
+	PREFETCHT1    2624(BX)
+	PREFETCHT1    2688(BX)
+	PREFETCHT1    2752(BX)
+	PREFETCHT1    2816(BX)
+	PREFETCHT1    2880(BX)
+	PREFETCHT1    2944(BX)
+	PREFETCHT1    3008(BX)
+	VPBROADCASTD  4(CX), Z2
+	VPXORD        512(BX), Z0, Z3
+	VPDPBUSD.BCST 32(AX), Z3, Z2
+	VPXORD        576(BX), Z0, Z3
+	VPDPBUSD.BCST 36(AX), Z3, Z2
+	VPXORD        640(BX), Z0, Z3
+	VPDPBUSD.BCST 40(AX), Z3, Z2
+	VPXORD        704(BX), Z0, Z3
+	VPDPBUSD.BCST 44(AX), Z3, Z2
+	VPXORD        768(BX), Z0, Z3
+	VPDPBUSD.BCST 48(AX), Z3, Z2
+	VPXORD        832(BX), Z0, Z3
+	VPDPBUSD.BCST 52(AX), Z3, Z2
+	VPXORD        896(BX), Z0, Z3
+	VPDPBUSD.BCST 56(AX), Z3, Z2
+	VPXORD        960(BX), Z0, Z3
+	VPDPBUSD.BCST 60(AX), Z3, Z2
+	VCVTPH2PS     32(SI), Z3
+	VMULPS.BCST   4(DX), Z3, Z3
+	VCVTDQ2PS     Z2, Z2
+	VMULPS        Z3, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	ADDQ          $0x00000400, BX
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000080, AX
+	ADDQ          $0x08, CX
+	ADDQ          $0x08, DX
+	DECQ          DI
+	JMP           unit
+
+done:
+	MOVQ    c+64(FP), AX
+	VMOVUPS Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8GR2(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ8GR2(SB), NOSPLIT, $0-80
+	MOVQ         x+8(FP), AX
+	MOVQ         xc+24(FP), CX
+	MOVQ         xd+32(FP), DX
+	MOVQ         ldx+16(FP), BX
+	MOVQ         ldxd+40(FP), SI
+	LEAQ         (AX)(BX*1), BX
+	LEAQ         (CX)(SI*4), DI
+	LEAQ         (DX)(SI*4), SI
+	MOVQ         w+48(FP), R8
+	MOVQ         ws+56(FP), R9
+	MOVQ         nb+0(FP), R10
+	SHRQ         $0x01, R10
+	VPBROADCASTD qzconsts<>+0(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+
+unit:
+	TESTQ         R10, R10
+	JZ            done
+	PREFETCHT1    128(R9)
+	PREFETCHT1    2048(R8)
+	PREFETCHT1    2112(R8)
+	PREFETCHT1    2176(R8)
+	PREFETCHT1    2240(R8)
+	PREFETCHT1    2304(R8)
+	PREFETCHT1    2368(R8)
+	PREFETCHT1    2432(R8)
+	PREFETCHT1    2496(R8)
+	VPBROADCASTD  (CX), Z3
+	VPBROADCASTD  (DI), Z4
+	VPXORD        (R8), Z0, Z5
+	VPDPBUSD.BCST (AX), Z5, Z3
+	VPDPBUSD.BCST (BX), Z5, Z4
+	VPXORD        64(R8), Z0, Z5
+	VPDPBUSD.BCST 4(AX), Z5, Z3
+	VPDPBUSD.BCST 4(BX), Z5, Z4
+	VPXORD        128(R8), Z0, Z5
+	VPDPBUSD.BCST 8(AX), Z5, Z3
+	VPDPBUSD.BCST 8(BX), Z5, Z4
+	VPXORD        192(R8), Z0, Z5
+	VPDPBUSD.BCST 12(AX), Z5, Z3
+	VPDPBUSD.BCST 12(BX), Z5, Z4
+	VPXORD        256(R8), Z0, Z5
+	VPDPBUSD.BCST 16(AX), Z5, Z3
+	VPDPBUSD.BCST 16(BX), Z5, Z4
+	VPXORD        320(R8), Z0, Z5
+	VPDPBUSD.BCST 20(AX), Z5, Z3
+	VPDPBUSD.BCST 20(BX), Z5, Z4
+	VPXORD        384(R8), Z0, Z5
+	VPDPBUSD.BCST 24(AX), Z5, Z3
+	VPDPBUSD.BCST 24(BX), Z5, Z4
+	VPXORD        448(R8), Z0, Z5
+	VPDPBUSD.BCST 28(AX), Z5, Z3
+	VPDPBUSD.BCST 28(BX), Z5, Z4
+	VCVTPH2PS     (R9), Z5
+	VMULPS.BCST   (DX), Z5, Z6
+	VCVTDQ2PS     Z3, Z3
+	VMULPS        Z6, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VMULPS.BCST   (SI), Z5, Z3
+	VCVTDQ2PS     Z4, Z4
+	VMULPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	PREFETCHT1    2560(R8)
+	PREFETCHT1    2624(R8)
+	PREFETCHT1    2688(R8)
+	PREFETCHT1    2752(R8)
+	PREFETCHT1    2816(R8)
+	PREFETCHT1    2880(R8)
+	PREFETCHT1    2944(R8)
+	PREFETCHT1    3008(R8)
+	VPBROADCASTD  4(CX), Z3
+	VPBROADCASTD  4(DI), Z4
+	VPXORD        512(R8), Z0, Z5
+	VPDPBUSD.BCST 32(AX), Z5, Z3
+	VPDPBUSD.BCST 32(BX), Z5, Z4
+	VPXORD        576(R8), Z0, Z5
+	VPDPBUSD.BCST 36(AX), Z5, Z3
+	VPDPBUSD.BCST 36(BX), Z5, Z4
+	VPXORD        640(R8), Z0, Z5
+	VPDPBUSD.BCST 40(AX), Z5, Z3
+	VPDPBUSD.BCST 40(BX), Z5, Z4
+	VPXORD        704(R8), Z0, Z5
+	VPDPBUSD.BCST 44(AX), Z5, Z3
+	VPDPBUSD.BCST 44(BX), Z5, Z4
+	VPXORD        768(R8), Z0, Z5
+	VPDPBUSD.BCST 48(AX), Z5, Z3
+	VPDPBUSD.BCST 48(BX), Z5, Z4
+	VPXORD        832(R8), Z0, Z5
+	VPDPBUSD.BCST 52(AX), Z5, Z3
+	VPDPBUSD.BCST 52(BX), Z5, Z4
+	VPXORD        896(R8), Z0, Z5
+	VPDPBUSD.BCST 56(AX), Z5, Z3
+	VPDPBUSD.BCST 56(BX), Z5, Z4
+	VPXORD        960(R8), Z0, Z5
+	VPDPBUSD.BCST 60(AX), Z5, Z3
+	VPDPBUSD.BCST 60(BX), Z5, Z4
+	VCVTPH2PS     32(R9), Z5
+	VMULPS.BCST   4(DX), Z5, Z6
+	VCVTDQ2PS     Z3, Z3
+	VMULPS        Z6, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VMULPS.BCST   4(SI), Z5, Z3
+	VCVTDQ2PS     Z4, Z4
+	VMULPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	ADDQ          $0x00000400, R8
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000080, AX
+	ADDQ          $0x08, CX
+	ADDQ          $0x08, DX
+	ADDQ          $0x00000080, BX
+	ADDQ          $0x08, DI
+	ADDQ          $0x08, SI
+	DECQ          R10
+	JMP           unit
 
 done:
 	MOVQ    c+64(FP), AX
@@ -19375,6 +19594,55 @@ block:
 	VMULPS       Y0, Y2, Y2
 	VMOVUPS      Y2, 96(BX)
 	ADDQ         $0x00000100, CX
+	ADDQ         $0x20, DX
+	ADDQ         $0x80, BX
+	DECQ         AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func dequantQ8G(nb int, q *byte, s *uint16, out *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·dequantQ8G(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), AX
+	MOVQ q+8(FP), CX
+	MOVQ s+16(FP), DX
+	MOVQ out+24(FP), BX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VPBROADCASTW (DX), X0
+	VCVTPH2PS    X0, Y0
+	VMOVD        (CX), X1
+	VPINSRD      $0x01, 64(CX), X1, X1
+	VPINSRD      $0x02, 128(CX), X1, X1
+	VPINSRD      $0x03, 192(CX), X1, X1
+	VPMOVSXBD    X1, Y2
+	VPSRLDQ      $0x08, X1, X1
+	VPMOVSXBD    X1, Y1
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VMOVUPS      Y2, (BX)
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 32(BX)
+	VMOVD        256(CX), X1
+	VPINSRD      $0x01, 320(CX), X1, X1
+	VPINSRD      $0x02, 384(CX), X1, X1
+	VPINSRD      $0x03, 448(CX), X1, X1
+	VPMOVSXBD    X1, Y2
+	VPSRLDQ      $0x08, X1, X1
+	VPMOVSXBD    X1, Y1
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VMOVUPS      Y2, 64(BX)
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 96(BX)
+	ADDQ         $0x00000200, CX
 	ADDQ         $0x20, DX
 	ADDQ         $0x80, BX
 	DECQ         AX

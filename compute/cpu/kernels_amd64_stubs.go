@@ -429,6 +429,16 @@ func dotQ4GR1(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byt
 //go:noescape
 func dotQ4GR2(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
 
+// dotQ8GR1 computes 1×16 dot products of a group of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8GR1(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8GR2 computes 2×16 dot products of a group of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8GR2(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)
+
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //
 //go:noescape
@@ -443,6 +453,11 @@ func dequantQ4(nb int, q *byte, s *uint16, out *float32)
 //
 //go:noescape
 func dequantQ4G(nb int, q *byte, s *uint16, out *float32)
+
+// dequantQ8G writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
+//
+//go:noescape
+func dequantQ8G(nb int, q *byte, s *uint16, out *float32)
 
 // expShiftF32 sets x[i] = e^(x[i]-shift) for i < n, n a multiple of 8 (see the generator for the method).
 //

@@ -12,7 +12,7 @@ import (
 // Block-quantized weights (compute.Q8, compute.Q4). A quantized tensor's buffer holds its
 // codes in q (QBlock bytes per block for Q8, QBlock/2 for Q4, rows back to back) and one
 // F16 scale per block in s, so the kernels read the codes of a row as one contiguous run and
-// its scales as another; a Q4 matrix whose few-row products run on the VNNI kernels is
+// its scales as another; where the VNNI kernels run, a matrix whose shape allows it is
 // stored in groups of 16 rows instead (quant_groups.go). Linear quantizes its input rows to int8 blocks as well (a float32
 // scale per block, amax/127, rounding half away from zero, as ggml's Q8_0 does), so every
 // block product is an exact integer dot product; only the float32 sum of the scaled block
@@ -30,7 +30,7 @@ type qweight struct {
 	s        []uint16 // F16 scales, k/qBlock per row
 	n, k     int
 	rowBytes int
-	groups   bool // Q4 stored in groups of 16 rows (quant_groups.go): rowBytes is not a stride
+	groups   bool // stored in groups of 16 rows (quant_groups.go): rowBytes is not a stride
 }
 
 // quantized returns the view of the quantized tensor t, panicking with the op's name when it

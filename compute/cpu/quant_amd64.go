@@ -136,29 +136,34 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 	codesQ4(nb, unsafe.SliceData(x), unsafe.SliceData(id), unsafe.SliceData(q))
 }
 
-// tileQ4G computes c[i·ldc+r] = x_i·w_r for rows (1 or 2) packed input rows (ldx bytes apart,
-// their corrections xc and scales xd ldxd elements apart) and the 16 rows of a grouped Q4
-// matrix's group (codes wq, scales ws) over nb blocks, a multiple of 8 (whole quads in the
-// packed rows).
-func tileQ4G(c []float32, ldc, rows int, xp []byte, ldx int, xc []int32, xd []float32, ldxd int, wq []byte, ws []uint16, nb int) {
-	if nb%8 != 0 {
-		panic(fmt.Sprintf("cpu: grouped Q4 product over %d blocks, not a multiple of 8", nb))
+// tileG computes c[i·ldc+r] = x_i·w_r for rows (1 or 2) packed input rows (ldx bytes apart,
+// their corrections xc and scales xd ldxd elements apart) and the 16 rows of a grouped dt
+// matrix's group (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4:
+// groups of 8 blocks, Q8: pairs).
+func tileG(dt compute.DType, c []float32, ldc, rows int, xp []byte, ldx int, xc []int32, xd []float32, ldxd int, wq []byte, ws []uint16, nb int) {
+	unit, f := 2, [2]func(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int){dotQ8GR1, dotQ8GR2}
+	if dt == compute.Q4 {
+		unit, f = 8, [2]func(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int){dotQ4GR1, dotQ4GR2}
 	}
-	_, _, _, _, _, _ = xp[(rows-1)*ldx+64*nb-1], xc[(rows-1)*ldxd+nb-1], xd[(rows-1)*ldxd+nb-1], wq[nb*qGroupChunk-1], ws[nb*qGroupRows-1], c[(rows-1)*ldc+qGroupRows-1]
-	f := dotQ4GR1
-	if rows == 2 {
-		f = dotQ4GR2
+	if nb%unit != 0 {
+		panic(fmt.Sprintf("cpu: grouped %v product over %d blocks, not a multiple of %d", dt, nb, unit))
 	}
-	f(nb, unsafe.SliceData(xp), ldx, unsafe.SliceData(xc), unsafe.SliceData(xd), ldxd, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(c), ldc)
+	_, _, _, _, _, _ = xp[(rows-1)*ldx+64*nb-1], xc[(rows-1)*ldxd+nb-1], xd[(rows-1)*ldxd+nb-1], wq[nb*groupBlockBytes(dt)-1], ws[nb*qGroupRows-1], c[(rows-1)*ldc+qGroupRows-1]
+	f[rows-1](nb, unsafe.SliceData(xp), ldx, unsafe.SliceData(xc), unsafe.SliceData(xd), ldxd, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(c), ldc)
 }
 
-// dequantGroupRow writes the values of len(dst)/qBlock blocks of a row of a grouped Q4
+// dequantGroupRow writes the values of len(dst)/qBlock blocks of a row of a grouped dt
 // matrix whose first block keeps its first code bytes at q[c] and its scale at s[sc].
-func dequantGroupRow(dst []float32, q []byte, s []uint16, c, sc int) {
+func dequantGroupRow(dst []float32, dt compute.DType, q []byte, s []uint16, c, sc int) {
 	n := len(dst) / qBlock
 	if n == 0 {
 		return
 	}
-	_, _ = q[c+(n-1)*qGroupChunk+3*64+3], s[sc+(n-1)*qGroupRows]
-	dequantQ4G(n, &q[c], &s[sc], unsafe.SliceData(dst))
+	cb := codeBytes(dt)
+	_, _ = q[c+(n-1)*qGroupRows*cb+64*(cb/4-1)+3], s[sc+(n-1)*qGroupRows]
+	f := dequantQ8G
+	if dt == compute.Q4 {
+		f = dequantQ4G
+	}
+	f(n, &q[c], &s[sc], unsafe.SliceData(dst))
 }

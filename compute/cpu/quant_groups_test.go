@@ -9,17 +9,17 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// TestGroupedQ4 checks Q4 matrices stored in groups of 16 rows (where this machine has the
-// VNNI kernels) against the same weights stored row after row: FromBytes (with the assembly
+// TestGrouped checks Q4 and Q8 matrices stored in groups of 16 rows (where this machine has
+// the VNNI kernels) against the same weights stored row after row: FromBytes (with the assembly
 // quantizers and the Go ones) and WriteRows in row ranges that cut groups give the same
-// values (Read, also through a reshape); the grouped kernels give dotQ4's bits (the Go
-// kernels') for 1 to 15 input rows, with and without a bias; the many-row products, in
+// values (Read, also through a reshape); the grouped kernels give dotQ4's and dotQ8's bits
+// (the Go kernels') for 1 to 15 input rows, with and without a bias; the many-row products, in
 // every precision and product family this machine has, and Embedding, which dequantize
 // grouped rows, give the bits of the row-major matrix; shapes that do not fill groups stay
 // row after row.
-func TestGroupedQ4(t *testing.T) {
+func TestGrouped(t *testing.T) {
 	if be := New(1); be.qset != qsetVNNI && be.qset != qsetAMX {
-		t.Skipf("no grouped Q4 matrices with the %v int8 kernels", be.qset)
+		t.Skipf("no grouped matrices with the %v int8 kernels", be.qset)
 	}
 	gen := New(2, WithKernels(KernelsGeneric))
 	defer gen.Close()
@@ -35,39 +35,41 @@ func TestGroupedQ4(t *testing.T) {
 	for _, cfg := range backends {
 		be := New(2, cfg.opts...)
 		defer be.Close()
-		for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 256}, {32, 768}, {48, 5632}, {64, 2048}} {
-			n, k := sh[0], sh[1]
-			t.Run(fmt.Sprintf("%s/%dx%d", cfg.name, n, k), func(t *testing.T) {
-				groupedQ4(t, be, gen, rng, n, k)
-			})
+		for _, dt := range []compute.DType{compute.Q4, compute.Q8} {
+			for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 64}, {16, 256}, {32, 768}, {48, 5632}, {64, 2048}} {
+				n, k := sh[0], sh[1]
+				t.Run(fmt.Sprintf("%s/%v/%dx%d", cfg.name, dt, n, k), func(t *testing.T) {
+					grouped(t, be, gen, rng, dt, n, k)
+				})
+			}
 		}
 	}
 }
 
-func groupedQ4(t *testing.T, be, gen *Backend, rng *rand.Rand, n, k int) {
+func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n, k int) {
 	raw := le(compute.F32, randVals(rng, n*k, 1))
-	w, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	w, err := be.FromBytes(dt, []int{n, k}, compute.F32, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantGroups := n%16 == 0 && k%256 == 0
+	wantGroups := n%16 == 0 && (k%256 == 0 || dt == compute.Q8 && k%64 == 0)
 	if got := quantized("test", "w", w).groups; got != wantGroups {
 		t.Fatalf("stored in groups: %v, want %v", got, wantGroups)
 	}
 	// The same weights row after row on the same backend, and on the Go kernels.
 	qset := be.qset
 	be.qset = qsetNone
-	rows, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	rows, err := be.FromBytes(dt, []int{n, k}, compute.F32, raw)
 	be.qset = qset
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := gen.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	ref, err := gen.FromBytes(dt, []int{n, k}, compute.F32, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// WriteRows in ranges of 5 rows, which cut the groups.
-	pieces := be.New(compute.Q4, n, k)
+	pieces := be.New(dt, n, k)
 	for r0 := 0; r0 < n; r0 += 5 {
 		r1 := min(r0+5, n)
 		if err := be.WriteRows(pieces, r0, compute.F32, raw[4*r0*k:4*r1*k]); err != nil {
@@ -77,7 +79,7 @@ func groupedQ4(t *testing.T, be, gen *Backend, rng *rand.Rand, n, k int) {
 	// The Go quantizers, as a backend without the assembly ones runs them.
 	simd := be.simd
 	be.simd = simdAVX2
-	goQuant, err := be.FromBytes(compute.Q4, []int{n, k}, compute.F32, raw)
+	goQuant, err := be.FromBytes(dt, []int{n, k}, compute.F32, raw)
 	be.simd = simd
 	if err != nil {
 		t.Fatal(err)
@@ -102,13 +104,13 @@ func groupedQ4(t *testing.T, be, gen *Backend, rng *rand.Rand, n, k int) {
 				b, gb = bias, genBias
 			}
 			be.Linear(got, be.FromFloat32(x, m, k), w, b)
-			// Few rows: dotQ4's bits, as the Go kernels give them. Many rows (the
+			// Few rows: dotQ4's or dotQ8's bits, as the Go kernels give them. Many rows (the
 			// dequantized products): the row-major matrix's on the same kernels.
 			if m < qGEMMRows {
 				wantT := gen.New(compute.F32, m, n)
 				gen.Linear(wantT, gen.FromFloat32(x, m, k), ref, gb)
 				if g, w := read(t, be, got), read(t, gen, wantT); !sameBits(g, w) {
-					t.Errorf("Linear of %d rows (bias %v): grouped kernels differ from dotQ4", m, withBias)
+					t.Errorf("Linear of %d rows (bias %v): grouped kernels differ from the Go kernels", m, withBias)
 				}
 				continue
 			}

@@ -34,12 +34,12 @@ func scalesQ4Asm(best []float32, amax []uint32, x []float32, xt *[16 * qBlock]fl
 // codesQ4Asm is never called here (quantAsm is false).
 func codesQ4Asm(q []byte, x []float32, id []float32) { panic("cpu: no AVX-512 kernels in this build") }
 
-// tileQ4G is never called here: no grouped Q4 matrices without the VNNI kernels.
-func tileQ4G(c []float32, ldc, rows int, xp []byte, ldx int, xc []int32, xd []float32, ldxd int, wq []byte, ws []uint16, nb int) {
+// tileG is never called here: no grouped matrices without the VNNI kernels.
+func tileG(dt compute.DType, c []float32, ldc, rows int, xp []byte, ldx int, xc []int32, xd []float32, ldxd int, wq []byte, ws []uint16, nb int) {
 	panic("cpu: no VNNI kernels in this build")
 }
 
-// dequantGroupRow is never called here: no grouped Q4 matrices without the VNNI kernels.
-func dequantGroupRow(dst []float32, q []byte, s []uint16, c, sc int) {
+// dequantGroupRow is never called here: no grouped matrices without the VNNI kernels.
+func dequantGroupRow(dst []float32, dt compute.DType, q []byte, s []uint16, c, sc int) {
 	panic("cpu: no VNNI kernels in this build")
 }

@@ -58,11 +58,14 @@ func main() {
 		}
 		quantKernelZ(q4)
 	}
-	qkernelQ4G(1)
-	qkernelQ4G(2)
+	for _, q4 := range []bool{true, false} {
+		qkernelG(1, q4)
+		qkernelG(2, q4)
+	}
 	dequantKernel(false, false)
 	dequantKernel(true, false)
 	dequantKernel(true, true)
+	dequantKernel(false, true)
 	expConsts = expConstants()
 	expShift()
 	softmaxKernels()

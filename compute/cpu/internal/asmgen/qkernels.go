@@ -170,16 +170,18 @@ func qkernel(cols int, q4 bool) {
 
 // dequantKernel emits dequantQ{8,4}: out[32b+i] = float32(code)·float32(scale_b) for nb
 // blocks, one multiply per value, so the result is bit for bit the Go loop's
-// (dequantizeRow). With grouped, dequantQ4G does it for a row of a Q4 matrix in row groups
-// (quant_groups.go), whose blocks are 256 bytes apart (q at the row's first four code bytes
-// of a block, the other twelve 64, 128 and 192 bytes on) and whose scales 16 apart: a
-// block's four pieces are gathered into one register first.
+// (dequantizeRow). With grouped, dequantQ4G and dequantQ8G do it for a row of a matrix in
+// row groups (quant_groups.go), whose blocks are 256 or 512 bytes apart (q at the row's
+// first four code bytes of a block, the others in steps of 64 bytes) and whose scales 16
+// apart: a block's pieces are gathered into registers first.
 func dequantKernel(q4, grouped bool) {
 	name := "dequantQ8"
 	qStep, sStep := 32, 2 // bytes from a block's codes and scale to the next one's
 	switch {
-	case grouped:
+	case grouped && q4:
 		name, qStep, sStep = "dequantQ4G", 256, 32
+	case grouped:
+		name, qStep, sStep = "dequantQ8G", 512, 32
 	case q4:
 		name, qStep = "dequantQ4", 16
 	}
@@ -223,6 +225,20 @@ func dequantKernel(q4, grouped bool) {
 			VPMOVSXBD(src, b)
 			store(a, 16*h)
 			store(b, 16*h+8)
+		}
+	} else if grouped {
+		for half := 0; half < 2; half++ {
+			x := XMM()
+			VMOVD(Mem{Base: pq, Disp: 256 * half}, x)
+			for c := 1; c < 4; c++ {
+				VPINSRD(U8(c), Mem{Base: pq, Disp: 256*half + 64*c}, x, x)
+			}
+			a, b := YMM(), YMM()
+			VPMOVSXBD(x, a)
+			VPSRLDQ(U8(8), x, x)
+			VPMOVSXBD(x, b)
+			store(a, 16*half)
+			store(b, 16*half+8)
 		}
 	} else {
 		for i := 0; i < 4; i++ {
@@ -978,35 +994,34 @@ func quantKernelZ(q4 bool) {
 	RET()
 }
 
-// Offsets in a Q4 quad of the VNNI set's packed input (packQZ): the first 16 codes of the
-// quad's four blocks, then their last 16, then the corrections.
-const (
-	quadLow   = 0
-	quadHigh  = 64
-	quadBytes = 256
-)
-
-// qkernelQ4G emits dotQ4GR{rows}, the AVX-512 VNNI kernel of Q4 weights stored in groups of
-// 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1
-// or 2) input rows and the group's 16 weight rows r, over nb blocks (a multiple of 8: the
-// packed rows hold quads of 4 blocks only in whole groups of 8), bit for bit dotQ4.
+// qkernelG emits dotQ{4,8}GR{rows}, the AVX-512 VNNI kernels of Q4 and Q8 weights stored in
+// groups of 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb)
+// for rows (1 or 2) input rows and the group's 16 weight rows r, over nb blocks, bit for bit
+// dotQ4 and dotQ8. nb is a whole number of the units the packed input rows hold their blocks
+// in: Q4 quads of 4 blocks, which the packing makes only in whole groups of 8, Q8 pairs.
 //
-// A group stores per block four 64-byte chunks of codes (w), 32-bit lane r of chunk c
-// holding codes 4c to 4c+3 of row r in its low nibbles and 16+4c to 16+4c+3 in its high
-// ones, and the 16 rows' F16 scales (ws). So one VPDPBUSD of the masked chunk against the input's codes 4c..4c+3,
-// broadcast, adds to all 16 rows' sums at once: a block takes 8 of them per input row, no
-// lane is moved, and each lane ends with its row's exact block sum (started from the
-// block's correction xc, -8 times the sum of its codes, as the weights are the codes plus 8).
-// That sum is converted, multiplied by xd·wd and added to the row's lane in order of blocks,
-// dotQ4's steps. The input rows are the VNNI set's packed rows (x, ldx bytes apart), read as
-// quads; xc and xd hold a value per block (ldxd apart). The weights are one stream, read
-// with a prefetch 2 KB ahead, as the hardware prefetchers alone do not keep far enough ahead
-// of the kernel.
-func qkernelQ4G(rows int) {
-	name := fmt.Sprintf("dotQ4GR%d", rows)
+// A group stores per block 64-byte chunks of codes (w), 32-bit lane r of chunk c holding
+// row r's code bytes 4c to 4c+3 (Q4: four chunks, weights 4c..4c+3 in the low nibbles and
+// 16+4c..16+4c+3 in the high ones; Q8: eight chunks), and the 16 rows' F16 scales (ws). So
+// one VPDPBUSD of a chunk (Q4 masked, Q8 made unsigned: the code plus 128) against the
+// input's matching four codes, broadcast, adds to all 16 rows' sums at once: a block takes 8
+// of them per input row, no lane is moved, and each lane ends with its row's exact block sum
+// (started from the block's correction xc, -8 or -128 times the sum of its codes). That sum
+// is converted, multiplied by xd·wd and added to the row's lane in order of blocks, dotQ4's
+// and dotQ8's steps. The input rows are the VNNI set's packed rows (x, ldx bytes apart); xc
+// and xd hold a value per block (ldxd apart). The weights are one stream, read with a
+// prefetch 2 KB ahead, as the hardware prefetchers alone do not keep far enough ahead of
+// the kernel.
+func qkernelG(rows int, q4 bool) {
+	typ, unit, unitBytes, chunks := "Q8", 2, 128, 8 // unit: blocks per unit of packed input
+	if q4 {
+		typ, unit, unitBytes, chunks = "Q4", 4, 256, 4
+	}
+	blockBytes := 64 * chunks // a block's codes in a group
+	name := fmt.Sprintf("dot%sGR%d", typ, rows)
 	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes %d×16 dot products of a group of 16 Q4 weight rows with packed int8 rows (see the generator).", name, rows))
+	Doc(fmt.Sprintf("%s computes %d×16 dot products of a group of 16 %s weight rows with packed int8 rows (see the generator).", name, rows, typ))
 	px := make([]Register, rows)
 	pxc := make([]Register, rows)
 	pxd := make([]Register, rows)
@@ -1023,24 +1038,35 @@ func qkernelQ4G(rows int) {
 	}
 	pw := Load(Param("w"), GP64())
 	pws := Load(Param("ws"), GP64())
-	nq := Load(Param("nb"), GP64())
-	SHRQ(U8(2), nq) // quads
-	mask := ZMM()
-	VPBROADCASTD(qzConsts.Offset(qzC0F), mask)
+	nu := Load(Param("nb"), GP64())
+	if q4 {
+		SHRQ(U8(2), nu)
+	} else {
+		SHRQ(U8(1), nu)
+	}
+	var mask, c80 VecVirtual
+	if q4 {
+		mask = ZMM()
+		VPBROADCASTD(qzConsts.Offset(qzC0F), mask)
+	} else {
+		c80 = ZMM()
+		VPBROADCASTD(qzConsts.Offset(qzC80), c80)
+	}
 	out := make([]VecVirtual, rows)
 	for i := range out {
 		out[i] = ZMM()
 		VPXORD(out[i], out[i], out[i])
 	}
 	const pfd = 2048 // prefetch distance in weight bytes
-	Label("quad")
-	TESTQ(nq, nq)
+	Label("unit")
+	TESTQ(nu, nu)
 	JZ(LabelRef("done"))
-	PREFETCHT1(Mem{Base: pws, Disp: pfd / 8})
-	PREFETCHT1(Mem{Base: pws, Disp: pfd/8 + 64})
-	for kk := 0; kk < 4; kk++ {
-		wb, sb := 256*kk, 32*kk // the block's weight and scale offsets
-		for l := 0; l < 256; l += 64 {
+	for l := 0; l < unit*32; l += 64 {
+		PREFETCHT1(Mem{Base: pws, Disp: pfd*32/blockBytes + l})
+	}
+	for kk := 0; kk < unit; kk++ {
+		wb := blockBytes * kk // the block's codes in the group
+		for l := 0; l < blockBytes; l += 64 {
 			PREFETCHT1(Mem{Base: pw, Disp: wb + pfd + l})
 		}
 		acc := make([]VecVirtual, rows)
@@ -1048,36 +1074,51 @@ func qkernelQ4G(rows int) {
 			acc[i] = ZMM()
 			VPBROADCASTD(Mem{Base: pxc[i], Disp: 4 * kk}, acc[i])
 		}
-		for ch := 0; ch < 4; ch++ {
-			lo, hi := ZMM(), ZMM()
-			VMOVDQU64(Mem{Base: pw, Disp: wb + 64*ch}, lo)
-			VPSRLW(U8(4), lo, hi)
-			VPANDD(mask, lo, lo)
-			VPANDD(mask, hi, hi)
+		// xAt is where the packed row holds the block's codes 4c..4c+3.
+		xAt := func(i, c int) Mem {
+			if q4 { // a quad: the first 16 codes of its 4 blocks, then their last 16
+				return Mem{Base: px[i], Disp: 64*(c/4) + 16*kk + 4*(c%4)}
+			}
+			return Mem{Base: px[i], Disp: 32*kk + 4*c} // a pair: its 64 codes
+		}
+		for ch := 0; ch < chunks; ch++ {
+			if q4 {
+				lo, hi := ZMM(), ZMM()
+				VMOVDQU64(Mem{Base: pw, Disp: wb + 64*ch}, lo)
+				VPSRLW(U8(4), lo, hi)
+				VPANDD(mask, lo, lo)
+				VPANDD(mask, hi, hi)
+				for i := range acc {
+					VPDPBUSD_BCST(xAt(i, ch), lo, acc[i])
+					VPDPBUSD_BCST(xAt(i, 4+ch), hi, acc[i])
+				}
+				continue
+			}
+			v := ZMM()
+			VPXORD(Mem{Base: pw, Disp: wb + 64*ch}, c80, v)
 			for i := range acc {
-				VPDPBUSD_BCST(Mem{Base: px[i], Disp: quadLow + 16*kk + 4*ch}, lo, acc[i])
-				VPDPBUSD_BCST(Mem{Base: px[i], Disp: quadHigh + 16*kk + 4*ch}, hi, acc[i])
+				VPDPBUSD_BCST(xAt(i, ch), v, acc[i])
 			}
 		}
 		wd := ZMM()
-		VCVTPH2PS(Mem{Base: pws, Disp: sb}, wd)
+		VCVTPH2PS(Mem{Base: pws, Disp: 32 * kk}, wd)
 		for i := range acc {
 			d := ZMM()
-			VMULPS_BCST(Mem{Base: pxd[i], Disp: 4 * kk}, wd, d) // xd·wd, as dotQ4 forms it
+			VMULPS_BCST(Mem{Base: pxd[i], Disp: 4 * kk}, wd, d) // xd·wd, as dotQ4/dotQ8 form it
 			VCVTDQ2PS(acc[i], acc[i])
 			VMULPS(d, acc[i], acc[i])
 			VADDPS(acc[i], out[i], out[i])
 		}
 	}
-	ADDQ(U32(4*256), pw)
-	ADDQ(U32(4*32), pws)
+	ADDQ(U32(unit*blockBytes), pw)
+	ADDQ(U32(unit*32), pws)
 	for i := range px {
-		ADDQ(U32(quadBytes), px[i])
-		ADDQ(U8(16), pxc[i])
-		ADDQ(U8(16), pxd[i])
+		ADDQ(U32(unitBytes), px[i])
+		ADDQ(U8(4*unit), pxc[i])
+		ADDQ(U8(4*unit), pxd[i])
 	}
-	DECQ(nq)
-	JMP(LabelRef("quad"))
+	DECQ(nu)
+	JMP(LabelRef("unit"))
 	Label("done")
 	cp := Load(Param("c"), GP64())
 	VMOVUPS(out[0], Mem{Base: cp})
