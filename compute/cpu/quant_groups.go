@@ -109,9 +109,9 @@ func blockCorrections(xc []int32, xp []byte, q4 bool) {
 }
 
 // linearQGroups is linearQuantized for a grouped matrix: each input row is quantized and
-// packed once, with its blocks' corrections, then each task runs groups of 16 weight rows
-// against the rows two at a time (a row's bits do not depend on its pair: they are dotQ4's
-// or dotQ8's).
+// packed once, with its blocks' corrections and scales after it, then each task runs groups
+// of 16 weight rows against the rows four, two or one at a time (a row's bits do not depend
+// on the others': they are dotQ4's or dotQ8's).
 func (b *Backend) linearQGroups(d, x []float32, m int, w qweight, bias []float32) {
 	k, n := w.k, w.n
 	nb := k / qBlock
@@ -138,9 +138,13 @@ func (b *Backend) linearQGroups(d, x []float32, m int, w qweight, bias []float32
 			wq := w.q[g*nb*blockBytes : (g+1)*nb*blockBytes]
 			ws := w.s[g*nb*qGroupRows : (g+1)*nb*qGroupRows]
 			j0 := g * qGroupRows
-			for i := 0; i < m; i += 2 {
-				rows := min(2, m-i)
-				tileG(w.dt, d[i*n+j0:], n, rows, all[4*i*per:], 4*per, xc[i*per+k/2:], scratch[i*per+k/2+nb:], per, wq, ws, nb)
+			for i := 0; i < m; {
+				rows := 4 // a row's bits do not depend on its neighbours
+				for rows > m-i {
+					rows /= 2
+				}
+				tileG(w.dt, d[i*n+j0:], n, rows, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
+				i += rows
 			}
 			if bias != nil {
 				for i := range m {

@@ -59,8 +59,9 @@ func main() {
 		quantKernelZ(q4)
 	}
 	for _, q4 := range []bool{true, false} {
-		qkernelG(1, q4)
-		qkernelG(2, q4)
+		for _, r := range []int{1, 2, 4} {
+			qkernelG(r, q4)
+		}
 	}
 	dequantKernel(false, false)
 	dequantKernel(true, false)

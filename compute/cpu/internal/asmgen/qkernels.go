@@ -996,7 +996,7 @@ func quantKernelZ(q4 bool) {
 
 // qkernelG emits dotQ{4,8}GR{rows}, the AVX-512 VNNI kernels of Q4 and Q8 weights stored in
 // groups of 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb)
-// for rows (1 or 2) input rows and the group's 16 weight rows r, over nb blocks, bit for bit
+// for rows (1, 2 or 4) input rows and the group's 16 weight rows r, over nb blocks, bit for bit
 // dotQ4 and dotQ8. nb is a whole number of the units the packed input rows hold their blocks
 // in: Q4 quads of 4 blocks, which the packing makes only in whole groups of 8, Q8 pairs.
 //
@@ -1008,8 +1008,8 @@ func quantKernelZ(q4 bool) {
 // of them per input row, no lane is moved, and each lane ends with its row's exact block sum
 // (started from the block's correction xc, -8 or -128 times the sum of its codes). That sum
 // is converted, multiplied by xd·wd and added to the row's lane in order of blocks, dotQ4's
-// and dotQ8's steps. The input rows are the VNNI set's packed rows (x, ldx bytes apart); xc
-// and xd hold a value per block (ldxd apart). The weights are one stream, read with a
+// and dotQ8's steps, each row's alone. The input rows are the VNNI set's packed rows (x, ldx
+// bytes apart), each followed by its blocks' corrections and scales. The weights are one stream, read with a
 // prefetch 2 KB ahead, as the hardware prefetchers alone do not keep far enough ahead of
 // the kernel.
 func qkernelG(rows int, q4 bool) {
@@ -1019,23 +1019,25 @@ func qkernelG(rows int, q4 bool) {
 	}
 	blockBytes := 64 * chunks // a block's codes in a group
 	name := fmt.Sprintf("dot%sGR%d", typ, rows)
-	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, xc *int32, xd *float32, ldxd int, w *byte, ws *uint16, c *float32, ldc int)")
+	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d×16 dot products of a group of 16 %s weight rows with packed int8 rows (see the generator).", name, rows, typ))
+	// Row i's packed codes are at x + i·ldx, its corrections offc bytes and its scales offd
+	// bytes further on: two offset registers for every row, which the codes outrun by
+	// unitBytes - 4·unit bytes a unit, leave registers for four rows.
 	px := make([]Register, rows)
-	pxc := make([]Register, rows)
-	pxd := make([]Register, rows)
 	px[0] = Load(Param("x"), GP64())
-	pxc[0] = Load(Param("xc"), GP64())
-	pxd[0] = Load(Param("xd"), GP64())
 	if rows > 1 {
 		ldx := Load(Param("ldx"), GP64())
-		ldxd := Load(Param("ldxd"), GP64())
-		px[1], pxc[1], pxd[1] = GP64(), GP64(), GP64()
-		LEAQ(Mem{Base: px[0], Index: ldx, Scale: 1}, px[1])
-		LEAQ(Mem{Base: pxc[0], Index: ldxd, Scale: 4}, pxc[1])
-		LEAQ(Mem{Base: pxd[0], Index: ldxd, Scale: 4}, pxd[1])
+		for i := 1; i < rows; i++ {
+			px[i] = GP64()
+			LEAQ(Mem{Base: px[i-1], Index: ldx, Scale: 1}, px[i])
+		}
 	}
+	offc := Load(Param("offc"), GP64())
+	offd := Load(Param("offd"), GP64())
+	xcAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offc, Scale: 1, Disp: 4 * kk} }
+	xdAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offd, Scale: 1, Disp: 4 * kk} }
 	pw := Load(Param("w"), GP64())
 	pws := Load(Param("ws"), GP64())
 	nu := Load(Param("nb"), GP64())
@@ -1072,7 +1074,7 @@ func qkernelG(rows int, q4 bool) {
 		acc := make([]VecVirtual, rows)
 		for i := range acc {
 			acc[i] = ZMM()
-			VPBROADCASTD(Mem{Base: pxc[i], Disp: 4 * kk}, acc[i])
+			VPBROADCASTD(xcAt(i, kk), acc[i])
 		}
 		// xAt is where the packed row holds the block's codes 4c..4c+3.
 		xAt := func(i, c int) Mem {
@@ -1104,7 +1106,7 @@ func qkernelG(rows int, q4 bool) {
 		VCVTPH2PS(Mem{Base: pws, Disp: 32 * kk}, wd)
 		for i := range acc {
 			d := ZMM()
-			VMULPS_BCST(Mem{Base: pxd[i], Disp: 4 * kk}, wd, d) // xd·wd, as dotQ4/dotQ8 form it
+			VMULPS_BCST(xdAt(i, kk), wd, d) // xd·wd, as dotQ4/dotQ8 form it
 			VCVTDQ2PS(acc[i], acc[i])
 			VMULPS(d, acc[i], acc[i])
 			VADDPS(acc[i], out[i], out[i])
@@ -1114,17 +1116,20 @@ func qkernelG(rows int, q4 bool) {
 	ADDQ(U32(unit*32), pws)
 	for i := range px {
 		ADDQ(U32(unitBytes), px[i])
-		ADDQ(U8(4*unit), pxc[i])
-		ADDQ(U8(4*unit), pxd[i])
 	}
+	SUBQ(U32(unitBytes-4*unit), offc)
+	SUBQ(U32(unitBytes-4*unit), offd)
 	DECQ(nu)
 	JMP(LabelRef("unit"))
 	Label("done")
 	cp := Load(Param("c"), GP64())
-	VMOVUPS(out[0], Mem{Base: cp})
-	if rows > 1 {
-		ldc := Load(Param("ldc"), GP64())
-		VMOVUPS(out[1], Mem{Base: cp, Index: ldc, Scale: 4})
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for i := range out {
+		if i > 0 {
+			ADDQ(ldc, cp)
+		}
+		VMOVUPS(out[i], Mem{Base: cp})
 	}
 	VZEROUPPER()
 	RET()
