@@ -203,6 +203,15 @@ func dequantKernel(q4, grouped bool) {
 		VMULPS(d, v, v)
 		VMOVUPS(v, Mem{Base: po, Disp: 4 * at})
 	}
+	// widen16 stores the values of the 16 signed codes in src from value at on.
+	widen16 := func(src VecVirtual, at int) {
+		a, b := YMM(), YMM()
+		VPMOVSXBD(src, a)
+		VPSRLDQ(U8(8), src, src)
+		VPMOVSXBD(src, b)
+		store(a, at)
+		store(b, at+8)
+	}
 	if q4 {
 		lo, hi := XMM(), XMM()
 		if grouped {
@@ -219,12 +228,7 @@ func dequantKernel(q4, grouped bool) {
 		VPSUBB(qConsts.Offset(32), lo, lo)
 		VPSUBB(qConsts.Offset(32), hi, hi)
 		for h, src := range []VecVirtual{lo, hi} {
-			a, b := YMM(), YMM()
-			VPMOVSXBD(src, a)
-			VPSRLDQ(U8(8), src, src)
-			VPMOVSXBD(src, b)
-			store(a, 16*h)
-			store(b, 16*h+8)
+			widen16(src, 16*h)
 		}
 	} else if grouped {
 		for half := 0; half < 2; half++ {
@@ -233,12 +237,7 @@ func dequantKernel(q4, grouped bool) {
 			for c := 1; c < 4; c++ {
 				VPINSRD(U8(c), Mem{Base: pq, Disp: 256*half + 64*c}, x, x)
 			}
-			a, b := YMM(), YMM()
-			VPMOVSXBD(x, a)
-			VPSRLDQ(U8(8), x, x)
-			VPMOVSXBD(x, b)
-			store(a, 16*half)
-			store(b, 16*half+8)
+			widen16(x, 16*half)
 		}
 	} else {
 		for i := 0; i < 4; i++ {
