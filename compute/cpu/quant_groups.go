@@ -20,7 +20,7 @@ import (
 // adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is exact
 // and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a fraction of the
 // vector work of the row-major kernels and read one stream, which matters here even where
-// memory bounds a step (README, "Speed (CPU)"). Several images' rows run on them two at a
+// memory bounds a step (README, "Speed (CPU)"). Several images' rows run on them four at a
 // time too, so an image's bits do not depend on the batch, with no need for the AMX tiles.
 // Everything else (the many-row products, Embedding, Read) dequantizes a row's blocks from
 // the groups (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can
