@@ -133,7 +133,8 @@ func TestChooseWeights(t *testing.T) {
 // TestQuantizedBatchMatchesSingles: with Q8 and Q4 weights on the CPU backend, image i of a
 // batch has the tokens its seed gives alone, so a batch is a faster way to the same
 // pictures. tiny-a's samples rarely turn on the last bits, so the bits themselves are pinned
-// where they are made: TestLinearQAMXRows and TestInt8PairsMatchSingles (compute/cpu).
+// where they are made: TestGrouped (the row groups every released model's matrices are
+// stored in), TestLinearQAMXRows and TestInt8PairsMatchSingles (compute/cpu).
 func TestQuantizedBatchMatchesSingles(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	prompt := genTinyA(t, nil).prompt

@@ -13,12 +13,10 @@ import (
 // 16×32-byte tile. The input rows, up to
 // sixteen, are the B operand, quantized and packed once per op. TDPBSSD gives each block's
 // exact int32 sums for all the rows at once, so the float32 work per block is one scaling per
-// column, whatever the number of rows, where the VPDPBUSD kernels scale every row and column
-// pair: eight rows (four images' guided steps) cost little more than two. Two rows (one
-// image's guided step) have a kernel of their own whose scaling fills two vectors a block,
-// as fast as VPDPBUSD's from memory. The sums are dotQ8's bit for bit, so image i of a
-// batch gets the bits it gets alone. One row (a chat's token step, never batched) stays on
-// VPDPBUSD, faster there.
+// column, whatever the number of rows, where the row-major VPDPBUSD kernels scale every row
+// and column pair. Two rows have a kernel of their own whose scaling fills two vectors a
+// block. The sums are dotQ8's bit for bit, as the grouped kernels' are, so rows give the same
+// bits whichever of them runs. One row stays on VPDPBUSD, faster there.
 const (
 	amxQMinRows = 2                         // the fewest input rows that run on the tiles
 	amxQCols    = 16                        // columns (weight rows) per tile call

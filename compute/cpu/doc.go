@@ -102,10 +102,13 @@
 // KB start too often for the hardware prefetcher to follow). Each set sums its scaled
 // blocks in one fixed order, the same for one- and two-row kernels, so results do not
 // depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
-// TestInt8PairsMatchSingles). With AMX on Linux, Q8 products of 2 to 15 rows run on the int8
-// tiles instead (amx_int8.go): there the float32 work per block is one vector per weight
-// row for all input rows, where VPDPBUSD scales every row and weight row pair, and the sums
-// are the generic set's bits (TestLinearQAMXMatchesGeneric).
+// TestInt8PairsMatchSingles). That holds for matrices stored row after row. With the VNNI
+// set, every Q8 and Q4 matrix whose shape allows it (all of the released models') is stored
+// in groups of 16 rows instead (quant_groups.go), and its products of 1 to 15 rows run on
+// dotQ{4,8}GR1/2/4, which sum 16 weight rows' blocks per VPDPBUSD and give the generic set's
+// bits (TestGrouped). With AMX on Linux, Q8 products of 2 to 15 rows of a matrix that does
+// not fill groups run on the int8 tiles (amx_int8.go), also with the generic set's bits
+// (TestLinearQAMXMatchesGeneric).
 //
 // BF16 mode (WithPrecision(PrecisionBF16), compute.Options.Precision "bf16"): the many-row
 // products, where nearly all the time of a prompt, the vision tower, the generation prompt

@@ -494,7 +494,7 @@ const (
 	qsetVNNI                // VPDPBUSD on 512-bit vectors, two blocks each (AVX-512 VNNI)
 	qsetNEON                // arm64 SMULL + SADALP
 	qsetDotProd             // arm64 SDOT (ARMv8.2 dotprod)
-	qsetAMX                 // Q8 from 2 rows on the AMX int8 tiles (amx_int8.go), the rest VNNI
+	qsetAMX                 // Q8 not in row groups from 2 rows on the AMX int8 tiles (amx_int8.go), the rest VNNI
 )
 
 // String is the name Backend.Kernels reports for the int8 set.

@@ -146,7 +146,7 @@ func tileG(dt compute.DType, c []float32, ldc, rows int, xp []byte, ldx, offc, o
 	if dt == compute.Q4 {
 		unit, f = 8, [3]kernel{dotQ4GR1, dotQ4GR2, dotQ4GR4}
 	}
-	if nb%unit != 0 || rows != 1 && rows != 2 && rows != 4 || offc < 64*nb || offd < offc+4*nb {
+	if nb%unit != 0 || rows != 1 && rows != 2 && rows != 4 || offc < 64*nb || offd < offc+4*nb || rows > 1 && ldx < offd+4*nb {
 		panic(fmt.Sprintf("cpu: grouped %v product of %d rows over %d blocks (a multiple of %d), corrections and scales %d and %d bytes on", dt, rows, nb, unit, offc, offd))
 	}
 	_, _, _, _ = xp[(rows-1)*ldx+offd+4*nb-1], wq[nb*groupBlockBytes(dt)-1], ws[nb*qGroupRows-1], c[(rows-1)*ldc+qGroupRows-1]

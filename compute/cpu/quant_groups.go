@@ -16,7 +16,7 @@ import (
 // in s, per group and block, the 16 rows' F16 scales. The same codes and scales as row after
 // row, in another order.
 //
-// The products of few rows read it with dotQ{4,8}GR1/2 (see the generator): one VPDPBUSD
+// The products of few rows read it with dotQ{4,8}GR1/2/4 (see the generator): one VPDPBUSD
 // adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is exact
 // and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a fraction of the
 // vector work of the row-major kernels and read one stream, which matters here even where
