@@ -43,7 +43,8 @@ package main
 //	                        as JANUS_CPU_KERNELS caps them) and "bf16_kernels", what
 //	                        --precision bf16 would run ("avx512+amx", "avx512"; absent when
 //	                        it would stay exact), "int8_kernels", what Linear with --weights
-//	                        q8|q4 runs ("avx512-vnni+amx": Q8 with several rows on AMX; "avx512-vnni", "avx2-int8", "neon-dotprod",
+//	                        q8|q4 runs ("avx512-vnni+amx": the VNNI kernels, and AMX for Q8 matrices not in
+//	                        row groups; "avx512-vnni", "avx2-int8", "neon-dotprod",
 //	                        "neon-int8" or "generic")
 
 import (
@@ -121,7 +122,7 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 		if ci.Int8Kernels != "" {
 			note := " (Linear with --weights q8|q4)"
 			if strings.HasSuffix(ci.Int8Kernels, "+amx") {
-				note = " (Linear with --weights q8|q4; +amx: Q8 with 2–15 rows on the AMX tiles)"
+				note = " (Linear with --weights q8|q4; the released models' matrices run in row groups on the VNNI kernels, +amx: Q8 matrices of other shapes with 2–15 rows on the AMX tiles)"
 			}
 			head.add("int8 kernels", ci.Int8Kernels+note)
 		}

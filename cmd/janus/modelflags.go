@@ -94,7 +94,8 @@ type computeInfo struct {
 	// BF16Kernels is what --precision bf16 runs on here ("avx512+amx", "avx512"), "" where it
 	// runs exact.
 	BF16Kernels string `json:"bf16_kernels,omitempty"`
-	// Int8Kernels is what Linear with --weights q8|q4 runs on ("avx512-vnni+amx", "avx512-vnni", …).
+	// Int8Kernels is the int8 kernel set Linear with --weights q8|q4 has ("avx512-vnni+amx",
+	// "avx512-vnni", …); with +amx the tiles take only Q8 matrices not in row groups.
 	Int8Kernels string `json:"int8_kernels,omitempty"`
 }
 
