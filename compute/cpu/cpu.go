@@ -405,10 +405,7 @@ func (bf *buffer) elements(dt compute.DType, e0, e1 int) *buffer {
 	case compute.F16, compute.BF16:
 		return &buffer{h: bf.h[e0:e1]}
 	}
-	codes := qBlock
-	if dt == compute.Q4 {
-		codes = qBlock / 2
-	}
+	codes := codeBytes(dt)
 	b0, b1 := e0/qBlock, e1/qBlock
 	return &buffer{q: bf.q[b0*codes : b1*codes], s: bf.s[b0:b1]}
 }

@@ -23,6 +23,14 @@ import (
 // qBlock is compute.QBlock, the weights per scale.
 const qBlock = compute.QBlock
 
+// codeBytes is the bytes of a block's codes.
+func codeBytes(dt compute.DType) int {
+	if dt == compute.Q4 {
+		return qBlock / 2
+	}
+	return qBlock
+}
+
 // qweight is the view of a quantized weight [N, K] that Linear and Embedding read.
 type qweight struct {
 	dt       compute.DType
@@ -97,16 +105,13 @@ func dequantizeRowGo(dst []float32, dt compute.DType, q []byte, s []uint16, b0 i
 // blocks are quantized into scratch, then put in their places (quant_groups.go).
 func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src compute.DType, raw []byte) {
 	blocks := len(raw) / src.Size() / qBlock
-	codeBytes := qBlock
-	if dt == compute.Q4 {
-		codeBytes = qBlock / 2
-	}
+	cb := codeBytes(dt)
 	nb := bf.groupK / qBlock
 	// put stores n quantized blocks from b0+c on, from codes q and scales s.
 	put := func(c, n int, q []byte, s []uint16) {
 		for i := range n {
 			blk := b0 + c + i
-			putGroupBlock(bf.q, bf.s, nb, blk/nb, blk%nb, q[i*codeBytes:(i+1)*codeBytes], s[i])
+			putGroupBlock(bf.q, bf.s, nb, blk/nb, blk%nb, q[i*cb:(i+1)*cb], s[i])
 		}
 	}
 	if quantAsm(b.simd) {
@@ -124,9 +129,9 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 						compute.ReadBlock((*[qBlock]float32)(x[i*qBlock:]), raw, src, (c+i)*qBlock)
 					}
 				}
-				q, s := sc.q[:n*codeBytes], sc.s[:n]
+				q, s := sc.q[:n*cb], sc.s[:n]
 				if nb == 0 {
-					q, s = bf.q[(b0+c)*codeBytes:(b0+c+n)*codeBytes], bf.s[b0+c:b0+c+n]
+					q, s = bf.q[(b0+c)*cb:(b0+c+n)*cb], bf.s[b0+c:b0+c+n]
 				}
 				if dt == compute.Q8 {
 					quantizeQ8Blocks(q, s, x, sc.amax[:n], sc.id[:n])
@@ -145,9 +150,9 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 		var codes [qBlock]byte
 		for c := lo; c < hi; c++ {
 			compute.ReadBlock(&x, raw, src, c*qBlock)
-			q := codes[:codeBytes]
+			q := codes[:cb]
 			if nb == 0 {
-				q = bf.q[(b0+c)*codeBytes : (b0+c+1)*codeBytes]
+				q = bf.q[(b0+c)*cb : (b0+c+1)*cb]
 			}
 			var s [1]uint16
 			if dt == compute.Q8 {

@@ -32,14 +32,6 @@ const qGroupRows = 16
 // groupBlockBytes is the bytes of a block of a group's codes: 16 rows' codes.
 func groupBlockBytes(dt compute.DType) int { return qGroupRows * codeBytes(dt) }
 
-// codeBytes is the bytes of a block's codes.
-func codeBytes(dt compute.DType) int {
-	if dt == compute.Q4 {
-		return qBlock / 2
-	}
-	return qBlock
-}
-
 // groupsFor reports whether the backend stores a dt tensor of this shape in row groups: the
 // VNNI kernels run, and K fills the units the packed input rows hold their blocks in (Q4:
 // groups of 8 blocks, Q8: pairs).

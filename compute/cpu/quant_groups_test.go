@@ -47,27 +47,23 @@ func TestGrouped(t *testing.T) {
 }
 
 func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n, k int) {
-	raw := le(compute.F32, randVals(rng, n*k, 1))
-	w, err := be.FromBytes(dt, []int{n, k}, compute.F32, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vals := randVals(rng, n*k, 1)
+	raw := le(compute.F32, vals)
+	w := weightTensor(t, be, dt, vals, n, k)
 	wantGroups := n%16 == 0 && (k%256 == 0 || dt == compute.Q8 && k%64 == 0)
 	if got := quantized("test", "w", w).groups; got != wantGroups {
 		t.Fatalf("stored in groups: %v, want %v", got, wantGroups)
 	}
+	// storedAs stores the weights on be as it would with the int8 set qs and vector set ss.
+	storedAs := func(qs qSet, ss simdSet) *Tensor {
+		q, s := be.qset, be.simd
+		be.qset, be.simd = qs, ss
+		defer func() { be.qset, be.simd = q, s }()
+		return weightTensor(t, be, dt, vals, n, k)
+	}
 	// The same weights row after row on the same backend, and on the Go kernels.
-	qset := be.qset
-	be.qset = qsetNone
-	rows, err := be.FromBytes(dt, []int{n, k}, compute.F32, raw)
-	be.qset = qset
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := gen.FromBytes(dt, []int{n, k}, compute.F32, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := storedAs(qsetNone, be.simd)
+	ref := weightTensor(t, gen, dt, vals, n, k)
 	// WriteRows in ranges of 5 rows, which cut the groups.
 	pieces := be.New(dt, n, k)
 	for r0 := 0; r0 < n; r0 += 5 {
@@ -77,13 +73,7 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 		}
 	}
 	// The Go quantizers, as a backend without the assembly ones runs them.
-	simd := be.simd
-	be.simd = simdAVX2
-	goQuant, err := be.FromBytes(dt, []int{n, k}, compute.F32, raw)
-	be.simd = simd
-	if err != nil {
-		t.Fatal(err)
-	}
+	goQuant := storedAs(be.qset, simdAVX2)
 	want := read(t, gen, ref)
 	for name, tt := range map[string]*Tensor{"FromBytes": w, "WriteRows": pieces, "Go quantizers": goQuant, "reshaped": be.Reshape(w, 2*n, k/2)} {
 		if got := read(t, be, tt); !sameBits(got, want) {
