@@ -184,6 +184,33 @@ type RowWriter interface {
 	WriteRows(t *Tensor, r0 int, src DType, raw []byte) error
 }
 
+// Product is one of several linear products of the same input (Linears): Dst = x·Wᵀ.
+type Product struct {
+	Dst, W *Tensor
+}
+
+// MultiLinear is implemented by backends that run several products of one input as one op.
+// A token step's q, k and v products, or gate and up, each read a few megabytes of weights:
+// run one after the other, every one of them pays for waking the threads, for the threads
+// that finish first waiting on the last, and for a cold start of its weight stream.
+type MultiLinear interface {
+	// Linears computes p.Dst = x·p.Wᵀ for every p in ps, each exactly as Linear without a
+	// bias would. No Dst may overlap x or another Dst.
+	Linears(x *Tensor, ps []Product)
+}
+
+// Linears computes p.Dst = x·p.Wᵀ for every p in ps on be: in one op where be is a
+// MultiLinear, else by one Linear each.
+func Linears(be Backend, x *Tensor, ps ...Product) {
+	if ml, ok := be.(MultiLinear); ok {
+		ml.Linears(x, ps)
+		return
+	}
+	for _, p := range ps {
+		be.Linear(p.Dst, x, p.W, nil)
+	}
+}
+
 // RowSpan checks a WriteRows call on t with rawBytes bytes of src from row r0, and returns
 // the range [e0, e1) of t's elements it fills. Rows of a Q8/Q4 tensor must be whole blocks,
 // so that a row starts a block.

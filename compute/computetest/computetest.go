@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) compute.Backend) {
 		{"InPlace", testInPlace},
 		{"Linear", testLinear},
 		{"LinearRandomShapes", testLinearRandomShapes},
+		{"Linears", testLinears},
 		{"Embedding", testEmbedding},
 		{"Quantized", testQuantized},
 		{"Elementwise", testElementwise},

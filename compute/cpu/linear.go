@@ -29,7 +29,7 @@ func (b *Backend) Linear(dst, x, w, bias *Tensor) {
 		b.gemv(d, xs, k, n, wf, wh, bs)
 		return
 	}
-	if b.bf16 && m >= bf16MinRows && k%2 == 0 {
+	if b.bf16Rows(m, k) {
 		b.gemmFast(d, xs, m, k, n, wf, wh, bf16, nil, bs)
 		return
 	}
@@ -239,6 +239,12 @@ func linearArgs(op string, d, xs []float32, dst, x, w, bias *Tensor, n, k int) (
 }
 
 // linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
+// bf16Rows reports whether Linear takes m rows of x against a matrix of K = k through the
+// BF16 products of the fast precision (gemmFast).
+func (b *Backend) bf16Rows(m, k int) bool {
+	return b.bf16 && m >= bf16MinRows && k%2 == 0
+}
+
 func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	qw := quantized(op, "w", w)
 	n, k := qw.n, qw.k
@@ -246,18 +252,17 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	if m == 0 || n == 0 {
 		return
 	}
-	if b.bf16 && m >= bf16MinRows && k%2 == 0 {
+	switch {
+	case b.bf16Rows(m, k):
 		b.gemmFast(d, xs, m, k, n, nil, nil, false, &qw, bs)
-		return
-	}
-	if m >= qGEMMRows {
+	case m >= qGEMMRows:
 		// Many rows: dequantized weight panels through the float32 tiles, which reach far
 		// more of the FMA peak than the int8 dot products with their per-block scaling do
 		// here, and keep the activations exact.
 		b.gemm(d, xs, m, k, n, nil, nil, false, &qw, bs)
-		return
+	default:
+		b.linearQuantized(d, xs, m, qw, bs)
 	}
-	b.linearQuantized(d, xs, m, qw, bs)
 }
 
 // qGEMMRows is the row count from which Linear with Q8/Q4 weights dequantizes weight panels

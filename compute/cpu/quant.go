@@ -326,7 +326,7 @@ const (
 // product.
 func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float32) {
 	if w.groups {
-		b.linearQGroups(d, x, m, w, bias)
+		b.linearQGroups(x, m, []groupProduct{{d: d, w: w, bias: bias}})
 		return
 	}
 	if b.qset == qsetAMX && w.dt == compute.Q8 && m >= amxQMinRows && m <= amxQRows {

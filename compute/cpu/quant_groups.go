@@ -100,12 +100,21 @@ func blockCorrections(xc []int32, xp []byte, q4 bool) {
 	}
 }
 
-// linearQGroups is linearQuantized for a grouped matrix: each input row is quantized and
-// packed once, with its blocks' corrections and scales after it, then each task runs groups
-// of 16 weight rows against the rows four, two or one at a time (a row's bits do not depend
-// on the others': they are dotQ4's or dotQ8's).
-func (b *Backend) linearQGroups(d, x []float32, m int, w qweight, bias []float32) {
-	k, n := w.k, w.n
+// groupProduct is one grouped matrix of a linearQGroups call and where its results go.
+type groupProduct struct {
+	d    []float32 // [m, w.n]
+	w    qweight
+	bias []float32 // nil, or w.n
+}
+
+// linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
+// several for Linears): each input row is quantized and packed once, with its blocks'
+// corrections and scales after it, then each task runs a group of 16 weight rows against
+// the rows four, two or one at a time (a row's bits do not depend on the others': they are
+// dotQ4's or dotQ8's). The groups of all the matrices are one parallel loop, so several
+// small products end once, not each with its own tail and wait.
+func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
+	k, dt := ps[0].w.k, ps[0].w.dt
 	nb := k / qBlock
 	// Per row: the packed codes (2k bytes), then nb corrections and nb scales.
 	per := k/2 + 2*nb
@@ -119,30 +128,76 @@ func (b *Backend) linearQGroups(d, x []float32, m int, w qweight, bias []float32
 	scale := func(i int) []float32 { return scratch[i*per+k/2+nb : (i+1)*per] }
 	b.pool.run(m, b.pool.grain(m, 2*k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			quantizeQZ(xp(i), scale(i), x[i*k:(i+1)*k], w.dt == compute.Q4)
-			blockCorrections(corr(i), xp(i), w.dt == compute.Q4)
+			quantizeQZ(xp(i), scale(i), x[i*k:(i+1)*k], dt == compute.Q4)
+			blockCorrections(corr(i), xp(i), dt == compute.Q4)
 		}
 	})
-	groups, blockBytes := n/qGroupRows, groupBlockBytes(w.dt)
+	// ends[p] is one past product p's last group in the loop.
+	ends := make([]int, len(ps))
+	groups := 0
+	for p := range ps {
+		groups += ps[p].w.n / qGroupRows
+		ends[p] = groups
+	}
+	blockBytes := groupBlockBytes(dt)
 	chunk := fewRowsChunk(groups, k, b.pool.threads)
 	b.pool.run(groups, chunk, func(lo, hi int) {
+		p := 0
 		for g := lo; g < hi; g++ {
-			wq := w.q[g*nb*blockBytes : (g+1)*nb*blockBytes]
-			ws := w.s[g*nb*qGroupRows : (g+1)*nb*qGroupRows]
-			j0 := g * qGroupRows
+			for g >= ends[p] {
+				p++
+			}
+			d, w, n := ps[p].d, ps[p].w, ps[p].w.n
+			gl := g - (ends[p] - n/qGroupRows) // the group within its matrix
+			wq := w.q[gl*nb*blockBytes : (gl+1)*nb*blockBytes]
+			ws := w.s[gl*nb*qGroupRows : (gl+1)*nb*qGroupRows]
+			j0 := gl * qGroupRows
 			for i := 0; i < m; {
 				rows := 4 // a row's bits do not depend on its neighbours
 				for rows > m-i {
 					rows /= 2
 				}
-				tileG(w.dt, d[i*n+j0:], n, rows, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
+				tileG(dt, d[i*n+j0:], n, rows, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
 				i += rows
 			}
-			if bias != nil {
+			if bias := ps[p].bias; bias != nil {
 				for i := range m {
 					addBias(d[i*n+j0:i*n+j0+qGroupRows], bias, j0)
 				}
 			}
 		}
 	})
+}
+
+// Linears computes every product of x (compute.MultiLinear). Grouped matrices of one
+// dtype and K, taken with as few rows as linearQuantized would take them, run as one
+// linearQGroups; anything else runs as one Linear each.
+func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
+	const op = "Linears"
+	xs := f32(op, "x", x)
+	gs := make([]groupProduct, len(ps))
+	for i, p := range ps {
+		d := f32(op, "dst", p.Dst)
+		for _, q := range ps[:i] {
+			check(!overlaps(d, f32(op, "dst", q.Dst)), op, "dst %d overlaps another", i)
+		}
+		if p.W == nil || !p.W.DType.Quantized() {
+			gs = nil
+			continue
+		}
+		w := quantized(op, "w", p.W)
+		m, _ := linearArgs(op, d, xs, p.Dst, x, p.W, nil, w.n, w.k)
+		if gs != nil && w.groups && w.dt == ps[0].W.DType && m < qGEMMRows && !b.bf16Rows(m, w.k) {
+			gs[i] = groupProduct{d: d, w: w}
+		} else {
+			gs = nil
+		}
+	}
+	if gs == nil || x.Rows() == 0 {
+		for _, p := range ps {
+			b.Linear(p.Dst, x, p.W, nil)
+		}
+		return
+	}
+	b.linearQGroups(xs, x.Rows(), gs)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -130,4 +131,60 @@ func sameBits(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// TestLinearsGrouped checks Linears on grouped matrices, whose products share one packed
+// input and one loop over every matrix's groups: each product gets the bits its own Linear
+// gives, for matrices of 1 to 40 groups (so that chunks of the loop span two or three
+// matrices, at 1 to 3 threads), for 1 to 15 input rows; and destinations that overlap panic.
+func TestLinearsGrouped(t *testing.T) {
+	if be := New(1); be.qset != qsetVNNI && be.qset != qsetAMX {
+		t.Skipf("no grouped matrices with the %v int8 kernels", be.qset)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	const k = 512
+	for _, threads := range []int{1, 2, 3} {
+		be := New(threads)
+		defer be.Close()
+		for _, dt := range []compute.DType{compute.Q4, compute.Q8} {
+			widths := []int{16 * 40, 16, 16 * 7}
+			var ps []compute.Product
+			for _, n := range widths {
+				w := weightTensor(t, be, dt, randVals(rng, n*k, 1), n, k)
+				if !quantized("test", "w", w).groups {
+					t.Fatalf("%v [%d %d] is not stored in groups", dt, n, k)
+				}
+				ps = append(ps, compute.Product{W: w})
+			}
+			for _, m := range []int{1, 2, 3, 15} {
+				t.Run(fmt.Sprintf("threads=%d/%v/rows=%d", threads, dt, m), func(t *testing.T) {
+					x := be.FromFloat32(randVals(rng, m*k, 1), m, k)
+					want := make([][]float32, len(ps))
+					for i := range ps {
+						ps[i].Dst = be.New(compute.F32, m, widths[i])
+						single := be.New(compute.F32, m, widths[i])
+						be.Linear(single, x, ps[i].W, nil)
+						want[i] = read(t, be, single)
+					}
+					be.Linears(x, ps)
+					for i := range ps {
+						if got := read(t, be, ps[i].Dst); !sameBits(got, want[i]) {
+							t.Errorf("product %d (%d rows): differs from its Linear", i, widths[i])
+						}
+					}
+				})
+			}
+			dst := be.New(compute.F32, 1, widths[1])
+			x := be.FromFloat32(randVals(rng, k, 1), 1, k)
+			overlap := []compute.Product{{Dst: dst, W: ps[1].W}, {Dst: dst, W: ps[1].W}}
+			func() {
+				defer func() {
+					if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "overlaps") {
+						t.Errorf("%v: overlapping destinations: panic %v, want one about the overlap", dt, r)
+					}
+				}()
+				be.Linears(x, overlap)
+			}()
+		}
+	}
 }

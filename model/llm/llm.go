@@ -404,9 +404,7 @@ func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
 		y := &m.Layers[i]
 		// res = res + o_proj(attention(rope(q), rope(k), v)) over norm(res)
 		be.RMSNorm(h, res, y.AttnNorm, eps)
-		be.Linear(q, h, y.Q, nil)
-		be.Linear(k, h, y.K, nil)
-		be.Linear(v, h, y.V, nil)
+		compute.Linears(be, h, compute.Product{Dst: q, W: y.Q}, compute.Product{Dst: k, W: y.K}, compute.Product{Dst: v, W: y.V})
 		be.RoPE(q, cfg.Heads, hd, pos0, theta)
 		be.RoPE(k, cfg.KVHeads, hd, pos0, theta)
 		be.CopyRows(c.K[i], pos0, k, 0, t)
@@ -416,8 +414,7 @@ func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
 		be.Add(res, res, h)
 		// res = res + down(silu(gate(norm(res))) * up(norm(res)))
 		be.RMSNorm(h, res, y.MLPNorm, eps)
-		be.Linear(gate, h, y.Gate, nil)
-		be.Linear(up, h, y.Up, nil)
+		compute.Linears(be, h, compute.Product{Dst: gate, W: y.Gate}, compute.Product{Dst: up, W: y.Up})
 		be.SwiGLU(gate, gate, up) // in place: a prompt's third [T, intermediate] buffer saved
 		be.Linear(h, gate, y.Down, nil)
 		be.Add(res, res, h)
