@@ -419,35 +419,65 @@ func dotQ4ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *ui
 //go:noescape
 func quantQ4Z(nb int, x *float32, xd *float32, dst *byte)
 
-// dotQ4GR1 computes 1×16 dot products of a group of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G1R1 computes 1×16 dot products of 1 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4GR1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+func dotQ4G1R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ4GR2 computes 2×16 dot products of a group of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G1R2 computes 2×16 dot products of 1 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4GR2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+func dotQ4G1R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ4GR4 computes 4×16 dot products of a group of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G1R4 computes 4×16 dot products of 1 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4GR4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+func dotQ4G1R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8GR1 computes 1×16 dot products of a group of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ4G2R1 computes 1×32 dot products of 2 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8GR1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+func dotQ4G2R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8GR2 computes 2×16 dot products of a group of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ4G2R2 computes 2×32 dot products of 2 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8GR2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+func dotQ4G2R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8GR4 computes 4×16 dot products of a group of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ4G2R4 computes 4×32 dot products of 2 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ8GR4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+func dotQ4G2R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G1R1 computes 1×16 dot products of 1 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G1R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G1R2 computes 2×16 dot products of 1 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G1R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G1R4 computes 4×16 dot products of 1 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G1R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G2R1 computes 1×32 dot products of 2 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G2R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G2R2 computes 2×32 dot products of 2 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G2R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G2R4 computes 4×32 dot products of 2 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G2R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //

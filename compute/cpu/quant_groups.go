@@ -109,8 +109,8 @@ type groupProduct struct {
 
 // linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
 // several for Linears): each input row is quantized and packed once, with its blocks'
-// corrections and scales after it, then each task runs a group of 16 weight rows against
-// the rows four, two or one at a time (a row's bits do not depend on the others': they are
+// corrections and scales after it, then each task runs two groups of 16 weight rows (one
+// where its chunk or matrix has one left) against the rows four, two or one at a time (a row's bits do not depend on the others': they are
 // dotQ4's or dotQ8's). The groups of all the matrices are one parallel loop, so several
 // small products end once, not each with its own tail and wait.
 func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
@@ -143,28 +143,33 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 	chunk := fewRowsChunk(groups, k, b.pool.threads)
 	b.pool.run(groups, chunk, func(lo, hi int) {
 		p := 0
-		for g := lo; g < hi; g++ {
+		for g := lo; g < hi; {
 			for g >= ends[p] {
 				p++
 			}
 			d, w, n := ps[p].d, ps[p].w, ps[p].w.n
 			gl := g - (ends[p] - n/qGroupRows) // the group within its matrix
-			wq := w.q[gl*nb*blockBytes : (gl+1)*nb*blockBytes]
-			ws := w.s[gl*nb*qGroupRows : (gl+1)*nb*qGroupRows]
+			pair := 1
+			if g+1 < min(hi, ends[p]) {
+				pair = 2 // the next group too: its matrix's rows after these
+			}
+			wq := w.q[gl*nb*blockBytes : (gl+pair)*nb*blockBytes]
+			ws := w.s[gl*nb*qGroupRows : (gl+pair)*nb*qGroupRows]
 			j0 := gl * qGroupRows
 			for i := 0; i < m; {
 				rows := 4 // a row's bits do not depend on its neighbours
 				for rows > m-i {
 					rows /= 2
 				}
-				tileG(dt, d[i*n+j0:], n, rows, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
+				tileG(dt, d[i*n+j0:], n, rows, pair, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
 				i += rows
 			}
 			if bias := ps[p].bias; bias != nil {
 				for i := range m {
-					addBias(d[i*n+j0:i*n+j0+qGroupRows], bias, j0)
+					addBias(d[i*n+j0:i*n+j0+pair*qGroupRows], bias, j0)
 				}
 			}
+			g += pair
 		}
 	})
 }

@@ -59,8 +59,10 @@ func main() {
 		quantKernelZ(q4)
 	}
 	for _, q4 := range []bool{true, false} {
-		for _, r := range []int{1, 2, 4} {
-			qkernelG(r, q4)
+		for _, g := range []int{1, 2} {
+			for _, r := range []int{1, 2, 4} {
+				qkernelG(g, r, q4)
+			}
 		}
 	}
 	dequantKernel(false, false)

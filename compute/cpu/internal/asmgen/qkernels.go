@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -993,10 +994,10 @@ func quantKernelZ(q4 bool) {
 	RET()
 }
 
-// qkernelG emits dotQ{4,8}GR{rows}, the AVX-512 VNNI kernels of Q4 and Q8 weights stored in
-// groups of 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb)
-// for rows (1, 2 or 4) input rows and the group's 16 weight rows r, over nb blocks, bit for bit
-// dotQ4 and dotQ8. nb is a whole number of the units the packed input rows hold their blocks
+// qkernelG emits dotQ{4,8}G{groups}R{rows}, the AVX-512 VNNI kernels of Q4 and Q8 weights
+// stored in groups of 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb)
+// for rows (1, 2 or 4) input rows and the 16·groups weight rows r of one group or of two
+// consecutive ones, over nb blocks, bit for bit dotQ4 and dotQ8. nb is a whole number of the units the packed input rows hold their blocks
 // in: Q4 quads of 4 blocks, which the packing makes only in whole groups of 8, Q8 pairs.
 //
 // A group stores per block 64-byte chunks of codes (w), 32-bit lane r of chunk c holding
@@ -1011,16 +1012,20 @@ func quantKernelZ(q4 bool) {
 // bytes apart), each followed by its blocks' corrections and scales. The weights are one stream, read with a
 // prefetch 2 KB ahead, as the hardware prefetchers alone do not keep far enough ahead of
 // the kernel.
-func qkernelG(rows int, q4 bool) {
+//
+// Two groups at a time load each of the input's broadcast codes, corrections and scales once
+// for both: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
+// stream from memory (README, "Speed (CPU)").
+func qkernelG(groups, rows int, q4 bool) {
 	typ, unit, unitBytes, chunks := "Q8", 2, 128, 8 // unit: blocks per unit of packed input
 	if q4 {
 		typ, unit, unitBytes, chunks = "Q4", 4, 256, 4
 	}
 	blockBytes := 64 * chunks // a block's codes in a group
-	name := fmt.Sprintf("dot%sGR%d", typ, rows)
+	name := fmt.Sprintf("dot%sG%dR%d", typ, groups, rows)
 	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes %d×16 dot products of a group of 16 %s weight rows with packed int8 rows (see the generator).", name, rows, typ))
+	Doc(fmt.Sprintf("%s computes %d×%d dot products of %d group(s) of 16 %s weight rows with packed int8 rows (see the generator).", name, rows, 16*groups, groups, typ))
 	// Row i's packed codes are at x + i·ldx, its corrections offc bytes and its scales offd
 	// bytes further on: two offset registers for every row, which the codes outrun by
 	// unitBytes - 4·unit bytes a unit, leave registers for four rows.
@@ -1040,6 +1045,28 @@ func qkernelG(rows int, q4 bool) {
 	pw := Load(Param("w"), GP64())
 	pws := Load(Param("ws"), GP64())
 	nu := Load(Param("nb"), GP64())
+	// The second group's codes and scales follow the first's: gw and gs bytes on.
+	var gw, gs Register
+	if groups == 2 {
+		gw, gs = GP64(), GP64()
+		MOVQ(nu, gw)
+		SHLQ(U8(bits.TrailingZeros(uint(blockBytes))), gw)
+		MOVQ(nu, gs)
+		SHLQ(U8(5), gs)
+	}
+	// wAt and wsAt address group gi's codes and scales.
+	wAt := func(gi, disp int) Mem {
+		if gi == 0 {
+			return Mem{Base: pw, Disp: disp}
+		}
+		return Mem{Base: pw, Index: gw, Scale: 1, Disp: disp}
+	}
+	wsAt := func(gi, disp int) Mem {
+		if gi == 0 {
+			return Mem{Base: pws, Disp: disp}
+		}
+		return Mem{Base: pws, Index: gs, Scale: 1, Disp: disp}
+	}
 	if q4 {
 		SHRQ(U8(2), nu)
 	} else {
@@ -1053,27 +1080,41 @@ func qkernelG(rows int, q4 bool) {
 		c80 = ZMM()
 		VPBROADCASTD(qzConsts.Offset(qzC80), c80)
 	}
-	out := make([]VecVirtual, rows)
-	for i := range out {
-		out[i] = ZMM()
-		VPXORD(out[i], out[i], out[i])
+	out := make([][]VecVirtual, groups) // by group, then input row
+	for gi := range out {
+		out[gi] = make([]VecVirtual, rows)
+		for i := range out[gi] {
+			out[gi][i] = ZMM()
+			VPXORD(out[gi][i], out[gi][i], out[gi][i])
+		}
 	}
 	const pfd = 2048 // prefetch distance in weight bytes
 	Label("unit")
 	TESTQ(nu, nu)
 	JZ(LabelRef("done"))
-	for l := 0; l < unit*32; l += 64 {
-		PREFETCHT1(Mem{Base: pws, Disp: pfd*32/blockBytes + l})
+	for gi := range groups {
+		for l := 0; l < unit*32; l += 64 {
+			PREFETCHT1(wsAt(gi, pfd*32/blockBytes+l))
+		}
 	}
 	for kk := 0; kk < unit; kk++ {
 		wb := blockBytes * kk // the block's codes in the group
-		for l := 0; l < blockBytes; l += 64 {
-			PREFETCHT1(Mem{Base: pw, Disp: wb + pfd + l})
+		for gi := range groups {
+			for l := 0; l < blockBytes; l += 64 {
+				PREFETCHT1(wAt(gi, wb+pfd+l))
+			}
 		}
-		acc := make([]VecVirtual, rows)
-		for i := range acc {
-			acc[i] = ZMM()
-			VPBROADCASTD(xcAt(i, kk), acc[i])
+		acc := make([][]VecVirtual, groups) // by group, then input row
+		for gi := range acc {
+			acc[gi] = make([]VecVirtual, rows)
+		}
+		for i := range rows {
+			acc[0][i] = ZMM()
+			VPBROADCASTD(xcAt(i, kk), acc[0][i])
+			for gi := 1; gi < groups; gi++ {
+				acc[gi][i] = ZMM()
+				VMOVDQA64(acc[0][i], acc[gi][i])
+			}
 		}
 		// xAt is where the packed row holds the block's codes 4c..4c+3.
 		xAt := func(i, c int) Mem {
@@ -1082,33 +1123,65 @@ func qkernelG(rows int, q4 bool) {
 			}
 			return Mem{Base: px[i], Disp: 32*kk + 4*c} // a pair: its 64 codes
 		}
-		for ch := 0; ch < chunks; ch++ {
-			if q4 {
-				lo, hi := ZMM(), ZMM()
-				VMOVDQU64(Mem{Base: pw, Disp: wb + 64*ch}, lo)
-				VPSRLW(U8(4), lo, hi)
-				VPANDD(mask, lo, lo)
-				VPANDD(mask, hi, hi)
-				for i := range acc {
-					VPDPBUSD_BCST(xAt(i, ch), lo, acc[i])
-					VPDPBUSD_BCST(xAt(i, 4+ch), hi, acc[i])
+		// dp adds the products of the weight codes v (of each group) with the input's four
+		// codes at xAt(i, c) to every row's sums: one VPDPBUSD, its codes broadcast from
+		// memory, for one group; one broadcast for both of two.
+		dp := func(v []VecVirtual, c int) {
+			for i := range rows {
+				if groups == 1 {
+					VPDPBUSD_BCST(xAt(i, c), v[0], acc[0][i])
+					continue
 				}
-				continue
-			}
-			v := ZMM()
-			VPXORD(Mem{Base: pw, Disp: wb + 64*ch}, c80, v)
-			for i := range acc {
-				VPDPBUSD_BCST(xAt(i, ch), v, acc[i])
+				b := ZMM()
+				VPBROADCASTD(xAt(i, c), b)
+				for gi := range groups {
+					VPDPBUSD(b, v[gi], acc[gi][i])
+				}
 			}
 		}
-		wd := ZMM()
-		VCVTPH2PS(Mem{Base: pws, Disp: 32 * kk}, wd)
-		for i := range acc {
-			d := ZMM()
-			VMULPS_BCST(xdAt(i, kk), wd, d) // xd·wd, as dotQ4/dotQ8 form it
-			VCVTDQ2PS(acc[i], acc[i])
-			VMULPS(d, acc[i], acc[i])
-			VADDPS(acc[i], out[i], out[i])
+		for ch := 0; ch < chunks; ch++ {
+			if q4 {
+				lo, hi := make([]VecVirtual, groups), make([]VecVirtual, groups)
+				for gi := range groups {
+					lo[gi], hi[gi] = ZMM(), ZMM()
+					VMOVDQU64(wAt(gi, wb+64*ch), lo[gi])
+					VPSRLW(U8(4), lo[gi], hi[gi])
+					VPANDD(mask, lo[gi], lo[gi])
+					VPANDD(mask, hi[gi], hi[gi])
+				}
+				dp(lo, ch)
+				dp(hi, 4+ch)
+				continue
+			}
+			v := make([]VecVirtual, groups)
+			for gi := range groups {
+				v[gi] = ZMM()
+				VPXORD(wAt(gi, wb+64*ch), c80, v[gi])
+			}
+			dp(v, ch)
+		}
+		wd := make([]VecVirtual, groups)
+		for gi := range groups {
+			wd[gi] = ZMM()
+			VCVTPH2PS(wsAt(gi, 32*kk), wd[gi])
+		}
+		for i := range rows {
+			var xd VecVirtual
+			if groups > 1 {
+				xd = ZMM()
+				VBROADCASTSS(xdAt(i, kk), xd)
+			}
+			for gi := range groups {
+				d := ZMM()
+				if groups == 1 {
+					VMULPS_BCST(xdAt(i, kk), wd[gi], d) // xd·wd, as dotQ4/dotQ8 form it
+				} else {
+					VMULPS(xd, wd[gi], d)
+				}
+				VCVTDQ2PS(acc[gi][i], acc[gi][i])
+				VMULPS(d, acc[gi][i], acc[gi][i])
+				VADDPS(acc[gi][i], out[gi][i], out[gi][i])
+			}
 		}
 	}
 	ADDQ(U32(unit*blockBytes), pw)
@@ -1124,11 +1197,13 @@ func qkernelG(rows int, q4 bool) {
 	cp := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	for i := range out {
+	for i := range rows {
 		if i > 0 {
 			ADDQ(ldc, cp)
 		}
-		VMOVUPS(out[i], Mem{Base: cp})
+		for gi := range groups {
+			VMOVUPS(out[gi][i], Mem{Base: cp, Disp: 64 * gi})
+		}
 	}
 	VZEROUPPER()
 	RET()
