@@ -241,6 +241,7 @@ type benchStage struct {
 	BWFloorMs     float64   `json:"bw_floor_ms_per_step,omitempty"`
 	BWFloorTokS   float64   `json:"bw_floor_tok_per_s,omitempty"`
 	PctOfBWFloor  float64   `json:"pct_of_bw_floor,omitempty"`
+	PctWithKV     float64   `json:"pct_of_bw_floor_with_kv,omitempty"` // the floor of the weights plus KVBytes
 	Extrapolated  bool      `json:"extrapolated,omitempty"`
 	ExtrapFlat    float64   `json:"extrap_image_set_s_flat,omitempty"`
 	ExtrapNote    string    `json:"extrap_note,omitempty"`
@@ -1004,6 +1005,11 @@ func (b *benchRun) floor(st *benchStage, weightBytes int64, stepS float64) {
 	st.BWUsed = bw
 	st.BWFloorMs = benchRound(1000*floor, 2)
 	st.PctOfBWFloor = benchRound(100*floor/stepS, 1)
+	if st.KVBytes > 0 {
+		// The step reads the cache too; the floor leaves it out, as the issue's target does.
+		st.PctWithKV = benchRound(100*float64(weightBytes+st.KVBytes)/(bw*1e9)/stepS, 1)
+		st.Work += fmt.Sprintf("; %.0f%% of the floor counting it", st.PctWithKV)
+	}
 }
 
 func (b *benchRun) preprocess() error {
@@ -1440,7 +1446,7 @@ func (b *benchRun) gen(p int) error {
 		ExtrapNote: fmt.Sprintf("EXTRAPOLATED, not measured: seconds for %d image tokens x P=%d = median gen_prefill + %d x the median per-step time of %d steps from KV %d (flat; no KV-linear probe)",
 			total, p, total-1, steps, l),
 		KVBytes: n.llm.CacheBytes(2*p, l+steps/2),
-		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner (%s KV cache, %.2f GB read per step)",
+		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner (%s KV cache, %.2f GB read per step, not in the floor)",
 			steps, 2*p, n.llm.KVDType, float64(n.llm.CacheBytes(2*p, l+steps/2))/1e9)})
 	b.floor(st, b.res.Model.GenWeightBytes, stepMed)
 	return nil
