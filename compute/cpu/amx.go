@@ -148,13 +148,17 @@ func packRowsAMX(a []uint16, x []float32, ldx, rows, k, kc int, tmp []uint16) {
 // BF16 weights (wh, k per row) are read as they are, others through row (row j as k
 // float32 values into its dst), rounded to BF16 16 rows at a time in tmp16 (16·kc·amxK
 // values) with tmp (k floats). Missing rows and values past k are zero.
-func packColsAMX(p []uint32, wh []uint16, k, kc, j0, j1 int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
+func packColsAMX(p []uint32, wh []uint16, wq *qweight, k, kc, j0, j1 int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
 	ld := kc * amxK
 	for s := range 2 {
 		r0 := j0 + 16*s
 		rows := min(16, j1-r0)
 		if rows == 16 && wh != nil && k == ld {
 			packPairs16(kc, wh[r0*k:], k, p[s*256:], amxChunkB)
+			continue
+		}
+		if rows == 16 && wq != nil && wq.groups && r0%qGroupRows == 0 {
+			packGroupAMX(wq, r0, p[s*256:])
 			continue
 		}
 		for r := range 16 {
@@ -236,7 +240,7 @@ func (b *Backend) gemmAMX(d, x []float32, m, k, n int, wf []float32, wh []uint16
 			panels := (j1 - j0 + amxCols - 1) / amxCols
 			for pi := range panels {
 				c0 := j0 + pi*amxCols
-				packColsAMX(bp[pi*kc*amxChunkB:], w16, k, kc, c0, min(c0+amxCols, j1), row, tmp, tmp16)
+				packColsAMX(bp[pi*kc*amxChunkB:], w16, wq, k, kc, c0, min(c0+amxCols, j1), row, tmp, tmp16)
 			}
 			for bi := range blocks {
 				r0 := bi * amxRows
@@ -287,7 +291,7 @@ func (b *Backend) attnAMX(g attnGeometry, d, qs, ks, vs []float32, bi, h int, cv
 	sc, ob, tmp, tmp16 := cv.f32(amxRows*np), cv.f32(amxRows*ldo), cv.f32(max(hd, amxK)), cv.u16(16*kc*amxK)
 	keyRow := func(j int, dst []float32) { copy(dst, ks[base+j*kvw:base+j*kvw+hd]) }
 	for pi := range panels {
-		packColsAMX(kp[pi*kc*amxChunkB:], nil, hd, kc, pi*amxCols, min((pi+1)*amxCols, n), keyRow, tmp, tmp16)
+		packColsAMX(kp[pi*kc*amxChunkB:], nil, nil, hd, kc, pi*amxCols, min((pi+1)*amxCols, n), keyRow, tmp, tmp16)
 	}
 	// V rounded row by row, then interleaved: pair q of chunk c is keys 32c+2q and 32c+2q+1.
 	clear(vt)
@@ -550,7 +554,7 @@ func (b *Backend) gemmAMXW(d, x []float32, m, k, n int, wh []uint16, bias []floa
 		tmp, tmp16 := cv.f32(k), cv.u16(16*kc*amxK)
 		row := func(t int, dst []float32) { copy(dst, x[t*k:(t+1)*k]) }
 		for p := lo; p < hi; p++ {
-			packColsAMX(xp[p*kc*amxChunkB:], nil, k, kc, p*amxCols, min((p+1)*amxCols, m), row, tmp, tmp16)
+			packColsAMX(xp[p*kc*amxChunkB:], nil, nil, k, kc, p*amxCols, min((p+1)*amxCols, m), row, tmp, tmp16)
 		}
 	})
 	bufs := b.taskBuffers(amxRows * amxCols)

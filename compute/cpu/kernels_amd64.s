@@ -24947,3 +24947,705 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+DATA packgconsts<>+0(SB)/2, $0x0000
+DATA packgconsts<>+2(SB)/2, $0x0010
+DATA packgconsts<>+4(SB)/2, $0x0001
+DATA packgconsts<>+6(SB)/2, $0x0011
+DATA packgconsts<>+8(SB)/2, $0x0002
+DATA packgconsts<>+10(SB)/2, $0x0012
+DATA packgconsts<>+12(SB)/2, $0x0003
+DATA packgconsts<>+14(SB)/2, $0x0013
+DATA packgconsts<>+16(SB)/2, $0x0004
+DATA packgconsts<>+18(SB)/2, $0x0014
+DATA packgconsts<>+20(SB)/2, $0x0005
+DATA packgconsts<>+22(SB)/2, $0x0015
+DATA packgconsts<>+24(SB)/2, $0x0006
+DATA packgconsts<>+26(SB)/2, $0x0016
+DATA packgconsts<>+28(SB)/2, $0x0007
+DATA packgconsts<>+30(SB)/2, $0x0017
+DATA packgconsts<>+32(SB)/2, $0x0008
+DATA packgconsts<>+34(SB)/2, $0x0018
+DATA packgconsts<>+36(SB)/2, $0x0009
+DATA packgconsts<>+38(SB)/2, $0x0019
+DATA packgconsts<>+40(SB)/2, $0x000a
+DATA packgconsts<>+42(SB)/2, $0x001a
+DATA packgconsts<>+44(SB)/2, $0x000b
+DATA packgconsts<>+46(SB)/2, $0x001b
+DATA packgconsts<>+48(SB)/2, $0x000c
+DATA packgconsts<>+50(SB)/2, $0x001c
+DATA packgconsts<>+52(SB)/2, $0x000d
+DATA packgconsts<>+54(SB)/2, $0x001d
+DATA packgconsts<>+56(SB)/2, $0x000e
+DATA packgconsts<>+58(SB)/2, $0x001e
+DATA packgconsts<>+60(SB)/2, $0x000f
+DATA packgconsts<>+62(SB)/2, $0x001f
+DATA packgconsts<>+64(SB)/4, $0x0000000f
+DATA packgconsts<>+68(SB)/4, $0x00000008
+GLOBL packgconsts<>(SB), RODATA|NOPTR, $72
+
+// func packQ4GAMX(nb int, q *byte, s *uint16, p *uint32, ldg int)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·packQ4GAMX(SB), NOSPLIT, $0-40
+	MOVQ         nb+0(FP), CX
+	MOVQ         q+8(FP), SI
+	MOVQ         s+16(FP), BX
+	MOVQ         p+24(FP), DI
+	MOVQ         ldg+32(FP), DX
+	SHLQ         $0x02, DX
+	VMOVDQU16    packgconsts<>+0(SB), Z30
+	VPBROADCASTD packgconsts<>+64(SB), Z29
+	VPBROADCASTD packgconsts<>+68(SB), Z28
+	TESTQ        CX, CX
+	JZ           done
+
+block:
+	VCVTPH2PS (BX), Z31
+	VMOVDQU32 (SI), Z0
+	VPSRLD    $0x00, Z0, Z1
+	VPSRLD    $0x04, Z0, Z5
+	VPSRLD    $0x08, Z0, Z2
+	VPSRLD    $0x0c, Z0, Z6
+	VPSRLD    $0x10, Z0, Z3
+	VPSRLD    $0x14, Z0, Z7
+	VPSRLD    $0x18, Z0, Z4
+	VPSRLD    $0x1c, Z0, Z8
+	VPANDD    Z29, Z1, Z1
+	VPSUBD    Z28, Z1, Z1
+	VPANDD    Z29, Z2, Z2
+	VPSUBD    Z28, Z2, Z2
+	VPANDD    Z29, Z3, Z3
+	VPSUBD    Z28, Z3, Z3
+	VPANDD    Z29, Z4, Z4
+	VPSUBD    Z28, Z4, Z4
+	VPANDD    Z29, Z5, Z5
+	VPSUBD    Z28, Z5, Z5
+	VPANDD    Z29, Z6, Z6
+	VPSUBD    Z28, Z6, Z6
+	VPANDD    Z29, Z7, Z7
+	VPSUBD    Z28, Z7, Z7
+	VPANDD    Z29, Z8, Z8
+	VPSUBD    Z28, Z8, Z8
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, (DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 64(DI)
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z31, Z5, Z5
+	VMULPS    Z31, Z6, Z6
+
+	// VCVTNE2PS2BF16 Z5, Z6, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x4f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd5
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 512(DI)
+	VCVTDQ2PS Z7, Z7
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z31, Z7, Z7
+	VMULPS    Z31, Z8, Z8
+
+	// VCVTNE2PS2BF16 Z7, Z8, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x3f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd7
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 576(DI)
+	VMOVDQU32 64(SI), Z0
+	VPSRLD    $0x00, Z0, Z1
+	VPSRLD    $0x04, Z0, Z5
+	VPSRLD    $0x08, Z0, Z2
+	VPSRLD    $0x0c, Z0, Z6
+	VPSRLD    $0x10, Z0, Z3
+	VPSRLD    $0x14, Z0, Z7
+	VPSRLD    $0x18, Z0, Z4
+	VPSRLD    $0x1c, Z0, Z8
+	VPANDD    Z29, Z1, Z1
+	VPSUBD    Z28, Z1, Z1
+	VPANDD    Z29, Z2, Z2
+	VPSUBD    Z28, Z2, Z2
+	VPANDD    Z29, Z3, Z3
+	VPSUBD    Z28, Z3, Z3
+	VPANDD    Z29, Z4, Z4
+	VPSUBD    Z28, Z4, Z4
+	VPANDD    Z29, Z5, Z5
+	VPSUBD    Z28, Z5, Z5
+	VPANDD    Z29, Z6, Z6
+	VPSUBD    Z28, Z6, Z6
+	VPANDD    Z29, Z7, Z7
+	VPSUBD    Z28, Z7, Z7
+	VPANDD    Z29, Z8, Z8
+	VPSUBD    Z28, Z8, Z8
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 192(DI)
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z31, Z5, Z5
+	VMULPS    Z31, Z6, Z6
+
+	// VCVTNE2PS2BF16 Z5, Z6, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x4f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd5
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 640(DI)
+	VCVTDQ2PS Z7, Z7
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z31, Z7, Z7
+	VMULPS    Z31, Z8, Z8
+
+	// VCVTNE2PS2BF16 Z7, Z8, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x3f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd7
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 704(DI)
+	VMOVDQU32 128(SI), Z0
+	VPSRLD    $0x00, Z0, Z1
+	VPSRLD    $0x04, Z0, Z5
+	VPSRLD    $0x08, Z0, Z2
+	VPSRLD    $0x0c, Z0, Z6
+	VPSRLD    $0x10, Z0, Z3
+	VPSRLD    $0x14, Z0, Z7
+	VPSRLD    $0x18, Z0, Z4
+	VPSRLD    $0x1c, Z0, Z8
+	VPANDD    Z29, Z1, Z1
+	VPSUBD    Z28, Z1, Z1
+	VPANDD    Z29, Z2, Z2
+	VPSUBD    Z28, Z2, Z2
+	VPANDD    Z29, Z3, Z3
+	VPSUBD    Z28, Z3, Z3
+	VPANDD    Z29, Z4, Z4
+	VPSUBD    Z28, Z4, Z4
+	VPANDD    Z29, Z5, Z5
+	VPSUBD    Z28, Z5, Z5
+	VPANDD    Z29, Z6, Z6
+	VPSUBD    Z28, Z6, Z6
+	VPANDD    Z29, Z7, Z7
+	VPSUBD    Z28, Z7, Z7
+	VPANDD    Z29, Z8, Z8
+	VPSUBD    Z28, Z8, Z8
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 256(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 320(DI)
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z31, Z5, Z5
+	VMULPS    Z31, Z6, Z6
+
+	// VCVTNE2PS2BF16 Z5, Z6, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x4f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd5
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 768(DI)
+	VCVTDQ2PS Z7, Z7
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z31, Z7, Z7
+	VMULPS    Z31, Z8, Z8
+
+	// VCVTNE2PS2BF16 Z7, Z8, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x3f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd7
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 832(DI)
+	VMOVDQU32 192(SI), Z0
+	VPSRLD    $0x00, Z0, Z1
+	VPSRLD    $0x04, Z0, Z5
+	VPSRLD    $0x08, Z0, Z2
+	VPSRLD    $0x0c, Z0, Z6
+	VPSRLD    $0x10, Z0, Z3
+	VPSRLD    $0x14, Z0, Z7
+	VPSRLD    $0x18, Z0, Z4
+	VPSRLD    $0x1c, Z0, Z8
+	VPANDD    Z29, Z1, Z1
+	VPSUBD    Z28, Z1, Z1
+	VPANDD    Z29, Z2, Z2
+	VPSUBD    Z28, Z2, Z2
+	VPANDD    Z29, Z3, Z3
+	VPSUBD    Z28, Z3, Z3
+	VPANDD    Z29, Z4, Z4
+	VPSUBD    Z28, Z4, Z4
+	VPANDD    Z29, Z5, Z5
+	VPSUBD    Z28, Z5, Z5
+	VPANDD    Z29, Z6, Z6
+	VPSUBD    Z28, Z6, Z6
+	VPANDD    Z29, Z7, Z7
+	VPSUBD    Z28, Z7, Z7
+	VPANDD    Z29, Z8, Z8
+	VPSUBD    Z28, Z8, Z8
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 384(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 448(DI)
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z31, Z5, Z5
+	VMULPS    Z31, Z6, Z6
+
+	// VCVTNE2PS2BF16 Z5, Z6, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x4f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd5
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 896(DI)
+	VCVTDQ2PS Z7, Z7
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z31, Z7, Z7
+	VMULPS    Z31, Z8, Z8
+
+	// VCVTNE2PS2BF16 Z7, Z8, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x3f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd7
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 960(DI)
+	ADDQ      $0x00000100, SI
+	ADDQ      $0x20, BX
+	ADDQ      DX, DI
+	DECQ      CX
+	JNZ       block
+
+done:
+	VZEROUPPER
+	RET
+
+// func packQ8GAMX(nb int, q *byte, s *uint16, p *uint32, ldg int)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·packQ8GAMX(SB), NOSPLIT, $0-40
+	MOVQ         nb+0(FP), CX
+	MOVQ         q+8(FP), SI
+	MOVQ         s+16(FP), BX
+	MOVQ         p+24(FP), DI
+	MOVQ         ldg+32(FP), DX
+	SHLQ         $0x02, DX
+	VMOVDQU16    packgconsts<>+0(SB), Z30
+	VPBROADCASTD packgconsts<>+64(SB), Z29
+	VPBROADCASTD packgconsts<>+68(SB), Z28
+	TESTQ        CX, CX
+	JZ           done
+
+block:
+	VCVTPH2PS (BX), Z31
+	VMOVDQU32 (SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, (DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 64(DI)
+	VMOVDQU32 64(SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 192(DI)
+	VMOVDQU32 128(SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 256(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 320(DI)
+	VMOVDQU32 192(SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 384(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 448(DI)
+	VMOVDQU32 256(SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 512(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 576(DI)
+	VMOVDQU32 320(SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 640(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 704(DI)
+	VMOVDQU32 384(SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 768(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 832(DI)
+	VMOVDQU32 448(SI), Z0
+	VPSLLD    $0x18, Z0, Z1
+	VPSRAD    $0x18, Z1, Z1
+	VPSLLD    $0x10, Z0, Z2
+	VPSRAD    $0x18, Z2, Z2
+	VPSLLD    $0x08, Z0, Z3
+	VPSRAD    $0x18, Z3, Z3
+	VPSRAD    $0x18, Z0, Z4
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z31, Z1, Z1
+	VMULPS    Z31, Z2, Z2
+
+	// VCVTNE2PS2BF16 Z1, Z2, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x6f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 896(DI)
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z31, Z3, Z3
+	VMULPS    Z31, Z4, Z4
+
+	// VCVTNE2PS2BF16 Z3, Z4, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x5f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd3
+	VPERMW    Z10, Z30, Z11
+	VMOVDQU32 Z11, 960(DI)
+	ADDQ      $0x00000200, SI
+	ADDQ      $0x20, BX
+	ADDQ      DX, DI
+	DECQ      CX
+	JNZ       block
+
+done:
+	VZEROUPPER
+	RET

@@ -155,6 +155,21 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 	f[groups-1][rows/2](nb, unsafe.SliceData(xp), ldx, offc, offd, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(c), ldc)
 }
 
+// packGroupAMX writes the 16 rows of a grouped matrix's group that starts at row j0 as AMX
+// B tiles of BF16 pairs, block g at p[g·amxChunkB:]: what dequantizing each row, rounding
+// it to BF16 and packPairs16 write, in one pass over the group's codes.
+func packGroupAMX(w *qweight, j0 int, p []uint32) {
+	nb, bb := w.k/qBlock, groupBlockBytes(w.dt)
+	g := j0 / qGroupRows
+	q, s := w.q[g*nb*bb:(g+1)*nb*bb], w.s[g*nb*qGroupRows:(g+1)*nb*qGroupRows]
+	_ = p[(nb-1)*amxChunkB+255]
+	f := packQ8GAMX
+	if w.dt == compute.Q4 {
+		f = packQ4GAMX
+	}
+	f(nb, unsafe.SliceData(q), unsafe.SliceData(s), unsafe.SliceData(p), amxChunkB)
+}
+
 // dequantGroupRow writes the values of len(dst)/qBlock blocks of a row of a grouped dt
 // matrix whose first block keeps its first code bytes at q[c] and its scale at s[sc].
 func dequantGroupRow(dst []float32, dt compute.DType, q []byte, s []uint16, c, sc int) {

@@ -185,6 +185,9 @@ func bf16Kernels() {
 	packTKernel()
 	packPairsKernel()
 	roundKernel()
+	packGConsts = packGConstants()
+	packGroupKernel(true)
+	packGroupKernel(false)
 }
 
 // fmaRows and fmaVecs shape the FMA micro-kernel of the BF16 mode: 6 rows × 4 ZMM of 16
@@ -450,6 +453,103 @@ func roundKernel() {
 	ADDQ(U8(128), x)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// packGConsts holds packGroupKernel's constants: VPERMW's index that interleaves two sets of
+// 16 words (0, 16, 1, 17, …), then the dwords 15 and 8 (Q4's nibble mask and offset).
+var packGConsts Mem
+
+func packGConstants() Mem {
+	m := GLOBL("packgconsts", RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U16(i))
+		DATA(4*i+2, U16(16+i))
+	}
+	DATA(64, U32(15))
+	DATA(68, U32(8))
+	return m
+}
+
+// packGroupKernel emits packQ{4,8}GAMX(nb, q, s, p, ldg): the nb blocks of a group of 16
+// weight rows stored in row groups (quant_groups.go; codes q, F16 scales s) as AMX B tiles
+// of BF16 pairs, block g at p[g·ldg:], as packPairs16 lays them out: p[g·ldg+i·16+r] = pair i
+// of block g of row r. A block is one chunk of amxK = 32 values, and lane r of a group's
+// 64-byte code chunk c holds row r's codes 4c..4c+3 (Q4: their low nibbles weights 4c..4c+3,
+// high ones 16+4c..), so each code byte becomes one half of a pair in lane r: no transpose.
+// Each value is float32(code)·scale (Q4: code-8), rounded to BF16 by VCVTNE2PS2BF16, the bits
+// of dequantizing the row (dequantQ4G, dequantQ8G) and rounding it with cvtF32BF16.
+// Physical registers only, for the raw VCVTNE2PS2BF16.
+func packGroupKernel(q4 bool) {
+	typ, blockBytes := "Q8", 512
+	if q4 {
+		typ, blockBytes = "Q4", 256
+	}
+	name := fmt.Sprintf("pack%sGAMX", typ)
+	TEXT(name, NOSPLIT, "func(nb int, q *byte, s *uint16, p *uint32, ldg int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s writes the nb blocks of a group of 16 grouped %s weight rows as AMX B tiles of BF16 pairs (see the generator).", name, typ))
+	nb, pq, ps, pp, ldg := RCX, RSI, RBX, RDI, RDX
+	Load(Param("nb"), nb)
+	Load(Param("q"), pq)
+	Load(Param("s"), ps)
+	Load(Param("p"), pp)
+	Load(Param("ldg"), ldg)
+	SHLQ(U8(2), ldg)
+	// Z0: a code chunk; Z1-Z8: its codes by weight; Z10, Z11: a pair row; Z30: the VPERMW
+	// index; Z31: the block's 16 scales; Z29, Z28: 15 and 8.
+	VMOVDQU16(packGConsts, Z30)
+	VPBROADCASTD(packGConsts.Offset(64), Z29)
+	VPBROADCASTD(packGConsts.Offset(68), Z28)
+	TESTQ(nb, nb)
+	JZ(LabelRef("done"))
+	Label("block")
+	VCVTPH2PS(Mem{Base: ps}, Z31)
+	// pair writes pair i of every row from the values in Z(lo) (even k) and Z(hi) (odd k),
+	// codes not yet converted: converted, scaled, rounded, interleaved.
+	pair := func(i, lo, hi int) {
+		VCVTDQ2PS(ZMMPhys(lo), ZMMPhys(lo))
+		VCVTDQ2PS(ZMMPhys(hi), ZMMPhys(hi))
+		VMULPS(Z31, ZMMPhys(lo), ZMMPhys(lo))
+		VMULPS(Z31, ZMMPhys(hi), ZMMPhys(hi))
+		vcvtne2ps2bf16(10, hi, lo)
+		VPERMW(Z10, Z30, Z11)
+		VMOVDQU32(Z11, Mem{Base: pp, Disp: 64 * i})
+	}
+	for c := 0; c < blockBytes/64; c++ {
+		VMOVDQU32(Mem{Base: pq, Disp: 64 * c}, Z0)
+		if q4 {
+			// Byte t of lane r: its low nibble is weight 4c+t, its high one 16+4c+t.
+			for t := range 4 {
+				VPSRLD(U8(8*t), Z0, ZMMPhys(1+t))
+				VPSRLD(U8(8*t+4), Z0, ZMMPhys(5+t))
+			}
+			for v := 1; v <= 8; v++ {
+				VPANDD(Z29, ZMMPhys(v), ZMMPhys(v))
+				VPSUBD(Z28, ZMMPhys(v), ZMMPhys(v))
+			}
+			pair(2*c, 1, 2)
+			pair(2*c+1, 3, 4)
+			pair(8+2*c, 5, 6)
+			pair(8+2*c+1, 7, 8)
+			continue
+		}
+		// Byte t of lane r, sign-extended: weight 4c+t.
+		for t := range 3 {
+			VPSLLD(U8(24-8*t), Z0, ZMMPhys(1+t))
+			VPSRAD(U8(24), ZMMPhys(1+t), ZMMPhys(1+t))
+		}
+		VPSRAD(U8(24), Z0, Z4)
+		pair(2*c, 1, 2)
+		pair(2*c+1, 3, 4)
+	}
+	ADDQ(U32(blockBytes), pq)
+	ADDQ(U8(32), ps)
+	ADDQ(ldg, pp)
+	DECQ(nb)
+	JNZ(LabelRef("block"))
 	Label("done")
 	VZEROUPPER()
 	RET()
