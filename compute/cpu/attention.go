@@ -271,7 +271,27 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	scores := b.getScratch(batch * g.Heads * n)
 	defer b.putScratch(scores)
 	kb := (n + attnKeyBlock - 1) / attnKeyBlock
+	// An F16 cache is read a row (every head) at a time where the kernels for it run.
+	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%16 == 0 && hd <= dotBlock
+	ahead := 2 * ks.kvw // how far on the row kernels prefetch: two cache rows
 	b.pool.run(batch*kb, 1, func(lo, hi int) {
+		if rowsF16 {
+			for task := lo; task < hi; task++ {
+				bi, s0 := task/kb, (task%kb)*attnKeyBlock
+				for j := s0; j < min(s0+attnKeyBlock, n); j++ {
+					krow := ks.h[(bi*ks.sCap+j)*ks.kvw : (bi*ks.sCap+j+1)*ks.kvw]
+					sc := scores[bi*g.Heads*n+j:]
+					if group == 1 {
+						scoresRowF16(hd, qs[bi*qw:], krow, g.Heads, hd, sc, n, ahead)
+						continue
+					}
+					for kh := range g.KVHeads {
+						scoresRowF16(hd, qs[bi*qw+kh*group*hd:], krow[kh*hd:], group, 0, sc[kh*group*n:], n, ahead)
+					}
+				}
+			}
+			return
+		}
 		var buf []float32
 		if ks.h != nil {
 			buf = b.getScratch(attnKeyBlock * hd)
@@ -320,6 +340,23 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 			bi, h0 := task/groups, (task%groups)*per
 			h1 := min(h0+per, g.Heads)
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
+			if rowsF16 {
+				for j := range n {
+					vrow := vs.h[(bi*vs.sCap+j)*vs.kvw : (bi*vs.sCap+j+1)*vs.kvw]
+					// The heads of each KV head, in order; every sum still adds j in order.
+					for hs := h0; hs < h1; {
+						kh := hs / group
+						he := min(h1, (kh+1)*group)
+						vstep := 0
+						if group == 1 {
+							he, vstep = h1, hd
+						}
+						accRowF16(hd, scores[(bi*g.Heads+hs)*n+j:], n, vrow[kh*hd:], he-hs, vstep, d[bi*qw+hs*hd:], ahead)
+						hs = he
+					}
+				}
+				continue
+			}
 			for s0 := 0; s0 < n; s0 += attnKeyBlock {
 				s1 := min(s0+attnKeyBlock, n)
 				var vrows []float32

@@ -37,3 +37,24 @@ func cvtF32F16Sat(dst *uint16, src *float32, n int)
 //
 //go:noescape
 func cvtF16F32(dst *float32, src *uint16, n int)
+
+// attnRowsF16 reports whether set has the kernels that read an F16 cache row by row in a
+// decoding step's Attention (scoresRowF16, accRowF16): the AVX-512 set, whose tiles' bits
+// they give.
+func attnRowsF16(set simdSet) bool { return set == simdAVX512 }
+
+// scoresRowF16 sets c[h·ldc] = q[h·n:(h+1)·n]·k[h·kstep:h·kstep+n] for h < heads, the keys
+// widened in registers, with the bits tileSIMD gives the widened keys on the AVX-512 set
+// (n a multiple of 16, at most dotBlock), and prefetches the keys pf elements on.
+func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32, ldc, pf int) {
+	_, _, _ = q[heads*n-1], k[(heads-1)*kstep+n-1], c[(heads-1)*ldc]
+	scoresF16x16(n, unsafe.SliceData(q), unsafe.SliceData(k), heads, 2*kstep, unsafe.SliceData(c), 4*ldc, 2*pf)
+}
+
+// accRowF16 adds p[h·pstep]·v[h·vstep+i] to out[h·n+i] for h < heads and i < n (a multiple
+// of 16), one fused multiply-add each as accRowsSIMD does, and prefetches the values pf
+// elements on.
+func accRowF16(n int, p []float32, pstep int, v []uint16, heads, vstep int, out []float32, pf int) {
+	_, _, _ = p[(heads-1)*pstep], v[(heads-1)*vstep+n-1], out[heads*n-1]
+	accF16x16(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), heads, 2*vstep, unsafe.SliceData(out), 2*pf)
+}

@@ -34,3 +34,14 @@ func cvtF16F32(dst *float32, src *uint16, n int)
 //
 //go:noescape
 func cvtF16F32Rows(dst *float32, src *uint16, n, rows, lds int)
+
+// attnRowsF16 is false: no row-by-row F16 Attention kernels in this build.
+func attnRowsF16(set simdSet) bool { return false }
+
+func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32, ldc, pf int) {
+	panic("cpu: no row-by-row F16 Attention kernels in this build")
+}
+
+func accRowF16(n int, p []float32, pstep int, v []uint16, heads, vstep int, out []float32, pf int) {
+	panic("cpu: no row-by-row F16 Attention kernels in this build")
+}

@@ -7580,6 +7580,106 @@ done:
 	VZEROUPPER
 	RET
 
+// func scoresF16x16(n int, q *float32, k *uint16, heads int, kstep int, c *float32, ldc int, pf int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·scoresF16x16(SB), NOSPLIT, $0-64
+	MOVQ n+0(FP), AX
+	MOVQ q+8(FP), CX
+	MOVQ k+16(FP), DX
+	MOVQ heads+24(FP), BX
+	MOVQ kstep+32(FP), SI
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R8
+	MOVQ pf+56(FP), R9
+
+head:
+	TESTQ  BX, BX
+	JZ     sdone
+	VPXORD Z0, Z0, Z0
+	XORQ   R10, R10
+
+dot:
+	CMPQ        R10, AX
+	JGE         reduce
+	VCVTPH2PS   (DX)(R10*2), Z1
+	VFMADD231PS (CX)(R10*4), Z1, Z0
+	ADDQ        $0x10, R10
+	JMP         dot
+
+reduce:
+	LEAQ (DX)(R9*1), R10
+	XORQ R11, R11
+
+pfs:
+	PREFETCHT1    (R10)(R11*2)
+	ADDQ          $0x20, R11
+	CMPQ          R11, AX
+	JL            pfs
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X2
+	VADDPS        X1, X2, X2
+	VMOVHLPS      X2, X2, X1
+	VADDPS        X2, X1, X1
+	VMOVSHDUP     X1, X2
+	VADDSS        X1, X2, X2
+	VMOVSS        X2, (DI)
+	LEAQ          (CX)(AX*4), CX
+	ADDQ          SI, DX
+	ADDQ          R8, DI
+	DECQ          BX
+	JMP           head
+
+sdone:
+	VZEROUPPER
+	RET
+
+// func accF16x16(n int, p *float32, pstep int, v *uint16, heads int, vstep int, out *float32, pf int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·accF16x16(SB), NOSPLIT, $0-64
+	MOVQ n+0(FP), AX
+	MOVQ p+8(FP), CX
+	MOVQ pstep+16(FP), DX
+	MOVQ v+24(FP), BX
+	MOVQ heads+32(FP), SI
+	MOVQ vstep+40(FP), DI
+	MOVQ out+48(FP), R8
+	MOVQ pf+56(FP), R9
+
+ahead:
+	TESTQ        SI, SI
+	JZ           adone
+	VBROADCASTSS (CX), Z0
+	XORQ         R10, R10
+
+acc:
+	CMPQ        R10, AX
+	JGE         next
+	VCVTPH2PS   (BX)(R10*2), Z1
+	VFMADD213PS (R8)(R10*4), Z0, Z1
+	VMOVUPS     Z1, (R8)(R10*4)
+	ADDQ        $0x10, R10
+	JMP         acc
+
+next:
+	LEAQ (BX)(R9*1), R10
+	XORQ R11, R11
+
+pfa:
+	PREFETCHT1 (R10)(R11*2)
+	ADDQ       $0x20, R11
+	CMPQ       R11, AX
+	JL         pfa
+	ADDQ       DX, CX
+	ADDQ       DI, BX
+	LEAQ       (R8)(AX*4), R8
+	DECQ       SI
+	JMP        ahead
+
+adone:
+	VZEROUPPER
+	RET
+
 DATA qconsts<>+0(SB)/4, $0x0f0f0f0f
 DATA qconsts<>+4(SB)/4, $0x0f0f0f0f
 DATA qconsts<>+8(SB)/4, $0x0f0f0f0f

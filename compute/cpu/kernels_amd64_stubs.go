@@ -249,6 +249,16 @@ func dotBF16x16R3C4(k int, a *float32, lda int, b *uint16, ldb int, c *float32, 
 //go:noescape
 func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
 
+// scoresF16x16 computes heads dot products of float32 rows of q with F16 rows of k (see the generator).
+//
+//go:noescape
+func scoresF16x16(n int, q *float32, k *uint16, heads int, kstep int, c *float32, ldc int, pf int)
+
+// accF16x16 adds p[h·pstep]·v[h·vstep+i] to out[h·n+i] for heads rows of F16 values (see the generator).
+//
+//go:noescape
+func accF16x16(n int, p *float32, pstep int, v *uint16, heads int, vstep int, out *float32, pf int)
+
 // dotQ8AVX2C1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
 //
 //go:noescape

@@ -42,6 +42,7 @@ func main() {
 		}
 	}
 	accRows()
+	attnF16Kernels()
 	qConsts = qConstants()
 	for _, q4 := range []bool{false, true} {
 		for c := 1; c <= 4; c++ {
@@ -728,4 +729,128 @@ func tileHeader(suffix, how string, rows, cols int, bf16 bool) (pa, pb []Registe
 		}
 	}
 	return pa, pb, bsize
+}
+
+// attnF16Kernels emits the AVX-512 kernels with which a decoding step's Attention reads an
+// F16 KV cache row by row, widening in registers: cache rows are a whole KV row (every
+// head) apart, so reading one head's block of keys jumps a page at each row, which the
+// hardware prefetchers do not follow, while a row read whole is one stream. Both prefetch
+// the row pf bytes on.
+//
+// scoresF16x16(n, q, k, heads, kstep, c, ldc, pf): for h < heads, c[h·ldc] = q[h·n:]·k[h·kstep:]
+// over n values (a multiple of 16), in dotF32x16R1C1's order (lanes of k ≡ l mod 16, then
+// its reduction tree), so a score has the bits tileSIMD gives the widened key.
+//
+// accF16x16(n, p, pstep, v, heads, vstep, out, pf): for h < heads, out[h·n+i] += p[h·pstep]·
+// v[h·vstep+i], i < n (a multiple of 16), one fused multiply-add each: accRowsF32's step for
+// one row of values, so calling it row after row gives accRowsF32's bits.
+func attnF16Kernels() {
+	TEXT("scoresF16x16", NOSPLIT, "func(n int, q *float32, k *uint16, heads int, kstep int, c *float32, ldc int, pf int)")
+	Pragma("noescape")
+	Doc("scoresF16x16 computes heads dot products of float32 rows of q with F16 rows of k (see the generator).")
+	{
+		n := Load(Param("n"), GP64())
+		q := Load(Param("q"), GP64())
+		k := Load(Param("k"), GP64())
+		heads := Load(Param("heads"), GP64())
+		kstep := Load(Param("kstep"), GP64())
+		c := Load(Param("c"), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		pf := Load(Param("pf"), GP64())
+		Label("head")
+		TESTQ(heads, heads)
+		JZ(LabelRef("sdone"))
+		acc := ZMM()
+		VPXORD(acc, acc, acc)
+		i := GP64()
+		XORQ(i, i)
+		Label("dot")
+		CMPQ(i, n)
+		JGE(LabelRef("reduce"))
+		kv := ZMM()
+		VCVTPH2PS(Mem{Base: k, Index: i, Scale: 2}, kv)
+		VFMADD231PS(Mem{Base: q, Index: i, Scale: 4}, kv, acc)
+		ADDQ(U8(16), i)
+		JMP(LabelRef("dot"))
+		Label("reduce")
+		// The row pf bytes on, this head's part, while the sums reduce.
+		pa := GP64()
+		LEAQ(Mem{Base: k, Index: pf, Scale: 1}, pa)
+		j := GP64()
+		XORQ(j, j)
+		Label("pfs")
+		PREFETCHT1(Mem{Base: pa, Index: j, Scale: 2})
+		ADDQ(U8(32), j)
+		CMPQ(j, n)
+		JL(LabelRef("pfs"))
+		y := YMM()
+		VEXTRACTF64X4(U8(1), acc, y)
+		VADDPS(acc.AsY(), y, y)
+		h := XMM()
+		VEXTRACTF32X4(U8(1), y, h)
+		VADDPS(y.AsX(), h, h)
+		u := XMM()
+		VMOVHLPS(h, h, u)
+		VADDPS(h, u, u)
+		w := XMM()
+		VMOVSHDUP(u, w)
+		VADDSS(u, w, w)
+		VMOVSS(w, Mem{Base: c})
+		LEAQ(Mem{Base: q, Index: n, Scale: 4}, q)
+		ADDQ(kstep, k)
+		ADDQ(ldc, c)
+		DECQ(heads)
+		JMP(LabelRef("head"))
+		Label("sdone")
+		VZEROUPPER()
+		RET()
+	}
+
+	TEXT("accF16x16", NOSPLIT, "func(n int, p *float32, pstep int, v *uint16, heads int, vstep int, out *float32, pf int)")
+	Pragma("noescape")
+	Doc("accF16x16 adds p[h·pstep]·v[h·vstep+i] to out[h·n+i] for heads rows of F16 values (see the generator).")
+	{
+		n := Load(Param("n"), GP64())
+		p := Load(Param("p"), GP64())
+		pstep := Load(Param("pstep"), GP64())
+		v := Load(Param("v"), GP64())
+		heads := Load(Param("heads"), GP64())
+		vstep := Load(Param("vstep"), GP64())
+		out := Load(Param("out"), GP64())
+		pf := Load(Param("pf"), GP64())
+		Label("ahead")
+		TESTQ(heads, heads)
+		JZ(LabelRef("adone"))
+		pj := ZMM()
+		VBROADCASTSS(Mem{Base: p}, pj)
+		i := GP64()
+		XORQ(i, i)
+		Label("acc")
+		CMPQ(i, n)
+		JGE(LabelRef("next"))
+		t := ZMM()
+		VCVTPH2PS(Mem{Base: v, Index: i, Scale: 2}, t)
+		VFMADD213PS(Mem{Base: out, Index: i, Scale: 4}, pj, t) // t = pj·v + out
+		VMOVUPS(t, Mem{Base: out, Index: i, Scale: 4})
+		ADDQ(U8(16), i)
+		JMP(LabelRef("acc"))
+		Label("next")
+		pa := GP64()
+		LEAQ(Mem{Base: v, Index: pf, Scale: 1}, pa)
+		j := GP64()
+		XORQ(j, j)
+		Label("pfa")
+		PREFETCHT1(Mem{Base: pa, Index: j, Scale: 2})
+		ADDQ(U8(32), j)
+		CMPQ(j, n)
+		JL(LabelRef("pfa"))
+		ADDQ(pstep, p)
+		ADDQ(vstep, v)
+		LEAQ(Mem{Base: out, Index: n, Scale: 4}, out)
+		DECQ(heads)
+		JMP(LabelRef("ahead"))
+		Label("adone")
+		VZEROUPPER()
+		RET()
+	}
 }
