@@ -261,7 +261,10 @@ func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []fl
 // values by groups of heads, each walking the keys in blocks. Every score and every sum is
 // the one rowsDirect computes (the same dot products; p_j·v_j added in order of j), so the
 // results are bit for bit the same. An F16 cache is read the same way, each KV head's block
-// of rows widened into an L1-sized buffer just before the kernel reads it.
+// of rows widened into an L1-sized buffer just before the kernel reads it, except on the
+// AVX-512 set: there both passes read it a row at a time (scoresRowF16, accRowF16, which
+// widen in registers and prefetch the rows ahead), since a head's block jumps a page at
+// each row, and the hardware prefetchers do not follow that.
 func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batch int) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
