@@ -238,13 +238,13 @@ func linearArgs(op string, d, xs []float32, dst, x, w, bias *Tensor, n, k int) (
 	return m, bs
 }
 
-// linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
 // bf16Rows reports whether Linear takes m rows of x against a matrix of K = k through the
 // BF16 products of the fast precision (gemmFast).
 func (b *Backend) bf16Rows(m, k int) bool {
 	return b.bf16 && m >= bf16MinRows && k%2 == 0
 }
 
+// linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
 func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	qw := quantized(op, "w", w)
 	n, k := qw.n, qw.k

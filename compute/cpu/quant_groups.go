@@ -110,9 +110,10 @@ type groupProduct struct {
 // linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
 // several for Linears): each input row is quantized and packed once, with its blocks'
 // corrections and scales after it, then each task runs two groups of 16 weight rows (one
-// where its chunk or matrix has one left) against the rows four, two or one at a time (a row's bits do not depend on the others': they are
-// dotQ4's or dotQ8's). The groups of all the matrices are one parallel loop, so several
-// small products end once, not each with its own tail and wait.
+// where its chunk or matrix has one left) against the rows four, two or one at a time (a
+// row's bits do not depend on the others': they are dotQ4's or dotQ8's). The groups of all
+// the matrices are one parallel loop, so several small products end once, not each with
+// its own tail and wait.
 func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 	k, dt := ps[0].w.k, ps[0].w.dt
 	nb := k / qBlock
@@ -179,6 +180,9 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 // linearQGroups; anything else runs as one Linear each.
 func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 	const op = "Linears"
+	if len(ps) == 0 {
+		return
+	}
 	xs := f32(op, "x", x)
 	gs := make([]groupProduct, len(ps))
 	for i, p := range ps {
