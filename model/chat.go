@@ -335,11 +335,12 @@ func (c *Chat) prefill(ctx context.Context, ids []int32, slots []slot, maxNew in
 		return nil, err
 	}
 	var logits []float32
-	for at := reuse; at < len(ids); at += prefillChunk {
+	chunk := PrefillChunk(len(ids) - reuse)
+	for at := reuse; at < len(ids); at += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		end := min(at+prefillChunk, len(ids))
+		end := min(at+chunk, len(ids))
 		logits, err = c.forward(ids[at:end], slots[at:end], end == len(ids))
 		if err != nil {
 			return nil, err

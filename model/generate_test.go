@@ -628,8 +628,9 @@ func TestGenerateCancelInPrefill(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("run = %v, want context.Canceled", err)
 	}
-	if len(chunks) != 1 || chunks[0] != 256 {
-		t.Fatalf("chunks done %v, want the first 256 positions only", chunks)
+	// Two images are four rows: chunks of at most 256 positions, of equal length.
+	if want := evenChunk(len(cond), 256); len(chunks) != 1 || chunks[0] != want || want > 256 {
+		t.Fatalf("chunks done %v, want the first %d positions only", chunks, want)
 	}
 	t.Logf("%d prompt tokens: first chunk %v, cancel to return %v", len(cond), cancelled.Sub(start), time.Since(cancelled))
 
@@ -638,5 +639,25 @@ func TestGenerateCancelInPrefill(t *testing.T) {
 	res, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
 	if err != nil || !slices.Equal(res.Tokens[0], c.g.Generation.ImageTokens[0]) {
 		t.Fatalf("generation after a cancelled prompt pass: %v", err)
+	}
+}
+
+// TestEvenChunk checks the prompt chunks' length: as few chunks as the limit allows, of
+// equal length but the last, which may be shorter, never over the limit.
+func TestEvenChunk(t *testing.T) {
+	for _, tt := range []struct{ n, limit, want int }{
+		{1, 512, 1}, {512, 512, 512}, {513, 512, 257}, {630, 512, 315}, {1024, 512, 512},
+		{1025, 512, 342}, {9, 4, 3}, {10, 4, 4}, {7, 1, 1},
+	} {
+		got := evenChunk(tt.n, tt.limit)
+		if got != tt.want {
+			t.Errorf("evenChunk(%d, %d) = %d, want %d", tt.n, tt.limit, got, tt.want)
+		}
+		if chunks := (tt.n + got - 1) / got; got > tt.limit || chunks != (tt.n+tt.limit-1)/tt.limit {
+			t.Errorf("evenChunk(%d, %d) = %d: %d chunks, not the fewest", tt.n, tt.limit, got, chunks)
+		}
+	}
+	if got := PrefillChunk(630); got != 315 {
+		t.Errorf("a chat prefills 630 positions in chunks of %d, want 315", got)
 	}
 }

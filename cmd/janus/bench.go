@@ -1177,19 +1177,27 @@ func (b *benchRun) prefill() error {
 		if err := cache.Truncate(0); err != nil {
 			return err
 		}
-		x, err := lm.Embed(ids, 1)
-		if err != nil {
-			return err
+		// In the chunks a chat prefills in, each embedded and run in place as the chat does.
+		chunk := model.PrefillChunk(T)
+		for c0 := 0; c0 < T; c0 += chunk {
+			c1 := min(c0+chunk, T)
+			x, err := lm.Embed(ids[c0:c1], 1)
+			if err != nil {
+				return err
+			}
+			if lo, hi := max(at, c0), min(at+nImg, c1); lo < hi {
+				be.CopyRows(x, lo-c0, b.imgEmb, lo-at, hi-lo)
+			}
+			err = lm.ForwardInto(x, x, cache)
+			if err == nil && c1 == T {
+				b.undNext, err = b.logitsArgmax(x, logits)
+			}
+			be.Free(x)
+			if err != nil {
+				return err
+			}
 		}
-		be.CopyRows(x, at, b.imgEmb, 0, nImg)
-		h, err := lm.Forward(x, cache)
-		be.Free(x)
-		if err != nil {
-			return err
-		}
-		b.undNext, err = b.logitsArgmax(h, logits)
-		be.Free(h)
-		return err
+		return nil
 	}
 	ts, err := b.times("prefill", warm, run)
 	if err != nil {
@@ -1201,8 +1209,8 @@ func (b *benchRun) prefill() error {
 	med := benchMedian(ts)
 	b.add("prefill", ts, &benchStage{Tokens: T, ImageTokens: nImg,
 		TokPerS: benchRound(float64(T)/med, 2), TokPerSBest: benchRound(float64(T)/slices.Min(ts), 2),
-		Work: fmt.Sprintf("LLM over %d tokens (%d text + BOI + %d image + EOI) -> last logits [1,%d]",
-			T, T-nImg-2, nImg, lm.Config.Vocab)})
+		Work: fmt.Sprintf("LLM over %d tokens (%d text + BOI + %d image + EOI) in chunks of %d as a chat runs them -> last logits [1,%d]",
+			T, T-nImg-2, nImg, model.PrefillChunk(T), lm.Config.Vocab)})
 	return nil
 }
 
