@@ -194,8 +194,8 @@ func (m *Model) GenerateImages(ctx context.Context, description string, opts Gen
 	return res, m.Backend.Sync()
 }
 
-// prefillRowPositions bounds rows × positions of one prompt chunk. The chat prefills 512
-// positions of one row; generation runs 2N rows at once, so its chunks get shorter as N
+// prefillRowPositions bounds rows × positions of one prompt chunk. The chat prefills up to
+// 512 positions of one row at a time; generation runs 2N rows at once, so its chunks get shorter as N
 // grows and the activations of one Forward stay the same size (the MLP's are 132 KB per row
 // and position for a 7B model).
 const prefillRowPositions = 1024
