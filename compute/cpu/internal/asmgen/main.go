@@ -175,16 +175,7 @@ func kernel(rows, cols int, bf16 bool) {
 	flag := Load(Param("acc"), GP8())
 	for i := 0; i < rows; i++ {
 		for j := 0; j < cols; j++ {
-			x := accs[i][j]
-			h := XMM()
-			VEXTRACTF128(U8(1), x, h)
-			VADDPS(x.AsX(), h, h) // lanes l, l+4
-			u := XMM()
-			VMOVHLPS(h, h, u)
-			VADDPS(h, u, u) // (l, l+4) + (l+2, l+6)
-			w := XMM()
-			VMOVSHDUP(u, w)
-			VADDSS(u, w, w) // lanes 0,2,4,6 + lanes 1,3,5,7
+			w := sum8(accs[i][j], false)
 			out := Mem{Base: cp, Disp: 4 * j}
 			skip := fmt.Sprintf("store%d_%d", i, j)
 			TESTB(flag, flag)
@@ -300,19 +291,7 @@ func kernel512(rows, cols int, bf16 bool) {
 	flag := Load(Param("acc"), GP8())
 	for i := 0; i < rows; i++ {
 		for j := 0; j < cols; j++ {
-			x := accs[i][j]
-			y := YMM()
-			VEXTRACTF64X4(U8(1), x, y)
-			VADDPS(x.AsY(), y, y) // lanes l, l+8
-			h := XMM()
-			VEXTRACTF32X4(U8(1), y, h)
-			VADDPS(y.AsX(), h, h) // (l, l+8) + (l+4, l+12)
-			u := XMM()
-			VMOVHLPS(h, h, u)
-			VADDPS(h, u, u)
-			w := XMM()
-			VMOVSHDUP(u, w)
-			VADDSS(u, w, w)
+			w := sum16(accs[i][j])
 			out := Mem{Base: cp, Disp: 4 * j}
 			skip := fmt.Sprintf("store%d_%d", i, j)
 			TESTB(flag, flag)
@@ -327,6 +306,36 @@ func kernel512(rows, cols int, bf16 bool) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// sum8 emits the sum of the 8 lanes of the YMM x into lane 0 of the XMM it returns, in the
+// tree of every float32 tile: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). evex extracts the
+// high half with VEXTRACTF32X4 (AVX512VL), for an x the allocator may have taken from the
+// registers only EVEX reaches; else VEXTRACTF128 (AVX).
+func sum8(x VecVirtual, evex bool) VecVirtual {
+	h := XMM()
+	if evex {
+		VEXTRACTF32X4(U8(1), x, h)
+	} else {
+		VEXTRACTF128(U8(1), x, h)
+	}
+	VADDPS(x.AsX(), h, h) // lanes l, l+4
+	u := XMM()
+	VMOVHLPS(h, h, u)
+	VADDPS(h, u, u) // (l, l+4) + (l+2, l+6)
+	w := XMM()
+	VMOVSHDUP(u, w)
+	VADDSS(u, w, w) // lanes 0,2,4,6 + lanes 1,3,5,7
+	return w
+}
+
+// sum16 emits the sum of the 16 lanes of the ZMM x, lanes l and l+8 first, then sum8's tree:
+// the AVX-512 tiles' order.
+func sum16(x VecVirtual) VecVirtual {
+	y := YMM()
+	VEXTRACTF64X4(U8(1), x, y)
+	VADDPS(x.AsY(), y, y) // lanes l, l+8
+	return sum8(y, true)
 }
 
 // accRows emits accRowsF32(n, p, v, ldv, rows, out): out[i] += p[j]·v[j*ldv+i] for every
@@ -731,6 +740,20 @@ func tileHeader(suffix, how string, rows, cols int, bf16 bool) (pa, pb []Registe
 	return pa, pb, bsize
 }
 
+// prefetchF16 emits a loop (at label) that asks for the n F16 values pf bytes past base
+// (the same head's part of a later cache row) to be brought into L2, a line at a time.
+func prefetchF16(base, pf, n Register, label string) {
+	pa := GP64()
+	LEAQ(Mem{Base: base, Index: pf, Scale: 1}, pa)
+	j := GP64()
+	XORQ(j, j)
+	Label(label)
+	PREFETCHT1(Mem{Base: pa, Index: j, Scale: 2})
+	ADDQ(U8(32), j)
+	CMPQ(j, n)
+	JL(LabelRef(label))
+}
+
 // attnF16Kernels emits the AVX-512 kernels with which a decoding step's Attention reads an
 // F16 KV cache row by row, widening in registers: cache rows are a whole KV row (every
 // head) apart, so reading one head's block of keys jumps a page at each row, which the
@@ -773,29 +796,8 @@ func attnF16Kernels() {
 		ADDQ(U8(16), i)
 		JMP(LabelRef("dot"))
 		Label("reduce")
-		// The row pf bytes on, this head's part, while the sums reduce.
-		pa := GP64()
-		LEAQ(Mem{Base: k, Index: pf, Scale: 1}, pa)
-		j := GP64()
-		XORQ(j, j)
-		Label("pfs")
-		PREFETCHT1(Mem{Base: pa, Index: j, Scale: 2})
-		ADDQ(U8(32), j)
-		CMPQ(j, n)
-		JL(LabelRef("pfs"))
-		y := YMM()
-		VEXTRACTF64X4(U8(1), acc, y)
-		VADDPS(acc.AsY(), y, y)
-		h := XMM()
-		VEXTRACTF32X4(U8(1), y, h)
-		VADDPS(y.AsX(), h, h)
-		u := XMM()
-		VMOVHLPS(h, h, u)
-		VADDPS(h, u, u)
-		w := XMM()
-		VMOVSHDUP(u, w)
-		VADDSS(u, w, w)
-		VMOVSS(w, Mem{Base: c})
+		prefetchF16(k, pf, n, "pfs") // while the sums reduce
+		VMOVSS(sum16(acc), Mem{Base: c})
 		LEAQ(Mem{Base: q, Index: n, Scale: 4}, q)
 		ADDQ(kstep, k)
 		ADDQ(ldc, c)
@@ -835,15 +837,7 @@ func attnF16Kernels() {
 		ADDQ(U8(16), i)
 		JMP(LabelRef("acc"))
 		Label("next")
-		pa := GP64()
-		LEAQ(Mem{Base: v, Index: pf, Scale: 1}, pa)
-		j := GP64()
-		XORQ(j, j)
-		Label("pfa")
-		PREFETCHT1(Mem{Base: pa, Index: j, Scale: 2})
-		ADDQ(U8(32), j)
-		CMPQ(j, n)
-		JL(LabelRef("pfa"))
+		prefetchF16(v, pf, n, "pfa")
 		ADDQ(pstep, p)
 		ADDQ(vstep, v)
 		LEAQ(Mem{Base: out, Index: n, Scale: 4}, out)

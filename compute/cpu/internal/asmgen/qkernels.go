@@ -153,17 +153,7 @@ func qkernel(cols int, q4 bool) {
 	Label("reduce")
 	cp := Load(Param("c"), GP64())
 	for j := 0; j < cols; j++ {
-		x := accs[j]
-		h := XMM()
-		VEXTRACTF128(U8(1), x, h)
-		VADDPS(x.AsX(), h, h)
-		u := XMM()
-		VMOVHLPS(h, h, u)
-		VADDPS(h, u, u)
-		w := XMM()
-		VMOVSHDUP(u, w)
-		VADDSS(u, w, w)
-		VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
+		VMOVSS(sum8(accs[j], false), Mem{Base: cp, Disp: 4 * j})
 	}
 	VZEROUPPER()
 	RET()
@@ -402,16 +392,7 @@ func qkernel2(cols int, q4 bool) {
 	SHLQ(U8(2), ldc)
 	for i := 0; i < 2; i++ {
 		for j := 0; j < cols; j++ {
-			x := accs[i][j]
-			h := XMM()
-			VEXTRACTF128(U8(1), x, h)
-			VADDPS(x.AsX(), h, h)
-			u := XMM()
-			VMOVHLPS(h, h, u)
-			VADDPS(h, u, u)
-			w := XMM()
-			VMOVSHDUP(u, w)
-			VADDSS(u, w, w)
+			w := sum8(accs[i][j], false)
 			VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
 		}
 		if i == 0 {
@@ -824,16 +805,7 @@ func qkernelZ(rows, cols int, q4 bool) {
 	SHLQ(U8(2), ldc)
 	for i := 0; i < rows; i++ {
 		for j := 0; j < cols; j++ {
-			y := acc8[i][j]
-			h := XMM()
-			VEXTRACTF32X4(U8(1), y, h)
-			VADDPS(y.AsX(), h, h)
-			u := XMM()
-			VMOVHLPS(h, h, u)
-			VADDPS(h, u, u)
-			w := XMM()
-			VMOVSHDUP(u, w)
-			VADDSS(u, w, w)
+			w := sum8(acc8[i][j], true)
 			VMOVSS(w, Mem{Base: cp, Disp: 4 * j})
 		}
 		if i+1 < rows {
