@@ -145,8 +145,9 @@ func packRowsAMX(a []uint16, x []float32, ldx, rows, k, kc int, tmp []uint16) {
 }
 
 // packColsAMX writes weight rows j0..j1 (at most amxCols) as a B panel of kc chunks at p:
-// BF16 weights (wh, k per row) are read as they are, others through row (row j as k
-// float32 values into its dst), rounded to BF16 16 rows at a time in tmp16 (16·kc·amxK
+// BF16 weights (wh, k per row) are read as they are, the whole groups of a grouped Q8/Q4
+// matrix (wq, else nil) straight from their codes, others through row (row j as k float32
+// values into its dst), rounded to BF16 16 rows at a time in tmp16 (16·kc·amxK
 // values) with tmp (k floats). Missing rows and values past k are zero.
 func packColsAMX(p []uint32, wh []uint16, wq *qweight, k, kc, j0, j1 int, row func(j int, dst []float32), tmp []float32, tmp16 []uint16) {
 	ld := kc * amxK
