@@ -105,13 +105,13 @@
 // TestInt8PairsMatchSingles). That holds for matrices stored row after row. With the VNNI
 // set, every Q8 and Q4 matrix whose shape allows it (all of the released models') is stored
 // in groups of 16 rows instead (quant_groups.go), and its products of 1 to 15 rows run on
-// dotQ{4,8}G{1,2}R{1,2,4}, which sum 16 weight rows' blocks per VPDPBUSD, one or two groups a
-// pass, and give the generic set's bits (TestGrouped); several products of one input
+// dotQ{4,8}G{1,2,4}R{1,2,4}, which sum 16 weight rows' blocks per VPDPBUSD, 1, 2 or 4 groups
+// a pass, and give the generic set's bits (TestGrouped); several products of one input
 // (Linears, compute.MultiLinear) share one packed input and one loop over their groups
 // (TestLinearsGrouped), and the BF16 mode's AMX products pack whole groups into their tiles
-// straight from the codes (packQ{4,8}GAMX). With AMX on Linux, Q8 products of 2 to 15 rows of a matrix that does
-// not fill groups run on the int8 tiles (amx_int8.go), also with the generic set's bits
-// (TestLinearQAMXMatchesGeneric).
+// straight from the codes (packQ{4,8}GAMX). With AMX on Linux, Q8 products of 2 to 15 rows
+// of a matrix that does not fill groups run on the int8 tiles (amx_int8.go), also with the
+// generic set's bits (TestLinearQAMXMatchesGeneric).
 //
 // BF16 mode (WithPrecision(PrecisionBF16), compute.Options.Precision "bf16"): the many-row
 // products, where nearly all the time of a prompt, the vision tower, the generation prompt
@@ -151,11 +151,11 @@
 // On the AVX-512 set a decoding step instead reads the cache a row at a time with kernels
 // that widen in registers (scoresF16x16, accF16x16), since one head's block jumps a page at
 // every row, and prefetch the rows ahead. Every path computes what the float32 kernels
-// compute, so an F16 cache gives exactly the bits of a float32 cache holding the same values (the conformance suite checks it on every backend); what it
-// changes is half the bytes a step reads and a cache half the size. The conversion loops are
-// hand-written (f16_amd64.s: VCVTPS2PH, VCVTPH2PS; f16_arm64.s: FCVTL/FCVTL2 as WORDs, the
-// narrowing in Go there), being the only F16 conversion code; the generic set and purego
-// builds convert in Go.
+// compute, so an F16 cache gives exactly the bits of a float32 cache holding the same values
+// (the conformance suite checks it on every backend); what it changes is half the bytes a
+// step reads and a cache half the size. The conversion loops are hand-written (f16_amd64.s:
+// VCVTPS2PH, VCVTPH2PS; f16_arm64.s: FCVTL/FCVTL2 as WORDs, the narrowing in Go there), too
+// small for the generator; the generic set and purego builds convert in Go.
 //
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
 // 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,

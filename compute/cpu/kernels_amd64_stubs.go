@@ -429,65 +429,85 @@ func dotQ4ZR2C4(nb int, x *byte, ldx int, xd *float32, ldxd int, w *byte, wd *ui
 //go:noescape
 func quantQ4Z(nb int, x *float32, xd *float32, dst *byte)
 
-// dotQ4G1R1 computes 1×16 dot products of 1 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G1R1 computes 1×16 dot products of 16 consecutive Q4 weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ4G1R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ4G1R2 computes 2×16 dot products of 1 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G1R2 computes 2×16 dot products of 16 consecutive Q4 weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ4G1R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ4G1R4 computes 4×16 dot products of 1 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G1R4 computes 4×16 dot products of 16 consecutive Q4 weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ4G1R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ4G2R1 computes 1×32 dot products of 2 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G2R1 computes 1×32 dot products of 32 consecutive Q4 weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ4G2R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ4G2R2 computes 2×32 dot products of 2 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G2R2 computes 2×32 dot products of 32 consecutive Q4 weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ4G2R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ4G2R4 computes 4×32 dot products of 2 group(s) of 16 Q4 weight rows with packed int8 rows (see the generator).
+// dotQ4G2R4 computes 4×32 dot products of 32 consecutive Q4 weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ4G2R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8G1R1 computes 1×16 dot products of 1 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ4G4R1 computes 1×64 dot products of 64 consecutive Q4 weight rows (4 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G4R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ4G4R2 computes 2×64 dot products of 64 consecutive Q4 weight rows (4 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G4R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G1R1 computes 1×16 dot products of 16 consecutive Q8 weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ8G1R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8G1R2 computes 2×16 dot products of 1 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ8G1R2 computes 2×16 dot products of 16 consecutive Q8 weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ8G1R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8G1R4 computes 4×16 dot products of 1 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ8G1R4 computes 4×16 dot products of 16 consecutive Q8 weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ8G1R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8G2R1 computes 1×32 dot products of 2 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ8G2R1 computes 1×32 dot products of 32 consecutive Q8 weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ8G2R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8G2R2 computes 2×32 dot products of 2 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ8G2R2 computes 2×32 dot products of 32 consecutive Q8 weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ8G2R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
-// dotQ8G2R4 computes 4×32 dot products of 2 group(s) of 16 Q8 weight rows with packed int8 rows (see the generator).
+// dotQ8G2R4 computes 4×32 dot products of 32 consecutive Q8 weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
 func dotQ8G2R4(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G4R1 computes 1×64 dot products of 64 consecutive Q8 weight rows (4 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G4R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ8G4R2 computes 2×64 dot products of 64 consecutive Q8 weight rows (4 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G4R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //

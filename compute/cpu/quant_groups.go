@@ -16,11 +16,11 @@ import (
 // in s, per group and block, the 16 rows' F16 scales. The same codes and scales as row after
 // row, in another order.
 //
-// The products of few rows read it with dotQ{4,8}GR1/2/4 (see the generator): one VPDPBUSD
-// adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is exact
-// and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a fraction of the
-// vector work of the row-major kernels and read one stream, which matters here even where
-// memory bounds a step (README, "Speed (CPU)"). Several images' rows run on them four at a
+// The products of few rows read it with dotQ{4,8}G{1,2,4}R{1,2,4} (see the generator): one
+// VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is
+// exact and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a fraction of the
+// vector work of the row-major kernels and read one stream a group, 1, 2 or 4 groups a pass,
+// which matters here even where memory bounds a step (README, "Speed (CPU)"). Several images' rows run on them four at a
 // time too, so an image's bits do not depend on the batch, with no need for the AMX tiles.
 // Everything else (the many-row products, Embedding, Read) dequantizes a row's blocks from
 // the groups (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can
@@ -109,8 +109,8 @@ type groupProduct struct {
 
 // linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
 // several for Linears): each input row is quantized and packed once, with its blocks'
-// corrections and scales after it, then each task runs two groups of 16 weight rows (one
-// where its chunk or matrix has one left) against the rows four, two or one at a time (a
+// corrections and scales after it, then each task runs four or two groups of 16 weight
+// rows (fewer where its chunk or matrix has fewer left) against the rows four, two or one at a time (a
 // row's bits do not depend on the others': they are dotQ4's or dotQ8's). The groups of all
 // the matrices are one parallel loop, so several small products end once, not each with
 // its own tail and wait.
@@ -150,27 +150,32 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 			}
 			d, w, n := ps[p].d, ps[p].w, ps[p].w.n
 			gl := g - (ends[p] - n/qGroupRows) // the group within its matrix
-			pair := 1
-			if g+1 < min(hi, ends[p]) {
-				pair = 2 // the next group too: its matrix's rows after these
+			// The next groups too where the chunk and the matrix have them: four a pass, or
+			// two where four input rows take a pass (registers).
+			span := 4
+			if m >= 4 {
+				span = 2
 			}
-			wq := w.q[gl*nb*blockBytes : (gl+pair)*nb*blockBytes]
-			ws := w.s[gl*nb*qGroupRows : (gl+pair)*nb*qGroupRows]
+			for g+span > min(hi, ends[p]) {
+				span /= 2
+			}
+			wq := w.q[gl*nb*blockBytes : (gl+span)*nb*blockBytes]
+			ws := w.s[gl*nb*qGroupRows : (gl+span)*nb*qGroupRows]
 			j0 := gl * qGroupRows
 			for i := 0; i < m; {
 				rows := 4 // a row's bits do not depend on its neighbours
 				for rows > m-i {
 					rows /= 2
 				}
-				tileG(dt, d[i*n+j0:], n, rows, pair, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
+				tileG(dt, d[i*n+j0:], n, rows, span, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
 				i += rows
 			}
 			if bias := ps[p].bias; bias != nil {
 				for i := range m {
-					addBias(d[i*n+j0:i*n+j0+pair*qGroupRows], bias, j0)
+					addBias(d[i*n+j0:i*n+j0+span*qGroupRows], bias, j0)
 				}
 			}
-			g += pair
+			g += span
 		}
 	})
 }

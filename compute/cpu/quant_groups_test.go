@@ -37,7 +37,7 @@ func TestGrouped(t *testing.T) {
 		be := New(2, cfg.opts...)
 		defer be.Close()
 		for _, dt := range []compute.DType{compute.Q4, compute.Q8} {
-			for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 64}, {16, 256}, {32, 768}, {48, 5632}, {64, 2048}} {
+			for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 64}, {16, 256}, {32, 768}, {48, 5632}, {64, 2048}, {256, 512}} {
 				n, k := sh[0], sh[1]
 				t.Run(fmt.Sprintf("%s/%v/%dx%d", cfg.name, dt, n, k), func(t *testing.T) {
 					grouped(t, be, gen, rng, dt, n, k)

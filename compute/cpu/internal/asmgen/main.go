@@ -65,6 +65,8 @@ func main() {
 				qkernelG(g, r, q4)
 			}
 		}
+		qkernelG(4, 1, q4)
+		qkernelG(4, 2, q4)
 	}
 	dequantKernel(false, false)
 	dequantKernel(true, false)

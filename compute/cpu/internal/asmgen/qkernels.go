@@ -969,7 +969,7 @@ func quantKernelZ(q4 bool) {
 // qkernelG emits dotQ{4,8}G{groups}R{rows}, the AVX-512 VNNI kernels of Q4 and Q8 weights
 // stored in groups of 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b
 // float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1, 2 or 4) input rows and the 16·groups weight
-// rows r of one group or of two consecutive ones, over nb blocks, bit for bit dotQ4 and
+// rows r of 1, 2 or 4 consecutive groups, over nb blocks, bit for bit dotQ4 and
 // dotQ8. nb is a whole number of the units the packed input rows hold their blocks in: Q4
 // quads of 4 blocks, which the packing makes only in whole groups of 8, Q8 pairs.
 //
@@ -982,12 +982,12 @@ func quantKernelZ(q4 bool) {
 // (started from the block's correction xc, -8 or -128 times the sum of its codes). That sum
 // is converted, multiplied by xd·wd and added to the row's lane in order of blocks, dotQ4's
 // and dotQ8's steps, each row's alone. The input rows are the VNNI set's packed rows (x, ldx
-// bytes apart), each followed by its blocks' corrections and scales. The weights are one stream, read with a
+// bytes apart), each followed by its blocks' corrections and scales. Each group's weights are one stream, read with a
 // prefetch 2 KB ahead, as the hardware prefetchers alone do not keep far enough ahead of
 // the kernel.
 //
-// Two groups at a time load each of the input's broadcast codes, corrections and scales once
-// for both: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
+// Several groups at a time load each of the input's broadcast codes, corrections and
+// scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
 // stream from memory (README, "Speed (CPU)").
 func qkernelG(groups, rows int, q4 bool) {
 	typ, unit, unitBytes, chunks := "Q8", 2, 128, 8 // unit: blocks per unit of packed input
@@ -998,7 +998,7 @@ func qkernelG(groups, rows int, q4 bool) {
 	name := fmt.Sprintf("dot%sG%dR%d", typ, groups, rows)
 	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes %d×%d dot products of %d group(s) of 16 %s weight rows with packed int8 rows (see the generator).", name, rows, 16*groups, groups, typ))
+	Doc(fmt.Sprintf("%s computes %d×%d dot products of %d consecutive %s weight rows (%d row groups) with packed int8 rows (see the generator).", name, rows, 16*groups, 16*groups, typ, groups))
 	// Row i's packed codes are at x + i·ldx, its corrections offc bytes and its scales offd
 	// bytes further on: two offset registers for every row, which the codes outrun by
 	// unitBytes - 4·unit bytes a unit, leave registers for four rows.
@@ -1018,28 +1018,33 @@ func qkernelG(groups, rows int, q4 bool) {
 	pw := Load(Param("w"), GP64())
 	pws := Load(Param("ws"), GP64())
 	nu := Load(Param("nb"), GP64())
-	// The second group's codes and scales follow the first's: gw and gs bytes on.
-	var gw, gs Register
-	if groups == 2 {
+	// Group gi's codes and scales follow the first's gi·gw and gi·gs bytes on (gw3 and gs3
+	// for gi = 3, which no address scale gives).
+	var gw, gs, gw3, gs3 Register
+	if groups > 1 {
 		gw, gs = GP64(), GP64()
 		MOVQ(nu, gw)
 		SHLQ(U8(bits.TrailingZeros(uint(blockBytes))), gw)
 		MOVQ(nu, gs)
 		SHLQ(U8(5), gs)
 	}
+	if groups > 3 {
+		gw3, gs3 = GP64(), GP64()
+		LEAQ(Mem{Base: gw, Index: gw, Scale: 2}, gw3)
+		LEAQ(Mem{Base: gs, Index: gs, Scale: 2}, gs3)
+	}
+	groupAt := func(base, step, step3 Register, gi, disp int) Mem {
+		switch gi {
+		case 0:
+			return Mem{Base: base, Disp: disp}
+		case 3:
+			return Mem{Base: base, Index: step3, Scale: 1, Disp: disp}
+		}
+		return Mem{Base: base, Index: step, Scale: uint8(gi), Disp: disp}
+	}
 	// wAt and wsAt address group gi's codes and scales.
-	wAt := func(gi, disp int) Mem {
-		if gi == 0 {
-			return Mem{Base: pw, Disp: disp}
-		}
-		return Mem{Base: pw, Index: gw, Scale: 1, Disp: disp}
-	}
-	wsAt := func(gi, disp int) Mem {
-		if gi == 0 {
-			return Mem{Base: pws, Disp: disp}
-		}
-		return Mem{Base: pws, Index: gs, Scale: 1, Disp: disp}
-	}
+	wAt := func(gi, disp int) Mem { return groupAt(pw, gw, gw3, gi, disp) }
+	wsAt := func(gi, disp int) Mem { return groupAt(pws, gs, gs3, gi, disp) }
 	if q4 {
 		SHRQ(U8(2), nu)
 	} else {
