@@ -195,9 +195,9 @@ func (m *Model) GenerateImages(ctx context.Context, description string, opts Gen
 }
 
 // prefillRowPositions bounds rows × positions of one prompt chunk. The chat prefills up to
-// 512 positions of one row at a time; generation runs 2N rows at once, so its chunks get shorter as N
-// grows and the activations of one Forward stay the same size (the MLP's are 132 KB per row
-// and position for a 7B model).
+// 512 positions of one row at a time; generation runs 2N rows at once, so its chunks get
+// shorter as N grows and the activations of one Forward stay the same size (the MLP's are
+// 132 KB per row and position for a 7B model).
 const prefillRowPositions = 1024
 
 // prefillChunkPositions is the positions of one prompt chunk for rows rows; override, when
@@ -213,10 +213,14 @@ func prefillChunkPositions(rows, override int) int {
 // as few chunks of at most limit as there can be, of equal length: a prompt just over the
 // limit then runs as two halves instead of a full chunk and a short one. The products of a
 // short chunk use each weight panel they pack for few rows, and the scratch follows the
-// longest chunk, so halves are faster and need less memory (README, "Speed (CPU)").
+// longest chunk, so halves are faster and need less memory (README, "Speed (CPU)"). No
+// positions give one chunk of limit (at least 1), so no caller sizes anything below zero.
 func evenChunk(n, limit int) int {
+	if n <= 0 || limit <= 0 {
+		return max(1, limit)
+	}
 	chunks := (n + limit - 1) / limit
-	return (n + chunks - 1) / max(1, chunks)
+	return (n + chunks - 1) / chunks
 }
 
 // PrefillChunk is the positions of each chunk in which a Chat prefills a prompt of n

@@ -647,7 +647,7 @@ func TestGenerateCancelInPrefill(t *testing.T) {
 func TestEvenChunk(t *testing.T) {
 	for _, tt := range []struct{ n, limit, want int }{
 		{1, 512, 1}, {512, 512, 512}, {513, 512, 257}, {630, 512, 315}, {1024, 512, 512},
-		{1025, 512, 342}, {9, 4, 3}, {10, 4, 4}, {7, 1, 1},
+		{1025, 512, 342}, {9, 4, 3}, {10, 4, 4}, {7, 1, 1}, {0, 512, 512},
 	} {
 		got := evenChunk(tt.n, tt.limit)
 		if got != tt.want {

@@ -38,6 +38,7 @@ func cvtF16F32Rows(dst *float32, src *uint16, n, rows, lds int)
 // attnRowsF16 is false: no row-by-row F16 Attention kernels in this build.
 func attnRowsF16(set simdSet) bool { return false }
 
+// scoresRowF16 and accRowF16 are never called here (attnRowsF16 is false).
 func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32, ldc, pf int) {
 	panic("cpu: no row-by-row F16 Attention kernels in this build")
 }
