@@ -60,10 +60,12 @@ type freedBytes struct {
 }
 
 // gcAfterFreed is how many freed bytes start a collection for a backend holding used bytes:
-// 1/32 of them (mostly weights), from 32 MB to 256 MB. A collection costs about 10 ms of CPU
+// 1/64 of them (mostly weights), from 16 MB to 256 MB. A collection costs about 10 ms of CPU
 // with 1.6 GB of weights, while freed scratch that waits for one (the vision tower's, a
-// prompt's) is not reused by the next stage, whose allocations then add to the peak RSS.
-func gcAfterFreed(used int64) int64 { return min(256<<20, max(32<<20, used/32)) }
+// prompt's) is not reused by the next stage, whose allocations then add to the peak RSS: at
+// 1/32 a prompt's scratch (26 MB for Janus-Pro-1B) was never collected (README, "Speed
+// (CPU)").
+func gcAfterFreed(used int64) int64 { return min(256<<20, max(16<<20, used/64)) }
 
 // beforeAlloc collects, before an allocation of n bytes (at least gcAllocMin), the garbage
 // of Free calls that did not reach gcAfterFreed, when there is at least as much of it as the
@@ -85,8 +87,8 @@ func (f *freedBytes) beforeAlloc(n int64) {
 }
 
 const (
-	gcBeforeAlloc = 32 << 20 // the least garbage beforeAlloc collects
-	gcAllocMin    = 1 << 20  // the least allocation it collects for
+	gcBeforeAlloc = 8 << 20 // the least garbage beforeAlloc collects
+	gcAllocMin    = 1 << 20 // the least allocation it collects for
 )
 
 func (f *freedBytes) add(n int64) {

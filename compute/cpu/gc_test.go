@@ -9,7 +9,7 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// TestFreeStartsCollection: freeing more than gcAfterFreed bytes (32 MB for a backend that
+// TestFreeStartsCollection: freeing more than gcAfterFreed bytes (16 MB for a backend that
 // holds nothing else) starts a garbage collection,
 // so the scratch that ops free does not pile up behind a heap goal that the weights set at
 // twice their size; a few small frees start none.
@@ -19,8 +19,8 @@ func TestFreeStartsCollection(t *testing.T) {
 	var ms runtime.MemStats
 	gcAfterFreed := int(gcAfterFreed(b.MemoryUsed()))
 	churn := func(bytes int) {
-		for done := 0; done < bytes; done += 16 << 20 {
-			b.Free(b.New(compute.F32, 4<<20)) // 16 MB
+		for done := 0; done < bytes; done += 4 << 20 {
+			b.Free(b.New(compute.F32, 1<<20)) // 4 MB
 		}
 	}
 	churn(gcAfterFreed / 2)
@@ -49,11 +49,12 @@ func TestFreeStartsCollection(t *testing.T) {
 // TestGCThreshold: the freed bytes that start a collection scale with what the backend holds.
 func TestGCThreshold(t *testing.T) {
 	for _, c := range []struct{ used, want int64 }{
-		{0, 32 << 20},
-		{1 << 30, 32 << 20},
-		{1600 << 20, 50 << 20},
-		{4 << 30, 128 << 20},
-		{14 << 30, 256 << 20},
+		{0, 16 << 20},
+		{1 << 30, 16 << 20},
+		{1600 << 20, 25 << 20},
+		{4 << 30, 64 << 20},
+		{14 << 30, 224 << 20},
+		{20 << 30, 256 << 20},
 	} {
 		if got := gcAfterFreed(c.used); got != c.want {
 			t.Errorf("gcAfterFreed(%d MB) = %d MB, want %d MB", c.used>>20, got>>20, c.want>>20)
@@ -66,7 +67,7 @@ func TestGCThreshold(t *testing.T) {
 // gcBeforeAlloc of it and no less than the allocation, and otherwise leaves the count alone.
 func TestCollectBeforeAlloc(t *testing.T) {
 	used := new(atomic.Int64)
-	used.Store(4 << 30) // as if holding 4 GB of weights: gcAfterFreed is 128 MB
+	used.Store(4 << 30) // as if holding 4 GB of weights: gcAfterFreed is 64 MB
 	collections := 0
 	f := &freedBytes{used: used, collect: func() { collections++ }}
 	f.add(40 << 20)
@@ -91,5 +92,10 @@ func TestCollectBeforeAlloc(t *testing.T) {
 		if got := f.n.Load(); got != want {
 			t.Errorf("allocating %d KB: %d bytes left counted, want %d", c.alloc>>10, got, want)
 		}
+	}
+	// Less garbage than gcBeforeAlloc is left for later, however large the allocation.
+	f.add(gcBeforeAlloc / 2)
+	if f.beforeAlloc(gcBeforeAlloc / 4); collections != 1 || f.n.Load() != gcBeforeAlloc/2 {
+		t.Errorf("%d MB of garbage before a %d MB allocation: %d collections, %d bytes counted", gcBeforeAlloc>>21, gcBeforeAlloc>>22, collections, f.n.Load())
 	}
 }
