@@ -100,6 +100,7 @@ func testAttentionF16(t *testing.T, be compute.Backend) {
 		{2, 1, 130, 8, 4, 16, 100, 99, true},  // decode over several key blocks, GQA, batch 2
 		{3, 1, 70, 6, 6, 10, 70, 69, true},    // head size without a vector multiple
 		{1, 1, 40, 16, 16, 128, 37, 36, true}, // Janus-sized heads
+		{2, 1, 100, 8, 2, 64, 77, 76, true},   // GQA groups of 4 that tasks of heads split, batch 2
 		{2, 4, 9, 4, 2, 8, 6, 2, true},        // a few rows, KVLen < S
 		{1, 70, 80, 4, 2, 16, 75, 5, true},    // many rows (a prompt chunk)
 		{2, 33, 40, 2, 2, 6, 35, 0, false},

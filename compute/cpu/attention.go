@@ -262,9 +262,10 @@ func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []fl
 // the one rowsDirect computes (the same dot products; p_j·v_j added in order of j), so the
 // results are bit for bit the same. An F16 cache is read the same way, each KV head's block
 // of rows widened into an L1-sized buffer just before the kernel reads it, except on the
-// AVX-512 set: there both passes read it a row at a time (scoresRowF16, accRowF16, which
-// widen in registers and prefetch the rows ahead), since a head's block jumps a page at
-// each row, and the hardware prefetchers do not follow that.
+// AVX-512 set: there the scores read it a row (every head) at a time and the weighted sums a
+// block of rows at a time, each head's sums in registers (scoresRowF16, accRowsF16, which
+// widen in registers and prefetch the rows ahead), since a head's block widened into a
+// buffer jumps a page at each row, and the hardware prefetchers do not follow that.
 func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batch int) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
@@ -275,7 +276,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	defer b.putScratch(scores)
 	kb := (n + attnKeyBlock - 1) / attnKeyBlock
 	// An F16 cache is read a row (every head) at a time where the kernels for it run.
-	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%16 == 0 && hd <= dotBlock
+	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%64 == 0 && hd <= dotBlock
 	ahead := 2 * ks.kvw // how far on the row kernels prefetch: two cache rows
 	b.pool.run(batch*kb, 1, func(lo, hi int) {
 		if rowsF16 {
@@ -344,8 +345,11 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 			h1 := min(h0+per, g.Heads)
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
 			if rowsF16 {
-				for j := range n {
-					vrow := vs.h[(bi*vs.sCap+j)*vs.kvw : (bi*vs.sCap+j+1)*vs.kvw]
+				// A block of rows at a time, each head's sums in registers over the block; the
+				// kernel prefetches the same rows of the next block.
+				for s0 := 0; s0 < n; s0 += attnKeyBlock {
+					rows := min(attnKeyBlock, n-s0)
+					vblk := vs.h[(bi*vs.sCap+s0)*vs.kvw:]
 					// The heads of each KV head, in order; every sum still adds j in order.
 					for hs := h0; hs < h1; {
 						kh := hs / group
@@ -354,7 +358,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 						if group == 1 {
 							he, vstep = h1, hd
 						}
-						accRowF16(hd, scores[(bi*g.Heads+hs)*n+j:], n, vrow[kh*hd:], he-hs, vstep, d[bi*qw+hs*hd:], ahead)
+						accRowsF16(hd, scores[(bi*g.Heads+hs)*n+s0:], n, vblk[kh*hd:], vs.kvw, rows, he-hs, vstep, d[bi*qw+hs*hd:], attnKeyBlock*vs.kvw)
 						hs = he
 					}
 				}

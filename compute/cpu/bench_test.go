@@ -143,30 +143,39 @@ func BenchmarkElementwise(b *testing.B) {
 	}
 }
 
-// BenchmarkAttentionDecodeLayers runs the Attention of one generation step of Janus-Pro-1B
-// halfway through an image (two CFG rows, 312 positions) over the 24 layers' F16 caches:
-// 123 MB of keys and values, beyond the caches, so GB/s is the rate at which a step's
-// attention reads its cache, to set beside the machine's read bandwidth.
+// BenchmarkAttentionDecodeLayers runs the Attention of one token step over the 24 layers'
+// F16 caches of Janus-Pro-1B: a generation step halfway through an image (two CFG rows, 312
+// positions, 123 MB of keys and values) and a chat's decoding step after a prompt with an
+// image (one row, 630 positions, 124 MB). Both are beyond the caches, so GB/s is the rate at
+// which a step's attention reads its cache, to set beside the machine's read bandwidth.
 func BenchmarkAttentionDecodeLayers(b *testing.B) {
-	const layers, rows, capacity, n, heads, hd = 24, 2, 640, 312, 16, 128
-	eachThreads(b, "f16", func(b *testing.B, be *Backend) {
-		rng := rand.New(rand.NewPCG(1, 1))
-		q := be.FromFloat32(randVals(rng, rows*heads*hd, 1), rows, 1, heads*hd)
-		src := be.FromFloat32(randVals(rng, rows*capacity*heads*hd, 1), rows, capacity, heads*hd)
-		var ks, vs []*Tensor
-		for range layers {
-			k, v := be.New(compute.F16, rows, capacity, heads*hd), be.New(compute.F16, rows, capacity, heads*hd)
-			be.CopyRows(k, 0, src, 0, capacity)
-			be.CopyRows(v, 0, src, 0, capacity)
-			ks, vs = append(ks, k), append(vs, v)
-		}
-		dst := be.New(compute.F32, q.Shape...)
-		p := compute.AttentionParams{Heads: heads, KVHeads: heads, HeadDim: hd, KVLen: n, QPos0: n - 1, Causal: true, Scale: 0.088}
-		for b.Loop() {
-			for l := range layers {
-				be.Attention(dst, q, ks[l], vs[l], p)
+	const layers, heads, hd = 24, 16, 128
+	for _, c := range []struct {
+		name                string
+		rows, capacity, len int
+	}{
+		{"gen_2x312", 2, 640, 312},
+		{"decode_1x630", 1, 660, 630},
+	} {
+		eachThreads(b, c.name, func(b *testing.B, be *Backend) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			q := be.FromFloat32(randVals(rng, c.rows*heads*hd, 1), c.rows, 1, heads*hd)
+			src := be.FromFloat32(randVals(rng, c.rows*c.capacity*heads*hd, 1), c.rows, c.capacity, heads*hd)
+			var ks, vs []*Tensor
+			for range layers {
+				k, v := be.New(compute.F16, c.rows, c.capacity, heads*hd), be.New(compute.F16, c.rows, c.capacity, heads*hd)
+				be.CopyRows(k, 0, src, 0, c.capacity)
+				be.CopyRows(v, 0, src, 0, c.capacity)
+				ks, vs = append(ks, k), append(vs, v)
 			}
-		}
-		report(b, 4*float64(rows*n*hd*heads*layers), float64(2*2*rows*n*heads*hd*layers))
-	})
+			dst := be.New(compute.F32, q.Shape...)
+			p := compute.AttentionParams{Heads: heads, KVHeads: heads, HeadDim: hd, KVLen: c.len, QPos0: c.len - 1, Causal: true, Scale: 0.088}
+			for b.Loop() {
+				for l := range layers {
+					be.Attention(dst, q, ks[l], vs[l], p)
+				}
+			}
+			report(b, 4*float64(c.rows*c.len*hd*heads*layers), float64(2*2*c.rows*c.len*heads*hd*layers))
+		})
+	}
 }

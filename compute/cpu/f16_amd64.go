@@ -39,7 +39,7 @@ func cvtF32F16Sat(dst *uint16, src *float32, n int)
 func cvtF16F32(dst *float32, src *uint16, n int)
 
 // attnRowsF16 reports whether set has the kernels that read an F16 cache row by row in a
-// decoding step's Attention (scoresRowF16, accRowF16): the AVX-512 set, whose tiles' bits
+// decoding step's Attention (scoresRowF16, accRowsF16): the AVX-512 set, whose tiles' bits
 // they give.
 func attnRowsF16(set simdSet) bool { return set == simdAVX512 }
 
@@ -51,10 +51,13 @@ func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32,
 	scoresF16x16(n, unsafe.SliceData(q), unsafe.SliceData(k), heads, 2*kstep, unsafe.SliceData(c), 4*ldc, 2*pf)
 }
 
-// accRowF16 adds p[h·pstep]·v[h·vstep+i] to out[h·n+i] for h < heads and i < n (a multiple
-// of 16), one fused multiply-add each as accRowsSIMD does, and prefetches the values pf
-// elements on.
-func accRowF16(n int, p []float32, pstep int, v []uint16, heads, vstep int, out []float32, pf int) {
-	_, _, _ = p[(heads-1)*pstep], v[(heads-1)*vstep+n-1], out[heads*n-1]
-	accF16x16(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), heads, 2*vstep, unsafe.SliceData(out), 2*pf)
+// accRowsF16 adds p[h·pstep+j]·v[j·ldv+h·vstep+i] to out[h·n+i] for h < heads, j < rows in
+// order and i < n (a multiple of 64), one fused multiply-add each as accRowsSIMD does, and
+// prefetches the values pf elements on.
+func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vstep int, out []float32, pf int) {
+	if rows <= 0 || heads <= 0 {
+		return
+	}
+	_, _, _ = p[(heads-1)*pstep+rows-1], v[(rows-1)*ldv+(heads-1)*vstep+n-1], out[heads*n-1]
+	accF16x64(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), 2*ldv, rows, heads, 2*vstep, unsafe.SliceData(out), 2*pf)
 }

@@ -16,11 +16,11 @@ func widenRowsF16Asm(dst []float32, w int, src []uint16, lds int) {
 // attnRowsF16 is false: no row-by-row F16 Attention kernels in this build.
 func attnRowsF16(set simdSet) bool { return false }
 
-// scoresRowF16 and accRowF16 are never called here (attnRowsF16 is false).
+// scoresRowF16 and accRowsF16 are never called here (attnRowsF16 is false).
 func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32, ldc, pf int) {
 	panic("cpu: no row-by-row F16 Attention kernels in this build")
 }
 
-func accRowF16(n int, p []float32, pstep int, v []uint16, heads, vstep int, out []float32, pf int) {
+func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vstep int, out []float32, pf int) {
 	panic("cpu: no row-by-row F16 Attention kernels in this build")
 }

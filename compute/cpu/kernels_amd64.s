@@ -7634,47 +7634,64 @@ sdone:
 	VZEROUPPER
 	RET
 
-// func accF16x16(n int, p *float32, pstep int, v *uint16, heads int, vstep int, out *float32, pf int)
+// func accF16x64(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·accF16x16(SB), NOSPLIT, $0-64
+TEXT ·accF16x64(SB), NOSPLIT, $0-80
 	MOVQ n+0(FP), AX
 	MOVQ p+8(FP), CX
-	MOVQ pstep+16(FP), DX
-	MOVQ v+24(FP), BX
-	MOVQ heads+32(FP), SI
-	MOVQ vstep+40(FP), DI
-	MOVQ out+48(FP), R8
-	MOVQ pf+56(FP), R9
+	MOVQ v+24(FP), DX
+	MOVQ ldv+32(FP), BX
+	MOVQ heads+48(FP), SI
+	MOVQ out+64(FP), DI
+	MOVQ pf+72(FP), R8
 
 ahead:
-	TESTQ        SI, SI
-	JZ           adone
-	VBROADCASTSS (CX), Z0
-	XORQ         R10, R10
+	TESTQ SI, SI
+	JZ    adone
+	XORQ  R9, R9
 
-acc:
-	CMPQ        R10, AX
-	JGE         next
-	VCVTPH2PS   (BX)(R10*2), Z1
-	VFMADD213PS (R8)(R10*4), Z0, Z1
-	VMOVUPS     Z1, (R8)(R10*4)
-	ADDQ        $0x10, R10
-	JMP         acc
+chunk:
+	CMPQ    R9, AX
+	JGE     next
+	VMOVUPS (DI)(R9*4), Z0
+	VMOVUPS 64(DI)(R9*4), Z1
+	VMOVUPS 128(DI)(R9*4), Z2
+	VMOVUPS 192(DI)(R9*4), Z3
+	MOVQ    CX, R10
+	LEAQ    (DX)(R9*2), R11
+	MOVQ    rows+40(FP), R12
+
+row:
+	VBROADCASTSS (R10), Z4
+	VCVTPH2PS    (R11), Z5
+	VFMADD231PS  Z5, Z4, Z0
+	VCVTPH2PS    32(R11), Z5
+	VFMADD231PS  Z5, Z4, Z1
+	VCVTPH2PS    64(R11), Z5
+	VFMADD231PS  Z5, Z4, Z2
+	VCVTPH2PS    96(R11), Z5
+	VFMADD231PS  Z5, Z4, Z3
+	PREFETCHT1   (R11)(R8*1)
+	PREFETCHT1   64(R11)(R8*1)
+	ADDQ         $0x04, R10
+	ADDQ         BX, R11
+	DECQ         R12
+	JNZ          row
+	VMOVUPS      Z0, (DI)(R9*4)
+	VMOVUPS      Z1, 64(DI)(R9*4)
+	VMOVUPS      Z2, 128(DI)(R9*4)
+	VMOVUPS      Z3, 192(DI)(R9*4)
+	ADDQ         $0x40, R9
+	JMP          chunk
 
 next:
-	LEAQ (BX)(R9*1), R10
-	XORQ R11, R11
-
-pfa:
-	PREFETCHT1 (R10)(R11*2)
-	ADDQ       $0x20, R11
-	CMPQ       R11, AX
-	JL         pfa
-	ADDQ       DX, CX
-	ADDQ       DI, BX
-	LEAQ       (R8)(AX*4), R8
-	DECQ       SI
-	JMP        ahead
+	MOVQ pstep+16(FP), R9
+	ADDQ R9, CX
+	MOVQ vstep+56(FP), R9
+	ADDQ R9, DX
+	LEAQ (DI)(AX*4), DI
+	DECQ SI
+	JMP  ahead
 
 adone:
 	VZEROUPPER

@@ -254,10 +254,10 @@ func accRowsF32(n int, p *float32, v *float32, ldv int, rows int, out *float32)
 //go:noescape
 func scoresF16x16(n int, q *float32, k *uint16, heads int, kstep int, c *float32, ldc int, pf int)
 
-// accF16x16 adds p[h·pstep]·v[h·vstep+i] to out[h·n+i] for heads rows of F16 values (see the generator).
+// accF16x64 adds p[h·pstep+j]·v[j·ldv+h·vstep+i] to out[h·n+i] for rows rows of F16 values j and heads h (see the generator).
 //
 //go:noescape
-func accF16x16(n int, p *float32, pstep int, v *uint16, heads int, vstep int, out *float32, pf int)
+func accF16x64(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 
 // dotQ8AVX2C1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
 //

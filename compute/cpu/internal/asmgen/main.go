@@ -766,9 +766,11 @@ func prefetchF16(base, pf, n Register, label string) {
 // over n values (a multiple of 16), in dotF32x16R1C1's order (lanes of k ≡ l mod 16, then
 // its reduction tree), so a score has the bits tileSIMD gives the widened key.
 //
-// accF16x16(n, p, pstep, v, heads, vstep, out, pf): for h < heads, out[h·n+i] += p[h·pstep]·
-// v[h·vstep+i], i < n (a multiple of 16), one fused multiply-add each: accRowsF32's step for
-// one row of values, so calling it row after row gives accRowsF32's bits.
+// accF16x64(n, p, pstep, v, ldv, rows, heads, vstep, out, pf): for h < heads and j < rows in
+// order, out[h·n+i] += p[h·pstep+j]·v[j·ldv+h·vstep+i], i < n (a multiple of 64), one fused
+// multiply-add each: accRowsF32's steps, so it gives accRowsF32's bits. A head's 64 sums at
+// a time stay in registers over the rows (rows ≥ 1), rather than being loaded and stored for
+// each.
 func attnF16Kernels() {
 	TEXT("scoresF16x16", NOSPLIT, "func(n int, q *float32, k *uint16, heads int, kstep int, c *float32, ldc int, pf int)")
 	Pragma("noescape")
@@ -810,37 +812,58 @@ func attnF16Kernels() {
 		RET()
 	}
 
-	TEXT("accF16x16", NOSPLIT, "func(n int, p *float32, pstep int, v *uint16, heads int, vstep int, out *float32, pf int)")
+	TEXT("accF16x64", NOSPLIT, "func(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)")
 	Pragma("noescape")
-	Doc("accF16x16 adds p[h·pstep]·v[h·vstep+i] to out[h·n+i] for heads rows of F16 values (see the generator).")
+	Doc("accF16x64 adds p[h·pstep+j]·v[j·ldv+h·vstep+i] to out[h·n+i] for rows rows of F16 values j and heads h (see the generator).")
 	{
 		n := Load(Param("n"), GP64())
 		p := Load(Param("p"), GP64())
-		pstep := Load(Param("pstep"), GP64())
 		v := Load(Param("v"), GP64())
+		ldv := Load(Param("ldv"), GP64())
 		heads := Load(Param("heads"), GP64())
-		vstep := Load(Param("vstep"), GP64())
 		out := Load(Param("out"), GP64())
 		pf := Load(Param("pf"), GP64())
 		Label("ahead")
 		TESTQ(heads, heads)
 		JZ(LabelRef("adone"))
-		pj := ZMM()
-		VBROADCASTSS(Mem{Base: p}, pj)
 		i := GP64()
 		XORQ(i, i)
-		Label("acc")
+		Label("chunk")
 		CMPQ(i, n)
 		JGE(LabelRef("next"))
-		t := ZMM()
-		VCVTPH2PS(Mem{Base: v, Index: i, Scale: 2}, t)
-		VFMADD213PS(Mem{Base: out, Index: i, Scale: 4}, pj, t) // t = pj·v + out
-		VMOVUPS(t, Mem{Base: out, Index: i, Scale: 4})
-		ADDQ(U8(16), i)
-		JMP(LabelRef("acc"))
+		acc := make([]VecVirtual, 4)
+		for k := range acc {
+			acc[k] = ZMM()
+			VMOVUPS(Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k}, acc[k])
+		}
+		pp, vv := GP64(), GP64()
+		MOVQ(p, pp)
+		LEAQ(Mem{Base: v, Index: i, Scale: 2}, vv)
+		j := Load(Param("rows"), GP64())
+		Label("row")
+		pj := ZMM()
+		VBROADCASTSS(Mem{Base: pp}, pj)
+		for k := range acc {
+			t := ZMM()
+			VCVTPH2PS(Mem{Base: vv, Disp: 32 * k}, t)
+			VFMADD231PS(t, pj, acc[k]) // acc = pj·v + acc
+		}
+		// This part of the row pf bytes on.
+		PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1})
+		PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1, Disp: 64})
+		ADDQ(U8(4), pp)
+		ADDQ(ldv, vv)
+		DECQ(j)
+		JNZ(LabelRef("row"))
+		for k := range acc {
+			VMOVUPS(acc[k], Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k})
+		}
+		ADDQ(U8(64), i)
+		JMP(LabelRef("chunk"))
 		Label("next")
-		prefetchF16(v, pf, n, "pfa")
+		pstep := Load(Param("pstep"), GP64())
 		ADDQ(pstep, p)
+		vstep := Load(Param("vstep"), GP64())
 		ADDQ(vstep, v)
 		LEAQ(Mem{Base: out, Index: n, Scale: 4}, out)
 		DECQ(heads)
