@@ -275,9 +275,10 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	scores := b.getScratch(batch * g.Heads * n)
 	defer b.putScratch(scores)
 	kb := (n + attnKeyBlock - 1) / attnKeyBlock
-	// An F16 cache is read a row (every head) at a time where the kernels for it run.
+	// Where the kernels for it run, an F16 cache is read without a widened copy: the scores
+	// a row (every head) at a time, the weighted sums a block of rows at a time.
 	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%64 == 0 && hd <= dotBlock
-	ahead := 2 * ks.kvw // how far on the row kernels prefetch: two cache rows
+	ahead := 2 * ks.kvw // how far on the scores kernel prefetches: two cache rows
 	b.pool.run(batch*kb, 1, func(lo, hi int) {
 		if rowsF16 {
 			for task := lo; task < hi; task++ {
@@ -336,7 +337,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	groups := (g.Heads + per - 1) / per
 	b.pool.run(batch*groups, 1, func(lo, hi int) {
 		var buf []float32
-		if vs.h != nil {
+		if vs.h != nil && !rowsF16 {
 			buf = b.getScratch(attnKeyBlock * hd)
 			defer b.putScratch(buf)
 		}

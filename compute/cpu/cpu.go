@@ -56,7 +56,7 @@ type buffer struct {
 type freedBytes struct {
 	n       atomic.Int64
 	used    *atomic.Int64 // the backend's live bytes, which set the threshold
-	collect func()        // beforeAlloc's collection: runtime.GC, or a test's counter
+	collect func()        // the collection to start: runtime.GC when nil, or a test's counter
 }
 
 // gcAfterFreed is how many freed bytes start a collection for a backend holding used bytes:
@@ -101,6 +101,10 @@ func (f *freedBytes) add(n int64) {
 	}
 	if f.n.Add(n) >= gcAfterFreed(used) {
 		f.n.Store(0)
+		if f.collect != nil {
+			f.collect()
+			return
+		}
 		go runtime.GC()
 	}
 }

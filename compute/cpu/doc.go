@@ -105,8 +105,8 @@
 // TestInt8PairsMatchSingles). That holds for matrices stored row after row. With the VNNI
 // set, every Q8 and Q4 matrix whose shape allows it (all of the released models') is stored
 // in groups of 16 rows instead (quant_groups.go), and its products of 1 to 15 rows run on
-// dotQ{4,8}G{1,2,4}R{1,2,4}, which sum 16 weight rows' blocks per VPDPBUSD, 1, 2 or 4 groups
-// a pass, and give the generic set's bits (TestGrouped); several products of one input
+// dotQ{4,8}G{1,2}R{1,2,4} and G4R{1,2}, which sum 16 weight rows' blocks per VPDPBUSD, 1,
+// 2 or 4 groups a pass, and give the generic set's bits (TestGrouped); several products of one input
 // (Linears, compute.MultiLinear) share one packed input and one loop over their groups
 // (TestLinearsGrouped), and the BF16 mode's AMX products pack whole groups into their tiles
 // straight from the codes (packQ{4,8}GAMX). With AMX on Linux, Q8 products of 2 to 15 rows
@@ -148,9 +148,11 @@
 // the float32 kernels then read: a decoding step widens one KV head's block of 32 keys at a
 // time into an L1-sized buffer just before the score tile or the V sum reads it, still
 // walking the cache front to back once; many query rows widen the valid rows once per call.
-// On the AVX-512 set a decoding step instead reads the cache a row at a time with kernels
-// that widen in registers (scoresF16x16, accF16x16), since one head's block jumps a page at
-// every row, and prefetch the rows ahead. Every path computes what the float32 kernels
+// On the AVX-512 set, for heads of a multiple of 64, a decoding step instead reads the cache
+// with kernels that widen in registers and prefetch ahead: the scores a row (every head) at a
+// time (scoresF16x16), the weighted sums a block of 32 rows at a time with each head's sums in
+// registers (accF16x64), since one head's block widened into a buffer jumps a page at every
+// row. Every path computes what the float32 kernels
 // compute, so an F16 cache gives exactly the bits of a float32 cache holding the same values
 // (the conformance suite checks it on every backend); what it changes is half the bytes a
 // step reads and a cache half the size. The conversion loops are hand-written (f16_amd64.s:

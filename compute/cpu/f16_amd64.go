@@ -2,7 +2,10 @@
 
 package cpu
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // f16Asm reports whether set runs the F16C conversions of f16_amd64.s: every assembly set
 // does, as every AVX2 CPU has F16C.
@@ -47,6 +50,9 @@ func attnRowsF16(set simdSet) bool { return set == simdAVX512 }
 // widened in registers, with the bits tileSIMD gives the widened keys on the AVX-512 set
 // (n a multiple of 16, at most dotBlock), and prefetches the keys pf elements on.
 func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32, ldc, pf int) {
+	if n%16 != 0 || n > dotBlock {
+		panic(fmt.Sprintf("cpu: F16 key rows of %d, not a multiple of 16 up to %d", n, dotBlock))
+	}
 	_, _, _ = q[heads*n-1], k[(heads-1)*kstep+n-1], c[(heads-1)*ldc]
 	scoresF16x16(n, unsafe.SliceData(q), unsafe.SliceData(k), heads, 2*kstep, unsafe.SliceData(c), 4*ldc, 2*pf)
 }
@@ -57,6 +63,9 @@ func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32,
 func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vstep int, out []float32, pf int) {
 	if rows <= 0 || heads <= 0 {
 		return
+	}
+	if n%64 != 0 {
+		panic(fmt.Sprintf("cpu: F16 value rows of %d, not a multiple of 64", n))
 	}
 	_, _, _ = p[(heads-1)*pstep+rows-1], v[(rows-1)*ldv+(heads-1)*vstep+n-1], out[heads*n-1]
 	accF16x64(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), 2*ldv, rows, heads, 2*vstep, unsafe.SliceData(out), 2*pf)

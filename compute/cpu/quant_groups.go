@@ -16,7 +16,7 @@ import (
 // in s, per group and block, the 16 rows' F16 scales. The same codes and scales as row after
 // row, in another order.
 //
-// The products of few rows read it with dotQ{4,8}G{1,2,4}R{1,2,4} (see the generator): one
+// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4} and G4R{1,2} (see the generator): one
 // VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is
 // exact and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a fraction of the
 // vector work of the row-major kernels and read one stream a group, 1, 2 or 4 groups a pass,

@@ -1103,7 +1103,7 @@ func qkernelG(groups, rows int, q4 bool) {
 		}
 		// dp adds the products of the weight codes v (of each group) with the input's four
 		// codes at xAt(i, c) to every row's sums: one VPDPBUSD, its codes broadcast from
-		// memory, for one group; one broadcast for both of two.
+		// memory, for one group; one broadcast for all of several.
 		dp := func(v []VecVirtual, c int) {
 			for i := range rows {
 				if groups == 1 {
