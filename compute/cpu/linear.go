@@ -244,6 +244,12 @@ func (b *Backend) bf16Rows(m, k int) bool {
 	return b.bf16 && m >= bf16MinRows && k%2 == 0
 }
 
+// fewRowsQ reports whether Linear takes m rows of x against a Q8/Q4 matrix of K = k through
+// the int8 products (linearQuantized) rather than dequantized weight panels.
+func (b *Backend) fewRowsQ(m, k int) bool {
+	return m < qGEMMRows && !b.bf16Rows(m, k)
+}
+
 // linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
 func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	qw := quantized(op, "w", w)
@@ -253,15 +259,15 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 		return
 	}
 	switch {
+	case b.fewRowsQ(m, k):
+		b.linearQuantized(d, xs, m, qw, bs)
 	case b.bf16Rows(m, k):
 		b.gemmFast(d, xs, m, k, n, nil, nil, false, &qw, bs)
-	case m >= qGEMMRows:
+	default:
 		// Many rows: dequantized weight panels through the float32 tiles, which reach far
 		// more of the FMA peak than the int8 dot products with their per-block scaling do
 		// here, and keep the activations exact.
 		b.gemm(d, xs, m, k, n, nil, nil, false, &qw, bs)
-	default:
-		b.linearQuantized(d, xs, m, qw, bs)
 	}
 }
 

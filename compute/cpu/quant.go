@@ -13,10 +13,10 @@ import (
 // codes in q (QBlock bytes per block for Q8, QBlock/2 for Q4, rows back to back) and one
 // F16 scale per block in s, so the kernels read the codes of a row as one contiguous run and
 // its scales as another; where the VNNI kernels run, a matrix whose shape allows it is
-// stored in groups of 16 rows instead (quant_groups.go). Linear quantizes its input rows to int8 blocks as well (a float32
-// scale per block, amax/127, rounding half away from zero, as ggml's Q8_0 does), so every
-// block product is an exact integer dot product; only the float32 sum of the scaled block
-// results differs between kernel sets. All of them see the same int8 values: the generic and
+// stored in groups of 16 rows instead (quant_groups.go). Linear quantizes its input rows to
+// int8 blocks as well (a float32 scale per block, amax/127, rounding half away from zero, as
+// ggml's Q8_0 does), so every block product is an exact integer dot product; only the
+// float32 sum of the scaled block results differs between kernel sets. All of them see the same int8 values: the generic and
 // AVX2 sets quantize with quantizeInput, the VNNI set with an assembly pass that gives its
 // bits and also packs the row for its kernels (packQZ describes the layout).
 

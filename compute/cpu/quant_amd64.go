@@ -139,8 +139,8 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 // tileG computes c[i·ldc+r] = x_i·w_r for rows (1, 2 or 4) packed input rows (ldx bytes
 // apart, each with its blocks' corrections offc bytes on and scales offd bytes on) and the
 // 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a grouped dt
-// matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4: groups of 8 blocks, Q8:
-// pairs).
+// matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4: groups of
+// 8 blocks, Q8: pairs).
 func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd int, wq []byte, ws []uint16, nb int) {
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 	// By groups/2, then rows/2; four groups a pass only for one or two rows (registers).
@@ -160,9 +160,8 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 // B tiles of BF16 pairs, block g at p[g·amxChunkB:]: what dequantizing each row, rounding
 // it to BF16 and packPairs16 write, in one pass over the group's codes.
 func packGroupAMX(w *qweight, j0 int, p []uint32) {
-	nb, bb := w.k/qBlock, groupBlockBytes(w.dt)
-	g := j0 / qGroupRows
-	q, s := w.q[g*nb*bb:(g+1)*nb*bb], w.s[g*nb*qGroupRows:(g+1)*nb*qGroupRows]
+	nb := w.k / qBlock
+	q, s := w.group(j0/qGroupRows, 1)
 	_ = p[(nb-1)*amxChunkB+255]
 	f := packQ8GAMX
 	if w.dt == compute.Q4 {

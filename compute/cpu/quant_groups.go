@@ -65,6 +65,12 @@ func putGroupBlock(q []byte, s []uint16, nb, j, b int, codes []byte, scale uint1
 	s[sc] = scale
 }
 
+// group returns the codes and scales of groups [g, g+span) of the grouped matrix w.
+func (w *qweight) group(g, span int) ([]byte, []uint16) {
+	nb, bb := w.k/qBlock, groupBlockBytes(w.dt)
+	return w.q[g*nb*bb : (g+span)*nb*bb], w.s[g*nb*qGroupRows : (g+span)*nb*qGroupRows]
+}
+
 // dequant writes the values of blocks [b0, b0+len(dst)/qBlock) of weight row j into dst.
 func (w *qweight) dequant(dst []float32, j, b0 int) {
 	nb := w.k / qBlock
@@ -109,11 +115,11 @@ type groupProduct struct {
 
 // linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
 // several for Linears): each input row is quantized and packed once, with its blocks'
-// corrections and scales after it, then each task runs four or two groups of 16 weight
-// rows (fewer where its chunk or matrix has fewer left) against the rows four, two or one at a time (a
-// row's bits do not depend on the others': they are dotQ4's or dotQ8's). The groups of all
-// the matrices are one parallel loop, so several small products end once, not each with
-// its own tail and wait.
+// corrections and scales after it, then each task runs four or two groups of 16 weight rows
+// (fewer where its chunk or matrix has fewer left) against the rows four, two or one at a
+// time (a row's bits do not depend on the others': they are dotQ4's or dotQ8's). The groups
+// of all the matrices are one parallel loop, so several small products end once, not each
+// with its own tail and wait.
 func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 	k, dt := ps[0].w.k, ps[0].w.dt
 	nb := k / qBlock
@@ -140,7 +146,6 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 		groups += ps[p].w.n / qGroupRows
 		ends[p] = groups
 	}
-	blockBytes := groupBlockBytes(dt)
 	chunk := fewRowsChunk(groups, k, b.pool.threads)
 	b.pool.run(groups, chunk, func(lo, hi int) {
 		p := 0
@@ -159,8 +164,7 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 			for g+span > min(hi, ends[p]) {
 				span /= 2
 			}
-			wq := w.q[gl*nb*blockBytes : (gl+span)*nb*blockBytes]
-			ws := w.s[gl*nb*qGroupRows : (gl+span)*nb*qGroupRows]
+			wq, ws := w.group(gl, span)
 			j0 := gl * qGroupRows
 			for i := 0; i < m; {
 				rows := 4 // a row's bits do not depend on its neighbours
@@ -190,18 +194,20 @@ func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 	}
 	xs := f32(op, "x", x)
 	gs := make([]groupProduct, len(ps))
+	ds := make([][]float32, len(ps))
 	for i, p := range ps {
 		d := f32(op, "dst", p.Dst)
-		for _, q := range ps[:i] {
-			check(!overlaps(d, f32(op, "dst", q.Dst)), op, "dst %d overlaps another", i)
+		for _, other := range ds[:i] {
+			check(!overlaps(d, other), op, "dst %d overlaps another", i)
 		}
+		ds[i] = d
 		if p.W == nil || !p.W.DType.Quantized() {
 			gs = nil
 			continue
 		}
 		w := quantized(op, "w", p.W)
 		m, _ := linearArgs(op, d, xs, p.Dst, x, p.W, nil, w.n, w.k)
-		if gs != nil && w.groups && w.dt == ps[0].W.DType && m < qGEMMRows && !b.bf16Rows(m, w.k) {
+		if gs != nil && w.groups && w.dt == ps[0].W.DType && b.fewRowsQ(m, w.k) {
 			gs[i] = groupProduct{d: d, w: w}
 		} else {
 			gs = nil
