@@ -36,24 +36,42 @@ func expShiftSIMD(x []float32, shift float32) {
 
 // siluSIMD sets y[i] = x[i]/(1+e^-x[i]) with the vector exp (y may be x; len(y) == len(x)),
 // the tail padded like expShiftSIMD's.
-func siluSIMD(y, x []float32) { mapSIMD(siluF32, y, x) }
+func siluSIMD(y, x []float32) { mapSIMD(mapSiLU, y, x) }
 
 // geluSIMD sets y[i] = x[i]·Φ(x[i]) with the generator's float32 erfc (y may be x;
 // len(y) == len(x)), the tail padded like expShiftSIMD's.
-func geluSIMD(y, x []float32) { mapSIMD(geluF32, y, x) }
+func geluSIMD(y, x []float32) { mapSIMD(mapGELU, y, x) }
 
-// mapSIMD runs an 8-lane elementwise kernel f(n, x, y) over x into y, the last len%8
-// values through a padded copy so that no value depends on where a thread's block ends.
-func mapSIMD(f func(n int, x, y *float32), y, x []float32) {
+// mapKernel names an 8-lane elementwise kernel. mapSIMD calls it directly rather than
+// through a func value, which would move its callers' buffers to the heap: a token step
+// calls it for every layer.
+type mapKernel int
+
+const (
+	mapSiLU mapKernel = iota
+	mapGELU
+)
+
+func (k mapKernel) run(n int, x, y *float32) {
+	if k == mapGELU {
+		geluF32(n, x, y)
+		return
+	}
+	siluF32(n, x, y)
+}
+
+// mapSIMD runs an elementwise kernel over x into y, the last len%8 values through a padded
+// copy so that no value depends on where a thread's block ends.
+func mapSIMD(k mapKernel, y, x []float32) {
 	x = x[:len(y)]
 	n8 := len(y) &^ 7
 	if n8 > 0 {
-		f(n8, unsafe.SliceData(x), unsafe.SliceData(y))
+		k.run(n8, unsafe.SliceData(x), unsafe.SliceData(y))
 	}
 	if n8 < len(y) {
 		var pad [8]float32
 		copy(pad[:], x[n8:])
-		f(8, &pad[0], &pad[0])
+		k.run(8, &pad[0], &pad[0])
 		copy(y[n8:], pad[:])
 	}
 }
