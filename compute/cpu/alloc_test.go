@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -28,5 +29,41 @@ func TestElementwiseAllocs(t *testing.T) {
 		if got := testing.AllocsPerRun(10, c.op); got > 1 {
 			t.Errorf("%s allocates %v times per call on one thread, want at most 1 (the pool's loop body)", c.name, got)
 		}
+	}
+}
+
+// TestRoPEKeptTable checks that RoPE gives a fresh backend's bits whatever table it keeps
+// from the call before (same or other positions, head size, length or theta), and that a
+// call at the positions of the one before builds nothing.
+func TestRoPEKeptTable(t *testing.T) {
+	be := New(2)
+	rng := rand.New(rand.NewPCG(2, 2))
+	calls := []struct {
+		heads, hd, pos0, t int
+		theta              float32
+	}{
+		{4, 8, 0, 3, 10000}, {4, 8, 0, 3, 10000}, {2, 8, 0, 3, 10000}, {4, 8, 1, 3, 10000},
+		{4, 8, 1, 1, 10000}, {4, 8, 1, 1, 500}, {2, 16, 1, 1, 500}, {4, 8, 0, 3, 10000},
+	}
+	for i, c := range calls {
+		vals := randVals(rng, 2*c.t*c.heads*c.hd, 1)
+		x := be.FromFloat32(vals, 2, c.t, c.heads*c.hd)
+		be.RoPE(x, c.heads, c.hd, c.pos0, c.theta)
+		fresh := New(1)
+		want := fresh.FromFloat32(vals, 2, c.t, c.heads*c.hd)
+		fresh.RoPE(want, c.heads, c.hd, c.pos0, c.theta)
+		got, exp := make([]float32, len(vals)), make([]float32, len(vals))
+		be.Read(x, got)
+		fresh.Read(want, exp)
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(exp[j]) {
+				t.Fatalf("call %d %+v: value %d = %g after the calls before, %g on a fresh backend", i, c, j, got[j], exp[j])
+			}
+		}
+	}
+	x := be.FromFloat32(randVals(rng, 2*2048, 1), 2, 1, 2048)
+	be.RoPE(x, 16, 128, 40, 10000)
+	if got := testing.AllocsPerRun(10, func() { be.RoPE(x, 16, 128, 40, 10000) }); got > 1 {
+		t.Errorf("RoPE at the positions of the call before allocates %v times, want at most 1 (the pool's loop body)", got)
 	}
 }

@@ -23,13 +23,7 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 		return
 	}
 	batch := x.Rows() / t
-	// cos/sin per position, shared by every head and batch row (pooled: a prompt calls RoPE
-	// twice a layer, and fresh tables would be garbage at the peak of its memory).
-	tab := b.getScratch(2 * t * half)
-	defer b.putScratch(tab)
-	b.pool.run(t, b.pool.grain(t, 40*half), func(lo, hi int) {
-		compute.RoPETable(tab, headDim, pos0, lo, hi, theta)
-	})
+	tab := b.ropeTable(headDim, pos0, t, theta)
 	rows := batch * t
 	b.pool.run(rows, b.pool.grain(rows, 4*heads*headDim), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -48,6 +42,36 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 			}
 		}
 	})
+}
+
+// ropeTab is the cos/sin table RoPE built last and the arguments it was built for.
+type ropeTab struct {
+	headDim, pos0, t int
+	theta            float32
+	tab              []float32
+}
+
+// ropeTable returns the cos/sin table of t positions from pos0, shared by every head and
+// batch row. It keeps the last one: a forward pass rotates q and k of every layer at the
+// same positions, so a token step needs one table for its 2·layers calls (building it
+// took 1–2 % of a Janus-Pro-1B step), and a prompt chunk one for all of its. The buffer
+// is kept rather than fresh, which would be garbage at the peak of a prompt's memory.
+func (b *Backend) ropeTable(headDim, pos0, t int, theta float32) []float32 {
+	r := &b.rope
+	n := 2 * t * (headDim / 2)
+	if r.tab != nil && r.headDim == headDim && r.pos0 == pos0 && r.t == t && r.theta == theta {
+		return r.tab[:n]
+	}
+	if cap(r.tab) < n {
+		r.tab = make([]float32, n)
+	}
+	tab := r.tab[:n]
+	r.tab = nil // invalid until filled: a panic in the loop leaves no half-built table
+	b.pool.run(t, b.pool.grain(t, 20*headDim), func(lo, hi int) {
+		compute.RoPETable(tab, headDim, pos0, lo, hi, theta)
+	})
+	*r = ropeTab{headDim: headDim, pos0: pos0, t: t, theta: theta, tab: tab}
+	return tab
 }
 
 // Attention computes softmax(q·kᵀ·scale [+ causal mask])·v per head; see

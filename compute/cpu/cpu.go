@@ -29,6 +29,7 @@ type Backend struct {
 	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
 	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
 	perTask []float32       // the AMX ops' per-task buffers (taskBuffers)
+	rope    ropeTab         // RoPE's last cos/sin table (ropeTable)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 	freed   *freedBytes     // bytes released since the last collection, shared with buffers
 }
