@@ -53,9 +53,10 @@ type ropeTab struct {
 
 // ropeTable returns the cos/sin table of t positions from pos0, shared by every head and
 // batch row. It keeps the last one: a forward pass rotates q and k of every layer at the
-// same positions, so a token step needs one table for its 2·layers calls (building it
-// took 1–2 % of a Janus-Pro-1B step), and a prompt chunk one for all of its. The buffer
-// is kept rather than fresh, which would be garbage at the peak of a prompt's memory.
+// same positions, so a token step needs one table for its 2·layers calls instead of a
+// table of sines and cosines each (README, "Memory"), and a prompt chunk one for all of
+// its. The buffer is kept rather than fresh, which would be garbage at the peak of a
+// prompt's memory.
 func (b *Backend) ropeTable(headDim, pos0, t int, theta float32) []float32 {
 	r := &b.rope
 	n := 2 * t * (headDim / 2)
