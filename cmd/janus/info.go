@@ -44,7 +44,7 @@ package main
 //	                        --precision bf16 would run ("avx512+amx", "avx512"; absent when
 //	                        it would stay exact), "int8_kernels", what Linear with --weights
 //	                        q8|q4 runs ("avx512-vnni+amx": the VNNI kernels, and AMX for Q8 matrices not in
-//	                        row groups; "avx512-vnni", "avx2-int8", "neon-dotprod",
+//	                        row groups; "avx512-vnni", "avx2-int8", "avx2-int8+avx-vnni", "neon-dotprod",
 //	                        "neon-int8" or "generic")
 
 import (

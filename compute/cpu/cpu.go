@@ -275,7 +275,8 @@ func (b *Backend) Kernels() string {
 
 // Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "avx512-vnni+amx"
 // (several rows of a Q8 matrix not in row groups on the AMX int8 tiles, the rest VPDPBUSD),
-// "avx512-vnni", "avx2-int8", "neon-dotprod", "neon-int8" or "generic".
+// "avx512-vnni", "avx2-int8" ("avx2-int8+avx-vnni" where VPDPBUSD replaces two of its
+// instructions, with the same bits), "neon-dotprod", "neon-int8" or "generic".
 func (b *Backend) Int8Kernels() string { return b.qset.String() }
 
 // Int8KernelsFor names the int8 kernels Linear runs with weights of dtype dt (Q8 or Q4). The

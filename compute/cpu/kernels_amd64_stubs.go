@@ -339,6 +339,86 @@ func dotQ4AVX2C4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldw
 //go:noescape
 func dotQ4AVX2R2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
+// dotQ8AVXVNNIC1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVXVNNIR2C1 computes 2×1 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8AVXVNNIC2 computes 2 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVXVNNIR2C2 computes 2×2 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8AVXVNNIC3 computes 3 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVXVNNIR2C3 computes 2×3 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ8AVXVNNIC4 computes 4 dot products of a Q8 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ8AVXVNNIR2C4 computes 2×4 dot products of Q8 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8AVXVNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVXVNNIC1 computes 1 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIC1(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVXVNNIR2C1 computes 2×1 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIR2C1(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVXVNNIC2 computes 2 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIC2(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVXVNNIR2C2 computes 2×2 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIR2C2(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVXVNNIC3 computes 3 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIC3(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVXVNNIR2C3 computes 2×3 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIR2C3(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
+// dotQ4AVXVNNIC4 computes 4 dot products of a Q4 weight row with an int8 row (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIC4(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
+
+// dotQ4AVXVNNIR2C4 computes 2×4 dot products of Q4 weight rows with two int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4AVXVNNIR2C4(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
+
 // dotQ8ZR1C1 computes 1×1 dot products of Q8 weight rows with packed int8 rows (see the generator).
 //
 //go:noescape

@@ -44,10 +44,12 @@ func main() {
 	accRows()
 	attnF16Kernels()
 	qConsts = qConstants()
-	for _, q4 := range []bool{false, true} {
-		for c := 1; c <= 4; c++ {
-			qkernel(c, q4)
-			qkernel2(c, q4)
+	for _, vnni := range []bool{false, true} {
+		for _, q4 := range []bool{false, true} {
+			for c := 1; c <= 4; c++ {
+				qkernel(c, q4, vnni)
+				qkernel2(c, q4, vnni)
+			}
 		}
 	}
 	qzConsts = qzConstants()
@@ -79,6 +81,7 @@ func main() {
 	geluKernel()
 	bf16Kernels()
 	Generate()
+	vexDPBUSD()
 }
 
 // kernel emits dot{F32,BF16}R{r}C{c}.

@@ -36,12 +36,12 @@ func qConstants() Mem {
 // accumulator with one fused multiply-add by the block's scale xd·wd. The lanes are
 // reduced as in kernel. Q4 codes are widened in registers: low nibbles are weights 0..15,
 // high nibbles 16..31, minus 8.
-func qkernel(cols int, q4 bool) {
+func qkernel(cols int, q4, vnni bool) {
 	typ := "Q8"
 	if q4 {
 		typ = "Q4"
 	}
-	name := fmt.Sprintf("dot%sAVX2C%d", typ, cols)
+	name := fmt.Sprintf("dot%s%sC%d", typ, avx2Set(vnni), cols)
 	TEXT(name, NOSPLIT, "func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d dot products of a %s weight row with an int8 row (see the generator).", name, cols, typ))
@@ -97,17 +97,9 @@ func qkernel(cols int, q4 bool) {
 		VMOVUPS(p, scales.Offset(32*j))
 	}
 	for u := 0; u < 8; u++ {
-		xv, ax := YMM(), YMM()
-		VMOVDQU(Mem{Base: px, Index: woff, Scale: xScale, Disp: 32 * u}, xv)
-		VPSIGNB(xv, xv, ax)
+		xv, aux := blockInput(Mem{Base: px, Index: woff, Scale: xScale, Disp: 32 * u}, q4, vnni)
 		for j := 0; j < cols; j++ {
-			wv := YMM()
-			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
-			loadWeights(at, wv, q4)
-			sw := YMM()
-			VPSIGNB(xv, wv, sw)
-			t := YMM()
-			dotBlocks(sw, ax, t)
+			t := blockDot(Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}, xv, aux, q4, vnni)
 			d := YMM()
 			VBROADCASTSS(scales.Offset(32*j+4*u), d)
 			VFMADD231PS(t, d, accs[j])
@@ -125,17 +117,11 @@ func qkernel(cols int, q4 bool) {
 	TESTQ(nb, nb)
 	JZ(LabelRef("reduce"))
 
-	xv, ax, xdv := YMM(), YMM(), YMM()
-	VMOVDQU(Mem{Base: px, Index: woff, Scale: xScale}, xv)
-	VPSIGNB(xv, xv, ax)
+	xv, aux := blockInput(Mem{Base: px, Index: woff, Scale: xScale}, q4, vnni)
+	xdv := YMM()
 	VBROADCASTSS(Mem{Base: pxd}, xdv)
 	for j := 0; j < cols; j++ {
-		wv := YMM()
-		loadWeights(Mem{Base: pw[j], Index: woff, Scale: 1}, wv, q4)
-		sw := YMM()
-		VPSIGNB(xv, wv, sw)
-		t := YMM()
-		dotBlocks(sw, ax, t)
+		t := blockDot(Mem{Base: pw[j], Index: woff, Scale: 1}, xv, aux, q4, vnni)
 		sc := YMM()
 		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
 		VCVTPH2PS(sc.AsX(), sc)
@@ -253,12 +239,12 @@ func dequantKernel(q4, grouped bool) {
 // rows) times x with w's sign, which gives the same integers, and the scale product is
 // xd·wd as in qkernel, so each output has the very bits qkernel gives it: a row's result
 // does not depend on whether it was computed alone or in a pair.
-func qkernel2(cols int, q4 bool) {
+func qkernel2(cols int, q4, vnni bool) {
 	typ := "Q8"
 	if q4 {
 		typ = "Q4"
 	}
-	name := fmt.Sprintf("dot%sAVX2R2C%d", typ, cols)
+	name := fmt.Sprintf("dot%s%sR2C%d", typ, avx2Set(vnni), cols)
 	TEXT(name, NOSPLIT, "func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes 2×%d dot products of %s weight rows with two int8 rows (see the generator).", name, cols, typ))
@@ -318,21 +304,11 @@ func qkernel2(cols int, q4 bool) {
 		}
 	}
 	for u := 0; u < 8; u++ {
-		xv := [2]VecVirtual{YMM(), YMM()}
-		for i := range xv {
-			VMOVDQU(Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 32 * u}, xv[i])
-		}
+		xv, off := blockInputs2(func(i int) Mem { return Mem{Base: px[i], Index: woff, Scale: xScale, Disp: 32 * u} }, q4, vnni)
 		for j := 0; j < cols; j++ {
-			wv := YMM()
-			at := Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}
-			loadWeights(at, wv, q4)
-			aw := YMM()
-			VPSIGNB(wv, wv, aw)
+			wv, aw := blockWeights2(Mem{Base: pw[j], Index: woff, Scale: 1, Disp: wstep * u}, q4, vnni)
 			for i := 0; i < 2; i++ {
-				sx := YMM()
-				VPSIGNB(wv, xv[i], sx)
-				t := YMM()
-				dotBlocks(sx, aw, t)
+				t := blockDot2(wv, aw, xv[i], off[i], q4, vnni)
 				d := YMM()
 				VBROADCASTSS(scales.Offset(32*(i*cols+j)+4*u), d)
 				VFMADD231PS(t, d, accs[i][j])
@@ -353,23 +329,14 @@ func qkernel2(cols int, q4 bool) {
 	TESTQ(nb, nb)
 	JZ(LabelRef("reduce"))
 
-	xv := [2]VecVirtual{YMM(), YMM()}
-	for i := range xv {
-		VMOVDQU(Mem{Base: px[i], Index: woff, Scale: xScale}, xv[i])
-	}
+	xv, off := blockInputs2(func(i int) Mem { return Mem{Base: px[i], Index: woff, Scale: xScale} }, q4, vnni)
 	for j := 0; j < cols; j++ {
-		wv := YMM()
-		loadWeights(Mem{Base: pw[j], Index: woff, Scale: 1}, wv, q4)
-		aw := YMM()
-		VPSIGNB(wv, wv, aw)
+		wv, aw := blockWeights2(Mem{Base: pw[j], Index: woff, Scale: 1}, q4, vnni)
 		sc := YMM()
 		VPBROADCASTW(Mem{Base: pwd[j]}, sc.AsX())
 		VCVTPH2PS(sc.AsX(), sc)
 		for i := 0; i < 2; i++ {
-			sx := YMM()
-			VPSIGNB(wv, xv[i], sx)
-			t := YMM()
-			dotBlocks(sx, aw, t)
+			t := blockDot2(wv, aw, xv[i], off[i], q4, vnni)
 			d := YMM()
 			VBROADCASTSS(Mem{Base: pxd[i]}, d)
 			VMULPS(d, sc, d) // xd·wd, the product qkernel forms
@@ -404,16 +371,113 @@ func qkernel2(cols int, q4 bool) {
 }
 
 // loadQ4 widens the 16 code bytes of a Q4 block at into wv as 32 signed bytes (weights 0..15
-// from the low nibbles, 16..31 from the high ones, minus 8). Every instruction writes a
-// whole YMM register: writing only the XMM half would make the allocator keep the upper
-// half alive from the function's entry, and run out of registers.
+// from the low nibbles, 16..31 from the high ones, minus 8).
 func loadQ4(at Mem, wv VecVirtual) {
+	loadQ4Codes(at, wv)
+	VPSUBB(qConsts.Offset(32), wv, wv)
+}
+
+// loadQ4Codes is loadQ4 without the minus 8: codes 0..15. Every instruction writes a whole
+// YMM register: writing only the XMM half would make the allocator keep the upper half
+// alive from the function's entry, and run out of registers.
+func loadQ4Codes(at Mem, wv VecVirtual) {
 	sh := YMM()
 	VBROADCASTI128(at, wv)
 	VPSRLW(U8(4), wv, sh)
 	VPBLENDD(U8(0xf0), sh, wv, wv)
 	VPAND(qConsts, wv, wv)
-	VPSUBB(qConsts.Offset(32), wv, wv)
+}
+
+// The AVX-VNNI kernels (vnni) take Q4 codes as they are, 0..15, as VPDPBUSD's unsigned
+// operand and the input as its signed one, with each lane's sum started from minus 8 times
+// the sum of its four inputs (q4NegOffset, once per block and input row): it ends with the
+// integer the sign trick gives, with neither the subtraction of 8 nor the signs moved per
+// block and weight row. Everything else takes the sign trick: |x| times w with x's sign
+// (one input row), or |w| times x with w's sign (two rows, the weights shared).
+
+// q4NegOffset returns minus 8 times the sums of each four int8 inputs of xv, one per
+// int32 lane as VPDPBUSD sums them.
+func q4NegOffset(xv VecVirtual) VecVirtual {
+	e, off, neg := YMM(), YMM(), YMM()
+	VMOVDQU(qConsts.Offset(32), e)
+	VPXOR(off, off, off)
+	VPDPBUSD(xv, e, off)
+	VPXOR(neg, neg, neg)
+	VPSUBD(off, neg, neg)
+	return neg
+}
+
+// blockInput loads one input row's 32 codes at xat and what blockDot needs with them: |x|,
+// or for Q4 on AVX-VNNI the lanes' offset.
+func blockInput(xat Mem, q4, vnni bool) (xv, aux VecVirtual) {
+	xv = YMM()
+	VMOVDQU(xat, xv)
+	if q4 && vnni {
+		return xv, q4NegOffset(xv)
+	}
+	aux = YMM()
+	VPSIGNB(xv, xv, aux)
+	return xv, aux
+}
+
+// blockDot returns the eight lane sums, as float32, of the weight block at wat times the
+// input block xv (with aux from blockInput).
+func blockDot(wat Mem, xv, aux VecVirtual, q4, vnni bool) VecVirtual {
+	wv, t := YMM(), YMM()
+	if q4 && vnni {
+		loadQ4Codes(wat, wv)
+		VMOVDQA(aux, t)
+		VPDPBUSD(xv, wv, t)
+		VCVTDQ2PS(t, t)
+		return t
+	}
+	loadWeights(wat, wv, q4)
+	sw := YMM()
+	VPSIGNB(xv, wv, sw)
+	dotBlocks(sw, aux, t, vnni)
+	return t
+}
+
+// blockInputs2 loads the two input rows' blocks at xat(0) and xat(1), with their offsets
+// for Q4 on AVX-VNNI.
+func blockInputs2(xat func(i int) Mem, q4, vnni bool) (xv, off [2]VecVirtual) {
+	for i := range xv {
+		xv[i] = YMM()
+		VMOVDQU(xat(i), xv[i])
+		if q4 && vnni {
+			off[i] = q4NegOffset(xv[i])
+		}
+	}
+	return xv, off
+}
+
+// blockWeights2 loads a weight block for both input rows: Q4 codes as they are on
+// AVX-VNNI, else the signed weights and their absolute values.
+func blockWeights2(wat Mem, q4, vnni bool) (wv, aw VecVirtual) {
+	wv = YMM()
+	if q4 && vnni {
+		loadQ4Codes(wat, wv)
+		return wv, aw
+	}
+	loadWeights(wat, wv, q4)
+	aw = YMM()
+	VPSIGNB(wv, wv, aw)
+	return wv, aw
+}
+
+// blockDot2 is blockDot for one of two input rows (blockInputs2, blockWeights2).
+func blockDot2(wv, aw, xv, off VecVirtual, q4, vnni bool) VecVirtual {
+	t := YMM()
+	if q4 && vnni {
+		VMOVDQA(off, t)
+		VPDPBUSD(xv, wv, t)
+		VCVTDQ2PS(t, t)
+		return t
+	}
+	sx := YMM()
+	VPSIGNB(wv, xv, sx)
+	dotBlocks(sx, aw, t, vnni)
+	return t
 }
 
 // loadWeights loads the 32 weight codes of a block at at into wv as bytes: Q4's nibbles
@@ -428,11 +492,28 @@ func loadWeights(at Mem, wv VecVirtual, q4 bool) {
 
 // dotBlocks sets t to the eight block sums of the byte products of s (signed) and u
 // (unsigned), as float32: VPMADDUBSW and VPMADDWD by ones (no pair sum can saturate, |s|,
-// |u| ≤ 127).
-func dotBlocks(s, u, t VecVirtual) {
-	VPMADDUBSW(s, u, t)
-	VPMADDWD(qConsts.Offset(64), t, t)
+// |u| ≤ 127), or with vnni one VPDPBUSD into a zeroed t, which sums the same four products
+// into each lane: the same integers, so the same bits. The Go assembler knows VPDPBUSD on
+// YMM registers only in its AVX512_VNNI (EVEX) encoding; main rewrites it in the AVX-VNNI
+// kernels as the VEX encoding CPUs without AVX-512 run (vexDPBUSD).
+func dotBlocks(s, u, t VecVirtual, vnni bool) {
+	if vnni {
+		VPXOR(t, t, t)
+		VPDPBUSD(s, u, t)
+	} else {
+		VPMADDUBSW(s, u, t)
+		VPMADDWD(qConsts.Offset(64), t, t)
+	}
 	VCVTDQ2PS(t, t)
+}
+
+// avx2Set is the name part of the AVX2 int8 kernels: AVX2, or AVXVNNI for their variants
+// with AVX-VNNI's VPDPBUSD (Intel since Alder Lake, with or without AVX-512).
+func avx2Set(vnni bool) string {
+	if vnni {
+		return "AVXVNNI"
+	}
+	return "AVX2"
 }
 
 // qzConsts holds the 512-bit VNNI kernels' constants (qzConstants).
