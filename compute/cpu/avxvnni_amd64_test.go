@@ -37,13 +37,7 @@ func TestAVXVNNIKernelsMatchAVX2(t *testing.T) {
 					x[i] = -30
 				}
 			}
-			wt, err := New(1).FromBytes(dt, []int{4, k}, compute.F32, le(compute.F32, w))
-			if err != nil {
-				t.Fatal(err)
-			}
-			qw := quantized("test", "w", wt)
-			xq, xd := make([]int8, 2*k), make([]float32, 2*nb)
-			quantizeInput(xq, xd, x)
+			qw, xq, xd := int8Operands(t, dt, w, x)
 			for cols := 1; cols <= 4; cols++ {
 				var got, want [2][8]float32
 				for v, out := range []*[8]float32{&want[0], &got[0]} {

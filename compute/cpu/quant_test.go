@@ -269,6 +269,21 @@ func TestDequantizeSIMDExact(t *testing.T) {
 	}
 }
 
+// int8Operands quantizes, as Linear does, two input rows x of K = len(x)/2 values to int8
+// blocks and the weight rows w (K values each) to dt, for tests that call the int8 kernels
+// directly.
+func int8Operands(t *testing.T, dt compute.DType, w, x []float32) (qweight, []int8, []float32) {
+	t.Helper()
+	k := len(x) / 2
+	wt, err := New(1).FromBytes(dt, []int{len(w) / k, k}, compute.F32, le(compute.F32, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xq, xd := make([]int8, len(x)), make([]float32, len(x)/qBlock)
+	quantizeInput(xq, xd, x)
+	return quantized("test", "w", wt), xq, xd
+}
+
 // TestInt8PairsMatchSingles checks that the two-row int8 kernels give each row the bits the
 // one-row kernels give it, for every set, dtype and tile width.
 func TestInt8PairsMatchSingles(t *testing.T) {
@@ -284,13 +299,7 @@ func TestInt8PairsMatchSingles(t *testing.T) {
 				for i := range x {
 					x[i] = float32(rng.NormFloat64())
 				}
-				wt, err := New(1).FromBytes(dt, []int{4, k}, compute.F32, le(compute.F32, w))
-				if err != nil {
-					t.Fatal(err)
-				}
-				qw := quantized("test", "w", wt)
-				xq, xd := make([]int8, 2*k), make([]float32, 2*nb)
-				quantizeInput(xq, xd, x)
+				qw, xq, xd := int8Operands(t, dt, w, x)
 				for cols := 1; cols <= 4; cols++ {
 					pair := make([]float32, 2*4)
 					tileQSet(set, dt, pair, 4, 2, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
