@@ -35,7 +35,7 @@ func qConstants() Mem {
 // (exact) and added to an 8-lane
 // accumulator with one fused multiply-add by the block's scale xd·wd. The lanes are
 // reduced as in kernel. Q4 codes are widened in registers: low nibbles are weights 0..15,
-// high nibbles 16..31, minus 8.
+// high nibbles 16..31, minus 8 (the AVX-VNNI variants keep the codes: q4NegOffset).
 func qkernel(cols int, q4, vnni bool) {
 	typ := "Q8"
 	if q4 {
@@ -407,6 +407,16 @@ func q4NegOffset(xv VecVirtual) VecVirtual {
 	return neg
 }
 
+// dotQ4Codes returns the eight lane sums, as float32, of the Q4 codes wv (loadQ4Codes)
+// times the inputs xv, each started from its offset off (q4NegOffset).
+func dotQ4Codes(wv, xv, off VecVirtual) VecVirtual {
+	t := YMM()
+	VMOVDQA(off, t)
+	VPDPBUSD(xv, wv, t)
+	VCVTDQ2PS(t, t)
+	return t
+}
+
 // blockInput loads one input row's 32 codes at xat and what blockDot needs with them: |x|,
 // or for Q4 on AVX-VNNI the lanes' offset.
 func blockInput(xat Mem, q4, vnni bool) (xv, aux VecVirtual) {
@@ -423,14 +433,12 @@ func blockInput(xat Mem, q4, vnni bool) (xv, aux VecVirtual) {
 // blockDot returns the eight lane sums, as float32, of the weight block at wat times the
 // input block xv (with aux from blockInput).
 func blockDot(wat Mem, xv, aux VecVirtual, q4, vnni bool) VecVirtual {
-	wv, t := YMM(), YMM()
+	wv := YMM()
 	if q4 && vnni {
 		loadQ4Codes(wat, wv)
-		VMOVDQA(aux, t)
-		VPDPBUSD(xv, wv, t)
-		VCVTDQ2PS(t, t)
-		return t
+		return dotQ4Codes(wv, xv, aux)
 	}
+	t := YMM()
 	loadWeights(wat, wv, q4)
 	sw := YMM()
 	VPSIGNB(xv, wv, sw)
@@ -467,14 +475,10 @@ func blockWeights2(wat Mem, q4, vnni bool) (wv, aw VecVirtual) {
 
 // blockDot2 is blockDot for one of two input rows (blockInputs2, blockWeights2).
 func blockDot2(wv, aw, xv, off VecVirtual, q4, vnni bool) VecVirtual {
-	t := YMM()
 	if q4 && vnni {
-		VMOVDQA(off, t)
-		VPDPBUSD(xv, wv, t)
-		VCVTDQ2PS(t, t)
-		return t
+		return dotQ4Codes(wv, xv, off)
 	}
-	sx := YMM()
+	t, sx := YMM(), YMM()
 	VPSIGNB(wv, xv, sx)
 	dotBlocks(sx, aw, t, vnni)
 	return t
