@@ -290,7 +290,10 @@ func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []fl
 // AVX-512 set: there the scores read it a row (every head) at a time and the weighted sums a
 // block of rows at a time, each head's sums in registers (scoresRowF16, accRowsF16, which
 // widen in registers and prefetch the rows ahead), since a head's block widened into a
-// buffer jumps a page at each row, and the hardware prefetchers do not follow that.
+// buffer jumps a page at each row, and the hardware prefetchers do not follow that. When a
+// task's group of heads covers attnFusedBytes or more of each F16 row (few threads), one
+// pass per group computes its scores, softmax and sums: a group's slice of the rows is then
+// long enough to stream, and the step saves the two passes' waits for every thread.
 func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batch int) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
@@ -299,67 +302,23 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	simd := b.simd != simdNone
 	scores := b.getScratch(batch * g.Heads * n)
 	defer b.putScratch(scores)
-	kb := (n + attnKeyBlock - 1) / attnKeyBlock
 	// Where the kernels for it run, an F16 cache is read without a widened copy: the scores
 	// a row (every head) at a time, the weighted sums a block of rows at a time.
 	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%64 == 0 && hd <= dotBlock
-	ahead := 2 * ks.kvw // how far on the scores kernel prefetches: two cache rows
-	b.pool.run(batch*kb, 1, func(lo, hi int) {
-		if rowsF16 {
-			for task := lo; task < hi; task++ {
-				bi, s0 := task/kb, (task%kb)*attnKeyBlock
-				for j := s0; j < min(s0+attnKeyBlock, n); j++ {
-					krow := ks.h[(bi*ks.sCap+j)*ks.kvw : (bi*ks.sCap+j+1)*ks.kvw]
-					sc := scores[bi*g.Heads*n+j:]
-					if group == 1 {
-						scoresRowF16(hd, qs[bi*qw:], krow, g.Heads, hd, sc, n, ahead)
-						continue
-					}
-					for kh := range g.KVHeads {
-						scoresRowF16(hd, qs[bi*qw+kh*group*hd:], krow[kh*hd:], group, 0, sc[kh*group*n:], n, ahead)
-					}
-				}
-			}
-			return
-		}
-		var buf []float32
-		if ks.h != nil {
-			buf = b.getScratch(attnKeyBlock * hd)
-			defer b.putScratch(buf)
-		}
-		for task := lo; task < hi; task++ {
-			bi, s0 := task/kb, (task%kb)*attnKeyBlock
-			s1 := min(s0+attnKeyBlock, n)
-			var krows []float32
-			ld, kh := 0, -1
-			for h := range g.Heads {
-				if h/group != kh { // heads of a group share their keys
-					kh = h / group
-					krows, ld = ks.block(b.simd, buf, bi, s0, s1, kh*hd, hd)
-				}
-				q := qs[bi*qw+h*hd : bi*qw+(h+1)*hd]
-				row := scores[(bi*g.Heads+h)*n : (bi*g.Heads+h+1)*n]
-				if simd {
-					tileSIMD(b.simd, row[s0:], n, q, qw, krows, ld, 1, s1-s0, hd, false)
-					continue
-				}
-				for j := s0; j < s1; j++ {
-					kr := krows[(j-s0)*ld:]
-					row[j] = dot1x1(0, q, kr[:hd])
-				}
-			}
-		}
-	})
-	rows := batch * g.Heads
-	b.pool.run(rows, b.pool.grain(rows, 8*n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			softmaxRow(scores[r*n:(r+1)*n], n, g.Scale, simd)
-		}
-	})
-	// Groups of heads per task: a group's slice of a value row is read front to back, and
-	// there is a task per thread; the grouping does not change any sum.
+	// Groups of heads per task of the weighted sums: a group's slice of a value row is read
+	// front to back, and there is a task per thread; the grouping does not change any sum.
 	per := max(1, (g.Heads+b.pool.threads-1)/max(1, b.pool.threads))
 	groups := (g.Heads + per - 1) / per
+	fused := rowsF16 && 2*per*hd >= attnFusedBytes
+	if !fused {
+		b.attnScores(g, qs, ks, scores, batch, rowsF16)
+		rows := batch * g.Heads
+		b.pool.run(rows, b.pool.grain(rows, 8*n), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				softmaxRow(scores[r*n:(r+1)*n], n, g.Scale, simd)
+			}
+		})
+	}
 	b.pool.run(batch*groups, 1, func(lo, hi int) {
 		var buf []float32
 		if vs.h != nil && !rowsF16 {
@@ -369,6 +328,12 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 		for task := lo; task < hi; task++ {
 			bi, h0 := task/groups, (task%groups)*per
 			h1 := min(h0+per, g.Heads)
+			if fused {
+				scoresRowsF16(g, qs, ks, scores, n, bi, h0, h1, 0, n)
+				for r := bi*g.Heads + h0; r < bi*g.Heads+h1; r++ {
+					softmaxRow(scores[r*n:(r+1)*n], n, g.Scale, simd)
+				}
+			}
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
 			if rowsF16 {
 				// A block of rows at a time, each head's sums in registers over the block; the
@@ -415,6 +380,81 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 			}
 		}
 	})
+}
+
+// attnFusedBytes is the share of an F16 cache row, in bytes, from which attendOne gives each
+// group of heads one pass (scores, softmax, sums) instead of three passes over all heads.
+const attnFusedBytes = 1024
+
+// attnScores sets attendOne's scores, a task per block of keys, every head: each task reads
+// whole cache rows.
+func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []float32, batch int, rowsF16 bool) {
+	hd := g.HeadDim
+	qw := g.Heads * hd
+	group := g.Heads / g.KVHeads
+	n := g.keys(0)
+	simd := b.simd != simdNone
+	kb := (n + attnKeyBlock - 1) / attnKeyBlock
+	b.pool.run(batch*kb, 1, func(lo, hi int) {
+		if rowsF16 {
+			for task := lo; task < hi; task++ {
+				bi, s0 := task/kb, (task%kb)*attnKeyBlock
+				scoresRowsF16(g, qs, ks, scores, n, bi, 0, g.Heads, s0, min(s0+attnKeyBlock, n))
+			}
+			return
+		}
+		var buf []float32
+		if ks.h != nil {
+			buf = b.getScratch(attnKeyBlock * hd)
+			defer b.putScratch(buf)
+		}
+		for task := lo; task < hi; task++ {
+			bi, s0 := task/kb, (task%kb)*attnKeyBlock
+			s1 := min(s0+attnKeyBlock, n)
+			var krows []float32
+			ld, kh := 0, -1
+			for h := range g.Heads {
+				if h/group != kh { // heads of a group share their keys
+					kh = h / group
+					krows, ld = ks.block(b.simd, buf, bi, s0, s1, kh*hd, hd)
+				}
+				q := qs[bi*qw+h*hd : bi*qw+(h+1)*hd]
+				row := scores[(bi*g.Heads+h)*n : (bi*g.Heads+h+1)*n]
+				if simd {
+					tileSIMD(b.simd, row[s0:], n, q, qw, krows, ld, 1, s1-s0, hd, false)
+					continue
+				}
+				for j := s0; j < s1; j++ {
+					kr := krows[(j-s0)*ld:]
+					row[j] = dot1x1(0, q, kr[:hd])
+				}
+			}
+		}
+	})
+}
+
+// scoresRowsF16 sets the scores of heads [h0, h1) of batch row bi for keys [s0, s1) of an F16
+// cache (n keys in all), a cache row at a time, widening in registers and prefetching two
+// rows ahead.
+func scoresRowsF16(g attnGeometry, qs []float32, ks kvRows, scores []float32, n, bi, h0, h1, s0, s1 int) {
+	hd := g.HeadDim
+	qw := g.Heads * hd
+	group := g.Heads / g.KVHeads
+	ahead := 2 * ks.kvw
+	for j := s0; j < s1; j++ {
+		krow := ks.h[(bi*ks.sCap+j)*ks.kvw : (bi*ks.sCap+j+1)*ks.kvw]
+		sc := scores[bi*g.Heads*n+j:]
+		if group == 1 {
+			scoresRowF16(hd, qs[bi*qw+h0*hd:], krow[h0*hd:], h1-h0, hd, sc[h0*n:], n, ahead)
+			continue
+		}
+		for hs := h0; hs < h1; { // the heads of each KV head share its key
+			kh := hs / group
+			he := min(h1, (kh+1)*group)
+			scoresRowF16(hd, qs[bi*qw+hs*hd:], krow[kh*hd:], he-hs, 0, sc[hs*n:], n, ahead)
+			hs = he
+		}
+	}
 }
 
 // rowsDirect handles a few query rows (decoding) straight from the cache rows, without the

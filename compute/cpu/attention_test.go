@@ -12,9 +12,10 @@ import (
 )
 
 // TestAttendOneMatchesRows checks that the one-query Attention (attendOne, which walks the
-// cache rows by blocks of keys for every head) gives the bits of rowsDirect (one head's keys
-// at a time) on every kernel set and thread count: batch rows, grouped kv heads, key counts
-// that are not a multiple of the key block, causal and not.
+// cache rows by blocks of keys for every head, or by groups of heads where they cover enough
+// of an F16 row) gives the bits of rowsDirect (one head's keys at a time) on every kernel
+// set and thread count, over float32 and F16 caches: batch rows, grouped kv heads, key
+// counts that are not a multiple of the key block, causal and not.
 func TestAttendOneMatchesRows(t *testing.T) {
 	for _, ks := range kernelSets() {
 		for _, c := range []struct {
@@ -25,29 +26,41 @@ func TestAttendOneMatchesRows(t *testing.T) {
 			{2, 4, 2, 32, 90, 65, true},
 			{2, 3, 1, 16, 40, 33, false},
 			{1, 2, 2, 12, 31, 5, false},
+			{1, 16, 16, 128, 80, 71, true}, // Janus-sized heads: one pass per group up to 4 threads
+			{2, 8, 2, 64, 50, 37, true},    // GQA, head groups that split a KV head's group
 		} {
-			for _, threads := range []int{1, 2, 3} {
-				name := fmt.Sprintf("%s/%+v/threads=%d", kernelName(ks), c, threads)
-				t.Run(name, func(t *testing.T) {
-					be := New(threads, WithKernels(ks))
-					defer be.Close()
-					rng := rand.New(rand.NewPCG(7, uint64(c.kvLen)))
-					q := be.FromFloat32(randVals(rng, c.batch*c.heads*c.hd, 1), c.batch, 1, c.heads*c.hd)
-					k := be.FromFloat32(randVals(rng, c.batch*c.sCap*c.kvHeads*c.hd, 1), c.batch, c.sCap, c.kvHeads*c.hd)
-					v := be.FromFloat32(randVals(rng, c.batch*c.sCap*c.kvHeads*c.hd, 1), c.batch, c.sCap, c.kvHeads*c.hd)
-					p := compute.AttentionParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.hd, KVLen: c.kvLen,
-						QPos0: c.kvLen - 1, Causal: c.causal, Scale: 0.2}
-					dst := be.New(compute.F32, q.Shape...)
-					be.Attention(dst, q, k, v, p)
-					want := make([]float32, dst.Len())
-					g := attnGeometry{AttentionParams: p, t: 1, sCap: c.sCap}
-					for bi := range c.batch {
-						for h := range c.heads {
-							be.rowsDirect(g, want, read(t, be, q), read(t, be, k), read(t, be, v), bi, h, 0, 1)
+			for _, dt := range []compute.DType{compute.F32, compute.F16} {
+				for _, threads := range []int{1, 2, 3, 16} {
+					name := fmt.Sprintf("%s/%+v/%v/threads=%d", kernelName(ks), c, dt, threads)
+					t.Run(name, func(t *testing.T) {
+						be := New(threads, WithKernels(ks))
+						defer be.Close()
+						rng := rand.New(rand.NewPCG(7, uint64(c.kvLen)))
+						q := be.FromFloat32(randVals(rng, c.batch*c.heads*c.hd, 1), c.batch, 1, c.heads*c.hd)
+						cache := func() *Tensor {
+							x := be.FromFloat32(randVals(rng, c.batch*c.sCap*c.kvHeads*c.hd, 1), c.batch, c.sCap, c.kvHeads*c.hd)
+							if dt == compute.F32 {
+								return x
+							}
+							h := be.New(compute.F16, x.Shape...)
+							be.CopyRows(h, 0, x, 0, c.sCap)
+							return h
 						}
-					}
-					computetest.Exact(t, "one-query attention", read(t, be, dst), want)
-				})
+						k, v := cache(), cache()
+						p := compute.AttentionParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.hd, KVLen: c.kvLen,
+							QPos0: c.kvLen - 1, Causal: c.causal, Scale: 0.2}
+						dst := be.New(compute.F32, q.Shape...)
+						be.Attention(dst, q, k, v, p)
+						want := make([]float32, dst.Len())
+						g := attnGeometry{AttentionParams: p, t: 1, sCap: c.sCap}
+						for bi := range c.batch {
+							for h := range c.heads {
+								be.rowsDirect(g, want, read(t, be, q), read(t, be, k), read(t, be, v), bi, h, 0, 1)
+							}
+						}
+						computetest.Exact(t, "one-query attention", read(t, be, dst), want)
+					})
+				}
 			}
 		}
 	}

@@ -152,7 +152,8 @@
 // with kernels that widen in registers and prefetch ahead: the scores a row (every head) at a
 // time (scoresF16x16), the weighted sums a block of 32 rows at a time with each head's sums in
 // registers (accF16x64), since one head's block widened into a buffer jumps a page at every
-// row. Every path computes what the float32 kernels
+// row; with few threads, where each thread's group of heads covers at least 1 KB of a row,
+// one pass per group does its scores, softmax and sums without waiting for the others. Every path computes what the float32 kernels
 // compute, so an F16 cache gives exactly the bits of a float32 cache holding the same values
 // (the conformance suite checks it on every backend); what it changes is half the bytes a
 // step reads and a cache half the size. The conversion loops are hand-written (f16_amd64.s:
