@@ -136,19 +136,20 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 	codesQ4(nb, unsafe.SliceData(x), unsafe.SliceData(id), unsafe.SliceData(q))
 }
 
-// tileG computes c[i·ldc+r] = x_i·w_r for rows (1, 2 or 4) packed input rows (ldx bytes
-// apart, each with its blocks' corrections offc bytes on and scales offd bytes on) and the
-// 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a grouped dt
+// tileG computes c[i·ldc+r] = x_i·w_r for rows (1, 2, 4 or, with one group, 8) packed input
+// rows (ldx bytes apart, each with its blocks' corrections offc bytes on and scales offd bytes
+// on) and the 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a grouped dt
 // matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4: groups of
 // 8 blocks, Q8: pairs).
 func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd int, wq []byte, ws []uint16, nb int) {
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
-	// By groups/2, then rows/2; four groups a pass only for one or two rows (registers).
-	unit, f := 2, [3][3]kernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2, nil}}
+	// By groups/2, then rows/2; four groups a pass only for one or two rows, eight rows only
+	// with one group (registers).
+	unit, f := 2, [3][5]kernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, nil, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
 	if dt == compute.Q4 {
-		unit, f = 8, [3][3]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2, nil}}
+		unit, f = 8, [3][5]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, nil, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}}
 	}
-	if nb%unit != 0 || rows != 1 && rows != 2 && rows != 4 || groups != 1 && groups != 2 && groups != 4 || groups == 4 && rows == 4 ||
+	if nb%unit != 0 || rows != 1 && rows != 2 && rows != 4 && rows != 8 || groups != 1 && groups != 2 && groups != 4 || f[groups/2][rows/2] == nil ||
 		offc < 64*nb || offd < offc+4*nb || rows > 1 && ldx < offd+4*nb {
 		panic(fmt.Sprintf("cpu: grouped %v product of %d rows and %d groups over %d blocks (a multiple of %d), corrections and scales %d and %d bytes on", dt, rows, groups, nb, unit, offc, offd))
 	}

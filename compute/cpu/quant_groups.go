@@ -16,12 +16,15 @@ import (
 // in s, per group and block, the 16 rows' F16 scales. The same codes and scales as row after
 // row, in another order.
 //
-// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4} and G4R{1,2} (see the generator): one
+// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8 (see the generator): one
 // VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is
 // exact and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a fraction of the
 // vector work of the row-major kernels and read one stream a group, 1, 2 or 4 groups a pass,
-// which matters here even where memory bounds a step (README, "Speed (CPU)"). Several images' rows run on them four at a
-// time too, so an image's bits do not depend on the batch, with no need for the AMX tiles.
+// which matters here even where memory bounds a step (README, "Speed (CPU)"). Several
+// images' rows run on them four or eight at a time too, so an image's bits do not depend on
+// the batch. Eight rows, four images' guided step, are bound by the VPDPBUSD per input row
+// and 64 bytes, not by memory; the AMX int8 tiles, which read a group's codes of a block as
+// a B tile, were no faster from memory (README, "Issue 11's targets").
 // Everything else (the many-row products, Embedding, Read) dequantizes a row's blocks from
 // the groups (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can
 // be read and written but not multiplied.
@@ -155,11 +158,14 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 			}
 			d, w, n := ps[p].d, ps[p].w, ps[p].w.n
 			gl := g - (ends[p] - n/qGroupRows) // the group within its matrix
-			// The next groups too where the chunk and the matrix have them: four a pass, or
-			// two where four input rows take a pass (registers).
-			span := 4
-			if m >= 4 {
-				span = 2
+			// The next groups too where the chunk and the matrix have them: four a pass for up
+			// to two input rows a pass, two for four, one for eight (registers).
+			span, most := 4, 2
+			switch {
+			case m >= 8:
+				span, most = 1, 8
+			case m >= 4:
+				span, most = 2, 4
 			}
 			for g+span > min(hi, ends[p]) {
 				span /= 2
@@ -167,7 +173,7 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 			wq, ws := w.group(gl, span)
 			j0 := gl * qGroupRows
 			for i := 0; i < m; {
-				rows := 4 // a row's bits do not depend on its neighbours
+				rows := most // a row's bits do not depend on its neighbours
 				for rows > m-i {
 					rows /= 2
 				}

@@ -10,8 +10,8 @@ import (
 
 // BenchmarkLinearQLayers runs the Linear products of one token step of Janus-Pro-1B's
 // language model (24 layers of q, k, v, o, gate, up and down), as the step issues them (q, k
-// and v in one Linears, gate and up in another), with 1, 2 or 8 input rows (a chat's token,
-// the guided step of one image, of four): 1.31 GB of Q8 weights (0.69 GB of Q4), far beyond
+// and v in one Linears, gate and up in another), with 1, 2, 4 or 8 input rows (a chat's
+// token, the guided step of one, two or four images): 1.31 GB of Q8 weights (0.69 GB of Q4), far beyond
 // the caches, so GB/s is the rate at which the products alone read the weights, to set
 // beside the whole step's (janus bench) and the machine's read bandwidth.
 func BenchmarkLinearQLayers(b *testing.B) {
@@ -19,7 +19,7 @@ func BenchmarkLinearQLayers(b *testing.B) {
 	// One layer's products; those of one entry share their input.
 	shapes := [][][2]int{{{d, d}, {d, d}, {d, d}}, {{d, d}}, {{ff, d}, {ff, d}}, {{d, ff}}}
 	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
-		for _, m := range []int{1, 2, 8} {
+		for _, m := range []int{1, 2, 4, 8} {
 			eachThreads(b, fmt.Sprintf("%v/rows=%d", dt, m), func(b *testing.B, be *Backend) {
 				rng := rand.New(rand.NewPCG(1, 1))
 				vals := le(compute.F32, randVals(rng, ff*d, 1))

@@ -69,6 +69,7 @@ func main() {
 		}
 		qkernelG(4, 1, q4)
 		qkernelG(4, 2, q4)
+		qkernelG(1, 8, q4)
 	}
 	dequantKernel(false, false)
 	dequantKernel(true, false)

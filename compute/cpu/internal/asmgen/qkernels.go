@@ -1053,7 +1053,7 @@ func quantKernelZ(q4 bool) {
 
 // qkernelG emits dotQ{4,8}G{groups}R{rows}, the AVX-512 VNNI kernels of Q4 and Q8 weights
 // stored in groups of 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b
-// float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1, 2 or 4) input rows and the 16·groups weight
+// float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1, 2, 4 or 8) input rows and the 16·groups weight
 // rows r of 1, 2 or 4 consecutive groups, over nb blocks, bit for bit dotQ4 and
 // dotQ8. nb is a whole number of the units the packed input rows hold their blocks in: Q4
 // quads of 4 blocks, which the packing makes only in whole groups of 8, Q8 pairs.
