@@ -1218,29 +1218,31 @@ func (b *benchRun) decode() error {
 	lm, be, cache := b.net.llm, b.net.be, b.cache
 	ctx0 := len(b.undIDs)
 	logits := make([]float32, lm.Config.Vocab)
+	// A step's input, hidden state and logits are allocated once, as a chat's are.
+	x, lg := be.New(compute.F32, 1, 1, lm.Config.Hidden), be.New(compute.F32, 1, 1, lm.Config.Vocab)
+	defer be.Free(x)
+	defer be.Free(lg)
+	ids := []int32{0}
 	steps := func(n int) error {
 		if err := cache.Truncate(ctx0); err != nil {
 			return err
 		}
-		tok := b.undNext
+		ids[0] = b.undNext
 		for range n {
 			if err := b.ctx.Err(); err != nil {
 				return err
 			}
-			x, err := lm.Embed([]int32{tok}, 1)
-			if err != nil {
+			if err := lm.EmbedInto(x, ids); err != nil {
 				return err
 			}
-			h, err := lm.Forward(x, cache)
-			be.Free(x)
-			if err != nil {
+			if err := lm.ForwardInto(x, x, cache); err != nil {
 				return err
 			}
-			tok, err = b.logitsArgmax(h, logits)
-			be.Free(h)
-			if err != nil {
+			lm.LogitsInto(lg, x)
+			if err := be.Read(lg, logits); err != nil {
 				return err
 			}
+			ids[0] = int32(sample.Argmax(logits))
 		}
 		return nil
 	}
@@ -1266,7 +1268,10 @@ func (b *benchRun) decode() error {
 	return nil
 }
 
-// benchGen is the state of one generation loop: P images, 2P CFG rows.
+// benchGen is the state of one generation loop: P images, 2P CFG rows. As a generation's
+// token loop, it allocates a step's tensors once: the language model's input and last hidden
+// states [2P, 1, D], the sampled tokens' embeddings e (and ids, e as [2P, dim]), the logits,
+// and the heads' scratch.
 type benchGen struct {
 	b         *benchRun
 	p         int
@@ -1276,19 +1281,28 @@ type benchGen struct {
 	guided    []float32
 	next      []int32
 	lastToken []int32
+
+	x, h, e, ids, logits *compute.Tensor
+	head, aligner        *proj.Scratch
 }
 
-// iterate finishes one generation iteration from the last hidden states [2P, 1, D]: gen_head,
-// CFG mix, one sampled token per image, and the next input through gen_embed and gen_aligner.
-func (g *benchGen) iterate(last *compute.Tensor) (*compute.Tensor, error) {
+func (g *benchGen) free() {
+	be := g.b.net.be
+	for _, t := range []*compute.Tensor{g.x, g.h, g.e, g.logits} {
+		be.Free(t)
+	}
+	g.head.Free()
+	g.aligner.Free()
+}
+
+// iterate finishes one generation iteration from the last hidden states g.h: gen_head, CFG
+// mix, one sampled token per image, and the next input g.x through gen_embed and gen_aligner.
+func (g *benchGen) iterate() error {
 	n, be := g.b.net, g.b.net.be
 	vocab := n.cfg.GenHead.ImageTokenSize
-	logits := n.genHead.Forward(last)
-	be.Free(last)
-	err := be.Read(logits, g.raw)
-	be.Free(logits)
-	if err != nil {
-		return nil, err
+	n.genHead.ForwardInto(g.logits, g.h, g.head)
+	if err := be.Read(g.logits, g.raw); err != nil {
+		return err
 	}
 	for i := range g.p {
 		c, u := g.raw[2*i*vocab:(2*i+1)*vocab], g.raw[(2*i+1)*vocab:(2*i+2)*vocab]
@@ -1302,43 +1316,37 @@ func (g *benchGen) iterate(last *compute.Tensor) (*compute.Tensor, error) {
 		g.next[2*i], g.next[2*i+1] = tok, tok
 		g.lastToken[i] = tok
 	}
-	rows, dim := 2*g.p, n.cfg.GenEmbed.Dim
-	e := be.New(compute.F32, rows, 1, dim)
-	be.Embedding(be.Reshape(e, rows, dim), n.genEmbed, g.next)
-	x := n.genAligner.Forward(e)
-	be.Free(e)
-	return x, nil
+	be.Embedding(g.ids, n.genEmbed, g.next)
+	n.genAligner.ForwardInto(g.x, g.e, g.aligner)
+	return nil
 }
 
 // prefill runs iteration 0 over the prompt rows (ids: 2P rows of equal length, one after the
 // other).
-func (g *benchGen) prefill(ids []int32) (*compute.Tensor, error) {
+func (g *benchGen) prefill(ids []int32) error {
 	lm, be := g.b.net.llm, g.b.net.be
-	x, err := lm.Embed(ids, 2*g.p)
+	rows := 2 * g.p
+	x, err := lm.Embed(ids, rows)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	h, err := lm.Forward(x, g.cache)
+	err = lm.ForwardInto(x, x, g.cache)
+	if err == nil {
+		be.CopyRows(g.h, 0, x, len(ids)/rows-1, 1)
+	}
 	be.Free(x)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	last := lm.Last(h)
-	be.Free(h)
-	return g.iterate(last)
+	return g.iterate()
 }
 
-// step runs one single-token iteration and frees its input.
-func (g *benchGen) step(x *compute.Tensor) (*compute.Tensor, error) {
-	lm, be := g.b.net.llm, g.b.net.be
-	h, err := lm.Forward(x, g.cache)
-	be.Free(x)
-	if err != nil {
-		return nil, err
+// step runs one single-token iteration.
+func (g *benchGen) step() error {
+	if err := g.b.net.llm.ForwardInto(g.h, g.x, g.cache); err != nil {
+		return err
 	}
-	last := lm.Last(h)
-	be.Free(h)
-	return g.iterate(last)
+	return g.iterate()
 }
 
 // genIDs are the CFG prompt rows: conditional rows BOS + text + BOI, unconditional rows BOS +
@@ -1386,6 +1394,12 @@ func (b *benchRun) gen(p int) error {
 	defer cache.Free()
 	g := &benchGen{b: b, p: p, cache: cache, raw: make([]float32, 2*p*vocab), guided: make([]float32, p*vocab),
 		next: make([]int32, 2*p), lastToken: make([]int32, p)}
+	rows, hidden, dim := 2*p, n.llm.Config.Hidden, n.cfg.GenEmbed.Dim
+	g.x, g.h = be.New(compute.F32, rows, 1, hidden), be.New(compute.F32, rows, 1, hidden)
+	g.e, g.logits = be.New(compute.F32, rows, 1, dim), be.New(compute.F32, rows, 1, vocab)
+	g.ids = be.Reshape(g.e, rows, dim)
+	g.head, g.aligner = n.genHead.NewScratch(rows, 1, hidden), n.genAligner.NewScratch(rows, 1, dim)
+	defer g.free()
 	for i := range p {
 		s, err := sample.New(sample.Params{Temperature: model.DefaultTemperature}, b.o.seed+1+uint64(i))
 		if err != nil {
@@ -1399,8 +1413,7 @@ func (b *benchRun) gen(p int) error {
 			return 0, 0, err
 		}
 		t0 := time.Now()
-		x, err := g.prefill(ids)
-		if err != nil {
+		if err := g.prefill(ids); err != nil {
 			return 0, 0, err
 		}
 		if err := be.Sync(); err != nil {
@@ -1409,14 +1422,12 @@ func (b *benchRun) gen(p int) error {
 		t1 := time.Now()
 		for range steps {
 			if err := b.ctx.Err(); err != nil {
-				be.Free(x)
 				return 0, 0, err
 			}
-			if x, err = g.step(x); err != nil {
+			if err := g.step(); err != nil {
 				return 0, 0, err
 			}
 		}
-		be.Free(x)
 		err = be.Sync()
 		return t1.Sub(t0).Seconds(), time.Since(t1).Seconds(), err
 	}
