@@ -51,12 +51,12 @@ type ropeTab struct {
 	tab              []float32
 }
 
-// ropeTable returns the cos/sin table of t positions from pos0, shared by every head and
-// batch row. It keeps the last one: a forward pass rotates q and k of every layer at the
-// same positions, so a token step needs one table for its 2·layers calls instead of a
-// table of sines and cosines each (README, "Memory"), and a prompt chunk one for all of
-// its. The buffer is kept rather than fresh, which would be garbage at the peak of a
-// prompt's memory.
+// ropeTable returns the cos/sin table of t positions from pos0, shared by every head and batch
+// row. It keeps the last one: a forward pass rotates q and k of every layer at the same
+// positions, so a token step needs one table for its 2·layers calls instead of a table of sines
+// and cosines each (README, "What the speed rests on"), and a prompt chunk one for all of its.
+// The buffer is kept rather than fresh, which would be garbage at the peak of a prompt's
+// memory.
 func (b *Backend) ropeTable(headDim, pos0, t int, theta float32) []float32 {
 	r := &b.rope
 	n := 2 * t * (headDim / 2)
@@ -290,10 +290,11 @@ func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []fl
 // AVX-512 set: there the scores read it a row (every head) at a time and the weighted sums a
 // block of rows at a time, each head's sums in registers (scoresRowF16, accRowsF16, which
 // widen in registers and prefetch the rows ahead), since a head's block widened into a
-// buffer jumps a page at each row, and the hardware prefetchers do not follow that. When a
-// task's group of heads covers attnFusedBytes or more of each F16 row (few threads), one
-// pass per group computes its scores, softmax and sums: a group's slice of the rows is then
-// long enough to stream, and the step saves the two passes' waits for every thread.
+// buffer jumps a page at each row, and the hardware prefetchers do not follow that. When the
+// KV heads of a task's group of heads cover attnFusedBytes or more of each F16 row, or the
+// whole row (few threads), one pass per group computes its scores, softmax and sums: the
+// group's slice of the rows is then long enough to stream, and the step saves the two
+// passes' waits for every thread.
 func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batch int) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
@@ -303,13 +304,15 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	scores := b.getScratch(batch * g.Heads * n)
 	defer b.putScratch(scores)
 	// Where the kernels for it run, an F16 cache is read without a widened copy: the scores
-	// a row (every head) at a time, the weighted sums a block of rows at a time.
+	// a row (a task's heads) at a time, the weighted sums a block of rows at a time.
 	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%64 == 0 && hd <= dotBlock
-	// Groups of heads per task of the weighted sums: a group's slice of a value row is read
-	// front to back, and there is a task per thread; the grouping does not change any sum.
+	// Groups of heads per task of the weighted sums (and, fused, of the scores and softmax):
+	// a group's slice of a cache row is read front to back, and each batch row has a task per
+	// thread; the grouping does not change any score or sum.
 	per := max(1, (g.Heads+b.pool.threads-1)/max(1, b.pool.threads))
 	groups := (g.Heads + per - 1) / per
-	fused := rowsF16 && 2*per*hd >= attnFusedBytes
+	// A task's F16 slice of each row: its KV heads', or the whole row when a task has every head.
+	fused := rowsF16 && (groups == 1 || 2*hd*((per+group-1)/group) >= attnFusedBytes)
 	if !fused {
 		b.attnScores(g, qs, ks, scores, batch, rowsF16)
 		rows := batch * g.Heads
@@ -383,7 +386,8 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 }
 
 // attnFusedBytes is the share of an F16 cache row, in bytes, from which attendOne gives each
-// group of heads one pass (scores, softmax, sums) instead of three passes over all heads.
+// group of heads one pass (scores, softmax, sums) instead of three passes over all heads:
+// below it, a task's slice of each row is too short for the prefetchers to stream.
 const attnFusedBytes = 1024
 
 // attnScores sets attendOne's scores, a task per block of keys, every head: each task reads
@@ -444,14 +448,14 @@ func scoresRowsF16(g attnGeometry, qs []float32, ks kvRows, scores []float32, n,
 	for j := s0; j < s1; j++ {
 		krow := ks.h[(bi*ks.sCap+j)*ks.kvw : (bi*ks.sCap+j+1)*ks.kvw]
 		sc := scores[bi*g.Heads*n+j:]
-		if group == 1 {
-			scoresRowF16(hd, qs[bi*qw+h0*hd:], krow[h0*hd:], h1-h0, hd, sc[h0*n:], n, ahead)
-			continue
-		}
-		for hs := h0; hs < h1; { // the heads of each KV head share its key
+		// The heads of each KV head share its key, as in attendOne's sums.
+		for hs := h0; hs < h1; {
 			kh := hs / group
-			he := min(h1, (kh+1)*group)
-			scoresRowF16(hd, qs[bi*qw+hs*hd:], krow[kh*hd:], he-hs, 0, sc[hs*n:], n, ahead)
+			he, kstep := min(h1, (kh+1)*group), 0
+			if group == 1 {
+				he, kstep = h1, hd
+			}
+			scoresRowF16(hd, qs[bi*qw+hs*hd:], krow[kh*hd:], he-hs, kstep, sc[hs*n:], n, ahead)
 			hs = he
 		}
 	}

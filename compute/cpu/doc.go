@@ -102,12 +102,12 @@
 // KB start too often for the hardware prefetcher to follow). Each set sums its scaled
 // blocks in one fixed order, the same for one- and two-row kernels, so results do not
 // depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
-// TestInt8PairsMatchSingles). That holds for matrices stored row after row. With the VNNI
-// set, every Q8 and Q4 matrix whose shape allows it (all of the released models') is stored
-// in groups of 16 rows instead (quant_groups.go), and its products of 1 to 15 rows run on
-// dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8, which sum 16 weight rows' blocks per
-// VPDPBUSD, 1, 2 or 4 groups a pass, and give the generic set's bits (TestGrouped); several products of one input
-// (Linears, compute.MultiLinear) share one packed input and one loop over their groups
+// TestInt8PairsMatchSingles). That holds for matrices stored row after row. With the VNNI set,
+// every Q8 and Q4 matrix whose shape allows it (all of the released models') is stored in
+// groups of 16 rows instead (quant_groups.go), and its products of 1 to 15 rows run on
+// dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8, which sum 16 weight rows' blocks per VPDPBUSD, 1,
+// 2 or 4 groups a pass, and give the generic set's bits (TestGrouped); several products of one
+// input (Linears, compute.MultiLinear) share one packed input and one loop over their groups
 // (TestLinearsGrouped), and the BF16 mode's AMX products pack whole groups into their tiles
 // straight from the codes (packQ{4,8}GAMX). With AMX on Linux, Q8 products of 2 to 15 rows
 // of a matrix that does not fill groups run on the int8 tiles (amx_int8.go), also with the
@@ -141,24 +141,25 @@
 // golden greedy tokens for understanding and generation. The exact mode is the default; it
 // keeps the summation orders above and the goldens' 1e-4.
 //
-// F16 KV cache (f16.go; model/llm uses it in the BF16 precision): CopyRows narrows float32
-// rows into an F16 tensor (nearest even, saturated at ±65504 rather than stored as infinity,
-// NaN kept; VCVTPS2PH after a clamp on the assembly sets, the same bits in Go elsewhere), and
-// Attention reads F16 k and v by widening them (VCVTPH2PS, exact) into float32 scratch that
-// the float32 kernels then read: a decoding step widens one KV head's block of 32 keys at a
-// time into an L1-sized buffer just before the score tile or the V sum reads it, still
-// walking the cache front to back once; many query rows widen the valid rows once per call.
-// On the AVX-512 set, for heads of a multiple of 64, a decoding step instead reads the cache
-// with kernels that widen in registers and prefetch ahead: the scores a row (every head) at a
-// time (scoresF16x16), the weighted sums a block of 32 rows at a time with each head's sums in
+// F16 KV cache (f16.go; model/llm uses it in the BF16 precision): CopyRows narrows float32 rows
+// into an F16 tensor (nearest even, saturated at ±65504 rather than stored as infinity, NaN
+// kept; VCVTPS2PH after a clamp on the assembly sets, the same bits in Go elsewhere), and
+// Attention reads F16 k and v by widening them (VCVTPH2PS, exact) into float32 scratch that the
+// float32 kernels then read: a decoding step widens one KV head's block of 32 keys at a time
+// into an L1-sized buffer just before the score tile or the V sum reads it, still walking the
+// cache front to back once; many query rows widen the valid rows once per call. On the AVX-512
+// set, for heads of a multiple of 64, a decoding step instead reads the cache with kernels that
+// widen in registers and prefetch ahead: the scores a row (every head, or a task's) at a time
+// (scoresF16x16), the weighted sums a block of 32 rows at a time with each head's sums in
 // registers (accF16x64), since one head's block widened into a buffer jumps a page at every
-// row; with few threads, where each thread's group of heads covers at least 1 KB of a row,
-// one pass per group does its scores, softmax and sums without waiting for the others. Every path computes what the float32 kernels
-// compute, so an F16 cache gives exactly the bits of a float32 cache holding the same values
-// (the conformance suite checks it on every backend); what it changes is half the bytes a
-// step reads and a cache half the size. The conversion loops are hand-written (f16_amd64.s:
-// VCVTPS2PH, VCVTPH2PS; f16_arm64.s: FCVTL/FCVTL2 as WORDs, the narrowing in Go there), too
-// small for the generator; the generic set and purego builds convert in Go.
+// row; with few threads, where the KV heads of each thread's group of heads cover at least 1 KB
+// of a row, one pass per group does its scores, softmax and sums without waiting for the
+// others. Every path computes what the float32 kernels compute, so an F16 cache gives exactly
+// the bits of a float32 cache holding the same values (the conformance suite checks it on every
+// backend); what it changes is half the bytes a step reads and a cache half the size. The
+// conversion loops are hand-written (f16_amd64.s: VCVTPS2PH, VCVTPH2PS; f16_arm64.s:
+// FCVTL/FCVTL2 as WORDs, the narrowing in Go there), too small for the generator; the generic
+// set and purego builds convert in Go.
 //
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
 // 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,

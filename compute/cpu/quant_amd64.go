@@ -4,6 +4,7 @@ package cpu
 
 import (
 	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
@@ -138,23 +139,24 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 
 // tileG computes c[i·ldc+r] = x_i·w_r for rows (1, 2, 4 or, with one group, 8) packed input
 // rows (ldx bytes apart, each with its blocks' corrections offc bytes on and scales offd bytes
-// on) and the 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a grouped dt
-// matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4: groups of
-// 8 blocks, Q8: pairs).
+// on) and the 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a
+// grouped dt matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4:
+// groups of 8 blocks, Q8: pairs).
 func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd int, wq []byte, ws []uint16, nb int) {
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
-	// By groups/2, then rows/2; four groups a pass only for one or two rows, eight rows only
-	// with one group (registers).
-	unit, f := 2, [3][5]kernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, nil, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
+	// By log2 of groups, then of rows; four groups a pass only for one or two rows, eight rows
+	// only with one group (registers).
+	unit, f := 2, [3][4]kernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
 	if dt == compute.Q4 {
-		unit, f = 8, [3][5]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, nil, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}}
+		unit, f = 8, [3][4]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}}
 	}
-	if nb%unit != 0 || rows != 1 && rows != 2 && rows != 4 && rows != 8 || groups != 1 && groups != 2 && groups != 4 || f[groups/2][rows/2] == nil ||
+	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
+	if nb%unit != 0 || rows <= 0 || rows&(rows-1) != 0 || groups <= 0 || groups&(groups-1) != 0 || g >= len(f) || r >= len(f[g]) || f[g][r] == nil ||
 		offc < 64*nb || offd < offc+4*nb || rows > 1 && ldx < offd+4*nb {
 		panic(fmt.Sprintf("cpu: grouped %v product of %d rows and %d groups over %d blocks (a multiple of %d), corrections and scales %d and %d bytes on", dt, rows, groups, nb, unit, offc, offd))
 	}
 	_, _, _, _ = xp[(rows-1)*ldx+offd+4*nb-1], wq[groups*nb*groupBlockBytes(dt)-1], ws[groups*nb*qGroupRows-1], c[(rows-1)*ldc+groups*qGroupRows-1]
-	f[groups/2][rows/2](nb, unsafe.SliceData(xp), ldx, offc, offd, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(c), ldc)
+	f[g][r](nb, unsafe.SliceData(xp), ldx, offc, offd, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(c), ldc)
 }
 
 // packGroupAMX writes the 16 rows of a grouped matrix's group that starts at row j0 as AMX

@@ -16,18 +16,18 @@ import (
 // in s, per group and block, the 16 rows' F16 scales. The same codes and scales as row after
 // row, in another order.
 //
-// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8 (see the generator): one
-// VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each block's sum is
-// exact and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a fraction of the
-// vector work of the row-major kernels and read one stream a group, 1, 2 or 4 groups a pass,
-// which matters here even where memory bounds a step (README, "Speed (CPU)"). Several
-// images' rows run on them four or eight at a time too, so an image's bits do not depend on
-// the batch. Eight rows, four images' guided step, are bound by the VPDPBUSD per input row
-// and 64 bytes, not by memory; the AMX int8 tiles, which read a group's codes of a block as
-// a B tile, were no faster from memory (README, "Issue 11's targets").
-// Everything else (the many-row products, Embedding, Read) dequantizes a row's blocks from
-// the groups (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can
-// be read and written but not multiplied.
+// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8 (see the
+// generator): one VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each
+// block's sum is exact and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a
+// fraction of the vector work of the row-major kernels and read one stream a group, 1, 2 or 4
+// groups a pass, which matters here even where memory bounds a step (README, "Speed (CPU)").
+// Several images' rows run on them four or eight at a time too, so an image's bits do not
+// depend on the batch. Eight rows, four images' guided step, are bound by the VPDPBUSD per
+// input row and 64 bytes, not by memory; the AMX int8 tiles, which read a group's codes of a
+// block as a B tile, were no faster from memory (README, "Issue 11's targets"). Everything else
+// (the many-row products, Embedding, Read) dequantizes a row's blocks from the groups
+// (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can be read and
+// written but not multiplied.
 
 // qGroupRows is the number of weight rows of a group.
 const qGroupRows = 16
@@ -118,9 +118,11 @@ type groupProduct struct {
 
 // linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
 // several for Linears): each input row is quantized and packed once, with its blocks'
-// corrections and scales after it, then each task runs four or two groups of 16 weight rows
-// (fewer where its chunk or matrix has fewer left) against the rows four, two or one at a
-// time (a row's bits do not depend on the others': they are dotQ4's or dotQ8's). The groups
+// corrections and scales after it, then each task runs four, two or one groups of 16 weight
+// rows (fewer where its chunk or matrix has fewer left) against up to two, four or eight
+// rows at a time (a row's bits do not depend on the others': they are dotQ4's or dotQ8's).
+// From nine rows the rows after the first eight also go a group at a time, which was
+// measured only with eight. The groups
 // of all the matrices are one parallel loop, so several small products end once, not each
 // with its own tail and wait.
 func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {

@@ -8,12 +8,12 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// BenchmarkLinearQLayers runs the Linear products of one token step of Janus-Pro-1B's
-// language model (24 layers of q, k, v, o, gate, up and down), as the step issues them (q, k
-// and v in one Linears, gate and up in another), with 1, 2, 4 or 8 input rows (a chat's
-// token, the guided step of one, two or four images): 1.31 GB of Q8 weights (0.69 GB of Q4), far beyond
-// the caches, so GB/s is the rate at which the products alone read the weights, to set
-// beside the whole step's (janus bench) and the machine's read bandwidth.
+// BenchmarkLinearQLayers runs the Linear products of one token step of Janus-Pro-1B's language
+// model (24 layers of q, k, v, o, gate, up and down), as the step issues them (q, k and v in
+// one Linears, gate and up in another), with 1, 2, 4 or 8 input rows (a chat's token, the
+// guided step of one, two or four images): 1.31 GB of Q8 weights (0.69 GB of Q4), far beyond
+// the caches, so GB/s is the rate at which the products alone read the weights, to set beside
+// the whole step's (janus bench) and the machine's read bandwidth.
 func BenchmarkLinearQLayers(b *testing.B) {
 	const layers, d, ff = 24, 2048, 5632
 	// One layer's products; those of one entry share their input.

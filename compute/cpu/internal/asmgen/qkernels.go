@@ -1086,7 +1086,7 @@ func qkernelG(groups, rows int, q4 bool) {
 	Doc(fmt.Sprintf("%s computes %d×%d dot products of %d consecutive %s weight rows (%d row groups) with packed int8 rows (see the generator).", name, rows, 16*groups, 16*groups, typ, groups))
 	// Row i's packed codes are at x + i·ldx, its corrections offc bytes and its scales offd
 	// bytes further on: two offset registers for every row, which the codes outrun by
-	// unitBytes - 4·unit bytes a unit, leave registers for four rows.
+	// unitBytes - 4·unit bytes a unit, leave registers for eight rows.
 	px := make([]Register, rows)
 	px[0] = Load(Param("x"), GP64())
 	if rows > 1 {
