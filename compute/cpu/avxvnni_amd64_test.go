@@ -19,7 +19,6 @@ func TestAVXVNNIKernelsMatchAVX2(t *testing.T) {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasAVXVNNI {
 		t.Skip("the CPU has no AVX-VNNI")
 	}
-	defer func(v int) { avxVNNI = v }(avxVNNI)
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
 		for _, nb := range []int{1, 7, 8, 9, 17, 64} {
@@ -40,13 +39,10 @@ func TestAVXVNNIKernelsMatchAVX2(t *testing.T) {
 			qw, xq, xd := int8Operands(t, dt, w, x)
 			for cols := 1; cols <= 4; cols++ {
 				var got, want [2][8]float32
-				for v, out := range []*[8]float32{&want[0], &got[0]} {
-					avxVNNI = v
-					tileQSIMD(qsetAVX2, dt, out[:cols], xq[:k], xd[:nb], qw.q, qw.s, nb, qw.rowBytes)
-				}
-				for v, out := range []*[8]float32{&want[1], &got[1]} {
-					avxVNNI = v
-					tileQSIMD2(qsetAVX2, dt, out[:], 4, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
+				for i, set := range []qSet{qsetAVX2, qsetAVXVNNI} {
+					out := []*[2][8]float32{&want, &got}[i]
+					tileQSIMD(set, dt, out[0][:cols], xq[:k], xd[:nb], qw.q, qw.s, nb, qw.rowBytes)
+					tileQSIMD2(set, dt, out[1][:], 4, cols, xq, xd, qw.q, qw.s, nb, qw.rowBytes)
 				}
 				for r := range got {
 					for j := range got[r] {

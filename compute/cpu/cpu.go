@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
+	"golang.org/x/sys/cpu"
 )
 
 // Backend runs the compute ops on the CPU. It is safe for use by one goroutine at a time
@@ -228,6 +229,16 @@ func New(threads int, opts ...Option) *Backend {
 	return b
 }
 
+// qsetAVX2Best is the best of the AVX2 int8 sets where the CPU runs them (qsetBest says
+// whether it does): their AVX-VNNI variants where it has AVX-VNNI, which AVX-512 VNNI does
+// not imply.
+func qsetAVX2Best() qSet {
+	if cpu.X86.HasAVXVNNI {
+		return qsetAVXVNNI
+	}
+	return qsetAVX2
+}
+
 // kernelCap is the float and int8 kernel sets that k picks on this CPU.
 func kernelCap(k Kernels) (simdSet, qSet) {
 	best, qbest := simdBest(), qsetBest()
@@ -241,7 +252,7 @@ func kernelCap(k Kernels) (simdSet, qSet) {
 	case KernelsAuto:
 		return best, qbest
 	case KernelsAVX2:
-		return min(simdAVX2, best), min(qsetAVX2, qbest)
+		return min(simdAVX2, best), min(qsetAVX2Best(), qbest)
 	case KernelsAVX512:
 		return min(simdAVX512, best), qbest
 	}

@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
-	"golang.org/x/sys/cpu"
 )
 
 // Block-quantized weights (compute.Q8, compute.Q4). A quantized tensor's buffer holds its
@@ -491,23 +490,13 @@ func (b *Backend) tileQ(dt compute.DType, c []float32, xq []int8, xd []float32, 
 	}
 }
 
-// avxVNNI selects the AVX-VNNI variants of the AVX2 int8 kernels (simd_amd64.go's qTiles):
-// 1 where the CPU has AVX-VNNI. Tests set it to 0 to compare the two.
-var avxVNNI = b2i(cpu.X86.HasAVXVNNI)
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // qSet names a set of int8 dot-product kernels (quantized Linear).
 type qSet int
 
 const (
 	qsetNone    qSet = iota // the Go kernels of this file
-	qsetAVX2                // VPMADDUBSW + VPMADDWD on 256-bit vectors, or AVX-VNNI's VPDPBUSD (avxVNNI)
+	qsetAVX2                // VPMADDUBSW + VPMADDWD on 256-bit vectors
+	qsetAVXVNNI             // qsetAVX2's kernels with AVX-VNNI's VPDPBUSD, the same bits
 	qsetVNNI                // VPDPBUSD on 512-bit vectors, two blocks each (AVX-512 VNNI)
 	qsetNEON                // arm64 SMULL + SADALP
 	qsetDotProd             // arm64 SDOT (ARMv8.2 dotprod)
@@ -518,10 +507,9 @@ const (
 func (s qSet) String() string {
 	switch s {
 	case qsetAVX2:
-		if avxVNNI == 1 {
-			return "avx2-int8+avx-vnni"
-		}
 		return "avx2-int8"
+	case qsetAVXVNNI:
+		return "avx2-int8+avx-vnni"
 	case qsetVNNI:
 		return "avx512-vnni"
 	case qsetNEON:

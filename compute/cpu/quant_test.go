@@ -21,7 +21,9 @@ func qSets() []qSet {
 		return sets
 	}
 	for s := qsetAVX2; s <= qsetBest(); s++ {
-		sets = append(sets, s)
+		if s != qsetAVXVNNI || qsetAVX2Best() == qsetAVXVNNI { // AVX-512 VNNI does not imply AVX-VNNI
+			sets = append(sets, s)
+		}
 	}
 	return sets
 }

@@ -130,12 +130,12 @@ func qsetBest() qSet {
 	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI:
 		return qsetVNNI
 	}
-	return qsetAVX2
+	return qsetAVX2Best()
 }
 
 type dotQKernel func(nb int, x *int8, xd *float32, w *byte, wd *uint16, ldw int, ldwd int, c *float32)
 
-// qTiles are the AVX2 int8 kernels by [AVX-VNNI][Q4][cols-1]: on a CPU with AVX-VNNI
+// qTiles are the AVX2 int8 kernels by [set is qsetAVXVNNI][Q4][cols-1]: on a CPU with AVX-VNNI
 // their variants sum each four byte products with one VPDPBUSD instead of VPMADDUBSW and
 // VPMADDWD, the same integers (so the same bits) with one instruction fewer per block,
 // input row and weight row.
@@ -146,6 +146,14 @@ var qTiles = [2][2][4]dotQKernel{{
 	{dotQ8AVXVNNIC1, dotQ8AVXVNNIC2, dotQ8AVXVNNIC3, dotQ8AVXVNNIC4},
 	{dotQ4AVXVNNIC1, dotQ4AVXVNNIC2, dotQ4AVXVNNIC3, dotQ4AVXVNNIC4},
 }}
+
+// avxVNNIVariant is qTiles' first index: 1 for the AVX-VNNI variants.
+func avxVNNIVariant(set qSet) int {
+	if set == qsetAVXVNNI {
+		return 1
+	}
+	return 0
+}
 
 // tileQSIMD computes c[j] = x·w_j for len(c) ≤ 4 weight rows on the AVX2 int8 kernels (the
 // VNNI set reads packed input rows, tileQZ).
@@ -163,7 +171,7 @@ func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32,
 	if dt == compute.Q4 {
 		q4 = 1
 	}
-	qTiles[avxVNNI][q4][cols-1](nb, unsafe.SliceData(xq), unsafe.SliceData(xd), unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c))
+	qTiles[avxVNNIVariant(set)][q4][cols-1](nb, unsafe.SliceData(xq), unsafe.SliceData(xd), unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c))
 }
 
 // dequantSIMD writes blocks [b0, b0+len(dst)/qBlock) of a quantized tensor into dst with the
@@ -190,7 +198,7 @@ func dequantSIMD(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) 
 
 type dotQ2Kernel func(nb int, x *int8, ldx int, xd *float32, ldxd int, w *byte, wd *uint16, ldw int, ldwd int, c *float32, ldc int)
 
-// qTiles2 are the two-row AVX2 int8 kernels by [AVX-VNNI][Q4][cols-1] (qTiles).
+// qTiles2 are the two-row AVX2 int8 kernels by [set is qsetAVXVNNI][Q4][cols-1] (qTiles).
 var qTiles2 = [2][2][4]dotQ2Kernel{{
 	{dotQ8AVX2R2C1, dotQ8AVX2R2C2, dotQ8AVX2R2C3, dotQ8AVX2R2C4},
 	{dotQ4AVX2R2C1, dotQ4AVX2R2C2, dotQ4AVX2R2C3, dotQ4AVX2R2C4},
@@ -215,6 +223,6 @@ func tileQSIMD2(set qSet, dt compute.DType, c []float32, ldc, cols int, xq []int
 	if dt == compute.Q4 {
 		q4 = 1
 	}
-	qTiles2[avxVNNI][q4][cols-1](nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
+	qTiles2[avxVNNIVariant(set)][q4][cols-1](nb, unsafe.SliceData(xq), nb*qBlock, unsafe.SliceData(xd), nb,
 		unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c), ldc)
 }
