@@ -228,7 +228,7 @@ func BenchmarkBF16(b *testing.B) {
 		{630, 2048, 2048, compute.Q8},
 		{48, 2048, 5632, compute.BF16}, // the generation prompt pass
 	} {
-		for _, p := range []string{"exact", "bf16", "bf16-vdpbf16ps", "bf16-amx"} {
+		for _, p := range []string{"exact", "bf16-fma", "bf16-vdpbf16ps", "bf16-amx"} {
 			for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 				b.Run(fmt.Sprintf("Linear%dx%dx%d_%v/%v/threads=%d", c.m, c.k, c.n, c.dt, p, threads), func(b *testing.B) {
 					be := New(threads, WithPrecision(map[bool]Precision{true: PrecisionExact, false: PrecisionBF16}[p == "exact"]))
