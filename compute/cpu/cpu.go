@@ -24,7 +24,7 @@ type Backend struct {
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
-	bf16dp  bool            // the BF16 mode on the VDPBF16PS kernels, not the FMA ones (tests)
+	bf16dp  bool            // the BF16 mode's Linear on the VDPBF16PS tiles, not the FMA ones
 	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
 	bf16Set string          // the kernels the BF16 mode runs or would run here (BF16Kernels)
 	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
@@ -211,14 +211,19 @@ func New(threads int, opts ...Option) *Backend {
 	}
 	if hasBF16() && b.simd == simdAVX512 {
 		b.bf16Set = "avx512"
-		// JANUS_CPU_KERNELS=avx512 keeps the AVX-512 tiles, to compare against.
-		if o.kernels == KernelsAuto && hasAMX() {
+		// JANUS_CPU_KERNELS=avx512 keeps the AVX-512 FMA tiles, to compare against.
+		switch {
+		case o.kernels != KernelsAuto:
+		case hasAMX():
 			b.bf16Set = "avx512+amx"
+		case dotBF16Fast():
+			b.bf16Set = "avx512-vdpbf16ps"
 		}
 	}
 	if o.precision == PrecisionBF16 {
 		b.bf16 = b.bf16Set != ""
 		b.amx = b.bf16Set == "avx512+amx"
+		b.bf16dp = b.bf16Set == "avx512-vdpbf16ps"
 		if !b.bf16 {
 			// The caller asked for speed the machine cannot give: say why the products stay exact.
 			slog.Warn("BF16 precision needs AVX512_BF16 and the AVX-512 kernels; using exact float32 products",
@@ -272,7 +277,9 @@ func (b *Backend) Close() error {
 func (b *Backend) Threads() int { return b.pool.threads }
 
 // BF16Kernels names the kernels the BF16 mode runs on this machine, or would run in the
-// exact mode: "avx512+amx", "avx512" (the FMA tiles), or "" where it is unavailable.
+// exact mode: "avx512+amx", "avx512-vdpbf16ps" (Linear on the VDPBF16PS tiles, where they
+// outrun the FMA tiles: dotBF16Fast), "avx512" (the FMA tiles), or "" where it is
+// unavailable.
 func (b *Backend) BF16Kernels() string { return b.bf16Set }
 
 // Kernels names the kernel set in use: "avx512", "avx2-fma", "neon" or "generic", and

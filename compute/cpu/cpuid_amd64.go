@@ -1,0 +1,18 @@
+//go:build amd64 && !purego
+
+package cpu
+
+// cpuid is in cpuid_amd64.s.
+func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+
+// dotBF16Fast reports whether VDPBF16PS runs at the rate of a 16-float FMA, so that the
+// BF16 mode's VDPBF16PS tiles, which do twice an FMA's products per instruction, beat the FMA
+// tiles (the two give the same bits). x/sys/cpu has the feature flags but not the vendor,
+// and the rate is the vendor's: AMD's Zen 4 and Zen 5 issue VDPBF16PS as often as an FMA
+// (Linear on a Zen 5 EPYC: 1.6-2.3 times the FMA tiles' speed), Intel's Sapphire Rapids every
+// other cycle (there the FMA tiles are faster). README, "BF16 precision".
+func dotBF16Fast() bool {
+	_, b, c, d := cpuid(0, 0)
+	// "AuthenticAMD" in EBX, EDX, ECX.
+	return b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163
+}
