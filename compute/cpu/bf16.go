@@ -97,7 +97,7 @@ func packPanel(p []uint32, rows [][]uint16, width, kp int) {
 // panelWidth is the packed width for rows rows: 16, 32 or 48.
 func panelWidth(rows int) int { return min(bf16Panel, (rows+15)&^15) }
 
-// held returns the Backend's kept buffer slot (0 or 1) with at least n floats: the BF16
+// held returns the Backend's kept buffer slot (0, 1 or 2) with at least n floats: the BF16
 // mode's whole-operand copies (rounded activations, conv weights and inputs) are tens of
 // MB, and fresh ones per op would pile up as garbage until the heap doubles the weights'
 // size (GOGC), so each slot grows to the largest use and stays. Ops run one at a time
@@ -450,8 +450,64 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 		b.pool.run(geo.cin, 1, func(lo, hi int) {
 			roundRowsBF16(xr[lo*hw:hi*hw], xs[img*chw+lo*hw:img*chw+hi*hw])
 		})
+		if b.bf16dp {
+			w16 := b.heldU16(2, cout*ldw)
+			if img == 0 {
+				for i, v := range wr[:cout*ldw] {
+					w16[i] = uint16(math.Float32bits(v) >> 16)
+				}
+			}
+			b.convBF16Image(d[img*cout*pix:(img+1)*cout*pix], xr, w16, bs, cout, pix, kk, ldw, geo)
+			continue
+		}
 		b.convFastImage(d[img*cout*pix:(img+1)*cout*pix], xr, wr, bs, cout, pix, kk, ldw, geo)
 	}
+}
+
+// convBF16Image is convFastImage on the VDPBF16PS tiles, with the FMA tiles' bits: each
+// task packs the im2col block of bf16Panel output pixels, the whole of K, as a panel of
+// pairs (built fmaK rows at a time through im2colT), and every group of bf16W output
+// channels (w16, the rounded weights as BF16 rows ldw apart) is broadcast against it; the
+// tile's rows are output channels, contiguous in pixels as dst is.
+func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cout, pix, kk, ldw int, geo convGeometry) {
+	kp := ldw / 2
+	blocks := (pix + bf16Panel - 1) / bf16Panel
+	bufs := b.taskBuffers(carved(fmaK*fmaCols, kp*bf16Panel))
+	b.pool.run(blocks, 1, func(lo, hi int) {
+		i, cv := bufs.get()
+		defer bufs.put(i)
+		panel, xp := cv.f32(fmaK*fmaCols), cv.u32(kp*bf16Panel)
+		var tile [bf16W * bf16Panel]float32
+		for task := lo; task < hi; task++ {
+			p0 := task * bf16Panel
+			p1 := min(p0+bf16Panel, pix)
+			width := panelWidth(p1 - p0)
+			for k0 := 0; k0 < ldw; k0 += fmaK {
+				kl := min(fmaK, ldw-k0)
+				geo.im2colT(panel[:kl*fmaCols], in, p0, p1, k0, kl, kk)
+				for q := range kl / 2 {
+					lo, hi := panel[2*q*fmaCols:], panel[(2*q+1)*fmaCols:]
+					dst := xp[(k0/2+q)*width : (k0/2+q+1)*width]
+					for l := range dst {
+						dst[l] = math.Float32bits(lo[l])>>16 | math.Float32bits(hi[l])&0xffff0000
+					}
+				}
+			}
+			for co := 0; co < cout; co += bf16W {
+				rows := min(bf16W, cout-co)
+				dotPairs(kp, w16[co*ldw:], ldw, rows, xp, width, tile[:])
+				for r := range rows {
+					row := d[(co+r)*pix+p0 : (co+r)*pix+p1]
+					copy(row, tile[r*width:])
+					if bs != nil {
+						for i := range row {
+							row[i] += bs[co+r]
+						}
+					}
+				}
+			}
+		}
+	})
 }
 
 // convFastImage is convFast for one image: in is its BF16-rounded input, wr the rounded

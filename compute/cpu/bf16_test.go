@@ -89,16 +89,16 @@ func bf16Ref(a, b []float32) float64 {
 
 // bf16Backend is a Backend in the BF16 mode on the AMX tiles or, with amx false, the FMA
 // tiles; it skips t where the mode or AMX is not available.
-func bf16Backend(t *testing.T, threads int, amx bool) *Backend {
+func bf16Backend(t *testing.T, threads int, kernels string) *Backend {
 	t.Helper()
 	be := New(threads, WithPrecision(PrecisionBF16))
 	if be.Precision() != "bf16" {
 		t.Skipf("precision %s", be.Precision())
 	}
-	if amx && !be.amx {
+	if kernels == "amx" && !be.amx {
 		t.Skip("no AMX here")
 	}
-	be.amx = amx
+	be.amx, be.bf16dp = kernels == "amx", kernels == "vdpbf16ps"
 	return be
 }
 
@@ -378,8 +378,8 @@ func BenchmarkFMAKernel(b *testing.B) {
 }
 
 // TestConv2DBF16 checks Conv2D in the BF16 mode against float64 sums of the BF16-rounded
-// operands (odd patch lengths, stride, padding, partial pixel blocks, several images), and
-// that it gives the same bits on 1 and 3 threads.
+// operands (odd patch lengths, stride, padding, partial pixel blocks, several images), that
+// it gives the same bits on 1 and 3 threads, and the same on the FMA and VDPBF16PS tiles.
 func TestConv2DBF16(t *testing.T) {
 	if !hasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
@@ -395,15 +395,16 @@ func TestConv2DBF16(t *testing.T) {
 		{1, 16, 20, 20, 70, 3, 1, 1},
 		{2, 35, 6, 70, 40, 3, 1, 1},
 	} {
-		for _, amx := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%+v/amx=%v", c, amx), func(t *testing.T) {
-				ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
-				xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
-				wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
-				bv := randVals(rng, c.cout, 1)
+		ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+		xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)
+		wv := randVals(rng, c.cout*c.cin*c.k*c.k, 1)
+		bv := randVals(rng, c.cout, 1)
+		var fma []float32 // the FMA tiles' output, which the VDPBF16PS tiles' must equal
+		for _, kernels := range []string{"fma", "vdpbf16ps", "amx"} {
+			t.Run(fmt.Sprintf("%+v/%s", c, kernels), func(t *testing.T) {
 				var outs [][]float32
 				for _, threads := range []int{1, 3} {
-					be := bf16Backend(t, threads, amx)
+					be := bf16Backend(t, threads, kernels)
 					dst := be.New(compute.F32, c.n, c.cout, ho, wo)
 					be.Conv2D(dst, be.FromFloat32(xv, c.n, c.cin, c.h, c.w), be.FromFloat32(wv, c.cout, c.cin, c.k, c.k),
 						be.FromFloat32(bv, c.cout), compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
@@ -412,6 +413,16 @@ func TestConv2DBF16(t *testing.T) {
 				for i, v := range outs[1] {
 					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
 						t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+					}
+				}
+				switch kernels {
+				case "fma":
+					fma = outs[0]
+				case "vdpbf16ps":
+					for i, v := range outs[0] {
+						if math.Float32bits(v) != math.Float32bits(fma[i]) {
+							t.Fatalf("out[%d]: %g on the VDPBF16PS tiles, %g on the FMA tiles", i, v, fma[i])
+						}
 					}
 				}
 				for img := range c.n {
@@ -506,7 +517,7 @@ func TestAttentionBF16(t *testing.T) {
 			for _, amx := range []bool{false, true} {
 				var outs [][]float32
 				for _, threads := range []int{1, 3} {
-					outs = append(outs, run(bf16Backend(t, threads, amx)))
+					outs = append(outs, run(bf16Backend(t, threads, map[bool]string{false: "fma", true: "amx"}[amx])))
 				}
 				for i, v := range outs[1] {
 					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {

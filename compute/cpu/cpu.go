@@ -24,10 +24,10 @@ type Backend struct {
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
-	bf16dp  bool            // the BF16 mode's Linear on the VDPBF16PS tiles, not the FMA ones
+	bf16dp  bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not the FMA ones
 	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
 	bf16Set string          // the kernels the BF16 mode runs or would run here (BF16Kernels)
-	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
+	hold    [3][]float32    // the BF16 mode's kept operand copies (held)
 	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
 	perTask []float32       // the AMX ops' per-task buffers (taskBuffers)
 	rope    ropeTab         // RoPE's last cos/sin table (ropeTable)
@@ -277,9 +277,9 @@ func (b *Backend) Close() error {
 func (b *Backend) Threads() int { return b.pool.threads }
 
 // BF16Kernels names the kernels the BF16 mode runs on this machine, or would run in the
-// exact mode: "avx512+amx", "avx512-vdpbf16ps" (Linear on the VDPBF16PS tiles, where they
-// outrun the FMA tiles: dotBF16Fast), "avx512" (the FMA tiles), or "" where it is
-// unavailable.
+// exact mode: "avx512+amx", "avx512-vdpbf16ps" (Linear and Conv2D on the VDPBF16PS tiles,
+// where they outrun the FMA tiles: dotBF16Fast), "avx512" (the FMA tiles), or "" where it
+// is unavailable.
 func (b *Backend) BF16Kernels() string { return b.bf16Set }
 
 // Kernels names the kernel set in use: "avx512", "avx2-fma", "neon" or "generic", and

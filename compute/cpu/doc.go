@@ -125,10 +125,10 @@
 // Two kernel families compute exactly that, bit for bit (bf16_test.go checks both against
 // Go models and each other): VDPBF16PS tiles (8 weight rows broadcast against packed
 // activation panels, AVX512_BF16) and 6×64 fused-multiply-add tiles over packed BF16
-// panels. Linear runs on the VDPBF16PS tiles where the CPU issues VDPBF16PS as often as an
-// FMA (AMD's Zen 4 and Zen 5: dotBF16Fast), as each does twice an FMA's products; Intel's
-// issue it every other cycle (Sapphire Rapids), and there, as in Conv2D and Attention
-// everywhere, the FMA tiles run. On CPUs with AMX (Intel Sapphire
+// panels. Linear and Conv2D run on the VDPBF16PS tiles where the CPU issues VDPBF16PS as
+// often as an FMA (AMD's Zen 4 and Zen 5: dotBF16Fast), as each does twice an FMA's
+// products; Intel's issue it every other cycle (Sapphire Rapids), and there, as in
+// Attention everywhere, the FMA tiles run. On CPUs with AMX (Intel Sapphire
 // Rapids and later) running Linux, the same products run on the tile unit instead (amx.go:
 // TDPBF16PS, 16 times the work of an FMA per instruction; Linear, attention, Conv2D, the
 // stride-1 convolutions without im2col), several times faster. AMX sums the 32 products of
