@@ -159,7 +159,7 @@ func packColsAMX(p []uint32, wh []uint16, wq *qweight, k, kc, j0, j1 int, row fu
 			continue
 		}
 		if rows == 16 && wq != nil && wq.groups && r0%qGroupRows == 0 {
-			packGroupAMX(wq, r0, p[s*256:])
+			packGroupPairs(wq, r0, p[s*256:], 16, amxChunkB)
 			continue
 		}
 		for r := range 16 {

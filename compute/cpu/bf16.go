@@ -181,6 +181,10 @@ func (b *Backend) gemmFast(d, x []float32, m, k, n int, wf []float32, wh []uint1
 // set, cost a sixth of the op. The packed input and the tasks' buffers are kept (held,
 // taskBuffers), as the other fast products' are.
 func (b *Backend) gemmBF16(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
+	if wq != nil && wq.groups {
+		b.gemmBF16Groups(d, x, m, k, n, wq, bias)
+		return
+	}
 	kp := k / 2
 	panels := (m + bf16Panel - 1) / bf16Panel
 	xp := b.heldU32(0, panels*bf16Panel*kp)
@@ -247,6 +251,46 @@ func (b *Backend) gemmBF16(d, x []float32, m, k, n int, wf []float32, wh []uint1
 					dr := d[r*n+j0 : r*n+j1]
 					copy(dr, out[(r-r0)*bf16Block:(r-r0)*bf16Block+cols])
 					addBias(dr, bias, j0)
+				}
+			}
+		}
+	})
+}
+
+// gemmBF16Groups is gemmBF16 for Q8 and Q4 weights in row groups (quant_groups.go), with
+// the operands' roles swapped: each task packs three groups (bf16Panel weight rows) straight
+// from their codes into a panel of BF16 pairs (packGroupPairs, one vector pass instead of
+// dequantizing row by row, a gather of 4 bytes per 64, and rounding), and the rows of x,
+// rounded to BF16 once, are broadcast against it bf16W at a time; each output row's part
+// is then contiguous. Every product is exact and the pairs are summed in the same order
+// whichever operand is broadcast, so the bits are gemmBF16's.
+func (b *Backend) gemmBF16Groups(d, x []float32, m, k, n int, wq *qweight, bias []float32) {
+	kp := k / 2
+	xr := b.heldU16(0, m*k)
+	b.pool.run(m, max(1, (1<<15)/max(k, 1)), func(lo, hi int) {
+		toBF16(xr[lo*k:hi*k], x[lo*k:hi*k])
+	})
+	tasks := (n + bf16Panel - 1) / bf16Panel
+	bufs := b.taskBuffers(kp * bf16Panel)
+	b.pool.run(tasks, 1, func(lo, hi int) {
+		var tile [bf16W * bf16Panel]float32
+		i, cv := bufs.get()
+		defer bufs.put(i)
+		panel := cv.u32(kp * bf16Panel)
+		for task := lo; task < hi; task++ {
+			j0 := task * bf16Panel
+			j1 := min(j0+bf16Panel, n) // whole groups: n is a multiple of qGroupRows
+			width := j1 - j0
+			for g := j0; g < j1; g += qGroupRows {
+				packGroupPairs(wq, g, panel[g-j0:], width, qGroupRows*width)
+			}
+			for r0 := 0; r0 < m; r0 += bf16W {
+				rows := min(bf16W, m-r0)
+				dotPairs(kp, xr[r0*k:], k, rows, panel, width, tile[:])
+				for r := range rows {
+					out := d[(r0+r)*n+j0 : (r0+r)*n+j1]
+					copy(out, tile[r*width:])
+					addBias(out, bias, j0)
 				}
 			}
 		}

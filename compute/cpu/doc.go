@@ -109,7 +109,7 @@
 // 2 or 4 groups a pass, and give the generic set's bits (TestGrouped); several products of one
 // input (Linears, compute.MultiLinear) share one packed input and one loop over their groups
 // (TestLinearsGrouped), and the BF16 mode's AMX products pack whole groups into their tiles
-// straight from the codes (packQ{4,8}GAMX). With AMX on Linux, Q8 products of 2 to 15 rows
+// straight from the codes (packQ{4,8}GPairs). With AMX on Linux, Q8 products of 2 to 15 rows
 // of a matrix that does not fill groups run on the int8 tiles (amx_int8.go), also with the
 // generic set's bits (TestLinearQAMXMatchesGeneric).
 //

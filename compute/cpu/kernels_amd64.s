@@ -37740,15 +37740,17 @@ DATA packgconsts<>+64(SB)/4, $0x0000000f
 DATA packgconsts<>+68(SB)/4, $0x00000008
 GLOBL packgconsts<>(SB), RODATA|NOPTR, $72
 
-// func packQ4GAMX(nb int, q *byte, s *uint16, p *uint32, ldg int)
+// func packQ4GPairs(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·packQ4GAMX(SB), NOSPLIT, $0-40
+TEXT ·packQ4GPairs(SB), NOSPLIT, $0-48
 	MOVQ         nb+0(FP), CX
 	MOVQ         q+8(FP), SI
 	MOVQ         s+16(FP), BX
 	MOVQ         p+24(FP), DI
-	MOVQ         ldg+32(FP), DX
+	MOVQ         ldp+32(FP), DX
+	MOVQ         ldg+40(FP), R9
 	SHLQ         $0x02, DX
+	SHLQ         $0x02, R9
 	VMOVDQU16    packgconsts<>+0(SB), Z30
 	VPBROADCASTD packgconsts<>+64(SB), Z29
 	VPBROADCASTD packgconsts<>+68(SB), Z28
@@ -37757,6 +37759,10 @@ TEXT ·packQ4GAMX(SB), NOSPLIT, $0-40
 
 block:
 	VCVTPH2PS (BX), Z31
+	MOVQ      DI, R10
+	MOVQ      DX, R8
+	SHLQ      $0x03, R8
+	ADDQ      R10, R8
 	VMOVDQU32 (SI), Z0
 	VPSRLD    $0x00, Z0, Z1
 	VPSRLD    $0x04, Z0, Z5
@@ -37795,7 +37801,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, (DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -37809,7 +37816,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 64(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z5, Z5
 	VCVTDQ2PS Z6, Z6
 	VMULPS    Z31, Z5, Z5
@@ -37823,7 +37831,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd5
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 512(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
 	VCVTDQ2PS Z7, Z7
 	VCVTDQ2PS Z8, Z8
 	VMULPS    Z31, Z7, Z7
@@ -37837,7 +37846,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd7
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 576(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
 	VMOVDQU32 64(SI), Z0
 	VPSRLD    $0x00, Z0, Z1
 	VPSRLD    $0x04, Z0, Z5
@@ -37876,7 +37886,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 128(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -37890,7 +37901,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 192(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z5, Z5
 	VCVTDQ2PS Z6, Z6
 	VMULPS    Z31, Z5, Z5
@@ -37904,7 +37916,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd5
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 640(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
 	VCVTDQ2PS Z7, Z7
 	VCVTDQ2PS Z8, Z8
 	VMULPS    Z31, Z7, Z7
@@ -37918,7 +37931,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd7
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 704(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
 	VMOVDQU32 128(SI), Z0
 	VPSRLD    $0x00, Z0, Z1
 	VPSRLD    $0x04, Z0, Z5
@@ -37957,7 +37971,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 256(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -37971,7 +37986,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 320(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z5, Z5
 	VCVTDQ2PS Z6, Z6
 	VMULPS    Z31, Z5, Z5
@@ -37985,7 +38001,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd5
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 768(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
 	VCVTDQ2PS Z7, Z7
 	VCVTDQ2PS Z8, Z8
 	VMULPS    Z31, Z7, Z7
@@ -37999,7 +38016,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd7
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 832(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
 	VMOVDQU32 192(SI), Z0
 	VPSRLD    $0x00, Z0, Z1
 	VPSRLD    $0x04, Z0, Z5
@@ -38038,7 +38056,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 384(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38052,7 +38071,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 448(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z5, Z5
 	VCVTDQ2PS Z6, Z6
 	VMULPS    Z31, Z5, Z5
@@ -38066,7 +38086,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd5
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 896(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
 	VCVTDQ2PS Z7, Z7
 	VCVTDQ2PS Z8, Z8
 	VMULPS    Z31, Z7, Z7
@@ -38080,10 +38101,11 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd7
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 960(DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ      DX, R8
+	ADDQ      R9, DI
 	ADDQ      $0x00000100, SI
 	ADDQ      $0x20, BX
-	ADDQ      DX, DI
 	DECQ      CX
 	JNZ       block
 
@@ -38091,15 +38113,17 @@ done:
 	VZEROUPPER
 	RET
 
-// func packQ8GAMX(nb int, q *byte, s *uint16, p *uint32, ldg int)
+// func packQ8GPairs(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·packQ8GAMX(SB), NOSPLIT, $0-40
+TEXT ·packQ8GPairs(SB), NOSPLIT, $0-48
 	MOVQ         nb+0(FP), CX
 	MOVQ         q+8(FP), SI
 	MOVQ         s+16(FP), BX
 	MOVQ         p+24(FP), DI
-	MOVQ         ldg+32(FP), DX
+	MOVQ         ldp+32(FP), DX
+	MOVQ         ldg+40(FP), R9
 	SHLQ         $0x02, DX
+	SHLQ         $0x02, R9
 	VMOVDQU16    packgconsts<>+0(SB), Z30
 	VPBROADCASTD packgconsts<>+64(SB), Z29
 	VPBROADCASTD packgconsts<>+68(SB), Z28
@@ -38108,6 +38132,7 @@ TEXT ·packQ8GAMX(SB), NOSPLIT, $0-40
 
 block:
 	VCVTPH2PS (BX), Z31
+	MOVQ      DI, R10
 	VMOVDQU32 (SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38129,7 +38154,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, (DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38143,7 +38169,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 64(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VMOVDQU32 64(SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38165,7 +38192,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 128(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38179,7 +38207,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 192(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VMOVDQU32 128(SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38201,7 +38230,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 256(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38215,7 +38245,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 320(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VMOVDQU32 192(SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38237,7 +38268,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 384(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38251,7 +38283,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 448(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VMOVDQU32 256(SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38273,7 +38306,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 512(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38287,7 +38321,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 576(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VMOVDQU32 320(SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38309,7 +38344,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 640(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38323,7 +38359,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 704(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VMOVDQU32 384(SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38345,7 +38382,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 768(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38359,7 +38397,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 832(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VMOVDQU32 448(SI), Z0
 	VPSLLD    $0x18, Z0, Z1
 	VPSRAD    $0x18, Z1, Z1
@@ -38381,7 +38420,8 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd1
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 896(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
 	VMULPS    Z31, Z3, Z3
@@ -38395,10 +38435,11 @@ block:
 	BYTE      $0x72
 	BYTE      $0xd3
 	VPERMW    Z10, Z30, Z11
-	VMOVDQU32 Z11, 960(DI)
+	VMOVDQU32 Z11, (R10)
+	ADDQ      DX, R10
+	ADDQ      R9, DI
 	ADDQ      $0x00000200, SI
 	ADDQ      $0x20, BX
-	ADDQ      DX, DI
 	DECQ      CX
 	JNZ       block
 

@@ -714,12 +714,12 @@ func packBF16PairsT(n int, w *uint16, ldw int, p *uint32, ldg int)
 //go:noescape
 func roundF32BF16(n int, x *float32)
 
-// packQ4GAMX writes the nb blocks of a group of 16 grouped Q4 weight rows as AMX B tiles of BF16 pairs (see the generator).
+// packQ4GPairs writes the nb blocks of a group of 16 grouped Q4 weight rows as BF16 pairs, pairs ldp and blocks ldg apart (see the generator).
 //
 //go:noescape
-func packQ4GAMX(nb int, q *byte, s *uint16, p *uint32, ldg int)
+func packQ4GPairs(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)
 
-// packQ8GAMX writes the nb blocks of a group of 16 grouped Q8 weight rows as AMX B tiles of BF16 pairs (see the generator).
+// packQ8GPairs writes the nb blocks of a group of 16 grouped Q8 weight rows as BF16 pairs, pairs ldp and blocks ldg apart (see the generator).
 //
 //go:noescape
-func packQ8GAMX(nb int, q *byte, s *uint16, p *uint32, ldg int)
+func packQ8GPairs(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)

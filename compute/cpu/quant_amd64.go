@@ -159,18 +159,20 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 	f[g][r](nb, unsafe.SliceData(xp), ldx, offc, offd, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(c), ldc)
 }
 
-// packGroupAMX writes the 16 rows of a grouped matrix's group that starts at row j0 as AMX
-// B tiles of BF16 pairs, block g at p[g·amxChunkB:]: what dequantizing each row, rounding
-// it to BF16 and packPairs16 write, in one pass over the group's codes.
-func packGroupAMX(w *qweight, j0 int, p []uint32) {
+// packGroupPairs writes the 16 rows of a grouped matrix's group that starts at row j0 as
+// BF16 pairs, pair i of block g of row r at p[g·ldg+i·ldp+r]: AMX B tiles (ldp 16, ldg
+// amxChunkB), or 16 columns of a VDPBF16PS panel (dotPairs; ldp its width, ldg 16 times
+// that). Its bits are those of dequantizing each row and rounding it to BF16, in one pass
+// over the group's codes.
+func packGroupPairs(w *qweight, j0 int, p []uint32, ldp, ldg int) {
 	nb := w.k / qBlock
 	q, s := w.group(j0/qGroupRows, 1)
-	_ = p[(nb-1)*amxChunkB+255]
-	f := packQ8GAMX
+	_ = p[(nb-1)*ldg+15*ldp+15]
+	f := packQ8GPairs
 	if w.dt == compute.Q4 {
-		f = packQ4GAMX
+		f = packQ4GPairs
 	}
-	f(nb, unsafe.SliceData(q), unsafe.SliceData(s), unsafe.SliceData(p), amxChunkB)
+	f(nb, unsafe.SliceData(q), unsafe.SliceData(s), unsafe.SliceData(p), ldp, ldg)
 }
 
 // dequantGroupRow writes the values of len(dst)/qBlock blocks of a row of a grouped dt

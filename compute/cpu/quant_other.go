@@ -39,8 +39,10 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 	panic("cpu: no VNNI kernels in this build")
 }
 
-// packGroupAMX is never called here: no grouped matrices without the VNNI kernels.
-func packGroupAMX(w *qweight, j0 int, p []uint32) { panic("cpu: no VNNI kernels in this build") }
+// packGroupPairs is never called here: no grouped matrices without the VNNI kernels.
+func packGroupPairs(w *qweight, j0 int, p []uint32, ldp, ldg int) {
+	panic("cpu: no VNNI kernels in this build")
+}
 
 // dequantGroupRow is never called here: no grouped matrices without the VNNI kernels.
 func dequantGroupRow(dst []float32, dt compute.DType, q []byte, s []uint16, c, sc int) {

@@ -473,30 +473,35 @@ func packGConstants() Mem {
 	return m
 }
 
-// packGroupKernel emits packQ{4,8}GAMX(nb, q, s, p, ldg): the nb blocks of a group of 16
-// weight rows stored in row groups (quant_groups.go; codes q, F16 scales s) as AMX B tiles
-// of BF16 pairs, block g at p[g·ldg:], as packPairs16 lays them out: p[g·ldg+i·16+r] = pair i
-// of block g of row r. A block is one chunk of amxK = 32 values, and lane r of a group's
-// 64-byte code chunk c holds row r's codes 4c..4c+3 (Q4: their low nibbles weights 4c..4c+3,
-// high ones 16+4c..), so each code byte becomes one half of a pair in lane r: no transpose.
-// Each value is float32(code)·scale (Q4: code-8), rounded to BF16 by VCVTNE2PS2BF16, the bits
-// of dequantizing the row (dequantQ4G, dequantQ8G) and rounding it with cvtF32BF16.
-// Physical registers only, for the raw VCVTNE2PS2BF16.
+// packGroupKernel emits packQ{4,8}GPairs(nb, q, s, p, ldp, ldg): the nb blocks of a group of
+// 16 weight rows stored in row groups (quant_groups.go; codes q, F16 scales s) as BF16 pairs,
+// p[g·ldg+i·ldp+r] = pair i of block g of row r: with ldp = 16 the AMX B tiles packPairs16
+// lays out, with ldp = 48 and ldg = 16·48 a third of a VDPBF16PS kernel's panel of 48 rows
+// (dotPairs). A block is 32 values, and lane r of a group's 64-byte code
+// chunk c holds row r's codes 4c..4c+3 (Q4: their low nibbles weights 4c..4c+3, high ones
+// 16+4c..), so each code byte becomes one half of a pair in lane r: no transpose. Each value
+// is float32(code)·scale (Q4: code-8), rounded to BF16 by VCVTNE2PS2BF16, the bits of
+// dequantizing the row (dequantQ4G, dequantQ8G) and rounding it with cvtF32BF16. Physical
+// registers only, for the raw VCVTNE2PS2BF16.
 func packGroupKernel(q4 bool) {
 	typ, blockBytes := "Q8", 512
 	if q4 {
 		typ, blockBytes = "Q4", 256
 	}
-	name := fmt.Sprintf("pack%sGAMX", typ)
-	TEXT(name, NOSPLIT, "func(nb int, q *byte, s *uint16, p *uint32, ldg int)")
+	name := fmt.Sprintf("pack%sGPairs", typ)
+	TEXT(name, NOSPLIT, "func(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s writes the nb blocks of a group of 16 grouped %s weight rows as AMX B tiles of BF16 pairs (see the generator).", name, typ))
-	nb, pq, ps, pp, ldg := RCX, RSI, RBX, RDI, RDX
+	Doc(fmt.Sprintf("%s writes the nb blocks of a group of 16 grouped %s weight rows as BF16 pairs, pairs ldp and blocks ldg apart (see the generator).", name, typ))
+	// base: the block's pair 0; lo: where the next pair goes (Q4: the next of pairs 0-7),
+	// hi: Q4's next of pairs 8-15.
+	nb, pq, ps, base, ldp, ldg, lo, hi := RCX, RSI, RBX, RDI, RDX, R9, R10, R8
 	Load(Param("nb"), nb)
 	Load(Param("q"), pq)
 	Load(Param("s"), ps)
-	Load(Param("p"), pp)
+	Load(Param("p"), base)
+	Load(Param("ldp"), ldp)
 	Load(Param("ldg"), ldg)
+	SHLQ(U8(2), ldp)
 	SHLQ(U8(2), ldg)
 	// Z0: a code chunk; Z1-Z8: its codes by weight; Z10, Z11: a pair row; Z30: the VPERMW
 	// index; Z31: the block's 16 scales; Z29, Z28: 15 and 8.
@@ -507,16 +512,24 @@ func packGroupKernel(q4 bool) {
 	JZ(LabelRef("done"))
 	Label("block")
 	VCVTPH2PS(Mem{Base: ps}, Z31)
-	// pair writes pair i of every row from the values in Z(lo) (even k) and Z(hi) (odd k),
-	// codes not yet converted: converted, scaled, rounded, interleaved.
-	pair := func(i, lo, hi int) {
-		VCVTDQ2PS(ZMMPhys(lo), ZMMPhys(lo))
-		VCVTDQ2PS(ZMMPhys(hi), ZMMPhys(hi))
-		VMULPS(Z31, ZMMPhys(lo), ZMMPhys(lo))
-		VMULPS(Z31, ZMMPhys(hi), ZMMPhys(hi))
-		vcvtne2ps2bf16(10, hi, lo)
+	MOVQ(base, lo)
+	if q4 {
+		MOVQ(ldp, hi)
+		SHLQ(U8(3), hi)
+		ADDQ(lo, hi)
+	}
+	// pair writes, at dst, a pair of every row from the values in Z(a) (even k) and Z(b)
+	// (odd k), codes not yet converted: converted, scaled, rounded, interleaved; then moves
+	// dst on to the next pair.
+	pair := func(dst Register, a, b int) {
+		VCVTDQ2PS(ZMMPhys(a), ZMMPhys(a))
+		VCVTDQ2PS(ZMMPhys(b), ZMMPhys(b))
+		VMULPS(Z31, ZMMPhys(a), ZMMPhys(a))
+		VMULPS(Z31, ZMMPhys(b), ZMMPhys(b))
+		vcvtne2ps2bf16(10, b, a)
 		VPERMW(Z10, Z30, Z11)
-		VMOVDQU32(Z11, Mem{Base: pp, Disp: 64 * i})
+		VMOVDQU32(Z11, Mem{Base: dst})
+		ADDQ(ldp, dst)
 	}
 	for c := 0; c < blockBytes/64; c++ {
 		VMOVDQU32(Mem{Base: pq, Disp: 64 * c}, Z0)
@@ -530,10 +543,10 @@ func packGroupKernel(q4 bool) {
 				VPANDD(Z29, ZMMPhys(v), ZMMPhys(v))
 				VPSUBD(Z28, ZMMPhys(v), ZMMPhys(v))
 			}
-			pair(2*c, 1, 2)
-			pair(2*c+1, 3, 4)
-			pair(8+2*c, 5, 6)
-			pair(8+2*c+1, 7, 8)
+			pair(lo, 1, 2) // pair 2c
+			pair(lo, 3, 4) // 2c+1
+			pair(hi, 5, 6) // 8+2c
+			pair(hi, 7, 8) // 8+2c+1
 			continue
 		}
 		// Byte t of lane r, sign-extended: weight 4c+t.
@@ -542,12 +555,12 @@ func packGroupKernel(q4 bool) {
 			VPSRAD(U8(24), ZMMPhys(1+t), ZMMPhys(1+t))
 		}
 		VPSRAD(U8(24), Z0, Z4)
-		pair(2*c, 1, 2)
-		pair(2*c+1, 3, 4)
+		pair(lo, 1, 2)
+		pair(lo, 3, 4)
 	}
+	ADDQ(ldg, base)
 	ADDQ(U32(blockBytes), pq)
 	ADDQ(U8(32), ps)
-	ADDQ(ldg, pp)
 	DECQ(nb)
 	JNZ(LabelRef("block"))
 	Label("done")
