@@ -310,6 +310,11 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	// a group's slice of a cache row is read front to back, and each batch row has a task per
 	// thread; the grouping does not change any score or sum.
 	per := max(1, (g.Heads+b.pool.threads-1)/max(1, b.pool.threads))
+	if batch >= b.pool.threads {
+		// A batch row per task keeps every thread busy (a guided step's two rows on two
+		// threads) and reads whole cache rows, one stream, instead of a part of each.
+		per = g.Heads
+	}
 	groups := (g.Heads + per - 1) / per
 	// A task's F16 slice of each row: its KV heads', or the whole row when a task has every head.
 	fused := rowsF16 && (groups == 1 || 2*hd*((per+group-1)/group) >= attnFusedBytes)
