@@ -473,9 +473,11 @@ func fmaPairsGo(kp int, x []float32, ldx, rows int, p []float32, c []float32, ld
 
 // convFast is Conv2D in the BF16 mode on the FMA micro-kernels: the weights are rounded to
 // BF16 once (rows padded to an even length), each task builds the transposed im2col panel
-// of fmaCols output pixels, K block by K block, from the BF16-rounded input, and every
-// block of fmaRows output channels is broadcast against it; pixels are contiguous in dst,
-// so the kernels store into it directly.
+// of fmaCols output pixels, K block by K block, and rounds it to BF16, and every block of
+// fmaRows output channels is broadcast against it; pixels are contiguous in dst, so the
+// kernels store into it directly. Rounding the panels rather than a copy of the input gives
+// the same values without the copy, one image's input (75 MB for the VQ decoder's last
+// stages), which stayed held after the first image.
 func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo convGeometry) {
 	kp := (kk + 1) / 2
 	ldw := 2 * kp
@@ -486,14 +488,9 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 			wr[co*ldw+kk] = 0
 		}
 	}
-	chw, hw := geo.cin*geo.h*geo.w, geo.h*geo.w
-	// One image at a time, so the rounded copy of the input is one image's (for the VQ
-	// decoder's last stages 128×384×384 floats), whatever the batch.
-	xr := b.held(1, chw)
+	chw := geo.cin * geo.h * geo.w
 	for img := range n {
-		b.pool.run(geo.cin, 1, func(lo, hi int) {
-			roundRowsBF16(xr[lo*hw:hi*hw], xs[img*chw+lo*hw:img*chw+hi*hw])
-		})
+		xr := xs[img*chw : (img+1)*chw]
 		if b.bf16dp {
 			w16 := b.heldU16(2, cout*ldw)
 			if img == 0 {
@@ -529,6 +526,7 @@ func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cou
 			for k0 := 0; k0 < ldw; k0 += fmaK {
 				kl := min(fmaK, ldw-k0)
 				geo.im2colT(panel[:kl*fmaCols], in, p0, p1, k0, kl, kk)
+				roundBF16(panel[:kl*fmaCols])
 				for q := range kl / 2 {
 					lo, hi := panel[2*q*fmaCols:], panel[(2*q+1)*fmaCols:]
 					dst := xp[(k0/2+q)*width : (k0/2+q+1)*width]
@@ -554,8 +552,8 @@ func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cou
 	})
 }
 
-// convFastImage is convFast for one image: in is its BF16-rounded input, wr the rounded
-// weights (rows ldw apart), dst its [cout, pix] output.
+// convFastImage is convFast for one image: in is its input, wr the rounded weights (rows
+// ldw apart), dst its [cout, pix] output.
 func (b *Backend) convFastImage(d, in, wr, bs []float32, cout, pix, kk, ldw int, geo convGeometry) {
 	blocks := (pix + fmaCols - 1) / fmaCols
 	b.pool.run(blocks, 1, func(lo, hi int) {
@@ -576,6 +574,7 @@ func (b *Backend) convFastImage(d, in, wr, bs []float32, cout, pix, kk, ldw int,
 			for k0 := 0; k0 < ldw; k0 += fmaK {
 				kl := min(fmaK, ldw-k0)
 				geo.im2colT(panel[:kl*fmaCols], in, p0, p1, k0, kl, kk)
+				roundBF16(panel[:kl*fmaCols])
 				for co := 0; co < cout; co += fmaRows {
 					fmaPairs(kl/2, wr[co*ldw+k0:], ldw, min(fmaRows, cout-co), panel, out[co*ldc:], ldc, k0 > 0)
 				}
