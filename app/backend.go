@@ -60,7 +60,8 @@ func backendTitle(name string) string {
 
 // kernelTitles name the CPU backend's kernel sets (cpu.Backend.Kernels) for people; the
 // generic Go kernels are not worth a mention.
-var kernelTitles = map[string]string{"avx512": "AVX-512", "avx512+amx": "AVX-512 + AMX", "avx2-fma": "AVX2", "neon": "NEON"}
+var kernelTitles = map[string]string{"avx512": "AVX-512", "avx512+amx": "AVX-512 + AMX",
+	"avx512+vdpbf16ps": "AVX-512 BF16", "avx2-fma": "AVX2", "neon": "NEON"}
 
 // backendLabel describes a backend for people: "CPU · 8 threads · AVX-512",
 // "Metal · Apple M2 Pro". It asks only what the backend offers through optional methods

@@ -31,6 +31,7 @@ func TestBackendLabel(t *testing.T) {
 	}{
 		{cpuLike{labelBackend{name: "cpu", threads: 8, kernels: "avx512"}}, "CPU · 8 threads · AVX-512"},
 		{cpuLike{labelBackend{name: "cpu", threads: 2, kernels: "avx512+amx"}}, "CPU · 2 threads · AVX-512 + AMX"},
+		{cpuLike{labelBackend{name: "cpu", threads: 2, kernels: "avx512+vdpbf16ps"}}, "CPU · 2 threads · AVX-512 BF16"},
 		{cpuLike{labelBackend{name: "cpu", threads: 2, kernels: "avx2-fma"}}, "CPU · 2 threads · AVX2"},
 		{cpuLike{labelBackend{name: "cpu", threads: 1, kernels: "generic"}}, "CPU · 1 thread"},
 		{gpuLike{labelBackend{name: "metal", device: "Apple M2 Pro"}}, "Metal · Apple M2 Pro"},

@@ -39,8 +39,8 @@ func bf16Close(t *testing.T, stage, what string, got, want []float32) {
 // onBF16KernelSets runs test on the CPU's own choice of kernels and again capped to the
 // AVX-512 set: where the CPU has AMX, the BF16 mode's products run on it by default and on
 // the AVX-512 FMA tiles under the cap, two different summations that both must hold (where
-// the CPU runs VDPBF16PS at full rate, AMD's, Linear runs on those tiles by default, with the
-// FMA tiles' bits).
+// the CPU runs VDPBF16PS at full rate, AMD's, Linear and Conv2D run on those tiles by
+// default, with the FMA tiles' bits).
 func onBF16KernelSets(t *testing.T, test func(t *testing.T)) {
 	for _, k := range []string{"auto", "avx512"} {
 		t.Run("kernels="+k, func(t *testing.T) {

@@ -41,8 +41,8 @@ package main
 //	compute         object  the backend this machine runs the model on: "backend" ("cpu")
 //	                        and, for the CPU, "kernels" ("avx512", "avx2-fma", "neon" or "generic",
 //	                        as JANUS_CPU_KERNELS caps them) and "bf16_kernels", what
-//	                        --precision bf16 would run ("avx512+amx", "avx512-vdpbf16ps", "avx512"; absent when
-//	                        it would stay exact), "int8_kernels", what Linear with --weights
+//	                        --precision bf16 would run ("avx512+amx", "avx512-vdpbf16ps",
+//	                        "avx512"; absent when it would stay exact), "int8_kernels", what Linear with --weights
 //	                        q8|q4 runs ("avx512-vnni+amx": the VNNI kernels, and AMX for Q8 matrices not in
 //	                        row groups; "avx512-vnni", "avx2-int8", "avx2-int8+avx-vnni", "neon-dotprod",
 //	                        "neon-int8" or "generic")

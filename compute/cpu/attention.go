@@ -308,11 +308,11 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%64 == 0 && hd <= dotBlock
 	// Groups of heads per task of the weighted sums (and, fused, of the scores and softmax):
 	// a group's slice of a cache row is read front to back, and each batch row has a task per
-	// thread; the grouping does not change any score or sum.
+	// thread, or, where the rows share out evenly over the threads (a guided step's two rows
+	// on two), is one task that reads whole cache rows, one stream instead of a part of
+	// each; the grouping does not change any score or sum.
 	per := max(1, (g.Heads+b.pool.threads-1)/max(1, b.pool.threads))
-	if batch >= b.pool.threads {
-		// A batch row per task keeps every thread busy (a guided step's two rows on two
-		// threads) and reads whole cache rows, one stream, instead of a part of each.
+	if batch%b.pool.threads == 0 {
 		per = g.Heads
 	}
 	groups := (g.Heads + per - 1) / per

@@ -7,10 +7,12 @@ import (
 
 // The BF16 mode of the many-row products (PrecisionBF16, doc.go): activations rounded to
 // BF16, weights BF16, pair products summed in float32 by VDPBF16PS micro-kernels. Every
-// product is one kernel call over the whole of K: w rows (BF16, as stored or converted once
-// per task) are broadcast a pair at a time against a packed panel of up to bf16Panel rows
-// of the other operand, [pair][row] as uint32, so no weight is ever repacked and each output
-// is one in-order sum whatever the tiling or thread count.
+// product is one kernel call over the whole of K: the rows of one operand (BF16) are
+// broadcast a pair at a time against a packed panel of up to bf16Panel rows of the other,
+// [pair][row] as uint32, so each output is one in-order sum whatever the tiling or thread
+// count. Linear broadcasts the weight rows (as stored, or converted once per task) against
+// panels of x, except over weights in row groups (gemmBF16Groups), whose groups pack into
+// panels straight from their codes; Conv2D broadcasts the weights against im2col panels.
 
 const (
 	bf16Panel   = 48      // rows of a packed panel: the widest micro-kernel's 3 vectors of 16
@@ -97,7 +99,7 @@ func packPanel(p []uint32, rows [][]uint16, width, kp int) {
 // panelWidth is the packed width for rows rows: 16, 32 or 48.
 func panelWidth(rows int) int { return min(bf16Panel, (rows+15)&^15) }
 
-// held returns the Backend's kept buffer slot (0, 1 or 2) with at least n floats: the BF16
+// held returns the Backend's kept buffer slot (0 or 1) with at least n floats: the BF16
 // mode's whole-operand copies (rounded activations, conv weights and inputs) are tens of
 // MB, and fresh ones per op would pile up as garbage until the heap doubles the weights'
 // size (GOGC), so each slot grows to the largest use and stays. Ops run one at a time
@@ -325,7 +327,7 @@ func dotPairsGo(kp int, w []uint16, ldw, rows int, x []uint32, width int, c []fl
 
 // The FMA form of the BF16 mode: the same arithmetic as VDPBF16PS (exact products of BF16
 // values, float32 sums in pair order, fmaPairsGo) with 16-float fused multiply-adds, which
-// issue twice as often as VDPBF16PS on the development machine. Linear packs each task's
+// Intel's CPUs issue twice as often as VDPBF16PS (dotBF16Fast). Linear packs each task's
 // weight panel (fmaCols rows, widened or rounded to BF16, K block by K block) as [k][col]
 // and broadcasts the BF16-rounded activations against it.
 const (
@@ -481,6 +483,21 @@ func fmaPairsGo(kp int, x []float32, ldx, rows int, p []float32, c []float32, ld
 func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo convGeometry) {
 	kp := (kk + 1) / 2
 	ldw := 2 * kp
+	chw := geo.cin * geo.h * geo.w
+	if b.bf16dp {
+		// The VDPBF16PS tiles take the weights as BF16 rows.
+		w16 := b.heldU16(0, cout*ldw)
+		for co := range cout {
+			toBF16(w16[co*ldw:co*ldw+kk], ws[co*kk:(co+1)*kk])
+			if ldw > kk {
+				w16[co*ldw+kk] = 0
+			}
+		}
+		for img := range n {
+			b.convBF16Image(d[img*cout*pix:(img+1)*cout*pix], xs[img*chw:(img+1)*chw], w16, bs, cout, pix, kk, ldw, geo)
+		}
+		return
+	}
 	wr := b.held(0, cout*ldw)
 	for co := range cout {
 		roundRowsBF16(wr[co*ldw:co*ldw+kk], ws[co*kk:(co+1)*kk])
@@ -488,20 +505,8 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 			wr[co*ldw+kk] = 0
 		}
 	}
-	chw := geo.cin * geo.h * geo.w
 	for img := range n {
-		xr := xs[img*chw : (img+1)*chw]
-		if b.bf16dp {
-			w16 := b.heldU16(2, cout*ldw)
-			if img == 0 {
-				for i, v := range wr[:cout*ldw] {
-					w16[i] = uint16(math.Float32bits(v) >> 16)
-				}
-			}
-			b.convBF16Image(d[img*cout*pix:(img+1)*cout*pix], xr, w16, bs, cout, pix, kk, ldw, geo)
-			continue
-		}
-		b.convFastImage(d[img*cout*pix:(img+1)*cout*pix], xr, wr, bs, cout, pix, kk, ldw, geo)
+		b.convFastImage(d[img*cout*pix:(img+1)*cout*pix], xs[img*chw:(img+1)*chw], wr, bs, cout, pix, kk, ldw, geo)
 	}
 }
 

@@ -87,8 +87,8 @@ func bf16Ref(a, b []float32) float64 {
 	return s
 }
 
-// bf16Backend is a Backend in the BF16 mode on the AMX tiles or, with amx false, the FMA
-// tiles; it skips t where the mode or AMX is not available.
+// bf16Backend is a Backend in the BF16 mode on the kernels named: "fma", "vdpbf16ps" or
+// "amx"; it skips t where the mode or AMX is not available.
 func bf16Backend(t *testing.T, threads int, kernels string) *Backend {
 	t.Helper()
 	be := New(threads, WithPrecision(PrecisionBF16))
@@ -124,8 +124,8 @@ func TestLinearBF16(t *testing.T) {
 		{20, 96, 9, compute.F16},
 		{40, 512, 24, compute.Q8},
 		{17, 256, 16, compute.Q4},
-		// In row groups (gemmBF16Groups): panels of 48, 32 and 16 weight rows, x rows not a
-		// multiple of 8.
+		// In row groups (gemmBF16Groups): panels of 48, 32 and 16 weight rows, and x rows
+		// that do not fill the last call of 8.
 		{40, 512, 80, compute.Q8},
 		{23, 2048, 112, compute.Q8},
 		{50, 512, 48, compute.Q4},
@@ -425,6 +425,9 @@ func TestConv2DBF16(t *testing.T) {
 				case "fma":
 					fma = outs[0]
 				case "vdpbf16ps":
+					if fma == nil {
+						t.Skip("the FMA tiles' run did not finish")
+					}
 					for i, v := range outs[0] {
 						if math.Float32bits(v) != math.Float32bits(fma[i]) {
 							t.Fatalf("out[%d]: %g on the VDPBF16PS tiles, %g on the FMA tiles", i, v, fma[i])
@@ -537,5 +540,42 @@ func TestAttentionBF16(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPackGroupPairs checks packQ{4,8}GPairs at the strides the AMX tiles and the VDPBF16PS
+// panels use against dequantizing each row of the group and rounding it to BF16.
+func TestPackGroupPairs(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	be := New(1)
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		const n, k = 32, 512
+		w := weightTensor(t, be, dt, randVals(rng, n*k, 1), n, k)
+		qw := quantized("test", "w", w)
+		if !qw.groups {
+			t.Skipf("%v matrices are not stored in row groups here (int8 kernels %s)", dt, be.Int8Kernels())
+		}
+		nb := k / qBlock
+		for _, st := range []struct{ ldp, ldg int }{{16, amxChunkB}, {16, 256}, {32, 512}, {48, 768}} {
+			for _, j0 := range []int{0, 16} {
+				p := make([]uint32, (nb-1)*st.ldg+15*st.ldp+16)
+				packGroupPairs(&qw, j0, p, st.ldp, st.ldg)
+				row := make([]float32, k)
+				for r := range 16 {
+					qw.dequant(row, j0+r, 0)
+					for g := range nb {
+						for i := range 16 {
+							lo, hi := bf16Bits(row[g*qBlock+2*i]), bf16Bits(row[g*qBlock+2*i+1])
+							if got, want := p[g*st.ldg+i*st.ldp+r], uint32(lo)|uint32(hi)<<16; got != want {
+								t.Fatalf("%v ldp %d ldg %d: row %d block %d pair %d = %#x, want %#x", dt, st.ldp, st.ldg, j0+r, g, i, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
 	}
 }

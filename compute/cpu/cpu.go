@@ -24,12 +24,12 @@ type Backend struct {
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
-	bf16dp  bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not the FMA ones
+	bf16dp  bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not FMA
 	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
 	bf16Set string          // the kernels the BF16 mode runs or would run here (BF16Kernels)
-	hold    [3][]float32    // the BF16 mode's kept operand copies (held)
+	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
 	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
-	perTask []float32       // the AMX ops' per-task buffers (taskBuffers)
+	perTask []float32       // the fast products' per-task buffers (taskBuffers)
 	rope    ropeTab         // RoPE's last cos/sin table (ropeTable)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 	freed   *freedBytes     // bytes released since the last collection, shared with buffers
@@ -283,10 +283,14 @@ func (b *Backend) Threads() int { return b.pool.threads }
 func (b *Backend) BF16Kernels() string { return b.bf16Set }
 
 // Kernels names the kernel set in use: "avx512", "avx2-fma", "neon" or "generic", and
-// "avx512+amx" when the BF16 mode's products run on AMX.
+// "avx512+amx" or "avx512+vdpbf16ps" when the BF16 mode's products run on AMX or on the
+// VDPBF16PS tiles.
 func (b *Backend) Kernels() string {
-	if b.amx {
+	switch {
+	case b.amx:
 		return b.simd.String() + "+amx"
+	case b.bf16 && b.bf16dp:
+		return b.simd.String() + "+vdpbf16ps"
 	}
 	return b.simd.String()
 }

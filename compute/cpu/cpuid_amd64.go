@@ -10,7 +10,7 @@ func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 // tiles (the two give the same bits). x/sys/cpu has the feature flags but not the vendor,
 // and the rate is the vendor's: AMD's Zen 4 and Zen 5 issue VDPBF16PS as often as an FMA
 // (on a Zen 5 EPYC Linear runs 1.6-2.3 times as fast as on the FMA tiles, Conv2D, whose
-// im2col and stores the kernels do not speed up, 1.0-1.4 times), Intel's Sapphire Rapids
+// im2col and stores the kernels do not speed up, 0.9-1.4 times), Intel's Sapphire Rapids
 // every other cycle (there the FMA tiles are faster). README, "BF16 precision".
 func dotBF16Fast() bool {
 	_, b, c, d := cpuid(0, 0)

@@ -123,21 +123,20 @@
 // of k in order, within a pair the odd product first, every product exact and every add
 // rounded — VDPBF16PS's arithmetic. Softmax, norms and everything elementwise stay float32.
 // Two kernel families compute exactly that, bit for bit (bf16_test.go checks both against
-// Go models and each other): VDPBF16PS tiles (8 weight rows broadcast against packed
-// activation panels, AVX512_BF16) and 6×64 fused-multiply-add tiles over packed BF16
-// panels. Linear and Conv2D run on the VDPBF16PS tiles where the CPU issues VDPBF16PS as
-// often as an FMA (AMD's Zen 4 and Zen 5: dotBF16Fast), as each does twice an FMA's
+// Go models and each other): VDPBF16PS tiles (8 rows of one operand broadcast against a
+// packed panel of the other, AVX512_BF16) and 6×64 fused-multiply-add tiles over packed
+// BF16 panels. Linear and Conv2D run on the VDPBF16PS tiles where the CPU issues VDPBF16PS
+// as often as an FMA (AMD's Zen 4 and Zen 5: dotBF16Fast), as each does twice an FMA's
 // products; Intel's issue it every other cycle (Sapphire Rapids), and there, as in
-// Attention everywhere, the FMA tiles run. On CPUs with AMX (Intel Sapphire
-// Rapids and later) running Linux, the same products run on the tile unit instead (amx.go:
+// Attention everywhere, the FMA tiles run. On CPUs with AMX (Intel Sapphire Rapids and
+// later) running Linux, the same products run on the tile unit instead (amx.go:
 // TDPBF16PS, 16 times the work of an FMA per instruction; Linear, attention, Conv2D, the
 // stride-1 convolutions without im2col), several times faster. AMX sums the 32 products of
 // a chunk in its own undocumented way, more precisely than one rounding per product, so
 // the mode's bits there differ from the FMA tiles' (tests bound AMX by two roundings per
 // chunk) but still not with the thread count. JANUS_CPU_KERNELS=avx512 keeps the FMA
 // tiles everywhere. The mode needs AVX512_BF16 and the AVX-512 set; elsewhere New warns and
-// stays exact. Results do not depend on the thread
-// count. Tolerance, measured on the tiny-a goldens (model/precision_test.go): vision
+// stays exact. Results do not depend on the thread count. Tolerance, measured on the tiny-a goldens (model/precision_test.go): vision
 // features, aligner features, every logit row within 1e-2 of the golden's largest
 // magnitude (measured up to 4.5e-3), decoded images within 4e-2 (measured 1.7e-2), and the
 // golden greedy tokens for understanding and generation. The exact mode is the default; it

@@ -476,8 +476,8 @@ func packGConstants() Mem {
 // packGroupKernel emits packQ{4,8}GPairs(nb, q, s, p, ldp, ldg): the nb blocks of a group of
 // 16 weight rows stored in row groups (quant_groups.go; codes q, F16 scales s) as BF16 pairs,
 // p[g·ldg+i·ldp+r] = pair i of block g of row r: with ldp = 16 the AMX B tiles packPairs16
-// lays out, with ldp = 48 and ldg = 16·48 a third of a VDPBF16PS kernel's panel of 48 rows
-// (dotPairs). A block is 32 values, and lane r of a group's 64-byte code
+// lays out, with ldp the width of a VDPBF16PS kernel's panel (16, 32 or 48; dotPairs) and
+// ldg 16 times that, 16 of its rows. A block is 32 values, and lane r of a group's 64-byte code
 // chunk c holds row r's codes 4c..4c+3 (Q4: their low nibbles weights 4c..4c+3, high ones
 // 16+4c..), so each code byte becomes one half of a pair in lane r: no transpose. Each value
 // is float32(code)·scale (Q4: code-8), rounded to BF16 by VCVTNE2PS2BF16, the bits of
