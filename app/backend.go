@@ -99,7 +99,7 @@ func fastArithmetic(be compute.Backend) string {
 	switch k.BF16Kernels() {
 	case "avx512+amx":
 		return "AMX"
-	case "avx512", "avx512-vdpbf16ps":
+	case "avx512", "avx512+vdpbf16ps":
 		return "AVX-512 BF16"
 	}
 	return ""

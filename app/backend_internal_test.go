@@ -58,7 +58,7 @@ func TestFastArithmetic(t *testing.T) {
 	}{
 		{bf16Like{labelBackend{name: "cpu"}, "avx512+amx"}, "AMX"},
 		{bf16Like{labelBackend{name: "cpu"}, "avx512"}, "AVX-512 BF16"},
-		{bf16Like{labelBackend{name: "cpu"}, "avx512-vdpbf16ps"}, "AVX-512 BF16"},
+		{bf16Like{labelBackend{name: "cpu"}, "avx512+vdpbf16ps"}, "AVX-512 BF16"},
 		{bf16Like{labelBackend{name: "cpu"}, ""}, ""},
 		{gpuLike{labelBackend{name: "metal"}}, ""},
 	} {

@@ -41,7 +41,7 @@ package main
 //	compute         object  the backend this machine runs the model on: "backend" ("cpu")
 //	                        and, for the CPU, "kernels" ("avx512", "avx2-fma", "neon" or "generic",
 //	                        as JANUS_CPU_KERNELS caps them) and "bf16_kernels", what
-//	                        --precision bf16 would run ("avx512+amx", "avx512-vdpbf16ps",
+//	                        --precision bf16 would run ("avx512+amx", "avx512+vdpbf16ps",
 //	                        "avx512"; absent when it would stay exact), "int8_kernels", what Linear with --weights
 //	                        q8|q4 runs ("avx512-vnni+amx": the VNNI kernels, and AMX for Q8 matrices not in
 //	                        row groups; "avx512-vnni", "avx2-int8", "avx2-int8+avx-vnni", "neon-dotprod",
@@ -116,7 +116,7 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 		switch ci.BF16Kernels {
 		case "avx512+amx":
 			head.add("--precision bf16", "runs the large products on AMX here: prompts, vision and image decoding several times faster, within the README's tolerance")
-		case "avx512", "avx512-vdpbf16ps":
+		case "avx512", "avx512+vdpbf16ps":
 			head.add("--precision bf16", "runs the large products in BF16 on AVX-512 here: faster prompts and images, within the README's tolerance")
 		}
 		if ci.Int8Kernels != "" {

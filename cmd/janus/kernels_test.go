@@ -102,7 +102,7 @@ func TestInfoPrecisionHint(t *testing.T) {
 				t.Errorf("generic kernels, bf16_kernels %q", got)
 			case env == "avx512" && got != "" && got != "avx512":
 				t.Errorf("capped to avx512, bf16_kernels %q", got)
-			case got != "" && got != "avx512" && got != "avx512+amx" && got != "avx512-vdpbf16ps":
+			case got != "" && got != "avx512" && got != "avx512+amx" && got != "avx512+vdpbf16ps":
 				t.Errorf("bf16_kernels %q", got)
 			}
 			out.Reset()

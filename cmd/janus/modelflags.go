@@ -91,7 +91,7 @@ type computeInfo struct {
 	Backend   string `json:"backend"`
 	Kernels   string `json:"kernels,omitempty"`
 	Precision string `json:"precision,omitempty"`
-	// BF16Kernels is what --precision bf16 runs on here ("avx512+amx", "avx512-vdpbf16ps",
+	// BF16Kernels is what --precision bf16 runs on here ("avx512+amx", "avx512+vdpbf16ps",
 	// "avx512"), "" where it runs exact.
 	BF16Kernels string `json:"bf16_kernels,omitempty"`
 	// Int8Kernels is the int8 kernel set Linear with --weights q8|q4 has ("avx512-vnni+amx",

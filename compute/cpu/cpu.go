@@ -217,13 +217,13 @@ func New(threads int, opts ...Option) *Backend {
 		case hasAMX():
 			b.bf16Set = "avx512+amx"
 		case dotBF16Fast():
-			b.bf16Set = "avx512-vdpbf16ps"
+			b.bf16Set = "avx512+vdpbf16ps"
 		}
 	}
 	if o.precision == PrecisionBF16 {
 		b.bf16 = b.bf16Set != ""
 		b.amx = b.bf16Set == "avx512+amx"
-		b.bf16dp = b.bf16Set == "avx512-vdpbf16ps"
+		b.bf16dp = b.bf16Set == "avx512+vdpbf16ps"
 		if !b.bf16 {
 			// The caller asked for speed the machine cannot give: say why the products stay exact.
 			slog.Warn("BF16 precision needs AVX512_BF16 and the AVX-512 kernels; using exact float32 products",
@@ -277,7 +277,7 @@ func (b *Backend) Close() error {
 func (b *Backend) Threads() int { return b.pool.threads }
 
 // BF16Kernels names the kernels the BF16 mode runs on this machine, or would run in the
-// exact mode: "avx512+amx", "avx512-vdpbf16ps" (Linear and Conv2D on the VDPBF16PS tiles,
+// exact mode: "avx512+amx", "avx512+vdpbf16ps" (Linear and Conv2D on the VDPBF16PS tiles,
 // where they outrun the FMA tiles: dotBF16Fast), "avx512" (the FMA tiles), or "" where it
 // is unavailable.
 func (b *Backend) BF16Kernels() string { return b.bf16Set }
