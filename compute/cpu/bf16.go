@@ -224,15 +224,16 @@ func (b *Backend) gemmBF16(d, x []float32, m, k, n int, wf []float32, wh []uint1
 				w = wh[j0*k : j1*k]
 			} else {
 				for j := j0; j < j1; j++ {
+					src := f
 					switch {
 					case wq != nil:
 						wq.dequant(f, j, 0)
 					case wf != nil:
-						copy(f, wf[j*k:(j+1)*k])
+						src = wf[j*k : (j+1)*k]
 					default:
 						widen(f, wh[j*k:(j+1)*k], false)
 					}
-					toBF16(conv[(j-j0)*k:(j-j0+1)*k], f)
+					toBF16(conv[(j-j0)*k:(j-j0+1)*k], src)
 				}
 			}
 			cols := j1 - j0
@@ -546,15 +547,21 @@ func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cou
 				for r := range rows {
 					row := d[(co+r)*pix+p0 : (co+r)*pix+p1]
 					copy(row, tile[r*width:])
-					if bs != nil {
-						for i := range row {
-							row[i] += bs[co+r]
-						}
-					}
+					addChannelBias(row, bs, co+r)
 				}
 			}
 		}
 	})
+}
+
+// addChannelBias adds output channel co's bias to its pixels in row (bs nil: no bias).
+func addChannelBias(row, bs []float32, co int) {
+	if bs == nil {
+		return
+	}
+	for i := range row {
+		row[i] += bs[co]
+	}
 }
 
 // convFastImage is convFast for one image: in is its input, wr the rounded weights (rows
@@ -589,11 +596,7 @@ func (b *Backend) convFastImage(d, in, wr, bs []float32, cout, pix, kk, ldw int,
 				if p1-p0 < fmaCols {
 					copy(row, edge[co*fmaCols:])
 				}
-				if bs != nil {
-					for i := range row {
-						row[i] += bs[co]
-					}
-				}
+				addChannelBias(row, bs, co)
 			}
 		}
 	})

@@ -289,7 +289,7 @@ func (b *Backend) Kernels() string {
 	switch {
 	case b.amx:
 		return b.simd.String() + "+amx"
-	case b.bf16 && b.bf16dp:
+	case b.bf16dp:
 		return b.simd.String() + "+vdpbf16ps"
 	}
 	return b.simd.String()
