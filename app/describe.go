@@ -184,7 +184,7 @@ func Describe(dir string) (*ModelInfo, error) {
 		MemoryBytes:  memoryMap(rep.Memory),
 		Unexpected:   append([]string{}, rep.Unexpected...),
 	}
-	info.DefaultWeights, info.DefaultWeightsReason = model.DefaultWeights(cfg, false)
+	info.DefaultWeights, info.DefaultWeightsReason = model.DefaultWeights(cfg)
 
 	for dt, n := range rep.StoredDTypes {
 		info.StoredDTypes[string(dt)] = n
@@ -201,11 +201,22 @@ func Describe(dir string) (*ModelInfo, error) {
 
 	counts := map[weights.Part]PartCounts{}
 	for _, ps := range rep.Parts {
-		pc := PartCounts{Tensors: ps.Tensors, Params: ps.Params}
-		if ps.Part != weights.PartUnused {
-			pc.MemoryBytes = memoryMap(ps.Bytes)
+		part := ps.Part
+		if part == weights.PartLMHead {
+			part = weights.PartLLM // reported as the language model's, as the checkpoint names it
 		}
-		counts[ps.Part] = pc
+		pc := counts[part]
+		pc.Tensors += ps.Tensors
+		pc.Params += ps.Params
+		if ps.Part != weights.PartUnused {
+			if pc.MemoryBytes == nil {
+				pc.MemoryBytes = map[string]int64{}
+			}
+			for p, b := range ps.Bytes {
+				pc.MemoryBytes[string(p)] += b
+			}
+		}
+		counts[part] = pc
 	}
 	v := cfg.Vision
 	info.Vision = VisionInfo{counts[weights.PartVision], v.ModelName, v.ImageSize, v.PatchSize, v.Tokens,

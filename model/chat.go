@@ -197,6 +197,9 @@ func (c *Chat) Reply(ctx context.Context, question string, images []*Image, opts
 	if c.closed || m.LLM == nil {
 		return Result{}, errors.New("chat: the chat or its model is closed")
 	}
+	if m.Vision == nil || m.Aligner == nil || m.LLM.Head == nil {
+		return Result{}, ErrNoUnderstanding
+	}
 	maxNew := opts.MaxNewTokens
 	if maxNew == 0 {
 		maxNew = DefaultMaxNewTokens

@@ -144,6 +144,10 @@ func (r *ImageResult) TokensPerSecond() float64 {
 // Options.SkipGeneration.
 var ErrNoGeneration = errors.New("the model was loaded without its image generation networks")
 
+// ErrNoUnderstanding is returned by Chat.Reply (and Understand) on a model loaded with
+// Options.SkipUnderstanding.
+var ErrNoUnderstanding = errors.New("the model was loaded without its image understanding networks")
+
 // GenerateImages generates images of what description says, as the official generation
 // script does (spec §9): the conditional and unconditional prompt rows m.Prompt builds for
 // every image run through the language model together, each step mixes their gen_head logits

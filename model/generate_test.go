@@ -460,6 +460,41 @@ func TestGenerateImagesWithoutGeneration(t *testing.T) {
 	}
 }
 
+// TestGenerateWithoutUnderstanding: a model loaded for generation only (no ViT, aligner or
+// lm_head) generates the golden tokens, and refuses a chat with ErrNoUnderstanding.
+func TestGenerateWithoutUnderstanding(t *testing.T) {
+	src := filepath.Join("testdata", "generate", "gen-b")
+	dir := t.TempDir()
+	if err := formulaweights.WriteModel(dir, src); err != nil {
+		t.Fatal(err)
+	}
+	var g genGolden
+	fixtures.JSON(t, filepath.Join(src, "golden.json"), &g)
+	m, err := Load(dir, Options{SkipUnderstanding: true, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Vision != nil || m.Aligner != nil || m.LLM.Head != nil {
+		t.Fatal("the understanding networks were loaded")
+	}
+	opts := DefaultImageOptions()
+	opts.Temperature = 0
+	res, err := m.GenerateImages(context.Background(), g.Generation.Prompt, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Tokens[0], g.Generation.ImageTokens[0]) {
+		t.Fatal("tokens differ from the golden")
+	}
+	if _, err := m.Understand(context.Background(), "what is this?", nil, AnswerOptions{}, nil); !errors.Is(err, ErrNoUnderstanding) {
+		t.Fatalf("Understand = %v, want ErrNoUnderstanding", err)
+	}
+	if _, err := Load(dir, Options{SkipUnderstanding: true, SkipGeneration: true}); err == nil {
+		t.Fatal("Load skipping both tasks succeeded")
+	}
+}
+
 func BenchmarkGenerateTinyA(b *testing.B) {
 	c := genTinyA(b, nil)
 	opts := DefaultImageOptions()

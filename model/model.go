@@ -77,6 +77,10 @@ type Options struct {
 	// (and unchecked): an understanding-only session saves their memory (for the released
 	// models, about 0.25 GB).
 	SkipGeneration bool
+	// SkipUnderstanding leaves the ViT, its aligner and lm_head unloaded (and unchecked): a
+	// generation-only session never runs them, and loads a fifth less (for Janus-Pro-1B,
+	// 0.8 GB of BF16 weights). Chats and Understand then return ErrNoUnderstanding.
+	SkipUnderstanding bool
 	// ContextLimit caps the positions a conversation may use below the model's
 	// max_position_embeddings (0: the model's own limit).
 	ContextLimit int
@@ -107,6 +111,7 @@ type Model struct {
 	// Images turns decoded pictures into the ViT's pixel values.
 	Images imageproc.Params
 
+	// The understanding networks (nil with Options.SkipUnderstanding, as is LLM.Head).
 	// Vision is the SigLIP tower that encodes images for understanding.
 	Vision *vision.Model
 	// Aligner maps Vision's features into the LLM's embedding space.
@@ -146,6 +151,18 @@ func openBackend(opts Options) (be compute.Backend, own bool, err error) {
 	return be, err == nil, err
 }
 
+// skipped lists the parts Load leaves out.
+func (o Options) skipped() []weights.Part {
+	var parts []weights.Part
+	if o.SkipGeneration {
+		parts = append(parts, weights.GenerationParts()...)
+	}
+	if o.SkipUnderstanding {
+		parts = append(parts, weights.UnderstandingParts()...)
+	}
+	return parts
+}
+
 // Load reads the model folder dir and binds its networks on the backend opts selects.
 func Load(dir string, opts Options) (m *Model, err error) {
 	cfg, err := config.Load(dir)
@@ -154,6 +171,9 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	if opts.ContextLimit < 0 {
 		return nil, fmt.Errorf("context limit %d is negative", opts.ContextLimit)
+	}
+	if opts.SkipGeneration && opts.SkipUnderstanding {
+		return nil, errors.New("load: skipping both generation and understanding leaves nothing to run")
 	}
 	matrixDT, quant, err := weightsPolicy(cfg, opts)
 	if err != nil {
@@ -183,8 +203,8 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	defer ck.Close()
 	skip := map[weights.Part]bool{}
-	if opts.SkipGeneration {
-		skip[weights.PartGen], skip[weights.PartVQ] = true, true
+	for _, p := range opts.skipped() {
+		skip[p] = true
 	}
 	if err := checkBinding(ck, cfg, skip); err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
@@ -213,13 +233,15 @@ func Load(dir string, opts Options) (m *Model, err error) {
 			progress.add(name)
 		},
 	})
-	if m.Vision, err = vision.Load(be, src, cfg.Vision); err != nil {
-		return m, err
+	if !opts.SkipUnderstanding {
+		if m.Vision, err = vision.Load(be, src, cfg.Vision); err != nil {
+			return m, err
+		}
+		if m.Aligner, err = projector.LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner); err != nil {
+			return m, err
+		}
 	}
-	if m.Aligner, err = projector.LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner); err != nil {
-		return m, err
-	}
-	if m.LLM, err = llm.Load(be, src, cfg.LLM); err != nil {
+	if m.LLM, err = llm.Load(be, src, cfg.LLM, !opts.SkipUnderstanding); err != nil {
 		return m, err
 	}
 	m.LLM.KVDType = llm.CacheDType(opts.Precision)

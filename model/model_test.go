@@ -29,13 +29,14 @@ func TestLoadOptions(t *testing.T) {
 	tests := []struct {
 		name     string
 		opts     Options
-		gen      bool
+		gen, und bool
 		matrixDT compute.DType
 	}{
-		{"defaults keep BF16", Options{Threads: 1}, true, compute.BF16},
-		{"widen matrices", Options{Threads: 1, MatrixDType: "f32"}, true, compute.F32},
-		{"convert to F16", Options{Threads: 1, MatrixDType: "F16"}, true, compute.F16},
-		{"understanding only", Options{Threads: 1, SkipGeneration: true}, false, compute.BF16},
+		{"defaults keep BF16", Options{Threads: 1}, true, true, compute.BF16},
+		{"widen matrices", Options{Threads: 1, MatrixDType: "f32"}, true, true, compute.F32},
+		{"convert to F16", Options{Threads: 1, MatrixDType: "F16"}, true, true, compute.F16},
+		{"understanding only", Options{Threads: 1, SkipGeneration: true}, false, true, compute.BF16},
+		{"generation only", Options{Threads: 1, SkipUnderstanding: true}, true, false, compute.BF16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,10 +58,16 @@ func TestLoadOptions(t *testing.T) {
 			if got := m.GenHead != nil && m.GenAligner != nil && m.GenEmbed != nil && m.VQ != nil; got != tt.gen {
 				t.Errorf("generation parts loaded: %v, want %v", got, tt.gen)
 			}
-			if m.LLM.Layers[0].Q.DType != tt.matrixDT || m.Vision.Blocks[0].FC1W.DType != tt.matrixDT {
-				t.Errorf("matrix dtypes %v, %v, want %v", m.LLM.Layers[0].Q.DType, m.Vision.Blocks[0].FC1W.DType, tt.matrixDT)
+			if got := m.Vision != nil && m.Aligner != nil && m.LLM.Head != nil; got != tt.und {
+				t.Errorf("understanding parts loaded: %v, want %v", got, tt.und)
 			}
-			if m.LLM.Norm.DType != compute.F32 || m.Vision.Blocks[0].QB.DType != compute.F32 {
+			if m.LLM.Layers[0].Q.DType != tt.matrixDT {
+				t.Errorf("LLM matrix dtype %v, want %v", m.LLM.Layers[0].Q.DType, tt.matrixDT)
+			}
+			if tt.und && m.Vision.Blocks[0].FC1W.DType != tt.matrixDT {
+				t.Errorf("ViT matrix dtype %v, want %v", m.Vision.Blocks[0].FC1W.DType, tt.matrixDT)
+			}
+			if m.LLM.Norm.DType != compute.F32 || tt.und && m.Vision.Blocks[0].QB.DType != compute.F32 {
 				t.Error("norms and biases are not float32")
 			}
 			if m.eos != 257 || m.Prompt.ImageTokenID() != 259 || m.Tokenizer != m.Prompt.Tokenizer() {

@@ -91,7 +91,7 @@ func (r *reads) shape() ([]int, error) {
 // TestLoadReadsThePlan checks that Load uploads exactly the tensors weights.Plan lists, each
 // with the plan's shape and every row once, for tiny-a and each generated model (other ViT,
 // projector, LLM and VQ shapes). With SkipGeneration it must read the plan without the
-// generation and VQ parts. weights.Check and janus info count what the plan says; this keeps
+// generation parts, with SkipUnderstanding without the understanding ones. weights.Check and janus info count what the plan says; this keeps
 // the plan honest about what the networks really read.
 func TestLoadReadsThePlan(t *testing.T) {
 	models := generatedModels(t)
@@ -104,15 +104,17 @@ func TestLoadReadsThePlan(t *testing.T) {
 }
 
 func checkPlan(t *testing.T, dir string) {
-	for _, skipGen := range []bool{false, true} {
+	for _, opts := range []Options{{}, {SkipGeneration: true}, {SkipUnderstanding: true}} {
+		skip := fmt.Sprintf("skip %v", opts.skipped())
 		got := readSet{}
-		m, err := Load(dir, Options{Threads: 1, SkipGeneration: skipGen, uploaded: got.record})
+		opts.Threads, opts.uploaded = 1, got.record
+		m, err := Load(dir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := map[string][]int{}
 		for _, s := range weights.Plan(m.Config) {
-			if !skipGen || (s.Part != weights.PartGen && s.Part != weights.PartVQ) {
+			if !slices.Contains(opts.skipped(), s.Part) {
 				want[s.Name] = s.Shape
 			}
 		}
@@ -123,19 +125,19 @@ func checkPlan(t *testing.T, dir string) {
 		for n, shape := range want {
 			r, ok := got[n]
 			if !ok {
-				t.Errorf("skip generation %v: planned %s %v was not read", skipGen, n, shape)
+				t.Errorf("%s: planned %s %v was not read", skip, n, shape)
 				continue
 			}
 			gotShape, err := r.shape()
 			if err != nil {
-				t.Errorf("skip generation %v: %s: %v", skipGen, n, err)
+				t.Errorf("%s: %s: %v", skip, n, err)
 			} else if !slices.Equal(gotShape, shape) {
-				t.Errorf("skip generation %v: %s read as %v, planned %v", skipGen, n, gotShape, shape)
+				t.Errorf("%s: %s read as %v, planned %v", skip, n, gotShape, shape)
 			}
 		}
 		for n := range got {
 			if _, ok := want[n]; !ok {
-				t.Errorf("skip generation %v: read %s, which the plan does not list", skipGen, n)
+				t.Errorf("%s: read %s, which the plan does not list", skip, n)
 			}
 		}
 	}

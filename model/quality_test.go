@@ -25,7 +25,7 @@ func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, quan
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m, err := llm.Load(be, src, cfg.LLM)
+	m, err := llm.Load(be, src, cfg.LLM, true)
 	src.Release()
 	if err != nil {
 		tb.Fatal(err)

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/janus-desktop/janus/compute"
@@ -32,9 +33,9 @@ func WeightFormats() []string {
 }
 
 // WeightsBytes is the memory the weights of cfg take in format f (WeightsStored and
-// WeightsAuto count as BF16, every release's stored dtype); skipGeneration leaves out the
-// generation networks, as Options.SkipGeneration does.
-func WeightsBytes(cfg *config.Config, f string, skipGeneration bool) int64 {
+// WeightsAuto count as BF16, every release's stored dtype), without the parts in skip (as
+// Options.SkipGeneration leaves out weights.GenerationParts).
+func WeightsBytes(cfg *config.Config, f string, skip ...weights.Part) int64 {
 	p := weights.BF16
 	switch strings.ToLower(f) {
 	case WeightsF32:
@@ -46,7 +47,7 @@ func WeightsBytes(cfg *config.Config, f string, skipGeneration bool) int64 {
 	}
 	var n int64
 	for _, s := range weights.Plan(cfg) {
-		if skipGeneration && (s.Part == weights.PartGen || s.Part == weights.PartVQ) {
+		if slices.Contains(skip, s.Part) {
 			continue
 		}
 		n += s.Bytes(p)
@@ -75,16 +76,17 @@ func ChooseWeights(ram, storedBytes, q8Bytes int64) (format, reason string) {
 // unknown: what ChooseWeights is given for WeightsAuto.
 func MachineMemory() int64 { return physicalMemory() }
 
-// DefaultWeights is the format WeightsAuto picks for cfg on this machine, and why.
-func DefaultWeights(cfg *config.Config, skipGeneration bool) (format, reason string) {
-	return ChooseWeights(MachineMemory(), WeightsBytes(cfg, WeightsStored, skipGeneration), WeightsBytes(cfg, WeightsQ8, skipGeneration))
+// DefaultWeights is the format WeightsAuto picks for cfg on this machine, and why, for a
+// model loaded without the parts in skip.
+func DefaultWeights(cfg *config.Config, skip ...weights.Part) (format, reason string) {
+	return ChooseWeights(MachineMemory(), WeightsBytes(cfg, WeightsStored, skip...), WeightsBytes(cfg, WeightsQ8, skip...))
 }
 
 // weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.
 func weightsPolicy(cfg *config.Config, opts Options) (matrix func(compute.DType) compute.DType, quant compute.DType, err error) {
 	f := strings.ToLower(strings.TrimSpace(opts.Weights))
 	if f == WeightsAuto {
-		f, _ = DefaultWeights(cfg, opts.SkipGeneration)
+		f, _ = DefaultWeights(cfg, opts.skipped()...)
 	}
 	md := opts.MatrixDType
 	switch f {

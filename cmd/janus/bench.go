@@ -616,8 +616,8 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 }
 
 // benchParts lists the networks the chosen stages run: preprocess needs none, vision the ViT
-// and the aligner, prefill and decode the LLM (and vision, which parseBenchStages adds), gen
-// the LLM and the generation networks, vq_decode the VQ decoder.
+// and the aligner, prefill and decode the LLM with its text head (and vision, which
+// parseBenchStages adds), gen the LLM and the generation networks, vq_decode the VQ decoder.
 func benchParts(stages map[string]bool) map[weights.Part]bool {
 	parts := map[weights.Part]bool{}
 	if stages["vision"] {
@@ -625,6 +625,9 @@ func benchParts(stages map[string]bool) map[weights.Part]bool {
 	}
 	if stages["prefill"] || stages["decode"] || stages["gen"] {
 		parts[weights.PartLLM] = true
+	}
+	if stages["prefill"] || stages["decode"] {
+		parts[weights.PartLMHead] = true
 	}
 	if stages["gen"] {
 		parts[weights.PartGen] = true
@@ -645,7 +648,8 @@ func benchPartsText(parts []string) string {
 
 // benchLoadModel loads what the chosen stages use of a real model folder: nothing but the
 // config for preprocess, the VQ decoder alone for vq_decode, the model without its
-// generation networks when no generation stage runs, else all of it.
+// generation networks when no generation stage runs and without its understanding ones
+// (the ViT, its aligner, lm_head) when no understanding stage runs.
 func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...any)) (*benchNetworks, error) {
 	parts := benchParts(o.stages)
 	cfg, err := config.Load(o.modelDir)
@@ -674,8 +678,10 @@ func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...an
 		return n, nil
 	}
 	skipGen := !parts[weights.PartGen] && !parts[weights.PartVQ]
+	skipUnd := !parts[weights.PartVision] && !parts[weights.PartLMHead]
 	logf("loading %s", o.modelDir)
-	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen, Precision: o.precision}
+	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen,
+		SkipUnderstanding: skipUnd, Precision: o.precision}
 	if o.quant.Quantized() {
 		opts.Weights = strings.ToLower(o.quant.String())
 	}
@@ -808,7 +814,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 			}
 		}
 		if parts[weights.PartLLM] {
-			if n.llm, err = llm.Load(be, src, cfg.LLM); err != nil {
+			if n.llm, err = llm.Load(be, src, cfg.LLM, parts[weights.PartLMHead]); err != nil {
 				return err
 			}
 			n.llm.KVDType = llm.CacheDType(o.precision)
@@ -871,13 +877,12 @@ func benchModelStats(n *benchNetworks, buildS float64, parts map[weights.Part]bo
 			info.BuiltBytes += b
 		}
 		embed := strings.HasSuffix(s.Name, "embed_tokens.weight")
-		head := strings.HasSuffix(s.Name, "lm_head.weight")
 		switch {
+		case s.Part == weights.PartLMHead:
+			info.DecodeWeightByte += b
 		case s.Part == weights.PartLLM && !embed:
 			info.DecodeWeightByte += b
-			if !head {
-				info.GenWeightBytes += b
-			}
+			info.GenWeightBytes += b
 		case strings.HasPrefix(s.Name, weights.GenHeadPrefix), strings.HasPrefix(s.Name, weights.GenAlignerPrefix):
 			info.GenWeightBytes += b
 		}

@@ -63,7 +63,7 @@ func TestBenchBuildsOnlyWhatStagesUse(t *testing.T) {
 	}{
 		{"preprocess", nil},
 		{"vision", []weights.Part{weights.PartVision, weights.PartAligner}},
-		{"decode", []weights.Part{weights.PartVision, weights.PartAligner, weights.PartLLM}},
+		{"decode", []weights.Part{weights.PartVision, weights.PartAligner, weights.PartLLM, weights.PartLMHead}},
 		{"gen", []weights.Part{weights.PartLLM, weights.PartGen}},
 		{"vq_decode", []weights.Part{weights.PartVQ}},
 		{"preprocess,vq_decode", []weights.Part{weights.PartVQ}},

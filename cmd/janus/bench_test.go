@@ -160,7 +160,7 @@ func TestBenchTable(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{"janus bench: preset=tiny-a", "\nvision ", "\nprefill ", "\nvq_decode_p1 ", "RSS: after build",
-		"(vision, aligner, llm, vq) in "} {
+		"(vision, aligner, llm, lm_head, vq) in "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

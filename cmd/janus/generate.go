@@ -128,7 +128,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	removeStaleTemps(paths, stderr)
 
 	start := time.Now()
-	m, err := mf.load(model.Options{})
+	m, err := mf.load(model.Options{SkipUnderstanding: true})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func BenchmarkDecodeStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer be.Close()
-			m, err := Load(be, &memWeights{be: be, tensors: randomWeights(bm.cfg, 3), matrixDT: compute.BF16}, bm.cfg)
+			m, err := Load(be, &memWeights{be: be, tensors: randomWeights(bm.cfg, 3), matrixDT: compute.BF16}, bm.cfg, true)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -37,7 +37,7 @@ func TestCacheBytes(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				cfg := smallConfig(tt.heads, tt.kvHeads)
-				m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 1), matrixDT: compute.F32}, cfg)
+				m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 1), matrixDT: compute.F32}, cfg, true)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -77,7 +77,7 @@ func TestScratchReuse(t *testing.T) {
 	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
 		defer be.Close()
 		cfg := smallConfig(4, 2)
-		m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 7), matrixDT: compute.BF16}, cfg)
+		m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 7), matrixDT: compute.BF16}, cfg, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -100,7 +100,7 @@ func TestHalfMatrices(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.dt.String(), func(t *testing.T) {
-				m, err := Load(be, &memWeights{be: be, tensors: w, matrixDT: tt.dt}, cfg)
+				m, err := Load(be, &memWeights{be: be, tensors: w, matrixDT: tt.dt}, cfg, true)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -31,7 +31,7 @@ func BenchmarkDecodeKVCache(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer be.Close()
-	m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 3), matrixDT: compute.Q4}, cfg)
+	m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 3), matrixDT: compute.Q4}, cfg, true)
 	if err != nil {
 		b.Fatal(err)
 	}

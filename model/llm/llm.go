@@ -52,7 +52,8 @@ type Model struct {
 	Embedding *compute.Tensor // embed_tokens [vocab, hidden]
 	Layers    []Layer         // model.layers.{i}, Config.Layers of them
 	Norm      *compute.Tensor // final norm [hidden]
-	// Head is lm_head [vocab, hidden]; the same tensor as Embedding when the config ties them.
+	// Head is lm_head [vocab, hidden]; the same tensor as Embedding when the config ties them,
+	// nil when Load was told to leave it out.
 	Head *compute.Tensor
 	// KVDType is the dtype of the keys and values of the caches NewCache makes: compute.F32
 	// (the zero value, exact) or compute.F16 (see CacheDType). Set it before making a cache.
@@ -61,8 +62,10 @@ type Model struct {
 	be compute.Backend
 }
 
-// Load binds the decoder's weights from src.
-func Load(be compute.Backend, src weights.Source, cfg config.LLM) (m *Model, err error) {
+// Load binds the decoder's weights from src. Without textHead an untied lm_head stays
+// unloaded (Head is nil and Logits must not be called): image generation never reads it, and
+// it is a tenth of the weights.
+func Load(be compute.Backend, src weights.Source, cfg config.LLM, textHead bool) (m *Model, err error) {
 	if cfg.Hidden <= 0 || cfg.Heads <= 0 || cfg.KVHeads <= 0 || cfg.Heads%cfg.KVHeads != 0 ||
 		cfg.HeadDim <= 0 || cfg.HeadDim%2 != 0 || cfg.Intermediate <= 0 || cfg.Vocab <= 0 || cfg.Layers < 0 {
 		return nil, fmt.Errorf("language model: unusable config %+v", cfg)
@@ -95,9 +98,10 @@ func Load(be compute.Backend, src weights.Source, cfg config.LLM) (m *Model, err
 		y.Down = l.Matrix(pre+"mlp.down_proj.weight", d, in)
 	}
 	m.Norm = l.F32(weights.LLMPrefix+"model.norm.weight", d)
-	if cfg.TieWordEmbeddings {
+	switch {
+	case cfg.TieWordEmbeddings:
 		m.Head = m.Embedding
-	} else {
+	case textHead:
 		m.Head = l.Matrix(weights.LLMPrefix+"lm_head.weight", cfg.Vocab, d)
 	}
 	if l.Err() != nil {
@@ -115,7 +119,7 @@ func (m *Model) Free() {
 			}
 		}
 	}
-	if m.Head != m.Embedding {
+	if m.Head != m.Embedding && m.Head != nil {
 		free(m.Head)
 	}
 	free(m.Embedding, m.Norm)

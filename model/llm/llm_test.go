@@ -36,7 +36,7 @@ func eachTiny(t *testing.T, fn func(t *testing.T, tn *tiny)) {
 	gdir := fixtures.Path(t, "golden", "tiny-a")
 	cfg, ck := weightstest.OpenModel(t, dir)
 	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
-		m, err := Load(be, weights.NewLoader(ck, be), cfg.LLM)
+		m, err := Load(be, weights.NewLoader(ck, be), cfg.LLM, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +217,7 @@ func TestTiedHead(t *testing.T) {
 	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
 		c := cfg.LLM
 		c.TieWordEmbeddings = true
-		m, err := Load(be, weights.NewLoader(ck, be), c)
+		m, err := Load(be, weights.NewLoader(ck, be), c, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -109,7 +109,7 @@ func smallConfig(heads, kvHeads int) config.LLM {
 // many-query and the one-query attention paths over the cache run).
 func runLogits(t testing.TB, be compute.Backend, cfg config.LLM, tensors map[string]memTensor, dt compute.DType, ids []int32, prefill int) []float32 {
 	t.Helper()
-	m, err := Load(be, &memWeights{be: be, tensors: tensors, matrixDT: dt}, cfg)
+	m, err := Load(be, &memWeights{be: be, tensors: tensors, matrixDT: dt}, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func BenchmarkPrefillPrecision(b *testing.B) {
 			if got, ok := be.(interface{ Precision() string }); ok && got.Precision() != p {
 				b.Skipf("backend %s runs precision %s here", be.Name(), got.Precision())
 			}
-			m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 3), matrixDT: compute.BF16}, cfg)
+			m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 3), matrixDT: compute.BF16}, cfg, true)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -54,7 +54,7 @@ func bindsEveryNetwork(t *testing.T, be compute.Backend, cfg *config.Config) {
 			if _, err := projector.LoadProjector(be, src, weights.AlignerPrefix, cfg.Aligner); err != nil {
 				t.Fatal(err)
 			}
-			m, err := llm.Load(be, src, cfg.LLM)
+			m, err := llm.Load(be, src, cfg.LLM, true)
 			if err != nil {
 				t.Fatal(err)
 			}

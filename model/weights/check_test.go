@@ -106,12 +106,12 @@ func openAndCheck(t testing.TB, dir string) (*Report, error) {
 func TestCheckBindsReleases(t *testing.T) {
 	// Per-part parameter counts from spec §2's parameter split.
 	small := map[Part]int64{
-		PartVision: 303_688_704, PartAligner: 6_295_552, PartLLM: 209_715_200 + 1_233_225_728 + 209_715_200,
+		PartVision: 303_688_704, PartAligner: 6_295_552, PartLLM: 209_715_200 + 1_233_225_728, PartLMHead: 209_715_200,
 		PartVQ: 42_449_795 + 131_072 + 2_304, PartGen: 4_214_784 + 37_767_168 + 131_072,
 		PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
 	}
 	large := map[Part]int64{
-		PartVision: 303_688_704, PartAligner: 20_979_712, PartLLM: 419_430_400 + 6_071_504_896 + 419_430_400,
+		PartVision: 303_688_704, PartAligner: 20_979_712, PartLLM: 419_430_400 + 6_071_504_896, PartLMHead: 419_430_400,
 		PartVQ: 42_449_795 + 131_072 + 2_304, PartGen: 16_818_176 + 83_906_560 + 131_072,
 		PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
 	}

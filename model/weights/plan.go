@@ -14,14 +14,25 @@ type Part string
 const (
 	PartVision  Part = "vision"  // SigLIP ViT (understanding encoder)
 	PartAligner Part = "aligner" // ViT features → LLM embeddings
-	PartLLM     Part = "llm"     // LLaMA decoder, incl. embed_tokens and lm_head
+	PartLLM     Part = "llm"     // LLaMA decoder, incl. embed_tokens
+	PartLMHead  Part = "lm_head" // the LLM's text head (understanding; generation has gen_head)
 	PartVQ      Part = "vq"      // VQ-16 decoder with codebook and post_quant_conv
 	PartGen     Part = "gen"     // gen_embed, gen_aligner and gen_head
 	PartUnused  Part = "unused"  // stored but never run
 )
 
 // Parts lists the parts that run, in report order.
-func Parts() []Part { return []Part{PartVision, PartAligner, PartLLM, PartVQ, PartGen} }
+func Parts() []Part {
+	return []Part{PartVision, PartAligner, PartLLM, PartLMHead, PartVQ, PartGen}
+}
+
+// UnderstandingParts are the parts only image understanding runs: a generation-only load
+// leaves them out.
+func UnderstandingParts() []Part { return []Part{PartVision, PartAligner, PartLMHead} }
+
+// GenerationParts are the parts only image generation runs: an understanding-only load
+// leaves them out.
+func GenerationParts() []Part { return []Part{PartVQ, PartGen} }
 
 // Kind tells how a backend stores a weight, which decides its memory at each precision.
 type Kind uint8
@@ -228,6 +239,6 @@ func (p *planner) llm(l config.LLM) {
 	}
 	p.add(pre+"norm.weight", PartLLM, Dense, l.Hidden)
 	if !l.TieWordEmbeddings {
-		p.add(LLMPrefix+"lm_head.weight", PartLLM, Matrix, l.Vocab, l.Hidden)
+		p.add(LLMPrefix+"lm_head.weight", PartLMHead, Matrix, l.Vocab, l.Hidden)
 	}
 }
