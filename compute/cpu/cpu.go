@@ -385,6 +385,7 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 		}
 	}
 	t := b.New(dt, shape...)
+	t.Buf.(*buffer).adviseHugePages()
 	b.fill(t, src, raw)
 	return t, nil
 }
@@ -392,7 +393,8 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 var _ compute.RowWriter = (*Backend)(nil)
 
 // Alloc is New returning an error for a Q8/Q4 shape whose rows are not whole blocks (Go's
-// allocator has no recoverable out-of-memory error to return).
+// allocator has no recoverable out-of-memory error to return), and asking for huge pages
+// for the weight it will hold.
 func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
 	if dt > compute.Q4 {
 		return nil, fmt.Errorf("cpu: unknown tensor dtype %v", dt)
@@ -405,7 +407,18 @@ func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
 	if dt.Quantized() && (len(shape) == 0 || shape[len(shape)-1]%compute.QBlock != 0) {
 		return nil, fmt.Errorf("cpu: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, compute.QBlock)
 	}
-	return b.New(dt, shape...), nil
+	t := b.New(dt, shape...)
+	t.Buf.(*buffer).adviseHugePages()
+	return t, nil
+}
+
+// adviseHugePages asks for huge pages for the buffer's storage before it is first written
+// (see the function of that name). FromBytes and Alloc, which loaders make weights with, call
+// it; New does not, as activations are allocated again and again.
+func (bf *buffer) adviseHugePages() {
+	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bf.f))), 4*len(bf.f)))
+	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bf.h))), 2*len(bf.h)))
+	adviseHugePages(bf.q)
 }
 
 // WriteRows fills rows [r0, r0+n) of t from n rows of raw elements of dtype src, converting
