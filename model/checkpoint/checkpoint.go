@@ -1,12 +1,13 @@
 // Package checkpoint reads model weights as Hugging Face ships them: safetensors files and
 // PyTorch zip checkpoints (pytorch_model.bin), single or sharded with an index file. Files
 // are memory-mapped, so opening a checkpoint reads only headers; tensor bytes are paged in
-// when a caller asks for them.
+// when a caller asks for them (Raw), or read into the caller's buffer (ReadAt), which suits
+// a loader that copies each tensor once.
 //
 // On unix the files are mapped read-only with MAP_SHARED, so the mapping shows the file as it
 // is on disk for as long as the checkpoint is open. A weight file truncated or rewritten in
-// place while it is open makes the next read of a vanished page kill the process with SIGBUS
-// (no error can be returned for it). Whoever writes model files (the app's downloader) must
+// place while it is open makes the next read of a vanished page through Raw kill the process
+// with SIGBUS (no error can be returned for it; ReadAt returns one). Whoever writes model files (the app's downloader) must
 // therefore write to a temporary file and rename it over the old name: the rename leaves the
 // mapped inode alive and unchanged until the checkpoint is closed.
 //
@@ -36,6 +37,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -110,8 +112,9 @@ type tensorEntry struct {
 	size   int64
 }
 
-// Checkpoint is an open set of tensors from one or more weight files. Raw, Float32, Info and
-// Tensors may be called from several goroutines at once; Close must not overlap them.
+// Checkpoint is an open set of tensors from one or more weight files. Raw, ReadAt, Float32,
+// Info and Tensors may be called from several goroutines at once; Close must not overlap
+// them.
 type Checkpoint struct {
 	files   []*weightFile
 	paths   []string
@@ -332,23 +335,30 @@ func (c *Checkpoint) Raw(name string) ([]byte, error) {
 	return b, nil
 }
 
-// Evict tells the operating system that this process no longer needs bytes [off, off+n) of
-// the named tensor's data in memory (a loader calls it once they are copied to a backend):
-// on Linux the mapped file pages leave the process's resident memory at once, so loading a
-// model does not hold the file and the weights built from it together; on macOS the same
-// advice (madvise MADV_DONTNEED) only lets the system reclaim them first. The pages stay in the page
-// cache, and Raw still works afterwards. Unknown names, ranges outside the tensor and a
-// closed checkpoint are ignored.
-func (c *Checkpoint) Evict(name string, off, n int64) {
+// ReadAt reads bytes [off, off+len(dst)) of the named tensor's data into dst with read
+// calls on the file, not through the map. A loader that copies every tensor once into a
+// backend reads this way: it never maps the file's pages into the process, so they need
+// neither faulting in (each fault a trap, which in a virtual machine costs several times a
+// read of the same bytes) nor evicting afterwards.
+func (c *Checkpoint) ReadAt(name string, dst []byte, off int64) error {
+	if c.closed {
+		return fmt.Errorf("read tensor %q: checkpoint is closed", name)
+	}
 	i, ok := c.byName[name]
-	if !ok || c.closed {
-		return
+	if !ok {
+		return fmt.Errorf("read tensor %q: no such tensor", name)
 	}
 	e := c.tensors[i]
-	if off < 0 || n <= 0 || off > e.size || n > e.size-off {
-		return
+	if off < 0 || off > e.size || int64(len(dst)) > e.size-off {
+		return fmt.Errorf("read tensor %q: bytes [%d, %d) are outside its %d", name, off, off+int64(len(dst)), e.size)
 	}
-	c.files[e.file].Evict(e.offset+off, n)
+	if k, err := c.files[e.file].ReadAt(dst, e.offset+off); k < len(dst) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("read tensor %q from %s: %w", name, e.info.File, err)
+	}
+	return nil
 }
 
 // Float32 converts the named F32, F16, BF16 or F64 tensor into dst, which must hold exactly

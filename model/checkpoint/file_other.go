@@ -48,8 +48,5 @@ func (w *weightFile) Slice(off, n int64) ([]byte, error) {
 	return buf, nil
 }
 
-// Evict does nothing: Slice's copies are not kept.
-func (w *weightFile) Evict(off, n int64) {}
-
 // Close closes the file.
 func (w *weightFile) Close() error { return w.f.Close() }

@@ -53,19 +53,6 @@ func (w *weightFile) Slice(off, n int64) ([]byte, error) {
 	return w.data[off : off+n : off+n], nil
 }
 
-// Evict drops the pages of [off, off+n) from the process's resident memory; they stay in the
-// page cache, and a later read of them faults them back in. Pages shared with neighbouring
-// tensors go too, which costs those a fault, never their contents: the map is read-only.
-func (w *weightFile) Evict(off, n int64) {
-	page := int64(os.Getpagesize())
-	lo, hi := off/page*page, min(int64(len(w.data)), (off+n+page-1)/page*page)
-	if n <= 0 || lo >= hi {
-		return
-	}
-	// Advice only: a failure leaves the pages resident, as they were.
-	_ = unix.Madvise(w.data[lo:hi], unix.MADV_DONTNEED)
-}
-
 // Close unmaps and closes the file.
 func (w *weightFile) Close() error {
 	var errs []error

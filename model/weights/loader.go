@@ -5,13 +5,13 @@
 // owns, checks a checkpoint against that list in one pass that reports every problem at once
 // (Check), and counts parameters and the memory the weights need at each precision.
 //
-// Uploads go one tensor at a time straight from the checkpoint's memory-mapped bytes to the
-// backend, so loading never holds a second full copy of the weights: the pages of each
-// tensor leave the process's resident memory once the backend has them (checkpoint's
-// Evict), and a large tensor goes a block of rows at a time to a backend that takes rows
-// (compute.RowWriter), so at most one block of its source is resident beside the weights.
-// Tensors stored as F64 (no release has any) are the exception: a backend cannot read them,
-// so each is narrowed to float32 through checkpoint.Float32 into a temporary buffer first.
+// Uploads go one tensor at a time from the checkpoint to the backend through one reused
+// buffer of at most UploadBlock bytes (checkpoint's ReadAt), so loading never holds a second
+// copy of the weights: a large tensor goes a block of rows at a time to a backend that takes
+// rows (compute.RowWriter). Reading rather than mapping matters because a mapped page is
+// faulted in at its first touch, and every byte of a checkpoint is touched once. Tensors
+// stored as F64 (no release has any) are the exception: a backend cannot read them, so each
+// is narrowed to float32 through checkpoint.Float32 into a temporary buffer first.
 package weights
 
 import (
@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/checkpoint"
@@ -61,6 +62,9 @@ type Loader struct {
 	b     compute.Backend
 	opts  LoaderOptions
 	block int // UploadBlock, or less in tests
+
+	mu    sync.Mutex
+	spare []byte // the read buffer no upload is using, kept for the next
 }
 
 // LoaderOptions tune a Loader. The zero value keeps matrices in their stored dtype.
@@ -119,11 +123,11 @@ func (l *Loader) Load(name string, dt compute.DType, shape ...int) (*compute.Ten
 	if !slices.Equal(info.Shape, shape) {
 		return nil, fmt.Errorf("load tensor %q: checkpoint shape %v, the model needs %v (file %s)", name, info.Shape, shape, info.File)
 	}
-	src, raw, err := l.raw(info)
+	src, data, err := l.data(info)
 	if err != nil {
 		return nil, err
 	}
-	t, err := l.upload(info, dt, slices.Clone(shape), src, raw, 0)
+	t, err := l.upload(data, dt, slices.Clone(shape), src, 0, data.size())
 	if err != nil {
 		return nil, fmt.Errorf("load tensor %q: %w", name, err)
 	}
@@ -145,14 +149,13 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 	if r0 < 0 || r1 <= r0 || r1 > info.Shape[0] {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: out of range for shape %v", r0, r1, name, info.Shape)
 	}
-	src, raw, err := l.raw(info)
+	src, data, err := l.data(info)
 	if err != nil {
 		return nil, err
 	}
-	rowBytes := len(raw) / info.Shape[0]
+	rowBytes := data.size() / info.Shape[0]
 	shape := append([]int{r1 - r0}, info.Shape[1:]...)
-	rows := raw[r0*rowBytes : r1*rowBytes]
-	t, err := l.upload(info, dt, shape, src, rows, int64(r0*rowBytes))
+	t, err := l.upload(data, dt, shape, src, r0*rowBytes, (r1-r0)*rowBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load rows %d:%d of tensor %q: %w", r0, r1, name, err)
 	}
@@ -161,36 +164,30 @@ func (l *Loader) LoadRows(name string, dt compute.DType, r0, r1 int) (*compute.T
 
 // UploadBlock is the most source bytes of one tensor a weight source hands at once to a
 // backend that takes rows (compute.RowWriter); a row longer than that goes on its own.
-const UploadBlock = 32 << 20
+const UploadBlock = 8 << 20
 
-// upload makes a tensor of dtype dt and the given shape from raw, elements of dtype src at
-// byte offset off of the data of the checkpoint tensor info, checking narrowing to F16 as
-// Load documents, and evicts the source pages it has uploaded. A source larger than
-// the Loader's block goes a block of whole rows at a time when the backend takes rows.
-func (l *Loader) upload(info checkpoint.TensorInfo, dt compute.DType, shape []int, src compute.DType, raw []byte, off int64) (*compute.Tensor, error) {
+// upload makes a tensor of dtype dt and the given shape from n bytes at byte offset off of
+// the tensor data, elements of dtype src, checking narrowing to F16 as Load documents. A
+// source larger than the Loader's block goes a block of whole rows at a time when the backend
+// takes rows.
+func (l *Loader) upload(data tensorData, dt compute.DType, shape []int, src compute.DType, off, n int) (*compute.Tensor, error) {
 	rw, ok := l.b.(compute.RowWriter)
 	rowBytes := 0
 	if len(shape) > 0 && shape[0] > 0 {
-		rowBytes = len(raw) / shape[0]
-	}
-	evict := func(at, n int) {
-		if info.DType != checkpoint.F64 { // raw is a narrowed copy, not the mapped bytes
-			l.ck.Evict(info.Name, off+int64(at), int64(n))
-		}
+		rowBytes = n / shape[0]
 	}
 	if err := l.cancelled(); err != nil {
 		return nil, err
 	}
-	if !ok || len(raw) <= l.block || rowBytes == 0 {
-		if err := checkF16Range(info, dt, src, raw); err != nil {
-			return nil, err
+	if !ok || n <= l.block || rowBytes == 0 {
+		raw, err := l.read(data, off, n)
+		if err == nil {
+			err = checkF16Range(data.info, dt, src, raw)
 		}
-		t, err := l.b.FromBytes(dt, shape, src, raw)
 		if err != nil {
 			return nil, err
 		}
-		evict(0, len(raw))
-		return t, nil
+		return l.b.FromBytes(dt, shape, src, raw)
 	}
 	t, err := rw.Alloc(dt, shape)
 	if err != nil {
@@ -198,10 +195,14 @@ func (l *Loader) upload(info checkpoint.TensorInfo, dt compute.DType, shape []in
 	}
 	step := max(1, l.block/rowBytes)
 	for r := 0; r < shape[0]; r += step {
-		block := raw[r*rowBytes : min(shape[0], r+step)*rowBytes]
+		rows := min(shape[0], r+step) - r
 		err := l.cancelled()
+		var block []byte
 		if err == nil {
-			err = checkF16Range(info, dt, src, block)
+			block, err = l.read(data, off+r*rowBytes, rows*rowBytes)
+		}
+		if err == nil {
+			err = checkF16Range(data.info, dt, src, block)
 		}
 		if err == nil {
 			err = rw.WriteRows(t, r, src, block)
@@ -210,9 +211,37 @@ func (l *Loader) upload(info checkpoint.TensorInfo, dt compute.DType, shape []in
 			l.b.Free(t)
 			return nil, err
 		}
-		evict(r*rowBytes, len(block))
 	}
 	return t, nil
+}
+
+// read returns n bytes at offset off of the tensor's data, in the Loader's read buffer when
+// they come from the checkpoint; the bytes are only good until the next read.
+func (l *Loader) read(data tensorData, off, n int) ([]byte, error) {
+	if data.f32 != nil {
+		return data.f32[off : off+n], nil
+	}
+	l.mu.Lock()
+	buf := l.spare
+	l.spare = nil
+	l.mu.Unlock()
+	if cap(buf) < n {
+		// One buffer of the largest block serves the whole load: new memory costs a page
+		// fault per 4 KB at its first touch.
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	defer func() {
+		l.mu.Lock()
+		if cap(buf) > cap(l.spare) {
+			l.spare = buf
+		}
+		l.mu.Unlock()
+	}()
+	if err := l.ck.ReadAt(data.info.Name, buf, int64(off)); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // cancelled is the error that ends a load once LoaderOptions.Context is done, else nil.
@@ -280,34 +309,41 @@ func (l *Loader) uploaded(name string, r0 int, t *compute.Tensor) *compute.Tenso
 	return t
 }
 
-// raw returns the tensor's bytes and the dtype a backend reads them as, after checking their
-// length against the shape, so that a backend never reads past them. F64 tensors, which a
-// backend cannot read, come back narrowed to float32 in a fresh buffer: no release stores
-// any, so the extra copy of one tensor does not matter.
-func (l *Loader) raw(info checkpoint.TensorInfo) (compute.DType, []byte, error) {
+// tensorData is where a tensor's bytes come from: the checkpoint, or for a tensor stored
+// as F64, its float32 copy.
+type tensorData struct {
+	info checkpoint.TensorInfo
+	f32  []byte
+}
+
+// size is the tensor's bytes as a backend reads them.
+func (d tensorData) size() int {
+	if d.f32 != nil {
+		return len(d.f32)
+	}
+	return d.info.NumBytes()
+}
+
+// data checks that a backend can read the tensor and returns the dtype it reads it as.
+// F64 tensors, which a backend cannot read, come back narrowed to float32 in a fresh
+// buffer: no release stores any, so the extra copy of one tensor does not matter.
+func (l *Loader) data(info checkpoint.TensorInfo) (compute.DType, tensorData, error) {
 	src, ok := sourceDType(info.DType)
 	if !ok {
-		return 0, nil, unsupportedDType(info)
+		return 0, tensorData{}, unsupportedDType(info)
 	}
+	d := tensorData{info: info}
 	if info.DType == checkpoint.F64 {
 		vals := make([]float32, info.NumElements())
 		if err := l.ck.Float32(info.Name, vals); err != nil {
-			return 0, nil, fmt.Errorf("load tensor %q: %w", info.Name, err)
+			return 0, tensorData{}, fmt.Errorf("load tensor %q: %w", info.Name, err)
 		}
-		raw := make([]byte, 4*len(vals))
+		d.f32 = make([]byte, 4*len(vals))
 		for i, v := range vals {
-			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+			binary.LittleEndian.PutUint32(d.f32[4*i:], math.Float32bits(v))
 		}
-		return src, raw, nil
 	}
-	raw, err := l.ck.Raw(info.Name)
-	if err != nil {
-		return 0, nil, fmt.Errorf("load tensor %q: %w", info.Name, err)
-	}
-	if len(raw) != info.NumBytes() {
-		return 0, nil, fmt.Errorf("load tensor %q: %d bytes stored, %s %v needs %d (file %s)", info.Name, len(raw), info.DType, info.Shape, info.NumBytes(), info.File)
-	}
-	return src, raw, nil
+	return src, d, nil
 }
 
 // maxF16 is the largest finite float16 value. A backend's narrowing rounds anything from
