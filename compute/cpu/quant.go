@@ -109,10 +109,7 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 	nb := bf.groupK / qBlock
 	// put stores n quantized blocks from b0+c on, from codes q and scales s.
 	put := func(c, n int, q []byte, s []uint16) {
-		for i := range n {
-			blk := b0 + c + i
-			putGroupBlock(bf.q, bf.s, nb, blk/nb, blk%nb, q[i*cb:(i+1)*cb], s[i])
-		}
+		putGroupBlocks(bf.q, bf.s, nb, b0+c, cb, q[:n*cb], s[:n])
 	}
 	if quantAsm(b.simd) {
 		b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {

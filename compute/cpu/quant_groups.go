@@ -57,15 +57,40 @@ func groupOffsets(j, b, nb, cb int) (code, scale int) {
 	return blk*qGroupRows*cb + 4*r, blk*qGroupRows + r
 }
 
-// putGroupBlock stores the code bytes of block b of row j (16 for Q4, 32 for Q8) and its
-// scale.
-func putGroupBlock(q []byte, s []uint16, nb, j, b int, codes []byte, scale uint16) {
-	c, sc := groupOffsets(j, b, nb, len(codes))
-	q = q[c : c+64*(len(codes)/4-1)+4]
-	for ch := range len(codes) / 4 {
-		binary.LittleEndian.PutUint32(q[64*ch:], binary.LittleEndian.Uint32(codes[4*ch:]))
+// putGroupBlocks stores len(scales) consecutive blocks of a grouped matrix of nb blocks a
+// row, from block blk (row blk/nb) on: codes holds their cb code bytes each (16 for Q4, 32
+// for Q8), scales their scales. Loading puts
+// every block of a model through it, so it walks rows and blocks by counting rather than
+// dividing, and unrolls the chunk stores of each code width.
+func putGroupBlocks(q []byte, s []uint16, nb, blk, cb int, codes []byte, scales []uint16) {
+	j, b := blk/nb, blk%nb
+	c, sc := groupOffsets(j, b, nb, cb)
+	for i, scale := range scales {
+		src := codes[i*cb : (i+1)*cb]
+		switch cb {
+		case 32:
+			dst := q[c : c+7*64+4]
+			for ch := range 8 {
+				binary.LittleEndian.PutUint32(dst[64*ch:], binary.LittleEndian.Uint32(src[4*ch:]))
+			}
+		default:
+			dst := q[c : c+3*64+4]
+			for ch := range 4 {
+				binary.LittleEndian.PutUint32(dst[64*ch:], binary.LittleEndian.Uint32(src[4*ch:]))
+			}
+		}
+		s[sc] = scale
+		// The next block of the row is the group's next block, qGroupRows·cb bytes on; after
+		// the row's last, the next row starts at its group's first block (four bytes and one
+		// scale past this row's), or at the next group's when this row was its group's last.
+		if b++; b < nb {
+			c += qGroupRows * cb
+			sc += qGroupRows
+			continue
+		}
+		b, j = 0, j+1
+		c, sc = groupOffsets(j, 0, nb, cb)
 	}
-	s[sc] = scale
 }
 
 // group returns the codes and scales of groups [g, g+span) of the grouped matrix w.
