@@ -5,9 +5,9 @@
 // Load reads the configuration (model/config checks that the parts fit together), checks that
 // the checkpoint holds every tensor the configuration needs (all problems reported at once),
 // and binds each network once into the typed structs of model/vision, model/projector,
-// model/llm and model/vq from a *weights.Loader. Weights are uploaded one tensor at a time
-// straight from the memory-mapped checkpoint, so loading never holds two full copies of them;
-// the checkpoint is closed when loading is done.
+// model/llm and model/vq from a *weights.Loader. Weights are read from the checkpoint and
+// uploaded one tensor (or block of rows) at a time, so loading never holds two full copies
+// of them; the checkpoint is closed when loading is done.
 //
 // Every prompt (understanding conversations, generation's conditional and unconditional rows)
 // comes from one model/prompt Builder made at load, so the prompt format lives in that
@@ -78,8 +78,9 @@ type Options struct {
 	// models, about 0.25 GB).
 	SkipGeneration bool
 	// SkipUnderstanding leaves the ViT, its aligner and lm_head unloaded (and unchecked): a
-	// generation-only session never runs them, and loads a fifth less (for Janus-Pro-1B,
-	// 0.8 GB of BF16 weights). Chats and Understand then return ErrNoUnderstanding.
+	// generation-only session never runs them, and loads a quarter less (for Janus-Pro-1B,
+	// 1.04 of 4.18 GB in BF16; 0.83 GB with Q8 weights). Chats and Understand then return
+	// ErrNoUnderstanding.
 	SkipUnderstanding bool
 	// ContextLimit caps the positions a conversation may use below the model's
 	// max_position_embeddings (0: the model's own limit).
@@ -111,7 +112,8 @@ type Model struct {
 	// Images turns decoded pictures into the ViT's pixel values.
 	Images imageproc.Params
 
-	// The understanding networks (nil with Options.SkipUnderstanding, as is LLM.Head).
+	// The understanding networks (nil with Options.SkipUnderstanding, as is LLM.Head unless
+	// the config ties it to the embedding).
 	// Vision is the SigLIP tower that encodes images for understanding.
 	Vision *vision.Model
 	// Aligner maps Vision's features into the LLM's embedding space.

@@ -45,8 +45,11 @@ type buffer struct {
 	// groupK is the K of a Q8 or Q4 matrix [N, K] stored in groups of 16 rows
 	// (quant_groups.go), 0 for one stored row after row.
 	groupK int
-	used   *atomic.Int64
-	freed  *freedBytes
+	// huge: the storage was advised to take huge pages (adviseHugePages), advice that
+	// release takes back.
+	huge  bool
+	used  *atomic.Int64
+	freed *freedBytes
 }
 
 // freedBytes counts the bytes Free has released since the last garbage collection it asked
@@ -123,6 +126,11 @@ func (bf *buffer) release() {
 	}
 	n := bf.size()
 	bf.used.Add(-n)
+	if bf.huge {
+		// The heap may hand this memory to small objects next, which huge pages would
+		// round up to 2 MB each.
+		bf.hugePageAdvice(false)
+	}
 	bf.f, bf.h, bf.q, bf.s = nil, nil, nil, nil
 	bf.freed.add(n)
 }
@@ -419,14 +427,22 @@ func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
 const hugeActivation = 32 << 20
 
 // adviseHugePages asks for huge pages for the buffer's storage before it is first written
-// (see the function of that name). FromBytes and Alloc, which loaders make weights with, call
+// (hugePageAdvice), once. FromBytes and Alloc, which loaders make weights with, call
 // it, and New for buffers of 32 MB or more (the VQ decoder's activations, whose first decode
 // otherwise faults in half a gigabyte 4 KB at a time). Smaller activations are left alone:
 // advising those too raised the generation prompt pass's peak resident memory by 0.15 GB.
 func (bf *buffer) adviseHugePages() {
-	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bf.f))), 4*len(bf.f)))
-	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bf.h))), 2*len(bf.h)))
-	adviseHugePages(bf.q)
+	if !bf.huge {
+		bf.huge = true
+		bf.hugePageAdvice(true)
+	}
+}
+
+// hugePageAdvice asks for huge pages for the buffer's storage (on) or takes that back.
+func (bf *buffer) hugePageAdvice(on bool) {
+	hugePageAdvice(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bf.f))), 4*len(bf.f)), on)
+	hugePageAdvice(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bf.h))), 2*len(bf.h)), on)
+	hugePageAdvice(bf.q, on)
 }
 
 // WriteRows fills rows [r0, r0+n) of t from n rows of raw elements of dtype src, converting

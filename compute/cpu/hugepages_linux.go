@@ -9,12 +9,13 @@ import (
 // hugePage is the size of a transparent huge page on amd64 and on arm64 with 4 KB pages.
 const hugePage = 2 << 20
 
-// adviseHugePages asks the kernel to back the whole 2 MB pages inside b with transparent huge
-// pages (MADV_HUGEPAGE), before b is first written. Filling a weight of hundreds of megabytes
-// otherwise takes one page fault per 4 KB, and in a virtual machine a fault can cost 10 µs:
-// seconds of a model's load. Advice only: where the kernel has THP disabled, or no huge page
-// free, nothing changes.
-func adviseHugePages(b []byte) {
+// hugePageAdvice asks the kernel to back the whole 2 MB pages inside b with transparent huge
+// pages (MADV_HUGEPAGE), before b is first written, or (on false) no longer to
+// (MADV_NOHUGEPAGE). Filling a weight of hundreds of megabytes otherwise takes one page
+// fault per 4 KB, and in a virtual machine a fault can cost 10 µs: seconds of a model's load.
+// Advice only: where the kernel has THP disabled, or no huge page free, nothing changes, and
+// memory the Go heap has used before is already faulted in.
+func hugePageAdvice(b []byte, on bool) {
 	if len(b) < 2*hugePage {
 		return
 	}
@@ -24,5 +25,9 @@ func adviseHugePages(b []byte) {
 	if hi <= lo {
 		return
 	}
-	_ = unix.Madvise(b[lo-p:hi-p], unix.MADV_HUGEPAGE)
+	advice := unix.MADV_HUGEPAGE
+	if !on {
+		advice = unix.MADV_NOHUGEPAGE
+	}
+	_ = unix.Madvise(b[lo-p:hi-p], advice)
 }

@@ -2,5 +2,5 @@
 
 package cpu
 
-// adviseHugePages does nothing where transparent huge pages cannot be asked for.
-func adviseHugePages([]byte) {}
+// hugePageAdvice does nothing where transparent huge pages cannot be asked for.
+func hugePageAdvice([]byte, bool) {}

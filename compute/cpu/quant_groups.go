@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"encoding/binary"
+	"fmt"
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
@@ -59,9 +60,9 @@ func groupOffsets(j, b, nb, cb int) (code, scale int) {
 
 // putGroupBlocks stores len(scales) consecutive blocks of a grouped matrix of nb blocks a
 // row, from block blk (row blk/nb) on: codes holds their cb code bytes each (16 for Q4, 32
-// for Q8), scales their scales. Loading puts
-// every block of a model through it, so it walks rows and blocks by counting rather than
-// dividing, and unrolls the chunk stores of each code width.
+// for Q8), scales their scales. Loading puts every block of a model through it, so it walks
+// rows and blocks by counting rather than dividing, with a fixed count of chunk stores for
+// each code width.
 func putGroupBlocks(q []byte, s []uint16, nb, blk, cb int, codes []byte, scales []uint16) {
 	j, b := blk/nb, blk%nb
 	c, sc := groupOffsets(j, b, nb, cb)
@@ -73,11 +74,13 @@ func putGroupBlocks(q []byte, s []uint16, nb, blk, cb int, codes []byte, scales 
 			for ch := range 8 {
 				binary.LittleEndian.PutUint32(dst[64*ch:], binary.LittleEndian.Uint32(src[4*ch:]))
 			}
-		default:
+		case 16:
 			dst := q[c : c+3*64+4]
 			for ch := range 4 {
 				binary.LittleEndian.PutUint32(dst[64*ch:], binary.LittleEndian.Uint32(src[4*ch:]))
 			}
+		default:
+			panic(fmt.Sprintf("cpu: putGroupBlocks: %d code bytes a block", cb))
 		}
 		s[sc] = scale
 		// The next block of the row is the group's next block, qGroupRows·cb bytes on; after

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -185,6 +186,49 @@ func TestLinearsGrouped(t *testing.T) {
 				}()
 				be.Linears(x, overlap)
 			}()
+		}
+	}
+}
+
+// TestPutGroupBlocks: putting a matrix's blocks into row groups in chunks that start anywhere
+// (mid-row, at a group's last block, across groups) places every block's codes and scale
+// where groupOffsets says, for both code widths and several row lengths.
+func TestPutGroupBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, cb := range []int{16, 32} {
+		for _, nb := range []int{2, 8, 24} {
+			const rows = 2 * qGroupRows
+			blocks := rows * nb
+			codes := make([]byte, blocks*cb)
+			scales := make([]uint16, blocks)
+			for i := range codes {
+				codes[i] = byte(rng.Uint32())
+			}
+			for i := range scales {
+				scales[i] = uint16(rng.Uint32())
+			}
+			wantQ, wantS := make([]byte, blocks*cb), make([]uint16, blocks)
+			for blk := range blocks {
+				c, sc := groupOffsets(blk/nb, blk%nb, nb, cb)
+				for ch := range cb / 4 {
+					copy(wantQ[c+64*ch:c+64*ch+4], codes[blk*cb+4*ch:])
+				}
+				wantS[sc] = scales[blk]
+			}
+			// Chunk starts: mid-row, a group's last row's last block, and random lengths.
+			cuts := []int{0, 1, nb + 1, qGroupRows*nb - 1, qGroupRows * nb, blocks}
+			for len(cuts) < 12 {
+				cuts = append(cuts, rng.IntN(blocks))
+			}
+			slices.Sort(cuts)
+			gotQ, gotS := make([]byte, blocks*cb), make([]uint16, blocks)
+			for i := 1; i < len(cuts); i++ {
+				b0, b1 := cuts[i-1], cuts[i]
+				putGroupBlocks(gotQ, gotS, nb, b0, cb, codes[b0*cb:b1*cb], scales[b0:b1])
+			}
+			if !slices.Equal(gotQ, wantQ) || !slices.Equal(gotS, wantS) {
+				t.Errorf("%d code bytes a block, %d blocks a row: blocks placed elsewhere than groupOffsets says", cb, nb)
+			}
 		}
 	}
 }

@@ -7,9 +7,10 @@
 // On unix the files are mapped read-only with MAP_SHARED, so the mapping shows the file as it
 // is on disk for as long as the checkpoint is open. A weight file truncated or rewritten in
 // place while it is open makes the next read of a vanished page through Raw kill the process
-// with SIGBUS (no error can be returned for it; ReadAt returns one). Whoever writes model files (the app's downloader) must
-// therefore write to a temporary file and rename it over the old name: the rename leaves the
-// mapped inode alive and unchanged until the checkpoint is closed.
+// with SIGBUS (no error can be returned for it; ReadAt returns one). Whoever writes model
+// files (the app's downloader) must therefore write to a temporary file and rename it over
+// the old name: the rename leaves the mapped inode alive and unchanged until the checkpoint
+// is closed.
 //
 // The readers are hand-written rather than taken from a library because no pure-Go library
 // reads PyTorch checkpoints without executing a general unpickler, and the safetensors

@@ -6,64 +6,30 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/model/checkpoint"
-	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 )
 
-// TestReadAt checks that ReadAt reads any range of a tensor's bytes without mapping them
-// into the process (the map's Rss in /proc/self/smaps stays near zero, where reading through
-// Raw raises it), and refuses ranges outside the tensor, unknown names and a closed
-// checkpoint.
-func TestReadAt(t *testing.T) {
+// TestReadAtMapsNothing checks that ReadAt reads a tensor without mapping its bytes into
+// the process: the map's Rss in /proc/self/smaps stays near zero, where reading through Raw
+// raises it.
+func TestReadAtMapsNothing(t *testing.T) {
 	const n = 8 << 20
-	data := make([]byte, n)
-	for i := range data {
-		data[i] = byte(i*7 + i>>12)
-	}
-	path := filepath.Join(t.TempDir(), "model.safetensors")
-	err := checkpointtest.WriteSafetensors(path, []checkpointtest.Tensor{
-		{Name: "small", DType: checkpoint.F32, Shape: []int{4}, Data: make([]byte, 16)},
-		{Name: "big", DType: checkpoint.BF16, Shape: []int{n / 2}, Data: data},
-	}, checkpointtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, data := bigCheckpoint(t, n)
 	ck, err := checkpoint.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ck.Close()
 	got := make([]byte, n)
-	for _, r := range [][2]int{{0, n}, {n / 2, n/2 + 4096}, {n - 3, n}, {17, 17}} {
-		if err := ck.ReadAt("big", got[:r[1]-r[0]], int64(r[0])); err != nil {
-			t.Fatalf("ReadAt [%d, %d): %v", r[0], r[1], err)
-		}
-		if !bytes.Equal(got[:r[1]-r[0]], data[r[0]:r[1]]) {
-			t.Fatalf("ReadAt [%d, %d) read other bytes", r[0], r[1])
-		}
+	if err := ck.ReadAt("big", got, 0); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("ReadAt of the whole tensor: %v, same bytes %v", err, bytes.Equal(got, data))
 	}
 	if rss := mappedRss(t, path); rss > n/8 {
 		t.Errorf("Rss of the map %d kB after reading %d MB with ReadAt", rss>>10, n>>20)
-	}
-	for _, tc := range []struct {
-		name string
-		n    int
-		off  int64
-		want string
-	}{
-		{"big", 2, n - 1, "outside"},
-		{"big", 1, -1, "outside"},
-		{"small", 17, 0, "outside"},
-		{"none", 1, 0, "no such tensor"},
-	} {
-		if err := ck.ReadAt(tc.name, make([]byte, tc.n), tc.off); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ReadAt(%q, %d bytes at %d) = %v, want an error containing %q", tc.name, tc.n, tc.off, err, tc.want)
-		}
 	}
 	raw, err := ck.Raw("big")
 	if err != nil {
@@ -75,10 +41,6 @@ func TestReadAt(t *testing.T) {
 	}
 	if rss := mappedRss(t, path); rss < n/2 {
 		t.Fatalf("%d kB of the map resident after reading %d MB through Raw (sum %d): the check above cannot see residency here", rss>>10, n>>20, sum)
-	}
-	ck.Close()
-	if err := ck.ReadAt("big", got[:1], 0); err == nil || !strings.Contains(err.Error(), "closed") {
-		t.Errorf("ReadAt after Close = %v, want an error saying it is closed", err)
 	}
 }
 

@@ -449,5 +449,8 @@ func (m *Model) Logits(h *compute.Tensor) *compute.Tensor {
 
 // LogitsInto is Logits writing into dst [..., vocab], which the caller keeps.
 func (m *Model) LogitsInto(dst, h *compute.Tensor) {
+	if m.Head == nil {
+		panic("llm: Logits on a model loaded without lm_head (Load's textHead was false)")
+	}
 	m.be.Linear(dst, h, m.Head, nil)
 }

@@ -5,11 +5,12 @@
 // owns, checks a checkpoint against that list in one pass that reports every problem at once
 // (Check), and counts parameters and the memory the weights need at each precision.
 //
-// Uploads go one tensor at a time from the checkpoint to the backend through one reused
-// buffer of at most UploadBlock bytes (checkpoint's ReadAt), so loading never holds a second
-// copy of the weights: a large tensor goes a block of rows at a time to a backend that takes
-// rows (compute.RowWriter). Reading rather than mapping matters because a mapped page is
-// faulted in at its first touch, and every byte of a checkpoint is touched once. Tensors
+// Uploads go one tensor at a time from the checkpoint to the backend through a reused read
+// buffer (checkpoint's ReadAt), so loading never holds a second copy of the weights: a tensor
+// larger than UploadBlock goes a block of rows at a time to a backend that takes rows
+// (compute.RowWriter; the CPU and Metal backends do), so the buffer holds at most that much.
+// Reading rather than mapping matters because a mapped page is faulted in at its first
+// touch, and every byte of a checkpoint is touched once. Tensors
 // stored as F64 (no release has any) are the exception: a backend cannot read them, so each
 // is narrowed to float32 through checkpoint.Float32 into a temporary buffer first.
 package weights
@@ -54,8 +55,8 @@ var _ RowSource = (*Loader)(nil)
 // MatrixRows keep Linear weights and embedding tables in the dtype LoaderOptions picks; F32
 // and F32Rows widen everything else to float32 (model/vision, model/projector, model/llm).
 //
-// A Loader adds no locking of its own: concurrent loads are as safe as the backend's
-// FromBytes and the Uploaded callback (checkpoint reads are). The checkpoint must stay open
+// Concurrent loads are as safe as the backend's FromBytes and the Uploaded callback
+// (checkpoint reads are, and each upload holds a read buffer of its own). The checkpoint must stay open
 // while the Loader is used; the uploaded tensors do not depend on it.
 type Loader struct {
 	ck    *checkpoint.Checkpoint
@@ -180,7 +181,9 @@ func (l *Loader) upload(data tensorData, dt compute.DType, shape []int, src comp
 		return nil, err
 	}
 	if !ok || n <= l.block || rowBytes == 0 {
-		raw, err := l.read(data, off, n)
+		buf := l.takeBuffer(data, n)
+		defer l.giveBuffer(buf)
+		raw, err := data.read(l.ck, buf, off, n)
 		if err == nil {
 			err = checkF16Range(data.info, dt, src, raw)
 		}
@@ -194,12 +197,14 @@ func (l *Loader) upload(data tensorData, dt compute.DType, shape []int, src comp
 		return nil, err
 	}
 	step := max(1, l.block/rowBytes)
+	buf := l.takeBuffer(data, min(shape[0], step)*rowBytes)
+	defer l.giveBuffer(buf)
 	for r := 0; r < shape[0]; r += step {
 		rows := min(shape[0], r+step) - r
 		err := l.cancelled()
 		var block []byte
 		if err == nil {
-			block, err = l.read(data, off+r*rowBytes, rows*rowBytes)
+			block, err = data.read(l.ck, buf, off+r*rowBytes, rows*rowBytes)
 		}
 		if err == nil {
 			err = checkF16Range(data.info, dt, src, block)
@@ -215,33 +220,33 @@ func (l *Loader) upload(data tensorData, dt compute.DType, shape []int, src comp
 	return t, nil
 }
 
-// read returns n bytes at offset off of the tensor's data, in the Loader's read buffer when
-// they come from the checkpoint; the bytes are only good until the next read.
-func (l *Loader) read(data tensorData, off, n int) ([]byte, error) {
+// takeBuffer returns a read buffer of at least n bytes for one upload, which gives it back
+// with giveBuffer once the backend has the bytes: the Loader's spare one when it is large
+// enough, else a new one (none for a tensor that comes from its float32 copy). Uploads that
+// run at the same time each hold their own.
+func (l *Loader) takeBuffer(data tensorData, n int) []byte {
 	if data.f32 != nil {
-		return data.f32[off : off+n], nil
+		return nil
 	}
 	l.mu.Lock()
 	buf := l.spare
 	l.spare = nil
 	l.mu.Unlock()
 	if cap(buf) < n {
-		// One buffer of the largest block serves the whole load: new memory costs a page
-		// fault per 4 KB at its first touch.
+		// New memory costs a page fault per 4 KB at its first touch: one buffer of the
+		// largest block serves the whole load.
 		buf = make([]byte, n)
 	}
-	buf = buf[:n]
-	defer func() {
-		l.mu.Lock()
-		if cap(buf) > cap(l.spare) {
-			l.spare = buf
-		}
-		l.mu.Unlock()
-	}()
-	if err := l.ck.ReadAt(data.info.Name, buf, int64(off)); err != nil {
-		return nil, err
+	return buf
+}
+
+// giveBuffer keeps buf as the spare read buffer when it is larger than the one kept.
+func (l *Loader) giveBuffer(buf []byte) {
+	l.mu.Lock()
+	if cap(buf) > cap(l.spare) {
+		l.spare = buf
 	}
-	return buf, nil
+	l.mu.Unlock()
 }
 
 // cancelled is the error that ends a load once LoaderOptions.Context is done, else nil.
@@ -314,6 +319,19 @@ func (l *Loader) uploaded(name string, r0 int, t *compute.Tensor) *compute.Tenso
 type tensorData struct {
 	info checkpoint.TensorInfo
 	f32  []byte
+}
+
+// read returns n bytes at offset off of the tensor's data: from the float32 copy, or read
+// from ck into buf.
+func (d tensorData) read(ck *checkpoint.Checkpoint, buf []byte, off, n int) ([]byte, error) {
+	if d.f32 != nil {
+		return d.f32[off : off+n], nil
+	}
+	buf = buf[:n]
+	if err := ck.ReadAt(d.info.Name, buf, int64(off)); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // size is the tensor's bytes as a backend reads them.

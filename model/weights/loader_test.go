@@ -497,3 +497,60 @@ func le32(vals []float32) []byte {
 	}
 	return b
 }
+
+// TestLoaderConcurrent: uploads through one Loader from several goroutines at once, whole and
+// in blocks of rows, give the tensors a lone upload gives; each upload reads into a buffer of
+// its own while the others fill theirs.
+func TestLoaderConcurrent(t *testing.T) {
+	ck := openTiny(t)
+	b, err := compute.Open("cpu", compute.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	names := []string{
+		"language_model.model.embed_tokens.weight",
+		"language_model.model.layers.0.mlp.gate_proj.weight",
+		"language_model.model.layers.0.mlp.down_proj.weight",
+		"vision_model.vision_tower.blocks.0.attn.qkv.weight",
+		"language_model.model.layers.1.self_attn.q_proj.weight",
+	}
+	want := map[string][]float32{}
+	for _, name := range names {
+		info, _ := ck.Info(name)
+		want[name] = make([]float32, info.NumElements())
+		if err := ck.Float32(name, want[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, block := range []int{UploadBlock, 3 * 64 * 2} { // whole tensors; three BF16 rows of 64
+		l := NewLoader(ck, b)
+		l.block = block
+		errs := make(chan error, 4*len(names))
+		for g := range 4 {
+			go func() {
+				for i := range names {
+					name := names[(i+g)%len(names)]
+					info, _ := ck.Info(name)
+					x, err := l.Load(name, compute.F32, info.Shape...)
+					if err != nil {
+						errs <- err
+						continue
+					}
+					got := make([]float32, x.Len())
+					err = b.Read(x, got)
+					b.Free(x)
+					if err == nil && !slices.Equal(got, want[name]) {
+						err = fmt.Errorf("%s (block %d): other values than a lone upload's", name, block)
+					}
+					errs <- err
+				}
+			}()
+		}
+		for range 4 * len(names) {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
