@@ -318,12 +318,18 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	groups := (g.Heads + per - 1) / per
 	// A task's F16 slice of each row: its KV heads', or the whole row when a task has every head.
 	fused := rowsF16 && (groups == 1 || 2*hd*((per+group-1)/group) >= attnFusedBytes)
+	// The BF16 mode sums a row's exponentials in 8 lanes, as its many-row attention does: one
+	// in-order chain took a fifth of a step's attention.
+	softmax := func(row []float32) { softmaxRow(row, n, g.Scale, simd) }
+	if b.bf16 {
+		softmax = func(row []float32) { softmaxRowWide(row, n, g.Scale) }
+	}
 	if !fused {
 		b.attnScores(g, qs, ks, scores, batch, rowsF16)
 		rows := batch * g.Heads
 		b.pool.run(rows, b.pool.grain(rows, 8*n), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
-				softmaxRow(scores[r*n:(r+1)*n], n, g.Scale, simd)
+				softmax(scores[r*n : (r+1)*n])
 			}
 		})
 	}
@@ -339,7 +345,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 			if fused {
 				scoresRowsF16(g, qs, ks, scores, n, bi, h0, h1, 0, n)
 				for r := bi*g.Heads + h0; r < bi*g.Heads+h1; r++ {
-					softmaxRow(scores[r*n:(r+1)*n], n, g.Scale, simd)
+					softmax(scores[r*n : (r+1)*n])
 				}
 			}
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])

@@ -16,15 +16,16 @@ func report(b *testing.B, flops, bytes float64) {
 	b.ReportMetric(bytes/sec/1e9, "GB/s")
 }
 
-// eachThreads runs bench once single-threaded and once with a thread per usable CPU.
-func eachThreads(b *testing.B, name string, bench func(b *testing.B, be *Backend)) {
+// eachThreads runs bench once single-threaded and once with a thread per usable CPU, on
+// backends made with opts.
+func eachThreads(b *testing.B, name string, bench func(b *testing.B, be *Backend), opts ...Option) {
 	counts := []int{1}
 	if n := runtime.GOMAXPROCS(0); n > 1 {
 		counts = append(counts, n)
 	}
 	for _, threads := range counts {
 		b.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(b *testing.B) {
-			be := New(threads)
+			be := New(threads, opts...)
 			defer be.Close()
 			bench(b, be)
 		})
@@ -144,10 +145,12 @@ func BenchmarkElementwise(b *testing.B) {
 }
 
 // BenchmarkAttentionDecodeLayers runs the Attention of one token step over the 24 layers'
-// F16 caches of Janus-Pro-1B: a generation step halfway through an image (two CFG rows, 312
-// positions, 123 MB of keys and values) and a chat's decoding step after a prompt with an
-// image (one row, 630 positions, 124 MB). Both are beyond the caches, so GB/s is the rate at
-// which a step's attention reads its cache, to set beside the machine's read bandwidth.
+// F16 caches of Janus-Pro-1B, in the BF16 mode that makes them: a generation step halfway
+// through an image and at its end (two CFG rows, 312 and 600 positions, 123 and 236 MB of
+// keys and values), four images' step halfway (eight rows, 491 MB) and a chat's decoding step
+// after a prompt with an image (one row, 630 positions, 124 MB). All are beyond the caches,
+// so GB/s is the rate at which a step's attention reads its cache, to set beside the
+// machine's read bandwidth.
 func BenchmarkAttentionDecodeLayers(b *testing.B) {
 	const layers, heads, hd = 24, 16, 128
 	for _, c := range []struct {
@@ -155,6 +158,8 @@ func BenchmarkAttentionDecodeLayers(b *testing.B) {
 		rows, capacity, len int
 	}{
 		{"gen_2x312", 2, 640, 312},
+		{"gen_2x600", 2, 640, 600},
+		{"gen_8x312", 8, 640, 312}, // four images' guided step
 		{"decode_1x630", 1, 660, 630},
 	} {
 		eachThreads(b, c.name, func(b *testing.B, be *Backend) {
@@ -176,6 +181,6 @@ func BenchmarkAttentionDecodeLayers(b *testing.B) {
 				}
 			}
 			report(b, 4*float64(c.rows*c.len*hd*heads*layers), float64(2*2*c.rows*c.len*heads*hd*layers))
-		})
+		}, WithPrecision(PrecisionBF16)) // the mode whose caches are F16
 	}
 }
