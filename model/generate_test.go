@@ -103,6 +103,12 @@ func genVariant(t testing.TB, name string) *genCase { return genVariantOn(t, nam
 // default backend).
 func genVariantOn(t testing.TB, name string, be compute.Backend) *genCase {
 	t.Helper()
+	return genVariantWith(t, name, genOptions(be))
+}
+
+// genVariantWith loads one of the generated models of testdata/generate with opts.
+func genVariantWith(t testing.TB, name string, opts Options) *genCase {
+	t.Helper()
 	src := filepath.Join("testdata", "generate", name)
 	dir := t.TempDir()
 	if err := formulaweights.WriteModel(dir, src); err != nil {
@@ -125,7 +131,7 @@ func genVariantOn(t testing.TB, name string, be compute.Backend) *genCase {
 	c := &genCase{name: name, dir: dir, golden: src}
 	fixtures.JSON(t, filepath.Join(src, "golden.json"), &c.g)
 	c.prompt = c.g.Generation.Prompt
-	m, err := Load(dir, genOptions(be))
+	m, err := Load(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,16 +451,7 @@ func TestGenerateImagesBadOptions(t *testing.T) {
 }
 
 func TestGenerateImagesWithoutGeneration(t *testing.T) {
-	src := filepath.Join("testdata", "generate", "gen-d")
-	dir := t.TempDir()
-	if err := formulaweights.WriteModel(dir, src); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Load(dir, Options{SkipGeneration: true, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := genVariantWith(t, "gen-d", Options{SkipGeneration: true, Threads: 1}).m
 	if _, err := m.GenerateImages(context.Background(), "x", DefaultImageOptions(), nil); !errors.Is(err, ErrNoGeneration) {
 		t.Fatalf("GenerateImages = %v, want ErrNoGeneration", err)
 	}
@@ -463,18 +460,8 @@ func TestGenerateImagesWithoutGeneration(t *testing.T) {
 // TestGenerateWithoutUnderstanding: a model loaded for generation only (no ViT, aligner or
 // lm_head) generates the golden tokens, and refuses a chat with ErrNoUnderstanding.
 func TestGenerateWithoutUnderstanding(t *testing.T) {
-	src := filepath.Join("testdata", "generate", "gen-b")
-	dir := t.TempDir()
-	if err := formulaweights.WriteModel(dir, src); err != nil {
-		t.Fatal(err)
-	}
-	var g genGolden
-	fixtures.JSON(t, filepath.Join(src, "golden.json"), &g)
-	m, err := Load(dir, Options{SkipUnderstanding: true, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	c := genVariantWith(t, "gen-b", Options{SkipUnderstanding: true, Threads: 2})
+	m, g := c.m, c.g
 	if m.Vision != nil || m.Aligner != nil || m.LLM.Head != nil {
 		t.Fatal("the understanding networks were loaded")
 	}
@@ -490,7 +477,7 @@ func TestGenerateWithoutUnderstanding(t *testing.T) {
 	if _, err := m.Understand(context.Background(), "what is this?", nil, AnswerOptions{}, nil); !errors.Is(err, ErrNoUnderstanding) {
 		t.Fatalf("Understand = %v, want ErrNoUnderstanding", err)
 	}
-	if _, err := Load(dir, Options{SkipUnderstanding: true, SkipGeneration: true}); err == nil {
+	if _, err := Load(c.dir, Options{SkipUnderstanding: true, SkipGeneration: true}); err == nil {
 		t.Fatal("Load skipping both tasks succeeded")
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/janus-desktop/janus/model/checkpoint"
 )
 
 // TestReadAtMapsNothing checks that ReadAt reads a tensor without mapping its bytes into
@@ -18,12 +16,7 @@ import (
 // raises it.
 func TestReadAtMapsNothing(t *testing.T) {
 	const n = 8 << 20
-	path, data := bigCheckpoint(t, n)
-	ck, err := checkpoint.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	ck, path, data := openBig(t, n)
 	got := make([]byte, n)
 	if err := ck.ReadAt("big", got, 0); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("ReadAt of the whole tensor: %v, same bytes %v", err, bytes.Equal(got, data))

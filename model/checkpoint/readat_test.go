@@ -13,9 +13,9 @@ import (
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 )
 
-// bigCheckpoint writes a safetensors file with a 16-byte F32 tensor "small" and a BF16 tensor
-// "big" of n bytes, and returns its path and big's bytes.
-func bigCheckpoint(t *testing.T, n int) (string, []byte) {
+// openBig writes a safetensors file with a 16-byte F32 tensor "small" and a BF16 tensor "big"
+// of n bytes, opens it (closed when the test ends), and returns it, its path and big's bytes.
+func openBig(t *testing.T, n int) (*checkpoint.Checkpoint, string, []byte) {
 	t.Helper()
 	data := make([]byte, n)
 	for i := range data {
@@ -29,7 +29,12 @@ func bigCheckpoint(t *testing.T, n int) (string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return path, data
+	ck, err := checkpoint.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ck.Close() })
+	return ck, path, data
 }
 
 // TestReadAt: ReadAt reads any range of a tensor's bytes, and refuses ranges outside the
@@ -37,12 +42,7 @@ func bigCheckpoint(t *testing.T, n int) (string, []byte) {
 // an error that says which.
 func TestReadAt(t *testing.T) {
 	const n = 1 << 16
-	path, data := bigCheckpoint(t, n)
-	ck, err := checkpoint.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
+	ck, path, data := openBig(t, n)
 	got := make([]byte, n)
 	for _, r := range [][2]int{{0, n}, {n / 2, n/2 + 4096}, {n - 3, n}, {17, 17}} {
 		if err := ck.ReadAt("big", got[:r[1]-r[0]], int64(r[0])); err != nil {
