@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -498,16 +499,55 @@ func le32(vals []float32) []byte {
 	return b
 }
 
+// serialBackend runs one backend call at a time: the CPU backend's ops are not made to be
+// issued from several goroutines at once, while a Loader's reads are.
+type serialBackend struct {
+	compute.Backend
+	mu sync.Mutex
+}
+
+func (s *serialBackend) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*compute.Tensor, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Backend.FromBytes(dt, shape, src, raw)
+}
+
+func (s *serialBackend) Alloc(dt compute.DType, shape []int) (*compute.Tensor, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Backend.(compute.RowWriter).Alloc(dt, shape)
+}
+
+func (s *serialBackend) WriteRows(t *compute.Tensor, r0 int, src compute.DType, raw []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Backend.(compute.RowWriter).WriteRows(t, r0, src, raw)
+}
+
+func (s *serialBackend) Read(t *compute.Tensor, dst []float32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Backend.Read(t, dst)
+}
+
+func (s *serialBackend) Free(t *compute.Tensor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Backend.Free(t)
+}
+
 // TestLoaderConcurrent: uploads through one Loader from several goroutines at once, whole and
-// in blocks of rows, give the tensors a lone upload gives; each upload reads into a buffer of
-// its own while the others fill theirs.
+// in blocks of rows, give the tensors a lone upload gives: each upload reads into a buffer of
+// its own while another hands its bytes to the backend (whose calls serialBackend takes one
+// at a time).
 func TestLoaderConcurrent(t *testing.T) {
 	ck := openTiny(t)
-	b, err := compute.Open("cpu", compute.Options{Threads: 2})
+	cpu, err := compute.Open("cpu", compute.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	defer cpu.Close()
+	b := &serialBackend{Backend: cpu}
 	names := []string{
 		"language_model.model.embed_tokens.weight",
 		"language_model.model.layers.0.mlp.gate_proj.weight",
