@@ -318,18 +318,12 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	groups := (g.Heads + per - 1) / per
 	// A task's F16 slice of each row: its KV heads', or the whole row when a task has every head.
 	fused := rowsF16 && (groups == 1 || 2*hd*((per+group-1)/group) >= attnFusedBytes)
-	// The BF16 mode sums a row's exponentials in 8 lanes, as its many-row attention does: one
-	// in-order chain took a fifth of a step's attention.
-	softmax := func(row []float32) { softmaxRow(row, n, g.Scale, simd) }
-	if b.bf16 {
-		softmax = func(row []float32) { softmaxRowWide(row, n, g.Scale) }
-	}
 	if !fused {
 		b.attnScores(g, qs, ks, scores, batch, rowsF16)
 		rows := batch * g.Heads
 		b.pool.run(rows, b.pool.grain(rows, 8*n), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
-				softmax(scores[r*n : (r+1)*n])
+				b.softmaxDecode(scores[r*n:(r+1)*n], n, g.Scale)
 			}
 		})
 	}
@@ -345,7 +339,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 			if fused {
 				scoresRowsF16(g, qs, ks, scores, n, bi, h0, h1, 0, n)
 				for r := bi*g.Heads + h0; r < bi*g.Heads+h1; r++ {
-					softmax(scores[r*n : (r+1)*n])
+					b.softmaxDecode(scores[r*n:(r+1)*n], n, g.Scale)
 				}
 			}
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
@@ -470,6 +464,17 @@ func scoresRowsF16(g attnGeometry, qs []float32, ks kvRows, scores []float32, n,
 			hs = he
 		}
 	}
+}
+
+// softmaxDecode is a decoding step's softmax of a row of n scores: in the BF16 mode it sums
+// the exponentials in 8 lanes, as that mode's many-row attention does (softmaxRowWide; one
+// in-order chain took a fifth of a step's attention), else in order (softmaxRow).
+func (b *Backend) softmaxDecode(row []float32, n int, scale float32) {
+	if b.bf16 {
+		softmaxRowWide(row, n, scale)
+		return
+	}
+	softmaxRow(row, n, scale, b.simd != simdNone)
 }
 
 // rowsDirect handles a few query rows (decoding) straight from the cache rows, without the
