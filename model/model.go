@@ -175,7 +175,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		return nil, fmt.Errorf("context limit %d is negative", opts.ContextLimit)
 	}
 	if opts.SkipGeneration && opts.SkipUnderstanding {
-		return nil, errors.New("load: skipping both generation and understanding leaves nothing to run")
+		return nil, errors.New("skipping both generation and understanding leaves nothing to run")
 	}
 	matrixDT, quant, err := weightsPolicy(cfg, opts)
 	if err != nil {

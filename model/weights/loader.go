@@ -10,9 +10,9 @@
 // larger than UploadBlock goes a block of rows at a time to a backend that takes rows
 // (compute.RowWriter; the CPU and Metal backends do), so the buffer holds at most that much.
 // Reading rather than mapping matters because a mapped page is faulted in at its first
-// touch, and every byte of a checkpoint is touched once. Tensors
-// stored as F64 (no release has any) are the exception: a backend cannot read them, so each
-// is narrowed to float32 through checkpoint.Float32 into a temporary buffer first.
+// touch, and every byte of a checkpoint is touched once. Tensors stored as F64 (no release
+// has any) are the exception: a backend cannot read them, so each is narrowed to float32
+// through checkpoint.Float32 into a temporary buffer first.
 package weights
 
 import (
@@ -56,8 +56,8 @@ var _ RowSource = (*Loader)(nil)
 // and F32Rows widen everything else to float32 (model/vision, model/projector, model/llm).
 //
 // Concurrent loads are as safe as the backend's FromBytes and the Uploaded callback
-// (checkpoint reads are, and each upload holds a read buffer of its own). The checkpoint must stay open
-// while the Loader is used; the uploaded tensors do not depend on it.
+// (checkpoint reads are, and each upload holds a read buffer of its own). The checkpoint
+// must stay open while the Loader is used; the uploaded tensors do not depend on it.
 type Loader struct {
 	ck    *checkpoint.Checkpoint
 	b     compute.Backend
