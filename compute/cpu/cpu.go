@@ -349,7 +349,7 @@ func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 	default:
 		panic(fmt.Sprintf("cpu: New: unknown dtype %v", dt))
 	}
-	if bf.size() >= hugeActivation {
+	if bf.size() >= hugeActivation || dt == compute.F16 && bf.size() >= hugeCache {
 		bf.adviseHugePages()
 	}
 	b.used.Add(bf.size())
@@ -426,11 +426,19 @@ func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
 // hugeActivation is the smallest buffer New asks huge pages for.
 const hugeActivation = 32 << 20
 
+// hugeCache is the smallest F16 buffer New asks huge pages for. The engine's F16 tensors
+// are KV caches, whose every token step writes a new position into each layer's keys and
+// values: four images' cache faulted in 4 KB at a time, one page a row, layer and step, cost
+// their generation seconds (README, "Issue 11's targets"). A cache that is never filled
+// holds at most one partly used huge page per row beyond 4 KB pages' worth.
+const hugeCache = 4 << 20
+
 // adviseHugePages asks for huge pages for the buffer's storage before it is first written
 // (hugePageAdvice), once. FromBytes and Alloc, which loaders make weights with, call
 // it, and New for buffers of 32 MB or more (the VQ decoder's activations, whose first decode
-// otherwise faults in half a gigabyte 4 KB at a time). Smaller activations are left alone:
-// advising those too raised the generation prompt pass's peak resident memory by 0.15 GB.
+// otherwise faults in half a gigabyte 4 KB at a time) and for KV caches (hugeCache). Smaller
+// activations are left alone: advising those too raised the generation prompt pass's peak
+// resident memory by 0.15 GB.
 func (bf *buffer) adviseHugePages() {
 	if !bf.huge {
 		bf.huge = true
