@@ -513,12 +513,15 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 
 // convBF16Image is convFastImage on the VDPBF16PS tiles, with the FMA tiles' bits: each
 // task packs the im2col block of bf16Panel output pixels, the whole of K, as a panel of
-// pairs (built fmaK rows at a time through im2colT), and every group of bf16W output
-// channels (w16, the rounded weights as BF16 rows ldw apart) is broadcast against it; the
-// tile's rows are output channels, contiguous in pixels as dst is.
+// pairs, and every group of bf16W output channels (w16, the rounded weights as BF16 rows
+// ldw apart) is broadcast against it; the tile's rows are output channels, contiguous in
+// pixels as dst is. A panel away from the padding is packed straight from the input
+// (pairPanel); the others, and every panel where K is odd, fmaK rows at a time through
+// im2colT (pairsT), whose copies, rounding and pairing in Go took longer than the products.
 func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cout, pix, kk, ldw int, geo convGeometry) {
 	kp := ldw / 2
 	blocks := (pix + bf16Panel - 1) / bf16Panel
+	offs := geo.patchOffsets(kk)
 	bufs := b.taskBuffers(carved(fmaK*fmaCols, kp*bf16Panel))
 	b.pool.run(blocks, 1, func(lo, hi int) {
 		i, cv := bufs.get()
@@ -529,29 +532,76 @@ func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cou
 			p0 := task * bf16Panel
 			p1 := min(p0+bf16Panel, pix)
 			width := panelWidth(p1 - p0)
-			for k0 := 0; k0 < ldw; k0 += fmaK {
-				kl := min(fmaK, ldw-k0)
-				geo.im2colT(panel[:kl*fmaCols], in, p0, p1, k0, kl, kk)
-				roundBF16(panel[:kl*fmaCols])
-				for q := range kl / 2 {
-					lo, hi := panel[2*q*fmaCols:], panel[(2*q+1)*fmaCols:]
-					dst := xp[(k0/2+q)*width : (k0/2+q+1)*width]
-					for l := range dst {
-						dst[l] = math.Float32bits(lo[l])>>16 | math.Float32bits(hi[l])&0xffff0000
-					}
-				}
+			if at, ok := geo.inside(p0, p1); !ok || kk%2 != 0 || !pairPanel(kp, in[at:], offs, xp) {
+				geo.pairsT(xp[:kp*width], width, in, p0, p1, ldw, kk, panel)
 			}
 			for co := 0; co < cout; co += bf16W {
 				rows := min(bf16W, cout-co)
 				dotPairs(kp, w16[co*ldw:], ldw, rows, xp, width, tile[:])
 				for r := range rows {
-					row := d[(co+r)*pix+p0 : (co+r)*pix+p1]
-					copy(row, tile[r*width:])
-					addChannelBias(row, bs, co+r)
+					storeChannel(d[(co+r)*pix+p0:(co+r)*pix+p1], tile[r*width:], bs, co+r)
 				}
 			}
 		}
 	})
+}
+
+// pairsT writes the packed panel (dotPairs) of output pixels p0..p1 through the float32
+// panel (fmaK×fmaCols floats): im2colT fmaK patch values at a time, rounded to BF16, paired.
+func (g convGeometry) pairsT(xp []uint32, width int, in []float32, p0, p1, ldw, kk int, panel []float32) {
+	for k0 := 0; k0 < ldw; k0 += fmaK {
+		kl := min(fmaK, ldw-k0)
+		g.im2colT(panel[:kl*fmaCols], in, p0, p1, k0, kl, kk)
+		roundBF16(panel[:kl*fmaCols])
+		for q := range kl / 2 {
+			lo, hi := panel[2*q*fmaCols:], panel[(2*q+1)*fmaCols:]
+			dst := xp[(k0/2+q)*width : (k0/2+q+1)*width]
+			for l := range dst {
+				dst[l] = math.Float32bits(lo[l])>>16 | math.Float32bits(hi[l])&0xffff0000
+			}
+		}
+	}
+}
+
+// patchOffsets returns, for each of the kk patch values (k over cin, ky, kx like the
+// weight's columns), its offset in the input from the patch's first value: increasing in k.
+func (g convGeometry) patchOffsets(kk int) []int32 {
+	offs := make([]int32, kk)
+	khw := g.kh * g.kw
+	for k := range offs {
+		ci, r := k/khw, k%khw
+		offs[k] = int32((ci*g.h+r/g.kw)*g.w + r%g.kw)
+	}
+	return offs
+}
+
+// inside reports whether output pixels p0..p1 are a full panel (bf16Panel) of one output
+// row whose every patch value lies inside the input (stride 1, away from the padding), and
+// where in the input the first pixel's patch starts.
+func (g convGeometry) inside(p0, p1 int) (int, bool) {
+	if g.stride != 1 || p1-p0 != bf16Panel {
+		return 0, false
+	}
+	oy, ox := p0/g.wo, p0%g.wo
+	y0, x0 := oy-g.pad, ox-g.pad
+	if ox+bf16Panel > g.wo || y0 < 0 || x0 < 0 || y0+g.kh > g.h || x0+g.kw-1+bf16Panel > g.w {
+		return 0, false
+	}
+	return y0*g.w + x0, true
+}
+
+// storeChannel writes output channel co's pixels row from its tile row t, plus its bias (bs
+// nil: none), in one pass.
+func storeChannel(row, t, bs []float32, co int) {
+	if bs == nil {
+		copy(row, t)
+		return
+	}
+	t = t[:len(row)]
+	bias := bs[co]
+	for i := range row {
+		row[i] = t[i] + bias
+	}
 }
 
 // addChannelBias adds output channel co's bias to its pixels in row (bs nil: no bias).

@@ -95,3 +95,16 @@ func roundBF16(x []float32) {
 		x[i] = math.Float32frombits(uint32(bf16Bits(x[i])) << 16)
 	}
 }
+
+// pairPanel writes the packed panel of a full, unpadded panel of pixels (convGeometry.inside)
+// straight from the input x, which starts at the first pixel's patch: pair q of pixel l at
+// p[q*bf16Panel+l], patch values 2q and 2q+1 (offs, increasing) rounded like bf16Bits, for
+// q < kp. It reports false, writing nothing, without AVX512_BF16.
+func pairPanel(kp int, x []float32, offs []int32, p []uint32) bool {
+	if !hasBF16() || kp == 0 {
+		return kp == 0
+	}
+	_, _ = x[int(offs[2*kp-1])+bf16Panel-1], p[kp*bf16Panel-1]
+	pairPanel48(kp, unsafe.SliceData(x), unsafe.SliceData(offs), unsafe.SliceData(p))
+	return true
+}

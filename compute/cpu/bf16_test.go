@@ -308,6 +308,7 @@ func BenchmarkBF16Ops(b *testing.B) {
 		name                            string
 		cin, h, w, cout, k, stride, pad int
 	}{
+		{"Conv3x3_128to128_384x384", 128, 384, 384, 128, 3, 1, 1}, // the VQ decoder's last level
 		{"Conv3x3_128to128_96x96", 128, 96, 96, 128, 3, 1, 1},
 		{"Conv3x3_256to256_48x48", 256, 48, 48, 256, 3, 1, 1},
 		{"Conv16x16s16_3to1024_384", 3, 384, 384, 1024, 16, 16, 0},
@@ -383,6 +384,40 @@ func BenchmarkFMAKernel(b *testing.B) {
 	}
 }
 
+// TestPairPanel checks that a panel packed straight from the input holds the pairs of
+// bf16Bits, for specials (signed zeros, subnormals, infinities, NaN, ties) among random
+// values, at offsets as a convolution's patches have them.
+func TestPairPanel(t *testing.T) {
+	if !hasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	g := convGeometry{cin: 3, h: 4, w: 60, kh: 3, kw: 3, wo: 60, stride: 1, pad: 1}
+	x := randVals(rng, g.cin*g.h*g.w, 100)
+	specials := []float32{0, float32(math.Copysign(0, -1)), 1e-40, -1e-40, float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), 1 + 1.0/256, 1 + 3.0/256, -3e38}
+	for i := range x {
+		if i%7 == 0 {
+			x[i] = specials[(i/7)%len(specials)]
+		}
+	}
+	offs := g.patchOffsets(18) // two channels' patches: 9 pairs
+	const kp = 9
+	p := make([]uint32, kp*bf16Panel)
+	if !pairPanel(kp, x[5:], offs, p) {
+		t.Fatal("pairPanel did nothing with AVX512_BF16")
+	}
+	for q := range kp {
+		for l := range bf16Panel {
+			lo, hi := x[5+int(offs[2*q])+l], x[5+int(offs[2*q+1])+l]
+			want := uint32(bf16Bits(lo)) | uint32(bf16Bits(hi))<<16
+			if got := p[q*bf16Panel+l]; got != want {
+				t.Fatalf("pair %d of pixel %d (%g, %g) = %#08x, want %#08x", q, l, lo, hi, got, want)
+			}
+		}
+	}
+}
+
 // TestConv2DBF16 checks Conv2D in the BF16 mode against float64 sums of the BF16-rounded
 // operands (odd patch lengths, stride, padding, partial pixel blocks, several images), that
 // it gives the same bits on 1 and 3 threads, and the same on the FMA and VDPBF16PS tiles.
@@ -400,6 +435,9 @@ func TestConv2DBF16(t *testing.T) {
 		{1, 130, 9, 9, 3, 1, 1, 0},
 		{1, 16, 20, 20, 70, 3, 1, 1},
 		{2, 35, 6, 70, 40, 3, 1, 1},
+		// Even K, rows wider than a panel: some panels packed straight from the input.
+		{2, 20, 6, 100, 24, 3, 1, 1},
+		{1, 8, 3, 60, 5, 1, 1, 0},
 	} {
 		ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
 		xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)

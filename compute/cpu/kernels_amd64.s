@@ -37876,3 +37876,62 @@ block:
 done:
 	VZEROUPPER
 	RET
+
+// func pairPanel48(kp int, x *float32, off *int32, p *uint32)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·pairPanel48(SB), NOSPLIT, $0-32
+	MOVQ      kp+0(FP), CX
+	MOVQ      x+8(FP), SI
+	MOVQ      off+16(FP), BX
+	MOVQ      p+24(FP), DI
+	VMOVDQU16 packgconsts<>+0(SB), Z30
+	TESTQ     CX, CX
+	JZ        done
+
+pair:
+	MOVLQSX (BX), R8
+	MOVLQSX 4(BX), R9
+	VMOVUPS (SI)(R8*4), Z0
+	VMOVUPS (SI)(R9*4), Z1
+	VMOVUPS 64(SI)(R8*4), Z2
+	VMOVUPS 64(SI)(R9*4), Z3
+	VMOVUPS 128(SI)(R8*4), Z4
+	VMOVUPS 128(SI)(R9*4), Z5
+
+	// VCVTNE2PS2BF16 Z0, Z1, Z10
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x77
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd0
+	VPERMW    Z10, Z30, Z20
+	VMOVDQU32 Z20, (DI)
+
+	// VCVTNE2PS2BF16 Z2, Z3, Z11
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x67
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xda
+	VPERMW    Z11, Z30, Z21
+	VMOVDQU32 Z21, 64(DI)
+
+	// VCVTNE2PS2BF16 Z4, Z5, Z12
+	BYTE      $0x62
+	BYTE      $0x72
+	BYTE      $0x57
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xe4
+	VPERMW    Z12, Z30, Z22
+	VMOVDQU32 Z22, 128(DI)
+	ADDQ      $0x08, BX
+	ADDQ      $0x000000c0, DI
+	DECQ      CX
+	JNZ       pair
+
+done:
+	VZEROUPPER
+	RET

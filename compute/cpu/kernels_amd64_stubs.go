@@ -718,3 +718,8 @@ func packQ4GPairs(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)
 //
 //go:noescape
 func packQ8GPairs(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)
+
+// pairPanel48 packs 48 pixels' patch values as BF16 pairs straight from the input (see the generator).
+//
+//go:noescape
+func pairPanel48(kp int, x *float32, off *int32, p *uint32)

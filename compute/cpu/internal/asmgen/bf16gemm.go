@@ -188,6 +188,7 @@ func bf16Kernels() {
 	packGConsts = packGConstants()
 	packGroupKernel(true)
 	packGroupKernel(false)
+	pairPanelKernel()
 }
 
 // fmaRows and fmaVecs shape the FMA micro-kernel of the BF16 mode: 6 rows × 4 ZMM of 16
@@ -563,6 +564,46 @@ func packGroupKernel(q4 bool) {
 	ADDQ(U8(32), ps)
 	DECQ(nb)
 	JNZ(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// pairPanelKernel emits pairPanel48(kp, x, off, p): the packed panel of dotBF16Pairs8x48 for
+// 48 consecutive pixels of one output row whose patch values all lie inside the input, read
+// straight from it: p[48q+l] = bf16(x[off[2q]+l]) | bf16(x[off[2q+1]+l])<<16 for q < kp, l <
+// 48, each value rounded by VCVTNE2PS2BF16 as roundF32BF16 rounds and the two interleaved by
+// VPERMW (packGConsts' index). off holds each patch value's offset, in floats, from the
+// first pixel's first: the bits of im2colT, roundF32BF16 and pairing the rounded rows,
+// without writing the float32 panel. Physical registers only, for the raw VCVTNE2PS2BF16.
+func pairPanelKernel() {
+	TEXT("pairPanel48", NOSPLIT, "func(kp int, x *float32, off *int32, p *uint32)")
+	Pragma("noescape")
+	Doc("pairPanel48 packs 48 pixels' patch values as BF16 pairs straight from the input (see the generator).")
+	kp, x, off, p, a, b := RCX, RSI, RBX, RDI, R8, R9
+	Load(Param("kp"), kp)
+	Load(Param("x"), x)
+	Load(Param("off"), off)
+	Load(Param("p"), p)
+	VMOVDQU16(packGConsts, Z30)
+	TESTQ(kp, kp)
+	JZ(LabelRef("done"))
+	Label("pair")
+	MOVLQSX(Mem{Base: off}, a)
+	MOVLQSX(Mem{Base: off, Disp: 4}, b)
+	for j := range 3 {
+		VMOVUPS(Mem{Base: x, Index: a, Scale: 4, Disp: 64 * j}, ZMMPhys(2*j))
+		VMOVUPS(Mem{Base: x, Index: b, Scale: 4, Disp: 64 * j}, ZMMPhys(2*j+1))
+	}
+	for j := range 3 {
+		vcvtne2ps2bf16(10+j, 2*j+1, 2*j)
+		VPERMW(ZMMPhys(10+j), Z30, ZMMPhys(20+j))
+		VMOVDQU32(ZMMPhys(20+j), Mem{Base: p, Disp: 64 * j})
+	}
+	ADDQ(U8(8), off)
+	ADDQ(U32(192), p)
+	DECQ(kp)
+	JNZ(LabelRef("pair"))
 	Label("done")
 	VZEROUPPER()
 	RET()
