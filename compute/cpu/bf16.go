@@ -515,24 +515,35 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 // task packs the im2col block of bf16Panel output pixels, the whole of K, as a panel of
 // pairs, and every group of bf16W output channels (w16, the rounded weights as BF16 rows
 // ldw apart) is broadcast against it; the tile's rows are output channels, contiguous in
-// pixels as dst is. A panel away from the padding is packed straight from the input
-// (pairPanel); the others, and every panel where K is odd, fmaK rows at a time through
-// im2colT (pairsT), whose copies, rounding and pairing in Go took longer than the products.
+// pixels as dst is. A full panel of one output row is packed by pairPanel, straight from the
+// input where it reads no padding, else from a copy of the input rows it reads (strip); the
+// others, and every panel where K is odd, fmaK rows at a time through im2colT (pairsT), whose
+// copies, rounding and pairing in Go took longer than the products.
 func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cout, pix, kk, ldw int, geo convGeometry) {
 	kp := ldw / 2
 	blocks := (pix + bf16Panel - 1) / bf16Panel
-	offs := geo.patchOffsets(kk)
-	bufs := b.taskBuffers(carved(fmaK*fmaCols, kp*bf16Panel))
+	offs, stripOffs := geo.patchOffsets(kk, geo.h, geo.w), geo.patchOffsets(kk, geo.kh, bf16Panel+geo.kw-1)
+	stripLen := geo.cin * geo.kh * (bf16Panel + geo.kw - 1)
+	bufs := b.taskBuffers(carved(fmaK*fmaCols, kp*bf16Panel, stripLen))
 	b.pool.run(blocks, 1, func(lo, hi int) {
 		i, cv := bufs.get()
 		defer bufs.put(i)
-		panel, xp := cv.f32(fmaK*fmaCols), cv.u32(kp*bf16Panel)
+		panel, xp, strip := cv.f32(fmaK*fmaCols), cv.u32(kp*bf16Panel), cv.f32(stripLen)
 		var tile [bf16W * bf16Panel]float32
 		for task := lo; task < hi; task++ {
 			p0 := task * bf16Panel
 			p1 := min(p0+bf16Panel, pix)
 			width := panelWidth(p1 - p0)
-			if at, ok := geo.inside(p0, p1); !ok || kk%2 != 0 || !pairPanel(kp, in[at:], offs, xp) {
+			packed := false
+			if at, inside, ok := geo.rowPanel(p0, p1); ok && kk%2 == 0 {
+				if inside {
+					packed = pairPanel(kp, in[at:], offs, xp)
+				} else {
+					geo.strip(strip, in, p0)
+					packed = pairPanel(kp, strip, stripOffs, xp)
+				}
+			}
+			if !packed {
 				geo.pairsT(xp[:kp*width], width, in, p0, p1, ldw, kk, panel)
 			}
 			for co := 0; co < cout; co += bf16W {
@@ -564,30 +575,53 @@ func (g convGeometry) pairsT(xp []uint32, width int, in []float32, p0, p1, ldw, 
 }
 
 // patchOffsets returns, for each of the kk patch values (k over cin, ky, kx like the
-// weight's columns), its offset in the input from the patch's first value: increasing in k.
-func (g convGeometry) patchOffsets(kk int) []int32 {
+// weight's columns), its offset from the patch's first value in an input of h rows of w
+// floats per channel: increasing in k.
+func (g convGeometry) patchOffsets(kk, h, w int) []int32 {
 	offs := make([]int32, kk)
 	khw := g.kh * g.kw
 	for k := range offs {
 		ci, r := k/khw, k%khw
-		offs[k] = int32((ci*g.h+r/g.kw)*g.w + r%g.kw)
+		offs[k] = int32((ci*h+r/g.kw)*w + r%g.kw)
 	}
 	return offs
 }
 
-// inside reports whether output pixels p0..p1 are a full panel (bf16Panel) of one output
-// row whose every patch value lies inside the input (stride 1, away from the padding), and
-// where in the input the first pixel's patch starts.
-func (g convGeometry) inside(p0, p1 int) (int, bool) {
-	if g.stride != 1 || p1-p0 != bf16Panel {
-		return 0, false
+// rowPanel reports whether output pixels p0..p1 are a full panel (bf16Panel) within one
+// output row, with stride 1 (ok); if so, whether its every patch value lies inside the input
+// (no padding), and where in the input the first pixel's patch starts.
+func (g convGeometry) rowPanel(p0, p1 int) (at int, inside, ok bool) {
+	if g.stride != 1 || p1-p0 != bf16Panel || p0%g.wo+bf16Panel > g.wo {
+		return 0, false, false
 	}
-	oy, ox := p0/g.wo, p0%g.wo
-	y0, x0 := oy-g.pad, ox-g.pad
-	if ox+bf16Panel > g.wo || y0 < 0 || x0 < 0 || y0+g.kh > g.h || x0+g.kw-1+bf16Panel > g.w {
-		return 0, false
+	y0, x0 := p0/g.wo-g.pad, p0%g.wo-g.pad
+	if y0 < 0 || x0 < 0 || y0+g.kh > g.h || x0+g.kw-1+bf16Panel > g.w {
+		return 0, false, true
 	}
-	return y0*g.w + x0, true
+	return y0*g.w + x0, true, true
+}
+
+// strip copies what the row panel from pixel p0 (rowPanel) reads of the input: for every
+// channel the kh input rows, each bf16Panel+kw-1 values from the first pixel's first, with
+// zeros where they are padding.
+func (g convGeometry) strip(s, in []float32, p0 int) {
+	y0, x0 := p0/g.wo-g.pad, p0%g.wo-g.pad
+	sw := bf16Panel + g.kw - 1
+	lo, hi := max(0, -x0), max(0, min(sw, g.w-x0))
+	for ci := range g.cin {
+		for ky := range g.kh {
+			row := s[(ci*g.kh+ky)*sw:][:sw]
+			iy := y0 + ky
+			if uint(iy) >= uint(g.h) || hi <= lo {
+				clear(row)
+				continue
+			}
+			src := in[(ci*g.h+iy)*g.w:][:g.w]
+			clear(row[:lo])
+			copy(row[lo:hi], src[x0+lo:x0+hi])
+			clear(row[hi:])
+		}
+	}
 }
 
 // storeChannel writes output channel co's pixels row from its tile row t, plus its bias (bs
@@ -597,11 +631,7 @@ func storeChannel(row, t, bs []float32, co int) {
 		copy(row, t)
 		return
 	}
-	t = t[:len(row)]
-	bias := bs[co]
-	for i := range row {
-		row[i] = t[i] + bias
-	}
+	storeBias(row, t[:len(row)], bs[co])
 }
 
 // addChannelBias adds output channel co's bias to its pixels in row (bs nil: no bias).

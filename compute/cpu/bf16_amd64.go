@@ -108,3 +108,18 @@ func pairPanel(kp int, x []float32, offs []int32, p []uint32) bool {
 	pairPanel48(kp, unsafe.SliceData(x), unsafe.SliceData(offs), unsafe.SliceData(p))
 	return true
 }
+
+// storeBias writes dst[i] = src[i] + bias for every i of dst (len(src) == len(dst)).
+func storeBias(dst, src []float32, bias float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = src[len(dst)-1]
+	if hasBF16() { // its AVX-512 set, in practice: the BF16 mode's convolutions call it
+		storeBiasF32(len(dst), unsafe.SliceData(src), bias, unsafe.SliceData(dst))
+		return
+	}
+	for i := range dst {
+		dst[i] = src[i] + bias
+	}
+}

@@ -39,3 +39,11 @@ func dotBF16Fast() bool { return false }
 
 // pairPanel reports false: the BF16 mode's VDPBF16PS path needs hasBF16.
 func pairPanel(kp int, x []float32, offs []int32, p []uint32) bool { return kp == 0 }
+
+// storeBias writes dst[i] = src[i] + bias for every i of dst (len(src) == len(dst)).
+func storeBias(dst, src []float32, bias float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = src[i] + bias
+	}
+}

@@ -401,7 +401,7 @@ func TestPairPanel(t *testing.T) {
 			x[i] = specials[(i/7)%len(specials)]
 		}
 	}
-	offs := g.patchOffsets(18) // two channels' patches: 9 pairs
+	offs := g.patchOffsets(18, g.h, g.w) // two channels' patches: 9 pairs
 	const kp = 9
 	p := make([]uint32, kp*bf16Panel)
 	if !pairPanel(kp, x[5:], offs, p) {
@@ -413,6 +413,26 @@ func TestPairPanel(t *testing.T) {
 			want := uint32(bf16Bits(lo)) | uint32(bf16Bits(hi))<<16
 			if got := p[q*bf16Panel+l]; got != want {
 				t.Fatalf("pair %d of pixel %d (%g, %g) = %#08x, want %#08x", q, l, lo, hi, got, want)
+			}
+		}
+	}
+}
+
+// TestStoreBias checks storeBias against the Go loop for lengths around whole vectors, and
+// that it writes nothing past dst.
+func TestStoreBias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 48, 50} {
+		src := randVals(rng, n, 10)
+		buf := make([]float32, n+20)
+		storeBias(buf[:n], src, 0.375)
+		for i, v := range buf {
+			want := float32(0)
+			if i < n {
+				want = src[i] + 0.375
+			}
+			if math.Float32bits(v) != math.Float32bits(want) {
+				t.Fatalf("n=%d: [%d] = %g, want %g", n, i, v, want)
 			}
 		}
 	}
@@ -438,6 +458,7 @@ func TestConv2DBF16(t *testing.T) {
 		// Even K, rows wider than a panel: some panels packed straight from the input.
 		{2, 20, 6, 100, 24, 3, 1, 1},
 		{1, 8, 3, 60, 5, 1, 1, 0},
+		{1, 6, 4, 48, 8, 3, 1, 1}, // a panel is a whole row, padded on both sides
 	} {
 		ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
 		xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)

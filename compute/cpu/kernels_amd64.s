@@ -37935,3 +37935,35 @@ pair:
 done:
 	VZEROUPPER
 	RET
+
+// func storeBiasF32(n int, src *float32, bias float32, dst *float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·storeBiasF32(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         dst+24(FP), DX
+	MOVSS        bias+16(FP), X0
+	VBROADCASTSS X0, Z0
+
+loop:
+	CMPQ    AX, $0x10
+	JL      tail
+	VADDPS  (CX), Z0, Z1
+	VMOVUPS Z1, (DX)
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	SUBQ    $0x10, AX
+	JMP     loop
+
+tail:
+	TESTQ     AX, AX
+	JZ        done
+	LEAQ      tailmask<>+0(SB), BX
+	KMOVW     (BX)(AX*2), K1
+	VMOVUPS.Z (CX), K1, Z1
+	VADDPS    Z1, Z0, Z1
+	VMOVUPS   Z1, K1, (DX)
+
+done:
+	VZEROUPPER
+	RET

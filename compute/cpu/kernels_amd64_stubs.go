@@ -723,3 +723,8 @@ func packQ8GPairs(nb int, q *byte, s *uint16, p *uint32, ldp int, ldg int)
 //
 //go:noescape
 func pairPanel48(kp int, x *float32, off *int32, p *uint32)
+
+// storeBiasF32 writes dst[i] = src[i] + bias for i < n.
+//
+//go:noescape
+func storeBiasF32(n int, src *float32, bias float32, dst *float32)

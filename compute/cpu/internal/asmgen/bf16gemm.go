@@ -189,6 +189,7 @@ func bf16Kernels() {
 	packGroupKernel(true)
 	packGroupKernel(false)
 	pairPanelKernel()
+	storeBiasKernel()
 }
 
 // fmaRows and fmaVecs shape the FMA micro-kernel of the BF16 mode: 6 rows × 4 ZMM of 16
@@ -604,6 +605,44 @@ func pairPanelKernel() {
 	ADDQ(U32(192), p)
 	DECQ(kp)
 	JNZ(LabelRef("pair"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// storeBiasKernel emits storeBiasF32(n, src, bias, dst): dst[i] = src[i] + bias for i < n, 16
+// at a time, the last partial 16 masked (tailMask). A convolution's tile rows go to their
+// output channel so; one float32 addition each, as the Go loop does.
+func storeBiasKernel() {
+	TEXT("storeBiasF32", NOSPLIT, "func(n int, src *float32, bias float32, dst *float32)")
+	Pragma("noescape")
+	Doc("storeBiasF32 writes dst[i] = src[i] + bias for i < n.")
+	n := Load(Param("n"), GP64())
+	src := Load(Param("src"), GP64())
+	dst := Load(Param("dst"), GP64())
+	b := ZMM()
+	VBROADCASTSS(Load(Param("bias"), XMM()), b)
+	Label("loop")
+	CMPQ(n, U8(16))
+	JL(LabelRef("tail"))
+	v := ZMM()
+	VADDPS(Mem{Base: src}, b, v)
+	VMOVUPS(v, Mem{Base: dst})
+	ADDQ(U8(64), src)
+	ADDQ(U8(64), dst)
+	SUBQ(U8(16), n)
+	JMP(LabelRef("loop"))
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	m := K()
+	tbl := GP64()
+	LEAQ(tailMask, tbl)
+	KMOVW(Mem{Base: tbl, Index: n, Scale: 2}, m)
+	t := ZMM()
+	VMOVUPS_Z(Mem{Base: src}, m, t)
+	VADDPS(t, b, t)
+	VMOVUPS(t, m, Mem{Base: dst})
 	Label("done")
 	VZEROUPPER()
 	RET()
