@@ -522,8 +522,18 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cout, pix, kk, ldw int, geo convGeometry) {
 	kp := ldw / 2
 	blocks := (pix + bf16Panel - 1) / bf16Panel
-	offs, stripOffs := geo.patchOffsets(kk, geo.h, geo.w), geo.patchOffsets(kk, geo.kh, bf16Panel+geo.kw-1)
-	stripLen := geo.cin * geo.kh * (bf16Panel + geo.kw - 1)
+	// Row panels need an even K (whole pairs) and offsets that fit pairPanel48's int32; the
+	// strip only a padded stride-1 convolution with rows as wide as a panel.
+	rowPanels := kk%2 == 0 && int64(geo.cin)*int64(geo.h)*int64(geo.w) <= math.MaxInt32
+	var offs, stripOffs []int32
+	stripLen := 0
+	if rowPanels {
+		offs = geo.patchOffsets(kk, geo.h, geo.w)
+		if geo.stride == 1 && geo.pad > 0 && geo.wo >= bf16Panel {
+			stripOffs = geo.patchOffsets(kk, geo.kh, bf16Panel+geo.kw-1)
+			stripLen = geo.cin * geo.kh * (bf16Panel + geo.kw - 1)
+		}
+	}
 	bufs := b.taskBuffers(carved(fmaK*fmaCols, kp*bf16Panel, stripLen))
 	b.pool.run(blocks, 1, func(lo, hi int) {
 		i, cv := bufs.get()
@@ -535,10 +545,10 @@ func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cou
 			p1 := min(p0+bf16Panel, pix)
 			width := panelWidth(p1 - p0)
 			packed := false
-			if at, inside, ok := geo.rowPanel(p0, p1); ok && kk%2 == 0 {
+			if at, inside, ok := geo.rowPanel(p0, p1); ok && rowPanels {
 				if inside {
 					packed = pairPanel(kp, in[at:], offs, xp)
-				} else {
+				} else if stripLen > 0 {
 					geo.strip(strip, in, p0)
 					packed = pairPanel(kp, strip, stripOffs, xp)
 				}

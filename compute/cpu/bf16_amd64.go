@@ -96,10 +96,11 @@ func roundBF16(x []float32) {
 	}
 }
 
-// pairPanel writes the packed panel of a full, unpadded panel of pixels (convGeometry.inside)
-// straight from the input x, which starts at the first pixel's patch: pair q of pixel l at
-// p[q*bf16Panel+l], patch values 2q and 2q+1 (offs, increasing) rounded like bf16Bits, for
-// q < kp. It reports false, writing nothing, without AVX512_BF16.
+// pairPanel writes the packed panel of a row panel of pixels (convGeometry.rowPanel) from x,
+// which starts at the first pixel's patch: the image itself where the panel reads no padding,
+// else its strip. Pair q of pixel l goes to p[q*bf16Panel+l], patch values 2q and 2q+1 (at
+// offs, increasing) rounded like bf16Bits, for q < kp. It reports false, writing nothing,
+// without AVX512_BF16.
 func pairPanel(kp int, x []float32, offs []int32, p []uint32) bool {
 	if !hasBF16() || kp == 0 {
 		return kp == 0

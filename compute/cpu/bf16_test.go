@@ -458,7 +458,10 @@ func TestConv2DBF16(t *testing.T) {
 		// Even K, rows wider than a panel: some panels packed straight from the input.
 		{2, 20, 6, 100, 24, 3, 1, 1},
 		{1, 8, 3, 60, 5, 1, 1, 0},
-		{1, 6, 4, 48, 8, 3, 1, 1}, // a panel is a whole row, padded on both sides
+		{1, 6, 4, 48, 8, 3, 1, 1},  // a panel is a whole row, padded on both sides
+		{1, 4, 5, 96, 9, 3, 1, 1},  // the panel at pixel 48 is padded on the right only
+		{1, 4, 7, 100, 9, 5, 1, 2}, // two rows and columns of padding
+		{1, 4, 2, 60, 6, 3, 1, 1},  // fewer input rows than the kernel has
 	} {
 		ho, wo := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
 		xv := randVals(rng, c.n*c.cin*c.h*c.w, 1)

@@ -23,6 +23,7 @@ type Backend struct {
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
+	q4Fours bool            // grouped Q4 products of eight rows as two passes of four (q4Fours)
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
 	bf16dp  bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not FMA
 	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
@@ -213,6 +214,7 @@ func New(threads int, opts ...Option) *Backend {
 	used := new(atomic.Int64)
 	b := &Backend{pool: newPool(defaultThreads(threads)), used: used, freed: &freedBytes{used: used}}
 	b.simd, b.qset = kernelCap(o.kernels)
+	b.q4Fours = q4Fours()
 	if b.qset == qsetVNNI && o.kernels == KernelsAuto && hasAMXInt8() {
 		// JANUS_CPU_KERNELS=avx512 keeps the VPDPBUSD kernels, to compare against.
 		b.qset = qsetAMX

@@ -105,7 +105,7 @@
 // TestInt8PairsMatchSingles). That holds for matrices stored row after row. With the VNNI set,
 // every Q8 and Q4 matrix whose shape allows it (all of the released models') is stored in
 // groups of 16 rows instead (quant_groups.go), and its products of 1 to 15 rows run on
-// dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and dotQ8G1R8, which sum 16 weight rows' blocks per VPDPBUSD, 1,
+// dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8, which sum 16 weight rows' blocks per VPDPBUSD, 1,
 // 2 or 4 groups a pass, and give the generic set's bits (TestGrouped); several products of one
 // input (Linears, compute.MultiLinear) share one packed input and one loop over their groups
 // (TestLinearsGrouped), and the BF16 mode's AMX products pack whole groups into their tiles

@@ -549,6 +549,11 @@ func dotQ4G4R1(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16
 //go:noescape
 func dotQ4G4R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
+// dotQ4G1R8 computes 8×16 dot products of 16 consecutive Q4 weight rows (1 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G1R8(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
 // dotQ8G1R1 computes 1×16 dot products of 16 consecutive Q8 weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape

@@ -145,10 +145,10 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd int, wq []byte, ws []uint16, nb int) {
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 	// By log2 of groups, then of rows; four groups a pass only for one or two rows, eight rows
-	// only with one group (registers) and Q8 weights (linearQGroups).
+	// only with one group (registers).
 	unit, f := 2, [3][4]kernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
 	if dt == compute.Q4 {
-		unit, f = 8, [3][4]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}}
+		unit, f = 8, [3][4]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}}
 	}
 	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
 	if nb%unit != 0 || rows <= 0 || rows&(rows-1) != 0 || groups <= 0 || groups&(groups-1) != 0 || g >= len(f) || r >= len(f[g]) || f[g][r] == nil ||

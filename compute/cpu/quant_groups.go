@@ -17,8 +17,8 @@ import (
 // in s, per group and block, the 16 rows' F16 scales. The same codes and scales as row after
 // row, in another order.
 //
-// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and dotQ8G1R8 (see
-// the generator): one VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each
+// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8 (see the
+// generator): one VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each
 // block's sum is exact and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a
 // fraction of the vector work of the row-major kernels and read one stream a group, 1, 2 or 4
 // groups a pass, which matters here even where memory bounds a step (README, "Speed (CPU)").
@@ -149,10 +149,10 @@ type groupProduct struct {
 // corrections and scales after it, then each task runs four, two or one groups of 16 weight
 // rows (fewer where its chunk or matrix has fewer left) against up to two, four or eight
 // rows at a time (a row's bits do not depend on the others': they are dotQ4's or dotQ8's).
-// From nine rows the rows after the first eight also go a group at a time, which was
-// measured only with eight. The groups
-// of all the matrices are one parallel loop, so several small products end once, not each
-// with its own tail and wait.
+// From nine rows the rows after the first eight also go a group at a time (with q4Fours,
+// Q4's eight rows and more two groups four rows at a time), which was measured only with
+// eight. The groups of all the matrices are one parallel loop, so several small products
+// end once, not each with its own tail and wait.
 func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 	k, dt := ps[0].w.k, ps[0].w.dt
 	nb := k / qBlock
@@ -189,13 +189,11 @@ func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
 			d, w, n := ps[p].d, ps[p].w, ps[p].w.n
 			gl := g - (ends[p] - n/qGroupRows) // the group within its matrix
 			// The next groups too where the chunk and the matrix have them: four a pass for up
-			// to two input rows a pass, two for four, one for eight (registers). Q4's eight
-			// rows go as two passes of four over two groups, the second from the caches: its
-			// 8-row pass does twice Q8's VPDPBUSD per weight byte and its broadcasts, one per
-			// VPDPBUSD, are shared by no other group (README, "Issue 11's targets").
+			// to two input rows a pass, two for four, one for eight (registers), except Q4's
+			// eight rows where b.q4Fours (two passes of four over two groups).
 			span, most := 4, 2
 			switch {
-			case m >= 8 && dt == compute.Q8:
+			case m >= 8 && (dt == compute.Q8 || !b.q4Fours):
 				span, most = 1, 8
 			case m >= 4:
 				span, most = 2, 4

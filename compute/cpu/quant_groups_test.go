@@ -87,6 +87,7 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 	}
 	bias := be.FromFloat32(randVals(rng, n, 1), n)
 	genBias := gen.FromFloat32(read(t, be, bias), n)
+	defer func(f bool) { be.q4Fours = f }(be.q4Fours)
 	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 70} {
 		for _, withBias := range []bool{false, true} {
 			x := randVals(rng, m*k, 2)
@@ -95,17 +96,22 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 			if withBias {
 				b, gb = bias, genBias
 			}
-			be.Linear(got, be.FromFloat32(x, m, k), w, b)
-			// Few rows: dotQ4's or dotQ8's bits, as the Go kernels give them. Many rows (the
-			// dequantized products): the row-major matrix's on the same kernels.
+			// Few rows: dotQ4's or dotQ8's bits, as the Go kernels give them, with Q4's eight
+			// rows in one pass or two. Many rows (the dequantized products): the row-major
+			// matrix's on the same kernels.
 			if m < qGEMMRows {
 				wantT := gen.New(compute.F32, m, n)
 				gen.Linear(wantT, gen.FromFloat32(x, m, k), ref, gb)
-				if g, w := read(t, be, got), read(t, gen, wantT); !sameBits(g, w) {
-					t.Errorf("Linear of %d rows (bias %v): grouped kernels differ from the Go kernels", m, withBias)
+				for _, fours := range []bool{false, true} {
+					be.q4Fours = fours
+					be.Linear(got, be.FromFloat32(x, m, k), w, b)
+					if g, w := read(t, be, got), read(t, gen, wantT); !sameBits(g, w) {
+						t.Errorf("Linear of %d rows (bias %v, Q4 rows in fours %v): grouped kernels differ from the Go kernels", m, withBias, fours)
+					}
 				}
 				continue
 			}
+			be.Linear(got, be.FromFloat32(x, m, k), w, b)
 			other := be.New(compute.F32, m, n)
 			be.Linear(other, be.FromFloat32(x, m, k), rows, b)
 			if g, w := read(t, be, got), read(t, be, other); !sameBits(g, w) {

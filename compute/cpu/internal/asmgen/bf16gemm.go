@@ -571,8 +571,8 @@ func packGroupKernel(q4 bool) {
 }
 
 // pairPanelKernel emits pairPanel48(kp, x, off, p): the packed panel of dotBF16Pairs8x48 for
-// 48 consecutive pixels of one output row whose patch values all lie inside the input, read
-// straight from it: p[48q+l] = bf16(x[off[2q]+l]) | bf16(x[off[2q+1]+l])<<16 for q < kp, l <
+// 48 consecutive pixels of one output row, read straight from the input (or from a copy of
+// the rows they read, zero-padded): p[48q+l] = bf16(x[off[2q]+l]) | bf16(x[off[2q+1]+l])<<16 for q < kp, l <
 // 48, each value rounded by VCVTNE2PS2BF16 as roundF32BF16 rounds and the two interleaved by
 // VPERMW (packGConsts' index). off holds each patch value's offset, in floats, from the
 // first pixel's first: the bits of im2colT, roundF32BF16 and pairing the rounded rows,
@@ -626,7 +626,8 @@ func storeBiasKernel() {
 	CMPQ(n, U8(16))
 	JL(LabelRef("tail"))
 	v := ZMM()
-	VADDPS(Mem{Base: src}, b, v)
+	VMOVUPS(Mem{Base: src}, v)
+	VADDPS(b, v, v) // the pixel as the first source: of two NaNs x86 keeps the first's payload
 	VMOVUPS(v, Mem{Base: dst})
 	ADDQ(U8(64), src)
 	ADDQ(U8(64), dst)
@@ -641,7 +642,7 @@ func storeBiasKernel() {
 	KMOVW(Mem{Base: tbl, Index: n, Scale: 2}, m)
 	t := ZMM()
 	VMOVUPS_Z(Mem{Base: src}, m, t)
-	VADDPS(t, b, t)
+	VADDPS(b, t, t)
 	VMOVUPS(t, m, Mem{Base: dst})
 	Label("done")
 	VZEROUPPER()

@@ -69,8 +69,8 @@ func main() {
 		}
 		qkernelG(4, 1, q4)
 		qkernelG(4, 2, q4)
+		qkernelG(1, 8, q4)
 	}
-	qkernelG(1, 8, false) // Q4's eight rows run as two passes of four (linearQGroups)
 	dequantKernel(false, false)
 	dequantKernel(true, false)
 	dequantKernel(true, true)
