@@ -517,8 +517,9 @@ func (b *Backend) convFast(d, xs, ws, bs []float32, n, cout, pix, kk int, geo co
 // ldw apart) is broadcast against it; the tile's rows are output channels, contiguous in
 // pixels as dst is. A full panel of one output row is packed by pairPanel, straight from the
 // input where it reads no padding, else from a copy of the input rows it reads (strip); the
-// others, and every panel where K is odd, fmaK rows at a time through im2colT (pairsT), whose
-// copies, rounding and pairing in Go took longer than the products.
+// others, and every panel where K is odd or the offsets do not fit an int32, fmaK rows at a
+// time through im2colT (pairsT), whose copies, rounding and pairing in Go took longer than
+// the products.
 func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cout, pix, kk, ldw int, geo convGeometry) {
 	kp := ldw / 2
 	blocks := (pix + bf16Panel - 1) / bf16Panel
@@ -529,7 +530,7 @@ func (b *Backend) convBF16Image(d, in []float32, w16 []uint16, bs []float32, cou
 	stripLen := 0
 	if rowPanels {
 		offs = geo.patchOffsets(kk, geo.h, geo.w)
-		if geo.stride == 1 && geo.pad > 0 && geo.wo >= bf16Panel {
+		if geo.stride == 1 && geo.pad > 0 && geo.wo >= bf16Panel && int64(geo.cin)*int64(geo.kh)*int64(bf16Panel+geo.kw-1) <= math.MaxInt32 {
 			stripOffs = geo.patchOffsets(kk, geo.kh, bf16Panel+geo.kw-1)
 			stripLen = geo.cin * geo.kh * (bf16Panel + geo.kw - 1)
 		}

@@ -116,7 +116,7 @@ func storeBias(dst, src []float32, bias float32) {
 		return
 	}
 	_ = src[len(dst)-1]
-	if hasBF16() { // its AVX-512 set, in practice: the BF16 mode's convolutions call it
+	if cpu.X86.HasAVX512F { // the kernel's whole need; its sums are the Go loop's
 		storeBiasF32(len(dst), unsafe.SliceData(src), bias, unsafe.SliceData(dst))
 		return
 	}

@@ -435,6 +435,13 @@ func TestStoreBias(t *testing.T) {
 				t.Fatalf("n=%d: [%d] = %g, want %g", n, i, v, want)
 			}
 		}
+		// In place, as the exact Conv2D adds its bias.
+		storeBias(buf[:n], buf[:n], -0.375)
+		for i, v := range buf[:n] {
+			if want := (src[i] + 0.375) - 0.375; math.Float32bits(v) != math.Float32bits(want) {
+				t.Fatalf("n=%d in place: [%d] = %g, want %g", n, i, v, want)
+			}
+		}
 	}
 }
 
