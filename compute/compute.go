@@ -315,7 +315,7 @@ type Backend interface {
 	// two [B, T, D] tensors: KV cache appends, embedding replacement, picking the last row.
 	// Both are F32, or dst is F16 (a KV cache) and src F32, rounded to nearest even with
 	// magnitudes beyond 65504 (infinities too) saturated to ±65504 and NaN kept, or src F16
-	// too (a cache growing).
+	// too (a cache growing). dst and src are different tensors.
 	CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int)
 	// Transpose swaps the last two dimensions: dst[..., j, i] = x[..., i, j].
 	Transpose(dst, x *Tensor)
