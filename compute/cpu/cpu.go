@@ -431,7 +431,7 @@ const hugeActivation = 32 << 20
 // hugeCache is the smallest F16 buffer New asks huge pages for. The engine's F16 tensors
 // are KV caches, whose every token step writes a new position into each layer's keys and
 // values: four images' cache faulted in 4 KB at a time, one page a row, layer and step, cost
-// their generation seconds (README, "Issue 11's targets"). A cache that is never filled
+// their generation seconds (README, "The Zen 5 round, evening"). A cache that is never filled
 // holds at most one partly used huge page per row beyond 4 KB pages' worth.
 const hugeCache = 4 << 20
 

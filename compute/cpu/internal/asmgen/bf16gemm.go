@@ -572,11 +572,12 @@ func packGroupKernel(q4 bool) {
 
 // pairPanelKernel emits pairPanel48(kp, x, off, p): the packed panel of dotBF16Pairs8x48 for
 // 48 consecutive pixels of one output row, read straight from the input (or from a copy of
-// the rows they read, zero-padded): p[48q+l] = bf16(x[off[2q]+l]) | bf16(x[off[2q+1]+l])<<16 for q < kp, l <
-// 48, each value rounded by VCVTNE2PS2BF16 as roundF32BF16 rounds and the two interleaved by
-// VPERMW (packGConsts' index). off holds each patch value's offset, in floats, from the
-// first pixel's first: the bits of im2colT, roundF32BF16 and pairing the rounded rows,
-// without writing the float32 panel. Physical registers only, for the raw VCVTNE2PS2BF16.
+// the rows they read, zero-padded): p[48q+l] = bf16(x[off[2q]+l]) | bf16(x[off[2q+1]+l])<<16
+// for q < kp, l < 48, each value rounded by VCVTNE2PS2BF16 as roundF32BF16 rounds and the two
+// interleaved by VPERMW (packGConsts' index). off holds each patch value's offset, in floats,
+// from the first pixel's first: the bits of im2colT, roundF32BF16 and pairing the rounded
+// rows, without writing the float32 panel. Physical registers only, for the raw
+// VCVTNE2PS2BF16.
 func pairPanelKernel() {
 	TEXT("pairPanel48", NOSPLIT, "func(kp int, x *float32, off *int32, p *uint32)")
 	Pragma("noescape")
@@ -611,8 +612,9 @@ func pairPanelKernel() {
 }
 
 // storeBiasKernel emits storeBiasF32(n, src, bias, dst): dst[i] = src[i] + bias for i < n, 16
-// at a time, the last partial 16 masked (tailMask). A convolution's tile rows go to their
-// output channel so; one float32 addition each, as the Go loop does.
+// at a time, the last partial 16 masked (tailMask): the convolutions' bias, added to the BF16
+// mode's tile rows as they go to their channel and in place in the exact mode; one float32
+// addition each, as the Go loop does. AVX-512F only.
 func storeBiasKernel() {
 	TEXT("storeBiasF32", NOSPLIT, "func(n int, src *float32, bias float32, dst *float32)")
 	Pragma("noescape")
