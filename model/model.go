@@ -112,13 +112,14 @@ type Model struct {
 	// Images turns decoded pictures into the ViT's pixel values.
 	Images imageproc.Params
 
-	// The understanding networks (nil with Options.SkipUnderstanding, as is LLM.Head unless
-	// the config ties it to the embedding).
-	// Vision is the SigLIP tower that encodes images for understanding.
+	// Vision is the SigLIP tower that encodes images for understanding; nil with
+	// Options.SkipUnderstanding.
 	Vision *vision.Model
-	// Aligner maps Vision's features into the LLM's embedding space.
+	// Aligner maps Vision's features into the LLM's embedding space; nil with
+	// Options.SkipUnderstanding.
 	Aligner *projector.MLP
-	// LLM is the LLaMA decoder both tasks run.
+	// LLM is the LLaMA decoder both tasks run. With Options.SkipUnderstanding its Head is nil
+	// unless the config ties it to the embedding.
 	LLM *llm.Model
 
 	// The generation networks (nil with Options.SkipGeneration). GenEmbed is the image-token

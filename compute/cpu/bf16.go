@@ -635,24 +635,14 @@ func (g convGeometry) strip(s, in []float32, p0 int) {
 	}
 }
 
-// storeChannel writes output channel co's pixels row from its tile row t, plus its bias (bs
-// nil: none), in one pass.
+// storeChannel writes output channel co's pixels row from its tile row t (which may be row
+// itself), plus its bias (bs nil: none), in one pass.
 func storeChannel(row, t, bs []float32, co int) {
 	if bs == nil {
 		copy(row, t)
 		return
 	}
 	storeBias(row, t[:len(row)], bs[co])
-}
-
-// addChannelBias adds output channel co's bias to its pixels in row (bs nil: no bias).
-func addChannelBias(row, bs []float32, co int) {
-	if bs == nil {
-		return
-	}
-	for i := range row {
-		row[i] += bs[co]
-	}
 }
 
 // convFastImage is convFast for one image: in is its input, wr the rounded weights (rows
@@ -684,10 +674,11 @@ func (b *Backend) convFastImage(d, in, wr, bs []float32, cout, pix, kk, ldw int,
 			}
 			for co := range cout {
 				row := d[co*pix+p0 : co*pix+p1]
+				src := row // the kernels stored into dst, but for the partial last block
 				if p1-p0 < fmaCols {
-					copy(row, edge[co*fmaCols:])
+					src = edge[co*fmaCols:]
 				}
-				addChannelBias(row, bs, co)
+				storeChannel(row, src, bs, co)
 			}
 		}
 	})
