@@ -184,6 +184,19 @@ type RowWriter interface {
 	WriteRows(t *Tensor, r0 int, src DType, raw []byte) error
 }
 
+// Viewer is implemented by backends that can hand out a tensor over part of another's buffer.
+// A caller that knows when each of its activations is last used can then lay them out in one
+// allocation, overlapping those whose lifetimes do not (the VQ decoder's scratch): a pool of
+// buffers by size instead keeps every size it ever needed, although the small ones are idle
+// by the time the large ones are in use.
+type Viewer interface {
+	// View returns a tensor of the given shape over elements [off, off+n) of t, an F32 tensor
+	// made by New (n the shape's length). Ops on it read and write those elements of t; two
+	// views are as distinct as two tensors where their ranges do not overlap. Freeing a view
+	// does nothing: t holds the memory, and must outlive its views.
+	View(t *Tensor, off int, shape ...int) *Tensor
+}
+
 // Product is one of several linear products of the same input (Linears): Dst = x·Wᵀ.
 type Product struct {
 	Dst, W *Tensor

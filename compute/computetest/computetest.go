@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) compute.Backend) {
 		{"FromBytesErrors", testFromBytesErrors},
 		{"WriteRows", testWriteRows},
 		{"ReshapeReadFree", testReshapeReadFree},
+		{"View", testView},
 		{"MemoryUsed", testMemoryUsed},
 		{"HostSlicesCopied", testHostSlicesCopied},
 		{"Ordering", testOrdering},

@@ -348,3 +348,31 @@ func testInPlace(t *testing.T, be compute.Backend) {
 		be.Free(dst)
 	}
 }
+
+// testView checks compute.Viewer where the backend has it: views read and write their range
+// of the parent's elements, ops on disjoint views of one buffer act as on distinct tensors,
+// and freeing a view leaves the parent and MemoryUsed alone.
+func testView(t *testing.T, be compute.Backend) {
+	vb, ok := be.(compute.Viewer)
+	if !ok {
+		t.Skipf("backend %s has no views", be.Name())
+	}
+	p := be.New(compute.F32, 10)
+	held := be.MemoryUsed()
+	a := vb.View(p, 2, 2, 2)
+	be.Write(a, []float32{1, 2, 3, 4})
+	b := vb.View(p, 6, 4)
+	be.Add(b, be.Reshape(a, 4), be.Reshape(a, 4))
+	exact(t, "parent after writes through views", read(t, be, p), []float32{0, 0, 1, 2, 3, 4, 2, 4, 6, 8})
+	be.Free(a)
+	if got := be.MemoryUsed(); got != held {
+		t.Errorf("MemoryUsed %d after freeing a view, %d before", got, held)
+	}
+	if err := be.Read(a, make([]float32, 4)); err == nil {
+		t.Error("Read of a freed view did not fail")
+	}
+	exact(t, "parent after freeing a view", read(t, be, p), []float32{0, 0, 1, 2, 3, 4, 2, 4, 6, 8})
+	exact(t, "the other view", read(t, be, b), []float32{2, 4, 6, 8})
+	be.Free(b)
+	be.Free(p)
+}

@@ -48,7 +48,9 @@ type buffer struct {
 	groupK int
 	// huge: the storage was advised to take huge pages (adviseHugePages), advice that
 	// release takes back.
-	huge  bool
+	huge bool
+	// view: the storage is part of another buffer's (View), which alone accounts for it.
+	view  bool
 	used  *atomic.Int64
 	freed *freedBytes
 }
@@ -123,6 +125,10 @@ func (bf *buffer) size() int64 {
 // takes it off the owner's count; a second release does nothing.
 func (bf *buffer) release() {
 	if bf.f == nil && bf.h == nil && bf.q == nil {
+		return
+	}
+	if bf.view {
+		bf.f = nil
 		return
 	}
 	n := bf.size()
@@ -612,6 +618,19 @@ func (b *Backend) Reshape(t *Tensor, shape ...int) *Tensor {
 		panic(fmt.Sprintf("cpu: Reshape: %v to %v changes the length", t, shape))
 	}
 	return &Tensor{Shape: append([]int(nil), shape...), DType: t.DType, Buf: t.Buf}
+}
+
+var _ compute.Viewer = (*Backend)(nil)
+
+// View returns a tensor over elements [off, off+n) of the F32 tensor t (compute.Viewer): a
+// buffer of its own, which Free releases without touching t's memory or MemoryUsed.
+func (b *Backend) View(t *Tensor, off int, shape ...int) *Tensor {
+	n := checkShape("View", shape)
+	parent := f32("View", "t", t)
+	if off < 0 || off+n > len(parent) {
+		panic(fmt.Sprintf("cpu: View: elements [%d, %d) are outside %v", off, off+n, t))
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), DType: compute.F32, Buf: &buffer{f: parent[off : off+n : off+n], view: true}}
 }
 
 // Free releases t's buffer, which every handle Reshape made of it shares: the memory returns
