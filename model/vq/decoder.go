@@ -337,15 +337,15 @@ func (d *Decoder) decodeEach(ctx context.Context, grids [][]int32, onStage func(
 		return nil
 	}
 	pixels := make([]float32, 3*d.p.ImageSize*d.p.ImageSize)
-	r := &run{d: d, b: d.b, ctx: ctx, pool: newScratch(d.b), onStage: onStage, total: len(grids) * d.Stages()}
-	defer r.pool.release()
+	r := &run{d: d, b: d.b, ctx: ctx, scratch: newScratch(d), onStage: onStage, total: len(grids) * d.Stages()}
+	defer r.scratch.release()
 	for i, g := range grids {
 		img, err := r.decodeOne(g)
 		if err != nil {
 			return err
 		}
 		err = d.b.Read(img, pixels)
-		r.pool.put(img)
+		r.scratch.put(img)
 		if err != nil {
 			return fmt.Errorf("vq: read decoded image %d: %w", i, err)
 		}
@@ -361,7 +361,7 @@ type run struct {
 	d       *Decoder
 	b       compute.Backend
 	ctx     context.Context
-	pool    *scratch
+	scratch scratch
 	onStage func(done, total int)
 	done    int
 	total   int
@@ -389,24 +389,25 @@ func (r *run) decodeOne(ids []int32) (*compute.Tensor, error) {
 	if err := r.ctx.Err(); err != nil {
 		return nil, fmt.Errorf("vq: decode: %w", err)
 	}
+	r.scratch.begin()
 	d, b, p := r.d, r.b, r.d.p
 	g := p.Grid()
 	gg := g * g
 
 	// Codebook rows in grid order, [1, g*g, dim] — already the channels-last layout, so
 	// post_quant_conv is a Linear and one transpose gives [1, z, g, g].
-	e := r.pool.get(1, gg, p.CodebookDim)
+	e := r.scratch.get(1, gg, p.CodebookDim)
 	b.Embedding(b.Reshape(e, gg, p.CodebookDim), d.codebook, ids)
-	zt := r.pool.get(1, gg, p.ZChannels)
+	zt := r.scratch.get(1, gg, p.ZChannels)
 	b.Linear(zt, e, d.postQuant.w, d.postQuant.b)
-	r.pool.put(e)
-	z := r.pool.get(1, p.ZChannels, gg)
+	r.scratch.put(e)
+	z := r.scratch.get(1, p.ZChannels, gg)
 	b.Transpose(z, zt)
-	r.pool.put(zt)
+	r.scratch.put(zt)
 	z4 := b.Reshape(z, 1, p.ZChannels, g, g)
 
 	h := r.conv(z4, d.convIn, g)
-	r.pool.put(z)
+	r.scratch.put(z)
 	h = r.res(h, &d.mid1, g)
 	h = r.attn(h, &d.midAttn, g)
 	h = r.res(h, &d.mid2, g)
@@ -430,12 +431,12 @@ func (r *run) decodeOne(ids []int32) (*compute.Tensor, error) {
 			}
 		}
 		if lv.upsample != nil {
-			up := r.pool.get(1, lv.plan.out, 2*side, 2*side)
+			up := r.scratch.get(1, lv.plan.out, 2*side, 2*side)
 			b.Upsample2x(up, h)
-			r.pool.put(h)
+			r.scratch.put(h)
 			side *= 2
 			h = r.conv(up, *lv.upsample, side)
-			r.pool.put(up)
+			r.scratch.put(up)
 			if err := r.stage(); err != nil {
 				return nil, err
 			}
@@ -443,9 +444,9 @@ func (r *run) decodeOne(ids []int32) (*compute.Tensor, error) {
 	}
 
 	a := r.normSwish(h, d.normOut)
-	r.pool.put(h)
+	r.scratch.put(h)
 	img := r.conv(a, d.convOut, side)
-	r.pool.put(a)
+	r.scratch.put(a)
 	if err := r.stage(); err != nil {
 		return nil, err
 	}
@@ -454,50 +455,50 @@ func (r *run) decodeOne(ids []int32) (*compute.Tensor, error) {
 
 // conv applies a same-padded convolution to x[1, C, side, side].
 func (r *run) conv(x *compute.Tensor, c conv, side int) *compute.Tensor {
-	y := r.pool.get(1, c.cout, side, side)
+	y := r.scratch.get(1, c.cout, side, side)
 	r.b.Conv2D(y, x, c.w, c.b, compute.Conv2DParams{Stride: 1, Pad: c.pad})
 	return y
 }
 
 // normSwish returns swish(GroupNorm(x)).
 func (r *run) normSwish(x *compute.Tensor, n groupNorm) *compute.Tensor {
-	y := r.pool.get(x.Shape...)
+	y := r.scratch.get(x.Shape...)
 	r.b.GroupNorm(y, x, n.w, n.b, r.d.p.Groups, float32(r.d.p.Eps))
 	r.b.SiLU(y, y)
 	return y
 }
 
-// res applies a ResnetBlock to x[1, in, side, side]; x is given back to the pool.
+// res applies a ResnetBlock to x[1, in, side, side]; x is put back.
 func (r *run) res(x *compute.Tensor, blk *resBlock, side int) *compute.Tensor {
 	a := r.normSwish(x, blk.norm1)
 	h := r.conv(a, blk.conv1, side)
-	r.pool.put(a)
+	r.scratch.put(a)
 	a = r.normSwish(h, blk.norm2)
-	r.pool.put(h)
+	r.scratch.put(h)
 	h = r.conv(a, blk.conv2, side)
-	r.pool.put(a)
+	r.scratch.put(a)
 	if blk.nin != nil {
 		s := r.conv(x, *blk.nin, side)
 		r.b.Add(h, h, s)
-		r.pool.put(s)
+		r.scratch.put(s)
 	} else {
 		r.b.Add(h, h, x)
 	}
-	r.pool.put(x)
+	r.scratch.put(x)
 	return h
 }
 
-// attn applies an AttnBlock to x[1, C, side, side]; x is given back to the pool. The 1×1
+// attn applies an AttnBlock to x[1, C, side, side]; x is put back. The 1×1
 // q/k/v/proj_out convolutions run as Linear on the transposed [HW, C] activations, which is
 // also the layout Attention wants (one head of width C over HW positions).
 func (r *run) attn(x *compute.Tensor, blk *attnBlock, side int) *compute.Tensor {
 	b, c, hw := r.b, blk.c, side*side
-	n := r.pool.get(1, c, side, side)
+	n := r.scratch.get(1, c, side, side)
 	b.GroupNorm(n, x, blk.norm.w, blk.norm.b, r.d.p.Groups, float32(r.d.p.Eps))
-	nt := r.pool.get(1, hw, c)
+	nt := r.scratch.get(1, hw, c)
 	b.Transpose(nt, b.Reshape(n, 1, c, hw))
-	r.pool.put(n)
-	q, k, v := r.pool.get(1, hw, c), r.pool.get(1, hw, c), r.pool.get(1, hw, c)
+	r.scratch.put(n)
+	q, k, v := r.scratch.get(1, hw, c), r.scratch.get(1, hw, c), r.scratch.get(1, hw, c)
 	b.Linear(q, nt, blk.q.w, blk.q.b)
 	b.Linear(k, nt, blk.k.w, blk.k.b)
 	b.Linear(v, nt, blk.v.w, blk.v.b)
@@ -506,15 +507,15 @@ func (r *run) attn(x *compute.Tensor, blk *attnBlock, side int) *compute.Tensor 
 		Heads: 1, KVHeads: 1, HeadDim: c, KVLen: hw,
 		Scale: float32(1 / math.Sqrt(float64(c))),
 	})
-	r.pool.put(k)
-	r.pool.put(v)
+	r.scratch.put(k)
+	r.scratch.put(v)
 	b.Linear(q, o, blk.po.w, blk.po.b)
-	r.pool.put(o)
-	y := r.pool.get(1, c, hw)
+	r.scratch.put(o)
+	y := r.scratch.get(1, c, hw)
 	b.Transpose(y, q)
-	r.pool.put(q)
+	r.scratch.put(q)
 	y4 := b.Reshape(y, 1, c, side, side)
 	b.Add(y4, y4, x)
-	r.pool.put(x)
+	r.scratch.put(x)
 	return y4
 }
