@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -58,13 +59,29 @@ type buffer struct {
 // freedBytes counts the bytes Free has released since the last garbage collection it asked
 // for. A model's weights live on the Go heap, and the collector only runs again when the heap
 // has grown by as much as it holds (GOGC=100): with 4 GB of weights, freed activations (a
-// VQ decode frees 0.3-0.5 GB of scratch per image) would pile up to gigabytes of garbage
+// VQ decode frees 0.2 GB of scratch per call) would pile up to gigabytes of garbage
 // before a collection. So once a backend has freed gcAfterFreed bytes it starts one; marking
 // is cheap here, as weights hold no pointers.
 type freedBytes struct {
-	n       atomic.Int64
-	used    *atomic.Int64 // the backend's live bytes, which set the threshold
-	collect func()        // the collection to start: runtime.GC when nil, or a test's counter
+	n atomic.Int64
+	// fresh is the bytes freed since the last collection started, collecting those freed
+	// before collections that are still running started: together, the garbage not yet back
+	// in the heap.
+	fresh, collecting atomic.Int64
+	used              *atomic.Int64 // the backend's live bytes, which set the threshold
+	collect           func()        // a test's counter, run instead of every collection
+}
+
+// gc runs the collection run (runtime.GC or debug.FreeOSMemory; f.collect instead where a
+// test set it), which returns the bytes freed before it started.
+func (f *freedBytes) gc(run func()) {
+	mine := f.fresh.Swap(0)
+	f.collecting.Add(mine)
+	if f.collect != nil {
+		run = f.collect
+	}
+	run()
+	f.collecting.Add(-mine)
 }
 
 // gcAfterFreed is how many freed bytes start a collection for a backend holding used bytes:
@@ -76,22 +93,36 @@ type freedBytes struct {
 func gcAfterFreed(used int64) int64 { return min(256<<20, max(16<<20, used/64)) }
 
 // beforeAlloc collects, before an allocation of n bytes (at least gcAllocMin), the garbage
-// of Free calls that did not reach gcAfterFreed, when there is at least as much of it as the
-// allocation and at least gcBeforeAlloc: the stage that freed it (the vision tower before a
-// prompt) has ended, and the next one would otherwise take fresh memory beside it. The
-// collection runs in the caller, so the allocation reuses what it frees. Stages allocate
-// their buffers up front, so this happens a few times a request, not per op.
+// of Free calls that no finished collection has returned yet, when there is at least as much
+// of it as the allocation and at least gcBeforeAlloc: the stage that freed it (the vision
+// tower before a prompt) has ended, and the next one would otherwise take fresh memory beside
+// it. That includes garbage whose collection add started and has not finished: a VQ decode
+// frees its scratch and the next one asks for it again at once. The collection runs in the
+// caller, so the allocation reuses what it frees. Stages allocate their buffers up front, so
+// this happens a few times a request, not per op.
 func (f *freedBytes) beforeAlloc(n int64) {
 	if f == nil || n < gcAllocMin {
 		return
 	}
-	if p := f.n.Load(); p >= gcBeforeAlloc && p >= n && f.n.CompareAndSwap(p, 0) {
-		if f.collect != nil {
-			f.collect()
-			return
-		}
-		runtime.GC()
+	if p := f.fresh.Load() + f.collecting.Load(); p >= gcBeforeAlloc && p >= n {
+		f.n.Store(0)
+		f.gc(runtime.GC)
 	}
+}
+
+// beforeHuge runs before New allocates a buffer of hugeActivation bytes or more (the VQ
+// decoder's activations): a collection that also returns every free page of the heap to the
+// OS (debug.FreeOSMemory). The heap keeps freed pages resident, and a buffer this size rarely
+// fits the holes the stage before left (a KV cache, a prompt's scratch), so it came on top of
+// them: the VQ decode raised the peak resident memory by its whole scratch. It costs a
+// collection (a millisecond with weights, which hold no pointers) and the page faults of
+// memory that could have been reused (README, "What the speed rests on").
+func (f *freedBytes) beforeHuge() {
+	if f == nil {
+		return
+	}
+	f.n.Store(0)
+	f.gc(debug.FreeOSMemory)
 }
 
 const (
@@ -107,13 +138,14 @@ func (f *freedBytes) add(n int64) {
 	if f.used != nil {
 		used = f.used.Load()
 	}
+	f.fresh.Add(n)
 	if f.n.Add(n) >= gcAfterFreed(used) {
 		f.n.Store(0)
 		if f.collect != nil {
-			f.collect()
+			f.gc(nil) // in the caller, so that a test counts it at once
 			return
 		}
-		go runtime.GC()
+		go f.gc(runtime.GC)
 	}
 }
 
@@ -339,7 +371,11 @@ func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 	n := checkShape("New", shape)
 	switch dt {
 	case compute.F32, compute.F16, compute.BF16:
-		b.freed.beforeAlloc(int64(n) * int64(dt.Size()))
+		if size := int64(n) * int64(dt.Size()); size >= hugeActivation {
+			b.freed.beforeHuge()
+		} else {
+			b.freed.beforeAlloc(size)
+		}
 	case compute.Q8, compute.Q4:
 		b.freed.beforeAlloc(int64(n)) // about a byte a weight
 	}

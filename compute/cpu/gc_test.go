@@ -87,3 +87,42 @@ func TestCollectBeforeAlloc(t *testing.T) {
 		t.Errorf("%d MB of garbage before a %d MB allocation: %d collections, %d bytes counted", gcBeforeAlloc>>21, gcBeforeAlloc>>22, collections, f.n.Load())
 	}
 }
+
+// TestCollectingCounts: garbage stays counted while the collection started for it runs (a
+// New meanwhile must not take fresh memory beside it), and leaves the count when it ends;
+// bytes freed during the collection stay for the next.
+func TestCollectingCounts(t *testing.T) {
+	used := new(atomic.Int64)
+	used.Store(4 << 30) // gcAfterFreed is 64 MB: the frees here start no collection themselves
+	f := &freedBytes{used: used}
+	f.add(40 << 20)
+	f.collect = func() {
+		if got := f.fresh.Load() + f.collecting.Load(); got != 40<<20 {
+			t.Errorf("during the collection %d bytes counted, want the %d it collects", got, 40<<20)
+		}
+		f.add(1 << 20) // freed while it runs
+	}
+	f.gc(nil)
+	if fresh, coll := f.fresh.Load(), f.collecting.Load(); fresh != 1<<20 || coll != 0 {
+		t.Errorf("after the collection: %d fresh and %d being collected, want %d and 0", fresh, coll, 1<<20)
+	}
+}
+
+// TestNewHuge: New of hugeActivation bytes or more collects and returns the heap's free pages
+// first (beforeHuge), whatever garbage is counted; smaller ones go through beforeAlloc.
+func TestNewHuge(t *testing.T) {
+	b := New(1)
+	defer b.Close()
+	collections := 0
+	b.freed.collect = func() { collections++ }
+	under := b.New(compute.F32, (hugeActivation-4)/4)
+	defer b.Free(under)
+	if collections != 0 {
+		t.Fatalf("a New under hugeActivation with no garbage collected %d times", collections)
+	}
+	x := b.New(compute.F32, hugeActivation/4)
+	defer b.Free(x)
+	if collections != 1 || b.freed.fresh.Load() != 0 || b.freed.n.Load() != 0 {
+		t.Fatalf("a New of hugeActivation bytes: %d collections, %d bytes left counted, want 1 and 0", collections, b.freed.fresh.Load())
+	}
+}
