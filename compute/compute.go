@@ -334,7 +334,9 @@ type Backend interface {
 	Transpose(dst, x *Tensor)
 
 	// Conv2D computes dst[N,Cout,Ho,Wo] from x[N,Cin,H,W] and w[Cout,Cin,kh,kw], plus b[Cout]
-	// when b is not nil.
+	// when b is not nil. dst may be x itself where the convolution keeps the shape (stride 1,
+	// Cout = Cin, Ho = H, Wo = W), with the values of a separate dst; else the two must not
+	// overlap.
 	Conv2D(dst, x, w, b *Tensor, p Conv2DParams)
 	// Upsample2x repeats every pixel of x[N,C,H,W] into a 2×2 block of dst[N,C,2H,2W]
 	// (nearest neighbour).

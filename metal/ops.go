@@ -334,7 +334,16 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 		gb, hasBias = b.f32(op, "b", bias), true
 		b.check(bias.Len() == cout, op, "b %v does not have %d elements", bias, cout)
 	}
-	b.check(!sameBuffer(dst, x), op, "dst overlaps x")
+	if sameBuffer(dst, x) {
+		// In place: the kernel reads neighbours other threads overwrite, so the output goes
+		// to a temporary first (freed once the copy has run).
+		b.check(p.Stride == 1 && cout == cin && ho == h && wo == wd, op, "dst overlaps x, and is not x of a convolution that keeps its shape")
+		tmp := b.New(compute.F32, dst.Shape...)
+		defer b.Free(tmp)
+		b.Conv2D(tmp, x, w, bias, p)
+		b.CopyRows(b.Reshape(dst, 1, 1, dst.Len()), 0, b.Reshape(tmp, 1, 1, tmp.Len()), 0, 1)
+		return
+	}
 	work := 2 * float64(dst.Len()) * float64(cin*kh*kw)
 	b.dispatchWork(work, "conv2d_f32", [3]int{(dst.Len() + flatThreads - 1) / flatThreads, 1, 1}, [3]int{flatThreads, 1, 1},
 		[]gpu.Buffer{gx, gw, gb, gd}, []uint32{u32(n), u32(cin), u32(h), u32(wd), u32(cout),

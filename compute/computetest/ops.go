@@ -327,6 +327,8 @@ func testConv2D(t *testing.T, be compute.Backend) {
 		{1, 2, 3, 3, 3, 3, 1, 0, true}, // output 1×1
 		{1, 1, 4, 4, 1, 3, 1, 2, false},
 		{1, 64, 9, 10, 6, 3, 1, 1, true}, // K = 576 spans two K blocks
+		{2, 6, 7, 9, 6, 5, 1, 2, true},   // in place (as every case that keeps the shape)
+		{1, 5, 4, 6, 5, 1, 1, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
@@ -368,6 +370,10 @@ func testConv2D(t *testing.T, be compute.Backend) {
 				}
 			}
 			closeTo(t, "Conv2D", read(t, be, dst), want, 2e-6*math.Sqrt(float64(c.cin*c.k*c.k)))
+			if c.stride == 1 && c.cout == c.cin && ho == c.h && wo == c.w {
+				be.Conv2D(x, x, w, b, compute.Conv2DParams{Stride: 1, Pad: c.pad})
+				exact(t, "Conv2D in place", read(t, be, x), read(t, be, dst))
+			}
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -297,8 +298,8 @@ func TestFMAKernelsMatchModel(t *testing.T) {
 	}
 }
 
-// BenchmarkBF16Ops times Conv2D and many-row Attention in both modes on the shapes of the
-// VQ decoder, the ViT and the prefill.
+// BenchmarkBF16Ops times Conv2D (in place too, as the VQ decoder's resblocks run it) and
+// many-row Attention in both modes on the shapes of the VQ decoder, the ViT and the prefill.
 func BenchmarkBF16Ops(b *testing.B) {
 	if !hasBF16() {
 		b.Skip("no AVX512_BF16 on this CPU")
@@ -309,6 +310,7 @@ func BenchmarkBF16Ops(b *testing.B) {
 		cin, h, w, cout, k, stride, pad int
 	}{
 		{"Conv3x3_128to128_384x384", 128, 384, 384, 128, 3, 1, 1}, // the VQ decoder's last level
+		{"Conv3x3_128to128_384x384_in_place", 128, 384, 384, 128, 3, 1, 1},
 		{"Conv3x3_128to128_96x96", 128, 96, 96, 128, 3, 1, 1},
 		{"Conv3x3_256to256_48x48", 256, 48, 48, 256, 3, 1, 1},
 		{"Conv16x16s16_3to1024_384", 3, 384, 384, 1024, 16, 16, 0},
@@ -325,6 +327,9 @@ func BenchmarkBF16Ops(b *testing.B) {
 				x := be.FromFloat32(randVals(rng, c.cin*c.h*c.w, 1), 1, c.cin, c.h, c.w)
 				w := be.FromFloat32(randVals(rng, c.cout*c.cin*c.k*c.k, 1), c.cout, c.cin, c.k, c.k)
 				dst := be.New(compute.F32, 1, c.cout, ho, wo)
+				if strings.HasSuffix(c.name, "_in_place") {
+					dst = x
+				}
 				for b.Loop() {
 					be.Conv2D(dst, x, w, nil, compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
 				}

@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/janus-desktop/janus/compute"
+import (
+	"unsafe"
+
+	"github.com/janus-desktop/janus/compute"
+)
 
 // Conv2D computes dst[N,Cout,Ho,Wo] = conv(x[N,Cin,H,W], w[Cout,Cin,kh,kw]) (+ b[Cout]) with
 // square stride and symmetric zero padding; Ho = (H+2·pad-kh)/stride+1.
@@ -22,8 +26,13 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 		bs = f32(op, "b", bias)
 		check(len(bs) == cout, op, "b %v does not have %d elements", bias, cout)
 	}
-	check(!overlaps(d, xs), op, "dst overlaps x")
 	if len(d) == 0 {
+		return
+	}
+	if overlaps(d, xs) {
+		check(unsafe.SliceData(d) == unsafe.SliceData(xs) && len(d) == len(xs) && p.Stride == 1 && cout == cin && ho == h && wo == wd,
+			op, "dst overlaps x, and is not x of a convolution that keeps its shape")
+		b.convInPlace(d, w, bias, n, cin, h, wd, kh, kw, p.Pad)
 		return
 	}
 	pix, kk := ho*wo, cin*kh*kw
@@ -61,6 +70,69 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 		}
 	})
 }
+
+// convInPlace computes Conv2D with dst = x, for a convolution that keeps the shape (stride 1,
+// c channels in and out): a band of output rows at a time, each from a zero-padded copy of
+// the input rows it reads, so that its own scratch is two bands instead of a second image.
+// Band k's output goes back into the image once band k+1's input has been copied out, the
+// last moment the rows it replaces are read. Every output value is the one the out-of-place
+// convolution computes (the same patch, zeros where it pads, and the same kernels), bit for
+// bit. The VQ decoder's top-level resblocks hold two activations of 384²×128 this way, not
+// three (README, "What the speed rests on").
+func (b *Backend) convInPlace(d []float32, w, bias *Tensor, n, c, h, wd, kh, kw, pad int) {
+	rows := max(1, min(h, convBandFloats/(c*wd)))
+	iw := wd + 2*pad
+	// Both bands in one buffer, from a pool of their own: the tiles' pool would hand a band
+	// request a smaller tile buffer, to be dropped, and made tens of MB of garbage a decode.
+	size := c*(rows+kh-1)*iw + c*rows*wd
+	buf, _ := b.bands.Get().(*[]float32)
+	if buf == nil || cap(*buf) < size {
+		buf = new(make([]float32, size))
+	}
+	defer b.bands.Put(buf)
+	in, out := (*buf)[:c*(rows+kh-1)*iw], (*buf)[c*(rows+kh-1)*iw:size]
+	// fill copies the input rows band r0..r0+m reads into in, zeros where it pads.
+	fill := func(img []float32, r0, m int) {
+		ih := m + kh - 1
+		b.pool.run(c, 1, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				for y := range ih {
+					row := in[(ch*ih+y)*iw : (ch*ih+y+1)*iw]
+					sy := r0 - pad + y
+					if sy < 0 || sy >= h {
+						clear(row)
+						continue
+					}
+					clear(row[:pad])
+					copy(row[pad:], img[(ch*h+sy)*wd:(ch*h+sy+1)*wd])
+					clear(row[pad+wd:])
+				}
+			}
+		})
+	}
+	for i := range n {
+		img := d[i*c*h*wd : (i+1)*c*h*wd]
+		fill(img, 0, min(rows, h))
+		for r0 := 0; r0 < h; r0 += rows {
+			m := min(rows, h-r0)
+			x := &Tensor{Shape: []int{1, c, m + kh - 1, iw}, DType: compute.F32, Buf: &buffer{f: in[:c*(m+kh-1)*iw], view: true}}
+			y := &Tensor{Shape: []int{1, c, m, wd}, DType: compute.F32, Buf: &buffer{f: out[:c*m*wd], view: true}}
+			b.Conv2D(y, x, w, bias, compute.Conv2DParams{Stride: 1})
+			if next := r0 + rows; next < h {
+				fill(img, next, min(rows, h-next))
+			}
+			b.pool.run(c, 1, func(lo, hi int) {
+				for ch := lo; ch < hi; ch++ {
+					copy(img[(ch*h+r0)*wd:(ch*h+r0+m)*wd], out[ch*m*wd:(ch+1)*m*wd])
+				}
+			})
+		}
+	}
+}
+
+// convBandFloats is about the floats of a band of output rows convInPlace computes at once:
+// 4 MB, so that its two bands are a few percent of the image they save.
+const convBandFloats = 1 << 20
 
 // convPixels is the number of output pixels per Conv2D task; their im2col rows for one K
 // block (convPixels×gemmK floats) stay in L2 while every output channel pair sweeps them.

@@ -2,8 +2,12 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/janus-desktop/janus/compute"
 )
 
 // TestIm2col checks im2col's patch values, through its copy of whole runs where a pixel's
@@ -47,5 +51,74 @@ func TestIm2col(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestConvInPlace: Conv2D with dst = x gives the out-of-place convolution's bits, on every
+// kernel set and precision, in images several bands tall (an uneven last band among them),
+// and refuses a dst that overlaps x any other way.
+func TestConvInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	precisions := []Precision{PrecisionExact}
+	if hasBF16() {
+		precisions = append(precisions, PrecisionBF16)
+	}
+	for _, c := range []struct{ n, ch, h, w, k, pad int }{
+		{1, 8, 400, 384, 3, 1}, // bands of 341 rows: 341 and 59
+		{2, 16, 300, 300, 5, 2},
+		{1, 12, 90, 1000, 1, 0},
+		{1, 3, 5, 7, 3, 1}, // one band
+	} {
+		xv := randVals(rng, c.n*c.ch*c.h*c.w, 1)
+		wv := randVals(rng, c.ch*c.ch*c.k*c.k, 1)
+		bv := randVals(rng, c.ch, 1)
+		for _, ks := range kernelSets() {
+			for _, prec := range precisions {
+				t.Run(fmt.Sprintf("%+v/%v/%v", c, ks, prec), func(t *testing.T) {
+					be := New(2, WithKernels(ks), WithPrecision(prec))
+					defer be.Close()
+					x := be.FromFloat32(xv, c.n, c.ch, c.h, c.w)
+					w := be.FromFloat32(wv, c.ch, c.ch, c.k, c.k)
+					b := be.FromFloat32(bv, c.ch)
+					want := be.New(compute.F32, c.n, c.ch, c.h, c.w)
+					p := compute.Conv2DParams{Stride: 1, Pad: c.pad}
+					be.Conv2D(want, x, w, b, p)
+					be.Conv2D(x, x, w, b, p)
+					got := make([]float32, x.Len())
+					exp := make([]float32, x.Len())
+					if err := be.Read(x, got); err != nil {
+						t.Fatal(err)
+					}
+					if err := be.Read(want, exp); err != nil {
+						t.Fatal(err)
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(exp[i]) {
+							t.Fatalf("in place, value %d is %g, out of place %g", i, got[i], exp[i])
+						}
+					}
+				})
+			}
+		}
+	}
+	be := New(1)
+	defer be.Close()
+	parent := be.New(compute.F32, 128)
+	x := be.View(parent, 0, 1, 2, 4, 4)
+	for _, tt := range []struct {
+		name   string
+		dst, w *compute.Tensor
+	}{
+		{"dst shifted", be.View(parent, 8, 1, 2, 4, 4), be.New(compute.F32, 2, 2, 3, 3)},
+		{"more channels out", be.View(parent, 0, 1, 3, 4, 4), be.New(compute.F32, 3, 2, 3, 3)},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "dst overlaps x") {
+					t.Errorf("%s: Conv2D recovered %v, want a panic about the overlap", tt.name, r)
+				}
+			}()
+			be.Conv2D(tt.dst, x, tt.w, nil, compute.Conv2DParams{Stride: 1, Pad: 1})
+		}()
 	}
 }

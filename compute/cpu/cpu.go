@@ -22,6 +22,7 @@ type Backend struct {
 	pool    *pool
 	cleanup runtime.Cleanup // stops the workers when the Backend is collected
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
+	bands   sync.Pool       // *[]float32 buffers of convInPlace, apart: they are larger
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	q4Fours bool            // grouped Q4 products of eight rows as two passes of four (q4Fours)
