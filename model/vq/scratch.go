@@ -80,10 +80,11 @@ func (s *pooled) release() {
 	clear(s.free)
 }
 
-// planned hands out views of one arena at the offsets of the decoder's plan (Decoder.scratchPlan):
-// the k-th get of an image gets span k. Tensors whose lifetimes overlap never share memory,
-// so the arena is about the largest level's live activations (three top-level buffers in the
-// released model) rather than the pool's sum over levels.
+// planned hands out views of an arena at the offsets of the decoder's plan
+// (Decoder.scratchPlan): the k-th get of an image gets span k. Tensors whose lifetimes overlap
+// never share memory, so the arena is about the largest level's live activations (two
+// top-level buffers in the released model, whose top-level convolutions run in place) rather
+// than the pool's sum over levels.
 type planned struct {
 	b     compute.Backend
 	v     compute.Viewer
@@ -171,7 +172,8 @@ func aligned(n int) int { return (n + spanAlign - 1) / spanAlign * spanAlign }
 // The arena is allocated in bins of bin elements, the largest tensor's size, and no span
 // crosses from one bin into the next. A single allocation of the whole arena would need that
 // much contiguous free memory, where the heap (the CPU backend's is Go's) more often has
-// holes the size of one large tensor, freed by the stage before (README, "What the speed rests on").
+// holes the size of one large tensor, freed by the stage before (README, "What the speed
+// rests on").
 func (d *Decoder) scratchPlan() (spans []span, total, bin int) {
 	lives := d.lifetimes()
 	order := make([]int, len(lives))
