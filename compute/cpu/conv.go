@@ -74,13 +74,17 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 // convInPlace computes Conv2D with dst = x, for a convolution that keeps the shape (stride 1,
 // c channels in and out): a band of output rows at a time, each from a zero-padded copy of
 // the input rows it reads, so that its own scratch is two bands instead of a second image.
-// Band k's output goes back into the image once band k+1's input has been copied out, the
-// last moment the rows it replaces are read. Every output value is the one the out-of-place
-// convolution computes (the same patch, zeros where it pads, and the same kernels), bit for
-// bit. The VQ decoder's top-level resblocks hold two activations of 384²×128 this way, not
-// three (README, "What the speed rests on").
+// Band k's output goes back into the image once band k+1's input has been copied out: bands
+// of at least pad rows, so no later band reads the rows it replaces. Every output value is the
+// one the out-of-place convolution computes (the same patch, zeros where it pads, and the same
+// kernels), bit for bit. The VQ decoder's top-level resblocks hold two activations of
+// 384²×128 this way, not three (README, "What the speed rests on").
 func (b *Backend) convInPlace(d []float32, w, bias *Tensor, n, c, h, wd, kh, kw, pad int) {
-	rows := max(1, min(h, convBandFloats/(c*wd)))
+	band := convBandFloats
+	if b.band > 0 {
+		band = b.band
+	}
+	rows := min(h, max(pad, 1, band/(c*wd)))
 	iw := wd + 2*pad
 	// Both bands in one buffer, from a pool of their own: the tiles' pool would hand a band
 	// request a smaller tile buffer, to be dropped, and made tens of MB of garbage a decode.
@@ -131,7 +135,7 @@ func (b *Backend) convInPlace(d []float32, w, bias *Tensor, n, c, h, wd, kh, kw,
 }
 
 // convBandFloats is about the floats of a band of output rows convInPlace computes at once:
-// 4 MB, so that its two bands are a few percent of the image they save.
+// 4 MB, so that its two bands (8.6 MB at 384²×128) are an eighth of the image they save.
 const convBandFloats = 1 << 20
 
 // convPixels is the number of output pixels per Conv2D task; their im2col rows for one K

@@ -54,51 +54,56 @@ func TestIm2col(t *testing.T) {
 	}
 }
 
-// TestConvInPlace: Conv2D with dst = x gives the out-of-place convolution's bits, on every
-// kernel set and precision, in images several bands tall (an uneven last band among them),
-// and refuses a dst that overlaps x any other way.
+// TestConvInPlace: Conv2D with dst = x gives the out-of-place convolution's bits on every
+// kernel set, in the exact precision and on each BF16 tile set, in images several bands tall
+// (an uneven last band among them, bands of a row with two rows of padding), and refuses a
+// dst that overlaps x any other way.
 func TestConvInPlace(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	precisions := []Precision{PrecisionExact}
-	if hasBF16() {
-		precisions = append(precisions, PrecisionBF16)
+	type backend struct {
+		name string
+		make func(t *testing.T) *Backend
 	}
-	for _, c := range []struct{ n, ch, h, w, k, pad int }{
-		{1, 8, 400, 384, 3, 1}, // bands of 341 rows: 341 and 59
-		{2, 16, 300, 300, 5, 2},
-		{1, 12, 90, 1000, 1, 0},
-		{1, 3, 5, 7, 3, 1}, // one band
+	var backends []backend
+	for _, ks := range kernelSets() {
+		backends = append(backends, backend{fmt.Sprint(ks), func(*testing.T) *Backend { return New(2, WithKernels(ks)) }})
+	}
+	if hasBF16() {
+		for _, tiles := range []string{"fma", "vdpbf16ps", "amx"} {
+			backends = append(backends, backend{"bf16-" + tiles, func(t *testing.T) *Backend { return bf16Backend(t, 2, tiles) }})
+		}
+	}
+	for _, c := range []struct{ n, ch, h, w, k, pad, band int }{
+		{1, 8, 400, 384, 3, 1, 0}, // bands of 341 rows: 341 and 59
+		{2, 16, 300, 300, 5, 2, 0},
+		{1, 12, 90, 1000, 1, 0, 0},
+		{1, 3, 5, 7, 3, 1, 0},    // one band
+		{2, 3, 9, 10, 5, 2, 1},   // bands as tall as the padding
+		{1, 4, 7, 50, 3, 1, 1},   // bands of one row
+		{1, 5, 11, 48, 7, 3, 60}, // of three rows (a band of 60 floats is under one row)
 	} {
 		xv := randVals(rng, c.n*c.ch*c.h*c.w, 1)
 		wv := randVals(rng, c.ch*c.ch*c.k*c.k, 1)
 		bv := randVals(rng, c.ch, 1)
-		for _, ks := range kernelSets() {
-			for _, prec := range precisions {
-				t.Run(fmt.Sprintf("%+v/%v/%v", c, ks, prec), func(t *testing.T) {
-					be := New(2, WithKernels(ks), WithPrecision(prec))
-					defer be.Close()
-					x := be.FromFloat32(xv, c.n, c.ch, c.h, c.w)
-					w := be.FromFloat32(wv, c.ch, c.ch, c.k, c.k)
-					b := be.FromFloat32(bv, c.ch)
-					want := be.New(compute.F32, c.n, c.ch, c.h, c.w)
-					p := compute.Conv2DParams{Stride: 1, Pad: c.pad}
-					be.Conv2D(want, x, w, b, p)
-					be.Conv2D(x, x, w, b, p)
-					got := make([]float32, x.Len())
-					exp := make([]float32, x.Len())
-					if err := be.Read(x, got); err != nil {
-						t.Fatal(err)
+		for _, bk := range backends {
+			t.Run(fmt.Sprintf("%+v/%s", c, bk.name), func(t *testing.T) {
+				be := bk.make(t)
+				defer be.Close()
+				be.band = c.band
+				x := be.FromFloat32(xv, c.n, c.ch, c.h, c.w)
+				w := be.FromFloat32(wv, c.ch, c.ch, c.k, c.k)
+				b := be.FromFloat32(bv, c.ch)
+				want := be.New(compute.F32, c.n, c.ch, c.h, c.w)
+				p := compute.Conv2DParams{Stride: 1, Pad: c.pad}
+				be.Conv2D(want, x, w, b, p)
+				be.Conv2D(x, x, w, b, p)
+				got, exp := read(t, be, x), read(t, be, want)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(exp[i]) {
+						t.Fatalf("in place, value %d is %g, out of place %g", i, got[i], exp[i])
 					}
-					if err := be.Read(want, exp); err != nil {
-						t.Fatal(err)
-					}
-					for i := range got {
-						if math.Float32bits(got[i]) != math.Float32bits(exp[i]) {
-							t.Fatalf("in place, value %d is %g, out of place %g", i, got[i], exp[i])
-						}
-					}
-				})
-			}
+				}
+			})
 		}
 	}
 	be := New(1)

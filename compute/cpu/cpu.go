@@ -23,6 +23,7 @@ type Backend struct {
 	cleanup runtime.Cleanup // stops the workers when the Backend is collected
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
 	bands   sync.Pool       // *[]float32 buffers of convInPlace, apart: they are larger
+	band    int             // convInPlace's band in floats where a test sets it, else 0
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	q4Fours bool            // grouped Q4 products of eight rows as two passes of four (q4Fours)
@@ -111,8 +112,8 @@ func (f *freedBytes) beforeAlloc(n int64) {
 	}
 }
 
-// beforeHuge runs before New allocates a buffer of hugeActivation bytes or more (the VQ
-// decoder's activations): a collection that also returns every free page of the heap to the
+// beforeHuge runs before New allocates an activation of hugeActivation bytes or more (the VQ
+// decoder's): a collection that also returns every free page of the heap to the
 // OS (debug.FreeOSMemory). The heap keeps freed pages resident, and a buffer this size rarely
 // fits the holes the stage before left (a KV cache, a prompt's scratch), so it came on top of
 // them: the VQ decode raised the peak resident memory by its whole scratch. It costs a
@@ -369,10 +370,18 @@ func (b *Backend) MemoryUsed() int64 { return b.used.Load() }
 // New allocates a zeroed tensor: a []float32 buffer for F32, a []uint16 one for F16/BF16,
 // codes and scales for Q8/Q4 (whose last dimension must be a multiple of compute.QBlock).
 func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
+	return b.newTensor(dt, shape, false)
+}
+
+// newTensor is New, for a weight that the caller fills (FromBytes, Alloc) when weight is set.
+// Only activations of hugeActivation bytes or more give the heap's free pages back first
+// (beforeHuge): a loader's weights come one after the other, each reusing what the last
+// one's reading freed.
+func (b *Backend) newTensor(dt compute.DType, shape []int, weight bool) *Tensor {
 	n := checkShape("New", shape)
 	switch dt {
 	case compute.F32, compute.F16, compute.BF16:
-		if size := int64(n) * int64(dt.Size()); size >= hugeActivation {
+		if size := int64(n) * int64(dt.Size()); size >= hugeActivation && !weight {
 			b.freed.beforeHuge()
 		} else {
 			b.freed.beforeAlloc(size)
@@ -440,7 +449,7 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 			return nil, fmt.Errorf("cpu: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, compute.QBlock)
 		}
 	}
-	t := b.New(dt, shape...)
+	t := b.newTensor(dt, shape, true)
 	t.Buf.(*buffer).adviseHugePages()
 	b.fill(t, src, raw)
 	return t, nil
@@ -463,7 +472,7 @@ func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
 	if dt.Quantized() && (len(shape) == 0 || shape[len(shape)-1]%compute.QBlock != 0) {
 		return nil, fmt.Errorf("cpu: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, compute.QBlock)
 	}
-	t := b.New(dt, shape...)
+	t := b.newTensor(dt, shape, true)
 	t.Buf.(*buffer).adviseHugePages()
 	return t, nil
 }

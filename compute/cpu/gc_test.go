@@ -125,4 +125,34 @@ func TestNewHuge(t *testing.T) {
 	if collections != 1 || b.freed.fresh.Load() != 0 || b.freed.n.Load() != 0 {
 		t.Fatalf("a New of hugeActivation bytes: %d collections, %d bytes left counted, want 1 and 0", collections, b.freed.fresh.Load())
 	}
+	// Weights as large are not activations: a loader allocates them one after another.
+	w, err := b.Alloc(compute.F32, []int{hugeActivation / 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Free(w)
+	if collections != 1 {
+		t.Fatalf("Alloc of a %d-byte weight collected: %d collections", hugeActivation, collections)
+	}
+}
+
+// TestBeforeAllocCountsCollecting: an allocation while a collection runs still sees the
+// garbage that collection was started for, and collects it itself (the collection add
+// starts runs beside the caller, and may not have returned it yet).
+func TestBeforeAllocCountsCollecting(t *testing.T) {
+	used := new(atomic.Int64)
+	used.Store(4 << 30)
+	f := &freedBytes{used: used}
+	f.add(40 << 20)
+	collections := 0
+	f.collect = func() {
+		collections++
+		if collections == 1 { // a New beside the running collection
+			f.beforeAlloc(20 << 20)
+		}
+	}
+	f.gc(nil)
+	if collections != 2 {
+		t.Fatalf("an allocation during a collection of 40 MB ran %d collections of its own, want 1", collections-1)
+	}
 }
