@@ -36,8 +36,9 @@
 //     of QBlock). A backend without kernels for a dtype refuses it in FromBytes with an
 //     error naming it. Every other weight is F32. A KV cache may be F16: CopyRows narrows
 //     F32 rows into it and Attention reads k and v from it (q and dst stay F32).
-//   - Elementwise ops (Add, Mul, Scale, GELU, SiLU, SwiGLU) and the normalisations may write in
-//     place (dst the same tensor as an input); no other op may alias dst with an input.
+//   - Elementwise ops (Add, Mul, Scale, GELU, SiLU, SwiGLU), the normalisations and a Conv2D
+//     that keeps the shape may write in place (dst the same tensor as an input); no other op
+//     may alias dst with an input.
 //   - Shape mismatches are programming errors and panic; runtime failures of the device are
 //     returned by Sync and Read.
 package compute
@@ -191,9 +192,10 @@ type RowWriter interface {
 // by the time the large ones are in use.
 type Viewer interface {
 	// View returns a tensor of the given shape over elements [off, off+n) of t, an F32 tensor
-	// made by New (n the shape's length). Ops on it read and write those elements of t; two
-	// views are as distinct as two tensors where their ranges do not overlap. Freeing a view
-	// does nothing: t holds the memory, and must outlive its views.
+	// made by New (n the shape's length); a range outside t is a programming error and
+	// panics. Ops on it read and write those elements of t; two views are as distinct as two
+	// tensors where their ranges do not overlap. Freeing a view frees no memory and leaves t
+	// alone (the view can no longer be used): t holds the memory, and must outlive its views.
 	View(t *Tensor, off int, shape ...int) *Tensor
 }
 

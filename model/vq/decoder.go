@@ -467,13 +467,14 @@ func (r *run) normSwish(x *compute.Tensor, n groupNorm) *compute.Tensor {
 }
 
 // convOver applies c to x[1, C, side, side], which it takes: in place at the output's size
-// where c keeps the channel count (Conv2D allows it for a same-padded convolution), else
-// into a new tensor, putting x back. In place, a resblock at 384² holds two activations
-// instead of three, which sets the scratch plan's size; below the top level three fit in the
-// same arena, and the out-of-place convolution is faster (the CPU's in-place one copies the
-// image in bands: 15 % longer in the BF16 precision, BenchmarkBF16Ops).
+// where c keeps the channel count (Conv2D allows it for a same-padded convolution) and the
+// scratch gains from it (scratch.inPlace), else into a new tensor, putting x back. In place,
+// a resblock at 384² holds two activations instead of three, which sets the scratch plan's
+// size; below the top level three fit in the same arena, and the out-of-place convolution is
+// faster (the CPU's in-place one copies the image in bands: 15 % longer in the BF16
+// precision, BenchmarkBF16Ops).
 func (r *run) convOver(x *compute.Tensor, c conv, side int) *compute.Tensor {
-	if c.cout == x.Shape[1] && side == r.d.p.ImageSize {
+	if r.scratch.inPlace() && c.cout == x.Shape[1] && side == r.d.p.ImageSize {
 		r.b.Conv2D(x, x, c.w, c.b, compute.Conv2DParams{Stride: 1, Pad: c.pad})
 		return x
 	}
