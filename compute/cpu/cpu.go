@@ -113,8 +113,8 @@ func (f *freedBytes) beforeAlloc(n int64) {
 }
 
 // beforeHuge runs before New allocates an activation of hugeActivation bytes or more (the VQ
-// decoder's): a collection that also returns every free page of the heap to the
-// OS (debug.FreeOSMemory). The heap keeps freed pages resident, and a buffer this size rarely
+// decoder's): a collection that also returns every free page of the heap to the OS
+// (debug.FreeOSMemory). The heap keeps freed pages resident, and a buffer this size rarely
 // fits the holes the stage before left (a KV cache, a prompt's scratch), so it came on top of
 // them: the VQ decode raised the peak resident memory by its whole scratch. It costs a
 // collection (a millisecond with weights, which hold no pointers) and the page faults of
