@@ -281,7 +281,7 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMemory(cfg, m.LLM.KVDType, n, l, g.opts.MaxMemoryBytes, be.MemoryUsed()); err != nil {
+	if err := m.checkMemory(n, l, g.opts.MaxMemoryBytes, be.MemoryUsed()); err != nil {
 		return nil, err
 	}
 	// The last token's embedding is never run, so the cache needs L + total - 1 positions.

@@ -33,8 +33,30 @@ func (e MemoryEstimate) Total() int64 { return e.KVCache + e.Scratch }
 // EstimateGenerationMemory estimates the memory of generating images images together from a
 // prompt of promptTokens tokens (the templated prompt, MemoryEstimate counts the image tokens
 // itself) with the model cfg describes, whose KV cache holds kv (llm.CacheDType of the
-// precision; a loaded model's LLM.KVDType). It needs no weights, so it can run before a load.
+// precision; a loaded model's LLM.KVDType). It needs no weights, so it can run before a load;
+// not knowing the backend, it counts the VQ decoder's scratch as a pool (vq.ScratchBytesFor),
+// more than a backend with views plans. Model.EstimateGenerationMemory is a loaded model's.
 func EstimateGenerationMemory(cfg *config.Config, kv compute.DType, images, promptTokens int) (MemoryEstimate, error) {
+	dec, err := vq.ScratchBytesFor(vq.ParamsFromConfig(cfg.VQ))
+	if err != nil {
+		return MemoryEstimate{}, fmt.Errorf("memory estimate: %w", err)
+	}
+	return estimateGeneration(cfg, kv, images, promptTokens, dec)
+}
+
+// EstimateGenerationMemory is the package function's estimate for this model as loaded: its
+// KV cache's dtype, and its VQ decoder's scratch on its backend (vq.Decoder.ScratchBytes).
+// GenerateImages checks its memory limit against it. The model must have its generation
+// parts (not loaded with SkipGeneration).
+func (m *Model) EstimateGenerationMemory(images, promptTokens int) (MemoryEstimate, error) {
+	if m.VQ == nil || m.LLM == nil {
+		return MemoryEstimate{}, errors.New("memory estimate: the model was loaded without its image generation parts")
+	}
+	return estimateGeneration(m.Config, m.LLM.KVDType, images, promptTokens, m.VQ.ScratchBytes())
+}
+
+// estimateGeneration is EstimateGenerationMemory with the VQ decoder's scratch dec given.
+func estimateGeneration(cfg *config.Config, kv compute.DType, images, promptTokens int, dec int64) (MemoryEstimate, error) {
 	if images < 1 || promptTokens < 1 {
 		return MemoryEstimate{}, fmt.Errorf("memory estimate for %d images and %d prompt tokens", images, promptTokens)
 	}
@@ -49,10 +71,6 @@ func EstimateGenerationMemory(cfg *config.Config, kv compute.DType, images, prom
 	vocab := int64(cfg.GenHead.ImageTokenSize)
 	heads := int64(rows)*(int64(cfg.GenHead.ImageTokenEmbed)+2*vocab+int64(cfg.GenEmbed.Dim)+2*int64(cfg.LLM.Hidden))*4 +
 		int64(images)*vocab*4
-	dec, err := vq.ScratchBytesFor(vq.ParamsFromConfig(cfg.VQ))
-	if err != nil {
-		return MemoryEstimate{}, fmt.Errorf("memory estimate: %w", err)
-	}
 	// The pictures (8-bit RGBA, two sets while previews are replaced) and one float32 image
 	// being converted.
 	s := int64(cfg.VQ.ImageSize)
@@ -143,14 +161,14 @@ func memoryLimit(maxBytes, held int64) (limit int64, source string, ok bool) {
 		100*DefaultMemoryFraction, formatBytes(total), formatBytes(held)), true
 }
 
-// checkMemory refuses a generation whose estimate exceeds the limit maxBytes selects; held
-// is the backend's MemoryUsed.
-func checkMemory(cfg *config.Config, kv compute.DType, images, promptTokens int, maxBytes, held int64) error {
+// checkMemory refuses a generation of m whose estimate exceeds the limit maxBytes selects;
+// held is the backend's MemoryUsed.
+func (m *Model) checkMemory(images, promptTokens int, maxBytes, held int64) error {
 	limit, source, ok := memoryLimit(maxBytes, held)
 	if !ok {
 		return nil
 	}
-	est, err := EstimateGenerationMemory(cfg, kv, images, promptTokens)
+	est, err := m.EstimateGenerationMemory(images, promptTokens)
 	if err != nil {
 		return err
 	}
@@ -159,7 +177,7 @@ func checkMemory(cfg *config.Config, kv compute.DType, images, promptTokens int,
 	}
 	fits := 0
 	for k := images - 1; k >= 1; k-- {
-		if e, err := EstimateGenerationMemory(cfg, kv, k, promptTokens); err == nil && e.Total() <= limit {
+		if e, err := m.EstimateGenerationMemory(k, promptTokens); err == nil && e.Total() <= limit {
 			fits = k
 			break
 		}

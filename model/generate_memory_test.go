@@ -75,11 +75,11 @@ func TestGenerateMemoryLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	est2, err := EstimateGenerationMemory(c.m.Config, c.m.LLM.KVDType, 2, len(cond))
+	est2, err := c.m.EstimateGenerationMemory(2, len(cond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	est1, err := EstimateGenerationMemory(c.m.Config, c.m.LLM.KVDType, 1, len(cond))
+	est1, err := c.m.EstimateGenerationMemory(1, len(cond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,4 +311,34 @@ func TestMemoryCheckAsksTheBackend(t *testing.T) {
 			t.Fatalf("GenerateImages with the backend holding nothing = %v", err)
 		}
 	})
+}
+
+// TestModelEstimate: a loaded model's estimate counts its VQ decoder's scratch on its own
+// backend (the plan, on a backend with views), and is otherwise the package estimate; a model
+// without its generation parts has none.
+func TestModelEstimate(t *testing.T) {
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		c := genVariantOn(t, "gen-b", be)
+		pkg, err := EstimateGenerationMemory(c.m.Config, c.m.LLM.KVDType, 2, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, err := c.m.EstimateGenerationMemory(2, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := vq.ScratchBytesFor(vq.ParamsFromConfig(c.m.Config.VQ))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if own.KVCache != pkg.KVCache || own.Scratch != pkg.Scratch-pool+c.m.VQ.ScratchBytes() {
+			t.Fatalf("the model's estimate %+v, the package's %+v with a decoder scratch of %d for the pool's %d", own, pkg, c.m.VQ.ScratchBytes(), pool)
+		}
+		if _, views := be.(compute.Viewer); views && own.Scratch >= pkg.Scratch {
+			t.Fatalf("on %s, whose decoder plans its scratch, the model's estimate %d is not below the package's %d", be.Name(), own.Scratch, pkg.Scratch)
+		}
+	})
+	if _, err := (&Model{}).EstimateGenerationMemory(1, 30); err == nil {
+		t.Fatal("a model without its generation parts gave an estimate")
+	}
 }
