@@ -72,6 +72,36 @@ type buffer struct {
 	gpu   gpu.Buffer
 	bytes int
 	freed bool
+	// view: gpu is a region of another tensor's buffer (View), which alone owns the memory.
+	view bool
+}
+
+// region is part of another buffer, a view's storage: bound with its offset, its contents
+// from there.
+type region struct {
+	gpu.Buffer // the parent's
+	off, size  int
+}
+
+func (r region) Contents() unsafe.Pointer { return unsafe.Add(r.Buffer.Contents(), r.off) }
+func (r region) Size() int                { return r.size }
+func (r region) Release()                 {} // the parent owns the memory
+
+var _ compute.Viewer = (*Backend)(nil)
+
+// View returns a tensor over elements [off, off+n) of the F32 tensor t (compute.Viewer): a
+// region of t's Metal buffer, bound with its offset. Freeing it releases nothing.
+func (b *Backend) View(t *Tensor, off int, shape ...int) *Tensor {
+	n := checkShape("View", shape)
+	g := b.f32("View", "t", t)
+	if off < 0 || off+n > t.Len() {
+		panic(fmt.Sprintf("metal: View: elements [%d, %d) are outside %v", off, off+n, t))
+	}
+	r := region{Buffer: g, off: 4 * off, size: 4 * n}
+	if p, ok := g.(region); ok { // a view of a view: one offset into the owner
+		r.Buffer, r.off = p.Buffer, p.off+4*off
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), DType: compute.F32, Buf: &buffer{gpu: r, bytes: 4 * n, view: true}}
 }
 
 // kernelNames are the pipelines the backend uses; New compiles every one of them up front, so
@@ -365,6 +395,9 @@ func (b *Backend) Free(t *Tensor) {
 	}
 	buf.freed = true
 	t.Buf = nil // as compute/cpu does: this handle no longer holds the buffer
+	if buf.view {
+		return
+	}
 	b.used -= int64(buf.bytes)
 	if b.busy() {
 		b.deferred = append(b.deferred, buf.gpu)
@@ -466,11 +499,14 @@ func (b *Backend) dispatch(kernel string, groups, threads [3]int, bufs []gpu.Buf
 	cb := b.encoder()
 	cb.SetPipeline(p)
 	for i, g := range bufs {
-		if s, ok := g.(staged); ok {
+		switch s := g.(type) {
+		case staged:
 			cb.SetBuffer(s.Buffer, s.off, i)
-			continue
+		case region:
+			cb.SetBuffer(s.Buffer, s.off, i)
+		default:
+			cb.SetBuffer(g, 0, i)
 		}
-		cb.SetBuffer(g, 0, i)
 	}
 	raw := make([]byte, 4*len(params))
 	for i, w := range params {

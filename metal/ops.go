@@ -39,7 +39,30 @@ func (b *Backend) check(ok bool, op, format string, args ...any) {
 }
 
 // sameBuffer reports whether two tensors share storage (in-place use).
-func sameBuffer(a, c *Tensor) bool { return a.Buf.(*buffer) == c.Buf.(*buffer) }
+func sameBuffer(a, c *Tensor) bool { return a.Buf.(*buffer) == c.Buf.(*buffer) || overlapping(a, c) }
+
+// extent is where a tensor's bytes lie: its own Metal buffer, or a region of its parent's.
+func extent(t *Tensor) (g gpu.Buffer, off, size int) {
+	buf := t.Buf.(*buffer)
+	if r, ok := buf.gpu.(region); ok {
+		return r.Buffer, r.off, r.size
+	}
+	return buf.gpu, 0, buf.bytes
+}
+
+// overlapping reports whether two tensors' bytes overlap (views of one buffer, or one buffer).
+func overlapping(a, c *Tensor) bool {
+	ga, oa, sa := extent(a)
+	gc, oc, sc := extent(c)
+	return ga == gc && oa < oc+sc && oc < oa+sa
+}
+
+// sameRange reports whether two tensors hold exactly the same bytes.
+func sameRange(a, c *Tensor) bool {
+	ga, oa, sa := extent(a)
+	gc, oc, sc := extent(c)
+	return ga == gc && oa == oc && sa == sc
+}
 
 // weightKernel picks the F32, F16, BF16, Q8 or Q4 variant of a kernel family.
 func weightKernel(family string, dt compute.DType) string {
@@ -334,20 +357,62 @@ func (b *Backend) Conv2D(dst, x, w, bias *Tensor, p compute.Conv2DParams) {
 		gb, hasBias = b.f32(op, "b", bias), true
 		b.check(bias.Len() == cout, op, "b %v does not have %d elements", bias, cout)
 	}
-	if sameBuffer(dst, x) {
-		// In place: the kernel reads neighbours other threads overwrite, so the output goes
-		// to a temporary first (freed once the copy has run).
-		b.check(p.Stride == 1 && cout == cin && ho == h && wo == wd, op, "dst overlaps x, and is not x of a convolution that keeps its shape")
-		tmp := b.New(compute.F32, dst.Shape...)
-		defer b.Free(tmp)
-		b.Conv2D(tmp, x, w, bias, p)
-		b.CopyRows(b.Reshape(dst, 1, 1, dst.Len()), 0, b.Reshape(tmp, 1, 1, tmp.Len()), 0, 1)
+	if overlapping(dst, x) {
+		b.check(sameRange(dst, x) && p.Stride == 1 && cout == cin && ho == h && wo == wd,
+			op, "dst overlaps x, and is not x of a convolution that keeps its shape")
+		b.convInPlace(x, gw, gb, hasBias, n, cin, h, wd, kh, kw, p.Pad)
 		return
 	}
-	work := 2 * float64(dst.Len()) * float64(cin*kh*kw)
-	b.dispatchWork(work, "conv2d_f32", [3]int{(dst.Len() + flatThreads - 1) / flatThreads, 1, 1}, [3]int{flatThreads, 1, 1},
-		[]gpu.Buffer{gx, gw, gb, gd}, []uint32{u32(n), u32(cin), u32(h), u32(wd), u32(cout),
-			u32(kh), u32(kw), u32(ho), u32(wo), u32(p.Stride), u32(p.Pad), boolWord(hasBias)})
+	b.conv(gx, gw, gb, gd, hasBias, convShape{n: n, cin: cin, h: h, w: wd, cout: cout, kh: kh, kw: kw,
+		ho: ho, wo: wo, stride: p.Stride, pad: p.Pad, padTop: p.Pad, hValid: h})
+}
+
+// convShape is conv2d_f32's geometry (Conv2DParams in layout.metal).
+type convShape struct {
+	n, cin, h, w, cout, kh, kw, ho, wo, stride, pad int
+	padTop, hValid                                  int // pad and h, but in a band of convInPlace
+}
+
+// conv dispatches conv2d_f32 from gx into gd.
+func (b *Backend) conv(gx, gw, gb, gd gpu.Buffer, hasBias bool, s convShape) {
+	out := s.n * s.cout * s.ho * s.wo
+	work := 2 * float64(out) * float64(s.cin*s.kh*s.kw)
+	b.dispatchWork(work, "conv2d_f32", [3]int{(out + flatThreads - 1) / flatThreads, 1, 1}, [3]int{flatThreads, 1, 1},
+		[]gpu.Buffer{gx, gw, gb, gd}, []uint32{u32(s.n), u32(s.cin), u32(s.h), u32(s.w), u32(s.cout),
+			u32(s.kh), u32(s.kw), u32(s.ho), u32(s.wo), u32(s.stride), u32(s.pad), boolWord(hasBias),
+			u32(s.padTop), u32(s.hValid)})
+}
+
+// convInPlace is Conv2D with dst = x[n, c, h, wd] for a convolution that keeps the shape: the
+// kernel reads neighbours other threads overwrite, so it runs a band of output rows at a
+// time from a copy of the input rows the band reads (its window clipped to them, so the same
+// terms in the same order: the same bits), and the band's output goes back once the next
+// band's input has been copied out. Bands of an eighth of the image and at least pad rows:
+// two band buffers instead of a second image, as the CPU does it.
+func (b *Backend) convInPlace(x *Tensor, gw, gb gpu.Buffer, hasBias bool, n, c, h, wd, kh, kw, pad int) {
+	rows := min(h, max(pad, 1, (h+7)/8))
+	in, out := b.New(compute.F32, n*c, rows+kh-1, wd), b.New(compute.F32, n*c, rows, wd)
+	defer b.Free(in)
+	defer b.Free(out)
+	planes := b.Reshape(x, n*c, h, wd)
+	// copyIn copies the rows band r0..r0+m reads into in and returns how many it copied and
+	// how many rows of padding the band has above them (pad for the first band, else 0).
+	copyIn := func(r0, m int) (rowsIn, padTop int) {
+		top, bottom := max(0, r0-pad), min(h, r0+m+pad)
+		b.CopyRows(in, 0, planes, top, bottom-top)
+		return bottom - top, pad - (r0 - top)
+	}
+	rowsIn, padTop := copyIn(0, rows)
+	for r0 := 0; r0 < h; r0 += rows {
+		m := min(rows, h-r0)
+		band := b.View(out, 0, n*c, m, wd)
+		b.conv(b.f32("Conv2D", "in", in), gw, gb, b.f32("Conv2D", "out", band), hasBias, convShape{n: n, cin: c, h: rows + kh - 1,
+			w: wd, cout: c, kh: kh, kw: kw, ho: m, wo: wd, stride: 1, pad: pad, padTop: padTop, hValid: rowsIn})
+		if next := r0 + rows; next < h {
+			rowsIn, padTop = copyIn(next, min(rows, h-next))
+		}
+		b.CopyRows(planes, r0, band, 0, m)
+	}
 }
 
 // Upsample2x repeats every pixel of x[N,C,H,W] into a 2×2 block of dst[N,C,2H,2W].

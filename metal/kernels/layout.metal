@@ -68,6 +68,8 @@ struct Conv2DParams {
   uint ho, wo;
   uint stride, pad;
   uint has_bias;
+  uint pad_top;  // the padding above row 0: pad, except in a band of an in-place convolution
+  uint h_valid;  // the rows of x to read, h but in a band: rows from there on read as zeros
 };
 
 // conv2d_f32: direct convolution, one output value per thread, summed over ci, ky, kx in
@@ -82,8 +84,8 @@ kernel void conv2d_f32(device const float* x [[buffer(0)]], device const float* 
   }
   uint img = i / (p.cout * pix), rest = i % (p.cout * pix);
   uint co = rest / pix, px = rest % pix;
-  int y0 = int(px / p.wo * p.stride) - int(p.pad), x0 = int(px % p.wo * p.stride) - int(p.pad);
-  uint ky0 = uint(max(0, -y0)), ky1 = uint(clamp(int(p.h) - y0, 0, int(p.kh)));
+  int y0 = int(px / p.wo * p.stride) - int(p.pad_top), x0 = int(px % p.wo * p.stride) - int(p.pad);
+  uint ky0 = uint(max(0, -y0)), ky1 = uint(clamp(int(p.h_valid) - y0, 0, int(p.kh)));
   uint kx0 = uint(max(0, -x0)), kx1 = uint(clamp(int(p.w) - x0, 0, int(p.kw)));
   uint kn = kx1 > kx0 ? kx1 - kx0 : 0;
   device const float* image = x + img * p.cin * p.h * p.w;
