@@ -21,9 +21,9 @@ type scratch interface {
 	// release frees every buffer the scratch allocated.
 	release()
 	// inPlace reports whether the top level's convolutions should run in place, which
-	// shrinks a planned arena by a third. A pool keeps every length it was asked for, and a
-	// backend without views (Metal) runs Conv2D in place through a temporary: there it would
-	// only add one.
+	// shrinks a planned arena by a third. A pool keeps every length it was asked for, so
+	// there it would save one buffer of the sum and cost the in-place convolution's band
+	// copies.
 	inPlace() bool
 }
 
