@@ -94,8 +94,8 @@ var _ compute.Viewer = (*Backend)(nil)
 func (b *Backend) View(t *Tensor, off int, shape ...int) *Tensor {
 	n := checkShape("View", shape)
 	g := b.f32("View", "t", t)
-	if off < 0 || off+n > t.Len() {
-		panic(fmt.Sprintf("metal: View: elements [%d, %d) are outside %v", off, off+n, t))
+	if off < 0 || off+n > t.Len() || off%compute.ViewAlign != 0 {
+		panic(fmt.Sprintf("metal: View: elements [%d, %d) are outside %v or not aligned to %d", off, off+n, t, compute.ViewAlign))
 	}
 	r := region{Buffer: g, off: 4 * off, size: 4 * n}
 	if p, ok := g.(region); ok { // a view of a view: one offset into the owner

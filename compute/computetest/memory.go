@@ -357,13 +357,17 @@ func testView(t *testing.T, be compute.Backend) {
 	if !ok {
 		t.Skipf("backend %s has no views", be.Name())
 	}
-	p := be.New(compute.F32, 10)
+	const al = compute.ViewAlign
+	p := be.New(compute.F32, 2*al+4)
+	want := make([]float32, 2*al+4)
+	copy(want[al:], []float32{1, 2, 3, 4})
+	copy(want[2*al:], []float32{2, 4, 6, 8})
 	held := be.MemoryUsed()
-	a := vb.View(p, 2, 2, 2)
+	a := vb.View(p, al, 2, 2)
 	be.Write(a, []float32{1, 2, 3, 4})
-	b := vb.View(p, 6, 4)
+	b := vb.View(p, 2*al, 4)
 	be.Add(b, be.Reshape(a, 4), be.Reshape(a, 4))
-	exact(t, "parent after writes through views", read(t, be, p), []float32{0, 0, 1, 2, 3, 4, 2, 4, 6, 8})
+	exact(t, "parent after writes through views", read(t, be, p), want)
 	be.Free(a)
 	if got := be.MemoryUsed(); got != held {
 		t.Errorf("MemoryUsed %d after freeing a view, %d before", got, held)
@@ -371,8 +375,16 @@ func testView(t *testing.T, be compute.Backend) {
 	if err := be.Read(a, make([]float32, 4)); err == nil {
 		t.Error("Read of a freed view did not fail")
 	}
-	exact(t, "parent after freeing a view", read(t, be, p), []float32{0, 0, 1, 2, 3, 4, 2, 4, 6, 8})
+	exact(t, "parent after freeing a view", read(t, be, p), want)
 	exact(t, "the other view", read(t, be, b), []float32{2, 4, 6, 8})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("a view at element %d (not a multiple of %d) did not panic", al/2, al)
+			}
+		}()
+		vb.View(p, al/2, 4)
+	}()
 	be.Free(b)
 	be.Free(p)
 }

@@ -673,8 +673,8 @@ var _ compute.Viewer = (*Backend)(nil)
 func (b *Backend) View(t *Tensor, off int, shape ...int) *Tensor {
 	n := checkShape("View", shape)
 	parent := f32("View", "t", t)
-	if off < 0 || off+n > len(parent) {
-		panic(fmt.Sprintf("cpu: View: elements [%d, %d) are outside %v", off, off+n, t))
+	if off < 0 || off+n > len(parent) || off%compute.ViewAlign != 0 {
+		panic(fmt.Sprintf("cpu: View: elements [%d, %d) are outside %v or not aligned to %d", off, off+n, t, compute.ViewAlign))
 	}
 	return &Tensor{Shape: append([]int(nil), shape...), DType: compute.F32, Buf: &buffer{f: parent[off : off+n : off+n], view: true}}
 }
