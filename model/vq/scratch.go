@@ -61,10 +61,7 @@ func (s *pooled) begin() {}
 func (s *pooled) inPlace() bool { return false }
 
 func (s *pooled) get(shape ...int) *compute.Tensor {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
+	n := elements(shape)
 	if list := s.free[n]; len(list) > 0 {
 		t := list[len(list)-1]
 		s.free[n] = list[:len(list)-1]
@@ -113,10 +110,7 @@ func (s *planned) begin() { s.next, s.astray = 0, false }
 func (s *planned) inPlace() bool { return true }
 
 func (s *planned) get(shape ...int) *compute.Tensor {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
+	n := elements(shape)
 	k := s.next
 	s.next++
 	if s.astray = s.astray || k >= len(s.spans) || s.spans[k].n != n; s.astray {
@@ -156,14 +150,25 @@ func (d *Decoder) ScratchBytes() int64 {
 		return 4 * int64(total)
 	}
 	sizer := &sizingBackend{}
-	dry := *d
-	dry.b = sizer
-	r := &run{d: &dry, b: sizer, ctx: context.Background(), scratch: newPooled(sizer)}
-	if _, err := r.decodeOne(make([]int32, d.p.Tokens())); err != nil {
-		return 0 // only a done context stops decodeOne, and Background never is
-	}
+	d.dryRun(sizer, newPooled(sizer))
 	return sizer.bytes
 }
+
+// dryRun runs decodeOne for one image of d on the sizing backend sizer, taking its
+// activations from s, and returns the decoded image's tensor (s's). The weights stay d's.
+func (d *Decoder) dryRun(sizer *sizingBackend, s scratch) *compute.Tensor {
+	dry := *d
+	dry.b = sizer
+	r := &run{d: &dry, b: sizer, ctx: context.Background(), scratch: s}
+	img, err := r.decodeOne(make([]int32, d.p.Tokens()))
+	if err != nil {
+		return nil // only a done context stops decodeOne, and Background never is
+	}
+	return img
+}
+
+// elements is the number of elements of a tensor of the given shape (compute.Tensor.Len).
+func elements(shape []int) int { return (&compute.Tensor{Shape: shape}).Len() }
 
 // span is where the planned arena holds one activation: n elements from off.
 type span struct{ off, n int }
@@ -233,16 +238,10 @@ func (d *Decoder) scratchPlan() (spans []span, total, bin int) {
 // lifetimes runs decodeOne on the sizing backend with a recorder and returns when each of
 // its gets' tensors was got and put.
 func (d *Decoder) lifetimes() []life {
-	sizer := &sizingBackend{}
-	dry := *d
-	dry.b = sizer
 	rec := &recorder{}
-	r := &run{d: &dry, b: sizer, ctx: context.Background(), scratch: rec}
-	img, err := r.decodeOne(make([]int32, d.p.Tokens()))
-	if err != nil {
-		return nil // only a done context stops decodeOne, and Background never is
+	if img := d.dryRun(&sizingBackend{}, rec); img != nil {
+		rec.put(img) // as decodeEach does once it has read the image
 	}
-	rec.put(img) // as decodeEach does once it has read the image
 	for i := range rec.lives {
 		if rec.lives[i].end < 0 {
 			rec.lives[i].end = rec.clock
