@@ -290,11 +290,10 @@ func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []fl
 // AVX-512 set: there the scores read it a row (every head) at a time and the weighted sums a
 // block of rows at a time, each head's sums in registers (scoresRowF16, accRowsF16, which
 // widen in registers and prefetch the rows ahead), since a head's block widened into a
-// buffer jumps a page at each row, and the hardware prefetchers do not follow that. When the
-// KV heads of a task's group of heads cover attnFusedBytes or more of each F16 row, or the
-// whole row (few threads), one pass per group computes its scores, softmax and sums: the
-// group's slice of the rows is then long enough to stream, and the step saves the two
-// passes' waits for every thread.
+// buffer jumps a page at each row, and the hardware prefetchers do not follow that. Where a
+// task has every head of a batch row (a guided step's two rows on two threads, or one
+// thread), one pass per task computes its scores, softmax and sums, which saves the two
+// passes' waits.
 func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batch int) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
@@ -316,8 +315,10 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 		per = g.Heads
 	}
 	groups := (g.Heads + per - 1) / per
-	// A task's F16 slice of each row: its KV heads', or the whole row when a task has every head.
-	fused := rowsF16 && (groups == 1 || 2*hd*((per+group-1)/group) >= attnFusedBytes)
+	// One pass per task only where a task has every head, and so reads whole cache rows: a
+	// group of heads reads a part of each row, and its scores read that way were the slowest
+	// part of a step (README, "KV cache in F16").
+	fused := rowsF16 && groups == 1
 	if !fused {
 		b.attnScores(g, qs, ks, scores, batch, rowsF16)
 		rows := batch * g.Heads
@@ -390,13 +391,10 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	})
 }
 
-// attnFusedBytes is the share of an F16 cache row, in bytes, from which attendOne gives each
-// group of heads one pass (scores, softmax, sums) instead of three passes over all heads:
-// below it, a task's slice of each row is too short for the prefetchers to stream.
-const attnFusedBytes = 1024
-
-// attnScores sets attendOne's scores, a task per block of keys, every head: each task reads
-// whole cache rows.
+// attnScores sets attendOne's scores, every head of a block of keys at a time, each thread
+// one run of consecutive blocks: so each thread reads whole cache rows, front to back, as one
+// stream. Blocks dealt out one at a time (each thread reading 128 KB, then skipping the other's
+// 128 KB) read the cache at about half the rate.
 func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []float32, batch int, rowsF16 bool) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
@@ -404,7 +402,8 @@ func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []f
 	n := g.keys(0)
 	simd := b.simd != simdNone
 	kb := (n + attnKeyBlock - 1) / attnKeyBlock
-	b.pool.run(batch*kb, 1, func(lo, hi int) {
+	tasks := batch * kb
+	b.pool.run(tasks, (tasks+b.pool.threads-1)/b.pool.threads, func(lo, hi int) {
 		if rowsF16 {
 			for task := lo; task < hi; task++ {
 				bi, s0 := task/kb, (task%kb)*attnKeyBlock

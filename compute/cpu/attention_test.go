@@ -12,8 +12,8 @@ import (
 )
 
 // TestAttendOneMatchesRows checks that the one-query Attention (attendOne, which walks the
-// cache rows by blocks of keys for every head, or by groups of heads where they cover enough
-// of an F16 row) gives the bits of rowsDirect (one head's keys at a time) on every kernel
+// cache rows by blocks of keys for every head, then by groups of heads, or in one pass where a
+// task has every head of a batch row) gives the bits of rowsDirect (one head's keys at a time) on every kernel
 // set and thread count, over float32 and F16 caches: batch rows, grouped kv heads, key
 // counts that are not a multiple of the key block, causal and not.
 func TestAttendOneMatchesRows(t *testing.T) {
@@ -26,10 +26,10 @@ func TestAttendOneMatchesRows(t *testing.T) {
 			{2, 4, 2, 32, 90, 65, true},
 			{2, 3, 1, 16, 40, 33, false},
 			{1, 2, 2, 12, 31, 5, false},
-			{1, 16, 16, 128, 80, 71, true}, // Janus-sized heads: one pass per group at 1 to 3 threads
-			{2, 8, 2, 64, 50, 37, true},    // GQA: one pass at 1 thread, three that split KV groups at 3
-			{2, 16, 2, 128, 45, 40, false}, // GQA, not causal: one pass at 1 thread, three at more
-			{1, 18, 9, 128, 40, 37, true},  // one pass at 2 threads, groups of 9 heads splitting a KV head's 2
+			{1, 16, 16, 128, 80, 71, true}, // Janus-sized heads: one pass at 1 thread, three at more
+			{2, 8, 2, 64, 50, 37, true},    // GQA: one pass at 1 and 2 threads (a batch row each), three that split KV groups at 3
+			{2, 16, 2, 128, 45, 40, false}, // GQA, not causal: one pass at 1 and 2 threads, three at more
+			{1, 18, 9, 128, 40, 37, true},  // groups of 9 heads at 2 threads, splitting a KV head's 2
 		} {
 			for _, dt := range []compute.DType{compute.F32, compute.F16} {
 				for _, threads := range []int{1, 2, 3, 16} {

@@ -68,5 +68,9 @@ func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vst
 		panic(fmt.Sprintf("cpu: F16 value rows of %d, not a multiple of 64", n))
 	}
 	_, _, _ = p[(heads-1)*pstep+rows-1], v[(rows-1)*ldv+(heads-1)*vstep+n-1], out[heads*n-1]
+	if n%128 == 0 {
+		accF16x128(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), 2*ldv, rows, heads, 2*vstep, unsafe.SliceData(out), 2*pf)
+		return
+	}
 	accF16x64(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), 2*ldv, rows, heads, 2*vstep, unsafe.SliceData(out), 2*pf)
 }

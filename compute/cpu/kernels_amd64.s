@@ -7697,6 +7697,87 @@ adone:
 	VZEROUPPER
 	RET
 
+// func accF16x128(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·accF16x128(SB), NOSPLIT, $0-80
+	MOVQ n+0(FP), AX
+	MOVQ p+8(FP), CX
+	MOVQ v+24(FP), DX
+	MOVQ ldv+32(FP), BX
+	MOVQ heads+48(FP), SI
+	MOVQ out+64(FP), DI
+	MOVQ pf+72(FP), R8
+
+ahead:
+	TESTQ SI, SI
+	JZ    adone
+	XORQ  R9, R9
+
+chunk:
+	CMPQ    R9, AX
+	JGE     next
+	VMOVUPS (DI)(R9*4), Z0
+	VMOVUPS 64(DI)(R9*4), Z1
+	VMOVUPS 128(DI)(R9*4), Z2
+	VMOVUPS 192(DI)(R9*4), Z3
+	VMOVUPS 256(DI)(R9*4), Z4
+	VMOVUPS 320(DI)(R9*4), Z5
+	VMOVUPS 384(DI)(R9*4), Z6
+	VMOVUPS 448(DI)(R9*4), Z7
+	MOVQ    CX, R10
+	LEAQ    (DX)(R9*2), R11
+	MOVQ    rows+40(FP), R12
+
+row:
+	VBROADCASTSS (R10), Z8
+	VCVTPH2PS    (R11), Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VCVTPH2PS    32(R11), Z9
+	VFMADD231PS  Z9, Z8, Z1
+	VCVTPH2PS    64(R11), Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VCVTPH2PS    96(R11), Z9
+	VFMADD231PS  Z9, Z8, Z3
+	VCVTPH2PS    128(R11), Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VCVTPH2PS    160(R11), Z9
+	VFMADD231PS  Z9, Z8, Z5
+	VCVTPH2PS    192(R11), Z9
+	VFMADD231PS  Z9, Z8, Z6
+	VCVTPH2PS    224(R11), Z9
+	VFMADD231PS  Z9, Z8, Z7
+	PREFETCHT1   (R11)(R8*1)
+	PREFETCHT1   64(R11)(R8*1)
+	PREFETCHT1   128(R11)(R8*1)
+	PREFETCHT1   192(R11)(R8*1)
+	ADDQ         $0x04, R10
+	ADDQ         BX, R11
+	DECQ         R12
+	JNZ          row
+	VMOVUPS      Z0, (DI)(R9*4)
+	VMOVUPS      Z1, 64(DI)(R9*4)
+	VMOVUPS      Z2, 128(DI)(R9*4)
+	VMOVUPS      Z3, 192(DI)(R9*4)
+	VMOVUPS      Z4, 256(DI)(R9*4)
+	VMOVUPS      Z5, 320(DI)(R9*4)
+	VMOVUPS      Z6, 384(DI)(R9*4)
+	VMOVUPS      Z7, 448(DI)(R9*4)
+	ADDQ         $0x80, R9
+	JMP          chunk
+
+next:
+	MOVQ pstep+16(FP), R9
+	ADDQ R9, CX
+	MOVQ vstep+56(FP), R9
+	ADDQ R9, DX
+	LEAQ (DI)(AX*4), DI
+	DECQ SI
+	JMP  ahead
+
+adone:
+	VZEROUPPER
+	RET
+
 DATA qconsts<>+0(SB)/4, $0x0f0f0f0f
 DATA qconsts<>+4(SB)/4, $0x0f0f0f0f
 DATA qconsts<>+8(SB)/4, $0x0f0f0f0f

@@ -259,6 +259,11 @@ func scoresF16x16(n int, q *float32, k *uint16, heads int, kstep int, c *float32
 //go:noescape
 func accF16x64(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 
+// accF16x128 adds p[h·pstep+j]·v[j·ldv+h·vstep+i] to out[h·n+i] for rows rows of F16 values j and heads h (see the generator).
+//
+//go:noescape
+func accF16x128(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
+
 // dotQ8AVX2C1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
 //
 //go:noescape

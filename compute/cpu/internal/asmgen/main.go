@@ -816,64 +816,72 @@ func attnF16Kernels() {
 		RET()
 	}
 
-	TEXT("accF16x64", NOSPLIT, "func(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)")
+	accF16Kernel(4)
+	accF16Kernel(8)
+}
+
+// accF16Kernel emits accF16x{16·vecs}, which keeps 16·vecs sums of a head in registers over
+// the rows: accF16x64 for any head size that is a multiple of 64, accF16x128 for multiples of
+// 128, which reads each row's part of a head in half as many passes over a block of rows.
+func accF16Kernel(vecs int) {
+	name := fmt.Sprintf("accF16x%d", 16*vecs)
+	TEXT(name, NOSPLIT, "func(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)")
 	Pragma("noescape")
-	Doc("accF16x64 adds p[h·pstep+j]·v[j·ldv+h·vstep+i] to out[h·n+i] for rows rows of F16 values j and heads h (see the generator).")
-	{
-		n := Load(Param("n"), GP64())
-		p := Load(Param("p"), GP64())
-		v := Load(Param("v"), GP64())
-		ldv := Load(Param("ldv"), GP64())
-		heads := Load(Param("heads"), GP64())
-		out := Load(Param("out"), GP64())
-		pf := Load(Param("pf"), GP64())
-		Label("ahead")
-		TESTQ(heads, heads)
-		JZ(LabelRef("adone"))
-		i := GP64()
-		XORQ(i, i)
-		Label("chunk")
-		CMPQ(i, n)
-		JGE(LabelRef("next"))
-		acc := make([]VecVirtual, 4)
-		for k := range acc {
-			acc[k] = ZMM()
-			VMOVUPS(Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k}, acc[k])
-		}
-		pp, vv := GP64(), GP64()
-		MOVQ(p, pp)
-		LEAQ(Mem{Base: v, Index: i, Scale: 2}, vv)
-		j := Load(Param("rows"), GP64())
-		Label("row")
-		pj := ZMM()
-		VBROADCASTSS(Mem{Base: pp}, pj)
-		for k := range acc {
-			t := ZMM()
-			VCVTPH2PS(Mem{Base: vv, Disp: 32 * k}, t)
-			VFMADD231PS(t, pj, acc[k]) // acc = pj·v + acc
-		}
-		// This part of the row pf bytes on.
-		PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1})
-		PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1, Disp: 64})
-		ADDQ(U8(4), pp)
-		ADDQ(ldv, vv)
-		DECQ(j)
-		JNZ(LabelRef("row"))
-		for k := range acc {
-			VMOVUPS(acc[k], Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k})
-		}
-		ADDQ(U8(64), i)
-		JMP(LabelRef("chunk"))
-		Label("next")
-		pstep := Load(Param("pstep"), GP64())
-		ADDQ(pstep, p)
-		vstep := Load(Param("vstep"), GP64())
-		ADDQ(vstep, v)
-		LEAQ(Mem{Base: out, Index: n, Scale: 4}, out)
-		DECQ(heads)
-		JMP(LabelRef("ahead"))
-		Label("adone")
-		VZEROUPPER()
-		RET()
+	Doc(name + " adds p[h·pstep+j]·v[j·ldv+h·vstep+i] to out[h·n+i] for rows rows of F16 values j and heads h (see the generator).")
+	n := Load(Param("n"), GP64())
+	p := Load(Param("p"), GP64())
+	v := Load(Param("v"), GP64())
+	ldv := Load(Param("ldv"), GP64())
+	heads := Load(Param("heads"), GP64())
+	out := Load(Param("out"), GP64())
+	pf := Load(Param("pf"), GP64())
+	Label("ahead")
+	TESTQ(heads, heads)
+	JZ(LabelRef("adone"))
+	i := GP64()
+	XORQ(i, i)
+	Label("chunk")
+	CMPQ(i, n)
+	JGE(LabelRef("next"))
+	acc := make([]VecVirtual, vecs)
+	for k := range acc {
+		acc[k] = ZMM()
+		VMOVUPS(Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k}, acc[k])
 	}
+	pp, vv := GP64(), GP64()
+	MOVQ(p, pp)
+	LEAQ(Mem{Base: v, Index: i, Scale: 2}, vv)
+	j := Load(Param("rows"), GP64())
+	Label("row")
+	pj := ZMM()
+	VBROADCASTSS(Mem{Base: pp}, pj)
+	for k := range acc {
+		t := ZMM()
+		VCVTPH2PS(Mem{Base: vv, Disp: 32 * k}, t)
+		VFMADD231PS(t, pj, acc[k]) // acc = pj·v + acc
+	}
+	// This part of the row pf bytes on.
+	for l := 0; l < 32*vecs; l += 64 {
+		PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1, Disp: l})
+	}
+	ADDQ(U8(4), pp)
+	ADDQ(ldv, vv)
+	DECQ(j)
+	JNZ(LabelRef("row"))
+	for k := range acc {
+		VMOVUPS(acc[k], Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k})
+	}
+	ADDQ(U8(16*vecs), i)
+	JMP(LabelRef("chunk"))
+	Label("next")
+	pstep := Load(Param("pstep"), GP64())
+	ADDQ(pstep, p)
+	vstep := Load(Param("vstep"), GP64())
+	ADDQ(vstep, v)
+	LEAQ(Mem{Base: out, Index: n, Scale: 4}, out)
+	DECQ(heads)
+	JMP(LabelRef("ahead"))
+	Label("adone")
+	VZEROUPPER()
+	RET()
 }
