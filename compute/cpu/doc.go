@@ -152,10 +152,10 @@
 // set, for heads of a multiple of 64, a decoding step instead reads the cache with kernels that
 // widen in registers and prefetch ahead: the scores a row (every head, or a task's) at a time
 // (scoresF16x16), the weighted sums a block of 32 rows at a time with each head's sums in
-// registers (accF16x64), since one head's block widened into a buffer jumps a page at every
-// row; with few threads, where the KV heads of each thread's group of heads cover at least 1 KB
-// of a row, one pass per group does its scores, softmax and sums without waiting for the
-// others. Every path computes what the float32 kernels compute, so an F16 cache gives exactly
+// registers (accF16x128, accF16x64), since one head's block widened into a buffer jumps a page
+// at every row; each thread's scores take one run of rows, read whole, and where a task has
+// every head of a batch row, one pass does its scores, softmax and sums without waiting for
+// the others. Every path computes what the float32 kernels compute, so an F16 cache gives exactly
 // the bits of a float32 cache holding the same values (the conformance suite checks it on every
 // backend); what it changes is half the bytes a step reads and a cache half the size. The
 // conversion loops are hand-written (f16_amd64.s: VCVTPS2PH, VCVTPH2PS; f16_arm64.s:
