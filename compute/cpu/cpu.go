@@ -71,18 +71,25 @@ type freedBytes struct {
 	// in the heap.
 	fresh, collecting atomic.Int64
 	used              *atomic.Int64 // the backend's live bytes, which set the threshold
-	collect           func()        // a test's counter, run instead of every collection
+	// collect is a test's counter, run instead of every collection and told whether that
+	// would have returned the free pages to the OS.
+	collect func(returnPages bool)
 }
 
-// gc runs the collection run (runtime.GC or debug.FreeOSMemory; f.collect instead where a
-// test set it), which returns the bytes freed before it started.
-func (f *freedBytes) gc(run func()) {
+// gc runs a collection, which returns the bytes freed before it started to the heap
+// (runtime.GC), and with returnPages every free page of the heap to the OS
+// (debug.FreeOSMemory).
+func (f *freedBytes) gc(returnPages bool) {
 	mine := f.fresh.Swap(0)
 	f.collecting.Add(mine)
-	if f.collect != nil {
-		run = f.collect
+	switch {
+	case f.collect != nil:
+		f.collect(returnPages)
+	case returnPages:
+		debug.FreeOSMemory()
+	default:
+		runtime.GC()
 	}
-	run()
 	f.collecting.Add(-mine)
 }
 
@@ -108,7 +115,7 @@ func (f *freedBytes) beforeAlloc(n int64) {
 	}
 	if p := f.fresh.Load() + f.collecting.Load(); p >= gcBeforeAlloc && p >= n {
 		f.n.Store(0)
-		f.gc(runtime.GC)
+		f.gc(false)
 	}
 }
 
@@ -124,7 +131,24 @@ func (f *freedBytes) beforeHuge() {
 		return
 	}
 	f.n.Store(0)
-	f.gc(debug.FreeOSMemory)
+	f.gc(true)
+}
+
+// beforeCache runs before New allocates a KV cache's tensor (hugeCache bytes or more of
+// F16): where there is garbage (gcBeforeAlloc or more, so once per cache, before its first
+// layer), a collection that returns every free page to the OS. The heap keeps freed pages
+// (a prompt's scratch, the vision tower's, the last cache) resident until its scavenger
+// slowly returns them, so a cache placed in them keeps them all resident and one placed
+// elsewhere adds to them; returned first, a cache's pages count only as its positions are
+// written, and most requests never fill their cache (README, "What the speed rests on").
+func (f *freedBytes) beforeCache() {
+	if f == nil {
+		return
+	}
+	if f.fresh.Load()+f.collecting.Load() >= gcBeforeAlloc {
+		f.n.Store(0)
+		f.gc(true)
+	}
 }
 
 const (
@@ -144,10 +168,10 @@ func (f *freedBytes) add(n int64) {
 	if f.n.Add(n) >= gcAfterFreed(used) {
 		f.n.Store(0)
 		if f.collect != nil {
-			f.gc(nil) // in the caller, so that a test counts it at once
+			f.gc(false) // in the caller, so that a test counts it at once
 			return
 		}
-		go f.gc(runtime.GC)
+		go f.gc(false)
 	}
 }
 
@@ -381,9 +405,14 @@ func (b *Backend) newTensor(dt compute.DType, shape []int, weight bool) *Tensor 
 	n := checkShape("New", shape)
 	switch dt {
 	case compute.F32, compute.F16, compute.BF16:
-		if size := int64(n) * int64(dt.Size()); size >= hugeActivation && !weight {
+		switch size := int64(n) * int64(dt.Size()); {
+		case weight:
+			b.freed.beforeAlloc(size)
+		case size >= hugeActivation:
 			b.freed.beforeHuge()
-		} else {
+		case dt == compute.F16 && size >= hugeCache:
+			b.freed.beforeCache()
+		default:
 			b.freed.beforeAlloc(size)
 		}
 	case compute.Q8, compute.Q4:

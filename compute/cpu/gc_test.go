@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -17,7 +18,7 @@ func TestFreeStartsCollection(t *testing.T) {
 	b := New(1)
 	defer b.Close()
 	var collections atomic.Int32
-	b.freed.collect = func() { collections.Add(1) }
+	b.freed.collect = func(bool) { collections.Add(1) }
 	gcAfterFreed := int(gcAfterFreed(b.MemoryUsed()))
 	churn := func(bytes int) {
 		for done := 0; done < bytes; done += 512 << 10 {
@@ -57,7 +58,7 @@ func TestCollectBeforeAlloc(t *testing.T) {
 	used := new(atomic.Int64)
 	used.Store(4 << 30) // as if holding 4 GB of weights: gcAfterFreed is 64 MB
 	collections := 0
-	f := &freedBytes{used: used, collect: func() { collections++ }}
+	f := &freedBytes{used: used, collect: func(bool) { collections++ }}
 	f.add(40 << 20)
 	for _, c := range []struct {
 		alloc   int64
@@ -96,44 +97,71 @@ func TestCollectingCounts(t *testing.T) {
 	used.Store(4 << 30) // gcAfterFreed is 64 MB: the frees here start no collection themselves
 	f := &freedBytes{used: used}
 	f.add(40 << 20)
-	f.collect = func() {
+	f.collect = func(bool) {
 		if got := f.fresh.Load() + f.collecting.Load(); got != 40<<20 {
 			t.Errorf("during the collection %d bytes counted, want the %d it collects", got, 40<<20)
 		}
 		f.add(1 << 20) // freed while it runs
 	}
-	f.gc(nil)
+	f.gc(false)
 	if fresh, coll := f.fresh.Load(), f.collecting.Load(); fresh != 1<<20 || coll != 0 {
 		t.Errorf("after the collection: %d fresh and %d being collected, want %d and 0", fresh, coll, 1<<20)
 	}
 }
 
 // TestNewHuge: New of hugeActivation bytes or more collects and returns the heap's free pages
-// first (beforeHuge), whatever garbage is counted; smaller ones go through beforeAlloc.
+// first (beforeHuge), whatever garbage is counted; a KV cache's tensor (F16, hugeCache or
+// more) does so where there is garbage (beforeCache); weights and smaller activations go
+// through beforeAlloc, which does not return pages.
 func TestNewHuge(t *testing.T) {
 	b := New(1)
 	defer b.Close()
-	collections := 0
-	b.freed.collect = func() { collections++ }
+	var kinds []bool // returnPages of each collection
+	b.freed.collect = func(returnPages bool) { kinds = append(kinds, returnPages) }
+	want := func(what string, k ...bool) {
+		t.Helper()
+		if !slices.Equal(kinds, k) || b.freed.fresh.Load() != 0 && len(k) > 0 {
+			t.Fatalf("%s: collections returning pages %v, want %v (%d bytes left counted)", what, kinds, k, b.freed.fresh.Load())
+		}
+	}
 	under := b.New(compute.F32, (hugeActivation-4)/4)
 	defer b.Free(under)
-	if collections != 0 {
-		t.Fatalf("a New under hugeActivation with no garbage collected %d times", collections)
-	}
+	want("a New under hugeActivation with no garbage")
 	x := b.New(compute.F32, hugeActivation/4)
 	defer b.Free(x)
-	if collections != 1 || b.freed.fresh.Load() != 0 || b.freed.n.Load() != 0 {
-		t.Fatalf("a New of hugeActivation bytes: %d collections, %d bytes left counted, want 1 and 0", collections, b.freed.fresh.Load())
-	}
+	want("a New of hugeActivation bytes", true)
 	// Weights as large are not activations: a loader allocates them one after another.
 	w, err := b.Alloc(compute.F32, []int{hugeActivation / 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Free(w)
-	if collections != 1 {
-		t.Fatalf("Alloc of a %d-byte weight collected: %d collections", hugeActivation, collections)
+	want("Alloc of a hugeActivation-byte weight", true)
+
+	// A cache's layers: the first returns the garbage's pages, the others find none.
+	garbage := b.New(compute.F32, gcBeforeAlloc/4)
+	b.Free(garbage)
+	for range 3 {
+		c := b.New(compute.F16, hugeCache/2)
+		defer b.Free(c)
 	}
+	want("three cache tensors after a free of gcBeforeAlloc bytes", true, true)
+	// An F16 tensor under hugeCache is an activation: beforeAlloc, which does not return
+	// pages, collects for it.
+	garbage = b.New(compute.F32, gcBeforeAlloc/4)
+	b.Free(garbage)
+	small := b.New(compute.F16, hugeCache/2-1)
+	defer b.Free(small)
+	want("an F16 tensor under hugeCache after a free of gcBeforeAlloc bytes", true, true, false)
+	// An F16 weight as large is not a cache.
+	garbage = b.New(compute.F32, gcBeforeAlloc/4)
+	b.Free(garbage)
+	fw, err := b.Alloc(compute.F16, []int{hugeCache / 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Free(fw)
+	want("an F16 weight of hugeCache bytes after a free of gcBeforeAlloc bytes", true, true, false, false)
 }
 
 // TestBeforeAllocCountsCollecting: an allocation while a collection runs still sees the
@@ -145,13 +173,13 @@ func TestBeforeAllocCountsCollecting(t *testing.T) {
 	f := &freedBytes{used: used}
 	f.add(40 << 20)
 	collections := 0
-	f.collect = func() {
+	f.collect = func(bool) {
 		collections++
 		if collections == 1 { // a New beside the running collection
 			f.beforeAlloc(20 << 20)
 		}
 	}
-	f.gc(nil)
+	f.gc(false)
 	if collections != 2 {
 		t.Fatalf("an allocation during a collection of 40 MB ran %d collections of its own, want 1", collections-1)
 	}
