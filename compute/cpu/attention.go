@@ -303,9 +303,9 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	scores := b.getScratch(batch * g.Heads * n)
 	defer b.putScratch(scores)
 	// Where the kernels for it run, an F16 cache is read without a widened copy: the scores
-	// a row (a task's heads) at a time, the weighted sums a block of rows at a time.
+	// a row (every head) at a time, the weighted sums a block of rows at a time.
 	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%64 == 0 && hd <= dotBlock
-	// Groups of heads per task of the weighted sums (and, fused, of the scores and softmax):
+	// Groups of heads per task of the weighted sums (in one pass, of the scores and softmax too):
 	// a group's slice of a cache row is read front to back, and each batch row has a task per
 	// thread, or, where the rows share out evenly over the threads (a guided step's two rows
 	// on two), is one task that reads whole cache rows, one stream instead of a part of
@@ -393,8 +393,8 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 
 // attnScores sets attendOne's scores, every head of a block of keys at a time, each thread
 // one run of consecutive blocks: so each thread reads whole cache rows, front to back, as one
-// stream. Blocks dealt out one at a time (each thread reading 128 KB, then skipping the other's
-// 128 KB) read the cache at about half the rate.
+// stream, where blocks dealt out one at a time had each thread skip the others' (README, "KV
+// cache in F16").
 func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []float32, batch int, rowsF16 bool) {
 	hd := g.HeadDim
 	qw := g.Heads * hd

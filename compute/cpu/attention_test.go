@@ -30,6 +30,8 @@ func TestAttendOneMatchesRows(t *testing.T) {
 			{2, 8, 2, 64, 50, 37, true},    // GQA: one pass at 1 and 2 threads (a batch row each), three that split KV groups at 3
 			{2, 16, 2, 128, 45, 40, false}, // GQA, not causal: one pass at 1 and 2 threads, three at more
 			{1, 18, 9, 128, 40, 37, true},  // groups of 9 heads at 2 threads, splitting a KV head's 2
+			{1, 4, 2, 256, 40, 37, true},   // two 128-wide chunks of a head (accF16x128)
+			{1, 2, 2, 192, 40, 33, false},  // a head of an odd multiple of 64 (accF16x64)
 		} {
 			for _, dt := range []compute.DType{compute.F32, compute.F16} {
 				for _, threads := range []int{1, 2, 3, 16} {

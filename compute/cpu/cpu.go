@@ -71,6 +71,10 @@ type freedBytes struct {
 	// in the heap.
 	fresh, collecting atomic.Int64
 	used              *atomic.Int64 // the backend's live bytes, which set the threshold
+	// inCache is set by beforeCache and cleared by every other allocation: a cache's
+	// tensors come one after another, and growing one frees each old layer just before
+	// it allocates the next, which must not return the pages again.
+	inCache atomic.Bool
 	// collect is a test's counter, run instead of every collection and told whether that
 	// would have returned the free pages to the OS.
 	collect func(returnPages bool)
@@ -110,7 +114,11 @@ func gcAfterFreed(used int64) int64 { return min(256<<20, max(16<<20, used/64)) 
 // caller, so the allocation reuses what it frees. Stages allocate their buffers up front, so
 // this happens a few times a request, not per op.
 func (f *freedBytes) beforeAlloc(n int64) {
-	if f == nil || n < gcAllocMin {
+	if f == nil {
+		return
+	}
+	f.inCache.Store(false)
+	if n < gcAllocMin {
 		return
 	}
 	if p := f.fresh.Load() + f.collecting.Load(); p >= gcBeforeAlloc && p >= n {
@@ -130,19 +138,21 @@ func (f *freedBytes) beforeHuge() {
 	if f == nil {
 		return
 	}
+	f.inCache.Store(false)
 	f.n.Store(0)
 	f.gc(true)
 }
 
 // beforeCache runs before New allocates a KV cache's tensor (hugeCache bytes or more of
-// F16): where there is garbage (gcBeforeAlloc or more, so once per cache, before its first
-// layer), a collection that returns every free page to the OS. The heap keeps freed pages
-// (a prompt's scratch, the vision tower's, the last cache) resident until its scavenger
-// slowly returns them, so a cache placed in them keeps them all resident and one placed
-// elsewhere adds to them; returned first, a cache's pages count only as its positions are
-// written, and most requests never fill their cache (README, "What the speed rests on").
+// F16): before the first of a run of them (a cache's layers), where there is garbage
+// (gcBeforeAlloc or more), a collection that returns every free page to the OS. The heap
+// keeps freed pages (a prompt's scratch, the vision tower's, the last cache) resident until
+// its scavenger slowly returns them, so a cache placed in them keeps them all resident and
+// one placed elsewhere adds to them; returned first, a cache's pages count only as its
+// positions are written, and most requests never fill their cache (README, "What the speed
+// rests on").
 func (f *freedBytes) beforeCache() {
-	if f == nil {
+	if f == nil || f.inCache.Swap(true) {
 		return
 	}
 	if f.fresh.Load()+f.collecting.Load() >= gcBeforeAlloc {
@@ -152,7 +162,7 @@ func (f *freedBytes) beforeCache() {
 }
 
 const (
-	gcBeforeAlloc = 8 << 20 // the least garbage beforeAlloc collects
+	gcBeforeAlloc = 8 << 20 // the least garbage beforeAlloc collects, and beforeCache returns
 	gcAllocMin    = 1 << 20 // the least allocation it collects for
 )
 
@@ -398,9 +408,9 @@ func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 }
 
 // newTensor is New, for a weight that the caller fills (FromBytes, Alloc) when weight is set.
-// Only activations of hugeActivation bytes or more give the heap's free pages back first
-// (beforeHuge): a loader's weights come one after the other, each reusing what the last
-// one's reading freed.
+// Only activations of hugeActivation bytes or more (beforeHuge) and KV caches (beforeCache)
+// give the heap's free pages back first: a loader's weights come one after the other, each
+// reusing what the last one's reading freed.
 func (b *Backend) newTensor(dt compute.DType, shape []int, weight bool) *Tensor {
 	n := checkShape("New", shape)
 	switch dt {

@@ -150,7 +150,7 @@
 // into an L1-sized buffer just before the score tile or the V sum reads it, still walking the
 // cache front to back once; many query rows widen the valid rows once per call. On the AVX-512
 // set, for heads of a multiple of 64, a decoding step instead reads the cache with kernels that
-// widen in registers and prefetch ahead: the scores a row (every head, or a task's) at a time
+// widen in registers and prefetch ahead: the scores a row (every head) at a time
 // (scoresF16x16), the weighted sums a block of 32 rows at a time with each head's sums in
 // registers (accF16x128, accF16x64), since one head's block widened into a buffer jumps a page
 // at every row; each thread's scores take one run of rows, read whole, and where a task has

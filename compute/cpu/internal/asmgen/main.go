@@ -770,11 +770,11 @@ func prefetchF16(base, pf, n Register, label string) {
 // over n values (a multiple of 16), in dotF32x16R1C1's order (lanes of k ≡ l mod 16, then
 // its reduction tree), so a score has the bits tileSIMD gives the widened key.
 //
-// accF16x64(n, p, pstep, v, ldv, rows, heads, vstep, out, pf): for h < heads and j < rows in
-// order, out[h·n+i] += p[h·pstep+j]·v[j·ldv+h·vstep+i], i < n (a multiple of 64), one fused
-// multiply-add each: accRowsF32's steps, so it gives accRowsF32's bits. A head's 64 sums at
-// a time stay in registers over the rows (rows ≥ 1), rather than being loaded and stored for
-// each.
+// accF16x64 and accF16x128(n, p, pstep, v, ldv, rows, heads, vstep, out, pf): for h < heads
+// and j < rows in order, out[h·n+i] += p[h·pstep+j]·v[j·ldv+h·vstep+i], i < n (a multiple of
+// 64, or of 128), one fused multiply-add each: accRowsF32's steps, so they give accRowsF32's
+// bits. A head's 64 or 128 sums at a time stay in registers over the rows (rows ≥ 1), rather
+// than being loaded and stored for each.
 func attnF16Kernels() {
 	TEXT("scoresF16x16", NOSPLIT, "func(n int, q *float32, k *uint16, heads int, kstep int, c *float32, ldc int, pf int)")
 	Pragma("noescape")
