@@ -4,7 +4,7 @@ package main
 //             [--stages preprocess,vision,prefill,decode,gen,vq_decode] [--repeat N]
 //             [--threads N] [--parallel P[,P...]] [--decode-steps N] [--gen-steps N]
 //             [--matrix-dtype bf16|f32] [--weights f32|bf16|q8|q4] [--json] [--seed S] [--backend auto|cpu|metal]
-//             [--bw-mb MIB] [--und-text-tokens N] [--gen-prompt-tokens N] [--force]
+//             [--bw-mb MIB] [--und-text-tokens N] [--gen-prompt-tokens N] [--op-times] [--force]
 //
 // Times the engine stage by stage with the shapes, prompt lengths and stage boundaries of the
 // project's PyTorch performance peer (shared/bench/torch_peer.py, described in its README), so
@@ -117,6 +117,7 @@ type benchOptions struct {
 	matrixDType                  string        // "BF16", "F32" or "" (a real model's stored dtype)
 	quant                        compute.DType // Q8 or Q4 for --weights q8|q4, else F32 (none)
 	json, force                  bool
+	opTimes                      bool // --op-times
 	seed                         uint64
 	backend                      string
 	precision                    string // compute.Options.Precision
@@ -138,6 +139,7 @@ type benchNetworks struct {
 	genAligner *proj.MLP
 	genHead    *proj.MLP
 	vq         *vq.Decoder
+	ops        *benchOps // --op-times' timer, which be is; nil without it
 	close      func() error
 }
 
@@ -214,39 +216,40 @@ type benchRSS struct {
 // benchStage is one stage's record; the rate fields follow the peer's names and are left out
 // where they do not apply.
 type benchStage struct {
-	TimesS        []float64 `json:"times_s"`
-	MinS          float64   `json:"min_s"`
-	MedianS       float64   `json:"median_s"`
-	Work          string    `json:"work"`
-	Tokens        int       `json:"tokens,omitempty"`
-	ImageTokens   int       `json:"image_tokens,omitempty"`
-	TokPerS       float64   `json:"tok_per_s,omitempty"`
-	TokPerSBest   float64   `json:"tok_per_s_best,omitempty"`
-	Steps         int       `json:"steps,omitempty"`
-	Batch         int       `json:"batch,omitempty"`
-	CtxStart      int       `json:"ctx_start,omitempty"`
-	CtxEnd        int       `json:"ctx_end,omitempty"`
-	Parallel      int       `json:"parallel,omitempty"`
-	Rows          int       `json:"rows,omitempty"`
-	PromptTokens  int       `json:"prompt_tokens,omitempty"`
-	KVStart       int       `json:"kv_start,omitempty"`
-	KVEnd         int       `json:"kv_end,omitempty"`
-	StepsPerS     float64   `json:"steps_per_s,omitempty"`
-	StepsPerSBest float64   `json:"steps_per_s_best,omitempty"`
-	ImageTokPerS  float64   `json:"image_tokens_per_s,omitempty"`
-	MsPerStep     float64   `json:"ms_per_step,omitempty"`
-	WeightBytes   int64     `json:"weight_bytes_per_step,omitempty"`
-	KVBytes       int64     `json:"kv_bytes_per_step,omitempty"` // the filled cache a step reads on average, outside the floor
-	BWUsed        float64   `json:"bw_gbs_used,omitempty"`
-	BWFloorMs     float64   `json:"bw_floor_ms_per_step,omitempty"`
-	BWFloorTokS   float64   `json:"bw_floor_tok_per_s,omitempty"`
-	PctOfBWFloor  float64   `json:"pct_of_bw_floor,omitempty"`
-	PctWithKV     float64   `json:"pct_of_bw_floor_with_kv,omitempty"` // the floor of the weights plus KVBytes
-	Extrapolated  bool      `json:"extrapolated,omitempty"`
-	ExtrapFlat    float64   `json:"extrap_image_set_s_flat,omitempty"`
-	ExtrapNote    string    `json:"extrap_note,omitempty"`
-	ImagesPerS    float64   `json:"images_per_s,omitempty"`
-	PeakRSSAfter  int64     `json:"peak_rss_after_bytes,omitempty"`
+	TimesS        []float64          `json:"times_s"`
+	MinS          float64            `json:"min_s"`
+	MedianS       float64            `json:"median_s"`
+	Work          string             `json:"work"`
+	Tokens        int                `json:"tokens,omitempty"`
+	ImageTokens   int                `json:"image_tokens,omitempty"`
+	TokPerS       float64            `json:"tok_per_s,omitempty"`
+	TokPerSBest   float64            `json:"tok_per_s_best,omitempty"`
+	Steps         int                `json:"steps,omitempty"`
+	Batch         int                `json:"batch,omitempty"`
+	CtxStart      int                `json:"ctx_start,omitempty"`
+	CtxEnd        int                `json:"ctx_end,omitempty"`
+	Parallel      int                `json:"parallel,omitempty"`
+	Rows          int                `json:"rows,omitempty"`
+	PromptTokens  int                `json:"prompt_tokens,omitempty"`
+	KVStart       int                `json:"kv_start,omitempty"`
+	KVEnd         int                `json:"kv_end,omitempty"`
+	StepsPerS     float64            `json:"steps_per_s,omitempty"`
+	StepsPerSBest float64            `json:"steps_per_s_best,omitempty"`
+	ImageTokPerS  float64            `json:"image_tokens_per_s,omitempty"`
+	MsPerStep     float64            `json:"ms_per_step,omitempty"`
+	WeightBytes   int64              `json:"weight_bytes_per_step,omitempty"`
+	KVBytes       int64              `json:"kv_bytes_per_step,omitempty"` // the filled cache a step reads on average, outside the floor
+	BWUsed        float64            `json:"bw_gbs_used,omitempty"`
+	BWFloorMs     float64            `json:"bw_floor_ms_per_step,omitempty"`
+	BWFloorTokS   float64            `json:"bw_floor_tok_per_s,omitempty"`
+	PctOfBWFloor  float64            `json:"pct_of_bw_floor,omitempty"`
+	PctWithKV     float64            `json:"pct_of_bw_floor_with_kv,omitempty"` // the floor of the weights plus KVBytes
+	Extrapolated  bool               `json:"extrapolated,omitempty"`
+	ExtrapFlat    float64            `json:"extrap_image_set_s_flat,omitempty"`
+	ExtrapNote    string             `json:"extrap_note,omitempty"`
+	OpMsPerStep   map[string]float64 `json:"op_ms_per_step,omitempty"` // --op-times
+	ImagesPerS    float64            `json:"images_per_s,omitempty"`
+	PeakRSSAfter  int64              `json:"peak_rss_after_bytes,omitempty"`
 }
 
 // benchStages keeps the stages in run order; it encodes as one JSON object.
@@ -386,6 +389,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.genPrompt, "gen-prompt-tokens", benchGenPromptTokens, "generation prompt length including BOS and <begin_of_image>")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile (what is live at the end, and every allocation) to this file, for go tool pprof")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (build included) to this file, for go tool pprof")
+	fs.BoolVar(&o.opTimes, "op-times", false, "time the decode and generation steps' ops (CPU backend): milliseconds per step of each, under the stage")
 	fs.BoolVar(&o.force, "force", false, "build random weights even when they need more than 90% of the available memory")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: janus bench [--preset NAME | --config FILE | --model DIR] [flags]")
@@ -417,6 +421,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	}
 	if given["config"] && o.configPath == "" || given["model"] && o.modelDir == "" {
 		return nil, errors.New("--config and --model need a path")
+	}
+	if o.opTimes && o.backend != "auto" && o.backend != "cpu" {
+		return nil, fmt.Errorf("--op-times times the CPU backend's ops, not --backend %s's", o.backend)
 	}
 	var err error
 	if o.stages, err = parseBenchStages(*stages); err != nil {
@@ -586,6 +593,16 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 		res.Int8Kernels = k.Int8KernelsFor(o.quant)
 	}
 	logf("backend %s", ci)
+	var ops *benchOps
+	if o.opTimes {
+		cb, ok := be.(*cpu.Backend)
+		if !ok {
+			be.Close()
+			return nil, fmt.Errorf("--op-times times the CPU backend's ops; the %s backend runs them asynchronously", be.Name())
+		}
+		ops = newBenchOps(cb)
+		be = ops
+	}
 	t0 := time.Now()
 	var net *benchNetworks
 	if o.modelDir != "" {
@@ -605,6 +622,7 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 		be.Close()
 		return nil, err
 	}
+	net.ops = ops
 	res.MatrixDType = net.matrix.String()
 	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16", compute.Q8: "q8_0", compute.Q4: "q4_0"}[net.matrix]
 	res.ImageTokens = net.cfg.VQ.ImageTokens
@@ -1252,7 +1270,13 @@ func (b *benchRun) decode() error {
 		return nil
 	}
 	n := b.o.decodeSteps
-	ts, err := b.times("decode", func() error { return steps(min(2, n)) }, func() error { return steps(n) })
+	ops := b.net.ops
+	ops.reset()
+	ts, err := b.times("decode", func() error { return steps(min(2, n)) }, func() error {
+		ops.timing(true)
+		defer ops.timing(false)
+		return steps(n)
+	})
 	if err != nil {
 		return err
 	}
@@ -1267,6 +1291,7 @@ func (b *benchRun) decode() error {
 		Work: fmt.Sprintf("%d greedy steps, batch 1, KV cache from the %d-token prefill (%s, %.2f GB read per step, not in the floor)",
 			n, ctx0, lm.KVDType, float64(lm.CacheBytes(1, ctx0+n/2))/1e9)})
 	b.floor(st, b.res.Model.DecodeWeightByte, med/float64(n))
+	st.OpMsPerStep = ops.perStep(n*len(ts), 1000*benchSum(ts)/float64(n*len(ts)))
 	if st.BWFloorMs > 0 {
 		st.BWFloorTokS = benchRound(1000/st.BWFloorMs, 3)
 	}
@@ -1413,7 +1438,9 @@ func (b *benchRun) gen(p int) error {
 		g.samplers = append(g.samplers, s)
 	}
 	ids := b.genIDs(p, l)
-	loop := func(ids []int32, steps int) (pre, rest float64, err error) {
+	ops := n.ops
+	// loop times a prompt pass and the steps after it; timed says whether the steps' ops count.
+	loop := func(ids []int32, steps int, timed bool) (pre, rest float64, err error) {
 		if err := cache.Truncate(0); err != nil {
 			return 0, 0, err
 		}
@@ -1425,6 +1452,8 @@ func (b *benchRun) gen(p int) error {
 			return 0, 0, err
 		}
 		t1 := time.Now()
+		ops.timing(timed)
+		defer ops.timing(false)
 		for range steps {
 			if err := b.ctx.Err(); err != nil {
 				return 0, 0, err
@@ -1438,7 +1467,8 @@ func (b *benchRun) gen(p int) error {
 	}
 	// Warm-up as the peer's: an 8-token prompt and two iterations.
 	t0 := time.Now()
-	if _, _, err := loop(benchColumns(ids, 2*p, l, min(8, l)), min(2, steps)); err != nil {
+	ops.reset()
+	if _, _, err := loop(benchColumns(ids, 2*p, l, min(8, l)), min(2, steps), false); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	b.logf("  gen warm-up %.3f s", time.Since(t0).Seconds())
@@ -1447,7 +1477,7 @@ func (b *benchRun) gen(p int) error {
 		if err := b.ctx.Err(); err != nil {
 			return err
 		}
-		pre, rest, err := loop(ids, steps)
+		pre, rest, err := loop(ids, steps, true)
 		if err != nil {
 			return err
 		}
@@ -1473,6 +1503,7 @@ func (b *benchRun) gen(p int) error {
 		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner (%s KV cache, %.2f GB read per step, not in the floor)",
 			steps, 2*p, n.llm.KVDType, float64(n.llm.CacheBytes(2*p, l+steps/2))/1e9)})
 	b.floor(st, b.res.Model.GenWeightBytes, stepMed)
+	st.OpMsPerStep = ops.perStep(steps*len(tSteps), 1000*benchSum(tSteps)/float64(steps*len(tSteps)))
 	return nil
 }
 
@@ -1705,6 +1736,15 @@ func benchEnvironment() benchEnv {
 	return e
 }
 
+// benchSum is the sum of xs.
+func benchSum(xs []float64) float64 {
+	t := 0.0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
 func benchMedian(xs []float64) float64 {
 	s := slices.Clone(xs)
 	sort.Float64s(s)
@@ -1789,6 +1829,9 @@ func benchTable(r *benchResult) string {
 		if strings.HasPrefix(ns.Name, "gen_step") {
 			fmt.Fprintf(&sb, row, "", "", "", fmt.Sprintf("EXTRAPOLATED (not measured) %d-token set:", r.ImageTokens),
 				fmt.Sprintf("%.1f s flat (P=%d)", d.ExtrapFlat, d.Parallel))
+		}
+		if len(d.OpMsPerStep) > 0 {
+			fmt.Fprintf(&sb, row, "", "", "", "ops (--op-times), mean of the timed runs:", benchOpsText(d.OpMsPerStep))
 		}
 	}
 	m := r.Model

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,6 +151,67 @@ func TestBenchTinyModel(t *testing.T) {
 	}
 }
 
+// TestBenchOpTimes checks --op-times: the decoding and generation steps' ops, each timed
+// op's milliseconds per step and the rest ("other"), add up to the mean step time of the
+// timed runs, and the table shows them under each stage.
+func TestBenchOpTimes(t *testing.T) {
+	cfgPath := fixtures.Path(t, "models", "tiny-a", "config.json")
+	args := []string{"--config", cfgPath, "--stages", "decode,gen", "--repeat", "2", "--threads", "2",
+		"--decode-steps", "3", "--gen-steps", "2", "--bw-mb", "0", "--weights", "q8", "--op-times"}
+	var stdout, stderr bytes.Buffer
+	if err := runBench(context.Background(), append(args, "--json"), &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Stages map[string]struct {
+			TimesS []float64          `json:"times_s"`
+			Steps  int                `json:"steps"`
+			Ops    map[string]float64 `json:"op_ms_per_step"`
+		} `json:"stages"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("decode JSON: %v\n%s", err, stdout.String())
+	}
+	for name, ops := range map[string][]string{
+		"decode":      {"Linears", "Linear", "Attention", "CopyRows", "RMSNorm", "Embedding", "Read"},
+		"gen_step_p1": {"Linears", "Linear", "Attention", "GELU", "Embedding", "Read"},
+	} {
+		st, ok := got.Stages[name]
+		if !ok {
+			t.Fatalf("no stage %s in %s", name, stdout.String())
+		}
+		for _, op := range ops {
+			if _, ok := st.Ops[op]; !ok {
+				t.Errorf("%s: no time for %s: %v", name, op, st.Ops)
+			}
+		}
+		mean := 0.0
+		for _, s := range st.TimesS {
+			mean += 1000 * s / float64(len(st.TimesS)*st.Steps)
+		}
+		timed := 0.0
+		for op, ms := range st.Ops {
+			if op != "other" {
+				timed += ms
+			}
+		}
+		// The ops of a step run one after another within it, and "other" is the rest; each
+		// figure is rounded to 0.001 ms.
+		tol := 0.001 * float64(len(st.Ops))
+		if other, ok := st.Ops["other"]; !ok || timed > mean+tol || math.Abs(timed+other-mean) > tol {
+			t.Errorf("%s: timed ops %v take %.3f ms of the mean step's %.3f", name, st.Ops, timed, mean)
+		}
+	}
+	got.Stages = nil
+	stdout.Reset()
+	if err := runBench(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	if n := strings.Count(stdout.String(), "ops (--op-times)"); n != 2 || !strings.Contains(stdout.String(), "ms per step: Linears ") && !strings.Contains(stdout.String(), "ms per step: Linear ") {
+		t.Errorf("the table has %d op lines, want 2 (decode, generation step):\n%s", n, stdout.String())
+	}
+}
+
 // TestBenchTable checks the default output: a table with one row per stage.
 func TestBenchTable(t *testing.T) {
 	cfgPath := fixtures.Path(t, "models", "tiny-a", "config.json")
@@ -198,6 +260,7 @@ func TestBenchFlagErrors(t *testing.T) {
 		{"positional", []string{"extra"}, `unexpected argument "extra"`},
 		{"missing config", []string{"--config", filepath.Join(t.TempDir(), "none.json")}, "--config:"},
 		{"not a flag", []string{"--frobnicate"}, "flag provided but not defined"},
+		{"op times on metal", []string{"--op-times", "--backend", "metal"}, "--op-times times the CPU backend's ops"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
