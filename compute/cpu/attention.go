@@ -31,7 +31,9 @@ func (b *Backend) RoPE(x *Tensor, heads, headDim, pos0 int, theta float32) {
 			cs, sn := tab[2*ti*half:(2*ti+1)*half], tab[(2*ti+1)*half:2*(ti+1)*half]
 			for h := range heads {
 				v := s[(r*heads+h)*headDim : (r*heads+h+1)*headDim]
-				x1, x2 := v[:half], v[half:]
+				x1 := v[:half]
+				// Every slice as long as x1, so that the loop runs without bounds checks.
+				x2, cs, sn := v[half:][:len(x1)], cs[:len(x1)], sn[:len(x1)]
 				for i := range x1 {
 					a, c := x1[i], x2[i]
 					// Separate roundings (no fused multiply-add), as torch's

@@ -22,7 +22,8 @@ func (b *Backend) binary(op string, dst, a, bt *Tensor, mul bool) {
 		for lo < hi {
 			j := lo % m
 			cnt := min(hi-lo, m-j)
-			dd, xx, yy := d[lo:lo+cnt], x[lo:lo+cnt], y[j:j+cnt]
+			dd := d[lo : lo+cnt]
+			xx, yy := x[lo:lo+len(dd)], y[j:j+len(dd)] // lengths the compiler sees as dd's
 			if mul {
 				for i := range dd {
 					dd[i] = xx[i] * yy[i]
