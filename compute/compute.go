@@ -193,14 +193,15 @@ type RowWriter interface {
 type Viewer interface {
 	// View returns a tensor of the given shape over elements [off, off+n) of t, an F32 tensor
 	// made by New (n the shape's length), off a multiple of ViewAlign; a range outside t or
-	// an unaligned off is a programming error and panics. Ops on it read and write those elements of t; two views are as distinct as two
-	// tensors where their ranges do not overlap. Freeing a view frees no memory and leaves t
-	// alone (the view can no longer be used): t holds the memory, and must outlive its views.
+	// an unaligned off is a programming error and panics. Ops on it read and write those
+	// elements of t; two views are as distinct as two tensors where their ranges do not
+	// overlap. Freeing a view frees no memory and leaves t alone (the view can no longer be
+	// used): t holds the memory, and must outlive its views.
 	View(t *Tensor, off int, shape ...int) *Tensor
 }
 
 // ViewAlign is the element alignment of a view's offset (Viewer): 64 bytes, a cache line, and
-// more than the 16 that Metal's float4 loads of an activation need.
+// more than the 16 bytes that Metal's float4 loads of an activation need.
 const ViewAlign = 16
 
 // Product is one of several linear products of the same input (Linears): Dst = x·Wᵀ.

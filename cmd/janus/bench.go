@@ -1291,7 +1291,7 @@ func (b *benchRun) decode() error {
 		Work: fmt.Sprintf("%d greedy steps, batch 1, KV cache from the %d-token prefill (%s, %.2f GB read per step, not in the floor)",
 			n, ctx0, lm.KVDType, float64(lm.CacheBytes(1, ctx0+n/2))/1e9)})
 	b.floor(st, b.res.Model.DecodeWeightByte, med/float64(n))
-	st.OpMsPerStep = ops.perStep(n*len(ts), 1000*benchSum(ts)/float64(n*len(ts)))
+	st.OpMsPerStep = ops.perStep(ts, n)
 	if st.BWFloorMs > 0 {
 		st.BWFloorTokS = benchRound(1000/st.BWFloorMs, 3)
 	}
@@ -1503,7 +1503,7 @@ func (b *benchRun) gen(p int) error {
 		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner (%s KV cache, %.2f GB read per step, not in the floor)",
 			steps, 2*p, n.llm.KVDType, float64(n.llm.CacheBytes(2*p, l+steps/2))/1e9)})
 	b.floor(st, b.res.Model.GenWeightBytes, stepMed)
-	st.OpMsPerStep = ops.perStep(steps*len(tSteps), 1000*benchSum(tSteps)/float64(steps*len(tSteps)))
+	st.OpMsPerStep = ops.perStep(tSteps, steps)
 	return nil
 }
 
@@ -1734,15 +1734,6 @@ func benchEnvironment() benchEnv {
 		}
 	}
 	return e
-}
-
-// benchSum is the sum of xs.
-func benchSum(xs []float64) float64 {
-	t := 0.0
-	for _, x := range xs {
-		t += x
-	}
-	return t
 }
 
 func benchMedian(xs []float64) float64 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -47,12 +48,17 @@ func (o *benchOps) count(op string, t0 time.Time) {
 	}
 }
 
-// perStep returns the milliseconds each op took per step over the steps counted, and those
-// of the step that no timed op took ("other": the host's sampling and guidance, the untimed
-// ops, the calls between them), from the mean step time of the same runs, stepMs.
-func (o *benchOps) perStep(steps int, stepMs float64) map[string]float64 {
-	if o == nil || steps <= 0 {
+// perStep returns the milliseconds each op took per step over the timed runs ts (seconds
+// each) of steps steps, and those of a step that no timed op took ("other": the host's
+// sampling and guidance, the untimed ops, the calls between them), from the runs' mean step.
+func (o *benchOps) perStep(ts []float64, steps int) map[string]float64 {
+	if o == nil || steps <= 0 || len(ts) == 0 {
 		return nil
+	}
+	steps *= len(ts)
+	stepMs := 0.0
+	for _, s := range ts {
+		stepMs += 1000 * s / float64(steps)
 	}
 	out := map[string]float64{}
 	sum := 0.0
@@ -68,15 +74,7 @@ func (o *benchOps) perStep(steps int, stepMs float64) map[string]float64 {
 // benchOpsText is perStep's line under a stage of the table, largest first.
 func benchOpsText(ops map[string]float64) string {
 	names := slices.Collect(maps.Keys(ops))
-	slices.SortFunc(names, func(a, b string) int {
-		if ops[a] != ops[b] {
-			if ops[a] > ops[b] {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(ops[b], ops[a]), strings.Compare(a, b)) })
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s %.2f", n, ops[n])

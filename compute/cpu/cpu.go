@@ -80,6 +80,9 @@ type freedBytes struct {
 	collect func(returnPages bool)
 }
 
+// garbage is the bytes freed that no finished collection has returned to the heap.
+func (f *freedBytes) garbage() int64 { return f.fresh.Load() + f.collecting.Load() }
+
 // gc runs a collection, which returns the bytes freed before it started to the heap
 // (runtime.GC), and with returnPages every free page of the heap to the OS
 // (debug.FreeOSMemory).
@@ -121,7 +124,7 @@ func (f *freedBytes) beforeAlloc(n int64) {
 	if n < gcAllocMin {
 		return
 	}
-	if p := f.fresh.Load() + f.collecting.Load(); p >= gcBeforeAlloc && p >= n {
+	if p := f.garbage(); p >= gcBeforeAlloc && p >= n {
 		f.n.Store(0)
 		f.gc(false)
 	}
@@ -155,7 +158,7 @@ func (f *freedBytes) beforeCache() {
 	if f == nil || f.inCache.Swap(true) {
 		return
 	}
-	if f.fresh.Load()+f.collecting.Load() >= gcBeforeAlloc {
+	if f.garbage() >= gcBeforeAlloc {
 		f.n.Store(0)
 		f.gc(true)
 	}

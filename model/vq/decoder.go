@@ -471,8 +471,7 @@ func (r *run) normSwish(x *compute.Tensor, n groupNorm) *compute.Tensor {
 // scratch gains from it (scratch.inPlace), else into a new tensor, putting x back. In place,
 // a resblock at 384² holds two activations instead of three, which sets the scratch plan's
 // size; below the top level three fit in the same arena, and the out-of-place convolution is
-// faster (the CPU's in-place one copies the image in bands: 15 % longer in the BF16
-// precision, BenchmarkBF16Ops).
+// faster (the in-place one copies the image in bands; README, "What the speed rests on").
 func (r *run) convOver(x *compute.Tensor, c conv, side int) *compute.Tensor {
 	if r.scratch.inPlace() && c.cout == x.Shape[1] && side == r.d.p.ImageSize {
 		r.b.Conv2D(x, x, c.w, c.b, compute.Conv2DParams{Stride: 1, Pad: c.pad})
