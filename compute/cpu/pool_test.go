@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -45,6 +47,48 @@ func TestPoolDoesNotWaitForIdleHelpers(t *testing.T) {
 		}
 		if len(p.jobs) != 0 {
 			t.Fatalf("%d entries left in the channel", len(p.jobs))
+		}
+	}
+}
+
+// TestPoolRunsOrder: the issuing goroutine takes its own run of chunks front to back, then
+// the runs of helpers that never came from their ends, so a thread's chunks are one stream
+// as long as it has its own left.
+func TestPoolRunsOrder(t *testing.T) {
+	p := &pool{threads: 3, jobs: make(chan *job, 3)} // no workers: the caller does it all
+	var got []int
+	p.run(20, 2, func(lo, hi int) { got = append(got, lo/2) })
+	// Runs of 10 chunks among 3 slots: [0,3), [3,6), [6,10).
+	want := []int{0, 1, 2, 5, 4, 3, 9, 8, 7, 6}
+	if !slices.Equal(got, want) {
+		t.Errorf("chunks ran in the order %v, want %v", got, want)
+	}
+}
+
+// TestChunkRunLastChunkOnce: the owner's take from the front and another's from the back
+// race for the last chunks of a run; each chunk goes to exactly one of them.
+func TestChunkRunLastChunkOnce(t *testing.T) {
+	for range 200 {
+		var r chunkRun
+		r.v.Store(0<<32 | 64)
+		var taken [64]atomic.Int32
+		var wg sync.WaitGroup
+		for _, fromBack := range []bool{false, true} {
+			wg.Go(func() {
+				for {
+					c, ok := r.take(fromBack)
+					if !ok {
+						return
+					}
+					taken[c].Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		for c := range taken {
+			if n := taken[c].Load(); n != 1 {
+				t.Fatalf("chunk %d taken %d times", c, n)
+			}
 		}
 	}
 }
