@@ -64,7 +64,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/janus-desktop/janus/compute"
@@ -1567,24 +1566,10 @@ func benchMeasureBandwidth(mib, threads int) *benchBandwidth {
 		words[i] = uint64(i)
 	}
 	threads = max(1, threads)
-	var sink uint64
 	var rates []float64
 	for range 10 {
-		sums := make([]uint64, threads)
-		var wg sync.WaitGroup
-		t0 := time.Now()
-		chunk := (len(words) + threads - 1) / threads
-		for t := range threads {
-			lo, hi := min(t*chunk, len(words)), min((t+1)*chunk, len(words))
-			wg.Go(func() { sums[t] = cpu.SumWords(words[lo:hi]) })
-		}
-		wg.Wait()
-		rates = append(rates, float64(len(words)*8)/time.Since(t0).Seconds()/1e9)
-		for _, s := range sums {
-			sink += s
-		}
+		rates = append(rates, cpu.ReadRate(words, threads))
 	}
-	runtime.KeepAlive(sink)
 	return &benchBandwidth{ArrayBytes: int64(len(words) * 8), ReadGBs: benchRound(benchMedian(rates), 2),
 		ReadBest: benchRound(slices.Max(rates), 2), Threads: threads,
 		Method: fmt.Sprintf("vector sum of 64-bit words (cpu.SumWords), %d goroutines, median and best of 10 passes", threads)}

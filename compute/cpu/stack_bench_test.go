@@ -3,7 +3,9 @@ package cpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/janus-desktop/janus/compute"
 )
@@ -13,8 +15,16 @@ import (
 // one Linears, gate and up in another), with 1, 2, 4 or 8 input rows (a chat's token, the
 // guided step of one, two or four images): 1.31 GB of Q8 weights (0.69 GB of Q4), far beyond
 // the caches, so GB/s is the rate at which the products alone read the weights, to set beside
-// the whole step's (janus bench) and the machine's read bandwidth.
+// the whole step's (janus bench) and the machine's read bandwidth. Before each pass the probe
+// of janus bench reads 256 MB with as many threads (ReadRate), and of-probe is the median of
+// each pass's rate over the probe's just before: on a machine whose bandwidth changes from
+// minute to minute (the Zen 5 VM's probe read 33-72 GB/s within an hour) two builds compare
+// by it, not by GB/s.
 func BenchmarkLinearQLayers(b *testing.B) {
+	probe := make([]uint64, 32<<20)
+	for i := range probe {
+		probe[i] = uint64(i)
+	}
 	const layers, d, ff = 24, 2048, 5632
 	// One layer's products; those of one entry share their input.
 	shapes := [][][2]int{{{d, d}, {d, d}, {d, d}}, {{d, d}}, {{ff, d}, {ff, d}}, {{d, ff}}}
@@ -49,12 +59,20 @@ func BenchmarkLinearQLayers(b *testing.B) {
 						steps = append(steps, ps)
 					}
 				}
+				var ratios []float64
 				for b.Loop() {
+					b.StopTimer()
+					rate := ReadRate(probe, be.Threads())
+					b.StartTimer()
+					t0 := time.Now()
 					for _, ps := range steps {
 						compute.Linears(be, in[ps[0].W.Shape[1]], ps...)
 					}
+					ratios = append(ratios, float64(bytes)/time.Since(t0).Seconds()/1e9/rate)
 				}
 				report(b, float64(2*m*weights), float64(bytes))
+				slices.Sort(ratios)
+				b.ReportMetric(ratios[len(ratios)/2], "of-probe")
 			})
 		}
 	}

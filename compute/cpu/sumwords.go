@@ -1,5 +1,11 @@
 package cpu
 
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
 // SumWords returns the sum mod 2^64 of w, read with the widest vector loads the CPU has
 // (AVX-512 or AVX2 on amd64). It is janus bench's memory bandwidth probe: a pass over an
 // array far larger than the caches is then bound by memory, as the token steps' kernels
@@ -21,4 +27,23 @@ func SumWords(w []uint64) uint64 {
 		a += v
 	}
 	return s + a + b + c + d
+}
+
+// ReadRate reads w once with threads goroutines, each summing its share with SumWords, and
+// returns the rate in GB/s: one pass of janus bench's bandwidth probe, and what
+// BenchmarkLinearQLayers sets its products beside.
+func ReadRate(w []uint64, threads int) float64 {
+	threads = max(1, threads)
+	sums := make([]uint64, threads)
+	chunk := (len(w) + threads - 1) / threads
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for t := range threads {
+		lo, hi := min(t*chunk, len(w)), min((t+1)*chunk, len(w))
+		wg.Go(func() { sums[t] = SumWords(w[lo:hi]) })
+	}
+	wg.Wait()
+	rate := float64(8*len(w)) / time.Since(t0).Seconds() / 1e9
+	runtime.KeepAlive(sums)
+	return rate
 }
