@@ -393,10 +393,11 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	})
 }
 
-// attnScores sets attendOne's scores, every head of a block of keys at a time, each thread
-// one run of consecutive blocks: so each thread reads whole cache rows, front to back, as one
-// stream, where blocks dealt out one at a time had each thread skip the others' (README, "KV
-// cache in F16").
+// attnScores sets attendOne's scores, every head of a block of keys at a time, a block a
+// chunk: the pool gives each thread a run of consecutive blocks, so each thread reads whole
+// cache rows, front to back, as one stream, where blocks dealt out one at a time had each
+// thread skip the others' (README, "KV cache in F16"), and a thread that ends its run early
+// takes blocks from the end of another's.
 func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []float32, batch int, rowsF16 bool) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
@@ -405,7 +406,7 @@ func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []f
 	simd := b.simd != simdNone
 	kb := (n + attnKeyBlock - 1) / attnKeyBlock
 	tasks := batch * kb
-	b.pool.run(tasks, (tasks+b.pool.threads-1)/b.pool.threads, func(lo, hi int) {
+	b.pool.run(tasks, 1, func(lo, hi int) {
 		if rowsF16 {
 			for task := lo; task < hi; task++ {
 				bi, s0 := task/kb, (task%kb)*attnKeyBlock
