@@ -15,8 +15,8 @@ import (
 // then takes what is left of the others' runs from their ends, one chunk at a time. A thread
 // thus reads its part of a weight matrix as one stream, which the hardware prefetchers
 // follow from chunk to chunk; with one shared counter the two threads took alternate chunks,
-// so every chunk started a new stream, and the products of a token step read 5-10 % slower
-// (README, "Speed (CPU)"). Taking from the others' ends keeps the balance of a shared
+// so every chunk started a new stream, and a token step's products read slower (README,
+// "What the speed rests on"). Taking from the others' ends keeps the balance of a shared
 // counter: a thread that starts late or is descheduled has its chunks done for it.
 type pool struct {
 	threads int
@@ -156,7 +156,8 @@ func (p *pool) run(n, chunk int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	chunk = max(chunk, 1)
+	// A run's bounds are 32-bit chunk numbers (chunkRun).
+	chunk = max(chunk, 1, int((uint64(n)+1<<31-1)>>31))
 	chunks := (n + chunk - 1) / chunk
 	if p.threads <= 1 || chunks == 1 {
 		for lo := 0; lo < n; lo += chunk {

@@ -18,8 +18,7 @@ import (
 // the whole step's (janus bench) and the machine's read bandwidth. Before each pass the probe
 // of janus bench reads 256 MB with as many threads (ReadRate), and of-probe is the median of
 // each pass's rate over the probe's just before: on a machine whose bandwidth changes from
-// minute to minute (the Zen 5 VM's probe read 33-72 GB/s within an hour) two builds compare
-// by it, not by GB/s.
+// minute to minute (README, "The bandwidth probe") two builds compare by it, not by GB/s.
 func BenchmarkLinearQLayers(b *testing.B) {
 	probe := make([]uint64, 32<<20)
 	for i := range probe {
