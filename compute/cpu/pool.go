@@ -20,25 +20,45 @@ import (
 // counter: a thread that starts late or is descheduled has its chunks done for it.
 type pool struct {
 	threads int
-	jobs    chan *job
 	// spin is how long goroutines poll before they sleep (spinFor), 0 when the pool has more
 	// threads than the scheduler runs at once: a poller would then hold a CPU that a
 	// goroutine with work is waiting for.
 	spin time.Duration
+	// offer is the loop the helpers may join, nil between loops; offers counts the loops
+	// offered, which is what a waiting helper polls.
+	offer   atomic.Pointer[job]
+	offers  atomic.Uint64
+	helpers []*helper
+	closed  atomic.Bool
+	// done wakes the issuing goroutine, when it sleeps, once the last helper of its loop ends.
+	done chan struct{}
+}
+
+// helper is a worker goroutine's parking place: it polls for an offer for spin, then sets
+// parked and sleeps on wake until an issuing goroutine (or close) clears parked and sends.
+type helper struct {
+	parked atomic.Bool
+	wake   chan struct{}
 }
 
 // job is one parallel loop: indices [0,n) in chunks of size chunk.
 type job struct {
+	pool   *pool
 	fn     func(lo, hi int)
 	n      int
 	chunk  int
-	runs   []chunkRun   // by slot: the issuing goroutine's first, then each helper's
-	joined atomic.Int32 // helpers that have taken a slot
-	wg     sync.WaitGroup
-	left   atomic.Int32 // helpers not done yet, for polling before wg.Wait
+	runs   []chunkRun    // by slot: the issuing goroutine's first, then each helper's
+	joined atomic.Int32  // helpers that have taken a slot
+	state  atomic.Uint64 // helpers at work (the low 32 bits), jobClosed, jobWaited
 	mu     sync.Mutex
 	failed any
 }
+
+const (
+	jobClosed = 1 << 32 // no helper may join any more
+	jobWaited = 1 << 33 // the issuing goroutine sleeps on pool.done until the helpers end
+	jobActive = 1<<32 - 1
+)
 
 // chunkRun is the chunks [front, back) of a run not yet taken, as front<<32 | back, so that
 // the owner's take from the front and another's from the back cannot both get the last
@@ -68,29 +88,16 @@ func (r *chunkRun) take(fromBack bool) (int, bool) {
 }
 
 func newPool(threads int) *pool {
-	p := &pool{threads: threads}
+	p := &pool{threads: threads, done: make(chan struct{}, 1)}
 	if threads <= runtime.GOMAXPROCS(0) {
 		p.spin = spinFor
 	}
-	if threads > 1 {
-		p.jobs = make(chan *job, threads)
-		for range threads - 1 {
-			go worker(p.jobs, p.spin)
-		}
+	for range threads - 1 {
+		h := &helper{wake: make(chan struct{}, 1)}
+		p.helpers = append(p.helpers, h)
+		go p.serve(h)
 	}
 	return p
-}
-
-func worker(jobs <-chan *job, spin time.Duration) {
-	for {
-		j, ok := receive(jobs, spin)
-		if !ok {
-			return
-		}
-		j.work(int(j.joined.Add(1)))
-		j.left.Add(-1)
-		j.wg.Done()
-	}
 }
 
 // spinFor is how long a worker or the issuing goroutine polls before it sleeps: a token step
@@ -98,27 +105,76 @@ func worker(jobs <-chan *job, spin time.Duration) {
 // took about a third of a step's time.
 const spinFor = 100 * time.Microsecond
 
-// receive takes the next job, polling for spin before it blocks on the channel.
-func receive(jobs <-chan *job, spin time.Duration) (*job, bool) {
-	start := time.Now()
-	for i := 0; spin > 0; i++ {
-		select {
-		case j, ok := <-jobs:
-			return j, ok
-		default:
+// serve is a worker goroutine: it joins each loop offered until the pool closes. It polls one
+// counter, so an offer reaches a polling worker as one cache line, where a channel took its
+// lock on both sides and the issuer took back entries no helper had received (README, "What
+// the speed rests on").
+func (p *pool) serve(h *helper) {
+	var seen uint64
+	for {
+		start := time.Now()
+		for i := 0; p.offers.Load() == seen; i++ {
+			if p.closed.Load() {
+				return
+			}
+			if i%64 != 63 || time.Since(start) <= p.spin {
+				continue
+			}
+			// Sleep. Announce it first, then look again: an offer made before the announcement
+			// is seen here, one made after it finds parked set and sends a wake-up.
+			h.parked.Store(true)
+			if p.offers.Load() != seen || p.closed.Load() {
+				if !h.parked.CompareAndSwap(true, false) {
+					<-h.wake // an issuer cleared parked first: take its wake-up
+				}
+			} else {
+				<-h.wake
+			}
+			start, i = time.Now(), 0
 		}
-		if i%64 == 63 && time.Since(start) > spin {
-			break
+		if p.closed.Load() {
+			return
+		}
+		seen = p.offers.Load()
+		if j := p.offer.Load(); j != nil {
+			j.help()
 		}
 	}
-	j, ok := <-jobs
-	return j, ok
+}
+
+// wakeParked wakes every helper that sleeps.
+func (p *pool) wakeParked() {
+	for _, h := range p.helpers {
+		if h.parked.Load() && h.parked.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
+	}
 }
 
 // close stops the workers; the pool must not be used afterwards.
 func (p *pool) close() {
-	if p.jobs != nil {
-		close(p.jobs)
+	p.closed.Store(true)
+	p.wakeParked()
+}
+
+// help joins j unless it is closed, works on it if j has a run for the slot it gets (a
+// helper beyond them only joins and leaves), and wakes the issuing goroutine if it was the
+// last at work and the issuer sleeps.
+func (j *job) help() {
+	for {
+		s := j.state.Load()
+		if s&jobClosed != 0 {
+			return
+		}
+		if j.state.CompareAndSwap(s, s+1) {
+			break
+		}
+	}
+	if slot := int(j.joined.Add(1)); slot < len(j.runs) {
+		j.work(slot)
+	}
+	if s := j.state.Add(^uint64(0)); s&jobActive == 0 && s&jobWaited != 0 {
+		j.pool.done <- struct{}{}
 	}
 }
 
@@ -166,38 +222,30 @@ func (p *pool) run(n, chunk int, fn func(lo, hi int)) {
 		return
 	}
 	helpers := min(p.threads-1, chunks-1)
-	j := &job{fn: fn, n: n, chunk: chunk, runs: make([]chunkRun, helpers+1)}
+	j := &job{pool: p, fn: fn, n: n, chunk: chunk, runs: make([]chunkRun, helpers+1)}
 	for i := range j.runs {
 		j.runs[i].v.Store(uint64(i*chunks/len(j.runs))<<32 | uint64((i+1)*chunks/len(j.runs)))
 	}
-	j.wg.Add(helpers)
-	j.left.Store(int32(helpers))
-	for range helpers {
-		p.jobs <- j
-	}
+	p.offer.Store(j)
+	p.offers.Add(1)
+	p.wakeParked()
 	j.work(0)
-	// Every chunk is claimed. A helper that has not yet received the job would find nothing
-	// to do, and waiting for it to wake up and say so can take longer than the whole op (a
-	// parked goroutine, a descheduled thread): take its entry back instead. run is never
-	// called concurrently, so every entry in the channel is this job's.
-takeBack:
-	for range helpers {
-		select {
-		case <-p.jobs:
-			j.left.Add(-1)
-			j.wg.Done()
-		default:
-			break takeBack
-		}
-	}
+	// Every chunk is claimed: close the loop to helpers that have not joined yet, which
+	// would find nothing to do (waiting for one to wake up and say so can take longer than
+	// the whole op), and wait for those at work. run is never called concurrently.
+	p.offer.Store(nil)
+	s := j.state.Or(jobClosed) | jobClosed
 	// The helpers usually finish within microseconds of this goroutine: poll before sleeping.
 	start := time.Now()
-	for i := 0; p.spin > 0 && j.left.Load() > 0; i++ {
+	for i := 0; s&jobActive != 0; i++ {
 		if i%64 == 63 && time.Since(start) > p.spin {
-			break
+			if j.state.CompareAndSwap(s, s|jobWaited) {
+				<-p.done
+				break
+			}
 		}
+		s = j.state.Load()
 	}
-	j.wg.Wait()
 	if j.failed != nil {
 		panic(j.failed)
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
@@ -34,20 +35,50 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 }
 
 // TestPoolDoesNotWaitForIdleHelpers: once the issuing goroutine has run every chunk, run
-// returns without waiting for helpers that never picked the job up (here there are none to
-// pick it up at all, as when a parked worker is slow to wake), and leaves the channel empty
-// for the next job.
+// returns without waiting for helpers that never joined (here there are none to join at all,
+// as when a parked worker is slow to wake), and a helper that comes late finds the loop closed
+// and runs nothing.
 func TestPoolDoesNotWaitForIdleHelpers(t *testing.T) {
-	p := &pool{threads: 3, jobs: make(chan *job, 3)} // no workers
+	p := &pool{threads: 3, done: make(chan struct{}, 1)} // no workers
 	for range 3 {
 		var ran atomic.Int32
-		p.run(10, 1, func(lo, hi int) { ran.Add(int32(hi - lo)) })
+		var j *job
+		p.run(10, 1, func(lo, hi int) {
+			j = p.offer.Load()
+			ran.Add(int32(hi - lo))
+		})
 		if ran.Load() != 10 {
 			t.Fatalf("ran %d of 10 indices", ran.Load())
 		}
-		if len(p.jobs) != 0 {
-			t.Fatalf("%d entries left in the channel", len(p.jobs))
+		if p.offer.Load() != nil || j.state.Load()&jobClosed == 0 {
+			t.Fatal("the loop is still open to helpers after run returned")
 		}
+		j.help() // a helper that took the offer just before it closed
+		if ran.Load() != 10 {
+			t.Fatalf("a late helper ran %d more indices", ran.Load()-10)
+		}
+	}
+}
+
+// TestPoolWakesParkedHelper: a helper that has polled past spinFor sleeps, and the next loop
+// wakes it: the issuing goroutine's chunk waits for the helper's to start.
+func TestPoolWakesParkedHelper(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	for range 3 {
+		time.Sleep(5 * spinFor) // the helper parks
+		started := make(chan struct{})
+		p.run(2, 1, func(lo, hi int) {
+			if lo == 1 {
+				close(started)
+				return
+			}
+			select {
+			case <-started:
+			case <-time.After(5 * time.Second):
+				t.Error("the parked helper did not take its chunk") // the issuer takes it next
+			}
+		})
 	}
 }
 
@@ -55,7 +86,7 @@ func TestPoolDoesNotWaitForIdleHelpers(t *testing.T) {
 // the runs of helpers that never came from their ends, so a thread's chunks are one stream
 // as long as it has its own left.
 func TestPoolRunsOrder(t *testing.T) {
-	p := &pool{threads: 3, jobs: make(chan *job, 3)} // no workers: the caller does it all
+	p := &pool{threads: 3, done: make(chan struct{}, 1)} // no workers: the caller does it all
 	var got []int
 	p.run(20, 2, func(lo, hi int) { got = append(got, lo/2) })
 	// Runs of 10 chunks among 3 slots: [0,3), [3,6), [6,10).
@@ -119,4 +150,32 @@ func TestCloseKeepsWorking(t *testing.T) {
 	if be.Threads() != 1 {
 		t.Errorf("Threads after Close = %d, want 1", be.Threads())
 	}
+}
+
+// BenchmarkPoolHandOff runs a loop of two chunks of about 1.5 µs each on a pool of two
+// threads, and the same work on one: the difference is what handing a loop to a helper and
+// waiting for it costs.
+func BenchmarkPoolHandOff(b *testing.B) {
+	work := func(sink []int, lo int) {
+		s := 0
+		for i := range 4000 {
+			s += i * i
+		}
+		sink[lo] = s
+	}
+	b.Run("threads=2", func(b *testing.B) {
+		p := newPool(2)
+		defer p.close()
+		sink := make([]int, 2)
+		for b.Loop() {
+			p.run(2, 1, func(lo, hi int) { work(sink, lo) })
+		}
+	})
+	b.Run("serial", func(b *testing.B) {
+		sink := make([]int, 2)
+		for b.Loop() {
+			work(sink, 0)
+			work(sink, 1)
+		}
+	})
 }
