@@ -20,9 +20,9 @@ import (
 // counter: a thread that starts late or is descheduled has its chunks done for it.
 type pool struct {
 	threads int
-	// spin is how long goroutines poll before they sleep (spinFor), 0 when the pool has more
-	// threads than the scheduler runs at once: a poller would then hold a CPU that a
-	// goroutine with work is waiting for.
+	// spin is how long goroutines poll before they sleep (spinFor), 0 (a few polls) when the
+	// pool has more threads than the scheduler runs at once: a poller would then hold a CPU
+	// that a goroutine with work is waiting for.
 	spin time.Duration
 	// offer is the loop the helpers may join, nil between loops; offers counts the loops
 	// offered, which is what a waiting helper polls.

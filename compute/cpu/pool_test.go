@@ -54,8 +54,8 @@ func TestPoolDoesNotWaitForIdleHelpers(t *testing.T) {
 			t.Fatal("the loop is still open to helpers after run returned")
 		}
 		j.help() // a helper that took the offer just before it closed
-		if ran.Load() != 10 {
-			t.Fatalf("a late helper ran %d more indices", ran.Load()-10)
+		if ran.Load() != 10 || j.joined.Load() != 0 || j.state.Load()&jobActive != 0 {
+			t.Fatalf("a late helper joined the closed loop (%d more indices ran, %d joined)", ran.Load()-10, j.joined.Load())
 		}
 	}
 }
@@ -66,7 +66,12 @@ func TestPoolWakesParkedHelper(t *testing.T) {
 	p := newPool(2)
 	defer p.close()
 	for range 3 {
-		time.Sleep(5 * spinFor) // the helper parks
+		for deadline := time.Now().Add(5 * time.Second); !p.helpers[0].parked.Load(); {
+			if time.Now().After(deadline) {
+				t.Fatal("the helper did not park")
+			}
+			time.Sleep(spinFor)
+		}
 		started := make(chan struct{})
 		p.run(2, 1, func(lo, hi int) {
 			if lo == 1 {
@@ -96,7 +101,7 @@ func TestPoolRunsOrder(t *testing.T) {
 	}
 }
 
-// TestChunkRunLastChunkOnce: the owner's take from the front and another's from the back
+// TestChunkRunLastChunkOnce: the owner's take from the front and two others' from the back
 // race for the last chunks of a run; each chunk goes to exactly one of them.
 func TestChunkRunLastChunkOnce(t *testing.T) {
 	for range 200 {
@@ -104,7 +109,7 @@ func TestChunkRunLastChunkOnce(t *testing.T) {
 		r.v.Store(0<<32 | 64)
 		var taken [64]atomic.Int32
 		var wg sync.WaitGroup
-		for _, fromBack := range []bool{false, true} {
+		for _, fromBack := range []bool{false, true, true} {
 			wg.Go(func() {
 				for {
 					c, ok := r.take(fromBack)
