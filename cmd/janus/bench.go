@@ -1557,9 +1557,9 @@ func benchPicture(w, h int, seed uint64) *image.NRGBA {
 	return img
 }
 
-// benchMeasureBandwidth times summing a large array with threads goroutines, 10 passes, and
-// returns the median and best read rate. Each goroutine sums its share with cpu.SumWords,
-// whose vector loads leave memory, not arithmetic, to bound the pass.
+// benchMeasureBandwidth times 10 passes of cpu.ReadRate over a large array with threads
+// goroutines, and returns the median and best read rate. Each goroutine sums its share with
+// cpu.SumWords, whose vector loads leave memory, not arithmetic, to bound the pass.
 func benchMeasureBandwidth(mib, threads int) *benchBandwidth {
 	words := make([]uint64, mib<<20/8)
 	for i := range words {
@@ -1572,7 +1572,7 @@ func benchMeasureBandwidth(mib, threads int) *benchBandwidth {
 	}
 	return &benchBandwidth{ArrayBytes: int64(len(words) * 8), ReadGBs: benchRound(benchMedian(rates), 2),
 		ReadBest: benchRound(slices.Max(rates), 2), Threads: threads,
-		Method: fmt.Sprintf("vector sum of 64-bit words (cpu.SumWords), %d goroutines, median and best of 10 passes", threads)}
+		Method: fmt.Sprintf("vector sum of 64-bit words (cpu.ReadRate, cpu.SumWords), %d goroutines, median and best of 10 passes", threads)}
 }
 
 // benchPeak tracks the peak resident memory of the model and its stages, without the
