@@ -746,25 +746,14 @@ func tileHeader(suffix, how string, rows, cols int, bf16 bool) (pa, pb []Registe
 	return pa, pb, bsize
 }
 
-// prefetchF16 emits a loop (at label) that asks for the n F16 values pf bytes past base
-// (the same head's part of a later cache row) to be brought into L2, a line at a time.
-func prefetchF16(base, pf, n Register, label string) {
-	pa := GP64()
-	LEAQ(Mem{Base: base, Index: pf, Scale: 1}, pa)
-	j := GP64()
-	XORQ(j, j)
-	Label(label)
-	PREFETCHT1(Mem{Base: pa, Index: j, Scale: 2})
-	ADDQ(U8(32), j)
-	CMPQ(j, n)
-	JL(LabelRef(label))
-}
-
 // attnF16Kernels emits the AVX-512 kernels with which a decoding step's Attention reads an
 // F16 KV cache row by row, widening in registers: cache rows are a whole KV row (every
 // head) apart, so reading one head's block of keys jumps a page at each row, which the
-// hardware prefetchers do not follow, while a row read whole is one stream. Both prefetch
-// the row pf bytes on.
+// hardware prefetchers do not follow, while a row read whole is one stream. The sums
+// prefetch their part of the row pf bytes on, a line at a time; the scores, which read whole
+// rows (a page each in Janus-Pro-1B's cache), only the first two lines of the row pf bytes
+// on, which starts the hardware's stream through that page before they arrive: a prefetch
+// of every line took load slots from their own loads (README, "What the speed rests on").
 //
 // scoresF16x16(n, q, k, heads, kstep, c, ldc, pf): for h < heads, c[h·ldc] = q[h·n:]·k[h·kstep:]
 // over n values (a multiple of 16), in dotF32x16R1C1's order (lanes of k ≡ l mod 16, then
@@ -788,6 +777,10 @@ func attnF16Kernels() {
 		c := Load(Param("c"), GP64())
 		ldc := Load(Param("ldc"), GP64())
 		pf := Load(Param("pf"), GP64())
+		kick := GP64()
+		LEAQ(Mem{Base: k, Index: pf, Scale: 1}, kick)
+		PREFETCHT1(Mem{Base: kick})
+		PREFETCHT1(Mem{Base: kick, Disp: 64})
 		Label("head")
 		TESTQ(heads, heads)
 		JZ(LabelRef("sdone"))
@@ -804,7 +797,6 @@ func attnF16Kernels() {
 		ADDQ(U8(16), i)
 		JMP(LabelRef("dot"))
 		Label("reduce")
-		prefetchF16(k, pf, n, "pfs") // while the sums reduce
 		VMOVSS(sum16(acc), Mem{Base: c})
 		LEAQ(Mem{Base: q, Index: n, Scale: 4}, q)
 		ADDQ(kstep, k)

@@ -1067,9 +1067,13 @@ func quantKernelZ(q4 bool) {
 // (started from the block's correction xc, -8 or -128 times the sum of its codes). That sum
 // is converted, multiplied by xd·wd and added to the row's lane in order of blocks, dotQ4's
 // and dotQ8's steps, each row's alone. The input rows are the VNNI set's packed rows (x, ldx
-// bytes apart), each followed by its blocks' corrections and scales. Each group's weights are one stream, read with a
-// prefetch 2 KB ahead, as the hardware prefetchers alone do not keep far enough ahead of
-// the kernel.
+// bytes apart), each followed by its blocks' corrections and scales. Each group's weights
+// are one stream, and the hardware prefetchers, which stop at every 4 KB page, alone do not
+// keep far enough ahead of the kernel. Q4 prefetches every line of it 2 KB ahead; Q8 only
+// the first line of the page after next, once a page, which starts the hardware's stream
+// there before the kernel arrives: a prefetch per line took load slots from the kernel's
+// own loads and read 10-15% slower for one input row, and Q4, with twice the arithmetic a
+// byte, read slower without its prefetches (README, "What the speed rests on").
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
@@ -1151,7 +1155,10 @@ func qkernelG(groups, rows int, q4 bool) {
 			VPXORD(out[gi][i], out[gi][i], out[gi][i])
 		}
 	}
-	const pfd = 2048 // prefetch distance in weight bytes
+	const (
+		pfd      = 2048 // Q4's prefetch distance in weight bytes
+		pageKick = 4096 // Q8's, once a page
+	)
 	Label("unit")
 	TESTQ(nu, nu)
 	JZ(LabelRef("done"))
@@ -1160,10 +1167,21 @@ func qkernelG(groups, rows int, q4 bool) {
 			PREFETCHT1(wsAt(gi, pfd*32/blockBytes+l))
 		}
 	}
+	if !q4 {
+		// The unit that starts a page (pw's bits below 4 KB and above the unit's size are
+		// clear, whatever the stream's alignment) kicks the page after next in every group:
+		// the groups of a matrix are whole pages apart.
+		TESTQ(U32(4096-unit*blockBytes), pw)
+		JNZ(LabelRef("nokick"))
+		for gi := range groups {
+			PREFETCHT1(wAt(gi, pageKick))
+		}
+		Label("nokick")
+	}
 	for kk := 0; kk < unit; kk++ {
 		wb := blockBytes * kk // the block's codes in the group
 		for gi := range groups {
-			for l := 0; l < blockBytes; l += 64 {
+			for l := 0; q4 && l < blockBytes; l += 64 {
 				PREFETCHT1(wAt(gi, wb+pfd+l))
 			}
 		}
