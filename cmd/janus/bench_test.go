@@ -232,6 +232,49 @@ func TestBenchTable(t *testing.T) {
 	}
 }
 
+// TestBenchFloors checks that the floors come from the higher of the run's two bandwidth
+// readings, count the KV cache only in its own share, and are left out without a reading or
+// for stages that are not token steps.
+func TestBenchFloors(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		start, end      float64 // GB/s, 0: no reading
+		bw, pct, withKV float64
+	}{
+		{"higher at the end", 40, 80, 80, 50, 62.5},
+		{"higher at the start", 80, 40, 80, 50, 62.5},
+		{"start only", 80, 0, 80, 50, 62.5},
+		{"no reading", 0, 0, 0, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := &benchResult{}
+			if tt.start > 0 {
+				res.Bandwidth = &benchBandwidth{ReadGBs: tt.start}
+			}
+			if tt.end > 0 {
+				res.BandwidthE = &benchBandwidth{ReadGBs: tt.end}
+			}
+			b := &benchRun{res: res}
+			// 8 GB of weights read in a step of 0.2 s, 2 GB of cache beside them.
+			step := &benchStage{KVBytes: 2e9}
+			b.floor(step, 8e9, 0.2)
+			other := &benchStage{}
+			res.Stages = []benchNamedStage{{"decode", step}, {"vision", other}}
+			floors(res)
+			if step.BWUsed != tt.bw || step.PctOfBWFloor != tt.pct || step.PctWithKV != tt.withKV {
+				t.Errorf("bandwidth %v, %v %% of the floor, %v %% with the KV cache; want %v, %v, %v",
+					step.BWUsed, step.PctOfBWFloor, step.PctWithKV, tt.bw, tt.pct, tt.withKV)
+			}
+			if tt.bw > 0 && (step.BWFloorMs != 100 || step.BWFloorTokS != 10) {
+				t.Errorf("floor %v ms, %v tok/s; want 100 and 10", step.BWFloorMs, step.BWFloorTokS)
+			}
+			if other.BWUsed != 0 || other.PctOfBWFloor != 0 {
+				t.Errorf("a stage without weights read per step has a floor: %+v", other)
+			}
+		})
+	}
+}
+
 // TestBenchFlagErrors checks that bad flags fail before anything is built, with a message
 // naming the flag.
 func TestBenchFlagErrors(t *testing.T) {
