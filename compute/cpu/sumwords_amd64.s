@@ -18,8 +18,8 @@ TEXT ·sumWords512(SB), NOSPLIT, $0-24
 	JZ   sum512done
 
 sum512loop:
-	// Once a page (SI's bits 8 to 11 clear), start the hardware prefetchers' stream two
-	// pages on (see SumWords).
+	// Once a page (SI's bits 8 to 11 clear), start the hardware prefetchers' stream through
+	// the next page (see SumWords).
 	TESTQ      $0xf00, SI
 	JNZ        sum512load
 	PREFETCHT1 4096(SI)

@@ -1070,10 +1070,10 @@ func quantKernelZ(q4 bool) {
 // bytes apart), each followed by its blocks' corrections and scales. Each group's weights
 // are one stream, and the hardware prefetchers, which stop at every 4 KB page, alone do not
 // keep far enough ahead of the kernel. Q4 prefetches every line of it 2 KB ahead; Q8 only
-// the first line of the page after next, once a page, which starts the hardware's stream
-// there before the kernel arrives: a prefetch per line took load slots from the kernel's
-// own loads and read 10-15% slower for one input row, and Q4, with twice the arithmetic a
-// byte, read slower without its prefetches (README, "What the speed rests on").
+// the first line of the next page, at the start of each page, which starts the hardware's
+// stream there before the kernel arrives: a prefetch per line took load slots from the
+// kernel's own loads and read about 10% slower for one input row, and Q4, with twice the
+// arithmetic a byte, read slower without its prefetches (README, "What the speed rests on").
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
@@ -1169,8 +1169,8 @@ func qkernelG(groups, rows int, q4 bool) {
 	}
 	if !q4 {
 		// The unit that starts a page (pw's bits below 4 KB and above the unit's size are
-		// clear, whatever the stream's alignment) kicks the page after next in every group:
-		// the groups of a matrix are whole pages apart.
+		// clear, whatever the stream's alignment) kicks the next page in every group: the
+		// groups of a matrix are whole pages apart.
 		TESTQ(U32(4096-unit*blockBytes), pw)
 		JNZ(LabelRef("nokick"))
 		for gi := range groups {
