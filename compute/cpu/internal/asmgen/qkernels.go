@@ -1069,11 +1069,13 @@ func quantKernelZ(q4 bool) {
 // and dotQ8's steps, each row's alone. The input rows are the VNNI set's packed rows (x, ldx
 // bytes apart), each followed by its blocks' corrections and scales. Each group's weights
 // are one stream, and the hardware prefetchers, which stop at every 4 KB page, alone do not
-// keep far enough ahead of the kernel. Q4 prefetches every line of it 2 KB ahead; Q8 only
-// the first line of the next page, at the start of each page, which starts the hardware's
-// stream there before the kernel arrives: a prefetch per line took load slots from the
-// kernel's own loads and read about 10% slower for one input row, and Q4, with twice the
-// arithmetic a byte, read slower without its prefetches (README, "What the speed rests on").
+// keep far enough ahead of the kernel. The kernels prefetch every line of it 2 KB ahead,
+// except Q8's of one input row (a decoding step's), which prefetch only the first line of the
+// next page, at the start of each page, which starts the hardware's stream there before the
+// kernel arrives: a prefetch per line took load slots from the kernel's own loads, and it
+// read about 10% slower. With more input rows, or Q4's twice the arithmetic a byte, the
+// kernels read slower without their prefetches (eight rows of Q8 by a quarter; README, "What
+// the speed rests on").
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
@@ -1156,9 +1158,10 @@ func qkernelG(groups, rows int, q4 bool) {
 		}
 	}
 	const (
-		pfd      = 2048 // Q4's prefetch distance in weight bytes
-		pageKick = 4096 // Q8's, once a page
+		pfd      = 2048 // prefetch distance in weight bytes
+		pageKick = 4096 // one input row of Q8's, once a page
 	)
+	kick := !q4 && rows == 1
 	Label("unit")
 	TESTQ(nu, nu)
 	JZ(LabelRef("done"))
@@ -1167,7 +1170,7 @@ func qkernelG(groups, rows int, q4 bool) {
 			PREFETCHT1(wsAt(gi, pfd*32/blockBytes+l))
 		}
 	}
-	if !q4 {
+	if kick {
 		// The unit that starts a page (pw's bits below 4 KB and above the unit's size are
 		// clear, whatever the stream's alignment) kicks the next page in every group: the
 		// groups of a matrix are whole pages apart.
@@ -1181,7 +1184,7 @@ func qkernelG(groups, rows int, q4 bool) {
 	for kk := 0; kk < unit; kk++ {
 		wb := blockBytes * kk // the block's codes in the group
 		for gi := range groups {
-			for l := 0; q4 && l < blockBytes; l += 64 {
+			for l := 0; !kick && l < blockBytes; l += 64 {
 				PREFETCHT1(wAt(gi, wb+pfd+l))
 			}
 		}
