@@ -13,8 +13,9 @@ import (
 // BenchmarkLinearQLayers runs the Linear products of one token step of Janus-Pro-1B's language
 // model (24 layers of q, k, v, o, gate, up and down), as the step issues them (q, k and v in
 // one Linears, gate and up in another), with 1, 2, 4 or 8 input rows (a chat's token, the
-// guided step of one, two or four images): 1.31 GB of Q8 weights (0.69 GB of Q4), far beyond
-// the caches, so GB/s is the rate at which the products alone read the weights, to set beside
+// guided step of one, two or four images), and with BF16 and F32 weights for one row: 1.31 GB
+// of Q8 weights (0.69 GB of Q4, 2.47 of BF16, 4.93 of F32), far beyond the caches, so GB/s is
+// the rate at which the products alone read the weights, to set beside
 // the whole step's (janus bench) and the machine's read bandwidth. Before each pass the probe
 // of janus bench reads 256 MB with as many threads (ReadRate), and of-probe is the median of
 // each pass's rate over the probe's just before: on a machine whose bandwidth changes from
@@ -27,8 +28,12 @@ func BenchmarkLinearQLayers(b *testing.B) {
 	const layers, d, ff = 24, 2048, 5632
 	// One layer's products; those of one entry share their input.
 	shapes := [][][2]int{{{d, d}, {d, d}, {d, d}}, {{d, d}}, {{ff, d}, {ff, d}}, {{d, ff}}}
-	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
-		for _, m := range []int{1, 2, 4, 8} {
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4, compute.BF16, compute.F32} {
+		rows := []int{1, 2, 4, 8}
+		if !dt.Quantized() {
+			rows = rows[:1] // the one-row kernels (gemv); more rows go through the tiled products
+		}
+		for _, m := range rows {
 			eachThreads(b, fmt.Sprintf("%v/rows=%d", dt, m), func(b *testing.B, be *Backend) {
 				rng := rand.New(rand.NewPCG(1, 1))
 				vals := le(compute.F32, randVals(rng, ff*d, 1))
