@@ -99,10 +99,11 @@ func tileSIMD(set simdSet, c []float32, ldc int, a []float32, lda int, b []float
 }
 
 // kickRows prefetches the first line of the four weight rows at p, stride bytes apart, that
-// one row of input (gemv, a token step's products with F32 or BF16 weights) reads next. Each
-// row starts a page of its own at Janus-Pro-1B's widths, where the hardware prefetchers stop,
-// and starting their streams there before the kernel arrives read the layer stack's F32 and
-// BF16 weights 9-23 % faster (README, "What the speed rests on").
+// one row of input (gemv, a token step's products with F32 or BF16 weights, or with Q8 and Q4
+// on the AVX2 int8 kernels) reads next. A BF16 row starts a page of its own at
+// Janus-Pro-1B's widths, where the hardware prefetchers stop, and starting their streams there
+// before the kernel arrives read the layer stack's F32 and BF16 weights 8-23 % faster, Q8 and
+// Q4 on the AVX2 kernels 5-24 % (README, "What the speed rests on").
 func kickRows(p uintptr, stride int) { prefetchLines(p, 4, stride) }
 
 // prefetchLines is in prefetch_amd64.s.
@@ -189,6 +190,8 @@ func tileQSIMD(set qSet, dt compute.DType, c []float32, xq []int8, xd []float32,
 	if dt == compute.Q4 {
 		q4 = 1
 	}
+	// The next tile's rows, which the caller reads next (kickRows).
+	kickRows(uintptr(unsafe.Pointer(unsafe.SliceData(wq)))+uintptr(4*rowBytes), rowBytes)
 	qTiles[avxVNNIVariant(set)][q4][cols-1](nb, unsafe.SliceData(xq), unsafe.SliceData(xd), unsafe.SliceData(wq), unsafe.SliceData(wd), rowBytes, nb, unsafe.SliceData(c))
 }
 
