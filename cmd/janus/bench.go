@@ -247,7 +247,6 @@ type benchStage struct {
 	ExtrapFlat    float64            `json:"extrap_image_set_s_flat,omitempty"`
 	ExtrapNote    string             `json:"extrap_note,omitempty"`
 	OpMsPerStep   map[string]float64 `json:"op_ms_per_step,omitempty"` // --op-times
-	stepS         float64            // the median step in seconds, for floors
 	ImagesPerS    float64            `json:"images_per_s,omitempty"`
 	PeakRSSAfter  int64              `json:"peak_rss_after_bytes,omitempty"`
 }
@@ -1018,13 +1017,8 @@ func (b *benchRun) add(name string, ts []float64, st *benchStage) *benchStage {
 	return st
 }
 
-// floor notes what a per-step stage's bandwidth floor is made of; floors fills it in once
-// the run's last bandwidth reading is taken.
-func (b *benchRun) floor(st *benchStage, weightBytes int64, stepS float64) {
-	st.WeightBytes, st.stepS = weightBytes, stepS
-}
-
-// floors fills the bandwidth-floor fields of every per-step stage from the higher of the
+// floors fills the bandwidth-floor fields of every per-step stage (the weights it reads, its
+// median time over its steps), once the run's last bandwidth reading is taken, from the higher of the
 // read bandwidths measured at the start and at the end of the run: this machine's bandwidth
 // moves within minutes (README, "The bandwidth probe"), and a floor set by a reading taken
 // in a slow minute would flatter every step.
@@ -1040,19 +1034,20 @@ func floors(res *benchResult) {
 	}
 	for _, ns := range res.Stages {
 		st := ns.Stage
-		if st.WeightBytes <= 0 || st.stepS <= 0 {
+		if st.WeightBytes <= 0 || st.Steps <= 0 || st.MedianS <= 0 {
 			continue
 		}
+		stepS := st.MedianS / float64(st.Steps)
 		floor := float64(st.WeightBytes) / (bw * 1e9)
 		st.BWUsed = bw
 		st.BWFloorMs = benchRound(1000*floor, 2)
-		st.PctOfBWFloor = benchRound(100*floor/st.stepS, 1)
+		st.PctOfBWFloor = benchRound(100*floor/stepS, 1)
 		if ns.Name == "decode" && st.BWFloorMs > 0 {
 			st.BWFloorTokS = benchRound(1000/st.BWFloorMs, 3)
 		}
 		if st.KVBytes > 0 {
 			// The step reads the cache too; the floor leaves it out, as the issue's target does.
-			st.PctWithKV = benchRound(100*float64(st.WeightBytes+st.KVBytes)/(bw*1e9)/st.stepS, 1)
+			st.PctWithKV = benchRound(100*float64(st.WeightBytes+st.KVBytes)/(bw*1e9)/stepS, 1)
 			st.Work += fmt.Sprintf("; %.0f%% of the floor counting it", st.PctWithKV)
 		}
 	}
@@ -1310,10 +1305,9 @@ func (b *benchRun) decode() error {
 	st := b.add("decode", ts, &benchStage{Steps: n, Batch: 1, CtxStart: ctx0, CtxEnd: ctx0 + n,
 		TokPerS: benchRound(float64(n)/med, 3), TokPerSBest: benchRound(float64(n)/slices.Min(ts), 3),
 		MsPerStep: benchRound(1000*med/float64(n), 2),
-		KVBytes:   lm.CacheBytes(1, ctx0+n/2),
+		KVBytes:   lm.CacheBytes(1, ctx0+n/2), WeightBytes: b.res.Model.DecodeWeightByte,
 		Work: fmt.Sprintf("%d greedy steps, batch 1, KV cache from the %d-token prefill (%s, %.2f GB read per step, not in the floor)",
 			n, ctx0, lm.KVDType, float64(lm.CacheBytes(1, ctx0+n/2))/1e9)})
-	b.floor(st, b.res.Model.DecodeWeightByte, med/float64(n))
 	st.OpMsPerStep = ops.perStep(ts, n)
 	return nil
 }
@@ -1519,10 +1513,9 @@ func (b *benchRun) gen(p int) error {
 		Extrapolated: true, ExtrapFlat: benchRound(flat, 6), // seconds, to the microsecond like the stage times
 		ExtrapNote: fmt.Sprintf("EXTRAPOLATED, not measured: seconds for %d image tokens x P=%d = median gen_prefill + %d x the median per-step time of %d steps from KV %d (flat; no KV-linear probe)",
 			total, p, total-1, steps, l),
-		KVBytes: n.llm.CacheBytes(2*p, l+steps/2),
+		KVBytes: n.llm.CacheBytes(2*p, l+steps/2), WeightBytes: b.res.Model.GenWeightBytes,
 		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner (%s KV cache, %.2f GB read per step, not in the floor)",
 			steps, 2*p, n.llm.KVDType, float64(n.llm.CacheBytes(2*p, l+steps/2))/1e9)})
-	b.floor(st, b.res.Model.GenWeightBytes, stepMed)
 	st.OpMsPerStep = ops.perStep(tSteps, steps)
 	return nil
 }

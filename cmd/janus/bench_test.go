@@ -254,10 +254,8 @@ func TestBenchFloors(t *testing.T) {
 			if tt.end > 0 {
 				res.BandwidthE = &benchBandwidth{ReadGBs: tt.end}
 			}
-			b := &benchRun{res: res}
 			// 8 GB of weights read in a step of 0.2 s, 2 GB of cache beside them.
-			step := &benchStage{KVBytes: 2e9}
-			b.floor(step, 8e9, 0.2)
+			step := &benchStage{KVBytes: 2e9, WeightBytes: 8e9, Steps: 4, MedianS: 0.8}
 			other := &benchStage{}
 			res.Stages = []benchNamedStage{{"decode", step}, {"vision", other}}
 			floors(res)
