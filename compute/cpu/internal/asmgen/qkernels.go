@@ -1069,13 +1069,14 @@ func quantKernelZ(q4 bool) {
 // and dotQ8's steps, each row's alone. The input rows are the VNNI set's packed rows (x, ldx
 // bytes apart), each followed by its blocks' corrections and scales. Each group's weights
 // are one stream, and the hardware prefetchers, which stop at every 4 KB page, alone do not
-// keep far enough ahead of the kernel. The kernels prefetch every line of it 2 KB ahead,
-// except Q8's of one input row (a decoding step's), which prefetch only the first line of the
-// next page, at the start of each page, which starts the hardware's stream there before the
-// kernel arrives: a prefetch per line took load slots from the kernel's own loads, and it
-// read about 10% slower. With more input rows, or Q4's twice the arithmetic a byte, the
-// kernels read slower without their prefetches (eight rows of Q8 by a quarter; README, "What
-// the speed rests on").
+// keep far enough ahead of the kernel. Q8's kernels of one or two input rows (a decoding
+// step, a guided generation step) prefetch only the first line of the next page, at the start
+// of each page, which starts the hardware's stream there before the kernel arrives: a
+// prefetch per line took load slots from the kernel's own loads, and they read 5-10% slower.
+// The others prefetch every line 2 KB ahead: with more input rows, or Q4's twice the
+// arithmetic a byte, the kernels read slower without (eight rows of Q8 by a quarter). Q4's of
+// one or two rows prefetch into L1 (PREFETCHT0), which took 4-5% off their steps, the others
+// into L2 (README, "What the speed rests on").
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
@@ -1159,9 +1160,13 @@ func qkernelG(groups, rows int, q4 bool) {
 	}
 	const (
 		pfd      = 2048 // prefetch distance in weight bytes
-		pageKick = 4096 // one input row of Q8's, once a page
+		pageKick = 4096 // Q8's of one or two input rows, once a page
 	)
-	kick := !q4 && rows == 1
+	kick := !q4 && rows <= 2
+	prefetch := PREFETCHT1
+	if q4 && rows <= 2 {
+		prefetch = PREFETCHT0
+	}
 	Label("unit")
 	TESTQ(nu, nu)
 	JZ(LabelRef("done"))
@@ -1185,7 +1190,7 @@ func qkernelG(groups, rows int, q4 bool) {
 		wb := blockBytes * kk // the block's codes in the group
 		for gi := range groups {
 			for l := 0; !kick && l < blockBytes; l += 64 {
-				PREFETCHT1(wAt(gi, wb+pfd+l))
+				prefetch(wAt(gi, wb+pfd+l))
 			}
 		}
 		acc := make([][]VecVirtual, groups) // by group, then input row
