@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/janus-desktop/janus/compute"
 )
 
 // TestElementwiseAllocs checks that the elementwise ops of a token step allocate only the
@@ -65,5 +67,40 @@ func TestRoPEKeptTable(t *testing.T) {
 	be.RoPE(x, 16, 128, 40, 10000)
 	if got := testing.AllocsPerRun(10, func() { be.RoPE(x, 16, 128, 40, 10000) }); got > 1 {
 		t.Errorf("RoPE at the positions of the call before allocates %v times, want at most 1 (the pool's loop body)", got)
+	}
+}
+
+// TestGroupedProductsAllocs checks that the grouped Q8 and Q4 products of a token step (one
+// or two input rows, Linear and Linears, on two threads) allocate nothing: a step runs about
+// a hundred of them, and with a model's weights on the Go heap their garbage took fresh
+// pages between the rare collections, a page fault each few calls (groupsCall).
+func TestGroupedProductsAllocs(t *testing.T) {
+	be := New(2)
+	defer be.Close()
+	rng := rand.New(rand.NewPCG(3, 3))
+	const n, k = 128, 512
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+		w, err := be.FromBytes(dt, []int{n, k}, compute.F32, le(compute.F32, randVals(rng, n*k, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Buf.(*buffer).groupK == 0 {
+			t.Skipf("%v weights are not stored in row groups with the %s int8 kernels", dt, be.Int8Kernels())
+		}
+		for _, m := range []int{1, 2} {
+			x := be.FromFloat32(randVals(rng, m*k, 1), m, k)
+			ps := []compute.Product{{Dst: be.New(compute.F32, m, n), W: w}, {Dst: be.New(compute.F32, m, n), W: w}}
+			for _, c := range []struct {
+				name string
+				op   func()
+			}{
+				{"Linear", func() { be.Linear(ps[0].Dst, x, w, nil) }},
+				{"Linears", func() { be.Linears(x, ps) }},
+			} {
+				if got := testing.AllocsPerRun(20, c.op); got != 0 {
+					t.Errorf("%v %s of %d rows allocates %v times per call, want 0", dt, c.name, m, got)
+				}
+			}
+		}
 	}
 }

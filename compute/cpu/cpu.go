@@ -35,6 +35,7 @@ type Backend struct {
 	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
 	perTask []float32       // the fast products' per-task buffers (taskBuffers)
 	rope    ropeTab         // RoPE's last cos/sin table (ropeTable)
+	qcall   *groupsCall     // the grouped Q8/Q4 products' call state (groupsCall)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 	freed   *freedBytes     // bytes released since the last collection, shared with buffers
 }
@@ -771,11 +772,18 @@ func weight(op, arg string, t *Tensor) (f []float32, h []uint16, bf16 bool) {
 	panic(fmt.Sprintf("cpu: %s: %s has unknown dtype %v", op, arg, t.DType))
 }
 
-// check panics with a message naming the op when a shape condition fails.
+// check panics with a message naming the op when a shape condition fails. Its arguments
+// are boxed, which allocates for strings and most ints, even when the condition holds: the
+// checks of every token step's products test it themselves and call fail (see groupsCall).
 func check(ok bool, op, format string, args ...any) {
 	if !ok {
-		panic(fmt.Sprintf("cpu: %s: %s", op, fmt.Sprintf(format, args...)))
+		fail(op, format, args...)
 	}
+}
+
+// fail panics with a message naming the op.
+func fail(op, format string, args ...any) {
+	panic(fmt.Sprintf("cpu: %s: %s", op, fmt.Sprintf(format, args...)))
 }
 
 // overlaps reports whether two slices share memory; ops that cannot work in place use it.

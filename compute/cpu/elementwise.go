@@ -155,8 +155,9 @@ func (b *Backend) CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int) {
 	batch, dt, dim := btd(op, "dst", dst)
 	sb, st, sd := btd(op, "src", src)
 	check(sb == batch && sd == dim, op, "dst %v and src %v differ in B or D", dst, src)
-	check(n >= 0 && dstAt >= 0 && srcAt >= 0 && dstAt+n <= dt && srcAt+n <= st, op,
-		"rows [%d,%d) of src %v to [%d,%d) of dst %v are out of range", srcAt, srcAt+n, src, dstAt, dstAt+n, dst)
+	if n < 0 || dstAt < 0 || srcAt < 0 || dstAt+n > dt || srcAt+n > st { // check would box the ints every step
+		fail(op, "rows [%d,%d) of src %v to [%d,%d) of dst %v are out of range", srcAt, srcAt+n, src, dstAt, dstAt+n, dst)
+	}
 	// On every thread, a row at a time, whatever the batch: the rows written are most often a
 	// cache's pages' first touch, and the page faults cost more than the copy or the rounding,
 	// at about twice the rate on two threads as on one. One row runs on the caller.

@@ -226,9 +226,13 @@ func (b *Backend) putScratch(s []float32) { b.scratch.Put(&s) }
 // linearArgs checks x, dst and bias of a Linear whose weight w is [n, k], and returns x's
 // rows and the bias.
 func linearArgs(op string, d, xs []float32, dst, x, w, bias *Tensor, n, k int) (int, []float32) {
-	check(len(x.Shape) > 0 && x.Dim(-1) == k, op, "x %v does not end in K=%d of w %v", x, k, w)
+	if len(x.Shape) == 0 || x.Dim(-1) != k {
+		fail(op, "x %v does not end in K=%d of w %v", x, k, w)
+	}
 	m := x.Rows()
-	check(len(dst.Shape) > 0 && dst.Dim(-1) == n && len(d) == m*n, op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
+	if len(dst.Shape) == 0 || dst.Dim(-1) != n || len(d) != m*n {
+		fail(op, "dst %v is not [%d, %d] for x %v and w %v", dst, m, n, x, w)
+	}
 	var bs []float32
 	if bias != nil {
 		bs = f32(op, "bias", bias)
@@ -262,12 +266,14 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	case b.fewRowsQ(m, k):
 		b.linearQuantized(d, xs, m, qw, bs)
 	case b.bf16Rows(m, k):
-		b.gemmFast(d, xs, m, k, n, nil, nil, false, &qw, bs)
+		q := qw // taking qw's address would move it to the heap for token steps too
+		b.gemmFast(d, xs, m, k, n, nil, nil, false, &q, bs)
 	default:
 		// Many rows: dequantized weight panels through the float32 tiles, which reach far
 		// more of the FMA peak than the int8 dot products with their per-block scaling do
 		// here, and keep the activations exact.
-		b.gemm(d, xs, m, k, n, nil, nil, false, &qw, bs)
+		q := qw
+		b.gemm(d, xs, m, k, n, nil, nil, false, &q, bs)
 	}
 }
 

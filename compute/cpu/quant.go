@@ -45,17 +45,27 @@ type qweight struct {
 // is not a cpu tensor of a whole number of blocks per row.
 func quantized(op, arg string, t *Tensor) qweight {
 	bf, ok := t.Buf.(*buffer)
-	check(ok, op, "%s is %v with buffer %T, want a cpu buffer", arg, t, t.Buf)
-	check(len(t.Shape) == 2, op, "%s %v is not [N, K]", arg, t)
+	if !ok {
+		fail(op, "%s is %v with buffer %T, want a cpu buffer", arg, t, t.Buf)
+	}
+	if len(t.Shape) != 2 {
+		fail(op, "%s %v is not [N, K]", arg, t)
+	}
 	n, k := t.Shape[0], t.Shape[1]
-	check(k%qBlock == 0, op, "%s %v: K is not a multiple of %d", arg, t, qBlock)
+	if k%qBlock != 0 {
+		fail(op, "%s %v: K is not a multiple of %d", arg, t, qBlock)
+	}
 	w := qweight{dt: t.DType, q: bf.q, s: bf.s, n: n, k: k, rowBytes: k}
 	if t.DType == compute.Q4 {
 		w.rowBytes = k / 2
 	}
-	check(len(w.q) == n*w.rowBytes && len(w.s) == n*k/qBlock, op, "%s %v was freed or has a buffer of the wrong size", arg, t)
+	if len(w.q) != n*w.rowBytes || len(w.s) != n*k/qBlock {
+		fail(op, "%s %v was freed or has a buffer of the wrong size", arg, t)
+	}
 	if bf.groupK != 0 {
-		check(bf.groupK == k, op, "%s %v is stored in groups of rows of %d weights: reshaped", arg, t, bf.groupK)
+		if bf.groupK != k {
+			fail(op, "%s %v is stored in groups of rows of %d weights: reshaped", arg, t, bf.groupK)
+		}
 		w.groups = true
 	}
 	return w
@@ -323,7 +333,9 @@ const (
 // product.
 func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float32) {
 	if w.groups {
-		b.linearQGroups(x, m, []groupProduct{{d: d, w: w, bias: bias}})
+		c := b.groupsCall(1)
+		c.ps[0] = groupProduct{d: d, w: w, bias: bias}
+		b.linearQGroups(x, m, c)
 		return
 	}
 	if b.qset == qsetAMX && w.dt == compute.Q8 && m >= amxQMinRows && m <= amxQRows {

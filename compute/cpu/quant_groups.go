@@ -144,81 +144,127 @@ type groupProduct struct {
 	bias []float32 // nil, or w.n
 }
 
-// linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
-// several for Linears): each input row is quantized and packed once, with its blocks'
-// corrections and scales after it, then each task runs four, two or one groups of 16 weight
-// rows (fewer where its chunk or matrix has fewer left) against up to two, four or eight
-// rows at a time (a row's bits do not depend on the others': they are dotQ4's or dotQ8's).
-// From nine rows the rows after the first eight also go a group at a time (with q4Fours,
-// Q4's eight rows and more two groups four rows at a time), which was measured only with
-// eight. The groups of all the matrices are one parallel loop, so several small products
-// end once, not each with its own tail and wait.
-func (b *Backend) linearQGroups(x []float32, m int, ps []groupProduct) {
-	k, dt := ps[0].w.k, ps[0].w.dt
-	nb := k / qBlock
-	// Per row: the packed codes (2k bytes), then nb corrections and nb scales.
-	per := k/2 + 2*nb
-	scratch := b.getScratch(m * per)
-	defer b.putScratch(scratch)
-	area := unsafe.Pointer(unsafe.SliceData(scratch))
-	all := unsafe.Slice((*byte)(area), 4*m*per)
-	xp := func(i int) []byte { return all[4*i*per : 4*i*per+2*k] }
-	xc := unsafe.Slice((*int32)(area), m*per)
-	corr := func(i int) []int32 { return xc[i*per+k/2 : i*per+k/2+nb] }
-	scale := func(i int) []float32 { return scratch[i*per+k/2+nb : (i+1)*per] }
-	b.pool.run(m, b.pool.grain(m, 2*k), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			quantizeQZ(xp(i), scale(i), x[i*k:(i+1)*k], dt == compute.Q4)
-			blockCorrections(corr(i), xp(i), dt == compute.Q4)
-		}
-	})
-	// ends[p] is one past product p's last group in the loop.
-	ends := make([]int, len(ps))
-	groups := 0
-	for p := range ps {
-		groups += ps[p].w.n / qGroupRows
-		ends[p] = groups
+// groupsCall is the state of a linearQGroups call: one per Backend, reused (its ops run one at
+// a time), with the call's two parallel loops bound to it once. A token step makes about a
+// hundred of these calls, and the closures and slices each used to make were garbage that
+// the collector seldom reclaims with a model's weights on the Go heap, so they took fresh
+// pages, each a page fault (see pool.run).
+type groupsCall struct {
+	b    *Backend
+	x    []float32 // [m, k]
+	m, k int
+	dt   compute.DType
+	ps   []groupProduct
+	ends []int // ends[p] is one past product p's last group in the loop
+	// packed holds per input row its packed codes (2k bytes), then nb corrections and nb
+	// scales: per floats a row.
+	packed     []float32
+	per        int
+	pack, each func(lo, hi int) // packRows and runGroups, bound once
+}
+
+// groupsCall returns the Backend's call state with room for n products, which the caller
+// fills before linearQGroups.
+func (b *Backend) groupsCall(n int) *groupsCall {
+	c := b.qcall
+	if c == nil {
+		c = &groupsCall{b: b}
+		c.pack, c.each = c.packRows, c.runGroups
+		b.qcall = c
 	}
-	chunk := fewRowsChunk(groups, k, b.pool.threads)
-	b.pool.run(groups, chunk, func(lo, hi int) {
-		p := 0
-		for g := lo; g < hi; {
-			for g >= ends[p] {
-				p++
-			}
-			d, w, n := ps[p].d, ps[p].w, ps[p].w.n
-			gl := g - (ends[p] - n/qGroupRows) // the group within its matrix
-			// The next groups too where the chunk and the matrix have them: four a pass for up
-			// to two input rows a pass, two for four, one for eight (registers), except Q4's
-			// eight rows where b.q4Fours (two passes of four over two groups).
-			span, most := 4, 2
-			switch {
-			case m >= 8 && (dt == compute.Q8 || !b.q4Fours):
-				span, most = 1, 8
-			case m >= 4:
-				span, most = 2, 4
-			}
-			for g+span > min(hi, ends[p]) {
-				span /= 2
-			}
-			wq, ws := w.group(gl, span)
-			j0 := gl * qGroupRows
-			for i := 0; i < m; {
-				rows := most // a row's bits do not depend on its neighbours
-				for rows > m-i {
-					rows /= 2
-				}
-				tileG(dt, d[i*n+j0:], n, rows, span, all[4*i*per:], 4*per, 2*k, 2*k+4*nb, wq, ws, nb)
-				i += rows
-			}
-			if bias := ps[p].bias; bias != nil {
-				for i := range m {
-					addBias(d[i*n+j0:i*n+j0+span*qGroupRows], bias, j0)
-				}
-			}
-			g += span
+	if cap(c.ps) < n {
+		c.ps, c.ends = make([]groupProduct, n), make([]int, n)
+	}
+	clear(c.ps[:cap(c.ps)]) // a Linears that fell back to Linear may have left some
+	c.ps, c.ends = c.ps[:n], c.ends[:n]
+	return c
+}
+
+// bytes returns the packed rows' storage as bytes.
+func (c *groupsCall) bytes() []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c.packed))), 4*len(c.packed))
+}
+
+// packRows quantizes and packs input rows [lo, hi), with their blocks' corrections and scales.
+func (c *groupsCall) packRows(lo, hi int) {
+	k, nb, all := c.k, c.k/qBlock, c.bytes()
+	xc := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(c.packed))), len(c.packed))
+	for i := lo; i < hi; i++ {
+		row := i * c.per
+		quantizeQZ(all[4*row:4*row+2*k], c.packed[row+k/2+nb:row+c.per], c.x[i*k:(i+1)*k], c.dt == compute.Q4)
+		blockCorrections(xc[row+k/2:row+k/2+nb], all[4*row:4*row+2*k], c.dt == compute.Q4)
+	}
+}
+
+// runGroups runs groups [lo, hi) of the call's matrices, taken one after another.
+func (c *groupsCall) runGroups(lo, hi int) {
+	m, k, dt, nb, all := c.m, c.k, c.dt, c.k/qBlock, c.bytes()
+	p := 0
+	for g := lo; g < hi; {
+		for g >= c.ends[p] {
+			p++
 		}
-	})
+		d, w, n := c.ps[p].d, c.ps[p].w, c.ps[p].w.n
+		gl := g - (c.ends[p] - n/qGroupRows) // the group within its matrix
+		// The next groups too where the chunk and the matrix have them: four a pass for up
+		// to two input rows a pass, two for four, one for eight (registers), except Q4's
+		// eight rows where b.q4Fours (two passes of four over two groups).
+		span, most := 4, 2
+		switch {
+		case m >= 8 && (dt == compute.Q8 || !c.b.q4Fours):
+			span, most = 1, 8
+		case m >= 4:
+			span, most = 2, 4
+		}
+		for g+span > min(hi, c.ends[p]) {
+			span /= 2
+		}
+		wq, ws := w.group(gl, span)
+		j0 := gl * qGroupRows
+		for i := 0; i < m; {
+			rows := most // a row's bits do not depend on its neighbours
+			for rows > m-i {
+				rows /= 2
+			}
+			tileG(dt, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, wq, ws, nb)
+			i += rows
+		}
+		if bias := c.ps[p].bias; bias != nil {
+			for i := range m {
+				addBias(d[i*n+j0:i*n+j0+span*qGroupRows], bias, j0)
+			}
+		}
+		g += span
+	}
+}
+
+// linearQGroups is linearQuantized for grouped matrices of one dtype and K (one for Linear,
+// several for Linears), the products c.ps of b.groupsCall: each input row is quantized and
+// packed once, with its blocks' corrections and scales after it, then each task runs four,
+// two or one groups of 16 weight rows (fewer where its chunk or matrix has fewer left)
+// against up to two, four or eight rows at a time (a row's bits do not depend on the
+// others': they are dotQ4's or dotQ8's). From nine rows the rows after the first eight also
+// go a group at a time (with q4Fours, Q4's eight rows and more two groups four rows at a
+// time), which was measured only with eight. The groups of all the matrices are one parallel
+// loop, so several small products end once, not each with its own tail and wait.
+func (b *Backend) linearQGroups(x []float32, m int, c *groupsCall) {
+	c.x, c.m, c.k, c.dt = x, m, c.ps[0].w.k, c.ps[0].w.dt
+	nb := c.k / qBlock
+	c.per = c.k/2 + 2*nb
+	if cap(c.packed) < m*c.per {
+		c.packed = make([]float32, m*c.per)
+	}
+	c.packed = c.packed[:m*c.per]
+	b.pool.run(m, b.pool.grain(m, 2*c.k), c.pack)
+	groups := 0
+	for p := range c.ps {
+		groups += c.ps[p].w.n / qGroupRows
+		c.ends[p] = groups
+	}
+	b.pool.run(groups, fewRowsChunk(groups, c.k, b.pool.threads), c.each)
+	// Keep nothing of the call but the buffers.
+	c.x = nil
+	clear(c.ps)
 }
 
 // Linears computes every product of x (compute.MultiLinear). Grouped matrices of one
@@ -230,14 +276,13 @@ func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 		return
 	}
 	xs := f32(op, "x", x)
-	gs := make([]groupProduct, len(ps))
-	ds := make([][]float32, len(ps))
+	call := b.groupsCall(len(ps))
+	gs := call.ps
 	for i, p := range ps {
 		d := f32(op, "dst", p.Dst)
-		for _, other := range ds[:i] {
-			check(!overlaps(d, other), op, "dst %d overlaps another", i)
+		for _, other := range ps[:i] {
+			check(!overlaps(d, f32(op, "dst", other.Dst)), op, "dst %d overlaps another", i)
 		}
-		ds[i] = d
 		if p.W == nil || !p.W.DType.Quantized() {
 			gs = nil
 			continue
@@ -256,5 +301,5 @@ func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 		}
 		return
 	}
-	b.linearQGroups(xs, x.Rows(), gs)
+	b.linearQGroups(xs, x.Rows(), call)
 }
