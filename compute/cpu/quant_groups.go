@@ -175,7 +175,6 @@ func (b *Backend) groupsCall(n int) *groupsCall {
 	if cap(c.ps) < n {
 		c.ps, c.ends = make([]groupProduct, n), make([]int, n)
 	}
-	clear(c.ps[:cap(c.ps)]) // a Linears that fell back to Linear may have left some
 	c.ps, c.ends = c.ps[:n], c.ends[:n]
 	return c
 }
@@ -296,6 +295,7 @@ func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 		}
 	}
 	if gs == nil || x.Rows() == 0 {
+		clear(call.ps) // what the loop above put there before it gave up
 		for _, p := range ps {
 			b.Linear(p.Dst, x, p.W, nil)
 		}
