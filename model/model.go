@@ -69,9 +69,9 @@ type Options struct {
 	// weight holds a finite value beyond it, rather than upload it as infinity.
 	MatrixDType string
 	// Weights is the weight format: "auto" (ChooseWeights for this machine), "stored" or ""
-	// (the checkpoint's dtypes), "f32", "bf16", or "q8"/"q4" (the language model, gen_head and
-	// gen_embed quantized while loading, on every core; see WeightFormats). "f32" and "bf16"
-	// are MatrixDType by another name.
+	// (the checkpoint's dtypes), "f32", "bf16", or "q8"/"q4" (the language model and gen_head
+	// quantized while loading, on every core; see WeightFormats). "f32" and "bf16" are
+	// MatrixDType by another name.
 	Weights string
 	// SkipGeneration leaves gen_embed, gen_aligner, gen_head and the VQ decoder unloaded
 	// (and unchecked): an understanding-only session saves their memory (for the released

@@ -11,8 +11,9 @@ import (
 )
 
 // Weight formats Options.Weights takes. Q8 and Q4 apply to the matrices
-// weights.Quantizable names (the language model, gen_head, gen_embed); the other matrices
-// keep their stored dtype (or MatrixDType).
+// weights.Quantizable names whose rows are whole blocks of compute.QBlock weights (the
+// language model and gen_head; the released gen_embed's rows of 8 are not); the other
+// matrices keep their stored dtype (or MatrixDType).
 const (
 	// WeightsAuto picks a format for this machine (ChooseWeights).
 	WeightsAuto = "auto"

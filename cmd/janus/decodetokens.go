@@ -69,8 +69,9 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := mf.resolve(); err != nil {
 		return err
 	}
-	// The decoder owns the backend LoadVQ opens: Free closes it.
-	d, err := model.LoadVQ(mf.dir, model.Options{BackendName: mf.backend, Threads: mf.threads})
+	// The decoder owns the backend LoadVQ opens: Free closes it. Of the weight formats none
+	// changes the decoder, whose weights are float32 whatever --weights says (as in generate).
+	d, err := model.LoadVQ(mf.dir, mf.options(model.Options{}))
 	if err != nil {
 		return err
 	}

@@ -128,7 +128,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	removeStaleTemps(paths, stderr)
 
 	start := time.Now()
-	m, err := mf.load(model.Options{SkipUnderstanding: true})
+	m, err := mf.load(model.Options{SkipUnderstanding: true}, stderr)
 	if err != nil {
 		return err
 	}

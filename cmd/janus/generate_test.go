@@ -170,6 +170,42 @@ func TestGenerateSeveral(t *testing.T) {
 	}
 }
 
+// TestDecodeTokensPrecision: decode-tokens runs the decoder in the precision --precision
+// names, as generate does: with bf16 both write the same pictures from the same tokens, and
+// those differ from the exact decoder's.
+func TestDecodeTokensPrecision(t *testing.T) {
+	fx := newGenFixture(t, "gen-b")
+	res, stderr, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--temperature", "0", "--seed", "5",
+		"--out", filepath.Join(t.TempDir(), "g.png"), "--threads", "2", "--precision", "bf16")
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	js, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokFile := filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(tokFile, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	decode := func(precision string) []byte {
+		out := filepath.Join(t.TempDir(), precision+".png")
+		var stdout, errOut bytes.Buffer
+		if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", tokFile,
+			"--out", out, "--threads", "2", "--precision", precision}, &stdout, &errOut); err != nil {
+			t.Fatalf("decode-tokens --precision %s: %v\n%s", precision, err, errOut.String())
+		}
+		return decodePNG(t, out)
+	}
+	bf16, exact := decode("bf16"), decode("exact")
+	if !bytes.Equal(bf16, decodePNG(t, res.Images[0])) {
+		t.Error("decode-tokens --precision bf16 differs from generate --precision bf16")
+	}
+	if bytes.Equal(bf16, exact) {
+		t.Error("decode-tokens gives the same pixels in both precisions: the test shows nothing here")
+	}
+}
+
 func decodePNG(t *testing.T, path string) []byte {
 	t.Helper()
 	f, err := os.Open(path)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,7 +35,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	fs.StringVar(&f.backend, "backend", "auto", "compute backend: auto, cpu or metal")
 	fs.StringVar(&f.precision, "precision", compute.PrecisionExact, precisionUsage)
-	fs.StringVar(&f.weights, "weights", model.WeightsAuto, "weight format: auto (per machine, see 'janus info'), stored, f32, bf16, q8 or q4 (q8/q4 quantize the language model, gen_head and gen_embed while loading)")
+	fs.StringVar(&f.weights, "weights", model.WeightsAuto, "weight format: auto (per machine, see 'janus info'), stored, f32, bf16, q8 or q4 (q8/q4 quantize the language model and gen_head while loading)")
 }
 
 // check reports missing or invalid model flags before anything is loaded.
@@ -41,6 +43,12 @@ func (f *modelFlags) check() error {
 	if f.dir == "" {
 		return errors.New("missing --model DIR")
 	}
+	return f.checkOptions()
+}
+
+// checkOptions reports invalid --threads, --precision or --weights: check without --model,
+// for a command that finds a model itself when none is given (serve).
+func (f *modelFlags) checkOptions() error {
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d is negative", f.threads)
 	}
@@ -70,16 +78,62 @@ func (f *modelFlags) resolve() error {
 }
 
 // load checks the flags and loads the model with opts, on the backend the flags name; the
-// model owns that backend and closes it with itself.
-func (f *modelFlags) load(opts model.Options) (*model.Model, error) {
+// model owns that backend and closes it with itself. On a terminal, stderr shows how much of
+// the weights is loaded (and quantized, with --weights q8|q4).
+func (f *modelFlags) load(opts model.Options, stderr io.Writer) (*model.Model, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
 	if err := f.resolve(); err != nil {
 		return nil, err
 	}
+	p := newLoadProgress(stderr, f.name)
+	opts.Progress = p.update
+	m, err := model.Load(f.dir, f.options(opts))
+	p.end()
+	return m, err
+}
+
+// options is opts with the backend, threads, weight format and precision the flags give.
+func (f *modelFlags) options(opts model.Options) model.Options {
 	opts.BackendName, opts.Threads, opts.Weights, opts.Precision = f.backend, f.threads, f.weights, f.precision
-	return model.Load(f.dir, opts)
+	return opts
+}
+
+// loadProgress shows a model's loading as a percentage on one terminal line. Where stderr is
+// not a terminal (a log, a pipe, a test) it writes nothing: a line per step would fill a log.
+type loadProgress struct {
+	w    io.Writer // nil: not a terminal
+	name string
+	pct  int
+}
+
+func newLoadProgress(stderr io.Writer, name string) *loadProgress {
+	p := &loadProgress{name: name, pct: -1}
+	if f, ok := stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.w = stderr
+		}
+	}
+	return p
+}
+
+// update is model.Options.Progress: it redraws the line when the percentage changes.
+func (p *loadProgress) update(done, total int) {
+	if p.w == nil || total <= 0 {
+		return
+	}
+	if pct := 100 * done / total; pct != p.pct {
+		p.pct = pct
+		fmt.Fprintf(p.w, "\rloading %s: %d%%", p.name, pct)
+	}
+}
+
+// end finishes the line, if one was drawn.
+func (p *loadProgress) end() {
+	if p.w != nil && p.pct >= 0 {
+		fmt.Fprintln(p.w)
+	}
 }
 
 // precisionUsage is the help of every --precision flag.

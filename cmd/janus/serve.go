@@ -56,8 +56,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 	if err := parseArgs(fs, args, ""); err != nil {
 		return err
 	}
-	if mf.threads < 0 {
-		return fmt.Errorf("--threads %d is negative", mf.threads)
+	if err := mf.checkOptions(); err != nil {
+		return err
 	}
 	if *maxQueue < 1 {
 		return fmt.Errorf("--max-queue %d must be at least 1", *maxQueue)
@@ -106,7 +106,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 	}
 
 	fmt.Fprintf(stderr, "loading %s from %s\n", mf.name, mf.dir)
-	m, err := model.Load(mf.dir, model.Options{BackendName: mf.backend, Threads: mf.threads})
+	p := newLoadProgress(stderr, mf.name)
+	m, err := model.Load(mf.dir, mf.options(model.Options{Progress: p.update}))
+	p.end()
 	if err != nil {
 		return err
 	}

@@ -237,6 +237,49 @@ func TestServeModelChoice(t *testing.T) {
 	}
 }
 
+// TestServeWeights: serve loads the weight format and precision its flags name, as janus
+// understand does: with Q4 weights both give the same answer, which is not the answer of
+// the stored weights (on tiny-a, Q4 changes the greedy tokens).
+func TestServeWeights(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	imgPath := fixtures.Path(t, "inputs", "synthetic_landscape_150x100.png")
+	raw, err := os.ReadFile(imgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	understand := func(flags ...string) string {
+		var out, errOut bytes.Buffer
+		args := append([]string{"--model", dir, "--image", imgPath, "--prompt", "What is in the picture?", "--json", "--threads", "2", "--max-new-tokens", "12"}, flags...)
+		if err := runUnderstand(context.Background(), args, strings.NewReader(""), &out, &errOut); err != nil {
+			t.Fatalf("understand %v: %v\n%s", flags, err, errOut.String())
+		}
+		var r understandResult
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Text
+	}
+	flags := []string{"--weights", "q4", "--precision", "bf16"}
+	url, _ := startServe(t, append([]string{"--model", dir}, flags...)...)
+	body := postJSON(t, url+"/v1/chat/completions", map[string]any{"model": "tiny-a", "max_tokens": 12, "messages": []any{map[string]any{"role": "user", "content": []any{
+		map[string]any{"type": "image_url", "image_url": map[string]any{"url": "data:image/png;base64," + base64.StdEncoding.EncodeToString(raw)}},
+		map[string]any{"type": "text", "text": "What is in the picture?"},
+	}}}})
+	var got struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	if err := json.Unmarshal(body, &got); err != nil || len(got.Choices) != 1 {
+		t.Fatalf("server answered %s (%v)", body, err)
+	}
+	want, stored := understand(flags...), understand("--weights", "stored")
+	if got.Choices[0].Message.Content != want {
+		t.Errorf("serve %v answered %q, janus understand %q", flags, got.Choices[0].Message.Content, want)
+	}
+	if want == stored {
+		t.Errorf("Q4 and the stored weights both answer %q: the test shows nothing here", want)
+	}
+}
+
 func TestServeFlagErrors(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	for _, c := range []struct {
@@ -246,6 +289,9 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--model", dir, "--addr", "nonsense"}, "want HOST:PORT"},
 		{[]string{"--model", dir, "--max-queue", "0"}, "--max-queue 0"},
 		{[]string{"--model", dir, "--threads", "-1"}, "--threads -1"},
+		{[]string{"--model", dir, "--weights", "q3"}, `--weights "q3"`},
+		{[]string{"--model", dir, "--precision", "fp8"}, "precision"},
+		{[]string{"--weights", "q3"}, `--weights "q3"`}, // before looking for a model
 		{[]string{"--model", dir, "--allow-images-from", filepath.Join(t.TempDir(), "none")}, "is not a folder"},
 		{[]string{"--model", filepath.Join(t.TempDir(), "none")}, "none"},
 		{[]string{}, "no model found"},

@@ -108,7 +108,7 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			return err
 		}
 	}
-	m, err := mf.load(model.Options{SkipGeneration: true})
+	m, err := mf.load(model.Options{SkipGeneration: true}, stderr)
 	if err != nil {
 		return err
 	}
