@@ -4,13 +4,14 @@ GO      ?= go
 ENGINE  := ./cmd/... ./compute/... ./internal/... ./model/...
 TARGETS := linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
 
-.PHONY: test fmt vet unit cross generated build bench metal arm64
+.PHONY: test fmt vet unit kernelsets cross generated build bench metal arm64
 .PHONY: run gui uitest app dist fyne-deps fyne-tool cli
 
-## test: format check, vet, unit + golden + fuzz-seed tests, cross-compilation of the engine,
-## a check that the generated assembly matches its generator, the Metal backend's darwin build,
-## the compute tests as arm64 binaries under qemu, and the desktop app's tests.
-test: fmt vet unit cross generated metal arm64 uitest
+## test: format check, vet, unit + golden + fuzz-seed tests, the goldens again on the lesser CPU
+## kernel sets, cross-compilation of the engine, a check that the generated assembly matches its
+## generator, the Metal backend's darwin build, the compute tests as arm64 binaries under qemu,
+## and the desktop app's tests.
+test: fmt vet unit kernelsets cross generated metal arm64 uitest
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -23,6 +24,16 @@ vet:
 ## uitest runs.
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -x -e 'github.com/janus-desktop/janus' -e 'github.com/janus-desktop/janus/ui' -e 'github.com/janus-desktop/janus/ui/.*')
+
+## kernelsets: the model goldens (tiny-a's stages, greedy answers, generation, Q8/Q4, BF16) on
+## each CPU kernel set below the best this machine has, capped with JANUS_CPU_KERNELS; unit
+## runs them on the best. On arm64 the NEON set is the best and the portable Go one the other.
+LESSER_KERNELS := $(if $(filter amd64,$(shell $(GO) env GOARCH)),generic avx2,generic)
+kernelsets:
+	@for k in $(LESSER_KERNELS); do \
+		echo "JANUS_CPU_KERNELS=$$k: model goldens"; \
+		JANUS_CPU_KERNELS=$$k $(GO) test -count=1 -run 'Golden|TinyA' ./model/... || exit 1; \
+	done
 
 ## cross: the engine and the CLI build without cgo for every release target; vet for darwin.
 cross:
