@@ -102,6 +102,72 @@ func TestTinyAQuantized(t *testing.T) {
 	}
 }
 
+// TestTinyAQuantizedGeneration measures what Q8 and Q4 weights (the language model and
+// gen_head) cost image generation on tiny-a: the mean KL divergence of the step-0
+// distributions over image tokens, both CFG rows of every image, from the float32 goldens
+// (the later steps follow sampled tokens, so only step 0 compares whatever the weights),
+// under a bound about ten times above what was measured (README, "Quantized weights").
+// With Q8 the greedy image tokens must be the goldens.
+func TestTinyAQuantizedGeneration(t *testing.T) {
+	for _, tc := range []struct {
+		weights    string
+		sameTokens bool
+		maxKL      float64
+	}{
+		{WeightsQ8, true, 5e-4},
+		{WeightsQ4, false, 0.06},
+	} {
+		t.Run(tc.weights, func(t *testing.T) {
+			computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights})
+				if dt := ta.m.GenHead.Layers[len(ta.m.GenHead.Layers)-1].W.DType; dt.String() != map[string]string{WeightsQ8: "Q8", WeightsQ4: "Q4"}[tc.weights] {
+					t.Fatalf("gen_head's output layer is %v", dt)
+				}
+				c := &genCase{name: "tiny-a", dir: fixtures.Path(t, "models", "tiny-a"), golden: ta.dir, m: ta.m}
+				fixtures.JSON(t, filepath.Join(c.golden, "golden.json"), &c.g)
+				gen := c.g.Generation
+				cond, uncond, err := c.m.Prompt.GenerationIDs(gen.Conversation[0].Content)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts := GenerateImageOptions{N: gen.ParallelSize, CFG: gen.CFGWeight}
+				var step0 []float32 // per image: its conditional row, then its unconditional one
+				g := &imageRun{m: c.m, opts: opts, cond: cond, uncond: uncond}
+				g.observe = func(step int, raw, guided []float32) {
+					if step == 0 {
+						step0 = append(step0, raw...)
+					}
+				}
+				tokens, err := g.run(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				vocab := c.m.Config.GenHead.ImageTokenSize
+				wantCond, wantUncond := c.bin(t, "gen_step0_logits_cond"), c.bin(t, "gen_step0_logits_uncond")
+				var mean float64
+				for i := range opts.N {
+					mean += klDivergence(wantCond[i*vocab:(i+1)*vocab], step0[2*i*vocab:(2*i+1)*vocab])
+					mean += klDivergence(wantUncond[i*vocab:(i+1)*vocab], step0[(2*i+1)*vocab:(2*i+2)*vocab])
+				}
+				mean /= float64(2 * opts.N)
+				same := 0
+				for i := range gen.ImageTokens {
+					if slices.Equal(tokens[i], gen.ImageTokens[i]) {
+						same++
+					}
+				}
+				t.Logf("%s: mean KL %.3g nats over the step-0 rows of %d images; %d of %d images have the golden tokens", tc.weights, mean, opts.N, same, len(gen.ImageTokens))
+				if !(mean <= tc.maxKL) {
+					t.Errorf("mean KL %.3g, want at most %.3g", mean, tc.maxKL)
+				}
+				if tc.sameTokens && same != len(gen.ImageTokens) {
+					t.Errorf("%d of %d images have the golden tokens, want all", same, len(gen.ImageTokens))
+				}
+			})
+		})
+	}
+}
+
 // TestWeightsUnknown: an unknown weights format is refused before anything loads, with an
 // error listing the formats.
 func TestWeightsUnknown(t *testing.T) {
