@@ -1,7 +1,9 @@
 package model
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/randweights"
+	"github.com/janus-desktop/janus/model/weights"
 )
 
 // syntheticLogits builds the language model of cfg from seeded random weights (BF16 as
@@ -149,4 +152,203 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// BenchmarkQ4SchemesKL measures what a 4-bit format with a minimum would buy: the mean KL
+// divergence, as BenchmarkQuantizedKL's prefill, of the synthetic Janus-Pro-1B language model
+// whose quantizable matrices were rounded through each scheme (and back to float32) before
+// the float32 forward pass, against the same model with its BF16 weights:
+//
+//   - q4: this engine's Q4 (compute.QuantizeQ4: a scale per block of 32, codes -8..7);
+//   - q4min: a scale and a minimum per block, codes 0..15 over the block's range, both F16
+//     (ggml's Q4_1);
+//   - q4min-refit: the same with the scale and minimum refitted by least squares to the codes
+//     (at most three rounds, each kept only if it lowers the block's squared error).
+//
+// Only the prefill is measured: no kernel reads the other schemes. JANUS_KL_LAYERS=N keeps N
+// decoder layers.
+//
+//	go test ./model -run '^$' -bench Q4SchemesKL -benchtime 1x -timeout 60m
+func BenchmarkQ4SchemesKL(b *testing.B) {
+	cfg, err := config.Load(fixtures.Path(b, "real-configs", "janus-pro-1b"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if v := os.Getenv("JANUS_KL_LAYERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > cfg.LLM.Layers {
+			b.Fatalf("JANUS_KL_LAYERS=%q: want 1..%d", v, cfg.LLM.Layers)
+		}
+		cfg.LLM.Layers = n
+	}
+	be, err := compute.Open("cpu", compute.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	const positions = 64
+	rng := rand.New(rand.NewPCG(5, 5))
+	ids := make([]int32, positions)
+	for i := range ids {
+		ids[i] = int32(rng.IntN(cfg.LLM.Vocab))
+	}
+	vocab := cfg.LLM.Vocab
+	schemes := []struct {
+		name  string
+		round func(x []float32)
+	}{
+		{"q4", roundQ4},
+		{"q4min", func(x []float32) { roundQ4Min(x, false) }},
+		{"q4min-refit", func(x []float32) { roundQ4Min(x, true) }},
+	}
+	for b.Loop() {
+		for _, heavy := range []bool{false, true} {
+			ref := roundedLogits(b, be, cfg, heavy, nil, ids)
+			for _, sc := range schemes {
+				got := roundedLogits(b, be, cfg, heavy, sc.round, ids)
+				var kl float64
+				same := 0
+				for p := range positions {
+					r, g := ref[p*vocab:(p+1)*vocab], got[p*vocab:(p+1)*vocab]
+					kl += klDivergence(r, g)
+					if argmax(r) == argmax(g) {
+						same++
+					}
+				}
+				kl /= positions
+				name := sc.name + map[bool]string{false: "-normal", true: "-heavy"}[heavy]
+				b.ReportMetric(kl, "KL-"+name)
+				b.Logf("%s: mean KL %.4g nats, argmax unchanged at %d of %d positions (%d layers)", name, kl, same, positions, cfg.LLM.Layers)
+			}
+		}
+	}
+}
+
+// roundedLogits is syntheticLogits' prefill with float32 weights holding the released BF16
+// values, each quantizable matrix's blocks of 32 then put through round (nil: none).
+func roundedLogits(tb testing.TB, be compute.Backend, cfg *config.Config, heavy bool, round func([]float32), ids []int32) []float32 {
+	tb.Helper()
+	rw, ok := be.(compute.RowWriter)
+	if !ok {
+		tb.Fatalf("backend %s cannot rewrite a tensor's rows", be.Name())
+	}
+	src, err := randweights.New(cfg, be, randweights.Options{Seed: 11, MatrixDType: compute.F32, HeavyTails: heavy,
+		Uploaded: func(name string, _ int, t *compute.Tensor) {
+			if !weights.Quantizable(name) || len(t.Shape) != 2 || t.Shape[1]%compute.QBlock != 0 {
+				return
+			}
+			v := make([]float32, t.Len())
+			if err := be.Read(t, v); err != nil {
+				tb.Fatal(err)
+			}
+			raw := make([]byte, 4*len(v))
+			for i := range v {
+				v[i] = compute.BF16ToF32(compute.F32ToBF16(v[i]))
+				if round != nil && i%compute.QBlock == compute.QBlock-1 {
+					round(v[i+1-compute.QBlock : i+1])
+				}
+			}
+			for i, x := range v {
+				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
+			}
+			if err := rw.WriteRows(t, 0, compute.F32, raw); err != nil {
+				tb.Fatal(err)
+			}
+		}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := llm.Load(be, src, cfg.LLM, true)
+	src.Release()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer m.Free()
+	c, err := m.NewCache(1, len(ids))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Free()
+	x, err := m.Embed(ids, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, err := m.Forward(x, c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l := m.Logits(h)
+	out := readAll(tb, be, l)
+	for _, t := range []*compute.Tensor{x, h, l} {
+		be.Free(t)
+	}
+	return out
+}
+
+// roundQ4 replaces a block by its Q4 values (compute.QuantizeQ4, then d·(code-8)).
+func roundQ4(x []float32) {
+	var blk [compute.QBlock]float32
+	copy(blk[:], x)
+	var q [compute.QBlock / 2]byte
+	d := compute.F16ToF32(compute.QuantizeQ4(q[:], &blk))
+	for j, c := range q {
+		x[j] = d * float32(int(c&15)-8)
+		x[j+compute.QBlock/2] = d * float32(int(c>>4)-8)
+	}
+}
+
+// roundQ4Min replaces a block by its values with a scale d and a minimum m, both F16, and
+// codes 0..15: d·code + m. With refit, d and m are fitted to the codes by least squares, a
+// fit kept only where it lowers the block's squared error, and the codes chosen again.
+func roundQ4Min(x []float32, refit bool) {
+	f16 := func(v float32) float32 { return compute.F16ToF32(compute.F32ToF16(v)) }
+	lo, hi := x[0], x[0]
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	d, m := f16((hi-lo)/15), f16(lo)
+	codes := make([]float32, len(x))
+	choose := func() {
+		for i, v := range x {
+			c := float32(0)
+			if d != 0 {
+				c = float32(math.Round(float64((v - m) / d)))
+			}
+			codes[i] = min(15, max(0, c))
+		}
+	}
+	sqErr := func(d, m float32) float64 {
+		var e float64
+		for i, v := range x {
+			r := float64(v - (d*codes[i] + m))
+			e += r * r
+		}
+		return e
+	}
+	choose()
+	for range 3 {
+		if !refit {
+			break
+		}
+		var sc, scc, sx, sxc float64
+		n := float64(len(x))
+		for i, v := range x {
+			c := float64(codes[i])
+			sc, scc, sx, sxc = sc+c, scc+c*c, sx+float64(v), sxc+float64(v)*c
+		}
+		den := n*scc - sc*sc
+		if den == 0 {
+			break
+		}
+		nd := f16(float32((n*sxc - sc*sx) / den))
+		nm := f16(float32((sx - float64(nd)*sc) / n))
+		if sqErr(nd, nm) >= sqErr(d, m) {
+			break
+		}
+		d, m = nd, nm
+		choose()
+	}
+	for i := range x {
+		x[i] = d*codes[i] + m
+	}
 }
