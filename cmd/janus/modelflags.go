@@ -29,7 +29,7 @@ type modelFlags struct {
 // modelFlagUsage is the help of every --model flag.
 const modelFlagUsage = "model folder (config.json, weights, tokenizer files), or the name of one 'janus models' lists"
 
-// register adds --model, --threads and --backend to fs.
+// register adds --model, --threads, --backend, --precision and --weights to fs.
 func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "model", "", modelFlagUsage)
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
