@@ -163,7 +163,11 @@ func argmax(v []float32) int {
 //   - q4min: a scale and a minimum per block, codes 0..15 over the block's range, both F16
 //     (ggml's Q4_1);
 //   - q4min-refit: the same with the scale and minimum refitted by least squares to the codes
-//     (at most three rounds, each kept only if it lowers the block's squared error).
+//     (at most three rounds, each kept only if it lowers the block's squared error);
+//   - q4off-refit: q4min-refit stored as an offset from the middle code instead of a
+//     minimum, d·(code-8) + o with o = m + 8d in F16, which keeps the integer part of this
+//     engine's Q4 kernels (codes -8..7) and rounds a value near the block's mean rather than
+//     its lowest one.
 //
 // Only the prefill is measured: no kernel reads the other schemes. JANUS_KL_LAYERS=N keeps N
 // decoder layers.
@@ -198,8 +202,9 @@ func BenchmarkQ4SchemesKL(b *testing.B) {
 		round func(x []float32)
 	}{
 		{"q4", roundQ4},
-		{"q4min", func(x []float32) { roundQ4Min(x, false) }},
-		{"q4min-refit", func(x []float32) { roundQ4Min(x, true) }},
+		{"q4min", func(x []float32) { roundQ4Min(x, false, false) }},
+		{"q4min-refit", func(x []float32) { roundQ4Min(x, true, false) }},
+		{"q4off-refit", func(x []float32) { roundQ4Min(x, true, true) }},
 	}
 	for b.Loop() {
 		for _, heavy := range []bool{false, true} {
@@ -299,8 +304,9 @@ func roundQ4(x []float32) {
 
 // roundQ4Min replaces a block by its values with a scale d and a minimum m, both F16, and
 // codes 0..15: d·code + m. With refit, d and m are fitted to the codes by least squares, a
-// fit kept only where it lowers the block's squared error, and the codes chosen again.
-func roundQ4Min(x []float32, refit bool) {
+// fit kept only where it lowers the block's squared error, and the codes chosen again. With
+// centred, the block is stored as d·(code-8) + o instead, o = m + 8d rounded to F16.
+func roundQ4Min(x []float32, refit, centred bool) {
 	f16 := func(v float32) float32 { return compute.F16ToF32(compute.F32ToF16(v)) }
 	lo, hi := x[0], x[0]
 	for _, v := range x {
@@ -347,6 +353,13 @@ func roundQ4Min(x []float32, refit bool) {
 		}
 		d, m = nd, nm
 		choose()
+	}
+	if centred {
+		o := f16(m + 8*d)
+		for i := range x {
+			x[i] = d*(codes[i]-8) + o
+		}
+		return
 	}
 	for i := range x {
 		x[i] = d*codes[i] + m
