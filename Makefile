@@ -60,10 +60,11 @@ metal:
 ## arm64: the compute and model tests on arm64 under qemu-user (whose default CPU has SDOT):
 ## the portable kernels must give the bits they give on amd64 (Go fuses multiply-adds on
 ## arm64 unless the code rounds explicitly), the NEON kernels their documented order, and
-## the tiny-a goldens must hold on NEON; then the portable build (purego) of compute/cpu,
-## and the int8 kernels without SDOT (a Cortex-A72).
+## the tiny-a goldens must hold on NEON and on the portable kernels; then the portable build
+## (purego) of compute/cpu, and the int8 kernels without SDOT (a Cortex-A72).
 arm64:
 	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static ./compute/... ./model/...
+	JANUS_CPU_KERNELS=generic GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static -run 'Golden|TinyA' ./model/...
 	GOARCH=arm64 $(GO) test -count=1 -tags purego -exec qemu-aarch64-static ./compute/cpu/
 	QEMU_CPU=cortex-a72 GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static -run 'NEON|Int8|Conformance' ./compute/cpu/
 
