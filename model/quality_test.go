@@ -17,14 +17,14 @@ import (
 	"github.com/janus-desktop/janus/model/weights"
 )
 
-// syntheticLogits builds the language model of cfg from seeded random weights (BF16 as
-// released, quantized to quant when that is Q8 or Q4) on be and returns the next-token
-// logits at every position of ids, [len(ids), vocab]: from one prefill of all of them, or
-// with stepwise from one decoding step per token (one-row products, which the CPU runs with
-// int8 activations for Q8/Q4 weights).
-func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, quant compute.DType, heavy, stepwise bool, ids []int32) []float32 {
+// syntheticLogits builds the language model of cfg from the seeded random weights opts
+// describes (randweights.Options: BF16 as released, quantized to Q8 or Q4, or rounded by an
+// Uploaded hook) on be and returns the next-token logits at every position of ids, [len(ids),
+// vocab]: from one prefill of all of them, or with stepwise from one decoding step per token
+// (one-row products, which the CPU runs with int8 activations for Q8/Q4 weights).
+func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, opts randweights.Options, stepwise bool, ids []int32) []float32 {
 	tb.Helper()
-	src, err := randweights.New(cfg, be, randweights.Options{Seed: 11, MatrixDType: compute.BF16, Quantize: quant, HeavyTails: heavy})
+	src, err := randweights.New(cfg, be, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -86,6 +86,30 @@ func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, quan
 //
 //	go test ./model -run '^$' -bench QuantizedKL -benchtime 1x -timeout 60m
 func BenchmarkQuantizedKL(b *testing.B) {
+	cfg, be, ids := klSetup(b)
+	for b.Loop() {
+		for _, heavy := range []bool{false, true} {
+			opts := randweights.Options{Seed: 11, MatrixDType: compute.BF16, HeavyTails: heavy}
+			ref := syntheticLogits(b, be, cfg, opts, false, ids)
+			for _, run := range []struct {
+				q        compute.DType
+				stepwise bool
+			}{{compute.Q8, false}, {compute.Q4, false}, {compute.Q8, true}, {compute.Q4, true}} {
+				opts.Quantize = run.q
+				name := fmt.Sprintf("%v-%s", run.q, map[bool]string{false: "normal", true: "heavy"}[heavy])
+				if run.stepwise {
+					name += "-decode"
+				}
+				reportKL(b, name, cfg, ref, syntheticLogits(b, be, cfg, opts, run.stepwise, ids))
+			}
+		}
+	}
+}
+
+// klSetup reads Janus-Pro-1B's config (JANUS_KL_LAYERS=N keeps N decoder layers), opens a
+// CPU backend that closes with the benchmark, and draws the random 64-token prompt whose
+// every position the KL benchmarks compare.
+func klSetup(b *testing.B) (*config.Config, compute.Backend, []int32) {
 	cfg, err := config.Load(fixtures.Path(b, "real-configs", "janus-pro-1b"))
 	if err != nil {
 		b.Fatal(err)
@@ -101,45 +125,36 @@ func BenchmarkQuantizedKL(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer be.Close()
-	const positions = 64
+	b.Cleanup(func() { be.Close() })
 	rng := rand.New(rand.NewPCG(5, 5))
-	ids := make([]int32, positions)
+	ids := make([]int32, 64)
 	for i := range ids {
 		ids[i] = int32(rng.IntN(cfg.LLM.Vocab))
 	}
+	return cfg, be, ids
+}
+
+// reportKL reports the mean KL divergence of got's next-token distributions from ref's
+// over their positions (KL-name, in nats) and the share of positions whose argmax token is
+// unchanged (top1-name), and logs both.
+func reportKL(b *testing.B, name string, cfg *config.Config, ref, got []float32) {
 	vocab := cfg.LLM.Vocab
-	for b.Loop() {
-		for _, heavy := range []bool{false, true} {
-			ref := syntheticLogits(b, be, cfg, compute.F32, heavy, false, ids)
-			for _, run := range []struct {
-				q        compute.DType
-				stepwise bool
-			}{{compute.Q8, false}, {compute.Q4, false}, {compute.Q8, true}, {compute.Q4, true}} {
-				q := run.q
-				got := syntheticLogits(b, be, cfg, q, heavy, run.stepwise, ids)
-				var kl float64
-				same := 0
-				for p := range positions {
-					r, g := ref[p*vocab:(p+1)*vocab], got[p*vocab:(p+1)*vocab]
-					kl += klDivergence(r, g)
-					if argmax(r) == argmax(g) {
-						same++
-					}
-				}
-				kl /= positions
-				name := fmt.Sprintf("%v-%s", q, map[bool]string{false: "normal", true: "heavy"}[heavy])
-				if run.stepwise {
-					name += "-decode"
-				}
-				b.ReportMetric(kl, "KL-"+name)
-				b.ReportMetric(float64(same)/positions, "top1-"+name)
-				b.Logf("%s: mean KL %.4g nats, argmax unchanged at %d of %d positions (%d layers)", name, kl, same, positions, cfg.LLM.Layers)
-				if kl != kl || kl < 0 {
-					b.Errorf("%s: KL %v is not a divergence", name, kl)
-				}
-			}
+	positions := len(ref) / vocab
+	var kl float64
+	same := 0
+	for p := range positions {
+		r, g := ref[p*vocab:(p+1)*vocab], got[p*vocab:(p+1)*vocab]
+		kl += klDivergence(r, g)
+		if argmax(r) == argmax(g) {
+			same++
 		}
+	}
+	kl /= float64(positions)
+	b.ReportMetric(kl, "KL-"+name)
+	b.ReportMetric(float64(same)/float64(positions), "top1-"+name)
+	b.Logf("%s: mean KL %.4g nats, argmax unchanged at %d of %d positions (%d layers)", name, kl, same, positions, cfg.LLM.Layers)
+	if kl != kl || kl < 0 {
+		b.Errorf("%s: KL %v is not a divergence", name, kl)
 	}
 }
 
@@ -174,29 +189,7 @@ func argmax(v []float32) int {
 //
 //	go test ./model -run '^$' -bench Q4SchemesKL -benchtime 1x -timeout 60m
 func BenchmarkQ4SchemesKL(b *testing.B) {
-	cfg, err := config.Load(fixtures.Path(b, "real-configs", "janus-pro-1b"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if v := os.Getenv("JANUS_KL_LAYERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > cfg.LLM.Layers {
-			b.Fatalf("JANUS_KL_LAYERS=%q: want 1..%d", v, cfg.LLM.Layers)
-		}
-		cfg.LLM.Layers = n
-	}
-	be, err := compute.Open("cpu", compute.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer be.Close()
-	const positions = 64
-	rng := rand.New(rand.NewPCG(5, 5))
-	ids := make([]int32, positions)
-	for i := range ids {
-		ids[i] = int32(rng.IntN(cfg.LLM.Vocab))
-	}
-	vocab := cfg.LLM.Vocab
+	cfg, be, ids := klSetup(b)
 	schemes := []struct {
 		name  string
 		round func(x []float32)
@@ -208,36 +201,24 @@ func BenchmarkQ4SchemesKL(b *testing.B) {
 	}
 	for b.Loop() {
 		for _, heavy := range []bool{false, true} {
-			ref := roundedLogits(b, be, cfg, heavy, nil, ids)
+			ref := syntheticLogits(b, be, cfg, roundedWeights(b, be, heavy, nil), false, ids)
 			for _, sc := range schemes {
-				got := roundedLogits(b, be, cfg, heavy, sc.round, ids)
-				var kl float64
-				same := 0
-				for p := range positions {
-					r, g := ref[p*vocab:(p+1)*vocab], got[p*vocab:(p+1)*vocab]
-					kl += klDivergence(r, g)
-					if argmax(r) == argmax(g) {
-						same++
-					}
-				}
-				kl /= positions
-				name := sc.name + map[bool]string{false: "-normal", true: "-heavy"}[heavy]
-				b.ReportMetric(kl, "KL-"+name)
-				b.Logf("%s: mean KL %.4g nats, argmax unchanged at %d of %d positions (%d layers)", name, kl, same, positions, cfg.LLM.Layers)
+				got := syntheticLogits(b, be, cfg, roundedWeights(b, be, heavy, sc.round), false, ids)
+				reportKL(b, sc.name+map[bool]string{false: "-normal", true: "-heavy"}[heavy], cfg, ref, got)
 			}
 		}
 	}
 }
 
-// roundedLogits is syntheticLogits' prefill with float32 weights holding the released BF16
-// values, each quantizable matrix's blocks of 32 then put through round (nil: none).
-func roundedLogits(tb testing.TB, be compute.Backend, cfg *config.Config, heavy bool, round func([]float32), ids []int32) []float32 {
-	tb.Helper()
+// roundedWeights describes the random weights of syntheticLogits as float32 matrices
+// holding the released BF16 values, each quantizable matrix's blocks of 32 then put through
+// round (nil: none) before the model binds them.
+func roundedWeights(tb testing.TB, be compute.Backend, heavy bool, round func([]float32)) randweights.Options {
 	rw, ok := be.(compute.RowWriter)
 	if !ok {
 		tb.Fatalf("backend %s cannot rewrite a tensor's rows", be.Name())
 	}
-	src, err := randweights.New(cfg, be, randweights.Options{Seed: 11, MatrixDType: compute.F32, HeavyTails: heavy,
+	return randweights.Options{Seed: 11, MatrixDType: compute.F32, HeavyTails: heavy,
 		Uploaded: func(name string, _ int, t *compute.Tensor) {
 			if !weights.Quantizable(name) || len(t.Shape) != 2 || t.Shape[1]%compute.QBlock != 0 {
 				return
@@ -259,35 +240,7 @@ func roundedLogits(tb testing.TB, be compute.Backend, cfg *config.Config, heavy 
 			if err := rw.WriteRows(t, 0, compute.F32, raw); err != nil {
 				tb.Fatal(err)
 			}
-		}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m, err := llm.Load(be, src, cfg.LLM, true)
-	src.Release()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer m.Free()
-	c, err := m.NewCache(1, len(ids))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Free()
-	x, err := m.Embed(ids, 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h, err := m.Forward(x, c)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l := m.Logits(h)
-	out := readAll(tb, be, l)
-	for _, t := range []*compute.Tensor{x, h, l} {
-		be.Free(t)
-	}
-	return out
+		}}
 }
 
 // roundQ4 replaces a block by its Q4 values (compute.QuantizeQ4, then d·(code-8)).
