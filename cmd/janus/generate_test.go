@@ -144,14 +144,7 @@ func TestGenerateSeveral(t *testing.T) {
 	}
 
 	// decode-tokens on the JSON output gives the same pictures
-	js, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokFile := filepath.Join(t.TempDir(), "tokens.json")
-	if err := os.WriteFile(tokFile, js, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tokFile := writeResult(t, res)
 	decDir := t.TempDir()
 	var out, errOut bytes.Buffer
 	if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", tokFile,
@@ -180,14 +173,7 @@ func TestDecodeTokensPrecision(t *testing.T) {
 	if err != nil {
 		t.Fatalf("generate: %v\n%s", err, stderr)
 	}
-	js, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokFile := filepath.Join(t.TempDir(), "tokens.json")
-	if err := os.WriteFile(tokFile, js, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tokFile := writeResult(t, res)
 	decode := func(precision string) []byte {
 		out := filepath.Join(t.TempDir(), precision+".png")
 		var stdout, errOut bytes.Buffer
@@ -204,6 +190,21 @@ func TestDecodeTokensPrecision(t *testing.T) {
 	if bytes.Equal(bf16, exact) {
 		t.Error("decode-tokens gives the same pixels in both precisions: the test shows nothing here")
 	}
+}
+
+// writeResult writes generate's --json result to a file for decode-tokens, and returns its
+// path.
+func writeResult(t *testing.T, res generateResult) string {
+	t.Helper()
+	js, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(p, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func decodePNG(t *testing.T, path string) []byte {
