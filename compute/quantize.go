@@ -63,6 +63,75 @@ func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
 	return h
 }
 
+// QuantizeQ4M writes 4-bit codes of one block x into q (QBlock/2 bytes, as QuantizeQ4 packs
+// them) and returns an F16 scale d and an F16 offset o, the block's values being d·(code−8) +
+// o: a scale and a minimum per block (ggml's Q4_1) stored as the offset of the middle code,
+// so that the integer part of a dot product is Q4's. The first scale and offset span the
+// block's range; then up to three least-squares refits of both to the codes, each kept only
+// where the block's squared error (with d and o rounded to F16, and the codes chosen again)
+// falls. On the synthetic Pro-1B model this lowers the mean KL divergence 22–30 % below Q4's
+// (BenchmarkQ4SchemesKL) for two bytes more a block. No backend stores this format yet
+// (README, "Quantized weights (CPU)"): this is its reference. Every product is rounded on its
+// own, so the codes are the same on every architecture.
+func QuantizeQ4M(q []byte, x *[QBlock]float32) (scale, offset uint16) {
+	lo, hi := x[0], x[0]
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	f16 := func(v float32) float32 { return F16ToF32(F32ToF16(v)) }
+	d := f16((hi - lo) / 15)
+	o := f16(lo + float32(8*d))
+	var c, prev [QBlock]int32
+	choose := func(d, o float32) {
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		for i, v := range x {
+			c[i] = min(15, max(0, RoundHalfAway(float32(v-o)*id)+8))
+		}
+	}
+	sqErr := func(d, o float32) float32 {
+		var e float32
+		for i, v := range x {
+			r := v - (float32(d*float32(c[i]-8)) + o)
+			e += float32(r * r)
+		}
+		return e
+	}
+	choose(d, o)
+	best := sqErr(d, o)
+	for range 3 {
+		// x ≈ d·k + o over k = code−8, in float64 with every product rounded on its own.
+		var sk, skk, sx, sxk float64
+		for i, v := range x {
+			k := float64(c[i] - 8)
+			sk += k
+			skk += float64(k * k)
+			sx += float64(v)
+			sxk += float64(float64(v) * k)
+		}
+		den := float64(QBlock*skk) - float64(sk*sk)
+		if den == 0 {
+			break
+		}
+		nd := f16(float32((float64(QBlock*sxk) - float64(sk*sx)) / den))
+		no := f16(float32((sx - float64(float64(nd)*sk)) / QBlock))
+		prev = c
+		choose(nd, no)
+		if e := sqErr(nd, no); e < best {
+			d, o, best = nd, no, e
+			continue
+		}
+		c = prev
+		break
+	}
+	for j := range QBlock / 2 {
+		q[j] = byte(c[j]) | byte(c[j+QBlock/2])<<4
+	}
+	return F32ToF16(d), F32ToF16(o)
+}
+
 // Q4Scale is the scale QuantizeQ4 chooses for x, before it is rounded to F16: a function of
 // its own so that other implementations of the choice (the CPU backend's vector quantizer)
 // can be checked against it bit for bit.

@@ -177,12 +177,8 @@ func argmax(v []float32) int {
 //   - q4: this engine's Q4 (compute.QuantizeQ4: a scale per block of 32, codes -8..7);
 //   - q4min: a scale and a minimum per block, codes 0..15 over the block's range, both F16
 //     (ggml's Q4_1);
-//   - q4min-refit: the same with the scale and minimum refitted by least squares to the codes
-//     (at most three rounds, each kept only if it lowers the block's squared error);
-//   - q4off-refit: q4min-refit stored as an offset from the middle code instead of a
-//     minimum, d·(code-8) + o with o = m + 8d in F16, which keeps the integer part of this
-//     engine's Q4 kernels (codes -8..7) and rounds a value near the block's mean rather than
-//     its lowest one.
+//   - q4m: compute.QuantizeQ4M, the same stored as an offset from the middle code and refitted
+//     by least squares.
 //
 // Only the prefill is measured: no kernel reads the other schemes. JANUS_KL_LAYERS=N keeps N
 // decoder layers.
@@ -195,9 +191,8 @@ func BenchmarkQ4SchemesKL(b *testing.B) {
 		round func(x []float32)
 	}{
 		{"q4", roundQ4},
-		{"q4min", func(x []float32) { roundQ4Min(x, false, false) }},
-		{"q4min-refit", func(x []float32) { roundQ4Min(x, true, false) }},
-		{"q4off-refit", func(x []float32) { roundQ4Min(x, true, true) }},
+		{"q4min", roundQ4Min},
+		{"q4m", roundQ4M},
 	}
 	for b.Loop() {
 		for _, heavy := range []bool{false, true} {
@@ -256,65 +251,32 @@ func roundQ4(x []float32) {
 }
 
 // roundQ4Min replaces a block by its values with a scale d and a minimum m, both F16, and
-// codes 0..15: d·code + m. With refit, d and m are fitted to the codes by least squares, a
-// fit kept only where it lowers the block's squared error, and the codes chosen again. With
-// centred, the block is stored as d·(code-8) + o instead, o = m + 8d rounded to F16.
-func roundQ4Min(x []float32, refit, centred bool) {
+// codes 0..15 over the block's range: d·code + m.
+func roundQ4Min(x []float32) {
 	f16 := func(v float32) float32 { return compute.F16ToF32(compute.F32ToF16(v)) }
 	lo, hi := x[0], x[0]
 	for _, v := range x {
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	d, m := f16((hi-lo)/15), f16(lo)
-	codes := make([]float32, len(x))
-	choose := func() {
-		for i, v := range x {
-			c := float32(0)
-			if d != 0 {
-				c = float32(math.Round(float64((v - m) / d)))
-			}
-			codes[i] = min(15, max(0, c))
+	for i, v := range x {
+		c := float32(0)
+		if d != 0 {
+			c = min(15, max(0, float32(math.Round(float64((v-m)/d)))))
 		}
+		x[i] = d*c + m
 	}
-	sqErr := func(d, m float32) float64 {
-		var e float64
-		for i, v := range x {
-			r := float64(v - (d*codes[i] + m))
-			e += r * r
-		}
-		return e
-	}
-	choose()
-	for range 3 {
-		if !refit {
-			break
-		}
-		var sc, scc, sx, sxc float64
-		n := float64(len(x))
-		for i, v := range x {
-			c := float64(codes[i])
-			sc, scc, sx, sxc = sc+c, scc+c*c, sx+float64(v), sxc+float64(v)*c
-		}
-		den := n*scc - sc*sc
-		if den == 0 {
-			break
-		}
-		nd := f16(float32((n*sxc - sc*sx) / den))
-		nm := f16(float32((sx - float64(nd)*sc) / n))
-		if sqErr(nd, nm) >= sqErr(d, m) {
-			break
-		}
-		d, m = nd, nm
-		choose()
-	}
-	if centred {
-		o := f16(m + 8*d)
-		for i := range x {
-			x[i] = d*(codes[i]-8) + o
-		}
-		return
-	}
-	for i := range x {
-		x[i] = d*codes[i] + m
+}
+
+// roundQ4M replaces a block by its compute.QuantizeQ4M values, d·(code-8) + o.
+func roundQ4M(x []float32) {
+	var blk [compute.QBlock]float32
+	copy(blk[:], x)
+	var q [compute.QBlock / 2]byte
+	ds, os := compute.QuantizeQ4M(q[:], &blk)
+	d, o := compute.F16ToF32(ds), compute.F16ToF32(os)
+	for j, c := range q {
+		x[j] = d*float32(int(c&15)-8) + o
+		x[j+compute.QBlock/2] = d*float32(int(c>>4)-8) + o
 	}
 }

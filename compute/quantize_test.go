@@ -1,0 +1,109 @@
+package compute
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// q4mValues is the block QuantizeQ4M stored: d·(code−8) + o.
+func q4mValues(q []byte, scale, offset uint16) [QBlock]float32 {
+	d, o := F16ToF32(scale), F16ToF32(offset)
+	var w [QBlock]float32
+	for j := range QBlock / 2 {
+		w[j] = float32(d*float32(int32(q[j]&15)-8)) + o
+		w[j+QBlock/2] = float32(d*float32(int32(q[j]>>4)-8)) + o
+	}
+	return w
+}
+
+// randomBlock fills x with normal values of scale s, or with heavy tails (Student t with 5
+// degrees of freedom) and an off-centre mean, as trained weights' blocks can be.
+func randomBlock(rng *rand.Rand, x *[QBlock]float32, s float32, heavy bool) {
+	mean := float32(0)
+	if heavy {
+		mean = s * float32(rng.NormFloat64()) / 2
+	}
+	for i := range x {
+		v := rng.NormFloat64()
+		if heavy {
+			var chi float64
+			for range 5 {
+				g := rng.NormFloat64()
+				chi += g * g
+			}
+			v /= math.Sqrt(chi / 5)
+		}
+		x[i] = mean + s*float32(v)
+	}
+}
+
+// TestQuantizeQ4M checks the reference of Q4 with an offset: constant and zero blocks come
+// back as they were (to F16), every value of a random block comes back within its scale,
+// and over many blocks the squared error is well below Q4's, normal or heavy-tailed.
+func TestQuantizeQ4M(t *testing.T) {
+	var q [QBlock / 2]byte
+	for _, c := range []float32{0, 0.3, -2.5e-3} {
+		var x [QBlock]float32
+		for i := range x {
+			x[i] = c
+		}
+		d, o := QuantizeQ4M(q[:], &x)
+		w := q4mValues(q[:], d, o)
+		for i := range w {
+			if w[i] != F16ToF32(F32ToF16(c)) {
+				t.Fatalf("constant block %g: value %d comes back %g (scale %g, offset %g)", c, i, w[i], F16ToF32(d), F16ToF32(o))
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, heavy := range []bool{false, true} {
+		var errM, err4 float64
+		for range 4000 {
+			var x [QBlock]float32
+			randomBlock(rng, &x, 0.02, heavy)
+			d, o := QuantizeQ4M(q[:], &x)
+			w := q4mValues(q[:], d, o)
+			for i, v := range x {
+				e := float64(v - w[i])
+				if math.Abs(e) > 1.5*math.Abs(float64(F16ToF32(d))) {
+					t.Fatalf("heavy %v: %g comes back %g, farther than 1.5 scales (%g)", heavy, v, w[i], F16ToF32(d))
+				}
+				errM += e * e
+			}
+			s := QuantizeQ4(q[:], &x)
+			d4 := F16ToF32(s)
+			for j := range QBlock / 2 {
+				for k, c := range [2]byte{q[j] & 15, q[j] >> 4} {
+					e := float64(x[j+k*QBlock/2] - d4*float32(int32(c)-8))
+					err4 += e * e
+				}
+			}
+		}
+		t.Logf("heavy %v: squared error %.4g against Q4's %.4g (%.2f)", heavy, errM, err4, errM/err4)
+		if !(errM < 0.8*err4) {
+			t.Errorf("heavy %v: squared error %.4g, not a fifth below Q4's %.4g", heavy, errM, err4)
+		}
+	}
+}
+
+// TestQuantizeQ4MBits pins the codes, scales and offsets of many random blocks, so that they
+// are the same on every architecture (make arm64 runs this under qemu) and change only on
+// purpose.
+func TestQuantizeQ4MBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	h := fnv.New64a()
+	var q [QBlock / 2]byte
+	for i := range 2000 {
+		var x [QBlock]float32
+		randomBlock(rng, &x, 0.05, i%2 == 1)
+		d, o := QuantizeQ4M(q[:], &x)
+		h.Write(q[:])
+		h.Write([]byte{byte(d), byte(d >> 8), byte(o), byte(o >> 8)})
+	}
+	const want = 0x7cb0ba292b21271f
+	if got := h.Sum64(); got != want {
+		t.Errorf("QuantizeQ4M's codes, scales and offsets hash to %#x, want %#x", got, want)
+	}
+}
