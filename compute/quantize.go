@@ -69,7 +69,7 @@ func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
 // so that the integer part of a dot product is Q4's. The first scale and offset span the
 // block's range; then up to three least-squares refits of both to the codes, each kept only
 // where the block's squared error (with d and o rounded to F16, and the codes chosen again)
-// falls. On the synthetic Pro-1B model this lowers the mean KL divergence 22–30 % below Q4's
+// falls. On the synthetic Pro-1B model this lowers the mean KL divergence 22–27 % below Q4's
 // (BenchmarkQ4SchemesKL) for two bytes more a block. No backend stores this format yet
 // (README, "Quantized weights (CPU)"): this is its reference. Every product is rounded on its
 // own, so the codes are the same on every architecture.
