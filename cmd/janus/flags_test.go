@@ -80,3 +80,24 @@ func TestFlagSetAndWriteJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadProgress: the loading line is redrawn only when its percentage changes and ended
+// once, and nothing is written where stderr is not a terminal (a log or a test's buffer).
+func TestLoadProgress(t *testing.T) {
+	var buf bytes.Buffer
+	p := newLoadProgress(&buf, "tiny-a")
+	p.update(1, 3)
+	p.end()
+	if buf.Len() != 0 {
+		t.Errorf("wrote %q to a buffer, want nothing where stderr is not a terminal", buf.String())
+	}
+	p = &loadProgress{w: &buf, name: "tiny-a", pct: -1}
+	for done := range 5 {
+		p.update(done, 400)
+	}
+	p.update(400, 400)
+	p.end()
+	if want := "\rloading tiny-a: 0%\rloading tiny-a: 1%\rloading tiny-a: 100%\n"; buf.String() != want {
+		t.Errorf("wrote %q, want %q", buf.String(), want)
+	}
+}
