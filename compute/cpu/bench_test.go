@@ -32,6 +32,8 @@ func eachThreads(b *testing.B, name string, bench func(b *testing.B, be *Backend
 	}
 }
 
+// BenchmarkLinear times the float32 and BF16 weights' products of the exact precision, on
+// every kernel set this CPU runs (the best set's names end in its own, as the others').
 func BenchmarkLinear(b *testing.B) {
 	for _, c := range []struct {
 		m, k, n int
@@ -43,19 +45,21 @@ func BenchmarkLinear(b *testing.B) {
 		{630, 2048, 2048, compute.F32},
 		{630, 2048, 2048, compute.BF16},
 	} {
-		eachThreads(b, fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(b *testing.B, be *Backend) {
-			rng := rand.New(rand.NewPCG(1, 1))
-			x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
-			w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			dst := be.New(compute.F32, c.m, c.n)
-			for b.Loop() {
-				be.Linear(dst, x, w, nil)
-			}
-			report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k*c.dt.Size()+4*(c.m*c.k+c.m*c.n)))
-		})
+		for _, ks := range kernelSets() {
+			eachThreads(b, fmt.Sprintf("%dx%dx%d_%v/%s", c.m, c.k, c.n, c.dt, kernelName(ks)), func(b *testing.B, be *Backend) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
+				w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				dst := be.New(compute.F32, c.m, c.n)
+				for b.Loop() {
+					be.Linear(dst, x, w, nil)
+				}
+				report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k*c.dt.Size()+4*(c.m*c.k+c.m*c.n)))
+			}, WithKernels(ks))
+		}
 	}
 }
 
