@@ -47,20 +47,25 @@ func BenchmarkLinear(b *testing.B) {
 	} {
 		for _, ks := range kernelSets() {
 			eachThreads(b, fmt.Sprintf("%dx%dx%d_%v/%s", c.m, c.k, c.n, c.dt, kernelName(ks)), func(b *testing.B, be *Backend) {
-				rng := rand.New(rand.NewPCG(1, 1))
-				x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
-				w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
-				if err != nil {
-					b.Fatal(err)
-				}
-				dst := be.New(compute.F32, c.m, c.n)
-				for b.Loop() {
-					be.Linear(dst, x, w, nil)
-				}
-				report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k*c.dt.Size()+4*(c.m*c.k+c.m*c.n)))
+				benchLinear(b, be, rand.New(rand.NewPCG(1, 1)), c.m, c.k, c.n, c.dt)
 			}, WithKernels(ks))
 		}
 	}
+}
+
+// benchLinear times be.Linear of random x [m, k] by a random weight [n, k] stored as dt,
+// and reports GFLOP/s and the GB/s of the bytes it must read at least once.
+func benchLinear(b *testing.B, be *Backend, rng *rand.Rand, m, k, n int, dt compute.DType) {
+	x := be.FromFloat32(randVals(rng, m*k, 1), m, k)
+	w, err := be.FromBytes(dt, []int{n, k}, compute.F32, le(compute.F32, randVals(rng, n*k, 1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := be.New(compute.F32, m, n)
+	for b.Loop() {
+		be.Linear(dst, x, w, nil)
+	}
+	report(b, 2*float64(m*k*n), float64(dt.Bytes(n*k)+4*(m*k+m*n)))
 }
 
 func BenchmarkConv2D(b *testing.B) {

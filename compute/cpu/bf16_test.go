@@ -245,20 +245,7 @@ func BenchmarkBF16(b *testing.B) {
 					}
 					be.amx = p == "bf16-amx"
 					defer be.Close()
-					x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
-					w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
-					if err != nil {
-						b.Fatal(err)
-					}
-					dst := be.New(compute.F32, c.m, c.n)
-					for b.Loop() {
-						be.Linear(dst, x, w, nil)
-					}
-					wbytes := 1.0625 // Q8: a 2-byte scale per 32 codes
-					if !c.dt.Quantized() {
-						wbytes = float64(c.dt.Size())
-					}
-					report(b, 2*float64(c.m*c.k*c.n), float64(c.n*c.k)*wbytes+float64(4*(c.m*c.k+c.m*c.n)))
+					benchLinear(b, be, rng, c.m, c.k, c.n, c.dt)
 				})
 			}
 		}

@@ -223,17 +223,7 @@ func BenchmarkLinearQuantized(b *testing.B) {
 			}
 			eachThreads(b, fmt.Sprintf("%dx%dx%d_%v/%v", c.m, c.k, c.n, c.dt, set), func(b *testing.B, be *Backend) {
 				be.qset = set
-				rng := rand.New(rand.NewPCG(1, 1))
-				x := be.FromFloat32(randVals(rng, c.m*c.k, 1), c.m, c.k)
-				w, err := be.FromBytes(c.dt, []int{c.n, c.k}, compute.F32, le(compute.F32, randVals(rng, c.n*c.k, 1)))
-				if err != nil {
-					b.Fatal(err)
-				}
-				dst := be.New(compute.F32, c.m, c.n)
-				for b.Loop() {
-					be.Linear(dst, x, w, nil)
-				}
-				report(b, 2*float64(c.m*c.k*c.n), float64(c.dt.Bytes(c.n*c.k)+4*(c.m*c.k+c.m*c.n)))
+				benchLinear(b, be, rand.New(rand.NewPCG(1, 1)), c.m, c.k, c.n, c.dt)
 			})
 		}
 	}
