@@ -31,7 +31,7 @@
 //   - Every op writes into a destination tensor the caller allocated, so a model can keep its
 //     scratch buffers between steps instead of allocating per op.
 //   - Shapes are row-major. Activations are float32. Weights given to Linear and Embedding may
-//     be F32, F16 or BF16 (a backend widens them on use), or the block-quantized Q8 and Q4
+//     be F32, F16 or BF16 (a backend widens them on use), or the block-quantized Q8, Q4 and Q4M
 //     (FromBytes quantizes F32/F16/BF16 source bytes; the last dimension must be a multiple
 //     of QBlock). A backend without kernels for a dtype refuses it in FromBytes with an
 //     error naming it. Every other weight is F32. A KV cache may be F16: CopyRows narrows
@@ -61,13 +61,18 @@ const (
 	// scale·(q-8), q in [0, 15]): ggml's Q4_0, 4.5 bits per weight. Within a block, byte j
 	// holds weight j in its low nibble and weight j+QBlock/2 in its high one.
 	Q4
+	// Q4M holds blocks of QBlock weights as Q4's codes, an F16 scale d and an F16 offset o
+	// (value = d·(q-8) + o): a scale and a minimum per block, as ggml's Q4_1, the minimum
+	// stored as the middle code's value so that the integer part of a product is Q4's
+	// (QuantizeQ4M chooses them), 5 bits per weight.
+	Q4M
 )
 
-// QBlock is the number of weights that share one scale in Q8 and Q4 tensors.
+// QBlock is the number of weights that share one scale in Q8, Q4 and Q4M tensors.
 const QBlock = 32
 
-// Quantized reports whether d is a block-quantized dtype (Q8, Q4).
-func (d DType) Quantized() bool { return d == Q8 || d == Q4 }
+// Quantized reports whether d is a block-quantized dtype (Q8, Q4, Q4M).
+func (d DType) Quantized() bool { return d == Q8 || d == Q4 || d == Q4M }
 
 // Size is the width of one element in bytes; quantized dtypes have none (see Bytes).
 func (d DType) Size() int {
@@ -81,18 +86,20 @@ func (d DType) Size() int {
 }
 
 // Bytes is the storage n elements of dtype d take (n a multiple of QBlock for the quantized
-// dtypes): codes plus F16 scales.
+// dtypes): codes plus F16 scales (and Q4M's F16 offsets).
 func (d DType) Bytes(n int) int {
 	switch d {
 	case Q8:
 		return n + 2*(n/QBlock)
 	case Q4:
 		return n/2 + 2*(n/QBlock)
+	case Q4M:
+		return n/2 + 4*(n/QBlock)
 	}
 	return n * d.Size()
 }
 
-// String is the dtype's safetensors-style name ("F32", "F16", "BF16", "Q8", "Q4").
+// String is the dtype's safetensors-style name ("F32", "F16", "BF16", "Q8", "Q4", "Q4M").
 func (d DType) String() string {
 	switch d {
 	case F32:
@@ -105,6 +112,8 @@ func (d DType) String() string {
 		return "Q8"
 	case Q4:
 		return "Q4"
+	case Q4M:
+		return "Q4M"
 	}
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
@@ -176,7 +185,7 @@ type AttentionParams struct {
 // 0.4 to 0.8 GB in BF16.
 type RowWriter interface {
 	// Alloc allocates a tensor for WriteRows to fill. Unlike New it returns an error where
-	// memory runs out (a device allocation failing), and for a Q8/Q4 shape whose rows are
+	// memory runs out (a device allocation failing), and for a quantized shape whose rows are
 	// not whole blocks.
 	Alloc(dt DType, shape []int) (*Tensor, error)
 	// WriteRows fills rows [r0, r0+n) of t, a tensor Alloc made that no op has used yet,
@@ -232,7 +241,7 @@ func Linears(be Backend, x *Tensor, ps ...Product) {
 }
 
 // RowSpan checks a WriteRows call on t with rawBytes bytes of src from row r0, and returns
-// the range [e0, e1) of t's elements it fills. Rows of a Q8/Q4 tensor must be whole blocks,
+// the range [e0, e1) of t's elements it fills. Rows of a quantized tensor must be whole blocks,
 // so that a row starts a block.
 func RowSpan(t *Tensor, r0 int, src DType, rawBytes int) (e0, e1 int, err error) {
 	if src > BF16 {
@@ -294,11 +303,11 @@ type Backend interface {
 	MemoryUsed() int64
 
 	// Linear computes dst[M,N] = x[M,K] · w[N,K]ᵀ (+ bias[N] when bias is not nil); M is
-	// x.Rows(). w may be F32, F16 or BF16, or Q8/Q4 where the backend has them (a backend
+	// x.Rows(). w may be F32, F16 or BF16, or quantized where the backend has them (a backend
 	// may then quantize x per block too, as the CPU's int8 kernels do).
 	Linear(dst, x, w, bias *Tensor)
 	// Embedding copies rows ids[i] of table[V,D] into dst[len(ids), D]. table may be F32, F16
-	// or BF16, or Q8/Q4 (rows dequantized) where the backend has them. An id outside [0,V) is
+	// or BF16, or quantized (rows dequantized) where the backend has them. An id outside [0,V) is
 	// a programming error.
 	Embedding(dst, table *Tensor, ids []int32)
 

@@ -109,8 +109,8 @@ func (b *Backend) View(t *Tensor, off int, shape ...int) *Tensor {
 var kernelNames = []string{
 	"add_f32", "mul_f32", "scale_f32", "copy_f32", "gelu_f32", "silu_f32", "swiglu_f32",
 	"linear_mv_f32", "linear_mv_f16", "linear_mv_bf16", "linear_mm_f32", "linear_mm_f16", "linear_mm_bf16",
-	"linear_mv_q8", "linear_mv_q4", "linear_mm_q8", "linear_mm_q4",
-	"embedding_f32", "embedding_f16", "embedding_bf16", "embedding_q8", "embedding_q4",
+	"linear_mv_q8", "linear_mv_q4", "linear_mv_q4m", "linear_mm_q8", "linear_mm_q4", "linear_mm_q4m",
+	"embedding_f32", "embedding_f16", "embedding_bf16", "embedding_q8", "embedding_q4", "embedding_q4m",
 	"layer_norm_f32", "rms_norm_f32", "group_norm_f32",
 	"rope_f32", "attention_f32", "attention_f16",
 	"copy_rows_f32", "copy_rows_f32_f16", "copy_rows_f16", "transpose_f32", "conv2d_f32", "upsample2x_f32",
@@ -194,7 +194,7 @@ func (b *Backend) alloc(dt compute.DType, shape []int) (*Tensor, error) {
 // New allocates a zeroed tensor. Running out of device memory panics, as Go's allocator
 // does for the CPU backend.
 func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
-	if dt > compute.Q4 {
+	if dt > compute.Q4M {
 		panic(fmt.Sprintf("metal: New: unknown dtype %v", dt))
 	}
 	if dt.Quantized() {
@@ -225,7 +225,7 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 			return nil, err
 		}
 	}
-	if src > compute.BF16 || dt > compute.Q4 {
+	if src > compute.BF16 || dt > compute.Q4M {
 		return nil, fmt.Errorf("metal: unknown dtype %v or %v", src, dt)
 	}
 	if len(raw) != n*src.Size() {
@@ -251,7 +251,7 @@ var _ compute.RowWriter = (*Backend)(nil)
 // Alloc is New returning an allocation failure (out of device memory) or a Q8/Q4 shape whose
 // rows are not whole blocks as an error.
 func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
-	if dt > compute.Q4 {
+	if dt > compute.Q4M {
 		return nil, fmt.Errorf("metal: unknown tensor dtype %v", dt)
 	}
 	for _, d := range shape {

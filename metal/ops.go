@@ -64,7 +64,7 @@ func sameRange(a, c *Tensor) bool {
 	return ga == gc && oa == oc && sa == sc
 }
 
-// weightKernel picks the F32, F16, BF16, Q8 or Q4 variant of a kernel family.
+// weightKernel picks the F32, F16, BF16, Q8, Q4 or Q4M variant of a kernel family.
 func weightKernel(family string, dt compute.DType) string {
 	switch dt {
 	case compute.F32:
@@ -77,6 +77,8 @@ func weightKernel(family string, dt compute.DType) string {
 		return family + "_q8"
 	case compute.Q4:
 		return family + "_q4"
+	case compute.Q4M:
+		return family + "_q4m"
 	}
 	panic(fmt.Sprintf("metal: %s: unknown weight dtype %v", family, dt))
 }

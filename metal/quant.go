@@ -8,10 +8,11 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// Block-quantized weights (compute.Q8, compute.Q4) in one buffer: the codes of every block,
-// rows back to back (QBlock bytes per block for Q8, QBlock/2 for Q4), then one F16 scale per
-// block in the same order. A kernel finds the scales after n·rowBytes bytes of codes, an
-// offset that is a multiple of 16, so one binding serves both. The codes are chosen on the
+// Block-quantized weights (compute.Q8, compute.Q4, compute.Q4M) in one buffer: the codes of
+// every block, rows back to back (QBlock bytes per block for Q8, QBlock/2 for Q4 and Q4M),
+// then one F16 scale per block in the same order, then (Q4M) one F16 offset per block. A
+// kernel finds the scales after n·rowBytes bytes of codes, an offset that is a multiple of
+// 16, and the offsets after the scales, so one binding serves all three. The codes are chosen on the
 // host exactly as compute/cpu chooses them (its helpers are unexported, so they are mirrored
 // here), so both backends hold the same weights and differ only in how they multiply.
 
@@ -19,10 +20,10 @@ const qBlock = compute.QBlock
 
 // codeBytes is the bytes of codes of one block of dt.
 func codeBytes(dt compute.DType) int {
-	if dt == compute.Q4 {
-		return qBlock / 2
+	if dt == compute.Q8 {
+		return qBlock
 	}
-	return qBlock
+	return qBlock / 2
 }
 
 // quantShapeErr reports why shape cannot hold dt (nil when it can): the last dimension must
@@ -60,23 +61,29 @@ const quantGrain = 4096
 func quantizeBlocks(mem []byte, dt compute.DType, blocks, first int, raw []byte, src compute.DType, lo, hi int) {
 	cb := codeBytes(dt)
 	scales := mem[blocks*cb:]
+	offsets := scales[2*blocks:] // Q4M
 	var x [qBlock]float32
 	for i := lo; i < hi; i++ {
 		compute.ReadBlock(&x, raw, src, i*qBlock)
 		blk := first + i
 		q := mem[blk*cb : (blk+1)*cb]
-		var h uint16
-		if dt == compute.Q8 {
+		var h, o uint16
+		switch dt {
+		case compute.Q8:
 			h = compute.QuantizeQ8(q, &x)
-		} else {
+		case compute.Q4:
 			h = compute.QuantizeQ4(q, &x)
+		default:
+			h, o = compute.QuantizeQ4M(q, &x)
+			offsets[2*blk], offsets[2*blk+1] = byte(o), byte(o>>8)
 		}
 		scales[2*blk], scales[2*blk+1] = byte(h), byte(h>>8)
 	}
 }
 
 // dequantize writes the values of the quantized buffer mem (len(dst) elements of dt) into
-// dst, as the kernels compute them: one float32 multiply of scale and code.
+// dst, as the kernels compute them: one float32 multiply of scale and code (exact: an F16
+// scale times a 4- or 8-bit code fits a float32), plus Q4M's offset.
 func dequantize(dst []float32, mem []byte, dt compute.DType) {
 	cb := codeBytes(dt)
 	blocks := len(dst) / qBlock
@@ -94,6 +101,13 @@ func dequantize(dst []float32, mem []byte, dt compute.DType) {
 		for j, c := range codes {
 			out[j] = d * float32(int32(c&15)-8)
 			out[j+qBlock/2] = d * float32(int32(c>>4)-8)
+		}
+		if dt == compute.Q4M {
+			off := mem[blocks*(cb+2)+2*blk:]
+			o := compute.F16ToF32(uint16(off[0]) | uint16(off[1])<<8)
+			for i := range out {
+				out[i] += o
+			}
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // quantDTypes are the block-quantized weight dtypes a backend may offer.
-var quantDTypes = []compute.DType{compute.Q8, compute.Q4}
+var quantDTypes = []compute.DType{compute.Q8, compute.Q4, compute.Q4M}
 
 // quantTensor uploads w [n, k] as dt through FromBytes from F32 bytes. ok is false when the
 // backend refuses the dtype, which it may do only with an error that names it.
@@ -76,9 +76,10 @@ func testQuantized(t *testing.T, be compute.Backend) {
 				step := quantStep(dt, amax)
 				for i := b * compute.QBlock; i < (b+1)*compute.QBlock; i++ {
 					lim := step/2 + 1e-7
-					if dt == compute.Q4 {
-						// The code +8 is clamped to +7, and a backend may search for a
-						// scale other than amax/8 (fitted to the whole block).
+					if dt != compute.Q8 {
+						// Q4: the code +8 is clamped to +7, and a backend may search for a
+						// scale other than amax/8 (fitted to the whole block). Q4M: within
+						// 1.5 steps of a block's range/15 (compute.TestQuantizeQ4M).
 						lim = amax/4 + 1e-7
 					}
 					if e := math.Abs(float64(deq[i]) - float64(wv[i])); e > lim || math.IsNaN(e) {
@@ -108,12 +109,18 @@ func testQuantized(t *testing.T, be compute.Backend) {
 				for i := range m {
 					for j := range n {
 						// |Σ w'·(x-x')| ≤ Σ_blocks amax_x/254 · Σ|w'|, plus float32 rounding.
+						// Q4M's int8 part is Σ (w'−o)·x', o within the block's range (its
+						// offsets' part may be exact): Σ|w'−o| ≤ Σ|w'| + QBlock·max|w'|.
 						var tol float64
 						for b := 0; b < k/compute.QBlock; b++ {
-							var amax, wsum float64
+							var amax, wsum, wmax float64
 							for l := b * compute.QBlock; l < (b+1)*compute.QBlock; l++ {
 								amax = max(amax, math.Abs(float64(xv[i*k+l])))
 								wsum += math.Abs(float64(deq[j*k+l]))
+								wmax = max(wmax, math.Abs(float64(deq[j*k+l])))
+							}
+							if dt == compute.Q4M {
+								wsum += compute.QBlock * wmax
 							}
 							tol += amax / 254 * wsum * (1 + 1e-3)
 						}

@@ -79,7 +79,7 @@ func TestGroupedProductsAllocs(t *testing.T) {
 	defer be.Close()
 	rng := rand.New(rand.NewPCG(3, 3))
 	const n, k = 128, 512
-	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4, compute.Q4M} {
 		w, err := be.FromBytes(dt, []int{n, k}, compute.F32, le(compute.F32, randVals(rng, n*k, 1)))
 		if err != nil {
 			t.Fatal(err)

@@ -125,12 +125,14 @@ func TestLinearBF16(t *testing.T) {
 		{20, 96, 9, compute.F16},
 		{40, 512, 24, compute.Q8},
 		{17, 256, 16, compute.Q4},
+		{17, 96, 16, compute.Q4M},
 		// In row groups (gemmBF16Groups): panels of 48, 32 and 16 weight rows, and x rows
 		// that do not fill the last call of 8.
 		{40, 512, 80, compute.Q8},
 		{23, 2048, 112, compute.Q8},
 		{50, 512, 48, compute.Q4},
 		{19, 768, 64, compute.Q4},
+		{50, 512, 48, compute.Q4M}, // grouped, but dequantized row by row (the offsets)
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(t *testing.T) {
 			xv := randVals(rng, c.m*c.k, 1)

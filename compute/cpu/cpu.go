@@ -45,9 +45,10 @@ type Backend struct {
 type buffer struct {
 	f []float32 // F32 tensors
 	h []uint16  // F16 and BF16 tensors
-	q []byte    // Q8 and Q4 codes (quant.go)
-	s []uint16  // Q8 and Q4 F16 block scales
-	// groupK is the K of a Q8 or Q4 matrix [N, K] stored in groups of 16 rows
+	q []byte    // Q8, Q4 and Q4M codes (quant.go)
+	s []uint16  // their F16 block scales
+	o []uint16  // Q4M's F16 block offsets
+	// groupK is the K of a quantized matrix [N, K] stored in groups of 16 rows
 	// (quant_groups.go), 0 for one stored row after row.
 	groupK int
 	// huge: the storage was advised to take huge pages (adviseHugePages), advice that
@@ -190,7 +191,7 @@ func (f *freedBytes) add(n int64) {
 }
 
 func (bf *buffer) size() int64 {
-	return int64(4*len(bf.f) + 2*len(bf.h) + len(bf.q) + 2*len(bf.s))
+	return int64(4*len(bf.f) + 2*len(bf.h) + len(bf.q) + 2*len(bf.s) + 2*len(bf.o))
 }
 
 // release returns the buffer's memory to the Go heap (once no slice of it is in use) and
@@ -210,7 +211,7 @@ func (bf *buffer) release() {
 		// round up to 2 MB each.
 		bf.hugePageAdvice(false)
 	}
-	bf.f, bf.h, bf.q, bf.s = nil, nil, nil, nil
+	bf.f, bf.h, bf.q, bf.s, bf.o = nil, nil, nil, nil, nil
 	bf.freed.add(n)
 }
 
@@ -429,7 +430,7 @@ func (b *Backend) newTensor(dt compute.DType, shape []int, weight bool) *Tensor 
 		default:
 			b.freed.beforeAlloc(size)
 		}
-	case compute.Q8, compute.Q4:
+	case compute.Q8, compute.Q4, compute.Q4M:
 		b.freed.beforeAlloc(int64(n)) // about a byte a weight
 	}
 	bf := &buffer{used: b.used, freed: b.freed}
@@ -438,7 +439,7 @@ func (b *Backend) newTensor(dt compute.DType, shape []int, weight bool) *Tensor 
 		bf.f = make([]float32, n)
 	case compute.F16, compute.BF16:
 		bf.h = make([]uint16, n)
-	case compute.Q8, compute.Q4:
+	case compute.Q8, compute.Q4, compute.Q4M:
 		newQuantized(bf, dt, shape, n)
 		if b.groupsFor(dt, shape) {
 			bf.groupK = shape[1]
@@ -481,7 +482,7 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 	if src > compute.BF16 {
 		return nil, fmt.Errorf("cpu: unknown source dtype %v", src)
 	}
-	if dt > compute.Q4 {
+	if dt > compute.Q4M {
 		return nil, fmt.Errorf("cpu: unknown tensor dtype %v", dt)
 	}
 	if len(raw) != n*src.Size() {
@@ -504,7 +505,7 @@ var _ compute.RowWriter = (*Backend)(nil)
 // allocator has no recoverable out-of-memory error to return), and asking for huge pages
 // for the weight it will hold.
 func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
-	if dt > compute.Q4 {
+	if dt > compute.Q4M {
 		return nil, fmt.Errorf("cpu: unknown tensor dtype %v", dt)
 	}
 	for _, d := range shape {
@@ -580,7 +581,11 @@ func (bf *buffer) elements(dt compute.DType, e0, e1 int) *buffer {
 	}
 	codes := codeBytes(dt)
 	b0, b1 := e0/qBlock, e1/qBlock
-	return &buffer{q: bf.q[b0*codes : b1*codes], s: bf.s[b0:b1]}
+	v := &buffer{q: bf.q[b0*codes : b1*codes], s: bf.s[b0:b1]}
+	if bf.o != nil {
+		v.o = bf.o[b0:b1]
+	}
+	return v
 }
 
 // fill converts (or quantizes) raw elements of dtype src into every element of t, on the
@@ -689,12 +694,12 @@ func (b *Backend) Read(t *Tensor, dst []float32) error {
 	case t.DType == compute.F32:
 		copy(dst, bf.f[:len(dst)])
 	case bf.groupK != 0:
-		w := qweight{dt: t.DType, q: bf.q, s: bf.s, k: bf.groupK, groups: true}
+		w := qweight{dt: codesDType(t.DType), q: bf.q, s: bf.s, o: bf.o, k: bf.groupK, groups: true}
 		for j := range len(dst) / bf.groupK {
 			w.dequant(dst[j*bf.groupK:(j+1)*bf.groupK], j, 0)
 		}
 	case t.DType.Quantized():
-		dequantizeRow(dst, t.DType, bf.q, bf.s, 0)
+		dequantizeRow(dst, codesDType(t.DType), bf.q, bf.s, bf.o, 0)
 	default:
 		widen(dst, bf.h, t.DType == compute.BF16)
 	}

@@ -81,6 +81,7 @@ func runAllOps(t *testing.T, be *Backend) map[string][]float32 {
 		{"Linear decode Q8", 1, 2048, 300, compute.Q8},
 		{"Linear CFG Q4", 2, 544, 130, compute.Q4},
 		{"Linear 5 rows Q8", 5, 352, 70, compute.Q8},
+		{"Linear CFG Q4M", 2, 2048, 160, compute.Q4M}, // the offsets' kernel: rows in fours, then one
 	} {
 		x := f(1, c.m, c.k)
 		w := weightTensor(t, be, c.dt, randVals(rng, c.n*c.k, 1), c.n, c.k)

@@ -74,3 +74,22 @@ func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vst
 	}
 	accF16x64(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), 2*ldv, rows, heads, 2*vstep, unsafe.SliceData(out), 2*pf)
 }
+
+// offsetAsm reports whether set runs offsetDotsF16, the F16C kernel of addOffsetDots: every
+// assembly set does.
+func offsetAsm(set simdSet) bool { return set != simdNone }
+
+// offsetDotsAsm adds to d[r] the dot product of o[r·ldo : r·ldo+len(xs)] (F16) with xs, for
+// r < len(d); len(xs) is a multiple of 8.
+func offsetDotsAsm(d []float32, o []uint16, xs []float32, ldo int) {
+	if len(xs) == 0 {
+		return
+	}
+	_ = o[(len(d)-1)*ldo+len(xs)-1]
+	offsetDotsF16(len(d), unsafe.SliceData(o), 2*ldo, unsafe.SliceData(xs), len(xs), unsafe.SliceData(d))
+}
+
+// offsetDotsF16 is in f16_amd64.s: n rows, ldo bytes apart.
+//
+//go:noescape
+func offsetDotsF16(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)

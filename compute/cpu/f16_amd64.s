@@ -98,3 +98,89 @@ next:
 rdone:
 	VZEROUPPER
 	RET
+
+// func offsetDotsF16(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+// d[r] += Σ_{b<nb} f16(o[r·ldo/2+b])·xs[b] for r < n, nb a multiple of 8 (Q4M's offsets
+// against the block sums of an input row). Four rows at a time, one accumulator each, then
+// their sums gathered by VHADDPS into one vector of four; a last one to three rows alone, their
+// lanes added in the same order.
+TEXT ·offsetDotsF16(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), R8
+	MOVQ o+8(FP), SI
+	MOVQ ldo+16(FP), DX
+	MOVQ xs+24(FP), BX
+	MOVQ nb+32(FP), CX
+	MOVQ d+40(FP), DI
+
+quad:
+	CMPQ R8, $4
+	JLT  single
+	MOVQ SI, R9
+	LEAQ (SI)(DX*1), R10
+	LEAQ (SI)(DX*2), R11
+	LEAQ (R10)(DX*2), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+
+quadcol:
+	CMPQ        AX, CX
+	JGE         quadsum
+	VMOVUPS     (BX)(AX*4), Y8
+	VCVTPH2PS   (R9)(AX*2), Y4
+	VCVTPH2PS   (R10)(AX*2), Y5
+	VCVTPH2PS   (R11)(AX*2), Y6
+	VCVTPH2PS   (R12)(AX*2), Y7
+	VFMADD231PS Y8, Y4, Y0
+	VFMADD231PS Y8, Y5, Y1
+	VFMADD231PS Y8, Y6, Y2
+	VFMADD231PS Y8, Y7, Y3
+	ADDQ        $8, AX
+	JMP         quadcol
+
+quadsum:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      (DI), X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	ADDQ         $16, DI
+	LEAQ         (SI)(DX*4), SI
+	SUBQ         $4, R8
+	JMP          quad
+
+single:
+	TESTQ  R8, R8
+	JZ     done
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
+
+singlecol:
+	CMPQ        AX, CX
+	JGE         singlesum
+	VCVTPH2PS   (SI)(AX*2), Y4
+	VFMADD231PS (BX)(AX*4), Y4, Y0
+	ADDQ        $8, AX
+	JMP         singlecol
+
+singlesum:
+	// The quad's order of additions, so that a row's sum does not depend on its neighbours.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VADDSS       (DI), X0, X0
+	VMOVSS       X0, (DI)
+	ADDQ         $4, DI
+	ADDQ         DX, SI
+	DECQ         R8
+	JMP          single
+
+done:
+	VZEROUPPER
+	RET

@@ -24,3 +24,11 @@ func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32,
 func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vstep int, out []float32, pf int) {
 	panic("cpu: no row-by-row F16 Attention kernels in this build")
 }
+
+// offsetAsm is false: addOffsetDots runs in Go in this build.
+func offsetAsm(set simdSet) bool { return false }
+
+// offsetDotsAsm is never called here (offsetAsm is false).
+func offsetDotsAsm(d []float32, o []uint16, xs []float32, ldo int) {
+	panic("cpu: no F16 offset kernel in this build")
+}

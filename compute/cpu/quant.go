@@ -9,11 +9,14 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// Block-quantized weights (compute.Q8, compute.Q4). A quantized tensor's buffer holds its
-// codes in q (QBlock bytes per block for Q8, QBlock/2 for Q4, rows back to back) and one
-// F16 scale per block in s, so the kernels read the codes of a row as one contiguous run and
-// its scales as another; where the VNNI kernels run, a matrix whose shape allows it is
-// stored in groups of 16 rows instead (quant_groups.go). Linear quantizes its input rows to
+// Block-quantized weights (compute.Q8, compute.Q4, compute.Q4M). A quantized tensor's buffer
+// holds its codes in q (QBlock bytes per block for Q8, QBlock/2 for Q4 and Q4M, rows back to
+// back) and one F16 scale per block in s, so the kernels read the codes of a row as one
+// contiguous run and its scales as another; where the VNNI kernels run, a matrix whose shape
+// allows it is stored in groups of 16 rows instead (quant_groups.go). Q4M adds one F16
+// offset per block in o, row after row whatever the codes' layout: its codes and scales are
+// Q4's, so every Q4 kernel computes Σ d·(code−8)·x and one more pass adds Σ o·(the block's
+// sum of x) (offsets.go), and dequantizing adds o to Q4's values. Linear quantizes its input rows to
 // int8 blocks as well (a float32 scale per block, amax/127, rounding half away from zero, as
 // ggml's Q8_0 does), so every block product is an exact integer dot product; only the
 // float32 sum of the scaled block results differs between kernel sets. All of them see the same int8 values: the generic and
@@ -25,17 +28,18 @@ const qBlock = compute.QBlock
 
 // codeBytes is the bytes of a block's codes.
 func codeBytes(dt compute.DType) int {
-	if dt == compute.Q4 {
-		return qBlock / 2
+	if dt == compute.Q8 {
+		return qBlock
 	}
-	return qBlock
+	return qBlock / 2
 }
 
 // qweight is the view of a quantized weight [N, K] that Linear and Embedding read.
 type qweight struct {
-	dt       compute.DType
-	q        []byte   // codes, rowBytes per row
-	s        []uint16 // F16 scales, k/qBlock per row
+	dt       compute.DType // the codes' dtype, Q8 or Q4 (a Q4M tensor's are Q4's)
+	q        []byte        // codes, rowBytes per row
+	s        []uint16      // F16 scales, k/qBlock per row
+	o        []uint16      // Q4M's F16 offsets, k/qBlock per row in row order; else nil
 	n, k     int
 	rowBytes int
 	groups   bool // stored in groups of 16 rows (quant_groups.go): rowBytes is not a stride
@@ -55,11 +59,8 @@ func quantized(op, arg string, t *Tensor) qweight {
 	if k%qBlock != 0 {
 		fail(op, "%s %v: K is not a multiple of %d", arg, t, qBlock)
 	}
-	w := qweight{dt: t.DType, q: bf.q, s: bf.s, n: n, k: k, rowBytes: k}
-	if t.DType == compute.Q4 {
-		w.rowBytes = k / 2
-	}
-	if len(w.q) != n*w.rowBytes || len(w.s) != n*k/qBlock {
+	w := qweight{dt: codesDType(t.DType), q: bf.q, s: bf.s, o: bf.o, n: n, k: k, rowBytes: k * codeBytes(t.DType) / qBlock}
+	if len(w.q) != n*w.rowBytes || len(w.s) != n*k/qBlock || (t.DType == compute.Q4M) != (len(w.o) == n*k/qBlock) {
 		fail(op, "%s %v was freed or has a buffer of the wrong size", arg, t)
 	}
 	if bf.groupK != 0 {
@@ -71,22 +72,50 @@ func quantized(op, arg string, t *Tensor) qweight {
 	return w
 }
 
-// newQuantized allocates a zeroed Q8 or Q4 tensor; the last dimension must be a multiple of
+// codesDType is the dtype of a quantized dtype's codes and scales, which the kernels read:
+// Q4M's are Q4's.
+func codesDType(dt compute.DType) compute.DType {
+	if dt == compute.Q4M {
+		return compute.Q4
+	}
+	return dt
+}
+
+// newQuantized allocates a zeroed quantized tensor; the last dimension must be a multiple of
 // qBlock.
 func newQuantized(bf *buffer, dt compute.DType, shape []int, n int) {
 	if len(shape) == 0 || shape[len(shape)-1]%qBlock != 0 {
 		panic(fmt.Sprintf("cpu: New: %v tensor of shape %v: the last dimension must be a multiple of %d", dt, shape, qBlock))
 	}
-	bf.q = make([]byte, dt.Bytes(n)-2*(n/qBlock))
+	bf.q = make([]byte, n/qBlock*codeBytes(dt))
 	// One spare scale past the end: the two-row AMX kernel reads scales 32 bits at a time.
 	bf.s = make([]uint16, n/qBlock, n/qBlock+1)
+	if dt == compute.Q4M {
+		bf.o = make([]uint16, n/qBlock)
+	}
 }
 
 // dequantizeRow writes the values of blocks [b0, b0+len(dst)/qBlock) of a quantized tensor
-// into dst.
-func dequantizeRow(dst []float32, dt compute.DType, q []byte, s []uint16, b0 int) {
+// of codes dtype dt (codesDType) into dst, and adds the blocks' offsets o[b0:] when o is not
+// nil (Q4M).
+func dequantizeRow(dst []float32, dt compute.DType, q []byte, s, o []uint16, b0 int) {
 	if !dequantSIMD(dst, dt, q, s, b0) {
 		dequantizeRowGo(dst, dt, q, s, b0)
+	}
+	if o != nil {
+		addBlockOffsets(dst, o[b0:])
+	}
+}
+
+// addBlockOffsets adds offset o[b] to the values of block b of dst, as compute.QuantizeQ4M
+// defines a Q4M value: the scaled code rounded to float32, then the offset added.
+func addBlockOffsets(dst []float32, o []uint16) {
+	for b := range len(dst) / qBlock {
+		ov := f16ToF32(o[b])
+		blk := dst[b*qBlock : (b+1)*qBlock]
+		for i := range blk {
+			blk[i] += ov
+		}
 	}
 }
 
@@ -112,7 +141,8 @@ func dequantizeRowGo(dst []float32, dt compute.DType, q []byte, s []uint16, b0 i
 
 // fromBytesQuantized quantizes the blocks of raw (elements of dtype src) into blocks b0
 // onwards of the quantized buffer bf of dtype dt, on the worker pool. A grouped matrix's
-// blocks are quantized into scratch, then put in their places (quant_groups.go).
+// blocks are quantized into scratch, then put in their places (quant_groups.go). Q4M's
+// blocks go through compute.QuantizeQ4M, which has no vector version.
 func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src compute.DType, raw []byte) {
 	blocks := len(raw) / src.Size() / qBlock
 	cb := codeBytes(dt)
@@ -121,7 +151,7 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 	put := func(c, n int, q []byte, s []uint16) {
 		putGroupBlocks(bf.q, bf.s, nb, b0+c, cb, q[:n*cb], s[:n])
 	}
-	if quantAsm(b.simd) {
+	if quantAsm(b.simd) && dt != compute.Q4M {
 		b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
 			var sc quantScratch
 			for c := lo; c < hi; c += quantChunk {
@@ -162,10 +192,13 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 				q = bf.q[(b0+c)*cb : (b0+c+1)*cb]
 			}
 			var s [1]uint16
-			if dt == compute.Q8 {
+			switch dt {
+			case compute.Q8:
 				s[0] = compute.QuantizeQ8(q, &x)
-			} else {
+			case compute.Q4:
 				s[0] = compute.QuantizeQ4(q, &x)
+			default:
+				s[0], bf.o[b0+c] = compute.QuantizeQ4M(q, &x)
 			}
 			if nb == 0 {
 				bf.s[b0+c] = s[0]
@@ -328,9 +361,9 @@ const (
 	qRows = 64
 )
 
-// linearQuantized is Linear with Q8 or Q4 weights: the input rows are quantized to int8
+// linearQuantized is Linear with quantized weights: the input rows are quantized to int8
 // blocks once (and packed for the VNNI kernels), then every output is an int8 block dot
-// product.
+// product (plus, for Q4M, the offsets' part: addOffsetDots).
 func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float32) {
 	if w.groups {
 		c := b.groupsCall(1)
@@ -346,20 +379,27 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 	nb := k / qBlock
 	vnni := b.qset == qsetVNNI || b.qset == qsetAMX
 	// One scratch buffer of float32 holds the scales and the int8 codes: k/4 floats per row,
-	// or for the VNNI kernels the packed rows, 2k bytes each.
+	// or for the VNNI kernels the packed rows, 2k bytes each; then Q4M's block sums.
 	codes := m * k / 4
 	if vnni {
 		codes = m * k / 2
 	}
-	scratch := b.getScratch(m*nb + codes)
+	sums := 0
+	if w.o != nil {
+		sums = m * nb
+	}
+	scratch := b.getScratch(m*nb + codes + sums)
 	defer b.putScratch(scratch)
-	xd := scratch[:m*nb]
+	xd, xs := scratch[:m*nb], scratch[m*nb+codes:]
 	// Two views of the code area; a kernel set uses one of them.
 	area := unsafe.Pointer(unsafe.SliceData(scratch[m*nb:]))
 	xq := unsafe.Slice((*int8)(area), 4*codes)
 	xp := unsafe.Slice((*byte)(area), 4*codes)
 	b.pool.run(m, b.pool.grain(m, 2*k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
+			if w.o != nil {
+				blockSums(xs[i*nb:(i+1)*nb], x[i*k:(i+1)*k])
+			}
 			if vnni {
 				quantizeQZ(xp[i*2*k:(i+1)*2*k], xd[i*nb:(i+1)*nb], x[i*k:(i+1)*k], w.dt == compute.Q4)
 				continue
@@ -395,6 +435,11 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 				}
 				for ; i < m1; i++ {
 					b.tileQ(w.dt, d[i*n+j:i*n+j+cols], xq[i*k:(i+1)*k], xd[i*nb:(i+1)*nb], wq, wd, nb, w.rowBytes)
+				}
+			}
+			if w.o != nil {
+				for i := m0; i < m1; i++ {
+					addOffsetDots(d[i*n+n0:i*n+n1], w.o[n0*nb:n1*nb], xs[i*nb:(i+1)*nb], offsetAsm(b.simd))
 				}
 			}
 			if bias != nil {

@@ -43,10 +43,10 @@ func (b *Backend) groupsFor(dt compute.DType, shape []int) bool {
 	if !dt.Quantized() || b.qset != qsetVNNI && b.qset != qsetAMX || len(shape) != 2 || shape[0] <= 0 || shape[0]%qGroupRows != 0 || shape[1] <= 0 {
 		return false
 	}
-	if dt == compute.Q4 {
-		return shape[1]%(8*qBlock) == 0
+	if dt == compute.Q8 {
+		return shape[1]%(2*qBlock) == 0
 	}
-	return shape[1]%(2*qBlock) == 0
+	return shape[1]%(8*qBlock) == 0
 }
 
 // groupOffsets returns where block b of row j of a grouped matrix of nb blocks a row, cb
@@ -108,11 +108,14 @@ func (w *qweight) dequant(dst []float32, j, b0 int) {
 	// A grouped row runs on into row j+16, not j+1: keep to the row.
 	check(b0 >= 0 && b0+len(dst)/qBlock <= nb, "dequant", "blocks [%d, %d) of a row of %d", b0, b0+len(dst)/qBlock, nb)
 	if !w.groups {
-		dequantizeRow(dst, w.dt, w.q, w.s, j*nb+b0)
+		dequantizeRow(dst, w.dt, w.q, w.s, w.o, j*nb+b0)
 		return
 	}
 	c, sc := groupOffsets(j, b0, nb, codeBytes(w.dt))
 	dequantGroupRow(dst, w.dt, w.q, w.s, c, sc)
+	if w.o != nil {
+		addBlockOffsets(dst, w.o[j*nb+b0:])
+	}
 }
 
 // blockCorrections writes each block's correction for the grouped kernels, the offset of
@@ -160,6 +163,7 @@ type groupsCall struct {
 	// scales: per floats a row.
 	packed     []float32
 	per        int
+	sums       []float32        // Q4M's block sums of each input row (blockSums), nb a row
 	pack, each func(lo, hi int) // packRows and runGroups, bound once
 }
 
@@ -192,6 +196,9 @@ func (c *groupsCall) packRows(lo, hi int) {
 		row := i * c.per
 		quantizeQZ(all[4*row:4*row+2*k], c.packed[row+k/2+nb:row+c.per], c.x[i*k:(i+1)*k], c.dt == compute.Q4)
 		blockCorrections(xc[row+k/2:row+k/2+nb], all[4*row:4*row+2*k], c.dt == compute.Q4)
+		if c.ps[0].w.o != nil {
+			blockSums(c.sums[i*nb:(i+1)*nb], c.x[i*k:(i+1)*k])
+		}
 	}
 }
 
@@ -228,6 +235,12 @@ func (c *groupsCall) runGroups(lo, hi int) {
 			tileG(dt, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, wq, ws, nb)
 			i += rows
 		}
+		if w.o != nil {
+			j1 := j0 + span*qGroupRows
+			for i := range m {
+				addOffsetDots(d[i*n+j0:i*n+j1], w.o[j0*nb:j1*nb], c.sums[i*nb:(i+1)*nb], offsetAsm(c.b.simd))
+			}
+		}
 		if bias := c.ps[p].bias; bias != nil {
 			for i := range m {
 				addBias(d[i*n+j0:i*n+j0+span*qGroupRows], bias, j0)
@@ -254,6 +267,12 @@ func (b *Backend) linearQGroups(x []float32, m int, c *groupsCall) {
 		c.packed = make([]float32, m*c.per)
 	}
 	c.packed = c.packed[:m*c.per]
+	if c.ps[0].w.o != nil {
+		if cap(c.sums) < m*nb {
+			c.sums = make([]float32, m*nb)
+		}
+		c.sums = c.sums[:m*nb]
+	}
 	b.pool.run(m, b.pool.grain(m, 2*c.k), c.pack)
 	groups := 0
 	for p := range c.ps {
@@ -288,7 +307,7 @@ func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 		}
 		w := quantized(op, "w", p.W)
 		m, _ := linearArgs(op, d, xs, p.Dst, x, p.W, nil, w.n, w.k)
-		if gs != nil && w.groups && w.dt == ps[0].W.DType && b.fewRowsQ(m, w.k) {
+		if gs != nil && w.groups && p.W.DType == ps[0].W.DType && b.fewRowsQ(m, w.k) {
 			gs[i] = groupProduct{d: d, w: w}
 		} else {
 			gs = nil

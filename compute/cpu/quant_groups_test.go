@@ -11,7 +11,7 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// TestGrouped checks Q4 and Q8 matrices stored in groups of 16 rows (where this machine has
+// TestGrouped checks Q4, Q8 and Q4M matrices stored in groups of 16 rows (where this machine has
 // the VNNI kernels) against the same weights stored row after row: FromBytes (with the assembly
 // quantizers and the Go ones) and WriteRows in row ranges that cut groups give the same
 // values (Read, also through a reshape); the grouped kernels give dotQ4's and dotQ8's bits
@@ -37,7 +37,7 @@ func TestGrouped(t *testing.T) {
 	for _, cfg := range backends {
 		be := New(2, cfg.opts...)
 		defer be.Close()
-		for _, dt := range []compute.DType{compute.Q4, compute.Q8} {
+		for _, dt := range []compute.DType{compute.Q4, compute.Q8, compute.Q4M} {
 			for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 64}, {16, 256}, {32, 768}, {48, 5632}, {64, 2048}, {256, 512}} {
 				n, k := sh[0], sh[1]
 				t.Run(fmt.Sprintf("%s/%v/%dx%d", cfg.name, dt, n, k), func(t *testing.T) {

@@ -193,7 +193,7 @@ func TestQuantizeBlocks(t *testing.T) {
 		t.Errorf("Q4 scale %g, want 1 (-8 / -8)", d)
 	}
 	out := make([]float32, qBlock)
-	dequantizeRow(out, compute.Q4, q4, []uint16{h}, 0)
+	dequantizeRow(out, compute.Q4, q4, []uint16{h}, nil, 0)
 	for i := range x {
 		if out[i] != x[i] {
 			t.Errorf("Q4 value %d read back as %g, want %g", i, out[i], x[i])
@@ -212,10 +212,14 @@ func BenchmarkLinearQuantized(b *testing.B) {
 		{2, 2048, 5632, compute.Q4},
 		{8, 2048, 5632, compute.Q8},
 		{8, 2048, 5632, compute.Q4},
+		{1, 2048, 5632, compute.Q4M},
+		{2, 2048, 5632, compute.Q4M},
+		{8, 2048, 5632, compute.Q4M},
 		{2, 2048, 65536, compute.Q8}, // 134 MB of codes: from memory, not the caches
 		{8, 2048, 65536, compute.Q8},
 		{630, 2048, 2048, compute.Q8},
 		{630, 2048, 2048, compute.Q4},
+		{630, 2048, 2048, compute.Q4M},
 	} {
 		for _, set := range linearQSets() {
 			if c.n > 8192 && set < qsetVNNI {

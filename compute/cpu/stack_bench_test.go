@@ -28,7 +28,7 @@ func BenchmarkLinearQLayers(b *testing.B) {
 	const layers, d, ff = 24, 2048, 5632
 	// One layer's products; those of one entry share their input.
 	shapes := [][][2]int{{{d, d}, {d, d}, {d, d}}, {{d, d}}, {{ff, d}, {ff, d}}, {{d, ff}}}
-	for _, dt := range []compute.DType{compute.Q8, compute.Q4, compute.BF16, compute.F32} {
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4, compute.Q4M, compute.BF16, compute.F32} {
 		rows := []int{1, 2, 4, 8}
 		if !dt.Quantized() {
 			rows = rows[:1] // the one-row kernels (gemv); more rows go through the tiled products

@@ -1,0 +1,53 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/janus-desktop/janus/compute"
+)
+
+// TestAddOffsetDots checks the offsets' part of Q4M products: the F16C kernel gives
+// offsetDotGo's bits for every row count (four rows a pass and the rows left over) and
+// every row length (columns past a multiple of 8 in Go), with the results within float32
+// rounding of the exact dot products.
+func TestAddOffsetDots(t *testing.T) {
+	asm := offsetAsm(New(1).simd)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, nb := range []int{1, 3, 8, 16, 64, 67, 176} {
+		for _, rows := range []int{1, 2, 3, 4, 5, 8, 9} {
+			t.Run(fmt.Sprintf("nb=%d/rows=%d", nb, rows), func(t *testing.T) {
+				o := make([]uint16, rows*nb)
+				for i := range o {
+					o[i] = compute.F32ToF16(float32(rng.NormFloat64() * 0.02))
+				}
+				xs := randVals(rng, nb, 4)
+				base := randVals(rng, rows, 1)
+				goD := append([]float32(nil), base...)
+				addOffsetDots(goD, o, xs, false)
+				for r := range rows {
+					var want, mag float64
+					for b := range nb {
+						p := float64(compute.F16ToF32(o[r*nb+b])) * float64(xs[b])
+						want += p
+						mag += math.Abs(p)
+					}
+					want += float64(base[r])
+					if e := math.Abs(float64(goD[r]) - want); e > 1e-6*(mag+math.Abs(want)) {
+						t.Errorf("row %d: %g, want %g", r, goD[r], want)
+					}
+				}
+				if !asm {
+					return
+				}
+				asmD := append([]float32(nil), base...)
+				addOffsetDots(asmD, o, xs, true)
+				if !sameBits(asmD, goD) {
+					t.Errorf("F16C kernel %v, Go %v", asmD, goD)
+				}
+			})
+		}
+	}
+}
