@@ -180,18 +180,9 @@ func loadLimit(opt int64) int64 {
 // model.WeightFormats value, not "auto"): "" and "stored" keep the checkpoint's dtype, so an
 // all-F32 checkpoint is held as F32 and any other as 16-bit.
 func weightsMemory(d *ModelInfo, generation bool, format string) int64 {
-	prec := "BF16"
-	switch format {
-	case "", model.WeightsStored:
-		if len(d.StoredDTypes) == 1 && d.StoredDTypes["F32"] > 0 {
-			prec = "F32"
-		}
-	case model.WeightsF32:
+	prec := string(model.FormatPrecision(format))
+	if (format == "" || format == model.WeightsStored) && len(d.StoredDTypes) == 1 && d.StoredDTypes["F32"] > 0 {
 		prec = "F32"
-	case model.WeightsQ8:
-		prec = "Q8_0"
-	case model.WeightsQ4:
-		prec = "Q4_0"
 	}
 	return partsMemory(d, generation, prec)
 }

@@ -94,7 +94,7 @@ func BenchmarkQuantizedKL(b *testing.B) {
 			for _, run := range []struct {
 				q        compute.DType
 				stepwise bool
-			}{{compute.Q8, false}, {compute.Q4, false}, {compute.Q8, true}, {compute.Q4, true}} {
+			}{{compute.Q8, false}, {compute.Q4, false}, {compute.Q4M, false}, {compute.Q8, true}, {compute.Q4, true}, {compute.Q4M, true}} {
 				opts.Quantize = run.q
 				name := fmt.Sprintf("%v-%s", run.q, map[bool]string{false: "normal", true: "heavy"}[heavy])
 				if run.stepwise {

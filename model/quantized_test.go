@@ -49,12 +49,13 @@ func TestTinyAQuantized(t *testing.T) {
 	}{
 		{WeightsQ8, true, 1e-3},
 		{WeightsQ4, false, 0.2},
+		{WeightsQ4M, false, 0.1},
 	} {
 		t.Run(tc.weights, func(t *testing.T) {
 			computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
 				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights})
 				m := ta.m
-				if dt := m.LLM.Layers[0].Q.DType; dt.String() != map[string]string{WeightsQ8: "Q8", WeightsQ4: "Q4"}[tc.weights] {
+				if dt, want := m.LLM.Layers[0].Q.DType, quantFormats[tc.weights].dt; dt != want {
 					t.Fatalf("q_proj is %v", dt)
 				}
 				if dt := m.Vision.Blocks[0].FC1W.DType; dt != compute.BF16 {
@@ -116,11 +117,12 @@ func TestTinyAQuantizedGeneration(t *testing.T) {
 	}{
 		{WeightsQ8, true, 5e-4},
 		{WeightsQ4, false, 0.06},
+		{WeightsQ4M, false, 0.06},
 	} {
 		t.Run(tc.weights, func(t *testing.T) {
 			computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
 				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights})
-				if dt := ta.m.GenHead.Layers[len(ta.m.GenHead.Layers)-1].W.DType; dt.String() != map[string]string{WeightsQ8: "Q8", WeightsQ4: "Q4"}[tc.weights] {
+				if dt, want := ta.m.GenHead.Layers[len(ta.m.GenHead.Layers)-1].W.DType, quantFormats[tc.weights].dt; dt != want {
 					t.Fatalf("gen_head's output layer is %v", dt)
 				}
 				c := &genCase{name: "tiny-a", dir: fixtures.Path(t, "models", "tiny-a"), golden: ta.dir, m: ta.m}
@@ -204,7 +206,7 @@ func TestChooseWeights(t *testing.T) {
 func TestQuantizedBatchMatchesSingles(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	prompt := genTinyA(t, nil).prompt
-	for _, weights := range []string{WeightsQ8, WeightsQ4} {
+	for _, weights := range []string{WeightsQ8, WeightsQ4, WeightsQ4M} {
 		t.Run(weights, func(t *testing.T) {
 			m, err := Load(dir, Options{Threads: 2, Weights: weights})
 			if err != nil {

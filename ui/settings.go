@@ -57,7 +57,7 @@ func newSettingsForm(u *UI) *settingsForm {
 			f.backend.SetSelectedIndex(i)
 		}
 	}
-	f.weightChoices = []string{model.WeightsAuto, model.WeightsStored, model.WeightsQ8, model.WeightsQ4}
+	f.weightChoices = []string{model.WeightsAuto, model.WeightsStored, model.WeightsQ8, model.WeightsQ4M, model.WeightsQ4}
 	current := strings.ToLower(s.Weights)
 	if current == "" {
 		current = model.WeightsStored
@@ -161,6 +161,8 @@ func weightsLabel(w string) string {
 		return "Stored (BF16)"
 	case model.WeightsQ8:
 		return "Q8 (faster, smaller)"
+	case model.WeightsQ4M:
+		return "Q4M (4-bit, closer to stored)"
 	case model.WeightsQ4:
 		return "Q4 (smallest)"
 	}

@@ -3,7 +3,7 @@ package main
 // janus bench [--preset janus-pro-1b|janus-1.3b|janus-pro-7b | --config FILE | --model DIR]
 //             [--stages preprocess,vision,prefill,decode,gen,vq_decode] [--repeat N]
 //             [--threads N] [--parallel P[,P...]] [--decode-steps N] [--gen-steps N]
-//             [--matrix-dtype bf16|f32] [--weights f32|bf16|q8|q4] [--json] [--seed S] [--backend auto|cpu|metal]
+//             [--matrix-dtype bf16|f32] [--weights f32|bf16|q8|q4|q4m] [--json] [--seed S] [--backend auto|cpu|metal]
 //             [--bw-mb MIB] [--und-text-tokens N] [--gen-prompt-tokens N] [--op-times] [--force]
 //
 // Times the engine stage by stage with the shapes, prompt lengths and stage boundaries of the
@@ -114,7 +114,7 @@ type benchOptions struct {
 	parallel                     []int
 	decodeSteps, genSteps        int
 	matrixDType                  string        // "BF16", "F32" or "" (a real model's stored dtype)
-	quant                        compute.DType // Q8 or Q4 for --weights q8|q4, else F32 (none)
+	quant                        compute.DType // Q8, Q4 or Q4M for --weights q8|q4|q4m, else F32 (none)
 	json, force                  bool
 	opTimes                      bool // --op-times
 	seed                         uint64
@@ -379,7 +379,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.decodeSteps, "decode-steps", 64, "timed greedy decoding steps")
 	fs.IntVar(&o.genSteps, "gen-steps", 64, "timed single-token generation iterations")
 	matrix := fs.String("matrix-dtype", "", "Linear weights and embedding tables as bf16 or f32 (default: bf16 for random weights, the stored dtype for --model)")
-	weightsFlag := fs.String("weights", "", "weight format: f32, bf16 (--matrix-dtype by another name), q8 or q4 (the language model, gen_head and gen_embed quantized)")
+	weightsFlag := fs.String("weights", "", "weight format: f32, bf16 (--matrix-dtype by another name), q8, q4 or q4m (the language model and gen_head quantized)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the table")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the random weights, token ids and sampling")
 	fs.StringVar(&o.backend, "backend", "auto", "compute backend: auto, cpu or metal")
@@ -451,13 +451,13 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 			return nil, fmt.Errorf("--weights %s and --matrix-dtype %s disagree", w, *matrix)
 		}
 		o.matrixDType = strings.ToUpper(w)
-	case "q8", "q4":
-		o.quant = map[string]compute.DType{"q8": compute.Q8, "q4": compute.Q4}[w]
+	case model.WeightsQ8, model.WeightsQ4, model.WeightsQ4M:
+		o.quant, _ = model.QuantizedDType(w)
 		if o.modelDir == "" && *matrix == "" {
 			o.matrixDType = "BF16"
 		}
 	default:
-		return nil, fmt.Errorf("unknown --weights %q (want f32, bf16, q8 or q4)", *weightsFlag)
+		return nil, fmt.Errorf("unknown --weights %q (want f32, bf16, q8, q4 or q4m)", *weightsFlag)
 	}
 	for _, c := range []struct {
 		name string
@@ -624,7 +624,7 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	}
 	net.ops = ops
 	res.MatrixDType = net.matrix.String()
-	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16", compute.Q8: "q8_0", compute.Q4: "q4_0"}[net.matrix]
+	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16", compute.Q8: "q8_0", compute.Q4: "q4_0", compute.Q4M: "q4m"}[net.matrix]
 	res.ImageTokens = net.cfg.VQ.ImageTokens
 	res.Model = benchModelStats(net, time.Since(t0).Seconds(), benchParts(o.stages))
 	logf("  built in %.1f s: %.2f GB of weights (%s) of the model's %.2f G parameters, %.2f GB (%s matrices)",
@@ -755,11 +755,8 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 		prec, dt = weights.F32, compute.F32
 	}
 	parts := benchParts(o.stages)
-	switch o.quant {
-	case compute.Q8:
-		prec = weights.Q8_0
-	case compute.Q4:
-		prec = weights.Q4_0
+	if o.quant.Quantized() {
+		prec = model.FormatPrecision(model.QuantizedFormat(o.quant))
 	}
 	var need int64
 	tensors := 0
@@ -868,13 +865,11 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 // dtype the matrices were actually stored in.
 func benchModelStats(n *benchNetworks, buildS float64, parts map[weights.Part]bool) benchModelInfo {
 	prec := weights.BF16
-	switch n.matrix {
-	case compute.F32:
+	switch {
+	case n.matrix == compute.F32:
 		prec = weights.F32
-	case compute.Q8:
-		prec = weights.Q8_0
-	case compute.Q4:
-		prec = weights.Q4_0
+	case n.matrix.Quantized():
+		prec = model.FormatPrecision(model.QuantizedFormat(n.matrix))
 	}
 	info := benchModelInfo{BuildS: benchRound(buildS, 2), LLM: map[string]int{
 		"hidden_size": n.cfg.LLM.Hidden, "intermediate_size": n.cfg.LLM.Intermediate,

@@ -17,7 +17,7 @@ package main
 //	files_bytes     int     their total size
 //	vision, aligner, llm, vq, gen, unused
 //	                object  each with "tensors", "params" and (except unused)
-//	                        "memory_bytes" {"F32","BF16","Q8_0","Q4_0"}, plus the part's dims:
+//	                        "memory_bytes" {"F32","BF16","Q8_0","Q4_0","Q4M"}, plus the part's dims:
 //	  vision:  model_name, image_size, patch_size, tokens, width, layers, preset_layers,
 //	           heads, head_dim, mlp_hidden
 //	  aligner: type, depth, input_dim, output_dim
@@ -29,7 +29,7 @@ package main
 //	           head_hidden, head_output
 //	params          object  {"used": N, "total": N, "tensors": N}
 //	memory_bytes    object  weights inference loads, per precision: "F32", "BF16" (also F16),
-//	                        "Q8_0" and "Q4_0" (--weights q8/q4); KV cache and activations excluded
+//	                        "Q8_0", "Q4_0" and "Q4M" (--weights q8/q4/q4m); KV cache and activations excluded
 //	default_weights string  what --weights auto picks on this machine ("stored", "q8", "q4"),
 //	default_weights_reason  string, why
 //	preprocess      object  image_size, min_size, image_mean, image_std, num_image_tokens
@@ -43,7 +43,7 @@ package main
 //	                        as JANUS_CPU_KERNELS caps them) and "bf16_kernels", what
 //	                        --precision bf16 would run ("avx512+amx", "avx512+vdpbf16ps",
 //	                        "avx512"; absent when it would stay exact), "int8_kernels", what Linear with --weights
-//	                        q8|q4 runs ("avx512-vnni+amx": the VNNI kernels, and AMX for Q8 matrices not in
+//	                        q8|q4|q4m runs ("avx512-vnni+amx": the VNNI kernels, and AMX for Q8 matrices not in
 //	                        row groups; "avx512-vnni", "avx2-int8", "avx2-int8+avx-vnni", "neon-dotprod",
 //	                        "neon-int8" or "generic")
 
@@ -120,9 +120,9 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 			head.add("--precision bf16", "runs the large products in BF16 on AVX-512 here: faster prompts and images, within the README's tolerance")
 		}
 		if ci.Int8Kernels != "" {
-			note := " (Linear with --weights q8|q4)"
+			note := " (Linear with --weights q8|q4|q4m)"
 			if strings.HasSuffix(ci.Int8Kernels, "+amx") {
-				note = " (Linear with --weights q8|q4; the released models' matrices run in row groups on the VNNI kernels, +amx: Q8 matrices of other shapes with 2–15 rows on the AMX tiles)"
+				note = " (Linear with --weights q8|q4|q4m; the released models' matrices run in row groups on the VNNI kernels, +amx: Q8 matrices of other shapes with 2–15 rows on the AMX tiles)"
 			}
 			head.add("int8 kernels", ci.Int8Kernels+note)
 		}
@@ -173,10 +173,10 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 	}
 
 	ew.println()
-	ew.println("memory of the weights (KV cache and activations not included; Q8_0/Q4_0 as --weights q8/q4 stores them)")
+	ew.println("memory of the weights (KV cache and activations not included; Q8_0/Q4_0/Q4M as --weights q8/q4/q4m stores them)")
 	var mem table
-	mem.right = []bool{false, true, true, true, true}
-	mem.add("", "F32", "BF16/F16", "Q8_0", "Q4_0")
+	mem.right = []bool{false, true, true, true, true, true}
+	mem.add("", "F32", "BF16/F16", "Q8_0", "Q4_0", "Q4M")
 	for _, r := range []struct {
 		name string
 		b    map[string]int64

@@ -107,7 +107,7 @@ func TestInfoTinyA(t *testing.T) {
 		`^llm\s+21\s+148,288\s+LLaMA: hidden 64, 2 layers, 4 heads × 16 \(4 KV\), FFN 172, vocab 384`,
 		`^used\s+260\s+2,962,115\s`,
 		`^total\s+420\s+4,878,891\s`,
-		`^  total\s+11\.8 MB\s+11\.3 MB\s+11\.1 MB\s+11\.1 MB$`, // Q8/Q4 apply to the LLM and gen_head/gen_embed only
+		`^  total\s+11\.8 MB\s+11\.3 MB\s+11\.1 MB\s+11\.1 MB\s+11\.1 MB$`, // Q8/Q4/Q4M apply to the LLM and gen_head only
 		`^default --weights\s+stored on this machine: `,
 		`^  bos\s+256\s+<｜begin▁of▁sentence｜>$`,
 		`^  assistant\s+263\s+<\|Assistant\|>$`,

@@ -35,7 +35,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per operation (0: every core)")
 	fs.StringVar(&f.backend, "backend", "auto", "compute backend: auto, cpu or metal")
 	fs.StringVar(&f.precision, "precision", compute.PrecisionExact, precisionUsage)
-	fs.StringVar(&f.weights, "weights", model.WeightsAuto, "weight format: auto (per machine, see 'janus info'), stored, f32, bf16, q8 or q4 (q8/q4 quantize the language model and gen_head while loading)")
+	fs.StringVar(&f.weights, "weights", model.WeightsAuto, "weight format: auto (per machine, see 'janus info'), stored, f32, bf16, q8, q4 or q4m (q8/q4/q4m quantize the language model and gen_head while loading)")
 }
 
 // check reports missing or invalid model flags before anything is loaded.
@@ -79,7 +79,7 @@ func (f *modelFlags) resolve() error {
 
 // load checks the flags and loads the model with opts, on the backend the flags name; the
 // model owns that backend and closes it with itself. On a terminal, stderr shows how much of
-// the weights is loaded (and quantized, with --weights q8|q4).
+// the weights is loaded (and quantized, with --weights q8|q4|q4m).
 func (f *modelFlags) load(opts model.Options, stderr io.Writer) (*model.Model, error) {
 	if err := f.check(); err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ type computeInfo struct {
 	// BF16Kernels is what --precision bf16 runs on here ("avx512+amx", "avx512+vdpbf16ps",
 	// "avx512"), "" where it runs exact.
 	BF16Kernels string `json:"bf16_kernels,omitempty"`
-	// Int8Kernels is the int8 kernel set Linear with --weights q8|q4 has ("avx512-vnni+amx",
+	// Int8Kernels is the int8 kernel set Linear with --weights q8|q4|q4m has ("avx512-vnni+amx",
 	// "avx512-vnni", …); with +amx the tiles take only Q8 matrices not in row groups.
 	Int8Kernels string `json:"int8_kernels,omitempty"`
 }

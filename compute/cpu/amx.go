@@ -159,7 +159,7 @@ func packColsAMX(p []uint32, wh []uint16, wq *qweight, k, kc, j0, j1 int, row fu
 			packPairs16(kc, wh[r0*k:], k, p[s*256:], amxChunkB)
 			continue
 		}
-		if rows == 16 && wq != nil && wq.groups && wq.o == nil && r0%qGroupRows == 0 {
+		if rows == 16 && wq != nil && wq.groups && r0%qGroupRows == 0 {
 			packGroupPairs(wq, r0, p[s*256:], 16, amxChunkB)
 			continue
 		}

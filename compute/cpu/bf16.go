@@ -183,7 +183,7 @@ func (b *Backend) gemmFast(d, x []float32, m, k, n int, wf []float32, wh []uint1
 // set, cost a sixth of the op. The packed input and the tasks' buffers are kept (held,
 // taskBuffers), as the other fast products' are.
 func (b *Backend) gemmBF16(d, x []float32, m, k, n int, wf []float32, wh []uint16, bf16 bool, wq *qweight, bias []float32) {
-	if wq != nil && wq.groups && wq.o == nil {
+	if wq != nil && wq.groups {
 		b.gemmBF16Groups(d, x, m, k, n, wq, bias)
 		return
 	}

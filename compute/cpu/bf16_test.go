@@ -106,7 +106,8 @@ func bf16Backend(t *testing.T, threads int, kernels string) *Backend {
 // TestLinearBF16 checks Linear in the BF16 mode for every weight dtype against float64 sums
 // of the BF16-rounded operands (bound: K float32 roundings of the absolute sum, AMX: two per
 // chunk), and that it gives the same bits on 1 and 3 threads and on the FMA and VDPBF16PS
-// kernels, and on 1 and 3 threads on AMX.
+// kernels, and on 1 and 3 threads on AMX. Q4M's products are Q4's part in BF16 and the
+// offsets' part in float32 (linearOffsets): its reference rounds only the former.
 func TestLinearBF16(t *testing.T) {
 	if !hasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
@@ -139,6 +140,7 @@ func TestLinearBF16(t *testing.T) {
 			wv := randVals(rng, c.n*c.k, 1)
 			bv := randVals(rng, c.n, 1)
 			var outs [][]float32
+			var q4m qweight // the last variant's Q4M weights
 			variants := []struct {
 				name    string
 				threads int
@@ -161,6 +163,9 @@ func TestLinearBF16(t *testing.T) {
 				outs = append(outs, read(t, be, dst))
 				if c.dt.Quantized() || c.dt == compute.F16 {
 					wv = read(t, be, w) // the dequantized weights the products used
+				}
+				if c.dt == compute.Q4M {
+					q4m = quantized("test", "w", w)
 				}
 			}
 			// The FMA and VDPBF16PS kernels share one summation order; AMX has its own
@@ -185,11 +190,27 @@ func TestLinearBF16(t *testing.T) {
 				for i := range c.m {
 					for j := range c.n {
 						a, b := xv[i*c.k:(i+1)*c.k], wv[j*c.k:(j+1)*c.k]
-						want := bf16Ref(a, b) + float64(bv[j])
+						var offs, offsAbs float64 // Q4M's offsets' part
+						if c.dt == compute.Q4M {
+							q4 := q4m
+							q4.o = nil
+							b = make([]float32, c.k)
+							q4.dequant(b, j, 0)
+							for blk := range c.k / qBlock {
+								o := float64(f16ToF32(q4m.o[j*c.k/qBlock+blk]))
+								for p := blk * qBlock; p < (blk+1)*qBlock; p++ {
+									offs += float64(a[p]) * o
+									offsAbs += math.Abs(float64(a[p]) * o)
+								}
+							}
+						}
+						want := bf16Ref(a, b) + offs + float64(bv[j])
 						var abs float64
 						for p := range a {
 							abs += math.Abs(float64(a[p] * b[p]))
 						}
+						// The offsets' part: a float32 sum of each block, then one of the blocks.
+						abs += float64(qBlock+c.k/qBlock+2) / units * offsAbs
 						tol := units * (abs + math.Abs(float64(bv[j]))) * 0x1p-24
 						if got := float64(outs[r][i*c.n+j]); math.Abs(got-want) > tol {
 							t.Fatalf("%s: out[%d,%d] = %g, want %g ± %g", variants[r].name, i, j, got, want, tol)

@@ -407,7 +407,8 @@ func (b *Backend) Name() string { return "cpu" }
 func (b *Backend) MemoryUsed() int64 { return b.used.Load() }
 
 // New allocates a zeroed tensor: a []float32 buffer for F32, a []uint16 one for F16/BF16,
-// codes and scales for Q8/Q4 (whose last dimension must be a multiple of compute.QBlock).
+// codes and scales (and Q4M's offsets) for the quantized dtypes, whose last dimension must be
+// a multiple of compute.QBlock.
 func (b *Backend) New(dt compute.DType, shape ...int) *Tensor {
 	return b.newTensor(dt, shape, false)
 }
@@ -469,8 +470,8 @@ func checkShape(op string, shape []int) int {
 }
 
 // FromBytes allocates a tensor of dtype dt from raw little-endian elements of dtype src,
-// converting as it copies (F32→BF16/F16 round to nearest even; widening is exact; Q8 and Q4
-// quantize each block of compute.QBlock values, on every worker).
+// converting as it copies (F32→BF16/F16 round to nearest even; widening is exact; Q8, Q4 and
+// Q4M quantize each block of compute.QBlock values, on every worker).
 func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, raw []byte) (*Tensor, error) {
 	n := 1
 	for _, d := range shape {
@@ -501,7 +502,7 @@ func (b *Backend) FromBytes(dt compute.DType, shape []int, src compute.DType, ra
 
 var _ compute.RowWriter = (*Backend)(nil)
 
-// Alloc is New returning an error for a Q8/Q4 shape whose rows are not whole blocks (Go's
+// Alloc is New returning an error for a quantized shape whose rows are not whole blocks (Go's
 // allocator has no recoverable out-of-memory error to return), and asking for huge pages
 // for the weight it will hold.
 func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {

@@ -75,21 +75,28 @@ func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vst
 	accF16x64(n, unsafe.SliceData(p), 4*pstep, unsafe.SliceData(v), 2*ldv, rows, heads, 2*vstep, unsafe.SliceData(out), 2*pf)
 }
 
-// offsetAsm reports whether set runs offsetDotsF16, the F16C kernel of addOffsetDots: every
-// assembly set does.
+// offsetAsm reports whether set runs the kernels of addOffsetDots, offsetDotsF16 (F16C on
+// 256-bit vectors) or on the AVX-512 set offsetDotsF16Z: every assembly set does.
 func offsetAsm(set simdSet) bool { return set != simdNone }
 
 // offsetDotsAsm adds to d[r] the dot product of o[r·ldo : r·ldo+len(xs)] (F16) with xs, for
-// r < len(d); len(xs) is a multiple of 8.
-func offsetDotsAsm(d []float32, o []uint16, xs []float32, ldo int) {
-	if len(xs) == 0 {
+// r < len(d), on the set's kernel; len(xs) is a multiple of 16.
+func offsetDotsAsm(set simdSet, d []float32, o []uint16, xs []float32, ldo int) {
+	if len(xs) == 0 || len(d) == 0 {
 		return
 	}
 	_ = o[(len(d)-1)*ldo+len(xs)-1]
-	offsetDotsF16(len(d), unsafe.SliceData(o), 2*ldo, unsafe.SliceData(xs), len(xs), unsafe.SliceData(d))
+	f := offsetDotsF16
+	if set == simdAVX512 {
+		f = offsetDotsF16Z
+	}
+	f(len(d), unsafe.SliceData(o), 2*ldo, unsafe.SliceData(xs), len(xs), unsafe.SliceData(d))
 }
 
-// offsetDotsF16 is in f16_amd64.s: n rows, ldo bytes apart.
+// offsetDotsF16 and offsetDotsF16Z are in f16_amd64.s: n rows, ldo bytes apart.
 //
 //go:noescape
 func offsetDotsF16(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+
+//go:noescape
+func offsetDotsF16Z(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)

@@ -100,10 +100,11 @@ rdone:
 	RET
 
 // func offsetDotsF16(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
-// d[r] += Σ_{b<nb} f16(o[r·ldo/2+b])·xs[b] for r < n, nb a multiple of 8 (Q4M's offsets
-// against the block sums of an input row). Four rows at a time, one accumulator each, then
-// their sums gathered by VHADDPS into one vector of four; a last one to three rows alone, their
-// lanes added in the same order.
+// d[r] += Σ_{b<nb} f16(o[r·ldo/2+b])·xs[b] for r < n, nb a multiple of 16 (Q4M's offsets
+// against the block sums of an input row), on 256-bit vectors. Every row's sum takes the
+// steps offsetDotGo models: 16 lanes (here two vectors a row) of fused multiply-adds, the
+// upper eight added to the lower, then those eight pairwise by VHADDPS. Four rows at a time,
+// their sums gathered into one vector of four; a last one to three rows alone.
 TEXT ·offsetDotsF16(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), R8
 	MOVQ o+8(FP), SI
@@ -123,24 +124,41 @@ quad:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	XORQ AX, AX
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   AX, AX
 
 quadcol:
 	CMPQ        AX, CX
 	JGE         quadsum
-	VMOVUPS     (BX)(AX*4), Y8
-	VCVTPH2PS   (R9)(AX*2), Y4
-	VCVTPH2PS   (R10)(AX*2), Y5
-	VCVTPH2PS   (R11)(AX*2), Y6
-	VCVTPH2PS   (R12)(AX*2), Y7
-	VFMADD231PS Y8, Y4, Y0
-	VFMADD231PS Y8, Y5, Y1
-	VFMADD231PS Y8, Y6, Y2
-	VFMADD231PS Y8, Y7, Y3
-	ADDQ        $8, AX
+	VMOVUPS     (BX)(AX*4), Y12
+	VMOVUPS     32(BX)(AX*4), Y13
+	VCVTPH2PS   (R9)(AX*2), Y8
+	VCVTPH2PS   16(R9)(AX*2), Y9
+	VCVTPH2PS   (R10)(AX*2), Y10
+	VCVTPH2PS   16(R10)(AX*2), Y11
+	VFMADD231PS Y12, Y8, Y0
+	VFMADD231PS Y13, Y9, Y4
+	VFMADD231PS Y12, Y10, Y1
+	VFMADD231PS Y13, Y11, Y5
+	VCVTPH2PS   (R11)(AX*2), Y8
+	VCVTPH2PS   16(R11)(AX*2), Y9
+	VCVTPH2PS   (R12)(AX*2), Y10
+	VCVTPH2PS   16(R12)(AX*2), Y11
+	VFMADD231PS Y12, Y8, Y2
+	VFMADD231PS Y13, Y9, Y6
+	VFMADD231PS Y12, Y10, Y3
+	VFMADD231PS Y13, Y11, Y7
+	ADDQ        $16, AX
 	JMP         quadcol
 
 quadsum:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
 	VHADDPS      Y1, Y0, Y0
 	VHADDPS      Y3, Y2, Y2
 	VHADDPS      Y2, Y0, Y0
@@ -158,18 +176,21 @@ single:
 	TESTQ  R8, R8
 	JZ     done
 	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
 	XORQ   AX, AX
 
 singlecol:
 	CMPQ        AX, CX
 	JGE         singlesum
-	VCVTPH2PS   (SI)(AX*2), Y4
-	VFMADD231PS (BX)(AX*4), Y4, Y0
-	ADDQ        $8, AX
+	VCVTPH2PS   (SI)(AX*2), Y8
+	VCVTPH2PS   16(SI)(AX*2), Y9
+	VFMADD231PS (BX)(AX*4), Y8, Y0
+	VFMADD231PS 32(BX)(AX*4), Y9, Y4
+	ADDQ        $16, AX
 	JMP         singlecol
 
 singlesum:
-	// The quad's order of additions, so that a row's sum does not depend on its neighbours.
+	VADDPS       Y4, Y0, Y0
 	VHADDPS      Y0, Y0, Y0
 	VHADDPS      Y0, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
@@ -182,5 +203,98 @@ singlesum:
 	JMP          single
 
 done:
+	VZEROUPPER
+	RET
+
+// func offsetDotsF16Z(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+// offsetDotsF16 on 512-bit vectors, with its bits: a row's 16 lanes are one register, whose
+// upper half is added to its lower before the same VHADDPS steps.
+TEXT ·offsetDotsF16Z(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), R8
+	MOVQ o+8(FP), SI
+	MOVQ ldo+16(FP), DX
+	MOVQ xs+24(FP), BX
+	MOVQ nb+32(FP), CX
+	MOVQ d+40(FP), DI
+
+zquad:
+	CMPQ R8, $4
+	JLT  zsingle
+	MOVQ SI, R9
+	LEAQ (SI)(DX*1), R10
+	LEAQ (SI)(DX*2), R11
+	LEAQ (R10)(DX*2), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   AX, AX
+
+zquadcol:
+	CMPQ        AX, CX
+	JGE         zquadsum
+	VMOVUPS     (BX)(AX*4), Z8
+	VCVTPH2PS   (R9)(AX*2), Z4
+	VCVTPH2PS   (R10)(AX*2), Z5
+	VCVTPH2PS   (R11)(AX*2), Z6
+	VCVTPH2PS   (R12)(AX*2), Z7
+	VFMADD231PS Z8, Z4, Z0
+	VFMADD231PS Z8, Z5, Z1
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z3
+	ADDQ        $16, AX
+	JMP         zquadcol
+
+zquadsum:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z1, Y5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPS        Y4, Y0, Y0
+	VADDPS        Y5, Y1, Y1
+	VADDPS        Y6, Y2, Y2
+	VADDPS        Y7, Y3, Y3
+	VHADDPS       Y1, Y0, Y0
+	VHADDPS       Y3, Y2, Y2
+	VHADDPS       Y2, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVUPS       (DI), X1
+	VADDPS        X1, X0, X0
+	VMOVUPS       X0, (DI)
+	ADDQ          $16, DI
+	LEAQ          (SI)(DX*4), SI
+	SUBQ          $4, R8
+	JMP           zquad
+
+zsingle:
+	TESTQ  R8, R8
+	JZ     zdone
+	VXORPS Z0, Z0, Z0
+	XORQ   AX, AX
+
+zsinglecol:
+	CMPQ        AX, CX
+	JGE         zsinglesum
+	VCVTPH2PS   (SI)(AX*2), Z4
+	VFMADD231PS (BX)(AX*4), Z4, Z0
+	ADDQ        $16, AX
+	JMP         zsinglecol
+
+zsinglesum:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VADDPS        Y4, Y0, Y0
+	VHADDPS       Y0, Y0, Y0
+	VHADDPS       Y0, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VADDSS        (DI), X0, X0
+	VMOVSS        X0, (DI)
+	ADDQ          $4, DI
+	ADDQ          DX, SI
+	DECQ          R8
+	JMP           zsingle
+
+zdone:
 	VZEROUPPER
 	RET

@@ -51,6 +51,6 @@ func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vst
 func offsetAsm(set simdSet) bool { return false }
 
 // offsetDotsAsm is never called here (offsetAsm is false).
-func offsetDotsAsm(d []float32, o []uint16, xs []float32, ldo int) {
+func offsetDotsAsm(set simdSet, d []float32, o []uint16, xs []float32, ldo int) {
 	panic("cpu: no F16 offset kernel in this build")
 }

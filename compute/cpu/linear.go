@@ -267,6 +267,14 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 		b.linearQuantized(d, xs, m, qw, bs)
 	case b.bf16Rows(m, k):
 		q := qw // taking qw's address would move it to the heap for token steps too
+		if q.o != nil {
+			// Q4M: Q4's part through the BF16 products (a grouped matrix's panels packed
+			// straight from its codes), then the offsets' part.
+			q.o = nil
+			b.gemmFast(d, xs, m, k, n, nil, nil, false, &q, bs)
+			b.linearOffsets(d, xs, m, qw)
+			return
+		}
 		b.gemmFast(d, xs, m, k, n, nil, nil, false, &q, bs)
 	default:
 		// Many rows: dequantized weight panels through the float32 tiles, which reach far

@@ -9,14 +9,19 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// TestAddOffsetDots checks the offsets' part of Q4M products: the F16C kernel gives
-// offsetDotGo's bits for every row count (four rows a pass and the rows left over) and
-// every row length (columns past a multiple of 8 in Go), with the results within float32
-// rounding of the exact dot products.
+// TestAddOffsetDots checks the offsets' part of Q4M products: every vector set this machine
+// has gives offsetDotGo's bits for every row count (four rows a pass and the rows left over)
+// and every row length (columns past a multiple of 16 in Go), with the results within
+// float32 rounding of the exact dot products.
 func TestAddOffsetDots(t *testing.T) {
-	asm := offsetAsm(New(1).simd)
+	sets := []simdSet{simdNone}
+	for s := simdNone + 1; s <= simdBest(); s++ {
+		if offsetAsm(s) {
+			sets = append(sets, s)
+		}
+	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, nb := range []int{1, 3, 8, 16, 64, 67, 176} {
+	for _, nb := range []int{1, 3, 8, 16, 64, 67, 176, 344} {
 		for _, rows := range []int{1, 2, 3, 4, 5, 8, 9} {
 			t.Run(fmt.Sprintf("nb=%d/rows=%d", nb, rows), func(t *testing.T) {
 				o := make([]uint16, rows*nb)
@@ -26,7 +31,7 @@ func TestAddOffsetDots(t *testing.T) {
 				xs := randVals(rng, nb, 4)
 				base := randVals(rng, rows, 1)
 				goD := append([]float32(nil), base...)
-				addOffsetDots(goD, o, xs, false)
+				addOffsetDots(simdNone, goD, o, xs)
 				for r := range rows {
 					var want, mag float64
 					for b := range nb {
@@ -39,13 +44,12 @@ func TestAddOffsetDots(t *testing.T) {
 						t.Errorf("row %d: %g, want %g", r, goD[r], want)
 					}
 				}
-				if !asm {
-					return
-				}
-				asmD := append([]float32(nil), base...)
-				addOffsetDots(asmD, o, xs, true)
-				if !sameBits(asmD, goD) {
-					t.Errorf("F16C kernel %v, Go %v", asmD, goD)
+				for _, set := range sets[1:] {
+					d := append([]float32(nil), base...)
+					addOffsetDots(set, d, o, xs)
+					if !sameBits(d, goD) {
+						t.Errorf("%v kernel %v, Go %v", set, d, goD)
+					}
 				}
 			})
 		}

@@ -439,7 +439,7 @@ func (b *Backend) linearQuantized(d, x []float32, m int, w qweight, bias []float
 			}
 			if w.o != nil {
 				for i := m0; i < m1; i++ {
-					addOffsetDots(d[i*n+n0:i*n+n1], w.o[n0*nb:n1*nb], xs[i*nb:(i+1)*nb], offsetAsm(b.simd))
+					addOffsetDots(b.simd, d[i*n+n0:i*n+n1], w.o[n0*nb:n1*nb], xs[i*nb:(i+1)*nb])
 				}
 			}
 			if bias != nil {

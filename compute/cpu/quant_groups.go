@@ -238,7 +238,7 @@ func (c *groupsCall) runGroups(lo, hi int) {
 		if w.o != nil {
 			j1 := j0 + span*qGroupRows
 			for i := range m {
-				addOffsetDots(d[i*n+j0:i*n+j1], w.o[j0*nb:j1*nb], c.sums[i*nb:(i+1)*nb], offsetAsm(c.b.simd))
+				addOffsetDots(c.b.simd, d[i*n+j0:i*n+j1], w.o[j0*nb:j1*nb], c.sums[i*nb:(i+1)*nb])
 			}
 		}
 		if bias := c.ps[p].bias; bias != nil {

@@ -320,7 +320,7 @@ func BenchmarkQuantize(b *testing.B) {
 	const n, k = 5632, 2048
 	rng := rand.New(rand.NewPCG(1, 1))
 	raw := le(compute.BF16, randVals(rng, n*k, 1))
-	for _, dt := range []compute.DType{compute.Q8, compute.Q4} {
+	for _, dt := range []compute.DType{compute.Q8, compute.Q4, compute.Q4M} {
 		eachThreads(b, dt.String(), func(b *testing.B, be *Backend) {
 			for b.Loop() {
 				t, err := be.FromBytes(dt, []int{n, k}, compute.BF16, raw)

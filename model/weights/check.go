@@ -13,18 +13,20 @@ import (
 // Precision is a storage format for the Matrix weights; Dense weights are F32 in all of them.
 type Precision string
 
-// Weight precisions. Q8_0 and Q4_0 are compute.Q8 and compute.Q4: blocks of 32 values along a
-// row with one F16 scale (34 and 18 bytes per block), used for the matrices Quantizable
-// names; the other matrices, and a row whose length is not a multiple of 32, stay BF16.
+// Weight precisions. Q8_0, Q4_0 and Q4M are compute.Q8, compute.Q4 and compute.Q4M: blocks of
+// 32 values along a row with one F16 scale (34 and 18 bytes per block; Q4M adds an F16
+// offset, 20), used for the matrices Quantizable names; the other matrices, and a row whose
+// length is not a multiple of 32, stay BF16.
 const (
 	F32  Precision = "F32"
 	BF16 Precision = "BF16" // the same size as F16
 	Q8_0 Precision = "Q8_0"
 	Q4_0 Precision = "Q4_0"
+	Q4M  Precision = "Q4M"
 )
 
 // Precisions lists the precisions memory is reported for.
-func Precisions() []Precision { return []Precision{F32, BF16, Q8_0, Q4_0} }
+func Precisions() []Precision { return []Precision{F32, BF16, Q8_0, Q4_0, Q4M} }
 
 const quantBlock = 32
 
@@ -44,6 +46,8 @@ func (s Spec) Bytes(p Precision) int64 {
 		blockBytes = 2 + quantBlock
 	case Q4_0:
 		blockBytes = 2 + quantBlock/2
+	case Q4M:
+		blockBytes = 4 + quantBlock/2
 	default:
 		panic(fmt.Sprintf("weights: unknown precision %q", p))
 	}

@@ -74,7 +74,7 @@ type LoaderOptions struct {
 	// stored in (F64 counts as F32); nil keeps the stored dtype. Narrowing to F16 fails for
 	// a weight with a finite value beyond 65504 (see Load).
 	MatrixDType func(stored compute.DType) compute.DType
-	// Quantize, when compute.Q8 or compute.Q4, stores the matrices Quantizable names in that
+	// Quantize, when compute.Q8, compute.Q4 or compute.Q4M, stores the matrices Quantizable names in that
 	// dtype (the backend quantizes them as it uploads them) when their rows are whole blocks
 	// of compute.QBlock; every other matrix follows MatrixDType. Any other value quantizes
 	// nothing.
