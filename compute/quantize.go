@@ -75,51 +75,35 @@ func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
 // own, so the codes are the same on every architecture.
 func QuantizeQ4M(q []byte, x *[QBlock]float32) (scale, offset uint16) {
 	lo, hi := x[0], x[0]
+	var sx float64 // Σx for every refit, summed in order once
 	for _, v := range x {
 		lo, hi = min(lo, v), max(hi, v)
+		sx += float64(v)
 	}
-	f16 := func(v float32) float32 { return F16ToF32(F32ToF16(v)) }
-	d := f16((hi - lo) / 15)
-	o := f16(lo + float32(8*d))
+	d := f16Round((hi - lo) / 15)
+	o := f16Round(lo + float32(8*d))
 	var c, prev [QBlock]int32
-	choose := func(d, o float32) {
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		for i, v := range x {
-			c[i] = min(15, max(0, RoundHalfAway(float32(v-o)*id)+8))
-		}
-	}
-	sqErr := func(d, o float32) float32 {
-		var e float32
-		for i, v := range x {
-			r := v - (float32(d*float32(c[i]-8)) + o)
-			e += float32(r * r)
-		}
-		return e
-	}
-	choose(d, o)
-	best := sqErr(d, o)
+	best := q4mCodes(&c, x, d, o)
 	for range 3 {
-		// x ≈ d·k + o over k = code−8, in float64 with every product rounded on its own.
-		var sk, skk, sx, sxk float64
+		// x ≈ d·k + o over k = code−8, in float64 with every product rounded on its own. The
+		// sums of k and k² are of small integers, exact in any order.
+		var ik, ikk int32
+		var sxk float64
 		for i, v := range x {
-			k := float64(c[i] - 8)
-			sk += k
-			skk += float64(k * k)
-			sx += float64(v)
-			sxk += float64(float64(v) * k)
+			k := c[i] - 8
+			ik += k
+			ikk += k * k
+			sxk += float64(float64(v) * float64(k))
 		}
+		sk, skk := float64(ik), float64(ikk)
 		den := float64(QBlock*skk) - float64(sk*sk)
 		if den == 0 {
 			break
 		}
-		nd := f16(float32((float64(QBlock*sxk) - float64(sk*sx)) / den))
-		no := f16(float32((sx - float64(float64(nd)*sk)) / QBlock))
+		nd := f16Round(float32((float64(QBlock*sxk) - float64(sk*sx)) / den))
+		no := f16Round(float32((sx - float64(float64(nd)*sk)) / QBlock))
 		prev = c
-		choose(nd, no)
-		if e := sqErr(nd, no); e < best {
+		if e := q4mCodes(&c, x, nd, no); e < best {
 			d, o, best = nd, no, e
 			continue
 		}
@@ -131,6 +115,26 @@ func QuantizeQ4M(q []byte, x *[QBlock]float32) (scale, offset uint16) {
 	}
 	return F32ToF16(d), F32ToF16(o)
 }
+
+// q4mCodes chooses the codes of x for scale d and offset o into c and returns the block's
+// squared error with them.
+func q4mCodes(c *[QBlock]int32, x *[QBlock]float32, d, o float32) float32 {
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	var e float32
+	for i, v := range x {
+		k := min(15, max(0, RoundHalfAway(float32(v-o)*id)+8))
+		c[i] = k
+		r := v - (float32(d*float32(k-8)) + o)
+		e += float32(r * r)
+	}
+	return e
+}
+
+// f16Round rounds v to the nearest F16 value, as a float32.
+func f16Round(v float32) float32 { return F16ToF32(F32ToF16(v)) }
 
 // Q4Scale is the scale QuantizeQ4 chooses for x, before it is rounded to F16: a function of
 // its own so that other implementations of the choice (the CPU backend's vector quantizer)
