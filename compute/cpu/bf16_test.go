@@ -196,8 +196,10 @@ func TestLinearBF16(t *testing.T) {
 							q4.o = nil
 							b = make([]float32, c.k)
 							q4.dequant(b, j, 0)
+							ov := make([]float32, c.k/qBlock)
+							offsetRow(q4m, ov, j)
 							for blk := range c.k / qBlock {
-								o := float64(f16ToF32(q4m.o[j*c.k/qBlock+blk]))
+								o := float64(ov[blk])
 								for p := blk * qBlock; p < (blk+1)*qBlock; p++ {
 									offs += float64(a[p]) * o
 									offsAbs += math.Abs(float64(a[p]) * o)
@@ -663,5 +665,18 @@ func TestPackGroupPairs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// offsetRow writes the offsets of row j of the Q4M matrix w into dst (k/qBlock values), from
+// either layout.
+func offsetRow(w qweight, dst []float32, j int) {
+	nb := w.k / qBlock
+	for b := range dst[:nb] {
+		at := j*nb + b
+		if w.groups {
+			_, at = groupOffsets(j, b, nb, codeBytes(w.dt))
+		}
+		dst[b] = f16ToF32(w.o[at])
 	}
 }

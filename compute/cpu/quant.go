@@ -147,9 +147,10 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 	blocks := len(raw) / src.Size() / qBlock
 	cb := codeBytes(dt)
 	nb := bf.groupK / qBlock
-	// put stores n quantized blocks from b0+c on, from codes q and scales s.
-	put := func(c, n int, q []byte, s []uint16) {
-		putGroupBlocks(bf.q, bf.s, nb, b0+c, cb, q[:n*cb], s[:n])
+	// put stores n quantized blocks from b0+c on, from codes q, scales s and offsets o (nil
+	// but for Q4M).
+	put := func(c, n int, q []byte, s, o []uint16) {
+		putGroupBlocks(bf.q, bf.s, bf.o, nb, b0+c, cb, q[:n*cb], s[:n], o)
 	}
 	if quantAsm(b.simd) && dt != compute.Q4M {
 		b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
@@ -176,7 +177,7 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 					quantizeQ4Blocks(q, s, x, &sc)
 				}
 				if nb != 0 {
-					put(c, n, q, s)
+					put(c, n, q, s, nil)
 				}
 			}
 		})
@@ -191,19 +192,25 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 			if nb == 0 {
 				q = bf.q[(b0+c)*cb : (b0+c+1)*cb]
 			}
-			var s [1]uint16
+			var s, o [1]uint16
 			switch dt {
 			case compute.Q8:
 				s[0] = compute.QuantizeQ8(q, &x)
 			case compute.Q4:
 				s[0] = compute.QuantizeQ4(q, &x)
 			default:
-				s[0], bf.o[b0+c] = compute.QuantizeQ4M(q, &x)
+				s[0], o[0] = compute.QuantizeQ4M(q, &x)
 			}
-			if nb == 0 {
+			switch {
+			case nb != 0 && dt == compute.Q4M:
+				put(c, 1, q, s[:], o[:])
+			case nb != 0:
+				put(c, 1, q, s[:], nil)
+			default:
 				bf.s[b0+c] = s[0]
-			} else {
-				put(c, 1, q, s[:])
+				if dt == compute.Q4M {
+					bf.o[b0+c] = o[0]
+				}
 			}
 		}
 	})

@@ -14,8 +14,8 @@ import (
 // row: in q, per group and block of 32 weights, 64-byte chunks whose 32-bit lane r holds
 // four code bytes of row r (chunk c: the block's bytes 4c to 4c+3; four chunks for Q4, its
 // weights 4c..4c+3 in the low nibbles and 16+4c..16+4c+3 in the high ones, eight for Q8);
-// in s, per group and block, the 16 rows' F16 scales. The same codes and scales as row after
-// row, in another order.
+// in s, per group and block, the 16 rows' F16 scales (and a Q4M matrix's offsets in o, as
+// its scales in s). The same codes and scales as row after row, in another order.
 //
 // The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8 (see the
 // generator): one VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each
@@ -59,11 +59,12 @@ func groupOffsets(j, b, nb, cb int) (code, scale int) {
 }
 
 // putGroupBlocks stores len(scales) consecutive blocks of a grouped matrix of nb blocks a
-// row, from block blk (row blk/nb) on: codes holds their cb code bytes each (16 for Q4, 32
-// for Q8), scales their scales. Loading puts every block of a model through it, so it walks
+// row, from block blk (row blk/nb) on: codes holds their cb code bytes each (16 for Q4 and
+// Q4M, 32 for Q8), scales their scales, offsets (nil but for Q4M) their offsets, which go
+// into o where the scales go into s. Loading puts every block of a model through it, so it walks
 // rows and blocks by counting rather than dividing, with a fixed count of chunk stores for
 // each code width.
-func putGroupBlocks(q []byte, s []uint16, nb, blk, cb int, codes []byte, scales []uint16) {
+func putGroupBlocks(q []byte, s, o []uint16, nb, blk, cb int, codes []byte, scales, offsets []uint16) {
 	j, b := blk/nb, blk%nb
 	c, sc := groupOffsets(j, b, nb, cb)
 	for i, scale := range scales {
@@ -83,6 +84,9 @@ func putGroupBlocks(q []byte, s []uint16, nb, blk, cb int, codes []byte, scales 
 			panic(fmt.Sprintf("cpu: putGroupBlocks: %d code bytes a block", cb))
 		}
 		s[sc] = scale
+		if offsets != nil {
+			o[sc] = offsets[i]
+		}
 		// The next block of the row is the group's next block, qGroupRows·cb bytes on; after
 		// the row's last, the next row starts at its group's first block (four bytes and one
 		// scale past this row's), or at the next group's when this row was its group's last.
@@ -102,6 +106,12 @@ func (w *qweight) group(g, span int) ([]byte, []uint16) {
 	return w.q[g*nb*bb : (g+span)*nb*bb], w.s[g*nb*qGroupRows : (g+span)*nb*qGroupRows]
 }
 
+// groupOffsetsOf returns the offsets of groups [g, g+span) of the grouped Q4M matrix w.
+func (w *qweight) groupOffsetsOf(g, span int) []uint16 {
+	nb := w.k / qBlock
+	return w.o[g*nb*qGroupRows : (g+span)*nb*qGroupRows]
+}
+
 // dequant writes the values of blocks [b0, b0+len(dst)/qBlock) of weight row j into dst.
 func (w *qweight) dequant(dst []float32, j, b0 int) {
 	nb := w.k / qBlock
@@ -114,7 +124,12 @@ func (w *qweight) dequant(dst []float32, j, b0 int) {
 	c, sc := groupOffsets(j, b0, nb, codeBytes(w.dt))
 	dequantGroupRow(dst, w.dt, w.q, w.s, c, sc)
 	if w.o != nil {
-		addBlockOffsets(dst, w.o[j*nb+b0:])
+		for b := range len(dst) / qBlock {
+			ov := f16ToF32(w.o[sc+b*qGroupRows])
+			for i := b * qBlock; i < (b+1)*qBlock; i++ {
+				dst[i] += ov
+			}
+		}
 	}
 }
 
@@ -160,10 +175,10 @@ type groupsCall struct {
 	ps   []groupProduct
 	ends []int // ends[p] is one past product p's last group in the loop
 	// packed holds per input row its packed codes (2k bytes), then nb corrections and nb
-	// scales: per floats a row.
+	// scales, and for Q4M nb block sums (blockSums): per floats a row.
 	packed     []float32
 	per        int
-	sums       []float32        // Q4M's block sums of each input row (blockSums), nb a row
+	q4m        bool             // the matrices are Q4M
 	pack, each func(lo, hi int) // packRows and runGroups, bound once
 }
 
@@ -188,16 +203,17 @@ func (c *groupsCall) bytes() []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c.packed))), 4*len(c.packed))
 }
 
-// packRows quantizes and packs input rows [lo, hi), with their blocks' corrections and scales.
+// packRows quantizes and packs input rows [lo, hi), with their blocks' corrections and scales
+// (and Q4M's block sums).
 func (c *groupsCall) packRows(lo, hi int) {
 	k, nb, all := c.k, c.k/qBlock, c.bytes()
 	xc := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(c.packed))), len(c.packed))
 	for i := lo; i < hi; i++ {
 		row := i * c.per
-		quantizeQZ(all[4*row:4*row+2*k], c.packed[row+k/2+nb:row+c.per], c.x[i*k:(i+1)*k], c.dt == compute.Q4)
+		quantizeQZ(all[4*row:4*row+2*k], c.packed[row+k/2+nb:row+k/2+2*nb], c.x[i*k:(i+1)*k], c.dt == compute.Q4)
 		blockCorrections(xc[row+k/2:row+k/2+nb], all[4*row:4*row+2*k], c.dt == compute.Q4)
-		if c.ps[0].w.o != nil {
-			blockSums(c.sums[i*nb:(i+1)*nb], c.x[i*k:(i+1)*k])
+		if c.q4m {
+			blockSums(c.packed[row+k/2+2*nb:row+k/2+3*nb], c.x[i*k:(i+1)*k])
 		}
 	}
 }
@@ -214,10 +230,11 @@ func (c *groupsCall) runGroups(lo, hi int) {
 		gl := g - (c.ends[p] - n/qGroupRows) // the group within its matrix
 		// The next groups too where the chunk and the matrix have them: four a pass for up
 		// to two input rows a pass, two for four, one for eight (registers), except Q4's
-		// eight rows where b.q4Fours (two passes of four over two groups).
+		// eight rows where b.q4Fours (two passes of four over two groups) and Q4M's (no
+		// eight-row kernel).
 		span, most := 4, 2
 		switch {
-		case m >= 8 && (dt == compute.Q8 || !c.b.q4Fours):
+		case m >= 8 && (dt == compute.Q8 || !c.b.q4Fours) && !c.q4m:
 			span, most = 1, 8
 		case m >= 4:
 			span, most = 2, 4
@@ -226,20 +243,18 @@ func (c *groupsCall) runGroups(lo, hi int) {
 			span /= 2
 		}
 		wq, ws := w.group(gl, span)
+		var wo []uint16
+		if c.q4m {
+			wo = w.groupOffsetsOf(gl, span)
+		}
 		j0 := gl * qGroupRows
 		for i := 0; i < m; {
 			rows := most // a row's bits do not depend on its neighbours
 			for rows > m-i {
 				rows /= 2
 			}
-			tileG(dt, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, wq, ws, nb)
+			tileG(dt, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, 2*k+8*nb, wq, ws, wo, nb)
 			i += rows
-		}
-		if w.o != nil {
-			j1 := j0 + span*qGroupRows
-			for i := range m {
-				addOffsetDots(c.b.simd, d[i*n+j0:i*n+j1], w.o[j0*nb:j1*nb], c.sums[i*nb:(i+1)*nb])
-			}
 		}
 		if bias := c.ps[p].bias; bias != nil {
 			for i := range m {
@@ -260,19 +275,16 @@ func (c *groupsCall) runGroups(lo, hi int) {
 // time), which was measured only with eight. The groups of all the matrices are one parallel
 // loop, so several small products end once, not each with its own tail and wait.
 func (b *Backend) linearQGroups(x []float32, m int, c *groupsCall) {
-	c.x, c.m, c.k, c.dt = x, m, c.ps[0].w.k, c.ps[0].w.dt
+	c.x, c.m, c.k, c.dt, c.q4m = x, m, c.ps[0].w.k, c.ps[0].w.dt, c.ps[0].w.o != nil
 	nb := c.k / qBlock
 	c.per = c.k/2 + 2*nb
+	if c.q4m {
+		c.per += nb
+	}
 	if cap(c.packed) < m*c.per {
 		c.packed = make([]float32, m*c.per)
 	}
 	c.packed = c.packed[:m*c.per]
-	if c.ps[0].w.o != nil {
-		if cap(c.sums) < m*nb {
-			c.sums = make([]float32, m*nb)
-		}
-		c.sums = c.sums[:m*nb]
-	}
 	b.pool.run(m, b.pool.grain(m, 2*c.k), c.pack)
 	groups := 0
 	for p := range c.ps {

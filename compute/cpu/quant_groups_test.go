@@ -102,10 +102,20 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 			if m < qGEMMRows {
 				wantT := gen.New(compute.F32, m, n)
 				gen.Linear(wantT, gen.FromFloat32(x, m, k), ref, gb)
+				want := read(t, gen, wantT)
+				if dt == compute.Q4M {
+					// Q4M's grouped kernels add each block's offsets as they go (the
+					// generator): their Go model's bits.
+					var bv []float32
+					if withBias {
+						bv = read(t, be, bias)
+					}
+					want = q4mGroupedModel(quantized("test", "w", ref), x, m, bv)
+				}
 				for _, fours := range []bool{false, true} {
 					be.q4Fours = fours
 					be.Linear(got, be.FromFloat32(x, m, k), w, b)
-					if g, w := read(t, be, got), read(t, gen, wantT); !sameBits(g, w) {
+					if g := read(t, be, got); !sameBits(g, want) {
 						t.Errorf("Linear of %d rows (bias %v, Q4 rows in fours %v): grouped kernels differ from the Go kernels", m, withBias, fours)
 					}
 				}
@@ -126,6 +136,33 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 	if !sameBits(read(t, be, got), read(t, gen, wantE)) {
 		t.Errorf("Embedding differs from the row-major table's")
 	}
+}
+
+// q4mGroupedModel is the Go model of Q4M's grouped kernels (dotQ4MG…): for each input row of
+// x (m rows) and weight row r of w (stored row after row), in order of blocks, s +=
+// float32(the block's exact int8 sum)·(xd·wd), then s = o·xs + s with one rounding (xs the
+// float32 block sum of the input row); then the bias, if any.
+func q4mGroupedModel(w qweight, x []float32, m int, bias []float32) []float32 {
+	k, n, nb := w.k, w.n, w.k/qBlock
+	xq, xd, xs := make([]int8, k), make([]float32, nb), make([]float32, nb)
+	out := make([]float32, m*n)
+	for i := range m {
+		quantizeInput(xq, xd, x[i*k:(i+1)*k])
+		blockSums(xs, x[i*k:(i+1)*k])
+		for r := range n {
+			var s float32
+			for b := range nb {
+				acc := dotQ4(1, xq[b*qBlock:], []float32{1}, w.q[(r*nb+b)*qBlock/2:], []uint16{0x3c00})
+				s += float32(acc * float32(xd[b]*f16ToF32(w.s[r*nb+b])))
+				s = float32(math.FMA(float64(f16ToF32(w.o[r*nb+b])), float64(xs[b]), float64(s)))
+			}
+			if bias != nil {
+				s += bias[r]
+			}
+			out[i*n+r] = s
+		}
+	}
+	return out
 }
 
 func sameBits(a, b []float32) bool {
@@ -230,7 +267,7 @@ func TestPutGroupBlocks(t *testing.T) {
 			gotQ, gotS := make([]byte, blocks*cb), make([]uint16, blocks)
 			for i := 1; i < len(cuts); i++ {
 				b0, b1 := cuts[i-1], cuts[i]
-				putGroupBlocks(gotQ, gotS, nb, b0, cb, codes[b0*cb:b1*cb], scales[b0:b1])
+				putGroupBlocks(gotQ, gotS, nil, nb, b0, cb, codes[b0*cb:b1*cb], scales[b0:b1], nil)
 			}
 			if !slices.Equal(gotQ, wantQ) || !slices.Equal(gotS, wantS) {
 				t.Errorf("%d code bytes a block, %d blocks a row: blocks placed elsewhere than groupOffsets says", cb, nb)

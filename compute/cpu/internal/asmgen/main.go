@@ -64,13 +64,20 @@ func main() {
 	for _, q4 := range []bool{true, false} {
 		for _, g := range []int{1, 2} {
 			for _, r := range []int{1, 2, 4} {
-				qkernelG(g, r, q4)
+				qkernelG(g, r, q4, false)
 			}
 		}
-		qkernelG(4, 1, q4)
-		qkernelG(4, 2, q4)
-		qkernelG(1, 8, q4)
+		qkernelG(4, 1, q4, false)
+		qkernelG(4, 2, q4, false)
+		qkernelG(1, 8, q4, false)
 	}
+	for _, g := range []int{1, 2} {
+		for _, r := range []int{1, 2, 4} {
+			qkernelG(g, r, true, true)
+		}
+	}
+	qkernelG(4, 1, true, true)
+	qkernelG(4, 2, true, true)
 	dequantKernel(false, false)
 	dequantKernel(true, false)
 	dequantKernel(true, true)

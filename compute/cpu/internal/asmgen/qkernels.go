@@ -1081,14 +1081,25 @@ func quantKernelZ(q4 bool) {
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
 // stream from memory (README, "Speed (CPU)").
-func qkernelG(groups, rows int, q4 bool) {
+//
+// With q4m (Q4 codes, a Q4M matrix) each block also adds its 16 rows' F16 offsets (wo, laid
+// out as the scales are) times the input row's block sum (offs bytes on in the packed row,
+// float32): one VCVTPH2PS a group and block and one fused multiply-add a row, after the
+// block's scaled sum, so a lane's steps are s += float32(sum)·(xd·wd), then s = o·xs + s
+// rounded once. No G1R8: two more pointers do not fit beside eight rows'.
+func qkernelG(groups, rows int, q4, q4m bool) {
 	typ, unit, unitBytes, chunks := "Q8", 2, 128, 8 // unit: blocks per unit of packed input
 	if q4 {
 		typ, unit, unitBytes, chunks = "Q4", 4, 256, 4
 	}
+	sig := "func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)"
+	if q4m {
+		typ = "Q4M"
+		sig = "func(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)"
+	}
 	blockBytes := 64 * chunks // a block's codes in a group
 	name := fmt.Sprintf("dot%sG%dR%d", typ, groups, rows)
-	TEXT(name, NOSPLIT, "func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)")
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d×%d dot products of %d consecutive %s weight rows (%d row groups) with packed int8 rows (see the generator).", name, rows, 16*groups, 16*groups, typ, groups))
 	// Row i's packed codes are at x + i·ldx, its corrections offc bytes and its scales offd
@@ -1107,6 +1118,12 @@ func qkernelG(groups, rows int, q4 bool) {
 	offd := Load(Param("offd"), GP64())
 	xcAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offc, Scale: 1, Disp: 4 * kk} }
 	xdAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offd, Scale: 1, Disp: 4 * kk} }
+	var offs, pwo Register
+	if q4m {
+		offs = Load(Param("offs"), GP64())
+		pwo = Load(Param("wo"), GP64())
+	}
+	xsAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offs, Scale: 1, Disp: 4 * kk} }
 	pw := Load(Param("w"), GP64())
 	pws := Load(Param("ws"), GP64())
 	nu := Load(Param("nb"), GP64())
@@ -1137,6 +1154,7 @@ func qkernelG(groups, rows int, q4 bool) {
 	// wAt and wsAt address group gi's codes and scales.
 	wAt := func(gi, disp int) Mem { return groupAt(pw, gw, gw3, gi, disp) }
 	wsAt := func(gi, disp int) Mem { return groupAt(pws, gs, gs3, gi, disp) }
+	woAt := func(gi, disp int) Mem { return groupAt(pwo, gs, gs3, gi, disp) }
 	if q4 {
 		SHRQ(U8(2), nu)
 	} else {
@@ -1173,6 +1191,9 @@ func qkernelG(groups, rows int, q4 bool) {
 	for gi := range groups {
 		for l := 0; l < unit*32; l += 64 {
 			PREFETCHT1(wsAt(gi, pfd*32/blockBytes+l))
+			if q4m {
+				PREFETCHT1(woAt(gi, pfd*32/blockBytes+l))
+			}
 		}
 	}
 	if kick {
@@ -1272,6 +1293,15 @@ func qkernelG(groups, rows int, q4 bool) {
 				VADDPS(acc[gi][i], out[gi][i], out[gi][i])
 			}
 		}
+		if q4m {
+			for gi := range groups {
+				o := ZMM()
+				VCVTPH2PS(woAt(gi, 32*kk), o)
+				for i := range rows {
+					VFMADD231PS_BCST(xsAt(i, kk), o, out[gi][i])
+				}
+			}
+		}
 	}
 	ADDQ(U32(unit*blockBytes), pw)
 	ADDQ(U32(unit*32), pws)
@@ -1280,6 +1310,10 @@ func qkernelG(groups, rows int, q4 bool) {
 	}
 	SUBQ(U32(unitBytes-4*unit), offc)
 	SUBQ(U32(unitBytes-4*unit), offd)
+	if q4m {
+		ADDQ(U32(unit*32), pwo)
+		SUBQ(U32(unitBytes-4*unit), offs)
+	}
 	DECQ(nu)
 	JMP(LabelRef("unit"))
 	Label("done")
