@@ -47,10 +47,21 @@ func accRowsF16(n int, p []float32, pstep int, v []uint16, ldv, rows, heads, vst
 	panic("cpu: no row-by-row F16 Attention kernels in this build")
 }
 
-// offsetAsm is false: addOffsetDots runs in Go on arm64.
-func offsetAsm(set simdSet) bool { return false }
+// offsetAsm reports whether set runs offsetDotsNEON, the kernel of addOffsetDots: the NEON
+// set does.
+func offsetAsm(set simdSet) bool { return set == simdNEON }
 
-// offsetDotsAsm is never called here (offsetAsm is false).
+// offsetDotsAsm adds to d[r] the dot product of o[r·ldo : r·ldo+len(xs)] (F16) with xs, for
+// r < len(d); len(xs) is a multiple of 16.
 func offsetDotsAsm(set simdSet, d []float32, o []uint16, xs []float32, ldo int) {
-	panic("cpu: no F16 offset kernel in this build")
+	if len(xs) == 0 || len(d) == 0 {
+		return
+	}
+	_ = o[(len(d)-1)*ldo+len(xs)-1]
+	offsetDotsNEON(len(d), unsafe.SliceData(o), 2*ldo, unsafe.SliceData(xs), len(xs), unsafe.SliceData(d))
 }
+
+// offsetDotsNEON is in f16_arm64.s: n rows, ldo bytes apart.
+//
+//go:noescape
+func offsetDotsNEON(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
