@@ -298,3 +298,119 @@ zsinglesum:
 zdone:
 	VZEROUPPER
 	RET
+
+// func offsetRowsG(rows int, nb int, o *uint16, xs *float32, ldxs int, d *float32, ldd int)
+// d[i·ldd/4 + r] += Σ_{b<nb} f16(o[16b+r])·xs[i·ldxs/4 + b] for r < 16 and i < rows: the
+// offsets' part of a product of many rows with one group of a grouped Q4M matrix (its 16
+// rows' offsets of block b side by side, as the scales are). Lane r of input row i sums its
+// blocks in order with fused multiply-adds from zero; the sum is then added to d. Eight input
+// rows a pass share each block's VCVTPH2PS; the rows left over go one at a time.
+TEXT ·offsetRowsG(SB), NOSPLIT, $0-56
+	MOVQ rows+0(FP), R8
+	MOVQ nb+8(FP), CX
+	MOVQ o+16(FP), SI
+	MOVQ xs+24(FP), R9
+	MOVQ ldxs+32(FP), R10
+	MOVQ d+40(FP), DI
+	MOVQ ldd+48(FP), DX
+	LEAQ (R10)(R10*2), R15 // 3·ldxs
+
+oct:
+	CMPQ   R8, $8
+	JLT    one
+	MOVQ   R9, R11            // rows 0-3 of the eight, each with row+4 at (Rn)(R14*1)
+	LEAQ   (R9)(R10*1), R12
+	LEAQ   (R9)(R10*2), R13
+	LEAQ   (R9)(R15*1), BX
+	LEAQ   (R10*4), R14
+	MOVQ   SI, AX
+	MOVQ   CX, R15
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+octblk:
+	TESTQ            R15, R15
+	JZ               octsum
+	VCVTPH2PS        (AX), Z8
+	VFMADD231PS.BCST (R11), Z8, Z0
+	VFMADD231PS.BCST (R12), Z8, Z1
+	VFMADD231PS.BCST (R13), Z8, Z2
+	VFMADD231PS.BCST (BX), Z8, Z3
+	VFMADD231PS.BCST (R11)(R14*1), Z8, Z4
+	VFMADD231PS.BCST (R12)(R14*1), Z8, Z5
+	VFMADD231PS.BCST (R13)(R14*1), Z8, Z6
+	VFMADD231PS.BCST (BX)(R14*1), Z8, Z7
+	ADDQ             $32, AX
+	ADDQ             $4, R11
+	ADDQ             $4, R12
+	ADDQ             $4, R13
+	ADDQ             $4, BX
+	DECQ             R15
+	JMP              octblk
+
+octsum:
+	MOVQ    DI, R11
+	VADDPS  (R11), Z0, Z0
+	VMOVUPS Z0, (R11)
+	ADDQ    DX, R11
+	VADDPS  (R11), Z1, Z1
+	VMOVUPS Z1, (R11)
+	ADDQ    DX, R11
+	VADDPS  (R11), Z2, Z2
+	VMOVUPS Z2, (R11)
+	ADDQ    DX, R11
+	VADDPS  (R11), Z3, Z3
+	VMOVUPS Z3, (R11)
+	ADDQ    DX, R11
+	VADDPS  (R11), Z4, Z4
+	VMOVUPS Z4, (R11)
+	ADDQ    DX, R11
+	VADDPS  (R11), Z5, Z5
+	VMOVUPS Z5, (R11)
+	ADDQ    DX, R11
+	VADDPS  (R11), Z6, Z6
+	VMOVUPS Z6, (R11)
+	ADDQ    DX, R11
+	VADDPS  (R11), Z7, Z7
+	VMOVUPS Z7, (R11)
+	LEAQ    (DX)(R11*1), DI
+	LEAQ    (R9)(R10*8), R9
+	LEAQ    (R10)(R10*2), R15
+	SUBQ    $8, R8
+	JMP     oct
+
+one:
+	TESTQ  R8, R8
+	JZ     done
+	MOVQ   R9, R11
+	MOVQ   SI, AX
+	MOVQ   CX, R15
+	VXORPS Z0, Z0, Z0
+
+oneblk:
+	TESTQ            R15, R15
+	JZ               onesum
+	VCVTPH2PS        (AX), Z8
+	VFMADD231PS.BCST (R11), Z8, Z0
+	ADDQ             $32, AX
+	ADDQ             $4, R11
+	DECQ             R15
+	JMP              oneblk
+
+onesum:
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    DX, DI
+	ADDQ    R10, R9
+	DECQ    R8
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET

@@ -65,3 +65,11 @@ func offsetDotsAsm(set simdSet, d []float32, o []uint16, xs []float32, ldo int) 
 //
 //go:noescape
 func offsetDotsNEON(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+
+// offsetRowsAsm is false: no offsetRowsG in this build (nor grouped matrices).
+func offsetRowsAsm(set simdSet) bool { return false }
+
+// offsetRowsGroupAsm is never called here (offsetRowsAsm is false).
+func offsetRowsGroupAsm(d []float32, ldd int, o []uint16, xs []float32, nb, rows int) {
+	panic("cpu: no offsetRowsG in this build")
+}

@@ -32,3 +32,11 @@ func offsetAsm(set simdSet) bool { return false }
 func offsetDotsAsm(set simdSet, d []float32, o []uint16, xs []float32, ldo int) {
 	panic("cpu: no F16 offset kernel in this build")
 }
+
+// offsetRowsAsm is false: no offsetRowsG in this build (nor grouped matrices).
+func offsetRowsAsm(set simdSet) bool { return false }
+
+// offsetRowsGroupAsm is never called here (offsetRowsAsm is false).
+func offsetRowsGroupAsm(d []float32, ldd int, o []uint16, xs []float32, nb, rows int) {
+	panic("cpu: no offsetRowsG in this build")
+}

@@ -80,9 +80,11 @@ func offsetDotGo(o []uint16, xs []float32) float32 {
 
 // linearOffsets adds the offsets' part of a product of m rows of x with the Q4M matrix w to d
 // [m, w.n], for the products of many rows that take Q4's part on their own: the rows' block
-// sums times the offsets, a float32 product of K = k/qBlock on the exact precision's tiles,
-// the offsets widened a panel of gemmCols rows at a time (a grouped matrix's a group at a
-// time, then put in row order).
+// sums times the offsets. A grouped matrix's run on offsetRowsG where the set has it, 16
+// weight rows a vector and no sums across lanes; otherwise as a float32 product of K =
+// k/qBlock on the exact precision's tiles (made for long K, slow here), the offsets widened a
+// panel of gemmCols rows at a time (a grouped matrix's a group at a time, then put in row
+// order).
 func (b *Backend) linearOffsets(d, x []float32, m int, w qweight) {
 	n, k, nb := w.n, w.k, w.k/qBlock
 	xs := b.getScratch(m * nb)
@@ -101,6 +103,12 @@ func (b *Backend) linearOffsets(d, x []float32, m int, w qweight) {
 		for task := lo; task < hi; task++ {
 			n0, m0 := (task%colBlocks)*gemmCols, (task/colBlocks)*gemmRows
 			n1, m1 := min(n0+gemmCols, n), min(m0+gemmRows, m)
+			if w.groups && offsetRowsAsm(b.simd) {
+				for g := n0; g < n1; g += qGroupRows {
+					offsetRowsGroupAsm(d[m0*n+g:], n, w.groupOffsetsOf(g/qGroupRows, 1), xs[m0*nb:], nb, m1-m0)
+				}
+				continue
+			}
 			if !w.groups {
 				widenF16(b.simd, panel[:(n1-n0)*nb], w.o[n0*nb:n1*nb])
 			}

@@ -55,3 +55,38 @@ func TestAddOffsetDots(t *testing.T) {
 		}
 	}
 }
+
+// TestOffsetRowsG checks offsetRowsG, the grouped Q4M offsets of many-row products, against
+// its Go model (each lane's blocks summed in order with fused multiply-adds, then added to
+// d) bit for bit, for row counts around its passes of eight.
+func TestOffsetRowsG(t *testing.T) {
+	if !offsetRowsAsm(simdBest()) {
+		t.Skip("no offsetRowsG in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, nb := range []int{1, 8, 64, 176} {
+		for _, rows := range []int{1, 7, 8, 9, 17, 20} {
+			o := make([]uint16, qGroupRows*nb)
+			for i := range o {
+				o[i] = compute.F32ToF16(float32(rng.NormFloat64() * 0.02))
+			}
+			xs := randVals(rng, rows*nb, 4)
+			const ldd = 40
+			d := randVals(rng, rows*ldd, 1)
+			want := append([]float32(nil), d...)
+			for i := range rows {
+				for r := range qGroupRows {
+					var s float32
+					for b := range nb {
+						s = float32(math.FMA(float64(compute.F16ToF32(o[b*qGroupRows+r])), float64(xs[i*nb+b]), float64(s)))
+					}
+					want[i*ldd+r] = s + want[i*ldd+r]
+				}
+			}
+			offsetRowsGroupAsm(d, ldd, o, xs, nb, rows)
+			if !sameBits(d, want) {
+				t.Errorf("nb=%d rows=%d: kernel %v, model %v", nb, rows, d[:qGroupRows], want[:qGroupRows])
+			}
+		}
+	}
+}
