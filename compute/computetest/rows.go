@@ -52,7 +52,7 @@ func testWriteRows(t *testing.T, be compute.Backend) {
 	for _, src := range []compute.DType{compute.F32, compute.BF16} {
 		raw := sources[src]
 		rowBytes := len(raw) / rows
-		for _, dt := range []compute.DType{compute.F32, compute.F16, compute.BF16, compute.Q8, compute.Q4} {
+		for _, dt := range []compute.DType{compute.F32, compute.F16, compute.BF16, compute.Q8, compute.Q4, compute.Q4M} {
 			whole, err := be.FromBytes(dt, []int{rows, cols}, src, raw)
 			if err != nil {
 				t.Fatalf("%v->%v FromBytes: %v", src, dt, err)
