@@ -162,7 +162,7 @@ func weightsLabel(w string) string {
 	case model.WeightsQ8:
 		return "Q8 (faster, smaller)"
 	case model.WeightsQ4M:
-		return "Q4M (4-bit, closer to stored)"
+		return "Q4M (4-bit, more accurate)"
 	case model.WeightsQ4:
 		return "Q4 (smallest)"
 	}

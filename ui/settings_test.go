@@ -145,7 +145,7 @@ func TestSettingsWeights(t *testing.T) {
 	if f.weights.Selected != "Automatic" {
 		t.Errorf("weights list shows %q at first, want Automatic", f.weights.Selected)
 	}
-	if want := []string{"Automatic", "Stored (BF16)", "Q8 (faster, smaller)", "Q4M (4-bit, closer to stored)", "Q4 (smallest)"}; !slices.Equal(f.weights.Options, want) {
+	if want := []string{"Automatic", "Stored (BF16)", "Q8 (faster, smaller)", "Q4M (4-bit, more accurate)", "Q4 (smallest)"}; !slices.Equal(f.weights.Options, want) {
 		t.Errorf("weights choices %q, want %q", f.weights.Options, want)
 	}
 	if hint := f.weightsHint(); !strings.Contains(hint, "next model load") || !strings.Contains(hint, "Q8 (faster, smaller) (weights as stored exceed 60% of memory)") {

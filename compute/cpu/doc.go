@@ -112,9 +112,10 @@
 // straight from the codes (packQ{4,8}GPairs). With AMX on Linux, Q8 products of 2 to 15 rows
 // of a matrix that does not fill groups run on the int8 tiles (amx_int8.go), also with the
 // generic set's bits (TestLinearQAMXMatchesGeneric). Q4M matrices are Q4's codes and scales
-// with an F16 offset a block beside them (offsets.go): their products are Q4's plus one pass
-// over the offsets against the input's block sums, whose kernels give one set of bits on
-// every kernel set, so Q4M keeps all of the above.
+// with an F16 offset a block beside them (offsets.go), which multiply the input's block sums:
+// in row groups inside the grouped kernels (dotQ4MG…, whose Go model TestGrouped holds them
+// to), row after row in a pass after Q4's kernels whose F16C, AVX-512 and NEON versions give
+// their Go model's bits on every kernel set.
 //
 // BF16 mode (WithPrecision(PrecisionBF16), compute.Options.Precision "bf16"): the many-row
 // products, where nearly all the time of a prompt, the vision tower, the generation prompt

@@ -14,9 +14,10 @@ import (
 // back) and one F16 scale per block in s, so the kernels read the codes of a row as one
 // contiguous run and its scales as another; where the VNNI kernels run, a matrix whose shape
 // allows it is stored in groups of 16 rows instead (quant_groups.go). Q4M adds one F16
-// offset per block in o, row after row whatever the codes' layout: its codes and scales are
-// Q4's, so every Q4 kernel computes Σ d·(code−8)·x and one more pass adds Σ o·(the block's
-// sum of x) (offsets.go), and dequantizing adds o to Q4's values. Linear quantizes its input rows to
+// offset per block in o, laid out as the scales: its codes and scales are Q4's, so Q4's
+// kernels compute Σ d·(code−8)·x and the offsets add Σ o·(the block's sum of x), inside the
+// grouped kernels or in a pass of their own (offsets.go); dequantizing adds o to Q4's
+// values. Linear quantizes its input rows to
 // int8 blocks as well (a float32 scale per block, amax/127, rounding half away from zero, as
 // ggml's Q8_0 does), so every block product is an exact integer dot product; only the
 // float32 sum of the scaled block results differs between kernel sets. All of them see the same int8 values: the generic and
@@ -39,7 +40,7 @@ type qweight struct {
 	dt       compute.DType // the codes' dtype, Q8 or Q4 (a Q4M tensor's are Q4's)
 	q        []byte        // codes, rowBytes per row
 	s        []uint16      // F16 scales, k/qBlock per row
-	o        []uint16      // Q4M's F16 offsets, k/qBlock per row in row order; else nil
+	o        []uint16      // Q4M's F16 offsets, laid out as s; else nil
 	n, k     int
 	rowBytes int
 	groups   bool // stored in groups of 16 rows (quant_groups.go): rowBytes is not a stride
