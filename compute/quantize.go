@@ -70,9 +70,9 @@ func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
 // block's range; then up to three least-squares refits of both to the codes, each kept only
 // where the block's squared error (with d and o rounded to F16, and the codes chosen again)
 // falls. On the synthetic Pro-1B model this lowers the mean KL divergence 22–27 % below Q4's
-// (BenchmarkQ4SchemesKL) for two bytes more a block. No backend stores this format yet
-// (README, "Quantized weights (CPU)"): this is its reference. Every product is rounded on its
-// own, so the codes are the same on every architecture.
+// (BenchmarkQ4SchemesKL) for two bytes more a block. It is Q4M's quantizer, which every
+// backend runs or matches bit for bit; every product is rounded on its own, so the codes are
+// the same on every architecture.
 func QuantizeQ4M(q []byte, x *[QBlock]float32) (scale, offset uint16) {
 	lo, hi := x[0], x[0]
 	var sx float64 // Σx for every refit, summed in order once

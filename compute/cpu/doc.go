@@ -72,7 +72,8 @@
 // below the float32 normal range (exp below -87.3, GELU below -12.9) flush towards 0.
 // Loading Q8 and Q4 weights quantizes them with AVX-512 kernels (quantw_amd64.s) that give
 // compute.QuantizeQ8's and QuantizeQ4's bits: Q4's choice between two scales sums each
-// block value by value, so its kernel works on 16 blocks at once, a block per lane.
+// block value by value, so its kernel works on 16 blocks at once, a block per lane, and so
+// does Q4M's (quantQ4M16, generated), whose least-squares refits sum in float64.
 //
 // Determinism: every op splits its work into fixed blocks of output rows or tiles, and each
 // kernel set sums every dot product in one fixed order whatever kernel, tile or K block

@@ -644,6 +644,11 @@ func dotQ4MG4R1(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte,
 //go:noescape
 func dotQ4MG4R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
+// quantQ4M16 is compute.QuantizeQ4M for 16 transposed blocks (see the generator).
+//
+//go:noescape
+func quantQ4M16(xt *float32, codes *int32, tmp *int32, dout *float32, oout *float32) uint16
+
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //
 //go:noescape

@@ -142,8 +142,7 @@ func dequantizeRowGo(dst []float32, dt compute.DType, q []byte, s []uint16, b0 i
 
 // fromBytesQuantized quantizes the blocks of raw (elements of dtype src) into blocks b0
 // onwards of the quantized buffer bf of dtype dt, on the worker pool. A grouped matrix's
-// blocks are quantized into scratch, then put in their places (quant_groups.go). Q4M's
-// blocks go through compute.QuantizeQ4M, which has no vector version.
+// blocks are quantized into scratch, then put in their places (quant_groups.go).
 func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src compute.DType, raw []byte) {
 	blocks := len(raw) / src.Size() / qBlock
 	cb := codeBytes(dt)
@@ -153,7 +152,7 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 	put := func(c, n int, q []byte, s, o []uint16) {
 		putGroupBlocks(bf.q, bf.s, bf.o, nb, b0+c, cb, q[:n*cb], s[:n], o)
 	}
-	if quantAsm(b.simd) && dt != compute.Q4M {
+	if quantAsm(b.simd) {
 		b.pool.run(blocks, b.pool.grain(blocks, 4*qBlock), func(lo, hi int) {
 			var sc quantScratch
 			for c := lo; c < hi; c += quantChunk {
@@ -168,17 +167,26 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 						compute.ReadBlock((*[qBlock]float32)(x[i*qBlock:]), raw, src, (c+i)*qBlock)
 					}
 				}
-				q, s := sc.q[:n*cb], sc.s[:n]
+				q, s, o := sc.q[:n*cb], sc.s[:n], sc.o[:n]
 				if nb == 0 {
 					q, s = bf.q[(b0+c)*cb:(b0+c+n)*cb], bf.s[b0+c:b0+c+n]
+					if dt == compute.Q4M {
+						o = bf.o[b0+c : b0+c+n]
+					}
 				}
-				if dt == compute.Q8 {
+				switch dt {
+				case compute.Q8:
 					quantizeQ8Blocks(q, s, x, sc.amax[:n], sc.id[:n])
-				} else {
+				case compute.Q4:
 					quantizeQ4Blocks(q, s, x, &sc)
+				default:
+					quantizeQ4MBlocks(q, s, o, x, &sc)
 				}
 				if nb != 0 {
-					put(c, n, q, s, nil)
+					if dt != compute.Q4M {
+						o = nil
+					}
+					put(c, n, q, s, o)
 				}
 			}
 		})
@@ -228,9 +236,13 @@ type quantScratch struct {
 	amax [quantChunk]uint32
 	id   [quantChunk]float32
 	best [quantChunk]float32
-	xt   [16 * qBlock]float32      // scalesQ4's transposed group of 16 blocks
+	xt   [16 * qBlock]float32      // scalesQ4's and quantQ4M16's transposed group of 16 blocks
 	q    [quantChunk * qBlock]byte // a grouped matrix's codes before they are put in place
 	s    [quantChunk]uint16        // and their scales
+	o    [quantChunk]uint16        // and Q4M's offsets
+	// quantQ4M16's codes (transposed), a refit's codes, and its scales and offsets.
+	codes, tmp [16 * qBlock]int32
+	d4m, o4m   [16]float32
 }
 
 // quantizeQ8Blocks quantizes the blocks of x into codes q and F16 scales s with the AVX-512
@@ -297,6 +309,38 @@ func quantizeQ4Blocks(q []byte, s []uint16, x []float32, sc *quantScratch) {
 	for b := range nb {
 		if inGo(b) {
 			s[b] = compute.QuantizeQ4(q[b*qBlock/2:(b+1)*qBlock/2], (*[qBlock]float32)(x[b*qBlock:]))
+		}
+	}
+}
+
+// quantizeQ4MBlocks quantizes the blocks of x (at most quantChunk) into Q4M codes q, F16
+// scales s and offsets o with quantQ4M16, 16 blocks at a time (transposed into sc.xt), bit
+// for bit as compute.QuantizeQ4M does, which it leaves the blocks after the last whole 16 and
+// those holding a value that is not finite.
+func quantizeQ4MBlocks(q []byte, s, o []uint16, x []float32, sc *quantScratch) {
+	nb := len(x) / qBlock
+	for g := 0; g < nb; g += 16 {
+		var special uint16 = 0xffff
+		if g+16 <= nb {
+			for l := range 16 {
+				blk := x[(g+l)*qBlock : (g+l+1)*qBlock]
+				for i, v := range blk {
+					sc.xt[i*16+l] = v
+				}
+			}
+			special = quantQ4M16Asm(sc)
+		}
+		for l := range min(16, nb-g) {
+			b := g + l
+			codes := q[b*qBlock/2 : (b+1)*qBlock/2]
+			if special&(1<<l) != 0 {
+				s[b], o[b] = compute.QuantizeQ4M(codes, (*[qBlock]float32)(x[b*qBlock:]))
+				continue
+			}
+			for j := range codes {
+				codes[j] = byte(sc.codes[j*16+l]) | byte(sc.codes[(j+qBlock/2)*16+l])<<4
+			}
+			s[b], o[b] = compute.F32ToF16(sc.d4m[l]), compute.F32ToF16(sc.o4m[l])
 		}
 	}
 }

@@ -208,3 +208,8 @@ func dequantGroupRow(dst []float32, dt compute.DType, q []byte, s []uint16, c, s
 	}
 	f(n, &q[c], &s[sc], unsafe.SliceData(dst))
 }
+
+// quantQ4M16Asm runs quantQ4M16 on sc.xt, into sc.codes, sc.d4m and sc.o4m.
+func quantQ4M16Asm(sc *quantScratch) uint16 {
+	return quantQ4M16(&sc.xt[0], &sc.codes[0], &sc.tmp[0], &sc.d4m[0], &sc.o4m[0])
+}

@@ -48,3 +48,6 @@ func packGroupPairs(w *qweight, j0 int, p []uint32, ldp, ldg int) {
 func dequantGroupRow(dst []float32, dt compute.DType, q []byte, s []uint16, c, sc int) {
 	panic("cpu: no VNNI kernels in this build")
 }
+
+// quantQ4M16Asm is never called here (quantAsm is false).
+func quantQ4M16Asm(sc *quantScratch) uint16 { panic("cpu: no AVX-512 kernels in this build") }

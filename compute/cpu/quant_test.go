@@ -335,7 +335,7 @@ func BenchmarkQuantize(b *testing.B) {
 }
 
 // TestQuantizeBlocksMatchesGo checks the assembly weight quantizers (where this build has
-// them) against compute.QuantizeQ8 and QuantizeQ4 bit for bit: codes and F16 scales of
+// them) against compute.QuantizeQ8, QuantizeQ4 and QuantizeQ4M bit for bit: codes and F16 scales of
 // blocks of ordinary and heavy-tailed values, of zeros, of values so small that the scale is
 // subnormal or zero, so large that it overflows F16, with codes at half steps, with the
 // largest magnitude twice with opposite signs, and with infinities and NaNs (left to the Go
@@ -378,6 +378,12 @@ func TestQuantizeBlocksMatchesGo(t *testing.T) {
 			return float32(rng.NormFloat64())
 		},
 	}
+	kinds = append(kinds,
+		func(int) float32 { return 3 },                                   // a constant block
+		func(i int) float32 { return float32(i%32) * 0.25 },              // Q4M codes on the grid
+		func(int) float32 { return float32(1 + rng.NormFloat64()*1e-3) }, // far from zero, narrow
+		func(int) float32 { return float32(rng.NormFloat64() * 5e4) },    // F16 overflow
+	)
 	for _, nb := range []int{1, 2, 3, 16, 17, 33, 64} {
 		for ki, kind := range kinds {
 			x := make([]float32, nb*qBlock)
@@ -388,6 +394,8 @@ func TestQuantizeBlocksMatchesGo(t *testing.T) {
 			quantizeQ8Blocks(q8, s8, x, make([]uint32, nb), make([]float32, nb))
 			q4, s4 := make([]byte, len(x)/2), make([]uint16, nb)
 			quantizeQ4Blocks(q4, s4, x, new(quantScratch))
+			q4m, s4m, o4m := make([]byte, len(x)/2), make([]uint16, nb), make([]uint16, nb)
+			quantizeQ4MBlocks(q4m, s4m, o4m, x, new(quantScratch))
 			for b := range nb {
 				blk := (*[qBlock]float32)(x[b*qBlock:])
 				wq := make([]byte, qBlock)
@@ -398,6 +406,10 @@ func TestQuantizeBlocksMatchesGo(t *testing.T) {
 				ws = compute.QuantizeQ4(wq[:qBlock/2], blk)
 				if s4[b] != ws || !slices.Equal(q4[b*qBlock/2:(b+1)*qBlock/2], wq[:qBlock/2]) {
 					t.Fatalf("Q4, kind %d, nb=%d, block %d: scale %#04x codes %v, Go %#04x %v", ki, nb, b, s4[b], q4[b*qBlock/2:(b+1)*qBlock/2], ws, wq[:qBlock/2])
+				}
+				ws, wo := compute.QuantizeQ4M(wq[:qBlock/2], blk)
+				if s4m[b] != ws || o4m[b] != wo || !slices.Equal(q4m[b*qBlock/2:(b+1)*qBlock/2], wq[:qBlock/2]) {
+					t.Fatalf("Q4M, kind %d, nb=%d, block %d: scale %#04x offset %#04x codes %v, Go %#04x %#04x %v", ki, nb, b, s4m[b], o4m[b], q4m[b*qBlock/2:(b+1)*qBlock/2], ws, wo, wq[:qBlock/2])
 				}
 			}
 		}
@@ -453,9 +465,9 @@ func TestScalesQ4MatchesGo(t *testing.T) {
 	}
 }
 
-// TestFromBytesQuantKernelsAgree: loading Q8 and Q4 weights from BF16, F16 and F32 gives the
-// same codes and scales with the assembly quantizers (and their BF16 widening) as with the
-// Go ones, over tasks whose block counts are not multiples of 16.
+// TestFromBytesQuantKernelsAgree: loading Q8, Q4 and Q4M weights from BF16, F16 and F32 gives
+// the same codes, scales and offsets with the assembly quantizers (and their BF16 widening)
+// as with the Go ones, over tasks whose block counts are not multiples of 16.
 func TestFromBytesQuantKernelsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(22, 22))
 	const rows, k = 9, 7 * qBlock
@@ -464,6 +476,7 @@ func TestFromBytesQuantKernelsAgree(t *testing.T) {
 	for _, c := range []struct{ dt, src compute.DType }{
 		{compute.Q8, compute.BF16}, {compute.Q8, compute.F16}, {compute.Q8, compute.F32},
 		{compute.Q4, compute.BF16}, {compute.Q4, compute.F16}, {compute.Q4, compute.F32},
+		{compute.Q4M, compute.BF16}, {compute.Q4M, compute.F16}, {compute.Q4M, compute.F32},
 	} {
 		dt, src := c.dt, c.src
 		load := func(be *Backend) qweight {
@@ -474,8 +487,8 @@ func TestFromBytesQuantKernelsAgree(t *testing.T) {
 			return quantized("test", "w", wt)
 		}
 		got, want := load(New(2)), load(New(1, WithKernels(KernelsGeneric)))
-		if !slices.Equal(got.q, want.q) || !slices.Equal(got.s, want.s) {
-			t.Errorf("%v from %v: the kernels' codes or scales differ from the Go quantizer's", dt, src)
+		if !slices.Equal(got.q, want.q) || !slices.Equal(got.s, want.s) || !slices.Equal(got.o, want.o) {
+			t.Errorf("%v from %v: the kernels' codes, scales or offsets differ from the Go quantizer's", dt, src)
 		}
 	}
 }

@@ -78,6 +78,7 @@ func main() {
 	}
 	qkernelG(4, 1, true, true)
 	qkernelG(4, 2, true, true)
+	quantQ4MKernel()
 	dequantKernel(false, false)
 	dequantKernel(true, false)
 	dequantKernel(true, true)
