@@ -93,13 +93,6 @@ func offsetDotsAsm(set simdSet, d []float32, o []uint16, xs []float32, ldo int) 
 	f(len(d), unsafe.SliceData(o), 2*ldo, unsafe.SliceData(xs), len(xs), unsafe.SliceData(d))
 }
 
-// offsetDotsF16 and offsetDotsF16Z are in f16_amd64.s: n rows, ldo bytes apart.
-//
-//go:noescape
-func offsetDotsF16(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
-
-//go:noescape
-func offsetDotsF16Z(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
 
 // offsetRowsAsm reports whether set runs offsetRowsG (offsetRowsGroup's kernel): the
 // AVX-512 set does.
@@ -113,8 +106,3 @@ func offsetRowsGroupAsm(d []float32, ldd int, o []uint16, xs []float32, nb, rows
 	_, _, _ = o[qGroupRows*nb-1], xs[(rows-1)*nb+nb-1], d[(rows-1)*ldd+qGroupRows-1]
 	offsetRowsG(rows, nb, unsafe.SliceData(o), unsafe.SliceData(xs), 4*nb, unsafe.SliceData(d), 4*ldd)
 }
-
-// offsetRowsG is in f16_amd64.s.
-//
-//go:noescape
-func offsetRowsG(rows int, nb int, o *uint16, xs *float32, ldxs int, d *float32, ldd int)

@@ -43898,6 +43898,312 @@ TEXT ·quantQ4M16(SB), NOSPLIT, $0-42
 	VZEROUPPER
 	RET
 
+// func offsetDotsF16(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+// Requires: AVX, F16C, FMA3
+TEXT ·offsetDotsF16(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), AX
+	MOVQ o+8(FP), CX
+	MOVQ ldo+16(FP), DX
+	MOVQ xs+24(FP), BX
+	MOVQ nb+32(FP), SI
+	MOVQ d+40(FP), DI
+
+quad:
+	CMPQ   AX, $0x04
+	JL     single
+	MOVQ   CX, R9
+	LEAQ   (CX)(DX*1), R10
+	LEAQ   (CX)(DX*2), R11
+	LEAQ   (R10)(DX*2), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R8, R8
+
+quadcol:
+	CMPQ        R8, SI
+	JGE         quadcolsum
+	VMOVUPS     (BX)(R8*4), Y8
+	VMOVUPS     32(BX)(R8*4), Y9
+	VCVTPH2PS   (R9)(R8*2), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VCVTPH2PS   16(R9)(R8*2), Y10
+	VFMADD231PS Y9, Y10, Y1
+	VCVTPH2PS   (R10)(R8*2), Y10
+	VFMADD231PS Y8, Y10, Y2
+	VCVTPH2PS   16(R10)(R8*2), Y10
+	VFMADD231PS Y9, Y10, Y3
+	VCVTPH2PS   (R11)(R8*2), Y10
+	VFMADD231PS Y8, Y10, Y4
+	VCVTPH2PS   16(R11)(R8*2), Y10
+	VFMADD231PS Y9, Y10, Y5
+	VCVTPH2PS   (R12)(R8*2), Y10
+	VFMADD231PS Y8, Y10, Y6
+	VCVTPH2PS   16(R12)(R8*2), Y8
+	VFMADD231PS Y9, Y8, Y7
+	ADDQ        $0x10, R8
+	JMP         quadcol
+
+quadcolsum:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y1
+	VADDPS       Y5, Y4, Y2
+	VADDPS       Y7, Y6, Y3
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VADDPS       (DI), X1, X1
+	VMOVUPS      X1, (DI)
+	ADDQ         $0x10, DI
+	LEAQ         (CX)(DX*4), CX
+	SUBQ         $0x04, AX
+	JMP          quad
+
+single:
+	TESTQ  AX, AX
+	JZ     done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R8, R8
+
+singlecol:
+	CMPQ        R8, SI
+	JGE         singlecolsum
+	VMOVUPS     (BX)(R8*4), Y2
+	VMOVUPS     32(BX)(R8*4), Y3
+	VCVTPH2PS   (CX)(R8*2), Y4
+	VFMADD231PS Y2, Y4, Y0
+	VCVTPH2PS   16(CX)(R8*2), Y2
+	VFMADD231PS Y3, Y2, Y1
+	ADDQ        $0x10, R8
+	JMP         singlecol
+
+singlecolsum:
+	VADDPS       Y1, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VADDSS       (DI), X1, X1
+	VMOVSS       X1, (DI)
+	ADDQ         $0x04, DI
+	ADDQ         DX, CX
+	DECQ         AX
+	JMP          single
+
+done:
+	VZEROUPPER
+	RET
+
+// func offsetDotsF16Z(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·offsetDotsF16Z(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), AX
+	MOVQ o+8(FP), CX
+	MOVQ ldo+16(FP), DX
+	MOVQ xs+24(FP), BX
+	MOVQ nb+32(FP), SI
+	MOVQ d+40(FP), DI
+
+quad:
+	CMPQ   AX, $0x04
+	JL     single
+	MOVQ   CX, R9
+	LEAQ   (CX)(DX*1), R10
+	LEAQ   (CX)(DX*2), R11
+	LEAQ   (R10)(DX*2), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R8, R8
+
+quadcol:
+	CMPQ        R8, SI
+	JGE         quadcolsum
+	VMOVUPS     (BX)(R8*4), Z4
+	VCVTPH2PS   (R9)(R8*2), Z5
+	VFMADD231PS Z4, Z5, Z0
+	VCVTPH2PS   (R10)(R8*2), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VCVTPH2PS   (R11)(R8*2), Z5
+	VFMADD231PS Z4, Z5, Z2
+	VCVTPH2PS   (R12)(R8*2), Z5
+	VFMADD231PS Z4, Z5, Z3
+	ADDQ        $0x10, R8
+	JMP         quadcol
+
+quadcolsum:
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y4, Y0, Y4
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPS        Y1, Y2, Y1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VADDPS        Y2, Y3, Y2
+	VHADDPS       Y0, Y4, Y4
+	VHADDPS       Y2, Y1, Y1
+	VHADDPS       Y1, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X0
+	VADDPS        X0, X4, X0
+	VADDPS        (DI), X0, X0
+	VMOVUPS       X0, (DI)
+	ADDQ          $0x10, DI
+	LEAQ          (CX)(DX*4), CX
+	SUBQ          $0x04, AX
+	JMP           quad
+
+single:
+	TESTQ  AX, AX
+	JZ     done
+	VXORPS Z0, Z0, Z0
+	XORQ   R8, R8
+
+singlecol:
+	CMPQ        R8, SI
+	JGE         singlecolsum
+	VMOVUPS     (BX)(R8*4), Z1
+	VCVTPH2PS   (CX)(R8*2), Z2
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x10, R8
+	JMP         singlecol
+
+singlecolsum:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VHADDPS       Y1, Y1, Y1
+	VHADDPS       Y1, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VADDSS        (DI), X0, X0
+	VMOVSS        X0, (DI)
+	ADDQ          $0x04, DI
+	ADDQ          DX, CX
+	DECQ          AX
+	JMP           single
+
+done:
+	VZEROUPPER
+	RET
+
+// func offsetRowsG(rows int, nb int, o *uint16, xs *float32, ldxs int, d *float32, ldd int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·offsetRowsG(SB), NOSPLIT, $0-56
+	MOVQ rows+0(FP), AX
+	MOVQ o+16(FP), CX
+	MOVQ xs+24(FP), DX
+	MOVQ ldxs+32(FP), BX
+	MOVQ d+40(FP), SI
+
+oct:
+	CMPQ   AX, $0x08
+	JL     one
+	MOVQ   DX, DI
+	LEAQ   (DI)(BX*1), R8
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (R9)(BX*1), R10
+	MOVQ   BX, R11
+	SHLQ   $0x02, R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   CX, R12
+	MOVQ   nb+8(FP), R13
+
+octblk:
+	TESTQ            R13, R13
+	JZ               octblksum
+	VCVTPH2PS        (R12), Z8
+	VFMADD231PS.BCST (DI), Z8, Z0
+	VFMADD231PS.BCST (R8), Z8, Z1
+	VFMADD231PS.BCST (R9), Z8, Z2
+	VFMADD231PS.BCST (R10), Z8, Z3
+	VFMADD231PS.BCST (DI)(R11*1), Z8, Z4
+	VFMADD231PS.BCST (R8)(R11*1), Z8, Z5
+	VFMADD231PS.BCST (R9)(R11*1), Z8, Z6
+	VFMADD231PS.BCST (R10)(R11*1), Z8, Z7
+	ADDQ             $0x04, DI
+	ADDQ             $0x04, R8
+	ADDQ             $0x04, R9
+	ADDQ             $0x04, R10
+	ADDQ             $0x20, R12
+	DECQ             R13
+	JMP              octblk
+
+octblksum:
+	MOVQ    ldd+48(FP), DI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    DI, SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    DI, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    DI, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    DI, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    DI, SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	ADDQ    DI, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    DI, SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    DI, SI
+	LEAQ    (DX)(BX*8), DX
+	SUBQ    $0x08, AX
+	JMP     oct
+
+one:
+	TESTQ  AX, AX
+	JZ     done
+	MOVQ   DX, DI
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, R8
+	MOVQ   nb+8(FP), R9
+
+oneblk:
+	TESTQ            R9, R9
+	JZ               oneblksum
+	VCVTPH2PS        (R8), Z1
+	VFMADD231PS.BCST (DI), Z1, Z0
+	ADDQ             $0x04, DI
+	ADDQ             $0x20, R8
+	DECQ             R9
+	JMP              oneblk
+
+oneblksum:
+	MOVQ    ldd+48(FP), DI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    DI, SI
+	ADDQ    BX, DX
+	DECQ    AX
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET
+
 // func dequantQ8(nb int, q *byte, s *uint16, out *float32)
 // Requires: AVX, AVX2, F16C
 TEXT ·dequantQ8(SB), NOSPLIT, $0-32

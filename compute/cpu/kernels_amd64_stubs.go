@@ -649,6 +649,21 @@ func dotQ4MG4R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte,
 //go:noescape
 func quantQ4M16(xt *float32, codes *int32, tmp *int32, dout *float32, oout *float32) uint16
 
+// offsetDotsF16 adds n rows of F16 offsets (ldo bytes apart) times xs to d (see the generator).
+//
+//go:noescape
+func offsetDotsF16(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+
+// offsetDotsF16Z adds n rows of F16 offsets (ldo bytes apart) times xs to d (see the generator).
+//
+//go:noescape
+func offsetDotsF16Z(n int, o *uint16, ldo int, xs *float32, nb int, d *float32)
+
+// offsetRowsG adds one group's F16 offsets times rows rows of block sums to d (see the generator).
+//
+//go:noescape
+func offsetRowsG(rows int, nb int, o *uint16, xs *float32, ldxs int, d *float32, ldd int)
+
 // dequantQ8 writes the float32 values of nb blocks of codes q with F16 scales s to out (see the generator).
 //
 //go:noescape
