@@ -93,12 +93,12 @@ func offsetDotsAsm(set simdSet, d []float32, o []uint16, xs []float32, ldo int) 
 	f(len(d), unsafe.SliceData(o), 2*ldo, unsafe.SliceData(xs), len(xs), unsafe.SliceData(d))
 }
 
-
-// offsetRowsAsm reports whether set runs offsetRowsG (offsetRowsGroup's kernel): the
-// AVX-512 set does.
+// offsetRowsAsm reports whether set runs offsetRowsG, the kernel of linearOffsets for
+// grouped matrices: the AVX-512 set does.
 func offsetRowsAsm(set simdSet) bool { return set == simdAVX512 }
 
-// offsetRowsGroupAsm is offsetRowsGroup on offsetRowsG.
+// offsetRowsGroupAsm adds to d[i·ldd+r] (r < 16, i < rows) one group's offsets o (block b's
+// 16 at o[16b:]) times row i of the block sums xs (nb a row), on offsetRowsG.
 func offsetRowsGroupAsm(d []float32, ldd int, o []uint16, xs []float32, nb, rows int) {
 	if rows == 0 || nb == 0 {
 		return
