@@ -18,10 +18,10 @@ import (
 )
 
 // syntheticLogits builds the language model of cfg from the seeded random weights opts
-// describes (randweights.Options: BF16 as released, quantized to Q8 or Q4, or rounded by an
+// describes (randweights.Options: BF16 as released, quantized to Q8, Q4 or Q4M, or rounded by an
 // Uploaded hook) on be and returns the next-token logits at every position of ids, [len(ids),
 // vocab]: from one prefill of all of them, or with stepwise from one decoding step per token
-// (one-row products, which the CPU runs with int8 activations for Q8/Q4 weights).
+// (one-row products, which the CPU runs with int8 activations for quantized weights).
 func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, opts randweights.Options, stepwise bool, ids []int32) []float32 {
 	tb.Helper()
 	src, err := randweights.New(cfg, be, opts)
@@ -76,7 +76,7 @@ func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, opts
 
 // BenchmarkQuantizedKL measures the mean KL divergence of the next-token distributions of a
 // synthetic language model with Janus-Pro-1B's shapes (../shared/fixtures/real-configs) with
-// Q8 and Q4 weights from the same model with its BF16 weights computed in float32, over
+// Q8, Q4 and Q4M weights from the same model with its BF16 weights computed in float32, over
 // every position of a random 64-token prompt, for normal weights (randweights' default) and
 // heavy-tailed ones with outlier norm channels (randweights.Options.HeavyTails), once through
 // a prefill of the 64 tokens (dequantized weights, float32 activations) and once decoding

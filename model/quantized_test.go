@@ -36,11 +36,11 @@ func klDivergence(ref, got []float32) float64 {
 	return kl
 }
 
-// TestTinyAQuantized runs the golden understanding turn of tiny-a with Q8 and Q4 weights on
-// the CPU backend (the one with int8 kernels) and measures the mean KL divergence of each
-// step's next-token distribution from the float32 goldens over the steps where the tokens
-// still agree. Q8 must give the golden greedy tokens; both must stay under a KL bound set
-// about ten times above what was measured (README, "Quantized weights").
+// TestTinyAQuantized runs the golden understanding turn of tiny-a with Q8, Q4 and Q4M weights
+// on every backend and measures the mean KL divergence of each step's next-token distribution
+// from the float32 goldens over the steps where the tokens still agree. Q8 must give the
+// golden greedy tokens; each must stay under a KL bound set about ten times above what was
+// measured (README, "Quantized weights").
 func TestTinyAQuantized(t *testing.T) {
 	for _, tc := range []struct {
 		weights    string
@@ -103,7 +103,7 @@ func TestTinyAQuantized(t *testing.T) {
 	}
 }
 
-// TestTinyAQuantizedGeneration measures what Q8 and Q4 weights (the language model and
+// TestTinyAQuantizedGeneration measures what Q8, Q4 and Q4M weights (the language model and
 // gen_head) cost image generation on tiny-a: the mean KL divergence of the step-0
 // distributions over image tokens, both CFG rows of every image, from the float32 goldens
 // (the later steps follow sampled tokens, so only step 0 compares whatever the weights),
@@ -198,7 +198,7 @@ func TestChooseWeights(t *testing.T) {
 	}
 }
 
-// TestQuantizedBatchMatchesSingles: with Q8 and Q4 weights on the CPU backend, image i of a
+// TestQuantizedBatchMatchesSingles: with Q8, Q4 and Q4M weights on the CPU backend, image i of a
 // batch has the tokens its seed gives alone, so a batch is a faster way to the same
 // pictures. tiny-a's samples rarely turn on the last bits, so the bits themselves are pinned
 // where they are made: TestGrouped (the row groups every released model's matrices are

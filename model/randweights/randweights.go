@@ -45,9 +45,9 @@ type Options struct {
 	// MatrixDType is the dtype of Linear weights and embedding tables (Matrix, MatrixRows):
 	// compute.BF16 (as released) or compute.F32. The zero value is compute.F32.
 	MatrixDType compute.DType
-	// Quantize, when compute.Q8 or compute.Q4, uploads the matrices weights.Quantizable names
-	// in that dtype: their float32 values are quantized by the backend (FromBytes), as a
-	// checkpoint's are when a model loads with Q8/Q4 weights.
+	// Quantize, when a quantized dtype (compute.Q8, Q4, Q4M), uploads the matrices
+	// weights.Quantizable names in that dtype: their float32 values are quantized by the
+	// backend (FromBytes), as a checkpoint's are when a model loads with quantized weights.
 	Quantize compute.DType
 	// HeavyTails draws every tensor from a Student t distribution with 5 degrees of freedom
 	// (scaled to the same standard deviation) instead of a normal one, and norm weights from
@@ -195,7 +195,7 @@ func (s *Source) upload(sp weights.Spec, dt compute.DType, r0, r1 int) (*compute
 		src = s.opts.MatrixDType
 	}
 	if src != compute.F32 && src != compute.BF16 {
-		return nil, fmt.Errorf("random weights: tensor %s requested as %v (only F32, BF16, Q8 and Q4 are made)", sp.Name, dt)
+		return nil, fmt.Errorf("random weights: tensor %s requested as %v (only F32, BF16 and the quantized dtypes are made)", sp.Name, dt)
 	}
 	size := src.Size()
 	mean, std := s.distribution(sp)
