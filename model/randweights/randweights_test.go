@@ -256,7 +256,7 @@ func TestErrors(t *testing.T) {
 			{"rank", func() (*compute.Tensor, error) { return src.Matrix(q, 4096) }, "not [4096]"},
 			{"rows past the end", func() (*compute.Tensor, error) { return src.MatrixRows(q, 10, 65) }, "rows [10, 65)"},
 			{"empty rows", func() (*compute.Tensor, error) { return src.F32Rows(q, 3, 3) }, "rows [3, 3)"},
-			{"f16", func() (*compute.Tensor, error) { return src.Load(q, compute.F16, 64, 64) }, "only F32, BF16, Q8 and Q4"},
+			{"f16", func() (*compute.Tensor, error) { return src.Load(q, compute.F16, 64, 64) }, "only F32, BF16 and the quantized dtypes"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
