@@ -82,12 +82,11 @@ func offsetDotGo(o []uint16, xs []float32) float32 {
 }
 
 // linearOffsets adds the offsets' part of a product of m rows of x with the Q4M matrix w to d
-// [m, w.n], for the products of many rows that take Q4's part on their own: the rows' block
-// sums times the offsets. A grouped matrix's run on offsetRowsG where the set has it, 16
-// weight rows a vector and no sums across lanes; otherwise as a float32 product of K =
-// k/qBlock on the exact precision's tiles (made for long K, slow here), the offsets widened a
-// panel of gemmCols rows at a time (a grouped matrix's a group at a time, then put in row
-// order).
+// [m, w.n], for the BF16 mode's products of many rows, which take Q4's part on their own: the
+// rows' block sums times the offsets. A grouped matrix's run on offsetRowsG (the BF16 mode
+// runs on the AVX-512 set only), 16 weight rows a vector and no sums across lanes; one stored
+// row after row as a float32 product of K = k/qBlock on the exact precision's tiles (made
+// for long K, slow here), the offsets widened a panel of gemmCols rows at a time.
 func (b *Backend) linearOffsets(d, x []float32, m int, w qweight) {
 	n, k, nb := w.n, w.k, w.k/qBlock
 	xs := b.getScratch(m * nb)
@@ -99,32 +98,20 @@ func (b *Backend) linearOffsets(d, x []float32, m int, w qweight) {
 	})
 	colBlocks := (n + gemmCols - 1) / gemmCols
 	rowBlocks := (m + gemmRows - 1) / gemmRows
+	check(!w.groups || offsetRowsAsm(b.simd), "Linear", "grouped Q4M offsets without offsetRowsG (kernels %v)", b.simd)
 	b.pool.run(colBlocks*rowBlocks, 1, func(lo, hi int) {
-		panel := b.getScratch(2 * gemmCols * nb)
+		panel := b.getScratch(gemmCols * nb)
 		defer b.putScratch(panel)
-		panel, tmp := panel[:gemmCols*nb], panel[gemmCols*nb:]
 		for task := lo; task < hi; task++ {
 			n0, m0 := (task%colBlocks)*gemmCols, (task/colBlocks)*gemmRows
 			n1, m1 := min(n0+gemmCols, n), min(m0+gemmRows, m)
-			if w.groups && offsetRowsAsm(b.simd) {
-				for g := n0; g < n1; g += qGroupRows {
+			if w.groups {
+				for g := n0; g < n1; g += qGroupRows { // whole groups: n is a multiple of 16
 					offsetRowsGroupAsm(d[m0*n+g:], n, w.groupOffsetsOf(g/qGroupRows, 1), xs[m0*nb:], nb, m1-m0)
 				}
 				continue
 			}
-			if !w.groups {
-				widenF16(b.simd, panel[:(n1-n0)*nb], w.o[n0*nb:n1*nb])
-			}
-			for g := n0; w.groups && g < n1; g += qGroupRows { // n0 and n1: whole groups
-				grp := tmp[:qGroupRows*nb]
-				widenF16(b.simd, grp, w.groupOffsetsOf(g/qGroupRows, 1))
-				for r := range qGroupRows {
-					row := panel[(g-n0+r)*nb : (g-n0+r+1)*nb]
-					for blk := range row {
-						row[blk] = grp[blk*qGroupRows+r]
-					}
-				}
-			}
+			widenF16(b.simd, panel[:(n1-n0)*nb], w.o[n0*nb:n1*nb])
 			b.tile(d[m0*n+n0:], n, xs[m0*nb:], nb, panel, nb, m1-m0, n1-n0, nb, true)
 		}
 	})

@@ -104,15 +104,16 @@ func dequantizeRow(dst []float32, dt compute.DType, q []byte, s, o []uint16, b0 
 		dequantizeRowGo(dst, dt, q, s, b0)
 	}
 	if o != nil {
-		addBlockOffsets(dst, o[b0:])
+		addBlockOffsets(dst, o[b0:], 1)
 	}
 }
 
-// addBlockOffsets adds offset o[b] to the values of block b of dst, as compute.QuantizeQ4M
-// defines a Q4M value: the scaled code rounded to float32, then the offset added.
-func addBlockOffsets(dst []float32, o []uint16) {
+// addBlockOffsets adds offset o[b·stride] to the values of block b of dst (stride 1 for a row
+// stored row after row, qGroupRows in row groups), as compute.QuantizeQ4M defines a Q4M value:
+// the scaled code rounded to float32, then the offset added.
+func addBlockOffsets(dst []float32, o []uint16, stride int) {
 	for b := range len(dst) / qBlock {
-		ov := f16ToF32(o[b])
+		ov := f16ToF32(o[b*stride])
 		blk := dst[b*qBlock : (b+1)*qBlock]
 		for i := range blk {
 			blk[i] += ov
@@ -210,16 +211,17 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 			default:
 				s[0], o[0] = compute.QuantizeQ4M(q, &x)
 			}
+			offs := o[:]
+			if dt != compute.Q4M {
+				offs = nil
+			}
 			switch {
-			case nb != 0 && dt == compute.Q4M:
-				put(c, 1, q, s[:], o[:])
 			case nb != 0:
-				put(c, 1, q, s[:], nil)
+				put(c, 1, q, s[:], offs)
+			case offs != nil:
+				bf.s[b0+c], bf.o[b0+c] = s[0], o[0]
 			default:
 				bf.s[b0+c] = s[0]
-				if dt == compute.Q4M {
-					bf.o[b0+c] = o[0]
-				}
 			}
 		}
 	})

@@ -124,12 +124,7 @@ func (w *qweight) dequant(dst []float32, j, b0 int) {
 	c, sc := groupOffsets(j, b0, nb, codeBytes(w.dt))
 	dequantGroupRow(dst, w.dt, w.q, w.s, c, sc)
 	if w.o != nil {
-		for b := range len(dst) / qBlock {
-			ov := f16ToF32(w.o[sc+b*qGroupRows])
-			for i := b * qBlock; i < (b+1)*qBlock; i++ {
-				dst[i] += ov
-			}
-		}
+		addBlockOffsets(dst, w.o[sc:], qGroupRows)
 	}
 }
 
