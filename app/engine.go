@@ -132,8 +132,9 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	autoFormat, autoReason := model.ChooseWeights(model.MachineMemory(),
-		partsMemory(desc, !opts.SkipGeneration, "BF16"), partsMemory(desc, !opts.SkipGeneration, "Q8_0"))
+	autoFormat, autoReason := model.ChooseWeights(model.MachineMemory(), func(f string) int64 {
+		return partsMemory(desc, !opts.SkipGeneration, string(model.FormatPrecision(f)))
+	})
 	if format == model.WeightsAuto {
 		format = autoFormat
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -180,20 +181,31 @@ func TestWeightsUnknown(t *testing.T) {
 }
 
 // TestChooseWeights checks the machine default: the stored format while it fits in 60% of
-// the memory, then Q8, then Q4, and the stored format when the memory is unknown.
+// the memory, then Q8, then Q4M, then Q4, and the stored format when the memory is unknown.
 func TestChooseWeights(t *testing.T) {
 	const gb = int64(1e9)
+	sizes := map[string]int64{WeightsStored: 15 * gb, WeightsQ8: 8 * gb, WeightsQ4M: 47 * gb / 10, WeightsQ4: 42 * gb / 10}
+	bytes := func(f string) int64 { return sizes[f] }
 	for _, tc := range []struct {
-		ram, stored, q8 int64
-		want            string
+		ram  int64
+		want string
 	}{
-		{24 * gb, 4 * gb, 2 * gb, WeightsStored},
-		{8 * gb, 15 * gb, 8 * gb, WeightsQ4},
-		{16 * gb, 15 * gb, 8 * gb, WeightsQ8},
-		{0, 15 * gb, 8 * gb, WeightsStored},
+		{32 * gb, WeightsStored},
+		{25 * gb, WeightsStored},
+		{24 * gb, WeightsQ8},
+		{14 * gb, WeightsQ8},
+		{12 * gb, WeightsQ4M},
+		{8 * gb, WeightsQ4M},
+		{7 * gb, WeightsQ4},
+		{4 * gb, WeightsQ4},
+		{0, WeightsStored},
 	} {
-		if got, why := ChooseWeights(tc.ram, tc.stored, tc.q8); got != tc.want || why == "" {
-			t.Errorf("ChooseWeights(%d, %d, %d) = %q (%q), want %q", tc.ram, tc.stored, tc.q8, got, why, tc.want)
+		got, why := ChooseWeights(tc.ram, bytes)
+		if got != tc.want || why == "" {
+			t.Errorf("ChooseWeights(%d GB) = %q (%q), want %q", tc.ram/gb, got, why, tc.want)
+		}
+		if tc.ram > 0 && !strings.Contains(why, fmt.Sprintf("%.1f GB", float64(sizes[got])/1e9)) && got != WeightsQ4 {
+			t.Errorf("ChooseWeights(%d GB): reason %q does not give %s's size", tc.ram/gb, why, got)
 		}
 	}
 }

@@ -91,20 +91,28 @@ func WeightsBytes(cfg *config.Config, f string, skip ...weights.Part) int64 {
 }
 
 // ChooseWeights is what WeightsAuto means on a machine with ram bytes of memory (0:
-// unknown) for a model whose weights take storedBytes as stored and q8Bytes with Q8: the
-// stored format while it takes at most 60% of the memory (exact results, and still the
-// peers' format), else Q8 while that does, else Q4. The reason says why, for `janus info`.
-func ChooseWeights(ram, storedBytes, q8Bytes int64) (format, reason string) {
-	gb := func(n int64) string { return fmt.Sprintf("%.1f GB", float64(n)/1e9) }
-	switch {
-	case ram <= 0:
+// unknown) for a model whose weights take bytes(f) in format f: the first of the stored
+// format (exact results, and still the peers' format), Q8 and Q4M that takes at most 60% of
+// the memory, else Q4. Q4M comes before Q4 because it is nearer the released weights for 11%
+// more memory. The reason says why, for `janus info` and the app's settings.
+func ChooseWeights(ram int64, bytes func(format string) int64) (format, reason string) {
+	if ram <= 0 {
 		return WeightsStored, "memory size unknown: weights as stored"
-	case storedBytes*10 <= ram*6:
-		return WeightsStored, fmt.Sprintf("weights as stored (%s) fit in 60%% of %s of memory", gb(storedBytes), gb(ram))
-	case q8Bytes*10 <= ram*6:
-		return WeightsQ8, fmt.Sprintf("weights as stored (%s) exceed 60%% of %s of memory; Q8 takes %s", gb(storedBytes), gb(ram), gb(q8Bytes))
 	}
-	return WeightsQ4, fmt.Sprintf("Q8 weights (%s) exceed 60%% of %s of memory", gb(q8Bytes), gb(ram))
+	gb := func(n int64) string { return fmt.Sprintf("%.1f GB", float64(n)/1e9) }
+	name := map[string]string{WeightsStored: "weights as stored", WeightsQ8: "Q8 weights", WeightsQ4M: "Q4M weights"}
+	var over []string // the formats that do not fit, with their sizes
+	for _, f := range []string{WeightsStored, WeightsQ8, WeightsQ4M} {
+		n := bytes(f)
+		if n*10 <= ram*6 {
+			if len(over) == 0 {
+				return f, fmt.Sprintf("%s (%s) fit in 60%% of %s of memory", name[f], gb(n), gb(ram))
+			}
+			return f, fmt.Sprintf("%s exceed 60%% of %s of memory; %s take %s", strings.Join(over, " and "), gb(ram), name[f], gb(n))
+		}
+		over = append(over, fmt.Sprintf("%s (%s)", name[f], gb(n)))
+	}
+	return WeightsQ4, fmt.Sprintf("%s exceed 60%% of %s of memory", strings.Join(over, ", "), gb(ram))
 }
 
 // MachineMemory is the memory of this machine (or of its container's limit) in bytes, 0 when
@@ -114,7 +122,7 @@ func MachineMemory() int64 { return physicalMemory() }
 // DefaultWeights is the format WeightsAuto picks for cfg on this machine, and why, for a
 // model loaded without the parts in skip.
 func DefaultWeights(cfg *config.Config, skip ...weights.Part) (format, reason string) {
-	return ChooseWeights(MachineMemory(), WeightsBytes(cfg, WeightsStored, skip...), WeightsBytes(cfg, WeightsQ8, skip...))
+	return ChooseWeights(MachineMemory(), func(f string) int64 { return WeightsBytes(cfg, f, skip...) })
 }
 
 // weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.
