@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -141,4 +142,58 @@ func textsIn(o fyne.CanvasObject) []string {
 func (h *harness) waitAnswers(n int) {
 	h.t.Helper()
 	h.pump(fmt.Sprintf("%d finished answers", n), func() bool { return h.u.chat.finished >= n })
+}
+
+// visit calls f on every visible object of o's tree with its position in the window, parents
+// before their children, children in drawing order.
+func visit(o fyne.CanvasObject, at fyne.Position, f func(fyne.CanvasObject, fyne.Position)) {
+	if o == nil || !o.Visible() {
+		return
+	}
+	at = at.Add(o.Position())
+	f(o, at)
+	var children []fyne.CanvasObject
+	switch v := o.(type) {
+	case *fyne.Container:
+		children = v.Objects
+	case fyne.Widget:
+		children = test.WidgetRenderer(v).Objects()
+	}
+	for _, c := range children {
+		visit(c, at, f)
+	}
+}
+
+// click is a left click at the middle of target as the desktop driver delivers it: to the
+// topmost object under the pointer that takes any mouse event (a tap, a secondary tap, a
+// double tap, focus or raw mouse events), which gets the tap only if it is fyne.Tappable.
+// test.TapCanvas looks for Tappable objects alone, so it reaches a list row that a
+// right-click-only widget on top would keep from the real pointer.
+func click(t *testing.T, c fyne.Canvas, target fyne.CanvasObject) {
+	t.Helper()
+	var at fyne.Position
+	found := false
+	visit(c.Content(), fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
+		if o == target {
+			at, found = p.Add(fyne.NewPos(o.Size().Width/2, o.Size().Height/2)), true
+		}
+	})
+	if !found {
+		t.Fatal("the object to click is not on screen")
+	}
+	var hit fyne.CanvasObject
+	var hitAt fyne.Position
+	visit(c.Content(), fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
+		switch o.(type) {
+		case fyne.Tappable, fyne.SecondaryTappable, fyne.DoubleTappable, fyne.Focusable, desktop.Mouseable:
+		default:
+			return
+		}
+		if s := o.Size(); at.X >= p.X && at.Y >= p.Y && at.X < p.X+s.Width && at.Y < p.Y+s.Height {
+			hit, hitAt = o, p // later in the walk: deeper, or drawn above
+		}
+	})
+	if tp, ok := hit.(fyne.Tappable); ok {
+		tp.Tapped(&fyne.PointEvent{AbsolutePosition: at, Position: at.Subtract(hitAt)})
+	}
 }

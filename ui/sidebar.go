@@ -96,11 +96,14 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	return newHistoryRow(container.NewBorder(nil, nil, container.NewStack(icon, img), more, title))
 }
 
-// historyRow is one line of the history; a right click opens its rename/delete menu (a left
-// click still selects it in the list).
+// historyRow is one line of the history: a click opens the entry, a right click its
+// rename/delete menu. The row takes both: the desktop driver gives a click to the topmost
+// object that takes any pointer event, so a row that took only right clicks kept the left
+// ones from the list's own item beneath it.
 type historyRow struct {
 	widget.BaseWidget
 	row         *fyne.Container
+	onTap       func()
 	onSecondary func(pos fyne.Position)
 }
 
@@ -111,6 +114,13 @@ func newHistoryRow(row *fyne.Container) *historyRow {
 }
 
 func (r *historyRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.row) }
+
+// Tapped opens the entry.
+func (r *historyRow) Tapped(*fyne.PointEvent) {
+	if r.onTap != nil {
+		r.onTap()
+	}
+}
 
 // TappedSecondary opens the entry's menu where the pointer is.
 func (r *historyRow) TappedSecondary(e *fyne.PointEvent) {
@@ -146,6 +156,12 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 		s.showMenu(e, at.Add(fyne.NewPos(0, more.Size().Height)))
 	}
 	hr.onSecondary = func(pos fyne.Position) { s.showMenu(e, pos) }
+	// Selecting shows which entry is open; the list opens only what it newly selects, so a
+	// click on the entry already selected opens it again (after a new chat, say).
+	hr.onTap = func() {
+		s.list.UnselectAll()
+		s.list.Select(id)
+	}
 }
 
 // thumb returns the history picture of ref, starting to make it when it is not there yet.

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -41,8 +43,9 @@ func TestHistoryReopenRenameDelete(t *testing.T) {
 		return -1
 	}
 
+	// Opened with a click on its title, as the pointer delivers it.
 	u.newChat()
-	u.sidebar.list.Select(index(app.KindChat))
+	clickRow(t, u, index(app.KindChat))
 	h.pump("the chat", func() bool { return u.chat.session.ID() == chatID && len(u.chat.msgs) == 2 })
 	if u.tabs.SelectedIndex() != 0 || u.chat.msgs[0].text.Text != "first question" {
 		t.Fatalf("reopened chat: tab %d, first message %q", u.tabs.SelectedIndex(), u.chat.msgs[0].text.Text)
@@ -57,7 +60,7 @@ func TestHistoryReopenRenameDelete(t *testing.T) {
 
 	u.newImage()
 	u.ShowChat()
-	u.sidebar.list.Select(index(app.KindImageSet))
+	clickRow(t, u, index(app.KindImageSet))
 	h.pump("the images", func() bool {
 		if len(u.create.tiles) != 3 {
 			return false
@@ -144,4 +147,20 @@ func TestHistoryCorruptFileSetAside(t *testing.T) {
 	if _, err := os.Stat(bad); err == nil {
 		t.Error("the corrupt file was not set aside")
 	}
+}
+
+// clickRow clicks the title of history entry i (on screen in the test window).
+func clickRow(t *testing.T, u *UI, i int) {
+	t.Helper()
+	want := u.sidebar.entries[i].Title
+	var title *widget.Label
+	visit(u.sidebar.list, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if l, ok := o.(*widget.Label); ok && l.Text == want && title == nil {
+			title = l
+		}
+	})
+	if title == nil {
+		t.Fatalf("no history row titled %q on screen", want)
+	}
+	click(t, u.win.Canvas(), title)
 }
