@@ -86,8 +86,7 @@ func (u *UI) loadModel(dir, name string) {
 			old.Close()
 		}()
 	}
-	opts := app.LoadOptions{Name: name, Backend: u.settings.Backend, Threads: u.settings.Threads, Weights: u.settings.Weights,
-		Precision: u.settings.Precision}
+	opts := u.loadOptions(name)
 	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
 	u.engine = nil
 	u.setNoEngine(why(0))
@@ -119,6 +118,7 @@ func (u *UI) loadModel(dir, name string) {
 			switch {
 			case err == nil:
 				u.setEngine(eng)
+				u.loaded = loadedModel{dir: dir, opts: opts}
 				u.rememberModel(dir)
 			case isCancel(err):
 				u.setNoEngine("Loading cancelled: pick a model")
@@ -128,6 +128,47 @@ func (u *UI) loadModel(dir, name string) {
 			}
 		})
 	}()
+}
+
+// loadedModel is the folder the model in use was loaded from and how.
+type loadedModel struct {
+	dir  string
+	opts app.LoadOptions
+}
+
+// loadOptions are the settings' options for loading the model called name.
+func (u *UI) loadOptions(name string) app.LoadOptions {
+	s := u.settings
+	return app.LoadOptions{Name: name, Backend: s.Backend, Threads: s.Threads, Weights: s.Weights, Precision: s.Precision}
+}
+
+// needsReload reports whether the model in use was loaded with other settings than the
+// current ones (backend, threads, weights, arithmetic), which only a load applies. A model
+// the window was given (Options.Engine) has no folder to load again.
+func (u *UI) needsReload() bool {
+	l := u.loaded
+	return u.engine != nil && l.dir != "" && l.opts != u.loadOptions(l.opts.Name)
+}
+
+// reload loads the model in use again with the current settings.
+func (u *UI) reload() { u.loadModel(u.loaded.dir, u.loaded.opts.Name) }
+
+// offerReload asks whether to load the model in use again now that the settings it was
+// loaded with changed; what is running stops first, so the question says so.
+func (u *UI) offerReload() {
+	name := u.loaded.opts.Name
+	text := "Backend, threads, weights and arithmetic apply when a model loads. Load " + name + " again with the new settings now?"
+	if u.chat.job != nil || u.chat.sending || u.create.job != nil {
+		text += "\n\nThe answer or images in progress will stop."
+	}
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Reload "+name+"?", "Reload", "Later", container.New(fixedWidth{420}, l), func(ok bool) {
+		if ok && u.needsReload() {
+			u.reload()
+		}
+	}, u.win)
+	d.Show()
 }
 
 // cancelLoad stops a running load.
@@ -224,6 +265,11 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	if u.engine != nil && u.engine.Info().Dir == m.Path {
 		loadB.SetText("In use")
 		loadB.Disable()
+		if u.needsReload() && u.loaded.dir == m.Path {
+			// Loaded with settings changed since: loading it again applies them.
+			loadB.SetText("Reload")
+			loadB.Enable()
+		}
 	}
 	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), container.NewVBox(name, info, status))
 }

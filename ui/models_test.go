@@ -5,9 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2/test"
+
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
 )
 
 // envWithModels is a machine whose JANUS_MODELS is dir.
@@ -85,5 +88,43 @@ func TestLoadErrorDialog(t *testing.T) {
 	all := strings.Join(textsIn(top), "\n")
 	if !strings.Contains(all, "Cannot load broken") || !strings.Contains(all, "download it again") {
 		t.Errorf("dialog says (%d labels):\n%s", len(textsIn(top)), all)
+	}
+}
+
+// Settings that only a load applies (here the weights) offer to load the model in use again;
+// "Later" leaves it, and the model picker then offers Reload, which loads it with them.
+func TestSettingsOfferReload(t *testing.T) {
+	models := filepath.Dir(fixtures.Path(t, "models", "tiny-a"))
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(models) })
+	u := h.u
+	h.pump("the model", func() bool { return u.engine != nil })
+	first := u.engine
+	overlays := u.win.Canvas().Overlays()
+
+	ns := u.settings
+	ns.Answer.Temperature = 0.5 // applies at once: nothing to reload
+	u.applySettings(ns)
+	if overlays.Top() != nil {
+		t.Fatal("a change that needs no load offered one")
+	}
+	ns.Weights = model.WeightsQ8
+	u.applySettings(ns)
+	top := overlays.Top()
+	if top == nil || !strings.Contains(strings.Join(textsIn(top), "\n"), "tiny-a again") {
+		t.Fatalf("no offer to reload after the weights changed (%v)", top != nil)
+	}
+	test.Tap(findButton(t, top, "Later"))
+	if overlays.Top() != nil || u.engine != first {
+		t.Fatal("Later did not leave the model as it was")
+	}
+
+	u.showModelPicker()
+	test.Tap(findButton(t, overlays.Top(), "Reload"))
+	h.pump("the model loaded again", func() bool { return u.engine != nil && u.engine != first })
+	if w := u.engine.Info().Weights; w != "Q8" {
+		t.Errorf("reloaded with weights %q, want Q8", w)
+	}
+	if u.needsReload() {
+		t.Error("the reloaded model still needs a reload")
 	}
 }

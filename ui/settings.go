@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -40,6 +41,9 @@ type settingsForm struct {
 	maxTokens     *widget.Entry
 	folders       []string
 	folderList    *fyne.Container
+	// saveB and problem are the dialog's Save button and the line saying why it did not save.
+	saveB   *widget.Button
+	problem *widget.Label
 }
 
 func newSettingsForm(u *UI) *settingsForm {
@@ -89,6 +93,10 @@ func newSettingsForm(u *UI) *settingsForm {
 	f.temp = numberEntry(s.Generation.Temperature)
 	f.answerTemp = numberEntry(s.Answer.Temperature)
 	f.maxTokens = widget.NewEntry()
+	f.maxTokens.Validator = func(text string) error {
+		_, err := parseAnswerLength(text)
+		return err
+	}
 	mt := s.Answer.MaxNewTokens
 	if mt == 0 {
 		mt = model.DefaultMaxNewTokens
@@ -219,12 +227,12 @@ func (f *settingsForm) settings() (app.Settings, error) {
 		{"Temperature", f.temp, &ns.Generation.Temperature},
 		{"Answer temperature", f.answerTemp, &ns.Answer.Temperature},
 	} {
-		if *field.dst, err = strconv.ParseFloat(strings.TrimSpace(field.entry.Text), 64); err != nil {
-			return ns, fmt.Errorf("%s %q is not a number", field.name, field.entry.Text)
+		if *field.dst, err = parseSetting(field.entry.Text); err != nil {
+			return ns, fmt.Errorf("%s: %w", field.name, err)
 		}
 	}
-	if ns.Answer.MaxNewTokens, err = strconv.Atoi(strings.TrimSpace(f.maxTokens.Text)); err != nil {
-		return ns, fmt.Errorf("answer length %q is not a whole number", f.maxTokens.Text)
+	if ns.Answer.MaxNewTokens, err = parseAnswerLength(f.maxTokens.Text); err != nil {
+		return ns, fmt.Errorf("Answer length: %w", err)
 	}
 	ns.ModelFolders = slices.Clone(f.folders)
 	// The key typed while the server is off is kept for its next start (while it runs the
@@ -234,25 +242,44 @@ func (f *settingsForm) settings() (app.Settings, error) {
 }
 
 // showSettings opens the settings dialog; Save applies and stores them.
-func (u *UI) showSettings() {
+func (u *UI) showSettings() { u.openSettings() }
+
+// openSettings opens the settings dialog and returns its form. Save keeps the dialog open,
+// with every edit, while a field is invalid, and says which; Cancel drops the edits.
+func (u *UI) openSettings() *settingsForm {
 	f := newSettingsForm(u)
 	u.serveStatus = f.serve.show
 	// A scrolling form: the settings are taller than the smallest window.
 	form := widget.NewForm(f.items()...)
-	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVScroll(container.NewPadded(form)), func(ok bool) {
-		if !ok {
-			return
-		}
+	f.problem = widget.NewLabel("")
+	f.problem.Importance = widget.DangerImportance
+	f.problem.Wrapping = fyne.TextWrapWord
+	f.problem.Hide()
+	var d *dialog.CustomDialog
+	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })
+	f.saveB = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), func() {
 		ns, err := f.settings()
 		if err != nil {
-			u.showError("Settings not saved", err, "Open Settings again and correct it.")
+			f.problem.SetText("Not saved: " + err.Error())
+			f.problem.Show()
 			return
 		}
+		d.Hide()
 		u.applySettings(ns)
-	}, u.win)
+	})
+	f.saveB.Importance = widget.HighImportance
+	form.SetOnValidationChanged(func(err error) {
+		if err == nil {
+			f.problem.Hide()
+		}
+	})
+	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil,
+		container.NewVScroll(container.NewPadded(form))), u.win)
+	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})
 	d.SetOnClosed(func() { u.serveStatus = nil })
 	d.Resize(u.dialogSize(fyne.NewSize(640, 720)))
 	d.Show()
+	return f
 }
 
 // dialogSize is want, or less in a window too small for it.
@@ -269,7 +296,11 @@ func (u *UI) dialogSize(want fyne.Size) fyne.Size {
 // searches the models again once the file is written.
 func (u *UI) applySettings(ns app.Settings) {
 	foldersChanged := !slices.Equal(ns.ModelFolders, u.settings.ModelFolders)
+	reloadBefore := u.needsReload()
 	u.settings = ns
+	if !reloadBefore && u.needsReload() {
+		u.offerReload()
+	}
 	u.chat.session.SetAnswerOptions(ns.Answer.Options())
 	u.create.applySettings(ns.Generation, false)
 	u.saveSettings(func(err error) {
@@ -282,12 +313,44 @@ func (u *UI) applySettings(ns app.Settings) {
 	})
 }
 
-// numberEntry is an entry holding v.
+// numberEntry is an entry holding v, marked while its text is not a number of 0 or more.
 func numberEntry(v float64) *widget.Entry {
 	e := widget.NewEntry()
+	e.Validator = func(text string) error {
+		_, err := parseSetting(text)
+		return err
+	}
 	e.SetText(strconv.FormatFloat(v, 'g', -1, 64))
 	return e
 }
+
+// parseSetting reads a guidance or temperature field: a finite number of 0 or more.
+func parseSetting(text string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("%q is not a number", text)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("%s is below 0", text)
+	}
+	return v, nil
+}
+
+// parseAnswerLength reads the answer length field: a whole number of tokens, 1 to the
+// context of the released models (an answer also stops where a model's context ends).
+func parseAnswerLength(text string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number", text)
+	}
+	if n < 1 || n > maxAnswerTokens {
+		return 0, fmt.Errorf("%d tokens: want 1 to %d", n, maxAnswerTokens)
+	}
+	return n, nil
+}
+
+// maxAnswerTokens is the released models' context (max_position_embeddings).
+const maxAnswerTokens = 16384
 
 // wrappedHint is a form hint that wraps: a form item's own HintText is one line, which a hint
 // naming the model and the memory rule outgrows.

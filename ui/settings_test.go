@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/compute"
@@ -51,6 +52,46 @@ func TestSettingsDialog(t *testing.T) {
 	f.cfg.SetText("lots")
 	if _, err := f.settings(); err == nil {
 		t.Error("a guidance of \"lots\" was accepted")
+	}
+}
+
+// Save with an invalid field keeps the dialog open with every edit and says which field;
+// corrected, it saves and closes.
+func TestSettingsInvalidKeepsEdits(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	overlays := u.win.Canvas().Overlays()
+	for _, tc := range []struct {
+		field func(*settingsForm) *widget.Entry
+		text  string
+		names string
+	}{
+		{func(f *settingsForm) *widget.Entry { return f.cfg }, "abc", "Guidance"},
+		{func(f *settingsForm) *widget.Entry { return f.temp }, "-1", "Temperature"},
+		{func(f *settingsForm) *widget.Entry { return f.maxTokens }, "100000", "Answer length"},
+	} {
+		f := u.openSettings()
+		f.answerTemp.SetText("0.25") // an edit that must survive the refusal
+		tc.field(f).SetText(tc.text)
+		if tc.field(f).Validate() == nil {
+			t.Errorf("%s %q: the field is not marked", tc.names, tc.text)
+		}
+		test.Tap(f.saveB)
+		if overlays.Top() == nil || !f.problem.Visible() || !strings.Contains(f.problem.Text, tc.names) {
+			t.Fatalf("%s %q: dialog open %v, problem %q", tc.names, tc.text, overlays.Top() != nil, f.problem.Text)
+		}
+		if f.answerTemp.Text != "0.25" {
+			t.Errorf("the refused save lost an edit: answer temperature %q", f.answerTemp.Text)
+		}
+		tc.field(f).SetText("6")
+		test.Tap(f.saveB)
+		if overlays.Top() != nil {
+			t.Fatalf("%s corrected: the dialog stayed open (%q)", tc.names, f.problem.Text)
+		}
+		h.pump("the settings to be saved", func() bool {
+			s, _, err := u.store.LoadSettings()
+			return err == nil && s.Answer.Temperature == 0.25
+		})
 	}
 }
 

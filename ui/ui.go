@@ -67,6 +67,9 @@ type UI struct {
 	search   app.ModelSearch
 	engine   app.Engine
 	loading  *app.LoadJob
+	// loaded is where engine came from and the options it was loaded with (empty for
+	// Options.Engine).
+	loaded loadedModel
 
 	sidebar *sidebar
 	chat    *chatView
@@ -227,13 +230,14 @@ func (u *UI) openStore() (notices []string, err error) {
 
 // showError shows what happened and what to do in a dialog over the window.
 func (u *UI) showError(title string, err error, what string) {
-	text := title
+	var parts []string
 	if err != nil {
-		text += "\n\n" + err.Error()
+		parts = append(parts, err.Error())
 	}
 	if what != "" {
-		text += "\n\n" + what
+		parts = append(parts, what)
 	}
+	text := strings.Join(parts, "\n\n") // the title is the dialog's own
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustom(title, "Close", container.New(fixedWidth{460}, l), u.win)
