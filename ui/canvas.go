@@ -48,7 +48,9 @@ type canvasView struct {
 	stopB    *widget.Button
 	progRow  *fyne.Container
 	notice   *widget.Label
-	status   *widget.Label
+	// waiting is set from Generate until the run's first step.
+	waiting bool
+	status  *widget.Label
 
 	grid  *fyne.Container
 	gridL *fitGrid
@@ -230,6 +232,7 @@ func (c *canvasView) rollSeed() {
 }
 
 func (c *canvasView) setNotice(s string) {
+	c.notice.Importance = widget.DangerImportance
 	c.notice.SetText(s)
 	c.notice.Hidden = s == ""
 	c.notice.Refresh()
@@ -316,7 +319,8 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	c.setNotice("")
 	c.makeTiles(s.N)
 	c.progress.SetValue(0)
-	c.progText.SetText("Starting…")
+	c.waiting = true
+	c.showWaiting()
 	c.progRow.Show()
 	c.updateButtons()
 }
@@ -378,7 +382,21 @@ func (c *canvasView) newTile(i int) *tile {
 }
 
 // showProgress updates the bar and the "images/s · time left" line.
+// showWaiting says what the run waits for before its first step: the model answers one
+// request at a time, so an answer being written in Chat holds it.
+func (c *canvasView) showWaiting() {
+	if !c.waiting || c.job == nil {
+		return
+	}
+	if c.u.chat.session.Busy() {
+		c.progText.SetText("Waiting for the answer in Chat to finish…")
+	} else {
+		c.progText.SetText("Starting…")
+	}
+}
+
 func (c *canvasView) showProgress(p app.GenerationProgress) {
+	c.waiting = false
 	if p.Tokens > 0 {
 		c.progress.SetValue(float64(p.Token) / float64(p.Tokens))
 	}
@@ -423,6 +441,8 @@ func (c *canvasView) showPreview(p app.Preview) {
 // line says why there are none.
 func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, err error) {
 	c.job = nil
+	c.waiting = false
+	c.u.chat.sync() // an answer waiting for the model says so until now
 	if c.cancel != nil {
 		c.cancel()
 		c.cancel = nil
@@ -436,6 +456,8 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	switch {
 	case isCancel(err):
 		c.setNotice("Stopped.")
+		c.notice.Importance = widget.LowImportance // what was asked for, not a failure
+		c.notice.Refresh()
 	case err != nil:
 		c.setNotice(errorLine(err))
 	}

@@ -281,3 +281,25 @@ func TestCanvasBrokenHistoryImage(t *testing.T) {
 		t.Errorf("tile 0: result %v, problem shown %v; tile 1 has a problem %v", c.tiles[0].result, c.tiles[0].problem.Visible(), c.tiles[1].problem != nil)
 	}
 }
+
+// The model does one thing at a time: images asked for while an answer is being written say
+// that they wait for it, and start once it ends.
+func TestCanvasSaysItWaitsForChat(t *testing.T) {
+	eng := apptest.NewFakeEngine(20 * time.Millisecond)
+	h := newHarness(t, eng)
+	u := h.u
+	test.Type(u.chat.entry, "a question")
+	u.chat.send()
+	h.pump("the answer to start", func() bool { return u.chat.session.Busy() })
+	u.ShowCreate()
+	test.Type(u.create.prompt, "a lighthouse")
+	u.create.generate()
+	if got := u.create.progText.Text; !strings.Contains(got, "Waiting for the answer in Chat") {
+		t.Errorf("while the answer is written the canvas says %q", got)
+	}
+	h.waitAnswers(1)
+	if got := u.create.progText.Text; strings.Contains(got, "Waiting") {
+		t.Errorf("after the answer the canvas still says %q", got)
+	}
+	h.pump("the images", func() bool { return u.create.job == nil })
+}

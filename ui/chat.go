@@ -279,6 +279,7 @@ func (c *chatView) send() {
 					c.update(i, m)
 					c.updateButtons()
 				}
+				c.u.create.showWaiting()
 				c.u.sidebar.reloadHistory()
 			})
 		},
@@ -473,9 +474,13 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 	var foot []string
 	switch m.State {
 	case app.StateStreaming:
-		if m.TokensPerSecond > 0 {
+		switch {
+		case m.TokensPerSecond > 0:
 			foot = append(foot, fmt.Sprintf("%.1f tokens/s", m.TokensPerSecond))
-		} else {
+		case m.Text == "" && c.u.create.job != nil:
+			// The model makes one thing at a time; the canvas's finish fills this again.
+			foot = append(foot, "Waiting for the images in Create to finish…")
+		default:
 			foot = append(foot, "Reading the question…")
 		}
 	case app.StateStopped:
