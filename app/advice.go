@@ -2,8 +2,13 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io/fs"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
@@ -27,4 +32,45 @@ func LoadAdvice(err error) string {
 		return "A file of the model is missing: download the model again, or choose a complete model folder."
 	}
 	return "Check that the folder holds a complete Janus or Janus-Pro model (config.json, the weights and the tokenizer files), or download it again."
+}
+
+// DownloadProblem says in one line, for people, why a download failed with err: a network
+// that does not answer is named as such ("cannot reach huggingface.co: …") instead of Go's
+// dial and lookup chain, a full disk as a full disk. Other errors are their first line.
+func DownloadProblem(err error) string {
+	var (
+		dns  *net.DNSError
+		op   *net.OpError
+		uerr *url.Error
+		cert *tls.CertificateVerificationError
+	)
+	host := "the server"
+	if errors.As(err, &uerr) {
+		if u, perr := url.Parse(uerr.URL); perr == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+	}
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, syscall.ENOSPC):
+		return "The disk is full: free some space, then retry"
+	case errors.As(err, &dns):
+		if host == "the server" && dns.Name != "" {
+			host = dns.Name
+		}
+		return "Cannot reach " + host + ": its address was not found. Check the internet connection"
+	case errors.As(err, &cert):
+		return "Cannot reach " + host + " securely: its certificate was not accepted (" + cert.Err.Error() + ")"
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ENETUNREACH),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.As(err, &op) && op.Op == "dial":
+		return "Cannot reach " + host + ": the connection failed. Check the internet connection or proxy"
+	case uerr != nil && uerr.Timeout():
+		return host + " did not answer in time. Check the internet connection"
+	}
+	line := err.Error()
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	return line
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/disintegration/imaging"
 	_ "golang.org/x/image/bmp"
@@ -35,6 +36,33 @@ var ErrNotImage = errors.New("not an image")
 
 // ErrTooLarge is wrapped by CheckImageFile's error for a file over the attachment limits.
 var ErrTooLarge = errors.New("image too large")
+
+// ErrDamagedImage is wrapped by the error for an image file whose pixels do not decode (cut
+// short, corrupted), though its kind is known.
+var ErrDamagedImage = errors.New("damaged image")
+
+// damagedImage is a file of a known image kind that does not decode. It says so in one
+// sentence for the window; the decoder's own words stay in the chain (errors.Is, logs).
+type damagedImage struct {
+	name, format string
+	err          error
+}
+
+func (e *damagedImage) Error() string {
+	return fmt.Sprintf("%s is a damaged or incomplete %s image: it cannot be read", e.name, strings.ToUpper(e.format))
+}
+
+func (e *damagedImage) Unwrap() []error { return []error{ErrDamagedImage, e.err} }
+
+// decodeError is the error for path whose decoding failed with err: over the limits as
+// it is, otherwise a damaged image.
+func decodeError(path, format string, err error) error {
+	name := filepath.Base(path)
+	if errors.Is(err, imageproc.ErrTooLarge) {
+		return fmt.Errorf("%s: %w: %w", name, ErrTooLarge, err)
+	}
+	return &damagedImage{name: name, format: format, err: err}
+}
 
 // CheckImageFile tells whether path can be attached to a chat, reading only its header: it
 // rejects folders, files that are not images (by their content), and files or pictures
@@ -71,7 +99,7 @@ func checkImageFile(path string) (string, image.Config, error) {
 	case errors.Is(err, image.ErrFormat), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && st.Size() < 64:
 		return "", image.Config{}, fmt.Errorf("%s is %w: Janus reads PNG, JPEG, GIF, WebP and BMP", name, ErrNotImage)
 	case err != nil:
-		return "", image.Config{}, fmt.Errorf("%s is a damaged %s image: %v", name, format, err)
+		return "", image.Config{}, decodeError(path, format, err)
 	case cfg.Width <= 0 || cfg.Height <= 0:
 		return "", image.Config{}, fmt.Errorf("%s is an empty %s image (%d×%d)", name, format, cfg.Width, cfg.Height)
 	case int64(cfg.Width)*int64(cfg.Height) > MaxAttachmentPixels:
@@ -88,12 +116,9 @@ func Thumbnail(path string, size int) (*image.NRGBA, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("thumbnail size %d", size)
 	}
-	if _, _, err := checkImageFile(path); err != nil {
-		return nil, err
-	}
-	img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{MaxPixels: MaxAttachmentPixels, MaxFileBytes: MaxAttachmentBytes})
+	img, err := DecodeImageFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("thumbnail of %s: %w", filepath.Base(path), err)
+		return nil, err
 	}
 	b := img.Bounds()
 	if b.Dx() <= size && b.Dy() <= size {

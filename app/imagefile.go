@@ -3,7 +3,6 @@ package app
 import (
 	"fmt"
 	"image"
-	"path/filepath"
 
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -13,12 +12,13 @@ import (
 // enormous file in the history or on disk is refused with an error instead of exhausting
 // memory. It reads the whole file: call it off the UI goroutine.
 func DecodeImageFile(path string) (*image.NRGBA, error) {
-	if _, _, err := checkImageFile(path); err != nil {
+	format, _, err := checkImageFile(path)
+	if err != nil {
 		return nil, err
 	}
 	img, err := imageproc.DecodeFile(path, imageproc.DecodeOptions{MaxPixels: MaxAttachmentPixels, MaxFileBytes: MaxAttachmentBytes})
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+		return nil, decodeError(path, format, err)
 	}
 	return img, nil
 }

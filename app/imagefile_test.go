@@ -41,7 +41,7 @@ func TestDecodeImageFile(t *testing.T) {
 		{name: "good", path: good, w: 40, h: 30},
 		{name: "over the pixel limit", path: huge, wantErr: app.ErrTooLarge, errText: "huge.png"},
 		{name: "not an image", path: text, wantErr: app.ErrNotImage, errText: "notes.png"},
-		{name: "damaged", path: damaged, errText: "damaged.png"},
+		{name: "damaged", path: damaged, wantErr: app.ErrDamagedImage, errText: "damaged.png is a damaged or incomplete PNG image"},
 		{name: "missing", path: filepath.Join(dir, "gone.png"), errText: "does not exist"},
 		{name: "folder", path: dir, wantErr: app.ErrNotImage},
 	} {

@@ -335,7 +335,7 @@ func (v *downloadView) renderProgress() {
 	v.bar.SetValue(p.Fraction())
 	v.line.SetText(progressLine(p, d.job != nil))
 	if d.err != nil {
-		v.problem.SetText(errorLine(d.err))
+		v.problem.SetText(app.DownloadProblem(d.err))
 		v.problem.Show()
 	} else {
 		v.problem.Hide()

@@ -356,7 +356,7 @@ func (c *Client) retry(ctx context.Context, what string, note func(string), f fu
 		wait := c.backoff(fails - 1)
 		c.log().Warn("hub request failed; retrying", "what", what, "err", r.err, "wait", wait)
 		if note != nil {
-			note(fmt.Sprintf("retrying in %s after: %v", wait.Round(time.Millisecond), r.err))
+			note(fmt.Sprintf("retrying in %s: %s", wait.Round(100*time.Millisecond), app.DownloadProblem(r.err)))
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -1,0 +1,56 @@
+package app_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/janus-desktop/janus/app"
+)
+
+// A failed download is told in words about the network or the disk, naming the host, not
+// in Go's chain of dial and lookup errors; other errors keep their first line.
+func TestDownloadProblem(t *testing.T) {
+	// A port that refuses: listen, note the address, close.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/api/models/x"
+	l.Close()
+	_, refusedErr := http.Get(refused)
+	if refusedErr == nil {
+		t.Fatal("a closed port answered")
+	}
+	dnsErr := fmt.Errorf("download deepseek-ai/Janus-Pro-1B: giving up after 6 tries: %w",
+		&url.Error{Op: "Get", URL: "https://huggingface.co/api/models/deepseek-ai/Janus-Pro-1B", Err: &net.OpError{Op: "dial", Net: "tcp",
+			Err: &net.DNSError{Err: "no such host", Name: "huggingface.co", IsNotFound: true}}})
+	for _, tc := range []struct {
+		name string
+		err  error
+		want []string
+		not  string
+	}{
+		{"no DNS", dnsErr, []string{"Cannot reach huggingface.co", "address was not found", "internet connection"}, "dial tcp"},
+		{"refused", fmt.Errorf("list x: %w", refusedErr), []string{"Cannot reach 127.0.0.1", "connection failed"}, "dial tcp"},
+		{"disk full", fmt.Errorf("write part: %w", &fs.PathError{Op: "write", Path: "/m/x.part", Err: syscall.ENOSPC}), []string{"disk is full"}, "/m/x.part"},
+		{"other", errors.New("list x: the hub said 404\nmore"), []string{"list x: the hub said 404"}, "more"},
+		{"nil", nil, []string{""}, "x"},
+	} {
+		got := app.DownloadProblem(tc.err)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q does not say %q", tc.name, got, w)
+			}
+		}
+		if strings.Contains(got, tc.not) {
+			t.Errorf("%s: %q still says %q", tc.name, got, tc.not)
+		}
+	}
+}
