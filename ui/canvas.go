@@ -593,8 +593,12 @@ func (c *canvasView) askAbout(i int) {
 	}
 	r := c.tiles[i].result
 	c.u.newChat()
+	// The stored copy is named by its digest; its chip is named by what it shows.
+	attach := func(ref app.ImageRef) {
+		c.u.chat.attachFiles([]attachment{{path: c.u.store.ImagePath(ref), label: "Image: " + r.Meta.Prompt}})
+	}
 	if r.Ref.SHA256 != "" {
-		c.u.chat.attach([]string{c.u.store.ImagePath(r.Ref)})
+		attach(r.Ref)
 		return
 	}
 	// Without a stored copy the picture is put into the store first (no temporary file is
@@ -610,7 +614,7 @@ func (c *canvasView) askAbout(i int) {
 			c.u.do(func() { c.u.chat.setNotice(errorLine(err)) })
 			return
 		}
-		c.u.do(func() { c.u.chat.attach([]string{store.ImagePath(ref)}) })
+		c.u.do(func() { attach(ref) })
 	}()
 }
 

@@ -149,6 +149,9 @@ func TestCanvasAskAboutImage(t *testing.T) {
 	if ref.SHA256 != "" && c.attached[0].path != h.u.store.ImagePath(ref) {
 		t.Errorf("attached %s, want the stored image %s", c.attached[0].path, h.u.store.ImagePath(ref))
 	}
+	if chip := strings.Join(textsIn(c.chips), " "); !strings.Contains(chip, "a red light") {
+		t.Errorf("the chip reads %q, not the image's prompt", chip)
+	}
 	test.Type(c.entry, "What is this?")
 	c.send()
 	h.waitAnswers(1)

@@ -67,7 +67,9 @@ type chatView struct {
 
 // attachment is an image waiting in the composer.
 type attachment struct {
-	path  string
+	path string
+	// label names it on its chip: the file's name, or what a stored picture is.
+	label string
 	thumb image.Image
 	chip  fyne.CanvasObject
 }
@@ -545,20 +547,31 @@ func thumbSize(w, h int) (float32, float32) {
 // header checks and thumbnails run off the UI goroutine; a file that cannot be used gets the
 // one-line message and changes nothing.
 func (c *chatView) attach(paths []string) {
+	files := make([]attachment, len(paths))
+	for i, p := range paths {
+		files[i] = attachment{path: p, label: filepath.Base(p)}
+	}
+	c.attachFiles(files)
+}
+
+// attachFiles checks and thumbnails files (path and label set) off the UI goroutine, then
+// adds those that are images to the composer and says why the others are not.
+func (c *chatView) attachFiles(files []attachment) {
 	go func() {
 		var good []attachment
 		var problems []string
-		for _, p := range paths {
-			if _, _, err := app.CheckImageFile(p); err != nil {
+		for _, a := range files {
+			if _, _, err := app.CheckImageFile(a.path); err != nil {
 				problems = append(problems, errorLine(err))
 				continue
 			}
-			th, err := app.Thumbnail(p, app.ThumbnailSize)
+			th, err := app.Thumbnail(a.path, app.ThumbnailSize)
 			if err != nil {
 				problems = append(problems, errorLine(err))
 				continue
 			}
-			good = append(good, attachment{path: p, thumb: th})
+			a.thumb = th
+			good = append(good, a)
 		}
 		slog.Info("attached", "files", len(good), "refused", len(problems))
 		c.u.do(func() {
@@ -585,7 +598,7 @@ func (c *chatView) addChip(a attachment) {
 	img.SetMinSize(fyne.NewSize(44, 44))
 	rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() { c.removeChip(a.path) })
 	rm.Importance = widget.LowImportance
-	name := widget.NewLabel(shorten(filepath.Base(a.path), 22))
+	name := widget.NewLabel(shorten(a.label, 22))
 	bg := newThemedRect(colorNameBubble, 10)
 	a.chip = container.NewStack(bg, container.NewPadded(container.NewHBox(img, container.NewCenter(name), container.NewCenter(rm))))
 	c.attached = append(c.attached, a)
