@@ -135,11 +135,11 @@ func newCanvasView(u *UI) *canvasView {
 		return container.NewBorder(nil, nil, caption(name), value, obj)
 	}
 	left := container.NewHBox(caption("Images"), c.count,
-		caption("Seed"), container.New(fixedWidth{104}, c.seed), c.dice)
+		caption("Seed"), container.New(fixedWidth{152}, c.seed), c.dice) // 16 digits: seeds < 2^53
 	sliders := container.NewGridWithColumns(2,
 		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),
 		labelled("Temperature", c.temp, container.New(fixedWidth{40}, c.tempL)))
-	settings := container.New(&twoRows{wide: 520, gap: theme.Padding()}, left,
+	settings := container.New(&twoRows{wide: 470, gap: theme.Padding()}, left,
 		container.NewBorder(nil, nil, nil, reset, sliders))
 	top := container.NewBorder(nil, nil, nil, container.NewVBox(c.genB), c.prompt)
 
@@ -229,6 +229,13 @@ func (c *canvasView) rollSeed() {
 		return
 	}
 	c.seed.SetText(strconv.FormatUint(s, 10))
+}
+
+// setInfo shows s where setNotice shows failures, in the quiet colour of news.
+func (c *canvasView) setInfo(s string) {
+	c.setNotice(s)
+	c.notice.Importance = widget.LowImportance
+	c.notice.Refresh()
 }
 
 func (c *canvasView) setNotice(s string) {
@@ -455,9 +462,7 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	}
 	switch {
 	case isCancel(err):
-		c.setNotice("Stopped.")
-		c.notice.Importance = widget.LowImportance // what was asked for, not a failure
-		c.notice.Refresh()
+		c.setInfo("Stopped.")
 	case err != nil:
 		c.setNotice(errorLine(err))
 	}
@@ -577,7 +582,7 @@ func (c *canvasView) save(i int, path string, done func(error)) {
 			if err != nil {
 				c.setNotice(errorLine(err))
 			} else {
-				c.setNotice("")
+				c.setInfo("Saved " + path)
 			}
 			if done != nil {
 				done(err)

@@ -103,6 +103,9 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	if saveErr != nil {
 		t.Fatal(saveErr)
 	}
+	if n := h.u.create.notice; !n.Visible() || n.Text != "Saved "+path || n.Importance == widget.DangerImportance {
+		t.Errorf("after saving the canvas says %q (visible %v, importance %v)", n.Text, n.Visible(), n.Importance)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -420,5 +420,5 @@ func (u *UI) showDownloads() {
 	d.SetOnClosed(func() { u.downloads.drop(v) })
 	// Sized for the three offers up front: the rows arrive after the dialog opens.
 	d.Resize(u.dialogSize(fyne.NewSize(620, 640)))
-	d.Show()
+	u.show(d)
 }

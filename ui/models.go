@@ -168,7 +168,7 @@ func (u *UI) offerReload() {
 			u.reload()
 		}
 	}, u.win)
-	d.Show()
+	u.show(d)
 }
 
 // cancelLoad stops a running load.
@@ -233,7 +233,7 @@ func (u *UI) showModelPicker() {
 		container.NewVScroll(list))
 	d = dialog.NewCustom("Models", "Close", container.New(fixedWidth{640}, body), u.win)
 	d.Resize(fyne.NewSize(700, 480))
-	d.Show()
+	u.show(d)
 }
 
 // modelRow is one model in the picker: name, family, sizes, where it lives, status.

@@ -278,7 +278,7 @@ func (u *UI) openSettings() *settingsForm {
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})
 	d.SetOnClosed(func() { u.serveStatus = nil })
 	d.Resize(u.dialogSize(fyne.NewSize(640, 720)))
-	d.Show()
+	u.show(d)
 	return f
 }
 

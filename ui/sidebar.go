@@ -257,15 +257,23 @@ func (s *sidebar) showMenu(e app.HistoryEntry, pos fyne.Position) {
 	widget.ShowPopUpMenuAtPosition(menu, s.u.win.Canvas(), pos)
 }
 
-func (s *sidebar) rename(e app.HistoryEntry) {
+// rename asks for e's new title: the entry has the focus with the old title selected, so
+// typing replaces it, and Enter renames.
+func (s *sidebar) rename(e app.HistoryEntry) *dialog.FormDialog {
 	entry := widget.NewEntry()
 	entry.SetText(e.Title)
-	dialog.ShowForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
+	d := dialog.NewForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
 		func(ok bool) {
 			if ok {
 				s.doRename(e, entry.Text)
 			}
 		}, s.u.win)
+	entry.OnSubmitted = func(string) { d.Submit() }
+	d.Resize(s.u.dialogSize(fyne.NewSize(480, 0)))
+	s.u.show(d)
+	s.u.win.Canvas().Focus(entry)
+	entry.TypedShortcut(&fyne.ShortcutSelectAll{})
+	return d
 }
 
 // doRename gives e a new title, off the UI goroutine.
@@ -286,12 +294,16 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 	if e.Kind == app.KindImageSet {
 		what = "image set"
 	}
-	dialog.ShowConfirm("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
+	d := dialog.NewConfirm("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
 		func(ok bool) {
 			if ok {
 				s.doDelete(e)
 			}
 		}, s.u.win)
+	d.SetConfirmText("Delete")
+	d.SetDismissText("Cancel")
+	d.SetConfirmImportance(widget.DangerImportance)
+	s.u.show(d)
 }
 
 // doDelete removes e from the history, off the UI goroutine; an open chat it was becomes a

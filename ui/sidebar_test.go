@@ -164,3 +164,24 @@ func clickRow(t *testing.T, u *UI, i int) {
 	}
 	click(t, u.win.Canvas(), title)
 }
+
+// Rename opens with the title selected in a focused entry: typing replaces it, Enter renames.
+func TestRenameTypeAndEnter(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	test.Type(u.chat.entry, "a question")
+	u.chat.send()
+	h.waitAnswers(1)
+	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
+	u.sidebar.rename(u.sidebar.entries[0])
+	focused, ok := u.win.Canvas().Focused().(*widget.Entry)
+	if !ok {
+		t.Fatalf("focus on %T, not the title", u.win.Canvas().Focused())
+	}
+	test.Type(focused, "Renamed")
+	focused.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.pump("the new title", func() bool { return u.sidebar.entries[0].Title == "Renamed" })
+	if u.win.Canvas().Overlays().Top() != nil {
+		t.Error("Enter left the dialog open")
+	}
+}

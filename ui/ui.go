@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -86,6 +87,8 @@ type UI struct {
 	serving     *api.Serving
 	serveErr    error
 	serveStatus func()
+	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
+	dialogs []dialog.Dialog
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -240,8 +243,7 @@ func (u *UI) showError(title string, err error, what string) {
 	text := strings.Join(parts, "\n\n") // the title is the dialog's own
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustom(title, "Close", container.New(fixedWidth{460}, l), u.win)
-	d.Show()
+	u.show(dialog.NewCustom(title, "Close", container.New(fixedWidth{460}, l), u.win))
 }
 
 func (u *UI) mainMenu() *fyne.MainMenu {
@@ -268,10 +270,22 @@ func (u *UI) addShortcuts() {
 		}
 	}
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
-		if k.Name == fyne.KeyEscape {
-			u.stop()
+		if k.Name != fyne.KeyEscape {
+			return
 		}
+		if n := len(u.dialogs); n > 0 {
+			u.dialogs[n-1].Dismiss()
+			return
+		}
+		u.stop()
 	})
+}
+
+// show shows d, and keeps it where Esc dismisses it (the newest open dialog first).
+func (u *UI) show(d dialog.Dialog) {
+	u.dialogs = append(u.dialogs, d)
+	d.SetOnClosed(func() { u.dialogs = slices.DeleteFunc(u.dialogs, func(o dialog.Dialog) bool { return o == d }) })
+	d.Show()
 }
 
 // stop is Esc: it stops whatever the current view is running.
@@ -292,7 +306,7 @@ func (u *UI) showAbout() {
 		"ask about images and make new ones. Nothing leaves this machine.\n\nHistory and settings: " + u.store.Root()
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
-	dialog.NewCustom("About Janus Desktop", "Close", container.New(fixedWidth{420}, l), u.win).Show()
+	u.show(dialog.NewCustom("About Janus Desktop", "Close", container.New(fixedWidth{420}, l), u.win))
 }
 
 // ShowChat selects the chat view.

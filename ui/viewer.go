@@ -50,6 +50,6 @@ func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.Canv
 		title = "Image"
 	}
 	d := dialog.NewCustom(title, "Close", body, u.win)
-	d.Show()
+	u.show(d)
 	return d
 }

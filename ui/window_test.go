@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
@@ -64,5 +65,32 @@ func TestCorruptSettingsReported(t *testing.T) {
 	}
 	if h.u.settings.Generation.CFG != app.DefaultSettings().Generation.CFG {
 		t.Errorf("settings %+v are not the defaults", h.u.settings)
+	}
+}
+
+// Esc closes the newest dialog first (a confirmation over the picker, then the picker);
+// with none open it is the views' Stop again.
+func TestEscClosesDialogs(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c := u.win.Canvas()
+	esc := func() {
+		if c.Focused() != nil {
+			t.Fatalf("%T has the focus: Esc would not reach the window", c.Focused())
+		}
+		c.(test.WindowlessCanvas).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	}
+	u.showModelPicker()
+	u.showAbout()
+	if n := len(c.Overlays().List()); n != 2 {
+		t.Fatalf("%d overlays, want the picker and About", n)
+	}
+	esc()
+	if n := len(c.Overlays().List()); n != 1 || len(u.dialogs) != 1 {
+		t.Fatalf("after one Esc: %d overlays, %d dialogs, want 1", n, len(u.dialogs))
+	}
+	esc()
+	if c.Overlays().Top() != nil || len(u.dialogs) != 0 {
+		t.Fatal("the second Esc left a dialog open")
 	}
 }
