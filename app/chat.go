@@ -50,6 +50,8 @@ type ChatMessage struct {
 	ReusedTokens int `json:"reused_tokens,omitempty"`
 	// Time is when the message was sent or the answer started.
 	Time time.Time `json:"time"`
+	// Finish is why a done answer ended (model.FinishEOS, FinishLength, FinishContext).
+	Finish string `json:"finish,omitempty"`
 }
 
 // ChatCallbacks receive a reply's progress, on the reply job's goroutine. index is the
@@ -388,6 +390,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		m.Tokens = len(res.Tokens)
 	}
 	m.PromptTokens, m.ReusedTokens = res.PromptTokens, res.ReusedTokens
+	m.Finish = res.FinishReason
 	if tps := res.TokensPerSecond(); tps > 0 {
 		m.TokensPerSecond = tps
 	}

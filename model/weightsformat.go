@@ -99,7 +99,12 @@ func ChooseWeights(ram int64, bytes func(format string) int64) (format, reason s
 	if ram <= 0 {
 		return WeightsStored, "memory size unknown: weights as stored"
 	}
-	gb := func(n int64) string { return fmt.Sprintf("%.1f GB", float64(n)/1e9) }
+	gb := func(n int64) string {
+		if n < 1e9 { // a test model's weights: "0.0 GB" would say nothing
+			return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+		}
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	}
 	name := map[string]string{WeightsStored: "weights as stored", WeightsQ8: "Q8 weights", WeightsQ4M: "Q4M weights"}
 	var over []string // the formats that do not fit, with their sizes
 	for _, f := range []string{WeightsStored, WeightsQ8, WeightsQ4M} {

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
 )
 
 // chatPlaceholder is what the empty composer says.
@@ -487,6 +488,14 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 		}
 	case app.StateStopped:
 		foot = append(foot, "Stopped")
+	case app.StateDone:
+		// An answer cut short says so: the words end mid-thought with no other sign.
+		switch m.Finish {
+		case model.FinishLength:
+			foot = append(foot, "Cut off at the answer length (Settings)")
+		case model.FinishContext:
+			foot = append(foot, "Cut off: the conversation filled the model's context; start a new chat")
+		}
 	case app.StateError:
 		foot = append(foot, m.Error)
 	}

@@ -279,3 +279,27 @@ func pngBytes(t *testing.T) []byte {
 	}
 	return data
 }
+
+// An answer cut off by the answer length says so under it; one that ended says nothing.
+func TestChatSaysWhenCutOff(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	test.Type(c.entry, "a full answer")
+	c.send()
+	h.waitAnswers(1)
+	if foot := c.msgs[1].footer.Text; strings.Contains(foot, "Cut off") {
+		t.Errorf("a whole answer's footer says %q", foot)
+	}
+	ns := h.u.settings
+	ns.Answer.MaxNewTokens = 2
+	h.u.applySettings(ns)
+	test.Type(c.entry, "a short answer")
+	c.send()
+	h.waitAnswers(2)
+	if foot := c.msgs[3].footer.Text; !strings.Contains(foot, "Cut off at the answer length") {
+		t.Errorf("a cut answer's footer says %q", foot)
+	}
+	if m := c.session.Messages()[3]; m.Finish != model.FinishLength {
+		t.Errorf("the stored answer's finish is %q", m.Finish)
+	}
+}

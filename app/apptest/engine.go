@@ -138,11 +138,11 @@ func (c *fakeConversation) Reply(ctx context.Context, question string, images []
 	if e.ContextLimit > 0 && need+len(e.Words) > e.ContextLimit {
 		return model.Result{}, fmt.Errorf("%w: the prompt has %d tokens and the window holds %d", model.ErrContextFull, need, e.ContextLimit)
 	}
-	words := e.Words
+	words, finish := e.Words, model.FinishEOS
 	if opts.MaxNewTokens > 0 && opts.MaxNewTokens < len(words) {
-		words = words[:opts.MaxNewTokens]
+		words, finish = words[:opts.MaxNewTokens], model.FinishLength
 	}
-	res := model.Result{PromptTokens: need, ImagesEncoded: len(images), FinishReason: model.FinishEOS}
+	res := model.Result{PromptTokens: need, ImagesEncoded: len(images), FinishReason: finish}
 	start := time.Now()
 	for i, w := range words {
 		if err := sleep(ctx, e.Delay); err != nil {
