@@ -50,6 +50,8 @@ type canvasView struct {
 	notice   *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
+	// setID is the history entry of the images on the canvas ("" for none yet).
+	setID string
 	status  *widget.Label
 
 	grid  *fyne.Container
@@ -265,7 +267,7 @@ func (c *canvasView) updateButtons() {
 // clear empties the canvas for a new image (a running generation goes on to its end and
 // stays in the history).
 func (c *canvasView) clear() {
-	c.shown = nil
+	c.shown, c.setID = nil, ""
 	c.prompt.SetText("")
 	c.tiles = nil
 	c.grid.RemoveAll()
@@ -322,6 +324,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	}
 	c.cancel = cancel
 	c.job, c.shown = job, job
+	c.setID = "" // in the history once the run ends
 	c.last = job.Settings()
 	c.setNotice("")
 	c.makeTiles(s.N)
@@ -460,6 +463,7 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	if c.shown != job {
 		return // the canvas moved on (New image, the history); the run is in the history
 	}
+	c.setID = job.SetID()
 	switch {
 	case isCancel(err):
 		c.setInfo("Stopped.")
@@ -490,6 +494,7 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 // showSet shows a saved image set from the history.
 func (c *canvasView) showSet(set *app.ImageSet) {
 	c.shown = nil
+	c.setID = set.ID
 	c.applySettings(set.Settings, true)
 	c.last = set.Settings
 	c.makeTiles(len(set.Images))

@@ -27,6 +27,10 @@ type sidebar struct {
 	thumbs  map[string]image.Image // by image digest; nil value: being made
 	list    *widget.List
 	emptyL  *widget.Label
+	// marking is set while markOpen selects the entry on screen, which opens nothing.
+	marking bool
+	// selected is the highlighted entry (-1: none).
+	selected widget.ListItemID
 
 	modelName   *widget.Label
 	modelDetail *widget.Label
@@ -39,14 +43,20 @@ type sidebar struct {
 }
 
 func newSidebar(u *UI) *sidebar {
-	s := &sidebar{u: u, thumbs: map[string]image.Image{}}
+	s := &sidebar{u: u, thumbs: map[string]image.Image{}, selected: -1}
 	newChat := widget.NewButtonWithIcon("New chat", theme.MailComposeIcon(), func() { u.newChat() })
 	newImage := widget.NewButtonWithIcon("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
 	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
 	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
 
 	s.list = widget.NewList(func() int { return len(s.entries) }, s.newItem, s.updateItem)
-	s.list.OnSelected = s.open
+	s.list.OnSelected = func(id widget.ListItemID) {
+		s.selected = id
+		if !s.marking {
+			s.open(id)
+		}
+	}
+	s.list.OnUnselected = func(widget.ListItemID) { s.selected = -1 }
 	s.emptyL = widget.NewLabel("Your chats and images will appear here.")
 	s.emptyL.Wrapping = fyne.TextWrapWord
 	s.emptyL.Importance = widget.LowImportance
@@ -208,11 +218,29 @@ func (s *sidebar) reloadHistory() {
 			s.emptyL.Hidden = len(entries) > 0
 			s.emptyL.Refresh()
 			s.list.Refresh()
+			s.markOpen()
 		})
 	}()
 }
 
-func (s *sidebar) selectNone() { s.list.UnselectAll() }
+// markOpen highlights the entry the view in front shows (the chat, or the image set on the
+// canvas), or none for a new one. The list selects by position, and entries move as new
+// ones arrive at the top, so this follows every change of the list and of the view.
+func (s *sidebar) markOpen() {
+	id := s.u.chat.session.ID()
+	if s.u.tabs.SelectedIndex() == 1 {
+		id = s.u.create.setID
+	}
+	s.marking = true
+	defer func() { s.marking = false }()
+	for i, e := range s.entries {
+		if id != "" && e.ID == id {
+			s.list.Select(i)
+			return
+		}
+	}
+	s.list.UnselectAll()
+}
 
 // open reopens history entry id: a chat in the chat view, an image set on the canvas.
 func (s *sidebar) open(id widget.ListItemID) {
@@ -318,7 +346,6 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 			if s.u.chat.session.ID() == e.ID {
 				s.u.newChat()
 			}
-			s.list.UnselectAll()
 			s.reloadHistory()
 		})
 	}()

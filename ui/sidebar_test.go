@@ -185,3 +185,36 @@ func TestRenameTypeAndEnter(t *testing.T) {
 		t.Error("Enter left the dialog open")
 	}
 }
+
+// The highlighted entry is the one the view in front shows, though new entries push it
+// down the list: the chat in Chat, the image set in Create, none for a new chat.
+func TestHistoryHighlightFollowsTheView(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	test.Type(u.chat.entry, "a question")
+	u.chat.send()
+	h.waitAnswers(1)
+	chatID := u.chat.session.ID()
+	u.ShowCreate()
+	test.Type(u.create.prompt, "a lighthouse")
+	u.create.generate()
+	h.pump("the set in the history", func() bool { return u.create.job == nil && len(u.sidebar.entries) == 2 })
+	h.pump("the highlight", func() bool { return true })
+	highlighted := func() string {
+		if i := u.sidebar.selected; i >= 0 && i < len(u.sidebar.entries) {
+			return u.sidebar.entries[i].ID
+		}
+		return ""
+	}
+	if got, want := highlighted(), u.create.setID; got != want || want == "" {
+		t.Errorf("in Create the highlight is %q, want the set %q", got, want)
+	}
+	u.ShowChat()
+	if got := highlighted(); got != chatID {
+		t.Errorf("in Chat the highlight is %q, want the chat %q", got, chatID)
+	}
+	u.newChat()
+	if got := highlighted(); got != "" {
+		t.Errorf("a new chat leaves %q highlighted", got)
+	}
+}

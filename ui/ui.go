@@ -122,7 +122,10 @@ func New(a fyne.App, opts Options) (*UI, error) {
 		container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), u.chat.content),
 		container.NewTabItemWithIcon("Create", theme.MediaPhotoIcon(), u.create.content),
 	)
-	u.tabs.OnSelected = func(*container.TabItem) { u.focusCurrent() }
+	u.tabs.OnSelected = func(*container.TabItem) {
+		u.focusCurrent()
+		u.sidebar.markOpen()
+	}
 	u.main = container.NewStack(u.tabs, u.noModel.content)
 	u.noModel.content.Hide()
 
@@ -327,14 +330,14 @@ func (u *UI) focusCurrent() {
 func (u *UI) newChat() {
 	u.chat.newSession()
 	u.ShowChat()
-	u.sidebar.selectNone()
+	u.sidebar.markOpen()
 }
 
 // newImage clears the canvas for a new prompt.
 func (u *UI) newImage() {
 	u.create.clear()
 	u.ShowCreate()
-	u.sidebar.selectNone()
+	u.sidebar.markOpen()
 }
 
 // OnDropped attaches dropped image files to the chat: the window's drop handler, a named
