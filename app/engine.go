@@ -132,8 +132,9 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
+	// Sized as the memory check below sizes them (a checkpoint stored in F32 counts as F32).
 	autoFormat, autoReason := model.ChooseWeights(model.MachineMemory(), func(f string) int64 {
-		return partsMemory(desc, !opts.SkipGeneration, string(model.FormatPrecision(f)))
+		return weightsMemory(desc, !opts.SkipGeneration, f)
 	})
 	if format == model.WeightsAuto {
 		format = autoFormat

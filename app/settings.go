@@ -45,7 +45,7 @@ type Settings struct {
 	// Threads caps the CPU backend's goroutines (0: every core).
 	Threads int `json:"threads"`
 	// Weights is the weight format models are loaded in: one of model.WeightFormats
-	// ("auto", the default, picks for this machine's memory; "q8"/"q4" quantize while loading;
+	// ("auto", the default, picks for this machine's memory; "q8", "q4m" and "q4" quantize while loading;
 	// "" is "stored", as for model.Options).
 	Weights string `json:"weights"`
 	// Precision is the arithmetic of the large matrix products (compute.Precisions):

@@ -18,7 +18,7 @@
 // Linear weights and embedding tables keep their checkpoint dtype by default (BF16 for every
 // release): half the memory of float32, and decoding one token at a time is bound by memory
 // bandwidth; the backend widens them on use. Options.MatrixDType overrides that, and
-// Options.Weights "q8"/"q4" quantizes the token-step matrices while loading. Tensors
+// Options.Weights "q8", "q4m" or "q4" quantizes the token-step matrices while loading. Tensors
 // stored as F64 are narrowed to float32 by the loader (and count as F32 for that policy).
 package model
 
@@ -69,7 +69,7 @@ type Options struct {
 	// weight holds a finite value beyond it, rather than upload it as infinity.
 	MatrixDType string
 	// Weights is the weight format: "auto" (ChooseWeights for this machine), "stored" or ""
-	// (the checkpoint's dtypes), "f32", "bf16", or "q8"/"q4" (the language model and gen_head
+	// (the checkpoint's dtypes), "f32", "bf16", or "q8", "q4m", "q4" (the language model and gen_head
 	// quantized while loading, on every core; see WeightFormats). "f32" and "bf16" are
 	// MatrixDType by another name.
 	Weights string

@@ -273,8 +273,8 @@ func roundQ4M(x []float32) {
 	var blk [compute.QBlock]float32
 	copy(blk[:], x)
 	var q [compute.QBlock / 2]byte
-	ds, os := compute.QuantizeQ4M(q[:], &blk)
-	d, o := compute.F16ToF32(ds), compute.F16ToF32(os)
+	ds, offs := compute.QuantizeQ4M(q[:], &blk)
+	d, o := compute.F16ToF32(ds), compute.F16ToF32(offs)
 	for j, c := range q {
 		x[j] = d*float32(int(c&15)-8) + o
 		x[j+compute.QBlock/2] = d*float32(int(c>>4)-8) + o

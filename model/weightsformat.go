@@ -24,7 +24,7 @@ const (
 	WeightsBF16 = "bf16"
 	// WeightsQ8, WeightsQ4 and WeightsQ4M quantize the token-step matrices while loading
 	// (compute.Q8, compute.Q4, compute.Q4M: Q4 with an offset a block, closer to the
-	// released weights for 11 % more memory than Q4).
+	// released weights for 11 % more bytes a matrix than Q4).
 	WeightsQ8  = "q8"
 	WeightsQ4  = "q4"
 	WeightsQ4M = "q4m"
@@ -65,6 +65,12 @@ func QuantizedDType(f string) (dt compute.DType, ok bool) {
 	return q.dt, ok
 }
 
+// QuantizedPrecision is the weights precision of the quantized dtype dt (weights.BF16, as
+// FormatPrecision gives for other formats, for a dtype no format quantizes to).
+func QuantizedPrecision(dt compute.DType) weights.Precision {
+	return FormatPrecision(QuantizedFormat(dt))
+}
+
 // QuantizedFormat is the weight format of the quantized dtype dt ("" for another dtype).
 func QuantizedFormat(dt compute.DType) string {
 	for f, q := range quantFormats {
@@ -94,7 +100,7 @@ func WeightsBytes(cfg *config.Config, f string, skip ...weights.Part) int64 {
 // unknown) for a model whose weights take bytes(f) in format f: the first of the stored
 // format (exact results, and still the peers' format), Q8 and Q4M that takes at most 60% of
 // the memory, else Q4. Q4M comes before Q4 because it is nearer the released weights for 11%
-// more memory. The reason says why, for `janus info` and the app's settings.
+// more bytes in the quantized matrices. The reason says why, for `janus info` and the app's settings.
 func ChooseWeights(ram int64, bytes func(format string) int64) (format, reason string) {
 	if ram <= 0 {
 		return WeightsStored, "memory size unknown: weights as stored"

@@ -756,7 +756,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 	}
 	parts := benchParts(o.stages)
 	if o.quant.Quantized() {
-		prec = model.FormatPrecision(model.QuantizedFormat(o.quant))
+		prec = model.QuantizedPrecision(o.quant)
 	}
 	var need int64
 	tensors := 0
@@ -869,7 +869,7 @@ func benchModelStats(n *benchNetworks, buildS float64, parts map[weights.Part]bo
 	case n.matrix == compute.F32:
 		prec = weights.F32
 	case n.matrix.Quantized():
-		prec = model.FormatPrecision(model.QuantizedFormat(n.matrix))
+		prec = model.QuantizedPrecision(n.matrix)
 	}
 	info := benchModelInfo{BuildS: benchRound(buildS, 2), LLM: map[string]int{
 		"hidden_size": n.cfg.LLM.Hidden, "intermediate_size": n.cfg.LLM.Intermediate,

@@ -30,7 +30,7 @@ package main
 //	params          object  {"used": N, "total": N, "tensors": N}
 //	memory_bytes    object  weights inference loads, per precision: "F32", "BF16" (also F16),
 //	                        "Q8_0", "Q4_0" and "Q4M" (--weights q8/q4/q4m); KV cache and activations excluded
-//	default_weights string  what --weights auto picks on this machine ("stored", "q8", "q4"),
+//	default_weights string  what --weights auto picks on this machine ("stored", "q8", "q4m", "q4"),
 //	default_weights_reason  string, why
 //	preprocess      object  image_size, min_size, image_mean, image_std, num_image_tokens
 //	special_tokens  array   [{"role", "token", "id"}] for bos, eos, pad, image, image_start,
