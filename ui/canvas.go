@@ -482,13 +482,24 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		t.bar.Show()
 		t.obj.Refresh()
 	}
-	// A stopped run keeps its previews on screen (without actions); a failed one is cleared.
-	if len(imgs) == 0 && err != nil && !isCancel(err) {
+	// A stopped run keeps its previews on screen (without actions); a failed one, and one
+	// stopped before its first preview (grey tiles), is cleared.
+	if len(imgs) == 0 && err != nil && (!isCancel(err) || !c.anyPreview()) {
 		c.tiles = nil
 		c.grid.RemoveAll()
 		c.grid.Hide()
 		c.empty.Show()
 	}
+}
+
+// anyPreview reports whether a tile shows a picture, whole or in part.
+func (c *canvasView) anyPreview() bool {
+	for _, t := range c.tiles {
+		if t.pic.Image != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // showSet shows a saved image set from the history.

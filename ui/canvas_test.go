@@ -181,7 +181,7 @@ func nrgbaPix(img image.Image) []byte {
 }
 
 // Variations generates again with the same settings and new seeds; Esc stops a run and
-// keeps its previews.
+// keeps its previews, and a run stopped before its first preview leaves no empty tiles.
 func TestCanvasVariationsAndStop(t *testing.T) {
 	eng := apptest.NewFakeEngine(time.Millisecond)
 	h := newHarness(t, eng)
@@ -213,6 +213,14 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 	}
 	if c.tiles[0].bar.Visible() {
 		t.Error("a stopped tile offers Save")
+	}
+
+	// Stopped before any preview: no grey tiles are left.
+	c.generate()
+	c.stop()
+	h.pump("the second stop", func() bool { return c.job == nil })
+	if len(c.tiles) != 0 || c.grid.Visible() || !c.empty.Visible() {
+		t.Errorf("stopped before a preview: %d tiles, grid shown %v", len(c.tiles), c.grid.Visible())
 	}
 }
 
