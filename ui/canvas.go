@@ -51,8 +51,8 @@ type canvasView struct {
 	// waiting is set from Generate until the run's first step.
 	waiting bool
 	// setID is the history entry of the images on the canvas ("" for none yet).
-	setID string
-	status  *widget.Label
+	setID  string
+	status *widget.Label
 
 	grid  *fyne.Container
 	gridL *fitGrid
