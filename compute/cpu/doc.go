@@ -114,9 +114,9 @@
 // of a matrix that does not fill groups run on the int8 tiles (amx_int8.go), also with the
 // generic set's bits (TestLinearQAMXMatchesGeneric). Q4M matrices are Q4's codes and scales
 // with an F16 offset a block beside them (offsets.go), which multiply the input's block sums:
-// in row groups inside the grouped kernels (dotQ4MG…, whose Go model TestGrouped holds them
-// to), row after row in a pass after Q4's kernels whose F16C, AVX-512 and NEON versions give
-// their Go model's bits on every kernel set.
+// in row groups inside the grouped kernels (dotQ4MG{1,2}R{1,2,4}, 1 or 2 groups a pass, whose
+// Go model TestGrouped holds them to), row after row in a pass after Q4's kernels whose F16C,
+// AVX-512 and NEON versions give their Go model's bits on every kernel set.
 //
 // BF16 mode (WithPrecision(PrecisionBF16), compute.Options.Precision "bf16"): the many-row
 // products, where nearly all the time of a prompt, the vision tower, the generation prompt

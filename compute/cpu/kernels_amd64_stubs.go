@@ -634,16 +634,6 @@ func dotQ4MG2R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte,
 //go:noescape
 func dotQ4MG2R4(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
-// dotQ4MG4R1 computes 1×64 dot products of 64 consecutive Q4M weight rows (4 row groups) with packed int8 rows (see the generator).
-//
-//go:noescape
-func dotQ4MG4R1(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
-
-// dotQ4MG4R2 computes 2×64 dot products of 64 consecutive Q4M weight rows (4 row groups) with packed int8 rows (see the generator).
-//
-//go:noescape
-func dotQ4MG4R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
-
 // quantQ4M16 is compute.QuantizeQ4M for 16 transposed blocks (see the generator).
 //
 //go:noescape

@@ -142,7 +142,8 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 // on) and the 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a
 // grouped dt matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4:
 // groups of 8 blocks, Q8: pairs). With Q4M's offsets wo (else nil) the rows' block sums are
-// offs bytes on, and there is no eight-row kernel.
+// offs bytes on, and there is no eight-row kernel and no four-group one (Q4M runs at most two
+// groups a pass, see groupsCall.runGroups).
 func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offs int, wq []byte, ws, wo []uint16, nb int) {
 	if wo != nil {
 		tileQ4MG(c, ldc, rows, groups, xp, ldx, offc, offd, offs, wq, ws, wo, nb)
@@ -167,7 +168,7 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 // tileQ4MG is tileG for a Q4M matrix, its offsets wo laid out as the scales ws.
 func tileQ4MG(c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offs int, wq []byte, ws, wo []uint16, nb int) {
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
-	f := [3][3]kernel{{dotQ4MG1R1, dotQ4MG1R2, dotQ4MG1R4}, {dotQ4MG2R1, dotQ4MG2R2, dotQ4MG2R4}, {dotQ4MG4R1, dotQ4MG4R2}}
+	f := [2][3]kernel{{dotQ4MG1R1, dotQ4MG1R2, dotQ4MG1R4}, {dotQ4MG2R1, dotQ4MG2R2, dotQ4MG2R4}}
 	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
 	if nb%8 != 0 || rows <= 0 || rows&(rows-1) != 0 || groups <= 0 || groups&(groups-1) != 0 || g >= len(f) || r >= len(f[g]) || f[g][r] == nil ||
 		offc < 64*nb || offd < offc+4*nb || offs < offd+4*nb || rows > 1 && ldx < offs+4*nb {

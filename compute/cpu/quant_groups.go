@@ -17,11 +17,12 @@ import (
 // in s, per group and block, the 16 rows' F16 scales (and a Q4M matrix's offsets in o, as
 // its scales in s). The same codes and scales as row after row, in another order.
 //
-// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8 (see the
-// generator): one VPDPBUSD adds to 16 rows' block sums at once with no lanes shuffled, so each
-// block's sum is exact and is scaled and added as dotQ4 and dotQ8 do, bit for bit; they do a
-// fraction of the vector work of the row-major kernels and read one stream a group, 1, 2 or 4
-// groups a pass, which matters here even where memory bounds a step (README, "Speed (CPU)").
+// The products of few rows read it with dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8, a Q4M
+// matrix's with dotQ4MG{1,2}R{1,2,4} (see the generator): one VPDPBUSD adds to 16 rows' block
+// sums at once with no lanes shuffled, so each block's sum is exact and is scaled and added as
+// dotQ4 and dotQ8 do, bit for bit; they do a fraction of the vector work of the row-major
+// kernels and read one stream a group, 1, 2 or 4 groups a pass (Q4M: 1 or 2), which matters
+// here even where memory bounds a step (README, "Speed (CPU)").
 // Several images' rows run on them four or eight at a time too, so an image's bits do not
 // depend on the batch. Eight rows, four images' guided step, are bound by the VPDPBUSD per
 // input row and 64 bytes, not by memory; the AMX int8 tiles, which read a group's codes of a

@@ -76,8 +76,6 @@ func main() {
 			qkernelG(g, r, true, true)
 		}
 	}
-	qkernelG(4, 1, true, true)
-	qkernelG(4, 2, true, true)
 	quantQ4MKernel()
 	offsetDotsKernel(false)
 	offsetDotsKernel(true)

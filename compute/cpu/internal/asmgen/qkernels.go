@@ -1051,12 +1051,13 @@ func quantKernelZ(q4 bool) {
 	RET()
 }
 
-// qkernelG emits dotQ{4,8}G{groups}R{rows}, the AVX-512 VNNI kernels of Q4 and Q8 weights
-// stored in groups of 16 rows (quant_groups.go): c[i·ldc+r] = Σ_b
-// float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1, 2, 4 or 8) input rows and the 16·groups weight
-// rows r of 1, 2 or 4 consecutive groups, over nb blocks, bit for bit dotQ4 and
-// dotQ8. nb is a whole number of the units the packed input rows hold their blocks in: Q4
-// quads of 4 blocks, which the packing makes only in whole groups of 8, Q8 pairs.
+// qkernelG emits dotQ{4,8}G{groups}R{rows} (and, with q4m, dotQ4MG{groups}R{rows}), the
+// AVX-512 VNNI kernels of Q4, Q8 and Q4M weights stored in groups of 16 rows
+// (quant_groups.go): c[i·ldc+r] = Σ_b float32(x_ib·w_rb)·(xd_ib·wd_rb) for rows (1, 2, 4 or
+// 8) input rows and the 16·groups weight rows r of 1, 2 or 4 consecutive groups, over nb
+// blocks, bit for bit dotQ4 and dotQ8 (Q4M: see below). nb is a whole number of the units
+// the packed input rows hold their blocks in: Q4 quads of 4 blocks, which the packing makes
+// only in whole groups of 8, Q8 pairs.
 //
 // A group stores per block 64-byte chunks of codes (w), 32-bit lane r of chunk c holding
 // row r's code bytes 4c to 4c+3 (Q4: four chunks, weights 4c..4c+3 in the low nibbles and
@@ -1086,7 +1087,9 @@ func quantKernelZ(q4 bool) {
 // out as the scales are) times the input row's block sum (offs bytes on in the packed row,
 // float32): one VCVTPH2PS a group and block and one fused multiply-add a row, after the
 // block's scaled sum, so a lane's steps are s += float32(sum)·(xd·wd), then s = o·xs + s
-// rounded once. No G1R8: two more pointers do not fit beside eight rows'.
+// rounded once. No G1R8: two more pointers do not fit beside eight rows'. No G4R{1,2} either:
+// Q4M's products run at most two groups a pass (quant_groups.go), so the generator emits only
+// dotQ4MG{1,2}R{1,2,4}.
 func qkernelG(groups, rows int, q4, q4m bool) {
 	typ, unit, unitBytes, chunks := "Q8", 2, 128, 8 // unit: blocks per unit of packed input
 	if q4 {
