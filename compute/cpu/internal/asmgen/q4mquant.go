@@ -10,17 +10,16 @@ import (
 
 // Offsets into q4mconsts.
 const (
-	q4mC15   = 0  // 15.0
-	q4mC8f   = 4  // 8.0
-	q4mHalf  = 8  // 0.5
-	q4mOne   = 12 // 1.0
-	q4mSign  = 16 // the float32 sign bit
-	q4mExp   = 20 // the float32 exponent bits
-	q4mI8    = 24 // 8
-	q4mI15   = 28 // 15
-	q4mC32d  = 32 // 32.0 as a float64
-	q4mZero  = 40 // 0.0 as a float64
-	q4mBytes = 48
+	q4mC15  = 0  // 15.0
+	q4mC8f  = 4  // 8.0
+	q4mHalf = 8  // 0.5
+	q4mOne  = 12 // 1.0
+	q4mSign = 16 // the float32 sign bit
+	q4mExp  = 20 // the float32 exponent bits
+	q4mI8   = 24 // 8
+	q4mI15  = 28 // 15
+	q4mC32d = 32 // 32.0 as a float64
+	q4mZero = 40 // 0.0 as a float64
 )
 
 // quantQ4MKernel emits quantQ4M16: compute.QuantizeQ4M for 16 blocks at once, lane l of
