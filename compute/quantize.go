@@ -14,7 +14,10 @@ import (
 // mispredicted branch per value would dominate quantizing. The conversion float32(v) keeps
 // a caller's product (RoundHalfAway(x*id), inlined) rounded on its own: the compiler may
 // otherwise fuse it with the addition (on arm64, and on amd64 with GOAMD64=v3), and the
-// codes would depend on the architecture.
+// codes would depend on the architecture. That holds for v within int32's range: int32 of a
+// NaN or an Inf is platform-defined, so the code of a NaN or infinite weight does depend on
+// it (QuantizeQ8's scale is then NaN or Inf, and so is the whole block's; QuantizeQ4's
+// scale passes over a NaN, and only the NaN's own code differs).
 func RoundHalfAway(v float32) int32 {
 	half := math.Float32frombits(0x3f000000 | math.Float32bits(v)&(1<<31))
 	return int32(float32(v) + half)
@@ -71,8 +74,10 @@ func QuantizeQ4(q []byte, x *[QBlock]float32) uint16 {
 // where the block's squared error (with d and o rounded to F16, and the codes chosen again)
 // falls. On the synthetic Pro-1B model this lowers the mean KL divergence 22–27 % below Q4's
 // (BenchmarkQ4SchemesKL) for two bytes more a block. It is Q4M's quantizer, which every
-// backend runs or matches bit for bit; every product is rounded on its own, so the codes are
-// the same on every architecture.
+// backend runs or matches bit for bit; every product is rounded on its own, so the codes of
+// a block of finite values within F16's range are the same on every architecture. A block
+// with a NaN or an Inf (or beyond F16's range) gets a NaN or Inf scale or offset, so its
+// codes do not matter; they are not portable (int32 of a NaN or an Inf is platform-defined).
 func QuantizeQ4M(q []byte, x *[QBlock]float32) (scale, offset uint16) {
 	lo, hi := x[0], x[0]
 	var sx float64 // Σx for every refit, summed in order once
