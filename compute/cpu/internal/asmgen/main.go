@@ -1,18 +1,35 @@
-// Command asmgen writes the AVX2+FMA and AVX-512 kernels of package cpu (kernels_amd64.s
-// and their Go declarations) with avo: the dot-product tiles in both widths, the one-query V
-// sum and the vector exp, SiLU and GELU (their methods are documented on each emitter
-// below). It is a separate module so that avo is a build-time tool only: package cpu
-// imports nothing from here.
+// Command asmgen writes the AVX2, AVX-VNNI and AVX-512 kernels of package cpu
+// (kernels_amd64.s and their Go declarations) with avo:
+//
+//   - the float dot-product tiles in both widths (dot{F32,BF16}R{r}C{c} and
+//     dot{F32,BF16}x16R{r}C{c}), accRowsF32 and the F16 KV cache's attention kernels
+//     (scoresF16x16, accF16x{64,128});
+//   - the int8 kernels of Q8 and Q4 weights: the AVX2 and AVX-VNNI ones
+//     (dotQ{8,4}{AVX2,AVXVNNI}C{c} and R2C{c}), the AVX-512 VNNI ones (dotQ{8,4}ZR{r}C{c}) with
+//     their input quantizers (quantQ{8,4}Z), and the grouped ones of matrices stored in row
+//     groups (dotQ{4,8}G{g}R{r}, and dotQ4MG{g}R{r} with Q4M's offsets);
+//   - the dequantizers of Q8 and Q4 rows, row after row and grouped (dequantQ{8,4},
+//     dequantQ{4,8}G);
+//   - Q4M's weight quantizer (quantQ4M16) and its offsets' kernels (offsetDotsF16,
+//     offsetDotsF16Z and offsetRowsG);
+//   - the vector exp, softmax passes, SiLU and GELU;
+//   - the BF16 mode's kernels (VDPBF16PS and FMA tiles, BF16 rounding and packing, the
+//     grouped matrices' BF16 pairs).
+//
+// Their methods are documented on each emitter below. It is a separate module so that avo is
+// a build-time tool only: package cpu imports nothing from here.
 //
 // Run it through go generate in compute/cpu.
 //
-// Every AVX2 kernel computes c[i*ldc+j] (+)= a_i·b_j for an R×C tile (R rows of a, C
-// rows of b, all contiguous along K) in one fixed summation order that all of them share
-// (the AVX-512 kernels share another, see kernel512), so a result does not depend on the tile that computed it: lane l of an 8-float accumulator sums the
-// products of k ≡ l (mod 8) with fused multiply-adds in order of k (the last partial group
-// zero-padded), then the lanes are added as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) and,
-// when acc is set, added to the value already in c. Callers split K into fixed blocks and
-// resume through c, which keeps the order independent of how the work is cut further.
+// The AVX2 float tiles dot{F32,BF16}R{r}C{c} compute c[i*ldc+j] (+)= a_i·b_j for an R×C tile
+// (R rows of a, C rows of b, all contiguous along K) in one fixed summation order that all of
+// them share (the AVX-512 tiles share another, see kernel512), so a result does not depend on
+// the tile that computed it: lane l of an 8-float accumulator sums the products of k ≡ l (mod
+// 8) with fused multiply-adds in order of k (the last partial group zero-padded), then the
+// lanes are added as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) and, when acc is set, added to the
+// value already in c. Callers split K into fixed blocks and resume through c, which keeps the
+// order independent of how the work is cut further. The other kernels keep orders of their
+// own, given on their emitters (the int8 kernels, for one, sum by blocks of 32).
 package main
 
 import (
