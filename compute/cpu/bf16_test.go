@@ -133,7 +133,7 @@ func TestLinearBF16(t *testing.T) {
 		{23, 2048, 112, compute.Q8},
 		{50, 512, 48, compute.Q4},
 		{19, 768, 64, compute.Q4},
-		{50, 512, 48, compute.Q4M}, // grouped, but dequantized row by row (the offsets)
+		{50, 512, 48, compute.Q4M}, // grouped: panels packed from the codes, offsets in offsetRowsG
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d_%v", c.m, c.k, c.n, c.dt), func(t *testing.T) {
 			xv := randVals(rng, c.m*c.k, 1)

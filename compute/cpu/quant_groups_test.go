@@ -14,11 +14,13 @@ import (
 // TestGrouped checks Q4, Q8 and Q4M matrices stored in groups of 16 rows (where this machine has
 // the VNNI kernels) against the same weights stored row after row: FromBytes (with the assembly
 // quantizers and the Go ones) and WriteRows in row ranges that cut groups give the same
-// values (Read, also through a reshape); the grouped kernels give dotQ4's and dotQ8's bits
-// (the Go kernels') for 1 to 15 input rows, with and without a bias; the many-row products, in
-// every precision and product family this machine has, and Embedding, which dequantize
-// grouped rows, give the bits of the row-major matrix; shapes that do not fill groups stay
-// row after row.
+// values (Read, also through a reshape); for 1 to 15 input rows, with and without a bias (and
+// Q4's eight rows in one pass or two), the grouped kernels give dotQ4's and dotQ8's bits (the
+// Go kernels') and Q4M's those of their Go model, q4mGroupedModel; the many-row products, in
+// every precision and product family this machine has, give the bits of the row-major matrix,
+// except Q4M's in the BF16 mode, whose offsets' part (offsetRowsG for the groups, the exact
+// tiles row after row) is held to a relative 1e-5; Embedding gives the row-major table's bits;
+// shapes that do not fill groups stay row after row.
 func TestGrouped(t *testing.T) {
 	if be := New(1); be.qset != qsetVNNI && be.qset != qsetAMX {
 		t.Skipf("no grouped matrices with the %v int8 kernels", be.qset)
