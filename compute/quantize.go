@@ -1,8 +1,8 @@
 package compute
 
-// The block quantizer of Q8 and Q4 weights. Every backend quantizes checkpoint weights with
-// these functions, so that they all hold the same codes and scales for a tensor (and a
-// backend's results differ from another's only by its arithmetic).
+// The block quantizers of Q8, Q4 and Q4M weights. Every backend quantizes checkpoint weights
+// with these functions, so that they all hold the same codes and scales (and Q4M's offsets)
+// for a tensor (and a backend's results differ from another's only by its arithmetic).
 
 import (
 	"encoding/binary"

@@ -35,7 +35,7 @@ type Backend struct {
 	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
 	perTask []float32       // the fast products' per-task buffers (taskBuffers)
 	rope    ropeTab         // RoPE's last cos/sin table (ropeTable)
-	qcall   *groupsCall     // the grouped Q8/Q4 products' call state (groupsCall)
+	qcall   *groupsCall     // the grouped quantized products' call state (groupsCall)
 	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
 	freed   *freedBytes     // bytes released since the last collection, shared with buffers
 }
@@ -384,15 +384,15 @@ func (b *Backend) Kernels() string {
 	return b.simd.String()
 }
 
-// Int8Kernels names the int8 kernel set of Linear with Q8/Q4 weights: "avx512-vnni+amx"
+// Int8Kernels names the int8 kernel set of Linear with quantized weights: "avx512-vnni+amx"
 // (several rows of a Q8 matrix not in row groups on the AMX int8 tiles, the rest VPDPBUSD),
 // "avx512-vnni", "avx2-int8" ("avx2-int8+avx-vnni" where VPDPBUSD replaces two of its
 // instructions, with the same bits), "neon-dotprod", "neon-int8" or "generic".
 func (b *Backend) Int8Kernels() string { return b.qset.String() }
 
-// Int8KernelsFor names the int8 kernels Linear runs with weights of dtype dt (Q8 or Q4). The
-// AMX tiles take only Q8 matrices that do not fill row groups (quant_groups.go), none of
-// the released models', so with them this names the VNNI kernels the groups run on.
+// Int8KernelsFor names the int8 kernels Linear runs with weights of dtype dt (Q8, Q4 or
+// Q4M). The AMX tiles take only Q8 matrices that do not fill row groups (quant_groups.go),
+// none of the released models', so with them this names the VNNI kernels the groups run on.
 func (b *Backend) Int8KernelsFor(dt compute.DType) string {
 	if b.qset == qsetAMX {
 		return qsetVNNI.String()
@@ -571,8 +571,8 @@ func (b *Backend) WriteRows(t *Tensor, r0 int, src compute.DType, raw []byte) er
 	return nil
 }
 
-// elements is a view of elements [e0, e1) of the buffer, a tensor of dtype dt; for Q8 and
-// Q4, e0 and e1 must be multiples of qBlock (compute.RowSpan's ranges are).
+// elements is a view of elements [e0, e1) of the buffer, a tensor of dtype dt; for the
+// quantized dtypes, e0 and e1 must be multiples of qBlock (compute.RowSpan's ranges are).
 func (bf *buffer) elements(dt compute.DType, e0, e1 int) *buffer {
 	switch dt {
 	case compute.F32:

@@ -92,7 +92,7 @@
 // assembly ones usually the more accurate (fused multiply-adds, 8 or 16 shorter partial
 // sums); the float64-reference test tolerances did not need changing.
 //
-// Linear with Q8/Q4 weights and fewer than 16 rows (token steps) runs on int8 dot products
+// Linear with quantized weights and fewer than 16 rows (token steps) runs on int8 dot products
 // (quant.go): the generic set in Go, an AVX2 set (VPMADDUBSW on 256-bit vectors, one block
 // per vector) and, with AVX-512 VNNI, 512-bit VPDPBUSD kernels that cover two blocks per
 // instruction. Those make the weights unsigned (Q8 codes XOR 0x80, Q4 nibbles as stored)

@@ -248,13 +248,13 @@ func (b *Backend) bf16Rows(m, k int) bool {
 	return b.bf16 && m >= bf16MinRows && k%2 == 0
 }
 
-// fewRowsQ reports whether Linear takes m rows of x against a Q8/Q4 matrix of K = k through
-// the int8 products (linearQuantized) rather than dequantized weight panels.
+// fewRowsQ reports whether Linear takes m rows of x against a quantized matrix of K = k
+// through the int8 products (linearQuantized) rather than dequantized weight panels.
 func (b *Backend) fewRowsQ(m, k int) bool {
 	return m < qGEMMRows && !b.bf16Rows(m, k)
 }
 
-// linearQ checks the shapes of a Linear with Q8/Q4 weights and runs it.
+// linearQ checks the shapes of a Linear with quantized weights (Q8, Q4 or Q4M) and runs it.
 func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	qw := quantized(op, "w", w)
 	n, k := qw.n, qw.k
@@ -285,6 +285,6 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	}
 }
 
-// qGEMMRows is the row count from which Linear with Q8/Q4 weights dequantizes weight panels
-// for the float32 tiles instead of quantizing the input rows for the int8 kernels.
+// qGEMMRows is the row count from which Linear with quantized weights dequantizes weight
+// panels for the float32 tiles instead of quantizing the input rows for the int8 kernels.
 const qGEMMRows = 16

@@ -630,7 +630,8 @@ func (s qSet) String() string {
 	return "generic"
 }
 
-// embeddingQuantized is Embedding from a Q8 or Q4 table: each row dequantized.
+// embeddingQuantized is Embedding from a quantized table: each row dequantized (with Q4M's
+// offsets).
 func (b *Backend) embeddingQuantized(d []float32, w qweight, ids []int32) {
 	b.pool.run(len(ids), b.pool.grain(len(ids), w.k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {

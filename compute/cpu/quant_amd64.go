@@ -70,7 +70,7 @@ func absMaxBlocksQ8(nb int, x *float32, amax *uint32)
 //go:noescape
 func codesQ8(nb int, x *float32, id *float32, q *byte)
 
-// quantAsm reports whether set runs the AVX-512 weight quantizers (Q8 and Q4).
+// quantAsm reports whether set runs the AVX-512 weight quantizers (Q8, Q4 and Q4M).
 func quantAsm(set simdSet) bool { return set == simdAVX512 }
 
 // absMaxQ8Asm writes each block's largest |x| (as bits, see absMaxBlocksQ8) into amax.
