@@ -3,13 +3,13 @@ package cpu
 import "math"
 
 // The offsets' part of a product with Q4M weights. A Q4M value is d·(code−8) + o, so a row's
-// product with x is Q4's, Σ_b d_b·Σ (code−8)·x, plus Σ_b o_b·Σ_{i∈b} x_i, taken from the exact
-// float32 sums of x's blocks (blockSums), so the offsets add no input rounding. The int8
-// kernels compute the first part, quantizing x as for Q4; the grouped ones (dotQ4MG…) add the
-// second block by block, and for matrices stored row after row addOffsetDots adds it in a
-// pass of its own. Of the many-row products, the exact ones read dequantized weights
-// (addBlockOffsets), which hold the offsets, and the BF16 ones take Q4's part, then
-// linearOffsets.
+// product with x is Q4's, Σ_b d_b·Σ (code−8)·x, plus Σ_b o_b·Σ_{i∈b} x_i, taken from float32
+// sums of the input's blocks (blockSums), not of its int8 codes, so the offsets' part does not
+// carry the input's quantization error. The int8 kernels compute the first part, quantizing
+// x as for Q4; the grouped ones (dotQ4MG…) add the second block by block, and for matrices
+// stored row after row addOffsetDots adds it in a pass of its own. Of the many-row products,
+// the exact ones read dequantized weights (addBlockOffsets), which hold the offsets, and the
+// BF16 ones take Q4's part, then linearOffsets.
 
 // blockSums writes into xs the sum of each block of qBlock values of x: eight partial sums
 // of every eighth value, added pairwise, so that the additions do not wait on each other.
