@@ -35124,13 +35124,13 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4MG1R1(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// func dotQ4MG1R1(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
 TEXT ·dotQ4MG1R1(SB), NOSPLIT, $0-88
 	MOVQ         x+8(FP), AX
 	MOVQ         offc+24(FP), CX
 	MOVQ         offd+32(FP), DX
-	MOVQ         offs+40(FP), BX
+	MOVQ         offsums+40(FP), BX
 	MOVQ         wo+64(FP), SI
 	MOVQ         w+48(FP), DI
 	MOVQ         ws+56(FP), R8
@@ -35308,7 +35308,7 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4MG1R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// func dotQ4MG1R2(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
 TEXT ·dotQ4MG1R2(SB), NOSPLIT, $0-88
 	MOVQ         x+8(FP), AX
@@ -35316,7 +35316,7 @@ TEXT ·dotQ4MG1R2(SB), NOSPLIT, $0-88
 	LEAQ         (AX)(CX*1), CX
 	MOVQ         offc+24(FP), DX
 	MOVQ         offd+32(FP), BX
-	MOVQ         offs+40(FP), SI
+	MOVQ         offsums+40(FP), SI
 	MOVQ         wo+64(FP), DI
 	MOVQ         w+48(FP), R8
 	MOVQ         ws+56(FP), R9
@@ -35554,7 +35554,7 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4MG1R4(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// func dotQ4MG1R4(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
 TEXT ·dotQ4MG1R4(SB), NOSPLIT, $0-88
 	MOVQ         x+8(FP), AX
@@ -35564,7 +35564,7 @@ TEXT ·dotQ4MG1R4(SB), NOSPLIT, $0-88
 	LEAQ         (BX)(CX*1), CX
 	MOVQ         offc+24(FP), SI
 	MOVQ         offd+32(FP), DI
-	MOVQ         offs+40(FP), R8
+	MOVQ         offsums+40(FP), R8
 	MOVQ         wo+64(FP), R9
 	MOVQ         w+48(FP), R10
 	MOVQ         ws+56(FP), R11
@@ -35922,13 +35922,13 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4MG2R1(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// func dotQ4MG2R1(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
 TEXT ·dotQ4MG2R1(SB), NOSPLIT, $0-88
 	MOVQ         x+8(FP), AX
 	MOVQ         offc+24(FP), CX
 	MOVQ         offd+32(FP), DX
-	MOVQ         offs+40(FP), BX
+	MOVQ         offsums+40(FP), BX
 	MOVQ         wo+64(FP), SI
 	MOVQ         w+48(FP), DI
 	MOVQ         ws+56(FP), R8
@@ -36296,7 +36296,7 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4MG2R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// func dotQ4MG2R2(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
 TEXT ·dotQ4MG2R2(SB), NOSPLIT, $0-88
 	MOVQ         x+8(FP), AX
@@ -36304,7 +36304,7 @@ TEXT ·dotQ4MG2R2(SB), NOSPLIT, $0-88
 	LEAQ         (AX)(CX*1), CX
 	MOVQ         offc+24(FP), DX
 	MOVQ         offd+32(FP), BX
-	MOVQ         offs+40(FP), SI
+	MOVQ         offsums+40(FP), SI
 	MOVQ         wo+64(FP), DI
 	MOVQ         w+48(FP), R8
 	MOVQ         ws+56(FP), R9
@@ -36826,7 +36826,7 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4MG2R4(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// func dotQ4MG2R4(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
 TEXT ·dotQ4MG2R4(SB), NOSPLIT, $0-88
 	MOVQ         x+8(FP), AX
@@ -36836,7 +36836,7 @@ TEXT ·dotQ4MG2R4(SB), NOSPLIT, $0-88
 	LEAQ         (BX)(CX*1), CX
 	MOVQ         offc+24(FP), SI
 	MOVQ         offd+32(FP), DI
-	MOVQ         offs+40(FP), R8
+	MOVQ         offsums+40(FP), R8
 	MOVQ         wo+64(FP), R9
 	MOVQ         w+48(FP), R10
 	MOVQ         ws+56(FP), R11

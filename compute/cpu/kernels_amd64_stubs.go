@@ -607,32 +607,32 @@ func dotQ8G1R8(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16
 // dotQ4MG1R1 computes 1×16 dot products of 16 consecutive Q4M weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4MG1R1(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+func dotQ4MG1R1(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
 // dotQ4MG1R2 computes 2×16 dot products of 16 consecutive Q4M weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4MG1R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+func dotQ4MG1R2(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
 // dotQ4MG1R4 computes 4×16 dot products of 16 consecutive Q4M weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4MG1R4(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+func dotQ4MG1R4(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
 // dotQ4MG2R1 computes 1×32 dot products of 32 consecutive Q4M weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4MG2R1(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+func dotQ4MG2R1(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
 // dotQ4MG2R2 computes 2×32 dot products of 32 consecutive Q4M weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4MG2R2(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+func dotQ4MG2R2(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
 // dotQ4MG2R4 computes 4×32 dot products of 32 consecutive Q4M weight rows (2 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape
-func dotQ4MG2R4(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+func dotQ4MG2R4(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
 // quantQ4M16 is compute.QuantizeQ4M for 16 transposed blocks (see the generator).
 //

@@ -141,12 +141,12 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 // rows (ldx bytes apart, each with its blocks' corrections offc bytes on and scales offd bytes
 // on) and the 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a
 // grouped dt matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4:
-// groups of 8 blocks, Q8: pairs). With Q4M's offsets wo (else nil) the rows' block sums are
-// offs bytes on, and there is no eight-row kernel and no four-group one (Q4M runs at most two
-// groups a pass, see groupsCall.runGroups).
-func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offs int, wq []byte, ws, wo []uint16, nb int) {
+// groups of 8 blocks, Q8: pairs). With Q4M's offsets wo (else nil) the rows' float32 block
+// sums are offsums bytes on, and there is no eight-row kernel and no four-group one (Q4M runs
+// at most two groups a pass, see groupsCall.runGroups).
+func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
 	if wo != nil {
-		tileQ4MG(c, ldc, rows, groups, xp, ldx, offc, offd, offs, wq, ws, wo, nb)
+		tileQ4MG(c, ldc, rows, groups, xp, ldx, offc, offd, offsums, wq, ws, wo, nb)
 		return
 	}
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
@@ -166,16 +166,16 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 }
 
 // tileQ4MG is tileG for a Q4M matrix, its offsets wo laid out as the scales ws.
-func tileQ4MG(c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offs int, wq []byte, ws, wo []uint16, nb int) {
-	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+func tileQ4MG(c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
+	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 	f := [2][3]kernel{{dotQ4MG1R1, dotQ4MG1R2, dotQ4MG1R4}, {dotQ4MG2R1, dotQ4MG2R2, dotQ4MG2R4}}
 	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
 	if nb%8 != 0 || rows <= 0 || rows&(rows-1) != 0 || groups <= 0 || groups&(groups-1) != 0 || g >= len(f) || r >= len(f[g]) || f[g][r] == nil ||
-		offc < 64*nb || offd < offc+4*nb || offs < offd+4*nb || rows > 1 && ldx < offs+4*nb {
-		panic(fmt.Sprintf("cpu: grouped Q4M product of %d rows and %d groups over %d blocks (a multiple of 8), corrections, scales and sums %d, %d and %d bytes on", rows, groups, nb, offc, offd, offs))
+		offc < 64*nb || offd < offc+4*nb || offsums < offd+4*nb || rows > 1 && ldx < offsums+4*nb {
+		panic(fmt.Sprintf("cpu: grouped Q4M product of %d rows and %d groups over %d blocks (a multiple of 8), corrections, scales and sums %d, %d and %d bytes on", rows, groups, nb, offc, offd, offsums))
 	}
-	_, _, _, _, _ = xp[(rows-1)*ldx+offs+4*nb-1], wq[groups*nb*groupBlockBytes(compute.Q4)-1], ws[groups*nb*qGroupRows-1], wo[groups*nb*qGroupRows-1], c[(rows-1)*ldc+groups*qGroupRows-1]
-	f[g][r](nb, unsafe.SliceData(xp), ldx, offc, offd, offs, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(wo), unsafe.SliceData(c), ldc)
+	_, _, _, _, _ = xp[(rows-1)*ldx+offsums+4*nb-1], wq[groups*nb*groupBlockBytes(compute.Q4)-1], ws[groups*nb*qGroupRows-1], wo[groups*nb*qGroupRows-1], c[(rows-1)*ldc+groups*qGroupRows-1]
+	f[g][r](nb, unsafe.SliceData(xp), ldx, offc, offd, offsums, unsafe.SliceData(wq), unsafe.SliceData(ws), unsafe.SliceData(wo), unsafe.SliceData(c), ldc)
 }
 
 // packGroupPairs writes the 16 rows of a grouped matrix's group that starts at row j0 as

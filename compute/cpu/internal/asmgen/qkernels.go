@@ -1084,7 +1084,7 @@ func quantKernelZ(q4 bool) {
 // stream from memory (README, "Speed (CPU)").
 //
 // With q4m (Q4 codes, a Q4M matrix) each block also adds its 16 rows' F16 offsets (wo, laid
-// out as the scales are) times the input row's block sum (offs bytes on in the packed row,
+// out as the scales are) times the input row's block sum (offsums bytes on in the packed row,
 // float32): one VCVTPH2PS a group and block and one fused multiply-add a row, after the
 // block's scaled sum, so a lane's steps are s += float32(sum)·(xd·wd), then s = o·xs + s
 // rounded once. No G1R8: two more pointers do not fit beside eight rows'. No G4R{1,2} either:
@@ -1098,7 +1098,7 @@ func qkernelG(groups, rows int, q4, q4m bool) {
 	sig := "func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)"
 	if q4m {
 		typ = "Q4M"
-		sig = "func(nb int, x *byte, ldx int, offc int, offd int, offs int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)"
+		sig = "func(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)"
 	}
 	blockBytes := 64 * chunks // a block's codes in a group
 	name := fmt.Sprintf("dot%sG%dR%d", typ, groups, rows)
@@ -1121,12 +1121,12 @@ func qkernelG(groups, rows int, q4, q4m bool) {
 	offd := Load(Param("offd"), GP64())
 	xcAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offc, Scale: 1, Disp: 4 * kk} }
 	xdAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offd, Scale: 1, Disp: 4 * kk} }
-	var offs, pwo Register
+	var offsums, pwo Register
 	if q4m {
-		offs = Load(Param("offs"), GP64())
+		offsums = Load(Param("offsums"), GP64())
 		pwo = Load(Param("wo"), GP64())
 	}
-	xsAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offs, Scale: 1, Disp: 4 * kk} }
+	xsAt := func(i, kk int) Mem { return Mem{Base: px[i], Index: offsums, Scale: 1, Disp: 4 * kk} }
 	pw := Load(Param("w"), GP64())
 	pws := Load(Param("ws"), GP64())
 	nu := Load(Param("nb"), GP64())
@@ -1315,7 +1315,7 @@ func qkernelG(groups, rows int, q4, q4m bool) {
 	SUBQ(U32(unitBytes-4*unit), offd)
 	if q4m {
 		ADDQ(U32(unit*32), pwo)
-		SUBQ(U32(unitBytes-4*unit), offs)
+		SUBQ(U32(unitBytes-4*unit), offsums)
 	}
 	DECQ(nu)
 	JMP(LabelRef("unit"))
