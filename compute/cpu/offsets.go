@@ -107,7 +107,7 @@ func (b *Backend) linearOffsets(d, x []float32, m int, w qweight) {
 			n1, m1 := min(n0+gemmCols, n), min(m0+gemmRows, m)
 			if w.groups {
 				for g := n0; g < n1; g += qGroupRows { // whole groups: n is a multiple of 16
-					offsetRowsGroupAsm(d[m0*n+g:], n, w.groupOffsetsOf(g/qGroupRows, 1), xs[m0*nb:], nb, m1-m0)
+					offsetRowsGroupAsm(d[m0*n+g:], n, w.groupQ4MOffsets(g/qGroupRows, 1), xs[m0*nb:], nb, m1-m0)
 				}
 				continue
 			}

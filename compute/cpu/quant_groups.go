@@ -107,8 +107,8 @@ func (w *qweight) group(g, span int) ([]byte, []uint16) {
 	return w.q[g*nb*bb : (g+span)*nb*bb], w.s[g*nb*qGroupRows : (g+span)*nb*qGroupRows]
 }
 
-// groupOffsetsOf returns the offsets of groups [g, g+span) of the grouped Q4M matrix w.
-func (w *qweight) groupOffsetsOf(g, span int) []uint16 {
+// groupQ4MOffsets returns the offsets of groups [g, g+span) of the grouped Q4M matrix w.
+func (w *qweight) groupQ4MOffsets(g, span int) []uint16 {
 	nb := w.k / qBlock
 	return w.o[g*nb*qGroupRows : (g+span)*nb*qGroupRows]
 }
@@ -245,7 +245,7 @@ func (c *groupsCall) runGroups(lo, hi int) {
 		wq, ws := w.group(gl, span)
 		var wo []uint16
 		if c.q4m {
-			wo = w.groupOffsetsOf(gl, span)
+			wo = w.groupQ4MOffsets(gl, span)
 		}
 		j0 := gl * qGroupRows
 		for i := 0; i < m; {
