@@ -266,16 +266,14 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	case b.fewRowsQ(m, k):
 		b.linearQuantized(d, xs, m, qw, bs)
 	case b.bf16Rows(m, k):
+		// The BF16 products take Q4M's Q4 part (a grouped matrix's panels packed straight
+		// from its codes), then linearOffsets adds the offsets' part.
 		q := qw // taking qw's address would move it to the heap for token steps too
-		if q.o != nil {
-			// Q4M: Q4's part through the BF16 products (a grouped matrix's panels packed
-			// straight from its codes), then the offsets' part.
-			q.o = nil
-			b.gemmFast(d, xs, m, k, n, nil, nil, false, &q, bs)
-			b.linearOffsets(d, xs, m, qw)
-			return
-		}
+		q.o = nil
 		b.gemmFast(d, xs, m, k, n, nil, nil, false, &q, bs)
+		if qw.o != nil {
+			b.linearOffsets(d, xs, m, qw)
+		}
 	default:
 		// Many rows: dequantized weight panels through the float32 tiles, which reach far
 		// more of the FMA peak than the int8 dot products with their per-block scaling do
