@@ -148,9 +148,12 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 	blocks := len(raw) / src.Size() / qBlock
 	cb := codeBytes(dt)
 	nb := bf.groupK / qBlock
-	// put stores n quantized blocks from b0+c on, from codes q, scales s and offsets o (nil
-	// but for Q4M).
+	// put stores n quantized blocks from b0+c on, from codes q, scales s and, for Q4M,
+	// offsets o (which the other dtypes do not have: put ignores it for them).
 	put := func(c, n int, q []byte, s, o []uint16) {
+		if dt != compute.Q4M {
+			o = nil
+		}
 		putGroupBlocks(bf.q, bf.s, bf.o, nb, b0+c, cb, q[:n*cb], s[:n], o)
 	}
 	if quantAsm(b.simd) {
@@ -184,9 +187,6 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 					quantizeQ4MBlocks(q, s, o, x, &sc)
 				}
 				if nb != 0 {
-					if dt != compute.Q4M {
-						o = nil
-					}
 					put(c, n, q, s, o)
 				}
 			}
@@ -211,14 +211,10 @@ func (b *Backend) fromBytesQuantized(bf *buffer, dt compute.DType, b0 int, src c
 			default:
 				s[0], o[0] = compute.QuantizeQ4M(q, &x)
 			}
-			offs := o[:]
-			if dt != compute.Q4M {
-				offs = nil
-			}
 			switch {
 			case nb != 0:
-				put(c, 1, q, s[:], offs)
-			case offs != nil:
+				put(c, 1, q, s[:], o[:])
+			case dt == compute.Q4M:
 				bf.s[b0+c], bf.o[b0+c] = s[0], o[0]
 			default:
 				bf.s[b0+c] = s[0]
