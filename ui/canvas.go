@@ -391,7 +391,6 @@ func (c *canvasView) newTile(i int) *tile {
 	return t
 }
 
-// showProgress updates the bar and the "images/s · time left" line.
 // showWaiting says what the run waits for before its first step: the model answers one
 // request at a time, so an answer being written in Chat holds it.
 func (c *canvasView) showWaiting() {
@@ -405,6 +404,7 @@ func (c *canvasView) showWaiting() {
 	}
 }
 
+// showProgress updates the bar and the "images/s · time left" line.
 func (c *canvasView) showProgress(p app.GenerationProgress) {
 	c.waiting = false
 	if p.Tokens > 0 {
@@ -452,7 +452,9 @@ func (c *canvasView) showPreview(p app.Preview) {
 func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, err error) {
 	c.job = nil
 	c.waiting = false
-	c.u.chat.sync() // an answer waiting for the model says so until now
+	if c.u.chat.session.Busy() {
+		c.u.chat.sync() // an answer waiting for the model said so until now
+	}
 	if c.cancel != nil {
 		c.cancel()
 		c.cancel = nil

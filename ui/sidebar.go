@@ -287,7 +287,7 @@ func (s *sidebar) showMenu(e app.HistoryEntry, pos fyne.Position) {
 
 // rename asks for e's new title: the entry has the focus with the old title selected, so
 // typing replaces it, and Enter renames.
-func (s *sidebar) rename(e app.HistoryEntry) *dialog.FormDialog {
+func (s *sidebar) rename(e app.HistoryEntry) {
 	entry := widget.NewEntry()
 	entry.SetText(e.Title)
 	d := dialog.NewForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
@@ -301,7 +301,6 @@ func (s *sidebar) rename(e app.HistoryEntry) *dialog.FormDialog {
 	s.u.show(d)
 	s.u.win.Canvas().Focus(entry)
 	entry.TypedShortcut(&fyne.ShortcutSelectAll{})
-	return d
 }
 
 // doRename gives e a new title, off the UI goroutine.
