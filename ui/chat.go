@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -263,19 +264,28 @@ func (c *chatView) send() {
 	latest := &latestMessage{}
 	cb := app.ChatCallbacks{
 		OnText: func(i int, m app.ChatMessage) {
-			// Tokens can come faster than the window draws: only the newest state is shown.
-			if !latest.set(i, m) {
+			// Tokens can come faster than the window draws: only the newest state is shown,
+			// at most frameRate times a second.
+			schedule, wait := latest.set(i, m)
+			if !schedule {
 				return
 			}
-			c.u.do(func() {
-				i, m := latest.take()
-				if c.session == session {
-					c.update(i, m)
-				}
-			})
+			redraw := func() {
+				c.u.do(func() {
+					if i, m, ok := latest.take(); ok && c.session == session {
+						c.update(i, m)
+					}
+				})
+			}
+			if wait > 0 {
+				time.AfterFunc(wait, redraw)
+			} else {
+				redraw()
+			}
 		},
 		OnDone: func(i int, m app.ChatMessage) {
 			slog.Info("answer finished", "state", m.State, "tokens", m.Tokens, "tokens_per_second", m.TokensPerSecond)
+			latest.end() // a redraw still waiting would show the answer unfinished again
 			c.u.do(func() {
 				c.finished++
 				if c.session == session {
@@ -664,24 +674,40 @@ func storedThumbnail(store *app.Store, ref app.ImageRef, size int) (image.Image,
 type latestMessage struct {
 	mu      sync.Mutex
 	pending bool
+	ended   bool
+	last    time.Time // of the last take
 	i       int
 	m       app.ChatMessage
 }
 
-// set records the state and reports whether an update must be scheduled (none is pending).
-func (l *latestMessage) set(i int, m app.ChatMessage) bool {
+// frameRate caps the redraws of a streaming answer a second: each lays the whole answer
+// out again, and redrawn for every token of a fast model it took the cores the model needs.
+const frameRate = 30
+
+// set records the state and reports whether an update must be scheduled (none is pending),
+// and how long to wait before it runs.
+func (l *latestMessage) set(i int, m app.ChatMessage) (schedule bool, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.i, l.m = i, m
 	was := l.pending
 	l.pending = true
-	return !was
+	return !was, max(0, time.Second/frameRate-time.Since(l.last))
 }
 
-// take returns the newest state and lets the next set schedule an update again.
-func (l *latestMessage) take() (int, app.ChatMessage) {
+// take returns the newest state and lets the next set schedule an update again; ok is false
+// once the answer has ended (its final state is shown by the end's own update).
+func (l *latestMessage) take() (i int, m app.ChatMessage, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pending = false
-	return l.i, l.m
+	l.last = time.Now()
+	return l.i, l.m, !l.ended
+}
+
+// end makes every later take report the answer over.
+func (l *latestMessage) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ended = true
 }

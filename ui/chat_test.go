@@ -303,3 +303,26 @@ func TestChatSaysWhenCutOff(t *testing.T) {
 		t.Errorf("the stored answer's finish is %q", m.Finish)
 	}
 }
+
+// A streaming answer is redrawn with its newest state, at most frameRate times a second, and
+// never after it ended (the end's own update shows the final state).
+func TestLatestMessageThrottles(t *testing.T) {
+	var l latestMessage
+	if ok, wait := l.set(1, app.ChatMessage{Text: "a"}); !ok || wait != 0 {
+		t.Fatalf("first state: schedule %v after %v, want at once", ok, wait)
+	}
+	if ok, _ := l.set(1, app.ChatMessage{Text: "a b"}); ok {
+		t.Error("a second redraw was scheduled while one was pending")
+	}
+	if _, m, ok := l.take(); !ok || m.Text != "a b" {
+		t.Errorf("take gave %q (%v), want the newest state", m.Text, ok)
+	}
+	ok, wait := l.set(1, app.ChatMessage{Text: "a b c"})
+	if !ok || wait <= 0 || wait > time.Second/frameRate {
+		t.Errorf("right after a redraw: schedule %v after %v, want a wait of up to %v", ok, wait, time.Second/frameRate)
+	}
+	l.end()
+	if _, _, ok := l.take(); ok {
+		t.Error("a redraw after the end would show the answer unfinished")
+	}
+}
