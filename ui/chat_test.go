@@ -326,3 +326,20 @@ func TestLatestMessageThrottles(t *testing.T) {
 		t.Error("a redraw after the end would show the answer unfinished")
 	}
 }
+
+// Tab leaves the composer and the canvas prompt for the next control, as in the chat apps,
+// instead of typing a tab character.
+func TestTabLeavesThePrompts(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.win.Canvas()
+	for _, e := range []*promptEntry{h.u.chat.entry, h.u.create.prompt} {
+		if e.AcceptsTab() {
+			t.Error("a prompt entry takes Tab")
+		}
+	}
+	c.Focus(h.u.chat.entry)
+	c.FocusNext()
+	if c.Focused() == h.u.chat.entry {
+		t.Error("the focus stayed in the composer")
+	}
+}

@@ -28,6 +28,10 @@ func newPromptEntry(placeholder string, submitOnEnter bool) *promptEntry {
 	return e
 }
 
+// AcceptsTab is false: Tab moves the focus on (to Send, Generate, the settings), as in the
+// chat apps, where a multi-line Entry would type a tab character.
+func (e *promptEntry) AcceptsTab() bool { return false }
+
 // KeyDown tracks Shift, which TypedKey does not report.
 func (e *promptEntry) KeyDown(k *fyne.KeyEvent) {
 	if k.Name == desktop.KeyShiftLeft || k.Name == desktop.KeyShiftRight {

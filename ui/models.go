@@ -15,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/model"
 )
 
 // findModels searches the model folders off the UI goroutine; with autoload it then loads
@@ -136,10 +138,19 @@ type loadedModel struct {
 	opts app.LoadOptions
 }
 
-// loadOptions are the settings' options for loading the model called name.
+// loadOptions are the settings' options for loading the model called name, each written
+// one way ("" and "exact" are one precision), so that two loads compare equal when they
+// would load the same.
 func (u *UI) loadOptions(name string) app.LoadOptions {
 	s := u.settings
-	return app.LoadOptions{Name: name, Backend: s.Backend, Threads: s.Threads, Weights: s.Weights, Precision: s.Precision}
+	or := func(v, def string) string {
+		if v = strings.ToLower(strings.TrimSpace(v)); v != "" {
+			return v
+		}
+		return def
+	}
+	return app.LoadOptions{Name: name, Backend: or(s.Backend, "auto"), Threads: s.Threads,
+		Weights: or(s.Weights, model.WeightsStored), Precision: or(s.Precision, compute.PrecisionExact)}
 }
 
 // needsReload reports whether the model in use was loaded with other settings than the
@@ -158,7 +169,7 @@ func (u *UI) reload() { u.loadModel(u.loaded.dir, u.loaded.opts.Name) }
 func (u *UI) offerReload() {
 	name := u.loaded.opts.Name
 	text := "Backend, threads, weights and arithmetic apply when a model loads. Load " + name + " again with the new settings now?"
-	if u.chat.job != nil || u.chat.sending || u.create.job != nil {
+	if u.chat.session.Busy() || u.chat.sending || u.create.job != nil {
 		text += "\n\nThe answer or images in progress will stop."
 	}
 	l := widget.NewLabel(text)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model"
 )
@@ -103,6 +104,8 @@ func TestSettingsOfferReload(t *testing.T) {
 
 	ns := u.settings
 	ns.Answer.Temperature = 0.5 // applies at once: nothing to reload
+	// The dialog writes the defaults by name: the same load.
+	ns.Precision, ns.Backend, ns.Weights = compute.PrecisionExact, "auto", model.WeightsAuto
 	u.applySettings(ns)
 	if overlays.Top() != nil {
 		t.Fatal("a change that needs no load offered one")
