@@ -45,6 +45,15 @@ func (janusTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color 
 			return color.NRGBA{R: 0x80, G: 0x80, B: 0x88, A: 0xff}
 		}
 		return color.NRGBA{R: 0x90, G: 0x90, B: 0x98, A: 0xff}
+	case theme.ColorNameSuccess, theme.ColorNameWarning:
+		// Fyne's green and orange are made for dark backgrounds: as text on white ("Ready",
+		// the API's address) they read at under 2:1. Darker shades reach about 5:1.
+		if !dark {
+			if n == theme.ColorNameSuccess {
+				return color.NRGBA{R: 0x1b, G: 0x7f, B: 0x2a, A: 0xff}
+			}
+			return color.NRGBA{R: 0xa8, G: 0x58, B: 0x00, A: 0xff}
+		}
 	case colorNameBubble:
 		if dark {
 			return color.NRGBA{R: 0x2f, G: 0x32, B: 0x48, A: 0xff}
