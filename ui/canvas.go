@@ -379,13 +379,29 @@ func (c *canvasView) newTile(i int) *tile {
 	t.dim = newThemedRect(colorNameDim, 0)
 	t.picture = container.New(&dimLayout{t: t}, bg, t.pic, t.dim)
 	picture := t.picture
-	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { c.saveDialog(i) })
-	ask := widget.NewButtonWithIcon("Ask", theme.MailComposeIcon(), func() { c.askAbout(i) })
-	vary := widget.NewButtonWithIcon("Variations", theme.ViewRefreshIcon(), func() { c.variations() })
-	for _, b := range []*widget.Button{save, ask, vary} {
-		b.Importance = widget.LowImportance
+	// The actions with their names where the tile is wide enough, else as icons with tips
+	// (eight tiles in a row, a small window).
+	actions := []struct {
+		name, tip string
+		icon      fyne.Resource
+		do        func()
+	}{
+		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i) }},
+		{"Ask", "Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) }},
+		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }},
 	}
-	t.bar = container.NewHBox(layout.NewSpacer(), save, ask, vary, layout.NewSpacer())
+	named, icons := container.NewHBox(layout.NewSpacer()), container.NewHBox(layout.NewSpacer())
+	for _, a := range actions {
+		b := widget.NewButtonWithIcon(a.name, a.icon, a.do)
+		b.Importance = widget.LowImportance
+		named.Add(b)
+		ib := c.u.newTipButton(a.icon, a.tip, a.do)
+		ib.Importance = widget.LowImportance
+		icons.Add(ib)
+	}
+	named.Add(layout.NewSpacer())
+	icons.Add(layout.NewSpacer())
+	t.bar = container.New(widestFit{}, named, icons)
 	t.bar.Hide()
 	t.obj = container.New(&tileLayout{bar: tileBar}, newTapTarget(picture, func() { c.openLarge(i) }), t.bar)
 	return t
@@ -684,6 +700,31 @@ func (d *dimLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 }
 
 // tileLayout puts a tile's picture above its action bar.
+// widestFit shows the first of its objects that fits the width it is given, else the last:
+// its minimum size is the last's.
+type widestFit struct{}
+
+func (widestFit) MinSize(objs []fyne.CanvasObject) fyne.Size { return objs[len(objs)-1].MinSize() }
+
+func (widestFit) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	shown := len(objs) - 1
+	for i, o := range objs {
+		if o.MinSize().Width <= size.Width {
+			shown = i
+			break
+		}
+	}
+	for i, o := range objs {
+		if i == shown {
+			o.Show()
+		} else {
+			o.Hide()
+		}
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
 type tileLayout struct{ bar float32 }
 
 func (l *tileLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(96, 96+l.bar) }

@@ -94,3 +94,36 @@ func TestEscClosesDialogs(t *testing.T) {
 		t.Fatal("the second Esc left a dialog open")
 	}
 }
+
+// A finished tile's actions fit it, with their names where there is room and as icons in
+// eight narrow tiles of the smallest window.
+func TestTileActionsFit(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	h.u.ShowCreate()
+	for _, tc := range []struct {
+		n     string
+		size  fyne.Size
+		named bool
+	}{{"1", defaultWindowSize, true}, {"8", defaultWindowSize, false}, {"8", minWindowSize, false}, {"2", minWindowSize, true}} {
+		h.u.win.Resize(tc.size)
+		c.prompt.SetText("tiles")
+		c.count.SetSelected(tc.n)
+		c.generate()
+		h.pump("the images", func() bool { return c.job == nil })
+		h.settle()
+		for i, tl := range c.tiles {
+			named, icons := tl.bar.Objects[0], tl.bar.Objects[1]
+			shown := icons
+			if named.Visible() {
+				shown = named
+			}
+			if w := tl.obj.Size().Width; shown.MinSize().Width > w {
+				t.Errorf("%s images in %v: tile %d is %.0f wide, its actions need %.0f", tc.n, tc.size, i, w, shown.MinSize().Width)
+			}
+			if named.Visible() != tc.named {
+				t.Errorf("%s images in %v: tile %d shows names %v, want %v", tc.n, tc.size, i, named.Visible(), tc.named)
+			}
+		}
+	}
+}
