@@ -124,6 +124,9 @@ func newServeForm(u *UI) *serveForm {
 	f.status = widget.NewLabel("")
 	f.status.Wrapping = fyne.TextWrapWord
 	f.on = widget.NewCheck("Serve on localhost", f.toggle)
+	// While it serves, an edit of the port or key is applied by Save (the line says so).
+	f.port.OnChanged = func(string) { f.show() }
+	f.key.OnChanged = func(string) { f.show() }
 	f.quiet = true
 	f.on.SetChecked(u.settings.Serve.Enabled)
 	f.quiet = false
@@ -186,14 +189,29 @@ func (f *serveForm) show() {
 	if u.serveErr != nil && !u.settings.Serve.Enabled {
 		text, imp = serveProblem(u.settings.Serve.Port, u.serveErr), widget.DangerImportance
 	}
+	if u.serving != nil && f.edited() {
+		text += ". Save to restart it with the new port or key"
+	}
 	f.status.SetText(text)
 	f.status.Importance = imp
 	f.status.Refresh()
-	if u.serving != nil {
-		f.port.Disable()
-		f.key.Disable()
-	} else {
-		f.port.Enable()
-		f.key.Enable()
-	}
+}
+
+// edited reports whether the port or key fields differ from the settings in use.
+func (f *serveForm) edited() bool {
+	s := f.u.settings.Serve
+	return strings.TrimSpace(f.port.Text) != strconv.Itoa(s.Port) || f.key.Text != s.APIKey
+}
+
+// restartServing serves again with the port and key of the settings in use: the server
+// running with the previous ones stops first (it may hold the same port).
+func (u *UI) restartServing() {
+	v := u.detachServing()
+	go func() {
+		stopServe(v)
+		u.do(func() {
+			u.serveErr = nil
+			u.startServing()
+		})
+	}()
 }

@@ -62,7 +62,7 @@ func TestServeFromSettings(t *testing.T) {
 	sf.key.SetText("secret")
 	sf.on.SetChecked(true)
 	base := "http://127.0.0.1:" + strconv.Itoa(port) + "/v1"
-	if want := "Serving at " + base; !strings.HasPrefix(sf.status.Text, want) || u.serving == nil || !sf.port.Disabled() {
+	if want := "Serving at " + base; !strings.HasPrefix(sf.status.Text, want) || u.serving == nil {
 		t.Fatalf("after turning it on: %q (err %v), want %q", sf.status.Text, u.serveErr, want)
 	}
 	if !u.sidebar.serving.Visible() || !strings.Contains(u.sidebar.serving.Text, "127.0.0.1:"+strconv.Itoa(port)) {
@@ -79,13 +79,35 @@ func TestServeFromSettings(t *testing.T) {
 		return err == nil && s.Serve.Enabled && s.Serve.Port == port && s.Serve.APIKey == "secret"
 	})
 
+	// A new key typed while it serves: the line says Save applies it, and Save restarts the
+	// server with it.
+	sf.key.SetText("other")
+	if !strings.Contains(sf.status.Text, "Save to restart") {
+		t.Errorf("after editing the key while serving: %q", sf.status.Text)
+	}
+	ns, err := f.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.applySettings(ns)
+	h.pump("the server with the new key", func() bool {
+		if u.serving == nil {
+			return false
+		}
+		code, _ := get(t, base+"/models", "other")
+		return code == http.StatusOK
+	})
+	if code, _ := get(t, base+"/models", "secret"); code != http.StatusUnauthorized {
+		t.Errorf("the old key after the restart: %d, want 401", code)
+	}
+
 	sf.on.SetChecked(false)
 	h.pump("the server to stop", func() bool {
 		c := http.Client{}
 		_, err := c.Get(base + "/models")
 		return err != nil
 	})
-	if u.serving != nil || !strings.HasPrefix(sf.status.Text, "Off.") || sf.port.Disabled() || u.sidebar.serving.Visible() {
+	if u.serving != nil || !strings.HasPrefix(sf.status.Text, "Off.") || u.sidebar.serving.Visible() {
 		t.Errorf("after turning it off: serving %v, %q", u.serving, sf.status.Text)
 	}
 

@@ -235,8 +235,11 @@ func (f *settingsForm) settings() (app.Settings, error) {
 		return ns, fmt.Errorf("Answer length: %w", err)
 	}
 	ns.ModelFolders = slices.Clone(f.folders)
-	// The key typed while the server is off is kept for its next start (while it runs the
-	// entry is locked to the key in use).
+	// The port and key: for the server's next start, or, when they changed while it runs,
+	// for the restart applySettings makes.
+	if ns.Serve.Port, err = strconv.Atoi(strings.TrimSpace(f.serve.port.Text)); err != nil || ns.Serve.Port < 1 || ns.Serve.Port > 65535 {
+		return ns, fmt.Errorf("API server port %q: want a number from 1 to 65535", f.serve.port.Text)
+	}
 	ns.Serve.APIKey = f.serve.key.Text
 	return ns, ns.Validate()
 }
@@ -297,7 +300,11 @@ func (u *UI) dialogSize(want fyne.Size) fyne.Size {
 func (u *UI) applySettings(ns app.Settings) {
 	foldersChanged := !slices.Equal(ns.ModelFolders, u.settings.ModelFolders)
 	reloadBefore := u.needsReload()
+	serveChanged := ns.Serve.Port != u.settings.Serve.Port || ns.Serve.APIKey != u.settings.Serve.APIKey
 	u.settings = ns
+	if serveChanged && u.serving != nil {
+		u.restartServing()
+	}
 	if !reloadBefore && u.needsReload() {
 		u.offerReload()
 	}
