@@ -68,8 +68,11 @@ func (u *UI) showNoModel() {
 // loadModel loads the model folder dir on a job; the sidebar shows its progress and a
 // cancel button, and the views say what they are waiting for.
 func (u *UI) loadModel(dir, name string) {
-	u.cancelLoad()
+	u.stopLoad()
 	if old := u.engine; old != nil {
+		// Kept to load again if this load is cancelled, so that a change of mind leaves
+		// the model that was there, not none.
+		u.previous = u.loaded
 		// The model being replaced is closed once its replies and generation have stopped.
 		// The chat lets go of it first, so that no send starts a reply on it once the
 		// replies are listed.
@@ -120,13 +123,18 @@ func (u *UI) loadModel(dir, name string) {
 			switch {
 			case err == nil:
 				u.setEngine(eng)
-				u.loaded = loadedModel{dir: dir, opts: opts}
+				u.loaded, u.previous = loadedModel{dir: dir, opts: opts}, loadedModel{}
 				u.rememberModel(dir)
 			case isCancel(err):
 				u.setNoEngine("Loading cancelled: pick a model")
 			default:
 				u.setNoEngine("The model could not be loaded")
 				u.showError("Cannot load "+name, err, app.LoadAdvice(err))
+				if p := u.previous; p.dir != "" {
+					// The model this one was to replace comes back.
+					u.previous = loadedModel{}
+					u.loadModel(p.dir, p.opts.Name)
+				}
 			}
 		})
 	}()
@@ -182,8 +190,21 @@ func (u *UI) offerReload() {
 	u.show(d)
 }
 
-// cancelLoad stops a running load.
+// cancelLoad is the sidebar's Cancel: it stops a running load and, when that load was to
+// replace a model, loads that one again.
 func (u *UI) cancelLoad() {
+	if u.loading == nil {
+		return
+	}
+	u.stopLoad()
+	if p := u.previous; p.dir != "" {
+		u.previous = loadedModel{}
+		u.loadModel(p.dir, p.opts.Name)
+	}
+}
+
+// stopLoad stops a running load.
+func (u *UI) stopLoad() {
 	if u.loading != nil {
 		u.loading.Cancel()
 		u.loading = nil

@@ -131,3 +131,41 @@ func TestSettingsOfferReload(t *testing.T) {
 		t.Error("the reloaded model still needs a reload")
 	}
 }
+
+// A load that was to replace the model in use and is cancelled, or fails, loads that model
+// again: a change of mind leaves the model that was there, not none.
+func TestCancelledSwitchKeepsTheModel(t *testing.T) {
+	tinyDir := fixtures.Path(t, "models", "tiny-a")
+	models := filepath.Dir(tinyDir)
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(models) })
+	u := h.u
+	h.pump("the model", func() bool { return u.engine != nil })
+	first := u.engine.Info().Dir
+
+	broken := filepath.Join(t.TempDir(), "broken")
+	apptest.TinyA(t, broken, apptest.WeightFiles)
+	for _, tc := range []struct {
+		name string
+		end  func()
+	}{
+		{"cancelled", u.cancelLoad},
+		{"failed", func() {}},
+	} {
+		dir := tinyDir
+		if tc.name == "failed" {
+			dir = broken
+		}
+		u.loadModel(dir, "other")
+		if u.engine != nil {
+			t.Fatalf("%s: the old model is still in use during the load", tc.name)
+		}
+		tc.end()
+		h.pump("the model back", func() bool { return u.engine != nil && u.loading == nil })
+		if got := u.engine.Info().Dir; got != first {
+			t.Errorf("%s: %s in use, want %s again", tc.name, got, first)
+		}
+		for u.win.Canvas().Overlays().Top() != nil {
+			u.win.Canvas().Overlays().Remove(u.win.Canvas().Overlays().Top())
+		}
+	}
+}

@@ -69,8 +69,8 @@ type UI struct {
 	engine   app.Engine
 	loading  *app.LoadJob
 	// loaded is where engine came from and the options it was loaded with (empty for
-	// Options.Engine).
-	loaded loadedModel
+	// Options.Engine); previous, while a load replaces it, is the model it replaces.
+	loaded, previous loadedModel
 
 	sidebar *sidebar
 	chat    *chatView
