@@ -324,7 +324,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		m := &s.rec.Messages[ai]
 		m.State, m.Error = StateError, errorLine(err)
 		if errors.Is(err, model.ErrContextFull) {
-			m.Error = ContextFullMessage(engine.Info().ContextLimit)
+			m.Error = contextFullMessage(err, engine.Info().ContextLimit, qi == 0)
 		}
 		msg := *m
 		s.mu.Unlock()
@@ -572,9 +572,20 @@ func (s *ChatSession) release(j *Job) {
 // once.
 func (s *ChatSession) Close() { s.SetEngine(nil) }
 
-// ContextFullMessage is what a chat shows when the conversation has outgrown the model's
-// context of limit tokens.
-func ContextFullMessage(limit int) string {
+// contextFullMessage is what a chat shows when a turn does not fit the model's context of
+// limit tokens (err, a model.ContextError, may give the numbers): the first question is
+// too long itself, and a new chat would not help it; a later one has outgrown the chat.
+func contextFullMessage(err error, limit int, first bool) string {
+	var ce *model.ContextError
+	if errors.As(err, &ce) && ce.Window > 0 {
+		limit = ce.Window
+	}
+	if first {
+		if ce != nil && ce.PromptTokens > 0 {
+			return fmt.Sprintf("The question is too long for the model: %d tokens with its images, where it reads at most %d. Shorten it, or attach fewer images.", ce.PromptTokens, limit)
+		}
+		return fmt.Sprintf("The question is too long for the model's context (%d tokens). Shorten it, or attach fewer images.", limit)
+	}
 	return fmt.Sprintf("This conversation is longer than the model's context (%d tokens). Start a new chat to continue.", limit)
 }
 

@@ -286,6 +286,14 @@ func TestChatContextFull(t *testing.T) {
 	if len(h) != 2 || len(h[1]) != 2 || h[1][0].Text != "one two three" {
 		t.Errorf("rebuilt history %+v, want the first turn only", h)
 	}
+
+	// A first question too long by itself: a new chat would not help, a shorter one would.
+	first := app.NewChatSession(nil, eng, model.AnswerOptions{})
+	r = send(t, first, strings.Repeat("word ", 30))
+	if r.done.State != app.StateError || !strings.Contains(r.done.Error, "The question is too long") ||
+		!strings.Contains(r.done.Error, "at most 20") || strings.Contains(r.done.Error, "new chat") {
+		t.Errorf("a first question over the context: %q", r.done.Error)
+	}
 }
 
 func TestChatReopen(t *testing.T) {

@@ -78,6 +78,10 @@ func (o GenerateImageOptions) Validate() error {
 	return o.sampling().Validate()
 }
 
+// ErrPromptTooLong is wrapped by GenerateImages's error when the prompt leaves too little of
+// the context for the image's tokens.
+var ErrPromptTooLong = errors.New("the prompt is too long")
+
 // MaxImages caps GenerateImageOptions.N at the official script's parallel_size. Every image
 // costs two rows of float32 KV cache, so 16 images already need about 19 GB of cache with
 // Janus-Pro-7B (MaxMemoryBytes refuses what the machine cannot hold); more images are
@@ -265,8 +269,8 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	}
 	l := len(g.cond)
 	if limit := m.contextLimit; limit > 0 && l+total-1 > limit {
-		return nil, fmt.Errorf("the prompt has %d tokens; with %d image tokens that exceeds the context of %d positions",
-			l, total, limit)
+		return nil, fmt.Errorf("%w: it has %d tokens, and with the image's %d the model's context of %d positions is exceeded",
+			ErrPromptTooLong, l, total, limit)
 	}
 
 	samplers := make([]*sample.Sampler, n)

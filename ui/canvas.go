@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/model"
 )
 
 // canvasExamples are the empty canvas's example prompts.
@@ -105,6 +106,12 @@ func newCanvasView(u *UI) *canvasView {
 	c.prompt.SetMinRowsVisible(2)
 	c.prompt.onCommandEnter = c.generate
 	c.prompt.onEscape = c.stop
+	// A failure's line is about the prompt that was run: an edit starts afresh.
+	c.prompt.OnChanged = func(string) {
+		if c.job == nil && c.notice.Visible() && c.notice.Importance == widget.DangerImportance {
+			c.setNotice("")
+		}
+	}
 	c.genB = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), c.generate)
 	c.genB.Importance = widget.HighImportance
 
@@ -485,6 +492,8 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	switch {
 	case isCancel(err):
 		c.setInfo("Stopped.")
+	case errors.Is(err, model.ErrPromptTooLong):
+		c.setNotice(errorLine(err) + ". Shorten the prompt.")
 	case err != nil:
 		c.setNotice(errorLine(err))
 	}
@@ -523,6 +532,7 @@ func (c *canvasView) anyPreview() bool {
 // showSet shows a saved image set from the history.
 func (c *canvasView) showSet(set *app.ImageSet) {
 	c.shown = nil
+	c.setNotice("")
 	c.setID = set.ID
 	c.applySettings(set.Settings, true)
 	c.last = set.Settings

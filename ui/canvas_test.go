@@ -21,6 +21,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -316,4 +317,29 @@ func TestCanvasSaysItWaitsForChat(t *testing.T) {
 		t.Errorf("after the answer the canvas still says %q", got)
 	}
 	h.pump("the images", func() bool { return u.create.job == nil })
+}
+
+// A prompt too long for the model's context says so and what to do; editing the prompt
+// clears the line.
+func TestCanvasPromptTooLong(t *testing.T) {
+	// tiny-a with its context cut to 64 positions: less than the 36 image tokens and a
+	// prompt of a hundred words.
+	eng, err := app.LoadEngine(context.Background(), fixtures.Path(t, "models", "tiny-a"),
+		app.LoadOptions{Name: "tiny-a", Threads: 1, ContextLimit: 64}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, eng)
+	c := h.u.create
+	h.u.ShowCreate()
+	c.prompt.SetText(strings.Repeat("a red fox in the snow ", 20))
+	c.generate()
+	h.pump("the refusal", func() bool { return c.job == nil })
+	if !c.notice.Visible() || !strings.Contains(c.notice.Text, "too long") || !strings.Contains(c.notice.Text, "Shorten the prompt") {
+		t.Fatalf("a prompt over the context: notice %q (shown %v)", c.notice.Text, c.notice.Visible())
+	}
+	test.Type(c.prompt, "x")
+	if c.notice.Visible() {
+		t.Errorf("the line stayed after the prompt changed: %q", c.notice.Text)
+	}
 }

@@ -136,7 +136,7 @@ func (c *fakeConversation) Reply(ctx context.Context, question string, images []
 	}
 	need := c.words + e.cost(question, len(images))
 	if e.ContextLimit > 0 && need+len(e.Words) > e.ContextLimit {
-		return model.Result{}, fmt.Errorf("%w: the prompt has %d tokens and the window holds %d", model.ErrContextFull, need, e.ContextLimit)
+		return model.Result{}, &model.ContextError{PromptTokens: need + len(e.Words), Window: e.ContextLimit}
 	}
 	words, finish := e.Words, model.FinishEOS
 	if opts.MaxNewTokens > 0 && opts.MaxNewTokens < len(words) {
