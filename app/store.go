@@ -539,15 +539,15 @@ func (s *Store) Rename(id, title string) error {
 		if err != nil {
 			return err
 		}
-		c.Title = title
-		return s.saveRecord(KindChat, &c.ID, &c.Created, &c.Updated, &c.Version, c)
+		c.Title, c.Version = title, StoreVersion
+		return s.writeJSON(s.recordPath(KindChat, id), c)
 	}
 	set, err := s.LoadSet(id)
 	if err != nil {
 		return err
 	}
-	set.Title = title
-	return s.saveRecord(KindImageSet, &set.ID, &set.Created, &set.Updated, &set.Version, set)
+	set.Title, set.Version = title, StoreVersion
+	return s.writeJSON(s.recordPath(KindImageSet, id), set)
 }
 
 // Delete removes entry id, and the images and thumbnails no other history file (readable or

@@ -93,6 +93,10 @@ func TestStoreChats(t *testing.T) {
 	if got, _ := s.LoadChat(first.ID); got.Title != "renamed" {
 		t.Errorf("after Rename the title is %q", got.Title)
 	}
+	// A new title is not news: the entry keeps its place, the oldest.
+	if after, _, _ := s.List(); after[len(after)-1].ID != first.ID {
+		t.Errorf("after Rename the list starts %s, %s, %s: the renamed chat moved", after[0].Title, after[1].Title, after[2].Title)
+	}
 	if err := s.Rename(set.ID, ""); err == nil {
 		t.Error("Rename to an empty title succeeded")
 	}
