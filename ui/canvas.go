@@ -677,6 +677,9 @@ func (c *canvasView) variations() {
 		c.setNotice(errorLine(err))
 		return
 	}
+	// The controls show the run's seed: Generate then makes these variations again, not
+	// the pictures before them.
+	c.applySettings(s, true)
 	c.start(s)
 }
 

@@ -200,6 +200,9 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 	if s := c.tiles[0].result.Seed; s == first[0] || c.tiles[1].result.Seed != s+1 {
 		t.Errorf("variation seeds %d, %d after %v", s, c.tiles[1].result.Seed, first)
 	}
+	if want := strconv.FormatUint(c.tiles[0].result.Seed, 10); c.seed.Text != want {
+		t.Errorf("after Variations the seed field reads %q, want the run's %s", c.seed.Text, want)
+	}
 	if m := c.tiles[0].result.Meta; m.Prompt != "a red lighthouse" || m.CFG != model.DefaultCFG {
 		t.Errorf("variation settings %+v", m)
 	}
