@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -134,8 +135,9 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.win.SetContent(container.NewStack(container.NewBorder(nil, nil, side, nil, u.main), u.tips.layer))
 	u.win.Resize(defaultWindowSize)
 	u.win.SetOnDropped(u.OnDropped)
-	u.win.SetMainMenu(u.mainMenu())
-	u.addShortcuts()
+	menu := u.mainMenu()
+	u.win.SetMainMenu(menu)
+	u.addShortcuts(menu)
 	u.win.SetPadded(false)
 
 	if opts.Engine != nil {
@@ -249,20 +251,47 @@ func (u *UI) showError(title string, err error, what string) {
 	u.show(dialog.NewCustom(title, "Close", container.New(fixedWidth{460}, l), u.win))
 }
 
+// mainMenu is the File and Help menus, with the usual shortcuts (Ctrl on Linux, Cmd on
+// macOS): N a new chat, comma the settings, Q quits.
 func (u *UI) mainMenu() *fyne.MainMenu {
+	key := func(item *fyne.MenuItem, k fyne.KeyName) *fyne.MenuItem {
+		item.Shortcut = &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
+		return item
+	}
+	quit := key(fyne.NewMenuItem("Quit", nil), fyne.KeyQ)
+	quit.IsQuit = true
 	file := fyne.NewMenu("File",
-		fyne.NewMenuItem("New chat", u.newChat),
+		key(fyne.NewMenuItem("New chat", u.newChat), fyne.KeyN),
 		fyne.NewMenuItem("New image", u.newImage),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Models…", u.showModelPicker),
-		fyne.NewMenuItem("Settings…", u.showSettings),
+		key(fyne.NewMenuItem("Settings…", u.showSettings), fyne.KeyComma),
+		fyne.NewMenuItemSeparator(),
+		quit,
 	)
 	help := fyne.NewMenu("Help", fyne.NewMenuItem("About Janus Desktop", u.showAbout))
 	return fyne.NewMainMenu(file, help)
 }
 
-func (u *UI) addShortcuts() {
+// addShortcuts binds the window's keys: Ctrl/Cmd+Enter generates, Esc closes the newest
+// dialog or stops, and the menu's shortcuts, which Fyne shows in its own menu bar but
+// binds only in macOS's native one.
+func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 	c := u.win.Canvas()
+	if runtime.GOOS != "darwin" {
+		for _, m := range menu.Items {
+			for _, item := range m.Items {
+				if item.Shortcut == nil {
+					continue
+				}
+				do := item.Action
+				if item.IsQuit {
+					do = u.fapp.Quit
+				}
+				c.AddShortcut(item.Shortcut, func(fyne.Shortcut) { do() })
+			}
+		}
+	}
 	for _, mod := range []fyne.KeyModifier{fyne.KeyModifierControl, fyne.KeyModifierSuper} {
 		for _, key := range []fyne.KeyName{fyne.KeyReturn, fyne.KeyEnter} {
 			c.AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod}, func(fyne.Shortcut) {

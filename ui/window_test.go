@@ -127,3 +127,27 @@ func TestTileActionsFit(t *testing.T) {
 		}
 	}
 }
+
+// The menu's shortcuts work in the window: Ctrl+N a new chat, Ctrl+comma the settings.
+func TestMenuShortcuts(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c, ok := u.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) })
+	if !ok {
+		t.Fatal("the test canvas takes no shortcuts")
+	}
+	press := func(k fyne.KeyName) {
+		c.TypedShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault})
+	}
+	test.Type(u.chat.entry, "a question")
+	u.chat.send()
+	h.waitAnswers(1)
+	press(fyne.KeyN)
+	if n := len(u.chat.session.Messages()); n != 0 {
+		t.Errorf("after Ctrl+N the chat has %d messages, want a new one", n)
+	}
+	press(fyne.KeyComma)
+	if len(u.dialogs) != 1 {
+		t.Errorf("after Ctrl+comma %d dialogs are open, want Settings", len(u.dialogs))
+	}
+}
