@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -46,25 +47,57 @@ type chatView struct {
 	pendingSends int
 	sendDone     *sync.Cond
 
-	msgs     []*messageView
-	list     *fyne.Container
-	scroll   *container.Scroll
-	empty    fyne.CanvasObject
-	body     *fyne.Container
-	entry    *promptEntry
-	attachB  *tipButton
-	sendB    *widget.Button
-	chips    *fyne.Container
-	notice   *widget.Label
-	status   *widget.Label
-	attached []attachment
-	ready    bool
+	// composerRows is the composer's height in lines (fitComposer).
+	composerRows int
+	msgs         []*messageView
+	list         *fyne.Container
+	scroll       *container.Scroll
+	empty        fyne.CanvasObject
+	body         *fyne.Container
+	entry        *promptEntry
+	attachB      *tipButton
+	sendB        *widget.Button
+	chips        *fyne.Container
+	notice       *widget.Label
+	status       *widget.Label
+	attached     []attachment
+	ready        bool
 	// follow keeps the view at the end of the conversation while an answer grows.
 	follow bool
 	// updates counts the answer updates shown, finished the answers ended (tests check that
 	// answers stream, and wait for them).
 	updates, finished int
 	content           fyne.CanvasObject
+}
+
+// The composer shows composerRows lines of text when it is short, growing with what is typed
+// to composerMaxRows, after which it scrolls.
+const composerRows, composerMaxRows = 2, 8
+
+// fitComposer grows or shrinks the composer to the lines its text takes (long lines counted
+// as they wrap), within composerRows and composerMaxRows.
+func (c *chatView) fitComposer() {
+	rows := textRows(c.entry.Text, c.entry.Size().Width-4*theme.InnerPadding())
+	rows = min(max(rows, composerRows), composerMaxRows)
+	if rows != c.composerRows && c.content != nil {
+		c.composerRows = rows
+		c.entry.SetMinRowsVisible(rows)
+		c.content.Refresh() // the composer's height is the layout's to change
+	}
+}
+
+// textRows is the number of lines text takes in width (0 or less: one per line break).
+func textRows(text string, width float32) int {
+	rows := 0
+	for _, line := range strings.Split(text, "\n") {
+		n := 1
+		if width > 0 {
+			w := fyne.MeasureText(line, theme.TextSize(), fyne.TextStyle{}).Width
+			n = max(1, int(math.Ceil(float64(w/width))))
+		}
+		rows += n
+	}
+	return rows
 }
 
 // attachment is an image waiting in the composer.
@@ -99,7 +132,9 @@ func newChatView(u *UI) *chatView {
 	c.scroll.Hide()
 
 	c.entry = newPromptEntry(chatPlaceholder, true)
-	c.entry.SetMinRowsVisible(2)
+	c.entry.SetMinRowsVisible(composerRows)
+	c.composerRows = composerRows
+	c.entry.OnChanged = func(string) { c.fitComposer() }
 	c.entry.onSubmit = c.send
 	c.entry.onEscape = c.stop
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)

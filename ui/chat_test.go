@@ -343,3 +343,24 @@ func TestTabLeavesThePrompts(t *testing.T) {
 		t.Error("the focus stayed in the composer")
 	}
 }
+
+// The composer grows with the lines typed, up to composerMaxRows, and shrinks back once the
+// question is sent.
+func TestComposerGrows(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	short := c.entry.MinSize().Height
+	c.entry.SetText("one\ntwo\nthree\nfour")
+	if c.composerRows != 4 || c.entry.MinSize().Height <= short {
+		t.Errorf("four lines: %d rows, height %v (short %v)", c.composerRows, c.entry.MinSize().Height, short)
+	}
+	c.entry.SetText(strings.Repeat("line\n", 30))
+	if c.composerRows != composerMaxRows {
+		t.Errorf("thirty lines: %d rows, want %d", c.composerRows, composerMaxRows)
+	}
+	c.send()
+	h.waitAnswers(1)
+	if c.composerRows != composerRows || c.entry.MinSize().Height != short {
+		t.Errorf("after sending: %d rows, height %v, want %d and %v", c.composerRows, c.entry.MinSize().Height, composerRows, short)
+	}
+}
