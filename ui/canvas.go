@@ -591,7 +591,7 @@ func (c *canvasView) openLarge(i int) {
 	})
 	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), func() { d.Hide(); c.saveDialog(i) })
 	ask := widget.NewButtonWithIcon("Ask about this image", theme.MailComposeIcon(), func() { d.Hide(); c.askAbout(i) })
-	d = c.u.showPicture(r.Image, "Image", caption(r.Meta), container.NewHBox(use, save, ask))
+	d = c.u.showPicture(r.Image, shorten(r.Meta.Prompt, 60), caption(r.Meta), container.NewHBox(use, save, ask))
 }
 
 // saveDialog asks where to save image i.

@@ -12,8 +12,19 @@ import (
 	"github.com/janus-desktop/janus/app"
 )
 
-// viewerSize is the large view's picture size.
-const viewerSize = 560
+// The large view's picture is as large as the window leaves room for, between
+// viewerMinSize and viewerMaxSize (twice the released models' 384-pixel images).
+const viewerMinSize, viewerMaxSize = 320, 768
+
+// viewerSize is the large view's picture side in the window as it is now: the window less
+// the dialog's frame, title, caption and buttons.
+func (u *UI) viewerSize() float32 {
+	win := u.win.Canvas().Size()
+	if win.Width <= 0 || win.Height <= 0 {
+		return 560
+	}
+	return min(max(min(win.Width-160, win.Height-240), viewerMinSize), viewerMaxSize)
+}
 
 // showImage opens the image file at path large, decoding it off the UI goroutine (within
 // the attachment limits).
@@ -36,12 +47,13 @@ func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.Canv
 	pic := canvas.NewImageFromImage(img)
 	pic.FillMode = canvas.ImageFillContain
 	pic.ScaleMode = canvas.ImageScaleFastest // the model's pixels, not a blur
-	pic.SetMinSize(fyne.NewSize(viewerSize, viewerSize))
+	side := u.viewerSize()
+	pic.SetMinSize(fyne.NewSize(side, side))
 	body := container.NewVBox(pic)
 	if caption != "" {
 		l := widget.NewLabel(caption)
 		l.Wrapping = fyne.TextWrapWord
-		body.Add(container.New(fixedWidth{viewerSize}, l))
+		body.Add(container.New(fixedWidth{side}, l))
 	}
 	if extra != nil {
 		body.Add(extra)

@@ -151,3 +151,23 @@ func TestMenuShortcuts(t *testing.T) {
 		t.Errorf("after Ctrl+comma %d dialogs are open, want Settings", len(u.dialogs))
 	}
 }
+
+// The large view's picture takes the room the window has: 560 pixels in the default window,
+// more in a large one (up to 768), never under 320.
+func TestViewerSizeFollowsWindow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	for _, tc := range []struct {
+		win  fyne.Size
+		want float32
+	}{
+		{defaultWindowSize, 560},
+		{fyne.NewSize(1600, 1000), 760},
+		{fyne.NewSize(2400, 1600), 768},
+		{minWindowSize, 320},
+	} {
+		h.u.win.Resize(tc.win)
+		if got := h.u.viewerSize(); got != tc.want {
+			t.Errorf("window %v: picture %v, want %v", tc.win, got, tc.want)
+		}
+	}
+}
