@@ -5,6 +5,7 @@ import (
 	"image"
 	"log/slog"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -31,6 +32,8 @@ type sidebar struct {
 	marking bool
 	// selected is the highlighted entry (-1: none).
 	selected widget.ListItemID
+	// titles counts the entries by title.
+	titles map[string]int
 
 	modelName   *widget.Label
 	modelDetail *widget.Label
@@ -149,7 +152,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	title := row.Objects[0].(*widget.Label)
 	pics := row.Objects[1].(*fyne.Container)
 	more := row.Objects[2].(*tipButton)
-	title.SetText(e.Title)
+	title.SetText(s.rowTitle(e))
 	icon, img := pics.Objects[0].(*widget.Icon), pics.Objects[1].(*canvas.Image)
 	if e.Kind == app.KindImageSet {
 		icon.SetResource(theme.MediaPhotoIcon())
@@ -172,6 +175,27 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 		s.list.UnselectAll()
 		s.list.Select(id)
 	}
+}
+
+// rowTitle is e's line in the list: its title, and when it was made if another entry has
+// the same title (the same prompt run twice), so that they can be told apart.
+func (s *sidebar) rowTitle(e app.HistoryEntry) string {
+	if s.titles[e.Title] < 2 {
+		return e.Title
+	}
+	return shorten(e.Title, 18) + " · " + whenLabel(e.Created.Local(), time.Now())
+}
+
+// whenLabel says when t was, as briefly as now allows: "14:05" today, "3 Dec 14:05" this
+// year, "3 Dec 2025" before.
+func whenLabel(t, now time.Time) string {
+	switch {
+	case t.YearDay() == now.YearDay() && t.Year() == now.Year():
+		return t.Format("15:04")
+	case t.Year() == now.Year():
+		return t.Format("2 Jan 15:04")
+	}
+	return t.Format("2 Jan 2006")
 }
 
 // thumb returns the history picture of ref, starting to make it when it is not there yet.
@@ -215,6 +239,10 @@ func (s *sidebar) reloadHistory() {
 				s.u.chat.setNotice(strings.Join(lines, "\n"))
 			}
 			s.entries = entries
+			s.titles = map[string]int{}
+			for _, e := range entries {
+				s.titles[e.Title]++
+			}
 			s.emptyL.Hidden = len(entries) > 0
 			s.emptyL.Refresh()
 			s.list.Refresh()

@@ -218,3 +218,40 @@ func TestHistoryHighlightFollowsTheView(t *testing.T) {
 		t.Errorf("a new chat leaves %q highlighted", got)
 	}
 }
+
+// Entries with the same title (one prompt run twice) tell when each was made; a title of
+// its own stands alone.
+func TestHistorySameTitlesTellWhen(t *testing.T) {
+	now := time.Date(2026, 12, 5, 14, 30, 0, 0, time.Local)
+	for _, tc := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 5, 9, 7, 0, 0, time.Local), "09:07"},
+		{time.Date(2026, 12, 3, 9, 7, 0, 0, time.Local), "3 Dec 09:07"},
+		{time.Date(2025, 12, 5, 9, 7, 0, 0, time.Local), "5 Dec 2025"},
+	} {
+		if got := whenLabel(tc.t, now); got != tc.want {
+			t.Errorf("whenLabel(%v) = %q, want %q", tc.t, got, tc.want)
+		}
+	}
+
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.ShowCreate()
+	for _, p := range []string{"a lighthouse", "a lighthouse", "a fox"} {
+		u.create.prompt.SetText(p)
+		u.create.generate()
+		h.pump("the images", func() bool { return u.create.job == nil })
+	}
+	h.pump("the history", func() bool { return len(u.sidebar.entries) == 3 })
+	for _, e := range u.sidebar.entries {
+		got := u.sidebar.rowTitle(e)
+		if e.Title == "a fox" && got != "a fox" {
+			t.Errorf("a title of its own reads %q", got)
+		}
+		if e.Title == "a lighthouse" && !strings.HasPrefix(got, "a lighthouse · ") {
+			t.Errorf("a repeated title reads %q, want when it was made after it", got)
+		}
+	}
+}
