@@ -301,6 +301,14 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 			})
 		}
 	}
+	// Ctrl/Cmd+1 and +2 switch to Chat and Create: Fyne's tabs take no keyboard focus.
+	for key, show := range map[fyne.KeyName]func(){fyne.Key1: u.ShowChat, fyne.Key2: u.ShowCreate} {
+		c.AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
+			if u.tabs.Visible() {
+				show()
+			}
+		})
+	}
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
 		if k.Name != fyne.KeyEscape {
 			return

@@ -128,7 +128,8 @@ func TestTileActionsFit(t *testing.T) {
 	}
 }
 
-// The menu's shortcuts work in the window: Ctrl+N a new chat, Ctrl+comma the settings.
+// The menu's shortcuts work in the window: Ctrl+N a new chat, Ctrl+comma the settings; and
+// Ctrl+1 and Ctrl+2 switch views.
 func TestMenuShortcuts(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
@@ -145,6 +146,14 @@ func TestMenuShortcuts(t *testing.T) {
 	press(fyne.KeyN)
 	if n := len(u.chat.session.Messages()); n != 0 {
 		t.Errorf("after Ctrl+N the chat has %d messages, want a new one", n)
+	}
+	press(fyne.Key2)
+	if u.tabs.SelectedIndex() != 1 {
+		t.Error("Ctrl+2 did not show Create")
+	}
+	press(fyne.Key1)
+	if u.tabs.SelectedIndex() != 0 {
+		t.Error("Ctrl+1 did not show Chat")
 	}
 	press(fyne.KeyComma)
 	if len(u.dialogs) != 1 {
