@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -90,6 +91,8 @@ type UI struct {
 	serveStatus func()
 	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
 	dialogs []dialog.Dialog
+	// closed is set when the window has closed (shutdown): do then drops what it is given.
+	closed atomic.Bool
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -102,9 +105,18 @@ var (
 // test.NewTempApp) and starts finding and loading a model unless opts.Engine is given. It
 // fails only when no folder at all can hold the history.
 func New(a fyne.App, opts Options) (*UI, error) {
-	u := &UI{opts: opts, fapp: a, do: opts.RunOnUI}
-	if u.do == nil {
-		u.do = fyne.Do
+	u := &UI{opts: opts, fapp: a}
+	run := opts.RunOnUI
+	if run == nil {
+		run = fyne.Do
+	}
+	// Once the window has closed, the jobs that shutdown waits for (a generation ending,
+	// a reply saving) have nothing to show: their updates are dropped rather than queued
+	// for a UI loop that no longer runs, which once left the process waiting at quit.
+	u.do = func(f func()) {
+		if !u.closed.Load() {
+			run(f)
+		}
 	}
 	notices, err := u.openStore()
 	if err != nil {
@@ -168,6 +180,7 @@ func (u *UI) ShowAndRun() {
 // shutdown stops what runs, so that nothing half-written is left behind: a reply is
 // stopped (its question and partial answer are saved by the session), a load cancelled.
 func (u *UI) shutdown() {
+	u.closed.Store(true)
 	if u.loading != nil {
 		u.loading.Cancel()
 	}

@@ -180,3 +180,20 @@ func TestViewerSizeFollowsWindow(t *testing.T) {
 		}
 	}
 }
+
+// After the window has closed, updates from jobs still ending are dropped, not queued for a
+// UI loop that no longer runs.
+func TestUpdatesAfterCloseAreDropped(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	ran := false
+	u.closed.Store(true)
+	u.do(func() { ran = true })
+	u.closed.Store(false) // the test's cleanup closes the window itself
+	h.pump("queued updates", func() bool { return true })
+	if ran {
+		t.Error("an update given after the window closed ran")
+	}
+	u.do(func() { ran = true })
+	h.pump("the update", func() bool { return ran })
+}
