@@ -112,7 +112,8 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	}
 	// Once the window has closed, the jobs that shutdown waits for (a generation ending,
 	// a reply saving) have nothing to show: their updates are dropped rather than queued
-	// for a UI loop that no longer runs, which once left the process waiting at quit.
+	// for a UI loop that no longer runs (a quit once hung with Fyne's queue waiting on the
+	// main goroutine; this closes the one way this code could feed it).
 	u.do = func(f func()) {
 		if !u.closed.Load() {
 			run(f)
