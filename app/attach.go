@@ -109,9 +109,9 @@ func checkImageFile(path string) (string, image.Config, error) {
 	return format, cfg, nil
 }
 
-// Thumbnail decodes the image file at path and scales it to fit size×size (never up), so a
-// message holds a small picture rather than the full image. It decodes the whole file: call
-// it off the UI goroutine.
+// Thumbnail decodes the image file at path (DecodeImageFile: refused with CheckImageFile's
+// errors first) and scales it to fit size×size (never up), so a message holds a small picture
+// rather than the full image. It decodes the whole file: call it off the UI goroutine.
 func Thumbnail(path string, size int) (*image.NRGBA, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("thumbnail size %d", size)

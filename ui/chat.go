@@ -615,10 +615,7 @@ func (c *chatView) attachFiles(files []attachment) {
 		var good []attachment
 		var problems []string
 		for _, a := range files {
-			if _, _, err := app.CheckImageFile(a.path); err != nil {
-				problems = append(problems, errorLine(err))
-				continue
-			}
+			// Thumbnail checks the file as CheckImageFile does (kind, size, pixels) first.
 			th, err := app.Thumbnail(a.path, app.ThumbnailSize)
 			if err != nil {
 				problems = append(problems, errorLine(err))
