@@ -122,7 +122,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.count = widget.NewSelect(counts, nil)
 	c.seed = widget.NewEntry()
 	c.seed.SetPlaceHolder("random")
-	c.dice = u.newTipButton(theme.ViewRefreshIcon(), "New random seed", c.rollSeed)
+	c.dice = u.newTipButton(diceIcon(), "New random seed", c.rollSeed)
 	c.cfg = widget.NewSlider(1, 10)
 	c.cfg.Step = 0.5
 	c.cfgL = widget.NewLabel("")

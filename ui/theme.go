@@ -1,6 +1,7 @@
 package ui
 
 import (
+	_ "embed"
 	"image/color"
 
 	"fyne.io/fyne/v2"
@@ -96,3 +97,12 @@ func withAlpha(c color.NRGBA, a uint8) color.NRGBA {
 
 // Theme is the app's theme, for main to set on the fyne.App.
 func Theme() fyne.Theme { return janusTheme{} }
+
+//go:embed icons/dice.svg
+var diceSVG []byte
+
+// diceIcon marks the button that draws a new random seed: Fyne has no dice, and its refresh
+// arrow, used there before, reads as "reload" (and is the Variations button's icon).
+func diceIcon() fyne.Resource {
+	return theme.NewThemedResource(fyne.NewStaticResource("dice.svg", diceSVG))
+}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 )
 
@@ -38,5 +40,34 @@ func TestStatusColoursReadable(t *testing.T) {
 				t.Errorf("variant %d: %s on the background has contrast %.1f:1", v, n, c)
 			}
 		}
+	}
+}
+
+// The dice is drawn in the theme's foreground colour (the SVG parses and takes the colour):
+// its middle pip is foreground, the face around it is not.
+func TestDiceIconDraws(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(janusTheme{})
+	icon := canvas.NewImageFromResource(diceIcon())
+	w := test.NewWindow(icon)
+	defer w.Close()
+	w.SetPadded(false)
+	w.Resize(fyne.NewSize(48, 48))
+	img := w.Canvas().Capture()
+	fg := a.Settings().Theme().Color(theme.ColorNameForeground, a.Settings().ThemeVariant())
+	near := func(c color.Color) bool {
+		r1, g1, b1, _ := c.RGBA()
+		r2, g2, b2, _ := fg.RGBA()
+		d := func(x, y uint32) float64 { return math.Abs(float64(x)-float64(y)) / 0xffff }
+		return d(r1, r2)+d(g1, g2)+d(b1, b2) < 0.15
+	}
+	b := img.Bounds()
+	mid := img.At(b.Min.X+b.Dx()/2, b.Min.Y+b.Dy()/2)
+	face := img.At(b.Min.X+b.Dx()/2, b.Min.Y+b.Dy()/3)
+	if !near(mid) {
+		t.Errorf("middle pip %v, want the foreground %v", mid, fg)
+	}
+	if near(face) {
+		t.Errorf("the face between the pips is drawn in the foreground %v", face)
 	}
 }
