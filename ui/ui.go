@@ -265,8 +265,8 @@ func (u *UI) showError(title string, err error, what string) {
 	u.show(dialog.NewCustom(title, "Close", container.New(fixedWidth{460}, l), u.win))
 }
 
-// mainMenu is the File and Help menus, with the usual shortcuts (Ctrl on Linux, Cmd on
-// macOS): N a new chat, comma the settings, Q quits.
+// mainMenu is the File, View and Help menus, with the usual shortcuts (Ctrl on Linux, Cmd
+// on macOS): N a new chat, comma the settings, Q quits, 1 and 2 the views.
 func (u *UI) mainMenu() *fyne.MainMenu {
 	key := func(item *fyne.MenuItem, k fyne.KeyName) *fyne.MenuItem {
 		item.Shortcut = &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
@@ -283,8 +283,20 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItemSeparator(),
 		quit,
 	)
+	// Fyne's tabs take no keyboard focus: these keys are the keyboard's way to the views.
+	shown := func(show func()) func() {
+		return func() {
+			if u.tabs.Visible() {
+				show()
+			}
+		}
+	}
+	view := fyne.NewMenu("View",
+		key(fyne.NewMenuItem("Chat", shown(u.ShowChat)), fyne.Key1),
+		key(fyne.NewMenuItem("Create", shown(u.ShowCreate)), fyne.Key2),
+	)
 	help := fyne.NewMenu("Help", fyne.NewMenuItem("About Janus Desktop", u.showAbout))
-	return fyne.NewMainMenu(file, help)
+	return fyne.NewMainMenu(file, view, help)
 }
 
 // addShortcuts binds the window's keys: Ctrl/Cmd+Enter generates, Esc closes the newest
@@ -314,14 +326,6 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 				}
 			})
 		}
-	}
-	// Ctrl/Cmd+1 and +2 switch to Chat and Create: Fyne's tabs take no keyboard focus.
-	for key, show := range map[fyne.KeyName]func(){fyne.Key1: u.ShowChat, fyne.Key2: u.ShowCreate} {
-		c.AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
-			if u.tabs.Visible() {
-				show()
-			}
-		})
 	}
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
 		if k.Name != fyne.KeyEscape {
