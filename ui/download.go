@@ -185,7 +185,13 @@ func (d *downloads) finish(job *app.DownloadJob, err error) {
 		d.reload()
 		name := path.Base(job.Repo())
 		d.u.findModels(false)
-		d.u.loadModel(job.Dir(), name)
+		if d.u.engine == nil && d.u.loading == nil {
+			d.u.loadModel(job.Dir(), name)
+		} else {
+			// A model is in use, perhaps mid-answer or mid-image: the user says when to
+			// switch.
+			d.u.offerDownloaded(job.Dir(), name)
+		}
 	case isCancel(err):
 	default:
 		d.err = err
@@ -197,11 +203,33 @@ func (d *downloads) render() {
 	for _, v := range d.views {
 		v.render()
 	}
+	d.renderSidebar()
 }
 
 func (d *downloads) renderProgress() {
 	for _, v := range d.views {
 		v.renderProgress()
+	}
+	d.renderSidebar()
+}
+
+// renderSidebar keeps the download in sight once its dialog is closed.
+func (d *downloads) renderSidebar() {
+	if d.u.sidebar == nil {
+		return
+	}
+	if d.repo == "" {
+		d.u.sidebar.showDownload("")
+		return
+	}
+	name, pct := path.Base(d.repo), int(d.progress.Fraction()*100)
+	switch {
+	case d.job != nil:
+		d.u.sidebar.showDownload(fmt.Sprintf("Downloading %s · %d%%", name, pct))
+	case d.err != nil:
+		d.u.sidebar.showDownload(name + ": the download stopped")
+	default:
+		d.u.sidebar.showDownload(fmt.Sprintf("Paused: %s · %d%%", name, pct))
 	}
 }
 

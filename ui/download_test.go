@@ -181,3 +181,43 @@ func TestDownloadDialog(t *testing.T) {
 		t.Error("a failed download replaced the model in use")
 	}
 }
+
+// A download started beside a model in use stays in sight in the sidebar once its dialog
+// is closed, and when it finishes the model in use stays until the user says Load.
+func TestDownloadBesideModel(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	stalled := make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 1_000_000, Stalled: stalled})
+	env := hubEnv(s, filepath.Join(t.TempDir(), "hf", "hub"))
+	h := hubWindow(t, env, apptest.NewFakeEngine(0))
+	u := h.u
+	if u.sidebar.download.Visible() {
+		t.Error("the sidebar shows a download before one started")
+	}
+
+	u.downloads.start(hub.DefaultRepo)
+	<-stalled
+	h.pump("the download in the sidebar", func() bool {
+		return u.sidebar.download.Visible() && strings.HasPrefix(u.sidebar.downloadL.Text, "Downloading Janus-Pro-1B · ")
+	})
+	job := u.downloads.job
+	u.downloads.pause()
+	h.waitJobEnd("the pause", job)
+	if !u.sidebar.download.Visible() || !strings.HasPrefix(u.sidebar.downloadL.Text, "Paused: Janus-Pro-1B") {
+		t.Errorf("paused: the sidebar says %q (shown %v)", u.sidebar.downloadL.Text, u.sidebar.download.Visible())
+	}
+
+	s.SetFault("model.safetensors", nil)
+	u.downloads.start(hub.DefaultRepo)
+	h.waitJobEnd("the download", u.downloads.job)
+	h.pump("the offer to load it", func() bool { return len(u.dialogs) == 1 })
+	if name := u.engine.Info().Name; name != "fake" {
+		t.Errorf("the finished download replaced the model in use: %q", name)
+	}
+	if u.sidebar.download.Visible() {
+		t.Errorf("the sidebar still shows %q after the download", u.sidebar.downloadL.Text)
+	}
+	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Load"))
+	h.pump("the downloaded model to load", func() bool { return u.sidebar.modelName.Text == "Janus-Pro-1B" })
+}

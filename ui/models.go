@@ -190,6 +190,28 @@ func (u *UI) offerReload() {
 	u.show(d)
 }
 
+// offerDownloaded asks whether to switch to the model a download just finished, since
+// one is in use (or loading); Later leaves it in the model picker.
+func (u *UI) offerDownloaded(dir, name string) {
+	text := name + " is downloaded and ready."
+	if u.engine != nil {
+		text += " Load it now in place of " + u.engine.Info().Name + "?"
+	} else {
+		text += " Load it now?"
+	}
+	if u.chat.session.Busy() || u.chat.sending || u.create.job != nil {
+		text += "\n\nThe answer or images in progress will stop."
+	}
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm(name+" is downloaded", "Load", "Later", container.New(fixedWidth{420}, l), func(ok bool) {
+		if ok {
+			u.loadModel(dir, name)
+		}
+	}, u.win)
+	u.show(d)
+}
+
 // cancelLoad is the sidebar's Cancel: it stops a running load and, when that load was to
 // replace a model, loads that one again.
 func (u *UI) cancelLoad() {

@@ -41,6 +41,12 @@ type sidebar struct {
 	cancelB     *widget.Button
 	// serving says where "Serve on localhost" answers, hidden while it is off.
 	serving *widget.Label
+	// download is the model download running, paused or failed (hidden when there is
+	// none); a tap opens the downloads.
+	download  fyne.CanvasObject
+	downloadL *widget.Label
+	// bottom holds the model and the download: laid out again when a line comes or goes.
+	bottom *fyne.Container
 
 	content fyne.CanvasObject
 }
@@ -85,14 +91,20 @@ func newSidebar(u *UI) *sidebar {
 	modelBox := newTapTarget(container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewIcon(theme.ComputerIcon()), nil, s.modelName),
 		s.modelDetail, s.serving, s.modelBar), u.showModelPicker)
+	s.downloadL = widget.NewLabel("")
+	s.downloadL.SizeName = theme.SizeNameCaptionText
+	s.downloadL.Truncation = fyne.TextTruncateEllipsis
+	s.download = newTapTarget(container.NewBorder(nil, nil, widget.NewIcon(theme.DownloadIcon()), nil, s.downloadL),
+		u.showDownloads)
+	s.download.Hide()
 	settingsB := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.showSettings)
 	modelsB := widget.NewButtonWithIcon("Models", theme.StorageIcon(), u.showModelPicker)
 	settingsB.Importance, modelsB.Importance = widget.LowImportance, widget.LowImportance
 
 	top := container.NewVBox(newChat, newImage, widget.NewSeparator(), historyL)
-	bottom := container.NewVBox(widget.NewSeparator(), modelBox, s.cancelB,
+	s.bottom = container.NewVBox(s.download, widget.NewSeparator(), modelBox, s.cancelB,
 		container.NewHBox(modelsB, layout.NewSpacer(), settingsB))
-	s.content = container.NewPadded(container.NewBorder(top, bottom, nil, nil,
+	s.content = container.NewPadded(container.NewBorder(top, s.bottom, nil, nil,
 		container.NewStack(s.list, container.NewVBox(s.emptyL))))
 	return s
 }
@@ -416,6 +428,22 @@ func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
 	} else {
 		s.modelBar.Hide()
 		s.cancelB.Hide()
+	}
+}
+
+// showDownload shows the model download's state ("" hides it).
+func (s *sidebar) showDownload(text string) {
+	if text == "" {
+		if s.download.Visible() {
+			s.download.Hide()
+			s.bottom.Refresh()
+		}
+		return
+	}
+	s.downloadL.SetText(text)
+	if !s.download.Visible() {
+		s.download.Show()
+		s.bottom.Refresh()
 	}
 }
 
