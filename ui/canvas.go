@@ -58,10 +58,13 @@ type canvasView struct {
 	grid  *fyne.Container
 	gridL *fitGrid
 	tiles []*tile
-	empty fyne.CanvasObject
-	body  *fyne.Container
-	ready bool
-	job   *app.GenerationJob
+	// before is what the canvas showed when the run on it started, shown again when the
+	// run ends with nothing to show (stopped before its first preview, or failed).
+	before *shownTiles
+	empty  fyne.CanvasObject
+	body   *fyne.Container
+	ready  bool
+	job    *app.GenerationJob
 	// shown is the run whose tiles the canvas shows (nil for a set from the history).
 	shown  *app.GenerationJob
 	cancel context.CancelFunc
@@ -173,7 +176,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.body = container.NewStack(c.grid, c.empty)
 	c.grid.Hide()
 
-	head := container.NewVBox(top, settings, c.progRow, c.notice, c.status)
+	head := container.NewVBox(top, settings, container.New(steadyStack{}, c.progRow, c.notice), c.status)
 	c.content = container.NewPadded(container.NewBorder(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
 	return c
@@ -274,12 +277,15 @@ func (c *canvasView) updateButtons() {
 // clear empties the canvas for a new image (a running generation goes on to its end and
 // stays in the history).
 func (c *canvasView) clear() {
-	c.shown, c.setID = nil, ""
 	c.prompt.SetText("")
-	c.tiles = nil
-	c.grid.RemoveAll()
-	c.grid.Hide()
-	c.empty.Show()
+	c.forget()
+}
+
+// forget empties the canvas of the images it shows (their history entry was deleted), and
+// keeps the prompt and settings.
+func (c *canvasView) forget() {
+	c.shown, c.setID, c.before = nil, "", nil
+	c.showTiles(nil)
 	c.setNotice("")
 }
 
@@ -330,6 +336,10 @@ func (c *canvasView) start(s app.GenerationSettings) {
 		return
 	}
 	c.cancel = cancel
+	c.before = nil
+	if c.grid.Visible() && len(c.tiles) > 0 {
+		c.before = &shownTiles{tiles: c.tiles, cols: c.gridL.cols, setID: c.setID, last: c.last}
+	}
 	c.job, c.shown = job, job
 	c.setID = "" // in the history once the run ends
 	c.last = job.Settings()
@@ -485,6 +495,8 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	c.progRow.Hide()
 	c.updateButtons()
 	c.u.sidebar.reloadHistory()
+	before := c.before
+	c.before = nil
 	if c.shown != job {
 		return // the canvas moved on (New image, the history); the run is in the history
 	}
@@ -510,13 +522,36 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		t.obj.Refresh()
 	}
 	// A stopped run keeps its previews on screen (without actions); a failed one, and one
-	// stopped before its first preview (grey tiles), is cleared.
+	// stopped before its first preview (grey tiles), gives way to what was there before.
 	if len(imgs) == 0 && err != nil && (!isCancel(err) || !c.anyPreview()) {
+		c.showTiles(before)
+	}
+}
+
+// shownTiles is a canvas's tiles with the run or history entry they came from.
+type shownTiles struct {
+	tiles []*tile
+	cols  int
+	setID string
+	last  app.GenerationSettings
+}
+
+// showTiles puts back tiles that were on the canvas (nil: the empty canvas).
+func (c *canvasView) showTiles(b *shownTiles) {
+	if b == nil {
 		c.tiles = nil
 		c.grid.RemoveAll()
 		c.grid.Hide()
 		c.empty.Show()
+		return
 	}
+	c.tiles, c.gridL.cols, c.setID, c.last = b.tiles, b.cols, b.setID, b.last
+	c.grid.RemoveAll()
+	for _, t := range b.tiles {
+		c.grid.Add(t.obj)
+	}
+	c.grid.Show()
+	c.empty.Hide()
 }
 
 // anyPreview reports whether a tile shows a picture, whole or in part.
@@ -531,7 +566,7 @@ func (c *canvasView) anyPreview() bool {
 
 // showSet shows a saved image set from the history.
 func (c *canvasView) showSet(set *app.ImageSet) {
-	c.shown = nil
+	c.shown, c.before = nil, nil
 	c.setNotice("")
 	c.setID = set.ID
 	c.applySettings(set.Settings, true)

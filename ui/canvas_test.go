@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -219,12 +220,75 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 		t.Error("a stopped tile offers Save")
 	}
 
-	// Stopped before any preview: no grey tiles are left.
+	// Stopped before any preview: no grey tiles are left; what was there comes back.
+	stopped := c.tiles
 	c.generate()
 	c.stop()
 	h.pump("the second stop", func() bool { return c.job == nil })
+	if !slices.Equal(c.tiles, stopped) || !c.grid.Visible() || c.empty.Visible() || len(c.grid.Objects) != 2 {
+		t.Errorf("stopped before a preview: %d tiles (the earlier ones: %v), grid shown %v",
+			len(c.tiles), slices.Equal(c.tiles, stopped), c.grid.Visible())
+	}
+	// On an empty canvas the empty state comes back.
+	c.clear()
+	c.prompt.SetText("a red lighthouse")
+	c.generate()
+	c.stop()
+	h.pump("the third stop", func() bool { return c.job == nil })
 	if len(c.tiles) != 0 || c.grid.Visible() || !c.empty.Visible() {
-		t.Errorf("stopped before a preview: %d tiles, grid shown %v", len(c.tiles), c.grid.Visible())
+		t.Errorf("stopped before a preview on an empty canvas: %d tiles, grid shown %v", len(c.tiles), c.grid.Visible())
+	}
+}
+
+// The images keep their place as the run goes from its progress bar to its end and to the
+// line a Save writes.
+func TestCanvasGridStaysPut(t *testing.T) {
+	eng := apptest.NewFakeEngine(20 * time.Millisecond)
+	h := newHarness(t, eng)
+	c := h.u.create
+	h.u.ShowCreate()
+	top := func() float32 {
+		// The test window lays out only when resized: as the desktop driver does for every
+		// frame, lay it out again.
+		h.u.win.Resize(defaultWindowSize.AddWidthHeight(0, 1))
+		h.u.win.Resize(defaultWindowSize)
+		return fyne.CurrentApp().Driver().AbsolutePositionForObject(c.body).Y
+	}
+	empty := top()
+	c.prompt.SetText("a red lighthouse")
+	c.count.SetSelected("4")
+	c.generate()
+	if !c.progRow.Visible() {
+		t.Fatal("no progress bar while generating")
+	}
+	running := top()
+	h.pump("the images", func() bool { return c.job == nil })
+	done := top()
+	saved := false
+	c.save(0, filepath.Join(t.TempDir(), "a.png"), func(error) { saved = true })
+	h.pump("the save", func() bool { return saved })
+	if !c.notice.Visible() {
+		t.Fatal("no line after Save")
+	}
+	if after := top(); running != empty || done != empty || after != empty {
+		t.Errorf("the images' top moves: %v empty, %v running, %v done, %v after Save", empty, running, done, after)
+	}
+}
+
+// Deleting the image set on the canvas takes its images off it (Save on them would write
+// a deleted image); the prompt stays.
+func TestCanvasForgetsDeletedSet(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	generateTwo(t, h)
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 && c.setID != "" })
+	h.u.sidebar.doDelete(h.u.sidebar.entries[0])
+	h.pump("the deletion", func() bool { return len(h.u.sidebar.entries) == 0 })
+	if len(c.tiles) != 0 || c.grid.Visible() || !c.empty.Visible() || c.setID != "" {
+		t.Errorf("after deleting its set the canvas shows %d tiles (grid %v, set %q)", len(c.tiles), c.grid.Visible(), c.setID)
+	}
+	if c.prompt.Text != "a red lighthouse" {
+		t.Errorf("the prompt became %q", c.prompt.Text)
 	}
 }
 

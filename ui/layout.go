@@ -161,3 +161,23 @@ func (r *twoRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	objs[1].Move(fyne.NewPos(0, a.Height+r.gap))
 	objs[1].Resize(fyne.NewSize(size.Width, b.Height))
 }
+
+// steadyStack lays its objects over each other in a place as tall as the tallest of them,
+// shown or not, so that what lies below stays put as one gives way to another (the canvas's
+// progress bar to a line saying what became of the run).
+type steadyStack struct{}
+
+func (steadyStack) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
+
+func (steadyStack) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}

@@ -374,7 +374,7 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 }
 
 // doDelete removes e from the history, off the UI goroutine; an open chat it was becomes a
-// new one.
+// new one, and the images it was leave the canvas.
 func (s *sidebar) doDelete(e app.HistoryEntry) {
 	go func() {
 		err := s.u.store.Delete(e.ID)
@@ -384,6 +384,14 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 			}
 			if s.u.chat.session.ID() == e.ID {
 				s.u.newChat()
+			}
+			if c := s.u.create; err == nil {
+				if c.setID == e.ID {
+					c.forget()
+				}
+				if c.before != nil && c.before.setID == e.ID {
+					c.before = nil
+				}
 			}
 			s.reloadHistory()
 		})
