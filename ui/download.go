@@ -95,9 +95,12 @@ func (d *downloads) start(repo string) {
 	}
 	if d.repo != repo {
 		// Another model than the paused one: that one's files stay in the cache, and its
-		// offer says so.
+		// offer, read again, says so.
 		o := d.offer(repo)
 		d.progress = app.Progress{Done: int(o.CachedBytes), Total: int(o.DownloadBytes)}
+		if d.repo != "" {
+			defer d.reload()
+		}
 	}
 	d.repo, d.err = repo, nil
 	job := app.StartDownload(context.Background(), d.u.opts.Downloader, repo, d.onProgress)
@@ -195,6 +198,7 @@ func (d *downloads) finish(job *app.DownloadJob, err error) {
 	case isCancel(err):
 	default:
 		d.err = err
+		d.reload() // what the failed download fetched shows in its offer
 	}
 	d.render()
 }

@@ -221,3 +221,36 @@ func TestDownloadBesideModel(t *testing.T) {
 	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Load"))
 	h.pump("the downloaded model to load", func() bool { return u.sidebar.modelName.Text == "Janus-Pro-1B" })
 }
+
+// A paused download that another one replaces keeps its place in the offers: Resume, with
+// what it fetched.
+func TestDownloadReplacedKeepsPaused(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	stalled := make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 1_000_000, Stalled: stalled})
+	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	h := hubWindow(t, hubEnv(s, cache), apptest.NewFakeEngine(0))
+	u := h.u
+	u.showDownloads()
+	view := u.downloads.views[len(u.downloads.views)-1]
+	h.pump("the offers", func() bool { return len(u.downloads.offers) == 3 })
+	u.downloads.start(hub.DefaultRepo)
+	job := u.downloads.job
+	<-stalled
+	waitPartial(t, cache, 1_000_000)
+	u.downloads.pause()
+	h.waitJobEnd("the pause", job)
+
+	u.downloads.start("deepseek-ai/Janus-1.3B") // not on this hub: it fails
+	h.waitJobEnd("the other download", u.downloads.job)
+	h.pump("the paused one offered again", func() bool {
+		return view.offers.Visible() && slices.ContainsFunc(u.downloads.offers, func(o app.DownloadOffer) bool {
+			return o.Repo == hub.DefaultRepo && o.Partial && o.CachedBytes > 0
+		})
+	})
+	findButton(t, view.offers, "Resume")
+	if texts := strings.Join(textsIn(view.content), "\n"); !strings.Contains(texts, "downloaded already") {
+		t.Errorf("the paused download's offer does not say what it fetched:\n%s", texts)
+	}
+}
