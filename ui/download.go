@@ -278,6 +278,7 @@ func newDownloadView(d *downloads) *downloadView {
 	v.bar = widget.NewProgressBar()
 	v.line = widget.NewLabel("")
 	v.line.Importance = widget.LowImportance
+	v.line.Wrapping = fyne.TextWrapWord // a retry's status can be long
 	v.problem = widget.NewLabel("")
 	v.problem.Importance = widget.DangerImportance
 	v.problem.Wrapping = fyne.TextWrapWord
@@ -445,7 +446,7 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 // showDownloads opens the downloads in a dialog (the picker's Download… button).
 func (u *UI) showDownloads() {
 	v := u.downloads.newView()
-	body := container.NewVScroll(container.New(fixedWidth{560}, v.content))
+	body := container.NewVScroll(container.New(centeredColumn{560}, v.content))
 	v.relayout = body.Refresh
 	u.downloads.reload()
 	d := dialog.NewCustom("Download a model", "Close", body, u.win)

@@ -393,16 +393,15 @@ func newNoModelScreen(u *UI) *noModelScreen {
 		intro := widget.NewLabel("Download one to start. Janus-Pro-1B suits most computers; it is fetched from Hugging Face " +
 			"into its usual cache, so other tools can use it too, and a stopped download continues where it stopped.")
 		intro.Wrapping = fyne.TextWrapWord
-		box.Add(container.New(fixedWidth{560}, intro))
-		box.Add(container.New(fixedWidth{560}, s.downloads.content))
+		box.Add(intro)
+		box.Add(s.downloads.content)
 		box.Add(widget.NewSeparator())
 	}
 	if u.opts.Downloader != nil {
 		// Where the window looked matters less once a download is offered: folded away.
-		box.Add(container.New(fixedWidth{560}, widget.NewAccordion(
-			widget.NewAccordionItem("Where Janus Desktop looked for models", s.text))))
+		box.Add(widget.NewAccordion(widget.NewAccordionItem("Where Janus Desktop looked for models", s.text)))
 	} else {
-		box.Add(container.New(fixedWidth{560}, s.text))
+		box.Add(s.text)
 	}
 	buttons := container.NewHBox(layout.NewSpacer(), add, again)
 	if u.opts.Downloader == nil {
@@ -410,7 +409,10 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	}
 	buttons.Add(layout.NewSpacer())
 	box.Add(buttons)
-	scroll := container.NewVScroll(container.NewCenter(box))
+	// A column 560 wide, narrower in a narrow window (its text wraps), in the middle of
+	// the screen when it is shorter than the screen.
+	scroll := container.NewVScroll(container.NewPadded(container.New(centeredColumn{560},
+		container.NewVBox(layout.NewSpacer(), box, layout.NewSpacer()))))
 	s.content = scroll
 	if s.downloads != nil {
 		s.downloads.relayout = func() {

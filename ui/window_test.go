@@ -197,3 +197,24 @@ func TestUpdatesAfterCloseAreDropped(t *testing.T) {
 	u.do(func() { ran = true })
 	h.pump("the update", func() bool { return ran })
 }
+
+// The first-run screen fits the smallest window: its column narrows and its text wraps,
+// a retry's long status line included.
+func TestNoModelScreenFitsSmallestSize(t *testing.T) {
+	env := app.Env{GOOS: "linux", Home: "/home/test", Getenv: func(k string) string {
+		if k == "JANUS_MODELS" {
+			return "/nonexistent/models"
+		}
+		return ""
+	}}
+	h := newHarness(t, nil, func(o *Options) { o.Env = env; o.Downloader = fakeDownloader{} })
+	h.pump("the offers", func() bool { return h.u.noModel.content.Visible() && len(h.u.downloads.offers) == 3 })
+	h.u.downloads.start("deepseek-ai/Janus-Pro-1B")
+	h.pump("the progress", func() bool { return h.u.downloads.progress.Rate > 0 })
+	h.u.downloads.progress.Status = "retrying in 4s: 500 Internal Server Error: internal error (http://127.0.0.1:18080/deepseek-ai/Janus-Pro-1B/resolve/8adc40/model.safetensors)"
+	h.u.downloads.renderProgress()
+	h.settle()
+	if m := h.u.win.Content().MinSize(); m.Width > minWindowSize.Width {
+		t.Errorf("the first-run screen needs %v wide, more than %v", m.Width, minWindowSize.Width)
+	}
+}
