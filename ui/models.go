@@ -59,7 +59,7 @@ func (u *UI) findModels(autoload bool) {
 
 // showNoModel replaces the views with the screen that says where models are looked for.
 func (u *UI) showNoModel() {
-	u.setNoEngine("No model yet")
+	u.setNoEngine("No model yet: download one or add a folder in Models.")
 	u.noModel.update(u.search)
 	u.tabs.Hide()
 	u.noModel.content.Show()

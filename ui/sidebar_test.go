@@ -255,3 +255,42 @@ func TestHistorySameTitlesTellWhen(t *testing.T) {
 		}
 	}
 }
+
+// Without a model the history still opens: a chat shows its messages and an image set its
+// images, with sending and generating waiting for a model.
+func TestHistoryWithoutModel(t *testing.T) {
+	dir := t.TempDir()
+	h1 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	test.Type(h1.u.chat.entry, "is it a fox?")
+	h1.u.chat.send()
+	h1.waitAnswers(1)
+	h1.u.ShowCreate()
+	h1.u.create.prompt.SetText("two foxes")
+	h1.u.create.count.SetSelected("2")
+	h1.u.create.generate()
+	h1.pump("both entries", func() bool { return h1.u.create.job == nil && len(h1.u.sidebar.entries) == 2 })
+
+	h := newHarness(t, nil, func(o *Options) { o.StoreDir = dir; o.Env = envWithModels(t.TempDir()) })
+	u := h.u
+	h.pump("the no-model screen and the history", func() bool { return u.noModel.content.Visible() && len(u.sidebar.entries) == 2 })
+	for i, e := range u.sidebar.entries {
+		clickRow(t, u, i)
+		if e.Kind == app.KindChat {
+			h.pump("the chat", func() bool { return len(u.chat.msgs) == 2 })
+			if u.tabs.SelectedIndex() != 0 {
+				t.Errorf("the chat opened in tab %d", u.tabs.SelectedIndex())
+			}
+		} else {
+			h.pump("the images", func() bool { return len(u.create.tiles) == 2 && u.create.tiles[1].result != nil })
+		}
+		if !u.tabs.Visible() || u.noModel.content.Visible() {
+			t.Errorf("%s: the views are not in front of the no-model screen", e.Kind)
+		}
+	}
+	if !u.chat.sendB.Disabled() || !u.create.genB.Disabled() {
+		t.Error("send or generate enabled without a model")
+	}
+	if s := u.chat.status.Text; !strings.Contains(s, "Models") {
+		t.Errorf("the chat says %q without a model, not where to get one", s)
+	}
+}

@@ -284,16 +284,9 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		quit,
 	)
 	// Fyne's tabs take no keyboard focus: these keys are the keyboard's way to the views.
-	shown := func(show func()) func() {
-		return func() {
-			if u.tabs.Visible() {
-				show()
-			}
-		}
-	}
 	view := fyne.NewMenu("View",
-		key(fyne.NewMenuItem("Chat", shown(u.ShowChat)), fyne.Key1),
-		key(fyne.NewMenuItem("Create", shown(u.ShowCreate)), fyne.Key2),
+		key(fyne.NewMenuItem("Chat", u.ShowChat), fyne.Key1),
+		key(fyne.NewMenuItem("Create", u.ShowCreate), fyne.Key2),
 	)
 	help := fyne.NewMenu("Help", fyne.NewMenuItem("About Janus Desktop", u.showAbout))
 	return fyne.NewMainMenu(file, view, help)
@@ -368,10 +361,25 @@ func (u *UI) showAbout() {
 }
 
 // ShowChat selects the chat view.
-func (u *UI) ShowChat() { u.tabs.SelectIndex(0) }
+func (u *UI) ShowChat() {
+	u.showViews()
+	u.tabs.SelectIndex(0)
+}
 
 // ShowCreate selects the canvas.
-func (u *UI) ShowCreate() { u.tabs.SelectIndex(1) }
+func (u *UI) ShowCreate() {
+	u.showViews()
+	u.tabs.SelectIndex(1)
+}
+
+// showViews puts the chat and the canvas in front of the no-model screen: the history
+// stays readable without a model (sending and generating wait for one).
+func (u *UI) showViews() {
+	if !u.tabs.Visible() {
+		u.noModel.content.Hide()
+		u.tabs.Show()
+	}
+}
 
 func (u *UI) focusCurrent() {
 	if u.tabs.SelectedIndex() == 1 {
