@@ -361,14 +361,15 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 	if e.Kind == app.KindImageSet {
 		what = "image set"
 	}
-	d := dialog.NewConfirm("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
+	// A custom confirm: Fyne's plain one draws a large question mark behind the text.
+	l := widget.NewLabel(fmt.Sprintf("“%s” will be deleted from this computer.", e.Title))
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Delete "+what+"?", "Delete", "Cancel", container.New(fixedWidth{360}, l),
 		func(ok bool) {
 			if ok {
 				s.doDelete(e)
 			}
 		}, s.u.win)
-	d.SetConfirmText("Delete")
-	d.SetDismissText("Cancel")
 	d.SetConfirmImportance(widget.DangerImportance)
 	s.u.show(d)
 }
