@@ -1,12 +1,8 @@
 // Janus Desktop: chat about images and make new ones with DeepSeek's Janus models, on this
 // computer. The window is package ui; this file only makes the Fyne app.
 //
-// Usage: janus-desktop [IMAGE...]   (images given are attached to the first chat)
-//
-// JANUS_MODELS lists the folders to search for models (instead of the app folder and the
-// Hugging Face cache), JANUS_MODEL names the model folder to load, and JANUS_DATA the
-// folder for history and settings. Downloads follow the Hugging Face variables (HF_ENDPOINT,
-// HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE).
+// Usage: janus-desktop [IMAGE...]; `janus-desktop -h` says which environment variables it
+// reads (app.DesktopUsage).
 package main
 
 import (
@@ -28,10 +24,14 @@ import (
 var icon []byte
 
 func main() {
-	a := app.NewWithID("io.github.janus-desktop.janus")
-	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
 	env := janus.EnvFromOS()
 	start := janus.DesktopOptionsFrom(env, os.Args[1:])
+	if start.Help {
+		fmt.Print(janus.DesktopUsage)
+		return
+	}
+	a := app.NewWithID("io.github.janus-desktop.janus")
+	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
 	w, err := ui.New(a, ui.Options{
 		Env:        env,
 		StoreDir:   start.StoreDir,

@@ -20,11 +20,13 @@ func TestDesktopOptionsFrom(t *testing.T) {
 		{name: "images to attach", args: []string{"a.png", "/tmp/b.jpg"}, want: app.DesktopOptions{Attach: []string{"a.png", "/tmp/b.jpg"}}},
 		{name: "finder's process serial number skipped", args: []string{"-psn_0_12345", "a.png", ""},
 			want: app.DesktopOptions{Attach: []string{"a.png"}}},
+		{name: "help", args: []string{"--help"}, want: app.DesktopOptions{Help: true}},
+		{name: "short help", args: []string{"a.png", "-h"}, want: app.DesktopOptions{Attach: []string{"a.png"}, Help: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := app.Env{GOOS: "linux", Home: "/home/u", Getenv: func(k string) string { return tc.vars[k] }}
 			got := app.DesktopOptionsFrom(env, tc.args)
-			if got.StoreDir != tc.want.StoreDir || got.ModelDir != tc.want.ModelDir || !slices.Equal(got.Attach, tc.want.Attach) {
+			if got.StoreDir != tc.want.StoreDir || got.ModelDir != tc.want.ModelDir || !slices.Equal(got.Attach, tc.want.Attach) || got.Help != tc.want.Help {
 				t.Errorf("DesktopOptionsFrom = %+v, want %+v", got, tc.want)
 			}
 		})
