@@ -19,14 +19,15 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
-// The README's commands are run here, so that none can rot. A shell block (```sh) is split
-// into commands by readmeLex, and each command is checked by what it starts with:
+// The commands of the README and of docs/*.md are run here, so that none can rot. A shell
+// block (```sh) is split into commands by readmeLex, and each command is checked by what
+// it starts with:
 //
 //   - janus: run through run(), in README order, in one temporary working folder, with a
 //     hub-like server (app/hub/hubtest) serving tiny-a under the three released names, so
 //     `janus pull` and every --model name work as written. The one substitution: the README's
 //     example files and values become the test's (readmeSubst: photo.jpg and photo.png are
-//     tiny-a's test image, <commit> its commit, --preset NAME tiny-a's config, since the
+//     tiny-a's test image, COMMIT its commit, --preset NAME tiny-a's config, since the
 //     released shapes need gigabytes). `janus serve` starts in the background on a free port.
 //   - curl: run by bash against that server (needs bash, curl, jq and base64).
 //   - make: each target must be one of the Makefile's.
@@ -123,21 +124,41 @@ func readmeLex(block string) ([]readmeCommand, error) {
 	return cmds, nil
 }
 
-// readmeParse returns the README's shell-block commands, with their sections, and the
-// inline code spans of its text.
+// readmeParse returns the shell-block commands of the README and then of docs/*.md, with
+// their sections ("docs/NAME.md: heading" for the docs), and the inline code spans of
+// their text.
 func readmeParse(t *testing.T) (cmds []readmeCommand, inline []string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	root := repoRoot(t)
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs/*.md in %s (%v)", root, err)
+	}
+	for _, path := range append([]string{filepath.Join(root, "README.md")}, docs...) {
+		prefix := ""
+		if rel, _ := filepath.Rel(root, path); rel != "README.md" {
+			prefix = filepath.ToSlash(rel) + ": "
+		}
+		c, in := readmeParseFile(t, path, prefix)
+		cmds, inline = append(cmds, c...), append(inline, in...)
+	}
+	return cmds, inline
+}
+
+// readmeParseFile is readmeParse for one Markdown file, its sections named with prefix.
+func readmeParseFile(t *testing.T, path, prefix string) (cmds []readmeCommand, inline []string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	section := ""
+	section := prefix
 	lines := strings.Split(string(raw), "\n")
 	span := regexp.MustCompile("`([^`]+)`")
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
 		if strings.HasPrefix(line, "## ") {
-			section = strings.TrimPrefix(line, "## ")
+			section = prefix + strings.TrimPrefix(line, "## ")
 		}
 		if !strings.HasPrefix(line, "```") {
 			for _, m := range span.FindAllStringSubmatch(line, -1) {
@@ -226,7 +247,7 @@ func (r *readmeSubst) words(ws []readmeWord) []string {
 		switch {
 		case w == "photo.jpg" || w == "photo.png":
 			w = r.image
-		case w == "<commit>":
+		case w == "COMMIT":
 			w = r.commit
 		case w == "--preset" && i+1 < len(ws):
 			out = append(out, "--config", r.config)
