@@ -34,6 +34,21 @@ func LoadAdvice(err error) string {
 	return "Check that the folder holds a complete Janus or Janus-Pro model (config.json, the weights and the tokenizer files), or download it again."
 }
 
+// ServerError names the server a request failed to reach as its user knows it ("the hub
+// at http://127.0.0.1:9 (set by HF_ENDPOINT)"): DownloadProblem says that name instead of
+// the URL's host, so that a server the user configured is named with where it was set.
+type ServerError struct {
+	// Server is the name, put after "Cannot reach".
+	Server string
+	// Err is the request's error.
+	Err error
+}
+
+func (e *ServerError) Error() string { return e.Err.Error() }
+
+// Unwrap keeps the network error visible to errors.Is and errors.As.
+func (e *ServerError) Unwrap() error { return e.Err }
+
 // DownloadProblem says in one line, for people, why a download failed with err: a network
 // that does not answer is named as such ("cannot reach huggingface.co: …") instead of Go's
 // dial and lookup chain, a full disk as a full disk. Other errors are their first line.
@@ -43,12 +58,16 @@ func DownloadProblem(err error) string {
 		op   *net.OpError
 		uerr *url.Error
 		cert *tls.CertificateVerificationError
+		name *ServerError
 	)
 	host := "the server"
 	if errors.As(err, &uerr) {
 		if u, perr := url.Parse(uerr.URL); perr == nil && u.Hostname() != "" {
 			host = u.Hostname()
 		}
+	}
+	if errors.As(err, &name) && name.Server != "" {
+		host = name.Server
 	}
 	switch {
 	case err == nil:

@@ -39,6 +39,8 @@ func TestDownloadProblem(t *testing.T) {
 	}{
 		{"no DNS", dnsErr, []string{"Cannot reach huggingface.co", "address was not found", "internet connection"}, "dial tcp"},
 		{"refused", fmt.Errorf("list x: %w", refusedErr), []string{"Cannot reach 127.0.0.1", "connection failed"}, "dial tcp"},
+		{"named server", fmt.Errorf("list x: %w", &app.ServerError{Server: "the hub at http://h:9 (set by HF_ENDPOINT)", Err: refusedErr}),
+			[]string{"Cannot reach the hub at http://h:9 (set by HF_ENDPOINT): the connection failed"}, "dial tcp"},
 		{"disk full", fmt.Errorf("write part: %w", &fs.PathError{Op: "write", Path: "/m/x.part", Err: syscall.ENOSPC}), []string{"disk is full"}, "/m/x.part"},
 		{"other", errors.New("list x: the hub said 404\nmore"), []string{"list x: the hub said 404"}, "more"},
 		{"nil", nil, []string{""}, "x"},

@@ -63,6 +63,10 @@ func (e *HubError) Unwrap() error { return e.kind }
 type Client struct {
 	// Endpoint is the hub's base URL (HF_ENDPOINT, default https://huggingface.co).
 	Endpoint string
+	// EndpointSource says where Endpoint came from ("HF_ENDPOINT"; "" for the default or
+	// one set in code): a hub that cannot be reached is then named with it, since the
+	// setting is the likely mistake.
+	EndpointSource string
 	// Token is sent as a bearer token ("" sends none), only to Endpoint's own scheme, host
 	// and port: never to the CDN or another port a redirect leads to, and never again once
 	// a redirect from an https hub went through plain http.
@@ -105,7 +109,7 @@ func FromEnv(env app.Env) *Client {
 	}
 	c := &Client{Endpoint: DefaultEndpoint, Cache: env.HFHubCache()}
 	if e := strings.TrimRight(get("HF_ENDPOINT"), "/"); e != "" {
-		c.Endpoint = e
+		c.Endpoint, c.EndpointSource = e, "HF_ENDPOINT"
 	}
 	for _, k := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
 		if t := strings.TrimSpace(get(k)); t != "" {
@@ -249,6 +253,9 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			if c.EndpointSource != "" && sameOrigin(req.URL, hub) {
+				err = &app.ServerError{Server: fmt.Sprintf("the hub at %s (set by %s)", c.Endpoint, c.EndpointSource), Err: err}
+			}
 			return nil, retryable{err} // a *url.Error: it names the method and the URL
 		}
 		if onHub {
@@ -328,6 +335,21 @@ func hubError(resp *http.Response, u string) *HubError {
 	return e
 }
 
+// gaveUpError is a request that failed Attempts times in a row. It says the last failure
+// in the words of the retry notes (app.DownloadProblem), not Go's chain of dial errors, and
+// wraps it for errors.Is and errors.As.
+type gaveUpError struct {
+	what  string
+	tries int
+	err   error
+}
+
+func (e *gaveUpError) Error() string {
+	return fmt.Sprintf("%s: giving up after %d tries: %s", e.what, e.tries, app.DownloadProblem(e.err))
+}
+
+func (e *gaveUpError) Unwrap() error { return e.err }
+
 // retry runs f until it succeeds, fails with an error that is not retryable, or has
 // failed Attempts times in a row without progress (f reports progress by returning
 // progressed true, which resets the count). It waits with exponential backoff between
@@ -351,7 +373,7 @@ func (c *Client) retry(ctx context.Context, what string, note func(string), f fu
 		}
 		fails++
 		if fails >= c.attempts() {
-			return fmt.Errorf("%s: giving up after %d tries: %w", what, fails, r.err)
+			return &gaveUpError{what, fails, r.err}
 		}
 		wait := c.backoff(fails - 1)
 		c.log().Warn("hub request failed; retrying", "what", what, "err", r.err, "wait", wait)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,6 +291,7 @@ func TestFromEnv(t *testing.T) {
 	}{
 		{"defaults", nil, DefaultEndpoint, "", "/home/u/.cache/huggingface/hub", false},
 		{"endpoint", map[string]string{"HF_ENDPOINT": "https://hf-mirror.com/"}, "https://hf-mirror.com", "", "/home/u/.cache/huggingface/hub", false},
+		{"empty endpoint", map[string]string{"HF_ENDPOINT": ""}, DefaultEndpoint, "", "/home/u/.cache/huggingface/hub", false},
 		{"HF_TOKEN wins over the file", map[string]string{"HF_TOKEN": "hf_env", "HF_HOME": tokenHome}, DefaultEndpoint, "hf_env", filepath.Join(tokenHome, "hub"), false},
 		{"old token variable", map[string]string{"HUGGING_FACE_HUB_TOKEN": "hf_old"}, DefaultEndpoint, "hf_old", "/home/u/.cache/huggingface/hub", false},
 		{"token file", map[string]string{"HF_HOME": tokenHome}, DefaultEndpoint, "hf_file", filepath.Join(tokenHome, "hub"), false},
@@ -304,6 +306,9 @@ func TestFromEnv(t *testing.T) {
 			c := FromEnv(app.Env{GOOS: "linux", Home: "/home/u", Getenv: func(k string) string { return tt.env[k] }})
 			if c.Endpoint != tt.endpoint || c.Token != tt.token || c.Cache != tt.cache || c.Offline != tt.offline {
 				t.Errorf("got endpoint %q token %q cache %q offline %v", c.Endpoint, c.Token, c.Cache, c.Offline)
+			}
+			if fromEnv := tt.env["HF_ENDPOINT"] != ""; fromEnv != (c.EndpointSource == "HF_ENDPOINT") {
+				t.Errorf("endpoint source %q, want HF_ENDPOINT only when it is set", c.EndpointSource)
 			}
 		})
 	}
@@ -437,6 +442,48 @@ func TestPullRetries(t *testing.T) {
 			t.Errorf("error %v, want giving up after 3 tries of 503", err)
 		}
 	})
+}
+
+// TestPullUnreachable: a hub that cannot be reached ends the pull with the words of the
+// retry notes, naming HF_ENDPOINT when the address came from it, not Go's dial errors.
+func TestPullUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + l.Addr().String()
+	l.Close()
+	tests := []struct {
+		name, source, want string
+	}{
+		{"set by HF_ENDPOINT", "HF_ENDPOINT", "Cannot reach the hub at " + endpoint + " (set by HF_ENDPOINT): the connection failed"},
+		{"set in code", "", "Cannot reach 127.0.0.1: the connection failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Client{Endpoint: endpoint, EndpointSource: tt.source, Cache: filepath.Join(t.TempDir(), "hub"),
+				Backoff: time.Millisecond, Attempts: 2}
+			var notes []string
+			_, err := c.Pull(context.Background(), testRepo, PullOptions{Progress: func(p Progress) {
+				if p.Status != "" {
+					notes = append(notes, p.Status)
+				}
+			}})
+			if err == nil {
+				t.Fatal("pull from a closed port succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, "giving up after 2 tries") || strings.Contains(msg, "dial tcp") {
+				t.Errorf("error %q, want %q after 2 tries, without Go's dial error", msg, tt.want)
+			}
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Errorf("error %v does not wrap ECONNREFUSED", err)
+			}
+			if len(notes) == 0 || !strings.Contains(notes[0], tt.want) {
+				t.Errorf("retry notes %q, want %q", notes, tt.want)
+			}
+		})
+	}
 }
 
 func TestPullNoSpace(t *testing.T) {
