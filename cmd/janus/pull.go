@@ -10,7 +10,8 @@ package main
 //
 // The --json output is one object: repo, revision, commit, path (the snapshot folder),
 // files, bytes, downloaded (bytes fetched by this run), from_cache, and model (what to give
-// --model).
+// --model). Progress and errors stay text on stderr, as with every command's --json: a
+// failure is the exit status and its one line.
 
 import (
 	"context"
@@ -22,6 +23,11 @@ import (
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/hub"
 )
+
+// hubCacheOrder is where the hub cache is, in the order app.Env.HFHubCache looks, for -h.
+func hubCacheOrder() []string {
+	return []string{"$HF_HUB_CACHE", "$HUGGINGFACE_HUB_CACHE", "$HF_HOME/hub", "$XDG_CACHE_HOME/huggingface/hub", "~/.cache/huggingface/hub"}
+}
 
 // pullResult is the --json output of pull.
 type pullResult struct {
@@ -49,12 +55,12 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 	}
 	fs := newFlagSet("pull", stderr, "janus pull [--revision R] [--json] [REPO]",
 		append([]string{
-			"Download a model from Hugging Face into the Hugging Face cache (HF_HUB_CACHE, else HF_HOME/hub,",
-			"else ~/.cache/huggingface/hub), continuing an interrupted download. REPO defaults to " + hub.DefaultRepo + ";",
-			"HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE are honoured. Known models:",
+			"Download a model from Hugging Face into the Hugging Face cache, continuing an interrupted download.",
+			"The cache is " + strings.Join(hubCacheOrder(), ", else ") + ".",
+			"REPO defaults to " + hub.DefaultRepo + "; HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE are honoured. Known models:",
 		}, known...)...)
 	rev := fs.String("revision", "main", "branch, tag or commit to download")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout (progress and errors still go to stderr as text)")
 	// The repository may come before or after the flags.
 	if err := fs.Parse(args); err != nil {
 		return err

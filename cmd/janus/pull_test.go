@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -118,6 +119,44 @@ func TestPullOtherRevision(t *testing.T) {
 	json.Unmarshal(out.Bytes(), &res)
 	if res.Model != res.Path || res.Commit != commit {
 		t.Errorf("--json %+v, want the snapshot folder as the model name", res)
+	}
+}
+
+// TestPullHelp: -h lists the cache folders in the order the code tries them, and says that
+// --json leaves errors as text on stderr.
+func TestPullHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := pullWith(context.Background(), []string{"-h"}, app.Env{}, &out, &errOut); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("pull -h: %v", err)
+	}
+	help := strings.Join(strings.Fields(errOut.String()), " ")
+	order := hubCacheOrder()
+	for _, want := range []string{strings.Join(order, ", else "), "errors still go to stderr as text"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("pull -h does not say %q:\n%s", want, errOut.String())
+		}
+	}
+	// Each place is the one used when it and every later one are set.
+	for i, place := range order {
+		vars := map[string]string{}
+		home := ""
+		expand := func(p string) string {
+			if rest, ok := strings.CutPrefix(p, "~"); ok {
+				home = "/home/u"
+				return home + rest
+			}
+			name, rest, _ := strings.Cut(strings.TrimPrefix(p, "$"), "/")
+			vars[name] = "/v/" + name
+			return filepath.Join(vars[name], rest)
+		}
+		want := expand(place)
+		for _, later := range order[i+1:] {
+			expand(later)
+		}
+		env := app.Env{GOOS: "linux", Home: home, Getenv: func(k string) string { return vars[k] }}
+		if got := env.HFHubCache(); got != want {
+			t.Errorf("with %v and home %q the cache is %s; -h says %s", vars, home, got, want)
+		}
 	}
 }
 
