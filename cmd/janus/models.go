@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/hub"
 )
 
 // modelsDirs collects repeated --dir flags.
@@ -188,14 +189,42 @@ func resolveModelIn(arg string, roots []string) (string, error) {
 		return e.Path, nil
 	}
 	if !errors.Is(err, app.ErrNoModel) {
+		if e.Repo != "" {
+			// A download the hub cache holds part of: pull finishes it.
+			return "", fmt.Errorf("%w (`janus pull %s` continues the download)", err, quoteArg(e.Repo))
+		}
 		return "", err
 	}
 	also := ""
 	if discoverErr != nil {
 		also = fmt.Sprintf(" (%v)", discoverErr)
 	}
+	if k, ok := knownModel(arg); ok {
+		return "", &notDownloadedError{name: arg, model: k, searched: roots, also: also}
+	}
 	if len(roots) == 0 {
 		return "", fmt.Errorf("%q is not a folder, and %w: no model folders to search (set JANUS_MODELS)%s", arg, app.ErrNoModel, also)
 	}
 	return "", fmt.Errorf("%q is not a folder, and %w; searched %s%s", arg, err, strings.Join(roots, ", "), also)
 }
+
+// notDownloadedError is resolveModel's error for the name of a released model (app.KnownModels)
+// that is not on this machine: the user most likely has not run `janus pull` yet, so it says
+// that command. It is app.ErrNoModel for errors.Is.
+type notDownloadedError struct {
+	name     string
+	model    app.KnownModel
+	searched []string
+	also     string
+}
+
+func (e *notDownloadedError) Error() string {
+	where := "no model folders to search"
+	if len(e.searched) > 0 {
+		where = "searched " + strings.Join(e.searched, ", ")
+	}
+	return fmt.Sprintf("%s is not downloaded yet: download it with `janus pull %s` (about %s; %s)%s",
+		e.name, quoteArg(e.name), hub.FormatBytes(e.model.DownloadBytes), where, e.also)
+}
+
+func (e *notDownloadedError) Unwrap() error { return app.ErrNoModel }

@@ -179,7 +179,9 @@ func TestResolveModel(t *testing.T) {
 		{arg: "JANUS-PRO-1B", want: paths[2]},
 		{arg: "deepseek-ai/janus-pro-1b", want: paths[2]},
 		{arg: "tiny-broken", errHas: []string{"incomplete", "missing tokenizer.json"}},
-		{arg: "janus-pro-7b", errHas: []string{`"janus-pro-7b"`, "Janus-Pro-1B, tiny-broken, Tiny-Pro", root, hub}, noModel: true},
+		{arg: "janus-pro-7b", errHas: []string{"janus-pro-7b is not downloaded yet", "`janus pull janus-pro-7b`", "14.85 GB", root, hub}, noModel: true},
+		{arg: "deepseek-ai/Janus-1.3B", errHas: []string{"not downloaded yet", "`janus pull deepseek-ai/Janus-1.3B`"}, noModel: true},
+		{arg: "tiny-7b", errHas: []string{`"tiny-7b"`, "Janus-Pro-1B, tiny-broken, Tiny-Pro", root, hub}, noModel: true},
 		{arg: file, errHas: []string{"is a file"}},
 		{arg: filepath.Join(root, "missing"), want: filepath.Join(root, "missing")}, // a path: the loader reports it
 		{arg: "./missing", want: "./missing"},
@@ -205,6 +207,16 @@ func TestResolveModel(t *testing.T) {
 		if errors.Is(err, app.ErrNoModel) != tc.noModel {
 			t.Errorf("resolveModel(%q): errors.Is(%v, ErrNoModel) = %v", tc.arg, err, !tc.noModel)
 		}
+	}
+
+	// A download the hub cache holds part of is named with the command that finishes it.
+	partial := filepath.Join(t.TempDir(), "partial")
+	apptest.TinyA(t, partial, "tokenizer.json")
+	partialHub := filepath.Join(t.TempDir(), "hub")
+	apptest.ToHFCache(t, partial, partialHub, "deepseek-ai/Janus-Pro-7B", "def456", true)
+	_, err := resolveModelIn("janus-pro-7b", []string{partialHub})
+	if err == nil || !strings.Contains(err.Error(), "incomplete") || !strings.Contains(err.Error(), "`janus pull deepseek-ai/Janus-Pro-7B` continues the download") {
+		t.Errorf("a partial download: %v, want incomplete and the pull that continues it", err)
 	}
 
 	// resolveModel itself searches the default roots, here set by JANUS_MODELS.

@@ -117,12 +117,21 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 
 // knownRepo turns the short name of a known model ("janus-pro-7b") into its hub id.
 func knownRepo(name string) string {
-	for _, m := range app.KnownModels() {
-		if _, short, _ := strings.Cut(m.Repo, "/"); strings.EqualFold(name, short) || strings.EqualFold(name, m.Repo) {
-			return m.Repo
-		}
+	if m, ok := knownModel(name); ok {
+		return m.Repo
 	}
 	return name
+}
+
+// knownModel finds the released model (app.KnownModels) called name, by its short name
+// ("janus-pro-7b") or hub id, ignoring case.
+func knownModel(name string) (app.KnownModel, bool) {
+	for _, m := range app.KnownModels() {
+		if _, short, _ := strings.Cut(m.Repo, "/"); strings.EqualFold(name, short) || strings.EqualFold(name, m.Repo) {
+			return m, true
+		}
+	}
+	return app.KnownModel{}, false
 }
 
 // quoteArg quotes a path for a shell when it needs it.
