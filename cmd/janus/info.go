@@ -80,7 +80,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	info, err := app.Describe(resolved)
 	if err != nil {
-		return err
+		return withLoadHint(err, *dir)
 	}
 	// The backend is made only to name it: which kernels run depends on this machine and on
 	// JANUS_CPU_KERNELS, not on the model folder.

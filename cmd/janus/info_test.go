@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
@@ -267,6 +269,14 @@ func TestInfoErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	cutShort := fakeRelease(t, "janus-pro-1b", checkpointtest.Safetensors, 0, nil)
+	weightsFile := filepath.Join(cutShort, "model.safetensors")
+	if st, err := os.Stat(weightsFile); err != nil {
+		t.Fatal(err)
+	} else if err := os.Truncate(weightsFile, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+
 	tests := []struct {
 		name string
 		args []string
@@ -283,6 +293,8 @@ func TestInfoErrors(t *testing.T) {
 		{"broken config", []string{"--model", badConfig}, "language_config.num_hidden_layers: must be positive"},
 		{"malformed tokenizer.json", []string{"--model", badTokenizer}, "tokenizer.json"},
 		{"truncated shard", []string{"--model", truncated}, "pytorch_model-00001-of-00002.bin"},
+		{"cut-short safetensors", []string{"--model", cutShort}, "reach past the data area"},
+		{"cut-short safetensors advice", []string{"--model", cutShort}, "shorter than its header says: probably an interrupted download or copy; download it again"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -340,6 +352,27 @@ func TestInfoFindsVocabularyTokens(t *testing.T) {
 	for _, tok := range info.SpecialTokens {
 		if tok.Role == "image_end" && (tok.ID == nil || *tok.ID != 261) {
 			t.Errorf("<end_of_image> id %v, want 261 from the vocabulary", tok.ID)
+		}
+	}
+}
+
+// TestWithLoadHint: a checkpoint cut short gets the download advice, with the pull command of
+// the model's name when it is a released one; other load errors are left as they are.
+func TestWithLoadHint(t *testing.T) {
+	cut := fmt.Errorf("read safetensors x: %w", checkpoint.ErrTruncated)
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"janus-pro-1b", cut, "download it again: `janus pull janus-pro-1b` (it resumes an interrupted download)"},
+		{"my-model", cut, "download it again (`janus pull ORG/NAME`"},
+		{"janus-pro-1b", errors.New("config.json: bad"), "config.json: bad"},
+	}
+	for _, tt := range tests {
+		got := withLoadHint(tt.err, tt.name).Error()
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("withLoadHint(%q, %q) = %q, want it to say %q", tt.err, tt.name, got, tt.want)
 		}
 	}
 }

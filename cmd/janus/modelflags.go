@@ -12,6 +12,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/checkpoint"
 )
 
 // modelFlags are the flags every command that runs a model shares: the model folder and
@@ -91,7 +92,20 @@ func (f *modelFlags) load(opts model.Options, stderr io.Writer) (*model.Model, e
 	opts.Progress = p.update
 	m, err := model.Load(f.dir, f.options(opts))
 	p.end()
-	return m, err
+	return m, withLoadHint(err, f.name)
+}
+
+// withLoadHint adds to a model's loading error what to do when the likely cause is a
+// download cut short (checkpoint.ErrTruncated): download it again. name is what the user
+// called the model; the pull command is given with it when it names a released model.
+func withLoadHint(err error, name string) error {
+	if !errors.Is(err, checkpoint.ErrTruncated) {
+		return err
+	}
+	if _, ok := knownModel(name); ok {
+		return fmt.Errorf("%w; download it again: `janus pull %s` (it resumes an interrupted download)", err, quoteArg(name))
+	}
+	return fmt.Errorf("%w; download it again (`janus pull ORG/NAME` for a model from Hugging Face; it resumes an interrupted download)", err)
 }
 
 // options is opts with the backend, threads, weight format and precision the flags give.

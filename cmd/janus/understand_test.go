@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
@@ -92,6 +94,20 @@ func TestUnderstandSampledIsReproducible(t *testing.T) {
 func TestUnderstandErrors(t *testing.T) {
 	args, _ := tinyAArgs(t)
 	model := args[1]
+	cutShort := filepath.Join(t.TempDir(), "tiny")
+	apptest.TinyA(t, cutShort)
+	// The weights are links to the fixture: replace one with a copy cut short.
+	shard := filepath.Join(cutShort, "model-00003-of-00003.safetensors")
+	raw, err := os.ReadFile(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(shard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shard, raw[:len(raw)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -108,6 +124,7 @@ func TestUnderstandErrors(t *testing.T) {
 		{"negative temperature", []string{"--model", model, "--prompt", "hi", "--temperature", "-1"}, "temperature"},
 		{"stray argument", []string{"--model", model, "--prompt", "hi", "extra"}, "unexpected argument"},
 		{"no such folder", []string{"--model", filepath.Join(t.TempDir(), "nope"), "--prompt", "hi"}, "nope"},
+		{"cut-short weights", []string{"--model", cutShort, "--prompt", "hi"}, "interrupted download or copy; download it again (`janus pull ORG/NAME`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,10 @@ import (
 	"unicode/utf8"
 )
 
+// ErrTruncated is wrapped by Open's error when a file is shorter than its header says: almost
+// always a download or copy that was cut short, mended by fetching the file again.
+var ErrTruncated = errors.New("the file is shorter than its header says: probably an interrupted download or copy")
+
 // maxHeaderLen bounds a safetensors JSON header (the official library uses the same limit).
 const maxHeaderLen = 100_000_000
 
@@ -31,9 +35,11 @@ func headerLen(path string, prefix []byte, fileSize int64) (uint64, error) {
 		return 0, fmt.Errorf("read safetensors %s: truncated: %d bytes, need at least 8", path, fileSize)
 	}
 	n := binary.LittleEndian.Uint64(prefix)
-	if n > maxHeaderLen || n > uint64(fileSize-8) {
-		return 0, fmt.Errorf("read safetensors %s: header length %d exceeds the limit (%d) or the file size (%d)",
-			path, n, maxHeaderLen, fileSize)
+	if n > maxHeaderLen {
+		return 0, fmt.Errorf("read safetensors %s: header length %d exceeds the limit (%d)", path, n, maxHeaderLen)
+	}
+	if n > uint64(fileSize-8) {
+		return 0, fmt.Errorf("read safetensors %s: header length %d exceeds the file size (%d): %w", path, n, fileSize, ErrTruncated)
 	}
 	return n, nil
 }
@@ -153,7 +159,7 @@ func checkSafetensorsEntry(name string, raw safetensorsEntry, dataLen int64) (te
 		return tensorEntry{}, fmt.Errorf("data_offsets [%d, %d]: begin is after end", begin, end)
 	}
 	if end > uint64(dataLen) {
-		return tensorEntry{}, fmt.Errorf("data_offsets [%d, %d] reach past the data area (%d bytes)", begin, end, dataLen)
+		return tensorEntry{}, fmt.Errorf("data_offsets [%d, %d] reach past the data area (%d bytes): %w", begin, end, dataLen, ErrTruncated)
 	}
 	if end-begin != uint64(nbytes) {
 		return tensorEntry{}, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s %v needs %d",

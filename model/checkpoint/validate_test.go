@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +52,7 @@ func TestSafetensorsValidation(t *testing.T) {
 		{"empty file", nil, []string{"too short"}},
 		{"truncated length", []byte{8, 0, 0, 0, 0}, []string{"truncated"}},
 		{"header too long", append(tooLong, "{}"...), []string{"header length 200000000 exceeds"}},
-		{"header past file end", safetensorsBytes("{}", 0)[:9], []string{"exceeds", "file size"}},
+		{"header past file end", safetensorsBytes("{}", 0)[:9], []string{"exceeds", "file size", "interrupted download"}},
 		{"bad JSON", safetensorsBytes(`{"w":`, 0), []string{"bad JSON"}},
 		{"not an object", safetensorsBytes(`[1, 2]`, 0), []string{"not a JSON object"}},
 		{"trailing data", safetensorsBytes(`{} {}`, 0), []string{"trailing data"}},
@@ -66,7 +67,7 @@ func TestSafetensorsValidation(t *testing.T) {
 		{"overflowing shape", safetensorsBytes(`{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}`, 4), []string{`"w"`, "overflows"}},
 		{"overflowing bytes", safetensorsBytes(`{"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,4]}}`, 4), []string{`"w"`, "too large"}},
 		{"three offsets", safetensorsBytes(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}`, 8), []string{`"w"`, "3 values"}},
-		{"offsets out of range", safetensorsBytes(`{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, 8), []string{`"w"`, "past the data area"}},
+		{"offsets out of range", safetensorsBytes(`{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, 8), []string{`"w"`, "data_offsets [0, 16] reach past the data area (8 bytes)", "shorter than its header says", "interrupted download or copy"}},
 		{"begin after end", safetensorsBytes(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}`, 8), []string{`"w"`, "begin is after end"}},
 		{"size mismatch", safetensorsBytes(`{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), []string{`"w"`, "hold 8 bytes", "needs 12"}},
 		{"overlap", safetensorsBytes(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, 12), []string{`"a"`, `"b"`, "overlap"}},
@@ -81,6 +82,37 @@ func TestSafetensorsValidation(t *testing.T) {
 				t.Fatal(err)
 			}
 			expectOpenError(t, p, tc.want...)
+		})
+	}
+}
+
+// TestSafetensorsTruncated: a file cut short is ErrTruncated, whatever part was cut; a bad
+// header that fits the file is not.
+func TestSafetensorsTruncated(t *testing.T) {
+	whole := safetensorsBytes(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}`, 16)
+	tests := []struct {
+		name      string
+		data      []byte
+		truncated bool
+	}{
+		{"data cut", whole[:len(whole)-3], true},
+		{"header cut", whole[:20], true},
+		{"whole", append(whole[:len(whole):len(whole)], 0), false}, // trailing bytes are allowed
+		{"size mismatch", safetensorsBytes(`{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "model.safetensors")
+			if err := os.WriteFile(p, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := checkpoint.Open(p)
+			if err == nil {
+				c.Close()
+			}
+			if got := errors.Is(err, checkpoint.ErrTruncated); got != tt.truncated {
+				t.Errorf("Open: %v; ErrTruncated %v, want %v", err, got, tt.truncated)
+			}
 		})
 	}
 }
