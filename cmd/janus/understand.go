@@ -18,7 +18,8 @@ package main
 //	tokens_per_second  float   decoding speed: tokens after the first over the decode time
 //	seed               int     the sampling seed (only when sampling, --temperature > 0)
 //
-// Sampling without --seed uses a random seed, printed on stderr ("seed N") and in --json:
+// An answer cut short by --max-new-tokens or by the model's context window gets a note on
+// stderr saying so (finish_reason in --json). Sampling without --seed uses a random seed, printed on stderr ("seed N") and in --json:
 // `--seed N` gives the same answer again. --prompt-file FILE (- for stdin) reads a question
 // too long for the command line.
 
@@ -147,6 +148,14 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 	if writeErr != nil {
 		return fmt.Errorf("write answer: %w", writeErr)
+	}
+	// The answer may be cut mid-sentence: say so where a person reads, not only in --json.
+	switch res.FinishReason {
+	case model.FinishLength:
+		fmt.Fprintf(stderr, "note: the answer stopped at the length limit, --max-new-tokens %d; raise it for a longer answer\n", opts.MaxNewTokens)
+	case model.FinishContext:
+		fmt.Fprintf(stderr, "note: the answer stopped where the model's context window is full (%d tokens with the question); a shorter question or fewer images leave more room\n",
+			res.PromptTokens+len(res.Tokens))
 	}
 	if !*asJSON {
 		return nil

@@ -63,11 +63,16 @@ func TestUnderstandGolden(t *testing.T) {
 	}
 
 	out.Reset()
+	errOut.Reset()
 	if err := runUnderstand(context.Background(), args, nil, &out, &errOut); err != nil {
 		t.Fatalf("understand: %v (stderr %q)", err, errOut.String())
 	}
 	if got, want := out.String(), u.GreedyText+"\n"; got != want {
 		t.Errorf("streamed %q, want %q", got, want)
+	}
+	// The golden answer is cut by --max-new-tokens 16: stderr says so, naming the flag.
+	if want := "note: the answer stopped at the length limit, --max-new-tokens 16; raise it"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr %q does not say %q", errOut.String(), want)
 	}
 }
 
