@@ -83,7 +83,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	out := fs.String("out", "", "output file, folder, or pattern with %d for several images (default: janus-<seed>[-%d].png here)")
 	force := fs.Bool("force", false, "overwrite existing files")
 	asJSON := fs.Bool("json", false, "print one JSON object with the paths and tokens at the end")
-	previewEvery := fs.Int("preview-every", 0, "write a preview every K rows of the token grid (0: none)")
+	previewEvery := fs.Int("preview-every", 0, "write a preview every K rows of the token grid (0: none) to a temporary file beside the image, <name>.preview-<random>.png, named on stderr and removed when the images are written")
 	maxMemory := fs.Float64("max-memory", 0, "GB the generation may allocate besides the weights (0: 80% of memory less the model; negative: no check)")
 	if err := parseArgs(fs, args, "the prompt goes after --prompt"); err != nil {
 		return err
@@ -299,6 +299,10 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
+// previewNote follows a preview file's name on stderr: the file is the run's own, and
+// goes away with it.
+const previewNote = " (temporary: removed when the images are written)"
+
 // previewFiles are the preview files of one run. Each is created on the first preview,
 // whole, under a name no file has (newPreviewFile), and later previews replace it
 // atomically, so a viewer never reads half a PNG and no file of the user's is ever written
@@ -325,7 +329,7 @@ func (p *previewFiles) write(imgs []*image.NRGBA) error {
 			}
 			p.paths[i] = path
 			if p.announce != nil {
-				p.announce("preview: " + path)
+				p.announce("preview: " + path + previewNote)
 			}
 			continue
 		}

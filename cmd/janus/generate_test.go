@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"image"
 	"image/png"
 	"os"
@@ -426,6 +427,10 @@ func TestGeneratePreviewsKeepUserFiles(t *testing.T) {
 			var announced []string
 			for _, line := range strings.Split(stderr, "\n") {
 				if p, ok := strings.CutPrefix(line, "preview: "); ok {
+					p, temporary := strings.CutSuffix(p, " (temporary: removed when the images are written)")
+					if !temporary {
+						t.Errorf("stderr %q does not say the preview is removed at the end", line)
+					}
 					announced = append(announced, p)
 				}
 			}
@@ -455,6 +460,20 @@ func TestGeneratePreviewsKeepUserFiles(t *testing.T) {
 	}
 }
 
+// TestGeneratePreviewHelp: -h says the preview file is temporary and when it goes.
+func TestGeneratePreviewHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := runGenerate(context.Background(), []string{"-h"}, nil, &out, &errOut)
+	stderr := errOut.String()
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("generate -h: %v", err)
+	}
+	help := strings.Join(strings.Fields(stderr), " ")
+	if want := "to a temporary file beside the image, <name>.preview-<random>.png, named on stderr and removed when the images are written"; !strings.Contains(help, want) {
+		t.Errorf("generate -h does not say %q:\n%s", want, stderr)
+	}
+}
+
 // TestPreviewFiles: each image's preview file is made once with a fresh name, replaced by
 // later previews, and removed with nothing else.
 func TestPreviewFiles(t *testing.T) {
@@ -465,7 +484,7 @@ func TestPreviewFiles(t *testing.T) {
 		named = append(named, s)
 		// A preview file never exists empty or half written: when it is named, it holds a
 		// whole PNG.
-		path := strings.TrimPrefix(s, "preview: ")
+		path := strings.TrimSuffix(strings.TrimPrefix(s, "preview: "), previewNote)
 		if _, err := os.Stat(path); err != nil {
 			t.Fatalf("announced %s: %v", path, err)
 		}
