@@ -44,11 +44,13 @@ func DefaultGenerationSettings() GenerationSettings {
 
 // Validate reports the first setting no run could use (the prompt is not checked).
 func (g GenerationSettings) Validate() error {
-	switch {
-	case g.N < 1 || g.N > MaxCanvasImages:
+	if g.N < 1 || g.N > MaxCanvasImages {
 		return fmt.Errorf("number of images %d: want 1 to %d", g.N, MaxCanvasImages)
-	case math.IsNaN(g.CFG) || math.IsInf(g.CFG, 0) || g.CFG < 0:
-		return fmt.Errorf("guidance %v: want a number of 0 or more", g.CFG)
+	}
+	if err := model.CheckGuidance(g.CFG); err != nil {
+		return err // the range the command line accepts too
+	}
+	switch {
 	case math.IsNaN(g.Temperature) || math.IsInf(g.Temperature, 0) || g.Temperature < 0:
 		return fmt.Errorf("temperature %v: want a number of 0 or more", g.Temperature)
 	}

@@ -67,15 +67,28 @@ func (o GenerateImageOptions) sampling() sample.Params {
 func (o GenerateImageOptions) Validate() error {
 	switch {
 	case o.N < 0:
-		return fmt.Errorf("image count %d is negative", o.N)
+		return &sample.ParamError{Param: "image count", Value: fmt.Sprint(o.N), Problem: "is negative"}
 	case o.N > MaxImages:
-		return fmt.Errorf("image count %d exceeds %d", o.N, MaxImages)
-	case math.IsNaN(o.CFG) || math.IsInf(o.CFG, 0):
-		return fmt.Errorf("cfg weight %v is not a finite number", o.CFG)
+		return &sample.ParamError{Param: "image count", Value: fmt.Sprint(o.N), Problem: fmt.Sprintf("exceeds %d", MaxImages)}
 	case o.PreviewEvery < 0:
-		return fmt.Errorf("preview interval %d is negative", o.PreviewEvery)
+		return &sample.ParamError{Param: "preview interval", Value: fmt.Sprint(o.PreviewEvery), Problem: "is negative"}
+	}
+	if err := CheckGuidance(o.CFG); err != nil {
+		return err
 	}
 	return o.sampling().Validate()
+}
+
+// CheckGuidance reports a classifier-free guidance weight no generation should use: not a
+// finite number, or negative (0 is the unconditional image, 1 the conditional one; below 0
+// steers away from the prompt). The app's settings and the command line check with it, so
+// that both accept the same weights.
+func CheckGuidance(w float64) error {
+	if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+		return &sample.ParamError{Param: "guidance", Value: fmt.Sprint(w),
+			Problem: fmt.Sprintf("must be a number of 0 or more (0: no guidance; the original uses %v)", DefaultCFG)}
+	}
+	return nil
 }
 
 // ErrPromptTooLong is wrapped by GenerateImages's error when the prompt leaves too little of

@@ -73,7 +73,7 @@ type AnswerOptions struct {
 // that a command line can check its flags before loading one. Reply checks the same.
 func (o AnswerOptions) Validate() error {
 	if o.MaxNewTokens < 0 {
-		return fmt.Errorf("max new tokens %d is negative", o.MaxNewTokens)
+		return &sample.ParamError{Param: "max new tokens", Value: fmt.Sprint(o.MaxNewTokens), Problem: "is negative"}
 	}
 	return o.sampling().Validate()
 }

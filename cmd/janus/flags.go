@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/janus-desktop/janus/model/sample"
 )
 
 // newFlagSet returns the flag set of a subcommand. Parse errors go to stderr, and -h prints
@@ -126,4 +128,17 @@ func (p *promptFlags) read(stdin io.Reader) (string, error) {
 		return "", fmt.Errorf("--prompt-file %s is empty", name)
 	}
 	return text, nil
+}
+
+// optionFlagError words an error of model option validation as one about the flag the user
+// typed ("--temperature -1: must be …"): flags maps the model's parameter names
+// (sample.ParamError.Param) to the command's flag names. Other errors are returned as they are.
+func optionFlagError(err error, flags map[string]string) error {
+	var pe *sample.ParamError
+	if errors.As(err, &pe) {
+		if name, ok := flags[pe.Param]; ok {
+			return fmt.Errorf("--%s %s: %s", name, pe.Value, pe.Problem)
+		}
+	}
+	return err
 }

@@ -75,7 +75,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	var pf promptFlags
 	pf.register(fs, "what to draw")
 	n := fs.Int("n", 1, fmt.Sprintf("number of images, generated together (1 to %d)", model.MaxImages))
-	cfg := fs.Float64("cfg", model.DefaultCFG, "classifier-free guidance weight")
+	cfg := fs.Float64("cfg", model.DefaultCFG, "classifier-free guidance weight, 0 or more (0: the prompt is ignored; higher follows it more closely)")
 	temperature := fs.Float64("temperature", model.DefaultTemperature, "sampling temperature; 0 picks the most likely token")
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens only (0: all, as the original)")
 	topP := fs.Float64("top-p", 0, "sample among the most likely tokens holding this probability mass (0: all, as the original)")
@@ -116,7 +116,8 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		opts.MaxMemoryBytes = -1
 	}
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("generate options: %w", err)
+		return optionFlagError(err, map[string]string{"temperature": "temperature", "top-k": "top-k", "top-p": "top-p",
+			"guidance": "cfg", "image count": "n", "preview interval": "preview-every"})
 	}
 	paths, err := outputPaths(*out, *n, fmt.Sprintf("janus-%d", *seed))
 	if err != nil {

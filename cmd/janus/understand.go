@@ -98,7 +98,8 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		RepetitionPenalty: *repetition,
 	}
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("understand options: %w", err)
+		return optionFlagError(err, map[string]string{"temperature": "temperature", "top-k": "top-k", "top-p": "top-p",
+			"repetition penalty": "repetition-penalty", "max new tokens": "max-new-tokens"})
 	}
 	// Sampling without --seed draws a seed, as generate does, so that two runs differ and
 	// the printed seed reproduces an answer worth keeping.

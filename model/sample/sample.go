@@ -49,16 +49,30 @@ type Params struct {
 func (p Params) Validate() error {
 	switch {
 	case math.IsNaN(p.Temperature) || math.IsInf(p.Temperature, 0) || p.Temperature < 0:
-		return fmt.Errorf("temperature %v must be finite and >= 0 (0 is greedy)", p.Temperature)
+		return &ParamError{"temperature", fmt.Sprint(p.Temperature), "must be finite and >= 0 (0 is greedy)"}
 	case p.TopK < 0:
-		return fmt.Errorf("top-k %d must be >= 0 (0 disables it)", p.TopK)
+		return &ParamError{"top-k", fmt.Sprint(p.TopK), "must be >= 0 (0 disables it)"}
 	case math.IsNaN(p.TopP) || p.TopP < 0 || p.TopP > 1:
-		return fmt.Errorf("top-p %v must be in (0, 1] (0 or 1 disables it)", p.TopP)
+		return &ParamError{"top-p", fmt.Sprint(p.TopP), "must be in (0, 1] (0 or 1 disables it)"}
 	case math.IsNaN(p.RepetitionPenalty) || math.IsInf(p.RepetitionPenalty, 0) || p.RepetitionPenalty < 0:
-		return fmt.Errorf("repetition penalty %v must be finite and > 0 (0 or 1 disables it)", p.RepetitionPenalty)
+		return &ParamError{"repetition penalty", fmt.Sprint(p.RepetitionPenalty), "must be finite and > 0 (0 or 1 disables it)"}
 	}
 	return nil
 }
+
+// ParamError is a generation parameter out of its range. It names the parameter apart from
+// the problem so that a caller can say which of its own inputs to change (a command-line
+// flag, a request field) without parsing the text.
+type ParamError struct {
+	// Param is the parameter's name in the message ("temperature", "top-p").
+	Param string
+	// Value is the value given, as text.
+	Value string
+	// Problem says what is wrong or wanted ("must be finite and >= 0 (0 is greedy)").
+	Problem string
+}
+
+func (e *ParamError) Error() string { return e.Param + " " + e.Value + " " + e.Problem }
 
 // Greedy reports whether p selects argmax decoding.
 func (p Params) Greedy() bool { return p.Temperature == 0 }
