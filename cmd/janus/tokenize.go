@@ -18,7 +18,8 @@ import (
 // JSON arrays of token ids, or with --decode turns arrays of ids back into JSON strings.
 func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tokenize", stderr, "janus tokenize --tokenizer FILE|DIR|NAME [--decode] < lines", "",
-		"Each input line is a JSON string (or, with --decode, a JSON array of ids); blank lines are skipped;",
+		"Each input line is a JSON string, text in double quotes such as \"Hello\" (jq -R . quotes plain lines),",
+		"or, with --decode, a JSON array of ids such as [270,266]; blank lines are skipped;",
 		"each output line is its JSON array of ids (or decoded JSON string).", "")
 	path := fs.String("tokenizer", "", "tokenizer.json file, model folder, or the name of a model 'janus models' lists (required)")
 	decode := fs.Bool("decode", false, "read JSON arrays of ids and write the decoded JSON strings")
@@ -86,7 +87,11 @@ func eachLine(r io.Reader, fn func(n int, line []byte) error) error {
 func encodeLine(w *bufio.Writer, tok *tokenizer.Tokenizer, n int, line []byte, addSpecial bool) error {
 	var text string
 	if err := json.Unmarshal(line, &text); err != nil {
-		return fmt.Errorf("input line %d is not a JSON string: %w", n, err)
+		if bytes.HasPrefix(bytes.TrimSpace(line), []byte{'"'}) {
+			// Meant as JSON: the decoder's words say where it goes wrong.
+			return fmt.Errorf(`input line %d is not a valid JSON string (write " and \ inside it as \" and \\): %w`, n, err)
+		}
+		return fmt.Errorf(`input line %d is not a JSON string: each line must be text in double quotes, e.g. "Hello" (jq -R . quotes plain lines)`, n)
 	}
 	buf := []byte{'['}
 	for i, id := range tok.Encode(text, addSpecial) {
@@ -103,7 +108,7 @@ func encodeLine(w *bufio.Writer, tok *tokenizer.Tokenizer, n int, line []byte, a
 func decodeLine(w *bufio.Writer, tok *tokenizer.Tokenizer, n int, line []byte, skipSpecial bool) error {
 	var raw []int64
 	if err := json.Unmarshal(line, &raw); err != nil {
-		return fmt.Errorf("input line %d is not a JSON array of integer ids: %w", n, err)
+		return fmt.Errorf("input line %d is not a JSON array of integer ids, e.g. [270,266]", n)
 	}
 	ids := make([]int32, len(raw))
 	for i, v := range raw {
