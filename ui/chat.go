@@ -563,7 +563,7 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 // a tap opens the image large.
 func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 	img := canvas.NewImageFromImage(nil)
-	img.FillMode = canvas.ImageFillContain
+	img.FillMode = canvas.ImageFillCover
 	img.ScaleMode = canvas.ImageScaleSmooth
 	w, h := thumbSize(ref.Width, ref.Height)
 	img.SetMinSize(fyne.NewSize(w, h))
@@ -591,11 +591,17 @@ func thumbSize(w, h int) (float32, float32) {
 	if w <= 0 || h <= 0 {
 		return s, s
 	}
+	// A panorama or a tall scan keeps at least minThumbSide of the long side across (the
+	// picture is cropped to fit, whole in the large view): at its own shape it would be a
+	// sliver a few pixels wide.
 	if w >= h {
-		return s, s * float32(h) / float32(w)
+		return s, s * max(float32(h)/float32(w), minThumbSide)
 	}
-	return s * float32(w) / float32(h), s
+	return s * max(float32(w)/float32(h), minThumbSide), s
 }
+
+// minThumbSide is the shortest side of a thumbnail, as a share of its longest.
+const minThumbSide = 0.4
 
 // attach checks image files and, for each good one, shows a chip in the composer. The
 // header checks and thumbnails run off the UI goroutine; a file that cannot be used gets the
@@ -645,7 +651,7 @@ func (c *chatView) addChip(a attachment) {
 		}
 	}
 	img := canvas.NewImageFromImage(a.thumb)
-	img.FillMode = canvas.ImageFillContain
+	img.FillMode = canvas.ImageFillCover // a square crop: a tall scan is not a sliver
 	img.SetMinSize(fyne.NewSize(44, 44))
 	rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() { c.removeChip(a.path) })
 	rm.Importance = widget.LowImportance

@@ -364,3 +364,23 @@ func TestComposerGrows(t *testing.T) {
 		t.Errorf("after sending: %d rows, height %v, want %d and %v", c.composerRows, c.entry.MinSize().Height, composerRows, short)
 	}
 }
+
+// A thumbnail keeps its picture's shape, up to a point: a tall scan or a panorama is shown
+// at least 0.4 of the long side across, not as a sliver.
+func TestThumbSize(t *testing.T) {
+	s := float32(app.ThumbnailSize)
+	for _, tc := range []struct {
+		w, h   int
+		ww, wh float32
+	}{
+		{400, 300, s, s * 0.75},
+		{300, 400, s * 0.75, s},
+		{100, 3000, s * minThumbSide, s},
+		{3000, 100, s, s * minThumbSide},
+		{0, 0, s, s},
+	} {
+		if w, h := thumbSize(tc.w, tc.h); w != tc.ww || h != tc.wh {
+			t.Errorf("thumbSize(%d, %d) = %v×%v, want %v×%v", tc.w, tc.h, w, h, tc.ww, tc.wh)
+		}
+	}
+}
