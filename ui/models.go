@@ -23,9 +23,17 @@ import (
 // the model asked for (Options.ModelDir), the last one used, or the first one found, and
 // shows the "no model" screen when there is none.
 func (u *UI) findModels(autoload bool) {
-	env, extra := u.opts.Env, slices.Clone(u.settings.ModelFolders)
+	env, extra, lastUsed := u.opts.Env, slices.Clone(u.settings.ModelFolders), u.settings.LastModel
 	go func() {
 		search := app.SearchModels(env, extra)
+		// The model used last is loaded again even where the search does not look (a
+		// download into the hub cache while JANUS_MODELS names other folders).
+		var last *app.ModelEntry
+		if lastUsed != "" && !slices.ContainsFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == lastUsed }) {
+			if e, err := app.Inspect(lastUsed); err == nil && e.Complete {
+				last = &e
+			}
+		}
 		u.do(func() {
 			u.search = search
 			if !autoload || u.engine != nil || u.loading != nil {
@@ -39,6 +47,10 @@ func (u *UI) findModels(autoload bool) {
 					}
 				}
 				u.loadModel(u.opts.ModelDir, name)
+				return
+			}
+			if last != nil {
+				u.loadModel(last.Path, last.Name)
 				return
 			}
 			usable := search.Usable()

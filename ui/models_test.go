@@ -43,6 +43,26 @@ func TestStartLoadsFoundModel(t *testing.T) {
 	})
 }
 
+// The model used last loads at the next start even where the search does not look (a
+// download into the hub cache while JANUS_MODELS names other folders).
+func TestStartLoadsLastModelOutsideSearch(t *testing.T) {
+	dir := t.TempDir()
+	tiny := fixtures.Path(t, "models", "tiny-a")
+	h1 := newHarness(t, nil, func(o *Options) { o.StoreDir = dir; o.Env = envWithModels(t.TempDir()) })
+	h1.pump("the no-model screen", func() bool { return h1.u.noModel.content.Visible() })
+	h1.u.loadModel(tiny, "tiny-a")
+	h1.pump("the model and its record", func() bool {
+		s, _, err := h1.u.store.LoadSettings()
+		return h1.u.engine != nil && err == nil && s.LastModel == tiny
+	})
+
+	h := newHarness(t, nil, func(o *Options) { o.StoreDir = dir; o.Env = envWithModels(t.TempDir()) })
+	h.pump("the last model", func() bool { return h.u.engine != nil })
+	if h.u.noModel.content.Visible() || h.u.sidebar.modelName.Text != "tiny-a" {
+		t.Errorf("at the next start: no-model screen %v, sidebar %q", h.u.noModel.content.Visible(), h.u.sidebar.modelName.Text)
+	}
+}
+
 // Cancelling a load leaves no model and says so; the finished load is not used.
 func TestCancelLoad(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
