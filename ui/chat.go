@@ -388,6 +388,9 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 	c.follow = true
 	c.scroll.ScrollToBottom()
 	c.updateButtons()
+	if len(session.Messages()) <= 2 {
+		c.u.sidebar.reloadHistory() // a new chat is in the history from its first question
+	}
 }
 
 // runningReplies are the replies not yet known to be finished, including those whose Send

@@ -384,3 +384,21 @@ func TestThumbSize(t *testing.T) {
 		}
 	}
 }
+
+// A new chat is in the history from its first question, not from the end of its answer.
+func TestNewChatInHistoryAtOnce(t *testing.T) {
+	eng := apptest.NewFakeEngine(50 * time.Millisecond)
+	eng.Words = strings.Fields("a long answer that keeps on going for quite a few more words")
+	h := newHarness(t, eng)
+	c := h.u.chat
+	test.Type(c.entry, "is it a fox?")
+	c.send()
+	h.pump("the chat in the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+	if !c.session.Busy() {
+		t.Error("the answer ended before the chat showed in the history")
+	}
+	if h.u.sidebar.selected != 0 {
+		t.Errorf("the new chat is not marked open (selected %d)", h.u.sidebar.selected)
+	}
+	h.waitAnswers(1)
+}
