@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -113,6 +114,91 @@ func TestAllowedHost(t *testing.T) {
 		}
 		if got := s.allowedHost(r); got != c.want {
 			t.Errorf("Host %q arriving on %v: allowed %v, want %v", c.host, c.local, got, c.want)
+		}
+	}
+}
+
+// TestCORS: a server with a key is usable from a browser page. Its preflight (OPTIONS with
+// Access-Control-Request-Method, never carrying the key) gets 204 with the CORS headers,
+// allowing the headers asked for (the openai JS client's x-stainless-*); every response to a
+// request with an Origin, errors and streams included, allows that origin. Without a key a
+// browser request, preflight included, still gets 403 and no CORS headers.
+func TestCORS(t *testing.T) {
+	open := newTestServer(t, Options{})
+	keyed := newTestServer(t, Options{APIKey: "sesame"})
+	const page = "http://localhost:5173"
+	stainless := "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,x-stainless-runtime-version,x-stainless-timeout"
+	chat := `{"max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}`
+	cases := []struct {
+		name         string
+		ts           *testServer
+		method, path string
+		header       map[string]string
+		body         string
+		status       int
+		acao         string // want Access-Control-Allow-Origin ("": absent)
+		allowHeaders string // want Access-Control-Allow-Headers ("": not checked)
+		contentType  string // want this Content-Type ("": not checked)
+	}{
+		{"preflight", keyed, "OPTIONS", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": stainless},
+			"", 204, page, stainless, ""},
+		{"preflight of a GET", keyed, "OPTIONS", "/v1/models",
+			map[string]string{"Origin": page, "Access-Control-Request-Method": "GET"}, "", 204, page, corsHeaders, ""},
+		{"preflight with odd headers", keyed, "OPTIONS", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "a b, (c)"},
+			"", 204, page, corsHeaders, ""},
+		{"preflight without a key", open, "OPTIONS", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+			"", 403, "", "", "application/json"},
+		{"chat from a page", keyed, "POST", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Authorization": "Bearer sesame", "Content-Type": "application/json"}, chat, 200, page, "", "application/json"},
+		{"stream from a page", keyed, "POST", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Authorization": "Bearer sesame", "Content-Type": "application/json"},
+			`{"stream": true, "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}`, 200, page, "", "text/event-stream"},
+		{"models from a page", keyed, "GET", "/v1/models", map[string]string{"Origin": page, "Authorization": "Bearer sesame"}, "", 200, page, "", ""},
+		{"wrong key from a page", keyed, "POST", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Authorization": "Bearer guess", "Content-Type": "application/json"}, chat, 401, page, "", "application/json"},
+		{"bad request from a page", keyed, "POST", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Authorization": "Bearer sesame", "Content-Type": "application/json"}, `{"messages": []}`, 400, page, "", "application/json"},
+		{"chat from a page without a key", open, "POST", "/v1/chat/completions",
+			map[string]string{"Origin": page, "Content-Type": "application/json"}, chat, 403, "", "", "application/json"},
+		{"no origin", keyed, "GET", "/v1/models", map[string]string{"Authorization": "Bearer sesame"}, "", 200, "", "", ""},
+		{"OPTIONS that is not a preflight", keyed, "OPTIONS", "/v1/models", map[string]string{"Origin": page}, "", 401, page, "", ""},
+	}
+	for _, c := range cases {
+		req, err := http.NewRequest(c.method, c.ts.url+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		resp, body := do(t, req)
+		h := resp.Header
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d: %s", c.name, resp.StatusCode, c.status, body)
+		}
+		if got := h.Get("Access-Control-Allow-Origin"); got != c.acao {
+			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", c.name, got, c.acao)
+		}
+		if c.acao != "" && !slices.Contains(h.Values("Vary"), "Origin") {
+			t.Errorf("%s: Vary %q does not name Origin", c.name, h.Values("Vary"))
+		}
+		if c.contentType != "" && h.Get("Content-Type") != c.contentType {
+			t.Errorf("%s: Content-Type %q, want %q", c.name, h.Get("Content-Type"), c.contentType)
+		}
+		if c.status != 204 {
+			continue
+		}
+		if got := h.Get("Access-Control-Allow-Headers"); got != c.allowHeaders {
+			t.Errorf("%s: Access-Control-Allow-Headers %q, want %q", c.name, got, c.allowHeaders)
+		}
+		if got := h.Get("Access-Control-Allow-Methods"); got != "GET, POST, OPTIONS" {
+			t.Errorf("%s: Access-Control-Allow-Methods %q", c.name, got)
+		}
+		if h.Get("Access-Control-Max-Age") == "" || len(body) != 0 {
+			t.Errorf("%s: Max-Age %q, body %q", c.name, h.Get("Access-Control-Max-Age"), body)
 		}
 	}
 }

@@ -12,7 +12,11 @@
 // opens, so every route refuses what only a browser sends. The Host header must be
 // localhost, a loopback address, the address the request arrived on, or one of
 // Options.AllowedHosts (421 otherwise: a DNS rebinding page sends its own name). Without an
-// API key, a request with an Origin header is refused (403). POST bodies must be sent as
+// API key, a request with an Origin header is refused (403), preflights included. With one,
+// the key guards the server and browser pages that have it may call it: a CORS preflight
+// (OPTIONS with Access-Control-Request-Method) gets 204 allowing the page's origin, the
+// methods GET and POST and the headers it asks for, and every response to a request with an
+// Origin allows that origin. POST bodies must be sent as
 // Content-Type: application/json (415 otherwise: a page can post a form or text/plain to
 // any address without asking, but not JSON). Non-browser clients (curl -H 'Content-Type:
 // application/json', the OpenAI libraries) send all of that as they are.

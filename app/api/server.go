@@ -104,8 +104,10 @@ type Options struct {
 	// not loaded, and a request naming one gets a 404 saying so.
 	OtherModels []string
 	// APIKey, when not empty, is required as "Authorization: Bearer KEY" on every route but
-	// /health. Without one, requests that carry an Origin header (sent by web browsers) are
-	// refused with 403, so that no web page can use the model.
+	// /health, and browser pages that have it may call the server (CORS: preflights are
+	// answered, responses allow the page's origin). Without one, requests that carry an
+	// Origin header (sent by web browsers) are refused with 403, so that no web page can use
+	// the model.
 	APIKey string
 	// AllowedHosts are further names the Host header may carry (a machine name other
 	// computers reach the server by, "mybox.local"), compared without case or port. Loopback
@@ -387,8 +389,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.key == nil && len(r.Header.Values("Origin")) > 0 {
+		// Preflights too: without CORS headers the browser reports the failure itself.
 		writeError(w, &apiError{status: http.StatusForbidden, typ: "invalid_request_error", code: "origin_not_allowed",
 			message: "requests from web pages (with an Origin header) are refused when the server has no API key: start it with an API key to let a browser client in"})
+		return
+	}
+	if s.key != nil && s.crossOrigin(w, r) {
 		return
 	}
 	path := r.URL.Path
@@ -425,6 +431,62 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("unknown_url", "unknown request URL: %s %s (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/images/generations, GET /health)",
 			r.Method, path))
 	}
+}
+
+// corsMaxAge is how long a browser may cache a preflight's answer (Chrome caps it at 2 h).
+const corsMaxAge = "7200"
+
+// corsHeaders are the request headers a preflight allows when it names none (or names them
+// in a form that is not a plain list of header names).
+const corsHeaders = "Authorization, Content-Type"
+
+// crossOrigin lets a browser page use a server that has an API key (the key, not the page's
+// origin, is what guards it): every response to a request with an Origin allows that origin,
+// and a preflight (OPTIONS with Access-Control-Request-Method, which never carries the key)
+// is answered here with 204 and reports true. The openai JS client sends its own headers
+// (x-stainless-*), so the headers a preflight asks for are allowed as asked.
+func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) (answered bool) {
+	h := w.Header()
+	h.Add("Vary", "Origin") // the same URL answers with or without CORS headers
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", "Retry-After")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Add("Vary", "Access-Control-Request-Method")
+	h.Add("Vary", "Access-Control-Request-Headers")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	allow := corsHeaders
+	if asked := strings.Join(r.Header.Values("Access-Control-Request-Headers"), ","); headerList(asked) {
+		allow = asked
+	}
+	h.Set("Access-Control-Allow-Headers", allow)
+	h.Set("Access-Control-Max-Age", corsMaxAge)
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// headerList reports whether s is a short, non-empty comma-separated list of header names.
+func headerList(s string) bool {
+	if strings.TrimSpace(s) == "" || len(s) > 2048 {
+		return false
+	}
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return false
+		}
+		for _, c := range name {
+			if !(c == '-' || c == '_' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // allowMethod answers 405 unless r uses method.
