@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +112,9 @@ func TestQueueFull(t *testing.T) {
 	for _, path := range []string{"/v1/chat/completions", "/v1/images/generations"} {
 		resp, body := ts.post(t, path, req)
 		checkError(t, "queue full", resp, body, 429, "queue_full", "")
+		if e := decodeJSON[errorResp](t, body); !strings.Contains(e.Error.Message, "1 request is waiting") {
+			t.Errorf("queue full: message %q does not say 1 request is waiting", e.Error.Message)
+		}
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
 			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
 		}
@@ -306,5 +310,21 @@ func TestTurn(t *testing.T) {
 	defer mu.Unlock()
 	if taken != 2 || given != 2 {
 		t.Errorf("%d turns taken, %d given back; want 2 and 2", taken, given)
+	}
+}
+
+// TestQueueFullMessage: the 429's message counts requests and seconds in words that read right.
+func TestQueueFullMessage(t *testing.T) {
+	for _, c := range []struct {
+		waiting, retry int
+		want           string
+	}{
+		{1, 1, "the server is busy: 1 request is waiting behind the running one; retry in about 1 second"},
+		{16, 40, "the server is busy: 16 requests are waiting behind the running one; retry in about 40 seconds"},
+	} {
+		e := queueFull(c.waiting, c.retry)
+		if e.message != c.want || e.status != 429 || e.retryAfter != c.retry {
+			t.Errorf("queueFull(%d, %d) = %d %q (Retry-After %d), want 429 %q", c.waiting, c.retry, e.status, e.message, e.retryAfter, c.want)
+		}
 	}
 }

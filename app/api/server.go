@@ -621,11 +621,25 @@ func (s *Server) admit(w http.ResponseWriter) *ticket {
 	}
 	t, retry, ok := s.queue.admit()
 	if !ok {
-		writeError(w, &apiError{status: http.StatusTooManyRequests, typ: "rate_limit_error", code: "queue_full", retryAfter: retry,
-			message: fmt.Sprintf("the server is busy: %d requests are queued; retry in about %d s", s.queue.limit-1, retry)})
+		writeError(w, queueFull(s.queue.limit-1, retry))
 		return nil
 	}
 	return t
+}
+
+// queueFull is the 429 of a full queue: waiting requests wait behind the running one, and a
+// place should free up in about retry seconds.
+func queueFull(waiting, retry int) *apiError {
+	queued := "1 request is"
+	if waiting != 1 {
+		queued = fmt.Sprintf("%d requests are", waiting)
+	}
+	secs := "1 second"
+	if retry != 1 {
+		secs = fmt.Sprintf("%d seconds", retry)
+	}
+	return &apiError{status: http.StatusTooManyRequests, typ: "rate_limit_error", code: "queue_full", retryAfter: retry,
+		message: fmt.Sprintf("the server is busy: %s waiting behind the running one; retry in about %s", queued, secs)}
 }
 
 // readJSON reads the body (bounded) into v.
