@@ -150,6 +150,12 @@ func TestErrors(t *testing.T) {
 	checkError(t, "POST on a GET route", resp, body, 405, "method_not_allowed", "")
 	resp, body = ts.get(t, "/v1/models/gpt-4")
 	checkError(t, "unknown model id", resp, body, 404, "model_not_found", "")
+	// Without an image folder, a relative path is told to be a data: URL, not an absolute path.
+	resp, body = ts.post(t, "/v1/chat/completions", img("photo.png"))
+	checkError(t, "relative path", resp, body, 400, "", "messages[0].content[0].image_url")
+	if e := decodeJSON[errorResp](t, body); !strings.Contains(e.Error.Message, "send a data: URL") || strings.Contains(e.Error.Message, "absolute") {
+		t.Errorf("relative path without an image folder: %q", e.Error.Message)
+	}
 	// The server still answers after all that.
 	chatOK(t, ts, chat(map[string]any{"max_tokens": 2}))
 }
@@ -243,9 +249,24 @@ func TestLocalImages(t *testing.T) {
 			t.Errorf("%s: answer %q, want %q", url, got.content(t), want.Text)
 		}
 	}
-	for _, url := range []string{outside, filepath.Join(dir, "..", filepath.Base(outside)), filepath.Join(dir, "link.png"), filepath.Join(dir, "missing.png")} {
-		resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg("what?", url)}})
-		checkError(t, url, resp, body, 400, "", "messages[0].content[0].image_url")
+	if err := os.Symlink(filepath.Join(filepath.Dir(outside), "gone.png"), filepath.Join(dir, "dangling.png")); err != nil {
+		t.Fatal(err)
+	}
+	const outsideMsg = "outside the folder the server allows images from"
+	for _, c := range []struct{ url, want string }{
+		{outside, outsideMsg},
+		{filepath.Join(dir, "..", filepath.Base(outside)), outsideMsg},
+		{filepath.Join(dir, "link.png"), "is a symlink that leads " + outsideMsg},
+		{filepath.Join(dir, "dangling.png"), "is a symlink that leads " + outsideMsg},
+		{filepath.Join(dir, "missing.png"), "missing.png does not exist"},
+		{"photo.png", `the image path "photo.png" is relative: name a local image by its absolute path`},
+		{"ftp://example.com/photo.png", "send a data: URL"},
+	} {
+		resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg("what?", c.url)}})
+		checkError(t, c.url, resp, body, 400, "", "messages[0].content[0].image_url")
+		if e := decodeJSON[errorResp](t, body); !strings.Contains(e.Error.Message, c.want) || strings.Contains(e.Error.Message, "escapes") {
+			t.Errorf("%s: message %q, want one with %q", c.url, e.Error.Message, c.want)
+		}
 	}
 }
 

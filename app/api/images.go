@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/http"
 	"os"
@@ -96,8 +97,36 @@ func (s *Server) imageBytes(ref imageRef) ([]byte, string, *apiError) {
 		return s.localImage(ref, url[len("file://"):])
 	case filepath.IsAbs(url):
 		return s.localImage(ref, url)
+	case s.folder != "" && !strings.Contains(url, "://"):
+		// A path, but relative: to what, the client's folder or the server's?
+		return nil, "", badRequest(ref.param, "the image path %q is relative: name a local image by its absolute path (inside %s), or send a data: URL",
+			truncate(url, 40), s.folder)
 	}
 	return nil, "", badRequest(ref.param, "unsupported image URL %q: send a data: URL", truncate(url, 40))
+}
+
+// outsideFolder is the 400 of a path that is, or leads through a symlink (linked), outside
+// the image folder.
+func (s *Server) outsideFolder(ref imageRef, path string, linked bool) *apiError {
+	is := "is"
+	if linked {
+		is = "is a symlink that leads"
+	}
+	return badRequest(ref.param, "image %s %s outside the folder the server allows images from (%s, janus serve --allow-images-from)", path, is, s.folder)
+}
+
+// inFolder reports whether path (absolute and clean) is the image folder or inside it, in
+// either of its spellings, and returns it relative to the folder.
+func (s *Server) inFolder(path string) (string, bool) {
+	for _, dir := range []string{s.folder, s.folderReal} {
+		if dir == "" {
+			continue
+		}
+		if rel, err := filepath.Rel(dir, path); err == nil && filepath.IsLocal(rel) {
+			return rel, true
+		}
+	}
+	return "", false
 }
 
 func truncate(s string, n int) string {
@@ -114,12 +143,9 @@ func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiErro
 	if s.folder == "" {
 		return nil, "", badRequest(ref.param, "local image paths are not allowed: send a data: URL (or start janus serve with --allow-images-from DIR)")
 	}
-	rel, err := filepath.Rel(s.folder, filepath.Clean(path))
-	if (err != nil || !filepath.IsLocal(rel)) && s.folderReal != "" {
-		rel, err = filepath.Rel(s.folderReal, filepath.Clean(path))
-	}
-	if err != nil || !filepath.IsLocal(rel) {
-		return nil, "", badRequest(ref.param, "%s is outside the image folder %s", path, s.folder)
+	rel, ok := s.inFolder(filepath.Clean(path))
+	if !ok {
+		return nil, "", s.outsideFolder(ref, path, false)
 	}
 	root, err := os.OpenRoot(s.folder)
 	if err != nil {
@@ -128,7 +154,7 @@ func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiErro
 	defer root.Close()
 	st, err := root.Stat(rel)
 	if err != nil {
-		return nil, "", badRequest(ref.param, "image %s: %v", path, errors.Unwrap(err))
+		return nil, "", s.statError(ref, path, rel, err)
 	}
 	if !st.Mode().IsRegular() {
 		return nil, "", badRequest(ref.param, "image %s is not a regular file", path)
@@ -150,6 +176,43 @@ func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiErro
 		return nil, "", tooLarge(ref.param, "%s is over the image limit of %d bytes", path, s.lim.ImageBytes)
 	}
 	return data, path, nil
+}
+
+// statError says why the image at path (rel inside the folder) could not be looked at. os.Root
+// reports a symlink out of the folder as "path escapes from parent", which tells a user
+// nothing: where the link leads is checked here instead.
+func (s *Server) statError(ref imageRef, path, rel string, err error) *apiError {
+	if errors.Is(err, fs.ErrNotExist) {
+		return badRequest(ref.param, "image %s does not exist", path)
+	}
+	if to, ok := leadsTo(filepath.Join(s.folder, rel)); ok {
+		if _, in := s.inFolder(to); !in {
+			return s.outsideFolder(ref, path, true)
+		}
+	}
+	return badRequest(ref.param, "image %s: %v", path, errors.Unwrap(err))
+}
+
+// leadsTo returns where the absolute path p leads once its symlinks are followed, even when
+// the last one points at nothing (which filepath.EvalSymlinks refuses); false when that
+// cannot be known.
+func leadsTo(p string) (string, bool) {
+	for range 40 { // the usual bound on the links of one path
+		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+		if err != nil {
+			return "", false
+		}
+		p = filepath.Join(dir, filepath.Base(p))
+		target, err := os.Readlink(p)
+		if err != nil {
+			return p, true // not a link (or not there): p is where it leads
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target)
+		}
+		p = filepath.Clean(target)
+	}
+	return "", false
 }
 
 // imageRequest is the body of POST /v1/images/generations. seed, cfg, temperature, top_k and
