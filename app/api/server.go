@@ -266,11 +266,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	return srv.Serve(ln)
 }
 
-// Run listens on addr and serves until ctx ends, as RunListener.
+// Run listens on addr (as Listen) and serves until ctx ends, as RunListener.
 func (s *Server) Run(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := Listen(addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return err
 	}
 	return s.RunListener(ctx, ln)
 }

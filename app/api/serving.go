@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 
@@ -43,9 +42,9 @@ func StartServing(ctx context.Context, engine app.Engine, addr string, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: %w", info.Name, err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("serve %s: listen on %s: %w", info.Name, addr, err)
+		return nil, fmt.Errorf("serve %s: %w", info.Name, err)
 	}
 	v := &Serving{s: s, addr: ln.Addr().String(), done: make(chan struct{})}
 	stop := context.AfterFunc(ctx, func() { v.Stop(context.Background()) })
@@ -70,8 +69,11 @@ func StartServing(ctx context.Context, engine app.Engine, addr string, opts Opti
 // Addr is the address the server listens on (with the port chosen when addr asked for 0).
 func (v *Serving) Addr() string { return v.addr }
 
-// URL is the API's base URL, what OpenAI-compatible tools take: http://ADDR/v1.
-func (v *Serving) URL() string { return "http://" + v.addr + "/v1" }
+// URL is the API's base URL, what OpenAI-compatible tools take: http://ADDR/v1 (as BaseURL).
+func (v *Serving) URL() string {
+	url, _ := BaseURL(v.addr)
+	return url
+}
 
 // Stop stops the server: requests in flight may finish until ctx ends, then their jobs are
 // cancelled (within one step). It returns once the server has stopped; the engine stays

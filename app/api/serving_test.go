@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/janus-desktop/janus/app"
@@ -157,8 +158,12 @@ func TestStartServingErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, port, _ := strings.Cut(v.Addr(), ":")
+	want := "serve tiny-a: port " + port + " on 127.0.0.1 is already in use"
 	if _, err := StartServing(context.Background(), engine, v.Addr(), Options{}); err == nil {
 		t.Errorf("a second server on %s started", v.Addr())
+	} else if err.Error() != want || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("a second server on %s: %q, want %q (and EADDRINUSE for the app)", v.Addr(), err, want)
 	}
 	// Ending ctx stops the server.
 	cancel()

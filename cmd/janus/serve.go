@@ -13,7 +13,8 @@ package main
 // as localhost, a loopback address or the address they arrive on (other machine names only
 // with --allow-host), must not come from a page (an Origin header) unless a key is set, and
 // must post JSON as application/json. Without --model the first complete model `janus
-// models` lists is served. Ctrl-C stops the server, giving requests in flight a few seconds.
+// models` lists is served. The port is opened before the model loads, so a busy port is told
+// at once. Ctrl-C stops the server, giving requests in flight a few seconds.
 
 import (
 	"context"
@@ -25,7 +26,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/api"
@@ -105,6 +108,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		}
 	}
 
+	// The port is opened before the model loads (which may take a minute): a busy port is
+	// told at once.
+	ln, err := api.Listen(*addr)
+	if err != nil {
+		return listenProblem(err)
+	}
+	defer ln.Close() // RunListener closes it too; this covers the failures before it
+
 	fmt.Fprintf(stderr, "loading %s from %s\n", mf.name, mf.dir)
 	p := newLoadProgress(stderr, mf.name)
 	m, err := model.Load(mf.dir, mf.options(model.Options{Progress: p.update}))
@@ -124,14 +135,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
 	if !loopback && *apiKey == "" {
 		fmt.Fprintf(stderr, "warning: %s is reachable from other machines and no --api-key is set: anyone who can reach it can use the model\n", *addr)
 	}
-	fmt.Fprintf(stderr, "serving %s on http://%s/v1 (OpenAI-compatible; Ctrl-C stops)\n", mf.name, ln.Addr())
+	url, all := api.BaseURL(ln.Addr().String())
+	fmt.Fprintf(stderr, "serving %s on %s (OpenAI-compatible; Ctrl-C stops)\n", mf.name, url)
+	if all {
+		fmt.Fprintf(stderr, "it listens on all interfaces: other machines use this machine's address with port %d (a host name needs --allow-host)\n",
+			ln.Addr().(*net.TCPAddr).Port)
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -153,7 +165,18 @@ func hostList(s string) []string {
 	return hosts
 }
 
-// isLoopback reports whether addr (host:port) listens on the loopback interface only.
+// listenProblem is api.Listen's err as janus serve tells it: what may hold a busy port, and
+// the flag that picks another.
+func listenProblem(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w (another `janus serve`, or the desktop app's API switch, which also defaults to %d?): choose another with --addr",
+			err, app.DefaultServePort)
+	}
+	return fmt.Errorf("--addr: %w", err)
+}
+
+// isLoopback reports whether addr (host:port) listens on the loopback interface only, or
+// says what is wrong with it.
 func isLoopback(addr string) (bool, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -161,6 +184,9 @@ func isLoopback(addr string) (bool, error) {
 	}
 	if port == "" {
 		return false, fmt.Errorf("--addr %s: no port", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 { // 0: any free port
+		return false, fmt.Errorf("--addr %s: the port must be 1–65535", addr)
 	}
 	if strings.EqualFold(host, "localhost") {
 		return true, nil

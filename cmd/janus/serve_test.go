@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -296,12 +298,58 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--model", filepath.Join(t.TempDir(), "none")}, "none"},
 		{[]string{}, "no model found"},
 		{[]string{"--model", dir, "stray"}, "unexpected argument"},
+		{[]string{"--model", dir, "--addr", "127.0.0.1:99999"}, "--addr 127.0.0.1:99999: the port must be 1–65535"},
+		{[]string{"--model", dir, "--addr", "127.0.0.1:http"}, "--addr 127.0.0.1:http: the port must be 1–65535"},
 	} {
-		err := serve(context.Background(), c.args, io.Discard, nil, nil)
+		// Any free port, unless the case names one: the default may be in use on this machine.
+		args := append([]string{"--addr", "127.0.0.1:0"}, c.args...)
+		var stderr bytes.Buffer
+		err := serve(context.Background(), args, &stderr, nil, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("serve %q: %v, want an error with %q", c.args, err, c.want)
 		}
+		if strings.Contains(c.want, "--addr") && strings.Contains(stderr.String(), "loading") {
+			t.Errorf("serve %q loads the model before it checks --addr:\n%s", c.args, stderr.String())
+		}
 	}
+}
+
+// TestServeListens: janus serve opens its port before it loads the model, so a busy port
+// is told at once and in words; a failed load closes the port again.
+func TestServeListens(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	var stderr bytes.Buffer
+	err = serve(context.Background(), []string{"--model", dir, "--addr", busy.Addr().String()}, &stderr, nil, nil)
+	want := "port " + port + " on 127.0.0.1 is already in use (another `janus serve`, or the desktop app's API switch, which also defaults to 8765?): choose another with --addr"
+	if err == nil || err.Error() != want {
+		t.Errorf("on a busy port: %v, want %q", err, want)
+	}
+	if strings.Contains(stderr.String(), "loading") {
+		t.Errorf("on a busy port the model was loaded first:\n%s", stderr.String())
+	}
+
+	// A model that fails to load, on a port that was free: the port is free again after.
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	err = serve(context.Background(), []string{"--model", filepath.Join(t.TempDir(), "none"), "--addr", addr}, io.Discard, nil, nil)
+	if err == nil {
+		t.Fatal("serve of a missing model succeeded")
+	}
+	again, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("after a failed load the port is still open: %v", err)
+	}
+	again.Close()
 }
 
 func TestIsLoopback(t *testing.T) {
@@ -348,6 +396,12 @@ func TestServeWarnsWithoutKey(t *testing.T) {
 		cancel()
 		if got := strings.Contains(stderr.String(), "warning:"); got != c.warn {
 			t.Errorf("serve %v (JANUS_API_KEY %q): warning %v, want %v:\n%s", c.args, c.env, got, c.warn, stderr)
+		}
+		// On all interfaces, the URL printed is one a client can use, and the line says so.
+		all := strings.HasPrefix(c.args[1], "0.0.0.0")
+		if !strings.Contains(stderr.String(), "serving tiny-a on http://127.0.0.1:") || strings.Contains(stderr.String(), "[::]") ||
+			strings.Contains(stderr.String(), "listens on all interfaces") != all {
+			t.Errorf("serve %v: stderr does not say where to reach it:\n%s", c.args, stderr)
 		}
 	}
 }
