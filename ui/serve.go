@@ -97,7 +97,7 @@ func (u *UI) serveLine() (string, widget.Importance) {
 // serveProblem says why serving failed and what to do.
 func serveProblem(port int, err error) string {
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Sprintf("Port %d is in use by another program: pick another port and turn this on again.", port)
+		return fmt.Sprintf("Port %d is in use by another program (a `janus serve`?): pick another port and turn this on again.", port)
 	}
 	return "Not serving: " + errorLine(err)
 }

@@ -119,7 +119,7 @@ func TestServeFromSettings(t *testing.T) {
 	busyPort := busy.Addr().(*net.TCPAddr).Port
 	sf.port.SetText(strconv.Itoa(busyPort))
 	sf.on.SetChecked(true)
-	want := "Port " + strconv.Itoa(busyPort) + " is in use"
+	want := "Port " + strconv.Itoa(busyPort) + " is in use by another program (a `janus serve`?)"
 	if !strings.HasPrefix(sf.status.Text, want) || sf.on.Checked || u.serving != nil || u.settings.Serve.Enabled {
 		t.Errorf("on a busy port: checked %v, %q, want %q", sf.on.Checked, sf.status.Text, want)
 	}
