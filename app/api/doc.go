@@ -6,7 +6,8 @@
 //
 // Routes: GET /v1/models (and /v1/models/{id}), POST /v1/chat/completions, POST
 // /v1/images/generations, GET /health (which needs no API key). Requests name the loaded
-// model by its name or as "default".
+// model by its name, one of Options.ModelAliases (janus serve gives its repository id and the
+// name `janus models` lists) or as "default", in any case.
 //
 // Web pages: a server on localhost is still reachable from any page the user's browser
 // opens, so every route refuses what only a browser sends. The Host header must be

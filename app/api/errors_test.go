@@ -319,3 +319,43 @@ func manyMessages(n int) []any {
 	}
 	return msgs
 }
+
+// TestModelAliases: a request may name the loaded model by its name, an alias (its
+// repository id, the name `janus models` lists) or "default", in any case; /v1/models lists
+// it once, under its name.
+func TestModelAliases(t *testing.T) {
+	ts := newTestServer(t, Options{ModelName: "janus-pro-1b", ModelAliases: []string{"Janus-Pro-1B", "deepseek-ai/Janus-Pro-1B"},
+		OtherModels: []string{"Janus-Pro-1B", "Janus-Pro-7B"}})
+	for _, c := range []struct {
+		model  string
+		status int
+	}{
+		{"janus-pro-1b", 200},
+		{"Janus-Pro-1B", 200},
+		{"deepseek-ai/Janus-Pro-1B", 200},
+		{"DEEPSEEK-AI/janus-pro-1b", 200},
+		{"default", 200},
+		{"", 200},
+		{"Janus-Pro-7B", 404},
+		{"deepseek-ai/Janus-Pro-7B", 404},
+	} {
+		resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"model": c.model, "max_tokens": 1, "messages": []any{userMsg("hi")}})
+		if resp.StatusCode != c.status {
+			t.Errorf("model %q: status %d, want %d: %s", c.model, resp.StatusCode, c.status, body)
+		}
+		if c.status == 200 {
+			if got := decodeJSON[chatCompletion](t, body).Model; got != "janus-pro-1b" {
+				t.Errorf("model %q: answered as %q, want janus-pro-1b", c.model, got)
+			}
+		}
+	}
+	resp, body := ts.get(t, "/v1/models/deepseek-ai/Janus-Pro-1B")
+	if m := decodeJSON[modelObject](t, body); resp.StatusCode != 200 || m.ID != "janus-pro-1b" || !m.Loaded {
+		t.Errorf("GET /v1/models/deepseek-ai/Janus-Pro-1B: %d %s", resp.StatusCode, body)
+	}
+	_, body = ts.get(t, "/v1/models")
+	list := decodeJSON[struct{ Data []modelObject }](t, body)
+	if len(list.Data) != 2 || list.Data[0].ID != "janus-pro-1b" || list.Data[1].ID != "Janus-Pro-7B" {
+		t.Errorf("/v1/models lists %+v, want janus-pro-1b (loaded) and Janus-Pro-7B", list.Data)
+	}
+}

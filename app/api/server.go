@@ -100,6 +100,11 @@ type Options struct {
 	// ModelName is the loaded model's id in /v1/models and in responses (requests may also
 	// call it "default"); "" means "janus".
 	ModelName string
+	// ModelAliases are other names requests may give the loaded model (its Hugging Face
+	// repository id, the name `janus models` lists when ModelName is spelled as the user
+	// typed it), so that a client set up with any of them reaches it. They are compared
+	// without case, as ModelName is.
+	ModelAliases []string
 	// OtherModels are models found on this machine but not loaded: /v1/models lists them as
 	// not loaded, and a request naming one gets a 404 saying so.
 	OtherModels []string
@@ -141,12 +146,13 @@ type Options struct {
 // it can be mounted on any server; Serve and Run run it on its own http.Server with the
 // timeouts of its Limits. The model is shared, not owned: Shutdown leaves it open.
 type Server struct {
-	m      *model.Model
-	name   string
-	others []string
-	key    []byte
-	hosts  []string // Options.AllowedHosts, lower case
-	folder string   // the image folder, absolute ("" for none)
+	m       *model.Model
+	name    string
+	aliases []string
+	others  []string
+	key     []byte
+	hosts   []string // Options.AllowedHosts, lower case
+	folder  string   // the image folder, absolute ("" for none)
 	// folderReal is folder with symlinks resolved, when that differs.
 	folderReal string
 	soft       string
@@ -200,7 +206,7 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 		opts.MaxQueue = DefaultMaxQueue
 	}
 	s := &Server{
-		m: m, name: opts.ModelName, others: opts.OtherModels, soft: opts.Software, maxMem: opts.MaxMemoryBytes,
+		m: m, name: opts.ModelName, aliases: opts.ModelAliases, others: opts.OtherModels, soft: opts.Software, maxMem: opts.MaxMemoryBytes,
 		lim: opts.Limits.withDefaults(), log: opts.Logger, queue: newQueue(opts.MaxQueue), created: time.Now(),
 	}
 	if s.name == "" {
@@ -557,9 +563,16 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), s.key) == 1
 }
 
-// checkModel accepts the loaded model's name (any case), "default" or nothing.
+// loaded reports whether a request's model names the loaded model: its name or an alias
+// (any case), or "default".
+func (s *Server) loaded(name string) bool {
+	same := func(n string) bool { return strings.EqualFold(name, n) }
+	return same(s.name) || same("default") || slices.ContainsFunc(s.aliases, same)
+}
+
+// checkModel accepts the loaded model's name or aliases (any case), "default" or nothing.
 func (s *Server) checkModel(name string) *apiError {
-	if name == "" || strings.EqualFold(name, s.name) || strings.EqualFold(name, "default") {
+	if name == "" || s.loaded(name) {
 		return nil
 	}
 	for _, o := range s.others {
@@ -583,7 +596,7 @@ type modelObject struct {
 func (s *Server) models() []modelObject {
 	list := []modelObject{{ID: s.name, Object: "model", Created: s.created.Unix(), OwnedBy: "janus-desktop", Loaded: true}}
 	for _, o := range s.others {
-		if !strings.EqualFold(o, s.name) {
+		if !s.loaded(o) {
 			list = append(list, modelObject{ID: o, Object: "model", OwnedBy: "janus-desktop"})
 		}
 	}
@@ -595,7 +608,7 @@ func (s *Server) listModels(w http.ResponseWriter) {
 }
 
 func (s *Server) getModel(w http.ResponseWriter, id string) {
-	if strings.EqualFold(id, "default") {
+	if id != "" && s.loaded(id) {
 		id = s.name
 	}
 	for _, m := range s.models() {

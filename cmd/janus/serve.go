@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,12 +102,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		}
 		mf.name = filepath.Base(filepath.Clean(arg))
 	}
-	var others []string
-	for _, e := range entries {
-		if e.Complete && !sameDir(e.Path, mf.dir) && !strings.EqualFold(e.Name, mf.name) {
-			others = append(others, e.Name)
-		}
-	}
+	aliases, others := modelNames(entries, mf.dir, mf.name)
 
 	// The port is opened before the model loads (which may take a minute): a busy port is
 	// told at once.
@@ -129,7 +125,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		mem = -1
 	}
 	s, err := api.NewServer(m, api.Options{
-		ModelName: mf.name, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir, AllowedHosts: hostList(*allowHosts),
+		ModelName: mf.name, ModelAliases: aliases, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir, AllowedHosts: hostList(*allowHosts),
 		Software: "Janus Desktop " + version, MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	if err != nil {
@@ -152,6 +148,32 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		fmt.Fprintln(stderr, "stopped")
 	}
 	return err
+}
+
+// modelNames sorts the models found (entries) for the server of the model in dir, served as
+// name (what --model said, as `janus generate` names it in its PNGs): aliases are the other
+// names of that model (the name `janus models` lists, its Hugging Face repository id), which
+// requests may use too, and others the complete models not loaded.
+func modelNames(entries []app.ModelEntry, dir, name string) (aliases, others []string) {
+	known := func(n string) bool {
+		same := func(a string) bool { return strings.EqualFold(a, n) }
+		return same(name) || slices.ContainsFunc(aliases, same) || slices.ContainsFunc(others, same)
+	}
+	for _, e := range entries {
+		if sameDir(e.Path, dir) {
+			for _, n := range []string{e.Name, e.Repo} {
+				if n != "" && !known(n) {
+					aliases = append(aliases, n)
+				}
+			}
+		}
+	}
+	for _, e := range entries {
+		if e.Complete && !sameDir(e.Path, dir) && !known(e.Name) { // a second copy is listed once
+			others = append(others, e.Name)
+		}
+	}
+	return aliases, others
 }
 
 // hostList splits --allow-host's comma-separated names.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -434,6 +435,34 @@ func TestServeAllowHost(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.want {
 			t.Errorf("Host %q: status %d, want %d", c.host, resp.StatusCode, c.want)
+		}
+	}
+}
+
+// TestServeModelNames: the model served is also known by the name `janus models` lists and
+// its repository id, however --model spelled it; the other models exclude it and are each
+// listed once.
+func TestServeModelNames(t *testing.T) {
+	entries := []app.ModelEntry{
+		{Name: "Janus-Pro-1B", Repo: "deepseek-ai/Janus-Pro-1B", Path: "/hub/pro1b/snapshots/abc", Complete: true},
+		{Name: "Janus-Pro-7B", Repo: "deepseek-ai/Janus-Pro-7B", Path: "/hub/pro7b/snapshots/def", Complete: true},
+		{Name: "Janus-Pro-1B", Path: "/models/Janus-Pro-1B", Complete: true}, // a second copy
+		{Name: "Janus-1.3B", Path: "/models/Janus-1.3B"},                     // incomplete
+		{Name: "mine", Path: "/models/mine", Complete: true},
+	}
+	for _, c := range []struct {
+		dir, name      string
+		aliases, other []string
+	}{
+		{"/hub/pro1b/snapshots/abc", "Janus-Pro-1B", []string{"deepseek-ai/Janus-Pro-1B"}, []string{"Janus-Pro-7B", "mine"}},
+		{"/hub/pro1b/snapshots/abc", "janus-pro-1b", []string{"deepseek-ai/Janus-Pro-1B"}, []string{"Janus-Pro-7B", "mine"}},
+		{"/hub/pro1b/snapshots/abc", "abc", []string{"Janus-Pro-1B", "deepseek-ai/Janus-Pro-1B"}, []string{"Janus-Pro-7B", "mine"}},
+		{"/models/mine/", "mine", nil, []string{"Janus-Pro-1B", "Janus-Pro-7B"}},
+		{"/elsewhere/x", "x", nil, []string{"Janus-Pro-1B", "Janus-Pro-7B", "mine"}},
+	} {
+		aliases, others := modelNames(entries, c.dir, c.name)
+		if !slices.Equal(aliases, c.aliases) || !slices.Equal(others, c.other) {
+			t.Errorf("%s as %q: aliases %q, others %q; want %q, %q", c.dir, c.name, aliases, others, c.aliases, c.other)
 		}
 	}
 }
