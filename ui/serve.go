@@ -30,7 +30,7 @@ func (u *UI) startServing() {
 		return
 	}
 	v, err := api.StartServing(context.Background(), u.engine, u.settings.Serve.Addr(),
-		api.Options{APIKey: u.settings.Serve.APIKey, Software: u.software()})
+		api.Options{APIKey: u.settings.Serve.APIKey, Software: u.software(), Desktop: true})
 	u.serving, u.serveErr = v, err
 	if err != nil {
 		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)

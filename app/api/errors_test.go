@@ -359,3 +359,29 @@ func TestModelAliases(t *testing.T) {
 		t.Errorf("/v1/models lists %+v, want janus-pro-1b (loaded) and Janus-Pro-7B", list.Data)
 	}
 }
+
+// The desktop app's server says what to do in the app's terms: its Settings and model
+// picker, never janus serve's flags, which its user has not got.
+func TestDesktopHints(t *testing.T) {
+	for _, desktop := range []bool{false, true} {
+		ts := newTestServer(t, Options{APIKey: "k", OtherModels: []string{"Janus-Pro-7B"}, Desktop: desktop})
+		key := []string{"Authorization", "Bearer k"}
+		localImage := map[string]any{"model": "default", "messages": []any{map[string]any{"role": "user", "content": []any{
+			map[string]any{"type": "image_url", "image_url": map[string]any{"url": "/tmp/photo.png"}}, map[string]any{"type": "text", "text": "what?"}}}}}
+		var bodies []string
+		_, b := ts.get(t, "/v1/models")
+		bodies = append(bodies, string(b))
+		_, b = ts.post(t, "/v1/chat/completions", map[string]any{"model": "Janus-Pro-7B", "messages": []any{userMsg("hi")}}, key...)
+		bodies = append(bodies, string(b))
+		_, b = ts.post(t, "/v1/chat/completions", localImage, key...)
+		bodies = append(bodies, string(b))
+		for _, body := range bodies {
+			if mentions := strings.Contains(body, "janus serve"); mentions == desktop {
+				t.Errorf("desktop %v: %s", desktop, body)
+			}
+		}
+		if desktop && (!strings.Contains(bodies[0], "Settings") || !strings.Contains(bodies[1], "Models")) {
+			t.Errorf("the desktop's errors do not point at its Settings and Models: %s / %s", bodies[0], bodies[1])
+		}
+	}
+}

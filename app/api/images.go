@@ -141,7 +141,7 @@ func truncate(s string, n int) string {
 // files are read: opening a FIFO or a device could block or never end.
 func (s *Server) localImage(ref imageRef, path string) ([]byte, string, *apiError) {
 	if s.folder == "" {
-		return nil, "", badRequest(ref.param, "local image paths are not allowed: send a data: URL (or start janus serve with --allow-images-from DIR)")
+		return nil, "", badRequest(ref.param, "local image paths are not allowed: send a data: URL%s", s.hint(" (or start janus serve with --allow-images-from DIR)", ""))
 	}
 	rel, ok := s.inFolder(filepath.Clean(path))
 	if !ok {

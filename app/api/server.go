@@ -125,6 +125,9 @@ type Options struct {
 	// ImageFolder, when not empty, lets chat requests name image files inside it (a path or
 	// file:// URL); otherwise only data: URLs are accepted.
 	ImageFolder string
+	// Desktop marks the server of the desktop app's "Serve on localhost": its errors then
+	// point at the app's Settings and model picker, not at janus serve's flags.
+	Desktop bool
 	// Software is the Software text chunk of generated PNGs ("Janus Desktop VERSION"; ""
 	// means "Janus Desktop").
 	Software string
@@ -156,6 +159,7 @@ type Server struct {
 	// folderReal is folder with symlinks resolved, when that differs.
 	folderReal string
 	soft       string
+	desktop    bool // Options.Desktop
 	maxMem     int64
 	lim        Limits
 	log        *slog.Logger
@@ -206,7 +210,7 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 		opts.MaxQueue = DefaultMaxQueue
 	}
 	s := &Server{
-		m: m, name: opts.ModelName, aliases: opts.ModelAliases, others: opts.OtherModels, soft: opts.Software, maxMem: opts.MaxMemoryBytes,
+		m: m, name: opts.ModelName, aliases: opts.ModelAliases, others: opts.OtherModels, soft: opts.Software, desktop: opts.Desktop, maxMem: opts.MaxMemoryBytes,
 		lim: opts.Limits.withDefaults(), log: opts.Logger, queue: newQueue(opts.MaxQueue), created: time.Now(),
 	}
 	if s.name == "" {
@@ -391,13 +395,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if !s.allowedHost(r) {
 		writeError(w, &apiError{status: http.StatusMisdirectedRequest, typ: "invalid_request_error", code: "host_not_allowed",
 			message: fmt.Sprintf("the Host header %q does not name this server: use 127.0.0.1, localhost or the address it listens on "+
-				"(other names are refused, so that no web page can reach it through DNS rebinding; janus serve --allow-host NAME allows one)", truncate(r.Host, 80))})
+				"(other names are refused, so that no web page can reach it through DNS rebinding%s)", truncate(r.Host, 80),
+				s.hint("; janus serve --allow-host NAME allows one", ""))})
 		return
 	}
 	if s.key == nil && len(r.Header.Values("Origin")) > 0 {
 		// Preflights too: without CORS headers the browser reports the failure itself.
 		writeError(w, &apiError{status: http.StatusForbidden, typ: "invalid_request_error", code: "origin_not_allowed",
-			message: "requests from web pages (with an Origin header) are refused when the server has no API key: start it with an API key to let a browser client in"})
+			message: "requests from web pages (with an Origin header) are refused when the server has no API key: " +
+				s.hint("start it with an API key to let a browser client in", "set an API key in Janus Desktop's Settings (Serve on localhost) to let a browser client in")})
 		return
 	}
 	if s.key != nil && s.crossOrigin(w, r) {
@@ -413,7 +419,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorized(r) {
 		writeError(w, &apiError{status: http.StatusUnauthorized, typ: "authentication_error", code: "invalid_api_key",
-			message: "missing or incorrect API key: send it as \"Authorization: Bearer KEY\" (the key janus serve was started with)"})
+			message: "missing or incorrect API key: send it as \"Authorization: Bearer KEY\" (" +
+				s.hint("the key janus serve was started with", "the key in Janus Desktop's Settings, Serve on localhost") + ")"})
 		return
 	}
 	switch {
@@ -577,7 +584,8 @@ func (s *Server) checkModel(name string) *apiError {
 	}
 	for _, o := range s.others {
 		if strings.EqualFold(name, o) {
-			return notFound("model_not_found", "model %q is on this machine but not loaded: this server runs %q (restart janus serve with --model %s)", name, s.name, o)
+			return notFound("model_not_found", "model %q is on this machine but not loaded: this server runs %q (%s)", name, s.name,
+				s.hint("restart janus serve with --model "+o, "load "+o+" in Janus Desktop's Models"))
 		}
 	}
 	return notFound("model_not_found", "the model %q does not exist: this server runs %q (or say \"default\")", name, s.name)
@@ -799,4 +807,13 @@ func newID(prefix string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// hint is the part of an error message that says what to do: cli for janus serve, desktop
+// for the app's server ("" when the app has no such setting).
+func (s *Server) hint(cli, desktop string) string {
+	if s.desktop {
+		return desktop
+	}
+	return cli
 }
