@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -51,7 +53,8 @@ func (e *ServerError) Unwrap() error { return e.Err }
 
 // DownloadProblem says in one line, for people, why a download failed with err: a network
 // that does not answer is named as such ("cannot reach huggingface.co: …") instead of Go's
-// dial and lookup chain, a full disk as a full disk. Other errors are their first line.
+// dial and lookup chain, a full disk as a full disk, a cache folder the download cannot
+// write to by its path and the reason. Other errors are their first line.
 func DownloadProblem(err error) string {
 	var (
 		dns  *net.DNSError
@@ -69,11 +72,14 @@ func DownloadProblem(err error) string {
 	if errors.As(err, &name) && name.Server != "" {
 		host = name.Server
 	}
+	folder := folderProblem(err)
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, syscall.ENOSPC):
 		return "The disk is full: free some space, then retry"
+	case folder != "":
+		return folder
 	case errors.As(err, &dns):
 		if host == "the server" && dns.Name != "" {
 			host = dns.Name
@@ -92,4 +98,50 @@ func DownloadProblem(err error) string {
 		line = line[:i]
 	}
 	return line
+}
+
+// folderProblem words a file system refusal in err that the user can fix in a folder (a
+// file where a folder should be, no permission, a read-only disk), naming the folder: ""
+// for other errors. The download folder is the hub cache, so every path in a download's
+// error is in it.
+func folderProblem(err error) string {
+	var why string
+	switch {
+	case errors.Is(err, syscall.ENOTDIR):
+		why = "a file is in the way"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		why = "permission denied"
+	case errors.Is(err, syscall.EROFS):
+		why = "the disk is read-only"
+	default:
+		return ""
+	}
+	var (
+		perr *fs.PathError
+		lerr *os.LinkError
+		op   string
+		dir  string
+	)
+	switch {
+	case errors.As(err, &perr):
+		op, dir = perr.Op, filepath.Dir(perr.Path)
+		switch {
+		case op == "mkdir" && errors.Is(perr.Err, syscall.ENOTDIR):
+			dir = perr.Path // MkdirAll names the file that is in the way
+		case op == "readdirent", op == "readdir":
+			dir = perr.Path // the folder being listed
+		}
+	case errors.As(err, &lerr):
+		op, dir = lerr.Op, filepath.Dir(lerr.New)
+	default:
+		return ""
+	}
+	verb := "write to"
+	switch op {
+	case "open": // reading and creating alike
+		verb = "use"
+	case "read", "readdirent", "readdir", "readlink", "stat", "lstat":
+		verb = "read"
+	}
+	return "Cannot " + verb + " the download folder " + dir + ": " + why
 }

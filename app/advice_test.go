@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,6 +43,18 @@ func TestDownloadProblem(t *testing.T) {
 		{"named server", fmt.Errorf("list x: %w", &app.ServerError{Server: "the hub at http://h:9 (set by HF_ENDPOINT)", Err: refusedErr}),
 			[]string{"Cannot reach the hub at http://h:9 (set by HF_ENDPOINT): the connection failed"}, "dial tcp"},
 		{"disk full", fmt.Errorf("write part: %w", &fs.PathError{Op: "write", Path: "/m/x.part", Err: syscall.ENOSPC}), []string{"disk is full"}, "/m/x.part"},
+		{"file in the way", fmt.Errorf("download x: lock: %w", &fs.PathError{Op: "mkdir", Path: "/tmp/r/afile", Err: syscall.ENOTDIR}),
+			[]string{"Cannot write to the download folder /tmp/r/afile: a file is in the way"}, "not a directory"},
+		{"file in the way of a ref", fmt.Errorf("read cache ref: %w", &fs.PathError{Op: "open", Path: "/c/m/refs/main", Err: syscall.ENOTDIR}),
+			[]string{"Cannot use the download folder /c/m/refs: a file is in the way"}, "refs/main"},
+		{"no permission", fmt.Errorf("cache folder: %w", &fs.PathError{Op: "mkdir", Path: "/ro/hub/models--a--b", Err: syscall.EACCES}),
+			[]string{"Cannot write to the download folder /ro/hub: permission denied"}, "models--a--b"},
+		{"not permitted", fmt.Errorf("download x: %w", &os.LinkError{Op: "rename", Old: "/c/b/x.incomplete", New: "/c/b/x", Err: syscall.EPERM}),
+			[]string{"Cannot write to the download folder /c/b: permission denied"}, "incomplete"},
+		{"read-only disk", fmt.Errorf("download x: %w", &fs.PathError{Op: "open", Path: "/media/cd/hub/b/x.incomplete", Err: syscall.EROFS}),
+			[]string{"Cannot use the download folder /media/cd/hub/b: the disk is read-only"}, "incomplete"},
+		{"unreadable cache", fmt.Errorf("read the cache: %w", &fs.PathError{Op: "readdirent", Path: "/c/b", Err: syscall.EACCES}),
+			[]string{"Cannot read the download folder /c/b: permission denied"}, "readdirent"},
 		{"other", errors.New("list x: the hub said 404\nmore"), []string{"list x: the hub said 404"}, "more"},
 		{"nil", nil, []string{""}, "x"},
 	} {

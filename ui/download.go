@@ -332,7 +332,7 @@ func (v *downloadView) fill() {
 		}
 	}
 	if d.offersErr != nil {
-		l := widget.NewLabel("The download cache could not be read fully: " + errorLine(d.offersErr))
+		l := widget.NewLabel("The download cache could not be read fully. " + app.DownloadProblem(d.offersErr))
 		l.Importance = widget.WarningImportance
 		l.Wrapping = fyne.TextWrapWord
 		v.offers.Add(l)

@@ -254,3 +254,32 @@ func TestDownloadReplacedKeepsPaused(t *testing.T) {
 		t.Errorf("the paused download's offer does not say what it fetched:\n%s", texts)
 	}
 }
+
+// A cache folder with a file where the downloads go says so, naming the folder, in the
+// offers' warning and in the failed download's line, not in Go's mkdir words.
+func TestDownloadFolderInTheWay(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	refs := filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo), "refs")
+	if err := os.MkdirAll(filepath.Dir(refs), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(refs, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := hubWindow(t, hubEnv(s, cache), nil)
+	u := h.u
+	h.pump("the offers", func() bool { return len(u.downloads.offers) == 3 })
+	view := u.noModel.downloads
+	texts := strings.Join(textsIn(view.content), "\n")
+	if want := "Cannot use the download folder " + refs + ": a file is in the way"; !strings.Contains(texts, want) {
+		t.Errorf("the offers do not say %q:\n%s", want, texts)
+	}
+	u.downloads.start(hub.DefaultRepo)
+	h.waitJobEnd("the failure", u.downloads.job)
+	h.pump("the failure on screen", func() bool { return view.pauseB.Text == "Retry" })
+	if want := "Cannot write to the download folder " + refs + ": a file is in the way"; view.problem.Text != want {
+		t.Errorf("failed download says %q, want %q", view.problem.Text, want)
+	}
+}

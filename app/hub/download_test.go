@@ -173,3 +173,52 @@ func TestDownloaderErrors(t *testing.T) {
 		t.Errorf("download without a cache folder: %v, want it to name HF_HOME", err)
 	}
 }
+
+// TestDownloaderFolderProblems: a cache folder the download cannot write to (a file where
+// a folder should be, a folder without write permission) is told as that, naming the
+// folder, in the line the download view shows, and so is a cache the offers cannot read.
+func TestDownloaderFolderProblems(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, testRepo)
+	afile := filepath.Join(t.TempDir(), "afile")
+	if err := os.WriteFile(afile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(readOnly, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, cache, want string
+	}{
+		{"a file in the way", filepath.Join(afile, "hub"), "Cannot write to the download folder " + afile + ": a file is in the way"},
+		{"no permission", filepath.Join(readOnly, "hub"), "Cannot write to the download folder " + readOnly + ": permission denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "no permission" && os.Geteuid() == 0 {
+				t.Skip("root writes to any folder")
+			}
+			c := newTestClient(t, s)
+			c.Cache = tt.cache
+			_, err := NewDownloader(c).Download(context.Background(), testRepo, nil)
+			if got := app.DownloadProblem(err); got != tt.want {
+				t.Errorf("problem %q (error %v), want %q", got, err, tt.want)
+			}
+		})
+	}
+	t.Run("offers", func(t *testing.T) {
+		c := newTestClient(t, s)
+		refs := filepath.Join(c.Cache, RepoFolder(testRepo), "refs")
+		if err := os.MkdirAll(filepath.Dir(refs), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(refs, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := NewDownloader(c).Offers()
+		if got, want := app.DownloadProblem(err), "Cannot use the download folder "+refs+": a file is in the way"; got != want {
+			t.Errorf("offers' problem %q (error %v), want %q", got, err, want)
+		}
+	})
+}
