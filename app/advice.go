@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/url"
@@ -51,9 +52,30 @@ func (e *ServerError) Error() string { return e.Err.Error() }
 // Unwrap keeps the network error visible to errors.Is and errors.As.
 func (e *ServerError) Unwrap() error { return e.Err }
 
+// ErrNoSpace is what a NoSpaceError unwraps to, for errors.Is (hub.ErrNoSpace is it).
+var ErrNoSpace = errors.New("not enough disk space")
+
+// NoSpaceError is a download refused before it started because the disk holding Dir has
+// less room than the download needs: DownloadProblem says how much is missing.
+type NoSpaceError struct {
+	// Dir is the download folder (the hub cache).
+	Dir string
+	// Need is what the download will write, Free what the disk has for it, in bytes.
+	Need, Free int64
+}
+
+func (e *NoSpaceError) Error() string {
+	return fmt.Sprintf("%s in %s: the download needs %d bytes (%s), the disk has %d (%s) free",
+		ErrNoSpace, e.Dir, e.Need, FormatBytes(e.Need), e.Free, FormatBytes(e.Free))
+}
+
+// Unwrap makes errors.Is(err, ErrNoSpace) hold.
+func (e *NoSpaceError) Unwrap() error { return ErrNoSpace }
+
 // DownloadProblem says in one line, for people, why a download failed with err: a network
 // that does not answer is named as such ("cannot reach huggingface.co: …") instead of Go's
-// dial and lookup chain, a full disk as a full disk, a cache folder the download cannot
+// dial and lookup chain, a full disk as a full disk (and one too small for the download
+// with how much more it needs), a cache folder the download cannot
 // write to by its path and the reason. Other errors are their first line.
 func DownloadProblem(err error) string {
 	var (
@@ -73,9 +95,13 @@ func DownloadProblem(err error) string {
 		host = name.Server
 	}
 	folder := folderProblem(err)
+	var space *NoSpaceError
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &space):
+		return fmt.Sprintf("Not enough disk space in %s: the download needs %s more than the %s free",
+			space.Dir, FormatBytes(space.Need-space.Free), FormatBytes(space.Free))
 	case errors.Is(err, syscall.ENOSPC):
 		return "The disk is full: free some space, then retry"
 	case folder != "":

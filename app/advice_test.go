@@ -55,6 +55,8 @@ func TestDownloadProblem(t *testing.T) {
 			[]string{"Cannot use the download folder /media/cd/hub/b: the disk is read-only"}, "incomplete"},
 		{"unreadable cache", fmt.Errorf("read the cache: %w", &fs.PathError{Op: "readdirent", Path: "/c/b", Err: syscall.EACCES}),
 			[]string{"Cannot read the download folder /c/b: permission denied"}, "readdirent"},
+		{"too little space", fmt.Errorf("download deepseek-ai/Janus-Pro-1B: %w", &app.NoSpaceError{Dir: "/c/hub", Need: 9_820_000, Free: 3_150_000}),
+			[]string{"Not enough disk space in /c/hub: the download needs 7 MB more than the 3 MB free"}, "Janus"},
 		{"other", errors.New("list x: the hub said 404\nmore"), []string{"list x: the hub said 404"}, "more"},
 		{"nil", nil, []string{""}, "x"},
 	} {

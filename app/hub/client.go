@@ -28,8 +28,9 @@ var (
 	ErrAuth = errors.New("token missing or refused")
 	// ErrOffline: HF_HUB_OFFLINE is set and the cache has no copy of the revision.
 	ErrOffline = errors.New("offline and not in the cache")
-	// ErrNoSpace: the cache's disk has less room than the download needs.
-	ErrNoSpace = errors.New("not enough disk space")
+	// ErrNoSpace: the cache's disk has less room than the download needs (an
+	// *app.NoSpaceError says how much).
+	ErrNoSpace = app.ErrNoSpace
 	// ErrChecksum: a downloaded file does not match the hub's checksum.
 	ErrChecksum = errors.New("checksum mismatch")
 )

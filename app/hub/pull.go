@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/janus-desktop/janus/app"
 )
 
 // Snapshot is a revision of a repository as it sits in the cache.
@@ -460,8 +462,7 @@ func (p *puller) checkSpace(need int64) error {
 		return nil
 	}
 	if have < need {
-		return fmt.Errorf("%s: %w in %s: the download needs %s more, the disk has %s free",
-			p.repo, ErrNoSpace, p.c.Cache, FormatBytes(need), FormatBytes(have))
+		return &app.NoSpaceError{Dir: p.c.Cache, Need: need, Free: have}
 	}
 	return nil
 }

@@ -497,9 +497,16 @@ func TestPullNoSpace(t *testing.T) {
 	c := newTestClient(t, s)
 	c.FreeSpace = func(string) (int64, error) { return 1_500_000, nil }
 	_, err := c.Pull(context.Background(), testRepo, PullOptions{})
-	want := fmt.Sprintf("needs %s more, the disk has 1.50 MB free", FormatBytes(total))
-	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %v, want ErrNoSpace saying %q", err, want)
+	var space *app.NoSpaceError
+	if !errors.Is(err, ErrNoSpace) || !errors.As(err, &space) || space.Need != total || space.Free != 1_500_000 || space.Dir != c.Cache {
+		t.Fatalf("error %v, want an app.NoSpaceError of %d bytes needed, 1500000 free in %s", err, total, c.Cache)
+	}
+	// The line the download view shows names the folder once and the repository not at all.
+	d := NewDownloader(c)
+	_, err = d.Download(context.Background(), testRepo, nil)
+	want := fmt.Sprintf("Not enough disk space in %s: the download needs %s more than the 2 MB free", c.Cache, app.FormatBytes(total-1_500_000))
+	if got := app.DownloadProblem(err); got != want {
+		t.Errorf("problem %q, want %q", got, want)
 	}
 	for _, r := range s.Requests() {
 		if strings.Contains(r.Path, "/resolve") || strings.HasPrefix(r.Path, "/cdn/") {
