@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -72,10 +73,62 @@ func (e *NoSpaceError) Error() string {
 // Unwrap makes errors.Is(err, ErrNoSpace) hold.
 func (e *NoSpaceError) Unwrap() error { return ErrNoSpace }
 
+// HubError is an error answer of a Hugging Face hub (app/hub makes them), with what
+// DownloadProblem needs to tell it to people: which hub, repository and file, whether a
+// token was sent, and the hub's X-Error-Code, which tells a gated model from a missing one.
+type HubError struct {
+	// Status is the HTTP status.
+	Status int
+	// Code and Message are the hub's X-Error-Code ("RepoNotFound", "RevisionNotFound",
+	// "EntryNotFound", "GatedRepo") and X-Error-Message (or the body's text).
+	Code, Message string
+	// URL is the address that answered.
+	URL string
+	// Hub names the hub for people: "Hugging Face", "the hub at URL (set by HF_ENDPOINT)".
+	Hub string
+	// Repo, Revision and File say what was asked for (File is "" for the file list).
+	Repo, Revision, File string
+	// TokenSource says where the token sent with the request came from ("HF_TOKEN", a
+	// file); "" when none was sent.
+	TokenSource string
+	// Kind is what errors.Is sees through it (hub.ErrNotFound, hub.ErrAuth), or nil.
+	Kind error
+}
+
+func (e *HubError) Error() string {
+	s := fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s + " (" + e.URL + ")"
+}
+
+// Unwrap lets errors.Is tell a missing repository from a refused token.
+func (e *HubError) Unwrap() error { return e.Kind }
+
+// GaveUpError is a request that failed Tries times in a row. It says the last failure in
+// DownloadProblem's words, and wraps it for errors.Is and errors.As.
+type GaveUpError struct {
+	// What is the request ("download model.safetensors").
+	What  string
+	Tries int
+	Err   error
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("%s: giving up after %d tries: %s", e.What, e.Tries, DownloadProblem(e.Err))
+}
+
+func (e *GaveUpError) Unwrap() error { return e.Err }
+
 // DownloadProblem says in one line, for people, why a download failed with err: a network
 // that does not answer is named as such ("cannot reach huggingface.co: …") instead of Go's
 // dial and lookup chain, a full disk as a full disk (and one too small for the download
-// with how much more it needs), a cache folder the download cannot
+// with how much more it needs), the hub's refusals by what they mean (not found, a token
+// needed, a server error to wait out), a cache folder the download cannot
 // write to by its path and the reason. Other errors are their first line.
 func DownloadProblem(err error) string {
 	var (
@@ -95,7 +148,10 @@ func DownloadProblem(err error) string {
 		host = name.Server
 	}
 	folder := folderProblem(err)
-	var space *NoSpaceError
+	var (
+		space *NoSpaceError
+		herr  *HubError
+	)
 	switch {
 	case err == nil:
 		return ""
@@ -118,6 +174,13 @@ func DownloadProblem(err error) string {
 		return "Cannot reach " + host + ": the connection failed. Check the internet connection or proxy"
 	case uerr != nil && uerr.Timeout():
 		return host + " did not answer in time. Check the internet connection"
+	case errors.As(err, &herr):
+		var gave *GaveUpError
+		tries := 0
+		if errors.As(err, &gave) {
+			tries = gave.Tries
+		}
+		return hubProblem(herr, tries)
 	}
 	line := err.Error()
 	if i := strings.IndexByte(line, '\n'); i >= 0 {
@@ -170,4 +233,80 @@ func folderProblem(err error) string {
 		verb = "read"
 	}
 	return "Cannot " + verb + " the download folder " + dir + ": " + why
+}
+
+// hubProblem words an error answer of the hub that came tries times in a row before the
+// download gave up (0: it has not given up, as in a retry note).
+func hubProblem(e *HubError, tries int) string {
+	hub := e.Hub
+	if hub == "" {
+		hub = "the hub"
+		if u, err := url.Parse(e.URL); err == nil && u.Host != "" {
+			hub = "the hub at " + u.Host
+		}
+	}
+	what := e.File
+	if what == "" {
+		what = e.Repo
+	}
+	if what == "" {
+		what = "the request"
+	}
+	repo := e.Repo
+	if repo == "" {
+		repo = "the model"
+	}
+	const login = "HF_TOKEN or `huggingface-cli login`"
+	switch {
+	case e.Status >= 500, e.Status == http.StatusTooManyRequests:
+		verb := fmt.Sprintf("answered with an error (%d)", e.Status)
+		if e.Status == http.StatusTooManyRequests {
+			verb = "asked to wait (429, too many requests)"
+		}
+		s := sentence(hub) + " " + verb + " for " + what
+		if tries == 0 {
+			return s // a retry note: the retrying is said beside it
+		}
+		if tries > 1 {
+			s += ", " + timesWord(tries)
+		}
+		return s + ": try again later"
+	case e.Code == "GatedRepo" && e.TokenSource == "":
+		return sentence(repo) + " is gated: accept its terms on its page on " + hub + ", then give a token of that account (" + login + ")"
+	case e.Code == "GatedRepo", e.Status == http.StatusForbidden && e.TokenSource != "":
+		return "The token from " + e.TokenSource + " has no access to " + repo + ": accept its terms on its page on " + hub + " with the token's account"
+	case e.Status == http.StatusNotFound && e.Code == "RevisionNotFound":
+		return "Revision " + e.Revision + " of " + repo + " was not found on " + hub + ": check the name"
+	case e.Status == http.StatusNotFound && e.Code == "EntryNotFound":
+		return what + " of " + repo + " is missing on " + hub + ": try again later"
+	case e.Status == http.StatusNotFound:
+		return repo + " was not found on " + hub + ": check the name"
+	case e.Status == http.StatusUnauthorized && e.TokenSource == "" && e.Code == "RepoNotFound":
+		// The hub answers so for a repository that does not exist, and for a private one.
+		return repo + " was not found on " + hub + ": check the name; a private model needs a token (" + login + ")"
+	case e.Status == http.StatusUnauthorized && e.TokenSource == "", e.Status == http.StatusForbidden:
+		return sentence(repo) + " needs a token: " + login
+	case e.Status == http.StatusUnauthorized:
+		return sentence(hub) + " refused the token from " + e.TokenSource + ": it may be expired or mistyped"
+	}
+	return fmt.Sprintf("%s refused the request for %s (%d %s)", sentence(hub), what, e.Status, http.StatusText(e.Status))
+}
+
+// timesWord is "twice", "six times".
+func timesWord(n int) string {
+	words := []string{"", "once", "twice", "three times", "four times", "five times", "six times",
+		"seven times", "eight times", "nine times", "ten times"}
+	if n >= 0 && n < len(words) {
+		return words[n]
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// sentence capitalises a name that starts a sentence when it is words ("the hub at …"),
+// not an id (deepseek-ai/Janus-Pro-1B).
+func sentence(name string) string {
+	if rest, ok := strings.CutPrefix(name, "the "); ok {
+		return "The " + rest
+	}
+	return name
 }

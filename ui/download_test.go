@@ -138,7 +138,8 @@ func TestFirstRunDownload(t *testing.T) {
 }
 
 // The model picker's Download… opens the same downloads; Cancel stops the download and
-// offers the model again with what was fetched kept; a failed download says why with Retry.
+// offers the model again with what was fetched kept; a failed download says why in words
+// (a repository the hub does not have: check the name), with Retry.
 func TestDownloadDialog(t *testing.T) {
 	s := hubtest.New(t)
 	s.AddTinyA(t, hub.DefaultRepo)
@@ -174,8 +175,9 @@ func TestDownloadDialog(t *testing.T) {
 	h.waitJobEnd("the failure", u.downloads.job)
 	// The job is done before its end reaches the window: wait for the button to change.
 	h.pump("the failure on screen", func() bool { return view.pauseB.Text == "Retry" })
-	if view.pauseB.Text != "Retry" || !view.problem.Visible() || view.problem.Text == "" {
-		t.Errorf("failed download: button %q, problem %q", view.pauseB.Text, view.problem.Text)
+	want := "deepseek-ai/Janus-1.3B was not found on the hub at " + s.URL + " (set by HF_ENDPOINT): check the name"
+	if view.pauseB.Text != "Retry" || !view.problem.Visible() || view.problem.Text != want {
+		t.Errorf("failed download: button %q, problem %q, want %q", view.pauseB.Text, view.problem.Text, want)
 	}
 	if u.engine == nil || u.sidebar.modelName.Text == "Janus-1.3B" {
 		t.Error("a failed download replaced the model in use")

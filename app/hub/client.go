@@ -35,29 +35,10 @@ var (
 	ErrChecksum = errors.New("checksum mismatch")
 )
 
-// HubError is an error answer of the hub, with the X-Error-Code and X-Error-Message
-// headers it sends ("RepoNotFound", "Repository not found").
-type HubError struct {
-	Status  int
-	Code    string
-	Message string
-	URL     string
-	kind    error // ErrNotFound, ErrAuth or nil
-}
-
-func (e *HubError) Error() string {
-	s := fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s + " (" + e.URL + ")"
-}
-
-// Unwrap lets errors.Is tell a missing repository from a refused token.
-func (e *HubError) Unwrap() error { return e.kind }
+// HubError is an error answer of the hub (app.HubError, where DownloadProblem words it),
+// with the X-Error-Code and X-Error-Message headers it sends ("RepoNotFound",
+// "Repository not found"); it unwraps to ErrNotFound or ErrAuth.
+type HubError = app.HubError
 
 // Client fetches repositories from one hub into one cache. The zero value is not usable;
 // FromEnv makes one the way the hub's own clients configure themselves.
@@ -277,7 +258,7 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 			continue
 		}
 		if resp.StatusCode >= 400 && resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
-			herr := hubError(resp, rawURL)
+			herr := c.hubError(resp, rawURL)
 			drain(resp)
 			if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 				return nil, retryable{herr}
@@ -287,6 +268,19 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 		return &response{resp, first}, nil
 	}
 	return nil, fmt.Errorf("%s %s: more than 10 redirects", method, rawURL)
+}
+
+// hubName names the hub for people: "Hugging Face", or the endpoint and where it was set
+// ("the hub at http://127.0.0.1:9 (set by HF_ENDPOINT)").
+func (c *Client) hubName() string {
+	if strings.TrimRight(c.Endpoint, "/") == DefaultEndpoint {
+		return "Hugging Face"
+	}
+	name := "the hub at " + c.Endpoint
+	if c.EndpointSource != "" {
+		name += " (set by " + c.EndpointSource + ")"
+	}
+	return name
 }
 
 // sameOrigin reports whether u has hub's scheme, host and port (an absent port being the
@@ -318,8 +312,15 @@ func drain(resp *http.Response) {
 
 // hubError reads the hub's X-Error-Code and X-Error-Message headers (or a JSON "error"
 // body's text) from an error answer.
-func hubError(resp *http.Response, u string) *HubError {
-	e := &HubError{Status: resp.StatusCode, Code: resp.Header.Get("X-Error-Code"), Message: resp.Header.Get("X-Error-Message"), URL: u}
+func (c *Client) hubError(resp *http.Response, u string) *HubError {
+	e := &HubError{Status: resp.StatusCode, Code: resp.Header.Get("X-Error-Code"), Message: resp.Header.Get("X-Error-Message"),
+		URL: u, Hub: c.hubName()}
+	if resp.Request != nil && resp.Request.Header.Get("Authorization") != "" {
+		e.TokenSource = c.TokenSource
+		if e.TokenSource == "" {
+			e.TokenSource = "the program"
+		}
+	}
 	if e.Message == "" {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		e.Message = strings.TrimSpace(string(body))
@@ -329,27 +330,12 @@ func hubError(resp *http.Response, u string) *HubError {
 	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		e.kind = ErrAuth
+		e.Kind = ErrAuth
 	case http.StatusNotFound:
-		e.kind = ErrNotFound
+		e.Kind = ErrNotFound
 	}
 	return e
 }
-
-// gaveUpError is a request that failed Attempts times in a row. It says the last failure
-// in the words of the retry notes (app.DownloadProblem), not Go's chain of dial errors, and
-// wraps it for errors.Is and errors.As.
-type gaveUpError struct {
-	what  string
-	tries int
-	err   error
-}
-
-func (e *gaveUpError) Error() string {
-	return fmt.Sprintf("%s: giving up after %d tries: %s", e.what, e.tries, app.DownloadProblem(e.err))
-}
-
-func (e *gaveUpError) Unwrap() error { return e.err }
 
 // retry runs f until it succeeds, fails with an error that is not retryable, or has
 // failed Attempts times in a row without progress (f reports progress by returning
@@ -374,7 +360,7 @@ func (c *Client) retry(ctx context.Context, what string, note func(string), f fu
 		}
 		fails++
 		if fails >= c.attempts() {
-			return &gaveUpError{what, fails, r.err}
+			return &app.GaveUpError{What: what, Tries: fails, Err: r.err}
 		}
 		wait := c.backoff(fails - 1)
 		c.log().Warn("hub request failed; retrying", "what", what, "err", r.err, "wait", wait)

@@ -222,3 +222,56 @@ func TestDownloaderFolderProblems(t *testing.T) {
 		}
 	})
 }
+
+// TestDownloaderHubProblems: the hub's refusals reach the download view's line as what
+// they mean, naming the hub as the user set it and the repository or file, without URLs.
+func TestDownloaderHubProblems(t *testing.T) {
+	tests := []struct {
+		name, repo, token string
+		setup             func(s *hubtest.Server)
+		want              string // %s is the hub's URL
+	}{
+		{"server errors", testRepo, "", func(s *hubtest.Server) { s.SetFault("model.safetensors", &hubtest.Fault{Status5xx: 100}) },
+			"The hub at %s (set by HF_ENDPOINT) answered with an error (503) for model.safetensors, three times: try again later"},
+		{"unknown repository", "deepseek-ai/Janus-Pro-3B", "", nil,
+			"deepseek-ai/Janus-Pro-3B was not found on the hub at %s (set by HF_ENDPOINT): check the name"},
+		{"private, no token", testRepo, "", func(s *hubtest.Server) { s.RequireToken("hf_mine") },
+			testRepo + " was not found on the hub at %s (set by HF_ENDPOINT): check the name; a private model needs a token (HF_TOKEN or `huggingface-cli login`)"},
+		{"token refused", testRepo, "hf_old", func(s *hubtest.Server) { s.RequireToken("hf_mine") },
+			"The hub at %s (set by HF_ENDPOINT) refused the token from HF_TOKEN: it may be expired or mistyped"},
+		{"gated, no token", testRepo, "", func(s *hubtest.Server) { s.Gate("hf_granted") },
+			testRepo + " is gated: accept its terms on its page on the hub at %s (set by HF_ENDPOINT), then give a token of that account (HF_TOKEN or `huggingface-cli login`)"},
+		{"gated, token without access", testRepo, "hf_other", func(s *hubtest.Server) { s.Gate("hf_granted") },
+			"The token from HF_TOKEN has no access to " + testRepo + ": accept its terms on its page on the hub at %s (set by HF_ENDPOINT) with the token's account"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := hubtest.New(t)
+			s.AddTinyA(t, testRepo)
+			if tt.setup != nil {
+				tt.setup(s)
+			}
+			c := newTestClient(t, s)
+			c.EndpointSource, c.Attempts = "HF_ENDPOINT", 3
+			if tt.token != "" {
+				c.Token, c.TokenSource = tt.token, "HF_TOKEN"
+			}
+			var notes []string
+			_, err := NewDownloader(c).Download(context.Background(), tt.repo, func(p app.Progress) {
+				if p.Status != "" {
+					notes = append(notes, p.Status)
+				}
+			})
+			if got, want := app.DownloadProblem(err), fmt.Sprintf(tt.want, s.URL); got != want {
+				t.Errorf("problem %q\nwant    %q\n(error %v)", got, want, err)
+			}
+			if tt.name == "server errors" {
+				// The notes while it retries name the file and do not say to try later.
+				want := "retrying in 0s: The hub at " + s.URL + " (set by HF_ENDPOINT) answered with an error (503) for model.safetensors"
+				if len(notes) == 0 || notes[0] != want {
+					t.Errorf("retry notes %q, want first %q", notes, want)
+				}
+			}
+		})
+	}
+}

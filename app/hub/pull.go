@@ -228,7 +228,7 @@ func (p *puller) run() (*Snapshot, error) {
 			p.prog.File = f.name
 			p.report(true)
 			if err := p.fetch(f); err != nil {
-				return nil, p.explain(err)
+				return nil, p.explain(err, f.name)
 			}
 			p.prog.FilesDone++
 		}
@@ -332,7 +332,7 @@ func (p *puller) info() (*repoInfo, error) {
 	err := p.c.retry(p.ctx, "list "+p.repo, p.status, func() (bool, error) {
 		resp, err := p.c.do(p.ctx, p.hc, http.MethodGet, p.apiURL(), http.Header{"Accept": {"application/json"}})
 		if err != nil {
-			return false, err
+			return false, p.describe(err, "")
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
@@ -344,7 +344,7 @@ func (p *puller) info() (*repoInfo, error) {
 		return false, nil
 	})
 	if err != nil {
-		return nil, p.explain(err)
+		return nil, p.explain(err, "")
 	}
 	if !commitRE.MatchString(info.SHA) {
 		return nil, fmt.Errorf("list %s at %s: the hub's answer has no commit id (sha %q)", p.repo, p.rev, info.SHA)
@@ -354,9 +354,9 @@ func (p *puller) info() (*repoInfo, error) {
 }
 
 // explain words the hub's refusals for the person who asked for the repository.
-func (p *puller) explain(err error) error {
+func (p *puller) explain(err error, file string) error {
 	var herr *HubError
-	if !errors.As(err, &herr) {
+	if !errors.As(p.describe(err, file), &herr) {
 		return err
 	}
 	switch {
@@ -376,6 +376,16 @@ func (p *puller) explain(err error) error {
 	case herr.Status == http.StatusForbidden:
 		return fmt.Errorf("the token from %s has no access to %s (a gated model: accept its terms on %s/%s with the token's account): %w",
 			p.c.TokenSource, p.repo, p.c.Endpoint, p.repo, err)
+	}
+	return err
+}
+
+// describe records in err's HubError, if it has one, what was asked for: the repository,
+// revision and file ("" for the file list), which app.DownloadProblem names.
+func (p *puller) describe(err error, file string) error {
+	var herr *HubError
+	if errors.As(err, &herr) && herr.Repo == "" {
+		herr.Repo, herr.Revision, herr.File = p.repo, p.rev, file
 	}
 	return err
 }
@@ -423,7 +433,7 @@ func (p *puller) head(commit, name string) (remoteFile, error) {
 	err := p.c.retry(p.ctx, "describe "+name, p.status, func() (bool, error) {
 		resp, err := p.c.do(p.ctx, p.hc, http.MethodHead, p.fileURL(commit, name), nil)
 		if err != nil {
-			return false, err
+			return false, p.describe(err, name)
 		}
 		resp.Body.Close()
 		h := resp.first
@@ -439,7 +449,7 @@ func (p *puller) head(commit, name string) (remoteFile, error) {
 		}
 		return false, nil
 	})
-	return f, p.explain(err)
+	return f, p.explain(err, name)
 }
 
 // etag strips the quotes and weak marker of an ETag header.
@@ -505,7 +515,7 @@ func (p *puller) fetch(f remoteFile) error {
 			return false, nil
 		}
 		n, err := p.get(b)
-		return n > 0, err
+		return n > 0, p.describe(err, f.name)
 	})
 	if err != nil {
 		return err
