@@ -23,6 +23,10 @@
 // LFS files, the git blob id against ETag for the others), a snapshot link is made only to
 // a verified blob, and refs/REV is written last, so a pull killed at any moment leaves a
 // cache that every client reads as valid, and the next pull continues where it stopped.
+// A cached blob whose size is not the hub's (cut short by a damaged disk or a bad copy of
+// the cache) is fetched again, resumed when shorter; sizes are compared, not hashes, which
+// would read gigabytes on every pull. Offline, or with the hub unreachable, the sizes are
+// unknown and the cache is used as it is.
 // Pausing a download is cancelling its context; resuming is pulling again, in this run of
 // the program or the next.
 //

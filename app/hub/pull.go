@@ -110,8 +110,9 @@ func (f remoteFile) newHash() hash.Hash {
 }
 
 // Pull makes revision opts.Revision of the model repository repo ("deepseek-ai/Janus-Pro-1B")
-// complete in the cache and returns its snapshot. Files already in the cache are not
-// fetched again, partial ones are resumed. Cancelling ctx stops the pull promptly and
+// complete in the cache and returns its snapshot. Files already in the cache with the
+// hub's size are not fetched again; partial ones, and cached ones cut short, are resumed;
+// longer ones are replaced once the new copy is verified. Cancelling ctx stops the pull promptly and
 // leaves the cache valid; pulling again continues. Offline, it returns the cached copy or
 // an error wrapping ErrOffline.
 func (c *Client) Pull(ctx context.Context, repo string, opts PullOptions) (*Snapshot, error) {
@@ -196,14 +197,11 @@ func (p *puller) run() (*Snapshot, error) {
 	for _, f := range files {
 		p.prog.Files++
 		p.prog.Bytes += f.size
-		if _, err := os.Stat(p.rc.blob(f.id)); err == nil {
+		whole, partial := p.cachedPart(f)
+		if whole {
 			p.prog.FilesDone++
 			p.prog.BytesDone += f.size
 			continue
-		}
-		partial := int64(0)
-		if st, err := os.Stat(p.rc.blob(f.id) + ".incomplete"); err == nil && st.Size() <= f.size {
-			partial = st.Size()
 		}
 		p.prog.BytesDone += partial
 		need += f.size - partial
@@ -224,7 +222,7 @@ func (p *puller) run() (*Snapshot, error) {
 		if err := p.ctx.Err(); err != nil {
 			return nil, err
 		}
-		if _, err := os.Stat(p.rc.blob(f.id)); err != nil {
+		if whole, _ := p.cachedPart(f); !whole {
 			p.prog.File = f.name
 			p.report(true)
 			if err := p.fetch(f); err != nil {
@@ -457,6 +455,28 @@ func etag(v string) string {
 	return strings.Trim(strings.TrimPrefix(strings.TrimSpace(v), "W/"), `"`)
 }
 
+// cachedPart says whether blobs/ID holds f whole, as far as its size tells (hashing
+// gigabytes on every pull would be too slow), and otherwise how many bytes a fetch
+// resumes from: the partial file's, else a blob cut short's (fetch makes it the partial
+// file), else none.
+func (p *puller) cachedPart(f remoteFile) (whole bool, partial int64) {
+	blob := p.rc.blob(f.id)
+	st, blobErr := os.Stat(blob)
+	if blobErr == nil && st.Size() == f.size {
+		return true, 0
+	}
+	if pst, err := os.Stat(blob + ".incomplete"); err == nil {
+		if pst.Size() <= f.size {
+			return false, pst.Size()
+		}
+		return false, 0
+	}
+	if blobErr == nil && st.Size() < f.size {
+		return false, st.Size()
+	}
+	return false, 0
+}
+
 // checkSpace refuses to start a download the disk cannot hold.
 func (p *puller) checkSpace(need int64) error {
 	if need == 0 {
@@ -491,10 +511,22 @@ func (p *puller) fetch(f remoteFile) error {
 	defer release()
 	p.status("")
 	blob := p.rc.blob(f.id)
-	if _, err := os.Stat(blob); err == nil {
-		return nil // the other program finished it
-	}
 	part := blob + ".incomplete"
+	if st, err := os.Stat(blob); err == nil {
+		if st.Size() == f.size {
+			return nil // the other program finished it
+		}
+		// A blob cut short (a damaged disk, a bad copy of the cache) or grown: fetch it
+		// again. A shorter one becomes the partial file, resumed and then verified whole;
+		// a longer one stays until the new one replaces it by rename.
+		p.c.log().Warn("a cached file has the wrong size; fetching it again", "repo", p.repo, "file", f.name,
+			"blob", blob, "size", st.Size(), "want", f.size)
+		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) && st.Size() < f.size {
+			if err := os.Rename(blob, part); err != nil {
+				return fmt.Errorf("download %s: %w", f.name, err)
+			}
+		}
+	}
 	file, err := os.OpenFile(part, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", f.name, err)

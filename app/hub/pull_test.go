@@ -864,3 +864,107 @@ func TestCacheState(t *testing.T) {
 		t.Errorf("complete pull: %+v, %v", st, err)
 	}
 }
+
+// TestPullDamagedBlob: a cached file whose size differs from the hub's (cut short by a
+// damaged disk or a bad copy of the cache, or grown) is fetched again by the next pull,
+// resuming a shorter one with a Range request, and the snapshot is whole again; offline,
+// or with the hub unreachable, the size cannot be known and the cache is used as it is.
+func TestPullDamagedBlob(t *testing.T) {
+	files := hubtest.TinyAFiles(t)
+	weights := int64(len(files["model.safetensors"]))
+	config := int64(len(files["config.json"]))
+	tests := []struct {
+		name      string
+		file      string
+		size      int64 // the damaged blob's size
+		fault     *hubtest.Fault
+		offline   bool
+		wantRange string // of the one GET the second pull makes ("-" for none)
+		wantBytes int64  // what the second pull downloads
+	}{
+		{"weights cut short", "model.safetensors", weights / 2, nil, false, fmt.Sprintf("bytes=%d-", weights/2), weights - weights/2},
+		{"weights empty", "model.safetensors", 0, nil, false, "", weights},
+		{"cut short, no Range support", "model.safetensors", weights / 2, &hubtest.Fault{IgnoreRange: true}, false, fmt.Sprintf("bytes=%d-", weights/2), weights},
+		{"weights grown", "model.safetensors", weights + 10, nil, false, "", weights},
+		{"small file cut short", "config.json", config - 5, nil, false, fmt.Sprintf("bytes=%d-", config-5), 5},
+		{"offline", "model.safetensors", weights / 2, nil, true, "-", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := hubtest.New(t)
+			commit := s.AddTinyA(t, testRepo)
+			c := newTestClient(t, s)
+			snap, err := c.Pull(context.Background(), testRepo, PullOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := hubtest.GitBlobID(files[tt.file])
+			if hubtest.IsLFS(tt.file) {
+				id = sha256Hex(files[tt.file])
+			}
+			blob := filepath.Join(c.Cache, RepoFolder(testRepo), "blobs", id)
+			damage(t, blob, tt.size)
+			if tt.file == "model.safetensors" && tt.size < weights {
+				if e, err := app.Inspect(snap.Path); err == nil && e.Complete {
+					t.Fatalf("the snapshot with its weights cut short inspects as complete")
+				}
+			}
+			if tt.fault != nil {
+				s.SetFault(tt.file, tt.fault)
+			}
+			c.Offline = tt.offline
+			before := len(contentGets(s, tt.file, files))
+			snap, err = c.Pull(context.Background(), testRepo, PullOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gets := contentGets(s, tt.file, files)[before:]
+			if tt.offline {
+				if !snap.FromCache || len(gets) != 0 {
+					t.Errorf("offline pull: from cache %v, %d GETs; want the cache as it is", snap.FromCache, len(gets))
+				}
+				if st, err := os.Stat(blob); err != nil || st.Size() != tt.size {
+					t.Errorf("offline pull changed the blob: %v, %v", st, err)
+				}
+				return
+			}
+			if len(gets) != 1 || gets[0].Range != tt.wantRange {
+				t.Errorf("GETs of %s: %+v, want one with Range %q", tt.file, gets, tt.wantRange)
+			}
+			if snap.Downloaded != tt.wantBytes {
+				t.Errorf("downloaded %d bytes, want %d", snap.Downloaded, tt.wantBytes)
+			}
+			checkCache(t, c.Cache, commit, files)
+			if e, err := app.Inspect(snap.Path); err != nil || !e.Complete {
+				t.Errorf("the repaired snapshot: %+v, %v; want complete", e, err)
+			}
+		})
+	}
+	t.Run("hub unreachable", func(t *testing.T) {
+		s := hubtest.New(t)
+		s.AddTinyA(t, testRepo)
+		c := newTestClient(t, s)
+		if _, err := c.Pull(context.Background(), testRepo, PullOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		blob := filepath.Join(c.Cache, RepoFolder(testRepo), "blobs", sha256Hex(files["model.safetensors"]))
+		damage(t, blob, weights/2)
+		s.Close()
+		c.Attempts = 1
+		snap, err := c.Pull(context.Background(), testRepo, PullOptions{})
+		if err != nil || !snap.FromCache {
+			t.Fatalf("pull with the hub gone: %+v, %v; want the cached copy", snap, err)
+		}
+		if st, err := os.Stat(blob); err != nil || st.Size() != weights/2 {
+			t.Errorf("the blob changed without the hub: %v, %v", st, err)
+		}
+	})
+}
+
+// damage makes the file at path size bytes long: cut short, or grown with zeros.
+func damage(t *testing.T, path string, size int64) {
+	t.Helper()
+	if err := os.Truncate(path, size); err != nil {
+		t.Fatal(err)
+	}
+}

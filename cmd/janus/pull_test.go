@@ -421,3 +421,44 @@ func TestPullBar(t *testing.T) {
 		})
 	}
 }
+
+// TestPullRepairsCutShort: weights in the cache cut short (the loader says to download them
+// again with janus pull) are fetched again by janus pull, and the model then answers.
+func TestPullRepairsCutShort(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, pullRepo)
+	cache := pullEnv(t, s)
+	var out, errOut bytes.Buffer
+	if err := pullCommand(context.Background(), []string{pullRepo}, nil, &out, &errOut); err != nil {
+		t.Fatalf("pull: %v\n%s", err, errOut.String())
+	}
+	blobs, err := filepath.Glob(filepath.Join(cache, hub.RepoFolder(pullRepo), "blobs", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var biggest string
+	var size int64
+	for _, b := range blobs {
+		if st, err := os.Stat(b); err == nil && st.Size() > size {
+			biggest, size = b, st.Size()
+		}
+	}
+	if err := os.Truncate(biggest, size/3); err != nil {
+		t.Fatal(err)
+	}
+	var understandErr bytes.Buffer
+	args, _ := tinyAArgs(t)
+	args[1] = pullRepo
+	if code := run(context.Background(), append([]string{"understand"}, args...), nil, &bytes.Buffer{}, &understandErr); code == 0 ||
+		!strings.Contains(understandErr.String(), "janus pull") {
+		t.Fatalf("understand with the weights cut short: exit %d, stderr %q; want it to say janus pull", code, understandErr.String())
+	}
+	out.Reset()
+	if err := pullCommand(context.Background(), []string{pullRepo}, nil, &out, &errOut); err != nil {
+		t.Fatalf("pull again: %v\n%s", err, errOut.String())
+	}
+	if want := "downloaded " + hub.FormatBytes(size-size/3) + " of " + pullRepo; !strings.Contains(out.String(), want) {
+		t.Errorf("pull again printed %q, want %q", out.String(), want)
+	}
+	understandGolden(t, pullRepo)
+}
