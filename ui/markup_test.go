@@ -166,17 +166,19 @@ func (fakeDownloader) Download(ctx context.Context, repo string, progress func(a
 	return "", ctx.Err()
 }
 
+// firstRun opens a window on a machine with no model and fakeDownloader's offers, and
+// waits for the offers on the no-model screen.
+func firstRun(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels("/nonexistent/models"); o.Downloader = fakeDownloader{} })
+	h.pump("the offers", func() bool { return h.u.noModel.content.Visible() && len(h.u.downloads.offers) == 3 })
+	return h
+}
+
 // With a downloader the no-model screen offers the released models first: sizes, memory
 // needs, whether they fit, a partial download to resume; then the download's progress.
 func TestMarkupNoModelDownload(t *testing.T) {
-	env := app.Env{GOOS: "linux", Home: "/home/test", Getenv: func(k string) string {
-		if k == "JANUS_MODELS" {
-			return "/nonexistent/models"
-		}
-		return ""
-	}}
-	h := newHarness(t, nil, func(o *Options) { o.Env = env; o.Downloader = fakeDownloader{} })
-	h.pump("the offers", func() bool { return h.u.noModel.content.Visible() && len(h.u.downloads.offers) == 3 })
+	h := firstRun(t)
 	h.settle()
 	assertMarkup(t, "no_model_offers.xml", h.u.win.Canvas())
 

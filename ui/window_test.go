@@ -201,14 +201,7 @@ func TestUpdatesAfterCloseAreDropped(t *testing.T) {
 // The first-run screen fits the smallest window: its column narrows and its text wraps,
 // a retry's long status line included.
 func TestNoModelScreenFitsSmallestSize(t *testing.T) {
-	env := app.Env{GOOS: "linux", Home: "/home/test", Getenv: func(k string) string {
-		if k == "JANUS_MODELS" {
-			return "/nonexistent/models"
-		}
-		return ""
-	}}
-	h := newHarness(t, nil, func(o *Options) { o.Env = env; o.Downloader = fakeDownloader{} })
-	h.pump("the offers", func() bool { return h.u.noModel.content.Visible() && len(h.u.downloads.offers) == 3 })
+	h := firstRun(t)
 	h.u.downloads.start("deepseek-ai/Janus-Pro-1B")
 	h.pump("the progress", func() bool { return h.u.downloads.progress.Rate > 0 })
 	h.u.downloads.progress.Status = "retrying in 4s: 500 Internal Server Error: internal error (http://127.0.0.1:18080/deepseek-ai/Janus-Pro-1B/resolve/8adc40/model.safetensors)"
