@@ -98,7 +98,7 @@ func TestNoModelText(t *testing.T) {
 		env.UserModelsDir() + " (app folder, not there)",
 		env.HFHubCache() + " (Hugging Face cache, not there)",
 		"huggingface-cli download deepseek-ai/Janus-Pro-1B",
-		"add the folder that holds your models in Settings",
+		"add the folder that holds your models with Add folder…",
 		"Janus-Pro-1B is the smallest (a 4.2 GB download); Janus-Pro-7B (14.8 GB)",
 	} {
 		if !strings.Contains(text, want) {
