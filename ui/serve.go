@@ -35,8 +35,15 @@ func (u *UI) startServing() {
 	if err != nil {
 		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
 		if u.serveStatus == nil {
-			u.chat.setNotice("Not serving on localhost: " + serveProblem(u.settings.Serve.Port, err))
+			u.serveNotice = "Not serving on localhost. " + serveProblem(u.settings.Serve.Port, err)
+			u.chat.setNotice(u.serveNotice)
 		}
+	} else if u.serveNotice != "" {
+		// The failure said under the chat is over.
+		if u.chat.notice.Text == u.serveNotice {
+			u.chat.setNotice("")
+		}
+		u.serveNotice = ""
 	}
 	u.showServeStatus()
 }
@@ -97,7 +104,7 @@ func (u *UI) serveLine() (string, widget.Importance) {
 // serveProblem says why serving failed and what to do.
 func serveProblem(port int, err error) string {
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Sprintf("Port %d is in use by another program (a `janus serve`?): pick another port and turn this on again.", port)
+		return fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port in Settings.", port)
 	}
 	return "Not serving: " + errorLine(err)
 }

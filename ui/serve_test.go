@@ -119,7 +119,7 @@ func TestServeFromSettings(t *testing.T) {
 	busyPort := busy.Addr().(*net.TCPAddr).Port
 	sf.port.SetText(strconv.Itoa(busyPort))
 	sf.on.SetChecked(true)
-	want := "Port " + strconv.Itoa(busyPort) + " is in use by another program (a `janus serve`?)"
+	want := "Port " + strconv.Itoa(busyPort) + " is in use by another program (perhaps a janus serve)"
 	if !strings.HasPrefix(sf.status.Text, want) || sf.on.Checked || u.serving != nil || u.settings.Serve.Enabled {
 		t.Errorf("on a busy port: checked %v, %q, want %q", sf.on.Checked, sf.status.Text, want)
 	}
@@ -168,6 +168,41 @@ func TestServeAtStart(t *testing.T) {
 	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = store })
 	if h2.u.serving != nil || !strings.Contains(h2.u.chat.notice.Text, "Not serving on localhost") {
 		t.Errorf("fake engine: serving %v, notice %q", h2.u.serving, h2.u.chat.notice.Text)
+	}
+}
+
+// Serving on at start on a port another program holds: the chat says so; a new port saved
+// in the settings starts the server (it is still on), and the line under the chat goes.
+func TestServeRetriesOnNewPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: busy.Addr().(*net.TCPAddr).Port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
+	u := h.u
+	if u.serving != nil || !strings.Contains(u.chat.notice.Text, "is in use by another program") {
+		t.Fatalf("on a busy port at start: serving %v, notice %q", u.serving, u.chat.notice.Text)
+	}
+	ns := u.settings
+	ns.Serve.Port = freePort(t)
+	u.applySettings(ns)
+	h.pump("the server on the new port", func() bool { return u.serving != nil })
+	if code, _ := get(t, "http://127.0.0.1:"+strconv.Itoa(ns.Serve.Port)+"/health", ""); code != http.StatusOK {
+		t.Errorf("GET /health on the new port: %d", code)
+	}
+	if u.chat.notice.Visible() {
+		t.Errorf("the chat still says %q", u.chat.notice.Text)
 	}
 }
 

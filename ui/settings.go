@@ -302,7 +302,9 @@ func (u *UI) applySettings(ns app.Settings) {
 	reloadBefore := u.needsReload()
 	serveChanged := ns.Serve.Port != u.settings.Serve.Port || ns.Serve.APIKey != u.settings.Serve.APIKey
 	u.settings = ns
-	if serveChanged && u.serving != nil {
+	// A new port or key restarts the server, or starts it when it is on but failed (the
+	// old port was taken).
+	if serveChanged && (u.serving != nil || ns.Serve.Enabled && u.serveErr != nil) {
 		u.restartServing()
 	}
 	if !reloadBefore && u.needsReload() {

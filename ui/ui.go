@@ -89,6 +89,8 @@ type UI struct {
 	serving     *api.Serving
 	serveErr    error
 	serveStatus func()
+	// serveNotice is the failure told under the chat (cleared once serving works).
+	serveNotice string
 	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
 	dialogs []dialog.Dialog
 	// closed is set when the window has closed (shutdown): do then drops what it is given.
