@@ -168,6 +168,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	if len(opts.Attach) > 0 {
 		u.chat.attach(opts.Attach)
 	}
+	u.focusCurrent() // the first keys typed go to the composer
 	return u, nil
 }
 

@@ -211,3 +211,11 @@ func TestNoModelScreenFitsSmallestSize(t *testing.T) {
 		t.Errorf("the first-run screen needs %v wide, more than %v", m.Width, minWindowSize.Width)
 	}
 }
+
+// The window opens with the composer focused: the first keys typed are a question.
+func TestComposerFocusedAtStart(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	if f := h.u.win.Canvas().Focused(); f != h.u.chat.entry {
+		t.Errorf("focused at start: %T, want the composer", f)
+	}
+}
