@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -47,21 +48,28 @@ func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.Canv
 	pic := canvas.NewImageFromImage(img)
 	pic.FillMode = canvas.ImageFillContain
 	pic.ScaleMode = canvas.ImageScaleFastest // the model's pixels, not a blur
+	pic.SetMinSize(fyne.NewSize(viewerPicMin, viewerPicMin))
 	side := u.viewerSize()
-	pic.SetMinSize(fyne.NewSize(side, side))
-	body := container.NewVBox(pic)
+	under := container.NewVBox()
 	if caption != "" {
 		l := widget.NewLabel(caption)
 		l.Wrapping = fyne.TextWrapWord
-		body.Add(container.New(fixedWidth{side}, l))
+		under.Add(container.New(fixedWidth{side}, l))
 	}
 	if extra != nil {
-		body.Add(extra)
+		under.Add(extra)
 	}
 	if title == "" {
 		title = "Image"
 	}
-	d := dialog.NewCustom(title, "Close", body, u.win)
+	// The picture takes what the caption and the buttons leave of the dialog, and the
+	// dialog what the window has: in a small window the picture shrinks, nothing overlaps.
+	d := dialog.NewCustom(title, "Close", container.NewBorder(nil, under, nil, nil, pic), u.win)
+	frame := fyne.NewSize(2*theme.Padding()*4, 140) // the dialog's margins, title and Close
+	d.Resize(u.dialogSize(fyne.NewSize(side+frame.Width, side+under.MinSize().Height+frame.Height)))
 	u.show(d)
 	return d
 }
+
+// viewerPicMin is the least the large view's picture shrinks to in a small window.
+const viewerPicMin = 160

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,5 +220,18 @@ func TestComposerFocusedAtStart(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	if f := h.u.win.Canvas().Focused(); f != h.u.chat.entry {
 		t.Errorf("focused at start: %T, want the composer", f)
+	}
+}
+
+// The large view fits the smallest window with its caption and buttons: the picture
+// shrinks, nothing runs over the Close button.
+func TestViewerFitsSmallestWindow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	h.u.win.Resize(minWindowSize)
+	img := image.NewNRGBA(image.Rect(0, 0, 384, 384))
+	buttons := container.NewHBox(widget.NewButton("Use these settings", nil), widget.NewButton("Save…", nil), widget.NewButton("Ask about this image", nil))
+	h.u.showPicture(img, "a red fox", "a red fox in the snow, soft morning light, watercolour\n\nSeed 4805619235719655 · guidance 5.0 · temperature 1.00 · tiny-a", buttons)
+	if m := h.u.win.Canvas().Overlays().Top().MinSize(); m.Height > minWindowSize.Height || m.Width > minWindowSize.Width {
+		t.Errorf("the large view needs %v in a %v window", m, minWindowSize)
 	}
 }
