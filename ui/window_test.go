@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/widget"
 	"image"
 	"os"
 	"path/filepath"
@@ -10,8 +8,10 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
