@@ -162,22 +162,28 @@ func newChatView(u *UI) *chatView {
 func (c *chatView) emptyState() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("What would you like to know?", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	title.SizeName = theme.SizeNameHeadingText
+	title.Wrapping = fyne.TextWrapWord
 	sub := widget.NewLabelWithStyle("Janus reads images and answers questions about them, on this computer.",
 		fyne.TextAlignCenter, fyne.TextStyle{})
 	sub.Importance = widget.LowImportance
-	examples := container.NewHBox(layout.NewSpacer())
+	sub.Wrapping = fyne.TextWrapWord
+	box := container.NewVBox(layout.NewSpacer(), title, sub)
 	for _, ex := range chatExamples {
 		b := widget.NewButton(ex, func() {
 			c.entry.SetText(ex)
 			c.u.win.Canvas().Focus(c.entry)
 		})
 		b.Importance = widget.LowImportance
-		examples.Add(b)
+		box.Add(container.NewCenter(b))
 	}
-	examples.Add(layout.NewSpacer())
-	hint := container.NewHBox(layout.NewSpacer(), widget.NewIcon(theme.FileImageIcon()),
-		widget.NewLabel("Drop an image anywhere in the window, or attach one with the clip"), layout.NewSpacer())
-	return container.NewCenter(container.NewVBox(title, sub, examples, hint))
+	hint := widget.NewLabelWithStyle("Drop an image anywhere in the window, or attach one with the clip.",
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	hint.Wrapping = fyne.TextWrapWord
+	box.Add(hint)
+	box.Add(layout.NewSpacer())
+	// A column that narrows with the window (large text scales, small windows): the text
+	// wraps instead of running off both sides.
+	return container.New(centeredColumn{560}, box)
 }
 
 // newSession starts an empty chat (the old one is closed off the UI goroutine, since
