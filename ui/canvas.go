@@ -38,7 +38,7 @@ type canvasView struct {
 	prompt   *promptEntry
 	genB     *widget.Button
 	count    *widget.Select
-	seed     *widget.Entry
+	seed     *fieldEntry
 	dice     *tipButton
 	cfg      *widget.Slider
 	cfgL     *widget.Label
@@ -123,7 +123,8 @@ func newCanvasView(u *UI) *canvasView {
 		counts[i] = strconv.Itoa(i + 1)
 	}
 	c.count = widget.NewSelect(counts, nil)
-	c.seed = widget.NewEntry()
+	c.seed = newFieldEntry(u.escape)
+	c.seed.onCommandEnter = c.generate
 	c.seed.SetPlaceHolder("random")
 	c.dice = u.newTipButton(diceIcon(), "New random seed", c.rollSeed)
 	c.cfg = widget.NewSlider(1, 10)

@@ -83,3 +83,82 @@ func isCommandEnter(s fyne.Shortcut) bool {
 	enter := cs.KeyName == fyne.KeyReturn || cs.KeyName == fyne.KeyEnter
 	return enter && (cs.Modifier == fyne.KeyModifierControl || cs.Modifier == fyne.KeyModifierSuper)
 }
+
+// fieldEntry is a one-line entry for dialogs and forms: Esc calls onEscape (the window's
+// Esc: close the dialog in front), which a focused plain Entry swallows, and Ctrl/Cmd+Enter
+// calls onCommandEnter when set (the canvas's Generate from its seed field).
+type fieldEntry struct {
+	widget.Entry
+	onEscape       func()
+	onCommandEnter func()
+}
+
+func newFieldEntry(onEscape func()) *fieldEntry {
+	e := &fieldEntry{onEscape: onEscape}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// TypedKey runs Esc; everything else is the Entry's.
+func (e *fieldEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && e.onEscape != nil {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(k)
+}
+
+// TypedShortcut runs Ctrl/Cmd+Enter; other shortcuts are the Entry's.
+func (e *fieldEntry) TypedShortcut(s fyne.Shortcut) {
+	if isCommandEnter(s) && e.onCommandEnter != nil {
+		e.onCommandEnter()
+		return
+	}
+	e.Entry.TypedShortcut(s)
+}
+
+// fieldSelect is a Select on which Esc calls onEscape, as on fieldEntry.
+type fieldSelect struct {
+	widget.Select
+	onEscape func()
+}
+
+func newFieldSelect(options []string, onEscape func()) *fieldSelect {
+	s := &fieldSelect{onEscape: onEscape}
+	s.Options = options
+	s.PlaceHolder = "(Select one)" // widget.NewSelect's
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+// TypedKey runs Esc; everything else is the Select's.
+func (s *fieldSelect) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && s.onEscape != nil {
+		s.onEscape()
+		return
+	}
+	s.Select.TypedKey(k)
+}
+
+// fieldCheck is a Check on which Esc calls onEscape, as on fieldEntry.
+type fieldCheck struct {
+	widget.Check
+	onEscape func()
+}
+
+func newFieldCheck(label string, changed func(bool), onEscape func()) *fieldCheck {
+	c := &fieldCheck{onEscape: onEscape}
+	c.Text = label
+	c.OnChanged = changed
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// TypedKey runs Esc; everything else is the Check's.
+func (c *fieldCheck) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && c.onEscape != nil {
+		c.onEscape()
+		return
+	}
+	c.Check.TypedKey(k)
+}

@@ -113,8 +113,8 @@ func serveProblem(port int, err error) string {
 // turning it on starts the server (or says why it cannot), turning it off stops it.
 type serveForm struct {
 	u      *UI
-	on     *widget.Check
-	port   *widget.Entry
+	on     *fieldCheck
+	port   *fieldEntry
 	key    *widget.Entry
 	status *widget.Label
 	// quiet is set while the check is changed from code, not by the user.
@@ -123,14 +123,14 @@ type serveForm struct {
 
 func newServeForm(u *UI) *serveForm {
 	f := &serveForm{u: u}
-	f.port = widget.NewEntry()
+	f.port = newFieldEntry(u.escape)
 	f.port.SetText(strconv.Itoa(u.settings.Serve.Port))
 	f.key = widget.NewPasswordEntry()
 	f.key.SetPlaceHolder("API key (optional)")
 	f.key.SetText(u.settings.Serve.APIKey)
 	f.status = widget.NewLabel("")
 	f.status.Wrapping = fyne.TextWrapWord
-	f.on = widget.NewCheck("Serve on localhost", f.toggle)
+	f.on = newFieldCheck("Serve on localhost", f.toggle, u.escape)
 	// While it serves, an edit of the port or key is applied by Save (the line says so).
 	f.port.OnChanged = func(string) { f.show() }
 	f.key.OnChanged = func(string) { f.show() }

@@ -27,18 +27,18 @@ type settingsForm struct {
 	// backends are the choices the backend list shows: app.BackendChoices, what compute
 	// has linked into this program (Automatic, CPU, Metal on a Mac).
 	backends []app.BackendChoice
-	backend  *widget.Select
+	backend  *fieldSelect
 	// weightChoices are the values the weights list offers, in its order.
 	weightChoices []string
-	weights       *widget.Select
-	precision     *widget.Select
+	weights       *fieldSelect
+	precision     *fieldSelect
 	serve         *serveForm
-	threads       *widget.Select
-	n             *widget.Select
-	cfg           *widget.Entry
-	temp          *widget.Entry
-	answerTemp    *widget.Entry
-	maxTokens     *widget.Entry
+	threads       *fieldSelect
+	n             *fieldSelect
+	cfg           *fieldEntry
+	temp          *fieldEntry
+	answerTemp    *fieldEntry
+	maxTokens     *fieldEntry
 	folders       []string
 	folderList    *fyne.Container
 	// saveB and problem are the dialog's Save button and the line saying why it did not save.
@@ -54,7 +54,7 @@ func newSettingsForm(u *UI) *settingsForm {
 	for _, b := range f.backends {
 		labels = append(labels, b.Label)
 	}
-	f.backend = widget.NewSelect(labels, nil)
+	f.backend = newFieldSelect(labels, u.escape)
 	f.backend.SetSelectedIndex(0)
 	for i, b := range f.backends {
 		if strings.EqualFold(b.Value, s.Backend) {
@@ -74,9 +74,9 @@ func newSettingsForm(u *UI) *settingsForm {
 	for _, w := range f.weightChoices {
 		weightLabels = append(weightLabels, weightsLabel(w))
 	}
-	f.weights = widget.NewSelect(weightLabels, nil)
+	f.weights = newFieldSelect(weightLabels, u.escape)
 	f.weights.SetSelectedIndex(slices.Index(f.weightChoices, current))
-	f.precision = widget.NewSelect([]string{"Exact (float32)", "Faster (BF16 products)"}, nil)
+	f.precision = newFieldSelect([]string{"Exact (float32)", "Faster (BF16 products)"}, u.escape)
 	f.precision.SetSelectedIndex(0)
 	if s.Precision == compute.PrecisionBF16 {
 		f.precision.SetSelectedIndex(1)
@@ -85,14 +85,14 @@ func newSettingsForm(u *UI) *settingsForm {
 	for i := 1; i <= runtime.NumCPU(); i++ {
 		threadChoices = append(threadChoices, strconv.Itoa(i))
 	}
-	f.threads = widget.NewSelect(threadChoices, nil)
+	f.threads = newFieldSelect(threadChoices, u.escape)
 	f.threads.SetSelectedIndex(min(s.Threads, runtime.NumCPU()))
-	f.n = widget.NewSelect([]string{"1", "2", "3", "4", "5", "6", "7", "8"}, nil)
+	f.n = newFieldSelect([]string{"1", "2", "3", "4", "5", "6", "7", "8"}, u.escape)
 	f.n.SetSelected(strconv.Itoa(min(max(s.Generation.N, 1), 8)))
-	f.cfg = numberEntry(s.Generation.CFG)
-	f.temp = numberEntry(s.Generation.Temperature)
-	f.answerTemp = numberEntry(s.Answer.Temperature)
-	f.maxTokens = widget.NewEntry()
+	f.cfg = numberEntry(s.Generation.CFG, u.escape)
+	f.temp = numberEntry(s.Generation.Temperature, u.escape)
+	f.answerTemp = numberEntry(s.Answer.Temperature, u.escape)
+	f.maxTokens = newFieldEntry(u.escape)
 	f.maxTokens.Validator = func(text string) error {
 		_, err := parseAnswerLength(text)
 		return err
@@ -220,7 +220,7 @@ func (f *settingsForm) settings() (app.Settings, error) {
 	var err error
 	for _, field := range []struct {
 		name  string
-		entry *widget.Entry
+		entry *fieldEntry
 		dst   *float64
 	}{
 		{"Guidance", f.cfg, &ns.Generation.CFG},
@@ -322,9 +322,10 @@ func (u *UI) applySettings(ns app.Settings) {
 	})
 }
 
-// numberEntry is an entry holding v, marked while its text is not a number of 0 or more.
-func numberEntry(v float64) *widget.Entry {
-	e := widget.NewEntry()
+// numberEntry is an entry holding v, marked while its text is not a number of 0 or more;
+// Esc is escape.
+func numberEntry(v float64, escape func()) *fieldEntry {
+	e := newFieldEntry(escape)
 	e.Validator = func(text string) error {
 		_, err := parseSetting(text)
 		return err

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/compute"
@@ -62,13 +61,13 @@ func TestSettingsInvalidKeepsEdits(t *testing.T) {
 	u := h.u
 	overlays := u.win.Canvas().Overlays()
 	for _, tc := range []struct {
-		field func(*settingsForm) *widget.Entry
+		field func(*settingsForm) *fieldEntry
 		text  string
 		names string
 	}{
-		{func(f *settingsForm) *widget.Entry { return f.cfg }, "abc", "Guidance"},
-		{func(f *settingsForm) *widget.Entry { return f.temp }, "-1", "Temperature"},
-		{func(f *settingsForm) *widget.Entry { return f.maxTokens }, "100000", "Answer length"},
+		{func(f *settingsForm) *fieldEntry { return f.cfg }, "abc", "Guidance"},
+		{func(f *settingsForm) *fieldEntry { return f.temp }, "-1", "Temperature"},
+		{func(f *settingsForm) *fieldEntry { return f.maxTokens }, "100000", "Answer length"},
 	} {
 		f := u.openSettings()
 		f.answerTemp.SetText("0.25") // an edit that must survive the refusal

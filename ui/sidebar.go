@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -328,8 +329,14 @@ func (s *sidebar) showMenu(e app.HistoryEntry, pos fyne.Position) {
 // rename asks for e's new title: the entry has the focus with the old title selected, so
 // typing replaces it, and Enter renames.
 func (s *sidebar) rename(e app.HistoryEntry) {
-	entry := widget.NewEntry()
+	entry := newFieldEntry(s.u.escape)
 	entry.SetText(e.Title)
+	entry.Validator = func(t string) error {
+		if strings.TrimSpace(t) == "" {
+			return errors.New("a title cannot be empty")
+		}
+		return nil
+	}
 	d := dialog.NewForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
 		func(ok bool) {
 			if ok {
@@ -371,7 +378,7 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 			}
 		}, s.u.win)
 	d.SetConfirmImportance(widget.DangerImportance)
-	s.u.show(d)
+	s.u.showDestructive(d)
 }
 
 // doDelete removes e from the history, off the UI goroutine; an open chat it was becomes a

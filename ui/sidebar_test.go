@@ -174,7 +174,7 @@ func TestRenameTypeAndEnter(t *testing.T) {
 	h.waitAnswers(1)
 	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
 	u.sidebar.rename(u.sidebar.entries[0])
-	focused, ok := u.win.Canvas().Focused().(*widget.Entry)
+	focused, ok := u.win.Canvas().Focused().(*fieldEntry)
 	if !ok {
 		t.Fatalf("focus on %T, not the title", u.win.Canvas().Focused())
 	}
@@ -183,6 +183,16 @@ func TestRenameTypeAndEnter(t *testing.T) {
 	h.pump("the new title", func() bool { return u.sidebar.entries[0].Title == "Renamed" })
 	if u.win.Canvas().Overlays().Top() != nil {
 		t.Error("Enter left the dialog open")
+	}
+
+	// An empty title is not taken: the dialog stays, with no error dialog over it.
+	u.sidebar.rename(u.sidebar.entries[0])
+	focused = u.win.Canvas().Focused().(*fieldEntry)
+	focused.SetText("   ")
+	focused.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.pump("the refusal", func() bool { return true })
+	if _, form := u.win.Canvas().Focused().(*fieldEntry); len(u.dialogs) != 1 || !form || u.sidebar.entries[0].Title != "Renamed" {
+		t.Fatalf("an empty title: %d dialogs open (the form's entry focused: %v), title %q", len(u.dialogs), form, u.sidebar.entries[0].Title)
 	}
 }
 

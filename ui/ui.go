@@ -93,6 +93,8 @@ type UI struct {
 	serveNotice string
 	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
 	dialogs []dialog.Dialog
+	// noEnter are the open questions Enter does not answer (showDestructive).
+	noEnter map[dialog.Dialog]bool
 	// closed is set when the window has closed (shutdown): do then drops what it is given.
 	closed atomic.Bool
 }
@@ -323,23 +325,50 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 			})
 		}
 	}
+	// Fyne gives keys to the window only while no widget has the focus; the fields of
+	// dialogs call escape themselves (fieldEntry, fieldSelect, fieldCheck).
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
-		if k.Name != fyne.KeyEscape {
-			return
+		switch k.Name {
+		case fyne.KeyEscape:
+			u.escape()
+		case fyne.KeyReturn, fyne.KeyEnter:
+			if n := len(u.dialogs); n > 0 {
+				if d, ok := u.dialogs[n-1].(*dialog.ConfirmDialog); ok && !u.noEnter[d] {
+					d.Confirm()
+				}
+			}
 		}
-		if n := len(u.dialogs); n > 0 {
-			u.dialogs[n-1].Dismiss()
-			return
-		}
-		u.stop()
 	})
 }
 
-// show shows d, and keeps it where Esc dismisses it (the newest open dialog first).
+// escape is Esc: it closes the newest dialog, or else stops what the view in front runs.
+func (u *UI) escape() {
+	if n := len(u.dialogs); n > 0 {
+		u.dialogs[n-1].Dismiss()
+		return
+	}
+	u.stop()
+}
+
+// show shows d, and keeps it where Esc dismisses it (the newest open dialog first) and, for
+// a question, where Enter answers it with its confirming button.
 func (u *UI) show(d dialog.Dialog) {
 	u.dialogs = append(u.dialogs, d)
-	d.SetOnClosed(func() { u.dialogs = slices.DeleteFunc(u.dialogs, func(o dialog.Dialog) bool { return o == d }) })
+	d.SetOnClosed(func() {
+		u.dialogs = slices.DeleteFunc(u.dialogs, func(o dialog.Dialog) bool { return o == d })
+		delete(u.noEnter, d)
+	})
 	d.Show()
+}
+
+// showDestructive is show for a question whose confirming button destroys something
+// (Delete): Enter does not answer it, a click or Tab and Space must.
+func (u *UI) showDestructive(d dialog.Dialog) {
+	if u.noEnter == nil {
+		u.noEnter = map[dialog.Dialog]bool{}
+	}
+	u.noEnter[d] = true
+	u.show(d)
 }
 
 // stop is Esc: it stops whatever the current view is running.

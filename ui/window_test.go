@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -234,4 +235,59 @@ func TestViewerFitsSmallestWindow(t *testing.T) {
 	if m := h.u.win.Canvas().Overlays().Top().MinSize(); m.Height > minWindowSize.Height || m.Width > minWindowSize.Width {
 		t.Errorf("the large view needs %v in a %v window", m, minWindowSize)
 	}
+}
+
+// Esc closes a dialog whatever field in it has the focus (Fyne gives a focused widget the
+// key, not the window); Enter answers a question, except one that deletes; Ctrl+Enter in the
+// seed field generates.
+func TestDialogKeys(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	esc := &fyne.KeyEvent{Name: fyne.KeyEscape}
+	for name, field := range map[string]func(*settingsForm) fyne.Focusable{
+		"a number":  func(f *settingsForm) fyne.Focusable { return f.cfg },
+		"a list":    func(f *settingsForm) fyne.Focusable { return f.weights },
+		"the port":  func(f *settingsForm) fyne.Focusable { return f.serve.port },
+		"the check": func(f *settingsForm) fyne.Focusable { return f.serve.on },
+	} {
+		f := u.openSettings()
+		w := field(f)
+		u.win.Canvas().Focus(w)
+		w.TypedKey(esc)
+		if len(u.dialogs) != 0 {
+			t.Errorf("Esc on %s left Settings open", name)
+			for len(u.dialogs) > 0 {
+				u.dialogs[0].Dismiss()
+			}
+		}
+	}
+
+	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
+	test.Type(u.chat.entry, "a question")
+	u.chat.send()
+	h.waitAnswers(1)
+	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
+	u.sidebar.delete(u.sidebar.entries[0])
+	u.win.Canvas().OnTypedKey()(enter)
+	h.pump("a moment", func() bool { return true })
+	if len(u.dialogs) != 1 || len(u.sidebar.entries) != 1 {
+		t.Errorf("Enter on Delete?: %d dialogs, %d entries", len(u.dialogs), len(u.sidebar.entries))
+	}
+	u.win.Canvas().OnTypedKey()(esc)
+	confirmed := false
+	u.show(dialog.NewConfirm("Go on?", "", func(ok bool) { confirmed = ok }, u.win))
+	u.win.Canvas().OnTypedKey()(enter)
+	if !confirmed || len(u.dialogs) != 0 {
+		t.Errorf("Enter on a question: confirmed %v, %d dialogs", confirmed, len(u.dialogs))
+	}
+
+	c := u.create
+	u.ShowCreate()
+	c.prompt.SetText("a red fox")
+	u.win.Canvas().Focus(c.seed)
+	c.seed.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierControl})
+	if c.job == nil {
+		t.Fatal("Ctrl+Enter in the seed field did not generate")
+	}
+	h.pump("the images", func() bool { return c.job == nil })
 }
