@@ -113,7 +113,8 @@ func SaveImage(path string, img image.Image, meta ImageMeta, overwrite bool) err
 type GenerationProgress struct {
 	// Token of Tokens image tokens are decided for every image.
 	Token, Tokens int
-	// ImagesPerSecond is the speed (0 until known); Elapsed and Remaining are times.
+	// ImagesPerSecond is the run's images over its expected time, from the pace so far (0
+	// until known); Elapsed and Remaining are times.
 	ImagesPerSecond float64
 	// DecodeStages, when positive, marks the final VQ decode that follows the last token:
 	// DecodeStage of DecodeStages decoder stages are done.
@@ -223,12 +224,13 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 		res, err := engine.GenerateImages(ctx, st.Prompt, opts, func(p model.ImageProgress) {
 			gp := GenerationProgress{Token: p.Token, Tokens: p.Tokens, Elapsed: p.Elapsed, Remaining: left.update(p),
 				DecodeStage: p.DecodeStage, DecodeStages: p.DecodeStages}
-			if p.DecodeStages > 0 {
-				gp.ImagesPerSecond = left.rate // the decoder reports no token speed
-			} else if p.Tokens > 0 {
-				gp.ImagesPerSecond = p.TokensPerSecond / float64(p.Tokens)
-				left.rate = gp.ImagesPerSecond
+			// The run's images over its whole expected time (previews and the final decode
+			// included): the token loop's own speed leaves those out, and for a small
+			// model they are most of the run.
+			if total := gp.Elapsed + gp.Remaining; p.DecodeStages == 0 && p.Token > 1 && total > 0 {
+				left.rate = float64(st.N) / total.Seconds()
 			}
+			gp.ImagesPerSecond = left.rate
 			report(Progress{Done: p.Token, Total: p.Tokens, Rate: gp.ImagesPerSecond, Elapsed: p.Elapsed, Remaining: gp.Remaining})
 			if cb.OnProgress != nil {
 				cb.OnProgress(gp)
@@ -269,7 +271,7 @@ type timeLeft struct {
 	first, last time.Duration // Elapsed at step 1 and at the previous step
 	decode      time.Duration // the last preview's decode time
 	decodeStart time.Duration // Elapsed when the final decode began
-	rate        float64       // the last images/s the token loop reported
+	rate        float64       // the last images/s estimated (the decode keeps it)
 }
 
 func (t *timeLeft) update(p model.ImageProgress) time.Duration {
