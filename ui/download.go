@@ -228,6 +228,8 @@ func (d *downloads) renderSidebar() {
 	}
 	name, pct := path.Base(d.repo), int(d.progress.Fraction()*100)
 	switch {
+	case d.job != nil && d.progress.Status != "":
+		d.u.sidebar.showDownload(name + ": " + d.progress.Status) // retrying: not silently stuck
 	case d.job != nil:
 		d.u.sidebar.showDownload(fmt.Sprintf("Downloading %s · %d%%", name, pct))
 	case d.err != nil:

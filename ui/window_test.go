@@ -214,6 +214,10 @@ func TestNoModelScreenFitsSmallestSize(t *testing.T) {
 	if m := h.u.win.Content().MinSize(); m.Width > minWindowSize.Width {
 		t.Errorf("the first-run screen needs %v wide, more than %v", m.Width, minWindowSize.Width)
 	}
+	// The sidebar says it too, not "Downloading … 31%" as if all were well.
+	if l := h.u.sidebar.downloadL.Text; !strings.Contains(l, "retrying") {
+		t.Errorf("the sidebar says %q while the download retries", l)
+	}
 }
 
 // The window opens with the composer focused: the first keys typed are a question.
