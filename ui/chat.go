@@ -53,15 +53,17 @@ type chatView struct {
 	list         *fyne.Container
 	scroll       *container.Scroll
 	empty        fyne.CanvasObject
-	body         *fyne.Container
-	entry        *promptEntry
-	attachB      *tipButton
-	sendB        *widget.Button
-	chips        *fyne.Container
-	notice       *widget.Label
-	status       *widget.Label
-	attached     []attachment
-	ready        bool
+	// opening says a chat is being read from the history.
+	opening  *widget.Label
+	body     *fyne.Container
+	entry    *promptEntry
+	attachB  *tipButton
+	sendB    *widget.Button
+	chips    *fyne.Container
+	notice   *widget.Label
+	status   *widget.Label
+	attached []attachment
+	ready    bool
 	// follow keeps the view at the end of the conversation while an answer grows.
 	follow bool
 	// updates counts the answer updates shown, finished the answers ended (tests check that
@@ -128,7 +130,10 @@ func newChatView(u *UI) *chatView {
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
 	c.scroll.OnScrolled = c.scrolled
 	c.empty = c.emptyState()
-	c.body = container.NewStack(c.scroll, c.empty)
+	c.opening = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
+	c.opening.Importance = widget.LowImportance
+	c.opening.Hide()
+	c.body = container.NewStack(c.scroll, c.empty, container.NewCenter(c.opening))
 	c.scroll.Hide()
 
 	c.entry = newPromptEntry(chatPlaceholder, true)
@@ -201,6 +206,7 @@ func (c *chatView) newSession() {
 
 // openSession shows a chat from the history.
 func (c *chatView) openSession(s *app.ChatSession) {
+	c.opening.Hide()
 	if c.session != nil {
 		old := c.session
 		go old.Close()
@@ -417,6 +423,22 @@ func (c *chatView) render() {
 	c.sync()
 	c.follow = true
 	c.scroll.ScrollToBottom()
+}
+
+// showOpening says a chat from the history is being read (a long one takes seconds), in
+// place of what was shown; openSession, or notOpening when it fails, ends it.
+func (c *chatView) showOpening(title string) {
+	c.scroll.Hide()
+	c.empty.Hide()
+	c.opening.SetText("Opening “" + shorten(title, 60) + "”…")
+	c.opening.Show()
+	c.body.Refresh()
+}
+
+// notOpening puts back the chat that was shown when opening another failed.
+func (c *chatView) notOpening() {
+	c.opening.Hide()
+	c.sync()
 }
 
 // sync adds views for messages the session has and the screen does not yet.

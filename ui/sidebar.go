@@ -290,6 +290,10 @@ func (s *sidebar) open(id widget.ListItemID) {
 	}
 	e := s.entries[id]
 	u := s.u
+	if e.Kind == app.KindChat {
+		u.ShowChat()
+		u.chat.showOpening(e.Title)
+	}
 	go func() {
 		if e.Kind == app.KindImageSet {
 			set, err := u.store.LoadSet(e.ID)
@@ -307,6 +311,7 @@ func (s *sidebar) open(id widget.ListItemID) {
 		sess, err := app.OpenChatSession(u.store, e.ID, u.engine, u.settings.Answer.Options())
 		u.do(func() {
 			if err != nil {
+				u.chat.notOpening()
 				u.showError("Cannot open this chat", err, "The file was set aside; the rest of the history is safe.")
 				s.reloadHistory()
 				return

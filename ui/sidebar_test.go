@@ -304,3 +304,23 @@ func TestHistoryWithoutModel(t *testing.T) {
 		t.Errorf("the chat says %q without a model, not where to get one", s)
 	}
 }
+
+// A chat opened from the history says it is opening until it is read (a long one takes
+// seconds), instead of showing the empty chat as if it were lost.
+func TestHistoryChatSaysOpening(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	test.Type(u.chat.entry, "is it a fox?")
+	u.chat.send()
+	h.waitAnswers(1)
+	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
+	u.newChat()
+	u.sidebar.open(0)
+	if !u.chat.opening.Visible() || !strings.Contains(u.chat.opening.Text, "is it a fox?") || u.chat.empty.Visible() {
+		t.Errorf("while opening: %q shown %v, empty state shown %v", u.chat.opening.Text, u.chat.opening.Visible(), u.chat.empty.Visible())
+	}
+	h.pump("the chat", func() bool { return len(u.chat.msgs) == 2 })
+	if u.chat.opening.Visible() {
+		t.Error("the opening line stays after the chat is shown")
+	}
+}
