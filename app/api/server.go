@@ -182,6 +182,10 @@ type Server struct {
 	// http.Server.
 	base     context.Context
 	stopBase context.CancelFunc
+	// draining ends when Shutdown starts: requests still waiting for their turn are answered
+	// 503 at once, while the running one gets Shutdown's time to finish.
+	draining  context.Context
+	stopDrain context.CancelFunc
 
 	turn func(ctx context.Context) (func(), error)
 
@@ -247,6 +251,7 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 		}
 	}
 	s.base, s.stopBase = context.WithCancel(context.Background())
+	s.draining, s.stopDrain = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -311,6 +316,7 @@ func (s *Server) RunListener(ctx context.Context, ln net.Listener) error {
 // 503 and releases the cached conversation. The model stays open. A Server serves once: to
 // serve again (the app's setting switched off and on), make a new one.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopDrain()
 	s.httpMu.Lock()
 	srv := s.http
 	s.closed = true
@@ -742,6 +748,11 @@ func serveJob[Req, Job any](s *Server, w http.ResponseWriter, r *http.Request, k
 	}
 	release, err := s.waitTurn(r.Context(), t)
 	if err != nil {
+		if s.draining.Err() != nil && r.Context().Err() == nil {
+			w.Header().Set("Retry-After", "5")
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down",
+				message: "the server is stopping (the model is being replaced or the server turned off) before this request's turn: retry in a moment"})
+		}
 		s.jobDone(kind, 0, err)
 		return
 	}
@@ -754,6 +765,9 @@ func serveJob[Req, Job any](s *Server, w http.ResponseWriter, r *http.Request, k
 func (s *Server) waitTurn(reqCtx context.Context, t *ticket) (func(), error) {
 	ctx, stop := s.jobContext(reqCtx)
 	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer context.AfterFunc(s.draining, cancel)()
+	defer cancel()
 	if err := t.wait(ctx); err != nil {
 		return nil, err
 	}

@@ -237,3 +237,37 @@ func TestShutdownBeforeServe(t *testing.T) {
 		t.Error("the listener is still open")
 	}
 }
+
+// TestShutdownAnswersQueued: a request still waiting for its turn when the server shuts
+// down (the app replacing its model) is answered 503 with Retry-After, not dropped with an
+// empty reply.
+func TestShutdownAnswersQueued(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	held := make(chan struct{})
+	ts.hooks.onText = func(ctx context.Context, n int) {
+		if n == 1 {
+			close(held)
+			<-ctx.Done()
+		}
+	}
+	go ts.post(t, "/v1/chat/completions", map[string]any{"max_tokens": 50, "messages": []any{userMsg("hi")}})
+	<-held
+	type answer struct {
+		resp *http.Response
+		body []byte
+	}
+	queued := make(chan answer, 1)
+	go func() {
+		resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"max_tokens": 5, "messages": []any{userMsg("and me?")}})
+		queued <- answer{resp, body}
+	}()
+	waitFor(t, "the second request to queue", func() bool { _, w, _ := ts.queue.state(); return w == 1 })
+	if err := ts.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := <-queued
+	checkError(t, "queued at shutdown", a.resp, a.body, 503, "shutting_down", "")
+	if a.resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After on the 503")
+	}
+}
