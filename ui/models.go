@@ -189,9 +189,7 @@ func (u *UI) reload() { u.loadModel(u.loaded.dir, u.loaded.opts.Name) }
 func (u *UI) offerReload() {
 	name := u.loaded.opts.Name
 	text := "Backend, threads, weights and arithmetic apply when a model loads. Load " + name + " again with the new settings now?"
-	if u.chat.session.Busy() || u.chat.sending || u.create.job != nil {
-		text += "\n\nThe answer or images in progress will stop."
-	}
+	text += u.switchCosts()
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustomConfirm("Reload "+name+"?", "Reload", "Later", container.New(fixedWidth{420}, l), func(ok bool) {
@@ -200,6 +198,19 @@ func (u *UI) offerReload() {
 		}
 	}, u.win)
 	u.show(d)
+}
+
+// switchCosts says what loading a model in place of the one in use stops ("" for nothing):
+// the questions that offer a switch end with it.
+func (u *UI) switchCosts() string {
+	var s string
+	if u.chat.session.Busy() || u.chat.sending || u.create.job != nil {
+		s += "\n\nThe answer or images in progress will stop."
+	}
+	if u.serving != nil {
+		s += "\n\nThe local API pauses while the model loads: requests waiting are told to retry."
+	}
+	return s
 }
 
 // offerDownloaded asks whether to switch to the model a download just finished, since
@@ -211,9 +222,7 @@ func (u *UI) offerDownloaded(dir, name string) {
 	} else {
 		text += " Load it now?"
 	}
-	if u.chat.session.Busy() || u.chat.sending || u.create.job != nil {
-		text += "\n\nThe answer or images in progress will stop."
-	}
+	text += u.switchCosts()
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustomConfirm(name+" is downloaded", "Load", "Later", container.New(fixedWidth{420}, l), func(ok bool) {
