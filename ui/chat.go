@@ -113,8 +113,10 @@ type attachment struct {
 
 // messageView is one message on screen.
 type messageView struct {
-	index  int
+	index int
+	// text is a question's; answer is an answer's, one label a paragraph.
 	text   *widget.Label
+	answer *paragraphs
 	footer *widget.Label
 	copyB  *widget.Button
 	images *fyne.Container
@@ -513,6 +515,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 		v.obj = container.NewPadded(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card))
 		return v
 	}
+	v.answer = newParagraphs()
 	v.copyB = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		c.u.fapp.Clipboard().SetContent(c.session.AnswerText(v.index))
 		c.setNotice("")
@@ -520,8 +523,53 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v.copyB.Importance = widget.LowImportance
 	v.copyB.Hide()
 	foot := container.NewBorder(nil, nil, nil, v.copyB, v.footer)
-	v.obj = container.NewPadded(container.NewVBox(v.text, foot))
+	v.obj = container.NewPadded(container.NewVBox(v.answer.box, foot))
 	return v
+}
+
+// shown is the text v shows.
+func (v *messageView) shown() string {
+	if v.answer != nil {
+		return v.answer.text
+	}
+	return v.text.Text
+}
+
+// paragraphs shows a text one label a paragraph: a streaming answer changes its last
+// paragraph only, so each redraw lays out that one again, not the whole answer (which made
+// long answers slow the window to a crawl).
+type paragraphs struct {
+	box    *fyne.Container
+	labels []*widget.Label
+	text   string
+}
+
+func newParagraphs() *paragraphs { return &paragraphs{box: container.NewVBox()} }
+
+// set shows text, relabelling only the paragraphs that changed.
+func (p *paragraphs) set(text string) {
+	if text == p.text {
+		return
+	}
+	p.text = text
+	parts := strings.Split(text, "\n\n")
+	for i, part := range parts {
+		if i == len(p.labels) {
+			l := widget.NewLabel("")
+			l.Wrapping = fyne.TextWrapWord
+			l.Selectable = true
+			p.labels = append(p.labels, l)
+			p.box.Add(l)
+		}
+		if p.labels[i].Text != part {
+			p.labels[i].SetText(part)
+		}
+	}
+	for len(p.labels) > len(parts) {
+		last := p.labels[len(p.labels)-1]
+		p.box.Remove(last)
+		p.labels = p.labels[:len(p.labels)-1]
+	}
 }
 
 // fill shows m in v.
@@ -530,7 +578,9 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 	if m.Assistant && text == "" && m.State == app.StateStreaming {
 		text = "…"
 	}
-	if v.text.Text != text {
+	if m.Assistant {
+		v.answer.set(text)
+	} else if v.text.Text != text {
 		v.text.SetText(text)
 	}
 	if !m.Assistant {

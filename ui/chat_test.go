@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
@@ -44,7 +45,7 @@ func TestChatAnswersAboutDroppedImage(t *testing.T) {
 	if c.updates < 2 {
 		t.Errorf("answer shown in %d updates, want it streamed piece by piece", c.updates)
 	}
-	if got := c.msgs[1].text.Text; got != msgs[1].Text {
+	if got := c.msgs[1].shown(); got != msgs[1].Text {
 		t.Errorf("shown answer %q, session has %q", got, msgs[1].Text)
 	}
 	if !strings.Contains(c.msgs[1].footer.Text, "tokens/s") {
@@ -401,4 +402,43 @@ func TestNewChatInHistoryAtOnce(t *testing.T) {
 		t.Errorf("the new chat is not marked open (selected %d)", h.u.sidebar.selected)
 	}
 	h.waitAnswers(1)
+}
+
+// An answer is shown a paragraph a label: as it streams only the last paragraph changes,
+// the labels before it are kept as they are.
+func TestParagraphs(t *testing.T) {
+	p := newParagraphs()
+	p.set("The first paragraph.\n\nThe sec")
+	if len(p.labels) != 2 || p.labels[0].Text != "The first paragraph." || p.labels[1].Text != "The sec" {
+		t.Fatalf("labels %d: %q", len(p.labels), textsIn(p.box))
+	}
+	first := p.labels[0]
+	p.set("The first paragraph.\n\nThe second one.\n\nA third")
+	if len(p.labels) != 3 || p.labels[0] != first || p.labels[2].Text != "A third" || len(p.box.Objects) != 3 {
+		t.Fatalf("after more text: %d labels, first kept %v, %q", len(p.labels), p.labels[0] == first, textsIn(p.box))
+	}
+	p.set("Replaced")
+	if len(p.labels) != 1 || len(p.box.Objects) != 1 || p.labels[0].Text != "Replaced" || p.text != "Replaced" {
+		t.Fatalf("after a shorter text: %d labels, %q", len(p.labels), textsIn(p.box))
+	}
+}
+
+// BenchmarkAnswerRedraw is one streamed update of a long answer (60 paragraphs of 60
+// words): what each redraw lays out again. On the test driver (2026-12-05, 30 updates, one
+// run beside the other) it took 9.6 ms an update, where one label for the whole answer took
+// 52 ms.
+func BenchmarkAnswerRedraw(b *testing.B) {
+	test.NewTempApp(b)
+	p := newParagraphs()
+	w := test.NewWindow(container.NewVScroll(p.box))
+	defer w.Close()
+	w.Resize(fyne.NewSize(readableWidth, 600))
+	para := strings.TrimSpace(strings.Repeat("word ", 60))
+	text := strings.TrimSuffix(strings.Repeat(para+"\n\n", 60), "\n\n")
+	for b.Loop() {
+		text += " more"
+		p.set(text)
+		p.box.Refresh()
+		p.box.MinSize()
+	}
 }
