@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,8 +34,8 @@ type sidebar struct {
 	marking bool
 	// selected is the highlighted entry (-1: none).
 	selected widget.ListItemID
-	// titles counts the entries by title.
-	titles map[string]int
+	// titles are the lines of entries whose titles repeat (rowTitles).
+	titles map[string]string
 
 	modelName   *widget.Label
 	modelDetail *widget.Label
@@ -190,23 +191,61 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 }
 
-// rowTitle is e's line in the list: its title, and when it was made if another entry has
-// the same title (the same prompt run twice), so that they can be told apart.
+// rowTitle is e's line in the list: its title, or for entries of one title (the same
+// prompt run twice) when each was made before it, so that it shows however the title is cut.
 func (s *sidebar) rowTitle(e app.HistoryEntry) string {
-	if s.titles[e.Title] < 2 {
-		return e.Title
+	if t, ok := s.titles[e.ID]; ok {
+		return t
 	}
-	return shorten(e.Title, 18) + " · " + whenLabel(e.Created.Local(), time.Now())
+	return e.Title
+}
+
+// rowTitles are the lines of entries whose titles repeat, by entry ID: when each was made
+// (to the second where the minute is shared), then the title; entries that still read
+// the same are numbered from the oldest.
+func rowTitles(entries []app.HistoryEntry, now time.Time) map[string]string {
+	byTitle := map[string][]app.HistoryEntry{}
+	for _, e := range entries {
+		byTitle[e.Title] = append(byTitle[e.Title], e)
+	}
+	lines := map[string]string{}
+	for title, group := range byTitle {
+		if len(group) < 2 {
+			continue
+		}
+		slices.SortFunc(group, func(a, b app.HistoryEntry) int { return a.Created.Compare(b.Created) })
+		minutes := map[string]int{}
+		for _, e := range group {
+			minutes[whenLabel(e.Created.Local(), now, false)]++
+		}
+		seen := map[string]int{}
+		for _, e := range group {
+			when := whenLabel(e.Created.Local(), now, false)
+			if minutes[when] > 1 {
+				when = whenLabel(e.Created.Local(), now, true)
+			}
+			seen[when]++
+			if n := seen[when]; n > 1 {
+				when += fmt.Sprintf(" (%d)", n)
+			}
+			lines[e.ID] = when + " · " + title
+		}
+	}
+	return lines
 }
 
 // whenLabel says when t was, as briefly as now allows: "14:05" today, "3 Dec 14:05" this
-// year, "3 Dec 2025" before.
-func whenLabel(t, now time.Time) string {
+// year, "3 Dec 2025" before; with seconds, "14:05:31" and "3 Dec 14:05:31".
+func whenLabel(t, now time.Time, seconds bool) string {
+	clock := "15:04"
+	if seconds {
+		clock = "15:04:05"
+	}
 	switch {
 	case t.YearDay() == now.YearDay() && t.Year() == now.Year():
-		return t.Format("15:04")
+		return t.Format(clock)
 	case t.Year() == now.Year():
-		return t.Format("2 Jan 15:04")
+		return t.Format("2 Jan " + clock)
 	}
 	return t.Format("2 Jan 2006")
 }
@@ -252,10 +291,7 @@ func (s *sidebar) reloadHistory() {
 				s.u.chat.setNotice(strings.Join(lines, "\n"))
 			}
 			s.entries = entries
-			s.titles = map[string]int{}
-			for _, e := range entries {
-				s.titles[e.Title]++
-			}
+			s.titles = rowTitles(entries, time.Now())
 			s.emptyL.Hidden = len(entries) > 0
 			s.emptyL.Refresh()
 			s.list.Refresh()

@@ -229,23 +229,47 @@ func TestHistoryHighlightFollowsTheView(t *testing.T) {
 	}
 }
 
-// Entries with the same title (one prompt run twice) tell when each was made; a title of
-// its own stands alone.
+// Entries with the same title (one prompt run twice) say when each was made, before the
+// title so that a cut title keeps it; to the second where they share the minute, numbered
+// where even that is shared; a title of its own stands alone.
 func TestHistorySameTitlesTellWhen(t *testing.T) {
 	now := time.Date(2026, 12, 5, 14, 30, 0, 0, time.Local)
 	for _, tc := range []struct {
-		t    time.Time
-		want string
+		t       time.Time
+		seconds bool
+		want    string
 	}{
-		{time.Date(2026, 12, 5, 9, 7, 0, 0, time.Local), "09:07"},
-		{time.Date(2026, 12, 3, 9, 7, 0, 0, time.Local), "3 Dec 09:07"},
-		{time.Date(2025, 12, 5, 9, 7, 0, 0, time.Local), "5 Dec 2025"},
+		{time.Date(2026, 12, 5, 9, 7, 0, 0, time.Local), false, "09:07"},
+		{time.Date(2026, 12, 5, 9, 7, 31, 0, time.Local), true, "09:07:31"},
+		{time.Date(2026, 12, 3, 9, 7, 0, 0, time.Local), false, "3 Dec 09:07"},
+		{time.Date(2025, 12, 5, 9, 7, 0, 0, time.Local), false, "5 Dec 2025"},
 	} {
-		if got := whenLabel(tc.t, now); got != tc.want {
-			t.Errorf("whenLabel(%v) = %q, want %q", tc.t, got, tc.want)
+		if got := whenLabel(tc.t, now, tc.seconds); got != tc.want {
+			t.Errorf("whenLabel(%v, %v) = %q, want %q", tc.t, tc.seconds, got, tc.want)
 		}
 	}
+	at := func(h, m, s int) time.Time { return time.Date(2026, 12, 5, h, m, s, 0, time.Local) }
+	lines := rowTitles([]app.HistoryEntry{
+		{ID: "a", Title: "a lighthouse", Created: at(9, 7, 1)},
+		{ID: "b", Title: "a lighthouse", Created: at(9, 7, 40)},
+		{ID: "c", Title: "a lighthouse", Created: at(11, 0, 0)},
+		{ID: "d", Title: "a fox", Created: at(9, 7, 1)},
+		{ID: "e", Title: "a cat", Created: at(10, 0, 5)},
+		{ID: "f", Title: "a cat", Created: at(10, 0, 5)},
+	}, now)
+	for id, want := range map[string]string{
+		"a": "09:07:01 · a lighthouse", "b": "09:07:40 · a lighthouse", "c": "11:00 · a lighthouse",
+		"e": "10:00:05 · a cat", "f": "10:00:05 (2) · a cat",
+	} {
+		if lines[id] != want {
+			t.Errorf("entry %s reads %q, want %q", id, lines[id], want)
+		}
+	}
+	if _, ok := lines["d"]; ok {
+		t.Errorf("a title of its own is changed: %q", lines["d"])
+	}
 
+	// In the window: the rows of a prompt run twice differ.
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
 	u.ShowCreate()
@@ -255,14 +279,16 @@ func TestHistorySameTitlesTellWhen(t *testing.T) {
 		h.pump("the images", func() bool { return u.create.job == nil })
 	}
 	h.pump("the history", func() bool { return len(u.sidebar.entries) == 3 })
+	seen := map[string]bool{}
 	for _, e := range u.sidebar.entries {
 		got := u.sidebar.rowTitle(e)
 		if e.Title == "a fox" && got != "a fox" {
 			t.Errorf("a title of its own reads %q", got)
 		}
-		if e.Title == "a lighthouse" && !strings.HasPrefix(got, "a lighthouse · ") {
-			t.Errorf("a repeated title reads %q, want when it was made after it", got)
+		if e.Title == "a lighthouse" && (!strings.HasSuffix(got, " · a lighthouse") || seen[got]) {
+			t.Errorf("a repeated title reads %q (seen before: %v)", got, seen[got])
 		}
+		seen[got] = true
 	}
 }
 
