@@ -143,10 +143,15 @@ func (f *settingsForm) items() []*widget.FormItem {
 		item.HintText = text
 		return item
 	}
+	weightsHint := wrappedHint(f.weightsHint())
+	f.weights.OnChanged = func(string) {
+		weightsHint.Segments[0].(*widget.TextSegment).Text = f.weightsHint()
+		weightsHint.Refresh()
+	}
 	return []*widget.FormItem{
 		widget.NewFormItem("Backend", f.backend),
 		widget.NewFormItem("Threads", f.threads),
-		widget.NewFormItem("Weights", container.NewVBox(f.weights, wrappedHint(f.weightsHint()))),
+		widget.NewFormItem("Weights", container.NewVBox(f.weights, weightsHint)),
 		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint(f.precisionHint()))),
 		widget.NewFormItem("Images per run", f.n),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
@@ -177,16 +182,29 @@ func weightsLabel(w string) string {
 	return strings.ToUpper(w)
 }
 
-// weightsHint says when the weights setting applies and, with a model loaded, what
-// Automatic picks for it and the engine's reason (the memory rule of model.ChooseWeights).
+// weightsHint says when the weights setting applies and what the chosen format does: for
+// Automatic, with a model loaded, what it picks for it and the engine's reason (the memory
+// rule of model.ChooseWeights).
 func (f *settingsForm) weightsHint() string {
 	const applies = "Applies at the next model load"
-	if e := f.u.engine; e != nil {
-		if info := e.Info(); info.AutoWeights != "" {
-			return fmt.Sprintf("%s. Automatic for %s: %s (%s)", applies, info.Name, weightsLabel(info.AutoWeights), info.AutoWeightsReason)
+	switch w := f.weightChoices[max(f.weights.SelectedIndex(), 0)]; w {
+	case model.WeightsAuto:
+		if e := f.u.engine; e != nil {
+			if info := e.Info(); info.AutoWeights != "" {
+				return fmt.Sprintf("%s. Automatic for %s: %s (%s)", applies, info.Name, weightsLabel(info.AutoWeights), info.AutoWeightsReason)
+			}
 		}
+		return applies + "; Automatic keeps the stored weights unless memory is short"
+	case model.WeightsStored:
+		return applies + ". The released weights as they are: exact results, the most memory"
+	case model.WeightsQ8:
+		return applies + ". 8-bit: about half the memory, faster answers and images, results very close to the released weights'"
+	case model.WeightsQ4M:
+		return applies + ". 4-bit with an offset a block: about a third of the memory; results drift more than with Q8"
+	case model.WeightsQ4:
+		return applies + ". 4-bit: the least memory; results drift the most"
 	}
-	return applies + "; Automatic keeps the stored weights unless memory is short"
+	return applies
 }
 
 // precisionHint says what the faster arithmetic does and, with a model loaded, what it runs
@@ -364,7 +382,7 @@ const maxAnswerTokens = 16384
 
 // wrappedHint is a form hint that wraps: a form item's own HintText is one line, which a hint
 // naming the model and the memory rule outgrows.
-func wrappedHint(text string) fyne.CanvasObject {
+func wrappedHint(text string) *widget.RichText {
 	rt := widget.NewRichText(&widget.TextSegment{Text: text, Style: widget.RichTextStyle{
 		SizeName: theme.SizeNameCaptionText, ColorName: theme.ColorNamePlaceHolder, Inline: true}})
 	rt.Wrapping = fyne.TextWrapWord

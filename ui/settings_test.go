@@ -192,6 +192,9 @@ func TestSettingsWeights(t *testing.T) {
 		t.Errorf("weights hint %q, want when it applies and Automatic's choice with its reason", hint)
 	}
 	f.weights.SetSelected("Q4 (smallest)")
+	if hint := f.weightsHint(); !strings.Contains(hint, "4-bit") || strings.Contains(hint, "Automatic") {
+		t.Errorf("with Q4 chosen the hint says %q", hint)
+	}
 	ns, err := f.settings()
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +218,7 @@ func TestSettingsWeights(t *testing.T) {
 	}
 
 	// Without a model, the hint says what Automatic does in general.
-	u.engine = nil
+	u.engine, u.settings.Weights = nil, model.WeightsAuto
 	if hint := newSettingsForm(u).weightsHint(); !strings.Contains(hint, "next model load") || !strings.Contains(hint, "unless memory is short") {
 		t.Errorf("weights hint without a model %q", hint)
 	}

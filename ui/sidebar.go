@@ -120,7 +120,9 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	title.Truncation = fyne.TextTruncateEllipsis
 	more := s.u.newTipButton(theme.MoreHorizontalIcon(), "Rename or delete", nil)
 	more.Importance = widget.LowImportance
-	return newHistoryRow(container.NewBorder(nil, nil, container.NewStack(icon, img), more, title))
+	// The picture's place is as wide with an icon as with a thumbnail: the titles line up.
+	pic := container.New(fixedWidth{historyThumb}, container.NewStack(icon, img))
+	return newHistoryRow(container.NewBorder(nil, nil, pic, more, title))
 }
 
 // historyRow is one line of the history: a click opens the entry, a right click its
@@ -164,7 +166,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	hr := o.(*historyRow)
 	row := hr.row
 	title := row.Objects[0].(*widget.Label)
-	pics := row.Objects[1].(*fyne.Container)
+	pics := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
 	more := row.Objects[2].(*tipButton)
 	title.SetText(s.rowTitle(e))
 	icon, img := pics.Objects[0].(*widget.Icon), pics.Objects[1].(*canvas.Image)

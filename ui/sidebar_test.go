@@ -350,3 +350,36 @@ func TestHistoryChatSaysOpening(t *testing.T) {
 		t.Error("the opening line stays after the chat is shown")
 	}
 }
+
+// The titles of the history line up whether an entry shows a thumbnail or an icon.
+func TestHistoryTitlesLineUp(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	test.Type(u.chat.entry, "a question")
+	u.chat.send()
+	h.waitAnswers(1)
+	u.ShowCreate()
+	u.create.prompt.SetText("a lighthouse")
+	u.create.generate()
+	h.pump("both entries", func() bool { return u.create.job == nil && len(u.sidebar.entries) == 2 })
+	h.pump("the thumbnail", func() bool {
+		for _, th := range u.sidebar.thumbs {
+			if th != nil {
+				return true
+			}
+		}
+		return false
+	})
+	u.sidebar.list.Refresh()
+	h.settle()
+	var xs []float32
+	for _, o := range test.LaidOutObjects(u.sidebar.list) {
+		if r, ok := o.(*historyRow); ok {
+			title := r.row.Objects[0].(*widget.Label)
+			xs = append(xs, title.Position().X) // within the row
+		}
+	}
+	if len(xs) != 2 || xs[0] != xs[1] {
+		t.Errorf("the titles start at %v", xs)
+	}
+}
