@@ -2,7 +2,9 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -250,22 +252,38 @@ func TestShutdownAnswersQueued(t *testing.T) {
 			<-ctx.Done()
 		}
 	}
-	go ts.post(t, "/v1/chat/completions", map[string]any{"max_tokens": 50, "messages": []any{userMsg("hi")}})
-	<-held
 	type answer struct {
 		resp *http.Response
 		body []byte
+		err  error
 	}
-	queued := make(chan answer, 1)
-	go func() {
-		resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"max_tokens": 5, "messages": []any{userMsg("and me?")}})
-		queued <- answer{resp, body}
-	}()
+	// post from a goroutine of its own, which may not end the test.
+	post := func(body any) <-chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			raw, _ := json.Marshal(body)
+			resp, err := http.Post(ts.url+"/v1/chat/completions", "application/json", bytes.NewReader(raw))
+			if err != nil {
+				ch <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			ch <- answer{resp, b, err}
+		}()
+		return ch
+	}
+	post(map[string]any{"max_tokens": 50, "messages": []any{userMsg("hi")}})
+	<-held
+	queued := post(map[string]any{"max_tokens": 5, "messages": []any{userMsg("and me?")}})
 	waitFor(t, "the second request to queue", func() bool { _, w, _ := ts.queue.state(); return w == 1 })
 	if err := ts.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	a := <-queued
+	if a.err != nil {
+		t.Fatalf("the queued request: %v", a.err)
+	}
 	checkError(t, "queued at shutdown", a.resp, a.body, 503, "shutting_down", "")
 	if a.resp.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After on the 503")
