@@ -23,7 +23,7 @@ const serveStopWait = 3 * time.Second
 
 // startServing starts "Serve on localhost" on the loaded model when the setting is on and
 // it is not running yet; a failure (the port in use) is kept in serveErr for the settings
-// to show, and told under the chat when the settings are not open.
+// and the sidebar to show.
 func (u *UI) startServing() {
 	if !u.settings.Serve.Enabled || u.engine == nil || u.serving != nil {
 		u.showServeStatus()
@@ -34,16 +34,6 @@ func (u *UI) startServing() {
 	u.serving, u.serveErr = v, err
 	if err != nil {
 		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
-		if u.serveStatus == nil {
-			u.serveNotice = "Not serving on localhost. " + serveProblem(u.settings.Serve.Port, err)
-			u.chat.setNotice(u.serveNotice)
-		}
-	} else if u.serveNotice != "" {
-		// The failure said under the chat is over.
-		if u.chat.notice.Text == u.serveNotice {
-			u.chat.setNotice("")
-		}
-		u.serveNotice = ""
 	}
 	u.showServeStatus()
 }
@@ -70,13 +60,22 @@ func stopServe(v *api.Serving) {
 	}
 }
 
-// showServeStatus tells the sidebar and the open settings dialog what the server does.
+// showServeStatus tells the sidebar and the open settings dialog what the server does: the
+// sidebar's line, where it stays in sight, says the address, or that the server is off
+// against the setting and why.
 func (u *UI) showServeStatus() {
-	url := ""
-	if u.serving != nil {
-		url = u.serving.URL()
+	switch {
+	case u.serving != nil:
+		u.sidebar.showServing("API: "+strings.TrimPrefix(u.serving.URL(), "http://"), widget.SuccessImportance)
+	case u.settings.Serve.Enabled && u.serveErr != nil:
+		why := errorLine(u.serveErr)
+		if errors.Is(u.serveErr, syscall.EADDRINUSE) {
+			why = fmt.Sprintf("port %d is in use", u.settings.Serve.Port)
+		}
+		u.sidebar.showServing("API off: "+why, widget.DangerImportance)
+	default:
+		u.sidebar.showServing("", widget.LowImportance)
 	}
-	u.sidebar.showServing(url)
 	if u.serveStatus != nil {
 		u.serveStatus()
 	}

@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -136,7 +139,7 @@ func TestServeFromSettings(t *testing.T) {
 }
 
 // A window started with serving on serves the model once it is loaded, and a fake model
-// that cannot be shared gets a line saying why, under the chat.
+// that cannot be shared gets a line saying why, in the sidebar.
 func TestServeAtStart(t *testing.T) {
 	port := freePort(t)
 	store := t.TempDir()
@@ -166,13 +169,14 @@ func TestServeAtStart(t *testing.T) {
 	}
 
 	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = store })
-	if h2.u.serving != nil || !strings.Contains(h2.u.chat.notice.Text, "Not serving on localhost") {
-		t.Errorf("fake engine: serving %v, notice %q", h2.u.serving, h2.u.chat.notice.Text)
+	if l := h2.u.sidebar.serving; h2.u.serving != nil || !l.Visible() || !strings.HasPrefix(l.Text, "API off: ") || l.Importance != widget.DangerImportance {
+		t.Errorf("fake engine: serving %v, the sidebar says %q", h2.u.serving, l.Text)
 	}
 }
 
-// Serving on at start on a port another program holds: the chat says so; a new port saved
-// in the settings starts the server (it is still on), and the line under the chat goes.
+// Serving on at start on a port another program holds: the sidebar's API line says so; a
+// new port saved in the settings starts the server (it is still on), and the line says
+// where it serves.
 func TestServeRetriesOnNewPort(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -191,8 +195,8 @@ func TestServeRetriesOnNewPort(t *testing.T) {
 	}
 	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
 	u := h.u
-	if u.serving != nil || !strings.Contains(u.chat.notice.Text, "is in use by another program") {
-		t.Fatalf("on a busy port at start: serving %v, notice %q", u.serving, u.chat.notice.Text)
+	if want := fmt.Sprintf("API off: port %d is in use", s.Serve.Port); u.serving != nil || u.sidebar.serving.Text != want {
+		t.Fatalf("on a busy port at start: serving %v, the sidebar says %q, want %q", u.serving, u.sidebar.serving.Text, want)
 	}
 	ns := u.settings
 	ns.Serve.Port = freePort(t)
@@ -201,8 +205,8 @@ func TestServeRetriesOnNewPort(t *testing.T) {
 	if code, _ := get(t, "http://127.0.0.1:"+strconv.Itoa(ns.Serve.Port)+"/health", ""); code != http.StatusOK {
 		t.Errorf("GET /health on the new port: %d", code)
 	}
-	if u.chat.notice.Visible() {
-		t.Errorf("the chat still says %q", u.chat.notice.Text)
+	if l := u.sidebar.serving; !strings.HasPrefix(l.Text, "API: 127.0.0.1:") || l.Importance != widget.SuccessImportance {
+		t.Errorf("serving, the sidebar says %q", l.Text)
 	}
 }
 

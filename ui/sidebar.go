@@ -41,7 +41,8 @@ type sidebar struct {
 	modelDetail *widget.Label
 	modelBar    *widget.ProgressBar
 	cancelB     *widget.Button
-	// serving says where "Serve on localhost" answers, hidden while it is off.
+	// serving says where "Serve on localhost" answers, or why it does not while it is on,
+	// hidden while it is off.
 	serving *widget.Label
 	// download is the model download running, paused or failed (hidden when there is
 	// none); a tap opens the downloads.
@@ -506,12 +507,13 @@ func (s *sidebar) showDownload(text string) {
 	}
 }
 
-// showServing shows the API's URL while the app serves it ("" hides the line).
-func (s *sidebar) showServing(url string) {
-	if url == "" {
+// showServing shows the API's line in imp's colour ("" hides it).
+func (s *sidebar) showServing(line string, imp widget.Importance) {
+	if line == "" {
 		s.serving.Hide()
 		return
 	}
-	s.serving.SetText("API: " + strings.TrimPrefix(url, "http://"))
+	s.serving.Importance = imp
+	s.serving.SetText(line)
 	s.serving.Show()
 }

@@ -89,8 +89,6 @@ type UI struct {
 	serving     *api.Serving
 	serveErr    error
 	serveStatus func()
-	// serveNotice is the failure told under the chat (cleared once serving works).
-	serveNotice string
 	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
 	dialogs []dialog.Dialog
 	// noEnter are the open questions Enter does not answer (showDestructive).
