@@ -64,6 +64,15 @@ type Settings struct {
 	// Serve is the "Serve on localhost" setting: the OpenAI-compatible API on the loaded
 	// model (app/api's StartServing).
 	Serve ServeSettings `json:"serve"`
+	// Drafts are what was typed and not sent when the window last closed, put back at the
+	// next start: quitting loses nothing the user wrote.
+	Drafts Drafts `json:"drafts,omitzero"`
+}
+
+// Drafts are the unsent texts of the chat's composer and the canvas's prompt.
+type Drafts struct {
+	Chat   string `json:"chat,omitempty"`
+	Prompt string `json:"prompt,omitempty"`
 }
 
 // DefaultServePort is the port "Serve on localhost" listens on unless the user picks another.

@@ -168,6 +168,11 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	if len(opts.Attach) > 0 {
 		u.chat.attach(opts.Attach)
 	}
+	// What was typed and not sent when the window last closed.
+	if d := u.settings.Drafts; d.Chat != "" || d.Prompt != "" {
+		u.chat.entry.SetText(d.Chat)
+		u.create.prompt.SetText(d.Prompt)
+	}
 	u.focusCurrent() // the first keys typed go to the composer
 	return u, nil
 }
@@ -189,6 +194,10 @@ func (u *UI) shutdown() {
 		u.loading.Cancel()
 	}
 	u.downloads.close() // a pause: the next start continues it
+	if d := (app.Drafts{Chat: u.chat.entry.Text, Prompt: u.create.prompt.Text}); d != u.settings.Drafts {
+		u.settings.Drafts = d
+		u.saveSettings(nil) // written by the Flush below
+	}
 	u.chat.close()
 	if job := u.create.job; job != nil {
 		job.Cancel()

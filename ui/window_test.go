@@ -295,3 +295,18 @@ func TestDialogKeys(t *testing.T) {
 	}
 	h.pump("the images", func() bool { return c.job == nil })
 }
+
+// Quitting keeps what was typed and not sent: the composer's and the prompt's text are
+// there at the next start.
+func TestDraftsKeptAcrossQuit(t *testing.T) {
+	dir := t.TempDir()
+	h1 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	test.Type(h1.u.chat.entry, "my unsent question")
+	h1.u.create.prompt.SetText("a fox in the snow")
+	h1.u.shutdown()
+
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if c, p := h2.u.chat.entry.Text, h2.u.create.prompt.Text; c != "my unsent question" || p != "a fox in the snow" {
+		t.Errorf("after a restart the composer holds %q and the prompt %q", c, p)
+	}
+}
