@@ -53,8 +53,10 @@ type chatView struct {
 	list         *fyne.Container
 	scroll       *container.Scroll
 	empty        fyne.CanvasObject
-	// opening says a chat is being read from the history.
+	// opening says a chat is being read from the history; opened counts the chats shown
+	// or asked for, so that a read the user has moved on from is dropped.
 	opening  *widget.Label
+	opened   int
 	body     *fyne.Container
 	entry    *promptEntry
 	attachB  *tipButton
@@ -196,6 +198,7 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 // newSession starts an empty chat (the old one is closed off the UI goroutine, since
 // closing waits for a running reply to stop).
 func (c *chatView) newSession() {
+	c.opened++
 	if c.session != nil {
 		old := c.session
 		go old.Close()
@@ -208,7 +211,7 @@ func (c *chatView) newSession() {
 
 // openSession shows a chat from the history.
 func (c *chatView) openSession(s *app.ChatSession) {
-	c.opening.Hide()
+	c.opened++
 	if c.session != nil {
 		old := c.session
 		go old.Close()
@@ -420,6 +423,7 @@ func (c *chatView) runningReplies() []*app.Job {
 
 // render rebuilds the message list from the session.
 func (c *chatView) render() {
+	c.opening.Hide()
 	c.list.RemoveAll()
 	c.msgs = nil
 	c.sync()
@@ -428,13 +432,16 @@ func (c *chatView) render() {
 }
 
 // showOpening says a chat from the history is being read (a long one takes seconds), in
-// place of what was shown; openSession, or notOpening when it fails, ends it.
-func (c *chatView) showOpening(title string) {
+// place of what was shown, and returns the number the read's result must find in opened to
+// be shown; anything shown since (a new chat, another chat) ends it.
+func (c *chatView) showOpening(title string) int {
+	c.opened++
 	c.scroll.Hide()
 	c.empty.Hide()
 	c.opening.SetText("Opening “" + shorten(title, 60) + "”…")
 	c.opening.Show()
 	c.body.Refresh()
+	return c.opened
 }
 
 // notOpening puts back the chat that was shown when opening another failed.

@@ -329,10 +329,12 @@ func (s *sidebar) open(id widget.ListItemID) {
 	}
 	e := s.entries[id]
 	u := s.u
+	var opening int
 	if e.Kind == app.KindChat {
 		u.ShowChat()
-		u.chat.showOpening(e.Title)
+		opening = u.chat.showOpening(e.Title)
 	}
+	eng, answer := u.engine, u.settings.Answer.Options() // read here: they change on the UI goroutine
 	go func() {
 		if e.Kind == app.KindImageSet {
 			set, err := u.store.LoadSet(e.ID)
@@ -347,13 +349,23 @@ func (s *sidebar) open(id widget.ListItemID) {
 			})
 			return
 		}
-		sess, err := app.OpenChatSession(u.store, e.ID, u.engine, u.settings.Answer.Options())
+		sess, err := app.OpenChatSession(u.store, e.ID, eng, answer)
 		u.do(func() {
+			if u.chat.opened != opening {
+				// The user moved on while it was read (a new chat, another entry).
+				if sess != nil {
+					go sess.Close()
+				}
+				return
+			}
 			if err != nil {
 				u.chat.notOpening()
 				u.showError("Cannot open this chat", err, "The file was set aside; the rest of the history is safe.")
 				s.reloadHistory()
 				return
+			}
+			if u.engine != eng {
+				sess.SetEngine(u.engine) // the model changed while it was read
 			}
 			u.chat.openSession(sess)
 			u.ShowChat()

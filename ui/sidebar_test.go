@@ -349,6 +349,21 @@ func TestHistoryChatSaysOpening(t *testing.T) {
 	if u.chat.opening.Visible() {
 		t.Error("the opening line stays after the chat is shown")
 	}
+
+	// A new chat asked for while one is read: the read is dropped, not shown over it.
+	u.newChat()
+	u.sidebar.open(0)
+	u.newChat()
+	if u.chat.opening.Visible() {
+		t.Error("the opening line stays over a new chat")
+	}
+	// The read takes milliseconds: let it end and its result reach the window.
+	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		h.pump("late updates", func() bool { return true })
+	}
+	if len(u.chat.msgs) != 0 || u.chat.session.ID() != "" && len(u.chat.session.Messages()) != 0 {
+		t.Errorf("the chat read after a new chat replaced it: %d messages", len(u.chat.msgs))
+	}
 }
 
 // The titles of the history line up whether an entry shows a thumbnail or an icon.
