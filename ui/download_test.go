@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/janus-desktop/janus/app"
@@ -219,6 +220,11 @@ func TestDownloadBesideModel(t *testing.T) {
 	}
 	if u.sidebar.download.Visible() {
 		t.Errorf("the sidebar still shows %q after the download", u.sidebar.downloadL.Text)
+	}
+	// It came up unasked: an Enter meant for the composer does not answer it.
+	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(u.dialogs) != 1 || u.engine.Info().Name != "fake" {
+		t.Fatalf("Enter answered the unasked question: %d dialogs, model %q", len(u.dialogs), u.engine.Info().Name)
 	}
 	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Load"))
 	h.pump("the downloaded model to load", func() bool { return u.sidebar.modelName.Text == "Janus-Pro-1B" })

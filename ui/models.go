@@ -230,7 +230,7 @@ func (u *UI) offerDownloaded(dir, name string) {
 			u.loadModel(dir, name)
 		}
 	}, u.win)
-	u.show(d)
+	u.showNoEnter(d) // it comes up unasked, maybe as Enter sends a question
 }
 
 // cancelLoad is the sidebar's Cancel: it stops a running load and, when that load was to

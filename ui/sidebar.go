@@ -434,7 +434,7 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 			}
 		}, s.u.win)
 	d.SetConfirmImportance(widget.DangerImportance)
-	s.u.showDestructive(d)
+	s.u.showNoEnter(d)
 }
 
 // doDelete removes e from the history, off the UI goroutine; an open chat it was becomes a

@@ -91,7 +91,7 @@ type UI struct {
 	serveStatus func()
 	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
 	dialogs []dialog.Dialog
-	// noEnter are the open questions Enter does not answer (showDestructive).
+	// noEnter are the open questions Enter does not answer (showNoEnter).
 	noEnter map[dialog.Dialog]bool
 	// closed is set when the window has closed (shutdown): do then drops what it is given.
 	closed atomic.Bool
@@ -368,9 +368,10 @@ func (u *UI) show(d dialog.Dialog) {
 	d.Show()
 }
 
-// showDestructive is show for a question whose confirming button destroys something
-// (Delete): Enter does not answer it, a click or Tab and Space must.
-func (u *UI) showDestructive(d dialog.Dialog) {
+// showNoEnter is show for a question Enter must not answer: one whose confirming button
+// destroys something (Delete), or one that comes up unasked (a download finished), where an
+// Enter meant for the composer would answer it. A click, or Tab and Space, must.
+func (u *UI) showNoEnter(d dialog.Dialog) {
 	if u.noEnter == nil {
 		u.noEnter = map[dialog.Dialog]bool{}
 	}
