@@ -74,8 +74,9 @@
 // (code context_length_exceeded); 401 for a missing or wrong key; 403 for a request with an
 // Origin but no key set; 404 for an unknown route or model; 405 for a wrong method; 413 for
 // bodies and images over Limits; 415 for a body not sent as JSON; 421 for a Host the server
-// does not answer to; 429 for a full queue; 500 for anything unexpected, panics included, never with a Go stack; 503 after
-// Shutdown. Bodies, images (bytes, pixels, side), images per request, max_tokens and prompt
+// does not answer to; 429 for a full queue; 500 for anything unexpected, panics included,
+// never with a Go stack; 503 with Retry-After from the moment Shutdown begins, to new requests
+// and to those still waiting for their turn. Bodies, images (bytes, pixels, side), images per request, max_tokens and prompt
 // text are bounded by Limits; headers and bodies must arrive within Limits.ReadTimeout.
 //
 // Only net/http and encoding/json are used: the API surface is a few JSON shapes, and

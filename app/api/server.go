@@ -311,9 +311,10 @@ func (s *Server) RunListener(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Shutdown stops the HTTP server (if Serve runs), waiting for requests in flight until ctx
-// ends, then cancels the jobs still running (they stop within a step), refuses new ones with
-// 503 and releases the cached conversation. The model stays open. A Server serves once: to
+// Shutdown answers the requests waiting for their turn, and new ones, with 503 and
+// Retry-After at once; stops the HTTP server (if Serve runs), letting the running job finish
+// until ctx ends; then cancels the jobs still running (they stop within a step) and releases
+// the cached conversation. The model stays open. A Server serves once: to
 // serve again (the app's setting switched off and on), make a new one.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopDrain()
@@ -640,10 +641,10 @@ func (s *Server) health(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": s.name, "busy": busy, "waiting": waiting})
 }
 
-// admit counts a request into the queue or answers 429 (503 once shut down).
+// admit counts a request into the queue or answers 429 (503 once Shutdown has begun).
 func (s *Server) admit(w http.ResponseWriter) *ticket {
-	if s.base.Err() != nil {
-		writeError(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: "the server is shutting down"})
+	if s.draining.Err() != nil {
+		writeError(w, shuttingDown("the server is shutting down"))
 		return nil
 	}
 	t, retry, ok := s.queue.admit()
@@ -652,6 +653,12 @@ func (s *Server) admit(w http.ResponseWriter) *ticket {
 		return nil
 	}
 	return t
+}
+
+// shuttingDown is the 503 of a request the server will not run because Shutdown has begun:
+// the app replacing its model serves again in a few seconds, hence Retry-After.
+func shuttingDown(message string) *apiError {
+	return &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: message, retryAfter: 5}
 }
 
 // queueFull is the 429 of a full queue: waiting requests wait behind the running one, and a
@@ -749,9 +756,7 @@ func serveJob[Req, Job any](s *Server, w http.ResponseWriter, r *http.Request, k
 	release, err := s.waitTurn(r.Context(), t)
 	if err != nil {
 		if s.draining.Err() != nil && r.Context().Err() == nil {
-			w.Header().Set("Retry-After", "5")
-			writeError(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down",
-				message: "the server is stopping (the model is being replaced or the server turned off) before this request's turn: retry in a moment"})
+			writeError(w, shuttingDown("the server is stopping (the model is being replaced or the server turned off) before this request's turn: retry in a moment"))
 		}
 		s.jobDone(kind, 0, err)
 		return
@@ -789,8 +794,7 @@ func (s *Server) cancelled(w http.ResponseWriter, reqCtx, ctx context.Context, s
 		return false
 	}
 	if s.base.Err() != nil && reqCtx.Err() == nil {
-		sendError(w, st, "", &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down",
-			message: "the server shut down during the request"})
+		sendError(w, st, "", shuttingDown("the server shut down during the request"))
 	}
 	return true
 }

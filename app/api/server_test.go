@@ -241,12 +241,16 @@ func TestShutdownBeforeServe(t *testing.T) {
 }
 
 // TestShutdownAnswersQueued: a request still waiting for its turn when the server shuts
-// down (the app replacing its model) is answered 503 with Retry-After, not dropped with an
-// empty reply.
+// down (the app replacing its model) is answered 503 with Retry-After at once, while the
+// running one still has Shutdown's time to finish; it was dropped with an empty reply.
 func TestShutdownAnswersQueued(t *testing.T) {
-	ts := newTestServer(t, Options{})
+	s, err := NewServer(tinyA(t), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + serveOn(t, s) + "/v1/chat/completions"
 	held := make(chan struct{})
-	ts.hooks.onText = func(ctx context.Context, n int) {
+	s.hooks.onText = func(ctx context.Context, n int) {
 		if n == 1 {
 			close(held)
 			<-ctx.Done()
@@ -256,33 +260,41 @@ func TestShutdownAnswersQueued(t *testing.T) {
 		resp *http.Response
 		body []byte
 		err  error
+		at   time.Time
 	}
 	// post from a goroutine of its own, which may not end the test.
 	post := func(body any) <-chan answer {
 		ch := make(chan answer, 1)
 		go func() {
 			raw, _ := json.Marshal(body)
-			resp, err := http.Post(ts.url+"/v1/chat/completions", "application/json", bytes.NewReader(raw))
+			resp, err := http.Post(url, "application/json", bytes.NewReader(raw))
 			if err != nil {
-				ch <- answer{err: err}
+				ch <- answer{err: err, at: time.Now()}
 				return
 			}
 			defer resp.Body.Close()
 			b, err := io.ReadAll(resp.Body)
-			ch <- answer{resp, b, err}
+			ch <- answer{resp, b, err, time.Now()}
 		}()
 		return ch
 	}
 	post(map[string]any{"max_tokens": 50, "messages": []any{userMsg("hi")}})
 	<-held
 	queued := post(map[string]any{"max_tokens": 5, "messages": []any{userMsg("and me?")}})
-	waitFor(t, "the second request to queue", func() bool { _, w, _ := ts.queue.state(); return w == 1 })
-	if err := ts.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "the second request to queue", func() bool { _, w, _ := s.queue.state(); return w == 1 })
+	const grace = 2 * time.Second
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		s.Shutdown(ctx)
+	}()
 	a := <-queued
 	if a.err != nil {
 		t.Fatalf("the queued request: %v", a.err)
+	}
+	if waited := a.at.Sub(start); waited > grace/2 {
+		t.Errorf("the queued request was answered after %v, not at once (Shutdown's grace is %v)", waited, grace)
 	}
 	checkError(t, "queued at shutdown", a.resp, a.body, 503, "shutting_down", "")
 	if a.resp.Header.Get("Retry-After") == "" {
