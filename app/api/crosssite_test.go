@@ -17,7 +17,7 @@ import (
 // Options.AllowedHosts are accepted, and an Origin is accepted once a key guards the server.
 func TestCrossSite(t *testing.T) {
 	open := newTestServer(t, Options{AllowedHosts: []string{"MyBox.local."}})
-	keyed := newTestServer(t, Options{APIKey: "sesame"})
+	keyed := newTestServer(t, Options{APIKey: "open-sesame-1234567"})
 	port := open.url[strings.LastIndex(open.url, ":"):]
 	chatBody := `{"max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}`
 	json := "application/json"
@@ -34,7 +34,7 @@ func TestCrossSite(t *testing.T) {
 		{"rebinding: chat", open, "POST", "/v1/chat/completions", "attacker.example" + port, "", json, "", 421, "host_not_allowed"},
 		{"rebinding: models", open, "GET", "/v1/models", "attacker.example" + port, "", "", "", 421, "host_not_allowed"},
 		{"rebinding: health", open, "GET", "/health", "attacker.example", "", "", "", 421, "host_not_allowed"},
-		{"rebinding with a key", keyed, "GET", "/v1/models", "attacker.example", "", "", "Bearer sesame", 421, "host_not_allowed"},
+		{"rebinding with a key", keyed, "GET", "/v1/models", "attacker.example", "", "", "Bearer open-sesame-1234567", 421, "host_not_allowed"},
 		{"a name under localhost", open, "GET", "/v1/models", "evil.localhost" + port, "", "", "", 421, "host_not_allowed"},
 		{"another IP", open, "GET", "/v1/models", "192.0.2.7" + port, "", "", "", 421, "host_not_allowed"},
 		{"the review's curl", open, "POST", "/v1/chat/completions", "attacker.example", "http://attacker.example", "text/plain", "", 421, "host_not_allowed"},
@@ -52,7 +52,7 @@ func TestCrossSite(t *testing.T) {
 		{"127.0.0.2", open, "GET", "/v1/models", "127.0.0.2", "", "", "", 200, ""},
 		{"allowed host", open, "GET", "/v1/models", "mybox.LOCAL" + port, "", "", "", 200, ""},
 		{"charset", open, "POST", "/v1/chat/completions", "localhost" + port, "", "application/json; charset=utf-8", "", 200, ""},
-		{"origin with a key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://localhost:3000", json, "Bearer sesame", 200, ""},
+		{"origin with a key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://localhost:3000", json, "Bearer open-sesame-1234567", 200, ""},
 		{"origin with a wrong key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://attacker.example", json, "Bearer guess", 401, "invalid_api_key"},
 	}
 	for _, c := range cases {
@@ -125,7 +125,7 @@ func TestAllowedHost(t *testing.T) {
 // browser request, preflight included, still gets 403 and no CORS headers.
 func TestCORS(t *testing.T) {
 	open := newTestServer(t, Options{})
-	keyed := newTestServer(t, Options{APIKey: "sesame"})
+	keyed := newTestServer(t, Options{APIKey: "open-sesame-1234567"})
 	const page = "http://localhost:5173"
 	stainless := "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,x-stainless-runtime-version,x-stainless-timeout"
 	chat := `{"max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}`
@@ -152,18 +152,18 @@ func TestCORS(t *testing.T) {
 			map[string]string{"Origin": page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
 			"", 403, "", "", "application/json"},
 		{"chat from a page", keyed, "POST", "/v1/chat/completions",
-			map[string]string{"Origin": page, "Authorization": "Bearer sesame", "Content-Type": "application/json"}, chat, 200, page, "", "application/json"},
+			map[string]string{"Origin": page, "Authorization": "Bearer open-sesame-1234567", "Content-Type": "application/json"}, chat, 200, page, "", "application/json"},
 		{"stream from a page", keyed, "POST", "/v1/chat/completions",
-			map[string]string{"Origin": page, "Authorization": "Bearer sesame", "Content-Type": "application/json"},
+			map[string]string{"Origin": page, "Authorization": "Bearer open-sesame-1234567", "Content-Type": "application/json"},
 			`{"stream": true, "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}`, 200, page, "", "text/event-stream"},
-		{"models from a page", keyed, "GET", "/v1/models", map[string]string{"Origin": page, "Authorization": "Bearer sesame"}, "", 200, page, "", ""},
+		{"models from a page", keyed, "GET", "/v1/models", map[string]string{"Origin": page, "Authorization": "Bearer open-sesame-1234567"}, "", 200, page, "", ""},
 		{"wrong key from a page", keyed, "POST", "/v1/chat/completions",
 			map[string]string{"Origin": page, "Authorization": "Bearer guess", "Content-Type": "application/json"}, chat, 401, page, "", "application/json"},
 		{"bad request from a page", keyed, "POST", "/v1/chat/completions",
-			map[string]string{"Origin": page, "Authorization": "Bearer sesame", "Content-Type": "application/json"}, `{"messages": []}`, 400, page, "", "application/json"},
+			map[string]string{"Origin": page, "Authorization": "Bearer open-sesame-1234567", "Content-Type": "application/json"}, `{"messages": []}`, 400, page, "", "application/json"},
 		{"chat from a page without a key", open, "POST", "/v1/chat/completions",
 			map[string]string{"Origin": page, "Content-Type": "application/json"}, chat, 403, "", "", "application/json"},
-		{"no origin", keyed, "GET", "/v1/models", map[string]string{"Authorization": "Bearer sesame"}, "", 200, "", "", ""},
+		{"no origin", keyed, "GET", "/v1/models", map[string]string{"Authorization": "Bearer open-sesame-1234567"}, "", 200, "", "", ""},
 		{"OPTIONS that is not a preflight", keyed, "OPTIONS", "/v1/models", map[string]string{"Origin": page}, "", 401, page, "", ""},
 	}
 	for _, c := range cases {
@@ -200,5 +200,19 @@ func TestCORS(t *testing.T) {
 		if h.Get("Access-Control-Max-Age") == "" || len(body) != 0 {
 			t.Errorf("%s: Max-Age %q, body %q", c.name, h.Get("Access-Control-Max-Age"), body)
 		}
+	}
+}
+
+// TestShortKeyKeepsPagesOut: with a key shorter than MinBrowserKeyLength a web page could
+// guess it, so pages stay refused (403, no CORS headers) while programs use the key.
+func TestShortKeyKeepsPagesOut(t *testing.T) {
+	ts := newTestServer(t, Options{APIKey: "short"})
+	resp, body := ts.get(t, "/v1/models", "Authorization", "Bearer short", "Origin", "http://localhost:5173")
+	checkError(t, "a page with a short key", resp, body, 403, "origin_not_allowed", "")
+	if !strings.Contains(string(body), "16 characters") || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("the refusal: %s, ACAO %q", body, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	if resp, body := ts.get(t, "/v1/models", "Authorization", "Bearer short"); resp.StatusCode != 200 {
+		t.Errorf("a program with the short key: %d %s", resp.StatusCode, body)
 	}
 }

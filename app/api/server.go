@@ -406,11 +406,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 				s.hint("; janus serve --allow-host NAME allows one", ""))})
 		return
 	}
-	if s.key == nil && len(r.Header.Values("Origin")) > 0 {
+	if len(s.key) < MinBrowserKeyLength && len(r.Header.Values("Origin")) > 0 {
 		// Preflights too: without CORS headers the browser reports the failure itself.
+		why := "the server has no API key"
+		if s.key != nil {
+			why = fmt.Sprintf("the server's API key is shorter than %d characters (a web page could guess it)", MinBrowserKeyLength)
+		}
 		writeError(w, &apiError{status: http.StatusForbidden, typ: "invalid_request_error", code: "origin_not_allowed",
-			message: "requests from web pages (with an Origin header) are refused when the server has no API key: " +
-				s.hint("start it with an API key to let a browser client in", "set an API key in Janus Desktop's Settings (Serve on localhost) to let a browser client in")})
+			message: "requests from web pages (with an Origin header) are refused when " + why + ": " +
+				s.hint(fmt.Sprintf("start it with an API key of %d characters or more to let a browser client in", MinBrowserKeyLength),
+					fmt.Sprintf("set an API key of %d characters or more in Janus Desktop's Settings (Serve on localhost) to let a browser client in", MinBrowserKeyLength))})
 		return
 	}
 	if s.key != nil && s.crossOrigin(w, r) {
@@ -660,6 +665,11 @@ func (s *Server) admit(w http.ResponseWriter) *ticket {
 func shuttingDown(message string) *apiError {
 	return &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: message, retryAfter: 5}
 }
+
+// MinBrowserKeyLength is the shortest API key with which browser pages (requests with an
+// Origin) may call the server: any page the user opens can try keys and read 401 from 200,
+// so a key a page may try must be too long to guess.
+const MinBrowserKeyLength = 16
 
 // queueFull is the 429 of a full queue: waiting requests wait behind the running one, and a
 // place should free up in about retry seconds.
