@@ -13,13 +13,13 @@
 // opens, so every route refuses what only a browser sends. The Host header must be
 // localhost, a loopback address, the address the request arrived on, or one of
 // Options.AllowedHosts (421 otherwise: a DNS rebinding page sends its own name). Without an
-// API key, a request with an Origin header is refused (403), preflights included. With one,
-// the key guards the server and browser pages that have it may call it: a CORS preflight
-// (OPTIONS with Access-Control-Request-Method) gets 204 allowing the page's origin, the
-// methods GET and POST and the headers it asks for, and every response to a request with an
-// Origin allows that origin. POST bodies must be sent as
-// Content-Type: application/json (415 otherwise: a page can post a form or text/plain to
-// any address without asking, but not JSON). Non-browser clients (curl -H 'Content-Type:
+// API key of MinBrowserKeyLength or more (a page could try a short one), a request with an
+// Origin header is refused (403), preflights included. With one, the key guards the server
+// and browser pages that have it may call it: a CORS preflight (OPTIONS with
+// Access-Control-Request-Method) gets 204 allowing the page's origin, the methods GET and
+// POST and the headers it asks for, and every response to a request with an Origin allows
+// that origin. POST bodies must be sent as Content-Type: application/json (415 otherwise: a
+// page can post a form or text/plain to any address without asking, but not JSON). Non-browser clients (curl -H 'Content-Type:
 // application/json', the OpenAI libraries) send all of that as they are.
 //
 // Chat: messages with text and image_url parts (data: URLs; absolute paths or file:// URLs
@@ -72,7 +72,7 @@
 // Errors are OpenAI error objects ({"error": {"message", "type", "param", "code"}}) with the
 // status: 400 for malformed JSON, fields out of range, undecodable images, too-long prompts
 // (code context_length_exceeded); 401 for a missing or wrong key; 403 for a request with an
-// Origin but no key set; 404 for an unknown route or model; 405 for a wrong method; 413 for
+// Origin and no key long enough; 404 for an unknown route or model; 405 for a wrong method; 413 for
 // bodies and images over Limits; 415 for a body not sent as JSON; 421 for a Host the server
 // does not answer to; 429 for a full queue; 500 for anything unexpected, panics included,
 // never with a Go stack; 503 with Retry-After from the moment Shutdown begins, to new requests

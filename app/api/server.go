@@ -109,10 +109,10 @@ type Options struct {
 	// not loaded, and a request naming one gets a 404 saying so.
 	OtherModels []string
 	// APIKey, when not empty, is required as "Authorization: Bearer KEY" on every route but
-	// /health, and browser pages that have it may call the server (CORS: preflights are
-	// answered, responses allow the page's origin). Without one, requests that carry an
-	// Origin header (sent by web browsers) are refused with 403, so that no web page can use
-	// the model.
+	// /health; when it is MinBrowserKeyLength long or more, browser pages that have it may
+	// call the server (CORS: preflights are answered, responses allow the page's origin).
+	// Otherwise requests that carry an Origin header (sent by web browsers) are refused with
+	// 403, so that no web page can use the model, or guess a short key.
 	APIKey string
 	// AllowedHosts are further names the Host header may carry (a machine name other
 	// computers reach the server by, "mybox.local"), compared without case or port. Loopback
