@@ -113,7 +113,8 @@ func (e *HubError) Unwrap() error { return e.Kind }
 // DownloadProblem's words, and wraps it for errors.Is and errors.As.
 type GaveUpError struct {
 	// What is the request ("download model.safetensors").
-	What  string
+	What string
+	// Tries is how many times it was sent, Err its last failure.
 	Tries int
 	Err   error
 }

@@ -68,11 +68,8 @@ func (u *UI) showServeStatus() {
 	case u.serving != nil:
 		u.sidebar.showServing("API: "+strings.TrimPrefix(u.serving.URL(), "http://"), widget.SuccessImportance)
 	case u.settings.Serve.Enabled && u.serveErr != nil:
-		why := errorLine(u.serveErr)
-		if errors.Is(u.serveErr, syscall.EADDRINUSE) {
-			why = fmt.Sprintf("port %d is in use", u.settings.Serve.Port)
-		}
-		u.sidebar.showServing("API off: "+why, widget.DangerImportance)
+		short, _ := serveProblem(u.settings.Serve.Port, u.serveErr)
+		u.sidebar.showServing("API off: "+short, widget.DangerImportance)
 	default:
 		u.sidebar.showServing("", widget.LowImportance)
 	}
@@ -95,17 +92,20 @@ func (u *UI) serveLine() (string, widget.Importance) {
 		}
 		return line, widget.SuccessImportance
 	case u.serveErr != nil:
-		return serveProblem(s.Port, u.serveErr), widget.DangerImportance
+		_, long := serveProblem(s.Port, u.serveErr)
+		return long, widget.DangerImportance
 	}
 	return "Starts when a model is loaded.", widget.MediumImportance
 }
 
-// serveProblem says why serving failed and what to do.
-func serveProblem(port int, err error) string {
+// serveProblem says why serving failed: short for the sidebar, and long, with what to do,
+// for the settings.
+func serveProblem(port int, err error) (short, long string) {
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port in Settings.", port)
+		return fmt.Sprintf("port %d is in use", port),
+			fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port in Settings.", port)
 	}
-	return "Not serving: " + errorLine(err)
+	return errorLine(err), "Not serving: " + errorLine(err)
 }
 
 // serveForm is the settings' "Serve on localhost" part. It applies at once, not on Save:
@@ -193,7 +193,8 @@ func (f *serveForm) show() {
 	u := f.u
 	text, imp := u.serveLine()
 	if u.serveErr != nil && !u.settings.Serve.Enabled {
-		text, imp = serveProblem(u.settings.Serve.Port, u.serveErr), widget.DangerImportance
+		_, text = serveProblem(u.settings.Serve.Port, u.serveErr)
+		imp = widget.DangerImportance
 	}
 	if u.serving != nil && f.edited() {
 		text += ". Save to restart it with the new port or key"

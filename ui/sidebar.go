@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -216,7 +217,10 @@ func rowTitles(entries []app.HistoryEntry, now time.Time) map[string]string {
 		if len(group) < 2 {
 			continue
 		}
-		slices.SortFunc(group, func(a, b app.HistoryEntry) int { return a.Created.Compare(b.Created) })
+		slices.SortFunc(group, func(a, b app.HistoryEntry) int {
+			// By ID among equal times: the numbers stay where they are between reloads.
+			return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+		})
 		minutes := map[string]int{}
 		for _, e := range group {
 			minutes[whenLabel(e.Created.Local(), now, false)]++
