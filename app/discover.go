@@ -188,6 +188,18 @@ func (d *discovery) scanHFRepo(dir, repo string) {
 	d.add(e)
 }
 
+// RepoOf is the Hugging Face repository ("deepseek-ai/Janus-Pro-1B") whose snapshot dir
+// is, in a hub cache (…/models--ORG--NAME/snapshots/REVISION), or "" for another folder:
+// what a model loaded from the cache is also called.
+func RepoOf(dir string) string {
+	snapshots := filepath.Dir(filepath.Clean(dir))
+	if filepath.Base(snapshots) != "snapshots" {
+		return ""
+	}
+	repo, _ := hfRepoName(filepath.Base(filepath.Dir(snapshots)))
+	return repo
+}
+
 // hfRepoName turns a hub cache folder name models--ORG--NAME into ORG/NAME. Hub repository
 // names cannot contain "--", so the first one after the prefix separates the two.
 func hfRepoName(folder string) (string, bool) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/janus-desktop/janus/app"
@@ -36,6 +37,10 @@ func StartServing(ctx context.Context, engine app.Engine, addr string, opts Opti
 	info := engine.Info()
 	if opts.ModelName == "" {
 		opts.ModelName = info.Name
+	}
+	if repo := app.RepoOf(info.Dir); repo != "" && !slices.Contains(opts.ModelAliases, repo) {
+		// A client set up with the repository id reaches the model, as with janus serve.
+		opts.ModelAliases = append(slices.Clone(opts.ModelAliases), repo)
 	}
 	opts.Turn = shared.Turn
 	s, err := NewServer(shared.Model(), opts)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,5 +177,38 @@ func TestStartServingErrors(t *testing.T) {
 	}
 	if err := v.Stop(context.Background()); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("a second Stop: %v", err)
+	}
+}
+
+// TestServingAnswersToTheRepository: a model the app loaded from the hub cache is also
+// reached by its repository id, as janus serve's is.
+func TestServingAnswersToTheRepository(t *testing.T) {
+	snap := filepath.Join(t.TempDir(), "hub", "models--deepseek-ai--Janus-Pro-1B", "snapshots", "1111")
+	apptest.TinyA(t, snap)
+	if got := app.RepoOf(snap); got != "deepseek-ai/Janus-Pro-1B" {
+		t.Fatalf("RepoOf(%s) = %q", snap, got)
+	}
+	if got := app.RepoOf(fixtures.Path(t, "models", "tiny-a")); got != "" {
+		t.Errorf("RepoOf of a plain folder = %q", got)
+	}
+	engine, err := app.LoadEngine(context.Background(), snap, app.LoadOptions{Threads: 1, Name: "Janus-Pro-1B"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	v, err := StartServing(context.Background(), engine, "127.0.0.1:0", Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop(context.Background())
+	for _, id := range []string{"Janus-Pro-1B", "deepseek-ai/Janus-Pro-1B"} {
+		resp, err := http.Get(v.URL() + "/models/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /v1/models/%s: %d", id, resp.StatusCode)
+		}
 	}
 }
