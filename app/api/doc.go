@@ -76,7 +76,7 @@
 // bodies and images over Limits; 415 for a body not sent as JSON; 421 for a Host the server
 // does not answer to; 429 for a full queue; 500 for anything unexpected, panics included,
 // never with a Go stack; 503 with Retry-After from the moment Shutdown begins, to new requests
-// and to those still waiting for their turn. Bodies, images (bytes, pixels, side), images per request, max_tokens and prompt
+// and to those still waiting for their turn, and (ServeLoading) while the model loads. Bodies, images (bytes, pixels, side), images per request, max_tokens and prompt
 // text are bounded by Limits; headers and bodies must arrive within Limits.ReadTimeout.
 //
 // Only net/http and encoding/json are used: the API surface is a few JSON shapes, and

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/api"
@@ -114,12 +115,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 
 	fmt.Fprintf(stderr, "loading %s from %s\n", mf.name, mf.dir)
 	p := newLoadProgress(stderr, mf.name)
+	loading := api.ServeLoading(ln, mf.name) // meanwhile clients are told to retry
 	m, err := model.Load(mf.dir, mf.options(model.Options{Progress: p.update}))
 	p.end()
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ln2, herr := loading.Handover(hctx)
+	cancel()
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	if herr != nil {
+		return fmt.Errorf("serve: %w", herr)
+	}
+	ln = ln2
 	mem := int64(*maxMemory * 1e9)
 	if *maxMemory < 0 {
 		mem = -1

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestServeLoading: while the model loads, every request gets 503 model_loading with
+// Retry-After; after Handover the same listener, still open, serves the model.
+func TestServeLoading(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	loading := ServeLoading(ln, "tiny-a")
+	for _, path := range []string{"/health", "/v1/models", "/v1/chat/completions"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s while loading: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		checkError(t, "GET "+path+" while loading", resp, body, 503, "model_loading", "")
+		if resp.Header.Get("Retry-After") == "" {
+			t.Errorf("GET %s while loading: no Retry-After", path)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ln2, err := loading.Handover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(tinyA(t), Options{ModelName: "tiny-a", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln2) }()
+	defer func() {
+		s.Shutdown(context.Background())
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	resp, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatalf("GET /health after the handover: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /health after the handover: %d", resp.StatusCode)
+	}
+}
