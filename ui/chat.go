@@ -500,14 +500,11 @@ func (c *chatView) update(i int, m app.ChatMessage) {
 
 func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v := &messageView{index: i}
-	v.text = widget.NewLabel("")
-	v.text.Wrapping = fyne.TextWrapWord
-	v.text.Selectable = true
-	v.footer = widget.NewLabel("")
-	v.footer.Importance = widget.LowImportance
-	v.footer.SizeName = theme.SizeNameCaptionText
-	v.images = container.NewHBox()
 	if !m.Assistant {
+		v.text = widget.NewLabel("")
+		v.text.Wrapping = fyne.TextWrapWord
+		v.text.Selectable = true
+		v.images = container.NewHBox()
 		bg := newThemedRect(colorNameBubble, 14)
 		inner := container.NewVBox(v.images, v.text)
 		card := container.NewStack(bg, container.NewPadded(inner))
@@ -523,6 +520,9 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 		return v
 	}
 	v.answer = newParagraphs()
+	v.footer = widget.NewLabel("")
+	v.footer.Importance = widget.LowImportance
+	v.footer.SizeName = theme.SizeNameCaptionText
 	v.copyB = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		c.u.fapp.Clipboard().SetContent(c.session.AnswerText(v.index))
 		c.setNotice("")

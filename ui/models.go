@@ -189,15 +189,11 @@ func (u *UI) reload() { u.loadModel(u.loaded.dir, u.loaded.opts.Name) }
 func (u *UI) offerReload() {
 	name := u.loaded.opts.Name
 	text := "Backend, threads, weights and arithmetic apply when a model loads. Load " + name + " again with the new settings now?"
-	text += u.switchCosts()
-	l := widget.NewLabel(text)
-	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm("Reload "+name+"?", "Reload", "Later", container.New(fixedWidth{420}, l), func(ok bool) {
-		if ok && u.needsReload() {
+	u.show(u.question("Reload "+name+"?", text+u.switchCosts(), "Reload", "Later", 420, func() {
+		if u.needsReload() {
 			u.reload()
 		}
-	}, u.win)
-	u.show(d)
+	}))
 }
 
 // switchCosts says what loading a model in place of the one in use stops ("" for nothing):
@@ -222,15 +218,9 @@ func (u *UI) offerDownloaded(dir, name string) {
 	} else {
 		text += " Load it now?"
 	}
-	text += u.switchCosts()
-	l := widget.NewLabel(text)
-	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm(name+" is downloaded", "Load", "Later", container.New(fixedWidth{420}, l), func(ok bool) {
-		if ok {
-			u.loadModel(dir, name)
-		}
-	}, u.win)
-	u.showNoEnter(d) // it comes up unasked, maybe as Enter sends a question
+	// It comes up unasked, maybe as Enter sends a question: Enter does not answer it.
+	u.showNoEnter(u.question(name+" is downloaded", text+u.switchCosts(), "Load", "Later", 420,
+		func() { u.loadModel(dir, name) }))
 }
 
 // cancelLoad is the sidebar's Cancel: it stops a running load and, when that load was to

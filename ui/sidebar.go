@@ -428,15 +428,9 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 	if e.Kind == app.KindImageSet {
 		what = "image set"
 	}
-	// A custom confirm: Fyne's plain one draws a large question mark behind the text.
-	l := widget.NewLabel(fmt.Sprintf("“%s” will be deleted from this computer.", e.Title))
-	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm("Delete "+what+"?", "Delete", "Cancel", container.New(fixedWidth{360}, l),
-		func(ok bool) {
-			if ok {
-				s.doDelete(e)
-			}
-		}, s.u.win)
+	// A question of our own: Fyne's plain confirm draws a large question mark behind the text.
+	d := s.u.question("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
+		"Delete", "Cancel", 360, func() { s.doDelete(e) })
 	d.SetConfirmImportance(widget.DangerImportance)
 	s.u.showNoEnter(d)
 }

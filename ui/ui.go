@@ -90,9 +90,7 @@ type UI struct {
 	serveErr    error
 	serveStatus func()
 	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
-	dialogs []dialog.Dialog
-	// noEnter are the open questions Enter does not answer (showNoEnter).
-	noEnter map[dialog.Dialog]bool
+	dialogs []shownDialog
 	// closed is set when the window has closed (shutdown): do then drops what it is given.
 	closed atomic.Bool
 }
@@ -339,8 +337,8 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 		case fyne.KeyEscape:
 			u.escape()
 		case fyne.KeyReturn, fyne.KeyEnter:
-			if n := len(u.dialogs); n > 0 {
-				if d, ok := u.dialogs[n-1].(*dialog.ConfirmDialog); ok && !u.noEnter[d] {
+			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].enter {
+				if d, ok := u.dialogs[n-1].Dialog.(*dialog.ConfirmDialog); ok {
 					d.Confirm()
 				}
 			}
@@ -357,26 +355,40 @@ func (u *UI) escape() {
 	u.stop()
 }
 
+// shownDialog is an open dialog, and whether Enter answers it (a question's confirming
+// button).
+type shownDialog struct {
+	dialog.Dialog
+	enter bool
+}
+
 // show shows d, and keeps it where Esc dismisses it (the newest open dialog first) and, for
 // a question, where Enter answers it with its confirming button.
-func (u *UI) show(d dialog.Dialog) {
-	u.dialogs = append(u.dialogs, d)
-	d.SetOnClosed(func() {
-		u.dialogs = slices.DeleteFunc(u.dialogs, func(o dialog.Dialog) bool { return o == d })
-		delete(u.noEnter, d)
-	})
-	d.Show()
-}
+func (u *UI) show(d dialog.Dialog) { u.showDialog(d, true) }
 
 // showNoEnter is show for a question Enter must not answer: one whose confirming button
 // destroys something (Delete), or one that comes up unasked (a download finished), where an
 // Enter meant for the composer would answer it. A click, or Tab and Space, must.
-func (u *UI) showNoEnter(d dialog.Dialog) {
-	if u.noEnter == nil {
-		u.noEnter = map[dialog.Dialog]bool{}
-	}
-	u.noEnter[d] = true
-	u.show(d)
+func (u *UI) showNoEnter(d dialog.Dialog) { u.showDialog(d, false) }
+
+func (u *UI) showDialog(d dialog.Dialog, enter bool) {
+	u.dialogs = append(u.dialogs, shownDialog{d, enter})
+	d.SetOnClosed(func() {
+		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
+	})
+	d.Show()
+}
+
+// question is a yes-or-no dialog whose text wraps at width: confirm, and not dismiss, calls
+// yes.
+func (u *UI) question(title, text, confirm, dismiss string, width float32, yes func()) *dialog.ConfirmDialog {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return dialog.NewCustomConfirm(title, confirm, dismiss, container.New(fixedWidth{width}, l), func(ok bool) {
+		if ok {
+			yes()
+		}
+	}, u.win)
 }
 
 // stop is Esc: it stops whatever the current view is running.

@@ -29,7 +29,7 @@ func Listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, &listenError{fmt.Sprintf("the address %q is not HOST:PORT (e.g. 127.0.0.1:8765)", addr), err}
 	}
-	if err := checkPort(port); err != nil {
+	if err := CheckPort(port); err != nil {
 		return nil, &listenError{fmt.Sprintf("the address %s: %v", addr, err), err}
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -54,8 +54,9 @@ func Listen(addr string) (net.Listener, error) {
 	return nil, fmt.Errorf("listen on %s: %w", addr, err)
 }
 
-// checkPort says what is wrong with a port of an address to listen on (0 picks a free one).
-func checkPort(port string) error {
+// CheckPort says what is wrong with the port of an address to listen on (0 picks a free
+// one), as Listen does before it opens it.
+func CheckPort(port string) error {
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 0 || n > 65535 {
 		return errors.New("the port must be 1–65535")

@@ -458,6 +458,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// MinBrowserKeyLength is the shortest API key with which browser pages (requests with an
+// Origin) may call the server: any page the user opens can try keys and read 401 from 200,
+// so a key a page may try must be too long to guess.
+const MinBrowserKeyLength = 16
+
 // corsMaxAge is how long a browser may cache a preflight's answer (Chrome caps it at 2 h).
 const corsMaxAge = "7200"
 
@@ -665,11 +670,6 @@ func (s *Server) admit(w http.ResponseWriter) *ticket {
 func shuttingDown(message string) *apiError {
 	return &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "shutting_down", message: message, retryAfter: 5}
 }
-
-// MinBrowserKeyLength is the shortest API key with which browser pages (requests with an
-// Origin) may call the server: any page the user opens can try keys and read 401 from 200,
-// so a key a page may try must be too long to guess.
-const MinBrowserKeyLength = 16
 
 // queueFull is the 429 of a full queue: waiting requests wait behind the running one, and a
 // place should free up in about retry seconds.

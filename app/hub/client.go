@@ -236,7 +236,7 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 				return nil, ctx.Err()
 			}
 			if c.EndpointSource != "" && sameOrigin(req.URL, hub) {
-				err = &app.ServerError{Server: fmt.Sprintf("the hub at %s (set by %s)", c.Endpoint, c.EndpointSource), Err: err}
+				err = &app.ServerError{Server: c.hubName(), Err: err}
 			}
 			return nil, retryable{err} // a *url.Error: it names the method and the URL
 		}

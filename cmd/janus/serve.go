@@ -27,7 +27,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -216,8 +215,8 @@ func isLoopback(addr string) (bool, error) {
 	if port == "" {
 		return false, fmt.Errorf("--addr %s: no port", addr)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 { // 0: any free port
-		return false, fmt.Errorf("--addr %s: the port must be 1–65535", addr)
+	if err := api.CheckPort(port); err != nil {
+		return false, fmt.Errorf("--addr %s: %w", addr, err)
 	}
 	if strings.EqualFold(host, "localhost") {
 		return true, nil
