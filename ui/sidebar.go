@@ -123,7 +123,8 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	more := s.u.newTipButton(theme.MoreHorizontalIcon(), "Rename or delete", nil)
 	more.Importance = widget.LowImportance
 	// The picture's place is as wide with an icon as with a thumbnail: the titles line up.
-	pic := container.New(fixedWidth{historyThumb}, container.NewStack(icon, img))
+	// The icon keeps its own size in the middle of that place.
+	pic := container.New(fixedWidth{historyThumb}, container.NewStack(container.NewCenter(icon), img))
 	return newHistoryRow(container.NewBorder(nil, nil, pic, more, title))
 }
 
@@ -171,7 +172,8 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	pics := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
 	more := row.Objects[2].(*tipButton)
 	title.SetText(s.rowTitle(e))
-	icon, img := pics.Objects[0].(*widget.Icon), pics.Objects[1].(*canvas.Image)
+	iconBox, img := pics.Objects[0].(*fyne.Container), pics.Objects[1].(*canvas.Image)
+	icon := iconBox.Objects[0].(*widget.Icon)
 	if e.Kind == app.KindImageSet {
 		icon.SetResource(theme.MediaPhotoIcon())
 	} else {
@@ -180,7 +182,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	th := s.thumb(e.Image)
 	img.Image = th
 	img.Hidden = th == nil
-	icon.Hidden = th != nil
+	iconBox.Hidden = th != nil
 	img.Refresh()
 	more.OnTapped = func() {
 		at := fyne.CurrentApp().Driver().AbsolutePositionForObject(more)
