@@ -6,8 +6,11 @@
 package main
 
 import (
+	"cmp"
 	_ "embed"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"fyne.io/fyne/v2"
@@ -30,6 +33,18 @@ func main() {
 		fmt.Print(janus.DesktopUsage)
 		return
 	}
+	// One window per data folder: a second start hands its images to the first and exits.
+	var claim *janus.Window
+	if dir := cmp.Or(start.StoreDir, env.DefaultStoreDir()); dir != "" {
+		var err error
+		switch claim, err = janus.ClaimWindow(dir, janus.Launch{Attach: start.Attach}); {
+		case errors.Is(err, janus.ErrAlreadyRunning):
+			fmt.Println("janus-desktop:", err)
+			return
+		case err != nil:
+			slog.Warn("another window on this data folder is not ruled out", "err", err)
+		}
+	}
 	a := app.NewWithID("io.github.janus-desktop.janus")
 	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
 	w, err := ui.New(a, ui.Options{
@@ -39,6 +54,7 @@ func main() {
 		Attach:     start.Attach,
 		Version:    a.Metadata().Version,
 		Downloader: hub.NewDownloader(hub.FromEnv(env)),
+		Claim:      claim,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "janus-desktop:", err)

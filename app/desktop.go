@@ -19,6 +19,8 @@ type DesktopOptions struct {
 const DesktopUsage = `Usage: janus-desktop [IMAGE...]
 
 Opens the Janus Desktop window; IMAGE files are attached to the first chat.
+When Janus Desktop already runs on the same data folder, its window comes
+forward instead, with the IMAGE files attached.
 
 Environment:
   JANUS_MODELS   folders to search for models (PATH-style), instead of the app's

@@ -31,7 +31,8 @@
 // share is kept once), thumbnails/ and settings.json. Every file is replaced atomically
 // (temporary file, fsync, rename, fsync of the folder) with the standard library alone; a
 // file that cannot be read, or that a newer version wrote, is renamed NAME.corrupt-TIME and
-// reported, never overwritten or dropped.
+// reported, never overwritten or dropped. ClaimWindow keeps one window on a folder: a later
+// start hands its images to the running window through a socket there and exits.
 //
 // Discovery understands two layouts: plain model folders (config.json, weights and tokenizer
 // files side by side, as the app's own downloads and `git clone` leave them) and the Hugging

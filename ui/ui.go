@@ -50,6 +50,10 @@ type Options struct {
 	Version string
 	// Downloader fetches models; nil shows "Download…" disabled.
 	Downloader app.Downloader
+	// Claim, when not nil, is this process's claim on the data folder (app.ClaimWindow): a
+	// later start of the app arrives through it and brings this window forward with its
+	// images attached. The window gives it up when it closes.
+	Claim *app.Window
 	// RunOnUI runs f on the UI goroutine; nil means fyne.Do. Tests pass a queue they drain
 	// so that widgets are only ever touched from the test's goroutine.
 	RunOnUI func(f func())
@@ -172,7 +176,22 @@ func New(a fyne.App, opts Options) (*UI, error) {
 		u.create.prompt.SetText(d.Prompt)
 	}
 	u.focusCurrent() // the first keys typed go to the composer
+	if opts.Claim != nil {
+		opts.Claim.Serve(func(l app.Launch) { u.do(func() { u.launched(l) }) })
+	}
 	return u, nil
+}
+
+// launched answers a later start of the app on the same data folder: the window comes
+// forward and the images that start was given are attached to the chat.
+func (u *UI) launched(l app.Launch) {
+	slog.Info("started again", "images", len(l.Attach))
+	u.win.Show()
+	u.win.RequestFocus()
+	if len(l.Attach) > 0 {
+		u.tabs.SelectIndex(0)
+		u.chat.attach(l.Attach)
+	}
 }
 
 // Window is the main window.
@@ -187,6 +206,9 @@ func (u *UI) ShowAndRun() {
 // shutdown stops what runs, so that nothing half-written is left behind: a reply is
 // stopped (its question and partial answer are saved by the session), a load cancelled.
 func (u *UI) shutdown() {
+	if u.opts.Claim != nil {
+		u.opts.Claim.Close() // a start from now on opens a window of its own
+	}
 	u.closed.Store(true)
 	if u.loading != nil {
 		u.loading.Cancel()

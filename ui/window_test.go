@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"image"
 	"os"
 	"path/filepath"
@@ -309,4 +310,35 @@ func TestDraftsKeptAcrossQuit(t *testing.T) {
 	if c, p := h2.u.chat.entry.Text, h2.u.create.prompt.Text; c != "my unsent question" || p != "a fox in the snow" {
 		t.Errorf("after a restart the composer holds %q and the prompt %q", c, p)
 	}
+}
+
+// A later start of the app on the same data folder reaches this window: its images are
+// attached to the chat, which comes to the front.
+func TestLaterStartAttaches(t *testing.T) {
+	img := landscape(t)
+	var claim *app.Window
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) {
+		var err error
+		if claim, err = app.ClaimWindow(o.StoreDir, app.Launch{}); err != nil {
+			t.Fatal(err)
+		}
+		o.Claim = claim
+	})
+	u := h.u
+	u.ShowCreate()
+	_, err := app.ClaimWindow(u.store.Root(), app.Launch{Attach: []string{img}})
+	if !errors.Is(err, app.ErrAlreadyRunning) {
+		t.Fatalf("second start: %v", err)
+	}
+	h.pump("the image of the second start", func() bool { return len(u.chat.attached) == 1 })
+	if u.tabs.SelectedIndex() != 0 {
+		t.Error("the chat is not in front")
+	}
+	// Closed, the window gives the folder up to the next start.
+	u.shutdown()
+	next, err := app.ClaimWindow(u.store.Root(), app.Launch{})
+	if err != nil {
+		t.Fatalf("start after the window closed: %v", err)
+	}
+	next.Close()
 }

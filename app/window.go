@@ -1,0 +1,189 @@
+package app
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// One window per data folder: a second window on the same history would load a second copy
+// of the model (a 7B model twice does not fit most machines) and write the same settings and
+// chats. So the first start listens on a Unix socket in the data folder, and a later start
+// hands it its command line and exits. A socket rather than a lock file because the later
+// start must also reach the running window (to bring it forward and attach its images), and
+// because a socket left by a crash is known stale when nobody answers on it.
+
+// ErrAlreadyRunning is returned by ClaimWindow when a Janus Desktop already runs on the data
+// folder: that one has been handed the start's images and brings its window forward.
+var ErrAlreadyRunning = errors.New("Janus Desktop is already running on this data folder; its window was brought forward (set JANUS_DATA to run another on a different folder)")
+
+// Launch is what a start of the app asks of the window: the image files named on its command
+// line, as absolute paths.
+type Launch struct {
+	Attach []string `json:"attach,omitempty"`
+}
+
+// Window is this process's claim on a data folder (see ClaimWindow).
+type Window struct {
+	ln   net.Listener
+	path string
+	wg   sync.WaitGroup
+}
+
+const (
+	windowSocket = "window.sock"
+	// maxSocketPath is the longest socket path every OS takes (macOS's sun_path is 104
+	// bytes with its terminating NUL).
+	maxSocketPath = 100
+	// maxLaunchBytes bounds one request: a command line's worth of paths.
+	maxLaunchBytes = 1 << 20
+)
+
+// handOverTimeout bounds how long a start waits for the running window to answer (a
+// variable for the tests).
+var handOverTimeout = 5 * time.Second
+
+// ClaimWindow makes this process the window of the data folder dir, or, when another process
+// already is, hands it l and returns ErrAlreadyRunning. Any other error means that the claim
+// could not be made (a folder that cannot hold a socket, an old window that does not answer):
+// the caller may start anyway, as the app did before it had this check.
+func ClaimWindow(dir string, l Launch) (*Window, error) {
+	if err := os.MkdirAll(dir, storeDirPerm); err != nil {
+		return nil, fmt.Errorf("claim data folder: %w", err)
+	}
+	// The running window has another working folder.
+	l.Attach = slices.Clone(l.Attach)
+	for i, p := range l.Attach {
+		if abs, err := filepath.Abs(p); err == nil {
+			l.Attach[i] = abs
+		}
+	}
+	path := windowSocketPath(dir)
+	ln, err := listen(path)
+	if err == nil {
+		return &Window{ln: ln, path: path}, nil
+	}
+	// Someone holds the name: a running window, or a socket a crash left behind.
+	herr := handOver(path, l)
+	if herr == nil {
+		return nil, ErrAlreadyRunning
+	}
+	if _, serr := os.Lstat(path); serr != nil || !isRefused(herr) {
+		return nil, fmt.Errorf("claim data folder %s: %w (and %w)", dir, err, herr)
+	}
+	slog.Info("removing a stale window socket", "path", path)
+	if err := os.Remove(path); err != nil {
+		return nil, fmt.Errorf("claim data folder: remove stale socket: %w", err)
+	}
+	if ln, err = listen(path); err != nil {
+		return nil, fmt.Errorf("claim data folder %s: %w", dir, err)
+	}
+	return &Window{ln: ln, path: path}, nil
+}
+
+// listen opens the socket for this user alone (it may be in the shared temporary folder).
+func listen(path string) (net.Listener, error) {
+	ln, err := net.Listen("unix", path)
+	if err == nil {
+		os.Chmod(path, storeFilePerm) // best effort: Windows has no modes
+	}
+	return ln, err
+}
+
+// windowSocketPath is the socket's path for dir: in dir itself, or, where that path is too
+// long for a socket, in the temporary folder under a name made from dir.
+func windowSocketPath(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	p := filepath.Join(dir, windowSocket)
+	if len(p) <= maxSocketPath {
+		return p
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "janus-desktop-"+hex.EncodeToString(sum[:8])+".sock")
+}
+
+// isRefused tells a socket nobody listens on (a stale one) from a window that is slow to answer.
+func isRefused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
+}
+
+// handOver sends l to the window listening on path and waits for its answer.
+func handOver(path string, l Launch) error {
+	conn, err := net.DialTimeout("unix", path, handOverTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(handOverTimeout))
+	req, _ := json.Marshal(l) // a struct of strings always marshals
+	if _, err := conn.Write(append(req, '\n')); err != nil {
+		return fmt.Errorf("hand over to the running window: %w", err)
+	}
+	answer, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("the running window did not answer: %w", err)
+	}
+	if answer = strings.TrimSpace(answer); answer != "ok" {
+		return fmt.Errorf("the running window answered %q", answer)
+	}
+	return nil
+}
+
+// Serve passes every later start's Launch to handle, on a goroutine of its own, until Close.
+// handle must not block (the window wraps its work in fyne.Do).
+func (w *Window) Serve(handle func(Launch)) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for {
+			conn, err := w.ln.Accept()
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					slog.Warn("window socket", "err", err)
+				}
+				return
+			}
+			w.answer(conn, handle)
+		}
+	}()
+}
+
+// answer reads one Launch from conn, hands it to handle and says "ok".
+func (w *Window) answer(conn net.Conn, handle func(Launch)) {
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(handOverTimeout))
+	line, err := bufio.NewReader(io.LimitReader(conn, maxLaunchBytes)).ReadBytes('\n')
+	var l Launch
+	if err == nil {
+		err = json.Unmarshal(line, &l)
+	}
+	if err != nil {
+		slog.Warn("window socket: unreadable request", "err", err)
+		fmt.Fprintf(conn, "error: %v\n", err)
+		return
+	}
+	handle(l)
+	io.WriteString(conn, "ok\n")
+}
+
+// Close gives up the claim: the socket is removed and Serve's goroutine ends.
+func (w *Window) Close() error {
+	err := w.ln.Close() // removes the socket file
+	w.wg.Wait()
+	return err
+}

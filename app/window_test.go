@@ -1,0 +1,146 @@
+package app
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClaimWindow(t *testing.T) {
+	dir := t.TempDir()
+	first, err := ClaimWindow(dir, Launch{})
+	if err != nil {
+		t.Fatalf("first start: %v", err)
+	}
+	got := make(chan Launch, 1)
+	first.Serve(func(l Launch) { got <- l })
+
+	// A second start hands over its images, as absolute paths, and is told to exit.
+	t.Chdir(dir)
+	if _, err := ClaimWindow(dir, Launch{Attach: []string{"cat.png", "/x/dog.jpg"}}); !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second start: %v, want ErrAlreadyRunning", err)
+	}
+	select {
+	case l := <-got:
+		if want := []string{filepath.Join(dir, "cat.png"), "/x/dog.jpg"}; !slices.Equal(l.Attach, want) {
+			t.Errorf("handed over %q, want %q", l.Attach, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the running window was handed nothing")
+	}
+
+	// Closing gives the folder up.
+	if err := first.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := os.Lstat(windowSocketPath(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket left after Close: %v", err)
+	}
+	again, err := ClaimWindow(dir, Launch{})
+	if err != nil {
+		t.Fatalf("start after close: %v", err)
+	}
+	again.Close()
+}
+
+// A socket left by a crash is taken over.
+func TestClaimWindowStale(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: windowSocketPath(dir), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Lstat(windowSocketPath(dir)); err != nil {
+		t.Fatalf("the stale socket was not left: %v", err)
+	}
+	w, err := ClaimWindow(dir, Launch{})
+	if err != nil {
+		t.Fatalf("claim over a stale socket: %v", err)
+	}
+	w.Close()
+}
+
+// A window that holds the socket but does not answer is neither taken over nor told it was.
+func TestClaimWindowNoAnswer(t *testing.T) {
+	defer func(d time.Duration) { handOverTimeout = d }(handOverTimeout)
+	handOverTimeout = 200 * time.Millisecond
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", windowSocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	_, err = ClaimWindow(dir, Launch{})
+	if err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("claim with a silent window: %v", err)
+	}
+	if _, serr := os.Lstat(windowSocketPath(dir)); serr != nil {
+		t.Errorf("the silent window's socket was removed: %v", serr)
+	}
+}
+
+// A data folder whose socket path would be too long uses one in the temporary folder.
+func TestClaimWindowLongPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("long-folder-name-", 8))
+	p := windowSocketPath(dir)
+	if len(p) > maxSocketPath || strings.HasPrefix(p, dir) {
+		t.Fatalf("socket path %q for a long folder", p)
+	}
+	if other := windowSocketPath(dir + "2"); other == p {
+		t.Fatalf("two folders share the socket %q", p)
+	}
+	w, err := ClaimWindow(dir, Launch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.Serve(func(Launch) {})
+	if _, err := ClaimWindow(dir, Launch{}); !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second start: %v", err)
+	}
+}
+
+// A request that is not a Launch is refused without reaching the window.
+func TestWindowBadRequest(t *testing.T) {
+	dir := t.TempDir()
+	w, err := ClaimWindow(dir, Launch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	called := make(chan Launch, 1)
+	w.Serve(func(l Launch) { called <- l })
+	c, err := net.Dial("unix", windowSocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("{not json\n"))
+	buf := make([]byte, 200)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _ := c.Read(buf)
+	if !strings.HasPrefix(string(buf[:n]), "error:") {
+		t.Errorf("answer to a bad request: %q", buf[:n])
+	}
+	select {
+	case l := <-called:
+		t.Errorf("a bad request reached the window: %+v", l)
+	default:
+	}
+}
