@@ -29,7 +29,7 @@ type sidebar struct {
 	u       *UI
 	entries []app.HistoryEntry
 	thumbs  map[string]image.Image // by image digest; nil value: being made
-	list    *widget.List
+	list    *historyList
 	emptyL  *widget.Label
 	// marking is set while markOpen selects the entry on screen, which opens nothing.
 	marking bool
@@ -55,6 +55,25 @@ type sidebar struct {
 	content fyne.CanvasObject
 }
 
+// historyList is the history's list, where Enter opens the focused entry as Space does
+// (Fyne's List takes Space alone, and Enter is what a keyboard user tries first).
+type historyList struct{ widget.List }
+
+func newHistoryList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *historyList {
+	l := &historyList{}
+	l.Length, l.CreateItem, l.UpdateItem = length, create, update
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// TypedKey passes keys to the List, Enter as Space.
+func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+		ev = &fyne.KeyEvent{Name: fyne.KeySpace}
+	}
+	l.List.TypedKey(ev)
+}
+
 func newSidebar(u *UI) *sidebar {
 	s := &sidebar{u: u, thumbs: map[string]image.Image{}, selected: -1}
 	newChat := widget.NewButtonWithIcon("New chat", theme.MailComposeIcon(), func() { u.newChat() })
@@ -62,7 +81,7 @@ func newSidebar(u *UI) *sidebar {
 	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
 	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
 
-	s.list = widget.NewList(func() int { return len(s.entries) }, s.newItem, s.updateItem)
+	s.list = newHistoryList(func() int { return len(s.entries) }, s.newItem, s.updateItem)
 	s.list.OnSelected = func(id widget.ListItemID) {
 		s.selected = id
 		if !s.marking {

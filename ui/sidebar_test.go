@@ -398,3 +398,18 @@ func TestHistoryTitlesLineUp(t *testing.T) {
 		t.Errorf("the titles start at %v", xs)
 	}
 }
+
+// From the keyboard, the focused history entry opens with Enter as with Space.
+func TestHistoryEnterOpens(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	test.Type(u.chat.entry, "a question")
+	u.chat.send()
+	h.waitAnswers(1)
+	chatID := u.chat.session.ID()
+	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
+	u.newChat()
+	u.win.Canvas().Focus(u.sidebar.list)
+	u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.pump("the chat to open", func() bool { return u.chat.session.ID() == chatID })
+}
