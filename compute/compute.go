@@ -358,3 +358,13 @@ type Backend interface {
 	// (nearest neighbour).
 	Upsample2x(dst, x *Tensor)
 }
+
+// MemoryBudget is implemented by backends whose tensors live on a device with a budget of
+// its own, below the machine's memory: Metal's GPU runs well only while what a command
+// buffer uses fits its recommended working set (about two thirds of the memory of a 16 GB
+// Mac), and fails a command buffer that needs far more. model.Load refuses weights over it
+// and image generation counts it in its limit. Backends in RAM do not implement it.
+type MemoryBudget interface {
+	// MemoryBudget is the bytes of tensors the device runs well with, 0 when unknown.
+	MemoryBudget() int64
+}

@@ -138,16 +138,18 @@ func New(name string, dev gpu.Device) (*Backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("metal: pipeline %s: %w", k, err)
 		}
+		// A GPU the kernels cannot run on leaves the backend unavailable, so that "auto"
+		// quietly takes the CPU (some Intel Macs' GPUs have narrower SIMD groups).
 		if p.SIMDWidth() != 32 {
-			return nil, fmt.Errorf("metal: pipeline %s runs SIMD groups of %d threads; the kernels need 32", k, p.SIMDWidth())
+			return nil, fmt.Errorf("metal: pipeline %s runs SIMD groups of %d threads; the kernels need 32: %w", k, p.SIMDWidth(), compute.ErrUnavailable)
 		}
 		need := 256
 		if k == "attention_f32" || k == "attention_f16" {
 			need = attThreads
 		}
 		if p.MaxThreads() < need {
-			return nil, fmt.Errorf("metal: pipeline %s runs at most %d threads per threadgroup; the backend dispatches %d",
-				k, p.MaxThreads(), need)
+			return nil, fmt.Errorf("metal: pipeline %s runs at most %d threads per threadgroup; the backend dispatches %d: %w",
+				k, p.MaxThreads(), need, compute.ErrUnavailable)
 		}
 		b.pipes[k] = p
 	}
@@ -165,6 +167,12 @@ func (b *Backend) GPU() gpu.Device { return b.dev }
 
 // MemoryUsed is the bytes of the tensors allocated and not freed.
 func (b *Backend) MemoryUsed() int64 { return b.used }
+
+// MemoryBudget is the GPU's working set (compute.MemoryBudget): past it every command
+// buffer pages, or fails for want of memory, although the machine has more.
+func (b *Backend) MemoryBudget() int64 { return b.dev.WorkingSet() }
+
+var _ compute.MemoryBudget = (*Backend)(nil)
 
 func checkShape(op string, shape []int) int {
 	n := 1

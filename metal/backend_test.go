@@ -1,6 +1,7 @@
 package metal
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,9 +15,10 @@ import (
 // fakeDevice records what the backend asks of a device (it runs nothing), to test the
 // backend's encoding and synchronisation without clang or a Mac.
 type fakeDevice struct {
-	log     []string
-	nextBuf int
-	live    int
+	workingSet int64
+	log        []string
+	nextBuf    int
+	live       int
 }
 
 type fakeBuffer struct {
@@ -34,8 +36,9 @@ type fakeCB struct {
 	committed bool
 }
 
-func (d *fakeDevice) Name() string { return "fake" }
-func (d *fakeDevice) Close() error { return nil }
+func (d *fakeDevice) Name() string      { return "fake" }
+func (d *fakeDevice) Close() error      { return nil }
+func (d *fakeDevice) WorkingSet() int64 { return d.workingSet }
 func (d *fakeDevice) NewBuffer(size int) (gpu.Buffer, error) {
 	d.nextBuf++
 	d.live++
@@ -180,5 +183,32 @@ func TestCloseReleasesEverything(t *testing.T) {
 	// Two tensors were never freed (the caller's to free); the arena and x are released.
 	if d.live != 2 {
 		t.Fatalf("%d buffers alive after Close, want the 2 unfreed tensors", d.live)
+	}
+}
+
+// narrowDevice is a GPU whose pipelines run SIMD groups of 16 (some Intel Macs' GPUs).
+type narrowDevice struct{ fakeDevice }
+
+type narrowPipeline struct{ fakePipeline }
+
+func (narrowPipeline) SIMDWidth() int { return 16 }
+
+func (d *narrowDevice) Pipeline(name string) (gpu.Pipeline, error) {
+	return narrowPipeline{fakePipeline(name)}, nil
+}
+
+// A GPU the kernels cannot run on makes the backend unavailable (the CPU is then chosen
+// without a warning), and the GPU's working set is the backend's memory budget.
+func TestDeviceLimits(t *testing.T) {
+	if _, err := New("metal", &narrowDevice{}); !errors.Is(err, compute.ErrUnavailable) {
+		t.Errorf("New on a GPU with SIMD groups of 16 = %v, want ErrUnavailable", err)
+	}
+	b, err := New("metal", &fakeDevice{workingSet: 10_700_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var be compute.Backend = b
+	if mb, ok := be.(compute.MemoryBudget); !ok || mb.MemoryBudget() != 10_700_000_000 {
+		t.Errorf("the backend's memory budget is not the GPU's working set")
 	}
 }

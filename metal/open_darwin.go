@@ -12,11 +12,12 @@ import (
 )
 
 // Open opens the Metal backend on the system's GPU: it compiles the kernels and every
-// pipeline, so a backend that opens can run every op. Without a Metal device the error
-// wraps compute.ErrUnavailable.
+// pipeline, so a backend that opens can run every op. Without a Metal device, or with a GPU
+// that has memory of its own or runs narrower SIMD groups, the error wraps
+// compute.ErrUnavailable: the CPU is the better backend there.
 func Open() (*Backend, error) {
 	dev, err := mtl.Open(kernels.Source())
-	if errors.Is(err, mtl.ErrNoDevice) {
+	if errors.Is(err, mtl.ErrNoDevice) || errors.Is(err, mtl.ErrNotUnified) {
 		return nil, fmt.Errorf("metal: %w: %w", err, compute.ErrUnavailable)
 	}
 	if err != nil {

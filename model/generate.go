@@ -298,7 +298,7 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.checkMemory(n, l, g.opts.MaxMemoryBytes, be.MemoryUsed()); err != nil {
+	if err := m.checkMemory(n, l, g.opts.MaxMemoryBytes, be.MemoryUsed(), deviceBudget(be)); err != nil {
 		return nil, err
 	}
 	// The last token's embedding is never run, so the cache needs L + total - 1 positions.

@@ -8,6 +8,7 @@ import (
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/vq"
+	"github.com/janus-desktop/janus/model/weights"
 )
 
 // MemoryEstimate is what one GenerateImages call allocates on top of the loaded weights. The
@@ -144,27 +145,55 @@ func PhysicalMemory() int64 { return physicalMemory() }
 // ok is false when there is no limit (disabled, or physical memory unknown). held is what
 // the backend already holds in tensors (the loaded weights, a chat's cache), asked of the
 // backend because a GPU's buffers are not on the Go heap; on Apple's unified memory they
-// share the same physical memory.
-func memoryLimit(maxBytes, held int64) (limit int64, source string, ok bool) {
+// share the same physical memory. budget is the backend's device budget (compute.MemoryBudget,
+// 0 for none): a GPU's working set, which the generation's buffers must fit beside held.
+func memoryLimit(maxBytes, held, budget int64) (limit int64, source string, ok bool) {
 	switch {
 	case maxBytes > 0:
 		return maxBytes, LimitGiven, true
 	case maxBytes < 0:
 		return 0, "", false
 	}
-	total := physicalMemory()
-	if total <= 0 {
-		return 0, "", false
+	if total := physicalMemory(); total > 0 {
+		limit = int64(DefaultMemoryFraction*float64(total)) - held
+		source = fmt.Sprintf("%.0f%% of %s of memory, less %s the backend holds (the loaded model)",
+			100*DefaultMemoryFraction, formatBytes(total), formatBytes(held))
+		ok = true
 	}
-	limit = int64(DefaultMemoryFraction*float64(total)) - held
-	return limit, fmt.Sprintf("%.0f%% of %s of memory, less %s the backend holds (the loaded model)",
-		100*DefaultMemoryFraction, formatBytes(total), formatBytes(held)), true
+	if budget > 0 && (!ok || budget-held < limit) {
+		limit = budget - held
+		source = fmt.Sprintf("the GPU's working set of %s, less %s it holds (the loaded model)", formatBytes(budget), formatBytes(held))
+		ok = true
+	}
+	return limit, source, ok
+}
+
+// deviceBudget is be's compute.MemoryBudget, 0 when it has none.
+func deviceBudget(be compute.Backend) int64 {
+	if b, ok := be.(compute.MemoryBudget); ok {
+		return b.MemoryBudget()
+	}
+	return 0
+}
+
+// checkWeightsBudget refuses weights of format f (skipping the parts in skip) that do not fit
+// be's device budget: on such a device every step would page, or fail.
+func checkWeightsBudget(be compute.Backend, cfg *config.Config, f string, skip []weights.Part) error {
+	budget := deviceBudget(be)
+	if budget <= 0 {
+		return nil
+	}
+	if need := WeightsBytes(cfg, f, skip...); need > budget {
+		return fmt.Errorf("%w: the weights take %s in the format %q, more than the %s the %s backend's device runs well with (its working set): load smaller weights (q8, q4m) or use the cpu backend",
+			ErrNotEnoughMemory, formatBytes(need), f, formatBytes(budget), be.Name())
+	}
+	return nil
 }
 
 // checkMemory refuses a generation of m whose estimate exceeds the limit maxBytes selects;
-// held is the backend's MemoryUsed.
-func (m *Model) checkMemory(images, promptTokens int, maxBytes, held int64) error {
-	limit, source, ok := memoryLimit(maxBytes, held)
+// held is the backend's MemoryUsed, budget its device budget (deviceBudget).
+func (m *Model) checkMemory(images, promptTokens int, maxBytes, held, budget int64) error {
+	limit, source, ok := memoryLimit(maxBytes, held, budget)
 	if !ok {
 		return nil
 	}

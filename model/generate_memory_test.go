@@ -123,7 +123,7 @@ func TestGenerateMemoryLimit(t *testing.T) {
 func TestDefaultMemoryLimit(t *testing.T) {
 	total := physicalMemory()
 	const held = 3 << 20
-	limit, source, ok := memoryLimit(0, held)
+	limit, source, ok := memoryLimit(0, held, 0)
 	if total <= 0 {
 		if ok {
 			t.Fatalf("a limit of %d (%s) without knowing the memory size", limit, source)
@@ -133,13 +133,13 @@ func TestDefaultMemoryLimit(t *testing.T) {
 	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, formatBytes(total)) || !strings.Contains(source, formatBytes(held)) {
 		t.Fatalf("default limit %d (%s, %v) for %d bytes of memory", limit, source, ok, total)
 	}
-	if empty, _, _ := memoryLimit(0, 0); empty-limit != held {
+	if empty, _, _ := memoryLimit(0, 0, 0); empty-limit != held {
 		t.Fatalf("limit with nothing held %d, with %d bytes held %d: the difference is not what is held", empty, held, limit)
 	}
-	if _, _, ok := memoryLimit(-1, held); ok {
+	if _, _, ok := memoryLimit(-1, held, 0); ok {
 		t.Fatal("a negative MaxMemoryBytes still set a limit")
 	}
-	if l, s, ok := memoryLimit(12345, held); !ok || l != 12345 || s != LimitGiven {
+	if l, s, ok := memoryLimit(12345, held, 0); !ok || l != 12345 || s != LimitGiven {
 		t.Fatalf("memoryLimit(12345) = %d, %q, %v", l, s, ok)
 	}
 }
@@ -340,5 +340,54 @@ func TestModelEstimate(t *testing.T) {
 	})
 	if _, err := (&Model{}).EstimateGenerationMemory(1, 30); err == nil {
 		t.Fatal("a model without its generation parts gave an estimate")
+	}
+}
+
+// budgeted is a backend with a device budget (compute.MemoryBudget), as Metal's GPU has.
+type budgeted struct {
+	compute.Backend
+	budget int64
+}
+
+func (b *budgeted) MemoryBudget() int64 { return b.budget }
+
+// TestDeviceBudget: weights over a device's budget are refused at load, with the way out;
+// a generation's limit is the budget less what the backend holds when that is the smaller.
+func TestDeviceBudget(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := WeightsBytes(cfg, WeightsStored)
+	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
+		_, err := Load(dir, Options{Backend: &budgeted{Backend: be, budget: need / 2}})
+		if !errors.Is(err, ErrNotEnoughMemory) || !strings.Contains(err.Error(), "working set") || !strings.Contains(err.Error(), "q8") {
+			t.Fatalf("Load over the device budget = %v, want ErrNotEnoughMemory naming the working set and smaller weights", err)
+		}
+		if used := be.MemoryUsed(); used != 0 {
+			t.Errorf("the refused load left %d bytes on the backend", used)
+		}
+		m, err := Load(dir, Options{Backend: &budgeted{Backend: be, budget: 2 * need}})
+		if err != nil {
+			t.Fatalf("Load within the device budget: %v", err)
+		}
+		m.Close()
+	})
+
+	const held = 1 << 20
+	limit, source, ok := memoryLimit(0, held, 3<<20)
+	if !ok || limit != 2<<20 || !strings.Contains(source, "working set") {
+		t.Errorf("memoryLimit with a small budget = %d, %q, %v; want the budget less what is held", limit, source, ok)
+	}
+	if total := physicalMemory(); total > 0 {
+		withBudget, _, _ := memoryLimit(0, held, 10*total)
+		without, _, _ := memoryLimit(0, held, 0)
+		if withBudget != without {
+			t.Errorf("a budget above the machine's memory changed the limit: %d, want %d", withBudget, without)
+		}
+	}
+	if l, s, _ := memoryLimit(12345, held, 3<<20); l != 12345 || s != LimitGiven {
+		t.Errorf("a given limit lost to the budget: %d, %q", l, s)
 	}
 }

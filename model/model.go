@@ -224,6 +224,9 @@ func Load(dir string, opts Options) (m *Model, err error) {
 			m = nil
 		}
 	}()
+	if err := checkWeightsBudget(be, cfg, weightsFormat(cfg, opts), opts.skipped()); err != nil {
+		return m, fmt.Errorf("model %s: %w", dir, err)
+	}
 	progress := newProgress(opts.Progress, planSize(cfg, skip))
 	src := weights.NewLoaderWith(ck, be, weights.LoaderOptions{
 		MatrixDType: matrixDT,

@@ -136,12 +136,18 @@ func DefaultWeights(cfg *config.Config, skip ...weights.Part) (format, reason st
 	return ChooseWeights(MachineMemory(), func(f string) int64 { return WeightsBytes(cfg, f, skip...) })
 }
 
-// weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.
-func weightsPolicy(cfg *config.Config, opts Options) (matrix func(compute.DType) compute.DType, quant compute.DType, err error) {
+// weightsFormat is opts.Weights with "auto" resolved to this machine's choice.
+func weightsFormat(cfg *config.Config, opts Options) string {
 	f := strings.ToLower(strings.TrimSpace(opts.Weights))
 	if f == WeightsAuto {
 		f, _ = DefaultWeights(cfg, opts.skipped()...)
 	}
+	return f
+}
+
+// weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.
+func weightsPolicy(cfg *config.Config, opts Options) (matrix func(compute.DType) compute.DType, quant compute.DType, err error) {
+	f := weightsFormat(cfg, opts)
 	md := opts.MatrixDType
 	switch f {
 	case "", WeightsStored:

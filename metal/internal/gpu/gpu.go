@@ -14,6 +14,9 @@ import "unsafe"
 type Device interface {
 	// Name describes the device for logs ("Apple M2 Pro", "simulated (clang 14)").
 	Name() string
+	// WorkingSet is the bytes of buffers the device runs well with (Metal's
+	// recommendedMaxWorkingSetSize), 0 when it has no such limit.
+	WorkingSet() int64
 	// NewBuffer allocates size zeroed bytes of memory the host and the device share.
 	NewBuffer(size int) (Buffer, error)
 	// Pipeline returns the compute pipeline of the named kernel, compiled once.

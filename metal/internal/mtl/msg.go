@@ -22,6 +22,7 @@ type mtlSize struct{ width, height, depth uint }
 type msg struct {
 	id       func(r object, s selector) object
 	uint     func(r object, s selector) uint
+	boolean  func(r object, s selector) bool
 	ptr      func(r object, s selector) unsafe.Pointer
 	str      func(r object, s selector) string
 	void     func(r object, s selector)
@@ -43,7 +44,7 @@ type msg struct {
 
 // register binds every message variant to send (objc_msgSend's address).
 func (m *msg) register(send uintptr) {
-	for _, f := range []any{&m.id, &m.uint, &m.ptr, &m.str, &m.void, &m.idID, &m.idUint, &m.idStr, &m.voidID,
+	for _, f := range []any{&m.id, &m.uint, &m.boolean, &m.ptr, &m.str, &m.void, &m.idID, &m.idUint, &m.idStr, &m.voidID,
 		&m.voidBool, &m.library, &m.pipeline, &m.buffer, &m.setBuf, &m.setBytes, &m.dispatch} {
 		purego.RegisterFunc(f, send)
 	}

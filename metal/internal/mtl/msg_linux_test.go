@@ -25,6 +25,7 @@ static uintptr_t rec[8];
 uintptr_t stub_rec(int i) { return rec[i]; }
 uintptr_t stub_id(uintptr_t r, uintptr_t s) { return r + s; }
 uintptr_t stub_uint(uintptr_t r, uintptr_t s) { return r * s; }
+bool stub_bool(uintptr_t r, uintptr_t s) { return r == s; }
 void* stub_ptr(uintptr_t r, uintptr_t s) { return (void*)(r + 0x1000); }
 const char* stub_str(uintptr_t r, uintptr_t s) { return "Apple M0"; }
 uintptr_t stub_idstr(uintptr_t r, uintptr_t s, const char* a) { return strlen(a); }
@@ -73,6 +74,7 @@ func TestMessageSignatures(t *testing.T) {
 	purego.RegisterFunc(&rec, sym("stub_rec"))
 	purego.RegisterFunc(&m.id, sym("stub_id"))
 	purego.RegisterFunc(&m.uint, sym("stub_uint"))
+	purego.RegisterFunc(&m.boolean, sym("stub_bool"))
 	purego.RegisterFunc(&m.ptr, sym("stub_ptr"))
 	purego.RegisterFunc(&m.str, sym("stub_str"))
 	purego.RegisterFunc(&m.idStr, sym("stub_idstr"))
@@ -87,6 +89,9 @@ func TestMessageSignatures(t *testing.T) {
 	}
 	if got := m.uint(6, 7); got != 42 {
 		t.Errorf("uint: %d", got)
+	}
+	if !m.boolean(5, 5) || m.boolean(5, 6) {
+		t.Errorf("boolean: %v for equal arguments, %v for different ones", m.boolean(5, 5), m.boolean(5, 6))
 	}
 	if got := m.ptr(0x2000, 0); uintptr(got) != 0x3000 {
 		t.Errorf("ptr: %p", got)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -16,6 +17,11 @@ import (
 
 // ErrNoDevice is returned by Open when the system has no Metal device.
 var ErrNoDevice = errors.New("no Metal device")
+
+// ErrNotUnified is returned by Open for a GPU with memory of its own (an AMD GPU in an Intel
+// Mac, an eGPU): shared buffers stay in system memory there, so every token step would read
+// all the weights across PCIe, slower than the CPU reads them.
+var ErrNotUnified = errors.New("the GPU does not share the system's memory")
 
 // Metal constants used here.
 const (
@@ -30,6 +36,7 @@ type selectors struct {
 	newCommandQueue, newLibrary, newFunction, newPipeline, newBuffer, contents, length            selector
 	setFastMath, maxThreads, execWidth, commandBuffer, computeEncoder, setPipeline, setBuffer     selector
 	setBytes, dispatch, endEncoding, commit, waitUntilCompleted, status, errorSel                 selector
+	hasUnifiedMemory, workingSet                                                                  selector
 }
 
 // Device is a Metal device with its command queue and the compiled kernel library.
@@ -40,6 +47,8 @@ type Device struct {
 	queue   object
 	library object
 	name    string
+	// workingSet is recommendedMaxWorkingSetSize, read once.
+	workingSet int64
 
 	pipelines []object
 
@@ -113,6 +122,12 @@ func Open(src string) (*Device, error) {
 		return nil, ErrNoDevice
 	}
 	d.name = m.str(m.id(d.device, d.s.name), d.s.utf8)
+	if !m.boolean(d.device, d.s.hasUnifiedMemory) {
+		name := d.name
+		d.Close()
+		return nil, fmt.Errorf("%s: %w", name, ErrNotUnified)
+	}
+	d.workingSet = int64(m.uint(d.device, d.s.workingSet))
 	d.queue = m.id(d.device, d.s.newCommandQueue)
 	if d.queue == 0 {
 		d.Close()
@@ -140,6 +155,7 @@ func (d *Device) registerSelectors() {
 		setBuffer: r("setBuffer:offset:atIndex:"), setBytes: r("setBytes:length:atIndex:"),
 		dispatch: r("dispatchThreadgroups:threadsPerThreadgroup:"), endEncoding: r("endEncoding"),
 		commit: r("commit"), waitUntilCompleted: r("waitUntilCompleted"), status: r("status"), errorSel: r("error"),
+		hasUnifiedMemory: r("hasUnifiedMemory"), workingSet: r("recommendedMaxWorkingSetSize"),
 	}
 }
 
@@ -174,6 +190,10 @@ func (d *Device) compile(src string) error {
 
 // Name is the GPU's name, e.g. "Apple M2 Pro".
 func (d *Device) Name() string { return d.name }
+
+// WorkingSet is the device's recommendedMaxWorkingSetSize: about two thirds of the memory
+// of a 16 GB Mac.
+func (d *Device) WorkingSet() int64 { return d.workingSet }
 
 // Live returns the buffers and command buffers made and not yet released, for leak tests.
 func (d *Device) Live() (buffers, commandBuffers int64) {
@@ -271,12 +291,29 @@ func (d *Device) Pipeline(name string) (gpu.Pipeline, error) {
 // commandBuffer is an MTLCommandBuffer with its one compute encoder. Both come
 // autoreleased from Metal and are retained here, so that several command buffers can be in
 // flight at once (pools pop in LIFO order, command buffers complete in commit order); every
-// step that may autorelease (creation, commit, wait and the error's description) runs in
-// its own autorelease pool on a locked OS thread.
+// step that may autorelease (creation, each dispatch's encoding, commit, wait and the
+// error's description) runs in its own autorelease pool on a locked OS thread. Go's threads
+// never exit, so an object autoreleased outside a pool would never be freed.
 type commandBuffer struct {
 	d       *Device
 	cb, enc object
 	waited  bool
+
+	// The bindings of the next dispatch, sent with it inside one pool (a pool per call
+	// would cost more than the calls).
+	pipe  object
+	bufs  []bufBinding
+	bytes []bytesBinding
+}
+
+type bufBinding struct {
+	buf        object
+	off, index uint
+}
+
+type bytesBinding struct {
+	data  []byte
+	index uint
 }
 
 // NewCommandBuffer makes a command buffer and its compute encoder.
@@ -304,12 +341,11 @@ func (d *Device) NewCommandBuffer() (gpu.CommandBuffer, error) {
 }
 
 // SetPipeline, SetBuffer, SetBytes, Dispatch, Commit and Wait implement gpu.CommandBuffer.
-func (c *commandBuffer) SetPipeline(p gpu.Pipeline) {
-	c.d.m.voidID(c.enc, c.d.s.setPipeline, p.(*pipeline).id)
-}
+// The first three record; Dispatch encodes.
+func (c *commandBuffer) SetPipeline(p gpu.Pipeline) { c.pipe = p.(*pipeline).id }
 
 func (c *commandBuffer) SetBuffer(b gpu.Buffer, off, i int) {
-	c.d.m.setBuf(c.enc, c.d.s.setBuffer, b.(*buffer).id, uint(off), uint(i))
+	c.bufs = append(c.bufs, bufBinding{b.(*buffer).id, uint(off), uint(i)})
 }
 
 func (c *commandBuffer) SetBytes(data []byte, i int) {
@@ -319,15 +355,32 @@ func (c *commandBuffer) SetBytes(data []byte, i int) {
 	if len(data) == 0 {
 		data = make([]byte, 4)
 	}
-	// Metal copies the bytes during the call.
-	c.d.m.setBytes(c.enc, c.d.s.setBytes, unsafe.Pointer(&data[0]), uint(len(data)), uint(i))
-	runtime.KeepAlive(data)
+	c.bytes = append(c.bytes, bytesBinding{slices.Clone(data), uint(i)})
 }
 
 func (c *commandBuffer) Dispatch(groups, threads [3]int) {
-	c.d.m.dispatch(c.enc, c.d.s.dispatch,
-		mtlSize{uint(groups[0]), uint(groups[1]), uint(groups[2])},
-		mtlSize{uint(threads[0]), uint(threads[1]), uint(threads[2])})
+	d := c.d
+	d.pooled(func() {
+		if c.pipe != 0 {
+			d.m.voidID(c.enc, d.s.setPipeline, c.pipe)
+			c.pipe = 0
+		}
+		for _, b := range c.bufs {
+			d.m.setBuf(c.enc, d.s.setBuffer, b.buf, b.off, b.index)
+		}
+		for _, b := range c.bytes {
+			// Metal copies the bytes during the call.
+			d.m.setBytes(c.enc, d.s.setBytes, unsafe.Pointer(&b.data[0]), uint(len(b.data)), b.index)
+		}
+		d.m.dispatch(c.enc, d.s.dispatch,
+			mtlSize{uint(groups[0]), uint(groups[1]), uint(groups[2])},
+			mtlSize{uint(threads[0]), uint(threads[1]), uint(threads[2])})
+	})
+	runtime.KeepAlive(c.bytes)
+	clear(c.bufs)
+	c.bufs = c.bufs[:0]
+	clear(c.bytes)
+	c.bytes = c.bytes[:0]
 }
 
 func (c *commandBuffer) Commit() {

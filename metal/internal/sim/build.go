@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"golang.org/x/sys/cpu"
 )
 
 //go:embed shim
@@ -57,7 +59,20 @@ func (v Variant) flags() []string {
 		return append(common, "-O1", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
 			"-fno-sanitize-recover=all", "-shared-libasan")
 	}
-	return append(common, "-O2")
+	return append(append(common, "-O2"), contraction()...)
+}
+
+// contraction fuses a*b+c into one FMA where the host has the instruction, as Apple's
+// compiler may on the GPU even with fast math off: the kernels' tolerances are then tested
+// against the rounding a Mac may give, not only the unfused one.
+func contraction() []string {
+	if runtime.GOARCH == "amd64" && cpu.X86.HasFMA {
+		return []string{"-mfma", "-ffp-contract=fast"}
+	}
+	if runtime.GOARCH == "arm64" {
+		return []string{"-ffp-contract=fast"} // FMA is in every arm64 CPU
+	}
+	return nil
 }
 
 // SanitizerRuntime returns the path of the compiler's shared ASan runtime, which a process

@@ -95,6 +95,9 @@ func (d *Device) Name() string {
 	return fmt.Sprintf("simulated Metal device (%s, %s order)", d.clang, order)
 }
 
+// WorkingSet is 0: the simulated device's buffers are the host's memory.
+func (d *Device) WorkingSet() int64 { return 0 }
+
 // Stats returns the counts so far.
 func (d *Device) Stats() Stats {
 	return Stats{CommandBuffers: d.commits.Load(), Dispatches: d.dispatches.Load(), Buffers: d.buffers.Load()}

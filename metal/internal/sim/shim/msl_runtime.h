@@ -294,12 +294,20 @@ inline void resolve_simd(Sched& s, std::vector<Fiber*>& lanes) {
   try {
     switch (op) {
       case SimdOp::sum: {
-        double acc = 0;
-        float facc = 0;
+        // A tree, as GPUs reduce across lanes (shuffles by 16, 8, 4, 2, 1), not a running
+        // sum: a kernel's tolerance then covers the order a Mac adds in. Missing lanes add 0.
+        double acc[simd_width] = {};
+        float facc[simd_width] = {};
         for (Fiber* f : lanes) {
-          if (fl) facc += float(f->val); else acc += f->val;
+          if (fl) facc[f->ids.tiisg] = float(f->val); else acc[f->ids.tiisg] = f->val;
         }
-        for (Fiber* f : lanes) f->res = fl ? double(facc) : acc;
+        for (uint half = simd_width / 2; half > 0; half /= 2) {
+          for (uint i = 0; i < half; i++) {
+            facc[i] += facc[i + half];
+            acc[i] += acc[i + half];
+          }
+        }
+        for (Fiber* f : lanes) f->res = fl ? double(facc[0]) : acc[0];
         break;
       }
       case SimdOp::max:
