@@ -27,7 +27,7 @@ func LoadAdvice(err error) string {
 	case err == nil, errors.Is(err, context.Canceled):
 		return ""
 	case errors.Is(err, model.ErrNotEnoughMemory):
-		return "Close other programs to free memory, or choose a smaller model: Janus-Pro-1B needs the least."
+		return "Choose smaller weights in Settings (Q8 takes about half the memory of BF16, Q4M less), close other programs to free memory, or choose a smaller model: Janus-Pro-1B needs the least."
 	case errors.Is(err, compute.ErrUnavailable):
 		return "Choose the CPU backend (or Automatic) in Settings."
 	case errors.As(err, &bind):

@@ -176,7 +176,7 @@ func TestLoadEngineErrors(t *testing.T) {
 		{"no tokenizer", noTokenizer, app.LoadOptions{}, "no-tokenizer", fs.ErrNotExist, "A file of the model is missing"},
 		{"missing folder", filepath.Join(tmp, "missing"), app.LoadOptions{}, "missing", fs.ErrNotExist, "A file of the model is missing"},
 		{"mismatched", mismatched, app.LoadOptions{}, "does not fit the model configuration", nil, "do not fit the folder's config.json"},
-		{"not enough memory", tiny, app.LoadOptions{MemoryBytes: 1000}, "its weights need", model.ErrNotEnoughMemory, "choose a smaller model"},
+		{"not enough memory", tiny, app.LoadOptions{MemoryBytes: 1000}, "its weights need", model.ErrNotEnoughMemory, "Choose smaller weights in Settings"},
 		{"metal", tiny, app.LoadOptions{Backend: "metal"}, "metal", compute.ErrUnavailable, "CPU backend"},
 		{"unknown backend", tiny, app.LoadOptions{Backend: "cuda"}, "cuda", nil, ""},
 		{"unknown weights", tiny, app.LoadOptions{Weights: "q3"}, `weights "q3"`, nil, ""},
