@@ -13,6 +13,10 @@ import (
 // DefaultMaxNewTokens is the answer length limit of the official inference.py.
 const DefaultMaxNewTokens = 512
 
+// MaxAnswerTokens is the longest answer length worth offering: the released models' context
+// (max_position_embeddings). An answer also stops where its model's context ends.
+const MaxAnswerTokens = 16384
+
 // Image is one picture for the vision tower: decoded and preprocessed once, so a
 // conversation can refer to it in any number of turns.
 type Image struct {

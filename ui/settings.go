@@ -371,14 +371,11 @@ func parseAnswerLength(text string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a whole number", text)
 	}
-	if n < 1 || n > maxAnswerTokens {
-		return 0, fmt.Errorf("%d tokens: want 1 to %d", n, maxAnswerTokens)
+	if n < 1 || n > model.MaxAnswerTokens {
+		return 0, fmt.Errorf("%d tokens: want 1 to %d", n, model.MaxAnswerTokens)
 	}
 	return n, nil
 }
-
-// maxAnswerTokens is the released models' context (max_position_embeddings).
-const maxAnswerTokens = 16384
 
 // wrappedHint is a form hint that wraps: a form item's own HintText is one line, which a hint
 // naming the model and the memory rule outgrows.

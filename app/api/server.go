@@ -28,14 +28,14 @@ import (
 
 // Defaults of Options and Limits.
 const (
-	DefaultMaxQueue     = 16         // requests waiting behind the running one
-	DefaultBodyBytes    = 32 << 20   // a request body: a few large base64 images
-	DefaultImageBytes   = 16 << 20   // one encoded image
-	DefaultImagePixels  = 50_000_000 // one decoded image: a 50 MP photo takes 200 MB
-	DefaultImageSide    = 16384      // one decoded image's width or height
-	DefaultImagesPerReq = 8          // images in all the turns of a chat request
-	DefaultMaxTokens    = 4096       // the largest max_tokens
-	DefaultPromptBytes  = 64 << 10   // the text of a request
+	DefaultMaxQueue     = 16                    // requests waiting behind the running one
+	DefaultBodyBytes    = 32 << 20              // a request body: a few large base64 images
+	DefaultImageBytes   = 16 << 20              // one encoded image
+	DefaultImagePixels  = 50_000_000            // one decoded image: a 50 MP photo takes 200 MB
+	DefaultImageSide    = 16384                 // one decoded image's width or height
+	DefaultImagesPerReq = 8                     // images in all the turns of a chat request
+	DefaultMaxTokens    = model.MaxAnswerTokens // the largest max_tokens, as the app's answer length
+	DefaultPromptBytes  = 64 << 10              // the text of a request
 	DefaultReadTimeout  = time.Minute
 	DefaultWriteTimeout = time.Minute
 	// DefaultAnswerTopP and DefaultAnswerTopK are `janus understand`'s sampling filters, used
