@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -140,25 +141,33 @@ func (s Settings) Validate() error {
 }
 
 // LoadSettings reads settings.json. Fields the file lacks keep their defaults (a file from
-// an older version, or one edited by hand). A missing file gives DefaultSettings; a corrupt,
-// unknown-version or invalid one is set aside (NAME.corrupt-TIMESTAMP, reported as a
-// Problem) and the defaults are returned with it.
+// an older version, or one edited by hand). A missing file gives DefaultSettings; a corrupt
+// or invalid one is set aside (NAME.corrupt-TIMESTAMP, reported as a Problem) and the
+// defaults are returned with it. A file that cannot be read (its permissions, say) or that a
+// newer version wrote is neither moved nor written over: the defaults come with an error
+// saying so, and SaveSettings refuses until a LoadSettings reads the file (*SettingsHeldError).
 func (s *Store) LoadSettings() (Settings, []Problem, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settingsHeld = nil
 	path := filepath.Join(s.root, SettingsFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return DefaultSettings(), nil, nil
 	}
 	if err != nil {
-		return DefaultSettings(), nil, fmt.Errorf("read settings: %w", err)
+		s.settingsHeld = &SettingsHeldError{Path: path, Why: err}
+		return DefaultSettings(), nil, s.settingsHeld
+	}
+	var head struct {
+		Version int `json:"version"`
+	}
+	if json.Unmarshal(data, &head) == nil && head.Version > SettingsVersion {
+		s.settingsHeld = &SettingsHeldError{Path: path, Why: fmt.Errorf("a newer Janus Desktop wrote it (version %d; this one reads %d)", head.Version, SettingsVersion)}
+		return DefaultSettings(), nil, s.settingsHeld
 	}
 	st := DefaultSettings()
 	err = decodeVersioned(data, &st)
-	if err == nil && st.Version > SettingsVersion {
-		err = fmt.Errorf("version %d is newer than this app reads (%d)", st.Version, SettingsVersion)
-	}
 	if err == nil {
 		err = st.Validate()
 	}
@@ -168,6 +177,19 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 	return st, nil, nil
 }
 
+// SettingsHeldError is LoadSettings' error for a settings file kept as it is, and
+// SaveSettings' while it is kept: what the user had there is not written over.
+type SettingsHeldError struct {
+	Path string
+	Why  error
+}
+
+func (e *SettingsHeldError) Error() string {
+	return fmt.Sprintf("%s cannot be used (%v); it is kept as it is and settings are not saved over it until it can be read (then restart)", e.Path, e.Why)
+}
+
+func (e *SettingsHeldError) Unwrap() error { return e.Why }
+
 // SaveSettings validates and writes settings.json atomically.
 func (s *Store) SaveSettings(st Settings) error {
 	if err := st.Validate(); err != nil {
@@ -176,5 +198,8 @@ func (s *Store) SaveSettings(st Settings) error {
 	st.Version = SettingsVersion
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.settingsHeld != nil {
+		return fmt.Errorf("save settings: %w", s.settingsHeld)
+	}
 	return s.writeJSON(filepath.Join(s.root, SettingsFile), st)
 }

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,7 +89,7 @@ func TestSettingsValidate(t *testing.T) {
 }
 
 // TestSettingsFile checks how files that were not written by SaveSettings are read: missing
-// fields get defaults; corrupt, invalid and unknown-version files are set aside.
+// fields get defaults; corrupt and invalid files are set aside.
 func TestSettingsFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, content string
@@ -121,7 +122,6 @@ func TestSettingsFile(t *testing.T) {
 		{name: "corrupt", content: `{"version": 1, "thr`, problem: "not valid JSON"},
 		{name: "bad port", content: `{"version": 1, "serve": {"port": 70000}}`, problem: "serve port"},
 		{name: "invalid", content: `{"version": 1, "threads": -4}`, problem: "threads"},
-		{name: "newer", content: `{"version": 2, "backend": "cpu"}`, problem: "newer than this app reads"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openStore(t)
@@ -149,6 +149,62 @@ func TestSettingsFile(t *testing.T) {
 			}
 			if _, err := os.Stat(path); !os.IsNotExist(err) {
 				t.Errorf("the bad file is still in place")
+			}
+		})
+	}
+}
+
+// A settings file that a newer version wrote, or that cannot be read, is neither moved nor
+// written over: the defaults come with an error, and saving is refused until it can be read.
+func TestSettingsHeld(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, path string)
+		want    string
+	}{
+		{"newer", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(`{"version": 2, "backend": "cpu", "api_key": "mine"}`), 0o600)
+		}, "newer Janus Desktop wrote it (version 2"},
+		// A folder where the file should be stands for any file that cannot be read (as root,
+		// permissions do not stop a read).
+		{"unreadable", func(t *testing.T, path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, "is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			path := filepath.Join(s.Root(), app.SettingsFile)
+			tc.prepare(t, path)
+			before, _ := os.ReadFile(path)
+			st, problems, err := s.LoadSettings()
+			var held *app.SettingsHeldError
+			if !errors.As(err, &held) || !strings.Contains(err.Error(), tc.want) || len(problems) != 0 {
+				t.Fatalf("LoadSettings = %v, %v; want a SettingsHeldError saying %q", problems, err, tc.want)
+			}
+			if st.Backend != app.DefaultSettings().Backend {
+				t.Errorf("settings %+v, want the defaults", st)
+			}
+			if err := s.SaveSettings(st); !errors.As(err, &held) {
+				t.Errorf("SaveSettings over a held file = %v, want it refused", err)
+			}
+			if after, _ := os.ReadFile(path); string(after) != string(before) {
+				t.Errorf("the held file changed: %q, was %q", after, before)
+			}
+			entries, _ := os.ReadDir(s.Root())
+			for _, e := range entries {
+				if strings.Contains(e.Name(), ".corrupt") {
+					t.Errorf("the held file was set aside as %s", e.Name())
+				}
+			}
+			// Once the file can be read again, a new LoadSettings lets saving go on.
+			os.RemoveAll(path)
+			if _, _, err := s.LoadSettings(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SaveSettings(st); err != nil {
+				t.Errorf("SaveSettings after the file was fixed: %v", err)
 			}
 		})
 	}

@@ -144,6 +144,8 @@ type Store struct {
 	// under one hold (saveChat, saveSet), so the sweep never sees the images without the
 	// record and removes them.
 	mu sync.Mutex
+	// settingsHeld, when set, is why settings.json is not to be written over.
+	settingsHeld *SettingsHeldError
 }
 
 // Store folders and files, under the root.

@@ -276,6 +276,23 @@ func (c *chatView) setNotice(s string) {
 	c.notice.Refresh()
 }
 
+// addNotice adds lines to the notice shown, skipping those it shows already: the start's
+// notices (settings reset, a temporary history folder) and the history's problems arrive
+// apart and must all be read.
+func (c *chatView) addNotice(s string) {
+	if c.notice.Hidden || c.notice.Text == "" {
+		c.setNotice(s)
+		return
+	}
+	lines := strings.Split(c.notice.Text, "\n")
+	for _, l := range strings.Split(s, "\n") {
+		if l != "" && !slices.Contains(lines, l) {
+			lines = append(lines, l)
+		}
+	}
+	c.setNotice(strings.Join(lines, "\n"))
+}
+
 func (c *chatView) sendOrStop() {
 	if c.sending {
 		return

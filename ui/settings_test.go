@@ -2,12 +2,15 @@ package ui
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
@@ -257,5 +260,34 @@ func TestSettingsPrecision(t *testing.T) {
 	u.engine = eng
 	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "runs on AMX") || !strings.Contains(hint, "next model load") {
 		t.Errorf("hint with AMX %q", hint)
+	}
+}
+
+// A settings file that cannot be read is kept as it is: the window says so beside the
+// history's own problems (one notice does not hide the other), and saving settings, which
+// a model load does, leaves the file alone.
+func TestSettingsHeldAtStart(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := app.OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	settings := filepath.Join(dir, app.SettingsFile)
+	newer := `{"version": 99, "api_key": "kept"}`
+	if err := os.WriteFile(settings, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "chats", app.NewID(app.KindChat)+".json")
+	if err := os.WriteFile(bad, []byte(`{"version": 1, "messages": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	notice := func() string { return h.u.chat.notice.Text }
+	h.pump("both notices", func() bool {
+		return strings.Contains(notice(), "newer Janus Desktop") && strings.Contains(notice(), filepath.Base(bad))
+	})
+	h.u.saveSettings(nil)
+	h.u.settingsW.Flush()
+	if got, _ := os.ReadFile(settings); string(got) != newer {
+		t.Errorf("settings.json was written over: %s", got)
 	}
 }

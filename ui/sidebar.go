@@ -316,7 +316,7 @@ func (s *sidebar) reloadHistory() {
 				for _, p := range problems {
 					lines = append(lines, p.Error())
 				}
-				s.u.chat.setNotice(strings.Join(lines, "\n"))
+				s.u.chat.addNotice(strings.Join(lines, "\n"))
 			}
 			s.entries = entries
 			s.titles = rowTitles(entries, time.Now())
