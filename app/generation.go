@@ -151,9 +151,21 @@ type GenerationCallbacks struct {
 	// OnPreview is called with every preview (every PreviewEvery rows).
 	OnPreview func(Preview)
 	// OnDone is called once at the end with the images (nil on failure or stop) and the
-	// job's error.
+	// job's error. Images the history could not keep come with a *NotStoredError: they are
+	// made, only not saved.
 	OnDone func(images []GeneratedImage, err error)
 }
+
+// NotStoredError is a finished generation's error when the images were made but the history
+// could not keep them (a full disk, a read-only folder): the images are still the job's, to
+// show and to save elsewhere.
+type NotStoredError struct{ Err error }
+
+func (e *NotStoredError) Error() string {
+	return "the images were made but not saved to the history: " + e.Err.Error()
+}
+
+func (e *NotStoredError) Unwrap() error { return e.Err }
 
 // GenerationJob is a running generation.
 type GenerationJob struct {
@@ -249,7 +261,7 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 		images, setID, err = finishGeneration(req, st, engine.Info().Name, res)
 		return err
 	}, nil, func(err error) {
-		if err != nil {
+		if _, kept := errors.AsType[*NotStoredError](err); err != nil && !kept {
 			images = nil
 		}
 		j.mu.Lock()
@@ -333,7 +345,10 @@ func finishGeneration(req GenerationRequest, st GenerationSettings, modelName st
 	// The PNGs and the set are written together, so that a Delete of another set with the
 	// same picture cannot sweep it in between.
 	if err := req.Store.saveSet(set, pngs); err != nil {
-		return images, "", err
+		for i := range images {
+			images[i].Ref = ImageRef{} // not in the store
+		}
+		return images, "", &NotStoredError{err}
 	}
 	// The set is saved: a thumbnail that cannot be made now is made again when first shown.
 	for _, im := range pngs {
@@ -347,7 +362,8 @@ func finishGeneration(req GenerationRequest, st GenerationSettings, modelName st
 // Settings are the settings the job runs with (with the seed it drew).
 func (j *GenerationJob) Settings() GenerationSettings { return j.settings }
 
-// Images are the finished images once Done is closed (nil after a failure or stop).
+// Images are the finished images once Done is closed (nil after a failure or stop; set
+// when only the history failed, *NotStoredError).
 func (j *GenerationJob) Images() []GeneratedImage {
 	j.mu.Lock()
 	defer j.mu.Unlock()

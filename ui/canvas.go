@@ -507,6 +507,8 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		c.setInfo("Stopped.")
 	case errors.Is(err, model.ErrPromptTooLong):
 		c.setNotice(errorLine(err) + ". Shorten the prompt.")
+	case errors.As(err, new(*app.NotStoredError)):
+		c.setNotice("These images are not in the history: " + errorLine(errors.Unwrap(err)) + ". Save keeps one as a PNG.")
 	case err != nil:
 		c.setNotice(errorLine(err))
 	}

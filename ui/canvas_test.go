@@ -410,3 +410,35 @@ func TestCanvasPromptTooLong(t *testing.T) {
 		t.Errorf("the line stayed after the prompt changed: %q", c.notice.Text)
 	}
 }
+
+// Images the history cannot keep (a full disk, a read-only folder) stay on the canvas with
+// a line saying so, and Save still writes them.
+func TestCanvasKeepsImagesTheHistoryCannot(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	sets := filepath.Join(h.u.store.Root(), "sets")
+	if err := os.RemoveAll(sets); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sets, nil, 0o600); err != nil { // a file where the folder was
+		t.Fatal(err)
+	}
+	h.u.ShowCreate()
+	test.Type(c.prompt, "one square")
+	c.generate()
+	h.pump("the run to end", func() bool { return c.job == nil })
+	if len(c.tiles) != 1 || c.tiles[0].result == nil || c.tiles[0].pic.Image == nil {
+		t.Fatalf("the made image is not on the canvas (%d tiles; notice %q)", len(c.tiles), c.notice.Text)
+	}
+	if !strings.Contains(c.notice.Text, "not in the history") {
+		t.Errorf("notice %q, want it to say the images are not in the history", c.notice.Text)
+	}
+	path := filepath.Join(t.TempDir(), "kept.png")
+	var saveErr error
+	saved := false
+	c.save(0, path, func(err error) { saveErr, saved = err, true })
+	h.pump("the save", func() bool { return saved })
+	if saveErr != nil {
+		t.Fatalf("Save of an image the history could not keep: %v", saveErr)
+	}
+}
