@@ -41,6 +41,10 @@ func main() {
 		case errors.Is(err, janus.ErrAlreadyRunning):
 			fmt.Println("janus-desktop:", err)
 			return
+		case errors.As(err, new(*janus.BusyError)):
+			slog.Info("hand over to the running window", "err", errors.Unwrap(err))
+			fmt.Fprintln(os.Stderr, "janus-desktop:", err)
+			os.Exit(1)
 		case err != nil:
 			slog.Warn("another window on this data folder is not ruled out", "err", err)
 		}

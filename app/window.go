@@ -20,10 +20,11 @@ import (
 
 // One window per data folder: a second window on the same history would load a second copy
 // of the model (a 7B model twice does not fit most machines) and write the same settings and
-// chats. So the first start listens on a Unix socket in the data folder, and a later start
-// hands it its command line and exits. A socket rather than a lock file because the later
-// start must also reach the running window (to bring it forward and attach its images), and
-// because a socket left by a crash is known stale when nobody answers on it.
+// chats. So the first start locks window.lock in the data folder and listens on a Unix
+// socket beside it, and a later start hands it its command line through the socket and
+// exits. The lock decides who holds the folder (the system drops it when a process dies, so
+// a crash leaves nothing to clear, and two starts at once cannot both win); the socket is
+// how a later start reaches the running window, to bring it forward and attach its images.
 
 // ErrAlreadyRunning is returned by ClaimWindow when a Janus Desktop already runs on the data
 // folder: that one has been handed the start's images and brings its window forward.
@@ -37,13 +38,15 @@ type Launch struct {
 
 // Window is this process's claim on a data folder (see ClaimWindow).
 type Window struct {
-	ln   net.Listener
+	ln   net.Listener // nil when the socket could not be made
+	lock *os.File     // nil without a lock
 	path string
 	wg   sync.WaitGroup
 }
 
 const (
 	windowSocket = "window.sock"
+	windowLock   = "window.lock"
 	// maxSocketPath is the longest socket path every OS takes (macOS's sun_path is 104
 	// bytes with its terminating NUL).
 	maxSocketPath = 100
@@ -55,10 +58,24 @@ const (
 // variable for the tests).
 var handOverTimeout = 5 * time.Second
 
+// BusyError is ClaimWindow's error when another process holds the data folder but does not
+// answer (busy, or hung): a second window must not start on the same history.
+type BusyError struct{ Err error }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("Janus Desktop is already running on this data folder but did not answer in %v: close it, or set JANUS_DATA to run another on a different folder", handOverTimeout)
+}
+
+func (e *BusyError) Unwrap() error { return e.Err }
+
 // ClaimWindow makes this process the window of the data folder dir, or, when another process
-// already is, hands it l and returns ErrAlreadyRunning. Any other error means that the claim
-// could not be made (a folder that cannot hold a socket, an old window that does not answer):
-// the caller may start anyway, as the app did before it had this check.
+// already is, hands it l and returns ErrAlreadyRunning (*BusyError when that process does
+// not answer). Any other error means that the claim could not be made (a folder that
+// cannot hold a socket): the caller may start anyway, as the app did before it had this check.
+//
+// A lock on window.lock in dir says who holds the folder, so that two starts at once, or a
+// start beside a socket a crash left, cannot both win; where the file system has no locks
+// (or on Windows) the socket alone decides.
 func ClaimWindow(dir string, l Launch) (*Window, error) {
 	if err := os.MkdirAll(dir, storeDirPerm); err != nil {
 		return nil, fmt.Errorf("claim data folder: %w", err)
@@ -71,6 +88,39 @@ func ClaimWindow(dir string, l Launch) (*Window, error) {
 		}
 	}
 	path := windowSocketPath(dir)
+	lock, err := lockFolder(filepath.Join(dir, windowLock))
+	switch {
+	case err == nil:
+		// The folder is ours: a socket left there is stale.
+		os.Remove(path)
+		ln, err := listen(path)
+		if err != nil {
+			// Held without a socket: later starts cannot reach this window, but the lock
+			// still keeps them from opening a second one.
+			slog.Warn("window socket", "err", err)
+		}
+		return &Window{ln: ln, lock: lock, path: path}, nil
+	case errors.Is(err, errLocked):
+		// The holder may be a start that has the lock and not yet its socket: dial errors are
+		// tried again until the hand-over's time is up.
+		deadline := time.Now().Add(handOverTimeout)
+		for {
+			herr := handOver(path, l)
+			if herr == nil {
+				return nil, ErrAlreadyRunning
+			}
+			if !isRefused(herr) || time.Now().After(deadline) {
+				return nil, &BusyError{herr}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	slog.Info("no lock on the data folder; the socket alone keeps one window", "err", err)
+	return claimBySocket(dir, path, l)
+}
+
+// claimBySocket is ClaimWindow without a lock: whoever listens on the socket holds the folder.
+func claimBySocket(dir, path string, l Launch) (*Window, error) {
 	ln, err := listen(path)
 	if err == nil {
 		return &Window{ln: ln, path: path}, nil
@@ -147,11 +197,15 @@ func handOver(path string, l Launch) error {
 // Serve passes every later start's Launch to handle, on a goroutine of its own, until Close.
 // handle must not block (the window wraps its work in fyne.Do).
 func (w *Window) Serve(handle func(Launch)) {
+	if w.ln == nil {
+		return
+	}
+	ln := w.ln
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		for {
-			conn, err := w.ln.Accept()
+			conn, err := ln.Accept()
 			if err != nil {
 				if !errors.Is(err, net.ErrClosed) {
 					slog.Warn("window socket", "err", err)
@@ -181,9 +235,17 @@ func (w *Window) answer(conn net.Conn, handle func(Launch)) {
 	io.WriteString(conn, "ok\n")
 }
 
-// Close gives up the claim: the socket is removed and Serve's goroutine ends.
+// Close gives up the claim: the socket is removed, Serve's goroutine ends and the lock is
+// released (its file stays: removing it would let two starts lock two different files).
 func (w *Window) Close() error {
-	err := w.ln.Close() // removes the socket file
+	var err error
+	if w.ln != nil {
+		err = w.ln.Close() // removes the socket file
+	}
 	w.wg.Wait()
+	if w.lock != nil {
+		w.lock.Close() // closing the descriptor releases its lock
+		w.lock = nil
+	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -67,11 +68,20 @@ func TestClaimWindowStale(t *testing.T) {
 	w.Close()
 }
 
-// A window that holds the socket but does not answer is neither taken over nor told it was.
+// A window that holds the folder but does not answer is neither taken over nor told it was,
+// and the start is refused (BusyError) rather than opening a second window on the history.
 func TestClaimWindowNoAnswer(t *testing.T) {
 	defer func(d time.Duration) { handOverTimeout = d }(handOverTimeout)
 	handOverTimeout = 200 * time.Millisecond
 	dir := t.TempDir()
+	lock, err := lockFolder(filepath.Join(dir, windowLock))
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("no folder lock on this system")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
 	ln, err := net.Listen("unix", windowSocketPath(dir))
 	if err != nil {
 		t.Fatal(err)
@@ -87,10 +97,86 @@ func TestClaimWindowNoAnswer(t *testing.T) {
 		}
 	}()
 	_, err = ClaimWindow(dir, Launch{})
-	if err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
-		t.Fatalf("claim with a silent window: %v", err)
+	var busy *BusyError
+	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("claim with a silent window: %v, want a BusyError", err)
 	}
 	if _, serr := os.Lstat(windowSocketPath(dir)); serr != nil {
+		t.Errorf("the silent window's socket was removed: %v", serr)
+	}
+}
+
+// Starts racing over a socket a crash left behind: exactly one gets the folder, and every
+// other one hands over to it.
+func TestClaimWindowRace(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: windowSocketPath(dir), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close() // stale
+	const starts = 8
+	var (
+		mu      sync.Mutex
+		winners []*Window
+		others  []error
+		wg      sync.WaitGroup
+	)
+	for range starts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := ClaimWindow(dir, Launch{})
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				w.Serve(func(Launch) {})
+				winners = append(winners, w)
+				return
+			}
+			others = append(others, err)
+		}()
+	}
+	wg.Wait()
+	for _, w := range winners {
+		defer w.Close()
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d starts got the folder, want 1 (others: %v)", len(winners), others)
+	}
+	for _, err := range others {
+		if !errors.Is(err, ErrAlreadyRunning) {
+			t.Errorf("a start that lost: %v, want ErrAlreadyRunning", err)
+		}
+	}
+}
+
+// Without a folder lock (Windows, file systems without locks) the socket alone decides: a
+// silent socket is not taken over.
+func TestClaimBySocketNoAnswer(t *testing.T) {
+	defer func(d time.Duration) { handOverTimeout = d }(handOverTimeout)
+	handOverTimeout = 200 * time.Millisecond
+	dir := t.TempDir()
+	path := windowSocketPath(dir)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	if _, err := claimBySocket(dir, path, Launch{}); err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("claim with a silent window: %v", err)
+	}
+	if _, serr := os.Lstat(path); serr != nil {
 		t.Errorf("the silent window's socket was removed: %v", serr)
 	}
 }
