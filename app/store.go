@@ -774,3 +774,19 @@ func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
 	}
 	return p, nil
 }
+
+// unsentDir holds text the window could not put back where it was typed (KeepUnsent).
+const unsentDir = "unsent"
+
+// KeepUnsent writes text that was typed and not sent to unsent/KIND-TIME.txt in the store
+// and returns its path: the window keeps a draft there that is too long to put back into
+// its field (Fyne lays a long text out again at every change, for seconds a time).
+func (s *Store) KeepUnsent(kind, text string) (string, error) {
+	path := filepath.Join(s.root, unsentDir, kind+"-"+time.Now().UTC().Format("20060102-150405")+".txt")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := writeFileMkdir(path, []byte(text)); err != nil {
+		return "", fmt.Errorf("keep unsent text: %w", err)
+	}
+	return path, nil
+}

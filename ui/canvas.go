@@ -114,6 +114,7 @@ func newCanvasView(u *UI) *canvasView {
 		if c.job == nil && c.notice.Visible() && c.notice.Importance == widget.DangerImportance {
 			c.setNotice("")
 		}
+		u.draftChanged()
 	}
 	c.genB = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), c.generate)
 	c.genB.Importance = widget.HighImportance

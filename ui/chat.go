@@ -143,7 +143,10 @@ func newChatView(u *UI) *chatView {
 	c.entry = newPromptEntry(chatPlaceholder, true)
 	c.entry.SetMinRowsVisible(composerRows)
 	c.composerRows = composerRows
-	c.entry.OnChanged = func(string) { c.fitComposer() }
+	c.entry.OnChanged = func(string) {
+		c.fitComposer()
+		u.draftChanged()
+	}
 	c.entry.onSubmit = c.send
 	c.entry.onEscape = c.stop
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)

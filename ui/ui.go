@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -97,6 +99,8 @@ type UI struct {
 	dialogs []shownDialog
 	// closed is set when the window has closed (shutdown): do then drops what it is given.
 	closed atomic.Bool
+	// draftTimer saves the drafts after a pause in typing (draftChanged).
+	draftTimer *time.Timer
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -171,10 +175,8 @@ func New(a fyne.App, opts Options) (*UI, error) {
 		u.chat.attach(opts.Attach)
 	}
 	// What was typed and not sent when the window last closed.
-	if d := u.settings.Drafts; d.Chat != "" || d.Prompt != "" {
-		u.chat.entry.SetText(d.Chat)
-		u.create.prompt.SetText(d.Prompt)
-	}
+	u.restoreDraft(&u.chat.entry.Entry, u.settings.Drafts.Chat, "chat")
+	u.restoreDraft(&u.create.prompt.Entry, u.settings.Drafts.Prompt, "prompt")
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
 		opts.Claim.Serve(func(l app.Launch) { u.do(func() { u.launched(l) }) })
@@ -214,9 +216,18 @@ func (u *UI) shutdown() {
 		u.loading.Cancel()
 	}
 	u.downloads.close() // a pause: the next start continues it
-	if d := (app.Drafts{Chat: u.chat.entry.Text, Prompt: u.create.prompt.Text}); d != u.settings.Drafts {
+	if u.draftTimer != nil {
+		u.draftTimer.Stop()
+	}
+	if d := u.drafts(); d != u.settings.Drafts {
 		u.settings.Drafts = d
-		u.saveSettings(nil) // written by the Flush below
+		// Written by the Flush below; a failure can only be logged now (the text typed
+		// before the last pause in typing was saved then).
+		u.settingsW.Save(u.settings, func(err error) {
+			if err != nil {
+				slog.Error("unsent text not saved at quit", "err", err)
+			}
+		})
 	}
 	u.chat.close()
 	if job := u.create.job; job != nil {
@@ -228,6 +239,50 @@ func (u *UI) shutdown() {
 		u.engine.Close()
 	}
 	u.settingsW.Flush() // the last change is kept
+}
+
+// Drafts are saved draftDelay after the typing stops, so that a crash keeps them too; a
+// draft longer than maxDraftRunes is not put back into its field at start (Fyne lays a long
+// text out again at every change: 20,000 characters took 4 s a layout) but kept in a file.
+var draftDelay = 2 * time.Second // a variable for the tests
+
+const maxDraftRunes = 8000
+
+// drafts is what the composer and the prompt hold.
+func (u *UI) drafts() app.Drafts {
+	return app.Drafts{Chat: u.chat.entry.Text, Prompt: u.create.prompt.Text}
+}
+
+// draftChanged saves the drafts once the typing has paused for draftDelay.
+func (u *UI) draftChanged() {
+	if u.draftTimer != nil {
+		u.draftTimer.Reset(draftDelay)
+		return
+	}
+	u.draftTimer = time.AfterFunc(draftDelay, func() {
+		u.do(func() {
+			if d := u.drafts(); d != u.settings.Drafts {
+				u.settings.Drafts = d
+				u.saveSettings(nil)
+			}
+		})
+	})
+}
+
+// restoreDraft puts text, a draft of kind ("chat", "prompt"), back into e, or, when it is too
+// long for e to take quickly, into a file of the store, which the notice names.
+func (u *UI) restoreDraft(e *widget.Entry, text, kind string) {
+	if n := utf8.RuneCountInString(text); n > maxDraftRunes {
+		path, err := u.store.KeepUnsent(kind, text)
+		if err != nil {
+			slog.Error("keep a long draft", "err", err)
+			e.SetText(text) // slow, but nothing is lost
+			return
+		}
+		u.chat.addNotice(fmt.Sprintf("The %s text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", kind, n, path))
+		return
+	}
+	e.SetText(text)
 }
 
 // saveSettings stores the current settings off the UI goroutine (the latest always wins

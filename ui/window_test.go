@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -309,6 +310,61 @@ func TestDraftsKeptAcrossQuit(t *testing.T) {
 	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
 	if c, p := h2.u.chat.entry.Text, h2.u.create.prompt.Text; c != "my unsent question" || p != "a fox in the snow" {
 		t.Errorf("after a restart the composer holds %q and the prompt %q", c, p)
+	}
+}
+
+// Drafts reach settings.json shortly after the typing stops, before any quit (a crash keeps
+// them); sending empties the saved draft.
+func TestDraftsSavedWhileTyping(t *testing.T) {
+	defer func(d time.Duration) { draftDelay = d }(draftDelay)
+	draftDelay = 50 * time.Millisecond
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	saved := func() app.Drafts {
+		st, _, err := h.u.store.LoadSettings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Drafts
+	}
+	test.Type(h.u.chat.entry, "half a question")
+	h.pump("the draft on disk", func() bool {
+		h.u.settingsW.Flush()
+		return saved().Chat == "half a question"
+	})
+	h.u.chat.send()
+	h.waitAnswers(1)
+	h.pump("the sent draft gone from disk", func() bool {
+		h.u.settingsW.Flush()
+		return saved().Chat == ""
+	})
+}
+
+// A draft too long to put back quickly is kept in a file the notice names, not lost.
+func TestLongDraftKeptInFile(t *testing.T) {
+	dir := t.TempDir()
+	st, err := app.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("a pasted document ", maxDraftRunes/10)
+	s := app.DefaultSettings()
+	s.Drafts = app.Drafts{Chat: long, Prompt: "a short prompt"}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if h.u.chat.entry.Text != "" || h.u.create.prompt.Text != "a short prompt" {
+		t.Errorf("composer %d characters, prompt %q", len(h.u.chat.entry.Text), h.u.create.prompt.Text)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "unsent", "chat-*.txt"))
+	if len(files) != 1 {
+		t.Fatalf("unsent files %v", files)
+	}
+	if got, _ := os.ReadFile(files[0]); string(got) != long {
+		t.Errorf("the kept file holds %d bytes, want the draft's %d", len(got), len(long))
+	}
+	if !strings.Contains(h.u.chat.notice.Text, files[0]) {
+		t.Errorf("notice %q does not name %s", h.u.chat.notice.Text, files[0])
 	}
 }
 
