@@ -314,12 +314,19 @@ func (u *UI) openStore() (notices []string, err error) {
 	st, err := app.OpenStore(dir)
 	if err != nil {
 		slog.Error("open history folder", "dir", dir, "err", err)
-		tmp := filepath.Join(os.TempDir(), "janus-desktop")
+		// This user's folder in the temporary one (another user, or a file, may hold the
+		// plain name), else a new one.
+		tmp := filepath.Join(os.TempDir(), fmt.Sprintf("janus-desktop-%d", os.Getuid()))
 		var terr error
 		if st, terr = app.OpenStore(tmp); terr != nil {
-			return nil, fmt.Errorf("open history folder: %w; fallback: %w", err, terr)
+			if tmp, terr = os.MkdirTemp("", "janus-desktop-"); terr == nil {
+				st, terr = app.OpenStore(tmp)
+			}
+			if terr != nil {
+				return nil, fmt.Errorf("open history folder: %w; fallback: %w", err, terr)
+			}
 		}
-		notices = append(notices, fmt.Sprintf("History is kept in %s for now: %s", tmp, errorLine(err)))
+		notices = append(notices, fmt.Sprintf("History is kept in %s for now (a temporary folder, which the system may clear): %s", tmp, errorLine(err)))
 	}
 	u.store = st
 	u.settingsW = app.NewSettingsWriter(st)

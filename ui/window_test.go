@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -397,4 +398,27 @@ func TestLaterStartAttaches(t *testing.T) {
 		t.Fatalf("start after the window closed: %v", err)
 	}
 	next.Close()
+}
+
+// A data folder that cannot be used gives way to this user's folder in the temporary one,
+// or, when a file holds that name, to a new one; the window says where the history goes.
+func TestStoreFallback(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The plain fallback name is taken by a file too.
+	if err := os.WriteFile(filepath.Join(tmp, fmt.Sprintf("janus-desktop-%d", os.Getuid())), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = filepath.Join(blocker, "data") })
+	root := h.u.store.Root()
+	if rel, err := filepath.Rel(tmp, root); err != nil || strings.HasPrefix(rel, "..") {
+		t.Errorf("history in %s, want a folder in %s", root, tmp)
+	}
+	if !strings.Contains(h.u.chat.notice.Text, root) {
+		t.Errorf("notice %q does not say where the history goes", h.u.chat.notice.Text)
+	}
 }
