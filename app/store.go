@@ -113,20 +113,36 @@ type HistoryEntry struct {
 	Image ImageRef
 }
 
-// Problem is a history or settings file that could not be read and was set aside.
+// Problem is a history or settings file that could not be read. One whose content is bad was
+// set aside; one that could not be read at all was left in place, as it is not corrupt (its
+// permissions, say, which the user can mend).
 type Problem struct {
-	// Path is the file as it was; MovedTo is where it was moved ("" if moving failed too).
+	// Path is the file as it was; MovedTo is where it was moved ("" if it was left in place
+	// or moving failed too).
 	Path, MovedTo string
+	// InPlace is true for a file left where it is on purpose.
+	InPlace bool
 	// Err says what was wrong.
 	Err error
 }
 
 // Error is the one-line message for the window.
 func (p Problem) Error() string {
-	if p.MovedTo == "" {
+	switch {
+	case p.InPlace:
+		return fmt.Sprintf("%s could not be read (%v); it was left in place", p.Path, bareReason(p.Path, p.Err))
+	case p.MovedTo == "":
 		return fmt.Sprintf("%s could not be read (%v) and could not be set aside", p.Path, p.Err)
 	}
 	return fmt.Sprintf("%s could not be read (%v); it was kept as %s", p.Path, p.Err, filepath.Base(p.MovedTo))
+}
+
+// bareReason is err without the path the message names already.
+func bareReason(path string, err error) error {
+	if pe, ok := err.(*fs.PathError); ok && pe.Path == path {
+		return pe.Err
+	}
+	return err
 }
 
 // Unwrap returns the reason.
@@ -272,7 +288,8 @@ func (s *Store) SaveSet(set *ImageSet) error {
 
 // SaveChatUnlessDeleted writes c as SaveChat does, unless c was saved before (it has an ID)
 // and its file is gone: the user deleted the chat, which then stays deleted (saved is false,
-// and c is unchanged). A title the file has (a Rename from the history list) replaces c's.
+// and c is unchanged). A file that cannot be read is not written over (an error). A title
+// the file has (a Rename from the history list) replaces c's.
 // The check and the write happen under the store's lock, so a Delete cannot fall between
 // them.
 func (s *Store) SaveChatUnlessDeleted(c *ChatRecord) (saved bool, err error) {
@@ -294,11 +311,19 @@ func (s *Store) saveChat(c *ChatRecord, images []storedImage) (bool, error) {
 			return false, err
 		}
 		disk, err := s.LoadChat(c.ID)
-		if errors.Is(err, fs.ErrNotExist) {
+		var p *Problem
+		switch {
+		case errors.As(err, &p):
+			// A corrupt file set aside is replaced by c; one left in place (or that could
+			// not be moved) is the user's and is not written over.
+			if p.MovedTo == "" {
+				return false, err // names the file and why
+			}
+		case errors.Is(err, fs.ErrNotExist):
 			return false, nil
-		}
-		// A file that cannot be read was set aside; c replaces it.
-		if err == nil && disk.Title != "" {
+		case err != nil:
+			return false, fmt.Errorf("save chat: %w", err)
+		case disk.Title != "":
 			c.Title = disk.Title
 		}
 	}
@@ -358,7 +383,7 @@ func (s *Store) writeJSON(path string, v any) error {
 }
 
 // LoadChat reads chat id. A corrupt or unknown-version file is set aside and the error is a
-// *Problem.
+// *Problem; so is one that cannot be read, which is left in place.
 func (s *Store) LoadChat(id string) (*ChatRecord, error) {
 	var c ChatRecord
 	if err := s.loadRecord(KindChat, id, &c); err != nil {
@@ -387,16 +412,30 @@ func (s *Store) loadRecord(kind Kind, id string, v any) error {
 }
 
 // readRecord decodes a history file into v after checking its version. A file that cannot be
-// decoded is set aside (*Problem); one that cannot be read is left alone.
+// decoded is set aside (*Problem); one that cannot be read is left alone (see unreadable).
 func (s *Store) readRecord(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read history: %w", err)
+		return unreadable(path, err)
 	}
 	if err := decodeVersioned(data, v); err != nil {
 		return s.setAside(path, err)
 	}
 	return nil
+}
+
+// unreadable is the error of reading path: a *Problem leaving the file in place, since the
+// file may be whole (the user can mend its permissions or its link), or err itself for a
+// file that is gone (deleted meanwhile), which is no problem.
+func unreadable(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		target, lerr := os.Readlink(path)
+		if lerr != nil {
+			return fmt.Errorf("read history: %w", err)
+		}
+		err = fmt.Errorf("%w: a link to %s", fs.ErrNotExist, target)
+	}
+	return &Problem{Path: path, InPlace: true, Err: err}
 }
 
 // decodeVersioned decodes data into v when its version is one this code reads.
@@ -434,8 +473,9 @@ func (s *Store) setAside(path string, reason error) *Problem {
 	return p
 }
 
-// List returns the history, newest (last updated) first. Files that cannot be read are set
-// aside and returned as problems; the others are still listed. It makes missing thumbnails.
+// List returns the history, newest (last updated) first. Files that cannot be read are
+// returned as problems (set aside when corrupt, left in place when unreadable); the others
+// are still listed. It makes missing thumbnails.
 func (s *Store) List() ([]HistoryEntry, []Problem, error) {
 	var entries []HistoryEntry
 	var problems []Problem
@@ -459,14 +499,16 @@ func (s *Store) List() ([]HistoryEntry, []Problem, error) {
 			}
 			e, err := s.entry(kind, id)
 			var p *Problem
-			if errors.As(err, &p) {
+			switch {
+			case errors.As(err, &p):
 				problems = append(problems, *p)
-				continue
+			case errors.Is(err, fs.ErrNotExist):
+				// deleted since ReadDir
+			case err != nil:
+				problems = append(problems, Problem{Path: filepath.Join(dir, name), InPlace: true, Err: err})
+			default:
+				entries = append(entries, e)
 			}
-			if err != nil {
-				return nil, problems, err
-			}
-			entries = append(entries, e)
 		}
 	}
 	slices.SortStableFunc(entries, func(a, b HistoryEntry) int {

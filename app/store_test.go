@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,86 @@ func TestStoreBadFiles(t *testing.T) {
 				t.Errorf("second List reports %v", problems)
 			}
 		})
+	}
+}
+
+// TestStoreUnreadableFileLeftInPlace: a history file that cannot be read at all (its
+// permissions, a link to a file gone, a folder in its place) is not corrupt: it is reported,
+// left where it is and never written over, and the rest of the history is still listed.
+func TestStoreUnreadableFileLeftInPlace(t *testing.T) {
+	for _, tc := range []struct {
+		name, reason string
+		make         func(t *testing.T, path string)
+	}{
+		{"dangling link", "a link to", func(t *testing.T, path string) {
+			symlink(t, filepath.Join(t.TempDir(), "gone.json"), path)
+		}},
+		{"link to a folder", "is a directory", func(t *testing.T, path string) {
+			symlink(t, t.TempDir(), path)
+		}},
+		{"no permission", "permission denied", func(t *testing.T, path string) {
+			if runtime.GOOS == "windows" || os.Geteuid() == 0 {
+				t.Skip("the permissions do not stop this user")
+			}
+			if err := os.WriteFile(path, []byte(`{"version": 1, "title": "mine"}`), 0o000); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			if err := s.SaveChat(&app.ChatRecord{Title: "good"}); err != nil {
+				t.Fatal(err)
+			}
+			bad := &app.ChatRecord{Title: "bad"}
+			if err := s.SaveChat(bad); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(s.Root(), "chats", bad.ID+".json")
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			tc.make(t, path)
+			before, _ := os.Lstat(path)
+			for range 2 { // listing again reports it again: it is still there
+				entries, problems, err := s.List()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(entries) != 1 || entries[0].Title != "good" {
+					t.Errorf("List = %+v, want the good chat", entries)
+				}
+				if len(problems) != 1 {
+					t.Fatalf("problems = %v, want one", problems)
+				}
+				p := problems[0]
+				if p.Path != path || !p.InPlace || p.MovedTo != "" || !strings.Contains(p.Error(), tc.reason) || !strings.Contains(p.Error(), bad.ID+".json") {
+					t.Errorf("problem %q (%+v), want it to name the file and %q, left in place", p.Error(), p, tc.reason)
+				}
+			}
+			if _, err := s.LoadChat(bad.ID); !errors.As(err, new(*app.Problem)) {
+				t.Errorf("LoadChat: %v, want a *Problem", err)
+			}
+			// A chat open in the window is not saved over it.
+			if saved, err := s.SaveChatUnlessDeleted(bad); err == nil || saved {
+				t.Errorf("SaveChatUnlessDeleted over it: saved %v, %v", saved, err)
+			}
+			after, err := os.Lstat(path)
+			if err != nil || !os.SameFile(before, after) {
+				t.Errorf("the file was moved or replaced: %v", err)
+			}
+			if moved, _ := filepath.Glob(path + ".corrupt-*"); len(moved) != 0 {
+				t.Errorf("the file was set aside as %v", moved)
+			}
+		})
+	}
+}
+
+// symlink makes link point to target, skipping the test where links cannot be made.
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
 	}
 }
 
