@@ -30,10 +30,11 @@
 // content so that a chat survives its original files being moved and an image two entries
 // share is kept once), thumbnails/ and settings.json. Every file is replaced atomically
 // (temporary file, fsync, rename, fsync of the folder) with the standard library alone; a
-// file that cannot be decoded, or that a newer version wrote, is renamed NAME.corrupt-TIME and
-// reported, one that cannot be read at all (its permissions) is reported and left in place,
-// and none is overwritten or dropped. ClaimWindow keeps one window on a folder: a later
-// start hands its images to the running window through a socket there and exits.
+// file that cannot be decoded is renamed NAME.corrupt-TIME and reported; one that cannot be
+// read at all (its permissions), or a chat or set a newer version wrote (NewerVersionError),
+// is reported and left in place; none is overwritten or dropped. ClaimWindow keeps one window
+// on a folder: a later start hands its images to the running window through a socket there
+// and exits.
 //
 // Discovery understands two layouts: plain model folders (config.json, weights and tokenizer
 // files side by side, as the app's own downloads and `git clone` leave them) and the Hugging

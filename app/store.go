@@ -23,7 +23,7 @@ import (
 )
 
 // StoreVersion is the version of the history files this code writes; files of a later
-// version are set aside rather than misread.
+// version are left in place for that version (NewerVersionError) rather than misread.
 const StoreVersion = 1
 
 // Kind tells chats from image sets in the history.
@@ -128,13 +128,27 @@ type Problem struct {
 
 // Error is the one-line message for the window.
 func (p Problem) Error() string {
+	var newer *NewerVersionError
 	switch {
+	case errors.As(p.Err, &newer):
+		return fmt.Sprintf("%s was %v", p.Path, newer)
 	case p.InPlace:
 		return fmt.Sprintf("%s could not be read (%v); it was left in place", p.Path, bareReason(p.Path, p.Err))
 	case p.MovedTo == "":
 		return fmt.Sprintf("%s could not be read (%v) and could not be set aside", p.Path, p.Err)
 	}
 	return fmt.Sprintf("%s could not be read (%v); it was kept as %s", p.Path, p.Err, filepath.Base(p.MovedTo))
+}
+
+// NewerVersionError is a history file a later Janus Desktop wrote: it is left in place and
+// never written over, so that the app, once updated, finds it again.
+type NewerVersionError struct {
+	// Version is the file's; Reads is the newest this code reads.
+	Version, Reads int
+}
+
+func (e *NewerVersionError) Error() string {
+	return fmt.Sprintf("made by a newer Janus Desktop (version %d; this one reads %d): update to open it", e.Version, e.Reads)
 }
 
 // bareReason is err without the path the message names already.
@@ -288,7 +302,8 @@ func (s *Store) SaveSet(set *ImageSet) error {
 
 // SaveChatUnlessDeleted writes c as SaveChat does, unless c was saved before (it has an ID)
 // and its file is gone: the user deleted the chat, which then stays deleted (saved is false,
-// and c is unchanged). A file that cannot be read is not written over (an error). A title
+// and c is unchanged). A file that cannot be read, or that a newer version wrote, is not
+// written over (an error). A title
 // the file has (a Rename from the history list) replaces c's.
 // The check and the write happen under the store's lock, so a Delete cannot fall between
 // them.
@@ -314,8 +329,8 @@ func (s *Store) saveChat(c *ChatRecord, images []storedImage) (bool, error) {
 		var p *Problem
 		switch {
 		case errors.As(err, &p):
-			// A corrupt file set aside is replaced by c; one left in place (or that could
-			// not be moved) is the user's and is not written over.
+			// A corrupt file set aside is replaced by c; one left in place (unreadable, or
+			// a newer version's) or that could not be moved is not written over.
 			if p.MovedTo == "" {
 				return false, err // names the file and why
 			}
@@ -382,8 +397,8 @@ func (s *Store) writeJSON(path string, v any) error {
 	return writeFileMkdir(path, append(data, '\n'))
 }
 
-// LoadChat reads chat id. A corrupt or unknown-version file is set aside and the error is a
-// *Problem; so is one that cannot be read, which is left in place.
+// LoadChat reads chat id. A corrupt file is set aside and the error is a *Problem; so is one
+// that cannot be read or that a newer version wrote, which is left in place.
 func (s *Store) LoadChat(id string) (*ChatRecord, error) {
 	var c ChatRecord
 	if err := s.loadRecord(KindChat, id, &c); err != nil {
@@ -412,11 +427,15 @@ func (s *Store) loadRecord(kind Kind, id string, v any) error {
 }
 
 // readRecord decodes a history file into v after checking its version. A file that cannot be
-// decoded is set aside (*Problem); one that cannot be read is left alone (see unreadable).
+// decoded is set aside (*Problem); one that cannot be read (see unreadable) or that a newer
+// version wrote is left alone.
 func (s *Store) readRecord(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return unreadable(path, err)
+	}
+	if n := fileVersion(data); n > StoreVersion {
+		return &Problem{Path: path, InPlace: true, Err: &NewerVersionError{Version: n, Reads: StoreVersion}}
 	}
 	if err := decodeVersioned(data, v); err != nil {
 		return s.setAside(path, err)
@@ -438,11 +457,23 @@ func unreadable(path string, err error) error {
 	return &Problem{Path: path, InPlace: true, Err: err}
 }
 
+// versionHead is the field every versioned file starts with.
+type versionHead struct {
+	Version *int `json:"version"`
+}
+
+// fileVersion is the version data says it has (0 when it says none or is not JSON).
+func fileVersion(data []byte) int {
+	var head versionHead
+	if json.Unmarshal(data, &head) != nil || head.Version == nil {
+		return 0
+	}
+	return *head.Version
+}
+
 // decodeVersioned decodes data into v when its version is one this code reads.
 func decodeVersioned(data []byte, v any) error {
-	var head struct {
-		Version *int `json:"version"`
-	}
+	var head versionHead
 	if err := json.Unmarshal(data, &head); err != nil {
 		return fmt.Errorf("not valid JSON: %w", err)
 	}

@@ -161,14 +161,14 @@ func TestStoreImportDeduplicates(t *testing.T) {
 }
 
 // TestStoreBadFiles checks that a corrupt or unknown-version history file is set aside with a
-// problem, never lost or fatal, and the other entries are still listed.
+// problem, never lost or fatal, and the other entries are still listed. (A newer version's
+// file is left in place: TestStoreNewerVersionLeftInPlace.)
 func TestStoreBadFiles(t *testing.T) {
 	for _, tc := range []struct {
 		name, content, reason string
 	}{
 		{"truncated", `{"version": 1, "id": "x", "title": "half`, "not valid JSON"},
 		{"garbage", "\x00\x01binary", "not valid JSON"},
-		{"newer version", `{"version": 99, "title": "from the future", "messages": []}`, "newer than this app reads"},
 		{"no version", `{"title": "old", "messages": []}`, "no version field"},
 		{"wrong types", `{"version": 1, "title": 5, "messages": "x"}`, "not a valid record"},
 	} {
@@ -208,6 +208,61 @@ func TestStoreBadFiles(t *testing.T) {
 				t.Errorf("second List reports %v", problems)
 			}
 		})
+	}
+}
+
+// TestStoreNewerVersionLeftInPlace: a chat or image set a newer Janus Desktop wrote is
+// reported with what to do, not listed, and left as it is, so that the app, once updated,
+// finds it again; a save or rename of the same id does not write over it.
+func TestStoreNewerVersionLeftInPlace(t *testing.T) {
+	s := openStore(t)
+	if err := s.SaveChat(&app.ChatRecord{Title: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	chat := filepath.Join(s.Root(), "chats", "20260101-000000-cnew.json")
+	set := filepath.Join(s.Root(), "sets", "20260101-000000-inew.json")
+	newer := map[string]string{
+		chat: `{"version": 2, "title": "from the future", "messages": [], "more": {}}`,
+		set:  `{"version": 7, "title": "images from the future"}`,
+	}
+	versions := map[string]string{chat: "version 2", set: "version 7"}
+	for p, content := range newer {
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, problems, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Title != "good" {
+		t.Errorf("List = %+v, want the good chat only", entries)
+	}
+	if len(problems) != 2 {
+		t.Fatalf("problems = %v, want two", problems)
+	}
+	for _, p := range problems {
+		want := p.Path + " was made by a newer Janus Desktop (" + versions[p.Path] + "; this one reads 1): update to open it"
+		if !p.InPlace || p.MovedTo != "" || !errors.As(p.Err, new(*app.NewerVersionError)) || p.Error() != want {
+			t.Errorf("problem %q (%+v)", p.Error(), p)
+		}
+	}
+	if _, err := s.LoadChat("20260101-000000-cnew"); !errors.As(err, new(*app.NewerVersionError)) {
+		t.Errorf("LoadChat: %v, want a NewerVersionError", err)
+	}
+	if saved, err := s.SaveChatUnlessDeleted(&app.ChatRecord{ID: "20260101-000000-cnew", Title: "mine"}); err == nil || saved {
+		t.Errorf("SaveChatUnlessDeleted over it: saved %v, %v", saved, err)
+	}
+	if err := s.Rename("20260101-000000-inew", "renamed"); err == nil {
+		t.Error("Rename of the newer set succeeded")
+	}
+	for p, content := range newer {
+		if got, err := os.ReadFile(p); err != nil || string(got) != content {
+			t.Errorf("%s holds %q, %v; want it untouched", filepath.Base(p), got, err)
+		}
+		if moved, _ := filepath.Glob(p + ".corrupt-*"); len(moved) != 0 {
+			t.Errorf("set aside as %v", moved)
+		}
 	}
 }
 
