@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io/fs"
 	"log/slog"
 	"slices"
 	"strings"
@@ -365,7 +366,7 @@ func (s *sidebar) open(id widget.ListItemID) {
 			set, err := u.store.LoadSet(e.ID)
 			u.do(func() {
 				if err != nil {
-					u.showError("Cannot open these images", err, "The file was set aside; the rest of the history is safe.")
+					u.showError("Cannot open these images", err, openFailure(err))
 					s.reloadHistory()
 					return
 				}
@@ -385,7 +386,7 @@ func (s *sidebar) open(id widget.ListItemID) {
 			}
 			if err != nil {
 				u.chat.notOpening()
-				u.showError("Cannot open this chat", err, "The file was set aside; the rest of the history is safe.")
+				u.showError("Cannot open this chat", err, openFailure(err))
 				s.reloadHistory()
 				return
 			}
@@ -396,6 +397,25 @@ func (s *sidebar) open(id widget.ListItemID) {
 			u.ShowChat()
 		})
 	}()
+}
+
+// openFailure says what became of the file of an entry that could not be opened with err:
+// set aside only when the store says it moved it.
+func openFailure(err error) string {
+	var p *app.Problem
+	switch {
+	case errors.As(err, new(*app.NewerVersionError)):
+		return "It was left as it is, for the newer version to open."
+	case errors.As(err, &p) && p.MovedTo != "":
+		return "The file was set aside; the rest of the history is safe."
+	case errors.As(err, &p) && p.InPlace:
+		return "Once it can be read (its permissions, say), it opens again."
+	case errors.As(err, &p):
+		return "The rest of the history is safe."
+	case errors.Is(err, fs.ErrNotExist):
+		return "The file is no longer in the history folder: it was deleted or moved."
+	}
+	return ""
 }
 
 // showMenu is the menu of an entry (its "…" button, a right click): rename or delete.

@@ -149,6 +149,67 @@ func TestHistoryCorruptFileSetAside(t *testing.T) {
 	}
 }
 
+// The dialog of an entry that cannot be opened says the file was set aside only when it was:
+// one deleted meanwhile, unreadable or from a newer version is where it was.
+func TestHistoryOpenFailureSaysWhatHappened(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kind app.Kind
+		// spoil changes the entry's file after the history listed it.
+		spoil func(t *testing.T, path string)
+		want  string
+	}{
+		{"deleted chat", app.KindChat, func(t *testing.T, path string) { os.Remove(path) }, "no longer in the history folder"},
+		{"deleted set", app.KindImageSet, func(t *testing.T, path string) { os.Remove(path) }, "no longer in the history folder"},
+		{"corrupt chat", app.KindChat, func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(`{"version": 1, "messages": [`), 0o600)
+		}, "was set aside"},
+		{"unreadable chat", app.KindChat, func(t *testing.T, path string) {
+			os.Remove(path)
+			if err := os.Symlink(t.TempDir(), path); err != nil {
+				t.Skipf("no symbolic links here: %v", err)
+			}
+		}, "Once it can be read"},
+		{"newer set", app.KindImageSet, func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(`{"version": 2, "title": "later"}`), 0o600)
+		}, "for the newer version to open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store, err := app.OpenStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var path string
+			if tc.kind == app.KindChat {
+				c := &app.ChatRecord{Title: "entry", Messages: []app.ChatMessage{{Text: "hello", State: app.StateDone}}}
+				if err := store.SaveChat(c); err != nil {
+					t.Fatal(err)
+				}
+				path = filepath.Join(dir, "chats", c.ID+".json")
+			} else {
+				set := &app.ImageSet{Title: "entry", Settings: app.DefaultGenerationSettings()}
+				if err := store.SaveSet(set); err != nil {
+					t.Fatal(err)
+				}
+				path = filepath.Join(dir, "sets", set.ID+".json")
+			}
+			h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+			h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+			tc.spoil(t, path)
+			h.u.sidebar.open(0)
+			h.pump("the dialog", func() bool { return h.u.win.Canvas().Overlays().Top() != nil })
+			text := strings.Join(textsIn(h.u.win.Canvas().Overlays().Top()), "\n")
+			if !strings.Contains(text, tc.want) {
+				t.Errorf("dialog says %q, want %q", text, tc.want)
+			}
+			if tc.want != "was set aside" && strings.Contains(text, "set aside") {
+				t.Errorf("dialog says %q: the file was not set aside", text)
+			}
+		})
+	}
+}
+
 // clickRow clicks the title of history entry i (on screen in the test window).
 func clickRow(t *testing.T, u *UI, i int) {
 	t.Helper()
