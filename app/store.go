@@ -176,6 +176,17 @@ type Store struct {
 	mu sync.Mutex
 	// settingsHeld, when set, is why settings.json is not to be written over.
 	settingsHeld *SettingsHeldError
+
+	// thumbsMu guards thumbsOK: the thumbnails found whole, by their size and time, so that
+	// each List does not decode them all again.
+	thumbsMu sync.Mutex
+	thumbsOK map[string]fileStamp
+}
+
+// fileStamp tells a file changed since it was checked.
+type fileStamp struct {
+	size int64
+	mod  time.Time
 }
 
 // Store folders and files, under the root.
@@ -818,16 +829,20 @@ func (s *Store) ImagePath(ref ImageRef) string {
 }
 
 // ThumbnailPath returns the path of ref's ThumbnailSize thumbnail (a PNG), making it on first
-// use (it decodes the image: call it off the UI goroutine). A thumbnail is written only while
-// its image is still stored, so that one a Delete swept is not made again.
+// use and again when it does not decode (it decodes images: call it off the UI goroutine). A
+// thumbnail is written only while its image is still stored, so that one a Delete swept is
+// not made again; the error for a missing image wraps fs.ErrNotExist.
 func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
 	src := s.ImagePath(ref)
 	if src == "" {
 		return "", fmt.Errorf("image reference %q%s is not valid", ref.SHA256, ref.Ext)
 	}
 	p := filepath.Join(s.root, thumbsDir, ref.SHA256+".png")
-	if _, err := os.Stat(p); err == nil {
+	if s.thumbnailWhole(p) {
 		return p, nil
+	}
+	if _, err := os.Stat(src); err != nil {
+		return "", fmt.Errorf("thumbnail: %w", err)
 	}
 	img, err := Thumbnail(src, ThumbnailSize)
 	if err != nil {
@@ -845,7 +860,42 @@ func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
 	if err := writeFileMkdir(p, data); err != nil {
 		return "", err
 	}
+	if st, err := os.Stat(p); err == nil {
+		s.rememberWhole(p, st)
+	}
 	return p, nil
+}
+
+// thumbnailWhole reports whether the thumbnail at p exists and decodes: a damaged one (a disk
+// error, a file cut short) is made again rather than shown blank for good. A file checked
+// once is decoded again only when it changed.
+func (s *Store) thumbnailWhole(p string) bool {
+	st, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	s.thumbsMu.Lock()
+	ok := s.thumbsOK[p] == fileStamp{st.Size(), st.ModTime()}
+	s.thumbsMu.Unlock()
+	if ok {
+		return true
+	}
+	if _, err := DecodeImageFile(p); err != nil {
+		slog.Warn("damaged thumbnail", "path", p, "err", err)
+		return false
+	}
+	s.rememberWhole(p, st)
+	return true
+}
+
+// rememberWhole notes that the thumbnail at p, as st describes it, decodes.
+func (s *Store) rememberWhole(p string, st fs.FileInfo) {
+	s.thumbsMu.Lock()
+	defer s.thumbsMu.Unlock()
+	if s.thumbsOK == nil {
+		s.thumbsOK = map[string]fileStamp{}
+	}
+	s.thumbsOK[p] = fileStamp{st.Size(), st.ModTime()}
 }
 
 // unsentDir holds text the window could not put back where it was typed (KeepUnsent).

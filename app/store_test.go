@@ -346,6 +346,61 @@ func symlink(t *testing.T, target, link string) {
 	}
 }
 
+// TestStoreDamagedThumbnailMadeAgain: a thumbnail that does not decode is made again from its
+// image, instead of being returned as it is for good; with the image gone too, the error
+// says the image is missing.
+func TestStoreDamagedThumbnailMadeAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(whole []byte) []byte
+	}{
+		{"garbage", func([]byte) []byte { return []byte("not a picture") }},
+		{"empty", func([]byte) []byte { return nil }},
+		{"cut short", func(whole []byte) []byte { return whole[:len(whole)/2] }}, // its header still reads
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			ref, err := s.ImportImage(writePNG(t, t.TempDir(), "cat.png", 320, 200))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.ThumbnailPath(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, tc.damage(whole), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			again, err := s.ThumbnailPath(ref)
+			if err != nil || again != p {
+				t.Fatalf("ThumbnailPath = %q, %v; want %q made again", again, err, p)
+			}
+			img, err := app.DecodeImageFile(p)
+			if err != nil {
+				t.Fatalf("the thumbnail was not made again: %v", err)
+			}
+			if b := img.Bounds(); b.Dx() != 160 || b.Dy() != 100 {
+				t.Errorf("thumbnail is %v, want 160×100", b)
+			}
+
+			// Damaged again, with its image gone: nothing to make it from.
+			if err := os.WriteFile(p, tc.damage(whole), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(s.ImagePath(ref)); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.ThumbnailPath(ref); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("ThumbnailPath with the image gone = %q, %v; want a missing image error", got, err)
+			}
+		})
+	}
+}
+
 func TestDefaultStoreDir(t *testing.T) {
 	for _, tc := range []struct {
 		env  app.Env
