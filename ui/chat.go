@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"image"
+	"io/fs"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -668,7 +670,8 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 }
 
 // thumbnail is a 160 px picture of a stored image, made and decoded off the UI goroutine;
-// a tap opens the image large.
+// a tap opens the image large. One that cannot be shown says so in its place, which would
+// otherwise stay blank.
 func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 	img := canvas.NewImageFromImage(nil)
 	img.FillMode = canvas.ImageFillCover
@@ -679,10 +682,12 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 	if ref.SHA256 == "" {
 		return img // not a stored image (a hand-edited record): nothing to show
 	}
+	pic := container.NewStack(img)
 	go func() {
 		th, err := storedThumbnail(store, ref, app.ThumbnailSize)
 		if err != nil {
 			slog.Warn("chat thumbnail", "image", ref.Name, "err", err)
+			c.u.do(func() { pic.Add(thumbnailProblem(err)) })
 			return
 		}
 		c.u.do(func() {
@@ -690,7 +695,21 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 			img.Refresh()
 		})
 	}()
-	return newTapTarget(img, func() { c.u.showImage(store.ImagePath(ref), ref.Name, "") })
+	return newTapTarget(pic, func() { c.u.showImage(store.ImagePath(ref), ref.Name, "") })
+}
+
+// thumbnailProblem is the short line a thumbnail shows instead of its picture.
+func thumbnailProblem(err error) fyne.CanvasObject {
+	text := "Image cannot be shown"
+	if errors.Is(err, fs.ErrNotExist) {
+		text = "Image missing"
+	}
+	l := widget.NewLabel(text)
+	l.Alignment = fyne.TextAlignCenter
+	l.Wrapping = fyne.TextWrapWord
+	l.SizeName = theme.SizeNameCaptionText
+	l.Importance = widget.LowImportance
+	return container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer())
 }
 
 // thumbSize fits w×h into ThumbnailSize on its long side (square when unknown).

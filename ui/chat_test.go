@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,46 @@ func TestChatAnswersAboutDroppedImage(t *testing.T) {
 	h.pump("the history", func() bool { return len(h.u.sidebar.entries) == 1 })
 	if e := h.u.sidebar.entries[0]; e.Kind != app.KindChat || e.Title == "" {
 		t.Errorf("history entry %+v", e)
+	}
+}
+
+// An image of a chat that is missing from the store, or damaged there, says so in its bubble
+// rather than leaving a blank grey box.
+func TestChatImageMissingSaysSo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file []byte // the stored image's bytes; nil: no file
+		want string
+	}{
+		{"missing", nil, "Image missing"},
+		{"damaged", []byte("not a picture"), "Image cannot be shown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store, err := app.OpenStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := app.ImageRef{SHA256: strings.Repeat("ab", 32), Ext: ".png", Name: "cat.png", Width: 150, Height: 100}
+			if tc.file != nil {
+				if err := os.WriteFile(store.ImagePath(ref), tc.file, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec := &app.ChatRecord{Title: "cat", Messages: []app.ChatMessage{
+				{Text: "What is this?", Images: []app.ImageRef{ref}, State: app.StateDone},
+				{Assistant: true, Text: "A cat.", State: app.StateDone},
+			}}
+			if err := store.SaveChat(rec); err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+			c := h.u.chat
+			c.openSession(mustOpen(t, h.u, rec.ID))
+			h.pump("the line in the bubble", func() bool {
+				return len(c.msgs) == 2 && slices.Contains(textsIn(c.msgs[0].images), tc.want)
+			})
+		})
 	}
 }
 
