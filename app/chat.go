@@ -92,13 +92,20 @@ type ChatSession struct {
 	// paths finds the images of a session without a store, by digest.
 	paths map[string]string
 	job   *Job
+	// saveEvery is how often a streaming answer is saved (tests shorten it).
+	saveEvery time.Duration
 }
 
+// streamSaveInterval is how often a streaming answer is saved, so that a crash loses at most
+// these seconds of it. A save of a long chat takes milliseconds, off the token loop.
+const streamSaveInterval = 3 * time.Second
+
 // NewChatSession starts an empty chat on engine (nil: no model loaded yet; Send fails until
-// SetEngine). store, when not nil, saves the chat when a question is sent and when its answer
-// ends.
+// SetEngine). store, when not nil, saves the chat when a question is sent, every few seconds
+// while its answer streams, and when the answer ends.
 func NewChatSession(store *Store, engine Engine, opts model.AnswerOptions) *ChatSession {
-	return &ChatSession{store: store, engine: engine, opts: opts, prepared: map[string]*model.Image{}, paths: map[string]string{}}
+	return &ChatSession{store: store, engine: engine, opts: opts, prepared: map[string]*model.Image{}, paths: map[string]string{},
+		saveEvery: streamSaveInterval}
 }
 
 // OpenChatSession reopens chat id from store. Its conversation is rebuilt on engine from the
@@ -356,6 +363,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	}
 	var start time.Time
 	pieces := 0
+	stopSaving := s.saveWhileStreaming(ai)
 	res, err := conv.Reply(ctx, question.Text, images, opts, func(piece string) {
 		if pieces == 0 {
 			start = time.Now()
@@ -374,6 +382,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 			cb.OnText(ai, msg)
 		}
 	})
+	stopSaving()
 	stopped := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 	if err != nil && !stopped {
 		return fail(err)
@@ -419,6 +428,47 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		return ctx.Err()
 	}
 	return nil
+}
+
+// saveWhileStreaming saves the chat every s.saveEvery while answer ai streams, when its text
+// has grown, so that a crash keeps what was written. It runs beside the token loop, which
+// never waits for the disk. The returned stop waits for a save under way, so that the
+// answer's final save is the last.
+func (s *ChatSession) saveWhileStreaming(ai int) (stop func()) {
+	s.mu.Lock()
+	every := s.saveEvery
+	s.mu.Unlock()
+	if s.store == nil || every <= 0 {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		saved := ""
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			s.mu.Lock()
+			text := s.rec.Messages[ai].Text
+			s.mu.Unlock()
+			if text == saved {
+				continue
+			}
+			// A failure is left to the final save, which reports it.
+			if err := s.save(); err == nil {
+				saved = text
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 // prepare decodes the images of refs for engine, once per image and engine.

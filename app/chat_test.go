@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -336,5 +337,105 @@ func TestChatReopen(t *testing.T) {
 	send(t, s2, "still there?")
 	if _, err := store.LoadChat(s2.ID()); err == nil {
 		t.Error("a reply saved a deleted chat again")
+	}
+}
+
+// A streaming answer is saved with the text so far every saveEvery, so that a crash keeps it,
+// and only when the text grew; the answer's final save comes last.
+func TestChatSavesWhileStreaming(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(10 * time.Millisecond)
+	eng.Words = strings.Fields(strings.Repeat("a long story ", 100)) // 3 s: Stop ends it
+	full := strings.Join(eng.Words, " ")
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	s.SetSaveEvery(20 * time.Millisecond)
+	r := newRecorder()
+	j, err := s.Send("tell me a long story", nil, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Stop(); j.Wait() }()
+
+	// savedAnswer waits until the file holds a streaming answer longer than n bytes.
+	savedAnswer := func(n int) app.ChatMessage {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			rec, err := store.LoadChat(s.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := rec.Messages[1]; m.State != app.StateStreaming || len(m.Text) > n {
+				return m
+			}
+			if !s.Busy() {
+				break
+			}
+		}
+		t.Fatalf("the file holds no more than %d bytes of the streaming answer", n)
+		return app.ChatMessage{}
+	}
+	first := savedAnswer(0)
+	if first.State != app.StateStreaming || !strings.HasPrefix(full, first.Text) || first.Tokens == 0 {
+		t.Fatalf("saved while streaming: %s, %d tokens, %q, want a streaming answer with the start of the answer", first.State, first.Tokens, short(first.Text))
+	}
+	if later := savedAnswer(len(first.Text)); later.State != app.StateStreaming || !strings.HasPrefix(full, later.Text) {
+		t.Errorf("saved later: %s, %q, want more of the answer, still streaming", later.State, short(later.Text))
+	}
+	s.Stop()
+	j.Wait()
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := rec.Messages[1]; m.State != app.StateStopped || m.Text != r.done.Text {
+		t.Errorf("saved after Stop: %s, %q, want the stopped answer %q", m.State, short(m.Text), short(r.done.Text))
+	}
+
+	// No text yet: no save.
+	slow := apptest.NewFakeEngine(time.Hour)
+	s2 := app.NewChatSession(store, slow, model.AnswerOptions{})
+	s2.SetSaveEvery(time.Millisecond)
+	j2, err := s2.Send("are you there?", nil, app.ChatCallbacks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s2.Stop(); j2.Wait() }()
+	before, err := store.LoadChat(s2.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if after, err := store.LoadChat(s2.ID()); err != nil || !after.Updated.Equal(before.Updated) {
+		t.Errorf("an answer with no text yet was saved again (updated %v, then %v; %v)", before.Updated, after.Updated, err)
+	}
+}
+
+// short is the start of a long text, for a message.
+func short(s string) string {
+	if len(s) > 40 {
+		return s[:40] + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return s
+}
+
+// BenchmarkChatSave is one save of a chat whose answer holds about 1,000, 4,000 and 16,000
+// tokens (the longest answer length), as the saver makes every few seconds while it streams.
+func BenchmarkChatSave(b *testing.B) {
+	for _, kb := range []int{4, 16, 64} {
+		b.Run(fmt.Sprintf("%dKB", kb), func(b *testing.B) {
+			store, err := app.OpenStore(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := &app.ChatRecord{Messages: []app.ChatMessage{
+				{Text: "tell me a long story", State: app.StateDone},
+				{Assistant: true, Text: strings.Repeat("word ", kb<<10/5), State: app.StateStreaming},
+			}}
+			for b.Loop() {
+				if _, err := store.SaveChatUnlessDeleted(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
