@@ -23,6 +23,10 @@ const (
 	StateDone MessageState = "done"
 	// StateStopped: Stop ended the answer; the text written so far is kept.
 	StateStopped MessageState = "stopped"
+	// StateInterrupted: the app ended (a crash, a kill, a power cut) while the answer was
+	// written; the text saved so far is kept. OpenChatSession gives it to an answer a chat
+	// file left streaming.
+	StateInterrupted MessageState = "interrupted"
 	// StateError: the answer failed; Error says why and what to do.
 	StateError MessageState = "error"
 )
@@ -70,11 +74,11 @@ type ChatCallbacks struct {
 // cache between turns, and its record in the history store. One reply runs at a time.
 // Its methods may be called from any goroutine.
 //
-// The model sees the finished turns: answers that are done, and stopped answers with the text
-// written so far. A failed turn stays on screen but is left out of what the model sees. After
-// a stopped answer, a model switch or reopening a chat, the next reply rebuilds the
-// conversation from the messages (running the whole history through the model once);
-// otherwise each turn reuses the engine's KV cache.
+// The model sees the finished turns: answers that are done, and stopped or interrupted
+// answers with the text written so far. A failed turn stays on screen but is left out of what
+// the model sees. After a stopped answer, a model switch or reopening a chat, the next reply
+// rebuilds the conversation from the messages (running the whole history through the model
+// once); otherwise each turn reuses the engine's KV cache.
 type ChatSession struct {
 	store *Store
 	// saveMu orders the writes of the chat's file.
@@ -110,7 +114,7 @@ func NewChatSession(store *Store, engine Engine, opts model.AnswerOptions) *Chat
 
 // OpenChatSession reopens chat id from store. Its conversation is rebuilt on engine from the
 // saved messages (and their images) at the next Send. An answer that was still being written
-// when the app stopped shows as stopped.
+// when the app ended is StateInterrupted, with the text saved last.
 func OpenChatSession(store *Store, id string, engine Engine, opts model.AnswerOptions) (*ChatSession, error) {
 	if store == nil {
 		return nil, errors.New("open chat: no history store")
@@ -120,11 +124,14 @@ func OpenChatSession(store *Store, id string, engine Engine, opts model.AnswerOp
 		return nil, err
 	}
 	for i := range rec.Messages {
-		if rec.Messages[i].State == StateStreaming || rec.Messages[i].State == "" {
-			rec.Messages[i].State = StateStopped
-			if !rec.Messages[i].Assistant {
-				rec.Messages[i].State = StateDone
-			}
+		m := &rec.Messages[i]
+		switch {
+		case !m.Assistant && (m.State == StateStreaming || m.State == ""):
+			m.State = StateDone
+		case m.State == StateStreaming:
+			m.State = StateInterrupted
+		case m.State == "":
+			m.State = StateStopped
 		}
 	}
 	s := NewChatSession(store, engine, opts)
@@ -511,7 +518,7 @@ func (s *ChatSession) conversation(engine Engine, qi int) (Conversation, error) 
 	var turns [][2]ChatMessage
 	for i := 0; i+1 < qi; i += 2 {
 		q, a := s.rec.Messages[i], s.rec.Messages[i+1]
-		if a.State == StateDone || a.State == StateStopped && a.Text != "" {
+		if a.State == StateDone || (a.State == StateStopped || a.State == StateInterrupted) && a.Text != "" {
 			turns = append(turns, [2]ChatMessage{q, a})
 		}
 	}

@@ -418,6 +418,59 @@ func short(s string) string {
 	return s
 }
 
+// interruptedChat saves a chat the app died in while it answered: the file holds the answer
+// as last saved, streaming.
+func interruptedChat(t *testing.T, store *app.Store, answer string) string {
+	t.Helper()
+	now := time.Now().UTC()
+	rec := &app.ChatRecord{Messages: []app.ChatMessage{
+		{Text: "tell me a long story", State: app.StateDone, Time: now},
+		{Assistant: true, Text: answer, State: app.StateStreaming, Tokens: len(strings.Fields(answer)), Time: now},
+	}}
+	if err := store.SaveChat(rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec.ID
+}
+
+// An answer a chat file left streaming (the app died while writing it) reopens interrupted,
+// not stopped, with its text; a follow-up question continues from it.
+func TestChatReopenInterrupted(t *testing.T) {
+	store := openStore(t)
+	for _, answer := range []string{"Once upon a time there was", ""} {
+		id := interruptedChat(t, store, answer)
+		eng := apptest.NewFakeEngine(0)
+		s, err := app.OpenChatSession(store, id, eng, model.AnswerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := s.Messages()
+		if msgs[0].State != app.StateDone || msgs[1].State != app.StateInterrupted || msgs[1].Text != answer {
+			t.Errorf("reopened %q: %+v", answer, msgs)
+		}
+		r := send(t, s, "go on")
+		if r.done.State != app.StateDone {
+			t.Fatalf("the follow-up of an interrupted answer: %+v", *r.done)
+		}
+		// The model sees what was written, as after a Stop; an empty answer is left out.
+		h := eng.Histories()
+		want := 2
+		if answer == "" {
+			want = 0
+		}
+		if len(h) != 1 || len(h[0]) != want || want > 0 && h[0][1].Text != answer {
+			t.Errorf("the follow-up of %q continued from %+v", answer, h)
+		}
+		rec, err := store.LoadChat(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Messages) != 4 || rec.Messages[1].State != app.StateInterrupted || rec.Messages[3].State != app.StateDone {
+			t.Errorf("saved after the follow-up: %+v", rec.Messages)
+		}
+	}
+}
+
 // BenchmarkChatSave is one save of a chat whose answer holds about 1,000, 4,000 and 16,000
 // tokens (the longest answer length), as the saver makes every few seconds while it streams.
 func BenchmarkChatSave(b *testing.B) {

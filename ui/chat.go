@@ -643,6 +643,8 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 		}
 	case app.StateStopped:
 		foot = append(foot, "Stopped")
+	case app.StateInterrupted:
+		foot = append(foot, "Interrupted (the app closed before the answer ended)")
 	case app.StateDone:
 		// An answer cut short says so: the words end mid-thought with no other sign.
 		switch m.Finish {

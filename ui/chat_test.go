@@ -483,3 +483,42 @@ func BenchmarkAnswerRedraw(b *testing.B) {
 		p.box.MinSize()
 	}
 }
+
+// A chat the app died in while answering (its file holds the answer streaming, as last
+// saved) reopens with that text marked interrupted, not stopped, and answers a follow-up.
+func TestChatReopensInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	store, err := app.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	rec := &app.ChatRecord{Messages: []app.ChatMessage{
+		{Text: "tell me a long story", State: app.StateDone, Time: now},
+		{Assistant: true, Text: "Once upon a time", State: app.StateStreaming, Tokens: 4, TokensPerSecond: 9, Time: now},
+	}}
+	if err := store.SaveChat(rec); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	u := h.u
+	h.pump("the history", func() bool { return len(u.sidebar.entries) == 1 })
+	u.sidebar.open(0)
+	h.pump("the chat", func() bool { return len(u.chat.msgs) == 2 })
+	v := u.chat.msgs[1]
+	if foot := v.footer.Text; !strings.HasPrefix(foot, "Interrupted (the app closed before the answer ended)") || strings.Contains(foot, "Stopped") {
+		t.Errorf("the interrupted answer's footer says %q", foot)
+	}
+	if v.shown() != "Once upon a time" || !v.copyB.Visible() {
+		t.Errorf("the interrupted answer shows %q, Copy shown %v", v.shown(), v.copyB.Visible())
+	}
+	test.Type(u.chat.entry, "go on")
+	u.chat.send()
+	h.waitAnswers(1)
+	if m := u.chat.session.Messages()[3]; m.State != app.StateDone {
+		t.Errorf("the follow-up: %+v", m)
+	}
+	if foot := u.chat.msgs[1].footer.Text; !strings.HasPrefix(foot, "Interrupted") {
+		t.Errorf("after the follow-up the interrupted answer's footer says %q", foot)
+	}
+}
