@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -172,9 +173,41 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 		err = st.Validate()
 	}
 	if err != nil {
-		return DefaultSettings(), []Problem{*s.setAside(path, err)}, nil
+		// The file as it was is kept; the settings that are good in it are still used.
+		st, err = salvageSettings(data, err)
+		return st, []Problem{*s.setAside(path, err)}, nil
 	}
 	return st, nil, nil
+}
+
+// salvageSettings reads the settings of data one top-level field at a time over the
+// defaults, keeping each that decodes and leaves the settings valid: one bad value (a
+// thread count written as "4", a backend this machine lacks) then resets that setting, not
+// the API key and model folders beside it. The error says which fields took their
+// defaults; why is the whole file's error, for when nothing can be read.
+func salvageSettings(data []byte, why error) (Settings, error) {
+	st := DefaultSettings()
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return st, fmt.Errorf("%w; the defaults are used", why)
+	}
+	var bad []string
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if k == "version" {
+			continue
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
+		next := st
+		if err := json.Unmarshal(one, &next); err != nil || next.Validate() != nil {
+			bad = append(bad, k)
+			continue
+		}
+		st = next
+	}
+	if len(bad) == 0 {
+		return st, why
+	}
+	return st, fmt.Errorf("%w; %s took the default, the other settings were kept", why, strings.Join(bad, ", "))
 }
 
 // SettingsHeldError is LoadSettings' error for a settings file kept as it is, and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,5 +208,33 @@ func TestSettingsHeld(t *testing.T) {
 				t.Errorf("SaveSettings after the file was fixed: %v", err)
 			}
 		})
+	}
+}
+
+// One bad value resets that setting only: the API key, the model folders and the drafts
+// beside it are kept, and the file as it was is set aside.
+func TestSettingsSalvage(t *testing.T) {
+	s := openStore(t)
+	path := filepath.Join(s.Root(), app.SettingsFile)
+	content := `{"version": 1, "threads": "4", "weights": "int3", "model_folders": ["/models"],
+		"serve": {"enabled": true, "port": 9000, "api_key": "a-key-of-mine"}, "drafts": {"chat": "half a question"}}`
+	os.WriteFile(path, []byte(content), 0o600)
+	st, problems, err := s.LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := app.DefaultSettings()
+	if st.Threads != def.Threads || st.Weights != def.Weights {
+		t.Errorf("bad values read as threads %d, weights %q; want the defaults", st.Threads, st.Weights)
+	}
+	if st.Serve.APIKey != "a-key-of-mine" || st.Serve.Port != 9000 || !st.Serve.Enabled ||
+		!slices.Equal(st.ModelFolders, []string{"/models"}) || st.Drafts.Chat != "half a question" {
+		t.Errorf("the good settings were not kept: %+v", st)
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "threads, weights took the default") {
+		t.Fatalf("problems = %v, want one naming threads and weights", problems)
+	}
+	if kept, _ := os.ReadFile(problems[0].MovedTo); string(kept) != content {
+		t.Errorf("the file as it was is not kept: %q", kept)
 	}
 }
