@@ -156,6 +156,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.win.SetContent(container.NewStack(container.NewBorder(nil, nil, side, nil, u.main), u.tips.layer))
 	u.win.Resize(defaultWindowSize)
 	u.win.SetOnDropped(u.OnDropped)
+	u.win.SetCloseIntercept(u.requestQuit)
 	menu := u.mainMenu()
 	u.win.SetMainMenu(menu)
 	u.addShortcuts(menu)
@@ -366,7 +367,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		item.Shortcut = &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
 		return item
 	}
-	quit := key(fyne.NewMenuItem("Quit", nil), fyne.KeyQ)
+	quit := key(fyne.NewMenuItem("Quit", u.requestQuit), fyne.KeyQ)
 	quit.IsQuit = true
 	file := fyne.NewMenu("File",
 		key(fyne.NewMenuItem("New chat", u.newChat), fyne.KeyN),
@@ -398,9 +399,6 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 					continue
 				}
 				do := item.Action
-				if item.IsQuit {
-					do = u.fapp.Quit
-				}
 				c.AddShortcut(item.Shortcut, func(fyne.Shortcut) { do() })
 			}
 		}
@@ -473,6 +471,19 @@ func (u *UI) question(title, text, confirm, dismiss string, width float32, yes f
 			yes()
 		}
 	}, u.win)
+}
+
+// requestQuit closes the window (Quit, Ctrl+Q, the window's close button), asking first while
+// images are being made: they would be lost. An answer keeps what was written and a
+// download resumes at the next start, so neither asks.
+func (u *UI) requestQuit() {
+	if u.create.job == nil {
+		u.win.Close()
+		return
+	}
+	u.show(u.question("Quit while images are being made?",
+		"The images of this run are not finished; quitting stops them and they are lost. The prompt is kept.",
+		"Quit", "Keep working", 420, func() { u.win.Close() }))
 }
 
 // stop is Esc: it stops whatever the current view is running.

@@ -422,3 +422,28 @@ func TestStoreFallback(t *testing.T) {
 		t.Errorf("notice %q does not say where the history goes", h.u.chat.notice.Text)
 	}
 }
+
+// Quitting while images are being made asks first (they would be lost); Keep working leaves
+// the run going.
+func TestQuitAsksDuringGeneration(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(50*time.Millisecond))
+	u := h.u
+	u.ShowCreate()
+	test.Type(u.create.prompt, "a slow lighthouse")
+	u.create.generate()
+	h.pump("the run", func() bool { return u.create.job != nil })
+	u.requestQuit()
+	if len(u.dialogs) != 1 {
+		t.Fatalf("%d dialogs after Quit during a generation, want the question", len(u.dialogs))
+	}
+	d, ok := u.dialogs[0].Dialog.(*dialog.ConfirmDialog)
+	if !ok {
+		t.Fatalf("the question is a %T", u.dialogs[0].Dialog)
+	}
+	d.Dismiss() // Keep working
+	if u.create.job == nil {
+		t.Error("Keep working stopped the run")
+	}
+	u.create.stop()
+	h.pump("the run to stop", func() bool { return u.create.job == nil })
+}
