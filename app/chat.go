@@ -493,7 +493,8 @@ func (s *ChatSession) prepare(engine Engine, refs []ImageRef) ([]*model.Image, e
 				s.mu.Unlock()
 			}
 			if path == "" {
-				return nil, fmt.Errorf("the image %s of this chat is missing", ref.Name)
+				// Every answer reads the whole chat, so no follow-up can be answered without it.
+				return nil, fmt.Errorf("the image %s of this chat is missing from the history folder, and every answer reads the whole chat: ask in a new chat (attach the image again if you have it)", ref.Name)
 			}
 			var err error
 			if img, err = engine.ReadImage(path); err != nil {

@@ -492,3 +492,26 @@ func BenchmarkChatSave(b *testing.B) {
 		})
 	}
 }
+
+// A chat whose image left the history folder says, on a follow-up, what to do instead.
+func TestChatImageMissingOnFollowUp(t *testing.T) {
+	store := openStore(t)
+	img := writePNG(t, t.TempDir(), "dog.png", 30, 20)
+	s := app.NewChatSession(store, apptest.NewFakeEngine(0), model.AnswerOptions{})
+	send(t, s, "what animal?", img)
+	s.Close()
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(img)
+	os.Remove(store.ImagePath(rec.Messages[0].Images[0]))
+	s2, err := app.OpenChatSession(store, s.ID(), apptest.NewFakeEngine(0), model.AnswerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := send(t, s2, "what colour?")
+	if r.done.State != app.StateError || !strings.Contains(r.done.Error, "dog.png") || !strings.Contains(r.done.Error, "new chat") {
+		t.Errorf("follow-up without the chat's image: %+v", *r.done)
+	}
+}
