@@ -142,8 +142,10 @@ func TestBenchTinyModel(t *testing.T) {
 			if (got.Bandwidth != nil) != slices.Contains(tt.args, "4") {
 				t.Errorf("bandwidth section %+v for args %v", got.Bandwidth, tt.args)
 			}
-			if st, ok := got.Stages["decode"]; ok && got.Bandwidth != nil && (st.PctOfBWFloor <= 0 || st.PctWithKV <= st.PctOfBWFloor) {
-				t.Errorf("decode has no bandwidth floor, or none above it with the KV cache read: %+v", st)
+			// The two percentages are rounded to 0.1: on a slow run of the tiny model (whose KV
+			// cache is small) they may round to the same figure.
+			if st, ok := got.Stages["decode"]; ok && got.Bandwidth != nil && (st.PctOfBWFloor <= 0 || st.PctWithKV < st.PctOfBWFloor) {
+				t.Errorf("decode has no bandwidth floor, or a lower one with the KV cache read: %+v", st)
 			}
 			if !strings.Contains(stderr.String(), "stage ") {
 				t.Errorf("no progress on stderr:\n%s", stderr.String())
