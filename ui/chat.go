@@ -654,7 +654,7 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 			foot = append(foot, "Cut off: the conversation filled the model's context; start a new chat")
 		}
 	case app.StateError:
-		foot = append(foot, m.Error)
+		foot = append(foot, sentenceStart(m.Error))
 	}
 	if m.State != app.StateStreaming && m.TokensPerSecond > 0 {
 		foot = append(foot, fmt.Sprintf("%d tokens · %.1f tokens/s", m.Tokens, m.TokensPerSecond))

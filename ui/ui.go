@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
@@ -624,7 +625,24 @@ func errorLine(err error) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return s
+	return sentenceStart(s)
+}
+
+// sentenceStart capitalises a message that starts with a plain lowercase word, as Go's
+// errors do ("read settings: …"), and leaves one that starts with a name (a repository id,
+// a file name, a flag) as it is.
+func sentenceStart(s string) string {
+	word, _, _ := strings.Cut(s, " ")
+	for _, r := range word {
+		if !unicode.IsLower(r) && r != ':' && r != ',' {
+			return s
+		}
+	}
+	if word == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // isCancel reports whether err is a stop the user asked for.
