@@ -447,3 +447,20 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	u.create.stop()
 	h.pump("the run to stop", func() bool { return u.create.job == nil })
 }
+
+// Error lines start with a capital, except where they start with a name.
+func TestSentenceStart(t *testing.T) {
+	for in, want := range map[string]string{
+		"read settings: open x: permission denied": "Read settings: open x: permission denied",
+		"the image a.png of this chat is missing":  "The image a.png of this chat is missing",
+		"deepseek-ai/Janus-Pro-1B was not found":   "deepseek-ai/Janus-Pro-1B was not found",
+		"land.png: the file does not exist":        "land.png: the file does not exist",
+		"--cfg must be >= 0":                       "--cfg must be >= 0",
+		"Already a sentence":                       "Already a sentence",
+		"":                                         "",
+	} {
+		if got := sentenceStart(in); got != want {
+			t.Errorf("sentenceStart(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
