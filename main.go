@@ -33,6 +33,8 @@ func main() {
 		fmt.Print(janus.DesktopUsage)
 		return
 	}
+	a := app.NewWithID("io.github.janus-desktop.janus")
+	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
 	// One window per data folder: a second start hands its images to the first and exits.
 	var claim *janus.Window
 	if dir := cmp.Or(start.StoreDir, env.DefaultStoreDir()); dir != "" {
@@ -43,14 +45,11 @@ func main() {
 			return
 		case errors.As(err, new(*janus.BusyError)):
 			slog.Info("hand over to the running window", "err", errors.Unwrap(err))
-			fmt.Fprintln(os.Stderr, "janus-desktop:", err)
-			os.Exit(1)
+			fail(a, err)
 		case err != nil:
 			slog.Warn("another window on this data folder is not ruled out", "err", err)
 		}
 	}
-	a := app.NewWithID("io.github.janus-desktop.janus")
-	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
 	w, err := ui.New(a, ui.Options{
 		Env:        env,
 		StoreDir:   start.StoreDir,
@@ -61,8 +60,15 @@ func main() {
 		Claim:      claim,
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "janus-desktop:", err)
-		os.Exit(1)
+		fail(a, err)
 	}
 	w.ShowAndRun()
+}
+
+// fail says why the app cannot start, on stderr and in a window (a start from a launcher has
+// no terminal), and exits.
+func fail(a fyne.App, err error) {
+	fmt.Fprintln(os.Stderr, "janus-desktop:", err)
+	ui.ShowStartError(a, err)
+	os.Exit(1)
 }

@@ -58,12 +58,16 @@ const (
 // variable for the tests).
 var handOverTimeout = 5 * time.Second
 
+// closingWait bounds how long a start waits for a closing window to let go of the folder
+// (it stops a generation and saves first).
+var closingWait = 30 * time.Second
+
 // BusyError is ClaimWindow's error when another process holds the data folder but does not
 // answer (busy, or hung): a second window must not start on the same history.
 type BusyError struct{ Err error }
 
 func (e *BusyError) Error() string {
-	return fmt.Sprintf("Janus Desktop is already running on this data folder but did not answer in %v: close it, or set JANUS_DATA to run another on a different folder", handOverTimeout)
+	return "Janus Desktop is already running on this data folder but did not answer: close it, or set JANUS_DATA to run another on a different folder"
 }
 
 func (e *BusyError) Unwrap() error { return e.Err }
@@ -88,35 +92,46 @@ func ClaimWindow(dir string, l Launch) (*Window, error) {
 		}
 	}
 	path := windowSocketPath(dir)
-	lock, err := lockFolder(filepath.Join(dir, windowLock))
-	switch {
-	case err == nil:
-		// The folder is ours: a socket left there is stale.
-		os.Remove(path)
-		ln, err := listen(path)
-		if err != nil {
-			// Held without a socket: later starts cannot reach this window, but the lock
-			// still keeps them from opening a second one.
-			slog.Warn("window socket", "err", err)
-		}
-		return &Window{ln: ln, lock: lock, path: path}, nil
-	case errors.Is(err, errLocked):
-		// The holder may be a start that has the lock and not yet its socket: dial errors are
-		// tried again until the hand-over's time is up.
-		deadline := time.Now().Add(handOverTimeout)
-		for {
-			herr := handOver(path, l)
-			if herr == nil {
-				return nil, ErrAlreadyRunning
-			}
-			if !isRefused(herr) || time.Now().After(deadline) {
-				return nil, &BusyError{herr}
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	lockPath := filepath.Join(dir, windowLock)
+	lock, err := lockFolder(lockPath)
+	if err != nil && !errors.Is(err, errLocked) {
+		slog.Info("no lock on the data folder; the socket alone keeps one window", "err", err)
+		return claimBySocket(dir, path, l)
 	}
-	slog.Info("no lock on the data folder; the socket alone keeps one window", "err", err)
-	return claimBySocket(dir, path, l)
+	// While another process holds the lock: it may be a start that has the lock and not yet
+	// its socket (dial errors are tried again), or a window that is closing and saving (it
+	// answers so, and the lock is tried again until it lets go).
+	deadline := time.Now().Add(handOverTimeout)
+	closing := false
+	for errors.Is(err, errLocked) {
+		herr := handOver(path, l)
+		switch {
+		case herr == nil:
+			return nil, ErrAlreadyRunning
+		case errors.Is(herr, errClosing) && !closing:
+			closing, deadline = true, time.Now().Add(closingWait)
+		case errors.Is(herr, errClosing), isRefused(herr):
+		default:
+			return nil, &BusyError{herr}
+		}
+		if time.Now().After(deadline) {
+			return nil, &BusyError{herr}
+		}
+		time.Sleep(20 * time.Millisecond)
+		lock, err = lockFolder(lockPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim data folder %s: %w", dir, err)
+	}
+	// The folder is ours: a socket left there is stale.
+	os.Remove(path)
+	ln, err := listen(path)
+	if err != nil {
+		// Held without a socket: later starts cannot reach this window, but the lock still
+		// keeps them from opening a second one.
+		slog.Warn("window socket", "err", err)
+	}
+	return &Window{ln: ln, lock: lock, path: path}, nil
 }
 
 // claimBySocket is ClaimWindow without a lock: whoever listens on the socket holds the folder.
@@ -188,15 +203,23 @@ func handOver(path string, l Launch) error {
 	if err != nil {
 		return fmt.Errorf("the running window did not answer: %w", err)
 	}
-	if answer = strings.TrimSpace(answer); answer != "ok" {
-		return fmt.Errorf("the running window answered %q", answer)
+	switch answer = strings.TrimSpace(answer); answer {
+	case "ok":
+		return nil
+	case "closing":
+		return errClosing
 	}
-	return nil
+	return fmt.Errorf("the running window answered %q", answer)
 }
 
+// errClosing is handOver's error when the window is closing: it saves what it has and lets
+// go of the folder, which the start then takes.
+var errClosing = errors.New("the running window is closing")
+
 // Serve passes every later start's Launch to handle, on a goroutine of its own, until Close.
-// handle must not block (the window wraps its work in fyne.Do).
-func (w *Window) Serve(handle func(Launch)) {
+// handle must not block (the window wraps its work in fyne.Do); it returns false once the
+// window is closing, and the start then waits to take the folder over.
+func (w *Window) Serve(handle func(Launch) bool) {
 	if w.ln == nil {
 		return
 	}
@@ -217,8 +240,8 @@ func (w *Window) Serve(handle func(Launch)) {
 	}()
 }
 
-// answer reads one Launch from conn, hands it to handle and says "ok".
-func (w *Window) answer(conn net.Conn, handle func(Launch)) {
+// answer reads one Launch from conn, hands it to handle and says "ok", or "closing".
+func (w *Window) answer(conn net.Conn, handle func(Launch) bool) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(handOverTimeout))
 	line, err := bufio.NewReader(io.LimitReader(conn, maxLaunchBytes)).ReadBytes('\n')
@@ -231,7 +254,10 @@ func (w *Window) answer(conn net.Conn, handle func(Launch)) {
 		fmt.Fprintf(conn, "error: %v\n", err)
 		return
 	}
-	handle(l)
+	if !handle(l) {
+		io.WriteString(conn, "closing\n")
+		return
+	}
 	io.WriteString(conn, "ok\n")
 }
 

@@ -19,7 +19,7 @@ func TestClaimWindow(t *testing.T) {
 		t.Fatalf("first start: %v", err)
 	}
 	got := make(chan Launch, 1)
-	first.Serve(func(l Launch) { got <- l })
+	first.Serve(func(l Launch) bool { got <- l; return true })
 
 	// A second start hands over its images, as absolute paths, and is told to exit.
 	t.Chdir(dir)
@@ -131,7 +131,7 @@ func TestClaimWindowRace(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
-				w.Serve(func(Launch) {})
+				w.Serve(func(Launch) bool { return true })
 				winners = append(winners, w)
 				return
 			}
@@ -196,7 +196,7 @@ func TestClaimWindowLongPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	w.Serve(func(Launch) {})
+	w.Serve(func(Launch) bool { return true })
 	if _, err := ClaimWindow(dir, Launch{}); !errors.Is(err, ErrAlreadyRunning) {
 		t.Fatalf("second start: %v", err)
 	}
@@ -211,7 +211,7 @@ func TestWindowBadRequest(t *testing.T) {
 	}
 	defer w.Close()
 	called := make(chan Launch, 1)
-	w.Serve(func(l Launch) { called <- l })
+	w.Serve(func(l Launch) bool { called <- l; return true })
 	c, err := net.Dial("unix", windowSocketPath(dir))
 	if err != nil {
 		t.Fatal(err)
@@ -229,4 +229,27 @@ func TestWindowBadRequest(t *testing.T) {
 		t.Errorf("a bad request reached the window: %+v", l)
 	default:
 	}
+}
+
+// A start while the window closes waits for it to let go of the folder and takes it over
+// (the window answers "closing" until then).
+func TestClaimWindowWhileClosing(t *testing.T) {
+	dir := t.TempDir()
+	first, err := ClaimWindow(dir, Launch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.lock == nil {
+		t.Skip("no folder lock on this system")
+	}
+	first.Serve(func(Launch) bool { return false })
+	go func() {
+		time.Sleep(300 * time.Millisecond) // saving
+		first.Close()
+	}()
+	second, err := ClaimWindow(dir, Launch{Attach: []string{"/x/cat.png"}})
+	if err != nil {
+		t.Fatalf("a start while the window closes: %v, want the folder", err)
+	}
+	second.Close()
 }

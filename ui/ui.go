@@ -29,6 +29,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -181,7 +182,13 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.restoreDraft(&u.create.prompt.Entry, u.settings.Drafts.Prompt, "prompt")
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
-		opts.Claim.Serve(func(l app.Launch) { u.do(func() { u.launched(l) }) })
+		opts.Claim.Serve(func(l app.Launch) bool {
+			if u.closed.Load() {
+				return false // the start waits, then takes the folder over
+			}
+			u.do(func() { u.launched(l) })
+			return true
+		})
 	}
 	return u, nil
 }
@@ -198,6 +205,21 @@ func (u *UI) launched(l app.Launch) {
 	}
 }
 
+// ShowStartError shows why the app cannot start in a small window of its own and returns when
+// it is closed: a start from a launcher has no terminal to read an error in.
+func ShowStartError(a fyne.App, err error) {
+	a.Settings().SetTheme(Theme())
+	w := a.NewWindow("Janus Desktop")
+	l := widget.NewLabel(sentenceStart(err.Error()))
+	l.Wrapping = fyne.TextWrapWord
+	ok := widget.NewButton("OK", w.Close)
+	ok.Importance = widget.HighImportance
+	w.SetContent(container.NewPadded(container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), ok), nil, nil,
+		container.New(fixedWidth{420}, l))))
+	w.Canvas().Focus(ok)
+	w.ShowAndRun()
+}
+
 // Window is the main window.
 func (u *UI) Window() fyne.Window { return u.win }
 
@@ -210,9 +232,6 @@ func (u *UI) ShowAndRun() {
 // shutdown stops what runs, so that nothing half-written is left behind: a reply is
 // stopped (its question and partial answer are saved by the session), a load cancelled.
 func (u *UI) shutdown() {
-	if u.opts.Claim != nil {
-		u.opts.Claim.Close() // a start from now on opens a window of its own
-	}
 	u.closed.Store(true)
 	if u.loading != nil {
 		u.loading.Cancel()
@@ -241,6 +260,10 @@ func (u *UI) shutdown() {
 		u.engine.Close()
 	}
 	u.settingsW.Flush() // the last change is kept
+	if u.opts.Claim != nil {
+		// Last: a start from now on opens a window of its own, on what this one saved.
+		u.opts.Claim.Close()
+	}
 }
 
 // Drafts are saved draftDelay after the typing stops, so that a crash keeps them too; a
