@@ -764,7 +764,10 @@ func (c *chatView) attachFiles(files []attachment) {
 			for _, a := range good {
 				c.addChip(a)
 			}
-			c.setNotice(strings.Join(problems, "\n"))
+			if len(problems) > 0 {
+				// Beside the notices shown (where a long draft went, say), not over them.
+				c.addNotice(strings.Join(problems, "\n"))
+			}
 			if len(good) > 0 {
 				c.u.win.Canvas().Focus(c.entry)
 			}

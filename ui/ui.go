@@ -288,9 +288,19 @@ func (u *UI) draftChanged() {
 		u.do(func() {
 			if d := u.drafts(); d != u.settings.Drafts {
 				u.settings.Drafts = d
-				u.saveSettings(nil)
+				u.saveDrafts()
 			}
 		})
+	})
+}
+
+// saveDrafts saves the settings for their drafts: a failure is told once however often the
+// typing pauses (addNotice keeps one copy of a line).
+func (u *UI) saveDrafts() {
+	u.saveSettings(func(err error) {
+		if err != nil {
+			u.chat.addNotice("Settings not saved: " + errorLine(err))
+		}
 	})
 }
 
@@ -304,7 +314,15 @@ func (u *UI) restoreDraft(e *widget.Entry, text, kind string) {
 			e.SetText(text) // slow, but nothing is lost
 			return
 		}
+		slog.Info("long draft kept in a file", "kind", kind, "path", path)
 		u.chat.addNotice(fmt.Sprintf("The %s text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", kind, n, path))
+		// Kept there: the settings forget it, so that the next start does not keep it again.
+		if kind == "chat" {
+			u.settings.Drafts.Chat = ""
+		} else {
+			u.settings.Drafts.Prompt = ""
+		}
+		u.saveDrafts()
 		return
 	}
 	e.SetText(text)

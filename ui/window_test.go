@@ -353,7 +353,10 @@ func TestLongDraftKeptInFile(t *testing.T) {
 	if err := st.SaveSettings(s); err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	// An image named on the command line is attached meanwhile: its news must not hide
+	// where the draft went.
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir; o.Attach = []string{landscape(t)} })
+	h.pump("the attachment", func() bool { return len(h.u.chat.attached) == 1 })
 	if h.u.chat.entry.Text != "" || h.u.create.prompt.Text != "a short prompt" {
 		t.Errorf("composer %d characters, prompt %q", len(h.u.chat.entry.Text), h.u.create.prompt.Text)
 	}
@@ -364,8 +367,13 @@ func TestLongDraftKeptInFile(t *testing.T) {
 	if got, _ := os.ReadFile(files[0]); string(got) != long {
 		t.Errorf("the kept file holds %d bytes, want the draft's %d", len(got), len(long))
 	}
-	if !strings.Contains(h.u.chat.notice.Text, files[0]) {
+	if !strings.Contains(h.u.chat.notice.Text, files[0]) || !h.u.chat.notice.Visible() {
 		t.Errorf("notice %q does not name %s", h.u.chat.notice.Text, files[0])
+	}
+	// Kept in the file, the draft leaves the settings: a crash now does not keep it twice.
+	h.u.settingsW.Flush()
+	if st, _, err := h.u.store.LoadSettings(); err != nil || st.Drafts.Chat != "" || st.Drafts.Prompt != "a short prompt" {
+		t.Errorf("saved drafts %+v (%v), want the long one gone and the prompt kept", st.Drafts, err)
 	}
 }
 
