@@ -180,11 +180,11 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 	return st, nil, nil
 }
 
-// salvageSettings reads the settings of data one top-level field at a time over the
-// defaults, keeping each that decodes and leaves the settings valid: one bad value (a
-// thread count written as "4", a backend this machine lacks) then resets that setting, not
-// the API key and model folders beside it. The error says which fields took their
-// defaults; why is the whole file's error, for when nothing can be read.
+// salvageSettings reads the settings of data one field at a time over the defaults (the
+// fields of a group such as "serve" one by one too), keeping each that decodes and leaves the
+// settings valid: one bad value (a thread count written as "4", a port out of range) then
+// resets that setting, not the API key and model folders beside it. The error says which
+// fields took their defaults; why is the whole file's error, for when nothing can be read.
 func salvageSettings(data []byte, why error) (Settings, error) {
 	st := DefaultSettings()
 	var fields map[string]json.RawMessage
@@ -192,17 +192,31 @@ func salvageSettings(data []byte, why error) (Settings, error) {
 		return st, fmt.Errorf("%w; the defaults are used", why)
 	}
 	var bad []string
+	// apply decodes one field over st, kept when the settings stay valid. Decoding goes into
+	// a copy whose slice has its own array: json appends into the one it finds.
+	apply := func(name string, one []byte) {
+		next := st
+		next.ModelFolders = slices.Clone(st.ModelFolders)
+		if err := json.Unmarshal(one, &next); err != nil || next.Validate() != nil {
+			bad = append(bad, name)
+			return
+		}
+		st = next
+	}
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if k == "version" {
 			continue
 		}
-		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
-		next := st
-		if err := json.Unmarshal(one, &next); err != nil || next.Validate() != nil {
-			bad = append(bad, k)
+		var group map[string]json.RawMessage
+		if json.Unmarshal(fields[k], &group) == nil && len(group) > 0 {
+			for _, g := range slices.Sorted(maps.Keys(group)) {
+				one, _ := json.Marshal(map[string]map[string]json.RawMessage{k: {g: group[g]}})
+				apply(k+"."+g, one)
+			}
 			continue
 		}
-		st = next
+		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
+		apply(k, one)
 	}
 	if len(bad) == 0 {
 		return st, why

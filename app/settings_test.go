@@ -217,7 +217,7 @@ func TestSettingsSalvage(t *testing.T) {
 	s := openStore(t)
 	path := filepath.Join(s.Root(), app.SettingsFile)
 	content := `{"version": 1, "threads": "4", "weights": "int3", "model_folders": ["/models"],
-		"serve": {"enabled": true, "port": 9000, "api_key": "a-key-of-mine"}, "drafts": {"chat": "half a question"}}`
+		"serve": {"enabled": true, "port": 70000, "api_key": "a-key-of-mine"}, "drafts": {"chat": "half a question"}}`
 	os.WriteFile(path, []byte(content), 0o600)
 	st, problems, err := s.LoadSettings()
 	if err != nil {
@@ -227,12 +227,12 @@ func TestSettingsSalvage(t *testing.T) {
 	if st.Threads != def.Threads || st.Weights != def.Weights {
 		t.Errorf("bad values read as threads %d, weights %q; want the defaults", st.Threads, st.Weights)
 	}
-	if st.Serve.APIKey != "a-key-of-mine" || st.Serve.Port != 9000 || !st.Serve.Enabled ||
+	if st.Serve.APIKey != "a-key-of-mine" || st.Serve.Port != def.Serve.Port || !st.Serve.Enabled ||
 		!slices.Equal(st.ModelFolders, []string{"/models"}) || st.Drafts.Chat != "half a question" {
 		t.Errorf("the good settings were not kept: %+v", st)
 	}
-	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "threads, weights took the default") {
-		t.Fatalf("problems = %v, want one naming threads and weights", problems)
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "serve.port, threads, weights took the default") {
+		t.Fatalf("problems = %v, want one naming serve.port, threads and weights", problems)
 	}
 	if kept, _ := os.ReadFile(problems[0].MovedTo); string(kept) != content {
 		t.Errorf("the file as it was is not kept: %q", kept)
