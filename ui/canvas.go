@@ -500,7 +500,18 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	before := c.before
 	c.before = nil
 	if c.shown != job {
-		return // the canvas moved on (New image, the history); the run is in the history
+		// The canvas moved on (New image, the history): the run is in the history, unless
+		// the history could not keep it; then it comes back, or it would be lost.
+		if errors.As(err, new(*app.NotStoredError)) && len(imgs) > 0 {
+			c.shown, c.setID, c.last = job, "", job.Settings()
+			c.makeTiles(len(imgs))
+			c.fill(imgs)
+			c.setNotice("These images are not in the history: " + errorLine(errors.Unwrap(err)) + ". Save keeps one as a PNG.")
+			if c.u.tabs.SelectedIndex() != 1 {
+				c.u.chat.addNotice("The images made in Create could not be saved to the history: they are on the canvas, where Save keeps them")
+			}
+		}
+		return
 	}
 	c.setID = job.SetID()
 	switch {
@@ -513,6 +524,16 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	case err != nil:
 		c.setNotice(errorLine(err))
 	}
+	c.fill(imgs)
+	// A stopped run keeps its previews on screen (without actions); a failed one, and one
+	// stopped before its first preview (grey tiles), gives way to what was there before.
+	if len(imgs) == 0 && err != nil && (!isCancel(err) || !c.anyPreview()) {
+		c.showTiles(before)
+	}
+}
+
+// fill shows finished images in the tiles.
+func (c *canvasView) fill(imgs []app.GeneratedImage) {
 	for i := range imgs {
 		if i >= len(c.tiles) {
 			break
@@ -524,11 +545,6 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		t.pic.Refresh()
 		t.bar.Show()
 		t.obj.Refresh()
-	}
-	// A stopped run keeps its previews on screen (without actions); a failed one, and one
-	// stopped before its first preview (grey tiles), gives way to what was there before.
-	if len(imgs) == 0 && err != nil && (!isCancel(err) || !c.anyPreview()) {
-		c.showTiles(before)
 	}
 }
 

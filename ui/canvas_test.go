@@ -442,3 +442,29 @@ func TestCanvasKeepsImagesTheHistoryCannot(t *testing.T) {
 		t.Fatalf("Save of an image the history could not keep: %v", saveErr)
 	}
 }
+
+// Images the history cannot keep come back to the canvas when it had moved on before the
+// run ended (they exist nowhere else), and the chat says where they are.
+func TestCanvasBringsBackUnstoredImages(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(20*time.Millisecond))
+	c := h.u.create
+	sets := filepath.Join(h.u.store.Root(), "sets")
+	os.RemoveAll(sets)
+	if err := os.WriteFile(sets, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.u.ShowCreate()
+	test.Type(c.prompt, "one square")
+	c.generate()
+	h.pump("the run", func() bool { return c.job != nil })
+	job := c.job
+	h.u.newImage() // the canvas moves on while the run goes on
+	h.u.ShowChat()
+	h.pump("the run to end", func() bool { return c.job == nil })
+	if c.shown != job || len(c.tiles) != 1 || c.tiles[0].result == nil {
+		t.Fatalf("the run's images are not back on the canvas (%d tiles)", len(c.tiles))
+	}
+	if !strings.Contains(h.u.chat.notice.Text, "could not be saved to the history") {
+		t.Errorf("chat notice %q", h.u.chat.notice.Text)
+	}
+}
