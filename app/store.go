@@ -106,10 +106,8 @@ type HistoryEntry struct {
 	// Created and Updated are the record's times.
 	Created time.Time
 	Updated time.Time
-	// Thumbnail is the path of a small picture for the entry ("" when it has none): the first
-	// image of the chat or set. Store.ThumbnailPath makes it on first use.
-	Thumbnail string
-	// Image is the entry's first image ("" SHA256 when it has none).
+	// Image is the entry's first image ("" SHA256 when it has none); Store.ThumbnailPath
+	// makes its picture, which the window asks for when it shows the row.
 	Image ImageRef
 }
 
@@ -585,11 +583,6 @@ func (s *Store) entry(kind Kind, id string) (HistoryEntry, error) {
 		e.Title, e.Created, e.Updated = set.Title, set.Created, set.Updated
 		if len(set.Images) > 0 {
 			e.Image = set.Images[0].Image
-		}
-	}
-	if e.Image.SHA256 != "" {
-		if p, err := s.ThumbnailPath(e.Image); err == nil {
-			e.Thumbnail = p
 		}
 	}
 	return e, nil

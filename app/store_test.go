@@ -81,10 +81,12 @@ func TestStoreChats(t *testing.T) {
 	if strings.Join(titles, ",") != "images:a red fox,chat:second,chat:first" {
 		t.Errorf("List = %v, want newest first", titles)
 	}
-	if entries[0].Thumbnail == "" || entries[1].Thumbnail != "" || entries[2].Image != ref {
-		t.Errorf("thumbnails: %q %q %+v", entries[0].Thumbnail, entries[1].Thumbnail, entries[2].Image)
+	if entries[0].Image.SHA256 == "" || entries[1].Image.SHA256 != "" || entries[2].Image != ref {
+		t.Errorf("pictures: %+v %+v %+v", entries[0].Image, entries[1].Image, entries[2].Image)
 	}
-	if _, err := os.Stat(entries[0].Thumbnail); err != nil {
+	if p, err := s.ThumbnailPath(entries[0].Image); err != nil {
+		t.Errorf("thumbnail: %v", err)
+	} else if _, err := os.Stat(p); err != nil {
 		t.Errorf("thumbnail file: %v", err)
 	}
 
