@@ -168,17 +168,35 @@ func listen(path string) (net.Listener, error) {
 }
 
 // windowSocketPath is the socket's path for dir: in dir itself, or, where that path is too
-// long for a socket, in the temporary folder under a name made from dir.
+// long for a socket, under a name made from dir in a folder of this user's (the runtime
+// folder, else the cache folder), and in the shared temporary folder only when neither
+// takes it.
 func windowSocketPath(dir string) string {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real // two names of one folder share its socket as they share its lock
 	}
 	p := filepath.Join(dir, windowSocket)
 	if len(p) <= maxSocketPath {
 		return p
 	}
 	sum := sha256.Sum256([]byte(dir))
-	return filepath.Join(os.TempDir(), "janus-desktop-"+hex.EncodeToString(sum[:8])+".sock")
+	name := "janus-desktop-" + hex.EncodeToString(sum[:8]) + ".sock"
+	var places []string
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		places = append(places, d)
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		places = append(places, filepath.Join(d, "janus-desktop"))
+	}
+	for _, d := range places {
+		if p := filepath.Join(d, name); len(p) <= maxSocketPath && os.MkdirAll(d, storeDirPerm) == nil {
+			return p
+		}
+	}
+	return filepath.Join(os.TempDir(), name)
 }
 
 // isRefused tells a socket nobody listens on (a stale one) from a window that is slow to answer.
