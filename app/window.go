@@ -230,6 +230,9 @@ func handOver(path string, l Launch) error {
 	return fmt.Errorf("the running window answered %q", answer)
 }
 
+// errLocked is lockFolder's error when another process holds the lock.
+var errLocked = errors.New("the data folder is locked by another process")
+
 // errClosing is handOver's error when the window is closing: it saves what it has and lets
 // go of the folder, which the start then takes.
 var errClosing = errors.New("the running window is closing")

@@ -8,9 +8,6 @@ import (
 	"syscall"
 )
 
-// errLocked is lockFolder's error when another process holds the lock.
-var errLocked = errors.New("the data folder is locked by another process")
-
 // lockFolder takes an exclusive lock on path (made if missing) without waiting; the lock
 // lasts until the returned file is closed, or the process ends, however it ends.
 func lockFolder(path string) (*os.File, error) {

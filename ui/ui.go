@@ -359,7 +359,11 @@ func (u *UI) openStore() (notices []string, err error) {
 		slog.Error("open history folder", "dir", dir, "err", err)
 		// This user's folder in the temporary one (another user, or a file, may hold the
 		// plain name), else a new one.
-		tmp := filepath.Join(os.TempDir(), fmt.Sprintf("janus-desktop-%d", os.Getuid()))
+		name := "janus-desktop" // Windows: the temporary folder is the user's own
+		if uid := os.Getuid(); uid >= 0 {
+			name = fmt.Sprintf("janus-desktop-%d", uid)
+		}
+		tmp := filepath.Join(os.TempDir(), name)
 		var terr error
 		if st, terr = app.OpenStore(tmp); terr != nil {
 			if tmp, terr = os.MkdirTemp("", "janus-desktop-"); terr == nil {
