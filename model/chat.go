@@ -309,6 +309,9 @@ func (c *Chat) finish(res Result, decodeStart time.Time) Result {
 	return res
 }
 
+// answerRoom is the answer positions a new chat cache holds before it first grows.
+const answerRoom = 1024
+
 // prefill brings the KV cache to the whole prompt, reusing the unchanged prefix, and returns
 // the next-token logits.
 func (c *Chat) prefill(ctx context.Context, ids []int32, slots []slot, maxNew int, res *Result) ([]float32, error) {
@@ -320,7 +323,10 @@ func (c *Chat) prefill(ctx context.Context, ids []int32, slots []slot, maxNew in
 	// The last prompt position always runs: its output is the first answer token.
 	reuse = min(reuse, len(ids)-1)
 	if c.cache == nil {
-		cache, err := m.LLM.NewCache(1, min(m.contextLimit, len(ids)+maxNew))
+		// Room for the prompt and the start of the answer: Forward grows the cache (doubling)
+		// as the answer goes on, so that an answer length of 16k tokens does not take the
+		// memory of 16k positions (8 GB for Janus-Pro-7B's F16 cache) unless it is used.
+		cache, err := m.LLM.NewCache(1, min(m.contextLimit, len(ids)+min(maxNew, answerRoom)))
 		if err != nil {
 			return nil, err
 		}

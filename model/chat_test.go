@@ -652,3 +652,39 @@ func TestChatTrimFreesFeatures(t *testing.T) {
 		}
 	}
 }
+
+// A long answer length does not allocate its cache up front: the cache holds the prompt and
+// answerRoom positions and grows as an answer goes past them, with the same tokens.
+func TestChatCacheGrowsWithTheAnswer(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 2})
+	short, err := ta.m.NewChat().Reply(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := ta.m.NewChat()
+	pieces, early, grown := 0, 0, 0
+	res, err := c.Reply(ctx, ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 16000}, func(string) {
+		pieces++
+		switch pieces {
+		case 2:
+			early = c.cache.Capacity() - c.cache.Len()
+		case answerRoom + 50: // past the first room: the cache has grown
+			grown = c.cache.Capacity()
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reply = %v, want it stopped", err)
+	}
+	if early > answerRoom {
+		t.Errorf("room for %d more positions at the start of an answer of up to 16000, want at most %d", early, answerRoom)
+	}
+	if grown < c.cache.Len() {
+		t.Errorf("the cache has %d positions for %d filled", grown, c.cache.Len())
+	}
+	if !slices.Equal(res.Tokens[:8], short.Tokens) {
+		t.Errorf("tokens %v with a growing cache, want %v", res.Tokens[:8], short.Tokens)
+	}
+}
