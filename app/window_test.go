@@ -82,20 +82,7 @@ func TestClaimWindowNoAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	ln, err := net.Listen("unix", windowSocketPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held open, never answered
-		}
-	}()
+	silentListener(t, windowSocketPath(dir))
 	_, err = ClaimWindow(dir, Launch{})
 	var busy *BusyError
 	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "did not answer") {
@@ -159,20 +146,7 @@ func TestClaimBySocketNoAnswer(t *testing.T) {
 	handOverTimeout = 200 * time.Millisecond
 	dir := t.TempDir()
 	path := windowSocketPath(dir)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silentListener(t, path)
 	if _, err := claimBySocket(dir, path, Launch{}); err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("claim with a silent window: %v", err)
 	}
@@ -254,4 +228,30 @@ func TestClaimWindowWhileClosing(t *testing.T) {
 		t.Fatalf("a start while the window closes: %v, want the folder", err)
 	}
 	second.Close()
+}
+
+// silentListener listens on path as a hung window would: it takes connections and never
+// answers, until the test ends.
+func silentListener(t *testing.T, path string) {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
 }
