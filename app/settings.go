@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"net"
 	"os"
@@ -173,12 +174,37 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 		err = st.Validate()
 	}
 	if err != nil {
-		// The file as it was is kept; the settings that are good in it are still used.
+		// The file as it was is kept; the settings that are good in it are still used, and
+		// written at once: otherwise they lived only until the next quit.
 		st, err = salvageSettings(data, err)
-		return st, []Problem{*s.setAside(path, err)}, nil
+		p := s.setAside(path, err)
+		if p.MovedTo != "" {
+			st.Version = SettingsVersion
+			if werr := s.writeJSON(path, st); werr != nil {
+				slog.Warn("write repaired settings", "err", werr)
+			}
+		}
+		return st, []Problem{*p}, nil
 	}
 	return st, nil, nil
 }
+
+// SettingsRepairedError is the Problem of a settings file with values this version cannot
+// use: Fields took their defaults and the others were kept (Why is the decoder's word, for
+// the log).
+type SettingsRepairedError struct {
+	Fields []string
+	Why    error
+}
+
+func (e *SettingsRepairedError) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("it could not be read (%v), so the default settings are used", e.Why)
+	}
+	return "these settings could not be used and took their defaults: " + strings.Join(e.Fields, ", ") + "; the others were kept"
+}
+
+func (e *SettingsRepairedError) Unwrap() error { return e.Why }
 
 // salvageSettings reads the settings of data one field at a time over the defaults (the
 // fields of a group such as "serve" one by one too), keeping each that decodes and leaves the
@@ -189,7 +215,7 @@ func salvageSettings(data []byte, why error) (Settings, error) {
 	st := DefaultSettings()
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(data, &fields) != nil {
-		return st, fmt.Errorf("%w; the defaults are used", why)
+		return st, &SettingsRepairedError{Why: why}
 	}
 	var bad []string
 	// apply decodes one field over st, kept when the settings stay valid. Decoding goes into
@@ -219,9 +245,9 @@ func salvageSettings(data []byte, why error) (Settings, error) {
 		apply(k, one)
 	}
 	if len(bad) == 0 {
-		return st, why
+		bad = []string{"version"} // only the whole file's check failed
 	}
-	return st, fmt.Errorf("%w; %s took the default, the other settings were kept", why, strings.Join(bad, ", "))
+	return st, &SettingsRepairedError{Fields: bad, Why: why}
 }
 
 // SettingsHeldError is LoadSettings' error for a settings file kept as it is, and

@@ -121,7 +121,7 @@ func TestSettingsFile(t *testing.T) {
 		{name: "bad weights", content: `{"version": 1, "weights": "int3"}`, problem: "weights"},
 		{name: "bad precision", content: `{"version": 1, "precision": "fp8"}`, problem: "precision"},
 		{name: "corrupt", content: `{"version": 1, "thr`, problem: "not valid JSON"},
-		{name: "bad port", content: `{"version": 1, "serve": {"port": 70000}}`, problem: "serve port"},
+		{name: "bad port", content: `{"version": 1, "serve": {"port": 70000}}`, problem: "serve.port"},
 		{name: "invalid", content: `{"version": 1, "threads": -4}`, problem: "threads"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,8 +148,10 @@ func TestSettingsFile(t *testing.T) {
 			if kept, _ := os.ReadFile(problems[0].MovedTo); string(kept) != tc.content {
 				t.Errorf("the set-aside file holds %q", kept)
 			}
-			if _, err := os.Stat(path); !os.IsNotExist(err) {
-				t.Errorf("the bad file is still in place")
+			// In its place, the settings as they were used (repaired), for the next start.
+			again, _, err := s.LoadSettings()
+			if data, _ := os.ReadFile(path); string(data) == tc.content || err != nil || again.Threads != st.Threads || again.Backend != st.Backend {
+				t.Errorf("settings.json after the repair: %q (%v)", data, err)
 			}
 		})
 	}
@@ -169,8 +171,15 @@ func TestSettingsHeld(t *testing.T) {
 		// A folder where the file should be stands for any file that cannot be read (as root,
 		// permissions do not stop a read).
 		{"unreadable", func(t *testing.T, path string) {
-			if err := os.Mkdir(path, 0o700); err != nil {
+			if err := os.Mkdir(path, 0o755); err != nil {
 				t.Fatal(err)
+			}
+			// Opening the store again leaves the folder openable (a file's 0600 would not).
+			if _, err := app.OpenStore(filepath.Dir(path)); err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := os.Stat(path); st.Mode().Perm() != 0o755 {
+				t.Errorf("the folder in settings.json's place became %v", st.Mode().Perm())
 			}
 		}, "is a directory"},
 	} {
@@ -231,10 +240,15 @@ func TestSettingsSalvage(t *testing.T) {
 		!slices.Equal(st.ModelFolders, []string{"/models"}) || st.Drafts.Chat != "half a question" {
 		t.Errorf("the good settings were not kept: %+v", st)
 	}
-	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "serve.port, threads, weights took the default") {
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "took their defaults: serve.port, threads, weights; the others were kept") {
 		t.Fatalf("problems = %v, want one naming serve.port, threads and weights", problems)
 	}
 	if kept, _ := os.ReadFile(problems[0].MovedTo); string(kept) != content {
 		t.Errorf("the file as it was is not kept: %q", kept)
+	}
+	// The repaired settings are on disk at once: a quit before any change keeps them.
+	again, problems, err := s.LoadSettings()
+	if err != nil || len(problems) != 0 || again.Serve.APIKey != "a-key-of-mine" || again.Drafts.Chat != "half a question" {
+		t.Errorf("after a second load: %+v, %v, %v", again, problems, err)
 	}
 }

@@ -130,6 +130,8 @@ func (p Problem) Error() string {
 	switch {
 	case errors.As(p.Err, &newer):
 		return fmt.Sprintf("%s was %v", p.Path, newer)
+	case errors.As(p.Err, new(*SettingsRepairedError)):
+		return fmt.Sprintf("%s: %v (the file as it was is kept as %s)", p.Path, p.Err, filepath.Base(p.MovedTo))
 	case p.InPlace:
 		return fmt.Sprintf("%s could not be read (%v); it was left in place", p.Path, bareReason(p.Path, p.Err))
 	case p.MovedTo == "":
@@ -235,7 +237,8 @@ func makePrivate(path string, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	if st.Mode().Perm()&0o077 == 0 || runtime.GOOS == "windows" {
+	// A folder where a file belongs is left alone: without its x bit it could not be opened.
+	if st.Mode().Perm()&0o077 == 0 || runtime.GOOS == "windows" || st.IsDir() && perm&0o100 == 0 {
 		return nil
 	}
 	return os.Chmod(path, perm)
@@ -509,7 +512,7 @@ func (s *Store) setAside(path string, reason error) *Problem {
 		p.MovedTo = to
 		syncDir(filepath.Dir(path))
 	}
-	slog.Warn("history file set aside", "path", path, "moved_to", p.MovedTo, "err", reason)
+	slog.Warn("file set aside", "path", path, "moved_to", p.MovedTo, "err", reason)
 	return p
 }
 
