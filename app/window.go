@@ -34,6 +34,9 @@ var ErrAlreadyRunning = errors.New("Janus Desktop is already running on this dat
 // line, as absolute paths.
 type Launch struct {
 	Attach []string `json:"attach,omitempty"`
+	// Sent is when the start asked: a window that reads it only after the start gave up
+	// (it was stopped, or swapping) drops it, since that start has told its user otherwise.
+	Sent time.Time `json:"sent,omitzero"`
 }
 
 // Window is this process's claim on a data folder (see ClaimWindow).
@@ -213,7 +216,8 @@ func handOver(path string, l Launch) error {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(handOverTimeout))
-	req, _ := json.Marshal(l) // a struct of strings always marshals
+	l.Sent = time.Now()
+	req, _ := json.Marshal(l) // strings and a time always marshal
 	if _, err := conn.Write(append(req, '\n')); err != nil {
 		return fmt.Errorf("hand over to the running window: %w", err)
 	}
@@ -273,6 +277,12 @@ func (w *Window) answer(conn net.Conn, handle func(Launch) bool) {
 	if err != nil {
 		slog.Warn("window socket: unreadable request", "err", err)
 		fmt.Fprintf(conn, "error: %v\n", err)
+		return
+	}
+	// Half the start's patience: the other half is for handle.
+	if !l.Sent.IsZero() && time.Since(l.Sent) > handOverTimeout/2 {
+		slog.Info("window socket: a start that gave up", "sent", l.Sent)
+		io.WriteString(conn, "late\n")
 		return
 	}
 	if !handle(l) {

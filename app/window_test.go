@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -254,4 +255,35 @@ func silentListener(t *testing.T, path string) {
 			held = append(held, c)
 		}
 	}()
+}
+
+// A request the window reads only after its start gave up (the window was stopped, or
+// swapping) is dropped: that start has told its user the window did not answer.
+func TestWindowLateRequest(t *testing.T) {
+	dir := t.TempDir()
+	w, err := ClaimWindow(dir, Launch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	called := make(chan Launch, 1)
+	w.Serve(func(l Launch) bool { called <- l; return true })
+	c, err := net.Dial("unix", windowSocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := json.Marshal(Launch{Attach: []string{"/x/late.png"}, Sent: time.Now().Add(-time.Minute)})
+	c.Write(append(req, '\n'))
+	buf := make([]byte, 100)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _ := c.Read(buf)
+	if got := strings.TrimSpace(string(buf[:n])); got != "late" {
+		t.Errorf("answer to a late request: %q", got)
+	}
+	select {
+	case l := <-called:
+		t.Errorf("a late request reached the window: %+v", l)
+	default:
+	}
 }

@@ -254,7 +254,7 @@ func (c *canvasView) setInfo(s string) {
 
 func (c *canvasView) setNotice(s string) {
 	c.notice.Importance = widget.DangerImportance
-	c.notice.SetText(s)
+	c.notice.SetText(sentenceStart(s))
 	c.notice.Hidden = s == ""
 	c.notice.Refresh()
 }
@@ -486,6 +486,7 @@ func (c *canvasView) showPreview(p app.Preview) {
 // line says why there are none.
 func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, err error) {
 	c.job = nil
+	c.u.runEnded()
 	c.waiting = false
 	if c.u.chat.session.Busy() {
 		c.u.chat.sync() // an answer waiting for the model said so until now

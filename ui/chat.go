@@ -276,7 +276,7 @@ func (c *chatView) updateButtons() {
 
 // setNotice shows a one-line message under the composer ("" hides it).
 func (c *chatView) setNotice(s string) {
-	c.notice.SetText(s)
+	c.notice.SetText(sentenceStart(s))
 	c.notice.Hidden = s == ""
 	c.notice.Refresh()
 }
@@ -291,7 +291,7 @@ func (c *chatView) addNotice(s string) {
 	}
 	lines := strings.Split(c.notice.Text, "\n")
 	for _, l := range strings.Split(s, "\n") {
-		if l != "" && !slices.Contains(lines, l) {
+		if l = sentenceStart(l); l != "" && !slices.Contains(lines, l) {
 			lines = append(lines, l)
 		}
 	}

@@ -101,8 +101,14 @@ type UI struct {
 	dialogs []shownDialog
 	// closed is set when the window has closed (shutdown): do then drops what it is given.
 	closed atomic.Bool
+	// closing is set as the window closes, before shutdown runs: a later start is then not
+	// handed to it.
+	closing atomic.Bool
 	// draftTimer saves the drafts after a pause in typing (draftChanged).
 	draftTimer *time.Timer
+	// quitNote is the text of the open "Quit while images are being made?" question (nil
+	// when none), which runEnded corrects.
+	quitNote *widget.Label
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -159,6 +165,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.win.Resize(defaultWindowSize)
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
+	u.win.SetOnClosed(func() { u.closing.Store(true) })
 	menu := u.mainMenu()
 	u.win.SetMainMenu(menu)
 	u.addShortcuts(menu)
@@ -182,12 +189,25 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.restoreDraft(&u.create.prompt.Entry, u.settings.Drafts.Prompt, "prompt")
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
+		// A start is told "ok" only once its images are in the window; a window closing (or
+		// too busy to take them in launchWait) says no, and the start waits to take the folder.
 		opts.Claim.Serve(func(l app.Launch) bool {
-			if u.closed.Load() {
-				return false // the start waits, then takes the folder over
+			if u.closing.Load() {
+				return false
 			}
-			u.do(func() { u.launched(l) })
-			return true
+			done := make(chan struct{})
+			u.do(func() {
+				if !u.closing.Load() {
+					u.launched(l)
+					close(done)
+				}
+			})
+			select {
+			case <-done:
+				return true
+			case <-time.After(launchWait):
+				return false
+			}
 		})
 	}
 	return u, nil
@@ -232,6 +252,7 @@ func (u *UI) ShowAndRun() {
 // shutdown stops what runs, so that nothing half-written is left behind: a reply is
 // stopped (its question and partial answer are saved by the session), a load cancelled.
 func (u *UI) shutdown() {
+	u.closing.Store(true)
 	u.closed.Store(true)
 	if u.loading != nil {
 		u.loading.Cancel()
@@ -270,6 +291,9 @@ func (u *UI) shutdown() {
 // draft longer than maxDraftRunes is not put back into its field at start (Fyne lays a long
 // text out again at every change: 20,000 characters took 4 s a layout) but kept in a file.
 var draftDelay = 2 * time.Second // a variable for the tests
+
+// launchWait bounds how long a later start waits for this window to take its images.
+const launchWait = 2 * time.Second
 
 const maxDraftRunes = 8000
 
@@ -395,7 +419,7 @@ func (u *UI) openStore() (notices []string, err error) {
 func (u *UI) showError(title string, err error, what string) {
 	var parts []string
 	if err != nil {
-		parts = append(parts, err.Error())
+		parts = append(parts, sentenceStart(err.Error()))
 	}
 	if what != "" {
 		parts = append(parts, what)
@@ -527,9 +551,24 @@ func (u *UI) requestQuit() {
 		u.win.Close()
 		return
 	}
-	u.show(u.question("Quit while images are being made?",
-		"The images of this run are not finished; quitting stops them and they are lost. The prompt is kept.",
-		"Quit", "Keep working", 420, func() { u.win.Close() }))
+	note := widget.NewLabel("The images of this run are not finished; quitting stops them and they are lost. The prompt is kept.")
+	note.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Quit while images are being made?", "Quit", "Keep working",
+		container.New(fixedWidth{420}, note), func(ok bool) {
+			if ok {
+				u.win.Close()
+			}
+		}, u.win)
+	u.quitNote = note
+	d.SetOnClosed(func() { u.quitNote = nil })
+	u.show(d)
+}
+
+// runEnded tells an open quit question that the run it warned about has ended.
+func (u *UI) runEnded() {
+	if u.quitNote != nil {
+		u.quitNote.SetText("The run has ended and its images are kept: quitting loses nothing now.")
+	}
 }
 
 // stop is Esc: it stops whatever the current view is running.
@@ -670,16 +709,20 @@ func errorLine(err error) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return sentenceStart(s)
+	return s
 }
 
-// sentenceStart capitalises a message that starts with a plain lowercase word, as Go's
-// errors do ("read settings: …"), and leaves one that starts with a name (a repository id,
-// a file name, a flag) as it is.
+// sentenceStart capitalises a line that starts with a plain lowercase word, as Go's errors
+// do ("read settings: …"), and leaves one that starts with a name as it is: a repository id,
+// a file name, a flag, or any one word before a colon ("holiday: the file does not exist").
+// It is for where a line starts (a notice, a dialog's text), not for an error in a sentence.
 func sentenceStart(s string) string {
 	word, _, _ := strings.Cut(s, " ")
+	if strings.HasSuffix(word, ":") {
+		return s
+	}
 	for _, r := range word {
-		if !unicode.IsLower(r) && r != ':' && r != ',' {
+		if !unicode.IsLower(r) && r != ',' {
 			return s
 		}
 	}

@@ -391,7 +391,21 @@ func TestLaterStartAttaches(t *testing.T) {
 	})
 	u := h.u
 	u.ShowCreate()
-	_, err := app.ClaimWindow(u.store.Root(), app.Launch{Attach: []string{img}})
+	// The start waits for the window to take its images: the test's UI queue runs meanwhile.
+	started := make(chan error, 1)
+	go func() {
+		_, err := app.ClaimWindow(u.store.Root(), app.Launch{Attach: []string{img}})
+		started <- err
+	}()
+	var err error
+	h.pump("the second start to hand over", func() bool {
+		select {
+		case err = <-started:
+			return true
+		default:
+			return false
+		}
+	})
 	if !errors.Is(err, app.ErrAlreadyRunning) {
 		t.Fatalf("second start: %v", err)
 	}
@@ -452,8 +466,12 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	if u.create.job == nil {
 		t.Error("Keep working stopped the run")
 	}
-	u.create.stop()
-	h.pump("the run to stop", func() bool { return u.create.job == nil })
+	// Asked again, and the run ends meanwhile: the question says nothing is lost now.
+	u.requestQuit()
+	h.pump("the run to end", func() bool { return u.create.job == nil })
+	if u.quitNote == nil || !strings.Contains(u.quitNote.Text, "loses nothing") {
+		t.Errorf("the quit question after the run ended: %v", u.quitNote)
+	}
 }
 
 // Error lines start with a capital, except where they start with a name.
@@ -463,6 +481,7 @@ func TestSentenceStart(t *testing.T) {
 		"the image a.png of this chat is missing":  "The image a.png of this chat is missing",
 		"deepseek-ai/Janus-Pro-1B was not found":   "deepseek-ai/Janus-Pro-1B was not found",
 		"land.png: the file does not exist":        "land.png: the file does not exist",
+		"holiday: the file does not exist":         "holiday: the file does not exist",
 		"--cfg must be >= 0":                       "--cfg must be >= 0",
 		"Already a sentence":                       "Already a sentence",
 		"":                                         "",
@@ -471,4 +490,16 @@ func TestSentenceStart(t *testing.T) {
 			t.Errorf("sentenceStart(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// A window that is closing takes no later start: the flag is up as soon as it closes, before
+// shutdown runs, so that the start waits for the folder instead of handing its images to a
+// window about to go.
+func TestClosingWindowTakesNoStart(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	h.u.win.Close()
+	if !h.u.closing.Load() {
+		t.Error("the window closed without marking itself closing")
+	}
+	h.u.win = test.NewWindow(nil) // for the harness's own Close (the test driver's twice panics)
 }
