@@ -82,7 +82,7 @@ func (e *BusyError) Unwrap() error { return e.Err }
 //
 // A lock on window.lock in dir says who holds the folder, so that two starts at once, or a
 // start beside a socket a crash left, cannot both win; where the file system has no locks
-// (or on Windows) the socket alone decides.
+// (some network folders) the socket alone decides.
 func ClaimWindow(dir string, l Launch) (*Window, error) {
 	if err := os.MkdirAll(dir, storeDirPerm); err != nil {
 		return nil, fmt.Errorf("claim data folder: %w", err)
