@@ -179,35 +179,6 @@ func TestClaimWindowLongPath(t *testing.T) {
 	}
 }
 
-// A request that is not a Launch is refused without reaching the window.
-func TestWindowBadRequest(t *testing.T) {
-	dir := t.TempDir()
-	w, err := ClaimWindow(dir, Launch{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	called := make(chan Launch, 1)
-	w.Serve(func(l Launch) bool { called <- l; return true })
-	c, err := net.Dial("unix", windowSocketPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Write([]byte("{not json\n"))
-	buf := make([]byte, 200)
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, _ := c.Read(buf)
-	if !strings.HasPrefix(string(buf[:n]), "error:") {
-		t.Errorf("answer to a bad request: %q", buf[:n])
-	}
-	select {
-	case l := <-called:
-		t.Errorf("a bad request reached the window: %+v", l)
-	default:
-	}
-}
-
 // A start while the window closes waits for it to let go of the folder and takes it over
 // (the window answers "closing" until then).
 func TestClaimWindowWhileClosing(t *testing.T) {
@@ -257,33 +228,43 @@ func silentListener(t *testing.T, path string) {
 	}()
 }
 
-// A request the window reads only after its start gave up (the window was stopped, or
-// swapping) is dropped: that start has told its user the window did not answer.
-func TestWindowLateRequest(t *testing.T) {
-	dir := t.TempDir()
-	w, err := ClaimWindow(dir, Launch{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	called := make(chan Launch, 1)
-	w.Serve(func(l Launch) bool { called <- l; return true })
-	c, err := net.Dial("unix", windowSocketPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	req, _ := json.Marshal(Launch{Attach: []string{"/x/late.png"}, Sent: time.Now().Add(-time.Minute)})
-	c.Write(append(req, '\n'))
-	buf := make([]byte, 100)
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, _ := c.Read(buf)
-	if got := strings.TrimSpace(string(buf[:n])); got != "late" {
-		t.Errorf("answer to a late request: %q", got)
-	}
-	select {
-	case l := <-called:
-		t.Errorf("a late request reached the window: %+v", l)
-	default:
+// Requests that must not reach the window get an answer saying why: one that is not a
+// Launch, and one the window reads only after its start gave up (the window was stopped,
+// or swapping; that start has told its user the window did not answer).
+func TestWindowRefusedRequests(t *testing.T) {
+	late, _ := json.Marshal(Launch{Attach: []string{"/x/late.png"}, Sent: time.Now().Add(-time.Minute)})
+	for _, tc := range []struct {
+		name, request, answer string
+	}{
+		{"not a launch", "{not json", "error:"},
+		{"late", string(late), "late"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := ClaimWindow(dir, Launch{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			called := make(chan Launch, 1)
+			w.Serve(func(l Launch) bool { called <- l; return true })
+			c, err := net.Dial("unix", windowSocketPath(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte(tc.request + "\n"))
+			buf := make([]byte, 200)
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, _ := c.Read(buf)
+			if !strings.HasPrefix(string(buf[:n]), tc.answer) {
+				t.Errorf("answer %q, want %q", buf[:n], tc.answer)
+			}
+			select {
+			case l := <-called:
+				t.Errorf("the request reached the window: %+v", l)
+			default:
+			}
+		})
 	}
 }
