@@ -244,6 +244,17 @@ func makePrivate(path string, perm fs.FileMode) error {
 	return os.Chmod(path, perm)
 }
 
+// PrivateFolder reports whether path is missing, or a folder (not a link) that this user owns
+// and nobody else may write: what a history folder in a shared place, such as the temporary
+// folder, must be before the window uses it (another user could have made it first).
+func PrivateFolder(path string) bool {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	return err == nil && fi.IsDir() && ownedByMe(fi) && fi.Mode().Perm()&0o022 == 0
+}
+
 // Root is the store's folder.
 func (s *Store) Root() string { return s.root }
 

@@ -388,8 +388,11 @@ func (u *UI) openStore() (notices []string, err error) {
 			name = fmt.Sprintf("janus-desktop-%d", uid)
 		}
 		tmp := filepath.Join(os.TempDir(), name)
-		var terr error
-		if st, terr = app.OpenStore(tmp); terr != nil {
+		terr := fmt.Errorf("%s is not this user's private folder", tmp)
+		if app.PrivateFolder(tmp) {
+			st, terr = app.OpenStore(tmp)
+		}
+		if terr != nil {
 			if tmp, terr = os.MkdirTemp("", "janus-desktop-"); terr == nil {
 				st, terr = app.OpenStore(tmp)
 			}

@@ -423,25 +423,43 @@ func TestLaterStartAttaches(t *testing.T) {
 }
 
 // A data folder that cannot be used gives way to this user's folder in the temporary one,
-// or, when a file holds that name, to a new one; the window says where the history goes.
+// or, when that name is taken by a file or by a folder others may write (another user could
+// have made it first), to a new one; the window says where the history goes.
 func TestStoreFallback(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	blocker := filepath.Join(t.TempDir(), "a-file")
-	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The plain fallback name is taken by a file too.
-	if err := os.WriteFile(filepath.Join(tmp, fmt.Sprintf("janus-desktop-%d", os.Getuid())), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = filepath.Join(blocker, "data") })
-	root := h.u.store.Root()
-	if rel, err := filepath.Rel(tmp, root); err != nil || strings.HasPrefix(rel, "..") {
-		t.Errorf("history in %s, want a folder in %s", root, tmp)
-	}
-	if !strings.Contains(h.u.chat.notice.Text, root) {
-		t.Errorf("notice %q does not say where the history goes", h.u.chat.notice.Text)
+	for _, tc := range []struct {
+		name    string
+		prepare func(plain string) error
+		plain   bool // the history goes to the plain name
+	}{
+		{"free", func(string) error { return nil }, true},
+		{"a file", func(plain string) error { return os.WriteFile(plain, nil, 0o600) }, false},
+		{"open to others", func(plain string) error {
+			if err := os.Mkdir(plain, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(plain, 0o777)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			blocker := filepath.Join(t.TempDir(), "a-file")
+			if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			plain := filepath.Join(tmp, fmt.Sprintf("janus-desktop-%d", os.Getuid()))
+			if err := tc.prepare(plain); err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = filepath.Join(blocker, "data") })
+			root := h.u.store.Root()
+			if rel, err := filepath.Rel(tmp, root); err != nil || strings.HasPrefix(rel, "..") || (root == plain) != tc.plain {
+				t.Errorf("history in %s (the plain name %s: %v)", root, plain, tc.plain)
+			}
+			if !strings.Contains(h.u.chat.notice.Text, root) {
+				t.Errorf("notice %q does not say where the history goes", h.u.chat.notice.Text)
+			}
+		})
 	}
 }
 
