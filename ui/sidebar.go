@@ -303,6 +303,23 @@ func (s *sidebar) thumb(ref app.ImageRef) image.Image {
 	return nil
 }
 
+// problemLines words the history's problems for the notice: each on its line when there are
+// few, else a count with the first (the log has each).
+func problemLines(problems []app.Problem) string {
+	const most = 3
+	for _, p := range problems {
+		slog.Warn("history file", "problem", p.Error())
+	}
+	if len(problems) <= most {
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.Error()
+		}
+		return strings.Join(lines, "\n")
+	}
+	return fmt.Sprintf("%d history files could not be used, among them %v", len(problems), problems[0])
+}
+
 // reloadHistory reads the history list off the UI goroutine.
 func (s *sidebar) reloadHistory() {
 	store := s.u.store
@@ -313,11 +330,7 @@ func (s *sidebar) reloadHistory() {
 				s.emptyL.SetText("The history cannot be read: " + errorLine(err))
 			}
 			if len(problems) > 0 {
-				var lines []string
-				for _, p := range problems {
-					lines = append(lines, p.Error())
-				}
-				s.u.chat.addNotice(strings.Join(lines, "\n"))
+				s.u.chat.addNotice(problemLines(problems))
 			}
 			s.entries = entries
 			s.titles = rowTitles(entries, time.Now())

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -473,4 +474,32 @@ func TestHistoryEnterOpens(t *testing.T) {
 	u.win.Canvas().Focus(u.sidebar.list)
 	u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	h.pump("the chat to open", func() bool { return u.chat.session.ID() == chatID })
+}
+
+// Many history problems make one line beside the start's notices, which a later failed
+// settings save (here: over a settings file a newer version wrote) neither replaces nor
+// repeats.
+func TestManyHistoryProblemsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := app.OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		bad := filepath.Join(dir, "chats", fmt.Sprintf("20261205-12000%d-c0000000%d.json", i, i))
+		if err := os.WriteFile(bad, []byte(`{"version": 1, "messages": [`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, app.SettingsFile), []byte(`{"version": 9}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	n := h.u.chat.notice
+	h.pump("the history's line", func() bool { return strings.Contains(n.Text, "5 history files could not be used") })
+	h.u.saveSettings(nil)
+	h.u.settingsW.Flush()
+	h.pump("the save's answer", func() bool { return true })
+	if lines := strings.Split(n.Text, "\n"); len(lines) != 2 || !strings.Contains(n.Text, "newer Janus Desktop") {
+		t.Errorf("notice %q, want the settings line and the history line", n.Text)
+	}
 }

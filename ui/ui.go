@@ -319,14 +319,8 @@ func (u *UI) draftChanged() {
 }
 
 // saveDrafts saves the settings for their drafts: a failure is told once however often the
-// typing pauses (addNotice keeps one copy of a line).
-func (u *UI) saveDrafts() {
-	u.saveSettings(func(err error) {
-		if err != nil {
-			u.chat.addNotice("Settings not saved: " + errorLine(err))
-		}
-	})
-}
+// typing pauses (settingsNotSaved).
+func (u *UI) saveDrafts() { u.saveSettings(nil) }
 
 // restoreDraft puts text, a draft of kind ("chat", "prompt"), back into e, or, when it is too
 // long for e to take quickly, into a file of the store, which the notice names.
@@ -364,10 +358,20 @@ func (u *UI) saveSettings(done func(error)) {
 			if done != nil {
 				done(err)
 			} else {
-				u.chat.setNotice("Settings not saved: " + errorLine(err))
+				u.settingsNotSaved(err)
 			}
 		})
 	})
+}
+
+// settingsNotSaved tells a failed save beside the other notices, once; a settings file kept
+// as it is (SettingsHeldError) was told at start, and is not told again at every save.
+func (u *UI) settingsNotSaved(err error) {
+	if errors.As(err, new(*app.SettingsHeldError)) {
+		slog.Info("settings not saved over a kept settings file", "err", err)
+		return
+	}
+	u.chat.addNotice("Settings not saved: " + errorLine(err))
 }
 
 // openStore opens the history folder and reads the settings. When the usual folder cannot
