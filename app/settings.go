@@ -258,7 +258,7 @@ type SettingsHeldError struct {
 }
 
 func (e *SettingsHeldError) Error() string {
-	return fmt.Sprintf("%s cannot be used (%v); it is kept as it is and settings are not saved over it until it can be read (then restart)", e.Path, e.Why)
+	return fmt.Sprintf("%s cannot be used (%v): the default settings are used for now and are not saved over it; once it can be read, restart", e.Path, e.Why)
 }
 
 func (e *SettingsHeldError) Unwrap() error { return e.Why }

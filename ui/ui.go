@@ -411,7 +411,11 @@ func (u *UI) openStore() (notices []string, err error) {
 	s, problems, err := st.LoadSettings()
 	if err != nil {
 		slog.Error("load settings", "err", err)
-		notices = append(notices, "Settings could not be read, so the defaults are used: "+errorLine(err))
+		line := "Settings could not be read, so the defaults are used: " + errorLine(err)
+		if errors.As(err, new(*app.SettingsHeldError)) {
+			line = errorLine(err) // it says so itself
+		}
+		notices = append(notices, line)
 		s = app.DefaultSettings()
 	}
 	for _, p := range problems {
