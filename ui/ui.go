@@ -292,10 +292,10 @@ func (u *UI) shutdown() {
 // text out again at every change: 20,000 characters took 4 s a layout) but kept in a file.
 var draftDelay = 2 * time.Second // a variable for the tests
 
+const maxDraftRunes = 8000
+
 // launchWait bounds how long a later start waits for this window to take its images.
 const launchWait = 2 * time.Second
-
-const maxDraftRunes = 8000
 
 // drafts is what the composer and the prompt hold.
 func (u *UI) drafts() app.Drafts {
@@ -312,15 +312,11 @@ func (u *UI) draftChanged() {
 		u.do(func() {
 			if d := u.drafts(); d != u.settings.Drafts {
 				u.settings.Drafts = d
-				u.saveDrafts()
+				u.saveSettings(nil) // a failure is told once (settingsNotSaved)
 			}
 		})
 	})
 }
-
-// saveDrafts saves the settings for their drafts: a failure is told once however often the
-// typing pauses (settingsNotSaved).
-func (u *UI) saveDrafts() { u.saveSettings(nil) }
 
 // restoreDraft puts text, a draft of kind ("chat", "prompt"), back into e, or, when it is too
 // long for e to take quickly, into a file of the store, which the notice names.
@@ -340,7 +336,7 @@ func (u *UI) restoreDraft(e *widget.Entry, text, kind string) {
 		} else {
 			u.settings.Drafts.Prompt = ""
 		}
-		u.saveDrafts()
+		u.saveSettings(nil)
 		return
 	}
 	e.SetText(text)
