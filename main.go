@@ -60,6 +60,9 @@ func main() {
 		Claim:      claim,
 	})
 	if err != nil {
+		if claim != nil {
+			claim.Close() // a start meanwhile opens its own window, not a wait on this one
+		}
 		fail(a, err)
 	}
 	w.ShowAndRun()

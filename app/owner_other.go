@@ -4,6 +4,6 @@ package app
 
 import "io/fs"
 
-// ownedByMe is true where files have no owner uid to compare (Windows keeps each user's
-// temporary folder apart).
-func ownedByMe(fs.FileInfo) bool { return true }
+// privateToMe is true where files have no owner and modes to compare: Windows keeps each
+// user's temporary folder apart (and reports every folder as mode 0777).
+func privateToMe(fs.FileInfo) bool { return true }

@@ -8,8 +8,9 @@ import (
 	"syscall"
 )
 
-// ownedByMe reports whether this process's user owns the file fi describes.
-func ownedByMe(fi fs.FileInfo) bool {
+// privateToMe reports whether this process's user owns the file fi describes and nobody
+// else may write it.
+func privateToMe(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	return !ok || int(st.Uid) == os.Getuid()
+	return (!ok || int(st.Uid) == os.Getuid()) && fi.Mode().Perm()&0o022 == 0
 }

@@ -178,28 +178,35 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 		// written at once: otherwise they lived only until the next quit.
 		st, err = salvageSettings(data, err)
 		p := s.setAside(path, err)
-		if p.MovedTo != "" {
-			st.Version = SettingsVersion
-			if werr := s.writeJSON(path, st); werr != nil {
-				slog.Warn("write repaired settings", "err", werr)
-			}
+		if p.MovedTo == "" {
+			// Not moved (a read-only folder): it must not be written over either.
+			s.settingsHeld = &SettingsHeldError{Path: path, Why: err}
+			return st, []Problem{*p}, nil
+		}
+		st.Version = SettingsVersion
+		if werr := s.writeJSON(path, st); werr != nil {
+			slog.Warn("write repaired settings", "err", werr)
 		}
 		return st, []Problem{*p}, nil
 	}
 	return st, nil, nil
 }
 
-// SettingsRepairedError is the Problem of a settings file with values this version cannot
-// use: Fields took their defaults and the others were kept (Why is the decoder's word, for
-// the log).
+// SettingsRepairedError is the Problem of a settings file this version cannot use as it is:
+// Fields took their defaults and the others were kept, or, without Kept, nothing in it could
+// be read (Why is the decoder's word).
 type SettingsRepairedError struct {
 	Fields []string
+	Kept   bool
 	Why    error
 }
 
 func (e *SettingsRepairedError) Error() string {
-	if len(e.Fields) == 0 {
+	switch {
+	case !e.Kept:
 		return fmt.Sprintf("it could not be read (%v), so the default settings are used", e.Why)
+	case len(e.Fields) == 0:
+		return fmt.Sprintf("its settings were kept, though the file was not as this version writes it (%v)", e.Why)
 	}
 	return "these settings could not be used and took their defaults: " + strings.Join(e.Fields, ", ") + "; the others were kept"
 }
@@ -244,10 +251,7 @@ func salvageSettings(data []byte, why error) (Settings, error) {
 		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
 		apply(k, one)
 	}
-	if len(bad) == 0 {
-		bad = []string{"version"} // only the whole file's check failed
-	}
-	return st, &SettingsRepairedError{Fields: bad, Why: why}
+	return st, &SettingsRepairedError{Fields: bad, Kept: true, Why: why}
 }
 
 // SettingsHeldError is LoadSettings' error for a settings file kept as it is, and

@@ -252,3 +252,16 @@ func TestSettingsSalvage(t *testing.T) {
 		t.Errorf("after a second load: %+v, %v, %v", again, problems, err)
 	}
 }
+
+// A file that is good but for its version mark keeps every setting, and says so.
+func TestSettingsWithoutVersion(t *testing.T) {
+	s := openStore(t)
+	os.WriteFile(filepath.Join(s.Root(), app.SettingsFile), []byte(`{"threads": 3}`), 0o600)
+	st, problems, err := s.LoadSettings()
+	if err != nil || st.Threads != 3 {
+		t.Fatalf("LoadSettings = threads %d, %v", st.Threads, err)
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "its settings were kept") {
+		t.Errorf("problems = %v", problems)
+	}
+}

@@ -130,6 +130,8 @@ func (p Problem) Error() string {
 	switch {
 	case errors.As(p.Err, &newer):
 		return fmt.Sprintf("%s was %v", p.Path, newer)
+	case errors.As(p.Err, new(*SettingsRepairedError)) && p.MovedTo == "":
+		return fmt.Sprintf("%s: %v (the file as it was could not be set aside, so it is left in place and not written over)", p.Path, p.Err)
 	case errors.As(p.Err, new(*SettingsRepairedError)):
 		return fmt.Sprintf("%s: %v (the file as it was is kept as %s)", p.Path, p.Err, filepath.Base(p.MovedTo))
 	case p.InPlace:
@@ -252,7 +254,7 @@ func PrivateFolder(path string) bool {
 	if errors.Is(err, fs.ErrNotExist) {
 		return true
 	}
-	return err == nil && fi.IsDir() && ownedByMe(fi) && fi.Mode().Perm()&0o022 == 0
+	return err == nil && fi.IsDir() && privateToMe(fi)
 }
 
 // Root is the store's folder.

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -111,9 +112,9 @@ func ClaimWindow(dir string, l Launch) (*Window, error) {
 		switch {
 		case herr == nil:
 			return nil, ErrAlreadyRunning
-		case errors.Is(herr, errClosing) && !closing:
+		case errors.Is(herr, ErrClosing) && !closing:
 			closing, deadline = true, time.Now().Add(closingWait)
-		case errors.Is(herr, errClosing), isRefused(herr):
+		case errors.Is(herr, ErrClosing), isRetryable(herr):
 		default:
 			return nil, &BusyError{herr}
 		}
@@ -208,6 +209,14 @@ func isRefused(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
 }
 
+// isRetryable is a hand-over failure worth trying again while the folder is locked: nobody
+// listens yet or any more, the window is busy, or it closed the connection unanswered (its
+// listener closed under a connection waiting to be taken).
+func isRetryable(err error) bool {
+	return isRefused(err) || errors.Is(err, ErrBusy) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF)
+}
+
 // handOver sends l to the window listening on path and waits for its answer.
 func handOver(path string, l Launch) error {
 	conn, err := net.DialTimeout("unix", path, handOverTimeout)
@@ -229,7 +238,9 @@ func handOver(path string, l Launch) error {
 	case "ok":
 		return nil
 	case "closing":
-		return errClosing
+		return ErrClosing
+	case "busy":
+		return ErrBusy
 	}
 	return fmt.Errorf("the running window answered %q", answer)
 }
@@ -237,14 +248,23 @@ func handOver(path string, l Launch) error {
 // errLocked is lockFolder's error when another process holds the lock.
 var errLocked = errors.New("the data folder is locked by another process")
 
-// errClosing is handOver's error when the window is closing: it saves what it has and lets
-// go of the folder, which the start then takes.
-var errClosing = errors.New("the running window is closing")
+// ErrClosing and ErrBusy are what a window's Serve handler returns instead of taking a start's
+// Launch: it is closing (it saves what it has and lets go of the folder, which the start
+// then takes), or it could not take it within LaunchWait (the start asks again until its
+// own time is up).
+var (
+	ErrClosing = errors.New("the running window is closing")
+	ErrBusy    = errors.New("the running window is busy")
+)
+
+// LaunchWait is the longest a Serve handler may take: the start waits handOverTimeout for
+// an answer, and a request older than half of it is answered "late" without the handler.
+var LaunchWait = 2 * time.Second
 
 // Serve passes every later start's Launch to handle, on a goroutine of its own, until Close.
-// handle must not block (the window wraps its work in fyne.Do); it returns false once the
-// window is closing, and the start then waits to take the folder over.
-func (w *Window) Serve(handle func(Launch) bool) {
+// handle returns within LaunchWait: nil once the window has the start's images, ErrClosing
+// or ErrBusy when it does not take them.
+func (w *Window) Serve(handle func(Launch) error) {
 	if w.ln == nil {
 		return
 	}
@@ -265,8 +285,8 @@ func (w *Window) Serve(handle func(Launch) bool) {
 	}()
 }
 
-// answer reads one Launch from conn, hands it to handle and says "ok", or "closing".
-func (w *Window) answer(conn net.Conn, handle func(Launch) bool) {
+// answer reads one Launch from conn, hands it to handle and says "ok", "closing" or "busy".
+func (w *Window) answer(conn net.Conn, handle func(Launch) error) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(handOverTimeout))
 	line, err := bufio.NewReader(io.LimitReader(conn, maxLaunchBytes)).ReadBytes('\n')
@@ -285,11 +305,14 @@ func (w *Window) answer(conn net.Conn, handle func(Launch) bool) {
 		io.WriteString(conn, "late\n")
 		return
 	}
-	if !handle(l) {
+	switch err := handle(l); {
+	case err == nil:
+		io.WriteString(conn, "ok\n")
+	case errors.Is(err, ErrClosing):
 		io.WriteString(conn, "closing\n")
-		return
+	default:
+		io.WriteString(conn, "busy\n")
 	}
-	io.WriteString(conn, "ok\n")
 }
 
 // Close gives up the claim: the socket is removed, Serve's goroutine ends and the lock is

@@ -20,7 +20,7 @@ func TestClaimWindow(t *testing.T) {
 		t.Fatalf("first start: %v", err)
 	}
 	got := make(chan Launch, 1)
-	first.Serve(func(l Launch) bool { got <- l; return true })
+	first.Serve(func(l Launch) error { got <- l; return nil })
 
 	// A second start hands over its images, as absolute paths, and is told to exit.
 	t.Chdir(dir)
@@ -119,7 +119,7 @@ func TestClaimWindowRace(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
-				w.Serve(func(Launch) bool { return true })
+				w.Serve(func(Launch) error { return nil })
 				winners = append(winners, w)
 				return
 			}
@@ -173,7 +173,7 @@ func TestClaimWindowLongPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	w.Serve(func(Launch) bool { return true })
+	w.Serve(func(Launch) error { return nil })
 	if _, err := ClaimWindow(dir, Launch{}); !errors.Is(err, ErrAlreadyRunning) {
 		t.Fatalf("second start: %v", err)
 	}
@@ -190,7 +190,7 @@ func TestClaimWindowWhileClosing(t *testing.T) {
 	if first.lock == nil {
 		t.Skip("no folder lock on this system")
 	}
-	first.Serve(func(Launch) bool { return false })
+	first.Serve(func(Launch) error { return ErrClosing })
 	go func() {
 		time.Sleep(300 * time.Millisecond) // saving
 		first.Close()
@@ -247,7 +247,7 @@ func TestWindowRefusedRequests(t *testing.T) {
 			}
 			defer w.Close()
 			called := make(chan Launch, 1)
-			w.Serve(func(l Launch) bool { called <- l; return true })
+			w.Serve(func(l Launch) error { called <- l; return nil })
 			c, err := net.Dial("unix", windowSocketPath(dir))
 			if err != nil {
 				t.Fatal(err)

@@ -486,7 +486,7 @@ func (c *canvasView) showPreview(p app.Preview) {
 // line says why there are none.
 func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, err error) {
 	c.job = nil
-	c.u.runEnded()
+	c.u.runEnded(err)
 	c.waiting = false
 	if c.u.chat.session.Busy() {
 		c.u.chat.sync() // an answer waiting for the model said so until now
@@ -500,14 +500,15 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	c.u.sidebar.reloadHistory()
 	before := c.before
 	c.before = nil
+	var notStored *app.NotStoredError
 	if c.shown != job {
 		// The canvas moved on (New image, the history): the run is in the history, unless
 		// the history could not keep it; then it comes back, or it would be lost.
-		if errors.As(err, new(*app.NotStoredError)) && len(imgs) > 0 {
+		if errors.As(err, &notStored) && len(imgs) > 0 {
 			c.shown, c.setID, c.last = job, "", job.Settings()
 			c.makeTiles(len(imgs))
 			c.fill(imgs)
-			c.setNotice("These images are not in the history: " + errorLine(errors.Unwrap(err)) + ". Save keeps one as a PNG.")
+			c.setNotice("These images are not in the history: " + errorLine(notStored.Err) + ". Save keeps one as a PNG.")
 			if c.u.tabs.SelectedIndex() != 1 {
 				c.u.chat.addNotice("The images made in Create could not be saved to the history: they are on the canvas, where Save keeps them")
 			}
@@ -520,8 +521,8 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		c.setInfo("Stopped.")
 	case errors.Is(err, model.ErrPromptTooLong):
 		c.setNotice(errorLine(err) + ". Shorten the prompt.")
-	case errors.As(err, new(*app.NotStoredError)):
-		c.setNotice("These images are not in the history: " + errorLine(errors.Unwrap(err)) + ". Save keeps one as a PNG.")
+	case errors.As(err, &notStored):
+		c.setNotice("These images are not in the history: " + errorLine(notStored.Err) + ". Save keeps one as a PNG.")
 	case err != nil:
 		c.setNotice(errorLine(err))
 	}

@@ -189,28 +189,42 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.restoreDraft(&u.create.prompt.Entry, u.settings.Drafts.Prompt, "prompt")
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
-		// A start is told "ok" only once its images are in the window; a window closing (or
-		// too busy to take them in launchWait) says no, and the start waits to take the folder.
-		opts.Claim.Serve(func(l app.Launch) bool {
-			if u.closing.Load() {
-				return false
-			}
-			done := make(chan struct{})
-			u.do(func() {
-				if !u.closing.Load() {
-					u.launched(l)
-					close(done)
-				}
-			})
-			select {
-			case <-done:
-				return true
-			case <-time.After(launchWait):
-				return false
-			}
-		})
+		opts.Claim.Serve(u.takeLaunch)
 	}
 	return u, nil
+}
+
+// takeLaunch is the data folder's Serve handler (another goroutine's): a start is told "ok"
+// only once its images are in the window. A closing window says so, and one that cannot take
+// them within app.LaunchWait says it is busy; a queued hand-over that comes after that answer
+// is dropped, or the start, told otherwise, would see its images come late, or twice.
+func (u *UI) takeLaunch(l app.Launch) error {
+	if u.closing.Load() {
+		return app.ErrClosing
+	}
+	const pending, taken, abandoned = 0, 1, 2
+	var state atomic.Int32
+	done := make(chan struct{})
+	u.do(func() {
+		if u.closing.Load() || !state.CompareAndSwap(pending, taken) {
+			return
+		}
+		u.launched(l)
+		close(done)
+	})
+	select {
+	case <-done:
+		return nil
+	case <-time.After(app.LaunchWait):
+	}
+	if state.CompareAndSwap(pending, abandoned) {
+		if u.closing.Load() {
+			return app.ErrClosing
+		}
+		return app.ErrBusy
+	}
+	<-done // taken just now: it finishes
+	return nil
 }
 
 // launched answers a later start of the app on the same data folder: the window comes
@@ -293,9 +307,6 @@ func (u *UI) shutdown() {
 var draftDelay = 2 * time.Second // a variable for the tests
 
 const maxDraftRunes = 8000
-
-// launchWait bounds how long a later start waits for this window to take its images.
-const launchWait = 2 * time.Second
 
 // drafts is what the composer and the prompt hold.
 func (u *UI) drafts() app.Drafts {
@@ -390,7 +401,10 @@ func (u *UI) openStore() (notices []string, err error) {
 		tmp := filepath.Join(os.TempDir(), name)
 		terr := fmt.Errorf("%s is not this user's private folder", tmp)
 		if app.PrivateFolder(tmp) {
-			st, terr = app.OpenStore(tmp)
+			// Checked again once made: another user could have made it in between.
+			if st, terr = app.OpenStore(tmp); terr == nil && !app.PrivateFolder(tmp) {
+				terr = fmt.Errorf("%s is not this user's private folder", tmp)
+			}
 		}
 		if terr != nil {
 			if tmp, terr = os.MkdirTemp("", "janus-desktop-"); terr == nil {
@@ -571,10 +585,18 @@ func (u *UI) requestQuit() {
 	u.show(d)
 }
 
-// runEnded tells an open quit question that the run it warned about has ended.
-func (u *UI) runEnded() {
-	if u.quitNote != nil {
-		u.quitNote.SetText("The run has ended and its images are kept: quitting loses nothing now.")
+// runEnded tells an open quit question how the run it warned about ended (err is the run's).
+func (u *UI) runEnded(err error) {
+	if u.quitNote == nil {
+		return
+	}
+	switch {
+	case errors.As(err, new(*app.NotStoredError)):
+		u.quitNote.SetText("The run has ended, but its images could not be saved to the history: quitting loses them. Save keeps one as a PNG.")
+	case err != nil:
+		u.quitNote.SetText("The run has ended without images: quitting loses nothing now.")
+	default:
+		u.quitNote.SetText("The run has ended and its images are in the history: quitting loses nothing now.")
 	}
 }
 

@@ -521,3 +521,22 @@ func TestClosingWindowTakesNoStart(t *testing.T) {
 	}
 	h.u.win = test.NewWindow(nil) // for the harness's own Close (the test driver's twice panics)
 }
+
+// A window too busy to take a start's images within app.LaunchWait says so, and the queued
+// hand-over is dropped when it comes: the start, told "busy", asks again or says the window
+// did not answer, and must not see its images arrive later (or twice).
+func TestBusyWindowDropsLateLaunch(t *testing.T) {
+	defer func(d time.Duration) { app.LaunchWait = d }(app.LaunchWait)
+	app.LaunchWait = 50 * time.Millisecond
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	// The test's UI queue is not run while takeLaunch waits: the window is busy.
+	if err := h.u.takeLaunch(app.Launch{Attach: []string{landscape(t)}}); !errors.Is(err, app.ErrBusy) {
+		t.Fatalf("takeLaunch on a busy window = %v, want ErrBusy", err)
+	}
+	h.pump("the queue", func() bool { return true })
+	time.Sleep(100 * time.Millisecond)
+	h.pump("any attachment", func() bool { return true })
+	if n := len(h.u.chat.attached); n != 0 {
+		t.Errorf("%d images attached after the start was told busy", n)
+	}
+}
