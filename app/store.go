@@ -257,6 +257,20 @@ func PrivateFolder(path string) bool {
 	return err == nil && fi.IsDir() && privateToMe(fi)
 }
 
+// CheckWritable writes and removes a small file in each of the store's folders, so that a
+// window can say at start that nothing made now would be kept (a read-only folder, a full
+// disk), rather than at the first answer.
+func (s *Store) CheckWritable() error {
+	for _, d := range []string{".", chatsDir, setsDir, imagesDir} {
+		p := filepath.Join(s.root, d, ".write-check")
+		if err := writeFileAtomic(p, nil); err != nil {
+			return fmt.Errorf("write in %s: %w", filepath.Join(s.root, d), err)
+		}
+		os.Remove(p)
+	}
+	return nil
+}
+
 // Root is the store's folder.
 func (s *Store) Root() string { return s.root }
 

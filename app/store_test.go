@@ -475,3 +475,23 @@ func TestOpenStoreRemovesStaleTemporaryFiles(t *testing.T) {
 		t.Errorf("a fresh temporary file was removed: %v", err)
 	}
 }
+
+// CheckWritable says which folder of the store cannot be written, and leaves nothing behind.
+func TestStoreCheckWritable(t *testing.T) {
+	s := openStore(t)
+	if err := s.CheckWritable(); err != nil {
+		t.Fatalf("a fresh store: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.Root(), "*", ".write-check*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	// A folder where the check's file goes stands for a folder that cannot be written (as
+	// root, permissions do not stop a write).
+	block := filepath.Join(s.Root(), "images", ".write-check")
+	if err := os.MkdirAll(filepath.Join(block, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckWritable(); err == nil || !strings.Contains(err.Error(), filepath.Join(s.Root(), "images")) {
+		t.Errorf("CheckWritable with images/ blocked = %v", err)
+	}
+}

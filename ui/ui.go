@@ -416,6 +416,11 @@ func (u *UI) openStore() (notices []string, err error) {
 		}
 		notices = append(notices, fmt.Sprintf("History is kept in %s for now (a temporary folder, which the system may clear): %s", tmp, errorLine(err)))
 	}
+	if err := st.CheckWritable(); err != nil {
+		slog.Error("history folder", "err", err)
+		notices = append(notices, "Nothing made now can be kept in the history: "+errorLine(err)+
+			". Fix the folder, or choose another with JANUS_DATA.")
+	}
 	u.store = st
 	u.settingsW = app.NewSettingsWriter(st)
 	s, problems, err := st.LoadSettings()

@@ -540,3 +540,25 @@ func TestBusyWindowDropsLateLaunch(t *testing.T) {
 		t.Errorf("%d images attached after the start was told busy", n)
 	}
 }
+
+// A history folder that cannot be written is said at start, not at the first answer.
+func TestUnwritableHistorySaidAtStart(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := app.OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	// A folder where the check's file goes stands for a folder that cannot be written.
+	if err := os.MkdirAll(filepath.Join(dir, "chats", ".write-check", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if n := h.u.chat.notice; !n.Visible() || !strings.Contains(n.Text, "Nothing made now can be kept") {
+		t.Errorf("notice %q", n.Text)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "chats"))
+	for _, e := range entries {
+		if e.Name() != ".write-check" {
+			t.Errorf("left in chats/: %s", e.Name())
+		}
+	}
+}
