@@ -130,9 +130,10 @@ func (p Problem) Error() string {
 	switch {
 	case errors.As(p.Err, &newer):
 		return fmt.Sprintf("%s was %v", p.Path, newer)
-	case errors.As(p.Err, new(*SettingsRepairedError)) && p.MovedTo == "":
-		return fmt.Sprintf("%s: %v (the file as it was could not be set aside, so it is left in place and not written over)", p.Path, p.Err)
 	case errors.As(p.Err, new(*SettingsRepairedError)):
+		if p.MovedTo == "" {
+			return fmt.Sprintf("%s: %v (the file as it was could not be set aside, so it is left in place and not written over)", p.Path, p.Err)
+		}
 		return fmt.Sprintf("%s: %v (the file as it was is kept as %s)", p.Path, p.Err, filepath.Base(p.MovedTo))
 	case p.InPlace:
 		return fmt.Sprintf("%s could not be read (%v); it was left in place", p.Path, bareReason(p.Path, p.Err))

@@ -178,7 +178,8 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if opts.SkipGeneration && opts.SkipUnderstanding {
 		return nil, errors.New("skipping both generation and understanding leaves nothing to run")
 	}
-	matrixDT, quant, err := weightsPolicy(cfg, opts)
+	format := weightsFormat(cfg, opts)
+	matrixDT, quant, err := weightsPolicy(format, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +225,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 			m = nil
 		}
 	}()
-	if err := checkWeightsBudget(be, cfg, weightsFormat(cfg, opts), opts.skipped()); err != nil {
+	if err := checkWeightsBudget(be, cfg, format, opts.skipped()); err != nil {
 		return m, fmt.Errorf("model %s: %w", dir, err)
 	}
 	progress := newProgress(opts.Progress, planSize(cfg, skip))

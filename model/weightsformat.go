@@ -146,8 +146,8 @@ func weightsFormat(cfg *config.Config, opts Options) string {
 }
 
 // weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.
-func weightsPolicy(cfg *config.Config, opts Options) (matrix func(compute.DType) compute.DType, quant compute.DType, err error) {
-	f := weightsFormat(cfg, opts)
+// f is opts.Weights resolved (weightsFormat).
+func weightsPolicy(f string, opts Options) (matrix func(compute.DType) compute.DType, quant compute.DType, err error) {
 	md := opts.MatrixDType
 	switch f {
 	case "", WeightsStored:

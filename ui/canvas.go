@@ -501,19 +501,18 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	before := c.before
 	c.before = nil
 	var notStored *app.NotStoredError
+	kept := errors.As(err, &notStored) && len(imgs) > 0 // made, but only here
 	if c.shown != job {
 		// The canvas moved on (New image, the history): the run is in the history, unless
 		// the history could not keep it; then it comes back, or it would be lost.
-		if errors.As(err, &notStored) && len(imgs) > 0 {
-			c.shown, c.setID, c.last = job, "", job.Settings()
-			c.makeTiles(len(imgs))
-			c.fill(imgs)
-			c.setNotice("These images are not in the history: " + errorLine(notStored.Err) + ". Save keeps one as a PNG.")
-			if c.u.tabs.SelectedIndex() != 1 {
-				c.u.chat.addNotice("The images made in Create could not be saved to the history: they are on the canvas, where Save keeps them")
-			}
+		if !kept {
+			return
 		}
-		return
+		c.shown, c.last = job, job.Settings()
+		c.makeTiles(len(imgs))
+		if c.u.tabs.SelectedIndex() != 1 {
+			c.u.chat.addNotice("The images made in Create could not be saved to the history: they are on the canvas, where Save keeps them")
+		}
 	}
 	c.setID = job.SetID()
 	switch {
@@ -521,7 +520,7 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		c.setInfo("Stopped.")
 	case errors.Is(err, model.ErrPromptTooLong):
 		c.setNotice(errorLine(err) + ". Shorten the prompt.")
-	case errors.As(err, &notStored):
+	case notStored != nil:
 		c.setNotice("These images are not in the history: " + errorLine(notStored.Err) + ". Save keeps one as a PNG.")
 	case err != nil:
 		c.setNotice(errorLine(err))

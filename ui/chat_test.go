@@ -512,9 +512,7 @@ func TestChatReopensInterrupted(t *testing.T) {
 	if v.shown() != "Once upon a time" || !v.copyB.Visible() {
 		t.Errorf("the interrupted answer shows %q, Copy shown %v", v.shown(), v.copyB.Visible())
 	}
-	test.Type(u.chat.entry, "go on")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("go on")
 	if m := u.chat.session.Messages()[3]; m.State != app.StateDone {
 		t.Errorf("the follow-up: %+v", m)
 	}

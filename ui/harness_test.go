@@ -139,6 +139,15 @@ func textsIn(o fyne.CanvasObject) []string {
 
 // waitAnswers runs UI updates until the window has shown n finished answers (done, stopped
 // or failed) since it opened.
+// ask types question into the chat, sends it and waits for its answer.
+func (h *harness) ask(question string) {
+	h.t.Helper()
+	n := h.u.chat.finished
+	test.Type(h.u.chat.entry, question)
+	h.u.chat.send()
+	h.waitAnswers(n + 1)
+}
+
 func (h *harness) waitAnswers(n int) {
 	h.t.Helper()
 	h.pump(fmt.Sprintf("%d finished answers", n), func() bool { return h.u.chat.finished >= n })

@@ -23,9 +23,7 @@ func TestHistoryReopenRenameDelete(t *testing.T) {
 	eng := apptest.NewFakeEngine(time.Millisecond)
 	h := newHarness(t, eng)
 	u := h.u
-	test.Type(u.chat.entry, "first question")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("first question")
 	chatID := u.chat.session.ID()
 	u.ShowCreate()
 	test.Type(u.create.prompt, "three squares")
@@ -51,9 +49,7 @@ func TestHistoryReopenRenameDelete(t *testing.T) {
 	if u.tabs.SelectedIndex() != 0 || u.chat.msgs[0].text.Text != "first question" {
 		t.Fatalf("reopened chat: tab %d, first message %q", u.tabs.SelectedIndex(), u.chat.msgs[0].text.Text)
 	}
-	test.Type(u.chat.entry, "second question")
-	u.chat.send()
-	h.waitAnswers(2)
+	h.ask("second question")
 	hist := eng.Histories()
 	if last := hist[len(hist)-1]; len(last) != 2 || last[0].Text != "first question" {
 		t.Errorf("the reopened chat continued from %d messages, want the 2 saved", len(last))
@@ -231,9 +227,7 @@ func clickRow(t *testing.T, u *UI, i int) {
 func TestRenameTypeAndEnter(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
-	test.Type(u.chat.entry, "a question")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("a question")
 	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
 	u.sidebar.rename(u.sidebar.entries[0])
 	focused, ok := u.win.Canvas().Focused().(*fieldEntry)
@@ -263,9 +257,7 @@ func TestRenameTypeAndEnter(t *testing.T) {
 func TestHistoryHighlightFollowsTheView(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
-	test.Type(u.chat.entry, "a question")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("a question")
 	chatID := u.chat.session.ID()
 	u.ShowCreate()
 	test.Type(u.create.prompt, "a lighthouse")
@@ -359,9 +351,7 @@ func TestHistorySameTitlesTellWhen(t *testing.T) {
 func TestHistoryWithoutModel(t *testing.T) {
 	dir := t.TempDir()
 	h1 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
-	test.Type(h1.u.chat.entry, "is it a fox?")
-	h1.u.chat.send()
-	h1.waitAnswers(1)
+	h1.ask("is it a fox?")
 	h1.u.ShowCreate()
 	h1.u.create.prompt.SetText("two foxes")
 	h1.u.create.count.SetSelected("2")
@@ -398,9 +388,7 @@ func TestHistoryWithoutModel(t *testing.T) {
 func TestHistoryChatSaysOpening(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
-	test.Type(u.chat.entry, "is it a fox?")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("is it a fox?")
 	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
 	u.newChat()
 	u.sidebar.open(0)
@@ -432,9 +420,7 @@ func TestHistoryChatSaysOpening(t *testing.T) {
 func TestHistoryTitlesLineUp(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
-	test.Type(u.chat.entry, "a question")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("a question")
 	u.ShowCreate()
 	u.create.prompt.SetText("a lighthouse")
 	u.create.generate()
@@ -465,9 +451,7 @@ func TestHistoryTitlesLineUp(t *testing.T) {
 func TestHistoryEnterOpens(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
-	test.Type(u.chat.entry, "a question")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("a question")
 	chatID := u.chat.session.ID()
 	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
 	u.newChat()

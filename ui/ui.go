@@ -99,11 +99,9 @@ type UI struct {
 	serveStatus func()
 	// dialogs are the open dialogs shown with show, oldest first: Esc dismisses the last.
 	dialogs []shownDialog
-	// closed is set when the window has closed (shutdown): do then drops what it is given.
+	// closed is set as the window closes (before shutdown runs): do then drops what it is
+	// given, and a later start is not handed to the window.
 	closed atomic.Bool
-	// closing is set as the window closes, before shutdown runs: a later start is then not
-	// handed to it.
-	closing atomic.Bool
 	// draftTimer saves the drafts after a pause in typing (draftChanged).
 	draftTimer *time.Timer
 	// quitNote is the text of the open "Quit while images are being made?" question (nil
@@ -165,7 +163,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.win.Resize(defaultWindowSize)
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
-	u.win.SetOnClosed(func() { u.closing.Store(true) })
+	u.win.SetOnClosed(func() { u.closed.Store(true) })
 	menu := u.mainMenu()
 	u.win.SetMainMenu(menu)
 	u.addShortcuts(menu)
@@ -185,8 +183,8 @@ func New(a fyne.App, opts Options) (*UI, error) {
 		u.chat.attach(opts.Attach)
 	}
 	// What was typed and not sent when the window last closed.
-	u.restoreDraft(&u.chat.entry.Entry, u.settings.Drafts.Chat, "chat")
-	u.restoreDraft(&u.create.prompt.Entry, u.settings.Drafts.Prompt, "prompt")
+	u.restoreDraft(&u.chat.entry.Entry, &u.settings.Drafts.Chat, "chat")
+	u.restoreDraft(&u.create.prompt.Entry, &u.settings.Drafts.Prompt, "prompt")
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
 		opts.Claim.Serve(u.takeLaunch)
@@ -199,14 +197,14 @@ func New(a fyne.App, opts Options) (*UI, error) {
 // them within app.LaunchWait says it is busy; a queued hand-over that comes after that answer
 // is dropped, or the start, told otherwise, would see its images come late, or twice.
 func (u *UI) takeLaunch(l app.Launch) error {
-	if u.closing.Load() {
+	if u.closed.Load() {
 		return app.ErrClosing
 	}
 	const pending, taken, abandoned = 0, 1, 2
 	var state atomic.Int32
 	done := make(chan struct{})
 	u.do(func() {
-		if u.closing.Load() || !state.CompareAndSwap(pending, taken) {
+		if u.closed.Load() || !state.CompareAndSwap(pending, taken) {
 			return
 		}
 		u.launched(l)
@@ -218,7 +216,7 @@ func (u *UI) takeLaunch(l app.Launch) error {
 	case <-time.After(app.LaunchWait):
 	}
 	if state.CompareAndSwap(pending, abandoned) {
-		if u.closing.Load() {
+		if u.closed.Load() {
 			return app.ErrClosing
 		}
 		return app.ErrBusy
@@ -266,7 +264,6 @@ func (u *UI) ShowAndRun() {
 // shutdown stops what runs, so that nothing half-written is left behind: a reply is
 // stopped (its question and partial answer are saved by the session), a load cancelled.
 func (u *UI) shutdown() {
-	u.closing.Store(true)
 	u.closed.Store(true)
 	if u.loading != nil {
 		u.loading.Cancel()
@@ -329,9 +326,11 @@ func (u *UI) draftChanged() {
 	})
 }
 
-// restoreDraft puts text, a draft of kind ("chat", "prompt"), back into e, or, when it is too
-// long for e to take quickly, into a file of the store, which the notice names.
-func (u *UI) restoreDraft(e *widget.Entry, text, kind string) {
+// restoreDraft puts the draft of kind ("chat", "prompt") held at draft back into e, or, when
+// it is too long for e to take quickly, into a file of the store, which the notice names; the
+// settings then forget it, so that the next start does not keep it again.
+func (u *UI) restoreDraft(e *widget.Entry, draft *string, kind string) {
+	text := *draft
 	if n := utf8.RuneCountInString(text); n > maxDraftRunes {
 		path, err := u.store.KeepUnsent(kind, text)
 		if err != nil {
@@ -341,12 +340,7 @@ func (u *UI) restoreDraft(e *widget.Entry, text, kind string) {
 		}
 		slog.Info("long draft kept in a file", "kind", kind, "path", path)
 		u.chat.addNotice(fmt.Sprintf("The %s text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", kind, n, path))
-		// Kept there: the settings forget it, so that the next start does not keep it again.
-		if kind == "chat" {
-			u.settings.Drafts.Chat = ""
-		} else {
-			u.settings.Drafts.Prompt = ""
-		}
+		*draft = ""
 		u.saveSettings(nil)
 		return
 	}
@@ -399,11 +393,12 @@ func (u *UI) openStore() (notices []string, err error) {
 			name = fmt.Sprintf("janus-desktop-%d", uid)
 		}
 		tmp := filepath.Join(os.TempDir(), name)
-		terr := fmt.Errorf("%s is not this user's private folder", tmp)
+		notPrivate := fmt.Errorf("%s is not this user's private folder", tmp)
+		terr := notPrivate
 		if app.PrivateFolder(tmp) {
 			// Checked again once made: another user could have made it in between.
 			if st, terr = app.OpenStore(tmp); terr == nil && !app.PrivateFolder(tmp) {
-				terr = fmt.Errorf("%s is not this user's private folder", tmp)
+				terr = notPrivate
 			}
 		}
 		if terr != nil {

@@ -147,9 +147,7 @@ func TestMenuShortcuts(t *testing.T) {
 	press := func(k fyne.KeyName) {
 		c.TypedShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault})
 	}
-	test.Type(u.chat.entry, "a question")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("a question")
 	press(fyne.KeyN)
 	if n := len(u.chat.session.Messages()); n != 0 {
 		t.Errorf("after Ctrl+N the chat has %d messages, want a new one", n)
@@ -270,9 +268,7 @@ func TestDialogKeys(t *testing.T) {
 	}
 
 	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
-	test.Type(u.chat.entry, "a question")
-	u.chat.send()
-	h.waitAnswers(1)
+	h.ask("a question")
 	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
 	u.sidebar.delete(u.sidebar.entries[0])
 	u.win.Canvas().OnTypedKey()(enter)
@@ -516,7 +512,7 @@ func TestSentenceStart(t *testing.T) {
 func TestClosingWindowTakesNoStart(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	h.u.win.Close()
-	if !h.u.closing.Load() {
+	if !h.u.closed.Load() {
 		t.Error("the window closed without marking itself closing")
 	}
 	h.u.win = test.NewWindow(nil) // for the harness's own Close (the test driver's twice panics)

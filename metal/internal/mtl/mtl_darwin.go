@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -300,10 +299,12 @@ type commandBuffer struct {
 	waited  bool
 
 	// The bindings of the next dispatch, sent with it inside one pool (a pool per call
-	// would cost more than the calls).
+	// would cost more than the calls); the bytes are copied into arena, reused from one
+	// dispatch to the next, so that a dispatch allocates nothing.
 	pipe  object
 	bufs  []bufBinding
 	bytes []bytesBinding
+	arena []byte
 }
 
 type bufBinding struct {
@@ -311,9 +312,10 @@ type bufBinding struct {
 	off, index uint
 }
 
+// bytesBinding is arena[off:off+n] bound at index.
 type bytesBinding struct {
-	data  []byte
-	index uint
+	off, n int
+	index  uint
 }
 
 // NewCommandBuffer makes a command buffer and its compute encoder.
@@ -355,7 +357,8 @@ func (c *commandBuffer) SetBytes(data []byte, i int) {
 	if len(data) == 0 {
 		data = make([]byte, 4)
 	}
-	c.bytes = append(c.bytes, bytesBinding{slices.Clone(data), uint(i)})
+	c.bytes = append(c.bytes, bytesBinding{len(c.arena), len(data), uint(i)})
+	c.arena = append(c.arena, data...)
 }
 
 func (c *commandBuffer) Dispatch(groups, threads [3]int) {
@@ -370,17 +373,16 @@ func (c *commandBuffer) Dispatch(groups, threads [3]int) {
 		}
 		for _, b := range c.bytes {
 			// Metal copies the bytes during the call.
-			d.m.setBytes(c.enc, d.s.setBytes, unsafe.Pointer(&b.data[0]), uint(len(b.data)), b.index)
+			d.m.setBytes(c.enc, d.s.setBytes, unsafe.Pointer(&c.arena[b.off]), uint(b.n), b.index)
 		}
 		d.m.dispatch(c.enc, d.s.dispatch,
 			mtlSize{uint(groups[0]), uint(groups[1]), uint(groups[2])},
 			mtlSize{uint(threads[0]), uint(threads[1]), uint(threads[2])})
 	})
-	runtime.KeepAlive(c.bytes)
+	runtime.KeepAlive(c.arena)
 	clear(c.bufs)
 	c.bufs = c.bufs[:0]
-	clear(c.bytes)
-	c.bytes = c.bytes[:0]
+	c.bytes, c.arena = c.bytes[:0], c.arena[:0]
 }
 
 func (c *commandBuffer) Commit() {
