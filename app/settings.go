@@ -144,8 +144,8 @@ func (s Settings) Validate() error {
 
 // LoadSettings reads settings.json. Fields the file lacks keep their defaults (a file from
 // an older version, or one edited by hand). A missing file gives DefaultSettings; a corrupt
-// or invalid one is set aside (NAME.corrupt-TIMESTAMP, reported as a Problem) and the
-// defaults are returned with it. A file that cannot be read (its permissions, say) or that a
+// or invalid one is set aside (NAME.corrupt-TIMESTAMP, reported as a Problem), and the
+// settings that are good in it are returned over the defaults and written in its place. A file that cannot be read (its permissions, say) or that a
 // newer version wrote is neither moved nor written over: the defaults come with an error
 // saying so, and SaveSettings refuses until a LoadSettings reads the file (*SettingsHeldError).
 func (s *Store) LoadSettings() (Settings, []Problem, error) {
