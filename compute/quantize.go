@@ -107,6 +107,11 @@ func QuantizeQ4M(q []byte, x *[QBlock]float32) (scale, offset uint16) {
 		}
 		nd := f16Round(float32((float64(QBlock*sxk) - float64(sk*sx)) / den))
 		no := f16Round(float32((sx - float64(float64(nd)*sk)) / QBlock))
+		if nd == d && no == o {
+			// The refit came back to the codes' own scale and offset (most blocks do by the
+			// third refit): choosing the codes again would give them and their error again.
+			break
+		}
 		prev = c
 		if e := q4mCodes(&c, x, nd, no); e < best {
 			d, o, best = nd, no, e

@@ -108,3 +108,32 @@ func TestQuantizeQ4MBits(t *testing.T) {
 		t.Errorf("QuantizeQ4M's codes, scales and offsets hash to %#x, want %#x", got, want)
 	}
 }
+
+// BenchmarkQuantizers times the portable block quantizers, which every backend without an
+// assembly quantizer runs at load (arm64, AVX2 machines, the Metal backend's host side), in
+// weights per second on one core.
+func BenchmarkQuantizers(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	blocks := make([][QBlock]float32, 4096)
+	for i := range blocks {
+		randomBlock(rng, &blocks[i], 0.02, i%2 == 1)
+	}
+	q := make([]byte, QBlock)
+	for _, c := range []struct {
+		name string
+		f    func(x *[QBlock]float32)
+	}{
+		{"Q8", func(x *[QBlock]float32) { QuantizeQ8(q, x) }},
+		{"Q4", func(x *[QBlock]float32) { QuantizeQ4(q, x) }},
+		{"Q4M", func(x *[QBlock]float32) { QuantizeQ4M(q, x) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				for i := range blocks {
+					c.f(&blocks[i])
+				}
+			}
+			b.ReportMetric(float64(len(blocks)*QBlock)/(b.Elapsed().Seconds()/float64(b.N))/1e6, "Mweights/s")
+		})
+	}
+}
