@@ -5,13 +5,13 @@ ENGINE  := ./cmd/... ./compute/... ./internal/... ./model/...
 TARGETS := linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
 
 .PHONY: test fmt vet unit kernelsets cross generated build bench metal arm64
-.PHONY: run gui uitest app dist fyne-deps fyne-tool cli
+.PHONY: run gui uitest race app dist fyne-deps fyne-tool cli
 
 ## test: format check, vet, unit + golden + fuzz-seed tests, the goldens again on the lesser CPU
 ## kernel sets, cross-compilation of the engine, a check that the generated assembly matches its
 ## generator, the Metal backend's darwin build, the compute tests as arm64 binaries under qemu,
-## and the desktop app's tests.
-test: fmt vet unit kernelsets cross generated metal arm64 uitest
+## the desktop app's tests, and the app's and the views' tests again under the race detector.
+test: fmt vet unit kernelsets cross generated metal arm64 uitest race
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -113,6 +113,12 @@ gui: fyne-deps
 uitest:
 	CGO_ENABLED=0 $(GO) test -count=1 ./ui/...
 	JANUS_SMOKE=1 CGO_ENABLED=1 $(GO) test -count=1 -run TestSmokeUnderXvfb -v .
+
+## race: the packages where goroutines meet the user's data and the window (chats, jobs, the
+## history store, downloads, the API server, the views) under the race detector; the
+## engine's kernels are left out (their tests would take many times as long under it).
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./app/... ./ui
 
 fyne-tool:
 	@test -x $(FYNE) || $(GO) install $(FYNE_TOOL)
