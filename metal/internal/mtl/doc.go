@@ -10,8 +10,9 @@
 // ../shared/docs/platform-notes.md §3):
 //   - CoreGraphics is loaded before MTLCreateSystemDefaultDevice, which returns nil in
 //     command-line programs otherwise; MTLCopyAllDevices is the fallback;
-//   - kernels are compiled at run time from source with fast math off, so exp, division and
-//     the softmax behave like the CPU backend's float32 arithmetic;
+//   - kernels are compiled at run time from source with fast math off (and, on macOS 15,
+//     the safe math mode and the precise math functions that replace that setting), so exp,
+//     division and the softmax behave like the CPU backend's float32 arithmetic;
 //   - a device whose memory is not the system's (hasUnifiedMemory NO) is refused, and its
 //     recommendedMaxWorkingSetSize is the backend's memory budget;
 //   - every call that may autorelease (device and library setup, buffer allocation and

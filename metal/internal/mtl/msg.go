@@ -23,6 +23,7 @@ type msg struct {
 	id       func(r object, s selector) object
 	uint     func(r object, s selector) uint
 	boolean  func(r object, s selector) bool
+	boolSel  func(r object, s selector, a selector) bool
 	ptr      func(r object, s selector) unsafe.Pointer
 	str      func(r object, s selector) string
 	void     func(r object, s selector)
@@ -31,6 +32,7 @@ type msg struct {
 	idStr    func(r object, s selector, a string) object
 	voidID   func(r object, s selector, a object)
 	voidBool func(r object, s selector, a bool)
+	voidInt  func(r object, s selector, a int)
 	library  func(r object, s selector, src, opts object, err *object) object
 	pipeline func(r object, s selector, fn object, err *object) object
 	buffer   func(r object, s selector, length, options uint) object
@@ -45,7 +47,7 @@ type msg struct {
 // register binds every message variant to send (objc_msgSend's address).
 func (m *msg) register(send uintptr) {
 	for _, f := range []any{&m.id, &m.uint, &m.boolean, &m.ptr, &m.str, &m.void, &m.idID, &m.idUint, &m.idStr, &m.voidID,
-		&m.voidBool, &m.library, &m.pipeline, &m.buffer, &m.setBuf, &m.setBytes, &m.dispatch} {
+		&m.boolSel, &m.voidBool, &m.voidInt, &m.library, &m.pipeline, &m.buffer, &m.setBuf, &m.setBytes, &m.dispatch} {
 		purego.RegisterFunc(f, send)
 	}
 }

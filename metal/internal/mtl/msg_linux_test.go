@@ -26,10 +26,12 @@ uintptr_t stub_rec(int i) { return rec[i]; }
 uintptr_t stub_id(uintptr_t r, uintptr_t s) { return r + s; }
 uintptr_t stub_uint(uintptr_t r, uintptr_t s) { return r * s; }
 bool stub_bool(uintptr_t r, uintptr_t s) { return r == s; }
+bool stub_boolsel(uintptr_t r, uintptr_t s, uintptr_t a) { return r + s == a; }
 void* stub_ptr(uintptr_t r, uintptr_t s) { return (void*)(r + 0x1000); }
 const char* stub_str(uintptr_t r, uintptr_t s) { return "Apple M0"; }
 uintptr_t stub_idstr(uintptr_t r, uintptr_t s, const char* a) { return strlen(a); }
 void stub_voidbool(uintptr_t r, uintptr_t s, bool b) { rec[0] = b ? 7 : 3; }
+void stub_voidint(uintptr_t r, uintptr_t s, intptr_t a) { rec[0] = (uintptr_t)a; }
 uintptr_t stub_library(uintptr_t r, uintptr_t s, uintptr_t src, uintptr_t opts, uintptr_t* err) { *err = src + opts; return 0; }
 void stub_setbuf(uintptr_t r, uintptr_t s, uintptr_t buf, uintptr_t off, uintptr_t idx) { rec[0] = buf; rec[1] = off; rec[2] = idx; }
 void stub_setbytes(uintptr_t r, uintptr_t s, const void* p, uintptr_t n, uintptr_t idx) { memcpy(&rec[0], p, 8); rec[1] = n; rec[2] = idx; }
@@ -79,6 +81,8 @@ func TestMessageSignatures(t *testing.T) {
 	purego.RegisterFunc(&m.str, sym("stub_str"))
 	purego.RegisterFunc(&m.idStr, sym("stub_idstr"))
 	purego.RegisterFunc(&m.voidBool, sym("stub_voidbool"))
+	purego.RegisterFunc(&m.boolSel, sym("stub_boolsel"))
+	purego.RegisterFunc(&m.voidInt, sym("stub_voidint"))
 	purego.RegisterFunc(&m.library, sym("stub_library"))
 	purego.RegisterFunc(&m.setBuf, sym("stub_setbuf"))
 	purego.RegisterFunc(&m.setBytes, sym("stub_setbytes"))
@@ -105,6 +109,13 @@ func TestMessageSignatures(t *testing.T) {
 	m.voidBool(0, 0, false)
 	if rec(0) != 3 {
 		t.Errorf("voidBool(false) arrived as %d", rec(0))
+	}
+	if !m.boolSel(3, 4, 7) || m.boolSel(3, 4, 8) {
+		t.Errorf("boolSel: %v for a matching selector, %v for another", m.boolSel(3, 4, 7), m.boolSel(3, 4, 8))
+	}
+	m.voidInt(0, 0, -2)
+	if int(rec(0)) != -2 {
+		t.Errorf("voidInt(-2) arrived as %d", int(rec(0)))
 	}
 	var nserr object
 	if got := m.library(0, 0, 0x100, 0x20, &nserr); got != 0 || nserr != 0x120 {

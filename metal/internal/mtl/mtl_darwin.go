@@ -25,6 +25,8 @@ var ErrNotUnified = errors.New("the GPU does not share the system's memory")
 // Metal constants used here.
 const (
 	storageModeShared = 0 // MTLResourceStorageModeShared (option bits 0)
+	mathModeSafe      = 0 // MTLMathModeSafe (macOS 15)
+	mathPrecise       = 1 // MTLMathFloatingPointFunctionsPrecise (macOS 15)
 	statusError       = 5 // MTLCommandBufferStatusError
 	maxSetBytes       = 4096
 )
@@ -35,7 +37,7 @@ type selectors struct {
 	newCommandQueue, newLibrary, newFunction, newPipeline, newBuffer, contents, length            selector
 	setFastMath, maxThreads, execWidth, commandBuffer, computeEncoder, setPipeline, setBuffer     selector
 	setBytes, dispatch, endEncoding, commit, waitUntilCompleted, status, errorSel                 selector
-	hasUnifiedMemory, workingSet                                                                  selector
+	hasUnifiedMemory, workingSet, respondsTo, setMathMode, setMathFunctions                       selector
 }
 
 // Device is a Metal device with its command queue and the compiled kernel library.
@@ -155,6 +157,8 @@ func (d *Device) registerSelectors() {
 		dispatch: r("dispatchThreadgroups:threadsPerThreadgroup:"), endEncoding: r("endEncoding"),
 		commit: r("commit"), waitUntilCompleted: r("waitUntilCompleted"), status: r("status"), errorSel: r("error"),
 		hasUnifiedMemory: r("hasUnifiedMemory"), workingSet: r("recommendedMaxWorkingSetSize"),
+		respondsTo: r("respondsToSelector:"), setMathMode: r("setMathMode:"),
+		setMathFunctions: r("setMathFloatingPointFunctions:"),
 	}
 }
 
@@ -172,11 +176,20 @@ func (d *Device) nsError(what string, e object) error {
 	return fmt.Errorf("metal %s: %s: %s", d.name, what, d.m.str(d.m.id(e, d.s.localizedDescription), d.s.utf8))
 }
 
-// compile builds the kernel library from source with fast math off.
+// compile builds the kernel library from source with fast math off. macOS 15 deprecates
+// fastMathEnabled for two settings, the math mode (whose default on Apple silicon, relaxed,
+// allows rewrites that change results) and the math functions (fast by default), so both
+// are set where the framework has them: exp and division must round as the CPU's do.
 func (d *Device) compile(src string) error {
 	opts := d.m.id(object(objc.GetClass("MTLCompileOptions")), d.s.new)
 	defer d.m.void(opts, d.s.release)
 	d.m.voidBool(opts, d.s.setFastMath, false)
+	if d.m.boolSel(opts, d.s.respondsTo, d.s.setMathMode) {
+		d.m.voidInt(opts, d.s.setMathMode, mathModeSafe)
+	}
+	if d.m.boolSel(opts, d.s.respondsTo, d.s.setMathFunctions) {
+		d.m.voidInt(opts, d.s.setMathFunctions, mathPrecise)
+	}
 	text := d.nsString(src)
 	defer d.m.void(text, d.s.release)
 	var nserr object
