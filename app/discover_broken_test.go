@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,5 +70,37 @@ func TestInspectUnreadableConfig(t *testing.T) {
 		if err != nil || e.Complete || !strings.Contains(e.Problem, "config.json") {
 			t.Errorf("config %q: Inspect = %+v, %v; want an incomplete entry naming config.json", config, e, err)
 		}
+	}
+}
+
+// TestDiscoverRefusesHugeCounts: a config asking for billions of layers is listed as
+// incomplete with the reason; planning its weights first ran the process out of memory (a
+// fatal error that no recover catches) at every start of the app.
+func TestDiscoverRefusesHugeCounts(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "huge")
+	apptest.TinyA(t, dir)
+	path := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["language_config"].(map[string]any)["num_hidden_layers"] = 2000000000
+	if raw, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := app.Discover([]string{root})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if len(entries) != 1 || entries[0].Complete || !strings.Contains(entries[0].Problem, "num_hidden_layers") {
+		t.Fatalf("entries %+v, want the folder incomplete with a problem naming num_hidden_layers", entries)
 	}
 }

@@ -292,6 +292,33 @@ func TestLoadRejectsBrokenConfigs(t *testing.T) {
 			[]want{{PreprocessorFile, "image_mean", "must hold 3 numbers"}}},
 		{"preprocessor without image_size", edits(set(PreprocessorFile, "image_size", deleteKey)),
 			[]want{{PreprocessorFile, "image_size", "missing"}}},
+		// Counts that would exhaust memory in the weight plan or the prompt before a
+		// checkpoint could contradict them.
+		{"two billion LLM layers", edits(set(ConfigFile, "language_config.num_hidden_layers", 2000000000)),
+			[]want{{ConfigFile, "language_config.num_hidden_layers", "2000000000 is more than the 1024 supported"}}},
+		{"a million ViT layers", edits(set(ConfigFile, "vision_config.params.layers", 1000000)),
+			[]want{{ConfigFile, "vision_config.params.layers", "more than the 1024 supported"}}},
+		{"a million res blocks", edits(set(ConfigFile, "gen_vision_config.params.num_res_blocks", 1000000)),
+			[]want{{ConfigFile, "gen_vision_config.params.num_res_blocks", "more than the 64 supported"}}},
+		{"a deep aligner", edits(set(ConfigFile, "gen_aligner_config.params.depth", 100000)),
+			[]want{{ConfigFile, "gen_aligner_config.params.depth", "more than the 64 supported"}}},
+		{"forty VQ levels", edits(set(ConfigFile, "gen_vision_config.params.ch_mult", make([]int, 40))),
+			[]want{{ConfigFile, "gen_vision_config.params.decoder_ch_mult", "40 levels, more than the 16 supported"}}},
+		{"an image side of a million", edits(set(PreprocessorFile, "image_size", 1048576)),
+			[]want{{PreprocessorFile, "image_size", "more than the 8192 supported"}}},
+		{"a context of four billion", edits(set(ConfigFile, "language_config.max_position_embeddings", 4000000000)),
+			[]want{{ConfigFile, "language_config.max_position_embeddings", "out of range"}}},
+		{"a context of two billion", edits(set(ConfigFile, "language_config.max_position_embeddings", 2000000000)),
+			[]want{{ConfigFile, "language_config.max_position_embeddings", "more than the 1048576 supported"}}},
+		{"more image tokens than positions", edits(
+			set(ConfigFile, "vision_config.params.image_size", 8192),
+			set(ConfigFile, "vision_config.params.patch_size", 1),
+			set(PreprocessorFile, "image_size", 8192),
+			set(ProcessorFile, "num_image_tokens", deleteKey)),
+			[]want{{ConfigFile, "vision_config.params.image_size", "an understood image's tokens, 67108864, are more than the language model's 16384 positions"}}},
+		{"more generated image tokens than positions", edits(
+			set(ConfigFile, "language_config.max_position_embeddings", 500)),
+			[]want{{ConfigFile, "gen_vision_config.params.image_token_num_per_image", "a generated image's tokens, 576, are more than the language model's 500 positions"}}},
 		{"several problems at once", edits(
 			set(ConfigFile, "language_config.num_hidden_layers", -1),
 			set(ConfigFile, "vision_config.params.heads", 5),

@@ -164,6 +164,16 @@ func (o *object) positive(key string, def int, required bool) int {
 	return i
 }
 
+// count is positive for a structural count or size, which must also be at most limit.
+func (o *object) count(key string, def int, required bool, limit int) int {
+	i := o.positive(key, def, required)
+	if i > limit {
+		o.fail(key, "%d is more than the %d supported", i, limit)
+		return 0
+	}
+	return i
+}
+
 func (o *object) floatOr(key string, def float64) float64 {
 	v, ok := o.value(key)
 	if !ok {

@@ -47,6 +47,21 @@ const (
 
 var defaultChMult = []int{1, 1, 2, 2, 4}
 
+// Limits on the counts and sizes a config may ask for. The weight plan lists a few tensors
+// per layer, block and level, and the prompt and preprocessing allocate by token count and
+// image side, before a checkpoint can contradict the config: a config asking for billions
+// would exhaust memory (a fatal error, not a panic) in discovery, at every start of the app.
+// The releases use at most 30 LLM and 24 ViT layers, 2 aligner layers, 2 res blocks, 5
+// levels, 384-pixel images and 16,384 positions.
+const (
+	maxLayers    = 1024
+	maxDepth     = 64
+	maxResBlocks = 64
+	maxLevels    = 16
+	maxImageSide = 8192
+	maxPositions = 1 << 20
+)
+
 // LlamaConfig defaults (transformers), for every key language_config leaves out.
 const (
 	llamaHidden       = 4096
@@ -108,11 +123,11 @@ func (c *Config) parseVision(vc *object) {
 	}
 	v.GlobalPool = preset.globalPool
 	v.LayerNormEps = vitLayerNormEps
-	v.ImageSize = p.positive("image_size", defaultVisionImage, false)
-	v.PatchSize = p.positive("patch_size", preset.patchSize, false)
+	v.ImageSize = p.count("image_size", defaultVisionImage, false, maxImageSide)
+	v.PatchSize = p.count("patch_size", preset.patchSize, false, maxImageSide)
 	v.Width = p.positive("width", preset.width, false)
 	v.Heads = p.positive("heads", preset.heads, false)
-	v.PresetLayers = p.positive("layers", preset.layers, false)
+	v.PresetLayers = p.count("layers", preset.layers, false, maxLayers)
 	v.MLPRatio = p.floatOr("mlp_ratio", preset.mlpRatio)
 	v.SelectLayer = p.intOr("select_layer", defaultSelectLayer)
 	if !p.boolOr("ignore_head", true) {
@@ -187,7 +202,7 @@ func parseProjector(pc *object) Projector {
 	p := pc.child("params", true)
 	var out Projector
 	out.Type = p.stringReq("projector_type")
-	out.Depth = p.positive("depth", 1, false)
+	out.Depth = p.count("depth", 1, false, maxDepth)
 	switch out.Type {
 	case "":
 	case ProjectorMLPGELU, ProjectorLinear:
@@ -217,12 +232,12 @@ func (c *Config) parseGenVision(gc *object) {
 	both := p.intsOr("ch_mult", defaultChMult)
 	q.EncoderChMult = p.intsOr("encoder_ch_mult", both)
 	q.DecoderChMult = p.intsOr("decoder_ch_mult", both)
-	q.NumResBlocks = p.positive("num_res_blocks", defaultNumResBlocks, false)
+	q.NumResBlocks = p.count("num_res_blocks", defaultNumResBlocks, false, maxResBlocks)
 	q.ZChannels = p.positive("z_channels", defaultZChannels, false)
 	q.CodebookSize = p.positive("codebook_size", defaultCodebookSize, false)
 	q.CodebookEmbedDim = p.positive("codebook_embed_dim", defaultCodebookDim, false)
 	q.CodebookL2Norm = p.boolOr("codebook_l2_norm", true)
-	q.ImageSize = p.positive("image_size", defaultVQImageSize, false)
+	q.ImageSize = p.count("image_size", defaultVQImageSize, false, maxImageSide)
 
 	multsOK := true
 	for _, m := range []struct {
@@ -231,6 +246,11 @@ func (c *Config) parseGenVision(gc *object) {
 	}{{"encoder_ch_mult", q.EncoderChMult}, {"decoder_ch_mult", q.DecoderChMult}} {
 		if len(m.mult) == 0 {
 			p.fail(m.key, "must list at least one level")
+			multsOK = false
+			continue
+		}
+		if len(m.mult) > maxLevels {
+			p.fail(m.key, "lists %d levels, more than the %d supported", len(m.mult), maxLevels)
 			multsOK = false
 			continue
 		}
@@ -281,11 +301,11 @@ func (c *Config) parseLLM(lc *object) {
 	l := &c.LLM
 	l.Hidden = lc.positive("hidden_size", llamaHidden, false)
 	l.Intermediate = lc.positive("intermediate_size", llamaIntermediate, false)
-	l.Layers = lc.positive("num_hidden_layers", llamaLayers, false)
+	l.Layers = lc.count("num_hidden_layers", llamaLayers, false, maxLayers)
 	l.Heads = lc.positive("num_attention_heads", llamaHeads, false)
 	l.KVHeads = lc.positive("num_key_value_heads", l.Heads, false)
 	l.Vocab = lc.positive("vocab_size", llamaVocab, false)
-	l.MaxPositions = lc.positive("max_position_embeddings", llamaMaxPositions, false)
+	l.MaxPositions = lc.count("max_position_embeddings", llamaMaxPositions, false, maxPositions)
 	l.HiddenAct = lc.stringOr("hidden_act", llamaAct)
 	l.RMSNormEps = lc.floatOr("rms_norm_eps", llamaRMSEps)
 	l.RopeTheta = lc.floatOr("rope_theta", llamaRopeTheta)
@@ -348,6 +368,19 @@ func (c *Config) checkLinks(root *object) {
 			root.probs.add(root.file, l.field, "%s %d differs from the %s %d", l.what, l.got, l.from, l.want)
 		}
 	}
+	// An image's tokens are a part of one sequence: more than the context holds could never
+	// run, and the prompt would be built (allocated) before anything ran it.
+	for _, t := range []struct {
+		field, what string
+		n           int
+	}{
+		{"vision_config.params.image_size", "an understood image's tokens", c.Vision.Tokens},
+		{"gen_vision_config.params.image_token_num_per_image", "a generated image's tokens", c.VQ.ImageTokens},
+	} {
+		if mp := c.LLM.MaxPositions; mp > 0 && t.n > mp {
+			root.probs.add(root.file, t.field, "%s, %d, are more than the language model's %d positions (language_config.max_position_embeddings)", t.what, t.n, mp)
+		}
+	}
 }
 
 func (c *Config) parsePreprocessor(o *object) {
@@ -365,8 +398,8 @@ func (c *Config) parsePreprocessor(o *object) {
 		return
 	}
 	p.FromFile = true
-	p.ImageSize = o.positive("image_size", 0, true)
-	p.MinSize = o.positive("min_size", 14, false)
+	p.ImageSize = o.count("image_size", 0, true, maxImageSide)
+	p.MinSize = o.count("min_size", 14, false, maxImageSide)
 	// VLMImageProcessor's class defaults are the OpenAI CLIP statistics.
 	p.ImageMean = triple(o, "image_mean", [3]float64{0.48145466, 0.4578275, 0.40821073})
 	p.ImageStd = triple(o, "image_std", [3]float64{0.26862954, 0.26130258, 0.27577711})
