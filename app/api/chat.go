@@ -531,14 +531,20 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.name,
 			Choices: []chunkChoice{{Delta: d, FinishReason: finish}}, Seed: seed}
 	}
+	// The stream starts with the answer's first piece, so that a request refused before it
+	// (a conversation too long for the context) gets its status code, as from OpenAI:
+	// clients trim the history on a 400 context_length_exceeded, not on an error event.
 	var st *stream
-	if job.stream {
-		st = startStream(w, cancel)
-		empty := ""
-		st.event("", chunk(delta{Role: "assistant", Content: &empty}, nil))
+	open := func() *stream {
+		if st == nil && job.stream {
+			st = startStream(w, cancel)
+			empty := ""
+			st.event("", chunk(delta{Role: "assistant", Content: &empty}, nil))
+		}
+		return st
 	}
 	filter := &stopFilter{stops: job.stops, emit: func(piece string) {
-		if st != nil {
+		if open() != nil {
 			st.event("", chunk(delta{Content: &piece}, nil))
 		}
 	}}
@@ -583,7 +589,7 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 	}
 	u := &usage{PromptTokens: res.PromptTokens, CompletionTokens: len(res.Tokens), TotalTokens: res.PromptTokens + len(res.Tokens)}
 	u.PromptTokensDetails.CachedTokens = res.ReusedTokens
-	if st != nil {
+	if open() != nil {
 		st.event("", chunk(delta{}, &finish))
 		if job.includeUsage {
 			st.event("", chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.name, Choices: []chunkChoice{}, Usage: u, Seed: seed})

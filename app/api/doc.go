@@ -77,7 +77,10 @@
 // does not answer to; 429 for a full queue; 500 for anything unexpected, panics included,
 // never with a Go stack; 503 with Retry-After from the moment Shutdown begins, to new requests
 // and to those still waiting for their turn, and (ServeLoading) while the model loads. Bodies, images (bytes, pixels, side), images per request, max_tokens and prompt
-// text are bounded by Limits; headers and bodies must arrive within Limits.ReadTimeout.
+// text are bounded by Limits; headers and bodies must arrive within Limits.ReadTimeout. A
+// stream starts with the first piece of an answer or the first step of an image, so a request
+// refused before them (a conversation over the context, too little memory) gets its status
+// too; an error after that is the stream's last event.
 //
 // Only net/http and encoding/json are used: the API surface is a few JSON shapes, and
 // owning them keeps exact control over streaming, cancellation and error objects.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -196,8 +197,32 @@ func TestContextFull(t *testing.T) {
 	ts.url = hs
 	resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg(strings.Repeat("many words ", 30))}})
 	checkError(t, "context full", resp, body, 400, "context_length_exceeded", "messages")
+	// Streamed too: the refusal comes before any of the answer, so as a status code (clients
+	// trim the history on it), not as an error event after a 200.
+	resp, body = ts.post(t, "/v1/chat/completions", map[string]any{"stream": true, "messages": []any{userMsg(strings.Repeat("many words ", 30))}})
+	checkError(t, "context full, streamed", resp, body, 400, "context_length_exceeded", "messages")
 	resp, body = ts.post(t, "/v1/images/generations", map[string]any{"prompt": "x"})
 	checkError(t, "no generation networks", resp, body, 400, "unsupported", "")
+}
+
+// TestImagePromptTooLong: an image prompt that leaves too little of the context for the
+// image's tokens is a 400 context_length_exceeded (a 500 made clients retry it), streamed
+// or not.
+func TestImagePromptTooLong(t *testing.T) {
+	m, err := model.Load(fixtures.Path(t, "models", "tiny-a"), model.Options{Threads: 2, ContextLimit: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := NewServer(m, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: s, url: newHTTPServer(t, s)}
+	for _, stream := range []bool{false, true} {
+		resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": strings.Repeat("a red fox ", 30), "stream": stream})
+		checkError(t, fmt.Sprintf("prompt too long (stream %v)", stream), resp, body, 400, "context_length_exceeded", "prompt")
+	}
 }
 
 // TestPanicIs500: a panic inside a job becomes a 500 error object (or an error event on a

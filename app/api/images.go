@@ -397,13 +397,18 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 	side := s.m.Config.VQ.ImageSize
 	size := fmt.Sprintf("%dx%d", side, side)
 	created := time.Now().Unix()
+	// The stream starts with the first progress, after the checks that refuse a request
+	// (a prompt too long, too little memory), so that those get their status code.
 	var st *stream
-	if job.stream {
-		st = startStream(w, cancel)
+	open := func() *stream {
+		if st == nil && job.stream {
+			st = startStream(w, cancel)
+		}
+		return st
 	}
 	partial := 0
 	res, err := s.m.GenerateImages(ctx, job.prompt, job.opts, func(p model.ImageProgress) {
-		if st != nil {
+		if open() != nil {
 			st.event("image_generation.progress", imageEvent{Type: "image_generation.progress", CreatedAt: created,
 				Token: p.Token, Tokens: p.Tokens, Images: p.Images, TokensPerSecond: p.TokensPerSecond,
 				ElapsedSeconds: p.Elapsed.Seconds(), RemainingSeconds: p.Remaining.Seconds(),
@@ -442,6 +447,8 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 			if me.Fits > 0 {
 				e.message += fmt.Sprintf(" (n %d fits)", me.Fits)
 			}
+		} else if errors.Is(err, model.ErrPromptTooLong) {
+			e = badRequest("prompt", "%v", err).withCode("context_length_exceeded")
 		}
 		s.log.Warn("api: image generation failed", "error", err)
 		sendError(w, st, "error", e)
@@ -449,6 +456,7 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 	}
 	s.log.Info("api: generated", "images", len(res.Images), "seed", res.Seed, "seconds", (res.Generate + res.Decode).Seconds(),
 		"tokens_per_second", res.TokensPerSecond())
+	open() // a run that reported no progress still streams its images
 	u := imageUsage{InputTokens: res.PromptTokens, OutputTokens: tokens, TotalTokens: res.PromptTokens + tokens}
 	out := imagesResponse{Created: created, OutputFormat: "png", Size: size, Usage: u}
 	for i, img := range res.Images {
