@@ -109,7 +109,7 @@ func (s *Server) parseChat(req *chatRequest) (*chatJob, *apiError) {
 	if e = s.decodeImages(job.turns); e != nil {
 		return nil, e
 	}
-	if req.Seed == nil && job.opts.Temperature > 0 {
+	if (req.Seed == nil || *req.Seed < 0) && job.opts.Temperature > 0 {
 		// Without a seed every sampled answer would be the same one (seed 0); the seed drawn
 		// is logged and returned, so the answer can be had again.
 		seed, err := app.RandomSeed()
@@ -145,6 +145,11 @@ func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError
 		}
 		o.TopK = *req.TopK
 	}
+	if req.TopP != nil && *req.TopP == 0 {
+		// To OpenAI top_p 0 keeps only the likeliest token; to the model 0 turns the filter
+		// off, which would sample from every token.
+		o.TopP, o.TopK = 0, 1
+	}
 	maxTok, param := req.MaxCompletionTokens, "max_completion_tokens"
 	if maxTok == nil {
 		maxTok, param = req.MaxTokens, "max_tokens"
@@ -155,10 +160,7 @@ func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError
 		}
 		o.MaxNewTokens = *maxTok
 	}
-	if req.Seed != nil {
-		if *req.Seed < 0 {
-			return o, badRequest("seed", "seed %d must be >= 0", *req.Seed)
-		}
+	if req.Seed != nil && *req.Seed >= 0 {
 		o.Seed = uint64(*req.Seed)
 	}
 	if req.RepetitionPenalty != nil {
@@ -231,6 +233,9 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 		}
 		textBytes += len(text)
 		images += len(refs)
+		if textBytes > s.lim.PromptBytes {
+			return nil, badRequest("messages", "the messages hold over %d bytes of text; the limit is %d", s.lim.PromptBytes, s.lim.PromptBytes).withCode("context_length_exceeded")
+		}
 		if tag != "" && strings.Contains(text, tag) {
 			return nil, badRequest(param+".content", "the text contains the model's image tag %s; send images as image_url parts", tag)
 		}
@@ -255,9 +260,6 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 		default:
 			return nil, badRequest(param+".role", "role %q is not supported (use system, user or assistant)", msg.Role)
 		}
-		if textBytes > s.lim.PromptBytes {
-			return nil, badRequest("messages", "the messages hold over %d bytes of text; the limit is %d", s.lim.PromptBytes, s.lim.PromptBytes).withCode("context_length_exceeded")
-		}
 		if n := len(turns); n > 0 && turns[n-1].assistant == assistant {
 			texts[n-1] = append(texts[n-1], text)
 			turns[n-1].images = append(turns[n-1].images, refs...)
@@ -268,6 +270,11 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 	}
 	for i := range turns {
 		turns[i].text = joinTexts(texts[i])
+	}
+	if len(turns) == 0 && len(system) > 0 {
+		// Only system messages: they are the request (OpenAI answers them too).
+		turns, texts, system = []turn{{}}, [][]string{system}, nil
+		turns[0].text = joinTexts(texts[0])
 	}
 	switch {
 	case len(turns) == 0:

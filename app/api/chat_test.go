@@ -527,3 +527,42 @@ func TestSamplingRulesShared(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAILeniency: requests OpenAI answers that a stricter server refused: only a system
+// message (it is the question), a negative seed (a random one, as none), and top_p 0 (only
+// the likeliest token, where the model's 0 would turn the filter off and sample from all).
+func TestOpenAILeniency(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	answer := func(name string, req map[string]any) chatCompletion {
+		t.Helper()
+		resp, body := ts.post(t, "/v1/chat/completions", req)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", name, resp.StatusCode, body)
+		}
+		var c chatCompletion
+		if err := json.Unmarshal(body, &c); err != nil || len(c.Choices) != 1 {
+			t.Fatalf("%s: %v: %s", name, err, body)
+		}
+		return c
+	}
+	system := answer("only system", map[string]any{"max_tokens": 4, "messages": []any{map[string]any{"role": "system", "content": "Say hello."}}})
+	user := answer("the same as a user", map[string]any{"max_tokens": 4, "messages": []any{userMsg("Say hello.")}})
+	if system.Choices[0].Message.Content != user.Choices[0].Message.Content {
+		t.Errorf("a lone system message answered %q, the same text as the user's %q", system.Choices[0].Message.Content, user.Choices[0].Message.Content)
+	}
+	drawn := answer("seed -1", map[string]any{"max_tokens": 4, "temperature": 1, "seed": -1, "messages": []any{userMsg("hi")}})
+	if drawn.Seed == nil {
+		t.Errorf("seed -1: no seed reported for a sampled answer")
+	}
+	greedy := answer("greedy", map[string]any{"max_tokens": 12, "messages": []any{userMsg("hi")}})
+	for seed := range 3 {
+		topP0 := answer("top_p 0", map[string]any{"max_tokens": 12, "temperature": 1, "top_p": 0, "seed": seed, "messages": []any{userMsg("hi")}})
+		if topP0.Choices[0].Message.Content != greedy.Choices[0].Message.Content {
+			t.Errorf("top_p 0 (seed %d) answered %q, not the greedy %q", seed, topP0.Choices[0].Message.Content, greedy.Choices[0].Message.Content)
+		}
+	}
+	resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": "x", "seed": -3})
+	if resp.StatusCode != 200 {
+		t.Errorf("image seed -3: status %d: %s", resp.StatusCode, body)
+	}
+}

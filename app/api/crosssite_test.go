@@ -53,6 +53,9 @@ func TestCrossSite(t *testing.T) {
 		{"allowed host", open, "GET", "/v1/models", "mybox.LOCAL" + port, "", "", "", 200, ""},
 		{"charset", open, "POST", "/v1/chat/completions", "localhost" + port, "", "application/json; charset=utf-8", "", 200, ""},
 		{"origin with a key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://localhost:3000", json, "Bearer open-sesame-1234567", 200, ""},
+		{"scheme in lower case", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "", json, "bearer open-sesame-1234567", 200, ""},
+		{"scheme in capitals", keyed, "GET", "/v1/models", "127.0.0.1", "", "", "BEARER open-sesame-1234567", 200, ""},
+		{"no scheme", keyed, "GET", "/v1/models", "127.0.0.1", "", "", "open-sesame-1234567", 401, "invalid_api_key"},
 		{"origin with a wrong key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://attacker.example", json, "Bearer guess", 401, "invalid_api_key"},
 	}
 	for _, c := range cases {

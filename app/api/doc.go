@@ -25,14 +25,16 @@
 // Chat: messages with text and image_url parts (data: URLs; absolute paths or file:// URLs
 // only inside Options.ImageFolder; remote URLs are never fetched). Consecutive messages of one
 // role are merged, system messages go before the first question (Janus' template has its own
-// fixed system prompt), and each turn's images come before its text, where the template puts
+// fixed system prompt; a request of system messages alone is asked as the user's), and each turn's images come before its text, where the template puts
 // them. Images are read and decoded while the request is checked, before it waits for the
 // model; a local path must name a regular file. The whole conversation is templated as the
 // official chat does (model.Chat). Sampling fields absent from a request take `janus
 // understand`'s defaults (greedy; top_p 0.95 and top_k 50 when sampling), so the same request
 // gives the CLI's answer; top_k and repetition_penalty are extensions, and top_p and top_k
-// follow the model's rules on both endpoints (top_p in [0, 1], 0 or 1 disabling it). A
-// request that samples (temperature > 0) without a seed gets a random one; a sampled answer
+// follow the model's rules on both endpoints (top_p in [0, 1], 1 disabling it), except that
+// top_p 0 keeps only the likeliest token, as OpenAI's does (to the model 0 disables it). A
+// request that samples (temperature > 0) without a seed, or with a negative one, gets a
+// random one; a sampled answer
 // reports its seed in the extension field seed (in every chunk of a stream), and sending it
 // back gives the same answer. stop is applied to the text: the answer ends before the
 // first stop sequence, and the stream holds back any text that may begin one.

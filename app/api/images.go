@@ -286,10 +286,7 @@ func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {
 	if f := req.OutputFormat; f != "" && f != "png" {
 		return nil, badRequest("output_format", "output_format %q: only png is made", f)
 	}
-	if req.Seed != nil {
-		if *req.Seed < 0 {
-			return nil, badRequest("seed", "seed %d must be >= 0", *req.Seed)
-		}
+	if req.Seed != nil && *req.Seed >= 0 { // a negative seed asks for a random one, as none does
 		job.opts.Seed, job.seedSet = uint64(*req.Seed), true
 	}
 	if req.CFG != nil {
@@ -315,6 +312,9 @@ func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {
 			return nil, e
 		}
 		job.opts.TopP = *req.TopP
+		if *req.TopP == 0 {
+			job.opts.TopK = 1 // as for answers (answerOptions)
+		}
 	}
 	if req.PartialImages != nil {
 		if p := *req.PartialImages; p < 0 || p > maxPartialImages {

@@ -583,8 +583,12 @@ func (s *Server) authorized(r *http.Request) bool {
 	if s.key == nil {
 		return true
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), s.key) == 1
+	h := r.Header.Get("Authorization")
+	const scheme = "Bearer " // case-insensitive, as every HTTP auth scheme (RFC 9110)
+	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[len(scheme):])), s.key) == 1
 }
 
 // loaded reports whether a request's model names the loaded model: its name or an alias
