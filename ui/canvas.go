@@ -218,6 +218,30 @@ func (c *canvasView) applySettings(s app.GenerationSettings, withPrompt bool) {
 	c.tempL.SetText(fmt.Sprintf("%.2f", s.Temperature))
 }
 
+// applyChanged puts in the controls the settings that differ between was and now, leaving
+// the others as the user set them on the canvas: saving Settings with other changes (or
+// none) does not undo them.
+func (c *canvasView) applyChanged(was, now app.GenerationSettings) {
+	if now.N != was.N {
+		c.count.SetSelected(strconv.Itoa(min(max(now.N, 1), 8)))
+	}
+	if now.FixedSeed != was.FixedSeed || now.Seed != was.Seed {
+		if now.FixedSeed {
+			c.seed.SetText(strconv.FormatUint(now.Seed, 10))
+		} else {
+			c.seed.SetText("")
+		}
+	}
+	if now.CFG != was.CFG {
+		c.cfg.SetValue(now.CFG)
+		c.cfgL.SetText(fmt.Sprintf("%.1f", now.CFG))
+	}
+	if now.Temperature != was.Temperature {
+		c.temp.SetValue(now.Temperature)
+		c.tempL.SetText(fmt.Sprintf("%.2f", now.Temperature))
+	}
+}
+
 // settingsFromControls reads the controls; an unreadable seed is an error naming it.
 func (c *canvasView) settingsFromControls() (app.GenerationSettings, error) {
 	s := app.GenerationSettings{
@@ -733,9 +757,11 @@ func (c *canvasView) variations() {
 		c.setNotice(errorLine(err))
 		return
 	}
-	// The controls show the run's seed: Generate then makes these variations again, not
-	// the pictures before them.
+	// The controls show the run's settings but keep the seed field as it was: an empty one
+	// (random) stays empty, so that the next Generate does not make these pictures again.
+	seed := c.seed.Text
 	c.applySettings(s, true)
+	c.seed.SetText(seed)
 	c.start(s)
 }
 

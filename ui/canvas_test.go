@@ -182,7 +182,8 @@ func nrgbaPix(img image.Image) []byte {
 	return out.Pix
 }
 
-// Variations generates again with the same settings and new seeds; Esc stops a run and
+// Variations generates again with the same settings and new seeds, leaving the seed field as
+// it was (a random seed stays random: TestCanvasVariationsKeepRandomSeed); Esc stops a run and
 // keeps its previews, and a run stopped before its first preview leaves no empty tiles.
 func TestCanvasVariationsAndStop(t *testing.T) {
 	eng := apptest.NewFakeEngine(time.Millisecond)
@@ -201,8 +202,8 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 	if s := c.tiles[0].result.Seed; s == first[0] || c.tiles[1].result.Seed != s+1 {
 		t.Errorf("variation seeds %d, %d after %v", s, c.tiles[1].result.Seed, first)
 	}
-	if want := strconv.FormatUint(c.tiles[0].result.Seed, 10); c.seed.Text != want {
-		t.Errorf("after Variations the seed field reads %q, want the run's %s", c.seed.Text, want)
+	if c.seed.Text != "42" {
+		t.Errorf("after Variations the seed field reads %q, want the 42 typed before", c.seed.Text)
 	}
 	if m := c.tiles[0].result.Meta; m.Prompt != "a red lighthouse" || m.CFG != model.DefaultCFG {
 		t.Errorf("variation settings %+v", m)
@@ -466,5 +467,47 @@ func TestCanvasBringsBackUnstoredImages(t *testing.T) {
 	}
 	if !strings.Contains(h.u.chat.notice.Text, "could not be saved to the history") {
 		t.Errorf("chat notice %q", h.u.chat.notice.Text)
+	}
+}
+
+// Variations after a run with a random seed leave the seed field empty: the next Generate
+// draws new seeds, where it made the variations again when Variations filled the field.
+func TestCanvasVariationsKeepRandomSeed(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, "a red lighthouse")
+	c.generate()
+	h.pump("the image", func() bool { return c.job == nil })
+	test.Tap(findButton(t, c.tiles[0].bar, "Variations"))
+	h.pump("the variation", func() bool { return c.job == nil })
+	variation := c.tiles[0].result.Seed
+	if c.seed.Text != "" {
+		t.Fatalf("after Variations the seed field reads %q, want it empty (random)", c.seed.Text)
+	}
+	c.generate()
+	h.pump("the next image", func() bool { return c.job == nil })
+	if c.tiles[0].result.Seed == variation {
+		t.Errorf("Generate after Variations made seed %d again", variation)
+	}
+}
+
+// Saving Settings changes on the canvas only the defaults that changed: the image count and
+// guidance set on the canvas survive a Save of other settings (or of none).
+func TestSettingsSaveKeepsCanvasControls(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	c.count.SetSelected("4")
+	c.cfg.SetValue(1.5)
+	h.u.applySettings(h.u.settings)
+	if c.count.Selected != "4" || c.cfg.Value != 1.5 {
+		t.Errorf("after saving unchanged settings: %s images, guidance %v; want the canvas's 4 and 1.5", c.count.Selected, c.cfg.Value)
+	}
+	ns := h.u.settings
+	ns.Generation.Temperature = 0.5
+	h.u.applySettings(ns)
+	if c.count.Selected != "4" || c.cfg.Value != 1.5 || c.temp.Value != 0.5 {
+		t.Errorf("after a new default temperature: %s images, guidance %v, temperature %v; want 4, 1.5 and the new 0.5",
+			c.count.Selected, c.cfg.Value, c.temp.Value)
 	}
 }

@@ -67,7 +67,10 @@ type chatView struct {
 	notice   *widget.Label
 	status   *widget.Label
 	attached []attachment
-	ready    bool
+	// drafts holds what the composer held in the chats the window left, by chat id ("" for
+	// a chat not yet in the history): a chat's text and images never go to another.
+	drafts map[string]composerDraft
+	ready  bool
 	// follow keeps the view at the end of the conversation while an answer grows.
 	follow bool
 	// updates counts the answer updates shown, finished the answers ended (tests check that
@@ -115,6 +118,12 @@ type attachment struct {
 	chip  fyne.CanvasObject
 }
 
+// composerDraft is a chat's unsent text and images.
+type composerDraft struct {
+	text     string
+	attached []attachment
+}
+
 // messageView is one message on screen.
 type messageView struct {
 	index int
@@ -130,7 +139,7 @@ type messageView struct {
 }
 
 func newChatView(u *UI) *chatView {
-	c := &chatView{u: u}
+	c := &chatView{u: u, drafts: map[string]composerDraft{}}
 	c.sendDone = sync.NewCond(&c.jobsMu)
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
@@ -147,6 +156,7 @@ func newChatView(u *UI) *chatView {
 	c.composerRows = composerRows
 	c.entry.OnChanged = func(string) {
 		c.fitComposer()
+		c.updateButtons()
 		u.draftChanged()
 	}
 	c.entry.onSubmit = c.send
@@ -163,7 +173,12 @@ func newChatView(u *UI) *chatView {
 	c.status.Importance = widget.MediumImportance
 	c.status.Hide()
 
-	row := container.NewBorder(nil, nil, c.attachB, c.sendB, c.entry)
+	// Send keeps one width as it becomes Stop (the entry beside it does not jump), and both
+	// buttons one line's height as the entry grows.
+	sendW := max(widget.NewButtonWithIcon("Send", theme.MailSendIcon(), nil).MinSize().Width,
+		widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), nil).MinSize().Width)
+	row := container.NewBorder(nil, nil, container.New(atBottom{}, c.attachB),
+		container.New(atBottom{}, container.New(fixedWidth{sendW}, c.sendB)), c.entry)
 	composer := container.NewVBox(c.chips, row, c.notice, c.status)
 	c.content = container.NewBorder(nil,
 		container.NewPadded(container.New(centeredColumn{readableWidth + 80}, container.NewPadded(composer))),
@@ -203,28 +218,68 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 // newSession starts an empty chat (the old one is closed off the UI goroutine, since
 // closing waits for a running reply to stop).
 func (c *chatView) newSession() {
-	c.opened++
-	if c.session != nil {
-		old := c.session
-		go old.Close()
-	}
+	c.leave()
 	c.session = app.NewChatSession(c.u.store, c.u.engine, c.u.settings.Answer.Options())
-	c.job = nil
-	c.render()
-	c.updateButtons()
+	c.shown()
 }
 
 // openSession shows a chat from the history.
 func (c *chatView) openSession(s *app.ChatSession) {
-	c.opened++
-	if c.session != nil {
-		old := c.session
-		go old.Close()
-	}
+	c.leave()
 	c.session = s
+	c.shown()
+}
+
+// leave keeps the composer's text and images as the current chat's draft and closes it.
+func (c *chatView) leave() {
+	c.opened++
+	if c.session == nil {
+		return
+	}
+	id := c.session.ID()
+	if strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
+		c.drafts[id] = composerDraft{text: c.entry.Text, attached: slices.Clone(c.attached)}
+	} else {
+		delete(c.drafts, id)
+	}
+	old := c.session
+	go old.Close()
+}
+
+// shown shows the current chat with its draft in the composer; a line about another chat's
+// files or send is not kept.
+func (c *chatView) shown() {
 	c.job = nil
+	d := c.drafts[c.session.ID()]
+	for _, a := range slices.Clone(c.attached) {
+		c.removeChip(a.path)
+	}
+	c.entry.SetText(d.text)
+	for _, a := range d.attached {
+		c.addChip(a)
+	}
+	c.setNotice("")
 	c.render()
 	c.updateButtons()
+}
+
+// forgetDraft removes text and the images at paths from the draft a chat left (by its id,
+// or "" from before its first message) once they have been sent.
+func (c *chatView) forgetDraft(s *app.ChatSession, text string, paths []string) {
+	for _, id := range []string{s.ID(), ""} {
+		d, ok := c.drafts[id]
+		if !ok || strings.TrimSpace(d.text) != text {
+			continue
+		}
+		d.text = ""
+		d.attached = slices.DeleteFunc(d.attached, func(a attachment) bool { return slices.Contains(paths, a.path) })
+		if len(d.attached) == 0 {
+			delete(c.drafts, id)
+		} else {
+			c.drafts[id] = d
+		}
+		return
+	}
 }
 
 // close stops the running reply, releases the conversation, and waits until every reply
@@ -265,7 +320,7 @@ func (c *chatView) updateButtons() {
 		c.sendB.SetText("Send")
 		c.sendB.SetIcon(theme.MailSendIcon())
 		c.sendB.Importance = widget.HighImportance
-		if c.ready {
+		if c.ready && !c.sending && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0) {
 			c.sendB.Enable()
 		} else {
 			c.sendB.Disable()
@@ -411,6 +466,7 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 		return
 	}
 	if c.session != session { // the window moved on while the question was checked
+		c.forgetDraft(session, text, paths)
 		c.updateButtons()
 		return
 	}
@@ -782,16 +838,19 @@ func (c *chatView) addChip(a attachment) {
 			return
 		}
 	}
-	img := canvas.NewImageFromImage(a.thumb)
-	img.FillMode = canvas.ImageFillCover // a square crop: a tall scan is not a sliver
-	img.SetMinSize(fyne.NewSize(44, 44))
-	rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() { c.removeChip(a.path) })
-	rm.Importance = widget.LowImportance
-	name := widget.NewLabel(shorten(a.label, 22))
-	bg := newThemedRect(colorNameBubble, 10)
-	a.chip = container.NewStack(bg, container.NewPadded(container.NewHBox(img, container.NewCenter(name), container.NewCenter(rm))))
+	if a.chip == nil { // a draft's chips come back as they were
+		img := canvas.NewImageFromImage(a.thumb)
+		img.FillMode = canvas.ImageFillCover // a square crop: a tall scan is not a sliver
+		img.SetMinSize(fyne.NewSize(44, 44))
+		rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() { c.removeChip(a.path) })
+		rm.Importance = widget.LowImportance
+		name := widget.NewLabel(shorten(a.label, 22))
+		bg := newThemedRect(colorNameBubble, 10)
+		a.chip = container.NewStack(bg, container.NewPadded(container.NewHBox(img, container.NewCenter(name), container.NewCenter(rm))))
+	}
 	c.attached = append(c.attached, a)
 	c.chips.Add(a.chip)
+	c.updateButtons()
 }
 
 // removeChip takes the image at path out of the composer.
@@ -800,6 +859,7 @@ func (c *chatView) removeChip(path string) {
 		if have.path == path {
 			c.attached = slices.Delete(c.attached, i, i+1)
 			c.chips.Remove(have.chip)
+			c.updateButtons()
 			return
 		}
 	}

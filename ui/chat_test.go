@@ -520,3 +520,41 @@ func TestChatReopensInterrupted(t *testing.T) {
 		t.Errorf("after the follow-up the interrupted answer's footer says %q", foot)
 	}
 }
+
+// TestDraftsStayWithTheirChat: what is typed and attached in one chat stays there when
+// another is opened (it came along into the next chat, where Send put it into the wrong
+// conversation), and comes back with its chat; a line about one chat's files is not kept
+// for the next; Send waits for something to send.
+func TestDraftsStayWithTheirChat(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+	c := h.u.chat
+	if !c.sendB.Disabled() {
+		t.Error("Send enabled in an empty composer")
+	}
+	h.ask("first question") // the chat is in the history from here
+	old := c.session.ID()
+	test.Type(c.entry, "a second question, unsent")
+	if c.sendB.Disabled() {
+		t.Error("Send disabled with a question typed")
+	}
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, landscape(t))})
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	c.setNotice("notes.txt is not an image")
+
+	h.u.newChat()
+	if c.entry.Text != "" || len(c.attached) != 0 || len(c.chips.Objects) != 0 || c.notice.Visible() || !c.sendB.Disabled() {
+		t.Errorf("a new chat's composer holds %q, %d images (%d chips), notice shown %v, Send enabled %v",
+			c.entry.Text, len(c.attached), len(c.chips.Objects), c.notice.Visible(), !c.sendB.Disabled())
+	}
+	test.Type(c.entry, "the new chat's draft")
+
+	c.openSession(mustOpen(t, h.u, old))
+	if c.entry.Text != "a second question, unsent" || len(c.attached) != 1 || len(c.chips.Objects) != 1 || c.sendB.Disabled() {
+		t.Errorf("back in the first chat the composer holds %q and %d images (%d chips), Send enabled %v",
+			c.entry.Text, len(c.attached), len(c.chips.Objects), !c.sendB.Disabled())
+	}
+	h.u.newChat()
+	if c.entry.Text != "the new chat's draft" || len(c.attached) != 0 {
+		t.Errorf("a new chat again holds %q and %d images, want its own draft", c.entry.Text, len(c.attached))
+	}
+}

@@ -127,7 +127,7 @@ func TestFirstRunDownload(t *testing.T) {
 	}
 	test.Tap(view2.pauseB)
 	h2.pump("the downloaded model to load", func() bool { return u2.engine != nil })
-	if u2.sidebar.modelName.Text != "Janus-Pro-1B" || u2.noModel.content.Visible() || u2.chat.sendB.Disabled() {
+	if u2.sidebar.modelName.Text != "Janus-Pro-1B" || u2.noModel.content.Visible() || !u2.chat.ready {
 		t.Errorf("after the download: sidebar %q, no-model screen shown %v", u2.sidebar.modelName.Text, u2.noModel.content.Visible())
 	}
 	ranged := slices.ContainsFunc(s.Requests(), func(r hubtest.Request) bool {

@@ -137,8 +137,6 @@ func textsIn(o fyne.CanvasObject) []string {
 	return out
 }
 
-// waitAnswers runs UI updates until the window has shown n finished answers (done, stopped
-// or failed) since it opened.
 // ask types question into the chat, sends it and waits for its answer.
 func (h *harness) ask(question string) {
 	h.t.Helper()
@@ -148,6 +146,8 @@ func (h *harness) ask(question string) {
 	h.waitAnswers(n + 1)
 }
 
+// waitAnswers runs UI updates until the window has shown n finished answers (done, stopped
+// or failed) since it opened.
 func (h *harness) waitAnswers(n int) {
 	h.t.Helper()
 	h.pump(fmt.Sprintf("%d finished answers", n), func() bool { return h.u.chat.finished >= n })

@@ -181,3 +181,23 @@ func (steadyStack) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		o.Resize(size)
 	}
 }
+
+// atBottom gives its objects their own height at the bottom of its place, full width: the
+// composer's buttons stay one line tall beside an entry that grows.
+type atBottom struct{}
+
+func (atBottom) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
+
+func (atBottom) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		h := min(o.MinSize().Height, size.Height)
+		o.Move(fyne.NewPos(0, size.Height-h))
+		o.Resize(fyne.NewSize(size.Width, h))
+	}
+}

@@ -34,7 +34,7 @@ func TestStartLoadsFoundModel(t *testing.T) {
 	if u.sidebar.modelName.Text != "tiny-a" || !strings.Contains(u.sidebar.modelDetail.Text, "CPU") {
 		t.Errorf("sidebar shows %q / %q", u.sidebar.modelName.Text, u.sidebar.modelDetail.Text)
 	}
-	if u.chat.sendB.Disabled() || u.create.genB.Disabled() || u.sidebar.modelBar.Visible() {
+	if !u.chat.ready || u.create.genB.Disabled() || u.sidebar.modelBar.Visible() {
 		t.Error("views still waiting after the load")
 	}
 	h.pump("the last model to be saved", func() bool {
@@ -70,8 +70,8 @@ func TestCancelLoad(t *testing.T) {
 	u := h.u
 	u.loadModel(dir, "tiny-a")
 	job := u.loading
-	if !u.chat.sendB.Disabled() || !strings.Contains(u.chat.status.Text, "Loading tiny-a") {
-		t.Errorf("while loading: send enabled %v, status %q", !u.chat.sendB.Disabled(), u.chat.status.Text)
+	if u.chat.ready || !strings.Contains(u.chat.status.Text, "Loading tiny-a") {
+		t.Errorf("while loading: send enabled %v, status %q", u.chat.ready, u.chat.status.Text)
 	}
 	u.cancelLoad()
 	h.pump("the load to end", func() bool {
@@ -103,7 +103,7 @@ func TestLoadErrorDialog(t *testing.T) {
 	if top == nil {
 		t.Fatal("no dialog after a failed load")
 	}
-	if u.engine != nil || !u.chat.sendB.Disabled() {
+	if u.engine != nil || u.chat.ready {
 		t.Error("a model is in use after the failed load")
 	}
 	all := strings.Join(textsIn(top), "\n")

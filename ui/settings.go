@@ -319,6 +319,7 @@ func (u *UI) applySettings(ns app.Settings) {
 	foldersChanged := !slices.Equal(ns.ModelFolders, u.settings.ModelFolders)
 	reloadBefore := u.needsReload()
 	serveChanged := ns.Serve.Port != u.settings.Serve.Port || ns.Serve.APIKey != u.settings.Serve.APIKey
+	oldGeneration := u.settings.Generation
 	u.settings = ns
 	// A new port or key restarts the server, or starts it when it is on but failed (the
 	// old port was taken).
@@ -329,7 +330,7 @@ func (u *UI) applySettings(ns app.Settings) {
 		u.offerReload()
 	}
 	u.chat.session.SetAnswerOptions(ns.Answer.Options())
-	u.create.applySettings(ns.Generation, false)
+	u.create.applyChanged(oldGeneration, ns.Generation)
 	u.saveSettings(func(err error) {
 		if err != nil {
 			u.showError("Settings not saved", err, "")
