@@ -191,12 +191,10 @@ func (c *canvasView) emptyState() fyne.CanvasObject {
 	sub.Importance = widget.LowImportance
 	box := container.NewVBox(title, sub)
 	for _, ex := range canvasExamples {
-		b := widget.NewButton(ex, func() {
+		box.Add(container.NewCenter(exampleChip(ex, func() {
 			c.prompt.SetText(ex)
 			c.u.win.Canvas().Focus(c.prompt)
-		})
-		b.Importance = widget.LowImportance
-		box.Add(b)
+		})))
 	}
 	return container.NewCenter(box)
 }

@@ -198,12 +198,10 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 	sub.Wrapping = fyne.TextWrapWord
 	box := container.NewVBox(layout.NewSpacer(), title, sub)
 	for _, ex := range chatExamples {
-		b := widget.NewButton(ex, func() {
+		box.Add(container.NewCenter(exampleChip(ex, func() {
 			c.entry.SetText(ex)
 			c.u.win.Canvas().Focus(c.entry)
-		})
-		b.Importance = widget.LowImportance
-		box.Add(container.NewCenter(b))
+		})))
 	}
 	hint := widget.NewLabelWithStyle("Drop an image anywhere in the window, or attach one with the clip.",
 		fyne.TextAlignCenter, fyne.TextStyle{})

@@ -30,3 +30,11 @@ func (t *tapTarget) Tapped(*fyne.PointEvent) {
 
 // Cursor shows that the object can be clicked.
 func (t *tapTarget) Cursor() desktop.Cursor { return desktop.PointerCursor }
+
+// exampleChip is an example prompt of an empty view: a button with the theme's button fill,
+// so that it reads as something to click (a low-importance button looked like a heading).
+func exampleChip(text string, onTap func()) *widget.Button {
+	b := widget.NewButton(text, onTap)
+	b.Importance = widget.MediumImportance
+	return b
+}
