@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"image"
+	"strings"
+	"unicode"
 
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -31,4 +33,25 @@ func EncodePNG(img image.Image, meta ImageMeta) ([]byte, error) {
 		return nil, fmt.Errorf("encode png: %w", err)
 	}
 	return data, nil
+}
+
+// ImageFileName is the name a picture is offered to be saved under: the first words of its
+// prompt (letters and digits, joined by hyphens, at most 40 characters) and its seed, which
+// tells the pictures of one prompt apart ("red-fox-in-fresh-snow-6544100515294014.png").
+func ImageFileName(prompt string, seed uint64) string {
+	var words []string
+	n := 0
+	for _, w := range strings.FieldsFunc(strings.ToLower(prompt), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		if n+len(w) > 40 {
+			break
+		}
+		words = append(words, w)
+		n += len(w) + 1
+	}
+	if len(words) == 0 {
+		words = []string{"janus"}
+	}
+	return fmt.Sprintf("%s-%d.png", strings.Join(words, "-"), seed)
 }

@@ -101,3 +101,21 @@ func TestEncodePNGIntoStore(t *testing.T) {
 		t.Error("the prompt is not in the PNG's text")
 	}
 }
+
+func TestImageFileName(t *testing.T) {
+	for _, tc := range []struct {
+		prompt string
+		want   string
+	}{
+		{"A red fox in fresh snow, soft morning light", "a-red-fox-in-fresh-snow-soft-morning-7.png"},
+		{"A lighthouse on a rocky coast at sunset, oil painting, very detailed", "a-lighthouse-on-a-rocky-coast-at-sunset-7.png"},
+		{"../../etc/passwd", "etc-passwd-7.png"},
+		{"  ", "janus-7.png"},
+		{"日本の城、桜", "日本の城-桜-7.png"},
+		{strings.Repeat("x", 60), "janus-7.png"},
+	} {
+		if got := app.ImageFileName(tc.prompt, 7); got != tc.want {
+			t.Errorf("ImageFileName(%q) = %q, want %q", tc.prompt, got, tc.want)
+		}
+	}
+}

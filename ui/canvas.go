@@ -685,7 +685,7 @@ func (c *canvasView) saveDialog(i int) {
 		w.Close()
 		c.save(i, path, nil)
 	}, c.u.win)
-	d.SetFileName(fmt.Sprintf("janus-%d.png", c.tiles[i].result.Seed))
+	d.SetFileName(app.ImageFileName(c.tiles[i].result.Meta.Prompt, c.tiles[i].result.Seed))
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
 	d.Resize(fyne.NewSize(760, 520))
 	d.Show()

@@ -227,7 +227,7 @@ func TestDownloadBesideModel(t *testing.T) {
 		t.Fatalf("Enter answered the unasked question: %d dialogs, model %q", len(u.dialogs), u.engine.Info().Name)
 	}
 	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Load"))
-	h.pump("the downloaded model to load", func() bool { return u.sidebar.modelName.Text == "Janus-Pro-1B" })
+	h.pump("the downloaded model to load", func() bool { return u.loading == nil && u.sidebar.modelName.Text == "Janus-Pro-1B" })
 }
 
 // A paused download that another one replaces keeps its place in the offers: Resume, with

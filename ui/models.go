@@ -107,7 +107,7 @@ func (u *UI) loadModel(dir, name string) {
 	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
 	u.engine = nil
 	u.setNoEngine(why(0))
-	u.sidebar.showModel(nil, why(0), 0)
+	u.sidebar.showLoading(name, 0)
 	var job *app.LoadJob
 	job = app.StartLoad(context.Background(), dir, opts, func(p app.Progress) {
 		u.do(func() {
@@ -117,7 +117,7 @@ func (u *UI) loadModel(dir, name string) {
 			f := p.Fraction()
 			u.chat.setReady(false, why(f))
 			u.create.setReady(false, why(f))
-			u.sidebar.showModel(nil, why(f), f)
+			u.sidebar.showLoading(name, f)
 		})
 	})
 	u.loading = job

@@ -73,6 +73,11 @@ func TestCancelLoad(t *testing.T) {
 	if u.chat.ready || !strings.Contains(u.chat.status.Text, "Loading tiny-a") {
 		t.Errorf("while loading: send enabled %v, status %q", u.chat.ready, u.chat.status.Text)
 	}
+	// The sidebar names the model being loaded (it said "No model") and gives the progress
+	// once, in its bar.
+	if s := u.sidebar; s.modelName.Text != "tiny-a" || s.modelDetail.Text != "Loading…" || !s.modelBar.Visible() {
+		t.Errorf("while loading the sidebar shows %q / %q, bar shown %v", s.modelName.Text, s.modelDetail.Text, s.modelBar.Visible())
+	}
 	u.cancelLoad()
 	h.pump("the load to end", func() bool {
 		select {

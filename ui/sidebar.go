@@ -514,8 +514,8 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 	}()
 }
 
-// showModel shows the model in use, or why there is none (with load progress when frac >= 0).
-func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
+// showModel shows the model in use, or why there is none.
+func (s *sidebar) showModel(e app.Engine, why string) {
 	if e != nil {
 		info := e.Info()
 		s.modelName.SetText(info.Name)
@@ -545,14 +545,18 @@ func (s *sidebar) showModel(e app.Engine, why string, frac float64) {
 	}
 	s.modelName.SetText("No model")
 	s.modelDetail.SetText(why)
-	if frac >= 0 {
-		s.modelBar.SetValue(frac)
-		s.modelBar.Show()
-		s.cancelB.Show()
-	} else {
-		s.modelBar.Hide()
-		s.cancelB.Hide()
-	}
+	s.modelBar.Hide()
+	s.cancelB.Hide()
+}
+
+// showLoading shows the model being loaded: its name, and the load's progress in the bar
+// (the one number here; the chat and the canvas say it in words).
+func (s *sidebar) showLoading(name string, frac float64) {
+	s.modelName.SetText(name)
+	s.modelDetail.SetText("Loading…")
+	s.modelBar.SetValue(frac)
+	s.modelBar.Show()
+	s.cancelB.Show()
 }
 
 // showDownload shows the model download's state ("" hides it).

@@ -572,9 +572,10 @@ func (u *UI) requestQuit() {
 		u.win.Close()
 		return
 	}
-	note := widget.NewLabel("The images of this run are not finished; quitting stops them and they are lost. The prompt is kept.")
+	note := widget.NewLabel("Images are being made: quitting stops them and they are lost. The prompt is kept.")
 	note.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm("Quit while images are being made?", "Quit", "Keep working",
+	// The title stays true when the run ends under the question (runEnded rewrites the note).
+	d := dialog.NewCustomConfirm("Quit Janus Desktop?", "Quit", "Keep working",
 		container.New(fixedWidth{420}, note), func(ok bool) {
 			if ok {
 				u.win.Close()
@@ -687,7 +688,7 @@ func (u *UI) OnDropped(_ fyne.Position, uris []fyne.URI) {
 func (u *UI) setNoEngine(why string) {
 	u.chat.setReady(false, why)
 	u.create.setReady(false, why)
-	u.sidebar.showModel(nil, why, -1)
+	u.sidebar.showModel(nil, why)
 }
 
 // setEngine makes e the model every view uses.
@@ -704,7 +705,7 @@ func (u *UI) setEngine(e app.Engine) {
 	} else {
 		u.create.setReady(false, info.Name+" was loaded without its image generation networks: pick another model to create images.")
 	}
-	u.sidebar.showModel(e, "", -1)
+	u.sidebar.showModel(e, "")
 	if old != nil && old != e {
 		v := u.detachServing()
 		go func() {
