@@ -47,7 +47,12 @@
 // conversation) starts a new chat: model.Chat has no way to take over a cache for a history
 // other than its own. usage.prompt_tokens_details.cached_tokens reports the positions reused.
 //
-// Images: prompt, n (1-8), response_format b64_json (or url, which returns a data: URL:
+// Routes are matched after cleaning the path (a doubled or trailing slash), and /v1 may be
+// left out of a base URL.
+//
+// Images: prompt, n (1-8), size (any WIDTHxHEIGHT or auto: the model draws at its one size,
+// which the response's size gives; clients send OpenAI's sizes as they are), model (the
+// loaded one's names, or OpenAI's image models' names, which ask for it), response_format b64_json (or url, which returns a data: URL:
 // nothing is stored), and the extensions seed, cfg, temperature, top_k and top_p. The PNGs
 // carry the text chunks `janus generate` writes and are byte for byte its files for the same
 // settings; each data entry reports its seed (image i of a request uses seed+i). With

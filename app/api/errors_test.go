@@ -80,6 +80,7 @@ func TestErrors(t *testing.T) {
 		param  string
 	}{
 		{"unknown route", "/v1/completions", chat(nil), 404, "unknown_url", ""},
+		{"unknown route without /v1", "/completions", chat(nil), 404, "unknown_url", ""},
 		{"malformed JSON", "/v1/chat/completions", `{"messages": [`, 400, "", ""},
 		{"not an object", "/v1/chat/completions", `[1, 2]`, 400, "", ""},
 		{"empty body", "/v1/chat/completions", ``, 400, "", ""},
@@ -126,10 +127,11 @@ func TestErrors(t *testing.T) {
 		{"image prompt empty", "/v1/images/generations", map[string]any{"prompt": " "}, 400, "", "prompt"},
 		{"image prompt too long", "/v1/images/generations", map[string]any{"prompt": strings.Repeat("x", 2001)}, 400, "", "prompt"},
 		{"image prompt tag", "/v1/images/generations", map[string]any{"prompt": "<image_placeholder>"}, 400, "", "prompt"},
-		{"image model", "/v1/images/generations", map[string]any{"prompt": "x", "model": "dall-e-3"}, 404, "model_not_found", ""},
+		{"image model", "/v1/images/generations", map[string]any{"prompt": "x", "model": "stable-diffusion"}, 404, "model_not_found", ""},
+		{"image size", "/v1/images/generations", map[string]any{"prompt": "x", "size": "large"}, 400, "", "size"},
+		{"image size zero", "/v1/images/generations", map[string]any{"prompt": "x", "size": "0x1024"}, 400, "", "size"},
 		{"n 0", "/v1/images/generations", map[string]any{"prompt": "x", "n": 0}, 400, "", "n"},
 		{"n 9", "/v1/images/generations", map[string]any{"prompt": "x", "n": 9}, 400, "", "n"},
-		{"size", "/v1/images/generations", map[string]any{"prompt": "x", "size": "1024x1024"}, 400, "", "size"},
 		{"response_format", "/v1/images/generations", map[string]any{"prompt": "x", "response_format": "jpeg"}, 400, "", "response_format"},
 		{"output_format", "/v1/images/generations", map[string]any{"prompt": "x", "output_format": "webp"}, 400, "", "output_format"},
 		{"cfg", "/v1/images/generations", map[string]any{"prompt": "x", "cfg": -1}, 400, "", "cfg"},

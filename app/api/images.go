@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,7 +95,13 @@ func (s *Server) imageBytes(ref imageRef) ([]byte, string, *apiError) {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
 		return nil, "", badRequest(ref.param, "remote image URLs are not fetched: send the image as a data: URL (data:image/png;base64,...)")
 	case strings.HasPrefix(lower, "file://"):
-		return s.localImage(ref, url[len("file://"):])
+		// As clients make them (Node's pathToFileURL, Python's Path.as_uri): percent-encoded,
+		// with no host or localhost.
+		u, err := neturl.Parse(url)
+		if err != nil || (u.Host != "" && !strings.EqualFold(u.Host, "localhost")) {
+			return nil, "", badRequest(ref.param, "the file URL %q does not name a file on this computer (file:///absolute/path)", truncate(url, 60))
+		}
+		return s.localImage(ref, u.Path)
 	case filepath.IsAbs(url):
 		return s.localImage(ref, url)
 	case s.folder != "" && !strings.Contains(url, "://"):
@@ -251,7 +258,10 @@ func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {
-	if e := s.checkModel(req.Model); e != nil {
+	// Image clients often have OpenAI's model names built in; they get the loaded model.
+	if m := strings.ToLower(req.Model); strings.HasPrefix(m, "dall-e") || strings.HasPrefix(m, "gpt-image") {
+		s.log.Info("api: an OpenAI image model's name asks for the loaded model", "model", req.Model, "loaded", s.name)
+	} else if e := s.checkModel(req.Model); e != nil {
 		return nil, e
 	}
 	if s.m.VQ == nil {
@@ -274,7 +284,13 @@ func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {
 		job.opts.N = *req.N
 	}
 	if side := s.m.Config.VQ.ImageSize; req.Size != "" && req.Size != "auto" && req.Size != fmt.Sprintf("%dx%d", side, side) {
-		return nil, badRequest("size", "size %q: this model draws %dx%d images", req.Size, side, side)
+		// Clients send the sizes OpenAI's models draw (1024x1024): the model draws its one
+		// size, which the response's size field gives; anything but a size is refused.
+		var w, h int
+		if n, err := fmt.Sscanf(req.Size, "%dx%d", &w, &h); err != nil || n != 2 || w < 1 || h < 1 || fmt.Sprintf("%dx%d", w, h) != req.Size {
+			return nil, badRequest("size", "size %q is not WIDTHxHEIGHT: this model draws %dx%d images", req.Size, side, side)
+		}
+		s.log.Info("api: the model draws one size", "asked", req.Size, "drawn", fmt.Sprintf("%dx%d", side, side))
 	}
 	switch req.ResponseFormat {
 	case "", "b64_json":

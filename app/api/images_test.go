@@ -197,3 +197,20 @@ func TestImagesRandomSeed(t *testing.T) {
 		t.Errorf("text chunks %v lack seed %d", text, seed)
 	}
 }
+
+// TestImageClientDefaults: OpenAI's image model names and sizes, which image clients send
+// as they are, get the loaded model's pictures at its size (the response says which).
+func TestImageClientDefaults(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	for _, req := range []map[string]any{
+		{"model": "dall-e-3", "prompt": "a fox", "size": "1024x1024"},
+		{"model": "gpt-image-1", "prompt": "a fox", "size": "auto"},
+		{"model": "DALL-E-2", "prompt": "a fox", "size": "256x256"},
+	} {
+		resp, body := ts.post(t, "/v1/images/generations", req)
+		var got imagesResponse
+		if resp.StatusCode != 200 || json.Unmarshal(body, &got) != nil || len(got.Data) != 1 || got.Size != "96x96" {
+			t.Errorf("%v: %d, size %q, %d images: %.300s", req, resp.StatusCode, got.Size, len(got.Data), body)
+		}
+	}
+}

@@ -5,6 +5,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -62,4 +64,25 @@ func TestImagesCheckedBeforeTurn(t *testing.T) {
 	if n := turns.Load(); n != 1 {
 		t.Errorf("%d turns taken, want 1", n)
 	}
+}
+
+// TestFileURLs: file URLs as clients make them (percent-encoded, with no host or localhost)
+// name the file; another host is refused.
+func TestFileURLs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "my pictures")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, landPath := fixtureImage(t, "synthetic_landscape_150x100.png")
+	good := copyFile(t, landPath, dir)
+	ts := newTestServer(t, Options{ImageFolder: dir})
+	encoded := (&url.URL{Scheme: "file", Path: good}).String() // "my%20pictures"
+	if !strings.Contains(encoded, "%20") {
+		t.Fatalf("the URL %q is not percent-encoded", encoded)
+	}
+	for _, u := range []string{encoded, "file://localhost" + (&url.URL{Path: good}).EscapedPath(), "file://" + good} {
+		chatOK(t, ts, map[string]any{"max_tokens": 2, "messages": []any{userMsg("what?", u)}})
+	}
+	resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"max_tokens": 2, "messages": []any{userMsg("what?", "file://otherhost"+good)}})
+	checkError(t, "another host", resp, body, 400, "", "messages[0].content[0].image_url")
 }

@@ -17,8 +17,10 @@ type queue struct {
 	admitted int
 	busy     bool
 	waiting  []chan struct{} // FIFO of requests ready to run; closing one hands it the model
-	// avg is a moving average of job durations, for Retry-After.
-	avg time.Duration
+	// avg is a moving average of job durations, and since when the running job has held
+	// the model, for Retry-After.
+	avg   time.Duration
+	since time.Time
 }
 
 func newQueue(maxWaiting int) *queue {
@@ -45,11 +47,16 @@ func (q *queue) admit() (*ticket, int, bool) {
 	return &ticket{q: q}, 0, true
 }
 
-// retryAfterLocked estimates the seconds until a place frees up: the jobs ahead at the
-// recent average duration.
+// retryAfterLocked estimates the seconds until a place frees up: the jobs waiting at the
+// recent average duration, and the running one at that or at least as long again as it has
+// run (the first job of a fresh server would otherwise be guessed at a second, and clients
+// that honour Retry-After would give up while it runs).
 func (q *queue) retryAfterLocked() int {
-	ahead := len(q.waiting) + 1
-	return max(1, int(math.Ceil(q.avg.Seconds()*float64(ahead))))
+	running := q.avg
+	if q.busy {
+		running = max(running, time.Since(q.since))
+	}
+	return max(1, int(math.Ceil(running.Seconds()+q.avg.Seconds()*float64(len(q.waiting)))))
 }
 
 // wait blocks until the ticket's job may run (every earlier ticket has finished) or ctx ends;
@@ -59,6 +66,7 @@ func (t *ticket) wait(ctx context.Context) error {
 	q.mu.Lock()
 	if !q.busy {
 		q.busy, t.running, t.start = true, true, time.Now()
+		q.since = t.start
 		q.mu.Unlock()
 		return nil
 	}
@@ -104,6 +112,7 @@ func (t *ticket) done() {
 	if len(q.waiting) > 0 {
 		next := q.waiting[0]
 		q.waiting = q.waiting[1:]
+		q.since = time.Now()
 		close(next) // still busy: the model passes straight to next
 		return
 	}

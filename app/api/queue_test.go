@@ -328,3 +328,29 @@ func TestQueueFullMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterCountsTheRunningJob: the job running for longer than the average makes
+// Retry-After at least as long as it has run (a fresh server said 1 s while its first job
+// ran for minutes); waiting jobs add the average each.
+func TestRetryAfterCountsTheRunningJob(t *testing.T) {
+	q := newQueue(1)
+	running, _, _ := q.admit()
+	if err := running.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	q.since = time.Now().Add(-29500 * time.Millisecond)
+	q.waiting = append(q.waiting, make(chan struct{}))
+	got := q.retryAfterLocked()
+	q.waiting = q.waiting[:0]
+	q.mu.Unlock()
+	if got != 31 {
+		t.Errorf("Retry-After %d s with a job running for 29.5 s and one waiting (average 1 s), want 31", got)
+	}
+	running.done()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if got := q.retryAfterLocked(); got < 1 || got > 30 {
+		t.Errorf("Retry-After %d s with nothing running, want about the average", got)
+	}
+}

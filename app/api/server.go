@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -421,7 +422,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if s.key != nil && s.crossOrigin(w, r) {
 		return
 	}
-	path := r.URL.Path
+	path := routePath(r.URL.Path)
 	if path == "/health" {
 		if !allowMethod(w, r, http.MethodGet) {
 			return
@@ -456,6 +457,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("unknown_url", "unknown request URL: %s %s (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/images/generations, GET /health)",
 			r.Method, path))
 	}
+}
+
+// routePath is the route a request's path names: cleaned (a doubled or trailing slash
+// dropped), and under /v1 when a client's base URL left that out.
+func routePath(p string) string {
+	p = path.Clean("/" + p)
+	for _, root := range []string{"/models", "/chat", "/images"} {
+		if p == root || strings.HasPrefix(p, root+"/") {
+			return "/v1" + p
+		}
+	}
+	return p
 }
 
 // MinBrowserKeyLength is the shortest API key with which browser pages (requests with an

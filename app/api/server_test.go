@@ -301,3 +301,24 @@ func TestShutdownAnswersQueued(t *testing.T) {
 		t.Error("no Retry-After on the 503")
 	}
 }
+
+// TestRoutePaths: a base URL without /v1, a doubled or trailing slash reach the routes.
+func TestRoutePaths(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	for _, p := range []string{"/models", "/v1/models/", "//v1//models", "/v1/./models"} {
+		resp, body := ts.get(t, p)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"object":"list"`) {
+			t.Errorf("GET %s: %d %s", p, resp.StatusCode, body)
+		}
+	}
+	resp, body := ts.post(t, "/chat/completions", map[string]any{"max_tokens": 2, "messages": []any{userMsg("hi")}})
+	if resp.StatusCode != 200 {
+		t.Errorf("POST /chat/completions: %d %s", resp.StatusCode, body)
+	}
+	for p, want := range map[string]string{"/v1//chat/completions/": "/v1/chat/completions", "/images/generations": "/v1/images/generations",
+		"/health": "/health", "/": "/", "/v1": "/v1", "/modelsx": "/modelsx"} {
+		if got := routePath(p); got != want {
+			t.Errorf("routePath(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
