@@ -105,6 +105,11 @@ func checkImageFile(path string) (string, image.Config, error) {
 	case int64(cfg.Width)*int64(cfg.Height) > MaxAttachmentPixels:
 		return "", image.Config{}, fmt.Errorf("%s is %d×%d pixels: %w (the limit is %d megapixels)",
 			name, cfg.Width, cfg.Height, ErrTooLarge, MaxAttachmentPixels/1_000_000)
+	case max(cfg.Width, cfg.Height) > imageproc.DefaultMaxSide:
+		// The decoder's limit (DecodeImageFile): a strip within the pixel limit was taken here
+		// and refused only when its thumbnail was made.
+		return "", image.Config{}, fmt.Errorf("%s is %d×%d pixels: %w (the limit is %d pixels a side)",
+			name, cfg.Width, cfg.Height, ErrTooLarge, imageproc.DefaultMaxSide)
 	}
 	return format, cfg, nil
 }
@@ -150,11 +155,29 @@ func readAttachment(path string) (ImageRef, []byte, error) {
 	if err != nil {
 		return ImageRef{}, nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := readAtMost(path, MaxAttachmentBytes)
 	if err != nil {
 		return ImageRef{}, nil, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
 	}
 	ref := contentRef(data, formatExt(format))
 	ref.Name, ref.Width, ref.Height = filepath.Base(path), cfg.Width, cfg.Height
 	return ref, data, nil
+}
+
+// readAtMost reads the file at path, refusing one that has grown beyond limit bytes since it
+// was checked (it is never read whole).
+func readAtMost(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: the file grew past %s", ErrTooLarge, FormatBytes(limit))
+	}
+	return data, nil
 }

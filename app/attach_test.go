@@ -70,6 +70,10 @@ func TestCheckImageFile(t *testing.T) {
 	os.Mkdir(folder, 0o755)
 	huge := filepath.Join(dir, "huge.png")
 	os.WriteFile(huge, pngHeader(10000, 10000), 0o644)
+	// Within the pixel limit but wider than the decoder takes: refused here, not at the
+	// thumbnail (CheckImageFile and DecodeImageFile agree).
+	strip := filepath.Join(dir, "strip.png")
+	os.WriteFile(strip, pngHeader(20000, 4), 0o644)
 	big := filepath.Join(dir, "big.png")
 	f, _ := os.Create(big)
 	f.Write(pngHeader(100, 100))
@@ -89,6 +93,7 @@ func TestCheckImageFile(t *testing.T) {
 		{path: empty, is: app.ErrNotImage, contains: "empty.png"},
 		{path: folder, is: app.ErrNotImage, contains: "holiday.png is a folder"},
 		{path: huge, is: app.ErrTooLarge, contains: "10000×10000"},
+		{path: strip, is: app.ErrTooLarge, contains: "20000×4 pixels: image too large (the limit is 16384 pixels a side)"},
 		{path: big, is: app.ErrTooLarge, contains: "the limit is 50 MB"},
 		{path: filepath.Join(dir, "gone.png"), contains: "gone.png: the file does not exist"},
 	} {
