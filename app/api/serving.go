@@ -25,7 +25,8 @@ type Serving struct {
 }
 
 // StartServing serves the API on engine's model at addr (app.ServeSettings.Addr, or
-// "127.0.0.1:0" for any free port) until ctx ends or Stop is called. engine must be one
+// "127.0.0.1:0" for any free port) until ctx ends (then requests in flight get
+// ShutdownGrace) or Stop is called. engine must be one
 // LoadEngine returned (an app.SharedModel); stop the server before closing the engine. opts
 // are as for NewServer (APIKey, Software for the PNGs' text chunks, OtherModels, ...), except
 // that ModelName defaults to the engine's name and Turn is always the engine's.
@@ -52,7 +53,12 @@ func StartServing(ctx context.Context, engine app.Engine, addr string, opts Opti
 		return nil, fmt.Errorf("serve %s: %w", info.Name, err)
 	}
 	v := &Serving{s: s, addr: ln.Addr().String(), done: make(chan struct{})}
-	stop := context.AfterFunc(ctx, func() { v.Stop(context.Background()) })
+	// As janus serve (RunListener): requests in flight get ShutdownGrace, not forever.
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+		defer cancel()
+		v.Stop(sctx)
+	})
 	go func() {
 		defer close(v.done)
 		defer stop()
