@@ -42,10 +42,11 @@ type Launch struct {
 
 // Window is this process's claim on a data folder (see ClaimWindow).
 type Window struct {
-	ln   net.Listener // nil when the socket could not be made
-	lock *os.File     // nil without a lock
-	path string
-	wg   sync.WaitGroup
+	ln    net.Listener // nil when the socket could not be made
+	lock  *os.File     // nil without a lock
+	path  string
+	times windowTimes
+	wg    sync.WaitGroup
 }
 
 const (
@@ -58,13 +59,12 @@ const (
 	maxLaunchBytes = 1 << 20
 )
 
-// handOverTimeout bounds how long a start waits for the running window to answer (a
-// variable for the tests).
-var handOverTimeout = 5 * time.Second
+// windowTimes are a claim's patience: HandOver bounds how long a start waits for the
+// running window to answer, Closing how long it waits for a closing window to let go of the
+// folder (it stops a generation and saves first).
+type windowTimes struct{ handOver, closing time.Duration }
 
-// closingWait bounds how long a start waits for a closing window to let go of the folder
-// (it stops a generation and saves first).
-var closingWait = 30 * time.Second
+var defaultWindowTimes = windowTimes{handOver: 5 * time.Second, closing: 30 * time.Second}
 
 // BusyError is ClaimWindow's error when another process holds the data folder but does not
 // answer (busy, or hung): a second window must not start on the same history.
@@ -85,6 +85,10 @@ func (e *BusyError) Unwrap() error { return e.Err }
 // start beside a socket a crash left, cannot both win; where the file system has no locks
 // (some network folders) the socket alone decides.
 func ClaimWindow(dir string, l Launch) (*Window, error) {
+	return claimWindow(dir, l, defaultWindowTimes)
+}
+
+func claimWindow(dir string, l Launch, times windowTimes) (*Window, error) {
 	if err := os.MkdirAll(dir, storeDirPerm); err != nil {
 		return nil, fmt.Errorf("claim data folder: %w", err)
 	}
@@ -100,20 +104,20 @@ func ClaimWindow(dir string, l Launch) (*Window, error) {
 	lock, err := lockFolder(lockPath)
 	if err != nil && !errors.Is(err, errLocked) {
 		slog.Info("no lock on the data folder; the socket alone keeps one window", "err", err)
-		return claimBySocket(dir, path, l)
+		return claimBySocket(dir, path, l, times)
 	}
 	// While another process holds the lock: it may be a start that has the lock and not yet
 	// its socket (dial errors are tried again), or a window that is closing and saving (it
 	// answers so, and the lock is tried again until it lets go).
-	deadline := time.Now().Add(handOverTimeout)
+	deadline := time.Now().Add(times.handOver)
 	closing := false
 	for errors.Is(err, errLocked) {
-		herr := handOver(path, l)
+		herr := handOver(path, l, times.handOver)
 		switch {
 		case herr == nil:
 			return nil, ErrAlreadyRunning
 		case errors.Is(herr, ErrClosing) && !closing:
-			closing, deadline = true, time.Now().Add(closingWait)
+			closing, deadline = true, time.Now().Add(times.closing)
 		case errors.Is(herr, ErrClosing), isRetryable(herr):
 		default:
 			return nil, &BusyError{herr}
@@ -135,17 +139,17 @@ func ClaimWindow(dir string, l Launch) (*Window, error) {
 		// keeps them from opening a second one.
 		slog.Warn("window socket", "err", err)
 	}
-	return &Window{ln: ln, lock: lock, path: path}, nil
+	return &Window{ln: ln, lock: lock, path: path, times: times}, nil
 }
 
 // claimBySocket is ClaimWindow without a lock: whoever listens on the socket holds the folder.
-func claimBySocket(dir, path string, l Launch) (*Window, error) {
+func claimBySocket(dir, path string, l Launch, times windowTimes) (*Window, error) {
 	ln, err := listen(path)
 	if err == nil {
-		return &Window{ln: ln, path: path}, nil
+		return &Window{ln: ln, path: path, times: times}, nil
 	}
 	// Someone holds the name: a running window, or a socket a crash left behind.
-	herr := handOver(path, l)
+	herr := handOver(path, l, times.handOver)
 	if herr == nil {
 		return nil, ErrAlreadyRunning
 	}
@@ -159,7 +163,7 @@ func claimBySocket(dir, path string, l Launch) (*Window, error) {
 	if ln, err = listen(path); err != nil {
 		return nil, fmt.Errorf("claim data folder %s: %w", dir, err)
 	}
-	return &Window{ln: ln, path: path}, nil
+	return &Window{ln: ln, path: path, times: times}, nil
 }
 
 // listen opens the socket for this user alone (it may be in the shared temporary folder).
@@ -217,14 +221,14 @@ func isRetryable(err error) bool {
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF)
 }
 
-// handOver sends l to the window listening on path and waits for its answer.
-func handOver(path string, l Launch) error {
-	conn, err := net.DialTimeout("unix", path, handOverTimeout)
+// handOver sends l to the window listening on path and waits for its answer, at most timeout.
+func handOver(path string, l Launch, timeout time.Duration) error {
+	conn, err := net.DialTimeout("unix", path, timeout)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(handOverTimeout))
+	conn.SetDeadline(time.Now().Add(timeout))
 	l.Sent = time.Now()
 	req, _ := json.Marshal(l) // strings and a time always marshal
 	if _, err := conn.Write(append(req, '\n')); err != nil {
@@ -257,9 +261,9 @@ var (
 	ErrBusy    = errors.New("the running window is busy")
 )
 
-// LaunchWait is the longest a Serve handler may take: the start waits handOverTimeout for
-// an answer, and a request older than half of it is answered "late" without the handler.
-var LaunchWait = 2 * time.Second
+// LaunchWait is the longest a Serve handler may take: the start waits 5 s for an answer,
+// and a request older than half of that is answered "late" without the handler.
+const LaunchWait = 2 * time.Second
 
 // Serve passes every later start's Launch to handle, on a goroutine of its own, until Close.
 // handle returns within LaunchWait: nil once the window has the start's images, ErrClosing
@@ -288,7 +292,7 @@ func (w *Window) Serve(handle func(Launch) error) {
 // answer reads one Launch from conn, hands it to handle and says "ok", "closing" or "busy".
 func (w *Window) answer(conn net.Conn, handle func(Launch) error) {
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(handOverTimeout))
+	conn.SetDeadline(time.Now().Add(w.times.handOver))
 	line, err := bufio.NewReader(io.LimitReader(conn, maxLaunchBytes)).ReadBytes('\n')
 	var l Launch
 	if err == nil {
@@ -300,7 +304,7 @@ func (w *Window) answer(conn net.Conn, handle func(Launch) error) {
 		return
 	}
 	// Half the start's patience: the other half is for handle.
-	if !l.Sent.IsZero() && time.Since(l.Sent) > handOverTimeout/2 {
+	if !l.Sent.IsZero() && time.Since(l.Sent) > w.times.handOver/2 {
 		slog.Info("window socket: a start that gave up", "sent", l.Sent)
 		io.WriteString(conn, "late\n")
 		return

@@ -72,8 +72,6 @@ func TestClaimWindowStale(t *testing.T) {
 // A window that holds the folder but does not answer is neither taken over nor told it was,
 // and the start is refused (BusyError) rather than opening a second window on the history.
 func TestClaimWindowNoAnswer(t *testing.T) {
-	defer func(d time.Duration) { handOverTimeout = d }(handOverTimeout)
-	handOverTimeout = 200 * time.Millisecond
 	dir := t.TempDir()
 	lock, err := lockFolder(filepath.Join(dir, windowLock))
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -84,7 +82,7 @@ func TestClaimWindowNoAnswer(t *testing.T) {
 	}
 	defer lock.Close()
 	silentListener(t, windowSocketPath(dir))
-	_, err = ClaimWindow(dir, Launch{})
+	_, err = claimWindow(dir, Launch{}, windowTimes{handOver: 200 * time.Millisecond, closing: time.Second})
 	var busy *BusyError
 	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("claim with a silent window: %v, want a BusyError", err)
@@ -143,12 +141,10 @@ func TestClaimWindowRace(t *testing.T) {
 // Without a folder lock (Windows, file systems without locks) the socket alone decides: a
 // silent socket is not taken over.
 func TestClaimBySocketNoAnswer(t *testing.T) {
-	defer func(d time.Duration) { handOverTimeout = d }(handOverTimeout)
-	handOverTimeout = 200 * time.Millisecond
 	dir := t.TempDir()
 	path := windowSocketPath(dir)
 	silentListener(t, path)
-	if _, err := claimBySocket(dir, path, Launch{}); err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
+	if _, err := claimBySocket(dir, path, Launch{}, windowTimes{handOver: 200 * time.Millisecond}); err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("claim with a silent window: %v", err)
 	}
 	if _, serr := os.Lstat(path); serr != nil {

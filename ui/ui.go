@@ -11,6 +11,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,8 @@ type Options struct {
 	// RunOnUI runs f on the UI goroutine; nil means fyne.Do. Tests pass a queue they drain
 	// so that widgets are only ever touched from the test's goroutine.
 	RunOnUI func(f func())
+	// launchWait and draftDelay replace app.LaunchWait and draftDelay when set (tests).
+	launchWait, draftDelay time.Duration
 }
 
 // UI is the main window and the state behind it. Its methods run on the UI goroutine.
@@ -213,7 +216,7 @@ func (u *UI) takeLaunch(l app.Launch) error {
 	select {
 	case <-done:
 		return nil
-	case <-time.After(app.LaunchWait):
+	case <-time.After(cmp.Or(u.opts.launchWait, app.LaunchWait)):
 	}
 	if state.CompareAndSwap(pending, abandoned) {
 		if u.closed.Load() {
@@ -301,7 +304,7 @@ func (u *UI) shutdown() {
 // Drafts are saved draftDelay after the typing stops, so that a crash keeps them too; a
 // draft longer than maxDraftRunes is not put back into its field at start (Fyne lays a long
 // text out again at every change: 20,000 characters took 4 s a layout) but kept in a file.
-var draftDelay = 2 * time.Second // a variable for the tests
+const draftDelay = 2 * time.Second
 
 const maxDraftRunes = 8000
 
@@ -313,10 +316,10 @@ func (u *UI) drafts() app.Drafts {
 // draftChanged saves the drafts once the typing has paused for draftDelay.
 func (u *UI) draftChanged() {
 	if u.draftTimer != nil {
-		u.draftTimer.Reset(draftDelay)
+		u.draftTimer.Reset(cmp.Or(u.opts.draftDelay, draftDelay))
 		return
 	}
-	u.draftTimer = time.AfterFunc(draftDelay, func() {
+	u.draftTimer = time.AfterFunc(cmp.Or(u.opts.draftDelay, draftDelay), func() {
 		u.do(func() {
 			if d := u.drafts(); d != u.settings.Drafts {
 				u.settings.Drafts = d

@@ -313,9 +313,7 @@ func TestDraftsKeptAcrossQuit(t *testing.T) {
 // Drafts reach settings.json shortly after the typing stops, before any quit (a crash keeps
 // them); sending empties the saved draft.
 func TestDraftsSavedWhileTyping(t *testing.T) {
-	defer func(d time.Duration) { draftDelay = d }(draftDelay)
-	draftDelay = 50 * time.Millisecond
-	h := newHarness(t, apptest.NewFakeEngine(0))
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.draftDelay = 50 * time.Millisecond })
 	saved := func() app.Drafts {
 		st, _, err := h.u.store.LoadSettings()
 		if err != nil {
@@ -522,9 +520,7 @@ func TestClosingWindowTakesNoStart(t *testing.T) {
 // hand-over is dropped when it comes: the start, told "busy", asks again or says the window
 // did not answer, and must not see its images arrive later (or twice).
 func TestBusyWindowDropsLateLaunch(t *testing.T) {
-	defer func(d time.Duration) { app.LaunchWait = d }(app.LaunchWait)
-	app.LaunchWait = 50 * time.Millisecond
-	h := newHarness(t, apptest.NewFakeEngine(0))
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.launchWait = 50 * time.Millisecond })
 	// The test's UI queue is not run while takeLaunch waits: the window is busy.
 	if err := h.u.takeLaunch(app.Launch{Attach: []string{landscape(t)}}); !errors.Is(err, app.ErrBusy) {
 		t.Fatalf("takeLaunch on a busy window = %v, want ErrBusy", err)
