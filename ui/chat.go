@@ -610,14 +610,6 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	return v
 }
 
-// shown is the text v shows.
-func (v *messageView) shown() string {
-	if v.answer != nil {
-		return v.answer.text
-	}
-	return v.text.Text
-}
-
 // paragraphs shows a text one label a paragraph: a streaming answer changes its last
 // paragraph only, so each redraw lays out that one again, not the whole answer (which made
 // long answers slow the window to a crawl).

@@ -558,3 +558,11 @@ func TestDraftsStayWithTheirChat(t *testing.T) {
 		t.Errorf("a new chat again holds %q and %d images, want its own draft", c.entry.Text, len(c.attached))
 	}
 }
+
+// shown is the text v shows.
+func (v *messageView) shown() string {
+	if v.answer != nil {
+		return v.answer.text
+	}
+	return v.text.Text
+}

@@ -255,9 +255,6 @@ func ShowStartError(a fyne.App, err error) {
 	w.ShowAndRun()
 }
 
-// Window is the main window.
-func (u *UI) Window() fyne.Window { return u.win }
-
 // ShowAndRun shows the window and runs the app until it is closed.
 func (u *UI) ShowAndRun() {
 	u.win.ShowAndRun()

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -70,15 +69,6 @@ func internalError(format string, args ...any) *apiError {
 func (e *apiError) withCode(code string) *apiError {
 	e.code = code
 	return e
-}
-
-// asAPIError returns err as an *apiError, or a 500 naming it.
-func asAPIError(err error) *apiError {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return internalError("%v", err)
 }
 
 // writeError sends e as a JSON error response.

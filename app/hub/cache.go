@@ -157,21 +157,6 @@ func (r repoCache) link(commit, name, id string) error {
 	return syncDir(filepath.Dir(dst))
 }
 
-// linked reports whether snapshots/COMMIT/NAME already points at an existing blobs/ID.
-func (r repoCache) linked(commit, name, id string) bool {
-	dst := filepath.Join(r.snapshot(commit), filepath.FromSlash(name))
-	target, err := os.Readlink(dst)
-	if err != nil {
-		return false
-	}
-	want, err := filepath.Rel(filepath.Dir(dst), r.blob(id))
-	if err != nil || target != want {
-		return false
-	}
-	_, err = os.Stat(dst)
-	return err == nil
-}
-
 // writeFileAtomic writes data to path through a temporary file in tmpDir (on the same
 // disk): atomicfile.Write's fsync, rename, fsync of the folders, so a reader sees the old
 // content or the new, never a part.
