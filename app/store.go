@@ -538,7 +538,9 @@ func (s *Store) setAside(path string, reason error) *Problem {
 	to := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405.000000000Z")
 	if err := os.Rename(path, to); err == nil {
 		p.MovedTo = to
-		syncDir(filepath.Dir(path))
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			slog.Warn("sync the folder of a file set aside", "path", path, "err", err)
+		}
 	}
 	slog.Warn("file set aside", "path", path, "moved_to", p.MovedTo, "err", reason)
 	return p

@@ -129,11 +129,9 @@ func TestQueueFull(t *testing.T) {
 	waitFor(t, "the queue to drain", func() bool { busy, w, a := ts.queue.state(); return !busy && w == 0 && a == 0 })
 }
 
-// jobRecorder collects the jobDone reports.
+// jobRecorder passes on the jobDone reports.
 type jobRecorder struct {
-	mu   sync.Mutex
-	done []jobReport
-	ch   chan jobReport
+	ch chan jobReport
 }
 
 type jobReport struct {
