@@ -483,7 +483,8 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 		what = "image set"
 	}
 	// A question of our own: Fyne's plain confirm draws a large question mark behind the text.
-	d := s.u.question("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", e.Title),
+	// The row's line: of entries with one title, it says which of them goes.
+	d := s.u.question("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", s.rowTitle(e)),
 		"Delete", "Cancel", 360, func() { s.doDelete(e) })
 	d.SetConfirmImportance(widget.DangerImportance)
 	s.u.showNoEnter(d)

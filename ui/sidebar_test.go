@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -485,5 +486,25 @@ func TestManyHistoryProblemsOneLine(t *testing.T) {
 	h.pump("the save's answer", func() bool { return true })
 	if lines := strings.Split(n.Text, "\n"); len(lines) != 2 || !strings.Contains(n.Text, "newer Janus Desktop") {
 		t.Errorf("notice %q, want the settings line and the history line", n.Text)
+	}
+}
+
+// Delete's question names the entry as its row does: of two chats with one title, the one
+// being deleted (it gave the bare title, the same for both).
+func TestDeleteNamesTheRow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	h.ask("the same question")
+	h.u.newChat()
+	h.ask("the same question")
+	h.pump("both entries", func() bool { return len(u.sidebar.entries) == 2 })
+	e := u.sidebar.entries[0]
+	row := u.sidebar.rowTitle(e)
+	if row == e.Title {
+		t.Fatalf("the row of a repeated title reads %q, as the title", row)
+	}
+	u.sidebar.delete(e)
+	if len(u.dialogs) != 1 || !slices.Contains(textsIn(u.win.Canvas().Overlays().Top()), "“"+row+"” will be deleted from this computer.") {
+		t.Errorf("the Delete question does not name the row %q", row)
 	}
 }
