@@ -421,7 +421,8 @@ func (c *canvasView) newTile(i int) *tile {
 	t.picture = container.New(&dimLayout{t: t}, bg, t.pic, t.dim)
 	picture := t.picture
 	// The actions with their names where the tile is wide enough, else as icons with tips
-	// (eight tiles in a row, a small window).
+	// (eight tiles in a row), else behind one "…" button (eight tiles in a small window,
+	// where the icons of neighbouring tiles ran together).
 	actions := []struct {
 		name, tip string
 		icon      fyne.Resource
@@ -442,7 +443,18 @@ func (c *canvasView) newTile(i int) *tile {
 	}
 	named.Add(layout.NewSpacer())
 	icons.Add(layout.NewSpacer())
-	t.bar = container.New(widestFit{}, named, icons)
+	var moreB *tipButton
+	moreB = c.u.newTipButton(theme.MoreHorizontalIcon(), "Save, Ask, Variations", func() {
+		items := make([]*fyne.MenuItem, len(actions))
+		for k, a := range actions {
+			items[k] = fyne.NewMenuItemWithIcon(a.tip, a.icon, a.do)
+		}
+		at := fyne.CurrentApp().Driver().AbsolutePositionForObject(moreB)
+		widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), c.u.win.Canvas(), at.Add(fyne.NewPos(0, moreB.Size().Height)))
+	})
+	moreB.Importance = widget.LowImportance
+	more := container.NewHBox(layout.NewSpacer(), moreB, layout.NewSpacer())
+	t.bar = container.New(widestFit{}, named, icons, more)
 	t.bar.Hide()
 	t.obj = container.New(&tileLayout{bar: tileBar}, newTapTarget(picture, func() { c.openLarge(i) }), t.bar)
 	return t

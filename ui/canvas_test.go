@@ -511,3 +511,33 @@ func TestSettingsSaveKeepsCanvasControls(t *testing.T) {
 			c.count.Selected, c.cfg.Value, c.temp.Value)
 	}
 }
+
+// A tile's actions take the form its width allows: named buttons, icons, or one "…" button
+// when even the icons are wider than the tile (eight tiles in a small window, where the
+// icons of neighbouring tiles ran together).
+func TestTileActionsFitTheTile(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	bar := h.u.create.newTile(0).bar
+	bar.Show()
+	named, icons, more := bar.Objects[0], bar.Objects[1], bar.Objects[2]
+	for _, tc := range []struct {
+		width float32
+		shown fyne.CanvasObject
+		name  string
+	}{
+		{named.MinSize().Width + 10, named, "the named buttons"},
+		{icons.MinSize().Width + 2, icons, "the icons"},
+		{icons.MinSize().Width - 10, more, "the … button"},
+	} {
+		bar.Resize(fyne.NewSize(tc.width, tileBar))
+		for _, o := range bar.Objects {
+			if o.Visible() != (o == tc.shown) {
+				t.Errorf("at %v wide the bar does not show %s alone", tc.width, tc.name)
+				break
+			}
+		}
+	}
+	if w := more.MinSize().Width; w > 60 {
+		t.Errorf("the … button takes %v", w)
+	}
+}
