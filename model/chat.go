@@ -100,25 +100,48 @@ func (m *Model) NewChat() *Chat {
 // alternating user and assistant messages, starting with the user, with images only in user
 // messages. Its first Reply runs the whole history through the model.
 func (m *Model) NewChatFrom(history []Message) (*Chat, error) {
-	if len(history)%2 != 0 {
-		return nil, fmt.Errorf("chat history has %d messages: want question and answer pairs", len(history))
-	}
-	for i, msg := range history {
-		if msg.Assistant != (i%2 == 1) {
-			return nil, fmt.Errorf("chat history message %d is from the wrong speaker: turns must alternate user, assistant", i)
-		}
-		if msg.Assistant && len(msg.Images) > 0 {
-			return nil, fmt.Errorf("chat history message %d: an answer cannot hold images", i)
-		}
-		for j, img := range msg.Images {
-			if img == nil {
-				return nil, fmt.Errorf("chat history message %d: image %d is nil", i, j)
-			}
-		}
+	if err := checkHistory(history); err != nil {
+		return nil, err
 	}
 	c := m.NewChat()
 	c.history = slices.Clone(history)
 	return c, nil
+}
+
+// Rewrite replaces the conversation by history (as NewChatFrom takes it), keeping the KV
+// cache: the next Reply runs only from the first position where the new prompt differs from
+// what is cached. A client that sends back an edited or cut conversation (an answer it
+// stopped at a stop sequence) then reuses all before the change.
+func (c *Chat) Rewrite(history []Message) error {
+	if err := checkHistory(history); err != nil {
+		return err
+	}
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	c.history = slices.Clone(history)
+	return nil
+}
+
+// checkHistory reports why history cannot be a chat's: question and answer pairs, images in
+// questions only.
+func checkHistory(history []Message) error {
+	if len(history)%2 != 0 {
+		return fmt.Errorf("chat history has %d messages: want question and answer pairs", len(history))
+	}
+	for i, msg := range history {
+		if msg.Assistant != (i%2 == 1) {
+			return fmt.Errorf("chat history message %d is from the wrong speaker: turns must alternate user, assistant", i)
+		}
+		if msg.Assistant && len(msg.Images) > 0 {
+			return fmt.Errorf("chat history message %d: an answer cannot hold images", i)
+		}
+		for j, img := range msg.Images {
+			if img == nil {
+				return fmt.Errorf("chat history message %d: image %d is nil", i, j)
+			}
+		}
+	}
+	return nil
 }
 
 // History returns the finished turns, alternating user and assistant messages.

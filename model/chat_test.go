@@ -688,3 +688,45 @@ func TestChatCacheGrowsWithTheAnswer(t *testing.T) {
 		t.Errorf("tokens %v with a growing cache, want %v", res.Tokens[:8], short.Tokens)
 	}
 }
+
+// TestChatRewrite: a conversation rewritten with its last answer cut short (a client's stop
+// sequence) answers the next question as a new chat from that history does, reusing the
+// cached positions before the cut; a history that is not question and answer pairs is refused.
+func TestChatRewrite(t *testing.T) {
+	ta, img := tinyAChat(t, Options{Threads: 2})
+	opts := AnswerOptions{MaxNewTokens: 6}
+	c := ta.m.NewChat()
+	defer c.Close()
+	first, err := c.Reply(context.Background(), ta.prompt, []*Image{img}, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := ta.m.Tokenizer.Decode(first.Tokens[:2], true)
+	history := []Message{{Text: ta.prompt, Images: []*Image{img}}, {Assistant: true, Text: cut}}
+	if err := c.Rewrite(history); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Reply(context.Background(), "And then?", nil, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := ta.m.NewChatFrom(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	want, err := fresh.Reply(context.Background(), "And then?", nil, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Tokens, want.Tokens) || got.PromptTokens != want.PromptTokens {
+		t.Errorf("after Rewrite: %v of a %d-token prompt; a new chat from the history: %v of %d", got.Tokens, got.PromptTokens, want.Tokens, want.PromptTokens)
+	}
+	if got.ReusedTokens < first.PromptTokens || got.ImagesEncoded != 0 {
+		t.Errorf("after Rewrite reused %d positions (the first prompt had %d) and encoded %d images, want the first prompt reused and none encoded",
+			got.ReusedTokens, first.PromptTokens, got.ImagesEncoded)
+	}
+	if err := c.Rewrite([]Message{{Text: "q"}}); err == nil {
+		t.Error("Rewrite took a question without its answer")
+	}
+}

@@ -389,7 +389,9 @@ func (c *imageCache) keep(m map[[32]byte]*model.Image) {
 
 // chatFor returns a chat whose history is earlier: the cached one when it already is
 // (the usual next turn), the cached one reset when earlier is empty (a new conversation,
-// which still reuses the cached system prompt and any identical start), or a new one.
+// which still reuses the cached system prompt and any identical start), or the cached one
+// rewritten to earlier (an edited history, or an answer the client cut at a stop sequence:
+// what comes before the first change is reused).
 func (c *conversation) chatFor(m *model.Model, earlier []model.Message) (*model.Chat, error) {
 	if c.chat != nil {
 		if sameHistory(c.chat.History(), earlier) {
@@ -397,6 +399,9 @@ func (c *conversation) chatFor(m *model.Model, earlier []model.Message) (*model.
 		}
 		if len(earlier) == 0 {
 			c.chat.Reset()
+			return c.chat, nil
+		}
+		if err := c.chat.Rewrite(earlier); err == nil {
 			return c.chat, nil
 		}
 		c.chat.Close()

@@ -301,8 +301,10 @@ func TestChatMultiTurn(t *testing.T) {
 	h2 := append(h1, model.Message{Text: "And this one?", Images: []*model.Image{img2}}, model.Message{Assistant: true, Text: a2})
 	step("continued, answer sent back with spaces", []any{u1, assistantMsg(a1), u2, assistantMsg(" " + a2 + "\n"), u3}, h2, "Thanks.", nil,
 		second.Usage.PromptTokens)
+	// An edited answer (or one the client cut at a stop sequence) reuses what comes before
+	// it: the first prompt.
 	step("edited answer", []any{u1, assistantMsg("A cat."), userMsg("Sure?")},
-		[]model.Message{h1[0], {Assistant: true, Text: "A cat."}}, "Sure?", nil, 0)
+		[]model.Message{h1[0], {Assistant: true, Text: "A cat."}}, "Sure?", nil, first.Usage.PromptTokens)
 	// A new conversation reuses the system prompt and the unchanged start of the question.
 	step("new conversation", []any{u1}, nil, "What is this?", []*model.Image{img1}, 20)
 }

@@ -43,9 +43,10 @@
 // earlier turns are exactly that chat's history (the usual next turn: the client sends the
 // answer back) continues it, so only the new question runs through the model; a request with
 // no earlier turns resets it and still reuses the system prompt and any identical beginning
-// (images are matched by content hash). Any other history (an edited or truncated
-// conversation) starts a new chat: model.Chat has no way to take over a cache for a history
-// other than its own. usage.prompt_tokens_details.cached_tokens reports the positions reused.
+// (images are matched by content hash). Any other history (an edited conversation, or an
+// answer the client cut at a stop sequence) rewrites the cached chat (model.Chat.Rewrite),
+// which reuses the positions before the first change. usage.prompt_tokens_details.cached_tokens
+// reports the positions reused.
 //
 // Routes are matched after cleaning the path (a doubled or trailing slash), and /v1 may be
 // left out of a base URL.
