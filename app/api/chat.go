@@ -17,7 +17,8 @@ import (
 )
 
 // chatRequest is the body of POST /v1/chat/completions. Fields OpenAI defines that do not
-// apply (tools, logprobs, penalties, ...) are ignored.
+// apply (tools offered with tool_choice auto or none, logprobs, penalties, ...) are ignored;
+// those that demand what the model cannot give (a tool call, JSON output) are refused.
 type chatRequest struct {
 	Model               string          `json:"model"`
 	Messages            []chatMessage   `json:"messages"`
@@ -32,8 +33,12 @@ type chatRequest struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	N                 *int     `json:"n"`
-	RepetitionPenalty *float64 `json:"repetition_penalty"` // extension
+	N                 *int            `json:"n"`
+	RepetitionPenalty *float64        `json:"repetition_penalty"` // extension
+	ToolChoice        json.RawMessage `json:"tool_choice"`
+	ResponseFormat    *struct {
+		Type string `json:"type"`
+	} `json:"response_format"`
 }
 
 type chatMessage struct {
@@ -95,6 +100,14 @@ func (s *Server) parseChat(req *chatRequest) (*chatJob, *apiError) {
 	}
 	if req.N != nil && *req.N != 1 {
 		return nil, badRequest("n", "n is %d: this server gives one answer per request", *req.N)
+	}
+	// An agent that must get a tool call or JSON would get free text and fail later, far
+	// from the cause.
+	if c := strings.TrimSpace(string(req.ToolChoice)); c != "" && c != "null" && c != `"auto"` && c != `"none"` {
+		return nil, badRequest("tool_choice", "tool_choice %s: Janus cannot call tools; leave tool_choice out, or auto or none", truncate(c, 60))
+	}
+	if f := req.ResponseFormat; f != nil && f.Type != "" && f.Type != "text" {
+		return nil, badRequest("response_format", "response_format %q: Janus answers in free text, with no JSON mode", f.Type)
 	}
 	var e *apiError
 	if job.opts, e = s.answerOptions(req); e != nil {
