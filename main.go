@@ -6,11 +6,8 @@
 package main
 
 import (
-	"cmp"
 	_ "embed"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"fyne.io/fyne/v2"
@@ -28,40 +25,28 @@ var icon []byte
 
 func main() {
 	env := janus.EnvFromOS()
-	start := janus.DesktopOptionsFrom(env, os.Args[1:])
-	if start.Help {
-		fmt.Print(janus.DesktopUsage)
+	start := janus.StartDesktop(env, os.Args[1:])
+	fmt.Print(start.Say)
+	if start.Exit {
 		return
 	}
 	a := app.NewWithID("io.github.janus-desktop.janus")
 	a.SetIcon(fyne.NewStaticResource("icon.png", icon))
-	// One window per data folder: a second start hands its images to the first and exits.
-	var claim *janus.Window
-	if dir := cmp.Or(start.StoreDir, env.DefaultStoreDir()); dir != "" {
-		var err error
-		switch claim, err = janus.ClaimWindow(dir, janus.Launch{Attach: start.Attach}); {
-		case errors.Is(err, janus.ErrAlreadyRunning):
-			fmt.Println("janus-desktop:", err)
-			return
-		case errors.As(err, new(*janus.BusyError)):
-			slog.Info("hand over to the running window", "err", errors.Unwrap(err))
-			fail(a, err)
-		case err != nil:
-			slog.Warn("another window on this data folder is not ruled out", "err", err)
-		}
+	if start.Err != nil {
+		fail(a, start.Err)
 	}
 	w, err := ui.New(a, ui.Options{
 		Env:        env,
-		StoreDir:   start.StoreDir,
-		ModelDir:   start.ModelDir,
-		Attach:     start.Attach,
+		StoreDir:   start.Options.StoreDir,
+		ModelDir:   start.Options.ModelDir,
+		Attach:     start.Options.Attach,
 		Version:    a.Metadata().Version,
 		Downloader: hub.NewDownloader(hub.FromEnv(env)),
-		Claim:      claim,
+		Claim:      start.Claim,
 	})
 	if err != nil {
-		if claim != nil {
-			claim.Close() // a start meanwhile opens its own window, not a wait on this one
+		if start.Claim != nil {
+			start.Claim.Close() // a start meanwhile opens its own window, not a wait on this one
 		}
 		fail(a, err)
 	}

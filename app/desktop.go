@@ -1,6 +1,11 @@
 package app
 
-import "strings"
+import (
+	"cmp"
+	"errors"
+	"log/slog"
+	"strings"
+)
 
 // DesktopOptions are what the desktop app takes from its environment and command line at
 // start; main passes them to the window.
@@ -47,4 +52,44 @@ func DesktopOptionsFrom(env Env, args []string) DesktopOptions {
 		}
 	}
 	return o
+}
+
+// DesktopStart is what a start of the desktop app is to do, decided before any window
+// exists: print Say and exit (help, or images handed to the window already running on the
+// data folder), show Err and exit with an error (that window does not answer: a second one
+// would load the model again and write over its history), or open the window with Options and
+// Claim.
+type DesktopStart struct {
+	Options DesktopOptions
+	// Claim is this process's claim on the data folder; nil when it could not be made (a
+	// folder that cannot hold a socket: the window opens anyway).
+	Claim *Window
+	Say   string
+	Exit  bool
+	Err   error
+}
+
+// StartDesktop reads the command line and claims the data folder (ClaimWindow).
+func StartDesktop(env Env, args []string) DesktopStart {
+	s := DesktopStart{Options: DesktopOptionsFrom(env, args)}
+	if s.Options.Help {
+		s.Say, s.Exit = DesktopUsage, true
+		return s
+	}
+	dir := cmp.Or(s.Options.StoreDir, env.DefaultStoreDir())
+	if dir == "" {
+		return s
+	}
+	claim, err := ClaimWindow(dir, Launch{Attach: s.Options.Attach})
+	switch {
+	case errors.Is(err, ErrAlreadyRunning):
+		s.Say, s.Exit = "janus-desktop: "+err.Error()+"\n", true
+	case errors.As(err, new(*BusyError)):
+		slog.Info("hand over to the running window", "err", errors.Unwrap(err))
+		s.Err = err
+	case err != nil:
+		slog.Warn("another window on this data folder is not ruled out", "err", err)
+	}
+	s.Claim = claim
+	return s
 }
