@@ -65,7 +65,7 @@ type Model struct {
 // Load binds the decoder's weights from src. Without textHead an untied lm_head stays
 // unloaded (Head is nil and Logits must not be called): image generation never reads it, and
 // it is a tenth of the weights.
-func Load(be compute.Backend, src weights.Source, cfg config.LLM, textHead bool) (m *Model, err error) {
+func Load(be compute.Backend, src weights.Source, cfg config.LLM, textHead bool) (*Model, error) {
 	if cfg.Hidden <= 0 || cfg.Heads <= 0 || cfg.KVHeads <= 0 || cfg.Heads%cfg.KVHeads != 0 ||
 		cfg.HeadDim <= 0 || cfg.HeadDim%2 != 0 || cfg.Intermediate <= 0 || cfg.Vocab <= 0 || cfg.Layers < 0 {
 		return nil, fmt.Errorf("language model: unusable config %+v", cfg)
@@ -73,41 +73,48 @@ func Load(be compute.Backend, src weights.Source, cfg config.LLM, textHead bool)
 	if cfg.HiddenAct != "" && cfg.HiddenAct != "silu" {
 		return nil, fmt.Errorf("language model: hidden_act %q is not supported (Janus uses silu)", cfg.HiddenAct)
 	}
-	m = &Model{Config: cfg, be: be}
-	defer func() {
-		if err != nil {
-			m.Free()
-			m = nil
-		}
-	}()
-	d, q, kv, in := cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.Intermediate
 	l := weights.NewBinder(src)
-	m.Embedding = l.Matrix(weights.LLMPrefix+"model.embed_tokens.weight", cfg.Vocab, d)
+	m := &Model{Config: cfg, be: be}
+	m.bind(l, textHead)
+	if l.Err() != nil {
+		m.Free()
+		return nil, fmt.Errorf("load language model: %w", l.Err())
+	}
+	return m, nil
+}
+
+// Tensors names the decoder's weights of cfg, lm_head included, to l: model.Plan records them.
+func Tensors(l weights.Layout, cfg config.LLM) {
+	(&Model{Config: cfg}).bind(l, true)
+}
+
+// bind binds every weight through l, in state-dict order.
+func (m *Model) bind(l weights.Layout, textHead bool) {
+	cfg := m.Config
+	d, q, kv, in := cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.Intermediate
+	pre := weights.LLMPrefix + "model."
+	m.Embedding = l.Matrix(pre+"embed_tokens.weight", cfg.Vocab, d)
 	m.Layers = make([]Layer, cfg.Layers)
 	for i := range m.Layers {
 		y := &m.Layers[i]
-		pre := fmt.Sprintf("%smodel.layers.%d.", weights.LLMPrefix, i)
-		y.AttnNorm = l.F32(pre+"input_layernorm.weight", d)
-		y.Q = l.Matrix(pre+"self_attn.q_proj.weight", q, d)
-		y.K = l.Matrix(pre+"self_attn.k_proj.weight", kv, d)
-		y.V = l.Matrix(pre+"self_attn.v_proj.weight", kv, d)
-		y.O = l.Matrix(pre+"self_attn.o_proj.weight", d, q)
-		y.MLPNorm = l.F32(pre+"post_attention_layernorm.weight", d)
-		y.Gate = l.Matrix(pre+"mlp.gate_proj.weight", in, d)
-		y.Up = l.Matrix(pre+"mlp.up_proj.weight", in, d)
-		y.Down = l.Matrix(pre+"mlp.down_proj.weight", d, in)
+		b := fmt.Sprintf("%slayers.%d.", pre, i)
+		y.Q = l.Matrix(b+"self_attn.q_proj.weight", q, d)
+		y.K = l.Matrix(b+"self_attn.k_proj.weight", kv, d)
+		y.V = l.Matrix(b+"self_attn.v_proj.weight", kv, d)
+		y.O = l.Matrix(b+"self_attn.o_proj.weight", d, q)
+		y.Gate = l.Matrix(b+"mlp.gate_proj.weight", in, d)
+		y.Up = l.Matrix(b+"mlp.up_proj.weight", in, d)
+		y.Down = l.Matrix(b+"mlp.down_proj.weight", d, in)
+		y.AttnNorm = l.F32(b+"input_layernorm.weight", d)
+		y.MLPNorm = l.F32(b+"post_attention_layernorm.weight", d)
 	}
-	m.Norm = l.F32(weights.LLMPrefix+"model.norm.weight", d)
+	m.Norm = l.F32(pre+"norm.weight", d)
 	switch {
 	case cfg.TieWordEmbeddings:
 		m.Head = m.Embedding
 	case textHead:
 		m.Head = l.Matrix(weights.LLMPrefix+"lm_head.weight", cfg.Vocab, d)
 	}
-	if l.Err() != nil {
-		return m, fmt.Errorf("load language model: %w", l.Err())
-	}
-	return m, nil
 }
 
 // Free releases every weight.

@@ -41,29 +41,44 @@ type MLP struct {
 // official nn.Sequential), "linear" a single prefix+"layers", and
 // "identity" none.
 func LoadProjector(be compute.Backend, src weights.Source, prefix string, cfg config.Projector) (*MLP, error) {
+	names, dims, err := projectorLayers(prefix, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return load(be, src, names, dims)
+}
+
+// ProjectorTensors names the weights of the MlpProjector LoadProjector binds to l: model.Plan
+// records them.
+func ProjectorTensors(l weights.Layout, prefix string, cfg config.Projector) {
+	if names, dims, err := projectorLayers(prefix, cfg); err == nil {
+		bind(l, names, dims)
+	}
+}
+
+// projectorLayers names an MlpProjector's Linear layers and their widths (see bind).
+func projectorLayers(prefix string, cfg config.Projector) (names []string, dims []int, err error) {
 	what := "projector " + strings.TrimSuffix(prefix, ".")
 	if cfg.InputDim <= 0 || (cfg.Type != config.ProjectorIdentity && cfg.NEmbed <= 0) {
-		return nil, fmt.Errorf("%s: unusable widths %d → %d", what, cfg.InputDim, cfg.NEmbed)
+		return nil, nil, fmt.Errorf("%s: unusable widths %d → %d", what, cfg.InputDim, cfg.NEmbed)
 	}
-	var names []string
-	var dims []int
+	dims = []int{cfg.InputDim}
 	switch cfg.Type {
 	case config.ProjectorIdentity:
 	case config.ProjectorLinear:
 		names, dims = []string{prefix + "layers"}, []int{cfg.InputDim, cfg.NEmbed}
 	case config.ProjectorMLPGELU:
 		if cfg.Depth < 1 {
-			return nil, fmt.Errorf("%s: depth %d, want >= 1", what, cfg.Depth)
+			return nil, nil, fmt.Errorf("%s: depth %d, want >= 1", what, cfg.Depth)
 		}
-		dims = []int{cfg.InputDim}
 		for i := range cfg.Depth {
 			names = append(names, fmt.Sprintf("%slayers.%d", prefix, 2*i))
 			dims = append(dims, cfg.NEmbed)
 		}
 	default:
-		return nil, fmt.Errorf("%s: unsupported projector_type %q", what, cfg.Type)
+		return nil, nil, fmt.Errorf("%s: unsupported projector_type %q", what, cfg.Type)
 	}
-	return load(be, src, cfg.InputDim, names, dims)
+	return names, dims, nil
 }
 
 // LoadHead binds the gen_head ("vision_head") stored under prefix (weights.GenHeadPrefix,
@@ -73,28 +88,40 @@ func LoadHead(be compute.Backend, src weights.Source, prefix string, cfg config.
 	if cfg.NEmbed <= 0 || cfg.ImageTokenEmbed <= 0 || cfg.ImageTokenSize <= 0 {
 		return nil, fmt.Errorf("%s: unusable widths %+v", strings.TrimSuffix(prefix, "."), cfg)
 	}
-	names := []string{prefix + "output_mlp_projector", prefix + "vision_head"}
-	return load(be, src, cfg.NEmbed, names, []int{cfg.NEmbed, cfg.ImageTokenEmbed, cfg.ImageTokenSize})
+	names, dims := headLayers(prefix, cfg)
+	return load(be, src, names, dims)
 }
 
-// load binds Linear i = names[i] with weight [dims[i+1], dims[i]].
-func load(be compute.Backend, src weights.Source, in int, names []string, dims []int) (*MLP, error) {
-	m := &MLP{in: in, be: be}
-	for i, name := range names {
-		w, err := src.Matrix(name+".weight", dims[i+1], dims[i])
-		if err != nil {
-			m.Free()
-			return nil, fmt.Errorf("load projector: %w", err)
-		}
-		b, err := src.F32(name+".bias", dims[i+1])
-		if err != nil {
-			be.Free(w)
-			m.Free()
-			return nil, fmt.Errorf("load projector: %w", err)
-		}
-		m.Layers = append(m.Layers, Layer{W: w, B: b})
+// HeadTensors names the weights of the gen_head LoadHead binds to l: model.Plan records them.
+func HeadTensors(l weights.Layout, prefix string, cfg config.GenHead) {
+	names, dims := headLayers(prefix, cfg)
+	bind(l, names, dims)
+}
+
+func headLayers(prefix string, cfg config.GenHead) (names []string, dims []int) {
+	return []string{prefix + "output_mlp_projector", prefix + "vision_head"},
+		[]int{cfg.NEmbed, cfg.ImageTokenEmbed, cfg.ImageTokenSize}
+}
+
+// load binds the layers from src.
+func load(be compute.Backend, src weights.Source, names []string, dims []int) (*MLP, error) {
+	l := weights.NewBinder(src)
+	m := &MLP{Layers: bind(l, names, dims), in: dims[0], be: be}
+	if l.Err() != nil {
+		m.Free()
+		return nil, fmt.Errorf("load projector: %w", l.Err())
 	}
 	return m, nil
+}
+
+// bind binds Linear i, names[i] with weight [dims[i+1], dims[i]] and bias [dims[i+1]],
+// through l in state-dict order.
+func bind(l weights.Layout, names []string, dims []int) []Layer {
+	var layers []Layer
+	for i, name := range names {
+		layers = append(layers, Layer{W: l.Matrix(name+".weight", dims[i+1], dims[i]), B: l.F32(name+".bias", dims[i+1])})
+	}
+	return layers
 }
 
 // InputDim is the width of the input rows.
@@ -182,8 +209,11 @@ func (m *MLP) ForwardInto(dst, x *compute.Tensor, s *Scratch) {
 // Free releases the weights.
 func (m *MLP) Free() {
 	for _, l := range m.Layers {
-		m.be.Free(l.W)
-		m.be.Free(l.B)
+		for _, t := range []*compute.Tensor{l.W, l.B} {
+			if t != nil {
+				m.be.Free(t)
+			}
+		}
 	}
 	m.Layers = nil
 }

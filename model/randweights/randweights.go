@@ -1,8 +1,7 @@
 // Package randweights makes the weights of a Janus model from a seeded random source instead
 // of a checkpoint, so that benchmarks can run the released shapes (weights.Plan of a config)
 // without downloading gigabytes. A *Source hands out tensors the way *weights.Loader does:
-// it is a weights.RowSource (what model/vision, model/projector and model/llm bind from) and a
-// vq.Weights, so every network binds from it unchanged.
+// it is a weights.RowSource, what every network binds from, so they bind from it unchanged.
 //
 // Values follow the PyTorch performance peer of the project: Linear and convolution weights
 // N(0, 1/fan_in), biases N(0, 0.02²), embedding tables (embed_tokens, gen_embed, the VQ

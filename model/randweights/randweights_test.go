@@ -17,9 +17,6 @@ import (
 	"github.com/janus-desktop/janus/model/weights"
 )
 
-// The VQ decoder binds from a Source too.
-var _ vq.Weights = (*Source)(nil)
-
 func tinyConfig(t *testing.T) *config.Config {
 	t.Helper()
 	cfg, err := config.Load("testdata/tiny")

@@ -49,7 +49,7 @@ type Model struct {
 }
 
 // Load binds the tower's weights from src. Only cfg.Layers blocks are read.
-func Load(be compute.Backend, src weights.RowSource, cfg config.Vision) (m *Model, err error) {
+func Load(be compute.Backend, src weights.RowSource, cfg config.Vision) (*Model, error) {
 	// The grid is floor(image/patch), as timm's PatchEmbed has it: the stride-patch
 	// convolution never reads the pixels right and below the last whole patch.
 	if cfg.Width <= 0 || cfg.Heads <= 0 || cfg.Width%cfg.Heads != 0 || cfg.PatchSize <= 0 ||
@@ -57,31 +57,40 @@ func Load(be compute.Backend, src weights.RowSource, cfg config.Vision) (m *Mode
 		cfg.Layers < 0 || cfg.MLPHidden <= 0 {
 		return nil, fmt.Errorf("vision tower: unusable config %+v", cfg)
 	}
-	m = &Model{Config: cfg, be: be}
-	defer func() {
-		if err != nil {
-			m.Free()
-			m = nil
-		}
-	}()
-	w, p, g := cfg.Width, cfg.PatchSize, cfg.Grid
-	pre := weights.VisionPrefix
 	l := weights.NewBinder(src)
+	m := &Model{Config: cfg, be: be}
+	m.bind(l)
+	if l.Err() != nil {
+		m.Free()
+		return nil, fmt.Errorf("load vision tower: %w", l.Err())
+	}
+	return m, nil
+}
+
+// Tensors names the tower's weights of cfg to l: model.Plan records them.
+func Tensors(l weights.Layout, cfg config.Vision) {
+	(&Model{Config: cfg}).bind(l)
+}
+
+// bind binds every weight through l, in state-dict order. The fused qkv projection is bound
+// as three blocks of rows, Q, K and V.
+func (m *Model) bind(l weights.Layout) {
+	cfg := m.Config
+	w, p := cfg.Width, cfg.PatchSize
+	pre := weights.VisionPrefix
+	m.PosEmbed = l.F32(pre+"pos_embed", 1, cfg.Tokens, w)
 	m.PatchW = l.F32(pre+"patch_embed.proj.weight", w, 3, p, p)
 	m.PatchB = l.F32(pre+"patch_embed.proj.bias", w)
-	m.PosEmbed = l.F32(pre+"pos_embed", 1, g*g, w)
 	m.Blocks = make([]Block, cfg.Layers)
 	for i := range m.Blocks {
 		b := &m.Blocks[i]
 		bp := fmt.Sprintf("%sblocks.%d.", pre, i)
 		b.Norm1W = l.F32(bp+"norm1.weight", w)
 		b.Norm1B = l.F32(bp+"norm1.bias", w)
-		b.QW = l.MatrixRows(bp+"attn.qkv.weight", 0, w, w)
-		b.KW = l.MatrixRows(bp+"attn.qkv.weight", w, 2*w, w)
-		b.VW = l.MatrixRows(bp+"attn.qkv.weight", 2*w, 3*w, w)
-		b.QB = l.F32Rows(bp+"attn.qkv.bias", 0, w)
-		b.KB = l.F32Rows(bp+"attn.qkv.bias", w, 2*w)
-		b.VB = l.F32Rows(bp+"attn.qkv.bias", 2*w, 3*w)
+		qkv := l.MatrixSplit(bp+"attn.qkv.weight", 3, 3*w, w)
+		b.QW, b.KW, b.VW = qkv[0], qkv[1], qkv[2]
+		qkv = l.F32Split(bp+"attn.qkv.bias", 3, 3*w)
+		b.QB, b.KB, b.VB = qkv[0], qkv[1], qkv[2]
 		b.ProjW = l.Matrix(bp+"attn.proj.weight", w, w)
 		b.ProjB = l.F32(bp+"attn.proj.bias", w)
 		b.Norm2W = l.F32(bp+"norm2.weight", w)
@@ -93,10 +102,6 @@ func Load(be compute.Backend, src weights.RowSource, cfg config.Vision) (m *Mode
 	}
 	m.NormW = l.F32(pre+"norm.weight", w)
 	m.NormB = l.F32(pre+"norm.bias", w)
-	if l.Err() != nil {
-		return m, fmt.Errorf("load vision tower: %w", l.Err())
-	}
-	return m, nil
 }
 
 // Free releases every weight.

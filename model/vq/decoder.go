@@ -9,15 +9,6 @@ import (
 	"github.com/janus-desktop/janus/model/weights"
 )
 
-// Weights hands out checkpoint tensors uploaded to a backend. Load must return the tensor
-// called name converted to dt, and an error naming the tensor when it is missing or its
-// shape is not shape. *weights.Loader satisfies it.
-type Weights interface {
-	// Load is called once per decoder tensor, always with dt F32 and a full state-dict
-	// name (weights.GenVisionPrefix + "decoder.…", "quantize.…", "post_quant_conv.…").
-	Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error)
-}
-
 // conv is a 2-D convolution with "same" padding (3×3 with pad 1, or 1×1).
 type conv struct {
 	w, b *compute.Tensor
@@ -86,42 +77,35 @@ func (d *Decoder) OwnBackend() { d.ownBackend = true }
 // Params returns the hyperparameters the decoder was built from.
 func (d *Decoder) Params() Params { return d.p }
 
-// loader binds tensors by name and keeps the first error, so that Load reads as a plain list
-// of the tensors the decoder needs.
-type loader struct {
-	w   Weights
-	err error
+// binder names the decoder's tensors under weights.GenVisionPrefix, all as float32 (the
+// backend's Conv2D and GroupNorm take F32 weights).
+type binder struct {
+	l weights.Layout
+	b compute.Backend // reshapes the 1×1 convolutions bound as matrices
 }
 
-func (l *loader) load(name string, shape ...int) *compute.Tensor {
-	if l.err != nil {
-		return nil
-	}
-	t, err := l.w.Load(weights.GenVisionPrefix+name, compute.F32, shape...)
-	if err != nil {
-		l.err = fmt.Errorf("vq decoder: %w", err)
-	}
-	return t
+func (l binder) f32(name string, shape ...int) *compute.Tensor {
+	return l.l.F32(weights.GenVisionPrefix+name, shape...)
 }
 
-func (l *loader) conv(name string, cin, cout, k int) conv {
-	return conv{w: l.load(name+".weight", cout, cin, k, k), b: l.load(name+".bias", cout), pad: k / 2, cout: cout}
+func (l binder) conv(name string, cin, cout, k int) conv {
+	return conv{w: l.f32(name+".weight", cout, cin, k, k), b: l.f32(name+".bias", cout), pad: k / 2, cout: cout}
 }
 
-func (l *loader) dense(b compute.Backend, name string, cin, cout int) dense {
-	w := l.load(name+".weight", cout, cin, 1, 1)
-	bias := l.load(name+".bias", cout)
+func (l binder) dense(name string, cin, cout int) dense {
+	w := l.f32(name+".weight", cout, cin, 1, 1)
+	bias := l.f32(name+".bias", cout)
 	if w == nil {
 		return dense{}
 	}
-	return dense{w: b.Reshape(w, cout, cin), b: bias}
+	return dense{w: l.b.Reshape(w, cout, cin), b: bias}
 }
 
-func (l *loader) norm(name string, c int) groupNorm {
-	return groupNorm{w: l.load(name+".weight", c), b: l.load(name+".bias", c)}
+func (l binder) norm(name string, c int) groupNorm {
+	return groupNorm{w: l.f32(name+".weight", c), b: l.f32(name+".bias", c)}
 }
 
-func (l *loader) res(name string, cin, cout int) resBlock {
+func (l binder) res(name string, cin, cout int) resBlock {
 	r := resBlock{
 		in: cin, out: cout,
 		norm1: l.norm(name+".norm1", cin),
@@ -136,33 +120,58 @@ func (l *loader) res(name string, cin, cout int) resBlock {
 	return r
 }
 
-func (l *loader) attn(b compute.Backend, name string, c int) attnBlock {
+func (l binder) attn(name string, c int) attnBlock {
 	return attnBlock{
 		c:    c,
 		norm: l.norm(name+".norm", c),
-		q:    l.dense(b, name+".q", c, c),
-		k:    l.dense(b, name+".k", c, c),
-		v:    l.dense(b, name+".v", c, c),
-		po:   l.dense(b, name+".proj_out", c, c),
+		q:    l.dense(name+".q", c, c),
+		k:    l.dense(name+".k", c, c),
+		v:    l.dense(name+".v", c, c),
+		po:   l.dense(name+".proj_out", c, c),
 	}
 }
 
 // Load binds the decoder tensors named in Appendix A (under weights.GenVisionPrefix) for
-// the structure p describes. Every tensor is loaded as F32 (the backend's Conv2D and
-// GroupNorm take F32 weights). The encoder, quant_conv and quantize.codebook_used are not read.
-func Load(b compute.Backend, w Weights, p Params) (*Decoder, error) {
+// the structure p describes, all as float32. The encoder, quant_conv and
+// quantize.codebook_used are not read.
+func Load(b compute.Backend, src weights.Source, p Params) (*Decoder, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	p.ChMult = append([]int(nil), p.ChMult...)
-	l := &loader{w: w}
+	l := weights.NewBinder(src)
 	d := &Decoder{b: b, p: p}
+	d.bind(binder{l, b})
+	if l.Err() != nil {
+		// Free what was bound before the failure: a caller that retries (another folder, a
+		// fixed file) must not keep the first attempt's weights.
+		d.Free()
+		return nil, fmt.Errorf("vq decoder: %w", l.Err())
+	}
+	cb, err := normaliseCodebook(b, d.codebook, p)
+	if err != nil {
+		d.Free()
+		return nil, err
+	}
+	d.codebook = cb
+	return d, nil
+}
+
+// Tensors names the weights of the decoder p describes to l: model.Plan records them.
+func Tensors(l weights.Layout, p Params) {
+	if len(p.ChMult) > 0 {
+		(&Decoder{p: p}).bind(binder{l: l})
+	}
+}
+
+// bind binds what decode_code runs through l, in state-dict order: the decoder, the
+// codebook (still raw) and post_quant_conv.
+func (d *Decoder) bind(l binder) {
+	p := d.p
 	mid := p.midChannels()
-	raw := l.load("quantize.embedding.weight", p.CodebookSize, p.CodebookDim)
-	d.postQuant = l.dense(b, "post_quant_conv", p.CodebookDim, p.ZChannels)
 	d.convIn = l.conv("decoder.conv_in", p.ZChannels, mid, 3)
 	d.mid1 = l.res("decoder.mid.0", mid, mid)
-	d.midAttn = l.attn(b, "decoder.mid.1", mid)
+	d.midAttn = l.attn("decoder.mid.1", mid)
 	d.mid2 = l.res("decoder.mid.2", mid, mid)
 	for _, bp := range p.plan() {
 		lv := level{plan: bp}
@@ -171,9 +180,9 @@ func Load(b compute.Backend, w Weights, p Params) (*Decoder, error) {
 		for j := 0; j <= p.NumResBlocks; j++ {
 			lv.res = append(lv.res, l.res(fmt.Sprintf("%s.res.%d", name, j), in, bp.out))
 			in = bp.out
-			if bp.attn {
-				lv.attn = append(lv.attn, l.attn(b, fmt.Sprintf("%s.attn.%d", name, j), bp.out))
-			}
+		}
+		for j := 0; bp.attn && j <= p.NumResBlocks; j++ {
+			lv.attn = append(lv.attn, l.attn(fmt.Sprintf("%s.attn.%d", name, j), bp.out))
 		}
 		if bp.upsample {
 			up := l.conv(name+".upsample.conv", bp.out, bp.out, 3)
@@ -184,20 +193,8 @@ func Load(b compute.Backend, w Weights, p Params) (*Decoder, error) {
 	last := p.Ch * p.ChMult[0]
 	d.normOut = l.norm("decoder.norm_out", last)
 	d.convOut = l.conv("decoder.conv_out", last, 3, 3)
-	d.codebook = raw
-	if l.err != nil {
-		// Free what was bound before the failure: a caller that retries (another folder, a
-		// fixed file) must not keep the first attempt's weights.
-		d.Free()
-		return nil, l.err
-	}
-	cb, err := normaliseCodebook(b, raw, p)
-	if err != nil {
-		d.Free()
-		return nil, err
-	}
-	d.codebook = cb
-	return d, nil
+	d.codebook = l.f32("quantize.embedding.weight", p.CodebookSize, p.CodebookDim)
+	d.postQuant = l.dense("post_quant_conv", p.CodebookDim, p.ZChannels)
 }
 
 // normaliseCodebook applies F.normalize(W, p=2, dim=-1) = W[i] / max(‖W[i]‖₂, 1e-12) once at

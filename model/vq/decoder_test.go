@@ -249,19 +249,19 @@ func TestDecodeBadGrids(t *testing.T) {
 
 // missingWeights hides one tensor or reports a wrong shape for it.
 type missingWeights struct {
-	Weights
+	weights.Source
 	name  string
 	shape []int
 }
 
-func (m missingWeights) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
+func (m missingWeights) F32(name string, shape ...int) (*compute.Tensor, error) {
 	if name == m.name {
 		if m.shape == nil {
 			return nil, errors.New("tensor " + name + " is not in the checkpoint")
 		}
-		return m.Weights.Load(name, dt, m.shape...)
+		return m.Source.F32(name, m.shape...)
 	}
-	return m.Weights.Load(name, dt, shape...)
+	return m.Source.F32(name, shape...)
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -275,7 +275,7 @@ func TestLoadErrors(t *testing.T) {
 		p := ParamsFromConfig(cfg.VQ)
 		tests := []struct {
 			name   string
-			w      Weights
+			w      weights.Source
 			p      Params
 			want   string
 			target string
@@ -285,7 +285,7 @@ func TestLoadErrors(t *testing.T) {
 			{"missing codebook", missingWeights{w, weights.GenVisionPrefix + "quantize.embedding.weight", nil}, p,
 				"quantize.embedding.weight", ""},
 			{"wrong shape", w, func() Params { q := p; q.ZChannels = 64; return q }(),
-				"post_quant_conv.weight", "shape"},
+				"decoder.conv_in.weight", "shape"},
 			{"invalid params", w, func() Params { q := p; q.ImageSize = 15; return q }(),
 				"image_size 15", ""},
 		}
@@ -461,16 +461,16 @@ func (a *allocTracker) leaked() int {
 
 // failAfter hands out the first n tensors and then reports a missing one.
 type failAfter struct {
-	Weights
+	weights.Source
 	n, loaded int
 }
 
-func (f *failAfter) Load(name string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
+func (f *failAfter) F32(name string, shape ...int) (*compute.Tensor, error) {
 	if f.loaded == f.n {
 		return nil, errors.New("tensor " + name + " is not in the checkpoint")
 	}
 	f.loaded++
-	return f.Weights.Load(name, dt, shape...)
+	return f.Source.F32(name, shape...)
 }
 
 // TestLoadFreesOnError: a Load that fails part way (a missing tensor at any point, or the
@@ -494,7 +494,7 @@ func TestLoadFreesOnError(t *testing.T) {
 func loadFreesOnError(t *testing.T, be compute.Backend, ck *checkpoint.Checkpoint, p Params) {
 	// Count the tensors a successful load binds, then fail at every one of them.
 	tr := newAllocTracker(be)
-	counter := &failAfter{Weights: weights.NewLoader(ck, tr), n: -1}
+	counter := &failAfter{Source: weights.NewLoader(ck, tr), n: -1}
 	d, err := Load(tr, counter, p)
 	if err != nil {
 		t.Fatal(err)
@@ -507,7 +507,7 @@ func loadFreesOnError(t *testing.T, be compute.Backend, ck *checkpoint.Checkpoin
 	for _, k := range []int{0, 1, total / 3, total / 2, total - 1} {
 		t.Run(fmt.Sprintf("missing tensor %d of %d", k, total), func(t *testing.T) {
 			tr := newAllocTracker(be)
-			_, err := Load(tr, &failAfter{Weights: weights.NewLoader(ck, tr), n: k}, p)
+			_, err := Load(tr, &failAfter{Source: weights.NewLoader(ck, tr), n: k}, p)
 			if err == nil || !strings.Contains(err.Error(), "not in the checkpoint") {
 				t.Fatalf("Load = %v, want the missing tensor's error", err)
 			}

@@ -346,6 +346,10 @@ func ScratchBytesFor(p Params) (int64, error) {
 // sizingWeights hands out weightless tensors of the asked shapes on a sizing backend.
 type sizingWeights struct{ b *sizingBackend }
 
-func (w sizingWeights) Load(_ string, dt compute.DType, shape ...int) (*compute.Tensor, error) {
-	return w.b.New(dt, shape...), nil
+func (w sizingWeights) F32(_ string, shape ...int) (*compute.Tensor, error) {
+	return w.b.New(compute.F32, shape...), nil
+}
+
+func (w sizingWeights) Matrix(_ string, shape ...int) (*compute.Tensor, error) {
+	return w.b.New(compute.F32, shape...), nil
 }

@@ -2,9 +2,26 @@ package weights
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/janus-desktop/janus/compute"
 )
+
+// Layout is what a network binds its weights through, one call per tensor in state-dict
+// order: a Binder uploads them from a Source, a Recorder only lists them (model.Plan). So a
+// network writes each tensor's name and shape once, in the walk both run.
+type Layout interface {
+	// Matrix binds a Linear weight or an embedding table.
+	Matrix(name string, shape ...int) *compute.Tensor
+	// F32 binds any other tensor, as float32.
+	F32(name string, shape ...int) *compute.Tensor
+	// MatrixSplit binds a fused Linear weight of the given shape as n equal blocks of rows.
+	MatrixSplit(name string, n int, shape ...int) []*compute.Tensor
+	// F32Split binds a fused tensor as n equal blocks along its first dimension, as float32.
+	F32Split(name string, n int, shape ...int) []*compute.Tensor
+}
+
+var _ Layout = (*Binder)(nil)
 
 // Binder binds a network's weights from a Source and keeps the first error, so that a
 // network's Load reads as a plain list of tensors with one error check at the end. After an
@@ -50,25 +67,35 @@ func (b *Binder) Matrix(name string, shape ...int) *compute.Tensor {
 	return b.do(func() (*compute.Tensor, error) { return b.src.Matrix(name, shape...) })
 }
 
-// F32Rows uploads elements [r0, r1) along the first dimension as float32 (RowSource.F32Rows).
-func (b *Binder) F32Rows(name string, r0, r1 int) *compute.Tensor {
-	rs, ok := b.rows(name)
-	if !ok {
-		return nil
-	}
-	return b.do(func() (*compute.Tensor, error) { return rs.F32Rows(name, r0, r1) })
+// MatrixSplit uploads each block of rows of a 2-D weight (RowSource.MatrixRows).
+func (b *Binder) MatrixSplit(name string, n int, shape ...int) []*compute.Tensor {
+	return b.split(name, n, shape, func(rs RowSource, r0, r1 int) (*compute.Tensor, error) {
+		return rs.MatrixRows(name, r0, r1)
+	})
 }
 
-// MatrixRows uploads rows [r0, r1) of a 2-D weight (RowSource.MatrixRows) and checks that
-// they have cols columns.
-func (b *Binder) MatrixRows(name string, r0, r1, cols int) *compute.Tensor {
+// F32Split uploads each block as float32 (RowSource.F32Rows).
+func (b *Binder) F32Split(name string, n int, shape ...int) []*compute.Tensor {
+	return b.split(name, n, shape, func(rs RowSource, r0, r1 int) (*compute.Tensor, error) {
+		return rs.F32Rows(name, r0, r1)
+	})
+}
+
+// split uploads blocks [i·rows, (i+1)·rows) of the first dimension and checks that each has
+// the shape's other dimensions.
+func (b *Binder) split(name string, n int, shape []int, load func(rs RowSource, r0, r1 int) (*compute.Tensor, error)) []*compute.Tensor {
+	out := make([]*compute.Tensor, n)
 	rs, ok := b.rows(name)
 	if !ok {
-		return nil
+		return out
 	}
-	t := b.do(func() (*compute.Tensor, error) { return rs.MatrixRows(name, r0, r1) })
-	if t != nil && (len(t.Shape) != 2 || t.Shape[1] != cols) {
-		b.err = fmt.Errorf("tensor %s: rows have shape %v, want [%d %d]", name, t.Shape, r1-r0, cols)
+	rows := shape[0] / n
+	want := append([]int{rows}, shape[1:]...)
+	for i := range out {
+		out[i] = b.do(func() (*compute.Tensor, error) { return load(rs, i*rows, (i+1)*rows) })
+		if t := out[i]; t != nil && !slices.Equal(t.Shape, want) {
+			b.err = fmt.Errorf("tensor %s: rows have shape %v, want %v", name, t.Shape, want)
+		}
 	}
-	return t
+	return out
 }

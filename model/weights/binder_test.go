@@ -2,6 +2,7 @@ package weights
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,10 +50,45 @@ func TestBinderKeepsFirstError(t *testing.T) {
 
 func TestBinderRowsNeedRowSource(t *testing.T) {
 	b := NewBinder(&countingSource{})
-	if b.MatrixRows("qkv", 0, 2, 4) != nil {
-		t.Error("MatrixRows on a plain Source returned a tensor")
+	if qkv := b.MatrixSplit("qkv", 3, 6, 4); len(qkv) != 3 || qkv[0] != nil {
+		t.Errorf("MatrixSplit on a plain Source returned %v, want three nil tensors", qkv)
 	}
 	if err := b.Err(); err == nil || !strings.Contains(err.Error(), "row ranges") {
 		t.Errorf("Err() = %v, want one saying the source cannot load row ranges", err)
+	}
+}
+
+// rowSource hands out row blocks of width cols and records the ranges asked for.
+type rowSource struct {
+	countingSource
+	cols   int
+	ranges [][2]int
+}
+
+func (s *rowSource) MatrixRows(name string, r0, r1 int) (*compute.Tensor, error) {
+	s.ranges = append(s.ranges, [2]int{r0, r1})
+	return s.load(name, []int{r1 - r0, s.cols})
+}
+
+func (s *rowSource) F32Rows(name string, r0, r1 int) (*compute.Tensor, error) {
+	s.ranges = append(s.ranges, [2]int{r0, r1})
+	return s.load(name, []int{r1 - r0})
+}
+
+func TestBinderSplits(t *testing.T) {
+	src := &rowSource{cols: 4}
+	b := NewBinder(src)
+	qkv := b.MatrixSplit("qkv.weight", 3, 6, 4)
+	bias := b.F32Split("qkv.bias", 3, 6)
+	if b.Err() != nil || len(qkv) != 3 || len(bias) != 3 || qkv[2] == nil || bias[2] == nil {
+		t.Fatalf("splits %v %v, err %v", qkv, bias, b.Err())
+	}
+	want := [][2]int{{0, 2}, {2, 4}, {4, 6}, {0, 2}, {2, 4}, {4, 6}}
+	if !slices.Equal(src.ranges, want) {
+		t.Errorf("row ranges %v, want %v", src.ranges, want)
+	}
+	b.MatrixSplit("qkv.weight", 3, 6, 5)
+	if err := b.Err(); err == nil || !strings.Contains(err.Error(), "want [2 5]") {
+		t.Errorf("Err() = %v, want one naming the block shape [2 5]", err)
 	}
 }

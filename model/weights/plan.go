@@ -2,8 +2,10 @@ package weights
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/config"
 )
 
@@ -90,6 +92,63 @@ func Unused(name string) bool {
 		strings.HasPrefix(name, GenVisionPrefix+"quant_conv.") ||
 		name == GenVisionPrefix+"quantize.codebook_used" ||
 		strings.HasSuffix(name, "rotary_emb.inv_freq")
+}
+
+// Recorder is the Layout that binds nothing: it lists the tensors a network's walk names, as
+// Specs, and hands back nil tensors.
+type Recorder struct {
+	specs []Spec
+}
+
+// Specs are the tensors recorded so far, in the order they were named.
+func (r *Recorder) Specs() []Spec { return r.specs }
+
+func (r *Recorder) add(name string, kind Kind, shape []int) {
+	r.specs = append(r.specs, Spec{Name: name, Shape: slices.Clone(shape), Part: partOf(name), Kind: kind})
+}
+
+// Matrix records a Matrix tensor.
+func (r *Recorder) Matrix(name string, shape ...int) *compute.Tensor {
+	r.add(name, Matrix, shape)
+	return nil
+}
+
+// F32 records a Dense tensor.
+func (r *Recorder) F32(name string, shape ...int) *compute.Tensor {
+	r.add(name, Dense, shape)
+	return nil
+}
+
+// MatrixSplit records the fused Matrix tensor once.
+func (r *Recorder) MatrixSplit(name string, n int, shape ...int) []*compute.Tensor {
+	r.add(name, Matrix, shape)
+	return make([]*compute.Tensor, n)
+}
+
+// F32Split records the fused Dense tensor once.
+func (r *Recorder) F32Split(name string, n int, shape ...int) []*compute.Tensor {
+	r.add(name, Dense, shape)
+	return make([]*compute.Tensor, n)
+}
+
+// partOf is the part of a tensor a network binds, from the prefix of its name.
+func partOf(name string) Part {
+	has := func(prefix string) bool { return strings.HasPrefix(name, prefix) }
+	switch {
+	case has(VisionPrefix):
+		return PartVision
+	case has(AlignerPrefix):
+		return PartAligner
+	case has(GenVisionPrefix):
+		return PartVQ
+	case has(GenAlignerPrefix), has(GenHeadPrefix), name == GenEmbedName:
+		return PartGen
+	case has(LLMPrefix + "lm_head."):
+		return PartLMHead
+	case has(LLMPrefix):
+		return PartLLM
+	}
+	panic(fmt.Sprintf("weights: tensor %s is under none of the state-dict prefixes", name))
 }
 
 // Plan lists every tensor the networks of cfg run, with its shape, in state-dict order
