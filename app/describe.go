@@ -171,7 +171,7 @@ func Describe(dir string) (*ModelInfo, error) {
 		return nil, err
 	}
 	defer ck.Close()
-	rep, err := weights.Check(ck, cfg)
+	rep, err := weights.Check(ck, model.Plan(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}

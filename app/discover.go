@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/prompt"
@@ -293,7 +294,7 @@ func Inspect(dir string) (ModelEntry, error) {
 		}
 		e.Params = checkpointParams(ck)
 		if cfg != nil {
-			if _, err := weights.Check(ck, cfg); err != nil {
+			if _, err := weights.Check(ck, model.Plan(cfg)); err != nil {
 				problems = append(problems, err.Error())
 			}
 		}

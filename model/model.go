@@ -253,8 +253,9 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	m.LLM.KVDType = llm.CacheDType(opts.Precision)
 	if !opts.SkipGeneration {
-		if m.GenEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
-			return m, fmt.Errorf("load gen_embed: %w", err)
+		l := weights.NewBinder(src)
+		if m.GenEmbed = GenEmbed(l, cfg.GenEmbed); l.Err() != nil {
+			return m, fmt.Errorf("load gen_embed: %w", l.Err())
 		}
 		if m.GenAligner, err = projector.LoadProjector(be, src, weights.GenAlignerPrefix, cfg.GenAligner); err != nil {
 			return m, err
@@ -363,7 +364,7 @@ func checkPromptTokens(b *prompt.Builder, vocab int, hadImageTag, generation boo
 
 // checkBinding runs the weights check and keeps only the problems of parts that will load.
 func checkBinding(ck *checkpoint.Checkpoint, cfg *config.Config, skip map[weights.Part]bool) error {
-	_, err := weights.Check(ck, cfg)
+	_, err := weights.Check(ck, Plan(cfg))
 	var be *weights.BindError
 	if err == nil || !errors.As(err, &be) || len(skip) == 0 {
 		return err
@@ -388,7 +389,7 @@ func checkBinding(ck *checkpoint.Checkpoint, cfg *config.Config, skip map[weight
 // planSize counts the tensors that will be uploaded, for progress reports.
 func planSize(cfg *config.Config, skip map[weights.Part]bool) int {
 	n := 0
-	for _, s := range weights.Plan(cfg) {
+	for _, s := range Plan(cfg) {
 		if !skip[s.Part] {
 			n++
 		}

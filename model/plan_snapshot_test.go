@@ -56,7 +56,7 @@ func TestPlanSnapshots(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := planText(weights.Plan(cfg))
+			got := planText(Plan(cfg))
 			file := filepath.Join("testdata", "plan", name+".txt")
 			if *updatePlans {
 				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {

@@ -10,9 +10,77 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
 	"github.com/janus-desktop/janus/model/weights"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
+
+func loadConfig(t *testing.T, dir string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestPlanMatchesReleasedKeys: the plan of each release's config is its keys.json (the
+// official state-dict order) without the tensors inference never reads.
+func TestPlanMatchesReleasedKeys(t *testing.T) {
+	for _, release := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
+		t.Run(release, func(t *testing.T) {
+			keys, err := weightstest.ReadKeys(fixtures.Path(t, "real-configs", release, "keys.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []checkpointtest.Tensor
+			for _, k := range keys {
+				if !weights.Unused(k.Name) {
+					want = append(want, k)
+				}
+			}
+			plan := Plan(loadConfig(t, fixtures.Path(t, "real-configs", release)))
+			if len(plan) != len(want) {
+				t.Errorf("plan has %d tensors, the release runs %d", len(plan), len(want))
+			}
+			for i := range min(len(plan), len(want)) {
+				if plan[i].Name != want[i].Name || !slices.Equal(plan[i].Shape, want[i].Shape) {
+					t.Fatalf("tensor %d: plan %s %v, release %s %v", i, plan[i].Name, plan[i].Shape, want[i].Name, want[i].Shape)
+				}
+			}
+		})
+	}
+}
+
+// TestPlanMatchesTinyA: tiny-a stores every planned tensor in its shape, and nothing else
+// but the tensors inference never reads.
+func TestPlanMatchesTinyA(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	stored := map[string][]int{}
+	for _, ti := range ck.Tensors() {
+		stored[ti.Name] = ti.Shape
+	}
+	for _, s := range Plan(loadConfig(t, dir)) {
+		shape, ok := stored[s.Name]
+		if !ok || !slices.Equal(shape, s.Shape) {
+			t.Errorf("plan %s %v, stored %v (present %v)", s.Name, s.Shape, shape, ok)
+		}
+		delete(stored, s.Name)
+	}
+	for name := range stored {
+		if !weights.Unused(name) {
+			t.Errorf("stored tensor %s is neither planned nor known to be unused", name)
+		}
+	}
+}
 
 // generatedModels writes every generated fixture model of testdata/understand and
 // testdata/generate as a checkpoint into a temporary folder, by name.
@@ -88,11 +156,13 @@ func (r *reads) shape() ([]int, error) {
 	return append([]int{next}, r.inner...), nil
 }
 
-// TestLoadReadsThePlan checks that Load uploads exactly the tensors weights.Plan lists, each
-// with the plan's shape and every row once, for tiny-a and each generated model (other ViT,
-// projector, LLM and VQ shapes). With SkipGeneration it must read the plan without the
-// generation parts, with SkipUnderstanding without the understanding ones. weights.Check and janus info count what the plan says; this keeps
-// the plan honest about what the networks really read.
+// TestLoadReadsThePlan checks that Load uploads exactly the tensors Plan lists, each with the
+// plan's shape and every row once, for tiny-a and each generated model (other ViT, projector,
+// LLM and VQ shapes). The networks name their tensors in the walk Plan records, so this
+// guards what Load adds: that with SkipGeneration it reads the plan without the generation
+// parts, with SkipUnderstanding without the understanding ones (what the checks, the memory
+// budget and the progress count from the plan), and that the ViT's split qkv reads every row
+// once.
 func TestLoadReadsThePlan(t *testing.T) {
 	models := generatedModels(t)
 	t.Run("tiny-a", func(t *testing.T) {
@@ -113,7 +183,7 @@ func checkPlan(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 		want := map[string][]int{}
-		for _, s := range weights.Plan(m.Config) {
+		for _, s := range Plan(m.Config) {
 			if !slices.Contains(opts.skipped(), s.Part) {
 				want[s.Name] = s.Shape
 			}

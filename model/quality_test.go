@@ -24,7 +24,7 @@ import (
 // (one-row products, which the CPU runs with int8 activations for quantized weights).
 func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, opts randweights.Options, stepwise bool, ids []int32) []float32 {
 	tb.Helper()
-	src, err := randweights.New(cfg, be, opts)
+	src, err := randweights.New(Plan(cfg), be, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

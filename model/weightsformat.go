@@ -87,7 +87,7 @@ func QuantizedFormat(dt compute.DType) string {
 func WeightsBytes(cfg *config.Config, f string, skip ...weights.Part) int64 {
 	p := FormatPrecision(f)
 	var n int64
-	for _, s := range weights.Plan(cfg) {
+	for _, s := range Plan(cfg) {
 		if slices.Contains(skip, s.Part) {
 			continue
 		}

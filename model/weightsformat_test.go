@@ -19,7 +19,7 @@ func TestWeightsBytesSkips(t *testing.T) {
 	for f, prec := range map[string]weights.Precision{WeightsStored: weights.BF16, WeightsQ8: weights.Q8_0, WeightsQ4: weights.Q4_0} {
 		for _, skip := range [][]weights.Part{nil, weights.UnderstandingParts(), weights.GenerationParts()} {
 			var want int64
-			for _, s := range weights.Plan(cfg) {
+			for _, s := range Plan(cfg) {
 				if !slices.Contains(skip, s.Part) {
 					want += s.Bytes(prec)
 				}

@@ -748,7 +748,7 @@ func benchStoredMatrixDType(o *benchOptions) (compute.DType, error) {
 
 // benchRandomNetworks builds every network of cfg from seeded random weights.
 func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend, logf func(string, ...any)) (*benchNetworks, error) {
-	plan := weights.Plan(cfg)
+	plan := model.Plan(cfg)
 	prec := weights.BF16
 	dt := compute.BF16
 	if o.matrixDType == "F32" {
@@ -781,7 +781,7 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 	}
 	logf("building %d tensors (%.2f GB, %s matrices) with random weights", tensors, float64(need)/1e9, prec)
 	done, next := 0, 10
-	src, err := randweights.New(cfg, be, randweights.Options{Seed: o.seed, MatrixDType: dt, Quantize: o.quant,
+	src, err := randweights.New(plan, be, randweights.Options{Seed: o.seed, MatrixDType: dt, Quantize: o.quant,
 		Uploaded: func(_ string, r0 int, _ *compute.Tensor) {
 			if r0 != 0 {
 				return
@@ -835,8 +835,9 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 			n.llm.KVDType = llm.CacheDType(o.precision)
 		}
 		if parts[weights.PartGen] {
-			if n.genEmbed, err = src.Matrix(weights.GenEmbedName, cfg.GenEmbed.Size, cfg.GenEmbed.Dim); err != nil {
-				return err
+			l := weights.NewBinder(src)
+			if n.genEmbed = model.GenEmbed(l, cfg.GenEmbed); l.Err() != nil {
+				return l.Err()
 			}
 			if n.genAligner, err = proj.LoadProjector(be, src, weights.GenAlignerPrefix, cfg.GenAligner); err != nil {
 				return err
@@ -875,14 +876,14 @@ func benchModelStats(n *benchNetworks, buildS float64, parts map[weights.Part]bo
 		"hidden_size": n.cfg.LLM.Hidden, "intermediate_size": n.cfg.LLM.Intermediate,
 		"num_hidden_layers": n.cfg.LLM.Layers, "num_attention_heads": n.cfg.LLM.Heads,
 		"num_key_value_heads": n.cfg.LLM.KVHeads, "vocab_size": n.cfg.LLM.Vocab,
-	}, Note: "the tensors inference runs (weights.Plan); the peer also counts the VQ encoder and other unused tensors; built_bytes: those of the parts the chosen stages use",
+	}, Note: "the tensors inference runs (model.Plan); the peer also counts the VQ encoder and other unused tensors; built_bytes: those of the parts the chosen stages use",
 		BuiltParts: []string{}}
 	for _, p := range weights.Parts() {
 		if parts[p] {
 			info.BuiltParts = append(info.BuiltParts, string(p))
 		}
 	}
-	for _, s := range weights.Plan(n.cfg) {
+	for _, s := range model.Plan(n.cfg) {
 		b := s.Bytes(prec)
 		info.ParamsTotal += s.Params()
 		info.BytesTotal += b

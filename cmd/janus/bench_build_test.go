@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -54,7 +55,7 @@ func TestBenchBuildsOnlyWhatStagesUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	partBytes := map[weights.Part]int64{}
-	for _, s := range weights.Plan(cfg) {
+	for _, s := range model.Plan(cfg) {
 		partBytes[s.Part] += s.Bytes(weights.BF16)
 	}
 	tests := []struct {

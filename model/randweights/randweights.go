@@ -1,5 +1,5 @@
 // Package randweights makes the weights of a Janus model from a seeded random source instead
-// of a checkpoint, so that benchmarks can run the released shapes (weights.Plan of a config)
+// of a checkpoint, so that benchmarks can run the released shapes (model.Plan of a config)
 // without downloading gigabytes. A *Source hands out tensors the way *weights.Loader does:
 // it is a weights.RowSource, what every network binds from, so they bind from it unchanged.
 //
@@ -29,7 +29,6 @@ import (
 	"strings"
 
 	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
 )
 
@@ -62,7 +61,7 @@ type Options struct {
 // A Source is bound exactly like a checkpoint loader.
 var _ weights.RowSource = (*Source)(nil)
 
-// Source uploads seeded random tensors of the shapes weights.Plan lists for one config.
+// Source uploads seeded random tensors of the shapes a model's plan lists.
 // It is not safe for concurrent use (it reuses one staging buffer).
 type Source struct {
 	be    compute.Backend
@@ -73,15 +72,15 @@ type Source struct {
 	block int // weights.UploadBlock, or less in tests
 }
 
-// New returns a Source for the tensors of cfg on be.
-func New(cfg *config.Config, be compute.Backend, opts Options) (*Source, error) {
+// New returns a Source for the tensors of plan (model.Plan of a config) on be.
+func New(plan []weights.Spec, be compute.Backend, opts Options) (*Source, error) {
 	switch opts.MatrixDType {
 	case compute.F32, compute.BF16:
 	default:
 		return nil, fmt.Errorf("random weights: unknown matrix dtype %v", opts.MatrixDType)
 	}
 	s := &Source{be: be, opts: opts, specs: map[string]weights.Spec{}, block: weights.UploadBlock}
-	for _, sp := range weights.Plan(cfg) {
+	for _, sp := range plan {
 		s.specs[sp.Name] = sp
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x6a616e7573))

@@ -9,6 +9,7 @@ import (
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
 	_ "github.com/janus-desktop/janus/internal/testbackends"
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/projector"
@@ -39,7 +40,7 @@ func bindsEveryNetwork(t *testing.T, be compute.Backend, cfg *config.Config) {
 	for _, dt := range []compute.DType{compute.BF16, compute.F32} {
 		t.Run(dt.String(), func(t *testing.T) {
 			made := map[string]compute.DType{}
-			src, err := New(cfg, be, Options{Seed: 1, MatrixDType: dt, Uploaded: func(name string, _ int, t *compute.Tensor) {
+			src, err := New(model.Plan(cfg), be, Options{Seed: 1, MatrixDType: dt, Uploaded: func(name string, _ int, t *compute.Tensor) {
 				made[name] = t.DType
 			}})
 			if err != nil {
@@ -68,7 +69,7 @@ func bindsEveryNetwork(t *testing.T, be compute.Backend, cfg *config.Config) {
 				t.Fatal(err)
 			}
 			var planned []string
-			for _, s := range weights.Plan(cfg) {
+			for _, s := range model.Plan(cfg) {
 				planned = append(planned, s.Name)
 				got, ok := made[s.Name]
 				switch {
@@ -117,7 +118,7 @@ func TestDistributions(t *testing.T) {
 	cfg := tinyConfig(t)
 	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
 		defer be.Close()
-		src, err := New(cfg, be, Options{Seed: 3, MatrixDType: compute.F32})
+		src, err := New(model.Plan(cfg), be, Options{Seed: 3, MatrixDType: compute.F32})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +145,7 @@ func TestDistributions(t *testing.T) {
 			{"gen_vision_model.decoder.norm_out.bias", 0, 0},
 		}
 		specs := map[string]weights.Spec{}
-		for _, s := range weights.Plan(cfg) {
+		for _, s := range model.Plan(cfg) {
 			specs[s.Name] = s
 		}
 		for _, tt := range tests {
@@ -186,7 +187,7 @@ func TestDeterministic(t *testing.T) {
 	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
 		defer be.Close()
 		values := func(seed uint64, load func(*Source) (*compute.Tensor, error)) []float32 {
-			src, err := New(cfg, be, Options{Seed: seed, MatrixDType: compute.BF16})
+			src, err := New(model.Plan(cfg), be, Options{Seed: seed, MatrixDType: compute.BF16})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,7 +239,7 @@ func TestErrors(t *testing.T) {
 	cfg := tinyConfig(t)
 	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, be compute.Backend) {
 		defer be.Close()
-		src, err := New(cfg, be, Options{MatrixDType: compute.BF16})
+		src, err := New(model.Plan(cfg), be, Options{MatrixDType: compute.BF16})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +264,7 @@ func TestErrors(t *testing.T) {
 				}
 			})
 		}
-		if _, err := New(cfg, be, Options{MatrixDType: compute.F16}); err == nil {
+		if _, err := New(model.Plan(cfg), be, Options{MatrixDType: compute.F16}); err == nil {
 			t.Error("New accepted F16 matrices")
 		}
 		src.Release()

@@ -31,7 +31,7 @@ type Binder struct {
 	err error
 }
 
-// NewBinder binds from src. The row methods need src to be a RowSource.
+// NewBinder binds from src. The Split methods need src to be a RowSource.
 func NewBinder(src Source) *Binder { return &Binder{src: src} }
 
 // Err is the first error of any call so far.

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/janus-desktop/janus/model/checkpoint"
-	"github.com/janus-desktop/janus/model/config"
 )
 
 // Precision is a storage format for the Matrix weights; Dense weights are F32 in all of them.
@@ -144,11 +143,10 @@ func (e *BindError) Error() string {
 	return b.String()
 }
 
-// Check binds ck to the model cfg describes: every tensor of Plan(cfg) must be stored with
+// Check binds ck to a model's plan (model.Plan): every tensor of plan must be stored with
 // exactly its shape, as F32, F16 or BF16. All problems come back at once as a *BindError.
 // Tensors the official model stores but never runs are ignored.
-func Check(ck *checkpoint.Checkpoint, cfg *config.Config) (*Report, error) {
-	plan := Plan(cfg)
+func Check(ck *checkpoint.Checkpoint, plan []Spec) (*Report, error) {
 	planned := make(map[string]bool, len(plan))
 	berr := &BindError{}
 	rep := &Report{StoredDTypes: map[checkpoint.DType]int64{}, Memory: map[Precision]int64{}}

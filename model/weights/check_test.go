@@ -1,4 +1,4 @@
-package weights
+package weights_test
 
 import (
 	"errors"
@@ -11,21 +11,13 @@ import (
 	"time"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/config"
+	"github.com/janus-desktop/janus/model/weights"
 	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
-
-// readKeys reads a release's keys.json in file order (the official state-dict order).
-func readKeys(t testing.TB, release string) []checkpointtest.Tensor {
-	t.Helper()
-	keys, err := weightstest.ReadKeys(fixtures.Path(t, "real-configs", release, "keys.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
 
 func loadConfig(t testing.TB, dir string) *config.Config {
 	t.Helper()
@@ -34,51 +26,6 @@ func loadConfig(t testing.TB, dir string) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-func TestPlanMatchesReleasedKeys(t *testing.T) {
-	for _, release := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
-		t.Run(release, func(t *testing.T) {
-			cfg := loadConfig(t, fixtures.Path(t, "real-configs", release))
-			var want []checkpointtest.Tensor
-			for _, k := range readKeys(t, release) {
-				if !Unused(k.Name) {
-					want = append(want, k)
-				}
-			}
-			plan := Plan(cfg)
-			if len(plan) != len(want) {
-				t.Errorf("plan has %d tensors, the release runs %d", len(plan), len(want))
-			}
-			for i := range min(len(plan), len(want)) {
-				if plan[i].Name != want[i].Name || !slices.Equal(plan[i].Shape, want[i].Shape) {
-					t.Fatalf("tensor %d: plan %s %v, release %s %v", i, plan[i].Name, plan[i].Shape, want[i].Name, want[i].Shape)
-				}
-			}
-		})
-	}
-}
-
-func TestPlanMatchesTinyA(t *testing.T) {
-	dir := fixtures.Path(t, "models", "tiny-a")
-	ck := openTiny(t)
-	stored := map[string][]int{}
-	for _, ti := range ck.Tensors() {
-		stored[ti.Name] = ti.Shape
-	}
-	plan := Plan(loadConfig(t, dir))
-	for _, s := range plan {
-		shape, ok := stored[s.Name]
-		if !ok || !slices.Equal(shape, s.Shape) {
-			t.Errorf("plan %s %v, stored %v (present %v)", s.Name, s.Shape, shape, ok)
-		}
-		delete(stored, s.Name)
-	}
-	for name := range stored {
-		if !Unused(name) {
-			t.Errorf("stored tensor %s is neither planned nor known to be unused", name)
-		}
-	}
 }
 
 // fakeRelease writes a sparse checkpoint with every tensor of a release's keys.json (after
@@ -92,7 +39,7 @@ func fakeRelease(t testing.TB, release string, format checkpointtest.Format, sha
 	return dir
 }
 
-func openAndCheck(t testing.TB, dir string) (*Report, error) {
+func openAndCheck(t testing.TB, dir string) (*weights.Report, error) {
 	t.Helper()
 	cfg := loadConfig(t, dir)
 	ck, err := checkpoint.Open(dir)
@@ -100,20 +47,20 @@ func openAndCheck(t testing.TB, dir string) (*Report, error) {
 		return nil, err
 	}
 	t.Cleanup(func() { ck.Close() })
-	return Check(ck, cfg)
+	return weights.Check(ck, model.Plan(cfg))
 }
 
 func TestCheckBindsReleases(t *testing.T) {
 	// Per-part parameter counts from spec §2's parameter split.
-	small := map[Part]int64{
-		PartVision: 303_688_704, PartAligner: 6_295_552, PartLLM: 209_715_200 + 1_233_225_728, PartLMHead: 209_715_200,
-		PartVQ: 42_449_795 + 131_072 + 2_304, PartGen: 4_214_784 + 37_767_168 + 131_072,
-		PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
+	small := map[weights.Part]int64{
+		weights.PartVision: 303_688_704, weights.PartAligner: 6_295_552, weights.PartLLM: 209_715_200 + 1_233_225_728, weights.PartLMHead: 209_715_200,
+		weights.PartVQ: 42_449_795 + 131_072 + 2_304, weights.PartGen: 4_214_784 + 37_767_168 + 131_072,
+		weights.PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
 	}
-	large := map[Part]int64{
-		PartVision: 303_688_704, PartAligner: 20_979_712, PartLLM: 419_430_400 + 6_071_504_896, PartLMHead: 419_430_400,
-		PartVQ: 42_449_795 + 131_072 + 2_304, PartGen: 16_818_176 + 83_906_560 + 131_072,
-		PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
+	large := map[weights.Part]int64{
+		weights.PartVision: 303_688_704, weights.PartAligner: 20_979_712, weights.PartLLM: 419_430_400 + 6_071_504_896, weights.PartLMHead: 419_430_400,
+		weights.PartVQ: 42_449_795 + 131_072 + 2_304, weights.PartGen: 16_818_176 + 83_906_560 + 131_072,
+		weights.PartUnused: 12_595_200 + 29_298_176 + 2_056 + 65_536,
 	}
 	tests := []struct {
 		release       string
@@ -122,7 +69,7 @@ func TestCheckBindsReleases(t *testing.T) {
 		wantFiles     int
 		total         int64
 		tensors       int
-		parts         map[Part]int64
+		parts         map[weights.Part]int64
 		hidden, layer int64
 	}{
 		{"janus-1.3b", checkpointtest.Safetensors, 0, 1, 2_089_297_547, 882, small, 2048, 24},
@@ -141,7 +88,7 @@ func TestCheckBindsReleases(t *testing.T) {
 			if n := len(ck.Files()); n != tc.wantFiles {
 				t.Errorf("checkpoint has %d files, want %d", n, tc.wantFiles)
 			}
-			rep, err := Check(ck, cfg)
+			rep, err := weights.Check(ck, model.Plan(cfg))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,37 +102,37 @@ func TestCheckBindsReleases(t *testing.T) {
 					t.Errorf("%s: %d params, want %d", ps.Part, ps.Params, tc.parts[ps.Part])
 				}
 			}
-			if sum != rep.TotalParams || rep.UsedParams != rep.TotalParams-tc.parts[PartUnused] {
+			if sum != rep.TotalParams || rep.UsedParams != rep.TotalParams-tc.parts[weights.PartUnused] {
 				t.Errorf("parts sum to %d, used %d; total %d", sum, rep.UsedParams, rep.TotalParams)
 			}
 			if len(rep.Unexpected) != 0 {
 				t.Errorf("unexpected tensors: %v", rep.Unexpected)
 			}
 			if rep.StoredDTypes[checkpoint.BF16] != rep.UsedParams || len(rep.StoredDTypes) != 1 {
-				t.Errorf("stored dtypes %v, want all %d BF16", rep.StoredDTypes, rep.UsedParams)
+				t.Errorf("stored dtypes %v, want all %d weights.BF16", rep.StoredDTypes, rep.UsedParams)
 			}
 
-			// Memory: F32 is 4 bytes a parameter. In the LLM everything but the 2L+1 RMSNorm
-			// weights is a matrix (2 bytes in BF16; rows of 2048/4096/5632/11008 values
-			// quantise in whole 32-blocks); the VQ decoder is all F32.
-			if rep.Memory[F32] != 4*rep.UsedParams {
-				t.Errorf("F32 memory %d, want %d", rep.Memory[F32], 4*rep.UsedParams)
+			// Memory: weights.F32 is 4 bytes a parameter. In the LLM everything but the 2L+1 RMSNorm
+			// weights is a matrix (2 bytes in weights.BF16; rows of 2048/4096/5632/11008 values
+			// quantise in whole 32-blocks); the VQ decoder is all weights.F32.
+			if rep.Memory[weights.F32] != 4*rep.UsedParams {
+				t.Errorf("weights.F32 memory %d, want %d", rep.Memory[weights.F32], 4*rep.UsedParams)
 			}
-			llm := rep.Parts[slices.IndexFunc(rep.Parts, func(p PartStats) bool { return p.Part == PartLLM })]
+			llm := rep.Parts[slices.IndexFunc(rep.Parts, func(p weights.PartStats) bool { return p.Part == weights.PartLLM })]
 			norms := (2*tc.layer + 1) * tc.hidden
 			mat := llm.Params - norms
-			for p, want := range map[Precision]int64{
-				F32: 4 * llm.Params, BF16: 2*mat + 4*norms, Q8_0: mat/32*34 + 4*norms, Q4_0: mat/32*18 + 4*norms,
+			for p, want := range map[weights.Precision]int64{
+				weights.F32: 4 * llm.Params, weights.BF16: 2*mat + 4*norms, weights.Q8_0: mat/32*34 + 4*norms, weights.Q4_0: mat/32*18 + 4*norms,
 			} {
 				if llm.Bytes[p] != want {
 					t.Errorf("LLM %s bytes %d, want %d", p, llm.Bytes[p], want)
 				}
 			}
-			vq := rep.Parts[slices.IndexFunc(rep.Parts, func(p PartStats) bool { return p.Part == PartVQ })]
-			if vq.Bytes[BF16] != 4*vq.Params || vq.Bytes[Q4_0] != 4*vq.Params {
-				t.Errorf("VQ bytes %v, want F32 everywhere (%d)", vq.Bytes, 4*vq.Params)
+			vq := rep.Parts[slices.IndexFunc(rep.Parts, func(p weights.PartStats) bool { return p.Part == weights.PartVQ })]
+			if vq.Bytes[weights.BF16] != 4*vq.Params || vq.Bytes[weights.Q4_0] != 4*vq.Params {
+				t.Errorf("VQ bytes %v, want weights.F32 everywhere (%d)", vq.Bytes, 4*vq.Params)
 			}
-			if !(rep.Memory[F32] > rep.Memory[BF16] && rep.Memory[BF16] > rep.Memory[Q8_0] && rep.Memory[Q8_0] > rep.Memory[Q4_0]) {
+			if !(rep.Memory[weights.F32] > rep.Memory[weights.BF16] && rep.Memory[weights.BF16] > rep.Memory[weights.Q8_0] && rep.Memory[weights.Q8_0] > rep.Memory[weights.Q4_0]) {
 				t.Errorf("memory does not shrink with precision: %v", rep.Memory)
 			}
 		})
@@ -247,9 +194,9 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeRelease(t, "janus-pro-1b", checkpointtest.Safetensors, 0, tc.edit)
 			rep, err := openAndCheck(t, dir)
-			var berr *BindError
+			var berr *weights.BindError
 			if !errors.As(err, &berr) {
-				t.Fatalf("Check = %v, %v; want a *BindError", rep, err)
+				t.Fatalf("weights.Check = %v, %v; want a *weights.BindError", rep, err)
 			}
 			var missing, mismatched []string
 			for _, s := range berr.Missing {
@@ -275,7 +222,7 @@ func TestCheckIgnoresUnusedAndExtraTensors(t *testing.T) {
 	inv := checkpointtest.Tensor{Name: "language_model.model.layers.0.self_attn.rotary_emb.inv_freq", DType: checkpoint.F32, Shape: []int{64}}
 	dir := fakeRelease(t, "janus-pro-1b", checkpointtest.Safetensors, 0, func(ts []checkpointtest.Tensor) []checkpointtest.Tensor {
 		ts = slices.DeleteFunc(ts, func(t checkpointtest.Tensor) bool {
-			return Unused(t.Name) && !strings.Contains(t.Name, "codebook_used")
+			return weights.Unused(t.Name) && !strings.Contains(t.Name, "codebook_used")
 		})
 		return append(ts, extra, inv)
 	})
@@ -287,7 +234,7 @@ func TestCheckIgnoresUnusedAndExtraTensors(t *testing.T) {
 		t.Errorf("unexpected = %v, want only %s", rep.Unexpected, extra.Name)
 	}
 	unused := rep.Parts[len(rep.Parts)-1]
-	if unused.Part != PartUnused || unused.Tensors != 3 || unused.Params != 65536+1024+64 {
+	if unused.Part != weights.PartUnused || unused.Tensors != 3 || unused.Params != 65536+1024+64 {
 		t.Errorf("unused part %+v, want codebook_used + extra + inv_freq", unused)
 	}
 }
@@ -339,7 +286,7 @@ func TestBindSparsePro7BIsFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ck.Close()
-	if _, err := Check(ck, cfg); err != nil {
+	if _, err := weights.Check(ck, model.Plan(cfg)); err != nil {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
@@ -353,7 +300,7 @@ func TestBindSparsePro7BIsFast(t *testing.T) {
 		}
 		size += st.Size()
 	}
-	// 2 bytes for each of the 7,420,434,059 BF16 parameters, plus the zip and pickle.
+	// 2 bytes for each of the 7,420,434,059 weights.BF16 parameters, plus the zip and pickle.
 	if size < 2*7_420_434_059 {
 		t.Errorf("the fake checkpoint holds %d bytes, less than the release's data", size)
 	}
@@ -378,7 +325,7 @@ func BenchmarkOpenAndCheckPro7B(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Check(ck, cfg); err != nil {
+		if _, err := weights.Check(ck, model.Plan(cfg)); err != nil {
 			b.Fatal(err)
 		}
 		ck.Close()
@@ -399,7 +346,7 @@ func rss() string {
 	return "unknown"
 }
 
-// TestCheckAcceptsF64: the Loader narrows F64 tensors, so Check accepts them and counts
+// TestCheckAcceptsF64: the Loader narrows F64 tensors, so weights.Check accepts them and counts
 // their parameters under F64.
 func TestCheckAcceptsF64(t *testing.T) {
 	const embed = "gen_embed.weight"

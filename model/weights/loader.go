@@ -1,9 +1,10 @@
 // Package weights binds a checkpoint to the networks of a Janus model: it uploads named
 // tensors to a compute backend with their shapes checked (Loader, the weight source every
-// network binds from, with the dtype policy for Linear weights), lists every tensor the
-// architecture of a given configuration runs (Plan) under the state-dict prefixes this package
-// owns, checks a checkpoint against that list in one pass that reports every problem at once
-// (Check), and counts parameters and the memory the weights need at each precision.
+// network binds from, with the dtype policy for Linear weights), gives the networks one
+// interface to name their tensors through (Layout: a Binder uploads them, a Recorder lists
+// them, which is how model.Plan is made) under the state-dict prefixes this package owns,
+// checks a checkpoint against a plan in one pass that reports every problem at once (Check),
+// and counts parameters and the memory the weights need at each precision.
 //
 // Uploads go one tensor at a time from the checkpoint to the backend through a reused read
 // buffer (checkpoint's ReadAt), so loading never holds a second copy of the weights: a tensor
