@@ -181,54 +181,6 @@
 // AVX512_BF16's VDPBF16PS, which would round the activations to BF16 too and leave the
 // PyTorch tolerances.
 //
-// Measured on the development machine (2 cores of an AMD EPYC "Turin", Zen 5, shared with
-// other jobs, so the numbers are noisy and the 2-thread runs only scale when the second core
-// happens to be free), with go test -run '^$' -bench . -benchtime 3x; GFLOP/s counts 2·M·N·K
-// (attention: both products, causal pairs only); generic kernels before, AVX2 after:
-//
-//	                                      1 thread (generic → avx2)   2 threads (generic → avx2)
-//	Linear [1×2048]·[5632×2048]ᵀ BF16      4.2 →  15.0 GFLOP/s          4.1 →  27.6
-//	Linear [1×2048]·[5632×2048]ᵀ F32       6.1 →  13.4                  5.8 →  17.3
-//	Linear [4×2048]·[5632×2048]ᵀ BF16      4.6 →  49.5                  7.0 →  70.7
-//	Linear [630×2048]·[2048×2048]ᵀ F32     9.5 →  74.7                  9.2 → 134
-//	Linear [630×2048]·[2048×2048]ᵀ BF16    8.9 →  70.3                  8.7 → 123
-//	Conv2D 3×3 128→128 at 96×96            7.1 →  51.1                  9.0 →  91.8
-//	Conv2D 16×16/16 3→1024 at 384×384      6.3 →  80.8                  6.9 → 112
-//	Attention 630 causal, 16 heads ×128    5.1 →  21.4 (15.8)           5.1 →  46.3 (32.2)
-//	Attention 576 full (ViT shape)         5.3 →  29.7 (20.0)           6.4 →  66.6 (37.7)
-//	Attention 1 query over 630 keys        1.3 →   8.1  (4.5)           1.3 →   8.9  (4.9)
-//	GELU, 576×4096 values, ns/value       28.4 →   1.6                 14.5 →   1.2
-//	SiLU, 576×4096 values, ns/value       15.7 →   0.39                 4.6 →   0.35
-//
-// (In parentheses: the AVX2 attention before its softmax exponentials and one-query V sum
-// were vectorised, when those ran in scalar Go with float64 math.Exp. Attention and
-// elementwise rows from go test -run '^$' -bench 'Attention|Elementwise' -benchtime 3x.)
-//
-// AVX2 against AVX-512 tiles (JANUS_CPU_KERNELS=avx2 against the default), medians of
-// three alternating runs of go test -run '^$' -bench 'Linear|Conv' -benchtime 3x, GFLOP/s:
-//
-//	                                      1 thread (avx2 → avx512)    2 threads (avx2 → avx512)
-//	Linear [1×2048]·[5632×2048]ᵀ BF16     19.6 →  22.3                 29.8 →  32.3
-//	Linear [1×2048]·[5632×2048]ᵀ F32      11.2 →  12.1                 19.2 →  20.8
-//	Linear [4×2048]·[5632×2048]ᵀ BF16     50.8 →  60.4                 84.2 →  97.1
-//	Linear [630×2048]·[2048×2048]ᵀ F32    82.2 → 110.5                143   → 189
-//	Linear [630×2048]·[2048×2048]ᵀ BF16   69.6 → 102.8                128   → 164
-//	Conv2D 3×3 128→128 at 96×96           44.7 →  55.7                 91.3 → 108
-//	Conv2D 16×16/16 3→1024 at 384×384     81.6 → 111.0                115   → 144
-//
-// The compute-bound products gain 1.2–1.5× rather than 2×: a 3×4 tile loads 7 vectors per
-// 12 fused multiply-adds, and the tile loop, K blocking and im2col packing around the
-// kernels stay the same; the one-row Linear is bound by memory either way.
-//
-// End to end, /tmp/janus-simd bench --preset janus-pro-1b --threads 2 --repeat 1
-// --decode-steps 8 --gen-steps 8 (random BF16 weights; generic kernels before → AVX2 after;
-// PyTorch on the same machine for comparison): vision 33 s → 6.7 s (torch 1.5–2.3 s),
-// prefill of 630 tokens 151 s → 30.4 s (5.5–9.7 s), decode step 419 → 171 ms (182 ms bf16),
-// generation step with 2 CFG rows 724 → 126 ms, VQ decode 46 → 10.4 s (2.9 s).
-//
-// The one-row Linear is now bound by memory (27.6 GFLOP/s of BF16 is 27.6 GB/s, about the
-// machine's measured read bandwidth), and so nearly is one-query attention (16–18 GB/s of
-// keys and values). Many-row attention still spends time in scalar Go packing (the
-// transposed copy of V) and the scale, max and normalisation passes of softmax; those and a
-// larger AVX-512 tile are what is left to do.
+// The kernels' speeds, measured as they were built, are in docs/performance.md ("The first
+// kernels, measured"); go test -run '^$' -bench . measures them again.
 package cpu

@@ -21,8 +21,7 @@
 // keeps keys and values 8 times more precise, their range (post-RoPE keys and values of
 // LLaMA layers stay far below 65504, and a backend saturates there) does not need BF16's,
 // and Metal has it natively. CacheBytes tells a caller what a cache costs before it
-// allocates one: per position and row, 960 KiB for Janus-Pro-7B and 384 KiB for the 1B
-// models in float32, half that in F16.
+// allocates one.
 package llm
 
 import (

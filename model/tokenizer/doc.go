@@ -41,16 +41,8 @@
 // replacement is written out because Go's standard functions replace invalid bytes one by one
 // or run by run, not per maximal subpart.
 //
-// Speed (an Oxide "Turin-like" AMD EPYC virtual machine, 2 vCPUs shared with other jobs,
-// Go 1.26), from
-//
-//	go test -run XXX -bench . -benchtime 3s ./model/tokenizer/
-//
-// loading deepseek-llm's tokenizer.json (4.6 MB, 100,000 tokens, 99,757 merges) takes about
-// 85 ms (82 ms of CPU); encoding the 296-line golden corpus (36 kB of mixed scripts, with
-// strings up to 3,600 characters) runs at 7.4-10.4 MB/s per core with an empty word cache and
-// 9-19 MB/s with a warm one (lowest for deepseek-llm, whose pre-tokenizer keeps whole CJK runs
-// as single uncached words).
+// Its speed, with the command that measures it, is in docs/performance.md ("The tokenizer,
+// measured").
 //
 // Tokenizers are safe for concurrent use. Encoding caches the BPE result of each word up to
 // 256 bytes (100,000 words at most per tokenizer).
