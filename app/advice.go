@@ -48,6 +48,7 @@ type ServerError struct {
 	Err error
 }
 
+// Error is the server's error as it came.
 func (e *ServerError) Error() string { return e.Err.Error() }
 
 // Unwrap keeps the network error visible to errors.Is and errors.As.
@@ -65,6 +66,7 @@ type NoSpaceError struct {
 	Need, Free int64
 }
 
+// Error is the one-line message a user reads.
 func (e *NoSpaceError) Error() string {
 	return fmt.Sprintf("%s in %s: the download needs %d bytes (%s), the disk has %d (%s) free",
 		ErrNoSpace, e.Dir, e.Need, FormatBytes(e.Need), e.Free, FormatBytes(e.Free))
@@ -95,6 +97,7 @@ type HubError struct {
 	Kind error
 }
 
+// Error is the one-line message a user reads.
 func (e *HubError) Error() string {
 	s := fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
 	if e.Code != "" {
@@ -119,10 +122,12 @@ type GaveUpError struct {
 	Err   error
 }
 
+// Error is the one-line message a user reads.
 func (e *GaveUpError) Error() string {
 	return fmt.Sprintf("%s: giving up after %d tries: %s", e.What, e.Tries, DownloadProblem(e.Err))
 }
 
+// Unwrap gives the cause, for errors.Is and errors.As.
 func (e *GaveUpError) Unwrap() error { return e.Err }
 
 // DownloadProblem says in one line, for people, why a download failed with err: a network

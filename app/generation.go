@@ -161,10 +161,12 @@ type GenerationCallbacks struct {
 // show and to save elsewhere.
 type NotStoredError struct{ Err error }
 
+// Error is the one-line message a user reads.
 func (e *NotStoredError) Error() string {
 	return "the images were made but not saved to the history: " + e.Err.Error()
 }
 
+// Unwrap gives the cause, for errors.Is and errors.As.
 func (e *NotStoredError) Unwrap() error { return e.Err }
 
 // GenerationJob is a running generation.

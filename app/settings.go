@@ -201,6 +201,7 @@ type SettingsRepairedError struct {
 	Why    error
 }
 
+// Error is the one-line message a user reads.
 func (e *SettingsRepairedError) Error() string {
 	switch {
 	case !e.Kept:
@@ -211,6 +212,7 @@ func (e *SettingsRepairedError) Error() string {
 	return "these settings could not be used and took their defaults: " + strings.Join(e.Fields, ", ") + "; the others were kept"
 }
 
+// Unwrap gives the cause, for errors.Is and errors.As.
 func (e *SettingsRepairedError) Unwrap() error { return e.Why }
 
 // salvageSettings reads the settings of data one field at a time over the defaults (the
@@ -261,10 +263,12 @@ type SettingsHeldError struct {
 	Why  error
 }
 
+// Error is the one-line message a user reads.
 func (e *SettingsHeldError) Error() string {
 	return fmt.Sprintf("%s cannot be used (%v): the default settings are used for now and are not saved over it; once it can be read, restart", e.Path, e.Why)
 }
 
+// Unwrap gives the cause, for errors.Is and errors.As.
 func (e *SettingsHeldError) Unwrap() error { return e.Why }
 
 // SaveSettings validates and writes settings.json atomically.

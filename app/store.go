@@ -150,6 +150,7 @@ type NewerVersionError struct {
 	Version, Reads int
 }
 
+// Error is the one-line message a user reads.
 func (e *NewerVersionError) Error() string {
 	return fmt.Sprintf("made by a newer Janus Desktop (version %d; this one reads %d): update to open it", e.Version, e.Reads)
 }

@@ -70,10 +70,12 @@ var defaultWindowTimes = windowTimes{handOver: 5 * time.Second, closing: 30 * ti
 // answer (busy, or hung): a second window must not start on the same history.
 type BusyError struct{ Err error }
 
+// Error is the one-line message a user reads.
 func (e *BusyError) Error() string {
 	return "Janus Desktop is already running on this data folder but did not answer: close it, or set JANUS_DATA to run another on a different folder"
 }
 
+// Unwrap gives the cause, for errors.Is and errors.As.
 func (e *BusyError) Unwrap() error { return e.Err }
 
 // ClaimWindow makes this process the window of the data folder dir, or, when another process

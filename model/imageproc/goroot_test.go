@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -13,9 +14,10 @@ import (
 // skips the test.
 func goRootDir(t *testing.T) string {
 	t.Helper()
-	root := runtime.GOROOT()
-	if root == "" {
-		t.Skip("GOROOT unknown (binary built with -trimpath)")
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	root := strings.TrimSpace(string(out))
+	if err != nil || root == "" {
+		t.Skipf("no Go installation to read its image test files from (go env GOROOT: %v)", err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "src", "image", "testdata")); err != nil {
 		t.Skipf("Go's image test files not found: %v", err)

@@ -72,6 +72,7 @@ type ParamError struct {
 	Problem string
 }
 
+// Error names the parameter, its value and what is wrong with it.
 func (e *ParamError) Error() string { return e.Param + " " + e.Value + " " + e.Problem }
 
 // Greedy reports whether p selects argmax decoding.
