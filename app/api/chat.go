@@ -193,8 +193,9 @@ func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError
 }
 
 // checkSampling checks one sampling field, set alone in o (model.AnswerOptions or
-// model.GenerateImageOptions), by the model's rule, so that both endpoints accept exactly
-// what the model does and the error names the field.
+// model.GenerateImageOptions), by the model's rule, so that both endpoints accept what the
+// model does for it and the error names the field. (temperature has OpenAI's range, 0 to 2,
+// tighter than the model's; top_p 0 is mapped before it: answerOptions.)
 func checkSampling(param string, o interface{ Validate() error }) *apiError {
 	if err := o.Validate(); err != nil {
 		return badRequest(param, "%s: %v", param, err)

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -45,8 +46,10 @@ const (
 	DefaultAnswerTopK = 50
 )
 
-// MaxImagesPerGeneration bounds n of an image generation request, as OpenAI's API does.
-const MaxImagesPerGeneration = 8
+// MaxImagesPerGeneration bounds n of an image generation request: the app's own limit for a
+// run (app.MaxCanvasImages), below the engine's model.MaxImages, so that a request takes what
+// a run in the window takes.
+const MaxImagesPerGeneration = app.MaxCanvasImages
 
 // Limits bound what one request may ask for; zero fields take the defaults above.
 type Limits struct {
