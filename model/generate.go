@@ -38,8 +38,8 @@ type GenerateImageOptions struct {
 	TopP float64
 	// Seed fixes the draws. Image i uses its own random stream seeded with Seed+i, so image i
 	// of a run equals the single image of a run with seed Seed+i (on a backend whose rows do
-	// not depend on the batch, as the CPU backend's do, except that with quantized weights 8 or
-	// more images take its dequantized many-row products, whose last bits differ).
+	// not depend on the batch, as the CPU backend's do, except that with quantized weights more
+	// than 8 images take its dequantized many-row products, whose last bits differ).
 	Seed uint64
 	// PreviewEvery, when positive, makes a preview every PreviewEvery completed rows of the
 	// token grid (see ImageProgress.Preview).

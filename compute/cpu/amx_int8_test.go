@@ -109,7 +109,7 @@ func TestLinearQAMXRows(t *testing.T) {
 	const n, k = 32, 7 * qBlock
 	w := randVals(rng, n*k, 1)
 	differ := false                  // whether the VNNI rows' bits differ from the Go kernels' anywhere
-	for m := 1; m < qGEMMRows; m++ { // from qGEMMRows Linear dequantizes instead
+	for m := 1; m <= qFewRows; m++ { // from qFewRows+1 Linear dequantizes instead
 		x := randVals(rng, m*k, 1)
 		linear := func(set qSet) []float32 {
 			be := New(1)

@@ -248,11 +248,9 @@ func (b *Backend) bf16Rows(m, k int) bool {
 	return b.bf16 && m >= bf16MinRows && k%2 == 0
 }
 
-// fewRowsQ reports whether Linear takes m rows of x against a quantized matrix of K = k
-// through the int8 products (linearQuantized) rather than dequantized weight panels.
-func (b *Backend) fewRowsQ(m, k int) bool {
-	return m < qGEMMRows && !b.bf16Rows(m, k)
-}
+// fewRowsQ reports whether Linear takes m rows of x against a quantized matrix through the
+// int8 products (linearQuantized) rather than dequantized weight panels.
+func fewRowsQ(m int) bool { return m <= qFewRows }
 
 // linearQ checks the shapes of a Linear with quantized weights (Q8, Q4 or Q4M) and runs it.
 func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
@@ -263,7 +261,7 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 		return
 	}
 	switch {
-	case b.fewRowsQ(m, k):
+	case fewRowsQ(m):
 		b.linearQuantized(d, xs, m, qw, bs)
 	case b.bf16Rows(m, k):
 		// The BF16 products take Q4M's Q4 part (a grouped matrix's panels packed straight
@@ -283,6 +281,10 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	}
 }
 
-// qGEMMRows is the row count from which Linear with quantized weights dequantizes weight
-// panels for the float32 tiles instead of quantizing the input rows for the int8 kernels.
-const qGEMMRows = 16
+// qFewRows is the most rows Linear with quantized weights takes through the int8 kernels;
+// more dequantize weight panels for the float32 or BF16 tiles. Sixteen is the guided rows
+// of eight images: through the int8 kernels each row's result does not depend on the rows
+// beside it, so each image of a run is the one its seed gives alone (the dequantized
+// products' last bits differed, and sampling drifted), and on the Zen 5 development machine
+// a step of eight images took half the time it took on the BF16 tiles (docs/performance.md).
+const qFewRows = 16

@@ -101,7 +101,7 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 			// Few rows: dotQ4's or dotQ8's bits, as the Go kernels give them, with Q4's eight
 			// rows in one pass or two. Many rows (the dequantized products): the row-major
 			// matrix's on the same kernels.
-			if m < qGEMMRows {
+			if m <= qFewRows {
 				wantT := gen.New(compute.F32, m, n)
 				gen.Linear(wantT, gen.FromFloat32(x, m, k), ref, gb)
 				want := read(t, gen, wantT)
