@@ -8,9 +8,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/janus-desktop/janus/compute"
-	"github.com/janus-desktop/janus/model/llm"
-	"github.com/janus-desktop/janus/model/projector"
 	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/sample"
 )
@@ -286,14 +283,6 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 			ErrPromptTooLong, l, total, limit)
 	}
 
-	samplers := make([]*sample.Sampler, n)
-	for i := range samplers {
-		s, err := sample.New(g.opts.sampling(), g.opts.Seed+uint64(i))
-		if err != nil {
-			return nil, err
-		}
-		samplers[i] = s
-	}
 	promptRows, err := prompt.CFGRows(g.cond, g.uncond, n)
 	if err != nil {
 		return nil, err
@@ -307,11 +296,15 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 		return nil, err
 	}
 	defer cache.Free()
-	st := g.newSteps(rows)
-	defer st.free()
+	st, err := NewGenerationStep(be, m.generationNetworks(), g.opts)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Free()
+	st.chunk, st.afterChunk = g.chunk, g.afterChunk
 
 	start := time.Now()
-	if err := g.prefill(ctx, promptRows, cache, st.h); err != nil {
+	if err := st.Prefill(ctx, promptRows, cache); err != nil {
 		return nil, err
 	}
 
@@ -319,45 +312,33 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	for i := range grids {
 		grids[i] = make([]int32, 0, total)
 	}
-	raw := make([]float32, rows*vocab)
-	guided := make([]float32, n*vocab)
-	next := make([]int32, rows)
 	grid := cfg.VQ.Grid
-	w := float32(g.opts.CFG)
 	var firstStep time.Time
 	for step := range total {
 		if step > 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if err := m.LLM.ForwardInto(st.h, st.x, cache); err != nil {
+			if err := st.Forward(cache); err != nil {
 				return nil, fmt.Errorf("image token %d: %w", step, err)
 			}
 		}
-		m.GenHead.ForwardInto(st.logits, st.h, st.head)
-		if err := be.Read(st.logits, raw); err != nil {
-			return nil, fmt.Errorf("image token %d: read logits: %w", step, err)
+		tokens, err := st.Sample()
+		if err != nil {
+			return nil, fmt.Errorf("image token %d: %w", step, err)
 		}
-		for i := range n {
-			c, u, out := raw[2*i*vocab:(2*i+1)*vocab], raw[(2*i+1)*vocab:(2*i+2)*vocab], guided[i*vocab:(i+1)*vocab]
-			for j := range out {
-				// The explicit conversion keeps the product rounded to float32 as in torch
-				// (no fused multiply-add).
-				out[j] = u[j] + float32(w*(c[j]-u[j]))
-			}
-			tok := samplers[i].Next(out, nil)
+		for i, tok := range tokens {
 			grids[i] = append(grids[i], tok)
-			next[2*i], next[2*i+1] = tok, tok
 		}
 		if g.observe != nil {
+			raw, guided := st.Logits()
 			g.observe(step, raw, guided)
 		}
 		if step == 0 {
 			firstStep = time.Now()
 		}
 		if step+1 < total {
-			be.Embedding(st.ids, m.GenEmbed, next)
-			m.GenAligner.ForwardInto(st.x, st.e, st.aligner)
+			st.Feed()
 		}
 		if g.progress != nil {
 			if err := g.report(ctx, step+1, total, grid, grids, start, firstStep); err != nil {
@@ -368,87 +349,9 @@ func (g *imageRun) run(ctx context.Context) ([][]int32, error) {
 	return grids, nil
 }
 
-// steps is the run state of the token loop, allocated once for all its steps: the
-// language model's input and output for one position of every row, the heads' activations
-// and logits, and the image-token embeddings.
-type steps struct {
-	be      compute.Backend
-	x, h    *compute.Tensor // [rows, 1, hidden]: the next input, the last hidden state
-	e       *compute.Tensor // [rows, 1, gen_embed dim]: embeddings of the sampled tokens
-	ids     *compute.Tensor // e as [rows, gen_embed dim], the view Embedding writes
-	logits  *compute.Tensor // [rows, 1, image tokens]
-	head    *projector.Scratch
-	aligner *projector.Scratch
-}
-
-func (g *imageRun) newSteps(rows int) *steps {
-	m, be := g.m, g.m.Backend
-	hidden, genDim := m.Config.LLM.Hidden, m.Config.GenEmbed.Dim
-	st := &steps{
-		be:      be,
-		x:       be.New(compute.F32, rows, 1, hidden),
-		h:       be.New(compute.F32, rows, 1, hidden),
-		e:       be.New(compute.F32, rows, 1, genDim),
-		logits:  be.New(compute.F32, rows, 1, m.Config.GenHead.ImageTokenSize),
-		head:    m.GenHead.NewScratch(rows, 1, hidden),
-		aligner: m.GenAligner.NewScratch(rows, 1, genDim),
-	}
-	st.ids = be.Reshape(st.e, rows, genDim)
-	return st
-}
-
-func (st *steps) free() {
-	for _, t := range []*compute.Tensor{st.x, st.h, st.e, st.logits} {
-		st.be.Free(t)
-	}
-	st.head.Free()
-	st.aligner.Free()
-}
-
-// prefill runs the prompt rows through the language model in chunks of positions, so that
-// the activations stay bounded however long the prompt is and ctx can stop the run between
-// two chunks, and writes the hidden state of the last position of every row to last
-// [rows, 1, D].
-func (g *imageRun) prefill(ctx context.Context, promptRows [][]int32, cache *llm.Cache, last *compute.Tensor) error {
-	m, be := g.m, g.m.Backend
-	rows, l := len(promptRows), len(promptRows[0])
-	chunk := evenChunk(l, prefillChunkPositions(rows, g.chunk))
-	ids := make([]int32, 0, rows*min(chunk, l))
-	for at := 0; at < l; at += chunk {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		end := min(at+chunk, l)
-		ids = ids[:0]
-		for _, r := range promptRows {
-			ids = append(ids, r[at:end]...)
-		}
-		x, err := m.LLM.Embed(ids, rows)
-		if err != nil {
-			return fmt.Errorf("embed the prompt: %w", err)
-		}
-		// The chunk's hidden states overwrite its input.
-		err = m.LLM.ForwardInto(x, x, cache)
-		if err == nil && end == l {
-			be.CopyRows(last, 0, x, end-at-1, 1)
-		}
-		be.Free(x)
-		if err != nil {
-			return fmt.Errorf("prompt positions %d to %d: %w", at, end, err)
-		}
-		if end == l {
-			return nil
-		}
-		// Wait for the chunk, so that a cancel is seen one chunk later, not after the whole
-		// prompt has been queued on an asynchronous backend.
-		if err := be.Sync(); err != nil {
-			return fmt.Errorf("prompt positions %d to %d: %w", at, end, err)
-		}
-		if g.afterChunk != nil {
-			g.afterChunk(end, l)
-		}
-	}
-	return errors.New("the generation prompt is empty")
+// generationNetworks are the model's networks of the image token loop.
+func (m *Model) generationNetworks() GenerationNetworks {
+	return GenerationNetworks{LLM: m.LLM, GenEmbed: m.GenEmbed, GenAligner: m.GenAligner, GenHead: m.GenHead}
 }
 
 // report calls the progress callback for step done, with a preview when one is due.
