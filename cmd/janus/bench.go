@@ -74,6 +74,7 @@ import (
 	"github.com/janus-desktop/janus/model/imageproc"
 	"github.com/janus-desktop/janus/model/llm"
 	proj "github.com/janus-desktop/janus/model/projector"
+	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/randweights"
 	"github.com/janus-desktop/janus/model/sample"
 	"github.com/janus-desktop/janus/model/vision"
@@ -1308,108 +1309,23 @@ func (b *benchRun) decode() error {
 	return nil
 }
 
-// benchGen is the state of one generation loop: P images, 2P CFG rows. As a generation's
-// token loop, it allocates a step's tensors once: the language model's input and last hidden
-// states [2P, 1, D], the sampled tokens' embeddings e (and ids, e as [2P, dim]), the logits,
-// and the heads' scratch.
-type benchGen struct {
-	b         *benchRun
-	p         int
-	cache     *llm.Cache
-	samplers  []*sample.Sampler
-	raw       []float32
-	guided    []float32
-	next      []int32
-	lastToken []int32
-
-	x, h, e, ids, logits *compute.Tensor
-	head, aligner        *proj.Scratch
-}
-
-func (g *benchGen) free() {
-	be := g.b.net.be
-	for _, t := range []*compute.Tensor{g.x, g.h, g.e, g.logits} {
-		be.Free(t)
-	}
-	g.head.Free()
-	g.aligner.Free()
-}
-
-// iterate finishes one generation iteration from the last hidden states g.h: gen_head, CFG
-// mix, one sampled token per image, and the next input g.x through gen_embed and gen_aligner.
-func (g *benchGen) iterate() error {
-	n, be := g.b.net, g.b.net.be
-	vocab := n.cfg.GenHead.ImageTokenSize
-	n.genHead.ForwardInto(g.logits, g.h, g.head)
-	if err := be.Read(g.logits, g.raw); err != nil {
-		return err
-	}
-	for i := range g.p {
-		c, u := g.raw[2*i*vocab:(2*i+1)*vocab], g.raw[(2*i+1)*vocab:(2*i+2)*vocab]
-		out := g.guided[i*vocab : (i+1)*vocab]
-		for j := range out {
-			// The conversion keeps the product rounded to float32 (no fused multiply-add), as the
-			// engine's generation loop does.
-			out[j] = u[j] + float32(benchCFG*(c[j]-u[j]))
-		}
-		tok := g.samplers[i].Next(out, nil)
-		g.next[2*i], g.next[2*i+1] = tok, tok
-		g.lastToken[i] = tok
-	}
-	be.Embedding(g.ids, n.genEmbed, g.next)
-	n.genAligner.ForwardInto(g.x, g.e, g.aligner)
-	return nil
-}
-
-// prefill runs iteration 0 over the prompt rows (ids: 2P rows of equal length, one after the
-// other).
-func (g *benchGen) prefill(ids []int32) error {
-	lm, be := g.b.net.llm, g.b.net.be
-	rows := 2 * g.p
-	x, err := lm.Embed(ids, rows)
-	if err != nil {
-		return err
-	}
-	err = lm.ForwardInto(x, x, g.cache)
-	if err == nil {
-		be.CopyRows(g.h, 0, x, len(ids)/rows-1, 1)
-	}
-	be.Free(x)
-	if err != nil {
-		return err
-	}
-	return g.iterate()
-}
-
-// step runs one single-token iteration.
-func (g *benchGen) step() error {
-	if err := g.b.net.llm.ForwardInto(g.h, g.x, g.cache); err != nil {
-		return err
-	}
-	return g.iterate()
-}
-
-// genIDs are the CFG prompt rows: conditional rows BOS + text + BOI, unconditional rows BOS +
-// pad… + BOI, interleaved.
-func (b *benchRun) genIDs(p, l int) []int32 {
+// genRows are the CFG prompt rows of p images: conditional rows BOS + text + BOI,
+// unconditional rows BOS + pad… + BOI, interleaved as the engine's prompt builder lays them.
+func (b *benchRun) genRows(p, l int) ([][]int32, error) {
 	vocab := b.net.cfg.LLM.Vocab
 	cond := append(append([]int32{benchSpecial(benchBOS, vocab)}, b.randomIDs(l-2)...), benchSpecial(benchBOI, vocab))
 	uncond := slices.Clone(cond)
 	for i := 1; i < l-1; i++ {
 		uncond[i] = benchSpecial(benchPad, vocab)
 	}
-	var ids []int32
-	for range p {
-		ids = append(append(ids, cond...), uncond...)
-	}
-	return ids
+	return prompt.CFGRows(cond, uncond, p)
 }
 
-// columns returns the first k positions of each of rows rows of length l.
-func benchColumns(ids []int32, rows, l, k int) []int32 {
-	var out []int32
-	for r := range rows {
-		out = append(out, ids[r*l:r*l+k]...)
+// benchColumns returns the first k positions of each row.
+func benchColumns(rows [][]int32, k int) [][]int32 {
+	out := make([][]int32, len(rows))
+	for i, r := range rows {
+		out[i] = r[:k]
 	}
 	return out
 }
@@ -1432,30 +1348,38 @@ func (b *benchRun) gen(p int) error {
 		return err
 	}
 	defer cache.Free()
-	g := &benchGen{b: b, p: p, cache: cache, raw: make([]float32, 2*p*vocab), guided: make([]float32, p*vocab),
-		next: make([]int32, 2*p), lastToken: make([]int32, p)}
-	rows, hidden, dim := 2*p, n.llm.Config.Hidden, n.cfg.GenEmbed.Dim
-	g.x, g.h = be.New(compute.F32, rows, 1, hidden), be.New(compute.F32, rows, 1, hidden)
-	g.e, g.logits = be.New(compute.F32, rows, 1, dim), be.New(compute.F32, rows, 1, vocab)
-	g.ids = be.Reshape(g.e, rows, dim)
-	g.head, g.aligner = n.genHead.NewScratch(rows, 1, hidden), n.genAligner.NewScratch(rows, 1, dim)
-	defer g.free()
-	for i := range p {
-		s, err := sample.New(sample.Params{Temperature: model.DefaultTemperature}, b.o.seed+1+uint64(i))
-		if err != nil {
+	// The engine's own step of the token loop; image i samples from seed+1+i.
+	st, err := model.NewGenerationStep(be,
+		model.GenerationNetworks{LLM: n.llm, GenEmbed: n.genEmbed, GenAligner: n.genAligner, GenHead: n.genHead},
+		model.GenerateImageOptions{N: p, CFG: float64(benchCFG), Temperature: model.DefaultTemperature, Seed: b.o.seed + 1})
+	if err != nil {
+		return err
+	}
+	defer st.Free()
+	rows, err := b.genRows(p, l)
+	if err != nil {
+		return err
+	}
+	// iterate finishes an iteration from the last hidden states: gen_head, CFG mix, sampling,
+	// and the next input through gen_embed and gen_aligner.
+	iterate := func() error {
+		if _, err := st.Sample(); err != nil {
 			return err
 		}
-		g.samplers = append(g.samplers, s)
+		st.Feed()
+		return nil
 	}
-	ids := b.genIDs(p, l)
 	ops := n.ops
 	// loop times a prompt pass and the steps after it; timed says whether the steps' ops count.
-	loop := func(ids []int32, steps int, timed bool) (pre, rest float64, err error) {
+	loop := func(rows [][]int32, steps int, timed bool) (pre, rest float64, err error) {
 		if err := cache.Truncate(0); err != nil {
 			return 0, 0, err
 		}
 		t0 := time.Now()
-		if err := g.prefill(ids); err != nil {
+		if err := st.Prefill(b.ctx, rows, cache); err != nil {
+			return 0, 0, err
+		}
+		if err := iterate(); err != nil {
 			return 0, 0, err
 		}
 		if err := be.Sync(); err != nil {
@@ -1468,7 +1392,10 @@ func (b *benchRun) gen(p int) error {
 			if err := b.ctx.Err(); err != nil {
 				return 0, 0, err
 			}
-			if err := g.step(); err != nil {
+			if err := st.Forward(cache); err != nil {
+				return 0, 0, err
+			}
+			if err := iterate(); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -1478,7 +1405,7 @@ func (b *benchRun) gen(p int) error {
 	// Warm-up as the peer's: an 8-token prompt and two iterations.
 	t0 := time.Now()
 	ops.reset()
-	if _, _, err := loop(benchColumns(ids, 2*p, l, min(8, l)), min(2, steps), false); err != nil {
+	if _, _, err := loop(benchColumns(rows, min(8, l)), min(2, steps), false); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	b.logf("  gen warm-up %.3f s", time.Since(t0).Seconds())
@@ -1487,14 +1414,14 @@ func (b *benchRun) gen(p int) error {
 		if err := b.ctx.Err(); err != nil {
 			return err
 		}
-		pre, rest, err := loop(ids, steps, true)
+		pre, rest, err := loop(rows, steps, true)
 		if err != nil {
 			return err
 		}
 		tPre, tSteps = append(tPre, pre), append(tSteps, rest)
 		b.logf("  gen run %d/%d: prefill %.3f s, %d steps %.3f s (%.1f ms/step)", i+1, b.o.repeat, pre, steps, rest, 1000*rest/float64(steps))
 	}
-	if !benchFinite(g.guided) {
+	if _, guided := st.Logits(); !benchFinite(guided) {
 		return errors.New("generation logits are not finite")
 	}
 	preMed := benchMedian(tPre)
@@ -1503,7 +1430,7 @@ func (b *benchRun) gen(p int) error {
 	flat := preMed + float64(total-1)*stepMed
 	b.add(fmt.Sprintf("gen_prefill_p%d", p), tPre, &benchStage{Parallel: p, Rows: 2 * p, PromptTokens: l,
 		Work: fmt.Sprintf("generation iteration 0: CFG prompt prefill [%d rows x %d tokens] + gen_head + CFG + multinomial + feedback embed", 2*p, l)})
-	st := b.add(fmt.Sprintf("gen_step_p%d", p), tSteps, &benchStage{Parallel: p, Rows: 2 * p, Steps: steps,
+	stage := b.add(fmt.Sprintf("gen_step_p%d", p), tSteps, &benchStage{Parallel: p, Rows: 2 * p, Steps: steps,
 		KVStart: l, KVEnd: l + steps, StepsPerS: benchRound(1/stepMed, 3), StepsPerSBest: benchRound(1/stepBest, 3),
 		ImageTokPerS: benchRound(float64(p)/stepMed, 3), MsPerStep: benchRound(1000*stepMed, 2),
 		Extrapolated: true, ExtrapFlat: benchRound(flat, 6), // seconds, to the microsecond like the stage times
@@ -1512,7 +1439,7 @@ func (b *benchRun) gen(p int) error {
 		KVBytes: n.llm.CacheBytes(2*p, l+steps/2), WeightBytes: b.res.Model.GenWeightBytes,
 		Work: fmt.Sprintf("%d CFG iterations [%d rows]: LLM step + gen_head + CFG + multinomial + gen_embed->gen_aligner (%s KV cache, %.2f GB read per step, not in the floor)",
 			steps, 2*p, n.llm.KVDType, float64(n.llm.CacheBytes(2*p, l+steps/2))/1e9)})
-	st.OpMsPerStep = ops.perStep(tSteps, steps)
+	stage.OpMsPerStep = ops.perStep(tSteps, steps)
 	return nil
 }
 
