@@ -78,7 +78,7 @@ type Chat struct {
 	closed   bool
 	// run holds a decoding step's tensors and logits, allocated at the first step and kept
 	// for every later one.
-	run *chatStep
+	run *DecodeStep
 
 	// onLogits, for tests, sees each step's next-token logits before sampling.
 	onLogits func([]float32)
@@ -169,32 +169,73 @@ func (c *Chat) Close() {
 		c.cache = nil
 	}
 	if c.run != nil {
-		c.m.Backend.Free(c.run.x)
-		c.m.Backend.Free(c.run.logits)
+		c.run.Free()
 		c.run = nil
 	}
 	c.slots = nil
 	c.closed = true
 }
 
-// chatStep is the run state of decoding: one position's input, which the language model
-// overwrites with its hidden state, its logits on the backend, and the same logits on the
-// host (handed to the sampler, valid until the next step).
-type chatStep struct {
+// DecodeStep is the run state of decoding one token at a time, allocated once for every
+// step: one position's input, which the language model overwrites with its hidden state, and
+// its logits on the backend and on the host. A Chat decodes with it, and so does janus bench,
+// so that the bench times the code users run.
+type DecodeStep struct {
+	be     compute.Backend
+	lm     *llm.Model
+	ids    [1]int32
 	x      *compute.Tensor // [1, 1, hidden]
 	logits *compute.Tensor // [1, 1, vocab]
 	out    []float32
 }
 
+// NewDecodeStep allocates the run state of decoding with lm on be; Free releases it.
+func NewDecodeStep(be compute.Backend, lm *llm.Model) *DecodeStep {
+	return &DecodeStep{
+		be:     be,
+		lm:     lm,
+		x:      be.New(compute.F32, 1, 1, lm.Config.Hidden),
+		logits: be.New(compute.F32, 1, 1, lm.Config.Vocab),
+		out:    make([]float32, lm.Config.Vocab),
+	}
+}
+
+// Free releases the run state's tensors.
+func (s *DecodeStep) Free() {
+	s.be.Free(s.x)
+	s.be.Free(s.logits)
+}
+
+// Next runs tok through the language model, appending its position to cache, and returns
+// the next-token logits (valid until the next call). It allocates nothing.
+func (s *DecodeStep) Next(tok int32, cache *llm.Cache) ([]float32, error) {
+	s.ids[0] = tok
+	if err := s.lm.EmbedInto(s.x, s.ids[:]); err != nil {
+		return nil, err
+	}
+	if err := s.lm.ForwardInto(s.x, s.x, cache); err != nil {
+		return nil, err
+	}
+	return s.Logits(s.x, 0)
+}
+
+// Logits applies lm_head to position pos of the hidden states h [1, T, hidden] and returns
+// the logits (valid until the next call): a prefill's last position gives the first token.
+func (s *DecodeStep) Logits(h *compute.Tensor, pos int) ([]float32, error) {
+	if h != s.x {
+		s.be.CopyRows(s.x, 0, h, pos, 1)
+	}
+	s.lm.LogitsInto(s.logits, s.x)
+	if err := s.be.Read(s.logits, s.out); err != nil {
+		return nil, err
+	}
+	return s.out, nil
+}
+
 // steps returns the chat's step state, allocating it the first time.
-func (c *Chat) steps() *chatStep {
+func (c *Chat) steps() *DecodeStep {
 	if c.run == nil {
-		be, cfg := c.m.Backend, c.m.Config.LLM
-		c.run = &chatStep{
-			x:      be.New(compute.F32, 1, 1, cfg.Hidden),
-			logits: be.New(compute.F32, 1, 1, cfg.Vocab),
-			out:    make([]float32, cfg.Vocab),
-		}
+		c.run = NewDecodeStep(c.m.Backend, c.m.LLM)
 	}
 	return c.run
 }
@@ -384,13 +425,19 @@ func (c *Chat) prefill(ctx context.Context, ids []int32, slots []slot, maxNew in
 
 // step feeds one generated token and returns the next logits.
 func (c *Chat) step(tok int32) ([]float32, error) {
-	return c.forward([]int32{tok}, []slot{{id: tok}}, true)
+	logits, err := c.steps().Next(tok, c.cache)
+	if err != nil {
+		// The cache may hold the position, the slots not: the next prefill truncates it.
+		return nil, err
+	}
+	c.slots = append(c.slots, slot{id: tok})
+	return logits, nil
 }
 
 // forward runs the LLM over positions holding slots (ids for text, image features where a
 // slot names an image), appends them to the cache and, when wantLogits, returns the logits
-// after the last one (in the chat's step state: valid until the next call). A single
-// position (a decoding step) allocates nothing.
+// after the last one (in the chat's DecodeStep: valid until the next call). A single
+// position allocates nothing.
 func (c *Chat) forward(ids []int32, slots []slot, wantLogits bool) ([]float32, error) {
 	m, be := c.m, c.m.Backend
 	var x *compute.Tensor
@@ -424,15 +471,7 @@ func (c *Chat) forward(ids []int32, slots []slot, wantLogits bool) ([]float32, e
 	if !wantLogits {
 		return nil, be.Sync()
 	}
-	st := c.steps()
-	if x != st.x {
-		be.CopyRows(st.x, 0, x, len(ids)-1, 1)
-	}
-	m.LLM.LogitsInto(st.logits, st.x)
-	if err := be.Read(st.logits, st.out); err != nil {
-		return nil, err
-	}
-	return st.out, nil
+	return c.steps().Logits(x, len(ids)-1)
 }
 
 // encodeImages runs the vision tower and aligner over the images of slots that have no
