@@ -918,7 +918,8 @@ type benchRun struct {
 	imgEmb  *compute.Tensor // the vision stage's output, for the prefill
 	undIDs  []int32
 	cache   *llm.Cache
-	undNext int32 // the prefill's argmax, the decode's first input
+	step    *model.DecodeStep // the chat's decoding state: the prefill's logits and the decode's steps
+	undNext int32             // the prefill's argmax, the decode's first input
 }
 
 func (b *benchRun) run() error {
@@ -961,6 +962,10 @@ func (b *benchRun) freeUnderstanding() {
 	if b.cache != nil {
 		b.cache.Free()
 		b.cache = nil
+	}
+	if b.step != nil {
+		b.step.Free()
+		b.step = nil
 	}
 }
 
@@ -1165,20 +1170,6 @@ func (b *benchRun) understandingIDs() ([]int32, int) {
 	return ids, at
 }
 
-// logitsArgmax applies lm_head to the last row of h, reads the logits and returns the argmax.
-func (b *benchRun) logitsArgmax(h *compute.Tensor, logits []float32) (int32, error) {
-	lm, be := b.net.llm, b.net.be
-	last := lm.Last(h)
-	lg := lm.Logits(last)
-	be.Free(last)
-	err := be.Read(lg, logits)
-	be.Free(lg)
-	if err != nil {
-		return 0, err
-	}
-	return int32(sample.Argmax(logits)), nil
-}
-
 func (b *benchRun) prefill() error {
 	lm, be := b.net.llm, b.net.be
 	ids, at := b.understandingIDs()
@@ -1196,7 +1187,9 @@ func (b *benchRun) prefill() error {
 		return err
 	}
 	b.cache = cache
-	logits := make([]float32, lm.Config.Vocab)
+	// Allocated once, as a chat allocates it at its first prompt.
+	b.step = model.NewDecodeStep(be, lm)
+	var logits []float32
 	nImg := b.net.cfg.Vision.Tokens
 	warm := func() error { // the peer's short warm-up: the first 32 tokens, text only
 		defer cache.Truncate(0)
@@ -1228,7 +1221,11 @@ func (b *benchRun) prefill() error {
 			}
 			err = lm.ForwardInto(x, x, cache)
 			if err == nil && c1 == T {
-				b.undNext, err = b.logitsArgmax(x, logits)
+				// As a chat's last prompt chunk: lm_head on its last position, through the
+				// decoding state.
+				if logits, err = b.step.Logits(x, c1-c0-1); err == nil {
+					b.undNext = int32(sample.Argmax(logits))
+				}
 			}
 			be.Free(x)
 			if err != nil {
@@ -1253,34 +1250,24 @@ func (b *benchRun) prefill() error {
 }
 
 func (b *benchRun) decode() error {
-	lm, be, cache := b.net.llm, b.net.be, b.cache
+	lm, cache := b.net.llm, b.cache
 	ctx0 := len(b.undIDs)
-	logits := make([]float32, lm.Config.Vocab)
-	// A step's input, hidden state and logits are allocated once, as a chat's are.
-	x, lg := be.New(compute.F32, 1, 1, lm.Config.Hidden), be.New(compute.F32, 1, 1, lm.Config.Vocab)
-	defer be.Free(x)
-	defer be.Free(lg)
-	ids := []int32{0}
+	var logits []float32
+	// The chat's own decoding step, on the state the prefill allocated.
 	steps := func(n int) error {
 		if err := cache.Truncate(ctx0); err != nil {
 			return err
 		}
-		ids[0] = b.undNext
+		tok := b.undNext
 		for range n {
 			if err := b.ctx.Err(); err != nil {
 				return err
 			}
-			if err := lm.EmbedInto(x, ids); err != nil {
+			var err error
+			if logits, err = b.step.Next(tok, cache); err != nil {
 				return err
 			}
-			if err := lm.ForwardInto(x, x, cache); err != nil {
-				return err
-			}
-			lm.LogitsInto(lg, x)
-			if err := be.Read(lg, logits); err != nil {
-				return err
-			}
-			ids[0] = int32(sample.Argmax(logits))
+			tok = int32(sample.Argmax(logits))
 		}
 		return nil
 	}
