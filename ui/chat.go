@@ -180,8 +180,10 @@ func newChatView(u *UI) *chatView {
 	row := container.NewBorder(nil, nil, container.New(atBottom{}, c.attachB),
 		container.New(atBottom{}, container.New(fixedWidth{sendW}, c.sendB)), c.entry)
 	composer := container.NewVBox(c.chips, row, c.notice, c.status)
+	// The composer takes the messages' column, with their two paddings (the list's and a
+	// message's): its edges are theirs at every width.
 	c.content = container.NewBorder(nil,
-		container.NewPadded(container.New(centeredColumn{readableWidth + 80}, container.NewPadded(composer))),
+		container.New(centeredColumn{readableWidth}, container.NewPadded(container.NewPadded(composer))),
 		nil, nil, c.body)
 	c.newSession()
 	return c

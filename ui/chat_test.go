@@ -566,3 +566,34 @@ func (v *messageView) shown() string {
 	}
 	return v.text.Text
 }
+
+// The composer takes the messages' column: its edges (the clip's left, Send's right) are an
+// answer's, in a wide window and in the smallest.
+func TestComposerAlignsWithMessages(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	h.ask("a question")
+	for _, size := range []fyne.Size{defaultWindowSize, minWindowSize} {
+		h.u.win.Resize(size)
+		var answer, clip, send fyne.CanvasObject
+		var answerAt, clipAt, sendAt fyne.Position
+		inner := c.list.Objects[len(c.list.Objects)-1].(*fyne.Container).Objects[0] // the answer's box, inside its padding
+		visit(h.u.win.Canvas().Content(), fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
+			switch o {
+			case inner:
+				answer, answerAt = o, p
+			case c.attachB:
+				clip, clipAt = o, p
+			case c.sendB:
+				send, sendAt = o, p
+			}
+		})
+		if answer == nil || clip == nil || send == nil {
+			t.Fatalf("%v: the answer or the composer's buttons are not on screen", size)
+		}
+		if clipAt.X != answerAt.X || sendAt.X+send.Size().Width != answerAt.X+answer.Size().Width {
+			t.Errorf("%v: composer x %v–%v, answer x %v–%v", size, clipAt.X, sendAt.X+send.Size().Width,
+				answerAt.X, answerAt.X+answer.Size().Width)
+		}
+	}
+}
