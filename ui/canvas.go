@@ -411,6 +411,22 @@ func gridColumns(n int) int {
 // tileBar is the height of a tile's action bar.
 const tileBar = 40
 
+// tileAction is one of a finished image's actions, on its tile and in its large view.
+type tileAction struct {
+	name, tip string
+	icon      fyne.Resource
+	do        func()
+}
+
+// tileActions are image i's actions: Save, Ask, Variations.
+func (c *canvasView) tileActions(i int) []tileAction {
+	return []tileAction{
+		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i) }},
+		{"Ask", "Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) }},
+		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }},
+	}
+}
+
 func (c *canvasView) newTile(i int) *tile {
 	t := &tile{}
 	bg := newThemedRect(colorNameTile, 10)
@@ -423,15 +439,7 @@ func (c *canvasView) newTile(i int) *tile {
 	// The actions with their names where the tile is wide enough, else as icons with tips
 	// (eight tiles in a row), else behind one "…" button (eight tiles in a small window,
 	// where the icons of neighbouring tiles ran together).
-	actions := []struct {
-		name, tip string
-		icon      fyne.Resource
-		do        func()
-	}{
-		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i) }},
-		{"Ask", "Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) }},
-		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }},
-	}
+	actions := c.tileActions(i)
 	named, icons := container.NewHBox(layout.NewSpacer()), container.NewHBox(layout.NewSpacer())
 	for _, a := range actions {
 		b := widget.NewButtonWithIcon(a.name, a.icon, a.do)
@@ -672,16 +680,23 @@ func (c *canvasView) openLarge(i int) {
 	}
 	r := c.tiles[i].result
 	var d dialog.Dialog
-	use := widget.NewButton("Use these settings", func() {
+	use := widget.NewButtonWithIcon("Use these settings", theme.DocumentCreateIcon(), func() {
 		s := c.last
 		s.Prompt, s.Seed, s.FixedSeed, s.N = r.Meta.Prompt, r.Seed, true, 1
 		s.CFG, s.Temperature = r.Meta.CFG, r.Meta.Temperature
 		c.applySettings(s, true)
 		d.Hide()
 	})
-	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), func() { d.Hide(); c.saveDialog(i) })
-	ask := widget.NewButtonWithIcon("Ask about this image", theme.MailComposeIcon(), func() { d.Hide(); c.askAbout(i) })
-	d = c.u.showPicture(r.Image, shorten(r.Meta.Prompt, 60), caption(r.Meta), container.NewHBox(use, save, ask))
+	buttons := []fyne.CanvasObject{use}
+	for _, a := range c.tileActions(i) {
+		buttons = append(buttons, widget.NewButtonWithIcon(a.name, a.icon, func() { d.Hide(); a.do() }))
+	}
+	// The caption holds the prompt whole (it wraps): the title only says which image this is.
+	title := "Image"
+	if n := len(c.tiles); n > 1 {
+		title = fmt.Sprintf("Image %d of %d", i+1, n)
+	}
+	d = c.u.showPicture(r.Image, title, caption(r.Meta), buttons...)
 }
 
 // saveDialog asks where to save image i.

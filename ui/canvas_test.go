@@ -541,3 +541,36 @@ func TestTileActionsFitTheTile(t *testing.T) {
 		t.Errorf("the … button takes %v", w)
 	}
 }
+
+// The large view: its actions and Close in one row (Close at the right), named as on the
+// tile with Variations among them and an icon each; the prompt is said once.
+func TestLargeViewActions(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	generateTwo(t, h)
+	c.openLarge(1)
+	top := h.u.win.Canvas().Overlays().Top()
+	bs := oneRowCloseRight(t, "the large view", top, "Use these settings", "Save", "Ask", "Variations")
+	for _, n := range []string{"Use these settings", "Save", "Ask", "Variations"} {
+		if b, ok := bs[n]; ok && b.b.Icon == nil {
+			t.Errorf("%q has no icon", n)
+		}
+	}
+	for _, a := range c.tileActions(1) {
+		if _, ok := bs[a.name]; !ok {
+			t.Errorf("the tile's %q is not in the large view", a.name)
+		}
+	}
+	n := 0
+	for _, s := range textsIn(top) {
+		n += strings.Count(s, "a red lighthouse")
+	}
+	if n != 1 {
+		t.Errorf("the large view says the prompt %d times: %q", n, textsIn(top))
+	}
+	test.Tap(bs["Variations"].b)
+	if c.job == nil || len(h.u.dialogs) != 0 {
+		t.Errorf("Variations in the large view: job %v, %d dialogs open", c.job != nil, len(h.u.dialogs))
+	}
+	h.pump("the variations", func() bool { return c.job == nil })
+}

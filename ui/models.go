@@ -294,9 +294,7 @@ func (u *UI) showModelPicker() {
 	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() { u.addModelFolder(refresh) })
 	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), refresh)
 	download := u.downloadButton(func() { d.Hide() })
-	body := container.NewBorder(nil, container.NewHBox(add, again, download), nil, nil,
-		container.NewVScroll(list))
-	d = dialog.NewCustom("Models", "Close", container.New(fixedWidth{640}, body), u.win)
+	d = u.closingDialog("Models", container.New(fixedWidth{640}, container.NewVScroll(list)), add, again, download)
 	d.Resize(fyne.NewSize(700, 480))
 	u.show(d)
 }

@@ -194,3 +194,10 @@ func TestCancelledSwitchKeepsTheModel(t *testing.T) {
 		}
 	}
 }
+
+// The picker's actions and its Close share one row, Close at the right.
+func TestModelPickerButtonRow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	h.u.showModelPicker()
+	oneRowCloseRight(t, "the model picker", h.u.win.Canvas().Overlays().Top(), "Add folder…", "Look again", "Download…")
+}

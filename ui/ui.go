@@ -552,6 +552,17 @@ func (u *UI) showDialog(d dialog.Dialog, enter bool) {
 	d.Show()
 }
 
+// closingDialog is a dialog whose actions sit at the left of one row under content and
+// Close at its right (Fyne's custom dialog centres its Close on a row of its own).
+func (u *UI) closingDialog(title string, content fyne.CanvasObject, actions ...fyne.CanvasObject) *dialog.CustomDialog {
+	var d *dialog.CustomDialog
+	closeB := widget.NewButton("Close", func() { d.Hide() })
+	row := container.NewBorder(nil, nil, container.NewHBox(actions...), closeB)
+	d = dialog.NewCustomWithoutButtons(title,
+		container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), row), nil, nil, content), u.win)
+	return d
+}
+
 // question is a yes-or-no dialog whose text wraps at width: confirm, and not dismiss, calls
 // yes.
 func (u *UI) question(title, text, confirm, dismiss string, width float32, yes func()) *dialog.ConfirmDialog {

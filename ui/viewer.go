@@ -37,14 +37,14 @@ func (u *UI) showImage(path, title, caption string) {
 				u.showError("Cannot open the image", err, "The file may have been moved or damaged.")
 				return
 			}
-			u.showPicture(img, title, caption, nil)
+			u.showPicture(img, title, caption)
 		})
 	}()
 }
 
-// showPicture opens img large with a caption and extra buttons under it, and returns the
-// dialog (so that the buttons can close it).
-func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.CanvasObject) dialog.Dialog {
+// showPicture opens img large with a caption and actions beside its Close, and returns the
+// dialog (so that the actions can close it).
+func (u *UI) showPicture(img image.Image, title, caption string, actions ...fyne.CanvasObject) dialog.Dialog {
 	pic := canvas.NewImageFromImage(img)
 	pic.FillMode = canvas.ImageFillContain
 	pic.ScaleMode = canvas.ImageScaleFastest // the model's pixels, not a blur
@@ -56,16 +56,13 @@ func (u *UI) showPicture(img image.Image, title, caption string, extra fyne.Canv
 		l.Wrapping = fyne.TextWrapWord
 		under.Add(container.New(fixedWidth{side}, l))
 	}
-	if extra != nil {
-		under.Add(extra)
-	}
 	if title == "" {
 		title = "Image"
 	}
 	// The picture takes what the caption and the buttons leave of the dialog, and the
 	// dialog what the window has: in a small window the picture shrinks, nothing overlaps.
-	d := dialog.NewCustom(title, "Close", container.NewBorder(nil, under, nil, nil, pic), u.win)
-	frame := fyne.NewSize(2*theme.Padding()*4, 140) // the dialog's margins, title and Close
+	d := u.closingDialog(title, container.NewBorder(nil, under, nil, nil, pic), actions...)
+	frame := fyne.NewSize(2*theme.Padding()*4, 150) // the dialog's margins, title and button row
 	d.Resize(u.dialogSize(fyne.NewSize(side+frame.Width, side+under.MinSize().Height+frame.Height)))
 	u.show(d)
 	return d

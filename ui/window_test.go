@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -235,8 +235,9 @@ func TestViewerFitsSmallestWindow(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	h.u.win.Resize(minWindowSize)
 	img := image.NewNRGBA(image.Rect(0, 0, 384, 384))
-	buttons := container.NewHBox(widget.NewButton("Use these settings", nil), widget.NewButton("Save…", nil), widget.NewButton("Ask about this image", nil))
-	h.u.showPicture(img, "a red fox", "a red fox in the snow, soft morning light, watercolour\n\nSeed 4805619235719655 · guidance 5.0 · temperature 1.00 · tiny-a", buttons)
+	h.u.showPicture(img, "Image 8 of 8", "a red fox in the snow, soft morning light, watercolour\n\nSeed 4805619235719655 · guidance 5.0 · temperature 1.00 · tiny-a",
+		widget.NewButtonWithIcon("Use these settings", theme.DocumentCreateIcon(), nil), widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), nil),
+		widget.NewButtonWithIcon("Ask", theme.MailComposeIcon(), nil), widget.NewButtonWithIcon("Variations", theme.ViewRefreshIcon(), nil))
 	if m := h.u.win.Canvas().Overlays().Top().MinSize(); m.Height > minWindowSize.Height || m.Width > minWindowSize.Width {
 		t.Errorf("the large view needs %v in a %v window", m, minWindowSize)
 	}
@@ -553,4 +554,43 @@ func TestUnwritableHistorySaidAtStart(t *testing.T) {
 			t.Errorf("left in chats/: %s", e.Name())
 		}
 	}
+}
+
+// buttonsIn returns the visible buttons of o's tree by text, with their positions in o.
+func buttonsIn(o fyne.CanvasObject) map[string]placed {
+	out := map[string]placed{}
+	visit(o, fyne.Position{}, func(obj fyne.CanvasObject, p fyne.Position) {
+		if b, ok := obj.(*widget.Button); ok {
+			out[b.Text] = placed{b, p}
+		}
+	})
+	return out
+}
+
+// placed is a button and where it is.
+type placed struct {
+	b  *widget.Button
+	at fyne.Position
+}
+
+// oneRowCloseRight checks that the buttons named are in one row, Close at its right.
+func oneRowCloseRight(t *testing.T, what string, o fyne.CanvasObject, names ...string) map[string]placed {
+	t.Helper()
+	bs := buttonsIn(o)
+	cl, ok := bs["Close"]
+	if !ok {
+		t.Fatalf("%s: no Close (buttons %v)", what, bs)
+	}
+	for _, n := range names {
+		b, ok := bs[n]
+		switch {
+		case !ok:
+			t.Errorf("%s: no %q button", what, n)
+		case b.at.Y != cl.at.Y:
+			t.Errorf("%s: %q at y %v, Close at y %v: not one row", what, n, b.at.Y, cl.at.Y)
+		case b.at.X >= cl.at.X:
+			t.Errorf("%s: %q at x %v, right of Close (x %v)", what, n, b.at.X, cl.at.X)
+		}
+	}
+	return bs
 }
