@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io/fs"
 	"log/slog"
 	"slices"
@@ -441,23 +442,35 @@ func (s *sidebar) showMenu(e app.HistoryEntry, pos fyne.Position) {
 }
 
 // rename asks for e's new title: the entry has the focus with the old title selected, so
-// typing replaces it, and Enter renames.
+// typing replaces it, and Enter renames. A blank title is not taken: Rename is disabled
+// (the entry has no validator, whose green tick on every good title said nothing).
 func (s *sidebar) rename(e app.HistoryEntry) {
 	entry := newFieldEntry(s.u.escape)
 	entry.SetText(e.Title)
-	entry.Validator = func(t string) error {
-		if strings.TrimSpace(t) == "" {
-			return errors.New("a title cannot be empty")
+	var d *dialog.CustomDialog
+	ok := func() bool { return strings.TrimSpace(entry.Text) != "" }
+	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })
+	renameB := widget.NewButtonWithIcon("Rename", theme.ConfirmIcon(), func() {
+		if ok() {
+			d.Hide()
+			s.doRename(e, entry.Text)
 		}
-		return nil
+	})
+	renameB.Importance = widget.HighImportance
+	entry.OnChanged = func(string) {
+		if ok() {
+			renameB.Enable()
+		} else {
+			renameB.Disable()
+		}
 	}
-	d := dialog.NewForm("Rename", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", entry)},
-		func(ok bool) {
-			if ok {
-				s.doRename(e, entry.Text)
-			}
-		}, s.u.win)
-	entry.OnSubmitted = func(string) { d.Submit() }
+	entry.OnSubmitted = func(string) { renameB.OnTapped() }
+	// A gap under the field: the buttons sat flush against it.
+	gap := canvas.NewRectangle(color.Transparent)
+	gap.SetMinSize(fyne.NewSize(0, 2*theme.Padding()))
+	form := widget.NewForm(widget.NewFormItem("Title", entry))
+	d = dialog.NewCustomWithoutButtons("Rename", container.NewVBox(form, gap), s.u.win)
+	d.SetButtons([]fyne.CanvasObject{cancel, renameB})
 	d.Resize(s.u.dialogSize(fyne.NewSize(480, 0)))
 	s.u.show(d)
 	s.u.win.Canvas().Focus(entry)
@@ -482,11 +495,19 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 	if e.Kind == app.KindImageSet {
 		what = "image set"
 	}
-	// A question of our own: Fyne's plain confirm draws a large question mark behind the text.
-	// The row's line: of entries with one title, it says which of them goes.
-	d := s.u.question("Delete "+what+"?", fmt.Sprintf("“%s” will be deleted from this computer.", s.rowTitle(e)),
-		"Delete", "Cancel", 360, func() { s.doDelete(e) })
-	d.SetConfirmImportance(widget.DangerImportance)
+	// A question of our own: Fyne's plain confirm draws a large question mark behind the
+	// text, and its custom confirm a ✓ on its confirming button, which is no sign for a
+	// button that destroys. The row's line: of entries with one title, it says which goes.
+	l := widget.NewLabel(fmt.Sprintf("“%s” will be deleted from this computer.", s.rowTitle(e)))
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomWithoutButtons("Delete "+what+"?", container.New(fixedWidth{360}, l), s.u.win)
+	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })
+	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() {
+		d.Hide()
+		s.doDelete(e)
+	})
+	del.Importance = widget.DangerImportance
+	d.SetButtons([]fyne.CanvasObject{cancel, del})
 	s.u.showNoEnter(d)
 }
 

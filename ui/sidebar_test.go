@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -506,5 +507,65 @@ func TestDeleteNamesTheRow(t *testing.T) {
 	u.sidebar.delete(e)
 	if len(u.dialogs) != 1 || !slices.Contains(textsIn(u.win.Canvas().Overlays().Top()), "“"+row+"” will be deleted from this computer.") {
 		t.Errorf("the Delete question does not name the row %q", row)
+	}
+}
+
+// Delete's question has a Delete button with a trash icon in the danger colour (not the
+// ✓ of Fyne's confirm); Esc dismisses it, Tab to Delete and Space delete.
+func TestDeleteButton(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	h.ask("a question")
+	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
+	u.sidebar.delete(u.sidebar.entries[0])
+	bs := buttonsIn(u.win.Canvas().Overlays().Top())
+	del, ok := bs["Delete"]
+	if !ok {
+		t.Fatalf("no Delete button: %v", bs)
+	}
+	if del.b.Icon == nil || del.b.Icon.Name() != theme.DeleteIcon().Name() || del.b.Importance != widget.DangerImportance {
+		t.Errorf("Delete: icon %v, importance %v", del.b.Icon, del.b.Importance)
+	}
+	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if len(u.dialogs) != 0 || u.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Esc left the question open")
+	}
+	u.sidebar.delete(u.sidebar.entries[0])
+	bs = buttonsIn(u.win.Canvas().Overlays().Top())
+	u.win.Canvas().Focus(bs["Delete"].b)
+	bs["Delete"].b.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 0 })
+}
+
+// Rename's field shows no tick for a good title (a blank one disables Rename instead), and
+// its buttons stand off the field.
+func TestRenameDialogLook(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	h.ask("a question")
+	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
+	u.sidebar.rename(u.sidebar.entries[0])
+	entry := u.win.Canvas().Focused().(*fieldEntry)
+	top := u.win.Canvas().Overlays().Top()
+	if entry.Validator != nil {
+		t.Error("the title field has a validator: it shows a tick on every good title")
+	}
+	bs := buttonsIn(top)
+	var entryAt fyne.Position
+	visit(top, fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
+		if o == entry {
+			entryAt = p
+		}
+	})
+	if gap := bs["Rename"].at.Y - (entryAt.Y + entry.Size().Height); gap < 2*theme.Padding() {
+		t.Errorf("the buttons are %v under the field", gap)
+	}
+	entry.SetText("  ")
+	if !bs["Rename"].b.Disabled() {
+		t.Error("Rename is enabled for a blank title")
+	}
+	entry.SetText("Fine")
+	if bs["Rename"].b.Disabled() {
+		t.Error("Rename is disabled for a good title")
 	}
 }
