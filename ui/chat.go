@@ -601,9 +601,16 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v.footer = widget.NewLabel("")
 	v.footer.Importance = widget.LowImportance
 	v.footer.SizeName = theme.SizeNameCaptionText
+	var copied *time.Timer
 	v.copyB = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
-		c.u.fapp.Clipboard().SetContent(c.session.AnswerText(v.index))
 		c.setNotice("")
+		c.u.copy(c.session.AnswerText(v.index), &copied, func() {
+			v.copyB.SetText("Copied")
+			v.copyB.SetIcon(theme.ConfirmIcon())
+		}, func() {
+			v.copyB.SetText("Copy")
+			v.copyB.SetIcon(theme.ContentCopyIcon())
+		})
 	})
 	v.copyB.Importance = widget.LowImportance
 	v.copyB.Hide()

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -595,5 +596,21 @@ func TestComposerAlignsWithMessages(t *testing.T) {
 			t.Errorf("%v: composer x %v–%v, answer x %v–%v", size, clipAt.X, sendAt.X+send.Size().Width,
 				answerAt.X, answerAt.X+answer.Size().Width)
 		}
+	}
+}
+
+// Copy says "Copied" for a moment, then Copy again.
+func TestCopySaysCopied(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.copiedFor = 50 * time.Millisecond })
+	c := h.u.chat
+	h.ask("a question")
+	b := c.msgs[1].copyB
+	test.Tap(b)
+	if b.Text != "Copied" || h.u.fapp.Clipboard().Content() == "" {
+		t.Fatalf("after Copy the button says %q, the clipboard holds %q", b.Text, h.u.fapp.Clipboard().Content())
+	}
+	h.pump("Copy again", func() bool { return b.Text == "Copy" })
+	if b.Icon.Name() != theme.ContentCopyIcon().Name() {
+		t.Errorf("the icon after: %v", b.Icon.Name())
 	}
 }

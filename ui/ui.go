@@ -62,8 +62,9 @@ type Options struct {
 	// RunOnUI runs f on the UI goroutine; nil means fyne.Do. Tests pass a queue they drain
 	// so that widgets are only ever touched from the test's goroutine.
 	RunOnUI func(f func())
-	// launchWait and draftDelay replace app.LaunchWait and draftDelay when set (tests).
-	launchWait, draftDelay time.Duration
+	// launchWait, draftDelay and copiedFor replace app.LaunchWait, draftDelay and copiedFor
+	// when set (tests).
+	launchWait, draftDelay, copiedFor time.Duration
 }
 
 // UI is the main window and the state behind it. Its methods run on the UI goroutine.
@@ -550,6 +551,21 @@ func (u *UI) showDialog(d dialog.Dialog, enter bool) {
 		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
 	})
 	d.Show()
+}
+
+// copiedFor is how long a copy says "Copied" where it was clicked.
+const copiedFor = 1500 * time.Millisecond
+
+// copy puts text on the clipboard and says so where it was clicked: show now, undo
+// copiedFor later on the UI goroutine. timer is the place's own, so that a second click
+// meanwhile keeps "Copied" up for its full time.
+func (u *UI) copy(text string, timer **time.Timer, show, undo func()) {
+	u.fapp.Clipboard().SetContent(text)
+	show()
+	if *timer != nil {
+		(*timer).Stop()
+	}
+	*timer = time.AfterFunc(cmp.Or(u.opts.copiedFor, copiedFor), func() { u.do(undo) })
 }
 
 // closingDialog is a dialog whose actions sit at the left of one row under content and
