@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/widget"
 
@@ -227,4 +228,45 @@ func TestBackendChoicesAndLabel(t *testing.T) {
 	if got := h.u.sidebar.modelDetail.Text; !strings.Contains(got, eng.Info().Backend) {
 		t.Errorf("sidebar %q does not name the backend %q", got, eng.Info().Backend)
 	}
+}
+
+// A click on the sidebar's API line copies the address and says "Copied" for a moment; on
+// a line saying why the server is off, it opens Settings.
+func TestAPILineClick(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: busy.Addr().(*net.TCPAddr).Port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store; o.copiedFor = 50 * time.Millisecond })
+	u := h.u
+	click(t, u.win.Canvas(), u.sidebar.serving)
+	if len(u.dialogs) != 1 || u.serveStatus == nil {
+		t.Fatalf("a click on %q: %d dialogs, Settings open %v: %q", u.sidebar.serving.Text, len(u.dialogs), u.serveStatus != nil, textsIn(u.win.Canvas().Overlays().Top()))
+	}
+	u.dialogs[0].Dismiss()
+
+	ns := u.settings
+	ns.Serve.Port = freePort(t)
+	u.applySettings(ns)
+	h.pump("the server on the new port", func() bool { return u.serving != nil })
+	line := u.sidebar.serving.Text
+	click(t, u.win.Canvas(), u.sidebar.serving)
+	if got := u.fapp.Clipboard().Content(); got != u.serving.URL() || len(u.dialogs) != 0 {
+		t.Errorf("a click on %q: the clipboard holds %q (want %q), %d dialogs", line, got, u.serving.URL(), len(u.dialogs))
+	}
+	if l := u.sidebar.serving.Text; !strings.HasPrefix(l, "Copied ") {
+		t.Errorf("after the click the line says %q", l)
+	}
+	h.pump("the line back", func() bool { return u.sidebar.serving.Text == line })
 }

@@ -45,8 +45,14 @@ type sidebar struct {
 	modelBar    *widget.ProgressBar
 	cancelB     *widget.Button
 	// serving says where "Serve on localhost" answers, or why it does not while it is on,
-	// hidden while it is off.
-	serving *widget.Label
+	// hidden while it is off. A click on it copies the address (servingT), or opens
+	// Settings where the server's problem is put right; servingLine is what it says when
+	// it does not say "Copied".
+	serving      *widget.Label
+	servingT     *tapTarget
+	servingLine  string
+	servingTimer *time.Timer
+	copying      bool
 	// download is the model download running, paused or failed (hidden when there is
 	// none); a tap opens the downloads.
 	download  fyne.CanvasObject
@@ -113,9 +119,11 @@ func newSidebar(u *UI) *sidebar {
 	s.serving.Importance = widget.SuccessImportance
 	s.serving.Truncation = fyne.TextTruncateEllipsis
 	s.serving.Hide()
-	modelBox := newTapTarget(container.NewVBox(
+	s.servingT = newTapTarget(s.serving, s.servingTapped)
+	s.servingT.Hide()
+	modelBox := container.NewVBox(newTapTarget(container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewIcon(theme.ComputerIcon()), nil, s.modelName),
-		s.modelDetail, s.serving, s.modelBar), u.showModelPicker)
+		s.modelDetail, s.modelBar), u.showModelPicker), s.servingT)
 	s.downloadL = widget.NewLabel("")
 	s.downloadL.SizeName = theme.SizeNameCaptionText
 	s.downloadL.Truncation = fyne.TextTruncateEllipsis
@@ -599,11 +607,42 @@ func (s *sidebar) showDownload(text string) {
 
 // showServing shows the API's line in imp's colour ("" hides it).
 func (s *sidebar) showServing(line string, imp widget.Importance) {
+	s.servingLine = line
 	if line == "" {
 		s.serving.Hide()
+		if s.servingT.Visible() {
+			s.servingT.Hide()
+			s.bottom.Refresh()
+		}
 		return
 	}
 	s.serving.Importance = imp
-	s.serving.SetText(line)
+	if !s.copying {
+		s.serving.SetText(line)
+	}
 	s.serving.Show()
+	if !s.servingT.Visible() {
+		s.servingT.Show()
+		s.bottom.Refresh()
+	}
+	s.serving.Refresh()
+}
+
+// servingTapped is a click on the API's line: the address goes to the clipboard (what a
+// client asks for, and the line is where it is read), and the line says "Copied" for a
+// moment; a line saying why the server is off opens Settings, where that is put right.
+func (s *sidebar) servingTapped() {
+	u := s.u
+	if u.serving == nil {
+		u.showSettings()
+		return
+	}
+	url := u.serving.URL()
+	u.copy(url, &s.servingTimer, func() {
+		s.copying = true
+		s.serving.SetText("Copied " + url)
+	}, func() {
+		s.copying = false
+		s.serving.SetText(s.servingLine)
+	})
 }
