@@ -161,7 +161,7 @@ func (s ModelSearch) NoModelText() string {
 	if appDir != "" {
 		fmt.Fprintf(&b, "  • or put a model folder (config.json, the weights and the tokenizer files) in %s\n", appDir)
 	}
-	b.WriteString("  • or add the folder that holds your models with Add folder….\n")
+	b.WriteString("  • or add the folder that holds your models with Add folder…\n")
 	repos := SuggestedRepos()
 	small, large := knownModel(repos[0]), knownModel(repos[len(repos)-1])
 	fmt.Fprintf(&b, "%s is the smallest (a %s download); %s (%s) draws and reads better and needs a machine with more memory than that.",

@@ -105,4 +105,7 @@ func TestNoModelText(t *testing.T) {
 			t.Errorf("NoModelText lacks %q:\n%s", want, text)
 		}
 	}
+	if strings.Contains(text, "….") {
+		t.Errorf("NoModelText ends a line with four dots:\n%s", text)
+	}
 }
