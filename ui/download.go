@@ -441,8 +441,10 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	if o.Default {
 		b.Importance = widget.HighImportance
 	}
+	// The fit wraps beside the name: the row is no wider than a narrow window's column.
+	fit.Wrapping = fyne.TextWrapWord
 	return container.NewBorder(nil, nil, nil, container.NewVBox(b),
-		container.NewVBox(container.NewHBox(name, fit), info))
+		container.NewVBox(container.NewBorder(nil, nil, name, nil, fit), info))
 }
 
 // showDownloads opens the downloads in a dialog (the picker's Download… button).

@@ -261,9 +261,9 @@ func (u *UI) showModelPicker() {
 	fill := func(search app.ModelSearch) {
 		list.RemoveAll()
 		if len(search.Models) == 0 {
-			l := widget.NewLabel(search.NoModelText())
-			l.Wrapping = fyne.TextWrapWord
-			list.Add(l)
+			l := newBulleted()
+			l.SetText(search.NoModelText())
+			list.Add(l.box)
 		}
 		for _, m := range search.Models {
 			list.Add(u.modelRow(m, func() {
@@ -375,7 +375,7 @@ func (u *UI) addModelFolder(then func()) {
 // (with a Downloader), where models are looked for, and how to add a folder.
 type noModelScreen struct {
 	u         *UI
-	text      *widget.Label
+	text      *bulleted
 	downloads *downloadView
 	content   fyne.CanvasObject
 }
@@ -384,8 +384,7 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	s := &noModelScreen{u: u}
 	title := widget.NewLabelWithStyle("No model found", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	title.SizeName = theme.SizeNameHeadingText
-	s.text = widget.NewLabel("")
-	s.text.Wrapping = fyne.TextWrapWord
+	s.text = newBulleted()
 	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() {
 		u.addModelFolder(func() { u.findModels(true) })
 	})
@@ -408,9 +407,9 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	}
 	if u.opts.Downloader != nil {
 		// Where the window looked matters less once a download is offered: folded away.
-		box.Add(widget.NewAccordion(widget.NewAccordionItem("Where Janus Desktop looked for models", s.text)))
+		box.Add(widget.NewAccordion(widget.NewAccordionItem("Where Janus Desktop looked for models", s.text.box)))
 	} else {
-		box.Add(s.text)
+		box.Add(s.text.box)
 	}
 	buttons := container.NewHBox(layout.NewSpacer(), add, again)
 	if u.opts.Downloader == nil {
@@ -419,9 +418,11 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	buttons.Add(layout.NewSpacer())
 	box.Add(buttons)
 	// A column 560 wide, narrower in a narrow window (its text wraps), in the middle of
-	// the screen when it is shorter than the screen.
-	scroll := container.NewVScroll(container.NewPadded(container.New(centeredColumn{560},
-		container.NewVBox(layout.NewSpacer(), box, layout.NewSpacer()))))
+	// the screen when it is shorter than the screen; at the sides it keeps clear of the
+	// scroll bar (the Download buttons ran under it).
+	side := 2*theme.Padding() + theme.Size(theme.SizeNameScrollBar)
+	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(theme.Padding(), theme.Padding(), side, side),
+		container.New(centeredColumn{560}, container.NewVBox(layout.NewSpacer(), box, layout.NewSpacer()))))
 	s.content = scroll
 	if s.downloads != nil {
 		s.downloads.relayout = func() {
@@ -436,5 +437,82 @@ func (s *noModelScreen) update(search app.ModelSearch) {
 	s.text.SetText(search.NoModelText())
 	if s.downloads != nil {
 		s.u.downloads.reload()
+	}
+}
+
+// bulleted shows a text whose "  • " lines are a list: a bullet line that wraps goes on
+// to the right of its bullet, not under it.
+type bulleted struct {
+	box  *fyne.Container
+	Text string
+}
+
+func newBulleted() *bulleted { return &bulleted{box: container.NewVBox()} }
+
+// SetText lays out t: its other lines as wrapped paragraphs, a blank line between groups.
+// Within a group the lines stand as close as the lines of one label.
+func (b *bulleted) SetText(t string) {
+	b.Text = t
+	b.box.RemoveAll()
+	group := container.New(tightColumn{})
+	var plain []string
+	flush := func() {
+		if len(plain) > 0 {
+			l := widget.NewLabel(strings.Join(plain, "\n"))
+			l.Wrapping = fyne.TextWrapWord
+			group.Add(l)
+			plain = nil
+		}
+	}
+	end := func() {
+		flush()
+		if len(group.Objects) > 0 {
+			b.box.Add(group)
+			group = container.New(tightColumn{})
+		}
+	}
+	for _, line := range strings.Split(strings.TrimRight(t, "\n"), "\n") {
+		if strings.TrimSpace(line) == "" {
+			end()
+			continue
+		}
+		if rest, ok := strings.CutPrefix(strings.TrimLeft(line, " "), "• "); ok {
+			flush()
+			l := widget.NewLabel(rest)
+			l.Wrapping = fyne.TextWrapWord
+			group.Add(container.NewBorder(nil, nil, widget.NewLabel("  •"), nil, l))
+			continue
+		}
+		plain = append(plain, line)
+	}
+	end()
+}
+
+// tightColumn stacks labels as the lines of one: each one's padding above overlaps the one
+// before's below.
+type tightColumn struct{}
+
+func (tightColumn) overlap() float32 { return 2*theme.InnerPadding() - theme.Padding() }
+
+func (l tightColumn) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for i, o := range objs {
+		m := o.MinSize()
+		s.Width = max(s.Width, m.Width)
+		s.Height += m.Height
+		if i > 0 {
+			s.Height -= l.overlap()
+		}
+	}
+	return s
+}
+
+func (l tightColumn) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	var y float32
+	for _, o := range objs {
+		h := o.MinSize().Height
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h - l.overlap()
 	}
 }

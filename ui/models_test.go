@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -200,4 +203,47 @@ func TestModelPickerButtonRow(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	h.u.showModelPicker()
 	oneRowCloseRight(t, "the model picker", h.u.win.Canvas().Overlays().Top(), "Add folder…", "Look again", "Download…")
+}
+
+// The no-model screen: a bullet line that wraps goes on right of its bullet, not under it;
+// in the smallest window the Download buttons keep clear of the scroll bar.
+func TestNoModelScreenEdges(t *testing.T) {
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels("/nonexistent/models") })
+	u := h.u
+	u.win.Resize(minWindowSize)
+	h.pump("the no-model screen", func() bool { return u.noModel.content.Visible() })
+	var para, bullet fyne.CanvasObject
+	var paraAt, bulletAt fyne.Position
+	visit(u.noModel.text.box, fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
+		if l, ok := o.(*widget.Label); ok {
+			switch {
+			case strings.HasPrefix(l.Text, "No Janus model was found"):
+				para, paraAt = o, p
+			case strings.Contains(l.Text, "huggingface-cli download"):
+				bullet, bulletAt = o, p
+			}
+		}
+	})
+	if para == nil || bullet == nil {
+		t.Fatalf("the paragraph or the Hugging Face bullet is not a label of its own: %q", textsIn(u.noModel.text.box))
+	}
+	if bulletAt.X <= paraAt.X || strings.Contains(bullet.(*widget.Label).Text, "•") {
+		t.Errorf("the bullet's text starts at x %v, the paragraph's at %v: it wraps under its bullet", bulletAt.X, paraAt.X)
+	}
+	u = firstRun(t).u
+	u.win.Resize(minWindowSize)
+	scroll := u.noModel.content
+	limit := scroll.Position().X + scroll.Size().Width - theme.Size(theme.SizeNameScrollBar)
+	n := 0
+	visit(scroll, fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Download" && p.X+b.Size().Width > limit {
+			t.Errorf("a Download button reaches x %v, under the scroll bar (from %v)", p.X+b.Size().Width, limit)
+		}
+		if b, ok := o.(*widget.Button); ok && b.Text == "Download" {
+			n++
+		}
+	})
+	if n == 0 {
+		t.Error("no Download button on screen")
+	}
 }
