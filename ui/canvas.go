@@ -48,7 +48,17 @@ type canvasView struct {
 	progText *widget.Label
 	stopB    *widget.Button
 	progRow  *fyne.Container
-	notice   *widget.Label
+	// settings is the row of the settings, which the progress row takes the place of while
+	// a run goes on.
+	settings *fyne.Container
+	// progress and settings share slot, as tall as the taller of them: the grid under it
+	// stays put as a run starts and ends.
+	slot *fyne.Container
+	// info is news (Saved …, Stopped.), shown in the settings' place for infoFor; notice,
+	// under them, a failure, until it is put right.
+	info      *widget.Label
+	infoTimer *time.Timer
+	notice    *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
 	// setID is the history entry of the images on the canvas ("" for none yet).
@@ -153,7 +163,7 @@ func newCanvasView(u *UI) *canvasView {
 	sliders := container.NewGridWithColumns(2,
 		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),
 		labelled("Temperature", c.temp, container.New(fixedWidth{40}, c.tempL)))
-	settings := container.New(&twoRows{wide: 470, gap: theme.Padding()}, left,
+	c.settings = container.New(&twoRows{wide: 470, gap: theme.Padding()}, left,
 		container.NewBorder(nil, nil, nil, reset, sliders))
 	top := container.NewBorder(nil, nil, nil, container.NewVBox(c.genB), c.prompt)
 
@@ -178,7 +188,18 @@ func newCanvasView(u *UI) *canvasView {
 	c.body = container.NewStack(c.grid, c.empty)
 	c.grid.Hide()
 
-	head := container.NewVBox(top, settings, container.New(steadyStack{}, c.progRow, c.notice), c.status)
+	// While a run goes on its progress takes the settings' place (they are for the next
+	// run), and after it for a moment the news of how it ended or of a Save: the grid has
+	// the height the settings leave it whether a run goes on or not, and no empty row is
+	// kept for the progress when none does. A failure's line takes room under the settings,
+	// only while there is one.
+	c.info = widget.NewLabel("")
+	c.info.Importance = widget.LowImportance
+	c.info.Truncation = fyne.TextTruncateEllipsis
+	c.info.Hide()
+	c.slot = container.New(steadyStack{}, c.settings,
+		container.New(middleRow{}, c.progRow), container.New(middleRow{}, c.info))
+	head := container.NewVBox(top, c.slot, c.notice, c.status)
 	c.content = container.NewPadded(container.NewBorder(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
 	return c
@@ -267,11 +288,27 @@ func (c *canvasView) rollSeed() {
 	c.seed.SetText(strconv.FormatUint(s, 10))
 }
 
-// setInfo shows s where setNotice shows failures, in the quiet colour of news.
+// infoFor is how long news stays in the settings' place.
+const infoFor = 4 * time.Second
+
+// setInfo shows s in the settings' place for infoFor, in the quiet colour of news (the
+// progress row keeps it while a run goes on).
 func (c *canvasView) setInfo(s string) {
-	c.setNotice(s)
-	c.notice.Importance = widget.LowImportance
-	c.notice.Refresh()
+	c.setNotice("")
+	if c.infoTimer != nil {
+		c.infoTimer.Stop()
+	}
+	c.info.SetText(s)
+	c.info.Show()
+	c.showRun(c.job != nil)
+	c.infoTimer = time.AfterFunc(infoFor, func() {
+		c.u.do(func() {
+			if c.info.Text == s {
+				c.info.Hide()
+				c.showRun(c.job != nil)
+			}
+		})
+	})
 }
 
 func (c *canvasView) setNotice(s string) {
@@ -311,6 +348,8 @@ func (c *canvasView) forget() {
 	c.shown, c.setID, c.before = nil, "", nil
 	c.showTiles(nil)
 	c.setNotice("")
+	c.info.Hide()
+	c.showRun(c.job != nil)
 }
 
 // generate is the Generate button and Ctrl/Cmd+Enter.
@@ -372,8 +411,19 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	c.progress.SetValue(0)
 	c.waiting = true
 	c.showWaiting()
-	c.progRow.Show()
+	c.showRun(true)
 	c.updateButtons()
+}
+
+// showRun shows the progress row in the settings' place while a run goes on, the settings
+// otherwise.
+func (c *canvasView) showRun(running bool) {
+	if running {
+		c.info.Hide()
+	}
+	c.progRow.Hidden = !running
+	c.settings.Hidden = running || c.info.Visible()
+	c.slot.Refresh()
 }
 
 // stop is Esc and the Stop button.
@@ -537,7 +587,7 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		c.cancel()
 		c.cancel = nil
 	}
-	c.progRow.Hide()
+	c.showRun(false)
 	c.updateButtons()
 	c.u.sidebar.reloadHistory()
 	before := c.before

@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -105,7 +106,7 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	if saveErr != nil {
 		t.Fatal(saveErr)
 	}
-	if n := h.u.create.notice; !n.Visible() || n.Text != "Saved "+path || n.Importance == widget.DangerImportance {
+	if n := h.u.create.info; !n.Visible() || n.Text != "Saved "+path || n.Importance == widget.DangerImportance {
 		t.Errorf("after saving the canvas says %q (visible %v, importance %v)", n.Text, n.Visible(), n.Importance)
 	}
 	data, err := os.ReadFile(path)
@@ -214,8 +215,8 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 	h.pump("a preview", func() bool { return c.previews > 0 && c.tiles[0].pic.Image != nil })
 	c.prompt.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	h.pump("the stop", func() bool { return c.job == nil })
-	if !strings.Contains(c.notice.Text, "Stopped") || len(c.tiles) != 2 || c.tiles[0].pic.Image == nil {
-		t.Errorf("after Esc: notice %q, %d tiles", c.notice.Text, len(c.tiles))
+	if !strings.Contains(c.info.Text, "Stopped") || len(c.tiles) != 2 || c.tiles[0].pic.Image == nil {
+		t.Errorf("after Esc: news %q, %d tiles", c.info.Text, len(c.tiles))
 	}
 	if c.tiles[0].bar.Visible() {
 		t.Error("a stopped tile offers Save")
@@ -242,7 +243,8 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 }
 
 // The images keep their place as the run goes from its progress bar to its end and to the
-// line a Save writes.
+// line a Save writes, and no empty row is kept above them for a progress bar when no run
+// goes on.
 func TestCanvasGridStaysPut(t *testing.T) {
 	eng := apptest.NewFakeEngine(20 * time.Millisecond)
 	h := newHarness(t, eng)
@@ -268,11 +270,15 @@ func TestCanvasGridStaysPut(t *testing.T) {
 	saved := false
 	c.save(0, filepath.Join(t.TempDir(), "a.png"), func(error) { saved = true })
 	h.pump("the save", func() bool { return saved })
-	if !c.notice.Visible() {
+	if !c.info.Visible() {
 		t.Fatal("no line after Save")
 	}
 	if after := top(); running != empty || done != empty || after != empty {
 		t.Errorf("the images' top moves: %v empty, %v running, %v done, %v after Save", empty, running, done, after)
+	}
+	slot := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.slot).Y + c.slot.Size().Height
+	if gap := done - slot; gap > 4*theme.Padding() {
+		t.Errorf("%v between the settings and the images", gap)
 	}
 }
 

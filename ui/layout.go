@@ -201,3 +201,15 @@ func (atBottom) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		o.Resize(fyne.NewSize(size.Width, h))
 	}
 }
+
+// middleRow lays its one object full width at its own height in the middle of its place,
+// and asks for that height shown or not (so that a steadyStack keeps room for it).
+type middleRow struct{}
+
+func (middleRow) MinSize(objs []fyne.CanvasObject) fyne.Size { return objs[0].MinSize() }
+
+func (middleRow) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	h := min(objs[0].MinSize().Height, size.Height)
+	objs[0].Move(fyne.NewPos(0, (size.Height-h)/2))
+	objs[0].Resize(fyne.NewSize(size.Width, h))
+}
