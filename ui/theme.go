@@ -36,7 +36,13 @@ func (janusTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color 
 	case theme.ColorNamePrimary, theme.ColorNameHyperlink:
 		return accent
 	case theme.ColorNameFocus:
-		return withAlpha(accent, 0x7f)
+		// Not the accent: Fyne blends this over a focused button's fill, and over Send's
+		// and Generate's fill of the accent it changed nothing (a Tab stop with no sign).
+		// A paler accent in dark, a deeper one in light, shows on the accent and off it.
+		if dark {
+			return color.NRGBA{R: 0xe0, G: 0xe3, B: 0xff, A: 0x68}
+		}
+		return color.NRGBA{R: 0x1e, G: 0x24, B: 0x80, A: 0x90}
 	case theme.ColorNameSelection:
 		return withAlpha(accent, 0x40)
 	case theme.ColorNameDisabled:

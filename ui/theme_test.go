@@ -71,3 +71,24 @@ func TestDiceIconDraws(t *testing.T) {
 		t.Errorf("the face between the pips is drawn in the foreground %v", face)
 	}
 }
+
+// A focused button shows it in both variants, the accent-filled ones (Send, Generate)
+// too: the focus colour blended over each fill differs from the fill.
+func TestFocusShowsOnEveryButton(t *testing.T) {
+	th := janusTheme{}
+	blend := func(under, over color.Color) color.NRGBA {
+		u, o := color.NRGBAModel.Convert(under).(color.NRGBA), color.NRGBAModel.Convert(over).(color.NRGBA)
+		a := float64(o.A) / 255
+		mix := func(x, y uint8) uint8 { return uint8(float64(y)*a + float64(x)*(1-a) + 0.5) }
+		return color.NRGBA{R: mix(u.R, o.R), G: mix(u.G, o.G), B: mix(u.B, o.B), A: 0xff}
+	}
+	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
+		focus := th.Color(theme.ColorNameFocus, v)
+		for _, n := range []fyne.ThemeColorName{theme.ColorNamePrimary, theme.ColorNameButton, theme.ColorNameBackground} {
+			fill := th.Color(n, v)
+			if c := contrast(blend(fill, focus), blend(fill, color.Transparent)); c < 1.3 {
+				t.Errorf("variant %d: focus on %s changes it by %.2f:1", v, n, c)
+			}
+		}
+	}
+}
