@@ -154,13 +154,13 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Weights", container.NewVBox(f.weights, weightsHint)),
 		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint(f.precisionHint()))),
 		widget.NewFormItem("Images per run", f.n),
-		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt; the original uses 5"),
-		hint(widget.NewFormItem("Temperature", f.temp), "Variety of the images; the original uses 1"),
-		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does"),
+		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt. The original uses 5."),
+		hint(widget.NewFormItem("Temperature", f.temp), "How much the images vary. The original uses 1."),
+		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does."),
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
 		hint(widget.NewFormItem("API server", f.serve.content()),
-			"Applies at once; only this computer connects; the key is saved, private to you"),
+			"Takes effect at once. Only programs on this computer can connect; the key is saved where only you can read it."),
 		widget.NewFormItem("", note),
 	}
 }
@@ -183,26 +183,26 @@ func weightsLabel(w string) string {
 }
 
 // weightsHint says when the weights setting applies and what the chosen format does: for
-// Automatic, with a model loaded, what it picks for it and the engine's reason (the memory
-// rule of model.ChooseWeights).
+// Automatic, with a model loaded, what it chose for it and the engine's reason (the memory
+// rule of model.ChooseWeights). Whole sentences: it is read, not parsed.
 func (f *settingsForm) weightsHint() string {
-	const applies = "Applies at the next model load"
+	const applies = "Takes effect when a model loads."
 	switch w := f.weightChoices[max(f.weights.SelectedIndex(), 0)]; w {
 	case model.WeightsAuto:
 		if e := f.u.engine; e != nil {
 			if info := e.Info(); info.AutoWeights != "" {
-				return fmt.Sprintf("%s. Automatic for %s: %s (%s)", applies, info.Name, weightsLabel(info.AutoWeights), info.AutoWeightsReason)
+				return fmt.Sprintf("%s For %s, Automatic chose %s: %s.", applies, info.Name, weightsLabel(info.AutoWeights), info.AutoWeightsReason)
 			}
 		}
-		return applies + "; Automatic keeps the stored weights unless memory is short"
+		return applies + " Automatic keeps the stored weights unless memory is short."
 	case model.WeightsStored:
-		return applies + ". The released weights as they are: exact results, the most memory"
+		return applies + " The released weights as they are: exact results, and the most memory."
 	case model.WeightsQ8:
-		return applies + ". 8-bit: about half the memory, faster answers and images, results very close to the released weights'"
+		return applies + " 8-bit: about half the memory and faster answers and images, with results very close to the released weights'."
 	case model.WeightsQ4M:
-		return applies + ". 4-bit with an offset a block: about a third of the memory; results drift more than with Q8"
+		return applies + " 4-bit with an offset per block: about a third of the memory; results drift more than with Q8."
 	case model.WeightsQ4:
-		return applies + ". 4-bit: the least memory; results drift the most"
+		return applies + " 4-bit: the least memory; results drift the most."
 	}
 	return applies
 }
@@ -210,18 +210,19 @@ func (f *settingsForm) weightsHint() string {
 // precisionHint says what the faster arithmetic does and, with a model loaded, what it runs
 // on here.
 func (f *settingsForm) precisionHint() string {
-	const what = "Faster rounds the large products' inputs to BF16 as the original does: quicker prompts, " +
-		"images and picture decoding, results may differ slightly"
+	const what = "Faster does the large steps (reading a prompt, making images, decoding pictures) in BF16, " +
+		"as the original model does: they take less time, and results may differ slightly."
+	const applies = " Takes effect when a model loads."
 	if e := f.u.engine; e != nil {
 		switch fast := e.Info().FastArithmetic; fast {
 		case "AMX":
-			return what + ". Here it runs on AMX, several times faster; applies at the next model load"
+			return what + " This computer does it on AMX, several times faster." + applies
 		case "":
 		default:
-			return what + ". Here it runs on " + fast + "; applies at the next model load"
+			return what + " This computer does it with " + fast + "." + applies
 		}
 	}
-	return what + ". Needs AVX-512 BF16 (else exact); applies at the next model load"
+	return what + " It needs a CPU with AVX-512 BF16; elsewhere the arithmetic stays exact." + applies
 }
 
 // settings reads the fields; the first unreadable or invalid one is the error.
@@ -295,7 +296,7 @@ func (u *UI) openSettings() *settingsForm {
 		}
 	})
 	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil,
-		container.NewVScroll(container.NewPadded(form))), u.win)
+		container.NewVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))), u.win)
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})
 	d.SetOnClosed(func() { u.serveStatus = nil })
 	d.Resize(u.dialogSize(fyne.NewSize(640, 720)))

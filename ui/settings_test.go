@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/janus-desktop/janus/app"
@@ -191,7 +193,7 @@ func TestSettingsWeights(t *testing.T) {
 	if want := []string{"Automatic", "Stored (BF16)", "Q8 (faster, smaller)", "Q4M (4-bit, more accurate)", "Q4 (smallest)"}; !slices.Equal(f.weights.Options, want) {
 		t.Errorf("weights choices %q, want %q", f.weights.Options, want)
 	}
-	if hint := f.weightsHint(); !strings.Contains(hint, "next model load") || !strings.Contains(hint, "Q8 (faster, smaller) (weights as stored exceed 60% of memory)") {
+	if hint := f.weightsHint(); !strings.Contains(hint, "when a model loads") || !strings.Contains(hint, "Automatic chose Q8 (faster, smaller): weights as stored exceed 60% of memory.") {
 		t.Errorf("weights hint %q, want when it applies and Automatic's choice with its reason", hint)
 	}
 	f.weights.SetSelected("Q4 (smallest)")
@@ -222,7 +224,7 @@ func TestSettingsWeights(t *testing.T) {
 
 	// Without a model, the hint says what Automatic does in general.
 	u.engine, u.settings.Weights = nil, model.WeightsAuto
-	if hint := newSettingsForm(u).weightsHint(); !strings.Contains(hint, "next model load") || !strings.Contains(hint, "unless memory is short") {
+	if hint := newSettingsForm(u).weightsHint(); !strings.Contains(hint, "when a model loads") || !strings.Contains(hint, "unless memory is short") {
 		t.Errorf("weights hint without a model %q", hint)
 	}
 }
@@ -252,13 +254,13 @@ func TestSettingsPrecision(t *testing.T) {
 		t.Errorf("reopened, the arithmetic list shows %q", f.precision.Selected)
 	}
 	// The hint says what the faster arithmetic runs on here, once a model's backend tells.
-	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "Needs AVX-512 BF16") {
+	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "needs a CPU with AVX-512 BF16") {
 		t.Errorf("hint without the machine's kernels %q", hint)
 	}
 	eng := apptest.NewFakeEngine(0)
 	eng.FastArithmetic = "AMX"
 	u.engine = eng
-	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "runs on AMX") || !strings.Contains(hint, "next model load") {
+	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "does it on AMX") || !strings.Contains(hint, "when a model loads") {
 		t.Errorf("hint with AMX %q", hint)
 	}
 }
@@ -289,5 +291,25 @@ func TestSettingsHeldAtStart(t *testing.T) {
 	h.u.settingsW.Flush()
 	if got, _ := os.ReadFile(settings); string(got) != newer {
 		t.Errorf("settings.json was written over: %s", got)
+	}
+}
+
+// Settings' fields show no tick for a valid value (a column of ticks beside every field was
+// noise); an invalid one still shows its mark.
+func TestSettingsFieldsHaveNoTicks(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	f := h.u.openSettings()
+	f.cfg.SetText("4.5")
+	f.cfg.Validate()
+	// The ticks are themed check icons in the foreground colour; Save's is on the primary
+	// colour.
+	ticks := 0
+	visit(h.u.win.Canvas().Overlays().Top(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if img, ok := o.(*canvas.Image); ok && img.Resource != nil && img.Resource.Name() == "foreground_check.svg" {
+			ticks++
+		}
+	})
+	if ticks != 0 {
+		t.Errorf("%d ticks in Settings", ticks)
 	}
 }

@@ -112,3 +112,18 @@ var diceSVG []byte
 func diceIcon() fyne.Resource {
 	return theme.NewThemedResource(fyne.NewStaticResource("dice.svg", diceSVG))
 }
+
+// quietFields is the app's theme without the tick Fyne draws in every entry whose text is
+// valid: in a form of such fields it is only noise beside each; an invalid field still shows
+// its mark, and the form says what is wrong.
+type quietFields struct{ janusTheme }
+
+func (quietFields) Icon(n fyne.ThemeIconName) fyne.Resource {
+	if n == theme.IconNameConfirm {
+		return blankIcon
+	}
+	return janusTheme{}.Icon(n)
+}
+
+// blankIcon draws nothing.
+var blankIcon = fyne.NewStaticResource("blank.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24"/>`))
