@@ -63,13 +63,13 @@ type DesktopStart struct {
 	Options DesktopOptions
 	// Claim is this process's claim on the data folder; nil when it could not be made (a
 	// folder that cannot hold a socket: the window opens anyway).
-	Claim *Window
+	Claim *FolderClaim
 	Say   string
 	Exit  bool
 	Err   error
 }
 
-// StartDesktop reads the command line and claims the data folder (ClaimWindow).
+// StartDesktop reads the command line and claims the data folder (ClaimDataFolder).
 func StartDesktop(env Env, args []string) DesktopStart {
 	s := DesktopStart{Options: DesktopOptionsFrom(env, args)}
 	if s.Options.Help {
@@ -80,7 +80,7 @@ func StartDesktop(env Env, args []string) DesktopStart {
 	if dir == "" {
 		return s
 	}
-	claim, err := ClaimWindow(dir, Launch{Attach: s.Options.Attach})
+	claim, err := ClaimDataFolder(dir, Launch{Attach: s.Options.Attach})
 	switch {
 	case errors.Is(err, ErrAlreadyRunning):
 		s.Say, s.Exit = "janus-desktop: "+err.Error()+"\n", true

@@ -32,7 +32,7 @@
 // (temporary file, fsync, rename, fsync of the folder) with the standard library alone; a
 // file that cannot be decoded is renamed NAME.corrupt-TIME and reported; one that cannot be
 // read at all (its permissions), or a chat or set a newer version wrote (NewerVersionError),
-// is reported and left in place; none is overwritten or dropped. ClaimWindow keeps one window
+// is reported and left in place; none is overwritten or dropped. ClaimDataFolder keeps one window
 // on a folder: a later start hands its images to the running window through a socket there
 // and exits.
 //

@@ -55,10 +55,10 @@ type Options struct {
 	Version string
 	// Downloader fetches models; nil shows "Download…" disabled.
 	Downloader app.Downloader
-	// Claim, when not nil, is this process's claim on the data folder (app.ClaimWindow): a
+	// Claim, when not nil, is this process's claim on the data folder (app.ClaimDataFolder): a
 	// later start of the app arrives through it and brings this window forward with its
 	// images attached. The window gives it up when it closes.
-	Claim *app.Window
+	Claim *app.FolderClaim
 	// RunOnUI runs f on the UI goroutine; nil means fyne.Do. Tests pass a queue they drain
 	// so that widgets are only ever touched from the test's goroutine.
 	RunOnUI func(f func())

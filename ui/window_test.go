@@ -376,10 +376,10 @@ func TestLongDraftKeptInFile(t *testing.T) {
 // attached to the chat, which comes to the front.
 func TestLaterStartAttaches(t *testing.T) {
 	img := landscape(t)
-	var claim *app.Window
+	var claim *app.FolderClaim
 	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) {
 		var err error
-		if claim, err = app.ClaimWindow(o.StoreDir, app.Launch{}); err != nil {
+		if claim, err = app.ClaimDataFolder(o.StoreDir, app.Launch{}); err != nil {
 			t.Fatal(err)
 		}
 		o.Claim = claim
@@ -389,7 +389,7 @@ func TestLaterStartAttaches(t *testing.T) {
 	// The start waits for the window to take its images: the test's UI queue runs meanwhile.
 	started := make(chan error, 1)
 	go func() {
-		_, err := app.ClaimWindow(u.store.Root(), app.Launch{Attach: []string{img}})
+		_, err := app.ClaimDataFolder(u.store.Root(), app.Launch{Attach: []string{img}})
 		started <- err
 	}()
 	var err error
@@ -410,7 +410,7 @@ func TestLaterStartAttaches(t *testing.T) {
 	}
 	// Closed, the window gives the folder up to the next start.
 	u.shutdown()
-	next, err := app.ClaimWindow(u.store.Root(), app.Launch{})
+	next, err := app.ClaimDataFolder(u.store.Root(), app.Launch{})
 	if err != nil {
 		t.Fatalf("start after the window closed: %v", err)
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-func TestClaimWindow(t *testing.T) {
+func TestClaimDataFolder(t *testing.T) {
 	dir := t.TempDir()
-	first, err := ClaimWindow(dir, Launch{})
+	first, err := ClaimDataFolder(dir, Launch{})
 	if err != nil {
 		t.Fatalf("first start: %v", err)
 	}
@@ -24,7 +24,7 @@ func TestClaimWindow(t *testing.T) {
 
 	// A second start hands over its images, as absolute paths, and is told to exit.
 	t.Chdir(dir)
-	if _, err := ClaimWindow(dir, Launch{Attach: []string{"cat.png", "/x/dog.jpg"}}); !errors.Is(err, ErrAlreadyRunning) {
+	if _, err := ClaimDataFolder(dir, Launch{Attach: []string{"cat.png", "/x/dog.jpg"}}); !errors.Is(err, ErrAlreadyRunning) {
 		t.Fatalf("second start: %v, want ErrAlreadyRunning", err)
 	}
 	select {
@@ -43,7 +43,7 @@ func TestClaimWindow(t *testing.T) {
 	if _, err := os.Lstat(windowSocketPath(dir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket left after Close: %v", err)
 	}
-	again, err := ClaimWindow(dir, Launch{})
+	again, err := ClaimDataFolder(dir, Launch{})
 	if err != nil {
 		t.Fatalf("start after close: %v", err)
 	}
@@ -51,7 +51,7 @@ func TestClaimWindow(t *testing.T) {
 }
 
 // A socket left by a crash is taken over.
-func TestClaimWindowStale(t *testing.T) {
+func TestClaimDataFolderStale(t *testing.T) {
 	dir := t.TempDir()
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: windowSocketPath(dir), Net: "unix"})
 	if err != nil {
@@ -62,7 +62,7 @@ func TestClaimWindowStale(t *testing.T) {
 	if _, err := os.Lstat(windowSocketPath(dir)); err != nil {
 		t.Fatalf("the stale socket was not left: %v", err)
 	}
-	w, err := ClaimWindow(dir, Launch{})
+	w, err := ClaimDataFolder(dir, Launch{})
 	if err != nil {
 		t.Fatalf("claim over a stale socket: %v", err)
 	}
@@ -71,7 +71,7 @@ func TestClaimWindowStale(t *testing.T) {
 
 // A window that holds the folder but does not answer is neither taken over nor told it was,
 // and the start is refused (BusyError) rather than opening a second window on the history.
-func TestClaimWindowNoAnswer(t *testing.T) {
+func TestClaimDataFolderNoAnswer(t *testing.T) {
 	dir := t.TempDir()
 	lock, err := lockFolder(filepath.Join(dir, windowLock))
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -82,7 +82,7 @@ func TestClaimWindowNoAnswer(t *testing.T) {
 	}
 	defer lock.Close()
 	silentListener(t, windowSocketPath(dir))
-	_, err = claimWindow(dir, Launch{}, windowTimes{handOver: 200 * time.Millisecond, closing: time.Second})
+	_, err = claimDataFolder(dir, Launch{}, windowTimes{handOver: 200 * time.Millisecond, closing: time.Second})
 	var busy *BusyError
 	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("claim with a silent window: %v, want a BusyError", err)
@@ -94,7 +94,7 @@ func TestClaimWindowNoAnswer(t *testing.T) {
 
 // Starts racing over a socket a crash left behind: exactly one gets the folder, and every
 // other one hands over to it.
-func TestClaimWindowRace(t *testing.T) {
+func TestClaimDataFolderRace(t *testing.T) {
 	dir := t.TempDir()
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: windowSocketPath(dir), Net: "unix"})
 	if err != nil {
@@ -105,7 +105,7 @@ func TestClaimWindowRace(t *testing.T) {
 	const starts = 8
 	var (
 		mu      sync.Mutex
-		winners []*Window
+		winners []*FolderClaim
 		others  []error
 		wg      sync.WaitGroup
 	)
@@ -113,7 +113,7 @@ func TestClaimWindowRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w, err := ClaimWindow(dir, Launch{})
+			w, err := ClaimDataFolder(dir, Launch{})
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -153,7 +153,7 @@ func TestClaimBySocketNoAnswer(t *testing.T) {
 }
 
 // A data folder whose socket path would be too long uses one in the temporary folder.
-func TestClaimWindowLongPath(t *testing.T) {
+func TestClaimDataFolderLongPath(t *testing.T) {
 	runtime := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", runtime)
 	dir := filepath.Join(t.TempDir(), strings.Repeat("long-folder-name-", 8))
@@ -164,22 +164,22 @@ func TestClaimWindowLongPath(t *testing.T) {
 	if other := windowSocketPath(dir + "2"); other == p {
 		t.Fatalf("two folders share the socket %q", p)
 	}
-	w, err := ClaimWindow(dir, Launch{})
+	w, err := ClaimDataFolder(dir, Launch{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	w.Serve(func(Launch) error { return nil })
-	if _, err := ClaimWindow(dir, Launch{}); !errors.Is(err, ErrAlreadyRunning) {
+	if _, err := ClaimDataFolder(dir, Launch{}); !errors.Is(err, ErrAlreadyRunning) {
 		t.Fatalf("second start: %v", err)
 	}
 }
 
 // A start while the window closes waits for it to let go of the folder and takes it over
 // (the window answers "closing" until then).
-func TestClaimWindowWhileClosing(t *testing.T) {
+func TestClaimDataFolderWhileClosing(t *testing.T) {
 	dir := t.TempDir()
-	first, err := ClaimWindow(dir, Launch{})
+	first, err := ClaimDataFolder(dir, Launch{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestClaimWindowWhileClosing(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // saving
 		first.Close()
 	}()
-	second, err := ClaimWindow(dir, Launch{Attach: []string{"/x/cat.png"}})
+	second, err := ClaimDataFolder(dir, Launch{Attach: []string{"/x/cat.png"}})
 	if err != nil {
 		t.Fatalf("a start while the window closes: %v, want the folder", err)
 	}
@@ -237,7 +237,7 @@ func TestWindowRefusedRequests(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			w, err := ClaimWindow(dir, Launch{})
+			w, err := ClaimDataFolder(dir, Launch{})
 			if err != nil {
 				t.Fatal(err)
 			}

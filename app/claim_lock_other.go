@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-// lockFolder has no portable lock here: ClaimWindow falls back to the socket alone.
+// lockFolder has no portable lock here: ClaimDataFolder falls back to the socket alone.
 func lockFolder(string) (*os.File, error) {
 	return nil, errors.ErrUnsupported
 }

@@ -27,7 +27,7 @@ import (
 // a crash leaves nothing to clear, and two starts at once cannot both win); the socket is
 // how a later start reaches the running window, to bring it forward and attach its images.
 
-// ErrAlreadyRunning is returned by ClaimWindow when a Janus Desktop already runs on the data
+// ErrAlreadyRunning is returned by ClaimDataFolder when a Janus Desktop already runs on the data
 // folder: that one has been handed the start's images and brings its window forward.
 var ErrAlreadyRunning = errors.New("Janus Desktop is already running on this data folder; its window was brought forward (set JANUS_DATA to run another on a different folder)")
 
@@ -40,8 +40,9 @@ type Launch struct {
 	Sent time.Time `json:"sent,omitzero"`
 }
 
-// Window is this process's claim on a data folder (see ClaimWindow).
-type Window struct {
+// FolderClaim is this process's claim on a data folder (see ClaimDataFolder): its window is
+// the folder's only one.
+type FolderClaim struct {
 	ln    net.Listener // nil when the socket could not be made
 	lock  *os.File     // nil without a lock
 	path  string
@@ -66,7 +67,7 @@ type windowTimes struct{ handOver, closing time.Duration }
 
 var defaultWindowTimes = windowTimes{handOver: 5 * time.Second, closing: 30 * time.Second}
 
-// BusyError is ClaimWindow's error when another process holds the data folder but does not
+// BusyError is ClaimDataFolder's error when another process holds the data folder but does not
 // answer (busy, or hung): a second window must not start on the same history.
 type BusyError struct{ Err error }
 
@@ -78,7 +79,7 @@ func (e *BusyError) Error() string {
 // Unwrap gives the cause, for errors.Is and errors.As.
 func (e *BusyError) Unwrap() error { return e.Err }
 
-// ClaimWindow makes this process the window of the data folder dir, or, when another process
+// ClaimDataFolder makes this process the window of the data folder dir, or, when another process
 // already is, hands it l and returns ErrAlreadyRunning (*BusyError when that process does
 // not answer). Any other error means that the claim could not be made (a folder that
 // cannot hold a socket): the caller may start anyway, as the app did before it had this check.
@@ -86,11 +87,11 @@ func (e *BusyError) Unwrap() error { return e.Err }
 // A lock on window.lock in dir says who holds the folder, so that two starts at once, or a
 // start beside a socket a crash left, cannot both win; where the file system has no locks
 // (some network folders) the socket alone decides.
-func ClaimWindow(dir string, l Launch) (*Window, error) {
-	return claimWindow(dir, l, defaultWindowTimes)
+func ClaimDataFolder(dir string, l Launch) (*FolderClaim, error) {
+	return claimDataFolder(dir, l, defaultWindowTimes)
 }
 
-func claimWindow(dir string, l Launch, times windowTimes) (*Window, error) {
+func claimDataFolder(dir string, l Launch, times windowTimes) (*FolderClaim, error) {
 	if err := os.MkdirAll(dir, storeDirPerm); err != nil {
 		return nil, fmt.Errorf("claim data folder: %w", err)
 	}
@@ -141,14 +142,14 @@ func claimWindow(dir string, l Launch, times windowTimes) (*Window, error) {
 		// keeps them from opening a second one.
 		slog.Warn("window socket", "err", err)
 	}
-	return &Window{ln: ln, lock: lock, path: path, times: times}, nil
+	return &FolderClaim{ln: ln, lock: lock, path: path, times: times}, nil
 }
 
-// claimBySocket is ClaimWindow without a lock: whoever listens on the socket holds the folder.
-func claimBySocket(dir, path string, l Launch, times windowTimes) (*Window, error) {
+// claimBySocket is ClaimDataFolder without a lock: whoever listens on the socket holds the folder.
+func claimBySocket(dir, path string, l Launch, times windowTimes) (*FolderClaim, error) {
 	ln, err := listen(path)
 	if err == nil {
-		return &Window{ln: ln, path: path, times: times}, nil
+		return &FolderClaim{ln: ln, path: path, times: times}, nil
 	}
 	// Someone holds the name: a running window, or a socket a crash left behind.
 	herr := handOver(path, l, times.handOver)
@@ -165,7 +166,7 @@ func claimBySocket(dir, path string, l Launch, times windowTimes) (*Window, erro
 	if ln, err = listen(path); err != nil {
 		return nil, fmt.Errorf("claim data folder %s: %w", dir, err)
 	}
-	return &Window{ln: ln, path: path, times: times}, nil
+	return &FolderClaim{ln: ln, path: path, times: times}, nil
 }
 
 // listen opens the socket for this user alone (it may be in the shared temporary folder).
@@ -270,7 +271,7 @@ const LaunchWait = 2 * time.Second
 // Serve passes every later start's Launch to handle, on a goroutine of its own, until Close.
 // handle returns within LaunchWait: nil once the window has the start's images, ErrClosing
 // or ErrBusy when it does not take them.
-func (w *Window) Serve(handle func(Launch) error) {
+func (w *FolderClaim) Serve(handle func(Launch) error) {
 	if w.ln == nil {
 		return
 	}
@@ -292,7 +293,7 @@ func (w *Window) Serve(handle func(Launch) error) {
 }
 
 // answer reads one Launch from conn, hands it to handle and says "ok", "closing" or "busy".
-func (w *Window) answer(conn net.Conn, handle func(Launch) error) {
+func (w *FolderClaim) answer(conn net.Conn, handle func(Launch) error) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(w.times.handOver))
 	line, err := bufio.NewReader(io.LimitReader(conn, maxLaunchBytes)).ReadBytes('\n')
@@ -323,7 +324,7 @@ func (w *Window) answer(conn net.Conn, handle func(Launch) error) {
 
 // Close gives up the claim: the socket is removed, Serve's goroutine ends and the lock is
 // released (its file stays: removing it would let two starts lock two different files).
-func (w *Window) Close() error {
+func (w *FolderClaim) Close() error {
 	var err error
 	if w.ln != nil {
 		err = w.ln.Close() // removes the socket file
