@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
-	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // MaxCanvasImages is the most images the canvas generates at once.
@@ -86,8 +86,8 @@ type ImageMeta struct {
 
 // PNGText is the text chunks of an image: prompt, seed, cfg, temperature, model, then top_k
 // and top_p when set, then Software — the same keys as `janus generate` writes.
-func (m ImageMeta) PNGText() []imageproc.TextField {
-	text := []imageproc.TextField{
+func (m ImageMeta) PNGText() []pngfile.TextField {
+	text := []pngfile.TextField{
 		{Key: "prompt", Value: m.Prompt},
 		{Key: "seed", Value: strconv.FormatUint(m.Seed, 10)},
 		{Key: "cfg", Value: strconv.FormatFloat(m.CFG, 'g', -1, 64)},
@@ -95,18 +95,18 @@ func (m ImageMeta) PNGText() []imageproc.TextField {
 		{Key: "model", Value: m.Model},
 	}
 	if m.TopK > 0 {
-		text = append(text, imageproc.TextField{Key: "top_k", Value: strconv.Itoa(m.TopK)})
+		text = append(text, pngfile.TextField{Key: "top_k", Value: strconv.Itoa(m.TopK)})
 	}
 	if m.TopP > 0 && m.TopP < 1 {
-		text = append(text, imageproc.TextField{Key: "top_p", Value: strconv.FormatFloat(m.TopP, 'g', -1, 64)})
+		text = append(text, pngfile.TextField{Key: "top_p", Value: strconv.FormatFloat(m.TopP, 'g', -1, 64)})
 	}
-	return append(text, imageproc.TextField{Key: "Software", Value: m.Software})
+	return append(text, pngfile.TextField{Key: "Software", Value: m.Software})
 }
 
 // SaveImage writes img as a PNG with meta's text chunks to path, atomically; an existing
 // file is replaced only when overwrite is true.
 func SaveImage(path string, img image.Image, meta ImageMeta, overwrite bool) error {
-	return imageproc.WritePNG(path, img, meta.PNGText(), overwrite)
+	return pngfile.Write(path, img, meta.PNGText(), overwrite)
 }
 
 // GenerationProgress is one step of a generation job.
@@ -332,7 +332,7 @@ func finishGeneration(req GenerationRequest, st GenerationSettings, modelName st
 	set := &ImageSet{Title: titleFrom(st.Prompt), Model: modelName, Settings: st}
 	pngs := make([]storedImage, len(images))
 	for i := range images {
-		data, err := imageproc.EncodePNG(images[i].Image, images[i].Meta.PNGText())
+		data, err := pngfile.Encode(images[i].Image, images[i].Meta.PNGText())
 		if err != nil {
 			return images, "", err
 		}

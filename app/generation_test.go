@@ -13,8 +13,8 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
-	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // generateInto runs a generation of st on e into store, with a preview after every step,
@@ -72,7 +72,7 @@ func pngText(t *testing.T, path string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields, err := imageproc.ReadPNGText(data)
+	fields, err := pngfile.ReadText(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestSaveImage(t *testing.T) {
 			t.Errorf("PNG text %s = %q, want %q", k, got[k], v)
 		}
 	}
-	if err := app.SaveImage(path, res.Images[0], meta, false); !errors.Is(err, imageproc.ErrExists) {
+	if err := app.SaveImage(path, res.Images[0], meta, false); !errors.Is(err, pngfile.ErrExists) {
 		t.Errorf("saving over an existing file without overwrite: %v", err)
 	}
 	if err := app.SaveImage(path, res.Images[0], meta, true); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
 
@@ -28,7 +29,7 @@ func DecodeImageFile(path string) (*image.NRGBA, error) {
 // EncodePNG encodes img as a PNG with meta in its text chunks, as SaveImage writes it, for
 // keeping it in the store (Store.PutImage) without a temporary file.
 func EncodePNG(img image.Image, meta ImageMeta) ([]byte, error) {
-	data, err := imageproc.EncodePNG(img, meta.PNGText())
+	data, err := pngfile.Encode(img, meta.PNGText())
 	if err != nil {
 		return nil, fmt.Errorf("encode png: %w", err)
 	}

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/internal/pngfile"
 )
 
 // StoreVersion is the version of the history files this code writes; files of a later
@@ -875,7 +875,7 @@ func (s *Store) ThumbnailPath(ref ImageRef) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := imageproc.EncodePNG(img, nil)
+	data, err := pngfile.Encode(img, nil)
 	if err != nil {
 		return "", err
 	}

@@ -24,8 +24,8 @@ import (
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
-	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // generateTwo fills the canvas with a prompt, 2 images and seed 42, presses Ctrl+Enter and
@@ -120,7 +120,7 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	if !bytes.Equal(nrgbaPix(img), h.u.create.tiles[1].result.Image.Pix) {
 		t.Error("saved pixels differ from the tile's")
 	}
-	fields, err := imageproc.ReadPNGText(data)
+	fields, err := pngfile.ReadText(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -431,7 +432,7 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 				DecodeStage: p.DecodeStage, DecodeStages: p.DecodeStages})
 			if p.Preview != nil && partial < job.partials {
 				for i, img := range p.Preview {
-					png, err := imageproc.EncodePNG(img, nil)
+					png, err := pngfile.Encode(img, nil)
 					if err != nil {
 						continue
 					}
@@ -477,7 +478,7 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 	out := imagesResponse{Created: created, OutputFormat: "png", Size: size, Usage: u}
 	for i, img := range res.Images {
 		seed := job.opts.Seed + uint64(i)
-		png, err := imageproc.EncodePNG(img, s.pngText(job, seed))
+		png, err := pngfile.Encode(img, s.pngText(job, seed))
 		if err != nil {
 			e := internalError("encode image %d: %v", i, err)
 			if st != nil {
@@ -509,7 +510,7 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 
 // pngText is the metadata `janus generate` writes into its PNGs (app.ImageMeta), so that the
 // server's images are byte for byte the CLI's for the same settings.
-func (s *Server) pngText(job *imageJob, seed uint64) []imageproc.TextField {
+func (s *Server) pngText(job *imageJob, seed uint64) []pngfile.TextField {
 	o := job.opts
 	return app.ImageMeta{Prompt: job.prompt, Seed: seed, CFG: o.CFG, Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP,
 		Model: s.name, Software: s.soft}.PNGText()

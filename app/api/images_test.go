@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/imageproc"
 )
@@ -33,13 +34,13 @@ type imagesResp struct {
 }
 
 // decodePNG returns a PNG's pixels as NRGBA and its text chunks.
-func decodePNG(t *testing.T, raw []byte) (*image.NRGBA, []imageproc.TextField) {
+func decodePNG(t *testing.T, raw []byte) (*image.NRGBA, []pngfile.TextField) {
 	t.Helper()
 	img, err := png.Decode(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatalf("decode PNG: %v", err)
 	}
-	text, err := imageproc.ReadPNGText(raw)
+	text, err := pngfile.ReadText(raw)
 	if err != nil {
 		t.Fatalf("read PNG text: %v", err)
 	}
@@ -66,8 +67,8 @@ func TestImagesMatchGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantText := func(i int) []imageproc.TextField {
-		return []imageproc.TextField{{Key: "prompt", Value: prompt}, {Key: "seed", Value: strconv.Itoa(5 + i)}, {Key: "cfg", Value: "4"},
+	wantText := func(i int) []pngfile.TextField {
+		return []pngfile.TextField{{Key: "prompt", Value: prompt}, {Key: "seed", Value: strconv.Itoa(5 + i)}, {Key: "cfg", Value: "4"},
 			{Key: "temperature", Value: "0.9"}, {Key: "model", Value: "tiny-a"}, {Key: "Software", Value: "Janus Desktop test"}}
 	}
 	check := func(name string, i int, raw []byte) {
@@ -193,7 +194,7 @@ func TestImagesRandomSeed(t *testing.T) {
 	if !bytes.Equal(img.Pix, want.Images[0].Pix) {
 		t.Error("the image is not the one its reported seed gives")
 	}
-	if i := slices.IndexFunc(text, func(f imageproc.TextField) bool { return f.Key == "seed" }); i < 0 || text[i].Value != strconv.FormatUint(seed, 10) {
+	if i := slices.IndexFunc(text, func(f pngfile.TextField) bool { return f.Key == "seed" }); i < 0 || text[i].Value != strconv.FormatUint(seed, 10) {
 		t.Errorf("text chunks %v lack seed %d", text, seed)
 	}
 }

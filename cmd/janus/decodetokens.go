@@ -24,8 +24,8 @@ import (
 	"os"
 	"slices"
 
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
-	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // runDecodeTokens implements the decode-tokens subcommand.
@@ -77,13 +77,13 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer d.Free()
 	name := mf.name
-	text := []imageproc.TextField{
+	text := []pngfile.TextField{
 		{Key: "model", Value: name},
 		{Key: "Software", Value: "Janus Desktop " + version},
 	}
 	var writeErr error
 	err = d.DecodeEachImage(ctx, grids, nil, func(i int, img *image.NRGBA) error {
-		if writeErr = imageproc.WritePNG(paths[i], img, text, *force); writeErr != nil {
+		if writeErr = pngfile.Write(paths[i], img, text, *force); writeErr != nil {
 			return writeErr
 		}
 		fmt.Fprintln(stdout, paths[i])

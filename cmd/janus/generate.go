@@ -53,8 +53,8 @@ import (
 	"time"
 
 	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
-	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // generateResult is the --json output.
@@ -275,12 +275,12 @@ func removeStaleTemps(paths []string, stderr io.Writer) {
 			continue
 		}
 		done[dir] = true
-		removed, kept, err := imageproc.RemoveStaleTemps(dir, imageproc.StaleTempAge)
+		removed, kept, err := pngfile.RemoveStaleTemps(dir, pngfile.StaleTempAge)
 		for _, r := range removed {
 			fmt.Fprintf(stderr, "removed %s, left by an interrupted run\n", r)
 		}
 		for _, k := range kept {
-			fmt.Fprintf(stderr, "kept %s: a temporary file younger than %v, which a run still writing may own (remove it if none is)\n", k, imageproc.StaleTempAge)
+			fmt.Fprintf(stderr, "kept %s: a temporary file younger than %v, which a run still writing may own (remove it if none is)\n", k, pngfile.StaleTempAge)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: %v\n", err)
@@ -334,7 +334,7 @@ func (p *previewFiles) write(imgs []*image.NRGBA) error {
 			}
 			continue
 		}
-		if err := imageproc.WritePNG(p.paths[i], img, nil, true); err != nil {
+		if err := pngfile.Write(p.paths[i], img, nil, true); err != nil {
 			return fmt.Errorf("preview: %w", err)
 		}
 	}
@@ -343,14 +343,14 @@ func (p *previewFiles) write(imgs []*image.NRGBA) error {
 
 // newPreviewFile writes the first preview of the image final under a name no file has,
 // <stem>.preview-<random>.png beside it. The file appears only once it holds the whole PNG:
-// WritePNG without overwrite links its finished temporary file to the name and fails if the
+// pngfile.Write without overwrite links its finished temporary file to the name and fails if the
 // name is taken, and then another name is drawn.
 func newPreviewFile(final string, img *image.NRGBA) (string, error) {
 	stem := strings.TrimSuffix(filepath.Base(final), filepath.Ext(final))
 	for range 100 {
 		path := filepath.Join(filepath.Dir(final), fmt.Sprintf("%s.preview-%d.png", stem, mrand.Uint32()))
-		err := imageproc.WritePNG(path, img, nil, false)
-		if errors.Is(err, imageproc.ErrExists) {
+		err := pngfile.Write(path, img, nil, false)
+		if errors.Is(err, pngfile.ErrExists) {
 			continue
 		}
 		if err != nil {

@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
-	"github.com/janus-desktop/janus/model/imageproc"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
 )
 
@@ -92,7 +92,7 @@ func TestGenerateGoldenTinyA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := imageproc.ReadPNGText(data)
+	text, err := pngfile.ReadText(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +135,11 @@ func TestGenerateSeveral(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text, err := imageproc.ReadPNGText(data)
+		text, err := pngfile.ReadText(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Contains(text, imageproc.TextField{Key: "seed", Value: strconv.Itoa(5 + i)}) {
+		if !slices.Contains(text, pngfile.TextField{Key: "seed", Value: strconv.Itoa(5 + i)}) {
 			t.Errorf("%s: text %v lacks seed %d", p, text, 5+i)
 		}
 	}

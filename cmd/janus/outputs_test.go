@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/internal/pngfile"
 )
 
 // unwritableDir returns a folder this process cannot create files in: a read-only temporary
@@ -67,7 +67,7 @@ func TestOutputFolderNotWritable(t *testing.T) {
 }
 
 // TestStaleTempsRemoved: the next run in a folder removes the hidden temporary files a
-// killed run left there (older than imageproc.StaleTempAge), and only those; it names the
+// killed run left there (older than pngfile.StaleTempAge), and only those; it names the
 // younger ones it keeps.
 func TestStaleTempsRemoved(t *testing.T) {
 	for _, cmd := range []string{"generate", "decode-tokens"} {
@@ -79,7 +79,7 @@ func TestStaleTempsRemoved(t *testing.T) {
 			for _, p := range []string{stale, fresh, mine} {
 				writeFile(t, p, "half a PNG")
 			}
-			old := time.Now().Add(-2 * imageproc.StaleTempAge)
+			old := time.Now().Add(-2 * pngfile.StaleTempAge)
 			for _, p := range []string{stale, mine} {
 				if err := os.Chtimes(p, old, old); err != nil {
 					t.Fatal(err)

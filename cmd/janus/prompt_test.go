@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
-	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/internal/pngfile"
 )
 
 func TestPromptFlags(t *testing.T) {
@@ -181,11 +181,11 @@ func TestGeneratePromptFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			text, err := imageproc.ReadPNGText(data)
+			text, err := pngfile.ReadText(data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if i := slices.IndexFunc(text, func(f imageproc.TextField) bool { return f.Key == "prompt" }); i < 0 || text[i].Value != prompt {
+			if i := slices.IndexFunc(text, func(f pngfile.TextField) bool { return f.Key == "prompt" }); i < 0 || text[i].Value != prompt {
 				t.Errorf("text chunks %v, want prompt %q", text, prompt)
 			}
 		})

@@ -18,7 +18,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
-	"github.com/janus-desktop/janus/model/imageproc"
+	"github.com/janus-desktop/janus/internal/pngfile"
 )
 
 // lockedBuffer is a stderr the server goroutine and the test share.
@@ -166,8 +166,8 @@ func TestServeMatchesCLI(t *testing.T) {
 		if !bytes.Equal(decodePNGBytes(t, png), decodePNG(t, path)) {
 			t.Errorf("image %d: pixels differ", i)
 		}
-		gotText, err1 := imageproc.ReadPNGText(png)
-		wantText, err2 := imageproc.ReadPNGText(file)
+		gotText, err1 := pngfile.ReadText(png)
+		wantText, err2 := pngfile.ReadText(file)
 		if err1 != nil || err2 != nil || !slices.Equal(gotText, wantText) || len(wantText) < 6 {
 			t.Errorf("image %d: text chunks %v (%v), janus generate's %v (%v)", i, gotText, err1, wantText, err2)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"os"
 	"path/filepath"
@@ -26,7 +27,10 @@ func pngHeaderOnly(w, h uint32) []byte {
 	binary.BigEndian.PutUint32(ihdr, w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
 	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
-	return append([]byte(pngSignature), pngChunk("IHDR", ihdr)...)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(ihdr)))
+	chunk = append(append(chunk, "IHDR"...), ihdr...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	return append([]byte("\x89PNG\r\n\x1a\n"), chunk...)
 }
 
 func TestDecodeErrors(t *testing.T) {

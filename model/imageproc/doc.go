@@ -1,5 +1,5 @@
 // Package imageproc turns image files into the exact pixel_values the Janus vision encoder was
-// trained on, and turns generated images back into 8-bit RGB files.
+// trained on, and turns generated images back into 8-bit RGB pictures.
 //
 // It has three parts:
 //
@@ -13,9 +13,8 @@
 //   - Preprocessing (Params, Preprocess): the official VLMImageProcessor, bit for bit: Pillow's
 //     fixed-point bicubic resize, padding to a square with the mean colour, rescale and
 //     normalize in float32, giving CHW float32 [3, S, S].
-//   - Post-processing (Postprocess, WritePNG): the official uint8 conversion of decoder output
-//     (clip((x+1)/2*255) with truncation) and a PNG writer that stores generation settings in
-//     text chunks and never leaves a half-written file behind.
+//   - Post-processing (Postprocess): the official uint8 conversion of decoder output
+//     (clip((x+1)/2*255) with truncation). Writing the PNG files is internal/pngfile's job.
 //
 // Why parts are hand-written rather than taken from a library:
 //
@@ -29,5 +28,4 @@
 //   - EXIF orientation: github.com/disintegration/imaging applies it only inside its own
 //     decoder, which first converts the pixels with Go's colour models; so the orientation tag
 //     is read here and imaging's lossless flips and rotations are applied to the converted image.
-//   - PNG text chunks: image/png cannot write them, so they are spliced in after IHDR.
 package imageproc

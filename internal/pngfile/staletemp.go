@@ -1,4 +1,4 @@
-package imageproc
+package pngfile
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// StaleTempAge is the age from which RemoveStaleTemps takes a temporary file of WritePNG for
-// the leftover of a killed process: WritePNG keeps one only for the moment it takes to write
+// StaleTempAge is the age from which RemoveStaleTemps takes a temporary file of Write for
+// the leftover of a killed process: Write keeps one only for the moment it takes to write
 // an image, so a younger one may belong to a run still writing into the same folder.
 const StaleTempAge = 10 * time.Minute
 
@@ -18,7 +18,7 @@ const StaleTempAge = 10 * time.Minute
 // puts decimal digits where the pattern has its *).
 var tempName = regexp.MustCompile(`^\..+\.(?i:png)\.[0-9]+\.tmp$`)
 
-// RemoveStaleTemps deletes the temporary files WritePNG left in dir when its process was
+// RemoveStaleTemps deletes the temporary files Write left in dir when its process was
 // killed mid-write (".NAME.png.NNN.tmp"), if they are at least olderThan old, and returns
 // the paths it removed and those of the younger ones it kept (they may belong to a run still
 // writing). Files of any other name, folders and symlinks are never touched.

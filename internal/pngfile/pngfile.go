@@ -1,4 +1,8 @@
-package imageproc
+// Package pngfile writes the app's and the CLI's PNG files: the generation settings in text
+// chunks (image/png cannot write them, so they are spliced in after IHDR), written atomically
+// (a temporary file, then a rename, so no half-written file is ever left), and the temporary
+// files of a killed writer removed later.
+package pngfile
 
 import (
 	"bytes"
@@ -16,22 +20,22 @@ import (
 // TextField is one PNG text chunk: a keyword (1-79 Latin-1 characters, for example
 // "prompt", "seed", "cfg", "temperature", "model") and its value.
 type TextField struct {
-	// Key is the keyword; WritePNG rejects one that is empty, too long or not Latin-1.
+	// Key is the keyword; Write rejects one that is empty, too long or not Latin-1.
 	Key string
 	// Value is the text; it goes in a tEXt chunk when Latin-1, else in a UTF-8 iTXt chunk.
 	Value string
 }
 
-// ErrExists is wrapped by WritePNG when the target exists and overwriting was not asked for.
+// ErrExists is wrapped by Write when the target exists and overwriting was not asked for.
 var ErrExists = atomicfile.ErrExists
 
 const pngSignature = "\x89PNG\r\n\x1a\n"
 
-// EncodePNG encodes img as PNG with the text fields stored, in order, right after IHDR:
+// Encode encodes img as PNG with the text fields stored, in order, right after IHDR:
 // as tEXt when the value is Latin-1, as uncompressed iTXt (UTF-8) otherwise, so that any
 // prompt survives. Keys must be 1-79 printable Latin-1 characters without leading, trailing
 // or double spaces; values must not contain NUL.
-func EncodePNG(img image.Image, text []TextField) ([]byte, error) {
+func Encode(img image.Image, text []TextField) ([]byte, error) {
 	chunks := make([][]byte, 0, len(text))
 	for _, f := range text {
 		c, err := textChunk(f)
@@ -112,9 +116,9 @@ func pngChunk(typ string, data []byte) []byte {
 	return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
 }
 
-// ReadPNGText returns the tEXt and iTXt (uncompressed) fields of a PNG in file order,
+// ReadText returns the tEXt and iTXt (uncompressed) fields of a PNG in file order,
 // checking every chunk's CRC; compressed text chunks are skipped.
-func ReadPNGText(data []byte) ([]TextField, error) {
+func ReadText(data []byte) ([]TextField, error) {
 	if len(data) < 8 || string(data[:8]) != pngSignature {
 		return nil, errors.New("read PNG text: not a PNG")
 	}
@@ -167,12 +171,12 @@ func fromLatin1(b []byte) string {
 	return string(r)
 }
 
-// WritePNG writes img with its text fields (see EncodePNG) to path atomically (temporary
+// Write writes img with its text fields (see Encode) to path atomically (temporary
 // file in the same folder, fsync, rename, fsync of the folder), so a crash never leaves a
 // partial image. Without overwrite an existing path is left alone and the error wraps
 // ErrExists.
-func WritePNG(path string, img image.Image, text []TextField, overwrite bool) error {
-	data, err := EncodePNG(img, text)
+func Write(path string, img image.Image, text []TextField, overwrite bool) error {
+	data, err := Encode(img, text)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package imageproc
+package pngfile
 
 import (
 	"image"
@@ -11,8 +11,8 @@ import (
 	"github.com/janus-desktop/janus/internal/atomicfile"
 )
 
-// TestRemoveStaleTemps: only old files named like WritePNG's temporary files go; a real
-// temporary file of WritePNG matches the pattern.
+// TestRemoveStaleTemps: only old files named like Write's temporary files go; a real
+// temporary file of Write matches the pattern.
 func TestRemoveStaleTemps(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-time.Hour)
@@ -86,16 +86,16 @@ func TestRemoveStaleTemps(t *testing.T) {
 		}
 	}
 
-	// The pattern is the one WritePNG uses: a temporary file it makes is recognised.
+	// The pattern is the one Write uses: a temporary file it makes is recognised.
 	f, err := os.CreateTemp(dir, atomicfile.TempPattern(filepath.Join(dir, "image.png")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
 	if !tempName.MatchString(filepath.Base(f.Name())) {
-		t.Errorf("WritePNG's temporary name %s does not match %v", f.Name(), tempName)
+		t.Errorf("Write's temporary name %s does not match %v", f.Name(), tempName)
 	}
-	if err := WritePNG(filepath.Join(dir, "image.png"), image.NewNRGBA(image.Rect(0, 0, 2, 2)), nil, false); err != nil {
+	if err := Write(filepath.Join(dir, "image.png"), image.NewNRGBA(image.Rect(0, 0, 2, 2)), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := RemoveStaleTemps(filepath.Join(dir, "missing"), 0); err == nil {
