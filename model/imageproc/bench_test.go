@@ -6,7 +6,7 @@ import "testing"
 // image to pixel_values [3, 384, 384].
 func BenchmarkPreprocess640x480(b *testing.B) {
 	img := synthImage(640, 480)
-	p := DefaultParams()
+	p := releasedParams()
 	dst := make([]float32, 3*p.ImageSize*p.ImageSize)
 	b.ReportAllocs()
 	for b.Loop() {

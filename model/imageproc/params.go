@@ -7,8 +7,8 @@ import (
 	"github.com/janus-desktop/janus/model/config"
 )
 
-// Params are the VLMImageProcessor settings of a model (ParamsFromConfig), or of every
-// release (DefaultParams).
+// Params are the VLMImageProcessor settings of a model (ParamsFromConfig): nothing here
+// assumes the releases' 384-pixel images.
 type Params struct {
 	// ImageSize is the side S of the square model input.
 	ImageSize int
@@ -24,19 +24,6 @@ type Params struct {
 
 // ReleasedRescaleFactor is the literal in the released configs; it equals Python's 1/255.
 const ReleasedRescaleFactor = 0.00392156862745098
-
-// DefaultParams returns the settings of every released Janus / Janus-Pro model: 384 px,
-// min_size 14, mean = std = 0.5, rescale 1/255, normalized to [-1, 1].
-func DefaultParams() Params {
-	return Params{
-		ImageSize:     384,
-		MinSize:       14,
-		Mean:          [3]float32{0.5, 0.5, 0.5},
-		Std:           [3]float32{0.5, 0.5, 0.5},
-		RescaleFactor: ReleasedRescaleFactor,
-		DoNormalize:   true,
-	}
-}
 
 // ParamsFromConfig converts the preprocessor settings config.Load read from
 // preprocessor_config.json (that package is the file's only reader). Mean and Std become

@@ -29,8 +29,8 @@ func TestParamsFromConfig(t *testing.T) {
 		in   config.Preprocessor
 		want Params
 	}{
-		{"released", released, DefaultParams()},
-		{"first 1.3B release", unnormalised, func() Params { p := DefaultParams(); p.DoNormalize = false; return p }()},
+		{"released", released, releasedParams()},
+		{"first 1.3B release", unnormalised, func() Params { p := releasedParams(); p.DoNormalize = false; return p }()},
 		// float32(0.48145466) etc.: the processor's numpy float32 arrays.
 		{"class defaults", clipPreprocessor(), Params{ImageSize: 336, MinSize: 14,
 			Mean:          [3]float32{0.48145466, 0.4578275, 0.40821073},
@@ -50,7 +50,7 @@ func TestParamsFromConfig(t *testing.T) {
 }
 
 // TestParamsOfReleasedConfigs: every release's preprocessor_config.json, as config.Load
-// reads it, gives DefaultParams.
+// reads it, gives releasedParams.
 func TestParamsOfReleasedConfigs(t *testing.T) {
 	for _, model := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
 		t.Run(model, func(t *testing.T) {
@@ -58,8 +58,8 @@ func TestParamsOfReleasedConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p := ParamsFromConfig(cfg.Preprocessor); p != DefaultParams() {
-				t.Errorf("%s: %+v, want the released defaults %+v", model, p, DefaultParams())
+			if p := ParamsFromConfig(cfg.Preprocessor); p != releasedParams() {
+				t.Errorf("%s: %+v, want the released defaults %+v", model, p, releasedParams())
 			}
 		})
 	}
@@ -78,7 +78,7 @@ func TestValidate(t *testing.T) {
 		{"infinite rescale", func(p *Params) { p.RescaleFactor = math.Inf(1) }, "rescale_factor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := DefaultParams()
+			p := releasedParams()
 			tc.edit(&p)
 			if err := p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
@@ -95,12 +95,12 @@ func TestResizedSizeAndBackground(t *testing.T) {
 		w, h         int
 		wantW, wantH int
 	}{
-		{"spec landscape", DefaultParams(), 150, 100, 384, 256},
-		{"spec portrait", DefaultParams(), 90, 140, 246, 384},
-		{"square", DefaultParams(), 33, 33, 384, 384},
-		{"min size", DefaultParams(), 5000, 10, 384, 14},
-		{"one pixel", DefaultParams(), 1, 1, 384, 384},
-		{"tiny-a", func() Params { p := DefaultParams(); p.ImageSize = 64; return p }(), 150, 100, 64, 42},
+		{"spec landscape", releasedParams(), 150, 100, 384, 256},
+		{"spec portrait", releasedParams(), 90, 140, 246, 384},
+		{"square", releasedParams(), 33, 33, 384, 384},
+		{"min size", releasedParams(), 5000, 10, 384, 14},
+		{"one pixel", releasedParams(), 1, 1, 384, 384},
+		{"tiny-a", func() Params { p := releasedParams(); p.ImageSize = 64; return p }(), 150, 100, 64, 42},
 		{"336", clip, 1920, 1080, 336, 189},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestResizedSizeAndBackground(t *testing.T) {
 			}
 		})
 	}
-	if bg := DefaultParams().Background(); bg != [3]uint8{127, 127, 127} {
+	if bg := releasedParams().Background(); bg != [3]uint8{127, 127, 127} {
 		t.Errorf("released background %v", bg)
 	}
 	if bg := clip.Background(); bg != [3]uint8{122, 116, 104} { // int(0.48145466*255) ...
@@ -118,7 +118,7 @@ func TestResizedSizeAndBackground(t *testing.T) {
 }
 
 func TestPreprocessRejectsBadInput(t *testing.T) {
-	p := DefaultParams()
+	p := releasedParams()
 	if _, err := p.Preprocess(image.NewNRGBA(image.Rect(0, 0, 0, 5))); err == nil {
 		t.Error("empty image accepted")
 	}
@@ -142,7 +142,7 @@ func TestPreprocessAnyImageType(t *testing.T) {
 	for i := range grey.Pix {
 		grey.Pix[i] = uint8(i * 13)
 	}
-	p := DefaultParams()
+	p := releasedParams()
 	p.ImageSize = 40
 	a, err := p.Preprocess(grey)
 	if err != nil {
@@ -156,4 +156,17 @@ func TestPreprocessAnyImageType(t *testing.T) {
 	// Red, green and blue planes of a grey image are equal.
 	plane := 40 * 40
 	sameFloats(t, "red vs blue plane", a[:plane], a[2*plane:])
+}
+
+// releasedParams returns the settings of every released Janus / Janus-Pro model: 384 px,
+// min_size 14, mean = std = 0.5, rescale 1/255, normalized to [-1, 1].
+func releasedParams() Params {
+	return Params{
+		ImageSize:     384,
+		MinSize:       14,
+		Mean:          [3]float32{0.5, 0.5, 0.5},
+		Std:           [3]float32{0.5, 0.5, 0.5},
+		RescaleFactor: ReleasedRescaleFactor,
+		DoNormalize:   true,
+	}
 }

@@ -76,7 +76,7 @@ func TestPreprocessGolden384(t *testing.T) {
 	if len(g.Images) != 2 {
 		t.Fatalf("golden.json lists %d images, want landscape and portrait", len(g.Images))
 	}
-	p := DefaultParams()
+	p := releasedParams()
 	for name, im := range g.Images {
 		t.Run(name, func(t *testing.T) {
 			src, err := DecodeFile(filepath.Join(dir, im.InputPNG), DecodeOptions{})

@@ -24,7 +24,7 @@ import (
 )
 
 func TestParamsValidate(t *testing.T) {
-	ok := DefaultParams()
+	ok := releasedParams()
 	tests := []struct {
 		name   string
 		modify func(p *Params)
@@ -63,7 +63,7 @@ func TestParamsValidate(t *testing.T) {
 // TestPlanReleased checks the derived block structure against the released decoder listed in
 // spec §3.4 and Appendix A.
 func TestPlanReleased(t *testing.T) {
-	p := DefaultParams()
+	p := releasedParams()
 	if p.Grid() != 24 || p.Tokens() != 576 || p.midChannels() != 512 {
 		t.Fatalf("grid %d tokens %d mid %d, want 24, 576, 512", p.Grid(), p.Tokens(), p.midChannels())
 	}
@@ -79,7 +79,7 @@ func TestPlanReleased(t *testing.T) {
 	}
 }
 
-// TestParamsFromReleasedConfigs: the reconstructed released configs resolve to DefaultParams.
+// TestParamsFromReleasedConfigs: the reconstructed released configs resolve to releasedParams.
 func TestParamsFromReleasedConfigs(t *testing.T) {
 	for _, name := range []string{"janus-1.3b", "janus-pro-1b", "janus-pro-7b"} {
 		t.Run(name, func(t *testing.T) {
@@ -87,8 +87,8 @@ func TestParamsFromReleasedConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := ParamsFromConfig(cfg.VQ); !reflect.DeepEqual(got, DefaultParams()) {
-				t.Fatalf("params %+v, want %+v", got, DefaultParams())
+			if got := ParamsFromConfig(cfg.VQ); !reflect.DeepEqual(got, releasedParams()) {
+				t.Fatalf("params %+v, want %+v", got, releasedParams())
 			}
 		})
 	}
@@ -630,7 +630,7 @@ func scratchBytes(t *testing.T, be compute.Backend) {
 
 // TestScratchBytesReleased pins the released decoder's scratch, which generation budgets for.
 func TestScratchBytesReleased(t *testing.T) {
-	got, err := ScratchBytesFor(DefaultParams())
+	got, err := ScratchBytesFor(releasedParams())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,8 @@ import (
 )
 
 // Params are the hyperparameters of a VQ-16 decoder and its codebook (spec §3.4 and the
-// config extension of §13; the released models use DefaultParams).
+// config extension of §13), from the model's config: nothing here assumes the releases'
+// 384-pixel images.
 type Params struct {
 	// Ch is the base channel count; level i has Ch*ChMult[i] channels.
 	Ch int
@@ -41,23 +42,6 @@ type Params struct {
 	Groups int
 	// Eps is the GroupNorm eps (1e-6).
 	Eps float64
-}
-
-// DefaultParams are the VQ-16 settings every released Janus model uses (LlamaGen's VQ_16()
-// called without arguments).
-func DefaultParams() Params {
-	return Params{
-		Ch:           128,
-		ChMult:       []int{1, 1, 2, 2, 4},
-		NumResBlocks: 2,
-		ZChannels:    256,
-		CodebookSize: 16384,
-		CodebookDim:  8,
-		L2Norm:       true,
-		ImageSize:    384,
-		Groups:       32,
-		Eps:          1e-6,
-	}
 }
 
 // ParamsFromConfig takes the decoder settings from a parsed config.json.

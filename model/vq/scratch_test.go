@@ -77,7 +77,7 @@ func TestScratchPlan(t *testing.T) {
 // buffers.
 func TestScratchPlanSpans(t *testing.T) {
 	sizer := &sizingBackend{}
-	for _, p := range []Params{DefaultParams(), {Ch: 32, ChMult: []int{1, 2, 4}, NumResBlocks: 1, ZChannels: 16,
+	for _, p := range []Params{releasedParams(), {Ch: 32, ChMult: []int{1, 2, 4}, NumResBlocks: 1, ZChannels: 16,
 		CodebookSize: 64, CodebookDim: 8, ImageSize: 64, Groups: 8, Eps: 1e-6}} {
 		d, err := Load(sizer, sizingWeights{sizer}, p)
 		if err != nil {
@@ -101,8 +101,25 @@ func TestScratchPlanSpans(t *testing.T) {
 		}
 		top := p.Ch * p.ChMult[0] * p.ImageSize * p.ImageSize
 		t.Logf("%+v: arena %d elements, %.2f top-level buffers", p, total, float64(total)/float64(top))
-		if p.ImageSize == DefaultParams().ImageSize && total > 2*aligned(top) {
+		if p.ImageSize == releasedParams().ImageSize && total > 2*aligned(top) {
 			t.Fatalf("released decoder's arena %d elements, more than two top-level buffers of %d", total, top)
 		}
+	}
+}
+
+// releasedParams are the VQ-16 settings every released Janus model uses (LlamaGen's VQ_16()
+// called without arguments).
+func releasedParams() Params {
+	return Params{
+		Ch:           128,
+		ChMult:       []int{1, 1, 2, 2, 4},
+		NumResBlocks: 2,
+		ZChannels:    256,
+		CodebookSize: 16384,
+		CodebookDim:  8,
+		L2Norm:       true,
+		ImageSize:    384,
+		Groups:       32,
+		Eps:          1e-6,
 	}
 }
