@@ -167,7 +167,10 @@ func (r *twoRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 // progress bar to a line saying what became of the run).
 type steadyStack struct{}
 
-func (steadyStack) MinSize(objs []fyne.CanvasObject) fyne.Size {
+func (steadyStack) MinSize(objs []fyne.CanvasObject) fyne.Size { return largest(objs) }
+
+// largest is the smallest size that holds each of objs, shown or not.
+func largest(objs []fyne.CanvasObject) fyne.Size {
 	var s fyne.Size
 	for _, o := range objs {
 		s = s.Max(o.MinSize())
@@ -186,13 +189,7 @@ func (steadyStack) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 // composer's buttons stay one line tall beside an entry that grows.
 type atBottom struct{}
 
-func (atBottom) MinSize(objs []fyne.CanvasObject) fyne.Size {
-	var s fyne.Size
-	for _, o := range objs {
-		s = s.Max(o.MinSize())
-	}
-	return s
-}
+func (atBottom) MinSize(objs []fyne.CanvasObject) fyne.Size { return largest(objs) }
 
 func (atBottom) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	for _, o := range objs {

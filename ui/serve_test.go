@@ -179,21 +179,7 @@ func TestServeAtStart(t *testing.T) {
 // new port saved in the settings starts the server (it is still on), and the line says
 // where it serves.
 func TestServeRetriesOnNewPort(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	store := t.TempDir()
-	st, err := app.OpenStore(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: busy.Addr().(*net.TCPAddr).Port}
-	if err := st.SaveSettings(s); err != nil {
-		t.Fatal(err)
-	}
+	store, s := servingOnBusyPort(t)
 	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
 	u := h.u
 	if want := fmt.Sprintf("API off: port %d is in use", s.Serve.Port); u.serving != nil || u.sidebar.serving.Text != want {
@@ -233,21 +219,7 @@ func TestBackendChoicesAndLabel(t *testing.T) {
 // A click on the sidebar's API line copies the address and says "Copied" for a moment; on
 // a line saying why the server is off, it opens Settings.
 func TestAPILineClick(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	store := t.TempDir()
-	st, err := app.OpenStore(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: busy.Addr().(*net.TCPAddr).Port}
-	if err := st.SaveSettings(s); err != nil {
-		t.Fatal(err)
-	}
+	store, _ := servingOnBusyPort(t)
 	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store; o.copiedFor = 50 * time.Millisecond })
 	u := h.u
 	click(t, u.win.Canvas(), u.sidebar.serving)
@@ -269,4 +241,26 @@ func TestAPILineClick(t *testing.T) {
 		t.Errorf("after the click the line says %q", l)
 	}
 	h.pump("the line back", func() bool { return u.sidebar.serving.Text == line })
+}
+
+// servingOnBusyPort makes a history folder whose settings serve the API on a port another
+// listener holds until the test ends, and returns it with those settings.
+func servingOnBusyPort(t *testing.T) (string, app.Settings) {
+	t.Helper()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: busy.Addr().(*net.TCPAddr).Port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	return store, s
 }

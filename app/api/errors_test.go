@@ -187,18 +187,7 @@ func TestAPIKey(t *testing.T) {
 
 // TestContextFull: a conversation beyond the model's window is a 400 context_length_exceeded.
 func TestContextFull(t *testing.T) {
-	m, err := model.Load(fixtures.Path(t, "models", "tiny-a"), model.Options{Threads: 2, ContextLimit: 40, SkipGeneration: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	s, err := NewServer(m, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Server: s}
-	hs := newHTTPServer(t, s)
-	ts.url = hs
+	ts := serverWithContext(t, model.Options{Threads: 2, ContextLimit: 40, SkipGeneration: true})
 	resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg(strings.Repeat("many words ", 30))}})
 	checkError(t, "context full", resp, body, 400, "context_length_exceeded", "messages")
 	// Streamed too: the refusal comes before any of the answer, so as a status code (clients
@@ -209,20 +198,26 @@ func TestContextFull(t *testing.T) {
 	checkError(t, "no generation networks", resp, body, 400, "unsupported", "")
 }
 
-// TestImagePromptTooLong: an image prompt that leaves too little of the context for the
-// image's tokens is a 400 context_length_exceeded (a 500 made clients retry it), streamed
-// or not.
-func TestImagePromptTooLong(t *testing.T) {
-	m, err := model.Load(fixtures.Path(t, "models", "tiny-a"), model.Options{Threads: 2, ContextLimit: 60})
+// serverWithContext serves tiny-a loaded with opts (a small ContextLimit), closed at the end.
+func serverWithContext(t *testing.T, opts model.Options) *testServer {
+	t.Helper()
+	m, err := model.Load(fixtures.Path(t, "models", "tiny-a"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
 	s, err := NewServer(m, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{Server: s, url: newHTTPServer(t, s)}
+	return &testServer{Server: s, url: newHTTPServer(t, s)}
+}
+
+// TestImagePromptTooLong: an image prompt that leaves too little of the context for the
+// image's tokens is a 400 context_length_exceeded (a 500 made clients retry it), streamed
+// or not.
+func TestImagePromptTooLong(t *testing.T) {
+	ts := serverWithContext(t, model.Options{Threads: 2, ContextLimit: 60})
 	for _, stream := range []bool{false, true} {
 		resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": strings.Repeat("a red fox ", 30), "stream": stream})
 		checkError(t, fmt.Sprintf("prompt too long (stream %v)", stream), resp, body, 400, "context_length_exceeded", "prompt")
