@@ -74,8 +74,16 @@ type Settings struct {
 
 // Drafts are the unsent texts of the chat's composer and the canvas's prompt.
 type Drafts struct {
-	Chat   string `json:"chat,omitempty"`
-	Prompt string `json:"prompt,omitempty"`
+	// Chat is a new chat's, Chats those of chats in the history, by their id: each chat
+	// keeps its own.
+	Chat   string            `json:"chat,omitempty"`
+	Chats  map[string]string `json:"chats,omitempty"`
+	Prompt string            `json:"prompt,omitempty"`
+}
+
+// Equal reports whether d and o hold the same texts.
+func (d Drafts) Equal(o Drafts) bool {
+	return d.Chat == o.Chat && d.Prompt == o.Prompt && maps.Equal(d.Chats, o.Chats)
 }
 
 // DefaultServePort is the port "Serve on localhost" listens on unless the user picks another.

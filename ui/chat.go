@@ -801,6 +801,7 @@ func (c *chatView) attach(paths []string) {
 // attachFiles checks and thumbnails files (path and label set) off the UI goroutine, then
 // adds those that are images to the composer and says why the others are not.
 func (c *chatView) attachFiles(files []attachment) {
+	session := c.session // the chat they were attached to, wherever the window is when they are ready
 	go func() {
 		var good []attachment
 		var problems []string
@@ -816,6 +817,10 @@ func (c *chatView) attachFiles(files []attachment) {
 		}
 		slog.Info("attached", "files", len(good), "refused", len(problems))
 		c.u.do(func() {
+			if c.session != session {
+				c.addToDraft(session, good)
+				return
+			}
 			for _, a := range good {
 				c.addChip(a)
 			}
@@ -828,6 +833,18 @@ func (c *chatView) attachFiles(files []attachment) {
 			}
 		})
 	}()
+}
+
+// addToDraft adds images to the draft of a chat the window has left.
+func (c *chatView) addToDraft(s *app.ChatSession, images []attachment) {
+	id := s.ID()
+	d := c.drafts[id]
+	for _, a := range images {
+		if !slices.ContainsFunc(d.attached, func(b attachment) bool { return b.path == a.path }) {
+			d.attached = append(d.attached, a)
+		}
+	}
+	c.drafts[id] = d
 }
 
 // addChip shows a in the composer with a remove button.

@@ -614,3 +614,63 @@ func TestCopySaysCopied(t *testing.T) {
 		t.Errorf("the icon after: %v", b.Icon.Name())
 	}
 }
+
+// An image still being read when the window moves to another chat lands in the chat it was
+// attached to (its draft), not in the one open when it is ready.
+func TestAttachmentInFlightStaysWithItsChat(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+	c := h.u.chat
+	h.ask("first question")
+	first := c.session.ID()
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, landscape(t))})
+	h.u.newChat() // before the image is ready
+	h.pump("the image", func() bool { return len(c.drafts[first].attached) == 1 || len(c.attached) == 1 })
+	if len(c.attached) != 0 || len(c.drafts[first].attached) != 1 {
+		t.Errorf("the new chat holds %d images, the first chat's draft %d; want 0 and 1", len(c.attached), len(c.drafts[first].attached))
+	}
+}
+
+// Each chat's unsent text is saved for the next start, not only the open chat's, and comes
+// back in its chat.
+func TestChatDraftsKeptAcrossQuit(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond), func(o *Options) { o.StoreDir = dir; o.draftDelay = 5 * time.Millisecond })
+	c := h.u.chat
+	h.ask("first question")
+	first := c.session.ID()
+	test.Type(c.entry, "a follow-up, unsent")
+	h.u.newChat()
+	test.Type(c.entry, "a new chat's question")
+	h.pump("the drafts on disk", func() bool {
+		h.u.settingsW.Flush()
+		st, _, err := h.u.store.LoadSettings()
+		return err == nil && st.Drafts.Chats[first] == "a follow-up, unsent" && st.Drafts.Chat == "a new chat's question"
+	})
+	h.u.shutdown()
+
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	c2 := h2.u.chat
+	if c2.entry.Text != "a new chat's question" {
+		t.Errorf("after a restart the new chat's composer holds %q", c2.entry.Text)
+	}
+	c2.openSession(mustOpen(t, h2.u, first))
+	if c2.entry.Text != "a follow-up, unsent" {
+		t.Errorf("after a restart the first chat's composer holds %q", c2.entry.Text)
+	}
+}
+
+// Deleting the open chat keeps what was typed in it and not sent (it comes to the new chat),
+// and no draft of the deleted chat is kept.
+func TestDeletingAChatKeepsItsUnsentText(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+	c := h.u.chat
+	h.ask("first question")
+	h.pump("the entry", func() bool { return len(h.u.sidebar.entries) == 1 })
+	e := h.u.sidebar.entries[0]
+	test.Type(c.entry, "unsent")
+	h.u.sidebar.doDelete(e)
+	h.pump("the deletion", func() bool { return c.session.ID() != e.ID })
+	if _, ok := c.drafts[e.ID]; ok || c.entry.Text != "unsent" {
+		t.Errorf("after deleting the open chat: its draft kept %v, the new chat's composer %q", ok, c.entry.Text)
+	}
+}

@@ -528,8 +528,20 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 			if err != nil {
 				s.u.showError("Cannot delete", err, "")
 			}
-			if s.u.chat.session.ID() == e.ID {
+			if c := s.u.chat; c.session.ID() == e.ID {
 				s.u.newChat()
+				// What was typed in it and not sent was not the chat's to lose: it comes to
+				// the new chat when that one holds nothing of its own.
+				if d, ok := c.drafts[e.ID]; ok && err == nil && strings.TrimSpace(c.entry.Text) == "" && len(c.attached) == 0 {
+					c.entry.SetText(d.text)
+					for _, a := range d.attached {
+						c.addChip(a)
+					}
+				}
+			}
+			if err == nil {
+				delete(s.u.chat.drafts, e.ID)
+				s.u.draftChanged()
 			}
 			if c := s.u.create; err == nil {
 				if c.setID == e.ID {

@@ -189,6 +189,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	// What was typed and not sent when the window last closed.
 	u.restoreDraft(&u.chat.entry.Entry, &u.settings.Drafts.Chat, "chat")
 	u.restoreDraft(&u.create.prompt.Entry, &u.settings.Drafts.Prompt, "prompt")
+	u.restoreChatDrafts()
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
 		opts.Claim.Serve(u.takeLaunch)
@@ -273,7 +274,7 @@ func (u *UI) shutdown() {
 	if u.draftTimer != nil {
 		u.draftTimer.Stop()
 	}
-	if d := u.drafts(); d != u.settings.Drafts {
+	if d := u.drafts(); !d.Equal(u.settings.Drafts) {
 		u.settings.Drafts = d
 		// Written by the Flush below; a failure can only be logged now (the text typed
 		// before the last pause in typing was saved then).
@@ -306,9 +307,29 @@ const draftDelay = 2 * time.Second
 
 const maxDraftRunes = 8000
 
-// drafts is what the composer and the prompt hold.
+// drafts is what the prompt and every chat's composer hold: the open chat's composer, and
+// the drafts of the chats the window left.
 func (u *UI) drafts() app.Drafts {
-	return app.Drafts{Chat: u.chat.entry.Text, Prompt: u.create.prompt.Text}
+	c := u.chat
+	texts := map[string]string{}
+	for id, d := range c.drafts {
+		if d.text != "" {
+			texts[id] = d.text
+		}
+	}
+	if c.session != nil {
+		id := c.session.ID()
+		delete(texts, id)
+		if c.entry.Text != "" {
+			texts[id] = c.entry.Text
+		}
+	}
+	d := app.Drafts{Chat: texts[""], Prompt: u.create.prompt.Text}
+	delete(texts, "")
+	if len(texts) > 0 {
+		d.Chats = texts
+	}
+	return d
 }
 
 // draftChanged saves the drafts once the typing has paused for draftDelay.
@@ -319,7 +340,7 @@ func (u *UI) draftChanged() {
 	}
 	u.draftTimer = time.AfterFunc(cmp.Or(u.opts.draftDelay, draftDelay), func() {
 		u.do(func() {
-			if d := u.drafts(); d != u.settings.Drafts {
+			if d := u.drafts(); !d.Equal(u.settings.Drafts) {
 				u.settings.Drafts = d
 				u.saveSettings(nil) // a failure is told once (settingsNotSaved)
 			}
@@ -346,6 +367,26 @@ func (u *UI) restoreDraft(e *widget.Entry, draft *string, kind string) {
 		return
 	}
 	e.SetText(text)
+}
+
+// restoreChatDrafts gives the chats of the history their unsent texts back, shown when each
+// is opened; one too long to put back quickly goes to a file, as restoreDraft does.
+func (u *UI) restoreChatDrafts() {
+	for id, text := range u.settings.Drafts.Chats {
+		if utf8.RuneCountInString(text) <= maxDraftRunes {
+			u.chat.drafts[id] = composerDraft{text: text}
+			continue
+		}
+		path, err := u.store.KeepUnsent("chat", text)
+		if err != nil {
+			slog.Error("keep a long draft", "err", err)
+			u.chat.drafts[id] = composerDraft{text: text} // slow to show, but nothing is lost
+			continue
+		}
+		u.chat.addNotice(fmt.Sprintf("The chat text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", utf8.RuneCountInString(text), path))
+		delete(u.settings.Drafts.Chats, id)
+		u.saveSettings(nil)
+	}
 }
 
 // saveSettings stores the current settings off the UI goroutine (the latest always wins

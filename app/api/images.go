@@ -96,13 +96,7 @@ func (s *Server) imageBytes(ref imageRef) ([]byte, string, *apiError) {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
 		return nil, "", badRequest(ref.param, "remote image URLs are not fetched: send the image as a data: URL (data:image/png;base64,...)")
 	case strings.HasPrefix(lower, "file://"):
-		// As clients make them (Node's pathToFileURL, Python's Path.as_uri): percent-encoded,
-		// with no host or localhost.
-		u, err := neturl.Parse(url)
-		if err != nil || (u.Host != "" && !strings.EqualFold(u.Host, "localhost")) {
-			return nil, "", badRequest(ref.param, "the file URL %q does not name a file on this computer (file:///absolute/path)", truncate(url, 60))
-		}
-		return s.localImage(ref, u.Path)
+		return s.localImage(ref, filePath(url))
 	case filepath.IsAbs(url):
 		return s.localImage(ref, url)
 	case s.folder != "" && !strings.Contains(url, "://"):
@@ -111,6 +105,21 @@ func (s *Server) imageBytes(ref imageRef) ([]byte, string, *apiError) {
 			truncate(url, 40), s.folder)
 	}
 	return nil, "", badRequest(ref.param, "unsupported image URL %q: send a data: URL", truncate(url, 40))
+}
+
+// filePath is the path a file URL names. Clients percent-encode it (Node's pathToFileURL,
+// Python's Path.as_uri) and may name localhost as its host; a URL that does not decode as
+// one (a raw path with a "%", "?" or "#" in a name, as clients also send) is taken as it is.
+func filePath(url string) string {
+	raw := url[len("file://"):]
+	u, err := neturl.Parse(url)
+	if err != nil || u.RawQuery != "" || u.Fragment != "" || u.Path == "" {
+		return raw
+	}
+	if u.Host != "" && !strings.EqualFold(u.Host, "localhost") {
+		return raw // another machine's file: the folder check refuses the path as it reads
+	}
+	return u.Path
 }
 
 // outsideFolder is the 400 of a path that is, or leads through a symlink (linked), outside

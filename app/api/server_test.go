@@ -322,3 +322,22 @@ func TestRoutePaths(t *testing.T) {
 		}
 	}
 }
+
+// TestFilePath: percent-encoded file URLs and those naming localhost decode; a raw path with
+// characters a URL would read otherwise ("%", "?", "#") is taken as it is.
+func TestFilePath(t *testing.T) {
+	for url, want := range map[string]string{
+		"file:///tmp/my%20pictures/a.png":    "/tmp/my pictures/a.png",
+		"file://localhost/tmp/a.png":         "/tmp/a.png",
+		"file:///tmp/a.png":                  "/tmp/a.png",
+		"file:///tmp/100%.png":               "/tmp/100%.png",
+		"file:///tmp/a#1.png":                "/tmp/a#1.png",
+		"file:///tmp/what?.png":              "/tmp/what?.png",
+		"file://otherhost/tmp/a.png":         "otherhost/tmp/a.png",
+		"file:///tmp/%E6%97%A5%E6%9C%AC.png": "/tmp/日本.png",
+	} {
+		if got := filePath(url); got != want {
+			t.Errorf("filePath(%q) = %q, want %q", url, got, want)
+		}
+	}
+}
