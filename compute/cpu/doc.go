@@ -92,7 +92,7 @@
 // assembly ones usually the more accurate (fused multiply-adds, 8 or 16 shorter partial
 // sums); the float64-reference test tolerances did not need changing.
 //
-// Linear with quantized weights and fewer than 16 rows (token steps) runs on int8 dot products
+// Linear with quantized weights and up to 16 rows (token steps; eight images' guided rows) runs on int8 dot products
 // (quant.go): the generic set in Go, an AVX2 set (VPMADDUBSW on 256-bit vectors, one block
 // per vector) and, with AVX-512 VNNI, 512-bit VPDPBUSD kernels that cover two blocks per
 // instruction. Those make the weights unsigned (Q8 codes XOR 0x80, Q4 nibbles as stored)
@@ -105,12 +105,12 @@
 // depend on the thread count or the pairing of rows (TestThreadCountDeterminism,
 // TestInt8PairsMatchSingles). That holds for matrices stored row after row. With the VNNI set,
 // every Q8 and Q4 matrix whose shape allows it (all of the released models') is stored in
-// groups of 16 rows instead (quant_groups.go), and its products of 1 to 15 rows run on
+// groups of 16 rows instead (quant_groups.go), and its products of 1 to 16 rows run on
 // dotQ{4,8}G{1,2}R{1,2,4}, G4R{1,2} and G1R8, which sum 16 weight rows' blocks per VPDPBUSD, 1,
 // 2 or 4 groups a pass, and give the generic set's bits (TestGrouped); several products of one
 // input (Linears, compute.MultiLinear) share one packed input and one loop over their groups
 // (TestLinearsGrouped), and the BF16 mode's AMX products pack whole groups into their tiles
-// straight from the codes (packQ{4,8}GPairs). With AMX on Linux, Q8 products of 2 to 15 rows
+// straight from the codes (packQ{4,8}GPairs). With AMX on Linux, Q8 products of 2 to 16 rows
 // of a matrix that does not fill groups run on the int8 tiles (amx_int8.go), also with the
 // generic set's bits (TestLinearQAMXMatchesGeneric). Q4M matrices are Q4's codes and scales
 // with an F16 offset a block beside them (offsets.go), which multiply the input's block sums:
@@ -121,7 +121,8 @@
 // BF16 mode (WithPrecision(PrecisionBF16), compute.Options.Precision "bf16"): the many-row
 // products, where nearly all the time of a prompt, the vision tower, the generation prompt
 // pass and the VQ decoder goes, may round their activations to BF16 as the official code
-// does when it runs in bfloat16. Linear with at least bf16MinRows rows, Conv2D and
+// does when it runs in bfloat16. Linear with at least bf16MinRows rows (more than 16 with
+// quantized weights, which take 16 on the int8 kernels), Conv2D and
 // Attention over as many query rows then multiply BF16 activations (rounded to nearest
 // even, denormals flushed, as VCVTNE2PS2BF16 does) by BF16 weights (as stored; other weight
 // dtypes rounded per task) and sum each output in float32 over K in one fixed order: pairs

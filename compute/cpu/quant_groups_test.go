@@ -14,7 +14,7 @@ import (
 // TestGrouped checks Q4, Q8 and Q4M matrices stored in groups of 16 rows (where this machine has
 // the VNNI kernels) against the same weights stored row after row: FromBytes (with the assembly
 // quantizers and the Go ones) and WriteRows in row ranges that cut groups give the same
-// values (Read, also through a reshape); for 1 to 15 input rows, with and without a bias (and
+// values (Read, also through a reshape); for 1 to 16 input rows, with and without a bias (and
 // Q4's eight rows in one pass or two), the grouped kernels give dotQ4's and dotQ8's bits (the
 // Go kernels') and Q4M's those of their Go model, q4mGroupedModel; the many-row products, in
 // every precision and product family this machine has, give the bits of the row-major matrix,
@@ -193,7 +193,7 @@ func sameBits(a, b []float32) bool {
 // TestLinearsGrouped checks Linears on grouped matrices, whose products share one packed
 // input and one loop over every matrix's groups: each product gets the bits its own Linear
 // gives, for matrices of 1 to 40 groups (so that chunks of the loop span two or three
-// matrices, at 1 to 3 threads), for 1 to 15 input rows; and destinations that overlap panic.
+// matrices, at 1 to 3 threads), for 1 to 16 input rows; and destinations that overlap panic.
 func TestLinearsGrouped(t *testing.T) {
 	if be := New(1); be.qset != qsetVNNI && be.qset != qsetAMX {
 		t.Skipf("no grouped matrices with the %v int8 kernels", be.qset)
@@ -213,7 +213,7 @@ func TestLinearsGrouped(t *testing.T) {
 				}
 				ps = append(ps, compute.Product{W: w})
 			}
-			for _, m := range []int{1, 2, 3, 15} {
+			for _, m := range []int{1, 2, 3, 15, 16} {
 				t.Run(fmt.Sprintf("threads=%d/%v/rows=%d", threads, dt, m), func(t *testing.T) {
 					x := be.FromFloat32(randVals(rng, m*k, 1), m, k)
 					want := make([][]float32, len(ps))
