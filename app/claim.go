@@ -46,13 +46,13 @@ type FolderClaim struct {
 	ln    net.Listener // nil when the socket could not be made
 	lock  *os.File     // nil without a lock
 	path  string
-	times windowTimes
+	times claimTimes
 	wg    sync.WaitGroup
 }
 
 const (
-	windowSocket = "window.sock"
-	windowLock   = "window.lock"
+	claimSocket = "window.sock"
+	claimLock   = "window.lock"
 	// maxSocketPath is the longest socket path every OS takes (macOS's sun_path is 104
 	// bytes with its terminating NUL).
 	maxSocketPath = 100
@@ -60,12 +60,12 @@ const (
 	maxLaunchBytes = 1 << 20
 )
 
-// windowTimes are a claim's patience: HandOver bounds how long a start waits for the
+// claimTimes are a claim's patience: HandOver bounds how long a start waits for the
 // running window to answer, Closing how long it waits for a closing window to let go of the
 // folder (it stops a generation and saves first).
-type windowTimes struct{ handOver, closing time.Duration }
+type claimTimes struct{ handOver, closing time.Duration }
 
-var defaultWindowTimes = windowTimes{handOver: 5 * time.Second, closing: 30 * time.Second}
+var defaultClaimTimes = claimTimes{handOver: 5 * time.Second, closing: 30 * time.Second}
 
 // BusyError is ClaimDataFolder's error when another process holds the data folder but does not
 // answer (busy, or hung): a second window must not start on the same history.
@@ -88,10 +88,10 @@ func (e *BusyError) Unwrap() error { return e.Err }
 // start beside a socket a crash left, cannot both win; where the file system has no locks
 // (some network folders) the socket alone decides.
 func ClaimDataFolder(dir string, l Launch) (*FolderClaim, error) {
-	return claimDataFolder(dir, l, defaultWindowTimes)
+	return claimDataFolder(dir, l, defaultClaimTimes)
 }
 
-func claimDataFolder(dir string, l Launch, times windowTimes) (*FolderClaim, error) {
+func claimDataFolder(dir string, l Launch, times claimTimes) (*FolderClaim, error) {
 	if err := os.MkdirAll(dir, storeDirPerm); err != nil {
 		return nil, fmt.Errorf("claim data folder: %w", err)
 	}
@@ -102,8 +102,8 @@ func claimDataFolder(dir string, l Launch, times windowTimes) (*FolderClaim, err
 			l.Attach[i] = abs
 		}
 	}
-	path := windowSocketPath(dir)
-	lockPath := filepath.Join(dir, windowLock)
+	path := claimSocketPath(dir)
+	lockPath := filepath.Join(dir, claimLock)
 	lock, err := lockFolder(lockPath)
 	if err != nil && !errors.Is(err, errLocked) {
 		slog.Info("no lock on the data folder; the socket alone keeps one window", "err", err)
@@ -146,7 +146,7 @@ func claimDataFolder(dir string, l Launch, times windowTimes) (*FolderClaim, err
 }
 
 // claimBySocket is ClaimDataFolder without a lock: whoever listens on the socket holds the folder.
-func claimBySocket(dir, path string, l Launch, times windowTimes) (*FolderClaim, error) {
+func claimBySocket(dir, path string, l Launch, times claimTimes) (*FolderClaim, error) {
 	ln, err := listen(path)
 	if err == nil {
 		return &FolderClaim{ln: ln, path: path, times: times}, nil
@@ -178,18 +178,18 @@ func listen(path string) (net.Listener, error) {
 	return ln, err
 }
 
-// windowSocketPath is the socket's path for dir: in dir itself, or, where that path is too
+// claimSocketPath is the socket's path for dir: in dir itself, or, where that path is too
 // long for a socket, under a name made from dir in a folder of this user's (the runtime
 // folder, else the cache folder), and in the shared temporary folder only when neither
 // takes it.
-func windowSocketPath(dir string) string {
+func claimSocketPath(dir string) string {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real // two names of one folder share its socket as they share its lock
 	}
-	p := filepath.Join(dir, windowSocket)
+	p := filepath.Join(dir, claimSocket)
 	if len(p) <= maxSocketPath {
 		return p
 	}
@@ -271,14 +271,14 @@ const LaunchWait = 2 * time.Second
 // Serve passes every later start's Launch to handle, on a goroutine of its own, until Close.
 // handle returns within LaunchWait: nil once the window has the start's images, ErrClosing
 // or ErrBusy when it does not take them.
-func (w *FolderClaim) Serve(handle func(Launch) error) {
-	if w.ln == nil {
+func (c *FolderClaim) Serve(handle func(Launch) error) {
+	if c.ln == nil {
 		return
 	}
-	ln := w.ln
-	w.wg.Add(1)
+	ln := c.ln
+	c.wg.Add(1)
 	go func() {
-		defer w.wg.Done()
+		defer c.wg.Done()
 		for {
 			conn, err := ln.Accept()
 			if err != nil {
@@ -287,15 +287,15 @@ func (w *FolderClaim) Serve(handle func(Launch) error) {
 				}
 				return
 			}
-			w.answer(conn, handle)
+			c.answer(conn, handle)
 		}
 	}()
 }
 
 // answer reads one Launch from conn, hands it to handle and says "ok", "closing" or "busy".
-func (w *FolderClaim) answer(conn net.Conn, handle func(Launch) error) {
+func (c *FolderClaim) answer(conn net.Conn, handle func(Launch) error) {
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(w.times.handOver))
+	conn.SetDeadline(time.Now().Add(c.times.handOver))
 	line, err := bufio.NewReader(io.LimitReader(conn, maxLaunchBytes)).ReadBytes('\n')
 	var l Launch
 	if err == nil {
@@ -307,7 +307,7 @@ func (w *FolderClaim) answer(conn net.Conn, handle func(Launch) error) {
 		return
 	}
 	// Half the start's patience: the other half is for handle.
-	if !l.Sent.IsZero() && time.Since(l.Sent) > w.times.handOver/2 {
+	if !l.Sent.IsZero() && time.Since(l.Sent) > c.times.handOver/2 {
 		slog.Info("window socket: a start that gave up", "sent", l.Sent)
 		io.WriteString(conn, "late\n")
 		return
@@ -324,15 +324,15 @@ func (w *FolderClaim) answer(conn net.Conn, handle func(Launch) error) {
 
 // Close gives up the claim: the socket is removed, Serve's goroutine ends and the lock is
 // released (its file stays: removing it would let two starts lock two different files).
-func (w *FolderClaim) Close() error {
+func (c *FolderClaim) Close() error {
 	var err error
-	if w.ln != nil {
-		err = w.ln.Close() // removes the socket file
+	if c.ln != nil {
+		err = c.ln.Close() // removes the socket file
 	}
-	w.wg.Wait()
-	if w.lock != nil {
-		w.lock.Close() // closing the descriptor releases its lock
-		w.lock = nil
+	c.wg.Wait()
+	if c.lock != nil {
+		c.lock.Close() // closing the descriptor releases its lock
+		c.lock = nil
 	}
 	return err
 }

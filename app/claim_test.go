@@ -40,7 +40,7 @@ func TestClaimDataFolder(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	if _, err := os.Lstat(windowSocketPath(dir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(claimSocketPath(dir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket left after Close: %v", err)
 	}
 	again, err := ClaimDataFolder(dir, Launch{})
@@ -53,13 +53,13 @@ func TestClaimDataFolder(t *testing.T) {
 // A socket left by a crash is taken over.
 func TestClaimDataFolderStale(t *testing.T) {
 	dir := t.TempDir()
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: windowSocketPath(dir), Net: "unix"})
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: claimSocketPath(dir), Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln.SetUnlinkOnClose(false)
 	ln.Close()
-	if _, err := os.Lstat(windowSocketPath(dir)); err != nil {
+	if _, err := os.Lstat(claimSocketPath(dir)); err != nil {
 		t.Fatalf("the stale socket was not left: %v", err)
 	}
 	w, err := ClaimDataFolder(dir, Launch{})
@@ -73,7 +73,7 @@ func TestClaimDataFolderStale(t *testing.T) {
 // and the start is refused (BusyError) rather than opening a second window on the history.
 func TestClaimDataFolderNoAnswer(t *testing.T) {
 	dir := t.TempDir()
-	lock, err := lockFolder(filepath.Join(dir, windowLock))
+	lock, err := lockFolder(filepath.Join(dir, claimLock))
 	if errors.Is(err, errors.ErrUnsupported) {
 		t.Skip("no folder lock on this system")
 	}
@@ -81,13 +81,13 @@ func TestClaimDataFolderNoAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	silentListener(t, windowSocketPath(dir))
-	_, err = claimDataFolder(dir, Launch{}, windowTimes{handOver: 200 * time.Millisecond, closing: time.Second})
+	silentListener(t, claimSocketPath(dir))
+	_, err = claimDataFolder(dir, Launch{}, claimTimes{handOver: 200 * time.Millisecond, closing: time.Second})
 	var busy *BusyError
 	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("claim with a silent window: %v, want a BusyError", err)
 	}
-	if _, serr := os.Lstat(windowSocketPath(dir)); serr != nil {
+	if _, serr := os.Lstat(claimSocketPath(dir)); serr != nil {
 		t.Errorf("the silent window's socket was removed: %v", serr)
 	}
 }
@@ -96,7 +96,7 @@ func TestClaimDataFolderNoAnswer(t *testing.T) {
 // other one hands over to it.
 func TestClaimDataFolderRace(t *testing.T) {
 	dir := t.TempDir()
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: windowSocketPath(dir), Net: "unix"})
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: claimSocketPath(dir), Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +142,9 @@ func TestClaimDataFolderRace(t *testing.T) {
 // silent socket is not taken over.
 func TestClaimBySocketNoAnswer(t *testing.T) {
 	dir := t.TempDir()
-	path := windowSocketPath(dir)
+	path := claimSocketPath(dir)
 	silentListener(t, path)
-	if _, err := claimBySocket(dir, path, Launch{}, windowTimes{handOver: 200 * time.Millisecond}); err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
+	if _, err := claimBySocket(dir, path, Launch{}, claimTimes{handOver: 200 * time.Millisecond}); err == nil || errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("claim with a silent window: %v", err)
 	}
 	if _, serr := os.Lstat(path); serr != nil {
@@ -157,11 +157,11 @@ func TestClaimDataFolderLongPath(t *testing.T) {
 	runtime := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", runtime)
 	dir := filepath.Join(t.TempDir(), strings.Repeat("long-folder-name-", 8))
-	p := windowSocketPath(dir)
+	p := claimSocketPath(dir)
 	if len(p) > maxSocketPath || filepath.Dir(p) != runtime {
 		t.Fatalf("socket path %q for a long folder, want one in the runtime folder %s", p, runtime)
 	}
-	if other := windowSocketPath(dir + "2"); other == p {
+	if other := claimSocketPath(dir + "2"); other == p {
 		t.Fatalf("two folders share the socket %q", p)
 	}
 	w, err := ClaimDataFolder(dir, Launch{})
@@ -244,7 +244,7 @@ func TestWindowRefusedRequests(t *testing.T) {
 			defer w.Close()
 			called := make(chan Launch, 1)
 			w.Serve(func(l Launch) error { called <- l; return nil })
-			c, err := net.Dial("unix", windowSocketPath(dir))
+			c, err := net.Dial("unix", claimSocketPath(dir))
 			if err != nil {
 				t.Fatal(err)
 			}

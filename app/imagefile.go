@@ -37,19 +37,25 @@ func EncodePNG(img image.Image, meta ImageMeta) ([]byte, error) {
 }
 
 // ImageFileName is the name a picture is offered to be saved under: the first words of its
-// prompt (letters and digits, joined by hyphens, at most 40 characters) and its seed, which
-// tells the pictures of one prompt apart ("red-fox-in-fresh-snow-6544100515294014.png").
+// prompt (letters and digits, joined by hyphens, at most 40 characters; a longer first word,
+// as a prompt in a script without spaces makes, cut there) and its seed, which tells the
+// pictures of one prompt apart ("red-fox-in-fresh-snow-6544100515294014.png").
 func ImageFileName(prompt string, seed uint64) string {
+	const most = 40
 	var words []string
 	n := 0
 	for _, w := range strings.FieldsFunc(strings.ToLower(prompt), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	}) {
-		if n+len(w) > 40 {
+		r := []rune(w)
+		if len(words) == 0 && len(r) > most {
+			r = r[:most]
+		}
+		if n+len(r) > most {
 			break
 		}
-		words = append(words, w)
-		n += len(w) + 1
+		words = append(words, string(r))
+		n += len(r) + 1
 	}
 	if len(words) == 0 {
 		words = []string{"janus"}

@@ -112,7 +112,8 @@ func TestImageFileName(t *testing.T) {
 		{"../../etc/passwd", "etc-passwd-7.png"},
 		{"  ", "janus-7.png"},
 		{"日本の城、桜", "日本の城-桜-7.png"},
-		{strings.Repeat("x", 60), "janus-7.png"},
+		{strings.Repeat("x", 60), strings.Repeat("x", 40) + "-7.png"},
+		{"夕暮れの灯台と荒れた海と空を飛ぶかもめの群れと遠くの山並みと夕焼けに染まる雲と小さな漁船", "夕暮れの灯台と荒れた海と空を飛ぶかもめの群れと遠くの山並みと夕焼けに染まる雲と小-7.png"},
 	} {
 		if got := app.ImageFileName(tc.prompt, 7); got != tc.want {
 			t.Errorf("ImageFileName(%q) = %q, want %q", tc.prompt, got, tc.want)

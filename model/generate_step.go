@@ -93,6 +93,9 @@ func (s *GenerationStep) Free() {
 // hidden state of every row's last position for Sample.
 func (s *GenerationStep) Prefill(ctx context.Context, promptRows [][]int32, cache *llm.Cache) error {
 	lm, be := s.nets.LLM, s.be
+	if len(promptRows) != 2*s.n || len(promptRows[0]) == 0 {
+		return fmt.Errorf("generation prefill: %d prompt rows, want %d non-empty ones (two for each of %d images)", len(promptRows), 2*s.n, s.n)
+	}
 	rows, l := len(promptRows), len(promptRows[0])
 	chunk := evenChunk(l, prefillChunkPositions(rows, s.chunk))
 	ids := make([]int32, 0, rows*min(chunk, l))
