@@ -225,16 +225,8 @@ func (c *canvasView) applySettings(s app.GenerationSettings, withPrompt bool) {
 	if withPrompt {
 		c.prompt.SetText(s.Prompt)
 	}
-	c.count.SetSelected(strconv.Itoa(min(max(s.N, 1), 8)))
-	if s.FixedSeed {
-		c.seed.SetText(strconv.FormatUint(s.Seed, 10))
-	} else {
-		c.seed.SetText("")
-	}
-	c.cfg.SetValue(s.CFG)
-	c.cfgL.SetText(fmt.Sprintf("%.1f", s.CFG))
-	c.temp.SetValue(s.Temperature)
-	c.tempL.SetText(fmt.Sprintf("%.2f", s.Temperature))
+	// Against settings that differ from s in every field: all of s goes into the controls.
+	c.applyChanged(app.GenerationSettings{N: -1, CFG: -1, Temperature: -1, Seed: ^s.Seed}, s)
 }
 
 // applyChanged puts in the controls the settings that differ between was and now, leaving
@@ -242,7 +234,7 @@ func (c *canvasView) applySettings(s app.GenerationSettings, withPrompt bool) {
 // none) does not undo them.
 func (c *canvasView) applyChanged(was, now app.GenerationSettings) {
 	if now.N != was.N {
-		c.count.SetSelected(strconv.Itoa(min(max(now.N, 1), 8)))
+		c.count.SetSelected(strconv.Itoa(min(max(now.N, 1), app.MaxCanvasImages)))
 	}
 	if now.FixedSeed != was.FixedSeed || now.Seed != was.Seed {
 		if now.FixedSeed {
