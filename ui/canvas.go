@@ -58,6 +58,8 @@ type canvasView struct {
 	// under them, a failure, until it is put right.
 	info      *widget.Label
 	infoTimer *time.Timer
+	// laterInfo is news that came during a run (a Save), shown when the run ends.
+	laterInfo string
 	notice    *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
@@ -286,7 +288,11 @@ const infoFor = 4 * time.Second
 // setInfo shows s in the settings' place for infoFor, in the quiet colour of news (the
 // progress row keeps it while a run goes on).
 func (c *canvasView) setInfo(s string) {
-	c.setNotice("")
+	if c.job != nil {
+		// The run's progress has the settings' place: the news waits for the run's end.
+		c.laterInfo = s
+		return
+	}
 	if c.infoTimer != nil {
 		c.infoTimer.Stop()
 	}
@@ -599,15 +605,21 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		}
 	}
 	c.setID = job.SetID()
+	news := c.laterInfo // a Save that ended during the run
+	c.laterInfo = ""
 	switch {
 	case isCancel(err):
-		c.setInfo("Stopped.")
+		c.setInfo(strings.TrimSpace("Stopped. " + news))
+		news = ""
 	case errors.Is(err, model.ErrPromptTooLong):
 		c.setNotice(errorLine(err) + ". Shorten the prompt.")
 	case notStored != nil:
 		c.setNotice("These images are not in the history: " + errorLine(notStored.Err) + ". Save keeps one as a PNG.")
 	case err != nil:
 		c.setNotice(errorLine(err))
+	}
+	if news != "" {
+		c.setInfo(news)
 	}
 	c.fill(imgs)
 	// A stopped run keeps its previews on screen (without actions); a failed one, and one
@@ -746,13 +758,14 @@ func (c *canvasView) saveDialog(i int) {
 	if i >= len(c.tiles) || c.tiles[i].result == nil {
 		return
 	}
+	r := c.tiles[i].result // the picture asked for, whatever the canvas shows once a name is chosen
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
 		}
 		path := w.URI().Path()
 		w.Close()
-		c.save(i, path, nil)
+		c.save(r, path, nil)
 	}, c.u.win)
 	d.SetFileName(app.ImageFileName(c.tiles[i].result.Meta.Prompt, c.tiles[i].result.Seed))
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
@@ -762,8 +775,7 @@ func (c *canvasView) saveDialog(i int) {
 
 // save writes image i as a PNG with its settings in text chunks, off the UI goroutine;
 // done, when not nil, is called on the UI goroutine with the result.
-func (c *canvasView) save(i int, path string, done func(error)) {
-	r := c.tiles[i].result
+func (c *canvasView) save(r *app.GeneratedImage, path string, done func(error)) {
 	if filepath.Ext(path) == "" {
 		path += ".png"
 	}

@@ -101,7 +101,7 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "saved.png")
 	var saveErr error
 	saved := false
-	h.u.create.save(1, path, func(err error) { saveErr, saved = err, true })
+	h.u.create.save(h.u.create.tiles[1].result, path, func(err error) { saveErr, saved = err, true })
 	h.pump("the save", func() bool { return saved })
 	if saveErr != nil {
 		t.Fatal(saveErr)
@@ -268,7 +268,7 @@ func TestCanvasGridStaysPut(t *testing.T) {
 	h.pump("the images", func() bool { return c.job == nil })
 	done := top()
 	saved := false
-	c.save(0, filepath.Join(t.TempDir(), "a.png"), func(error) { saved = true })
+	c.save(c.tiles[0].result, filepath.Join(t.TempDir(), "a.png"), func(error) { saved = true })
 	h.pump("the save", func() bool { return saved })
 	if !c.info.Visible() {
 		t.Fatal("no line after Save")
@@ -443,7 +443,7 @@ func TestCanvasKeepsImagesTheHistoryCannot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kept.png")
 	var saveErr error
 	saved := false
-	c.save(0, path, func(err error) { saveErr, saved = err, true })
+	c.save(c.tiles[0].result, path, func(err error) { saveErr, saved = err, true })
 	h.pump("the save", func() bool { return saved })
 	if saveErr != nil {
 		t.Fatalf("Save of an image the history could not keep: %v", saveErr)
@@ -579,4 +579,24 @@ func TestLargeViewActions(t *testing.T) {
 		t.Errorf("Variations in the large view: job %v, %d dialogs open", c.job != nil, len(h.u.dialogs))
 	}
 	h.pump("the variations", func() bool { return c.job == nil })
+}
+
+// A Save that ends while a run goes on says so when the run ends (the run's progress has the
+// settings' place, and the news was dropped).
+func TestCanvasSaveDuringRunSaysSo(t *testing.T) {
+	eng := apptest.NewFakeEngine(time.Millisecond)
+	h := newHarness(t, eng)
+	c := h.u.create
+	generateTwo(t, h)
+	first := c.tiles[0].result
+	eng.Delay = 100 * time.Millisecond
+	c.generate()
+	path := filepath.Join(t.TempDir(), "fox.png")
+	saved := false
+	c.save(first, path, func(error) { saved = true })
+	h.pump("the save", func() bool { return saved })
+	h.pump("the run", func() bool { return c.job == nil })
+	if !c.info.Visible() || !strings.Contains(c.info.Text, "Saved "+path) {
+		t.Errorf("after the run the canvas says %q (shown %v), want the save", c.info.Text, c.info.Visible())
+	}
 }

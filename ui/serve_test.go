@@ -241,6 +241,13 @@ func TestAPILineClick(t *testing.T) {
 		t.Errorf("after the click the line says %q", l)
 	}
 	h.pump("the line back", func() bool { return u.sidebar.serving.Text == line })
+
+	// The server stopping while the line says "Copied" shows at once, in its colour.
+	click(t, u.win.Canvas(), u.sidebar.serving)
+	u.sidebar.showServing("API off: port 1 is in use", widget.DangerImportance)
+	if l := u.sidebar.serving.Text; l != "API off: port 1 is in use" {
+		t.Errorf("the server stopped while the line said Copied: it says %q", l)
+	}
 }
 
 // servingOnBusyPort makes a history folder whose settings serve the API on a port another

@@ -629,6 +629,13 @@ func (s *sidebar) showServing(line string, imp widget.Importance) {
 		return
 	}
 	s.serving.Importance = imp
+	if s.copying && imp != widget.SuccessImportance {
+		// The server changed (it stopped, say) while the line said "Copied": the news wins.
+		if s.servingTimer != nil {
+			s.servingTimer.Stop()
+		}
+		s.copying = false
+	}
 	if !s.copying {
 		s.serving.SetText(line)
 	}

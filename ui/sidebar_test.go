@@ -104,7 +104,8 @@ func TestCanvasDisabledWithoutGeneration(t *testing.T) {
 	if !h.u.create.genB.Disabled() || !strings.Contains(h.u.create.status.Text, "without its image generation") {
 		t.Errorf("generate enabled %v, status %q", !h.u.create.genB.Disabled(), h.u.create.status.Text)
 	}
-	if !h.u.chat.ready {
+	test.Type(h.u.chat.entry, "what is this?")
+	if !h.u.chat.ready || h.u.chat.sendB.Disabled() {
 		t.Error("chat disabled too")
 	}
 }
@@ -377,7 +378,8 @@ func TestHistoryWithoutModel(t *testing.T) {
 			t.Errorf("%s: the views are not in front of the no-model screen", e.Kind)
 		}
 	}
-	if u.chat.ready || !u.create.genB.Disabled() {
+	test.Type(u.chat.entry, "what is this?")
+	if u.chat.ready || !u.chat.sendB.Disabled() || !u.create.genB.Disabled() {
 		t.Error("send or generate enabled without a model")
 	}
 	if s := u.chat.status.Text; !strings.Contains(s, "Models") {
