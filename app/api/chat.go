@@ -405,7 +405,8 @@ func (c *imageCache) keep(m map[[32]byte]*model.Image) {
 // (the usual next turn), the cached one reset when earlier is empty (a new conversation,
 // which still reuses the cached system prompt and any identical start), or the cached one
 // rewritten to earlier (an edited history, or an answer the client cut at a stop sequence:
-// what comes before the first change is reused).
+// what comes before the first change is reused; the features of images it no longer holds
+// are freed at its next answer).
 func (c *conversation) chatFor(m *model.Model, earlier []model.Message) (*model.Chat, error) {
 	if c.chat != nil {
 		if sameHistory(c.chat.History(), earlier) {
