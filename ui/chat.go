@@ -124,6 +124,11 @@ type composerDraft struct {
 	attached []attachment
 }
 
+// joinTexts joins the texts that are not blank with a blank line between them.
+func joinTexts(texts ...string) string {
+	return strings.Join(slices.DeleteFunc(texts, func(t string) bool { return strings.TrimSpace(t) == "" }), "\n\n")
+}
+
 // messageView is one message on screen.
 type messageView struct {
 	index int
@@ -250,7 +255,10 @@ func (c *chatView) leave() {
 // files or send is not kept.
 func (c *chatView) shown() {
 	c.job = nil
+	// The composer holds the draft from here (leave files it again): a copy left in drafts
+	// would come back after it was edited and sent (a new chat's, in the next new chat).
 	d := c.drafts[c.session.ID()]
+	delete(c.drafts, c.session.ID())
 	for _, a := range slices.Clone(c.attached) {
 		c.removeChip(a.path)
 	}
@@ -819,6 +827,9 @@ func (c *chatView) attachFiles(files []attachment) {
 		c.u.do(func() {
 			if c.session != session {
 				c.addToDraft(session, good)
+				if len(problems) > 0 { // said here: they name their files
+					c.addNotice(strings.Join(problems, "\n"))
+				}
 				return
 			}
 			for _, a := range good {

@@ -674,3 +674,49 @@ func TestDeletingAChatKeepsItsUnsentText(t *testing.T) {
 		t.Errorf("after deleting the open chat: its draft kept %v, the new chat's composer %q", ok, c.entry.Text)
 	}
 }
+
+// A new chat's draft, brought back, edited and sent, is not brought back again (it came back
+// at every New chat, and after a restart).
+func TestSentDraftDoesNotComeBack(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond), func(o *Options) { o.draftDelay = 5 * time.Millisecond })
+	c := h.u.chat
+	h.ask("an older chat")
+	older := c.session.ID()
+	h.u.newChat()
+	test.Type(c.entry, "hello")
+	c.openSession(mustOpen(t, h.u, older))
+	h.u.newChat()
+	if c.entry.Text != "hello" {
+		t.Fatalf("the new chat's draft came back as %q", c.entry.Text)
+	}
+	h.ask(" world") // the draft, edited, is sent
+	h.u.newChat()
+	if c.entry.Text != "" {
+		t.Errorf("after the draft was sent a new chat holds %q", c.entry.Text)
+	}
+	h.pump("the drafts on disk", func() bool {
+		h.u.settingsW.Flush()
+		st, _, err := h.u.store.LoadSettings()
+		return err == nil && st.Drafts.Chat == ""
+	})
+}
+
+// Deleting the open chat brings its unsent text to the new chat even when that one holds a
+// draft of its own: both are kept.
+func TestDeletedChatTextJoinsTheNewChatsDraft(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+	c := h.u.chat
+	test.Type(c.entry, "a new chat's draft")
+	h.ask("first question") // sends the draft's text with it: type a new one
+	h.u.newChat()
+	test.Type(c.entry, "another new chat's draft")
+	h.pump("the entries", func() bool { return len(h.u.sidebar.entries) == 1 })
+	e := h.u.sidebar.entries[0]
+	c.openSession(mustOpen(t, h.u, e.ID))
+	test.Type(c.entry, "unsent in the first chat")
+	h.u.sidebar.doDelete(e)
+	h.pump("the deletion", func() bool { return c.session.ID() != e.ID })
+	if want := "another new chat's draft\n\nunsent in the first chat"; c.entry.Text != want {
+		t.Errorf("after deleting the open chat the composer holds %q, want %q", c.entry.Text, want)
+	}
+}

@@ -159,8 +159,8 @@ func (f *settingsForm) items() []*widget.FormItem {
 		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does."),
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
-		hint(widget.NewFormItem("API server", f.serve.content()),
-			"Takes effect at once. Only programs on this computer can connect; the key is saved where only you can read it."),
+		widget.NewFormItem("API server", container.NewVBox(f.serve.content(),
+			wrappedHint("Takes effect at once. Only programs on this computer can connect; the key is saved where only you can read it."))),
 		widget.NewFormItem("", note),
 	}
 }

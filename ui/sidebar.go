@@ -531,9 +531,9 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 			if c := s.u.chat; c.session.ID() == e.ID {
 				s.u.newChat()
 				// What was typed in it and not sent was not the chat's to lose: it comes to
-				// the new chat when that one holds nothing of its own.
-				if d, ok := c.drafts[e.ID]; ok && err == nil && strings.TrimSpace(c.entry.Text) == "" && len(c.attached) == 0 {
-					c.entry.SetText(d.text)
+				// the new chat, after what that one holds.
+				if d, ok := c.drafts[e.ID]; ok && err == nil {
+					c.entry.SetText(joinTexts(c.entry.Text, d.text))
 					for _, a := range d.attached {
 						c.addChip(a)
 					}
