@@ -126,6 +126,7 @@ func newCanvasView(u *UI) *canvasView {
 		if c.job == nil && c.notice.Visible() && c.notice.Importance == widget.DangerImportance {
 			c.setNotice("")
 		}
+		c.updateButtons()
 		u.draftChanged()
 	}
 	c.genB = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), c.generate)
@@ -326,7 +327,9 @@ func (c *canvasView) setReady(ready bool, why string) {
 }
 
 func (c *canvasView) updateButtons() {
-	if c.ready && c.job == nil {
+	// Generate waits for a prompt, as Send waits for a question (a click on an empty prompt
+	// put a line under the settings, and the images moved down for it).
+	if c.ready && c.job == nil && strings.TrimSpace(c.prompt.Text) != "" {
 		c.genB.Enable()
 	} else {
 		c.genB.Disable()

@@ -600,3 +600,21 @@ func TestCanvasSaveDuringRunSaysSo(t *testing.T) {
 		t.Errorf("after the run the canvas says %q (shown %v), want the save", c.info.Text, c.info.Visible())
 	}
 }
+
+// Generate waits for a prompt, as Send waits for a question.
+func TestGenerateWaitsForAPrompt(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	h.u.ShowCreate()
+	if !c.genB.Disabled() {
+		t.Error("Generate enabled with an empty prompt")
+	}
+	test.Type(c.prompt, "a red fox")
+	if c.genB.Disabled() {
+		t.Error("Generate disabled with a prompt")
+	}
+	c.prompt.SetText("   ")
+	if !c.genB.Disabled() {
+		t.Error("Generate enabled with a blank prompt")
+	}
+}

@@ -155,7 +155,7 @@ func TestMarkupNoModel(t *testing.T) {
 	if h.u.tabs.Visible() || !strings.Contains(h.u.noModel.text.Text, "/nonexistent/models") {
 		t.Errorf("no-model screen: tabs shown %v, text %q", h.u.tabs.Visible(), h.u.noModel.text.Text)
 	}
-	if h.u.chat.ready || !h.u.create.genB.Disabled() {
+	if h.u.chat.ready || h.u.create.ready {
 		t.Error("send or generate enabled without a model")
 	}
 	assertMarkup(t, "no_model.xml", h.u.win.Canvas())

@@ -37,7 +37,7 @@ func TestStartLoadsFoundModel(t *testing.T) {
 	if u.sidebar.modelName.Text != "tiny-a" || !strings.Contains(u.sidebar.modelDetail.Text, "CPU") {
 		t.Errorf("sidebar shows %q / %q", u.sidebar.modelName.Text, u.sidebar.modelDetail.Text)
 	}
-	if !u.chat.ready || u.create.genB.Disabled() || u.sidebar.modelBar.Visible() {
+	if !u.chat.ready || !u.create.ready || u.sidebar.modelBar.Visible() {
 		t.Error("views still waiting after the load")
 	}
 	h.pump("the last model to be saved", func() bool {

@@ -379,6 +379,7 @@ func TestHistoryWithoutModel(t *testing.T) {
 		}
 	}
 	test.Type(u.chat.entry, "what is this?")
+	test.Type(u.create.prompt, "a red fox")
 	if u.chat.ready || !u.chat.sendB.Disabled() || !u.create.genB.Disabled() {
 		t.Error("send or generate enabled without a model")
 	}
