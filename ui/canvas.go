@@ -299,7 +299,7 @@ func (c *canvasView) setInfo(s string) {
 	}
 	c.info.SetText(s)
 	c.info.Show()
-	c.showRun(c.job != nil)
+	c.showRun(false)
 	c.infoTimer = time.AfterFunc(infoFor, func() {
 		c.u.do(func() {
 			if c.info.Text == s {
@@ -593,6 +593,8 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	c.u.sidebar.reloadHistory()
 	before := c.before
 	c.before = nil
+	news := c.laterInfo // a Save that ended during the run
+	c.laterInfo = ""
 	var notStored *app.NotStoredError
 	kept := errors.As(err, &notStored) && len(imgs) > 0 // made, but only here
 	if c.shown != job {
@@ -608,8 +610,6 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		}
 	}
 	c.setID = job.SetID()
-	news := c.laterInfo // a Save that ended during the run
-	c.laterInfo = ""
 	switch {
 	case isCancel(err):
 		c.setInfo(strings.TrimSpace("Stopped. " + news))

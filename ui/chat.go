@@ -262,13 +262,20 @@ func (c *chatView) shown() {
 	for _, a := range slices.Clone(c.attached) {
 		c.removeChip(a.path)
 	}
-	c.entry.SetText(d.text)
-	for _, a := range d.attached {
-		c.addChip(a)
-	}
+	c.entry.SetText("")
+	c.addDraft(d)
 	c.setNotice("")
 	c.render()
 	c.updateButtons()
+}
+
+// addDraft adds d to the composer: its text after what the composer holds, its images
+// beside those attached.
+func (c *chatView) addDraft(d composerDraft) {
+	c.entry.SetText(joinTexts(c.entry.Text, d.text))
+	for _, a := range d.attached {
+		c.addChip(a)
+	}
 }
 
 // forgetDraft removes text and the images at paths from the draft a chat left (by its id,
@@ -851,19 +858,22 @@ func (c *chatView) addToDraft(s *app.ChatSession, images []attachment) {
 	id := s.ID()
 	d := c.drafts[id]
 	for _, a := range images {
-		if !slices.ContainsFunc(d.attached, func(b attachment) bool { return b.path == a.path }) {
+		if !holds(d.attached, a.path) {
 			d.attached = append(d.attached, a)
 		}
 	}
 	c.drafts[id] = d
 }
 
+// holds reports whether list has the image at path.
+func holds(list []attachment, path string) bool {
+	return slices.ContainsFunc(list, func(a attachment) bool { return a.path == path })
+}
+
 // addChip shows a in the composer with a remove button.
 func (c *chatView) addChip(a attachment) {
-	for _, have := range c.attached {
-		if have.path == a.path {
-			return
-		}
+	if holds(c.attached, a.path) {
+		return
 	}
 	if a.chip == nil { // a draft's chips come back as they were
 		img := canvas.NewImageFromImage(a.thumb)

@@ -533,10 +533,7 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 				// What was typed in it and not sent was not the chat's to lose: it comes to
 				// the new chat, after what that one holds.
 				if d, ok := c.drafts[e.ID]; ok && err == nil {
-					c.entry.SetText(joinTexts(c.entry.Text, d.text))
-					for _, a := range d.attached {
-						c.addChip(a)
-					}
+					c.addDraft(d)
 				}
 			}
 			if err == nil {

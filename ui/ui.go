@@ -352,41 +352,43 @@ func (u *UI) draftChanged() {
 // it is too long for e to take quickly, into a file of the store, which the notice names; the
 // settings then forget it, so that the next start does not keep it again.
 func (u *UI) restoreDraft(e *widget.Entry, draft *string, kind string) {
-	text := *draft
-	if n := utf8.RuneCountInString(text); n > maxDraftRunes {
-		path, err := u.store.KeepUnsent(kind, text)
-		if err != nil {
-			slog.Error("keep a long draft", "err", err)
-			e.SetText(text) // slow, but nothing is lost
-			return
-		}
-		slog.Info("long draft kept in a file", "kind", kind, "path", path)
-		u.chat.addNotice(fmt.Sprintf("The %s text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", kind, n, path))
+	if u.keptAside(kind, *draft) {
 		*draft = ""
 		u.saveSettings(nil)
 		return
 	}
-	e.SetText(text)
+	e.SetText(*draft)
 }
 
 // restoreChatDrafts gives the chats of the history their unsent texts back, shown when each
 // is opened; one too long to put back quickly goes to a file, as restoreDraft does.
 func (u *UI) restoreChatDrafts() {
 	for id, text := range u.settings.Drafts.Chats {
-		if utf8.RuneCountInString(text) <= maxDraftRunes {
-			u.chat.drafts[id] = composerDraft{text: text}
+		if u.keptAside("chat", text) {
+			delete(u.settings.Drafts.Chats, id)
+			u.saveSettings(nil)
 			continue
 		}
-		path, err := u.store.KeepUnsent("chat", text)
-		if err != nil {
-			slog.Error("keep a long draft", "err", err)
-			u.chat.drafts[id] = composerDraft{text: text} // slow to show, but nothing is lost
-			continue
-		}
-		u.chat.addNotice(fmt.Sprintf("The chat text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", utf8.RuneCountInString(text), path))
-		delete(u.settings.Drafts.Chats, id)
-		u.saveSettings(nil)
+		u.chat.drafts[id] = composerDraft{text: text}
 	}
+}
+
+// keptAside reports whether the draft text of kind is too long to put back into a field
+// quickly and was kept in a file of the store instead, which a notice names. A draft that
+// could not be kept there is put back however slowly: nothing is lost.
+func (u *UI) keptAside(kind, text string) bool {
+	n := utf8.RuneCountInString(text)
+	if n <= maxDraftRunes {
+		return false
+	}
+	path, err := u.store.KeepUnsent(kind, text)
+	if err != nil {
+		slog.Error("keep a long draft", "err", err)
+		return false
+	}
+	slog.Info("long draft kept in a file", "kind", kind, "path", path)
+	u.chat.addNotice(fmt.Sprintf("The %s text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", kind, n, path))
+	return true
 }
 
 // saveSettings stores the current settings off the UI goroutine (the latest always wins
