@@ -72,18 +72,29 @@ type Settings struct {
 	Drafts Drafts `json:"drafts,omitzero"`
 }
 
-// Drafts are the unsent texts of the chat's composer and the canvas's prompt.
+// Drafts are the unsent texts and images of the chats' composers and the canvas's prompt.
 type Drafts struct {
 	// Chat is a new chat's, Chats those of chats in the history, by their id: each chat
 	// keeps its own.
 	Chat   string            `json:"chat,omitempty"`
 	Chats  map[string]string `json:"chats,omitempty"`
 	Prompt string            `json:"prompt,omitempty"`
+	// Images are the images attached and not sent, by chat id ("" for a new chat's). They are
+	// kept as paths: the files are the user's, and are read again at the next start.
+	Images map[string][]DraftImage `json:"images,omitempty"`
 }
 
-// Equal reports whether d and o hold the same texts.
+// DraftImage is an image attached to an unsent message.
+type DraftImage struct {
+	Path string `json:"path"`
+	// Label is what its chip says, when not the file's name (a picture of the canvas).
+	Label string `json:"label,omitempty"`
+}
+
+// Equal reports whether d and o hold the same texts and images.
 func (d Drafts) Equal(o Drafts) bool {
-	return d.Chat == o.Chat && d.Prompt == o.Prompt && maps.Equal(d.Chats, o.Chats)
+	return d.Chat == o.Chat && d.Prompt == o.Prompt && maps.Equal(d.Chats, o.Chats) &&
+		maps.EqualFunc(d.Images, o.Images, slices.Equal)
 }
 
 // DefaultServePort is the port "Serve on localhost" listens on unless the user picks another.

@@ -818,22 +818,11 @@ func (c *chatView) attach(paths []string) {
 func (c *chatView) attachFiles(files []attachment) {
 	session := c.session // the chat they were attached to, wherever the window is when they are ready
 	go func() {
-		var good []attachment
-		var problems []string
-		for _, a := range files {
-			// Thumbnail checks the file as CheckImageFile does (kind, size, pixels) first.
-			th, err := app.Thumbnail(a.path, app.ThumbnailSize)
-			if err != nil {
-				problems = append(problems, errorLine(err))
-				continue
-			}
-			a.thumb = th
-			good = append(good, a)
-		}
+		good, problems := thumbnails(files)
 		slog.Info("attached", "files", len(good), "refused", len(problems))
 		c.u.do(func() {
 			if c.session != session {
-				c.addToDraft(session, good)
+				c.addToDraft(session.ID(), good)
 				if len(problems) > 0 { // said here: they name their files
 					c.addNotice(strings.Join(problems, "\n"))
 				}
@@ -853,9 +842,45 @@ func (c *chatView) attachFiles(files []attachment) {
 	}()
 }
 
-// addToDraft adds images to the draft of a chat the window has left.
-func (c *chatView) addToDraft(s *app.ChatSession, images []attachment) {
-	id := s.ID()
+// restoreImages gives the images attached to a chat's unsent message at the last quit back
+// to it (by its id, "" for a new chat's): read again, as they may have changed or gone since.
+func (c *chatView) restoreImages(id string, files []attachment) {
+	go func() {
+		good, problems := thumbnails(files)
+		slog.Info("unsent images put back", "files", len(good), "gone", len(problems))
+		c.u.do(func() {
+			if c.session != nil && c.session.ID() == id {
+				for _, a := range good {
+					c.addChip(a)
+				}
+			} else if len(good) > 0 {
+				c.addToDraft(id, good)
+			}
+			if len(problems) > 0 {
+				c.addNotice("Not put back into an unsent message: " + strings.Join(problems, "\n"))
+			}
+		})
+	}()
+}
+
+// thumbnails reads the images of files; those that are no longer images, or too large, are
+// told in problems, one line each.
+func thumbnails(files []attachment) (good []attachment, problems []string) {
+	for _, a := range files {
+		// Thumbnail checks the file as CheckImageFile does (kind, size, pixels) first.
+		th, err := app.Thumbnail(a.path, app.ThumbnailSize)
+		if err != nil {
+			problems = append(problems, errorLine(err))
+			continue
+		}
+		a.thumb = th
+		good = append(good, a)
+	}
+	return good, problems
+}
+
+// addToDraft adds images to the draft of a chat the window is not showing (by its id).
+func (c *chatView) addToDraft(id string, images []attachment) {
 	d := c.drafts[id]
 	for _, a := range images {
 		if !holds(d.attached, a.path) {
@@ -888,6 +913,7 @@ func (c *chatView) addChip(a attachment) {
 	c.attached = append(c.attached, a)
 	c.chips.Add(a.chip)
 	c.updateButtons()
+	c.u.draftChanged()
 }
 
 // removeChip takes the image at path out of the composer.
@@ -897,6 +923,7 @@ func (c *chatView) removeChip(path string) {
 			c.attached = slices.Delete(c.attached, i, i+1)
 			c.chips.Remove(have.chip)
 			c.updateButtons()
+			c.u.draftChanged()
 			return
 		}
 	}

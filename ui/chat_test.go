@@ -659,6 +659,44 @@ func TestChatDraftsKeptAcrossQuit(t *testing.T) {
 	}
 }
 
+// The images attached and not sent are kept across a quit too, each in its chat; one gone
+// since is told by name, and the others come back.
+func TestChatDraftImagesKeptAcrossQuit(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, apptest.NewFakeEngine(time.Millisecond), func(o *Options) { o.StoreDir = dir; o.draftDelay = 5 * time.Millisecond })
+	c := h.u.chat
+	h.ask("first question")
+	first := c.session.ID()
+	kept := writeFile(t, "kept.png", pngBytes(t))
+	gone := writeFile(t, "gone.png", pngBytes(t))
+	c.attach([]string{kept, gone})
+	h.pump("two attachments", func() bool { return len(c.attached) == 2 })
+	h.u.newChat()
+	c.attach([]string{kept})
+	h.pump("the new chat's attachment", func() bool { return len(c.attached) == 1 })
+	h.pump("the drafts on disk", func() bool {
+		h.u.settingsW.Flush()
+		st, _, err := h.u.store.LoadSettings()
+		return err == nil && len(st.Drafts.Images[first]) == 2 && len(st.Drafts.Images[""]) == 1
+	})
+	h.u.shutdown()
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	c2 := h2.u.chat
+	h2.pump("the new chat's image", func() bool { return len(c2.attached) == 1 })
+	h2.pump("the first chat's image", func() bool { return len(c2.drafts[first].attached) == 1 })
+	if !strings.Contains(c2.notice.Text, "gone.png") {
+		t.Errorf("the notice says %q, want it to name the image gone since", c2.notice.Text)
+	}
+	c2.openSession(mustOpen(t, h2.u, first))
+	if len(c2.attached) != 1 || c2.attached[0].path != kept || c2.sendB.Disabled() {
+		t.Errorf("after a restart the first chat's composer holds %v (Send enabled %v), want %s", c2.attached, !c2.sendB.Disabled(), kept)
+	}
+}
+
 // Deleting the open chat keeps what was typed in it and not sent (it comes to the new chat),
 // and no draft of the deleted chat is kept.
 func TestDeletingAChatKeepsItsUnsentText(t *testing.T) {

@@ -312,22 +312,31 @@ const maxDraftRunes = 8000
 func (u *UI) drafts() app.Drafts {
 	c := u.chat
 	texts := map[string]string{}
-	for id, d := range c.drafts {
+	images := map[string][]app.DraftImage{}
+	add := func(id string, d composerDraft) {
 		if d.text != "" {
 			texts[id] = d.text
 		}
+		for _, a := range d.attached {
+			images[id] = append(images[id], app.DraftImage{Path: a.path, Label: cmp.Or(a.label, filepath.Base(a.path))})
+		}
+	}
+	for id, d := range c.drafts {
+		add(id, d)
 	}
 	if c.session != nil {
 		id := c.session.ID()
 		delete(texts, id)
-		if c.entry.Text != "" {
-			texts[id] = c.entry.Text
-		}
+		delete(images, id)
+		add(id, composerDraft{text: c.entry.Text, attached: c.attached})
 	}
 	d := app.Drafts{Chat: texts[""], Prompt: u.create.prompt.Text}
 	delete(texts, "")
 	if len(texts) > 0 {
 		d.Chats = texts
+	}
+	if len(images) > 0 {
+		d.Images = images
 	}
 	return d
 }
@@ -360,8 +369,8 @@ func (u *UI) restoreDraft(e *widget.Entry, draft *string, kind string) {
 	e.SetText(*draft)
 }
 
-// restoreChatDrafts gives the chats of the history their unsent texts back, shown when each
-// is opened; one too long to put back quickly goes to a file, as restoreDraft does.
+// restoreChatDrafts gives the chats their unsent texts and images back, shown when each is
+// opened; a text too long to put back quickly goes to a file, as restoreDraft does.
 func (u *UI) restoreChatDrafts() {
 	for id, text := range u.settings.Drafts.Chats {
 		if u.keptAside("chat", text) {
@@ -370,6 +379,13 @@ func (u *UI) restoreChatDrafts() {
 			continue
 		}
 		u.chat.drafts[id] = composerDraft{text: text}
+	}
+	for id, images := range u.settings.Drafts.Images {
+		files := make([]attachment, len(images))
+		for i, im := range images {
+			files[i] = attachment{path: im.Path, label: cmp.Or(im.Label, filepath.Base(im.Path))}
+		}
+		u.chat.restoreImages(id, files)
 	}
 }
 
