@@ -57,12 +57,14 @@ type chatView struct {
 	empty        fyne.CanvasObject
 	// opening says a chat is being read from the history; opened counts the chats shown
 	// or asked for, so that a read the user has moved on from is dropped.
-	opening  *widget.Label
-	opened   int
-	body     *fyne.Container
-	entry    *promptEntry
-	attachB  *tipButton
-	sendB    *widget.Button
+	opening *widget.Label
+	opened  int
+	body    *fyne.Container
+	entry   *promptEntry
+	attachB *tipButton
+	sendB   *widget.Button
+	// copyW is the width of an answer's Copy button, which says "Copied" for a moment.
+	copyW    float32
 	chips    *fyne.Container
 	notice   *widget.Label
 	status   *widget.Label
@@ -180,8 +182,10 @@ func newChatView(u *UI) *chatView {
 
 	// Send keeps one width as it becomes Stop (the entry beside it does not jump), and both
 	// buttons one line's height as the entry grows.
-	sendW := max(widget.NewButtonWithIcon("Send", theme.MailSendIcon(), nil).MinSize().Width,
-		widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), nil).MinSize().Width)
+	sendW := steadyWidth(widget.NewButtonWithIcon("Send", theme.MailSendIcon(), nil),
+		widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), nil))
+	c.copyW = steadyWidth(widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), nil),
+		widget.NewButtonWithIcon("Copied", theme.ConfirmIcon(), nil))
 	row := container.NewBorder(nil, nil, container.New(atBottom{}, c.attachB),
 		container.New(atBottom{}, container.New(fixedWidth{sendW}, c.sendB)), c.entry)
 	composer := container.NewVBox(c.chips, row, c.notice, c.status)
@@ -629,7 +633,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	})
 	v.copyB.Importance = widget.LowImportance
 	v.copyB.Hide()
-	foot := container.NewBorder(nil, nil, nil, v.copyB, v.footer)
+	foot := container.NewBorder(nil, nil, nil, container.New(fixedWidth{c.copyW}, v.copyB), v.footer)
 	v.obj = container.NewPadded(container.NewVBox(v.answer.box, foot))
 	return v
 }

@@ -599,15 +599,19 @@ func TestComposerAlignsWithMessages(t *testing.T) {
 	}
 }
 
-// Copy says "Copied" for a moment, then Copy again.
+// Copy says "Copied" for a moment, then Copy again, in the room it had (it widened).
 func TestCopySaysCopied(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.copiedFor = 50 * time.Millisecond })
 	c := h.u.chat
 	h.ask("a question")
 	b := c.msgs[1].copyB
+	w := b.Size().Width
 	test.Tap(b)
 	if b.Text != "Copied" || h.u.fapp.Clipboard().Content() == "" {
 		t.Fatalf("after Copy the button says %q, the clipboard holds %q", b.Text, h.u.fapp.Clipboard().Content())
+	}
+	if b.MinSize().Width > w {
+		t.Errorf("Copied needs %v px, the button has %v", b.MinSize().Width, w)
 	}
 	h.pump("Copy again", func() bool { return b.Text == "Copy" })
 	if b.Icon.Name() != theme.ContentCopyIcon().Name() {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
 )
 
 // readableWidth is the widest a column of text gets: answers past ~720 px are hard to read.
@@ -29,17 +30,28 @@ func (c centeredColumn) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	}
 }
 
-// fixedWidth makes its objects exactly w wide (and as tall as they like).
+// fixedWidth makes its objects exactly w wide (and as tall as they like); hidden, they take
+// no room.
 type fixedWidth struct{ w float32 }
 
 func (f fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
-	s := fyne.NewSize(f.w, 0)
+	var s fyne.Size
 	for _, o := range objs {
 		if o.Visible() {
-			s.Height = max(s.Height, o.MinSize().Height)
+			s = fyne.NewSize(f.w, max(s.Height, o.MinSize().Height))
 		}
 	}
 	return s
+}
+
+// steadyWidth is the width a button needs to show each of faces (its text and icon in turn)
+// without changing its size, so that what sits beside it does not move.
+func steadyWidth(faces ...*widget.Button) float32 {
+	var w float32
+	for _, b := range faces {
+		w = max(w, b.MinSize().Width)
+	}
+	return w
 }
 
 func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
