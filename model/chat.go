@@ -219,6 +219,50 @@ func (s *DecodeStep) Next(tok int32, cache *llm.Cache) ([]float32, error) {
 	return s.Logits(s.x, 0)
 }
 
+// Prompt runs the language model over positions [from, to) of a prompt in the chunks a chat
+// prefills in, appending them to cache, and returns the logits after the last (valid until
+// the next call) and how many positions it appended, also when it fails or ctx ends between
+// chunks (those stay in the cache). embed writes the inputs of positions [at, end) into x
+// [1, end-at, hidden]. A single position allocates nothing.
+func (s *DecodeStep) Prompt(ctx context.Context, cache *llm.Cache, from, to int, embed func(x *compute.Tensor, at, end int) error) ([]float32, int, error) {
+	chunk := PrefillChunk(to - from)
+	for at := from; at < to; at += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, at - from, err
+		}
+		end := min(at+chunk, to)
+		logits, err := s.chunk(cache, at, end, end == to, embed)
+		if err != nil {
+			return nil, at - from, err
+		}
+		if end == to {
+			return logits, to - from, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("prompt: no positions in [%d, %d)", from, to)
+}
+
+// chunk runs positions [at, end) of a prompt, and returns the logits after the last when
+// wantLogits.
+func (s *DecodeStep) chunk(cache *llm.Cache, at, end int, wantLogits bool, embed func(x *compute.Tensor, at, end int) error) ([]float32, error) {
+	x := s.x
+	if end-at > 1 {
+		x = s.be.New(compute.F32, 1, end-at, s.lm.Config.Hidden)
+		defer s.be.Free(x)
+	}
+	if err := embed(x, at, end); err != nil {
+		return nil, err
+	}
+	// The hidden states overwrite the inputs.
+	if err := s.lm.ForwardInto(x, x, cache); err != nil {
+		return nil, err
+	}
+	if !wantLogits {
+		return nil, s.be.Sync()
+	}
+	return s.Logits(x, end-at-1)
+}
+
 // Logits applies lm_head to position pos of the hidden states h [1, T, hidden] and returns
 // the logits (valid until the next call): a prefill's last position gives the first token.
 func (s *DecodeStep) Logits(h *compute.Tensor, pos int) ([]float32, error) {
@@ -407,20 +451,12 @@ func (c *Chat) prefill(ctx context.Context, ids []int32, slots []slot, maxNew in
 	if err != nil {
 		return nil, err
 	}
-	var logits []float32
-	chunk := PrefillChunk(len(ids) - reuse)
-	for at := reuse; at < len(ids); at += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		end := min(at+chunk, len(ids))
-		logits, err = c.forward(ids[at:end], slots[at:end], end == len(ids))
-		if err != nil {
-			return nil, err
-		}
-		c.stats.PrefilledTokens += end - at
-	}
-	return logits, nil
+	logits, done, err := c.steps().Prompt(ctx, c.cache, reuse, len(ids), func(x *compute.Tensor, at, end int) error {
+		return c.embed(x, ids[at:end], slots[at:end])
+	})
+	c.slots = append(c.slots, slots[reuse:reuse+done]...)
+	c.stats.PrefilledTokens += done
+	return logits, err
 }
 
 // step feeds one generated token and returns the next logits.
@@ -434,21 +470,11 @@ func (c *Chat) step(tok int32) ([]float32, error) {
 	return logits, nil
 }
 
-// forward runs the LLM over positions holding slots (ids for text, image features where a
-// slot names an image), appends them to the cache and, when wantLogits, returns the logits
-// after the last one (in the chat's DecodeStep: valid until the next call). A single
-// position allocates nothing.
-func (c *Chat) forward(ids []int32, slots []slot, wantLogits bool) ([]float32, error) {
-	m, be := c.m, c.m.Backend
-	var x *compute.Tensor
-	if len(ids) == 1 {
-		x = c.steps().x
-	} else {
-		x = be.New(compute.F32, 1, len(ids), m.Config.LLM.Hidden)
-		defer be.Free(x)
-	}
-	if err := m.LLM.EmbedInto(x, ids); err != nil {
-		return nil, err
+// embed writes the inputs of positions holding slots into x: the embeddings of ids for
+// text, the image's features where a slot names an image.
+func (c *Chat) embed(x *compute.Tensor, ids []int32, slots []slot) error {
+	if err := c.m.LLM.EmbedInto(x, ids); err != nil {
+		return err
 	}
 	for i := 0; i < len(slots); {
 		img := slots[i].img
@@ -460,18 +486,10 @@ func (c *Chat) forward(ids []int32, slots []slot, wantLogits bool) ([]float32, e
 		for j < len(slots) && slots[j].img == img && slots[j].k == slots[i].k+(j-i) {
 			j++
 		}
-		be.CopyRows(x, i, c.features[img], slots[i].k, j-i)
+		c.m.Backend.CopyRows(x, i, c.features[img], slots[i].k, j-i)
 		i = j
 	}
-	// The hidden states overwrite the embeddings.
-	if err := m.LLM.ForwardInto(x, x, c.cache); err != nil {
-		return nil, err
-	}
-	c.slots = append(c.slots, slots...)
-	if !wantLogits {
-		return nil, be.Sync()
-	}
-	return c.steps().Logits(x, len(ids)-1)
+	return nil
 }
 
 // encodeImages runs the vision tower and aligner over the images of slots that have no

@@ -17,6 +17,7 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
+	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/prompt"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
 )
@@ -729,4 +730,51 @@ func TestChatRewrite(t *testing.T) {
 	if err := c.Rewrite([]Message{{Text: "q"}}); err == nil {
 		t.Error("Rewrite took a question without its answer")
 	}
+}
+
+// A prompt's pass ended between chunks keeps the chunks it ran, and goes on from there to
+// the logits of the whole pass.
+func TestDecodeStepPromptResumes(t *testing.T) {
+	ta := loadTinyA(t, Options{})
+	m := ta.m
+	ids := make([]int32, 600) // two chunks of 300
+	for i := range ids {
+		ids[i] = int32(1 + i%(m.Config.LLM.Vocab-1))
+	}
+	embed := func(x *compute.Tensor, at, end int) error { return m.LLM.EmbedInto(x, ids[at:end]) }
+	run := func(cache *llm.Cache, from int, embed func(x *compute.Tensor, at, end int) error, ctx context.Context) ([]float32, int, error) {
+		step := NewDecodeStep(m.Backend, m.LLM)
+		t.Cleanup(step.Free)
+		logits, done, err := step.Prompt(ctx, cache, from, len(ids), embed)
+		return slices.Clone(logits), done, err
+	}
+	newCache := func() *llm.Cache {
+		c, err := m.LLM.NewCache(1, len(ids))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Free)
+		return c
+	}
+
+	want, done, err := run(newCache(), 0, embed, context.Background())
+	if err != nil || done != len(ids) {
+		t.Fatalf("the whole pass: %d positions, %v", done, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cache := newCache()
+	_, done, err = run(cache, 0, func(x *compute.Tensor, at, end int) error {
+		if at == 0 {
+			cancel() // a stop while the first chunk runs: the second does not start
+		}
+		return embed(x, at, end)
+	}, ctx)
+	if !errors.Is(err, context.Canceled) || done != 300 || cache.Len() != 300 {
+		t.Fatalf("stopped in the first chunk: %d positions done, %d in the cache, %v; want 300, 300, canceled", done, cache.Len(), err)
+	}
+	got, done, err := run(cache, done, embed, context.Background())
+	if err != nil || done != 300 {
+		t.Fatalf("the rest: %d positions, %v", done, err)
+	}
+	closeTo(t, "logits after a resumed pass", got, want)
 }

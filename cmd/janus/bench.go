@@ -1208,31 +1208,21 @@ func (b *benchRun) prefill() error {
 		if err := cache.Truncate(0); err != nil {
 			return err
 		}
-		// In the chunks a chat prefills in, each embedded and run in place as the chat does.
-		chunk := model.PrefillChunk(T)
-		for c0 := 0; c0 < T; c0 += chunk {
-			c1 := min(c0+chunk, T)
-			x, err := lm.Embed(ids[c0:c1], 1)
-			if err != nil {
+		// As a chat prefills: in its chunks, through its decoding state.
+		var err error
+		logits, _, err = b.step.Prompt(b.ctx, cache, 0, T, func(x *compute.Tensor, c0, c1 int) error {
+			if err := lm.EmbedInto(x, ids[c0:c1]); err != nil {
 				return err
 			}
 			if lo, hi := max(at, c0), min(at+nImg, c1); lo < hi {
 				be.CopyRows(x, lo-c0, b.imgEmb, lo-at, hi-lo)
 			}
-			err = lm.ForwardInto(x, x, cache)
-			if err == nil && c1 == T {
-				// As a chat's last prompt chunk: lm_head on its last position, through the
-				// decoding state.
-				if logits, err = b.step.Logits(x, c1-c0-1); err == nil {
-					b.undNext = int32(sample.Argmax(logits))
-				}
-			}
-			be.Free(x)
-			if err != nil {
-				return err
-			}
+			return nil
+		})
+		if err == nil {
+			b.undNext = int32(sample.Argmax(logits))
 		}
-		return nil
+		return err
 	}
 	ts, err := b.times("prefill", warm, run)
 	if err != nil {
