@@ -44,15 +44,6 @@ type Job struct {
 	progress Progress
 }
 
-// StartJob runs work on a new goroutine with a context that Cancel (or ctx) cancels. work
-// reports progress through report, which records it (Job.Progress) and passes it to
-// onProgress when that is not nil.
-func StartJob(ctx context.Context, work func(ctx context.Context, report func(Progress)) error, onProgress func(Progress)) *Job {
-	j := newJob(ctx)
-	go j.run(work, onProgress, nil)
-	return j
-}
-
 // newJob makes a job whose context derives from ctx; run starts it.
 func newJob(ctx context.Context) (j *Job) {
 	if ctx == nil {

@@ -341,24 +341,18 @@ func (s *Store) SaveSet(set *ImageSet) error {
 	return s.saveRecord(KindImageSet, &set.ID, &set.Created, &set.Updated, &set.Version, set)
 }
 
-// SaveChatUnlessDeleted writes c as SaveChat does, unless c was saved before (it has an ID)
-// and its file is gone: the user deleted the chat, which then stays deleted (saved is false,
-// and c is unchanged). A file that cannot be read, or that a newer version wrote, is not
-// written over (an error). A title
-// the file has (a Rename from the history list) replaces c's.
-// The check and the write happen under the store's lock, so a Delete cannot fall between
-// them.
-func (s *Store) SaveChatUnlessDeleted(c *ChatRecord) (saved bool, err error) {
-	return s.saveChat(c, nil)
-}
-
 // storedImage is an image to write with the record that refers to it.
 type storedImage struct {
 	ref  ImageRef
 	data []byte
 }
 
-// saveChat is SaveChatUnlessDeleted writing images (the chat's new attachments) first.
+// saveChat writes c as SaveChat does, and images (the chat's new attachments) first, unless
+// c was saved before (it has an ID) and its file is gone: the user deleted the chat, which
+// then stays deleted (saved is false, and c is unchanged). A file that cannot be read, or
+// that a newer version wrote, is not written over (an error). A title the file has (a
+// Rename from the history list) replaces c's. The check and the write happen under the
+// store's lock, so a Delete cannot fall between them.
 func (s *Store) saveChat(c *ChatRecord, images []storedImage) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -753,26 +747,6 @@ func formatExt(format string) string {
 		return ".jpg"
 	}
 	return ""
-}
-
-// ImportImage copies the image file at path into the store (content-addressed: importing
-// the same bytes twice keeps one file) after checking it with CheckImageFile, and makes its
-// thumbnail. Until a record mentions it, a Delete may remove it again (see SaveChat).
-func (s *Store) ImportImage(path string) (ImageRef, error) {
-	ref, data, err := readAttachment(path)
-	if err != nil {
-		return ImageRef{}, err
-	}
-	s.mu.Lock()
-	err = s.put(ref, data)
-	s.mu.Unlock()
-	if err != nil {
-		return ImageRef{}, err
-	}
-	if _, err := s.ThumbnailPath(ref); err != nil {
-		return ImageRef{}, err
-	}
-	return ref, nil
 }
 
 // PutImage stores encoded image bytes (a PNG the app made) under their digest. Until a record
