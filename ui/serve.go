@@ -31,12 +31,23 @@ func (u *UI) startServing() {
 	}
 	v, err := api.StartServing(context.Background(), u.engine, u.settings.Serve.Addr(),
 		api.Options{APIKey: u.settings.Serve.APIKey, Software: u.software(), Desktop: true})
-	u.serving, u.serveErr = v, err
+	u.serving, u.serveErr = v, nil
 	if err != nil {
 		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
+		u.serveErr = &serveFailure{port: u.settings.Serve.Port, err: err}
 	}
 	u.showServeStatus()
 }
+
+// serveFailure is why serving on port failed: the port the message names is the one that
+// failed, not one typed since.
+type serveFailure struct {
+	port int
+	err  error
+}
+
+func (e *serveFailure) Error() string { return fmt.Sprintf("serve on port %d: %v", e.port, e.err) }
+func (e *serveFailure) Unwrap() error { return e.err }
 
 // detachServing takes the running server off the window; the caller stops it (stopServe)
 // before the model it serves is closed.
@@ -68,7 +79,7 @@ func (u *UI) showServeStatus() {
 	case u.serving != nil:
 		u.sidebar.showServing("API: "+strings.TrimPrefix(u.serving.URL(), "http://"), widget.SuccessImportance)
 	case u.settings.Serve.Enabled && u.serveErr != nil:
-		short, _ := serveProblem(u.settings.Serve.Port, u.serveErr)
+		short, _ := serveProblem(u.serveErr)
 		u.sidebar.showServing("API off: "+short, widget.DangerImportance)
 	default:
 		u.sidebar.showServing("", widget.LowImportance)
@@ -92,7 +103,7 @@ func (u *UI) serveLine() (string, widget.Importance) {
 		}
 		return line, widget.SuccessImportance
 	case u.serveErr != nil:
-		_, long := serveProblem(s.Port, u.serveErr)
+		_, long := serveProblem(u.serveErr)
 		return long, widget.DangerImportance
 	}
 	return "Starts when a model is loaded.", widget.MediumImportance
@@ -100,10 +111,14 @@ func (u *UI) serveLine() (string, widget.Importance) {
 
 // serveProblem says why serving failed: short for the sidebar, and long, with what to do,
 // for the settings.
-func serveProblem(port int, err error) (short, long string) {
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Sprintf("port %d is in use", port),
-			fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port in Settings.", port)
+func serveProblem(err error) (short, long string) {
+	var f *serveFailure
+	if errors.As(err, &f) && errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("port %d is in use", f.port),
+			fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port in Settings.", f.port)
+	}
+	if f != nil {
+		err = f.err
 	}
 	return errorLine(err), "Not serving: " + errorLine(err)
 }
@@ -179,6 +194,7 @@ func (f *serveForm) toggle(on bool) {
 		go stopServe(u.detachServing())
 	}
 	f.show()
+	u.showServeStatus() // the sidebar's line follows the switch
 	u.saveSettings(nil)
 }
 
@@ -193,7 +209,7 @@ func (f *serveForm) show() {
 	u := f.u
 	text, imp := u.serveLine()
 	if u.serveErr != nil && !u.settings.Serve.Enabled {
-		_, text = serveProblem(u.settings.Serve.Port, u.serveErr)
+		_, text = serveProblem(u.serveErr)
 		imp = widget.DangerImportance
 	}
 	if u.serving != nil && f.edited() {

@@ -131,6 +131,23 @@ func TestServeFromSettings(t *testing.T) {
 		s, _, err := u.store.LoadSettings()
 		return err == nil && !s.Serve.Enabled && s.Serve.Port == busyPort
 	})
+	if u.sidebar.serving.Visible() {
+		t.Errorf("with the switch off after the failure, the sidebar says %q", u.sidebar.serving.Text)
+	}
+	// A port typed since: the line still names the port that failed; Save serves on the new one.
+	free := freePort(t)
+	sf.port.SetText(strconv.Itoa(free))
+	if !strings.HasPrefix(sf.status.Text, want) {
+		t.Errorf("after typing port %d the line says %q, want %q", free, sf.status.Text, want)
+	}
+	if ns, err = f.settings(); err != nil {
+		t.Fatal(err)
+	}
+	u.applySettings(ns)
+	h.pump("the server on the new port", func() bool { return u.serving != nil })
+	if code, _ := get(t, "http://127.0.0.1:"+strconv.Itoa(free)+"/health", ""); code != http.StatusOK || !u.settings.Serve.Enabled {
+		t.Errorf("after Save with port %d: GET /health %d, the setting on %v", free, code, u.settings.Serve.Enabled)
+	}
 
 	sf.port.SetText("http")
 	sf.on.SetChecked(true)

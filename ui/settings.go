@@ -321,12 +321,14 @@ func (u *UI) applySettings(ns app.Settings) {
 	reloadBefore := u.needsReload()
 	serveChanged := ns.Serve.Port != u.settings.Serve.Port || ns.Serve.APIKey != u.settings.Serve.APIKey
 	oldGeneration := u.settings.Generation
-	u.settings = ns
-	// A new port or key restarts the server, or starts it when it is on but failed (the
-	// old port was taken).
-	if serveChanged && (u.serving != nil || ns.Serve.Enabled && u.serveErr != nil) {
+	// A new port or key restarts the server, or starts it when it failed (the old port was
+	// taken; the switch went off then): the user turned it on, and Save tries again.
+	if serveChanged && (u.serving != nil || u.serveErr != nil) {
+		ns.Serve.Enabled = true
+		u.settings = ns
 		u.restartServing()
 	}
+	u.settings = ns
 	if !reloadBefore && u.needsReload() {
 		u.offerReload()
 	}
