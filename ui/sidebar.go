@@ -417,6 +417,8 @@ func (s *sidebar) open(id widget.ListItemID) {
 			}
 			u.chat.openSession(sess)
 			u.ShowChat()
+			// Selecting Chat before the chat was read marked the one open then.
+			s.markOpen()
 		})
 	}()
 }

@@ -284,6 +284,22 @@ func TestHistoryHighlightFollowsTheView(t *testing.T) {
 	if got := highlighted(); got != "" {
 		t.Errorf("a new chat leaves %q highlighted", got)
 	}
+
+	// A chat opened from the history while Create is in front: the highlight is the chat
+	// opened, not the one open before (selecting Chat marked that one).
+	h.ask("a second chat")
+	second := u.chat.session.ID()
+	h.pump("three entries", func() bool { return len(u.sidebar.entries) == 3 })
+	u.ShowCreate()
+	for i, e := range u.sidebar.entries {
+		if e.ID == chatID {
+			u.sidebar.list.Select(i)
+		}
+	}
+	h.pump("the first chat", func() bool { return u.chat.session.ID() == chatID })
+	if got := highlighted(); got != chatID {
+		t.Errorf("after opening the first chat from Create the highlight is %q, want %q (the second chat: %q)", got, chatID, second)
+	}
 }
 
 // Entries with the same title (one prompt run twice) say when each was made, before the
