@@ -742,6 +742,7 @@ func (u *UI) newChat() {
 	u.chat.newSession()
 	u.ShowChat()
 	u.sidebar.markOpen()
+	u.focusCurrent() // also from the history list, where a space would open its chat
 }
 
 // newImage clears the canvas for a new prompt.
@@ -749,6 +750,7 @@ func (u *UI) newImage() {
 	u.create.clear()
 	u.ShowCreate()
 	u.sidebar.markOpen()
+	u.focusCurrent()
 }
 
 // OnDropped attaches dropped image files to the chat: the window's drop handler, a named

@@ -229,6 +229,25 @@ func TestComposerFocusedAtStart(t *testing.T) {
 	}
 }
 
+// New chat and New image (Ctrl+N) put the focus where the next keys belong, wherever it was:
+// typed into the history list, a space reopened its focused chat over the new one.
+func TestNewChatFocusesTheComposer(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	h.ask("a question")
+	u.win.Canvas().Focus(u.sidebar.list)
+	u.newChat()
+	if f := u.win.Canvas().Focused(); f != u.chat.entry {
+		t.Errorf("after New chat the focus is on %T, want the composer", f)
+	}
+	u.ShowCreate()
+	u.win.Canvas().Focus(u.sidebar.list)
+	u.newImage()
+	if f := u.win.Canvas().Focused(); f != u.create.prompt {
+		t.Errorf("after New image the focus is on %T, want the prompt", f)
+	}
+}
+
 // The large view fits the smallest window with its caption and buttons: the picture
 // shrinks, nothing runs over the Close button.
 func TestViewerFitsSmallestWindow(t *testing.T) {
