@@ -216,7 +216,7 @@ func (c *canvasView) emptyState() fyne.CanvasObject {
 	box := container.NewVBox(title, sub)
 	for _, ex := range canvasExamples {
 		box.Add(container.NewCenter(exampleChip(ex, func() {
-			c.prompt.SetText(ex)
+			c.prompt.putText(ex)
 			c.u.win.Canvas().Focus(c.prompt)
 		})))
 	}
@@ -226,7 +226,7 @@ func (c *canvasView) emptyState() fyne.CanvasObject {
 // applySettings puts s in the controls (the prompt too when withPrompt).
 func (c *canvasView) applySettings(s app.GenerationSettings, withPrompt bool) {
 	if withPrompt {
-		c.prompt.SetText(s.Prompt)
+		c.prompt.putText(s.Prompt)
 	}
 	// Against settings that differ from s in every field: all of s goes into the controls.
 	c.applyChanged(app.GenerationSettings{N: -1, CFG: -1, Temperature: -1, Seed: ^s.Seed}, s)

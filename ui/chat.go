@@ -210,7 +210,7 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 	box := container.NewVBox(layout.NewSpacer(), title, sub)
 	for _, ex := range chatExamples {
 		box.Add(container.NewCenter(exampleChip(ex, func() {
-			c.entry.SetText(ex)
+			c.entry.putText(ex)
 			c.u.win.Canvas().Focus(c.entry)
 		})))
 	}
@@ -276,7 +276,7 @@ func (c *chatView) shown() {
 // addDraft adds d to the composer: its text after what the composer holds, its images
 // beside those attached.
 func (c *chatView) addDraft(d composerDraft) {
-	c.entry.SetText(joinTexts(c.entry.Text, d.text))
+	c.entry.putText(joinTexts(c.entry.Text, d.text))
 	for _, a := range d.attached {
 		c.addChip(a)
 	}

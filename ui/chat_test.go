@@ -554,6 +554,10 @@ func TestDraftsStayWithTheirChat(t *testing.T) {
 		t.Errorf("back in the first chat the composer holds %q and %d images (%d chips), Send enabled %v",
 			c.entry.Text, len(c.attached), len(c.chips.Objects), !c.sendB.Disabled())
 	}
+	test.Type(c.entry, "?") // goes on after the draft, not before it
+	if c.entry.Text != "a second question, unsent?" {
+		t.Errorf("typed after the draft came back: %q", c.entry.Text)
+	}
 	h.u.newChat()
 	if c.entry.Text != "the new chat's draft" || len(c.attached) != 0 {
 		t.Errorf("a new chat again holds %q and %d images, want its own draft", c.entry.Text, len(c.attached))
@@ -654,8 +658,9 @@ func TestChatDraftsKeptAcrossQuit(t *testing.T) {
 
 	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
 	c2 := h2.u.chat
-	if c2.entry.Text != "a new chat's question" {
-		t.Errorf("after a restart the new chat's composer holds %q", c2.entry.Text)
+	test.Type(c2.entry, "?")
+	if c2.entry.Text != "a new chat's question?" {
+		t.Errorf("after a restart and a key the new chat's composer holds %q", c2.entry.Text)
 	}
 	c2.openSession(mustOpen(t, h2.u, first))
 	if c2.entry.Text != "a follow-up, unsent" {

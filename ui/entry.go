@@ -28,6 +28,13 @@ func newPromptEntry(placeholder string, submitOnEnter bool) *promptEntry {
 	return e
 }
 
+// putText sets the text with the cursor after it, where the next keys go on: a draft put
+// back is continued, not typed in front of.
+func (e *promptEntry) putText(text string) {
+	e.SetText(text)
+	e.Entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageDown}) // to the end of the last row
+}
+
 // AcceptsTab is false: Tab moves the focus on (to Send, Generate, the settings), as in the
 // chat apps, where a multi-line Entry would type a tab character.
 func (e *promptEntry) AcceptsTab() bool { return false }

@@ -187,8 +187,8 @@ func New(a fyne.App, opts Options) (*UI, error) {
 		u.chat.attach(opts.Attach)
 	}
 	// What was typed and not sent when the window last closed.
-	u.restoreDraft(&u.chat.entry.Entry, &u.settings.Drafts.Chat, "chat")
-	u.restoreDraft(&u.create.prompt.Entry, &u.settings.Drafts.Prompt, "prompt")
+	u.restoreDraft(u.chat.entry, &u.settings.Drafts.Chat, "chat")
+	u.restoreDraft(u.create.prompt, &u.settings.Drafts.Prompt, "prompt")
 	u.restoreChatDrafts()
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
@@ -360,13 +360,13 @@ func (u *UI) draftChanged() {
 // restoreDraft puts the draft of kind ("chat", "prompt") held at draft back into e, or, when
 // it is too long for e to take quickly, into a file of the store, which the notice names; the
 // settings then forget it, so that the next start does not keep it again.
-func (u *UI) restoreDraft(e *widget.Entry, draft *string, kind string) {
+func (u *UI) restoreDraft(e *promptEntry, draft *string, kind string) {
 	if u.keptAside(kind, *draft) {
 		*draft = ""
 		u.saveSettings(nil)
 		return
 	}
-	e.SetText(*draft)
+	e.putText(*draft)
 }
 
 // restoreChatDrafts gives the chats their unsent texts and images back, shown when each is
