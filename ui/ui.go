@@ -669,7 +669,7 @@ func (u *UI) requestQuit() {
 		}, u.win)
 	u.quitNote = note
 	d.SetOnClosed(func() { u.quitNote = nil })
-	u.show(d)
+	u.showNoEnter(d) // Quit loses the images: not for an Enter out of habit
 }
 
 // runEnded tells an open quit question how the run it warned about ended (err is the run's).

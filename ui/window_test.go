@@ -494,6 +494,12 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	if !ok {
 		t.Fatalf("the question is a %T", u.dialogs[0].Dialog)
 	}
+	// Enter, meant for the prompt or pressed out of habit, does not answer it: Quit loses
+	// the images.
+	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(u.dialogs) != 1 || u.create.job == nil || u.closed.Load() {
+		t.Fatalf("Enter on the quit question: %d dialogs, run going %v, window closed %v", len(u.dialogs), u.create.job != nil, u.closed.Load())
+	}
 	d.Dismiss() // Keep working
 	if u.create.job == nil {
 		t.Error("Keep working stopped the run")
