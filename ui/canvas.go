@@ -54,12 +54,12 @@ type canvasView struct {
 	// progress and settings share slot, as tall as the taller of them: the grid under it
 	// stays put as a run starts and ends.
 	slot *fyne.Container
-	// info is news (Saved …, Stopped.), shown in the settings' place for infoFor; notice,
-	// under them, a failure, until it is put right.
+	// info is news (Saved …, Stopped.), shown in toast over the foot of the images for
+	// infoFor, where it moves nothing and covers no control; notice, under the settings, a
+	// failure, until it is put right.
 	info      *widget.Label
+	toast     *fyne.Container
 	infoTimer *time.Timer
-	// laterInfo is news that came during a run (a Save), shown when the run ends.
-	laterInfo string
 	notice    *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
@@ -188,20 +188,22 @@ func newCanvasView(u *UI) *canvasView {
 	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding(), max: 512}
 	c.grid = container.New(c.gridL)
 	c.empty = c.emptyState()
-	c.body = container.NewStack(c.grid, c.empty)
+	c.info = widget.NewLabel("")
+	c.info.Truncation = fyne.TextTruncateEllipsis
+	toastW := func() float32 { // the text, and the label's and the padding's insets
+		return fyne.MeasureText(c.info.Text, theme.TextSize(), fyne.TextStyle{}).Width + 2*theme.InnerPadding() + 2*theme.Padding()
+	}
+	c.toast = container.New(footToast{toastW},
+		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.info)))
+	c.toast.Hide()
+	c.body = container.NewStack(c.grid, c.empty, c.toast)
 	c.grid.Hide()
 
 	// While a run goes on its progress takes the settings' place (they are for the next
-	// run), and after it for a moment the news of how it ended or of a Save: the grid has
-	// the height the settings leave it whether a run goes on or not, and no empty row is
-	// kept for the progress when none does. A failure's line takes room under the settings,
-	// only while there is one.
-	c.info = widget.NewLabel("")
-	c.info.Importance = widget.LowImportance
-	c.info.Truncation = fyne.TextTruncateEllipsis
-	c.info.Hide()
-	c.slot = container.New(steadyStack{}, c.settings,
-		container.New(middleRow{}, c.progRow), container.New(middleRow{}, c.info))
+	// run): the grid has the height the settings leave it whether a run goes on or not, and
+	// no empty row is kept for the progress when none does. A failure's line takes room
+	// under the settings, only while there is one.
+	c.slot = container.New(steadyStack{}, c.settings, container.New(middleRow{}, c.progRow))
 	head := container.NewVBox(top, c.slot, c.notice, c.status)
 	c.content = container.NewPadded(container.NewBorder(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
@@ -283,28 +285,21 @@ func (c *canvasView) rollSeed() {
 	c.seed.SetText(strconv.FormatUint(s, 10))
 }
 
-// infoFor is how long news stays in the settings' place.
+// infoFor is how long news stays on the canvas.
 const infoFor = 4 * time.Second
 
-// setInfo shows s in the settings' place for infoFor, in the quiet colour of news (the
-// progress row keeps it while a run goes on).
+// setInfo shows s in the toast for infoFor, also while a run goes on.
 func (c *canvasView) setInfo(s string) {
-	if c.job != nil {
-		// The run's progress has the settings' place: the news waits for the run's end.
-		c.laterInfo = s
-		return
-	}
 	if c.infoTimer != nil {
 		c.infoTimer.Stop()
 	}
 	c.info.SetText(s)
-	c.info.Show()
-	c.showRun(false)
+	c.toast.Show()
+	c.toast.Refresh() // its width follows the text
 	c.infoTimer = time.AfterFunc(infoFor, func() {
 		c.u.do(func() {
 			if c.info.Text == s {
-				c.info.Hide()
-				c.showRun(c.job != nil)
+				c.toast.Hide()
 			}
 		})
 	})
@@ -349,7 +344,7 @@ func (c *canvasView) forget() {
 	c.shown, c.setID, c.before = nil, "", nil
 	c.showTiles(nil)
 	c.setNotice("")
-	c.info.Hide()
+	c.toast.Hide()
 	c.showRun(c.job != nil)
 }
 
@@ -419,11 +414,8 @@ func (c *canvasView) start(s app.GenerationSettings) {
 // showRun shows the progress row in the settings' place while a run goes on, the settings
 // otherwise.
 func (c *canvasView) showRun(running bool) {
-	if running {
-		c.info.Hide()
-	}
 	c.progRow.Hidden = !running
-	c.settings.Hidden = running || c.info.Visible()
+	c.settings.Hidden = running
 	c.slot.Refresh()
 }
 
@@ -467,14 +459,17 @@ type tileAction struct {
 	name, tip string
 	icon      fyne.Resource
 	do        func()
+	// staysOpen is set for an action the large view stays open under (Save's file dialog):
+	// the others go elsewhere, and close it.
+	staysOpen bool
 }
 
 // tileActions are image i's actions: Save, Ask, Variations.
 func (c *canvasView) tileActions(i int) []tileAction {
 	return []tileAction{
-		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i) }},
-		{"Ask", "Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) }},
-		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }},
+		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i) }, true},
+		{"Ask", "Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) }, false},
+		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }, false},
 	}
 }
 
@@ -593,8 +588,6 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	c.u.sidebar.reloadHistory()
 	before := c.before
 	c.before = nil
-	news := c.laterInfo // a Save that ended during the run
-	c.laterInfo = ""
 	var notStored *app.NotStoredError
 	kept := errors.As(err, &notStored) && len(imgs) > 0 // made, but only here
 	if c.shown != job {
@@ -612,17 +605,13 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	c.setID = job.SetID()
 	switch {
 	case isCancel(err):
-		c.setInfo(strings.TrimSpace("Stopped. " + news))
-		news = ""
+		c.setInfo("Stopped.")
 	case errors.Is(err, model.ErrPromptTooLong):
 		c.setNotice(errorLine(err) + ". Shorten the prompt.")
 	case notStored != nil:
 		c.setNotice("These images are not in the history: " + errorLine(notStored.Err) + ". Save keeps one as a PNG.")
 	case err != nil:
 		c.setNotice(errorLine(err))
-	}
-	if news != "" {
-		c.setInfo(news)
 	}
 	c.fill(imgs)
 	// A stopped run keeps its previews on screen (without actions); a failed one, and one
@@ -744,16 +733,41 @@ func (c *canvasView) openLarge(i int) {
 		c.applySettings(s, true)
 		d.Hide()
 	})
-	buttons := []fyne.CanvasObject{use}
+	var buttons []fyne.CanvasObject
+	n := len(c.tiles)
+	// turn shows the next image made (delta 1) or the previous (-1), the first after the
+	// last: Left and Right, and the arrows at the row's start.
+	turn := func(delta int) {
+		for k := 1; k < n; k++ {
+			if j := ((i+delta*k)%n + n) % n; c.tiles[j].result != nil {
+				d.Hide()
+				c.openLarge(j)
+				return
+			}
+		}
+	}
+	if n > 1 {
+		buttons = append(buttons, c.u.newTipButton(theme.NavigateBackIcon(), "Previous image (Left)", func() { turn(-1) }),
+			c.u.newTipButton(theme.NavigateNextIcon(), "Next image (Right)", func() { turn(1) }))
+	}
+	buttons = append(buttons, use)
 	for _, a := range c.tileActions(i) {
-		buttons = append(buttons, widget.NewButtonWithIcon(a.name, a.icon, func() { d.Hide(); a.do() }))
+		buttons = append(buttons, widget.NewButtonWithIcon(a.name, a.icon, func() {
+			if !a.staysOpen {
+				d.Hide()
+			}
+			a.do()
+		}))
 	}
 	// The caption holds the prompt whole (it wraps): the title only says which image this is.
 	title := "Image"
-	if n := len(c.tiles); n > 1 {
+	if n > 1 {
 		title = fmt.Sprintf("Image %d of %d", i+1, n)
 	}
 	d = c.u.showPicture(r.Image, title, caption(r.Meta), buttons...)
+	if n > 1 {
+		c.u.onTurn(d, turn)
+	}
 }
 
 // saveDialog asks where to save image i.

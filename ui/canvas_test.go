@@ -106,8 +106,8 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	if saveErr != nil {
 		t.Fatal(saveErr)
 	}
-	if n := h.u.create.info; !n.Visible() || n.Text != "Saved "+path || n.Importance == widget.DangerImportance {
-		t.Errorf("after saving the canvas says %q (visible %v, importance %v)", n.Text, n.Visible(), n.Importance)
+	if n := h.u.create.info; !h.u.create.toast.Visible() || n.Text != "Saved "+path || n.Importance == widget.DangerImportance {
+		t.Errorf("after saving the canvas says %q (visible %v, importance %v)", n.Text, h.u.create.toast.Visible(), n.Importance)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -270,8 +270,8 @@ func TestCanvasGridStaysPut(t *testing.T) {
 	saved := false
 	c.save(c.tiles[0].result, filepath.Join(t.TempDir(), "a.png"), func(error) { saved = true })
 	h.pump("the save", func() bool { return saved })
-	if !c.info.Visible() {
-		t.Fatal("no line after Save")
+	if !c.toast.Visible() || !c.settings.Visible() {
+		t.Fatalf("after Save: news shown %v, settings shown %v (the news hid them)", c.toast.Visible(), c.settings.Visible())
 	}
 	if after := top(); running != empty || done != empty || after != empty {
 		t.Errorf("the images' top moves: %v empty, %v running, %v done, %v after Save", empty, running, done, after)
@@ -548,6 +548,57 @@ func TestTileActionsFitTheTile(t *testing.T) {
 	}
 }
 
+// The large view turns to the next and previous image with Right and Left and its arrows,
+// the first after the last; Save leaves it open under the file dialog.
+func TestLargeViewTurns(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	generateTwo(t, h)
+	c.openLarge(0)
+	key := func(name fyne.KeyName) { h.u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: name}) }
+	title := func() string {
+		for _, s := range textsIn(h.u.win.Canvas().Overlays().Top()) {
+			if strings.HasPrefix(s, "Image ") {
+				return s
+			}
+		}
+		return ""
+	}
+	for _, step := range []struct {
+		turn func()
+		want string
+	}{
+		{func() { key(fyne.KeyRight) }, "Image 2 of 2"},
+		{func() { key(fyne.KeyRight) }, "Image 1 of 2"},
+		{func() { key(fyne.KeyLeft) }, "Image 2 of 2"},
+		{func() { test.Tap(tipButtonIn(t, h.u.win.Canvas().Overlays().Top(), "Previous image (Left)")) }, "Image 1 of 2"},
+	} {
+		step.turn()
+		if got := title(); got != step.want || len(h.u.dialogs) != 1 {
+			t.Fatalf("turned to %q with %d dialogs open, want %q alone", got, len(h.u.dialogs), step.want)
+		}
+	}
+	test.Tap(buttonsIn(h.u.win.Canvas().Overlays().Top())["Save"].b)
+	if len(h.u.dialogs) != 1 || title() != "" {
+		t.Errorf("after Save: %d dialogs of ours, the file dialog on top (title %q)", len(h.u.dialogs), title())
+	}
+}
+
+// tipButtonIn is the icon button in o whose tip is tip.
+func tipButtonIn(t *testing.T, o fyne.CanvasObject, tip string) *tipButton {
+	t.Helper()
+	var found *tipButton
+	visit(o, fyne.Position{}, func(obj fyne.CanvasObject, _ fyne.Position) {
+		if b, ok := obj.(*tipButton); ok && b.tip == tip {
+			found = b
+		}
+	})
+	if found == nil {
+		t.Fatalf("no %q button", tip)
+	}
+	return found
+}
+
 // The large view: its actions and Close in one row (Close at the right), named as on the
 // tile with Variations among them and an icon each; the prompt is said once.
 func TestLargeViewActions(t *testing.T) {
@@ -581,8 +632,7 @@ func TestLargeViewActions(t *testing.T) {
 	h.pump("the variations", func() bool { return c.job == nil })
 }
 
-// A Save that ends while a run goes on says so when the run ends (the run's progress has the
-// settings' place, and the news was dropped).
+// A Save that ends while a run goes on says so at once, beside the run's progress.
 func TestCanvasSaveDuringRunSaysSo(t *testing.T) {
 	eng := apptest.NewFakeEngine(time.Millisecond)
 	h := newHarness(t, eng)
@@ -595,10 +645,13 @@ func TestCanvasSaveDuringRunSaysSo(t *testing.T) {
 	saved := false
 	c.save(first, path, func(error) { saved = true })
 	h.pump("the save", func() bool { return saved })
-	h.pump("the run", func() bool { return c.job == nil })
-	if !c.info.Visible() || !strings.Contains(c.info.Text, "Saved "+path) {
-		t.Errorf("after the run the canvas says %q (shown %v), want the save", c.info.Text, c.info.Visible())
+	if c.job == nil {
+		t.Fatal("the run ended before the save: the test is too slow to tell")
 	}
+	if !c.toast.Visible() || !c.progRow.Visible() || !strings.Contains(c.info.Text, "Saved "+path) {
+		t.Errorf("during the run the canvas says %q (shown %v, the progress shown %v), want the save", c.info.Text, c.toast.Visible(), c.progRow.Visible())
+	}
+	h.pump("the run", func() bool { return c.job == nil })
 }
 
 // Generate waits for a prompt, as Send waits for a question.

@@ -575,6 +575,10 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 					d.Confirm()
 				}
 			}
+		case fyne.KeyLeft, fyne.KeyRight:
+			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].turn != nil {
+				u.dialogs[n-1].turn(map[fyne.KeyName]int{fyne.KeyLeft: -1, fyne.KeyRight: 1}[k.Name])
+			}
 		}
 	})
 }
@@ -593,6 +597,18 @@ func (u *UI) escape() {
 type shownDialog struct {
 	dialog.Dialog
 	enter bool
+	// turn, when not nil, is Left and Right (-1, +1) in a dialog that pages: the large view
+	// goes to the previous or next image.
+	turn func(delta int)
+}
+
+// onTurn makes Left and Right call turn while d is the newest open dialog.
+func (u *UI) onTurn(d dialog.Dialog, turn func(delta int)) {
+	for i := range u.dialogs {
+		if u.dialogs[i].Dialog == d {
+			u.dialogs[i].turn = turn
+		}
+	}
 }
 
 // show shows d, and keeps it where Esc dismisses it (the newest open dialog first) and, for
@@ -605,7 +621,7 @@ func (u *UI) show(d dialog.Dialog) { u.showDialog(d, true) }
 func (u *UI) showNoEnter(d dialog.Dialog) { u.showDialog(d, false) }
 
 func (u *UI) showDialog(d dialog.Dialog, enter bool) {
-	u.dialogs = append(u.dialogs, shownDialog{d, enter})
+	u.dialogs = append(u.dialogs, shownDialog{Dialog: d, enter: enter})
 	d.SetOnClosed(func() {
 		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
 	})

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -252,11 +250,14 @@ func TestNewChatFocusesTheComposer(t *testing.T) {
 // shrinks, nothing runs over the Close button.
 func TestViewerFitsSmallestWindow(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
 	h.u.win.Resize(minWindowSize)
-	img := image.NewNRGBA(image.Rect(0, 0, 384, 384))
-	h.u.showPicture(img, "Image 8 of 8", "a red fox in the snow, soft morning light, watercolour\n\nSeed 4805619235719655 · guidance 5.0 · temperature 1.00 · tiny-a",
-		widget.NewButtonWithIcon("Use these settings", theme.DocumentCreateIcon(), nil), widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), nil),
-		widget.NewButtonWithIcon("Ask", theme.MailComposeIcon(), nil), widget.NewButtonWithIcon("Variations", theme.ViewRefreshIcon(), nil))
+	h.u.ShowCreate()
+	test.Type(c.prompt, "a red fox in the snow, soft morning light, watercolour")
+	c.count.SetSelected("8") // the arrows too
+	c.generate()
+	h.pump("the images", func() bool { return c.job == nil })
+	c.openLarge(7)
 	if m := h.u.win.Canvas().Overlays().Top().MinSize(); m.Height > minWindowSize.Height || m.Width > minWindowSize.Width {
 		t.Errorf("the large view needs %v in a %v window", m, minWindowSize)
 	}
