@@ -54,7 +54,7 @@ type canvasView struct {
 	// progress and settings share slot, as tall as the taller of them: the grid under it
 	// stays put as a run starts and ends.
 	slot *fyne.Container
-	// info is news (Saved …, Stopped.), shown in toast over the foot of the images for
+	// info is news (Saved …, Stopped.), shown in toast over the top of the images for
 	// infoFor, where it moves nothing and covers no control; notice, under the settings, a
 	// failure, until it is put right.
 	info      *widget.Label
@@ -190,10 +190,10 @@ func newCanvasView(u *UI) *canvasView {
 	c.empty = c.emptyState()
 	c.info = widget.NewLabel("")
 	c.info.Truncation = fyne.TextTruncateEllipsis
-	toastW := func() float32 { // the text, and the label's and the padding's insets
-		return fyne.MeasureText(c.info.Text, theme.TextSize(), fyne.TextStyle{}).Width + 2*theme.InnerPadding() + 2*theme.Padding()
+	toastW := func() float32 { // the label's width untruncated, in its padding
+		return widget.NewLabel(c.info.Text).MinSize().Width + 4*theme.Padding() // and slack: at its width exactly it truncated
 	}
-	c.toast = container.New(footToast{toastW},
+	c.toast = container.New(toastLayout{toastW},
 		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.info)))
 	c.toast.Hide()
 	c.body = container.NewStack(c.grid, c.empty, c.toast)

@@ -224,18 +224,19 @@ func (middleRow) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	objs[0].Resize(fyne.NewSize(size.Width, h))
 }
 
-// footToast lays its one object centred at the foot of its place, as wide as natural says
-// (at most its place's width, less a margin) and as tall as it likes: news over the images
-// that moves nothing. natural is asked because a label that truncates its text (a long path
-// in a small window) has no width of its own.
-type footToast struct{ natural func() float32 }
+// toastLayout lays its one object centred near the top of its place, as wide as natural
+// says (at most its place's width, less a margin) and as tall as it likes: news over the
+// top of the pictures, which moves nothing and covers no control (a tile's buttons are
+// under its picture). natural is asked because a label that truncates its text (a long
+// path in a small window) has no width of its own.
+type toastLayout struct{ natural func() float32 }
 
-func (footToast) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.Size{} }
+func (toastLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.Size{} }
 
-func (f footToast) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+func (f toastLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	margin := 2 * theme.Padding()
 	w := max(0, min(f.natural(), size.Width-2*margin))
 	h := min(objs[0].MinSize().Height, size.Height)
 	objs[0].Resize(fyne.NewSize(w, h))
-	objs[0].Move(fyne.NewPos((size.Width-w)/2, size.Height-h-margin))
+	objs[0].Move(fyne.NewPos((size.Width-w)/2, margin))
 }
