@@ -713,11 +713,7 @@ func (u *UI) stop() {
 }
 
 func (u *UI) showAbout() {
-	v := u.opts.Version
-	if v == "" {
-		v = "dev"
-	}
-	msg := "Janus Desktop " + v + "\n\nDeepSeek's Janus and Janus-Pro models on your own computer: " +
+	msg := u.software() + "\n\nDeepSeek's Janus and Janus-Pro models on your own computer: " +
 		"ask about images and make new ones. Nothing leaves this machine.\n\nHistory and settings: " + u.store.Root()
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
@@ -829,13 +825,7 @@ func (u *UI) modelName() string {
 }
 
 // software is what saved PNGs name as their maker.
-func (u *UI) software() string {
-	v := u.opts.Version
-	if v == "" {
-		v = "dev"
-	}
-	return "Janus Desktop " + v
-}
+func (u *UI) software() string { return "Janus Desktop " + app.Version(u.opts.Version) }
 
 // errorLine makes err one line for an inline message.
 func errorLine(err error) string {

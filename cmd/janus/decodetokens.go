@@ -24,6 +24,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
 )
@@ -79,7 +80,7 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	name := mf.name
 	text := []pngfile.TextField{
 		{Key: "model", Value: name},
-		{Key: "Software", Value: "Janus Desktop " + version},
+		{Key: "Software", Value: "Janus Desktop " + app.Version(version)},
 	}
 	var writeErr error
 	err = d.DecodeEachImage(ctx, grids, nil, func(i int, img *image.NRGBA) error {

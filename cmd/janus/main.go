@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/janus-desktop/janus/app"
 )
 
 // command is one subcommand of the CLI.
@@ -21,8 +23,9 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
-// version is set at link time (-ldflags "-X main.version=...").
-var version = "dev"
+// version is set at link time (-ldflags "-X main.version=..."); without it the CLI says
+// "dev" and its commit (app.Version).
+var version string
 
 func commands() []command {
 	return []command{
@@ -72,7 +75,7 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if err := parseArgs(fs, args, ""); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(stdout, "janus %s\n", version)
+	_, err := fmt.Fprintf(stdout, "janus %s\n", app.Version(version))
 	return err
 }
 

@@ -134,7 +134,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 	}
 	s, err := api.NewServer(m, api.Options{
 		ModelName: mf.name, ModelAliases: aliases, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir, AllowedHosts: hostList(*allowHosts),
-		Software: "Janus Desktop " + version, MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+		Software: "Janus Desktop " + app.Version(version), MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	if err != nil {
 		return err
