@@ -72,7 +72,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *dir == "" {
-		return errors.New("missing --model DIR")
+		return errors.New("missing --model DIR|NAME ('janus models' lists the models found)")
 	}
 	resolved, err := resolveModel(*dir)
 	if err != nil {

@@ -42,7 +42,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 // check reports missing or invalid model flags before anything is loaded.
 func (f *modelFlags) check() error {
 	if f.dir == "" {
-		return errors.New("missing --model DIR")
+		return errors.New("missing --model DIR|NAME ('janus models' lists the models found)")
 	}
 	return f.checkOptions()
 }

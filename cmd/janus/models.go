@@ -112,6 +112,7 @@ func writeModelsText(w io.Writer, roots []string, entries []app.ModelEntry) erro
 			}
 			ew.printf("  %s%s\n", r, note)
 		}
+		ew.println("download one with 'janus pull janus-pro-1b' (or janus-pro-7b, janus-1.3b)")
 		return ew.err
 	}
 	var t table

@@ -114,8 +114,8 @@ func TestModelsNoneFound(t *testing.T) {
 			if want := `"models": []`; !strings.Contains(out, want) {
 				t.Errorf("JSON output %s lacks %s", out, want)
 			}
-		} else if !strings.Contains(out, "no Janus models found") || !strings.Contains(out, dir) {
-			t.Errorf("output %q does not say nothing was found in %s", out, dir)
+		} else if !strings.Contains(out, "no Janus models found") || !strings.Contains(out, dir) || !strings.Contains(out, "janus pull") {
+			t.Errorf("output %q does not say nothing was found in %s, and how to download one", out, dir)
 		}
 	}
 }

@@ -73,6 +73,9 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 		}
 	}
 	repo = knownRepo(repo)
+	if strings.TrimSpace(*rev) == "" {
+		return errors.New("--revision is empty: give a branch, tag or commit (main unless given)")
+	}
 
 	c := hub.FromEnv(env)
 	bar := newPullBar(stderr)

@@ -175,6 +175,7 @@ func TestPullCommandErrors(t *testing.T) {
 		{"bad id", []string{"nothing"}, nil, "want ORG/NAME"},
 		{"offline", []string{pullRepo}, map[string]string{"HF_HUB_OFFLINE": "1"}, "offline and not in the cache"},
 		{"bad flag", []string{"--rev", "x"}, nil, "flag provided but not defined"},
+		{"empty revision", []string{"--revision", " ", pullRepo}, nil, "--revision is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

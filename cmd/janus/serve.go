@@ -91,7 +91,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 			}
 		}
 		if mf.dir == "" {
-			return errors.New("no model found: give --model DIR (or download one; 'janus models' lists what is found)")
+			return errors.New("no model found: download one with 'janus pull janus-pro-1b', or give --model DIR ('janus models' lists where it looked)")
 		}
 	}
 	if mf.name == "" {

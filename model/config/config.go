@@ -368,8 +368,13 @@ func Load(dir string) (*Config, error) {
 func readObject(path string, required bool, probs *problems) (*object, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		if os.IsNotExist(err) && !required {
+		switch {
+		case os.IsNotExist(err) && !required:
 			return nil, nil
+		case os.IsNotExist(err):
+			// The folder given is not a model's (its parent, a download's cache folder).
+			return nil, fmt.Errorf("%s has no %s: give the folder of a model, which holds it and the weights: %w",
+				filepath.Dir(path), filepath.Base(path), err)
 		}
 		return nil, fmt.Errorf("read model config: %w", err)
 	}

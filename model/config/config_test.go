@@ -371,7 +371,7 @@ func TestLoadFileErrors(t *testing.T) {
 		content map[string]string // file -> content; absent config.json when not listed
 		want    string
 	}{
-		{"no config.json", map[string]string{PreprocessorFile: "{}"}, "config.json"},
+		{"no config.json", map[string]string{PreprocessorFile: "{}"}, "has no config.json: give the folder of a model"},
 		{"malformed config.json", map[string]string{ConfigFile: `{"vision_config": `}, "decode"},
 		{"config.json not an object", map[string]string{ConfigFile: `[1, 2]`}, "decode"},
 		{"config.json null", map[string]string{ConfigFile: `null`}, "want a JSON object"},
