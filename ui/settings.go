@@ -109,8 +109,9 @@ func newSettingsForm(u *UI) *settingsForm {
 func (f *settingsForm) showFolders() {
 	f.folderList.RemoveAll()
 	if len(f.folders) == 0 {
-		l := widget.NewLabel("None: models are found in the usual places.")
+		l := widget.NewLabel(searchedLine(f.u.opts.Env))
 		l.Importance = widget.LowImportance
+		l.Wrapping = fyne.TextWrapWord
 		f.folderList.Add(l)
 	}
 	for i, dir := range f.folders {
@@ -123,6 +124,20 @@ func (f *settingsForm) showFolders() {
 		l.Truncation = fyne.TextTruncateEllipsis
 		f.folderList.Add(container.NewBorder(nil, nil, nil, rm, l))
 	}
+}
+
+// searchedLine says where models are found besides the folders added: the folders themselves,
+// as JANUS_MODELS replaces the usual ones.
+func searchedLine(env app.Env) string {
+	roots := app.DefaultRoots(env)
+	if len(roots) == 0 {
+		return "None added."
+	}
+	line := "None added. Models are found in " + strings.Join(roots, ", ")
+	if env.Getenv != nil && env.Getenv("JANUS_MODELS") != "" {
+		line += " (set by JANUS_MODELS)"
+	}
+	return line + "."
 }
 
 func (f *settingsForm) items() []*widget.FormItem {

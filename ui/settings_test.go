@@ -313,3 +313,18 @@ func TestSettingsFieldsHaveNoTicks(t *testing.T) {
 		t.Errorf("%d ticks in Settings", ticks)
 	}
 }
+
+// With no folder added, Settings names where models are found: the usual folders, or those
+// of JANUS_MODELS, which replace them.
+func TestSearchedLine(t *testing.T) {
+	usual := app.Env{GOOS: "linux", Home: "/home/ada"}
+	if got := searchedLine(usual); !strings.Contains(got, "/home/ada/.cache/huggingface/hub") || strings.Contains(got, "JANUS_MODELS") {
+		t.Errorf("the usual folders: %q", got)
+	}
+	set := app.Env{GOOS: "linux", Home: "/home/ada", Getenv: func(k string) string {
+		return map[string]string{"JANUS_MODELS": "/models:/more"}[k]
+	}}
+	if got := searchedLine(set); got != "None added. Models are found in /models, /more (set by JANUS_MODELS)." {
+		t.Errorf("with JANUS_MODELS: %q", got)
+	}
+}
