@@ -28,9 +28,11 @@ import (
 //     `janus pull` and every --model name work as written. The one substitution: the README's
 //     example files and values become the test's (readmeSubst: photo.jpg and photo.png are
 //     tiny-a's test image, COMMIT its commit, --preset NAME tiny-a's config, since the
-//     released shapes need gigabytes). `janus serve` starts in the background on a free port.
+//     released shapes need gigabytes; paths under testdata/ are the repository's). `janus
+//     serve` starts in the background on a free port.
 //   - curl: run by bash against that server (needs bash, curl, jq and base64).
-//   - make: each target must be one of the Makefile's.
+//   - make: each target must be one of the Makefile's; JANUS_MODELS=DIR before it must name
+//     the repository's folder of test models.
 //   - go test (also in the text's inline code): the packages, and the tests or benchmarks
 //     that -run and -bench select, must exist; of inline go build, run, generate and vet,
 //     the packages.
@@ -200,12 +202,13 @@ func TestReadmeCommands(t *testing.T) {
 	}
 	pullEnv(t, s)
 	args, _ := tinyAArgs(t)
+	root := repoRoot(t)
 	subst := readmeSubst{
 		image:  args[3],
 		commit: commit,
 		config: fixtures.Path(t, "models", "tiny-a", "config.json"),
+		root:   root,
 	}
-	root := repoRoot(t)
 	t.Chdir(t.TempDir()) // the examples' output files land here
 	kinds := map[string]int{}
 	for _, c := range cmds {
@@ -218,6 +221,13 @@ func TestReadmeCommands(t *testing.T) {
 			subst.runCurl(t, c)
 		case name == "make":
 			checkMakeTargets(t, root, c.raw, w[1:])
+		case strings.HasPrefix(name, "JANUS_MODELS=") && len(w) > 1 && w[1].text == "make":
+			// The folder must be the repository's, and hold a model.
+			dir := filepath.Join(root, strings.TrimPrefix(name, "JANUS_MODELS="))
+			if _, err := os.Stat(filepath.Join(dir, "tiny-a", "config.json")); err != nil {
+				t.Errorf("README %q: %v", c.raw, err)
+			}
+			checkMakeTargets(t, root, c.raw, w[2:])
 		case name == "cd" && len(w) > 2 && w[1].text == "../shared/bench":
 			checkPeerBench(t, root, c)
 		case name == "go" || strings.HasPrefix(name, "GOARCH="):
@@ -238,6 +248,9 @@ func TestReadmeCommands(t *testing.T) {
 type readmeSubst struct {
 	image, commit, config string
 	serveURL              string // the janus serve the curl lines reach
+	// root is the repository's folder, which paths under testdata/ are relative to (the
+	// commands run in a temporary folder).
+	root string
 }
 
 func (r *readmeSubst) words(ws []readmeWord) []string {
@@ -249,6 +262,8 @@ func (r *readmeSubst) words(ws []readmeWord) []string {
 			w = r.image
 		case w == "COMMIT":
 			w = r.commit
+		case strings.HasPrefix(w, "testdata/"):
+			w = filepath.Join(r.root, w)
 		case w == "--preset" && i+1 < len(ws):
 			out = append(out, "--config", r.config)
 			i++
