@@ -468,7 +468,7 @@ type tileAction struct {
 func (c *canvasView) tileActions(i int) []tileAction {
 	return []tileAction{
 		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i) }, true},
-		{"Ask", "Ask about this image", theme.MailComposeIcon(), func() { c.askAbout(i) }, false},
+		{"Ask", "Ask about this image", chatIcon(), func() { c.askAbout(i) }, false},
 		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }, false},
 	}
 }

@@ -84,7 +84,7 @@ func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 
 func newSidebar(u *UI) *sidebar {
 	s := &sidebar{u: u, thumbs: map[string]image.Image{}, selected: -1}
-	newChat := widget.NewButtonWithIcon("New chat", theme.MailComposeIcon(), func() { u.newChat() })
+	newChat := widget.NewButtonWithIcon("New chat", chatIcon(), func() { u.newChat() })
 	newImage := widget.NewButtonWithIcon("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
 	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
 	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
@@ -146,7 +146,7 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	img := canvas.NewImageFromImage(nil)
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSize(historyThumb, historyThumb))
-	icon := widget.NewIcon(theme.MailComposeIcon())
+	icon := widget.NewIcon(chatIcon())
 	title := widget.NewLabel("")
 	title.Truncation = fyne.TextTruncateEllipsis
 	more := s.u.newTipButton(theme.MoreHorizontalIcon(), "Rename or delete", nil)
@@ -206,7 +206,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	if e.Kind == app.KindImageSet {
 		icon.SetResource(theme.MediaPhotoIcon())
 	} else {
-		icon.SetResource(theme.MailComposeIcon())
+		icon.SetResource(chatIcon())
 	}
 	th := s.thumb(e.Image)
 	img.Image = th

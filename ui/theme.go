@@ -113,6 +113,15 @@ func diceIcon() fyne.Resource {
 	return theme.NewThemedResource(fyne.NewStaticResource("dice.svg", diceSVG))
 }
 
+//go:embed icons/chat.svg
+var chatSVG []byte
+
+// chatIcon marks chats (New chat, the Chat tab, a chat in the history, Ask): Fyne's nearest,
+// an envelope with a pen, reads as e-mail.
+func chatIcon() fyne.Resource {
+	return theme.NewThemedResource(fyne.NewStaticResource("chat.svg", chatSVG))
+}
+
 // quietFields is the app's theme without the tick Fyne draws in every entry whose text is
 // valid: in a form of such fields it is only noise beside each; an invalid field still shows
 // its mark, and the form says what is wrong.

@@ -151,7 +151,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.downloads = newDownloads(u)
 	u.noModel = newNoModelScreen(u)
 	u.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), u.chat.content),
+		container.NewTabItemWithIcon("Chat", chatIcon(), u.chat.content),
 		container.NewTabItemWithIcon("Create", theme.MediaPhotoIcon(), u.create.content),
 	)
 	u.tabs.OnSelected = func(*container.TabItem) {
