@@ -46,6 +46,9 @@ type ModelEntry struct {
 	// Problem says what is wrong when Complete is false: every problem found, as the config,
 	// checkpoint and tokenizer readers word them, "; "-separated (a config error spans lines).
 	Problem string `json:"problem,omitempty"`
+	// Summary is Problem in one plain line for a window ("a weight file is cut short:
+	// probably an interrupted download or copy"), which shows Problem on request.
+	Summary string `json:"summary,omitempty"`
 }
 
 // ErrNotModel is returned by Inspect for a folder that is not a Janus model folder.
@@ -185,6 +188,7 @@ func (d *discovery) scanHFRepo(dir, repo string) {
 	e.Name = repo[strings.IndexByte(repo, '/')+1:]
 	if !e.Complete && hasUnfinishedBlobs(dir) {
 		e.Problem += "; a download into " + filepath.Join(dir, "blobs") + " is unfinished"
+		e.Summary += "; a download of it is unfinished"
 	}
 	d.add(e)
 }
@@ -276,26 +280,36 @@ func Inspect(dir string) (ModelEntry, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		e.Name = filepath.Base(abs) // "." names no model
 	}
-	var problems []string
+	// Each problem in full, and in the plain words of a window.
+	var problems, plain []string
+	add := func(err error, summary string) {
+		problems = append(problems, err.Error())
+		plain = append(plain, summary)
+	}
 
 	cfg, err := config.Load(dir)
 	if err != nil {
-		problems = append(problems, err.Error())
+		add(err, "its config.json cannot be used")
 	}
 
 	switch ck, err := openWeights(dir); {
+	case errors.Is(err, checkpoint.ErrTruncated):
+		add(err, "a weight file is cut short: probably an interrupted download or copy")
+		e.WeightBytes = presentWeightBytes(dir)
+	case errors.Is(err, errNoWeights):
+		add(err, "it has no weight files")
 	case err != nil:
-		problems = append(problems, err.Error())
+		add(err, "its weights cannot be read")
 		e.WeightBytes = presentWeightBytes(dir)
 	default:
 		e.WeightBytes, err = filesBytes(ck.Files())
 		if err != nil {
-			problems = append(problems, err.Error())
+			add(err, "a weight file cannot be read")
 		}
 		e.Params = checkpointParams(ck)
 		if cfg != nil {
 			if _, err := weights.Check(ck, model.Plan(cfg)); err != nil {
-				problems = append(problems, err.Error())
+				add(err, "its weights do not match its config.json (missing or other shapes)")
 			}
 		}
 		ck.Close()
@@ -304,15 +318,16 @@ func Inspect(dir string) (ModelEntry, error) {
 	tok, err := tokenizer.Load(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		problems = append(problems, "missing tokenizer.json")
+		add(errors.New("missing tokenizer.json"), "it has no tokenizer.json")
 	case err != nil:
-		problems = append(problems, err.Error())
+		add(err, "its tokenizer cannot be read")
 	default:
 		e.Family = string(prompt.FamilyOf(tok))
 	}
 
 	e.Complete = len(problems) == 0
 	e.Problem = strings.Join(problems, "; ")
+	e.Summary = strings.Join(plain, "; ")
 	return e, nil
 }
 
@@ -360,8 +375,10 @@ func openWeights(dir string) (*checkpoint.Checkpoint, error) {
 			return checkpoint.Open(dir)
 		}
 	}
-	return nil, errors.New("no weight files (model.safetensors, pytorch_model.bin or a sharded index)")
+	return nil, errNoWeights
 }
+
+var errNoWeights = errors.New("no weight files (model.safetensors, pytorch_model.bin or a sharded index)")
 
 // checkpointParams counts the elements of every tensor.
 func checkpointParams(ck *checkpoint.Checkpoint) int64 {

@@ -104,3 +104,73 @@ func TestDiscoverRefusesHugeCounts(t *testing.T) {
 		t.Fatalf("entries %+v, want the folder incomplete with a problem naming num_hidden_layers", entries)
 	}
 }
+
+// TestInspectSummaries: a broken folder's problem is also said in one plain line for the
+// window, by its kind: a weight file cut short, no weights, no tokenizer, weights of other
+// shapes than the config's.
+func TestInspectSummaries(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(t *testing.T, dir string)
+		want  string
+	}{
+		{"cut short", func(t *testing.T, dir string) {
+			for _, f := range weightFilesIn(t, dir) {
+				// TinyA links the fixture's files: the test's copy is cut, not the fixture.
+				raw, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(f); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(f, raw[:len(raw)/2], 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "a weight file is cut short: probably an interrupted download or copy"},
+		{"no weights", func(t *testing.T, dir string) {
+			for _, f := range weightFilesIn(t, dir) {
+				os.Remove(f)
+			}
+			os.Remove(filepath.Join(dir, "model.safetensors.index.json"))
+		}, "it has no weight files"},
+		{"no tokenizer", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "tokenizer.json")) }, "it has no tokenizer.json"},
+		{"other shapes", func(t *testing.T, dir string) {
+			raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg map[string]any
+			if err := json.Unmarshal(raw, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			lang := cfg["language_config"].(map[string]any)
+			lang["num_hidden_layers"] = lang["num_hidden_layers"].(float64) + 1
+			raw, _ = json.Marshal(cfg)
+			if err := os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "its weights do not match its config.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "m")
+			apptest.TinyA(t, dir)
+			tc.spoil(t, dir)
+			e, err := app.Inspect(dir)
+			if err != nil || e.Complete || !strings.HasPrefix(e.Summary, tc.want) || e.Problem == "" {
+				t.Errorf("Inspect: complete %v, summary %q, problem %q, %v; want the summary %q", e.Complete, e.Summary, e.Problem, err, tc.want)
+			}
+		})
+	}
+}
+
+// weightFilesIn lists the weight files of a model folder.
+func weightFilesIn(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.safetensors"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no weight files in %s (%v)", dir, err)
+	}
+	return files
+}

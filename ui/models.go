@@ -265,7 +265,12 @@ func (u *UI) showModelPicker() {
 			l.SetText(search.NoModelText())
 			list.Add(l.box)
 		}
-		for _, m := range search.Models {
+		models := slices.Clone(search.Models)
+		if i := slices.IndexFunc(models, u.inUse); i > 0 { // the one in use first
+			m := models[i]
+			models = slices.Insert(slices.Delete(models, i, i+1), 0, m)
+		}
+		for _, m := range models {
 			list.Add(u.modelRow(m, func() {
 				d.Hide()
 				u.loadModel(m.Path, m.Name)
@@ -295,7 +300,7 @@ func (u *UI) showModelPicker() {
 	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), refresh)
 	download := u.downloadButton(func() { d.Hide() })
 	d = u.closingDialog("Models", container.New(fixedWidth{640}, container.NewVScroll(list)), add, again, download)
-	d.Resize(fyne.NewSize(700, 480))
+	d.Resize(u.dialogSize(fyne.NewSize(700, 640))) // four models in sight, where the window has room
 	u.show(d)
 }
 
@@ -313,19 +318,25 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	info := widget.NewLabel(strings.Join(facts, " · ") + "\n" + m.Path)
 	info.Importance = widget.LowImportance
 	info.Wrapping = fyne.TextWrapWord
-	status := widget.NewLabel("Ready")
-	status.Importance = widget.SuccessImportance
-	if !m.Complete {
-		status.SetText("Incomplete: " + m.Problem)
-		status.Importance = widget.WarningImportance
-		status.Wrapping = fyne.TextWrapWord
-	}
+	// Green is for the model in use alone: "Ready" in green on every row read as loaded.
+	status := widget.NewLabel("Complete: ready to load")
+	status.Importance = widget.LowImportance
+	status.Wrapping = fyne.TextWrapWord
+	rows := container.NewVBox(name, info, status)
 	loadB := widget.NewButton("Load", load)
 	loadB.Importance = widget.HighImportance
 	if !m.Complete {
 		loadB.Disable()
+		// In plain words; the readers' own (tensor names, byte offsets) on request.
+		status.SetText("Cannot be loaded: " + m.Summary)
+		status.Importance = widget.WarningImportance
+		details := widget.NewButtonWithIcon("Details", theme.InfoIcon(), func() { u.showProblem(m) })
+		details.Importance = widget.LowImportance
+		rows.Add(container.NewHBox(details))
 	}
-	if u.engine != nil && u.engine.Info().Dir == m.Path {
+	if u.inUse(m) {
+		status.SetText("In use: chats and images run on it")
+		status.Importance = widget.SuccessImportance
 		loadB.SetText("In use")
 		loadB.Disable()
 		if u.needsReload() && u.loaded.dir == m.Path {
@@ -334,7 +345,17 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 			loadB.Enable()
 		}
 	}
-	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), container.NewVBox(name, info, status))
+	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), rows)
+}
+
+// inUse reports whether m is the model loaded.
+func (u *UI) inUse(m app.ModelChoice) bool { return u.engine != nil && u.engine.Info().Dir == m.Path }
+
+// showProblem shows what is wrong with model m, as the readers found it.
+func (u *UI) showProblem(m app.ModelChoice) {
+	l := widget.NewLabel(strings.ReplaceAll(m.Problem, "; ", "\n\n"))
+	l.Wrapping = fyne.TextWrapWord
+	u.show(dialog.NewCustom("What is wrong with "+m.Name, "Close", container.New(fixedWidth{520}, l), u.win))
 }
 
 // downloadButton opens the downloads dialog after before (closing what it sits in);

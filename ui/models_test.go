@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,5 +247,50 @@ func TestNoModelScreenEdges(t *testing.T) {
 	})
 	if n == 0 {
 		t.Error("no Download button on screen")
+	}
+}
+
+// The picker lists the model in use first, marked as such (the others say they are ready to
+// load, not in green); a broken one says why in plain words, and Details shows the readers'.
+func TestModelPickerRows(t *testing.T) {
+	root := t.TempDir()
+	apptest.TinyA(t, filepath.Join(root, "z-tiny"))
+	broken := filepath.Join(root, "a-broken")
+	apptest.TinyA(t, broken)
+	files, _ := filepath.Glob(filepath.Join(broken, "*.safetensors"))
+	for _, f := range files { // own copies, cut short (TinyA links the fixture's)
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, raw[:len(raw)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(root) })
+	u := h.u
+	h.pump("the model", func() bool { return u.engine != nil })
+	u.showModelPicker()
+	top := u.win.Canvas().Overlays().Top()
+	var texts []string
+	h.pump("both rows", func() bool {
+		texts = textsIn(top)
+		return slices.Contains(texts, "a-broken") && slices.Contains(texts, "z-tiny")
+	})
+	if slices.Index(texts, "z-tiny") > slices.Index(texts, "a-broken") {
+		t.Errorf("the model in use is not first: %q", texts)
+	}
+	joined := strings.Join(texts, "\n")
+	for _, want := range []string{"In use: chats and images run on it", "Cannot be loaded: a weight file is cut short"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the picker does not say %q: %q", want, texts)
+		}
+	}
+	test.Tap(buttonsIn(top)["Details"].b)
+	if d := strings.Join(textsIn(u.win.Canvas().Overlays().Top()), "\n"); !strings.Contains(d, "data_offsets") {
+		t.Errorf("Details shows %q, want the reader's words", d)
 	}
 }
