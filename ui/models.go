@@ -79,7 +79,19 @@ func (u *UI) showNoModel() {
 
 // loadModel loads the model folder dir on a job; the sidebar shows its progress and a
 // cancel button, and the views say what they are waiting for.
-func (u *UI) loadModel(dir, name string) {
+func (u *UI) loadModel(dir, name string) { u.load(dir, name, false) }
+
+// restorePrevious loads again the model a cancelled or failed load was to replace, saying so.
+func (u *UI) restorePrevious() {
+	if p := u.previous; p.dir != "" {
+		u.previous = loadedModel{}
+		u.load(p.dir, p.opts.Name, true)
+	}
+}
+
+// load is loadModel; back says it brings back the model in use before (a load meant to
+// replace it was cancelled or failed), which the sidebar and the views say.
+func (u *UI) load(dir, name string, back bool) {
 	u.stopLoad()
 	if old := u.engine; old != nil {
 		// Kept to load again if this load is cancelled, so that a change of mind leaves
@@ -104,10 +116,14 @@ func (u *UI) loadModel(dir, name string) {
 		}()
 	}
 	opts := u.loadOptions(name)
-	why := func(f float64) string { return fmt.Sprintf("Loading %s… %d%%", name, int(f*100+0.5)) }
+	verb := "Loading"
+	if back {
+		verb = "Going back to"
+	}
+	why := func(f float64) string { return fmt.Sprintf("%s %s… %d%%", verb, name, int(f*100+0.5)) }
 	u.engine = nil
 	u.setNoEngine(why(0))
-	u.sidebar.showLoading(name, 0)
+	u.sidebar.showLoading(name, back, 0)
 	var job *app.LoadJob
 	job = app.StartLoad(context.Background(), dir, opts, func(p app.Progress) {
 		u.do(func() {
@@ -117,7 +133,7 @@ func (u *UI) loadModel(dir, name string) {
 			f := p.Fraction()
 			u.chat.setReady(false, why(f))
 			u.create.setReady(false, why(f))
-			u.sidebar.showLoading(name, f)
+			u.sidebar.showLoading(name, back, f)
 		})
 	})
 	u.loading = job
@@ -142,11 +158,7 @@ func (u *UI) loadModel(dir, name string) {
 			default:
 				u.setNoEngine("The model could not be loaded")
 				u.showError("Cannot load "+name, err, app.LoadAdvice(err))
-				if p := u.previous; p.dir != "" {
-					// The model this one was to replace comes back.
-					u.previous = loadedModel{}
-					u.loadModel(p.dir, p.opts.Name)
-				}
+				u.restorePrevious() // the model this one was to replace comes back
 			}
 		})
 	}()
@@ -230,10 +242,7 @@ func (u *UI) cancelLoad() {
 		return
 	}
 	u.stopLoad()
-	if p := u.previous; p.dir != "" {
-		u.previous = loadedModel{}
-		u.loadModel(p.dir, p.opts.Name)
-	}
+	u.restorePrevious()
 }
 
 // stopLoad stops a running load.

@@ -190,6 +190,10 @@ func TestCancelledSwitchKeepsTheModel(t *testing.T) {
 			t.Fatalf("%s: the old model is still in use during the load", tc.name)
 		}
 		tc.end()
+		// While it comes back, the sidebar says it is the one before, not a new load.
+		if got := u.sidebar.modelDetail.Text; tc.name == "cancelled" && got != "Loading the model in use before…" {
+			t.Errorf("going back, the sidebar says %q", got)
+		}
 		h.pump("the model back", func() bool { return u.engine != nil && u.loading == nil })
 		if got := u.engine.Info().Dir; got != first {
 			t.Errorf("%s: %s in use, want %s again", tc.name, got, first)

@@ -591,10 +591,14 @@ func (s *sidebar) showModel(e app.Engine, why string) {
 }
 
 // showLoading shows the model being loaded: its name, and the load's progress in the bar
-// (the one number here; the chat and the canvas say it in words).
-func (s *sidebar) showLoading(name string, frac float64) {
+// (the one number here; the chat and the canvas say it in words); back, that it is the
+// model in use before a load meant to replace it was cancelled or failed.
+func (s *sidebar) showLoading(name string, back bool, frac float64) {
 	s.modelName.SetText(name)
 	s.modelDetail.SetText("Loading…")
+	if back {
+		s.modelDetail.SetText("Loading the model in use before…")
+	}
 	s.modelBar.SetValue(frac)
 	s.modelBar.Show()
 	s.cancelB.Show()
