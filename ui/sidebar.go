@@ -64,8 +64,13 @@ type sidebar struct {
 }
 
 // historyList is the history's list, where Enter opens the focused entry as Space does
-// (Fyne's List takes Space alone, and Enter is what a keyboard user tries first).
-type historyList struct{ widget.List }
+// (Fyne's List takes Space alone, and Enter is what a keyboard user tries first), and F2
+// and Delete rename and delete the open one (the highlighted row), the keyboard's way to
+// a row's "…" menu.
+type historyList struct {
+	widget.List
+	rename, delete func()
+}
 
 func newHistoryList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *historyList {
 	l := &historyList{}
@@ -74,10 +79,17 @@ func newHistoryList(length func() int, create func() fyne.CanvasObject, update f
 	return l
 }
 
-// TypedKey passes keys to the List, Enter as Space.
+// TypedKey passes keys to the List, Enter as Space, but F2 and Delete.
 func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
 		ev = &fyne.KeyEvent{Name: fyne.KeySpace}
+	case fyne.KeyF2:
+		l.rename()
+		return
+	case fyne.KeyDelete:
+		l.delete()
+		return
 	}
 	l.List.TypedKey(ev)
 }
@@ -90,6 +102,8 @@ func newSidebar(u *UI) *sidebar {
 	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
 
 	s.list = newHistoryList(func() int { return len(s.entries) }, s.newItem, s.updateItem)
+	s.list.rename = func() { s.onSelected(s.rename) }
+	s.list.delete = func() { s.onSelected(s.delete) }
 	s.list.OnSelected = func(id widget.ListItemID) {
 		s.selected = id
 		if !s.marking {
@@ -149,8 +163,7 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	icon := widget.NewIcon(chatIcon())
 	title := widget.NewLabel("")
 	title.Truncation = fyne.TextTruncateEllipsis
-	more := s.u.newTipButton(theme.MoreHorizontalIcon(), "Rename or delete", nil)
-	more.Importance = widget.LowImportance
+	more := s.u.newPointerButton(theme.MoreHorizontalIcon(), "Rename or delete")
 	// The picture's place is as wide with an icon as with a thumbnail: the titles line up.
 	// The icon keeps its own size in the middle of that place.
 	pic := container.New(fixedWidth{historyThumb}, container.NewStack(container.NewCenter(icon), img))
@@ -199,7 +212,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	row := hr.row
 	title := row.Objects[0].(*widget.Label)
 	pics := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
-	more := row.Objects[2].(*tipButton)
+	more := row.Objects[2].(*pointerButton)
 	title.SetText(s.rowTitle(e))
 	iconBox, img := pics.Objects[0].(*fyne.Container), pics.Objects[1].(*canvas.Image)
 	icon := iconBox.Objects[0].(*widget.Icon)
@@ -213,7 +226,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	img.Hidden = th == nil
 	iconBox.Hidden = th != nil
 	img.Refresh()
-	more.OnTapped = func() {
+	more.onTapped = func() {
 		at := fyne.CurrentApp().Driver().AbsolutePositionForObject(more)
 		s.showMenu(e, at.Add(fyne.NewPos(0, more.Size().Height)))
 	}
@@ -440,6 +453,13 @@ func openFailure(err error) string {
 		return "The file is no longer in the history folder: it was deleted or moved."
 	}
 	return ""
+}
+
+// onSelected runs do on the highlighted entry, the one open, if any.
+func (s *sidebar) onSelected(do func(app.HistoryEntry)) {
+	if i := s.selected; i >= 0 && i < len(s.entries) {
+		do(s.entries[i])
+	}
 }
 
 // showMenu is the menu of an entry (its "…" button, a right click): rename or delete.

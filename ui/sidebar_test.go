@@ -481,6 +481,54 @@ func TestHistoryEnterOpens(t *testing.T) {
 	h.pump("the chat to open", func() bool { return u.chat.session.ID() == chatID })
 }
 
+// Tab passes by the rows' "…" buttons (a dozen chats were a dozen stops on the way to
+// Settings): the list is one stop, where F2 renames and Delete deletes the open entry.
+func TestHistoryKeyboard(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	for _, q := range []string{"one", "two", "three"} {
+		u.newChat()
+		h.ask(q)
+	}
+	h.pump("the chats in the history", func() bool { return len(u.sidebar.entries) == 3 })
+	c := u.win.Canvas()
+	c.Focus(u.chat.entry)
+	stops := 0
+	for range 40 {
+		c.FocusNext()
+		if c.Focused() == u.chat.entry {
+			break
+		}
+		stops++
+		if o, ok := c.Focused().(fyne.CanvasObject); ok && isInside(u.sidebar.list, o) && o != fyne.CanvasObject(u.sidebar.list) {
+			t.Errorf("Tab stops on %T in the history list", o)
+		}
+	}
+	if stops == 0 || stops >= 40 {
+		t.Fatalf("%d Tab stops from the composer back to it", stops)
+	}
+
+	open := u.chat.session.ID()
+	c.Focus(u.sidebar.list)
+	u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyF2})
+	if len(u.dialogs) != 1 {
+		t.Fatalf("F2 on the list: %d dialogs, want Rename", len(u.dialogs))
+	}
+	u.dialogs[0].Dismiss()
+	c.Focus(u.sidebar.list)
+	u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	if len(u.dialogs) != 1 || !strings.Contains(strings.Join(textsIn(c.Overlays().Top()), " "), "three") {
+		t.Fatalf("Delete on the list: %d dialogs (%q), want the question naming the open chat %s", len(u.dialogs), textsIn(c.Overlays().Top()), open)
+	}
+}
+
+// isInside reports whether o is in root's tree.
+func isInside(root, o fyne.CanvasObject) bool {
+	found := false
+	visit(root, fyne.Position{}, func(obj fyne.CanvasObject, _ fyne.Position) { found = found || obj == o })
+	return found
+}
+
 // Many history problems make one line beside the start's notices, which a later failed
 // settings save (here: over a settings file a newer version wrote) neither replaces nor
 // repeats.

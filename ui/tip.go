@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
@@ -84,4 +85,56 @@ func (b *tipButton) MouseOut() {
 func (b *tipButton) Tapped(e *fyne.PointEvent) {
 	b.tips.hide()
 	b.Button.Tapped(e)
+}
+
+// pointerButton is an icon button for the pointer only, with a hint: a history row's "…",
+// which Tab passes by (a dozen rows were a dozen stops on the way to Settings); the
+// keyboard reaches its actions on the list itself (F2, Delete).
+type pointerButton struct {
+	widget.BaseWidget
+	icon     *widget.Icon
+	hover    *canvas.Rectangle
+	tip      string
+	tips     *tips
+	onTapped func()
+}
+
+func (u *UI) newPointerButton(icon fyne.Resource, tip string) *pointerButton {
+	b := &pointerButton{icon: widget.NewIcon(icon), tip: tip, tips: u.tips}
+	b.hover = canvas.NewRectangle(theme.Color(theme.ColorNameHover))
+	b.hover.CornerRadius = theme.InputRadiusSize()
+	b.hover.Hide()
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+func (b *pointerButton) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack(b.hover, container.NewPadded(b.icon)))
+}
+
+// Tapped runs the button's action, without the hint (a menu it opens covers the pointer).
+func (b *pointerButton) Tapped(*fyne.PointEvent) {
+	b.tips.hide()
+	if b.onTapped != nil {
+		b.onTapped()
+	}
+}
+
+// MouseIn shows the hover and the hint.
+func (b *pointerButton) MouseIn(*desktop.MouseEvent) {
+	b.hover.FillColor = theme.Color(theme.ColorNameHover) // the theme's of now (light or dark)
+	b.hover.Show()
+	b.hover.Refresh()
+	if d := fyne.CurrentApp().Driver(); d != nil {
+		b.tips.show(b.tip, d.AbsolutePositionForObject(b), b.Size())
+	}
+}
+
+// MouseMoved does nothing: MouseIn and MouseOut say all.
+func (b *pointerButton) MouseMoved(*desktop.MouseEvent) {}
+
+// MouseOut hides them.
+func (b *pointerButton) MouseOut() {
+	b.hover.Hide()
+	b.tips.hide()
 }
