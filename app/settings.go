@@ -72,7 +72,8 @@ type Settings struct {
 	Drafts Drafts `json:"drafts,omitzero"`
 }
 
-// Drafts are the unsent texts and images of the chats' composers and the canvas's prompt.
+// Drafts are the unsent texts and images of the chats' composers, and the canvas's prompt
+// and settings.
 type Drafts struct {
 	// Chat is a new chat's, Chats those of chats in the history, by their id: each chat
 	// keeps its own.
@@ -82,6 +83,9 @@ type Drafts struct {
 	// Images are the images attached and not sent, by chat id ("" for a new chat's). They are
 	// kept as paths: the files are the user's, and are read again at the next start.
 	Images map[string][]DraftImage `json:"images,omitempty"`
+	// Canvas is what the canvas's controls were set to (images, seed, guidance,
+	// temperature; its prompt is Prompt), nil when they were the Generation defaults.
+	Canvas *GenerationSettings `json:"canvas,omitempty"`
 }
 
 // DraftImage is an image attached to an unsent message.
@@ -94,7 +98,8 @@ type DraftImage struct {
 // Equal reports whether d and o hold the same texts and images.
 func (d Drafts) Equal(o Drafts) bool {
 	return d.Chat == o.Chat && d.Prompt == o.Prompt && maps.Equal(d.Chats, o.Chats) &&
-		maps.EqualFunc(d.Images, o.Images, slices.Equal)
+		maps.EqualFunc(d.Images, o.Images, slices.Equal) &&
+		(d.Canvas == nil) == (o.Canvas == nil) && (d.Canvas == nil || *d.Canvas == *o.Canvas)
 }
 
 // DefaultServePort is the port "Serve on localhost" listens on unless the user picks another.

@@ -136,19 +136,21 @@ func newCanvasView(u *UI) *canvasView {
 	for i := range counts {
 		counts[i] = strconv.Itoa(i + 1)
 	}
-	c.count = widget.NewSelect(counts, nil)
+	// The controls are part of the drafts: a restart keeps them (leftSettings).
+	c.count = widget.NewSelect(counts, func(string) { u.draftChanged() })
 	c.seed = newFieldEntry(u.escape)
+	c.seed.OnChanged = func(string) { u.draftChanged() }
 	c.seed.onCommandEnter = c.generate
 	c.seed.SetPlaceHolder("random")
 	c.dice = u.newTipButton(diceIcon(), "New random seed", c.rollSeed)
 	c.cfg = widget.NewSlider(1, 10)
 	c.cfg.Step = 0.5
 	c.cfgL = widget.NewLabel("")
-	c.cfg.OnChanged = func(v float64) { c.cfgL.SetText(fmt.Sprintf("%.1f", v)) }
+	c.cfg.OnChanged = func(v float64) { c.cfgL.SetText(fmt.Sprintf("%.1f", v)); u.draftChanged() }
 	c.temp = widget.NewSlider(0, 2)
 	c.temp.Step = 0.05
 	c.tempL = widget.NewLabel("")
-	c.temp.OnChanged = func(v float64) { c.tempL.SetText(fmt.Sprintf("%.2f", v)) }
+	c.temp.OnChanged = func(v float64) { c.tempL.SetText(fmt.Sprintf("%.2f", v)); u.draftChanged() }
 	reset := widget.NewButton("Reset", func() { c.applySettings(app.DefaultGenerationSettings(), false) })
 	reset.Importance = widget.LowImportance
 	c.applySettings(u.settings.Generation, false)
@@ -256,6 +258,18 @@ func (c *canvasView) applyChanged(was, now app.GenerationSettings) {
 		c.temp.SetValue(now.Temperature)
 		c.tempL.SetText(fmt.Sprintf("%.2f", now.Temperature))
 	}
+}
+
+// leftSettings is what the controls hold, for the next start: nil when that is the
+// Generation defaults (or the seed field does not read).
+func (c *canvasView) leftSettings() *app.GenerationSettings {
+	g, err := c.settingsFromControls()
+	def := c.u.settings.Generation
+	g.Prompt, def.Prompt = "", ""
+	if err != nil || g == def {
+		return nil
+	}
+	return &g
 }
 
 // settingsFromControls reads the controls; an unreadable seed is an error naming it.

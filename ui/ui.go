@@ -189,6 +189,9 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	// What was typed and not sent when the window last closed.
 	u.restoreDraft(u.chat.entry, &u.settings.Drafts.Chat, "chat")
 	u.restoreDraft(u.create.prompt, &u.settings.Drafts.Prompt, "prompt")
+	if g := u.settings.Drafts.Canvas; g != nil && g.Validate() == nil {
+		u.create.applySettings(*g, false)
+	}
 	u.restoreChatDrafts()
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
@@ -330,7 +333,7 @@ func (u *UI) drafts() app.Drafts {
 		delete(images, id)
 		add(id, composerDraft{text: c.entry.Text, attached: c.attached})
 	}
-	d := app.Drafts{Chat: texts[""], Prompt: u.create.prompt.Text}
+	d := app.Drafts{Chat: texts[""], Prompt: u.create.prompt.Text, Canvas: u.create.leftSettings()}
 	delete(texts, "")
 	if len(texts) > 0 {
 		d.Chats = texts

@@ -331,6 +331,29 @@ func TestDraftsKeptAcrossQuit(t *testing.T) {
 	}
 }
 
+// The canvas's controls are kept across a quit as its prompt is: eight images went back to
+// the default one.
+func TestCanvasSettingsKeptAcrossQuit(t *testing.T) {
+	dir := t.TempDir()
+	h1 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	c := h1.u.create
+	c.count.SetSelected("8")
+	c.cfg.SetValue(7)
+	c.seed.SetText("42")
+	h1.u.shutdown()
+
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	c2 := h2.u.create
+	if c2.count.Selected != "8" || c2.cfg.Value != 7 || c2.seed.Text != "42" || c2.temp.Value != 1 {
+		t.Errorf("after a restart: %s images, guidance %v, seed %q, temperature %v", c2.count.Selected, c2.cfg.Value, c2.seed.Text, c2.temp.Value)
+	}
+	// Back at the defaults, nothing is kept: the Settings' defaults apply.
+	c2.applySettings(h2.u.settings.Generation, false)
+	if d := h2.u.drafts(); d.Canvas != nil {
+		t.Errorf("the defaults are kept as %+v", *d.Canvas)
+	}
+}
+
 // Drafts reach settings.json shortly after the typing stops, before any quit (a crash keeps
 // them); sending empties the saved draft.
 func TestDraftsSavedWhileTyping(t *testing.T) {
