@@ -69,6 +69,8 @@ type chatView struct {
 	notice   *widget.Label
 	status   *widget.Label
 	attached []attachment
+	// refused are the notice's lines about files refused since one was last taken.
+	refused []string
 	// drafts holds what the composer held in the chats the window left, by chat id ("" for
 	// a chat not yet in the history): a chat's text and images never go to another.
 	drafts map[string]composerDraft
@@ -353,6 +355,14 @@ func (c *chatView) setNotice(s string) {
 	c.notice.SetText(sentenceStart(s))
 	c.notice.Hidden = s == ""
 	c.notice.Refresh()
+}
+
+// dropNotice removes lines from the notice shown (those it does not show are skipped).
+func (c *chatView) dropNotice(lines []string) {
+	kept := slices.DeleteFunc(strings.Split(c.notice.Text, "\n"), func(l string) bool {
+		return slices.ContainsFunc(lines, func(d string) bool { return sentenceStart(d) == l })
+	})
+	c.setNotice(strings.Join(kept, "\n"))
 }
 
 // addNotice adds lines to the notice shown, skipping those it shows already: the start's
@@ -835,9 +845,15 @@ func (c *chatView) attachFiles(files []attachment) {
 			for _, a := range good {
 				c.addChip(a)
 			}
+			if len(good) > 0 {
+				// Files refused before are old news once one is taken.
+				c.dropNotice(c.refused)
+				c.refused = nil
+			}
 			if len(problems) > 0 {
 				// Beside the notices shown (where a long draft went, say), not over them.
 				c.addNotice(strings.Join(problems, "\n"))
+				c.refused = append(c.refused, problems...)
 			}
 			if len(good) > 0 {
 				c.u.win.Canvas().Focus(c.entry)

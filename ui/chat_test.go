@@ -167,6 +167,12 @@ func TestDropRejectsUnusableFiles(t *testing.T) {
 			}
 			h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, tc.path), fileURI(t, landscape(t))})
 			h.pump("the good file", func() bool { return len(c.attached) == 1 })
+			// Once a good file is taken alone, the refusals before it are old news.
+			h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, writeFile(t, "another.png", pngBytes(t)))})
+			h.pump("the other good file", func() bool { return len(c.attached) == 2 })
+			if strings.Contains(c.notice.Text, filepath.Base(tc.path)) {
+				t.Errorf("after a good file the notice still says %q", c.notice.Text)
+			}
 		})
 	}
 }
