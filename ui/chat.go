@@ -69,6 +69,8 @@ type chatView struct {
 	notice   *widget.Label
 	status   *widget.Label
 	attached []attachment
+	// sendOnReady is set by a send while a model loads: it goes when the model is ready.
+	sendOnReady bool
 	// refused are the notice's lines about files refused since one was last taken.
 	refused []string
 	// drafts holds what the composer held in the chats the window left, by chat id ("" for
@@ -317,17 +319,29 @@ func (c *chatView) setEngine(e app.Engine) {
 	c.setReady(e != nil, "")
 }
 
-// setReady enables the composer, or disables it with a line saying why.
+// setReady enables the composer, or disables it with a line saying why. A question sent
+// while a model loads goes once it is ready; when the load ends without one, it stays in
+// the composer.
 func (c *chatView) setReady(ready bool, why string) {
 	c.ready = ready
 	if ready {
 		c.status.Hide()
 		c.entry.Enable()
 	} else {
+		if c.u.loading == nil {
+			c.sendOnReady = false
+		}
+		if c.sendOnReady {
+			why += ". Your question is sent once it is loaded"
+		}
 		c.status.SetText(why)
 		c.status.Show()
 	}
 	c.updateButtons()
+	if ready && c.sendOnReady {
+		c.sendOnReady = false
+		c.send()
+	}
 }
 
 func (c *chatView) updateButtons() {
@@ -405,15 +419,21 @@ func (c *chatView) stop() {
 // composer is cleared once the question is accepted, or a bad file gets the one-line
 // message and the composer is kept as it is.
 func (c *chatView) send() {
-	if !c.ready || c.sending || c.session.Busy() {
-		return
-	}
 	text := strings.TrimSpace(c.entry.Text)
 	var paths []string
 	for _, a := range c.attached {
 		paths = append(paths, a.path)
 	}
 	if text == "" && len(paths) == 0 {
+		return
+	}
+	if !c.ready && c.u.loading != nil && !c.sendOnReady {
+		// Enter while a model loads: the question waits for it, and the line says so.
+		c.sendOnReady = true
+		c.status.SetText(c.status.Text + ". Your question is sent once it is loaded")
+		return
+	}
+	if !c.ready || c.sending || c.session.Busy() {
 		return
 	}
 	// A reply of a chat the window has left since (New chat, the history) updates nothing

@@ -298,3 +298,32 @@ func TestModelPickerRows(t *testing.T) {
 		t.Errorf("Details shows %q, want the reader's words", d)
 	}
 }
+
+// Enter while a model loads: the question waits for the model and goes when it is ready (it
+// did nothing, silently); a load cancelled meanwhile leaves it in the composer.
+func TestSendWaitsForTheLoad(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	h := newHarness(t, nil)
+	u := h.u
+	c := u.chat
+	u.loadModel(dir, "tiny-a")
+	test.Type(c.entry, "a question typed during the load")
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if !strings.Contains(c.status.Text, "sent once it is loaded") || len(c.session.Messages()) != 0 {
+		t.Fatalf("Enter during the load: status %q, %d messages", c.status.Text, len(c.session.Messages()))
+	}
+	h.pump("the question sent", func() bool { return len(c.session.Messages()) > 0 })
+	if m := c.session.Messages()[0]; m.Text != "a question typed during the load" || c.entry.Text != "" {
+		t.Errorf("sent %q, the composer holds %q", m.Text, c.entry.Text)
+	}
+	h.pump("the answer", func() bool { return !c.session.Busy() })
+
+	u.loadModel(dir, "tiny-a")
+	test.Type(c.entry, "another")
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.cancelLoad() // back to the model before: the question stays where it is
+	h.pump("the model back", func() bool { return u.engine != nil && u.loading == nil })
+	if c.entry.Text != "another" || len(c.session.Messages()) != 2 {
+		t.Errorf("after a cancelled load: the composer holds %q, %d messages", c.entry.Text, len(c.session.Messages()))
+	}
+}
