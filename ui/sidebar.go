@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -167,7 +168,7 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	// The picture's place is as wide with an icon as with a thumbnail: the titles line up.
 	// The icon keeps its own size in the middle of that place.
 	pic := container.New(fixedWidth{historyThumb}, container.NewStack(container.NewCenter(icon), img))
-	return newHistoryRow(container.NewBorder(nil, nil, pic, more, title))
+	return newHistoryRow(container.NewBorder(nil, nil, pic, more, title), s.u.tips)
 }
 
 // historyRow is one line of the history: a click opens the entry, a right click its
@@ -179,18 +180,37 @@ type historyRow struct {
 	row         *fyne.Container
 	onTap       func()
 	onSecondary func(pos fyne.Position)
+	tips        *tips
 }
 
-func newHistoryRow(row *fyne.Container) *historyRow {
-	r := &historyRow{row: row}
+func newHistoryRow(row *fyne.Container, tips *tips) *historyRow {
+	r := &historyRow{row: row, tips: tips}
 	r.ExtendBaseWidget(r)
 	return r
 }
+
+// MouseIn shows the whole title where the row cuts it.
+func (r *historyRow) MouseIn(*desktop.MouseEvent) {
+	title := r.row.Objects[0].(*widget.Label)
+	if widget.NewLabel(title.Text).MinSize().Width <= title.Size().Width {
+		return
+	}
+	if d := fyne.CurrentApp().Driver(); d != nil {
+		r.tips.show(title.Text, d.AbsolutePositionForObject(r), r.Size())
+	}
+}
+
+// MouseMoved does nothing: MouseIn and MouseOut say all.
+func (r *historyRow) MouseMoved(*desktop.MouseEvent) {}
+
+// MouseOut hides the title.
+func (r *historyRow) MouseOut() { r.tips.hide() }
 
 func (r *historyRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.row) }
 
 // Tapped opens the entry.
 func (r *historyRow) Tapped(*fyne.PointEvent) {
+	r.tips.hide()
 	if r.onTap != nil {
 		r.onTap()
 	}

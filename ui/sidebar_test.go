@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -634,5 +635,34 @@ func TestRenameDialogLook(t *testing.T) {
 	entry.SetText("Fine")
 	if bs["Rename"].b.Disabled() {
 		t.Error("Rename is disabled for a good title")
+	}
+}
+
+// A title the row cuts shows whole while the pointer is on the row; a short one shows no hint.
+func TestHistoryRowShowsCutTitle(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	long := "what is the small animal sitting on the left side of this old photograph"
+	h.ask(long)
+	u.newChat()
+	h.ask("hi")
+	h.pump("the chats in the history", func() bool { return len(u.sidebar.entries) == 2 })
+	h.settle()
+	rows := map[string]*historyRow{}
+	visit(u.sidebar.list, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if r, ok := o.(*historyRow); ok {
+			rows[r.row.Objects[0].(*widget.Label).Text] = r
+		}
+	})
+	for title, r := range rows {
+		r.MouseIn(&desktop.MouseEvent{})
+		shown := u.tips.box.Visible()
+		if cut := title != "hi"; shown != cut || shown && u.tips.text.Text != title {
+			t.Errorf("row %q: hint shown %v (%q), want it shown %v", title, shown, u.tips.text.Text, cut)
+		}
+		r.MouseOut()
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows on screen, want 2", len(rows))
 	}
 }
