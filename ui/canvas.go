@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -748,10 +749,16 @@ func (c *canvasView) openLarge(i int) {
 		d.Hide()
 	})
 	var buttons []fyne.CanvasObject
-	n := len(c.tiles)
+	tiles := c.tiles
+	n := len(tiles)
 	// turn shows the next image made (delta 1) or the previous (-1), the first after the
-	// last: Left and Right, and the arrows at the row's start.
+	// last: Left and Right, and the arrows at the row's start. Under a canvas that has
+	// other tiles since (a run started by Ctrl+Enter), it only closes the view.
 	turn := func(delta int) {
+		if !slices.Equal(tiles, c.tiles) {
+			d.Hide()
+			return
+		}
 		for k := 1; k < n; k++ {
 			if j := ((i+delta*k)%n + n) % n; c.tiles[j].result != nil {
 				d.Hide()

@@ -578,6 +578,19 @@ func TestLargeViewTurns(t *testing.T) {
 			t.Fatalf("turned to %q with %d dialogs open, want %q alone", got, len(h.u.dialogs), step.want)
 		}
 	}
+	// A run of fewer images started under the view (Ctrl+Enter reaches the window): a turn
+	// closes the view, which showed the tiles of before (it indexed past the new ones).
+	c.count.SetSelected("1")
+	c.generate()
+	h.pump("the run", func() bool { return c.job == nil })
+	key(fyne.KeyRight)
+	if len(h.u.dialogs) != 0 {
+		t.Fatalf("after a run under the view, Right leaves %d dialogs", len(h.u.dialogs))
+	}
+	c.count.SetSelected("2")
+	c.generate()
+	h.pump("the run", func() bool { return c.job == nil })
+	c.openLarge(0)
 	test.Tap(buttonsIn(h.u.win.Canvas().Overlays().Top())["Save"].b)
 	if len(h.u.dialogs) != 1 || title() != "" {
 		t.Errorf("after Save: %d dialogs of ours, the file dialog on top (title %q)", len(h.u.dialogs), title())
