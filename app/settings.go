@@ -91,7 +91,7 @@ type Drafts struct {
 // DraftImage is an image attached to an unsent message.
 type DraftImage struct {
 	Path string `json:"path"`
-	// Label is what its chip says, when not the file's name (a picture of the canvas).
+	// Label is what its chip says: the file's name, or what a picture of the canvas is.
 	Label string `json:"label,omitempty"`
 }
 

@@ -69,6 +69,9 @@ type chatView struct {
 	notice   *widget.Label
 	status   *widget.Label
 	attached []attachment
+	// restoring holds the images of the last start's drafts while they are read again, by
+	// chat id.
+	restoring map[string][]attachment
 	// sendOnReady is set by a send while a model loads: it goes when the model is ready.
 	sendOnReady bool
 	// refused are the notice's lines about files refused since one was last taken.
@@ -150,7 +153,7 @@ type messageView struct {
 }
 
 func newChatView(u *UI) *chatView {
-	c := &chatView{u: u, drafts: map[string]composerDraft{}}
+	c := &chatView{u: u, drafts: map[string]composerDraft{}, restoring: map[string][]attachment{}}
 	c.sendDone = sync.NewCond(&c.jobsMu)
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
@@ -842,6 +845,11 @@ const minThumbSide = 0.4
 func (c *chatView) attach(paths []string) {
 	files := make([]attachment, len(paths))
 	for i, p := range paths {
+		// A path of the command line is relative to the folder the app started in: kept in
+		// a draft, it would name another file, or none, at the next start.
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
 		files[i] = attachment{path: p, label: filepath.Base(p)}
 	}
 	c.attachFiles(files)
@@ -884,11 +892,14 @@ func (c *chatView) attachFiles(files []attachment) {
 
 // restoreImages gives the images attached to a chat's unsent message at the last quit back
 // to it (by its id, "" for a new chat's): read again, as they may have changed or gone since.
+// Until they are, they are in restoring, so that a quit or a save meanwhile keeps them.
 func (c *chatView) restoreImages(id string, files []attachment) {
+	c.restoring[id] = append(c.restoring[id], files...)
 	go func() {
 		good, problems := thumbnails(files)
 		slog.Info("unsent images put back", "files", len(good), "gone", len(problems))
 		c.u.do(func() {
+			delete(c.restoring, id)
 			if c.session != nil && c.session.ID() == id {
 				for _, a := range good {
 					c.addChip(a)
@@ -928,6 +939,7 @@ func (c *chatView) addToDraft(id string, images []attachment) {
 		}
 	}
 	c.drafts[id] = d
+	c.u.draftChanged()
 }
 
 // holds reports whether list has the image at path.

@@ -695,6 +695,12 @@ func TestChatDraftImagesKeptAcrossQuit(t *testing.T) {
 		return err == nil && len(st.Drafts.Images[first]) == 2 && len(st.Drafts.Images[""]) == 1
 	})
 	h.u.shutdown()
+	// A start that quits before the images are read again keeps them.
+	quick := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	quick.u.shutdown()
+	if st, _, err := quick.u.store.LoadSettings(); err != nil || len(st.Drafts.Images[first]) != 2 || len(st.Drafts.Images[""]) != 1 {
+		t.Fatalf("after a start and a quick quit the saved images are %v (%v)", st.Drafts.Images, err)
+	}
 	if err := os.Remove(gone); err != nil {
 		t.Fatal(err)
 	}
@@ -709,6 +715,20 @@ func TestChatDraftImagesKeptAcrossQuit(t *testing.T) {
 	c2.openSession(mustOpen(t, h2.u, first))
 	if len(c2.attached) != 1 || c2.attached[0].path != kept || c2.sendB.Disabled() {
 		t.Errorf("after a restart the first chat's composer holds %v (Send enabled %v), want %s", c2.attached, !c2.sendB.Disabled(), kept)
+	}
+}
+
+// An image named by a path relative to the folder the app started in (the command line's
+// `janus-desktop photo.jpg`) is kept by its whole path.
+func TestAttachRelativePath(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	dir := filepath.Dir(writeFile(t, "photo.png", pngBytes(t)))
+	t.Chdir(dir)
+	c.attach([]string{"photo.png"})
+	h.pump("the image", func() bool { return len(c.attached) == 1 })
+	if p := c.attached[0].path; p != filepath.Join(dir, "photo.png") {
+		t.Errorf("attached as %q, want the whole path", p)
 	}
 }
 

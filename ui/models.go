@@ -256,6 +256,11 @@ func (u *UI) stopLoad() {
 
 // rememberModel saves dir as the model to load at the next start.
 func (u *UI) rememberModel(dir string) {
+	// By its whole path: one found through a relative JANUS_MODELS names another folder, or
+	// none, from where the next start runs.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	if u.settings.LastModel == dir {
 		return
 	}

@@ -48,6 +48,24 @@ func TestStartLoadsFoundModel(t *testing.T) {
 	})
 }
 
+// A model found through a relative JANUS_MODELS (the README's
+// JANUS_MODELS=testdata/fixtures/models make run) is remembered by its whole path: the next
+// start may run elsewhere.
+func TestLastModelIsAWholePath(t *testing.T) {
+	tiny := fixtures.Path(t, "models", "tiny-a")
+	t.Chdir(filepath.Dir(filepath.Dir(tiny)))
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(filepath.Base(filepath.Dir(tiny))) })
+	u := h.u
+	h.pump("the model", func() bool { return u.engine != nil })
+	h.pump("the last model to be saved", func() bool {
+		s, _, err := u.store.LoadSettings()
+		return err == nil && s.LastModel != ""
+	})
+	if s, _, _ := u.store.LoadSettings(); !filepath.IsAbs(s.LastModel) {
+		t.Errorf("the last model is saved as %q", s.LastModel)
+	}
+}
+
 // The model used last loads at the next start even where the search does not look (a
 // download into the hub cache while JANUS_MODELS names other folders).
 func TestStartLoadsLastModelOutsideSearch(t *testing.T) {

@@ -310,8 +310,9 @@ const draftDelay = 2 * time.Second
 
 const maxDraftRunes = 8000
 
-// drafts is what the prompt and every chat's composer hold: the open chat's composer, and
-// the drafts of the chats the window left.
+// drafts is what the prompt and every chat's composer hold: the open chat's composer, the
+// drafts of the chats the window left, and the images of the last start's drafts still
+// being read again.
 func (u *UI) drafts() app.Drafts {
 	c := u.chat
 	texts := map[string]string{}
@@ -321,7 +322,7 @@ func (u *UI) drafts() app.Drafts {
 			texts[id] = d.text
 		}
 		for _, a := range d.attached {
-			images[id] = append(images[id], app.DraftImage{Path: a.path, Label: cmp.Or(a.label, filepath.Base(a.path))})
+			images[id] = append(images[id], app.DraftImage{Path: a.path, Label: a.label})
 		}
 	}
 	for id, d := range c.drafts {
@@ -332,6 +333,9 @@ func (u *UI) drafts() app.Drafts {
 		delete(texts, id)
 		delete(images, id)
 		add(id, composerDraft{text: c.entry.Text, attached: c.attached})
+	}
+	for id, files := range c.restoring {
+		add(id, composerDraft{attached: files})
 	}
 	d := app.Drafts{Chat: texts[""], Prompt: u.create.prompt.Text, Canvas: u.create.leftSettings()}
 	delete(texts, "")
@@ -386,7 +390,7 @@ func (u *UI) restoreChatDrafts() {
 	for id, images := range u.settings.Drafts.Images {
 		files := make([]attachment, len(images))
 		for i, im := range images {
-			files[i] = attachment{path: im.Path, label: cmp.Or(im.Label, filepath.Base(im.Path))}
+			files[i] = attachment{path: im.Path, label: cmp.Or(im.Label, filepath.Base(im.Path))} // (older files had no label)
 		}
 		u.chat.restoreImages(id, files)
 	}
