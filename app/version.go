@@ -3,20 +3,25 @@ package app
 import "runtime/debug"
 
 // Version is the version to show: linked (set when the binary was built: -ldflags -X, or
-// the app's metadata) when not empty, else "dev" with the commit Go recorded when it built
-// from a git checkout, so that a bug report names its build.
+// the app's metadata), else "dev", followed by the commit Go recorded when it built from a
+// git checkout, so that a bug report names its build.
 func Version(linked string) string {
-	if linked != "" {
-		return linked
+	var settings []debug.BuildSetting
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		settings = bi.Settings
 	}
-	v := "dev"
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return v
+	return versionFrom(linked, settings)
+}
+
+// versionFrom is Version with the build's settings given.
+func versionFrom(linked string, settings []debug.BuildSetting) string {
+	v := linked
+	if v == "" {
+		v = "dev"
 	}
 	var rev string
 	modified := false
-	for _, s := range bi.Settings {
+	for _, s := range settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
