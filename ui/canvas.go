@@ -808,7 +808,7 @@ func (c *canvasView) saveDialog(i int) {
 	d.SetFileName(app.ImageFileName(c.tiles[i].result.Meta.Prompt, c.tiles[i].result.Seed))
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
 	d.Resize(fyne.NewSize(760, 520))
-	d.Show()
+	c.u.show(d) // the newest dialog: Esc and the large view's arrows are not for the one under it
 }
 
 // save writes image i as a PNG with its settings in text chunks, off the UI goroutine;

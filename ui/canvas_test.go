@@ -592,8 +592,14 @@ func TestLargeViewTurns(t *testing.T) {
 	h.pump("the run", func() bool { return c.job == nil })
 	c.openLarge(0)
 	test.Tap(buttonsIn(h.u.win.Canvas().Overlays().Top())["Save"].b)
-	if len(h.u.dialogs) != 1 || title() != "" {
-		t.Errorf("after Save: %d dialogs of ours, the file dialog on top (title %q)", len(h.u.dialogs), title())
+	if len(h.u.dialogs) != 2 || title() != "" {
+		t.Fatalf("after Save: %d dialogs, want the view and the file dialog on top (title %q)", len(h.u.dialogs), title())
+	}
+	// The keys are the file dialog's: Right does not turn the view under it, Esc closes it.
+	key(fyne.KeyRight)
+	key(fyne.KeyEscape)
+	if len(h.u.dialogs) != 1 || title() != "Image 1 of 2" {
+		t.Errorf("after Right and Esc on the file dialog: %d dialogs, the view says %q", len(h.u.dialogs), title())
 	}
 }
 

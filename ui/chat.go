@@ -1001,7 +1001,7 @@ func (c *chatView) openFileDialog() {
 	}, c.u.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}))
 	d.Resize(fyne.NewSize(760, 520))
-	d.Show()
+	c.u.show(d)
 }
 
 // storedThumbnail reads the thumbnail of a stored image (making it on first use), at most
