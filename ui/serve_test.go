@@ -134,6 +134,16 @@ func TestServeFromSettings(t *testing.T) {
 	if u.sidebar.serving.Visible() {
 		t.Errorf("with the switch off after the failure, the sidebar says %q", u.sidebar.serving.Text)
 	}
+	// A new key alone does not turn it on again (the port is still taken).
+	sf.key.SetText("another key")
+	if ns, err = f.settings(); err != nil {
+		t.Fatal(err)
+	}
+	u.applySettings(ns)
+	h.pump("a moment", func() bool { return true })
+	if u.serving != nil || u.settings.Serve.Enabled {
+		t.Errorf("a new key after the failure: serving %v, the setting on %v", u.serving != nil, u.settings.Serve.Enabled)
+	}
 	// A port typed since: the line still names the port that failed; Save serves on the new one.
 	free := freePort(t)
 	sf.port.SetText(strconv.Itoa(free))

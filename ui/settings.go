@@ -334,11 +334,14 @@ func (u *UI) dialogSize(want fyne.Size) fyne.Size {
 func (u *UI) applySettings(ns app.Settings) {
 	foldersChanged := !slices.Equal(ns.ModelFolders, u.settings.ModelFolders)
 	reloadBefore := u.needsReload()
-	serveChanged := ns.Serve.Port != u.settings.Serve.Port || ns.Serve.APIKey != u.settings.Serve.APIKey
+	portChanged := ns.Serve.Port != u.settings.Serve.Port
+	serveChanged := portChanged || ns.Serve.APIKey != u.settings.Serve.APIKey
 	oldGeneration := u.settings.Generation
-	// A new port or key restarts the server, or starts it when it failed (the old port was
-	// taken; the switch went off then): the user turned it on, and Save tries again.
-	if serveChanged && (u.serving != nil || u.serveErr != nil) {
+	// A new port or key restarts the server; a new port starts it when it failed (the old
+	// port was taken; a failed switch went off then): the user turned it on, and Save tries
+	// again. The setting stays on if that fails too: the dialog is closed, and the
+	// sidebar's red line is where the failure shows.
+	if u.serving != nil && serveChanged || u.serveErr != nil && portChanged {
 		ns.Serve.Enabled = true
 		u.settings = ns
 		u.restartServing()
