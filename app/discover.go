@@ -298,6 +298,9 @@ func Inspect(dir string) (ModelEntry, error) {
 		e.WeightBytes = presentWeightBytes(dir)
 	case errors.Is(err, errNoWeights):
 		add(err, "it has no weight files")
+	case errors.Is(err, fs.ErrNotExist):
+		add(err, "a weight file is missing: probably an unfinished download")
+		e.WeightBytes = presentWeightBytes(dir)
 	case err != nil:
 		add(err, "its weights cannot be read")
 		e.WeightBytes = presentWeightBytes(dir)
@@ -309,7 +312,7 @@ func Inspect(dir string) (ModelEntry, error) {
 		e.Params = checkpointParams(ck)
 		if cfg != nil {
 			if _, err := weights.Check(ck, model.Plan(cfg)); err != nil {
-				add(err, "its weights do not match its config.json (missing or other shapes)")
+				add(err, "its weights do not match its config.json")
 			}
 		}
 		ck.Close()

@@ -135,6 +135,11 @@ func TestInspectSummaries(t *testing.T) {
 			}
 			os.Remove(filepath.Join(dir, "model.safetensors.index.json"))
 		}, "it has no weight files"},
+		{"a shard missing", func(t *testing.T, dir string) {
+			if err := os.Remove(weightFilesIn(t, dir)[1]); err != nil {
+				t.Fatal(err)
+			}
+		}, "a weight file is missing: probably an unfinished download"},
 		{"no tokenizer", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "tokenizer.json")) }, "it has no tokenizer.json"},
 		{"other shapes", func(t *testing.T, dir string) {
 			raw, err := os.ReadFile(filepath.Join(dir, "config.json"))

@@ -233,6 +233,10 @@ func (s *DecodeStep) Prompt(ctx context.Context, cache *llm.Cache, from, to int,
 		end := min(at+chunk, to)
 		logits, err := s.chunk(cache, at, end, end == to, embed)
 		if err != nil {
+			// The chunk may be in the cache (its logits failed): the count says what is.
+			if terr := cache.Truncate(at); terr != nil {
+				err = errors.Join(err, terr)
+			}
 			return nil, at - from, err
 		}
 		if end == to {
