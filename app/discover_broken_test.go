@@ -114,21 +114,7 @@ func TestInspectSummaries(t *testing.T) {
 		spoil func(t *testing.T, dir string)
 		want  string
 	}{
-		{"cut short", func(t *testing.T, dir string) {
-			for _, f := range weightFilesIn(t, dir) {
-				// TinyA links the fixture's files: the test's copy is cut, not the fixture.
-				raw, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Remove(f); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(f, raw[:len(raw)/2], 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}, "a weight file is cut short: probably an interrupted download or copy"},
+		{"cut short", func(t *testing.T, dir string) { apptest.CutWeights(t, dir) }, "a weight file is cut short: probably an interrupted download or copy"},
 		{"no weights", func(t *testing.T, dir string) {
 			for _, f := range weightFilesIn(t, dir) {
 				os.Remove(f)

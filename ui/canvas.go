@@ -60,6 +60,7 @@ type canvasView struct {
 	// failure, until it is put right.
 	info      *widget.Label
 	toast     *fyne.Container
+	toastW    float32 // the width the news asks for
 	infoTimer *time.Timer
 	notice    *widget.Label
 	// waiting is set from Generate until the run's first step.
@@ -193,10 +194,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.empty = c.emptyState()
 	c.info = widget.NewLabel("")
 	c.info.Truncation = fyne.TextTruncateEllipsis
-	toastW := func() float32 { // the label's width untruncated, in its padding
-		return widget.NewLabel(c.info.Text).MinSize().Width + 4*theme.Padding() // and slack: at its width exactly it truncated
-	}
-	c.toast = container.New(toastLayout{toastW},
+	c.toast = container.New(toastLayout{func() float32 { return c.toastW }},
 		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.info)))
 	c.toast.Hide()
 	c.body = container.NewStack(c.grid, c.empty, c.toast)
@@ -309,6 +307,9 @@ func (c *canvasView) setInfo(s string) {
 		c.infoTimer.Stop()
 	}
 	c.info.SetText(s)
+	// The label's width untruncated, in its padding, and slack: at its width exactly it
+	// truncated.
+	c.toastW = widget.NewLabel(s).MinSize().Width + 4*theme.Padding()
 	c.toast.Show()
 	c.toast.Refresh() // its width follows the text
 	c.infoTimer = time.AfterFunc(infoFor, func() {

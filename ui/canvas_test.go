@@ -106,8 +106,8 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	if saveErr != nil {
 		t.Fatal(saveErr)
 	}
-	if n := h.u.create.info; !h.u.create.toast.Visible() || n.Text != "Saved "+path || n.Importance == widget.DangerImportance {
-		t.Errorf("after saving the canvas says %q (visible %v, importance %v)", n.Text, h.u.create.toast.Visible(), n.Importance)
+	if n := h.u.create.info; !h.u.create.toast.Visible() || n.Text != "Saved "+path || h.u.create.notice.Visible() {
+		t.Errorf("after saving the canvas says %q (visible %v), notice shown %v", n.Text, h.u.create.toast.Visible(), h.u.create.notice.Visible())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -856,18 +856,42 @@ func (c *chatView) attach(paths []string) {
 }
 
 // attachFiles checks and thumbnails files (path and label set) off the UI goroutine, then
-// adds those that are images to the composer and says why the others are not.
+// adds those that are images to the composer of the chat they were attached to, wherever
+// the window is by then, and says why the others are not.
 func (c *chatView) attachFiles(files []attachment) {
-	session := c.session // the chat they were attached to, wherever the window is when they are ready
+	session := c.session
+	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.session == session }, "")
+}
+
+// restoreImages gives the images attached to a chat's unsent message at the last quit back
+// to it (by its id, "" for a new chat's): read again, as they may have changed or gone since.
+// Until they are, they are in restoring, so that a quit or a save meanwhile keeps them.
+func (c *chatView) restoreImages(id string, files []attachment) {
+	c.restoring[id] = append(c.restoring[id], files...)
+	c.readImages(files, "unsent images put back", func() (string, bool) {
+		delete(c.restoring, id)
+		return id, c.session != nil && c.session.ID() == id
+	}, "Not put back into an unsent message: ")
+}
+
+// readImages thumbnails files off the UI goroutine; then, on it, gives the images to the
+// chat where names (to its composer when it is open, else to its draft) and says after why
+// why the others cannot be used: their lines name their files.
+func (c *chatView) readImages(files []attachment, what string, where func() (id string, open bool), why string) {
 	go func() {
 		good, problems := thumbnails(files)
-		slog.Info("attached", "files", len(good), "refused", len(problems))
+		slog.Info(what, "files", len(good), "refused", len(problems))
 		c.u.do(func() {
-			if c.session != session {
-				c.addToDraft(session.ID(), good)
-				if len(problems) > 0 { // said here: they name their files
-					c.addNotice(strings.Join(problems, "\n"))
+			id, open := where()
+			var lines []string
+			if len(problems) > 0 {
+				lines = strings.Split(why+strings.Join(problems, "\n"), "\n")
+			}
+			if !open {
+				if len(good) > 0 {
+					c.addToDraft(id, good)
 				}
+				c.addNotice(strings.Join(lines, "\n"))
 				return
 			}
 			for _, a := range good {
@@ -877,39 +901,11 @@ func (c *chatView) attachFiles(files []attachment) {
 				// Files refused before are old news once one is taken.
 				c.dropNotice(c.refused)
 				c.refused = nil
-			}
-			if len(problems) > 0 {
-				// Beside the notices shown (where a long draft went, say), not over them.
-				c.addNotice(strings.Join(problems, "\n"))
-				c.refused = append(c.refused, problems...)
-			}
-			if len(good) > 0 {
 				c.u.win.Canvas().Focus(c.entry)
 			}
-		})
-	}()
-}
-
-// restoreImages gives the images attached to a chat's unsent message at the last quit back
-// to it (by its id, "" for a new chat's): read again, as they may have changed or gone since.
-// Until they are, they are in restoring, so that a quit or a save meanwhile keeps them.
-func (c *chatView) restoreImages(id string, files []attachment) {
-	c.restoring[id] = append(c.restoring[id], files...)
-	go func() {
-		good, problems := thumbnails(files)
-		slog.Info("unsent images put back", "files", len(good), "gone", len(problems))
-		c.u.do(func() {
-			delete(c.restoring, id)
-			if c.session != nil && c.session.ID() == id {
-				for _, a := range good {
-					c.addChip(a)
-				}
-			} else if len(good) > 0 {
-				c.addToDraft(id, good)
-			}
-			if len(problems) > 0 {
-				c.addNotice("Not put back into an unsent message: " + strings.Join(problems, "\n"))
-			}
+			// Beside the notices shown (where a long draft went, say), not over them.
+			c.addNotice(strings.Join(lines, "\n"))
+			c.refused = append(c.refused, lines...)
 		})
 	}()
 }

@@ -45,6 +45,13 @@ func (f fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return s
 }
 
+func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
 // steadyWidth is the width a button needs to show each of faces (its text and icon in turn)
 // without changing its size, so that what sits beside it does not move.
 func steadyWidth(faces ...*widget.Button) float32 {
@@ -53,13 +60,6 @@ func steadyWidth(faces ...*widget.Button) float32 {
 		w = max(w, b.MinSize().Width)
 	}
 	return w
-}
-
-func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	for _, o := range objs {
-		o.Resize(size)
-		o.Move(fyne.NewPos(0, 0))
-	}
 }
 
 // fitGrid lays tiles in cols columns of equal cells as large as the area allows (the canvas

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -279,19 +278,7 @@ func TestModelPickerRows(t *testing.T) {
 	apptest.TinyA(t, filepath.Join(root, "z-tiny"))
 	broken := filepath.Join(root, "a-broken")
 	apptest.TinyA(t, broken)
-	files, _ := filepath.Glob(filepath.Join(broken, "*.safetensors"))
-	for _, f := range files { // own copies, cut short (TinyA links the fixture's)
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(f, raw[:len(raw)/2], 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apptest.CutWeights(t, broken)
 	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(root) })
 	u := h.u
 	h.pump("the model", func() bool { return u.engine != nil })

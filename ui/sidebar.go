@@ -195,9 +195,7 @@ func (r *historyRow) MouseIn(*desktop.MouseEvent) {
 	if widget.NewLabel(title.Text).MinSize().Width <= title.Size().Width {
 		return
 	}
-	if d := fyne.CurrentApp().Driver(); d != nil {
-		r.tips.show(title.Text, d.AbsolutePositionForObject(r), r.Size())
-	}
+	r.tips.showFor(title.Text, r)
 }
 
 // MouseMoved does nothing: MouseIn and MouseOut say all.

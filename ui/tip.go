@@ -28,6 +28,13 @@ func newTips() *tips {
 	return t
 }
 
+// showFor puts text under o, kept inside the window.
+func (t *tips) showFor(text string, o fyne.CanvasObject) {
+	if d := fyne.CurrentApp().Driver(); d != nil {
+		t.show(text, d.AbsolutePositionForObject(o), o.Size())
+	}
+}
+
 // show puts text under the object at pos (absolute) of size, kept inside the window.
 func (t *tips) show(text string, pos fyne.Position, size fyne.Size) {
 	t.text.SetText(text)
@@ -70,9 +77,7 @@ func (u *UI) newTipButton(icon fyne.Resource, tip string, tapped func()) *tipBut
 // MouseIn shows the hint.
 func (b *tipButton) MouseIn(e *desktop.MouseEvent) {
 	b.Button.MouseIn(e)
-	if d := fyne.CurrentApp().Driver(); d != nil {
-		b.tips.show(b.tip, d.AbsolutePositionForObject(b), b.Size())
-	}
+	b.tips.showFor(b.tip, b)
 }
 
 // MouseOut hides it.
@@ -125,9 +130,7 @@ func (b *pointerButton) MouseIn(*desktop.MouseEvent) {
 	b.hover.FillColor = theme.Color(theme.ColorNameHover) // the theme's of now (light or dark)
 	b.hover.Show()
 	b.hover.Refresh()
-	if d := fyne.CurrentApp().Driver(); d != nil {
-		b.tips.show(b.tip, d.AbsolutePositionForObject(b), b.Size())
-	}
+	b.tips.showFor(b.tip, b)
 }
 
 // MouseMoved does nothing: MouseIn and MouseOut say all.

@@ -85,3 +85,26 @@ func ToHFCache(t testing.TB, src, hub, repo, rev string, main bool) string {
 	}
 	return repoDir
 }
+
+// CutWeights replaces the weight files of a model folder TinyA made (links to the fixture's)
+// with copies of their first halves, as an interrupted download or copy leaves them; the
+// fixture's own files are not touched.
+func CutWeights(t testing.TB, dir string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.safetensors"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no weight files in %s (%v)", dir, err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(f); err != nil { // the link, not the fixture
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, raw[:len(raw)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -112,7 +113,7 @@ func writeModelsText(w io.Writer, roots []string, entries []app.ModelEntry) erro
 			}
 			ew.printf("  %s%s\n", r, note)
 		}
-		ew.println("download one with 'janus pull janus-pro-1b' (or janus-pro-7b, janus-1.3b)")
+		ew.println(pullHint())
 		return ew.err
 	}
 	var t table
@@ -229,3 +230,12 @@ func (e *notDownloadedError) Error() string {
 }
 
 func (e *notDownloadedError) Unwrap() error { return app.ErrNoModel }
+
+// pullHint says how to download a released model: the default by name, the others beside it.
+func pullHint() string {
+	var names []string
+	for _, k := range app.KnownModels() {
+		names = append(names, strings.ToLower(path.Base(k.Repo)))
+	}
+	return fmt.Sprintf("download one with 'janus pull %s' (or %s)", names[0], strings.Join(names[1:], ", "))
+}

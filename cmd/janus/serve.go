@@ -91,7 +91,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 			}
 		}
 		if mf.dir == "" {
-			return errors.New("no model found: download one with 'janus pull janus-pro-1b', or give --model DIR ('janus models' lists where it looked)")
+			return fmt.Errorf("no model found: %s, or give --model DIR ('janus models' lists where it looked)", pullHint())
 		}
 	}
 	if mf.name == "" {
