@@ -860,7 +860,7 @@ func (c *chatView) attach(paths []string) {
 // the window is by then, and says why the others are not.
 func (c *chatView) attachFiles(files []attachment) {
 	session := c.session
-	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.session == session }, "")
+	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.session == session }, nil)
 }
 
 // restoreImages gives the images attached to a chat's unsent message at the last quit back
@@ -868,24 +868,40 @@ func (c *chatView) attachFiles(files []attachment) {
 // Until they are, they are in restoring, so that a quit or a save meanwhile keeps them.
 func (c *chatView) restoreImages(id string, files []attachment) {
 	c.restoring[id] = append(c.restoring[id], files...)
+	store := c.u.store
 	c.readImages(files, "unsent images put back", func() (string, bool) {
 		delete(c.restoring, id)
 		return id, c.session != nil && c.session.ID() == id
-	}, "Not put back into an unsent message: ")
+	}, func() string {
+		// Said under whatever chat is open: it names the chat whose message lost them.
+		name := "the new chat"
+		if id != "" {
+			name = "a chat"
+			if rec, err := store.LoadChat(id); err == nil {
+				name = "“" + rec.Title + "”"
+			}
+		}
+		return "Not put back into the unsent message of " + name + ": "
+	})
 }
 
 // readImages thumbnails files off the UI goroutine; then, on it, gives the images to the
-// chat where names (to its composer when it is open, else to its draft) and says after why
-// why the others cannot be used: their lines name their files.
-func (c *chatView) readImages(files []attachment, what string, where func() (id string, open bool), why string) {
+// chat where names (to its composer when it is open, else to its draft) and says why the
+// others cannot be used: their lines name their files, after what why says (asked off the
+// UI goroutine; nil says nothing more).
+func (c *chatView) readImages(files []attachment, what string, where func() (id string, open bool), why func() string) {
 	go func() {
 		good, problems := thumbnails(files)
 		slog.Info(what, "files", len(good), "refused", len(problems))
+		before := ""
+		if why != nil && len(problems) > 0 {
+			before = why()
+		}
 		c.u.do(func() {
 			id, open := where()
 			var lines []string
 			if len(problems) > 0 {
-				lines = strings.Split(why+strings.Join(problems, "\n"), "\n")
+				lines = strings.Split(before+strings.Join(problems, "\n"), "\n")
 			}
 			if !open {
 				if len(good) > 0 {

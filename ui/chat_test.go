@@ -709,8 +709,8 @@ func TestChatDraftImagesKeptAcrossQuit(t *testing.T) {
 	c2 := h2.u.chat
 	h2.pump("the new chat's image", func() bool { return len(c2.attached) == 1 })
 	h2.pump("the first chat's image", func() bool { return len(c2.drafts[first].attached) == 1 })
-	if !strings.Contains(c2.notice.Text, "gone.png") {
-		t.Errorf("the notice says %q, want it to name the image gone since", c2.notice.Text)
+	if !strings.Contains(c2.notice.Text, "gone.png") || !strings.Contains(c2.notice.Text, "“first question”") {
+		t.Errorf("the notice says %q, want it to name the image gone since and its chat", c2.notice.Text)
 	}
 	c2.openSession(mustOpen(t, h2.u, first))
 	if len(c2.attached) != 1 || c2.attached[0].path != kept || c2.sendB.Disabled() {
