@@ -65,6 +65,9 @@ type canvasView struct {
 	notice    *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
+	// unsent is a prompt not run that a set opened from the history replaced in the field:
+	// New image puts it back.
+	unsent string
 	// setID is the history entry of the images on the canvas ("" for none yet).
 	setID  string
 	status *widget.Label
@@ -349,9 +352,30 @@ func (c *canvasView) updateButtons() {
 
 // clear empties the canvas for a new image (a running generation goes on to its end and
 // stays in the history).
+// A prompt typed and not run is the user's: New image keeps it, and a set opened from the
+// history over it puts it aside (unsent) for the next New image.
 func (c *canvasView) clear() {
-	c.prompt.SetText("")
+	if !c.unsentPrompt() {
+		c.prompt.putText(c.unsent)
+		c.unsent = ""
+	}
 	c.forget()
+}
+
+// unsentPrompt reports whether the prompt field holds a prompt not run: one the images on
+// the canvas were not made from.
+func (c *canvasView) unsentPrompt() bool {
+	p := strings.TrimSpace(c.prompt.Text)
+	return p != "" && p != strings.TrimSpace(c.last.Prompt)
+}
+
+// draftPrompt is the prompt to keep for the next start: the one put aside when the field
+// holds the prompt of the images shown.
+func (c *canvasView) draftPrompt() string {
+	if c.unsent != "" && !c.unsentPrompt() {
+		return c.unsent
+	}
+	return c.prompt.Text
 }
 
 // forget empties the canvas of the images it shows (their history entry was deleted), and
@@ -691,6 +715,9 @@ func (c *canvasView) anyPreview() bool {
 
 // showSet shows a saved image set from the history.
 func (c *canvasView) showSet(set *app.ImageSet) {
+	if c.unsentPrompt() {
+		c.unsent = c.prompt.Text
+	}
 	c.shown, c.before = nil, nil
 	c.setNotice("")
 	c.setID = set.ID

@@ -690,3 +690,32 @@ func TestGenerateWaitsForAPrompt(t *testing.T) {
 		t.Error("Generate enabled with a blank prompt")
 	}
 }
+
+// A prompt typed and not run is kept by New image, and put aside, not lost, when a set is
+// opened from the history over it: the next New image brings it back. A prompt that was run
+// goes with New image, as before.
+func TestCanvasKeepsAnUnsentPrompt(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c := u.create
+	generateTwo(t, h) // "a red lighthouse", in the history
+	h.pump("the set in the history", func() bool { return len(u.sidebar.entries) == 1 })
+	u.newImage()
+	if c.prompt.Text != "" {
+		t.Errorf("New image after a run keeps the prompt run: %q", c.prompt.Text)
+	}
+	test.Type(c.prompt, "a fox, not run")
+	u.newImage()
+	if c.prompt.Text != "a fox, not run" {
+		t.Errorf("New image dropped the prompt not run: %q", c.prompt.Text)
+	}
+	u.sidebar.list.Select(0) // the lighthouse over it
+	h.pump("the set", func() bool { return c.setID != "" && c.prompt.Text == "a red lighthouse" })
+	if d := u.drafts(); d.Prompt != "a fox, not run" {
+		t.Errorf("the prompt kept for the next start: %q", d.Prompt)
+	}
+	u.newImage()
+	if c.prompt.Text != "a fox, not run" {
+		t.Errorf("New image after opening a set: %q, want the prompt put aside", c.prompt.Text)
+	}
+}

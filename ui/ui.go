@@ -337,7 +337,7 @@ func (u *UI) drafts() app.Drafts {
 	for id, files := range c.restoring {
 		add(id, composerDraft{attached: files})
 	}
-	d := app.Drafts{Chat: texts[""], Prompt: u.create.prompt.Text, Canvas: u.create.leftSettings()}
+	d := app.Drafts{Chat: texts[""], Prompt: u.create.draftPrompt(), Canvas: u.create.leftSettings()}
 	delete(texts, "")
 	if len(texts) > 0 {
 		d.Chats = texts
