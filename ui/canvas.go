@@ -499,15 +499,16 @@ type tileAction struct {
 	name, tip string
 	icon      fyne.Resource
 	do        func()
-	// staysOpen is set for an action the large view stays open under (Save's file dialog):
-	// the others go elsewhere, and close it.
-	staysOpen bool
+	// save marks Save, which the large view stays open under (its file dialog comes over
+	// it, and its button says Saved: the canvas's news is under the view); the others go
+	// elsewhere, and close it.
+	save bool
 }
 
 // tileActions are image i's actions: Save, Ask, Variations.
 func (c *canvasView) tileActions(i int) []tileAction {
 	return []tileAction{
-		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i) }, true},
+		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i, nil) }, true},
 		{"Ask", "Ask about this image", chatIcon(), func() { c.askAbout(i) }, false},
 		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }, false},
 	}
@@ -777,6 +778,7 @@ func (c *canvasView) openLarge(i int) {
 		d.Hide()
 	})
 	var buttons []fyne.CanvasObject
+	var savedTimer *time.Timer
 	tiles := c.tiles
 	n := len(tiles)
 	// turn shows the next image made (delta 1) or the previous (-1), the first after the
@@ -801,12 +803,25 @@ func (c *canvasView) openLarge(i int) {
 	}
 	buttons = append(buttons, use)
 	for _, a := range c.tileActions(i) {
-		buttons = append(buttons, widget.NewButtonWithIcon(a.name, a.icon, func() {
-			if !a.staysOpen {
+		var b *widget.Button
+		b = widget.NewButtonWithIcon(a.name, a.icon, func() {
+			if !a.save {
 				d.Hide()
+				a.do()
+				return
 			}
-			a.do()
-		}))
+			c.saveDialog(i, func() {
+				c.u.flash(&savedTimer, func() { b.SetText("Saved"); b.SetIcon(theme.ConfirmIcon()) },
+					func() { b.SetText(a.name); b.SetIcon(a.icon) })
+			})
+		})
+		if !a.save {
+			buttons = append(buttons, b)
+			continue
+		}
+		// One width for Save and Saved: the buttons beside it do not move.
+		buttons = append(buttons, container.New(fixedWidth{steadyWidth(widget.NewButtonWithIcon(a.name, a.icon, nil),
+			widget.NewButtonWithIcon("Saved", theme.ConfirmIcon(), nil))}, b))
 	}
 	// The caption holds the prompt whole (it wraps): the title only says which image this is.
 	title := "Image"
@@ -819,8 +834,8 @@ func (c *canvasView) openLarge(i int) {
 	}
 }
 
-// saveDialog asks where to save image i.
-func (c *canvasView) saveDialog(i int) {
+// saveDialog asks where to save image i; saved, when not nil, is called once it is written.
+func (c *canvasView) saveDialog(i int, saved func()) {
 	if i >= len(c.tiles) || c.tiles[i].result == nil {
 		return
 	}
@@ -831,7 +846,11 @@ func (c *canvasView) saveDialog(i int) {
 		}
 		path := w.URI().Path()
 		w.Close()
-		c.save(r, path, nil)
+		c.save(r, path, func(err error) {
+			if err == nil && saved != nil {
+				saved()
+			}
+		})
 	}, c.u.win)
 	d.SetFileName(app.ImageFileName(c.tiles[i].result.Meta.Prompt, c.tiles[i].result.Seed))
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))

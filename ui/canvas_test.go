@@ -719,3 +719,31 @@ func TestCanvasKeepsAnUnsentPrompt(t *testing.T) {
 		t.Errorf("New image after opening a set: %q, want the prompt put aside", c.prompt.Text)
 	}
 }
+
+// Save from the large view says Saved on its button once the file is written: the canvas's
+// news is under the view, where it was not seen.
+func TestLargeViewSaveSaysSaved(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home) // where the file dialog opens, and saves
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.copiedFor = time.Hour })
+	c := h.u.create
+	generateTwo(t, h)
+	c.openLarge(0)
+	view := h.u.win.Canvas().Overlays().Top()
+	test.Tap(buttonsIn(view)["Save"].b)
+	fileDialog := h.u.win.Canvas().Overlays().Top()
+	var confirm *widget.Button
+	visit(fileDialog, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Save" {
+			confirm = b
+		}
+	})
+	if confirm == nil {
+		t.Fatal("no Save button in the file dialog")
+	}
+	test.Tap(confirm)
+	h.pump("the file", func() bool {
+		files, _ := filepath.Glob(filepath.Join(home, "*.png"))
+		return len(files) == 1 && buttonsIn(view)["Saved"].b != nil
+	})
+}

@@ -117,7 +117,7 @@ func TestDialogsOpen(t *testing.T) {
 		{"settings", u.showSettings},
 		{"about", u.showAbout},
 		{"large image", func() { u.create.openLarge(0) }},
-		{"save", func() { u.create.saveDialog(0) }},
+		{"save", func() { u.create.saveDialog(0, nil) }},
 		{"attach", u.chat.openFileDialog},
 		{"rename", func() { u.sidebar.rename(u.sidebar.entries[0]) }},
 		{"delete", func() { u.sidebar.delete(u.sidebar.entries[0]) }},

@@ -638,11 +638,16 @@ func (u *UI) showDialog(d dialog.Dialog, enter bool) {
 // copiedFor is how long a copy says "Copied" where it was clicked.
 const copiedFor = 1500 * time.Millisecond
 
-// copy puts text on the clipboard and says so where it was clicked: show now, undo
-// copiedFor later on the UI goroutine. timer is the place's own, so that a second click
-// meanwhile keeps "Copied" up for its full time.
+// copy puts text on the clipboard and says so where it was clicked (flash).
 func (u *UI) copy(text string, timer **time.Timer, show, undo func()) {
 	u.fapp.Clipboard().SetContent(text)
+	u.flash(timer, show, undo)
+}
+
+// flash says something was done where it was clicked ("Copied", "Saved"): show now, undo
+// copiedFor later on the UI goroutine. timer is the place's own, so that a second click
+// meanwhile keeps it up for its full time.
+func (u *UI) flash(timer **time.Timer, show, undo func()) {
 	show()
 	if *timer != nil {
 		(*timer).Stop()
