@@ -279,15 +279,23 @@ func (u *UI) showModelPicker() {
 			l.SetText(search.NoModelText())
 			list.Add(l.box)
 		}
+		// The one in use first, then those that load, then the broken ones.
 		models := slices.Clone(search.Models)
-		if i := slices.IndexFunc(models, u.inUse); i > 0 { // the one in use first
-			m := models[i]
-			models = slices.Insert(slices.Delete(models, i, i+1), 0, m)
+		rank := func(m app.ModelChoice) int {
+			switch {
+			case u.inUse(m):
+				return 0
+			case m.Complete:
+				return 1
+			}
+			return 2
 		}
+		slices.SortStableFunc(models, func(a, b app.ModelChoice) int { return rank(a) - rank(b) })
 		for _, m := range models {
 			list.Add(u.modelRow(m, func() {
 				d.Hide()
 				u.loadModel(m.Path, m.Name)
+				u.focusCurrent() // typing goes on in the composer, and is sent once it is loaded
 			}))
 			list.Add(widget.NewSeparator())
 		}

@@ -276,21 +276,26 @@ func TestNoModelScreenEdges(t *testing.T) {
 func TestModelPickerRows(t *testing.T) {
 	root := t.TempDir()
 	apptest.TinyA(t, filepath.Join(root, "z-tiny"))
+	apptest.TinyA(t, filepath.Join(root, "m-other"))
 	broken := filepath.Join(root, "a-broken")
 	apptest.TinyA(t, broken)
 	apptest.CutWeights(t, broken)
 	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(root) })
 	u := h.u
 	h.pump("the model", func() bool { return u.engine != nil })
+	if u.engine.Info().Dir != filepath.Join(root, "z-tiny") {
+		u.loadModel(filepath.Join(root, "z-tiny"), "z-tiny")
+		h.pump("z-tiny", func() bool { return u.engine != nil })
+	}
 	u.showModelPicker()
 	top := u.win.Canvas().Overlays().Top()
 	var texts []string
 	h.pump("both rows", func() bool {
 		texts = textsIn(top)
-		return slices.Contains(texts, "a-broken") && slices.Contains(texts, "z-tiny")
+		return slices.Contains(texts, "a-broken") && slices.Contains(texts, "z-tiny") && slices.Contains(texts, "m-other")
 	})
-	if slices.Index(texts, "z-tiny") > slices.Index(texts, "a-broken") {
-		t.Errorf("the model in use is not first: %q", texts)
+	if !(slices.Index(texts, "z-tiny") < slices.Index(texts, "m-other") && slices.Index(texts, "m-other") < slices.Index(texts, "a-broken")) {
+		t.Errorf("want the model in use first, then the one that loads, then the broken one: %q", texts)
 	}
 	joined := strings.Join(texts, "\n")
 	for _, want := range []string{"In use: chats and images run on it", "Cannot be loaded: a weight file is cut short"} {

@@ -115,7 +115,7 @@ func serveProblem(err error) (short, long string) {
 	var f *serveFailure
 	if errors.As(err, &f) && errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Sprintf("port %d is in use", f.port),
-			fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port in Settings.", f.port)
+			fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port.", f.port)
 	}
 	if f != nil {
 		err = f.err
