@@ -178,7 +178,7 @@ func newChatView(u *UI) *chatView {
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)
 	c.sendB.Importance = widget.HighImportance
-	c.chips = container.NewHBox()
+	c.chips = container.New(&flowRows{gap: theme.Padding()}) // they wrap: three wide chips ran past Send
 	c.notice = widget.NewLabel("")
 	c.notice.Importance = widget.DangerImportance
 	c.notice.Wrapping = fyne.TextWrapWord

@@ -793,3 +793,26 @@ func TestDeletedChatTextJoinsTheNewChatsDraft(t *testing.T) {
 		t.Errorf("after deleting the open chat the composer holds %q, want %q", c.entry.Text, want)
 	}
 }
+
+// Chips of attached images wrap in the smallest window: three wide ones ran past Send to the
+// window's edge and widened it.
+func TestComposerChipsWrap(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	h.u.win.Resize(minWindowSize)
+	var paths []string
+	for _, n := range []string{"a-long-holiday-name-one.png", "a-long-holiday-name-two.png", "a-long-holiday-name-three.png", "four.png"} {
+		paths = append(paths, writeFile(t, n, pngBytes(t)))
+	}
+	c.attach(paths)
+	h.pump("the chips", func() bool { return len(c.attached) == 4 })
+	h.settle()
+	if m := h.u.win.Content().MinSize(); m.Width > minWindowSize.Width {
+		t.Errorf("with four chips the window needs %v wide, more than %v", m.Width, minWindowSize.Width)
+	}
+	for _, chip := range c.chips.Objects {
+		if end := chip.Position().X + chip.Size().Width; end > c.chips.Size().Width+1 {
+			t.Errorf("a chip ends at %v, past the composer's %v", end, c.chips.Size().Width)
+		}
+	}
+}

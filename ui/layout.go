@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"math"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -173,6 +175,62 @@ func (r *twoRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	objs[0].Resize(fyne.NewSize(size.Width, a.Height))
 	objs[1].Move(fyne.NewPos(0, a.Height+r.gap))
 	objs[1].Resize(fyne.NewSize(size.Width, b.Height))
+}
+
+// flowRows lays its visible objects left to right at their own sizes, starting a new row
+// where one does not fit: the composer's chips wrap instead of widening the window. As
+// twoRows, it asks for the rows the last width it had needed.
+type flowRows struct {
+	gap       float32
+	lastWidth float32
+}
+
+// place returns where each visible object goes in a place width wide, and the height used.
+func (f *flowRows) place(objs []fyne.CanvasObject, width float32) ([]fyne.Position, float32) {
+	var at []fyne.Position
+	var x, y, rowH float32
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		if x > 0 && x+m.Width > width {
+			x, y, rowH = 0, y+rowH+f.gap, 0
+		}
+		at = append(at, fyne.NewPos(x, y))
+		x += m.Width + f.gap
+		rowH = max(rowH, m.Height)
+	}
+	return at, y + rowH
+}
+
+func (f *flowRows) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w float32
+	for _, o := range objs {
+		if o.Visible() {
+			w = max(w, o.MinSize().Width)
+		}
+	}
+	width := f.lastWidth
+	if width <= 0 {
+		width = float32(math.Inf(1)) // one row until laid out
+	}
+	_, h := f.place(objs, width)
+	return fyne.NewSize(w, h)
+}
+
+func (f *flowRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	f.lastWidth = size.Width
+	at, _ := f.place(objs, size.Width)
+	i := 0
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		o.Move(at[i])
+		o.Resize(o.MinSize())
+		i++
+	}
 }
 
 // steadyStack lays its objects over each other in a place as tall as the tallest of them,
