@@ -55,7 +55,7 @@ type canvasView struct {
 	// progress and settings share slot, as tall as the taller of them: the grid under it
 	// stays put as a run starts and ends.
 	slot *fyne.Container
-	// info is news (Saved …, Stopped.), shown in toast over the top of the images for
+	// info is news (Saved …, Stopped.), shown in the toast over the top of the images for
 	// infoFor, where it moves nothing and covers no control; notice, under the settings, a
 	// failure, until it is put right.
 	info      *widget.Label
