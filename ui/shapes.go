@@ -63,11 +63,12 @@ func (r *thinBarRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasOb
 func (r *thinBarRenderer) Destroy()                     {}
 
 // themedRect is a rounded rectangle in a theme colour that follows light/dark changes
-// (a bare canvas.Rectangle keeps the colour it was made with).
+// (a bare canvas.Rectangle keeps the colour it was made with), with an outline in another
+// when stroke is set.
 type themedRect struct {
 	widget.BaseWidget
-	color  fyne.ThemeColorName
-	radius float32
+	color, stroke fyne.ThemeColorName
+	radius        float32
 }
 
 func newThemedRect(color fyne.ThemeColorName, radius float32) *themedRect {
@@ -76,10 +77,20 @@ func newThemedRect(color fyne.ThemeColorName, radius float32) *themedRect {
 	return r
 }
 
+// newOutlinedRect is a themedRect with a one-pixel outline: a hint's box over a background
+// of its own colour (the light theme's sidebar) keeps an edge.
+func newOutlinedRect(color, stroke fyne.ThemeColorName, radius float32) *themedRect {
+	r := newThemedRect(color, radius)
+	r.stroke = stroke
+	return r
+}
+
 func (t *themedRect) CreateRenderer() fyne.WidgetRenderer {
 	rect := canvas.NewRectangle(theme.Color(t.color))
 	rect.CornerRadius = t.radius
-	return &themedRectRenderer{t: t, rect: rect}
+	r := &themedRectRenderer{t: t, rect: rect}
+	r.Refresh()
+	return r
 }
 
 type themedRectRenderer struct {
@@ -91,6 +102,9 @@ func (r *themedRectRenderer) Layout(size fyne.Size) { r.rect.Resize(size) }
 func (r *themedRectRenderer) MinSize() fyne.Size    { return fyne.Size{} }
 func (r *themedRectRenderer) Refresh() {
 	r.rect.FillColor = theme.Color(r.t.color)
+	if r.t.stroke != "" {
+		r.rect.StrokeColor, r.rect.StrokeWidth = theme.Color(r.t.stroke), 1
+	}
 	r.rect.Refresh()
 }
 func (r *themedRectRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.rect} }

@@ -195,7 +195,7 @@ func (r *historyRow) MouseIn(*desktop.MouseEvent) {
 	if widget.NewLabel(title.Text).MinSize().Width <= title.Size().Width {
 		return
 	}
-	r.tips.showFor(title.Text, r)
+	r.tips.showOver(title.Text, r, title.Position().X)
 }
 
 // MouseMoved does nothing: MouseIn and MouseOut say all.

@@ -22,7 +22,7 @@ type tips struct {
 func newTips() *tips {
 	t := &tips{text: widget.NewLabel("")}
 	t.text.SizeName = theme.SizeNameCaptionText
-	t.box = container.NewStack(newThemedRect(theme.ColorNameOverlayBackground, 6), t.text)
+	t.box = container.NewStack(newOutlinedRect(theme.ColorNameOverlayBackground, theme.ColorNameInputBorder, 6), t.text)
 	t.box.Hide()
 	t.layer = container.NewWithoutLayout(t.box)
 	return t
@@ -31,11 +31,34 @@ func newTips() *tips {
 // showFor puts text under o, kept inside the window.
 func (t *tips) showFor(text string, o fyne.CanvasObject) {
 	if d := fyne.CurrentApp().Driver(); d != nil {
-		t.show(text, d.AbsolutePositionForObject(o), o.Size())
+		t.show(text, t.within(d, o), o.Size())
 	}
 }
 
-// show puts text under the object at pos (absolute) of size, kept inside the window.
+// within is o's position in the hint layer, which starts under the window's menu bar:
+// placed by its position in the window, a hint sat a menu bar's height too low.
+func (t *tips) within(d fyne.Driver, o fyne.CanvasObject) fyne.Position {
+	return d.AbsolutePositionForObject(o).Subtract(d.AbsolutePositionForObject(t.layer))
+}
+
+// showOver puts text over o, dx from its left edge, kept inside the window: a label's whole
+// text over the row that cuts it.
+func (t *tips) showOver(text string, o fyne.CanvasObject, dx float32) {
+	d := fyne.CurrentApp().Driver()
+	if d == nil {
+		return
+	}
+	pos, size := t.within(d, o), o.Size()
+	t.text.SetText(text)
+	m := t.box.MinSize()
+	x, y := pos.X+dx, pos.Y+(size.Height-m.Height)/2
+	if win := t.layer.Size(); win.Width > 0 {
+		x = max(min(x, win.Width-m.Width-4), 4)
+	}
+	t.place(m, fyne.NewPos(x, y))
+}
+
+// show puts text under the object at pos (in the layer) of size, kept inside the window.
 func (t *tips) show(text string, pos fyne.Position, size fyne.Size) {
 	t.text.SetText(text)
 	m := t.box.MinSize()
@@ -47,8 +70,13 @@ func (t *tips) show(text string, pos fyne.Position, size fyne.Size) {
 			y = pos.Y - m.Height - 4
 		}
 	}
+	t.place(m, fyne.NewPos(x, y))
+}
+
+// place shows the hint's box of size m at pos.
+func (t *tips) place(m fyne.Size, pos fyne.Position) {
 	t.box.Resize(m)
-	t.box.Move(fyne.NewPos(x, y))
+	t.box.Move(pos)
 	t.box.Show()
 	t.layer.Refresh()
 }
