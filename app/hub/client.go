@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -337,6 +338,9 @@ func (c *Client) hubError(resp *http.Response, u string) *HubError {
 	return e
 }
 
+// dnsNotFoundAttempts bounds the tries of a request whose host name does not resolve.
+const dnsNotFoundAttempts = 2
+
 // retry runs f until it succeeds, fails with an error that is not retryable, or has
 // failed Attempts times in a row without progress (f reports progress by returning
 // progressed true, which resets the count). It waits with exponential backoff between
@@ -359,7 +363,14 @@ func (c *Client) retry(ctx context.Context, what string, note func(string), f fu
 			fails = 0
 		}
 		fails++
-		if fails >= c.attempts() {
+		limit := c.attempts()
+		var dns *net.DNSError
+		if errors.As(r.err, &dns) && dns.IsNotFound {
+			// A name the resolver says does not exist (offline, or a mistyped HF_ENDPOINT)
+			// is asked once more, not for half a minute of backoff.
+			limit = min(limit, dnsNotFoundAttempts)
+		}
+		if fails >= limit {
 			return &app.GaveUpError{What: what, Tries: fails, Err: r.err}
 		}
 		wait := c.backoff(fails - 1)

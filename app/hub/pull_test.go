@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -968,3 +969,23 @@ func damage(t *testing.T, path string, size int64) {
 		t.Fatal(err)
 	}
 }
+
+// TestPullNameNotFound: a hub whose name does not resolve (offline, a mistyped HF_ENDPOINT)
+// is asked twice, not six times over half a minute, and the error says so in words.
+func TestPullNameNotFound(t *testing.T) {
+	tries := 0
+	c := &Client{Endpoint: "https://huggingface.co", Cache: filepath.Join(t.TempDir(), "hub"), Backoff: time.Millisecond,
+		HTTP: &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+			tries++
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "huggingface.co", IsNotFound: true}}
+		})}}
+	_, err := c.Pull(context.Background(), testRepo, PullOptions{})
+	if err == nil || tries != 2 || !strings.Contains(err.Error(), "its address was not found") || !strings.Contains(err.Error(), "giving up after 2 tries") {
+		t.Errorf("%d tries, error %v; want 2 and the address not found", tries, err)
+	}
+}
+
+// roundTripFunc is a function as an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
