@@ -870,13 +870,19 @@ func (c *canvasView) save(r *app.GeneratedImage, path string, done func(error)) 
 			if err != nil {
 				c.setNotice(errorLine(err))
 			} else {
-				c.setInfo("Saved " + path)
+				// The file's name first: where the toast cuts a long line, the folder goes.
+				c.setInfo(savedLine(path))
 			}
 			if done != nil {
 				done(err)
 			}
 		})
 	}()
+}
+
+// savedLine is the news of a file saved at path.
+func savedLine(path string) string {
+	return "Saved " + filepath.Base(path) + " in " + filepath.Dir(path)
 }
 
 // askAbout opens image i in a new chat, attached and ready for a question.

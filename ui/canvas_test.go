@@ -106,7 +106,7 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	if saveErr != nil {
 		t.Fatal(saveErr)
 	}
-	if n := h.u.create.info; !h.u.create.toast.Visible() || n.Text != "Saved "+path || h.u.create.notice.Visible() {
+	if n := h.u.create.info; !h.u.create.toast.Visible() || n.Text != "Saved saved.png in "+filepath.Dir(path) || h.u.create.notice.Visible() {
 		t.Errorf("after saving the canvas says %q (visible %v), notice shown %v", n.Text, h.u.create.toast.Visible(), h.u.create.notice.Visible())
 	}
 	data, err := os.ReadFile(path)
@@ -667,7 +667,7 @@ func TestCanvasSaveDuringRunSaysSo(t *testing.T) {
 	if c.job == nil {
 		t.Fatal("the run ended before the save: the test is too slow to tell")
 	}
-	if !c.toast.Visible() || !c.progRow.Visible() || !strings.Contains(c.info.Text, "Saved "+path) {
+	if !c.toast.Visible() || !c.progRow.Visible() || c.info.Text != savedLine(path) {
 		t.Errorf("during the run the canvas says %q (shown %v, the progress shown %v), want the save", c.info.Text, c.toast.Visible(), c.progRow.Visible())
 	}
 	h.pump("the run", func() bool { return c.job == nil })
