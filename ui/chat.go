@@ -73,7 +73,9 @@ type chatView struct {
 	// chat id.
 	restoring map[string][]attachment
 	// sendOnReady is set by a send while a model loads: it goes when the model is ready.
+	// notReady is why the composer waits, as setReady was last told.
 	sendOnReady bool
+	notReady    string
 	// refused are the notice's lines about files refused since one was last taken.
 	refused []string
 	// drafts holds what the composer held in the chats the window left, by chat id ("" for
@@ -331,6 +333,7 @@ func (c *chatView) setReady(ready bool, why string) {
 		c.status.Hide()
 		c.entry.Enable()
 	} else {
+		c.notReady = why
 		if c.u.loading == nil {
 			c.sendOnReady = false
 		}
@@ -433,7 +436,7 @@ func (c *chatView) send() {
 	if !c.ready && c.u.loading != nil && !c.sendOnReady {
 		// Enter while a model loads: the question waits for it, and the line says so.
 		c.sendOnReady = true
-		c.status.SetText(c.status.Text + ". Your question is sent once it is loaded")
+		c.setReady(false, c.notReady)
 		return
 	}
 	if !c.ready || c.sending || c.session.Busy() {

@@ -33,7 +33,9 @@ type sidebar struct {
 	entries []app.HistoryEntry
 	thumbs  map[string]image.Image // by image digest; nil value: being made
 	list    *historyList
-	emptyL  *widget.Label
+	// chatIcon marks the chats' rows: made once, not at every row's update.
+	chatIcon fyne.Resource
+	emptyL   *widget.Label
 	// marking is set while markOpen selects the entry on screen, which opens nothing.
 	marking bool
 	// selected is the highlighted entry (-1: none).
@@ -96,7 +98,7 @@ func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 }
 
 func newSidebar(u *UI) *sidebar {
-	s := &sidebar{u: u, thumbs: map[string]image.Image{}, selected: -1}
+	s := &sidebar{u: u, thumbs: map[string]image.Image{}, selected: -1, chatIcon: chatIcon()}
 	newChat := widget.NewButtonWithIcon("New chat", chatIcon(), func() { u.newChat() })
 	newImage := widget.NewButtonWithIcon("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
 	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
@@ -161,7 +163,7 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	img := canvas.NewImageFromImage(nil)
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSize(historyThumb, historyThumb))
-	icon := widget.NewIcon(chatIcon())
+	icon := widget.NewIcon(s.chatIcon)
 	title := widget.NewLabel("")
 	title.Truncation = fyne.TextTruncateEllipsis
 	more := s.u.newPointerButton(theme.MoreHorizontalIcon(), "Rename or delete")
@@ -237,7 +239,7 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	if e.Kind == app.KindImageSet {
 		icon.SetResource(theme.MediaPhotoIcon())
 	} else {
-		icon.SetResource(chatIcon())
+		icon.SetResource(s.chatIcon)
 	}
 	th := s.thumb(e.Image)
 	img.Image = th

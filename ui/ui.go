@@ -390,7 +390,7 @@ func (u *UI) restoreChatDrafts() {
 	for id, images := range u.settings.Drafts.Images {
 		files := make([]attachment, len(images))
 		for i, im := range images {
-			files[i] = attachment{path: im.Path, label: cmp.Or(im.Label, filepath.Base(im.Path))} // (older files had no label)
+			files[i] = attachment{path: im.Path, label: cmp.Or(im.Label, filepath.Base(im.Path))} // a label left out of the file
 		}
 		u.chat.restoreImages(id, files)
 	}
