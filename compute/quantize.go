@@ -26,14 +26,12 @@ func RoundHalfAway(v float32) int32 {
 // QuantizeQ8 writes the Q8 codes of one block x into q and returns its F16 scale: amax/127,
 // rounded to F16 first so that the codes are chosen for the scale that is stored.
 func QuantizeQ8(q []byte, x *[QBlock]float32) uint16 {
-	var amax float32
-	for _, v := range x {
-		amax = max(amax, abs32(v))
-	}
+	q = q[:QBlock]
+	amax := absMax(x)
 	h := F32ToF16(amax / 127)
 	d := F16ToF32(h)
 	if d == 0 {
-		clear(q[:QBlock])
+		clear(q)
 		return h
 	}
 	id := 1 / d
@@ -41,6 +39,29 @@ func QuantizeQ8(q []byte, x *[QBlock]float32) uint16 {
 		q[i] = byte(int8(min(127, max(-127, RoundHalfAway(v*id)))))
 	}
 	return h
+}
+
+// absMax is the largest |v| of x, as Go's max over the magnitudes gives it. It compares the
+// magnitudes' bits, which order as the magnitudes do, in four independent chains: Go's
+// float max (a NaN or −0 in either operand handled) is seven dependent instructions a value
+// on amd64, which made it a third of quantizing. A block with a NaN takes the float max, so
+// that its NaN is the one the float max would give.
+func absMax(x *[QBlock]float32) float32 {
+	var m0, m1, m2, m3 uint32
+	for i := 0; i < QBlock; i += 4 {
+		m0 = max(m0, math.Float32bits(x[i])&^(1<<31))
+		m1 = max(m1, math.Float32bits(x[i+1])&^(1<<31))
+		m2 = max(m2, math.Float32bits(x[i+2])&^(1<<31))
+		m3 = max(m3, math.Float32bits(x[i+3])&^(1<<31))
+	}
+	if m := max(m0, m1, m2, m3); m <= 0x7f800000 {
+		return math.Float32frombits(m)
+	}
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, abs32(v))
+	}
+	return amax
 }
 
 // QuantizeQ4 writes the Q4 codes of one block x into q (QBlock/2 bytes) and returns its F16
