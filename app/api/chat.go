@@ -90,7 +90,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseChat checks a request completely before it queues.
-func (s *Server) parseChat(req *chatRequest) (*chatJob, *apiError) {
+func (s *Server) parseChat(ctx context.Context, req *chatRequest) (*chatJob, *apiError) {
 	if e := s.checkModel(req.Model); e != nil {
 		return nil, e
 	}
@@ -119,7 +119,7 @@ func (s *Server) parseChat(req *chatRequest) (*chatJob, *apiError) {
 	if job.turns, e = s.parseMessages(req.Messages); e != nil {
 		return nil, e
 	}
-	if e = s.decodeImages(job.turns); e != nil {
+	if e = s.decodeImages(ctx, job.turns); e != nil {
 		return nil, e
 	}
 	if (req.Seed == nil || *req.Seed < 0) && job.opts.Temperature > 0 {

@@ -514,8 +514,8 @@ func TestSamplingRulesShared(t *testing.T) {
 		if err := json.Unmarshal(raw, &ir); err != nil {
 			t.Fatal(err)
 		}
-		_, ce := s.parseChat(&cr)
-		_, ie := s.parseImages(&ir)
+		_, ce := s.parseChat(context.Background(), &cr)
+		_, ie := s.parseImages(context.Background(), &ir)
 		for _, r := range []struct {
 			endpoint string
 			e        *apiError

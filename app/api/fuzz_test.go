@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -30,7 +31,7 @@ func FuzzParseRequests(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var cr chatRequest
 		if json.Unmarshal(body, &cr) == nil {
-			job, e := s.parseChat(&cr)
+			job, e := s.parseChat(context.Background(), &cr)
 			if (job == nil) == (e == nil) {
 				t.Fatalf("parseChat gave job %v and error %v", job, e)
 			}
@@ -54,7 +55,7 @@ func FuzzParseRequests(f *testing.F) {
 		}
 		var ir imageRequest
 		if json.Unmarshal(body, &ir) == nil {
-			job, e := s.parseImages(&ir)
+			job, e := s.parseImages(context.Background(), &ir)
 			if (job == nil) == (e == nil) {
 				t.Fatalf("parseImages gave job %v and error %v", job, e)
 			}

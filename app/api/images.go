@@ -24,11 +24,15 @@ import (
 
 // decodeImages reads, decodes and prepares the images of the turns, before the request waits
 // for the model; an image whose bytes were seen before (in this request or the cached
-// conversation) is not decoded again.
-func (s *Server) decodeImages(turns []turn) *apiError {
+// conversation) is not decoded again. One request decodes at a time (Server.decoding), and
+// it stops when ctx ends, with no error: the client has left.
+func (s *Server) decodeImages(ctx context.Context, turns []turn) *apiError {
 	seen := map[[32]byte]*model.Image{}
 	for i := range turns {
 		for j := range turns[i].images {
+			if ctx.Err() != nil {
+				return nil
+			}
 			ref := &turns[i].images[j]
 			data, name, e := s.imageBytes(*ref)
 			if e != nil {
@@ -40,7 +44,14 @@ func (s *Server) decodeImages(turns []turn) *apiError {
 				img = s.images.get(ref.sum)
 			}
 			if img == nil {
-				if img, e = s.decodeImage(*ref, name, data); e != nil {
+				select {
+				case s.decoding <- struct{}{}:
+				case <-ctx.Done():
+					return nil
+				}
+				img, e = s.decodeImage(*ref, name, data)
+				<-s.decoding
+				if e != nil {
 					return e
 				}
 			}
@@ -267,7 +278,7 @@ func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request) {
 	serveJob(s, w, r, "image", s.parseImages, s.runImages)
 }
 
-func (s *Server) parseImages(req *imageRequest) (*imageJob, *apiError) {
+func (s *Server) parseImages(_ context.Context, req *imageRequest) (*imageJob, *apiError) {
 	// Image clients often have OpenAI's model names built in; they get the loaded model.
 	if m := strings.ToLower(req.Model); strings.HasPrefix(m, "dall-e") || strings.HasPrefix(m, "gpt-image") {
 		s.log.Info("api: an OpenAI image model's name asks for the loaded model", "model", req.Model, "loaded", s.name)

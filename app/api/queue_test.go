@@ -146,6 +146,41 @@ func recordJobs(ts *testServer) *jobRecorder {
 	return r
 }
 
+// TestDecodingOneAtATime: a request decodes its images only while it holds the server's one
+// decoding slot (requests decode before they queue for the model, so each admitted one could
+// hold a large photo's pixels at once), and one whose client leaves while it waits for the
+// slot ends there, not decoding.
+func TestDecodingOneAtATime(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	jobs := recordJobs(ts)
+	land, _ := fixtureImage(t, "synthetic_landscape_150x100.png")
+	ts.decoding <- struct{}{} // another request decoding
+	clientCtx, leave := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer leave()
+	raw, _ := json.Marshal(map[string]any{"max_tokens": 2, "messages": []any{map[string]any{"role": "user", "content": []any{
+		map[string]any{"type": "image_url", "image_url": map[string]any{"url": dataURL(land)}},
+		map[string]any{"type": "text", "text": "what?"}}}}})
+	req, _ := http.NewRequestWithContext(clientCtx, http.MethodPost, ts.url+"/v1/chat/completions", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d while another request held the decoding slot", resp.StatusCode)
+	}
+	select {
+	case rep := <-jobs.ch:
+		if !errors.Is(rep.err, context.Canceled) {
+			t.Errorf("the request ended with %v, want context.Canceled", rep.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not end when its client left")
+	}
+	<-ts.decoding
+	resp, body := ts.post(t, "/v1/chat/completions", json.RawMessage(raw))
+	if resp.StatusCode != 200 {
+		t.Fatalf("with the slot free: %d %s", resp.StatusCode, body)
+	}
+}
+
 // TestCancelOnDisconnect: a client that leaves stops its job within one step: streamed or
 // not, chat or image generation, running or still queued.
 func TestCancelOnDisconnect(t *testing.T) {

@@ -176,6 +176,10 @@ type Server struct {
 	convMu sync.Mutex
 	conv   conversation
 	images imageCache
+	// decoding is held while a request decodes an image: requests decode before they wait
+	// for the model, so without it every admitted request could hold a large photo's
+	// pixels at once (hundreds of MB each).
+	decoding chan struct{}
 
 	httpMu sync.Mutex
 	http   *http.Server
@@ -254,6 +258,7 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 			s.folderReal = real
 		}
 	}
+	s.decoding = make(chan struct{}, 1)
 	s.base, s.stopBase = context.WithCancel(context.Background())
 	s.draining, s.stopDrain = context.WithCancel(context.Background())
 	return s, nil
@@ -315,6 +320,11 @@ func (s *Server) RunListener(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// shutdownAnswerTime is how long Shutdown waits, once its grace is over and the jobs are
+// cancelled, for their handlers to answer before it closes their connections: a job stops
+// within a step.
+const shutdownAnswerTime = time.Second
+
 // Shutdown answers the requests waiting for their turn, and new ones, with 503 and
 // Retry-After at once; stops the HTTP server (if Serve runs), letting the running job finish
 // until ctx ends; then cancels the jobs still running (they stop within a step) and releases
@@ -329,6 +339,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	if srv != nil {
 		if err = srv.Shutdown(ctx); err != nil {
+			// The grace is over. Cancel the jobs still running before their connections close,
+			// so that a client still there is told why (503) instead of finding the connection
+			// gone, and give their handlers a moment to say it.
+			s.stopBase()
+			answer, cancel := context.WithTimeout(context.Background(), shutdownAnswerTime)
+			_ = srv.Shutdown(answer) // its error is that of the first call, or the same deadline
+			cancel()
 			srv.Close()
 		}
 	}
@@ -764,7 +781,7 @@ func jsonKind(goType string) string {
 // decoded by parse before it waits, then its turn on the model, then run. A client that leaves while queued gets
 // nothing: there is nobody to answer.
 func serveJob[Req, Job any](s *Server, w http.ResponseWriter, r *http.Request, kind string,
-	parse func(*Req) (Job, *apiError), run func(http.ResponseWriter, context.Context, Job)) {
+	parse func(context.Context, *Req) (Job, *apiError), run func(http.ResponseWriter, context.Context, Job)) {
 	if !jsonBody(w, r) {
 		return
 	}
@@ -778,7 +795,11 @@ func serveJob[Req, Job any](s *Server, w http.ResponseWriter, r *http.Request, k
 		writeError(w, e)
 		return
 	}
-	job, e := parse(&req)
+	job, e := parse(r.Context(), &req)
+	if err := r.Context().Err(); err != nil {
+		s.jobDone(kind, 0, err) // the client left while its images were decoded
+		return
+	}
 	if e != nil {
 		writeError(w, e)
 		return

@@ -242,7 +242,8 @@ func TestShutdownBeforeServe(t *testing.T) {
 
 // TestShutdownAnswersQueued: a request still waiting for its turn when the server shuts
 // down (the app replacing its model) is answered 503 with Retry-After at once, while the
-// running one still has Shutdown's time to finish; it was dropped with an empty reply.
+// running one still has Shutdown's time to finish, and a 503 when it has not; both were
+// dropped with an empty reply.
 func TestShutdownAnswersQueued(t *testing.T) {
 	s, err := NewServer(tinyA(t), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -278,7 +279,7 @@ func TestShutdownAnswersQueued(t *testing.T) {
 		}()
 		return ch
 	}
-	post(map[string]any{"max_tokens": 50, "messages": []any{userMsg("hi")}})
+	running := post(map[string]any{"max_tokens": 50, "messages": []any{userMsg("hi")}})
 	<-held
 	queued := post(map[string]any{"max_tokens": 5, "messages": []any{userMsg("and me?")}})
 	waitFor(t, "the second request to queue", func() bool { _, w, _ := s.queue.state(); return w == 1 })
@@ -300,6 +301,13 @@ func TestShutdownAnswersQueued(t *testing.T) {
 	if a.resp.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After on the 503")
 	}
+	// The running one, cancelled once the grace is over, is told why (its connection was
+	// closed first, an empty reply).
+	a = <-running
+	if a.err != nil {
+		t.Fatalf("the running request: %v", a.err)
+	}
+	checkError(t, "running at shutdown", a.resp, a.body, 503, "shutting_down", "")
 }
 
 // TestRoutePaths: a base URL without /v1, a doubled or trailing slash reach the routes.
