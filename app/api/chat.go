@@ -17,8 +17,9 @@ import (
 )
 
 // chatRequest is the body of POST /v1/chat/completions. Fields OpenAI defines that do not
-// apply (tools offered with tool_choice auto or none, logprobs, penalties, ...) are ignored;
-// those that demand what the model cannot give (a tool call, JSON output) are refused.
+// apply (tools offered with tool_choice auto or none, penalties, ...) are ignored; those
+// that demand what the model cannot give (a tool call, JSON output, log probabilities) are
+// refused.
 type chatRequest struct {
 	Model               string          `json:"model"`
 	Messages            []chatMessage   `json:"messages"`
@@ -39,6 +40,8 @@ type chatRequest struct {
 	ResponseFormat    *struct {
 		Type string `json:"type"`
 	} `json:"response_format"`
+	Logprobs    bool `json:"logprobs"`
+	TopLogprobs int  `json:"top_logprobs"`
 }
 
 type chatMessage struct {
@@ -70,7 +73,6 @@ type turn struct {
 
 // chatJob is a checked chat request.
 type chatJob struct {
-	model        string
 	turns        []turn // alternating, first and last the user's
 	opts         model.AnswerOptions
 	seedDrawn    bool // opts.Seed was drawn at random: the request samples without a seed
@@ -94,7 +96,7 @@ func (s *Server) parseChat(ctx context.Context, req *chatRequest) (*chatJob, *ap
 	if e := s.checkModel(req.Model); e != nil {
 		return nil, e
 	}
-	job := &chatJob{model: req.Model, stream: req.Stream}
+	job := &chatJob{stream: req.Stream}
 	if req.StreamOptions != nil {
 		job.includeUsage = req.StreamOptions.IncludeUsage
 	}
@@ -105,6 +107,13 @@ func (s *Server) parseChat(ctx context.Context, req *chatRequest) (*chatJob, *ap
 	// from the cause.
 	if c := strings.TrimSpace(string(req.ToolChoice)); c != "" && c != "null" && c != `"auto"` && c != `"none"` {
 		return nil, badRequest("tool_choice", "tool_choice %s: Janus cannot call tools; leave tool_choice out, or auto or none", truncate(c, 60))
+	}
+	// A client that asks for them reads them, and would fail on the null it got.
+	if req.Logprobs {
+		return nil, badRequest("logprobs", "logprobs: this server gives no log probabilities; leave logprobs out or false")
+	}
+	if req.TopLogprobs != 0 {
+		return nil, badRequest("top_logprobs", "top_logprobs %d: this server gives no log probabilities; leave top_logprobs out", req.TopLogprobs)
 	}
 	if f := req.ResponseFormat; f != nil && f.Type != "" && f.Type != "text" {
 		return nil, badRequest("response_format", "response_format %q: Janus answers in free text, with no JSON mode", f.Type)
@@ -630,7 +639,13 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 	})
 }
 
+// jobDone records the end of a job of kind "chat" or "image" that made tokens tokens. A
+// cancelled one is logged here: the request's own line shows only the status it had sent
+// (0, or 200 for a stream cut short).
 func (s *Server) jobDone(kind string, tokens int, err error) {
+	if errors.Is(err, context.Canceled) {
+		s.log.Info("api: job cancelled (its client left, or the server stopped)", "kind", kind, "tokens", tokens)
+	}
 	if s.hooks.jobDone != nil {
 		s.hooks.jobDone(kind, tokens, err)
 	}

@@ -553,6 +553,7 @@ func TestOpenAILeniency(t *testing.T) {
 		t.Errorf("a lone system message answered %q, the same text as the user's %q", system.Choices[0].Message.Content, user.Choices[0].Message.Content)
 	}
 	answer("tools offered, auto", map[string]any{"max_tokens": 2, "tool_choice": "auto", "tools": []any{map[string]any{"type": "function"}}, "messages": []any{userMsg("hi")}})
+	answer("no log probabilities", map[string]any{"max_tokens": 2, "logprobs": false, "top_logprobs": 0, "messages": []any{userMsg("hi")}})
 	answer("text format", map[string]any{"max_tokens": 2, "response_format": map[string]any{"type": "text"}, "messages": []any{userMsg("hi")}})
 	drawn := answer("seed -1", map[string]any{"max_tokens": 4, "temperature": 1, "seed": -1, "messages": []any{userMsg("hi")}})
 	if drawn.Seed == nil {

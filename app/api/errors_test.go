@@ -109,6 +109,8 @@ func TestErrors(t *testing.T) {
 		{"tool named", "/v1/chat/completions", chat(map[string]any{"tool_choice": map[string]any{"type": "function", "function": map[string]any{"name": "f"}}}), 400, "", "tool_choice"},
 		{"JSON output", "/v1/chat/completions", chat(map[string]any{"response_format": map[string]any{"type": "json_schema"}}), 400, "", "response_format"},
 		{"JSON object", "/v1/chat/completions", chat(map[string]any{"response_format": map[string]any{"type": "json_object"}}), 400, "", "response_format"},
+		{"log probabilities", "/v1/chat/completions", chat(map[string]any{"logprobs": true}), 400, "", "logprobs"},
+		{"top log probabilities", "/v1/chat/completions", chat(map[string]any{"top_logprobs": 3}), 400, "", "top_logprobs"},
 		{"repetition_penalty", "/v1/chat/completions", chat(map[string]any{"repetition_penalty": 0}), 400, "", "repetition_penalty"},
 		{"stop type", "/v1/chat/completions", chat(map[string]any{"stop": 5}), 400, "", "stop"},
 		{"too many stops", "/v1/chat/completions", chat(map[string]any{"stop": []string{"a", "b", "c", "d", "e"}}), 400, "", "stop"},

@@ -293,7 +293,7 @@ func (s *Server) parseImages(_ context.Context, req *imageRequest) (*imageJob, *
 		return nil, badRequest("prompt", "prompt is empty: say what to draw")
 	}
 	if len(req.Prompt) > s.lim.PromptBytes {
-		return nil, badRequest("prompt", "the prompt has %d bytes; the limit is %d", len(req.Prompt), s.lim.PromptBytes)
+		return nil, badRequest("prompt", "the prompt has %d bytes; the limit is %d", len(req.Prompt), s.lim.PromptBytes).withCode("context_length_exceeded")
 	}
 	if tag := s.m.Config.Processor.ImageTag; tag != "" && strings.Contains(req.Prompt, tag) {
 		return nil, badRequest("prompt", "the prompt contains the model's image tag %s", tag)
@@ -454,6 +454,8 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 				for i, img := range p.Preview {
 					png, err := pngfile.Encode(img, nil)
 					if err != nil {
+						// A preview is a courtesy: the final image is still sent.
+						s.log.Warn("api: a preview image could not be encoded", "err", err)
 						continue
 					}
 					idx, pi := i, partial

@@ -47,16 +47,18 @@ func (q *queue) admit() (*ticket, int, bool) {
 	return &ticket{q: q}, 0, true
 }
 
-// retryAfterLocked estimates the seconds until a place frees up: the jobs waiting at the
-// recent average duration, and the running one at that or at least as long again as it has
-// run (the first job of a fresh server would otherwise be guessed at a second, and clients
-// that honour Retry-After would give up while it runs).
+// retryAfterLocked estimates the seconds until a place frees up: the other admitted
+// requests (waiting, or still sending their bodies) at the recent average duration, and the
+// running one at that or at least as long again as it has run (the first job of a fresh
+// server would otherwise be guessed at a second, and clients that honour Retry-After would
+// give up while it runs).
 func (q *queue) retryAfterLocked() int {
-	running := q.avg
+	running, others := q.avg, q.admitted
 	if q.busy {
 		running = max(running, time.Since(q.since))
+		others--
 	}
-	return max(1, int(math.Ceil(running.Seconds()+q.avg.Seconds()*float64(len(q.waiting)))))
+	return max(1, int(math.Ceil(running.Seconds()+q.avg.Seconds()*float64(others))))
 }
 
 // wait blocks until the ticket's job may run (every earlier ticket has finished) or ctx ends;

@@ -719,8 +719,10 @@ func queueFull(waiting, retry int) *apiError {
 	if retry != 1 {
 		secs = fmt.Sprintf("%d seconds", retry)
 	}
+	// "waiting", not "queued": a place is taken from the first byte of a request's body, so
+	// some may still be sending theirs.
 	return &apiError{status: http.StatusTooManyRequests, typ: "rate_limit_error", code: "queue_full", retryAfter: retry,
-		message: fmt.Sprintf("the server is busy: %s waiting behind the running one; retry in about %s", queued, secs)}
+		message: fmt.Sprintf("the server is busy: %s waiting (or still being sent) behind the running one; retry in about %s", queued, secs)}
 }
 
 // readJSON reads the body (bounded) into v.
