@@ -11,13 +11,13 @@ import (
 	"github.com/janus-desktop/janus/metal/kernels"
 )
 
-// Open opens the Metal backend on the system's GPU: it compiles the kernels and every
-// pipeline, so a backend that opens can run every op. Without a Metal device, or with a GPU
-// that has memory of its own or runs narrower SIMD groups, the error wraps
+// Open opens the Metal backend on the system's Apple GPU: it compiles the kernels and every
+// pipeline, so a backend that opens can run every op. Without a Metal device, or with only
+// other GPUs (an Intel Mac's), or one that runs narrower SIMD groups, the error wraps
 // compute.ErrUnavailable: the CPU is the better backend there.
 func Open() (*Backend, error) {
 	dev, err := mtl.Open(kernels.Source())
-	if errors.Is(err, mtl.ErrNoDevice) || errors.Is(err, mtl.ErrNotUnified) {
+	if errors.Is(err, mtl.ErrNoDevice) || errors.Is(err, mtl.ErrNotAppleGPU) {
 		return nil, fmt.Errorf("metal: %w: %w", err, compute.ErrUnavailable)
 	}
 	if err != nil {

@@ -24,6 +24,7 @@ type msg struct {
 	uint     func(r object, s selector) uint
 	boolean  func(r object, s selector) bool
 	boolSel  func(r object, s selector, a selector) bool
+	boolInt  func(r object, s selector, a int) bool
 	ptr      func(r object, s selector) unsafe.Pointer
 	str      func(r object, s selector) string
 	void     func(r object, s selector)
@@ -47,7 +48,7 @@ type msg struct {
 // register binds every message variant to send (objc_msgSend's address).
 func (m *msg) register(send uintptr) {
 	for _, f := range []any{&m.id, &m.uint, &m.boolean, &m.ptr, &m.str, &m.void, &m.idID, &m.idUint, &m.idStr, &m.voidID,
-		&m.boolSel, &m.voidBool, &m.voidInt, &m.library, &m.pipeline, &m.buffer, &m.setBuf, &m.setBytes, &m.dispatch} {
+		&m.boolSel, &m.boolInt, &m.voidBool, &m.voidInt, &m.library, &m.pipeline, &m.buffer, &m.setBuf, &m.setBytes, &m.dispatch} {
 		purego.RegisterFunc(f, send)
 	}
 }

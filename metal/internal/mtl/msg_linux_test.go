@@ -27,6 +27,7 @@ uintptr_t stub_id(uintptr_t r, uintptr_t s) { return r + s; }
 uintptr_t stub_uint(uintptr_t r, uintptr_t s) { return r * s; }
 bool stub_bool(uintptr_t r, uintptr_t s) { return r == s; }
 bool stub_boolsel(uintptr_t r, uintptr_t s, uintptr_t a) { return r + s == a; }
+bool stub_boolint(uintptr_t r, uintptr_t s, intptr_t a) { return a == 1007; }
 void* stub_ptr(uintptr_t r, uintptr_t s) { return (void*)(r + 0x1000); }
 const char* stub_str(uintptr_t r, uintptr_t s) { return "Apple M0"; }
 uintptr_t stub_idstr(uintptr_t r, uintptr_t s, const char* a) { return strlen(a); }
@@ -82,6 +83,7 @@ func TestMessageSignatures(t *testing.T) {
 	purego.RegisterFunc(&m.idStr, sym("stub_idstr"))
 	purego.RegisterFunc(&m.voidBool, sym("stub_voidbool"))
 	purego.RegisterFunc(&m.boolSel, sym("stub_boolsel"))
+	purego.RegisterFunc(&m.boolInt, sym("stub_boolint"))
 	purego.RegisterFunc(&m.voidInt, sym("stub_voidint"))
 	purego.RegisterFunc(&m.library, sym("stub_library"))
 	purego.RegisterFunc(&m.setBuf, sym("stub_setbuf"))
@@ -112,6 +114,9 @@ func TestMessageSignatures(t *testing.T) {
 	}
 	if !m.boolSel(3, 4, 7) || m.boolSel(3, 4, 8) {
 		t.Errorf("boolSel: %v for a matching selector, %v for another", m.boolSel(3, 4, 7), m.boolSel(3, 4, 8))
+	}
+	if !m.boolInt(0, 0, 1007) || m.boolInt(0, 0, 1006) {
+		t.Errorf("boolInt: %v for the family asked, %v for another", m.boolInt(0, 0, 1007), m.boolInt(0, 0, 1006))
 	}
 	m.voidInt(0, 0, -2)
 	if int(rec(0)) != -2 {

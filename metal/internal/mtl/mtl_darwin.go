@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 
@@ -17,10 +18,11 @@ import (
 // ErrNoDevice is returned by Open when the system has no Metal device.
 var ErrNoDevice = errors.New("no Metal device")
 
-// ErrNotUnified is returned by Open for a GPU with memory of its own (an AMD GPU in an Intel
-// Mac, an eGPU): shared buffers stay in system memory there, so every token step would read
-// all the weights across PCIe, slower than the CPU reads them.
-var ErrNotUnified = errors.New("the GPU does not share the system's memory")
+// ErrNotAppleGPU is returned by Open when no Metal device is an Apple GPU that shares the
+// system's memory (an Intel Mac's Intel or AMD GPU, an eGPU): the kernels are written and
+// checked for Apple's GPUs, a GPU with memory of its own would read every weight across
+// PCIe at each token step, and on those Macs the CPU runs the model.
+var ErrNotAppleGPU = errors.New("no Apple GPU")
 
 // Metal constants used here.
 const (
@@ -29,6 +31,13 @@ const (
 	mathPrecise       = 1 // MTLMathFloatingPointFunctionsPrecise (macOS 15)
 	statusError       = 5 // MTLCommandBufferStatusError
 	maxSetBytes       = 4096
+	gpuFamilyApple7   = 1007 // MTLGPUFamilyApple7: the M1 and every later Apple GPU
+
+	// MTLCommandBufferError codes that call for other words than Metal's description.
+	errorTimeout       = 2
+	errorAccessRevoked = 4 // once called Blacklisted: the process made too many GPU errors
+	errorNotPermitted  = 7
+	errorOutOfMemory   = 8
 )
 
 // selectors holds the selectors, registered once per Open.
@@ -38,6 +47,7 @@ type selectors struct {
 	setFastMath, maxThreads, execWidth, commandBuffer, computeEncoder, setPipeline, setBuffer     selector
 	setBytes, dispatch, endEncoding, commit, waitUntilCompleted, status, errorSel                 selector
 	hasUnifiedMemory, workingSet, respondsTo, setMathMode, setMathFunctions                       selector
+	supportsFamily, maxBufferLength, code                                                         selector
 }
 
 // Device is a Metal device with its command queue and the compiled kernel library.
@@ -48,8 +58,8 @@ type Device struct {
 	queue   object
 	library object
 	name    string
-	// workingSet is recommendedMaxWorkingSetSize, read once.
-	workingSet int64
+	// workingSet is recommendedMaxWorkingSetSize, and maxBuffer maxBufferLength, read once.
+	workingSet, maxBuffer int64
 
 	pipelines []object
 
@@ -68,11 +78,12 @@ func (d *Device) pooled(f func()) {
 
 var _ gpu.Device = (*Device)(nil)
 
-// Open finds the system's Metal device, makes a command queue and compiles src. A missing
-// device is ErrNoDevice; a compile failure carries the compiler's log.
+// Open finds the system's Apple GPU, makes a command queue and compiles src. No device at
+// all is ErrNoDevice, devices that are not Apple GPUs ErrNotAppleGPU; a compile failure
+// carries the compiler's log.
 func Open(src string) (*Device, error) {
-	// CoreGraphics first: without it MTLCreateSystemDefaultDevice returns nil in programs
-	// that are not app bundles.
+	// CoreGraphics first: Metal's device functions are reported to find nothing in
+	// programs that are not app bundles without it.
 	if _, err := purego.Dlopen("/System/Library/Frameworks/CoreGraphics.framework/CoreGraphics", purego.RTLD_GLOBAL|purego.RTLD_NOW); err != nil {
 		return nil, fmt.Errorf("load CoreGraphics: %w", err)
 	}
@@ -98,8 +109,10 @@ func Open(src string) (*Device, error) {
 	purego.RegisterLibFunc(&m.poolPop, libobjc, "objc_autoreleasePoolPop")
 	d.registerSelectors()
 
-	var createDefault, copyAll func() object
-	purego.RegisterLibFunc(&createDefault, metal, "MTLCreateSystemDefaultDevice")
+	// MTLCopyAllDevices, not MTLCreateSystemDefaultDevice: on an Intel Mac with two GPUs
+	// the default device is the discrete one, and asking for it switches the whole Mac to
+	// that GPU (battery, heat) although the backend then declines it.
+	var copyAll func() object
 	purego.RegisterLibFunc(&copyAll, metal, "MTLCopyAllDevices")
 
 	runtime.LockOSThread()
@@ -107,28 +120,30 @@ func Open(src string) (*Device, error) {
 	pool := m.poolPush()
 	defer m.poolPop(pool)
 
-	d.device = createDefault()
-	if d.device == 0 {
-		// Fallback: the first of all devices (retained, as the array is released).
-		all := copyAll()
-		if all != 0 {
-			if m.uint(all, d.s.count) > 0 {
-				d.device = m.idUint(all, d.s.objectAtIndex, 0)
-				m.id(d.device, d.s.retain)
-			}
-			m.void(all, d.s.release)
-		}
-	}
-	if d.device == 0 {
+	all := copyAll()
+	if all == 0 {
 		return nil, ErrNoDevice
 	}
-	d.name = m.str(m.id(d.device, d.s.name), d.s.utf8)
-	if !m.boolean(d.device, d.s.hasUnifiedMemory) {
-		name := d.name
-		d.Close()
-		return nil, fmt.Errorf("%s: %w", name, ErrNotUnified)
+	var others []string
+	for i := range m.uint(all, d.s.count) {
+		dev := m.idUint(all, d.s.objectAtIndex, i)
+		if d.appleGPU(dev) {
+			d.device = dev
+			m.id(dev, d.s.retain) // the array, which holds it, is released below
+			break
+		}
+		others = append(others, m.str(m.id(dev, d.s.name), d.s.utf8))
 	}
+	m.void(all, d.s.release)
+	if d.device == 0 {
+		if len(others) == 0 {
+			return nil, ErrNoDevice
+		}
+		return nil, fmt.Errorf("%s: %w", strings.Join(others, ", "), ErrNotAppleGPU)
+	}
+	d.name = m.str(m.id(d.device, d.s.name), d.s.utf8)
 	d.workingSet = int64(m.uint(d.device, d.s.workingSet))
+	d.maxBuffer = int64(m.uint(d.device, d.s.maxBufferLength))
 	d.queue = m.id(d.device, d.s.newCommandQueue)
 	if d.queue == 0 {
 		d.Close()
@@ -139,6 +154,14 @@ func Open(src string) (*Device, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// appleGPU reports whether dev is an Apple GPU (MTLGPUFamilyApple7 or later) sharing the
+// system's memory.
+func (d *Device) appleGPU(dev object) bool {
+	m := &d.m
+	return m.boolSel(dev, d.s.respondsTo, d.s.supportsFamily) && m.boolInt(dev, d.s.supportsFamily, gpuFamilyApple7) &&
+		m.boolean(dev, d.s.hasUnifiedMemory)
 }
 
 func (d *Device) registerSelectors() {
@@ -159,6 +182,7 @@ func (d *Device) registerSelectors() {
 		hasUnifiedMemory: r("hasUnifiedMemory"), workingSet: r("recommendedMaxWorkingSetSize"),
 		respondsTo: r("respondsToSelector:"), setMathMode: r("setMathMode:"),
 		setMathFunctions: r("setMathFloatingPointFunctions:"),
+		supportsFamily:   r("supportsFamily:"), maxBufferLength: r("maxBufferLength"), code: r("code"),
 	}
 }
 
@@ -174,6 +198,24 @@ func (d *Device) nsError(what string, e object) error {
 		return fmt.Errorf("metal %s: %s failed without an error", d.name, what)
 	}
 	return fmt.Errorf("metal %s: %s: %s", d.name, what, d.m.str(d.m.id(e, d.s.localizedDescription), d.s.utf8))
+}
+
+// commandBufferError is the error of a failed command buffer: Metal's description, after
+// what it means to the user for the codes that need saying.
+func (d *Device) commandBufferError(e object) error {
+	if e == 0 {
+		return d.nsError("command buffer", e)
+	}
+	what := "command buffer"
+	switch d.m.uint(e, d.s.code) {
+	case errorOutOfMemory:
+		what = "the GPU ran out of memory (choose smaller weights or close other programs)"
+	case errorTimeout:
+		what = "macOS stopped a command buffer that ran too long"
+	case errorAccessRevoked, errorNotPermitted:
+		what = "macOS no longer lets this program use the GPU (after earlier GPU errors): quit and reopen it, or choose the CPU backend"
+	}
+	return d.nsError(what, e)
 }
 
 // compile builds the kernel library from source with fast math off. macOS 15 deprecates
@@ -212,18 +254,21 @@ func (d *Device) Live() (buffers, commandBuffers int64) {
 	return d.buffers.Load(), d.commandBuffers.Load()
 }
 
-// Close releases the pipelines, library, queue and device.
+// Close releases the pipelines, library, queue and device, in a pool: releasing the last
+// reference to one may autorelease objects of its own.
 func (d *Device) Close() error {
-	for _, p := range d.pipelines {
-		d.m.void(p, d.s.release)
-	}
-	d.pipelines = nil
-	for _, o := range []*object{&d.library, &d.queue, &d.device} {
-		if *o != 0 {
-			d.m.void(*o, d.s.release)
-			*o = 0
+	d.pooled(func() {
+		for _, p := range d.pipelines {
+			d.m.void(p, d.s.release)
 		}
-	}
+		d.pipelines = nil
+		for _, o := range []*object{&d.library, &d.queue, &d.device} {
+			if *o != 0 {
+				d.m.void(*o, d.s.release)
+				*o = 0
+			}
+		}
+	})
 	return nil
 }
 
@@ -239,6 +284,10 @@ type buffer struct {
 func (d *Device) NewBuffer(size int) (gpu.Buffer, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("metal: buffer of %d bytes", size)
+	}
+	if d.maxBuffer > 0 && int64(size) > d.maxBuffer {
+		return nil, fmt.Errorf("metal %s: a buffer of %d bytes (%.2f GB) is larger than this GPU's largest, %.2f GB (maxBufferLength)",
+			d.name, size, float64(size)/1e9, float64(d.maxBuffer)/1e9)
 	}
 	var id object
 	var p unsafe.Pointer
@@ -343,12 +392,11 @@ func (d *Device) NewCommandBuffer() (gpu.CommandBuffer, error) {
 		c.enc = d.m.id(c.cb, d.s.computeEncoder)
 		if c.enc != 0 {
 			d.m.id(c.enc, d.s.retain)
+		} else {
+			d.m.void(c.cb, d.s.release)
 		}
 	})
 	if c.cb == 0 || c.enc == 0 {
-		if c.cb != 0 {
-			d.m.void(c.cb, d.s.release)
-		}
 		return nil, fmt.Errorf("metal %s: cannot make a command buffer and compute encoder", d.name)
 	}
 	d.commandBuffers.Add(1)
@@ -418,7 +466,7 @@ func (c *commandBuffer) Wait() error {
 	c.d.pooled(func() {
 		c.d.m.void(c.cb, c.d.s.waitUntilCompleted)
 		if c.d.m.uint(c.cb, c.d.s.status) == statusError {
-			err = c.d.nsError("command buffer", c.d.m.id(c.cb, c.d.s.errorSel))
+			err = c.d.commandBufferError(c.d.m.id(c.cb, c.d.s.errorSel))
 		}
 		c.d.m.void(c.cb, c.d.s.release)
 		c.cb = 0
