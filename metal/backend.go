@@ -16,9 +16,9 @@ type Tensor = compute.Tensor
 // as the compute contract expects.
 //
 // Ops are encoded into an open command buffer and nothing is waited for until the host needs
-// a result: Read and Sync commit it and wait, so a model step is one command buffer and one
-// wait. Heavy work (a long prefill, the VQ decoder) is cut into several command buffers,
-// committed as they fill, still with one wait. The host touches a buffer's shared memory
+// a result: Read and Sync commit it and wait, so a model step has one wait. The open command
+// buffer is committed, without waiting, every splitDispatches dispatches and once it holds
+// splitWork of heavy work (a long prefill, the VQ decoder). The host touches a buffer's shared memory
 // directly only when nothing is queued; otherwise host data goes through a staging arena and
 // frees wait for the next wait.
 type Backend struct {
@@ -28,6 +28,7 @@ type Backend struct {
 
 	cb       gpu.CommandBuffer   // the open command buffer, nil when none is being encoded
 	work     float64             // estimated floating-point operations encoded into cb
+	encoded  int                 // dispatches encoded into cb
 	split    float64             // work after which cb is committed (splitWork; tests lower it)
 	inflight []gpu.CommandBuffer // committed, not yet waited for, in commit order
 	deferred []gpu.Buffer        // released once every command buffer so far has completed
@@ -40,8 +41,15 @@ type Backend struct {
 // buffer is committed and a new one started, without waiting: a long prefill or VQ decode
 // then runs as several command buffers of a fraction of a second each, below macOS's limit
 // on how long one command buffer may occupy a GPU that also draws the screen. A decode step
-// stays far below it, so it is one command buffer.
+// stays far below it.
 const splitWork = 32e9
+
+// splitDispatches is the number of dispatches after which the open command buffer is
+// committed, so that the GPU starts on a step's first layers while the host encodes the
+// rest: encoding a dispatch costs the host a few microseconds through purego, and a token
+// step has hundreds (about 390 for Janus-Pro-1B), which would otherwise all be encoded
+// before the GPU began. llama.cpp's Metal backend splits a graph's encoding the same way.
+const splitDispatches = 64
 
 // arena holds the host data ops read (Embedding's ids, RoPE's table, Write's values) in a
 // few shared buffers reused from one command buffer to the next, so a step allocates no
@@ -424,7 +432,7 @@ func (b *Backend) commit() {
 	}
 	b.cb.Commit()
 	b.inflight = append(b.inflight, b.cb)
-	b.cb, b.work = nil, 0
+	b.cb, b.work, b.encoded = nil, 0, 0
 }
 
 // Sync waits for every op issued so far and returns the first failure since the last Sync.
@@ -522,6 +530,9 @@ func (b *Backend) dispatch(kernel string, groups, threads [3]int, bufs []gpu.Buf
 	}
 	cb.SetBytes(raw, len(bufs))
 	cb.Dispatch(groups, threads)
+	if b.encoded++; b.encoded >= splitDispatches {
+		b.commit()
+	}
 }
 
 // flat dispatches a one-thread-per-element kernel over n elements.

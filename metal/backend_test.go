@@ -172,6 +172,39 @@ func TestEncodingSplitsHeavyWork(t *testing.T) {
 	}
 }
 
+// TestEncodingCommitsManyDispatches: a step of many light dispatches (a token step has
+// hundreds) is committed every splitDispatches of them, so the GPU starts on its first
+// layers while the host encodes the rest; still one wait, at the read.
+func TestEncodingCommitsManyDispatches(t *testing.T) {
+	b, d := newFake(t)
+	x, y := b.New(compute.F32, 1, 64), b.New(compute.F32, 1, 64)
+	mark := len(d.log)
+	for range 2*splitDispatches + 10 {
+		b.Add(y, x, y)
+	}
+	var before []string
+	for _, e := range since(d, mark) {
+		if strings.HasPrefix(e, "commit") || strings.HasPrefix(e, "wait") {
+			before = append(before, e)
+		}
+	}
+	if want := []string{"commit cb1", "commit cb2"}; !slices.Equal(before, want) {
+		t.Fatalf("%d light dispatches: %q committed or waited for before the read, want %q", 2*splitDispatches+10, before, want)
+	}
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, e := range since(d, mark) {
+		if strings.HasPrefix(e, "commit") || strings.HasPrefix(e, "wait") {
+			order = append(order, e)
+		}
+	}
+	if want := []string{"commit cb1", "commit cb2", "commit cb3", "wait cb1", "wait cb2", "wait cb3"}; !slices.Equal(order, want) {
+		t.Fatalf("commits and waits %q, want %q", order, want)
+	}
+}
+
 func TestCloseReleasesEverything(t *testing.T) {
 	b, d := newFake(t)
 	x := b.New(compute.F32, 8)
