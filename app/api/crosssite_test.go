@@ -57,6 +57,11 @@ func TestCrossSite(t *testing.T) {
 		{"scheme in capitals", keyed, "GET", "/v1/models", "127.0.0.1", "", "", "BEARER open-sesame-1234567", 200, ""},
 		{"no scheme", keyed, "GET", "/v1/models", "127.0.0.1", "", "", "open-sesame-1234567", 401, "invalid_api_key"},
 		{"origin with a wrong key", keyed, "POST", "/v1/chat/completions", "127.0.0.1", "http://attacker.example", json, "Bearer guess", 401, "invalid_api_key"},
+		// A page needs the key for /health too: it tells which model is loaded and whether
+		// the server is busy (a program without an Origin does not).
+		{"health from a page without the key", keyed, "GET", "/health", "127.0.0.1", "http://attacker.example", "", "", 401, "invalid_api_key"},
+		{"health from a page with the key", keyed, "GET", "/health", "127.0.0.1", "http://localhost:3000", "", "Bearer open-sesame-1234567", 200, ""},
+		{"health without an origin", keyed, "GET", "/health", "127.0.0.1", "", "", "", 200, ""},
 	}
 	for _, c := range cases {
 		var body *bytes.Reader

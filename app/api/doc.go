@@ -5,9 +5,9 @@
 // app starts the same Server from its settings.
 //
 // Routes: GET /v1/models (and /v1/models/{id}), POST /v1/chat/completions, POST
-// /v1/images/generations, GET /health (which needs no API key). Requests name the loaded
-// model by its name, one of Options.ModelAliases (janus serve gives its repository id and the
-// name `janus models` lists) or as "default", in any case.
+// /v1/images/generations, GET /health (which needs no API key, except from a web page).
+// Requests name the loaded model by its name, one of Options.ModelAliases (janus serve gives
+// its repository id and the name `janus models` lists) or as "default", in any case.
 //
 // Web pages: a server on localhost is still reachable from any page the user's browser opens,
 // so every route refuses what only a browser sends. The Host header must be localhost, a

@@ -443,7 +443,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := routePath(r.URL.Path)
-	if path == "/health" {
+	// /health needs no key, for programs that check the server is up; a web page (one with
+	// an Origin) needs it, as for every route: the answer names the model and the queue.
+	if path == "/health" && (len(r.Header.Values("Origin")) == 0 || s.authorized(r)) {
 		if !allowMethod(w, r, http.MethodGet) {
 			return
 		}
