@@ -433,6 +433,7 @@ func (c *chatView) send() {
 	if text == "" && len(paths) == 0 {
 		return
 	}
+	files := slices.Clone(c.attached)
 	if !c.ready && c.u.loading != nil && !c.sendOnReady {
 		// Enter while a model loads: the question waits for it, and the line says so.
 		c.sendOnReady = true
@@ -474,6 +475,7 @@ func (c *chatView) send() {
 				c.finished++
 				if c.session == session {
 					c.update(i, m)
+					c.giveBack(m, text, files)
 					c.updateButtons()
 				}
 				c.u.create.showWaiting()
@@ -508,6 +510,19 @@ func (c *chatView) send() {
 		c.jobsMu.Unlock()
 		c.u.do(func() { c.sent(session, job, text, paths, err) })
 	}()
+}
+
+// giveBack puts a question that got no answer at all (refused as too long for the model, or
+// the model failing before its first word) back into an empty composer with its images, to
+// shorten or send again: the question shown in the chat cannot be edited or copied.
+func (c *chatView) giveBack(m app.ChatMessage, text string, files []attachment) {
+	if m.State != app.StateError || m.Text != "" || strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
+		return
+	}
+	c.entry.putText(text)
+	if len(files) > 0 {
+		c.attachFiles(files)
+	}
 }
 
 // sent shows the outcome of a send on the UI goroutine: the question, or why it was refused.

@@ -216,7 +216,8 @@ func TestChatKeys(t *testing.T) {
 	}
 }
 
-// A conversation longer than the context says so and what to do.
+// A conversation longer than the context says so and what to do, and the question goes back
+// into the composer.
 func TestChatContextFull(t *testing.T) {
 	eng := apptest.NewFakeEngine(0)
 	eng.ContextLimit = 12
@@ -233,6 +234,11 @@ func TestChatContextFull(t *testing.T) {
 	}
 	if f := c.msgs[3].footer.Text; !strings.Contains(f, "Start a new chat") {
 		t.Errorf("footer %q does not say what to do", f)
+	}
+	// The question that got no answer is the user's to shorten or take to a new chat: it
+	// was used up.
+	if c.entry.Text != "and another question that no longer fits the tiny window" {
+		t.Errorf("the composer holds %q after the question was refused, want the question back", c.entry.Text)
 	}
 }
 
