@@ -631,6 +631,11 @@ func (u *UI) showDialog(d dialog.Dialog, enter bool) {
 	u.dialogs = append(u.dialogs, shownDialog{Dialog: d, enter: enter})
 	d.SetOnClosed(func() {
 		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
+		// Keys typed once the last dialog is gone go to the composer (or the prompt), not
+		// nowhere: opening a picture large by a click had taken the focus from it.
+		if len(u.dialogs) == 0 && u.win.Canvas().Focused() == nil {
+			u.focusCurrent()
+		}
 	})
 	d.Show()
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,6 +244,19 @@ func TestNewChatFocusesTheComposer(t *testing.T) {
 	u.newImage()
 	if f := u.win.Canvas().Focused(); f != u.create.prompt {
 		t.Errorf("after New image the focus is on %T, want the prompt", f)
+	}
+}
+
+// Closing the last dialog gives the focus back to the composer when nothing had it: a picture
+// opened large by a click took it, and the keys typed after Esc went nowhere.
+func TestDialogCloseRefocuses(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.win.Canvas().Unfocus() // a click on a picture in a message
+	d := u.showPicture(image.NewNRGBA(image.Rect(0, 0, 4, 4)), "", "")
+	d.Hide()
+	if f := u.win.Canvas().Focused(); f != u.chat.entry {
+		t.Errorf("after the large view closed the focus is on %T, want the composer", f)
 	}
 }
 
