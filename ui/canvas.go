@@ -65,6 +65,10 @@ type canvasView struct {
 	notice    *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
+	// reset puts the Generation defaults in the controls; settingsBack is when the
+	// settings last came back in the progress row's place.
+	reset        *widget.Button
+	settingsBack time.Time
 	// unsent is a prompt not run that a set opened from the history replaced in the field:
 	// New image puts it back.
 	unsent string
@@ -156,8 +160,15 @@ func newCanvasView(u *UI) *canvasView {
 	c.temp.Step = 0.05
 	c.tempL = widget.NewLabel("")
 	c.temp.OnChanged = func(v float64) { c.tempL.SetText(fmt.Sprintf("%.2f", v)); u.draftChanged() }
-	reset := widget.NewButton("Reset", func() { c.applySettings(app.DefaultGenerationSettings(), false) })
-	reset.Importance = widget.LowImportance
+	c.reset = widget.NewButton("Reset", func() {
+		// A click meant for Stop as the run ends lands on Reset, which the settings bring
+		// back to that place: it must not wipe them.
+		if time.Since(c.settingsBack) < resetGuard {
+			return
+		}
+		c.applySettings(app.DefaultGenerationSettings(), false)
+	})
+	c.reset.Importance = widget.LowImportance
 	c.applySettings(u.settings.Generation, false)
 
 	caption := func(s string) *widget.Label {
@@ -174,7 +185,7 @@ func newCanvasView(u *UI) *canvasView {
 		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),
 		labelled("Temperature", c.temp, container.New(fixedWidth{40}, c.tempL)))
 	c.settings = container.New(&twoRows{wide: 470, gap: theme.Padding()}, left,
-		container.NewBorder(nil, nil, nil, reset, sliders))
+		container.NewBorder(nil, nil, nil, c.reset, sliders))
 	top := container.NewBorder(nil, nil, nil, container.NewVBox(c.genB), c.prompt)
 
 	c.progress = newThinBar()
@@ -300,6 +311,9 @@ func (c *canvasView) rollSeed() {
 	}
 	c.seed.SetText(strconv.FormatUint(s, 10))
 }
+
+// resetGuard is how long after a run ends Reset ignores clicks: Stop was in its place.
+const resetGuard = 700 * time.Millisecond
 
 // infoFor is how long news stays on the canvas.
 const infoFor = 4 * time.Second
@@ -454,6 +468,9 @@ func (c *canvasView) start(s app.GenerationSettings) {
 // showRun shows the progress row in the settings' place while a run goes on, the settings
 // otherwise.
 func (c *canvasView) showRun(running bool) {
+	if !running && c.settings.Hidden {
+		c.settingsBack = time.Now()
+	}
 	c.progRow.Hidden = !running
 	c.settings.Hidden = running
 	c.slot.Refresh()

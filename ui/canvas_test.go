@@ -94,6 +94,23 @@ func TestCanvasGeneratesTwoImages(t *testing.T) {
 	}
 }
 
+// Reset ignores a click just as a run ends: the settings come back where Stop was, and a
+// click meant for Stop set four images back to one.
+func TestCanvasResetIgnoresLateStop(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	generateTwo(t, h)
+	test.Tap(c.reset)
+	if c.count.Selected != "2" || c.seed.Text != "42" {
+		t.Errorf("a click on Reset as the run ended reset the settings: %s images, seed %q", c.count.Selected, c.seed.Text)
+	}
+	c.settingsBack = time.Now().Add(-resetGuard)
+	test.Tap(c.reset)
+	if c.count.Selected == "2" || c.seed.Text != "" {
+		t.Errorf("Reset later did not reset: %s images, seed %q", c.count.Selected, c.seed.Text)
+	}
+}
+
 // Save writes a PNG with the settings in its text chunks, as `janus generate` does.
 func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	h := newHarness(t, tinyA(t))
