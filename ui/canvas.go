@@ -69,9 +69,9 @@ type canvasView struct {
 	// settings last came back in the progress row's place.
 	reset        *widget.Button
 	settingsBack time.Time
-	// unsent is a prompt not run that a set opened from the history replaced in the field:
-	// New image puts it back.
-	unsent string
+	// unsent is a prompt not run, with the controls as they were set for it, that a set
+	// opened from the history replaced: New image puts them back.
+	unsent *app.GenerationSettings
 	// setID is the history entry of the images on the canvas ("" for none yet).
 	setID  string
 	status *widget.Label
@@ -273,10 +273,14 @@ func (c *canvasView) applyChanged(was, now app.GenerationSettings) {
 	}
 }
 
-// leftSettings is what the controls hold, for the next start: nil when that is the
-// Generation defaults (or the seed field does not read).
+// leftSettings is what the controls hold, or those put aside with a prompt not run while
+// they show a set from the history, for the next start: nil when that is the Generation
+// defaults (or the seed field does not read).
 func (c *canvasView) leftSettings() *app.GenerationSettings {
 	g, err := c.settingsFromControls()
+	if c.unsent != nil && !c.unsentPrompt() {
+		g, err = *c.unsent, nil // the controls show a set from the history
+	}
 	def := c.u.settings.Generation
 	g.Prompt, def.Prompt = "", ""
 	if err != nil || g == def {
@@ -370,8 +374,12 @@ func (c *canvasView) updateButtons() {
 // history over it puts it aside (unsent) for the next New image.
 func (c *canvasView) clear() {
 	if !c.unsentPrompt() {
-		c.prompt.putText(c.unsent)
-		c.unsent = ""
+		if c.unsent != nil {
+			c.applySettings(*c.unsent, true)
+		} else {
+			c.prompt.putText("")
+		}
+		c.unsent = nil
 	}
 	c.forget()
 }
@@ -386,8 +394,8 @@ func (c *canvasView) unsentPrompt() bool {
 // draftPrompt is the prompt to keep for the next start: the one put aside when the field
 // holds the prompt of the images shown.
 func (c *canvasView) draftPrompt() string {
-	if c.unsent != "" && !c.unsentPrompt() {
-		return c.unsent
+	if c.unsent != nil && !c.unsentPrompt() {
+		return c.unsent.Prompt
 	}
 	return c.prompt.Text
 }
@@ -734,7 +742,9 @@ func (c *canvasView) anyPreview() bool {
 // showSet shows a saved image set from the history.
 func (c *canvasView) showSet(set *app.ImageSet) {
 	if c.unsentPrompt() {
-		c.unsent = c.prompt.Text
+		g, _ := c.settingsFromControls() // a seed that does not read is left out
+		g.Prompt = c.prompt.Text
+		c.unsent = &g
 	}
 	c.shown, c.before = nil, nil
 	c.setNotice("")

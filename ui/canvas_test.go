@@ -726,14 +726,17 @@ func TestCanvasKeepsAnUnsentPrompt(t *testing.T) {
 	if c.prompt.Text != "a fox, not run" {
 		t.Errorf("New image dropped the prompt not run: %q", c.prompt.Text)
 	}
+	c.count.SetSelected("5") // set up for the fox
+	c.seed.SetText("7")
 	u.sidebar.list.Select(0) // the lighthouse over it
 	h.pump("the set", func() bool { return c.setID != "" && c.prompt.Text == "a red lighthouse" })
-	if d := u.drafts(); d.Prompt != "a fox, not run" {
-		t.Errorf("the prompt kept for the next start: %q", d.Prompt)
+	if d := u.drafts(); d.Prompt != "a fox, not run" || d.Canvas == nil || d.Canvas.N != 5 || d.Canvas.Seed != 7 {
+		t.Errorf("kept for the next start: prompt %q, settings %+v", d.Prompt, d.Canvas)
 	}
 	u.newImage()
-	if c.prompt.Text != "a fox, not run" {
-		t.Errorf("New image after opening a set: %q, want the prompt put aside", c.prompt.Text)
+	if c.prompt.Text != "a fox, not run" || c.count.Selected != "5" || c.seed.Text != "7" {
+		t.Errorf("New image after opening a set: %q, %s images, seed %q; want the prompt and its settings put aside",
+			c.prompt.Text, c.count.Selected, c.seed.Text)
 	}
 }
 
