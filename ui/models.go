@@ -29,8 +29,22 @@ func (u *UI) findModels(autoload bool) {
 		// The model used last is loaded again even where the search does not look (a
 		// download into the hub cache while JANUS_MODELS names other folders).
 		var last *app.ModelEntry
-		if lastUsed != "" && !slices.ContainsFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == lastUsed }) {
-			if e, err := app.Inspect(lastUsed); err == nil && e.Complete {
+		// lastBroken is why the model used last is not loaded again ("" when it is, or
+		// there was none): another one loading instead must not pass unsaid (a 1B model
+		// for the 7B one).
+		var lastBroken string
+		if i := slices.IndexFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == lastUsed }); lastUsed != "" && i >= 0 {
+			if m := search.Models[i]; !m.Complete {
+				lastBroken = fmt.Sprintf("%s, the model used last, cannot be loaded: %s", m.Name, m.Summary)
+			}
+		} else if lastUsed != "" {
+			e, err := app.Inspect(lastUsed)
+			switch {
+			case err != nil:
+				lastBroken = fmt.Sprintf("The model used last (%s) cannot be read: %s", lastUsed, errorLine(err))
+			case !e.Complete:
+				lastBroken = fmt.Sprintf("%s, the model used last, cannot be loaded: %s", e.Name, e.Summary)
+			default:
 				last = &e
 			}
 		}
@@ -65,6 +79,9 @@ func (u *UI) findModels(autoload bool) {
 				}
 			}
 			u.loadModel(pick.Path, pick.Name)
+			if lastBroken != "" {
+				u.chat.addNotice(lastBroken + ". " + pick.Name + " is loaded instead (Models chooses another).")
+			}
 		})
 	}()
 }

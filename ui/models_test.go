@@ -85,6 +85,28 @@ func TestStartLoadsLastModelOutsideSearch(t *testing.T) {
 	}
 }
 
+// When the model used last cannot be loaded any more, the one loaded instead is not loaded
+// unsaid: it was, and a 7B model could quietly become a 1B one.
+func TestStartSaysLastModelIsBroken(t *testing.T) {
+	dir, root := t.TempDir(), t.TempDir()
+	last, other := filepath.Join(root, "a-last"), filepath.Join(root, "b-other")
+	apptest.TinyA(t, last)
+	apptest.TinyA(t, other)
+	h1 := newHarness(t, nil, func(o *Options) { o.StoreDir = dir; o.Env = envWithModels(root) })
+	h1.pump("the first model and its record", func() bool {
+		s, _, err := h1.u.store.LoadSettings()
+		return h1.u.engine != nil && err == nil && s.LastModel == last
+	})
+	apptest.CutWeights(t, last)
+
+	h := newHarness(t, nil, func(o *Options) { o.StoreDir = dir; o.Env = envWithModels(root) })
+	h.pump("the other model", func() bool { return h.u.engine != nil })
+	n := h.u.chat.notice
+	if !n.Visible() || !strings.Contains(n.Text, "a-last, the model used last, cannot be loaded") || !strings.Contains(n.Text, "b-other is loaded instead") {
+		t.Errorf("notice %q (shown %v), want it to say a-last cannot be loaded and b-other is instead", n.Text, n.Visible())
+	}
+}
+
 // Cancelling a load leaves no model and says so; the finished load is not used.
 func TestCancelLoad(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
