@@ -410,7 +410,12 @@ func (u *UI) keptAside(kind, text string) bool {
 		return false
 	}
 	slog.Info("long draft kept in a file", "kind", kind, "path", path)
-	u.chat.addNotice(fmt.Sprintf("The %s text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", kind, n, path))
+	if kind == "prompt" {
+		// Said where the prompt was, in the words of a prompt that may have been run.
+		u.create.setNotice(fmt.Sprintf("The prompt left in Create at the last quit (%d characters) is too long to put back quickly; it is kept in %s", n, path))
+		return true
+	}
+	u.chat.addNotice(fmt.Sprintf("The text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", n, path))
 	return true
 }
 

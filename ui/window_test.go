@@ -392,6 +392,32 @@ func TestDraftsSavedWhileTyping(t *testing.T) {
 	})
 }
 
+// A Create prompt too long to put back is said under the prompt, as a prompt: under the chat
+// it read as a chat message not sent, and went with the next chat opened.
+func TestLongPromptKeptInFile(t *testing.T) {
+	dir := t.TempDir()
+	st, err := app.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Drafts = app.Drafts{Prompt: strings.Repeat("a pasted prompt ", maxDraftRunes/10)}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	files, _ := filepath.Glob(filepath.Join(dir, "unsent", "prompt-*.txt"))
+	if len(files) != 1 {
+		t.Fatalf("unsent files %v", files)
+	}
+	if n := h.u.create.notice; !n.Visible() || !strings.Contains(n.Text, "The prompt left in Create") || !strings.Contains(n.Text, files[0]) {
+		t.Errorf("Create's notice %q (shown %v), want it to name the prompt's file", n.Text, n.Visible())
+	}
+	if h.u.chat.notice.Visible() {
+		t.Errorf("the chat says %q", h.u.chat.notice.Text)
+	}
+}
+
 // A draft too long to put back quickly is kept in a file the notice names, not lost.
 func TestLongDraftKeptInFile(t *testing.T) {
 	dir := t.TempDir()
