@@ -51,7 +51,9 @@ func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harnes
 	t.Cleanup(func() {
 		// As when the window closes: every job stops and saves before the folders go.
 		h.u.shutdown()
-		h.u.win.Close()
+		if !h.u.closed.Load() { // a test may have closed it (Quit); Fyne's test window closes once
+			h.u.win.Close()
+		}
 	})
 	h.pump("the history to load", func() bool { return true })
 	return h

@@ -111,6 +111,8 @@ type UI struct {
 	// quitNote is the text of the open "Quit while images are being made?" question (nil
 	// when none), which runEnded corrects.
 	quitNote *widget.Label
+	// quitDialog is that question.
+	quitDialog *dialog.ConfirmDialog
 }
 
 // Window sizes of the design: the default, and the smallest that still works.
@@ -705,9 +707,12 @@ func (u *UI) requestQuit() {
 				u.win.Close()
 			}
 		}, u.win)
-	u.quitNote = note
-	d.SetOnClosed(func() { u.quitNote = nil })
-	u.showNoEnter(d) // Quit loses the images: not for an Enter out of habit
+	// Quit loses the images: not for an Enter out of habit, and not drawn as the button
+	// Enter would press.
+	d.SetConfirmImportance(widget.DangerImportance)
+	u.quitNote, u.quitDialog = note, d
+	d.SetOnClosed(func() { u.quitNote, u.quitDialog = nil, nil })
+	u.showNoEnter(d)
 }
 
 // runEnded tells an open quit question how the run it warned about ended (err is the run's).
@@ -718,10 +723,18 @@ func (u *UI) runEnded(err error) {
 	switch {
 	case errors.As(err, new(*app.NotStoredError)):
 		u.quitNote.SetText("The run has ended, but its images could not be saved to the history: quitting loses them. Save keeps one as a PNG.")
+		return
 	case err != nil:
 		u.quitNote.SetText("The run has ended without images: quitting loses nothing now.")
 	default:
 		u.quitNote.SetText("The run has ended and its images are in the history: quitting loses nothing now.")
+	}
+	// Nothing is lost now: Quit is an ordinary answer, which Enter gives.
+	u.quitDialog.SetConfirmImportance(widget.HighImportance)
+	for i := range u.dialogs {
+		if u.dialogs[i].Dialog == u.quitDialog {
+			u.dialogs[i].enter = true
+		}
 	}
 }
 

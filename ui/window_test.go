@@ -572,7 +572,12 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	u.requestQuit()
 	h.pump("the run to end", func() bool { return u.create.job == nil })
 	if u.quitNote == nil || !strings.Contains(u.quitNote.Text, "loses nothing") {
-		t.Errorf("the quit question after the run ended: %v", u.quitNote)
+		t.Fatalf("the quit question after the run ended: %v", u.quitNote)
+	}
+	// Nothing to lose now: Enter answers Quit, drawn as the default again.
+	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if !u.closed.Load() {
+		t.Error("Enter on the quit question once the run had ended did not quit")
 	}
 }
 
