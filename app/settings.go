@@ -70,6 +70,15 @@ type Settings struct {
 	// Drafts are what was typed and not sent when the window last closed, put back at the
 	// next start: quitting loses nothing the user wrote.
 	Drafts Drafts `json:"drafts,omitzero"`
+	// Window is the window's size when it last closed, in the toolkit's scale-independent
+	// units; the next start opens at it (nil: the default size).
+	Window *WindowSize `json:"window,omitempty"`
+}
+
+// WindowSize is a window's width and height.
+type WindowSize struct {
+	Width  float32 `json:"width"`
+	Height float32 `json:"height"`
 }
 
 // Drafts are the unsent texts and images of the chats' composers, and the canvas's prompt

@@ -47,7 +47,6 @@ func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harnes
 		t.Fatal(err)
 	}
 	h.u = u
-	h.u.win.Resize(defaultWindowSize)
 	t.Cleanup(func() {
 		// As when the window closes: every job stops and saves before the folders go.
 		h.u.shutdown()

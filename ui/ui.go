@@ -115,6 +115,15 @@ type UI struct {
 	quitDialog *dialog.ConfirmDialog
 }
 
+// startSize is the size the window opens at: the one it had when it last closed (saved),
+// at least the smallest that works, else the default.
+func startSize(saved *app.WindowSize) fyne.Size {
+	if saved == nil || !(saved.Width > 0 && saved.Height > 0) { // NaN too
+		return defaultWindowSize
+	}
+	return fyne.NewSize(saved.Width, saved.Height).Max(minWindowSize)
+}
+
 // Window sizes of the design: the default, and the smallest that still works.
 var (
 	defaultWindowSize = fyne.NewSize(1200, 800)
@@ -166,7 +175,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	sideBg := newThemedRect(colorNameSidebar, 0)
 	side := container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
 	u.win.SetContent(container.NewStack(container.NewBorder(nil, nil, side, nil, u.main), u.tips.layer))
-	u.win.Resize(defaultWindowSize)
+	u.win.Resize(startSize(u.settings.Window))
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
 	u.win.SetOnClosed(func() { u.closed.Store(true) })
@@ -279,13 +288,18 @@ func (u *UI) shutdown() {
 	if u.draftTimer != nil {
 		u.draftTimer.Stop()
 	}
-	if d := u.drafts(); !d.Equal(u.settings.Drafts) {
+	d, size := u.drafts(), u.win.Canvas().Size()
+	sized := size.Width > 0 && size.Height > 0 && (u.settings.Window == nil || *u.settings.Window != app.WindowSize{Width: size.Width, Height: size.Height})
+	if !d.Equal(u.settings.Drafts) || sized {
 		u.settings.Drafts = d
+		if sized {
+			u.settings.Window = &app.WindowSize{Width: size.Width, Height: size.Height}
+		}
 		// Written by the Flush below; a failure can only be logged now (the text typed
 		// before the last pause in typing was saved then).
 		u.settingsW.Save(u.settings, func(err error) {
 			if err != nil {
-				slog.Error("unsent text not saved at quit", "err", err)
+				slog.Error("unsent text and window size not saved at quit", "err", err)
 			}
 		})
 	}

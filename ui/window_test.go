@@ -330,6 +330,25 @@ func TestDialogKeys(t *testing.T) {
 	h.pump("the images", func() bool { return c.job == nil })
 }
 
+// The window opens at the size it had when it last closed (it always opened at the
+// default, too large for a small screen once resized), at least the smallest that works.
+func TestWindowSizeKeptAcrossQuit(t *testing.T) {
+	dir := t.TempDir()
+	h1 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	h1.u.win.Resize(fyne.NewSize(1000, 700))
+	h1.u.shutdown()
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if got := h2.u.win.Canvas().Size(); got != fyne.NewSize(1000, 700) {
+		t.Errorf("after a restart the window is %v, want 1000×700", got)
+	}
+	if got := startSize(&app.WindowSize{Width: 300, Height: 2000}); got != fyne.NewSize(minWindowSize.Width, 2000) {
+		t.Errorf("a saved 300×2000 opens at %v", got)
+	}
+	if got := startSize(nil); got != defaultWindowSize {
+		t.Errorf("no size saved: %v", got)
+	}
+}
+
 // Quitting keeps what was typed and not sent: the composer's and the prompt's text are
 // there at the next start.
 func TestDraftsKeptAcrossQuit(t *testing.T) {
