@@ -342,6 +342,14 @@ func (c *canvasView) setInfo(s string) {
 	})
 }
 
+// setNote shows s on the notice's line as a plain remark, not a failure; it goes as a
+// notice does (a new run, New image, a set opened).
+func (c *canvasView) setNote(s string) {
+	c.setNotice(s)
+	c.notice.Importance = widget.LowImportance
+	c.notice.Refresh()
+}
+
 func (c *canvasView) setNotice(s string) {
 	c.notice.Importance = widget.DangerImportance
 	c.notice.SetText(sentenceStart(s))
@@ -672,6 +680,10 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	switch {
 	case isCancel(err):
 		c.setInfo("Stopped.")
+		if len(imgs) == 0 && c.anyPreview() {
+			// The dimmed pictures stay: once the news is gone, a line says what they are.
+			c.setNote("Stopped: these pictures are unfinished, and not kept in the history.")
+		}
 	case errors.Is(err, model.ErrPromptTooLong):
 		c.setNotice(errorLine(err) + ". Shorten the prompt.")
 	case notStored != nil:

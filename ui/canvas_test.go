@@ -238,6 +238,9 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 	if c.tiles[0].bar.Visible() {
 		t.Error("a stopped tile offers Save")
 	}
+	if !c.notice.Visible() || !strings.Contains(c.notice.Text, "unfinished") || c.notice.Importance == widget.DangerImportance {
+		t.Errorf("after Esc the line under the settings says %q (shown %v), want a plain note that the pictures are unfinished", c.notice.Text, c.notice.Visible())
+	}
 
 	// Stopped before any preview: no grey tiles are left; what was there comes back.
 	stopped := c.tiles
