@@ -886,7 +886,12 @@ func (c *canvasView) saveDialog(i int, saved func()) {
 		path := w.URI().Path()
 		w.Close()
 		c.save(r, path, func(err error) {
-			if err == nil && saved != nil {
+			switch {
+			case saved == nil:
+			case err != nil:
+				// From the large view: the canvas's line is under it, unseen.
+				c.u.showError("Cannot save the image", err, "Choose another folder or name.")
+			default:
 				saved()
 			}
 		})
