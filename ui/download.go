@@ -263,7 +263,7 @@ type downloadView struct {
 	offers  *fyne.Container
 	active  *fyne.Container
 	title   *widget.Label
-	bar     *widget.ProgressBar
+	bar     *thinBar // Fyne's bar tints its whole track: at 0 % it read as full
 	line    *widget.Label
 	problem *widget.Label
 	pauseB  *widget.Button
@@ -277,7 +277,7 @@ type downloadView struct {
 func newDownloadView(d *downloads) *downloadView {
 	v := &downloadView{d: d, offers: container.NewVBox()}
 	v.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	v.bar = widget.NewProgressBar()
+	v.bar = newThinBar()
 	v.line = widget.NewLabel("")
 	v.line.Importance = widget.LowImportance
 	v.line.Wrapping = fyne.TextWrapWord // a retry's status can be long
