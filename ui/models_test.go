@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -318,6 +319,20 @@ func TestModelPickerRows(t *testing.T) {
 	})
 	if !(slices.Index(texts, "z-tiny") < slices.Index(texts, "m-other") && slices.Index(texts, "m-other") < slices.Index(texts, "a-broken")) {
 		t.Errorf("want the model in use first, then the one that loads, then the broken one: %q", texts)
+	}
+	// The rows' buttons stop short of the scroll bar, which Fyne draws over the list's right
+	// edge.
+	var scroll *container.Scroll
+	visit(top, fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
+		if sc, ok := o.(*container.Scroll); ok {
+			scroll = sc
+			if in := buttonsIn(sc.Content)["In use"]; in.b == nil || in.at.X+in.b.Size().Width > sc.Size().Width-theme.ScrollBarSize() {
+				t.Errorf("the In use button (at %v, %v wide) runs under the scroll bar of a %v list", in.at, in.b.Size().Width, sc.Size())
+			}
+		}
+	})
+	if scroll == nil {
+		t.Error("no scrolled list in the picker")
 	}
 	joined := strings.Join(texts, "\n")
 	for _, want := range []string{"In use: chats and images run on it", "Cannot be loaded: a weight file is cut short"} {
