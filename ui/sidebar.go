@@ -218,6 +218,7 @@ func (r *historyRow) Tapped(*fyne.PointEvent) {
 
 // TappedSecondary opens the entry's menu where the pointer is.
 func (r *historyRow) TappedSecondary(e *fyne.PointEvent) {
+	r.tips.hide() // the whole title was shown over the row, where the menu opens
 	if r.onSecondary != nil {
 		r.onSecondary(e.AbsolutePosition)
 	}
