@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"image/color"
 	"math"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -297,4 +300,13 @@ func (f toastLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	h := min(objs[0].MinSize().Height, size.Height)
 	objs[0].Resize(fyne.NewSize(w, h))
 	objs[0].Move(fyne.NewPos((size.Width-w)/2, margin))
+}
+
+// gutteredVScroll scrolls content vertically with room kept at its right for the scroll bar,
+// which Fyne draws over its content's right edge: it covered the rows' buttons and the
+// fields' ends.
+func gutteredVScroll(content fyne.CanvasObject) *container.Scroll {
+	gutter := canvas.NewRectangle(color.Transparent)
+	gutter.SetMinSize(fyne.NewSize(theme.ScrollBarSize(), 0))
+	return container.NewVScroll(container.NewBorder(nil, nil, nil, gutter, content))
 }

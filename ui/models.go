@@ -3,13 +3,11 @@ package ui
 import (
 	"context"
 	"fmt"
-	"image/color"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
@@ -340,11 +338,7 @@ func (u *UI) showModelPicker() {
 	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() { u.addModelFolder(refresh) })
 	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), refresh)
 	download := u.downloadButton(func() { d.Hide() })
-	// The rows stop short of the scroll bar, which Fyne draws over its content's right edge:
-	// it covered the rows' buttons.
-	gutter := canvas.NewRectangle(color.Transparent)
-	gutter.SetMinSize(fyne.NewSize(theme.ScrollBarSize(), 0))
-	d = u.closingDialog("Models", container.New(fixedWidth{640}, container.NewVScroll(container.NewBorder(nil, nil, nil, gutter, list))), add, again, download)
+	d = u.closingDialog("Models", container.New(fixedWidth{640}, gutteredVScroll(list)), add, again, download)
 	d.Resize(u.dialogSize(fyne.NewSize(700, 640))) // four models in sight, where the window has room
 	u.show(d)
 }

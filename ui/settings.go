@@ -311,7 +311,7 @@ func (u *UI) openSettings() *settingsForm {
 		}
 	})
 	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil,
-		container.NewVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))), u.win)
+		gutteredVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))), u.win)
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})
 	d.SetOnClosed(func() { u.serveStatus = nil })
 	d.Resize(u.dialogSize(fyne.NewSize(640, 720)))
