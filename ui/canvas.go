@@ -597,7 +597,7 @@ func (c *canvasView) showWaiting() {
 	if c.u.chat.session.Busy() {
 		c.progText.SetText("Waiting for the answer in Chat to finish…")
 	} else {
-		c.progText.SetText("Reading the prompt…")
+		c.progText.SetText("Starting…")
 	}
 }
 
