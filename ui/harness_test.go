@@ -49,8 +49,9 @@ func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harnes
 	h.u = u
 	t.Cleanup(func() {
 		// As when the window closes: every job stops and saves before the folders go.
+		closed := h.u.closed.Load() // a test may have closed it (Quit); shutdown sets it too
 		h.u.shutdown()
-		if !h.u.closed.Load() { // a test may have closed it (Quit); Fyne's test window closes once
+		if !closed { // Fyne's test window closes once
 			h.u.win.Close()
 		}
 	})

@@ -745,6 +745,7 @@ func (u *UI) runEnded(err error) {
 	}
 	// Nothing is lost now: Quit is an ordinary answer, which Enter gives.
 	u.quitDialog.SetConfirmImportance(widget.HighImportance)
+	u.quitDialog.Refresh() // the importance alone left the shown button red
 	for i := range u.dialogs {
 		if u.dialogs[i].Dialog == u.quitDialog {
 			u.dialogs[i].enter = true

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -593,7 +596,20 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	if u.quitNote == nil || !strings.Contains(u.quitNote.Text, "loses nothing") {
 		t.Fatalf("the quit question after the run ended: %v", u.quitNote)
 	}
-	// Nothing to lose now: Enter answers Quit, drawn as the default again.
+	// Nothing to lose now: Quit is drawn as the default again, and Enter answers it.
+	quitB := buttonsIn(u.win.Canvas().Overlays().Top())["Quit"].b
+	if quitB == nil {
+		t.Fatal("no Quit button in the question")
+	}
+	var fill color.Color
+	for _, o := range test.WidgetRenderer(quitB).Objects() {
+		if r, ok := o.(*canvas.Rectangle); ok && r.FillColor != nil && fill == nil {
+			fill = r.FillColor
+		}
+	}
+	if want := u.fapp.Settings().Theme().Color(theme.ColorNamePrimary, u.fapp.Settings().ThemeVariant()); fill != want {
+		t.Errorf("once nothing is lost, Quit is drawn in %v, want the accent %v", fill, want)
+	}
 	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	if !u.closed.Load() {
 		t.Error("Enter on the quit question once the run had ended did not quit")
