@@ -44,6 +44,9 @@ type chatView struct {
 	jobsMu  sync.Mutex
 	jobs    []*app.Job
 	sending bool
+	// afterSent is what an answer that ended while its send was still being checked left
+	// for sent to do once it has cleared the composer (give the question back).
+	afterSent func()
 	// pendingSends counts the sends whose Send has not returned (guarded by jobsMu);
 	// sendDone is signalled when one returns.
 	pendingSends int
@@ -475,7 +478,13 @@ func (c *chatView) send() {
 				c.finished++
 				if c.session == session {
 					c.update(i, m)
-					c.giveBack(m, text, files)
+					if c.sending {
+						// The answer ended before sent cleared the composer of its question:
+						// given back now, the question would be cleared after.
+						c.afterSent = func() { c.giveBack(m, text, files) }
+					} else {
+						c.giveBack(m, text, files)
+					}
 					c.updateButtons()
 				}
 				c.u.create.showWaiting()
@@ -528,6 +537,8 @@ func (c *chatView) giveBack(m app.ChatMessage, text string, files []attachment) 
 // sent shows the outcome of a send on the UI goroutine: the question, or why it was refused.
 func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, paths []string, err error) {
 	c.sending = false
+	after := c.afterSent
+	c.afterSent = nil
 	if err != nil {
 		c.updateButtons()
 		if c.session == session {
@@ -555,6 +566,9 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 	c.updateButtons()
 	if len(session.Messages()) <= 2 {
 		c.u.sidebar.reloadHistory() // a new chat is in the history from its first question
+	}
+	if after != nil {
+		after()
 	}
 }
 

@@ -236,7 +236,9 @@ func TestChatContextFull(t *testing.T) {
 		t.Errorf("footer %q does not say what to do", f)
 	}
 	// The question that got no answer is the user's to shorten or take to a new chat: it
-	// was used up.
+	// was used up. (Checked once the send has cleared the composer too, whichever of the
+	// two ended first.)
+	h.pump("the send's end", func() bool { return !c.sending })
 	if c.entry.Text != "and another question that no longer fits the tiny window" {
 		t.Errorf("the composer holds %q after the question was refused, want the question back", c.entry.Text)
 	}
