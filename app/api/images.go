@@ -49,8 +49,10 @@ func (s *Server) decodeImages(ctx context.Context, turns []turn) *apiError {
 				case <-ctx.Done():
 					return nil
 				}
-				img, e = s.decodeImage(*ref, name, data)
-				<-s.decoding
+				img, e = func() (*model.Image, *apiError) {
+					defer func() { <-s.decoding }() // a panic (a 500) must not keep the slot
+					return s.decodeImage(*ref, name, data)
+				}()
 				if e != nil {
 					return e
 				}

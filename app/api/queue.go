@@ -49,15 +49,16 @@ func (q *queue) admit() (*ticket, int, bool) {
 
 // retryAfterLocked estimates the seconds until a place frees up: the other admitted
 // requests (waiting, or still sending their bodies) at the recent average duration, and the
-// running one at that or at least as long again as it has run (the first job of a fresh
+// running one (or the next to run) at that or at least as long again as it has run (the first job of a fresh
 // server would otherwise be guessed at a second, and clients that honour Retry-After would
 // give up while it runs).
 func (q *queue) retryAfterLocked() int {
-	running, others := q.avg, q.admitted
+	running := q.avg
 	if q.busy {
 		running = max(running, time.Since(q.since))
-		others--
 	}
+	// One admitted request is the running one, or the one that runs next.
+	others := max(0, q.admitted-1)
 	return max(1, int(math.Ceil(running.Seconds()+q.avg.Seconds()*float64(others))))
 }
 

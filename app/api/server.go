@@ -300,7 +300,7 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 }
 
 // ShutdownGrace is how long Run and RunListener let requests in flight finish once their
-// context ends, before their connections are closed (which cancels their jobs).
+// context ends, before their jobs are cancelled (see Shutdown).
 const ShutdownGrace = 5 * time.Second
 
 // RunListener serves on ln until ctx ends, then shuts down, giving requests in flight
@@ -327,8 +327,9 @@ const shutdownAnswerTime = time.Second
 
 // Shutdown answers the requests waiting for their turn, and new ones, with 503 and
 // Retry-After at once; stops the HTTP server (if Serve runs), letting the running job finish
-// until ctx ends; then cancels the jobs still running (they stop within a step) and releases
-// the cached conversation. The model stays open. A Server serves once: to
+// until ctx ends; then cancels the jobs still running (they stop within a step), gives their
+// handlers up to shutdownAnswerTime more to answer 503 before the connections close, and
+// releases the cached conversation. The model stays open. A Server serves once: to
 // serve again (the app's setting switched off and on), make a new one.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopDrain()
@@ -344,7 +345,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			// gone, and give their handlers a moment to say it.
 			s.stopBase()
 			answer, cancel := context.WithTimeout(context.Background(), shutdownAnswerTime)
-			_ = srv.Shutdown(answer) // its error is that of the first call, or the same deadline
+			_ = srv.Shutdown(answer) // the handlers' answers are all that is waited for here
 			cancel()
 			srv.Close()
 		}

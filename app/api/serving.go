@@ -87,8 +87,8 @@ func (v *Serving) URL() string {
 }
 
 // Stop stops the server: requests in flight may finish until ctx ends, then their jobs are
-// cancelled (within one step). It returns once the server has stopped; the engine stays
-// loaded. Stopping twice does nothing more.
+// cancelled (within one step) and answered 503. It returns once the server has stopped, up
+// to a second after ctx ends; the engine stays loaded. Stopping twice does nothing more.
 func (v *Serving) Stop(ctx context.Context) error {
 	err := v.s.Shutdown(ctx)
 	<-v.done
