@@ -29,6 +29,7 @@ type Backend struct {
 	cb       gpu.CommandBuffer   // the open command buffer, nil when none is being encoded
 	work     float64             // estimated floating-point operations encoded into cb
 	encoded  int                 // dispatches encoded into cb
+	splitN   int                 // dispatches after which cb is committed (splitDispatches; tests lower it)
 	split    float64             // work after which cb is committed (splitWork; tests lower it)
 	inflight []gpu.CommandBuffer // committed, not yet waited for, in commit order
 	deferred []gpu.Buffer        // released once every command buffer so far has completed
@@ -140,7 +141,7 @@ const (
 // each runs 32-wide SIMD groups and the threadgroup size the backend dispatches (a
 // register-heavy kernel may be limited below 1024 threads).
 func New(name string, dev gpu.Device) (*Backend, error) {
-	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}, split: splitWork}
+	b := &Backend{name: name, dev: dev, pipes: map[string]gpu.Pipeline{}, split: splitWork, splitN: splitDispatches}
 	for _, k := range kernelNames {
 		p, err := dev.Pipeline(k)
 		if err != nil {
@@ -496,10 +497,8 @@ func (b *Backend) encoder() gpu.CommandBuffer {
 // dispatchWork is dispatch for a heavy op: work estimates its floating-point operations, and
 // the command buffer is committed once it holds more than splitWork.
 func (b *Backend) dispatchWork(work float64, kernel string, groups, threads [3]int, bufs []gpu.Buffer, params []uint32) {
+	b.work += work
 	b.dispatch(kernel, groups, threads, bufs, params)
-	if b.work += work; b.work > b.split {
-		b.commit()
-	}
 }
 
 // dispatch encodes kernel over groups×threads with bufs bound at indices 0.. in order and
@@ -530,7 +529,9 @@ func (b *Backend) dispatch(kernel string, groups, threads [3]int, bufs []gpu.Buf
 	}
 	cb.SetBytes(raw, len(bufs))
 	cb.Dispatch(groups, threads)
-	if b.encoded++; b.encoded >= splitDispatches {
+	// Committed here alone, by either measure, so that the work counted is the open
+	// command buffer's.
+	if b.encoded++; b.encoded >= b.splitN || b.work > b.split {
 		b.commit()
 	}
 }

@@ -15,10 +15,11 @@ import (
 )
 
 // TestSplitCommandBuffers runs the same chain of ops on the simulated device as one command
-// buffer and cut into one per heavy op (with writes, staged ids and frees in between): the
-// results must be identical bit for bit.
+// buffer, cut into one per heavy op, and cut into one per dispatch (with writes, staged ids
+// and frees in between): the results must be identical bit for bit.
 func TestSplitCommandBuffers(t *testing.T) {
-	run := func(split bool) []float32 {
+	const whole, byWork, byDispatch = 0, 1, 2
+	run := func(split int) []float32 {
 		b, err := metalsim.Open(context.Background(), metalsim.Options{})
 		if errors.Is(err, compute.ErrUnavailable) {
 			t.Skipf("skipping: %v", err)
@@ -27,8 +28,11 @@ func TestSplitCommandBuffers(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
-		if split {
+		switch split {
+		case byWork:
 			metal.SetSplitWork(b, 1)
+		case byDispatch:
+			metal.SetSplitDispatches(b, 1)
 		}
 		rng := rand.New(rand.NewPCG(3, 4))
 		vals := func(n int) []float32 {
@@ -57,10 +61,8 @@ func TestSplitCommandBuffers(t *testing.T) {
 		b.Attention(att, tmp, h, q, compute.AttentionParams{Heads: 4, KVHeads: 4, HeadDim: 16, KVLen: t0, Causal: true, Scale: 0.25})
 		b.Free(tmp) // freed while queued
 		b.Linear(y, b.Reshape(att, t0, d), w2, nil)
-		if split {
-			if s, _ := metalsim.Stats(b); s.CommandBuffers < 4 {
-				t.Fatalf("%d command buffers committed before the read, want one per heavy op", s.CommandBuffers)
-			}
+		if s, _ := metalsim.Stats(b); split == byWork && s.CommandBuffers < 4 || split == byDispatch && s.CommandBuffers != s.Dispatches {
+			t.Fatalf("split %d: %d command buffers committed before the read, for %d dispatches", split, s.CommandBuffers, s.Dispatches)
 		}
 		out := make([]float32, t0*n)
 		if err := b.Read(y, out); err != nil {
@@ -68,10 +70,13 @@ func TestSplitCommandBuffers(t *testing.T) {
 		}
 		return out
 	}
-	whole, split := run(false), run(true)
-	for i := range whole {
-		if math.Float32bits(whole[i]) != math.Float32bits(split[i]) {
-			t.Fatalf("split command buffers differ at %d: %v vs %v", i, split[i], whole[i])
+	one := run(whole)
+	for _, split := range []int{byWork, byDispatch} {
+		got := run(split)
+		for i := range one {
+			if math.Float32bits(one[i]) != math.Float32bits(got[i]) {
+				t.Fatalf("split %d: the results differ at %d: %v vs %v", split, i, got[i], one[i])
+			}
 		}
 	}
 }

@@ -72,9 +72,11 @@ func TestConformanceSanitized(t *testing.T) {
 	}
 }
 
-// TestOneCommandBufferPerStep encodes a decoder-layer-like sequence of ops and checks that
-// nothing is submitted until the result is read, and then exactly one command buffer.
-func TestOneCommandBufferPerStep(t *testing.T) {
+// TestStepSubmittedAtRead encodes a decoder-layer-like sequence of ops, fewer than the
+// dispatches after which a command buffer is committed early, and checks that nothing is
+// submitted until the result is read, and then exactly one command buffer (a model's step,
+// with hundreds of dispatches, is committed every splitDispatches: TestSplitCommandBuffers).
+func TestStepSubmittedAtRead(t *testing.T) {
 	b := openSim(t, Options{})
 	defer b.Close()
 	const d, hd, heads, vocab = 64, 16, 4, 50
