@@ -2,7 +2,10 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,18 +36,24 @@ func (u *UI) findModels(autoload bool) {
 		// there was none): another one loading instead must not pass unsaid (a 1B model
 		// for the 7B one).
 		var lastBroken string
-		if i := slices.IndexFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == lastUsed }); lastUsed != "" && i >= 0 {
-			if m := search.Models[i]; !m.Complete {
-				lastBroken = fmt.Sprintf("%s, the model used last, cannot be loaded: %s", m.Name, m.Summary)
+		if lastUsed != "" {
+			var e app.ModelEntry
+			var err error
+			found := slices.IndexFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == lastUsed })
+			if found >= 0 {
+				e = search.Models[found].ModelEntry
+			} else {
+				e, err = app.Inspect(lastUsed)
 			}
-		} else if lastUsed != "" {
-			e, err := app.Inspect(lastUsed)
+			_, statErr := os.Stat(lastUsed)
 			switch {
+			case errors.Is(statErr, fs.ErrNotExist):
+				lastBroken = fmt.Sprintf("The model used last (%s) is no longer there", lastUsed)
 			case err != nil:
 				lastBroken = fmt.Sprintf("The model used last (%s) cannot be read: %s", lastUsed, errorLine(err))
 			case !e.Complete:
 				lastBroken = fmt.Sprintf("%s, the model used last, cannot be loaded: %s", e.Name, e.Summary)
-			default:
+			case found < 0:
 				last = &e
 			}
 		}
@@ -69,7 +78,7 @@ func (u *UI) findModels(autoload bool) {
 			}
 			usable := search.Usable()
 			if len(usable) == 0 {
-				u.showNoModel()
+				u.showNoModel(lastBroken)
 				return
 			}
 			pick := usable[0]
@@ -86,9 +95,12 @@ func (u *UI) findModels(autoload bool) {
 	}()
 }
 
-// showNoModel replaces the views with the screen that says where models are looked for.
-func (u *UI) showNoModel() {
+// showNoModel replaces the views with the screen that says where models are looked for, and
+// problem (why the model used last cannot be loaded) when not "".
+func (u *UI) showNoModel(problem string) {
 	u.setNoEngine("No model yet: download one or add a folder in Models.")
+	u.noModel.problem.SetText(problem)
+	u.noModel.problem.Hidden = problem == ""
 	u.noModel.update(u.search)
 	u.tabs.Hide()
 	u.noModel.content.Show()
@@ -434,7 +446,9 @@ func (u *UI) addModelFolder(then func()) {
 // noModelScreen is what the window shows when no model was found: the models to download
 // (with a Downloader), where models are looked for, and how to add a folder.
 type noModelScreen struct {
-	u         *UI
+	u *UI
+	// problem says why the model used last is not loaded, when that is why there is none.
+	problem   *widget.Label
 	text      *bulleted
 	downloads *downloadView
 	content   fyne.CanvasObject
@@ -450,9 +464,14 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	})
 	add.Importance = widget.HighImportance
 	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), func() { u.findModels(true) })
+	s.problem = widget.NewLabel("")
+	s.problem.Wrapping = fyne.TextWrapWord
+	s.problem.Importance = widget.DangerImportance
+	s.problem.Hide()
 	box := container.NewVBox(
 		container.NewCenter(container.NewGridWrap(fyne.NewSize(64, 64), widget.NewIcon(theme.ComputerIcon()))),
 		title,
+		s.problem,
 	)
 	if u.opts.Downloader != nil {
 		// The download is the way most people get a model: it comes first, folders after.

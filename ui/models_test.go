@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,6 +106,17 @@ func TestStartSaysLastModelIsBroken(t *testing.T) {
 	n := h.u.chat.notice
 	if !n.Visible() || !strings.Contains(n.Text, "a-last, the model used last, cannot be loaded") || !strings.Contains(n.Text, "b-other is loaded instead") {
 		t.Errorf("notice %q (shown %v), want it to say a-last cannot be loaded and b-other is instead", n.Text, n.Visible())
+	}
+
+	// With no other model (b-other, used last now, deleted), the screen that offers
+	// downloads says what became of it.
+	if err := os.RemoveAll(other); err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, nil, func(o *Options) { o.StoreDir = dir; o.Env = envWithModels(root) })
+	h2.pump("the no-model screen", func() bool { return h2.u.noModel.content.Visible() })
+	if p := h2.u.noModel.problem; !p.Visible() || !strings.Contains(p.Text, "b-other) is no longer there") {
+		t.Errorf("the no-model screen says %q (shown %v)", p.Text, p.Visible())
 	}
 }
 
