@@ -158,6 +158,37 @@ func TestQuantizersBits(t *testing.T) {
 	}
 }
 
+// TestAbsMax: the largest magnitude by the magnitudes' bits is Go's float max over them, to
+// the bit, NaNs (whose block takes the float max), infinities, zeros of both signs and
+// subnormals included. Not portable where NaNs are (the NaN max returns), so this compares on
+// the machine that runs it.
+func TestAbsMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), math.Float32frombits(0x7fc00001), math.Float32frombits(0xffc00002),
+		math.SmallestNonzeroFloat32, -math.MaxFloat32, math.MaxFloat32, 1e-40}
+	for n := range 20000 {
+		var x [QBlock]float32
+		for i := range x {
+			switch {
+			case n%4 == 0:
+				x[i] = math.Float32frombits(rng.Uint32())
+			case rng.IntN(6) == 0:
+				x[i] = special[rng.IntN(len(special))]
+			default:
+				x[i] = float32(rng.NormFloat64())
+			}
+		}
+		var want float32
+		for _, v := range x {
+			want = max(want, abs32(v))
+		}
+		if got := absMax(&x); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("absMax of %v = %v (%#x), Go's max gives %v (%#x)", x, got, math.Float32bits(got), want, math.Float32bits(want))
+		}
+	}
+}
+
 // BenchmarkQuantizers times the portable block quantizers, which every backend without an
 // assembly quantizer runs at load (arm64, AVX2 machines, the Metal backend's host side), in
 // weights per second on one core.

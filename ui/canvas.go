@@ -179,7 +179,7 @@ func newCanvasView(u *UI) *canvasView {
 	labelled := func(name string, obj, value fyne.CanvasObject) fyne.CanvasObject {
 		return container.NewBorder(nil, nil, caption(name), value, obj)
 	}
-	left := container.NewHBox(caption("Images"), container.New(fixedWidth{76}, container.NewThemeOverride(c.count, quietFields{})), // one digit
+	left := container.NewHBox(caption("Images"), container.New(fixedWidth{76}, softFocus(c.count)), // one digit
 		caption("Seed"), container.New(fixedWidth{152}, c.seed), c.dice) // 16 digits: seeds < 2^53
 	sliders := container.NewGridWithColumns(2,
 		labelled("Guidance", c.cfg, container.New(fixedWidth{36}, c.cfgL)),

@@ -100,6 +100,10 @@ func TestCanvasResetIgnoresLateStop(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	c := h.u.create
 	generateTwo(t, h)
+	if c.settingsBack.IsZero() {
+		t.Fatal("the run's end did not mark when the settings came back")
+	}
+	c.settingsBack = time.Now() // the click comes at once (not left to this machine's speed)
 	test.Tap(c.reset)
 	if c.count.Selected != "2" || c.seed.Text != "42" {
 		t.Errorf("a click on Reset as the run ended reset the settings: %s images, seed %q", c.count.Selected, c.seed.Text)

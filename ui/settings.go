@@ -164,11 +164,11 @@ func (f *settingsForm) items() []*widget.FormItem {
 		weightsHint.Refresh()
 	}
 	return []*widget.FormItem{
-		widget.NewFormItem("Backend", f.backend),
-		widget.NewFormItem("Threads", f.threads),
-		widget.NewFormItem("Weights", container.NewVBox(f.weights, weightsHint)),
-		widget.NewFormItem("Arithmetic", container.NewVBox(f.precision, wrappedHint(f.precisionHint()))),
-		widget.NewFormItem("Images per run", f.n),
+		widget.NewFormItem("Backend", softFocus(f.backend)),
+		widget.NewFormItem("Threads", softFocus(f.threads)),
+		widget.NewFormItem("Weights", container.NewVBox(softFocus(f.weights), weightsHint)),
+		widget.NewFormItem("Arithmetic", container.NewVBox(softFocus(f.precision), wrappedHint(f.precisionHint()))),
+		widget.NewFormItem("Images per run", softFocus(f.n)),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt. The original uses 5."),
 		hint(widget.NewFormItem("Temperature", f.temp), "How much the images vary. The original uses 1."),
 		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does."),

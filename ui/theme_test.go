@@ -80,10 +80,10 @@ func blend(under, over color.Color) color.NRGBA {
 	return color.NRGBA{R: mix(u.R, o.R), G: mix(u.G, o.G), B: mix(u.B, o.B), A: 0xff}
 }
 
-// A focused select (Fyne fills it with the focus colour) keeps its text readable in the
-// fields' theme: the buttons' deep focus colour left it at about 2:1 in the light variant.
+// A focused select (Fyne fills it with the focus colour) keeps its text readable under
+// softFocus: the buttons' deep focus colour left it at about 2:1 in the light variant.
 func TestFocusedFieldReadable(t *testing.T) {
-	th := quietFields{}
+	th := softFocusTheme{}
 	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
 		fill := blend(th.Color(theme.ColorNameInputBackground, v), th.Color(theme.ColorNameFocus, v))
 		if c := contrast(th.Color(theme.ColorNameForeground, v), fill); c < 4.5 {
