@@ -431,6 +431,10 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	}
 	var b *widget.Button
 	switch {
+	case o.Dir != "" && d.u.engine != nil && d.u.engine.Info().Dir == o.Dir:
+		// As in the Models dialog: Load here reloaded the model in use, stopping its work.
+		b = widget.NewButton("In use", nil)
+		b.Disable()
 	case o.Dir != "":
 		b = widget.NewButton("Load", func() { d.u.loadModel(o.Dir, path.Base(o.Repo)) })
 	case o.Partial:
@@ -438,7 +442,7 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	default:
 		b = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
 	}
-	if o.Default {
+	if o.Default && !b.Disabled() {
 		b.Importance = widget.HighImportance
 	}
 	// The fit wraps beside the name: the row is no wider than a narrow window's column.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -228,6 +229,13 @@ func TestDownloadBesideModel(t *testing.T) {
 	}
 	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Load"))
 	h.pump("the downloaded model to load", func() bool { return u.loading == nil && u.sidebar.modelName.Text == "Janus-Pro-1B" })
+	// The downloads offer no Load on the model in use: it reloaded it, stopping its work.
+	u.showDownloads()
+	view := u.downloads.views[len(u.downloads.views)-1]
+	h.pump("the offers", func() bool { return len(textsIn(view.offers)) > 0 })
+	if b := buttonsIn(view.offers); b["Load"].b != nil || b["In use"].b == nil || !b["In use"].b.Disabled() {
+		t.Errorf("the downloads offer %v for the model in use, want a disabled In use", slices.Collect(maps.Keys(b)))
+	}
 }
 
 // A paused download that another one replaces keeps its place in the offers: Resume, with

@@ -856,6 +856,7 @@ func (u *UI) setEngine(e app.Engine) {
 		u.create.setReady(false, info.Name+" was loaded without its image generation networks: pick another model to create images.")
 	}
 	u.sidebar.showModel(e, "")
+	u.downloads.render() // an open download dialog offers Load on the model now in use
 	if old != nil && old != e {
 		v := u.detachServing()
 		go func() {
