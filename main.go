@@ -41,7 +41,7 @@ func main() {
 		ModelDir:   start.Options.ModelDir,
 		Attach:     start.Options.Attach,
 		Version:    a.Metadata().Version,
-		Downloader: hub.NewDownloader(hub.FromEnv(env)),
+		Downloader: hub.NewEnvDownloader(env),
 		Claim:      start.Claim,
 	})
 	if err != nil {

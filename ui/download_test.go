@@ -33,7 +33,7 @@ func hubEnv(s *hubtest.Server, cache string) app.Env {
 func hubWindow(t *testing.T, env app.Env, engine app.Engine) *harness {
 	return newHarness(t, engine, func(o *Options) {
 		o.Env = env
-		o.Downloader = hub.NewDownloader(hub.FromEnv(env))
+		o.Downloader = hub.NewEnvDownloader(env)
 	})
 }
 

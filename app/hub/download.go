@@ -11,11 +11,18 @@ import (
 // Downloader is the app's download screen on a Client: it implements app.Downloader, so
 // the window offers app.KnownModels and fetches them with the same Pull as `janus pull`.
 type Downloader struct {
-	c *Client
+	client func() *Client
 }
 
-// NewDownloader returns a Downloader pulling with c (FromEnv for the app).
-func NewDownloader(c *Client) *Downloader { return &Downloader{c: c} }
+// NewDownloader returns a Downloader pulling with c.
+func NewDownloader(c *Client) *Downloader { return &Downloader{client: func() *Client { return c }} }
+
+// NewEnvDownloader returns a Downloader that configures its client from env (FromEnv) at each
+// download and listing, as the app does: a token written since the app started (`huggingface-cli
+// login`, which a 401's message asks for) is sent on Retry, not only after a restart.
+func NewEnvDownloader(env app.Env) *Downloader {
+	return &Downloader{client: func() *Client { return FromEnv(env) }}
+}
 
 var _ app.Downloader = (*Downloader)(nil)
 
@@ -24,10 +31,11 @@ var _ app.Downloader = (*Downloader)(nil)
 func (d *Downloader) Offers() ([]app.DownloadOffer, error) {
 	var offers []app.DownloadOffer
 	var errs []error
+	c := d.client()
 	for _, m := range app.KnownModels() {
 		o := app.DownloadOffer{Repo: m.Repo, Summary: m.Summary, Default: m.Repo == DefaultRepo,
 			DownloadBytes: m.DownloadBytes, MemoryBytes: m.MemoryBytes}
-		st, err := d.c.CacheState(m.Repo, "")
+		st, err := c.CacheState(m.Repo, "")
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -56,7 +64,7 @@ func (d *Downloader) Download(ctx context.Context, repo string, progress func(ap
 				Remaining: max(0, p.Remaining), Status: p.Status})
 		}
 	}
-	snap, err := d.c.Pull(ctx, repo, opts)
+	snap, err := d.client().Pull(ctx, repo, opts)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return "", ctxErr

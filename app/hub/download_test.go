@@ -15,6 +15,27 @@ import (
 	"github.com/janus-desktop/janus/model"
 )
 
+// TestEnvDownloaderReadsNewToken: a gated model refused for want of a token downloads on the
+// next try once `huggingface-cli login` has written the token file: the app's Retry sent no
+// token until a restart.
+func TestEnvDownloaderReadsNewToken(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, testRepo)
+	s.Gate("hf_secret")
+	home := t.TempDir()
+	vars := map[string]string{"HF_ENDPOINT": s.URL, "HF_HOME": home, "HF_HUB_CACHE": filepath.Join(home, "hub")}
+	d := NewEnvDownloader(app.Env{GOOS: "linux", Home: t.TempDir(), Getenv: func(k string) string { return vars[k] }})
+	if _, err := d.Download(context.Background(), testRepo, nil); !errors.Is(err, ErrAuth) {
+		t.Fatalf("without a token: %v, want ErrAuth", err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "token"), []byte("hf_secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Download(context.Background(), testRepo, nil); err != nil {
+		t.Fatalf("with the token written since: %v", err)
+	}
+}
+
 // TestDownloaderPauseResume is the app's first-run download: the offers, a download paused
 // mid-way (the partial blob stays), resumed with a Range request, either by the same
 // Downloader or by a fresh one on the same cache (the app restarted), completed, and the
