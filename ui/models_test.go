@@ -110,6 +110,10 @@ func TestStartSaysLastModelIsBroken(t *testing.T) {
 
 	// With no other model (b-other, used last now, deleted), the screen that offers
 	// downloads says what became of it.
+	h.pump("b-other recorded as the model used last", func() bool {
+		s, _, err := h.u.store.LoadSettings()
+		return err == nil && s.LastModel == other
+	})
 	if err := os.RemoveAll(other); err != nil {
 		t.Fatal(err)
 	}
