@@ -57,6 +57,10 @@ func (e *ServerError) Unwrap() error { return e.Err }
 // ErrNoSpace is what a NoSpaceError unwraps to, for errors.Is (hub.ErrNoSpace is it).
 var ErrNoSpace = errors.New("not enough disk space")
 
+// ErrChecksum is a downloaded file that does not match the hub's checksum (hub.ErrChecksum is
+// it): DownloadProblem words it for the window.
+var ErrChecksum = errors.New("checksum mismatch")
+
 // NoSpaceError is a download refused before it started because the disk holding Dir has
 // less room than the download needs: DownloadProblem says how much is missing.
 type NoSpaceError struct {
@@ -166,6 +170,8 @@ func DownloadProblem(err error) string {
 			space.Dir, FormatBytes(space.Need-space.Free), FormatBytes(space.Free))
 	case errors.Is(err, syscall.ENOSPC):
 		return "The disk is full: free some space, then retry"
+	case errors.Is(err, ErrChecksum):
+		return "A downloaded file arrived damaged (it does not match the hub's checksum) and was deleted: Retry fetches it again"
 	case folder != "":
 		return folder
 	case errors.As(err, &dns):

@@ -43,6 +43,8 @@ func TestDownloadProblem(t *testing.T) {
 		{"named server", fmt.Errorf("list x: %w", &app.ServerError{Server: "the hub at http://h:9 (set by HF_ENDPOINT)", Err: refusedErr}),
 			[]string{"Cannot reach the hub at http://h:9 (set by HF_ENDPOINT): the connection failed"}, "dial tcp"},
 		{"disk full", fmt.Errorf("write part: %w", &fs.PathError{Op: "write", Path: "/m/x.part", Err: syscall.ENOSPC}), []string{"disk is full"}, "/m/x.part"},
+		{"damaged file", fmt.Errorf("download a/b: download model.safetensors of a/b: %w: its sha256 is 57e7, the hub says 301a; the download was deleted: pull again", app.ErrChecksum),
+			[]string{"arrived damaged", "Retry fetches it again"}, "57e7"},
 		{"file in the way", fmt.Errorf("download x: lock: %w", &fs.PathError{Op: "mkdir", Path: "/tmp/r/afile", Err: syscall.ENOTDIR}),
 			[]string{"Cannot write to the download folder /tmp/r/afile: a file is in the way"}, "not a directory"},
 		{"file in the way of a ref", fmt.Errorf("read cache ref: %w", &fs.PathError{Op: "open", Path: "/c/m/refs/main", Err: syscall.ENOTDIR}),

@@ -33,7 +33,7 @@ var (
 	// *app.NoSpaceError says how much).
 	ErrNoSpace = app.ErrNoSpace
 	// ErrChecksum: a downloaded file does not match the hub's checksum.
-	ErrChecksum = errors.New("checksum mismatch")
+	ErrChecksum = app.ErrChecksum
 )
 
 // HubError is an error answer of the hub (app.HubError, where DownloadProblem words it),

@@ -561,6 +561,7 @@ func (p *puller) fetch(f remoteFile) error {
 	if got := hex.EncodeToString(b.hash.Sum(nil)); got != f.id {
 		os.Remove(part)
 		p.prog.BytesDone -= b.have
+		p.report(true) // the bar goes back by what was deleted
 		kind := "git blob id"
 		if f.lfs {
 			kind = "sha256"

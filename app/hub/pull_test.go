@@ -359,7 +359,13 @@ func TestPullChecksum(t *testing.T) {
 	files := hubtest.TinyAFiles(t)
 	c := newTestClient(t, s)
 	s.SetFault("model.safetensors", &hubtest.Fault{Corrupt: true})
-	_, err := c.Pull(context.Background(), testRepo, PullOptions{})
+	var last Progress
+	_, err := c.Pull(context.Background(), testRepo, PullOptions{Progress: func(p Progress) { last = p }, ProgressEvery: time.Nanosecond})
+	// The bytes of the file deleted are taken back from the progress: a full bar stood
+	// beside "the download was deleted".
+	if bad := int64(len(files["model.safetensors"])); last.BytesDone > last.Bytes-bad {
+		t.Errorf("the last progress says %d of %d bytes after %d bytes were deleted", last.BytesDone, last.Bytes, bad)
+	}
 	if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), "model.safetensors") || !strings.Contains(err.Error(), sha256Hex(files["model.safetensors"])) {
 		t.Fatalf("error %v, want ErrChecksum naming the file and the hub's sha256", err)
 	}
