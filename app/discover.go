@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -279,6 +280,10 @@ func Inspect(dir string) (ModelEntry, error) {
 	e := ModelEntry{Name: filepath.Base(dir), Path: dir, Family: FamilyUnknown}
 	if abs, err := filepath.Abs(dir); err == nil {
 		e.Name = filepath.Base(abs) // "." names no model
+	}
+	if repo := RepoOf(dir); repo != "" {
+		// A hub cache snapshot, named by its commit: the window showed the hash.
+		e.Name, e.Repo = path.Base(repo), repo
 	}
 	// Each problem in full, and in the plain words of a window.
 	var problems, plain []string

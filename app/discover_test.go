@@ -356,6 +356,20 @@ func TestDiscoverBadRoots(t *testing.T) {
 	}
 }
 
+// A hub cache snapshot inspected by its path (the model used last, outside the folders
+// searched) is named by its repository, not by the commit its folder is named after.
+func TestInspectSnapshotNamed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "models--deepseek-ai--Janus-Pro-1B", "snapshots", "8adc403e2b949edfd32fb4a1")
+	apptest.TinyA(t, dir)
+	e, err := app.Inspect(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Name != "Janus-Pro-1B" || e.Repo != "deepseek-ai/Janus-Pro-1B" {
+		t.Errorf("a snapshot inspected by its path is named %q (repository %q)", e.Name, e.Repo)
+	}
+}
+
 func TestInspectNotModel(t *testing.T) {
 	tmp := t.TempDir()
 	for _, tc := range []struct{ name, config string }{
