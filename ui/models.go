@@ -338,8 +338,12 @@ func (u *UI) showModelPicker() {
 	fill(u.search)
 	refresh := func() {
 		env, extra := u.opts.Env, slices.Clone(u.settings.ModelFolders)
+		inUse := ""
+		if u.engine != nil {
+			inUse = u.engine.Info().Dir
+		}
 		go func() {
-			search := app.SearchModels(env, extra)
+			search := withModel(app.SearchModels(env, extra), inUse)
 			u.do(func() {
 				u.search = search
 				fill(search)
@@ -397,6 +401,26 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 		}
 	}
 	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), rows)
+}
+
+// withModel adds the model at dir to search when the search did not find it: the model in
+// use, loaded from a folder the search does not look in (the one used last, downloaded into
+// the hub cache while JANUS_MODELS names other folders), which the picker said it could not
+// find. It reads the folder: not on the UI goroutine.
+func withModel(search app.ModelSearch, dir string) app.ModelSearch {
+	if dir == "" || slices.ContainsFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == dir }) {
+		return search
+	}
+	e, err := app.Inspect(dir)
+	if err != nil {
+		return search
+	}
+	var loc app.Location
+	if e.Repo != "" {
+		loc = app.LocationHFCache
+	}
+	search.Models = append(slices.Clone(search.Models), app.ModelChoice{ModelEntry: e, Location: loc})
+	return search
 }
 
 // inUse reports whether m is the model loaded.

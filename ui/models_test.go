@@ -85,6 +85,13 @@ func TestStartLoadsLastModelOutsideSearch(t *testing.T) {
 	if h.u.noModel.content.Visible() || h.u.sidebar.modelName.Text != "tiny-a" {
 		t.Errorf("at the next start: no-model screen %v, sidebar %q", h.u.noModel.content.Visible(), h.u.sidebar.modelName.Text)
 	}
+	// The Models dialog lists it, in use: it said no model was found.
+	h.u.showModelPicker()
+	top := h.u.win.Canvas().Overlays().Top()
+	h.pump("the model in the picker", func() bool { return slices.Contains(textsIn(top), "tiny-a") })
+	if b := buttonsIn(top)["In use"]; b.b == nil {
+		t.Errorf("the picker lists %q, want tiny-a in use", textsIn(top))
+	}
 }
 
 // When the model used last cannot be loaded any more, the one loaded instead is not loaded
