@@ -36,6 +36,9 @@ type downloads struct {
 	job      *app.DownloadJob
 	progress app.Progress
 	err      error
+	// lastData is when the running download last received bytes: the hub client waits a
+	// minute on a silent connection, and its last rate and time left stood meanwhile.
+	lastData time.Time
 	// stopped are paused or cancelled jobs that may still be closing their files; the
 	// window waits for them when it closes.
 	stopped []*app.DownloadJob
@@ -104,10 +107,27 @@ func (d *downloads) start(repo string) {
 	}
 	d.repo, d.err = repo, nil
 	job := app.StartDownload(context.Background(), d.u.opts.Downloader, repo, d.onProgress)
-	d.job = job
+	d.job, d.lastData = job, time.Now()
 	go func() {
 		err := job.Wait()
 		d.u.do(func() { d.finish(job, err) })
+	}()
+	go func() {
+		// The line is drawn again every second, so that it says when no data comes.
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-job.Done():
+				return
+			case <-tick.C:
+				d.u.do(func() {
+					if d.job == job {
+						d.renderProgress()
+					}
+				})
+			}
+		}
 	}()
 	d.render()
 }
@@ -128,6 +148,9 @@ func (d *downloads) onProgress(p app.Progress) {
 		d.pending = false
 		d.mu.Unlock()
 		if p != nil && d.job != nil {
+			if p.Done != d.progress.Done {
+				d.lastData = time.Now()
+			}
 			d.progress = *p
 			d.renderProgress()
 		}
@@ -368,7 +391,7 @@ func (v *downloadView) renderProgress() {
 	}
 	v.pauseB.Refresh()
 	v.bar.SetValue(p.Fraction())
-	v.line.SetText(progressLine(p, d.job != nil))
+	v.line.SetText(progressLine(p, d.job != nil, time.Since(d.lastData)))
 	if d.err != nil {
 		v.problem.SetText(app.DownloadProblem(d.err))
 		v.problem.Show()
@@ -377,9 +400,10 @@ func (v *downloadView) renderProgress() {
 	}
 }
 
-// progressLine is "1.2 GB of 4.2 GB · 25 MB/s · 2 min left" (bytes alone while paused), or
-// the download's status when it waits or retries.
-func progressLine(p app.Progress, running bool) string {
+// progressLine is "1.2 GB of 4.2 GB · 25 MB/s · 2 min left" (bytes alone while paused), the
+// download's status when it waits or retries, or how long no data has come (quiet) once
+// that is stallShown or more.
+func progressLine(p app.Progress, running bool, quiet time.Duration) string {
 	s := app.FormatBytes(int64(p.Done))
 	if p.Total > 0 {
 		s += " of " + app.FormatBytes(int64(p.Total))
@@ -390,6 +414,9 @@ func progressLine(p app.Progress, running bool) string {
 	if p.Status != "" {
 		return s + " · " + p.Status
 	}
+	if quiet >= stallShown {
+		return s + " · no data for " + formatDuration(quiet.Truncate(time.Second)) + ": waiting for the server"
+	}
 	if p.Rate > 0 {
 		s += " · " + app.FormatBytes(int64(p.Rate)) + "/s"
 	}
@@ -398,6 +425,10 @@ func progressLine(p app.Progress, running bool) string {
 	}
 	return s
 }
+
+// stallShown is how long a download may receive nothing before its line says so instead of
+// the speed and time left it had.
+const stallShown = 5 * time.Second
 
 // formatDuration writes d for people: "45 s", "3 min", "1 h 20 min".
 func formatDuration(d time.Duration) string {

@@ -163,6 +163,13 @@ func TestDownloadDialog(t *testing.T) {
 	job := u.downloads.job
 	<-stalled
 	waitPartial(t, cache, 2_000_000)
+	// A stalled connection: the line says so instead of the speed it had (the client waits
+	// a minute before it retries). The seconds are set, not waited for.
+	u.downloads.lastData = time.Now().Add(-12 * time.Second)
+	u.downloads.renderProgress()
+	if !strings.Contains(view.line.Text, "no data for 12 s") {
+		t.Errorf("a stalled download says %q", view.line.Text)
+	}
 	test.Tap(view.cancelB)
 	h.waitJobEnd("the cancel", job)
 	h.pump("the offers again", func() bool { return view.offers.Visible() && u.downloads.offers[0].Partial })
@@ -297,5 +304,26 @@ func TestDownloadFolderInTheWay(t *testing.T) {
 	h.pump("the failure on screen", func() bool { return view.pauseB.Text == "Retry" })
 	if want := "Cannot write to the download folder " + refs + ": a file is in the way"; view.problem.Text != want {
 		t.Errorf("failed download says %q, want %q", view.problem.Text, want)
+	}
+}
+
+// The download's line: bytes, speed and time left while data comes; what it waits for when
+// none has come for a while; the bytes alone when paused.
+func TestProgressLine(t *testing.T) {
+	p := app.Progress{Done: 1_200_000_000, Total: 4_200_000_000, Rate: 25_000_000, Remaining: 2 * time.Minute}
+	for _, c := range []struct {
+		p       app.Progress
+		running bool
+		quiet   time.Duration
+		want    string
+	}{
+		{p, true, time.Second, "1.2 GB of 4.2 GB · 25 MB/s · 2 min left"},
+		{p, true, 7*time.Second + 400*time.Millisecond, "1.2 GB of 4.2 GB · no data for 7 s: waiting for the server"},
+		{p, false, time.Hour, "1.2 GB of 4.2 GB downloaded"},
+		{app.Progress{Done: 5, Total: 10, Status: "retrying in 4s"}, true, time.Minute, "5 bytes of 10 bytes · retrying in 4s"},
+	} {
+		if got := progressLine(c.p, c.running, c.quiet); got != c.want {
+			t.Errorf("progressLine(%+v, %v, %v) = %q, want %q", c.p, c.running, c.quiet, got, c.want)
+		}
 	}
 }
