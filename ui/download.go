@@ -315,8 +315,11 @@ func newDownloadView(d *downloads) *downloadView {
 		}
 	})
 	v.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.cancel)
+	// One width for Pause, Resume and Retry: the button stays under the pointer.
+	pauseW := steadyWidth(widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), nil),
+		widget.NewButtonWithIcon("Resume", theme.MediaPlayIcon(), nil), widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), nil))
 	v.active = container.NewVBox(v.title, v.bar, v.line, v.problem,
-		container.NewHBox(layout.NewSpacer(), v.pauseB, v.cancelB), widget.NewSeparator())
+		container.NewHBox(layout.NewSpacer(), container.New(fixedWidth{pauseW}, v.pauseB), v.cancelB), widget.NewSeparator())
 	v.content = container.NewVBox(v.active, v.offers)
 	return v
 }
@@ -339,11 +342,8 @@ func (v *downloadView) fill() {
 	} else {
 		v.active.Hide()
 	}
-	if d.job != nil {
-		v.offers.Hide() // one download at a time
-		return
-	}
-	v.offers.Show()
+	// The other offers stay in sight while one downloads (their buttons off: one download at
+	// a time): hidden, the screen's centred column moved, and Pause and Resume with it.
 	if d.offers == nil && d.offersErr == nil {
 		v.offers.Add(widget.NewLabel("Looking at what can be downloaded…"))
 		return
@@ -472,6 +472,9 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 		b = widget.NewButtonWithIcon("Resume", theme.DownloadIcon(), func() { d.start(o.Repo) })
 	default:
 		b = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
+	}
+	if d.job != nil {
+		b.Disable() // one download at a time
 	}
 	if o.Default && !b.Disabled() {
 		b.Importance = widget.HighImportance

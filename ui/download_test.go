@@ -105,12 +105,22 @@ func TestFirstRunDownload(t *testing.T) {
 	<-stalled
 	waitPartial(t, cache, 3_000_000)
 	h.pump("progress", func() bool { return u.downloads.progress.Done > 0 })
-	if !view.active.Visible() || view.offers.Visible() || view.title.Text != "Downloading Janus-Pro-1B" ||
+	if !view.active.Visible() || view.title.Text != "Downloading Janus-Pro-1B" ||
 		!strings.Contains(view.line.Text, " of ") || view.pauseB.Text != "Pause" {
 		t.Errorf("while downloading: title %q, line %q, button %q", view.title.Text, view.line.Text, view.pauseB.Text)
 	}
+	// The other offers stay where they were, their buttons off: one download at a time, and
+	// Pause does not move when Resume takes its place.
+	if b := findButton(t, view.offers, "Download"); !b.Disabled() {
+		t.Error("another download can be started during one")
+	}
+	before := fyne.CurrentApp().Driver().AbsolutePositionForObject(view.pauseB)
 	test.Tap(view.pauseB)
 	h.waitJobEnd("the pause", job)
+	h.pump("the offers drawn again", func() bool { return view.pauseB.Text == "Resume" })
+	if after := fyne.CurrentApp().Driver().AbsolutePositionForObject(view.pauseB); after != before {
+		t.Errorf("Pause was at %v, Resume is at %v: the button moved under the pointer", before, after)
+	}
 	if err := job.Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("paused job: %v", err)
 	}
