@@ -39,7 +39,9 @@ func (d *Downloader) Offers() ([]app.DownloadOffer, error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		o.CachedBytes, o.Partial = st.Bytes, st.Partial
+		// An empty partial file (a download refused at its first file, by a 401 say) is no
+		// download to resume: the window showed it paused at 0 bytes.
+		o.CachedBytes, o.Partial = st.Bytes, st.Partial && st.Bytes > 0
 		if st.Snapshot != nil {
 			// Another client's interrupted download may have left a snapshot without every file.
 			if e, err := app.Inspect(st.Snapshot.Path); err == nil && e.Complete {

@@ -28,6 +28,15 @@ func TestEnvDownloaderReadsNewToken(t *testing.T) {
 	if _, err := d.Download(context.Background(), testRepo, nil); !errors.Is(err, ErrAuth) {
 		t.Fatalf("without a token: %v, want ErrAuth", err)
 	}
+	offers, err := d.Offers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range offers {
+		if o.Repo == testRepo && o.Partial {
+			t.Errorf("a download refused before its first byte is offered as one to resume: %+v", o)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(home, "token"), []byte("hf_secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
