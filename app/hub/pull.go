@@ -646,7 +646,7 @@ func (p *puller) get(b *partialBlob) (int64, error) {
 	}
 	// A connection that stops sending is cancelled, and retried from where it stopped.
 	stall := p.c.stallTimeout()
-	timer := time.AfterFunc(stall, func() { cancel(fmt.Errorf("no data for %s", stall)) })
+	timer := time.AfterFunc(stall, func() { cancel(fmt.Errorf("no data for %.0f s", stall.Seconds())) })
 	defer timer.Stop()
 	buf := make([]byte, 256<<10)
 	var n int64
