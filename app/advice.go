@@ -269,6 +269,11 @@ func hubProblem(e *HubError, tries int) string {
 		repo = "the model"
 	}
 	const login = "HF_TOKEN or `huggingface-cli login`"
+	check := "check the name"
+	if strings.Contains(hub, "HF_ENDPOINT") {
+		// The app asks for the released names: a mirror that lacks one is the likelier cause.
+		check = "check the name, and that HF_ENDPOINT names a hub that has it"
+	}
 	switch {
 	case e.Status >= 500, e.Status == http.StatusTooManyRequests:
 		verb := fmt.Sprintf("answered with an error (%d)", e.Status)
@@ -288,14 +293,14 @@ func hubProblem(e *HubError, tries int) string {
 	case e.Code == "GatedRepo", e.Status == http.StatusForbidden && e.TokenSource != "":
 		return "The token from " + e.TokenSource + " has no access to " + repo + ": accept its terms on its page on " + hub + " with the token's account"
 	case e.Status == http.StatusNotFound && e.Code == "RevisionNotFound":
-		return "Revision " + e.Revision + " of " + repo + " was not found on " + hub + ": check the name"
+		return "Revision " + e.Revision + " of " + repo + " was not found on " + hub + ": " + check
 	case e.Status == http.StatusNotFound && e.Code == "EntryNotFound":
 		return what + " of " + repo + " is missing on " + hub + ": try again later"
 	case e.Status == http.StatusNotFound:
-		return repo + " was not found on " + hub + ": check the name"
+		return repo + " was not found on " + hub + ": " + check
 	case e.Status == http.StatusUnauthorized && e.TokenSource == "" && e.Code == "RepoNotFound":
 		// The hub answers so for a repository that does not exist, and for a private one.
-		return repo + " was not found on " + hub + ": check the name; a private model needs a token (" + login + ")"
+		return repo + " was not found on " + hub + ": " + check + "; a private model needs a token (" + login + ")"
 	case e.Status == http.StatusUnauthorized && e.TokenSource == "", e.Status == http.StatusForbidden:
 		return sentence(repo) + " needs a token: " + login
 	case e.Status == http.StatusUnauthorized:

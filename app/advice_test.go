@@ -73,7 +73,7 @@ func TestDownloadProblem(t *testing.T) {
 			[]string{"The hub at mirror.example:8080 answered with an error (502) for a/b"}, "/api/"},
 		{"unknown repository", fmt.Errorf("download deepseek-ai/X: %w", &app.HubError{Status: 404, Code: "RepoNotFound", Message: "Repository not found",
 			URL: "http://h:1/api/models/deepseek-ai/X/revision/main?blobs=true", Hub: "the hub at http://h:1 (set by HF_ENDPOINT)", Repo: "deepseek-ai/X"}),
-			[]string{"deepseek-ai/X was not found on the hub at http://h:1 (set by HF_ENDPOINT): check the name"}, "blobs=true"},
+			[]string{"deepseek-ai/X was not found on the hub at http://h:1 (set by HF_ENDPOINT): check the name, and that HF_ENDPOINT names a hub that has it"}, "blobs=true"},
 		{"unknown or private repository", &app.HubError{Status: 401, Code: "RepoNotFound", Message: "Invalid username or password.", Hub: "Hugging Face", Repo: "a/b"},
 			[]string{"a/b was not found on Hugging Face: check the name; a private model needs a token (HF_TOKEN or `huggingface-cli login`)"}, "password"},
 		{"unknown revision", &app.HubError{Status: 404, Code: "RevisionNotFound", Hub: "Hugging Face", Repo: "a/b", Revision: "v9"},

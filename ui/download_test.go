@@ -194,7 +194,7 @@ func TestDownloadDialog(t *testing.T) {
 	h.waitJobEnd("the failure", u.downloads.job)
 	// The job is done before its end reaches the window: wait for the button to change.
 	h.pump("the failure on screen", func() bool { return view.pauseB.Text == "Retry" })
-	want := "deepseek-ai/Janus-1.3B was not found on the hub at " + s.URL + " (set by HF_ENDPOINT): check the name"
+	want := "deepseek-ai/Janus-1.3B was not found on the hub at " + s.URL + " (set by HF_ENDPOINT): check the name, and that HF_ENDPOINT names a hub that has it"
 	if view.pauseB.Text != "Retry" || !view.problem.Visible() || view.problem.Text != want {
 		t.Errorf("failed download: button %q, problem %q, want %q", view.pauseB.Text, view.problem.Text, want)
 	}
