@@ -169,6 +169,10 @@ func DownloadProblem(err error) string {
 		return fmt.Sprintf("Not enough disk space in %s: the download needs %s more than the %s free",
 			space.Dir, FormatBytes(space.Need-space.Free), FormatBytes(space.Free))
 	case errors.Is(err, syscall.ENOSPC):
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path != "" {
+			return "The disk holding " + filepath.Dir(pe.Path) + " is full: free some space, then retry"
+		}
 		return "The disk is full: free some space, then retry"
 	case errors.Is(err, ErrChecksum):
 		return "A downloaded file arrived damaged (it does not match the hub's checksum) and was deleted: Retry fetches it again"

@@ -42,7 +42,7 @@ func TestDownloadProblem(t *testing.T) {
 		{"refused", fmt.Errorf("list x: %w", refusedErr), []string{"Cannot reach 127.0.0.1", "connection failed"}, "dial tcp"},
 		{"named server", fmt.Errorf("list x: %w", &app.ServerError{Server: "the hub at http://h:9 (set by HF_ENDPOINT)", Err: refusedErr}),
 			[]string{"Cannot reach the hub at http://h:9 (set by HF_ENDPOINT): the connection failed"}, "dial tcp"},
-		{"disk full", fmt.Errorf("write part: %w", &fs.PathError{Op: "write", Path: "/m/x.part", Err: syscall.ENOSPC}), []string{"disk is full"}, "/m/x.part"},
+		{"disk full", fmt.Errorf("write part: %w", &fs.PathError{Op: "write", Path: "/m/x.part", Err: syscall.ENOSPC}), []string{"The disk holding /m is full"}, "/m/x.part"},
 		{"damaged file", fmt.Errorf("download a/b: download model.safetensors of a/b: %w: its sha256 is 57e7, the hub says 301a; the download was deleted: pull again", app.ErrChecksum),
 			[]string{"arrived damaged", "Retry fetches it again"}, "57e7"},
 		{"file in the way", fmt.Errorf("download x: lock: %w", &fs.PathError{Op: "mkdir", Path: "/tmp/r/afile", Err: syscall.ENOTDIR}),
