@@ -27,6 +27,9 @@ type DownloadOffer struct {
 	// Dir is the model folder when a complete copy is there already ("" otherwise): load it
 	// instead of downloading.
 	Dir string
+	// Unavailable says why it cannot be downloaded now ("" when it can): HF_HUB_OFFLINE is
+	// set, say, which no Retry gets past.
+	Unavailable string
 }
 
 // Fits reports whether this machine has the memory the model needs (true when the

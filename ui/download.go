@@ -473,8 +473,11 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	default:
 		b = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
 	}
-	if d.job != nil {
-		b.Disable() // one download at a time
+	if d.job != nil || o.Unavailable != "" && o.Dir == "" {
+		b.Disable() // one download at a time, and none that cannot start
+	}
+	if o.Unavailable != "" && o.Dir == "" {
+		info.SetText(info.Text + "\n" + o.Unavailable)
 	}
 	if o.Default && !b.Disabled() {
 		b.Importance = widget.HighImportance

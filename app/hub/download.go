@@ -48,6 +48,9 @@ func (d *Downloader) Offers() ([]app.DownloadOffer, error) {
 				o.Dir = st.Snapshot.Path
 			}
 		}
+		if c.Offline && o.Dir == "" {
+			o.Unavailable = "HF_HUB_OFFLINE is set: downloads are off until it is unset"
+		}
 		offers = append(offers, o)
 	}
 	return offers, errors.Join(errs...)

@@ -45,6 +45,27 @@ func TestEnvDownloaderReadsNewToken(t *testing.T) {
 	}
 }
 
+// TestOffersOffline: with HF_HUB_OFFLINE set, the offers say downloads are off, which no
+// Retry gets past (the window offered Download buttons that could only fail).
+func TestOffersOffline(t *testing.T) {
+	home := t.TempDir()
+	vars := map[string]string{"HF_HOME": home, "HF_HUB_OFFLINE": "1"}
+	d := NewEnvDownloader(app.Env{GOOS: "linux", Home: t.TempDir(), Getenv: func(k string) string { return vars[k] }})
+	offers, err := d.Offers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range offers {
+		if !strings.Contains(o.Unavailable, "HF_HUB_OFFLINE") {
+			t.Errorf("offline, %s is offered with %q", o.Repo, o.Unavailable)
+		}
+	}
+	vars["HF_HUB_OFFLINE"] = ""
+	if offers, _ := d.Offers(); offers[0].Unavailable != "" {
+		t.Errorf("online, %s is unavailable: %q", offers[0].Repo, offers[0].Unavailable)
+	}
+}
+
 // TestDownloaderPauseResume is the app's first-run download: the offers, a download paused
 // mid-way (the partial blob stays), resumed with a Range request, either by the same
 // Downloader or by a fresh one on the same cache (the app restarted), completed, and the
