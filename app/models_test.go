@@ -99,7 +99,7 @@ func TestNoModelText(t *testing.T) {
 		env.HFHubCache() + " (Hugging Face cache, not there)",
 		"huggingface-cli download deepseek-ai/Janus-Pro-1B",
 		"add the folder that holds your models with Add folder…",
-		"Janus-Pro-1B is the smallest (a 4.2 GB download); Janus-Pro-7B (14.8 GB)",
+		"Janus-Pro-1B is a 4.2 GB download that suits most computers; Janus-Pro-7B (14.8 GB) draws and reads better and needs 18.0 GB of memory.",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("NoModelText lacks %q:\n%s", want, text)
