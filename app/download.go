@@ -50,6 +50,9 @@ type Downloader interface {
 	// bytes (Done of Total), the rate in bytes per second and the time left, on Download's
 	// goroutine. Cancelling ctx pauses it: what was fetched stays for the next Download.
 	Download(ctx context.Context, repo string, progress func(Progress)) (dir string, err error)
+	// Discard deletes what unfinished downloads of repo left, to give the disk back (a
+	// paused download is otherwise kept for later); it fails while one of repo runs.
+	Discard(repo string) error
 }
 
 // DownloadJob is a download running on its own goroutine. Cancel pauses it (Err is then

@@ -199,6 +199,27 @@ func (d *downloads) cancel() {
 	d.reload()
 }
 
+// discard asks, then deletes what the unfinished download of repo left (bytes of it), off
+// the UI goroutine, and shows the offers again.
+func (d *downloads) discard(repo string, bytes int64) {
+	name := path.Base(repo)
+	d.u.showNoEnter(d.u.question("Discard the download?",
+		fmt.Sprintf("Delete the %s of %s downloaded so far? Its download then starts from the beginning.", app.FormatBytes(bytes), name),
+		"Discard", "Keep", 420, func() {
+			go func() {
+				err := d.u.opts.Downloader.Discard(repo)
+				d.u.do(func() {
+					if err != nil {
+						d.u.showError("Cannot discard the download", err, "")
+					} else if d.repo == repo && d.job == nil {
+						d.repo, d.err = "", nil // no longer paused: nothing is left to resume
+					}
+					d.reload()
+				})
+			}()
+		}))
+}
+
 // finish takes job's end: a finished model is loaded, a failure is shown with Retry.
 func (d *downloads) finish(job *app.DownloadJob, err error) {
 	if d.job != job {
@@ -291,7 +312,9 @@ type downloadView struct {
 	problem *widget.Label
 	pauseB  *widget.Button
 	cancelB *widget.Button
-	content fyne.CanvasObject
+	// discardB deletes what a paused or failed download fetched (Cancel keeps it).
+	discardB *widget.Button
+	content  fyne.CanvasObject
 	// relayout, when set, lays out what holds the view again after rows came or went
 	// (wrapped labels know their height only once they have a width).
 	relayout func()
@@ -315,11 +338,13 @@ func newDownloadView(d *downloads) *downloadView {
 		}
 	})
 	v.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.cancel)
+	v.discardB = widget.NewButton("Discard…", func() { d.discard(d.repo, int64(d.progress.Done)) })
+	v.discardB.Importance = widget.LowImportance
 	// One width for Pause, Resume and Retry: the button stays under the pointer.
 	pauseW := steadyWidth(widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), nil),
 		widget.NewButtonWithIcon("Resume", theme.MediaPlayIcon(), nil), widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), nil))
 	v.active = container.NewVBox(v.title, v.bar, v.line, v.problem,
-		container.NewHBox(layout.NewSpacer(), container.New(fixedWidth{pauseW}, v.pauseB), v.cancelB), widget.NewSeparator())
+		container.NewHBox(v.discardB, layout.NewSpacer(), container.New(fixedWidth{pauseW}, v.pauseB), v.cancelB), widget.NewSeparator())
 	v.content = container.NewVBox(v.active, v.offers)
 	return v
 }
@@ -390,6 +415,8 @@ func (v *downloadView) renderProgress() {
 		v.pauseB.Importance = widget.HighImportance
 	}
 	v.pauseB.Refresh()
+	v.discardB.Hidden = d.job != nil // at the row's other end: not where Pause was
+	v.discardB.Refresh()
 	v.bar.SetValue(p.Fraction())
 	v.line.SetText(progressLine(p, d.job != nil, time.Since(d.lastData)))
 	if d.err != nil {
@@ -482,9 +509,16 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	if o.Default && !b.Disabled() {
 		b.Importance = widget.HighImportance
 	}
+	buttons := container.NewVBox(b)
+	if o.Partial && o.Dir == "" && d.job == nil {
+		// Cancel keeps what was fetched, for later: gigabytes, which only this gives back.
+		discard := widget.NewButton("Discard…", func() { d.discard(o.Repo, o.CachedBytes) })
+		discard.Importance = widget.LowImportance
+		buttons.Add(discard)
+	}
 	// The fit wraps beside the name: the row is no wider than a narrow window's column.
 	fit.Wrapping = fyne.TextWrapWord
-	return container.NewBorder(nil, nil, nil, container.NewVBox(b),
+	return container.NewBorder(nil, nil, nil, buttons,
 		container.NewVBox(container.NewBorder(nil, nil, name, nil, fit), info))
 }
 

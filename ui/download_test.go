@@ -114,10 +114,16 @@ func TestFirstRunDownload(t *testing.T) {
 	if b := findButton(t, view.offers, "Download"); !b.Disabled() {
 		t.Error("another download can be started during one")
 	}
+	if view.discardB.Visible() {
+		t.Error("a running download offers Discard…")
+	}
 	before := fyne.CurrentApp().Driver().AbsolutePositionForObject(view.pauseB)
 	test.Tap(view.pauseB)
 	h.waitJobEnd("the pause", job)
 	h.pump("the offers drawn again", func() bool { return view.pauseB.Text == "Resume" })
+	if !view.discardB.Visible() {
+		t.Error("a paused download offers no Discard…")
+	}
 	if after := fyne.CurrentApp().Driver().AbsolutePositionForObject(view.pauseB); after != before {
 		t.Errorf("Pause was at %v, Resume is at %v: the button moved under the pointer", before, after)
 	}
@@ -188,6 +194,17 @@ func TestDownloadDialog(t *testing.T) {
 		t.Errorf("after Cancel the offer does not say what is kept:\n%s", texts)
 	}
 	findButton(t, view.offers, "Resume")
+
+	// Discard… gives the disk back, once asked (Cancel keeps what was fetched).
+	test.Tap(findButton(t, view.offers, "Discard…"))
+	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Discard"))
+	h.pump("the offers without the partial download", func() bool {
+		return len(u.downloads.offers) == 3 && !u.downloads.offers[0].Partial && u.downloads.offers[0].CachedBytes == 0
+	})
+	findButton(t, view.offers, "Download")
+	if _, err := os.Stat(filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Discard the download's folder is still there: %v", err)
+	}
 
 	// A repository the hub does not have fails with its error and a Retry button.
 	u.downloads.start("deepseek-ai/Janus-1.3B")

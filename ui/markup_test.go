@@ -177,6 +177,8 @@ func (fakeDownloader) Offers() ([]app.DownloadOffer, error) {
 	}, nil
 }
 
+func (fakeDownloader) Discard(string) error { return nil }
+
 func (fakeDownloader) Download(ctx context.Context, repo string, progress func(app.Progress)) (string, error) {
 	progress(app.Progress{Done: 1_300_000_000, Total: 4_185_000_000, Rate: 26_000_000, Remaining: 111 * time.Second})
 	<-ctx.Done()

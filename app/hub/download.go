@@ -87,3 +87,6 @@ func (d *Downloader) Download(ctx context.Context, repo string, progress func(ap
 	}
 	return snap.Path, nil
 }
+
+// Discard deletes what unfinished downloads of repo left in the cache (Client.Discard).
+func (d *Downloader) Discard(repo string) error { return d.client().Discard(repo) }

@@ -66,6 +66,60 @@ func TestOffersOffline(t *testing.T) {
 	}
 }
 
+// TestDiscard: a paused download's files are deleted on request (Cancel keeps them), not
+// while a download of the repository runs; a complete model in the cache stays, only the
+// partial files beside it go.
+func TestDiscard(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, testRepo)
+	stalled := make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 1_000_000, Stalled: stalled})
+	c := newTestClient(t, s)
+	d := NewDownloader(c)
+	ctx, pause := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := d.Download(ctx, testRepo, nil); done <- err }()
+	<-stalled
+	if err := d.Discard(testRepo); err == nil || !strings.Contains(err.Error(), "running") {
+		t.Errorf("Discard during the download: %v, want it refused", err)
+	}
+	pause()
+	<-done
+	repoDir := filepath.Join(c.Cache, RepoFolder(testRepo))
+	if st, _ := c.CacheState(testRepo, ""); !st.Partial {
+		t.Fatalf("no partial download to discard: %+v", st)
+	}
+	if err := d.Discard(testRepo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(repoDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Discard the repository folder is still there: %v", err)
+	}
+	if offers, _ := d.Offers(); offers[0].Repo != testRepo || offers[0].Partial || offers[0].CachedBytes != 0 {
+		t.Errorf("after Discard: %+v", offers[0])
+	}
+
+	// A complete copy with a partial file beside it: the copy stays.
+	s.SetFault("model.safetensors", nil)
+	dir, err := d.Download(context.Background(), testRepo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray := filepath.Join(repoDir, "blobs", "0123abcd.incomplete")
+	if err := os.WriteFile(stray, []byte("part"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Discard(testRepo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stray); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the partial file beside a complete copy stayed: %v", err)
+	}
+	if e, err := app.Inspect(dir); err != nil || !e.Complete {
+		t.Errorf("the complete copy did not stay: %+v, %v", e, err)
+	}
+}
+
 // TestDownloaderPauseResume is the app's first-run download: the offers, a download paused
 // mid-way (the partial blob stays), resumed with a Range request, either by the same
 // Downloader or by a fresh one on the same cache (the app restarted), completed, and the

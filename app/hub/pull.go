@@ -770,3 +770,47 @@ func FormatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.2f %cB", f, "kMGTP"[i-1])
 }
+
+// Discard deletes what unfinished downloads of repo left in the cache, to give the disk
+// back: the whole repository folder when none of its snapshots holds a complete model, else
+// only its partial files. A download of repo running meanwhile (in this program or another
+// that locks as Pull does) makes it fail, deleting nothing.
+func (c *Client) Discard(repo string) error {
+	if err := checkRepo(repo); err != nil {
+		return err
+	}
+	if c.Cache == "" {
+		return nil
+	}
+	rc := repoCache{dir: filepath.Join(c.Cache, RepoFolder(repo))}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	release, err := lockFile(ctx, filepath.Join(rc.lockDir(), "pull.lock"), func() {})
+	if ctx.Err() != nil {
+		return fmt.Errorf("discard the download of %s: a download of it is running", repo)
+	}
+	if err != nil {
+		return fmt.Errorf("discard the download of %s: %w", repo, err)
+	}
+	defer release()
+	snaps, err := os.ReadDir(filepath.Join(rc.dir, "snapshots"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("discard the download of %s: %w", repo, err)
+	}
+	for _, s := range snaps {
+		if e, err := app.Inspect(filepath.Join(rc.dir, "snapshots", s.Name())); err == nil && e.Complete {
+			// A complete model stays: only the partial files go.
+			partial, _ := filepath.Glob(filepath.Join(rc.dir, "blobs", "*.incomplete"))
+			for _, p := range partial {
+				if err := os.Remove(p); err != nil {
+					return fmt.Errorf("discard the download of %s: %w", repo, err)
+				}
+			}
+			return nil
+		}
+	}
+	if err := os.RemoveAll(rc.dir); err != nil {
+		return fmt.Errorf("discard the download of %s: %w", repo, err)
+	}
+	return nil
+}
