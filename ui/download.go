@@ -203,7 +203,7 @@ func (d *downloads) cancel() {
 // the UI goroutine, and shows the offers again.
 func (d *downloads) discard(repo string, bytes int64) {
 	name := path.Base(repo)
-	d.u.showNoEnter(d.u.question("Discard the download?",
+	q := d.u.question("Discard the download?",
 		fmt.Sprintf("Delete the %s of %s downloaded so far? Its download then starts from the beginning.", app.FormatBytes(bytes), name),
 		"Discard", "Keep", 420, func() {
 			go func() {
@@ -217,7 +217,9 @@ func (d *downloads) discard(repo string, bytes int64) {
 					d.reload()
 				})
 			}()
-		}))
+		})
+	q.SetConfirmImportance(widget.DangerImportance) // it deletes: not drawn as the default
+	d.u.showNoEnter(q)
 }
 
 // finish takes job's end: a finished model is loaded, a failure is shown with Retry.
