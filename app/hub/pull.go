@@ -783,7 +783,8 @@ func (c *Client) Discard(repo string) error {
 		return nil
 	}
 	rc := repoCache{dir: filepath.Join(c.Cache, RepoFolder(repo))}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	// A download just paused may hold the lock while it closes its files: a moment's wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	release, err := lockFile(ctx, filepath.Join(rc.lockDir(), "pull.lock"), func() {})
 	if ctx.Err() != nil {
