@@ -18,9 +18,9 @@ type Tensor = compute.Tensor
 // Ops are encoded into an open command buffer and nothing is waited for until the host needs
 // a result: Read and Sync commit it and wait, so a model step has one wait. The open command
 // buffer is committed, without waiting, every splitDispatches dispatches and once it holds
-// splitWork of heavy work (a long prefill, the VQ decoder). The host touches a buffer's shared memory
-// directly only when nothing is queued; otherwise host data goes through a staging arena and
-// frees wait for the next wait.
+// splitWork of heavy work (a long prefill, the VQ decoder). The host touches a buffer's
+// shared memory directly only when nothing is queued; otherwise host data goes through a
+// staging arena and frees wait for the next wait.
 type Backend struct {
 	name  string
 	dev   gpu.Device
@@ -48,8 +48,8 @@ const splitWork = 32e9
 // splitDispatches is the number of dispatches after which the open command buffer is
 // committed, so that the GPU starts on a step's first layers while the host encodes the
 // rest: encoding a dispatch costs the host a few microseconds through purego, and a token
-// step has hundreds (about 390 for Janus-Pro-1B), which would otherwise all be encoded
-// before the GPU began. llama.cpp's Metal backend splits a graph's encoding the same way.
+// step has hundreds, which would otherwise all be encoded before the GPU began. llama.cpp's
+// Metal backend splits a graph's encoding the same way.
 const splitDispatches = 64
 
 // arena holds the host data ops read (Embedding's ids, RoPE's table, Write's values) in a
