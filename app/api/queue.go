@@ -49,9 +49,9 @@ func (q *queue) admit() (*ticket, int, bool) {
 
 // retryAfterLocked estimates the seconds until a place frees up: the other admitted
 // requests (waiting, or still sending their bodies) at the recent average duration, and the
-// running one (or the next to run) at that or at least as long again as it has run (the first job of a fresh
-// server would otherwise be guessed at a second, and clients that honour Retry-After would
-// give up while it runs).
+// running one (or the next to run) at that or at least as long again as it has run (the
+// first job of a fresh server would otherwise be guessed at a second, and clients that
+// honour Retry-After would give up while it runs).
 func (q *queue) retryAfterLocked() int {
 	running := q.avg
 	if q.busy {
