@@ -28,7 +28,7 @@ type DownloadOffer struct {
 	// instead of downloading.
 	Dir string
 	// Unavailable says why it cannot be downloaded now ("" when it can): HF_HUB_OFFLINE is
-	// set, say, which no Retry gets past.
+	// set, say, which no Retry gets past; never set with Dir, whose copy loads anyway.
 	Unavailable string
 }
 

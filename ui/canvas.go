@@ -278,8 +278,8 @@ func (c *canvasView) applyChanged(was, now app.GenerationSettings) {
 // defaults (or the seed field does not read).
 func (c *canvasView) leftSettings() *app.GenerationSettings {
 	g, err := c.settingsFromControls()
-	if c.unsent != nil && !c.unsentPrompt() {
-		g, err = *c.unsent, nil // the controls show a set from the history
+	if aside := c.putAside(); aside != nil {
+		g, err = *aside, nil // the controls show a set from the history
 	}
 	def := c.u.settings.Generation
 	g.Prompt, def.Prompt = "", ""
@@ -399,11 +399,20 @@ func (c *canvasView) unsentPrompt() bool {
 	return p != "" && p != strings.TrimSpace(c.last.Prompt)
 }
 
+// putAside is the prompt not run and its settings that a set opened from the history put
+// aside, while the controls show that set (nil otherwise).
+func (c *canvasView) putAside() *app.GenerationSettings {
+	if c.unsentPrompt() {
+		return nil
+	}
+	return c.unsent
+}
+
 // draftPrompt is the prompt to keep for the next start: the one put aside when the field
 // holds the prompt of the images shown.
 func (c *canvasView) draftPrompt() string {
-	if c.unsent != nil && !c.unsentPrompt() {
-		return c.unsent.Prompt
+	if aside := c.putAside(); aside != nil {
+		return aside.Prompt
 	}
 	return c.prompt.Text
 }

@@ -502,10 +502,10 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	default:
 		b = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
 	}
-	if d.job != nil || o.Unavailable != "" && o.Dir == "" {
+	if d.job != nil || o.Unavailable != "" {
 		b.Disable() // one download at a time, and none that cannot start
 	}
-	if o.Unavailable != "" && o.Dir == "" {
+	if o.Unavailable != "" {
 		info.SetText(info.Text + "\n" + o.Unavailable)
 	}
 	if o.Default && !b.Disabled() {
