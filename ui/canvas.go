@@ -479,6 +479,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 		c.before = &shownTiles{tiles: c.tiles, cols: c.gridL.cols, setID: c.setID, last: c.last}
 	}
 	c.job, c.shown = job, job
+	c.u.workChanged()
 	c.setID = "" // in the history once the run ends
 	c.last = job.Settings()
 	c.setNotice("")
@@ -658,6 +659,7 @@ func (c *canvasView) showPreview(p app.Preview) {
 func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, err error) {
 	c.job = nil
 	c.u.runEnded(err)
+	c.u.workChanged()
 	c.waiting = false
 	if c.u.chat.session.Busy() {
 		c.u.chat.sync() // an answer waiting for the model said so until now

@@ -476,6 +476,7 @@ func (c *chatView) send() {
 			latest.end() // a redraw still waiting would show the answer unfinished again
 			c.u.do(func() {
 				c.finished++
+				c.u.workChanged()
 				if c.session == session {
 					c.update(i, m)
 					if c.sending {
@@ -537,6 +538,7 @@ func (c *chatView) giveBack(m app.ChatMessage, text string, files []attachment) 
 // sent shows the outcome of a send on the UI goroutine: the question, or why it was refused.
 func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, paths []string, err error) {
 	c.sending = false
+	c.u.workChanged()
 	after := c.afterSent
 	c.afterSent = nil
 	if err != nil {

@@ -230,11 +230,29 @@ func (u *UI) reload() { u.loadModel(u.loaded.dir, u.loaded.opts.Name) }
 func (u *UI) offerReload() {
 	name := u.loaded.opts.Name
 	text := "Backend, threads, weights and arithmetic apply when a model loads. Load " + name + " again with the new settings now?"
-	u.show(u.question("Reload "+name+"?", text+u.switchCosts(), "Reload", "Later", 420, func() {
+	u.show(u.switchQuestion("Reload "+name+"?", text, "Reload", func() {
 		if u.needsReload() {
 			u.reload()
 		}
 	}))
+}
+
+// switchQuestion is a question that offers to load a model (confirm) or not now (Later): its
+// text ends with switchCosts, which workChanged redraws while it is open, so that an answer
+// or a run that ends under it is no longer said to stop.
+func (u *UI) switchQuestion(title, text, confirm string, yes func()) *dialog.ConfirmDialog {
+	d, l := u.questionText(title, text+u.switchCosts(), confirm, "Later", 420, yes)
+	u.switchNote = func() { l.SetText(text + u.switchCosts()) }
+	d.SetOnClosed(func() { u.switchNote = nil })
+	return d
+}
+
+// workChanged redraws what depends on the work in progress (an answer, a run of images, the
+// local API) once some of it starts or ends.
+func (u *UI) workChanged() {
+	if u.switchNote != nil {
+		u.switchNote()
+	}
 }
 
 // switchCosts says what loading a model in place of the one in use stops ("" for nothing):
@@ -260,8 +278,7 @@ func (u *UI) offerDownloaded(dir, name string) {
 		text += " Load it now?"
 	}
 	// It comes up unasked, maybe as Enter sends a question: Enter does not answer it.
-	u.showNoEnter(u.question(name+" is downloaded", text+u.switchCosts(), "Load", "Later", 420,
-		func() { u.loadModel(dir, name) }))
+	u.showNoEnter(u.switchQuestion(name+" is downloaded", text, "Load", func() { u.loadModel(dir, name) }))
 }
 
 // cancelLoad is the sidebar's Cancel: it stops a running load and, when that load was to

@@ -111,6 +111,8 @@ type UI struct {
 	// quitNote is the text of the open "Quit while images are being made?" question (nil
 	// when none), which runEnded corrects.
 	quitNote *widget.Label
+	// switchNote redraws the open switchQuestion's text (nil when none is open).
+	switchNote func()
 	// quitDialog is that question.
 	quitDialog *dialog.ConfirmDialog
 }
@@ -695,13 +697,19 @@ func (u *UI) closingDialog(title string, content fyne.CanvasObject, actions ...f
 // question is a yes-or-no dialog whose text wraps at width: confirm, and not dismiss, calls
 // yes.
 func (u *UI) question(title, text, confirm, dismiss string, width float32, yes func()) *dialog.ConfirmDialog {
+	d, _ := u.questionText(title, text, confirm, dismiss, width, yes)
+	return d
+}
+
+// questionText is question, also returning the label that holds its text.
+func (u *UI) questionText(title, text, confirm, dismiss string, width float32, yes func()) (*dialog.ConfirmDialog, *widget.Label) {
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
 	return dialog.NewCustomConfirm(title, confirm, dismiss, container.New(fixedWidth{width}, l), func(ok bool) {
 		if ok {
 			yes()
 		}
-	}, u.win)
+	}, u.win), l
 }
 
 // requestQuit closes the window (Quit, Ctrl+Q, the window's close button), asking first while

@@ -723,3 +723,45 @@ func oneRowCloseRight(t *testing.T, what string, o fyne.CanvasObject, names ...s
 	}
 	return bs
 }
+
+// A question offering another model says the work under it (an answer, images) will stop
+// only while it runs: the line goes when the work ends before the question is answered.
+func TestSwitchQuestionFollowsWork(t *testing.T) {
+	for _, work := range []string{"answer", "images"} {
+		t.Run(work, func(t *testing.T) {
+			h := newHarness(t, apptest.NewFakeEngine(30*time.Millisecond))
+			u := h.u
+			// An answer has ended once the window has shown it finished.
+			running := func() bool { return u.chat.finished == 0 }
+			if work == "images" {
+				u.ShowCreate()
+				test.Type(u.create.prompt, "a slow lighthouse")
+				u.create.generate()
+				running = func() bool { return u.create.job != nil }
+			} else {
+				test.Type(u.chat.entry, "what is slow?")
+				u.chat.send()
+				h.pump("the answer to start", func() bool { return u.chat.job != nil })
+			}
+			h.pump("the work to start", running)
+			u.offerDownloaded(t.TempDir(), "Janus-Pro-7B")
+			if len(u.dialogs) != 1 {
+				t.Fatalf("%d dialogs after a download finished, want the question", len(u.dialogs))
+			}
+			said := func() bool {
+				return strings.Contains(strings.Join(textsIn(u.win.Canvas().Overlays().Top()), " "), "in progress will stop")
+			}
+			if !said() {
+				t.Fatalf("the question during the work does not say it stops: %q", textsIn(u.win.Canvas().Overlays().Top()))
+			}
+			h.pump("the work to end", func() bool { return !running() })
+			if said() {
+				t.Errorf("the question still says the work will stop once it ended: %q", textsIn(u.win.Canvas().Overlays().Top()))
+			}
+			u.dialogs[0].Dismiss()
+			if u.switchNote != nil {
+				t.Error("the closed question is still redrawn")
+			}
+		})
+	}
+}
