@@ -35,7 +35,10 @@ type downloads struct {
 	repo     string
 	job      *app.DownloadJob
 	progress app.Progress
-	err      error
+	// estimated is set while progress's total is the offer's estimate, until the hub's list
+	// of the repository's files gives the real one (a download paused in an earlier run).
+	estimated bool
+	err       error
 	// lastData is when the running download last received bytes: the hub client waits a
 	// minute on a silent connection, and its last rate and time left stood meanwhile.
 	lastData time.Time
@@ -70,6 +73,7 @@ func (d *downloads) reload() {
 					if o.Partial && o.Dir == "" {
 						d.repo = o.Repo
 						d.progress = app.Progress{Done: int(o.CachedBytes), Total: int(o.DownloadBytes)}
+						d.estimated = true
 						break
 					}
 				}
@@ -101,6 +105,7 @@ func (d *downloads) start(repo string) {
 		// offer, read again, says so.
 		o := d.offer(repo)
 		d.progress = app.Progress{Done: int(o.CachedBytes), Total: int(o.DownloadBytes)}
+		d.estimated = true
 		if d.repo != "" {
 			defer d.reload()
 		}
@@ -151,7 +156,7 @@ func (d *downloads) onProgress(p app.Progress) {
 			if p.Done != d.progress.Done {
 				d.lastData = time.Now()
 			}
-			d.progress = *p
+			d.progress, d.estimated = *p, false
 			d.renderProgress()
 		}
 	})
@@ -420,7 +425,7 @@ func (v *downloadView) renderProgress() {
 	v.discardB.Hidden = d.job != nil // at the row's other end: not where Pause was
 	v.discardB.Refresh()
 	v.bar.SetValue(p.Fraction())
-	v.line.SetText(progressLine(p, d.job != nil, time.Since(d.lastData)))
+	v.line.SetText(progressLine(p, d.estimated, d.job != nil, time.Since(d.lastData)))
 	if d.err != nil {
 		v.problem.SetText(app.DownloadProblem(d.err))
 		v.problem.Show()
@@ -429,12 +434,15 @@ func (v *downloadView) renderProgress() {
 	}
 }
 
-// progressLine is "1.2 GB of 4.2 GB · 25 MB/s · 2 min left" (bytes alone while paused), the
-// download's status when it waits or retries, or how long no data has come (quiet) once
-// that is stallShown or more.
-func progressLine(p app.Progress, running bool, quiet time.Duration) string {
+// progressLine is "1.2 GB of 4.2 GB · 25 MB/s · 2 min left" (bytes alone while paused; "of
+// about 4.2 GB" while the total is an estimate), the download's status when it waits or
+// retries, or how long no data has come (quiet) once that is stallShown or more.
+func progressLine(p app.Progress, estimated, running bool, quiet time.Duration) string {
 	s := app.FormatBytes(int64(p.Done))
-	if p.Total > 0 {
+	switch {
+	case p.Total > 0 && estimated:
+		s += " of about " + app.FormatBytes(int64(p.Total))
+	case p.Total > 0:
 		s += " of " + app.FormatBytes(int64(p.Total))
 	}
 	if !running {

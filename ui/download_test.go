@@ -142,6 +142,10 @@ func TestFirstRunDownload(t *testing.T) {
 	if view2.title.Text != "Paused: Janus-Pro-1B" || view2.pauseB.Text != "Resume" || u2.downloads.progress.Done < 3_000_000 {
 		t.Errorf("after the restart: title %q, line %q, button %q", view2.title.Text, view2.line.Text, view2.pauseB.Text)
 	}
+	// Its total is the offer's estimate until the download lists the repository's files.
+	if !strings.Contains(view2.line.Text, " of about ") || strings.Contains(view.line.Text, "about") {
+		t.Errorf("paused in this run the line reads %q, after the restart %q: only the estimate is about", view.line.Text, view2.line.Text)
+	}
 	test.Tap(view2.pauseB)
 	h2.pump("the downloaded model to load", func() bool { return u2.engine != nil })
 	if u2.sidebar.modelName.Text != "Janus-Pro-1B" || u2.noModel.content.Visible() || !u2.chat.ready {
@@ -339,18 +343,19 @@ func TestDownloadFolderInTheWay(t *testing.T) {
 func TestProgressLine(t *testing.T) {
 	p := app.Progress{Done: 1_200_000_000, Total: 4_200_000_000, Rate: 25_000_000, Remaining: 2 * time.Minute}
 	for _, c := range []struct {
-		p       app.Progress
-		running bool
-		quiet   time.Duration
-		want    string
+		p                  app.Progress
+		estimated, running bool
+		quiet              time.Duration
+		want               string
 	}{
-		{p, true, time.Second, "1.2 GB of 4.2 GB · 25 MB/s · 2 min left"},
-		{p, true, 7*time.Second + 400*time.Millisecond, "1.2 GB of 4.2 GB · no data for 7 s: waiting for the server"},
-		{p, false, time.Hour, "1.2 GB of 4.2 GB downloaded"},
-		{app.Progress{Done: 5, Total: 10, Status: "retrying in 4s"}, true, time.Minute, "5 bytes of 10 bytes · retrying in 4s"},
+		{p, false, true, time.Second, "1.2 GB of 4.2 GB · 25 MB/s · 2 min left"},
+		{p, false, true, 7*time.Second + 400*time.Millisecond, "1.2 GB of 4.2 GB · no data for 7 s: waiting for the server"},
+		{p, false, false, time.Hour, "1.2 GB of 4.2 GB downloaded"},
+		{p, true, false, time.Hour, "1.2 GB of about 4.2 GB downloaded"},
+		{app.Progress{Done: 5, Total: 10, Status: "retrying in 4s"}, false, true, time.Minute, "5 bytes of 10 bytes · retrying in 4s"},
 	} {
-		if got := progressLine(c.p, c.running, c.quiet); got != c.want {
-			t.Errorf("progressLine(%+v, %v, %v) = %q, want %q", c.p, c.running, c.quiet, got, c.want)
+		if got := progressLine(c.p, c.estimated, c.running, c.quiet); got != c.want {
+			t.Errorf("progressLine(%+v, %v, %v, %v) = %q, want %q", c.p, c.estimated, c.running, c.quiet, got, c.want)
 		}
 	}
 }
