@@ -148,11 +148,17 @@ app:
 	codesign --verify --strict "$(APP_BUNDLE)"
 
 ## dist: the Linux package (the janus-desktop binary, a .desktop file, the icon and an install
-## Makefile) as dist/janus-desktop-linux-ARCH.tar.xz.
+## Makefile) as dist/janus-desktop-linux-ARCH.tar.xz. fyne package (v1.7.4) names the binary
+## in that Makefile by the .desktop file's Exec line, which [CanOpen] ends with " %F", so its
+## install looked for "janus-desktop %F": the name is mended in the archive.
 dist: fyne-deps fyne-tool
 	cp FyneApp.toml FyneApp.toml.orig; \
 	$(FYNE) build --release -o janus-desktop && $(FYNE) package -os linux --release --exe janus-desktop; \
 	status=$$?; mv FyneApp.toml.orig FyneApp.toml; exit $$status
-	mkdir -p dist
-	mv "Janus Desktop.tar.xz" dist/janus-desktop-linux-$$($(GO) env GOARCH).tar.xz
+	rm -rf dist/pkg && mkdir -p dist/pkg
+	tar -xJf "Janus Desktop.tar.xz" -C dist/pkg && rm "Janus Desktop.tar.xz"
+	sed -i 's/^Exec := "\([^" ]*\) %F"$$/Exec := "\1"/' dist/pkg/janus-desktop/Makefile
+	grep -q '^Exec := "janus-desktop"$$' dist/pkg/janus-desktop/Makefile
+	tar -cJf dist/janus-desktop-linux-$$($(GO) env GOARCH).tar.xz -C dist/pkg janus-desktop
+	rm -rf dist/pkg
 	@ls -l dist/
