@@ -117,6 +117,44 @@ func (s ModelSearch) locate(dir string) Location {
 	return loc
 }
 
+// Preferred is the model to use when none is named: the default model (DefaultRepo) when it
+// is complete, else the first complete one; false when none is complete.
+func (s ModelSearch) Preferred() (ModelChoice, bool) {
+	i := preferredIndex(len(s.Models), func(i int) ModelEntry { return s.Models[i].ModelEntry })
+	if i < 0 {
+		return ModelChoice{}, false
+	}
+	return s.Models[i], true
+}
+
+// Preferred is ModelSearch.Preferred for the entries Discover returns.
+func Preferred(entries []ModelEntry) (ModelEntry, bool) {
+	i := preferredIndex(len(entries), func(i int) ModelEntry { return entries[i] })
+	if i < 0 {
+		return ModelEntry{}, false
+	}
+	return entries[i], true
+}
+
+// preferredIndex is the index of the preferred one of n entries, at(i) the i-th (-1 for
+// none): the lists are sorted by name, which puts Janus-1.3B before the default.
+func preferredIndex(n int, at func(int) ModelEntry) int {
+	first := -1
+	for i := range n {
+		e := at(i)
+		if !e.Complete {
+			continue
+		}
+		if e.Repo == DefaultRepo {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	return first
+}
+
 // Usable are the complete models.
 func (s ModelSearch) Usable() []ModelChoice {
 	var out []ModelChoice

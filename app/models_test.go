@@ -109,3 +109,38 @@ func TestNoModelText(t *testing.T) {
 		t.Errorf("NoModelText ends a line with four dots:\n%s", text)
 	}
 }
+
+// With no model named, the default model is used when it is complete, though the sorted
+// list puts Janus-1.3B first; else the first complete one.
+func TestPreferred(t *testing.T) {
+	old := app.ModelEntry{Name: "Janus-1.3B", Repo: "deepseek-ai/Janus-1.3B", Path: "/c/1.3b", Complete: true}
+	pro := app.ModelEntry{Name: "Janus-Pro-1B", Repo: app.DefaultRepo, Path: "/c/pro", Complete: true}
+	cut := pro
+	cut.Complete = false
+	mine := app.ModelEntry{Name: "mine", Path: "/m/mine", Complete: true}
+	for _, c := range []struct {
+		name    string
+		entries []app.ModelEntry
+		want    string // "" for none
+	}{
+		{"the default", []app.ModelEntry{old, pro, mine}, "/c/pro"},
+		{"the default cut short", []app.ModelEntry{old, cut, mine}, "/c/1.3b"},
+		{"a folder alone", []app.ModelEntry{cut, mine}, "/m/mine"},
+		{"none complete", []app.ModelEntry{cut}, ""},
+		{"none", nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := app.Preferred(c.entries)
+			if ok != (c.want != "") || got.Path != c.want {
+				t.Errorf("Preferred = %q, %v; want %q", got.Path, ok, c.want)
+			}
+			var s app.ModelSearch
+			for _, e := range c.entries {
+				s.Models = append(s.Models, app.ModelChoice{ModelEntry: e})
+			}
+			if m, ok := s.Preferred(); ok != (c.want != "") || m.Path != c.want {
+				t.Errorf("ModelSearch.Preferred = %q, %v; want %q", m.Path, ok, c.want)
+			}
+		})
+	}
+}

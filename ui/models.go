@@ -76,13 +76,12 @@ func (u *UI) findModels(autoload bool) {
 				u.loadModel(last.Path, last.Name)
 				return
 			}
-			usable := search.Usable()
-			if len(usable) == 0 {
+			pick, ok := search.Preferred()
+			if !ok {
 				u.showNoModel(lastBroken)
 				return
 			}
-			pick := usable[0]
-			for _, m := range usable {
+			for _, m := range search.Usable() {
 				if m.Path == u.settings.LastModel {
 					pick = m
 				}

@@ -12,8 +12,8 @@ package main
 // user's browser opens cannot use it (app/api's package doc): requests must name the server
 // as localhost, a loopback address or the address they arrive on (other machine names only
 // with --allow-host), must not come from a page (an Origin header) unless a key is set, and
-// must post JSON as application/json. Without --model the first complete model `janus
-// models` lists is served. The port is opened before the model loads, so a busy port is told
+// must post JSON as application/json. Without --model Janus-Pro-1B is served when it is
+// complete, else the first complete model `janus models` lists. The port is opened before the model loads, so a busy port is told
 // at once. Ctrl-C stops the server, giving requests in flight a few seconds.
 
 import (
@@ -83,16 +83,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 	}
 	entries, _ := app.Discover(roots) // for --model NAME and the list of other models; unreadable folders are skipped
 	if mf.dir == "" {
-		for _, e := range entries {
-			if e.Complete {
-				mf.dir = e.Path
-				mf.name = e.Name
-				break
-			}
-		}
-		if mf.dir == "" {
+		e, ok := app.Preferred(entries)
+		if !ok {
 			return fmt.Errorf("no model found: %s, or give --model DIR ('janus models' lists where it looked)", pullHint())
 		}
+		mf.dir, mf.name = e.Path, e.Name
 	}
 	if mf.name == "" {
 		// Named as `janus generate` names it in its PNGs: what --model said.
