@@ -40,6 +40,9 @@ type Snapshot struct {
 	// complete only as far as the cache can tell: one another client's interrupted pull
 	// left may lack files (app.Inspect says).
 	FromCache bool
+	// Unreachable is why the hub could not be asked, when FromCache is true for that reason
+	// (nil offline).
+	Unreachable error
 }
 
 // Progress is what a pull reports while it runs: to a CLI progress bar and to the GUI.
@@ -182,6 +185,7 @@ func (p *puller) run() (*Snapshot, error) {
 			// The hub is unreachable: huggingface_hub falls back to the cache, and so do we.
 			if snap, cerr := p.cached(); cerr == nil && snap != nil {
 				p.c.log().Warn("hub unreachable; using the cached copy", "repo", p.repo, "err", err)
+				snap.Unreachable = err
 				return snap, nil
 			}
 		}

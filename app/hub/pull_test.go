@@ -336,7 +336,7 @@ func TestPullOffline(t *testing.T) {
 	c.Offline = true
 	before := len(s.Requests())
 	snap, err := c.Pull(context.Background(), testRepo, PullOptions{})
-	if err != nil || snap.Path != online.Path || !snap.FromCache || snap.Commit != online.Commit {
+	if err != nil || snap.Path != online.Path || !snap.FromCache || snap.Commit != online.Commit || snap.Unreachable != nil {
 		t.Errorf("offline with a copy: %+v, %v; want the cached snapshot", snap, err)
 	}
 	if n := len(s.Requests()) - before; n != 0 {
@@ -348,7 +348,7 @@ func TestPullOffline(t *testing.T) {
 	c.Endpoint = "http://127.0.0.1:1"
 	c.Attempts = 2
 	snap, err = c.Pull(context.Background(), testRepo, PullOptions{})
-	if err != nil || !snap.FromCache || snap.Path != online.Path {
+	if err != nil || !snap.FromCache || snap.Path != online.Path || snap.Unreachable == nil {
 		t.Errorf("unreachable hub with a copy: %+v, %v", snap, err)
 	}
 }

@@ -106,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.As(err, new(stopSaid)):
+			return 130
 		case errors.Is(err, context.Canceled):
 			fmt.Fprintln(stderr, "janus: cancelled")
 			return 130
@@ -118,6 +120,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	usage(stderr)
 	return 2
 }
+
+// stopSaid is a cancellation (Ctrl-C) its command has explained on stderr already, with what
+// to do next: run adds no "cancelled" line of its own.
+type stopSaid struct{ err error }
+
+func (e stopSaid) Error() string { return e.err.Error() }
+func (e stopSaid) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -83,7 +83,7 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 	bar.done()
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "janus pull: stopped; run the same command to continue the download\n")
-		return err
+		return stopSaid{err}
 	}
 	if err != nil {
 		return err
@@ -104,8 +104,15 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 		return writeJSON(stdout, pullResult{snap.Repo, snap.Revision, snap.Commit, snap.Path, snap.Files,
 			snap.Bytes, snap.Downloaded, snap.FromCache, use}, false)
 	}
-	ew := &errWriter{w: stdout}
+	return printPulled(stdout, snap, use)
+}
+
+// printPulled says on w what the pull of snap did, and how to use it (--model use).
+func printPulled(w io.Writer, snap *hub.Snapshot, use string) error {
+	ew := &errWriter{w: w}
 	switch {
+	case snap.Unreachable != nil:
+		ew.printf("%s at %s (commit %s) is in the cache; the hub could not be reached, so it is used as it is: %s\n", snap.Repo, snap.Revision, snap.Commit, snap.Path)
 	case snap.FromCache:
 		ew.printf("%s at %s (commit %s) is in the cache (the hub was not asked): %s\n", snap.Repo, snap.Revision, snap.Commit, snap.Path)
 	case snap.Downloaded == 0:

@@ -98,6 +98,19 @@ func TestPullThenUnderstand(t *testing.T) {
 	}
 }
 
+// A cached copy used because the hub could not be reached is not said to be one the hub
+// was not asked about (hub's tests check that Pull tells the two apart).
+func TestPrintPulledUnreachable(t *testing.T) {
+	var out bytes.Buffer
+	snap := &hub.Snapshot{Repo: pullRepo, Revision: "main", Commit: "abc", Path: "/c/snap", FromCache: true, Unreachable: errors.New("connection refused")}
+	if err := printPulled(&out, snap, pullRepo); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "the hub could not be reached, so it is used as it is: /c/snap") || strings.Contains(s, "not asked") {
+		t.Errorf("printed %q", s)
+	}
+}
+
 // TestPullOtherRevision: a revision other than the one refs/main names is found by its
 // folder, so pull prints that.
 func TestPullOtherRevision(t *testing.T) {
@@ -202,13 +215,13 @@ func TestPullInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-stalled; cancel() }()
 	var out, errOut bytes.Buffer
-	err := pullCommand(ctx, []string{pullRepo}, nil, &out, &errOut)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(errOut.String(), "run the same command to continue") {
-		t.Fatalf("error %v, stderr %q", err, errOut.String())
+	code := run(ctx, []string{"pull", pullRepo}, nil, &out, &errOut)
+	if code != 130 || !strings.Contains(errOut.String(), "run the same command to continue") || strings.Contains(errOut.String(), "cancelled") {
+		t.Fatalf("exit code %d, stderr %q: want 130 and one line saying how to continue", code, errOut.String())
 	}
 	// Offline, the unfinished copy is not passed off as a model.
 	t.Setenv("HF_HUB_OFFLINE", "1")
-	err = pullCommand(context.Background(), []string{pullRepo, "--revision", commit}, nil, &out, &errOut)
+	err := pullCommand(context.Background(), []string{pullRepo, "--revision", commit}, nil, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "is incomplete and the hub cannot be asked") {
 		t.Errorf("offline pull of the unfinished commit: %v", err)
 	}
