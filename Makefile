@@ -92,9 +92,9 @@ FYNE_TOOL := fyne.io/tools/cmd/fyne@v1.7.4
 
 ## fyne-deps: on Debian/Ubuntu, install Fyne's build packages when missing (as root), or say how.
 fyne-deps:
-	@if [ "$$(uname)" = Linux ] && ! pkg-config --exists gl x11 xcursor xrandr xinerama xi xxf86vm 2>/dev/null; then \
+	@if [ "$$(uname)" = Linux ] && { ! command -v gcc >/dev/null || ! pkg-config --exists gl x11 xcursor xrandr xinerama xi xxf86vm 2>/dev/null; }; then \
 		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(FYNE_APT) pkg-config; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(FYNE_APT) pkg-config; \
 		else \
 			echo "The desktop app needs: sudo apt-get install $(FYNE_APT) pkg-config"; exit 1; \
 		fi; \

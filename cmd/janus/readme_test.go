@@ -221,13 +221,28 @@ func TestReadmeCommands(t *testing.T) {
 			subst.runCurl(t, c)
 		case name == "make":
 			checkMakeTargets(t, root, c.raw, w[1:])
-		case strings.HasPrefix(name, "JANUS_MODELS=") && len(w) > 1 && w[1].text == "make":
-			// The folder must be the repository's, and hold a model.
-			dir := filepath.Join(root, strings.TrimPrefix(name, "JANUS_MODELS="))
-			if _, err := os.Stat(filepath.Join(dir, "tiny-a", "config.json")); err != nil {
+		case strings.HasPrefix(name, "JANUS_MODEL=") && len(w) > 1 && w[1].text == "make":
+			// The folder must be the repository's, and be a model.
+			dir := filepath.Join(root, strings.TrimPrefix(name, "JANUS_MODEL="))
+			if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
 				t.Errorf("README %q: %v", c.raw, err)
 			}
 			checkMakeTargets(t, root, c.raw, w[2:])
+		case name == "tar" && c.raw == "tar -xJf dist/janus-desktop-linux-amd64.tar.xz",
+			name == "sudo" && c.raw == "sudo make -C janus-desktop install":
+			// The Linux package and its install: .ci/run makes it (make dist) and installs
+			// it as written here, which a test cannot do without the fyne tool and minutes.
+			ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+			if err != nil || !strings.Contains(string(ci), `pkg="dist/janus-desktop-linux-$(go env GOARCH).tar.xz"`) ||
+				!strings.Contains(string(ci), `make -s -C "$inst/janus-desktop" install`) {
+				t.Errorf("README %q: .ci/run does not build and install the package so (%v)", c.raw, err)
+			}
+		case name == "export" && c.raw == "export PATH=$PWD/bin:$PATH":
+			// What make build writes must be there.
+			mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+			if err != nil || !strings.Contains(string(mk), "-o bin/janus ./cmd/janus") {
+				t.Errorf("README %q: the Makefile does not build bin/janus (%v)", c.raw, err)
+			}
 		case name == "cd" && len(w) > 2 && w[1].text == "../shared/bench":
 			checkPeerBench(t, root, c)
 		case name == "go" || strings.HasPrefix(name, "GOARCH="):
