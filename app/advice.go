@@ -169,11 +169,7 @@ func DownloadProblem(err error) string {
 		return fmt.Sprintf("Not enough disk space in %s: the download needs %s more than the %s free",
 			space.Dir, FormatBytes(space.Need-space.Free), FormatBytes(space.Free))
 	case errors.Is(err, syscall.ENOSPC):
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path != "" {
-			return "The disk holding " + filepath.Dir(pe.Path) + " is full: free some space, then retry"
-		}
-		return "The disk is full: free some space, then retry"
+		return sentence(fullDisk(err)) + ": free some space, then retry"
 	case errors.Is(err, ErrChecksum):
 		return "A downloaded file arrived damaged (it does not match the hub's checksum) and was deleted: Retry fetches it again"
 	case folder != "":
@@ -203,6 +199,26 @@ func DownloadProblem(err error) string {
 		line = line[:i]
 	}
 	return line
+}
+
+// WriteProblem words an error writing what the user made (a chat, an image set, settings)
+// for the middle of a sentence: a full disk by its folder, not by the temporary file being
+// written; any other error as it is.
+func WriteProblem(err error) string {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fullDisk(err)
+	}
+	return errorLine(err)
+}
+
+// fullDisk says that the disk err (an ENOSPC) ran out on is full, naming the folder written
+// to when err has it.
+func fullDisk(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path != "" {
+		return "the disk holding " + filepath.Dir(pe.Path) + " is full"
+	}
+	return "the disk is full"
 }
 
 // folderProblem words a file system refusal in err that the user can fix in a folder (a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -422,7 +423,10 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	msg := *m
 	s.mu.Unlock()
 	if serr := s.save(); serr != nil {
-		msg.Error = serr.Error()
+		// The answer stays on screen and in the session, and the chat's next save takes it;
+		// the file keeps what the last save while it streamed wrote.
+		slog.Error("save the finished answer", "chat", s.ID(), "err", serr)
+		msg.Error = "Not saved in the history: " + WriteProblem(serr) + ". Copy keeps the text; the chat is saved again with its next question"
 		s.mu.Lock()
 		s.rec.Messages[ai].Error = msg.Error
 		s.mu.Unlock()
@@ -571,6 +575,11 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	s.mu.Lock()
 	rec := s.rec
 	rec.Messages = append(slices.Clone(s.rec.Messages), turn...)
+	for i, m := range rec.Messages {
+		if m.State != StateError {
+			rec.Messages[i].Error = "" // "not saved": this write saves it
+		}
+	}
 	if rec.Title == "" {
 		rec.Title = titleOf(rec.Messages)
 	}
@@ -589,6 +598,11 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rec.Messages = append(s.rec.Messages, turn...)
+	for i, m := range s.rec.Messages {
+		if m.State != StateError && i < len(rec.Messages) {
+			s.rec.Messages[i].Error = ""
+		}
+	}
 	s.rec.Model, s.rec.Answer = rec.Model, rec.Answer
 	if !written {
 		return nil // deleted by the user: it stays deleted

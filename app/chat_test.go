@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -513,5 +514,72 @@ func TestChatImageMissingOnFollowUp(t *testing.T) {
 	r := send(t, s2, "what colour?")
 	if r.done.State != app.StateError || !strings.Contains(r.done.Error, "dog.png") || !strings.Contains(r.done.Error, "new chat") {
 		t.Errorf("follow-up without the chat's image: %+v", *r.done)
+	}
+}
+
+// An answer whose final save fails (a full disk, a folder gone) says so on itself, in words,
+// and keeps its text in the session; the chat's next save writes it, without the note.
+func TestChatFinalSaveFails(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(20 * time.Millisecond)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	r := newRecorder()
+	j, err := s.Send("what is slow?", nil, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-r.first
+	// A file where the chats folder was: every write of a chat fails, even as root.
+	chats := filepath.Join(store.Root(), "chats")
+	if err := os.Rename(chats, chats+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chats, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j.Wait()
+	want := "fake answer."
+	if r.done == nil || r.done.State != app.StateDone || !strings.HasSuffix(r.done.Text, want) ||
+		!strings.HasPrefix(r.done.Error, "Not saved in the history: ") || !strings.Contains(r.done.Error, "Copy keeps the text") {
+		t.Fatalf("the answer whose save failed: %+v", r.done)
+	}
+	if m := s.Messages()[1]; m.Error != r.done.Error || m.Text != r.done.Text {
+		t.Errorf("the session holds %+v", m)
+	}
+	// The folder is back: the next question saves the whole chat, and the note goes.
+	os.Remove(chats)
+	if err := os.Rename(chats+".away", chats); err != nil {
+		t.Fatal(err)
+	}
+	r2 := newRecorder()
+	j2, err := s.Send("and now?", nil, r2.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-r2.first // the question is saved, with the answer before it
+	if m := s.Messages()[1]; m.Error != "" {
+		t.Errorf("after the chat was saved the answer still says %q", m.Error)
+	}
+	rec, err := store.LoadChat(s.ID())
+	if err != nil || rec.Messages[1].Error != "" || !strings.HasSuffix(rec.Messages[1].Text, want) {
+		t.Errorf("saved with the next question: %+v, %v", rec.Messages, err)
+	}
+	j2.Wait()
+	rec, err = store.LoadChat(s.ID())
+	if err != nil || len(rec.Messages) != 4 || rec.Messages[1].State != app.StateDone || rec.Messages[1].Error != "" ||
+		!strings.HasSuffix(rec.Messages[1].Text, want) {
+		t.Errorf("saved: %+v, %v", rec.Messages, err)
+	}
+}
+
+// WriteProblem names a full disk by the folder written to, not by the temporary file.
+func TestWriteProblem(t *testing.T) {
+	full := fmt.Errorf("the chat could not be saved: %w", &os.PathError{Op: "write", Path: "/data/chats/.x.json.123.tmp", Err: syscall.ENOSPC})
+	if got, want := app.WriteProblem(full), "the disk holding /data/chats is full"; got != want {
+		t.Errorf("WriteProblem(%v) = %q, want %q", full, got, want)
+	}
+	other := errors.New("open /data/chats: permission denied")
+	if got := app.WriteProblem(other); got != other.Error() {
+		t.Errorf("WriteProblem(%v) = %q", other, got)
 	}
 }

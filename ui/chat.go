@@ -800,8 +800,13 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 	if m.State != app.StateStreaming && m.TokensPerSecond > 0 {
 		foot = append(foot, fmt.Sprintf("%d tokens · %.1f tokens/s", m.Tokens, m.TokensPerSecond))
 	}
+	// An answer that ended but could not be saved (a full disk) says so under itself.
+	unsaved := m.State != app.StateError && m.Error != ""
+	if unsaved {
+		foot = append(foot, m.Error)
+	}
 	v.footer.SetText(strings.Join(foot, " · "))
-	if m.State == app.StateError {
+	if m.State == app.StateError || unsaved {
 		v.footer.Importance = widget.DangerImportance
 	} else {
 		v.footer.Importance = widget.LowImportance

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -823,4 +824,27 @@ func TestComposerChipsWrap(t *testing.T) {
 			t.Errorf("a chip ends at %v, past the composer's %v", end, c.chips.Size().Width)
 		}
 	}
+}
+
+// An answer that could not be saved says so under itself, as a problem.
+func TestChatUnsavedAnswer(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(20*time.Millisecond))
+	c := h.u.chat
+	test.Type(c.entry, "what is slow?")
+	c.send()
+	h.pump("the answer to start", func() bool { return len(c.msgs) == 2 && c.msgs[1].answer != nil && c.session.Busy() })
+	chats := filepath.Join(h.u.store.Root(), "chats")
+	if err := os.Rename(chats, chats+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chats, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.waitAnswers(1)
+	f := c.msgs[1].footer
+	if !strings.Contains(f.Text, "Not saved in the history") || f.Importance != widget.DangerImportance {
+		t.Errorf("the unsaved answer's footer: %q (importance %v)", f.Text, f.Importance)
+	}
+	os.Remove(chats)
+	os.Rename(chats+".away", chats) // so that the window's shutdown saves as usual
 }
