@@ -903,12 +903,20 @@ func (s *Store) rememberWhole(p string, st fs.FileInfo) {
 const unsentDir = "unsent"
 
 // KeepUnsent writes text that was typed and not sent to unsent/KIND-TIME.txt in the store
-// and returns its path: the window keeps a draft there that is too long to put back into
-// its field (Fyne lays a long text out again at every change, for seconds a time).
+// (KIND-TIME-2.txt and on when that is taken: several drafts are kept in the same second at
+// start) and returns its path: the window keeps a draft there that is too long to put back
+// into its field (Fyne lays a long text out again at every change, for seconds a time).
 func (s *Store) KeepUnsent(kind, text string) (string, error) {
-	path := filepath.Join(s.root, unsentDir, kind+"-"+time.Now().UTC().Format("20060102-150405")+".txt")
+	base := filepath.Join(s.root, unsentDir, kind+"-"+time.Now().UTC().Format("20060102-150405"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	path := base + ".txt"
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		path = fmt.Sprintf("%s-%d.txt", base, n)
+	}
 	if err := writeFileMkdir(path, []byte(text)); err != nil {
 		return "", fmt.Errorf("keep unsent text: %w", err)
 	}

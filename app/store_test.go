@@ -495,3 +495,33 @@ func TestStoreCheckWritable(t *testing.T) {
 		t.Errorf("CheckWritable with images/ blocked = %v", err)
 	}
 }
+
+// Drafts kept in the same second each get a file of their own: none overwrites another.
+func TestKeepUnsentNames(t *testing.T) {
+	s := openStore(t)
+	texts := []string{"first draft", "second draft", "third draft"}
+	seen := map[string]bool{}
+	for _, text := range texts {
+		p, err := s.KeepUnsent("chat", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] {
+			t.Fatalf("two drafts were kept as %s", p)
+		}
+		seen[p] = true
+	}
+	found := map[string]bool{}
+	for p := range seen {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found[string(data)] = true
+	}
+	for _, text := range texts {
+		if !found[text] {
+			t.Errorf("the draft %q was lost (files: %v)", text, seen)
+		}
+	}
+}
