@@ -207,23 +207,30 @@ const staleTempAge = time.Hour
 
 // OpenStore opens (creating when needed) the history folder root. Temporary files a crash
 // left behind are removed. The store's folders (and settings.json) that an earlier version
-// made readable by others are made private.
-func OpenStore(root string) (*Store, error) {
+// made readable by others are made private where this user may change that.
+func OpenStore(root string) (*Store, error) { return openStore(root, os.Chmod) }
+
+// openStore is OpenStore changing permissions with chmod.
+func openStore(root string, chmod func(string, fs.FileMode) error) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("open history: no folder given")
+	}
+	private := func(path string, perm fs.FileMode) {
+		// Only a warning: a folder another user owns (left by a run under sudo, or a
+		// restore) is still read and written where its permissions let this user, and the
+		// writes that fail say so. Failing here left the whole history for a temporary one.
+		if err := makePrivate(path, perm, chmod); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			slog.Warn("history: cannot make private", "path", path, "err", err)
+		}
 	}
 	for _, d := range []string{chatsDir, setsDir, imagesDir, thumbsDir} {
 		p := filepath.Join(root, d)
 		if err := os.MkdirAll(p, storeDirPerm); err != nil {
 			return nil, fmt.Errorf("open history: %w", err)
 		}
-		if err := makePrivate(p, storeDirPerm); err != nil {
-			return nil, fmt.Errorf("open history: %w", err)
-		}
+		private(p, storeDirPerm)
 	}
-	if err := makePrivate(filepath.Join(root, SettingsFile), storeFilePerm); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("open history: %w", err)
-	}
+	private(filepath.Join(root, SettingsFile), storeFilePerm)
 	for _, d := range []string{".", chatsDir, setsDir, imagesDir, thumbsDir} {
 		tmps, _ := filepath.Glob(filepath.Join(root, d, ".*.tmp"))
 		for _, t := range tmps {
@@ -235,8 +242,9 @@ func OpenStore(root string) (*Store, error) {
 	return &Store{root: root}, nil
 }
 
-// makePrivate takes the group's and others' permissions off path, leaving it as perm.
-func makePrivate(path string, perm fs.FileMode) error {
+// makePrivate takes the group's and others' permissions off path with chmod, leaving it as
+// perm.
+func makePrivate(path string, perm fs.FileMode, chmod func(string, fs.FileMode) error) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -245,7 +253,7 @@ func makePrivate(path string, perm fs.FileMode) error {
 	if st.Mode().Perm()&0o077 == 0 || runtime.GOOS == "windows" || st.IsDir() && perm&0o100 == 0 {
 		return nil
 	}
-	return os.Chmod(path, perm)
+	return chmod(path, perm)
 }
 
 // PrivateFolder reports whether path is missing, or a folder (not a link) that this user owns
