@@ -667,7 +667,11 @@ func (s *Store) Rename(id, title string) error {
 
 // Delete removes entry id, and the images and thumbnails no other history file (readable or
 // set aside) mentions.
-func (s *Store) Delete(id string) error {
+//
+// keep are files the window still uses, the images attached to messages not sent yet: a
+// stored image among them stays though no record mentions it any more (Ask on a picture of
+// the set attaches the store's own copy).
+func (s *Store) Delete(id string, keep ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kind, err := s.kindOf(id)
@@ -687,7 +691,7 @@ func (s *Store) Delete(id string) error {
 	}
 	// The deleted file's images are found by their digests in its bytes, which also works
 	// for a file that no longer decodes.
-	s.removeUnreferenced(digestsIn(raw))
+	s.removeUnreferenced(digestsIn(raw), keep)
 	return nil
 }
 
@@ -712,12 +716,18 @@ func digestsIn(data []byte) []string {
 }
 
 // removeUnreferenced removes the stored images (and thumbnails) of digests that no file in
-// chats/ or sets/ mentions (s.mu held). Failing to remove one only leaves a file behind.
-func (s *Store) removeUnreferenced(digests []string) {
+// chats/ or sets/ mentions and no path in keep names (s.mu held). Failing to remove one only
+// leaves a file behind.
+func (s *Store) removeUnreferenced(digests, keep []string) {
 	if len(digests) == 0 {
 		return
 	}
 	used := map[string]bool{}
+	for _, p := range keep {
+		for _, d := range digestsIn([]byte(filepath.Base(p))) {
+			used[d] = true
+		}
+	}
 	for _, dir := range []string{chatsDir, setsDir} {
 		files, _ := os.ReadDir(filepath.Join(s.root, dir))
 		for _, f := range files {

@@ -774,3 +774,38 @@ func TestLargeViewSaveSaysSaved(t *testing.T) {
 		return len(files) == 1 && buttonsIn(view)["Saved"].b != nil
 	})
 }
+
+// Deleting the set whose picture is attached to a question not sent yet keeps the picture:
+// the question can still be sent with it (it was deleted with the set, and sending failed).
+func TestCanvasAskAboutDeletedSet(t *testing.T) {
+	h := newHarness(t, tinyA(t))
+	generateTwo(t, h)
+	u := h.u
+	u.create.askAbout(0)
+	c := u.chat
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	var set app.HistoryEntry
+	for _, e := range u.sidebar.entries {
+		if e.Kind == app.KindImageSet {
+			set = e
+		}
+	}
+	if set.ID == "" {
+		t.Fatal("the set is not in the history")
+	}
+	u.sidebar.doDelete(set)
+	h.pump("the deletion", func() bool {
+		for _, e := range u.sidebar.entries {
+			if e.ID == set.ID {
+				return false
+			}
+		}
+		return true
+	})
+	test.Type(c.entry, "What is this?")
+	c.send()
+	h.waitAnswers(1)
+	if m := c.session.Messages(); len(m) != 2 || len(m[0].Images) != 1 || m[1].State != app.StateDone {
+		t.Errorf("the question about a picture of the deleted set: %+v (notice %q)", m, c.notice.Text)
+	}
+}

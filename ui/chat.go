@@ -285,6 +285,21 @@ func (c *chatView) shown() {
 	c.updateButtons()
 }
 
+// attachedPaths are the files attached to messages not sent yet: in the composer and in every
+// chat's draft.
+func (c *chatView) attachedPaths() []string {
+	var out []string
+	for _, a := range c.attached {
+		out = append(out, a.path)
+	}
+	for _, d := range c.drafts {
+		for _, a := range d.attached {
+			out = append(out, a.path)
+		}
+	}
+	return out
+}
+
 // addDraft adds d to the composer: its text after what the composer holds, its images
 // beside those attached.
 func (c *chatView) addDraft(d composerDraft) {

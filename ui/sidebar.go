@@ -565,8 +565,9 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 // doDelete removes e from the history, off the UI goroutine; an open chat it was becomes a
 // new one, and the images it was leave the canvas.
 func (s *sidebar) doDelete(e app.HistoryEntry) {
+	attached := s.u.chat.attachedPaths()
 	go func() {
-		err := s.u.store.Delete(e.ID)
+		err := s.u.store.Delete(e.ID, attached...)
 		s.u.do(func() {
 			if err != nil {
 				s.u.showError("Cannot delete", err, "")
