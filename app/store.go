@@ -800,14 +800,17 @@ func contentRef(data []byte, ext string) ImageRef {
 }
 
 // put writes data as the file of ref (made by contentRef), unless it is there already (s.mu
-// held).
+// held). A file of that name whose bytes differ (damaged on disk) is written again: its
+// name says what it must hold.
 func (s *Store) put(ref ImageRef, data []byte) error {
 	if ref.Ext == "" {
 		return fmt.Errorf("store image: %w", ErrNotImage)
 	}
 	p := s.ImagePath(ref)
 	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(data)) {
-		return nil // the same content is stored already
+		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+			return nil // the same content is stored already
+		}
 	}
 	if err := writeFileMkdir(p, data); err != nil {
 		return fmt.Errorf("store image: %w", err)

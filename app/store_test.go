@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"errors"
+	"image"
+	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -523,5 +526,34 @@ func TestKeepUnsentNames(t *testing.T) {
 		if !found[text] {
 			t.Errorf("the draft %q was lost (files: %v)", text, seen)
 		}
+	}
+}
+
+// A stored image damaged on disk is written again when the same picture is stored: its
+// file's name is its content's digest, which the damaged bytes no longer have.
+func TestPutImageRepairsDamage(t *testing.T) {
+	s := openStore(t)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 40, 30))); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	ref, err := s.PutImage(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.ImagePath(ref)
+	damaged := bytes.Clone(data)
+	for i := len(damaged) / 2; i < len(damaged)/2+10; i++ {
+		damaged[i] ^= 0xff
+	}
+	if err := os.WriteFile(p, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutImage(data); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the damaged file was kept (%v)", err)
 	}
 }
