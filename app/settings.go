@@ -104,6 +104,12 @@ type DraftImage struct {
 	Label string `json:"label,omitempty"`
 }
 
+// HasUnsent reports whether d holds text or images typed and not sent (the canvas's
+// controls alone are not that).
+func (d Drafts) HasUnsent() bool {
+	return strings.TrimSpace(d.Chat) != "" || strings.TrimSpace(d.Prompt) != "" || len(d.Chats) > 0 || len(d.Images) > 0
+}
+
 // Equal reports whether d and o hold the same texts and images.
 func (d Drafts) Equal(o Drafts) bool {
 	return d.Chat == o.Chat && d.Prompt == o.Prompt && maps.Equal(d.Chats, o.Chats) &&

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -326,5 +327,37 @@ func TestSearchedLine(t *testing.T) {
 	}}
 	if got := searchedLine(set); got != "None added. Models are found in /models, /more (set by JANUS_MODELS)." {
 		t.Errorf("with JANUS_MODELS: %q", got)
+	}
+}
+
+// With settings that cannot be saved, quitting with text typed and not sent asks first: the
+// text, which the settings keep for the next start, would be lost (it was, with a log line).
+func TestQuitAsksWhenDraftsCannotBeKept(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := app.OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, app.SettingsFile), []byte(`{"version": 99}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir; o.draftDelay = 5 * time.Millisecond })
+	u := h.u
+	test.Type(u.chat.entry, "a long thought")
+	h.pump("the draft's save to fail", func() bool { return u.settingsErr != nil })
+	u.requestQuit()
+	if u.closed.Load() || len(u.dialogs) != 1 {
+		t.Fatalf("quit with a draft the settings cannot keep: closed %v, %d dialogs", u.closed.Load(), len(u.dialogs))
+	}
+	if texts := strings.Join(textsIn(u.win.Canvas().Overlays().Top()), " "); !strings.Contains(texts, "cannot be kept") {
+		t.Errorf("the question reads %q", texts)
+	}
+	// Enter does not answer it; Quit does.
+	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if u.closed.Load() {
+		t.Fatal("Enter quit")
+	}
+	test.Tap(buttonsIn(u.win.Canvas().Overlays().Top())["Quit"].b)
+	if !u.closed.Load() {
+		t.Error("Quit did not quit")
 	}
 }

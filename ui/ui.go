@@ -113,6 +113,9 @@ type UI struct {
 	quitNote *widget.Label
 	// switchNote redraws the open switchQuestion's text (nil when none is open).
 	switchNote func()
+	// settingsErr is why the last save of the settings failed (nil when it worked): the
+	// unsent text they keep is then lost at quit, which requestQuit asks about.
+	settingsErr error
 	// quitDialog is that question.
 	quitDialog *dialog.ConfirmDialog
 }
@@ -442,13 +445,11 @@ func (u *UI) keptAside(kind, text string) bool {
 // result, and a failure without done is told under the chat.
 func (u *UI) saveSettings(done func(error)) {
 	u.settingsW.Save(u.settings, func(err error) {
-		if done == nil && err == nil {
-			return
-		}
 		u.do(func() {
+			u.settingsErr = err
 			if done != nil {
 				done(err)
-			} else {
+			} else if err != nil {
 				u.settingsNotSaved(err)
 			}
 		})
@@ -717,6 +718,10 @@ func (u *UI) questionText(title, text, confirm, dismiss string, width float32, y
 // download resumes at the next start, so neither asks.
 func (u *UI) requestQuit() {
 	if u.create.job == nil {
+		if d := u.drafts(); u.settingsErr != nil && d.HasUnsent() {
+			u.askQuitLosingDrafts()
+			return
+		}
 		u.win.Close()
 		return
 	}
@@ -734,6 +739,17 @@ func (u *UI) requestQuit() {
 	d.SetConfirmImportance(widget.DangerImportance)
 	u.quitNote, u.quitDialog = note, d
 	d.SetOnClosed(func() { u.quitNote, u.quitDialog = nil, nil })
+	u.showNoEnter(d)
+}
+
+// askQuitLosingDrafts asks before quitting with text or images typed and not sent that the
+// settings, which keep them for the next start, could not be saved with.
+func (u *UI) askQuitLosingDrafts() {
+	d := u.question("Quit Janus Desktop?",
+		"What was typed and not sent cannot be kept for the next start: the settings could not be saved ("+
+			errorLine(u.settingsErr)+"). Quitting loses it; copy what you want to keep first.",
+		"Quit", "Keep working", 420, func() { u.win.Close() })
+	d.SetConfirmImportance(widget.DangerImportance)
 	u.showNoEnter(d)
 }
 
