@@ -57,6 +57,9 @@ type ChatMessage struct {
 	Time time.Time `json:"time"`
 	// Finish is why a done answer ended (model.FinishEOS, FinishLength, FinishContext).
 	Finish string `json:"finish,omitempty"`
+	// Stopped says why a stopped answer was stopped when it was not by Stop ("the model was
+	// changed", "the chat was left").
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // ChatCallbacks receive a reply's progress, on the reply job's goroutine. index is the
@@ -97,6 +100,8 @@ type ChatSession struct {
 	// paths finds the images of a session without a store, by digest.
 	paths map[string]string
 	job   *Job
+	// stopWhy is why job was cancelled when not by Stop (ChatMessage.Stopped).
+	stopWhy string
 	// saveEvery is how often a streaming answer is saved (tests shorten it).
 	saveEvery time.Duration
 }
@@ -232,9 +237,15 @@ func (s *ChatSession) ImagePath(ref ImageRef) string {
 // Send rebuilds the conversation from the messages. A running reply is stopped; SetEngine
 // returns at once, and the old conversation is released once that reply has ended. (Closing
 // the old engine waits for its running work: do it off the UI goroutine.)
-func (s *ChatSession) SetEngine(e Engine) {
+func (s *ChatSession) SetEngine(e Engine) { s.setEngine(e, "the model was changed") }
+
+// setEngine is SetEngine, why saying in its answer why a running reply stopped.
+func (s *ChatSession) setEngine(e Engine, why string) {
 	s.mu.Lock()
 	j, conv := s.job, s.conv
+	if j != nil {
+		s.stopWhy = why
+	}
 	s.conv = nil
 	s.prepared = map[string]*model.Image{}
 	s.engine = e
@@ -293,7 +304,7 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 	// The job is held from here, so no other Send appends meanwhile and qi stays the
 	// question's index.
 	j := newJob(context.Background())
-	s.job = j
+	s.job, s.stopWhy = j, ""
 	qi := len(s.rec.Messages)
 	engine, opts := s.engine, s.opts
 	for i, ref := range refs {
@@ -413,7 +424,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	}
 	m.State = StateDone
 	if stopped {
-		m.State = StateStopped
+		m.State, m.Stopped = StateStopped, s.stopWhy
 		// The conversation left the stopped turn out; the model should see what it wrote.
 		if m.Text != "" && s.conv == conv {
 			s.conv = nil
@@ -627,8 +638,24 @@ func (s *ChatSession) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.job != nil {
+		s.stopWhy = ""
 		s.job.Cancel()
 	}
+}
+
+// Idle returns a channel closed once no reply runs: at once when none does, else when the
+// running one has ended and its answer is saved. A chat being closed must be idle before
+// its file is read again: until then it holds what the answer wrote while it streamed.
+func (s *ChatSession) Idle() <-chan struct{} {
+	s.mu.Lock()
+	j := s.job
+	s.mu.Unlock()
+	if j == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return j.Done()
 }
 
 // release ends j's hold on the session (it was the running reply).
@@ -640,9 +667,9 @@ func (s *ChatSession) release(j *Job) {
 	}
 }
 
-// Close stops a running reply and releases the conversation once it has ended; it returns at
-// once.
-func (s *ChatSession) Close() { s.SetEngine(nil) }
+// Close stops a running reply (its answer says the chat was left) and releases the
+// conversation once it has ended; it returns at once.
+func (s *ChatSession) Close() { s.setEngine(nil, "the chat was left") }
 
 // contextFullMessage is what a chat shows when a turn does not fit the model's context of
 // limit tokens (err, a model.ContextError, may give the numbers): the first question is

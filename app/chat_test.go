@@ -583,3 +583,43 @@ func TestWriteProblem(t *testing.T) {
 		t.Errorf("WriteProblem(%v) = %q", other, got)
 	}
 }
+
+// A stopped answer says why when it was not the user's Stop: another model, the chat left.
+func TestChatStoppedWhy(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		stop func(*app.ChatSession)
+		want string
+	}{
+		{"Stop", (*app.ChatSession).Stop, ""},
+		{"another model", func(s *app.ChatSession) { s.SetEngine(apptest.NewFakeEngine(0)) }, "the model was changed"},
+		{"the chat left", (*app.ChatSession).Close, "the chat was left"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := openStore(t)
+			eng := apptest.NewFakeEngine(20 * time.Millisecond)
+			s := app.NewChatSession(store, eng, model.AnswerOptions{})
+			r := newRecorder()
+			j, err := s.Send("what is slow?", nil, r.callbacks())
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-r.first
+			c.stop(s)
+			// Idle waits for the answer's last save: the file says what the screen says.
+			<-s.Idle()
+			select {
+			case <-j.Done():
+			default:
+				t.Fatal("Idle before the reply ended")
+			}
+			if r.done.State != app.StateStopped || r.done.Stopped != c.want {
+				t.Errorf("stopped answer: state %s, why %q; want %q", r.done.State, r.done.Stopped, c.want)
+			}
+			rec, err := store.LoadChat(s.ID())
+			if err != nil || rec.Messages[1].State != app.StateStopped || rec.Messages[1].Stopped != c.want || rec.Messages[1].Text != r.done.Text {
+				t.Errorf("saved: %+v, %v", rec.Messages, err)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"image"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -84,7 +85,10 @@ type chatView struct {
 	// drafts holds what the composer held in the chats the window left, by chat id ("" for
 	// a chat not yet in the history): a chat's text and images never go to another.
 	drafts map[string]composerDraft
-	ready  bool
+	// left are the chats the view has left whose reply may still be ending, by id: reading
+	// one's file again waits for that reply's last save (ChatSession.Idle).
+	left  map[string]*app.ChatSession
+	ready bool
 	// follow keeps the view at the end of the conversation while an answer grows.
 	follow bool
 	// updates counts the answer updates shown, finished the answers ended (tests check that
@@ -158,7 +162,7 @@ type messageView struct {
 }
 
 func newChatView(u *UI) *chatView {
-	c := &chatView{u: u, drafts: map[string]composerDraft{}, restoring: map[string][]attachment{}}
+	c := &chatView{u: u, drafts: map[string]composerDraft{}, left: map[string]*app.ChatSession{}, restoring: map[string][]attachment{}}
 	c.sendDone = sync.NewCond(&c.jobsMu)
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
@@ -265,6 +269,17 @@ func (c *chatView) leave() {
 	}
 	old := c.session
 	go old.Close()
+	maps.DeleteFunc(c.left, func(_ string, s *app.ChatSession) bool {
+		select {
+		case <-s.Idle():
+			return true
+		default:
+			return false
+		}
+	})
+	if id != "" {
+		c.left[id] = old
+	}
 }
 
 // shown shows the current chat with its draft in the composer; a line about another chat's
@@ -798,7 +813,11 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 			foot = append(foot, "Reading the question…")
 		}
 	case app.StateStopped:
-		foot = append(foot, "Stopped")
+		if m.Stopped != "" {
+			foot = append(foot, "Stopped: "+m.Stopped)
+		} else {
+			foot = append(foot, "Stopped")
+		}
 	case app.StateInterrupted:
 		foot = append(foot, "Interrupted (the app closed before the answer ended)")
 	case app.StateDone:

@@ -848,3 +848,80 @@ func TestChatUnsavedAnswer(t *testing.T) {
 	os.Remove(chats)
 	os.Rename(chats+".away", chats) // so that the window's shutdown saves as usual
 }
+
+// A chat reopened while the answer it was writing when it was left is still ending comes
+// back with all of that answer, stopped: its file is read once the last save is done. Read
+// before, it held what the answer had written while streaming ("Interrupted", shorter), and
+// the next question saved that over the whole answer.
+func TestChatReopenWhileItsAnswerEnds(t *testing.T) {
+	eng := apptest.NewFakeEngine(10 * time.Millisecond)
+	eng.StopDelay = 300 * time.Millisecond
+	h := newHarness(t, eng)
+	u, c := h.u, h.u.chat
+	h.ask("a short one")
+	other := c.session.ID()
+	eng.Words = strings.Fields(strings.Repeat("word ", 200))
+	u.newChat()
+	test.Type(c.entry, "a long one")
+	c.send()
+	h.pump("the answer to stream", func() bool { return len(c.msgs) == 2 && c.msgs[1].answer != nil && c.updates > 2 })
+	long := c.session.ID()
+	index := func(id string) int {
+		i := -1
+		h.pump(id+" in the history", func() bool {
+			i = slices.IndexFunc(u.sidebar.entries, func(e app.HistoryEntry) bool { return e.ID == id })
+			return i >= 0
+		})
+		return i
+	}
+	u.sidebar.open(index(other))
+	h.pump("the other chat", func() bool { return c.session.ID() == other && !c.opening.Visible() })
+	u.sidebar.open(index(long))
+	h.pump("the long chat again", func() bool { return c.session.ID() == long && !c.opening.Visible() })
+	m := c.session.Messages()[1]
+	if m.State != app.StateStopped || m.Stopped != "the chat was left" {
+		t.Errorf("the reopened chat's answer: state %s, why %q, %d characters", m.State, m.Stopped, len(m.Text))
+	}
+	if !strings.Contains(c.msgs[1].footer.Text, "Stopped: the chat was left") {
+		t.Errorf("its footer reads %q", c.msgs[1].footer.Text)
+	}
+}
+
+// The chat the view holds, clicked while another is being read, is shown as it is, its
+// answer still being written: read again from its file, it would lack that answer.
+func TestChatClickHeldWhileOpening(t *testing.T) {
+	eng := apptest.NewFakeEngine(10 * time.Millisecond)
+	h := newHarness(t, eng)
+	u, c := h.u, h.u.chat
+	h.ask("a short one")
+	other := c.session.ID()
+	eng.Words = strings.Fields(strings.Repeat("word ", 200))
+	u.newChat()
+	test.Type(c.entry, "a long one")
+	c.send()
+	h.pump("the answer to stream", func() bool { return len(c.msgs) == 2 && c.msgs[1].answer != nil && c.updates > 2 })
+	held := c.session
+	iOther, iHeld := -1, -1
+	h.pump("both chats in the history", func() bool {
+		for i, e := range u.sidebar.entries {
+			switch e.ID {
+			case other:
+				iOther = i
+			case held.ID():
+				iHeld = i
+			}
+		}
+		return iOther >= 0 && iHeld >= 0
+	})
+	u.sidebar.open(iOther) // not pumped: still being read
+	u.sidebar.open(iHeld)
+	if c.session != held || c.opening.Visible() || !held.Busy() {
+		t.Fatalf("clicking the held chat: same session %v, opening shown %v, answer running %v", c.session == held, c.opening.Visible(), held.Busy())
+	}
+	h.pump("the other chat's read to end", func() bool { return true })
+	if c.session != held {
+		t.Error("the other chat's read replaced the held chat")
+	}
+	held.Stop()
+	h.waitAnswers(2)
+}

@@ -412,12 +412,25 @@ func (s *sidebar) open(id widget.ListItemID) {
 	e := s.entries[id]
 	u := s.u
 	var opening int
+	var left *app.ChatSession
 	if e.Kind == app.KindChat {
 		u.ShowChat()
+		if u.chat.session.ID() == e.ID {
+			// The chat the view holds, clicked while another was being read: it is shown
+			// as it is (read from its file it would lack the answer it is writing).
+			u.chat.opened++
+			u.chat.notOpening()
+			s.markOpen()
+			return
+		}
 		opening = u.chat.showOpening(e.Title)
+		left = u.chat.left[e.ID]
 	}
 	eng, answer := u.engine, u.settings.Answer.Options() // read here: they change on the UI goroutine
 	go func() {
+		if left != nil {
+			<-left.Idle() // its stopped answer is saved: the file holds all of it
+		}
 		if e.Kind == app.KindImageSet {
 			set, err := u.store.LoadSet(e.ID)
 			u.do(func() {

@@ -22,6 +22,9 @@ type FakeEngine struct {
 	Words []string
 	// Delay is the time of one step (a word, or a row of image tokens).
 	Delay time.Duration
+	// StopDelay is how long a cancelled answer takes to end, as a real model finishes the
+	// step it is in.
+	StopDelay time.Duration
 	// ContextLimit, when positive, makes a reply fail with model.ErrContextFull once the
 	// conversation's words (questions and answers, each image counting as ImageWords) would
 	// exceed it.
@@ -146,6 +149,7 @@ func (c *fakeConversation) Reply(ctx context.Context, question string, images []
 	start := time.Now()
 	for i, w := range words {
 		if err := sleep(ctx, e.Delay); err != nil {
+			time.Sleep(e.StopDelay)
 			res.Decode = time.Since(start)
 			return res, err
 		}
