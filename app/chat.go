@@ -350,7 +350,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		m := &s.rec.Messages[ai]
 		m.State, m.Error = StateError, errorLine(err)
 		if errors.Is(err, model.ErrContextFull) {
-			m.Error = contextFullMessage(err, engine.Info().ContextLimit, qi == 0)
+			m.Error = contextFullMessage(err, engine.Info().ContextLimit, qi == 0, len(s.rec.Messages[qi].Images) > 0)
 		}
 		msg := *m
 		s.mu.Unlock()
@@ -674,16 +674,21 @@ func (s *ChatSession) Close() { s.setEngine(nil, "the chat was left") }
 // contextFullMessage is what a chat shows when a turn does not fit the model's context of
 // limit tokens (err, a model.ContextError, may give the numbers): the first question is
 // too long itself, and a new chat would not help it; a later one has outgrown the chat.
-func contextFullMessage(err error, limit int, first bool) string {
+func contextFullMessage(err error, limit int, first, images bool) string {
 	var ce *model.ContextError
 	if errors.As(err, &ce) && ce.Window > 0 {
 		limit = ce.Window
 	}
 	if first {
-		if ce != nil && ce.PromptTokens > 0 {
+		switch {
+		case ce != nil && ce.PromptTokens > 0 && images:
 			return fmt.Sprintf("The question is too long for the model: %d tokens with its images, where it reads at most %d. Shorten it, or attach fewer images.", ce.PromptTokens, limit)
+		case ce != nil && ce.PromptTokens > 0:
+			return fmt.Sprintf("The question is too long for the model: %d tokens, where it reads at most %d. Shorten it.", ce.PromptTokens, limit)
+		case images:
+			return fmt.Sprintf("The question is too long for the model's context (%d tokens). Shorten it, or attach fewer images.", limit)
 		}
-		return fmt.Sprintf("The question is too long for the model's context (%d tokens). Shorten it, or attach fewer images.", limit)
+		return fmt.Sprintf("The question is too long for the model's context (%d tokens). Shorten it.", limit)
 	}
 	return fmt.Sprintf("This conversation is longer than the model's context (%d tokens). Start a new chat to continue.", limit)
 }

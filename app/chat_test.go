@@ -296,6 +296,16 @@ func TestChatContextFull(t *testing.T) {
 		!strings.Contains(r.done.Error, "at most 20") || strings.Contains(r.done.Error, "new chat") {
 		t.Errorf("a first question over the context: %q", r.done.Error)
 	}
+	// Images are named only when the question has some.
+	if strings.Contains(r.done.Error, "image") {
+		t.Errorf("a question without images over the context: %q", r.done.Error)
+	}
+	eng.ImageWords = 10
+	withImage := app.NewChatSession(nil, eng, model.AnswerOptions{})
+	r = send(t, withImage, strings.Repeat("word ", 15), writePNG(t, t.TempDir(), "dog.png", 30, 20))
+	if r.done.State != app.StateError || !strings.Contains(r.done.Error, "with its images") || !strings.Contains(r.done.Error, "attach fewer images") {
+		t.Errorf("a first question with an image over the context: %q", r.done.Error)
+	}
 }
 
 func TestChatReopen(t *testing.T) {

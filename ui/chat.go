@@ -698,7 +698,9 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 		v.text = widget.NewLabel("")
 		v.text.Wrapping = fyne.TextWrapWord
 		v.text.Selectable = true
-		v.images = container.NewHBox()
+		// Several pictures wrap in rows within the bubble, each at its own shape (a row of
+		// them ran past the bubble and the window).
+		v.images = container.New(&flowRows{gap: theme.Padding()})
 		bg := newThemedRect(colorNameBubble, 14)
 		inner := container.NewVBox(v.images, v.text)
 		card := container.NewStack(bg, container.NewPadded(inner))
@@ -708,7 +710,11 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			for _, line := range strings.Split(text, "\n") {
 				w = max(w, fyne.MeasureText(line, theme.TextSize(), fyne.TextStyle{}).Width)
 			}
-			return w + 6*theme.Padding()
+			row := float32(0) // the pictures in one row, when the width allows
+			for _, o := range v.images.Objects {
+				row += o.MinSize().Width + theme.Padding()
+			}
+			return max(w+6*theme.Padding(), row+4*theme.Padding())
 		}
 		v.obj = container.NewPadded(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card))
 		return v
@@ -798,6 +804,7 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 			}
 		}
 		v.images.Hidden = len(m.Images) == 0
+		v.text.Hidden = text == "" // a question of pictures alone has no empty line under them
 		return
 	}
 	var foot []string

@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -924,4 +928,45 @@ func TestChatClickHeldWhileOpening(t *testing.T) {
 	}
 	held.Stop()
 	h.waitAnswers(2)
+}
+
+// Several pictures in one question wrap in rows inside its bubble, which stays in the window;
+// a question of pictures alone has no empty text line under them.
+func TestChatManyPicturesWrap(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	h.u.win.Resize(fyne.NewSize(900, 700))
+	var paths []string
+	for i := range 7 {
+		img := image.NewNRGBA(image.Rect(0, 0, 60+10*i, 40))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(i*30 + p%7)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, writeFile(t, fmt.Sprintf("p%d.png", i), buf.Bytes()))
+	}
+	c.attach(paths)
+	h.pump("seven attachments", func() bool { return len(c.attached) == 7 })
+	c.send()
+	h.waitAnswers(1)
+	v := c.msgs[0]
+	if v.text.Visible() {
+		t.Error("a question of pictures alone shows a text line")
+	}
+	win := h.u.win.Canvas().Size()
+	d := fyne.CurrentApp().Driver()
+	rows := map[float32]bool{}
+	for _, o := range v.images.Objects {
+		at := d.AbsolutePositionForObject(o)
+		if at.X+o.Size().Width > win.Width {
+			t.Errorf("a picture ends at %v, past the window's %v", at.X+o.Size().Width, win.Width)
+		}
+		rows[at.Y] = true
+	}
+	if len(rows) < 2 {
+		t.Errorf("seven pictures in %d row(s) in a %v window", len(rows), win)
+	}
 }

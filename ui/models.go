@@ -385,7 +385,9 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	if m.MemoryBytes > 0 {
 		facts = append(facts, "needs "+app.FormatBytes(m.MemoryBytes))
 	}
-	facts = append(facts, string(m.Location))
+	if m.Location != "" { // the model in use, found in no folder searched
+		facts = append(facts, string(m.Location))
+	}
 	info := widget.NewLabel(strings.Join(facts, " · ") + "\n" + m.Path)
 	info.Importance = widget.LowImportance
 	info.Wrapping = fyne.TextWrapWord

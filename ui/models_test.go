@@ -92,6 +92,11 @@ func TestStartLoadsLastModelOutsideSearch(t *testing.T) {
 	if b := buttonsIn(top)["In use"]; b.b == nil {
 		t.Errorf("the picker lists %q, want tiny-a in use", textsIn(top))
 	}
+	for _, l := range textsIn(top) {
+		if first, _, _ := strings.Cut(l, "\n"); strings.HasSuffix(strings.TrimSpace(first), "·") {
+			t.Errorf("a row's facts end with a separator: %q", l)
+		}
+	}
 }
 
 // When the model used last cannot be loaded any more, the one loaded instead is not loaded
