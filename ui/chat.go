@@ -710,11 +710,15 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			for _, line := range strings.Split(text, "\n") {
 				w = max(w, fyne.MeasureText(line, theme.TextSize(), fyne.TextStyle{}).Width)
 			}
-			row := float32(0) // the pictures in one row, when the width allows
-			for _, o := range v.images.Objects {
-				row += o.MinSize().Width + theme.Padding()
+			// The pictures in one row, when the width allows, inside the card's padding.
+			row := float32(0)
+			for i, o := range v.images.Objects {
+				if i > 0 {
+					row += theme.Padding()
+				}
+				row += o.MinSize().Width
 			}
-			return max(w+6*theme.Padding(), row+4*theme.Padding())
+			return max(w+6*theme.Padding(), row+2*theme.Padding())
 		}
 		v.obj = container.NewPadded(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card))
 		return v
