@@ -747,39 +747,133 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 
 // paragraphs shows a text one label a paragraph: a streaming answer changes its last
 // paragraph only, so each redraw lays out that one again, not the whole answer (which made
-// long answers slow the window to a crawl).
+// long answers slow the window to a crawl). A paragraph longer than chunkBytes (a list, code:
+// lines with no blank line between them) is cut at its newlines into labels of about that
+// size, drawn with no gap between them, so that it too is laid out a piece at a time.
 type paragraphs struct {
 	box    *fyne.Container
 	labels []*widget.Label
+	// joined[i] is set when label i goes on the paragraph of label i-1, after a newline.
+	joined []bool
 	text   string
 }
 
-func newParagraphs() *paragraphs { return &paragraphs{box: container.NewVBox()} }
+// chunkBytes is about the most text a label of an answer holds.
+const chunkBytes = 1000
 
-// set shows text, relabelling only the paragraphs that changed.
+func newParagraphs() *paragraphs {
+	p := &paragraphs{}
+	p.box = container.New(&paragraphLayout{p: p})
+	return p
+}
+
+// set shows text, relabelling only the pieces that changed.
 func (p *paragraphs) set(text string) {
 	if text == p.text {
 		return
 	}
 	p.text = text
-	parts := strings.Split(text, "\n\n")
-	for i, part := range parts {
+	pieces, joined := chunks(text)
+	for i, piece := range pieces {
 		if i == len(p.labels) {
 			l := widget.NewLabel("")
 			l.Wrapping = fyne.TextWrapWord
 			l.Selectable = true
 			p.labels = append(p.labels, l)
+			p.joined = append(p.joined, false)
 			p.box.Add(l)
 		}
-		if p.labels[i].Text != part {
-			p.labels[i].SetText(part)
+		p.joined[i] = joined[i]
+		if p.labels[i].Text != piece {
+			p.labels[i].SetText(piece)
 		}
 	}
-	for len(p.labels) > len(parts) {
+	for len(p.labels) > len(pieces) {
 		last := p.labels[len(p.labels)-1]
 		p.box.Remove(last)
-		p.labels = p.labels[:len(p.labels)-1]
+		p.labels, p.joined = p.labels[:len(p.labels)-1], p.joined[:len(p.joined)-1]
 	}
+}
+
+// chunks cuts text into its paragraphs (at blank lines), and those longer than chunkBytes at
+// newlines into pieces of about that size; joined marks the pieces that go on a paragraph.
+// A piece is cut only where the lines before it end, so the pieces before the last stay the
+// same as text grows.
+func chunks(text string) (pieces []string, joined []bool) {
+	for _, para := range strings.Split(text, "\n\n") {
+		if len(para) <= chunkBytes {
+			pieces, joined = append(pieces, para), append(joined, false)
+			continue
+		}
+		start, cont := 0, false
+		for start < len(para) {
+			end := len(para)
+			if end-start > chunkBytes {
+				// The last newline within chunkBytes, else the first after (a long line).
+				if i := strings.LastIndexByte(para[start:start+chunkBytes], '\n'); i > 0 {
+					end = start + i
+				} else if i := strings.IndexByte(para[start+chunkBytes:], '\n'); i >= 0 {
+					end = start + chunkBytes + i
+				}
+			}
+			pieces, joined = append(pieces, para[start:end]), append(joined, cont)
+			start, cont = end+1, true
+		}
+	}
+	return pieces, joined
+}
+
+// paragraphLayout stacks an answer's labels as a VBox does, except that a label joined to
+// the one before overlaps it by the labels' inner padding, so that its lines follow the ones
+// before as in one label.
+type paragraphLayout struct {
+	p     *paragraphs
+	lapse float32 // overlap's result, once known
+}
+
+// overlap is how much a joined label goes up: the height of two one-line labels less that
+// of one two-line label.
+func (l *paragraphLayout) overlap() float32 {
+	if l.lapse == 0 {
+		one := widget.NewLabel("x").MinSize().Height
+		two := widget.NewLabel("x\nx").MinSize().Height
+		l.lapse = max(0, 2*one-two)
+	}
+	return l.lapse
+}
+
+func (l *paragraphLayout) place(objs []fyne.CanvasObject, f func(o fyne.CanvasObject, y float32)) float32 {
+	var y float32
+	overlap := l.overlap()
+	for i, o := range objs {
+		if i > 0 {
+			if i < len(l.p.joined) && l.p.joined[i] {
+				y -= overlap
+			} else {
+				y += theme.Padding()
+			}
+		}
+		if f != nil {
+			f(o, y)
+		}
+		y += o.MinSize().Height
+	}
+	return y
+}
+
+func (l *paragraphLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w float32
+	for _, o := range objs {
+		w = max(w, o.MinSize().Width)
+	}
+	return fyne.NewSize(w, l.place(objs, nil))
+}
+
+func (l *paragraphLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	l.place(objs, func(o fyne.CanvasObject, y float32) {
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, o.MinSize().Height))
+	})
 }
 
 // fill shows m in v.
