@@ -562,7 +562,9 @@ func (s *Store) List() ([]HistoryEntry, []Problem, error) {
 			continue // cleared by hand while the app runs
 		}
 		if err != nil {
-			return nil, problems, fmt.Errorf("list history: %w", err)
+			// One folder that cannot be read (its permissions) hides only its own kind.
+			problems = append(problems, Problem{Path: dir, InPlace: true, Err: err})
+			continue
 		}
 		for _, f := range files {
 			name := f.Name()

@@ -557,3 +557,29 @@ func TestPutImageRepairsDamage(t *testing.T) {
 		t.Errorf("the damaged file was kept (%v)", err)
 	}
 }
+
+// A history folder that cannot be read is a problem that names it; the other kind of entries
+// is still listed (one unreadable folder hid the whole history).
+func TestListUnreadableFolder(t *testing.T) {
+	s := openStore(t)
+	if err := s.SaveSet(&app.ImageSet{Title: "kept", Settings: app.DefaultGenerationSettings()}); err != nil {
+		t.Fatal(err)
+	}
+	chats := filepath.Join(s.Root(), "chats")
+	if err := os.Remove(chats); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chats, nil, 0o600); err != nil { // unreadable as a folder, even as root
+		t.Fatal(err)
+	}
+	entries, problems, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Title != "kept" {
+		t.Errorf("entries %+v, want the image set", entries)
+	}
+	if len(problems) != 1 || problems[0].Path != chats || !strings.Contains(problems[0].Error(), chats) {
+		t.Errorf("problems %v, want the chats folder", problems)
+	}
+}

@@ -32,7 +32,9 @@ type sidebar struct {
 	u       *UI
 	entries []app.HistoryEntry
 	thumbs  map[string]image.Image // by image digest; nil value: being made
-	list    *historyList
+	// told are the history's problems the notice has said, by their words.
+	told map[string]bool
+	list *historyList
 	// chatIcon marks the chats' rows: made once, not at every row's update.
 	chatIcon fyne.Resource
 	emptyL   *widget.Label
@@ -98,7 +100,7 @@ func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 }
 
 func newSidebar(u *UI) *sidebar {
-	s := &sidebar{u: u, thumbs: map[string]image.Image{}, selected: -1, chatIcon: chatIcon()}
+	s := &sidebar{u: u, thumbs: map[string]image.Image{}, told: map[string]bool{}, selected: -1, chatIcon: chatIcon()}
 	newChat := widget.NewButtonWithIcon("New chat", chatIcon(), func() { u.newChat() })
 	newImage := widget.NewButtonWithIcon("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
 	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
@@ -371,6 +373,12 @@ func (s *sidebar) reloadHistory() {
 		s.u.do(func() {
 			if err != nil {
 				s.emptyL.SetText("The history cannot be read: " + errorLine(err))
+			}
+			// Each problem is told once: the list is read again after every answer, and a
+			// notice cleared since came back each time.
+			problems = slices.DeleteFunc(problems, func(p app.Problem) bool { return s.told[p.Error()] })
+			for _, p := range problems {
+				s.told[p.Error()] = true
 			}
 			if len(problems) > 0 {
 				s.u.chat.addNotice(problemLines(problems))

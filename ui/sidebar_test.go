@@ -666,3 +666,28 @@ func TestHistoryRowShowsCutTitle(t *testing.T) {
 		t.Fatalf("%d rows on screen, want 2", len(rows))
 	}
 }
+
+// A history file that cannot be used is told once, not again after every answer (the list is
+// read again then, and the notice, cleared by the send, came back each time).
+func TestHistoryProblemToldOnce(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := app.OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "chats", app.NewID(app.KindChat)+".json")
+	if err := os.WriteFile(bad, []byte(`{"version": 99}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	c := h.u.chat
+	h.pump("the problem told", func() bool { return strings.Contains(c.notice.Text, filepath.Base(bad)) })
+	h.ask("a question")
+	h.pump("the history read again", func() bool { return len(h.u.sidebar.entries) == 1 })
+	h.ask("another")
+	before := &h.u.sidebar.entries[0]
+	h.u.sidebar.reloadHistory()
+	h.pump("the history read again", func() bool { return len(h.u.sidebar.entries) == 1 && &h.u.sidebar.entries[0] != before })
+	if strings.Contains(c.notice.Text, filepath.Base(bad)) {
+		t.Errorf("the problem is told again after an answer: %q", c.notice.Text)
+	}
+}
