@@ -267,11 +267,17 @@ func PrivateFolder(path string) bool {
 	return err == nil && fi.IsDir() && privateToMe(fi)
 }
 
-// CheckWritable writes and removes a small file in each of the store's folders, so that a
+// CheckWritable writes and removes a small file in each of the history's folders, so that a
 // window can say at start that nothing made now would be kept (a read-only folder, a full
 // disk), rather than at the first answer.
-func (s *Store) CheckWritable() error {
-	for _, d := range []string{".", chatsDir, setsDir, imagesDir} {
+func (s *Store) CheckWritable() error { return s.checkWritable(chatsDir, setsDir, imagesDir) }
+
+// CheckSettingsWritable is CheckWritable for the store's own folder, where the settings (and
+// the unsent text they keep) and unsent/ go.
+func (s *Store) CheckSettingsWritable() error { return s.checkWritable(".") }
+
+func (s *Store) checkWritable(dirs ...string) error {
+	for _, d := range dirs {
 		p := filepath.Join(s.root, d, ".write-check")
 		if err := writeFileAtomic(p, nil); err != nil {
 			return fmt.Errorf("write in %s: %w", filepath.Join(s.root, d), err)

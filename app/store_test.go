@@ -497,6 +497,17 @@ func TestStoreCheckWritable(t *testing.T) {
 	if err := s.CheckWritable(); err == nil || !strings.Contains(err.Error(), filepath.Join(s.Root(), "images")) {
 		t.Errorf("CheckWritable with images/ blocked = %v", err)
 	}
+	// The store's own folder, where the settings go, is checked apart: the history's
+	// folders may take what is made while the settings cannot be saved.
+	if err := s.CheckSettingsWritable(); err != nil {
+		t.Errorf("CheckSettingsWritable with images/ blocked = %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(s.Root(), ".write-check", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSettingsWritable(); err == nil || !strings.Contains(err.Error(), s.Root()) {
+		t.Errorf("CheckSettingsWritable with the folder blocked = %v", err)
+	}
 }
 
 // Drafts kept in the same second each get a file of their own: none overwrites another.

@@ -506,6 +506,11 @@ func (u *UI) openStore() (notices []string, err error) {
 		slog.Error("history folder", "err", err)
 		notices = append(notices, "Nothing made now can be kept in the history: "+errorLine(err)+
 			". Fix the folder, or choose another with JANUS_DATA.")
+	} else if err := st.CheckSettingsWritable(); err != nil {
+		// The history's own folders take what is made; the settings and drafts are lost.
+		slog.Error("history folder", "err", err)
+		notices = append(notices, "Settings and unsent text cannot be saved: "+errorLine(err)+
+			". Fix the folder, or choose another with JANUS_DATA.")
 	}
 	u.store = st
 	u.settingsW = app.NewSettingsWriter(st)

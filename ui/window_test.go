@@ -683,6 +683,19 @@ func TestUnwritableHistorySaidAtStart(t *testing.T) {
 			t.Errorf("left in chats/: %s", e.Name())
 		}
 	}
+
+	// Only the folder itself (the settings' place): the history keeps what is made, and
+	// the notice says what is lost.
+	if err := os.RemoveAll(filepath.Join(dir, "chats", ".write-check")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".write-check", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if n := h2.u.chat.notice; !n.Visible() || !strings.Contains(n.Text, "Settings and unsent text cannot be saved") || strings.Contains(n.Text, "Nothing made") {
+		t.Errorf("with the settings' folder alone blocked the notice reads %q", n.Text)
+	}
 }
 
 // buttonsIn returns the visible buttons of o's tree by text, with their positions in o.
