@@ -394,7 +394,7 @@ func parseAnswerLength(text string) (int, error) {
 		return 0, fmt.Errorf("%q is not a whole number", text)
 	}
 	if n < 1 || n > model.MaxAnswerTokens {
-		return 0, fmt.Errorf("%d tokens: want 1 to %d", n, model.MaxAnswerTokens)
+		return 0, fmt.Errorf("%d tokens: the answer length must be from 1 to %d", n, model.MaxAnswerTokens)
 	}
 	return n, nil
 }

@@ -361,3 +361,24 @@ func TestQuitAsksWhenDraftsCannotBeKept(t *testing.T) {
 		t.Error("Quit did not quit")
 	}
 }
+
+// The answer length field takes whole numbers of tokens from 1 to the models' context, and
+// says the range in words otherwise.
+func TestParseAnswerLength(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+		err  string
+	}{
+		{"512", 512, ""},
+		{" 16384 ", model.MaxAnswerTokens, ""},
+		{"100000", 0, fmt.Sprintf("100000 tokens: the answer length must be from 1 to %d", model.MaxAnswerTokens)},
+		{"0", 0, "must be from 1"},
+		{"12.5", 0, "is not a whole number"},
+	} {
+		n, err := parseAnswerLength(c.in)
+		if c.err == "" && (err != nil || n != c.want) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("parseAnswerLength(%q) = %d, %v; want %d, %q", c.in, n, err, c.want, c.err)
+		}
+	}
+}
