@@ -183,6 +183,7 @@ func newChatView(u *UI) *chatView {
 		u.draftChanged()
 	}
 	c.entry.onSubmit = c.send
+	c.entry.onPasteFiles = c.attach
 	c.entry.onEscape = c.stop
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)

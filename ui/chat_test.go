@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -1016,5 +1017,54 @@ func TestChatManyPicturesWrap(t *testing.T) {
 	}
 	if len(rows) < 2 {
 		t.Errorf("seven pictures in %d row(s) in a %v window", len(rows), win)
+	}
+}
+
+// A paste of image files (a file manager's Copy, or their paths) attaches them; any other
+// text is pasted as text.
+func TestPastedImageFiles(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a photo.png")
+	b := filepath.Join(dir, "b.JPG")
+	notes := filepath.Join(dir, "notes.txt")
+	for _, p := range []string{a, b, notes} {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uri := func(p string) string { return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String() }
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		{a, []string{a}},
+		{uri(a) + "\n" + uri(b) + "\n", []string{a, b}},
+		{"x-special/nautilus-clipboard\ncopy\n" + uri(a), []string{a}},
+		{"copy\n" + uri(b), []string{b}},
+		{notes, nil},                                    // not an image: the path is the text
+		{a + "\nand some words", nil},                   // not files alone
+		{filepath.Join(dir, "gone.png"), nil},           // no such file
+		{"photo.png", nil},                              // not a whole path
+		{"file://otherhost" + filepath.ToSlash(a), nil}, // another machine's
+		{"What is in the picture?", nil},
+	} {
+		if got := pastedImageFiles(c.text); !slices.Equal(got, c.want) {
+			t.Errorf("pastedImageFiles(%q) = %q, want %q", c.text, got, c.want)
+		}
+	}
+
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	ch := h.u.chat
+	cb := fyne.CurrentApp().Clipboard()
+	cb.SetContent(uri(landscape(t)))
+	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+	h.pump("the pasted file attached", func() bool { return len(ch.attached) == 1 })
+	if ch.entry.Text != "" {
+		t.Errorf("the paste also typed %q", ch.entry.Text)
+	}
+	cb.SetContent("just words")
+	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+	if ch.entry.Text != "just words" {
+		t.Errorf("a paste of words typed %q", ch.entry.Text)
 	}
 }

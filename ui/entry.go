@@ -1,6 +1,11 @@
 package ui
 
 import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
@@ -14,6 +19,9 @@ type promptEntry struct {
 	onSubmit       func()
 	onEscape       func()
 	onCommandEnter func()
+	// onPasteFiles, when set, takes a paste that is image files (pastedImageFiles) instead
+	// of the text.
+	onPasteFiles func(paths []string)
 	// submitOnEnter is false for the canvas prompt, where Enter is a new line.
 	submitOnEnter bool
 	shift         bool
@@ -78,7 +86,48 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 		e.onCommandEnter()
 		return
 	}
+	if p, ok := s.(*fyne.ShortcutPaste); ok && e.onPasteFiles != nil && p.Clipboard != nil {
+		if paths := pastedImageFiles(p.Clipboard.Content()); len(paths) > 0 {
+			e.onPasteFiles(paths)
+			return
+		}
+	}
 	e.Entry.TypedShortcut(s)
+}
+
+// pastedImageFiles are the image files a pasted text names, when it names nothing else: what
+// a file manager's Copy gives (file:// URIs, GNOME's "x-special/nautilus-clipboard" lines
+// before them) or absolute paths, one a line, each an existing file with an image's
+// extension. Any other text is nil: it is pasted as text.
+func pastedImageFiles(text string) []string {
+	var paths []string
+	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			continue
+		case i == 0 && line == "x-special/nautilus-clipboard", i <= 1 && (line == "copy" || line == "cut"):
+			continue
+		case strings.HasPrefix(line, "file://"):
+			u, err := url.Parse(line)
+			if err != nil || (u.Host != "" && u.Host != "localhost") {
+				return nil
+			}
+			line = filepath.FromSlash(u.Path)
+		case !filepath.IsAbs(line):
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(line)) {
+		case ".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp":
+		default:
+			return nil
+		}
+		if st, err := os.Stat(line); err != nil || !st.Mode().IsRegular() {
+			return nil
+		}
+		paths = append(paths, line)
+	}
+	return paths
 }
 
 // isCommandEnter reports whether s is Ctrl+Enter or Cmd+Enter.
