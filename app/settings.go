@@ -268,14 +268,15 @@ func salvageSettings(data []byte, why error) (Settings, error) {
 	var bad []string
 	// apply decodes one field over st, kept when the settings stay valid. Decoding goes into
 	// a copy whose slice has its own array: json appends into the one it finds.
-	apply := func(name string, one []byte) {
+	apply := func(name string, one []byte) bool {
 		next := st
 		next.ModelFolders = slices.Clone(st.ModelFolders)
 		if err := json.Unmarshal(one, &next); err != nil || next.Validate() != nil {
 			bad = append(bad, name)
-			return
+			return false
 		}
 		st = next
+		return true
 	}
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if k == "version" {
@@ -286,6 +287,19 @@ func salvageSettings(data []byte, why error) (Settings, error) {
 			for _, g := range slices.Sorted(maps.Keys(group)) {
 				one, _ := json.Marshal(map[string]map[string]json.RawMessage{k: {g: group[g]}})
 				apply(k+"."+g, one)
+			}
+			continue
+		}
+		// A list (the model folders) keeps its good items: one bad folder is not all.
+		var items []json.RawMessage
+		if json.Unmarshal(fields[k], &items) == nil && len(items) > 0 {
+			var kept []json.RawMessage
+			for i, it := range items {
+				try := append(slices.Clone(kept), it)
+				one, _ := json.Marshal(map[string][]json.RawMessage{k: try})
+				if apply(fmt.Sprintf("%s[%d]", k, i), one) {
+					kept = try
+				}
 			}
 			continue
 		}
@@ -304,7 +318,11 @@ type SettingsHeldError struct {
 
 // Error is the one-line message a user reads.
 func (e *SettingsHeldError) Error() string {
-	return fmt.Sprintf("%s cannot be used (%v): the default settings are used for now and are not saved over it; once it can be read, restart", e.Path, e.Why)
+	then := "once it can be read, restart"
+	if errors.As(e.Why, new(*NewerVersionError)) {
+		then = "update Janus Desktop to use it"
+	}
+	return fmt.Sprintf("%s cannot be used (%v): the default settings are used for now and are not saved over it; %s", e.Path, e.Why, then)
 }
 
 // Unwrap gives the cause, for errors.Is and errors.As.

@@ -167,7 +167,7 @@ func TestSettingsHeld(t *testing.T) {
 	}{
 		{"newer", func(t *testing.T, path string) {
 			os.WriteFile(path, []byte(`{"version": 2, "backend": "cpu", "api_key": "mine"}`), 0o600)
-		}, "newer Janus Desktop wrote it (version 2"},
+		}, "newer Janus Desktop wrote it (version 2"}, // and the message ends "update Janus Desktop to use it"
 		// A folder where the file should be stands for any file that cannot be read (as root,
 		// permissions do not stop a read).
 		{"unreadable", func(t *testing.T, path string) {
@@ -192,6 +192,13 @@ func TestSettingsHeld(t *testing.T) {
 			var held *app.SettingsHeldError
 			if !errors.As(err, &held) || !strings.Contains(err.Error(), tc.want) || len(problems) != 0 {
 				t.Fatalf("LoadSettings = %v, %v; want a SettingsHeldError saying %q", problems, err, tc.want)
+			}
+			then := "once it can be read, restart"
+			if tc.name == "newer" {
+				then = "update Janus Desktop to use it"
+			}
+			if !strings.HasSuffix(err.Error(), then) {
+				t.Errorf("the held file's message %q does not end with %q", err, then)
 			}
 			if st.Backend != app.DefaultSettings().Backend {
 				t.Errorf("settings %+v, want the defaults", st)
@@ -225,7 +232,7 @@ func TestSettingsHeld(t *testing.T) {
 func TestSettingsSalvage(t *testing.T) {
 	s := openStore(t)
 	path := filepath.Join(s.Root(), app.SettingsFile)
-	content := `{"version": 1, "threads": "4", "weights": "int3", "model_folders": ["/models"],
+	content := `{"version": 1, "threads": "4", "weights": "int3", "model_folders": ["/models", "relative/models", "/more"],
 		"serve": {"enabled": true, "port": 70000, "api_key": "a-key-of-mine"}, "drafts": {"chat": "half a question"}}`
 	os.WriteFile(path, []byte(content), 0o600)
 	st, problems, err := s.LoadSettings()
@@ -237,10 +244,10 @@ func TestSettingsSalvage(t *testing.T) {
 		t.Errorf("bad values read as threads %d, weights %q; want the defaults", st.Threads, st.Weights)
 	}
 	if st.Serve.APIKey != "a-key-of-mine" || st.Serve.Port != def.Serve.Port || !st.Serve.Enabled ||
-		!slices.Equal(st.ModelFolders, []string{"/models"}) || st.Drafts.Chat != "half a question" {
+		!slices.Equal(st.ModelFolders, []string{"/models", "/more"}) || st.Drafts.Chat != "half a question" {
 		t.Errorf("the good settings were not kept: %+v", st)
 	}
-	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "took their defaults: serve.port, threads, weights; the others were kept") {
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "took their defaults: model_folders[1], serve.port, threads, weights; the others were kept") {
 		t.Fatalf("problems = %v, want one naming serve.port, threads and weights", problems)
 	}
 	if kept, _ := os.ReadFile(problems[0].MovedTo); string(kept) != content {
