@@ -204,7 +204,7 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 		Version int `json:"version"`
 	}
 	if json.Unmarshal(data, &head) == nil && head.Version > SettingsVersion {
-		s.settingsHeld = &SettingsHeldError{Path: path, Why: fmt.Errorf("a newer Janus Desktop wrote it (version %d; this one reads %d)", head.Version, SettingsVersion)}
+		s.settingsHeld = &SettingsHeldError{Path: path, Newer: true, Why: fmt.Errorf("a newer Janus Desktop wrote it (version %d; this one reads %d)", head.Version, SettingsVersion)}
 		return DefaultSettings(), nil, s.settingsHeld
 	}
 	st := DefaultSettings()
@@ -314,12 +314,14 @@ func salvageSettings(data []byte, why error) (Settings, error) {
 type SettingsHeldError struct {
 	Path string
 	Why  error
+	// Newer is set when a newer version of the app wrote the file.
+	Newer bool
 }
 
 // Error is the one-line message a user reads.
 func (e *SettingsHeldError) Error() string {
 	then := "once it can be read, restart"
-	if errors.As(e.Why, new(*NewerVersionError)) {
+	if e.Newer {
 		then = "update Janus Desktop to use it"
 	}
 	return fmt.Sprintf("%s cannot be used (%v): the default settings are used for now and are not saved over it; %s", e.Path, e.Why, then)
