@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -613,6 +614,9 @@ func (s *Store) entry(kind Kind, id string) (HistoryEntry, error) {
 			return e, err
 		}
 		e.Title, e.Created, e.Updated = c.Title, c.Created, c.Updated
+		if strings.TrimSpace(e.Title) == "" { // a file edited by hand: no blank row
+			e.Title = titleOf(c.Messages)
+		}
 		for _, m := range c.Messages {
 			if len(m.Images) > 0 {
 				e.Image = m.Images[0]
@@ -625,6 +629,9 @@ func (s *Store) entry(kind Kind, id string) (HistoryEntry, error) {
 			return e, err
 		}
 		e.Title, e.Created, e.Updated = set.Title, set.Created, set.Updated
+		if strings.TrimSpace(e.Title) == "" {
+			e.Title = cmp.Or(titleFrom(set.Settings.Prompt), "Images")
+		}
 		if len(set.Images) > 0 {
 			e.Image = set.Images[0].Image
 		}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/png"
@@ -592,5 +593,47 @@ func TestListUnreadableFolder(t *testing.T) {
 	}
 	if len(problems) != 1 || problems[0].Path != chats || !strings.Contains(problems[0].Error(), chats) {
 		t.Errorf("problems %v, want the chats folder", problems)
+	}
+}
+
+// A record whose title was edited away lists under a title made from what it holds, not as
+// a blank row.
+func TestListBlankTitle(t *testing.T) {
+	s := openStore(t)
+	chat := &app.ChatRecord{Messages: []app.ChatMessage{{Text: "what is in the picture?", State: app.StateDone}}}
+	if err := s.SaveChat(chat); err != nil {
+		t.Fatal(err)
+	}
+	g := app.DefaultGenerationSettings()
+	g.Prompt = "a red fox in the snow"
+	set := &app.ImageSet{Settings: g}
+	if err := s.SaveSet(set); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(s.Root(), "chats", chat.ID+".json"), filepath.Join(s.Root(), "sets", set.ID+".json")} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec map[string]any
+		if err := json.Unmarshal(data, &rec); err != nil {
+			t.Fatal(err)
+		}
+		rec["title"] = nil
+		data, _ = json.Marshal(rec)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, problems, err := s.List()
+	if err != nil || len(problems) != 0 || len(entries) != 2 {
+		t.Fatalf("List = %+v, %v, %v", entries, problems, err)
+	}
+	titles := map[app.Kind]string{}
+	for _, e := range entries {
+		titles[e.Kind] = e.Title
+	}
+	if titles[app.KindChat] != "what is in the picture?" || titles[app.KindImageSet] != "a red fox in the snow" {
+		t.Errorf("titles %v", titles)
 	}
 }
