@@ -688,7 +688,9 @@ func (c *chatView) update(i int, m app.ChatMessage) {
 	if i < len(c.msgs) {
 		c.fill(c.msgs[i], m)
 	}
-	if c.follow {
+	// A failed answer is shown wherever the reader was: it says what to do about the
+	// question just asked (a long question had pushed it out of sight).
+	if c.follow || m.State == app.StateError && i == len(c.msgs)-1 {
 		c.scroll.ScrollToBottom()
 	}
 }

@@ -1068,3 +1068,23 @@ func TestPastedImageFiles(t *testing.T) {
 		t.Errorf("a paste of words typed %q", ch.entry.Text)
 	}
 }
+
+// An answer that fails is scrolled into sight even when the reader was not following the end
+// (a long question had pushed its error out of view).
+func TestChatFailedAnswerInSight(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	h.u.win.Resize(fyne.NewSize(900, 500))
+	for range 4 {
+		h.ask("a question with a few words to fill the screen a little")
+	}
+	c.follow = false
+	c.scroll.ScrollToTop()
+	last := len(c.msgs) - 1
+	m := c.session.Messages()[last]
+	m.State, m.Error = app.StateError, "The question is too long for the model"
+	c.update(last, m)
+	if !c.atBottom() {
+		t.Errorf("the failed answer is out of sight (offset %v of %v)", c.scroll.Offset.Y, c.scroll.Content.MinSize().Height)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -909,6 +910,9 @@ func (u *UI) software() string { return "Janus Desktop " + app.Version(u.opts.Ve
 
 // errorLine makes err one line for an inline message.
 func errorLine(err error) string {
+	if errors.Is(err, syscall.ENOSPC) {
+		return app.WriteProblem(err) // the disk by its folder, not by a temporary file
+	}
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]

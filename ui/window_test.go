@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -776,5 +777,13 @@ func TestSwitchQuestionFollowsWork(t *testing.T) {
 				t.Error("the closed question is still redrawn")
 			}
 		})
+	}
+}
+
+// A full disk is said by the folder written to, not by the temporary file's name.
+func TestErrorLineFullDisk(t *testing.T) {
+	err := fmt.Errorf("save set: %w", &os.PathError{Op: "write", Path: "/data/sets/.x.json.42.tmp", Err: syscall.ENOSPC})
+	if got, want := errorLine(err), "the disk holding /data/sets is full"; got != want {
+		t.Errorf("errorLine(%v) = %q, want %q", err, got, want)
 	}
 }
