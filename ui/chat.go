@@ -205,7 +205,9 @@ func newChatView(u *UI) *chatView {
 		widget.NewButtonWithIcon("Copied", theme.ConfirmIcon(), nil))
 	row := container.NewBorder(nil, nil, container.New(atBottom{}, c.attachB),
 		container.New(atBottom{}, container.New(fixedWidth{sendW}, c.sendB)), c.entry)
-	composer := container.NewVBox(c.chips, row, c.notice, c.status)
+	// The lines that come and go (a notice, the model's loading) go above the entry, as the
+	// chips do: under it, each moved the entry up under the pointer about to click it.
+	composer := container.NewVBox(c.notice, c.status, c.chips, row)
 	// The composer takes the messages' column, with their two paddings (the list's and a
 	// message's): its edges are theirs at every width.
 	c.content = container.NewBorder(nil,

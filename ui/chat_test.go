@@ -1088,3 +1088,20 @@ func TestChatFailedAnswerInSight(t *testing.T) {
 		t.Errorf("the failed answer is out of sight (offset %v of %v)", c.scroll.Offset.Y, c.scroll.Content.MinSize().Height)
 	}
 }
+
+// A notice or the model's loading line coming and going does not move the entry: it was
+// under the entry and moved it up under the pointer about to click it.
+func TestChatEntryStaysPut(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	d := fyne.CurrentApp().Driver()
+	before := d.AbsolutePositionForObject(c.entry)
+	c.setReady(false, "Loading tiny-c… 98%")
+	c.setNotice("gone.png: the file does not exist")
+	h.u.win.Content().Refresh()
+	if after := d.AbsolutePositionForObject(c.entry); after != before {
+		t.Errorf("the entry moved from %v to %v when lines came under the composer", before, after)
+	}
+	c.setReady(true, "")
+	c.setNotice("")
+}
