@@ -527,18 +527,24 @@ func TestChatImageMissingOnFollowUp(t *testing.T) {
 	}
 }
 
-// An answer whose final save fails (a full disk, a folder gone) says so on itself, in words,
-// and keeps its text in the session; the chat's next save writes it, without the note.
-func TestChatFinalSaveFails(t *testing.T) {
-	store := openStore(t)
-	eng := apptest.NewFakeEngine(20 * time.Millisecond)
-	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+// answering starts a slow answer in a new chat of store and returns once it has begun.
+func answering(t *testing.T, store *app.Store) (*app.ChatSession, *recorder, *app.Job) {
+	t.Helper()
+	s := app.NewChatSession(store, apptest.NewFakeEngine(20*time.Millisecond), model.AnswerOptions{})
 	r := newRecorder()
 	j, err := s.Send("what is slow?", nil, r.callbacks())
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-r.first
+	return s, r, j
+}
+
+// An answer whose final save fails (a full disk, a folder gone) says so on itself, in words,
+// and keeps its text in the session; the chat's next save writes it, without the note.
+func TestChatFinalSaveFails(t *testing.T) {
+	store := openStore(t)
+	s, r, j := answering(t, store)
 	// A file where the chats folder was: every write of a chat fails, even as root.
 	chats := filepath.Join(store.Root(), "chats")
 	if err := os.Rename(chats, chats+".away"); err != nil {
@@ -607,14 +613,7 @@ func TestChatStoppedWhy(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			store := openStore(t)
-			eng := apptest.NewFakeEngine(20 * time.Millisecond)
-			s := app.NewChatSession(store, eng, model.AnswerOptions{})
-			r := newRecorder()
-			j, err := s.Send("what is slow?", nil, r.callbacks())
-			if err != nil {
-				t.Fatal(err)
-			}
-			<-r.first
+			s, r, j := answering(t, store)
 			c.stop(s)
 			// Idle waits for the answer's last save: the file says what the screen says.
 			<-s.Idle()

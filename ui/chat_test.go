@@ -902,6 +902,22 @@ func TestChatUnsavedAnswer(t *testing.T) {
 	os.Rename(chats+".away", chats) // so that the window's shutdown saves as usual
 }
 
+// answeringAfterAnother opens a window on eng with a chat answered (other, its id) and a new
+// one whose long answer is streaming.
+func answeringAfterAnother(t *testing.T, eng *apptest.FakeEngine) (h *harness, other string) {
+	t.Helper()
+	h = newHarness(t, eng)
+	c := h.u.chat
+	h.ask("a short one")
+	other = c.session.ID()
+	eng.Words = strings.Fields(strings.Repeat("word ", 200))
+	h.u.newChat()
+	test.Type(c.entry, "a long one")
+	c.send()
+	h.pump("the answer to stream", func() bool { return len(c.msgs) == 2 && c.msgs[1].answer != nil && c.updates > 2 })
+	return h, other
+}
+
 // A chat reopened while the answer it was writing when it was left is still ending comes
 // back with all of that answer, stopped: its file is read once the last save is done. Read
 // before, it held what the answer had written while streaming ("Interrupted", shorter), and
@@ -909,15 +925,8 @@ func TestChatUnsavedAnswer(t *testing.T) {
 func TestChatReopenWhileItsAnswerEnds(t *testing.T) {
 	eng := apptest.NewFakeEngine(10 * time.Millisecond)
 	eng.StopDelay = 300 * time.Millisecond
-	h := newHarness(t, eng)
+	h, other := answeringAfterAnother(t, eng)
 	u, c := h.u, h.u.chat
-	h.ask("a short one")
-	other := c.session.ID()
-	eng.Words = strings.Fields(strings.Repeat("word ", 200))
-	u.newChat()
-	test.Type(c.entry, "a long one")
-	c.send()
-	h.pump("the answer to stream", func() bool { return len(c.msgs) == 2 && c.msgs[1].answer != nil && c.updates > 2 })
 	long := c.session.ID()
 	index := func(id string) int {
 		i := -1
@@ -943,16 +952,8 @@ func TestChatReopenWhileItsAnswerEnds(t *testing.T) {
 // The chat the view holds, clicked while another is being read, is shown as it is, its
 // answer still being written: read again from its file, it would lack that answer.
 func TestChatClickHeldWhileOpening(t *testing.T) {
-	eng := apptest.NewFakeEngine(10 * time.Millisecond)
-	h := newHarness(t, eng)
+	h, other := answeringAfterAnother(t, apptest.NewFakeEngine(10*time.Millisecond))
 	u, c := h.u, h.u.chat
-	h.ask("a short one")
-	other := c.session.ID()
-	eng.Words = strings.Fields(strings.Repeat("word ", 200))
-	u.newChat()
-	test.Type(c.entry, "a long one")
-	c.send()
-	h.pump("the answer to stream", func() bool { return len(c.msgs) == 2 && c.msgs[1].answer != nil && c.updates > 2 })
 	held := c.session
 	iOther, iHeld := -1, -1
 	h.pump("both chats in the history", func() bool {
