@@ -107,19 +107,43 @@ func (u *UI) showNoModel(problem string) {
 
 // loadModel loads the model folder dir on a job; the sidebar shows its progress and a
 // cancel button, and the views say what they are waiting for.
-func (u *UI) loadModel(dir, name string) { u.load(dir, name, false) }
+func (u *UI) loadModel(dir, name string) { u.load(dir, u.loadOptions(name), false) }
 
-// restorePrevious loads again the model a cancelled or failed load was to replace, saying so.
+// restorePrevious loads again the model a cancelled or failed load was to replace, as it was
+// loaded (settings that made the new load fail do not make it fail too), saying so.
 func (u *UI) restorePrevious() {
 	if p := u.previous; p.dir != "" {
 		u.previous = loadedModel{}
-		u.load(p.dir, p.opts.Name, true)
+		u.load(p.dir, p.opts, true)
 	}
 }
 
-// load is loadModel; back says it brings back the model in use before (a load meant to
-// replace it was cancelled or failed), which the sidebar and the views say.
-func (u *UI) load(dir, name string, back bool) {
+// load is loadModel with opts; back says it brings back the model in use before (a load
+// meant to replace it was cancelled or failed), which the sidebar and the views say.
+func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
+	name := opts.Name
+	if u.engine != nil {
+		// The model in use goes only for one that can come: a folder gone or broken since
+		// it was listed (or since the model in use was loaded from it, for a reload) is
+		// said, and the model in use stays, with the local API it serves.
+		if e, err := app.Inspect(dir); err != nil || !e.Complete {
+			why := app.LoadAdvice(err)
+			switch {
+			case err == nil:
+				err = errors.New(e.Problem)
+				why = strings.TrimSuffix(sentenceStart(e.Summary), ".") + ". " + app.LoadAdvice(err)
+			}
+			if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+				err, why = fmt.Errorf("%s is gone: moved or deleted", dir), ""
+			}
+			stays := u.engine.Info().Name + " stays loaded."
+			if why = strings.TrimSuffix(sentenceStart(why), "."); why != "" {
+				stays = why + ". " + stays
+			}
+			u.showError("Cannot load "+name, err, stays)
+			return
+		}
+	}
 	u.stopLoad()
 	if old := u.engine; old != nil {
 		// Kept to load again if this load is cancelled, so that a change of mind leaves
@@ -143,7 +167,6 @@ func (u *UI) load(dir, name string, back bool) {
 			old.Close()
 		}()
 	}
-	opts := u.loadOptions(name)
 	verb := "Loading"
 	if back {
 		verb = "Going back to"
@@ -186,6 +209,9 @@ func (u *UI) load(dir, name string, back bool) {
 			default:
 				u.setNoEngine("The model could not be loaded")
 				u.showError("Cannot load "+name, err, app.LoadAdvice(err))
+				if u.previous == (loadedModel{dir: dir, opts: opts}) {
+					u.previous = loadedModel{} // the same load would fail the same way
+				}
 				u.restorePrevious() // the model this one was to replace comes back
 			}
 		})
@@ -354,12 +380,12 @@ func (u *UI) showModelPicker() {
 	fill(u.search)
 	refresh := func() {
 		env, extra := u.opts.Env, slices.Clone(u.settings.ModelFolders)
-		inUse := ""
+		var inUse app.EngineInfo
 		if u.engine != nil {
-			inUse = u.engine.Info().Dir
+			inUse = u.engine.Info()
 		}
 		go func() {
-			search := withModel(app.SearchModels(env, extra), inUse)
+			search := withModel(app.SearchModels(env, extra), inUse.Dir, inUse.Name)
 			u.do(func() {
 				u.search = search
 				fill(search)
@@ -410,9 +436,14 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	if u.inUse(m) {
 		status.SetText("In use: chats and images run on it")
 		status.Importance = widget.SuccessImportance
+		if !m.Complete {
+			// It runs from memory; a load of its folder would fail and leave none.
+			status.SetText("In use, but cannot be loaded again: " + m.Summary)
+			status.Importance = widget.WarningImportance
+		}
 		loadB.SetText("In use")
 		loadB.Disable()
-		if u.needsReload() && u.loaded.dir == m.Path {
+		if u.needsReload() && u.loaded.dir == m.Path && m.Complete {
 			// Loaded with settings changed since: loading it again applies them.
 			loadB.SetText("Reload")
 			loadB.Enable()
@@ -421,17 +452,19 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), rows)
 }
 
-// withModel adds the model at dir to search when the search did not find it: the model in
-// use, loaded from a folder the search does not look in (the one used last, downloaded into
-// the hub cache while JANUS_MODELS names other folders), which the picker said it could not
-// find. It reads the folder: not on the UI goroutine.
-func withModel(search app.ModelSearch, dir string) app.ModelSearch {
+// withModel adds the model in use, name loaded from dir, to search when the search did not
+// find it: loaded from a folder the search does not look in (the one used last, downloaded
+// into the hub cache while JANUS_MODELS names other folders), which the picker said it could
+// not find, or from a folder gone since (moved or deleted), which it still runs on. It reads
+// the folder: not on the UI goroutine.
+func withModel(search app.ModelSearch, dir, name string) app.ModelSearch {
 	if dir == "" || slices.ContainsFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == dir }) {
 		return search
 	}
 	e, err := app.Inspect(dir)
 	if err != nil {
-		return search
+		e = app.ModelEntry{Name: name, Path: dir, Family: app.FamilyUnknown,
+			Problem: err.Error(), Summary: "its folder is gone or cannot be read (moved or deleted?)"}
 	}
 	var loc app.Location
 	if e.Repo != "" {

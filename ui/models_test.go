@@ -169,24 +169,33 @@ func TestCancelLoad(t *testing.T) {
 	}
 }
 
-// A folder whose weights are missing fails with a dialog that says what to do.
+// A folder whose weights are missing fails with a dialog that says what to do; with a model
+// in use, that model stays (it is not unloaded for a folder that cannot load).
 func TestLoadErrorDialog(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "broken")
 	apptest.TinyA(t, dir, apptest.WeightFiles)
-	h := newHarness(t, apptest.NewFakeEngine(0))
-	u := h.u
-	u.loadModel(dir, "broken")
-	h.pump("the failure", func() bool { return u.loading == nil })
-	top := u.win.Canvas().Overlays().Top()
-	if top == nil {
-		t.Fatal("no dialog after a failed load")
-	}
-	if u.engine != nil || u.chat.ready {
-		t.Error("a model is in use after the failed load")
-	}
-	all := strings.Join(textsIn(top), "\n")
-	if !strings.Contains(all, "Cannot load broken") || !strings.Contains(all, "download it again") {
-		t.Errorf("dialog says (%d labels):\n%s", len(textsIn(top)), all)
+	for _, inUse := range []bool{false, true} {
+		var eng app.Engine
+		if inUse {
+			eng = apptest.NewFakeEngine(0)
+		}
+		h := newHarness(t, eng, func(o *Options) { o.Env = envWithModels(t.TempDir()) })
+		u := h.u
+		h.pump("the start", func() bool { return u.engine != nil || u.noModel.content.Visible() })
+		u.loadModel(dir, "broken")
+		h.pump("the failure", func() bool { return u.loading == nil })
+		top := u.win.Canvas().Overlays().Top()
+		if top == nil {
+			t.Fatal("no dialog after a failed load")
+		}
+		if (u.engine != nil) != inUse || u.chat.ready != inUse {
+			t.Errorf("model in use before %v: after the failed load %v", inUse, u.engine != nil)
+		}
+		all := strings.Join(textsIn(top), "\n")
+		if !strings.Contains(all, "Cannot load broken") || !strings.Contains(all, "download it again") ||
+			inUse && !strings.Contains(all, "fake stays loaded") {
+			t.Errorf("dialog says (%d labels):\n%s", len(textsIn(top)), all)
+		}
 	}
 }
 
@@ -231,7 +240,8 @@ func TestSettingsOfferReload(t *testing.T) {
 }
 
 // A load that was to replace the model in use and is cancelled, or fails, loads that model
-// again: a change of mind leaves the model that was there, not none.
+// again as it was: a change of mind leaves the model that was there, not none. (A folder
+// that cannot load at all does not unload it: TestLoadErrorDialog.)
 func TestCancelledSwitchKeepsTheModel(t *testing.T) {
 	tinyDir := fixtures.Path(t, "models", "tiny-a")
 	models := filepath.Dir(tinyDir)
@@ -240,8 +250,6 @@ func TestCancelledSwitchKeepsTheModel(t *testing.T) {
 	h.pump("the model", func() bool { return u.engine != nil })
 	first := u.engine.Info().Dir
 
-	broken := filepath.Join(t.TempDir(), "broken")
-	apptest.TinyA(t, broken, apptest.WeightFiles)
 	for _, tc := range []struct {
 		name string
 		end  func()
@@ -249,11 +257,12 @@ func TestCancelledSwitchKeepsTheModel(t *testing.T) {
 		{"cancelled", u.cancelLoad},
 		{"failed", func() {}},
 	} {
-		dir := tinyDir
 		if tc.name == "failed" {
-			dir = broken
+			// A setting only the new load has makes it fail: the old model comes back
+			// with its own.
+			u.settings.Backend = "metal-sim-missing"
 		}
-		u.loadModel(dir, "other")
+		u.loadModel(tinyDir, "other")
 		if u.engine != nil {
 			t.Fatalf("%s: the old model is still in use during the load", tc.name)
 		}
@@ -400,5 +409,44 @@ func TestSendWaitsForTheLoad(t *testing.T) {
 	h.pump("the model back", func() bool { return u.engine != nil && u.loading == nil })
 	if c.entry.Text != "another" || len(c.session.Messages()) != 2 {
 		t.Errorf("after a cancelled load: the composer holds %q, %d messages", c.entry.Text, len(c.session.Messages()))
+	}
+}
+
+// The folder of the model in use gone (moved, deleted): Reload says it cannot load it and
+// leaves the model running (it unloaded it, failed twice, and left none); the picker still
+// lists the model in use, saying its folder is gone.
+func TestReloadOfGoneFolderKeepsModel(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "mine")
+	apptest.TinyA(t, dir)
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels(root) })
+	u := h.u
+	h.pump("the model", func() bool { return u.engine != nil })
+	first := u.engine
+	if err := os.Rename(dir, filepath.Join(t.TempDir(), "moved")); err != nil {
+		t.Fatal(err)
+	}
+	ns := u.settings
+	ns.Weights = model.WeightsQ8
+	u.applySettings(ns)
+	top := u.win.Canvas().Overlays().Top()
+	test.Tap(findButton(t, top, "Reload"))
+	h.pump("the answer to Reload", func() bool { return len(u.dialogs) == 1 })
+	if u.engine != first || u.loading != nil {
+		t.Fatalf("Reload of a gone folder: model kept %v, loading %v", u.engine == first, u.loading != nil)
+	}
+	said := strings.Join(textsIn(u.win.Canvas().Overlays().Top()), "\n")
+	if !strings.Contains(said, "mine is gone: moved or deleted") || !strings.Contains(said, "mine stays loaded") {
+		t.Errorf("the error reads %q", said)
+	}
+	u.dialogs[0].Dismiss()
+	u.showModelPicker()
+	top = u.win.Canvas().Overlays().Top()
+	h.pump("the model in use listed", func() bool { return slices.Contains(textsIn(top), "mine") })
+	if texts := strings.Join(textsIn(top), "\n"); !strings.Contains(texts, "In use, but cannot be loaded again") {
+		t.Errorf("the picker says %q", texts)
+	}
+	if b := buttonsIn(top)["Reload"]; b.b != nil {
+		t.Error("the picker offers Reload of a gone folder")
 	}
 }
