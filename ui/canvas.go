@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -891,12 +893,18 @@ func (c *canvasView) saveDialog(i int, saved func()) {
 	}
 	r := c.tiles[i].result // the picture asked for, whatever the canvas shows once a name is chosen
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
+		if err != nil {
+			// The dialog could not open the file (a folder that takes no new file, a file
+			// that cannot be written): said where the user looks, not dropped.
+			c.u.showError("Cannot save the image", err, "Choose another folder or name.")
 			return
 		}
-		path := w.URI().Path()
-		w.Close()
-		c.save(r, path, func(err error) {
+		if w == nil {
+			return // cancelled
+		}
+		// The name as chosen: one without .png is the user's (the dialog has made that file
+		// already; adding .png left it empty beside a .png it never asked to replace).
+		c.save(r, w.URI().Path(), w, func(err error) {
 			switch {
 			case saved == nil:
 			case err != nil:
@@ -914,13 +922,21 @@ func (c *canvasView) saveDialog(i int, saved func()) {
 }
 
 // save writes image i as a PNG with its settings in text chunks, off the UI goroutine;
-// done, when not nil, is called on the UI goroutine with the result.
-func (c *canvasView) save(r *app.GeneratedImage, path string, done func(error)) {
-	if filepath.Ext(path) == "" {
-		path += ".png"
-	}
+// done, when not nil, is called on the UI goroutine with the result. opened, when not nil,
+// is the file as the save dialog opened it (emptied, when it was there): it is closed, and
+// written through when the folder takes no new file.
+func (c *canvasView) save(r *app.GeneratedImage, path string, opened io.WriteCloser, done func(error)) {
 	go func() {
 		err := app.SaveImage(path, r.Image, r.Meta, true)
+		if err != nil && opened != nil && errors.Is(err, fs.ErrPermission) {
+			// The file is written in place, not by a temporary one renamed over it: the
+			// dialog emptied it already, and failing here left it empty.
+			slog.Warn("save image: the folder takes no new file; writing the file in place", "path", path, "err", err)
+			err = writeOpened(opened, r)
+		}
+		if opened != nil {
+			opened.Close()
+		}
 		c.u.do(func() {
 			if err != nil {
 				c.setNotice(errorLine(err))
@@ -933,6 +949,15 @@ func (c *canvasView) save(r *app.GeneratedImage, path string, done func(error)) 
 			}
 		})
 	}()
+}
+
+// writeOpened writes r's PNG through w.
+func writeOpened(w io.Writer, r *app.GeneratedImage) error {
+	data, err := app.EncodePNG(r.Image, r.Meta)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	return err
 }
 
 // savedLine is the news of a file saved at path.

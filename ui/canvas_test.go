@@ -122,7 +122,7 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "saved.png")
 	var saveErr error
 	saved := false
-	h.u.create.save(h.u.create.tiles[1].result, path, func(err error) { saveErr, saved = err, true })
+	h.u.create.save(h.u.create.tiles[1].result, path, nil, func(err error) { saveErr, saved = err, true })
 	h.pump("the save", func() bool { return saved })
 	if saveErr != nil {
 		t.Fatal(saveErr)
@@ -292,7 +292,7 @@ func TestCanvasGridStaysPut(t *testing.T) {
 	h.pump("the images", func() bool { return c.job == nil })
 	done := top()
 	saved := false
-	c.save(c.tiles[0].result, filepath.Join(t.TempDir(), "a.png"), func(error) { saved = true })
+	c.save(c.tiles[0].result, filepath.Join(t.TempDir(), "a.png"), nil, func(error) { saved = true })
 	h.pump("the save", func() bool { return saved })
 	if !c.toast.Visible() || !c.settings.Visible() {
 		t.Fatalf("after Save: news shown %v, settings shown %v (the news hid them)", c.toast.Visible(), c.settings.Visible())
@@ -467,7 +467,7 @@ func TestCanvasKeepsImagesTheHistoryCannot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kept.png")
 	var saveErr error
 	saved := false
-	c.save(c.tiles[0].result, path, func(err error) { saveErr, saved = err, true })
+	c.save(c.tiles[0].result, path, nil, func(err error) { saveErr, saved = err, true })
 	h.pump("the save", func() bool { return saved })
 	if saveErr != nil {
 		t.Fatalf("Save of an image the history could not keep: %v", saveErr)
@@ -686,7 +686,7 @@ func TestCanvasSaveDuringRunSaysSo(t *testing.T) {
 	c.generate()
 	path := filepath.Join(t.TempDir(), "fox.png")
 	saved := false
-	c.save(first, path, func(error) { saved = true })
+	c.save(first, path, nil, func(error) { saved = true })
 	h.pump("the save", func() bool { return saved })
 	if c.job == nil {
 		t.Fatal("the run ended before the save: the test is too slow to tell")
@@ -807,5 +807,37 @@ func TestCanvasAskAboutDeletedSet(t *testing.T) {
 	h.waitAnswers(1)
 	if m := c.session.Messages(); len(m) != 2 || len(m[0].Images) != 1 || m[1].State != app.StateDone {
 		t.Errorf("the question about a picture of the deleted set: %+v (notice %q)", m, c.notice.Text)
+	}
+}
+
+// A file the save dialog opened (and so emptied) in a folder that takes no new file is
+// written in place: the atomic write's temporary file cannot be made there, and the file was
+// left empty. Only a user the folder's permissions stop can see it (not root).
+func TestCanvasSaveIntoReadOnlyFolder(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("the folder's permissions do not stop root")
+	}
+	h := newHarness(t, tinyA(t))
+	generateTwo(t, h)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "existing.png")
+	if err := os.WriteFile(path, []byte("an older picture"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	opened, err := os.Create(path) // as the dialog opens it: emptied
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saveErr error
+	saved := false
+	h.u.create.save(h.u.create.tiles[0].result, path, opened, func(err error) { saveErr, saved = err, true })
+	h.pump("the save", func() bool { return saved })
+	data, err := os.ReadFile(path)
+	if saveErr != nil || err != nil || !bytes.HasPrefix(data, []byte("\x89PNG")) {
+		t.Errorf("save into a read-only folder: %v; the file holds %d bytes (%v)", saveErr, len(data), err)
 	}
 }
