@@ -20,6 +20,13 @@ import (
 // MaxCanvasImages is the most images the canvas generates at once.
 const MaxCanvasImages = 8
 
+// MaxCanvasCFG and MaxTemperature bound the guidance and the temperatures the app sets (its
+// sliders' and Settings' ranges, from 0); the command line takes any the model does.
+const (
+	MaxCanvasCFG   = 10
+	MaxTemperature = 2
+)
+
 // GenerationSettings are the canvas's settings for one run.
 type GenerationSettings struct {
 	// Prompt says what to draw.

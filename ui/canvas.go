@@ -154,12 +154,14 @@ func newCanvasView(u *UI) *canvasView {
 	c.seed.onCommandEnter = c.generate
 	c.seed.SetPlaceHolder("random")
 	c.dice = u.newTipButton(diceIcon(), "New random seed", c.rollSeed)
-	c.cfg = widget.NewSlider(1, 10)
-	c.cfg.Step = 0.5
+	// From 0 (no guidance), as Settings takes it; a tenth a step, so that a value typed in
+	// Settings is what runs (a coarser step rounded it, and the label said otherwise).
+	c.cfg = widget.NewSlider(0, app.MaxCanvasCFG)
+	c.cfg.Step = 0.1
 	c.cfgL = widget.NewLabel("")
 	c.cfg.OnChanged = func(v float64) { c.cfgL.SetText(fmt.Sprintf("%.1f", v)); u.draftChanged() }
-	c.temp = widget.NewSlider(0, 2)
-	c.temp.Step = 0.05
+	c.temp = widget.NewSlider(0, app.MaxTemperature)
+	c.temp.Step = 0.01
 	c.tempL = widget.NewLabel("")
 	c.temp.OnChanged = func(v float64) { c.tempL.SetText(fmt.Sprintf("%.2f", v)); u.draftChanged() }
 	c.reset = widget.NewButton("Reset", func() {
@@ -265,13 +267,15 @@ func (c *canvasView) applyChanged(was, now app.GenerationSettings) {
 			c.seed.SetText("")
 		}
 	}
+	// The labels say the sliders' values: what runs, where a value (an old set's) is out
+	// of their range.
 	if now.CFG != was.CFG {
 		c.cfg.SetValue(now.CFG)
-		c.cfgL.SetText(fmt.Sprintf("%.1f", now.CFG))
+		c.cfgL.SetText(fmt.Sprintf("%.1f", c.cfg.Value))
 	}
 	if now.Temperature != was.Temperature {
 		c.temp.SetValue(now.Temperature)
-		c.tempL.SetText(fmt.Sprintf("%.2f", now.Temperature))
+		c.tempL.SetText(fmt.Sprintf("%.2f", c.temp.Value))
 	}
 }
 

@@ -89,9 +89,9 @@ func newSettingsForm(u *UI) *settingsForm {
 	f.threads.SetSelectedIndex(min(s.Threads, runtime.NumCPU()))
 	f.n = newFieldSelect([]string{"1", "2", "3", "4", "5", "6", "7", "8"}, u.escape)
 	f.n.SetSelected(strconv.Itoa(min(max(s.Generation.N, 1), 8)))
-	f.cfg = numberEntry(s.Generation.CFG, u.escape)
-	f.temp = numberEntry(s.Generation.Temperature, u.escape)
-	f.answerTemp = numberEntry(s.Answer.Temperature, u.escape)
+	f.cfg = numberEntry(s.Generation.CFG, app.MaxCanvasCFG, u.escape)
+	f.temp = numberEntry(s.Generation.Temperature, app.MaxTemperature, u.escape)
+	f.answerTemp = numberEntry(s.Answer.Temperature, app.MaxTemperature, u.escape)
 	f.maxTokens = newFieldEntry(u.escape)
 	f.maxTokens.Validator = func(text string) error {
 		_, err := parseAnswerLength(text)
@@ -256,12 +256,13 @@ func (f *settingsForm) settings() (app.Settings, error) {
 		name  string
 		entry *fieldEntry
 		dst   *float64
+		most  float64
 	}{
-		{"Guidance", f.cfg, &ns.Generation.CFG},
-		{"Temperature", f.temp, &ns.Generation.Temperature},
-		{"Answer temperature", f.answerTemp, &ns.Answer.Temperature},
+		{"Guidance", f.cfg, &ns.Generation.CFG, app.MaxCanvasCFG},
+		{"Temperature", f.temp, &ns.Generation.Temperature, app.MaxTemperature},
+		{"Answer temperature", f.answerTemp, &ns.Answer.Temperature, app.MaxTemperature},
 	} {
-		if *field.dst, err = parseSetting(field.entry.Text); err != nil {
+		if *field.dst, err = parseSetting(field.entry.Text, field.most); err != nil {
 			return ns, fmt.Errorf("%s: %w", field.name, err)
 		}
 	}
@@ -362,26 +363,27 @@ func (u *UI) applySettings(ns app.Settings) {
 	})
 }
 
-// numberEntry is an entry holding v, marked while its text is not a number of 0 or more;
+// numberEntry is an entry holding v, marked while its text is not a number from 0 to most;
 // Esc is escape.
-func numberEntry(v float64, escape func()) *fieldEntry {
+func numberEntry(v, most float64, escape func()) *fieldEntry {
 	e := newFieldEntry(escape)
 	e.Validator = func(text string) error {
-		_, err := parseSetting(text)
+		_, err := parseSetting(text, most)
 		return err
 	}
 	e.SetText(strconv.FormatFloat(v, 'g', -1, 64))
 	return e
 }
 
-// parseSetting reads a guidance or temperature field: a finite number of 0 or more.
-func parseSetting(text string) (float64, error) {
+// parseSetting reads a guidance or temperature field: a number from 0 to most (the canvas's
+// sliders show no other).
+func parseSetting(text string, most float64) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
 		return 0, fmt.Errorf("%q is not a number", text)
 	}
-	if v < 0 {
-		return 0, fmt.Errorf("%s is below 0", text)
+	if v < 0 || v > most {
+		return 0, fmt.Errorf("%s: must be from 0 to %v", strings.TrimSpace(text), most)
 	}
 	return v, nil
 }

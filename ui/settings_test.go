@@ -73,6 +73,9 @@ func TestSettingsInvalidKeepsEdits(t *testing.T) {
 	}{
 		{func(f *settingsForm) *fieldEntry { return f.cfg }, "abc", "Guidance"},
 		{func(f *settingsForm) *fieldEntry { return f.temp }, "-1", "Temperature"},
+		// Beyond what the canvas's slider holds: it ran at 2 and said 3.
+		{func(f *settingsForm) *fieldEntry { return f.temp }, "3", "Temperature"},
+		{func(f *settingsForm) *fieldEntry { return f.cfg }, "20", "Guidance"},
 		{func(f *settingsForm) *fieldEntry { return f.maxTokens }, "100000", "Answer length"},
 	} {
 		f := u.openSettings()
@@ -88,7 +91,10 @@ func TestSettingsInvalidKeepsEdits(t *testing.T) {
 		if f.answerTemp.Text != "0.25" {
 			t.Errorf("the refused save lost an edit: answer temperature %q", f.answerTemp.Text)
 		}
-		tc.field(f).SetText("6")
+		tc.field(f).SetText("1.5")
+		if tc.names == "Answer length" {
+			tc.field(f).SetText("600")
+		}
 		test.Tap(f.saveB)
 		if overlays.Top() != nil {
 			t.Fatalf("%s corrected: the dialog stayed open (%q)", tc.names, f.problem.Text)
