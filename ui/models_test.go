@@ -396,7 +396,9 @@ func TestSendWaitsForTheLoad(t *testing.T) {
 	if !strings.Contains(c.status.Text, "sent once it is loaded") || len(c.session.Messages()) != 0 {
 		t.Fatalf("Enter during the load: status %q, %d messages", c.status.Text, len(c.session.Messages()))
 	}
-	h.pump("the question sent", func() bool { return len(c.session.Messages()) > 0 })
+	// Sent once the window has taken the send's outcome (the session lists the question
+	// a moment before).
+	h.pump("the question sent", func() bool { return len(c.session.Messages()) > 0 && !c.sending })
 	if m := c.session.Messages()[0]; m.Text != "a question typed during the load" || c.entry.Text != "" {
 		t.Errorf("sent %q, the composer holds %q", m.Text, c.entry.Text)
 	}
