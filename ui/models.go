@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -235,7 +236,11 @@ func (u *UI) loadOptions(name string) app.LoadOptions {
 		}
 		return def
 	}
-	return app.LoadOptions{Name: name, Backend: or(s.Backend, "auto"), Threads: s.Threads,
+	threads := s.Threads
+	if threads >= runtime.NumCPU() {
+		threads = 0 // every core, as "All cores" says it
+	}
+	return app.LoadOptions{Name: name, Backend: or(s.Backend, "auto"), Threads: threads,
 		Weights: or(s.Weights, model.WeightsStored), Precision: or(s.Precision, compute.PrecisionExact)}
 }
 

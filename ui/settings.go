@@ -81,12 +81,19 @@ func newSettingsForm(u *UI) *settingsForm {
 	if s.Precision == compute.PrecisionBF16 {
 		f.precision.SetSelectedIndex(1)
 	}
-	threadChoices := []string{"All cores"}
-	for i := 1; i <= runtime.NumCPU(); i++ {
+	// Every core is "All cores" alone: the same number beside it loaded the model again for
+	// nothing.
+	cores := runtime.NumCPU()
+	threadChoices := []string{fmt.Sprintf("All cores (%d)", cores)}
+	for i := 1; i < cores; i++ {
 		threadChoices = append(threadChoices, strconv.Itoa(i))
 	}
 	f.threads = newFieldSelect(threadChoices, u.escape)
-	f.threads.SetSelectedIndex(min(s.Threads, runtime.NumCPU()))
+	if s.Threads > 0 && s.Threads < cores {
+		f.threads.SetSelectedIndex(s.Threads)
+	} else {
+		f.threads.SetSelectedIndex(0)
+	}
 	f.n = newFieldSelect([]string{"1", "2", "3", "4", "5", "6", "7", "8"}, u.escape)
 	f.n.SetSelected(strconv.Itoa(min(max(s.Generation.N, 1), 8)))
 	f.cfg = numberEntry(s.Generation.CFG, app.MaxCanvasCFG, u.escape)
@@ -275,7 +282,8 @@ func (f *settingsForm) settings() (app.Settings, error) {
 	if ns.Serve.Port, err = strconv.Atoi(strings.TrimSpace(f.serve.port.Text)); err != nil || ns.Serve.Port < 1 || ns.Serve.Port > 65535 {
 		return ns, fmt.Errorf("API server port %q: want a number from 1 to 65535", f.serve.port.Text)
 	}
-	ns.Serve.APIKey = f.serve.key.Text
+	// Spaces around a pasted key are not part of it: kept, no client matched it.
+	ns.Serve.APIKey = strings.TrimSpace(f.serve.key.Text)
 	return ns, ns.Validate()
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -386,5 +387,29 @@ func TestParseAnswerLength(t *testing.T) {
 		if c.err == "" && (err != nil || n != c.want) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("parseAnswerLength(%q) = %d, %v; want %d, %q", c.in, n, err, c.want, c.err)
 		}
+	}
+}
+
+// Threads offers every core once, as "All cores" (the same number beside it loaded the
+// model again for nothing), and an API key is saved without the spaces around it (kept, no
+// client's key matched it).
+func TestSettingsThreadsAndKey(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	f := u.openSettings()
+	if n := len(f.threads.Options); n != runtime.NumCPU() || !strings.HasPrefix(f.threads.Options[0], "All cores") {
+		t.Errorf("threads offers %q", f.threads.Options)
+	}
+	f.serve.key.SetText("  a-key-of-mine \n")
+	test.Tap(f.saveB)
+	if u.settings.Serve.APIKey != "a-key-of-mine" {
+		t.Errorf("the key is saved as %q", u.settings.Serve.APIKey)
+	}
+	// A settings file that names every core by number loads as "All cores": no reload.
+	u.settings.Threads = runtime.NumCPU()
+	all := u.loadOptions("x")
+	u.settings.Threads = 0
+	if zero := u.loadOptions("x"); all != zero {
+		t.Errorf("every core by number loads as %+v, as 0 %+v", all, zero)
 	}
 }
