@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -150,7 +151,12 @@ func newCanvasView(u *UI) *canvasView {
 	// The controls are part of the drafts: a restart keeps them (leftSettings).
 	c.count = widget.NewSelect(counts, func(string) { u.draftChanged() })
 	c.seed = newFieldEntry(u.escape)
-	c.seed.OnChanged = func(string) { u.draftChanged() }
+	c.seed.OnChanged = func(string) {
+		u.draftChanged()
+		if strings.HasPrefix(c.notice.Text, "The seed ") {
+			c.setNotice("") // about the seed as it was: an edit makes it stale
+		}
+	}
 	c.seed.onCommandEnter = c.generate
 	c.seed.SetPlaceHolder("random")
 	c.dice = u.newTipButton(diceIcon(), "New random seed", c.rollSeed)
@@ -305,7 +311,12 @@ func (c *canvasView) settingsFromControls() (app.GenerationSettings, error) {
 	s.N, _ = strconv.Atoi(c.count.Selected)
 	if t := strings.TrimSpace(c.seed.Text); t != "" {
 		v, err := strconv.ParseUint(t, 10, 64)
-		if err != nil {
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return s, fmt.Errorf("the seed %s is too large: at most %d, or empty for a random one", t, uint64(math.MaxUint64))
+		case err != nil && strings.HasPrefix(t, "-"):
+			return s, fmt.Errorf("the seed %s is below 0: a whole number from 0, or empty for a random one", t)
+		case err != nil:
 			return s, fmt.Errorf("the seed %q is not a whole number: leave it empty for a random one", t)
 		}
 		s.Seed, s.FixedSeed = v, true
@@ -816,8 +827,14 @@ func decodeStored(path string) (*image.NRGBA, error) {
 
 // caption describes how an image was made.
 func caption(m app.ImageMeta) string {
-	return fmt.Sprintf("%s\n\nSeed %d · guidance %.1f · temperature %.2f · %s", m.Prompt, m.Seed, m.CFG, m.Temperature, m.Model)
+	// A long prompt is cut: in full it filled the large view, picture and all (Use these
+	// settings puts all of it in the prompt).
+	prompt := shorten(strings.Join(strings.Fields(m.Prompt), " "), captionRunes)
+	return fmt.Sprintf("%s\n\nSeed %d · guidance %.1f · temperature %.2f · %s", prompt, m.Seed, m.CFG, m.Temperature, m.Model)
 }
+
+// captionRunes is the most of a prompt a picture's caption shows: about four lines.
+const captionRunes = 320
 
 // openLarge is a click on a tile: the image large with its settings and "Use these settings".
 func (c *canvasView) openLarge(i int) {

@@ -841,3 +841,36 @@ func TestCanvasSaveIntoReadOnlyFolder(t *testing.T) {
 		t.Errorf("save into a read-only folder: %v; the file holds %d bytes (%v)", saveErr, len(data), err)
 	}
 }
+
+// The seed field's problems say what is wrong (below 0, too large, not a number), and go
+// once the field is edited.
+func TestCanvasSeedProblems(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	test.Type(c.prompt, "a lighthouse")
+	for _, tc := range []struct{ seed, want string }{
+		{"-5", "The seed -5 is below 0"},
+		{"99999999999999999999999", "The seed 99999999999999999999999 is too large: at most 18446744073709551615"},
+		{"abc", `The seed "abc" is not a whole number`},
+	} {
+		c.seed.SetText(tc.seed)
+		c.generate()
+		if !strings.HasPrefix(c.notice.Text, tc.want) || c.job != nil {
+			t.Errorf("seed %q: notice %q, run started %v", tc.seed, c.notice.Text, c.job != nil)
+		}
+	}
+	c.seed.SetText("12")
+	if c.notice.Visible() && c.notice.Text != "" {
+		t.Errorf("after the seed was edited the notice still reads %q", c.notice.Text)
+	}
+}
+
+// A picture's caption cuts a long prompt: in full, it filled the large view.
+func TestCaptionCutsLongPrompt(t *testing.T) {
+	long := strings.Repeat("a very long prompt ", 300)
+	got := caption(app.ImageMeta{Prompt: long, Seed: 7, CFG: 5, Temperature: 1, Model: "tiny-a"})
+	first, rest, _ := strings.Cut(got, "\n\n")
+	if n := len([]rune(first)); n > captionRunes || !strings.HasSuffix(first, "…") || !strings.HasPrefix(rest, "Seed 7") {
+		t.Errorf("caption of a %d-character prompt: %d characters, then %q", len(long), n, rest)
+	}
+}
