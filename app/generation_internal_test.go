@@ -29,5 +29,10 @@ func TestTimeLeft(t *testing.T) {
 		if got := tl.update(tc.p); got != tc.want {
 			t.Errorf("step %d: %v left, want %v", tc.p.Token, got, tc.want)
 		}
+		// The estimate counts a decode from the first preview on: before, the window
+		// shows none (it read "354 images/s · 0 s left" over grey tiles).
+		if known := tc.p.Token >= 5; tl.decodeKnown() != known {
+			t.Errorf("step %d: decode known %v, want %v", tc.p.Token, tl.decodeKnown(), known)
+		}
 	}
 }

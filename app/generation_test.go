@@ -281,3 +281,34 @@ func TestSaveImage(t *testing.T) {
 		t.Errorf("PNG text keys %v", keys)
 	}
 }
+
+// The run's speed and time left are reported only once a preview has shown what a decode
+// costs: before, they left the decodes out and came out far too fast.
+func TestGenerationEstimatesAfterAPreview(t *testing.T) {
+	eng := apptest.NewFakeEngine(2 * time.Millisecond)
+	eng.Grid = 3 * app.DefaultPreviewEvery
+	st := app.DefaultGenerationSettings()
+	st.Prompt = "a field"
+	r := &genRecorder{}
+	j, err := app.StartGeneration(context.Background(), eng, app.GenerationRequest{Settings: st}, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	known := false
+	for _, p := range r.progress {
+		if p.ImagesPerSecond > 0 || p.Remaining > 0 {
+			known = true
+			continue
+		}
+		if known && p.DecodeStages == 0 && p.Token < p.Tokens {
+			t.Errorf("at token %d of %d the estimates went back to none", p.Token, p.Tokens)
+		}
+	}
+	first := r.progress[0]
+	if first.ImagesPerSecond != 0 || first.Remaining != 0 || !known {
+		t.Errorf("first report %+v (estimates later: %v); want none before a preview, some after", first, known)
+	}
+}

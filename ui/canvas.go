@@ -631,9 +631,16 @@ func (c *canvasView) showWaiting() {
 // showProgress updates the bar and the "images/s · time left" line.
 func (c *canvasView) showProgress(p app.GenerationProgress) {
 	c.waiting = false
-	if p.Tokens > 0 {
-		c.progress.SetValue(float64(p.Token) / float64(p.Tokens))
+	// The bar follows the time, once it is estimated: by the tokens alone it stood full
+	// through the final decode. It never goes back.
+	f := c.progress.value
+	switch {
+	case p.Remaining > 0:
+		f = max(f, p.Elapsed.Seconds()/(p.Elapsed+p.Remaining).Seconds())
+	case p.Tokens > 0 && p.DecodeStages == 0:
+		f = max(f, 0.9*float64(p.Token)/float64(p.Tokens)) // the decode's share left
 	}
+	c.progress.SetValue(min(f, 1))
 	var parts []string
 	if p.ImagesPerSecond > 0 {
 		parts = append(parts, formatRate(p.ImagesPerSecond, "images/s"))
@@ -642,7 +649,7 @@ func (c *canvasView) showProgress(p app.GenerationProgress) {
 		parts = append(parts, roundDuration(p.Remaining)+" left")
 	}
 	if len(parts) == 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d", p.Token, p.Tokens))
+		parts = append(parts, "Estimating the time left…")
 	}
 	c.progText.SetText(strings.Join(parts, " · "))
 }
