@@ -78,7 +78,9 @@ func (u *UI) showServeStatus() {
 	switch {
 	case u.serving != nil:
 		u.sidebar.showServing("API: "+strings.TrimPrefix(u.serving.URL(), "http://"), widget.SuccessImportance)
-	case u.settings.Serve.Enabled && u.serveErr != nil:
+	case u.serveErr != nil:
+		// Also after the switch went back off for it: the failure stays in sight until
+		// the switch is turned off or the server starts.
 		short, _ := serveProblem(u.serveErr)
 		u.sidebar.showServing("API off: "+short, widget.DangerImportance)
 	default:

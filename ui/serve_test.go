@@ -131,8 +131,9 @@ func TestServeFromSettings(t *testing.T) {
 		s, _, err := u.store.LoadSettings()
 		return err == nil && !s.Serve.Enabled && s.Serve.Port == busyPort
 	})
-	if u.sidebar.serving.Visible() {
-		t.Errorf("with the switch off after the failure, the sidebar says %q", u.sidebar.serving.Text)
+	// The sidebar keeps the failure in sight once the dialog is closed (it said nothing).
+	if l := u.sidebar.serving; !l.Visible() || l.Text != fmt.Sprintf("API off: port %d is in use", busyPort) || l.Importance != widget.DangerImportance {
+		t.Errorf("with the switch off after the failure, the sidebar says %q (shown %v)", l.Text, l.Visible())
 	}
 	// A new key alone does not turn it on again (the port is still taken).
 	sf.key.SetText("another key")
@@ -297,4 +298,35 @@ func servingOnBusyPort(t *testing.T) (string, app.Settings) {
 		t.Fatal(err)
 	}
 	return store, s
+}
+
+// Serving on at start on a port another program held: once the port is free, Save with the
+// same port starts the server (only a new port did; the switch had to be turned off and on).
+func TestServeRetriesSamePortOnSave(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := busy.Addr().(*net.TCPAddr).Port
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
+	u := h.u
+	if u.serving != nil || u.serveErr == nil {
+		t.Fatalf("on a busy port at start: serving %v, error %v", u.serving != nil, u.serveErr)
+	}
+	busy.Close()
+	u.applySettings(u.settings)
+	h.pump("the server on the freed port", func() bool { return u.serving != nil })
+	if code, _ := get(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/health", ""); code != http.StatusOK {
+		t.Errorf("GET /health on the freed port: %d", code)
+	}
 }

@@ -348,9 +348,10 @@ func (u *UI) applySettings(ns app.Settings) {
 	oldGeneration := u.settings.Generation
 	// A new port or key restarts the server; a new port starts it when it failed (the old
 	// port was taken; a failed switch went off then): the user turned it on, and Save tries
-	// again. The setting stays on if that fails too: the dialog is closed, and the
-	// sidebar's red line is where the failure shows.
-	if u.serving != nil && serveChanged || u.serveErr != nil && portChanged {
+	// again, as it does with the same port when the server failed to start with the window
+	// (the port may be free now). The setting stays on if that fails too: the dialog is
+	// closed, and the sidebar's red line is where the failure shows.
+	if u.serving != nil && serveChanged || u.serveErr != nil && (portChanged || u.settings.Serve.Enabled) {
 		ns.Serve.Enabled = true
 		u.settings = ns
 		u.restartServing()
