@@ -38,6 +38,8 @@ var canvasExamples = []string{
 // canvasView is the Create screen: a prompt, the generation settings, and the results.
 type canvasView struct {
 	u *UI
+	// stoppedWhy is why the run was stopped, when not by Stop (stopFor).
+	stoppedWhy string
 
 	prompt   *promptEntry
 	genB     *widget.Button
@@ -495,7 +497,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	if c.grid.Visible() && len(c.tiles) > 0 {
 		c.before = &shownTiles{tiles: c.tiles, cols: c.gridL.cols, setID: c.setID, last: c.last}
 	}
-	c.job, c.shown = job, job
+	c.job, c.shown, c.stoppedWhy = job, job, ""
 	c.u.workChanged()
 	c.setID = "" // in the history once the run ends
 	c.last = job.Settings()
@@ -520,8 +522,13 @@ func (c *canvasView) showRun(running bool) {
 }
 
 // stop is Esc and the Stop button.
-func (c *canvasView) stop() {
+func (c *canvasView) stop() { c.stopFor("") }
+
+// stopFor stops the run for a reason other than Stop, which the canvas says when it has
+// stopped ("another model was loaded"): a bare "Stopped." read as a fault.
+func (c *canvasView) stopFor(why string) {
 	if c.job != nil {
+		c.stoppedWhy = why
 		c.job.Cancel()
 	}
 }
@@ -714,7 +721,11 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 	c.setID = job.SetID()
 	switch {
 	case isCancel(err):
-		c.setInfo("Stopped.")
+		if c.stoppedWhy != "" {
+			c.setInfo("Stopped: " + c.stoppedWhy + ".")
+		} else {
+			c.setInfo("Stopped.")
+		}
 		if len(imgs) == 0 && c.anyPreview() {
 			// The dimmed pictures stay: once the news is gone, a line says what they are.
 			c.setNote("Stopped: these pictures are unfinished, and not kept in the history.")

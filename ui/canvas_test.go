@@ -874,3 +874,19 @@ func TestCaptionCutsLongPrompt(t *testing.T) {
 		t.Errorf("caption of a %d-character prompt: %d characters, then %q", len(long), n, rest)
 	}
 }
+
+// A run stopped by loading another model says so (a bare "Stopped." read as a fault).
+func TestCanvasStoppedByLoad(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(50*time.Millisecond))
+	u, c := h.u, h.u.create
+	u.ShowCreate()
+	test.Type(c.prompt, "a slow lighthouse")
+	c.generate()
+	h.pump("the run", func() bool { return c.job != nil })
+	u.loadModel(fixtures.Path(t, "models", "tiny-a"), "tiny-a")
+	h.pump("the run to stop", func() bool { return c.job == nil })
+	if c.info.Text != "Stopped: tiny-a was loaded." {
+		t.Errorf("the canvas says %q", c.info.Text)
+	}
+	h.pump("the model", func() bool { return u.engine != nil && u.loading == nil })
+}

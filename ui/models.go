@@ -156,7 +156,7 @@ func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
 		gen := u.create.job
 		serving := u.detachServing()
 		u.chat.setEngine(nil)
-		u.create.stop()
+		u.create.stopFor(name + " was loaded")
 		go func() {
 			stopServe(serving)
 			for _, j := range u.chat.runningReplies() {
