@@ -293,7 +293,7 @@ func (u *UI) switchCosts() string {
 		s += "\n\nThe answer or images in progress will stop."
 	}
 	if u.serving != nil {
-		s += "\n\nThe local API pauses while the model loads: requests waiting are told to retry."
+		s += "\n\nThe local API stops while the model loads: requests being answered get a few seconds to finish, then are told to retry, and new ones cannot connect until it is loaded."
 	}
 	return s
 }
