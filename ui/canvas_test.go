@@ -890,3 +890,20 @@ func TestCanvasStoppedByLoad(t *testing.T) {
 	}
 	h.pump("the model", func() bool { return u.engine != nil && u.loading == nil })
 }
+
+// A new run takes the history's highlight off the set shown before it: that set is no longer
+// the one in front.
+func TestCanvasRunUnmarksThePreviousSet(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(20*time.Millisecond))
+	u, c := h.u, h.u.create
+	u.ShowCreate()
+	test.Type(c.prompt, "a lighthouse")
+	c.generate()
+	h.pump("the first set in the history", func() bool { return c.job == nil && c.setID != "" && u.sidebar.selected >= 0 })
+	c.generate()
+	h.pump("the run", func() bool { return c.job != nil })
+	if u.sidebar.selected != -1 {
+		t.Errorf("during a new run the history highlights entry %d", u.sidebar.selected)
+	}
+	h.pump("the run to end", func() bool { return c.job == nil })
+}
