@@ -49,6 +49,20 @@ func (l *Loading) Handover(ctx context.Context) (net.Listener, error) {
 	return l.ln.Listener, err
 }
 
+// Close stops answering and closes the address (serving was turned off, or the app closed,
+// while a model loaded).
+func (l *Loading) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	ln, err := l.Handover(ctx)
+	if ln != nil {
+		if cerr := ln.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
 // handoffListener is a listener an http.Server can stop accepting on without closing it:
 // handOver makes a blocked Accept return (through a deadline in the past), Close does
 // nothing, and reopen clears the deadline for the next server.

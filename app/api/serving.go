@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ import (
 // it waits.
 type Serving struct {
 	s    *Server
+	ln   *handoffListener // its Close leaves the port open, for Pause
 	addr string
 	done chan struct{}
 
@@ -31,9 +33,42 @@ type Serving struct {
 // are as for NewServer (APIKey, Software for the PNGs' text chunks, OtherModels, ...), except
 // that ModelName defaults to the engine's name and Turn is always the engine's.
 func StartServing(ctx context.Context, engine app.Engine, addr string, opts Options) (*Serving, error) {
+	s, name, err := servingServer(engine, opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve %s: %w", name, err)
+	}
+	return startOn(ctx, s, name, ln), nil
+}
+
+// ResumeServing serves engine's model, as StartServing does, on the address l answers on
+// (the one Pause kept): l stops answering once the model is served. On an error l goes on
+// answering; Close it then.
+func ResumeServing(ctx context.Context, engine app.Engine, l *Loading, opts Options) (*Serving, error) {
+	s, name, err := servingServer(engine, opts)
+	if err != nil {
+		return nil, err
+	}
+	hctx, cancel := context.WithTimeout(ctx, ShutdownGrace)
+	defer cancel()
+	ln, err := l.Handover(hctx)
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, fmt.Errorf("serve %s: %w", name, err)
+	}
+	return startOn(ctx, s, name, ln), nil
+}
+
+// servingServer is the Server StartServing makes for engine, and the model's name.
+func servingServer(engine app.Engine, opts Options) (*Server, string, error) {
 	shared, ok := engine.(app.SharedModel)
 	if !ok || shared.Model() == nil {
-		return nil, errors.New("serve: this engine has no model to share (load a model first)")
+		return nil, "", errors.New("serve: this engine has no model to share (load a model first)")
 	}
 	info := engine.Info()
 	if opts.ModelName == "" {
@@ -46,13 +81,15 @@ func StartServing(ctx context.Context, engine app.Engine, addr string, opts Opti
 	opts.Turn = shared.Turn
 	s, err := NewServer(shared.Model(), opts)
 	if err != nil {
-		return nil, fmt.Errorf("serve %s: %w", info.Name, err)
+		return nil, "", fmt.Errorf("serve %s: %w", info.Name, err)
 	}
-	ln, err := Listen(addr)
-	if err != nil {
-		return nil, fmt.Errorf("serve %s: %w", info.Name, err)
-	}
-	v := &Serving{s: s, addr: ln.Addr().String(), done: make(chan struct{})}
+	return s, info.Name, nil
+}
+
+// startOn serves s, the model called name, on raw until ctx ends or Stop.
+func startOn(ctx context.Context, s *Server, name string, raw net.Listener) *Serving {
+	ln := &handoffListener{Listener: raw, stop: make(chan struct{})}
+	v := &Serving{s: s, ln: ln, addr: raw.Addr().String(), done: make(chan struct{})}
 	// As janus serve (RunListener): requests in flight get ShutdownGrace, not forever.
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
@@ -68,13 +105,14 @@ func StartServing(ctx context.Context, engine app.Engine, addr string, opts Opti
 		}
 		if err != nil {
 			s.log.Error("api server stopped", "addr", v.addr, "err", err)
+			raw.Close() // stopped on its own: nothing will Pause it
 		}
 		v.mu.Lock()
 		v.err = err
 		v.mu.Unlock()
 	}()
-	s.log.Info("serving the OpenAI-compatible API", "model", info.Name, "url", v.URL())
-	return v, nil
+	s.log.Info("serving the OpenAI-compatible API", "model", name, "url", v.URL())
+	return v
 }
 
 // Addr is the address the server listens on (with the port chosen when addr asked for 0).
@@ -92,7 +130,22 @@ func (v *Serving) URL() string {
 func (v *Serving) Stop(ctx context.Context) error {
 	err := v.s.Shutdown(ctx)
 	<-v.done
+	v.ln.Listener.Close() // the handoff listener's Close left it open
 	return err
+}
+
+// Pause stops serving the model as Stop does, but keeps the address: every request then
+// gets 503 model_loading, naming the model called next that is loading, with Retry-After,
+// until the Loading is given to ResumeServing or closed. A model switch in the app tells
+// clients to retry instead of refusing their connections. After Pause, v is stopped.
+func (v *Serving) Pause(ctx context.Context, next string) (*Loading, error) {
+	err := v.s.Shutdown(ctx)
+	<-v.done
+	if rerr := v.ln.reopen(); rerr != nil {
+		v.ln.Listener.Close()
+		return nil, rerr
+	}
+	return ServeLoading(v.ln.Listener, next), err
 }
 
 // Done is closed when the server has stopped.

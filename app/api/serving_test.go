@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -210,5 +212,70 @@ func TestServingAnswersToTheRepository(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET /v1/models/%s: %d", id, resp.StatusCode)
 		}
+	}
+}
+
+// Pause keeps the address while the next model loads: requests get 503 model_loading with
+// Retry-After (they found no server), and ResumeServing serves the next model there; a
+// Loading closed instead frees the address.
+func TestServingPause(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	engine, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, Name: "tiny-a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	v, err := StartServing(context.Background(), engine, "127.0.0.1:0", Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := func(what string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + v.Addr() + "/health")
+		if err != nil {
+			return 0, err.Error()
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body) + resp.Header.Get("Retry-After")
+	}
+	if code, body := health("serving"); code != http.StatusOK {
+		t.Fatalf("GET /health while serving: %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := v.Pause(ctx, "tiny-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := health("paused"); code != http.StatusServiceUnavailable || !strings.Contains(body, "model_loading") || !strings.Contains(body, "tiny-b") {
+		t.Errorf("GET /health while the next model loads: %d %s", code, body)
+	}
+	v2, err := ResumeServing(ctx, engine, l, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.Addr() != v.Addr() {
+		t.Errorf("resumed on %s, paused on %s", v2.Addr(), v.Addr())
+	}
+	if code, body := health("resumed"); code != http.StatusOK {
+		t.Errorf("GET /health after ResumeServing: %d %s", code, body)
+	}
+	// Paused again and closed: the address is free.
+	l, err = v2.Pause(ctx, "tiny-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := health("closed"); code != 0 {
+		t.Errorf("GET /health after the Loading was closed: %d %s", code, body)
+	}
+	ln, err := net.Listen("tcp", v.Addr())
+	if err != nil {
+		t.Errorf("the address is still taken after Close: %v", err)
+	} else {
+		ln.Close()
 	}
 }
