@@ -499,7 +499,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	}
 	c.job, c.shown, c.stoppedWhy = job, job, ""
 	c.u.workChanged()
-	c.setID = "" // in the history once the run ends
+	c.setID = ""           // in the history once the run ends
 	c.u.sidebar.markOpen() // the set shown before is no longer the one in front
 	c.last = job.Settings()
 	c.setNotice("")

@@ -154,11 +154,13 @@ func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
 		// The chat lets go of it first, so that no send starts a reply on it once the
 		// replies are listed.
 		gen := u.create.job
-		serving := u.detachServing()
+		// The local API keeps its address while the next model loads, telling clients to
+		// retry (it refused their connections); the next model's server takes it over.
+		pause := u.pauseServing(name)
 		u.chat.setEngine(nil)
 		u.create.stopFor(name + " was loaded")
 		go func() {
-			stopServe(serving)
+			pause()
 			for _, j := range u.chat.runningReplies() {
 				<-j.Done()
 			}
@@ -207,6 +209,7 @@ func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
 				u.rememberModel(dir)
 			case isCancel(err):
 				u.setNoEngine("Loading cancelled: pick a model")
+				u.closePausedServing()
 			default:
 				u.setNoEngine("The model could not be loaded")
 				u.showError("Cannot load "+name, err, app.LoadAdvice(err))
@@ -214,6 +217,9 @@ func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
 					u.previous = loadedModel{} // the same load would fail the same way
 				}
 				u.restorePrevious() // the model this one was to replace comes back
+				if u.loading == nil {
+					u.closePausedServing() // no model to serve: the address is let go
+				}
 			}
 		})
 	}()
@@ -293,7 +299,7 @@ func (u *UI) switchCosts() string {
 		s += "\n\nThe answer or images in progress will stop."
 	}
 	if u.serving != nil {
-		s += "\n\nThe local API stops while the model loads: requests being answered get a few seconds to finish, then are told to retry, and new ones cannot connect until it is loaded."
+		s += "\n\nThe local API pauses while the model loads: requests being answered get a few seconds to finish, and new ones are told to retry until it is loaded."
 	}
 	return s
 }
@@ -327,6 +333,7 @@ func (u *UI) stopLoad() {
 		u.loading.Cancel()
 		u.loading = nil
 		u.setNoEngine("Loading cancelled: pick a model")
+		u.closePausedServing()
 	}
 }
 

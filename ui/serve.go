@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/api"
 )
 
@@ -29,14 +30,79 @@ func (u *UI) startServing() {
 		u.showServeStatus()
 		return
 	}
-	v, err := api.StartServing(context.Background(), u.engine, u.settings.Serve.Addr(),
-		api.Options{APIKey: u.settings.Serve.APIKey, Software: u.software(), Desktop: true})
+	if p := u.servePaused; p != nil {
+		// The address kept while this model loaded: served again once the old server has
+		// handed it over.
+		u.servePaused = nil
+		eng := u.engine
+		go func() {
+			l := <-p
+			u.do(func() { u.resumeServing(eng, l) })
+		}()
+		return
+	}
+	v, err := api.StartServing(context.Background(), u.engine, u.settings.Serve.Addr(), u.serveOptions())
 	u.serving, u.serveErr = v, nil
 	if err != nil {
 		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
 		u.serveErr = &serveFailure{port: u.settings.Serve.Port, err: err}
 	}
 	u.showServeStatus()
+}
+
+// pauseServing takes the running server off the window and returns what, run off the UI
+// goroutine, stops it while keeping its address, answering "model_loading" (naming next)
+// until the next model's server takes it over (startServing) or closePausedServing lets it
+// go. Without a server it returns a no-op.
+func (u *UI) pauseServing(next string) func() {
+	v := u.detachServing()
+	if v == nil {
+		return func() {}
+	}
+	held := make(chan *api.Loading, 1)
+	u.servePaused = held
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), serveStopWait)
+		defer cancel()
+		l, err := v.Pause(ctx, next)
+		if err != nil {
+			slog.Warn("pause serving", "addr", v.Addr(), "err", err)
+		}
+		held <- l // nil when the address could not be kept: then a new server listens
+	}
+}
+
+// resumeServing serves eng on the address l kept (nil: none was kept), unless the window
+// has moved on meanwhile (another model, serving turned off), when l lets the address go.
+func (u *UI) resumeServing(eng app.Engine, l *api.Loading) {
+	if u.engine != eng || !u.settings.Serve.Enabled || u.serving != nil || l == nil {
+		if l != nil {
+			l.Close() // before startServing listens on the same address
+		}
+		u.startServing()
+		return
+	}
+	v, err := api.ResumeServing(context.Background(), eng, l, u.serveOptions())
+	u.serving, u.serveErr = v, nil
+	if err != nil {
+		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
+		l.Close()
+		u.serveErr = &serveFailure{port: u.settings.Serve.Port, err: err}
+	}
+	u.showServeStatus()
+}
+
+// closePausedServing lets go of an address kept while a model loaded: no model came (the
+// load failed or was cancelled), or serving was turned off.
+func (u *UI) closePausedServing() {
+	if p := u.servePaused; p != nil {
+		u.servePaused = nil
+		go func() {
+			if l := <-p; l != nil {
+				l.Close()
+			}
+		}()
+	}
 }
 
 // serveFailure is why serving on port failed: the port the message names is the one that
@@ -48,6 +114,11 @@ type serveFailure struct {
 
 func (e *serveFailure) Error() string { return fmt.Sprintf("serve on port %d: %v", e.port, e.err) }
 func (e *serveFailure) Unwrap() error { return e.err }
+
+// serveOptions are the local API's options from the settings.
+func (u *UI) serveOptions() api.Options {
+	return api.Options{APIKey: u.settings.Serve.APIKey, Software: u.software(), Desktop: true}
+}
 
 // detachServing takes the running server off the window; the caller stops it (stopServe)
 // before the model it serves is closed.
@@ -194,6 +265,7 @@ func (f *serveForm) toggle(on bool) {
 		u.settings.Serve.Enabled = false
 		u.serveErr = nil
 		go stopServe(u.detachServing())
+		u.closePausedServing()
 	}
 	f.show()
 	u.showServeStatus() // the sidebar's line follows the switch
@@ -231,6 +303,7 @@ func (f *serveForm) edited() bool {
 // restartServing serves again with the port and key of the settings in use: the server
 // running with the previous ones stops first (it may hold the same port).
 func (u *UI) restartServing() {
+	u.closePausedServing() // a new port or key: a new server, when a model is there
 	v := u.detachServing()
 	go func() {
 		stopServe(v)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/fixtures"
 )
 
 // freePort is a port on 127.0.0.1 nothing listens on (at the moment of asking).
@@ -328,5 +329,54 @@ func TestServeRetriesSamePortOnSave(t *testing.T) {
 	h.pump("the server on the freed port", func() bool { return u.serving != nil })
 	if code, _ := get(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/health", ""); code != http.StatusOK {
 		t.Errorf("GET /health on the freed port: %d", code)
+	}
+}
+
+// Loading another model keeps the local API's address: meanwhile requests get 503
+// model_loading naming it (they found no server), and the next model is served there.
+func TestServeKeepsAddressDuringLoad(t *testing.T) {
+	port := freePort(t)
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
+	u := h.u
+	health := "http://127.0.0.1:" + strconv.Itoa(port) + "/health"
+	if u.serving == nil {
+		t.Fatalf("not serving: %v", u.serveErr)
+	}
+	u.loadModel(fixtures.Path(t, "models", "tiny-a"), "tiny-a again")
+	// The next model's server starts on the UI goroutine, which the test holds: until it
+	// pumps, the address answers for the model loading.
+	// New connections each time: one kept alive from before is closed by the old server as
+	// it stops (an EOF a client retries), which is not what is checked here.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := fresh.Get(health)
+		if err != nil {
+			t.Fatalf("while the next model loads: %v", err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		code, body := resp.StatusCode, string(raw)
+		if code == http.StatusServiceUnavailable && strings.Contains(body, "model_loading") && strings.Contains(body, "tiny-a again") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("while the next model loads GET /health: %d %s", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.pump("the next model served", func() bool { return u.engine != nil && u.loading == nil && u.serving != nil })
+	if code, body := get(t, health, ""); code != http.StatusOK {
+		t.Errorf("GET /health once the next model is served: %d %s", code, body)
 	}
 }

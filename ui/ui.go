@@ -112,6 +112,9 @@ type UI struct {
 	// quitNote is the text of the open "Quit while images are being made?" question (nil
 	// when none), which runEnded corrects.
 	quitNote *widget.Label
+	// servePaused delivers the address the local API kept while a model loads
+	// (pauseServing), until a server takes it over or it is let go; nil when none is kept.
+	servePaused chan *api.Loading
 	// switchNote redraws the open switchQuestion's text (nil when none is open).
 	switchNote func()
 	// settingsErr is why the last save of the settings failed (nil when it worked): the
@@ -315,6 +318,7 @@ func (u *UI) shutdown() {
 		<-job.Done() // the model must not be closed under a running generation
 	}
 	stopServe(u.detachServing()) // before the model it serves is closed
+	u.closePausedServing()
 	if u.engine != nil {
 		u.engine.Close()
 	}
