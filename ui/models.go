@@ -417,6 +417,9 @@ func (u *UI) showModelPicker() {
 func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	name := widget.NewLabelWithStyle(m.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	facts := []string{m.Family}
+	if m.Family == app.FamilyUnknown {
+		facts[0] = "Family unknown" // no tokenizer to tell it by; a row's line starts with a capital
+	}
 	if m.WeightBytes > 0 {
 		facts = append(facts, app.FormatBytes(m.WeightBytes)+" on disk")
 	}

@@ -154,6 +154,10 @@ func (u *UI) showServeStatus() {
 		// the switch is turned off or the server starts.
 		short, _ := serveProblem(u.serveErr)
 		u.sidebar.showServing("API off: "+short, widget.DangerImportance)
+	case u.settings.Serve.Enabled && u.engine == nil:
+		// A model loading, or none come (a load failed or was cancelled): the setting is
+		// on, and nothing answers with a model.
+		u.sidebar.showServing("API: waiting for a model", widget.WarningImportance)
 	default:
 		u.sidebar.showServing("", widget.LowImportance)
 	}

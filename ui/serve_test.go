@@ -380,3 +380,24 @@ func TestServeKeepsAddressDuringLoad(t *testing.T) {
 		t.Errorf("GET /health once the next model is served: %d %s", code, body)
 	}
 }
+
+// With serving on and no model (none found, or a load that failed), the sidebar says the API
+// waits for one: it said nothing, as if the setting were off.
+func TestServeWaitsForAModel(t *testing.T) {
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: freePort(t)}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, nil, func(o *Options) { o.StoreDir = store; o.Env = envWithModels(t.TempDir()) })
+	u := h.u
+	h.pump("the no-model screen", func() bool { return u.noModel.content.Visible() })
+	if l := u.sidebar.serving; !l.Visible() || l.Text != "API: waiting for a model" {
+		t.Errorf("serving on without a model, the sidebar says %q (shown %v)", l.Text, l.Visible())
+	}
+}

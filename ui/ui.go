@@ -873,6 +873,7 @@ func (u *UI) setNoEngine(why string) {
 	u.chat.setReady(false, why)
 	u.create.setReady(false, why)
 	u.sidebar.showModel(nil, why)
+	u.showServeStatus()
 }
 
 // setEngine makes e the model every view uses.
