@@ -18,6 +18,9 @@ type Loading struct {
 	ln   *handoffListener
 	srv  *http.Server
 	done chan error
+
+	once sync.Once // Handover's work, done once; later calls return its result
+	err  error
 }
 
 // ServeLoading answers on ln for the model called name until Handover.
@@ -36,29 +39,34 @@ func ServeLoading(ln net.Listener, name string) *Loading {
 }
 
 // Handover stops answering and returns the listener, open, for Server.Serve or RunListener:
-// requests in flight finish first (a 503 is quick), within ctx.
+// requests in flight finish first (a 503 is quick), within ctx; connections that sent
+// nothing by then (a browser's preconnect) are closed rather than keep the address. The
+// listener comes back with an error too, for Close. Later calls return the first's result.
 func (l *Loading) Handover(ctx context.Context) (net.Listener, error) {
-	l.ln.handOver()
-	err := l.srv.Shutdown(ctx) // closes l.ln, which leaves the listener open
-	if serr := <-l.done; !errors.Is(serr, http.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) && err == nil {
-		err = serr
-	}
-	if err := l.ln.reopen(); err != nil {
-		return nil, err
-	}
-	return l.ln.Listener, err
+	l.once.Do(func() {
+		l.ln.handOver()
+		if err := l.srv.Shutdown(ctx); err != nil { // closes l.ln, which leaves the listener open
+			l.srv.Close()
+		}
+		if serr := <-l.done; !errors.Is(serr, http.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) {
+			l.err = serr
+		}
+		if err := l.ln.reopen(); err != nil && l.err == nil {
+			l.err = err
+		}
+	})
+	return l.ln.Listener, l.err
 }
 
 // Close stops answering and closes the address (serving was turned off, or the app closed,
-// while a model loaded).
+// while a model loaded, or ResumeServing failed). Once ResumeServing has served on the
+// address, Close must not be called.
 func (l *Loading) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	ln, err := l.Handover(ctx)
-	if ln != nil {
-		if cerr := ln.Close(); err == nil {
-			err = cerr
-		}
+	if cerr := ln.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }

@@ -60,3 +60,45 @@ func TestServeLoading(t *testing.T) {
 		t.Errorf("GET /health after the handover: %d", resp.StatusCode)
 	}
 }
+
+// A connection that sends nothing (a browser's preconnect) does not keep Handover from the
+// address past its ctx, nor make it fail; Handover again returns the same, and Close after
+// it frees the address (it waited forever on a second Handover).
+func TestLoadingHandoverIdleConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loading := ServeLoading(ln, "tiny-a")
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	time.Sleep(50 * time.Millisecond) // accepted by the loading server
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	got, err := loading.Handover(ctx)
+	if err != nil || got != ln {
+		t.Fatalf("Handover with an idle connection: %v, %v", got, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Handover took %v with a 200 ms ctx", d)
+	}
+	again, err := loading.Handover(context.Background())
+	if again != got || err != nil {
+		t.Errorf("a second Handover: %v, %v", again, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- loading.Close() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close after Handover did not return")
+	}
+	if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		c.Close()
+		t.Error("the address still answers after Close")
+	}
+}

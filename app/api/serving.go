@@ -45,8 +45,8 @@ func StartServing(ctx context.Context, engine app.Engine, addr string, opts Opti
 }
 
 // ResumeServing serves engine's model, as StartServing does, on the address l answers on
-// (the one Pause kept): l stops answering once the model is served. On an error l goes on
-// answering; Close it then.
+// (the one Pause kept): l stops answering once the model is served. On an error the address
+// stays l's: Close it then.
 func ResumeServing(ctx context.Context, engine app.Engine, l *Loading, opts Options) (*Serving, error) {
 	s, name, err := servingServer(engine, opts)
 	if err != nil {
@@ -56,9 +56,6 @@ func ResumeServing(ctx context.Context, engine app.Engine, l *Loading, opts Opti
 	defer cancel()
 	ln, err := l.Handover(hctx)
 	if err != nil {
-		if ln != nil {
-			ln.Close()
-		}
 		return nil, fmt.Errorf("serve %s: %w", name, err)
 	}
 	return startOn(ctx, s, name, ln), nil
@@ -137,7 +134,8 @@ func (v *Serving) Stop(ctx context.Context) error {
 // Pause stops serving the model as Stop does, but keeps the address: every request then
 // gets 503 model_loading, naming the model called next that is loading, with Retry-After,
 // until the Loading is given to ResumeServing or closed. A model switch in the app tells
-// clients to retry instead of refusing their connections. After Pause, v is stopped.
+// clients to retry instead of refusing their connections. After Pause, v is stopped: do not
+// Stop it (that would close the address under the Loading).
 func (v *Serving) Pause(ctx context.Context, next string) (*Loading, error) {
 	err := v.s.Shutdown(ctx)
 	<-v.done
