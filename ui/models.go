@@ -209,7 +209,7 @@ func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
 				u.rememberModel(dir)
 			case isCancel(err):
 				u.setNoEngine("Loading cancelled: pick a model")
-				u.closePausedServing()
+				u.closePausedServing() // no load follows this one
 			default:
 				u.setNoEngine("The model could not be loaded")
 				u.showError("Cannot load "+name, err, app.LoadAdvice(err))
@@ -325,6 +325,9 @@ func (u *UI) cancelLoad() {
 	}
 	u.stopLoad()
 	u.restorePrevious()
+	if u.loading == nil {
+		u.closePausedServing() // no model comes back to serve
+	}
 }
 
 // stopLoad stops a running load.
@@ -333,7 +336,6 @@ func (u *UI) stopLoad() {
 		u.loading.Cancel()
 		u.loading = nil
 		u.setNoEngine("Loading cancelled: pick a model")
-		u.closePausedServing()
 	}
 }
 

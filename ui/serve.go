@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,14 +31,41 @@ func (u *UI) startServing() {
 		u.showServeStatus()
 		return
 	}
-	if p := u.servePaused; p != nil {
+	if c := u.serveClosing; c != nil {
+		select {
+		case <-c:
+			u.serveClosing = nil
+		default:
+			// An address kept while a load ran is being let go: listening on it now would
+			// find it taken by ourselves.
+			go func() {
+				<-c
+				u.do(u.startServing)
+			}()
+			return
+		}
+	}
+	if k := u.servePaused; k != nil {
 		// The address kept while this model loaded: served again once the old server has
-		// handed it over.
+		// handed it over, off the UI goroutine (the handover may wait for slow clients).
 		u.servePaused = nil
-		eng := u.engine
+		eng, opts := u.engine, u.serveOptions()
+		u.serveJobs.Add(1)
 		go func() {
-			l := <-p
-			u.do(func() { u.resumeServing(eng, l) })
+			defer u.serveJobs.Done()
+			l := k.claim()
+			if l == nil { // the address could not be kept: a new server listens
+				u.do(u.startServing)
+				return
+			}
+			v, err := api.ResumeServing(context.Background(), eng, l, opts)
+			if err != nil {
+				l.Close()
+			}
+			u.serveMu.Lock()
+			u.resumed = v // taken by adoptServing, or stopped by shutdown if the window has closed
+			u.serveMu.Unlock()
+			u.do(func() { u.adoptServing(eng, err) })
 		}()
 		return
 	}
@@ -50,6 +78,23 @@ func (u *UI) startServing() {
 	u.showServeStatus()
 }
 
+// keptAddress is the local API's address kept while the next model loads (pauseServing):
+// the old server hands it over once its requests have ended, and one claim takes it, to
+// serve the next model there or to let it go.
+type keptAddress struct {
+	ready chan struct{} // closed once l is set
+	l     *api.Loading  // nil when the address could not be kept
+	once  sync.Once
+}
+
+// claim waits for the address and returns it to the first caller; the others get nil.
+func (k *keptAddress) claim() *api.Loading {
+	<-k.ready
+	var l *api.Loading
+	k.once.Do(func() { l = k.l })
+	return l
+}
+
 // pauseServing takes the running server off the window and returns what, run off the UI
 // goroutine, stops it while keeping its address, answering "model_loading" (naming next)
 // until the next model's server takes it over (startServing) or closePausedServing lets it
@@ -59,8 +104,8 @@ func (u *UI) pauseServing(next string) func() {
 	if v == nil {
 		return func() {}
 	}
-	held := make(chan *api.Loading, 1)
-	u.servePaused = held
+	k := &keptAddress{ready: make(chan struct{})}
+	u.servePaused = k
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), serveStopWait)
 		defer cancel()
@@ -68,40 +113,70 @@ func (u *UI) pauseServing(next string) func() {
 		if err != nil {
 			slog.Warn("pause serving", "addr", v.Addr(), "err", err)
 		}
-		held <- l // nil when the address could not be kept: then a new server listens
+		k.l = l
+		close(k.ready)
 	}
 }
 
-// resumeServing serves eng on the address l kept (nil: none was kept), unless the window
-// has moved on meanwhile (another model, serving turned off), when l lets the address go.
-func (u *UI) resumeServing(eng app.Engine, l *api.Loading) {
-	if u.engine != eng || !u.settings.Serve.Enabled || u.serving != nil || l == nil {
-		if l != nil {
-			l.Close() // before startServing listens on the same address
-		}
+// adoptServing takes the server startServing resumed for eng, unless the window has moved on
+// meanwhile (another model, serving turned off), when that server stops and the window's
+// state decides anew; err is why it could not be resumed.
+func (u *UI) adoptServing(eng app.Engine, err error) {
+	u.serveMu.Lock()
+	v := u.resumed
+	u.resumed = nil
+	u.serveMu.Unlock()
+	if err != nil {
+		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
+		u.serveErr = &serveFailure{port: u.settings.Serve.Port, err: err}
+		u.showServeStatus()
+		return
+	}
+	if u.engine != eng || !u.settings.Serve.Enabled || u.serving != nil {
+		done := make(chan struct{})
+		u.serveClosing = done
+		go func() {
+			stopServe(v)
+			close(done)
+		}()
 		u.startServing()
 		return
 	}
-	v, err := api.ResumeServing(context.Background(), eng, l, u.serveOptions())
 	u.serving, u.serveErr = v, nil
-	if err != nil {
-		slog.Error("serve on localhost", "addr", u.settings.Serve.Addr(), "err", err)
-		l.Close()
-		u.serveErr = &serveFailure{port: u.settings.Serve.Port, err: err}
-	}
 	u.showServeStatus()
 }
 
-// closePausedServing lets go of an address kept while a model loaded: no model came (the
-// load failed or was cancelled), or serving was turned off.
+// closePausedServing lets go of an address kept while a model loaded: no model comes (the
+// load failed or was cancelled with none to go back to), or serving was turned off. A later
+// startServing waits until it is let go.
 func (u *UI) closePausedServing() {
-	if p := u.servePaused; p != nil {
-		u.servePaused = nil
-		go func() {
-			if l := <-p; l != nil {
-				l.Close()
-			}
-		}()
+	k := u.servePaused
+	if k == nil {
+		return
+	}
+	u.servePaused = nil
+	done := make(chan struct{})
+	u.serveClosing = done
+	go func() {
+		if l := k.claim(); l != nil {
+			l.Close()
+		}
+		close(done)
+	}()
+}
+
+// stopServingJobs waits for the servers being resumed and stops one resumed after the window
+// closed (shutdown).
+func (u *UI) stopServingJobs() {
+	u.closePausedServing()
+	u.serveJobs.Wait()
+	u.serveMu.Lock()
+	v := u.resumed
+	u.resumed = nil
+	u.serveMu.Unlock()
+	stopServe(v)
+	if c := u.serveClosing; c != nil {
+		<-c
 	}
 }
 

@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -399,5 +402,61 @@ func TestServeWaitsForAModel(t *testing.T) {
 	h.pump("the no-model screen", func() bool { return u.noModel.content.Visible() })
 	if l := u.sidebar.serving; !l.Visible() || l.Text != "API: waiting for a model" {
 		t.Errorf("serving on without a model, the sidebar says %q (shown %v)", l.Text, l.Visible())
+	}
+}
+
+// A switch cancelled midway brings the old model back on the address kept for the switch:
+// clients are told to retry throughout, never refused (the address was let go at the cancel).
+func TestServeKeepsAddressWhenSwitchCancelled(t *testing.T) {
+	tinyDir := fixtures.Path(t, "models", "tiny-a")
+	port := freePort(t)
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, nil, func(o *Options) { o.StoreDir = store; o.Env = envWithModels(filepath.Dir(tinyDir)) })
+	u := h.u
+	h.pump("the model served", func() bool { return u.engine != nil && u.serving != nil })
+	health := "http://127.0.0.1:" + strconv.Itoa(port) + "/health"
+	stop := make(chan struct{})
+	refused := make(chan error, 1)
+	go func() {
+		fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		for {
+			select {
+			case <-stop:
+				close(refused)
+				return
+			default:
+			}
+			resp, err := fresh.Get(health)
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				refused <- err
+				return
+			}
+			// A connection the old server accepted as it handed the address over may
+			// be closed unanswered (an EOF, which clients retry); a refused one means
+			// nothing held the address.
+			if err == nil {
+				resp.Body.Close()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	u.loadModel(tinyDir, "other")
+	u.cancelLoad()
+	h.pump("the old model served again", func() bool { return u.engine != nil && u.loading == nil && u.serving != nil })
+	close(stop)
+	if err := <-refused; err != nil {
+		t.Errorf("during the cancelled switch a client was refused: %v", err)
+	}
+	if code, body := get(t, health, ""); code != http.StatusOK {
+		t.Errorf("GET /health after the cancelled switch: %d %s", code, body)
 	}
 }

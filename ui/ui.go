@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -112,9 +113,16 @@ type UI struct {
 	// quitNote is the text of the open "Quit while images are being made?" question (nil
 	// when none), which runEnded corrects.
 	quitNote *widget.Label
-	// servePaused delivers the address the local API kept while a model loads
-	// (pauseServing), until a server takes it over or it is let go; nil when none is kept.
-	servePaused chan *api.Loading
+	// servePaused is the address the local API keeps while a model loads (pauseServing),
+	// until startServing takes it over or closePausedServing lets it go; nil when none is.
+	servePaused *keptAddress
+	// serveClosing is closed once an address kept, or a server resumed too late, is let go.
+	serveClosing chan struct{}
+	// serveJobs counts the servers being resumed off the UI goroutine; resumed is one
+	// resumed and not yet taken by the window (serveMu).
+	serveJobs sync.WaitGroup
+	serveMu   sync.Mutex
+	resumed   *api.Serving
 	// switchNote redraws the open switchQuestion's text (nil when none is open).
 	switchNote func()
 	// settingsErr is why the last save of the settings failed (nil when it worked): the
@@ -318,7 +326,7 @@ func (u *UI) shutdown() {
 		<-job.Done() // the model must not be closed under a running generation
 	}
 	stopServe(u.detachServing()) // before the model it serves is closed
-	u.closePausedServing()
+	u.stopServingJobs()
 	if u.engine != nil {
 		u.engine.Close()
 	}

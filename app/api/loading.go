@@ -25,7 +25,7 @@ type Loading struct {
 
 // ServeLoading answers on ln for the model called name until Handover.
 func ServeLoading(ln net.Listener, name string) *Loading {
-	l := &Loading{ln: &handoffListener{Listener: ln, stop: make(chan struct{})}, done: make(chan error, 1)}
+	l := &Loading{ln: newHandoff(ln), done: make(chan error, 1)}
 	l.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "model_loading",
@@ -55,7 +55,7 @@ func (l *Loading) Handover(ctx context.Context) (net.Listener, error) {
 			l.err = err
 		}
 	})
-	return l.ln.Listener, l.err
+	return l.ln, l.err
 }
 
 // Close stops answering and closes the address (serving was turned off, or the app closed,
@@ -64,44 +64,81 @@ func (l *Loading) Handover(ctx context.Context) (net.Listener, error) {
 func (l *Loading) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
-	ln, err := l.Handover(ctx)
-	if cerr := ln.Close(); err == nil {
+	_, err := l.Handover(ctx)
+	if cerr := l.ln.shut(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// handoffListener is a listener an http.Server can stop accepting on without closing it:
-// handOver makes a blocked Accept return (through a deadline in the past), Close does
-// nothing, and reopen clears the deadline for the next server.
+// handoffListener is a listener that servers take turns on without closing it: handOver
+// ends a server's turn (a blocked Accept returns, through a deadline in the past), Close is
+// that for the http.Server, and reopen starts the next turn. A connection accepted as a turn
+// ends is kept for the next server, not dropped (its client saw EOF), and shut closes the
+// listener and what it kept once no server follows.
 type handoffListener struct {
 	net.Listener
-	stop chan struct{}
-	once sync.Once
+	mu     sync.Mutex
+	stop   chan struct{} // closed once this turn is over
+	queued []net.Conn    // accepted as a turn ended: the next server's first
+}
+
+// newHandoff is ln as a handoffListener: ln itself when it is one (its kept connections go on
+// to the next server).
+func newHandoff(ln net.Listener) *handoffListener {
+	if h, ok := ln.(*handoffListener); ok {
+		return h
+	}
+	return &handoffListener{Listener: ln, stop: make(chan struct{})}
 }
 
 // deadliner is what TCP and Unix listeners have to end a blocked Accept.
 type deadliner interface{ SetDeadline(time.Time) error }
 
-func (l *handoffListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
+// over reports whether stop is closed.
+func over(stop chan struct{}) bool {
 	select {
-	case <-l.stop:
-		if err != nil {
-			return nil, net.ErrClosed
-		}
+	case <-stop:
+		return true
 	default:
+		return false
+	}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	stop := l.stop
+	if len(l.queued) > 0 && !over(stop) {
+		c := l.queued[0]
+		l.queued = l.queued[1:]
+		l.mu.Unlock()
+		return c, nil
+	}
+	l.mu.Unlock()
+	if over(stop) {
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if over(stop) {
+		if err == nil {
+			l.mu.Lock()
+			l.queued = append(l.queued, c)
+			l.mu.Unlock()
+		}
+		return nil, net.ErrClosed
 	}
 	return c, err
 }
 
 func (l *handoffListener) handOver() {
-	l.once.Do(func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !over(l.stop) {
 		close(l.stop)
 		if d, ok := l.Listener.(deadliner); ok {
 			d.SetDeadline(time.Now())
 		}
-	})
+	}
 }
 
 // Close is the http.Server's: the listener stays open for the next one.
@@ -111,8 +148,23 @@ func (l *handoffListener) Close() error {
 }
 
 func (l *handoffListener) reopen() error {
+	l.mu.Lock()
+	l.stop = make(chan struct{})
+	l.mu.Unlock()
 	if d, ok := l.Listener.(deadliner); ok {
 		return d.SetDeadline(time.Time{})
 	}
 	return nil
+}
+
+// shut closes the listener and the connections kept for a next server.
+func (l *handoffListener) shut() error {
+	l.handOver()
+	l.mu.Lock()
+	for _, c := range l.queued {
+		c.Close()
+	}
+	l.queued = nil
+	l.mu.Unlock()
+	return l.Listener.Close()
 }

@@ -85,7 +85,7 @@ func servingServer(engine app.Engine, opts Options) (*Server, string, error) {
 
 // startOn serves s, the model called name, on raw until ctx ends or Stop.
 func startOn(ctx context.Context, s *Server, name string, raw net.Listener) *Serving {
-	ln := &handoffListener{Listener: raw, stop: make(chan struct{})}
+	ln := newHandoff(raw)
 	v := &Serving{s: s, ln: ln, addr: raw.Addr().String(), done: make(chan struct{})}
 	// As janus serve (RunListener): requests in flight get ShutdownGrace, not forever.
 	stop := context.AfterFunc(ctx, func() {
@@ -102,7 +102,7 @@ func startOn(ctx context.Context, s *Server, name string, raw net.Listener) *Ser
 		}
 		if err != nil {
 			s.log.Error("api server stopped", "addr", v.addr, "err", err)
-			raw.Close() // stopped on its own: nothing will Pause it
+			ln.shut() // stopped on its own: nothing will Pause it
 		}
 		v.mu.Lock()
 		v.err = err
@@ -127,7 +127,7 @@ func (v *Serving) URL() string {
 func (v *Serving) Stop(ctx context.Context) error {
 	err := v.s.Shutdown(ctx)
 	<-v.done
-	v.ln.Listener.Close() // the handoff listener's Close left it open
+	v.ln.shut() // the handoff listener's Close left it open
 	return err
 }
 
@@ -140,10 +140,10 @@ func (v *Serving) Pause(ctx context.Context, next string) (*Loading, error) {
 	err := v.s.Shutdown(ctx)
 	<-v.done
 	if rerr := v.ln.reopen(); rerr != nil {
-		v.ln.Listener.Close()
+		v.ln.shut()
 		return nil, rerr
 	}
-	return ServeLoading(v.ln.Listener, next), err
+	return ServeLoading(v.ln, next), err
 }
 
 // Done is closed when the server has stopped.
