@@ -100,8 +100,10 @@ type ChatSession struct {
 	// paths finds the images of a session without a store, by digest.
 	paths map[string]string
 	job   *Job
-	// stopWhy is why job was cancelled when not by Stop (ChatMessage.Stopped).
-	stopWhy string
+	// stopWhy is why job was cancelled when not by Stop (ChatMessage.Stopped); stopSaid is
+	// set once the first reason (Stop's being none) is kept.
+	stopWhy  string
+	stopSaid bool
 	// saveEvery is how often a streaming answer is saved (tests shorten it).
 	saveEvery time.Duration
 }
@@ -243,8 +245,8 @@ func (s *ChatSession) SetEngine(e Engine) { s.setEngine(e, "the model was change
 func (s *ChatSession) setEngine(e Engine, why string) {
 	s.mu.Lock()
 	j, conv := s.job, s.conv
-	if j != nil {
-		s.stopWhy = why
+	if j != nil && !s.stopSaid {
+		s.stopWhy, s.stopSaid = why, true // a Stop before it was the user's
 	}
 	s.conv = nil
 	s.prepared = map[string]*model.Image{}
@@ -304,7 +306,7 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 	// The job is held from here, so no other Send appends meanwhile and qi stays the
 	// question's index.
 	j := newJob(context.Background())
-	s.job, s.stopWhy = j, ""
+	s.job, s.stopWhy, s.stopSaid = j, "", false
 	qi := len(s.rec.Messages)
 	engine, opts := s.engine, s.opts
 	for i, ref := range refs {
@@ -329,7 +331,8 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 	// of another chat with the same picture cannot sweep them in between.
 	if err := s.saveWith(newImages, turn...); err != nil {
 		s.release(j)
-		j.Cancel()
+		// Ended, not started: Done closes (Idle waits on it), with the save's error.
+		j.run(func(context.Context, func(Progress)) error { return err }, nil, nil)
 		return nil, err
 	}
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
@@ -610,7 +613,7 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	defer s.mu.Unlock()
 	s.rec.Messages = append(s.rec.Messages, turn...)
 	for i, m := range s.rec.Messages {
-		if m.State != StateError && i < len(rec.Messages) {
+		if m.State != StateError {
 			s.rec.Messages[i].Error = ""
 		}
 	}
@@ -638,7 +641,9 @@ func (s *ChatSession) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.job != nil {
-		s.stopWhy = ""
+		if !s.stopSaid {
+			s.stopWhy, s.stopSaid = "", true
+		}
 		s.job.Cancel()
 	}
 }

@@ -610,6 +610,8 @@ func TestChatStoppedWhy(t *testing.T) {
 		{"Stop", (*app.ChatSession).Stop, ""},
 		{"another model", func(s *app.ChatSession) { s.SetEngine(apptest.NewFakeEngine(0)) }, "the model was changed"},
 		{"the chat left", (*app.ChatSession).Close, "the chat was left"},
+		// Stop first: the user's, whatever ends the chat after it.
+		{"Stop, then the chat left", func(s *app.ChatSession) { s.Stop(); s.Close() }, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			store := openStore(t)

@@ -117,8 +117,9 @@ func (s ModelSearch) locate(dir string) Location {
 	return loc
 }
 
-// Preferred is the model to use when none is named: the default model (DefaultRepo) when it
-// is complete, else the first complete one; false when none is complete.
+// Preferred is the model to use when none is named: the default model (DefaultRepo, in the
+// hub cache or a folder of its name) when it is complete, else the first complete one; false
+// when none is complete.
 func (s ModelSearch) Preferred() (ModelChoice, bool) {
 	i := preferredIndex(len(s.Models), func(i int) ModelEntry { return s.Models[i].ModelEntry })
 	if i < 0 {
@@ -145,8 +146,8 @@ func preferredIndex(n int, at func(int) ModelEntry) int {
 		if !e.Complete {
 			continue
 		}
-		if e.Repo == DefaultRepo {
-			return i
+		if e.Repo == DefaultRepo || e.Repo == "" && strings.EqualFold(e.Name, repoName(DefaultRepo)) {
+			return i // in the hub cache, or a folder of its name
 		}
 		if first < 0 {
 			first = i

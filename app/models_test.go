@@ -126,6 +126,7 @@ func TestPreferred(t *testing.T) {
 		{"the default", []app.ModelEntry{old, pro, mine}, "/c/pro"},
 		{"the default cut short", []app.ModelEntry{old, cut, mine}, "/c/1.3b"},
 		{"a folder alone", []app.ModelEntry{cut, mine}, "/m/mine"},
+		{"the default in a folder", []app.ModelEntry{old, mine, {Name: "Janus-Pro-1B", Path: "/m/Janus-Pro-1B", Complete: true}}, "/m/Janus-Pro-1B"},
 		{"none complete", []app.ModelEntry{cut}, ""},
 		{"none", nil, ""},
 	} {

@@ -948,7 +948,9 @@ func (s *Store) KeepUnsent(kind, text string) (string, error) {
 	defer s.mu.Unlock()
 	path := base + ".txt"
 	for n := 2; ; n++ {
-		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		// Another name only while this one is taken: any other answer (a folder that
+		// cannot be read) is the write's to report.
+		if _, err := os.Lstat(path); err != nil {
 			break
 		}
 		path = fmt.Sprintf("%s-%d.txt", base, n)

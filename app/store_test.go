@@ -637,3 +637,25 @@ func TestListBlankTitle(t *testing.T) {
 		t.Errorf("titles %v", titles)
 	}
 }
+
+// A draft kept where unsent/ cannot hold files is an error, not a hang (the search for a free
+// name went on forever).
+func TestKeepUnsentBlocked(t *testing.T) {
+	s := openStore(t)
+	if err := os.WriteFile(filepath.Join(s.Root(), "unsent"), nil, 0o600); err != nil { // a file in its place
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.KeepUnsent("chat", "a long draft")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a draft was kept in a file where unsent/ should be")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("KeepUnsent did not return")
+	}
+}

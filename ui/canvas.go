@@ -40,6 +40,8 @@ type canvasView struct {
 	u *UI
 	// stoppedWhy is why the run was stopped, when not by Stop (stopFor).
 	stoppedWhy string
+	// seedProblem is set while the notice says what is wrong with the seed field.
+	seedProblem bool
 
 	prompt   *promptEntry
 	genB     *widget.Button
@@ -155,7 +157,8 @@ func newCanvasView(u *UI) *canvasView {
 	c.seed = newFieldEntry(u.escape)
 	c.seed.OnChanged = func(string) {
 		u.draftChanged()
-		if strings.HasPrefix(c.notice.Text, "The seed ") {
+		if c.seedProblem {
+			c.seedProblem = false
 			c.setNotice("") // about the seed as it was: an edit makes it stale
 		}
 	}
@@ -453,7 +456,8 @@ func (c *canvasView) generate() {
 	}
 	s, err := c.settingsFromControls()
 	if err != nil {
-		c.setNotice(err.Error())
+		c.setNotice(err.Error()) // the seed's problem: the only one the controls can have
+		c.seedProblem = true
 		return
 	}
 	if s.Prompt == "" {
@@ -976,6 +980,10 @@ func (c *canvasView) save(r *app.GeneratedImage, path string, opened io.WriteClo
 		}
 		if opened != nil {
 			opened.Close()
+			if err != nil {
+				// The dialog emptied the file it opened: said, so that nobody trusts it.
+				err = fmt.Errorf("%w; %s may be left empty", err, filepath.Base(path))
+			}
 		}
 		c.u.do(func() {
 			if err != nil {

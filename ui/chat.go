@@ -779,6 +779,7 @@ func (p *paragraphs) set(text string) {
 	}
 	p.text = text
 	pieces, joined := chunks(text)
+	rejoined := false // a piece that joins where it stood apart, or the other way: relaid
 	for i, piece := range pieces {
 		if i == len(p.labels) {
 			l := widget.NewLabel("")
@@ -788,6 +789,7 @@ func (p *paragraphs) set(text string) {
 			p.joined = append(p.joined, false)
 			p.box.Add(l)
 		}
+		rejoined = rejoined || p.joined[i] != joined[i]
 		p.joined[i] = joined[i]
 		if p.labels[i].Text != piece {
 			p.labels[i].SetText(piece)
@@ -797,6 +799,9 @@ func (p *paragraphs) set(text string) {
 		last := p.labels[len(p.labels)-1]
 		p.box.Remove(last)
 		p.labels, p.joined = p.labels[:len(p.labels)-1], p.joined[:len(p.joined)-1]
+	}
+	if rejoined {
+		p.box.Refresh()
 	}
 }
 
@@ -832,17 +837,18 @@ func chunks(text string) (pieces []string, joined []bool) {
 // the one before overlaps it by the labels' inner padding, so that its lines follow the ones
 // before as in one label.
 type paragraphLayout struct {
-	p     *paragraphs
-	lapse float32 // overlap's result, once known
+	p        *paragraphs
+	lapse    float32 // overlap's result for the text size lapseFor
+	lapseFor float32
 }
 
 // overlap is how much a joined label goes up: the height of two one-line labels less that
-// of one two-line label.
+// of one two-line label (measured again when the theme's text size changes).
 func (l *paragraphLayout) overlap() float32 {
-	if l.lapse == 0 {
+	if size := theme.TextSize(); size != l.lapseFor {
 		one := widget.NewLabel("x").MinSize().Height
 		two := widget.NewLabel("x\nx").MinSize().Height
-		l.lapse = max(0, 2*one-two)
+		l.lapse, l.lapseFor = max(0, 2*one-two), size
 	}
 	return l.lapse
 }

@@ -511,9 +511,9 @@ func TestParagraphChunks(t *testing.T) {
 			t.Errorf("label %d: %d bytes, joined %v", i, len(l.Text), p.joined[i])
 		}
 	}
-	first := p.labels[0]
+	first, firstText := p.labels[0], p.labels[0].Text
 	p.set(text + " and more")
-	if p.labels[0] != first || p.labels[0].Text != first.Text {
+	if p.labels[0] != first || p.labels[0].Text != firstText {
 		t.Error("the first piece changed as the text grew after it")
 	}
 	one := widget.NewLabel(text + " and more")
@@ -972,8 +972,12 @@ func TestChatClickHeldWhileOpening(t *testing.T) {
 	if c.session != held || c.opening.Visible() || !held.Busy() {
 		t.Fatalf("clicking the held chat: same session %v, opening shown %v, answer running %v", c.session == held, c.opening.Visible(), held.Busy())
 	}
+	// The other chat's read ends on a goroutine: wait until its result has reached the
+	// window (the history lists it again), then the held chat must still be there.
+	before := c.opened
+	time.Sleep(100 * time.Millisecond)
 	h.pump("the other chat's read to end", func() bool { return true })
-	if c.session != held {
+	if c.opened != before || c.session != held {
 		t.Error("the other chat's read replaced the held chat")
 	}
 	held.Stop()

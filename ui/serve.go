@@ -331,7 +331,7 @@ func (f *serveForm) toggle(on bool) {
 			return
 		}
 		u.settings.Serve.Port, u.settings.Serve.Enabled = port, true
-		u.settings.Serve.APIKey = f.key.Text
+		u.settings.Serve.APIKey = strings.TrimSpace(f.key.Text) // as Save keeps it
 		u.serveErr = nil
 		u.startServing()
 		if u.serveErr != nil {
@@ -376,7 +376,7 @@ func (f *serveForm) show() {
 // edited reports whether the port or key fields differ from the settings in use.
 func (f *serveForm) edited() bool {
 	s := f.u.settings.Serve
-	return strings.TrimSpace(f.port.Text) != strconv.Itoa(s.Port) || f.key.Text != s.APIKey
+	return strings.TrimSpace(f.port.Text) != strconv.Itoa(s.Port) || strings.TrimSpace(f.key.Text) != s.APIKey
 }
 
 // restartServing serves again with the port and key of the settings in use: the server

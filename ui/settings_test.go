@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -405,6 +406,15 @@ func TestSettingsThreadsAndKey(t *testing.T) {
 	if u.settings.Serve.APIKey != "a-key-of-mine" {
 		t.Errorf("the key is saved as %q", u.settings.Serve.APIKey)
 	}
+	// The switch keeps it so too, and the key as typed is not an edit still to save.
+	f = u.openSettings()
+	f.serve.key.SetText(" a-key-of-mine ")
+	f.serve.port.SetText(strconv.Itoa(freePort(t)))
+	f.serve.on.SetChecked(true)
+	if u.settings.Serve.APIKey != "a-key-of-mine" || f.serve.edited() {
+		t.Errorf("turned on with spaces around the key: saved %q, edited %v", u.settings.Serve.APIKey, f.serve.edited())
+	}
+	f.serve.on.SetChecked(false)
 	// A settings file that names every core by number loads as "All cores": no reload.
 	u.settings.Threads = runtime.NumCPU()
 	all := u.loadOptions("x")
