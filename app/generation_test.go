@@ -137,16 +137,7 @@ func TestGenerationOnFakeEngine(t *testing.T) {
 func TestGenerationDefaultPreviews(t *testing.T) {
 	eng := apptest.NewFakeEngine(0)
 	eng.Grid = 3*app.DefaultPreviewEvery + 1
-	st := app.DefaultGenerationSettings()
-	st.Prompt = "a field"
-	r := &genRecorder{}
-	j, err := app.StartGeneration(context.Background(), eng, app.GenerationRequest{Settings: st}, r.callbacks())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	r := generateField(t, eng)
 	var rows []int
 	for _, p := range r.previews {
 		rows = append(rows, p.Rows)
@@ -287,16 +278,7 @@ func TestSaveImage(t *testing.T) {
 func TestGenerationEstimatesAfterAPreview(t *testing.T) {
 	eng := apptest.NewFakeEngine(2 * time.Millisecond)
 	eng.Grid = 3 * app.DefaultPreviewEvery
-	st := app.DefaultGenerationSettings()
-	st.Prompt = "a field"
-	r := &genRecorder{}
-	j, err := app.StartGeneration(context.Background(), eng, app.GenerationRequest{Settings: st}, r.callbacks())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	r := generateField(t, eng)
 	known := false
 	for _, p := range r.progress {
 		if p.ImagesPerSecond > 0 || p.Remaining > 0 {
@@ -311,4 +293,20 @@ func TestGenerationEstimatesAfterAPreview(t *testing.T) {
 	if first.ImagesPerSecond != 0 || first.Remaining != 0 || !known {
 		t.Errorf("first report %+v (estimates later: %v); want none before a preview, some after", first, known)
 	}
+}
+
+// generateField runs the canvas's default settings for "a field" on eng to its end.
+func generateField(t *testing.T, eng app.Engine) *genRecorder {
+	t.Helper()
+	st := app.DefaultGenerationSettings()
+	st.Prompt = "a field"
+	r := &genRecorder{}
+	j, err := app.StartGeneration(context.Background(), eng, app.GenerationRequest{Settings: st}, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -879,10 +879,7 @@ func TestCaptionCutsLongPrompt(t *testing.T) {
 func TestCanvasStoppedByLoad(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(50*time.Millisecond))
 	u, c := h.u, h.u.create
-	u.ShowCreate()
-	test.Type(c.prompt, "a slow lighthouse")
-	c.generate()
-	h.pump("the run", func() bool { return c.job != nil })
+	startRun(h, "a slow lighthouse")
 	u.loadModel(fixtures.Path(t, "models", "tiny-a"), "tiny-a")
 	h.pump("the run to stop", func() bool { return c.job == nil })
 	if c.info.Text != "Stopped: tiny-a was loaded." {
@@ -896,9 +893,7 @@ func TestCanvasStoppedByLoad(t *testing.T) {
 func TestCanvasRunUnmarksThePreviousSet(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(20*time.Millisecond))
 	u, c := h.u, h.u.create
-	u.ShowCreate()
-	test.Type(c.prompt, "a lighthouse")
-	c.generate()
+	startRun(h, "a lighthouse")
 	h.pump("the first set in the history", func() bool { return c.job == nil && c.setID != "" && u.sidebar.selected >= 0 })
 	c.generate()
 	h.pump("the run", func() bool { return c.job != nil })
@@ -906,4 +901,14 @@ func TestCanvasRunUnmarksThePreviousSet(t *testing.T) {
 		t.Errorf("during a new run the history highlights entry %d", u.sidebar.selected)
 	}
 	h.pump("the run to end", func() bool { return c.job == nil })
+}
+
+// startRun types prompt on the canvas and starts a run, returning once it runs.
+func startRun(h *harness, prompt string) {
+	h.t.Helper()
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, prompt)
+	c.generate()
+	h.pump("the run", func() bool { return c.job != nil })
 }

@@ -291,17 +291,10 @@ func servingOnBusyPort(t *testing.T) (string, app.Settings) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { busy.Close() })
-	store := t.TempDir()
-	st, err := app.OpenStore(store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := busy.Addr().(*net.TCPAddr).Port
 	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: busy.Addr().(*net.TCPAddr).Port}
-	if err := st.SaveSettings(s); err != nil {
-		t.Fatal(err)
-	}
-	return store, s
+	s.Serve = app.ServeSettings{Enabled: true, Port: port}
+	return storeServing(t, port), s
 }
 
 // Serving on at start on a port another program held: once the port is free, Save with the
@@ -312,16 +305,7 @@ func TestServeRetriesSamePortOnSave(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := busy.Addr().(*net.TCPAddr).Port
-	store := t.TempDir()
-	st, err := app.OpenStore(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: port}
-	if err := st.SaveSettings(s); err != nil {
-		t.Fatal(err)
-	}
+	store := storeServing(t, port)
 	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
 	u := h.u
 	if u.serving != nil || u.serveErr == nil {
@@ -339,16 +323,7 @@ func TestServeRetriesSamePortOnSave(t *testing.T) {
 // model_loading naming it (they found no server), and the next model is served there.
 func TestServeKeepsAddressDuringLoad(t *testing.T) {
 	port := freePort(t)
-	store := t.TempDir()
-	st, err := app.OpenStore(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: port}
-	if err := st.SaveSettings(s); err != nil {
-		t.Fatal(err)
-	}
+	store := storeServing(t, port)
 	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
 	u := h.u
 	health := "http://127.0.0.1:" + strconv.Itoa(port) + "/health"
@@ -387,16 +362,7 @@ func TestServeKeepsAddressDuringLoad(t *testing.T) {
 // With serving on and no model (none found, or a load that failed), the sidebar says the API
 // waits for one: it said nothing, as if the setting were off.
 func TestServeWaitsForAModel(t *testing.T) {
-	store := t.TempDir()
-	st, err := app.OpenStore(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: freePort(t)}
-	if err := st.SaveSettings(s); err != nil {
-		t.Fatal(err)
-	}
+	store := storeServing(t, freePort(t))
 	h := newHarness(t, nil, func(o *Options) { o.StoreDir = store; o.Env = envWithModels(t.TempDir()) })
 	u := h.u
 	h.pump("the no-model screen", func() bool { return u.noModel.content.Visible() })
@@ -410,16 +376,7 @@ func TestServeWaitsForAModel(t *testing.T) {
 func TestServeKeepsAddressWhenSwitchCancelled(t *testing.T) {
 	tinyDir := fixtures.Path(t, "models", "tiny-a")
 	port := freePort(t)
-	store := t.TempDir()
-	st, err := app.OpenStore(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := app.DefaultSettings()
-	s.Serve = app.ServeSettings{Enabled: true, Port: port}
-	if err := st.SaveSettings(s); err != nil {
-		t.Fatal(err)
-	}
+	store := storeServing(t, port)
 	h := newHarness(t, nil, func(o *Options) { o.StoreDir = store; o.Env = envWithModels(filepath.Dir(tinyDir)) })
 	u := h.u
 	h.pump("the model served", func() bool { return u.engine != nil && u.serving != nil })
@@ -459,4 +416,20 @@ func TestServeKeepsAddressWhenSwitchCancelled(t *testing.T) {
 	if code, body := get(t, health, ""); code != http.StatusOK {
 		t.Errorf("GET /health after the cancelled switch: %d %s", code, body)
 	}
+}
+
+// storeServing makes a history folder whose settings have "Serve on localhost" on at port.
+func storeServing(t *testing.T, port int) string {
+	t.Helper()
+	store := t.TempDir()
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.DefaultSettings()
+	s.Serve = app.ServeSettings{Enabled: true, Port: port}
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }

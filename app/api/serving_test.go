@@ -24,12 +24,7 @@ import (
 // a request through the server run on the same engine, queued together behind a held turn
 // so that each waits for the other, and both answer exactly what each answers alone.
 func TestServingBesideChat(t *testing.T) {
-	dir := fixtures.Path(t, "models", "tiny-a")
-	engine, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, Name: "tiny-a"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer engine.Close()
+	engine := tinyEngine(t)
 	_, landscape := fixtureImage(t, "synthetic_landscape_150x100.png")
 	portrait, _ := fixtureImage(t, "synthetic_portrait_90x140.png")
 	// Sampled at temperature 1 with fixed seeds, so that any change of the logits shows in
@@ -219,12 +214,7 @@ func TestServingAnswersToTheRepository(t *testing.T) {
 // Retry-After (they found no server), and ResumeServing serves the next model there; a
 // Loading closed instead frees the address.
 func TestServingPause(t *testing.T) {
-	dir := fixtures.Path(t, "models", "tiny-a")
-	engine, err := app.LoadEngine(context.Background(), dir, app.LoadOptions{Threads: 1, Name: "tiny-a"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer engine.Close()
+	engine := tinyEngine(t)
 	v, err := StartServing(context.Background(), engine, "127.0.0.1:0", Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -278,4 +268,15 @@ func TestServingPause(t *testing.T) {
 	} else {
 		ln.Close()
 	}
+}
+
+// tinyEngine loads tiny-a as the app does, closed when the test ends.
+func tinyEngine(t *testing.T) app.Engine {
+	t.Helper()
+	engine, err := app.LoadEngine(context.Background(), fixtures.Path(t, "models", "tiny-a"), app.LoadOptions{Threads: 1, Name: "tiny-a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { engine.Close() })
+	return engine
 }
