@@ -85,6 +85,8 @@ type chatView struct {
 	// drafts holds what the composer held in the chats the window left, by chat id ("" for
 	// a chat not yet in the history): a chat's text and images never go to another.
 	drafts map[string]composerDraft
+	// dropHint is the welcome's line asking for a picture.
+	dropHint *widget.Label
 	// left are the chats the view has left whose reply may still be ending, by id: reading
 	// one's file again waits for that reply's last save (ChatSession.Idle).
 	left  map[string]*app.ChatSession
@@ -233,10 +235,10 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 			c.u.win.Canvas().Focus(c.entry)
 		})))
 	}
-	hint := widget.NewLabelWithStyle("Drop an image anywhere in the window, or attach one with the clip.",
+	c.dropHint = widget.NewLabelWithStyle("Drop an image anywhere in the window, or attach one with the clip.",
 		fyne.TextAlignCenter, fyne.TextStyle{})
-	hint.Wrapping = fyne.TextWrapWord
-	box.Add(hint)
+	c.dropHint.Wrapping = fyne.TextWrapWord
+	box.Add(c.dropHint)
 	box.Add(layout.NewSpacer())
 	// A column that narrows with the window (large text scales, small windows): the text
 	// wraps instead of running off both sides.
@@ -387,6 +389,11 @@ func (c *chatView) setReady(ready bool, why string) {
 }
 
 func (c *chatView) updateButtons() {
+	// With a picture attached, the welcome no longer asks for one.
+	if hide := len(c.attached) > 0; c.dropHint != nil && c.dropHint.Hidden != hide {
+		c.dropHint.Hidden = hide
+		c.dropHint.Refresh()
+	}
 	busy := c.session != nil && c.session.Busy()
 	if busy {
 		c.sendB.SetText("Stop")

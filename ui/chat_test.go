@@ -1110,3 +1110,22 @@ func TestChatEntryStaysPut(t *testing.T) {
 	c.setReady(true, "")
 	c.setNotice("")
 }
+
+// The welcome's line asking for a picture goes once one is attached, and comes back when it
+// is removed.
+func TestChatDropHintFollowsAttachments(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	if !c.dropHint.Visible() {
+		t.Fatal("a new chat does not ask for a picture")
+	}
+	c.attach([]string{landscape(t)})
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	if c.dropHint.Visible() {
+		t.Error("the welcome asks for a picture with one attached")
+	}
+	c.removeChip(c.attached[0].path)
+	if !c.dropHint.Visible() {
+		t.Error("the line did not come back once the picture was removed")
+	}
+}
