@@ -663,6 +663,11 @@ func (c *canvasView) showProgress(p app.GenerationProgress) {
 	if len(parts) == 0 {
 		parts = append(parts, "Estimating the time left…")
 	}
+	if c.job != nil && c.shown != c.job {
+		// The canvas shows something else (New image, the history): the bar and Stop are
+		// for a run out of sight, which the line names.
+		parts = append([]string{"“" + shorten(c.job.Settings().Prompt, 32) + "”"}, parts...)
+	}
 	c.progText.SetText(strings.Join(parts, " · "))
 }
 
@@ -715,6 +720,10 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		// The canvas moved on (New image, the history): the run is in the history, unless
 		// the history could not keep it; then it comes back, or it would be lost.
 		if !kept {
+			if err == nil && c.u.tabs.SelectedIndex() == 1 {
+				// Made out of sight: said, or they landed in the history unnoticed.
+				c.setInfo("The images for “" + shorten(job.Settings().Prompt, 40) + "” are in the history.")
+			}
 			return
 		}
 		c.shown, c.last = job, job.Settings()

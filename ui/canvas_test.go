@@ -912,3 +912,17 @@ func startRun(h *harness, prompt string) {
 	c.generate()
 	h.pump("the run", func() bool { return c.job != nil })
 }
+
+// A run left for New image names its prompt on the progress line (the bar and Stop were for
+// a run out of sight), and says when its images are in the history.
+func TestCanvasRunOutOfSight(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(30*time.Millisecond))
+	c := h.u.create
+	startRun(h, "a slow lighthouse")
+	h.u.newImage()
+	h.pump("a progress line naming the run", func() bool { return strings.HasPrefix(c.progText.Text, "“a slow lighthouse”") })
+	h.pump("the run to end", func() bool { return c.job == nil })
+	if c.info.Text != "The images for “a slow lighthouse” are in the history." || !c.toast.Visible() {
+		t.Errorf("after the run out of sight the canvas says %q (shown %v)", c.info.Text, c.toast.Visible())
+	}
+}
