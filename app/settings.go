@@ -73,7 +73,12 @@ type Settings struct {
 	// Window is the window's size when it last closed, in the toolkit's scale-independent
 	// units; the next start opens at it (nil: the default size).
 	Window *WindowSize `json:"window,omitempty"`
+	// View is the view in front when the window last closed: ViewCreate, or "" for Chat.
+	View string `json:"view,omitempty"`
 }
+
+// ViewCreate is Settings.View for the Create view.
+const ViewCreate = "create"
 
 // WindowSize is a window's width and height.
 type WindowSize struct {
@@ -177,6 +182,9 @@ func (s Settings) Validate() error {
 		if !filepath.IsAbs(f) {
 			return fmt.Errorf("model folder %q is not an absolute path", f)
 		}
+	}
+	if s.View != "" && s.View != ViewCreate {
+		return fmt.Errorf("view %q: want %q or none", s.View, ViewCreate)
 	}
 	return nil
 }

@@ -221,6 +221,9 @@ func New(a fyne.App, opts Options) (*UI, error) {
 		u.create.applySettings(*g, false)
 	}
 	u.restoreChatDrafts()
+	if u.settings.View == app.ViewCreate && len(opts.Attach) == 0 {
+		u.ShowCreate() // where the window was left; images given at start are for a chat
+	}
 	u.focusCurrent() // the first keys typed go to the composer
 	if opts.Claim != nil {
 		opts.Claim.Serve(u.takeLaunch)
@@ -307,8 +310,12 @@ func (u *UI) shutdown() {
 	}
 	d, size := u.drafts(), u.win.Canvas().Size()
 	sized := size.Width > 0 && size.Height > 0 && (u.settings.Window == nil || *u.settings.Window != app.WindowSize{Width: size.Width, Height: size.Height})
-	if !d.Equal(u.settings.Drafts) || sized {
-		u.settings.Drafts = d
+	view := ""
+	if u.tabs.SelectedIndex() == 1 {
+		view = app.ViewCreate
+	}
+	if !d.Equal(u.settings.Drafts) || sized || view != u.settings.View {
+		u.settings.Drafts, u.settings.View = d, view
 		if sized {
 			u.settings.Window = &app.WindowSize{Width: size.Width, Height: size.Height}
 		}

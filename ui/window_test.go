@@ -787,3 +787,27 @@ func TestErrorLineFullDisk(t *testing.T) {
 		t.Errorf("errorLine(%v) = %q, want %q", err, got, want)
 	}
 }
+
+// The window opens on the view it was left on: Create when quit from there (it always opened
+// on Chat), but Chat when images are given at start, for a chat.
+func TestViewKeptAcrossQuit(t *testing.T) {
+	dir := t.TempDir()
+	h1 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	h1.u.ShowCreate()
+	h1.u.shutdown()
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if h2.u.tabs.SelectedIndex() != 1 {
+		t.Errorf("after quitting from Create the window opens on view %d", h2.u.tabs.SelectedIndex())
+	}
+	h2.u.shutdown()
+	h3 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir; o.Attach = []string{landscape(t)} })
+	if h3.u.tabs.SelectedIndex() != 0 {
+		t.Errorf("with an image given at start the window opens on view %d", h3.u.tabs.SelectedIndex())
+	}
+	h3.u.ShowChat()
+	h3.u.shutdown()
+	h4 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if h4.u.tabs.SelectedIndex() != 0 {
+		t.Errorf("after quitting from Chat the window opens on view %d", h4.u.tabs.SelectedIndex())
+	}
+}
