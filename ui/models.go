@@ -399,7 +399,7 @@ func (u *UI) showModelPicker() {
 			inUse = u.engine.Info()
 		}
 		go func() {
-			search := withModel(app.SearchModels(env, extra), inUse.Dir, inUse.Name)
+			search := withModel(app.SearchModels(env, extra), inUse)
 			u.do(func() {
 				u.search = search
 				fill(search)
@@ -455,8 +455,8 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 		status.Importance = widget.SuccessImportance
 		if !m.Complete {
 			// It runs from memory; a load of its folder would fail and leave none.
+			status.Importance = widget.WarningImportance // before SetText, which draws it
 			status.SetText("In use, but cannot be loaded again: " + m.Summary)
-			status.Importance = widget.WarningImportance
 		}
 		loadB.SetText("In use")
 		loadB.Disable()
@@ -469,18 +469,19 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), rows)
 }
 
-// withModel adds the model in use, name loaded from dir, to search when the search did not
+// withModel adds the model in use (inUse) to search when the search did not
 // find it: loaded from a folder the search does not look in (the one used last, downloaded
 // into the hub cache while JANUS_MODELS names other folders), which the picker said it could
 // not find, or from a folder gone since (moved or deleted), which it still runs on. It reads
 // the folder: not on the UI goroutine.
-func withModel(search app.ModelSearch, dir, name string) app.ModelSearch {
+func withModel(search app.ModelSearch, inUse app.EngineInfo) app.ModelSearch {
+	dir := inUse.Dir
 	if dir == "" || slices.ContainsFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == dir }) {
 		return search
 	}
 	e, err := app.Inspect(dir)
 	if err != nil {
-		e = app.ModelEntry{Name: name, Path: dir, Family: app.FamilyUnknown,
+		e = app.ModelEntry{Name: inUse.Name, Path: dir, Family: inUse.Family,
 			Problem: err.Error(), Summary: "its folder is gone or cannot be read (moved or deleted?)"}
 	}
 	var loc app.Location
