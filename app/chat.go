@@ -589,11 +589,7 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	s.mu.Lock()
 	rec := s.rec
 	rec.Messages = append(slices.Clone(s.rec.Messages), turn...)
-	for i, m := range rec.Messages {
-		if m.State != StateError {
-			rec.Messages[i].Error = "" // "not saved": this write saves it
-		}
-	}
+	clearSaveNotes(rec.Messages) // this write saves them
 	if rec.Title == "" {
 		rec.Title = titleOf(rec.Messages)
 	}
@@ -612,11 +608,7 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rec.Messages = append(s.rec.Messages, turn...)
-	for i, m := range s.rec.Messages {
-		if m.State != StateError {
-			s.rec.Messages[i].Error = ""
-		}
-	}
+	clearSaveNotes(s.rec.Messages)
 	s.rec.Model, s.rec.Answer = rec.Model, rec.Answer
 	if !written {
 		return nil // deleted by the user: it stays deleted
@@ -625,6 +617,16 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	s.rec.Title = rec.Title
 	s.saved = true
 	return nil
+}
+
+// clearSaveNotes takes the "not saved in the history" note off the answers of msgs (an
+// Error on a message that did not fail).
+func clearSaveNotes(msgs []ChatMessage) {
+	for i, m := range msgs {
+		if m.State != StateError {
+			msgs[i].Error = ""
+		}
+	}
 }
 
 // Busy reports whether a reply is running.

@@ -720,7 +720,7 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		// The canvas moved on (New image, the history): the run is in the history, unless
 		// the history could not keep it; then it comes back, or it would be lost.
 		if !kept {
-			if err == nil && c.u.tabs.SelectedIndex() == 1 {
+			if err == nil && c.u.createShown() {
 				// Made out of sight: said, or they landed in the history unnoticed.
 				c.setInfo("The images for “" + shorten(job.Settings().Prompt, 40) + "” are in the history.")
 			}
@@ -728,7 +728,7 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 		}
 		c.shown, c.last = job, job.Settings()
 		c.makeTiles(len(imgs))
-		if c.u.tabs.SelectedIndex() != 1 {
+		if !c.u.createShown() {
 			c.u.chat.addNotice("The images made in Create could not be saved to the history: they are on the canvas, where Save keeps them")
 		}
 	}

@@ -274,14 +274,7 @@ func (c *chatView) leave() {
 	}
 	old := c.session
 	go old.Close()
-	maps.DeleteFunc(c.left, func(_ string, s *app.ChatSession) bool {
-		select {
-		case <-s.Idle():
-			return true
-		default:
-			return false
-		}
-	})
+	maps.DeleteFunc(c.left, func(_ string, s *app.ChatSession) bool { return ended(s.Idle()) })
 	if id != "" {
 		c.left[id] = old
 	}
@@ -545,14 +538,7 @@ func (c *chatView) send() {
 		c.jobsMu.Lock()
 		job, err := session.Send(text, paths, cb)
 		if err == nil {
-			c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool {
-				select {
-				case <-j.Done():
-					return true
-				default:
-					return false
-				}
-			})
+			c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
 			c.jobs = append(c.jobs, job)
 		}
 		c.pendingSends--

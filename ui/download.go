@@ -175,14 +175,7 @@ func (d *downloads) stop() {
 		d.stopped = append(d.stopped, d.job)
 		d.job = nil
 	}
-	d.stopped = slices.DeleteFunc(d.stopped, func(j *app.DownloadJob) bool {
-		select {
-		case <-j.Done():
-			return true
-		default:
-			return false
-		}
-	})
+	d.stopped = slices.DeleteFunc(d.stopped, func(j *app.DownloadJob) bool { return ended(j.Done()) })
 }
 
 // close stops the download and waits until every job has closed its files (the window

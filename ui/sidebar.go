@@ -398,7 +398,7 @@ func (s *sidebar) reloadHistory() {
 // ones arrive at the top, so this follows every change of the list and of the view.
 func (s *sidebar) markOpen() {
 	id := s.u.chat.session.ID()
-	if s.u.tabs.SelectedIndex() == 1 {
+	if s.u.createShown() {
 		id = s.u.create.setID
 	}
 	s.marking = true

@@ -311,7 +311,7 @@ func (u *UI) shutdown() {
 	d, size := u.drafts(), u.win.Canvas().Size()
 	sized := size.Width > 0 && size.Height > 0 && (u.settings.Window == nil || *u.settings.Window != app.WindowSize{Width: size.Width, Height: size.Height})
 	view := ""
-	if u.tabs.SelectedIndex() == 1 {
+	if u.createShown() {
 		view = app.ViewCreate
 	}
 	if !d.Equal(u.settings.Drafts) || sized || view != u.settings.View {
@@ -613,7 +613,7 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 	for _, mod := range []fyne.KeyModifier{fyne.KeyModifierControl, fyne.KeyModifierSuper} {
 		for _, key := range []fyne.KeyName{fyne.KeyReturn, fyne.KeyEnter} {
 			c.AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod}, func(fyne.Shortcut) {
-				if u.tabs.SelectedIndex() == 1 {
+				if u.createShown() {
 					u.create.generate()
 				}
 			})
@@ -778,6 +778,19 @@ func (u *UI) askQuitLosingDrafts() {
 	u.showNoEnter(d)
 }
 
+// ended reports whether done (a job's, a session's) is closed, without waiting.
+func ended(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// createShown reports whether the Create view is the one in front.
+func (u *UI) createShown() bool { return u.tabs.SelectedIndex() == 1 }
+
 // runEnded tells an open quit question how the run it warned about ended (err is the run's).
 func (u *UI) runEnded(err error) {
 	if u.quitNote == nil {
@@ -804,7 +817,7 @@ func (u *UI) runEnded(err error) {
 
 // stop is Esc: it stops whatever the current view is running.
 func (u *UI) stop() {
-	if u.tabs.SelectedIndex() == 1 {
+	if u.createShown() {
 		u.create.stop()
 		return
 	}
@@ -841,7 +854,7 @@ func (u *UI) showViews() {
 }
 
 func (u *UI) focusCurrent() {
-	if u.tabs.SelectedIndex() == 1 {
+	if u.createShown() {
 		u.win.Canvas().Focus(u.create.prompt)
 	} else {
 		u.win.Canvas().Focus(u.chat.entry)
