@@ -23,6 +23,8 @@ require (
 	github.com/nfnt/resize v0.0.0-20180221191011-83c6a9932646 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
+	golang.org/x/exp/shiny v0.0.0-20250606033433-dcc06ee1d476 // indirect
+	golang.org/x/mobile v0.0.0-20250606033058-a2a15c67f36f // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
@@ -46,4 +48,7 @@ require (
 	golang.org/x/net v0.35.0 // indirect
 )
 
-require github.com/ebitengine/purego v0.11.3
+require (
+	github.com/ebitengine/purego v0.11.3
+	golang.design/x/clipboard v0.7.1
+)

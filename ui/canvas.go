@@ -571,18 +571,23 @@ type tileAction struct {
 	name, tip string
 	icon      fyne.Resource
 	do        func()
-	// save marks Save, which the large view stays open under (its file dialog comes over
-	// it, and its button says Saved: the canvas's news is under the view); the others go
-	// elsewhere, and close it.
-	save bool
+	// inView, when set, is the action in the large view, which stays open under it (Save's
+	// file dialog comes over it, and the canvas's news is under it): it calls done once
+	// the action succeeded, and the button says doneName for a moment. Actions without it
+	// go elsewhere, and close the view.
+	inView   func(done func())
+	doneName string
 }
 
-// tileActions are image i's actions: Save, Ask, Variations.
+// tileActions are image i's actions: Save, Copy, Ask, Variations.
 func (c *canvasView) tileActions(i int) []tileAction {
 	return []tileAction{
-		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i, nil) }, true},
-		{"Ask", "Ask about this image", chatIcon(), func() { c.askAbout(i) }, false},
-		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }, false},
+		{"Save", "Save as PNG", theme.DocumentSaveIcon(), func() { c.saveDialog(i, nil) },
+			func(done func()) { c.saveDialog(i, done) }, "Saved"},
+		{"Copy", "Copy the picture", theme.ContentCopyIcon(), func() { c.copyImage(i, nil) },
+			func(done func()) { c.copyImage(i, done) }, "Copied"},
+		{"Ask", "Ask about this image", chatIcon(), func() { c.askAbout(i) }, nil, ""},
+		{"Variations", "Variations: the same prompt, new seeds", theme.ViewRefreshIcon(), func() { c.variations() }, nil, ""},
 	}
 }
 
@@ -611,7 +616,7 @@ func (c *canvasView) newTile(i int) *tile {
 	named.Add(layout.NewSpacer())
 	icons.Add(layout.NewSpacer())
 	var moreB *tipButton
-	moreB = c.u.newTipButton(theme.MoreHorizontalIcon(), "Save, Ask, Variations", func() {
+	moreB = c.u.newTipButton(theme.MoreHorizontalIcon(), "Save, Copy, Ask, Variations", func() {
 		items := make([]*fyne.MenuItem, len(actions))
 		for k, a := range actions {
 			items[k] = fyne.NewMenuItemWithIcon(a.tip, a.icon, a.do)
@@ -883,7 +888,6 @@ func (c *canvasView) openLarge(i int) {
 		d.Hide()
 	})
 	var buttons []fyne.CanvasObject
-	var savedTimer *time.Timer
 	tiles := c.tiles
 	n := len(tiles)
 	// turn shows the next image made (delta 1) or the previous (-1), the first after the
@@ -908,25 +912,21 @@ func (c *canvasView) openLarge(i int) {
 	}
 	buttons = append(buttons, use)
 	for _, a := range c.tileActions(i) {
+		if a.inView == nil {
+			buttons = append(buttons, widget.NewButtonWithIcon(a.name, a.icon, func() { d.Hide(); a.do() }))
+			continue
+		}
 		var b *widget.Button
+		var timer *time.Timer
 		b = widget.NewButtonWithIcon(a.name, a.icon, func() {
-			if !a.save {
-				d.Hide()
-				a.do()
-				return
-			}
-			c.saveDialog(i, func() {
-				c.u.flash(&savedTimer, func() { b.SetText("Saved"); b.SetIcon(theme.ConfirmIcon()) },
+			a.inView(func() {
+				c.u.flash(&timer, func() { b.SetText(a.doneName); b.SetIcon(theme.ConfirmIcon()) },
 					func() { b.SetText(a.name); b.SetIcon(a.icon) })
 			})
 		})
-		if !a.save {
-			buttons = append(buttons, b)
-			continue
-		}
-		// One width for Save and Saved: the buttons beside it do not move.
+		// One width for the action and its outcome: the buttons beside it do not move.
 		buttons = append(buttons, container.New(fixedWidth{steadyWidth(widget.NewButtonWithIcon(a.name, a.icon, nil),
-			widget.NewButtonWithIcon("Saved", theme.ConfirmIcon(), nil))}, b))
+			widget.NewButtonWithIcon(a.doneName, theme.ConfirmIcon(), nil))}, b))
 	}
 	// The caption holds the prompt whole (it wraps): the title only says which image this is.
 	title := "Image"
@@ -1020,6 +1020,28 @@ func writeOpened(w io.Writer, r *app.GeneratedImage) error {
 // savedLine is the news of a file saved at path.
 func savedLine(path string) string {
 	return "Saved " + filepath.Base(path) + " in " + filepath.Dir(path)
+}
+
+// copyImage puts image i on the clipboard as a PNG with its settings, as Save writes it.
+// copied, when not nil (the large view), is called once it is there, and a failure is said
+// over the view; else the canvas's news says either.
+func (c *canvasView) copyImage(i int, copied func()) {
+	if i >= len(c.tiles) || c.tiles[i].result == nil {
+		return
+	}
+	r := c.tiles[i].result
+	c.u.copyPicture(r.Image, r.Meta, func(err error) {
+		switch {
+		case err != nil && copied != nil:
+			c.u.showError("Cannot copy the image", err, "Save it as a PNG instead.")
+		case err != nil:
+			c.setNotice(errorLine(err))
+		case copied != nil:
+			copied()
+		default:
+			c.setInfo("Copied the image to the clipboard")
+		}
+	})
 }
 
 // askAbout opens image i in a new chat, attached and ready for a question.

@@ -186,6 +186,7 @@ func newChatView(u *UI) *chatView {
 	}
 	c.entry.onSubmit = c.send
 	c.entry.onPasteFiles = c.attach
+	c.entry.onPastePicture = c.pastePicture
 	c.entry.onEscape = c.stop
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)
@@ -235,7 +236,7 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 			c.u.win.Canvas().Focus(c.entry)
 		})))
 	}
-	c.dropHint = widget.NewLabelWithStyle("Drop an image anywhere in the window, or attach one with the clip.",
+	c.dropHint = widget.NewLabelWithStyle("Drop an image anywhere in the window, paste one, or attach one with the clip.",
 		fyne.TextAlignCenter, fyne.TextStyle{})
 	c.dropHint.Wrapping = fyne.TextWrapWord
 	box.Add(c.dropHint)
@@ -1043,6 +1044,38 @@ func (c *chatView) attach(paths []string) {
 func (c *chatView) attachFiles(files []attachment) {
 	session := c.session
 	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.session == session }, nil)
+}
+
+// pastePicture attaches the picture on the clipboard to the chat it was pasted into. It is
+// kept in the store first, as a picture asked about from Create is: the clipboard may hold
+// something else by the time the question is sent, or the app is quit with it unsent.
+func (c *chatView) pastePicture() {
+	session := c.session
+	store := c.u.store
+	c.u.readPicture(func(data []byte, err error) {
+		switch {
+		case err != nil:
+			c.setNotice("Cannot paste the picture: " + errorLine(err))
+			return
+		case data == nil:
+			return // no picture either: a paste of nothing
+		case len(data) > app.MaxAttachmentBytes:
+			c.setNotice(fmt.Sprintf("The picture on the clipboard is too large to attach (%s; at most %s).",
+				app.FormatBytes(int64(len(data))), app.FormatBytes(app.MaxAttachmentBytes)))
+			return
+		}
+		go func() {
+			ref, err := store.PutImage(data)
+			c.u.do(func() {
+				if err != nil {
+					c.setNotice("Cannot paste the picture: " + errorLine(err))
+					return
+				}
+				files := []attachment{{path: store.ImagePath(ref), label: "Pasted image"}}
+				c.readImages(files, "pasted", func() (string, bool) { return session.ID(), c.session == session }, nil)
+			})
+		}()
+	})
 }
 
 // restoreImages gives the images attached to a chat's unsent message at the last quit back

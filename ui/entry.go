@@ -22,6 +22,9 @@ type promptEntry struct {
 	// onPasteFiles, when set, takes a paste that is image files (pastedImageFiles) instead
 	// of the text.
 	onPasteFiles func(paths []string)
+	// onPastePicture, when set, takes a paste of no text: the clipboard may hold a picture
+	// (a screenshot, an image copied in a browser), which Fyne's text clipboard cannot see.
+	onPastePicture func()
 	// submitOnEnter is false for the canvas prompt, where Enter is a new line.
 	submitOnEnter bool
 	shift         bool
@@ -86,9 +89,14 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 		e.onCommandEnter()
 		return
 	}
-	if p, ok := s.(*fyne.ShortcutPaste); ok && e.onPasteFiles != nil && p.Clipboard != nil {
-		if paths := pastedImageFiles(p.Clipboard.Content()); len(paths) > 0 {
+	if p, ok := s.(*fyne.ShortcutPaste); ok && p.Clipboard != nil {
+		text := p.Clipboard.Content()
+		if paths := pastedImageFiles(text); len(paths) > 0 && e.onPasteFiles != nil {
 			e.onPasteFiles(paths)
+			return
+		}
+		if text == "" && e.onPastePicture != nil {
+			e.onPastePicture()
 			return
 		}
 	}

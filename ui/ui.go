@@ -67,6 +67,8 @@ type Options struct {
 	// launchWait, draftDelay and copiedFor replace app.LaunchWait, draftDelay and copiedFor
 	// when set (tests).
 	launchWait, draftDelay, copiedFor time.Duration
+	// pictures replaces the system's picture clipboard when set (tests).
+	pictures pictureClipboard
 }
 
 // UI is the main window and the state behind it. Its methods run on the UI goroutine.

@@ -105,17 +105,19 @@ func TestEscClosesDialogs(t *testing.T) {
 	}
 }
 
-// A finished tile's actions fit it, with their names where there is room and as icons in
-// eight narrow tiles of the smallest window.
+// A finished tile's actions fit it: with their names where there is room, as icons in
+// narrower tiles, and behind one "…" button in eight tiles of the smallest window.
 func TestTileActionsFit(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	c := h.u.create
 	h.u.ShowCreate()
+	const named, icons, more = 0, 1, 2
 	for _, tc := range []struct {
-		n     string
-		size  fyne.Size
-		named bool
-	}{{"1", defaultWindowSize, true}, {"8", defaultWindowSize, false}, {"8", minWindowSize, false}, {"2", minWindowSize, true}} {
+		n    string
+		size fyne.Size
+		want int
+	}{{"1", defaultWindowSize, named}, {"2", defaultWindowSize, named}, {"8", defaultWindowSize, icons},
+		{"2", minWindowSize, icons}, {"8", minWindowSize, more}} {
 		h.u.win.Resize(tc.size)
 		c.prompt.SetText("tiles")
 		c.count.SetSelected(tc.n)
@@ -123,16 +125,18 @@ func TestTileActionsFit(t *testing.T) {
 		h.pump("the images", func() bool { return c.job == nil })
 		h.settle()
 		for i, tl := range c.tiles {
-			named, icons := tl.bar.Objects[0], tl.bar.Objects[1]
-			shown := icons
-			if named.Visible() {
-				shown = named
+			shown := -1
+			for k, o := range tl.bar.Objects {
+				if o.Visible() {
+					shown = k
+				}
 			}
-			if w := tl.obj.Size().Width; shown.MinSize().Width > w {
-				t.Errorf("%s images in %v: tile %d is %.0f wide, its actions need %.0f", tc.n, tc.size, i, w, shown.MinSize().Width)
+			if shown != tc.want {
+				t.Errorf("%s images in %v: tile %d shows bar %d, want %d (0 names, 1 icons, 2 …)", tc.n, tc.size, i, shown, tc.want)
+				continue
 			}
-			if named.Visible() != tc.named {
-				t.Errorf("%s images in %v: tile %d shows names %v, want %v", tc.n, tc.size, i, named.Visible(), tc.named)
+			if w, need := tl.obj.Size().Width, tl.bar.Objects[shown].MinSize().Width; need > w {
+				t.Errorf("%s images in %v: tile %d is %.0f wide, its actions need %.0f", tc.n, tc.size, i, w, need)
 			}
 		}
 	}

@@ -1,0 +1,192 @@
+package ui
+
+import (
+	"bytes"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/janus-desktop/janus/app"
+	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/pngfile"
+)
+
+// fakePictures is a picture clipboard in memory, which can fail.
+type fakePictures struct {
+	mu                sync.Mutex
+	png               []byte
+	readErr, writeErr error
+	reads, writes     int
+}
+
+func (f *fakePictures) ReadPNG() ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	return f.png, f.readErr
+}
+
+func (f *fakePictures) WritePNG(data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.writes++
+	if f.writeErr != nil {
+		return f.writeErr
+	}
+	f.png = bytes.Clone(data)
+	return nil
+}
+
+func (f *fakePictures) held() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.png
+}
+
+// Copy puts a tile's picture on the clipboard as the PNG Save writes, its settings in its
+// text; the canvas says so, or why not.
+func TestCanvasCopyImage(t *testing.T) {
+	clip := &fakePictures{}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = clip })
+	c := h.u.create
+	generateTwo(t, h)
+	c.copyImage(1, nil)
+	h.pump("the copy", func() bool { return c.info.Text != "" })
+	if c.info.Text != "Copied the image to the clipboard" || c.notice.Visible() {
+		t.Errorf("after a copy the canvas says %q (notice %q)", c.info.Text, c.notice.Text)
+	}
+	img, err := png.Decode(bytes.NewReader(clip.held()))
+	if err != nil {
+		t.Fatalf("the clipboard holds no PNG: %v", err)
+	}
+	if !bytes.Equal(nrgbaPix(img), c.tiles[1].result.Image.Pix) {
+		t.Error("the copied pixels differ from the tile's")
+	}
+	fields, err := pngfile.ReadText(clip.held())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(textValues(fields), "|"), "a red lighthouse") {
+		t.Errorf("the copied PNG does not carry its prompt: %v", fields)
+	}
+
+	clip.writeErr = errors.New("the clipboard did not take the picture")
+	c.copyImage(0, nil)
+	h.pump("the failed copy", func() bool { return c.notice.Visible() })
+	if !strings.Contains(c.notice.Text, "did not take the picture") {
+		t.Errorf("a failed copy says %q", c.notice.Text)
+	}
+}
+
+func textValues(fields []pngfile.TextField) []string {
+	var out []string
+	for _, f := range fields {
+		out = append(out, f.Value)
+	}
+	return out
+}
+
+// In the large view Copy leaves the view open and says Copied; a failure is said over it.
+func TestLargeViewCopySaysCopied(t *testing.T) {
+	clip := &fakePictures{}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = clip; o.copiedFor = time.Hour })
+	c := h.u.create
+	generateTwo(t, h)
+	c.openLarge(0)
+	view := h.u.win.Canvas().Overlays().Top()
+	test.Tap(buttonsIn(view)["Copy"].b)
+	h.pump("Copied", func() bool { return buttonsIn(view)["Copied"].b != nil })
+	if top := h.u.win.Canvas().Overlays().Top(); top != view || len(clip.held()) == 0 {
+		t.Errorf("after Copy the view is still on top: %v; the clipboard holds %d bytes", top == view, len(clip.held()))
+	}
+
+	clip.writeErr = errors.New("no clipboard here")
+	c.openLarge(1)
+	view = h.u.win.Canvas().Overlays().Top()
+	test.Tap(buttonsIn(view)["Copy"].b)
+	h.pump("the error", func() bool { return h.u.win.Canvas().Overlays().Top() != view })
+	if s := strings.Join(textsIn(h.u.win.Canvas().Overlays().Top()), " "); !strings.Contains(s, "Cannot copy the image") || !strings.Contains(s, "no clipboard here") {
+		t.Errorf("a failed copy in the large view shows %q", s)
+	}
+}
+
+// A paste of no text takes the clipboard's picture (a screenshot) as an attachment kept in
+// the store; a paste of text pastes the text; a failure or an oversized picture is said.
+func TestChatPastePicture(t *testing.T) {
+	data, err := os.ReadFile(landscape(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip := &fakePictures{png: data}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = clip })
+	ch := h.u.chat
+	cb := fyne.CurrentApp().Clipboard()
+	paste := func() { ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb}) }
+
+	cb.SetContent("")
+	paste()
+	h.pump("the pasted picture attached", func() bool { return len(ch.attached) == 1 })
+	a := ch.attached[0]
+	if a.label != "Pasted image" || filepath.Dir(a.path) != filepath.Dir(h.u.store.ImagePath(app.ImageRef{SHA256: strings.Repeat("0", 64), Ext: ".png"})) {
+		t.Errorf("the pasted picture is %q at %s, not a stored image", a.label, a.path)
+	}
+	if got, err := os.ReadFile(a.path); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the stored picture differs from the clipboard's (%v)", err)
+	}
+	if ch.entry.Text != "" {
+		t.Errorf("the paste typed %q", ch.entry.Text)
+	}
+
+	cb.SetContent("some words")
+	paste()
+	if ch.entry.Text != "some words" || clip.reads != 1 {
+		t.Errorf("a paste of words typed %q and read the picture clipboard %d times", ch.entry.Text, clip.reads)
+	}
+
+	for _, c := range []struct {
+		name string
+		png  []byte
+		err  error
+		want string
+	}{
+		{"unreadable", nil, errors.New("the owner went away"), "Cannot paste the picture: the owner went away"},
+		{"too large", make([]byte, app.MaxAttachmentBytes+1), nil, "too large to attach"},
+		{"damaged", []byte("\x89PNG not really"), nil, "Cannot paste the picture"},
+	} {
+		ch.setNotice("")
+		clip.png, clip.readErr = c.png, c.err
+		cb.SetContent("")
+		paste()
+		h.pump(c.name+": the notice", func() bool { return ch.notice.Visible() })
+		if !strings.Contains(ch.notice.Text, c.want) || len(ch.attached) != 1 {
+			t.Errorf("%s: the chat says %q with %d attached, want %q", c.name, ch.notice.Text, len(ch.attached), c.want)
+		}
+	}
+}
+
+// A paste of nothing, text or picture, does nothing.
+func TestChatPasteNothing(t *testing.T) {
+	clip := &fakePictures{}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = clip })
+	ch := h.u.chat
+	cb := fyne.CurrentApp().Clipboard()
+	cb.SetContent("")
+	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+	h.pump("the clipboard read", func() bool {
+		clip.mu.Lock()
+		defer clip.mu.Unlock()
+		return clip.reads == 1
+	})
+	h.settle() // the read's outcome, handed to the UI goroutine
+	if len(ch.attached) != 0 || ch.notice.Visible() || ch.entry.Text != "" {
+		t.Errorf("a paste of nothing: %d attached, notice %q, text %q", len(ch.attached), ch.notice.Text, ch.entry.Text)
+	}
+}
