@@ -444,10 +444,11 @@ func TestReloadOfGoneFolderKeepsModel(t *testing.T) {
 	u.dialogs[0].Dismiss()
 	u.showModelPicker()
 	top = u.win.Canvas().Overlays().Top()
-	h.pump("the model in use listed", func() bool { return slices.Contains(textsIn(top), "mine") })
-	if texts := strings.Join(textsIn(top), "\n"); !strings.Contains(texts, "In use, but cannot be loaded again") {
-		t.Errorf("the picker says %q", texts)
-	}
+	// The picker opens with the list as it was and reads the folders again: the model in
+	// use is then listed from its gone folder.
+	h.pump("the model in use listed as gone", func() bool {
+		return strings.Contains(strings.Join(textsIn(top), "\n"), "In use, but cannot be loaded again")
+	})
 	if b := buttonsIn(top)["Reload"]; b.b != nil {
 		t.Error("the picker offers Reload of a gone folder")
 	}
