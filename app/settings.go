@@ -122,6 +122,29 @@ func (d Drafts) Equal(o Drafts) bool {
 		(d.Canvas == nil) == (o.Canvas == nil) && (d.Canvas == nil || *d.Canvas == *o.Canvas)
 }
 
+// Clone is a copy of s sharing no map, slice or pointer with it, so that one goroutine can
+// write a snapshot while another changes the settings it came from.
+func (s Settings) Clone() Settings {
+	s.ModelFolders = slices.Clone(s.ModelFolders)
+	s.Drafts.Chats = maps.Clone(s.Drafts.Chats)
+	if s.Drafts.Images != nil {
+		images := make(map[string][]DraftImage, len(s.Drafts.Images))
+		for id, list := range s.Drafts.Images {
+			images[id] = slices.Clone(list)
+		}
+		s.Drafts.Images = images
+	}
+	if s.Drafts.Canvas != nil {
+		c := *s.Drafts.Canvas
+		s.Drafts.Canvas = &c
+	}
+	if s.Window != nil {
+		w := *s.Window
+		s.Window = &w
+	}
+	return s
+}
+
 // DefaultServePort is the port "Serve on localhost" listens on unless the user picks another.
 const DefaultServePort = 8765
 

@@ -25,10 +25,12 @@ func NewSettingsWriter(store *Store) *SettingsWriter {
 	return w
 }
 
-// Save queues st to be written and returns at once. done, when not nil, is called on the
-// writer's goroutine with the result of the write that stored st or a later Save's settings
-// (which replaced it).
+// Save queues a copy of st to be written and returns at once: the caller may change st's
+// maps and slices right after (the writer encoded the window's own map while the window
+// deleted from it, a crash). done, when not nil, is called on the writer's goroutine with
+// the result of the write that stored st or a later Save's settings (which replaced it).
 func (w *SettingsWriter) Save(st Settings, done func(error)) {
+	st = st.Clone()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.next = &st

@@ -99,3 +99,33 @@ func TestSettingsWriterConcurrent(t *testing.T) {
 		t.Errorf("after the last save: %q", got.LastModel)
 	}
 }
+
+// A Save keeps the settings as they were when it was made: the window changes its maps and
+// slices right after (restoring drafts deletes them one by one, saving after each), while the
+// writer encodes the snapshot on its own goroutine.
+func TestSettingsWriterKeepsItsOwnCopy(t *testing.T) {
+	s := openStore(t)
+	w := app.NewSettingsWriter(s)
+	w.Save(app.DefaultSettings(), nil) // keeps the writer busy, so the next Save waits
+	st := app.DefaultSettings()
+	st.ModelFolders = []string{"/models/a"}
+	st.Drafts.Chats = map[string]string{"c1": "first", "c2": "second"}
+	st.Drafts.Images = map[string][]app.DraftImage{"": {{Path: "/p/one.png"}}}
+	st.Window = &app.WindowSize{Width: 900, Height: 700}
+	w.Save(st, nil)
+	delete(st.Drafts.Chats, "c1")
+	st.Drafts.Chats["c2"] = "changed"
+	st.ModelFolders[0] = "/models/b"
+	st.Drafts.Images[""][0].Path = "/p/two.png"
+	st.Window.Width = 100
+	w.Flush()
+	got, _, err := s.LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Drafts.Chats["c1"] != "first" || got.Drafts.Chats["c2"] != "second" || got.ModelFolders[0] != "/models/a" ||
+		got.Drafts.Images[""][0].Path != "/p/one.png" || got.Window.Width != 900 {
+		t.Errorf("on disk: chats %v, folders %v, images %v, window %v: the changes after Save leaked in",
+			got.Drafts.Chats, got.ModelFolders, got.Drafts.Images, *got.Window)
+	}
+}
