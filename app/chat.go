@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -346,8 +347,9 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 //
 // The session stops being Busy before OnDone is called, so that the window can send the
 // next question from it.
-func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, cb ChatCallbacks) error {
+func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, cb ChatCallbacks) (err error) {
 	ai := qi + 1
+	stopSaving := func() {}
 	fail := func(err error) error {
 		s.mu.Lock()
 		m := &s.rec.Messages[ai]
@@ -366,6 +368,16 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		}
 		return err
 	}
+	// A panic in the engine (a bug, Metal out of memory) ends this answer as failed, saved and
+	// told like any error: the job alone would report it, leaving the answer "streaming" on
+	// screen and its periodic save running for as long as the app does.
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("the answer panicked", "panic", r, "stack", string(debug.Stack()))
+			stopSaving()
+			err = fail(fmt.Errorf("internal error: %v", r))
+		}
+	}()
 
 	s.mu.Lock()
 	question := s.rec.Messages[qi]
@@ -385,7 +397,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	}
 	var start time.Time
 	pieces := 0
-	stopSaving := s.saveWhileStreaming(ai)
+	stopSaving = sync.OnceFunc(s.saveWhileStreaming(ai))
 	res, err := conv.Reply(ctx, question.Text, images, opts, func(piece string) {
 		if pieces == 0 {
 			start = time.Now()

@@ -634,3 +634,30 @@ func TestChatStoppedWhy(t *testing.T) {
 		})
 	}
 }
+
+// A panic in the engine mid-answer ends the answer as failed, kept with what was written
+// and saved so, and the session takes the next question.
+func TestChatEnginePanic(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	eng.PanicAfter = 2
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	r := send(t, s, "hello")
+	if r.done.State != app.StateError || !strings.Contains(r.done.Error, "internal error") {
+		t.Fatalf("the answer ended %q: %q", r.done.State, r.done.Error)
+	}
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := rec.Messages[1]; m.State != app.StateError || m.Text != "This is" {
+		t.Errorf("saved as %q with %q", m.State, m.Text)
+	}
+	if s.Busy() {
+		t.Fatal("the session is still busy")
+	}
+	eng.PanicAfter = 0
+	if r := send(t, s, "again"); r.done.State != app.StateDone {
+		t.Errorf("the next answer ended %q", r.done.State)
+	}
+}

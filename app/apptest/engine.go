@@ -40,6 +40,9 @@ type FakeEngine struct {
 	Weights, AutoWeights, AutoWeightsReason string
 	// FastArithmetic is what Info reports the faster arithmetic runs on ("" by default).
 	FastArithmetic string
+	// PanicAfter, when positive, makes a reply panic after that many words, as a bug (or
+	// the Metal backend out of memory) would.
+	PanicAfter int
 
 	mu        sync.Mutex
 	histories [][]model.Message
@@ -152,6 +155,9 @@ func (c *fakeConversation) Reply(ctx context.Context, question string, images []
 			time.Sleep(e.StopDelay)
 			res.Decode = time.Since(start)
 			return res, err
+		}
+		if e.PanicAfter > 0 && i == e.PanicAfter {
+			panic("fake engine: a bug")
 		}
 		if i > 0 {
 			w = " " + w
