@@ -220,6 +220,12 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	m.Backend, m.ownBackend = be, own
 	defer func() {
+		// A panic (a backend out of memory) passes on to the caller's recover, without the
+		// weights loaded so far and the backend it owns.
+		if r := recover(); r != nil {
+			m.Close()
+			panic(r)
+		}
 		if err != nil {
 			m.Close()
 			m = nil

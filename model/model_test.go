@@ -471,6 +471,27 @@ func TestCloseBackend(t *testing.T) {
 			t.Errorf("a failed Load did not close the backend it opened once (%+v)", be)
 		}
 	})
+	t.Run("panicking load", func(t *testing.T) {
+		// A backend out of memory panics (Metal's New): the panic reaches the caller (the
+		// app's job recovers it) after the backend Load opened is closed.
+		var be *closeCounter
+		uploads := 0
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Error("the panic did not reach the caller")
+				}
+			}()
+			Load(dir, Options{SkipGeneration: true, open: countingOpen(&be), uploaded: func(string, int, *compute.Tensor) {
+				if uploads++; uploads == 3 {
+					panic("out of memory")
+				}
+			}})
+		}()
+		if be == nil || be.closes != 1 {
+			t.Errorf("a panicking Load did not close the backend it opened once (%+v)", be)
+		}
+	})
 }
 
 // TestLoadF64Checkpoint loads und-f32 stored as F64: every tensor is narrowed to float32 on
