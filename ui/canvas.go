@@ -986,13 +986,17 @@ func (c *canvasView) save(r *app.GeneratedImage, path string, opened io.WriteClo
 			// dialog emptied it already, and failing here left it empty.
 			slog.Warn("save image: the folder takes no new file; writing the file in place", "path", path, "err", err)
 			err = writeOpened(opened, r)
-		}
-		if opened != nil {
-			opened.Close()
-			if err != nil {
-				// The dialog emptied the file it opened: said, so that nobody trusts it.
-				err = fmt.Errorf("%w; %s may be left empty", err, filepath.Base(path))
+			// Written through the dialog's file, its Close is where a failed write shows
+			// (a full disk, a network folder).
+			if cerr := opened.Close(); err == nil {
+				err = cerr
 			}
+		} else if opened != nil {
+			opened.Close() // the file was replaced whole, or not written at all
+		}
+		if err != nil && opened != nil {
+			// The dialog emptied the file it opened: said, so that nobody trusts it.
+			err = fmt.Errorf("%w; %s may be left empty", err, filepath.Base(path))
 		}
 		c.u.do(func() {
 			if err != nil {

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/draw"
 	"image/png"
@@ -840,6 +841,27 @@ func TestCanvasSaveIntoReadOnlyFolder(t *testing.T) {
 	if saveErr != nil || err != nil || !bytes.HasPrefix(data, []byte("\x89PNG")) {
 		t.Errorf("save into a read-only folder: %v; the file holds %d bytes (%v)", saveErr, len(data), err)
 	}
+
+	// Written through the dialog's file, a failure its Close reports (a full disk, a
+	// network folder) is said, not taken for a save.
+	opened, err = os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved = false
+	h.u.create.save(h.u.create.tiles[0].result, path, failingClose{opened}, func(err error) { saveErr, saved = err, true })
+	h.pump("the save", func() bool { return saved })
+	if saveErr == nil || !strings.Contains(saveErr.Error(), "no space left") || !strings.Contains(saveErr.Error(), "may be left empty") {
+		t.Errorf("a save whose close failed: %v", saveErr)
+	}
+}
+
+// failingClose is a file whose Close fails as on a full disk.
+type failingClose struct{ *os.File }
+
+func (f failingClose) Close() error {
+	f.File.Close()
+	return errors.New("write existing.png: no space left on device")
 }
 
 // The seed field's problems say what is wrong (below 0, too large, not a number), and go
