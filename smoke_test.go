@@ -37,6 +37,7 @@ const (
 	composerX, composerY   = 700, 765
 	createTabX, createTabY = 378, 46
 	promptX, promptY       = 660, 100
+	copyX, copyY           = 573, 462 // the first of four tiles' Copy icon
 	resumeX, resumeY       = 868, 417 // on the first-run screen with a paused download
 )
 
@@ -84,6 +85,11 @@ func TestSmokeUnderXvfb(t *testing.T) {
 				if sd := stddev(img); sd < 10 {
 					t.Errorf("%s screenshot is nearly blank (pixel standard deviation %.1f)", name, sd)
 				}
+			}
+			if _, err := exec.LookPath("xclip"); err == nil {
+				smokeClipboard(t, app, display, photo)
+			} else {
+				t.Log("no xclip (apt-get install xclip): the picture clipboard is not checked")
 			}
 			if differ(chat, create) < 0.05 {
 				t.Error("the chat and create screenshots are nearly the same: the view did not change")
@@ -366,6 +372,42 @@ func xdotool(t *testing.T, display string, args ...any) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("xdotool %v: %v\n%s", s, err, out)
 	}
+}
+
+// smokeClipboard copies the first of four finished images in Create and reads the clipboard
+// as another app would (xclip), then puts a picture there as another app would and pastes
+// it into the chat's composer, where it is attached.
+func smokeClipboard(t *testing.T, app *runningApp, display, photo string) {
+	t.Helper()
+	xclip := func(args ...string) *exec.Cmd {
+		cmd := exec.Command("xclip", append([]string{"-selection", "clipboard"}, args...)...)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		return cmd
+	}
+	xdotool(t, display, "mousemove", copyX, copyY, "click", 1)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := xclip("-t", "image/png", "-o").Output()
+		if err == nil {
+			if img, derr := png.Decode(bytes.NewReader(out)); derr == nil && img.Bounds().Dx() > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the clipboard holds no PNG after Copy (%d bytes, %v)", len(out), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// xclip serves the picture from a child in the background until another owner takes it:
+	// its output is not captured, or the wait would last as long.
+	if err := xclip("-t", "image/png", "-i", photo).Run(); err != nil {
+		t.Fatalf("xclip -i: %v", err)
+	}
+	xdotool(t, display, "mousemove", createTabX-110, createTabY, "click", 1) // the Chat tab
+	time.Sleep(300 * time.Millisecond)
+	xdotool(t, display, "mousemove", composerX, composerY, "click", 1)
+	xdotool(t, display, "key", "ctrl+v")
+	app.waitLog(t, "pasted files=1 refused=0", 30*time.Second)
 }
 
 // screenshot saves the screen with ImageMagick's import and decodes it.
