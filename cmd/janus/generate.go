@@ -168,17 +168,24 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 
 	name := mf.name
+	// Every image made is saved that can be: one that cannot (a full disk, a file made
+	// meanwhile without --force) does not cost the others, minutes of work.
+	var failed []error
 	for i, img := range res.Images {
 		meta := app.ImageMeta{
 			Prompt: prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
 			TopK: *topK, TopP: *topP, Model: name, Software: "Janus Desktop " + app.Version(version),
 		}
 		if err := app.SaveImage(paths[i], img, meta, *force); err != nil {
-			return err
+			failed = append(failed, err)
+			continue
 		}
 		if !*asJSON {
 			fmt.Fprintln(stdout, paths[i])
 		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d images not saved: %w", len(failed), len(res.Images), errors.Join(failed...))
 	}
 	if !*asJSON {
 		return nil

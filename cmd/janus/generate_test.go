@@ -678,3 +678,22 @@ func TestGenerateCancelledMidRun(t *testing.T) {
 		})
 	}
 }
+
+// An image that cannot be saved (here a folder in its place, with --force) does not cost the
+// others: they are saved, and the error counts the ones that are not.
+func TestGenerateSavesTheOthers(t *testing.T) {
+	fx := newGenFixture(t, "gen-b")
+	outDir := t.TempDir()
+	blocked := filepath.Join(outDir, "janus-5-0.png")
+	if err := os.MkdirAll(filepath.Join(blocked, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--n", "2", "--temperature", "0",
+		"--seed", "5", "--out", outDir, "--threads", "1", "--force")
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 images not saved") {
+		t.Fatalf("generate with the first image's place taken = %v", err)
+	}
+	if decodePNG(t, filepath.Join(outDir, "janus-5-1.png")) == nil {
+		t.Error("the second image was not saved")
+	}
+}
