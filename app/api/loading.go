@@ -23,11 +23,20 @@ type Loading struct {
 	err  error
 }
 
-// ServeLoading answers on ln for the model called name until Handover.
-func ServeLoading(ln net.Listener, name string) *Loading {
+// ServeLoading answers on ln for the model called name until Handover. opts are those the
+// model's Server will have: their Host, Origin and API key checks hold meanwhile too.
+func ServeLoading(ln net.Listener, name string, opts Options) *Loading {
+	return serveLoading(ln, name, newGate(opts))
+}
+
+// serveLoading is ServeLoading behind g.
+func serveLoading(ln net.Listener, name string, g gate) *Loading {
 	l := &Loading{ln: newHandoff(ln), done: make(chan error, 1)}
 	l.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, ok := g.pass(w, r); !ok {
+				return
+			}
 			e := &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "model_loading",
 				message: fmt.Sprintf("the model %s is loading: retry in a moment", name), retryAfter: 2}
 			writeError(w, e)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,7 +20,7 @@ func TestServeLoading(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	loading := ServeLoading(ln, "tiny-a")
+	loading := ServeLoading(ln, "tiny-a", Options{})
 	for _, path := range []string{"/health", "/v1/models", "/v1/chat/completions"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -61,6 +62,51 @@ func TestServeLoading(t *testing.T) {
 	}
 }
 
+// While the model loads, the gate holds as it will for the model: a Host that does not name
+// the server (DNS rebinding), a web page without a long key, a request without the key are
+// refused as the Server refuses them, without naming the model loading.
+func TestServeLoadingKeepsTheGate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	loading := ServeLoading(ln, "tiny-a", Options{APIKey: "short-key"})
+	defer loading.Close()
+	for _, c := range []struct {
+		name    string
+		path    string
+		headers map[string]string
+		status  int
+		code    string
+	}{
+		{"another host", "/v1/models", map[string]string{"Host": "evil.example", "Authorization": "Bearer short-key"}, 421, "host_not_allowed"},
+		{"a web page", "/health", map[string]string{"Origin": "http://evil.example"}, 403, "origin_not_allowed"},
+		{"no key", "/v1/models", nil, 401, "invalid_api_key"},
+		{"the key", "/v1/models", map[string]string{"Authorization": "Bearer short-key"}, 503, "model_loading"},
+		{"health without a key", "/health", nil, 503, "model_loading"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, base+c.path, nil)
+		for k, v := range c.headers {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		checkError(t, c.name, resp, body, c.status, c.code, "")
+		if c.status != 503 && strings.Contains(string(body), "tiny-a") {
+			t.Errorf("%s: the refusal names the model loading: %s", c.name, body)
+		}
+	}
+}
+
 // A connection that sends nothing (a browser's preconnect) does not keep Handover from the
 // address past its ctx, nor make it fail; Handover again returns the same, and Close after
 // it frees the address (it waited forever on a second Handover).
@@ -69,7 +115,7 @@ func TestLoadingHandoverIdleConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loading := ServeLoading(ln, "tiny-a")
+	loading := ServeLoading(ln, "tiny-a", Options{})
 	idle, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)

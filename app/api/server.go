@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -157,13 +155,11 @@ type Server struct {
 	name    string
 	aliases []string
 	others  []string
-	key     []byte
-	hosts   []string // Options.AllowedHosts, lower case
-	folder  string   // the image folder, absolute ("" for none)
+	gate
+	folder string // the image folder, absolute ("" for none)
 	// folderReal is folder with symlinks resolved, when that differs.
 	folderReal string
 	soft       string
-	desktop    bool // Options.Desktop
 	maxMem     int64
 	lim        Limits
 	log        *slog.Logger
@@ -222,7 +218,7 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 		opts.MaxQueue = DefaultMaxQueue
 	}
 	s := &Server{
-		m: m, name: opts.ModelName, aliases: opts.ModelAliases, others: opts.OtherModels, soft: opts.Software, desktop: opts.Desktop, maxMem: opts.MaxMemoryBytes,
+		m: m, name: opts.ModelName, aliases: opts.ModelAliases, others: opts.OtherModels, soft: opts.Software, gate: newGate(opts), maxMem: opts.MaxMemoryBytes,
 		lim: opts.Limits.withDefaults(), log: opts.Logger, queue: newQueue(opts.MaxQueue), created: time.Now(),
 	}
 	if s.name == "" {
@@ -234,14 +230,6 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if opts.APIKey != "" {
-		s.key = []byte(opts.APIKey)
-	}
-	for _, h := range opts.AllowedHosts {
-		if h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), ".")); h != "" {
-			s.hosts = append(s.hosts, h)
-		}
 	}
 	if opts.ImageFolder != "" {
 		abs, err := filepath.Abs(opts.ImageFolder)
@@ -421,42 +409,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if !s.allowedHost(r) {
-		writeError(w, &apiError{status: http.StatusMisdirectedRequest, typ: "invalid_request_error", code: "host_not_allowed",
-			message: fmt.Sprintf("the Host header %q does not name this server: use 127.0.0.1, localhost or the address it listens on "+
-				"(other names are refused, so that no web page can reach it through DNS rebinding%s)", truncate(r.Host, 80),
-				s.hint("; janus serve --allow-host NAME allows one", ""))})
+	path, ok := s.pass(w, r)
+	if !ok {
 		return
 	}
-	if len(s.key) < MinBrowserKeyLength && len(r.Header.Values("Origin")) > 0 {
-		// Preflights too: without CORS headers the browser reports the failure itself.
-		why := "the server has no API key"
-		if s.key != nil {
-			why = fmt.Sprintf("the server's API key is shorter than %d characters (a web page could guess it)", MinBrowserKeyLength)
+	if path == "/health" {
+		if allowMethod(w, r, http.MethodGet) {
+			s.health(w)
 		}
-		writeError(w, &apiError{status: http.StatusForbidden, typ: "invalid_request_error", code: "origin_not_allowed",
-			message: "requests from web pages (with an Origin header) are refused when " + why + ": " +
-				s.hint(fmt.Sprintf("start it with an API key of %d characters or more to let a browser client in", MinBrowserKeyLength),
-					fmt.Sprintf("set an API key of %d characters or more in Janus Desktop's Settings (Serve on localhost) to let a browser client in", MinBrowserKeyLength))})
-		return
-	}
-	if s.key != nil && s.crossOrigin(w, r) {
-		return
-	}
-	path := routePath(r.URL.Path)
-	// /health needs no key, for programs that check the server is up; a web page (one with
-	// an Origin) needs it, as for every route: the answer names the model and the queue.
-	if path == "/health" && (len(r.Header.Values("Origin")) == 0 || s.authorized(r)) {
-		if !allowMethod(w, r, http.MethodGet) {
-			return
-		}
-		s.health(w)
-		return
-	}
-	if !s.authorized(r) {
-		writeError(w, &apiError{status: http.StatusUnauthorized, typ: "authentication_error", code: "invalid_api_key",
-			message: "missing or incorrect API key: send it as \"Authorization: Bearer KEY\" (" +
-				s.hint("the key janus serve was started with", "the key in Janus Desktop's Settings, Serve on localhost") + ")"})
 		return
 	}
 	switch {
@@ -506,36 +466,6 @@ const corsMaxAge = "7200"
 // in a form that is not a plain list of header names).
 const corsHeaders = "Authorization, Content-Type"
 
-// crossOrigin lets a browser page use a server that has an API key (the key, not the page's
-// origin, is what guards it): every response to a request with an Origin allows that origin,
-// and a preflight (OPTIONS with Access-Control-Request-Method, which never carries the key)
-// is answered here with 204 and reports true. The openai JS client sends its own headers
-// (x-stainless-*), so the headers a preflight asks for are allowed as asked.
-func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) (answered bool) {
-	h := w.Header()
-	h.Add("Vary", "Origin") // the same URL answers with or without CORS headers
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return false
-	}
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Expose-Headers", "Retry-After")
-	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
-		return false
-	}
-	h.Add("Vary", "Access-Control-Request-Method")
-	h.Add("Vary", "Access-Control-Request-Headers")
-	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	allow := corsHeaders
-	if asked := strings.Join(r.Header.Values("Access-Control-Request-Headers"), ","); headerList(asked) {
-		allow = asked
-	}
-	h.Set("Access-Control-Allow-Headers", allow)
-	h.Set("Access-Control-Max-Age", corsMaxAge)
-	w.WriteHeader(http.StatusNoContent)
-	return true
-}
-
 // headerList reports whether s is a short, non-empty comma-separated list of header names.
 func headerList(s string) bool {
 	if strings.TrimSpace(s) == "" || len(s) > 2048 {
@@ -566,39 +496,6 @@ func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 	return false
 }
 
-// allowedHost reports whether r's Host header names the server as no other site can make a
-// browser name it: localhost, a loopback address, the address the request arrived on (an IP
-// address, which DNS cannot rebind), or one of Options.AllowedHosts. A page of
-// attacker.example whose name was rebound to 127.0.0.1 sends Host: attacker.example.
-func (s *Server) allowedHost(r *http.Request) bool {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else {
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "" {
-		return false
-	}
-	if host == "localhost" || slices.Contains(s.hosts, host) {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	if ip.Unmap().IsLoopback() {
-		return true
-	}
-	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok {
-		return false
-	}
-	lip, err := netip.ParseAddrPort(local.String())
-	return err == nil && lip.Addr().WithZone("").Unmap() == ip.WithZone("").Unmap()
-}
-
 // jsonBody answers 415 unless r says its body is JSON. A web page can post a form or
 // text/plain to any address without the browser asking first; application/json it cannot.
 func jsonBody(w http.ResponseWriter, r *http.Request) bool {
@@ -612,19 +509,6 @@ func jsonBody(w http.ResponseWriter, r *http.Request) bool {
 	writeError(w, &apiError{status: http.StatusUnsupportedMediaType, typ: "invalid_request_error", code: "unsupported_media_type",
 		message: fmt.Sprintf("the request's Content-Type is %s: send the JSON body with Content-Type: application/json", truncate(ct, 80))})
 	return false
-}
-
-// authorized checks the bearer key in constant time.
-func (s *Server) authorized(r *http.Request) bool {
-	if s.key == nil {
-		return true
-	}
-	h := r.Header.Get("Authorization")
-	const scheme = "Bearer " // case-insensitive, as every HTTP auth scheme (RFC 9110)
-	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[len(scheme):])), s.key) == 1
 }
 
 // loaded reports whether a request's model names the loaded model: its name or an alias
@@ -881,13 +765,4 @@ func newID(prefix string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
-}
-
-// hint is the part of an error message that says what to do: cli for janus serve, desktop
-// for the app's server ("" when the app has no such setting).
-func (s *Server) hint(cli, desktop string) string {
-	if s.desktop {
-		return desktop
-	}
-	return cli
 }

@@ -133,7 +133,8 @@ func (v *Serving) Stop(ctx context.Context) error {
 
 // Pause stops serving the model as Stop does, but keeps the address: every request then
 // gets 503 model_loading, naming the model called next that is loading, with Retry-After,
-// until the Loading is given to ResumeServing or closed. A model switch in the app tells
+// until the Loading is given to ResumeServing or closed (behind the same Host, Origin and
+// key checks). A model switch in the app tells
 // clients to retry instead of refusing their connections. After Pause, v is stopped: do not
 // Stop it (that would close the address under the Loading).
 func (v *Serving) Pause(ctx context.Context, next string) (*Loading, error) {
@@ -143,7 +144,7 @@ func (v *Serving) Pause(ctx context.Context, next string) (*Loading, error) {
 		v.ln.shut()
 		return nil, rerr
 	}
-	return ServeLoading(v.ln, next), err
+	return serveLoading(v.ln, next, v.s.gate), err
 }
 
 // Done is closed when the server has stopped.

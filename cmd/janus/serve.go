@@ -109,7 +109,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 
 	fmt.Fprintf(stderr, "loading %s from %s\n", mf.name, mf.dir)
 	p := newLoadProgress(stderr, mf.name)
-	loading := api.ServeLoading(ln, mf.name) // meanwhile clients are told to retry
+	mem := int64(*maxMemory * 1e9)
+	if *maxMemory < 0 {
+		mem = -1
+	}
+	opts := api.Options{
+		ModelName: mf.name, ModelAliases: aliases, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir, AllowedHosts: hostList(*allowHosts),
+		Software: "Janus Desktop " + app.Version(version), MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+	}
+	loading := api.ServeLoading(ln, mf.name, opts) // meanwhile clients are told to retry
 	m, err := model.Load(mf.dir, mf.options(model.Options{Progress: p.update}))
 	p.end()
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -123,14 +131,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		return fmt.Errorf("serve: %w", herr)
 	}
 	ln = ln2
-	mem := int64(*maxMemory * 1e9)
-	if *maxMemory < 0 {
-		mem = -1
-	}
-	s, err := api.NewServer(m, api.Options{
-		ModelName: mf.name, ModelAliases: aliases, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir, AllowedHosts: hostList(*allowHosts),
-		Software: "Janus Desktop " + app.Version(version), MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
-	})
+	s, err := api.NewServer(m, opts)
 	if err != nil {
 		return err
 	}
