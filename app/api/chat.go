@@ -262,6 +262,9 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 		if tag != "" && strings.Contains(text, tag) {
 			return nil, badRequest(param+".content", "the text contains the model's image tag %s; send images as image_url parts", tag)
 		}
+		if tok, ok := s.controlToken(text); ok {
+			return nil, controlTokenError(param+".content", "text", tok)
+		}
 		var assistant bool
 		switch msg.Role {
 		case "system", "developer":
@@ -729,4 +732,24 @@ func (f *stopFilter) out(s string) {
 		f.text.WriteString(s)
 		f.emit(s)
 	}
+}
+
+// controlToken returns the first of the model's added tokens (role markers, image brackets,
+// end of sentence) that text holds, as the prompt would be tokenized: typed into a message, one
+// would act as the control token, not be read as text (a user of a front end could end the
+// question and write the answer's start, or another user's turn).
+func (s *Server) controlToken(text string) (string, bool) {
+	tok := s.m.Prompt.Tokenizer()
+	for _, id := range tok.Encode(text, false) {
+		if tok.IsAdded(id) {
+			t, _ := tok.IDToken(id)
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// controlTokenError refuses a request whose field param (its what) holds the control token tok.
+func controlTokenError(param, what, tok string) *apiError {
+	return badRequest(param, "the %s contains %q, a control token of the model's prompt format, which would act as one rather than be read: remove it", what, tok)
 }

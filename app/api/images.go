@@ -300,6 +300,9 @@ func (s *Server) parseImages(_ context.Context, req *imageRequest) (*imageJob, *
 	if tag := s.m.Config.Processor.ImageTag; tag != "" && strings.Contains(req.Prompt, tag) {
 		return nil, badRequest("prompt", "the prompt contains the model's image tag %s", tag)
 	}
+	if tok, ok := s.controlToken(req.Prompt); ok {
+		return nil, controlTokenError("prompt", "prompt", tok)
+	}
 	if req.N != nil {
 		if *req.N < 1 || *req.N > MaxImagesPerGeneration {
 			return nil, badRequest("n", "n %d must be between 1 and %d", *req.N, MaxImagesPerGeneration)
