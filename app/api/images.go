@@ -487,9 +487,13 @@ func (s *Server) runImages(w http.ResponseWriter, reqCtx context.Context, job *i
 		}
 		e := internalError("generate: %v", err)
 		if me := (*model.MemoryError)(nil); errors.As(err, &me) {
-			e = badRequest("n", "%v", err).withCode("insufficient_memory")
 			if me.Fits > 0 {
-				e.message += fmt.Sprintf(" (n %d fits)", me.Fits)
+				// A smaller n is the client's to send.
+				e = badRequest("n", "%v (n %d fits)", err, me.Fits).withCode("insufficient_memory")
+			} else {
+				// Not even one image: the server's limit, which no request can change.
+				e = &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "insufficient_memory",
+					message: err.Error()}
 			}
 		} else if errors.Is(err, model.ErrPromptTooLong) {
 			e = badRequest("prompt", "%v", err).withCode("context_length_exceeded")

@@ -215,3 +215,35 @@ func TestImageClientDefaults(t *testing.T) {
 		}
 	}
 }
+
+// A generation over the server's memory limit is the client's to fix only when a smaller n
+// fits (400 about n, saying how many); when not even one image fits, it is the server's
+// (503 server_error), which clients may retry or report, not a bad request.
+func TestImagesMemoryLimit(t *testing.T) {
+	m := tinyA(t)
+	one, err := m.EstimateGenerationMemory(1, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := m.EstimateGenerationMemory(2, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		limit  int64
+		status int
+		param  string
+		says   string
+	}{
+		{"a smaller n fits", (one.Total() + two.Total()) / 2, 400, "n", "(n 1 fits)"},
+		{"nothing fits", one.Total() / 4, 503, "", ""},
+	} {
+		ts := newTestServer(t, Options{MaxMemoryBytes: c.limit})
+		resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": "a fox", "n": 2})
+		checkError(t, c.name, resp, body, c.status, "insufficient_memory", c.param)
+		if !strings.Contains(string(body), c.says) {
+			t.Errorf("%s: %s does not say %q", c.name, body, c.says)
+		}
+	}
+}
