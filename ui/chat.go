@@ -233,7 +233,7 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 	for _, ex := range chatExamples {
 		box.Add(container.NewCenter(exampleChip(ex, func() {
 			c.entry.putText(ex)
-			c.u.win.Canvas().Focus(c.entry)
+			c.u.focusSoon(c.entry)
 		})))
 	}
 	c.dropHint = widget.NewLabelWithStyle("Drop an image anywhere in the window, paste one, or attach one with the clip.",

@@ -28,6 +28,11 @@ type promptEntry struct {
 	// submitOnEnter is false for the canvas prompt, where Enter is a new line.
 	submitOnEnter bool
 	shift         bool
+	// fresh is set when the entry gains the focus and cleared by its first key or
+	// character: a Space character arriving while it is set belongs to a button pressed
+	// with Space that moved the focus here (a dialog's, an example's), whose key came
+	// before its character. Fyne gives the focus back to the composer as a dialog closes.
+	fresh bool
 }
 
 func newPromptEntry(placeholder string, submitOnEnter bool) *promptEntry {
@@ -50,8 +55,26 @@ func (e *promptEntry) putText(text string) {
 // chat apps, where a multi-line Entry would type a tab character.
 func (e *promptEntry) AcceptsTab() bool { return false }
 
+// FocusGained marks the entry fresh.
+func (e *promptEntry) FocusGained() {
+	e.fresh = true
+	e.Entry.FocusGained()
+}
+
+// TypedRune drops the Space of a button that handed the focus over (fresh).
+func (e *promptEntry) TypedRune(r rune) {
+	if e.fresh {
+		e.fresh = false
+		if r == ' ' {
+			return
+		}
+	}
+	e.Entry.TypedRune(r)
+}
+
 // KeyDown tracks Shift, which TypedKey does not report.
 func (e *promptEntry) KeyDown(k *fyne.KeyEvent) {
+	e.fresh = false
 	if k.Name == desktop.KeyShiftLeft || k.Name == desktop.KeyShiftRight {
 		e.shift = true
 	}
@@ -68,6 +91,7 @@ func (e *promptEntry) KeyUp(k *fyne.KeyEvent) {
 
 // TypedKey sends on Enter and stops on Esc; everything else is the Entry's.
 func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
+	e.fresh = false
 	switch k.Name {
 	case fyne.KeyReturn, fyne.KeyEnter:
 		if e.submitOnEnter && !e.shift && e.onSubmit != nil {
@@ -85,6 +109,7 @@ func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
 
 // TypedShortcut runs Ctrl/Cmd+Enter; other shortcuts (copy, paste, undo) are the Entry's.
 func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
+	e.fresh = false
 	if isCommandEnter(s) && e.onCommandEnter != nil {
 		e.onCommandEnter()
 		return

@@ -380,7 +380,12 @@ func (u *UI) showModelPicker() {
 			list.Add(u.modelRow(m, func() {
 				d.Hide()
 				u.loadModel(m.Path, m.Name)
-				u.focusCurrent() // typing goes on in the composer, and is sent once it is loaded
+				// Typing goes on in the composer, and is sent once it is loaded.
+				if u.createShown() {
+					u.focusSoon(u.create.prompt)
+				} else {
+					u.focusSoon(u.chat.entry)
+				}
 			}))
 			list.Add(widget.NewSeparator())
 		}

@@ -684,9 +684,13 @@ func (u *UI) showDialog(d dialog.Dialog, enter bool) {
 		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
 		// Keys typed once the last dialog is gone go to the composer (or the prompt), not
 		// nowhere: opening a picture large by a click had taken the focus from it.
-		if len(u.dialogs) == 0 && u.win.Canvas().Focused() == nil {
-			u.focusCurrent()
-		}
+		// Soon, not now: a dialog closed by Space on its button would have that Space typed
+		// into the composer too (focusSoon).
+		u.do(func() {
+			if len(u.dialogs) == 0 && u.win.Canvas().Focused() == nil {
+				u.focusCurrent()
+			}
+		})
 	})
 	d.Show()
 }
@@ -861,6 +865,13 @@ func (u *UI) focusCurrent() {
 	} else {
 		u.win.Canvas().Focus(u.chat.entry)
 	}
+}
+
+// focusSoon focuses obj once the event being handled is over. A button pressed with Space
+// that moves the focus to a text field at once has that Space typed there as well: the key's
+// character comes after the key, to whatever is focused by then.
+func (u *UI) focusSoon(obj fyne.Focusable) {
+	u.do(func() { u.win.Canvas().Focus(obj) })
 }
 
 // newChat starts an empty chat.

@@ -263,8 +263,41 @@ func TestDialogCloseRefocuses(t *testing.T) {
 	u.win.Canvas().Unfocus() // a click on a picture in a message
 	d := u.showPicture(image.NewNRGBA(image.Rect(0, 0, 4, 4)), "", "")
 	d.Hide()
-	if f := u.win.Canvas().Focused(); f != u.chat.entry {
-		t.Errorf("after the large view closed the focus is on %T, want the composer", f)
+	h.pump("the focus back", func() bool { return u.win.Canvas().Focused() == u.chat.entry })
+}
+
+// Space on a button that closes a dialog, loads a model or puts an example into the composer
+// types nothing into the composer: the key's character comes after the key, and the focus
+// moved to the composer in between had it typed there.
+func TestSpaceOnAButtonTypesNothing(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c := u.win.Canvas()
+	press := func(b fyne.Focusable) {
+		c.Focus(b)
+		b.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+		if f := c.Focused(); f != nil {
+			f.TypedRune(' ') // as the driver sends the key's character
+		}
+		h.settle()
+	}
+	u.showAbout()
+	press(buttonsIn(c.Overlays().Top())["Close"].b)
+	if c.Overlays().Top() != nil || u.chat.entry.Text != "" || c.Focused() != u.chat.entry {
+		t.Errorf("Space on About's Close: dialog open %v, composer %q, focus on %T", c.Overlays().Top() != nil, u.chat.entry.Text, c.Focused())
+	}
+	var chip *widget.Button
+	visit(u.chat.content, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if b, ok := o.(*widget.Button); ok && b.Text == chatExamples[0] && chip == nil {
+			chip = b
+		}
+	})
+	if chip == nil {
+		t.Fatal("no example chip")
+	}
+	press(chip)
+	if u.chat.entry.Text != chatExamples[0] || c.Focused() != u.chat.entry {
+		t.Errorf("Space on an example: composer %q, focus on %T", u.chat.entry.Text, c.Focused())
 	}
 }
 
