@@ -43,6 +43,22 @@ func TestStatusColoursReadable(t *testing.T) {
 	}
 }
 
+// Quiet text (low importance, disabled, placeholders) reads at WCAG's 4.5:1 for normal text on
+// everything it is drawn on, in both variants: it is often caption-sized (the model's details
+// in the sidebar), and the light grey read at 2.9:1 on the sidebar.
+func TestQuietTextReadable(t *testing.T) {
+	th := janusTheme{}
+	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
+		for _, fg := range []fyne.ThemeColorName{theme.ColorNameDisabled, theme.ColorNamePlaceHolder} {
+			for _, bg := range []fyne.ThemeColorName{theme.ColorNameBackground, colorNameSidebar, theme.ColorNameInputBackground, colorNameBubble} {
+				if c := contrast(th.Color(fg, v), th.Color(bg, v)); c < 4.5 {
+					t.Errorf("variant %d: %s on %s has contrast %.2f:1", v, fg, bg, c)
+				}
+			}
+		}
+	}
+}
+
 // The dice is drawn in the theme's foreground colour (the SVG parses and takes the colour):
 // its middle pip is foreground, the face around it is not.
 func TestDiceIconDraws(t *testing.T) {
