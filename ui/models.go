@@ -522,11 +522,7 @@ func (u *UI) downloadButton(before func()) *widget.Button {
 
 // addModelFolder asks for a folder, adds it to the settings and searches again.
 func (u *UI) addModelFolder(then func()) {
-	dialog.ShowFolderOpen(func(l fyne.ListableURI, err error) {
-		if err != nil || l == nil {
-			return
-		}
-		dir := l.Path()
+	u.pickFolder(func(dir string) {
 		if slices.Contains(u.settings.ModelFolders, dir) {
 			then()
 			return
@@ -538,7 +534,23 @@ func (u *UI) addModelFolder(then func()) {
 			}
 			then()
 		})
+	})
+}
+
+// pickFolder asks for a folder in a picker the size of the file dialogs, shown as every
+// dialog is (Esc closes it alone, not the Settings under it), and calls pick with its path.
+func (u *UI) pickFolder(pick func(dir string)) {
+	d := dialog.NewFolderOpen(func(l fyne.ListableURI, err error) {
+		if err != nil {
+			u.showError("Cannot open the folder", err, "")
+			return
+		}
+		if l != nil {
+			pick(l.Path())
+		}
 	}, u.win)
+	d.Resize(u.dialogSize(fyne.NewSize(760, 520)))
+	u.show(d)
 }
 
 // noModelScreen is what the window shows when no model was found: the models to download

@@ -150,12 +150,12 @@ func searchedLine(env app.Env) string {
 func (f *settingsForm) items() []*widget.FormItem {
 	u := f.u
 	addFolder := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() {
-		dialog.ShowFolderOpen(func(l fyne.ListableURI, err error) {
-			if err == nil && l != nil && !slices.Contains(f.folders, l.Path()) {
-				f.folders = append(f.folders, l.Path())
+		u.pickFolder(func(dir string) {
+			if !slices.Contains(f.folders, dir) {
+				f.folders = append(f.folders, dir)
 				f.showFolders()
 			}
-		}, u.win)
+		})
 	})
 	note := widget.NewLabel("Backend, threads, weights and arithmetic apply the next time a model is loaded. " +
 		"Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")

@@ -255,6 +255,28 @@ func TestNewChatFocusesTheComposer(t *testing.T) {
 	}
 }
 
+// The folder picker of Settings' "Add folder…" is a dialog as the others: Esc closes it
+// alone, leaving Settings and what was edited in it (it closed both, and the edits went).
+func TestEscClosesFolderPickerAlone(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c := u.win.Canvas()
+	u.openSettings()
+	settings := c.Overlays().Top()
+	test.Tap(buttonsIn(settings)["Add folder…"].b)
+	if n := len(u.dialogs); n != 2 || c.Overlays().Top() == settings {
+		t.Fatalf("after Add folder…: %d dialogs tracked, the picker on top %v", n, c.Overlays().Top() != settings)
+	}
+	if w := c.Overlays().Top().Size().Width; w < 600 {
+		t.Errorf("the folder picker is %.0f wide", w)
+	}
+	c.Unfocus()
+	c.(test.WindowlessCanvas).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if c.Overlays().Top() != settings || len(u.dialogs) != 1 {
+		t.Errorf("after Esc: Settings on top %v, %d dialogs", c.Overlays().Top() == settings, len(u.dialogs))
+	}
+}
+
 // Closing the last dialog gives the focus back to the composer when nothing had it: a picture
 // opened large by a click took it, and the keys typed after Esc went nowhere.
 func TestDialogCloseRefocuses(t *testing.T) {
