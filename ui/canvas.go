@@ -521,6 +521,11 @@ func (c *canvasView) showRun(running bool) {
 	if !running && c.settings.Hidden {
 		c.settingsBack = time.Now()
 	}
+	if running {
+		c.u.keepFocus(c.settings, c.prompt)
+	} else {
+		c.u.keepFocus(c.progRow, c.prompt)
+	}
 	c.progRow.Hidden = !running
 	c.settings.Hidden = running
 	c.slot.Refresh()

@@ -1200,6 +1200,7 @@ func (c *chatView) removeChip(path string) {
 	for i, have := range c.attached {
 		if have.path == path {
 			c.attached = slices.Delete(c.attached, i, i+1)
+			c.u.keepFocus(have.chip, c.entry)
 			c.chips.Remove(have.chip)
 			c.updateButtons()
 			c.u.draftChanged()

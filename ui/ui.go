@@ -874,6 +874,33 @@ func (u *UI) focusSoon(obj fyne.Focusable) {
 	u.do(func() { u.win.Canvas().Focus(obj) })
 }
 
+// keepFocus moves the focus to to when the focused widget is in gone, which is being hidden
+// or removed (a run's settings row, Stop once the run ends, a removed image's ✕): Fyne leaves
+// the focus on it, where typed keys went nowhere and Esc did not reach the window.
+func (u *UI) keepFocus(gone fyne.CanvasObject, to fyne.Focusable) {
+	if f, ok := u.win.Canvas().Focused().(fyne.CanvasObject); ok && within(gone, f) {
+		u.focusSoon(to)
+	}
+}
+
+// within reports whether obj is root or inside it, through containers and theme overrides
+// (not inside other widgets: the focusable ones are what it looks for).
+func within(root, obj fyne.CanvasObject) bool {
+	switch r := root.(type) {
+	case nil:
+		return false
+	case *fyne.Container:
+		for _, o := range r.Objects {
+			if within(o, obj) {
+				return true
+			}
+		}
+	case *container.ThemeOverride:
+		return r == obj || within(r.Content, obj)
+	}
+	return root == obj
+}
+
 // newChat starts an empty chat.
 func (u *UI) newChat() {
 	u.chat.newSession()

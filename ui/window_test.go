@@ -870,3 +870,34 @@ func TestViewKeptAcrossQuit(t *testing.T) {
 		t.Errorf("after quitting from Chat the window opens on view %d", h4.u.tabs.SelectedIndex())
 	}
 }
+
+// The focus does not stay on a widget that goes away: a removed image's ✕, the settings row a
+// run hides, Stop once the run ends. Keys typed then went nowhere, and Esc did not stop.
+func TestFocusLeavesWhatGoes(t *testing.T) {
+	eng := apptest.NewFakeEngine(5 * time.Millisecond)
+	h := newHarness(t, eng)
+	u := h.u
+	c := u.win.Canvas()
+	u.chat.attach([]string{landscape(t)})
+	h.pump("the chip", func() bool { return len(u.chat.attached) == 1 })
+	var rm *tipButton
+	visit(u.chat.attached[0].chip, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if b, ok := o.(*tipButton); ok {
+			rm = b
+		}
+	})
+	c.Focus(rm)
+	test.Tap(rm)
+	h.pump("the focus in the composer", func() bool { return c.Focused() == u.chat.entry })
+
+	cv := u.create
+	u.ShowCreate()
+	cv.prompt.SetText("a lighthouse")
+	c.Focus(cv.count)
+	cv.generate()
+	h.pump("the focus in the prompt", func() bool { return c.Focused() == cv.prompt })
+	c.Focus(cv.stopB)
+	test.Tap(cv.stopB)
+	h.pump("the run's end", func() bool { return cv.job == nil })
+	h.pump("the focus in the prompt", func() bool { return c.Focused() == cv.prompt })
+}
