@@ -343,7 +343,8 @@ func (f *serveForm) toggle(on bool) {
 	} else {
 		u.settings.Serve.Enabled = false
 		u.serveErr = nil
-		go stopServe(u.detachServing())
+		v := u.detachServing()
+		u.offUI(func() { stopServe(v) })
 		u.closePausedServing()
 	}
 	f.show()
@@ -384,11 +385,21 @@ func (f *serveForm) edited() bool {
 func (u *UI) restartServing() {
 	u.closePausedServing() // a new port or key: a new server, when a model is there
 	v := u.detachServing()
-	go func() {
+	u.offUI(func() {
 		stopServe(v)
 		u.do(func() {
 			u.serveErr = nil
 			u.startServing()
 		})
+	})
+}
+
+// offUI runs f, which stops a server, off the UI goroutine, counted in serveJobs: shutdown
+// waits for it before closing the model, whose requests it lets finish.
+func (u *UI) offUI(f func()) {
+	u.serveJobs.Add(1)
+	go func() {
+		defer u.serveJobs.Done()
+		f()
 	}()
 }

@@ -120,8 +120,8 @@ type UI struct {
 	servePaused *keptAddress
 	// serveClosing is closed once an address kept, or a server resumed too late, is let go.
 	serveClosing chan struct{}
-	// serveJobs counts the servers being resumed off the UI goroutine; resumed is one
-	// resumed and not yet taken by the window (serveMu).
+	// serveJobs counts the servers being resumed or stopped off the UI goroutine (offUI);
+	// resumed is one resumed and not yet taken by the window (serveMu).
 	serveJobs sync.WaitGroup
 	serveMu   sync.Mutex
 	resumed   *api.Serving
@@ -962,10 +962,10 @@ func (u *UI) setEngine(e app.Engine) {
 	u.downloads.render() // an open download dialog offers Load on the model now in use
 	if old != nil && old != e {
 		v := u.detachServing()
-		go func() {
+		u.offUI(func() {
 			stopServe(v)
 			old.Close()
-		}()
+		})
 	}
 	u.startServing()
 }
