@@ -42,6 +42,11 @@ type chatRequest struct {
 	} `json:"response_format"`
 	Logprobs    bool `json:"logprobs"`
 	TopLogprobs int  `json:"top_logprobs"`
+	// Asked for, they are refused rather than ignored (what the model cannot give).
+	FunctionCall json.RawMessage    `json:"function_call"` // the deprecated tool_choice
+	Modalities   []string           `json:"modalities"`
+	Audio        json.RawMessage    `json:"audio"`
+	LogitBias    map[string]float64 `json:"logit_bias"`
 }
 
 type chatMessage struct {
@@ -107,6 +112,18 @@ func (s *Server) parseChat(ctx context.Context, req *chatRequest) (*chatJob, *ap
 	// from the cause.
 	if c := strings.TrimSpace(string(req.ToolChoice)); c != "" && c != "null" && c != `"auto"` && c != `"none"` {
 		return nil, badRequest("tool_choice", "tool_choice %s: Janus cannot call tools; leave tool_choice out, or auto or none", truncate(c, 60))
+	}
+	if c := strings.TrimSpace(string(req.FunctionCall)); c != "" && c != "null" && c != `"auto"` && c != `"none"` {
+		return nil, badRequest("function_call", "function_call %s: Janus cannot call functions; leave function_call out, or auto or none", truncate(c, 60))
+	}
+	if slices.ContainsFunc(req.Modalities, func(m string) bool { return m != "text" }) {
+		return nil, badRequest("modalities", "modalities %q: Janus answers in text only; leave modalities out or [\"text\"]", req.Modalities)
+	}
+	if a := strings.TrimSpace(string(req.Audio)); a != "" && a != "null" {
+		return nil, badRequest("audio", "audio: Janus answers in text only; leave audio out")
+	}
+	if len(req.LogitBias) > 0 {
+		return nil, badRequest("logit_bias", "logit_bias: this server does not bias tokens; leave logit_bias out")
 	}
 	// A client that asks for them reads them, and would fail on the null it got.
 	if req.Logprobs {

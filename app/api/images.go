@@ -261,6 +261,9 @@ type imageRequest struct {
 	TopP           *float64 `json:"top_p"`
 	Stream         bool     `json:"stream"`
 	PartialImages  *int     `json:"partial_images"`
+	// Asked for, they are refused rather than ignored: the model draws opaque PNGs.
+	Background        string `json:"background"`
+	OutputCompression *int   `json:"output_compression"`
 }
 
 // imageJob is a checked generation request.
@@ -327,6 +330,12 @@ func (s *Server) parseImages(_ context.Context, req *imageRequest) (*imageJob, *
 	}
 	if f := req.OutputFormat; f != "" && f != "png" {
 		return nil, badRequest("output_format", "output_format %q: only png is made", f)
+	}
+	if b := req.Background; b != "" && b != "auto" && b != "opaque" {
+		return nil, badRequest("background", "background %q: the model draws opaque pictures; leave background out, or auto or opaque", b)
+	}
+	if c := req.OutputCompression; c != nil && *c != 100 {
+		return nil, badRequest("output_compression", "output_compression %d: only lossless png is made; leave output_compression out", *c)
 	}
 	if req.Seed != nil && *req.Seed >= 0 { // a negative seed asks for a random one, as none does
 		job.opts.Seed, job.seedSet = uint64(*req.Seed), true
