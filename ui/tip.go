@@ -86,8 +86,8 @@ func (t *tips) hide() {
 	t.layer.Refresh()
 }
 
-// tipButton is a button with a hint shown while the pointer is over it, for buttons that
-// are only an icon.
+// tipButton is a button with a hint shown while the pointer is over it or it has the focus,
+// for buttons that are only an icon.
 type tipButton struct {
 	widget.Button
 	tip  string
@@ -118,6 +118,18 @@ func (b *tipButton) MouseOut() {
 func (b *tipButton) Tapped(e *fyne.PointEvent) {
 	b.tips.hide()
 	b.Button.Tapped(e)
+}
+
+// FocusGained shows the hint too: reached with Tab, an icon says nothing by itself.
+func (b *tipButton) FocusGained() {
+	b.Button.FocusGained()
+	b.tips.showFor(b.tip, b)
+}
+
+// FocusLost hides it.
+func (b *tipButton) FocusLost() {
+	b.Button.FocusLost()
+	b.tips.hide()
 }
 
 // pointerButton is an icon button for the pointer only, with a hint: a history row's "…",

@@ -901,3 +901,18 @@ func TestFocusLeavesWhatGoes(t *testing.T) {
 	h.pump("the run's end", func() bool { return cv.job == nil })
 	h.pump("the focus in the prompt", func() bool { return c.Focused() == cv.prompt })
 }
+
+// An icon button reached with Tab says what it does, as it does under the pointer.
+func TestTipOnFocus(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c := u.win.Canvas()
+	c.Focus(u.chat.attachB)
+	if !u.tips.box.Visible() || u.tips.text.Text != "Attach images" {
+		t.Errorf("focused, the clip's hint is shown %v: %q", u.tips.box.Visible(), u.tips.text.Text)
+	}
+	c.Focus(u.chat.entry)
+	if u.tips.box.Visible() {
+		t.Error("the hint stays once the focus moved on")
+	}
+}
