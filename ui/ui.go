@@ -578,11 +578,13 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	}
 	quit := key(fyne.NewMenuItem("Quit", u.requestQuit), fyne.KeyQ)
 	quit.IsQuit = true
+	newImage := fyne.NewMenuItem("New image", u.newImage)
+	newImage.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
 	file := fyne.NewMenu("File",
 		key(fyne.NewMenuItem("New chat", u.newChat), fyne.KeyN),
-		fyne.NewMenuItem("New image", u.newImage),
+		newImage,
 		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Models…", u.showModelPicker),
+		key(fyne.NewMenuItem("Models…", u.showModelPicker), fyne.KeyL), // L for load, as in LM Studio
 		key(fyne.NewMenuItem("Settings…", u.showSettings), fyne.KeyComma),
 		fyne.NewMenuItemSeparator(),
 		quit,
@@ -592,7 +594,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		key(fyne.NewMenuItem("Chat", u.ShowChat), fyne.Key1),
 		key(fyne.NewMenuItem("Create", u.ShowCreate), fyne.Key2),
 	)
-	help := fyne.NewMenu("Help", fyne.NewMenuItem("About Janus Desktop", u.showAbout))
+	help := fyne.NewMenu("Help", fyne.NewMenuItem("Keyboard shortcuts", u.showKeys), fyne.NewMenuItem("About Janus Desktop", u.showAbout))
 	return fyne.NewMainMenu(file, view, help)
 }
 
@@ -836,6 +838,40 @@ func (u *UI) showAbout() {
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
 	u.show(dialog.NewCustom("About Janus Desktop", "Close", container.New(fixedWidth{420}, l), u.win))
+}
+
+// showKeys lists the keys the window knows, those of the menus and those it has nowhere
+// else to show (Esc, the history's F2 and Delete, the large view's arrows).
+func (u *UI) showKeys() {
+	mod := "Ctrl"
+	if runtime.GOOS == "darwin" {
+		mod = "Cmd"
+	}
+	rows := [][2]string{
+		{mod + "+N", "New chat"},
+		{mod + "+Shift+N", "New image"},
+		{mod + "+1, " + mod + "+2", "Chat, Create"},
+		{mod + "+L", "Models"},
+		{mod + "+,", "Settings"},
+		{"Enter, Shift+Enter", "Send the question; a new line"},
+		{mod + "+V", "Paste a picture or image files into the question"},
+		{mod + "+Enter", "Generate (Create)"},
+		{"Esc", "Stop the answer or the images; close the newest dialog"},
+		{"F2, Delete", "Rename, delete the history entry open"},
+		{"Left, Right", "The previous, next image in the large view"},
+		{"Tab, Shift+Tab, Space", "Move between controls; press the one focused"},
+		{mod + "+Q", "Quit"},
+	}
+	grid := container.New(layout.NewFormLayout())
+	for _, r := range rows {
+		k := widget.NewLabelWithStyle(r[0], fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+		grid.Add(k)
+		grid.Add(widget.NewLabel(r[1]))
+	}
+	// Scrolled in a small window (800×560), where the list is taller than the room.
+	d := dialog.NewCustom("Keyboard shortcuts", "Close", container.NewVScroll(grid), u.win)
+	d.Resize(u.dialogSize(grid.MinSize().Add(fyne.NewSize(4*theme.Padding()*4, 130))))
+	u.show(d)
 }
 
 // ShowChat selects the chat view.

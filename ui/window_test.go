@@ -171,6 +171,43 @@ func TestMenuShortcuts(t *testing.T) {
 	if len(u.dialogs) != 1 {
 		t.Errorf("after Ctrl+comma %d dialogs are open, want Settings", len(u.dialogs))
 	}
+	u.dialogs[0].Dismiss()
+	press(fyne.KeyL)
+	if len(u.dialogs) != 1 {
+		t.Errorf("after Ctrl+L %d dialogs are open, want the model picker", len(u.dialogs))
+	}
+	u.dialogs[0].Dismiss()
+	u.ShowChat()
+	c.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift})
+	if !u.createShown() {
+		t.Error("Ctrl+Shift+N did not show a new image")
+	}
+}
+
+// Help's Keyboard shortcuts names every menu item that has a key, with its key.
+func TestKeysListsTheMenus(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.showKeys()
+	said := strings.Join(textsIn(u.win.Canvas().Overlays().Top()), "\n")
+	for _, m := range u.mainMenu().Items {
+		for _, item := range m.Items {
+			sc, ok := item.Shortcut.(*desktop.CustomShortcut)
+			if !ok {
+				continue
+			}
+			key := string(sc.KeyName)
+			if sc.KeyName == fyne.KeyComma {
+				key = ","
+			}
+			if !strings.Contains(said, "+"+key) {
+				t.Errorf("Keyboard shortcuts does not give %s's key %s", item.Label, sc.ShortcutName())
+			}
+		}
+	}
+	if !strings.Contains(said, "Esc") {
+		t.Error("Keyboard shortcuts does not say Esc")
+	}
 }
 
 // The large view's picture takes the room the window has: 560 pixels in the default window,
@@ -914,5 +951,21 @@ func TestTipOnFocus(t *testing.T) {
 	c.Focus(u.chat.entry)
 	if u.tips.box.Visible() {
 		t.Error("the hint stays once the focus moved on")
+	}
+}
+
+// Keyboard shortcuts fits the smallest window: its list scrolls, Close stays inside.
+func TestKeysFitSmallestWindow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.win.Resize(minWindowSize)
+	u.showKeys()
+	top := u.win.Canvas().Overlays().Top()
+	b := buttonsIn(top)["Close"]
+	if b.b == nil {
+		t.Fatal("no Close")
+	}
+	if bottom := b.at.Y + b.b.Size().Height; bottom > u.win.Canvas().Size().Height {
+		t.Errorf("Close ends at %.0f in a window %.0f high", bottom, u.win.Canvas().Size().Height)
 	}
 }
