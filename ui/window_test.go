@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
@@ -954,7 +956,8 @@ func TestTipOnFocus(t *testing.T) {
 	}
 }
 
-// Keyboard shortcuts fits the smallest window: its list scrolls, Close stays inside.
+// Keyboard shortcuts fits the smallest window: its list scrolls (in the real window it ran
+// under Close), and Close stays inside.
 func TestKeysFitSmallestWindow(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
@@ -967,5 +970,14 @@ func TestKeysFitSmallestWindow(t *testing.T) {
 	}
 	if bottom := b.at.Y + b.b.Size().Height; bottom > u.win.Canvas().Size().Height {
 		t.Errorf("Close ends at %.0f in a window %.0f high", bottom, u.win.Canvas().Size().Height)
+	}
+	scrolled := false
+	visit(top, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if sc, ok := o.(*container.Scroll); ok && slices.Contains(textsIn(sc.Content), "Quit") {
+			scrolled = true
+		}
+	})
+	if !scrolled {
+		t.Error("the list of keys is not in a scroll")
 	}
 }
