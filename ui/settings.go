@@ -314,6 +314,10 @@ func (u *UI) openSettings() *settingsForm {
 		u.applySettings(ns)
 	})
 	f.saveB.Importance = widget.HighImportance
+	// Enter in a field saves, as in the system's dialogs.
+	for _, e := range []*widget.Entry{&f.cfg.Entry, &f.temp.Entry, &f.answerTemp.Entry, &f.maxTokens.Entry, &f.serve.port.Entry, f.serve.key} {
+		e.OnSubmitted = func(string) { f.saveB.OnTapped() }
+	}
 	form.SetOnValidationChanged(func(err error) {
 		if err == nil {
 			f.problem.Hide()

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
@@ -421,5 +422,33 @@ func TestSettingsThreadsAndKey(t *testing.T) {
 	u.settings.Threads = 0
 	if zero := u.loadOptions("x"); all != zero {
 		t.Errorf("every core by number loads as %+v, as 0 %+v", all, zero)
+	}
+}
+
+// Enter in a field of Settings saves, as Save does: kept open with the problem said when a
+// field is wrong, closed and applied when all are right.
+func TestSettingsEnterSaves(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	overlays := u.win.Canvas().Overlays()
+	enter := func(e *widget.Entry) { e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
+	f := u.openSettings()
+	f.cfg.SetText("abc")
+	enter(&f.cfg.Entry)
+	if overlays.Top() == nil || !f.problem.Visible() {
+		t.Fatalf("Enter with a wrong field: dialog open %v, problem %q", overlays.Top() != nil, f.problem.Text)
+	}
+	f.cfg.SetText("7")
+	for _, e := range []*widget.Entry{&f.temp.Entry, &f.serve.port.Entry, f.serve.key} {
+		if e.OnSubmitted == nil {
+			t.Errorf("Enter in %T %q does nothing", e, e.Text)
+		}
+	}
+	enter(f.serve.key)
+	if overlays.Top() != nil {
+		t.Fatalf("Enter in the key field left the dialog open (%q)", f.problem.Text)
+	}
+	if u.settings.Generation.CFG != 7 {
+		t.Errorf("guidance %v after Enter, want 7", u.settings.Generation.CFG)
 	}
 }
