@@ -318,6 +318,9 @@ type downloadView struct {
 	// relayout, when set, lays out what holds the view again after rows came or went
 	// (wrapped labels know their height only once they have a width).
 	relayout func()
+	// primary is the button of the offer made first (Janus-Pro-1B's Download), nil when it
+	// cannot be pressed: the first-start screen gives it the focus.
+	primary *widget.Button
 }
 
 func newDownloadView(d *downloads) *downloadView {
@@ -361,6 +364,7 @@ func (v *downloadView) render() {
 func (v *downloadView) fill() {
 	d := v.d
 	v.offers.RemoveAll()
+	v.primary = nil
 	if d.repo != "" {
 		v.active.Show()
 		v.renderProgress()
@@ -511,6 +515,7 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	}
 	if o.Default && !b.Disabled() {
 		b.Importance = widget.HighImportance
+		v.primary = b
 	}
 	buttons := container.NewVBox(b)
 	if o.Partial && o.Dir == "" && d.job == nil {

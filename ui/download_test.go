@@ -96,6 +96,10 @@ func TestFirstRunDownload(t *testing.T) {
 	if !strings.Contains(texts, "Fits this computer") && !strings.Contains(texts, "Needs more memory") {
 		t.Errorf("the offers do not say whether the models fit:\n%s", texts)
 	}
+	// The first thing to do has the focus: Enter or Space starts the recommended download.
+	h.pump("the focus on Janus-Pro-1B's Download", func() bool {
+		return view.primary != nil && u.win.Canvas().Focused() == view.primary
+	})
 
 	test.Tap(findButton(t, view.offers, "Download"))
 	job := u.downloads.job

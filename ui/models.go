@@ -104,6 +104,7 @@ func (u *UI) showNoModel(problem string) {
 	u.noModel.update(u.search)
 	u.tabs.Hide()
 	u.noModel.content.Show()
+	u.noModel.focusFirst()
 }
 
 // loadModel loads the model folder dir on a job; the sidebar shows its progress and a
@@ -617,9 +618,23 @@ func newNoModelScreen(u *UI) *noModelScreen {
 		s.downloads.relayout = func() {
 			box.Refresh()
 			scroll.Refresh()
+			s.focusFirst()
 		}
 	}
 	return s
+}
+
+// focusFirst gives the first thing to do, the recommended model's Download, the focus when
+// the screen is shown and no control on it has it (the window's start had focused the
+// composer, hidden under this screen): Enter or Space starts it, Tab goes on from it.
+func (s *noModelScreen) focusFirst() {
+	if s.downloads == nil || s.downloads.primary == nil || !s.content.Visible() {
+		return
+	}
+	if f, ok := s.u.win.Canvas().Focused().(fyne.CanvasObject); ok && f.Visible() && within(s.content, f) {
+		return
+	}
+	s.u.focusSoon(s.downloads.primary)
 }
 
 func (s *noModelScreen) update(search app.ModelSearch) {

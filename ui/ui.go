@@ -919,8 +919,8 @@ func (u *UI) keepFocus(gone fyne.CanvasObject, to fyne.Focusable) {
 	}
 }
 
-// within reports whether obj is root or inside it, through containers and theme overrides
-// (not inside other widgets: the focusable ones are what it looks for).
+// within reports whether obj is root or inside it, through containers, theme overrides and
+// scrolls (not inside other widgets: the focusable ones are what it looks for).
 func within(root, obj fyne.CanvasObject) bool {
 	switch r := root.(type) {
 	case nil:
@@ -932,6 +932,8 @@ func within(root, obj fyne.CanvasObject) bool {
 			}
 		}
 	case *container.ThemeOverride:
+		return r == obj || within(r.Content, obj)
+	case *container.Scroll:
 		return r == obj || within(r.Content, obj)
 	}
 	return root == obj
