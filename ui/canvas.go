@@ -633,7 +633,7 @@ func (c *canvasView) newTile(i int) *tile {
 	more := container.NewHBox(layout.NewSpacer(), moreB, layout.NewSpacer())
 	t.bar = container.New(widestFit{}, named, icons, more)
 	t.bar.Hide()
-	t.obj = container.New(&tileLayout{bar: tileBar}, newTapTarget(picture, func() { c.openLarge(i) }), t.bar)
+	t.obj = container.New(&tileLayout{bar: tileBar}, newKeyTarget(picture, func() { c.openLarge(i) }, c.u.escape), t.bar)
 	return t
 }
 

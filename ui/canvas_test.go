@@ -948,3 +948,29 @@ func TestCanvasRunOutOfSight(t *testing.T) {
 		t.Errorf("after the run out of sight the canvas says %q (shown %v)", c.info.Text, c.toast.Visible())
 	}
 }
+
+// A finished picture is reached with Tab and opened large with Space or Enter, as with a click:
+// "Use these settings" and the arrows were the mouse's alone.
+func TestTileOpensFromKeyboard(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	generateTwo(t, h)
+	var target *keyTarget
+	visit(c.tiles[1].obj, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if k, ok := o.(*keyTarget); ok {
+			target = k
+		}
+	})
+	if target == nil {
+		t.Fatal("the tile has nothing the keyboard can focus")
+	}
+	h.u.win.Canvas().Focus(target)
+	if !target.ring.Visible() {
+		t.Error("the focused picture shows no ring")
+	}
+	target.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	top := h.u.win.Canvas().Overlays().Top()
+	if top == nil || !slices.Contains(textsIn(top), "Image 2 of 2") {
+		t.Fatalf("Enter on the second picture opened %v", textsIn(top))
+	}
+}

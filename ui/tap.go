@@ -1,8 +1,13 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -37,4 +42,69 @@ func exampleChip(text string, onTap func()) *widget.Button {
 	b := widget.NewButton(text, onTap)
 	b.Importance = widget.MediumImportance
 	return b
+}
+
+// keyTarget is a tapTarget the keyboard reaches too (a finished picture on the canvas): Tab
+// focuses it, a ring in the accent colour shows that, and Space or Enter runs it, as a click
+// does; Esc is the window's (escape).
+type keyTarget struct {
+	widget.BaseWidget
+	obj    fyne.CanvasObject
+	ring   *canvas.Rectangle
+	onTap  func()
+	escape func()
+}
+
+func newKeyTarget(obj fyne.CanvasObject, onTap, escape func()) *keyTarget {
+	t := &keyTarget{obj: obj, onTap: onTap, escape: escape}
+	t.ring = canvas.NewRectangle(color.Transparent)
+	t.ring.StrokeWidth = 2
+	t.ring.CornerRadius = theme.InputRadiusSize()
+	t.ring.Hide()
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+func (t *keyTarget) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack(t.obj, t.ring))
+}
+
+// Tapped runs the action.
+func (t *keyTarget) Tapped(*fyne.PointEvent) {
+	if t.onTap != nil {
+		t.onTap()
+	}
+}
+
+// Cursor shows that the object can be clicked.
+func (t *keyTarget) Cursor() desktop.Cursor { return desktop.PointerCursor }
+
+// FocusGained shows the ring.
+func (t *keyTarget) FocusGained() {
+	t.ring.StrokeColor = theme.Color(theme.ColorNamePrimary) // the theme's of now
+	t.ring.Show()
+	t.ring.Refresh()
+}
+
+// FocusLost hides it.
+func (t *keyTarget) FocusLost() {
+	t.ring.Hide()
+	t.ring.Refresh()
+}
+
+// TypedRune takes no text.
+func (t *keyTarget) TypedRune(rune) {}
+
+// TypedKey runs the action on Space and Enter, and Esc as the window does.
+func (t *keyTarget) TypedKey(k *fyne.KeyEvent) {
+	switch k.Name {
+	case fyne.KeySpace, fyne.KeyReturn, fyne.KeyEnter:
+		if t.onTap != nil {
+			t.onTap()
+		}
+	case fyne.KeyEscape:
+		if t.escape != nil {
+			t.escape()
+		}
+	}
 }
