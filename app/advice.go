@@ -208,7 +208,7 @@ func WriteProblem(err error) string {
 	if errors.Is(err, syscall.ENOSPC) {
 		return fullDisk(err)
 	}
-	return errorLine(err)
+	return joinLines(err)
 }
 
 // fullDisk says that the disk err (an ENOSPC) ran out on is full, naming the folder written

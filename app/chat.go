@@ -353,7 +353,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	fail := func(err error) error {
 		s.mu.Lock()
 		m := &s.rec.Messages[ai]
-		m.State, m.Error = StateError, errorLine(err)
+		m.State, m.Error = StateError, joinLines(err)
 		if errors.Is(err, model.ErrContextFull) {
 			m.Error = contextFullMessage(err, engine.Info().ContextLimit, qi == 0, len(s.rec.Messages[qi].Images) > 0)
 		}
@@ -712,7 +712,7 @@ func contextFullMessage(err error, limit int, first, images bool) string {
 	return fmt.Sprintf("This conversation is longer than the model's context (%d tokens). Start a new chat to continue.", limit)
 }
 
-// errorLine makes an error one line for a message (config errors span lines).
-func errorLine(err error) string {
+// joinLines makes an error one line for a message, all of it: config errors span lines.
+func joinLines(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }

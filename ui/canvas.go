@@ -332,7 +332,7 @@ func (c *canvasView) settingsFromControls() (app.GenerationSettings, error) {
 func (c *canvasView) rollSeed() {
 	s, err := app.RandomSeed()
 	if err != nil {
-		c.setNotice(errorLine(err))
+		c.setNotice(firstLine(err))
 		return
 	}
 	c.seed.SetText(strconv.FormatUint(s, 10))
@@ -493,7 +493,7 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	})
 	if err != nil {
 		cancel()
-		c.setNotice(errorLine(err))
+		c.setNotice(firstLine(err))
 		return
 	}
 	c.cancel = cancel
@@ -755,11 +755,11 @@ func (c *canvasView) finish(job *app.GenerationJob, imgs []app.GeneratedImage, e
 			c.setNote("Stopped: these pictures are unfinished, and not kept in the history.")
 		}
 	case errors.Is(err, model.ErrPromptTooLong):
-		c.setNotice(errorLine(err) + ". Shorten the prompt.")
+		c.setNotice(firstLine(err) + ". Shorten the prompt.")
 	case notStored != nil:
-		c.setNotice("These images are not in the history: " + errorLine(notStored.Err) + ". Save keeps one as a PNG.")
+		c.setNotice("These images are not in the history: " + firstLine(notStored.Err) + ". Save keeps one as a PNG.")
 	case err != nil:
-		c.setNotice(errorLine(err))
+		c.setNotice(firstLine(err))
 	}
 	c.fill(imgs)
 	// A stopped run keeps its previews on screen (without actions); a failed one, and one
@@ -844,7 +844,7 @@ func (c *canvasView) showSet(set *app.ImageSet) {
 			img, err := decodeStored(path)
 			if err != nil {
 				slog.Warn("history image", "set", set.ID, "image", si.Image.SHA256, "err", err)
-				c.u.do(func() { t.showProblem("This image cannot be shown: " + errorLine(err)) })
+				c.u.do(func() { t.showProblem("This image cannot be shown: " + firstLine(err)) })
 				return
 			}
 			c.u.do(func() {
@@ -1005,7 +1005,7 @@ func (c *canvasView) save(r *app.GeneratedImage, path string, opened io.WriteClo
 		}
 		c.u.do(func() {
 			if err != nil {
-				c.setNotice(errorLine(err))
+				c.setNotice(firstLine(err))
 			} else {
 				// The file's name first: where the toast cuts a long line, the folder goes.
 				c.setInfo(savedLine(path))
@@ -1044,7 +1044,7 @@ func (c *canvasView) copyImage(i int, copied func()) {
 		case err != nil && copied != nil:
 			c.u.showError("Cannot copy the image", err, "Save it as a PNG instead.")
 		case err != nil:
-			c.setNotice(errorLine(err))
+			c.setNotice(firstLine(err))
 		case copied != nil:
 			copied()
 		default:
@@ -1078,7 +1078,7 @@ func (c *canvasView) askAbout(i int) {
 			ref, err = store.PutImage(data)
 		}
 		if err != nil {
-			c.u.do(func() { c.u.chat.setNotice(errorLine(err)) })
+			c.u.do(func() { c.u.chat.setNotice(firstLine(err)) })
 			return
 		}
 		c.u.do(func() { attach(ref) })
@@ -1092,7 +1092,7 @@ func (c *canvasView) variations() {
 	}
 	s, err := app.Variations(c.last)
 	if err != nil {
-		c.setNotice(errorLine(err))
+		c.setNotice(firstLine(err))
 		return
 	}
 	// The controls show the run's settings but keep the seed field as it was: an empty one

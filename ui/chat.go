@@ -571,7 +571,7 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 	if err != nil {
 		c.updateButtons()
 		if c.session == session {
-			c.setNotice(errorLine(err))
+			c.setNotice(firstLine(err))
 		}
 		return
 	}
@@ -1055,7 +1055,7 @@ func (c *chatView) pastePicture() {
 	c.u.readPicture(func(data []byte, err error) {
 		switch {
 		case err != nil:
-			c.setNotice("Cannot paste the picture: " + errorLine(err))
+			c.setNotice("Cannot paste the picture: " + firstLine(err))
 			return
 		case data == nil:
 			return // no picture either: a paste of nothing
@@ -1068,7 +1068,7 @@ func (c *chatView) pastePicture() {
 			ref, err := store.PutImage(data)
 			c.u.do(func() {
 				if err != nil {
-					c.setNotice("Cannot paste the picture: " + errorLine(err))
+					c.setNotice("Cannot paste the picture: " + firstLine(err))
 					return
 				}
 				files := []attachment{{path: store.ImagePath(ref), label: "Pasted image"}}
@@ -1148,7 +1148,7 @@ func thumbnails(files []attachment) (good []attachment, problems []string) {
 		// Thumbnail checks the file as CheckImageFile does (kind, size, pixels) first.
 		th, err := app.Thumbnail(a.path, app.ThumbnailSize)
 		if err != nil {
-			problems = append(problems, errorLine(err))
+			problems = append(problems, firstLine(err))
 			continue
 		}
 		a.thumb = th

@@ -51,7 +51,7 @@ func (u *UI) findModels(autoload bool) {
 			case errors.Is(statErr, fs.ErrNotExist):
 				lastBroken = fmt.Sprintf("The model used last (%s) is no longer there", lastUsed)
 			case err != nil:
-				lastBroken = fmt.Sprintf("The model used last (%s) cannot be read: %s", lastUsed, errorLine(err))
+				lastBroken = fmt.Sprintf("The model used last (%s) cannot be read: %s", lastUsed, firstLine(err))
 			case !e.Complete:
 				lastBroken = fmt.Sprintf("%s, the model used last, cannot be loaded: %s", e.Name, e.Summary)
 			case found < 0:
@@ -391,7 +391,7 @@ func (u *UI) showModelPicker() {
 			list.Add(widget.NewSeparator())
 		}
 		if search.Err != nil {
-			l := widget.NewLabel("Some folders could not be read: " + errorLine(search.Err))
+			l := widget.NewLabel("Some folders could not be read: " + firstLine(search.Err))
 			l.Importance = widget.WarningImportance
 			l.Wrapping = fyne.TextWrapWord
 			list.Add(l)

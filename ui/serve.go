@@ -272,7 +272,7 @@ func serveProblem(err error) (short, long string) {
 	if f != nil {
 		err = f.err
 	}
-	return errorLine(err), "Not serving: " + errorLine(err)
+	return firstLine(err), "Not serving: " + firstLine(err)
 }
 
 // serveForm is the settings' "Serve on localhost" part. It applies at once, not on Save:

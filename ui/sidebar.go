@@ -372,7 +372,7 @@ func (s *sidebar) reloadHistory() {
 		entries, problems, err := store.List()
 		s.u.do(func() {
 			if err != nil {
-				s.emptyL.SetText("The history cannot be read: " + errorLine(err))
+				s.emptyL.SetText("The history cannot be read: " + firstLine(err))
 			}
 			// Each problem is told once: the list is read again after every answer, and a
 			// notice cleared since came back each time.

@@ -485,7 +485,7 @@ func (u *UI) settingsNotSaved(err error) {
 		slog.Info("settings not saved over a kept settings file", "err", err)
 		return
 	}
-	u.chat.addNotice("Settings not saved: " + errorLine(err))
+	u.chat.addNotice("Settings not saved: " + firstLine(err))
 }
 
 // openStore opens the history folder and reads the settings. When the usual folder cannot
@@ -522,16 +522,16 @@ func (u *UI) openStore() (notices []string, err error) {
 				return nil, fmt.Errorf("open history folder: %w; fallback: %w", err, terr)
 			}
 		}
-		notices = append(notices, fmt.Sprintf("History is kept in %s for now (a temporary folder, which the system may clear): %s", tmp, errorLine(err)))
+		notices = append(notices, fmt.Sprintf("History is kept in %s for now (a temporary folder, which the system may clear): %s", tmp, firstLine(err)))
 	}
 	if err := st.CheckWritable(); err != nil {
 		slog.Error("history folder", "err", err)
-		notices = append(notices, "Nothing made now can be kept in the history: "+errorLine(err)+
+		notices = append(notices, "Nothing made now can be kept in the history: "+firstLine(err)+
 			". Fix the folder, or choose another with JANUS_DATA.")
 	} else if err := st.CheckSettingsWritable(); err != nil {
 		// The history's own folders take what is made; the settings and drafts are lost.
 		slog.Error("history folder", "err", err)
-		notices = append(notices, "Settings and unsent text cannot be saved: "+errorLine(err)+
+		notices = append(notices, "Settings and unsent text cannot be saved: "+firstLine(err)+
 			". Fix the folder, or choose another with JANUS_DATA.")
 	}
 	u.store = st
@@ -539,9 +539,9 @@ func (u *UI) openStore() (notices []string, err error) {
 	s, problems, err := st.LoadSettings()
 	if err != nil {
 		slog.Error("load settings", "err", err)
-		line := "Settings could not be read, so the defaults are used: " + errorLine(err)
+		line := "Settings could not be read, so the defaults are used: " + firstLine(err)
 		if errors.As(err, new(*app.SettingsHeldError)) {
-			line = errorLine(err) // it says so itself
+			line = firstLine(err) // it says so itself
 		}
 		notices = append(notices, line)
 		s = app.DefaultSettings()
@@ -780,7 +780,7 @@ func (u *UI) requestQuit() {
 func (u *UI) askQuitLosingDrafts() {
 	d := u.question("Quit Janus Desktop?",
 		"What was typed and not sent cannot be kept for the next start: the settings could not be saved ("+
-			errorLine(u.settingsErr)+"). Quitting loses it; copy what you want to keep first.",
+			firstLine(u.settingsErr)+"). Quitting loses it; copy what you want to keep first.",
 		"Quit", "Keep working", 420, func() { u.win.Close() })
 	d.SetConfirmImportance(widget.DangerImportance)
 	u.showNoEnter(d)
@@ -1019,8 +1019,9 @@ func (u *UI) modelName() string {
 // software is what saved PNGs name as their maker.
 func (u *UI) software() string { return "Janus Desktop " + app.Version(u.opts.Version) }
 
-// errorLine makes err one line for an inline message.
-func errorLine(err error) string {
+// firstLine makes err one line for an inline message: its first line (its summary, where an
+// error spans lines), and a full disk named by its folder.
+func firstLine(err error) string {
 	if errors.Is(err, syscall.ENOSPC) {
 		return app.WriteProblem(err) // the disk by its folder, not by a temporary file
 	}

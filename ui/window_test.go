@@ -881,8 +881,8 @@ func TestSwitchQuestionFollowsWork(t *testing.T) {
 // A full disk is said by the folder written to, not by the temporary file's name.
 func TestErrorLineFullDisk(t *testing.T) {
 	err := fmt.Errorf("save set: %w", &os.PathError{Op: "write", Path: "/data/sets/.x.json.42.tmp", Err: syscall.ENOSPC})
-	if got, want := errorLine(err), "the disk holding /data/sets is full"; got != want {
-		t.Errorf("errorLine(%v) = %q, want %q", err, got, want)
+	if got, want := firstLine(err), "the disk holding /data/sets is full"; got != want {
+		t.Errorf("firstLine(%v) = %q, want %q", err, got, want)
 	}
 }
 
