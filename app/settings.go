@@ -77,6 +77,13 @@ type Settings struct {
 	View string `json:"view,omitempty"`
 }
 
+// The choices of Settings.Precision, compute's, named here so that the window need not reach
+// past app to the compute layer.
+const (
+	PrecisionExact = compute.PrecisionExact
+	PrecisionBF16  = compute.PrecisionBF16
+)
+
 // ViewCreate is Settings.View for the Create view.
 const ViewCreate = "create"
 

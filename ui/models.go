@@ -19,7 +19,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
-	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -248,7 +247,7 @@ func (u *UI) loadOptions(name string) app.LoadOptions {
 		threads = 0 // every core, as "All cores" says it
 	}
 	return app.LoadOptions{Name: name, Backend: or(s.Backend, "auto"), Threads: threads,
-		Weights: or(s.Weights, model.WeightsStored), Precision: or(s.Precision, compute.PrecisionExact)}
+		Weights: or(s.Weights, model.WeightsStored), Precision: or(s.Precision, app.PrecisionExact)}
 }
 
 // needsReload reports whether the model in use was loaded with other settings than the

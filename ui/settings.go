@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
-	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -78,7 +77,7 @@ func newSettingsForm(u *UI) *settingsForm {
 	f.weights.SetSelectedIndex(slices.Index(f.weightChoices, current))
 	f.precision = newFieldSelect([]string{"Exact (float32)", "Faster (BF16 products)"}, u.escape)
 	f.precision.SetSelectedIndex(0)
-	if s.Precision == compute.PrecisionBF16 {
+	if s.Precision == app.PrecisionBF16 {
 		f.precision.SetSelectedIndex(1)
 	}
 	// Every core is "All cores" alone: the same number beside it loaded the model again for
@@ -253,9 +252,9 @@ func (f *settingsForm) settings() (app.Settings, error) {
 	ns.Backend = f.backends[max(f.backend.SelectedIndex(), 0)].Value
 	ns.Threads = max(f.threads.SelectedIndex(), 0)
 	ns.Weights = f.weightChoices[max(f.weights.SelectedIndex(), 0)]
-	ns.Precision = compute.PrecisionExact
+	ns.Precision = app.PrecisionExact
 	if f.precision.SelectedIndex() == 1 {
-		ns.Precision = compute.PrecisionBF16
+		ns.Precision = app.PrecisionBF16
 	}
 	ns.Generation.N, _ = strconv.Atoi(f.n.Selected)
 	var err error
