@@ -168,8 +168,9 @@
 // FCVTL/FCVTL2 as WORDs, the narrowing in Go there), too small for the generator; the generic
 // set and purego builds convert in Go.
 //
-// Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm measured about
-// 9 GFLOP/s), none widens BF16/F16 weights on the fly, and a C BLAS would need cgo. Linear,
+// Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm: docs/performance.md,
+// "The first kernels, measured"), none widens BF16/F16 weights on the fly, and a C BLAS
+// would need cgo. Linear,
 // Conv2D (as im2col blocks) and Attention (as two products per block of query rows) all run
 // on the few small tile kernels, so one set of kernels serves them all. The assembly ones
 // are dot-product tiles (both operands contiguous along K, as weights and im2col rows

@@ -5,8 +5,8 @@
 // It is written by hand rather than generated because it needs a few dozen selectors, each
 // called through a typed objc_msgSend registered once per device: the signatures are
 // checked once, and tested on Linux against C stubs (msg_linux_test.go). purego still
-// marshals each call through reflect (about 0.4 µs and a few allocations a call, measured
-// on Linux), so a dispatch costs its handful of calls. The rules it follows (see
+// marshals each call through reflect (its cost: docs/metal.md, "What the checks on Linux
+// cover"), so a dispatch costs its handful of calls. The rules it follows (see
 // ../shared/docs/platform-notes.md §3):
 //   - the device is the first of MTLCopyAllDevices that is an Apple GPU (MTLGPUFamilyApple7)
 //     sharing the system's memory, found without MTLCreateSystemDefaultDevice, which switches
