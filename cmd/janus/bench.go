@@ -728,21 +728,31 @@ func benchStoredMatrixDType(o *benchOptions) (compute.DType, error) {
 	case "BF16":
 		return compute.BF16, nil
 	}
+	cfg, err := config.Load(o.modelDir)
+	if err != nil {
+		return 0, err
+	}
 	ck, err := checkpoint.Open(o.modelDir)
 	if err != nil {
 		return 0, err
 	}
 	defer ck.Close()
-	for _, t := range ck.Tensors() {
-		if strings.HasSuffix(t.Name, "layers.0.self_attn.q_proj.weight") {
-			switch t.DType {
-			case checkpoint.F32:
-				return compute.F32, nil
-			case checkpoint.F16:
-				return compute.F16, nil
-			}
-			return compute.BF16, nil
+	// The first of the language model's layer matrices the plan names, as stored.
+	for _, s := range model.Plan(cfg) {
+		if s.Part != weights.PartLLM || s.Kind != weights.Matrix || s.Name == weights.LLMEmbedName {
+			continue
 		}
+		t, ok := ck.Info(s.Name)
+		if !ok {
+			break
+		}
+		switch t.DType {
+		case checkpoint.F32:
+			return compute.F32, nil
+		case checkpoint.F16:
+			return compute.F16, nil
+		}
+		return compute.BF16, nil
 	}
 	return compute.BF16, nil
 }
@@ -891,7 +901,7 @@ func benchModelStats(n *benchNetworks, buildS float64, parts map[weights.Part]bo
 		if parts[s.Part] {
 			info.BuiltBytes += b
 		}
-		embed := strings.HasSuffix(s.Name, "embed_tokens.weight")
+		embed := s.Name == weights.LLMEmbedName
 		switch {
 		case s.Part == weights.PartLMHead:
 			info.DecodeWeightByte += b

@@ -92,7 +92,7 @@ func (m *Model) bind(l weights.Layout, textHead bool) {
 	cfg := m.Config
 	d, q, kv, in := cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.Intermediate
 	pre := weights.LLMPrefix + "model."
-	m.Embedding = l.Matrix(pre+"embed_tokens.weight", cfg.Vocab, d)
+	m.Embedding = l.Matrix(weights.LLMEmbedName, cfg.Vocab, d)
 	m.Layers = make([]Layer, cfg.Layers)
 	for i := range m.Layers {
 		y := &m.Layers[i]

@@ -281,8 +281,7 @@ func (s *Source) distribution(sp weights.Spec) (mean, std float32) {
 		return 0, 0.02
 	case strings.HasSuffix(name, "pos_embed"):
 		return 0, 0.02
-	case strings.HasSuffix(name, "embed_tokens.weight"), name == weights.GenEmbedName,
-		strings.HasSuffix(name, "quantize.embedding.weight"):
+	case name == weights.LLMEmbedName, name == weights.GenEmbedName, name == weights.VQCodebookName:
 		return 0, 1
 	case len(sp.Shape) == 1:
 		return 1, 0

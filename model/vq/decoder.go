@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model/weights"
@@ -193,7 +194,7 @@ func (d *Decoder) bind(l binder) {
 	last := p.Ch * p.ChMult[0]
 	d.normOut = l.norm("decoder.norm_out", last)
 	d.convOut = l.conv("decoder.conv_out", last, 3, 3)
-	d.codebook = l.f32("quantize.embedding.weight", p.CodebookSize, p.CodebookDim)
+	d.codebook = l.f32(strings.TrimPrefix(weights.VQCodebookName, weights.GenVisionPrefix), p.CodebookSize, p.CodebookDim)
 	d.postQuant = l.dense("post_quant_conv", p.CodebookDim, p.ZChannels)
 }
 
@@ -207,7 +208,7 @@ func normaliseCodebook(b compute.Backend, raw *compute.Tensor, p Params) (*compu
 	}
 	rows := make([]float32, p.CodebookSize*p.CodebookDim)
 	if err := b.Read(raw, rows); err != nil {
-		return nil, fmt.Errorf("vq: read codebook %squantize.embedding.weight: %w", weights.GenVisionPrefix, err)
+		return nil, fmt.Errorf("vq: read codebook %s: %w", weights.VQCodebookName, err)
 	}
 	b.Free(raw)
 	for i := 0; i < p.CodebookSize; i++ {

@@ -81,6 +81,14 @@ const (
 	LLMPrefix        = "language_model."
 )
 
+// Tensors that code outside the networks (benchmarks, the random weights of tests) tells
+// apart from the others: the language model's token embedding, of which decoding reads one
+// row a token, and the image tokenizer's codebook.
+const (
+	LLMEmbedName   = LLMPrefix + "model.embed_tokens.weight"
+	VQCodebookName = GenVisionPrefix + "quantize.embedding.weight"
+)
+
 // Unused reports whether name is a tensor the official model stores but inference never
 // reads: the ViT's attention-pool head, the VQ encoder, quant_conv, the codebook usage
 // counters and rotary inv_freq buffers.
