@@ -467,6 +467,41 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	return nil
 }
 
+// Withdraw takes back question qi, whose answer failed before its first word (a question
+// too long for the model, the model failing at once) and which the window has put back into
+// the composer: left in the chat it was there twice once sent again, and a refused first
+// question made a chat of nothing but its refusal. It does nothing unless that turn is still
+// the last and no answer runs. A chat left empty is deleted from the history (keep as for
+// Store.Delete) and starts again as a new chat; otherwise it is saved without the turn.
+func (s *ChatSession) Withdraw(qi int, keep ...string) error {
+	s.mu.Lock()
+	msgs := s.rec.Messages
+	if s.job != nil || qi < 0 || qi+2 != len(msgs) || msgs[qi].Assistant ||
+		msgs[qi+1].State != StateError || msgs[qi+1].Text != "" {
+		s.mu.Unlock()
+		return nil
+	}
+	s.rec.Messages = slices.Clip(msgs[:qi])
+	var gone string
+	if len(s.rec.Messages) == 0 && s.saved {
+		gone = s.rec.ID
+		s.rec, s.saved = ChatRecord{}, false
+	}
+	saved := s.saved
+	s.mu.Unlock()
+	switch {
+	case gone != "" && s.store != nil:
+		if err := s.store.Delete(gone, keep...); err != nil {
+			return fmt.Errorf("take back the question: %w", err)
+		}
+	case saved:
+		if err := s.save(); err != nil {
+			return fmt.Errorf("take back the question: %w", err)
+		}
+	}
+	return nil
+}
+
 // saveWhileStreaming saves the chat every s.saveEvery while answer ai streams, when its text
 // has grown, so that a crash keeps what was written. It runs beside the token loop, which
 // never waits for the disk. The returned stop waits for a save under way, so that the

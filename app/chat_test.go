@@ -661,3 +661,41 @@ func TestChatEnginePanic(t *testing.T) {
 		t.Errorf("the next answer ended %q", r.done.State)
 	}
 }
+
+// A question refused before its first word can be taken back (the window puts it back into
+// the composer): a first one leaves no chat in the history, a later one leaves the chat as it
+// was; a question that got an answer, or one no longer the last, is not taken back.
+func TestChatWithdraw(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	eng.ContextLimit = 20
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	send(t, s, strings.Repeat("word ", 30))
+	if entries, _, _ := store.List(); len(entries) != 1 {
+		t.Fatalf("%d history entries after the refused question, want its chat", len(entries))
+	}
+	if err := s.Withdraw(0); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _, _ := store.List(); len(entries) != 0 || len(s.Messages()) != 0 || s.ID() != "" {
+		t.Fatalf("after taking back the only question: %d entries, %d messages, id %q", len(entries), len(s.Messages()), s.ID())
+	}
+	send(t, s, "one two three")
+	if entries, _, _ := store.List(); len(entries) != 1 || s.ID() == "" {
+		t.Fatalf("a question after it: %d entries, id %q", len(entries), s.ID())
+	}
+	if err := s.Withdraw(0); err != nil || len(s.Messages()) != 2 {
+		t.Errorf("an answered question was taken back: %v, %d messages", err, len(s.Messages()))
+	}
+	send(t, s, strings.Repeat("word ", 20))
+	if err := s.Withdraw(2); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Messages()) != 2 || len(rec.Messages) != 2 || rec.Messages[1].State != app.StateDone {
+		t.Errorf("after taking back the second question: %d messages, %d saved", len(s.Messages()), len(rec.Messages))
+	}
+}

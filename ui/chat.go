@@ -516,9 +516,9 @@ func (c *chatView) send() {
 					if c.sending {
 						// The answer ended before sent cleared the composer of its question:
 						// given back now, the question would be cleared after.
-						c.afterSent = func() { c.giveBack(m, text, files) }
+						c.afterSent = func() { c.giveBack(session, i-1, m, text, files) }
 					} else {
-						c.giveBack(m, text, files)
+						c.giveBack(session, i-1, m, text, files)
 					}
 					c.updateButtons()
 				}
@@ -549,10 +549,13 @@ func (c *chatView) send() {
 	}()
 }
 
-// giveBack puts a question that got no answer at all (refused as too long for the model, or
-// the model failing before its first word) back into an empty composer with its images, to
-// shorten or send again: the question shown in the chat cannot be edited or copied.
-func (c *chatView) giveBack(m app.ChatMessage, text string, files []attachment) {
+// giveBack puts question qi of session, which got no answer at all (refused as too long for
+// the model, or the model failing before its first word), back into an empty composer with
+// its images, to shorten or send again: the question shown in the chat cannot be edited or
+// copied. The chat then takes it back (ChatSession.Withdraw), and the line above the composer
+// says why it was refused: in the chat it would be there twice once sent again, and a refused
+// first question left a chat of nothing but its refusal in the history.
+func (c *chatView) giveBack(session *app.ChatSession, qi int, m app.ChatMessage, text string, files []attachment) {
 	if m.State != app.StateError || m.Text != "" || strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
 		return
 	}
@@ -560,6 +563,24 @@ func (c *chatView) giveBack(m app.ChatMessage, text string, files []attachment) 
 	if len(files) > 0 {
 		c.attachFiles(files)
 	}
+	keep := c.attachedPaths()
+	for _, f := range files { // still being read back into the composer
+		keep = append(keep, f.path)
+	}
+	why := m.Error
+	go func() {
+		err := session.Withdraw(qi, keep...)
+		c.u.do(func() {
+			if c.session == session {
+				c.render()
+				if err != nil {
+					why += " (" + firstLine(err) + ")"
+				}
+				c.setNotice(why)
+			}
+			c.u.sidebar.reloadHistory()
+		})
+	}()
 }
 
 // sent shows the outcome of a send on the UI goroutine: the question, or why it was refused.

@@ -234,20 +234,49 @@ func TestChatContextFull(t *testing.T) {
 		c.send()
 		h.waitAnswers(i + 1)
 	}
-	m := c.session.Messages()
-	if m[3].State != app.StateError {
-		t.Fatalf("answer past the context: state %s", m[3].State)
-	}
-	if f := c.msgs[3].footer.Text; !strings.Contains(f, "Start a new chat") {
-		t.Errorf("footer %q does not say what to do", f)
-	}
 	// The question that got no answer is the user's to shorten or take to a new chat: it
-	// was used up. (Checked once the send has cleared the composer too, whichever of the
-	// two ended first.)
-	h.pump("the send's end", func() bool { return !c.sending })
+	// goes back into the composer, and out of the chat (sent again, it was there twice);
+	// the line above the composer says why. (Checked once the send has cleared the composer
+	// too, whichever of the two ended first.)
+	h.pump("the question taken back", func() bool { return !c.sending && len(c.session.Messages()) == 2 && c.notice.Visible() })
 	if c.entry.Text != "and another question that no longer fits the tiny window" {
 		t.Errorf("the composer holds %q after the question was refused, want the question back", c.entry.Text)
 	}
+	if !strings.Contains(c.notice.Text, "Start a new chat") || len(c.msgs) != 2 {
+		t.Errorf("the notice says %q, %d messages shown", c.notice.Text, len(c.msgs))
+	}
+	h.pump("the chat in the history", func() bool { return len(h.u.sidebar.entries) == 1 })
+}
+
+// A first question too long for the model goes back into the composer with its image, and
+// leaves no chat in the history: only its refusal would be there.
+func TestChatFirstQuestionTooLong(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.ContextLimit = 12
+	h := newHarness(t, eng)
+	c := h.u.chat
+	c.attach([]string{landscape(t)})
+	h.pump("the image", func() bool { return len(c.attached) == 1 })
+	q := strings.Repeat("a question far too long for the tiny window ", 3)
+	test.Type(c.entry, q)
+	c.send()
+	h.pump("the question taken back", func() bool {
+		return !c.sending && c.notice.Visible() && len(c.session.Messages()) == 0 && len(c.attached) == 1
+	})
+	if c.entry.Text != strings.TrimSpace(q) || !strings.Contains(c.notice.Text, "too long") || len(c.msgs) != 0 || !c.empty.Visible() {
+		t.Errorf("composer %q, notice %q, %d messages shown, welcome shown %v", c.entry.Text, c.notice.Text, len(c.msgs), c.empty.Visible())
+	}
+	h.settle()
+	if n := len(h.u.sidebar.entries); n != 0 {
+		t.Errorf("%d history entries after a refused first question", n)
+	}
+	// Sent again once shortened (without its image, which the tiny window cannot hold), it
+	// makes the chat.
+	c.removeChip(c.attached[0].path)
+	c.entry.SetText("short")
+	c.send()
+	h.waitAnswers(2)
+	h.pump("the chat in the history", func() bool { return len(h.u.sidebar.entries) == 1 && len(c.session.Messages()) == 2 })
 }
 
 // A new chat started while an answer streams shows nothing of that answer, which still
