@@ -902,7 +902,7 @@ func TestCanvasStoppedByLoad(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(50*time.Millisecond))
 	u, c := h.u, h.u.create
 	startRun(h, "a slow lighthouse")
-	u.loadModel(fixtures.Path(t, "models", "tiny-a"), "tiny-a")
+	h.load(fixtures.Path(t, "models", "tiny-a"), "tiny-a")
 	h.pump("the run to stop", func() bool { return c.job == nil })
 	if c.info.Text != "Stopped: tiny-a was loaded." {
 		t.Errorf("the canvas says %q", c.info.Text)

@@ -208,3 +208,13 @@ func click(t *testing.T, c fyne.Canvas, target fyne.CanvasObject) {
 		tp.Tapped(&fyne.PointEvent{AbsolutePosition: at, Position: at.Subtract(hitAt)})
 	}
 }
+
+// load is loadModel with the check of the folder (off the UI goroutine while a model is in
+// use) done: its load has started, or its refusal is shown.
+func (h *harness) load(dir, name string) {
+	h.t.Helper()
+	u := h.u
+	before := len(u.dialogs)
+	u.loadModel(dir, name)
+	h.pump("the folder checked", func() bool { return u.loading != nil || len(u.dialogs) > before })
+}

@@ -122,29 +122,49 @@ func (u *UI) restorePrevious() {
 // load is loadModel with opts; back says it brings back the model in use before (a load
 // meant to replace it was cancelled or failed), which the sidebar and the views say.
 func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
-	name := opts.Name
-	if u.engine != nil {
-		// The model in use goes only for one that can come: a folder gone or broken since
-		// it was listed (or since the model in use was loaded from it, for a reload) is
-		// said, and the model in use stays, with the local API it serves. (Inspect reads
-		// headers and the tokenizer, a few tens of milliseconds, on a click.)
-		if e, err := app.Inspect(dir); err != nil || !e.Complete {
+	if u.engine == nil {
+		u.startLoad(dir, opts, back)
+		return
+	}
+	// The model in use goes only for one that can come: a folder gone or broken since it was
+	// listed (or since the model in use was loaded from it, for a reload) is said, and the
+	// model in use stays, with the local API it serves. Inspect reads the weights' headers
+	// and the tokenizer (about 0.1 s for the released models here, more from a slow disk):
+	// off the UI goroutine, and only the newest click counts.
+	u.checks++
+	check, engine := u.checks, u.engine
+	go func() {
+		e, err := app.Inspect(dir)
+		_, serr := os.Stat(dir)
+		u.do(func() {
+			if check != u.checks || u.engine != engine {
+				return // another model was chosen meanwhile, or this one went
+			}
+			if err == nil && e.Complete {
+				u.startLoad(dir, opts, back)
+				return
+			}
 			why := app.LoadAdvice(err)
 			if err == nil {
 				err = errors.New(e.Problem)
 				why = strings.TrimSuffix(sentenceStart(e.Summary), ".") + ". " + app.LoadAdvice(err)
 			}
-			if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+			if errors.Is(serr, fs.ErrNotExist) {
 				err, why = fmt.Errorf("%s is gone: moved or deleted", dir), ""
 			}
 			stays := u.engine.Info().Name + " stays loaded."
 			if why = strings.TrimSuffix(sentenceStart(why), "."); why != "" {
 				stays = why + ". " + stays
 			}
-			u.showError("Cannot load "+name, err, stays)
-			return
-		}
-	}
+			u.showError("Cannot load "+opts.Name, err, stays)
+		})
+	}()
+}
+
+// startLoad is load once the folder is known to hold a model that can load.
+func (u *UI) startLoad(dir string, opts app.LoadOptions, back bool) {
+	name := opts.Name
+	u.checks++ // a check still running for an earlier click is over
 	u.stopLoad()
 	if old := u.engine; old != nil {
 		// Kept to load again if this load is cancelled, so that a change of mind leaves

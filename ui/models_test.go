@@ -141,7 +141,7 @@ func TestCancelLoad(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
-	u.loadModel(dir, "tiny-a")
+	h.load(dir, "tiny-a")
 	job := u.loading
 	if u.chat.ready || !strings.Contains(u.chat.status.Text, "Loading tiny-a") {
 		t.Errorf("while loading: send enabled %v, status %q", u.chat.ready, u.chat.status.Text)
@@ -182,7 +182,7 @@ func TestLoadErrorDialog(t *testing.T) {
 		h := newHarness(t, eng, func(o *Options) { o.Env = envWithModels(t.TempDir()) })
 		u := h.u
 		h.pump("the start", func() bool { return u.engine != nil || u.noModel.content.Visible() })
-		u.loadModel(dir, "broken")
+		h.load(dir, "broken")
 		h.pump("the failure", func() bool { return u.loading == nil })
 		top := u.win.Canvas().Overlays().Top()
 		if top == nil {
@@ -262,7 +262,7 @@ func TestCancelledSwitchKeepsTheModel(t *testing.T) {
 			// with its own.
 			u.settings.Backend = "metal-sim-missing"
 		}
-		u.loadModel(tinyDir, "other")
+		h.load(tinyDir, "other")
 		if u.engine != nil {
 			t.Fatalf("%s: the old model is still in use during the load", tc.name)
 		}
@@ -344,7 +344,7 @@ func TestModelPickerRows(t *testing.T) {
 	u := h.u
 	h.pump("the model", func() bool { return u.engine != nil })
 	if u.engine.Info().Dir != filepath.Join(root, "z-tiny") {
-		u.loadModel(filepath.Join(root, "z-tiny"), "z-tiny")
+		h.load(filepath.Join(root, "z-tiny"), "z-tiny")
 		h.pump("z-tiny", func() bool { return u.engine != nil })
 	}
 	u.showModelPicker()
@@ -390,7 +390,7 @@ func TestSendWaitsForTheLoad(t *testing.T) {
 	h := newHarness(t, nil)
 	u := h.u
 	c := u.chat
-	u.loadModel(dir, "tiny-a")
+	h.load(dir, "tiny-a")
 	test.Type(c.entry, "a question typed during the load")
 	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	if !strings.Contains(c.status.Text, "sent once it is loaded") || len(c.session.Messages()) != 0 {
@@ -404,7 +404,7 @@ func TestSendWaitsForTheLoad(t *testing.T) {
 	}
 	h.pump("the answer", func() bool { return !c.session.Busy() })
 
-	u.loadModel(dir, "tiny-a")
+	h.load(dir, "tiny-a")
 	test.Type(c.entry, "another")
 	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	u.cancelLoad() // back to the model before: the question stays where it is
@@ -451,5 +451,28 @@ func TestReloadOfGoneFolderKeepsModel(t *testing.T) {
 	})
 	if b := buttonsIn(top)["Reload"]; b.b != nil {
 		t.Error("the picker offers Reload of a gone folder")
+	}
+}
+
+// A model chosen while another is in use is checked off the UI goroutine (its folder's
+// headers and tokenizer take a tenth of a second or more); of two chosen in quick succession,
+// the second is loaded, not both one after the other.
+func TestLoadTheLastChosen(t *testing.T) {
+	root := t.TempDir()
+	first, second := filepath.Join(root, "first"), filepath.Join(root, "second")
+	apptest.TinyA(t, first)
+	apptest.TinyA(t, second)
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.loadModel(first, "first")
+	u.loadModel(second, "second")
+	if u.loading != nil {
+		t.Fatal("the load started before its folder was checked, on the UI goroutine")
+	}
+	h.pump("a load", func() bool { return u.loading != nil })
+	h.pump("the model", func() bool { return u.engine != nil && u.loading == nil })
+	h.settle()
+	if got := u.engine.Info().Dir; got != second {
+		t.Errorf("the model in use is %s, want the one chosen last", got)
 	}
 }

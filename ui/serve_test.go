@@ -330,7 +330,7 @@ func TestServeKeepsAddressDuringLoad(t *testing.T) {
 	if u.serving == nil {
 		t.Fatalf("not serving: %v", u.serveErr)
 	}
-	u.loadModel(fixtures.Path(t, "models", "tiny-a"), "tiny-a again")
+	h.load(fixtures.Path(t, "models", "tiny-a"), "tiny-a again")
 	// The next model's server starts on the UI goroutine, which the test holds: until it
 	// pumps, the address answers for the model loading.
 	// New connections each time: one kept alive from before is closed by the old server as
@@ -406,7 +406,7 @@ func TestServeKeepsAddressWhenSwitchCancelled(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	u.loadModel(tinyDir, "other")
+	h.load(tinyDir, "other")
 	u.cancelLoad()
 	h.pump("the old model served again", func() bool { return u.engine != nil && u.loading == nil && u.serving != nil })
 	close(stop)

@@ -89,6 +89,9 @@ type UI struct {
 	// loaded is where engine came from and the options it was loaded with (empty for
 	// Options.Engine); previous, while a load replaces it, is the model it replaces.
 	loaded, previous loadedModel
+	// checks counts the checks of a model folder chosen while another model is in use
+	// (load): only the newest may start its load.
+	checks int
 
 	sidebar *sidebar
 	chat    *chatView
