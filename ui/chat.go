@@ -187,6 +187,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.onSubmit = c.send
 	c.entry.onPasteFiles = c.attach
 	c.entry.onPastePicture = c.pastePicture
+	c.entry.onPage = c.page
 	c.entry.onEscape = c.stop
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)
@@ -695,6 +696,17 @@ func (c *chatView) atBottom() bool {
 // scrolled follows the reader: scrolled to the end, a growing answer keeps the view there;
 // scrolled up to read, it is not pulled down.
 func (c *chatView) scrolled(fyne.Position) { c.follow = c.atBottom() }
+
+// page scrolls the conversation a page up or down from the keyboard (Page Up and Down in
+// the composer), keeping a line of the page before in sight.
+func (c *chatView) page(up bool) {
+	step := max(c.scroll.Size().Height-2*theme.TextSize(), theme.TextSize())
+	if up {
+		step = -step
+	}
+	c.scroll.ScrollToOffset(fyne.NewPos(0, c.scroll.Offset.Y+step))
+	c.scrolled(c.scroll.Offset)
+}
 
 // update shows the new state of message i (an answer growing token by token).
 func (c *chatView) update(i int, m app.ChatMessage) {

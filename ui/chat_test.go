@@ -1158,3 +1158,33 @@ func TestChatDropHintFollowsAttachments(t *testing.T) {
 		t.Error("the line did not come back once the picture was removed")
 	}
 }
+
+// Page Up and Page Down in a one-line composer scroll the conversation, a page at a time, as
+// the mouse wheel does: a keyboard user can read back a long answer.
+func TestChatPagesFromComposer(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	eng.Words = strings.Fields(strings.Repeat("many words that make a long answer ", 80))
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.ask("tell me a long story")
+	h.settle()
+	bottom := c.scroll.Offset.Y
+	if bottom <= 0 {
+		t.Fatalf("the answer does not scroll (offset %v)", bottom)
+	}
+	page := func(name fyne.KeyName) { c.entry.TypedKey(&fyne.KeyEvent{Name: name}) }
+	page(fyne.KeyPageUp)
+	if y := c.scroll.Offset.Y; y >= bottom || c.follow {
+		t.Errorf("Page Up: offset %v from %v, following %v", y, bottom, c.follow)
+	}
+	page(fyne.KeyPageDown)
+	if y := c.scroll.Offset.Y; y != bottom || !c.follow {
+		t.Errorf("Page Down: offset %v, want %v, following %v", y, bottom, c.follow)
+	}
+	// In text of several lines they move the cursor, as in any text field.
+	c.entry.SetText("line one\nline two")
+	page(fyne.KeyPageUp)
+	if y := c.scroll.Offset.Y; y != bottom {
+		t.Errorf("Page Up in a two-line question scrolled the conversation to %v", y)
+	}
+}

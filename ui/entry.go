@@ -25,6 +25,9 @@ type promptEntry struct {
 	// onPastePicture, when set, takes a paste of no text: the clipboard may hold a picture
 	// (a screenshot, an image copied in a browser), which Fyne's text clipboard cannot see.
 	onPastePicture func()
+	// onPage, when set, takes Page Up and Page Down (up true for Page Up) while the text
+	// is one line, where they have nothing to move: the chat scrolls its conversation.
+	onPage func(up bool)
 	// submitOnEnter is false for the canvas prompt, where Enter is a new line.
 	submitOnEnter bool
 	shift         bool
@@ -101,6 +104,11 @@ func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
 	case fyne.KeyEscape:
 		if e.onEscape != nil {
 			e.onEscape()
+			return
+		}
+	case fyne.KeyPageUp, fyne.KeyPageDown:
+		if e.onPage != nil && !strings.Contains(e.Text, "\n") {
+			e.onPage(k.Name == fyne.KeyPageUp)
 			return
 		}
 	}

@@ -857,6 +857,7 @@ func (u *UI) showKeys() {
 		{mod + "+L", "Models"},
 		{mod + "+,", "Settings"},
 		{"Enter, Shift+Enter", "Send the question; a new line"},
+		{"Page Up, Page Down", "Scroll the conversation (from a one-line question)"},
 		{mod + "+V", "Paste a picture or image files into the question"},
 		{mod + "+Enter", "Generate (Create)"},
 		{"Esc", "Stop the answer or the images; close the newest dialog"},
