@@ -210,11 +210,12 @@ func click(t *testing.T, c fyne.Canvas, target fyne.CanvasObject) {
 }
 
 // load is loadModel with the check of the folder (off the UI goroutine while a model is in
-// use) done: its load has started, or its refusal is shown.
+// use) done: its load has started (or already ended: a tiny model loads within one pass of
+// the queue), or its refusal is shown.
 func (h *harness) load(dir, name string) {
 	h.t.Helper()
 	u := h.u
-	before := len(u.dialogs)
+	before, engine := len(u.dialogs), u.engine
 	u.loadModel(dir, name)
-	h.pump("the folder checked", func() bool { return u.loading != nil || len(u.dialogs) > before })
+	h.pump("the folder checked", func() bool { return u.loading != nil || u.engine != engine || len(u.dialogs) > before })
 }

@@ -70,11 +70,16 @@ type sidebar struct {
 
 // historyList is the history's list, where Enter opens the focused entry as Space does
 // (Fyne's List takes Space alone, and Enter is what a keyboard user tries first), and F2
-// and Delete rename and delete the open one (the highlighted row), the keyboard's way to
-// a row's "…" menu.
+// and Delete rename and delete the focused row (the one Up and Down moved to), the
+// keyboard's way to a row's "…" menu.
 type historyList struct {
 	widget.List
-	rename, delete func()
+	rename, delete func(id widget.ListItemID)
+	// escape is the window's Esc, which the List would keep.
+	escape func()
+	// focus follows the List's focused row, which it keeps to itself: Up and Down move it
+	// as they move the List's, within the list, and a click sets it (onClicked).
+	focus widget.ListItemID
 }
 
 func newHistoryList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *historyList {
@@ -89,15 +94,31 @@ func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
 	case fyne.KeyReturn, fyne.KeyEnter:
 		ev = &fyne.KeyEvent{Name: fyne.KeySpace}
+	case fyne.KeyDown:
+		if l.Length != nil && l.focus < l.Length()-1 {
+			l.focus++
+		}
+	case fyne.KeyUp:
+		if l.focus > 0 {
+			l.focus--
+		}
 	case fyne.KeyF2:
-		l.rename()
+		l.rename(l.focus)
 		return
 	case fyne.KeyDelete:
-		l.delete()
+		l.delete(l.focus)
+		return
+	case fyne.KeyEscape:
+		if l.escape != nil {
+			l.escape()
+		}
 		return
 	}
 	l.List.TypedKey(ev)
 }
+
+// onClicked is a row chosen with the pointer (or Space), which the List focuses.
+func (l *historyList) onClicked(id widget.ListItemID) { l.focus = id }
 
 func newSidebar(u *UI) *sidebar {
 	s := &sidebar{u: u, thumbs: map[string]image.Image{}, told: map[string]bool{}, selected: -1, chatIcon: chatIcon()}
@@ -107,11 +128,13 @@ func newSidebar(u *UI) *sidebar {
 	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
 
 	s.list = newHistoryList(func() int { return len(s.entries) }, s.newItem, s.updateItem)
-	s.list.rename = func() { s.onSelected(s.rename) }
-	s.list.delete = func() { s.onSelected(s.delete) }
+	s.list.rename = func(id widget.ListItemID) { s.onRow(id, s.rename) }
+	s.list.delete = func(id widget.ListItemID) { s.onRow(id, s.delete) }
+	s.list.escape = u.escape
 	s.list.OnSelected = func(id widget.ListItemID) {
 		s.selected = id
 		if !s.marking {
+			s.list.onClicked(id)
 			s.open(id)
 		}
 	}
@@ -497,9 +520,9 @@ func openFailure(err error) string {
 	return ""
 }
 
-// onSelected runs do on the highlighted entry, the one open, if any.
-func (s *sidebar) onSelected(do func(app.HistoryEntry)) {
-	if i := s.selected; i >= 0 && i < len(s.entries) {
+// onRow runs do on entry i, if there is one (the list may have shrunk since i was focused).
+func (s *sidebar) onRow(i widget.ListItemID, do func(app.HistoryEntry)) {
+	if i >= 0 && i < len(s.entries) {
 		do(s.entries[i])
 	}
 }

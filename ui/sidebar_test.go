@@ -483,7 +483,8 @@ func TestHistoryEnterOpens(t *testing.T) {
 }
 
 // Tab passes by the rows' "…" buttons (a dozen chats were a dozen stops on the way to
-// Settings): the list is one stop, where F2 renames and Delete deletes the open entry.
+// Settings): the list is one stop, where F2 renames and Delete deletes the focused entry (the
+// one Up and Down moved to; they acted on the open one, whatever row the keys had reached).
 func TestHistoryKeyboard(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
@@ -520,6 +521,21 @@ func TestHistoryKeyboard(t *testing.T) {
 	u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDelete})
 	if len(u.dialogs) != 1 || !strings.Contains(strings.Join(textsIn(c.Overlays().Top()), " "), "three") {
 		t.Fatalf("Delete on the list: %d dialogs (%q), want the question naming the open chat %s", len(u.dialogs), textsIn(c.Overlays().Top()), open)
+	}
+	u.dialogs[0].Dismiss()
+	c.Focus(u.sidebar.list)
+	for range 3 { // past the end: it stays on the last row
+		u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	}
+	u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	if len(u.dialogs) != 1 || !strings.Contains(strings.Join(textsIn(c.Overlays().Top()), " "), "“one”") {
+		t.Fatalf("Delete on the last row: %d dialogs (%q), want the question naming “one”", len(u.dialogs), textsIn(c.Overlays().Top()))
+	}
+	// Esc there is the window's: it closes the question.
+	c.Focus(u.sidebar.list)
+	u.sidebar.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if len(u.dialogs) != 0 {
+		t.Errorf("Esc on the history left %d dialogs open", len(u.dialogs))
 	}
 }
 

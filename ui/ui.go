@@ -861,7 +861,7 @@ func (u *UI) showKeys() {
 		{mod + "+V", "Paste a picture or image files into the question"},
 		{mod + "+Enter", "Generate (Create)"},
 		{"Esc", "Stop the answer or the images; close the newest dialog"},
-		{"F2, Delete", "Rename, delete the history entry open"},
+		{"F2, Delete", "Rename, delete the history entry focused (Up, Down)"},
 		{"Left, Right", "The previous, next image in the large view"},
 		{"Tab, Shift+Tab, Space", "Move between controls; press the one focused"},
 		{mod + "+Q", "Quit"},
