@@ -160,7 +160,12 @@ func readAttachment(path string) (ImageRef, []byte, error) {
 		return ImageRef{}, nil, fmt.Errorf("attach %s: %w", filepath.Base(path), err)
 	}
 	ref := contentRef(data, formatExt(format))
-	ref.Name, ref.Width, ref.Height = filepath.Base(path), cfg.Width, cfg.Height
+	ref.Width, ref.Height = cfg.Width, cfg.Height
+	// A picture of the store (from Create, or pasted) is named by its digest, which says
+	// nothing to people: it has no name.
+	if name := filepath.Base(path); name != ref.SHA256+ref.Ext {
+		ref.Name = name
+	}
 	return ref, data, nil
 }
 

@@ -559,11 +559,11 @@ func (s *ChatSession) prepare(engine Engine, refs []ImageRef) ([]*model.Image, e
 			}
 			if path == "" {
 				// Every answer reads the whole chat, so no follow-up can be answered without it.
-				return nil, fmt.Errorf("the image %s of this chat is missing from the history folder, and every answer reads the whole chat: ask in a new chat (attach the image again if you have it)", ref.Name)
+				return nil, fmt.Errorf("%s of this chat is missing from the history folder, and every answer reads the whole chat: ask in a new chat (attach the image again if you have it)", ref.Label())
 			}
 			var err error
 			if img, err = engine.ReadImage(path); err != nil {
-				return nil, fmt.Errorf("read %s: %w", ref.Name, err)
+				return nil, fmt.Errorf("read %s: %w", ref.Label(), err)
 			}
 			s.mu.Lock()
 			if s.engine == engine {

@@ -50,6 +50,15 @@ type ImageRef struct {
 	Height int `json:"height,omitempty"`
 }
 
+// Label names the picture for people in a sentence: "the image NAME", or, for one without a
+// name (made in Create, or pasted), "a picture of W×H".
+func (r ImageRef) Label() string {
+	if r.Name != "" {
+		return "the image " + r.Name
+	}
+	return fmt.Sprintf("a picture of %d×%d", r.Width, r.Height)
+}
+
 // ChatRecord is a chat as chats/ID.json holds it.
 type ChatRecord struct {
 	// Version is the file format's (StoreVersion when written).

@@ -207,7 +207,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.progText = widget.NewLabel("")
 	c.progText.Importance = widget.LowImportance
 	c.stopB = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), c.stop)
-	c.stopB.Importance = widget.WarningImportance
+	c.stopB.Importance = widget.MediumImportance // quiet beside the bar: one accent colour, Generate's
 	c.progRow = container.NewBorder(nil, nil, nil, container.NewHBox(c.progText, c.stopB),
 		c.progress)
 	c.progRow.Hide()
@@ -892,6 +892,8 @@ func (c *canvasView) openLarge(i int) {
 		c.applySettings(s, true)
 		d.Hide()
 	})
+	use.Importance = widget.HighImportance // the view's main action
+
 	var buttons []fyne.CanvasObject
 	tiles := c.tiles
 	n := len(tiles)

@@ -393,7 +393,8 @@ func (c *chatView) updateButtons() {
 	if busy {
 		c.sendB.SetText("Stop")
 		c.sendB.SetIcon(theme.MediaStopIcon())
-		c.sendB.Importance = widget.WarningImportance
+		// The accent, as Send: one accent colour in the window (an orange Stop was a third).
+		c.sendB.Importance = widget.HighImportance
 		c.sendB.Enable()
 	} else {
 		c.sendB.SetText("Send")

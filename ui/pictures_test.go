@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,5 +189,39 @@ func TestChatPasteNothing(t *testing.T) {
 	h.settle() // the read's outcome, handed to the UI goroutine
 	if len(ch.attached) != 0 || ch.notice.Visible() || ch.entry.Text != "" {
 		t.Errorf("a paste of nothing: %d attached, notice %q, text %q", len(ch.attached), ch.notice.Text, ch.entry.Text)
+	}
+}
+
+// A chat picture opened large has Copy too, and a picture of the store (pasted, or from
+// Create) is titled as an image, not by the digest its file is named by.
+func TestChatPictureViewCopies(t *testing.T) {
+	clip := &fakePictures{}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = clip; o.copiedFor = time.Hour })
+	data, err := os.ReadFile(landscape(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := h.u.store.PutImage(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.u.chat
+	c.attachFiles([]attachment{{path: h.u.store.ImagePath(ref), label: "Pasted image"}})
+	h.pump("the picture", func() bool { return len(c.attached) == 1 })
+	h.ask("what is it?")
+	m := c.session.Messages()[0]
+	if len(m.Images) != 1 || m.Images[0].Name != "" {
+		t.Fatalf("the question's picture is named %q", m.Images[0].Name)
+	}
+	h.u.showImage(h.u.store.ImagePath(m.Images[0]), m.Images[0].Name, "")
+	h.pump("the large view", func() bool { return h.u.win.Canvas().Overlays().Top() != nil })
+	view := h.u.win.Canvas().Overlays().Top()
+	if texts := textsIn(view); !slices.Contains(texts, "Image") {
+		t.Errorf("the view's title is not Image: %q", texts)
+	}
+	test.Tap(buttonsIn(view)["Copy"].b)
+	h.pump("Copied", func() bool { return buttonsIn(view)["Copied"].b != nil })
+	if img, err := png.Decode(bytes.NewReader(clip.held())); err != nil || img.Bounds().Dx() != 150 {
+		t.Errorf("the clipboard holds %v (%v)", img, err)
 	}
 }

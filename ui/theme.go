@@ -64,6 +64,16 @@ func (janusTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color 
 			}
 			return color.NRGBA{R: 0xa8, G: 0x58, B: 0x00, A: 0xff}
 		}
+		if n == theme.ColorNameSuccess {
+			// Fyne's dark green is a neon beside the accent; a quieter green still reads.
+			return color.NRGBA{R: 0x6c, G: 0xc7, B: 0x7a, A: 0xff}
+		}
+	case theme.ColorNameOverlayBackground, theme.ColorNameMenuBackground:
+		// Dialogs, menus and hints a step above the window's grey: Fyne's dark navy made
+		// every pop-up look like another app's.
+		if dark {
+			return color.NRGBA{R: 0x23, G: 0x23, B: 0x27, A: 0xff}
+		}
 	case colorNameBubble:
 		if dark {
 			return color.NRGBA{R: 0x2f, G: 0x32, B: 0x48, A: 0xff}

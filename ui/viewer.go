@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -37,9 +38,29 @@ func (u *UI) showImage(path, title, caption string) {
 				u.showError("Cannot open the image", err, "The file may have been moved or damaged.")
 				return
 			}
-			u.showPicture(img, title, caption)
+			u.showPicture(img, title, caption, u.copyPictureButton(img))
 		})
 	}()
+}
+
+// copyPictureButton is a Copy for the large view of img, which says Copied for a moment, or
+// why the clipboard did not take it.
+func (u *UI) copyPictureButton(img image.Image) fyne.CanvasObject {
+	var b *widget.Button
+	var timer *time.Timer
+	b = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		u.copyPicture(img, app.ImageMeta{}, func(err error) {
+			if err != nil {
+				u.showError("Cannot copy the image", err, "")
+				return
+			}
+			u.flash(&timer, func() { b.SetText("Copied"); b.SetIcon(theme.ConfirmIcon()) },
+				func() { b.SetText("Copy"); b.SetIcon(theme.ContentCopyIcon()) })
+		})
+	})
+	// One width for Copy and Copied: the buttons beside it do not move.
+	return container.New(fixedWidth{steadyWidth(widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), nil),
+		widget.NewButtonWithIcon("Copied", theme.ConfirmIcon(), nil))}, b)
 }
 
 // showPicture opens img large with a caption and actions beside its Close, and returns the
