@@ -234,11 +234,17 @@ func newCanvasView(u *UI) *canvasView {
 	// no empty row is kept for the progress when none does. A failure's line takes room
 	// under the settings, only while there is one.
 	c.slot = container.New(steadyStack{}, c.settings, container.New(middleRow{}, c.progRow))
-	head := container.NewVBox(top, c.slot, c.notice, c.status)
+	// The prompt and its settings in a column as wide as a row of four tiles at most, centred
+	// over the grid as the chat's column is: in a wide window they ran edge to edge, the
+	// sliders half a metre long, over a grid in the middle.
+	head := container.New(centeredColumn{createWidth}, container.NewVBox(top, c.slot, c.notice, c.status))
 	c.content = container.NewPadded(container.NewBorder(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
 	return c
 }
+
+// createWidth is the widest the Create view's prompt and settings grow.
+const createWidth = 960
 
 func (c *canvasView) emptyState() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Describe an image and press Generate", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
@@ -249,7 +255,7 @@ func (c *canvasView) emptyState() fyne.CanvasObject {
 	for _, ex := range canvasExamples {
 		box.Add(container.NewCenter(exampleChip(ex, func() {
 			c.prompt.putText(ex)
-			c.u.win.Canvas().Focus(c.prompt)
+			c.u.focusSoon(c.prompt)
 		})))
 	}
 	return container.NewCenter(box)

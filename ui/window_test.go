@@ -981,3 +981,24 @@ func TestKeysFitSmallestWindow(t *testing.T) {
 		t.Error("the list of keys is not in a scroll")
 	}
 }
+
+// In a wide window the Create view's prompt and settings keep to a centred column, as the
+// chat does, instead of running edge to edge over a grid in the middle.
+func TestCreateColumnInWideWindow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.ShowCreate()
+	u.win.Resize(fyne.NewSize(1920, 1080))
+	h.settle()
+	d := fyne.CurrentApp().Driver()
+	p := u.create.prompt
+	left := d.AbsolutePositionForObject(p).X
+	right := left + p.Size().Width + u.create.genB.Size().Width
+	if w := right - left; w > createWidth {
+		t.Errorf("the prompt and Generate span %.0f, wider than the column's %d", w, createWidth)
+	}
+	side := d.AbsolutePositionForObject(u.tabs).X
+	if mid, want := (left+right)/2, side+u.tabs.Size().Width/2; mid < want-40 || mid > want+40 {
+		t.Errorf("the column's middle is at %.0f, the view's at %.0f", mid, want)
+	}
+}
