@@ -174,7 +174,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Threads", softFocus(f.threads)),
 		widget.NewFormItem("Weights", container.NewVBox(softFocus(f.weights), weightsHint)),
 		widget.NewFormItem("Arithmetic", container.NewVBox(softFocus(f.precision), wrappedHint(f.precisionHint()))),
-		widget.NewFormItem("Images per run", softFocus(f.n)),
+		hint(widget.NewFormItem("Images per run", softFocus(f.n)), "These three are what Create starts with, and what its Reset brings back."),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt. The original uses 5."),
 		hint(widget.NewFormItem("Temperature", f.temp), "How much the images vary. The original uses 1."),
 		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does."),
@@ -326,7 +326,7 @@ func (u *UI) openSettings() *settingsForm {
 		gutteredVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))), u.win)
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})
 	d.SetOnClosed(func() { u.serveStatus = nil })
-	d.Resize(u.dialogSize(fyne.NewSize(640, 720)))
+	d.Resize(u.dialogSize(fyne.NewSize(640, 900))) // all of it in a tall window, scrolled in a small one
 	u.show(d)
 	return f
 }
