@@ -754,6 +754,11 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			return max(w+6*theme.Padding(), row+2*theme.Padding())
 		}
 		v.obj = container.NewPadded(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card))
+		if i > 0 {
+			// A turn stands apart from the one before: a question as near its previous
+			// answer as to its own ran the exchanges together.
+			v.obj = container.New(layout.NewCustomPaddedLayout(3*theme.Padding(), 0, 0, 0), v.obj)
+		}
 		return v
 	}
 	v.answer = newParagraphs()
