@@ -143,6 +143,9 @@ func TestErrors(t *testing.T) {
 		{"audio out", "/v1/chat/completions", chat(map[string]any{"modalities": []string{"text", "audio"}}), 400, "", "modalities"},
 		{"audio options", "/v1/chat/completions", chat(map[string]any{"audio": map[string]any{"voice": "alloy", "format": "wav"}}), 400, "", "audio"},
 		{"logit bias", "/v1/chat/completions", chat(map[string]any{"logit_bias": map[string]any{"50256": -100}}), 400, "", "logit_bias"},
+		{"misspelt field", "/v1/chat/completions", chat(map[string]any{"max_token": 5}), 400, "", "max_token"},
+		{"field in capitals", "/v1/chat/completions", chat(map[string]any{"MAX_TOKENS": 3}), 400, "", "MAX_TOKENS"},
+		{"misspelt image field", "/v1/images/generations", map[string]any{"prompt": "x", "respons_format": "url"}, 400, "", "respons_format"},
 		{"image model", "/v1/images/generations", map[string]any{"prompt": "x", "model": "stable-diffusion"}, 404, "model_not_found", ""},
 		{"image size", "/v1/images/generations", map[string]any{"prompt": "x", "size": "large"}, 400, "", "size"},
 		{"image size zero", "/v1/images/generations", map[string]any{"prompt": "x", "size": "0x1024"}, 400, "", "size"},
@@ -418,6 +421,38 @@ func TestDesktopHints(t *testing.T) {
 		}
 		if desktop && (!strings.Contains(bodies[0], "Settings") || !strings.Contains(bodies[1], "Models")) {
 			t.Errorf("the desktop's errors do not point at its Settings and Models: %s / %s", bodies[0], bodies[1])
+		}
+	}
+}
+
+// Field names: a known field in another case or one or two letters off is refused, naming it
+// (they were taken, or dropped, silently); OpenAI's fields this server does without and other
+// unknown names (another server's extensions) pass.
+func TestCheckFieldNames(t *testing.T) {
+	for _, c := range []struct {
+		body  string
+		param string // "" when it passes
+		says  string
+	}{
+		{`{"max_tokens": 5, "temperature": 0}`, "", ""},
+		{`{"user": "u1", "store": false, "frequency_penalty": 0, "tools": []}`, "", ""},
+		{`{"keep_alive": "5m", "options": {"num_ctx": 4096}}`, "", ""},
+		{`{"max_token": 5}`, "max_token", `did you mean "max_tokens"`},
+		{`{"temprature": 0.5}`, "temprature", `did you mean "temperature"`},
+		{`{"Stream": true}`, "Stream", `lower case ("stream")`},
+		{`{"seeds": 4}`, "seeds", `did you mean "seed"`},
+	} {
+		var req chatRequest
+		raw := []byte(c.body)
+		if err := json.Unmarshal(raw, &req); err != nil {
+			t.Fatal(err)
+		}
+		e := checkFieldNames(raw, &req)
+		switch {
+		case c.param == "" && e != nil:
+			t.Errorf("%s refused: %v", c.body, e)
+		case c.param != "" && (e == nil || e.param != c.param || !strings.Contains(e.message, c.says)):
+			t.Errorf("%s: %+v, want a refusal of %s saying %s", c.body, e, c.param, c.says)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -644,7 +645,83 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiErr
 		}
 		return badRequest("", "the body is not a valid request: %v", err)
 	}
+	return checkFieldNames(raw, v)
+}
+
+// ignoredFields are OpenAI's request fields this server takes and does without: they change
+// nothing a client can see from Janus (a user id, storage, metadata) or ask for what every
+// answer here already is (one tool-less choice). Other unknown names are let through too,
+// as local OpenAI-compatible servers do, unless they look like a misspelt field.
+var ignoredFields = []string{
+	"user", "store", "metadata", "service_tier", "parallel_tool_calls", "tools", "functions",
+	"frequency_penalty", "presence_penalty", "prediction", "reasoning_effort", "web_search_options",
+	"safety_identifier", "prompt_cache_key", "verbosity", "quality", "style", "moderation", "input_fidelity",
+}
+
+// checkFieldNames refuses a body whose top-level field names are a field's in another case
+// (encoding/json takes them, so "MAX_TOKENS" counted) or one or two letters from a field's
+// ("max_token" was ignored, and the answer ran to the default length): a client's mistake
+// silently changed what it got. v is the request struct raw was decoded into.
+func checkFieldNames(raw []byte, v any) *apiError {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil // not an object: Unmarshal into v said so already
+	}
+	known := append(jsonFieldNames(reflect.TypeOf(v)), ignoredFields...)
+	for name := range fields {
+		if slices.Contains(known, name) {
+			continue
+		}
+		for _, k := range known {
+			if strings.EqualFold(name, k) {
+				return badRequest(name, "unknown field %q: field names are lower case (%q)", truncate(name, 40), k)
+			}
+		}
+		for _, k := range known {
+			if len(name) >= 4 && editDistance(name, k) <= 2 {
+				return badRequest(name, "unknown field %q: did you mean %q?", truncate(name, 40), k)
+			}
+		}
+	}
 	return nil
+}
+
+// jsonFieldNames are the JSON names of the fields of the struct t points to.
+func jsonFieldNames(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes; field names are ASCII).
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // jsonKind names a Go type as JSON does.
