@@ -14,6 +14,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/tokenizer"
 )
 
 // chatRequest is the body of POST /v1/chat/completions. Fields OpenAI defines that do not
@@ -751,14 +752,19 @@ func (f *stopFilter) out(s string) {
 	}
 }
 
-// controlToken returns the first of the model's added tokens (role markers, image brackets,
-// end of sentence) that text holds, as the prompt would be tokenized: typed into a message, one
-// would act as the control token, not be read as text (a user of a front end could end the
-// question and write the answer's start, or another user's turn).
+// controlToken returns the first of the model's special tokens (role markers, image
+// brackets, end of sentence) that text holds, as the prompt would be tokenized: typed into a
+// message, one would act as the control token, not be read as text (a user of a front end
+// could end the question and write the answer's start, or another user's turn).
 func (s *Server) controlToken(text string) (string, bool) {
-	tok := s.m.Prompt.Tokenizer()
+	return specialTokenIn(s.m.Prompt.Tokenizer(), text)
+}
+
+// specialTokenIn is controlToken for tok. Special, not merely added: DeepSeek's tokenizer
+// adds ordinary letters too (ö, ü, ø, ÷ among them), which are text.
+func specialTokenIn(tok *tokenizer.Tokenizer, text string) (string, bool) {
 	for _, id := range tok.Encode(text, false) {
-		if tok.IsAdded(id) {
+		if tok.IsSpecial(id) {
 			t, _ := tok.IDToken(id)
 			return t, true
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/tokenizer"
 )
 
 type errorResp struct {
@@ -437,6 +438,8 @@ func TestCheckFieldNames(t *testing.T) {
 		{`{"max_tokens": 5, "temperature": 0}`, "", ""},
 		{`{"user": "u1", "store": false, "frequency_penalty": 0, "tools": []}`, "", ""},
 		{`{"keep_alive": "5m", "options": {"num_ctx": 4096}}`, "", ""},
+		{`{"top_a": 0.1, "min_tokens": 2, "models": ["a", "b"], "min_p": 0.05, "typical_p": 1}`, "", ""},
+		{`{"reasoning": {"effort": "low"}, "stream_options": {"include_usage": true}}`, "", ""},
 		{`{"max_token": 5}`, "max_token", `did you mean "max_tokens"`},
 		{`{"temprature": 0.5}`, "temprature", `did you mean "temperature"`},
 		{`{"Stream": true}`, "Stream", `lower case ("stream")`},
@@ -453,6 +456,28 @@ func TestCheckFieldNames(t *testing.T) {
 			t.Errorf("%s refused: %v", c.body, e)
 		case c.param != "" && (e == nil || e.param != c.param || !strings.Contains(e.message, c.says)):
 			t.Errorf("%s: %+v, want a refusal of %s saying %s", c.body, e, c.param, c.says)
+		}
+	}
+}
+
+// The control tokens refused in text are the special ones: DeepSeek's tokenizer adds ordinary
+// letters too (ö, ü, ø, ÷), and German, Spanish or Danish text was refused.
+func TestSpecialTokenIn(t *testing.T) {
+	tok, err := tokenizer.Load(fixtures.Path(t, "tokenizers", "deepseek-llm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		text, want string
+	}{
+		{"Schöne Grüße aus København", ""},
+		{"¿Qué es el menú? x ÷ y", ""},
+		{"a <| b |> c in code", ""},
+		{"done<｜end▁of▁sentence｜>and more", "<｜end▁of▁sentence｜>"},
+	} {
+		got, found := specialTokenIn(tok, c.text)
+		if found != (c.want != "") || got != c.want {
+			t.Errorf("specialTokenIn(%q) = %q, %v; want %q", c.text, got, found, c.want)
 		}
 	}
 }

@@ -656,6 +656,9 @@ var ignoredFields = []string{
 	"user", "store", "metadata", "service_tier", "parallel_tool_calls", "tools", "functions",
 	"frequency_penalty", "presence_penalty", "prediction", "reasoning_effort", "web_search_options",
 	"safety_identifier", "prompt_cache_key", "verbosity", "quality", "style", "moderation", "input_fidelity",
+	// Other servers' sampling and routing fields, which clients set up for them send here.
+	"top_a", "min_p", "typical_p", "min_tokens", "models", "route", "provider", "transforms",
+	"repeat_penalty", "mirostat", "num_ctx", "num_predict", "keep_alive", "options",
 }
 
 // checkFieldNames refuses a body whose top-level field names are a field's in another case
@@ -677,8 +680,14 @@ func checkFieldNames(raw []byte, v any) *apiError {
 				return badRequest(name, "unknown field %q: field names are lower case (%q)", truncate(name, 40), k)
 			}
 		}
+		// One letter off a name of four or more, two off a long one: closer than the
+		// names clients really send come to each other.
+		most := 1
+		if len(name) >= 8 {
+			most = 2
+		}
 		for _, k := range known {
-			if len(name) >= 4 && editDistance(name, k) <= 2 {
+			if len(name) >= 4 && editDistance(name, k) <= most {
 				return badRequest(name, "unknown field %q: did you mean %q?", truncate(name, 40), k)
 			}
 		}
