@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -128,7 +129,9 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 			e.onPasteFiles(paths)
 			return
 		}
-		if text == "" && e.onPastePicture != nil {
+		// No text, or "text" that is none (a picture's bytes: some owners of an X11 clipboard
+		// hand a large picture over for any type asked, and Fyne took it as text).
+		if e.onPastePicture != nil && (text == "" || strings.HasPrefix(text, "\x89PNG") || !utf8.ValidString(text)) {
 			e.onPastePicture()
 			return
 		}

@@ -46,6 +46,13 @@ func (f *fakePictures) WritePNG(data []byte) error {
 	return nil
 }
 
+// set changes what the clipboard holds, and what its reads fail with.
+func (f *fakePictures) set(png []byte, readErr error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.png, f.readErr = png, readErr
+}
+
 func (f *fakePictures) held() []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -79,7 +86,9 @@ func TestCanvasCopyImage(t *testing.T) {
 		t.Errorf("the copied PNG does not carry its prompt: %v", fields)
 	}
 
+	clip.mu.Lock()
 	clip.writeErr = errors.New("the clipboard did not take the picture")
+	clip.mu.Unlock()
 	c.copyImage(0, nil)
 	h.pump("the failed copy", func() bool { return c.notice.Visible() })
 	if !strings.Contains(c.notice.Text, "did not take the picture") {
@@ -109,7 +118,9 @@ func TestLargeViewCopySaysCopied(t *testing.T) {
 		t.Errorf("after Copy the view is still on top: %v; the clipboard holds %d bytes", top == view, len(clip.held()))
 	}
 
+	clip.mu.Lock()
 	clip.writeErr = errors.New("no clipboard here")
+	clip.mu.Unlock()
 	c.openLarge(1)
 	view = h.u.win.Canvas().Overlays().Top()
 	test.Tap(buttonsIn(view)["Copy"].b)
@@ -146,10 +157,28 @@ func TestChatPastePicture(t *testing.T) {
 		t.Errorf("the paste typed %q", ch.entry.Text)
 	}
 
+	// A picture's bytes handed over as text (an X11 owner answering every type with the
+	// picture) are no text: the picture clipboard is asked.
+	cb.SetContent("\x89PNG\r\n\x1a\n\x00\x00 binary")
+	clip.set(nil, nil)
+	paste()
+	h.pump("the picture clipboard asked", func() bool {
+		clip.mu.Lock()
+		defer clip.mu.Unlock()
+		return clip.reads == 2
+	})
+	if ch.entry.Text != "" {
+		t.Errorf("a picture's bytes were typed: %q", ch.entry.Text)
+	}
+	clip.set(data, nil)
+
 	cb.SetContent("some words")
 	paste()
-	if ch.entry.Text != "some words" || clip.reads != 1 {
-		t.Errorf("a paste of words typed %q and read the picture clipboard %d times", ch.entry.Text, clip.reads)
+	clip.mu.Lock()
+	reads := clip.reads
+	clip.mu.Unlock()
+	if ch.entry.Text != "some words" || reads != 2 {
+		t.Errorf("a paste of words typed %q and read the picture clipboard %d times", ch.entry.Text, reads)
 	}
 
 	for _, c := range []struct {
@@ -163,7 +192,7 @@ func TestChatPastePicture(t *testing.T) {
 		{"damaged", []byte("\x89PNG not really"), nil, "Cannot paste the picture"},
 	} {
 		ch.setNotice("")
-		clip.png, clip.readErr = c.png, c.err
+		clip.set(c.png, c.err)
 		cb.SetContent("")
 		paste()
 		h.pump(c.name+": the notice", func() bool { return ch.notice.Visible() })
@@ -223,5 +252,63 @@ func TestChatPictureViewCopies(t *testing.T) {
 	h.pump("Copied", func() bool { return buttonsIn(view)["Copied"].b != nil })
 	if img, err := png.Decode(bytes.NewReader(clip.held())); err != nil || img.Bounds().Dx() != 150 {
 		t.Errorf("the clipboard holds %v (%v)", img, err)
+	}
+}
+
+// stuckPictures is a clipboard whose owner does not answer a read until release is closed,
+// with the library's one lock for every call: a write waits for the stuck read.
+type stuckPictures struct {
+	fakePictures
+	release chan struct{}
+	lock    sync.Mutex
+}
+
+func (s *stuckPictures) ReadPNG() ([]byte, error) {
+	s.lock.Lock()
+	defer s.lock.Unlock()
+	<-s.release
+	return s.fakePictures.ReadPNG()
+}
+
+func (s *stuckPictures) WritePNG(data []byte) error {
+	s.lock.Lock()
+	defer s.lock.Unlock()
+	return s.fakePictures.WritePNG(data)
+}
+
+// A clipboard owner that does not answer is said, and Copy meanwhile fails at once with the
+// same reason (the library's calls wait for one another: a Copy after a stuck paste hung for
+// good, saying nothing); once the owner answers, Copy works again.
+func TestClipboardOwnerNotAnswering(t *testing.T) {
+	clip := &stuckPictures{release: make(chan struct{})}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = clip; o.pasteWait = 50 * time.Millisecond })
+	ch := h.u.chat
+	cb := fyne.CurrentApp().Clipboard()
+	cb.SetContent("")
+	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+	h.pump("the paste given up", func() bool { return ch.notice.Visible() })
+	if !strings.Contains(ch.notice.Text, "does not answer") {
+		t.Errorf("a stuck paste says %q", ch.notice.Text)
+	}
+	c := h.u.create
+	generateTwo(t, h)
+	c.copyImage(0, nil)
+	h.pump("the copy refused", func() bool { return c.notice.Visible() })
+	if !strings.Contains(c.notice.Text, "does not answer") {
+		t.Errorf("a copy behind a stuck paste says %q", c.notice.Text)
+	}
+	close(clip.release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.setNotice("")
+		c.copyImage(1, nil)
+		h.pump("the copy", func() bool { return c.notice.Visible() || c.info.Text == "Copied the image to the clipboard" })
+		if !c.notice.Visible() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Copy still fails once the owner answered: %q", c.notice.Text)
+		}
+		time.Sleep(10 * time.Millisecond) // the stuck read's end is noticed on its own goroutine
 	}
 }

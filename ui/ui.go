@@ -67,8 +67,10 @@ type Options struct {
 	// launchWait, draftDelay and copiedFor replace app.LaunchWait, draftDelay and copiedFor
 	// when set (tests).
 	launchWait, draftDelay, copiedFor time.Duration
-	// pictures replaces the system's picture clipboard when set (tests).
-	pictures pictureClipboard
+	// pictures and pasteWait replace the system's picture clipboard and pasteWait when set
+	// (tests).
+	pictures  pictureClipboard
+	pasteWait time.Duration
 }
 
 // UI is the main window and the state behind it. Its methods run on the UI goroutine.
@@ -89,6 +91,8 @@ type UI struct {
 	// loaded is where engine came from and the options it was loaded with (empty for
 	// Options.Engine); previous, while a load replaces it, is the model it replaces.
 	loaded, previous loadedModel
+	// clip is the picture clipboard, made at its first use (pictures).
+	clip *guardedPictures
 	// checks counts the checks of a model folder chosen while another model is in use
 	// (load): only the newest may start its load.
 	checks int
