@@ -929,17 +929,7 @@ func (c *canvasView) openLarge(i int) {
 			buttons = append(buttons, widget.NewButtonWithIcon(a.name, a.icon, func() { d.Hide(); a.do() }))
 			continue
 		}
-		var b *widget.Button
-		var timer *time.Timer
-		b = widget.NewButtonWithIcon(a.name, a.icon, func() {
-			a.inView(func() {
-				c.u.flash(&timer, func() { b.SetText(a.doneName); b.SetIcon(theme.ConfirmIcon()) },
-					func() { b.SetText(a.name); b.SetIcon(a.icon) })
-			})
-		})
-		// One width for the action and its outcome: the buttons beside it do not move.
-		buttons = append(buttons, container.New(fixedWidth{steadyWidth(widget.NewButtonWithIcon(a.name, a.icon, nil),
-			widget.NewButtonWithIcon(a.doneName, theme.ConfirmIcon(), nil))}, b))
+		buttons = append(buttons, c.u.flashButton(a.name, a.doneName, a.icon, a.inView))
 	}
 	// The caption holds the prompt whole (it wraps): the title only says which image this is.
 	title := "Image"

@@ -133,8 +133,12 @@ func (u *UI) load(dir string, opts app.LoadOptions, back bool) {
 	// off the UI goroutine, and only the newest click counts.
 	u.checks++
 	check, engine := u.checks, u.engine
+	inspect := app.Inspect
+	if u.opts.inspect != nil {
+		inspect = u.opts.inspect
+	}
 	go func() {
-		e, err := app.Inspect(dir)
+		e, err := inspect(dir)
 		_, serr := os.Stat(dir)
 		u.do(func() {
 			if check != u.checks || u.engine != engine {

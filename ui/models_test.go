@@ -455,24 +455,37 @@ func TestReloadOfGoneFolderKeepsModel(t *testing.T) {
 }
 
 // A model chosen while another is in use is checked off the UI goroutine (its folder's
-// headers and tokenizer take a tenth of a second or more); of two chosen in quick succession,
-// the second is loaded, not both one after the other.
+// headers and tokenizer take a tenth of a second or more), and only the last choice counts:
+// a second choice refused (a broken folder) while the first's check still ran left the first
+// free to load once its check ended, as if chosen after.
 func TestLoadTheLastChosen(t *testing.T) {
 	root := t.TempDir()
 	first, second := filepath.Join(root, "first"), filepath.Join(root, "second")
 	apptest.TinyA(t, first)
 	apptest.TinyA(t, second)
-	h := newHarness(t, apptest.NewFakeEngine(0))
+	apptest.CutWeights(t, second)
+	// The first check ends after the second, as a slow disk may make it.
+	secondDone := make(chan struct{})
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) {
+		o.inspect = func(dir string) (app.ModelEntry, error) {
+			if dir == first {
+				<-secondDone
+			} else {
+				defer close(secondDone)
+			}
+			return app.Inspect(dir)
+		}
+	})
 	u := h.u
+	fake := u.engine
 	u.loadModel(first, "first")
 	u.loadModel(second, "second")
 	if u.loading != nil {
 		t.Fatal("the load started before its folder was checked, on the UI goroutine")
 	}
-	h.pump("a load", func() bool { return u.loading != nil })
-	h.pump("the model", func() bool { return u.engine != nil && u.loading == nil })
+	h.pump("the second refused", func() bool { return len(u.dialogs) == 1 })
 	h.settle()
-	if got := u.engine.Info().Dir; got != second {
-		t.Errorf("the model in use is %s, want the one chosen last", got)
+	if u.loading != nil || u.engine != fake {
+		t.Errorf("after the last choice was refused: loading %v, model in use changed %v", u.loading != nil, u.engine != fake)
 	}
 }

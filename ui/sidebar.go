@@ -78,7 +78,8 @@ type historyList struct {
 	// escape is the window's Esc, which the List would keep.
 	escape func()
 	// focus follows the List's focused row, which it keeps to itself: Up and Down move it
-	// as they move the List's, within the list, and a click sets it (onClicked).
+	// as they move the List's, within the list. (A click on a row does not move the List's:
+	// the row takes the tap before the List's item does.)
 	focus widget.ListItemID
 }
 
@@ -117,9 +118,6 @@ func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 	l.List.TypedKey(ev)
 }
 
-// onClicked is a row chosen with the pointer (or Space), which the List focuses.
-func (l *historyList) onClicked(id widget.ListItemID) { l.focus = id }
-
 func newSidebar(u *UI) *sidebar {
 	s := &sidebar{u: u, thumbs: map[string]image.Image{}, told: map[string]bool{}, selected: -1, chatIcon: chatIcon()}
 	newChat := widget.NewButtonWithIcon("New chat", chatIcon(), func() { u.newChat() })
@@ -134,7 +132,6 @@ func newSidebar(u *UI) *sidebar {
 	s.list.OnSelected = func(id widget.ListItemID) {
 		s.selected = id
 		if !s.marking {
-			s.list.onClicked(id)
 			s.open(id)
 		}
 	}

@@ -71,6 +71,8 @@ type Options struct {
 	// (tests).
 	pictures  pictureClipboard
 	pasteWait time.Duration
+	// inspect replaces app.Inspect for the check of a model folder chosen (tests).
+	inspect func(dir string) (app.ModelEntry, error)
 }
 
 // UI is the main window and the state behind it. Its methods run on the UI goroutine.

@@ -46,21 +46,31 @@ func (u *UI) showImage(path, title, caption string) {
 // copyPictureButton is a Copy for the large view of img, which says Copied for a moment, or
 // why the clipboard did not take it.
 func (u *UI) copyPictureButton(img image.Image) fyne.CanvasObject {
-	var b *widget.Button
-	var timer *time.Timer
-	b = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	return u.flashButton("Copy", "Copied", theme.ContentCopyIcon(), func(done func()) {
 		u.copyPicture(img, app.ImageMeta{}, func(err error) {
 			if err != nil {
 				u.showError("Cannot copy the image", err, "")
 				return
 			}
-			u.flash(&timer, func() { b.SetText("Copied"); b.SetIcon(theme.ConfirmIcon()) },
-				func() { b.SetText("Copy"); b.SetIcon(theme.ContentCopyIcon()) })
+			done()
 		})
 	})
-	// One width for Copy and Copied: the buttons beside it do not move.
-	return container.New(fixedWidth{steadyWidth(widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), nil),
-		widget.NewButtonWithIcon("Copied", theme.ConfirmIcon(), nil))}, b)
+}
+
+// flashButton is a button of a view that stays open (the large view's Save and Copy): act
+// runs the action and calls done once it succeeded, and the button then says doneName, with
+// a tick, for a moment. It keeps one width for both, so the buttons beside it do not move.
+func (u *UI) flashButton(name, doneName string, icon fyne.Resource, act func(done func())) fyne.CanvasObject {
+	var b *widget.Button
+	var timer *time.Timer
+	b = widget.NewButtonWithIcon(name, icon, func() {
+		act(func() {
+			u.flash(&timer, func() { b.SetText(doneName); b.SetIcon(theme.ConfirmIcon()) },
+				func() { b.SetText(name); b.SetIcon(icon) })
+		})
+	})
+	return container.New(fixedWidth{steadyWidth(widget.NewButtonWithIcon(name, icon, nil),
+		widget.NewButtonWithIcon(doneName, theme.ConfirmIcon(), nil))}, b)
 }
 
 // showPicture opens img large with a caption and actions beside its Close, and returns the

@@ -913,7 +913,7 @@ func TestViewKeptAcrossQuit(t *testing.T) {
 // The focus does not stay on a widget that goes away: a removed image's ✕, the settings row a
 // run hides, Stop once the run ends. Keys typed then went nowhere, and Esc did not stop.
 func TestFocusLeavesWhatGoes(t *testing.T) {
-	eng := apptest.NewFakeEngine(5 * time.Millisecond)
+	eng := apptest.NewFakeEngine(time.Second) // a run that lasts until Stop, whatever the load
 	h := newHarness(t, eng)
 	u := h.u
 	c := u.win.Canvas()
@@ -935,6 +935,9 @@ func TestFocusLeavesWhatGoes(t *testing.T) {
 	c.Focus(cv.count)
 	cv.generate()
 	h.pump("the focus in the prompt", func() bool { return c.Focused() == cv.prompt })
+	if cv.job == nil || !cv.stopB.Visible() {
+		t.Fatal("the run ended before Stop could be focused")
+	}
 	c.Focus(cv.stopB)
 	test.Tap(cv.stopB)
 	h.pump("the run's end", func() bool { return cv.job == nil })
