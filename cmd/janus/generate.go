@@ -171,6 +171,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	// Every image made is saved that can be: one that cannot (a full disk, a file made
 	// meanwhile without --force) does not cost the others, minutes of work.
 	var failed []error
+	var saved []string
 	for i, img := range res.Images {
 		meta := app.ImageMeta{
 			Prompt: prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
@@ -180,20 +181,25 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			failed = append(failed, err)
 			continue
 		}
+		saved = append(saved, paths[i])
 		if !*asJSON {
 			fmt.Fprintln(stdout, paths[i])
 		}
 	}
+	err = nil
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d images not saved: %w", len(failed), len(res.Images), errors.Join(failed...))
+		err = fmt.Errorf("%d of %d images not saved: %w", len(failed), len(res.Images), errors.Join(failed...))
 	}
-	if !*asJSON {
-		return nil
+	if *asJSON {
+		// The images saved, also when some were not: a program reading it learns which.
+		if jerr := writeJSON(stdout, generateResult{
+			Images: saved, Tokens: res.Tokens, Seed: *seed,
+			Seconds: time.Since(start).Seconds(), TokensPerSecond: res.TokensPerSecond(),
+		}, false); err == nil {
+			err = jerr
+		}
 	}
-	return writeJSON(stdout, generateResult{
-		Images: paths, Tokens: res.Tokens, Seed: *seed,
-		Seconds: time.Since(start).Seconds(), TokensPerSecond: res.TokensPerSecond(),
-	}, false)
+	return err
 }
 
 // outputPaths resolves --out for n images (see the command's comment); stem names the files

@@ -50,7 +50,7 @@ func runGen(t *testing.T, args ...string) (generateResult, string, error) {
 	var out, errOut bytes.Buffer
 	err := runGenerate(context.Background(), append(args, "--json"), nil, &out, &errOut)
 	var res generateResult
-	if err == nil {
+	if out.Len() > 0 { // also with an error: the images that were saved
 		if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil {
 			t.Fatalf("decode --json output: %v\n%s", jerr, out.String())
 		}
@@ -688,12 +688,16 @@ func TestGenerateSavesTheOthers(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(blocked, "inside"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--n", "2", "--temperature", "0",
+	res, _, err := runGen(t, "--model", fx.dir, "--prompt", fx.prompt, "--n", "2", "--temperature", "0",
 		"--seed", "5", "--out", outDir, "--threads", "1", "--force")
 	if err == nil || !strings.Contains(err.Error(), "1 of 2 images not saved") {
 		t.Fatalf("generate with the first image's place taken = %v", err)
 	}
 	if decodePNG(t, filepath.Join(outDir, "janus-5-1.png")) == nil {
 		t.Error("the second image was not saved")
+	}
+	// --json says which were saved, the error notwithstanding.
+	if !slices.Equal(res.Images, []string{filepath.Join(outDir, "janus-5-1.png")}) {
+		t.Errorf("--json with the first image's place taken lists %v", res.Images)
 	}
 }
