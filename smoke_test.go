@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -408,6 +409,43 @@ func smokeClipboard(t *testing.T, app *runningApp, display, photo string) {
 	xdotool(t, display, "mousemove", composerX, composerY, "click", 1)
 	xdotool(t, display, "key", "ctrl+v")
 	app.waitLog(t, "pasted files=1 refused=0", 30*time.Second)
+
+	// A picture too large for one X11 request (a screenshot): handed over in pieces, which
+	// the app reads through xclip.
+	big := filepath.Join(t.TempDir(), "big.png")
+	noise := image.NewNRGBA(image.Rect(0, 0, 900, 900))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range noise.Pix {
+		noise.Pix[i] = uint8(rng.Uint32())
+	}
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, noise); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := xclip("-t", "image/png", "-i", big).Run(); err != nil {
+		t.Fatalf("xclip -i: %v", err)
+	}
+	xdotool(t, display, "key", "ctrl+v")
+	deadline = time.Now().Add(30 * time.Second)
+	for strings.Count(app.logs(), "pasted files=1 refused=0") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a %d-byte picture was not pasted; the app's log:\n%s", fileSize(t, big), app.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fileSize is the size of the file at path.
+func fileSize(t *testing.T, path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }
 
 // screenshot saves the screen with ImageMagick's import and decodes it.
