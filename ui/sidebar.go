@@ -205,6 +205,8 @@ type historyRow struct {
 	onTap       func()
 	onSecondary func(pos fyne.Position)
 	tips        *tips
+	// tipShown is set while the hint over the row shows its whole title.
+	tipShown bool
 }
 
 func newHistoryRow(row *fyne.Container, tips *tips) *historyRow {
@@ -220,19 +222,28 @@ func (r *historyRow) MouseIn(*desktop.MouseEvent) {
 		return
 	}
 	r.tips.showOver(title.Text, r, title.Position().X)
+	r.tipShown = true
+}
+
+// hideTip hides the row's hint, if it shows one.
+func (r *historyRow) hideTip() {
+	if r.tipShown {
+		r.tipShown = false
+		r.tips.hide()
+	}
 }
 
 // MouseMoved does nothing: MouseIn and MouseOut say all.
 func (r *historyRow) MouseMoved(*desktop.MouseEvent) {}
 
 // MouseOut hides the title.
-func (r *historyRow) MouseOut() { r.tips.hide() }
+func (r *historyRow) MouseOut() { r.hideTip() }
 
 func (r *historyRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.row) }
 
 // Tapped opens the entry.
 func (r *historyRow) Tapped(*fyne.PointEvent) {
-	r.tips.hide()
+	r.hideTip()
 	if r.onTap != nil {
 		r.onTap()
 	}
@@ -240,7 +251,7 @@ func (r *historyRow) Tapped(*fyne.PointEvent) {
 
 // TappedSecondary opens the entry's menu where the pointer is.
 func (r *historyRow) TappedSecondary(e *fyne.PointEvent) {
-	r.tips.hide() // the whole title was shown over the row, where the menu opens
+	r.hideTip() // the whole title was shown over the row, where the menu opens
 	if r.onSecondary != nil {
 		r.onSecondary(e.AbsolutePosition)
 	}
@@ -252,6 +263,9 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	e := s.entries[id]
 	hr := o.(*historyRow)
+	// The list gives a row another entry as it scrolls, under a pointer that did not move:
+	// the hint said the title of the entry that was there.
+	hr.hideTip()
 	row := hr.row
 	title := row.Objects[0].(*widget.Label)
 	pics := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)

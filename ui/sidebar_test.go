@@ -707,3 +707,25 @@ func TestHistoryProblemToldOnce(t *testing.T) {
 		t.Errorf("the problem is told again after an answer: %q", c.notice.Text)
 	}
 }
+
+// A row's hint with its whole title goes when the row is given another entry (the list
+// scrolled under a pointer that did not move): it said the title of the entry gone.
+func TestHistoryRowHintGoesWithItsEntry(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	long := strings.Repeat("a question with a title far too long for the sidebar ", 2)
+	h.ask(long)
+	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
+	row := u.sidebar.newItem().(*historyRow)
+	u.sidebar.updateItem(0, row)
+	row.Resize(fyne.NewSize(240, 40))
+	row.row.Resize(fyne.NewSize(240, 40))
+	row.MouseIn(nil)
+	if !u.tips.box.Visible() {
+		t.Fatal("no hint over a cut title")
+	}
+	u.sidebar.updateItem(0, row) // the list's reuse of the row
+	if u.tips.box.Visible() {
+		t.Error("the hint stayed over the row given another entry")
+	}
+}
