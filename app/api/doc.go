@@ -90,7 +90,10 @@
 // are bounded by Limits; headers and bodies must arrive within Limits.ReadTimeout. A stream
 // starts with the first piece of an answer or the first step of an image, so a request refused
 // before them (a conversation over the context, too little memory) gets its status too; an
-// error after that is the stream's last event.
+// error after that is the stream's last event. The price: a stream waiting its turn in the
+// queue, or reading a long prompt, sends nothing yet, not even headers, so a client whose
+// timeout for the first byte is shorter than the wait gives up (the official clients wait
+// ten minutes).
 //
 // Only net/http and encoding/json are used: the API surface is a few JSON shapes, and
 // owning them keeps exact control over streaming, cancellation and error objects.
