@@ -145,6 +145,7 @@ func TestErrors(t *testing.T) {
 		{"audio options", "/v1/chat/completions", chat(map[string]any{"audio": map[string]any{"voice": "alloy", "format": "wav"}}), 400, "", "audio"},
 		{"logit bias", "/v1/chat/completions", chat(map[string]any{"logit_bias": map[string]any{"50256": -100}}), 400, "", "logit_bias"},
 		{"misspelt field", "/v1/chat/completions", chat(map[string]any{"max_token": 5}), 400, "", "max_token"},
+		{"seed out of range", "/v1/chat/completions", `{"messages": [{"role": "user", "content": "hi"}], "seed": 99999999999999999999}`, 400, "", "seed"},
 		{"field in capitals", "/v1/chat/completions", chat(map[string]any{"MAX_TOKENS": 3}), 400, "", "MAX_TOKENS"},
 		{"misspelt image field", "/v1/images/generations", map[string]any{"prompt": "x", "respons_format": "url"}, 400, "", "respons_format"},
 		{"image model", "/v1/images/generations", map[string]any{"prompt": "x", "model": "stable-diffusion"}, 404, "model_not_found", ""},
@@ -478,6 +479,21 @@ func TestSpecialTokenIn(t *testing.T) {
 		got, found := specialTokenIn(tok, c.text)
 		if found != (c.want != "") || got != c.want {
 			t.Errorf("specialTokenIn(%q) = %q, %v; want %q", c.text, got, found, c.want)
+		}
+	}
+}
+
+// A number a field cannot hold is said to be out of range or not whole, not "a JSON number,
+// want an integer", which it is.
+func TestNumberOutOfRange(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	for _, body := range []string{
+		`{"messages": [{"role": "user", "content": "hi"}], "seed": 99999999999999999999}`,
+		`{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1e3}`,
+	} {
+		resp, got := ts.post(t, "/v1/chat/completions", body)
+		if resp.StatusCode != 400 || !strings.Contains(string(got), "out of range, or not whole") {
+			t.Errorf("%s: %d %s", body, resp.StatusCode, got)
 		}
 	}
 }

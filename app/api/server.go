@@ -641,7 +641,13 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiErr
 			if te.Field == "" {
 				return badRequest("", "the body must be a JSON object, not %s", te.Value)
 			}
-			return badRequest(te.Field, "field %s: got a JSON %s, want %s", te.Field, te.Value, jsonKind(te.Type.String()))
+			want := jsonKind(te.Type.String())
+			if strings.HasPrefix(te.Value, "number") && (want == "an integer" || want == "a number") {
+				// A number it cannot hold: too large, or (for an integer) not written whole.
+				return badRequest(te.Field, "field %s: %s is not %s this server can hold (out of range, or not whole)",
+					te.Field, truncate(strings.TrimPrefix(te.Value, "number "), 40), want)
+			}
+			return badRequest(te.Field, "field %s: got a JSON %s, want %s", te.Field, te.Value, want)
 		}
 		return badRequest("", "the body is not a valid request: %v", err)
 	}
