@@ -268,7 +268,7 @@ func (s *Server) parseMessages(msgs []chatMessage) ([]turn, *apiError) {
 	tag := s.m.Config.Processor.ImageTag
 	for i, msg := range msgs {
 		param := fmt.Sprintf("messages[%d]", i)
-		text, refs, e := parseContent(param+".content", msg.Content, s.lim.ImagesPerRequest-images)
+		text, refs, e := parseContent(param+".content", msg.Content, s.lim.ImagesPerRequest-images, s.lim.ImagesPerRequest)
 		if e != nil {
 			return nil, e
 		}
@@ -349,8 +349,8 @@ func joinTexts(texts []string) string {
 
 // parseContent reads a message's content: a string, null, or an array of text and image_url
 // parts (text parts joined by newlines; the images go before the text, where the Janus
-// template puts them), with at most maxImages images.
-func parseContent(param string, raw json.RawMessage, maxImages int) (string, []imageRef, *apiError) {
+// template puts them), with at most maxImages images (of limit in the whole request).
+func parseContent(param string, raw json.RawMessage, maxImages, limit int) (string, []imageRef, *apiError) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil, nil
 	}
@@ -375,7 +375,7 @@ func parseContent(param string, raw json.RawMessage, maxImages int) (string, []i
 				return "", nil, e
 			}
 			if len(refs) == maxImages {
-				return "", nil, badRequest("messages", "the messages hold more images than the server takes in one request")
+				return "", nil, badRequest(pp, "%s is one image more than the server takes in one request: %d in all its messages", pp, limit)
 			}
 			refs = append(refs, imageRef{param: pp + ".image_url", url: url})
 		default:

@@ -122,7 +122,7 @@ func TestErrors(t *testing.T) {
 		{"prompt too long", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg(strings.Repeat("x", 2001))}}), 400, "context_length_exceeded", "messages"},
 		{"system text after the question", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("hi"), map[string]any{"role": "system", "content": strings.Repeat("x", 2001)}}}), 400, "context_length_exceeded", "messages"},
 		{"prompt in many messages", "/v1/chat/completions", chat(map[string]any{"messages": manyMessages(2500)}), 400, "context_length_exceeded", "messages"},
-		{"too many images", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("a", dataURL(land), dataURL(land), dataURL(land))}}), 400, "", "messages"},
+		{"too many images", "/v1/chat/completions", chat(map[string]any{"messages": []any{userMsg("a", dataURL(land), dataURL(land), dataURL(land))}}), 400, "", "messages[0].content[2]"},
 		{"remote image", "/v1/chat/completions", img("https://example.com/cat.png"), 400, "", "messages[0].content[0].image_url"},
 		{"not base64 data URL", "/v1/chat/completions", img("data:image/png,abc"), 400, "", "messages[0].content[0].image_url"},
 		{"bad base64", "/v1/chat/completions", img("data:image/png;base64,!!!!"), 400, "", "messages[0].content[0].image_url"},
