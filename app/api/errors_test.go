@@ -497,3 +497,13 @@ func TestNumberOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// A compressed body gets a 415 naming its Content-Encoding, not "not valid JSON at byte 1".
+func TestCompressedBody(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	resp, body := ts.post(t, "/v1/chat/completions", `{"messages": [{"role": "user", "content": "hi"}]}`, "Content-Encoding", "gzip")
+	checkError(t, "gzip", resp, body, 415, "unsupported_media_type", "")
+	if !strings.Contains(string(body), "Content-Encoding is gzip") {
+		t.Errorf("the refusal says %s", body)
+	}
+}

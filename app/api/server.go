@@ -497,9 +497,15 @@ func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 	return false
 }
 
-// jsonBody answers 415 unless r says its body is JSON. A web page can post a form or
-// text/plain to any address without the browser asking first; application/json it cannot.
+// jsonBody answers 415 unless r says its body is JSON, uncompressed. A web page can post a
+// form or text/plain to any address without the browser asking first; application/json it
+// cannot.
 func jsonBody(w http.ResponseWriter, r *http.Request) bool {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		writeError(w, &apiError{status: http.StatusUnsupportedMediaType, typ: "invalid_request_error", code: "unsupported_media_type",
+			message: fmt.Sprintf("the request's Content-Encoding is %s: send the JSON body uncompressed", truncate(ce, 40))})
+		return false
+	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/json" {
 		return true
