@@ -82,7 +82,7 @@
 // status: 400 for malformed JSON, fields out of range, undecodable images, too-long prompts
 // (code context_length_exceeded); 401 for a missing or wrong key; 403 for a request with an
 // Origin and no key long enough; 404 for an unknown route or model; 405 for a wrong method;
-// 413 for bodies and images over Limits; 415 for a body not sent as JSON; 421 for a Host the
+// 413 for bodies and images over Limits; 415 for a body not sent as JSON, or compressed; 421 for a Host the
 // server does not answer to; 429 for a full queue; 500 for anything unexpected, panics
 // included, never with a Go stack; 503 with Retry-After from the moment Shutdown begins, to
 // new requests and to those still waiting for their turn, and (ServeLoading) while the model
