@@ -45,12 +45,12 @@ type canvasView struct {
 
 	prompt   *promptEntry
 	genB     *widget.Button
-	count    *widget.Select
+	count    *fieldSelect
 	seed     *fieldEntry
 	dice     *tipButton
-	cfg      *widget.Slider
+	cfg      *escSlider
 	cfgL     *widget.Label
-	temp     *widget.Slider
+	temp     *escSlider
 	tempL    *widget.Label
 	progress *thinBar
 	progText *widget.Label
@@ -153,7 +153,9 @@ func newCanvasView(u *UI) *canvasView {
 		counts[i] = strconv.Itoa(i + 1)
 	}
 	// The controls are part of the drafts: a restart keeps them (leftSettings).
-	c.count = widget.NewSelect(counts, func(string) { u.draftChanged() })
+	// Esc on these controls is the window's (it stops a run), as in the prompt.
+	c.count = newFieldSelect(counts, u.escape)
+	c.count.OnChanged = func(string) { u.draftChanged() }
 	c.seed = newFieldEntry(u.escape)
 	c.seed.OnChanged = func(string) {
 		u.draftChanged()
@@ -167,11 +169,11 @@ func newCanvasView(u *UI) *canvasView {
 	c.dice = u.newTipButton(diceIcon(), "New random seed", c.rollSeed)
 	// From 0 (no guidance), as Settings takes it; a tenth a step, so that a value typed in
 	// Settings is what runs (a coarser step rounded it, and the label said otherwise).
-	c.cfg = widget.NewSlider(0, app.MaxCanvasCFG)
+	c.cfg = newEscSlider(0, app.MaxCanvasCFG, u.escape)
 	c.cfg.Step = 0.1
 	c.cfgL = widget.NewLabel("")
 	c.cfg.OnChanged = func(v float64) { c.cfgL.SetText(fmt.Sprintf("%.1f", v)); u.draftChanged() }
-	c.temp = widget.NewSlider(0, app.MaxTemperature)
+	c.temp = newEscSlider(0, app.MaxTemperature, u.escape)
 	c.temp.Step = 0.01
 	c.tempL = widget.NewLabel("")
 	c.temp.OnChanged = func(v float64) { c.tempL.SetText(fmt.Sprintf("%.2f", v)); u.draftChanged() }

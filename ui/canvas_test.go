@@ -974,3 +974,21 @@ func TestTileOpensFromKeyboard(t *testing.T) {
 		t.Fatalf("Enter on the second picture opened %v", textsIn(top))
 	}
 }
+
+// Esc stops a run whichever of Create's controls has the focus (Fyne's drop-down, sliders
+// and buttons keep the keys they do not use: Esc on them stopped nothing).
+func TestEscStopsFromCreateControls(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(time.Minute)) // a run that lasts until stopped
+	c := h.u.create
+	h.u.ShowCreate()
+	for _, focus := range []fyne.Focusable{c.count, c.cfg, c.temp, c.dice} {
+		c.prompt.SetText("a lighthouse")
+		c.generate()
+		if c.job == nil {
+			t.Fatalf("no run (notice %q)", c.notice.Text)
+		}
+		h.u.win.Canvas().Focus(focus)
+		focus.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+		h.pump("the run stopped", func() bool { return c.job == nil })
+	}
+}

@@ -240,6 +240,30 @@ func (s *fieldSelect) TypedKey(k *fyne.KeyEvent) {
 	s.Select.TypedKey(k)
 }
 
+// escSlider is a Slider on which Esc calls onEscape, as on fieldEntry: Fyne's Slider keeps
+// the keys it does not use, and Esc on a focused slider stopped nothing.
+type escSlider struct {
+	widget.Slider
+	onEscape func()
+}
+
+func newEscSlider(lo, hi float64, onEscape func()) *escSlider {
+	s := &escSlider{onEscape: onEscape}
+	s.Min, s.Max, s.Step = lo, hi, 1 // widget.NewSlider's step
+	s.Orientation = widget.Horizontal
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+// TypedKey runs Esc; everything else is the Slider's.
+func (s *escSlider) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && s.onEscape != nil {
+		s.onEscape()
+		return
+	}
+	s.Slider.TypedKey(k)
+}
+
 // fieldCheck is a Check on which Esc calls onEscape, as on fieldEntry.
 type fieldCheck struct {
 	widget.Check

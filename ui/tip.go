@@ -92,11 +92,13 @@ type tipButton struct {
 	widget.Button
 	tip  string
 	tips *tips
+	// escape is the window's Esc, which the Button would keep.
+	escape func()
 }
 
 // newTipButton makes an icon button that says what it does when pointed at.
 func (u *UI) newTipButton(icon fyne.Resource, tip string, tapped func()) *tipButton {
-	b := &tipButton{tip: tip, tips: u.tips}
+	b := &tipButton{tip: tip, tips: u.tips, escape: u.escape}
 	b.Icon, b.OnTapped = icon, tapped
 	b.ExtendBaseWidget(b)
 	return b
@@ -118,6 +120,16 @@ func (b *tipButton) MouseOut() {
 func (b *tipButton) Tapped(e *fyne.PointEvent) {
 	b.tips.hide()
 	b.Button.Tapped(e)
+}
+
+// TypedKey gives Esc to the window (it stops an answer or a run, closes a dialog); Space
+// and Enter are the Button's.
+func (b *tipButton) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && b.escape != nil {
+		b.escape()
+		return
+	}
+	b.Button.TypedKey(k)
 }
 
 // FocusGained shows the hint too: reached with Tab, an icon says nothing by itself.
