@@ -1014,7 +1014,7 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 		return img // not a stored image (a hand-edited record): nothing to show
 	}
 	pic := container.NewStack(img)
-	go func() {
+	c.u.background(func() {
 		th, err := storedThumbnail(store, ref, app.ThumbnailSize)
 		if err != nil {
 			slog.Warn("chat thumbnail", "image", ref.Name, "err", err)
@@ -1025,7 +1025,7 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 			img.Image = th
 			img.Refresh()
 		})
-	}()
+	})
 	return newTapTarget(pic, func() { c.u.showImage(store.ImagePath(ref), ref.Name, "") })
 }
 

@@ -368,7 +368,7 @@ func (s *sidebar) thumb(ref app.ImageRef) image.Image {
 	}
 	s.thumbs[ref.SHA256] = nil
 	store := s.u.store
-	go func() {
+	s.u.background(func() {
 		th, err := storedThumbnail(store, ref, 2*historyThumb)
 		if err != nil {
 			slog.Warn("history thumbnail", "err", err)
@@ -378,7 +378,7 @@ func (s *sidebar) thumb(ref app.ImageRef) image.Image {
 			s.thumbs[ref.SHA256] = th
 			s.list.Refresh()
 		})
-	}()
+	})
 	return nil
 }
 

@@ -95,6 +95,9 @@ type UI struct {
 	loaded, previous loadedModel
 	// clip is the picture clipboard, made at its first use (pictures).
 	clip *guardedPictures
+	// work counts the thumbnails being made off the UI goroutine (background), which
+	// shutdown lets finish writing their files.
+	work sync.WaitGroup
 	// checks counts the checks of a model folder chosen while another model is in use
 	// (load): only the newest may start its load.
 	checks int
@@ -345,6 +348,7 @@ func (u *UI) shutdown() {
 	}
 	stopServe(u.detachServing()) // before the model it serves is closed
 	u.stopServingJobs()
+	u.waitBackground(5 * time.Second)
 	if u.engine != nil {
 		u.engine.Close()
 	}
@@ -910,6 +914,31 @@ func (u *UI) focusCurrent() {
 		u.win.Canvas().Focus(u.create.prompt)
 	} else {
 		u.win.Canvas().Focus(u.chat.entry)
+	}
+}
+
+// background runs f, which makes a thumbnail, off the UI goroutine, counted in work.
+func (u *UI) background(f func()) {
+	u.work.Add(1)
+	go func() {
+		defer u.work.Done()
+		f()
+	}()
+}
+
+// waitBackground waits up to most for the work background started: a thumbnail is a
+// moment's work, and a quit should not leave one half written (nor a test's folder go away
+// under it).
+func (u *UI) waitBackground(most time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		u.work.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(most):
+		slog.Warn("thumbnails still being made at quit")
 	}
 }
 
