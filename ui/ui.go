@@ -927,8 +927,8 @@ func (u *UI) background(f func()) {
 }
 
 // waitBackground waits up to most for the work background started: a thumbnail is a
-// moment's work, and a quit should not leave one half written (nor a test's folder go away
-// under it).
+// moment's work, and a quit should not cut one short, leaving its temporary file (nor a
+// test's folder go away under it).
 func (u *UI) waitBackground(most time.Duration) {
 	done := make(chan struct{})
 	go func() {
