@@ -18,7 +18,7 @@ import (
 type promptEntry struct {
 	widget.Entry
 	onSubmit       func()
-	onEscape       func()
+	onEscape       escaper
 	onCommandEnter func()
 	// onPasteFiles, when set, takes a paste that is image files (pastedImageFiles) instead
 	// of the text.
@@ -189,7 +189,7 @@ func isCommandEnter(s fyne.Shortcut) bool {
 // calls onCommandEnter when set (the canvas's Generate from its seed field).
 type fieldEntry struct {
 	widget.Entry
-	onEscape       func()
+	onEscape       escaper
 	onCommandEnter func()
 }
 
@@ -201,8 +201,7 @@ func newFieldEntry(onEscape func()) *fieldEntry {
 
 // TypedKey runs Esc; everything else is the Entry's.
 func (e *fieldEntry) TypedKey(k *fyne.KeyEvent) {
-	if k.Name == fyne.KeyEscape && e.onEscape != nil {
-		e.onEscape()
+	if e.onEscape.take(k) {
 		return
 	}
 	e.Entry.TypedKey(k)
@@ -220,7 +219,7 @@ func (e *fieldEntry) TypedShortcut(s fyne.Shortcut) {
 // fieldSelect is a Select on which Esc calls onEscape, as on fieldEntry.
 type fieldSelect struct {
 	widget.Select
-	onEscape func()
+	onEscape escaper
 }
 
 func newFieldSelect(options []string, onEscape func()) *fieldSelect {
@@ -233,8 +232,7 @@ func newFieldSelect(options []string, onEscape func()) *fieldSelect {
 
 // TypedKey runs Esc; everything else is the Select's.
 func (s *fieldSelect) TypedKey(k *fyne.KeyEvent) {
-	if k.Name == fyne.KeyEscape && s.onEscape != nil {
-		s.onEscape()
+	if s.onEscape.take(k) {
 		return
 	}
 	s.Select.TypedKey(k)
@@ -244,7 +242,7 @@ func (s *fieldSelect) TypedKey(k *fyne.KeyEvent) {
 // the keys it does not use, and Esc on a focused slider stopped nothing.
 type escSlider struct {
 	widget.Slider
-	onEscape func()
+	onEscape escaper
 }
 
 func newEscSlider(lo, hi float64, onEscape func()) *escSlider {
@@ -257,8 +255,7 @@ func newEscSlider(lo, hi float64, onEscape func()) *escSlider {
 
 // TypedKey runs Esc; everything else is the Slider's.
 func (s *escSlider) TypedKey(k *fyne.KeyEvent) {
-	if k.Name == fyne.KeyEscape && s.onEscape != nil {
-		s.onEscape()
+	if s.onEscape.take(k) {
 		return
 	}
 	s.Slider.TypedKey(k)
@@ -267,7 +264,7 @@ func (s *escSlider) TypedKey(k *fyne.KeyEvent) {
 // fieldCheck is a Check on which Esc calls onEscape, as on fieldEntry.
 type fieldCheck struct {
 	widget.Check
-	onEscape func()
+	onEscape escaper
 }
 
 func newFieldCheck(label string, changed func(bool), onEscape func()) *fieldCheck {
@@ -280,9 +277,21 @@ func newFieldCheck(label string, changed func(bool), onEscape func()) *fieldChec
 
 // TypedKey runs Esc; everything else is the Check's.
 func (c *fieldCheck) TypedKey(k *fyne.KeyEvent) {
-	if k.Name == fyne.KeyEscape && c.onEscape != nil {
-		c.onEscape()
+	if c.onEscape.take(k) {
 		return
 	}
 	c.Check.TypedKey(k)
+}
+
+// escaper is the window's Esc for a widget that would keep the key (Fyne's give the window
+// only the keys nothing focused takes).
+type escaper func()
+
+// take runs it on Esc and reports whether it did.
+func (e escaper) take(k *fyne.KeyEvent) bool {
+	if k.Name != fyne.KeyEscape || e == nil {
+		return false
+	}
+	e()
+	return true
 }

@@ -93,7 +93,7 @@ type tipButton struct {
 	tip  string
 	tips *tips
 	// escape is the window's Esc, which the Button would keep.
-	escape func()
+	escape escaper
 }
 
 // newTipButton makes an icon button that says what it does when pointed at.
@@ -125,8 +125,7 @@ func (b *tipButton) Tapped(e *fyne.PointEvent) {
 // TypedKey gives Esc to the window (it stops an answer or a run, closes a dialog); Space
 // and Enter are the Button's.
 func (b *tipButton) TypedKey(k *fyne.KeyEvent) {
-	if k.Name == fyne.KeyEscape && b.escape != nil {
-		b.escape()
+	if b.escape.take(k) {
 		return
 	}
 	b.Button.TypedKey(k)
