@@ -101,6 +101,8 @@ func testAttentionF16(t *testing.T, be compute.Backend) {
 		{3, 1, 70, 6, 6, 10, 70, 69, true},    // head size without a vector multiple
 		{1, 1, 40, 16, 16, 128, 37, 36, true}, // Janus-sized heads
 		{2, 1, 100, 8, 2, 64, 77, 76, true},   // GQA groups of 4 that tasks of heads split, batch 2
+		{1, 1, 50, 7, 7, 64, 45, 44, true},    // heads in fours and then one at a time
+		{2, 1, 40, 6, 2, 128, 33, 32, true},   // GQA groups of 3
 		{2, 4, 9, 4, 2, 8, 6, 2, true},        // a few rows, KVLen < S
 		{1, 70, 80, 4, 2, 16, 75, 5, true},    // many rows (a prompt chunk)
 		{2, 33, 40, 2, 2, 6, 35, 0, false},

@@ -50,7 +50,7 @@ func attnRowsF16(set simdSet) bool { return set == simdAVX512 }
 // widened in registers, with the bits tileSIMD gives the widened keys on the AVX-512 set
 // (n a multiple of 16, at most dotBlock), and prefetches the keys pf elements on.
 func scoresRowF16(n int, q []float32, k []uint16, heads, kstep int, c []float32, ldc, pf int) {
-	if n%16 != 0 || n > dotBlock {
+	if n <= 0 || n%16 != 0 || n > dotBlock {
 		panic(fmt.Sprintf("cpu: F16 key rows of %d, not a multiple of 16 up to %d", n, dotBlock))
 	}
 	_, _, _ = q[heads*n-1], k[(heads-1)*kstep+n-1], c[(heads-1)*ldc]

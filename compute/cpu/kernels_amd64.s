@@ -7591,35 +7591,111 @@ TEXT ·scoresF16x16(SB), NOSPLIT, $0-64
 	MOVQ       c+40(FP), DI
 	MOVQ       ldc+48(FP), R8
 	MOVQ       pf+56(FP), R9
-	LEAQ       (DX)(R9*1), R9
-	PREFETCHT1 (R9)
-	PREFETCHT1 64(R9)
+	LEAQ       (DX)(R9*1), R10
+	PREFETCHT1 (R10)
+	PREFETCHT1 64(R10)
+	SHLQ       $0x02, AX
+	LEAQ       (AX)(AX*2), R10
+	LEAQ       (SI)(SI*2), R11
+
+quad:
+	CMPQ   BX, $0x04
+	JLT    head
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   CX, R12
+	MOVQ   DX, R13
+	MOVQ   AX, R14
+	LEAQ   (DX)(R9*1), R15
+
+qdot:
+	VCVTPH2PS     (R13), Z4
+	VFMADD231PS   (R12), Z4, Z0
+	VCVTPH2PS     (R13)(SI*1), Z4
+	VFMADD231PS   (R12)(AX*1), Z4, Z1
+	VCVTPH2PS     (R13)(SI*2), Z4
+	VFMADD231PS   (R12)(AX*2), Z4, Z2
+	VCVTPH2PS     (R13)(R11*1), Z4
+	VFMADD231PS   (R12)(R10*1), Z4, Z3
+	PREFETCHT0    (R15)
+	PREFETCHT0    (R15)(SI*1)
+	PREFETCHT0    (R15)(SI*2)
+	PREFETCHT0    (R15)(R11*1)
+	ADDQ          $0x20, R15
+	ADDQ          $0x40, R12
+	ADDQ          $0x20, R13
+	SUBQ          $0x40, R14
+	JNZ           qdot
+	LEAQ          (R8)(R8*2), R12
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y0, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPS        X4, X6, X6
+	VMOVHLPS      X6, X6, X4
+	VADDPS        X6, X4, X4
+	VMOVSHDUP     X4, X6
+	VADDSS        X4, X6, X6
+	VMOVSS        X6, (DI)
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VADDPS        Y1, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPS        X4, X6, X6
+	VMOVHLPS      X6, X6, X4
+	VADDPS        X6, X4, X4
+	VMOVSHDUP     X4, X6
+	VADDSS        X4, X6, X6
+	VMOVSS        X6, (DI)(R8*1)
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VADDPS        Y2, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPS        X4, X6, X6
+	VMOVHLPS      X6, X6, X4
+	VADDPS        X6, X4, X4
+	VMOVSHDUP     X4, X6
+	VADDSS        X4, X6, X6
+	VMOVSS        X6, (DI)(R8*2)
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VADDPS        Y3, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPS        X4, X6, X6
+	VMOVHLPS      X6, X6, X4
+	VADDPS        X6, X4, X4
+	VMOVSHDUP     X4, X6
+	VADDSS        X4, X6, X6
+	VMOVSS        X6, (DI)(R12*1)
+	LEAQ          (CX)(AX*4), CX
+	LEAQ          (DX)(SI*4), DX
+	LEAQ          (DI)(R8*4), DI
+	SUBQ          $0x04, BX
+	JMP           quad
 
 head:
 	TESTQ  BX, BX
 	JZ     sdone
-	VPXORD Z0, Z0, Z0
-	XORQ   R9, R9
+	VPXORD Z5, Z5, Z5
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+	MOVQ   AX, R11
 
 dot:
-	CMPQ        R9, AX
-	JGE         reduce
-	VCVTPH2PS   (DX)(R9*2), Z1
-	VFMADD231PS (CX)(R9*4), Z1, Z0
-	ADDQ        $0x10, R9
-	JMP         dot
-
-reduce:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPS        Y0, Y1, Y1
-	VEXTRACTF32X4 $0x01, Y1, X2
-	VADDPS        X1, X2, X2
-	VMOVHLPS      X2, X2, X1
-	VADDPS        X2, X1, X1
-	VMOVSHDUP     X1, X2
-	VADDSS        X1, X2, X2
-	VMOVSS        X2, (DI)
-	LEAQ          (CX)(AX*4), CX
+	VCVTPH2PS     (R10), Z0
+	VFMADD231PS   (R9), Z0, Z5
+	ADDQ          $0x40, R9
+	ADDQ          $0x20, R10
+	SUBQ          $0x40, R11
+	JNZ           dot
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	VMOVSS        X1, (DI)
+	ADDQ          AX, CX
 	ADDQ          SI, DX
 	ADDQ          R8, DI
 	DECQ          BX

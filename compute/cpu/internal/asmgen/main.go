@@ -776,14 +776,18 @@ func tileHeader(suffix, how string, rows, cols int, bf16 bool) (pa, pb []Registe
 // F16 KV cache row by row, widening in registers: cache rows are a whole KV row (every
 // head) apart, so reading one head's block of keys jumps a page at each row, which the
 // hardware prefetchers do not follow, while a row read whole is one stream. The sums
-// prefetch their part of the row pf bytes on, a line at a time; the scores, which read whole
-// rows (a page each in Janus-Pro-1B's cache), only the first two lines of the row pf bytes
-// on, which starts the hardware's stream through that page before they arrive: a prefetch
-// of every line took load slots from their own loads (README, "What the speed rests on").
+// prefetch their part of the row pf bytes on, a line at a time. The scores, which read whole
+// rows (a page each in Janus-Pro-1B's cache), take four heads at a time, whose four chains
+// of multiply-adds and reductions are in flight together (one head after another, each
+// waiting for its chain, read a thread's keys at about a third of the memory's rate), and
+// prefetch the four heads' keys pf bytes on as they go, besides the row's first two lines
+// at the start; a prefetch of every line took load slots from the loads of one chain, not
+// of four (docs/performance.md, "Four heads a pass").
 //
 // scoresF16x16(n, q, k, heads, kstep, c, ldc, pf): for h < heads, c[h·ldc] = q[h·n:]·k[h·kstep:]
 // over n values (a multiple of 16), in dotF32x16R1C1's order (lanes of k ≡ l mod 16, then
-// its reduction tree), so a score has the bits tileSIMD gives the widened key.
+// its reduction tree), so a score has the bits tileSIMD gives the widened key; the heads
+// left over from the fours one at a time, without the prefetches.
 //
 // accF16x64 and accF16x128(n, p, pstep, v, ldv, rows, heads, vstep, out, pf): for h < heads
 // and j < rows in order, out[h·n+i] += p[h·pstep+j]·v[j·ldv+h·vstep+i], i < n (a multiple of
@@ -807,28 +811,84 @@ func attnF16Kernels() {
 		LEAQ(Mem{Base: k, Index: pf, Scale: 1}, kick)
 		PREFETCHT1(Mem{Base: kick})
 		PREFETCHT1(Mem{Base: kick, Disp: 64})
+		// Byte strides: a row of q (n4), three of them, three heads' keys and scores apart.
+		n4, n12, k3 := GP64(), GP64(), GP64()
+		MOVQ(n, n4)
+		SHLQ(U8(2), n4)
+		LEAQ(Mem{Base: n4, Index: n4, Scale: 2}, n12)
+		LEAQ(Mem{Base: kstep, Index: kstep, Scale: 2}, k3)
+		// Four heads at a time, each with the operations, in the order, it has alone.
+		Label("quad")
+		CMPQ(heads, U8(4))
+		JLT(LabelRef("head"))
+		{
+			acc := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+			for _, a := range acc {
+				VPXORD(a, a, a)
+			}
+			iq, ik, left := GP64(), GP64(), GP64()
+			MOVQ(q, iq)
+			MOVQ(k, ik)
+			MOVQ(n4, left)
+			ikp := GP64()
+			LEAQ(Mem{Base: k, Index: pf, Scale: 1}, ikp)
+			Label("qdot")
+			kAt := []Mem{{Base: ik}, {Base: ik, Index: kstep, Scale: 1}, {Base: ik, Index: kstep, Scale: 2}, {Base: ik, Index: k3, Scale: 1}}
+			qAt := []Mem{{Base: iq}, {Base: iq, Index: n4, Scale: 1}, {Base: iq, Index: n4, Scale: 2}, {Base: iq, Index: n12, Scale: 1}}
+			for m, a := range acc {
+				kv := ZMM()
+				VCVTPH2PS(kAt[m], kv)
+				VFMADD231PS(qAt[m], kv, a)
+			}
+			// Each line twice, 32 bytes a pass: once a line, on two passes' values, was no
+			// faster in a step.
+			for m := range acc {
+				at := kAt[m]
+				at.Base = ikp
+				PREFETCHT0(at)
+			}
+			ADDQ(U8(32), ikp)
+			ADDQ(U8(64), iq)
+			ADDQ(U8(32), ik)
+			SUBQ(U8(64), left)
+			JNZ(LabelRef("qdot"))
+			l3 := GP64()
+			LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, l3)
+			cAt := []Mem{{Base: c}, {Base: c, Index: ldc, Scale: 1}, {Base: c, Index: ldc, Scale: 2}, {Base: c, Index: l3, Scale: 1}}
+			for m, a := range acc {
+				VMOVSS(sum16(a), cAt[m])
+			}
+			LEAQ(Mem{Base: q, Index: n4, Scale: 4}, q)
+			LEAQ(Mem{Base: k, Index: kstep, Scale: 4}, k)
+			LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c)
+			SUBQ(U8(4), heads)
+			JMP(LabelRef("quad"))
+		}
 		Label("head")
 		TESTQ(heads, heads)
 		JZ(LabelRef("sdone"))
-		acc := ZMM()
-		VPXORD(acc, acc, acc)
-		i := GP64()
-		XORQ(i, i)
-		Label("dot")
-		CMPQ(i, n)
-		JGE(LabelRef("reduce"))
-		kv := ZMM()
-		VCVTPH2PS(Mem{Base: k, Index: i, Scale: 2}, kv)
-		VFMADD231PS(Mem{Base: q, Index: i, Scale: 4}, kv, acc)
-		ADDQ(U8(16), i)
-		JMP(LabelRef("dot"))
-		Label("reduce")
-		VMOVSS(sum16(acc), Mem{Base: c})
-		LEAQ(Mem{Base: q, Index: n, Scale: 4}, q)
-		ADDQ(kstep, k)
-		ADDQ(ldc, c)
-		DECQ(heads)
-		JMP(LabelRef("head"))
+		{
+			acc := ZMM()
+			VPXORD(acc, acc, acc)
+			iq, ik, left := GP64(), GP64(), GP64()
+			MOVQ(q, iq)
+			MOVQ(k, ik)
+			MOVQ(n4, left)
+			Label("dot")
+			kv := ZMM()
+			VCVTPH2PS(Mem{Base: ik}, kv)
+			VFMADD231PS(Mem{Base: iq}, kv, acc)
+			ADDQ(U8(64), iq)
+			ADDQ(U8(32), ik)
+			SUBQ(U8(64), left)
+			JNZ(LabelRef("dot"))
+			VMOVSS(sum16(acc), Mem{Base: c})
+			ADDQ(n4, q)
+			ADDQ(kstep, k)
+			ADDQ(ldc, c)
+			DECQ(heads)
+			JMP(LabelRef("head"))
+		}
 		Label("sdone")
 		VZEROUPPER()
 		RET()
