@@ -156,8 +156,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 			}
 		})
 	})
-	note := widget.NewLabel("Backend, threads, weights and arithmetic apply the next time a model is loaded. " +
-		"Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")
+	note := widget.NewLabel("Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")
 	note.Wrapping = fyne.TextWrapWord
 	note.Importance = widget.LowImportance
 	hint := func(item *widget.FormItem, text string) *widget.FormItem {
@@ -170,20 +169,40 @@ func (f *settingsForm) items() []*widget.FormItem {
 		weightsHint.Refresh()
 	}
 	return []*widget.FormItem{
+		section("Running models", "Applies the next time a model is loaded.", true),
 		widget.NewFormItem("Backend", softFocus(f.backend)),
 		widget.NewFormItem("Threads", softFocus(f.threads)),
 		widget.NewFormItem("Weights", container.NewVBox(softFocus(f.weights), weightsHint)),
 		widget.NewFormItem("Arithmetic", container.NewVBox(softFocus(f.precision), wrappedHint(f.precisionHint()))),
-		hint(widget.NewFormItem("Images per run", softFocus(f.n)), "These three are what Create starts with, and what its Reset brings back."),
+		section("New images", "What Create starts with, and what its Reset brings back.", false),
+		widget.NewFormItem("Images per run", softFocus(f.n)),
 		hint(widget.NewFormItem("Guidance", f.cfg), "How closely images follow the prompt. The original uses 5."),
 		hint(widget.NewFormItem("Temperature", f.temp), "How much the images vary. The original uses 1."),
+		section("Answers", "", false),
 		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does."),
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
+		section("Models and the API", "", false),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
 		widget.NewFormItem("API server", container.NewVBox(f.serve.content(),
 			wrappedHint("Takes effect at once. Only programs on this computer can connect; the key is saved where only you can read it."))),
 		widget.NewFormItem("", note),
 	}
+}
+
+// section is a heading row of the settings form, in the fields' column, with what applies to
+// the fields under it: the form's one label column keeps every field aligned, which separate
+// forms a section would not.
+func section(title, about string, first bool) *widget.FormItem {
+	head := widget.NewRichText(&widget.TextSegment{Text: title, Style: widget.RichTextStyle{
+		SizeName: theme.SizeNameSubHeadingText, TextStyle: fyne.TextStyle{Bold: true}}})
+	rows := []fyne.CanvasObject{head}
+	if !first {
+		rows = []fyne.CanvasObject{widget.NewSeparator(), head}
+	}
+	if about != "" {
+		rows = append(rows, wrappedHint(about))
+	}
+	return widget.NewFormItem("", container.NewVBox(rows...))
 }
 
 // weightsLabel names a weight format (model.WeightFormats) for the weights list.
@@ -203,29 +222,28 @@ func weightsLabel(w string) string {
 	return strings.ToUpper(w)
 }
 
-// weightsHint says when the weights setting applies and what the chosen format does: for
-// Automatic, with a model loaded, what it chose for it and the engine's reason (the memory
-// rule of model.ChooseWeights). Whole sentences: it is read, not parsed.
+// weightsHint says what the chosen weight format does: for Automatic, with a model loaded,
+// what it chose for it and the engine's reason (the memory rule of model.ChooseWeights). When
+// it applies, the section says. Whole sentences: it is read, not parsed.
 func (f *settingsForm) weightsHint() string {
-	const applies = "Takes effect when a model loads."
 	switch w := f.weightChoices[max(f.weights.SelectedIndex(), 0)]; w {
 	case model.WeightsAuto:
 		if e := f.u.engine; e != nil {
 			if info := e.Info(); info.AutoWeights != "" {
-				return fmt.Sprintf("%s For %s, Automatic chose %s: %s.", applies, info.Name, weightsLabel(info.AutoWeights), info.AutoWeightsReason)
+				return fmt.Sprintf("For %s, Automatic chose %s: %s.", info.Name, weightsLabel(info.AutoWeights), info.AutoWeightsReason)
 			}
 		}
-		return applies + " Automatic keeps the stored weights unless memory is short."
+		return "Automatic keeps the stored weights unless memory is short."
 	case model.WeightsStored:
-		return applies + " The released weights as they are: exact results, and the most memory."
+		return "The released weights as they are: exact results, and the most memory."
 	case model.WeightsQ8:
-		return applies + " 8-bit: about half the memory and faster answers and images, with results very close to the released weights'."
+		return "8-bit: about half the memory and faster answers and images, with results very close to the released weights'."
 	case model.WeightsQ4M:
-		return applies + " 4-bit with an offset per block: about a third of the memory; results drift more than with Q8."
+		return "4-bit with an offset per block: about a third of the memory; results drift more than with Q8."
 	case model.WeightsQ4:
-		return applies + " 4-bit: the least memory; results drift the most."
+		return "4-bit: the least memory; results drift the most."
 	}
-	return applies
+	return ""
 }
 
 // precisionHint says what the faster arithmetic does and, with a model loaded, what it runs
@@ -233,17 +251,16 @@ func (f *settingsForm) weightsHint() string {
 func (f *settingsForm) precisionHint() string {
 	const what = "Faster does the large steps (reading a prompt, making images, decoding pictures) in BF16, " +
 		"as the original model does: they take less time, and results may differ slightly."
-	const applies = " Takes effect when a model loads."
 	if e := f.u.engine; e != nil {
 		switch fast := e.Info().FastArithmetic; fast {
 		case "AMX":
-			return what + " This computer does it on AMX, several times faster." + applies
+			return what + " This computer does it on AMX, several times faster."
 		case "":
 		default:
-			return what + " This computer does it with " + fast + "." + applies
+			return what + " This computer does it with " + fast + "."
 		}
 	}
-	return what + " It needs a CPU with AVX-512 BF16; elsewhere the arithmetic stays exact." + applies
+	return what + " It needs a CPU with AVX-512 BF16; elsewhere the arithmetic stays exact."
 }
 
 // settings reads the fields; the first unreadable or invalid one is the error.

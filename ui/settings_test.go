@@ -203,8 +203,8 @@ func TestSettingsWeights(t *testing.T) {
 	if want := []string{"Automatic", "Stored (BF16)", "Q8 (faster, smaller)", "Q4M (4-bit, more accurate)", "Q4 (smallest)"}; !slices.Equal(f.weights.Options, want) {
 		t.Errorf("weights choices %q, want %q", f.weights.Options, want)
 	}
-	if hint := f.weightsHint(); !strings.Contains(hint, "when a model loads") || !strings.Contains(hint, "Automatic chose Q8 (faster, smaller): weights as stored exceed 60% of memory.") {
-		t.Errorf("weights hint %q, want when it applies and Automatic's choice with its reason", hint)
+	if hint := f.weightsHint(); !strings.Contains(hint, "Automatic chose Q8 (faster, smaller): weights as stored exceed 60% of memory.") {
+		t.Errorf("weights hint %q, want Automatic's choice with its reason", hint)
 	}
 	f.weights.SetSelected("Q4 (smallest)")
 	if hint := f.weightsHint(); !strings.Contains(hint, "4-bit") || strings.Contains(hint, "Automatic") {
@@ -234,8 +234,41 @@ func TestSettingsWeights(t *testing.T) {
 
 	// Without a model, the hint says what Automatic does in general.
 	u.engine, u.settings.Weights = nil, model.WeightsAuto
-	if hint := newSettingsForm(u).weightsHint(); !strings.Contains(hint, "when a model loads") || !strings.Contains(hint, "unless memory is short") {
+	if hint := newSettingsForm(u).weightsHint(); !strings.Contains(hint, "unless memory is short") {
 		t.Errorf("weights hint without a model %q", hint)
+	}
+}
+
+// The settings stand in sections, each headed by what applies to its fields (the engine's
+// settings the next time a model loads; the image settings as Create's defaults).
+func TestSettingsSections(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	var got []string
+	for _, item := range newSettingsForm(h.u).items() {
+		if item.Text != "" {
+			got = append(got, item.Text)
+			continue
+		}
+		if box, ok := item.Widget.(*fyne.Container); ok {
+			var texts []string
+			for _, o := range box.Objects {
+				if rt, ok := o.(*widget.RichText); ok {
+					texts = append(texts, rt.String())
+				}
+			}
+			if len(texts) > 0 {
+				got = append(got, "# "+strings.Join(texts, ": "))
+			}
+		}
+	}
+	want := []string{
+		"# Running models: Applies the next time a model is loaded.", "Backend", "Threads", "Weights", "Arithmetic",
+		"# New images: What Create starts with, and what its Reset brings back.", "Images per run", "Guidance", "Temperature",
+		"# Answers", "Answer temperature", "Answer length (tokens)",
+		"# Models and the API", "Model folders", "API server",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("settings rows\n%q\nwant\n%q", got, want)
 	}
 }
 
@@ -270,7 +303,7 @@ func TestSettingsPrecision(t *testing.T) {
 	eng := apptest.NewFakeEngine(0)
 	eng.FastArithmetic = "AMX"
 	u.engine = eng
-	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "does it on AMX") || !strings.Contains(hint, "when a model loads") {
+	if hint := newSettingsForm(u).precisionHint(); !strings.Contains(hint, "does it on AMX") {
 		t.Errorf("hint with AMX %q", hint)
 	}
 }
