@@ -400,8 +400,10 @@ func (u *UI) showModelPicker() {
 			return 2
 		}
 		slices.SortStableFunc(models, func(a, b app.ModelChoice) int { return rank(a) - rank(b) })
-		for _, m := range models {
-			list.Add(u.modelRow(m, func() {
+		for i, m := range models {
+			// One main action: with no model in use, loading the first that loads.
+			primary := i == 0 && u.engine == nil && m.Complete
+			list.Add(u.modelRow(m, primary, func() {
 				d.Hide()
 				u.loadModel(m.Path, m.Name)
 				// Typing goes on in the composer, and is sent once it is loaded.
@@ -444,8 +446,9 @@ func (u *UI) showModelPicker() {
 	u.show(d)
 }
 
-// modelRow is one model in the picker: name, family, sizes, where it lives, status.
-func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
+// modelRow is one model in the picker: name, family, sizes, where it lives, status; its Load
+// is the dialog's main action where primary is set.
+func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasObject {
 	name := widget.NewLabelWithStyle(m.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	facts := []string{m.Family}
 	if m.Family == app.FamilyUnknown {
@@ -469,7 +472,9 @@ func (u *UI) modelRow(m app.ModelChoice, load func()) fyne.CanvasObject {
 	status.Wrapping = fyne.TextWrapWord
 	rows := container.NewVBox(name, info, status)
 	loadB := widget.NewButton("Load", load)
-	loadB.Importance = widget.HighImportance
+	if primary {
+		loadB.Importance = widget.HighImportance
+	}
 	if !m.Complete {
 		loadB.Disable()
 		// In plain words; the readers' own (tensor names, byte offsets) on request.

@@ -371,6 +371,19 @@ func TestModelPickerRows(t *testing.T) {
 	if scroll == nil {
 		t.Error("no scrolled list in the picker")
 	}
+	// With a model in use, loading another is not the dialog's main action.
+	loads := 0
+	visit(top, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Load" {
+			loads++
+			if b.Importance == widget.HighImportance {
+				t.Error("a Load button is the main action while a model is in use")
+			}
+		}
+	})
+	if loads != 2 {
+		t.Errorf("%d Load buttons, want m-other's and a-broken's", loads)
+	}
 	joined := strings.Join(texts, "\n")
 	for _, want := range []string{"In use: chats and images run on it", "Cannot be loaded: a weight file is cut short"} {
 		if !strings.Contains(joined, want) {
