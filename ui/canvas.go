@@ -44,7 +44,7 @@ type canvasView struct {
 	seedProblem bool
 
 	prompt   *promptEntry
-	genB     *widget.Button
+	genB     *escButton
 	count    *fieldSelect
 	seed     *fieldEntry
 	dice     *tipButton
@@ -54,7 +54,7 @@ type canvasView struct {
 	tempL    *widget.Label
 	progress *thinBar
 	progText *widget.Label
-	stopB    *widget.Button
+	stopB    *escButton
 	progRow  *fyne.Container
 	// settings is the row of the settings, which the progress row takes the place of while
 	// a run goes on.
@@ -74,7 +74,7 @@ type canvasView struct {
 	waiting bool
 	// reset puts the Generation defaults in the controls; settingsBack is when the
 	// settings last came back in the progress row's place.
-	reset        *widget.Button
+	reset        *escButton
 	settingsBack time.Time
 	// unsent is a prompt not run, with the controls as they were set for it, that a set
 	// opened from the history replaced: New image puts them back.
@@ -145,7 +145,7 @@ func newCanvasView(u *UI) *canvasView {
 		c.updateButtons()
 		u.draftChanged()
 	}
-	c.genB = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), c.generate)
+	c.genB = c.u.newButton("Generate", theme.MediaPlayIcon(), c.generate)
 	c.genB.Importance = widget.HighImportance
 
 	counts := make([]string, 8)
@@ -177,7 +177,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.temp.Step = 0.01
 	c.tempL = widget.NewLabel("")
 	c.temp.OnChanged = func(v float64) { c.tempL.SetText(fmt.Sprintf("%.2f", v)); u.draftChanged() }
-	c.reset = widget.NewButton("Reset", func() {
+	c.reset = c.u.newButton("Reset", nil, func() {
 		// A click meant for Stop as the run ends lands on Reset, which the settings bring
 		// back to that place: it must not wipe them.
 		if time.Since(c.settingsBack) < resetGuard {
@@ -208,7 +208,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.progress = newThinBar()
 	c.progText = widget.NewLabel("")
 	c.progText.Importance = widget.LowImportance
-	c.stopB = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), c.stop)
+	c.stopB = c.u.newButton("Stop", theme.MediaStopIcon(), c.stop)
 	c.stopB.Importance = widget.MediumImportance // quiet beside the bar: one accent colour, Generate's
 	c.progRow = container.NewBorder(nil, nil, nil, container.NewHBox(c.progText, c.stopB),
 		c.progress)
@@ -255,7 +255,7 @@ func (c *canvasView) emptyState() fyne.CanvasObject {
 	sub.Importance = widget.LowImportance
 	box := container.NewVBox(title, sub)
 	for _, ex := range canvasExamples {
-		box.Add(container.NewCenter(exampleChip(ex, func() {
+		box.Add(container.NewCenter(c.u.exampleChip(ex, func() {
 			c.prompt.putText(ex)
 			c.u.focusSoon(c.prompt)
 		})))
@@ -619,7 +619,7 @@ func (c *canvasView) newTile(i int) *tile {
 	actions := c.tileActions(i)
 	named, icons := container.NewHBox(layout.NewSpacer()), container.NewHBox(layout.NewSpacer())
 	for _, a := range actions {
-		b := widget.NewButtonWithIcon(a.name, a.icon, a.do)
+		b := c.u.newButton(a.name, a.icon, a.do)
 		b.Importance = widget.LowImportance
 		named.Add(b)
 		ib := c.u.newTipButton(a.icon, a.tip, a.do)
@@ -893,7 +893,7 @@ func (c *canvasView) openLarge(i int) {
 	}
 	r := c.tiles[i].result
 	var d dialog.Dialog
-	use := widget.NewButtonWithIcon("Use these settings", theme.DocumentCreateIcon(), func() {
+	use := c.u.newButton("Use these settings", theme.DocumentCreateIcon(), func() {
 		s := c.last
 		s.Prompt, s.Seed, s.FixedSeed, s.N = r.Meta.Prompt, r.Seed, true, 1
 		s.CFG, s.Temperature = r.Meta.CFG, r.Meta.Temperature
@@ -928,7 +928,7 @@ func (c *canvasView) openLarge(i int) {
 	buttons = append(buttons, use)
 	for _, a := range c.tileActions(i) {
 		if a.inView == nil {
-			buttons = append(buttons, widget.NewButtonWithIcon(a.name, a.icon, func() { d.Hide(); a.do() }))
+			buttons = append(buttons, c.u.newButton(a.name, a.icon, func() { d.Hide(); a.do() }))
 			continue
 		}
 		buttons = append(buttons, c.u.flashButton(a.name, a.doneName, a.icon, a.inView))

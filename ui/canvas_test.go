@@ -328,7 +328,7 @@ func TestCanvasForgetsDeletedSet(t *testing.T) {
 func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 	t.Helper()
 	for _, obj := range test.LaidOutObjects(o) {
-		if b, ok := obj.(*widget.Button); ok && b.Text == text {
+		if b, ok := asButton(obj); ok && b.Text == text {
 			return b
 		}
 	}
@@ -762,7 +762,7 @@ func TestLargeViewSaveSaysSaved(t *testing.T) {
 	fileDialog := h.u.win.Canvas().Overlays().Top()
 	var confirm *widget.Button
 	visit(fileDialog, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
-		if b, ok := o.(*widget.Button); ok && b.Text == "Save" {
+		if b, ok := asButton(o); ok && b.Text == "Save" {
 			confirm = b
 		}
 	})
@@ -976,12 +976,13 @@ func TestTileOpensFromKeyboard(t *testing.T) {
 }
 
 // Esc stops a run whichever of Create's controls has the focus (Fyne's drop-down, sliders
-// and buttons keep the keys they do not use: Esc on them stopped nothing).
+// and buttons keep the keys they do not use: Esc on them stopped nothing), Generate and Stop
+// included.
 func TestEscStopsFromCreateControls(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(time.Minute)) // a run that lasts until stopped
 	c := h.u.create
 	h.u.ShowCreate()
-	for _, focus := range []fyne.Focusable{c.count, c.cfg, c.temp, c.dice} {
+	for _, focus := range []fyne.Focusable{c.count, c.cfg, c.temp, c.dice, c.genB, c.stopB} {
 		c.prompt.SetText("a lighthouse")
 		c.generate()
 		if c.job == nil {

@@ -66,7 +66,7 @@ type chatView struct {
 	body    *fyne.Container
 	entry   *promptEntry
 	attachB *tipButton
-	sendB   *widget.Button
+	sendB   *escButton
 	// copyW is the width of an answer's Copy button, which says "Copied" for a moment.
 	copyW    float32
 	chips    *fyne.Container
@@ -156,7 +156,7 @@ type messageView struct {
 	text   *widget.Label
 	answer *paragraphs
 	footer *widget.Label
-	copyB  *widget.Button
+	copyB  *escButton
 	images *fyne.Container
 	// digests are the shown images' SHA-256s, so that a refill keeps their thumbnails.
 	digests []string
@@ -190,7 +190,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.onPage = c.page
 	c.entry.onEscape = c.stop
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
-	c.sendB = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendOrStop)
+	c.sendB = c.u.newButton("Send", theme.MailSendIcon(), c.sendOrStop)
 	c.sendB.Importance = widget.HighImportance
 	c.chips = container.New(&flowRows{gap: theme.Padding()}) // they wrap: three wide chips ran past Send
 	c.notice = widget.NewLabel("")
@@ -232,7 +232,7 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 	sub.Wrapping = fyne.TextWrapWord
 	box := container.NewVBox(layout.NewSpacer(), title, sub)
 	for _, ex := range chatExamples {
-		box.Add(container.NewCenter(exampleChip(ex, func() {
+		box.Add(container.NewCenter(c.u.exampleChip(ex, func() {
 			c.entry.putText(ex)
 			c.u.focusSoon(c.entry)
 		})))
@@ -766,7 +766,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v.footer.Importance = widget.LowImportance
 	v.footer.SizeName = theme.SizeNameCaptionText
 	var copied *time.Timer
-	v.copyB = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	v.copyB = c.u.newButton("Copy", theme.ContentCopyIcon(), func() {
 		c.setNotice("")
 		c.u.copy(c.session.AnswerText(v.index), &copied, func() {
 			v.copyB.SetText("Copied")

@@ -208,7 +208,9 @@ func TestChatKeys(t *testing.T) {
 		m := c.session.Messages()
 		return len(m) == 2 && len(strings.Fields(m[1].Text)) >= 2
 	})
-	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	// Esc stops it from Send (Stop now) too, which Fyne's Button kept.
+	h.u.win.Canvas().Focus(c.sendB)
+	c.sendB.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	h.waitAnswers(1)
 	m := c.session.Messages()
 	if m[0].Text != "first line\nsecond line" {

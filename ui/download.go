@@ -11,7 +11,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -310,17 +309,17 @@ type downloadView struct {
 	bar     *thinBar // Fyne's bar tints its whole track: at 0 % it read as full
 	line    *widget.Label
 	problem *widget.Label
-	pauseB  *widget.Button
-	cancelB *widget.Button
+	pauseB  *escButton
+	cancelB *escButton
 	// discardB deletes what a paused or failed download fetched (Cancel keeps it).
-	discardB *widget.Button
+	discardB *escButton
 	content  fyne.CanvasObject
 	// relayout, when set, lays out what holds the view again after rows came or went
 	// (wrapped labels know their height only once they have a width).
 	relayout func()
 	// primary is the button of the offer made first (Janus-Pro-1B's Download), nil when it
 	// cannot be pressed: the first-start screen gives it the focus.
-	primary *widget.Button
+	primary *escButton
 }
 
 func newDownloadView(d *downloads) *downloadView {
@@ -333,15 +332,15 @@ func newDownloadView(d *downloads) *downloadView {
 	v.problem = widget.NewLabel("")
 	v.problem.Importance = widget.DangerImportance
 	v.problem.Wrapping = fyne.TextWrapWord
-	v.pauseB = widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), func() {
+	v.pauseB = d.u.newButton("Pause", theme.MediaPauseIcon(), func() {
 		if d.job != nil {
 			d.pause()
 		} else {
 			d.start(d.repo)
 		}
 	})
-	v.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.cancel)
-	v.discardB = widget.NewButton("Discard…", func() { d.discard(d.repo, int64(d.progress.Done)) })
+	v.cancelB = d.u.newButton("Cancel", theme.CancelIcon(), d.cancel)
+	v.discardB = d.u.newButton("Discard…", nil, func() { d.discard(d.repo, int64(d.progress.Done)) })
 	v.discardB.Importance = widget.LowImportance
 	// One width for Pause, Resume and Retry: the button stays under the pointer.
 	pauseW := steadyWidth(widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), nil),
@@ -494,18 +493,18 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 		fit.SetText("Needs more memory than this computer has")
 		fit.Importance = widget.WarningImportance
 	}
-	var b *widget.Button
+	var b *escButton
 	switch {
 	case o.Dir != "" && d.u.engine != nil && d.u.engine.Info().Dir == o.Dir:
 		// As in the Models dialog: Load here reloaded the model in use, stopping its work.
-		b = widget.NewButton("In use", nil)
+		b = d.u.newButton("In use", nil, nil)
 		b.Disable()
 	case o.Dir != "":
-		b = widget.NewButton("Load", func() { d.u.loadModel(o.Dir, path.Base(o.Repo)) })
+		b = d.u.newButton("Load", nil, func() { d.u.loadModel(o.Dir, path.Base(o.Repo)) })
 	case o.Partial:
-		b = widget.NewButtonWithIcon("Resume", theme.DownloadIcon(), func() { d.start(o.Repo) })
+		b = d.u.newButton("Resume", theme.DownloadIcon(), func() { d.start(o.Repo) })
 	default:
-		b = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
+		b = d.u.newButton("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
 	}
 	if d.job != nil || o.Unavailable != "" {
 		b.Disable() // one download at a time, and none that cannot start
@@ -520,7 +519,7 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	buttons := container.NewVBox(b)
 	if o.Partial && o.Dir == "" && d.job == nil {
 		// Cancel keeps what was fetched, for later: gigabytes, which only this gives back.
-		discard := widget.NewButton("Discard…", func() { d.discard(o.Repo, o.CachedBytes) })
+		discard := d.u.newButton("Discard…", nil, func() { d.discard(o.Repo, o.CachedBytes) })
 		discard.Importance = widget.LowImportance
 		buttons.Add(discard)
 	}
@@ -536,7 +535,7 @@ func (u *UI) showDownloads() {
 	body := container.NewVScroll(container.New(centeredColumn{560}, v.content))
 	v.relayout = body.Refresh
 	u.downloads.reload()
-	d := dialog.NewCustom("Download a model", "Close", body, u.win)
+	d := u.infoDialog("Download a model", body)
 	d.SetOnClosed(func() { u.downloads.drop(v) })
 	// Sized for the three offers up front: the rows arrive after the dialog opens.
 	d.Resize(u.dialogSize(fyne.NewSize(620, 640)))

@@ -283,6 +283,30 @@ func (c *fieldCheck) TypedKey(k *fyne.KeyEvent) {
 	c.Check.TypedKey(k)
 }
 
+// escButton is a Button on which Esc is the window's (escape): Fyne's Button keeps the keys
+// of its focus, and Esc with Send, Generate or a dialog's button focused stopped or closed
+// nothing.
+type escButton struct {
+	widget.Button
+	escape escaper
+}
+
+// newButton makes a button with a label, an icon where icon is not nil, and Esc the window's.
+func (u *UI) newButton(label string, icon fyne.Resource, tapped func()) *escButton {
+	b := &escButton{escape: u.escape}
+	b.Text, b.Icon, b.OnTapped = label, icon, tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// TypedKey runs Esc; everything else is the Button's.
+func (b *escButton) TypedKey(k *fyne.KeyEvent) {
+	if b.escape.take(k) {
+		return
+	}
+	b.Button.TypedKey(k)
+}
+
 // escaper is the window's Esc for a widget that would keep the key (Fyne's give the window
 // only the keys nothing focused takes).
 type escaper func()

@@ -438,8 +438,8 @@ func (u *UI) showModelPicker() {
 		}()
 	}
 	refresh()
-	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() { u.addModelFolder(refresh) })
-	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), refresh)
+	add := u.newButton("Add folder…", theme.FolderOpenIcon(), func() { u.addModelFolder(refresh) })
+	again := u.newButton("Look again", theme.ViewRefreshIcon(), refresh)
 	download := u.downloadButton(func() { d.Hide() })
 	d = u.closingDialog("Models", container.New(fixedWidth{640}, gutteredVScroll(list)), add, again, download)
 	d.Resize(u.dialogSize(fyne.NewSize(700, 640))) // four models in sight, where the window has room
@@ -471,7 +471,7 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 	status.Importance = widget.LowImportance
 	status.Wrapping = fyne.TextWrapWord
 	rows := container.NewVBox(name, info, status)
-	loadB := widget.NewButton("Load", load)
+	loadB := u.newButton("Load", nil, load)
 	if primary {
 		loadB.Importance = widget.HighImportance
 	}
@@ -480,7 +480,7 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 		// In plain words; the readers' own (tensor names, byte offsets) on request.
 		status.SetText("Cannot be loaded: " + m.Summary)
 		status.Importance = widget.WarningImportance
-		details := widget.NewButtonWithIcon("Details", theme.InfoIcon(), func() { u.showProblem(m) })
+		details := u.newButton("Details", theme.InfoIcon(), func() { u.showProblem(m) })
 		details.Importance = widget.LowImportance
 		rows.Add(container.NewHBox(details))
 	}
@@ -533,13 +533,13 @@ func (u *UI) inUse(m app.ModelChoice) bool { return u.engine != nil && u.engine.
 func (u *UI) showProblem(m app.ModelChoice) {
 	l := widget.NewLabel(strings.ReplaceAll(m.Problem, "; ", "\n\n"))
 	l.Wrapping = fyne.TextWrapWord
-	u.show(dialog.NewCustom("What is wrong with "+m.Name, "Close", container.New(fixedWidth{520}, l), u.win))
+	u.show(u.infoDialog("What is wrong with "+m.Name, container.New(fixedWidth{520}, l)))
 }
 
 // downloadButton opens the downloads dialog after before (closing what it sits in);
 // without a Downloader it is disabled.
-func (u *UI) downloadButton(before func()) *widget.Button {
-	b := widget.NewButtonWithIcon("Download…", theme.DownloadIcon(), func() {
+func (u *UI) downloadButton(before func()) *escButton {
+	b := u.newButton("Download…", theme.DownloadIcon(), func() {
 		before()
 		u.showDownloads()
 	})
@@ -598,11 +598,11 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	title := widget.NewLabelWithStyle("No model found", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	title.SizeName = theme.SizeNameHeadingText
 	s.text = newBulleted()
-	add := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() {
+	add := u.newButton("Add folder…", theme.FolderOpenIcon(), func() {
 		u.addModelFolder(func() { u.findModels(true) })
 	})
 	add.Importance = widget.HighImportance
-	again := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), func() { u.findModels(true) })
+	again := u.newButton("Look again", theme.ViewRefreshIcon(), func() { u.findModels(true) })
 	s.problem = widget.NewLabel("")
 	s.problem.Wrapping = fyne.TextWrapWord
 	s.problem.Importance = widget.DangerImportance

@@ -319,10 +319,10 @@ func TestNoModelScreenEdges(t *testing.T) {
 	limit := scroll.Position().X + scroll.Size().Width - theme.Size(theme.SizeNameScrollBar)
 	n := 0
 	visit(scroll, fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
-		if b, ok := o.(*widget.Button); ok && b.Text == "Download" && p.X+b.Size().Width > limit {
+		if b, ok := asButton(o); ok && b.Text == "Download" && p.X+b.Size().Width > limit {
 			t.Errorf("a Download button reaches x %v, under the scroll bar (from %v)", p.X+b.Size().Width, limit)
 		}
-		if b, ok := o.(*widget.Button); ok && b.Text == "Download" {
+		if b, ok := asButton(o); ok && b.Text == "Download" {
 			n++
 		}
 	})
@@ -374,7 +374,7 @@ func TestModelPickerRows(t *testing.T) {
 	// With a model in use, loading another is not the dialog's main action.
 	loads := 0
 	visit(top, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
-		if b, ok := o.(*widget.Button); ok && b.Text == "Load" {
+		if b, ok := asButton(o); ok && b.Text == "Load" {
 			loads++
 			if b.Importance == widget.HighImportance {
 				t.Error("a Load button is the main action while a model is in use")

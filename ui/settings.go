@@ -41,7 +41,7 @@ type settingsForm struct {
 	folders       []string
 	folderList    *fyne.Container
 	// saveB and problem are the dialog's Save button and the line saying why it did not save.
-	saveB   *widget.Button
+	saveB   *escButton
 	problem *widget.Label
 }
 
@@ -148,7 +148,7 @@ func searchedLine(env app.Env) string {
 
 func (f *settingsForm) items() []*widget.FormItem {
 	u := f.u
-	addFolder := widget.NewButtonWithIcon("Add folder…", theme.FolderOpenIcon(), func() {
+	addFolder := u.newButton("Add folder…", theme.FolderOpenIcon(), func() {
 		u.pickFolder(func(dir string) {
 			if !slices.Contains(f.folders, dir) {
 				f.folders = append(f.folders, dir)
@@ -318,8 +318,8 @@ func (u *UI) openSettings() *settingsForm {
 	f.problem.Wrapping = fyne.TextWrapWord
 	f.problem.Hide()
 	var d *dialog.CustomDialog
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })
-	f.saveB = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), func() {
+	cancel := u.newButton("Cancel", theme.CancelIcon(), func() { d.Hide() })
+	f.saveB = u.newButton("Save", theme.ConfirmIcon(), func() {
 		ns, err := f.settings()
 		if err != nil {
 			f.problem.SetText("Not saved: " + err.Error())

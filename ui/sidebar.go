@@ -48,7 +48,7 @@ type sidebar struct {
 	modelName   *widget.Label
 	modelDetail *widget.Label
 	modelBar    *widget.ProgressBar
-	cancelB     *widget.Button
+	cancelB     *escButton
 	// serving says where "Serve on localhost" answers, or why it does not while it is on,
 	// hidden while it is off. A click on it copies the address (servingT), or opens
 	// Settings where the server's problem is put right; servingLine is what it says when
@@ -120,8 +120,8 @@ func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 
 func newSidebar(u *UI) *sidebar {
 	s := &sidebar{u: u, thumbs: map[string]image.Image{}, told: map[string]bool{}, selected: -1, chatIcon: chatIcon()}
-	newChat := widget.NewButtonWithIcon("New chat", chatIcon(), func() { u.newChat() })
-	newImage := widget.NewButtonWithIcon("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
+	newChat := u.newButton("New chat", chatIcon(), func() { u.newChat() })
+	newImage := u.newButton("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
 	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
 	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
 
@@ -150,7 +150,7 @@ func newSidebar(u *UI) *sidebar {
 	s.modelDetail.Wrapping = fyne.TextWrapWord
 	s.modelBar = widget.NewProgressBar()
 	s.modelBar.Hide()
-	s.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { u.cancelLoad() })
+	s.cancelB = u.newButton("Cancel", theme.CancelIcon(), func() { u.cancelLoad() })
 	s.cancelB.Importance = widget.LowImportance
 	s.cancelB.Hide()
 	s.serving = widget.NewLabel("")
@@ -169,8 +169,8 @@ func newSidebar(u *UI) *sidebar {
 	s.download = newTapTarget(container.NewBorder(nil, nil, widget.NewIcon(theme.DownloadIcon()), nil, s.downloadL),
 		u.showDownloads)
 	s.download.Hide()
-	settingsB := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.showSettings)
-	modelsB := widget.NewButtonWithIcon("Models", theme.StorageIcon(), u.showModelPicker)
+	settingsB := u.newButton("Settings", theme.SettingsIcon(), u.showSettings)
+	modelsB := u.newButton("Models", theme.StorageIcon(), u.showModelPicker)
 	settingsB.Importance, modelsB.Importance = widget.LowImportance, widget.LowImportance
 
 	top := container.NewVBox(newChat, newImage, widget.NewSeparator(), historyL)
@@ -555,8 +555,8 @@ func (s *sidebar) rename(e app.HistoryEntry) {
 	entry.SetText(e.Title)
 	var d *dialog.CustomDialog
 	ok := func() bool { return strings.TrimSpace(entry.Text) != "" }
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })
-	renameB := widget.NewButtonWithIcon("Rename", theme.ConfirmIcon(), func() {
+	cancel := s.u.newButton("Cancel", theme.CancelIcon(), func() { d.Hide() })
+	renameB := s.u.newButton("Rename", theme.ConfirmIcon(), func() {
 		if ok() {
 			d.Hide()
 			s.doRename(e, entry.Text)
@@ -607,8 +607,8 @@ func (s *sidebar) delete(e app.HistoryEntry) {
 	l := widget.NewLabel(fmt.Sprintf("“%s” will be deleted from this computer.", s.rowTitle(e)))
 	l.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustomWithoutButtons("Delete "+what+"?", container.New(fixedWidth{360}, l), s.u.win)
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })
-	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() {
+	cancel := s.u.newButton("Cancel", theme.CancelIcon(), func() { d.Hide() })
+	del := s.u.newButton("Delete", theme.DeleteIcon(), func() {
 		d.Hide()
 		s.doDelete(e)
 	})

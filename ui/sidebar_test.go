@@ -616,8 +616,9 @@ func TestDeleteButton(t *testing.T) {
 	}
 	u.sidebar.delete(u.sidebar.entries[0])
 	bs = buttonsIn(u.win.Canvas().Overlays().Top())
-	u.win.Canvas().Focus(bs["Delete"].b)
-	bs["Delete"].b.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	del = bs["Delete"]
+	u.win.Canvas().Focus(del.obj.(fyne.Focusable))
+	del.obj.(fyne.Focusable).TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
 	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 0 })
 }
 

@@ -38,8 +38,8 @@ func (t *tapTarget) Cursor() desktop.Cursor { return desktop.PointerCursor }
 
 // exampleChip is an example prompt of an empty view: a button with the theme's button fill,
 // so that it reads as something to click (a low-importance button looked like a heading).
-func exampleChip(text string, onTap func()) *widget.Button {
-	b := widget.NewButton(text, onTap)
+func (u *UI) exampleChip(text string, onTap func()) *escButton {
+	b := u.newButton(text, nil, onTap)
 	b.Importance = widget.MediumImportance
 	return b
 }

@@ -579,7 +579,7 @@ func (u *UI) showError(title string, err error, what string) {
 	text := strings.Join(parts, "\n\n") // the title is the dialog's own
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
-	u.show(dialog.NewCustom(title, "Close", container.New(fixedWidth{460}, l), u.win))
+	u.show(u.infoDialog(title, container.New(fixedWidth{460}, l)))
 }
 
 // mainMenu is the File, View and Help menus, with the usual shortcuts (Ctrl on Linux, Cmd
@@ -730,11 +730,19 @@ func (u *UI) flash(timer **time.Timer, show, undo func()) {
 	*timer = time.AfterFunc(cmp.Or(u.opts.copiedFor, copiedFor), func() { u.do(undo) })
 }
 
+// infoDialog is a dialog with content and a Close under it, as Fyne's NewCustom makes, but
+// whose Close gives Esc to the window as the app's other buttons do.
+func (u *UI) infoDialog(title string, content fyne.CanvasObject) *dialog.CustomDialog {
+	d := dialog.NewCustomWithoutButtons(title, content, u.win)
+	d.SetButtons([]fyne.CanvasObject{u.newButton("Close", nil, d.Hide)})
+	return d
+}
+
 // closingDialog is a dialog whose actions sit at the left of one row under content and
 // Close at its right (Fyne's custom dialog centres its Close on a row of its own).
 func (u *UI) closingDialog(title string, content fyne.CanvasObject, actions ...fyne.CanvasObject) *dialog.CustomDialog {
 	var d *dialog.CustomDialog
-	closeB := widget.NewButton("Close", func() { d.Hide() })
+	closeB := u.newButton("Close", nil, func() { d.Hide() })
 	row := container.NewBorder(nil, nil, container.NewHBox(actions...), closeB)
 	d = dialog.NewCustomWithoutButtons(title,
 		container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), row), nil, nil, content), u.win)
@@ -850,7 +858,7 @@ func (u *UI) showAbout() {
 		"ask about images and make new ones. Nothing leaves this machine.\n\nHistory and settings: " + u.store.Root()
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
-	u.show(dialog.NewCustom("About Janus Desktop", "Close", container.New(fixedWidth{420}, l), u.win))
+	u.show(u.infoDialog("About Janus Desktop", container.New(fixedWidth{420}, l)))
 }
 
 // showKeys lists the keys the window knows, those of the menus and those it has nowhere
@@ -883,7 +891,7 @@ func (u *UI) showKeys() {
 		grid.Add(widget.NewLabel(r[1]))
 	}
 	// Scrolled in a small window (800×560), where the list is taller than the room.
-	d := dialog.NewCustom("Keyboard shortcuts", "Close", container.NewVScroll(grid), u.win)
+	d := u.infoDialog("Keyboard shortcuts", container.NewVScroll(grid))
 	d.Resize(u.dialogSize(grid.MinSize().Add(fyne.NewSize(4*theme.Padding()*4, 130))))
 	u.show(d)
 }

@@ -61,9 +61,9 @@ func (u *UI) copyPictureButton(img image.Image) fyne.CanvasObject {
 // runs the action and calls done once it succeeded, and the button then says doneName, with
 // a tick, for a moment. It keeps one width for both, so the buttons beside it do not move.
 func (u *UI) flashButton(name, doneName string, icon fyne.Resource, act func(done func())) fyne.CanvasObject {
-	var b *widget.Button
+	var b *escButton
 	var timer *time.Timer
-	b = widget.NewButtonWithIcon(name, icon, func() {
+	b = u.newButton(name, icon, func() {
 		act(func() {
 			u.flash(&timer, func() { b.SetText(doneName); b.SetIcon(theme.ConfirmIcon()) },
 				func() { b.SetText(name); b.SetIcon(icon) })

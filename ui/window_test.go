@@ -343,14 +343,14 @@ func TestSpaceOnAButtonTypesNothing(t *testing.T) {
 		h.settle()
 	}
 	u.showAbout()
-	press(buttonsIn(c.Overlays().Top())["Close"].b)
+	press(buttonsIn(c.Overlays().Top())["Close"].obj.(fyne.Focusable))
 	if c.Overlays().Top() != nil || u.chat.entry.Text != "" || c.Focused() != u.chat.entry {
 		t.Errorf("Space on About's Close: dialog open %v, composer %q, focus on %T", c.Overlays().Top() != nil, u.chat.entry.Text, c.Focused())
 	}
-	var chip *widget.Button
+	var chip fyne.Focusable // the widget itself, which the canvas focuses
 	visit(u.chat.content, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
-		if b, ok := o.(*widget.Button); ok && b.Text == chatExamples[0] && chip == nil {
-			chip = b
+		if b, ok := asButton(o); ok && b.Text == chatExamples[0] && chip == nil {
+			chip = o.(fyne.Focusable)
 		}
 	})
 	if chip == nil {
@@ -391,6 +391,7 @@ func TestDialogKeys(t *testing.T) {
 		"a list":    func(f *settingsForm) fyne.Focusable { return f.weights },
 		"the port":  func(f *settingsForm) fyne.Focusable { return f.serve.port },
 		"the check": func(f *settingsForm) fyne.Focusable { return f.serve.on },
+		"Save":      func(f *settingsForm) fyne.Focusable { return f.saveB },
 	} {
 		f := u.openSettings()
 		w := field(f)
@@ -402,6 +403,16 @@ func TestDialogKeys(t *testing.T) {
 				u.dialogs[0].Dismiss()
 			}
 		}
+	}
+
+	// A dialog's Close, once Tab reached it.
+	u.showAbout()
+	closeB := buttonsIn(u.win.Canvas().Overlays().Top())["Close"].obj.(fyne.Focusable)
+	u.win.Canvas().Focus(closeB)
+	closeB.TypedKey(esc)
+	if len(u.dialogs) != 0 {
+		t.Error("Esc on About's Close left it open")
+		u.dialogs[0].Dismiss()
 	}
 
 	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
@@ -797,21 +808,33 @@ func TestUnwritableHistorySaidAtStart(t *testing.T) {
 	}
 }
 
+// asButton is o as a labelled button: Fyne's, or ours with Esc the window's.
+func asButton(o fyne.CanvasObject) (*widget.Button, bool) {
+	switch b := o.(type) {
+	case *widget.Button:
+		return b, true
+	case *escButton:
+		return &b.Button, true
+	}
+	return nil, false
+}
+
 // buttonsIn returns the visible buttons of o's tree by text, with their positions in o.
 func buttonsIn(o fyne.CanvasObject) map[string]placed {
 	out := map[string]placed{}
 	visit(o, fyne.Position{}, func(obj fyne.CanvasObject, p fyne.Position) {
-		if b, ok := obj.(*widget.Button); ok {
-			out[b.Text] = placed{b, p}
+		if b, ok := asButton(obj); ok {
+			out[b.Text] = placed{b, p, obj}
 		}
 	})
 	return out
 }
 
-// placed is a button and where it is.
+// placed is a button, where it is, and the widget the canvas holds (ours embeds b).
 type placed struct {
-	b  *widget.Button
-	at fyne.Position
+	b   *widget.Button
+	at  fyne.Position
+	obj fyne.CanvasObject
 }
 
 // oneRowCloseRight checks that the buttons named are in one row, Close at its right.
