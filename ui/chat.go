@@ -315,6 +315,12 @@ func (c *chatView) attachedPaths() []string {
 	return out
 }
 
+// holdsDraft reports whether the chat id, not the one shown, keeps text or pictures not sent.
+func (c *chatView) holdsDraft(id string) bool {
+	d, ok := c.drafts[id]
+	return ok && (c.session == nil || id != c.session.ID()) && (strings.TrimSpace(d.text) != "" || len(d.attached) > 0)
+}
+
 // addDraft adds d to the composer: its text after what the composer holds, its images
 // beside those attached.
 func (c *chatView) addDraft(d composerDraft) {
@@ -1206,6 +1212,7 @@ func (c *chatView) addToDraft(id string, images []attachment) {
 	}
 	c.drafts[id] = d
 	c.u.draftChanged()
+	c.u.sidebar.list.Refresh() // its mark
 }
 
 // holds reports whether list has the image at path.

@@ -192,7 +192,9 @@ func (s *sidebar) newItem() fyne.CanvasObject {
 	// The picture's place is as wide with an icon as with a thumbnail: the titles line up.
 	// The icon keeps its own size in the middle of that place.
 	pic := container.New(fixedWidth{historyThumb}, container.NewStack(container.NewCenter(icon), img))
-	return newHistoryRow(container.NewBorder(nil, nil, pic, more, title), s.u.tips)
+	draft := widget.NewIcon(theme.NewColoredResource(theme.DocumentCreateIcon(), theme.ColorNamePlaceHolder))
+	draft.Hide()
+	return newHistoryRow(container.NewBorder(nil, nil, pic, container.NewHBox(draft, more), title), s.u.tips)
 }
 
 // historyRow is one line of the history: a click opens the entry, a right click its
@@ -269,8 +271,12 @@ func (s *sidebar) updateItem(id widget.ListItemID, o fyne.CanvasObject) {
 	row := hr.row
 	title := row.Objects[0].(*widget.Label)
 	pics := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
-	more := row.Objects[2].(*pointerButton)
+	right := row.Objects[2].(*fyne.Container)
+	draft, more := right.Objects[0].(*widget.Icon), right.Objects[1].(*pointerButton)
 	title.SetText(s.rowTitle(e))
+	// A pencil where a chat not open holds text or pictures not sent yet: switching chats
+	// keeps them, and nothing else said where they were.
+	draft.Hidden = !s.u.chat.holdsDraft(e.ID)
 	iconBox, img := pics.Objects[0].(*fyne.Container), pics.Objects[1].(*canvas.Image)
 	icon := iconBox.Objects[0].(*widget.Icon)
 	if e.Kind == app.KindImageSet {
@@ -431,6 +437,7 @@ func (s *sidebar) reloadHistory() {
 // canvas), or none for a new one. The list selects by position, and entries move as new
 // ones arrive at the top, so this follows every change of the list and of the view.
 func (s *sidebar) markOpen() {
+	s.list.Refresh() // the drafts' marks: the chat left holds one now, the one opened none
 	id := s.u.chat.session.ID()
 	if s.u.createShown() {
 		id = s.u.create.setID

@@ -730,3 +730,47 @@ func TestHistoryRowHintGoesWithItsEntry(t *testing.T) {
 		t.Error("the hint stayed over the row given another entry")
 	}
 }
+
+// A chat left with text not sent shows a pencil in the history until it is opened again,
+// where the composer holds that text.
+func TestDraftMark(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	h.ask("first")
+	h.waitAnswers(1)
+	u.newChat()
+	h.ask("second")
+	h.pump("the chats in the history", func() bool { return len(u.sidebar.entries) == 2 })
+	h.waitAnswers(1)
+	marks := func() map[string]bool {
+		h.settle()
+		out := map[string]bool{}
+		visit(u.sidebar.list, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+			if r, ok := o.(*historyRow); ok && r.Visible() {
+				title := r.row.Objects[0].(*widget.Label).Text
+				out[title] = r.row.Objects[2].(*fyne.Container).Objects[0].Visible()
+			}
+		})
+		return out
+	}
+	if m := marks(); m["first"] || m["second"] {
+		t.Errorf("marks with no draft: %v", m)
+	}
+	test.Type(u.chat.entry, "not sent yet")
+	var first widget.ListItemID = -1
+	for i, e := range u.sidebar.entries {
+		if e.Title == "first" {
+			first = i
+		}
+	}
+	u.sidebar.list.Select(first)
+	h.pump("the first chat", func() bool { return u.chat.entry.Text == "" })
+	if m := marks(); !m["second"] || m["first"] {
+		t.Errorf("after leaving the second chat with a draft: %v, want its pencil alone", m)
+	}
+	u.sidebar.list.Select(1 - first)
+	h.pump("the second chat", func() bool { return u.chat.entry.Text == "not sent yet" })
+	if m := marks(); m["second"] || m["first"] {
+		t.Errorf("with the draft back in the composer: %v", m)
+	}
+}
