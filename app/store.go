@@ -739,6 +739,24 @@ func digestsIn(data []byte) []string {
 	return out
 }
 
+// Release removes the stored image at path (a picture pasted into the composer, say, whose
+// chip was removed unsent) unless a record mentions it or a path in keep names it (the other
+// drafts' pictures). A path outside the store's images is left alone. It reads every record:
+// call it off the UI goroutine.
+func (s *Store) Release(path string, keep ...string) {
+	dir, name := filepath.Split(path)
+	if filepath.Clean(dir) != filepath.Join(s.root, imagesDir) {
+		return
+	}
+	digest, ext, _ := strings.Cut(name, ".")
+	if !validRef(ImageRef{SHA256: digest, Ext: "." + ext}) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeUnreferenced([]string{digest}, keep)
+}
+
 // removeUnreferenced removes the stored images (and thumbnails) of digests that no file in
 // chats/ or sets/ mentions and no path in keep names (s.mu held). Failing to remove one only
 // leaves a file behind.

@@ -570,6 +570,53 @@ func TestPutImageRepairsDamage(t *testing.T) {
 	}
 }
 
+// Release removes a stored picture no record mentions and no draft keeps, and nothing else.
+func TestReleaseImage(t *testing.T) {
+	s := openStore(t)
+	put := func(w int) string {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, w, 30))); err != nil {
+			t.Fatal(err)
+		}
+		ref, err := s.PutImage(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.ImagePath(ref)
+	}
+	there := func(p string) bool { _, err := os.Stat(p); return err == nil }
+
+	alone := put(10)
+	s.Release(alone)
+	if there(alone) {
+		t.Error("a picture nothing mentions was kept")
+	}
+	kept := put(11)
+	s.Release(kept, "/elsewhere/x.png", kept)
+	if !there(kept) {
+		t.Error("a picture another draft holds was removed")
+	}
+	sent := put(12)
+	ref := app.ImageRef{SHA256: strings.TrimSuffix(filepath.Base(sent), ".png"), Ext: ".png", Width: 12, Height: 30}
+	chat := &app.ChatRecord{Title: "with a picture", Messages: []app.ChatMessage{{Text: "this?", Images: []app.ImageRef{ref}, State: app.StateDone}}}
+	if err := s.SaveChat(chat); err != nil {
+		t.Fatal(err)
+	}
+	s.Release(sent)
+	if !there(sent) {
+		t.Error("a picture a chat mentions was removed")
+	}
+	outside := filepath.Join(t.TempDir(), filepath.Base(sent))
+	if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Release(outside)
+	s.Release(filepath.Join(s.Root(), "images", "notadigest.png"))
+	if !there(outside) {
+		t.Error("a file outside the store was removed")
+	}
+}
+
 // A history folder that cannot be read is a problem that names it; the other kind of entries
 // is still listed (one unreadable folder hid the whole history).
 func TestListUnreadableFolder(t *testing.T) {

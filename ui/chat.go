@@ -1229,7 +1229,7 @@ func (c *chatView) addChip(a attachment) {
 		img := canvas.NewImageFromImage(a.thumb)
 		img.FillMode = canvas.ImageFillCover // a square crop: a tall scan is not a sliver
 		img.SetMinSize(fyne.NewSize(44, 44))
-		rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() { c.removeChip(a.path) })
+		rm := c.u.newTipButton(theme.CancelIcon(), "Remove", func() { c.discardChip(a.path) })
 		rm.Importance = widget.LowImportance
 		name := widget.NewLabel(shorten(a.label, 22))
 		bg := newThemedRect(colorNameBubble, 10)
@@ -1253,6 +1253,15 @@ func (c *chatView) removeChip(path string) {
 			return
 		}
 	}
+}
+
+// discardChip removes a picture taken back from the composer, and its copy in the store where
+// the store holds it for this draft alone (a pasted picture: no file of the user's holds it).
+// A record saved with it keeps it (and a send writes its pictures with its record).
+func (c *chatView) discardChip(path string) {
+	c.removeChip(path)
+	keep, st := c.attachedPaths(), c.u.store
+	c.u.background(func() { st.Release(path, keep...) })
 }
 
 // shorten cuts s to n runes with an ellipsis.

@@ -312,3 +312,48 @@ func TestClipboardOwnerNotAnswering(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // the stuck read's end is noticed on its own goroutine
 	}
 }
+
+// A pasted picture taken back before it was sent leaves no copy in the store; once a chat
+// holds it, taking it back from another draft keeps it.
+func TestPastedPictureRemoved(t *testing.T) {
+	data, err := os.ReadFile(landscape(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = &fakePictures{png: data} })
+	u, ch := h.u, h.u.chat
+	cb := fyne.CurrentApp().Clipboard()
+	cb.SetContent("")
+	paste := func() string {
+		ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+		h.pump("the pasted picture attached", func() bool { return len(ch.attached) == 1 })
+		return ch.attached[0].path
+	}
+	takeBack := func() {
+		visit(ch.attached[0].chip, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+			if b, ok := o.(*tipButton); ok {
+				test.Tap(b)
+			}
+		})
+		h.pump("the chip removed", func() bool { return len(ch.attached) == 0 })
+		u.waitBackground(5 * time.Second)
+	}
+	there := func(p string) bool { _, err := os.Stat(p); return err == nil }
+
+	p := paste()
+	takeBack()
+	if there(p) {
+		t.Error("a pasted picture taken back unsent stays in the store")
+	}
+	p = paste()
+	h.ask("what is this?")
+	h.waitAnswers(1)
+	u.newChat()
+	if paste() != p {
+		t.Fatal("the same picture pasted twice has two files")
+	}
+	takeBack()
+	if !there(p) {
+		t.Error("a picture a chat holds was removed when another draft gave it up")
+	}
+}
