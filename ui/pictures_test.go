@@ -357,3 +357,45 @@ func TestPastedPictureRemoved(t *testing.T) {
 		t.Error("a picture a chat holds was removed when another draft gave it up")
 	}
 }
+
+// Deleting a chat whose draft holds a pasted picture takes the picture out of the store, unless
+// the chat was open and its draft went to the new chat.
+func TestDeletedDraftReleasesPicture(t *testing.T) {
+	data, err := os.ReadFile(landscape(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = &fakePictures{png: data} })
+	u, ch := h.u, h.u.chat
+	cb := fyne.CurrentApp().Clipboard()
+	cb.SetContent("")
+	h.ask("a first question")
+	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
+	h.waitAnswers(1)
+	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+	h.pump("the pasted picture attached", func() bool { return len(ch.attached) == 1 })
+	p := ch.attached[0].path
+	there := func() bool { _, err := os.Stat(p); return err == nil }
+
+	// Open: the draft, picture and all, goes to the new chat.
+	u.sidebar.doDelete(u.sidebar.entries[0])
+	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 0 && len(ch.attached) == 1 })
+	u.waitBackground(5 * time.Second)
+	if !there() {
+		t.Fatal("the picture the new chat's draft holds was removed")
+	}
+	// Not open: the draft goes with the chat.
+	h.ask("a second question")
+	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
+	h.waitAnswers(1)
+	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+	h.pump("the pasted picture attached", func() bool { return len(ch.attached) == 1 })
+	u.newChat()
+	h.pump("the draft left", func() bool { return len(ch.attached) == 0 && ch.holdsDraft(u.sidebar.entries[0].ID) })
+	u.sidebar.doDelete(u.sidebar.entries[0])
+	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 0 })
+	u.waitBackground(5 * time.Second)
+	if there() {
+		t.Error("the pasted picture of a deleted chat's draft stays in the store")
+	}
+}

@@ -643,8 +643,14 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 				}
 			}
 			if err == nil {
+				gone := s.u.chat.drafts[e.ID].attached
 				delete(s.u.chat.drafts, e.ID)
 				s.u.draftChanged()
+				// Its pasted pictures, unless they went to the new chat with its draft.
+				keep, st := s.u.chat.attachedPaths(), s.u.store
+				for _, a := range gone {
+					s.u.background(func() { st.Release(a.path, keep...) })
+				}
 			}
 			if c := s.u.create; err == nil {
 				if c.setID == e.ID {
