@@ -183,6 +183,23 @@ func TestDropRejectsUnusableFiles(t *testing.T) {
 	}
 }
 
+// Shift held as the focus leaves the composer (Shift+Tab, Ctrl+Shift+N) is released
+// elsewhere: back in the composer, Enter sends again, not a new line.
+func TestShiftReleasedElsewhere(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c, canvas := h.u.chat, h.u.win.Canvas()
+	canvas.Focus(c.entry)
+	c.entry.KeyDown(&fyne.KeyEvent{Name: desktop.KeyShiftLeft})
+	canvas.Focus(c.attachB) // Shift+Tab; Shift comes up there
+	canvas.Focus(c.entry)
+	test.Type(c.entry, "a question")
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.pump("the question sent", func() bool { return len(c.session.Messages()) > 0 })
+	if c.entry.Text != "" {
+		t.Errorf("the composer holds %q after Enter", c.entry.Text)
+	}
+}
+
 // Enter sends, Shift+Enter is a new line, Esc stops and keeps what was written.
 func TestChatKeys(t *testing.T) {
 	eng := apptest.NewFakeEngine(50 * time.Millisecond)

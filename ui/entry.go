@@ -65,6 +65,22 @@ func (e *promptEntry) FocusGained() {
 	e.Entry.FocusGained()
 }
 
+// FocusLost forgets Shift: its release goes to the widget focused then (Shift+Tab out, or
+// Ctrl+Shift+N to Create), and Enter went on typing new lines here.
+func (e *promptEntry) FocusLost() {
+	e.shift = false
+	e.Entry.FocusLost()
+}
+
+// shiftDown reports whether Shift is held: as the desktop driver knows it, where it says,
+// else as the entry's own key events told.
+func (e *promptEntry) shiftDown() bool {
+	if d, ok := fyne.CurrentApp().Driver().(desktop.Driver); ok {
+		return d.CurrentKeyModifiers()&fyne.KeyModifierShift != 0
+	}
+	return e.shift
+}
+
 // TypedRune drops the Space of a button that handed the focus over (fresh).
 func (e *promptEntry) TypedRune(r rune) {
 	if e.fresh {
@@ -98,7 +114,7 @@ func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
 	e.fresh = false
 	switch k.Name {
 	case fyne.KeyReturn, fyne.KeyEnter:
-		if e.submitOnEnter && !e.shift && e.onSubmit != nil {
+		if e.submitOnEnter && !e.shiftDown() && e.onSubmit != nil {
 			e.onSubmit()
 			return
 		}
