@@ -299,9 +299,9 @@ func (c *fieldCheck) TypedKey(k *fyne.KeyEvent) {
 	c.Check.TypedKey(k)
 }
 
-// escButton is a Button on which Esc is the window's (escape): Fyne's Button keeps the keys
-// of its focus, and Esc with Send, Generate or a dialog's button focused stopped or closed
-// nothing.
+// escButton is a Button on which Esc is the window's (escape) and Enter presses it: Fyne's
+// Button keeps the keys of its focus, and Esc with Send, Generate or a dialog's button focused
+// stopped or closed nothing.
 type escButton struct {
 	widget.Button
 	escape escaper
@@ -315,10 +315,15 @@ func (u *UI) newButton(label string, icon fyne.Resource, tapped func()) *escButt
 	return b
 }
 
-// TypedKey runs Esc; everything else is the Button's.
+// TypedKey runs Esc; Enter presses the button, as Space does (as on GTK and Windows: Fyne's
+// Button took Space alone, and Enter on a focused button did nothing); the rest is the
+// Button's.
 func (b *escButton) TypedKey(k *fyne.KeyEvent) {
 	if b.escape.take(k) {
 		return
+	}
+	if k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter {
+		k = &fyne.KeyEvent{Name: fyne.KeySpace, Physical: k.Physical}
 	}
 	b.Button.TypedKey(k)
 }

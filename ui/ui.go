@@ -881,7 +881,8 @@ func (u *UI) showKeys() {
 		{"Esc", "Stop the answer or the images; close the newest dialog"},
 		{"F2, Delete", "Rename, delete the history entry focused (Up, Down)"},
 		{"Left, Right", "The previous, next image in the large view"},
-		{"Tab, Shift+Tab, Space", "Move between controls; press the one focused"},
+		{"Tab, Shift+Tab", "Move between controls"},
+		{"Space, Enter", "Press the button focused (Space also ticks a box)"},
 		{mod + "+Q", "Quit"},
 	}
 	grid := container.New(layout.NewFormLayout())

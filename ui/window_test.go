@@ -414,6 +414,15 @@ func TestDialogKeys(t *testing.T) {
 		t.Error("Esc on About's Close left it open")
 		u.dialogs[0].Dismiss()
 	}
+	// Enter presses a focused button, as Space does.
+	u.showAbout()
+	closeB = buttonsIn(u.win.Canvas().Overlays().Top())["Close"].obj.(fyne.Focusable)
+	u.win.Canvas().Focus(closeB)
+	closeB.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(u.dialogs) != 0 {
+		t.Error("Enter on About's Close left it open")
+		u.dialogs[0].Dismiss()
+	}
 
 	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
 	h.ask("a question")
