@@ -34,6 +34,8 @@ func (janusTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color 
 		accent = accentDark
 	}
 	switch n {
+	case theme.ColorNameForeground:
+		return menuSafe{color.NRGBAModel.Convert(theme.DefaultTheme().Color(n, v)).(color.NRGBA)}
 	case theme.ColorNamePrimary, theme.ColorNameHyperlink:
 		return accent
 	case theme.ColorNameForegroundOnPrimary:
@@ -113,6 +115,20 @@ func (janusTheme) Size(n fyne.ThemeSizeName) float32 {
 		return 8
 	}
 	return theme.DefaultTheme().Size(n)
+}
+
+// menuSafe is an opaque text colour whose 16-bit alpha is a hair under opaque (0xffc6 of
+// 0xffff, which every painter draws as opaque): Fyne 2.7's menus draw shortcuts ("Ctrl+N")
+// in the foreground at 95 % alpha computed as uint8(alpha16·0.95), the low byte of a 16-bit
+// value, which for an opaque colour is 0x32, 20 % (the shortcuts read at about 1.4:1). With
+// this alpha that byte is 0xfd.
+type menuSafe struct{ color.NRGBA }
+
+// RGBA is the colour's premultiplied channels (as opaque: no channel exceeds 0xf3f3) with the
+// alpha above.
+func (c menuSafe) RGBA() (r, g, b, a uint32) {
+	r, g, b, _ = c.NRGBA.RGBA()
+	return r, g, b, 0xffc6
 }
 
 func withAlpha(c color.NRGBA, a uint8) color.NRGBA {

@@ -7,8 +7,10 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 )
 
 // contrast is the WCAG contrast ratio of two colours.
@@ -99,6 +101,32 @@ func TestPrimaryButtonTextReadable(t *testing.T) {
 				t.Errorf("variant %d: text on a %s primary button has contrast %.2f:1", v, name, c)
 			}
 		}
+	}
+}
+
+// A menu's shortcuts ("Ctrl+N") read as its items do, in both variants (Fyne 2.7 drew them at
+// 20 % alpha: menuSafe).
+func TestMenuShortcutsReadable(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(Theme())
+	item := fyne.NewMenuItem("New chat", nil)
+	item.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierControl}
+	th := janusTheme{}
+	v := a.Settings().ThemeVariant()
+	menu := widget.NewMenu(fyne.NewMenu("", item))
+	test.NewTempWindow(t, menu)
+	found := false
+	for _, o := range test.LaidOutObjects(menu) {
+		if txt, ok := o.(*canvas.Text); ok && txt.Text == "N" {
+			found = true
+			shown := blend(th.Color(theme.ColorNameMenuBackground, v), txt.Color)
+			if c := contrast(shown, th.Color(theme.ColorNameMenuBackground, v)); c < 4.5 {
+				t.Errorf("variant %d: the shortcut's key reads at %.2f:1 (colour %v)", v, c, txt.Color)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no shortcut text in the menu")
 	}
 }
 
