@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -371,6 +372,11 @@ func (f *serveForm) show() {
 	}
 	f.status.SetText(text)
 	f.status.Importance = imp
+	// Off, the line is a hint as the dialog's others are; the address or a failure is news.
+	f.status.SizeName = ""
+	if imp == widget.LowImportance {
+		f.status.SizeName = theme.SizeNameCaptionText
+	}
 	f.status.Refresh()
 }
 

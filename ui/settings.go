@@ -117,6 +117,7 @@ func (f *settingsForm) showFolders() {
 	if len(f.folders) == 0 {
 		l := widget.NewLabel(searchedLine(f.u.opts.Env))
 		l.Importance = widget.LowImportance
+		l.SizeName = theme.SizeNameCaptionText // a hint, as the others
 		l.Wrapping = fyne.TextWrapWord
 		f.folderList.Add(l)
 	}
@@ -159,6 +160,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 	note := widget.NewLabel("Light and dark follow the system. Settings are kept in " + u.store.Root() + ".")
 	note.Wrapping = fyne.TextWrapWord
 	note.Importance = widget.LowImportance
+	note.SizeName = theme.SizeNameCaptionText
 	hint := func(item *widget.FormItem, text string) *widget.FormItem {
 		item.HintText = text
 		return item

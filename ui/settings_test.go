@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -484,4 +485,30 @@ func TestSettingsEnterSaves(t *testing.T) {
 	if u.settings.Generation.CFG != 7 {
 		t.Errorf("guidance %v after Enter, want 7", u.settings.Generation.CFG)
 	}
+}
+
+// The dialog's hints are all caption-sized: the folders' line, the server's line while it is
+// off, the closing note (they were at the size of the fields' text).
+func TestSettingsHintsOneSize(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	h.u.openSettings()
+	defer h.u.dialogs[0].Dismiss()
+	caption := func(text string) {
+		t.Helper()
+		found := false
+		visit(h.u.win.Canvas().Overlays().Top(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+			if l, ok := o.(*widget.Label); ok && strings.HasPrefix(l.Text, text) {
+				found = true
+				if l.SizeName != theme.SizeNameCaptionText {
+					t.Errorf("%q is in size %q, not the hints' caption size", text, l.SizeName)
+				}
+			}
+		})
+		if !found {
+			t.Errorf("no %q in Settings", text)
+		}
+	}
+	caption("None added.")
+	caption("Off. When on")
+	caption("Light and dark follow the system")
 }
