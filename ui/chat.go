@@ -173,7 +173,7 @@ func newChatView(u *UI) *chatView {
 	c.opening = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	c.opening.Importance = widget.LowImportance
 	c.opening.Hide()
-	c.body = container.NewStack(c.scroll, c.empty, container.NewCenter(c.opening))
+	c.body = container.New(&keepEnd{c: c}, c.scroll, c.empty, container.NewCenter(c.opening))
 	c.scroll.Hide()
 
 	c.entry = newPromptEntry(chatPlaceholder, true)
@@ -692,6 +692,27 @@ func (c *chatView) sync() {
 		c.empty.Show()
 	}
 	c.body.Refresh()
+}
+
+// keepEnd stacks the conversation and the views in its place (Fyne's stack layout) and keeps
+// the conversation at its end when its room shrinks while the reader is there: pictures
+// attached, a notice or the composer's growth took the room from below, and the last lines
+// went under them.
+type keepEnd struct {
+	c      *chatView
+	height float32
+}
+
+func (l *keepEnd) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return layout.NewStackLayout().MinSize(objs)
+}
+
+func (l *keepEnd) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	layout.NewStackLayout().Layout(objs, size)
+	if size.Height < l.height && l.c.follow {
+		l.c.scroll.ScrollToBottom()
+	}
+	l.height = size.Height
 }
 
 // atBottom reports whether the conversation is scrolled to (near) its end.

@@ -1207,3 +1207,26 @@ func TestChatPagesFromComposer(t *testing.T) {
 		t.Errorf("Page Up in a two-line question scrolled the conversation to %v", y)
 	}
 }
+
+// Read to its end, the conversation stays at its end when a picture is attached (its chip
+// takes room from below): the last lines went under the chips.
+func TestConversationKeepsItsEnd(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	h.u.win.Resize(minWindowSize)
+	for i := range 4 {
+		h.ask(fmt.Sprintf("question %d, long enough to take a line or two of the conversation's column", i))
+		h.waitAnswers(i + 1)
+	}
+	h.settle()
+	if c.scroll.Content.MinSize().Height <= c.scroll.Size().Height || !c.atBottom() {
+		t.Fatalf("the conversation (%v in %v) does not overflow, or is not at its end", c.scroll.Content.MinSize(), c.scroll.Size())
+	}
+	c.attach([]string{landscape(t)})
+	h.pump("the chip", func() bool { return len(c.attached) == 1 })
+	c.content.Refresh() // as the driver lays out again what changed its minimum size
+	h.settle()
+	if !c.atBottom() {
+		t.Errorf("with a chip shown the conversation is at %v of %v in %v, not at its end", c.scroll.Offset, c.scroll.Content.MinSize(), c.scroll.Size())
+	}
+}
