@@ -191,7 +191,7 @@ func (s ModelSearch) NoModelText() string {
 	}
 	b.WriteString("\nTo get one:\n")
 	repo := SuggestedRepos()[0]
-	fmt.Fprintf(&b, "  • download one here (or in a terminal: janus pull %s)\n", repo)
+	fmt.Fprintf(&b, "  • download one with Download (or in a terminal: janus pull %s)\n", repo)
 	if hub != "" {
 		fmt.Fprintf(&b, "  • or download it with the Hugging Face tools: huggingface-cli download %s (it lands in %s)\n", repo, hub)
 	} else {

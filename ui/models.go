@@ -103,6 +103,7 @@ func (u *UI) showNoModel(problem string) {
 	u.noModel.update(u.search)
 	u.tabs.Hide()
 	u.noModel.content.Show()
+	u.noModelShown = true
 	u.noModel.focusFirst()
 }
 

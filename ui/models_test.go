@@ -331,6 +331,21 @@ func TestNoModelScreenEdges(t *testing.T) {
 	}
 }
 
+// Without a model, New chat and New image bring the no-model screen back (the views only said
+// to download one), while a chat from the history still opens.
+func TestNewChatWithoutModel(t *testing.T) {
+	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels("/nonexistent/models") })
+	u := h.u
+	h.pump("the no-model screen", func() bool { return u.noModel.content.Visible() })
+	for name, start := range map[string]func(){"New chat": u.newChat, "New image": u.newImage} {
+		u.showViews()
+		start()
+		if !u.noModel.content.Visible() || u.tabs.Visible() {
+			t.Errorf("%s without a model shows the views", name)
+		}
+	}
+}
+
 // The picker lists the model in use first, marked as such (the others say they are ready to
 // load, not in green); a broken one says why in plain words, and Details shows the readers'.
 func TestModelPickerRows(t *testing.T) {

@@ -107,6 +107,8 @@ type UI struct {
 	create  *canvasView
 	tabs    *container.AppTabs
 	noModel *noModelScreen
+	// noModelShown is set once the no-model screen was shown, until a model is in use.
+	noModelShown bool
 	// downloads is the model download the no-model screen and the Download… dialog show.
 	downloads *downloads
 	main      *fyne.Container
@@ -992,6 +994,9 @@ func (u *UI) newChat() {
 	u.chat.newSession()
 	u.ShowChat()
 	u.sidebar.markOpen()
+	if u.noModelAgain() {
+		return
+	}
 	u.focusCurrent() // also from the history list, where a space would open its chat
 }
 
@@ -1000,7 +1005,25 @@ func (u *UI) newImage() {
 	u.create.clear()
 	u.ShowCreate()
 	u.sidebar.markOpen()
+	if u.noModelAgain() {
+		return
+	}
 	u.focusCurrent()
+}
+
+// noModelAgain puts the no-model screen back in front of a new chat or image where no model
+// is loaded or loading, once the screen was shown, and reports whether it did: the views
+// said to download one but offered no way to (the history, opened from the sidebar, stays
+// readable without a model).
+func (u *UI) noModelAgain() bool {
+	if !u.noModelShown || u.engine != nil || u.loading != nil {
+		return false
+	}
+	u.tabs.Hide()
+	u.noModel.update(u.search)
+	u.noModel.content.Show()
+	u.noModel.focusFirst()
+	return true
 }
 
 // OnDropped attaches dropped image files to the chat: the window's drop handler, a named
@@ -1037,6 +1060,7 @@ func (u *UI) setEngine(e app.Engine) {
 	info := e.Info()
 	slog.Info("model ready", "name", info.Name, "backend", info.Backend)
 	u.noModel.content.Hide()
+	u.noModelShown = false
 	u.tabs.Show()
 	u.chat.setEngine(e)
 	if info.CanGenerate {
