@@ -171,15 +171,20 @@ func (s *ChatSession) title() string {
 }
 
 // titleOf is the title msgs give a chat: the start of the first question, else the name of
-// its first image ("New chat" before there is a question).
+// its first image, or for a picture with none (pasted, or made in Create) its size ("New
+// chat" before there is a question: every chat asked about a pasted picture alone was one).
 func titleOf(msgs []ChatMessage) string {
 	for _, m := range msgs {
 		if !m.Assistant {
 			if t := titleFrom(m.Text); t != "" {
 				return t
 			}
-			if len(m.Images) > 0 && m.Images[0].Name != "" {
-				return m.Images[0].Name
+			if len(m.Images) > 0 {
+				if im := m.Images[0]; im.Name != "" {
+					return im.Name
+				} else if im.Width > 0 {
+					return fmt.Sprintf("Picture, %d×%d", im.Width, im.Height)
+				}
 			}
 		}
 	}

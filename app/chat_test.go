@@ -111,6 +111,30 @@ func TestChatStreams(t *testing.T) {
 
 // A question's images are in the store (file, thumbnail, record) from the moment Send
 // returns, while the reply has not written a word yet, so a window can show them at once.
+// A chat whose first question is a picture alone is titled by the picture's name, or by its
+// size where it has none (pasted, or made in Create): all were "New chat".
+func TestChatTitleOfPictureAlone(t *testing.T) {
+	store := openStore(t)
+	s := app.NewChatSession(store, apptest.NewFakeEngine(0), model.AnswerOptions{})
+	data, err := os.ReadFile(writePNG(t, t.TempDir(), "x.png", 64, 48))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := store.PutImage(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, s, "", store.ImagePath(ref))
+	if got := s.Title(); got != "Picture, 64×48" {
+		t.Errorf("title %q, want the picture's size", got)
+	}
+	named := app.NewChatSession(store, apptest.NewFakeEngine(0), model.AnswerOptions{})
+	send(t, named, "", writePNG(t, t.TempDir(), "street.png", 64, 48))
+	if got := named.Title(); got != "street.png" {
+		t.Errorf("title %q, want the picture's name", got)
+	}
+}
+
 func TestChatSendStoresImagesBeforeReply(t *testing.T) {
 	tests := []struct {
 		name  string
