@@ -240,7 +240,7 @@ func newCanvasView(u *UI) *canvasView {
 	// over the grid as the chat's column is: in a wide window they ran edge to edge, the
 	// sliders half a metre long, over a grid in the middle.
 	head := container.New(centeredColumn{createWidth}, container.NewVBox(top, c.slot, c.notice, c.status))
-	c.content = container.NewPadded(container.NewBorder(container.NewPadded(head), nil, nil, nil,
+	c.content = container.NewPadded(border(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
 	return c
 }

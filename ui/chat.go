@@ -207,7 +207,7 @@ func newChatView(u *UI) *chatView {
 		widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), nil))
 	c.copyW = steadyWidth(widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), nil),
 		widget.NewButtonWithIcon("Copied", theme.ConfirmIcon(), nil))
-	row := container.NewBorder(nil, nil, container.New(atBottom{}, c.attachB),
+	row := border(nil, nil, container.New(atBottom{}, c.attachB),
 		container.New(atBottom{}, container.New(fixedWidth{sendW}, c.sendB)), c.entry)
 	// The lines that come and go (a notice, the model's loading) go above the entry, as the
 	// chips do: under it, each moved the entry up under the pointer about to click it.

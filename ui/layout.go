@@ -7,9 +7,31 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
+
+// border is container.NewBorder with its objects in reading order (top, left, centre, right,
+// bottom): Tab walks a container's objects in their order, and NewBorder puts the centre
+// first, so Tab went to the history before the buttons above it, and to the composer before
+// the clip on its left.
+func border(top, bottom, left, right fyne.CanvasObject, center ...fyne.CanvasObject) *fyne.Container {
+	var objs []fyne.CanvasObject
+	add := func(o fyne.CanvasObject) {
+		if o != nil {
+			objs = append(objs, o)
+		}
+	}
+	add(top)
+	add(left)
+	for _, o := range center {
+		add(o)
+	}
+	add(right)
+	add(bottom)
+	return container.New(layout.NewBorderLayout(top, bottom, left, right), objs...)
+}
 
 // readableWidth is the widest a column of text gets: answers past ~720 px are hard to read.
 const readableWidth = 720

@@ -176,7 +176,7 @@ func newSidebar(u *UI) *sidebar {
 	top := container.NewVBox(newChat, newImage, widget.NewSeparator(), historyL)
 	s.bottom = container.NewVBox(s.download, widget.NewSeparator(), modelBox, s.cancelB,
 		container.NewHBox(modelsB, layout.NewSpacer(), settingsB))
-	s.content = container.NewPadded(container.NewBorder(top, s.bottom, nil, nil,
+	s.content = container.NewPadded(border(top, s.bottom, nil, nil,
 		container.NewStack(s.list, container.NewVBox(s.emptyL))))
 	return s
 }

@@ -207,7 +207,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 
 	sideBg := newThemedRect(colorNameSidebar, 0)
 	side := container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
-	u.win.SetContent(container.NewStack(container.NewBorder(nil, nil, side, nil, u.main), u.tips.layer))
+	u.win.SetContent(container.NewStack(border(nil, nil, side, nil, u.main), u.tips.layer))
 	u.win.Resize(startSize(u.settings.Window))
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)

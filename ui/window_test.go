@@ -1037,3 +1037,36 @@ func TestCreateColumnInWideWindow(t *testing.T) {
 		t.Errorf("the column's middle is at %.0f, the view's at %.0f", mid, want)
 	}
 }
+
+// Tab follows the window as it reads: the sidebar top to bottom, then the view, the clip
+// before the composer and Send after it (the history came before the buttons above it, and
+// the composer before the clip on its left).
+func TestTabOrder(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c := u.win.Canvas()
+	want := map[string]fyne.Focusable{}
+	for name, b := range buttonsIn(u.sidebar.content) {
+		if name == "New chat" || name == "New image" || name == "Models" || name == "Settings" {
+			want[name] = b.obj.(fyne.Focusable)
+		}
+	}
+	want["history"], want["clip"], want["composer"], want["Send"] = u.sidebar.list, u.chat.attachB, u.chat.entry, u.chat.sendB
+	test.Type(u.chat.entry, "a question") // Send is a Tab stop once it can send
+	c.Focus(u.chat.sendB)
+	var order []string
+	for range 40 {
+		c.FocusNext()
+		for name, f := range want {
+			if c.Focused() == f && !slices.Contains(order, name) {
+				order = append(order, name)
+			}
+		}
+		if c.Focused() == u.chat.sendB {
+			break
+		}
+	}
+	if w := []string{"New chat", "New image", "history", "Models", "Settings", "clip", "composer", "Send"}; !slices.Equal(order, w) {
+		t.Errorf("Tab goes %q, want %q", order, w)
+	}
+}
