@@ -68,6 +68,8 @@ type canvasView struct {
 	info      *widget.Label
 	toast     *fyne.Container
 	toastW    float32 // the width the news asks for
+	statusBox *fyne.Container
+	statusW   float32 // the width status asks for
 	infoTimer *time.Timer
 	notice    *widget.Label
 	// waiting is set from Generate until the run's first step.
@@ -218,7 +220,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.notice.Wrapping = fyne.TextWrapWord
 	c.notice.Hide()
 	c.status = widget.NewLabel("")
-	c.status.Hide()
+	c.status.Truncation = fyne.TextTruncateEllipsis
 
 	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding(), max: 512}
 	c.grid = container.New(c.gridL)
@@ -228,7 +230,12 @@ func newCanvasView(u *UI) *canvasView {
 	c.toast = container.New(toastLayout{func() float32 { return c.toastW }},
 		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.info)))
 	c.toast.Hide()
-	c.body = container.NewStack(c.grid, c.empty, c.toast)
+	// Why Generate waits (a model loading, none loaded) over the pictures, as news is: a line
+	// under the settings moved the pictures down while a model loaded, and back after.
+	c.statusBox = container.New(toastLayout{func() float32 { return c.statusW }},
+		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.status)))
+	c.statusBox.Hide()
+	c.body = container.NewStack(c.grid, c.empty, c.statusBox, c.toast)
 	c.grid.Hide()
 
 	// While a run goes on its progress takes the settings' place (they are for the next
@@ -239,7 +246,7 @@ func newCanvasView(u *UI) *canvasView {
 	// The prompt and its settings in a column as wide as a row of four tiles at most, centred
 	// over the grid as the chat's column is: in a wide window they ran edge to edge, the
 	// sliders half a metre long, over a grid in the middle.
-	head := container.New(centeredColumn{createWidth}, container.NewVBox(top, c.slot, c.notice, c.status))
+	head := container.New(centeredColumn{createWidth}, container.NewVBox(top, c.slot, c.notice))
 	c.content = container.NewPadded(border(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
 	return c
@@ -391,8 +398,9 @@ func (c *canvasView) setNotice(s string) {
 func (c *canvasView) setReady(ready bool, why string) {
 	c.ready = ready
 	c.status.SetText(why)
-	c.status.Hidden = ready || why == ""
-	c.status.Refresh()
+	c.statusW = widget.NewLabel(why).MinSize().Width + 4*theme.Padding() // as setInfo's
+	c.statusBox.Hidden = ready || why == ""
+	c.statusBox.Refresh()
 	c.updateButtons()
 }
 

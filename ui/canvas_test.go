@@ -993,3 +993,26 @@ func TestEscStopsFromCreateControls(t *testing.T) {
 		h.pump("the run stopped", func() bool { return c.job == nil })
 	}
 }
+
+// Why Generate waits (a model loading) shows over the pictures and moves none of them: a line
+// under the settings pushed the grid down while a model loaded, and back when it was done.
+func TestCanvasStatusMovesNothing(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	generateTwo(t, h)
+	h.settle()
+	d := fyne.CurrentApp().Driver()
+	before := d.AbsolutePositionForObject(c.grid)
+	c.setReady(false, "Loading tiny-a… 8%")
+	c.content.Refresh()
+	if at := d.AbsolutePositionForObject(c.grid); at != before {
+		t.Errorf("the grid moved from %v to %v for the status", before, at)
+	}
+	if !c.statusBox.Visible() || !slices.Contains(textsIn(c.statusBox), "Loading tiny-a… 8%") {
+		t.Errorf("the status is not shown: %q", textsIn(c.statusBox))
+	}
+	c.setReady(true, "")
+	if c.statusBox.Visible() {
+		t.Error("the status stays once the model is ready")
+	}
+}
