@@ -529,14 +529,20 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 		container.NewVBox(container.NewBorder(nil, nil, name, nil, fit), info))
 }
 
-// showDownloads opens the downloads in a dialog (the picker's Download… button).
-func (u *UI) showDownloads() {
+// showDownloads opens the downloads in a dialog (the picker's Download… button); closed, when
+// not nil, runs once it closes.
+func (u *UI) showDownloads(closed func()) {
 	v := u.downloads.newView()
 	body := container.NewVScroll(container.New(centeredColumn{560}, v.content))
 	v.relayout = body.Refresh
 	u.downloads.reload()
 	d := u.infoDialog("Download a model", body)
-	d.SetOnClosed(func() { u.downloads.drop(v) })
+	d.SetOnClosed(func() {
+		u.downloads.drop(v)
+		if closed != nil {
+			closed()
+		}
+	})
 	// Sized for the three offers up front: the rows arrive after the dialog opens.
 	d.Resize(u.dialogSize(fyne.NewSize(620, 640)))
 	u.show(d)

@@ -272,7 +272,7 @@ func TestDownloadBesideModel(t *testing.T) {
 	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Load"))
 	h.pump("the downloaded model to load", func() bool { return u.loading == nil && u.sidebar.modelName.Text == "Janus-Pro-1B" })
 	// The downloads offer no Load on the model in use: it reloaded it, stopping its work.
-	u.showDownloads()
+	u.showDownloads(nil)
 	view := u.downloads.views[len(u.downloads.views)-1]
 	h.pump("the offers", func() bool { return len(textsIn(view.offers)) > 0 })
 	if b := buttonsIn(view.offers); b["Load"].b != nil || b["In use"].b == nil || !b["In use"].b.Disabled() {
@@ -290,7 +290,7 @@ func TestDownloadReplacedKeepsPaused(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "hf", "hub")
 	h := hubWindow(t, hubEnv(s, cache), apptest.NewFakeEngine(0))
 	u := h.u
-	u.showDownloads()
+	u.showDownloads(nil)
 	view := u.downloads.views[len(u.downloads.views)-1]
 	h.pump("the offers", func() bool { return len(u.downloads.offers) == 3 })
 	u.downloads.start(hub.DefaultRepo)
@@ -361,5 +361,23 @@ func TestProgressLine(t *testing.T) {
 		if got := progressLine(c.p, c.estimated, c.running, c.quiet); got != c.want {
 			t.Errorf("progressLine(%+v, %v, %v, %v) = %q, want %q", c.p, c.estimated, c.running, c.quiet, got, c.want)
 		}
+	}
+}
+
+// Download… in the Models dialog opens over it, and closing the downloads comes back to it
+// (the Models dialog was closed first, and Close left the window).
+func TestDownloadOverModels(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	h := hubWindow(t, hubEnv(s, filepath.Join(t.TempDir(), "hf", "hub")), apptest.NewFakeEngine(0))
+	u := h.u
+	u.showModelPicker()
+	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Download…"))
+	if len(u.dialogs) != 2 {
+		t.Fatalf("%d dialogs open after Download…, want Models and the downloads", len(u.dialogs))
+	}
+	u.escape()
+	if len(u.dialogs) != 1 || !slices.Contains(textsIn(u.win.Canvas().Overlays().Top()), "Models") {
+		t.Errorf("after the downloads closed: %d dialogs, in front %q", len(u.dialogs), textsIn(u.win.Canvas().Overlays().Top()))
 	}
 }

@@ -441,7 +441,7 @@ func (u *UI) showModelPicker() {
 	refresh()
 	add := u.newButton("Add folder…", theme.FolderOpenIcon(), func() { u.addModelFolder(refresh) })
 	again := u.newButton("Look again", theme.ViewRefreshIcon(), refresh)
-	download := u.downloadButton(func() { d.Hide() })
+	download := u.downloadButton(refresh)
 	d = u.closingDialog("Models", container.New(fixedWidth{640}, gutteredVScroll(list)), add, again, download)
 	d.Resize(u.dialogSize(fyne.NewSize(700, 640))) // four models in sight, where the window has room
 	u.show(d)
@@ -537,13 +537,11 @@ func (u *UI) showProblem(m app.ModelChoice) {
 	u.show(u.infoDialog("What is wrong with "+m.Name, container.New(fixedWidth{520}, l)))
 }
 
-// downloadButton opens the downloads dialog after before (closing what it sits in);
-// without a Downloader it is disabled.
-func (u *UI) downloadButton(before func()) *escButton {
-	b := u.newButton("Download…", theme.DownloadIcon(), func() {
-		before()
-		u.showDownloads()
-	})
+// downloadButton opens the downloads dialog over what it sits in, and calls closed when that
+// dialog closes (the Models dialog then looks again: closing Download had left the window,
+// not Models, with Models gone); without a Downloader it is disabled.
+func (u *UI) downloadButton(closed func()) *escButton {
+	b := u.newButton("Download…", theme.DownloadIcon(), func() { u.showDownloads(closed) })
 	if u.opts.Downloader == nil {
 		b.Disable()
 	}
@@ -632,7 +630,7 @@ func newNoModelScreen(u *UI) *noModelScreen {
 	}
 	buttons := container.NewHBox(layout.NewSpacer(), add, again)
 	if u.opts.Downloader == nil {
-		buttons.Add(u.downloadButton(func() {}))
+		buttons.Add(u.downloadButton(nil))
 	}
 	buttons.Add(layout.NewSpacer())
 	box.Add(buttons)

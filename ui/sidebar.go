@@ -167,7 +167,7 @@ func newSidebar(u *UI) *sidebar {
 	s.downloadL.SizeName = theme.SizeNameCaptionText
 	s.downloadL.Truncation = fyne.TextTruncateEllipsis
 	s.download = newTapTarget(container.NewBorder(nil, nil, widget.NewIcon(theme.DownloadIcon()), nil, s.downloadL),
-		u.showDownloads)
+		func() { u.showDownloads(nil) })
 	s.download.Hide()
 	settingsB := u.newButton("Settings", theme.SettingsIcon(), u.showSettings)
 	modelsB := u.newButton("Models", theme.StorageIcon(), u.showModelPicker)
