@@ -147,9 +147,13 @@ func TestCancelLoad(t *testing.T) {
 		t.Errorf("while loading: send enabled %v, status %q", u.chat.ready, u.chat.status.Text)
 	}
 	// The sidebar names the model being loaded (it said "No model") and gives the progress
-	// once, in its bar.
-	if s := u.sidebar; s.modelName.Text != "tiny-a" || s.modelDetail.Text != "Loading…" || !s.modelBar.Visible() {
+	// in its line, over a thin bar.
+	if s := u.sidebar; s.modelName.Text != "tiny-a" || !strings.HasPrefix(s.modelDetail.Text, "Loading…") || !s.modelBar.Visible() {
 		t.Errorf("while loading the sidebar shows %q / %q, bar shown %v", s.modelName.Text, s.modelDetail.Text, s.modelBar.Visible())
+	}
+	u.sidebar.showLoading("tiny-a", false, 0.08)
+	if got := u.sidebar.modelDetail.Text; got != "Loading… 8%" {
+		t.Errorf("at 8 %% the sidebar says %q", got)
 	}
 	u.cancelLoad()
 	h.pump("the load to end", func() bool {

@@ -47,7 +47,7 @@ type sidebar struct {
 
 	modelName   *widget.Label
 	modelDetail *widget.Label
-	modelBar    *widget.ProgressBar
+	modelBar    *thinBar // Fyne's bar, tall and filled, outweighed the model's name
 	cancelB     *escButton
 	// serving says where "Serve on localhost" answers, or why it does not while it is on,
 	// hidden while it is off. A click on it copies the address (servingT), or opens
@@ -148,7 +148,7 @@ func newSidebar(u *UI) *sidebar {
 	s.modelDetail.Importance = widget.LowImportance
 	s.modelDetail.SizeName = theme.SizeNameCaptionText
 	s.modelDetail.Wrapping = fyne.TextWrapWord
-	s.modelBar = widget.NewProgressBar()
+	s.modelBar = newThinBar()
 	s.modelBar.Hide()
 	s.cancelB = u.newButton("Cancel", theme.CancelIcon(), func() { u.cancelLoad() })
 	s.cancelB.Importance = widget.LowImportance
@@ -705,10 +705,14 @@ func (s *sidebar) showModel(e app.Engine, why string) {
 // model in use before a load meant to replace it was cancelled or failed.
 func (s *sidebar) showLoading(name string, back bool, frac float64) {
 	s.modelName.SetText(name)
-	s.modelDetail.SetText("Loading…")
+	detail := "Loading…"
 	if back {
-		s.modelDetail.SetText("Loading the model in use before…")
+		detail = "Loading the model in use before…"
 	}
+	if frac > 0 {
+		detail += fmt.Sprintf(" %d%%", int(frac*100))
+	}
+	s.modelDetail.SetText(detail)
 	s.modelBar.SetValue(frac)
 	s.modelBar.Show()
 	s.cancelB.Show()
