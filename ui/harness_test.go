@@ -217,5 +217,30 @@ func (h *harness) load(dir, name string) {
 	u := h.u
 	before, engine := len(u.dialogs), u.engine
 	u.loadModel(dir, name)
-	h.pump("the folder checked", func() bool { return u.loading != nil || u.engine != engine || len(u.dialogs) > before })
+	h.pumpEach("the folder checked", func() bool { return u.loading != nil || u.engine != engine || len(u.dialogs) > before })
+}
+
+// pumpEach is pump that stops as soon as cond holds after any update, leaving the rest
+// queued: a load started by one update (the folder's check) was over, its next model served,
+// by the time pump had run the queue empty, so that tests of what happens while a model
+// loads saw none of it.
+func (h *harness) pumpEach(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		h.mu.Lock()
+		var f func()
+		if len(h.q) > 0 {
+			f, h.q = h.q[0], h.q[1:]
+		}
+		h.mu.Unlock()
+		if f != nil {
+			f()
+			continue
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
