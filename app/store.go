@@ -190,6 +190,8 @@ type Store struct {
 	mu sync.Mutex
 	// settingsHeld, when set, is why settings.json is not to be written over.
 	settingsHeld *SettingsHeldError
+	// putAt is when PutImage last stored each digest (Release keeps what was stored again).
+	putAt map[string]time.Time
 
 	// thumbsMu guards thumbsOK: the thumbnails found whole, by their size and time, so that
 	// each List does not decode them all again.
@@ -739,22 +741,28 @@ func digestsIn(data []byte) []string {
 	return out
 }
 
-// Release removes the stored image at path (a picture pasted into the composer, say, whose
-// chip was removed unsent) unless a record mentions it or a path in keep names it (the other
-// drafts' pictures). A path outside the store's images is left alone. It reads every record:
-// call it off the UI goroutine.
-func (s *Store) Release(path string, keep ...string) {
-	dir, name := filepath.Split(path)
-	if filepath.Clean(dir) != filepath.Join(s.root, imagesDir) {
-		return
-	}
-	digest, ext, _ := strings.Cut(name, ".")
-	if !validRef(ImageRef{SHA256: digest, Ext: "." + ext}) {
-		return
+// Release removes the stored images at paths (pictures pasted into the composer, say, whose
+// chips were removed unsent) unless a record mentions them, a path in keep names them (the
+// drafts' pictures) or PutImage stored them again after asked (when the caller decided: a
+// paste of the same picture may be on its way to a composer, which keep could not know). A
+// path outside the store's images is left alone. It reads every record: call it off the UI
+// goroutine.
+func (s *Store) Release(paths []string, asked time.Time, keep ...string) {
+	var digests []string
+	for _, p := range paths {
+		dir, name := filepath.Split(p)
+		if filepath.Clean(dir) != filepath.Join(s.root, imagesDir) {
+			continue
+		}
+		digest, ext, _ := strings.Cut(name, ".")
+		if validRef(ImageRef{SHA256: digest, Ext: "." + ext}) {
+			digests = append(digests, digest)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.removeUnreferenced([]string{digest}, keep)
+	digests = slices.DeleteFunc(digests, func(d string) bool { return s.putAt[d].After(asked) })
+	s.removeUnreferenced(digests, keep)
 }
 
 // removeUnreferenced removes the stored images (and thumbnails) of digests that no file in
@@ -821,6 +829,10 @@ func (s *Store) PutImage(data []byte) (ImageRef, error) {
 	if err := s.put(ref, data); err != nil {
 		return ImageRef{}, err
 	}
+	if s.putAt == nil {
+		s.putAt = map[string]time.Time{}
+	}
+	s.putAt[ref.SHA256] = time.Now()
 	return ref, nil
 }
 

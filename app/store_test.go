@@ -587,12 +587,18 @@ func TestReleaseImage(t *testing.T) {
 	there := func(p string) bool { _, err := os.Stat(p); return err == nil }
 
 	alone := put(10)
-	s.Release(alone)
+	s.Release([]string{alone}, time.Now())
 	if there(alone) {
 		t.Error("a picture nothing mentions was kept")
 	}
+	asked := time.Now()
+	again := put(13) // pasted again after the release was asked for
+	s.Release([]string{again}, asked)
+	if !there(again) {
+		t.Error("a picture stored again after the release was asked for was removed")
+	}
 	kept := put(11)
-	s.Release(kept, "/elsewhere/x.png", kept)
+	s.Release([]string{kept}, time.Now(), "/elsewhere/x.png", kept)
 	if !there(kept) {
 		t.Error("a picture another draft holds was removed")
 	}
@@ -602,7 +608,7 @@ func TestReleaseImage(t *testing.T) {
 	if err := s.SaveChat(chat); err != nil {
 		t.Fatal(err)
 	}
-	s.Release(sent)
+	s.Release([]string{sent}, time.Now())
 	if !there(sent) {
 		t.Error("a picture a chat mentions was removed")
 	}
@@ -610,8 +616,7 @@ func TestReleaseImage(t *testing.T) {
 	if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.Release(outside)
-	s.Release(filepath.Join(s.Root(), "images", "notadigest.png"))
+	s.Release([]string{outside, filepath.Join(s.Root(), "images", "notadigest.png")}, time.Now())
 	if !there(outside) {
 		t.Error("a file outside the store was removed")
 	}

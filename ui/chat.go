@@ -300,8 +300,8 @@ func (c *chatView) shown() {
 	c.updateButtons()
 }
 
-// attachedPaths are the files attached to messages not sent yet: in the composer and in every
-// chat's draft.
+// attachedPaths are the files attached to messages not sent yet: in the composer, in every
+// chat's draft, and in the drafts of the last start still being read back.
 func (c *chatView) attachedPaths() []string {
 	var out []string
 	for _, a := range c.attached {
@@ -309,6 +309,11 @@ func (c *chatView) attachedPaths() []string {
 	}
 	for _, d := range c.drafts {
 		for _, a := range d.attached {
+			out = append(out, a.path)
+		}
+	}
+	for _, files := range c.restoring {
+		for _, a := range files {
 			out = append(out, a.path)
 		}
 	}
@@ -345,6 +350,7 @@ func (c *chatView) forgetDraft(s *app.ChatSession, text string, paths []string) 
 		} else {
 			c.drafts[id] = d
 		}
+		c.u.sidebar.list.Refresh() // its mark, when the chat is not the one shown
 		return
 	}
 }
@@ -1281,8 +1287,8 @@ func (c *chatView) removeChip(path string) {
 // A record saved with it keeps it (and a send writes its pictures with its record).
 func (c *chatView) discardChip(path string) {
 	c.removeChip(path)
-	keep, st := c.attachedPaths(), c.u.store
-	c.u.background(func() { st.Release(path, keep...) })
+	keep, st, asked := c.attachedPaths(), c.u.store, time.Now()
+	c.u.background(func() { st.Release([]string{path}, asked, keep...) })
 }
 
 // shorten cuts s to n runes with an ellipsis.

@@ -225,9 +225,7 @@ func TestChatKeys(t *testing.T) {
 		m := c.session.Messages()
 		return len(m) == 2 && len(strings.Fields(m[1].Text)) >= 2
 	})
-	// Esc stops it from Send (Stop now) too, which Fyne's Button kept.
-	h.u.win.Canvas().Focus(c.sendB)
-	c.sendB.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	h.waitAnswers(1)
 	m := c.session.Messages()
 	if m[0].Text != "first line\nsecond line" {
@@ -238,6 +236,17 @@ func TestChatKeys(t *testing.T) {
 	}
 	if !strings.Contains(c.msgs[1].footer.Text, "Stopped") {
 		t.Errorf("footer %q does not say it stopped", c.msgs[1].footer.Text)
+	}
+
+	// Esc stops it from Send (Stop while it runs) too, which Fyne's Button kept.
+	test.Type(c.entry, "again")
+	c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.pump("the second answer", func() bool { return c.session.Busy() && c.sendB.Text == "Stop" })
+	h.u.win.Canvas().Focus(c.sendB)
+	c.sendB.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	h.waitAnswers(2)
+	if m := c.session.Messages(); m[3].State != app.StateStopped {
+		t.Errorf("after Esc on Stop: state %s", m[3].State)
 	}
 }
 

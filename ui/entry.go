@@ -315,17 +315,20 @@ func (u *UI) newButton(label string, icon fyne.Resource, tapped func()) *escButt
 	return b
 }
 
-// TypedKey runs Esc; Enter presses the button, as Space does (as on GTK and Windows: Fyne's
-// Button took Space alone, and Enter on a focused button did nothing); the rest is the
-// Button's.
-func (b *escButton) TypedKey(k *fyne.KeyEvent) {
-	if b.escape.take(k) {
+// TypedKey is buttonKey's.
+func (b *escButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, k) }
+
+// buttonKey is a key typed on a focused button of the app's: Esc is the window's, Enter
+// presses the button as Space does (as on GTK and Windows: Fyne's Button took Space alone,
+// and Enter on a focused button did nothing), the rest is the Button's.
+func buttonKey(b *widget.Button, escape escaper, k *fyne.KeyEvent) {
+	if escape.take(k) {
 		return
 	}
 	if k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter {
 		k = &fyne.KeyEvent{Name: fyne.KeySpace, Physical: k.Physical}
 	}
-	b.Button.TypedKey(k)
+	b.TypedKey(k)
 }
 
 // escaper is the window's Esc for a widget that would keep the key (Fyne's give the window

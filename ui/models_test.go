@@ -341,7 +341,7 @@ func TestNewChatWithoutModel(t *testing.T) {
 	h := newHarness(t, nil, func(o *Options) { o.Env = envWithModels("/nonexistent/models") })
 	u := h.u
 	h.pump("the no-model screen", func() bool { return u.noModel.content.Visible() })
-	for name, start := range map[string]func(){"New chat": u.newChat, "New image": u.newImage} {
+	for name, start := range map[string]func(){"New chat": u.startChat, "New image": u.startImage} {
 		u.showViews()
 		start()
 		if !u.noModel.content.Visible() || u.tabs.Visible() {

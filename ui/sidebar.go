@@ -120,8 +120,8 @@ func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 
 func newSidebar(u *UI) *sidebar {
 	s := &sidebar{u: u, thumbs: map[string]image.Image{}, told: map[string]bool{}, selected: -1, chatIcon: chatIcon()}
-	newChat := u.newButton("New chat", chatIcon(), func() { u.newChat() })
-	newImage := u.newButton("New image", theme.MediaPhotoIcon(), func() { u.newImage() })
+	newChat := u.newButton("New chat", chatIcon(), u.startChat)
+	newImage := u.newButton("New image", theme.MediaPhotoIcon(), u.startImage)
 	newChat.Alignment, newImage.Alignment = widget.ButtonAlignLeading, widget.ButtonAlignLeading
 	newChat.Importance, newImage.Importance = widget.LowImportance, widget.LowImportance
 
@@ -643,14 +643,15 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 				}
 			}
 			if err == nil {
-				gone := s.u.chat.drafts[e.ID].attached
+				var gone []string
+				for _, a := range s.u.chat.drafts[e.ID].attached {
+					gone = append(gone, a.path)
+				}
 				delete(s.u.chat.drafts, e.ID)
 				s.u.draftChanged()
 				// Its pasted pictures, unless they went to the new chat with its draft.
-				keep, st := s.u.chat.attachedPaths(), s.u.store
-				for _, a := range gone {
-					s.u.background(func() { st.Release(a.path, keep...) })
-				}
+				keep, st, asked := s.u.chat.attachedPaths(), s.u.store, time.Now()
+				s.u.background(func() { st.Release(gone, asked, keep...) })
 			}
 			if c := s.u.create; err == nil {
 				if c.setID == e.ID {

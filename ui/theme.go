@@ -121,14 +121,17 @@ func (janusTheme) Size(n fyne.ThemeSizeName) float32 {
 // 0xffff, which every painter draws as opaque): Fyne 2.7's menus draw shortcuts ("Ctrl+N")
 // in the foreground at 95 % alpha computed as uint8(alpha16·0.95), the low byte of a 16-bit
 // value, which for an opaque colour is 0x32, 20 % (the shortcuts read at about 1.4:1). With
-// this alpha that byte is 0xfd.
+// this alpha that byte is 0xfc.
 type menuSafe struct{ color.NRGBA }
 
-// RGBA is the colour's premultiplied channels (as opaque: no channel exceeds 0xf3f3) with the
-// alpha above.
+// menuSafeAlpha is menuSafe's 16-bit alpha.
+const menuSafeAlpha = 0xffc6
+
+// RGBA is the colour's channels, at most the alpha (a premultiplied colour's may not exceed
+// it: Fyne's foregrounds stay under 0xf3f3), with the alpha above.
 func (c menuSafe) RGBA() (r, g, b, a uint32) {
 	r, g, b, _ = c.NRGBA.RGBA()
-	return r, g, b, 0xffc6
+	return min(r, menuSafeAlpha), min(g, menuSafeAlpha), min(b, menuSafeAlpha), menuSafeAlpha
 }
 
 func withAlpha(c color.NRGBA, a uint8) color.NRGBA {

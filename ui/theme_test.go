@@ -108,26 +108,38 @@ func TestPrimaryButtonTextReadable(t *testing.T) {
 // 20 % alpha: menuSafe).
 func TestMenuShortcutsReadable(t *testing.T) {
 	a := test.NewTempApp(t)
-	a.Settings().SetTheme(Theme())
-	item := fyne.NewMenuItem("New chat", nil)
-	item.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierControl}
-	th := janusTheme{}
-	v := a.Settings().ThemeVariant()
-	menu := widget.NewMenu(fyne.NewMenu("", item))
-	test.NewTempWindow(t, menu)
-	found := false
-	for _, o := range test.LaidOutObjects(menu) {
-		if txt, ok := o.(*canvas.Text); ok && txt.Text == "N" {
-			found = true
-			shown := blend(th.Color(theme.ColorNameMenuBackground, v), txt.Color)
-			if c := contrast(shown, th.Color(theme.ColorNameMenuBackground, v)); c < 4.5 {
-				t.Errorf("variant %d: the shortcut's key reads at %.2f:1 (colour %v)", v, c, txt.Color)
+	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
+		th := variantTheme{janusTheme{}, v}
+		a.Settings().SetTheme(th)
+		item := fyne.NewMenuItem("New chat", nil)
+		item.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierControl}
+		menu := widget.NewMenu(fyne.NewMenu("", item))
+		test.NewTempWindow(t, menu)
+		found := false
+		for _, o := range test.LaidOutObjects(menu) {
+			if txt, ok := o.(*canvas.Text); ok && txt.Text == "N" {
+				found = true
+				bg := th.Color(theme.ColorNameMenuBackground, v)
+				if c := contrast(blend(bg, txt.Color), bg); c < 4.5 {
+					t.Errorf("variant %d: the shortcut's key reads at %.2f:1 (colour %v)", v, c, txt.Color)
+				}
 			}
 		}
+		if !found {
+			t.Fatal("no shortcut text in the menu")
+		}
 	}
-	if !found {
-		t.Fatal("no shortcut text in the menu")
-	}
+}
+
+// variantTheme is a theme that draws one variant whatever it is asked for (the test app's
+// settings name no variant of their own).
+type variantTheme struct {
+	fyne.Theme
+	v fyne.ThemeVariant
+}
+
+func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.v)
 }
 
 // blend is over drawn on under.

@@ -122,14 +122,9 @@ func (b *tipButton) Tapped(e *fyne.PointEvent) {
 	b.Button.Tapped(e)
 }
 
-// TypedKey gives Esc to the window (it stops an answer or a run, closes a dialog); Space
-// and Enter are the Button's.
-func (b *tipButton) TypedKey(k *fyne.KeyEvent) {
-	if b.escape.take(k) {
-		return
-	}
-	b.Button.TypedKey(k)
-}
+// TypedKey gives Esc to the window (it stops an answer or a run, closes a dialog); Space and
+// Enter press the button (buttonKey).
+func (b *tipButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, k) }
 
 // FocusGained shows the hint too: reached with Tab, an icon says nothing by itself.
 func (b *tipButton) FocusGained() {

@@ -593,10 +593,10 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	}
 	quit := key(fyne.NewMenuItem("Quit", u.requestQuit), fyne.KeyQ)
 	quit.IsQuit = true
-	newImage := fyne.NewMenuItem("New image", u.newImage)
+	newImage := fyne.NewMenuItem("New image", u.startImage)
 	newImage.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
 	file := fyne.NewMenu("File",
-		key(fyne.NewMenuItem("New chat", u.newChat), fyne.KeyN),
+		key(fyne.NewMenuItem("New chat", u.startChat), fyne.KeyN),
 		newImage,
 		fyne.NewMenuItemSeparator(),
 		key(fyne.NewMenuItem("Models…", u.showModelPicker), fyne.KeyL), // L for load, as in LM Studio
@@ -994,9 +994,6 @@ func (u *UI) newChat() {
 	u.chat.newSession()
 	u.ShowChat()
 	u.sidebar.markOpen()
-	if u.noModelAgain() {
-		return
-	}
 	u.focusCurrent() // also from the history list, where a space would open its chat
 }
 
@@ -1005,25 +1002,26 @@ func (u *UI) newImage() {
 	u.create.clear()
 	u.ShowCreate()
 	u.sidebar.markOpen()
-	if u.noModelAgain() {
-		return
-	}
 	u.focusCurrent()
 }
 
-// noModelAgain puts the no-model screen back in front of a new chat or image where no model
-// is loaded or loading, once the screen was shown, and reports whether it did: the views
-// said to download one but offered no way to (the history, opened from the sidebar, stays
-// readable without a model).
-func (u *UI) noModelAgain() bool {
+// startChat and startImage are New chat and New image as the user asks for them (the
+// sidebar's buttons, the menu, the shortcuts): newChat and newImage, with the no-model screen
+// back in front where there is no model to use (noModelAgain).
+func (u *UI) startChat()  { u.newChat(); u.noModelAgain() }
+func (u *UI) startImage() { u.newImage(); u.noModelAgain() }
+
+// noModelAgain puts the no-model screen back in front where no model is loaded or loading,
+// once the screen was shown: a new chat or image said to download one but offered no way
+// to. The history, and a picture asked about from a set, still open in the views.
+func (u *UI) noModelAgain() {
 	if !u.noModelShown || u.engine != nil || u.loading != nil {
-		return false
+		return
 	}
 	u.tabs.Hide()
 	u.noModel.update(u.search)
 	u.noModel.content.Show()
 	u.noModel.focusFirst()
-	return true
 }
 
 // OnDropped attaches dropped image files to the chat: the window's drop handler, a named

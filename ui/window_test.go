@@ -423,6 +423,15 @@ func TestDialogKeys(t *testing.T) {
 		t.Error("Enter on About's Close left it open")
 		u.dialogs[0].Dismiss()
 	}
+	// An icon button too: Enter on the clip opens the file dialog.
+	u.win.Canvas().Focus(u.chat.attachB)
+	u.chat.attachB.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(u.dialogs) != 1 {
+		t.Errorf("Enter on the clip: %d dialogs open, want the file dialog", len(u.dialogs))
+	}
+	for len(u.dialogs) > 0 {
+		u.dialogs[0].Dismiss()
+	}
 
 	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
 	h.ask("a question")
