@@ -65,13 +65,14 @@ type canvasView struct {
 	// info is news (Saved …, Stopped.), shown in the toast over the top of the images for
 	// infoFor, where it moves nothing and covers no control; notice, under the settings, a
 	// failure, until it is put right.
-	info      *widget.Label
-	toast     *fyne.Container
-	toastW    float32 // the width the news asks for
-	statusBox *fyne.Container
-	statusW   float32 // the width status asks for
-	infoTimer *time.Timer
-	notice    *widget.Label
+	info       *widget.Label
+	toast      *fyne.Container
+	toastW     float32 // the width the news asks for
+	loadingBox *fyne.Container
+	loadingL   *widget.Label
+	loadingW   float32 // the width loadingL asks for
+	infoTimer  *time.Timer
+	notice     *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
 	// reset puts the Generation defaults in the controls; settingsBack is when the
@@ -220,7 +221,10 @@ func newCanvasView(u *UI) *canvasView {
 	c.notice.Wrapping = fyne.TextWrapWord
 	c.notice.Hide()
 	c.status = widget.NewLabel("")
-	c.status.Truncation = fyne.TextTruncateEllipsis
+	c.status.Wrapping = fyne.TextWrapWord
+	c.status.Hide()
+	c.loadingL = widget.NewLabel("")
+	c.loadingL.Truncation = fyne.TextTruncateEllipsis
 
 	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding(), max: 512}
 	c.grid = container.New(c.gridL)
@@ -230,12 +234,13 @@ func newCanvasView(u *UI) *canvasView {
 	c.toast = container.New(toastLayout{func() float32 { return c.toastW }},
 		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.info)))
 	c.toast.Hide()
-	// Why Generate waits (a model loading, none loaded) over the pictures, as news is: a line
-	// under the settings moved the pictures down while a model loaded, and back after.
-	c.statusBox = container.New(toastLayout{func() float32 { return c.statusW }},
-		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.status)))
-	c.statusBox.Hide()
-	c.body = container.NewStack(c.grid, c.empty, c.statusBox, c.toast)
+	// A model loading shows over the pictures, as news does: a line under the settings moved
+	// the pictures down while a model loaded, and back after. Why Generate waits for longer
+	// (no model, one that failed) is a line under the settings.
+	c.loadingBox = container.New(toastLayout{func() float32 { return c.loadingW }},
+		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.loadingL)))
+	c.loadingBox.Hide()
+	c.body = container.NewStack(c.grid, c.empty, c.loadingBox, c.toast)
 	c.grid.Hide()
 
 	// While a run goes on its progress takes the settings' place (they are for the next
@@ -246,7 +251,7 @@ func newCanvasView(u *UI) *canvasView {
 	// The prompt and its settings in a column as wide as a row of four tiles at most, centred
 	// over the grid as the chat's column is: in a wide window they ran edge to edge, the
 	// sliders half a metre long, over a grid in the middle.
-	head := container.New(centeredColumn{createWidth}, container.NewVBox(top, c.slot, c.notice))
+	head := container.New(centeredColumn{createWidth}, container.NewVBox(top, c.slot, c.notice, c.status))
 	c.content = container.NewPadded(border(container.NewPadded(head), nil, nil, nil,
 		container.NewPadded(c.body)))
 	return c
@@ -398,9 +403,20 @@ func (c *canvasView) setNotice(s string) {
 func (c *canvasView) setReady(ready bool, why string) {
 	c.ready = ready
 	c.status.SetText(why)
-	c.statusW = widget.NewLabel(why).MinSize().Width + 4*theme.Padding() // as setInfo's
-	c.statusBox.Hidden = ready || why == ""
-	c.statusBox.Refresh()
+	c.status.Hidden = ready || why == ""
+	c.status.Refresh()
+	c.loadingBox.Hide()
+	c.updateButtons()
+}
+
+// showLoading says why Generate waits while a model loads (progress), over the pictures.
+func (c *canvasView) showLoading(why string) {
+	c.ready = false
+	c.status.Hide()
+	c.loadingL.SetText(why)
+	c.loadingW = widget.NewLabel(why).MinSize().Width + 4*theme.Padding() // as setInfo's
+	c.loadingBox.Show()
+	c.loadingBox.Refresh()
 	c.updateButtons()
 }
 

@@ -994,8 +994,9 @@ func TestEscStopsFromCreateControls(t *testing.T) {
 	}
 }
 
-// Why Generate waits (a model loading) shows over the pictures and moves none of them: a line
-// under the settings pushed the grid down while a model loaded, and back when it was done.
+// A model loading shows over the pictures and moves none of them: a line under the settings
+// pushed the grid down while a model loaded, and back when it was done. Why Generate waits
+// for longer (no model) is a line under the settings, which wraps.
 func TestCanvasStatusMovesNothing(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	c := h.u.create
@@ -1003,16 +1004,20 @@ func TestCanvasStatusMovesNothing(t *testing.T) {
 	h.settle()
 	d := fyne.CurrentApp().Driver()
 	before := d.AbsolutePositionForObject(c.grid)
-	c.setReady(false, "Loading tiny-a… 8%")
+	c.showLoading("Loading tiny-a… 8%")
 	c.content.Refresh()
 	if at := d.AbsolutePositionForObject(c.grid); at != before {
-		t.Errorf("the grid moved from %v to %v for the status", before, at)
+		t.Errorf("the grid moved from %v to %v for the loading line", before, at)
 	}
-	if !c.statusBox.Visible() || !slices.Contains(textsIn(c.statusBox), "Loading tiny-a… 8%") {
-		t.Errorf("the status is not shown: %q", textsIn(c.statusBox))
+	if !c.loadingBox.Visible() || !slices.Contains(textsIn(c.loadingBox), "Loading tiny-a… 8%") || c.status.Visible() {
+		t.Errorf("the loading line is not shown over the pictures: %q", textsIn(c.loadingBox))
+	}
+	c.setReady(false, "The model could not be loaded")
+	if c.loadingBox.Visible() || !c.status.Visible() {
+		t.Error("a lasting reason is not on the line under the settings")
 	}
 	c.setReady(true, "")
-	if c.statusBox.Visible() {
-		t.Error("the status stays once the model is ready")
+	if c.loadingBox.Visible() || c.status.Visible() {
+		t.Error("the reason stays once the model is ready")
 	}
 }

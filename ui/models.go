@@ -201,7 +201,7 @@ func (u *UI) startLoad(dir string, opts app.LoadOptions, back bool) {
 	}
 	why := func(f float64) string { return fmt.Sprintf("%s %s… %d%%", verb, name, int(f*100+0.5)) }
 	u.engine = nil
-	u.setNoEngine(why(0))
+	u.setLoading(why(0))
 	u.sidebar.showLoading(name, back, 0)
 	var job *app.LoadJob
 	job = app.StartLoad(context.Background(), dir, opts, func(p app.Progress) {
@@ -211,7 +211,7 @@ func (u *UI) startLoad(dir string, opts app.LoadOptions, back bool) {
 			}
 			f := p.Fraction()
 			u.chat.setReady(false, why(f))
-			u.create.setReady(false, why(f))
+			u.create.showLoading(why(f))
 			u.sidebar.showLoading(name, back, f)
 		})
 	})

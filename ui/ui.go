@@ -1051,6 +1051,12 @@ func (u *UI) setNoEngine(why string) {
 	u.showServeStatus()
 }
 
+// setLoading is setNoEngine while a model loads: Create says it over its pictures.
+func (u *UI) setLoading(why string) {
+	u.setNoEngine(why)
+	u.create.showLoading(why)
+}
+
 // setEngine makes e the model every view uses.
 func (u *UI) setEngine(e app.Engine) {
 	old := u.engine
