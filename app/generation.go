@@ -9,10 +9,12 @@ import (
 	"image"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/janus-desktop/janus/internal/atomicfile"
 	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
 )
@@ -114,6 +116,19 @@ func (m ImageMeta) PNGText() []pngfile.TextField {
 // file is replaced only when overwrite is true.
 func SaveImage(path string, img image.Image, meta ImageMeta, overwrite bool) error {
 	return pngfile.Write(path, img, meta.PNGText(), overwrite)
+}
+
+// CopyImageFile writes the image file at src to dst as it is, atomically, replacing dst: the
+// Save of a picture in a chat, whose only copy may be the store's (a pasted one).
+func CopyImageFile(dst, src string) error {
+	data, err := readAtMost(src, MaxAttachmentBytes)
+	if err != nil {
+		return fmt.Errorf("save %s: %w", filepath.Base(dst), err)
+	}
+	if err := atomicfile.Write(dst, data, atomicfile.Options{}); err != nil {
+		return fmt.Errorf("save %s: %w", filepath.Base(dst), err)
+	}
+	return nil
 }
 
 // GenerationProgress is one step of a generation job.

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -231,6 +232,30 @@ func TestGenerationRefused(t *testing.T) {
 				t.Errorf("StartGeneration = %v, want an error about %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// CopyImageFile writes the picture's bytes as they are, over a file there already; a picture
+// that is gone is an error naming the file to be saved.
+func TestCopyImageFile(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.png")
+	data := []byte("\x89PNG not decoded: copied as it is")
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "saved.png")
+	if err := os.WriteFile(dst, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.CopyImageFile(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the copy holds %q (%v)", got, err)
+	}
+	if err := app.CopyImageFile(filepath.Join(dir, "other.png"), filepath.Join(dir, "gone.png")); err == nil || !strings.Contains(err.Error(), "other.png") {
+		t.Errorf("copying a file that is gone: %v", err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -20,7 +19,6 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -974,19 +972,8 @@ func (c *canvasView) saveDialog(i int, saved func()) {
 		return
 	}
 	r := c.tiles[i].result // the picture asked for, whatever the canvas shows once a name is chosen
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			// The dialog could not open the file (a folder that takes no new file, a file
-			// that cannot be written): said where the user looks, not dropped.
-			c.u.showError("Cannot save the image", err, "Choose another folder or name.")
-			return
-		}
-		if w == nil {
-			return // cancelled
-		}
-		// The name as chosen: one without .png is the user's (the dialog has made that file
-		// already; adding .png left it empty beside a .png it never asked to replace).
-		c.save(r, w.URI().Path(), w, func(err error) {
+	c.u.askSavePath(app.ImageFileName(r.Meta.Prompt, r.Seed), ".png", func(path string, opened io.WriteCloser) {
+		c.save(r, path, opened, func(err error) {
 			switch {
 			case saved == nil:
 			case err != nil:
@@ -996,37 +983,16 @@ func (c *canvasView) saveDialog(i int, saved func()) {
 				saved()
 			}
 		})
-	}, c.u.win)
-	d.SetFileName(app.ImageFileName(c.tiles[i].result.Meta.Prompt, c.tiles[i].result.Seed))
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
-	d.Resize(fyne.NewSize(760, 520))
-	c.u.show(d) // the newest dialog: Esc and the large view's arrows are not for the one under it
+	})
 }
 
 // save writes image i as a PNG with its settings in text chunks, off the UI goroutine;
 // done, when not nil, is called on the UI goroutine with the result. opened, when not nil,
-// is the file as the save dialog opened it (emptied, when it was there): it is closed, and
-// written through when the folder takes no new file.
+// is the file as the save dialog opened it (writeChosen).
 func (c *canvasView) save(r *app.GeneratedImage, path string, opened io.WriteCloser, done func(error)) {
 	go func() {
-		err := app.SaveImage(path, r.Image, r.Meta, true)
-		if err != nil && opened != nil && errors.Is(err, fs.ErrPermission) {
-			// The file is written in place, not by a temporary one renamed over it: the
-			// dialog emptied it already, and failing here left it empty.
-			slog.Warn("save image: the folder takes no new file; writing the file in place", "path", path, "err", err)
-			err = writeOpened(opened, r)
-			// Written through the dialog's file, its Close is where a failed write shows
-			// (a full disk, a network folder).
-			if cerr := opened.Close(); err == nil {
-				err = cerr
-			}
-		} else if opened != nil {
-			opened.Close() // the file was replaced whole, or not written at all
-		}
-		if err != nil && opened != nil {
-			// The dialog emptied the file it opened: said, so that nobody trusts it.
-			err = fmt.Errorf("%w; %s may be left empty", err, filepath.Base(path))
-		}
+		err := writeChosen(path, opened, func() error { return app.SaveImage(path, r.Image, r.Meta, true) },
+			func() ([]byte, error) { return app.EncodePNG(r.Image, r.Meta) })
 		c.u.do(func() {
 			if err != nil {
 				c.setNotice(firstLine(err))
@@ -1039,15 +1005,6 @@ func (c *canvasView) save(r *app.GeneratedImage, path string, opened io.WriteClo
 			}
 		})
 	}()
-}
-
-// writeOpened writes r's PNG through w.
-func writeOpened(w io.Writer, r *app.GeneratedImage) error {
-	data, err := app.EncodePNG(r.Image, r.Meta)
-	if err == nil {
-		_, err = w.Write(data)
-	}
-	return err
 }
 
 // savedLine is the news of a file saved at path.

@@ -112,6 +112,9 @@ func TestLargeViewCopySaysCopied(t *testing.T) {
 	generateTwo(t, h)
 	c.openLarge(0)
 	view := h.u.win.Canvas().Overlays().Top()
+	if buttonsIn(view)["Save"].b == nil {
+		t.Error("the large view of a chat's picture has no Save (a pasted picture's only copy is the store's)")
+	}
 	test.Tap(buttonsIn(view)["Copy"].b)
 	h.pump("Copied", func() bool { return buttonsIn(view)["Copied"].b != nil })
 	if top := h.u.win.Canvas().Overlays().Top(); top != view || len(clip.held()) == 0 {
@@ -247,6 +250,9 @@ func TestChatPictureViewCopies(t *testing.T) {
 	view := h.u.win.Canvas().Overlays().Top()
 	if texts := textsIn(view); !slices.Contains(texts, "Image") {
 		t.Errorf("the view's title is not Image: %q", texts)
+	}
+	if buttonsIn(view)["Save"].b == nil {
+		t.Error("the large view of a chat's picture has no Save (a pasted picture's only copy is the store's)")
 	}
 	test.Tap(buttonsIn(view)["Copy"].b)
 	h.pump("Copied", func() bool { return buttonsIn(view)["Copied"].b != nil })

@@ -1,13 +1,21 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"image"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -38,9 +46,87 @@ func (u *UI) showImage(path, title, caption string) {
 				u.showError("Cannot open the image", err, "The file may have been moved or damaged.")
 				return
 			}
-			u.showPicture(img, title, caption, u.copyPictureButton(img))
+			u.showPicture(img, title, caption, u.savePictureButton(path, title), u.copyPictureButton(img))
 		})
 	}()
+}
+
+// savePictureButton is a Save for the large view of the image file at src (a chat's picture,
+// whose only copy may be the store's: a pasted one), which writes the file as it is where
+// asked and says Saved for a moment.
+func (u *UI) savePictureButton(src, name string) fyne.CanvasObject {
+	ext := filepath.Ext(src)
+	if name == "" || filepath.Ext(name) == "" {
+		name = "picture" + ext
+	}
+	return u.flashButton("Save", "Saved", theme.DocumentSaveIcon(), func(done func()) {
+		u.askSavePath(name, ext, func(path string, opened io.WriteCloser) {
+			go func() {
+				err := writeChosen(path, opened, func() error { return app.CopyImageFile(path, src) },
+					func() ([]byte, error) { return os.ReadFile(src) })
+				u.do(func() {
+					if err != nil {
+						u.showError("Cannot save the image", err, "Choose another folder or name.")
+						return
+					}
+					done()
+				})
+			}()
+		})
+	})
+}
+
+// askSavePath asks where to save a file, name suggested, of the type ext (".png"); chosen
+// runs with the path and the file the dialog opened for it. A file the dialog could not
+// open is said where the user looks; a cancel does nothing.
+func (u *UI) askSavePath(name, ext string, chosen func(path string, opened io.WriteCloser)) {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			// A folder that takes no new file, a file that cannot be written: not dropped.
+			u.showError("Cannot save the image", err, "Choose another folder or name.")
+			return
+		}
+		if w == nil {
+			return // cancelled
+		}
+		// The name as chosen: one without the extension is the user's (the dialog has made
+		// that file already; adding one left it empty beside a file it never asked to replace).
+		chosen(w.URI().Path(), w)
+	}, u.win)
+	d.SetFileName(name)
+	if ext != "" {
+		d.SetFilter(storage.NewExtensionFileFilter([]string{ext}))
+	}
+	d.Resize(fyne.NewSize(760, 520))
+	u.show(d) // the newest dialog: Esc and the large view's arrows are not for the one under it
+}
+
+// writeChosen writes a file the save dialog chose, off the UI goroutine: write replaces the
+// file at path whole (atomically). opened, when not nil, is the file as the dialog opened it
+// (emptied, when it was there): it is closed, and where the folder takes no new file, data's
+// bytes go through it instead; a failure then says the file may be left empty.
+func writeChosen(path string, opened io.WriteCloser, write func() error, data func() ([]byte, error)) error {
+	err := write()
+	if err != nil && opened != nil && errors.Is(err, fs.ErrPermission) {
+		// The file is written in place, not by a temporary one renamed over it: the dialog
+		// emptied it already, and failing here left it empty.
+		slog.Warn("save: the folder takes no new file; writing the file in place", "path", path, "err", err)
+		var b []byte
+		if b, err = data(); err == nil {
+			_, err = opened.Write(b)
+		}
+		// Written through the dialog's file, its Close is where a failed write shows (a
+		// full disk, a network folder).
+		if cerr := opened.Close(); err == nil {
+			err = cerr
+		}
+	} else if opened != nil {
+		opened.Close() // the file was replaced whole, or not written at all
+	}
+	if err != nil && opened != nil {
+		err = fmt.Errorf("%w; %s may be left empty", err, filepath.Base(path))
+	}
+	return err
 }
 
 // copyPictureButton is a Copy for the large view of img, which says Copied for a moment, or
