@@ -319,22 +319,32 @@ func TestClipboardOwnerNotAnswering(t *testing.T) {
 	}
 }
 
-// A pasted picture taken back before it was sent leaves no copy in the store; once a chat
-// holds it, taking it back from another draft keeps it.
-func TestPastedPictureRemoved(t *testing.T) {
+// pastingWindow is a window whose picture clipboard holds the landscape fixture, with paste,
+// which pastes it into an empty composer and returns the stored copy's path, and stored,
+// which reports whether a path's file is there.
+func pastingWindow(t *testing.T) (h *harness, paste func() string, stored func(string) bool) {
 	data, err := os.ReadFile(landscape(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = &fakePictures{png: data} })
-	u, ch := h.u, h.u.chat
+	h = newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = &fakePictures{png: data} })
+	ch := h.u.chat
 	cb := fyne.CurrentApp().Clipboard()
 	cb.SetContent("")
-	paste := func() string {
+	paste = func() string {
 		ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
 		h.pump("the pasted picture attached", func() bool { return len(ch.attached) == 1 })
 		return ch.attached[0].path
 	}
+	stored = func(p string) bool { _, err := os.Stat(p); return err == nil }
+	return h, paste, stored
+}
+
+// A pasted picture taken back before it was sent leaves no copy in the store; once a chat
+// holds it, taking it back from another draft keeps it.
+func TestPastedPictureRemoved(t *testing.T) {
+	h, paste, there := pastingWindow(t)
+	u, ch := h.u, h.u.chat
 	takeBack := func() {
 		visit(ch.attached[0].chip, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
 			if b, ok := o.(*tipButton); ok {
@@ -344,7 +354,6 @@ func TestPastedPictureRemoved(t *testing.T) {
 		h.pump("the chip removed", func() bool { return len(ch.attached) == 0 })
 		u.waitBackground(5 * time.Second)
 	}
-	there := func(p string) bool { _, err := os.Stat(p); return err == nil }
 
 	p := paste()
 	takeBack()
@@ -367,41 +376,31 @@ func TestPastedPictureRemoved(t *testing.T) {
 // Deleting a chat whose draft holds a pasted picture takes the picture out of the store, unless
 // the chat was open and its draft went to the new chat.
 func TestDeletedDraftReleasesPicture(t *testing.T) {
-	data, err := os.ReadFile(landscape(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.pictures = &fakePictures{png: data} })
+	h, paste, there := pastingWindow(t)
 	u, ch := h.u, h.u.chat
-	cb := fyne.CurrentApp().Clipboard()
-	cb.SetContent("")
 	h.ask("a first question")
 	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
 	h.waitAnswers(1)
-	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
-	h.pump("the pasted picture attached", func() bool { return len(ch.attached) == 1 })
-	p := ch.attached[0].path
-	there := func() bool { _, err := os.Stat(p); return err == nil }
+	p := paste()
 
 	// Open: the draft, picture and all, goes to the new chat.
 	u.sidebar.doDelete(u.sidebar.entries[0])
 	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 0 && len(ch.attached) == 1 })
 	u.waitBackground(5 * time.Second)
-	if !there() {
+	if !there(p) {
 		t.Fatal("the picture the new chat's draft holds was removed")
 	}
 	// Not open: the draft goes with the chat.
 	h.ask("a second question")
 	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
 	h.waitAnswers(1)
-	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
-	h.pump("the pasted picture attached", func() bool { return len(ch.attached) == 1 })
+	paste()
 	u.newChat()
 	h.pump("the draft left", func() bool { return len(ch.attached) == 0 && ch.holdsDraft(u.sidebar.entries[0].ID) })
 	u.sidebar.doDelete(u.sidebar.entries[0])
 	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 0 })
 	u.waitBackground(5 * time.Second)
-	if there() {
+	if there(p) {
 		t.Error("the pasted picture of a deleted chat's draft stays in the store")
 	}
 }
