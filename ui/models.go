@@ -486,7 +486,7 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 		rows.Add(container.NewHBox(details))
 	}
 	if u.inUse(m) {
-		status.SetText("In use: chats and images run on it")
+		status.SetText("Chats and images run on it") // the button beside it says In use
 		status.Importance = widget.SuccessImportance
 		if !m.Complete {
 			// It runs from memory; a load of its folder would fail and leave none.

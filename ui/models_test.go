@@ -404,7 +404,7 @@ func TestModelPickerRows(t *testing.T) {
 		t.Errorf("%d Load buttons, want m-other's and a-broken's", loads)
 	}
 	joined := strings.Join(texts, "\n")
-	for _, want := range []string{"In use: chats and images run on it", "Cannot be loaded: a weight file is cut short"} {
+	for _, want := range []string{"Chats and images run on it", "Cannot be loaded: a weight file is cut short"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the picker does not say %q: %q", want, texts)
 		}
