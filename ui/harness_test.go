@@ -50,7 +50,7 @@ func newHarness(t *testing.T, engine app.Engine, opts ...func(*Options)) *harnes
 	t.Cleanup(func() {
 		// As when the window closes: every job stops and saves before the folders go.
 		closed := h.u.closed.Load() // a test may have closed it (Quit); shutdown sets it too
-		h.u.shutdown()
+		h.u.shutdownOnce.Do(h.u.shutdown)
 		if !closed { // Fyne's test window closes once
 			h.u.win.Close()
 		}

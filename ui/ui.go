@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -64,9 +65,11 @@ type Options struct {
 	// RunOnUI runs f on the UI goroutine; nil means fyne.Do. Tests pass a queue they drain
 	// so that widgets are only ever touched from the test's goroutine.
 	RunOnUI func(f func())
-	// launchWait, draftDelay and copiedFor replace app.LaunchWait, draftDelay and copiedFor
-	// when set (tests).
-	launchWait, draftDelay, copiedFor time.Duration
+	// launchWait, draftDelay, copiedFor and quitWait replace app.LaunchWait, draftDelay,
+	// copiedFor and quitWait when set (tests).
+	launchWait, draftDelay, copiedFor, quitWait time.Duration
+	// exit replaces os.Exit for onClosed (tests).
+	exit func(code int)
 	// pictures and pasteWait replace the system's picture clipboard and pasteWait when set
 	// (tests).
 	pictures  pictureClipboard
@@ -124,6 +127,12 @@ type UI struct {
 	// closed is set as the window closes (before shutdown runs): do then drops what it is
 	// given, and a later start is not handed to the window.
 	closed atomic.Bool
+	// running is set while ShowAndRun runs; shutdownOnce runs shutdown once, from ShowAndRun
+	// or from onClosed's wait for a Fyne that did not finish.
+	running      atomic.Bool
+	shutdownOnce sync.Once
+	// quitWatched is set once the wait for Fyne to finish quitting started (watchQuit).
+	quitWatched atomic.Bool
 	// draftTimer saves the drafts after a pause in typing (draftChanged).
 	draftTimer *time.Timer
 	// quitNote is the text of the open "Quit while images are being made?" question (nil
@@ -211,7 +220,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.win.Resize(startSize(u.settings.Window))
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
-	u.win.SetOnClosed(func() { u.closed.Store(true) })
+	u.win.SetOnClosed(u.onClosed)
 	menu := u.mainMenu()
 	u.win.SetMainMenu(menu)
 	u.addShortcuts(menu)
@@ -309,8 +318,48 @@ func ShowStartError(a fyne.App, err error) {
 
 // ShowAndRun shows the window and runs the app until it is closed.
 func (u *UI) ShowAndRun() {
+	u.running.Store(true)
+	// Fyne quits on these without closing the window (no onClosed): the wait starts here too.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		u.watchQuit()
+	}()
 	u.win.ShowAndRun()
-	u.shutdown()
+	u.shutdownOnce.Do(u.shutdown)
+}
+
+// quitWait is how long after the window closed the app waits for Fyne to finish before it
+// shuts down and exits without it.
+const quitWait = 20 * time.Second
+
+// onClosed runs as the window closes. Fyne 2.7 can then hang for good once its loop has
+// ended, waiting for its lifecycle queue, which waits on a call it gave the ended loop (seen
+// under Xvfb: a SIGTERM's quit, and a quit during a generation), so that ShowAndRun never
+// returns: no shutdown (the engine and its memory held, the last drafts unsaved) and no exit.
+// quitWait after the window closed, the app shuts down and exits without Fyne.
+func (u *UI) onClosed() {
+	u.closed.Store(true)
+	if u.running.Load() { // not a test's window, which has no ShowAndRun to wait for
+		u.watchQuit()
+	}
+}
+
+// watchQuit starts onClosed's wait, once.
+func (u *UI) watchQuit() {
+	if !u.quitWatched.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(cmp.Or(u.opts.quitWait, quitWait), func() {
+		slog.Warn("the window closed but the toolkit did not finish; shutting down without it")
+		u.shutdownOnce.Do(u.shutdown)
+		exit := os.Exit
+		if u.opts.exit != nil {
+			exit = u.opts.exit
+		}
+		exit(0)
+	})
 }
 
 // shutdown stops what runs, so that nothing half-written is left behind: a reply is

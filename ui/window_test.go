@@ -1079,3 +1079,34 @@ func TestTabOrder(t *testing.T) {
 		t.Errorf("Tab goes %q, want %q", order, w)
 	}
 }
+
+// Where Fyne does not finish quitting once the window closed (its 2.7 loop can hang on its own
+// lifecycle queue, and ShowAndRun never returns), the app shuts down without it, the engine
+// closed and the drafts saved, and exits.
+func TestQuitWithoutFyne(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	exited := make(chan int, 1)
+	h := newHarness(t, eng, func(o *Options) {
+		o.quitWait = 50 * time.Millisecond
+		o.exit = func(code int) { exited <- code }
+	})
+	u := h.u
+	test.Type(u.chat.entry, "typed and not sent")
+	u.running.Store(true) // as ShowAndRun does
+	u.win.Close()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Errorf("exit code %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the app did not exit on its own")
+	}
+	if !eng.Closed() {
+		t.Error("the engine was not closed before the exit")
+	}
+	s, _, err := u.store.LoadSettings()
+	if err != nil || s.Drafts.Chat != "typed and not sent" {
+		t.Errorf("the draft was not saved before the exit: %+v (%v)", s.Drafts, err)
+	}
+}
