@@ -301,7 +301,7 @@ func (u *UI) offerReload() {
 // switchQuestion is a question that offers to load a model (confirm) or not now (Later): its
 // text ends with switchCosts, which workChanged redraws while it is open, so that an answer
 // or a run that ends under it is no longer said to stop.
-func (u *UI) switchQuestion(title, text, confirm string, yes func()) *dialog.ConfirmDialog {
+func (u *UI) switchQuestion(title, text, confirm string, yes func()) *askDialog {
 	d, l := u.questionText(title, text+u.switchCosts(), confirm, "Later", 420, yes)
 	u.switchNote = func() { l.SetText(text + u.switchCosts()) }
 	d.SetOnClosed(func() { u.switchNote = nil })

@@ -710,8 +710,8 @@ func (s *sidebar) showLoading(name string, back bool, frac float64) {
 	if back {
 		detail = "Loading the model in use before…"
 	}
-	if frac > 0 {
-		detail += fmt.Sprintf(" %d%%", int(frac*100))
+	if pct := int(frac * 100); pct > 0 {
+		detail += fmt.Sprintf(" %d%%", pct)
 	}
 	s.modelDetail.SetText(detail)
 	s.modelBar.SetValue(frac)

@@ -154,7 +154,7 @@ type UI struct {
 	// unsent text they keep is then lost at quit, which requestQuit asks about.
 	settingsErr error
 	// quitDialog is that question.
-	quitDialog *dialog.ConfirmDialog
+	quitDialog *askDialog
 }
 
 // startSize is the size the window opens at: the one it had when it last closed (saved),
@@ -695,7 +695,7 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 			u.escape()
 		case fyne.KeyReturn, fyne.KeyEnter:
 			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].enter {
-				if d, ok := u.dialogs[n-1].Dialog.(*dialog.ConfirmDialog); ok {
+				if d, ok := u.dialogs[n-1].Dialog.(interface{ Confirm() }); ok {
 					d.Confirm()
 				}
 			}
@@ -802,20 +802,46 @@ func (u *UI) closingDialog(title string, content fyne.CanvasObject, actions ...f
 
 // question is a yes-or-no dialog whose text wraps at width: confirm, and not dismiss, calls
 // yes.
-func (u *UI) question(title, text, confirm, dismiss string, width float32, yes func()) *dialog.ConfirmDialog {
+func (u *UI) question(title, text, confirm, dismiss string, width float32, yes func()) *askDialog {
 	d, _ := u.questionText(title, text, confirm, dismiss, width, yes)
 	return d
 }
 
 // questionText is question, also returning the label that holds its text.
-func (u *UI) questionText(title, text, confirm, dismiss string, width float32, yes func()) (*dialog.ConfirmDialog, *widget.Label) {
+func (u *UI) questionText(title, text, confirm, dismiss string, width float32, yes func()) (*askDialog, *widget.Label) {
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
-	return dialog.NewCustomConfirm(title, confirm, dismiss, container.New(fixedWidth{width}, l), func(ok bool) {
-		if ok {
-			yes()
-		}
-	}, u.win), l
+	return u.ask(title, confirm, dismiss, container.New(fixedWidth{width}, l), yes), l
+}
+
+// askDialog is a question of the app's: Fyne's confirm dialog, laid out alike (dismiss, then
+// confirm, under the content), with buttons that give Esc to the window and take Enter as the
+// app's others do (Fyne's kept both once Tab had reached them).
+type askDialog struct {
+	*dialog.CustomDialog
+	yesB *escButton
+}
+
+// ask makes a question: confirm calls yes and closes it; dismiss, Esc and Hide only close it.
+func (u *UI) ask(title, confirm, dismiss string, content fyne.CanvasObject, yes func()) *askDialog {
+	a := &askDialog{CustomDialog: dialog.NewCustomWithoutButtons(title, content, u.win)}
+	no := u.newButton(dismiss, theme.CancelIcon(), a.Hide)
+	a.yesB = u.newButton(confirm, theme.ConfirmIcon(), func() {
+		a.Hide()
+		yes()
+	})
+	a.yesB.Importance = widget.HighImportance
+	a.SetButtons([]fyne.CanvasObject{no, a.yesB})
+	return a
+}
+
+// Confirm answers yes, as the confirm button does (Enter on a question that takes it).
+func (a *askDialog) Confirm() { a.yesB.OnTapped() }
+
+// SetConfirmImportance draws the confirm button as imp (a danger for an answer that deletes).
+func (a *askDialog) SetConfirmImportance(imp widget.Importance) {
+	a.yesB.Importance = imp
+	a.yesB.Refresh()
 }
 
 // requestQuit closes the window (Quit, Ctrl+Q, the window's close button), asking first while
@@ -833,12 +859,7 @@ func (u *UI) requestQuit() {
 	note := widget.NewLabel("Images are being made: quitting stops them and they are lost. The prompt is kept.")
 	note.Wrapping = fyne.TextWrapWord
 	// The title stays true when the run ends under the question (runEnded rewrites the note).
-	d := dialog.NewCustomConfirm("Quit Janus Desktop?", "Quit", "Keep working",
-		container.New(fixedWidth{420}, note), func(ok bool) {
-			if ok {
-				u.win.Close()
-			}
-		}, u.win)
+	d := u.ask("Quit Janus Desktop?", "Quit", "Keep working", container.New(fixedWidth{420}, note), u.win.Close)
 	// Quit loses the images: not for an Enter out of habit, and not drawn as the button
 	// Enter would press.
 	d.SetConfirmImportance(widget.DangerImportance)

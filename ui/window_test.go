@@ -423,6 +423,22 @@ func TestDialogKeys(t *testing.T) {
 		t.Error("Enter on About's Close left it open")
 		u.dialogs[0].Dismiss()
 	}
+	// A question's buttons too (Fyne's confirm dialog kept both keys).
+	answered := false
+	u.show(u.question("Go on?", "A question.", "Go on", "Stop here", 300, func() { answered = true }))
+	no := buttonsIn(u.win.Canvas().Overlays().Top())["Stop here"].obj.(fyne.Focusable)
+	u.win.Canvas().Focus(no)
+	no.TypedKey(esc)
+	if len(u.dialogs) != 0 || answered {
+		t.Errorf("Esc on a question's button: %d dialogs open, answered %v", len(u.dialogs), answered)
+	}
+	u.show(u.question("Go on?", "A question.", "Go on", "Stop here", 300, func() { answered = true }))
+	yes := buttonsIn(u.win.Canvas().Overlays().Top())["Go on"].obj.(fyne.Focusable)
+	u.win.Canvas().Focus(yes)
+	yes.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(u.dialogs) != 0 || !answered {
+		t.Errorf("Enter on a question's confirm button: %d dialogs open, answered %v", len(u.dialogs), answered)
+	}
 	// An icon button too: Enter on the clip opens the file dialog.
 	u.win.Canvas().Focus(u.chat.attachB)
 	u.chat.attachB.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
@@ -704,7 +720,7 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	if len(u.dialogs) != 1 {
 		t.Fatalf("%d dialogs after Quit during a generation, want the question", len(u.dialogs))
 	}
-	d, ok := u.dialogs[0].Dialog.(*dialog.ConfirmDialog)
+	d, ok := u.dialogs[0].Dialog.(*askDialog)
 	if !ok {
 		t.Fatalf("the question is a %T", u.dialogs[0].Dialog)
 	}
