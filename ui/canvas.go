@@ -60,17 +60,12 @@ type canvasView struct {
 	// progress and settings share slot, as tall as the taller of them: the grid under it
 	// stays put as a run starts and ends.
 	slot *fyne.Container
-	// info is news (Saved …, Stopped.), shown in the toast over the top of the images for
-	// infoFor, where it moves nothing and covers no control; notice, under the settings, a
-	// failure, until it is put right.
-	info       *widget.Label
-	toast      *fyne.Container
-	toastW     float32 // the width the news asks for
-	loadingBox *fyne.Container
-	loadingL   *widget.Label
-	loadingW   float32 // the width loadingL asks for
-	infoTimer  *time.Timer
-	notice     *widget.Label
+	// news (Saved …, Stopped.) shows over the top of the images for infoFor, loading while
+	// a model loads, where they move nothing and cover no control; notice, under the
+	// settings, a failure, until it is put right.
+	news, loading *bubble
+	infoTimer     *time.Timer
+	notice        *widget.Label
 	// waiting is set from Generate until the run's first step.
 	waiting bool
 	// reset puts the Generation defaults in the controls; settingsBack is when the
@@ -221,24 +216,16 @@ func newCanvasView(u *UI) *canvasView {
 	c.status = widget.NewLabel("")
 	c.status.Wrapping = fyne.TextWrapWord
 	c.status.Hide()
-	c.loadingL = widget.NewLabel("")
-	c.loadingL.Truncation = fyne.TextTruncateEllipsis
 
 	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding(), max: 512}
 	c.grid = container.New(c.gridL)
 	c.empty = c.emptyState()
-	c.info = widget.NewLabel("")
-	c.info.Truncation = fyne.TextTruncateEllipsis
-	c.toast = container.New(toastLayout{func() float32 { return c.toastW }},
-		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.info)))
-	c.toast.Hide()
+	c.news = newBubble()
 	// A model loading shows over the pictures, as news does: a line under the settings moved
 	// the pictures down while a model loaded, and back after. Why Generate waits for longer
 	// (no model, one that failed) is a line under the settings.
-	c.loadingBox = container.New(toastLayout{func() float32 { return c.loadingW }},
-		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(c.loadingL)))
-	c.loadingBox.Hide()
-	c.body = container.NewStack(c.grid, c.empty, c.loadingBox, c.toast)
+	c.loading = newBubble()
+	c.body = container.NewStack(c.grid, c.empty, c.loading.box, c.news.box)
 	c.grid.Hide()
 
 	// While a run goes on its progress takes the settings' place (they are for the next
@@ -367,16 +354,11 @@ func (c *canvasView) setInfo(s string) {
 	if c.infoTimer != nil {
 		c.infoTimer.Stop()
 	}
-	c.info.SetText(s)
-	// The label's width untruncated, in its padding, and slack: at its width exactly it
-	// truncated.
-	c.toastW = widget.NewLabel(s).MinSize().Width + 4*theme.Padding()
-	c.toast.Show()
-	c.toast.Refresh() // its width follows the text
+	c.news.show(s)
 	c.infoTimer = time.AfterFunc(infoFor, func() {
 		c.u.do(func() {
-			if c.info.Text == s {
-				c.toast.Hide()
+			if c.news.label.Text == s {
+				c.news.box.Hide()
 			}
 		})
 	})
@@ -403,7 +385,7 @@ func (c *canvasView) setReady(ready bool, why string) {
 	c.status.SetText(why)
 	c.status.Hidden = ready || why == ""
 	c.status.Refresh()
-	c.loadingBox.Hide()
+	c.loading.box.Hide()
 	c.updateButtons()
 }
 
@@ -411,10 +393,7 @@ func (c *canvasView) setReady(ready bool, why string) {
 func (c *canvasView) showLoading(why string) {
 	c.ready = false
 	c.status.Hide()
-	c.loadingL.SetText(why)
-	c.loadingW = widget.NewLabel(why).MinSize().Width + 4*theme.Padding() // as setInfo's
-	c.loadingBox.Show()
-	c.loadingBox.Refresh()
+	c.loading.show(why)
 	c.updateButtons()
 }
 
@@ -475,7 +454,7 @@ func (c *canvasView) forget() {
 	c.shown, c.setID, c.before = nil, "", nil
 	c.showTiles(nil)
 	c.setNotice("")
-	c.toast.Hide()
+	c.news.box.Hide()
 	c.showRun(c.job != nil)
 }
 

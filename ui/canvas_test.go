@@ -128,8 +128,8 @@ func TestCanvasSaveWritesPNGWithSettings(t *testing.T) {
 	if saveErr != nil {
 		t.Fatal(saveErr)
 	}
-	if n := h.u.create.info; !h.u.create.toast.Visible() || n.Text != "Saved saved.png in "+filepath.Dir(path) || h.u.create.notice.Visible() {
-		t.Errorf("after saving the canvas says %q (visible %v), notice shown %v", n.Text, h.u.create.toast.Visible(), h.u.create.notice.Visible())
+	if n := h.u.create.news.label; !h.u.create.news.box.Visible() || n.Text != "Saved saved.png in "+filepath.Dir(path) || h.u.create.notice.Visible() {
+		t.Errorf("after saving the canvas says %q (visible %v), notice shown %v", n.Text, h.u.create.news.box.Visible(), h.u.create.notice.Visible())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -237,8 +237,8 @@ func TestCanvasVariationsAndStop(t *testing.T) {
 	h.pump("a preview", func() bool { return c.previews > 0 && c.tiles[0].pic.Image != nil })
 	c.prompt.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	h.pump("the stop", func() bool { return c.job == nil })
-	if !strings.Contains(c.info.Text, "Stopped") || len(c.tiles) != 2 || c.tiles[0].pic.Image == nil {
-		t.Errorf("after Esc: news %q, %d tiles", c.info.Text, len(c.tiles))
+	if !strings.Contains(c.news.label.Text, "Stopped") || len(c.tiles) != 2 || c.tiles[0].pic.Image == nil {
+		t.Errorf("after Esc: news %q, %d tiles", c.news.label.Text, len(c.tiles))
 	}
 	if c.tiles[0].bar.Visible() {
 		t.Error("a stopped tile offers Save")
@@ -295,8 +295,8 @@ func TestCanvasGridStaysPut(t *testing.T) {
 	saved := false
 	c.save(c.tiles[0].result, filepath.Join(t.TempDir(), "a.png"), nil, func(error) { saved = true })
 	h.pump("the save", func() bool { return saved })
-	if !c.toast.Visible() || !c.settings.Visible() {
-		t.Fatalf("after Save: news shown %v, settings shown %v (the news hid them)", c.toast.Visible(), c.settings.Visible())
+	if !c.news.box.Visible() || !c.settings.Visible() {
+		t.Fatalf("after Save: news shown %v, settings shown %v (the news hid them)", c.news.box.Visible(), c.settings.Visible())
 	}
 	if after := top(); running != empty || done != empty || after != empty {
 		t.Errorf("the images' top moves: %v empty, %v running, %v done, %v after Save", empty, running, done, after)
@@ -692,8 +692,8 @@ func TestCanvasSaveDuringRunSaysSo(t *testing.T) {
 	if c.job == nil {
 		t.Fatal("the run ended before the save: the test is too slow to tell")
 	}
-	if !c.toast.Visible() || !c.progRow.Visible() || c.info.Text != savedLine(path) {
-		t.Errorf("during the run the canvas says %q (shown %v, the progress shown %v), want the save", c.info.Text, c.toast.Visible(), c.progRow.Visible())
+	if !c.news.box.Visible() || !c.progRow.Visible() || c.news.label.Text != savedLine(path) {
+		t.Errorf("during the run the canvas says %q (shown %v, the progress shown %v), want the save", c.news.label.Text, c.news.box.Visible(), c.progRow.Visible())
 	}
 	h.pump("the run", func() bool { return c.job == nil })
 }
@@ -904,8 +904,8 @@ func TestCanvasStoppedByLoad(t *testing.T) {
 	startRun(h, "a slow lighthouse")
 	h.load(fixtures.Path(t, "models", "tiny-a"), "tiny-a")
 	h.pump("the run to stop", func() bool { return c.job == nil })
-	if c.info.Text != "Stopped: tiny-a was loaded." {
-		t.Errorf("the canvas says %q", c.info.Text)
+	if c.news.label.Text != "Stopped: tiny-a was loaded." {
+		t.Errorf("the canvas says %q", c.news.label.Text)
 	}
 	h.pump("the model", func() bool { return u.engine != nil && u.loading == nil })
 }
@@ -944,8 +944,8 @@ func TestCanvasRunOutOfSight(t *testing.T) {
 	h.u.newImage()
 	h.pump("a progress line naming the run", func() bool { return strings.HasPrefix(c.progText.Text, "“a slow lighthouse”") })
 	h.pump("the run to end", func() bool { return c.job == nil })
-	if c.info.Text != "The images for “a slow lighthouse” are in the history." || !c.toast.Visible() {
-		t.Errorf("after the run out of sight the canvas says %q (shown %v)", c.info.Text, c.toast.Visible())
+	if c.news.label.Text != "The images for “a slow lighthouse” are in the history." || !c.news.box.Visible() {
+		t.Errorf("after the run out of sight the canvas says %q (shown %v)", c.news.label.Text, c.news.box.Visible())
 	}
 }
 
@@ -1009,15 +1009,15 @@ func TestCanvasStatusMovesNothing(t *testing.T) {
 	if at := d.AbsolutePositionForObject(c.grid); at != before {
 		t.Errorf("the grid moved from %v to %v for the loading line", before, at)
 	}
-	if !c.loadingBox.Visible() || !slices.Contains(textsIn(c.loadingBox), "Loading tiny-a… 8%") || c.status.Visible() {
-		t.Errorf("the loading line is not shown over the pictures: %q", textsIn(c.loadingBox))
+	if !c.loading.box.Visible() || !slices.Contains(textsIn(c.loading.box), "Loading tiny-a… 8%") || c.status.Visible() {
+		t.Errorf("the loading line is not shown over the pictures: %q", textsIn(c.loading.box))
 	}
 	c.setReady(false, "The model could not be loaded")
-	if c.loadingBox.Visible() || !c.status.Visible() {
+	if c.loading.box.Visible() || !c.status.Visible() {
 		t.Error("a lasting reason is not on the line under the settings")
 	}
 	c.setReady(true, "")
-	if c.loadingBox.Visible() || c.status.Visible() {
+	if c.loading.box.Visible() || c.status.Visible() {
 		t.Error("the reason stays once the model is ready")
 	}
 }

@@ -307,6 +307,32 @@ func (middleRow) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	objs[0].Resize(fyne.NewSize(size.Width, h))
 }
 
+// bubble is a line of news over the pictures: a label in a rounded bubble, centred near the
+// top of its place and as wide as its text (toastLayout).
+type bubble struct {
+	box   *fyne.Container
+	label *widget.Label
+	width float32
+}
+
+func newBubble() *bubble {
+	b := &bubble{label: widget.NewLabel("")}
+	b.label.Truncation = fyne.TextTruncateEllipsis
+	b.box = container.New(toastLayout{func() float32 { return b.width }},
+		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(b.label)))
+	b.box.Hide()
+	return b
+}
+
+// show shows text in the bubble, whose width follows it: the label's width untruncated, in
+// its padding, and slack (at its width exactly it truncated).
+func (b *bubble) show(text string) {
+	b.label.SetText(text)
+	b.width = widget.NewLabel(text).MinSize().Width + 4*theme.Padding()
+	b.box.Show()
+	b.box.Refresh()
+}
+
 // toastLayout lays its one object centred near the top of its place, as wide as natural
 // says (at most its place's width, less a margin) and as tall as it likes: news over the
 // top of the pictures, which moves nothing and covers no control (a tile's buttons are

@@ -67,9 +67,9 @@ func TestCanvasCopyImage(t *testing.T) {
 	c := h.u.create
 	generateTwo(t, h)
 	c.copyImage(1, nil)
-	h.pump("the copy", func() bool { return c.info.Text != "" })
-	if c.info.Text != "Copied the image to the clipboard" || c.notice.Visible() {
-		t.Errorf("after a copy the canvas says %q (notice %q)", c.info.Text, c.notice.Text)
+	h.pump("the copy", func() bool { return c.news.label.Text != "" })
+	if c.news.label.Text != "Copied the image to the clipboard" || c.notice.Visible() {
+		t.Errorf("after a copy the canvas says %q (notice %q)", c.news.label.Text, c.notice.Text)
 	}
 	img, err := png.Decode(bytes.NewReader(clip.held()))
 	if err != nil {
@@ -308,7 +308,7 @@ func TestClipboardOwnerNotAnswering(t *testing.T) {
 	for {
 		c.setNotice("")
 		c.copyImage(1, nil)
-		h.pump("the copy", func() bool { return c.notice.Visible() || c.info.Text == "Copied the image to the clipboard" })
+		h.pump("the copy", func() bool { return c.notice.Visible() || c.news.label.Text == "Copied the image to the clipboard" })
 		if !c.notice.Visible() {
 			break
 		}
