@@ -342,20 +342,98 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 		return nil, err
 	}
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
-		return s.reply(ctx, j, engine, opts, qi, cb)
+		return s.reply(ctx, j, engine, opts, qi, nil, cb)
 	}, nil, func(error) { s.release(j) })
 	return j, nil
 }
 
+// Retry answers the last question again, in place of its answer, with the engine and
+// options set now: another model, a longer answer length, or an answer that failed, stopped
+// or was interrupted. The new answer streams to cb as Send's does. Until it writes its first
+// word the chat's file keeps the previous answer, and a retry that fails or is stopped
+// before then puts the previous answer back (OnDone gets it, with Error saying why when it
+// failed), so that nothing is lost to a retry that wrote nothing. It fails at once, changing
+// nothing, when a reply is running, no engine is set, or the chat ends in no answer.
+func (s *ChatSession) Retry(cb ChatCallbacks) (*Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.rec.Messages)
+	switch {
+	case s.job != nil:
+		return nil, errors.New("an answer is being written: stop it first")
+	case s.engine == nil:
+		return nil, errors.New("no model is loaded: choose one first")
+	case n < 2 || !s.rec.Messages[n-1].Assistant:
+		return nil, errors.New("there is no answer to write again")
+	}
+	j := newJob(context.Background())
+	s.job, s.stopWhy, s.stopSaid = j, "", false
+	qi := n - 2
+	previous := s.rec.Messages[n-1]
+	s.rec.Messages[n-1] = ChatMessage{Assistant: true, State: StateStreaming, Time: time.Now().UTC()}
+	// The conversation has the previous answer in it when that one was done: the model must
+	// see the question alone, so it is rebuilt from the turns before it.
+	s.dropConversation()
+	engine, opts := s.engine, s.opts
+	go j.run(func(ctx context.Context, _ func(Progress)) error {
+		return s.reply(ctx, j, engine, opts, qi, &previous, cb)
+	}, nil, func(error) { s.release(j) })
+	return j, nil
+}
+
+// dropConversation closes the conversation (once the work on its model allows) so that the
+// next reply rebuilds it from the messages. s.mu is held.
+func (s *ChatSession) dropConversation() {
+	if s.conv != nil {
+		go s.conv.Close() // it may wait for other work on the model
+		s.conv = nil
+	}
+}
+
+// restore puts back answer ai's previous text, that of a retry that ended before its first
+// word, and saves the chat: a rename meanwhile may have saved the empty answer. The
+// conversation, which has neither answer, is rebuilt at the next reply. The message returned
+// is for OnDone: why is its Error, when the retry failed.
+func (s *ChatSession) restore(j *Job, ai int, previous ChatMessage, why string) ChatMessage {
+	s.mu.Lock()
+	s.rec.Messages[ai] = previous
+	s.dropConversation()
+	s.mu.Unlock()
+	msg := previous
+	if why != "" {
+		msg.Error = "Could not answer again: " + why
+	}
+	if err := s.save(); err != nil {
+		slog.Error("save the chat after a retry", "chat", s.ID(), "err", err)
+	}
+	s.release(j)
+	return msg
+}
+
 // reply runs on the job's goroutine: it prepares the question's images (Send stored them), (re)builds
 // the conversation when needed, streams the answer into message qi+1, and saves the chat.
+// previous is the answer a Retry replaces (nil for Send's), put back when this one ends
+// before its first word.
 //
 // The session stops being Busy before OnDone is called, so that the window can send the
 // next question from it.
-func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, cb ChatCallbacks) (err error) {
+func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, previous *ChatMessage, cb ChatCallbacks) (err error) {
 	ai := qi + 1
 	stopSaving := func() {}
+	// wroteNothing reports whether the retried answer has no word yet.
+	wroteNothing := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return previous != nil && s.rec.Messages[ai].Text == ""
+	}
 	fail := func(err error) error {
+		if wroteNothing() {
+			msg := s.restore(j, ai, *previous, joinLines(err))
+			if cb.OnDone != nil {
+				cb.OnDone(ai, msg)
+			}
+			return err
+		}
 		s.mu.Lock()
 		m := &s.rec.Messages[ai]
 		m.State, m.Error = StateError, joinLines(err)
@@ -425,6 +503,13 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	stopped := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 	if err != nil && !stopped {
 		return fail(err)
+	}
+	if stopped && res.Text == "" && wroteNothing() {
+		msg := s.restore(j, ai, *previous, "")
+		if cb.OnDone != nil {
+			cb.OnDone(ai, msg)
+		}
+		return ctx.Err()
 	}
 	s.mu.Lock()
 	m := &s.rec.Messages[ai]

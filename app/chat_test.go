@@ -723,3 +723,103 @@ func TestChatWithdraw(t *testing.T) {
 		t.Errorf("after taking back the second question: %d messages, %d saved", len(s.Messages()), len(rec.Messages))
 	}
 }
+
+// retry runs Retry and waits for its answer.
+func retry(t *testing.T, s *app.ChatSession) *recorder {
+	t.Helper()
+	r := newRecorder()
+	j, err := s.Retry(r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Wait()
+	if r.done == nil {
+		t.Fatal("OnDone was not called")
+	}
+	return r
+}
+
+// Retry answers the last question again in place of its answer, on a conversation rebuilt
+// without that answer; one that fails or is stopped before its first word puts the previous
+// answer back, which the chat's file kept all along.
+func TestChatRetry(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	if _, err := s.Retry(app.ChatCallbacks{}); err == nil {
+		t.Error("Retry of a chat without an answer was accepted")
+	}
+	send(t, s, "first")
+	send(t, s, "second")
+	eng.Words = strings.Fields("Another answer.")
+	if r := retry(t, s); r.done.State != app.StateDone || r.done.Text != "Another answer." {
+		t.Fatalf("the retried answer %+v", *r.done)
+	}
+	msgs := s.Messages()
+	if len(msgs) != 4 || msgs[2].Text != "second" || msgs[3].Text != "Another answer." || msgs[1].Text != "This is a fake answer." {
+		t.Fatalf("messages after Retry: %+v", msgs)
+	}
+	h, q := eng.Histories(), eng.Questions()
+	if len(h) != 2 || len(h[1]) != 2 || h[1][0].Text != "first" || q[len(q)-1].Text != "second" {
+		t.Errorf("the retry's conversation %+v, question %+v: want the first turn alone, then the second question", h, q[len(q)-1])
+	}
+	if rec, err := store.LoadChat(s.ID()); err != nil || len(rec.Messages) != 4 || rec.Messages[3].Text != "Another answer." {
+		t.Fatalf("saved after Retry: %v %+v", err, rec)
+	}
+
+	// Another model answers again.
+	eng2 := apptest.NewFakeEngine(0)
+	eng2.Words = strings.Fields("A bigger answer.")
+	s.SetEngine(eng2)
+	if r := retry(t, s); r.done.Text != "A bigger answer." {
+		t.Errorf("after the switch: %q", r.done.Text)
+	}
+	kept := s.Messages()[3]
+
+	// Failing before its first word (the question no longer fits): the answer is put back,
+	// and OnDone says why.
+	eng2.ContextLimit = 3
+	r := retry(t, s)
+	if r.done.State != app.StateDone || r.done.Text != kept.Text || !strings.Contains(r.done.Error, "Could not answer again") {
+		t.Errorf("a failed retry ended with %+v", *r.done)
+	}
+	if m := s.Messages()[3]; m.Text != kept.Text || m.State != app.StateDone || m.Error != "" || !m.Time.Equal(kept.Time) {
+		t.Errorf("after a failed retry the answer is %+v, want %+v", m, kept)
+	}
+	if rec, _ := store.LoadChat(s.ID()); rec.Messages[3].Text != kept.Text || rec.Messages[3].Error != "" {
+		t.Errorf("saved after a failed retry: %+v", rec.Messages[3])
+	}
+
+	// Stopped before its first word: the file keeps the answer while the retry runs, and the
+	// answer is put back.
+	eng2.ContextLimit, eng2.Delay = 0, time.Hour
+	r = newRecorder()
+	j, err := s.Retry(r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Retry(app.ChatCallbacks{}); err == nil {
+		t.Error("a second Retry while answering was accepted")
+	}
+	if rec, _ := store.LoadChat(s.ID()); rec.Messages[3].Text != kept.Text {
+		t.Errorf("the file while the retry runs: %+v", rec.Messages[3])
+	}
+	s.Stop()
+	j.Wait()
+	if r.done == nil || r.done.Text != kept.Text || r.done.Error != "" || s.Messages()[3].State != app.StateDone {
+		t.Errorf("a retry stopped before its first word ended with %+v, answer %+v", r.done, s.Messages()[3])
+	}
+
+	// The next question's conversation holds the answer put back.
+	eng2.Delay = 0
+	send(t, s, "third")
+	h = eng2.Histories()
+	if last := h[len(h)-1]; len(last) != 4 || last[3].Text != kept.Text {
+		t.Errorf("the conversation after the answer was put back: %+v", last)
+	}
+
+	s.SetEngine(nil)
+	if _, err := s.Retry(app.ChatCallbacks{}); err == nil || !strings.Contains(err.Error(), "no model") {
+		t.Errorf("Retry without an engine: %v", err)
+	}
+}

@@ -157,6 +157,8 @@ type messageView struct {
 	answer *paragraphs
 	footer *widget.Label
 	copyB  *escButton
+	// retryB answers the question again; only the last answer shows it.
+	retryB *escButton
 	images *fyne.Container
 	// digests are the shown images' SHA-256s, so that a refill keeps their thumbnails.
 	digests []string
@@ -419,6 +421,7 @@ func (c *chatView) updateButtons() {
 		}
 	}
 	c.sendB.Refresh()
+	c.showRetry()
 }
 
 // setNotice shows a one-line message under the composer ("" hides it).
@@ -497,11 +500,45 @@ func (c *chatView) send() {
 	// A reply of a chat the window has left since (New chat, the history) updates nothing
 	// on screen, but still lands in the history.
 	session := c.session
+	cb := c.replyCallbacks(session, func(i int, m app.ChatMessage) {
+		if c.sending {
+			// The answer ended before sent cleared the composer of its question: given
+			// back now, the question would be cleared after.
+			c.afterSent = func() { c.giveBack(session, i-1, m, text, files) }
+		} else {
+			c.giveBack(session, i-1, m, text, files)
+		}
+	})
+	c.sending = true
+	c.sendB.Disable()
+	c.jobsMu.Lock()
+	c.pendingSends++
+	c.jobsMu.Unlock()
+	go func() {
+		// The reply is recorded before anyone can list the running replies (jobsMu held
+		// across Send, and runningReplies waits for pending sends), so that a model being
+		// replaced is closed only after it, and shutdown waits for it.
+		c.jobsMu.Lock()
+		job, err := session.Send(text, paths, cb)
+		if err == nil {
+			c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
+			c.jobs = append(c.jobs, job)
+		}
+		c.pendingSends--
+		c.sendDone.Broadcast()
+		c.jobsMu.Unlock()
+		c.u.do(func() { c.sent(session, job, text, paths, err) })
+	}()
+}
+
+// replyCallbacks show an answer of session as it streams: only the newest state, at most
+// frameRate times a second, as tokens can come faster than the window draws. ended, when
+// not nil, runs on the UI goroutine once the answer has ended and is shown, while session
+// is still the one on screen.
+func (c *chatView) replyCallbacks(session *app.ChatSession, ended func(i int, m app.ChatMessage)) app.ChatCallbacks {
 	latest := &latestMessage{}
-	cb := app.ChatCallbacks{
+	return app.ChatCallbacks{
 		OnText: func(i int, m app.ChatMessage) {
-			// Tokens can come faster than the window draws: only the newest state is shown,
-			// at most frameRate times a second.
 			schedule, wait := latest.set(i, m)
 			if !schedule {
 				return
@@ -527,12 +564,8 @@ func (c *chatView) send() {
 				c.u.workChanged()
 				if c.session == session {
 					c.update(i, m)
-					if c.sending {
-						// The answer ended before sent cleared the composer of its question:
-						// given back now, the question would be cleared after.
-						c.afterSent = func() { c.giveBack(session, i-1, m, text, files) }
-					} else {
-						c.giveBack(session, i-1, m, text, files)
+					if ended != nil {
+						ended(i, m)
 					}
 					c.updateButtons()
 				}
@@ -541,26 +574,33 @@ func (c *chatView) send() {
 			})
 		},
 	}
-	c.sending = true
-	c.sendB.Disable()
+}
+
+// retry answers the chat's last question again (the Try again under its answer), with the
+// model and settings chosen now.
+func (c *chatView) retry() {
+	if !c.ready || c.sending || c.session.Busy() {
+		return
+	}
+	session := c.session
 	c.jobsMu.Lock()
-	c.pendingSends++
+	job, err := session.Retry(c.replyCallbacks(session, nil))
+	if err == nil {
+		c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
+		c.jobs = append(c.jobs, job)
+	}
 	c.jobsMu.Unlock()
-	go func() {
-		// The reply is recorded before anyone can list the running replies (jobsMu held
-		// across Send, and runningReplies waits for pending sends), so that a model being
-		// replaced is closed only after it, and shutdown waits for it.
-		c.jobsMu.Lock()
-		job, err := session.Send(text, paths, cb)
-		if err == nil {
-			c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
-			c.jobs = append(c.jobs, job)
-		}
-		c.pendingSends--
-		c.sendDone.Broadcast()
-		c.jobsMu.Unlock()
-		c.u.do(func() { c.sent(session, job, text, paths, err) })
-	}()
+	if err != nil {
+		c.setNotice(firstLine(err))
+		return
+	}
+	c.job = job
+	c.setNotice("")
+	c.sync()
+	c.follow = true
+	c.scroll.ScrollToBottom()
+	c.updateButtons()
+	c.u.workChanged()
 }
 
 // giveBack puts question qi of session, which got no answer at all (refused as too long for
@@ -697,6 +737,7 @@ func (c *chatView) sync() {
 	} else {
 		c.empty.Show()
 	}
+	c.showRetry()
 	c.body.Refresh()
 }
 
@@ -811,7 +852,11 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	})
 	v.copyB.Importance = widget.LowImportance
 	v.copyB.Hide()
-	foot := container.NewBorder(nil, nil, nil, container.New(fixedWidth{c.copyW}, v.copyB), v.footer)
+	v.retryB = c.u.newButton("Try again", theme.ViewRefreshIcon(), c.retry)
+	v.retryB.Importance = widget.LowImportance
+	v.retryB.Hide()
+	foot := container.NewBorder(nil, nil, nil,
+		container.NewHBox(v.retryB, container.New(fixedWidth{c.copyW}, v.copyB)), v.footer)
 	v.obj = container.NewPadded(container.NewVBox(v.answer.box, foot))
 	return v
 }
@@ -1031,6 +1076,33 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 	v.footer.Refresh()
 	v.copyB.Hidden = m.State == app.StateStreaming || m.Text == ""
 	v.copyB.Refresh()
+}
+
+// showRetry shows Try again under the last message when it is an answer that has ended, and
+// enables it when a question could be sent now.
+func (c *chatView) showRetry() {
+	busy := c.session != nil && c.session.Busy()
+	for i, v := range c.msgs {
+		if v.retryB == nil {
+			continue
+		}
+		hide := i != len(c.msgs)-1 || busy || c.session == nil
+		if !hide {
+			msgs := c.session.Messages()
+			hide = i >= len(msgs) || msgs[i].State == app.StateStreaming
+		}
+		if v.retryB.Hidden != hide {
+			v.retryB.Hidden = hide
+			v.retryB.Refresh()
+		}
+		if !hide {
+			if c.ready && !c.sending {
+				v.retryB.Enable()
+			} else {
+				v.retryB.Disable()
+			}
+		}
+	}
 }
 
 // thumbnail is a 160 px picture of a stored image, made and decoded off the UI goroutine;

@@ -1239,3 +1239,55 @@ func TestConversationKeepsItsEnd(t *testing.T) {
 		t.Errorf("with a chip shown the conversation is at %v of %v in %v, not at its end", c.scroll.Offset, c.scroll.Content.MinSize(), c.scroll.Size())
 	}
 }
+
+// Try again under the last answer answers its question again in place of the answer: only
+// the last answer has it, not while an answer runs, and disabled while no model is ready. A
+// retry stopped or failing before its first word leaves the answer as it was, the failure
+// said under it, and the question is not put back into the composer.
+func TestChatTryAgain(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.ask("first")
+	h.ask("second")
+	if len(c.msgs) != 4 || c.msgs[1].retryB.Visible() || !c.msgs[3].retryB.Visible() || c.msgs[3].retryB.Disabled() {
+		t.Fatalf("Try again shown under the first answer %v, the last %v (disabled %v)",
+			c.msgs[1].retryB.Visible(), c.msgs[3].retryB.Visible(), c.msgs[3].retryB.Disabled())
+	}
+
+	eng.Words = strings.Fields("Another answer.")
+	test.Tap(c.msgs[3].retryB)
+	h.waitAnswers(3)
+	if len(c.msgs) != 4 || c.msgs[3].shown() != "Another answer." || c.msgs[2].shown() != "second" {
+		t.Fatalf("after Try again: %d messages, the last %q", len(c.msgs), c.msgs[3].shown())
+	}
+
+	eng.Delay = time.Hour
+	test.Tap(c.msgs[3].retryB)
+	h.pump("the retry to start", func() bool { return c.session.Busy() && c.msgs[3].shown() == "…" })
+	if c.msgs[3].retryB.Visible() {
+		t.Error("Try again shown while the answer is written")
+	}
+	c.stop()
+	h.waitAnswers(4)
+	if c.msgs[3].shown() != "Another answer." || !c.msgs[3].retryB.Visible() {
+		t.Errorf("a retry stopped before its first word left %q (Try again shown %v)", c.msgs[3].shown(), c.msgs[3].retryB.Visible())
+	}
+
+	eng.Delay, eng.ContextLimit = 0, 3
+	test.Tap(c.msgs[3].retryB)
+	h.waitAnswers(5)
+	if c.msgs[3].shown() != "Another answer." || !strings.Contains(c.msgs[3].footer.Text, "Could not answer again") ||
+		c.msgs[3].footer.Importance != widget.DangerImportance || c.entry.Text != "" || len(c.msgs) != 4 {
+		t.Errorf("a failed retry left %q, footer %q, composer %q, %d messages", c.msgs[3].shown(), c.msgs[3].footer.Text, c.entry.Text, len(c.msgs))
+	}
+
+	c.setReady(false, "Loading")
+	if !c.msgs[3].retryB.Disabled() {
+		t.Error("Try again enabled without a model ready")
+	}
+	c.setReady(true, "")
+	if c.msgs[3].retryB.Disabled() {
+		t.Error("Try again still disabled with the model ready")
+	}
+}
