@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/disintegration/imaging"
@@ -97,7 +98,11 @@ func checkImageFile(path string) (string, image.Config, error) {
 	cfg, format, err := image.DecodeConfig(f)
 	switch {
 	case errors.Is(err, image.ErrFormat), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && st.Size() < 64:
-		return "", image.Config{}, fmt.Errorf("%s is %w: Janus reads PNG, JPEG, GIF, WebP and BMP", name, ErrNotImage)
+		return "", image.Config{}, notImage(f, name)
+	case err == nil && !slices.Contains(readFormats, format):
+		// A kind another package registered with image (TIFF) that the model's decoder
+		// does not read: refused here, not when the answer starts.
+		return "", image.Config{}, notImage(f, name)
 	case err != nil:
 		return "", image.Config{}, decodeError(path, format, err)
 	case cfg.Width <= 0 || cfg.Height <= 0:
@@ -113,6 +118,34 @@ func checkImageFile(path string) (string, image.Config, error) {
 	}
 	return format, cfg, nil
 }
+
+// readFormats are the image package's names of the formats imageproc.Decode reads.
+var readFormats = []string{"png", "jpeg", "gif", "webp", "bmp"}
+
+// notImage is the error for f, which holds no picture Janus reads. One of a kind people take
+// for a picture (a phone's HEIC photo, a TIFF scan, a PDF) says what it is and what to do,
+// rather than that it is no image at all.
+func notImage(f *os.File, name string) error {
+	head := make([]byte, 1024)
+	n, _ := f.ReadAt(head, 0)
+	kind := imageproc.UnsupportedKind(head[:n])
+	switch {
+	case kind == "":
+		return fmt.Errorf("%s is %w: Janus reads PNG, JPEG, GIF, WebP and BMP", name, ErrNotImage)
+	case strings.HasSuffix(kind, " document"):
+		return notImageError(name + " is " + kind + ", not a picture: take a screenshot of the page and drop that")
+	case strings.HasSuffix(kind, " photo"):
+		return notImageError(name + " is " + kind + ", which Janus cannot read: save it as JPEG first (on a Mac, open it in Preview and choose File > Export)")
+	}
+	return notImageError(name + " is " + kind + ", which Janus cannot read: save it as PNG or JPEG first")
+}
+
+// notImageError is an ErrNotImage whose message does not repeat "not an image", which a
+// photo the decoder cannot read is not.
+type notImageError string
+
+func (e notImageError) Error() string { return string(e) }
+func (e notImageError) Unwrap() error { return ErrNotImage }
 
 // Thumbnail decodes the image file at path (DecodeImageFile: refused with CheckImageFile's
 // errors first) and scales it to fit size×size (never up), so a message holds a small picture

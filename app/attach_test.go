@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/image/tiff"
+
 	"github.com/janus-desktop/janus/app"
 )
 
@@ -74,6 +76,18 @@ func TestCheckImageFile(t *testing.T) {
 	// thumbnail (CheckImageFile and DecodeImageFile agree).
 	strip := filepath.Join(dir, "strip.png")
 	os.WriteFile(strip, pngHeader(20000, 4), 0o644)
+	heic := filepath.Join(dir, "IMG_0042.HEIC")
+	os.WriteFile(heic, []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x01\x00meta"), 0o644)
+	// A whole TIFF: the image package knows it (a dependency registers it), the model's
+	// decoder does not.
+	tiffPath := filepath.Join(dir, "scan.tif")
+	var tb bytes.Buffer
+	if err := tiff.Encode(&tb, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(tiffPath, tb.Bytes(), 0o644)
+	pdf := filepath.Join(dir, "report.pdf")
+	os.WriteFile(pdf, []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), 0o644)
 	big := filepath.Join(dir, "big.png")
 	f, _ := os.Create(big)
 	f.Write(pngHeader(100, 100))
@@ -92,6 +106,10 @@ func TestCheckImageFile(t *testing.T) {
 		{path: text, is: app.ErrNotImage, contains: "notes.png is not an image"},
 		{path: empty, is: app.ErrNotImage, contains: "empty.png"},
 		{path: folder, is: app.ErrNotImage, contains: "holiday.png is a folder"},
+		// Kinds taken for pictures say what they are and what to do.
+		{path: heic, is: app.ErrNotImage, contains: "IMG_0042.HEIC is a HEIC photo, which Janus cannot read: save it as JPEG first"},
+		{path: tiffPath, is: app.ErrNotImage, contains: "scan.tif is a TIFF image, which Janus cannot read: save it as PNG or JPEG first"},
+		{path: pdf, is: app.ErrNotImage, contains: "report.pdf is a PDF document, not a picture: take a screenshot of the page"},
 		{path: huge, is: app.ErrTooLarge, contains: "10000×10000"},
 		{path: strip, is: app.ErrTooLarge, contains: "20000×4 pixels: image too large (the limit is 16384 pixels a side)"},
 		{path: big, is: app.ErrTooLarge, contains: "the limit is 50 MB"},

@@ -169,6 +169,9 @@ func DecodeFile(path string, opts DecodeOptions) (*image.NRGBA, error) {
 func Decode(name string, data []byte, opts DecodeOptions) (*image.NRGBA, error) {
 	format := sniffFormat(data)
 	if format == formatUnknown {
+		if kind := UnsupportedKind(data); kind != "" {
+			return nil, fmt.Errorf("decode image %s: %w", name, &UnsupportedError{Kind: kind})
+		}
 		return nil, fmt.Errorf("decode image %s: %w", name, ErrUnknownFormat)
 	}
 	var cfg image.Config

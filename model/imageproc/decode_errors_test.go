@@ -52,6 +52,17 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"empty", nil, DecodeOptions{}, ErrUnknownFormat, "unknown image format"},
 		{"text", []byte("hello, this is not an image"), DecodeOptions{}, ErrUnknownFormat, ""},
+		// Kinds people take for pictures are named, so that the message says what to do.
+		{"heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), DecodeOptions{}, ErrUnknownFormat, "a HEIC photo"},
+		{"heif", []byte("\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic"), DecodeOptions{}, ErrUnknownFormat, "a HEIF photo"},
+		{"avif", []byte("\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1"), DecodeOptions{}, ErrUnknownFormat, "an AVIF image"},
+		{"mp4", []byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), DecodeOptions{}, ErrUnknownFormat, "unknown image format"},
+		{"tiff little-endian", []byte("II*\x00\x08\x00\x00\x00"), DecodeOptions{}, ErrUnknownFormat, "a TIFF image"},
+		{"tiff big-endian", []byte("MM\x00*\x00\x00\x00\x08"), DecodeOptions{}, ErrUnknownFormat, "a TIFF image"},
+		{"jpeg xl", []byte("\xff\x0a\xfa\x1f"), DecodeOptions{}, ErrUnknownFormat, "a JPEG XL image"},
+		{"psd", []byte("8BPS\x00\x01"), DecodeOptions{}, ErrUnknownFormat, "a Photoshop file"},
+		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3"), DecodeOptions{}, ErrUnknownFormat, "a PDF document"},
+		{"svg", []byte("<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>"), DecodeOptions{}, ErrUnknownFormat, "an SVG drawing"},
 		{"truncated png", pngData[:60], DecodeOptions{}, nil, "PNG"},
 		{"corrupt png", corrupt, DecodeOptions{}, nil, "PNG"},
 		{"png header only", pngHeaderOnly(10, 10), DecodeOptions{}, nil, "PNG"},
