@@ -11,7 +11,8 @@ import (
 
 // LoadVQ loads only the VQ decoder of the model folder dir, for turning image token grids
 // into pictures without the language model: it reads a few MB of weights instead of GBs.
-// opts.Backend / BackendName / Threads pick the backend; the other options do not apply.
+// opts.Backend / BackendName / Threads pick the backend and opts.Context cancels the load;
+// the other options do not apply.
 // Free the decoder with its Free method. When LoadVQ opened the backend (opts.Backend is
 // nil), the decoder owns it and Free closes it; on failure LoadVQ closes it itself.
 func LoadVQ(dir string, opts Options) (d *vq.Decoder, err error) {
@@ -35,7 +36,7 @@ func LoadVQ(dir string, opts Options) (d *vq.Decoder, err error) {
 		return nil, err
 	}
 	defer ck.Close()
-	d, err = vq.Load(be, weights.NewLoader(ck, be), vq.ParamsFromConfig(cfg.VQ))
+	d, err = vq.Load(be, weights.NewLoaderWith(ck, be, weights.LoaderOptions{Context: opts.Context}), vq.ParamsFromConfig(cfg.VQ))
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}

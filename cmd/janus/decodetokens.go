@@ -72,7 +72,7 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	// The decoder owns the backend LoadVQ opens: Free closes it. Of the weight formats none
 	// changes the decoder, whose weights are float32 whatever --weights says (as in generate).
-	d, err := model.LoadVQ(mf.dir, mf.options(model.Options{}))
+	d, err := model.LoadVQ(mf.dir, mf.options(model.Options{Context: ctx}))
 	if err != nil {
 		return err
 	}

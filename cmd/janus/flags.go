@@ -44,16 +44,23 @@ func parseArgs(fs *flag.FlagSet, args []string, hint string) error {
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("%w (janus %s -h lists the flags)", err, fs.Name())
+		return usageError{fmt.Errorf("%w (janus %s -h lists the flags)", err, fs.Name())}
 	}
 	if fs.NArg() == 0 {
 		return nil
 	}
 	if hint != "" {
-		return fmt.Errorf("unexpected argument %q (%s)", fs.Arg(0), hint)
+		return usageError{fmt.Errorf("unexpected argument %q (%s)", fs.Arg(0), hint)}
 	}
-	return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 }
+
+// usageError is a command line the command cannot parse: run exits with 2 for it, as the
+// flag package and most tools do, where a command that ran and failed exits with 1.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // flagSet reports whether the flag called name was given on the command line.
 func flagSet(fs *flag.FlagSet, name string) bool {

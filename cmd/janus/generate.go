@@ -32,7 +32,7 @@ package main
 //
 // With --json one object is printed to stdout at the end:
 //
-//	images             array   the written paths
+//	images             array   per image, its written path (null for one that could not be saved)
 //	tokens             array   per image, its image token ids (row-major grid)
 //	seed               int     the seed of image 0
 //	seconds            float   the whole run, decoding included
@@ -59,7 +59,7 @@ import (
 
 // generateResult is the --json output.
 type generateResult struct {
-	Images          []string  `json:"images"`
+	Images          []*string `json:"images"`
 	Tokens          [][]int32 `json:"tokens"`
 	Seed            uint64    `json:"seed"`
 	Seconds         float64   `json:"seconds"`
@@ -129,7 +129,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	removeStaleTemps(paths, stderr)
 
 	start := time.Now()
-	m, err := mf.load(model.Options{SkipUnderstanding: true}, stderr)
+	m, err := mf.load(ctx, model.Options{SkipUnderstanding: true}, stderr)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,8 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	// Every image made is saved that can be: one that cannot (a full disk, a file made
 	// meanwhile without --force) does not cost the others, minutes of work.
 	var failed []error
-	var saved []string
+	var listErr error                         // writing the list of paths to stdout
+	saved := make([]*string, len(res.Images)) // by image, as the tokens are: nil when not saved
 	for i, img := range res.Images {
 		meta := app.ImageMeta{
 			Prompt: prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
@@ -181,17 +182,20 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			failed = append(failed, err)
 			continue
 		}
-		saved = append(saved, paths[i])
-		if !*asJSON {
-			fmt.Fprintln(stdout, paths[i])
+		saved[i] = &paths[i]
+		if !*asJSON && listErr == nil {
+			_, listErr = fmt.Fprintln(stdout, paths[i])
 		}
 	}
 	err = nil
 	if len(failed) > 0 {
 		err = fmt.Errorf("%d of %d images not saved: %w", len(failed), len(res.Images), errors.Join(failed...))
 	}
+	if listErr != nil {
+		err = errors.Join(err, fmt.Errorf("the images are saved, but their paths could not be written: %w", listErr))
+	}
 	if *asJSON {
-		// The images saved, also when some were not: a program reading it learns which.
+		// Every image, also when some were not saved: a program reading it learns which.
 		if jerr := writeJSON(stdout, generateResult{
 			Images: saved, Tokens: res.Tokens, Seed: *seed,
 			Seconds: time.Since(start).Seconds(), TokensPerSecond: res.TokensPerSecond(),
@@ -213,28 +217,28 @@ func outputPaths(out string, n int, stem string) ([]string, error) {
 			return nil, fmt.Errorf("--out %s: no such folder", out)
 		}
 	}
-	var pattern string
-	switch {
-	case out == "" || isDir:
-		name := stem + ".png"
-		if n > 1 {
-			name = stem + "-%d.png"
-		}
-		pattern = filepath.Join(out, name)
-	case strings.Contains(out, "%"):
-		if strings.Count(out, "%") != 1 || !strings.Contains(out, "%d") {
-			return nil, fmt.Errorf("--out %s: a pattern needs exactly one %%d and no other %%", out)
-		}
-		pattern = out
-	case n == 1:
-		pattern = out
-	default:
-		ext := filepath.Ext(out)
-		pattern = strings.TrimSuffix(out, ext) + "-%d" + ext
-	}
+	// A pattern's %d is in the file's name: a % in a folder's name is the folder's.
+	dir, base := filepath.Split(out)
 	paths := make([]string, n)
 	for i := range paths {
-		paths[i] = strings.Replace(pattern, "%d", strconv.Itoa(i), 1)
+		switch {
+		case out == "" || isDir:
+			name := stem + ".png"
+			if n > 1 {
+				name = fmt.Sprintf("%s-%d.png", stem, i)
+			}
+			paths[i] = filepath.Join(out, name)
+		case strings.Contains(base, "%"):
+			if strings.Count(base, "%") != 1 || !strings.Contains(base, "%d") {
+				return nil, fmt.Errorf("--out %s: a pattern needs exactly one %%d and no other %% in the file name", out)
+			}
+			paths[i] = dir + strings.Replace(base, "%d", strconv.Itoa(i), 1)
+		case n == 1:
+			paths[i] = out
+		default:
+			ext := filepath.Ext(out)
+			paths[i] = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(out, ext), i, ext)
+		}
 	}
 	return checkPNGPaths(paths)
 }

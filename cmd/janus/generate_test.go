@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
@@ -78,7 +80,7 @@ func TestGenerateGoldenTinyA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("generate: %v\n%s", err, stderr)
 	}
-	if len(res.Images) != 1 || res.Images[0] != filepath.Join(outDir, "tiny.png") || res.Seed != 42 {
+	if len(res.Images) != 1 || res.paths()[0] != filepath.Join(outDir, "tiny.png") || res.Seed != 42 {
 		t.Fatalf("result %+v", res)
 	}
 	if !slices.Equal(res.Tokens[0], g.Generation.ImageTokens[0]) {
@@ -88,7 +90,7 @@ func TestGenerateGoldenTinyA(t *testing.T) {
 		strings.Index(stderr, "generate: 100%") > strings.Index(stderr, "decode:     0%") {
 		t.Errorf("stderr lacks the final token progress line followed by the decode's:\n%s", stderr)
 	}
-	data, err := os.ReadFile(res.Images[0])
+	data, err := os.ReadFile(res.paths()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,14 +125,14 @@ func TestGenerateSeveral(t *testing.T) {
 		t.Fatalf("generate: %v\n%s", err, stderr)
 	}
 	wantPaths := []string{filepath.Join(outDir, "janus-5-0.png"), filepath.Join(outDir, "janus-5-1.png")}
-	if !slices.Equal(res.Images, wantPaths) || !slices.EqualFunc(res.Tokens, fx.tokens, slices.Equal) {
-		t.Fatalf("images %v tokens %v", res.Images, res.Tokens)
+	if !slices.Equal(res.paths(), wantPaths) || !slices.EqualFunc(res.Tokens, fx.tokens, slices.Equal) {
+		t.Fatalf("images %v tokens %v", res.paths(), res.Tokens)
 	}
 	entries, _ := os.ReadDir(outDir)
 	if len(entries) != 2 {
 		t.Fatalf("the output folder holds %d files (previews or temporaries left?)", len(entries))
 	}
-	for i, p := range res.Images {
+	for i, p := range res.paths() {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +155,7 @@ func TestGenerateSeveral(t *testing.T) {
 		t.Fatalf("decode-tokens: %v\n%s", err, errOut.String())
 	}
 	for i := range 2 {
-		a := decodePNG(t, res.Images[i])
+		a := decodePNG(t, res.paths()[i])
 		b := decodePNG(t, filepath.Join(decDir, "d"+strconv.Itoa(i)+".png"))
 		if !bytes.Equal(a, b) {
 			t.Errorf("decode-tokens image %d differs from generate's", i)
@@ -185,7 +187,7 @@ func TestDecodeTokensPrecision(t *testing.T) {
 		return decodePNG(t, out)
 	}
 	bf16, exact := decode("bf16"), decode("exact")
-	if !bytes.Equal(bf16, decodePNG(t, res.Images[0])) {
+	if !bytes.Equal(bf16, decodePNG(t, res.paths()[0])) {
 		t.Error("decode-tokens --precision bf16 differs from generate --precision bf16")
 	}
 	if bytes.Equal(bf16, exact) {
@@ -301,6 +303,10 @@ func TestGenerateFlagErrors(t *testing.T) {
 
 func TestOutputPaths(t *testing.T) {
 	dir := t.TempDir()
+	pct := filepath.Join(dir, "50%dir")
+	if err := os.Mkdir(pct, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		out  string
 		n    int
@@ -320,6 +326,10 @@ func TestOutputPaths(t *testing.T) {
 		{"cat_%s.png", 2, nil, "exactly one %d"},
 		{"100%.png", 1, nil, "exactly one %d"},
 		{filepath.Join(dir, "nope") + "/", 1, nil, "no such folder"},
+		// A % in a folder's name is the folder's, an existing one's or a pattern's.
+		{pct, 2, []string{filepath.Join(pct, "janus-7-0.png"), filepath.Join(pct, "janus-7-1.png")}, ""},
+		{filepath.Join(pct, "a-%d.png"), 2, []string{filepath.Join(pct, "a-0.png"), filepath.Join(pct, "a-1.png")}, ""},
+		{filepath.Join(pct, "a.png"), 2, []string{filepath.Join(pct, "a-0.png"), filepath.Join(pct, "a-1.png")}, ""},
 	}
 	for _, tt := range tests {
 		got, err := outputPaths(tt.out, tt.n, "janus-7")
@@ -374,7 +384,7 @@ func TestAnswerOptionsBeforeLoad(t *testing.T) {
 		{"zero images", []string{"--n", "0"}, "--n 0"},
 		{"too many images", []string{"--n", "17"}, "--n 17 must be between 1 and 16"},
 		{"max memory NaN", []string{"--max-memory", "NaN"}, "--max-memory NaN"},
-		{"valid options load", nil, "config.json"},
+		{"valid options load", nil, "no-model does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -696,8 +706,43 @@ func TestGenerateSavesTheOthers(t *testing.T) {
 	if decodePNG(t, filepath.Join(outDir, "janus-5-1.png")) == nil {
 		t.Error("the second image was not saved")
 	}
-	// --json says which were saved, the error notwithstanding.
-	if !slices.Equal(res.Images, []string{filepath.Join(outDir, "janus-5-1.png")}) {
-		t.Errorf("--json with the first image's place taken lists %v", res.Images)
+	// --json says which were saved, the error notwithstanding, an entry an image as its
+	// tokens are.
+	if !slices.Equal(res.paths(), []string{"", filepath.Join(outDir, "janus-5-1.png")}) || len(res.Tokens) != 2 {
+		t.Errorf("--json with the first image's place taken lists %v and %d token grids", res.paths(), len(res.Tokens))
+	}
+}
+
+// paths are the --json images' paths, "" for an image not saved.
+func (r generateResult) paths() []string {
+	out := make([]string, len(r.Images))
+	for i, p := range r.Images {
+		if p != nil {
+			out[i] = *p
+		}
+	}
+	return out
+}
+
+// fullWriter fails every write, as a full disk does (> /dev/full).
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// A list of paths that cannot be written (stdout on a full disk) fails the command, whose
+// images are saved all the same.
+func TestGenerateListNotWritten(t *testing.T) {
+	fx := newGenFixture(t, "gen-b")
+	outDir := t.TempDir()
+	var errOut bytes.Buffer
+	err := runGenerate(context.Background(), []string{"--model", fx.dir, "--prompt", fx.prompt, "--n", "2", "--temperature", "0",
+		"--seed", "5", "--out", outDir, "--threads", "1"}, nil, fullWriter{}, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "the images are saved, but their paths could not be written") {
+		t.Fatalf("generate with stdout full = %v", err)
+	}
+	for i := range 2 {
+		if decodePNG(t, filepath.Join(outDir, fmt.Sprintf("janus-5-%d.png", i))) == nil {
+			t.Errorf("image %d not saved", i)
+		}
 	}
 }

@@ -285,7 +285,7 @@ func TestInfoErrors(t *testing.T) {
 		{"no model", nil, "missing --model DIR"},
 		{"positional folder", []string{tiny}, "unexpected argument"},
 		{"unknown flag", []string{"--model", tiny, "--yaml"}, "flag provided but not defined: -yaml"},
-		{"no such folder", []string{"--model", filepath.Join(t.TempDir(), "nope")}, "no such file or directory"},
+		{"no such folder", []string{"--model", filepath.Join(t.TempDir(), "nope")}, "nope does not exist"},
 		{"a file", []string{"--model", filepath.Join(tiny, "config.json")}, "is a file"},
 		{"empty folder", []string{"--model", t.TempDir()}, "config.json"},
 		{"no weights", []string{"--model", configsOnly}, "no weights in folder"},

@@ -89,6 +89,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		args = []string{args[1], "-h"}
 	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "-v") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -106,11 +109,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.As(err, new(usageError)):
+			fmt.Fprintf(stderr, "janus %s: %v\n", c.name, err)
+			return 2
 		case errors.As(err, new(stopSaid)):
-			return 130
+			return cancelledCode(ctx)
 		case errors.Is(err, context.Canceled):
 			fmt.Fprintln(stderr, "janus: cancelled")
-			return 130
+			return cancelledCode(ctx)
 		default:
 			fmt.Fprintf(stderr, "janus %s: %v\n", c.name, err)
 			return 1
@@ -128,9 +134,34 @@ type stopSaid struct{ err error }
 func (e stopSaid) Error() string { return e.err.Error() }
 func (e stopSaid) Unwrap() error { return e.err }
 
+// signalled is the cause of the context main cancels on a signal.
+type signalled struct{ sig os.Signal }
+
+func (s signalled) Error() string { return "stopped by " + s.sig.String() }
+
+// cancelledCode is the exit code of a command ctx's cancellation ended: 128 plus the signal's
+// number, as a shell gives a process the signal ended (130 for Ctrl-C, 143 for SIGTERM).
+func cancelledCode(ctx context.Context) int {
+	var s signalled
+	if errors.As(context.Cause(ctx), &s) {
+		if n, ok := s.sig.(syscall.Signal); ok {
+			return 128 + int(n)
+		}
+	}
+	return 130
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		// The first signal stops the command, which ends as soon as it can (a model load
+		// within a tensor); a second one ends the process at once, as without janus's
+		// handling.
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		cancel(signalled{s})
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

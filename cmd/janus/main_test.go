@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -28,15 +30,19 @@ func TestRun(t *testing.T) {
 		{name: "help for an unknown command", args: []string{"help", "paint"}, code: 2, stderrHas: []string{`unknown command "paint"`}},
 		{name: "help for two commands", args: []string{"help", "info", "bench"}, code: 2, stderrHas: []string{"want one command"}},
 		{name: "version", args: []string{"version"}, code: 0, stdout: "janus dev\n"},
-		{name: "version with a flag", args: []string{"version", "--json"}, code: 1,
+		{name: "--version", args: []string{"--version"}, code: 0, stdout: "janus dev\n"},
+		{name: "-v", args: []string{"-v"}, code: 0, stdout: "janus dev\n"},
+		{name: "a model that fails to run", args: []string{"info", "--model", "./no-such-model"}, code: 1,
+			stderrHas: []string{"janus info: model folder ./no-such-model does not exist"}, stderrMaxN: 1},
+		{name: "version with a flag", args: []string{"version", "--json"}, code: 2,
 			stderrHas: []string{"janus version: flag provided but not defined: -json"}, stderrMaxN: 1},
-		{name: "version with a word", args: []string{"version", "now"}, code: 1, stderrHas: []string{`unexpected argument "now"`}},
+		{name: "version with a word", args: []string{"version", "now"}, code: 2, stderrHas: []string{`unexpected argument "now"`}},
 		{name: "version -h", args: []string{"version", "-h"}, code: 0, stderrHas: []string{"usage: janus version"}},
-		{name: "negative seed", args: []string{"generate", "--seed", "-1", "--prompt", "x", "--model", "m"}, code: 1,
+		{name: "negative seed", args: []string{"generate", "--seed", "-1", "--prompt", "x", "--model", "m"}, code: 2,
 			stderrHas: []string{`janus generate: invalid value "-1" for flag -seed`, "janus generate -h lists the flags"}, stderrMaxN: 1},
-		{name: "unknown bench flag", args: []string{"bench", "--nope"}, code: 1,
+		{name: "unknown bench flag", args: []string{"bench", "--nope"}, code: 2,
 			stderrHas: []string{"janus bench: flag provided but not defined: -nope"}, stderrMaxN: 1},
-		{name: "unknown models flag", args: []string{"models", "--nope"}, code: 1,
+		{name: "unknown models flag", args: []string{"models", "--nope"}, code: 2,
 			stderrHas: []string{"janus models: flag provided but not defined: -nope"}, stderrMaxN: 1},
 	}
 	for _, tc := range tests {
@@ -63,5 +69,24 @@ func TestRun(t *testing.T) {
 				t.Errorf("stderr has %d lines, want at most %d:\n%s", n, tc.stderrMaxN, stderr.String())
 			}
 		})
+	}
+}
+
+// A command a signal stopped exits as a shell reports a process the signal ended: 128 plus
+// its number (130 for Ctrl-C, 143 for SIGTERM), 130 for a cancellation without one.
+func TestCancelledCode(t *testing.T) {
+	for _, tc := range []struct {
+		cause error
+		want  int
+	}{
+		{signalled{os.Interrupt}, 130},
+		{signalled{syscall.SIGTERM}, 143},
+		{nil, 130},
+	} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(tc.cause)
+		if got := cancelledCode(ctx); got != tc.want {
+			t.Errorf("cancelled by %v: exit code %d, want %d", tc.cause, got, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -73,15 +74,25 @@ func (f *modelFlags) resolve() error {
 	if err != nil {
 		return err
 	}
-	f.name = filepath.Base(filepath.Clean(f.dir))
+	f.name = modelName(f.dir)
 	f.dir = dir
 	return nil
 }
 
+// modelName is what outputs call the model given as arg: a name as it is, a folder by its
+// base name, that of the absolute path for "." or "..".
+func modelName(arg string) string {
+	if abs, err := filepath.Abs(arg); err == nil {
+		arg = abs
+	}
+	return filepath.Base(filepath.Clean(arg))
+}
+
 // load checks the flags and loads the model with opts, on the backend the flags name; the
 // model owns that backend and closes it with itself. On a terminal, stderr shows how much of
-// the weights is loaded (and quantized, with --weights q8|q4|q4m).
-func (f *modelFlags) load(opts model.Options, stderr io.Writer) (*model.Model, error) {
+// the weights is loaded (and quantized, with --weights q8|q4|q4m). Cancelling ctx (Ctrl-C)
+// stops the load within a tensor.
+func (f *modelFlags) load(ctx context.Context, opts model.Options, stderr io.Writer) (*model.Model, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -89,7 +100,7 @@ func (f *modelFlags) load(opts model.Options, stderr io.Writer) (*model.Model, e
 		return nil, err
 	}
 	p := newLoadProgress(stderr, f.name)
-	opts.Progress = p.update
+	opts.Progress, opts.Context = p.update, ctx
 	m, err := model.Load(f.dir, f.options(opts))
 	p.end()
 	return m, withLoadHint(err, f.name)

@@ -175,15 +175,19 @@ func resolveModelIn(arg string, roots []string) (string, error) {
 	if arg == "" {
 		return "", errors.New("missing model folder or name")
 	}
-	if st, err := os.Stat(arg); err == nil {
+	st, statErr := os.Stat(arg)
+	if statErr == nil {
 		if !st.IsDir() {
 			return "", fmt.Errorf("model %s is a file; give the folder that holds config.json and the weights, or a model name", arg)
 		}
 		return arg, nil
 	}
 	if filepath.IsAbs(arg) || strings.HasPrefix(arg, ".") {
-		// Clearly a path, not a name: let the loader say that the folder is missing.
-		return arg, nil
+		// Clearly a path, not a name.
+		if errors.Is(statErr, os.ErrNotExist) {
+			return "", fmt.Errorf("model folder %s does not exist", arg)
+		}
+		return "", fmt.Errorf("model folder: %w", statErr)
 	}
 	entries, discoverErr := app.Discover(roots)
 	e, err := app.Find(entries, arg)

@@ -183,8 +183,8 @@ func TestResolveModel(t *testing.T) {
 		{arg: "deepseek-ai/Janus-1.3B", errHas: []string{"not downloaded yet", "`janus pull deepseek-ai/Janus-1.3B`"}, noModel: true},
 		{arg: "tiny-7b", errHas: []string{`"tiny-7b"`, "Janus-Pro-1B, tiny-broken, Tiny-Pro", root, hub}, noModel: true},
 		{arg: file, errHas: []string{"is a file"}},
-		{arg: filepath.Join(root, "missing"), want: filepath.Join(root, "missing")}, // a path: the loader reports it
-		{arg: "./missing", want: "./missing"},
+		{arg: filepath.Join(root, "missing"), errHas: []string{"model folder " + filepath.Join(root, "missing") + " does not exist"}},
+		{arg: "./missing", errHas: []string{"model folder ./missing does not exist"}},
 		{arg: "", errHas: []string{"missing"}},
 	}
 	for _, tc := range tests {

@@ -95,7 +95,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		if mf.dir, err = resolveModelIn(arg, roots); err != nil {
 			return err
 		}
-		mf.name = filepath.Base(filepath.Clean(arg))
+		mf.name = modelName(arg)
 	}
 	aliases, others := modelNames(entries, mf.dir, mf.name)
 
@@ -118,8 +118,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, roots []string,
 		Software: "Janus Desktop " + app.Version(version), MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	loading := api.ServeLoading(ln, mf.name, opts) // meanwhile clients are told to retry
-	m, err := model.Load(mf.dir, mf.options(model.Options{Progress: p.update}))
+	m, err := model.Load(mf.dir, mf.options(model.Options{Progress: p.update, Context: ctx}))
 	p.end()
+	err = withLoadHint(err, mf.name)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	ln2, herr := loading.Handover(hctx)
 	cancel()

@@ -150,7 +150,7 @@ func TestServeMatchesCLI(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil || len(got.Data) != 2 {
 		t.Fatalf("images: %v %.200s", err, body)
 	}
-	for i, path := range res.Images {
+	for i, path := range res.paths() {
 		file, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

@@ -146,7 +146,7 @@ func TestTokenizeFlags(t *testing.T) {
 		wantErr string
 	}{
 		{"no tokenizer", nil, "--tokenizer is required"},
-		{"missing tokenizer", []string{"--tokenizer", filepath.Join(t.TempDir(), "none")}, "load tokenizer"},
+		{"missing tokenizer", []string{"--tokenizer", filepath.Join(t.TempDir(), "none")}, "none does not exist"},
 		{"stray argument", []string{"--tokenizer", testTokenizer, "extra"}, "unexpected argument"},
 		{"unknown flag", []string{"--nope"}, "nope"},
 	}

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"strings"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/imageproc"
 )
 
 // imageFlags collects repeated --image flags.
@@ -110,15 +112,23 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			return err
 		}
 	}
-	m, err := mf.load(model.Options{SkipGeneration: true}, stderr)
+	// The images are read before the model: a missing or unreadable one is told at once,
+	// not after a load of a minute.
+	pics := make([]*image.NRGBA, len(images))
+	for i, path := range images {
+		if pics[i], err = imageproc.DecodeFile(path, imageproc.DecodeOptions{}); err != nil {
+			return err
+		}
+	}
+	m, err := mf.load(ctx, model.Options{SkipGeneration: true}, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	imgs := make([]*model.Image, len(images))
-	for i, path := range images {
-		if imgs[i], err = m.ReadImage(path); err != nil {
-			return err
+	for i, pic := range pics {
+		if imgs[i], err = m.PrepareImage(pic); err != nil {
+			return fmt.Errorf("%s: %w", images[i], err)
 		}
 	}
 

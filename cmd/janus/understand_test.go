@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
 )
 
 type tinyAUnderstanding struct {
@@ -214,7 +218,13 @@ func (c *checksCancelCtx) Err() error {
 func TestUnderstandCancelledMidAnswer(t *testing.T) {
 	args, g := tinyAArgs(t)
 	full := g.Understanding.GreedyText
-	const checks = 6 // the image, the prompt, then the first answer tokens
+	// The cancel comes three checks before the end of a whole run's: a few tokens before the
+	// answer's end (the load checks too, a tensor at a time).
+	counter := newChecksCancelCtx(math.MaxInt)
+	if err := runUnderstand(counter, args, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	checks := math.MaxInt - counter.n - 3
 
 	ctx := newChecksCancelCtx(checks)
 	defer ctx.cancel()
@@ -273,5 +283,54 @@ func TestUnderstandRepetitionPenalty(t *testing.T) {
 			break
 		}
 		seen[tok] = true
+	}
+}
+
+// The images are read before the model: one that cannot be read is told without a load
+// (here the model could not be loaded either, and the image is what is reported).
+func TestUnderstandReadsImagesFirst(t *testing.T) {
+	broken := t.TempDir()
+	if err := os.WriteFile(filepath.Join(broken, "config.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "nope.png")
+	err := runUnderstand(context.Background(), []string{"--model", broken, "--image", missing, "--prompt", "hi"}, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "nope.png") {
+		t.Errorf("understand with a missing image and a broken model = %v, want the image named", err)
+	}
+}
+
+// A cancelled load (Ctrl-C while the weights are read) stops and says so, rather than
+// loading the whole model first.
+func TestLoadStopsOnCancel(t *testing.T) {
+	var mf modelFlags
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	mf.register(fs)
+	if err := fs.Parse([]string{"--model", fixtures.Path(t, "models", "tiny-a"), "--threads", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m, err := mf.load(ctx, model.Options{}, io.Discard)
+	if m != nil {
+		m.Close()
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("load with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+func TestModelName(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for arg, want := range map[string]string{
+		"janus-pro-1b": "janus-pro-1b", "models/Janus-Pro-7B/": "Janus-Pro-7B", ".": filepath.Base(wd),
+		"..": filepath.Base(filepath.Dir(wd)),
+	} {
+		if got := modelName(arg); got != want {
+			t.Errorf("modelName(%q) = %q, want %q", arg, got, want)
+		}
 	}
 }
