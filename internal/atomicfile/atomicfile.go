@@ -64,18 +64,20 @@ func Write(path string, data []byte, opt Options) (err error) {
 			os.Remove(name)
 		}
 	}()
+	// The temporary file's failures name the file being written: its hidden temporary name
+	// (and the path error repeating it) said nothing to the person whose disk was full.
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
+		return fmt.Errorf("write %s: %w", path, bare(err))
 	}
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
+		return fmt.Errorf("write %s: %w", path, bare(err))
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
+		return fmt.Errorf("write %s: %w", path, bare(err))
 	}
 	closed = true
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
+		return fmt.Errorf("write %s: %w", path, bare(err))
 	}
 	if err = place(name, path, opt.NoOverwrite); err != nil {
 		return err
@@ -86,6 +88,16 @@ func Write(path string, data []byte, opt Options) (err error) {
 		}
 	}
 	return SyncDir(filepath.Dir(path))
+}
+
+// bare is err without the *fs.PathError that names the temporary file (its cause, "no space
+// left on device"), which errors.Is still finds.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // place moves the finished temporary file name to path.

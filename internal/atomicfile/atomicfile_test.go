@@ -2,11 +2,13 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -92,5 +94,18 @@ func TestWriteReportsEachStep(t *testing.T) {
 	}
 	if err := SyncDir(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "sync folder") {
 		t.Errorf("SyncDir of a missing folder: %v", err)
+	}
+}
+
+// A failure of the temporary file is told without its hidden name: the cause alone, which
+// errors.Is still finds, goes after the path being written.
+func TestBare(t *testing.T) {
+	err := &fs.PathError{Op: "write", Path: "/x/.a.png.123.tmp", Err: syscall.ENOSPC}
+	got := fmt.Errorf("write %s: %w", "/x/a.png", bare(err))
+	if got.Error() != "write /x/a.png: no space left on device" || !errors.Is(got, syscall.ENOSPC) {
+		t.Errorf("%q (ENOSPC %v)", got, errors.Is(got, syscall.ENOSPC))
+	}
+	if other := errors.New("other"); bare(other) != other {
+		t.Error("an error that is no path error changed")
 	}
 }
