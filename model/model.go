@@ -185,7 +185,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	}
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("load tokenizer of %s: %w", dir, err)
+		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	_, hasImageTag := tok.TokenID(cfg.Processor.ImageTag)
 	b, err := prompt.NewBuilder(tok, cfg.Processor)

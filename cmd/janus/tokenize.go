@@ -29,8 +29,7 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return err
 	}
 	if *path == "" {
-		fs.Usage()
-		return errors.New("--tokenizer is required")
+		return usageError{errors.New("--tokenizer is required: a tokenizer.json, a model folder or the name of a model 'janus models' lists (janus tokenize -h lists the flags)")}
 	}
 	src, err := resolveTokenizer(*path)
 	if err != nil {

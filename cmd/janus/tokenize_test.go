@@ -146,6 +146,7 @@ func TestTokenizeFlags(t *testing.T) {
 		wantErr string
 	}{
 		{"no tokenizer", nil, "--tokenizer is required"},
+		{"folder without a tokenizer", []string{"--tokenizer", t.TempDir()}, "has no tokenizer.json"},
 		{"missing tokenizer", []string{"--tokenizer", filepath.Join(t.TempDir(), "none")}, "none does not exist"},
 		{"stray argument", []string{"--tokenizer", testTokenizer, "extra"}, "unexpected argument"},
 		{"unknown flag", []string{"--nope"}, "nope"},
@@ -156,6 +157,9 @@ func TestTokenizeFlags(t *testing.T) {
 			err := runTokenize(tc.args, strings.NewReader(""), &bytes.Buffer{}, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %v, want one mentioning %q", err, tc.wantErr)
+			}
+			if errOut.Len() > 0 { // the error is the one line run prints, not the usage
+				t.Errorf("stderr %q", errOut.String())
 			}
 		})
 	}

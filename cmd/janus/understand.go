@@ -106,6 +106,17 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	// Sampling without --seed draws a seed, as generate does, so that two runs differ and
 	// the printed seed reproduces an answer worth keeping.
 	sampling := *temperature > 0
+	if !sampling {
+		var unused []string
+		for _, name := range []string{"seed", "top-k", "top-p"} {
+			if flagSet(fs, name) {
+				unused = append(unused, "--"+name)
+			}
+		}
+		if len(unused) > 0 {
+			fmt.Fprintf(stderr, "note: %s only apply when sampling (--temperature above 0); this answer is greedy\n", strings.Join(unused, ", "))
+		}
+	}
 	drawSeed := sampling && !flagSet(fs, "seed")
 	if drawSeed {
 		if opts.Seed, err = app.RandomSeed(); err != nil {

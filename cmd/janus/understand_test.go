@@ -334,3 +334,18 @@ func TestModelName(t *testing.T) {
 		}
 	}
 }
+
+// Sampling flags given for a greedy answer are pointed out, not silently ignored.
+func TestUnderstandGreedyIgnoresSamplingFlags(t *testing.T) {
+	args, g := tinyAArgs(t)
+	var out, errOut bytes.Buffer
+	if err := runUnderstand(context.Background(), append(args, "--seed", "5", "--top-k", "3"), nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "note: --seed, --top-k only apply when sampling") {
+		t.Errorf("stderr %q", errOut.String())
+	}
+	if strings.TrimSuffix(out.String(), "\n") != g.Understanding.GreedyText {
+		t.Errorf("answer %q, want the greedy %q", out.String(), g.Understanding.GreedyText)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -233,6 +234,9 @@ func Load(path string) (*Tokenizer, error) {
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
+		if st.IsDir() && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("load tokenizer: %s has no tokenizer.json: %w", path, fs.ErrNotExist)
+		}
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
 	t, err := Parse(raw)
@@ -254,7 +258,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 		return nil, err
 	}
 	if model == nil {
-		return nil, errors.New("tokenizer.json has no model")
+		return nil, errors.New("no \"model\" in it: not a tokenizer.json")
 	}
 	t := &Tokenizer{}
 	if t.model, err = buildBPE(model); err != nil {

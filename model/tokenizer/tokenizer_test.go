@@ -601,7 +601,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", "not a JSON object"},
 		{"truncated", `{"model": {"vocab": {"a": 0`, "JSON"},
 		{"trailing", valid(nil, nil) + " x", "after the document"},
-		{"no model", `{"normalizer": null}`, "no model"},
+		{"no model", `{"normalizer": null}`, "not a tokenizer.json"},
 		{"wrong model", valid(nil, map[string]any{"type": "WordPiece"}), "not supported"},
 		{"negative id", `{"model": {"vocab": {"a": -1}}}`, "out of range"},
 		{"huge id", `{"model": {"vocab": {"a": 99999999999}}}`, "out of range"},
