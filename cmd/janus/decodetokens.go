@@ -83,16 +83,22 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 		{Key: "Software", Value: "Janus Desktop " + app.Version(version)},
 	}
 	var writeErr error
+	written := 0
 	err = d.DecodeEachImage(ctx, grids, nil, func(i int, img *image.NRGBA) error {
 		if writeErr = pngfile.Write(paths[i], img, text, *force); writeErr != nil {
 			return writeErr
 		}
+		written++
 		fmt.Fprintln(stdout, paths[i])
 		return nil
 	})
 	switch {
 	case writeErr != nil:
 		return writeErr
+	case ctx.Err() != nil && len(grids) > 1:
+		// The images written stay; a run again needs --force for them, or the rest alone.
+		fmt.Fprintf(stderr, "stopped: %d of %d images written (listed above); the others are not\n", written, len(grids))
+		return stopSaid{ctx.Err()}
 	case err != nil:
 		return fmt.Errorf("tokens file %s: %w", *tokensPath, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -175,5 +176,50 @@ func TestDecodeTokensMany(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("%d files written before the bad grid was reported", len(entries))
+	}
+}
+
+// cancelOnWrite cancels its context at the first path printed: a Ctrl-C after the first
+// image was written.
+type cancelOnWrite struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.cancel()
+	return w.Buffer.Write(p)
+}
+
+// Stopped part way, decode-tokens keeps the images written and says how many of all.
+func TestDecodeTokensStopped(t *testing.T) {
+	fx := newGenFixture(t, "gen-d")
+	grids := [][]int32{fx.tokens[0], fx.tokens[0], fx.tokens[0], fx.tokens[0]}
+	data, err := json.Marshal(grids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(tokens, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOnWrite{cancel: cancel}
+	var errOut bytes.Buffer
+	err = runDecodeTokens(ctx, []string{"--model", fx.dir, "--tokens", tokens, "--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, out, &errOut)
+	if !errors.Is(err, context.Canceled) || !errors.As(err, new(stopSaid)) {
+		t.Fatalf("decode-tokens stopped = %v", err)
+	}
+	written := strings.Fields(out.String())
+	if len(written) == 0 || len(written) == len(grids) ||
+		!strings.Contains(errOut.String(), fmt.Sprintf("stopped: %d of %d images written", len(written), len(grids))) {
+		t.Fatalf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+	for _, p := range written {
+		if decodePNG(t, p) == nil {
+			t.Errorf("%s listed but not written", p)
+		}
 	}
 }
