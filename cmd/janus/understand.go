@@ -176,8 +176,8 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	case model.FinishLength:
 		fmt.Fprintf(stderr, "note: the answer stopped at the length limit, --max-new-tokens %d; raise it for a longer answer\n", opts.MaxNewTokens)
 	case model.FinishContext:
-		fmt.Fprintf(stderr, "note: the answer stopped where the model's context window is full (%d tokens with the question); a shorter question or fewer images leave more room\n",
-			res.PromptTokens+len(res.Tokens))
+		fmt.Fprintf(stderr, "note: the answer stopped where the model's context window of %d tokens is full (the question took %d); a shorter question or fewer images leave more room\n",
+			m.ContextLimit(), res.PromptTokens)
 	}
 	if !*asJSON {
 		return nil
