@@ -53,8 +53,14 @@ func (r *recorder) callbacks() app.ChatCallbacks {
 // send sends and waits for the reply.
 func send(t *testing.T, s *app.ChatSession, text string, images ...string) *recorder {
 	t.Helper()
+	return answered(t, func(cb app.ChatCallbacks) (*app.Job, error) { return s.Send(text, images, cb) })
+}
+
+// answered starts a reply with start and waits for it.
+func answered(t *testing.T, start func(app.ChatCallbacks) (*app.Job, error)) *recorder {
+	t.Helper()
 	r := newRecorder()
-	j, err := s.Send(text, images, r.callbacks())
+	j, err := start(r.callbacks())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,16 +733,7 @@ func TestChatWithdraw(t *testing.T) {
 // retry runs Retry and waits for its answer.
 func retry(t *testing.T, s *app.ChatSession) *recorder {
 	t.Helper()
-	r := newRecorder()
-	j, err := s.Retry(r.callbacks())
-	if err != nil {
-		t.Fatal(err)
-	}
-	j.Wait()
-	if r.done == nil {
-		t.Fatal("OnDone was not called")
-	}
-	return r
+	return answered(t, s.Retry)
 }
 
 // Retry answers the last question again in place of its answer, on a conversation rebuilt
