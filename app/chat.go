@@ -350,9 +350,10 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 // Retry answers the last question again, in place of its answer, with the engine and
 // options set now: another model, a longer answer length, or an answer that failed, stopped
 // or was interrupted. The new answer streams to cb as Send's does. Until it writes its first
-// word the chat's file keeps the previous answer, and a retry that fails or is stopped
-// before then puts the previous answer back (OnDone gets it, with Error saying why when it
-// failed), so that nothing is lost to a retry that wrote nothing. It fails at once, changing
+// word the chat's file keeps the previous answer, and a retry that fails, is stopped or
+// gives an empty answer before then puts the previous answer back (OnDone gets it, with
+// Error saying why unless it was stopped), so that nothing is lost to a retry that wrote
+// nothing. It fails at once, changing
 // nothing, when a reply is running, no engine is set, or the chat ends in no answer.
 func (s *ChatSession) Retry(cb ChatCallbacks) (*Job, error) {
 	s.mu.Lock()
@@ -381,6 +382,15 @@ func (s *ChatSession) Retry(cb ChatCallbacks) (*Job, error) {
 	return j, nil
 }
 
+// Retryable reports whether Retry has an answer to write again: the chat ends in an answer
+// that has ended, and no reply runs.
+func (s *ChatSession) Retryable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.rec.Messages)
+	return s.job == nil && n >= 2 && s.rec.Messages[n-1].Assistant && s.rec.Messages[n-1].State != StateStreaming
+}
+
 // dropConversation closes the conversation (once the work on its model allows) so that the
 // next reply rebuilds it from the messages. s.mu is held.
 func (s *ChatSession) dropConversation() {
@@ -390,10 +400,12 @@ func (s *ChatSession) dropConversation() {
 	}
 }
 
-// restore puts back answer ai's previous text, that of a retry that ended before its first
-// word, and saves the chat: a rename meanwhile may have saved the empty answer. The
-// conversation, which has neither answer, is rebuilt at the next reply. The message returned
-// is for OnDone: why is its Error, when the retry failed.
+// restore puts back answer ai's previous text, that of a retry that ended without a word.
+// The chat's file still holds it (a streaming answer is saved once it has text; a rename
+// rewrites the file's own record), so it is not written again, which would move the chat to
+// the top of the history for nothing. The conversation, which has neither answer, is rebuilt
+// at the next reply. The message returned is for OnDone: why is its Error, when the retry
+// failed.
 func (s *ChatSession) restore(j *Job, ai int, previous ChatMessage, why string) ChatMessage {
 	s.mu.Lock()
 	s.rec.Messages[ai] = previous
@@ -402,9 +414,6 @@ func (s *ChatSession) restore(j *Job, ai int, previous ChatMessage, why string) 
 	msg := previous
 	if why != "" {
 		msg.Error = "Could not answer again: " + why
-	}
-	if err := s.save(); err != nil {
-		slog.Error("save the chat after a retry", "chat", s.ID(), "err", err)
 	}
 	s.release(j)
 	return msg
@@ -426,20 +435,27 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		defer s.mu.Unlock()
 		return previous != nil && s.rec.Messages[ai].Text == ""
 	}
+	// failure words err for the person reading the chat.
+	failure := func(err error) string {
+		if errors.Is(err, model.ErrContextFull) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return contextFullMessage(err, engine.Info().ContextLimit, qi == 0, len(s.rec.Messages[qi].Images) > 0)
+		}
+		return joinLines(err)
+	}
 	fail := func(err error) error {
 		if wroteNothing() {
-			msg := s.restore(j, ai, *previous, joinLines(err))
+			msg := s.restore(j, ai, *previous, failure(err))
 			if cb.OnDone != nil {
 				cb.OnDone(ai, msg)
 			}
 			return err
 		}
+		why := failure(err)
 		s.mu.Lock()
 		m := &s.rec.Messages[ai]
-		m.State, m.Error = StateError, joinLines(err)
-		if errors.Is(err, model.ErrContextFull) {
-			m.Error = contextFullMessage(err, engine.Info().ContextLimit, qi == 0, len(s.rec.Messages[qi].Images) > 0)
-		}
+		m.State, m.Error = StateError, why
 		msg := *m
 		s.mu.Unlock()
 		if serr := s.save(); serr != nil {
@@ -504,12 +520,21 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	if err != nil && !stopped {
 		return fail(err)
 	}
-	if stopped && res.Text == "" && wroteNothing() {
-		msg := s.restore(j, ai, *previous, "")
+	if res.Text == "" && wroteNothing() {
+		// Stopped before its first word, or an empty answer (the end of text first): the
+		// previous answer is worth more than none.
+		why := "the model gave an empty answer"
+		if stopped {
+			why = ""
+		}
+		msg := s.restore(j, ai, *previous, why)
 		if cb.OnDone != nil {
 			cb.OnDone(ai, msg)
 		}
-		return ctx.Err()
+		if stopped {
+			return ctx.Err()
+		}
+		return nil
 	}
 	s.mu.Lock()
 	m := &s.rec.Messages[ai]

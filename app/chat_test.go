@@ -774,11 +774,19 @@ func TestChatRetry(t *testing.T) {
 	kept := s.Messages()[3]
 
 	// Failing before its first word (the question no longer fits): the answer is put back,
-	// and OnDone says why.
+	// OnDone says why as a failed answer would, and the file is not written again.
+	before, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng2.ContextLimit = 3
 	r := retry(t, s)
-	if r.done.State != app.StateDone || r.done.Text != kept.Text || !strings.Contains(r.done.Error, "Could not answer again") {
+	if r.done.State != app.StateDone || r.done.Text != kept.Text || !strings.Contains(r.done.Error, "Could not answer again: ") ||
+		!strings.Contains(r.done.Error, "new chat to continue") {
 		t.Errorf("a failed retry ended with %+v", *r.done)
+	}
+	if after, _ := store.LoadChat(s.ID()); !after.Updated.Equal(before.Updated) {
+		t.Errorf("a retry that changed nothing rewrote the chat (updated %v, was %v)", after.Updated, before.Updated)
 	}
 	if m := s.Messages()[3]; m.Text != kept.Text || m.State != app.StateDone || m.Error != "" || !m.Time.Equal(kept.Time) {
 		t.Errorf("after a failed retry the answer is %+v, want %+v", m, kept)
@@ -806,6 +814,13 @@ func TestChatRetry(t *testing.T) {
 	if r.done == nil || r.done.Text != kept.Text || r.done.Error != "" || s.Messages()[3].State != app.StateDone {
 		t.Errorf("a retry stopped before its first word ended with %+v, answer %+v", r.done, s.Messages()[3])
 	}
+
+	// An empty answer (the model's end of text first) puts the answer back too.
+	eng2.Delay, eng2.Words = 0, nil
+	if r := retry(t, s); r.done.Text != kept.Text || !strings.Contains(r.done.Error, "empty answer") || s.Messages()[3].Text != kept.Text {
+		t.Errorf("an empty retry ended with %+v, answer %+v", *r.done, s.Messages()[3])
+	}
+	eng2.Words = strings.Fields("This is a fake answer.")
 
 	// The next question's conversation holds the answer put back.
 	eng2.Delay = 0

@@ -48,6 +48,8 @@ type chatView struct {
 	// afterSent is what an answer that ended while its send was still being checked left
 	// for sent to do once it has cleared the composer (give the question back).
 	afterSent func()
+	// withdrawing is set while a refused question is being taken back out of the chat.
+	withdrawing bool
 	// pendingSends counts the sends whose Send has not returned (guarded by jobsMu);
 	// sendDone is signalled when one returns.
 	pendingSends int
@@ -622,9 +624,14 @@ func (c *chatView) giveBack(session *app.ChatSession, qi int, m app.ChatMessage,
 		keep = append(keep, f.path)
 	}
 	why := m.Error
+	// Until the chat has taken the question back, its failed answer offers no Try again: a
+	// retry then would answer the question the composer holds.
+	c.withdrawing = true
+	c.showRetry()
 	go func() {
 		err := session.Withdraw(qi, keep...)
 		c.u.do(func() {
+			c.withdrawing = false
 			if c.session == session {
 				c.render()
 				if err != nil {
@@ -632,6 +639,7 @@ func (c *chatView) giveBack(session *app.ChatSession, qi int, m app.ChatMessage,
 				}
 				c.setNotice(why)
 			}
+			c.showRetry()
 			c.u.sidebar.reloadHistory()
 		})
 	}()
@@ -1078,19 +1086,16 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 	v.copyB.Refresh()
 }
 
-// showRetry shows Try again under the last message when it is an answer that has ended, and
-// enables it when a question could be sent now.
+// showRetry shows Try again under the last message when it is an answer that has ended
+// (ChatSession.Retryable; not while a refused question is being taken back), and enables it
+// when a question could be sent now.
 func (c *chatView) showRetry() {
-	busy := c.session != nil && c.session.Busy()
+	retryable := c.session != nil && c.session.Retryable() && !c.withdrawing
 	for i, v := range c.msgs {
 		if v.retryB == nil {
 			continue
 		}
-		hide := i != len(c.msgs)-1 || busy || c.session == nil
-		if !hide {
-			msgs := c.session.Messages()
-			hide = i >= len(msgs) || msgs[i].State == app.StateStreaming
-		}
+		hide := i != len(c.msgs)-1 || !retryable
 		if v.retryB.Hidden != hide {
 			v.retryB.Hidden = hide
 			v.retryB.Refresh()

@@ -1291,3 +1291,23 @@ func TestChatTryAgain(t *testing.T) {
 		t.Error("Try again still disabled with the model ready")
 	}
 }
+
+// While a refused question is being taken back out of the chat (it goes back into the
+// composer), its failed answer offers no Try again, which would answer it a second time.
+func TestChatNoTryAgainWhileGivingBack(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.ask("first")
+	eng.ContextLimit = 12
+	test.Type(c.entry, strings.Repeat("word ", 20))
+	c.send()
+	h.pumpEach("the question to be given back", func() bool { return c.withdrawing })
+	if last := c.msgs[len(c.msgs)-1]; last.retryB.Visible() {
+		t.Error("Try again shown under the refused question's answer while it is taken back")
+	}
+	h.pump("the question taken back", func() bool { return !c.withdrawing && len(c.msgs) == 2 })
+	if !c.msgs[1].retryB.Visible() || !strings.Contains(c.entry.Text, "word") {
+		t.Errorf("after: Try again under the first answer %v, composer %q", c.msgs[1].retryB.Visible(), c.entry.Text)
+	}
+}

@@ -95,7 +95,7 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	switch {
 	case writeErr != nil:
 		return writeErr
-	case ctx.Err() != nil && len(grids) > 1:
+	case err != nil && ctx.Err() != nil && written > 0 && written < len(grids):
 		// The images written stay; a run again needs --force for them, or the rest alone.
 		fmt.Fprintf(stderr, "stopped: %d of %d images written (listed above); the others are not\n", written, len(grids))
 		return stopSaid{ctx.Err()}

@@ -27,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"strings"
@@ -114,7 +113,11 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			}
 		}
 		if len(unused) > 0 {
-			fmt.Fprintf(stderr, "note: %s only apply when sampling (--temperature above 0); this answer is greedy\n", strings.Join(unused, ", "))
+			verb := "apply"
+			if len(unused) == 1 {
+				verb = "applies"
+			}
+			fmt.Fprintf(stderr, "note: %s only %s when sampling (--temperature above 0); this answer is greedy\n", strings.Join(unused, ", "), verb)
 		}
 	}
 	drawSeed := sampling && !flagSet(fs, "seed")
@@ -123,11 +126,11 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			return err
 		}
 	}
-	// The images are read before the model: a missing or unreadable one is told at once,
-	// not after a load of a minute.
-	pics := make([]*image.NRGBA, len(images))
-	for i, path := range images {
-		if pics[i], err = imageproc.DecodeFile(path, imageproc.DecodeOptions{}); err != nil {
+	// The images' headers are read before the model: a missing or unreadable one is told
+	// at once, not after a load of a minute. Their pixels, a quarter of a gigabyte for a
+	// large photo, are read one at a time after it.
+	for _, path := range images {
+		if err := imageproc.CheckFile(path, imageproc.DecodeOptions{}); err != nil {
 			return err
 		}
 	}
@@ -137,9 +140,9 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 	defer m.Close()
 	imgs := make([]*model.Image, len(images))
-	for i, pic := range pics {
-		if imgs[i], err = m.PrepareImage(pic); err != nil {
-			return fmt.Errorf("%s: %w", images[i], err)
+	for i, path := range images {
+		if imgs[i], err = m.ReadImage(path); err != nil {
+			return err
 		}
 	}
 

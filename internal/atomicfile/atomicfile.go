@@ -65,19 +65,19 @@ func Write(path string, data []byte, opt Options) (err error) {
 		}
 	}()
 	// The temporary file's failures name the file being written: its hidden temporary name
-	// (and the path error repeating it) said nothing to the person whose disk was full.
+	// said nothing to the person whose disk was full.
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, bare(err))
+		return bare(err, path)
 	}
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, bare(err))
+		return bare(err, path)
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, bare(err))
+		return bare(err, path)
 	}
 	closed = true
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, bare(err))
+		return bare(err, path)
 	}
 	if err = place(name, path, opt.NoOverwrite); err != nil {
 		return err
@@ -90,14 +90,14 @@ func Write(path string, data []byte, opt Options) (err error) {
 	return SyncDir(filepath.Dir(path))
 }
 
-// bare is err without the *fs.PathError that names the temporary file (its cause, "no space
-// left on device"), which errors.Is still finds.
-func bare(err error) error {
+// bare is err of the temporary file as the failure to write path: a *fs.PathError naming
+// path (which advice on a full disk reads the folder from), with err's cause.
+func bare(err error, path string) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return pe.Err
+		err = pe.Err
 	}
-	return err
+	return &fs.PathError{Op: "write", Path: path, Err: err}
 }
 
 // place moves the finished temporary file name to path.

@@ -2,7 +2,6 @@ package atomicfile
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -101,11 +100,13 @@ func TestWriteReportsEachStep(t *testing.T) {
 // errors.Is still finds, goes after the path being written.
 func TestBare(t *testing.T) {
 	err := &fs.PathError{Op: "write", Path: "/x/.a.png.123.tmp", Err: syscall.ENOSPC}
-	got := fmt.Errorf("write %s: %w", "/x/a.png", bare(err))
-	if got.Error() != "write /x/a.png: no space left on device" || !errors.Is(got, syscall.ENOSPC) {
+	got := bare(err, "/x/a.png")
+	var pe *fs.PathError
+	if got.Error() != "write /x/a.png: no space left on device" || !errors.Is(got, syscall.ENOSPC) ||
+		!errors.As(got, &pe) || pe.Path != "/x/a.png" {
 		t.Errorf("%q (ENOSPC %v)", got, errors.Is(got, syscall.ENOSPC))
 	}
-	if other := errors.New("other"); bare(other) != other {
-		t.Error("an error that is no path error changed")
+	if got := bare(errors.New("other"), "/x/a.png"); got.Error() != "write /x/a.png: other" {
+		t.Errorf("an error that is no path error: %q", got)
 	}
 }

@@ -142,6 +142,49 @@ func (f imageFormat) decode(r io.Reader) (image.Image, error) {
 	return nil, ErrUnknownFormat
 }
 
+// CheckFile reads only the header of the image file at path and reports what DecodeFile
+// would refuse from it alone: a missing file, one over opts' limits, a kind it does not read.
+// A file it passes can still turn out damaged past its header.
+func CheckFile(path string, opts DecodeOptions) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open image: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return fmt.Errorf("read image %s: %w", path, err)
+	} else if st.IsDir() {
+		return fmt.Errorf("read image %s: it is a folder", path)
+	} else if st.Size() > opts.maxFileBytes() {
+		return fmt.Errorf("read image %s: file larger than %d bytes: %w", path, opts.maxFileBytes(), ErrTooLarge)
+	}
+	head := make([]byte, 1024)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read image %s: %w", path, err)
+	}
+	head = head[:n]
+	format := sniffFormat(head)
+	if format == formatUnknown {
+		if kind := UnsupportedKind(head); kind != "" {
+			return fmt.Errorf("decode image %s: %w", path, &UnsupportedError{Kind: kind})
+		}
+		return fmt.Errorf("decode image %s: %w", path, ErrUnknownFormat)
+	}
+	var cfg image.Config
+	err = recoverPanic(func() (err error) {
+		cfg, err = format.decodeConfig(io.MultiReader(bytes.NewReader(head), f))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read %s header of %s: %w", format, path, err)
+	}
+	if err := checkSize(cfg.Width, cfg.Height, opts); err != nil {
+		return fmt.Errorf("decode %s image %s: %w", format, path, err)
+	}
+	return nil
+}
+
 // DecodeFile reads and decodes the image file at path; see Decode.
 func DecodeFile(path string, opts DecodeOptions) (*image.NRGBA, error) {
 	f, err := os.Open(path)

@@ -214,3 +214,41 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// CheckFile refuses from the header alone what DecodeFile would, and passes a good image.
+func TestCheckFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := filepath.Join("testdata", "decode", "png_rgb.png")
+	for _, tc := range []struct {
+		path    string
+		opts    DecodeOptions
+		wantErr error
+		wantMsg string // "" for no error
+	}{
+		{good, DecodeOptions{}, nil, ""},
+		{filepath.Join(dir, "gone.png"), DecodeOptions{}, os.ErrNotExist, "gone.png"},
+		{dir, DecodeOptions{}, nil, "is a folder"},
+		{good, DecodeOptions{MaxFileBytes: 10}, ErrTooLarge, "larger than 10 bytes"},
+		{write("text.png", []byte("just text")), DecodeOptions{}, ErrUnknownFormat, "text.png"},
+		{write("photo.heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")), DecodeOptions{}, ErrUnknownFormat, "a HEIC photo"},
+		{write("huge.png", pngHeaderOnly(100000, 100000)), DecodeOptions{}, ErrTooLarge, "100000x100000"},
+		{write("cut.png", pngHeaderOnly(10, 10)), DecodeOptions{}, nil, ""}, // the header is whole: past it is Decode's
+	} {
+		err := CheckFile(tc.path, tc.opts)
+		switch {
+		case tc.wantMsg == "" && err != nil:
+			t.Errorf("CheckFile(%s) = %v", tc.path, err)
+		case tc.wantMsg != "" && (err == nil || !strings.Contains(err.Error(), tc.wantMsg)):
+			t.Errorf("CheckFile(%s) = %v, want an error containing %q", tc.path, err, tc.wantMsg)
+		case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+			t.Errorf("CheckFile(%s) = %v, want it to wrap %v", tc.path, err, tc.wantErr)
+		}
+	}
+}
