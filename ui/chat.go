@@ -159,8 +159,10 @@ type messageView struct {
 	answer *paragraphs
 	footer *widget.Label
 	copyB  *escButton
-	// retryB answers the question again; only the last answer shows it.
+	// retryB answers the question again; only the last answer shows it. note is a line the
+	// footer adds while the message is the last (sameAnswerNote).
 	retryB *escButton
+	note   string
 	images *fyne.Container
 	// digests are the shown images' SHA-256s, so that a refill keeps their thumbnails.
 	digests []string
@@ -585,8 +587,25 @@ func (c *chatView) retry() {
 		return
 	}
 	session := c.session
+	// With the answer temperature at 0 the same model gives the same answer: a retry that
+	// did says why, or it looks as if nothing happened.
+	var previous app.ChatMessage
+	if msgs := session.Messages(); len(msgs) > 0 {
+		previous = msgs[len(msgs)-1]
+	}
+	if n := len(c.msgs); n > 0 {
+		c.msgs[n-1].note = ""
+	}
+	greedy := c.u.settings.Answer.Temperature == 0
 	c.jobsMu.Lock()
-	job, err := session.Retry(c.replyCallbacks(session, nil))
+	job, err := session.Retry(c.replyCallbacks(session, func(i int, m app.ChatMessage) {
+		// (An answer put back, the retry having written nothing, is the previous message.)
+		again := m.Text == previous.Text && !m.Time.Equal(previous.Time)
+		if greedy && m.State == app.StateDone && m.Error == "" && again && i < len(c.msgs) {
+			c.msgs[i].note = sameAnswerNote
+			c.fill(c.msgs[i], m)
+		}
+	}))
 	if err == nil {
 		c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
 		c.jobs = append(c.jobs, job)
@@ -604,6 +623,10 @@ func (c *chatView) retry() {
 	c.updateButtons()
 	c.u.workChanged()
 }
+
+// sameAnswerNote is under an answer Try again wrote the same again, with the answer
+// temperature at 0.
+const sameAnswerNote = "The same answer again: at Answer temperature 0 (Settings) a model always gives its most likely answer"
 
 // giveBack puts question qi of session, which got no answer at all (refused as too long for
 // the model, or the model failing before its first word), back into an empty composer with
@@ -1073,6 +1096,9 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 	unsaved := m.State != app.StateError && m.Error != ""
 	if unsaved {
 		foot = append(foot, m.Error)
+	}
+	if v.note != "" && v.index == len(c.msgs)-1 {
+		foot = append(foot, v.note)
 	}
 	v.footer.SetText(strings.Join(foot, " · "))
 	if m.State == app.StateError || unsaved {

@@ -1261,6 +1261,15 @@ func TestChatTryAgain(t *testing.T) {
 	if len(c.msgs) != 4 || c.msgs[3].shown() != "Another answer." || c.msgs[2].shown() != "second" {
 		t.Fatalf("after Try again: %d messages, the last %q", len(c.msgs), c.msgs[3].shown())
 	}
+	if strings.Contains(c.msgs[3].footer.Text, "The same answer") {
+		t.Errorf("a new answer's footer %q", c.msgs[3].footer.Text)
+	}
+	// The same answer again (the answer temperature is 0) says why.
+	test.Tap(c.msgs[3].retryB)
+	h.waitAnswers(4)
+	if !strings.Contains(c.msgs[3].footer.Text, sameAnswerNote) {
+		t.Errorf("the same answer again, footer %q", c.msgs[3].footer.Text)
+	}
 
 	eng.Delay = time.Hour
 	test.Tap(c.msgs[3].retryB)
@@ -1269,14 +1278,14 @@ func TestChatTryAgain(t *testing.T) {
 		t.Error("Try again shown while the answer is written")
 	}
 	c.stop()
-	h.waitAnswers(4)
-	if c.msgs[3].shown() != "Another answer." || !c.msgs[3].retryB.Visible() {
-		t.Errorf("a retry stopped before its first word left %q (Try again shown %v)", c.msgs[3].shown(), c.msgs[3].retryB.Visible())
+	h.waitAnswers(5)
+	if c.msgs[3].shown() != "Another answer." || !c.msgs[3].retryB.Visible() || strings.Contains(c.msgs[3].footer.Text, "The same answer") {
+		t.Errorf("a retry stopped before its first word left %q (Try again shown %v), footer %q", c.msgs[3].shown(), c.msgs[3].retryB.Visible(), c.msgs[3].footer.Text)
 	}
 
 	eng.Delay, eng.ContextLimit = 0, 3
 	test.Tap(c.msgs[3].retryB)
-	h.waitAnswers(5)
+	h.waitAnswers(6)
 	if c.msgs[3].shown() != "Another answer." || !strings.Contains(c.msgs[3].footer.Text, "Could not answer again") ||
 		c.msgs[3].footer.Importance != widget.DangerImportance || c.entry.Text != "" || len(c.msgs) != 4 {
 		t.Errorf("a failed retry left %q, footer %q, composer %q, %d messages", c.msgs[3].shown(), c.msgs[3].footer.Text, c.entry.Text, len(c.msgs))
