@@ -75,6 +75,9 @@ type Settings struct {
 	Window *WindowSize `json:"window,omitempty"`
 	// View is the view in front when the window last closed: ViewCreate, or "" for Chat.
 	View string `json:"view,omitempty"`
+	// HideSidebar is set when the window last closed without its sidebar (View > Hide
+	// sidebar).
+	HideSidebar bool `json:"hide_sidebar,omitempty"`
 }
 
 // The choices of Settings.Precision, compute's, named here so that the window need not reach

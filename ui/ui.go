@@ -106,10 +106,13 @@ type UI struct {
 	checks int
 
 	sidebar *sidebar
-	chat    *chatView
-	create  *canvasView
-	tabs    *container.AppTabs
-	noModel *noModelScreen
+	// side holds the sidebar, which View > Hide sidebar (sidebarItem) hides.
+	side        fyne.CanvasObject
+	sidebarItem *fyne.MenuItem
+	chat        *chatView
+	create      *canvasView
+	tabs        *container.AppTabs
+	noModel     *noModelScreen
 	// noModelShown is set once the no-model screen was shown, until a model is in use.
 	noModelShown bool
 	// downloads is the model download the no-model screen and the Download… dialog show.
@@ -215,8 +218,8 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	u.noModel.content.Hide()
 
 	sideBg := newThemedRect(colorNameSidebar, 0)
-	side := container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
-	u.win.SetContent(container.NewStack(border(nil, nil, side, nil, u.main), u.tips.layer))
+	u.side = container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
+	u.win.SetContent(container.NewStack(border(nil, nil, u.side, nil, u.main), u.tips.layer))
 	u.win.Resize(startSize(u.settings.Window))
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
@@ -224,6 +227,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	menu := u.mainMenu()
 	u.win.SetMainMenu(menu)
 	u.addShortcuts(menu)
+	u.showSidebar(!u.settings.HideSidebar)
 	u.win.SetPadded(false)
 
 	if opts.Engine != nil {
@@ -379,8 +383,9 @@ func (u *UI) shutdown() {
 	if u.createShown() {
 		view = app.ViewCreate
 	}
-	if !d.Equal(u.settings.Drafts) || sized || view != u.settings.View {
-		u.settings.Drafts, u.settings.View = d, view
+	hidden := !u.side.Visible()
+	if !d.Equal(u.settings.Drafts) || sized || view != u.settings.View || hidden != u.settings.HideSidebar {
+		u.settings.Drafts, u.settings.View, u.settings.HideSidebar = d, view, hidden
 		if sized {
 			u.settings.Window = &app.WindowSize{Width: size.Width, Height: size.Height}
 		}
@@ -654,9 +659,14 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		quit,
 	)
 	// Fyne's tabs take no keyboard focus: these keys are the keyboard's way to the views.
+	if u.sidebarItem == nil { // one item, whose label showSidebar changes
+		u.sidebarItem = key(fyne.NewMenuItem("Hide sidebar", func() { u.showSidebar(!u.side.Visible()) }), fyne.KeyB)
+	}
 	view := fyne.NewMenu("View",
 		key(fyne.NewMenuItem("Chat", u.ShowChat), fyne.Key1),
 		key(fyne.NewMenuItem("Create", u.ShowCreate), fyne.Key2),
+		fyne.NewMenuItemSeparator(),
+		u.sidebarItem,
 	)
 	help := fyne.NewMenu("Help", fyne.NewMenuItem("Keyboard shortcuts", u.showKeys), fyne.NewMenuItem("About Janus Desktop", u.showAbout))
 	return fyne.NewMainMenu(file, view, help)
@@ -944,6 +954,7 @@ func (u *UI) showKeys() {
 		{mod + "+N", "New chat"},
 		{mod + "+Shift+N", "New image"},
 		{mod + "+1, " + mod + "+2", "Chat, Create"},
+		{mod + "+B", "Hide or show the sidebar"},
 		{mod + "+L", "Models"},
 		{mod + "+,", "Settings"},
 		{"Enter, Shift+Enter", "Send the question; a new line"},
@@ -967,6 +978,23 @@ func (u *UI) showKeys() {
 	d := u.infoDialog("Keyboard shortcuts", container.NewVScroll(grid))
 	d.Resize(u.dialogSize(grid.MinSize().Add(fyne.NewSize(4*theme.Padding()*4, 130))))
 	u.show(d)
+}
+
+// showSidebar shows or hides the sidebar (View > Hide sidebar, Ctrl+B): a small window gives
+// its width to the chat or the images. The menu item says what it will do next.
+func (u *UI) showSidebar(shown bool) {
+	if shown {
+		u.side.Show()
+		u.sidebarItem.Label = "Hide sidebar"
+	} else {
+		u.side.Hide()
+		u.sidebarItem.Label = "Show sidebar"
+		u.focusCurrent() // the history list may have had the focus
+	}
+	u.win.Content().Refresh() // the layout gives the sidebar's room to the views, or takes it back
+	if m := u.win.MainMenu(); m != nil {
+		m.Refresh()
+	}
 }
 
 // ShowChat selects the chat view.

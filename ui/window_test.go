@@ -1126,3 +1126,32 @@ func TestQuitWithoutFyne(t *testing.T) {
 		t.Errorf("the draft was not saved before the exit: %+v (%v)", s.Drafts, err)
 	}
 }
+
+// View > Hide sidebar (Ctrl+B) gives the sidebar's width to the views and says Show sidebar
+// next; the window opens again as it was left.
+func TestSidebarHides(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	u := h.u
+	u.win.Resize(fyne.NewSize(800, 560))
+	c := u.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) })
+	ctrlB := &desktop.CustomShortcut{KeyName: fyne.KeyB, Modifier: fyne.KeyModifierShortcutDefault}
+	wide := u.main.Size().Width
+	c.TypedShortcut(ctrlB)
+	if u.side.Visible() || u.sidebarItem.Label != "Show sidebar" || u.main.Size().Width < wide+200 {
+		t.Fatalf("after Ctrl+B: sidebar shown %v, menu %q, views %.0f wide (were %.0f)", u.side.Visible(), u.sidebarItem.Label, u.main.Size().Width, wide)
+	}
+	u.shutdown()
+	if st, _, err := u.store.LoadSettings(); err != nil || !st.HideSidebar {
+		t.Fatalf("saved at quit: hide sidebar %v (%v)", st.HideSidebar, err)
+	}
+
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	if h2.u.side.Visible() || h2.u.sidebarItem.Label != "Show sidebar" {
+		t.Fatalf("the next start: sidebar shown %v, menu %q", h2.u.side.Visible(), h2.u.sidebarItem.Label)
+	}
+	h2.u.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(ctrlB)
+	if !h2.u.side.Visible() || h2.u.sidebarItem.Label != "Hide sidebar" {
+		t.Errorf("after Ctrl+B again: sidebar shown %v, menu %q", h2.u.side.Visible(), h2.u.sidebarItem.Label)
+	}
+}
