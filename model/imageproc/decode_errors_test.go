@@ -63,6 +63,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"psd", []byte("8BPS\x00\x01"), DecodeOptions{}, ErrUnknownFormat, "a Photoshop file"},
 		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3"), DecodeOptions{}, ErrUnknownFormat, "a PDF document"},
 		{"svg", []byte("<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>"), DecodeOptions{}, ErrUnknownFormat, "an SVG drawing"},
+		{"html with an svg", []byte("<!DOCTYPE html><HTML><body><svg/></body></HTML>"), DecodeOptions{}, ErrUnknownFormat, "unknown image format"},
 		{"truncated png", pngData[:60], DecodeOptions{}, nil, "PNG"},
 		{"corrupt png", corrupt, DecodeOptions{}, nil, "PNG"},
 		{"png header only", pngHeaderOnly(10, 10), DecodeOptions{}, nil, "PNG"},

@@ -40,7 +40,8 @@ func UnsupportedKind(head []byte) string {
 		return "a Photoshop file"
 	case bytes.HasPrefix(head, []byte("%PDF-")):
 		return "a PDF document"
-	case bytes.Contains(head[:min(len(head), 1024)], []byte("<svg")):
+	case bytes.Contains(head[:min(len(head), 1024)], []byte("<svg")) &&
+		!bytes.Contains(bytes.ToLower(head[:min(len(head), 1024)]), []byte("<html")): // a web page drawing one is no SVG file
 		return "an SVG drawing"
 	}
 	return ""
