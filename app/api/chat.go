@@ -614,7 +614,7 @@ func (s *Server) runChat(w http.ResponseWriter, reqCtx context.Context, job *cha
 			stopReply() // a stop sequence: Reply ends before the next step
 		}
 		if s.hooks.onText != nil {
-			s.hooks.onText(ctx, pieces)
+			s.hooks.onText(replyCtx, pieces)
 		}
 	})
 	if filter.hit && ctx.Err() == nil && errors.Is(err, context.Canceled) {

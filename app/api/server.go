@@ -199,7 +199,10 @@ type Server struct {
 
 // testHooks let tests hold a job at a known point.
 type testHooks struct {
-	// onText is called after each streamed piece of an answer with the pieces so far.
+	// onText is called after each streamed piece of an answer with the pieces so far and the
+	// context the answer checks between its steps. (The job's context is its parent: a
+	// cancel sets the parent's error before it reaches the child, so a hook that waited on
+	// the job's could see the answer take a few more steps.)
 	onText func(ctx context.Context, pieces int)
 	// onStep is called after each image generation step.
 	onStep func(ctx context.Context, p model.ImageProgress)
