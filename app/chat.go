@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/janus-desktop/janus/model"
 )
@@ -271,6 +273,13 @@ func (s *ChatSession) setEngine(e Engine, why string) {
 	}
 }
 
+// AnswerOptions are the options later answers are generated with.
+func (s *ChatSession) AnswerOptions() model.AnswerOptions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts
+}
+
 // SetAnswerOptions changes how later answers are generated.
 func (s *ChatSession) SetAnswerOptions(opts model.AnswerOptions) {
 	s.mu.Lock()
@@ -391,6 +400,16 @@ func (s *ChatSession) Retryable() bool {
 	return s.job == nil && n >= 2 && s.rec.Messages[n-1].Assistant && s.rec.Messages[n-1].State != StateStreaming
 }
 
+// asSentence is s with a capital first letter and a full stop, to follow another sentence.
+func asSentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
+}
+
 // dropConversation closes the conversation (once the work on its model allows) so that the
 // next reply rebuilds it from the messages. s.mu is held.
 func (s *ChatSession) dropConversation() {
@@ -413,7 +432,7 @@ func (s *ChatSession) restore(j *Job, ai int, previous ChatMessage, why string) 
 	s.mu.Unlock()
 	msg := previous
 	if why != "" {
-		msg.Error = "Could not answer again: " + why
+		msg.Error = "Could not answer again. " + asSentence(why)
 	}
 	s.release(j)
 	return msg

@@ -781,7 +781,7 @@ func TestChatRetry(t *testing.T) {
 	}
 	eng2.ContextLimit = 3
 	r := retry(t, s)
-	if r.done.State != app.StateDone || r.done.Text != kept.Text || !strings.Contains(r.done.Error, "Could not answer again: ") ||
+	if r.done.State != app.StateDone || r.done.Text != kept.Text || !strings.Contains(r.done.Error, "Could not answer again. This conversation") ||
 		!strings.Contains(r.done.Error, "new chat to continue") {
 		t.Errorf("a failed retry ended with %+v", *r.done)
 	}
@@ -817,7 +817,7 @@ func TestChatRetry(t *testing.T) {
 
 	// An empty answer (the model's end of text first) puts the answer back too.
 	eng2.Delay, eng2.Words = 0, nil
-	if r := retry(t, s); r.done.Text != kept.Text || !strings.Contains(r.done.Error, "empty answer") || s.Messages()[3].Text != kept.Text {
+	if r := retry(t, s); r.done.Text != kept.Text || !strings.Contains(r.done.Error, "Could not answer again. The model gave an empty answer.") || s.Messages()[3].Text != kept.Text {
 		t.Errorf("an empty retry ended with %+v, answer %+v", *r.done, s.Messages()[3])
 	}
 	eng2.Words = strings.Fields("This is a fake answer.")

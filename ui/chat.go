@@ -596,7 +596,7 @@ func (c *chatView) retry() {
 	if n := len(c.msgs); n > 0 {
 		c.msgs[n-1].note = ""
 	}
-	greedy := c.u.settings.Answer.Temperature == 0
+	greedy := session.AnswerOptions().Temperature == 0
 	c.jobsMu.Lock()
 	job, err := session.Retry(c.replyCallbacks(session, func(i int, m app.ChatMessage) {
 		// (An answer put back, the retry having written nothing, is the previous message.)

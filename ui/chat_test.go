@@ -1320,3 +1320,20 @@ func TestChatNoTryAgainWhileGivingBack(t *testing.T) {
 		t.Errorf("after: Try again under the first answer %v, composer %q", c.msgs[1].retryB.Visible(), c.entry.Text)
 	}
 }
+
+// Settings saved while a chat is being read from the history apply to it once it is open:
+// it was opened with the options of the moment it was clicked.
+func TestChatOpenedTakesNewSettings(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u, c := h.u, h.u.chat
+	h.ask("first")
+	first := c.session.ID()
+	u.newChat()
+	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
+	u.sidebar.open(0) // not pumped: still being read
+	u.settings.Answer.Temperature = 0.7
+	h.pump("the chat open", func() bool { return c.session.ID() == first && !c.opening.Visible() })
+	if got := c.session.AnswerOptions().Temperature; got != 0.7 {
+		t.Errorf("the opened chat answers at temperature %v, want the settings' 0.7", got)
+	}
+}

@@ -511,6 +511,9 @@ func (s *sidebar) open(id widget.ListItemID) {
 			if u.engine != eng {
 				sess.SetEngine(u.engine) // the model changed while it was read
 			}
+			if now := u.settings.Answer.Options(); now != answer {
+				sess.SetAnswerOptions(now) // the settings were saved while it was read
+			}
 			u.chat.openSession(sess)
 			u.ShowChat()
 			// Selecting Chat before the chat was read marked the one open then.

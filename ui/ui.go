@@ -106,8 +106,10 @@ type UI struct {
 	checks int
 
 	sidebar *sidebar
-	// side holds the sidebar, which View > Hide sidebar (sidebarItem) hides.
+	// side holds the sidebar, which View > Hide sidebar (sidebarItem) hides; body lays it
+	// out beside the views.
 	side        fyne.CanvasObject
+	body        *fyne.Container
 	sidebarItem *fyne.MenuItem
 	chat        *chatView
 	create      *canvasView
@@ -219,7 +221,8 @@ func New(a fyne.App, opts Options) (*UI, error) {
 
 	sideBg := newThemedRect(colorNameSidebar, 0)
 	u.side = container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
-	u.win.SetContent(container.NewStack(border(nil, nil, u.side, nil, u.main), u.tips.layer))
+	u.body = border(nil, nil, u.side, nil, u.main)
+	u.win.SetContent(container.NewStack(u.body, u.tips.layer))
 	u.win.Resize(startSize(u.settings.Window))
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
@@ -991,7 +994,10 @@ func (u *UI) showSidebar(shown bool) {
 		u.sidebarItem.Label = "Show sidebar"
 		u.focusCurrent() // the history list may have had the focus
 	}
-	u.win.Content().Refresh() // the layout gives the sidebar's room to the views, or takes it back
+	// The sidebar's room goes to the views, or back: a layout of the window's body, whose
+	// views lay themselves out again as they are resized (a refresh of the whole window
+	// redrew every message of a long chat, a second's work).
+	u.body.Layout.Layout(u.body.Objects, u.body.Size())
 	if m := u.win.MainMenu(); m != nil {
 		m.Refresh()
 	}

@@ -27,8 +27,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -126,10 +128,18 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			return err
 		}
 	}
-	// The images' headers are read before the model: a missing or unreadable one is told
-	// at once, not after a load of a minute. Their pixels, a quarter of a gigabyte for a
-	// large photo, are read one at a time after it.
-	for _, path := range images {
+	// The images are read before the model, so that a missing or unreadable one is told at
+	// once, not after a load of a minute: a file's header only (its pixels, a quarter of a
+	// gigabyte for a large photo, are read one at a time after the load), what cannot be
+	// read twice (a pipe, /dev/stdin) whole.
+	early := make([]*image.NRGBA, len(images))
+	for i, path := range images {
+		if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+			if early[i], err = imageproc.DecodeFile(path, imageproc.DecodeOptions{}); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := imageproc.CheckFile(path, imageproc.DecodeOptions{}); err != nil {
 			return err
 		}
@@ -141,7 +151,16 @@ func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	defer m.Close()
 	imgs := make([]*model.Image, len(images))
 	for i, path := range images {
-		if imgs[i], err = m.ReadImage(path); err != nil {
+		if early[i] != nil {
+			imgs[i], err = m.PrepareImage(early[i])
+			early[i] = nil
+		} else {
+			imgs[i], err = m.ReadImage(path)
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				err = fmt.Errorf("%s: %w", path, err)
+			}
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -347,5 +348,29 @@ func TestUnderstandGreedyIgnoresSamplingFlags(t *testing.T) {
 	}
 	if strings.TrimSuffix(out.String(), "\n") != g.Understanding.GreedyText {
 		t.Errorf("answer %q, want the greedy %q", out.String(), g.Understanding.GreedyText)
+	}
+}
+
+// An image from a pipe (/dev/stdin, a process substitution), which cannot be opened twice,
+// is read whole before the model and answered about as the file is.
+func TestUnderstandImageFromPipe(t *testing.T) {
+	args, g := tinyAArgs(t)
+	data, err := os.ReadFile(args[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() { w.Write(data); w.Close() }()
+	args[3] = fmt.Sprintf("/dev/fd/%d", r.Fd())
+	var out, errOut bytes.Buffer
+	if err := runUnderstand(context.Background(), args, nil, &out, &errOut); err != nil {
+		t.Fatalf("understand with the image from a pipe: %v", err)
+	}
+	if got := strings.TrimSuffix(out.String(), "\n"); got != g.Understanding.GreedyText {
+		t.Errorf("answer %q, want %q", got, g.Understanding.GreedyText)
 	}
 }
