@@ -132,6 +132,8 @@ func notImage(f *os.File, name string) error {
 	switch {
 	case kind == "":
 		return fmt.Errorf("%s is %w: Janus reads PNG, JPEG, GIF, WebP and BMP", name, ErrNotImage)
+	case kind == imageproc.KindEmpty:
+		return notImageError(name + " is an empty file")
 	case strings.HasSuffix(kind, " document"):
 		return notImageError(name + " is " + kind + ", not a picture: take a screenshot of the page and drop that")
 	case strings.HasSuffix(kind, " photo"):

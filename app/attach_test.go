@@ -104,7 +104,7 @@ func TestCheckImageFile(t *testing.T) {
 		{path: jpgPath, w: 33, h: 21},
 		{path: misnamed, w: 33, h: 21},
 		{path: text, is: app.ErrNotImage, contains: "notes.png is not an image"},
-		{path: empty, is: app.ErrNotImage, contains: "empty.png"},
+		{path: empty, is: app.ErrNotImage, contains: "empty.png is an empty file"},
 		{path: folder, is: app.ErrNotImage, contains: "holiday.png is a folder"},
 		// Kinds taken for pictures say what they are and what to do.
 		{path: heic, is: app.ErrNotImage, contains: "IMG_0042.HEIC is a HEIC photo, which Janus cannot read: save it as JPEG first"},

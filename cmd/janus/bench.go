@@ -287,10 +287,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if o.modelDir != "" {
-		o.modelName = filepath.Base(filepath.Clean(o.modelDir))
+		o.modelName = modelName(o.modelDir)
 		if o.modelDir, err = resolveModel(o.modelDir); err != nil {
 			return err
 		}
+	}
+	// A config that cannot be read is told before the bandwidth test's seconds.
+	if _, _, err := benchConfig(o); err != nil {
+		return err
 	}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "[janus bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))

@@ -420,3 +420,13 @@ func TestBenchMedian(t *testing.T) {
 		}
 	}
 }
+
+// A config that cannot be read is told before anything runs (the bandwidth test would
+// print its lines and take its seconds first).
+func TestBenchMissingConfigFirst(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := runBench(context.Background(), []string{"--config", filepath.Join(t.TempDir(), "none.json")}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--config:") || stderr.Len() != 0 {
+		t.Errorf("bench with a missing config = %v, stderr %q", err, stderr.String())
+	}
+}

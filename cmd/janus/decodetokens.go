@@ -30,12 +30,12 @@ import (
 )
 
 // runDecodeTokens implements the decode-tokens subcommand.
-func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runDecodeTokens(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("decode-tokens", stderr, "janus decode-tokens --model DIR|NAME --tokens FILE --out PATH [flags]",
 		"Decode image token grids with the model's VQ decoder and write PNG files.")
 	var mf modelFlags
 	mf.register(fs)
-	tokensPath := fs.String("tokens", "", "JSON file of image token ids (one grid, a list of grids, or generate --json output)")
+	tokensPath := fs.String("tokens", "", "JSON file of image token ids (one grid, a list of grids, or generate --json output; - reads standard input)")
 	out := fs.String("out", "", "output file, folder, or pattern with %d for several grids")
 	force := fs.Bool("force", false, "overwrite existing files")
 	if err := parseArgs(fs, args, ""); err != nil {
@@ -50,7 +50,13 @@ func runDecodeTokens(ctx context.Context, args []string, stdout, stderr io.Write
 	if *out == "" {
 		return errors.New("missing --out PATH")
 	}
-	raw, err := os.ReadFile(*tokensPath)
+	var raw []byte
+	var err error
+	if *tokensPath == "-" {
+		raw, err = io.ReadAll(stdin) // generate --json | janus decode-tokens --tokens -
+	} else {
+		raw, err = os.ReadFile(*tokensPath)
+	}
 	if err != nil {
 		return fmt.Errorf("read tokens: %w", err)
 	}

@@ -87,7 +87,7 @@ func TestDecodeTokensErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := runDecodeTokens(context.Background(), append(tt.args, "--threads", "1"), &out, &errOut)
+			err := runDecodeTokens(context.Background(), append(tt.args, "--threads", "1"), nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("decode-tokens = %v, want an error containing %q", err, tt.want)
 			}
@@ -145,7 +145,7 @@ func TestDecodeTokensMany(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
 	if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", write(grids),
-		"--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, &out, &errOut); err != nil {
+		"--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, nil, &out, &errOut); err != nil {
 		t.Fatalf("decode-tokens: %v\n%s", err, errOut.String())
 	}
 	lines := strings.Fields(out.String())
@@ -170,7 +170,7 @@ func TestDecodeTokensMany(t *testing.T) {
 	bad := append(slices.Clone(grids), []int32{1, 2, 3})
 	dir = t.TempDir()
 	err = runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", write(bad),
-		"--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, &out, &errOut)
+		"--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, nil, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "grid 40 has 3 tokens") {
 		t.Fatalf("decode-tokens with a short last grid = %v", err)
 	}
@@ -208,7 +208,7 @@ func TestDecodeTokensStopped(t *testing.T) {
 	defer cancel()
 	out := &cancelOnWrite{cancel: cancel}
 	var errOut bytes.Buffer
-	err = runDecodeTokens(ctx, []string{"--model", fx.dir, "--tokens", tokens, "--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, out, &errOut)
+	err = runDecodeTokens(ctx, []string{"--model", fx.dir, "--tokens", tokens, "--out", filepath.Join(dir, "g%d.png"), "--threads", "1"}, nil, out, &errOut)
 	if !errors.Is(err, context.Canceled) || !errors.As(err, new(stopSaid)) {
 		t.Fatalf("decode-tokens stopped = %v", err)
 	}

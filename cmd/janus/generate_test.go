@@ -147,11 +147,15 @@ func TestGenerateSeveral(t *testing.T) {
 	}
 
 	// decode-tokens on the JSON output gives the same pictures
-	tokFile := writeResult(t, res)
+	// generate --json | janus decode-tokens --tokens -
+	tokJSON, err := os.ReadFile(writeResult(t, res))
+	if err != nil {
+		t.Fatal(err)
+	}
 	decDir := t.TempDir()
 	var out, errOut bytes.Buffer
-	if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", tokFile,
-		"--out", filepath.Join(decDir, "d%d.png"), "--threads", "1"}, &out, &errOut); err != nil {
+	if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", "-",
+		"--out", filepath.Join(decDir, "d%d.png"), "--threads", "1"}, bytes.NewReader(tokJSON), &out, &errOut); err != nil {
 		t.Fatalf("decode-tokens: %v\n%s", err, errOut.String())
 	}
 	for i := range 2 {
@@ -181,7 +185,7 @@ func TestDecodeTokensPrecision(t *testing.T) {
 		out := filepath.Join(t.TempDir(), precision+".png")
 		var stdout, errOut bytes.Buffer
 		if err := runDecodeTokens(context.Background(), []string{"--model", fx.dir, "--tokens", tokFile,
-			"--out", out, "--threads", "2", "--precision", precision}, &stdout, &errOut); err != nil {
+			"--out", out, "--threads", "2", "--precision", precision}, nil, &stdout, &errOut); err != nil {
 			t.Fatalf("decode-tokens --precision %s: %v\n%s", precision, err, errOut.String())
 		}
 		return decodePNG(t, out)

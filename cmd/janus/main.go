@@ -52,9 +52,7 @@ func commands() []command {
 			return runBench(ctx, args, stdout, stderr)
 		}},
 		{"serve", "serve the model over a local OpenAI-compatible API", runServe},
-		{"decode-tokens", "decode a grid of image token ids to PNG with the VQ decoder", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-			return runDecodeTokens(ctx, args, stdout, stderr)
-		}},
+		{"decode-tokens", "decode a grid of image token ids to PNG with the VQ decoder", runDecodeTokens},
 	}
 }
 

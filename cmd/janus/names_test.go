@@ -43,7 +43,7 @@ func TestEveryCommandTakesAModelName(t *testing.T) {
 			[]string{"--model", "tiny-pro", "--prompt", "hi", "--max-new-tokens", "1", "--json"}, "", `"finish_reason"`},
 		{"generate", func(a []string, in io.Reader, o, e io.Writer) error { return runGenerate(ctx, a, in, o, e) },
 			[]string{"--model", "tiny-pro", "--prompt", "hi", "--seed", "1", "--out", filepath.Join(out, "g.png")}, "", "g.png"},
-		{"decode-tokens", func(a []string, _ io.Reader, o, e io.Writer) error { return runDecodeTokens(ctx, a, o, e) },
+		{"decode-tokens", func(a []string, _ io.Reader, o, e io.Writer) error { return runDecodeTokens(ctx, a, nil, o, e) },
 			[]string{"--model", "tiny-pro", "--tokens", grid, "--out", filepath.Join(out, "d.png")}, "", "d.png"},
 	}
 	for _, tc := range tests {

@@ -50,7 +50,7 @@ func TestOutputFolderNotWritable(t *testing.T) {
 			[]string{"--model", missingModel, "--prompt", "a cat", "--out", filepath.Join(dir, "cat.png"), "--json"}},
 		{"generate several", func(a []string, o, e *bytes.Buffer) error { return runGenerate(context.Background(), a, nil, o, e) },
 			[]string{"--model", missingModel, "--prompt", "a cat", "--n", "2", "--out", filepath.Join(dir, "cat-%d.png")}},
-		{"decode-tokens", func(a []string, o, e *bytes.Buffer) error { return runDecodeTokens(context.Background(), a, o, e) },
+		{"decode-tokens", func(a []string, o, e *bytes.Buffer) error { return runDecodeTokens(context.Background(), a, nil, o, e) },
 			[]string{"--model", missingModel, "--tokens", grid, "--out", filepath.Join(dir, "d.png")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestStaleTempsRemoved(t *testing.T) {
 			if cmd == "generate" {
 				err = runGenerate(context.Background(), []string{"--model", missingModel, "--prompt", "a cat", "--out", dir}, nil, &stdout, &stderr)
 			} else {
-				err = runDecodeTokens(context.Background(), []string{"--model", missingModel, "--tokens", grid, "--out", dir}, &stdout, &stderr)
+				err = runDecodeTokens(context.Background(), []string{"--model", missingModel, "--tokens", grid, "--out", dir}, nil, &stdout, &stderr)
 			}
 			if err == nil {
 				t.Fatal("ran without a model")

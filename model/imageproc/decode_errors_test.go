@@ -50,7 +50,7 @@ func TestDecodeErrors(t *testing.T) {
 		wantErr error  // checked with errors.Is when set
 		wantMsg string // a substring of the message
 	}{
-		{"empty", nil, DecodeOptions{}, ErrUnknownFormat, "unknown image format"},
+		{"empty", nil, DecodeOptions{}, ErrUnknownFormat, "the file is empty"},
 		{"text", []byte("hello, this is not an image"), DecodeOptions{}, ErrUnknownFormat, ""},
 		// Kinds people take for pictures are named, so that the message says what to do.
 		{"heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), DecodeOptions{}, ErrUnknownFormat, "a HEIC photo"},

@@ -10,18 +10,26 @@ type UnsupportedError struct {
 }
 
 func (e *UnsupportedError) Error() string {
+	if e.Kind == KindEmpty {
+		return "the file is empty"
+	}
 	return e.Kind + ", which cannot be read (supported: PNG, JPEG, GIF, WebP, BMP)"
 }
+
+// KindEmpty is what UnsupportedKind calls no bytes at all.
+const KindEmpty = "an empty file"
 
 func (e *UnsupportedError) Unwrap() error { return ErrUnknownFormat }
 
 // UnsupportedKind names the kind of file head (a file's first bytes; 1 KB is enough) begins
 // when it is one people take for a picture that Decode does not read, with its article ("a
-// HEIC photo"), else "": the names of photos end in "photo", of documents that are no
-// picture at all (PDF) in "document". It tells by the content, as Decode does, so that a
+// HEIC photo"), KindEmpty for no bytes, else "": the names of photos end in "photo", of
+// documents that are no picture at all (PDF) in "document". It tells by the content, as Decode does, so that a
 // message can say what the file is rather than that it is no image.
 func UnsupportedKind(head []byte) string {
 	switch {
+	case len(head) == 0:
+		return KindEmpty
 	case len(head) >= 12 && string(head[4:8]) == "ftyp":
 		// ISO base media files: the major brand says which.
 		switch string(head[8:12]) {
