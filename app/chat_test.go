@@ -835,3 +835,72 @@ func TestChatRetry(t *testing.T) {
 		t.Errorf("Retry without an engine: %v", err)
 	}
 }
+
+// Edit replaces the last question and its answer and answers it on a conversation without
+// them; one that fails or is stopped before its first word puts the turn back, saved so.
+func TestChatEdit(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	if _, err := s.Edit("x", nil, app.ChatCallbacks{}); err == nil {
+		t.Error("Edit of a chat without an answer was accepted")
+	}
+	send(t, s, "first")
+	send(t, s, "second")
+	img := writePNG(t, t.TempDir(), "a.png", 8, 8)
+	eng.Words = strings.Fields("Edited answer.")
+	r := answered(t, func(cb app.ChatCallbacks) (*app.Job, error) { return s.Edit("second, better", []string{img}, cb) })
+	if r.done.State != app.StateDone || r.done.Text != "Edited answer." {
+		t.Fatalf("the edited question's answer %+v", *r.done)
+	}
+	msgs := s.Messages()
+	if len(msgs) != 4 || msgs[2].Text != "second, better" || len(msgs[2].Images) != 1 || msgs[3].Text != "Edited answer." {
+		t.Fatalf("messages after Edit: %+v", msgs)
+	}
+	h, q := eng.Histories(), eng.Questions()
+	if last := h[len(h)-1]; len(last) != 2 || last[0].Text != "first" || q[len(q)-1].Text != "second, better" {
+		t.Errorf("the edit's conversation %+v, question %+v", last, q[len(q)-1])
+	}
+	if rec, err := store.LoadChat(s.ID()); err != nil || len(rec.Messages) != 4 || rec.Messages[2].Text != "second, better" ||
+		store.ImagePath(rec.Messages[2].Images[0]) == "" {
+		t.Fatalf("saved after Edit: %v %+v", err, rec)
+	}
+	kept := s.Messages()[2:]
+
+	// Failing before its first word: the turn is put back, in the file too.
+	eng.ContextLimit = 3
+	r = answered(t, func(cb app.ChatCallbacks) (*app.Job, error) { return s.Edit("third", nil, cb) })
+	if r.done.Text != kept[1].Text || !strings.Contains(r.done.Error, "Could not answer the edited question. ") {
+		t.Errorf("a failed edit ended with %+v", *r.done)
+	}
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range [][]app.ChatMessage{s.Messages()[2:], rec.Messages[2:]} {
+		if len(m) != 2 || m[0].Text != kept[0].Text || len(m[0].Images) != 1 || m[1].Text != kept[1].Text || m[1].Error != "" {
+			t.Errorf("after a failed edit (%s): %+v", []string{"memory", "file"}[i], m)
+		}
+	}
+
+	// Stopped before its first word: put back as well.
+	eng.ContextLimit, eng.Delay = 0, time.Hour
+	r = newRecorder()
+	j, err := s.Edit("fourth", nil, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	j.Wait()
+	if m := s.Messages(); len(m) != 4 || m[2].Text != kept[0].Text || r.done.Text != kept[1].Text || r.done.Error != "" {
+		t.Errorf("a stopped edit left %+v, OnDone %+v", m, r.done)
+	}
+
+	// The next question's conversation holds the turn put back.
+	eng.Delay = 0
+	send(t, s, "fifth")
+	h = eng.Histories()
+	if last := h[len(h)-1]; len(last) != 4 || last[2].Text != kept[0].Text || last[3].Text != kept[1].Text {
+		t.Errorf("the conversation after the turn was put back: %+v", last)
+	}
+}
