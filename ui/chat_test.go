@@ -1337,3 +1337,60 @@ func TestChatOpenedTakesNewSettings(t *testing.T) {
 		t.Errorf("the opened chat answers at temperature %v, want the settings' 0.7", got)
 	}
 }
+
+// Edit under the last question puts it into the empty composer; Send replaces it and its
+// answer, Esc or Cancel leaves the chat as it is, and an edit whose answer ends without a
+// word comes back into the composer, still an edit, the chat as it was.
+func TestChatEdit(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.ask("first")
+	h.ask("second")
+	if c.msgs[0].editRow.Visible() || !c.msgs[2].editRow.Visible() {
+		t.Fatalf("Edit shown under the first question %v, the last %v", c.msgs[0].editRow.Visible(), c.msgs[2].editRow.Visible())
+	}
+
+	// What is being written is not overwritten.
+	test.Type(c.entry, "a draft")
+	test.Tap(c.msgs[2].editB)
+	if c.editing != nil || c.entry.Text != "a draft" || !strings.Contains(c.notice.Text, "Send or clear") {
+		t.Fatalf("Edit over a draft: editing %v, composer %q, notice %q", c.editing != nil, c.entry.Text, c.notice.Text)
+	}
+	c.entry.SetText("")
+
+	test.Tap(c.msgs[2].editB)
+	if c.editing == nil || c.entry.Text != "second" || !c.editBar.Visible() || c.msgs[3].retryB.Visible() || c.msgs[2].editRow.Visible() {
+		t.Fatalf("editing %v, composer %q, bar %v, Try again %v, Edit %v", c.editing != nil, c.entry.Text, c.editBar.Visible(),
+			c.msgs[3].retryB.Visible(), c.msgs[2].editRow.Visible())
+	}
+	c.entry.onEscape()
+	if c.editing != nil || c.entry.Text != "" || c.editBar.Visible() || !c.msgs[2].editRow.Visible() {
+		t.Fatalf("after Esc: editing %v, composer %q, bar %v", c.editing != nil, c.entry.Text, c.editBar.Visible())
+	}
+
+	test.Tap(c.msgs[2].editB)
+	c.entry.SetText("second, better")
+	eng.Words = strings.Fields("Edited answer.")
+	c.send()
+	h.waitAnswers(3)
+	if len(c.msgs) != 4 || c.msgs[2].shown() != "second, better" || c.msgs[3].shown() != "Edited answer." || c.editing != nil || c.editBar.Visible() {
+		t.Fatalf("after the edit: %d messages, %q, %q, editing %v", len(c.msgs), c.msgs[2].shown(), c.msgs[3].shown(), c.editing != nil)
+	}
+
+	eng.ContextLimit = 3
+	test.Tap(c.msgs[2].editB)
+	c.entry.SetText("third")
+	c.send()
+	h.waitAnswers(4)
+	h.pump("the edit given back", func() bool { return c.entry.Text == "third" })
+	if c.editing == nil || !c.editBar.Visible() || !strings.Contains(c.notice.Text, "Could not answer the edited question") ||
+		c.msgs[2].shown() != "second, better" || c.msgs[3].shown() != "Edited answer." || strings.Contains(c.msgs[3].footer.Text, "Could not") {
+		t.Errorf("a failed edit: editing %v, notice %q, chat %q / %q, footer %q", c.editing != nil, c.notice.Text,
+			c.msgs[2].shown(), c.msgs[3].shown(), c.msgs[3].footer.Text)
+	}
+	test.Tap(c.editBar.Objects[1].(*escButton)) // Cancel
+	if c.editing != nil || c.entry.Text != "" {
+		t.Errorf("after Cancel: editing %v, composer %q", c.editing != nil, c.entry.Text)
+	}
+}
