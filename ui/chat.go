@@ -50,10 +50,6 @@ type chatView struct {
 	afterSent func()
 	// withdrawing is set while a refused question is being taken back out of the chat.
 	withdrawing bool
-	// editing is set while the composer holds the last question to change (Edit), which
-	// Send then replaces; editBar says so above the composer, with Cancel.
-	editing *editState
-	editBar *fyne.Container
 	// pendingSends counts the sends whose Send has not returned (guarded by jobsMu);
 	// sendDone is signalled when one returns.
 	pendingSends int
@@ -167,11 +163,7 @@ type messageView struct {
 	// footer adds while the message is the last (sameAnswerNote).
 	retryB *escButton
 	note   string
-	// editB puts a question back into the composer to change and send again (editRow holds
-	// it under the bubble); only the last question shows it.
-	editB   *escButton
-	editRow *fyne.Container
-	images  *fyne.Container
+	images *fyne.Container
 	// digests are the shown images' SHA-256s, so that a refill keeps their thumbnails.
 	digests []string
 	obj     fyne.CanvasObject
@@ -202,13 +194,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.onPasteFiles = c.attach
 	c.entry.onPastePicture = c.pastePicture
 	c.entry.onPage = c.page
-	c.entry.onEscape = func() {
-		if c.editing != nil && !c.session.Busy() {
-			c.cancelEdit()
-			return
-		}
-		c.stop()
-	}
+	c.entry.onEscape = c.stop
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = c.u.newButton("Send", theme.MailSendIcon(), c.sendOrStop)
 	c.sendB.Importance = widget.HighImportance
@@ -231,12 +217,7 @@ func newChatView(u *UI) *chatView {
 		container.New(atBottom{}, container.New(fixedWidth{sendW}, c.sendB)), c.entry)
 	// The lines that come and go (a notice, the model's loading) go above the entry, as the
 	// chips do: under it, each moved the entry up under the pointer about to click it.
-	editNote := widget.NewLabel("Editing your last question: Send replaces it and its answer")
-	editNote.Importance = widget.MediumImportance
-	editNote.Wrapping = fyne.TextWrapWord
-	c.editBar = container.NewBorder(nil, nil, nil, c.u.newButton("Cancel", theme.CancelIcon(), c.cancelEdit), editNote)
-	c.editBar.Hide()
-	composer := container.NewVBox(c.editBar, c.notice, c.status, c.chips, row)
+	composer := container.NewVBox(c.notice, c.status, c.chips, row)
 	// The composer takes the messages' column, with their two paddings (the list's and a
 	// message's): its edges are theirs at every width.
 	c.content = container.NewBorder(nil,
@@ -311,10 +292,6 @@ func (c *chatView) leave() {
 // files or send is not kept.
 func (c *chatView) shown() {
 	c.job = nil
-	if c.editing != nil { // what the composer held, the edited question, stays as a draft
-		c.editing = nil
-		c.editBar.Hide()
-	}
 	// The composer holds the draft from here (leave files it again): a copy left in drafts
 	// would come back after it was edited and sent (a new chat's, in the next new chat).
 	d := c.drafts[c.session.ID()]
@@ -527,18 +504,13 @@ func (c *chatView) send() {
 	// A reply of a chat the window has left since (New chat, the history) updates nothing
 	// on screen, but still lands in the history.
 	session := c.session
-	editing := c.editing
 	cb := c.replyCallbacks(session, func(i int, m app.ChatMessage) {
-		giveBack := func() { c.giveBack(session, i-1, m, text, files) }
-		if editing != nil {
-			giveBack = func() { c.giveBackEdit(editing, m, text, files) }
-		}
 		if c.sending {
 			// The answer ended before sent cleared the composer of its question: given
 			// back now, the question would be cleared after.
-			c.afterSent = giveBack
+			c.afterSent = func() { c.giveBack(session, i-1, m, text, files) }
 		} else {
-			giveBack()
+			c.giveBack(session, i-1, m, text, files)
 		}
 	})
 	c.sending = true
@@ -551,11 +523,7 @@ func (c *chatView) send() {
 		// across Send, and runningReplies waits for pending sends), so that a model being
 		// replaced is closed only after it, and shutdown waits for it.
 		c.jobsMu.Lock()
-		ask := session.Send
-		if editing != nil {
-			ask = session.Edit
-		}
-		job, err := ask(text, paths, cb)
+		job, err := session.Send(text, paths, cb)
 		if err == nil {
 			c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
 			c.jobs = append(c.jobs, job)
@@ -656,88 +624,6 @@ func (c *chatView) retry() {
 	c.u.workChanged()
 }
 
-// editState is an edit of the last question under way: answer is the answer it replaces,
-// which comes back (the same message) when the edited question's answer ends without a word.
-type editState struct{ answer app.ChatMessage }
-
-// startEdit puts the last question, text and pictures, into the empty composer to change;
-// Send then replaces it and its answer (ChatSession.Edit), Cancel or Esc leaves the chat as
-// it is. What is being written in the composer is never overwritten: it must be sent or
-// cleared first.
-func (c *chatView) startEdit() {
-	if !c.ready || c.sending || c.editing != nil || !c.session.Retryable() {
-		return
-	}
-	if strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
-		c.setNotice("Send or clear the question you are writing first, then edit")
-		return
-	}
-	msgs := c.session.Messages()
-	q, a := msgs[len(msgs)-2], msgs[len(msgs)-1]
-	c.editing = &editState{answer: a}
-	c.entry.putText(q.Text)
-	var files []attachment
-	for _, ref := range q.Images {
-		if p := c.session.ImagePath(ref); p != "" {
-			// The stored copy, named on its chip as it was attached (its file is named by
-			// its digest).
-			label := ref.Name
-			if label == "" {
-				label = fmt.Sprintf("Picture, %d×%d", ref.Width, ref.Height)
-			}
-			files = append(files, attachment{path: p, label: label})
-		}
-	}
-	if len(files) > 0 {
-		c.attachFiles(files)
-	}
-	c.setNotice("")
-	c.editBar.Show()
-	c.showRetry()
-	c.u.win.Canvas().Focus(c.entry)
-}
-
-// cancelEdit ends an edit without sending it: the composer is emptied, the chat unchanged.
-func (c *chatView) cancelEdit() {
-	if c.editing == nil {
-		return
-	}
-	c.endEdit()
-	c.entry.SetText("")
-	for _, a := range slices.Clone(c.attached) {
-		c.removeChip(a.path) // the question's own pictures: the chat still holds them
-	}
-	c.u.win.Canvas().Focus(c.entry)
-}
-
-// endEdit leaves editing mode, the composer as it is.
-func (c *chatView) endEdit() {
-	c.editing = nil
-	c.editBar.Hide()
-	c.showRetry()
-}
-
-// giveBackEdit puts an edited question whose answer ended without a word (the chat put the
-// turn it replaced back) into the composer again, still an edit, with why under it: the
-// edit is not lost. m is the answer the chat ends in.
-func (c *chatView) giveBackEdit(e *editState, m app.ChatMessage, text string, files []attachment) {
-	if !m.Time.Equal(e.answer.Time) || c.editing != nil || strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
-		return // answered, or the composer holds something else now
-	}
-	c.editing = e
-	c.entry.putText(text)
-	if len(files) > 0 {
-		c.attachFiles(files)
-	}
-	c.editBar.Show()
-	c.setNotice(m.Error) // here, where the edit is, not also under the answer
-	if n := len(c.msgs); n > 0 {
-		m.Error = ""
-		c.fill(c.msgs[n-1], m)
-	}
-	c.showRetry()
-}
-
 // sameAnswerNote is under an answer Try again wrote the same again, with the answer
 // temperature at 0.
 const sameAnswerNote = "The same answer again: at Answer temperature 0 (Settings) a model always gives its most likely answer"
@@ -801,9 +687,6 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 		return
 	}
 	c.job = job
-	if c.editing != nil {
-		c.endEdit()
-	}
 	if strings.TrimSpace(c.entry.Text) == text {
 		c.entry.SetText("")
 	}
@@ -975,11 +858,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			}
 			return max(w+6*theme.Padding(), row+2*theme.Padding())
 		}
-		v.editB = c.u.newButton("Edit", theme.DocumentCreateIcon(), c.startEdit)
-		v.editB.Importance = widget.LowImportance
-		v.editRow = container.NewHBox(layout.NewSpacer(), v.editB)
-		v.editRow.Hide()
-		v.obj = container.NewPadded(container.NewVBox(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card), v.editRow))
+		v.obj = container.NewPadded(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card))
 		if i > 0 {
 			// A turn stands apart from the one before: a question as near its previous
 			// answer as to its own ran the exchanges together.
@@ -1234,34 +1113,25 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 }
 
 // showRetry shows Try again under the last message when it is an answer that has ended
-// (ChatSession.Retryable; not while a refused question is being taken back, nor while the
-// question is being edited), and Edit under the question before it; each is enabled when a
-// question could be sent now.
+// (ChatSession.Retryable; not while a refused question is being taken back), and enables it
+// when a question could be sent now.
 func (c *chatView) showRetry() {
-	retryable := c.session != nil && c.session.Retryable() && !c.withdrawing && c.editing == nil
-	enable := c.ready && !c.sending
-	show := func(o fyne.CanvasObject, b *escButton, shown bool) {
-		if o.Visible() != shown {
-			if shown {
-				o.Show()
-			} else {
-				o.Hide()
-			}
-		}
-		if shown {
-			if enable {
-				b.Enable()
-			} else {
-				b.Disable()
-			}
-		}
-	}
+	retryable := c.session != nil && c.session.Retryable() && !c.withdrawing
 	for i, v := range c.msgs {
-		if v.retryB != nil {
-			show(v.retryB, v.retryB, retryable && i == len(c.msgs)-1)
+		if v.retryB == nil {
+			continue
 		}
-		if v.editRow != nil {
-			show(v.editRow, v.editB, retryable && i == len(c.msgs)-2)
+		hide := i != len(c.msgs)-1 || !retryable
+		if v.retryB.Hidden != hide {
+			v.retryB.Hidden = hide
+			v.retryB.Refresh()
+		}
+		if !hide {
+			if c.ready && !c.sending {
+				v.retryB.Enable()
+			} else {
+				v.retryB.Disable()
+			}
 		}
 	}
 }
