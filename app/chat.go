@@ -295,21 +295,6 @@ func (s *ChatSession) SetAnswerOptions(opts model.AnswerOptions) {
 // set, an image cannot be attached or stored, or the question is empty without images.
 // Send reads and writes files: call it off the UI goroutine.
 func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (*Job, error) {
-	return s.ask(text, imagePaths, cb, false)
-}
-
-// Edit replaces the last question, and its answer, with the question text and the images at
-// imagePaths, and answers it as Send does (the new turn is stored before Edit returns). An
-// answer that fails, is stopped or is empty before its first word puts the previous question
-// and answer back, saved so (OnDone gets the previous answer, with Error saying why unless it
-// was stopped): the window then gives the edited question back to its composer. It fails at
-// once, changing nothing, as Send does, and when the chat ends in no finished answer.
-func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (*Job, error) {
-	return s.ask(text, imagePaths, cb, true)
-}
-
-// ask is Send, or with replace Edit.
-func (s *ChatSession) ask(text string, imagePaths []string, cb ChatCallbacks, replace bool) (*Job, error) {
 	text = strings.TrimSpace(text)
 	if text == "" && len(imagePaths) == 0 {
 		return nil, errors.New("write a question or attach an image first")
@@ -332,18 +317,6 @@ func (s *ChatSession) ask(text string, imagePaths []string, cb ChatCallbacks, re
 	if s.engine == nil {
 		s.mu.Unlock()
 		return nil, errors.New("no model is loaded: choose one first")
-	}
-	var undo *turnUndo
-	if replace {
-		n := len(s.rec.Messages)
-		if n < 2 || !s.rec.Messages[n-1].Assistant || s.rec.Messages[n-1].State == StateStreaming {
-			s.mu.Unlock()
-			return nil, errors.New("there is no answered question to edit")
-		}
-		undo = &turnUndo{at: n - 2, msgs: slices.Clone(s.rec.Messages[n-2:]), written: true}
-		s.rec.Messages = slices.Clip(s.rec.Messages[:n-2])
-		// The conversation holds the turn replaced: rebuilt from the turns before it.
-		s.dropConversation()
 	}
 	// The job is held from here, so no other Send appends meanwhile and qi stays the
 	// question's index.
@@ -372,29 +345,15 @@ func (s *ChatSession) ask(text string, imagePaths []string, cb ChatCallbacks, re
 	// The images and the record that mentions them are written together, so that a Delete
 	// of another chat with the same picture cannot sweep them in between.
 	if err := s.saveWith(newImages, turn...); err != nil {
-		if undo != nil {
-			s.mu.Lock()
-			s.rec.Messages = append(s.rec.Messages[:undo.at], undo.msgs...)
-			s.mu.Unlock()
-		}
 		s.release(j)
 		// Ended, not started: Done closes (Idle waits on it), with the save's error.
 		j.run(func(context.Context, func(Progress)) error { return err }, nil, nil)
 		return nil, err
 	}
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
-		return s.reply(ctx, j, engine, opts, qi, undo, cb)
+		return s.reply(ctx, j, engine, opts, qi, nil, cb)
 	}, nil, func(error) { s.release(j) })
 	return j, nil
-}
-
-// turnUndo is what an answer that ends without a word puts back: msgs from index at, the
-// answer Retry replaces or the question and answer Edit does; written when the chat's file
-// was written without them (Edit's) and must be again.
-type turnUndo struct {
-	at      int
-	msgs    []ChatMessage
-	written bool
 }
 
 // Retry answers the last question again, in place of its answer, with the engine and
@@ -420,14 +379,14 @@ func (s *ChatSession) Retry(cb ChatCallbacks) (*Job, error) {
 	j := newJob(context.Background())
 	s.job, s.stopWhy, s.stopSaid = j, "", false
 	qi := n - 2
-	undo := &turnUndo{at: n - 1, msgs: []ChatMessage{s.rec.Messages[n-1]}}
+	previous := s.rec.Messages[n-1]
 	s.rec.Messages[n-1] = ChatMessage{Assistant: true, State: StateStreaming, Time: time.Now().UTC()}
 	// The conversation has the previous answer in it when that one was done: the model must
 	// see the question alone, so it is rebuilt from the turns before it.
 	s.dropConversation()
 	engine, opts := s.engine, s.opts
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
-		return s.reply(ctx, j, engine, opts, qi, undo, cb)
+		return s.reply(ctx, j, engine, opts, qi, &previous, cb)
 	}, nil, func(error) { s.release(j) })
 	return j, nil
 }
@@ -460,30 +419,20 @@ func (s *ChatSession) dropConversation() {
 	}
 }
 
-// restore puts back what u holds, the turn or answer of a Retry or Edit that ended without
-// a word, and returns the answer put back for OnDone, with why as its Error when it failed.
-// Retry's file still holds the answer (a streaming answer is saved once it has text; a
-// rename rewrites the file's own record), so it is not written again, which would move the
-// chat to the top of the history for nothing; Edit's was written with the new turn, and is
-// written again. The conversation, which has neither, is rebuilt at the next reply.
-func (s *ChatSession) restore(j *Job, u *turnUndo, why string) ChatMessage {
+// restore puts back answer ai's previous text, that of a retry that ended without a word.
+// The chat's file still holds it (a streaming answer is saved once it has text; a rename
+// rewrites the file's own record), so it is not written again, which would move the chat to
+// the top of the history for nothing. The conversation, which has neither answer, is rebuilt
+// at the next reply. The message returned is for OnDone: why is its Error, when the retry
+// failed.
+func (s *ChatSession) restore(j *Job, ai int, previous ChatMessage, why string) ChatMessage {
 	s.mu.Lock()
-	copy(s.rec.Messages[u.at:], u.msgs)
+	s.rec.Messages[ai] = previous
 	s.dropConversation()
 	s.mu.Unlock()
-	msg := u.msgs[len(u.msgs)-1]
+	msg := previous
 	if why != "" {
-		what := "answer again"
-		if len(u.msgs) == 2 {
-			what = "answer the edited question"
-		}
-		msg.Error = "Could not " + what + ". " + asSentence(why)
-	}
-	if u.written {
-		if err := s.save(); err != nil {
-			slog.Error("save the chat put back", "chat", s.ID(), "err", err)
-			msg.Error = joinLines(fmt.Errorf("%s (and the chat put back was not saved: %s)", msg.Error, WriteProblem(err)))
-		}
+		msg.Error = "Could not answer again. " + asSentence(why)
 	}
 	s.release(j)
 	return msg
@@ -491,19 +440,19 @@ func (s *ChatSession) restore(j *Job, u *turnUndo, why string) ChatMessage {
 
 // reply runs on the job's goroutine: it prepares the question's images (Send stored them), (re)builds
 // the conversation when needed, streams the answer into message qi+1, and saves the chat.
-// undo is what a Retry or Edit replaced (nil for Send's), put back when this answer ends
+// previous is the answer a Retry replaces (nil for Send's), put back when this one ends
 // before its first word.
 //
 // The session stops being Busy before OnDone is called, so that the window can send the
 // next question from it.
-func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, undo *turnUndo, cb ChatCallbacks) (err error) {
+func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, previous *ChatMessage, cb ChatCallbacks) (err error) {
 	ai := qi + 1
 	stopSaving := func() {}
-	// wroteNothing reports whether the answer of a Retry or Edit has no word yet.
+	// wroteNothing reports whether the retried answer has no word yet.
 	wroteNothing := func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return undo != nil && s.rec.Messages[ai].Text == ""
+		return previous != nil && s.rec.Messages[ai].Text == ""
 	}
 	// failure words err for the person reading the chat.
 	failure := func(err error) string {
@@ -516,7 +465,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	}
 	fail := func(err error) error {
 		if wroteNothing() {
-			msg := s.restore(j, undo, failure(err))
+			msg := s.restore(j, ai, *previous, failure(err))
 			if cb.OnDone != nil {
 				cb.OnDone(ai, msg)
 			}
@@ -597,7 +546,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		if stopped {
 			why = ""
 		}
-		msg := s.restore(j, undo, why)
+		msg := s.restore(j, ai, *previous, why)
 		if cb.OnDone != nil {
 			cb.OnDone(ai, msg)
 		}
