@@ -362,8 +362,8 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 // word the chat's file keeps the previous answer, and a retry that fails, is stopped or
 // gives an empty answer before then puts the previous answer back (OnDone gets it, with
 // Error saying why unless it was stopped), so that nothing is lost to a retry that wrote
-// nothing. It fails at once, changing
-// nothing, when a reply is running, no engine is set, or the chat ends in no answer.
+// nothing. It fails at once, changing nothing, when a reply is running, no engine is set,
+// or the chat ends in no answer.
 func (s *ChatSession) Retry(cb ChatCallbacks) (*Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
