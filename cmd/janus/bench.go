@@ -292,9 +292,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	// A config that cannot be read is told before the bandwidth test's seconds.
-	if _, _, err := benchConfig(o); err != nil {
-		return err
+	// A --config that cannot be read is told before the bandwidth test's seconds.
+	if o.configPath != "" {
+		if _, _, err := benchConfig(o); err != nil {
+			return err
+		}
 	}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "[janus bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
