@@ -230,6 +230,9 @@ func (u *UI) showServeStatus() {
 		// the switch is turned off or the server starts.
 		short, _ := serveProblem(u.serveErr)
 		u.sidebar.showServing("API off: "+short, widget.DangerImportance)
+		if u.side != nil && !u.side.Visible() {
+			u.showSidebar(true) // the line is the sidebar's: a hidden one would keep it out of sight
+		}
 	case u.settings.Serve.Enabled && u.engine == nil:
 		// A model loading, or none come (a load failed or was cancelled): the setting is
 		// on, and nothing answers with a model.

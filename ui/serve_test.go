@@ -433,3 +433,25 @@ func storeServing(t *testing.T, port int) string {
 	}
 	return store
 }
+
+// A sidebar hidden when the window last closed is shown when the API cannot start: its line
+// says why, and would be out of sight.
+func TestServeFailureShowsSidebar(t *testing.T) {
+	store, _ := servingOnBusyPort(t)
+	st, err := app.OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := st.LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HideSidebar = true
+	if err := st.SaveSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = store })
+	if u := h.u; u.serveErr == nil || !u.side.Visible() || u.sidebarItem.Label != "Hide sidebar" {
+		t.Errorf("API off at start: error %v, sidebar shown %v, menu %q", u.serveErr, u.side.Visible(), u.sidebarItem.Label)
+	}
+}
