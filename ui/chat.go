@@ -525,8 +525,7 @@ func (c *chatView) send() {
 		c.jobsMu.Lock()
 		job, err := session.Send(text, paths, cb)
 		if err == nil {
-			c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
-			c.jobs = append(c.jobs, job)
+			c.keepJob(job)
 		}
 		c.pendingSends--
 		c.sendDone.Broadcast()
@@ -607,8 +606,7 @@ func (c *chatView) retry() {
 		}
 	}))
 	if err == nil {
-		c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
-		c.jobs = append(c.jobs, job)
+		c.keepJob(job)
 	}
 	c.jobsMu.Unlock()
 	if err != nil {
@@ -705,6 +703,13 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 	if after != nil {
 		after()
 	}
+}
+
+// keepJob records a reply that started among the running ones, dropping those that ended;
+// jobsMu is held.
+func (c *chatView) keepJob(j *app.Job) {
+	c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
+	c.jobs = append(c.jobs, j)
 }
 
 // runningReplies are the replies not yet known to be finished, including those whose Send

@@ -107,9 +107,11 @@ func benchStageOrder() []string {
 // benchOptions are the checked flags.
 type benchOptions struct {
 	preset, configPath, modelDir string
-	modelName                    string // what --model called the model (modelDir is its folder)
-	cpuProfile                   string // --cpuprofile's file, "" for none
-	memProfile                   string // --memprofile's file, "" for none
+	modelName                    string         // what --model called the model (modelDir is its folder)
+	cfg                          *config.Config // the preset's or --config's (random weights), read by runBench
+	cfgName                      string         // the preset's or config folder's name
+	cpuProfile                   string         // --cpuprofile's file, "" for none
+	memProfile                   string         // --memprofile's file, "" for none
 	stages                       map[string]bool
 	repeat, threads              int
 	parallel                     []int
@@ -292,9 +294,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	// A --config that cannot be read is told before the bandwidth test's seconds.
-	if o.configPath != "" {
-		if _, _, err := benchConfig(o); err != nil {
+	// The random weights' config is read once, before the bandwidth test's seconds: a
+	// --config that cannot be read is told at once.
+	if o.modelDir == "" {
+		if o.cfg, o.cfgName, err = benchConfig(o); err != nil {
 			return err
 		}
 	}
@@ -617,12 +620,8 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 		res.Source = "checkpoint"
 		res.Preset = o.modelName
 	} else {
-		var name string
-		var cfg *config.Config
-		if cfg, name, err = benchConfig(o); err == nil {
-			res.Preset = name
-			net, err = benchRandomNetworks(o, cfg, be, logf)
-		}
+		res.Preset = o.cfgName
+		net, err = benchRandomNetworks(o, o.cfg, be, logf)
 		res.Source, res.Init = "random", "pool"
 	}
 	if err != nil {

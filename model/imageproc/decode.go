@@ -163,26 +163,38 @@ func CheckFile(path string, opts DecodeOptions) error {
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read image %s: %w", path, err)
 	}
-	head = head[:n]
+	_, _, err = readHeader(path, head[:n], f, opts)
+	return err
+}
+
+// readHeader tells the format of the data that begins with head and goes on in rest (nil:
+// head is all of it), reads its header and checks its size against opts, with the errors
+// Decode gives: a kind it does not read named (UnsupportedKind), a header that does not
+// read, a picture over the limits. name labels the errors.
+func readHeader(name string, head []byte, rest io.Reader, opts DecodeOptions) (imageFormat, image.Config, error) {
 	format := sniffFormat(head)
 	if format == formatUnknown {
 		if kind := UnsupportedKind(head); kind != "" {
-			return fmt.Errorf("decode image %s: %w", path, &UnsupportedError{Kind: kind})
+			return format, image.Config{}, fmt.Errorf("decode image %s: %w", name, &UnsupportedError{Kind: kind})
 		}
-		return fmt.Errorf("decode image %s: %w", path, ErrUnknownFormat)
+		return format, image.Config{}, fmt.Errorf("decode image %s: %w", name, ErrUnknownFormat)
+	}
+	r := io.Reader(bytes.NewReader(head))
+	if rest != nil {
+		r = io.MultiReader(r, rest)
 	}
 	var cfg image.Config
-	err = recoverPanic(func() (err error) {
-		cfg, err = format.decodeConfig(io.MultiReader(bytes.NewReader(head), f))
+	err := recoverPanic(func() (err error) {
+		cfg, err = format.decodeConfig(r)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("read %s header of %s: %w", format, path, err)
+		return format, cfg, fmt.Errorf("read %s header of %s: %w", format, name, err)
 	}
 	if err := checkSize(cfg.Width, cfg.Height, opts); err != nil {
-		return fmt.Errorf("decode %s image %s: %w", format, path, err)
+		return format, cfg, fmt.Errorf("decode %s image %s: %w", format, name, err)
 	}
-	return nil
+	return format, cfg, nil
 }
 
 // DecodeFile reads and decodes the image file at path; see Decode.
@@ -210,23 +222,9 @@ func DecodeFile(path string, opts DecodeOptions) (*image.NRGBA, error) {
 // libjpeg-turbo's. name only labels errors (a file name or "clipboard"). JPEG EXIF
 // orientation is applied unless opts.IgnoreOrientation is set.
 func Decode(name string, data []byte, opts DecodeOptions) (*image.NRGBA, error) {
-	format := sniffFormat(data)
-	if format == formatUnknown {
-		if kind := UnsupportedKind(data); kind != "" {
-			return nil, fmt.Errorf("decode image %s: %w", name, &UnsupportedError{Kind: kind})
-		}
-		return nil, fmt.Errorf("decode image %s: %w", name, ErrUnknownFormat)
-	}
-	var cfg image.Config
-	err := recoverPanic(func() (err error) {
-		cfg, err = format.decodeConfig(bytes.NewReader(data))
-		return err
-	})
+	format, cfg, err := readHeader(name, data, nil, opts)
 	if err != nil {
-		return nil, fmt.Errorf("read %s header of %s: %w", format, name, err)
-	}
-	if err := checkSize(cfg.Width, cfg.Height, opts); err != nil {
-		return nil, fmt.Errorf("decode %s image %s: %w", format, name, err)
+		return nil, err
 	}
 	var img image.Image
 	err = recoverPanic(func() (err error) {

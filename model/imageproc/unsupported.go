@@ -9,6 +9,9 @@ type UnsupportedError struct {
 	Kind string
 }
 
+// KindEmpty is what UnsupportedKind calls no bytes at all.
+const KindEmpty = "an empty file"
+
 func (e *UnsupportedError) Error() string {
 	if e.Kind == KindEmpty {
 		return "the file is empty"
@@ -16,17 +19,15 @@ func (e *UnsupportedError) Error() string {
 	return e.Kind + ", which cannot be read (supported: PNG, JPEG, GIF, WebP, BMP)"
 }
 
-// KindEmpty is what UnsupportedKind calls no bytes at all.
-const KindEmpty = "an empty file"
-
 func (e *UnsupportedError) Unwrap() error { return ErrUnknownFormat }
 
 // UnsupportedKind names the kind of file head (a file's first bytes; 1 KB is enough) begins
 // when it is one people take for a picture that Decode does not read, with its article ("a
 // HEIC photo"), KindEmpty for no bytes, else "": the names of photos end in "photo", of
-// documents that are no picture at all (PDF) in "document". It tells by the content, as Decode does, so that a
-// message can say what the file is rather than that it is no image.
+// documents that are no picture at all (PDF) in "document". It tells by the content, as
+// Decode does, so that a message can say what the file is rather than that it is no image.
 func UnsupportedKind(head []byte) string {
+	start := head[:min(len(head), 1024)] // where an SVG file's root element is
 	switch {
 	case len(head) == 0:
 		return KindEmpty
@@ -48,9 +49,8 @@ func UnsupportedKind(head []byte) string {
 		return "a Photoshop file"
 	case bytes.HasPrefix(head, []byte("%PDF-")):
 		return "a PDF document"
-	case bytes.Contains(head[:min(len(head), 1024)], []byte("<svg")) &&
-		!bytes.Contains(bytes.ToLower(head[:min(len(head), 1024)]), []byte("<html")): // a web page drawing one is no SVG file
-		return "an SVG drawing"
+	case bytes.Contains(start, []byte("<svg")) && !bytes.Contains(bytes.ToLower(start), []byte("<html")):
+		return "an SVG drawing" // (a web page drawing one is no SVG file)
 	}
 	return ""
 }
