@@ -35,7 +35,8 @@
 //     (FromBytes quantizes F32/F16/BF16 source bytes; the last dimension must be a multiple
 //     of QBlock). A backend without kernels for a dtype refuses it in FromBytes with an
 //     error naming it. Every other weight is F32. A KV cache may be F16: CopyRows narrows
-//     F32 rows into it and Attention reads k and v from it (q and dst stay F32).
+//     F32 rows into it and Attention reads k and v from it (q and dst stay F32); on a backend
+//     that implements Q8Cache, it may be Q8 too.
 //   - Elementwise ops (Add, Mul, Scale, GELU, SiLU, SwiGLU), the normalisations and a Conv2D
 //     that keeps the shape may write in place (dst the same tensor as an input); no other op
 //     may alias dst with an input.
@@ -337,14 +338,16 @@ type Backend interface {
 	// layout: row t has position pos0+t; inv_freq[i] = theta^(-2i/headDim).
 	RoPE(x *Tensor, heads, headDim, pos0 int, theta float32)
 	// Attention computes softmax(q·kᵀ·scale [+ causal mask])·v per head into dst[B,T,Heads*HeadDim].
-	// k and v are both F32 or both F16 (a 16-bit KV cache); F16 values are widened exactly,
-	// so the result is the one of F32 tensors holding the same values.
+	// k and v are both F32 or both F16 (a 16-bit KV cache), or both Q8 (Q8Cache); F16
+	// values are widened exactly and Q8 ones dequantized (code·scale, rounded once), so the
+	// result is the one of F32 tensors holding the same values.
 	Attention(dst, q, k, v *Tensor, p AttentionParams)
 	// CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b of the
 	// two [B, T, D] tensors: KV cache appends, embedding replacement, picking the last row.
 	// Both are F32, or dst is F16 (a KV cache) and src F32, rounded to nearest even with
 	// magnitudes beyond 65504 (infinities too) saturated to ±65504 and NaN kept, or src F16
-	// too (a cache growing). dst and src are different tensors.
+	// too (a cache growing), or (Q8Cache) dst is Q8 and src F32, quantized as QuantizeQ8
+	// does, or src Q8 too. dst and src are different tensors.
 	CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int)
 	// Transpose swaps the last two dimensions: dst[..., j, i] = x[..., i, j].
 	Transpose(dst, x *Tensor)
@@ -357,6 +360,15 @@ type Backend interface {
 	// Upsample2x repeats every pixel of x[N,C,H,W] into a 2×2 block of dst[N,C,2H,2W]
 	// (nearest neighbour).
 	Upsample2x(dst, x *Tensor)
+}
+
+// Q8Cache is implemented by backends whose CopyRows and Attention take a Q8 KV cache (keys
+// and values in blocks of QBlock along the last dimension): a
+// token step then reads about half the bytes of an F16 cache's, at the cost of rounding
+// every key and value to one of 255 steps of its block's largest magnitude.
+type Q8Cache interface {
+	// Q8Cache reports whether this backend's CopyRows and Attention take Q8 caches.
+	Q8Cache() bool
 }
 
 // MemoryBudget is implemented by backends whose tensors live on a device with a budget of

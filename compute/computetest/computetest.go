@@ -108,6 +108,8 @@ func Run(t *testing.T, open func(t *testing.T) compute.Backend) {
 		{"CopyRows", testCopyRows},
 		{"CopyRowsF16", testCopyRowsF16},
 		{"AttentionF16", testAttentionF16},
+		{"CopyRowsQ8", testCopyRowsQ8},
+		{"AttentionQ8", testAttentionQ8},
 		{"Transpose", testTranspose},
 		{"Upsample2x", testUpsample},
 		{"Conv2D", testConv2D},

@@ -171,3 +171,112 @@ func attentionRef(qv, kv, vv []float32, b, t, s, heads, kvHeads, hd, kvLen, qPos
 	}
 	return want
 }
+
+// The Q8 KV cache (compute.Q8Cache): CopyRows quantizes float32 rows into Q8 blocks, and
+// Attention reads the dequantized keys and values.
+
+// q8Cache returns be as a backend that takes Q8 caches, or skips the test.
+func q8Cache(t *testing.T, be compute.Backend) {
+	t.Helper()
+	if c, ok := be.(compute.Q8Cache); !ok || !c.Q8Cache() {
+		t.Skipf("%s does not take Q8 KV caches", be.Name())
+	}
+}
+
+// testCopyRowsQ8 copies float32 rows into a Q8 tensor, whose blocks must hold what
+// compute.QuantizeQ8 gives, and Q8 rows into another (a cache growing), which keeps them.
+func testCopyRowsQ8(t *testing.T, be compute.Backend) {
+	q8Cache(t, be)
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, dim := range []int{32, 64, 160, 2048} {
+		t.Run(fmt.Sprintf("D=%d", dim), func(t *testing.T) {
+			const b, st, dt = 2, 3, 5
+			sv := randVals(rng, b*st*dim, 3)
+			for i := 0; i < len(sv); i += 97 {
+				sv[i] *= 40 // an outlier now and then sets its block's scale
+			}
+			clear(sv[dim : dim+qb]) // an all-zero block (scale 0)
+			src := be.FromFloat32(sv, b, st, dim)
+			dst := be.New(compute.Q8, b, dt, dim)
+			be.CopyRows(dst, 2, src, 1, 2)
+			got := read(t, be, dst)
+			want := make([]float32, b*dt*dim)
+			var codes [qb]byte
+			for bi := range b {
+				for r := range 2 {
+					for c := 0; c < dim; c += qb {
+						x := (*[qb]float32)(sv[(bi*st+1+r)*dim+c:])
+						d := compute.F16ToF32(compute.QuantizeQ8(codes[:], x))
+						for i, code := range codes {
+							want[(bi*dt+2+r)*dim+c+i] = d * float32(int8(code))
+						}
+					}
+				}
+			}
+			exact(t, "CopyRows F32→Q8", got, want)
+			grown := be.New(compute.Q8, b, dt+2, dim)
+			be.CopyRows(grown, 0, dst, 0, dt)
+			g := read(t, be, grown)
+			for bi := range b {
+				exact(t, "CopyRows Q8→Q8", g[bi*(dt+2)*dim:(bi*(dt+2)+dt)*dim], got[bi*dt*dim:(bi+1)*dt*dim])
+				exact(t, "CopyRows Q8→Q8 (untouched rows)", g[(bi*(dt+2)+dt)*dim:(bi+1)*(dt+2)*dim], make([]float32, 2*dim))
+			}
+		})
+	}
+}
+
+// qb is compute.QBlock.
+const qb = compute.QBlock
+
+// testAttentionQ8 runs Attention on Q8 keys and values (filled by CopyRows, as a KV cache
+// is) and on float32 tensors holding their dequantized values: the results must be equal
+// bit for bit, and close to the float64 reference of the unquantized values.
+func testAttentionQ8(t *testing.T, be compute.Backend) {
+	q8Cache(t, be)
+	rng := rand.New(rand.NewPCG(47, 48))
+	cases := []struct {
+		b, t, s, heads, kvHeads, hd, kvLen, qPos0 int
+		causal                                    bool
+	}{
+		{1, 1, 1, 1, 1, 32, 1, 0, true},
+		{1, 1, 16, 4, 1, 32, 11, 10, true},    // decode step, one kv head
+		{2, 1, 130, 8, 4, 32, 100, 99, true},  // several key blocks, GQA, batch 2
+		{1, 1, 40, 16, 16, 128, 37, 36, true}, // Janus-sized heads
+		{2, 1, 100, 8, 2, 64, 77, 76, true},   // GQA groups of 4, batch 2
+		{1, 1, 50, 7, 7, 64, 45, 44, true},    // heads in fours, then one at a time
+		{2, 1, 40, 6, 2, 128, 33, 32, true},   // GQA groups of 3
+		{1, 1, 40, 2, 2, 256, 37, 36, false},  // two 128-wide chunks of a head
+		{1, 1, 40, 2, 2, 192, 33, 32, true},   // a head of an odd multiple of 64
+		{2, 1, 30, 4, 2, 16, 25, 24, true},    // heads of half a block (tiny-a's)
+		{1, 1, 20, 8, 8, 12, 17, 16, false},   // heads across blocks' edges
+		{2, 4, 9, 4, 2, 32, 6, 2, true},       // a few rows, KVLen < S
+		{1, 5, 12, 4, 4, 16, 12, 7, true},     // a few rows of half-block heads
+		{1, 70, 80, 4, 2, 64, 75, 5, true},    // many rows (a prompt chunk)
+		{2, 33, 40, 2, 2, 96, 35, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			kw := c.kvHeads * c.hd
+			qv := randVals(rng, c.b*c.t*c.heads*c.hd, 2)
+			q := be.FromFloat32(qv, c.b, c.t, c.heads*c.hd)
+			var q8, full [2]*compute.Tensor
+			var raw [2][]float32
+			for i := range q8 {
+				raw[i] = randVals(rng, c.b*c.s*kw, 2)
+				x := be.FromFloat32(raw[i], c.b, c.s, kw)
+				q8[i] = be.New(compute.Q8, c.b, c.s, kw)
+				be.CopyRows(q8[i], 0, x, 0, c.s)
+				full[i] = be.FromFloat32(read(t, be, q8[i]), c.b, c.s, kw)
+			}
+			p := compute.AttentionParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.hd,
+				KVLen: c.kvLen, QPos0: c.qPos0, Causal: c.causal, Scale: float32(1 / math.Sqrt(float64(c.hd)))}
+			got, want := be.New(compute.F32, q.Shape...), be.New(compute.F32, q.Shape...)
+			be.Attention(got, q, q8[0], q8[1], p)
+			be.Attention(want, q, full[0], full[1], p)
+			exact(t, "Attention on Q8 k, v", read(t, be, got), read(t, be, want))
+			// Against the unquantized cache: a code is within half a step (amax/254) of its
+			// value, so the outputs stay within a few hundredths of values of magnitude 2.
+			closeTo(t, "Attention on Q8 k, v", read(t, be, got), attentionRef(qv, raw[0], raw[1], c.b, c.t, c.s, c.heads, c.kvHeads, c.hd, c.kvLen, c.qPos0, c.causal, p.Scale), 0.05)
+		})
+	}
+}

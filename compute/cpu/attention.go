@@ -84,10 +84,15 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	d, qs := f32(op, "dst", dst), f32(op, "q", q)
 	check(k != nil && v != nil && k.DType == v.DType, op, "k %v and v %v differ in dtype", k, v)
 	var ks, vs []float32
-	var kh, vh []uint16
-	if k.DType == compute.F16 {
+	var kh, vh, kd, vd []uint16
+	var kq, vq []byte
+	switch k.DType {
+	case compute.F16:
 		kh, vh = f16s(op, "k", k), f16s(op, "v", v)
-	} else {
+	case compute.Q8:
+		kq, kd = q8Cache(op, "k", k)
+		vq, vd = q8Cache(op, "v", v)
+	default:
 		ks, vs = f32(op, "k", k), f32(op, "v", v)
 	}
 	check(p.Heads > 0 && p.KVHeads > 0 && p.Heads%p.KVHeads == 0, op, "%d heads do not share %d kv heads", p.Heads, p.KVHeads)
@@ -95,6 +100,9 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	batch, t, qw := btd(op, "q", q)
 	check(qw == p.Heads*p.HeadDim, op, "q %v is not [B, T, %d]", q, p.Heads*p.HeadDim)
 	kvw := p.KVHeads * p.HeadDim
+	if kq != nil {
+		checkQ8Geometry(op, kvw)
+	}
 	kb, sCap, kw := btd(op, "k", k)
 	check(kb == batch && kw == kvw, op, "k %v is not [%d, S, %d]", k, batch, kvw)
 	vb, vs2, vw := btd(op, "v", v)
@@ -107,14 +115,16 @@ func (b *Backend) Attention(dst, q, k, v *Tensor, p compute.AttentionParams) {
 	check(!overlaps(d, ks) && !overlaps(d, vs), op, "dst overlaps k or v")
 
 	g := attnGeometry{AttentionParams: p, t: t, sCap: sCap}
+	kr := kvRows{f: ks, h: kh, q: kq, s: kd, sCap: sCap, kvw: kvw}
+	vr := kvRows{f: vs, h: vh, q: vq, s: vd, sCap: sCap, kvw: kvw}
 	if t == 1 {
-		b.attendOne(g, d, qs, kvRows{f: ks, h: kh, sCap: sCap, kvw: kvw}, kvRows{f: vs, h: vh, sCap: sCap, kvw: kvw}, batch)
+		b.attendOne(g, d, qs, kr, vr, batch)
 		return
 	}
-	if kh != nil {
-		// Many query rows use every key many times: widen the valid rows once (the
-		// conversion is a small part of the products) and run the float32 paths on them.
-		ks, vs = b.widenCache(0, kh, batch, sCap, kvw, p.KVLen), b.widenCache(1, vh, batch, sCap, kvw, p.KVLen)
+	if ks == nil {
+		// Many query rows use every key many times: widen (or dequantize) the valid rows
+		// once (a small part of the products) and run the float32 paths on them.
+		ks, vs = b.widenCache(0, kr, batch, p.KVLen), b.widenCache(1, vr, batch, p.KVLen)
 		g.sCap = p.KVLen
 	}
 	if b.bf16 && t >= bf16MinRows {
@@ -242,31 +252,73 @@ func (b *Backend) attnBlock(g attnGeometry, d, qs, ks, vs []float32, bi, h, t0, 
 // weighted sums.
 const attnKeyBlock = 32
 
-// kvRows is a K or V tensor [B, sCap, kvw] as attendOne reads it: float32 (f) or F16 (h).
+// kvRows is a K or V tensor [B, sCap, kvw] as attendOne reads it: float32 (f), F16 (h), or
+// Q8 (codes q, scales s).
 type kvRows struct {
 	f         []float32
 	h         []uint16
+	q         []byte
+	s         []uint16
 	sCap, kvw int
 }
 
 // block returns rows [s0, s1) of batch row bi, columns [c0, c0+w), as float32 rows ld
-// apart: the tensor itself when it is float32, else a copy widened into buf, (s1-s0)·w
-// floats. attendOne asks for one KV head at a time, 16 KB for 32 keys of 128, which stays
-// in L1 between the conversion and the kernel that reads it.
+// apart: the tensor itself when it is float32, else a copy widened (or dequantized) into
+// buf, (s1-s0)·w floats. attendOne asks for one KV head at a time, 16 KB for 32 keys of 128,
+// which stays in L1 between the conversion and the kernel that reads it.
 func (v kvRows) block(set simdSet, buf []float32, bi, s0, s1, c0, w int) (rows []float32, ld int) {
-	if v.f != nil {
+	switch {
+	case v.f != nil:
 		return v.f[(bi*v.sCap+s0)*v.kvw+c0:], v.kvw
+	case v.q != nil:
+		dequantRowsQ8(buf, v.q, v.s, v.kvw, bi*v.sCap+s0, bi*v.sCap+s1, c0, w)
+	default:
+		widenRowsF16(set, buf[:(s1-s0)*w], w, v.h[(bi*v.sCap+s0)*v.kvw+c0:], v.kvw)
 	}
-	widenRowsF16(set, buf[:(s1-s0)*w], w, v.h[(bi*v.sCap+s0)*v.kvw+c0:], v.kvw)
 	return buf, w
 }
 
-// widenCache returns rows [0, n) of every batch row of the F16 tensor h [batch, sCap, kvw]
-// as float32 [batch, n, kvw] in the Backend's kept buffer slot (0 keys, 1 values). Like the
-// BF16 mode's held slots, each grows to the largest prompt and stays: a prompt's layers need
-// one at a time, and fresh megabytes per layer would pile up as garbage the backend's
-// collections do not see, until the heap doubles the weights (GOGC).
-func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []float32 {
+// inRows reports whether attendOne reads v a cache row at a time with the kernels that widen
+// or dequantize in registers (scoresRowF16 and accRowsF16, scoresRowQ8 and accRowsQ8) for
+// heads of hd values, rather than a head's block of rows at a time through block.
+func (v kvRows) inRows(set simdSet, hd int) bool {
+	if hd%64 != 0 || hd > dotBlock {
+		return false
+	}
+	return v.h != nil && attnRowsF16(set) || v.q != nil && attnRowsQ8(set)
+}
+
+// scoresRow sets c[h·ldc] = q[h·hd:]·(key of head h) for the heads heads of row j of batch
+// row bi whose keys start at column c0, kstep columns apart (inRows), prefetching the keys
+// two rows on.
+func (v kvRows) scoresRow(hd int, q []float32, bi, j, c0, heads, kstep int, c []float32, ldc int) {
+	at := (bi*v.sCap+j)*v.kvw + c0
+	if v.q != nil {
+		scoresRowQ8(hd, q, v.q[at:], v.s[at/qBlock:], heads, kstep, c, ldc, 2*v.kvw)
+		return
+	}
+	scoresRowF16(hd, q, v.h[at:], heads, kstep, c, ldc, 2*v.kvw)
+}
+
+// accRows adds p[h·pstep+j]·(value j of head h) to out[h·hd:] for rows rows of batch row bi
+// from s0, heads heads whose values start at column c0, vstep columns apart (inRows),
+// prefetching the next block of rows.
+func (v kvRows) accRows(hd int, p []float32, pstep, bi, s0, rows, c0, heads, vstep int, out []float32) {
+	at := (bi*v.sCap+s0)*v.kvw + c0
+	if v.q != nil {
+		accRowsQ8(hd, p, pstep, v.q[at:], v.s[at/qBlock:], v.kvw, rows, heads, vstep, out, attnKeyBlock*v.kvw)
+		return
+	}
+	accRowsF16(hd, p, pstep, v.h[at:], v.kvw, rows, heads, vstep, out, attnKeyBlock*v.kvw)
+}
+
+// widenCache returns rows [0, n) of every batch row of the F16 or Q8 cache v as float32
+// [batch, n, kvw] in the Backend's kept buffer slot (0 keys, 1 values). Like the BF16 mode's
+// held slots, each grows to the largest prompt and stays: a prompt's layers need one at a
+// time, and fresh megabytes per layer would pile up as garbage the backend's collections do
+// not see, until the heap doubles the weights (GOGC).
+func (b *Backend) widenCache(slot int, v kvRows, batch, n int) []float32 {
+	kvw := v.kvw
 	if cap(b.kvHold[slot]) < batch*n*kvw {
 		b.kvHold[slot] = make([]float32, batch*n*kvw)
 	}
@@ -274,8 +326,12 @@ func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []fl
 	rows := batch * n
 	b.pool.run(rows, b.pool.grain(rows, kvw), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			bi, j := r/n, r%n
-			widenF16(b.simd, out[r*kvw:(r+1)*kvw], h[(bi*sCap+j)*kvw:(bi*sCap+j+1)*kvw])
+			at := (r/n*v.sCap + r%n) * kvw
+			if v.q != nil {
+				dequantizeRow(out[r*kvw:(r+1)*kvw], compute.Q8, v.q, v.s, nil, at/qBlock)
+				continue
+			}
+			widenF16(b.simd, out[r*kvw:(r+1)*kvw], v.h[at:at+kvw])
 		}
 	})
 	return out
@@ -287,12 +343,13 @@ func (b *Backend) widenCache(slot int, h []uint16, batch, sCap, kvw, n int) []fl
 // head for a block of keys, then the softmax of each head, then the weighted sums of the
 // values by groups of heads, each walking the keys in blocks. Every score and every sum is
 // the one rowsDirect computes (the same dot products; p_j·v_j added in order of j), so the
-// results are bit for bit the same. An F16 cache is read the same way, each KV head's block
-// of rows widened into an L1-sized buffer just before the kernel reads it, except on the
-// AVX-512 set: there the scores read it a row (every head) at a time and the weighted sums a
-// block of rows at a time, each head's sums in registers (scoresRowF16, accRowsF16, which
-// widen in registers and prefetch the rows ahead), since a head's block widened into a
-// buffer jumps a page at each row, and the hardware prefetchers do not follow that. Where a
+// results are bit for bit the same. An F16 or Q8 cache is read the same way, each KV head's
+// block of rows widened (dequantized) into an L1-sized buffer just before the kernel reads
+// it, except on the AVX-512 set: there the scores read it a row (every head) at a time and
+// the weighted sums a block of rows at a time, each head's sums in registers (scoresRowF16
+// and accRowsF16, scoresRowQ8 and accRowsQ8, which widen or dequantize in registers and
+// prefetch the rows ahead), since a head's block widened into a buffer jumps a page at each
+// row, and the hardware prefetchers do not follow that. Where a
 // task has every head of a batch row (a guided step's two rows on two threads, or one
 // thread), one pass per task computes its scores, softmax and sums, which saves the two
 // passes' waits.
@@ -304,9 +361,9 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	simd := b.simd != simdNone
 	scores := b.getScratch(batch * g.Heads * n)
 	defer b.putScratch(scores)
-	// Where the kernels for it run, an F16 cache is read without a widened copy: the scores
-	// a row (every head) at a time, the weighted sums a block of rows at a time.
-	rowsF16 := ks.h != nil && attnRowsF16(b.simd) && hd%64 == 0 && hd <= dotBlock
+	// Where the kernels for it run, an F16 or Q8 cache is read without a widened copy: the
+	// scores a row (every head) at a time, the weighted sums a block of rows at a time.
+	inRows := ks.inRows(b.simd, hd)
 	// Groups of heads per task of the weighted sums (in one pass, of the scores and softmax too):
 	// a group's slice of a cache row is read front to back, and each batch row has a task per
 	// thread, or, where the rows share out evenly over the threads (a guided step's two rows
@@ -320,9 +377,9 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	// One pass per task only where a task has every head, and so reads whole cache rows: a
 	// group of heads reads a part of each row, and its scores read that way were the slowest
 	// part of a step (README, "KV cache in F16").
-	fused := rowsF16 && groups == 1
+	fused := inRows && groups == 1
 	if !fused {
-		b.attnScores(g, qs, ks, scores, batch, rowsF16)
+		b.attnScores(g, qs, ks, scores, batch, inRows)
 		rows := batch * g.Heads
 		b.pool.run(rows, b.pool.grain(rows, 8*n), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
@@ -332,7 +389,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 	}
 	b.pool.run(batch*groups, 1, func(lo, hi int) {
 		var buf []float32
-		if vs.h != nil && !rowsF16 {
+		if vs.f == nil && !inRows {
 			buf = b.getScratch(attnKeyBlock * hd)
 			defer b.putScratch(buf)
 		}
@@ -340,18 +397,17 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 			bi, h0 := task/groups, (task%groups)*per
 			h1 := min(h0+per, g.Heads)
 			if fused {
-				scoresRowsF16(g, qs, ks, scores, n, bi, h0, h1, 0, n)
+				scoresRows(g, qs, ks, scores, n, bi, h0, h1, 0, n)
 				for r := bi*g.Heads + h0; r < bi*g.Heads+h1; r++ {
 					b.softmaxDecode(scores[r*n:(r+1)*n], n, g.Scale)
 				}
 			}
 			clear(d[bi*qw+h0*hd : bi*qw+h1*hd])
-			if rowsF16 {
+			if inRows {
 				// A block of rows at a time, each head's sums in registers over the block; the
 				// kernel prefetches the same rows of the next block.
 				for s0 := 0; s0 < n; s0 += attnKeyBlock {
 					rows := min(attnKeyBlock, n-s0)
-					vblk := vs.h[(bi*vs.sCap+s0)*vs.kvw:]
 					// The heads of each KV head, in order; every sum still adds j in order.
 					for hs := h0; hs < h1; {
 						kh := hs / group
@@ -360,7 +416,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 						if group == 1 {
 							he, vstep = h1, hd
 						}
-						accRowsF16(hd, scores[(bi*g.Heads+hs)*n+s0:], n, vblk[kh*hd:], vs.kvw, rows, he-hs, vstep, d[bi*qw+hs*hd:], attnKeyBlock*vs.kvw)
+						vs.accRows(hd, scores[(bi*g.Heads+hs)*n+s0:], n, bi, s0, rows, kh*hd, he-hs, vstep, d[bi*qw+hs*hd:])
 						hs = he
 					}
 				}
@@ -398,7 +454,7 @@ func (b *Backend) attendOne(g attnGeometry, d, qs []float32, ks, vs kvRows, batc
 // cache rows, front to back, as one stream, where blocks dealt out one at a time had each
 // thread skip the others' (README, "KV cache in F16"), and a thread that ends its run early
 // takes blocks from the end of another's.
-func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []float32, batch int, rowsF16 bool) {
+func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []float32, batch int, inRows bool) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
 	group := g.Heads / g.KVHeads
@@ -407,15 +463,15 @@ func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []f
 	kb := (n + attnKeyBlock - 1) / attnKeyBlock
 	tasks := batch * kb
 	b.pool.run(tasks, 1, func(lo, hi int) {
-		if rowsF16 {
+		if inRows {
 			for task := lo; task < hi; task++ {
 				bi, s0 := task/kb, (task%kb)*attnKeyBlock
-				scoresRowsF16(g, qs, ks, scores, n, bi, 0, g.Heads, s0, min(s0+attnKeyBlock, n))
+				scoresRows(g, qs, ks, scores, n, bi, 0, g.Heads, s0, min(s0+attnKeyBlock, n))
 			}
 			return
 		}
 		var buf []float32
-		if ks.h != nil {
+		if ks.f == nil {
 			buf = b.getScratch(attnKeyBlock * hd)
 			defer b.putScratch(buf)
 		}
@@ -444,16 +500,14 @@ func (b *Backend) attnScores(g attnGeometry, qs []float32, ks kvRows, scores []f
 	})
 }
 
-// scoresRowsF16 sets the scores of heads [h0, h1) of batch row bi for keys [s0, s1) of an F16
-// cache (n keys in all), a cache row at a time, widening in registers and prefetching two
-// rows ahead.
-func scoresRowsF16(g attnGeometry, qs []float32, ks kvRows, scores []float32, n, bi, h0, h1, s0, s1 int) {
+// scoresRows sets the scores of heads [h0, h1) of batch row bi for keys [s0, s1) of an F16
+// or Q8 cache (n keys in all), a cache row at a time, widening or dequantizing in registers
+// and prefetching two rows ahead (kvRows.inRows).
+func scoresRows(g attnGeometry, qs []float32, ks kvRows, scores []float32, n, bi, h0, h1, s0, s1 int) {
 	hd := g.HeadDim
 	qw := g.Heads * hd
 	group := g.Heads / g.KVHeads
-	ahead := 2 * ks.kvw
 	for j := s0; j < s1; j++ {
-		krow := ks.h[(bi*ks.sCap+j)*ks.kvw : (bi*ks.sCap+j+1)*ks.kvw]
 		sc := scores[bi*g.Heads*n+j:]
 		// The heads of each KV head share its key, as in attendOne's sums.
 		for hs := h0; hs < h1; {
@@ -462,7 +516,7 @@ func scoresRowsF16(g attnGeometry, qs []float32, ks kvRows, scores []float32, n,
 			if group == 1 {
 				he, kstep = h1, hd
 			}
-			scoresRowF16(hd, qs[bi*qw+hs*hd:], krow[kh*hd:], he-hs, kstep, sc[hs*n:], n, ahead)
+			ks.scoresRow(hd, qs[bi*qw+hs*hd:], bi, j, kh*hd, he-hs, kstep, sc[hs*n:], n)
 			hs = he
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // TestAttendOneMatchesRows checks that the one-query Attention (attendOne, which walks the
 // cache rows by blocks of keys for every head, then by groups of heads, or in one pass where a
 // task has every head of a batch row) gives the bits of rowsDirect (one head's keys at a time) on every kernel
-// set and thread count, over float32 and F16 caches: batch rows, grouped kv heads, key
+// set and thread count, over float32, F16 and Q8 caches: batch rows, grouped kv heads, key
 // counts that are not a multiple of the key block, causal and not.
 func TestAttendOneMatchesRows(t *testing.T) {
 	for _, ks := range kernelSets() {
@@ -33,7 +33,10 @@ func TestAttendOneMatchesRows(t *testing.T) {
 			{1, 4, 2, 256, 40, 37, true},   // two 128-wide chunks of a head (accF16x128)
 			{1, 2, 2, 192, 40, 33, false},  // a head of an odd multiple of 64 (accF16x64)
 		} {
-			for _, dt := range []compute.DType{compute.F32, compute.F16} {
+			for _, dt := range []compute.DType{compute.F32, compute.F16, compute.Q8} {
+				if dt == compute.Q8 && c.kvHeads*c.hd%qBlock != 0 {
+					continue // a Q8 cache's rows are whole blocks
+				}
 				for _, threads := range []int{1, 2, 3, 16} {
 					name := fmt.Sprintf("%s/%+v/%v/threads=%d", kernelName(ks), c, dt, threads)
 					t.Run(name, func(t *testing.T) {
@@ -46,7 +49,7 @@ func TestAttendOneMatchesRows(t *testing.T) {
 							if dt == compute.F32 {
 								return x
 							}
-							h := be.New(compute.F16, x.Shape...)
+							h := be.New(dt, x.Shape...)
 							be.CopyRows(h, 0, x, 0, c.sCap)
 							return h
 						}

@@ -93,12 +93,13 @@ func BenchmarkAttention(b *testing.B) {
 		name        string
 		t, s, heads int
 		causal      bool
-		kv          compute.DType // of k and v: F16 is the BF16 precision's KV cache
+		kv          compute.DType // of k and v: F16 is the BF16 precision's KV cache, Q8 --kv-cache q8's
 	}{
 		{"prefill_630_causal", 630, 630, 16, true, compute.F32},
 		{"prefill_630_causal_f16", 630, 630, 16, true, compute.F16},
 		{"decode_1_of_630", 1, 630, 16, true, compute.F32},
 		{"decode_1_of_630_f16", 1, 630, 16, true, compute.F16},
+		{"decode_1_of_630_q8", 1, 630, 16, true, compute.Q8},
 		{"vit_576", 576, 576, 16, false, compute.F32},
 	} {
 		eachThreads(b, c.name, func(b *testing.B, be *Backend) {
@@ -125,7 +126,7 @@ func BenchmarkAttention(b *testing.B) {
 			if c.causal && c.t > 1 {
 				pairs = float64(c.t*(c.t+1)/2 + c.t*(c.s-c.t))
 			}
-			report(b, 4*pairs*hd*float64(c.heads), 4*float64(q.Len()+dst.Len())+float64(c.kv.Size()*(k.Len()+v.Len())))
+			report(b, 4*pairs*hd*float64(c.heads), 4*float64(q.Len()+dst.Len())+float64(c.kv.Bytes(k.Len())+c.kv.Bytes(v.Len())))
 		})
 	}
 }
@@ -154,7 +155,8 @@ func BenchmarkElementwise(b *testing.B) {
 }
 
 // BenchmarkAttentionDecodeLayers runs the Attention of one token step over the 24 layers'
-// F16 caches of Janus-Pro-1B, in the BF16 mode that makes them: a generation step halfway
+// F16 caches of Janus-Pro-1B, in the BF16 mode that makes them (and over Q8 caches, about
+// half the bytes, as --kv-cache q8 makes them): a generation step halfway
 // through an image and at its end (two CFG rows, 312 and 600 positions, 123 and 236 MB of
 // keys and values), four images' step halfway (eight rows, 491 MB) and a chat's decoding step
 // after a prompt with an image (one row, 630 positions, 124 MB). All are beyond the caches,
@@ -165,11 +167,14 @@ func BenchmarkAttentionDecodeLayers(b *testing.B) {
 	for _, c := range []struct {
 		name                string
 		rows, capacity, len int
+		kv                  compute.DType
 	}{
-		{"gen_2x312", 2, 640, 312},
-		{"gen_2x600", 2, 640, 600},
-		{"gen_8x312", 8, 640, 312}, // four images' guided step
-		{"decode_1x630", 1, 660, 630},
+		{"gen_2x312", 2, 640, 312, compute.F16},
+		{"gen_2x600", 2, 640, 600, compute.F16},
+		{"gen_8x312", 8, 640, 312, compute.F16}, // four images' guided step
+		{"decode_1x630", 1, 660, 630, compute.F16},
+		{"gen_2x600_q8", 2, 640, 600, compute.Q8},
+		{"decode_1x630_q8", 1, 660, 630, compute.Q8},
 	} {
 		eachThreads(b, c.name, func(b *testing.B, be *Backend) {
 			rng := rand.New(rand.NewPCG(1, 1))
@@ -177,7 +182,7 @@ func BenchmarkAttentionDecodeLayers(b *testing.B) {
 			src := be.FromFloat32(randVals(rng, c.rows*c.capacity*heads*hd, 1), c.rows, c.capacity, heads*hd)
 			var ks, vs []*Tensor
 			for range layers {
-				k, v := be.New(compute.F16, c.rows, c.capacity, heads*hd), be.New(compute.F16, c.rows, c.capacity, heads*hd)
+				k, v := be.New(c.kv, c.rows, c.capacity, heads*hd), be.New(c.kv, c.rows, c.capacity, heads*hd)
 				be.CopyRows(k, 0, src, 0, c.capacity)
 				be.CopyRows(v, 0, src, 0, c.capacity)
 				ks, vs = append(ks, k), append(vs, v)
@@ -189,7 +194,7 @@ func BenchmarkAttentionDecodeLayers(b *testing.B) {
 					be.Attention(dst, q, ks[l], vs[l], p)
 				}
 			}
-			report(b, 4*float64(c.rows*c.len*hd*heads*layers), float64(2*2*c.rows*c.len*heads*hd*layers))
+			report(b, 4*float64(c.rows*c.len*hd*heads*layers), float64(2*c.kv.Bytes(c.rows*c.len*heads*hd)*layers))
 		}, WithPrecision(PrecisionBF16)) // the mode whose caches are F16
 	}
 }

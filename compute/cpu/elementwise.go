@@ -171,6 +171,18 @@ func (b *Backend) CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int) {
 		})
 	}
 	switch {
+	case dst.DType == compute.Q8 && src.DType == compute.Q8:
+		dq, ds := q8Cache(op, "dst", dst)
+		sq, ss := q8Cache(op, "src", src)
+		check(dst.Buf != src.Buf, op, "dst and src share a buffer") // rows are copied in parallel
+		each(func(to, from int) {
+			copy(dq[to:to+dim], sq[from:from+dim])
+			copy(ds[to/qBlock:(to+dim)/qBlock], ss[from/qBlock:(from+dim)/qBlock])
+		})
+	case dst.DType == compute.Q8:
+		dq, ds := q8Cache(op, "dst", dst)
+		s := f32(op, "src", src)
+		each(func(to, from int) { b.quantizeRowQ8(dq[to:to+dim], ds[to/qBlock:(to+dim)/qBlock], s[from:from+dim]) })
 	case dst.DType == compute.F16 && src.DType == compute.F16:
 		d, s := f16s(op, "dst", dst), f16s(op, "src", src)
 		check(dst.Buf != src.Buf, op, "dst and src share a buffer") // rows are copied in parallel

@@ -7849,6 +7849,401 @@ adone:
 	VZEROUPPER
 	RET
 
+// func scoresQ8x16(n int, q *float32, k *byte, ks *uint16, heads int, kstep int, c *float32, ldc int, pf int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, MMX+
+TEXT ·scoresQ8x16(SB), NOSPLIT, $0-72
+	MOVQ  n+0(FP), AX
+	MOVQ  q+8(FP), CX
+	MOVQ  k+16(FP), DX
+	MOVQ  ks+24(FP), BX
+	MOVQ  heads+32(FP), SI
+	MOVQ  kstep+40(FP), DI
+	MOVQ  pf+64(FP), R8
+	MOVQ  SI, R9
+	DECQ  R9
+	IMULQ DI, R9
+	ADDQ  AX, R9
+	SHRQ  $0x04, R8
+	SHRQ  $0x04, R9
+	LEAQ  (BX)(R8*1), R8
+	LEAQ  (R8)(R9*1), R9
+
+pfscales:
+	PREFETCHT0 (R8)
+	ADDQ       $0x40, R8
+	CMPQ       R8, R9
+	JLT        pfscales
+	MOVQ       AX, R8
+	SHLQ       $0x02, R8
+	LEAQ       (R8)(R8*2), R9
+	LEAQ       (DI)(DI*2), R10
+	MOVQ       DI, R11
+	SHRQ       $0x04, R11
+	LEAQ       (R11)(R11*2), R12
+	MOVQ       c+48(FP), R13
+
+quad:
+	CMPQ   SI, $0x04
+	JLT    head
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   AX, R14
+	MOVQ   pf+64(FP), R15
+	LEAQ   (DX)(R15*1), R15
+
+qdot:
+	VPBROADCASTW  (BX), Y4
+	VCVTPH2PS     Y4, Z4
+	VPMOVSXBD     (DX), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   (CX), Z5, Z0
+	VPMOVSXBD     16(DX), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   64(CX), Z5, Z0
+	VPBROADCASTW  (BX)(R11*1), Y4
+	VCVTPH2PS     Y4, Z4
+	VPMOVSXBD     (DX)(DI*1), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   (CX)(R8*1), Z5, Z1
+	VPMOVSXBD     16(DX)(DI*1), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   64(CX)(R8*1), Z5, Z1
+	VPBROADCASTW  (BX)(R11*2), Y4
+	VCVTPH2PS     Y4, Z4
+	VPMOVSXBD     (DX)(DI*2), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   (CX)(R8*2), Z5, Z2
+	VPMOVSXBD     16(DX)(DI*2), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   64(CX)(R8*2), Z5, Z2
+	VPBROADCASTW  (BX)(R12*1), Y4
+	VCVTPH2PS     Y4, Z4
+	VPMOVSXBD     (DX)(R10*1), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   (CX)(R9*1), Z5, Z3
+	VPMOVSXBD     16(DX)(R10*1), Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VFMADD231PS   64(CX)(R9*1), Z5, Z3
+	PREFETCHT0    (R15)
+	PREFETCHT0    (R15)(DI*1)
+	PREFETCHT0    (R15)(DI*2)
+	PREFETCHT0    (R15)(R10*1)
+	ADDQ          $0x20, R15
+	ADDQ          $0x80, CX
+	ADDQ          $0x20, DX
+	ADDQ          $0x02, BX
+	SUBQ          $0x20, R14
+	JNZ           qdot
+	MOVQ          ldc+56(FP), R14
+	LEAQ          (R14)(R14*2), R15
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y0, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X4
+	VADDPS        X5, X4, X4
+	VMOVSHDUP     X4, X5
+	VADDSS        X4, X5, X5
+	VMOVSS        X5, (R13)
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VADDPS        Y1, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X4
+	VADDPS        X5, X4, X4
+	VMOVSHDUP     X4, X5
+	VADDSS        X4, X5, X5
+	VMOVSS        X5, (R13)(R14*1)
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VADDPS        Y2, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X4
+	VADDPS        X5, X4, X4
+	VMOVSHDUP     X4, X5
+	VADDSS        X4, X5, X5
+	VMOVSS        X5, (R13)(R14*2)
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VADDPS        Y3, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X4
+	VADDPS        X5, X4, X4
+	VMOVSHDUP     X4, X5
+	VADDSS        X4, X5, X5
+	VMOVSS        X5, (R13)(R15*1)
+	LEAQ          (R13)(R14*4), R13
+	ADDQ          R9, CX
+	SUBQ          AX, DX
+	MOVQ          AX, R14
+	SHRQ          $0x04, R14
+	SUBQ          R14, BX
+	ADDQ          DI, DX
+	ADDQ          R11, BX
+	ADDQ          DI, DX
+	ADDQ          R11, BX
+	ADDQ          DI, DX
+	ADDQ          R11, BX
+	ADDQ          DI, DX
+	ADDQ          R11, BX
+	SUBQ          $0x04, SI
+	JMP           quad
+
+head:
+	TESTQ  SI, SI
+	JZ     sdone
+	VPXORD Z6, Z6, Z6
+	MOVQ   AX, R8
+
+dot:
+	VPBROADCASTW  (BX), Y0
+	VCVTPH2PS     Y0, Z0
+	VPMOVSXBD     (DX), Z1
+	VCVTDQ2PS     Z1, Z1
+	VMULPS        Z0, Z1, Z1
+	VFMADD231PS   (CX), Z1, Z6
+	VPMOVSXBD     16(DX), Z1
+	VCVTDQ2PS     Z1, Z1
+	VMULPS        Z0, Z1, Z1
+	VFMADD231PS   64(CX), Z1, Z6
+	ADDQ          $0x80, CX
+	ADDQ          $0x20, DX
+	ADDQ          $0x02, BX
+	SUBQ          $0x20, R8
+	JNZ           dot
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X0, X1, X1
+	VMOVSS        X1, (R13)
+	MOVQ          ldc+56(FP), R8
+	ADDQ          R8, R13
+	SUBQ          AX, DX
+	MOVQ          AX, R8
+	SHRQ          $0x04, R8
+	SUBQ          R8, BX
+	ADDQ          DI, DX
+	ADDQ          R11, BX
+	DECQ          SI
+	JMP           head
+
+sdone:
+	VZEROUPPER
+	RET
+
+// func accQ8x64(n int, p *float32, pstep int, v *byte, vs *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
+// Requires: AVX, AVX2, AVX512F, MMX+
+TEXT ·accQ8x64(SB), NOSPLIT, $0-88
+	MOVQ n+0(FP), AX
+	MOVQ p+8(FP), CX
+	MOVQ v+24(FP), DX
+	MOVQ vs+32(FP), BX
+	MOVQ ldv+40(FP), SI
+	MOVQ out+72(FP), DI
+
+ahead:
+	CMPQ heads+56(FP), $0x00
+	JE   adone
+	XORQ R8, R8
+
+chunk:
+	CMPQ    R8, AX
+	JGE     next
+	VMOVUPS (DI)(R8*4), Z0
+	VMOVUPS 64(DI)(R8*4), Z1
+	VMOVUPS 128(DI)(R8*4), Z2
+	VMOVUPS 192(DI)(R8*4), Z3
+	MOVQ    CX, R9
+	LEAQ    (DX)(R8*1), R10
+	MOVQ    R8, R11
+	SHRQ    $0x04, R11
+	ADDQ    BX, R11
+	MOVQ    SI, R12
+	SHRQ    $0x04, R12
+	MOVQ    pf+80(FP), R13
+	MOVQ    R13, R14
+	SHRQ    $0x04, R14
+	MOVQ    rows+48(FP), R15
+
+row:
+	VBROADCASTSS (R9), Z4
+	VPBROADCASTW (R11), Y5
+	VCVTPH2PS    Y5, Z5
+	VPMOVSXBD    (R10), Z6
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VFMADD231PS  Z6, Z4, Z0
+	VPMOVSXBD    16(R10), Z6
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VFMADD231PS  Z6, Z4, Z1
+	VPBROADCASTW 2(R11), Y5
+	VCVTPH2PS    Y5, Z5
+	VPMOVSXBD    32(R10), Z6
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VFMADD231PS  Z6, Z4, Z2
+	VPMOVSXBD    48(R10), Z6
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VFMADD231PS  Z6, Z4, Z3
+	PREFETCHT1   (R10)(R13*1)
+	PREFETCHT1   (R11)(R14*1)
+	ADDQ         $0x04, R9
+	ADDQ         SI, R10
+	ADDQ         R12, R11
+	DECQ         R15
+	JNZ          row
+	VMOVUPS      Z0, (DI)(R8*4)
+	VMOVUPS      Z1, 64(DI)(R8*4)
+	VMOVUPS      Z2, 128(DI)(R8*4)
+	VMOVUPS      Z3, 192(DI)(R8*4)
+	ADDQ         $0x40, R8
+	JMP          chunk
+
+next:
+	MOVQ pstep+16(FP), R8
+	ADDQ R8, CX
+	MOVQ vstep+64(FP), R8
+	ADDQ R8, DX
+	SHRQ $0x04, R8
+	ADDQ R8, BX
+	LEAQ (DI)(AX*4), DI
+	DECQ heads+56(FP)
+	JMP  ahead
+
+adone:
+	VZEROUPPER
+	RET
+
+// func accQ8x128(n int, p *float32, pstep int, v *byte, vs *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
+// Requires: AVX, AVX2, AVX512F, MMX+
+TEXT ·accQ8x128(SB), NOSPLIT, $0-88
+	MOVQ n+0(FP), AX
+	MOVQ p+8(FP), CX
+	MOVQ v+24(FP), DX
+	MOVQ vs+32(FP), BX
+	MOVQ ldv+40(FP), SI
+	MOVQ out+72(FP), DI
+
+ahead:
+	CMPQ heads+56(FP), $0x00
+	JE   adone
+	XORQ R8, R8
+
+chunk:
+	CMPQ    R8, AX
+	JGE     next
+	VMOVUPS (DI)(R8*4), Z0
+	VMOVUPS 64(DI)(R8*4), Z1
+	VMOVUPS 128(DI)(R8*4), Z2
+	VMOVUPS 192(DI)(R8*4), Z3
+	VMOVUPS 256(DI)(R8*4), Z4
+	VMOVUPS 320(DI)(R8*4), Z5
+	VMOVUPS 384(DI)(R8*4), Z6
+	VMOVUPS 448(DI)(R8*4), Z7
+	MOVQ    CX, R9
+	LEAQ    (DX)(R8*1), R10
+	MOVQ    R8, R11
+	SHRQ    $0x04, R11
+	ADDQ    BX, R11
+	MOVQ    SI, R12
+	SHRQ    $0x04, R12
+	MOVQ    pf+80(FP), R13
+	MOVQ    R13, R14
+	SHRQ    $0x04, R14
+	MOVQ    rows+48(FP), R15
+
+row:
+	VBROADCASTSS (R9), Z8
+	VPBROADCASTW (R11), Y9
+	VCVTPH2PS    Y9, Z9
+	VPMOVSXBD    (R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z0
+	VPMOVSXBD    16(R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z1
+	VPBROADCASTW 2(R11), Y9
+	VCVTPH2PS    Y9, Z9
+	VPMOVSXBD    32(R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z2
+	VPMOVSXBD    48(R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z3
+	VPBROADCASTW 4(R11), Y9
+	VCVTPH2PS    Y9, Z9
+	VPMOVSXBD    64(R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z4
+	VPMOVSXBD    80(R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z5
+	VPBROADCASTW 6(R11), Y9
+	VCVTPH2PS    Y9, Z9
+	VPMOVSXBD    96(R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z6
+	VPMOVSXBD    112(R10), Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  Z10, Z8, Z7
+	PREFETCHT1   (R10)(R13*1)
+	PREFETCHT1   64(R10)(R13*1)
+	PREFETCHT1   (R11)(R14*1)
+	ADDQ         $0x04, R9
+	ADDQ         SI, R10
+	ADDQ         R12, R11
+	DECQ         R15
+	JNZ          row
+	VMOVUPS      Z0, (DI)(R8*4)
+	VMOVUPS      Z1, 64(DI)(R8*4)
+	VMOVUPS      Z2, 128(DI)(R8*4)
+	VMOVUPS      Z3, 192(DI)(R8*4)
+	VMOVUPS      Z4, 256(DI)(R8*4)
+	VMOVUPS      Z5, 320(DI)(R8*4)
+	VMOVUPS      Z6, 384(DI)(R8*4)
+	VMOVUPS      Z7, 448(DI)(R8*4)
+	ADDQ         $0x80, R8
+	JMP          chunk
+
+next:
+	MOVQ pstep+16(FP), R8
+	ADDQ R8, CX
+	MOVQ vstep+64(FP), R8
+	ADDQ R8, DX
+	SHRQ $0x04, R8
+	ADDQ R8, BX
+	LEAQ (DI)(AX*4), DI
+	DECQ heads+56(FP)
+	JMP  ahead
+
+adone:
+	VZEROUPPER
+	RET
+
 DATA qconsts<>+0(SB)/4, $0x0f0f0f0f
 DATA qconsts<>+4(SB)/4, $0x0f0f0f0f
 DATA qconsts<>+8(SB)/4, $0x0f0f0f0f

@@ -264,6 +264,21 @@ func accF16x64(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads
 //go:noescape
 func accF16x128(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 
+// scoresQ8x16 computes heads dot products of float32 rows of q with Q8 rows of k (see the generator).
+//
+//go:noescape
+func scoresQ8x16(n int, q *float32, k *byte, ks *uint16, heads int, kstep int, c *float32, ldc int, pf int)
+
+// accQ8x64 adds p[h·pstep+j]·dequant(v[j·ldv+h·vstep+i]) to out[h·n+i] for rows rows of Q8 values j and heads h (see the generator).
+//
+//go:noescape
+func accQ8x64(n int, p *float32, pstep int, v *byte, vs *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
+
+// accQ8x128 adds p[h·pstep+j]·dequant(v[j·ldv+h·vstep+i]) to out[h·n+i] for rows rows of Q8 values j and heads h (see the generator).
+//
+//go:noescape
+func accQ8x128(n int, p *float32, pstep int, v *byte, vs *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
+
 // dotQ8AVX2C1 computes 1 dot products of a Q8 weight row with an int8 row (see the generator).
 //
 //go:noescape

@@ -3,7 +3,7 @@
 //
 //   - the float dot-product tiles in both widths (dot{F32,BF16}R{r}C{c} and
 //     dot{F32,BF16}x16R{r}C{c}), accRowsF32 and the F16 KV cache's attention kernels
-//     (scoresF16x16, accF16x{64,128});
+//     (scoresF16x16, accF16x{64,128}) and the Q8 one's (scoresQ8x16, accQ8x{64,128});
 //   - the int8 kernels of Q8 and Q4 weights: the AVX2 and AVX-VNNI ones
 //     (dotQ{8,4}{AVX2,AVXVNNI}C{c} and R2C{c}), the AVX-512 VNNI ones (dotQ{8,4}ZR{r}C{c}) with
 //     their input quantizers (quantQ{8,4}Z), and the grouped ones of matrices stored in row
@@ -60,6 +60,7 @@ func main() {
 	}
 	accRows()
 	attnF16Kernels()
+	attnQ8Kernels()
 	qConsts = qConstants()
 	for _, vnni := range []bool{false, true} {
 		for _, q4 := range []bool{false, true} {
