@@ -58,8 +58,13 @@ type Options struct {
 	// Precision is the caller's choice of numerics for the many-row products
 	// (compute.PrecisionExact, "" too, or compute.PrecisionBF16); it becomes
 	// compute.Options.Precision when Load opens the backend. It also picks the KV cache's
-	// dtype (llm.CacheDType): F16 in the BF16 precision, on any backend.
+	// dtype (llm.CacheDType) unless KVCache or 4-bit weights do: F16 in the BF16 precision,
+	// on any backend.
 	Precision string
+	// KVCache is the KV cache's format: "auto" or "" (Q8 with 4-bit weights where the backend
+	// takes it, else Precision's choice), "f32", "f16" or "q8" (see KVCacheAuto; Load fails
+	// where the backend does not take a Q8 cache asked for).
+	KVCache string
 	// Progress, when not nil, is called after each weight is uploaded with the number of
 	// weights done and the total.
 	Progress func(done, total int)
@@ -183,6 +188,9 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckKVCache(opts.KVCache); err != nil {
+		return nil, err
+	}
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
@@ -231,6 +239,10 @@ func Load(dir string, opts Options) (m *Model, err error) {
 			m = nil
 		}
 	}()
+	kvDT, err := KVCacheDType(opts.KVCache, opts.Precision, quant, be, cfg.LLM)
+	if err != nil {
+		return m, fmt.Errorf("model %s: %w", dir, err)
+	}
 	if err := checkWeightsBudget(be, cfg, format, opts.skipped()); err != nil {
 		return m, fmt.Errorf("model %s: %w", dir, err)
 	}
@@ -257,7 +269,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if m.LLM, err = llm.Load(be, src, cfg.LLM, !opts.SkipUnderstanding); err != nil {
 		return m, err
 	}
-	m.LLM.KVDType = llm.CacheDType(opts.Precision)
+	m.LLM.KVDType = kvDT
 	if !opts.SkipGeneration {
 		l := weights.NewBinder(src)
 		if m.GenEmbed = GenEmbed(l, cfg.GenEmbed); l.Err() != nil {

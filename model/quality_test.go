@@ -21,8 +21,9 @@ import (
 // describes (randweights.Options: BF16 as released, quantized to Q8, Q4 or Q4M, or rounded by an
 // Uploaded hook) on be and returns the next-token logits at every position of ids, [len(ids),
 // vocab]: from one prefill of all of them, or with stepwise from one decoding step per token
-// (one-row products, which the CPU runs with int8 activations for quantized weights).
-func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, opts randweights.Options, stepwise bool, ids []int32) []float32 {
+// (one-row products, which the CPU runs with int8 activations for quantized weights), with a
+// KV cache of dtype kv.
+func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, opts randweights.Options, stepwise bool, kv compute.DType, ids []int32) []float32 {
 	tb.Helper()
 	src, err := randweights.New(Plan(cfg), be, opts)
 	if err != nil {
@@ -34,6 +35,7 @@ func syntheticLogits(tb testing.TB, be compute.Backend, cfg *config.Config, opts
 		tb.Fatal(err)
 	}
 	defer m.Free()
+	m.KVDType = kv
 	c, err := m.NewCache(1, len(ids))
 	if err != nil {
 		tb.Fatal(err)
@@ -90,7 +92,7 @@ func BenchmarkQuantizedKL(b *testing.B) {
 	for b.Loop() {
 		for _, heavy := range []bool{false, true} {
 			opts := randweights.Options{Seed: 11, MatrixDType: compute.BF16, HeavyTails: heavy}
-			ref := syntheticLogits(b, be, cfg, opts, false, ids)
+			ref := syntheticLogits(b, be, cfg, opts, false, compute.F32, ids)
 			for _, run := range []struct {
 				q        compute.DType
 				stepwise bool
@@ -100,7 +102,36 @@ func BenchmarkQuantizedKL(b *testing.B) {
 				if run.stepwise {
 					name += "-decode"
 				}
-				reportKL(b, name, cfg, ref, syntheticLogits(b, be, cfg, opts, run.stepwise, ids))
+				reportKL(b, name, cfg, ref, syntheticLogits(b, be, cfg, opts, run.stepwise, compute.F32, ids))
+			}
+		}
+	}
+}
+
+// BenchmarkKVCacheKL measures what the KV cache's dtype costs, as BenchmarkQuantizedKL does
+// the weights': the mean KL divergence of the synthetic Janus-Pro-1B language model's
+// next-token distributions with an F16 and with a Q8 cache from the same model with a
+// float32 cache (BF16 weights computed in float32 throughout), over every position of the
+// random 64-token prompt, for normal and heavy-tailed weights, through a prefill (whose
+// attention reads the cache each chunk wrote) and decoding the tokens one by one. It
+// reports KL-kv<dtype>-<weights>[-decode] and top1-... JANUS_KL_LAYERS=N keeps N decoder
+// layers.
+//
+//	go test ./model -run '^$' -bench KVCacheKL -benchtime 1x -timeout 60m
+func BenchmarkKVCacheKL(b *testing.B) {
+	cfg, be, ids := klSetup(b)
+	for b.Loop() {
+		for _, heavy := range []bool{false, true} {
+			opts := randweights.Options{Seed: 11, MatrixDType: compute.BF16, HeavyTails: heavy}
+			for _, stepwise := range []bool{false, true} {
+				ref := syntheticLogits(b, be, cfg, opts, stepwise, compute.F32, ids)
+				for _, kv := range []compute.DType{compute.F16, compute.Q8} {
+					name := fmt.Sprintf("kv%v-%s", kv, map[bool]string{false: "normal", true: "heavy"}[heavy])
+					if stepwise {
+						name += "-decode"
+					}
+					reportKL(b, name, cfg, ref, syntheticLogits(b, be, cfg, opts, stepwise, kv, ids))
+				}
 			}
 		}
 	}
@@ -196,9 +227,9 @@ func BenchmarkQ4SchemesKL(b *testing.B) {
 	}
 	for b.Loop() {
 		for _, heavy := range []bool{false, true} {
-			ref := syntheticLogits(b, be, cfg, roundedWeights(b, be, heavy, nil), false, ids)
+			ref := syntheticLogits(b, be, cfg, roundedWeights(b, be, heavy, nil), false, compute.F32, ids)
 			for _, sc := range schemes {
-				got := syntheticLogits(b, be, cfg, roundedWeights(b, be, heavy, sc.round), false, ids)
+				got := syntheticLogits(b, be, cfg, roundedWeights(b, be, heavy, sc.round), false, compute.F32, ids)
 				reportKL(b, sc.name+map[bool]string{false: "-normal", true: "-heavy"}[heavy], cfg, ref, got)
 			}
 		}

@@ -41,23 +41,43 @@ func klDivergence(ref, got []float32) float64 {
 // on every backend and measures the mean KL divergence of each step's next-token distribution
 // from the float32 goldens over the steps where the tokens still agree. Q8 must give the
 // golden greedy tokens; each must stay under a KL bound set about ten times above what was
-// measured (README, "Quantized weights").
+// measured (README, "Quantized weights"). The same holds of a Q8 KV cache, alone and with the
+// quantized weights that take it by default, where the backend takes it.
 func TestTinyAQuantized(t *testing.T) {
 	for _, tc := range []struct {
-		weights    string
-		sameTokens bool
-		maxKL      float64
+		weights, kvCache string
+		sameTokens       bool
+		maxKL            float64
 	}{
-		{WeightsQ8, true, 1e-3},
-		{WeightsQ4, false, 0.2},
-		{WeightsQ4M, false, 0.1},
+		// The weights alone, with a float32 cache.
+		{WeightsQ8, KVCacheF32, true, 1e-3},
+		{WeightsQ4, KVCacheF32, false, 0.2},
+		{WeightsQ4M, KVCacheF32, false, 0.1},
+		// The cache alone.
+		{WeightsStored, KVCacheQ8, true, 3e-5},
+		// As auto chooses the cache: Q8 weights keep a float32 one, 4-bit weights take Q8.
+		{WeightsQ8, KVCacheAuto, true, 1e-3},
+		{WeightsQ4, KVCacheAuto, false, 0.2},
 	} {
-		t.Run(tc.weights, func(t *testing.T) {
+		name := tc.weights + "/kv-" + tc.kvCache
+		t.Run(name, func(t *testing.T) {
 			computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
-				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights})
+				qc, ok := be.(compute.Q8Cache)
+				q8Cache := ok && qc.Q8Cache()
+				if tc.kvCache == KVCacheQ8 && !q8Cache {
+					t.Skipf("%s does not take Q8 KV caches", be.Name())
+				}
+				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights, KVCache: tc.kvCache})
 				m := ta.m
-				if dt, want := m.LLM.Layers[0].Q.DType, quantFormats[tc.weights].dt; dt != want {
-					t.Fatalf("q_proj is %v", dt)
+				if q, ok := quantFormats[tc.weights]; ok && m.LLM.Layers[0].Q.DType != q.dt {
+					t.Fatalf("q_proj is %v", m.LLM.Layers[0].Q.DType)
+				}
+				wantKV := compute.F32
+				if tc.kvCache == KVCacheQ8 || tc.kvCache == KVCacheAuto && q8Cache && tc.weights != WeightsQ8 {
+					wantKV = compute.Q8
+				}
+				if m.LLM.KVDType != wantKV {
+					t.Fatalf("KV cache of %v, want %v", m.LLM.KVDType, wantKV)
 				}
 				if dt := m.Vision.Blocks[0].FC1W.DType; dt != compute.BF16 {
 					t.Errorf("the ViT's fc1 is %v, want it kept BF16", dt)
@@ -95,7 +115,7 @@ func TestTinyAQuantized(t *testing.T) {
 					mean += v
 				}
 				mean /= float64(n)
-				t.Logf("%s: mean KL %.3g nats over %d steps (tokens agree for %d of %d)", tc.weights, mean, n, agree, len(want))
+				t.Logf("%s: mean KL %.3g nats over %d steps (tokens agree for %d of %d)", name, mean, n, agree, len(want))
 				if !(mean <= tc.maxKL) {
 					t.Errorf("mean KL %.3g over %d steps, want at most %.3g", mean, n, tc.maxKL)
 				}

@@ -12,7 +12,7 @@ import (
 func bytesOf(ts ...*compute.Tensor) int64 {
 	var n int64
 	for _, t := range ts {
-		n += int64(t.Len() * t.DType.Size())
+		n += int64(t.DType.Bytes(t.Len()))
 	}
 	return n
 }
@@ -33,6 +33,8 @@ func TestCacheBytes(t *testing.T) {
 			{"capacity beyond max positions", 4, 2, 2, 1000, 2, compute.F32},
 			{"F16 cache, GQA, CFG rows", 6, 2, 4, 7, 1, compute.F16},
 			{"F16 cache beyond max positions", 4, 2, 2, 1000, 2, compute.F16},
+			{"Q8 cache, CFG rows", 8, 8, 4, 7, 1, compute.Q8},
+			{"Q8 cache beyond max positions", 8, 8, 2, 1000, 2, compute.Q8},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -42,6 +44,9 @@ func TestCacheBytes(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer m.Free()
+				if tt.dt == compute.Q8 && CheckQ8Cache(be, cfg) != nil {
+					t.Skip(CheckQ8Cache(be, cfg))
+				}
 				m.KVDType = tt.dt
 				c, err := m.NewCache(tt.rows, tt.capacity)
 				if err != nil {
@@ -72,18 +77,22 @@ func TestCacheBytes(t *testing.T) {
 
 // TestScratchReuse feeds a sequence in chunks of changing lengths through one cache, whose
 // scratch is reused for equal lengths and replaced otherwise, and compares every position's
-// logits with one prefill of the whole sequence on a fresh cache, with F32 and F16 caches.
+// logits with one prefill of the whole sequence on a fresh cache, with F32, F16 and Q8 caches.
 func TestScratchReuse(t *testing.T) {
 	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
 		defer be.Close()
-		cfg := smallConfig(4, 2)
+		cfg := smallConfig(16, 8) // grouped heads, and rows of whole Q8 blocks
 		m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 7), matrixDT: compute.BF16}, cfg, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer m.Free()
-		// Both cache dtypes; the F16 one also copies F16 rows each time the cache grows.
-		for _, dt := range []compute.DType{compute.F32, compute.F16} {
+		// Every cache dtype; the F16 and Q8 ones also copy their rows each time the cache grows.
+		for _, dt := range []compute.DType{compute.F32, compute.F16, compute.Q8} {
+			if dt == compute.Q8 && CheckQ8Cache(be, cfg) != nil {
+				t.Log(CheckQ8Cache(be, cfg))
+				continue
+			}
 			m.KVDType = dt
 			const rows = 2
 			chunks := []int{5, 5, 1, 1, 3, 1}

@@ -20,8 +20,10 @@
 // memory and half the bytes each token step reads. F16 rather than BF16: its 10-bit mantissa
 // keeps keys and values 8 times more precise, their range (post-RoPE keys and values of
 // LLaMA layers stay far below 65504, and a backend saturates there) does not need BF16's,
-// and Metal has it natively. CacheBytes tells a caller what a cache costs before it
-// allocates one.
+// and Metal has it natively. A caller may ask for Q8 instead (compute.Q8Cache backends,
+// CheckQ8Cache): blocks of 32 int8 codes and an F16 scale, about half an F16 cache's bytes
+// again, for a rounding error of up to half a step of a block's largest magnitude over 127.
+// CacheBytes tells a caller what a cache costs before it allocates one.
 package llm
 
 import (
@@ -55,7 +57,8 @@ type Model struct {
 	// nil when Load was told to leave it out.
 	Head *compute.Tensor
 	// KVDType is the dtype of the keys and values of the caches NewCache makes: compute.F32
-	// (the zero value, exact) or compute.F16 (see CacheDType). Set it before making a cache.
+	// (the zero value, exact), compute.F16 (see CacheDType) or compute.Q8 (CheckQ8Cache).
+	// Set it before making a cache.
 	KVDType compute.DType
 
 	be compute.Backend
@@ -179,8 +182,21 @@ func CacheDType(precision string) compute.DType {
 	return compute.F32
 }
 
+// CheckQ8Cache says why be cannot keep a Q8 cache for a model of configuration cfg, or
+// returns nil: the backend must take Q8 caches (compute.Q8Cache), and a position's keys (of
+// every head) must be whole blocks of compute.QBlock values.
+func CheckQ8Cache(be compute.Backend, cfg config.LLM) error {
+	if c, ok := be.(compute.Q8Cache); !ok || !c.Q8Cache() {
+		return fmt.Errorf("kv cache Q8: the %s backend keeps F32 and F16 caches only", be.Name())
+	}
+	if w := cfg.KVHeads * cfg.HeadDim; w%compute.QBlock != 0 {
+		return fmt.Errorf("kv cache Q8: keys of %d values a position are not whole blocks of %d", w, compute.QBlock)
+	}
+	return nil
+}
+
 // CacheBytes is the memory NewCache(rows, capacity) allocates for a model with
-// configuration cfg whose keys and values are of dtype dt (F32 or F16): keys and values of
+// configuration cfg whose keys and values are of dtype dt (F32, F16 or Q8): keys and values of
 // every layer. Forward doubles the capacity when an input outgrows it (up to
 // max_position_embeddings), holding both buffers while it copies. It does not count
 // Forward's scratch (ScratchBytes).
@@ -188,7 +204,7 @@ func CacheBytes(cfg config.LLM, dt compute.DType, rows, capacity int) int64 {
 	if mp := cfg.MaxPositions; mp > 0 && capacity > mp {
 		capacity = mp
 	}
-	return 2 * int64(cfg.Layers) * int64(rows) * int64(capacity) * int64(cfg.KVHeads*cfg.HeadDim) * int64(dt.Size())
+	return 2 * int64(cfg.Layers) * int64(rows) * int64(capacity) * int64(dt.Bytes(cfg.KVHeads*cfg.HeadDim))
 }
 
 // ScratchBytes is the activation memory Forward uses for an input of rows × t positions,
@@ -211,8 +227,14 @@ func (m *Model) NewCache(rows, capacity int) (*Cache, error) {
 	if rows <= 0 || capacity <= 0 {
 		return nil, fmt.Errorf("kv cache: %d rows × %d positions", rows, capacity)
 	}
-	if m.KVDType != compute.F32 && m.KVDType != compute.F16 {
-		return nil, fmt.Errorf("kv cache: dtype %v, want F32 or F16", m.KVDType)
+	switch m.KVDType {
+	case compute.F32, compute.F16:
+	case compute.Q8:
+		if err := CheckQ8Cache(m.be, m.Config); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("kv cache: dtype %v, want F32, F16 or Q8", m.KVDType)
 	}
 	if mp := m.Config.MaxPositions; mp > 0 && capacity > mp {
 		capacity = mp
