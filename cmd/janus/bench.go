@@ -123,6 +123,7 @@ type benchOptions struct {
 	seed                         uint64
 	backend                      string
 	precision                    string // compute.Options.Precision
+	kvCache                      string // --kv-cache, a model.KVCacheFormats value
 	bwMiB                        int
 	undText, genPrompt           int
 }
@@ -166,6 +167,7 @@ type benchResult struct {
 	Kernels     string          `json:"kernels,omitempty"`
 	Int8Kernels string          `json:"int8_kernels,omitempty"`
 	Precision   string          `json:"precision,omitempty"`
+	KVCache     string          `json:"kv_cache,omitempty"` // the KV cache's dtype (F32, F16 or Q8) where a stage runs the language model
 	GoVersion   string          `json:"go_version"`
 	Env         benchEnv        `json:"env"`
 	Bandwidth   *benchBandwidth `json:"bandwidth,omitempty"`
@@ -394,6 +396,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the random weights, token ids and sampling")
 	fs.StringVar(&o.backend, "backend", "auto", "compute backend: auto, cpu or metal")
 	fs.StringVar(&o.precision, "precision", compute.PrecisionExact, precisionUsage)
+	fs.StringVar(&o.kvCache, "kv-cache", model.KVCacheAuto, kvCacheUsage)
 	fs.IntVar(&o.bwMiB, "bw-mb", 1024, "array size of the memory bandwidth test in MiB (0 skips it)")
 	fs.IntVar(&o.undText, "und-text-tokens", benchUndTextTokens, "text tokens of the understanding prompt besides BOI, the image tokens and EOI")
 	fs.IntVar(&o.genPrompt, "gen-prompt-tokens", benchGenPromptTokens, "generation prompt length including BOS and <begin_of_image>")
@@ -411,6 +414,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	}
 	if err := compute.CheckPrecision(o.precision); err != nil {
 		return nil, fmt.Errorf("--%w", err)
+	}
+	if err := checkKVCache(o.kvCache); err != nil {
+		return nil, err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -632,6 +638,9 @@ func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*
 	res.MatrixDType = net.matrix.String()
 	res.DType = map[compute.DType]string{compute.F32: "float32", compute.BF16: "bfloat16", compute.F16: "float16", compute.Q8: "q8_0", compute.Q4: "q4_0", compute.Q4M: "q4m"}[net.matrix]
 	res.ImageTokens = net.cfg.VQ.ImageTokens
+	if net.llm != nil {
+		res.KVCache = net.llm.KVDType.String()
+	}
 	res.Model = benchModelStats(net, time.Since(t0).Seconds(), benchParts(o.stages))
 	logf("  built in %.1f s: %.2f GB of weights (%s) of the model's %.2f G parameters, %.2f GB (%s matrices)",
 		res.Model.BuildS, float64(res.Model.BuiltBytes)/1e9, benchPartsText(res.Model.BuiltParts),
@@ -705,7 +714,7 @@ func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...an
 	skipUnd := !parts[weights.PartVision] && !parts[weights.PartLMHead]
 	logf("loading %s", o.modelDir)
 	opts := model.Options{Backend: be, MatrixDType: o.matrixDType, SkipGeneration: skipGen,
-		SkipUnderstanding: skipUnd, Precision: o.precision}
+		SkipUnderstanding: skipUnd, Precision: o.precision, KVCache: o.kvCache}
 	if o.quant.Quantized() {
 		opts.Weights = strings.ToLower(o.quant.String())
 	}
@@ -848,7 +857,9 @@ func benchRandomNetworks(o *benchOptions, cfg *config.Config, be compute.Backend
 			if n.llm, err = llm.Load(be, src, cfg.LLM, parts[weights.PartLMHead]); err != nil {
 				return err
 			}
-			n.llm.KVDType = llm.CacheDType(o.precision)
+			if n.llm.KVDType, err = model.KVCacheDType(o.kvCache, o.precision, o.quant, be, cfg.LLM); err != nil {
+				return err
+			}
 		}
 		if parts[weights.PartGen] {
 			l := weights.NewBinder(src)
@@ -1696,6 +1707,9 @@ func benchTable(r *benchResult) string {
 	}
 	if r.Precision != "" {
 		kernels += " precision=" + r.Precision
+	}
+	if r.KVCache != "" {
+		kernels += " kv=" + r.KVCache
 	}
 	fmt.Fprintf(&sb, "janus bench: preset=%s weights=%s matrices=%s threads=%d repeat=%d backend=%s%s %s %s/%s\n",
 		r.Preset, r.Source, r.MatrixDType, r.Threads, r.Repeat, r.Backend, kernels, r.GoVersion, r.Env.GOOS, r.Env.GOARCH)

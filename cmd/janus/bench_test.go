@@ -27,6 +27,7 @@ type benchJSON struct {
 	Threads     int     `json:"threads"`
 	Parallel    []int   `json:"parallel"`
 	Backend     string  `json:"backend"`
+	KVCache     string  `json:"kv_cache"`
 	GoVersion   string  `json:"go_version"`
 	ImageTokens int     `json:"image_tokens"`
 	WallS       float64 `json:"wall_s"`
@@ -57,6 +58,7 @@ type benchJSON struct {
 		PctOfBWFloor float64   `json:"pct_of_bw_floor"`
 		PctWithKV    float64   `json:"pct_of_bw_floor_with_kv"`
 		PeakRSS      int64     `json:"peak_rss_after_bytes"`
+		Work         string    `json:"work"`
 	} `json:"stages"`
 }
 
@@ -89,6 +91,10 @@ func TestBenchTinyModel(t *testing.T) {
 			[]string{"vision", "prefill", "decode", "gen_prefill_p1", "gen_step_p1"}, "q8_0", "random"},
 		{"q4 weights from a model folder", []string{"--model", filepath.Dir(cfgPath), "--stages", "gen", "--weights", "q4", "--bw-mb", "0"},
 			[]string{"gen_prefill_p1", "gen_step_p1"}, "q4_0", "checkpoint"},
+		{"q4 weights, f16 cache", []string{"--config", cfgPath, "--stages", "decode,gen", "--weights", "q4", "--kv-cache", "f16", "--bw-mb", "0"},
+			[]string{"vision", "prefill", "decode", "gen_prefill_p1", "gen_step_p1"}, "q4_0", "random"},
+		{"q8 cache from a model folder", []string{"--model", filepath.Dir(cfgPath), "--stages", "gen", "--kv-cache", "q8", "--bw-mb", "0"},
+			[]string{"gen_prefill_p1", "gen_step_p1"}, "bfloat16", "checkpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +110,26 @@ func TestBenchTinyModel(t *testing.T) {
 			var got benchJSON
 			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 				t.Fatalf("decode JSON: %v\n%s", err, stdout.String())
+			}
+			// 4-bit weights take a Q8 cache unless --kv-cache says otherwise.
+			wantKV := "F32"
+			if i := slices.Index(tt.args, "--weights"); i >= 0 && strings.HasPrefix(tt.args[i+1], "q4") {
+				wantKV = "Q8"
+			}
+			if i := slices.Index(tt.args, "--kv-cache"); i >= 0 {
+				wantKV = strings.ToUpper(tt.args[i+1])
+			}
+			if slices.Equal(tt.stages, []string{"preprocess"}) {
+				wantKV = "" // no stage runs the language model
+			}
+			if got.KVCache != wantKV {
+				t.Errorf("kv_cache %q, want %q", got.KVCache, wantKV)
+			}
+			for _, name := range []string{"decode", "gen_step_p1"} {
+				// The steps say the cache they read, from the language model that ran them.
+				if st, ok := got.Stages[name]; ok && !strings.Contains(st.Work, wantKV+" KV cache") && !strings.Contains(st.Work, "("+wantKV+",") {
+					t.Errorf("%s: %q does not name a %s cache", name, st.Work, wantKV)
+				}
 			}
 			if got.Tool != "janus_bench" || got.Preset != "tiny-a" || got.DType != tt.dtype || got.Weights != tt.weights || got.Threads != 2 ||
 				got.Backend != "cpu" || got.GoVersion == "" || got.ImageTokens != cfg.VQ.ImageTokens {
@@ -302,6 +328,7 @@ func TestBenchFlagErrors(t *testing.T) {
 		{"gen steps", []string{"--gen-steps", "-3"}, "--gen-steps -3"},
 		{"matrix dtype", []string{"--matrix-dtype", "q4"}, `unknown --matrix-dtype "q4"`},
 		{"weights", []string{"--weights", "q5"}, `unknown --weights "q5"`},
+		{"kv cache", []string{"--kv-cache", "q4"}, `--kv-cache "q4": want one of auto, f32, f16, q8`},
 		{"weights and matrix dtype", []string{"--weights", "bf16", "--matrix-dtype", "f32"}, "disagree"},
 		{"prompt length", []string{"--gen-prompt-tokens", "1"}, "--gen-prompt-tokens 1"},
 		{"positional", []string{"extra"}, `unexpected argument "extra"`},
