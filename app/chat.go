@@ -75,6 +75,10 @@ type ChatCallbacks struct {
 	// OnQuestion is called once as the reply starts, with the question's index and the
 	// question (its Images name the stored copies, as they do from the moment Send returns).
 	OnQuestion func(index int, msg ChatMessage)
+	// OnUndone is called before OnDone when an Edit ended before its answer's first word
+	// and the question and answer it replaced were put back: the window gives the edited
+	// question back to the chat's composer.
+	OnUndone func()
 }
 
 // ChatSession is one chat: its messages, the conversation on the engine that keeps the KV
@@ -109,6 +113,9 @@ type ChatSession struct {
 	stopSaid bool
 	// saveEvery is how often a streaming answer is saved (tests shorten it).
 	saveEvery time.Duration
+	// pending are the new pictures of an edited question, stored by the first save that
+	// writes the question (a store's sweep would remove them before a record mentions them).
+	pending []storedImage
 }
 
 // streamSaveInterval is how often a streaming answer is saved, so that a crash loses at most
@@ -296,18 +303,9 @@ func (s *ChatSession) SetAnswerOptions(opts model.AnswerOptions) {
 // Send reads and writes files: call it off the UI goroutine.
 func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (*Job, error) {
 	text = strings.TrimSpace(text)
-	if text == "" && len(imagePaths) == 0 {
-		return nil, errors.New("write a question or attach an image first")
-	}
-	refs := make([]ImageRef, 0, len(imagePaths))
-	var newImages []storedImage
-	for _, p := range imagePaths {
-		ref, data, err := readAttachment(p)
-		if err != nil {
-			return nil, err
-		}
-		refs = append(refs, ref)
-		newImages = append(newImages, storedImage{ref, data})
+	refs, newImages, err := readQuestion(text, imagePaths)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.job != nil {
@@ -356,6 +354,92 @@ func (s *ChatSession) Send(text string, imagePaths []string, cb ChatCallbacks) (
 	return j, nil
 }
 
+// readQuestion reads the images at paths for a question of text (trimmed): their refs and
+// the files' bytes, to store.
+func readQuestion(text string, paths []string) ([]ImageRef, []storedImage, error) {
+	if text == "" && len(paths) == 0 {
+		return nil, nil, errors.New("write a question or attach an image first")
+	}
+	refs := make([]ImageRef, 0, len(paths))
+	var images []storedImage
+	for _, p := range paths {
+		ref, data, err := readAttachment(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		refs = append(refs, ref)
+		images = append(images, storedImage{ref, data})
+	}
+	return refs, images, nil
+}
+
+// Edit replaces the last question with text and the images at imagePaths (the question's
+// own pictures by their stored files, Store.ImagePath, and new ones) and its answer with the
+// answer to it, which streams to cb as Send's does. Until that answer's first word the
+// chat's file keeps the question and answer it replaces, and the new pictures are only read
+// (they are stored with the first save that writes the question); an edit that fails, is
+// stopped or gets an empty answer before then puts both back (OnUndone, then OnDone with the
+// previous answer, its Error saying why unless it was stopped), and nothing was written. It
+// fails at once, changing nothing, as Send does, and when the chat does not end in an answer
+// that has ended. Pictures the question no longer has stay in the store until Store.Release
+// finds no record mentions them. Edit reads files: call it off the UI goroutine.
+func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (*Job, error) {
+	text = strings.TrimSpace(text)
+	refs, images, err := readQuestion(text, imagePaths)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.rec.Messages)
+	switch {
+	case s.job != nil:
+		return nil, errors.New("an answer is being written: stop it first")
+	case s.engine == nil:
+		return nil, errors.New("no model is loaded: choose one first")
+	case n < 2 || !s.rec.Messages[n-1].Assistant || s.rec.Messages[n-1].State == StateStreaming:
+		return nil, errors.New("there is no answered question to edit")
+	}
+	j := newJob(context.Background())
+	s.job, s.stopWhy, s.stopSaid = j, "", false
+	qi := n - 2
+	undo := &turnUndo{at: qi, msgs: slices.Clone(s.rec.Messages[qi:])}
+	now := time.Now().UTC()
+	q := ChatMessage{Text: text, Images: refs, State: StateDone, Time: now}
+	if len(q.Images) == 0 {
+		q.Images = nil
+	}
+	// In place: the messages keep their number, so a window drawing them meanwhile finds
+	// every index it knew.
+	s.rec.Messages[qi] = q
+	s.rec.Messages[qi+1] = ChatMessage{Assistant: true, State: StateStreaming, Time: now}
+	for i, ref := range refs {
+		// The reply reads a new picture from where it was attached until it is stored.
+		s.paths[ref.SHA256] = imagePaths[i]
+	}
+	if s.store != nil {
+		s.pending = images
+	}
+	// The conversation holds the turn replaced: rebuilt from the turns before it.
+	s.dropConversation()
+	engine, opts := s.engine, s.opts
+	go j.run(func(ctx context.Context, _ func(Progress)) error {
+		return s.reply(ctx, j, engine, opts, qi, undo, cb)
+	}, nil, func(error) { s.release(j) })
+	return j, nil
+}
+
+// turnUndo is what a Retry or an Edit replaced, put back when its answer ends before its
+// first word: msgs from index at (the answer, or the question and its answer). The chat's
+// file still holds them.
+type turnUndo struct {
+	at   int
+	msgs []ChatMessage
+}
+
+// edit reports whether u undoes an Edit (a question and its answer).
+func (u *turnUndo) edit() bool { return len(u.msgs) == 2 }
+
 // Retry answers the last question again, in place of its answer, with the engine and
 // options set now: another model, a longer answer length, or an answer that failed, stopped
 // or was interrupted. The new answer streams to cb as Send's does. Until it writes its first
@@ -379,14 +463,14 @@ func (s *ChatSession) Retry(cb ChatCallbacks) (*Job, error) {
 	j := newJob(context.Background())
 	s.job, s.stopWhy, s.stopSaid = j, "", false
 	qi := n - 2
-	previous := s.rec.Messages[n-1]
+	undo := &turnUndo{at: n - 1, msgs: []ChatMessage{s.rec.Messages[n-1]}}
 	s.rec.Messages[n-1] = ChatMessage{Assistant: true, State: StateStreaming, Time: time.Now().UTC()}
 	// The conversation has the previous answer in it when that one was done: the model must
 	// see the question alone, so it is rebuilt from the turns before it.
 	s.dropConversation()
 	engine, opts := s.engine, s.opts
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
-		return s.reply(ctx, j, engine, opts, qi, &previous, cb)
+		return s.reply(ctx, j, engine, opts, qi, undo, cb)
 	}, nil, func(error) { s.release(j) })
 	return j, nil
 }
@@ -419,20 +503,25 @@ func (s *ChatSession) dropConversation() {
 	}
 }
 
-// restore puts back answer ai's previous text, that of a retry that ended without a word.
-// The chat's file still holds it (a streaming answer is saved once it has text; a rename
-// rewrites the file's own record), so it is not written again, which would move the chat to
-// the top of the history for nothing. The conversation, which has neither answer, is rebuilt
-// at the next reply. The message returned is for OnDone: why is its Error, when the retry
-// failed.
-func (s *ChatSession) restore(j *Job, ai int, previous ChatMessage, why string) ChatMessage {
+// restore puts back what a Retry or an Edit replaced, its answer having ended without a
+// word. The chat's file still holds it (a streaming answer is saved once it has text; a
+// rename rewrites the file's own record), so it is not written again, which would move the
+// chat to the top of the history for nothing, and an edit's new pictures were never stored.
+// The conversation, which has neither, is rebuilt at the next reply. The message returned
+// is for OnDone: the answer put back, why its Error when the retry or edit failed.
+func (s *ChatSession) restore(j *Job, u *turnUndo, why string) ChatMessage {
 	s.mu.Lock()
-	s.rec.Messages[ai] = previous
+	copy(s.rec.Messages[u.at:], u.msgs)
+	s.pending = nil
 	s.dropConversation()
 	s.mu.Unlock()
-	msg := previous
+	msg := u.msgs[len(u.msgs)-1]
 	if why != "" {
-		msg.Error = "Could not answer again. " + asSentence(why)
+		what := "answer again"
+		if u.edit() {
+			what = "answer the edited question"
+		}
+		msg.Error = "Could not " + what + ". " + asSentence(why)
 	}
 	s.release(j)
 	return msg
@@ -440,19 +529,29 @@ func (s *ChatSession) restore(j *Job, ai int, previous ChatMessage, why string) 
 
 // reply runs on the job's goroutine: it prepares the question's images (Send stored them), (re)builds
 // the conversation when needed, streams the answer into message qi+1, and saves the chat.
-// previous is the answer a Retry replaces (nil for Send's), put back when this one ends
+// undo is what a Retry or Edit replaced (nil for Send's), put back when this answer ends
 // before its first word.
 //
 // The session stops being Busy before OnDone is called, so that the window can send the
 // next question from it.
-func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, previous *ChatMessage, cb ChatCallbacks) (err error) {
+func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts model.AnswerOptions, qi int, undo *turnUndo, cb ChatCallbacks) (err error) {
 	ai := qi + 1
 	stopSaving := func() {}
-	// wroteNothing reports whether the retried answer has no word yet.
+	// wroteNothing reports whether a retried or edited turn's answer has no word yet.
 	wroteNothing := func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return previous != nil && s.rec.Messages[ai].Text == ""
+		return undo != nil && s.rec.Messages[ai].Text == ""
+	}
+	// putBack restores what undo holds and tells cb, with why the answer ended.
+	putBack := func(why string) {
+		msg := s.restore(j, undo, why)
+		if undo.edit() && cb.OnUndone != nil {
+			cb.OnUndone()
+		}
+		if cb.OnDone != nil {
+			cb.OnDone(ai, msg)
+		}
 	}
 	// failure words err for the person reading the chat.
 	failure := func(err error) string {
@@ -465,10 +564,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 	}
 	fail := func(err error) error {
 		if wroteNothing() {
-			msg := s.restore(j, ai, *previous, failure(err))
-			if cb.OnDone != nil {
-				cb.OnDone(ai, msg)
-			}
+			putBack(failure(err))
 			return err
 		}
 		why := failure(err)
@@ -546,10 +642,7 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		if stopped {
 			why = ""
 		}
-		msg := s.restore(j, ai, *previous, why)
-		if cb.OnDone != nil {
-			cb.OnDone(ai, msg)
-		}
+		putBack(why)
 		if stopped {
 			return ctx.Err()
 		}
@@ -768,6 +861,8 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 		return nil
 	}
 	s.mu.Lock()
+	pending := s.pending
+	images = append(slices.Clip(images), pending...)
 	rec := s.rec
 	rec.Messages = append(slices.Clone(s.rec.Messages), turn...)
 	clearSaveNotes(rec.Messages) // this write saves them
@@ -788,6 +883,9 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(pending) > 0 && len(s.pending) == len(pending) && &s.pending[0] == &pending[0] {
+		s.pending = nil // written, with the question that mentions them
+	}
 	s.rec.Messages = append(s.rec.Messages, turn...)
 	clearSaveNotes(s.rec.Messages)
 	s.rec.Model, s.rec.Answer = rec.Model, rec.Answer

@@ -835,3 +835,166 @@ func TestChatRetry(t *testing.T) {
 		t.Errorf("Retry without an engine: %v", err)
 	}
 }
+
+// edit runs Edit and waits for its answer; undone reports whether OnUndone was called
+// (before OnDone).
+func edit(t *testing.T, s *app.ChatSession, text string, images ...string) (r *recorder, undone bool) {
+	t.Helper()
+	var mu sync.Mutex
+	ended := false
+	r = answered(t, func(cb app.ChatCallbacks) (*app.Job, error) {
+		done := cb.OnDone
+		cb.OnDone = func(i int, m app.ChatMessage) {
+			mu.Lock()
+			ended = true
+			mu.Unlock()
+			done(i, m)
+		}
+		cb.OnUndone = func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if ended {
+				t.Error("OnUndone after OnDone")
+			}
+			undone = true
+		}
+		return s.Edit(text, images, cb)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	return r, undone
+}
+
+// Edit replaces the last question and its answer in place. Until the new answer's first word
+// the chat's file keeps the old turn and the new pictures are not stored; an edit that fails,
+// is stopped or is answered with nothing puts the old turn back, says so (OnUndone), and
+// writes nothing.
+func TestChatEdit(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	if _, err := s.Edit("x", nil, app.ChatCallbacks{}); err == nil {
+		t.Error("Edit of a chat without an answer was accepted")
+	}
+	dir := t.TempDir()
+	first, kept, dropped := writePNG(t, dir, "first.png", 40, 30), writePNG(t, dir, "kept.png", 50, 30), writePNG(t, dir, "dropped.png", 60, 30)
+	send(t, s, "first", first)
+	send(t, s, "second", kept, dropped)
+	old := s.Messages()
+	keptRef, droppedRef := old[2].Images[0], old[2].Images[1]
+
+	// While the edit waits for its first word: the messages keep their number, the file the
+	// old turn, and the new picture is read from where it is, not stored.
+	eng.Delay = time.Hour
+	added := writePNG(t, dir, "added.png", 70, 30)
+	r := newRecorder()
+	j, err := s.Edit("  second, edited ", []string{store.ImagePath(keptRef), added}, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := s.Messages()
+	if len(msgs) != 4 || msgs[2].Text != "second, edited" || len(msgs[2].Images) != 2 || msgs[2].Images[0].SHA256 != keptRef.SHA256 ||
+		msgs[3].State != app.StateStreaming || msgs[3].Text != "" {
+		t.Fatalf("messages while the edit waits: %+v", msgs)
+	}
+	addedRef := msgs[2].Images[1]
+	if _, err := os.Stat(store.ImagePath(addedRef)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the edit's new picture is stored before its question is written: %v", err)
+	}
+	if rec, _ := store.LoadChat(s.ID()); len(rec.Messages) != 4 || rec.Messages[2].Text != "second" || rec.Messages[3].Text != old[3].Text {
+		t.Errorf("the file while the edit waits: %+v", rec.Messages)
+	}
+	if _, err := s.Edit("again", nil, app.ChatCallbacks{}); err == nil {
+		t.Error("a second Edit while answering was accepted")
+	}
+	s.Stop()
+	j.Wait()
+	if r.done == nil || r.done.Text != old[3].Text || r.done.Error != "" {
+		t.Errorf("an edit stopped before its first word ended with %+v", r.done)
+	}
+	if got := s.Messages(); got[2].Text != "second" || len(got[2].Images) != 2 || got[3].Text != old[3].Text || !got[2].Time.Equal(old[2].Time) {
+		t.Errorf("after a stopped edit: %+v, want the old turn %+v", got[2:], old[2:])
+	}
+	if _, err := os.Stat(store.ImagePath(addedRef)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a stopped edit stored its picture: %v", err)
+	}
+
+	// Answered: the turn is replaced, saved with its new picture; the model saw the first
+	// turn, then the edited question with its two pictures.
+	eng.Delay = 0
+	eng.Words = strings.Fields("An edited answer.")
+	r, undone := edit(t, s, "second, edited", store.ImagePath(keptRef), added)
+	if undone || r.done.State != app.StateDone || r.done.Text != "An edited answer." {
+		t.Fatalf("the edit ended with %+v (undone %v)", *r.done, undone)
+	}
+	h, q := eng.Histories(), eng.Questions()
+	if last := h[len(h)-1]; len(last) != 2 || last[0].Text != "first" || q[len(q)-1].Text != "second, edited" || len(q[len(q)-1].Images) != 2 {
+		t.Errorf("the edit's conversation %+v and question %+v", last, q[len(q)-1])
+	}
+	rec, err := store.LoadChat(s.ID())
+	if err != nil || len(rec.Messages) != 4 || rec.Messages[2].Text != "second, edited" || rec.Messages[3].Text != "An edited answer." {
+		t.Fatalf("saved after the edit: %v %+v", err, rec)
+	}
+	if _, err := os.Stat(store.ImagePath(addedRef)); err != nil {
+		t.Errorf("the edit's new picture was not stored with its question: %v", err)
+	}
+	// The dropped picture is mentioned by no record now: Release removes it, and only it.
+	store.Release([]string{store.ImagePath(droppedRef), store.ImagePath(keptRef)}, time.Now())
+	if _, err := os.Stat(store.ImagePath(droppedRef)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the picture the edit dropped is still stored: %v", err)
+	}
+	if _, err := os.Stat(store.ImagePath(keptRef)); err != nil {
+		t.Errorf("the picture the edit kept was removed: %v", err)
+	}
+
+	// An empty answer puts it back.
+	before := s.Messages()
+	eng.Words = nil
+	if r, undone := edit(t, s, "third"); !undone || !strings.Contains(r.done.Error, "Could not answer the edited question. The model gave an empty answer.") || s.Messages()[2].Text != before[2].Text {
+		t.Errorf("an empty edit ended with %+v (undone %v), question %q", *r.done, undone, s.Messages()[2].Text)
+	}
+	eng.Words = strings.Fields("This is a fake answer.")
+
+	// Failing before its first word (too long for the model): the turn is put back, the file
+	// is not written, and OnDone says why.
+	saved, _ := store.LoadChat(s.ID())
+	eng.ContextLimit = 3
+	another := writePNG(t, dir, "another.png", 80, 30)
+	r, undone = edit(t, s, "a much longer question that does not fit", another)
+	if !undone || r.done.Text != "An edited answer." || !strings.Contains(r.done.Error, "Could not answer the edited question. ") {
+		t.Errorf("a failed edit ended with %+v (undone %v)", *r.done, undone)
+	}
+	if got := s.Messages(); got[2].Text != before[2].Text || got[3].Text != before[3].Text || got[3].Error != "" || got[3].State != app.StateDone {
+		t.Errorf("after a failed edit: %+v", got[2:])
+	}
+	if after, _ := store.LoadChat(s.ID()); !after.Updated.Equal(saved.Updated) {
+		t.Errorf("a failed edit rewrote the chat (updated %v, was %v)", after.Updated, saved.Updated)
+	}
+	eng.ContextLimit = 0
+
+	// The next question follows the turn put back.
+	send(t, s, "fourth")
+	h = eng.Histories()
+	if last := h[len(h)-1]; len(last) != 4 || last[2].Text != "second, edited" || last[3].Text != "An edited answer." {
+		t.Errorf("the conversation after the edit was put back: %+v", last)
+	}
+	// The failed edit's picture was never stored, nor by the saves since.
+	if n := countImages(t, store); n != 3 {
+		t.Errorf("%d pictures stored, want 3 (first, kept, added)", n)
+	}
+
+	s.SetEngine(nil)
+	if _, err := s.Edit("x", nil, app.ChatCallbacks{}); err == nil || !strings.Contains(err.Error(), "no model") {
+		t.Errorf("Edit without an engine: %v", err)
+	}
+}
+
+// countImages counts the pictures in store's images folder.
+func countImages(t *testing.T, store *app.Store) int {
+	t.Helper()
+	files, err := os.ReadDir(filepath.Join(store.Root(), "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
+}
