@@ -240,14 +240,18 @@ func (s *ChatSession) AnswerText(index int) string {
 	return s.rec.Messages[index].Text
 }
 
-// ImagePath is the file of an image of this chat ("" when unknown).
+// ImagePath is the file of an image of this chat ("" when unknown): the store's copy, or
+// where it was attached while it is not stored (an edited question's new picture until its
+// answer's first word).
 func (s *ChatSession) ImagePath(ref ImageRef) string {
-	if s.store != nil {
+	s.mu.Lock()
+	attached := s.paths[ref.SHA256]
+	pending := slices.ContainsFunc(s.pending, func(im storedImage) bool { return im.ref.SHA256 == ref.SHA256 })
+	s.mu.Unlock()
+	if s.store != nil && (!pending || attached == "") {
 		return s.store.ImagePath(ref)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.paths[ref.SHA256]
+	return attached
 }
 
 // SetEngine switches the chat to another model (or nil when the model is unloaded). The next
@@ -404,6 +408,17 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	s.job, s.stopWhy, s.stopSaid = j, "", false
 	qi := n - 2
 	undo := &turnUndo{at: qi, msgs: slices.Clone(s.rec.Messages[qi:])}
+	// A picture the question had keeps its ref (the name it was attached with; its stored
+	// file is named by its digest), and is stored already.
+	var fresh []storedImage
+	for i, ref := range refs {
+		had := slices.IndexFunc(undo.msgs[0].Images, func(o ImageRef) bool { return o.SHA256 == ref.SHA256 })
+		if had >= 0 {
+			refs[i] = undo.msgs[0].Images[had]
+			continue
+		}
+		fresh = append(fresh, images[i])
+	}
 	now := time.Now().UTC()
 	q := ChatMessage{Text: text, Images: refs, State: StateDone, Time: now}
 	if len(q.Images) == 0 {
@@ -418,7 +433,7 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 		s.paths[ref.SHA256] = imagePaths[i]
 	}
 	if s.store != nil {
-		s.pending = images
+		s.pending = fresh
 	}
 	// The conversation holds the turn replaced: rebuilt from the turns before it.
 	s.dropConversation()

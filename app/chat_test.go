@@ -898,8 +898,14 @@ func TestChatEdit(t *testing.T) {
 		t.Fatalf("messages while the edit waits: %+v", msgs)
 	}
 	addedRef := msgs[2].Images[1]
+	if msgs[2].Images[0] != keptRef || addedRef.Name != "added.png" {
+		t.Errorf("the edited question's pictures %+v: want the kept one's ref %+v as it was", msgs[2].Images, keptRef)
+	}
 	if _, err := os.Stat(store.ImagePath(addedRef)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the edit's new picture is stored before its question is written: %v", err)
+	}
+	if s.ImagePath(addedRef) != added || s.ImagePath(keptRef) != store.ImagePath(keptRef) {
+		t.Errorf("ImagePath of the new picture %q (want %q), of the kept one %q", s.ImagePath(addedRef), added, s.ImagePath(keptRef))
 	}
 	if rec, _ := store.LoadChat(s.ID()); len(rec.Messages) != 4 || rec.Messages[2].Text != "second" || rec.Messages[3].Text != old[3].Text {
 		t.Errorf("the file while the edit waits: %+v", rec.Messages)
@@ -937,6 +943,9 @@ func TestChatEdit(t *testing.T) {
 	}
 	if _, err := os.Stat(store.ImagePath(addedRef)); err != nil {
 		t.Errorf("the edit's new picture was not stored with its question: %v", err)
+	}
+	if s.ImagePath(addedRef) != store.ImagePath(addedRef) {
+		t.Errorf("ImagePath of the stored new picture %q", s.ImagePath(addedRef))
 	}
 	// The dropped picture is mentioned by no record now: Release removes it, and only it.
 	store.Release([]string{store.ImagePath(droppedRef), store.ImagePath(keptRef)}, time.Now())

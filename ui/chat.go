@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -46,10 +47,19 @@ type chatView struct {
 	jobs    []*app.Job
 	sending bool
 	// afterSent is what an answer that ended while its send was still being checked left
-	// for sent to do once it has cleared the composer (give the question back).
+	// for sent to do once it has cleared the composer (give the question back). whenSent
+	// waits for the send under way to be settled, whatever chat is shown (afterSending).
 	afterSent func()
+	whenSent  []func()
 	// withdrawing is set while a refused question is being taken back out of the chat.
 	withdrawing bool
+	// editing is set while the composer holds the last question to change (Edit), which
+	// Send then replaces with its answer (ChatSession.Edit); editBar says so above the
+	// composer, with Cancel. editReading counts the question's pictures being read back into
+	// the composer: Send waits for them, or the question would go without them.
+	editing     bool
+	editBar     *fyne.Container
+	editReading int
 	// pendingSends counts the sends whose Send has not returned (guarded by jobsMu);
 	// sendDone is signalled when one returns.
 	pendingSends int
@@ -140,10 +150,12 @@ type attachment struct {
 	chip  fyne.CanvasObject
 }
 
-// composerDraft is a chat's unsent text and images.
+// composerDraft is a chat's unsent text and images; editing when they are the chat's last
+// question being changed (Edit), which Send replaces.
 type composerDraft struct {
 	text     string
 	attached []attachment
+	editing  bool
 }
 
 // joinTexts joins the texts that are not blank with a blank line between them.
@@ -163,7 +175,11 @@ type messageView struct {
 	// footer adds while the message is the last (sameAnswerNote).
 	retryB *escButton
 	note   string
-	images *fyne.Container
+	// editB puts a question back into the composer to change and send again (editRow holds
+	// it under the bubble); only the last question shows it.
+	editB   *escButton
+	editRow *fyne.Container
+	images  *fyne.Container
 	// digests are the shown images' SHA-256s, so that a refill keeps their thumbnails.
 	digests []string
 	obj     fyne.CanvasObject
@@ -194,7 +210,13 @@ func newChatView(u *UI) *chatView {
 	c.entry.onPasteFiles = c.attach
 	c.entry.onPastePicture = c.pastePicture
 	c.entry.onPage = c.page
-	c.entry.onEscape = c.stop
+	c.entry.onEscape = func() {
+		if c.editing && !c.session.Busy() {
+			c.cancelEdit()
+			return
+		}
+		c.stop()
+	}
 	c.attachB = u.newTipButton(theme.MailAttachmentIcon(), "Attach images", c.openFileDialog)
 	c.sendB = c.u.newButton("Send", theme.MailSendIcon(), c.sendOrStop)
 	c.sendB.Importance = widget.HighImportance
@@ -217,7 +239,12 @@ func newChatView(u *UI) *chatView {
 		container.New(atBottom{}, container.New(fixedWidth{sendW}, c.sendB)), c.entry)
 	// The lines that come and go (a notice, the model's loading) go above the entry, as the
 	// chips do: under it, each moved the entry up under the pointer about to click it.
-	composer := container.NewVBox(c.notice, c.status, c.chips, row)
+	editNote := widget.NewLabel("Editing your last question: Send replaces it and its answer")
+	editNote.Importance = widget.MediumImportance
+	editNote.Wrapping = fyne.TextWrapWord
+	c.editBar = container.NewBorder(nil, nil, nil, c.u.newButton("Cancel", theme.CancelIcon(), c.cancelEdit), editNote)
+	c.editBar.Hide()
+	composer := container.NewVBox(c.editBar, c.notice, c.status, c.chips, row)
 	// The composer takes the messages' column, with their two paddings (the list's and a
 	// message's): its edges are theirs at every width.
 	c.content = container.NewBorder(nil,
@@ -276,7 +303,7 @@ func (c *chatView) leave() {
 	}
 	id := c.session.ID()
 	if strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
-		c.drafts[id] = composerDraft{text: c.entry.Text, attached: slices.Clone(c.attached)}
+		c.drafts[id] = composerDraft{text: c.entry.Text, attached: slices.Clone(c.attached), editing: c.editing}
 	} else {
 		delete(c.drafts, id)
 	}
@@ -301,6 +328,13 @@ func (c *chatView) shown() {
 	}
 	c.entry.SetText("")
 	c.addDraft(d)
+	// An edit of the last question left unsent is one again, while that is still the last.
+	c.editing, c.editReading = false, 0
+	c.editBar.Hide()
+	if d.editing && c.session.Retryable() {
+		c.editing = true
+		c.editBar.Show()
+	}
 	c.setNotice("")
 	c.render()
 	c.updateButtons()
@@ -418,7 +452,7 @@ func (c *chatView) updateButtons() {
 		c.sendB.SetText("Send")
 		c.sendB.SetIcon(theme.MailSendIcon())
 		c.sendB.Importance = widget.HighImportance
-		if c.ready && !c.sending && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0) {
+		if c.ready && !c.sending && c.editReading == 0 && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0) {
 			c.sendB.Enable()
 		} else {
 			c.sendB.Disable()
@@ -498,21 +532,41 @@ func (c *chatView) send() {
 		c.setReady(false, c.notReady)
 		return
 	}
-	if !c.ready || c.sending || c.session.Busy() {
+	if !c.ready || c.sending || c.session.Busy() || c.editReading > 0 {
 		return
 	}
 	// A reply of a chat the window has left since (New chat, the history) updates nothing
 	// on screen, but still lands in the history.
 	session := c.session
+	editing := c.editing
+	var e *sentEdit
+	if editing {
+		e = c.newSentEdit(session)
+	}
 	cb := c.replyCallbacks(session, func(i int, m app.ChatMessage) {
+		giveBack := func() { c.giveBack(session, i-1, m, text, files) }
+		if editing {
+			giveBack = func() { c.editEnded(e, session, m, text, files) }
+		}
 		if c.sending {
 			// The answer ended before sent cleared the composer of its question: given
 			// back now, the question would be cleared after.
-			c.afterSent = func() { c.giveBack(session, i-1, m, text, files) }
+			c.afterSent = giveBack
 		} else {
-			c.giveBack(session, i-1, m, text, files)
+			giveBack()
 		}
 	})
+	if editing {
+		e.hook(&cb, func(m app.ChatMessage) {
+			c.u.do(func() {
+				c.afterSending(func() {
+					if c.session != session { // the chat shown has had its ended
+						c.editEnded(e, session, m, text, files)
+					}
+				})
+			})
+		})
+	}
 	c.sending = true
 	c.sendB.Disable()
 	c.jobsMu.Lock()
@@ -523,7 +577,11 @@ func (c *chatView) send() {
 		// across Send, and runningReplies waits for pending sends), so that a model being
 		// replaced is closed only after it, and shutdown waits for it.
 		c.jobsMu.Lock()
-		job, err := session.Send(text, paths, cb)
+		ask := session.Send
+		if editing {
+			ask = session.Edit
+		}
+		job, err := ask(text, paths, cb)
 		if err == nil {
 			c.keepJob(job)
 		}
@@ -622,6 +680,154 @@ func (c *chatView) retry() {
 	c.u.workChanged()
 }
 
+// startEdit puts the last question, text and pictures, into the empty composer to change;
+// Send then replaces it and its answer (ChatSession.Edit), Cancel or Esc leaves the chat as
+// it is. What is being written in the composer is never overwritten: it must be sent or
+// cleared first. Send waits until the pictures are read back.
+func (c *chatView) startEdit() {
+	if !c.ready || c.sending || c.editing || !c.session.Retryable() {
+		return
+	}
+	if strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
+		c.setNotice("Send or clear the question you are writing first, then edit")
+		return
+	}
+	msgs := c.session.Messages()
+	q := msgs[len(msgs)-2]
+	c.editing = true
+	c.entry.putText(q.Text)
+	var files []attachment
+	for _, ref := range q.Images {
+		if p := c.session.ImagePath(ref); p != "" {
+			files = append(files, attachment{path: p, label: refLabel(ref)})
+		}
+	}
+	if len(files) > 0 {
+		session := c.session
+		c.editReading++
+		c.readImages(files, "put back to edit", func() (string, bool) {
+			if c.session == session && c.editReading > 0 {
+				c.editReading--
+			}
+			c.updateButtons()
+			return session.ID(), c.session == session
+		}, nil)
+	}
+	c.setNotice("")
+	c.editBar.Show()
+	c.updateButtons()
+	c.u.win.Canvas().Focus(c.entry)
+}
+
+// refLabel names a stored picture on its chip as it was attached (its file is named by its
+// digest).
+func refLabel(ref app.ImageRef) string {
+	if ref.Name != "" {
+		return ref.Name
+	}
+	return fmt.Sprintf("Picture, %d×%d", ref.Width, ref.Height)
+}
+
+// cancelEdit ends an edit without sending it: the composer is emptied, the chat unchanged.
+// Pictures attached during the edit are discarded as a removed chip's are; the question's
+// own stay in the store, which its chat mentions.
+func (c *chatView) cancelEdit() {
+	if !c.editing {
+		return
+	}
+	c.endEdit()
+	c.entry.SetText("")
+	for _, a := range slices.Clone(c.attached) {
+		c.discardChip(a.path)
+	}
+	c.u.win.Canvas().Focus(c.entry)
+}
+
+// endEdit leaves editing mode, the composer as it is.
+func (c *chatView) endEdit() {
+	c.editing, c.editReading = false, 0
+	c.editBar.Hide()
+	c.updateButtons()
+}
+
+// sentEdit is an edit sent: the stored files of the question it replaces, whose pictures
+// the edit may drop, and whether the chat put that question back (its answer ended without
+// a word).
+type sentEdit struct {
+	replaced []string
+	undone   atomic.Bool
+	ended    bool // editEnded ran (on the UI goroutine)
+}
+
+// newSentEdit notes the files of session's last question before an edit replaces it.
+func (c *chatView) newSentEdit(session *app.ChatSession) *sentEdit {
+	e := &sentEdit{}
+	if msgs := session.Messages(); len(msgs) >= 2 {
+		for _, ref := range msgs[len(msgs)-2].Images {
+			if p := session.ImagePath(ref); p != "" {
+				e.replaced = append(e.replaced, p)
+			}
+		}
+	}
+	return e
+}
+
+// hook has cb note an undone edit, and call ended on the UI goroutine when the answer has
+// ended in a chat the window no longer shows (replyCallbacks' ended runs only in the one
+// shown).
+func (e *sentEdit) hook(cb *app.ChatCallbacks, ended func(app.ChatMessage)) {
+	cb.OnUndone = func() { e.undone.Store(true) }
+	done := cb.OnDone
+	cb.OnDone = func(i int, m app.ChatMessage) {
+		done(i, m)
+		ended(m)
+	}
+}
+
+// editEnded runs once an edit's answer has ended (the first of its two callers acts). When
+// the chat put the replaced turn back, the edited question is not lost: it goes back into the
+// chat's composer, an edit again, when the chat is shown with an empty composer, else after
+// what the chat's composer or draft holds. Then the pictures the edit dropped go from the
+// store unless a record or a draft still has them.
+func (c *chatView) editEnded(e *sentEdit, session *app.ChatSession, m app.ChatMessage, text string, files []attachment) {
+	if e.ended {
+		return
+	}
+	e.ended = true
+	if e.undone.Load() {
+		switch {
+		case c.session == session && !c.editing && strings.TrimSpace(c.entry.Text) == "" && len(c.attached) == 0:
+			c.editing = true
+			c.entry.putText(text)
+			for _, a := range files {
+				c.addChip(a)
+			}
+			c.editBar.Show()
+			c.setNotice(m.Error) // here, where the edit is, not also under the answer
+			if n := len(c.msgs); n > 0 {
+				m.Error = ""
+				c.fill(c.msgs[n-1], m)
+			}
+			c.updateButtons()
+		case c.session == session:
+			c.addDraft(composerDraft{text: text, attached: files})
+			c.setNotice(strings.TrimSpace(m.Error + " Your edited question is back in the composer."))
+		default:
+			id := session.ID()
+			d := c.drafts[id]
+			// Into an empty draft it is an edit again when the chat is opened.
+			d.editing = d.editing || strings.TrimSpace(d.text) == "" && len(d.attached) == 0
+			d.text = joinTexts(d.text, text)
+			c.drafts[id] = d
+			c.addToDraft(id, files) // also saves the drafts and marks the chat
+		}
+	}
+	if len(e.replaced) > 0 {
+		keep, st, asked := c.attachedPaths(), c.u.store, time.Now()
+		c.u.background(func() { st.Release(e.replaced, asked, keep...) })
+	}
+}
+
 // sameAnswerNote is under an answer Try again wrote the same again, with the answer
 // temperature at 0.
 const sameAnswerNote = "The same answer again: at Answer temperature 0 (Settings) a model always gives its most likely answer"
@@ -666,9 +872,26 @@ func (c *chatView) giveBack(session *app.ChatSession, qi int, m app.ChatMessage,
 	}()
 }
 
+// afterSending runs f once no send is being checked (at once when none is): a send's outcome
+// changes drafts f may change too.
+func (c *chatView) afterSending(f func()) {
+	if c.sending {
+		c.whenSent = append(c.whenSent, f)
+		return
+	}
+	f()
+}
+
 // sent shows the outcome of a send on the UI goroutine: the question, or why it was refused.
 func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, paths []string, err error) {
 	c.sending = false
+	defer func() {
+		for len(c.whenSent) > 0 && !c.sending {
+			f := c.whenSent[0]
+			c.whenSent = c.whenSent[1:]
+			f()
+		}
+	}()
 	c.u.workChanged()
 	after := c.afterSent
 	c.afterSent = nil
@@ -685,6 +908,9 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 		return
 	}
 	c.job = job
+	if c.editing {
+		c.endEdit()
+	}
 	if strings.TrimSpace(c.entry.Text) == text {
 		c.entry.SetText("")
 	}
@@ -847,10 +1073,10 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 		bg := newThemedRect(colorNameBubble, 14)
 		inner := container.NewVBox(v.images, v.text)
 		card := container.NewStack(bg, container.NewPadded(inner))
-		text := m.Text
+		// The text shown now: an edit replaces the question in place.
 		natural := func() float32 {
 			w := float32(0)
-			for _, line := range strings.Split(text, "\n") {
+			for _, line := range strings.Split(v.text.Text, "\n") {
 				w = max(w, fyne.MeasureText(line, theme.TextSize(), fyne.TextStyle{}).Width)
 			}
 			// The pictures in one row, when the width allows, inside the card's padding.
@@ -863,7 +1089,11 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			}
 			return max(w+6*theme.Padding(), row+2*theme.Padding())
 		}
-		v.obj = container.NewPadded(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card))
+		v.editB = c.u.newButton("Edit", theme.DocumentCreateIcon(), c.startEdit)
+		v.editB.Importance = widget.LowImportance
+		v.editRow = container.NewHBox(layout.NewSpacer(), v.editB)
+		v.editRow.Hide()
+		v.obj = container.NewPadded(container.NewVBox(container.New(bubbleRow{natural: natural, maxFrac: 0.8}, card), v.editRow))
 		if i > 0 {
 			// A turn stands apart from the one before: a question as near its previous
 			// answer as to its own ran the exchanges together.
@@ -1118,25 +1348,34 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 }
 
 // showRetry shows Try again under the last message when it is an answer that has ended
-// (ChatSession.Retryable; not while a refused question is being taken back), and enables it
-// when a question could be sent now.
+// (ChatSession.Retryable; not while a refused question is being taken back, nor while the
+// question is being edited), and Edit under the question before it; each is enabled when a
+// question could be sent now.
 func (c *chatView) showRetry() {
-	retryable := c.session != nil && c.session.Retryable() && !c.withdrawing
-	for i, v := range c.msgs {
-		if v.retryB == nil {
-			continue
-		}
-		hide := i != len(c.msgs)-1 || !retryable
-		if v.retryB.Hidden != hide {
-			v.retryB.Hidden = hide
-			v.retryB.Refresh()
-		}
-		if !hide {
-			if c.ready && !c.sending {
-				v.retryB.Enable()
+	retryable := c.session != nil && c.session.Retryable() && !c.withdrawing && !c.editing
+	enable := c.ready && !c.sending
+	show := func(o fyne.CanvasObject, b *escButton, shown bool) {
+		if o.Visible() != shown {
+			if shown {
+				o.Show()
 			} else {
-				v.retryB.Disable()
+				o.Hide()
 			}
+		}
+		if shown {
+			if enable {
+				b.Enable()
+			} else {
+				b.Disable()
+			}
+		}
+	}
+	for i, v := range c.msgs {
+		if v.retryB != nil {
+			show(v.retryB, v.retryB, retryable && i == len(c.msgs)-1)
+		}
+		if v.editRow != nil {
+			show(v.editRow, v.editB, retryable && i == len(c.msgs)-2)
 		}
 	}
 }
@@ -1155,8 +1394,13 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 		return img // not a stored image (a hand-edited record): nothing to show
 	}
 	pic := container.NewStack(img)
+	session := c.session
 	c.u.background(func() {
 		th, err := storedThumbnail(store, ref, app.ThumbnailSize)
+		if p := session.ImagePath(ref); err != nil && p != store.ImagePath(ref) {
+			// Not stored yet (an edited question's new picture): from where it was attached.
+			th, err = app.Thumbnail(p, app.ThumbnailSize)
+		}
 		if err != nil {
 			slog.Warn("chat thumbnail", "image", ref.Name, "err", err)
 			c.u.do(func() { pic.Add(thumbnailProblem(err)) })
@@ -1167,7 +1411,7 @@ func (c *chatView) thumbnail(ref app.ImageRef) fyne.CanvasObject {
 			img.Refresh()
 		})
 	})
-	return newTapTarget(pic, func() { c.u.showImage(store.ImagePath(ref), ref.Name, "") })
+	return newTapTarget(pic, func() { c.u.showImage(session.ImagePath(ref), ref.Name, "") })
 }
 
 // thumbnailProblem is the short line a thumbnail shows instead of its picture.

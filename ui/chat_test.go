@@ -1339,3 +1339,111 @@ func TestChatOpenedTakesNewSettings(t *testing.T) {
 		t.Errorf("the opened chat answers at temperature %v, want the settings' 0.7", got)
 	}
 }
+
+// Edit under the last question puts it, pictures and all, into the empty composer (Send
+// waits for the pictures); Send replaces the question and its answer; Esc leaves the chat as
+// it was; an edit whose answer ends without a word comes back into the composer, an edit
+// again; and Edit never overwrites what the composer holds.
+func TestChatEdit(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.ask("first")
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, landscape(t))})
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	h.ask("second")
+	if len(c.msgs) != 4 || c.msgs[0].editRow.Visible() || !c.msgs[2].editRow.Visible() || c.msgs[2].editB.Disabled() {
+		t.Fatalf("Edit shown under the first question %v, the last %v (disabled %v)",
+			c.msgs[0].editRow.Visible(), c.msgs[2].editRow.Visible(), c.msgs[2].editB.Disabled())
+	}
+
+	// With something in the composer, Edit says so and changes nothing.
+	test.Type(c.entry, "not sent yet")
+	test.Tap(c.msgs[2].editB)
+	if c.editing || c.entry.Text != "not sent yet" || !strings.Contains(c.notice.Text, "first, then edit") {
+		t.Errorf("Edit over a composer holding text: editing %v, composer %q, notice %q", c.editing, c.entry.Text, c.notice.Text)
+	}
+	c.entry.SetText("")
+
+	// Edit, then Esc: the chat is as it was.
+	test.Tap(c.msgs[2].editB)
+	if !c.editing || c.entry.Text != "second" || !c.editBar.Visible() || c.msgs[3].retryB.Visible() || c.msgs[2].editRow.Visible() {
+		t.Fatalf("editing %v, composer %q, bar shown %v, Try again shown %v, Edit shown %v",
+			c.editing, c.entry.Text, c.editBar.Visible(), c.msgs[3].retryB.Visible(), c.msgs[2].editRow.Visible())
+	}
+	if c.sendB.Disabled() != (len(c.attached) == 0) {
+		t.Errorf("Send enabled %v with %d of the question's pictures read back", !c.sendB.Disabled(), len(c.attached))
+	}
+	c.send() // Enter before the picture is back: nothing goes
+	if c.sending || c.session.Busy() {
+		t.Fatal("the edit went before its picture was read back")
+	}
+	h.pump("the question's picture", func() bool { return len(c.attached) == 1 && !c.sendB.Disabled() })
+	c.entry.onEscape()
+	if c.editing || c.entry.Text != "" || len(c.attached) != 0 || c.editBar.Visible() || !c.msgs[2].editRow.Visible() || c.msgs[2].shown() != "second" {
+		t.Fatalf("after Esc: editing %v, composer %q with %d pictures, bar %v, Edit shown %v, question %q",
+			c.editing, c.entry.Text, len(c.attached), c.editBar.Visible(), c.msgs[2].editRow.Visible(), c.msgs[2].shown())
+	}
+
+	// Edit and send: the question and its answer are replaced, the picture kept.
+	test.Tap(c.msgs[2].editB)
+	h.pump("the question's picture", func() bool { return len(c.attached) == 1 && !c.sendB.Disabled() })
+	c.entry.SetText("second, edited at some length")
+	eng.Words = strings.Fields("An edited answer.")
+	n := c.finished
+	c.send()
+	h.waitAnswers(n + 1)
+	msgs := c.session.Messages()
+	if len(c.msgs) != 4 || c.msgs[2].shown() != "second, edited at some length" || c.msgs[3].shown() != "An edited answer." || c.editing ||
+		c.entry.Text != "" || len(c.attached) != 0 || len(msgs[2].Images) != 1 || msgs[2].Images[0].Name != "synthetic_landscape_150x100.png" {
+		t.Fatalf("after the edit: %d messages, question %q, answer %q, editing %v, composer %q with %d pictures, images %+v",
+			len(c.msgs), c.msgs[2].shown(), c.msgs[3].shown(), c.editing, c.entry.Text, len(c.attached), msgs[2].Images)
+	}
+
+	// The bubble fits the new text (its width was the old question's).
+	h.u.win.Resize(fyne.NewSize(1200, 800))
+	if w, need := c.msgs[2].text.Size().Width, fyne.MeasureText("second, edited at some length", theme.TextSize(), fyne.TextStyle{}).Width; w < need {
+		t.Errorf("the edited question's label is %.0f wide, its text %.0f", w, need)
+	}
+
+	// An edit the model refuses (too long) comes back into the composer, an edit again,
+	// with why above it; the chat keeps the turn it had.
+	test.Tap(c.msgs[2].editB)
+	h.pump("the question's picture", func() bool { return len(c.attached) == 1 && !c.sendB.Disabled() })
+	c.entry.SetText(strings.Repeat("word ", 40))
+	eng.ContextLimit = 20
+	n = c.finished
+	c.send()
+	h.waitAnswers(n + 1)
+	h.pump("the edit given back", func() bool { return c.editing })
+	if !strings.Contains(c.entry.Text, "word word") || len(c.attached) != 1 || !c.editBar.Visible() ||
+		!strings.Contains(c.notice.Text, "Could not answer the edited question") ||
+		c.msgs[2].shown() != "second, edited at some length" || c.msgs[3].shown() != "An edited answer." || strings.Contains(c.msgs[3].footer.Text, "Could not") {
+		t.Errorf("a refused edit: composer %q with %d pictures, bar %v, notice %q, question %q, answer %q, footer %q",
+			c.entry.Text, len(c.attached), c.editBar.Visible(), c.notice.Text, c.msgs[2].shown(), c.msgs[3].shown(), c.msgs[3].footer.Text)
+	}
+	eng.ContextLimit = 0
+	c.cancelEdit()
+
+	// An edit stopped before its first word while the window shows another chat: the edited
+	// question waits in its chat's draft, an edit again when the chat is opened.
+	test.Tap(c.msgs[2].editB)
+	h.pump("the question's picture", func() bool { return len(c.attached) == 1 && !c.sendB.Disabled() })
+	c.entry.SetText("second, edited again")
+	eng.Delay = time.Hour
+	id := c.session.ID()
+	session := c.session
+	c.send()
+	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+	h.u.newChat()
+	session.Stop()
+	h.pump("the stopped edit given back to its draft", func() bool { return strings.Contains(c.drafts[id].text, "edited again") })
+	if d := c.drafts[id]; len(d.attached) != 1 {
+		t.Errorf("the draft of the chat left: %+v", d)
+	}
+	eng.Delay = 0
+	c.openSession(mustOpen(t, h.u, id))
+	if !c.editing || c.entry.Text != "second, edited again" || len(c.attached) != 1 || c.msgs[2].shown() != "second, edited at some length" {
+		t.Errorf("back in the chat: editing %v, composer %q with %d pictures, question %q", c.editing, c.entry.Text, len(c.attached), c.msgs[2].shown())
+	}
+}
