@@ -14,13 +14,13 @@ import (
 // MemoryEstimate is what one GenerateImages call allocates on top of the loaded weights. The
 // KV cache dominates: it has two rows (conditional and unconditional) per image, so
 // Janus-Pro-7B needs about 1.2 GB per image for a short prompt in float32, half that with
-// the F16 cache of the BF16 precision.
+// the F16 cache of the BF16 precision, about a quarter with a Q8 cache.
 type MemoryEstimate struct {
 	// Images is the number of images generated together; Rows = 2·Images; Positions is the
 	// cache capacity (prompt tokens + image tokens − 1).
 	Images, Rows, Positions int
 	// KVCache is rows × positions × layers × 2 (keys and values) × kv width × 4 bytes (2
-	// for an F16 cache).
+	// for an F16 cache, 1.0625 for a Q8 one).
 	KVCache int64
 	// Scratch is the largest of the language model's activations (a prompt chunk or a step),
 	// plus the heads' and the sampler's logits, the VQ decoder's scratch and the decoded
@@ -33,8 +33,8 @@ func (e MemoryEstimate) Total() int64 { return e.KVCache + e.Scratch }
 
 // EstimateGenerationMemory estimates the memory of generating images images together from a
 // prompt of promptTokens tokens (the templated prompt, MemoryEstimate counts the image tokens
-// itself) with the model cfg describes, whose KV cache holds kv (llm.CacheDType of the
-// precision; a loaded model's LLM.KVDType). It needs no weights, so it can run before a load;
+// itself) with the model cfg describes, whose KV cache holds kv (KVCacheDType of the options
+// to load it with; a loaded model's LLM.KVDType). It needs no weights, so it can run before a load;
 // not knowing the backend, it counts the VQ decoder's scratch as a pool (vq.ScratchBytesFor),
 // more than a backend with views plans. Model.EstimateGenerationMemory is a loaded model's.
 func EstimateGenerationMemory(cfg *config.Config, kv compute.DType, images, promptTokens int) (MemoryEstimate, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/config"
 )
 
 // TestKVCacheDType: Options.KVCache picks the language model's KV cache dtype; left to auto,
@@ -68,6 +69,50 @@ func TestKVCacheRefused(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Load: %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestKVCacheAuto: auto takes a Q8 cache with 4-bit weights where the backend and the model's
+// shape allow it, else the precision's; q8 asked for where they do not fails, saying why.
+func TestKVCacheAuto(t *testing.T) {
+	be, err := compute.Open("cpu", compute.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	noQ8 := struct{ compute.Backend }{be}
+	whole := config.LLM{KVHeads: 4, HeadDim: 16}   // 64 values a position: two blocks
+	partial := config.LLM{KVHeads: 2, HeadDim: 12} // 24: not a block
+	for _, c := range []struct {
+		name, format, precision string
+		weights                 compute.DType
+		be                      compute.Backend
+		cfg                     config.LLM
+		want                    compute.DType
+		err                     string
+	}{
+		{"Q4 weights", KVCacheAuto, "", compute.Q4, be, whole, compute.Q8, ""},
+		{"Q4M weights, BF16", "", compute.PrecisionBF16, compute.Q4M, be, whole, compute.Q8, ""},
+		{"Q8 weights keep the precision's", KVCacheAuto, compute.PrecisionBF16, compute.Q8, be, whole, compute.F16, ""},
+		{"stored weights", KVCacheAuto, "", compute.BF16, be, whole, compute.F32, ""},
+		{"Q4 on a backend without Q8 caches", KVCacheAuto, "", compute.Q4, noQ8, whole, compute.F32, ""},
+		{"Q4, rows not whole blocks", KVCacheAuto, compute.PrecisionBF16, compute.Q4, be, partial, compute.F16, ""},
+		{"q8, rows not whole blocks", KVCacheQ8, "", compute.Q4, be, partial, 0, "keys of 24 values a position are not whole blocks of 32"},
+		{"q8 on a backend without Q8 caches", KVCacheQ8, "", compute.F32, noQ8, whole, 0, "keeps F32 and F16 caches only"},
+		{"f16 asked for", KVCacheF16, "", compute.Q4, be, whole, compute.F16, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := KVCacheDType(c.format, c.precision, c.weights, c.be, c.cfg)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("KVCacheDType = %v, %v; want an error containing %q", got, err, c.err)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Fatalf("KVCacheDType = %v, %v; want %v", got, err, c.want)
 			}
 		})
 	}

@@ -26,7 +26,7 @@ package main
 // Every option is checked before the model is loaded, and so is the output folder: it must
 // exist and take a new file. The hidden temporary files (.NAME.png.NNN.tmp) that a run
 // killed while writing an image left in it are removed then, once 10 minutes old. Before the token loop the memory the
-// run needs (mostly the KV cache: two rows per image, float32 or F16 by precision) is estimated and compared with
+// run needs (mostly the KV cache: two rows per image, in the --kv-cache format) is estimated and compared with
 // --max-memory, by default 80% of physical memory less what the loaded model holds; a run
 // that does not fit is refused with the numbers and the largest --n that fits.
 //

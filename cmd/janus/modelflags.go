@@ -51,7 +51,7 @@ func checkKVCache(f string) error {
 }
 
 // kvCacheUsage is the help of every --kv-cache flag.
-const kvCacheUsage = "KV cache format: auto (f32, or f16 with --precision bf16), f32, f16 or q8 (half f16's bytes, read every token step: faster long answers and images; cpu backend)"
+const kvCacheUsage = "KV cache format: auto (q8 with --weights q4|q4m on the cpu backend, else f32, or f16 with --precision bf16), f32, f16 or q8 (half f16's memory and of the bytes every token step reads; cpu backend; faster where its AVX-512 kernels run)"
 
 // check reports missing or invalid model flags before anything is loaded.
 func (f *modelFlags) check() error {

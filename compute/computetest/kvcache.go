@@ -184,7 +184,9 @@ func q8Cache(t *testing.T, be compute.Backend) {
 }
 
 // testCopyRowsQ8 copies float32 rows into a Q8 tensor, whose blocks must hold what
-// compute.QuantizeQ8 gives, and Q8 rows into another (a cache growing), which keeps them.
+// compute.QuantizeQ8 gives (of the block saturated to ±65504 where it holds larger
+// magnitudes, as an F16 cache saturates them; a NaN makes its block NaN), and Q8 rows into
+// another (a cache growing), which keeps them.
 func testCopyRowsQ8(t *testing.T, be compute.Backend) {
 	q8Cache(t, be)
 	rng := rand.New(rand.NewPCG(45, 46))
@@ -195,7 +197,20 @@ func testCopyRowsQ8(t *testing.T, be compute.Backend) {
 			for i := 0; i < len(sv); i += 97 {
 				sv[i] *= 40 // an outlier now and then sets its block's scale
 			}
-			clear(sv[dim : dim+qb]) // an all-zero block (scale 0)
+			clear(sv[(st+1)*dim : (st+1)*dim+qb]) // an all-zero block (scale 0), copied
+			for bi := range b {
+				r1, r2 := (bi*st+1)*dim, (bi*st+2)*dim
+				if bi == 0 {
+					sv[r1+3] = 9e6 // an F16 scale would overflow
+				}
+				sv[r2+5] = float32(math.Inf(1 - 2*bi))
+				if bi == 1 {
+					sv[r2+9] = float32(math.NaN())
+				}
+				if dim > qb {
+					sv[r1+qb+7] = -70000 // beyond F16's range, within the scale's
+				}
+			}
 			src := be.FromFloat32(sv, b, st, dim)
 			dst := be.New(compute.Q8, b, dt, dim)
 			be.CopyRows(dst, 2, src, 1, 2)
@@ -205,20 +220,26 @@ func testCopyRowsQ8(t *testing.T, be compute.Backend) {
 			for bi := range b {
 				for r := range 2 {
 					for c := 0; c < dim; c += qb {
-						x := (*[qb]float32)(sv[(bi*st+1+r)*dim+c:])
-						d := compute.F16ToF32(compute.QuantizeQ8(codes[:], x))
+						x := *(*[qb]float32)(sv[(bi*st+1+r)*dim+c:])
+						for i, v := range x {
+							x[i] = float32(math.Max(-65504, math.Min(65504, float64(v)))) // NaN stays NaN
+							if math.IsNaN(float64(v)) {
+								x[i] = v
+							}
+						}
+						d := compute.F16ToF32(compute.QuantizeQ8(codes[:], &x))
 						for i, code := range codes {
 							want[(bi*dt+2+r)*dim+c+i] = d * float32(int8(code))
 						}
 					}
 				}
 			}
-			exact(t, "CopyRows F32→Q8", got, want)
+			exactNaN(t, "CopyRows F32→Q8", got, want)
 			grown := be.New(compute.Q8, b, dt+2, dim)
 			be.CopyRows(grown, 0, dst, 0, dt)
 			g := read(t, be, grown)
 			for bi := range b {
-				exact(t, "CopyRows Q8→Q8", g[bi*(dt+2)*dim:(bi*(dt+2)+dt)*dim], got[bi*dt*dim:(bi+1)*dt*dim])
+				exactNaN(t, "CopyRows Q8→Q8", g[bi*(dt+2)*dim:(bi*(dt+2)+dt)*dim], got[bi*dt*dim:(bi+1)*dt*dim])
 				exact(t, "CopyRows Q8→Q8 (untouched rows)", g[(bi*(dt+2)+dt)*dim:(bi+1)*(dt+2)*dim], make([]float32, 2*dim))
 			}
 		})

@@ -149,7 +149,7 @@ func (f *freedBytes) beforeHuge() {
 }
 
 // beforeCache runs before New allocates a KV cache's tensor (hugeCache bytes or more of
-// F16): before the first of a run of them (a cache's layers), where there is garbage
+// F16 or Q8): before the first of a run of them (a cache's layers), where there is garbage
 // (gcBeforeAlloc or more), a collection that returns every free page to the OS. The heap
 // keeps freed pages (a prompt's scratch, the vision tower's, the last cache) resident until
 // its scavenger slowly returns them, so a cache placed in them keeps them all resident and
@@ -432,7 +432,11 @@ func (b *Backend) newTensor(dt compute.DType, shape []int, weight bool) *Tensor 
 			b.freed.beforeAlloc(size)
 		}
 	case compute.Q8, compute.Q4, compute.Q4M:
-		b.freed.beforeAlloc(int64(n)) // about a byte a weight
+		if !weight && dt == compute.Q8 && int64(dt.Bytes(n)) >= hugeCache {
+			b.freed.beforeCache() // a Q8 KV cache, as an F16 one
+		} else {
+			b.freed.beforeAlloc(int64(n)) // about a byte a weight
+		}
 	}
 	bf := &buffer{used: b.used, freed: b.freed}
 	switch dt {
@@ -448,7 +452,7 @@ func (b *Backend) newTensor(dt compute.DType, shape []int, weight bool) *Tensor 
 	default:
 		panic(fmt.Sprintf("cpu: New: unknown dtype %v", dt))
 	}
-	if bf.size() >= hugeActivation || dt == compute.F16 && bf.size() >= hugeCache {
+	if bf.size() >= hugeActivation || (dt == compute.F16 || !weight && dt == compute.Q8) && bf.size() >= hugeCache {
 		bf.adviseHugePages()
 	}
 	b.used.Add(bf.size())
@@ -525,8 +529,8 @@ func (b *Backend) Alloc(dt compute.DType, shape []int) (*Tensor, error) {
 // hugeActivation is the smallest buffer New asks huge pages for.
 const hugeActivation = 32 << 20
 
-// hugeCache is the smallest F16 buffer New asks huge pages for. The engine's F16 tensors
-// are KV caches, whose every token step writes a new position into each layer's keys and
+// hugeCache is the smallest F16 or Q8 buffer New asks huge pages for. The engine's F16
+// tensors, and the Q8 ones New makes (weights come from FromBytes and Alloc), are KV caches, whose every token step writes a new position into each layer's keys and
 // values: four images' cache faulted in 4 KB at a time, one page a row, layer and step, cost
 // their generation seconds (README, "The Zen 5 round, evening"). A cache that is never filled
 // holds at most one partly used huge page per row beyond 4 KB pages' worth.

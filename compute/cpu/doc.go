@@ -168,6 +168,12 @@
 // FCVTL/FCVTL2 as WORDs, the narrowing in Go there), too small for the generator; the generic
 // set and purego builds convert in Go.
 //
+// Q8 KV cache (kvq8.go; model/llm uses it with 4-bit weights or when asked): rows of Q8
+// blocks as Q8 weights hold them, quantized by CopyRows, read by Attention as the F32 cache of
+// their dequantized values with the same bits: the AVX-512 set's decoding step dequantizes in
+// registers (scoresQ8x16, accQ8x{64,128}, the F16 kernels' shapes), every other path
+// dequantizes rows into a buffer first.
+//
 // Why hand-written matrix kernels: no Go BLAS is fast enough (gonum's sgemm: docs/performance.md,
 // "The first kernels, measured"), none widens BF16/F16 weights on the fly, and a C BLAS
 // would need cgo. Linear,

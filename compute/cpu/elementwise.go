@@ -149,7 +149,8 @@ func (b *Backend) Embedding(dst, table *Tensor, ids []int32) {
 
 // CopyRows copies src[b, srcAt:srcAt+n, :] to dst[b, dstAt:dstAt+n, :] for every b. An F16
 // dst (a KV cache) takes F32 rows rounded to nearest even and saturated at ±65504 (f16.go),
-// or F16 rows as they are (a cache growing).
+// or F16 rows as they are (a cache growing); a Q8 dst takes F32 rows quantized
+// (quantizeRowQ8) or Q8 rows as they are.
 func (b *Backend) CopyRows(dst *Tensor, dstAt int, src *Tensor, srcAt, n int) {
 	const op = "CopyRows"
 	batch, dt, dim := btd(op, "dst", dst)

@@ -179,6 +179,15 @@ func TestNewHuge(t *testing.T) {
 	}
 	defer b.Free(fw)
 	want("an F16 weight of hugeCache bytes after a free of gcBeforeAlloc bytes", true, true, true, false, false, false)
+	// A Q8 cache's tensor is a cache as an F16 one is, with huge pages asked for.
+	garbage = b.New(compute.F32, gcBeforeAlloc/4)
+	b.Free(garbage)
+	q8 := b.New(compute.Q8, 1, hugeCache/2048, 2048)
+	defer b.Free(q8)
+	want("a Q8 cache tensor of hugeCache bytes after a free of gcBeforeAlloc bytes", true, true, true, false, false, false, true)
+	if !q8.Buf.(*buffer).huge {
+		t.Error("no huge pages asked for a Q8 cache of hugeCache bytes")
+	}
 }
 
 // TestBeforeAllocCountsCollecting: an allocation while a collection runs still sees the

@@ -2,6 +2,8 @@ package cpu
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/janus-desktop/janus/compute"
@@ -25,14 +27,20 @@ func q8Cache(op, arg string, t *Tensor) (q []byte, s []uint16) {
 		fail(op, "%s is %v with buffer %T, want a cpu buffer", arg, t, t.Buf)
 	}
 	n := t.Len()
-	if t.DType != compute.Q8 || len(t.Shape) == 0 || t.Dim(-1)%qBlock != 0 || len(bf.q) != n || len(bf.s) != n/qBlock || bf.groupK != 0 {
+	if bf.groupK != 0 {
+		fail(op, "%s %v is a Q8 weight stored in row groups, not a KV cache (make caches [B, S, D])", arg, t)
+	}
+	if t.DType != compute.Q8 || len(t.Shape) == 0 || t.Dim(-1)%qBlock != 0 || len(bf.q) != n || len(bf.s) != n/qBlock {
 		fail(op, "%s %v is not a Q8 cache of whole blocks (or was freed)", arg, t)
 	}
 	return bf.q, bf.s
 }
 
 // quantizeRowQ8 quantizes the float32 row x (whole blocks) into Q8 codes q and scales s, with
-// compute.QuantizeQ8's bits.
+// compute.QuantizeQ8's bits, except that a block holding magnitudes beyond 65504 is
+// quantized with them saturated to ±65504, as an F16 cache saturates them: its scale would
+// otherwise overflow F16 from about 8.3e6 on, and the block read back as NaN. A NaN still
+// makes its block's scale, and so the block, NaN.
 func (b *Backend) quantizeRowQ8(q []byte, s []uint16, x []float32) {
 	nb := len(x) / qBlock
 	if quantAsm(b.simd) {
@@ -41,11 +49,38 @@ func (b *Backend) quantizeRowQ8(q []byte, s []uint16, x []float32) {
 		defer b.putScratch(buf)
 		amax := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(buf))), nb)
 		quantizeQ8Blocks(q[:nb*qBlock], s[:nb], x, amax, buf[nb:])
+		for blk, m := range amax {
+			if m > math.Float32bits(maxF16) {
+				s[blk] = quantizeSaturatedQ8(q[blk*qBlock:(blk+1)*qBlock], x[blk*qBlock:(blk+1)*qBlock])
+			}
+		}
 		return
 	}
 	for blk := range nb {
-		s[blk] = compute.QuantizeQ8(q[blk*qBlock:(blk+1)*qBlock], (*[qBlock]float32)(x[blk*qBlock:]))
+		xb, qb := x[blk*qBlock:(blk+1)*qBlock], q[blk*qBlock:(blk+1)*qBlock]
+		if slices.ContainsFunc(xb, func(v float32) bool { return !(abs32(v) <= maxF16) }) {
+			s[blk] = quantizeSaturatedQ8(qb, xb)
+			continue
+		}
+		s[blk] = compute.QuantizeQ8(qb, (*[qBlock]float32)(xb))
 	}
+}
+
+// maxF16 is the largest finite F16 value, where an F16 cache saturates.
+const maxF16 = 65504
+
+// quantizeSaturatedQ8 quantizes the block x with its values clamped to ±maxF16 (a NaN kept).
+func quantizeSaturatedQ8(q []byte, x []float32) uint16 {
+	var sat [qBlock]float32
+	for i, v := range x {
+		sat[i] = v
+		if v > maxF16 {
+			sat[i] = maxF16
+		} else if v < -maxF16 {
+			sat[i] = -maxF16
+		}
+	}
+	return compute.QuantizeQ8(q, &sat)
 }
 
 // dequantRowsQ8 writes rows [r0, r1) of a Q8 cache of row width w (codes q, scales s),

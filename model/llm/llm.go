@@ -22,7 +22,8 @@
 // LLaMA layers stay far below 65504, and a backend saturates there) does not need BF16's,
 // and Metal has it natively. A caller may ask for Q8 instead (compute.Q8Cache backends,
 // CheckQ8Cache): blocks of 32 int8 codes and an F16 scale, about half an F16 cache's bytes
-// again, for a rounding error of up to half a step of a block's largest magnitude over 127.
+// again, for a rounding error of about half a step of a block's largest magnitude over 127
+// (more for blocks of magnitudes below about 0.008, whose F16 scale is subnormal).
 // CacheBytes tells a caller what a cache costs before it allocates one.
 package llm
 
