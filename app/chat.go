@@ -395,18 +395,10 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.rec.Messages)
-	switch {
-	case s.job != nil:
-		return nil, errors.New("an answer is being written: stop it first")
-	case s.engine == nil:
-		return nil, errors.New("no model is loaded: choose one first")
-	case n < 2 || !s.rec.Messages[n-1].Assistant || s.rec.Messages[n-1].State == StateStreaming:
-		return nil, errors.New("there is no answered question to edit")
+	j, qi, err := s.holdLastTurn("there is no answered question to edit")
+	if err != nil {
+		return nil, err
 	}
-	j := newJob(context.Background())
-	s.job, s.stopWhy, s.stopSaid = j, "", false
-	qi := n - 2
 	undo := &turnUndo{at: qi, msgs: slices.Clone(s.rec.Messages[qi:])}
 	// A picture the question had keeps its ref (the name it was attached with; its stored
 	// file is named by its digest), and is stored already.
@@ -435,13 +427,37 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	if s.store != nil {
 		s.pending = fresh
 	}
-	// The conversation holds the turn replaced: rebuilt from the turns before it.
+	s.startReply(j, qi, undo, cb)
+	return j, nil
+}
+
+// holdLastTurn checks that a Retry or an Edit can replace the chat's last turn (missing is
+// the error when the chat does not end in an answer that has ended) and holds a new reply
+// job for it, returning the index of the turn's question. s.mu is held.
+func (s *ChatSession) holdLastTurn(missing string) (*Job, int, error) {
+	n := len(s.rec.Messages)
+	switch {
+	case s.job != nil:
+		return nil, 0, errors.New("an answer is being written: stop it first")
+	case s.engine == nil:
+		return nil, 0, errors.New("no model is loaded: choose one first")
+	case n < 2 || !s.rec.Messages[n-1].Assistant || s.rec.Messages[n-1].State == StateStreaming:
+		return nil, 0, errors.New(missing)
+	}
+	j := newJob(context.Background())
+	s.job, s.stopWhy, s.stopSaid = j, "", false
+	return j, n - 2, nil
+}
+
+// startReply runs the reply to question qi on j, the last turn replaced as undo says, with
+// the engine and options set now. The conversation holds the turn replaced (the answer, when
+// it was done), so it is rebuilt from the turns before it. s.mu is held.
+func (s *ChatSession) startReply(j *Job, qi int, undo *turnUndo, cb ChatCallbacks) {
 	s.dropConversation()
 	engine, opts := s.engine, s.opts
 	go j.run(func(ctx context.Context, _ func(Progress)) error {
 		return s.reply(ctx, j, engine, opts, qi, undo, cb)
 	}, nil, func(error) { s.release(j) })
-	return j, nil
 }
 
 // turnUndo is what a Retry or an Edit replaced, put back when its answer ends before its
@@ -466,27 +482,13 @@ func (u *turnUndo) edit() bool { return len(u.msgs) == 2 }
 func (s *ChatSession) Retry(cb ChatCallbacks) (*Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.rec.Messages)
-	switch {
-	case s.job != nil:
-		return nil, errors.New("an answer is being written: stop it first")
-	case s.engine == nil:
-		return nil, errors.New("no model is loaded: choose one first")
-	case n < 2 || !s.rec.Messages[n-1].Assistant:
-		return nil, errors.New("there is no answer to write again")
+	j, qi, err := s.holdLastTurn("there is no answer to write again")
+	if err != nil {
+		return nil, err
 	}
-	j := newJob(context.Background())
-	s.job, s.stopWhy, s.stopSaid = j, "", false
-	qi := n - 2
-	undo := &turnUndo{at: n - 1, msgs: []ChatMessage{s.rec.Messages[n-1]}}
-	s.rec.Messages[n-1] = ChatMessage{Assistant: true, State: StateStreaming, Time: time.Now().UTC()}
-	// The conversation has the previous answer in it when that one was done: the model must
-	// see the question alone, so it is rebuilt from the turns before it.
-	s.dropConversation()
-	engine, opts := s.engine, s.opts
-	go j.run(func(ctx context.Context, _ func(Progress)) error {
-		return s.reply(ctx, j, engine, opts, qi, undo, cb)
-	}, nil, func(error) { s.release(j) })
+	undo := &turnUndo{at: qi + 1, msgs: []ChatMessage{s.rec.Messages[qi+1]}}
+	s.rec.Messages[qi+1] = ChatMessage{Assistant: true, State: StateStreaming, Time: time.Now().UTC()}
+	s.startReply(j, qi, undo, cb)
 	return j, nil
 }
 

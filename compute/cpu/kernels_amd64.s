@@ -7708,28 +7708,28 @@ sdone:
 // func accF16x64(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·accF16x64(SB), NOSPLIT, $0-80
-	MOVQ n+0(FP), AX
-	MOVQ p+8(FP), CX
-	MOVQ v+24(FP), DX
-	MOVQ ldv+32(FP), BX
-	MOVQ heads+48(FP), SI
-	MOVQ out+64(FP), DI
-	MOVQ pf+72(FP), R8
+	MOVQ v+24(FP), AX
+	MOVQ ldv+32(FP), CX
+	MOVQ heads+48(FP), DX
+	MOVQ pf+72(FP), BX
+	MOVQ n+0(FP), SI
+	MOVQ p+8(FP), DI
+	MOVQ out+64(FP), R8
 
 ahead:
-	TESTQ SI, SI
-	JZ    adone
-	XORQ  R9, R9
+	CMPQ DX, $0x00
+	JE   adone
+	XORQ R9, R9
 
 chunk:
-	CMPQ    R9, AX
+	CMPQ    R9, SI
 	JGE     next
-	VMOVUPS (DI)(R9*4), Z0
-	VMOVUPS 64(DI)(R9*4), Z1
-	VMOVUPS 128(DI)(R9*4), Z2
-	VMOVUPS 192(DI)(R9*4), Z3
-	MOVQ    CX, R10
-	LEAQ    (DX)(R9*2), R11
+	VMOVUPS (R8)(R9*4), Z0
+	VMOVUPS 64(R8)(R9*4), Z1
+	VMOVUPS 128(R8)(R9*4), Z2
+	VMOVUPS 192(R8)(R9*4), Z3
+	MOVQ    DI, R10
+	LEAQ    (AX)(R9*2), R11
 	MOVQ    rows+40(FP), R12
 
 row:
@@ -7742,26 +7742,26 @@ row:
 	VFMADD231PS  Z5, Z4, Z2
 	VCVTPH2PS    96(R11), Z5
 	VFMADD231PS  Z5, Z4, Z3
-	PREFETCHT1   (R11)(R8*1)
-	PREFETCHT1   64(R11)(R8*1)
+	PREFETCHT1   (R11)(BX*1)
+	PREFETCHT1   64(R11)(BX*1)
+	ADDQ         CX, R11
 	ADDQ         $0x04, R10
-	ADDQ         BX, R11
 	DECQ         R12
 	JNZ          row
-	VMOVUPS      Z0, (DI)(R9*4)
-	VMOVUPS      Z1, 64(DI)(R9*4)
-	VMOVUPS      Z2, 128(DI)(R9*4)
-	VMOVUPS      Z3, 192(DI)(R9*4)
+	VMOVUPS      Z0, (R8)(R9*4)
+	VMOVUPS      Z1, 64(R8)(R9*4)
+	VMOVUPS      Z2, 128(R8)(R9*4)
+	VMOVUPS      Z3, 192(R8)(R9*4)
 	ADDQ         $0x40, R9
 	JMP          chunk
 
 next:
 	MOVQ pstep+16(FP), R9
-	ADDQ R9, CX
+	ADDQ R9, DI
 	MOVQ vstep+56(FP), R9
-	ADDQ R9, DX
-	LEAQ (DI)(AX*4), DI
-	DECQ SI
+	ADDQ R9, AX
+	LEAQ (R8)(SI*4), R8
+	DECQ DX
 	JMP  ahead
 
 adone:
@@ -7771,32 +7771,32 @@ adone:
 // func accF16x128(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·accF16x128(SB), NOSPLIT, $0-80
-	MOVQ n+0(FP), AX
-	MOVQ p+8(FP), CX
-	MOVQ v+24(FP), DX
-	MOVQ ldv+32(FP), BX
-	MOVQ heads+48(FP), SI
-	MOVQ out+64(FP), DI
-	MOVQ pf+72(FP), R8
+	MOVQ v+24(FP), AX
+	MOVQ ldv+32(FP), CX
+	MOVQ heads+48(FP), DX
+	MOVQ pf+72(FP), BX
+	MOVQ n+0(FP), SI
+	MOVQ p+8(FP), DI
+	MOVQ out+64(FP), R8
 
 ahead:
-	TESTQ SI, SI
-	JZ    adone
-	XORQ  R9, R9
+	CMPQ DX, $0x00
+	JE   adone
+	XORQ R9, R9
 
 chunk:
-	CMPQ    R9, AX
+	CMPQ    R9, SI
 	JGE     next
-	VMOVUPS (DI)(R9*4), Z0
-	VMOVUPS 64(DI)(R9*4), Z1
-	VMOVUPS 128(DI)(R9*4), Z2
-	VMOVUPS 192(DI)(R9*4), Z3
-	VMOVUPS 256(DI)(R9*4), Z4
-	VMOVUPS 320(DI)(R9*4), Z5
-	VMOVUPS 384(DI)(R9*4), Z6
-	VMOVUPS 448(DI)(R9*4), Z7
-	MOVQ    CX, R10
-	LEAQ    (DX)(R9*2), R11
+	VMOVUPS (R8)(R9*4), Z0
+	VMOVUPS 64(R8)(R9*4), Z1
+	VMOVUPS 128(R8)(R9*4), Z2
+	VMOVUPS 192(R8)(R9*4), Z3
+	VMOVUPS 256(R8)(R9*4), Z4
+	VMOVUPS 320(R8)(R9*4), Z5
+	VMOVUPS 384(R8)(R9*4), Z6
+	VMOVUPS 448(R8)(R9*4), Z7
+	MOVQ    DI, R10
+	LEAQ    (AX)(R9*2), R11
 	MOVQ    rows+40(FP), R12
 
 row:
@@ -7817,32 +7817,32 @@ row:
 	VFMADD231PS  Z9, Z8, Z6
 	VCVTPH2PS    224(R11), Z9
 	VFMADD231PS  Z9, Z8, Z7
-	PREFETCHT1   (R11)(R8*1)
-	PREFETCHT1   64(R11)(R8*1)
-	PREFETCHT1   128(R11)(R8*1)
-	PREFETCHT1   192(R11)(R8*1)
+	PREFETCHT1   (R11)(BX*1)
+	PREFETCHT1   64(R11)(BX*1)
+	PREFETCHT1   128(R11)(BX*1)
+	PREFETCHT1   192(R11)(BX*1)
+	ADDQ         CX, R11
 	ADDQ         $0x04, R10
-	ADDQ         BX, R11
 	DECQ         R12
 	JNZ          row
-	VMOVUPS      Z0, (DI)(R9*4)
-	VMOVUPS      Z1, 64(DI)(R9*4)
-	VMOVUPS      Z2, 128(DI)(R9*4)
-	VMOVUPS      Z3, 192(DI)(R9*4)
-	VMOVUPS      Z4, 256(DI)(R9*4)
-	VMOVUPS      Z5, 320(DI)(R9*4)
-	VMOVUPS      Z6, 384(DI)(R9*4)
-	VMOVUPS      Z7, 448(DI)(R9*4)
+	VMOVUPS      Z0, (R8)(R9*4)
+	VMOVUPS      Z1, 64(R8)(R9*4)
+	VMOVUPS      Z2, 128(R8)(R9*4)
+	VMOVUPS      Z3, 192(R8)(R9*4)
+	VMOVUPS      Z4, 256(R8)(R9*4)
+	VMOVUPS      Z5, 320(R8)(R9*4)
+	VMOVUPS      Z6, 384(R8)(R9*4)
+	VMOVUPS      Z7, 448(R8)(R9*4)
 	ADDQ         $0x80, R9
 	JMP          chunk
 
 next:
 	MOVQ pstep+16(FP), R9
-	ADDQ R9, CX
+	ADDQ R9, DI
 	MOVQ vstep+56(FP), R9
-	ADDQ R9, DX
-	LEAQ (DI)(AX*4), DI
-	DECQ SI
+	ADDQ R9, AX
+	LEAQ (R8)(SI*4), R8
+	DECQ DX
 	JMP  ahead
 
 adone:
@@ -8048,11 +8048,11 @@ sdone:
 // func accQ8x64(n int, p *float32, pstep int, v *byte, vs *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 // Requires: AVX, AVX2, AVX512F, MMX+
 TEXT ·accQ8x64(SB), NOSPLIT, $0-88
-	MOVQ n+0(FP), AX
-	MOVQ p+8(FP), CX
-	MOVQ v+24(FP), DX
-	MOVQ vs+32(FP), BX
-	MOVQ ldv+40(FP), SI
+	MOVQ v+24(FP), AX
+	MOVQ vs+32(FP), CX
+	MOVQ ldv+40(FP), DX
+	MOVQ n+0(FP), BX
+	MOVQ p+8(FP), SI
 	MOVQ out+72(FP), DI
 
 ahead:
@@ -8061,18 +8061,18 @@ ahead:
 	XORQ R8, R8
 
 chunk:
-	CMPQ    R8, AX
+	CMPQ    R8, BX
 	JGE     next
 	VMOVUPS (DI)(R8*4), Z0
 	VMOVUPS 64(DI)(R8*4), Z1
 	VMOVUPS 128(DI)(R8*4), Z2
 	VMOVUPS 192(DI)(R8*4), Z3
-	MOVQ    CX, R9
-	LEAQ    (DX)(R8*1), R10
+	MOVQ    SI, R9
+	LEAQ    (AX)(R8*1), R10
 	MOVQ    R8, R11
 	SHRQ    $0x04, R11
-	ADDQ    BX, R11
-	MOVQ    SI, R12
+	ADDQ    CX, R11
+	MOVQ    DX, R12
 	SHRQ    $0x04, R12
 	MOVQ    pf+80(FP), R13
 	MOVQ    R13, R14
@@ -8103,9 +8103,9 @@ row:
 	VFMADD231PS  Z6, Z4, Z3
 	PREFETCHT1   (R10)(R13*1)
 	PREFETCHT1   (R11)(R14*1)
-	ADDQ         $0x04, R9
-	ADDQ         SI, R10
+	ADDQ         DX, R10
 	ADDQ         R12, R11
+	ADDQ         $0x04, R9
 	DECQ         R15
 	JNZ          row
 	VMOVUPS      Z0, (DI)(R8*4)
@@ -8117,12 +8117,12 @@ row:
 
 next:
 	MOVQ pstep+16(FP), R8
-	ADDQ R8, CX
+	ADDQ R8, SI
 	MOVQ vstep+64(FP), R8
-	ADDQ R8, DX
+	ADDQ R8, AX
 	SHRQ $0x04, R8
-	ADDQ R8, BX
-	LEAQ (DI)(AX*4), DI
+	ADDQ R8, CX
+	LEAQ (DI)(BX*4), DI
 	DECQ heads+56(FP)
 	JMP  ahead
 
@@ -8133,11 +8133,11 @@ adone:
 // func accQ8x128(n int, p *float32, pstep int, v *byte, vs *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)
 // Requires: AVX, AVX2, AVX512F, MMX+
 TEXT ·accQ8x128(SB), NOSPLIT, $0-88
-	MOVQ n+0(FP), AX
-	MOVQ p+8(FP), CX
-	MOVQ v+24(FP), DX
-	MOVQ vs+32(FP), BX
-	MOVQ ldv+40(FP), SI
+	MOVQ v+24(FP), AX
+	MOVQ vs+32(FP), CX
+	MOVQ ldv+40(FP), DX
+	MOVQ n+0(FP), BX
+	MOVQ p+8(FP), SI
 	MOVQ out+72(FP), DI
 
 ahead:
@@ -8146,7 +8146,7 @@ ahead:
 	XORQ R8, R8
 
 chunk:
-	CMPQ    R8, AX
+	CMPQ    R8, BX
 	JGE     next
 	VMOVUPS (DI)(R8*4), Z0
 	VMOVUPS 64(DI)(R8*4), Z1
@@ -8156,12 +8156,12 @@ chunk:
 	VMOVUPS 320(DI)(R8*4), Z5
 	VMOVUPS 384(DI)(R8*4), Z6
 	VMOVUPS 448(DI)(R8*4), Z7
-	MOVQ    CX, R9
-	LEAQ    (DX)(R8*1), R10
+	MOVQ    SI, R9
+	LEAQ    (AX)(R8*1), R10
 	MOVQ    R8, R11
 	SHRQ    $0x04, R11
-	ADDQ    BX, R11
-	MOVQ    SI, R12
+	ADDQ    CX, R11
+	MOVQ    DX, R12
 	SHRQ    $0x04, R12
 	MOVQ    pf+80(FP), R13
 	MOVQ    R13, R14
@@ -8213,9 +8213,9 @@ row:
 	PREFETCHT1   (R10)(R13*1)
 	PREFETCHT1   64(R10)(R13*1)
 	PREFETCHT1   (R11)(R14*1)
-	ADDQ         $0x04, R9
-	ADDQ         SI, R10
+	ADDQ         DX, R10
 	ADDQ         R12, R11
+	ADDQ         $0x04, R9
 	DECQ         R15
 	JNZ          row
 	VMOVUPS      Z0, (DI)(R8*4)
@@ -8231,12 +8231,12 @@ row:
 
 next:
 	MOVQ pstep+16(FP), R8
-	ADDQ R8, CX
+	ADDQ R8, SI
 	MOVQ vstep+64(FP), R8
-	ADDQ R8, DX
+	ADDQ R8, AX
 	SHRQ $0x04, R8
-	ADDQ R8, BX
-	LEAQ (DI)(AX*4), DI
+	ADDQ R8, CX
+	LEAQ (DI)(BX*4), DI
 	DECQ heads+56(FP)
 	JMP  ahead
 

@@ -177,85 +177,55 @@ func accQ8Kernel(vecs int) {
 	TEXT(name, NOSPLIT, "func(n int, p *float32, pstep int, v *byte, vs *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)")
 	Pragma("noescape")
 	Doc(name + " adds p[h·pstep+j]·dequant(v[j·ldv+h·vstep+i]) to out[h·n+i] for rows rows of Q8 values j and heads h (see the generator).")
-	n := Load(Param("n"), GP64())
-	p := Load(Param("p"), GP64())
 	v := Load(Param("v"), GP64())
 	vs := Load(Param("vs"), GP64())
 	ldv := Load(Param("ldv"), GP64())
-	out := Load(Param("out"), GP64())
 	// heads counts down in its argument slot: registers are short.
 	b, err := Param("heads").Resolve()
 	if err != nil {
 		panic(err)
 	}
-	heads := b.Addr
-	Label("ahead")
-	CMPQ(heads, U8(0))
-	JE(LabelRef("adone"))
-	i := GP64()
-	XORQ(i, i)
-	Label("chunk")
-	CMPQ(i, n)
-	JGE(LabelRef("next"))
-	acc := make([]VecVirtual, vecs)
-	for k := range acc {
-		acc[k] = ZMM()
-		VMOVUPS(Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k}, acc[k])
-	}
-	pp, vv, vsv := GP64(), GP64(), GP64()
-	MOVQ(p, pp)
-	LEAQ(Mem{Base: v, Index: i, Scale: 1}, vv)
-	MOVQ(i, vsv)
-	SHRQ(U8(4), vsv)
-	ADDQ(vs, vsv)
-	ldvs := GP64()
-	MOVQ(ldv, ldvs)
-	SHRQ(U8(4), ldvs)
-	pf, pfs := Load(Param("pf"), GP64()), GP64()
-	MOVQ(pf, pfs)
-	SHRQ(U8(4), pfs)
-	j := Load(Param("rows"), GP64())
-	Label("row")
-	pj := ZMM()
-	VBROADCASTSS(Mem{Base: pp}, pj)
-	for b := 0; b < vecs/2; b++ {
-		d := ZMM()
-		VPBROADCASTW(Mem{Base: vsv, Disp: 2 * b}, d.AsY())
-		VCVTPH2PS(d.AsY(), d)
-		for half := 0; half < 2; half++ {
-			t := ZMM()
-			VPMOVSXBD(Mem{Base: vv, Disp: 32*b + 16*half}, t)
-			VCVTDQ2PS(t, t)
-			VMULPS(d, t, t)
-			VFMADD231PS(t, pj, acc[2*b+half]) // acc = pj·v + acc
-		}
-	}
-	// This part of the row pf bytes on, and its scales pf/16 on.
-	for l := 0; l < 16*vecs; l += 64 {
-		PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1, Disp: l})
-	}
-	PREFETCHT1(Mem{Base: vsv, Index: pfs, Scale: 1})
-	ADDQ(U8(4), pp)
-	ADDQ(ldv, vv)
-	ADDQ(ldvs, vsv)
-	DECQ(j)
-	JNZ(LabelRef("row"))
-	for k := range acc {
-		VMOVUPS(acc[k], Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k})
-	}
-	ADDQ(U8(16*vecs), i)
-	JMP(LabelRef("chunk"))
-	Label("next")
-	pstep := Load(Param("pstep"), GP64())
-	ADDQ(pstep, p)
-	vstep := Load(Param("vstep"), GP64())
-	ADDQ(vstep, v)
-	SHRQ(U8(4), vstep)
-	ADDQ(vstep, vs)
-	LEAQ(Mem{Base: out, Index: n, Scale: 4}, out)
-	DECQ(heads)
-	JMP(LabelRef("ahead"))
-	Label("adone")
-	VZEROUPPER()
-	RET()
+	var vv, vsv, ldvs, pf, pfs Register
+	accCached(vecs, b.Addr, accSource{
+		chunk: func(i Register) {
+			vv, vsv = GP64(), GP64()
+			LEAQ(Mem{Base: v, Index: i, Scale: 1}, vv)
+			MOVQ(i, vsv)
+			SHRQ(U8(4), vsv)
+			ADDQ(vs, vsv)
+			ldvs = GP64()
+			MOVQ(ldv, ldvs)
+			SHRQ(U8(4), ldvs)
+			pf, pfs = Load(Param("pf"), GP64()), GP64()
+			MOVQ(pf, pfs)
+			SHRQ(U8(4), pfs)
+		},
+		row: func(pj VecVirtual, acc []VecVirtual) {
+			for b := 0; b < vecs/2; b++ {
+				d := ZMM()
+				VPBROADCASTW(Mem{Base: vsv, Disp: 2 * b}, d.AsY())
+				VCVTPH2PS(d.AsY(), d)
+				for half := 0; half < 2; half++ {
+					t := ZMM()
+					VPMOVSXBD(Mem{Base: vv, Disp: 32*b + 16*half}, t)
+					VCVTDQ2PS(t, t)
+					VMULPS(d, t, t)
+					VFMADD231PS(t, pj, acc[2*b+half]) // acc = pj·v + acc
+				}
+			}
+			// This part of the row pf bytes on, and its scales pf/16 on.
+			for l := 0; l < 16*vecs; l += 64 {
+				PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1, Disp: l})
+			}
+			PREFETCHT1(Mem{Base: vsv, Index: pfs, Scale: 1})
+			ADDQ(ldv, vv)
+			ADDQ(ldvs, vsv)
+		},
+		head: func() {
+			vstep := Load(Param("vstep"), GP64())
+			ADDQ(vstep, v)
+			SHRQ(U8(4), vstep)
+			ADDQ(vstep, vs)
+		},
+	})
 }

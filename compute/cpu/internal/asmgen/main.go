@@ -907,16 +907,56 @@ func accF16Kernel(vecs int) {
 	TEXT(name, NOSPLIT, "func(n int, p *float32, pstep int, v *uint16, ldv int, rows int, heads int, vstep int, out *float32, pf int)")
 	Pragma("noescape")
 	Doc(name + " adds p[h·pstep+j]·v[j·ldv+h·vstep+i] to out[h·n+i] for rows rows of F16 values j and heads h (see the generator).")
-	n := Load(Param("n"), GP64())
-	p := Load(Param("p"), GP64())
 	v := Load(Param("v"), GP64())
 	ldv := Load(Param("ldv"), GP64())
 	heads := Load(Param("heads"), GP64())
-	out := Load(Param("out"), GP64())
 	pf := Load(Param("pf"), GP64())
+	var vv Register
+	accCached(vecs, heads, accSource{
+		chunk: func(i Register) {
+			vv = GP64()
+			LEAQ(Mem{Base: v, Index: i, Scale: 2}, vv)
+		},
+		row: func(pj VecVirtual, acc []VecVirtual) {
+			for k := range acc {
+				t := ZMM()
+				VCVTPH2PS(Mem{Base: vv, Disp: 32 * k}, t)
+				VFMADD231PS(t, pj, acc[k]) // acc = pj·v + acc
+			}
+			// This part of the row pf bytes on.
+			for l := 0; l < 32*vecs; l += 64 {
+				PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1, Disp: l})
+			}
+			ADDQ(ldv, vv)
+		},
+		head: func() {
+			vstep := Load(Param("vstep"), GP64())
+			ADDQ(vstep, v)
+		},
+	})
+}
+
+// accSource is how accCached reads a kind of cached values: chunk points the row pointers at
+// a head's chunk of values i (in values) on, row adds one row of the chunk times pj to acc
+// and moves the pointers on a row, head moves the source on a head.
+type accSource struct {
+	chunk func(i Register)
+	row   func(pj VecVirtual, acc []VecVirtual)
+	head  func()
+}
+
+// accCached emits the loops of accF16x{16·vecs} and accQ8x{16·vecs} after their TEXT and the
+// loads of src's own arguments: for each of heads heads (a register, or the argument's slot
+// when registers are short), for each chunk of 16·vecs of the n sums at out, the sums loaded,
+// then for each of rows rows p's weight broadcast and the row's values added (src.row), the
+// sums stored; then p, the source (src.head) and out move on a head.
+func accCached(vecs int, heads Op, src accSource) {
+	n := Load(Param("n"), GP64())
+	p := Load(Param("p"), GP64())
+	out := Load(Param("out"), GP64())
 	Label("ahead")
-	TESTQ(heads, heads)
-	JZ(LabelRef("adone"))
+	CMPQ(heads, U8(0))
+	JE(LabelRef("adone"))
 	i := GP64()
 	XORQ(i, i)
 	Label("chunk")
@@ -927,24 +967,15 @@ func accF16Kernel(vecs int) {
 		acc[k] = ZMM()
 		VMOVUPS(Mem{Base: out, Index: i, Scale: 4, Disp: 64 * k}, acc[k])
 	}
-	pp, vv := GP64(), GP64()
+	pp := GP64()
 	MOVQ(p, pp)
-	LEAQ(Mem{Base: v, Index: i, Scale: 2}, vv)
+	src.chunk(i)
 	j := Load(Param("rows"), GP64())
 	Label("row")
 	pj := ZMM()
 	VBROADCASTSS(Mem{Base: pp}, pj)
-	for k := range acc {
-		t := ZMM()
-		VCVTPH2PS(Mem{Base: vv, Disp: 32 * k}, t)
-		VFMADD231PS(t, pj, acc[k]) // acc = pj·v + acc
-	}
-	// This part of the row pf bytes on.
-	for l := 0; l < 32*vecs; l += 64 {
-		PREFETCHT1(Mem{Base: vv, Index: pf, Scale: 1, Disp: l})
-	}
+	src.row(pj, acc)
 	ADDQ(U8(4), pp)
-	ADDQ(ldv, vv)
 	DECQ(j)
 	JNZ(LabelRef("row"))
 	for k := range acc {
@@ -955,8 +986,7 @@ func accF16Kernel(vecs int) {
 	Label("next")
 	pstep := Load(Param("pstep"), GP64())
 	ADDQ(pstep, p)
-	vstep := Load(Param("vstep"), GP64())
-	ADDQ(vstep, v)
+	src.head()
 	LEAQ(Mem{Base: out, Index: n, Scale: 4}, out)
 	DECQ(heads)
 	JMP(LabelRef("ahead"))
