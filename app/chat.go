@@ -113,8 +113,9 @@ type ChatSession struct {
 	stopSaid bool
 	// saveEvery is how often a streaming answer is saved (tests shorten it).
 	saveEvery time.Duration
-	// pending are the new pictures of an edited question, stored by the first save that
-	// writes the question (a store's sweep would remove them before a record mentions them).
+	// pending are pictures of edited questions not stored yet: the first save that writes a
+	// record mentioning them stores them with it (a store's sweep would remove them before a
+	// record mentions them), and forgets the others, which no message can mention again.
 	pending []storedImage
 }
 
@@ -393,6 +394,10 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	if err != nil {
 		return nil, err
 	}
+	stored := make([]bool, len(refs)) // looked up before the lock: the window waits on it
+	for i, ref := range refs {
+		stored[i] = s.store == nil || s.store.stored(ref)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, qi, err := s.holdLastTurn("there is no answered question to edit")
@@ -401,15 +406,16 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	}
 	undo := &turnUndo{at: qi, msgs: slices.Clone(s.rec.Messages[qi:])}
 	// A picture the question had keeps its ref (the name it was attached with; its stored
-	// file is named by its digest), and is stored already.
-	var fresh []storedImage
+	// file is named by its digest). Those the store does not hold are pending until a save
+	// writes them, with those of an earlier edit whose save failed: the turn put back if
+	// this edit is undone mentions them.
 	for i, ref := range refs {
-		had := slices.IndexFunc(undo.msgs[0].Images, func(o ImageRef) bool { return o.SHA256 == ref.SHA256 })
-		if had >= 0 {
+		if had := slices.IndexFunc(undo.msgs[0].Images, func(o ImageRef) bool { return o.SHA256 == ref.SHA256 }); had >= 0 {
 			refs[i] = undo.msgs[0].Images[had]
-			continue
 		}
-		fresh = append(fresh, images[i])
+		if !stored[i] && !slices.ContainsFunc(s.pending, func(im storedImage) bool { return im.ref.SHA256 == ref.SHA256 }) {
+			s.pending = append(s.pending, images[i])
+		}
 	}
 	now := time.Now().UTC()
 	q := ChatMessage{Text: text, Images: refs, State: StateDone, Time: now}
@@ -423,9 +429,6 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	for i, ref := range refs {
 		// The reply reads a new picture from where it was attached until it is stored.
 		s.paths[ref.SHA256] = imagePaths[i]
-	}
-	if s.store != nil {
-		s.pending = fresh
 	}
 	s.startReply(j, qi, undo, cb)
 	return j, nil
@@ -529,7 +532,6 @@ func (s *ChatSession) dropConversation() {
 func (s *ChatSession) restore(j *Job, u *turnUndo, why string) ChatMessage {
 	s.mu.Lock()
 	copy(s.rec.Messages[u.at:], u.msgs)
-	s.pending = nil
 	s.dropConversation()
 	s.mu.Unlock()
 	msg := u.msgs[len(u.msgs)-1]
@@ -879,9 +881,9 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	}
 	s.mu.Lock()
 	pending := s.pending
-	images = append(slices.Clip(images), pending...)
 	rec := s.rec
 	rec.Messages = append(slices.Clone(s.rec.Messages), turn...)
+	images = append(slices.Clip(images), mentioned(pending, rec.Messages)...)
 	clearSaveNotes(rec.Messages) // this write saves them
 	if rec.Title == "" {
 		rec.Title = titleOf(rec.Messages)
@@ -900,9 +902,9 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(pending) > 0 && len(s.pending) == len(pending) && &s.pending[0] == &pending[0] {
-		s.pending = nil // written, with the question that mentions them
-	}
+	// Written with the record that mentions them, or mentioned by none: no message can
+	// mention them again once the messages are written (an edit is undone only before).
+	s.pending = slices.DeleteFunc(s.pending, func(im storedImage) bool { return slices.ContainsFunc(pending, func(p storedImage) bool { return p.ref == im.ref }) })
 	s.rec.Messages = append(s.rec.Messages, turn...)
 	clearSaveNotes(s.rec.Messages)
 	s.rec.Model, s.rec.Answer = rec.Model, rec.Answer
@@ -913,6 +915,19 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	s.rec.Title = rec.Title
 	s.saved = true
 	return nil
+}
+
+// mentioned are the images of pending that msgs mention.
+func mentioned(pending []storedImage, msgs []ChatMessage) []storedImage {
+	var out []storedImage
+	for _, im := range pending {
+		if slices.ContainsFunc(msgs, func(m ChatMessage) bool {
+			return slices.ContainsFunc(m.Images, func(r ImageRef) bool { return r.SHA256 == im.ref.SHA256 })
+		}) {
+			out = append(out, im)
+		}
+	}
+	return out
 }
 
 // clearSaveNotes takes the "not saved in the history" note off the answers of msgs (an

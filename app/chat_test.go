@@ -1007,3 +1007,92 @@ func countImages(t *testing.T, store *app.Store) int {
 	}
 	return len(files)
 }
+
+// breakChats makes the store's chats folder a file, so that every save fails, until restore.
+func breakChats(t *testing.T, store *app.Store) (restore func()) {
+	chats := filepath.Join(store.Root(), "chats")
+	if err := os.Rename(chats, chats+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chats, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		os.Remove(chats)
+		if err := os.Rename(chats+".away", chats); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// An edit whose saves failed keeps its new picture pending; a second Edit that keeps the
+// picture must still store it with the record that names it.
+func TestChatEditAfterFailedSaveKeepsPicture(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	send(t, s, "first")
+	p := writePNG(t, t.TempDir(), "p.png", 40, 30)
+
+	restore := breakChats(t, store)
+	r, undone := edit(t, s, "first, with p", p)
+	if undone || !strings.HasPrefix(r.done.Error, "Not saved") {
+		t.Fatalf("edit 1: %+v undone %v", r.done, undone)
+	}
+	restore()
+	pref := s.Messages()[0].Images[0]
+
+	// Edit again, keeping the picture (the window attaches s.ImagePath(ref): the user's file).
+	r, undone = edit(t, s, "first, with p, again", s.ImagePath(pref))
+	if undone || r.done.Error != "" {
+		t.Fatalf("edit 2: %+v", r.done)
+	}
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Messages[0].Images) != 1 {
+		t.Fatalf("record %+v", rec.Messages[0])
+	}
+	if _, err := os.Stat(store.ImagePath(rec.Messages[0].Images[0])); errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the saved record names picture %s but it was never stored", rec.Messages[0].Images[0].SHA256[:8])
+	}
+}
+
+// The same when a Try again that writes nothing comes between: the picture stays pending,
+// and the chat reopened can be answered.
+func TestChatRetryUndoneAfterFailedEditSaveKeepsPicture(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	s := app.NewChatSession(store, eng, model.AnswerOptions{})
+	send(t, s, "first")
+	p := writePNG(t, t.TempDir(), "p.png", 40, 30)
+	restore := breakChats(t, store)
+	edit(t, s, "first, with p", p)
+	restore()
+	eng.Words = nil // the retry gets an empty answer: put back
+	answered(t, func(cb app.ChatCallbacks) (*app.Job, error) { return s.Retry(cb) })
+	eng.Words = strings.Fields("Fine.")
+	send(t, s, "second") // saves the whole chat
+	rec, err := store.LoadChat(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := rec.Messages[0].Images[0]
+	if _, err := os.Stat(store.ImagePath(ref)); errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the saved record names picture %s but it was never stored", ref.SHA256[:8])
+	}
+	// Reopened (a restart), the chat can no longer be answered.
+	s2, err := app.OpenChatSession(store, s.ID(), eng, model.AnswerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s2.Send("third", nil, app.ChatCallbacks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Wait()
+	if m := s2.Messages(); m[len(m)-1].State == app.StateError {
+		t.Errorf("the reopened chat's next answer failed: %s", m[len(m)-1].Error)
+	}
+}
