@@ -107,6 +107,9 @@ type Drafts struct {
 	// Images are the images attached and not sent, by chat id ("" for a new chat's). They are
 	// kept as paths: the files are the user's, and are read again at the next start.
 	Images map[string][]DraftImage `json:"images,omitempty"`
+	// Editing are the chats (by id) whose unsent text is their last question being changed
+	// (Edit): Send replaces that question and its answer rather than asking another.
+	Editing []string `json:"editing,omitempty"`
 	// Canvas is what the canvas's controls were set to (images, seed, guidance,
 	// temperature; its prompt is Prompt), nil when they were the Generation defaults.
 	Canvas *GenerationSettings `json:"canvas,omitempty"`
@@ -128,7 +131,7 @@ func (d Drafts) HasUnsent() bool {
 // Equal reports whether d and o hold the same texts and images.
 func (d Drafts) Equal(o Drafts) bool {
 	return d.Chat == o.Chat && d.Prompt == o.Prompt && maps.Equal(d.Chats, o.Chats) &&
-		maps.EqualFunc(d.Images, o.Images, slices.Equal) &&
+		maps.EqualFunc(d.Images, o.Images, slices.Equal) && slices.Equal(d.Editing, o.Editing) &&
 		(d.Canvas == nil) == (o.Canvas == nil) && (d.Canvas == nil || *d.Canvas == *o.Canvas)
 }
 
@@ -137,6 +140,7 @@ func (d Drafts) Equal(o Drafts) bool {
 func (s Settings) Clone() Settings {
 	s.ModelFolders = slices.Clone(s.ModelFolders)
 	s.Drafts.Chats = maps.Clone(s.Drafts.Chats)
+	s.Drafts.Editing = slices.Clone(s.Drafts.Editing)
 	if s.Drafts.Images != nil {
 		images := make(map[string][]DraftImage, len(s.Drafts.Images))
 		for id, list := range s.Drafts.Images {

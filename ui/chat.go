@@ -55,11 +55,17 @@ type chatView struct {
 	withdrawing bool
 	// editing is set while the composer holds the last question to change (Edit), which
 	// Send then replaces with its answer (ChatSession.Edit); editBar says so above the
-	// composer, with Cancel. editReading counts the question's pictures being read back into
-	// the composer: Send waits for them, or the question would go without them.
-	editing     bool
-	editBar     *fyne.Container
-	editReading int
+	// composer, with Cancel (cancelB). editReads are the edits' pictures being read back into
+	// their chats' composers: Send waits for them, or the question would go without them.
+	// edits are the edits sent whose answers have not ended.
+	editing   bool
+	editBar   *fyne.Container
+	cancelB   *escButton
+	editReads []*editRead
+	edits     []*sentEdit
+	// deleted are the chats deleted from the history (by id) while the window ran: an edit
+	// of one that comes back goes to the new chat, as the chat's unsent text did.
+	deleted map[string]bool
 	// pendingSends counts the sends whose Send has not returned (guarded by jobsMu);
 	// sendDone is signalled when one returns.
 	pendingSends int
@@ -186,7 +192,8 @@ type messageView struct {
 }
 
 func newChatView(u *UI) *chatView {
-	c := &chatView{u: u, drafts: map[string]composerDraft{}, left: map[string]*app.ChatSession{}, restoring: map[string][]attachment{}}
+	c := &chatView{u: u, drafts: map[string]composerDraft{}, left: map[string]*app.ChatSession{}, restoring: map[string][]attachment{},
+		deleted: map[string]bool{}}
 	c.sendDone = sync.NewCond(&c.jobsMu)
 	c.list = container.NewVBox()
 	c.scroll = container.NewVScroll(container.New(centeredColumn{readableWidth}, container.NewPadded(c.list)))
@@ -211,7 +218,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.onPastePicture = c.pastePicture
 	c.entry.onPage = c.page
 	c.entry.onEscape = func() {
-		if c.editing && !c.session.Busy() {
+		if c.editing && !c.sending && !c.session.Busy() {
 			c.cancelEdit()
 			return
 		}
@@ -242,7 +249,8 @@ func newChatView(u *UI) *chatView {
 	editNote := widget.NewLabel("Editing your last question: Send replaces it and its answer")
 	editNote.Importance = widget.MediumImportance
 	editNote.Wrapping = fyne.TextWrapWord
-	c.editBar = container.NewBorder(nil, nil, nil, c.u.newButton("Cancel", theme.CancelIcon(), c.cancelEdit), editNote)
+	c.cancelB = c.u.newButton("Cancel", theme.CancelIcon(), c.cancelEdit)
+	c.editBar = container.NewBorder(nil, nil, nil, c.cancelB, editNote)
 	c.editBar.Hide()
 	composer := container.NewVBox(c.editBar, c.notice, c.status, c.chips, row)
 	// The composer takes the messages' column, with their two paddings (the list's and a
@@ -329,7 +337,7 @@ func (c *chatView) shown() {
 	c.entry.SetText("")
 	c.addDraft(d)
 	// An edit of the last question left unsent is one again, while that is still the last.
-	c.editing, c.editReading = false, 0
+	c.editing = false
 	c.editBar.Hide()
 	if d.editing && c.session.Retryable() {
 		c.editing = true
@@ -452,13 +460,18 @@ func (c *chatView) updateButtons() {
 		c.sendB.SetText("Send")
 		c.sendB.SetIcon(theme.MailSendIcon())
 		c.sendB.Importance = widget.HighImportance
-		if c.ready && !c.sending && c.editReading == 0 && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0) {
+		if c.ready && !c.sending && !c.readingEdit() && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0) {
 			c.sendB.Enable()
 		} else {
 			c.sendB.Disable()
 		}
 	}
 	c.sendB.Refresh()
+	if c.sending {
+		c.cancelB.Disable() // the edit is under way: Stop, once it is, ends it
+	} else {
+		c.cancelB.Enable()
+	}
 	c.showRetry()
 }
 
@@ -532,7 +545,7 @@ func (c *chatView) send() {
 		c.setReady(false, c.notReady)
 		return
 	}
-	if !c.ready || c.sending || c.session.Busy() || c.editReading > 0 {
+	if !c.ready || c.sending || c.session.Busy() || c.readingEdit() {
 		return
 	}
 	// A reply of a chat the window has left since (New chat, the history) updates nothing
@@ -541,12 +554,12 @@ func (c *chatView) send() {
 	editing := c.editing
 	var e *sentEdit
 	if editing {
-		e = c.newSentEdit(session)
+		e = c.newSentEdit(session, text, files)
 	}
 	cb := c.replyCallbacks(session, func(i int, m app.ChatMessage) {
 		giveBack := func() { c.giveBack(session, i-1, m, text, files) }
 		if editing {
-			giveBack = func() { c.editEnded(e, session, m, text, files) }
+			giveBack = func() { c.editEnded(e, m) }
 		}
 		if c.sending {
 			// The answer ended before sent cleared the composer of its question: given
@@ -559,9 +572,11 @@ func (c *chatView) send() {
 	if editing {
 		e.hook(&cb, func(m app.ChatMessage) {
 			c.u.do(func() {
+				// The session shown has had its ended (replyCallbacks); this is for every
+				// other, the chat opened again from the history included.
 				c.afterSending(func() {
-					if c.session != session { // the chat shown has had its ended
-						c.editEnded(e, session, m, text, files)
+					if c.session != session {
+						c.editEnded(e, m)
 					}
 				})
 			})
@@ -569,6 +584,7 @@ func (c *chatView) send() {
 	}
 	c.sending = true
 	c.sendB.Disable()
+	c.cancelB.Disable()
 	c.jobsMu.Lock()
 	c.pendingSends++
 	c.jobsMu.Unlock()
@@ -703,20 +719,52 @@ func (c *chatView) startEdit() {
 		}
 	}
 	if len(files) > 0 {
-		session := c.session
-		c.editReading++
-		c.readImages(files, "put back to edit", func() (string, bool) {
-			if c.session == session && c.editReading > 0 {
-				c.editReading--
-			}
-			c.updateButtons()
-			return session.ID(), c.session == session
-		}, nil)
+		c.readEdit(c.session.ID(), files)
 	}
 	c.setNotice("")
 	c.editBar.Show()
 	c.updateButtons()
 	c.u.win.Canvas().Focus(c.entry)
+}
+
+// editRead is an edit's pictures being read back (thumbnails made) for the composer of chat
+// id; dropped when the edit was cancelled meanwhile.
+type editRead struct {
+	id      string
+	dropped bool
+}
+
+// readEdit reads the pictures of the question being edited in chat id back, off the UI
+// goroutine, then gives them to that chat's composer, or its draft when another chat is
+// shown by then (the chat opened again from the history is the same chat), unless the edit
+// was cancelled meanwhile.
+func (c *chatView) readEdit(id string, files []attachment) {
+	r := &editRead{id: id}
+	c.editReads = append(c.editReads, r)
+	go func() {
+		good, problems := thumbnails(files)
+		c.u.do(func() {
+			c.editReads = slices.DeleteFunc(c.editReads, func(o *editRead) bool { return o == r })
+			shown := c.session != nil && c.session.ID() == id
+			if r.dropped {
+				return
+			}
+			if shown {
+				for _, a := range good {
+					c.addChip(a)
+				}
+				c.addNotice(strings.Join(problems, "\n"))
+			} else if len(good) > 0 {
+				c.addToDraft(id, good)
+			}
+			c.updateButtons()
+		})
+	}()
+}
+
+// readingEdit reports whether pictures of an edit of the chat shown are still being read.
+func (c *chatView) readingEdit() bool {
+	return c.session != nil && slices.ContainsFunc(c.editReads, func(r *editRead) bool { return !r.dropped && r.id == c.session.ID() })
 }
 
 // refLabel names a stored picture on its chip as it was attached (its file is named by its
@@ -732,8 +780,13 @@ func refLabel(ref app.ImageRef) string {
 // Pictures attached during the edit are discarded as a removed chip's are; the question's
 // own stay in the store, which its chat mentions.
 func (c *chatView) cancelEdit() {
-	if !c.editing {
+	if !c.editing || c.sending {
 		return
+	}
+	for _, r := range c.editReads {
+		if r.id == c.session.ID() {
+			r.dropped = true // its pictures were the question's, not the composer's now
+		}
 	}
 	c.endEdit()
 	c.entry.SetText("")
@@ -745,23 +798,26 @@ func (c *chatView) cancelEdit() {
 
 // endEdit leaves editing mode, the composer as it is.
 func (c *chatView) endEdit() {
-	c.editing, c.editReading = false, 0
+	c.editing = false
 	c.editBar.Hide()
 	c.updateButtons()
 }
 
-// sentEdit is an edit sent: the stored files of the question it replaces, whose pictures
-// the edit may drop, and whether the chat put that question back (its answer ended without
-// a word).
+// sentEdit is an edit sent: its chat, question and pictures (the composer's, to give back),
+// the stored files of the question it replaces, whose pictures the edit may drop, and
+// whether the chat put that question back (its answer ended without a word).
 type sentEdit struct {
+	session  *app.ChatSession
+	text     string
+	files    []attachment
 	replaced []string
 	undone   atomic.Bool
 	ended    bool // editEnded ran (on the UI goroutine)
 }
 
-// newSentEdit notes the files of session's last question before an edit replaces it.
-func (c *chatView) newSentEdit(session *app.ChatSession) *sentEdit {
-	e := &sentEdit{}
+// newSentEdit notes an edit of session's last question, before it replaces it.
+func (c *chatView) newSentEdit(session *app.ChatSession, text string, files []attachment) *sentEdit {
+	e := &sentEdit{session: session, text: text, files: files}
 	if msgs := session.Messages(); len(msgs) >= 2 {
 		for _, ref := range msgs[len(msgs)-2].Images {
 			if p := session.ImagePath(ref); p != "" {
@@ -769,12 +825,12 @@ func (c *chatView) newSentEdit(session *app.ChatSession) *sentEdit {
 			}
 		}
 	}
+	c.edits = append(c.edits, e)
 	return e
 }
 
-// hook has cb note an undone edit, and call ended on the UI goroutine when the answer has
-// ended in a chat the window no longer shows (replyCallbacks' ended runs only in the one
-// shown).
+// hook has cb note an undone edit, and call ended when the answer has ended (on the job's
+// goroutine; replyCallbacks' ended runs only in the session shown).
 func (e *sentEdit) hook(cb *app.ChatCallbacks, ended func(app.ChatMessage)) {
 	cb.OnUndone = func() { e.undone.Store(true) }
 	done := cb.OnDone
@@ -784,48 +840,83 @@ func (e *sentEdit) hook(cb *app.ChatCallbacks, ended func(app.ChatMessage)) {
 	}
 }
 
-// editEnded runs once an edit's answer has ended (the first of its two callers acts). When
-// the chat put the replaced turn back, the edited question is not lost: it goes back into the
-// chat's composer, an edit again, when the chat is shown with an empty composer, else after
-// what the chat's composer or draft holds. Then the pictures the edit dropped go from the
-// store unless a record or a draft still has them.
-func (c *chatView) editEnded(e *sentEdit, session *app.ChatSession, m app.ChatMessage, text string, files []attachment) {
+// editEnded runs once an edit's answer has ended (the first of its callers acts): an edit
+// undone is given back (giveEditBack), with why above the composer where it is shown; then
+// the pictures the edit dropped go from the store unless a record or a draft still has them.
+func (c *chatView) editEnded(e *sentEdit, m app.ChatMessage) {
 	if e.ended {
 		return
 	}
 	e.ended = true
+	c.edits = slices.DeleteFunc(c.edits, func(o *sentEdit) bool { return o == e })
 	if e.undone.Load() {
-		switch {
-		case c.session == session && !c.editing && strings.TrimSpace(c.entry.Text) == "" && len(c.attached) == 0:
-			c.editing = true
-			c.entry.putText(text)
-			for _, a := range files {
-				c.addChip(a)
-			}
-			c.editBar.Show()
+		switch c.giveEditBack(e) {
+		case editInComposer:
 			c.setNotice(m.Error) // here, where the edit is, not also under the answer
-			if n := len(c.msgs); n > 0 {
-				m.Error = ""
-				c.fill(c.msgs[n-1], m)
+			// The answer put back as the chat has it (a failed one keeps its own reason).
+			if msgs := c.session.Messages(); len(msgs) == len(c.msgs) && len(msgs) > 0 {
+				c.fill(c.msgs[len(msgs)-1], msgs[len(msgs)-1])
 			}
-			c.updateButtons()
-		case c.session == session:
-			c.addDraft(composerDraft{text: text, attached: files})
+		case editAfterComposer:
 			c.setNotice(strings.TrimSpace(m.Error + " Your edited question is back in the composer."))
-		default:
-			id := session.ID()
-			d := c.drafts[id]
-			// Into an empty draft it is an edit again when the chat is opened.
-			d.editing = d.editing || strings.TrimSpace(d.text) == "" && len(d.attached) == 0
-			d.text = joinTexts(d.text, text)
-			c.drafts[id] = d
-			c.addToDraft(id, files) // also saves the drafts and marks the chat
 		}
 	}
 	if len(e.replaced) > 0 {
 		keep, st, asked := c.attachedPaths(), c.u.store, time.Now()
 		c.u.background(func() { st.Release(e.replaced, asked, keep...) })
 	}
+}
+
+// Where giveEditBack put an edited question.
+const (
+	editInComposer    = iota // the empty composer of its chat, shown: an edit again
+	editAfterComposer        // after what the composer of its chat, shown, holds
+	editInDraft              // the draft of its chat (an edit again if the draft was empty)
+)
+
+// giveEditBack puts the question of an edit its chat undid back, never lost: into the
+// chat's composer, an edit again, when the chat is shown (by id: opened again from the
+// history, it is another session) and the composer is empty; after what the composer holds
+// otherwise; into the chat's draft when another chat is shown (the new chat's, when the chat
+// was deleted, as its unsent text went there).
+func (c *chatView) giveEditBack(e *sentEdit) int {
+	id := e.session.ID()
+	if c.deleted[id] {
+		id = ""
+	}
+	if c.session != nil && c.session.ID() == id {
+		if !c.editing && strings.TrimSpace(c.entry.Text) == "" && len(c.attached) == 0 && !c.deleted[e.session.ID()] {
+			c.editing = true
+			c.entry.putText(e.text)
+			for _, a := range e.files {
+				c.addChip(a)
+			}
+			c.editBar.Show()
+			c.updateButtons()
+			return editInComposer
+		}
+		c.addDraft(composerDraft{text: e.text, attached: e.files})
+		return editAfterComposer
+	}
+	d := c.drafts[id]
+	// Into an empty draft it is an edit again when the chat is opened.
+	d.editing = d.editing || strings.TrimSpace(d.text) == "" && len(d.attached) == 0 && id != ""
+	d.text = joinTexts(d.text, e.text)
+	c.drafts[id] = d
+	c.addToDraft(id, e.files) // also saves the drafts and marks the chat
+	return editInDraft
+}
+
+// undoneEdits gives back the edits whose chats undid them and whose answers' callbacks have
+// not run: at shutdown, once every reply has ended, when the window no longer runs them.
+func (c *chatView) undoneEdits() {
+	for _, e := range slices.Clone(c.edits) {
+		if e.undone.Load() && !e.ended {
+			e.ended = true
+			c.giveEditBack(e)
+		}
+	}
+	c.edits = nil
 }
 
 // sameAnswerNote is under an answer Try again wrote the same again, with the answer

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -1445,5 +1446,227 @@ func TestChatEdit(t *testing.T) {
 	c.openSession(mustOpen(t, h.u, id))
 	if !c.editing || c.entry.Text != "second, edited again" || len(c.attached) != 1 || c.msgs[2].shown() != "second, edited at some length" {
 		t.Errorf("back in the chat: editing %v, composer %q with %d pictures, question %q", c.editing, c.entry.Text, len(c.attached), c.msgs[2].shown())
+	}
+}
+
+// editChat is a chat of two turns, the second question with a picture, shown in h.
+func editChat(t *testing.T) (*harness, *apptest.FakeEngine) {
+	t.Helper()
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.ask("first")
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, landscape(t))})
+	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
+	h.ask("second")
+	return h, eng
+}
+
+// startEditing taps Edit under the last question and waits for its picture to be back.
+func startEditing(h *harness) {
+	h.t.Helper()
+	c := h.u.chat
+	test.Tap(c.msgs[len(c.msgs)-2].editB)
+	h.pump("the question's picture", func() bool { return len(c.attached) == 1 && !c.sendB.Disabled() })
+}
+
+// The chat opened again from the history (another session) while its question's pictures are
+// read back into the composer still gets them there, and Send waits for them.
+func TestChatEditReopenedWhileReading(t *testing.T) {
+	h, _ := editChat(t)
+	c := h.u.chat
+	id := c.session.ID()
+	test.Tap(c.msgs[2].editB) // the read's result waits in the queue
+	h.u.newChat()
+	c.openSession(mustOpen(t, h.u, id))
+	if !c.editing || !c.sendB.Disabled() {
+		t.Errorf("reopened while reading: editing %v, Send enabled %v", c.editing, !c.sendB.Disabled())
+	}
+	h.pump("the picture back", func() bool { return len(c.attached) == 1 })
+	if !c.editing || c.sendB.Disabled() || len(c.drafts[id].attached) != 0 {
+		t.Errorf("after the read: editing %v, Send enabled %v, %d pictures in a hidden draft", c.editing, !c.sendB.Disabled(), len(c.drafts[id].attached))
+	}
+}
+
+// A picture still being read back when the edit is cancelled does not land in the composer.
+func TestChatCancelledEditReadDropped(t *testing.T) {
+	h, _ := editChat(t)
+	c := h.u.chat
+	test.Tap(c.msgs[2].editB)
+	c.entry.onEscape()
+	test.Type(c.entry, "a new question")
+	h.pump("the read to end", func() bool { return len(c.editReads) == 0 })
+	if c.editing || len(c.attached) != 0 || c.entry.Text != "a new question" {
+		t.Errorf("after a cancelled edit's read: editing %v, %d pictures, composer %q", c.editing, len(c.attached), c.entry.Text)
+	}
+}
+
+// Quitting while an edit waits for its first word keeps the edited question in the saved
+// drafts (the chat's file keeps the old turn), an edit again at the next start, where Send
+// replaces the question.
+func TestChatEditKeptAcrossQuit(t *testing.T) {
+	dir := t.TempDir()
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng, func(o *Options) { o.StoreDir = dir })
+	c := h.u.chat
+	h.ask("first")
+	h.ask("second")
+	id := c.session.ID()
+	test.Tap(c.msgs[2].editB)
+	c.entry.SetText("second, carefully rewritten")
+	eng.Delay = time.Hour
+	c.send()
+	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+	h.u.shutdownOnce.Do(h.u.shutdown)
+	d := h.u.settings.Drafts
+	if d.Chats[id] != "second, carefully rewritten" || !slices.Equal(d.Editing, []string{id}) {
+		t.Fatalf("the drafts saved at quit: %+v", d)
+	}
+
+	h2 := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	c2 := h2.u.chat
+	c2.openSession(mustOpen(t, h2.u, id))
+	if !c2.editing || c2.entry.Text != "second, carefully rewritten" || c2.session.Messages()[2].Text != "second" {
+		t.Fatalf("after the restart: editing %v, composer %q, question %q", c2.editing, c2.entry.Text, c2.session.Messages()[2].Text)
+	}
+	n := c2.finished
+	c2.send()
+	h2.waitAnswers(n + 1)
+	if msgs := c2.session.Messages(); len(msgs) != 4 || msgs[2].Text != "second, carefully rewritten" {
+		t.Errorf("the edit sent after the restart: %d messages, question %q", len(msgs), msgs[2].Text)
+	}
+}
+
+// Esc (and Cancel) while an edit is being sent do not cancel it on screen: it goes.
+func TestChatEscWhileSendingEdit(t *testing.T) {
+	h, eng := editChat(t)
+	c := h.u.chat
+	startEditing(h)
+	c.entry.SetText("second, edited")
+	eng.Words = strings.Fields("Edited answer.")
+	n := c.finished
+	c.send()
+	if !c.sending || !c.cancelB.Disabled() {
+		t.Errorf("while sending: sending %v, Cancel enabled %v", c.sending, !c.cancelB.Disabled())
+	}
+	c.entry.onEscape()
+	c.cancelEdit()
+	if !c.editing || c.entry.Text == "" {
+		t.Errorf("Esc while sending cancelled the edit on screen (composer %q)", c.entry.Text)
+	}
+	h.waitAnswers(n + 1)
+	if c.editing || c.entry.Text != "" || c.session.Messages()[2].Text != "second, edited" {
+		t.Errorf("after the edit: editing %v, composer %q, question %q", c.editing, c.entry.Text, c.session.Messages()[2].Text)
+	}
+}
+
+// An edit undone over an answer that had failed puts it back with its own reason.
+func TestChatUndoneEditOverFailedAnswer(t *testing.T) {
+	eng := apptest.NewFakeEngine(0)
+	h := newHarness(t, eng)
+	c := h.u.chat
+	h.ask("first")
+	eng.PanicAfter = 2 // fails after two words: an error with text, kept
+	h.ask("second")
+	eng.PanicAfter = 0
+	before := c.msgs[3].footer.Text
+	test.Tap(c.msgs[2].editB)
+	c.entry.SetText(strings.Repeat("word ", 40))
+	eng.ContextLimit = 20
+	n := c.finished
+	c.send()
+	h.waitAnswers(n + 1)
+	h.pump("the edit given back", func() bool { return c.editing })
+	if !strings.Contains(before, "nternal error") || c.msgs[3].footer.Text != before {
+		t.Errorf("the failed answer's footer %q, was %q", c.msgs[3].footer.Text, before)
+	}
+}
+
+// An edit undone after its chat was left and opened again from the history (another
+// session), while another chat's send was being checked, comes back into its composer.
+func TestChatUndoneEditToReopenedChat(t *testing.T) {
+	h, eng := editChat(t)
+	c := h.u.chat
+	id := c.session.ID()
+	s1 := c.session
+	startEditing(h)
+	c.entry.SetText("second, edited")
+	eng.Delay = time.Hour
+	c.send()
+	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+	eng.Delay = 0
+	h.u.newChat() // the edit stops before a word
+	<-s1.Idle()
+	test.Type(c.entry, "a question in another chat")
+	c.send() // being checked
+	c.openSession(mustOpen(t, h.u, id))
+	h.pump("the edit given back", func() bool { return !c.sending && strings.Contains(c.entry.Text, "edited") })
+	if !c.editing || len(c.drafts[id].attached) != 0 || c.drafts[id].text != "" {
+		t.Errorf("back in the chat: editing %v, composer %q, hidden draft %+v", c.editing, c.entry.Text, c.drafts[id])
+	}
+}
+
+// An edit undone after its chat was deleted goes to the new chat's draft, as the deleted
+// chat's unsent text does; no draft is kept for the chat that is gone.
+func TestChatDeleteMidEdit(t *testing.T) {
+	h, eng := editChat(t)
+	c := h.u.chat
+	id := c.session.ID()
+	s1 := c.session
+	startEditing(h)
+	c.entry.SetText("second, edited")
+	eng.Delay = time.Hour
+	c.send()
+	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+	h.u.sidebar.reloadHistory()
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) > 0 })
+	for _, e := range h.u.sidebar.entries {
+		if e.ID == id {
+			h.u.sidebar.doDelete(e)
+		}
+	}
+	h.pump("the chat deleted", func() bool { return c.session.ID() != id })
+	<-s1.Idle()
+	h.pump("the edit given back", func() bool { return strings.Contains(c.entry.Text, "edited") })
+	if _, ok := c.drafts[id]; ok || c.editing || slices.Contains(h.u.drafts().Editing, id) {
+		t.Errorf("after the delete: a draft for the deleted chat %v, editing %v, saved drafts %+v", ok, c.editing, h.u.drafts())
+	}
+}
+
+// An edit undone while the composer of its chat holds something new comes back after it,
+// said above the composer; the pictures an edit dropped leave the store.
+func TestChatEditGivenBackAfterTextAndDroppedPicture(t *testing.T) {
+	h, eng := editChat(t)
+	c := h.u.chat
+	picture := c.session.ImagePath(c.session.Messages()[2].Images[0])
+	startEditing(h)
+	c.entry.SetText("second, edited")
+	eng.Delay = time.Hour
+	c.send()
+	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+	test.Type(c.entry, "something else")
+	n := c.finished
+	c.stop()
+	h.waitAnswers(n + 1)
+	if !strings.Contains(c.entry.Text, "something else") || !strings.Contains(c.entry.Text, "second, edited") || len(c.attached) != 1 ||
+		!strings.Contains(c.notice.Text, "back in the composer") || c.editing {
+		t.Errorf("given back after text: composer %q with %d pictures, notice %q, editing %v", c.entry.Text, len(c.attached), c.notice.Text, c.editing)
+	}
+	c.entry.SetText("")
+	for _, a := range slices.Clone(c.attached) {
+		c.discardChip(a.path)
+	}
+
+	// An edit without the picture: once answered, no record mentions it, and it goes.
+	eng.Delay = 0
+	startEditing(h)
+	c.discardChip(picture)
+	c.entry.SetText("second, without the picture")
+	n = c.finished
+	c.send()
+	h.waitAnswers(n + 1)
+	h.u.waitBackground(5 * time.Second)
+	if _, err := os.Stat(picture); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the picture the edit dropped is still stored: %v", err)
 	}
 }

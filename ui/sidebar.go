@@ -646,6 +646,7 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 				}
 			}
 			if err == nil {
+				s.u.chat.deleted[e.ID] = true
 				var gone []string
 				for _, a := range s.u.chat.drafts[e.ID].attached {
 					gone = append(gone, a.path)

@@ -380,6 +380,10 @@ func (u *UI) shutdown() {
 	if u.draftTimer != nil {
 		u.draftTimer.Stop()
 	}
+	// Every reply stopped and saved first: an edit its chat undid (stopped before its first
+	// word) is in the drafts saved below.
+	u.chat.close()
+	u.chat.undoneEdits()
 	d, size := u.drafts(), u.win.Canvas().Size()
 	sized := size.Width > 0 && size.Height > 0 && (u.settings.Window == nil || *u.settings.Window != app.WindowSize{Width: size.Width, Height: size.Height})
 	view := ""
@@ -400,7 +404,6 @@ func (u *UI) shutdown() {
 			}
 		})
 	}
-	u.chat.close()
 	if job := u.create.job; job != nil {
 		job.Cancel()
 		<-job.Done() // the model must not be closed under a running generation
@@ -432,9 +435,13 @@ func (u *UI) drafts() app.Drafts {
 	c := u.chat
 	texts := map[string]string{}
 	images := map[string][]app.DraftImage{}
+	editing := map[string]bool{}
 	add := func(id string, d composerDraft) {
 		if d.text != "" {
 			texts[id] = d.text
+		}
+		if d.editing && id != "" {
+			editing[id] = true
 		}
 		for _, a := range d.attached {
 			images[id] = append(images[id], app.DraftImage{Path: a.path, Label: a.label})
@@ -447,7 +454,8 @@ func (u *UI) drafts() app.Drafts {
 		id := c.session.ID()
 		delete(texts, id)
 		delete(images, id)
-		add(id, composerDraft{text: c.entry.Text, attached: c.attached})
+		delete(editing, id)
+		add(id, composerDraft{text: c.entry.Text, attached: c.attached, editing: c.editing})
 	}
 	for id, files := range c.restoring {
 		add(id, composerDraft{attached: files})
@@ -460,6 +468,12 @@ func (u *UI) drafts() app.Drafts {
 	if len(images) > 0 {
 		d.Images = images
 	}
+	for id := range editing {
+		if texts[id] != "" || len(images[id]) > 0 {
+			d.Editing = append(d.Editing, id)
+		}
+	}
+	slices.Sort(d.Editing)
 	return d
 }
 
@@ -500,7 +514,13 @@ func (u *UI) restoreChatDrafts() {
 			u.saveSettings(nil)
 			continue
 		}
-		u.chat.drafts[id] = composerDraft{text: text}
+		u.chat.drafts[id] = composerDraft{text: text, editing: slices.Contains(u.settings.Drafts.Editing, id)}
+	}
+	for _, id := range u.settings.Drafts.Editing {
+		if d, ok := u.chat.drafts[id]; !ok { // pictures alone: they come back as restoreImages reads them
+			d.editing = true
+			u.chat.drafts[id] = d
+		}
 	}
 	for id, images := range u.settings.Drafts.Images {
 		files := make([]attachment, len(images))
