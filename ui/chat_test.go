@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -1669,4 +1671,39 @@ func TestChatEditGivenBackAfterTextAndDroppedPicture(t *testing.T) {
 	if _, err := os.Stat(picture); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the picture the edit dropped is still stored: %v", err)
 	}
+}
+
+// A picture an edit adds is shown in the question before it is stored (it is, with the
+// answer's first word): its thumbnail is read from where it was attached.
+func TestChatEditNewPictureShownBeforeStored(t *testing.T) {
+	h, eng := editChat(t)
+	c := h.u.chat
+	startEditing(h)
+	added := fixtures.Path(t, "inputs", "synthetic_portrait_90x140.png")
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, added)})
+	h.pump("the new picture", func() bool { return len(c.attached) == 2 })
+	eng.Delay = time.Hour
+	c.send()
+	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() && len(c.msgs[2].digests) == 2 })
+	ref := c.session.Messages()[2].Images[1]
+	if _, err := os.Stat(h.u.store.ImagePath(ref)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the new picture is stored before the answer's first word: %v", err)
+	}
+	h.u.waitBackground(5 * time.Second)
+	h.pump("the thumbnails", func() bool { return true })
+	var shown, problems int
+	visit(c.msgs[2].images, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		switch o := o.(type) {
+		case *canvas.Image:
+			if o.Image != nil {
+				shown++
+			}
+		case *widget.Label:
+			problems++ // thumbnailProblem's line
+		}
+	})
+	if shown != 2 || problems != 0 {
+		t.Errorf("the edited question shows %d thumbnails and %d problems, want 2 and 0", shown, problems)
+	}
+	c.stop()
 }
