@@ -904,7 +904,9 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	defer s.mu.Unlock()
 	// Written with the record that mentions them, or mentioned by none: no message can
 	// mention them again once the messages are written (an edit is undone only before).
-	s.pending = slices.DeleteFunc(s.pending, func(im storedImage) bool { return slices.ContainsFunc(pending, func(p storedImage) bool { return p.ref == im.ref }) })
+	s.pending = slices.DeleteFunc(s.pending, func(im storedImage) bool {
+		return slices.ContainsFunc(pending, func(p storedImage) bool { return p.ref == im.ref })
+	})
 	s.rec.Messages = append(s.rec.Messages, turn...)
 	clearSaveNotes(s.rec.Messages)
 	s.rec.Model, s.rec.Answer = rec.Model, rec.Answer
