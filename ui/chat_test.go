@@ -1596,9 +1596,9 @@ func TestChatUndoneEditToReopenedChat(t *testing.T) {
 	eng.Delay = time.Hour
 	c.send()
 	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
-	eng.Delay = 0
 	h.u.newChat() // the edit stops before a word
 	<-s1.Idle()
+	eng.Delay = 0 // the engine's fields are set while no reply reads them
 	test.Type(c.entry, "a question in another chat")
 	c.send() // being checked
 	c.openSession(mustOpen(t, h.u, id))
