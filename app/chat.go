@@ -394,10 +394,6 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	if err != nil {
 		return nil, err
 	}
-	stored := make([]bool, len(refs)) // looked up before the lock: the window waits on it
-	for i, ref := range refs {
-		stored[i] = s.store == nil || s.store.stored(ref)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, qi, err := s.holdLastTurn("there is no answered question to edit")
@@ -406,15 +402,19 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	}
 	undo := &turnUndo{at: qi, msgs: slices.Clone(s.rec.Messages[qi:])}
 	// A picture the question had keeps its ref (the name it was attached with; its stored
-	// file is named by its digest). Those the store does not hold are pending until a save
-	// writes them, with those of an earlier edit whose save failed: the turn put back if
-	// this edit is undone mentions them.
-	for i, ref := range refs {
-		if had := slices.IndexFunc(undo.msgs[0].Images, func(o ImageRef) bool { return o.SHA256 == ref.SHA256 }); had >= 0 {
-			refs[i] = undo.msgs[0].Images[had]
-		}
-		if !stored[i] && !slices.ContainsFunc(s.pending, func(im storedImage) bool { return im.ref.SHA256 == ref.SHA256 }) {
-			s.pending = append(s.pending, images[i])
+	// file is named by its digest). Every picture is pending until a save writes it with
+	// the record that mentions it, as Send writes its own, even one the store holds now: the
+	// chat's file does not mention it until then, and another chat's Delete may sweep it.
+	// Those of an earlier edit whose save failed stay pending: the turn put back if this
+	// edit is undone mentions them.
+	if s.store != nil {
+		for i, ref := range refs {
+			if had := slices.IndexFunc(undo.msgs[0].Images, func(o ImageRef) bool { return o.SHA256 == ref.SHA256 }); had >= 0 {
+				refs[i] = undo.msgs[0].Images[had]
+			}
+			if !slices.ContainsFunc(s.pending, func(im storedImage) bool { return im.ref.SHA256 == ref.SHA256 }) {
+				s.pending = append(s.pending, images[i])
+			}
 		}
 	}
 	now := time.Now().UTC()

@@ -1096,3 +1096,45 @@ func TestChatRetryUndoneAfterFailedEditSaveKeepsPicture(t *testing.T) {
 		t.Errorf("the reopened chat's next answer failed: %s", m[len(m)-1].Error)
 	}
 }
+
+// An edit's new picture that the store holds already (another chat's) is written with the
+// edit's record all the same: the other chat, deleted before the first word, does not sweep
+// it from under the chat.
+func TestChatEditPictureOfAnotherChatKept(t *testing.T) {
+	store := openStore(t)
+	eng := apptest.NewFakeEngine(0)
+	p := writePNG(t, t.TempDir(), "p.png", 40, 30)
+	a := app.NewChatSession(store, eng, model.AnswerOptions{})
+	send(t, a, "in A", p)
+	b := app.NewChatSession(store, eng, model.AnswerOptions{})
+	send(t, b, "in B")
+
+	eng.Delay = 200 * time.Millisecond
+	r := newRecorder()
+	j, err := b.Edit("in B, with p", []string{p}, r.callbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(a.ID()); err != nil { // the user deletes chat A meanwhile
+		t.Fatal(err)
+	}
+	j.Wait()
+	eng.Delay = 0
+	rec, err := store.LoadChat(b.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := rec.Messages[0].Images[0]
+	if _, err := os.Stat(store.ImagePath(ref)); errors.Is(err, os.ErrNotExist) {
+		t.Errorf("B's saved record names picture %s, which is not stored", ref.SHA256[:8])
+	}
+	// Reopened, B can be answered.
+	b2, err := app.OpenChatSession(store, b.ID(), eng, model.AnswerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, b2, "follow-up")
+	if m := b2.Messages(); m[len(m)-1].State == app.StateError {
+		t.Errorf("follow-up in B reopened: %s", m[len(m)-1].Error)
+	}
+}

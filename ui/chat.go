@@ -310,7 +310,9 @@ func (c *chatView) leave() {
 		return
 	}
 	id := c.session.ID()
-	if strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 {
+	// An edit of a question of pictures alone may hold nothing yet: its pictures are on
+	// their way to the draft.
+	if strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0 || c.editing && c.readingEdit() {
 		c.drafts[id] = composerDraft{text: c.entry.Text, attached: slices.Clone(c.attached), editing: c.editing}
 	} else {
 		delete(c.drafts, id)
@@ -339,7 +341,7 @@ func (c *chatView) shown() {
 	// An edit of the last question left unsent is one again, while that is still the last.
 	c.editing = false
 	c.editBar.Hide()
-	if d.editing && c.session.Retryable() {
+	if d.editing && c.session.Retryable() && (strings.TrimSpace(d.text) != "" || len(d.attached) > 0 || c.readingEdit() || len(c.restoring[c.session.ID()]) > 0) {
 		c.editing = true
 		c.editBar.Show()
 	}
@@ -362,6 +364,18 @@ func (c *chatView) attachedPaths() []string {
 	}
 	for _, files := range c.restoring {
 		for _, a := range files {
+			out = append(out, a.path)
+		}
+	}
+	// An edit's pictures come back to a composer if its chat undoes it; those being read
+	// back are on their way to one.
+	for _, e := range c.edits {
+		for _, a := range e.files {
+			out = append(out, a.path)
+		}
+	}
+	for _, r := range c.editReads {
+		for _, a := range r.files {
 			out = append(out, a.path)
 		}
 	}
@@ -604,7 +618,12 @@ func (c *chatView) send() {
 		c.pendingSends--
 		c.sendDone.Broadcast()
 		c.jobsMu.Unlock()
-		c.u.do(func() { c.sent(session, job, text, paths, err) })
+		c.u.do(func() {
+			if err != nil && e != nil { // refused at once: nothing to give back
+				c.edits = slices.DeleteFunc(c.edits, func(o *sentEdit) bool { return o == e })
+			}
+			c.sent(session, job, text, paths, err)
+		})
 	}()
 }
 
@@ -731,6 +750,7 @@ func (c *chatView) startEdit() {
 // id; dropped when the edit was cancelled meanwhile.
 type editRead struct {
 	id      string
+	files   []attachment
 	dropped bool
 }
 
@@ -739,12 +759,16 @@ type editRead struct {
 // shown by then (the chat opened again from the history is the same chat), unless the edit
 // was cancelled meanwhile.
 func (c *chatView) readEdit(id string, files []attachment) {
-	r := &editRead{id: id}
+	r := &editRead{id: id, files: files}
 	c.editReads = append(c.editReads, r)
 	go func() {
 		good, problems := thumbnails(files)
 		c.u.do(func() {
 			c.editReads = slices.DeleteFunc(c.editReads, func(o *editRead) bool { return o == r })
+			id := id
+			if c.deleted[id] {
+				id = "" // to the new chat, as the deleted chat's unsent text went
+			}
 			shown := c.session != nil && c.session.ID() == id
 			if r.dropped {
 				return
@@ -907,12 +931,25 @@ func (c *chatView) giveEditBack(e *sentEdit) int {
 	return editInDraft
 }
 
-// undoneEdits gives back the edits whose chats undid them and whose answers' callbacks have
-// not run: at shutdown, once every reply has ended, when the window no longer runs them.
+// undoneEdits settles the edits whose answers' callbacks have not run: at shutdown, once
+// every reply has ended, when the window no longer runs them. One its chat undid is given
+// back, unless the composer still holds it (the window had not taken its send's outcome);
+// the pictures the others dropped are released.
 func (c *chatView) undoneEdits() {
 	for _, e := range slices.Clone(c.edits) {
-		if e.undone.Load() && !e.ended {
-			e.ended = true
+		if e.ended {
+			continue
+		}
+		e.ended = true
+		switch {
+		case !e.undone.Load():
+			if len(e.replaced) > 0 {
+				keep, st, asked := c.attachedPaths(), c.u.store, time.Now()
+				c.u.background(func() { st.Release(e.replaced, asked, keep...) })
+			}
+		case c.sending && c.session != nil && c.session.ID() == e.session.ID() && strings.TrimSpace(c.entry.Text) == e.text:
+			// Still in the composer, an edit.
+		default:
 			c.giveEditBack(e)
 		}
 	}

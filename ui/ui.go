@@ -380,10 +380,6 @@ func (u *UI) shutdown() {
 	if u.draftTimer != nil {
 		u.draftTimer.Stop()
 	}
-	// Every reply stopped and saved first: an edit its chat undid (stopped before its first
-	// word) is in the drafts saved below.
-	u.chat.close()
-	u.chat.undoneEdits()
 	d, size := u.drafts(), u.win.Canvas().Size()
 	sized := size.Width > 0 && size.Height > 0 && (u.settings.Window == nil || *u.settings.Window != app.WindowSize{Width: size.Width, Height: size.Height})
 	view := ""
@@ -401,6 +397,17 @@ func (u *UI) shutdown() {
 		u.settingsW.Save(u.settings, func(err error) {
 			if err != nil {
 				slog.Error("unsent text and window size not saved at quit", "err", err)
+			}
+		})
+	}
+	u.chat.close()
+	// An edit its chat undid (stopped before its first word) joins the drafts, saved again.
+	u.chat.undoneEdits()
+	if d := u.drafts(); !d.Equal(u.settings.Drafts) {
+		u.settings.Drafts = d
+		u.settingsW.Save(u.settings, func(err error) {
+			if err != nil {
+				slog.Error("an edited question not saved at quit", "err", err)
 			}
 		})
 	}
@@ -510,14 +517,18 @@ func (u *UI) restoreDraft(e *promptEntry, draft *string, kind string) {
 func (u *UI) restoreChatDrafts() {
 	for id, text := range u.settings.Drafts.Chats {
 		if u.keptAside("chat", text) {
+			// Its text is in a file now: an edit of the pictures alone would replace the
+			// question with them.
 			delete(u.settings.Drafts.Chats, id)
+			u.settings.Drafts.Editing = slices.DeleteFunc(u.settings.Drafts.Editing, func(e string) bool { return e == id })
 			u.saveSettings(nil)
 			continue
 		}
 		u.chat.drafts[id] = composerDraft{text: text, editing: slices.Contains(u.settings.Drafts.Editing, id)}
 	}
 	for _, id := range u.settings.Drafts.Editing {
-		if d, ok := u.chat.drafts[id]; !ok { // pictures alone: they come back as restoreImages reads them
+		// Pictures alone: they come back as restoreImages reads them (shown asks for them).
+		if d, ok := u.chat.drafts[id]; !ok && len(u.settings.Drafts.Images[id]) > 0 {
 			d.editing = true
 			u.chat.drafts[id] = d
 		}
