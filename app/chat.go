@@ -113,9 +113,10 @@ type ChatSession struct {
 	stopSaid bool
 	// saveEvery is how often a streaming answer is saved (tests shorten it).
 	saveEvery time.Duration
-	// pending are pictures of edited questions not stored yet: the first save that writes a
-	// record mentioning them stores them with it (a store's sweep would remove them before a
-	// record mentions them), and forgets the others, which no message can mention again.
+	// pending are the pictures of edited questions no record on disk mentions yet: the first
+	// save that writes a record mentioning them stores them with it (a store's sweep may
+	// remove a picture no record mentions), and forgets the others, which no message can
+	// mention again.
 	pending []storedImage
 }
 
