@@ -1472,6 +1472,32 @@ func startEditing(h *harness) {
 	h.pump("the question's picture", func() bool { return len(c.attached) == 1 && !c.sendB.Disabled() })
 }
 
+// editWaiting edits the last question to text and sends it, the engine then taking an hour
+// a word: the edit waits for its first word when it returns.
+func editWaiting(h *harness, eng *apptest.FakeEngine, text string) {
+	h.t.Helper()
+	c := h.u.chat
+	startEditing(h)
+	c.entry.SetText(text)
+	eng.Delay = time.Hour
+	c.send()
+	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+}
+
+// deleteChat deletes chat id from the history as its entry's Delete does, and waits for the
+// window to leave it.
+func deleteChat(h *harness, id string) {
+	h.t.Helper()
+	h.u.sidebar.reloadHistory()
+	h.pump("the history", func() bool { return len(h.u.sidebar.entries) > 0 })
+	for _, e := range h.u.sidebar.entries {
+		if e.ID == id {
+			h.u.sidebar.doDelete(e)
+		}
+	}
+	h.pump("the chat deleted", func() bool { return h.u.chat.session.ID() != id })
+}
+
 // The chat opened again from the history (another session) while its question's pictures are
 // read back into the composer still gets them there, and Send waits for them.
 func TestChatEditReopenedWhileReading(t *testing.T) {
@@ -1591,11 +1617,7 @@ func TestChatUndoneEditToReopenedChat(t *testing.T) {
 	c := h.u.chat
 	id := c.session.ID()
 	s1 := c.session
-	startEditing(h)
-	c.entry.SetText("second, edited")
-	eng.Delay = time.Hour
-	c.send()
-	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+	editWaiting(h, eng, "second, edited")
 	h.u.newChat() // the edit stops before a word
 	<-s1.Idle()
 	eng.Delay = 0 // the engine's fields are set while no reply reads them
@@ -1615,19 +1637,8 @@ func TestChatDeleteMidEdit(t *testing.T) {
 	c := h.u.chat
 	id := c.session.ID()
 	s1 := c.session
-	startEditing(h)
-	c.entry.SetText("second, edited")
-	eng.Delay = time.Hour
-	c.send()
-	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
-	h.u.sidebar.reloadHistory()
-	h.pump("the history", func() bool { return len(h.u.sidebar.entries) > 0 })
-	for _, e := range h.u.sidebar.entries {
-		if e.ID == id {
-			h.u.sidebar.doDelete(e)
-		}
-	}
-	h.pump("the chat deleted", func() bool { return c.session.ID() != id })
+	editWaiting(h, eng, "second, edited")
+	deleteChat(h, id)
 	<-s1.Idle()
 	h.pump("the edit given back", func() bool { return strings.Contains(c.entry.Text, "edited") })
 	if _, ok := c.drafts[id]; ok || c.editing || slices.Contains(h.u.drafts().Editing, id) {
@@ -1641,11 +1652,7 @@ func TestChatEditGivenBackAfterTextAndDroppedPicture(t *testing.T) {
 	h, eng := editChat(t)
 	c := h.u.chat
 	picture := c.session.ImagePath(c.session.Messages()[2].Images[0])
-	startEditing(h)
-	c.entry.SetText("second, edited")
-	eng.Delay = time.Hour
-	c.send()
-	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
+	editWaiting(h, eng, "second, edited")
 	test.Type(c.entry, "something else")
 	n := c.finished
 	c.stop()

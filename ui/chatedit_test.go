@@ -25,19 +25,8 @@ func TestChatEditDeleteMidEditPictures(t *testing.T) {
 	c := h.u.chat
 	id := c.session.ID()
 	s1 := c.session
-	startEditing(h)
-	c.entry.SetText("second, edited")
-	eng.Delay = time.Hour
-	c.send()
-	h.pump("the edit to start", func() bool { return !c.sending && c.session.Busy() })
-	h.u.sidebar.reloadHistory()
-	h.pump("the history", func() bool { return len(h.u.sidebar.entries) > 0 })
-	for _, e := range h.u.sidebar.entries {
-		if e.ID == id {
-			h.u.sidebar.doDelete(e)
-		}
-	}
-	h.pump("the chat deleted", func() bool { return c.session.ID() != id })
+	editWaiting(h, eng, "second, edited")
+	deleteChat(h, id)
 	<-s1.Idle()
 	h.pump("the edit given back", func() bool { return strings.Contains(c.entry.Text, "edited") })
 	h.u.waitBackground(5 * time.Second)
