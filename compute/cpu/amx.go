@@ -427,10 +427,14 @@ func pairBF16(dst []uint32, even, odd []float32) {
 // pixels' inputs, read in place (amxConvTile); the weights are packed as one A block per
 // such step. The steps run chunk by chunk, ky, kx within, and each output is one kernel
 // call's sum over them, whatever the tiling.
+//
+// The planes hold a band of output rows' inputs at a time (amxBand), not the whole padded
+// image: a copy of the whole image was 38 MB at the VQ decoder's 384²×128, held beside its
+// activations at the decode's peak of memory, with the 19 MB it grew from still garbage.
 func (b *Backend) convDirectAMX(d, xs, ws, bs []float32, n, cout int, geo convGeometry) {
 	hp, wp := geo.h+2*geo.pad, geo.w+2*geo.pad
 	ho, wo := hp-geo.kh+1, wp-geo.kw+1
-	pix, plane, khw := ho*wo, hp*wp, geo.kh*geo.kw
+	pix, khw := ho*wo, geo.kh*geo.kw
 	cc := (geo.cin + amxK - 1) / amxK
 	steps := cc * khw
 	cb := (cout + amxRows - 1) / amxRows
@@ -456,88 +460,98 @@ func (b *Backend) convDirectAMX(d, xs, ws, bs []float32, n, cout int, geo convGe
 			}
 		}
 	})
-	offs := make([]int, steps) // bytes from a block's first input to each step's B tiles
+	planes := cc * 16
+	band := b.amxBand(ho, planes, wp, geo.kh)
+	plane := (band + geo.kh - 1) * wp // a band's input rows
+	offs := make([]int, steps)        // bytes from a block's first input to each step's B tiles
 	for s := range offs {
 		c, ky, kx := s/khw, s%khw/geo.kw, s%geo.kw
 		offs[s] = 4 * (16*c*plane + ky*wp + kx)
 	}
 	// The last blocks of a row read up to 2·16 values past its end: slack past the last plane.
-	in := b.heldU32(1, cc*16*plane+wp+2*16)
-	// What no image writes (padding, the planes past cin, the slack) is cleared once.
-	b.pool.run(cc*16, 1, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			pl := in[p*plane : (p+1)*plane]
-			if 2*p >= geo.cin {
-				clear(pl)
-				continue
-			}
-			clear(pl[:geo.pad*wp])
-			clear(pl[(geo.pad+geo.h)*wp:])
-			for y := range geo.h {
-				row := pl[(y+geo.pad)*wp : (y+geo.pad+1)*wp]
-				clear(row[:geo.pad])
-				clear(row[geo.pad+geo.w:])
-			}
-		}
-	})
-	clear(in[cc*16*plane:])
+	in := b.heldU32(1, planes*plane+wp+2*16)
+	// The columns of padding, the planes past cin and the slack are never written: cleared
+	// once. The bands write the rest, rows of padding as zeros.
+	b.pool.run(planes, 1, func(lo, hi int) { clear(in[lo*plane : hi*plane]) })
+	clear(in[planes*plane:])
 	chw, hw := geo.cin*geo.h*geo.w, geo.h*geo.w
 	for img := range n {
 		x := xs[img*chw : (img+1)*chw]
-		b.pool.run((geo.cin+1)/2, 1, func(lo, hi int) {
-			even, odd := b.getU16(geo.w), b.getU16(geo.w)
-			defer b.putU16(even)
-			defer b.putU16(odd)
-			for p := lo; p < hi; p++ {
-				pl := in[p*plane : (p+1)*plane]
-				for y := range geo.h {
-					toBF16(even, x[2*p*hw+y*geo.w:2*p*hw+(y+1)*geo.w])
-					if 2*p+1 < geo.cin {
-						toBF16(odd, x[(2*p+1)*hw+y*geo.w:(2*p+1)*hw+(y+1)*geo.w])
-					} else {
-						clear(odd)
-					}
-					out := pl[(y+geo.pad)*wp+geo.pad : (y+geo.pad)*wp+geo.pad+geo.w]
-					for i, e := range even {
-						out[i] = uint32(e) | uint32(odd[i])<<16
-					}
-				}
-			}
-		})
 		dimg := d[img*cout*pix : (img+1)*cout*pix]
-		b.pool.run(ho, 1, func(lo, hi int) {
-			c := b.getScratch(amxRows * amxCols)
-			defer b.putScratch(c)
-			for oy := lo; oy < hi; oy++ {
-				for blk := range cb {
-					co0 := blk * amxRows
-					rows := min(amxRows, cout-co0)
-					a := wa[blk*steps*amxChunkA:]
-					for x0 := 0; x0 < wo; x0 += amxCols {
-						src := in[oy*wp+x0:]
-						cols := min(amxCols, wo-x0)
-						at := co0*pix + oy*wo + x0
-						if rows == amxRows && cols == amxCols {
-							amxConvTile(a, src, offs, plane, dimg[at:], pix)
+		for r0 := 0; r0 < ho; r0 += band {
+			m := min(band, ho-r0)
+			// The band's input rows: padded rows r0 .. r0+m+kh-2, image rows pad fewer.
+			b.pool.run((geo.cin+1)/2, 1, func(lo, hi int) {
+				even, odd := b.getU16(geo.w), b.getU16(geo.w)
+				defer b.putU16(even)
+				defer b.putU16(odd)
+				for p := lo; p < hi; p++ {
+					pl := in[p*plane : (p+1)*plane]
+					for y := range m + geo.kh - 1 {
+						out := pl[y*wp+geo.pad : y*wp+geo.pad+geo.w]
+						sy := r0 + y - geo.pad
+						if sy < 0 || sy >= geo.h {
+							clear(out)
 							continue
 						}
-						amxConvTile(a, src, offs, plane, c, amxCols)
-						for i := range rows {
-							copy(dimg[at+i*pix:at+i*pix+cols], c[i*amxCols:])
+						toBF16(even, x[2*p*hw+sy*geo.w:2*p*hw+(sy+1)*geo.w])
+						if 2*p+1 < geo.cin {
+							toBF16(odd, x[(2*p+1)*hw+sy*geo.w:(2*p+1)*hw+(sy+1)*geo.w])
+						} else {
+							clear(odd)
+						}
+						for i, e := range even {
+							out[i] = uint32(e) | uint32(odd[i])<<16
 						}
 					}
 				}
-				if bs != nil {
-					for co, bv := range bs {
-						row := dimg[co*pix+oy*wo : co*pix+(oy+1)*wo]
-						for i := range row {
-							row[i] += bv
+			})
+			b.pool.run(m, 1, func(lo, hi int) {
+				c := b.getScratch(amxRows * amxCols)
+				defer b.putScratch(c)
+				for y := lo; y < hi; y++ {
+					oy := r0 + y
+					for blk := range cb {
+						co0 := blk * amxRows
+						rows := min(amxRows, cout-co0)
+						a := wa[blk*steps*amxChunkA:]
+						for x0 := 0; x0 < wo; x0 += amxCols {
+							src := in[y*wp+x0:]
+							cols := min(amxCols, wo-x0)
+							at := co0*pix + oy*wo + x0
+							if rows == amxRows && cols == amxCols {
+								amxConvTile(a, src, offs, plane, dimg[at:], pix)
+								continue
+							}
+							amxConvTile(a, src, offs, plane, c, amxCols)
+							for i := range rows {
+								copy(dimg[at+i*pix:at+i*pix+cols], c[i*amxCols:])
+							}
+						}
+					}
+					if bs != nil {
+						for co, bv := range bs {
+							row := dimg[co*pix+oy*wo : co*pix+(oy+1)*wo]
+							for i := range row {
+								row[i] += bv
+							}
 						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
+}
+
+// amxBand is the output rows of one band of convDirectAMX: its planes of BF16 pairs about
+// convBandFloats values (b.band where a test sets it), at least four rows a thread so that
+// every thread has work, and no more than the image has.
+func (b *Backend) amxBand(ho, planes, wp, kh int) int {
+	band := convBandFloats
+	if b.band > 0 {
+		band = b.band
+	}
+	return min(ho, max(band/(planes*wp)-(kh-1), 4*b.pool.threads, 1))
 }
 
 // gemmAMXW is Linear in the BF16 mode on AMX with the operands' roles turned, for BF16

@@ -466,7 +466,8 @@ func TestStoreBias(t *testing.T) {
 
 // TestConv2DBF16 checks Conv2D in the BF16 mode against float64 sums of the BF16-rounded
 // operands (odd patch lengths, stride, padding, partial pixel blocks, several images), that
-// it gives the same bits on 1 and 3 threads, and the same on the FMA and VDPBF16PS tiles.
+// it gives the same bits on 1 and 3 threads, on the FMA and VDPBF16PS tiles, and on AMX in
+// bands of any height.
 func TestConv2DBF16(t *testing.T) {
 	if !hasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
@@ -507,6 +508,20 @@ func TestConv2DBF16(t *testing.T) {
 				for i, v := range outs[1] {
 					if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
 						t.Fatalf("out[%d]: %g on 3 threads, %g on 1", i, v, outs[0][i])
+					}
+				}
+				if kernels == "amx" && c.stride == 1 {
+					// convDirectAMX in bands of four output rows (its least on one thread):
+					// each output is the same sum, so the same bits.
+					be := bf16Backend(t, 1, kernels)
+					be.band = 1
+					dst := be.New(compute.F32, c.n, c.cout, ho, wo)
+					be.Conv2D(dst, be.FromFloat32(xv, c.n, c.cin, c.h, c.w), be.FromFloat32(wv, c.cout, c.cin, c.k, c.k),
+						be.FromFloat32(bv, c.cout), compute.Conv2DParams{Stride: c.stride, Pad: c.pad})
+					for i, v := range read(t, be, dst) {
+						if math.Float32bits(v) != math.Float32bits(outs[0][i]) {
+							t.Fatalf("out[%d]: %g in bands of 4 rows, %g in one", i, v, outs[0][i])
+						}
 					}
 				}
 				switch kernels {
