@@ -286,7 +286,7 @@ func (s benchStages) MarshalJSON() ([]byte, error) {
 
 // runBench implements the bench subcommand.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseBenchFlags(args, stderr)
+	o, err := parseBenchFlags(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -377,9 +377,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // parseBenchFlags reads and checks every flag before anything is built.
-func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func parseBenchFlags(args []string, stdout, stderr io.Writer) (*benchOptions, error) {
+	fs := newFlagSet("bench", stdout, stderr, "janus bench [--preset NAME | --config FILE | --model DIR] [flags]",
+		"Time the engine stage by stage, comparable with the PyTorch peer benchmark.")
 	o := &benchOptions{}
 	fs.StringVar(&o.preset, "preset", "janus-pro-1b", "released shapes with random weights: "+strings.Join(benchPresets(), ", "))
 	fs.StringVar(&o.configPath, "config", "", "config.json (or its folder) to build with random weights instead of a preset")
@@ -404,11 +404,6 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (build included) to this file, for go tool pprof")
 	fs.BoolVar(&o.opTimes, "op-times", false, "time the decode and generation steps' ops (CPU backend): milliseconds per step of each, under the stage")
 	fs.BoolVar(&o.force, "force", false, "build random weights even when they need more than 90% of the available memory")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janus bench [--preset NAME | --config FILE | --model DIR] [flags]")
-		fmt.Fprintln(stderr, "Time the engine stage by stage, comparable with the PyTorch peer benchmark.")
-		fs.PrintDefaults()
-	}
 	if err := parseArgs(fs, args, ""); err != nil {
 		return nil, err
 	}

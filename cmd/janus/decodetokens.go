@@ -31,7 +31,7 @@ import (
 
 // runDecodeTokens implements the decode-tokens subcommand.
 func runDecodeTokens(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("decode-tokens", stderr, "janus decode-tokens --model DIR|NAME --tokens FILE --out PATH [flags]",
+	fs := newFlagSet("decode-tokens", stdout, stderr, "janus decode-tokens --model DIR|NAME --tokens FILE --out PATH [flags]",
 		"Decode image token grids with the model's VQ decoder and write PNG files.")
 	var mf modelFlags
 	mf.register(fs)

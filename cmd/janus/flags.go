@@ -13,26 +13,28 @@ import (
 	"github.com/janus-desktop/janus/model/sample"
 )
 
-// newFlagSet returns the flag set of a subcommand. Parse errors go to stderr, and -h prints
-// usage (the command line), the lines of about (what the command does), then the flags.
-func newFlagSet(name string, stderr io.Writer, usage string, about ...string) *flag.FlagSet {
+// newFlagSet returns the flag set of a subcommand. -h prints to help (stdout: help asked
+// for is the command's output, to page or grep) usage (the command line), the lines of about
+// (what the command does), then the flags; parse errors are parseFlags' one line on stderr.
+func newFlagSet(name string, help, stderr io.Writer, usage string, about ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: "+usage)
+		fmt.Fprintln(help, "usage: "+usage)
 		for _, line := range about {
-			fmt.Fprintln(stderr, line)
+			fmt.Fprintln(help, line)
 		}
+		fs.SetOutput(help)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
 	return fs
 }
 
-// parseArgs parses args into fs and refuses positional arguments: every subcommand takes its
-// input as flags, so a stray word is a mistake (often an unquoted prompt). hint, when not
-// empty, says where such a value belongs. -h prints fs.Usage; a bad flag is one line that
-// says how to list the flags, not the whole usage (which would bury the error).
-func parseArgs(fs *flag.FlagSet, args []string, hint string) error {
+// parseFlags parses args into fs up to the first positional argument. -h prints fs.Usage; a
+// bad flag is one line that says how to list the flags, not the whole usage (which would
+// bury the error).
+func parseFlags(fs *flag.FlagSet, args []string) error {
 	usage, out := fs.Usage, fs.Output()
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
@@ -45,6 +47,16 @@ func parseArgs(fs *flag.FlagSet, args []string, hint string) error {
 	}
 	if err != nil {
 		return usageError{fmt.Errorf("%w (janus %s -h lists the flags)", err, fs.Name())}
+	}
+	return nil
+}
+
+// parseArgs is parseFlags refusing positional arguments: every subcommand takes its input as
+// flags, so a stray word is a mistake (often an unquoted prompt). hint, when not empty, says
+// where such a value belongs.
+func parseArgs(fs *flag.FlagSet, args []string, hint string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return nil

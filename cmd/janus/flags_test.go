@@ -25,8 +25,8 @@ func TestParseArgs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			fs := newFlagSet("demo", &stderr, "janus demo [flags]", "Show the flag helpers.", "Second line.")
+			var stdout, stderr bytes.Buffer
+			fs := newFlagSet("demo", &stdout, &stderr, "janus demo [flags]", "Show the flag helpers.", "Second line.")
 			n := fs.Int("n", 1, "how many")
 			err := parseArgs(fs, tc.args, tc.hint)
 			switch {
@@ -41,20 +41,24 @@ func TestParseArgs(t *testing.T) {
 				if !errors.Is(err, flag.ErrHelp) {
 					t.Errorf("-h gave %v, want flag.ErrHelp", err)
 				}
+				// Help asked for is output, for a pager or grep.
 				want := "usage: janus demo [flags]\nShow the flag helpers.\nSecond line.\n  -n int\n"
-				if !strings.HasPrefix(stderr.String(), want) {
-					t.Errorf("usage printed %q, want it to start with %q", stderr.String(), want)
+				if !strings.HasPrefix(stdout.String(), want) {
+					t.Errorf("usage printed %q on stdout, want it to start with %q", stdout.String(), want)
 				}
-			} else if stderr.Len() > 0 {
+				if stderr.Len() > 0 {
+					t.Errorf("-h printed %q on stderr", stderr.String())
+				}
+			} else if stderr.Len() > 0 || stdout.Len() > 0 {
 				// A mistake is reported once, by the caller, not with the whole usage.
-				t.Errorf("printed %q on stderr", stderr.String())
+				t.Errorf("printed %q on stderr, %q on stdout", stderr.String(), stdout.String())
 			}
 		})
 	}
 }
 
 func TestFlagSetAndWriteJSON(t *testing.T) {
-	fs := newFlagSet("demo", &bytes.Buffer{}, "janus demo")
+	fs := newFlagSet("demo", &bytes.Buffer{}, &bytes.Buffer{}, "janus demo")
 	fs.Int("n", 1, "")
 	fs.Int("m", 1, "")
 	if err := parseArgs(fs, []string{"--m", "1"}, ""); err != nil {

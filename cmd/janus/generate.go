@@ -68,7 +68,7 @@ type generateResult struct {
 
 // runGenerate implements the generate subcommand.
 func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("generate", stderr, "janus generate --model DIR|NAME --prompt TEXT|--prompt-file FILE [flags]",
+	fs := newFlagSet("generate", stdout, stderr, "janus generate --model DIR|NAME --prompt TEXT|--prompt-file FILE [flags]",
 		"Generate images from a text prompt and write them as PNG files.")
 	var mf modelFlags
 	mf.register(fs)

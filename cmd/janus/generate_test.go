@@ -479,13 +479,13 @@ func TestGeneratePreviewsKeepUserFiles(t *testing.T) {
 func TestGeneratePreviewHelp(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := runGenerate(context.Background(), []string{"-h"}, nil, &out, &errOut)
-	stderr := errOut.String()
+	stdout := out.String()
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("generate -h: %v", err)
 	}
-	help := strings.Join(strings.Fields(stderr), " ")
+	help := strings.Join(strings.Fields(stdout), " ")
 	if want := "to a temporary file beside the image, <name>.preview-<random>.png, named on stderr and removed when the images are written"; !strings.Contains(help, want) {
-		t.Errorf("generate -h does not say %q:\n%s", want, stderr)
+		t.Errorf("generate -h does not say %q:\n%s", want, stdout)
 	}
 }
 

@@ -64,7 +64,7 @@ import (
 
 // runInfo implements the info subcommand.
 func runInfo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("info", stderr, "janus info --model DIR|NAME [--json]",
+	fs := newFlagSet("info", stdout, stderr, "janus info --model DIR|NAME [--json]",
 		"Describe a Janus / Janus-Pro model folder: parts, parameters, files, special tokens, memory.")
 	dir := fs.String("model", "", modelFlagUsage)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")

@@ -313,8 +313,8 @@ func TestInfoErrors(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	if err := runInfo([]string{"-h"}, &out, &errOut); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut.String(), "usage: janus info") {
-		t.Errorf("-h: err %v, stderr %q", err, errOut.String())
+	if err := runInfo([]string{"-h"}, &out, &errOut); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "usage: janus info") {
+		t.Errorf("-h: err %v, stdout %q", err, out.String())
 	}
 }
 

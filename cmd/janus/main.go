@@ -69,7 +69,7 @@ func usage(w io.Writer) {
 
 // runVersion implements the version subcommand, which takes no flags but -h.
 func runVersion(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", stderr, "janus version", "Print the version of janus.")
+	fs := newFlagSet("version", stdout, stderr, "janus version", "Print the version of janus.")
 	if err := parseArgs(fs, args, ""); err != nil {
 		return err
 	}
@@ -90,11 +90,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "-v") {
 		args = append([]string{"version"}, args[1:]...)
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout) // asked for: output, to page or grep
 		return 0
 	}
 	for _, c := range commands() {

@@ -9,24 +9,33 @@ import (
 	"testing"
 )
 
-// TestRun checks the dispatcher: help for one command, version's flags, and that a bad flag
-// value is reported on one line rather than with the whole usage.
+// TestRun checks the dispatcher: help asked for on stdout (help for a mistake on stderr),
+// version's flags, and that a bad flag value is reported on one line rather than with the
+// whole usage.
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name       string
 		args       []string
 		code       int
 		stdout     string   // exact, when not ""
+		stdoutHas  []string // substrings of stdout
 		stderrHas  []string // substrings of stderr
-		stderrNot  []string // substrings stderr must not hold
-		stderrMaxN int      // most stderr lines (0: no limit)
+		stderrMaxN int      // most stderr lines (0: no limit, -1: none at all)
 	}{
 		{name: "no command", args: nil, code: 2, stderrHas: []string{"usage: janus <command>", "generate"}},
-		{name: "help", args: []string{"help"}, code: 0, stderrHas: []string{"usage: janus <command>"}},
+		{name: "help", args: []string{"help"}, code: 0, stdoutHas: []string{"usage: janus <command>"}, stderrMaxN: -1},
+		{name: "--help", args: []string{"--help"}, code: 0, stdoutHas: []string{"usage: janus <command>"}, stderrMaxN: -1},
 		{name: "help for a command", args: []string{"help", "generate"}, code: 0,
-			stderrHas: []string{"usage: janus generate", "-prompt", "-n int", "(1 to 16)"}, stderrNot: []string{"usage: janus <command>"}},
+			stdoutHas: []string{"usage: janus generate", "-prompt", "-n int", "(1 to 16)"}, stderrMaxN: -1},
 		{name: "help for understand", args: []string{"help", "understand"}, code: 0,
-			stderrHas: []string{"usage: janus understand --model DIR|NAME [--image FILE ...] --prompt TEXT|--prompt-file FILE"}},
+			stdoutHas: []string{"usage: janus understand --model DIR|NAME [--image FILE ...] --prompt TEXT|--prompt-file FILE"}, stderrMaxN: -1},
+		{name: "generate --help", args: []string{"generate", "--help"}, code: 0, stdoutHas: []string{"usage: janus generate"}, stderrMaxN: -1},
+		{name: "bench -h", args: []string{"bench", "-h"}, code: 0, stdoutHas: []string{"usage: janus bench", "-kv-cache"}, stderrMaxN: -1},
+		{name: "models -h", args: []string{"models", "-h"}, code: 0, stdoutHas: []string{"usage: janus models", "-dir"}, stderrMaxN: -1},
+		{name: "pull -h", args: []string{"pull", "-h"}, code: 0, stdoutHas: []string{"usage: janus pull"}, stderrMaxN: -1},
+		{name: "serve -h", args: []string{"serve", "-h"}, code: 0, stdoutHas: []string{"usage: janus serve", "-api-key"}, stderrMaxN: -1},
+		{name: "unknown pull flag", args: []string{"pull", "--nope"}, code: 2,
+			stderrHas: []string{"janus pull: flag provided but not defined: -nope (janus pull -h lists the flags)"}, stderrMaxN: 1},
 		{name: "help for an unknown command", args: []string{"help", "paint"}, code: 2, stderrHas: []string{`unknown command "paint"`}},
 		{name: "help for two commands", args: []string{"help", "info", "bench"}, code: 2, stderrHas: []string{"want one command"}},
 		{name: "version", args: []string{"version"}, code: 0, stdout: "janus dev\n"},
@@ -37,7 +46,7 @@ func TestRun(t *testing.T) {
 		{name: "version with a flag", args: []string{"version", "--json"}, code: 2,
 			stderrHas: []string{"janus version: flag provided but not defined: -json"}, stderrMaxN: 1},
 		{name: "version with a word", args: []string{"version", "now"}, code: 2, stderrHas: []string{`unexpected argument "now"`}},
-		{name: "version -h", args: []string{"version", "-h"}, code: 0, stderrHas: []string{"usage: janus version"}},
+		{name: "version -h", args: []string{"version", "-h"}, code: 0, stdoutHas: []string{"usage: janus version"}, stderrMaxN: -1},
 		{name: "negative seed", args: []string{"generate", "--seed", "-1", "--prompt", "x", "--model", "m"}, code: 2,
 			stderrHas: []string{`janus generate: invalid value "-1" for flag -seed`, "janus generate -h lists the flags"}, stderrMaxN: 1},
 		{name: "unknown bench flag", args: []string{"bench", "--nope"}, code: 2,
@@ -60,13 +69,16 @@ func TestRun(t *testing.T) {
 					t.Errorf("stderr does not mention %q:\n%s", s, stderr.String())
 				}
 			}
-			for _, s := range tc.stderrNot {
-				if strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr mentions %q:\n%s", s, stderr.String())
+			for _, s := range tc.stdoutHas {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout does not mention %q:\n%s", s, stdout.String())
 				}
 			}
 			if n := strings.Count(stderr.String(), "\n"); tc.stderrMaxN > 0 && n > tc.stderrMaxN {
 				t.Errorf("stderr has %d lines, want at most %d:\n%s", n, tc.stderrMaxN, stderr.String())
+			}
+			if tc.stderrMaxN < 0 && stderr.Len() > 0 {
+				t.Errorf("help asked for wrote to stderr:\n%s", stderr.String())
 			}
 		})
 	}

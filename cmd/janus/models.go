@@ -24,7 +24,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -52,18 +51,13 @@ func (d *modelsDirs) Set(v string) error {
 // runModels implements the models subcommand. ctx is unused: discovery reads headers only
 // and finishes in well under a second per model.
 func runModels(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("models", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("models", stdout, stderr, "janus models [--json] [--dir DIR ...]",
+		"List the Janus models found in the app's models folder and the Hugging Face cache",
+		"(JANUS_MODELS, a list of folders separated like PATH, replaces both). A name shown",
+		"here can be given to --model instead of a folder.")
 	var dirs modelsDirs
 	fs.Var(&dirs, "dir", "search this folder instead of the default ones (repeatable)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janus models [--json] [--dir DIR ...]")
-		fmt.Fprintln(stderr, "List the Janus models found in the app's models folder and the Hugging Face cache")
-		fmt.Fprintln(stderr, "(JANUS_MODELS, a list of folders separated like PATH, replaces both). A name shown")
-		fmt.Fprintln(stderr, "here can be given to --model instead of a folder.")
-		fs.PrintDefaults()
-	}
 	if err := parseArgs(fs, args, "folders go after --dir"); err != nil {
 		return err
 	}

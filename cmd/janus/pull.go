@@ -53,7 +53,7 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 	for _, m := range app.KnownModels() {
 		known = append(known, fmt.Sprintf("  %-26s %9s download, about %s of memory (estimates)", m.Repo, hub.FormatBytes(m.DownloadBytes), hub.FormatBytes(m.MemoryBytes)))
 	}
-	fs := newFlagSet("pull", stderr, "janus pull [--revision R] [--json] [REPO]",
+	fs := newFlagSet("pull", stdout, stderr, "janus pull [--revision R] [--json] [REPO]",
 		append([]string{
 			"Download a model from Hugging Face into the Hugging Face cache, continuing an interrupted download.",
 			"The cache is " + strings.Join(hubCacheOrder(), ", else ") + ".",
@@ -62,7 +62,7 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 	rev := fs.String("revision", "main", "branch, tag or commit to download")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout (progress and errors still go to stderr as text)")
 	// The repository may come before or after the flags.
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	repo := hub.DefaultRepo

@@ -142,11 +142,11 @@ func TestPullHelp(t *testing.T) {
 	if err := pullWith(context.Background(), []string{"-h"}, app.Env{}, &out, &errOut); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("pull -h: %v", err)
 	}
-	help := strings.Join(strings.Fields(errOut.String()), " ")
+	help := strings.Join(strings.Fields(out.String()), " ")
 	order := hubCacheOrder()
 	for _, want := range []string{strings.Join(order, ", else "), "errors still go to stderr as text"} {
 		if !strings.Contains(help, want) {
-			t.Errorf("pull -h does not say %q:\n%s", want, errOut.String())
+			t.Errorf("pull -h does not say %q:\n%s", want, out.String())
 		}
 	}
 	// Each place is the one used when it and every later one are set.

@@ -39,15 +39,16 @@ import (
 // DefaultServeAddr is where janus serve listens without --addr.
 const DefaultServeAddr = "127.0.0.1:8765"
 
-// runServe implements the serve subcommand (its log goes to stderr; stdin and stdout are unused).
-func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
-	return serve(ctx, args, stderr, app.DefaultRoots(app.EnvFromOS()), nil)
+// runServe implements the serve subcommand (its log goes to stderr; stdin is unused, stdout
+// takes -h only).
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	return serve(ctx, args, stdout, stderr, app.DefaultRoots(app.EnvFromOS()), nil)
 }
 
 // serve is runServe with the model search roots given and ready, when not nil, called with
 // the address the server listens on (tests use port 0).
-func serve(ctx context.Context, args []string, stderr io.Writer, roots []string, ready func(addr string)) error {
-	fs := newFlagSet("serve", stderr, "janus serve [--model NAME|DIR] [--addr 127.0.0.1:PORT] [--api-key KEY] [flags]",
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, roots []string, ready func(addr string)) error {
+	fs := newFlagSet("serve", stdout, stderr, "janus serve [--model NAME|DIR] [--addr 127.0.0.1:PORT] [--api-key KEY] [flags]",
 		"Serve the model over a local OpenAI-compatible API (chat about images, image generation).")
 	var mf modelFlags
 	mf.register(fs)

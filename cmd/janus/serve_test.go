@@ -54,7 +54,7 @@ func startServeIn(t *testing.T, roots []string, args ...string) (string, *locked
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, append(args, "--addr", "127.0.0.1:0", "--threads", "2"), stderr, roots, func(a string) { addr <- a })
+		done <- serve(ctx, append(args, "--addr", "127.0.0.1:0", "--threads", "2"), io.Discard, stderr, roots, func(a string) { addr <- a })
 	}()
 	select {
 	case a := <-addr:
@@ -207,7 +207,7 @@ func TestServeModelChoice(t *testing.T) {
 	done := make(chan error, 1)
 	stderr := &lockedBuffer{}
 	go func() {
-		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--threads", "1"}, stderr, []string{root}, func(a string) { addr <- a })
+		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--threads", "1"}, io.Discard, stderr, []string{root}, func(a string) { addr <- a })
 	}()
 	var url string
 	select {
@@ -305,7 +305,7 @@ func TestServeFlagErrors(t *testing.T) {
 		// Any free port, unless the case names one: the default may be in use on this machine.
 		args := append([]string{"--addr", "127.0.0.1:0"}, c.args...)
 		var stderr bytes.Buffer
-		err := serve(context.Background(), args, &stderr, nil, nil)
+		err := serve(context.Background(), args, io.Discard, &stderr, nil, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("serve %q: %v, want an error with %q", c.args, err, c.want)
 		}
@@ -326,7 +326,7 @@ func TestServeListens(t *testing.T) {
 	defer busy.Close()
 	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
 	var stderr bytes.Buffer
-	err = serve(context.Background(), []string{"--model", dir, "--addr", busy.Addr().String()}, &stderr, nil, nil)
+	err = serve(context.Background(), []string{"--model", dir, "--addr", busy.Addr().String()}, io.Discard, &stderr, nil, nil)
 	want := "port " + port + " on 127.0.0.1 is already in use (another `janus serve`, or the desktop app's API switch, which also defaults to 8765?): choose another with --addr"
 	if err == nil || err.Error() != want {
 		t.Errorf("on a busy port: %v, want %q", err, want)
@@ -342,7 +342,7 @@ func TestServeListens(t *testing.T) {
 	}
 	addr := free.Addr().String()
 	free.Close()
-	err = serve(context.Background(), []string{"--model", filepath.Join(t.TempDir(), "none"), "--addr", addr}, io.Discard, nil, nil)
+	err = serve(context.Background(), []string{"--model", filepath.Join(t.TempDir(), "none"), "--addr", addr}, io.Discard, io.Discard, nil, nil)
 	if err == nil {
 		t.Fatal("serve of a missing model succeeded")
 	}
@@ -389,7 +389,7 @@ func TestServeWarnsWithoutKey(t *testing.T) {
 		stderr := &lockedBuffer{}
 		done := make(chan error, 1)
 		go func() {
-			done <- serve(ctx, append([]string{"--model", dir, "--threads", "1"}, c.args...), stderr, nil, func(string) { cancel() })
+			done <- serve(ctx, append([]string{"--model", dir, "--threads", "1"}, c.args...), io.Discard, stderr, nil, func(string) { cancel() })
 		}()
 		if err := <-done; err != nil {
 			t.Fatalf("serve %v: %v", c.args, err)

@@ -17,7 +17,7 @@ import (
 // runTokenize is `janus tokenize`: it encodes JSON strings read line by line from stdin to
 // JSON arrays of token ids, or with --decode turns arrays of ids back into JSON strings.
 func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokenize", stderr, "janus tokenize --tokenizer FILE|DIR|NAME [--decode] < lines", "",
+	fs := newFlagSet("tokenize", stdout, stderr, "janus tokenize --tokenizer FILE|DIR|NAME [--decode] < lines", "",
 		"Each input line is a JSON string, text in double quotes such as \"Hello\" (jq -R . quotes plain lines),",
 		"or, with --decode, a JSON array of ids such as [270,266]; blank lines are skipped;",
 		"each output line is its JSON array of ids (or decoded JSON string).", "")

@@ -163,11 +163,11 @@ func TestTokenizeFlags(t *testing.T) {
 			}
 		})
 	}
-	var errOut bytes.Buffer
-	if err := runTokenize([]string{"-h"}, strings.NewReader(""), &bytes.Buffer{}, &errOut); !errors.Is(err, flag.ErrHelp) {
+	var out bytes.Buffer
+	if err := runTokenize([]string{"-h"}, strings.NewReader(""), &out, &bytes.Buffer{}); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
 	}
-	if !strings.Contains(errOut.String(), "usage: janus tokenize") {
-		t.Errorf("help text %q", errOut.String())
+	if !strings.Contains(out.String(), "usage: janus tokenize") {
+		t.Errorf("help text %q", out.String())
 	}
 }

@@ -65,7 +65,7 @@ type understandResult struct {
 
 // runUnderstand implements the understand subcommand.
 func runUnderstand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("understand", stderr, "janus understand --model DIR|NAME [--image FILE ...] --prompt TEXT|--prompt-file FILE [flags]",
+	fs := newFlagSet("understand", stdout, stderr, "janus understand --model DIR|NAME [--image FILE ...] --prompt TEXT|--prompt-file FILE [flags]",
 		"Answer a question about images, streaming the answer to stdout.")
 	var mf modelFlags
 	mf.register(fs)
