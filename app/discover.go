@@ -50,6 +50,22 @@ type ModelEntry struct {
 	// Summary is Problem in one plain line for a window ("a weight file is cut short:
 	// probably an interrupted download or copy"), which shows Problem on request.
 	Summary string `json:"summary,omitempty"`
+	// Damaged is set when Complete is false for more than missing or cut-short files (what
+	// an unfinished download or copy leaves): a config, weights or tokenizer present but
+	// unusable, which downloading the rest would not mend.
+	Damaged bool `json:"damaged,omitempty"`
+}
+
+// Status is the entry's state in a word: "ok", "incomplete" (files missing or cut short) or
+// "damaged" (see Damaged).
+func (e ModelEntry) Status() string {
+	switch {
+	case e.Complete:
+		return "ok"
+	case e.Damaged:
+		return "damaged"
+	}
+	return "incomplete"
 }
 
 // ErrNotModel is returned by Inspect for a folder that is not a Janus model folder.
@@ -285,39 +301,41 @@ func Inspect(dir string) (ModelEntry, error) {
 		// A hub cache snapshot, named by its commit: the window showed the hash.
 		e.Name, e.Repo = path.Base(repo), repo
 	}
-	// Each problem in full, and in the plain words of a window.
+	// Each problem in full, and in the plain words of a window; damaged, as opposed to
+	// missing or cut short.
 	var problems, plain []string
-	add := func(err error, summary string) {
+	add := func(err error, summary string, damaged bool) {
 		problems = append(problems, err.Error())
 		plain = append(plain, summary)
+		e.Damaged = e.Damaged || damaged
 	}
 
 	cfg, err := config.Load(dir)
 	if err != nil {
-		add(err, "its config.json cannot be used")
+		add(err, "its config.json cannot be used", true)
 	}
 
 	switch ck, err := openWeights(dir); {
 	case errors.Is(err, checkpoint.ErrTruncated):
-		add(err, "a weight file is cut short: probably an interrupted download or copy")
+		add(err, "a weight file is cut short: probably an interrupted download or copy", false)
 		e.WeightBytes = presentWeightBytes(dir)
 	case errors.Is(err, errNoWeights):
-		add(err, "it has no weight files")
+		add(err, "it has no weight files", false)
 	case errors.Is(err, fs.ErrNotExist):
-		add(err, "a weight file is missing: probably an unfinished download")
+		add(err, "a weight file is missing: probably an unfinished download", false)
 		e.WeightBytes = presentWeightBytes(dir)
 	case err != nil:
-		add(err, "its weights cannot be read")
+		add(err, "its weights cannot be read", true)
 		e.WeightBytes = presentWeightBytes(dir)
 	default:
 		e.WeightBytes, err = filesBytes(ck.Files())
 		if err != nil {
-			add(err, "a weight file cannot be read")
+			add(err, "a weight file cannot be read", true)
 		}
 		e.Params = checkpointParams(ck)
 		if cfg != nil {
 			if _, err := weights.Check(ck, model.Plan(cfg)); err != nil {
-				add(err, "its weights do not match its config.json")
+				add(err, "its weights do not match its config.json", true)
 			}
 		}
 		ck.Close()
@@ -326,9 +344,9 @@ func Inspect(dir string) (ModelEntry, error) {
 	tok, err := tokenizer.Load(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		add(errors.New("missing tokenizer.json"), "it has no tokenizer.json")
+		add(errors.New("missing tokenizer.json"), "it has no tokenizer.json", false)
 	case err != nil:
-		add(err, "its tokenizer cannot be read")
+		add(err, "its tokenizer cannot be read", true)
 	default:
 		e.Family = string(prompt.FamilyOf(tok))
 	}
@@ -428,7 +446,7 @@ func presentWeightBytes(dir string) int64 {
 // Find returns the entry the user means by name: the one whose Name or Repo equals it,
 // ignoring case ("janus-pro-1b", "deepseek-ai/Janus-Pro-1B"). When several match, the first
 // complete one wins (entries are in root order, so the app's own folder comes before the
-// Hugging Face cache); when only incomplete ones match, the error says what is wrong with
+// Hugging Face cache); when only incomplete or damaged ones match, the error says what is wrong with
 // the first, which is returned with it (so the app can offer to repair it). Without a match
 // the error wraps ErrNoModel and lists the known names.
 func Find(entries []ModelEntry, name string) (ModelEntry, error) {
@@ -445,7 +463,7 @@ func Find(entries []ModelEntry, name string) (ModelEntry, error) {
 		}
 	}
 	if broken != nil {
-		return *broken, fmt.Errorf("model %s in %s is incomplete: %s", broken.Name, broken.Path, broken.Problem)
+		return *broken, fmt.Errorf("model %s in %s is %s: %s", broken.Name, broken.Path, broken.Status(), broken.Problem)
 	}
 	var names []string
 	for _, e := range entries {

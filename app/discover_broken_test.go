@@ -165,3 +165,65 @@ func weightFilesIn(t *testing.T, dir string) []string {
 	}
 	return files
 }
+
+// TestInspectStatus: files missing or cut short (what an unfinished download or copy leaves)
+// make a folder incomplete; files present but unusable make it damaged, whatever else is
+// missing, since downloading the rest would not mend them.
+func TestInspectStatus(t *testing.T) {
+	write := func(name, text string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// truncate replaces the first weight shard (a symlink to the fixture's) by its first half.
+	truncate := func(t *testing.T, dir string) {
+		shards, err := filepath.Glob(filepath.Join(dir, "model*.safetensors"))
+		if err != nil || len(shards) == 0 {
+			t.Fatalf("no weight shard in %s (%v)", dir, err)
+		}
+		raw, err := os.ReadFile(shards[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(shards[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(shards[0], raw[:len(raw)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		skip   []string
+		break_ func(t *testing.T, dir string)
+		want   string
+	}{
+		{"complete", nil, nil, "ok"},
+		{"no tokenizer", []string{"tokenizer.json"}, nil, "incomplete"},
+		{"no weights", []string{apptest.WeightFiles}, nil, "incomplete"},
+		{"weights cut short", nil, truncate, "incomplete"},
+		{"tokenizer not JSON", nil, write("tokenizer.json", `{"added_tokens": [`), "damaged"},
+		{"config not a model's", nil, write("config.json", `{"model_type": "multi_modality", "language_config": {"hidden_size": -4}}`), "damaged"},
+		{"no weights, tokenizer not JSON", []string{apptest.WeightFiles}, write("tokenizer.json", "{"), "damaged"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "m")
+			apptest.TinyA(t, dir, tc.skip...)
+			if tc.break_ != nil {
+				tc.break_(t, dir)
+			}
+			e, err := app.Inspect(dir)
+			if err != nil {
+				t.Fatalf("Inspect: %v", err)
+			}
+			if got := e.Status(); got != tc.want || e.Complete != (tc.want == "ok") {
+				t.Errorf("status %q (complete %v, problem %q), want %q", got, e.Complete, e.Problem, tc.want)
+			}
+			if _, err := app.Find([]app.ModelEntry{e}, "m"); tc.want != "ok" && (err == nil || !strings.Contains(err.Error(), " is "+tc.want+": ")) {
+				t.Errorf("Find: %v, want an error saying the model is %s", err, tc.want)
+			}
+		})
+	}
+}

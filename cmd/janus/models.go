@@ -94,7 +94,7 @@ func runModels(_ context.Context, args []string, stdout, stderr io.Writer) error
 	return writeModelsText(stdout, roots, entries)
 }
 
-// writeModelsText prints the table, then what is wrong with each incomplete model (a
+// writeModelsText prints the table, then what is wrong with each model that is not ok (a
 // problem can be long, so it gets a line of its own instead of a column).
 func writeModelsText(w io.Writer, roots []string, entries []app.ModelEntry) error {
 	ew := &errWriter{w: w}
@@ -114,11 +114,7 @@ func writeModelsText(w io.Writer, roots []string, entries []app.ModelEntry) erro
 	t.right = []bool{false, false, true, true, false, false}
 	t.add("name", "family", "params", "size", "status", "path")
 	for _, e := range entries {
-		status := "ok"
-		if !e.Complete {
-			status = "incomplete"
-		}
-		t.add(e.Name, e.Family, modelsParamCount(e.Params), humanBytes(e.WeightBytes), status, e.Path)
+		t.add(e.Name, e.Family, modelsParamCount(e.Params), humanBytes(e.WeightBytes), e.Status(), e.Path)
 	}
 	t.write(ew, "")
 	first := true
