@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,9 +14,8 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/internal/fixtures"
 )
-
-var updateGoldens = flag.Bool("update", false, "rewrite the markup goldens in testdata/")
 
 // speeds are the measured numbers a view shows; goldens hold "N" instead, and no size for
 // the text that holds them (its width follows the number: a slower run, under -race, shows
@@ -47,16 +45,7 @@ func assertMarkup(t *testing.T, name string, c fyne.Canvas) {
 	t.Helper()
 	got := withoutSpeeds(test.RenderToMarkup(c))
 	golden := filepath.Join("testdata", name)
-	if *updateGoldens {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run go test ./ui -run Markup -update)", golden, err)
-	}
+	want := fixtures.Golden(t, golden, []byte(got))
 	if got == string(want) {
 		return
 	}

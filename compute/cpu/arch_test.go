@@ -2,13 +2,11 @@ package cpu
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"slices"
 	"testing"
-)
 
-var updateGeneric = flag.Bool("update-generic", false, "rewrite testdata/generic_ops.json from this machine's generic kernels")
+	"github.com/janus-desktop/janus/internal/fixtures"
+)
 
 // genericGolden holds, per op of runAllOps, the SHA-256 of the generic kernels' output bits.
 const genericGolden = "testdata/generic_ops.json"
@@ -17,27 +15,18 @@ const genericGolden = "testdata/generic_ops.json"
 // architecture: the hashes were written on amd64, and `GOARCH=arm64 go test -exec
 // qemu-aarch64-static` runs the same check on arm64, where Go would fuse a*b+c into one
 // multiply-add if the code let it. Regenerate with go test -run GenericKernelsBitExact
-// -update-generic (only after a deliberate change of the generic numerics).
+// -update (only after a deliberate change of the generic numerics).
 func TestGenericKernelsBitExact(t *testing.T) {
 	out := runAllOps(t, New(2, WithKernels(KernelsGeneric)))
 	got := map[string]string{}
 	for name, vals := range out {
 		got[name] = hashBits(vals)
 	}
-	if *updateGeneric {
-		raw, err := json.MarshalIndent(got, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(genericGolden, append(raw, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	raw, err := os.ReadFile(genericGolden)
+	raw, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw = fixtures.Golden(t, genericGolden, append(raw, '\n'))
 	var want map[string]string
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)

@@ -4,20 +4,17 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/internal/fixtures"
 )
-
-var updateAVX2 = flag.Bool("update-avx2", false, "rewrite testdata/avx2_ops.json from this machine's AVX2 kernels")
 
 // avx2Golden holds the SHA-256 of the AVX2 kernel set's output bits: per op of runAllOps,
 // and for the vector exp, SiLU and GELU over a sweep of inputs (sweepInputs).
@@ -54,7 +51,7 @@ func sweepInputs() []float32 {
 // amd64 with the AVX2 kernels (every op of runAllOps, and the elementwise kernels over
 // sweepInputs) hold on arm64 (run it with GOARCH=arm64 go test -exec qemu-aarch64-static).
 // On amd64 it checks that the AVX2 kernels still match the file, so a change of theirs
-// shows here before it shows on arm64. Regenerate with go test -run AVX2Bits -update-avx2
+// shows here before it shows on arm64. Regenerate with go test -run AVX2Bits -update
 // on an AVX2 machine, only after a deliberate change of the AVX2 numerics, and change the
 // NEON kernels with it.
 func TestAVX2Bits(t *testing.T) {
@@ -67,8 +64,8 @@ func TestAVX2Bits(t *testing.T) {
 	default:
 		t.Skip("neither AVX2 nor NEON kernels in this build")
 	}
-	if *updateAVX2 && ks != KernelsAVX2 {
-		t.Fatal("-update-avx2 needs the AVX2 kernels")
+	if fixtures.Updating() && ks != KernelsAVX2 {
+		t.Fatal("-update needs the AVX2 kernels: the hashes are theirs")
 	}
 	be := New(2, WithKernels(ks))
 	got := map[string]string{}
@@ -98,20 +95,11 @@ func TestAVX2Bits(t *testing.T) {
 	got["SiLU sweep"] = hashBits(y)
 	geluSIMD(y, xs)
 	got["GELU sweep"] = hashBits(y)
-	if *updateAVX2 {
-		raw, err := json.MarshalIndent(got, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(avx2Golden, append(raw, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	raw, err := os.ReadFile(avx2Golden)
+	raw, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw = fixtures.Golden(t, avx2Golden, append(raw, '\n'))
 	var want map[string]string
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
