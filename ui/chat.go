@@ -105,6 +105,8 @@ type chatView struct {
 	drafts map[string]composerDraft
 	// dropHint is the welcome's line asking for a picture.
 	dropHint *widget.Label
+	// examples are the welcome's example questions, hidden while the composer holds text.
+	examples *fyne.Container
 	// left are the chats the view has left whose reply may still be ending, by id: reading
 	// one's file again waits for that reply's last save (ChatSession.Idle).
 	left  map[string]*app.ChatSession
@@ -208,7 +210,8 @@ func newChatView(u *UI) *chatView {
 	c.entry = newPromptEntry(chatPlaceholder, true)
 	c.entry.SetMinRowsVisible(composerRows)
 	c.composerRows = composerRows
-	c.entry.OnChanged = func(string) {
+	c.entry.OnChanged = func(text string) {
+		c.examples.Hidden = strings.TrimSpace(text) != ""
 		c.fitComposer()
 		c.updateButtons()
 		u.draftChanged()
@@ -272,12 +275,19 @@ func (c *chatView) emptyState() fyne.CanvasObject {
 	sub.Importance = widget.LowImportance
 	sub.Wrapping = fyne.TextWrapWord
 	box := container.NewVBox(layout.NewSpacer(), title, sub)
+	// The examples go while the composer holds a question: one would replace it, and the
+	// composer has no undo.
+	c.examples = container.NewVBox()
 	for _, ex := range chatExamples {
-		box.Add(container.NewCenter(c.u.exampleChip(ex, func() {
+		c.examples.Add(container.NewCenter(c.u.exampleChip(ex, func() {
+			if strings.TrimSpace(c.entry.Text) != "" {
+				return
+			}
 			c.entry.putText(ex)
 			c.u.focusSoon(c.entry)
 		})))
 	}
+	box.Add(c.examples)
 	c.dropHint = widget.NewLabelWithStyle("Drop an image anywhere in the window, paste one, or attach one with the clip.",
 		fyne.TextAlignCenter, fyne.TextStyle{})
 	c.dropHint.Wrapping = fyne.TextWrapWord

@@ -1714,3 +1714,39 @@ func TestChatEditNewPictureShownBeforeStored(t *testing.T) {
 	}
 	c.stop()
 }
+
+// TestExamplesKeepTypedQuestion: the welcome's example questions go while the composer
+// holds a question (one would replace it, and the composer has no undo), come back when it
+// is cleared, and then put their text into it.
+func TestExamplesKeepTypedQuestion(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	example := func() *widget.Button {
+		b, ok := buttonsIn(u.chat.content)[chatExamples[0]]
+		if !ok {
+			return nil
+		}
+		return b.b
+	}
+	typed := "How much is the total on this receipt?"
+	test.Type(u.chat.entry, typed)
+	h.settle()
+	if example() != nil {
+		t.Errorf("an example is shown over the question typed")
+	}
+	u.chat.examples.Objects[0].(*fyne.Container).Objects[0].(*escButton).OnTapped() // as if clicked anyway
+	if u.chat.entry.Text != typed {
+		t.Errorf("an example replaced the question typed: composer %q", u.chat.entry.Text)
+	}
+	u.chat.entry.SetText("  ")
+	h.settle()
+	b := example()
+	if b == nil {
+		t.Fatal("no example once the composer holds only spaces")
+	}
+	test.Tap(b)
+	h.settle()
+	if u.chat.entry.Text != chatExamples[0] {
+		t.Errorf("the example put %q into the composer", u.chat.entry.Text)
+	}
+}
