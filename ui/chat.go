@@ -701,9 +701,17 @@ func (c *chatView) retry() {
 	greedy := session.AnswerOptions().Temperature == 0
 	c.jobsMu.Lock()
 	job, err := session.Retry(c.replyCallbacks(session, func(i int, m app.ChatMessage) {
-		// (An answer put back, the retry having written nothing, is the previous message.)
-		again := m.Text == previous.Text && !m.Time.Equal(previous.Time)
-		if greedy && m.State == app.StateDone && m.Error == "" && again && i < len(c.msgs) {
+		// An answer put back, the retry having written nothing, is the previous message;
+		// without an error it was stopped, and its own footer (why it stopped, if it did)
+		// is the answer's from before, which must not read as this stop's.
+		putBack := m.Time.Equal(previous.Time)
+		again := m.Text == previous.Text && !putBack
+		switch {
+		case i >= len(c.msgs):
+		case putBack && m.Error == "":
+			c.msgs[i].note = retryStoppedNote
+			c.fill(c.msgs[i], m)
+		case greedy && m.State == app.StateDone && m.Error == "" && again:
 			c.msgs[i].note = sameAnswerNote
 			c.fill(c.msgs[i], m)
 		}
@@ -969,6 +977,9 @@ func (c *chatView) undoneEdits() {
 // sameAnswerNote is under an answer Try again wrote the same again, with the answer
 // temperature at 0.
 const sameAnswerNote = "The same answer again: at Answer temperature 0 (Settings) a model always gives its most likely answer"
+
+// retryStoppedNote is under the answer a Try again stopped before its first word put back.
+const retryStoppedNote = "Try again was stopped before it wrote anything: this is the answer from before"
 
 // giveBack puts question qi of session, which got no answer at all (refused as too long for
 // the model, or the model failing before its first word), back into an empty composer with

@@ -1248,7 +1248,7 @@ func TestConversationKeepsItsEnd(t *testing.T) {
 // Try again under the last answer answers its question again in place of the answer: only
 // the last answer has it, not while an answer runs, and disabled while no model is ready. A
 // retry stopped or failing before its first word leaves the answer as it was, the failure
-// said under it, and the question is not put back into the composer.
+// or the stop said under it, and the question is not put back into the composer.
 func TestChatTryAgain(t *testing.T) {
 	eng := apptest.NewFakeEngine(0)
 	h := newHarness(t, eng)
@@ -1287,6 +1287,11 @@ func TestChatTryAgain(t *testing.T) {
 	if c.msgs[3].shown() != "Another answer." || !c.msgs[3].retryB.Visible() || strings.Contains(c.msgs[3].footer.Text, "The same answer") {
 		t.Errorf("a retry stopped before its first word left %q (Try again shown %v), footer %q", c.msgs[3].shown(), c.msgs[3].retryB.Visible(), c.msgs[3].footer.Text)
 	}
+	// The answer put back keeps its own footer (a stop's reason, if it had one), which
+	// must not read as this stop's: a note says what happened.
+	if !strings.Contains(c.msgs[3].footer.Text, retryStoppedNote) {
+		t.Errorf("a retry stopped before its first word: footer %q does not say the answer is the one from before", c.msgs[3].footer.Text)
+	}
 
 	eng.Delay, eng.ContextLimit = 0, 3
 	test.Tap(c.msgs[3].retryB)
@@ -1294,6 +1299,9 @@ func TestChatTryAgain(t *testing.T) {
 	if c.msgs[3].shown() != "Another answer." || !strings.Contains(c.msgs[3].footer.Text, "Could not answer again") ||
 		c.msgs[3].footer.Importance != widget.DangerImportance || c.entry.Text != "" || len(c.msgs) != 4 {
 		t.Errorf("a failed retry left %q, footer %q, composer %q, %d messages", c.msgs[3].shown(), c.msgs[3].footer.Text, c.entry.Text, len(c.msgs))
+	}
+	if strings.Contains(c.msgs[3].footer.Text, retryStoppedNote) {
+		t.Errorf("a failed retry's footer %q says it was stopped", c.msgs[3].footer.Text)
 	}
 
 	c.setReady(false, "Loading")
