@@ -213,7 +213,8 @@ func (s *DecodeStep) Next(tok int32, cache *llm.Cache) ([]float32, error) {
 	if err := s.lm.EmbedInto(s.x, s.ids[:]); err != nil {
 		return nil, err
 	}
-	if err := s.lm.ForwardInto(s.x, s.x, cache); err != nil {
+	// One position: its layers take milliseconds, and Reply checks between steps.
+	if err := s.lm.ForwardInto(context.Background(), s.x, s.x, cache); err != nil {
 		return nil, err
 	}
 	return s.Logits(s.x, 0)
@@ -231,7 +232,7 @@ func (s *DecodeStep) Prompt(ctx context.Context, cache *llm.Cache, from, to int,
 			return nil, at - from, err
 		}
 		end := min(at+chunk, to)
-		logits, err := s.chunk(cache, at, end, end == to, embed)
+		logits, err := s.chunk(ctx, cache, at, end, end == to, embed)
 		if err != nil {
 			// The chunk may be in the cache (its logits failed): the count says what is.
 			if terr := cache.Truncate(at); terr != nil {
@@ -248,7 +249,7 @@ func (s *DecodeStep) Prompt(ctx context.Context, cache *llm.Cache, from, to int,
 
 // chunk runs positions [at, end) of a prompt, and returns the logits after the last when
 // wantLogits.
-func (s *DecodeStep) chunk(cache *llm.Cache, at, end int, wantLogits bool, embed func(x *compute.Tensor, at, end int) error) ([]float32, error) {
+func (s *DecodeStep) chunk(ctx context.Context, cache *llm.Cache, at, end int, wantLogits bool, embed func(x *compute.Tensor, at, end int) error) ([]float32, error) {
 	x := s.x
 	if end-at > 1 {
 		x = s.be.New(compute.F32, 1, end-at, s.lm.Config.Hidden)
@@ -258,7 +259,7 @@ func (s *DecodeStep) chunk(cache *llm.Cache, at, end int, wantLogits bool, embed
 		return nil, err
 	}
 	// The hidden states overwrite the inputs.
-	if err := s.lm.ForwardInto(x, x, cache); err != nil {
+	if err := s.lm.ForwardInto(ctx, x, x, cache); err != nil {
 		return nil, err
 	}
 	if !wantLogits {

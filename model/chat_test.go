@@ -732,8 +732,9 @@ func TestChatRewrite(t *testing.T) {
 	}
 }
 
-// A prompt's pass ended between chunks keeps the chunks it ran, and goes on from there to
-// the logits of the whole pass.
+// A prompt's pass ended while a chunk runs keeps the chunks it finished (the stopped one
+// ends between two layers, not at its end), and goes on from there to the logits of the
+// whole pass.
 func TestDecodeStepPromptResumes(t *testing.T) {
 	ta := loadTinyA(t, Options{})
 	m := ta.m
@@ -764,13 +765,13 @@ func TestDecodeStepPromptResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cache := newCache()
 	_, done, err = run(cache, 0, func(x *compute.Tensor, at, end int) error {
-		if at == 0 {
-			cancel() // a stop while the first chunk runs: the second does not start
+		if at == 300 {
+			cancel() // a stop while the second chunk runs: it ends before its layers do
 		}
 		return embed(x, at, end)
 	}, ctx)
 	if !errors.Is(err, context.Canceled) || done != 300 || cache.Len() != 300 {
-		t.Fatalf("stopped in the first chunk: %d positions done, %d in the cache, %v; want 300, 300, canceled", done, cache.Len(), err)
+		t.Fatalf("stopped in the second chunk: %d positions done, %d in the cache, %v; want 300, 300, canceled", done, cache.Len(), err)
 	}
 	got, done, err := run(cache, done, embed, context.Background())
 	if err != nil || done != 300 {

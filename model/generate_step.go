@@ -113,7 +113,7 @@ func (s *GenerationStep) Prefill(ctx context.Context, promptRows [][]int32, cach
 			return fmt.Errorf("embed the prompt: %w", err)
 		}
 		// The chunk's hidden states overwrite its input.
-		err = lm.ForwardInto(x, x, cache)
+		err = lm.ForwardInto(ctx, x, x, cache)
 		if err == nil && end == l {
 			be.CopyRows(s.h, 0, x, end-at-1, 1)
 		}
@@ -139,7 +139,7 @@ func (s *GenerationStep) Prefill(ctx context.Context, promptRows [][]int32, cach
 // Forward runs the input Feed made, one position of every row, through the language model
 // into cache.
 func (s *GenerationStep) Forward(cache *llm.Cache) error {
-	return s.nets.LLM.ForwardInto(s.h, s.x, cache)
+	return s.nets.LLM.ForwardInto(context.Background(), s.h, s.x, cache) // one position a row: checked between steps
 }
 
 // Sample applies gen_head to the last hidden states, mixes each image's two rows with the

@@ -1,6 +1,9 @@
 package llm
 
 import (
+	"context"
+	"errors"
+	"math"
 	"testing"
 
 	"github.com/janus-desktop/janus/compute"
@@ -179,4 +182,94 @@ func TestCacheDType(t *testing.T) {
 			t.Errorf("CacheDType(%q) = %v, want %v", c.precision, got, c.want)
 		}
 	}
+}
+
+// stopAfter is a context whose Err is nil for its first n calls, then context.Canceled: a
+// Stop arriving while a forward runs.
+type stopAfter struct {
+	context.Context
+	n int
+}
+
+func (s *stopAfter) Err() error {
+	if s.n <= 0 {
+		return context.Canceled
+	}
+	s.n--
+	return nil
+}
+
+// TestForwardStopsBetweenLayers: a forward whose context ends partway stops before the next
+// layer with the context's error and leaves the cache's length as it was, and the forward
+// of the same positions after it gives the bits of one never stopped.
+func TestForwardStopsBetweenLayers(t *testing.T) {
+	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+		defer be.Close()
+		cfg := smallConfig(4, 2)
+		m, err := Load(be, &memWeights{be: be, tensors: randomWeights(cfg, 11), matrixDT: compute.F32}, cfg, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Free()
+		if len(m.Layers) < 2 {
+			t.Fatalf("%d layers: the stop must fall between two", len(m.Layers))
+		}
+		ids := randomIDs(8, cfg.Vocab, 5)
+		// run feeds ids[from:to] through c, stopped after stop layers when stop >= 0.
+		run := func(c *Cache, from, to, stop int) ([]float32, error) {
+			x, err := m.Embed(ids[from:to], 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer be.Free(x)
+			ctx := context.Context(context.Background())
+			if stop >= 0 {
+				ctx = &stopAfter{Context: ctx, n: stop}
+			}
+			if err := m.ForwardInto(ctx, x, x, c); err != nil {
+				return nil, err
+			}
+			out := make([]float32, x.Len())
+			if err := be.Read(x, out); err != nil {
+				t.Fatal(err)
+			}
+			return out, nil
+		}
+		whole, err := m.NewCache(1, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer whole.Free()
+		if _, err := run(whole, 0, 5, -1); err != nil {
+			t.Fatal(err)
+		}
+		want, err := run(whole, 5, 8, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		c, err := m.NewCache(1, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Free()
+		if _, err := run(c, 0, 5, -1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run(c, 5, 8, 1); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a forward stopped after its first layer returned %v, want context.Canceled", err)
+		}
+		if c.Len() != 5 {
+			t.Fatalf("the stopped forward left the cache at %d positions, want 5", c.Len())
+		}
+		got, err := run(c, 5, 8, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("after a stopped forward, value %d is %g, never stopped %g", i, got[i], want[i])
+			}
+		}
+	})
 }

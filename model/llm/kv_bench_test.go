@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func BenchmarkDecodeKVCache(b *testing.B) {
 	steps := make([][]float64, len(dts))
 	step := func(i int) {
 		t0 := time.Now()
-		if err := m.ForwardInto(h, x, caches[i]); err != nil {
+		if err := m.ForwardInto(context.Background(), h, x, caches[i]); err != nil {
 			b.Fatal(err)
 		}
 		steps[i] = append(steps[i], time.Since(t0).Seconds())

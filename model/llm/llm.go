@@ -28,6 +28,7 @@
 package llm
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -385,7 +386,7 @@ func (m *Model) Forward(x *compute.Tensor, c *Cache) (*compute.Tensor, error) {
 		return nil, err
 	}
 	h := m.be.New(compute.F32, x.Shape...)
-	if err := m.ForwardInto(h, x, c); err != nil {
+	if err := m.ForwardInto(context.Background(), h, x, c); err != nil {
 		m.be.Free(h)
 		return nil, err
 	}
@@ -408,7 +409,10 @@ func (m *Model) checkInput(x *compute.Tensor, c *Cache) error {
 
 // ForwardInto is Forward writing the hidden states into dst, a tensor of x's shape that the
 // caller keeps (a decoding loop's run state), so that a step allocates nothing. dst may be x.
-func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
+// ctx is checked before each layer, so that Stop ends a long prompt within a layer's time
+// (a chunk of a 630-token prompt took seconds on one thread); a forward it ends leaves c's
+// length as it was, the rows its first layers wrote past it to be overwritten.
+func (m *Model) ForwardInto(ctx context.Context, dst, x *compute.Tensor, c *Cache) error {
 	if err := m.checkInput(x, c); err != nil {
 		return err
 	}
@@ -434,6 +438,9 @@ func (m *Model) ForwardInto(dst, x *compute.Tensor, c *Cache) error {
 		Scale: float32(1 / math.Sqrt(float64(hd))),
 	}
 	for i := range m.Layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		y := &m.Layers[i]
 		// res = res + o_proj(attention(rope(q), rope(k), v)) over norm(res)
 		be.RMSNorm(h, res, y.AttnNorm, eps)
