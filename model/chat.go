@@ -521,8 +521,11 @@ func (c *Chat) encodeImages(ctx context.Context, slots []slot) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	feats := m.Vision.Forward(px)
+	feats, err := m.Vision.Forward(ctx, px)
 	be.Free(px)
+	if err != nil {
+		return 0, err
+	}
 	aligned := m.Aligner.Forward(feats)
 	be.Free(feats)
 	defer be.Free(aligned)

@@ -171,7 +171,10 @@ func variantChats(t *testing.T, be compute.Backend) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			feats := m.Vision.Forward(px)
+			feats, err := m.Vision.Forward(context.Background(), px)
+			if err != nil {
+				t.Fatal(err)
+			}
 			closeTo(t, "vision_features", readAll(t, m.Backend, feats), fixtures.Float32s(t, filepath.Join(gdir, "vision_features.bin")))
 			closeTo(t, "aligner_features", readAll(t, m.Backend, m.Aligner.Forward(feats)), fixtures.Float32s(t, filepath.Join(gdir, "aligner_features.bin")))
 

@@ -77,7 +77,10 @@ func tinyABF16Understanding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feats := m.Vision.Forward(px)
+	feats, err := m.Vision.Forward(context.Background(), px)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bf16Close(t, "vision_features", "vision features", readAll(t, be, feats), fixtures.Float32s(t, filepath.Join(ta.dir, "vision_features.bin")))
 	aligned := m.Aligner.Forward(feats)
 	bf16Close(t, "aligner_features", "aligner features", readAll(t, be, aligned), fixtures.Float32s(t, filepath.Join(ta.dir, "aligner_features.bin")))

@@ -88,7 +88,10 @@ func tinyAStages(t *testing.T, be compute.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feats := m.Vision.Forward(px)
+	feats, err := m.Vision.Forward(context.Background(), px)
+	if err != nil {
+		t.Fatal(err)
+	}
 	closeTo(t, "vision_features", readAll(t, be, feats), fixtures.Float32s(t, filepath.Join(ta.dir, "vision_features.bin")))
 	aligned := m.Aligner.Forward(feats)
 	closeTo(t, "aligner_features", readAll(t, be, aligned), fixtures.Float32s(t, filepath.Join(ta.dir, "aligner_features.bin")))

@@ -1127,7 +1127,10 @@ func (b *benchRun) visionStage() error {
 		if emb != nil {
 			be.Free(emb)
 		}
-		f := n.vision.Forward(pix)
+		f, err := n.vision.Forward(context.Background(), pix)
+		if err != nil {
+			return err
+		}
 		emb = n.aligner.Forward(f)
 		be.Free(f)
 		return nil

@@ -14,6 +14,7 @@
 package vision
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -147,8 +148,10 @@ func (m *Model) Pixels(images ...[]float32) (*compute.Tensor, error) {
 }
 
 // Forward encodes pixels [n, 3, S, S] into features [n, tokens, width] (after the final
-// LayerNorm). Token k is patch (k / grid, k % grid). The caller frees the result.
-func (m *Model) Forward(pixels *compute.Tensor) *compute.Tensor {
+// LayerNorm). Token k is patch (k / grid, k % grid). The caller frees the result. ctx is
+// checked before each block: an image's encoding takes seconds on few threads, and Stop
+// must not wait for all of it.
+func (m *Model) Forward(ctx context.Context, pixels *compute.Tensor) (*compute.Tensor, error) {
 	be, c := m.be, m.Config
 	n, w, g, tok := pixels.Dim(0), c.Width, c.Grid, c.Tokens
 	eps := float32(c.LayerNormEps)
@@ -169,11 +172,19 @@ func (m *Model) Forward(pixels *compute.Tensor) *compute.Tensor {
 	att := be.New(compute.F32, n, tok, w)
 	hidden := be.New(compute.F32, n, tok, c.MLPHidden)
 	act := be.New(compute.F32, n, tok, c.MLPHidden)
+	defer func() {
+		for _, t := range []*compute.Tensor{x, h, q, k, v, att, hidden, act} {
+			be.Free(t)
+		}
+	}()
 	ap := compute.AttentionParams{
 		Heads: c.Heads, KVHeads: c.Heads, HeadDim: w / c.Heads,
 		KVLen: tok, Scale: float32(1 / math.Sqrt(float64(w/c.Heads))),
 	}
 	for i := range m.Blocks {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		b := &m.Blocks[i]
 		// x = x + proj(attention(norm1(x)))
 		be.LayerNorm(h, x, b.Norm1W, b.Norm1B, eps)
@@ -192,8 +203,5 @@ func (m *Model) Forward(pixels *compute.Tensor) *compute.Tensor {
 	}
 	out := be.New(compute.F32, n, tok, w)
 	be.LayerNorm(out, x, m.NormW, m.NormB, eps)
-	for _, t := range []*compute.Tensor{x, h, q, k, v, att, hidden, act} {
-		be.Free(t)
-	}
-	return out
+	return out, nil
 }

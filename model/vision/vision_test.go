@@ -1,6 +1,7 @@
 package vision
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -51,7 +52,10 @@ func TestGoldenTinyA(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				out := m.Forward(px)
+				out, err := m.Forward(context.Background(), px)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if got, wantShape := out.Shape, []int{len(tt.images), 16, 64}; !slices.Equal(got, wantShape) {
 					t.Fatalf("shape %v, want %v", got, wantShape)
 				}
@@ -184,7 +188,10 @@ func TestGridFloorsImageSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := m.Forward(px)
+		out, err := m.Forward(context.Background(), px)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !slices.Equal(out.Shape, []int{1, 16, 64}) {
 			t.Fatalf("shape %v, want [1 16 64]", out.Shape)
 		}
@@ -200,6 +207,49 @@ func TestGridFloorsImageSize(t *testing.T) {
 		if m, err := Load(be, weights.NewLoader(ck, be), bad); err == nil {
 			m.Free()
 			t.Error("a grid rounded up was accepted")
+		}
+	})
+}
+
+// stopAfter is a context whose Err is nil for its first n calls, then context.Canceled: a
+// Stop arriving while an image is encoded.
+type stopAfter struct {
+	context.Context
+	n int
+}
+
+func (s *stopAfter) Err() error {
+	if s.n <= 0 {
+		return context.Canceled
+	}
+	s.n--
+	return nil
+}
+
+// TestForwardStops: an encoding whose context ends partway returns the context's error
+// before the next block and frees everything it allocated.
+func TestForwardStops(t *testing.T) {
+	computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+		m, golden := loadTiny(t, be)
+		defer m.Free()
+		px, err := m.Pixels(fixtures.Float32s(t, filepath.Join(golden, "pixel_values.bin")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer be.Free(px)
+		if len(m.Blocks) < 2 {
+			t.Fatalf("%d blocks: the stop must fall between two", len(m.Blocks))
+		}
+		before := be.MemoryUsed()
+		out, err := m.Forward(&stopAfter{Context: context.Background(), n: 1}, px)
+		if out != nil || err != context.Canceled {
+			t.Fatalf("an encoding stopped after its first block returned %v, %v; want nil, context.Canceled", out, err)
+		}
+		if err := be.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if after := be.MemoryUsed(); after != before {
+			t.Errorf("a stopped encoding left %d bytes allocated", after-before)
 		}
 	})
 }
