@@ -950,6 +950,15 @@ func (s *ChatSession) Busy() bool {
 	return s.job != nil
 }
 
+// Stopping reports whether the running reply has been told to stop (Stop, a model change,
+// Close) and has not ended yet: the engine ends the step it is in first, a prompt's layer or
+// an image's block, which can take a moment on a slow machine.
+func (s *ChatSession) Stopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.job != nil && s.stopSaid
+}
+
 // Stop cancels the running reply (the engine stops within one decoding step); the answer keeps
 // what was written and is marked StateStopped. It returns at once; the reply job's Done says
 // when it has stopped. Without a running reply it does nothing.

@@ -480,6 +480,12 @@ func (c *chatView) updateButtons() {
 		// The accent, as Send: one accent colour in the window (an orange Stop was a third).
 		c.sendB.Importance = widget.HighImportance
 		c.sendB.Enable()
+		if c.session.Stopping() {
+			// The model ends the step it is in first: a Stop that looked unheard was
+			// pressed again and again.
+			c.sendB.SetText("Stopping…")
+			c.sendB.Disable()
+		}
 	} else {
 		c.sendB.SetText("Send")
 		c.sendB.SetIcon(theme.MailSendIcon())
@@ -546,6 +552,7 @@ func (c *chatView) sendOrStop() {
 func (c *chatView) stop() {
 	if c.session != nil {
 		c.session.Stop()
+		c.updateButtons()
 	}
 }
 

@@ -1758,3 +1758,25 @@ func TestExamplesKeepTypedQuestion(t *testing.T) {
 		t.Errorf("the example put %q into the composer", u.chat.entry.Text)
 	}
 }
+
+// TestChatStopSaysStopping: Stop, while the model ends the step it is in, turns into a
+// disabled "Stopping…" at once (a Stop that looked unheard was pressed again and again), and
+// Send comes back when the answer has ended.
+func TestChatStopSaysStopping(t *testing.T) {
+	eng := apptest.NewFakeEngine(20 * time.Millisecond)
+	eng.StopDelay = 400 * time.Millisecond
+	h := newHarness(t, eng)
+	c := h.u.chat
+	test.Type(c.entry, "a long question")
+	c.send()
+	h.pump("the answer to start", func() bool { return c.session.Busy() && c.sendB.Text == "Stop" })
+	c.stop()
+	if c.sendB.Text != "Stopping…" || !c.sendB.Disabled() {
+		t.Errorf("just after Stop the button reads %q (disabled %v), want a disabled Stopping…", c.sendB.Text, c.sendB.Disabled())
+	}
+	h.waitAnswers(1)
+	h.pump("Send again", func() bool { return c.sendB.Text == "Send" })
+	if m := c.session.Messages()[1]; m.State != app.StateStopped {
+		t.Errorf("the answer ended %s, want stopped", m.State)
+	}
+}
