@@ -66,6 +66,9 @@ type canvasView struct {
 	news, loading *bubble
 	infoTimer     *time.Timer
 	notice        *widget.Label
+	// frame puts head over the pictures; head pads column, which centres lines: the prompt,
+	// the settings and the lines under them (relayout).
+	frame, head, column, lines *fyne.Container
 	// waiting is set from Generate until the run's first step.
 	waiting bool
 	// reset puts the Generation defaults in the controls; settingsBack is when the
@@ -236,10 +239,24 @@ func newCanvasView(u *UI) *canvasView {
 	// The prompt and its settings in a column as wide as a row of four tiles at most, centred
 	// over the grid as the chat's column is: in a wide window they ran edge to edge, the
 	// sliders half a metre long, over a grid in the middle.
-	head := container.New(centeredColumn{createWidth}, container.NewVBox(top, c.slot, c.notice, c.status))
-	c.content = container.NewPadded(border(container.NewPadded(head), nil, nil, nil,
-		container.NewPadded(c.body)))
+	c.lines = container.NewVBox(top, c.slot, c.notice, c.status)
+	c.column = container.New(centeredColumn{createWidth}, c.lines)
+	c.head = container.NewPadded(c.column)
+	c.frame = border(c.head, nil, nil, nil, container.NewPadded(c.body))
+	c.content = container.NewPadded(c.frame)
 	return c
+}
+
+// relayout lays the view out again from the frame that shares its height between the head
+// (prompt, settings, the lines under them) and the pictures down to those lines, once one
+// of them came, went or changed. The desktop driver does not do it reliably: its pass after
+// a change lays out one container at a time, and a change among the pictures in the same
+// frame (Stop's news over them) took the frame's turn, so the pictures did not move down and
+// Stop's line was drawn under them.
+func (c *canvasView) relayout() {
+	for _, o := range []*fyne.Container{c.frame, c.head, c.column, c.lines} {
+		o.Layout.Layout(o.Objects, o.Size())
+	}
 }
 
 // createWidth is the widest the Create view's prompt and settings grow.
@@ -377,6 +394,7 @@ func (c *canvasView) setNotice(s string) {
 	c.notice.SetText(sentenceStart(s))
 	c.notice.Hidden = s == ""
 	c.notice.Refresh()
+	c.relayout()
 }
 
 // setReady enables Generate, or disables it with a line saying why.
@@ -385,6 +403,7 @@ func (c *canvasView) setReady(ready bool, why string) {
 	c.status.SetText(why)
 	c.status.Hidden = ready || why == ""
 	c.status.Refresh()
+	c.relayout()
 	c.loading.box.Hide()
 	c.updateButtons()
 }
@@ -393,6 +412,7 @@ func (c *canvasView) setReady(ready bool, why string) {
 func (c *canvasView) showLoading(why string) {
 	c.ready = false
 	c.status.Hide()
+	c.relayout()
 	c.loading.show(why)
 	c.updateButtons()
 }

@@ -1021,3 +1021,68 @@ func TestCanvasStatusMovesNothing(t *testing.T) {
 		t.Error("the reason stays once the model is ready")
 	}
 }
+
+// The line under the settings takes its own room, the pictures under it, at every width: in
+// the default window, where the settings are one row, Stop's line ("unfinished") was drawn
+// under the grid. The test window, as the desktop driver in a frame where the pictures change
+// too, does not lay the view out again by itself: the canvas must.
+func TestCanvasLineUnderSettingsHasRoom(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		width float32
+		line  func(t *testing.T, h *harness)
+		want  string
+	}{
+		{"stopped, wide", defaultWindowSize.Width, stopEight, "unfinished"},
+		{"stopped, narrow", minWindowSize.Width, stopEight, "unfinished"},
+		{"seed, wide", defaultWindowSize.Width, badSeed, "not a whole number"},
+		{"seed, narrow", minWindowSize.Width, badSeed, "not a whole number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, apptest.NewFakeEngine(100*time.Millisecond))
+			c := h.u.create
+			h.u.ShowCreate()
+			// Twice: the settings' rows follow the width they were last given.
+			h.u.win.Resize(fyne.NewSize(tc.width, defaultWindowSize.Height+1))
+			h.u.win.Resize(fyne.NewSize(tc.width, defaultWindowSize.Height))
+			h.settle()
+			tc.line(t, h)
+			if !c.notice.Visible() || !strings.Contains(c.notice.Text, tc.want) {
+				t.Fatalf("the line under the settings says %q (shown %v), want %q", c.notice.Text, c.notice.Visible(), tc.want)
+			}
+			d := fyne.CurrentApp().Driver()
+			slotEnd := d.AbsolutePositionForObject(c.slot).Y + c.slot.Size().Height
+			at, size := d.AbsolutePositionForObject(c.notice), c.notice.Size()
+			pictures := d.AbsolutePositionForObject(c.body).Y
+			if at.Y < slotEnd || size.Height < c.notice.MinSize().Height || size.Width < c.slot.Size().Width ||
+				at.Y+size.Height > pictures {
+				t.Errorf("the line is at y %v, %v; the settings end at y %v, the pictures start at y %v",
+					at.Y, size, slotEnd, pictures)
+			}
+			if len(c.tiles) > 0 && d.AbsolutePositionForObject(c.grid).Y < at.Y+size.Height {
+				t.Errorf("the grid starts at y %v, over the line (y %v to %v)", d.AbsolutePositionForObject(c.grid).Y, at.Y, at.Y+size.Height)
+			}
+		})
+	}
+}
+
+// stopEight starts a run of eight images and stops it after its first preview.
+func stopEight(t *testing.T, h *harness) {
+	t.Helper()
+	c := h.u.create
+	test.Type(c.prompt, "a lighthouse")
+	c.count.SetSelected("8")
+	c.generate()
+	h.pump("a preview", func() bool { return c.previews > 0 && c.tiles[0].pic.Image != nil })
+	c.stop()
+	h.pump("the stop", func() bool { return c.job == nil })
+}
+
+// badSeed presses Generate with a seed that does not read.
+func badSeed(t *testing.T, h *harness) {
+	t.Helper()
+	c := h.u.create
+	test.Type(c.prompt, "a lighthouse")
+	c.seed.SetText("abc")
+	c.generate()
+}
