@@ -89,9 +89,11 @@ type canvasView struct {
 	// run ends with nothing to show (stopped before its first preview, or failed).
 	before *shownTiles
 	empty  fyne.CanvasObject
-	body   *fyne.Container
-	ready  bool
-	job    *app.GenerationJob
+	// examples are the empty canvas's example prompts, shown while the prompt is blank.
+	examples *fyne.Container
+	body     *fyne.Container
+	ready    bool
+	job      *app.GenerationJob
 	// shown is the run whose tiles the canvas shows (nil for a set from the history).
 	shown  *app.GenerationJob
 	cancel context.CancelFunc
@@ -142,6 +144,7 @@ func newCanvasView(u *UI) *canvasView {
 			c.setNotice("")
 		}
 		c.updateButtons()
+		c.showExamples()
 		u.draftChanged()
 	}
 	c.genB = c.u.newButton("Generate", theme.MediaPlayIcon(), c.generate)
@@ -223,6 +226,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.gridL = &fitGrid{cols: 2, gap: 2 * theme.Padding(), max: 512}
 	c.grid = container.New(c.gridL)
 	c.empty = c.emptyState()
+	c.showExamples()
 	c.news = newBubble()
 	// A model loading shows over the pictures, as news does: a line under the settings moved
 	// the pictures down while a model loaded, and back after. Why Generate waits for longer
@@ -267,14 +271,35 @@ func (c *canvasView) emptyState() fyne.CanvasObject {
 	title.SizeName = theme.SizeNameHeadingText
 	sub := widget.NewLabelWithStyle("Or start from one of these:", fyne.TextAlignCenter, fyne.TextStyle{})
 	sub.Importance = widget.LowImportance
-	box := container.NewVBox(title, sub)
+	c.examples = container.NewVBox(sub)
 	for _, ex := range canvasExamples {
-		box.Add(container.NewCenter(c.u.exampleChip(ex, func() {
+		c.examples.Add(container.NewCenter(c.u.exampleChip(ex, func() {
+			if strings.TrimSpace(c.prompt.Text) != "" {
+				return // a draft is the user's (showExamples)
+			}
 			c.prompt.putText(ex)
 			c.u.focusSoon(c.prompt)
 		})))
 	}
-	return container.NewCenter(box)
+	// Their room is kept while they are hidden: the heading stays put as the typing starts.
+	return container.NewCenter(container.NewVBox(title, container.New(steadyStack{}, c.examples)))
+}
+
+// showExamples shows the example prompts while the prompt is blank, and hides them while it
+// holds a draft: a chip puts its text in the prompt, and Fyne's Entry has no undo to get the
+// draft it replaced back.
+func (c *canvasView) showExamples() {
+	blank := strings.TrimSpace(c.prompt.Text) == ""
+	if blank == c.examples.Visible() {
+		return
+	}
+	if blank {
+		c.examples.Show()
+	} else {
+		c.u.keepFocus(c.examples, c.prompt)
+		c.examples.Hide()
+	}
+	c.examples.Refresh()
 }
 
 // applySettings puts s in the controls (the prompt too when withPrompt).

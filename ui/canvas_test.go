@@ -1086,3 +1086,58 @@ func badSeed(t *testing.T, h *harness) {
 	c.seed.SetText("abc")
 	c.generate()
 }
+
+// The example prompts never replace a draft (Fyne's Entry has no undo): they are hidden while
+// the prompt holds text, a tap on one that is hidden changes nothing, and they come back once
+// the prompt is blank again.
+func TestCanvasExamplesKeepADraft(t *testing.T) {
+	for _, tc := range []struct {
+		name, typed string
+		shown       bool
+		after       string // the prompt after a tap on the first example
+	}{
+		{"empty prompt", "", true, canvasExamples[0]},
+		{"blank prompt", "   ", true, canvasExamples[0]},
+		{"draft", "a fox of my own", false, "a fox of my own"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, apptest.NewFakeEngine(0))
+			c := h.u.create
+			h.u.ShowCreate()
+			test.Type(c.prompt, tc.typed)
+			chip := exampleChips(c)[0]
+			if got := onScreen(h.u.win.Canvas(), chip); got != tc.shown {
+				t.Errorf("with the prompt %q the examples are shown %v, want %v", tc.typed, got, tc.shown)
+			}
+			test.Tap(chip)
+			if c.prompt.Text != tc.after {
+				t.Errorf("after a tap on an example the prompt reads %q, want %q", c.prompt.Text, tc.after)
+			}
+			if onScreen(h.u.win.Canvas(), chip) {
+				t.Error("the examples are shown over a prompt with text")
+			}
+			c.prompt.SetText("")
+			if !onScreen(h.u.win.Canvas(), chip) {
+				t.Error("the examples did not come back with the prompt emptied")
+			}
+		})
+	}
+}
+
+// exampleChips are the empty canvas's example buttons.
+func exampleChips(c *canvasView) []*escButton {
+	var chips []*escButton
+	for _, o := range test.LaidOutObjects(c.examples) {
+		if b, ok := o.(*escButton); ok {
+			chips = append(chips, b)
+		}
+	}
+	return chips
+}
+
+// onScreen reports whether obj is drawn in c: it and all that holds it are visible.
+func onScreen(c fyne.Canvas, obj fyne.CanvasObject) bool {
+	found := false
+	visit(c.Content(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) { found = found || o == obj })
+	return found
+}
