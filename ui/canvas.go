@@ -71,7 +71,7 @@ type canvasView struct {
 	frame, head, column, lines *fyne.Container
 	// waiting is set from Generate until the run's first step.
 	waiting bool
-	// reset puts the Generation defaults in the controls; settingsBack is when the
+	// reset puts Settings' values for new images in the controls; settingsBack is when the
 	// settings last came back in the progress row's place.
 	reset        *escButton
 	settingsBack time.Time
@@ -185,7 +185,9 @@ func newCanvasView(u *UI) *canvasView {
 		if time.Since(c.settingsBack) < resetGuard {
 			return
 		}
-		c.applySettings(app.DefaultGenerationSettings(), false)
+		// Settings' values for new images, as at the start: what its New images section
+		// says Reset brings back (the original's defaults unless changed there).
+		c.applySettings(c.u.settings.Generation, false)
 	})
 	c.reset.Importance = widget.LowImportance
 	c.applySettings(u.settings.Generation, false)

@@ -1141,3 +1141,33 @@ func onScreen(c fyne.Canvas, obj fyne.CanvasObject) bool {
 	visit(c.Content(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) { found = found || o == obj })
 	return found
 }
+
+// Reset brings back what Settings › New images holds, as its caption says ("what its Reset
+// brings back"): the original's defaults unless they were changed there.
+func TestCanvasResetBringsBackSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*app.GenerationSettings)
+	}{
+		{"original's defaults", func(*app.GenerationSettings) {}},
+		{"changed in Settings", func(g *app.GenerationSettings) { g.N, g.CFG, g.Temperature = 4, 7, 0.5 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, apptest.NewFakeEngine(0))
+			c := h.u.create
+			ns := h.u.settings
+			tc.set(&ns.Generation)
+			h.u.applySettings(ns) // Settings' Save
+			c.count.SetSelected("8")
+			c.seed.SetText("42")
+			c.cfg.SetValue(1.5)
+			c.temp.SetValue(0.2)
+			test.Tap(c.reset)
+			want := ns.Generation
+			if c.count.Selected != strconv.Itoa(want.N) || c.seed.Text != "" || c.cfg.Value != want.CFG || c.temp.Value != want.Temperature {
+				t.Errorf("after Reset: %s images, seed %q, guidance %v, temperature %v; want %d, random, %v, %v",
+					c.count.Selected, c.seed.Text, c.cfg.Value, c.temp.Value, want.N, want.CFG, want.Temperature)
+			}
+		})
+	}
+}
