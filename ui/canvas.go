@@ -313,6 +313,13 @@ func (c *canvasView) applySettings(s app.GenerationSettings, withPrompt bool) {
 	c.applyChanged(app.GenerationSettings{N: -1, CFG: -1, Temperature: -1, Seed: ^s.Seed}, s)
 }
 
+// applyKeepingSeed puts s in the controls, the prompt too, and leaves the seed field as it is.
+func (c *canvasView) applyKeepingSeed(s app.GenerationSettings) {
+	c.prompt.putText(s.Prompt)
+	// Against settings that differ from s in every field but the seed.
+	c.applyChanged(app.GenerationSettings{N: -1, CFG: -1, Temperature: -1, FixedSeed: s.FixedSeed, Seed: s.Seed}, s)
+}
+
 // applyChanged puts in the controls the settings that differ between was and now, leaving
 // the others as the user set them on the canvas: saving Settings with other changes (or
 // none) does not undo them.
@@ -887,7 +894,10 @@ func (c *canvasView) showSet(set *app.ImageSet) {
 	c.shown, c.before = nil, nil
 	c.setNotice("")
 	c.setID = set.ID
-	c.applySettings(set.Settings, true)
+	// The set's seed stays out of the seed field, as after Variations: a set is opened to be
+	// seen, and with its seed the next Generate (and the next start's draft) made these
+	// pictures again. "Use these settings" puts a picture's seed there.
+	c.applyKeepingSeed(set.Settings)
 	c.last = set.Settings
 	c.makeTiles(len(set.Images))
 	store := c.u.store
@@ -1104,9 +1114,7 @@ func (c *canvasView) variations() {
 	}
 	// The controls show the run's settings but keep the seed field as it was: an empty one
 	// (random) stays empty, so that the next Generate does not make these pictures again.
-	seed := c.seed.Text
-	c.applySettings(s, true)
-	c.seed.SetText(seed)
+	c.applyKeepingSeed(s)
 	c.start(s)
 }
 

@@ -1171,3 +1171,49 @@ func TestCanvasResetBringsBackSettings(t *testing.T) {
 		})
 	}
 }
+
+// Opening a set from the history leaves the seed field as the user had it, a set of
+// Variations (whose seed is fixed) too: with the set's seed in it, the next Generate made
+// the same pictures again, and the draft kept that seed through a quit. "Use these
+// settings" is what puts a picture's seed there.
+func TestCanvasOpeningASetKeepsTheSeed(t *testing.T) {
+	for _, tc := range []struct{ name, seed string }{
+		{"random", ""},
+		{"typed", "7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
+			u, c := h.u, h.u.create
+			startRun(h, "a red lighthouse")
+			h.pump("the image", func() bool { return c.job == nil })
+			test.Tap(findButton(t, c.tiles[0].bar, "Variations"))
+			h.pump("the variation in the history", func() bool { return c.job == nil && len(u.sidebar.entries) == 2 })
+			variation := c.tiles[0].result.Seed
+			u.newImage()
+			c.seed.SetText(tc.seed)
+			u.sidebar.list.Select(0) // the variation: the newest
+			h.pump("the set", func() bool {
+				return c.setID == u.sidebar.entries[0].ID && len(c.tiles) == 1 && c.tiles[0].result != nil
+			})
+			if c.prompt.Text != "a red lighthouse" || c.seed.Text != tc.seed {
+				t.Errorf("the set opened: prompt %q, seed %q; want its prompt and the seed %q as it was", c.prompt.Text, c.seed.Text, tc.seed)
+			}
+			if d := u.drafts().Canvas; d != nil && d.FixedSeed && strconv.FormatUint(d.Seed, 10) != tc.seed {
+				t.Errorf("the draft keeps the seed %d", d.Seed)
+			}
+			c.generate()
+			h.pump("the next image", func() bool { return c.job == nil })
+			if got := c.tiles[0].result.Seed; got == variation || tc.seed != "" && strconv.FormatUint(got, 10) != tc.seed {
+				t.Errorf("Generate after opening the set of seed %d made seed %d (seed field %q)", variation, got, tc.seed)
+			}
+
+			u.sidebar.list.Select(1) // the variation, behind the new run
+			h.pump("the set again", func() bool { return c.setID != "" && c.tiles[0].result != nil && c.tiles[0].result.Seed == variation })
+			c.openLarge(0)
+			test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Use these settings"))
+			if c.seed.Text != strconv.FormatUint(variation, 10) {
+				t.Errorf("after Use these settings the seed field reads %q, want the picture's %d", c.seed.Text, variation)
+			}
+		})
+	}
+}
