@@ -1079,7 +1079,7 @@ func (c *canvasView) askAbout(i int) {
 	c.u.newChat()
 	// The stored copy is named by its digest; its chip is named by what it shows.
 	attach := func(ref app.ImageRef) {
-		c.u.chat.attachFiles([]attachment{{path: c.u.store.ImagePath(ref), label: "Image: " + r.Meta.Prompt}})
+		c.u.chat.attachAsked(attachment{path: c.u.store.ImagePath(ref), label: "Image: " + r.Meta.Prompt})
 	}
 	if r.Ref.SHA256 != "" {
 		attach(r.Ref)

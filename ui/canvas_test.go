@@ -188,6 +188,30 @@ func TestCanvasAskAboutImage(t *testing.T) {
 	}
 }
 
+// "Ask about this image" into a new chat whose question was already started keeps it, text
+// and pictures, and says the picture joined it (it may be about something else); into an
+// empty new chat it says nothing.
+func TestCanvasAskKeepsStartedQuestion(t *testing.T) {
+	h := newHarness(t, tinyA(t))
+	generateTwo(t, h)
+	c := h.u.chat
+	h.u.create.askAbout(0)
+	h.pump("the first picture", func() bool { return len(c.attached) == 1 })
+	if c.notice.Visible() {
+		t.Errorf("asked about into an empty new chat, the notice says %q", c.notice.Text)
+	}
+	test.Type(c.entry, "Compare these")
+	h.u.ShowCreate()
+	h.u.create.askAbout(1)
+	h.pump("the second picture", func() bool { return len(c.attached) == 2 })
+	if c.entry.Text != "Compare these" {
+		t.Errorf("the question started became %q", c.entry.Text)
+	}
+	if !c.notice.Visible() || !strings.Contains(c.notice.Text, "joins the question you had started") {
+		t.Errorf("the notice reads %q (shown %v), want it to say the picture joined the question started", c.notice.Text, c.notice.Visible())
+	}
+}
+
 // findImage returns the first canvas.Image in o's tree.
 func findImage(o fyne.CanvasObject) *canvas.Image {
 	for _, obj := range test.LaidOutObjects(o) {

@@ -1626,6 +1626,18 @@ func (c *chatView) attachFiles(files []attachment) {
 	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.session == session }, nil)
 }
 
+// attachAsked attaches a picture asked about from Create to the new chat in front. A
+// question already started there (the new chat's draft) is kept, nothing the user wrote is
+// dropped, and the notice says the picture joined it: its text or other pictures may be
+// about something else.
+func (c *chatView) attachAsked(a attachment) {
+	started := strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0
+	c.attachFiles([]attachment{a})
+	if started {
+		c.setNotice("The picture joins the question you had started in the new chat: remove what is not about it")
+	}
+}
+
 // pastePicture attaches the picture on the clipboard to the chat it was pasted into. It is
 // kept in the store first, as a picture asked about from Create is: the clipboard may hold
 // something else by the time the question is sent, or the app is quit with it unsent.
