@@ -1087,9 +1087,10 @@ func TestChatManyPicturesWrap(t *testing.T) {
 	}
 }
 
-// A paste of image files (a file manager's Copy, or their paths) attaches them; any other
-// text is pasted as text.
-func TestPastedImageFiles(t *testing.T) {
+// A paste of files (a file manager's Copy, whatever the files hold, or paths of existing
+// pictures) attaches them, files that are not pictures getting the one-line message a drop
+// gets; any other text is pasted as text.
+func TestPastedFiles(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a photo.png")
 	b := filepath.Join(dir, "b.JPG")
@@ -1114,9 +1115,15 @@ func TestPastedImageFiles(t *testing.T) {
 		{"photo.png", nil},                              // not a whole path
 		{"file://otherhost" + filepath.ToSlash(a), nil}, // another machine's
 		{"What is in the picture?", nil},
+		{"copy", nil}, // a word, not a list of files
+		// A file manager's Copy names files whatever they hold: the attach says what
+		// each is, where the URIs were pasted as text.
+		{"x-special/nautilus-clipboard\ncopy\n" + uri(notes), []string{notes}},
+		{uri(notes) + "\n" + uri(a), []string{notes, a}},
+		{uri(filepath.Join(dir, "gone.png")), []string{filepath.Join(dir, "gone.png")}},
 	} {
-		if got := pastedImageFiles(c.text); !slices.Equal(got, c.want) {
-			t.Errorf("pastedImageFiles(%q) = %q, want %q", c.text, got, c.want)
+		if got := pastedFiles(c.text); !slices.Equal(got, c.want) {
+			t.Errorf("pastedFiles(%q) = %q, want %q", c.text, got, c.want)
 		}
 	}
 
@@ -1128,6 +1135,12 @@ func TestPastedImageFiles(t *testing.T) {
 	h.pump("the pasted file attached", func() bool { return len(ch.attached) == 1 })
 	if ch.entry.Text != "" {
 		t.Errorf("the paste also typed %q", ch.entry.Text)
+	}
+	cb.SetContent("x-special/nautilus-clipboard\ncopy\n" + uri(notes))
+	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+	h.pump("the message about the text file", func() bool { return ch.notice.Visible() })
+	if !strings.Contains(ch.notice.Text, "notes.txt") || ch.entry.Text != "" || len(ch.attached) != 1 {
+		t.Errorf("a file manager's copy of a text file: notice %q, composer %q, %d attached", ch.notice.Text, ch.entry.Text, len(ch.attached))
 	}
 	cb.SetContent("just words")
 	ch.entry.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})

@@ -20,7 +20,7 @@ type promptEntry struct {
 	onSubmit       func()
 	onEscape       escaper
 	onCommandEnter func()
-	// onPasteFiles, when set, takes a paste that is image files (pastedImageFiles) instead
+	// onPasteFiles, when set, takes a paste that is files (pastedFiles) instead
 	// of the text.
 	onPasteFiles func(paths []string)
 	// onPastePicture, when set, takes a paste of no text: the clipboard may hold a picture
@@ -141,7 +141,7 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 	}
 	if p, ok := s.(*fyne.ShortcutPaste); ok && p.Clipboard != nil {
 		text := p.Clipboard.Content()
-		if paths := pastedImageFiles(text); len(paths) > 0 && e.onPasteFiles != nil {
+		if paths := pastedFiles(text); len(paths) > 0 && e.onPasteFiles != nil {
 			e.onPasteFiles(paths)
 			return
 		}
@@ -155,37 +155,49 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 	e.Entry.TypedShortcut(s)
 }
 
-// pastedImageFiles are the image files a pasted text names, when it names nothing else: what
-// a file manager's Copy gives (file:// URIs, GNOME's "x-special/nautilus-clipboard" lines
-// before them) or absolute paths, one a line, each an existing file with an image's
-// extension. Any other text is nil: it is pasted as text.
-func pastedImageFiles(text string) []string {
+// pastedFiles are the files a pasted text names, when it names nothing else. What a file
+// manager's Copy gives (file:// URIs, after GNOME's "x-special/nautilus-clipboard" lines)
+// names files whatever they hold: they are attached, and those that are not pictures get
+// the one-line message a drop gets, where their URIs were pasted as text. Absolute paths,
+// one a line, are attached when each is an existing file with an image's extension: any
+// other path is text someone may mean to send. Any other text is nil: it is pasted as text.
+func pastedFiles(text string) []string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
 	var paths []string
-	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
+	copied := false // a file manager's list, not typed paths
+	for i, line := range lines {
 		line = strings.TrimSpace(line)
 		switch {
 		case line == "":
 			continue
 		case i == 0 && line == "x-special/nautilus-clipboard", i <= 1 && (line == "copy" || line == "cut"):
+			copied = true
 			continue
 		case strings.HasPrefix(line, "file://"):
 			u, err := url.Parse(line)
 			if err != nil || (u.Host != "" && u.Host != "localhost") {
 				return nil
 			}
-			line = filepath.FromSlash(u.Path)
-		case !filepath.IsAbs(line):
+			copied = true
+			paths = append(paths, filepath.FromSlash(u.Path))
+		case filepath.IsAbs(line):
+			paths = append(paths, line)
+		default:
 			return nil
 		}
-		switch strings.ToLower(filepath.Ext(line)) {
+	}
+	if copied {
+		return paths
+	}
+	for _, p := range paths {
+		switch strings.ToLower(filepath.Ext(p)) {
 		case ".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp":
 		default:
 			return nil
 		}
-		if st, err := os.Stat(line); err != nil || !st.Mode().IsRegular() {
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
 			return nil
 		}
-		paths = append(paths, line)
 	}
 	return paths
 }
