@@ -211,7 +211,13 @@ func newChatView(u *UI) *chatView {
 	c.entry.SetMinRowsVisible(composerRows)
 	c.composerRows = composerRows
 	c.entry.OnChanged = func(text string) {
-		c.examples.Hidden = strings.TrimSpace(text) != ""
+		switch hide := strings.TrimSpace(text) != ""; {
+		case hide && c.examples.Visible():
+			c.u.keepFocus(c.examples, c.entry) // a draft put back while a chip had it
+			c.examples.Hide()
+		case !hide && !c.examples.Visible():
+			c.examples.Show()
+		}
 		c.fitComposer()
 		c.updateButtons()
 		u.draftChanged()
