@@ -265,12 +265,13 @@ func (u *UI) serveLine() (string, widget.Importance) {
 	return "Starts when a model is loaded.", widget.MediumImportance
 }
 
-// serveProblem says why serving failed: short for the sidebar, and long, with what to do,
-// for the settings.
+// serveProblem says why serving failed: short for the sidebar, and long for the settings,
+// each with what to do where there is something. The sidebar's advice is a line of its own:
+// on one line with the port it was cut short at the sidebar's width.
 func serveProblem(err error) (short, long string) {
 	var f *serveFailure
 	if errors.As(err, &f) && errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Sprintf("port %d is in use", f.port),
+		return fmt.Sprintf("port %d is in use\nChoose another port in Settings", f.port),
 			fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port.", f.port)
 	}
 	if f != nil {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/janus-desktop/janus/app"
@@ -136,7 +138,7 @@ func TestServeFromSettings(t *testing.T) {
 		return err == nil && !s.Serve.Enabled && s.Serve.Port == busyPort
 	})
 	// The sidebar keeps the failure in sight once the dialog is closed (it said nothing).
-	if l := u.sidebar.serving; !l.Visible() || l.Text != fmt.Sprintf("API off: port %d is in use", busyPort) || l.Importance != widget.DangerImportance {
+	if l := u.sidebar.serving; !l.Visible() || l.Text != busyLine(busyPort) || l.Importance != widget.DangerImportance {
 		t.Errorf("with the switch off after the failure, the sidebar says %q (shown %v)", l.Text, l.Visible())
 	}
 	// A new key alone does not turn it on again (the port is still taken).
@@ -214,7 +216,7 @@ func TestServeRetriesOnNewPort(t *testing.T) {
 	store, s := servingOnBusyPort(t)
 	h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
 	u := h.u
-	if want := fmt.Sprintf("API off: port %d is in use", s.Serve.Port); u.serving != nil || u.sidebar.serving.Text != want {
+	if want := busyLine(s.Serve.Port); u.serving != nil || u.sidebar.serving.Text != want {
 		t.Fatalf("on a busy port at start: serving %v, the sidebar says %q, want %q", u.serving, u.sidebar.serving.Text, want)
 	}
 	ns := u.settings
@@ -279,6 +281,44 @@ func TestAPILineClick(t *testing.T) {
 	u.sidebar.showServing("API off: port 1 is in use", widget.DangerImportance)
 	if l := u.sidebar.serving.Text; l != "API off: port 1 is in use" {
 		t.Errorf("the server stopped while the line said Copied: it says %q", l)
+	}
+}
+
+// busyLine is the sidebar's API line when port is taken.
+func busyLine(port int) string {
+	return fmt.Sprintf("API off: port %d is in use\nChoose another port in Settings", port)
+}
+
+// On a port another program holds, the sidebar's API line says what to do, and says it
+// whole (no ellipsis) in the sidebar of the default window and of the smallest one.
+func TestServeBusyPortSaysWhatToDo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size fyne.Size
+	}{
+		{"default window", defaultWindowSize},
+		{"smallest window", minWindowSize},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store, s := servingOnBusyPort(t)
+			h := newHarness(t, tinyA(t), func(o *Options) { o.StoreDir = store })
+			u := h.u
+			u.win.Resize(tc.size)
+			h.settle()
+			l := u.sidebar.serving
+			if !l.Visible() || !strings.Contains(l.Text, fmt.Sprintf("port %d is in use", s.Serve.Port)) ||
+				!strings.Contains(l.Text, "Choose another port in Settings") {
+				t.Fatalf("the sidebar says %q (shown %v), want the port and what to do", l.Text, l.Visible())
+			}
+			room := l.Size().Width - 2*theme.InnerPadding()
+			for _, line := range strings.Split(l.Text, "\n") {
+				// The widest port there is, in case digits differ in width.
+				line = strings.ReplaceAll(line, strconv.Itoa(s.Serve.Port), "65535")
+				if w := fyne.MeasureText(line, theme.CaptionTextSize(), l.TextStyle).Width; w > room {
+					t.Errorf("%q is %v wide, the sidebar's line has %v: it is cut short", line, w, room)
+				}
+			}
+		})
 	}
 }
 
