@@ -269,7 +269,7 @@ func (d *downloads) renderSidebar() {
 		d.u.sidebar.showDownload("")
 		return
 	}
-	name, pct := path.Base(d.repo), int(d.progress.Fraction()*100)
+	name, pct := path.Base(d.repo), percent(d.progress.Fraction())
 	switch {
 	case d.job != nil && d.progress.Status != "":
 		d.u.sidebar.showDownload(name + ": " + d.progress.Status) // retrying: not silently stuck

@@ -199,7 +199,7 @@ func (u *UI) startLoad(dir string, opts app.LoadOptions, back bool) {
 	if back {
 		verb = "Going back to"
 	}
-	why := func(f float64) string { return fmt.Sprintf("%s %s… %d%%", verb, name, int(f*100+0.5)) }
+	why := func(f float64) string { return loadingText(verb, name, f) }
 	u.engine = nil
 	u.setLoading(why(0))
 	u.sidebar.showLoading(name, back, 0)
@@ -248,6 +248,12 @@ func (u *UI) startLoad(dir string, opts app.LoadOptions, back bool) {
 			}
 		})
 	}()
+}
+
+// loadingText is what the chat and the canvas say while a load is at frac: "Loading
+// Janus-Pro-1B… 46%", verb "Going back to" for the model in use before.
+func loadingText(verb, name string, frac float64) string {
+	return fmt.Sprintf("%s %s… %d%%", verb, name, percent(frac))
 }
 
 // loadedModel is the folder the model in use was loaded from and how.

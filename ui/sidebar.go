@@ -714,7 +714,7 @@ func (s *sidebar) showLoading(name string, back bool, frac float64) {
 	if back {
 		detail = "Loading the model in use before…"
 	}
-	if pct := int(frac * 100); pct > 0 {
+	if pct := percent(frac); pct > 0 {
 		detail += fmt.Sprintf(" %d%%", pct)
 	}
 	s.modelDetail.SetText(detail)
@@ -722,6 +722,11 @@ func (s *sidebar) showLoading(name string, back bool, frac float64) {
 	s.modelBar.Show()
 	s.cancelB.Show()
 }
+
+// percent is the fraction frac of a load or a download as a whole percentage, for every line
+// that says one: the sidebar and the chat said 46 % and 47 % of one load, rounding it two
+// ways. It rounds down, so that 100 % is only said once it is done.
+func percent(frac float64) int { return int(frac * 100) }
 
 // showDownload shows the model download's state ("" hides it).
 func (s *sidebar) showDownload(text string) {

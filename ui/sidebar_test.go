@@ -121,6 +121,28 @@ func TestSidebarModelWeights(t *testing.T) {
 	}
 }
 
+// While a model loads, the sidebar and the chat say the same percentage of one fraction (they
+// said 46 % and 47 %), and neither says 100 % before the load is done.
+func TestLoadingPercentAgrees(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	for _, tc := range []struct {
+		frac float64
+		want string
+	}{
+		{0.467, "46%"},
+		{0.5, "50%"},
+		{0.995, "99%"},
+		{1, "100%"},
+	} {
+		h.u.sidebar.showLoading("Janus-Pro-1B", false, tc.frac)
+		side := h.u.sidebar.modelDetail.Text
+		chat := loadingText("Loading", "Janus-Pro-1B", tc.frac)
+		if !strings.HasSuffix(side, " "+tc.want) || !strings.HasSuffix(chat, " "+tc.want) {
+			t.Errorf("at %v the sidebar says %q and the chat %q, want both %s", tc.frac, side, chat, tc.want)
+		}
+	}
+}
+
 // A corrupt history file is set aside with a message, and the rest of the history still shows.
 func TestHistoryCorruptFileSetAside(t *testing.T) {
 	dir := t.TempDir()
