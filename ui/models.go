@@ -478,12 +478,16 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 	status.Importance = widget.LowImportance
 	status.Wrapping = fyne.TextWrapWord
 	rows := container.NewVBox(name, info, status)
-	loadB := u.newButton("Load", nil, load)
+	// A folder that cannot load has no Load at all: disabled, it still read as a button that
+	// did nothing (the theme's disabled text is dark enough to read); its status says why.
+	var loadB *escButton
+	if m.Complete || u.inUse(m) {
+		loadB = u.newButton("Load", nil, load)
+	}
 	if primary {
 		loadB.Importance = widget.HighImportance
 	}
 	if !m.Complete {
-		loadB.Disable()
 		// In plain words; the readers' own (tensor names, byte offsets) on request.
 		status.SetText("Cannot be loaded: " + m.Summary)
 		status.Importance = widget.WarningImportance
@@ -506,6 +510,9 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 			loadB.SetText("Reload")
 			loadB.Enable()
 		}
+	}
+	if loadB == nil {
+		return container.NewBorder(nil, nil, nil, nil, rows)
 	}
 	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), rows)
 }

@@ -351,7 +351,8 @@ func TestNewChatWithoutModel(t *testing.T) {
 }
 
 // The picker lists the model in use first, marked as such (the others say they are ready to
-// load, not in green); a broken one says why in plain words, and Details shows the readers'.
+// load, not in green); a broken one says why in plain words, and Details shows the readers',
+// with no Load beside it.
 func TestModelPickerRows(t *testing.T) {
 	root := t.TempDir()
 	apptest.TinyA(t, filepath.Join(root, "z-tiny"))
@@ -390,7 +391,8 @@ func TestModelPickerRows(t *testing.T) {
 	if scroll == nil {
 		t.Error("no scrolled list in the picker")
 	}
-	// With a model in use, loading another is not the dialog's main action.
+	// With a model in use, loading another is not the dialog's main action; a folder that
+	// cannot load has no Load (disabled, it looked like one that did nothing).
 	loads := 0
 	visit(top, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
 		if b, ok := asButton(o); ok && b.Text == "Load" {
@@ -398,10 +400,13 @@ func TestModelPickerRows(t *testing.T) {
 			if b.Importance == widget.HighImportance {
 				t.Error("a Load button is the main action while a model is in use")
 			}
+			if b.Disabled() {
+				t.Error("a Load button is there, disabled: it looks usable and does nothing")
+			}
 		}
 	})
-	if loads != 2 {
-		t.Errorf("%d Load buttons, want m-other's and a-broken's", loads)
+	if loads != 1 {
+		t.Errorf("%d Load buttons, want m-other's alone", loads)
 	}
 	joined := strings.Join(texts, "\n")
 	for _, want := range []string{"Chats and images run on it", "Cannot be loaded: a weight file is cut short"} {
