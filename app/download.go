@@ -16,9 +16,11 @@ type DownloadOffer struct {
 	Summary string
 	// Default marks the model offered first (Janus-Pro-1B).
 	Default bool
-	// DownloadBytes is the size of the download and MemoryBytes the memory the model needs
-	// to run, both estimates for the screen.
-	DownloadBytes, MemoryBytes int64
+	// DownloadBytes is the size of the download, an estimate for the screen.
+	DownloadBytes int64
+	// Footprint sizes the memory the model needs to run (Footprint.Need), as the Models
+	// picker sizes a copy on disk.
+	Footprint Footprint
 	// CachedBytes is what earlier downloads left, partial files included: what a download
 	// will not fetch again.
 	CachedBytes int64
@@ -32,11 +34,12 @@ type DownloadOffer struct {
 	Unavailable string
 }
 
-// Fits reports whether this machine has the memory the model needs (true when the
-// machine's memory is unknown), so the screen can warn before a long download.
-func (o DownloadOffer) Fits() bool {
+// Fits reports whether this machine has the memory the model needs loaded with weight
+// format f (Settings.Weights; true when the machine's memory is unknown), so the screen can
+// warn before a long download.
+func (o DownloadOffer) Fits(f string) bool {
 	total := model.PhysicalMemory()
-	return total <= 0 || o.MemoryBytes <= total
+	return total <= 0 || o.Footprint.Need(f) <= total
 }
 
 // Downloader fetches released models from the Hugging Face hub into its cache, where

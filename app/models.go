@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/janus-desktop/janus/model"
 )
 
 // Location says where a model lives, for the picker.
@@ -41,9 +39,9 @@ type ModelChoice struct {
 	ModelEntry
 	// Location says where it lives.
 	Location Location
-	// MemoryBytes is the memory its weights need when loaded (0 when unknown, as for an
-	// incomplete folder).
-	MemoryBytes int64
+	// Footprint sizes the memory it needs (Footprint.Need; the zero Footprint when unknown, as
+	// for an incomplete folder).
+	Footprint Footprint
 }
 
 // ModelSearch is what the picker and the "no model found" screen show.
@@ -93,8 +91,8 @@ func SearchModels(env Env, extra []string) ModelSearch {
 	for _, e := range entries {
 		c := ModelChoice{ModelEntry: e, Location: s.locate(e.Path)}
 		if e.Complete {
-			if d, err := Describe(e.Path); err == nil {
-				c.MemoryBytes = weightsMemory(d, true, model.WeightsStored)
+			if fp, err := FolderFootprint(e.Path); err == nil {
+				c.Footprint = fp
 			}
 		}
 		s.Models = append(s.Models, c)
@@ -146,7 +144,7 @@ func preferredIndex(n int, at func(int) ModelEntry) int {
 		if !e.Complete {
 			continue
 		}
-		if e.Repo == DefaultRepo || e.Repo == "" && strings.EqualFold(e.Name, repoName(DefaultRepo)) {
+		if isCopyOf(e, DefaultRepo) {
 			return i // in the hub cache, or a folder of its name
 		}
 		if first < 0 {
@@ -154,6 +152,23 @@ func preferredIndex(n int, at func(int) ModelEntry) int {
 		}
 	}
 	return first
+}
+
+// Copy is a complete copy of the released model repo that the search found: its hub cache
+// entry, or a folder of its name (models/Janus-Pro-1B under JANUS_MODELS); false when none.
+// The download screen offers to load it instead of downloading it again.
+func (s ModelSearch) Copy(repo string) (ModelChoice, bool) {
+	for _, m := range s.Models {
+		if m.Complete && isCopyOf(m.ModelEntry, repo) {
+			return m, true
+		}
+	}
+	return ModelChoice{}, false
+}
+
+// isCopyOf reports whether e is repo: by the hub cache's name, or a plain folder's.
+func isCopyOf(e ModelEntry, repo string) bool {
+	return e.Repo == repo || e.Repo == "" && strings.EqualFold(e.Name, repoName(repo))
 }
 
 // Usable are the complete models.

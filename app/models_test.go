@@ -76,8 +76,8 @@ func TestSearchModels(t *testing.T) {
 		if m.Location != tc.loc || m.Complete != tc.complete || m.WeightBytes == 0 {
 			t.Errorf("%s: %+v", tc.name, m)
 		}
-		if tc.complete != (m.MemoryBytes > 0) {
-			t.Errorf("%s: memory needed %d", tc.name, m.MemoryBytes)
+		if need := m.Footprint.Need(""); tc.complete != (need > 0) {
+			t.Errorf("%s: memory needed %d", tc.name, need)
 		}
 	}
 	if len(s.Usable()) != 2 {
@@ -99,7 +99,7 @@ func TestNoModelText(t *testing.T) {
 		env.HFHubCache() + " (Hugging Face cache, not there)",
 		"huggingface-cli download deepseek-ai/Janus-Pro-1B",
 		"add the folder that holds your models with Add folder…",
-		"Janus-Pro-1B is a 4.2 GB download that suits most computers; Janus-Pro-7B (14.8 GB) draws and reads better and needs 18.0 GB of memory.",
+		"Janus-Pro-1B is a 4.2 GB download that suits most computers; Janus-Pro-7B (14.8 GB) draws and reads better and needs 16.5 GB of memory.",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("NoModelText lacks %q:\n%s", want, text)

@@ -480,16 +480,30 @@ func formatDuration(d time.Duration) string {
 func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	d := v.d
 	name := widget.NewLabelWithStyle(path.Base(o.Repo), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	facts := app.FormatBytes(o.DownloadBytes) + " download · needs " + app.FormatBytes(o.MemoryBytes) + " of memory"
+	// A copy the model search found outside the hub cache (under JANUS_MODELS, in a folder
+	// added in Models) loads as well as a downloaded one: no second download.
+	if m, ok := d.u.search.Copy(o.Repo); ok && (o.Dir == "" || o.Dir == m.Path) {
+		o.Dir, o.Unavailable = m.Path, ""
+		if len(m.Footprint.Weights) > 0 {
+			o.Footprint = m.Footprint // the copy's own sizes, as the Models picker shows them
+		}
+	}
+	facts := app.FormatBytes(o.DownloadBytes) + " download"
+	if need := d.u.memoryNeed(o.Footprint); need != "" {
+		facts += " · " + need
+	}
 	if o.Partial && o.CachedBytes > 0 && o.Dir == "" {
 		facts += " · " + app.FormatBytes(o.CachedBytes) + " downloaded already"
+	}
+	if o.Dir != "" {
+		facts += "\nAlready on this computer: " + o.Dir
 	}
 	info := widget.NewLabel(o.Summary + "\n" + facts)
 	info.Wrapping = fyne.TextWrapWord
 	info.Importance = widget.LowImportance
 	fit := widget.NewLabel("Fits this computer")
 	fit.Importance = widget.SuccessImportance
-	if !o.Fits() {
+	if !o.Fits(d.u.settings.Weights) {
 		fit.SetText("Needs more memory than this computer has")
 		fit.Importance = widget.WarningImportance
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -379,5 +380,81 @@ func TestDownloadOverModels(t *testing.T) {
 	u.escape()
 	if len(u.dialogs) != 1 || !slices.Contains(textsIn(u.win.Canvas().Overlays().Top()), "Models") {
 		t.Errorf("after the downloads closed: %d dialogs, in front %q", len(u.dialogs), textsIn(u.win.Canvas().Overlays().Top()))
+	}
+}
+
+// knownDownloader offers the released models with app.KnownModels' sizes, as the hub's
+// Downloader does with an empty cache; it downloads nothing.
+type knownDownloader struct{}
+
+func (knownDownloader) Offers() ([]app.DownloadOffer, error) {
+	var offers []app.DownloadOffer
+	for _, m := range app.KnownModels() {
+		offers = append(offers, app.DownloadOffer{Repo: m.Repo, Summary: m.Summary, Default: m.Repo == app.DefaultRepo,
+			DownloadBytes: m.DownloadBytes, Footprint: m.Footprint})
+	}
+	return offers, nil
+}
+
+func (knownDownloader) Download(context.Context, string, func(app.Progress)) (string, error) {
+	return "", errors.New("no downloads here")
+}
+
+func (knownDownloader) Discard(string) error { return nil }
+
+// needsMemory is the memory a row says a model needs ("needs 5.1 GB of memory", "needs
+// 2.6 GB" as the Models picker said it).
+var needsMemory = regexp.MustCompile(`needs [0-9.]+ [kMG]?B( of memory)?( with \S+ weights)?`)
+
+// A release the model search found on this computer (a Janus-Pro-1B folder under
+// JANUS_MODELS): Download… says so and loads it instead of downloading it, and the memory it
+// needs is the Models picker's figure for that folder, whatever the weights setting.
+func TestDownloadOffersCopyOnDisk(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "Janus-Pro-1B")
+	apptest.TinyA(t, dir)
+	for _, weights := range []string{"auto", "stored", "q8"} {
+		t.Run("weights="+weights, func(t *testing.T) {
+			h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) {
+				o.Env = envWithModels(root)
+				o.Downloader = knownDownloader{}
+			})
+			u := h.u
+			u.settings.Weights = weights
+			u.showModelPicker()
+			picker := u.win.Canvas().Overlays().Top()
+			var pickerNeed string
+			h.pump("the picker's row", func() bool {
+				for _, s := range textsIn(picker) {
+					if strings.Contains(s, dir) {
+						pickerNeed = needsMemory.FindString(s)
+					}
+				}
+				return pickerNeed != ""
+			})
+			u.showDownloads(nil)
+			top := u.win.Canvas().Overlays().Top()
+			var row string
+			h.pump("the offers", func() bool {
+				for _, s := range textsIn(top) {
+					if strings.HasPrefix(s, "Janus-Pro 1B:") {
+						row = s
+					}
+				}
+				return row != ""
+			})
+			if got := needsMemory.FindString(row); got != pickerNeed {
+				t.Errorf("Download… says %q, Models says %q for the same folder", got, pickerNeed)
+			}
+			if !strings.Contains(row, "Already on this computer: "+dir) {
+				t.Errorf("Download… does not say the copy is there:\n%s", row)
+			}
+			load := findButton(t, top, "Load")
+			if load.Disabled() {
+				t.Fatal("the copy's Load is disabled")
+			}
+			test.Tap(load)
+			h.pump("the copy to load", func() bool { return u.loading != nil })
+		})
 	}
 }

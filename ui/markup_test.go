@@ -15,6 +15,7 @@ import (
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
 )
 
 // speeds are the measured numbers a view shows; goldens hold "N" instead, and no size for
@@ -158,12 +159,17 @@ type fakeDownloader struct{}
 func (fakeDownloader) Offers() ([]app.DownloadOffer, error) {
 	return []app.DownloadOffer{
 		{Repo: "deepseek-ai/Janus-Pro-1B", Summary: "Janus-Pro 1B: understanding and generation; the default", Default: true,
-			DownloadBytes: 4_185_000_000, MemoryBytes: 1 << 20},
+			DownloadBytes: 4_185_000_000, Footprint: storedFootprint(1 << 20)},
 		{Repo: "deepseek-ai/Janus-Pro-7B", Summary: "Janus-Pro 7B: the best answers and images; needs a large machine",
-			DownloadBytes: 14_847_000_000, MemoryBytes: 2e15},
+			DownloadBytes: 14_847_000_000, Footprint: storedFootprint(2e15)},
 		{Repo: "deepseek-ai/Janus-1.3B", Summary: "Janus 1.3B: the first release",
-			DownloadBytes: 4_185_000_000, MemoryBytes: 1 << 20, CachedBytes: 1_500_000_000, Partial: true},
+			DownloadBytes: 4_185_000_000, Footprint: storedFootprint(1 << 20), CachedBytes: 1_500_000_000, Partial: true},
 	}, nil
+}
+
+// storedFootprint is a model whose weights take n bytes as stored, with no working memory.
+func storedFootprint(n int64) app.Footprint {
+	return app.Footprint{Weights: map[string]int64{model.WeightsStored: n}}
 }
 
 func (fakeDownloader) Discard(string) error { return nil }

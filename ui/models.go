@@ -464,8 +464,8 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 	if m.WeightBytes > 0 {
 		facts = append(facts, app.FormatBytes(m.WeightBytes)+" on disk")
 	}
-	if m.MemoryBytes > 0 {
-		facts = append(facts, "needs "+app.FormatBytes(m.MemoryBytes))
+	if need := u.memoryNeed(m.Footprint); need != "" {
+		facts = append(facts, need)
 	}
 	if m.Location != "" { // the model in use, found in no folder searched
 		facts = append(facts, string(m.Location))
@@ -515,6 +515,24 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 		return container.NewBorder(nil, nil, nil, nil, rows)
 	}
 	return container.NewBorder(nil, nil, nil, container.NewVBox(loadB), rows)
+}
+
+// memoryNeed says what a model of footprint fp needs to run with the weights the settings
+// choose ("" when unknown): the Models picker and the download screen say it in these words,
+// from one estimate (app.Footprint), so that they agree.
+func (u *UI) memoryNeed(fp app.Footprint) string {
+	need := fp.Need(u.settings.Weights)
+	if need <= 0 {
+		return ""
+	}
+	s := "needs " + app.FormatBytes(need) + " of memory"
+	// The figure falls with quantized weights: said, or it reads as less than the download.
+	switch f := fp.Format(u.settings.Weights); f {
+	case model.WeightsStored, model.WeightsBF16:
+	default:
+		s += " with " + strings.ToUpper(f) + " weights"
+	}
+	return s
 }
 
 // withModel adds the model in use (inUse) to search when the search did not

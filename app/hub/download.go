@@ -34,7 +34,7 @@ func (d *Downloader) Offers() ([]app.DownloadOffer, error) {
 	c := d.client()
 	for _, m := range app.KnownModels() {
 		o := app.DownloadOffer{Repo: m.Repo, Summary: m.Summary, Default: m.Repo == DefaultRepo,
-			DownloadBytes: m.DownloadBytes, MemoryBytes: m.MemoryBytes}
+			DownloadBytes: m.DownloadBytes, Footprint: m.Footprint}
 		st, err := c.CacheState(m.Repo, "")
 		if err != nil {
 			errs = append(errs, err)

@@ -145,10 +145,13 @@ func TestDownloaderPauseResume(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(offers) != 3 || offers[0].Repo != DefaultRepo || !offers[0].Default || offers[1].Default ||
-				offers[0].DownloadBytes <= 0 || offers[0].MemoryBytes <= 0 || offers[0].CachedBytes != 0 || offers[0].Partial || offers[0].Dir != "" {
+				offers[0].DownloadBytes <= 0 || offers[0].Footprint.Need(model.WeightsStored) <= 0 || offers[0].CachedBytes != 0 || offers[0].Partial || offers[0].Dir != "" {
 				t.Fatalf("offers before any download: %+v", offers)
 			}
-			if (app.DownloadOffer{MemoryBytes: 1 << 62}).Fits() || !(app.DownloadOffer{MemoryBytes: 1 << 20}).Fits() {
+			sized := func(n int64) app.DownloadOffer {
+				return app.DownloadOffer{Footprint: app.Footprint{Weights: map[string]int64{model.WeightsStored: n}}}
+			}
+			if sized(1<<62).Fits(model.WeightsStored) || !sized(1<<20).Fits(model.WeightsStored) {
 				t.Errorf("Fits: 4 EiB fits, or 1 MiB does not fit in this machine's %d bytes", model.PhysicalMemory())
 			}
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/config"
 )
 
 func sha256Hex(b []byte) string {
@@ -20,7 +22,8 @@ func sha256Hex(b []byte) string {
 
 // TestKnownModelSizes checks app.KnownModels's estimates against the released tensor shapes
 // (keys.json: every tensor at 2 bytes, BF16) plus the config files and the DeepSeek-LLM
-// tokenizer.json (the released ones add a few tokens to it).
+// tokenizer.json (the released ones add a few tokens to it), and their footprints against
+// the released configs.
 func TestKnownModelSizes(t *testing.T) {
 	configs := fixtures.Path(t, "real-configs")
 	tok, err := os.Stat(fixtures.Path(t, "tokenizers", "deepseek-llm", "tokenizer.json"))
@@ -62,6 +65,27 @@ func TestKnownModelSizes(t *testing.T) {
 			}
 			if m.MemoryBytes < 2*params {
 				t.Errorf("memory %s is less than the weights", FormatBytes(m.MemoryBytes))
+			}
+			// The download screen's memory is the Models picker's for a copy on disk
+			// (app.FolderFootprint, which ConfigFootprint gives for BF16 weights).
+			cfg, err := config.Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := app.ConfigFootprint(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Footprint.Working != want.Working || len(m.Footprint.Weights) != len(want.Weights) {
+				t.Errorf("footprint %+v, the released config gives %+v", m.Footprint, want)
+			}
+			for f, n := range want.Weights {
+				if m.Footprint.Weights[f] != n {
+					t.Errorf("weights %s: %d, the released config gives %d", f, m.Footprint.Weights[f], n)
+				}
+			}
+			if m.MemoryBytes != m.Footprint.Need(model.WeightsStored) {
+				t.Errorf("memory %d, the footprint needs %d as stored", m.MemoryBytes, m.Footprint.Need(model.WeightsStored))
 			}
 		})
 	}
