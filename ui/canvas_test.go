@@ -1231,6 +1231,7 @@ func TestCanvasOpeningASetKeepsTheSeed(t *testing.T) {
 				t.Errorf("Generate after opening the set of seed %d made seed %d (seed field %q)", variation, got, tc.seed)
 			}
 
+			h.pump("the new run in the history", func() bool { return len(u.sidebar.entries) == 3 })
 			u.sidebar.list.Select(1) // the variation, behind the new run
 			h.pump("the set again", func() bool { return c.setID != "" && c.tiles[0].result != nil && c.tiles[0].result.Seed == variation })
 			c.openLarge(0)
