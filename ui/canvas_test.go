@@ -1208,8 +1208,11 @@ func TestCanvasOpeningASetKeepsTheSeed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, apptest.NewFakeEngine(time.Millisecond))
 			u, c := h.u, h.u.create
-			startRun(h, "a red lighthouse")
-			h.pump("the image", func() bool { return c.job == nil })
+			// Not startRun: a run this fast may end before it sees the job.
+			u.ShowCreate()
+			test.Type(c.prompt, "a red lighthouse")
+			c.generate()
+			h.pump("the image", func() bool { return c.job == nil && len(c.tiles) == 1 && c.tiles[0].result != nil })
 			test.Tap(findButton(t, c.tiles[0].bar, "Variations"))
 			h.pump("the variation in the history", func() bool { return c.job == nil && len(u.sidebar.entries) == 2 })
 			variation := c.tiles[0].result.Seed
