@@ -8,6 +8,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
+	"github.com/janus-desktop/janus/internal/ctxtest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	_ "github.com/janus-desktop/janus/internal/testbackends"
 )
@@ -184,21 +185,6 @@ func TestCacheDType(t *testing.T) {
 	}
 }
 
-// stopAfter is a context whose Err is nil for its first n calls, then context.Canceled: a
-// Stop arriving while a forward runs.
-type stopAfter struct {
-	context.Context
-	n int
-}
-
-func (s *stopAfter) Err() error {
-	if s.n <= 0 {
-		return context.Canceled
-	}
-	s.n--
-	return nil
-}
-
 // TestForwardStopsBetweenLayers: a forward whose context ends partway stops before the next
 // layer with the context's error and leaves the cache's length as it was, and the forward
 // of the same positions after it gives the bits of one never stopped.
@@ -224,7 +210,7 @@ func TestForwardStopsBetweenLayers(t *testing.T) {
 			defer be.Free(x)
 			ctx := context.Context(context.Background())
 			if stop >= 0 {
-				ctx = &stopAfter{Context: ctx, n: stop}
+				ctx = ctxtest.StopAfter(stop)
 			}
 			if err := m.ForwardInto(ctx, x, x, c); err != nil {
 				return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
+	"github.com/janus-desktop/janus/internal/ctxtest"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	_ "github.com/janus-desktop/janus/internal/testbackends"
 	"github.com/janus-desktop/janus/model/checkpoint"
@@ -211,21 +212,6 @@ func TestGridFloorsImageSize(t *testing.T) {
 	})
 }
 
-// stopAfter is a context whose Err is nil for its first n calls, then context.Canceled: a
-// Stop arriving while an image is encoded.
-type stopAfter struct {
-	context.Context
-	n int
-}
-
-func (s *stopAfter) Err() error {
-	if s.n <= 0 {
-		return context.Canceled
-	}
-	s.n--
-	return nil
-}
-
 // TestForwardStops: an encoding whose context ends partway returns the context's error
 // before the next block and frees everything it allocated.
 func TestForwardStops(t *testing.T) {
@@ -241,7 +227,7 @@ func TestForwardStops(t *testing.T) {
 			t.Fatalf("%d blocks: the stop must fall between two", len(m.Blocks))
 		}
 		before := be.MemoryUsed()
-		out, err := m.Forward(&stopAfter{Context: context.Background(), n: 1}, px)
+		out, err := m.Forward(ctxtest.StopAfter(1), px)
 		if out != nil || err != context.Canceled {
 			t.Fatalf("an encoding stopped after its first block returned %v, %v; want nil, context.Canceled", out, err)
 		}
