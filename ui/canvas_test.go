@@ -423,7 +423,7 @@ func TestCanvasBrokenHistoryImage(t *testing.T) {
 // The model does one thing at a time: images asked for while an answer is being written say
 // that they wait for it, and start once it ends.
 func TestCanvasSaysItWaitsForChat(t *testing.T) {
-	eng := apptest.NewFakeEngine(20 * time.Millisecond)
+	eng := apptest.NewFakeEngine(100 * time.Millisecond) // an answer of half a second: still running when Generate is pressed, under -race on a busy machine too
 	h := newHarness(t, eng)
 	u := h.u
 	test.Type(u.chat.entry, "a question")
