@@ -1063,7 +1063,7 @@ func TestCanvasLineUnderSettingsHasRoom(t *testing.T) {
 		{"seed, narrow", minWindowSize.Width, badSeed, "not a whole number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, apptest.NewFakeEngine(100*time.Millisecond))
+			h := newHarness(t, apptest.NewFakeEngine(300*time.Millisecond)) // a run of 2.4 s: Stop lands before its end on a busy machine
 			c := h.u.create
 			h.u.ShowCreate()
 			// Twice: the settings' rows follow the width they were last given.

@@ -1776,7 +1776,7 @@ func TestExamplesKeepTypedQuestion(t *testing.T) {
 // disabled "Stopping…" at once (a Stop that looked unheard was pressed again and again), and
 // Send comes back when the answer has ended.
 func TestChatStopSaysStopping(t *testing.T) {
-	eng := apptest.NewFakeEngine(20 * time.Millisecond)
+	eng := apptest.NewFakeEngine(time.Hour) // an answer that only Stop ends
 	eng.StopDelay = 400 * time.Millisecond
 	h := newHarness(t, eng)
 	c := h.u.chat
