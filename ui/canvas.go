@@ -287,22 +287,8 @@ func (c *canvasView) emptyState() fyne.CanvasObject {
 	return container.NewCenter(container.NewVBox(title, container.New(steadyStack{}, c.examples)))
 }
 
-// showExamples shows the example prompts while the prompt is blank, and hides them while it
-// holds a draft: a chip puts its text in the prompt, and Fyne's Entry has no undo to get the
-// draft it replaced back.
-func (c *canvasView) showExamples() {
-	blank := strings.TrimSpace(c.prompt.Text) == ""
-	if blank == c.examples.Visible() {
-		return
-	}
-	if blank {
-		c.examples.Show()
-	} else {
-		c.u.keepFocus(c.examples, c.prompt)
-		c.examples.Hide()
-	}
-	c.examples.Refresh()
-}
+// showExamples shows the example prompts while the prompt is blank (showExamplesFor).
+func (c *canvasView) showExamples() { c.u.showExamplesFor(c.examples, c.prompt.Text, c.prompt) }
 
 // applySettings puts s in the controls (the prompt too when withPrompt).
 func (c *canvasView) applySettings(s app.GenerationSettings, withPrompt bool) {

@@ -211,13 +211,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.SetMinRowsVisible(composerRows)
 	c.composerRows = composerRows
 	c.entry.OnChanged = func(text string) {
-		switch hide := strings.TrimSpace(text) != ""; {
-		case hide && c.examples.Visible():
-			c.u.keepFocus(c.examples, c.entry) // a draft put back while a chip had it
-			c.examples.Hide()
-		case !hide && !c.examples.Visible():
-			c.examples.Show()
-		}
+		c.u.showExamplesFor(c.examples, text, c.entry)
 		c.fitComposer()
 		c.updateButtons()
 		u.draftChanged()
@@ -245,10 +239,11 @@ func newChatView(u *UI) *chatView {
 	c.status.Importance = widget.MediumImportance
 	c.status.Hide()
 
-	// Send keeps one width as it becomes Stop (the entry beside it does not jump), and both
-	// buttons one line's height as the entry grows.
+	// Send keeps one width as it becomes Stop and Stopping… (the entry beside it does not
+	// jump), and both buttons one line's height as the entry grows.
 	sendW := steadyWidth(widget.NewButtonWithIcon("Send", theme.MailSendIcon(), nil),
-		widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), nil))
+		widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), nil),
+		widget.NewButtonWithIcon(stoppingText, theme.MediaStopIcon(), nil))
 	c.copyW = steadyWidth(widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), nil),
 		widget.NewButtonWithIcon("Copied", theme.ConfirmIcon(), nil))
 	row := border(nil, nil, container.New(atBottom{}, c.attachB),
@@ -489,7 +484,7 @@ func (c *chatView) updateButtons() {
 		if c.session.Stopping() {
 			// The model ends the step it is in first: a Stop that looked unheard was
 			// pressed again and again.
-			c.sendB.SetText("Stopping…")
+			c.sendB.SetText(stoppingText)
 			c.sendB.Disable()
 		}
 	} else {
@@ -990,6 +985,9 @@ func (c *chatView) undoneEdits() {
 // sameAnswerNote is under an answer Try again wrote the same again, with the answer
 // temperature at 0.
 const sameAnswerNote = "The same answer again: at Answer temperature 0 (Settings) a model always gives its most likely answer"
+
+// stoppingText is Stop's label once pressed, until the model has ended the step it is in.
+const stoppingText = "Stopping…"
 
 // retryStoppedNote is under the answer a Try again stopped before its first word put back.
 const retryStoppedNote = "Try again was stopped before it wrote anything: this is the answer from before"

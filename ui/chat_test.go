@@ -1115,7 +1115,9 @@ func TestPastedFiles(t *testing.T) {
 		{"photo.png", nil},                              // not a whole path
 		{"file://otherhost" + filepath.ToSlash(a), nil}, // another machine's
 		{"What is in the picture?", nil},
-		{"copy", nil}, // a word, not a list of files
+		{"copy", nil},           // a word, not a list of files
+		{"copy\n" + notes, nil}, // a verb and a typed path: text
+		{"cut\n" + filepath.Join(dir, "gone.txt"), nil},
 		// A file manager's Copy names files whatever they hold: the attach says what
 		// each is, where the URIs were pasted as text.
 		{"x-special/nautilus-clipboard\ncopy\n" + uri(notes), []string{notes}},
@@ -1773,8 +1775,8 @@ func TestExamplesKeepTypedQuestion(t *testing.T) {
 }
 
 // TestChatStopSaysStopping: Stop, while the model ends the step it is in, turns into a
-// disabled "Stopping…" at once (a Stop that looked unheard was pressed again and again), and
-// Send comes back when the answer has ended.
+// disabled "Stopping…" at once (a Stop that looked unheard was pressed again and again), as
+// wide as the button is, and Send comes back when the answer has ended.
 func TestChatStopSaysStopping(t *testing.T) {
 	eng := apptest.NewFakeEngine(time.Hour) // an answer that only Stop ends
 	eng.StopDelay = 400 * time.Millisecond
@@ -1784,8 +1786,12 @@ func TestChatStopSaysStopping(t *testing.T) {
 	c.send()
 	h.pump("the answer to start", func() bool { return c.session.Busy() && c.sendB.Text == "Stop" })
 	c.stop()
-	if c.sendB.Text != "Stopping…" || !c.sendB.Disabled() {
+	if c.sendB.Text != stoppingText || !c.sendB.Disabled() {
 		t.Errorf("just after Stop the button reads %q (disabled %v), want a disabled Stopping…", c.sendB.Text, c.sendB.Disabled())
+	}
+	h.settle()
+	if got, need := c.sendB.Size().Width, c.sendB.MinSize().Width; got < need {
+		t.Errorf("%q is %v wide, it needs %v: the text runs past the button", c.sendB.Text, got, need)
 	}
 	h.waitAnswers(1)
 	h.pump("Send again", func() bool { return c.sendB.Text == "Send" })

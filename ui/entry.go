@@ -170,9 +170,11 @@ func pastedFiles(text string) []string {
 		switch {
 		case line == "":
 			continue
-		case i == 0 && line == "x-special/nautilus-clipboard", i <= 1 && (line == "copy" || line == "cut"):
+		case i == 0 && line == "x-special/nautilus-clipboard":
 			copied = true
 			continue
+		case i <= 1 && (line == "copy" || line == "cut"):
+			continue // GNOME's verb; a list only when a header or file:// lines say so
 		case strings.HasPrefix(line, "file://"):
 			u, err := url.Parse(line)
 			if err != nil || (u.Host != "" && u.Host != "localhost") {

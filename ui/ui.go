@@ -1104,6 +1104,23 @@ func (u *UI) keepFocus(gone fyne.CanvasObject, to fyne.Focusable) {
 	}
 }
 
+// showExamplesFor shows a view's example chips while text, its entry's, is blank, and hides
+// them while it holds a draft, handing a chip's focus to entry: a chip puts its text in the
+// entry, and Fyne's Entry has no undo to get the draft it replaced back.
+func (u *UI) showExamplesFor(examples *fyne.Container, text string, entry fyne.Focusable) {
+	blank := strings.TrimSpace(text) == ""
+	if blank == examples.Visible() {
+		return
+	}
+	if blank {
+		examples.Show()
+	} else {
+		u.keepFocus(examples, entry)
+		examples.Hide()
+	}
+	examples.Refresh()
+}
+
 // within reports whether obj is root or inside it, through containers, theme overrides and
 // scrolls (not inside other widgets: the focusable ones are what it looks for).
 func within(root, obj fyne.CanvasObject) bool {
