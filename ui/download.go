@@ -69,6 +69,9 @@ func (d *downloads) reload() {
 			d.offers, d.offersErr = offers, err
 			if d.repo == "" && !d.looked {
 				for _, o := range offers {
+					if _, ok := d.u.search.Copy(o.Repo); ok {
+						continue // a copy on disk loads: its row offers Load, not Resume
+					}
 					if o.Partial && o.Dir == "" {
 						d.repo = o.Repo
 						d.progress = app.Progress{Done: int(o.CachedBytes), Total: int(o.DownloadBytes)}
@@ -480,6 +483,9 @@ func formatDuration(d time.Duration) string {
 func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	d := v.d
 	name := widget.NewLabelWithStyle(path.Base(o.Repo), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	// What an unfinished download left in the hub cache, which only Discard… gives back,
+	// also when a copy elsewhere offers Load below.
+	partial := o.Partial && o.Dir == "" && o.CachedBytes > 0
 	// A copy the model search found outside the hub cache (under JANUS_MODELS, in a folder
 	// added in Models) loads as well as a downloaded one: no second download.
 	if m, ok := d.u.search.Copy(o.Repo); ok && (o.Dir == "" || o.Dir == m.Path) {
@@ -531,7 +537,7 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 		v.primary = b
 	}
 	buttons := container.NewVBox(b)
-	if o.Partial && o.Dir == "" && d.job == nil {
+	if partial && d.job == nil {
 		// Cancel keeps what was fetched, for later: gigabytes, which only this gives back.
 		discard := d.u.newButton("Discard…", nil, func() { d.discard(o.Repo, o.CachedBytes) })
 		discard.Importance = widget.LowImportance

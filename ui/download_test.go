@@ -458,3 +458,60 @@ func TestDownloadOffersCopyOnDisk(t *testing.T) {
 		})
 	}
 }
+
+// partialDownloader is knownDownloader with an unfinished download of each repo in partial
+// left in the hub cache.
+type partialDownloader struct {
+	knownDownloader
+	partial []string
+}
+
+func (p partialDownloader) Offers() ([]app.DownloadOffer, error) {
+	offers, err := p.knownDownloader.Offers()
+	for i := range offers {
+		if slices.Contains(p.partial, offers[i].Repo) {
+			offers[i].Partial, offers[i].CachedBytes = true, 1<<30
+		}
+	}
+	return offers, err
+}
+
+// A release on this computer whose download into the hub cache was left unfinished: the
+// screen offers its copy's Load, not a paused download to resume, and still Discard… for
+// the gigabytes the download left, which nothing else gives back.
+func TestDownloadCopyOnDiskBeatsPausedDownload(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "Janus-Pro-1B")
+	apptest.TinyA(t, dir)
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) {
+		o.Env = envWithModels(root)
+		o.Downloader = partialDownloader{partial: []string{app.DefaultRepo, "deepseek-ai/Janus-Pro-7B"}}
+	})
+	u := h.u
+	u.findModels(false)
+	h.pump("the search", func() bool { _, ok := u.search.Copy(app.DefaultRepo); return ok })
+	u.downloads.looked = false // the offers read again, now that the search has found the copy
+	u.downloads.reload()
+	h.pump("the offers", func() bool { return u.downloads.looked && len(u.downloads.offers) > 0 })
+	if got := u.downloads.repo; got == app.DefaultRepo {
+		t.Errorf("the download shown paused is %s, which is on this computer", got)
+	}
+	u.showDownloads(nil)
+	top := u.win.Canvas().Overlays().Top()
+	h.settle()
+	buttons := buttonsIn(top)
+	if _, ok := buttons["Load"]; !ok {
+		t.Errorf("no Load for the copy on this computer (buttons %v)", slices.Collect(maps.Keys(buttons)))
+	}
+	discards := 0
+	visit(top, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if b, ok := asButton(o); ok && b.Text == "Discard…" {
+			discards++
+		}
+	})
+	// Pro-7B's is the paused download's, shown above the offers with its own Discard…;
+	// Pro-1B's row keeps one for what its download left.
+	if discards < 2 {
+		t.Errorf("%d Discard… buttons, want one for each unfinished download", discards)
+	}
+}
