@@ -484,7 +484,7 @@ func (u *UI) modelRow(m app.ModelChoice, primary bool, load func()) fyne.CanvasO
 	if m.Complete || u.inUse(m) {
 		loadB = u.newButton("Load", nil, load)
 	}
-	if primary {
+	if primary && loadB != nil {
 		loadB.Importance = widget.HighImportance
 	}
 	if !m.Complete {

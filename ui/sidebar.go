@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"io/fs"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -725,8 +726,9 @@ func (s *sidebar) showLoading(name string, back bool, frac float64) {
 
 // percent is the fraction frac of a load or a download as a whole percentage, for every line
 // that says one: the sidebar and the chat said 46 % and 47 % of one load, rounding it two
-// ways. It rounds down, so that 100 % is only said once it is done.
-func percent(frac float64) int { return int(frac * 100) }
+// ways. It rounds down, so that 100 % is only said once it is done, past the float error of
+// a fraction of whole percents (29/100 is 28.999… percent).
+func percent(frac float64) int { return int(math.Floor(frac*100 + 1e-9)) }
 
 // showDownload shows the model download's state ("" hides it).
 func (s *sidebar) showDownload(text string) {

@@ -23,7 +23,7 @@ type Backend struct {
 	cleanup runtime.Cleanup // stops the workers when the Backend is collected
 	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
 	bands   sync.Pool       // *[]float32 buffers of convInPlace, apart: they are larger
-	band    int             // convInPlace's band in floats where a test sets it, else 0
+	band    int             // convInPlace's and convDirectAMX's bands in floats where a test sets them, else 0
 	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
 	q4Fours bool            // grouped Q4 products of eight rows as two passes of four (q4Fours)
