@@ -87,6 +87,11 @@ func (janusTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color 
 			return color.NRGBA{R: 0x2f, G: 0x32, B: 0x48, A: 0xff}
 		}
 		return color.NRGBA{R: 0xe9, G: 0xeb, B: 0xfb, A: 0xff}
+	case theme.ColorNameDisabledButton:
+		// No fill: a disabled button is its grey label alone. Fyne's grey fill, a shade off
+		// the enabled one, beside the disabled text colour that stays readable for quiet
+		// text (above), made a disabled Load read as one that did nothing.
+		return color.Transparent
 	case colorNameSidebar:
 		if dark {
 			return color.NRGBA{R: 0x1c, G: 0x1c, B: 0x1f, A: 0xff}
