@@ -147,16 +147,22 @@ type ModelInfo struct {
 // Describe reads the folder's configs, tokenizer files and checkpoint headers: what `janus
 // info` prints and the app's model picker shows. It is instant even for Janus-Pro-7B.
 func Describe(dir string) (*ModelInfo, error) {
+	info, _, err := describe(dir)
+	return info, err
+}
+
+// describe is Describe also returning the folder's configuration, which it reads anyway.
+func describe(dir string) (*ModelInfo, *config.Config, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("model folder: %w", err)
+		return nil, nil, fmt.Errorf("model folder: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("model folder %s is a file; give the folder that holds config.json and the weights", dir)
+		return nil, nil, fmt.Errorf("model folder %s is a file; give the folder that holds config.json and the weights", dir)
 	}
 	cfg, err := config.Load(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// model/tokenizer reads the tokenizer files; a folder without tokenizer.json is described
 	// without tokens.
@@ -164,16 +170,16 @@ func Describe(dir string) (*ModelInfo, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		tok = nil
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ck, err := checkpoint.Open(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer ck.Close()
 	rep, err := weights.Check(ck, model.Plan(cfg))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, nil, fmt.Errorf("%s: %w", dir, err)
 	}
 
 	info := &ModelInfo{
@@ -192,7 +198,7 @@ func Describe(dir string) (*ModelInfo, error) {
 	for _, f := range ck.Files() {
 		fst, err := os.Stat(f)
 		if err != nil {
-			return nil, fmt.Errorf("weight file: %w", err)
+			return nil, nil, fmt.Errorf("weight file: %w", err)
 		}
 		info.Files = append(info.Files, FileInfo{Name: filepath.Base(f), Bytes: fst.Size()})
 		info.FilesBytes += fst.Size()
@@ -237,12 +243,12 @@ func Describe(dir string) (*ModelInfo, error) {
 	if tok != nil {
 		b, err := prompt.NewBuilder(tok, cfg.Processor)
 		if err != nil {
-			return nil, fmt.Errorf("model %s: prompt format: %w", dir, err)
+			return nil, nil, fmt.Errorf("model %s: prompt format: %w", dir, err)
 		}
 		info.Family = string(b.Family())
 		info.SpecialTokens = specialTokens(cfg.Processor, tok, b)
 	}
-	return info, nil
+	return info, cfg, nil
 }
 
 func describeProjector(p config.Projector) ProjectorInfo {

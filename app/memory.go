@@ -77,41 +77,30 @@ func footprintFormats() []string {
 // FolderFootprint sizes the model in folder dir from its config and its weights' headers
 // (Describe), as LoadEngine sizes it before loading: any folder, not only the releases.
 func FolderFootprint(dir string) (Footprint, error) {
-	d, err := Describe(dir)
+	d, cfg, err := describe(dir)
 	if err != nil {
 		return Footprint{}, fmt.Errorf("memory of %s: %w", dir, err)
 	}
-	cfg, err := config.Load(dir)
-	if err != nil {
-		return Footprint{}, fmt.Errorf("memory of %s: %w", dir, err)
-	}
-	return footprint(d, cfg)
-}
-
-// footprint is FolderFootprint's for a folder already described.
-func footprint(d *ModelInfo, cfg *config.Config) (Footprint, error) {
-	work, err := workingMemory(cfg)
-	if err != nil {
-		return Footprint{}, err
-	}
-	fp := Footprint{Weights: map[string]int64{}, Working: work}
-	for _, f := range footprintFormats() {
-		fp.Weights[f] = weightsMemory(d, true, f)
-	}
-	return fp, nil
+	return footprintOf(cfg, func(f string) int64 { return weightsMemory(d, true, f) })
 }
 
 // ConfigFootprint sizes a model from its configuration alone (model.WeightsBytes: every
 // stored matrix counted as BF16, as the releases are): what the known releases' footprints
 // are checked against, without their weights.
 func ConfigFootprint(cfg *config.Config) (Footprint, error) {
+	return footprintOf(cfg, func(f string) int64 { return model.WeightsBytes(cfg, f) })
+}
+
+// footprintOf is the Footprint of the model cfg describes whose weights take weights(f) in
+// each format f.
+func footprintOf(cfg *config.Config, weights func(f string) int64) (Footprint, error) {
 	work, err := workingMemory(cfg)
 	if err != nil {
 		return Footprint{}, err
 	}
 	fp := Footprint{Weights: map[string]int64{}, Working: work}
 	for _, f := range footprintFormats() {
-		fp.Weights[f] = model.WeightsBytes(cfg, f)
+		fp.Weights[f] = weights(f)
 	}
 	return fp, nil
 }
