@@ -1371,13 +1371,8 @@ func TestChatOpenedTakesNewSettings(t *testing.T) {
 // it was; an edit whose answer ends without a word comes back into the composer, an edit
 // again; and Edit never overwrites what the composer holds.
 func TestChatEdit(t *testing.T) {
-	eng := apptest.NewFakeEngine(0)
-	h := newHarness(t, eng)
+	h, eng := editChat(t)
 	c := h.u.chat
-	h.ask("first")
-	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, landscape(t))})
-	h.pump("the attachment", func() bool { return len(c.attached) == 1 })
-	h.ask("second")
 	if len(c.msgs) != 4 || c.msgs[0].editRow.Visible() || !c.msgs[2].editRow.Visible() || c.msgs[2].editB.Disabled() {
 		t.Fatalf("Edit shown under the first question %v, the last %v (disabled %v)",
 			c.msgs[0].editRow.Visible(), c.msgs[2].editRow.Visible(), c.msgs[2].editB.Disabled())
@@ -1472,6 +1467,22 @@ func TestChatEdit(t *testing.T) {
 	if !c.editing || c.entry.Text != "second, edited again" || len(c.attached) != 1 || c.msgs[2].shown() != "second, edited at some length" {
 		t.Errorf("back in the chat: editing %v, composer %q with %d pictures, question %q", c.editing, c.entry.Text, len(c.attached), c.msgs[2].shown())
 	}
+}
+
+// editDeletedMidway is editChat with its last question edited and the chat deleted before
+// the edit's first word, waiting until the edit is given back (to the new chat's composer);
+// it returns the deleted chat's id.
+func editDeletedMidway(t *testing.T) (*harness, *apptest.FakeEngine, string) {
+	t.Helper()
+	h, eng := editChat(t)
+	c := h.u.chat
+	id := c.session.ID()
+	s1 := c.session
+	editWaiting(h, eng, "second, edited")
+	deleteChat(h, id)
+	<-s1.Idle()
+	h.pump("the edit given back", func() bool { return strings.Contains(c.entry.Text, "edited") })
+	return h, eng, id
 }
 
 // editChat is a chat of two turns, the second question with a picture, shown in h.
@@ -1656,14 +1667,8 @@ func TestChatUndoneEditToReopenedChat(t *testing.T) {
 // An edit undone after its chat was deleted goes to the new chat's draft, as the deleted
 // chat's unsent text does; no draft is kept for the chat that is gone.
 func TestChatDeleteMidEdit(t *testing.T) {
-	h, eng := editChat(t)
+	h, _, id := editDeletedMidway(t)
 	c := h.u.chat
-	id := c.session.ID()
-	s1 := c.session
-	editWaiting(h, eng, "second, edited")
-	deleteChat(h, id)
-	<-s1.Idle()
-	h.pump("the edit given back", func() bool { return strings.Contains(c.entry.Text, "edited") })
 	if _, ok := c.drafts[id]; ok || c.editing || slices.Contains(h.u.drafts().Editing, id) {
 		t.Errorf("after the delete: a draft for the deleted chat %v, editing %v, saved drafts %+v", ok, c.editing, h.u.drafts())
 	}

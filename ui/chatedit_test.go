@@ -21,14 +21,8 @@ import (
 // After TestChatDeleteMidEdit's flow: the edit's pictures given to the new chat are still
 // stored (the delete kept them, as it keeps the drafts' pictures).
 func TestChatEditDeleteMidEditPictures(t *testing.T) {
-	h, eng := editChat(t)
+	h, eng, _ := editDeletedMidway(t)
 	c := h.u.chat
-	id := c.session.ID()
-	s1 := c.session
-	editWaiting(h, eng, "second, edited")
-	deleteChat(h, id)
-	<-s1.Idle()
-	h.pump("the edit given back", func() bool { return strings.Contains(c.entry.Text, "edited") })
 	h.u.waitBackground(5 * time.Second)
 	for _, a := range slices.Clone(c.attached) {
 		if _, err := os.Stat(a.path); err != nil {
