@@ -64,6 +64,7 @@ type canvasView struct {
 	// a model loads, where they move nothing and cover no control; notice, under the
 	// settings, a failure, until it is put right.
 	news, loading *bubble
+	loadCancelB   *escButton
 	infoTimer     *time.Timer
 	notice        *widget.Label
 	// frame puts head over the pictures; head pads column, which centres lines: the prompt,
@@ -229,11 +230,15 @@ func newCanvasView(u *UI) *canvasView {
 	c.grid = container.New(c.gridL)
 	c.empty = c.emptyState()
 	c.showExamples()
-	c.news = newBubble()
+	c.news = newBubble(nil)
 	// A model loading shows over the pictures, as news does: a line under the settings moved
 	// the pictures down while a model loaded, and back after. Why Generate waits for longer
 	// (no model, one that failed) is a line under the settings.
-	c.loading = newBubble()
+	// Its Cancel is there while the sidebar, whose model line has one, is hidden.
+	c.loadCancelB = c.u.newButton("Cancel", theme.CancelIcon(), c.u.cancelLoad)
+	c.loadCancelB.Importance = widget.LowImportance
+	c.loadCancelB.Hide()
+	c.loading = newBubble(c.loadCancelB)
 	c.body = container.NewStack(c.grid, c.empty, c.loading.box, c.news.box)
 	c.grid.Hide()
 
@@ -425,6 +430,7 @@ func (c *canvasView) setReady(ready bool, why string) {
 	c.status.Refresh()
 	c.relayout()
 	c.loading.box.Hide()
+	c.loadCancelB.Hide()
 	c.updateButtons()
 }
 
@@ -433,6 +439,7 @@ func (c *canvasView) showLoading(why string) {
 	c.ready = false
 	c.status.Hide()
 	c.relayout()
+	c.loadCancelB.Hidden = !c.u.loadCancelShown()
 	c.loading.show(why)
 	c.updateButtons()
 }

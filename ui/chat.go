@@ -86,11 +86,15 @@ type chatView struct {
 	attachB *tipButton
 	sendB   *escButton
 	// copyW is the width of an answer's Copy button, which says "Copied" for a moment.
-	copyW    float32
-	chips    *fyne.Container
-	notice   *widget.Label
-	status   *widget.Label
-	attached []attachment
+	copyW  float32
+	chips  *fyne.Container
+	notice *widget.Label
+	status *widget.Label
+	// statusRow holds status and, while a model loads with the sidebar (and its model line's
+	// Cancel) hidden, loadCancelB.
+	statusRow   *fyne.Container
+	loadCancelB *escButton
+	attached    []attachment
 	// restoring holds the images of the last start's drafts while they are read again, by
 	// chat id.
 	restoring map[string][]attachment
@@ -237,7 +241,11 @@ func newChatView(u *UI) *chatView {
 	c.notice.Hide()
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.MediumImportance
-	c.status.Hide()
+	c.loadCancelB = c.u.newButton("Cancel", theme.CancelIcon(), c.u.cancelLoad)
+	c.loadCancelB.Importance = widget.LowImportance
+	c.loadCancelB.Hide()
+	c.statusRow = container.NewBorder(nil, nil, nil, c.loadCancelB, c.status)
+	c.statusRow.Hide()
 
 	// Send keeps one width as it becomes Stop and Stopping… (the entry beside it does not
 	// jump), and both buttons one line's height as the entry grows.
@@ -256,7 +264,7 @@ func newChatView(u *UI) *chatView {
 	c.cancelB = c.u.newButton("Cancel", theme.CancelIcon(), c.cancelEdit)
 	c.editBar = container.NewBorder(nil, nil, nil, c.cancelB, editNote)
 	c.editBar.Hide()
-	composer := container.NewVBox(c.editBar, c.notice, c.status, c.chips, row)
+	composer := container.NewVBox(c.editBar, c.notice, c.statusRow, c.chips, row)
 	// The composer takes the messages' column, with their two paddings (the list's and a
 	// message's): its edges are theirs at every width.
 	c.content = container.NewBorder(nil,
@@ -448,7 +456,7 @@ func (c *chatView) setEngine(e app.Engine) {
 func (c *chatView) setReady(ready bool, why string) {
 	c.ready = ready
 	if ready {
-		c.status.Hide()
+		c.statusRow.Hide()
 		c.entry.Enable()
 	} else {
 		c.notReady = why
@@ -459,7 +467,9 @@ func (c *chatView) setReady(ready bool, why string) {
 			why += ". Your question is sent once it is loaded"
 		}
 		c.status.SetText(why)
-		c.status.Show()
+		c.loadCancelB.Hidden = !c.u.loadCancelShown()
+		c.statusRow.Show()
+		c.statusRow.Refresh()
 	}
 	c.updateButtons()
 	if ready && c.sendOnReady {

@@ -308,27 +308,34 @@ func (middleRow) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 }
 
 // bubble is a line of news over the pictures: a label in a rounded bubble, centred near the
-// top of its place and as wide as its text (toastLayout).
+// top of its place and as wide as its text (toastLayout), with an optional control at its
+// end (trailing: the loading line's Cancel).
 type bubble struct {
-	box   *fyne.Container
-	label *widget.Label
-	width float32
+	box      *fyne.Container
+	label    *widget.Label
+	trailing fyne.CanvasObject
+	width    float32
 }
 
-func newBubble() *bubble {
-	b := &bubble{label: widget.NewLabel("")}
+func newBubble(trailing fyne.CanvasObject) *bubble {
+	b := &bubble{label: widget.NewLabel(""), trailing: trailing}
 	b.label.Truncation = fyne.TextTruncateEllipsis
 	b.box = container.New(toastLayout{func() float32 { return b.width }},
-		container.NewStack(newThemedRect(colorNameBubble, 10), container.NewPadded(b.label)))
+		container.NewStack(newThemedRect(colorNameBubble, 10),
+			container.NewPadded(container.NewBorder(nil, nil, nil, trailing, b.label))))
 	b.box.Hide()
 	return b
 }
 
 // show shows text in the bubble, whose width follows it: the label's width untruncated, in
-// its padding, and slack (at its width exactly it truncated).
+// its padding, and slack (at its width exactly it truncated), and the trailing control's
+// while it is shown.
 func (b *bubble) show(text string) {
 	b.label.SetText(text)
 	b.width = widget.NewLabel(text).MinSize().Width + 4*theme.Padding()
+	if b.trailing != nil && b.trailing.Visible() {
+		b.width += b.trailing.MinSize().Width + theme.Padding()
+	}
 	b.box.Show()
 	b.box.Refresh()
 }

@@ -173,6 +173,57 @@ func TestCancelLoad(t *testing.T) {
 	}
 }
 
+// With the sidebar hidden, its model line's Cancel is out of sight: the chat's loading line
+// and the canvas's have one while the model loads (not while the sidebar shows its own), as
+// wide as its bubble allows, and it cancels the load.
+func TestLoadCancelWithSidebarHidden(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	h.load(dir, "tiny-a")
+	job := u.loading
+	shown := func() (chat, create bool) {
+		return u.chat.statusRow.Visible() && u.chat.loadCancelB.Visible(),
+			u.create.loading.box.Visible() && u.create.loadCancelB.Visible()
+	}
+	if chat, create := shown(); chat || create {
+		t.Errorf("with the sidebar shown, a Cancel in the chat %v, in Create %v", chat, create)
+	}
+	u.showSidebar(false)
+	if chat, create := shown(); !chat || !create {
+		t.Errorf("with the sidebar hidden, a Cancel in the chat %v, in Create %v", chat, create)
+	}
+	u.setLoading(loadingText("Loading", "tiny-a", 0.3)) // the next progress keeps it
+	if chat, create := shown(); !chat || !create {
+		t.Errorf("at 30 %%, a Cancel in the chat %v, in Create %v", chat, create)
+	}
+	text := widget.NewLabel(u.create.loading.label.Text).MinSize().Width
+	if w := u.create.loading.width; w < text+u.create.loadCancelB.MinSize().Width {
+		t.Errorf("the loading bubble is %v wide for a line of %v and a Cancel of %v", w, text, u.create.loadCancelB.MinSize().Width)
+	}
+	u.showSidebar(true)
+	if chat, create := shown(); chat || create {
+		t.Errorf("with the sidebar shown again, a Cancel in the chat %v, in Create %v", chat, create)
+	}
+	u.showSidebar(false)
+	test.Tap(u.chat.loadCancelB)
+	h.pump("the load to end", func() bool {
+		select {
+		case <-job.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	h.pump("late updates", func() bool { return true })
+	if u.engine != nil || u.loading != nil {
+		t.Errorf("after Cancel: engine %v, loading %v", u.engine, u.loading)
+	}
+	if !strings.Contains(u.chat.status.Text, "cancelled") || u.chat.loadCancelB.Visible() || u.create.loadCancelB.Visible() {
+		t.Errorf("after Cancel the chat says %q, its Cancel shown %v, Create's %v", u.chat.status.Text, u.chat.loadCancelB.Visible(), u.create.loadCancelB.Visible())
+	}
+}
+
 // A folder whose weights are missing fails with a dialog that says what to do; with a model
 // in use, that model stays (it is not unloaded for a folder that cannot load).
 func TestLoadErrorDialog(t *testing.T) {

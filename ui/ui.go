@@ -1032,7 +1032,18 @@ func (u *UI) showSidebar(shown bool) {
 	if m := u.win.MainMenu(); m != nil {
 		m.Refresh()
 	}
+	if u.loading != nil {
+		// The load's Cancel goes with the sidebar's model line, or comes to the views' lines.
+		u.chat.setReady(false, u.chat.notReady)
+		if u.create.loading.box.Visible() {
+			u.create.showLoading(u.create.loading.label.Text)
+		}
+	}
 }
+
+// loadCancelShown reports whether the chat's and the canvas's loading lines have a Cancel:
+// while a model loads with the sidebar, whose model line has one, hidden.
+func (u *UI) loadCancelShown() bool { return u.loading != nil && !u.side.Visible() }
 
 // ShowChat selects the chat view.
 func (u *UI) ShowChat() {
