@@ -1071,8 +1071,9 @@ func (c *canvasView) askAbout(i int) {
 	r := c.tiles[i].result
 	c.u.newChat()
 	// The stored copy is named by its digest; its chip is named by what it shows.
+	session := c.u.chat.session
 	attach := func(ref app.ImageRef) {
-		c.u.chat.attachAsked(attachment{path: c.u.store.ImagePath(ref), label: "Image: " + r.Meta.Prompt})
+		c.u.chat.attachAsked(session, attachment{path: c.u.store.ImagePath(ref), label: "Image: " + r.Meta.Prompt})
 	}
 	if r.Ref.SHA256 != "" {
 		attach(r.Ref)

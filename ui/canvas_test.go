@@ -392,6 +392,45 @@ func TestCanvasAskAboutUnstoredImage(t *testing.T) {
 	}
 }
 
+// "Ask about this image" on a picture being stored when the user opens another chat: the
+// picture waits in the new chat's draft, which New chat brings back, and not in the chat
+// the user went to (it joined that one); the notice says where it is.
+func TestCanvasAskAboutThenLeave(t *testing.T) {
+	dir := t.TempDir()
+	store, err := app.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &app.ChatRecord{Title: "elsewhere", Messages: []app.ChatMessage{
+		{Text: "hello", State: app.StateDone}, {Assistant: true, Text: "hi", State: app.StateDone}}}
+	if err := store.SaveChat(rec); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, "one square")
+	c.generate()
+	h.pump("the image", func() bool { return c.job == nil })
+	r := *c.tiles[0].result
+	r.Ref = app.ImageRef{} // as an image never stored: askAbout stores it first
+	c.tiles[0].result = &r
+	c.askAbout(0)
+	chat := h.u.chat
+	chat.openSession(mustOpen(t, h.u, rec.ID)) // before the stored copy is attached
+	h.pump("the picture to arrive", func() bool { return len(chat.drafts[""].attached) == 1 || len(chat.attached) > 0 })
+	if len(chat.attached) != 0 {
+		t.Errorf("the picture joined the chat the user went to: %v", chat.attached)
+	}
+	if !chat.notice.Visible() || !strings.Contains(chat.notice.Text, "waits in a new chat") {
+		t.Errorf("the notice reads %q (shown %v), want it to say where the picture is", chat.notice.Text, chat.notice.Visible())
+	}
+	h.u.newChat()
+	if len(chat.attached) != 1 || !strings.Contains(strings.Join(textsIn(chat.chips), " "), "one square") {
+		t.Errorf("New chat shows %d pictures (%q), want the one asked about", len(chat.attached), textsIn(chat.chips))
+	}
+}
+
 // A history image that cannot be decoded says so on its tile, and the others still show.
 func TestCanvasBrokenHistoryImage(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))

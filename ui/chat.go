@@ -1640,15 +1640,21 @@ func (c *chatView) attachFiles(files []attachment) {
 	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.session == session }, nil)
 }
 
-// attachAsked attaches a picture asked about from Create to the new chat in front. A
-// question already started there (the new chat's draft) is kept, nothing the user wrote is
-// dropped, and the notice says the picture joined it: its text or other pictures may be
-// about something else.
-func (c *chatView) attachAsked(a attachment) {
-	started := strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0
-	c.attachFiles([]attachment{a})
-	if started {
+// attachAsked attaches a picture asked about from Create to session, the new chat opened
+// for it. A question already started there (the new chat's draft) is kept, nothing the user
+// wrote is dropped, and the notice says the picture joined it: its text or other pictures
+// may be about something else. A chat left while the picture was being stored gets it in
+// its draft, as an attachment does, and the notice says where it waits: it joined the chat
+// the user had gone to.
+func (c *chatView) attachAsked(session *app.ChatSession, a attachment) {
+	open := c.session == session
+	started := open && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0)
+	c.readImages([]attachment{a}, "attached", func() (string, bool) { return session.ID(), c.session == session }, nil)
+	switch {
+	case started:
 		c.setNotice("The picture joins the question you had started in the new chat: remove what is not about it")
+	case !open:
+		c.setNotice("The picture you asked about waits in a new chat: New chat shows it")
 	}
 }
 
