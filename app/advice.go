@@ -99,6 +99,9 @@ type HubError struct {
 	TokenSource string
 	// Kind is what errors.Is sees through it (hub.ErrNotFound, hub.ErrAuth), or nil.
 	Kind error
+	// FileServer is the host that answered when it was not the hub but the file server a
+	// download was redirected to (its CDN); "" for the hub's own answers.
+	FileServer string
 }
 
 // Error is the one-line message a user reads.
@@ -294,13 +297,21 @@ func hubProblem(e *HubError, tries int) string {
 		// The app asks for the released names: a mirror that lacks one is the likelier cause.
 		check = "check the name, and that HF_ENDPOINT names a hub that has it"
 	}
+	if e.FileServer != "" {
+		// Not the hub's word on the repository or the token: the server it sent the
+		// download to, whose answers are all worth another try.
+		hub = "the file server " + e.FileServer
+	}
 	switch {
-	case e.Status >= 500, e.Status == http.StatusTooManyRequests:
-		verb := fmt.Sprintf("answered with an error (%d)", e.Status)
-		if e.Status == http.StatusTooManyRequests {
-			verb = "asked to wait (429, too many requests)"
+	case e.Status >= 500, e.Status == http.StatusTooManyRequests, e.FileServer != "":
+		said := fmt.Sprintf("answered with an error (%d) for %s", e.Status, what)
+		switch {
+		case e.Status == http.StatusTooManyRequests:
+			said = "asked to wait (429, too many requests) for " + what
+		case e.Status < 500:
+			said = fmt.Sprintf("refused %s (%d %s)", what, e.Status, http.StatusText(e.Status))
 		}
-		s := sentence(hub) + " " + verb + " for " + what
+		s := sentence(hub) + " " + said
 		if tries == 0 {
 			return s // a retry note: the retrying is said beside it
 		}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -197,17 +198,23 @@ type response struct {
 	first http.Header
 }
 
-// retryable marks errors worth another try: network failures and 5xx answers.
-type retryable struct{ err error }
+// retryable marks errors worth another try: network failures, 5xx and 429 answers, and a
+// file server's refusals. after is how long the server asked to be left alone (Retry-After),
+// 0 when it did not say.
+type retryable struct {
+	err   error
+	after time.Duration
+}
 
 func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
 
 // do sends one request, following up to 10 redirects itself. The token goes only to the
 // hub's own origin (sameOrigin), and never again once a redirect led to plain http from an
-// https hub: a network that can see that request could also have made the redirect. Answers of 400 and above become errors, retryable for 5xx and 429 (the
-// hub's rate limit), as network errors are; the caller closes the body of a successful
-// answer.
+// https hub: a network that can see that request could also have made the redirect.
+// Answers of 400 and above become errors, retryable for 5xx and 429 (the hub's rate limit),
+// as network errors are, and for every refusal of a file server the hub redirected to; the
+// caller closes the body of a successful answer.
 func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string, header http.Header) (*response, error) {
 	hub, err := url.Parse(c.Endpoint)
 	if err != nil {
@@ -239,7 +246,7 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 			if c.EndpointSource != "" && sameOrigin(req.URL, hub) {
 				err = &app.ServerError{Server: c.hubName(), Err: err}
 			}
-			return nil, retryable{err} // a *url.Error: it names the method and the URL
+			return nil, retryable{err: err} // a *url.Error: it names the method and the URL
 		}
 		if onHub {
 			first = resp.Header
@@ -261,8 +268,16 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string,
 		if resp.StatusCode >= 400 && resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 			herr := c.hubError(resp, rawURL)
 			drain(resp)
+			after := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			if !sameOrigin(req.URL, hub) {
+				// The file server a download was sent to (the CDN): its refusals (a signed
+				// address expired, an object not there yet) are not the hub's word on the
+				// repository or the token, and the hub signs a new address on the next try.
+				herr.FileServer, herr.Kind = req.URL.Host, nil
+				return nil, retryable{err: herr, after: after}
+			}
 			if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-				return nil, retryable{herr}
+				return nil, retryable{err: herr, after: after}
 			}
 			return nil, herr
 		}
@@ -338,6 +353,26 @@ func (c *Client) hubError(resp *http.Response, u string) *HubError {
 	return e
 }
 
+// maxRetryAfter bounds the wait a server's Retry-After asks for: a longer one is waited
+// this long, and the tries left then tell whether it was long enough.
+const maxRetryAfter = 5 * time.Minute
+
+// retryAfter reads a Retry-After header, seconds or an HTTP date, as a wait from now (0
+// when absent, unreadable or past), at most maxRetryAfter.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		d = time.Duration(min(max(secs, 0), int64(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
 // dnsNotFoundAttempts bounds the tries of a request whose host name does not resolve.
 const dnsNotFoundAttempts = 2
 
@@ -373,7 +408,7 @@ func (c *Client) retry(ctx context.Context, what string, note func(string), f fu
 		if fails >= limit {
 			return &app.GaveUpError{What: what, Tries: fails, Err: r.err}
 		}
-		wait := c.backoff(fails - 1)
+		wait := max(c.backoff(fails-1), r.after) // sooner than asked only prolongs a rate limit
 		c.log().Warn("hub request failed; retrying", "what", what, "err", r.err, "wait", wait)
 		if note != nil {
 			note(fmt.Sprintf("retrying in %s: %s", wait.Round(100*time.Millisecond), app.DownloadProblem(r.err)))

@@ -214,7 +214,9 @@ func (p *puller) run() (*Snapshot, error) {
 		return nil, err
 	}
 	// refs/ exists from the start: other clients' cache scans expect the folder. The
-	// snapshot folder appears with its first verified file.
+	// snapshot's files are linked once every file is verified: a snapshot folder a pull
+	// left halfway, lacking only files a model can load without (tokenizer_config.json,
+	// last in the hub's order), was found as a model ready to load.
 	for _, d := range []string{filepath.Join(p.rc.dir, "blobs"), filepath.Join(p.rc.dir, "refs")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("cache folder: %w", err)
@@ -234,6 +236,8 @@ func (p *puller) run() (*Snapshot, error) {
 			}
 			p.prog.FilesDone++
 		}
+	}
+	for _, f := range files {
 		if err := p.rc.link(commit, f.name, f.id); err != nil {
 			return nil, err
 		}
@@ -341,7 +345,7 @@ func (p *puller) info() (*repoInfo, error) {
 			return false, fmt.Errorf("list %s: unexpected answer %s", p.repo, resp.Status)
 		}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&info); err != nil {
-			return false, retryable{fmt.Errorf("list %s: read the hub's answer: %w", p.repo, err)}
+			return false, retryable{err: fmt.Errorf("list %s: read the hub's answer: %w", p.repo, err)}
 		}
 		return false, nil
 	})
@@ -358,7 +362,7 @@ func (p *puller) info() (*repoInfo, error) {
 // explain words the hub's refusals for the person who asked for the repository.
 func (p *puller) explain(err error, file string) error {
 	var herr *HubError
-	if !errors.As(p.describe(err, file), &herr) {
+	if !errors.As(p.describe(err, file), &herr) || herr.FileServer != "" {
 		return err
 	}
 	switch {
@@ -546,12 +550,18 @@ func (p *puller) fetch(f remoteFile) error {
 			return err
 		}
 	}
+	// Progress is the partial file growing past the most it has held: bytes that a restart
+	// then threw away (a server that ignores Range and drops the connection at the same
+	// point every time) are no progress, or the tries would never run out.
+	most := b.have
 	err = p.c.retry(p.ctx, "download "+f.name, p.status, func() (bool, error) {
 		if b.have == f.size {
 			return false, nil
 		}
-		n, err := p.get(b)
-		return n > 0, p.describe(err, f.name)
+		err := p.get(b)
+		grew := b.have > most
+		most = max(most, b.have)
+		return grew, p.describe(err, f.name)
 	})
 	if err != nil {
 		return err
@@ -602,9 +612,8 @@ func (p *puller) restart(b *partialBlob) error {
 	return nil
 }
 
-// get makes one request for the rest of b's file and appends what arrives to b, returning
-// the bytes appended.
-func (p *puller) get(b *partialBlob) (int64, error) {
+// get makes one request for the rest of b's file and appends what arrives to b.
+func (p *puller) get(b *partialBlob) error {
 	f := b.f
 	ctx, cancel := context.WithCancelCause(p.ctx)
 	defer cancel(nil)
@@ -617,59 +626,57 @@ func (p *puller) get(b *partialBlob) (int64, error) {
 	commit := p.prog.Commit
 	resp, err := p.c.do(ctx, p.hc, http.MethodGet, p.fileURL(commit, f.name), header)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	if err := checkHeaders(f, commit, resp.first); err != nil {
-		return 0, err
+		return err
 	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != b.have {
 			// Not the part asked for: start over rather than guess.
 			if err := p.restart(b); err != nil {
-				return 0, err
+				return err
 			}
-			return 0, retryable{fmt.Errorf("download %s: the server sent %q, not bytes from %d", f.name, resp.Header.Get("Content-Range"), b.have)}
+			return retryable{err: fmt.Errorf("download %s: the server sent %q, not bytes from %d", f.name, resp.Header.Get("Content-Range"), b.have)}
 		}
 	case http.StatusOK:
 		if b.have > 0 { // the server ignored the Range: take the whole file
 			if err := p.restart(b); err != nil {
-				return 0, err
+				return err
 			}
 		}
 	case http.StatusRequestedRangeNotSatisfiable:
 		// The server's file is not longer than our partial one, which is shorter than the
 		// hub's size: something is stale, so start over.
 		if err := p.restart(b); err != nil {
-			return 0, err
+			return err
 		}
-		return 0, retryable{fmt.Errorf("download %s: the server refused the range from %d (%s)", f.name, b.have, resp.Header.Get("Content-Range"))}
+		return retryable{err: fmt.Errorf("download %s: the server refused the range from %d (%s)", f.name, b.have, resp.Header.Get("Content-Range"))}
 	default:
-		return 0, fmt.Errorf("download %s: unexpected answer %s", f.name, resp.Status)
+		return fmt.Errorf("download %s: unexpected answer %s", f.name, resp.Status)
 	}
 	// A connection that stops sending is cancelled, and retried from where it stopped.
 	stall := p.c.stallTimeout()
 	timer := time.AfterFunc(stall, func() { cancel(fmt.Errorf("no data for %.0f s", stall.Seconds())) })
 	defer timer.Stop()
 	buf := make([]byte, 256<<10)
-	var n int64
 	for {
 		m, rerr := resp.Body.Read(buf)
 		timer.Reset(stall)
 		if m > 0 {
 			if b.have+int64(m) > f.size {
 				if err := p.restart(b); err != nil {
-					return 0, err
+					return err
 				}
-				return 0, fmt.Errorf("download %s: the server sent more than the %d bytes the hub lists", f.name, f.size)
+				return fmt.Errorf("download %s: the server sent more than the %d bytes the hub lists", f.name, f.size)
 			}
 			if _, err := b.file.Write(buf[:m]); err != nil {
-				return n, fmt.Errorf("download %s: %w", f.name, err)
+				return fmt.Errorf("download %s: %w", f.name, err)
 			}
 			b.hash.Write(buf[:m])
 			b.have += int64(m)
-			n += int64(m)
 			p.downloaded += int64(m)
 			p.prog.BytesDone += int64(m)
 			p.meter.add(time.Now(), int64(m))
@@ -680,18 +687,18 @@ func (p *puller) get(b *partialBlob) (int64, error) {
 		}
 		if rerr != nil {
 			if p.ctx.Err() != nil {
-				return n, p.ctx.Err()
+				return p.ctx.Err()
 			}
 			if cause := context.Cause(ctx); cause != nil {
 				rerr = cause
 			}
-			return n, retryable{fmt.Errorf("download %s: connection lost after %s of %s: %w", f.name, FormatBytes(b.have), FormatBytes(f.size), rerr)}
+			return retryable{err: fmt.Errorf("download %s: connection lost after %s of %s: %w", f.name, FormatBytes(b.have), FormatBytes(f.size), rerr)}
 		}
 	}
 	if b.have < f.size {
-		return n, retryable{fmt.Errorf("download %s: connection closed after %s of %s", f.name, FormatBytes(b.have), FormatBytes(f.size))}
+		return retryable{err: fmt.Errorf("download %s: connection closed after %s of %s", f.name, FormatBytes(b.have), FormatBytes(f.size))}
 	}
-	return n, nil
+	return nil
 }
 
 // checkHeaders compares the hub's description of a file (X-Linked-Etag, ETag,

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -383,10 +386,9 @@ func TestPullChecksum(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repoDir, "refs", "main")); err == nil {
 		t.Errorf("refs/main written for an incomplete snapshot")
 	}
-	// Discovery shows the unfinished snapshot as incomplete, not as a model to load.
-	entries, _ := app.Discover([]string{c.Cache})
-	if len(entries) != 1 || entries[0].Complete {
-		t.Errorf("discovery after a failed pull: %+v, want one incomplete entry", entries)
+	// Discovery finds nothing to load: the snapshot's files are linked once all are verified.
+	if entries, _ := app.Discover([]string{c.Cache}); len(entries) != 0 {
+		t.Errorf("discovery after a failed pull: %+v, want nothing", entries)
 	}
 
 	s.SetFault("model.safetensors", nil)
@@ -995,3 +997,156 @@ func TestPullNameNotFound(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A server that ignores Range and drops the connection at the same point every time never
+// lets the file complete: each try throws away what the last one had and gets as far
+// again, which is no progress, so the pull gives up after Attempts tries (it retried for
+// as long as it was let, thousands of times).
+func TestPullGivesUpWithoutGrowth(t *testing.T) {
+	data := bytes.Repeat([]byte("janus "), 200_000)
+	var gets atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/models/") {
+			fmt.Fprintf(w, `{"id":%q,"sha":%q,"siblings":[{"rfilename":"config.json","blobId":%q,"size":%d}]}`,
+				testRepo, strings.Repeat("a", 40), hubtest.GitBlobID(data), len(data))
+			return
+		}
+		gets.Add(1)
+		w.Header().Set("Content-Length", strconv.Itoa(len(data))) // Range ignored: all of it
+		w.WriteHeader(http.StatusOK)
+		w.Write(data[:len(data)/2])
+		http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler) // dropped halfway, every time
+	}))
+	defer srv.Close()
+	c := &Client{Endpoint: srv.URL, Cache: t.TempDir(), Backoff: time.Millisecond, Attempts: 3,
+		FreeSpace: func(string) (int64, error) { return 1 << 40, nil }}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := c.Pull(ctx, testRepo, PullOptions{})
+	if err == nil || !strings.Contains(err.Error(), "giving up after 3 tries") || gets.Load() != 3 {
+		t.Errorf("after %d GETs: %v; want giving up after 3 tries", gets.Load(), err)
+	}
+}
+
+// The file server a download is redirected to (the CDN) refusing it, 403 or 404 (a signed
+// address expired, an object not there yet), is not the hub saying that the repository does
+// not exist or that a token is wanted: it is tried again, and told as the file server's.
+func TestPullFileServerRefusal(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusNotFound} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var cdnGets atomic.Int64
+			cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				cdnGets.Add(1)
+				http.Error(w, "<Error><Code>AccessDenied</Code></Error>", status)
+			}))
+			defer cdn.Close()
+			sum := strings.Repeat("b", 64)
+			hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/api/models/") {
+					fmt.Fprintf(w, `{"id":%q,"sha":%q,"siblings":[{"rfilename":"model.safetensors","lfs":{"sha256":%q,"size":10}}]}`,
+						testRepo, strings.Repeat("a", 40), sum)
+					return
+				}
+				w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
+				http.Redirect(w, r, cdn.URL+"/obj/"+sum, http.StatusFound)
+			}))
+			defer hub.Close()
+			c := &Client{Endpoint: hub.URL, Cache: t.TempDir(), Backoff: time.Millisecond, Attempts: 2,
+				FreeSpace: func(string) (int64, error) { return 1 << 40, nil }}
+			_, err := c.Pull(context.Background(), testRepo, PullOptions{})
+			problem := app.DownloadProblem(err)
+			if errors.Is(err, ErrAuth) || errors.Is(err, ErrNotFound) || cdnGets.Load() != 2 {
+				t.Errorf("%v after %d tries of the file server; want neither ErrAuth nor ErrNotFound, 2 tries", err, cdnGets.Load())
+			}
+			host := strings.TrimPrefix(cdn.URL, "http://")
+			for _, bad := range []string{"not found", "token"} {
+				if strings.Contains(err.Error(), bad) || strings.Contains(problem, bad) {
+					t.Errorf("told as %q: %v / %s", bad, err, problem)
+				}
+			}
+			if want := fmt.Sprintf("The file server %s refused model.safetensors (%d ", host, status); !strings.HasPrefix(problem, want) {
+				t.Errorf("the window says %q, want it to start %q", problem, want)
+			}
+		})
+	}
+}
+
+// A 429 with Retry-After is asked again no sooner than it says (sooner only prolongs the
+// rate limit).
+func TestPullRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		n := len(times)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "rate limited", http.StatusTooManyRequests)
+			return
+		}
+		http.Error(w, "gone", http.StatusNotFound)
+	}))
+	defer hub.Close()
+	c := &Client{Endpoint: hub.URL, Cache: t.TempDir(), Backoff: 10 * time.Millisecond,
+		FreeSpace: func(string) (int64, error) { return 1 << 40, nil }}
+	c.Pull(context.Background(), testRepo, PullOptions{})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(times) < 2 {
+		t.Fatalf("%d requests, want a second after the 429", len(times))
+	}
+	if gap := times[1].Sub(times[0]); gap < time.Second {
+		t.Errorf("asked again %v after a 429 with Retry-After: 1", gap.Round(time.Millisecond))
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0},
+		{"2", 2 * time.Second},
+		{" 30 ", 30 * time.Second},
+		{"-5", 0},
+		{"soon", 0},
+		{"86400", maxRetryAfter}, // a day: waited at most five minutes
+		{now.Add(45 * time.Second).Format(http.TimeFormat), 45 * time.Second},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+	} {
+		if got := retryAfter(tc.header, now); got != tc.want {
+			t.Errorf("Retry-After %q: %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}
+
+// A first pull that stops before its last file leaves no snapshot that discovery takes for
+// a model ready to load: the last file in the hub's order, tokenizer_config.json, is one a
+// model loads without, so a folder linked file by file looked complete.
+func TestPullInterruptedLeavesNoModel(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, testRepo)
+	s.SetFault("tokenizer_config.json", &hubtest.Fault{Status5xx: 100})
+	c := newTestClient(t, s)
+	c.Attempts = 1
+	if _, err := c.Pull(context.Background(), testRepo, PullOptions{}); err == nil {
+		t.Fatal("the pull succeeded through the fault")
+	}
+	entries, _ := app.Discover([]string{c.Cache})
+	for _, e := range entries {
+		if e.Complete {
+			t.Errorf("after a failed pull, discovery lists %s as a model to load", e.Path)
+		}
+	}
+	s.SetFault("tokenizer_config.json", nil)
+	if _, err := c.Pull(context.Background(), testRepo, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := app.Discover([]string{c.Cache}); len(entries) != 1 || !entries[0].Complete {
+		t.Errorf("after the pull was finished: %+v, want one model to load", entries)
+	}
+}
