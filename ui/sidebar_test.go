@@ -708,6 +708,42 @@ func TestHistoryRowShowsCutTitle(t *testing.T) {
 	}
 }
 
+// The whole title of a long history row is a hint of wrapped lines, at most maxTipWidth
+// wide, and the hint layer asks the window for no room: a thousand-character title made
+// the window wider than the screen (2075 px), and it stayed so once the hint was hidden.
+func TestLongTitleHintKeepsTheWindow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.win.Resize(fyne.NewSize(1000, 700))
+	h.ask("hi")
+	h.pump("the chat in the history", func() bool { return len(u.sidebar.entries) == 1 })
+	u.sidebar.doRename(u.sidebar.entries[0], strings.Repeat("Long title ", 100)) // as Rename takes it
+	h.pump("the new title", func() bool { return len(u.sidebar.entries[0].Title) > 500 })
+	h.settle()
+	before := u.win.Content().MinSize()
+	var row *historyRow
+	visit(u.sidebar.list, fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if r, ok := o.(*historyRow); ok {
+			row = r
+		}
+	})
+	if row == nil {
+		t.Fatal("no history row")
+	}
+	row.MouseIn(&desktop.MouseEvent{})
+	line := widget.NewLabel("Long title").MinSize().Height
+	if box := u.tips.box.Size(); !u.tips.box.Visible() || box.Width > maxTipWidth || box.Height < 2*line {
+		t.Errorf("the hint is %v (shown %v), want lines at most %d wide", box, u.tips.box.Visible(), maxTipWidth)
+	}
+	if m := u.win.Content().MinSize(); m != before {
+		t.Errorf("with the hint shown the window asks for %v, before %v", m, before)
+	}
+	row.MouseOut()
+	if m := u.win.Content().MinSize(); m != before {
+		t.Errorf("with the hint hidden the window asks for %v, before %v", m, before)
+	}
+}
+
 // A history file that cannot be used is told once, not again after every answer (the list is
 // read again then, and the notice, cleared by the send, came back each time).
 func TestHistoryProblemToldOnce(t *testing.T) {

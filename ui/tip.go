@@ -19,13 +19,45 @@ type tips struct {
 	text  *widget.Label
 }
 
+// maxTipWidth is the widest a hint's line gets: a longer text wraps (a history title of a
+// thousand characters made a hint wider than the screen).
+const maxTipWidth = 420
+
 func newTips() *tips {
 	t := &tips{text: widget.NewLabel("")}
 	t.text.SizeName = theme.SizeNameCaptionText
 	t.box = container.NewStack(newOutlinedRect(theme.ColorNameOverlayBackground, theme.ColorNameInputBorder, 6), t.text)
 	t.box.Hide()
-	t.layer = container.NewWithoutLayout(t.box)
+	t.layer = container.New(floatLayout{}, t.box)
 	return t
+}
+
+// floatLayout leaves its objects where they were put and asks for no room: a container
+// without a layout asks for its largest object's size, shown or not, and the window grew
+// to a long hint's width and stayed that wide.
+type floatLayout struct{}
+
+func (floatLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.Size{} }
+
+func (floatLayout) Layout([]fyne.CanvasObject, fyne.Size) {}
+
+// setText puts text in the hint and returns the box's size: one line, or lines at most
+// maxTipWidth (and the window's width) wide.
+func (t *tips) setText(text string) fyne.Size {
+	t.text.Wrapping = fyne.TextWrapOff
+	t.text.SetText(text)
+	m := t.box.MinSize()
+	limit := float32(maxTipWidth)
+	if win := t.layer.Size(); win.Width > 0 {
+		limit = min(limit, win.Width-8)
+	}
+	if m.Width <= limit {
+		return m
+	}
+	t.text.Wrapping = fyne.TextWrapWord
+	t.box.Resize(fyne.NewSize(limit, m.Height))
+	t.text.Refresh() // its minimum, kept from one line, becomes the lines' at this width
+	return fyne.NewSize(limit, t.box.MinSize().Height)
 }
 
 // showFor puts text under o, kept inside the window.
@@ -49,19 +81,18 @@ func (t *tips) showOver(text string, o fyne.CanvasObject, dx float32) {
 		return
 	}
 	pos, size := t.within(d, o), o.Size()
-	t.text.SetText(text)
-	m := t.box.MinSize()
+	m := t.setText(text)
 	x, y := pos.X+dx, pos.Y+(size.Height-m.Height)/2
 	if win := t.layer.Size(); win.Width > 0 {
 		x = max(min(x, win.Width-m.Width-4), 4)
+		y = max(min(y, win.Height-m.Height-4), 4) // a wrapped hint is taller than its row
 	}
 	t.place(m, fyne.NewPos(x, y))
 }
 
 // show puts text under the object at pos (in the layer) of size, kept inside the window.
 func (t *tips) show(text string, pos fyne.Position, size fyne.Size) {
-	t.text.SetText(text)
-	m := t.box.MinSize()
+	m := t.setText(text)
 	x := pos.X + (size.Width-m.Width)/2
 	y := pos.Y + size.Height + 4
 	if win := t.layer.Size(); win.Width > 0 {
