@@ -112,6 +112,16 @@ func (m ImageMeta) PNGText() []pngfile.TextField {
 	return append(text, pngfile.TextField{Key: "Software", Value: m.Software})
 }
 
+// CheckImagePrompt reports a prompt that the images' PNG text could not hold (a NUL
+// character, bytes that are not UTF-8). Every generation checks it before the model runs:
+// found only when the PNGs are written, it would cost the whole run.
+func CheckImagePrompt(prompt string) error {
+	if err := pngfile.CheckValue(prompt); err != nil {
+		return fmt.Errorf("the prompt %w, which the images' PNG text cannot hold", err)
+	}
+	return nil
+}
+
 // SaveImage writes img as a PNG with meta's text chunks to path, atomically; an existing
 // file is replaced only when overwrite is true.
 func SaveImage(path string, img image.Image, meta ImageMeta, overwrite bool) error {
@@ -229,6 +239,9 @@ func StartGeneration(ctx context.Context, engine Engine, req GenerationRequest, 
 	st.Prompt = strings.TrimSpace(st.Prompt)
 	if st.Prompt == "" {
 		return nil, errors.New("write what to draw first")
+	}
+	if err := CheckImagePrompt(st.Prompt); err != nil {
+		return nil, err
 	}
 	if err := st.Validate(); err != nil {
 		return nil, err

@@ -219,6 +219,9 @@ func TestGenerationRefused(t *testing.T) {
 		want   string
 	}{
 		{"empty prompt", eng, func(s *app.GenerationSettings) { s.Prompt = " \n " }, "what to draw"},
+		// Text the PNGs cannot hold is refused before the run, not when its images are stored.
+		{"NUL in the prompt", eng, func(s *app.GenerationSettings) { s.Prompt = "a tree\x00" }, "NUL character"},
+		{"prompt not UTF-8", eng, func(s *app.GenerationSettings) { s.Prompt = "a tree \xff" }, "not valid UTF-8"},
 		{"too many", eng, func(s *app.GenerationSettings) { s.N = 9 }, "number of images"},
 		{"negative cfg", eng, func(s *app.GenerationSettings) { s.CFG = -1 }, "guidance"},
 		{"no model", nil, func(*app.GenerationSettings) {}, "no model"},

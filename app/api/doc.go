@@ -52,17 +52,18 @@
 // Routes are matched after cleaning the path (a doubled or trailing slash), and /v1 may be
 // left out of a base URL.
 //
-// Images: prompt, n (1-8), size (any WIDTHxHEIGHT or auto: the model draws at its one size,
-// which the response's size gives; clients send OpenAI's sizes as they are), model (the loaded
-// one's names, or OpenAI's image models' names, which ask for it), response_format b64_json
-// (or url, which returns a data: URL: nothing is stored), and the extensions seed, cfg,
-// temperature, top_k and top_p. The PNGs carry the text chunks `janus generate` writes and are
-// byte for byte its files for the same settings; each data entry reports its seed (image i of
-// a request uses seed+i). With "stream": true the response is server-sent events: an
-// image_generation.progress event after every token step (an extension: token, tokens, images,
-// tokens_per_second, elapsed_seconds, remaining_seconds), image_generation.partial_image
-// previews when partial_images (1-3) asks for them (each costs a VQ decode), one
-// image_generation.completed event per image, then [DONE].
+// Images: prompt (without a NUL character, which the PNGs' text cannot hold), n (1-8), size
+// (any WIDTHxHEIGHT or auto: the model draws at its one size, which the response's size gives;
+// clients send OpenAI's sizes as they are), model (the loaded one's names, or OpenAI's image
+// models' names, which ask for it), response_format b64_json (or url, which returns a data:
+// URL: nothing is stored), and the extensions seed, cfg, temperature, top_k and top_p. The
+// PNGs carry the text chunks `janus generate` writes and are byte for byte its files for the
+// same settings; each data entry reports its seed (image i of a request uses seed+i). With
+// "stream": true the response is server-sent events: an image_generation.progress event after
+// every token step (an extension: token, tokens, images, tokens_per_second, elapsed_seconds,
+// remaining_seconds), image_generation.partial_image previews when partial_images (1-3) asks
+// for them (each costs a VQ decode), one image_generation.completed event per image, then
+// [DONE].
 //
 // Scheduling: one job at a time on the shared model, in arrival order (a request arrives when
 // its body is read and checked), through a bounded queue: beyond the running request and

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
@@ -239,6 +240,23 @@ func TestImagePromptTooLong(t *testing.T) {
 		resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": strings.Repeat("a red fox ", 30), "stream": stream})
 		checkError(t, fmt.Sprintf("prompt too long (stream %v)", stream), resp, body, 400, "context_length_exceeded", "prompt")
 	}
+}
+
+// TestImagePromptPNGText: a prompt the PNGs' text cannot hold (a NUL character) is the
+// client's mistake, a 400 naming prompt before the model runs, streamed or not. In a chat
+// message a NUL is only text, answered as any.
+func TestImagePromptPNGText(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	var tokens atomic.Int64
+	ts.hooks.jobDone = func(_ string, n int, _ error) { tokens.Add(int64(n)) }
+	for _, stream := range []bool{false, true} {
+		resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": "a fox\x00", "n": 2, "stream": stream})
+		checkError(t, fmt.Sprintf("NUL in the prompt (stream %v)", stream), resp, body, 400, "", "prompt")
+	}
+	if n := tokens.Load(); n > 0 {
+		t.Errorf("the model generated %d tokens for requests it refused", n)
+	}
+	chatOK(t, ts, map[string]any{"max_tokens": 2, "messages": []any{userMsg("a fox\x00")}})
 }
 
 // TestPanicIs500: a panic inside a job becomes a 500 error object (or an error event on a

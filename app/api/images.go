@@ -306,6 +306,9 @@ func (s *Server) parseImages(_ context.Context, req *imageRequest) (*imageJob, *
 	if tok, ok := s.controlToken(req.Prompt); ok {
 		return nil, controlTokenError("prompt", "prompt", tok)
 	}
+	if err := app.CheckImagePrompt(req.Prompt); err != nil {
+		return nil, badRequest("prompt", "%v", err)
+	}
 	if req.N != nil {
 		if *req.N < 1 || *req.N > MaxImagesPerGeneration {
 			return nil, badRequest("n", "n %d must be between 1 and %d", *req.N, MaxImagesPerGeneration)

@@ -95,6 +95,12 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
+	if err := app.CheckImagePrompt(prompt); err != nil {
+		if pf.file != "" {
+			err = fmt.Errorf("--prompt-file %s: %w", pf.file, err)
+		}
+		return err
+	}
 	if *n < 1 || *n > model.MaxImages {
 		return fmt.Errorf("--n %d must be between 1 and %d", *n, model.MaxImages)
 	}

@@ -279,6 +279,8 @@ func TestGenerateCancelled(t *testing.T) {
 
 func TestGenerateFlagErrors(t *testing.T) {
 	dir := t.TempDir()
+	nul := filepath.Join(dir, "nul.txt")
+	writeFile(t, nul, "a fox\x00")
 	tests := []struct {
 		name string
 		args []string
@@ -287,6 +289,9 @@ func TestGenerateFlagErrors(t *testing.T) {
 		{"no model", []string{"--prompt", "x"}, "--model"},
 		{"no prompt", []string{"--model", dir}, "--prompt"},
 		{"blank prompt", []string{"--model", dir, "--prompt", "  "}, "--prompt"},
+		// Refused before the model loads: the PNGs' text cannot hold it.
+		{"NUL in the prompt file", []string{"--model", dir, "--prompt-file", nul}, "--prompt-file " + nul + ": the prompt contains a NUL character"},
+		{"prompt not UTF-8", []string{"--model", dir, "--prompt", "a \xff fox"}, "the prompt is not valid UTF-8"},
 		{"zero images", []string{"--model", dir, "--prompt", "x", "--n", "0"}, "--n 0"},
 		{"jpeg", []string{"--model", dir, "--prompt", "x", "--out", filepath.Join(dir, "a.jpg")}, "must end in .png"},
 		{"two patterns", []string{"--model", dir, "--prompt", "x", "--n", "2", "--out", filepath.Join(dir, "%d-%d.png")}, "exactly one %d"},

@@ -12,6 +12,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/janus-desktop/janus/internal/atomicfile"
@@ -34,7 +35,7 @@ const pngSignature = "\x89PNG\r\n\x1a\n"
 // Encode encodes img as PNG with the text fields stored, in order, right after IHDR:
 // as tEXt when the value is Latin-1, as uncompressed iTXt (UTF-8) otherwise, so that any
 // prompt survives. Keys must be 1-79 printable Latin-1 characters without leading, trailing
-// or double spaces; values must not contain NUL.
+// or double spaces; values must pass CheckValue.
 func Encode(img image.Image, text []TextField) ([]byte, error) {
 	chunks := make([][]byte, 0, len(text))
 	for _, f := range text {
@@ -62,6 +63,21 @@ func Encode(img image.Image, text []TextField) ([]byte, error) {
 	return append(out, raw[afterIHDR:]...), nil
 }
 
+// CheckValue reports why Encode would refuse s as a text value: a NUL character, which ends
+// the text in a PNG text chunk, or bytes that are not UTF-8. Callers check what they will
+// write before the work that makes the image, which a refusal would otherwise throw away.
+// The message goes after the value's name ("the prompt contains a NUL character ...").
+func CheckValue(s string) error {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return fmt.Errorf("contains a NUL character (at byte %d)", i)
+	}
+	if !utf8.ValidString(s) {
+		// Nor is it read as Latin-1 (latin1): such a value fits neither tEXt nor iTXt.
+		return errors.New("is not valid UTF-8 text")
+	}
+	return nil
+}
+
 // textChunk builds a complete tEXt or iTXt chunk (length, type, data, CRC-32).
 func textChunk(f TextField) ([]byte, error) {
 	key, ok := latin1(f.Key)
@@ -75,8 +91,8 @@ func textChunk(f TextField) ([]byte, error) {
 			return nil, fmt.Errorf("PNG text key %q: only printable characters and single inner spaces allowed", f.Key)
 		}
 	}
-	if bytes.IndexByte([]byte(f.Value), 0) >= 0 {
-		return nil, fmt.Errorf("PNG text %q: value contains a NUL byte", f.Key)
+	if err := CheckValue(f.Value); err != nil {
+		return nil, fmt.Errorf("PNG text %q: value %w", f.Key, err)
 	}
 	var typ string
 	data := append([]byte(nil), key...)
@@ -85,9 +101,6 @@ func textChunk(f TextField) ([]byte, error) {
 		data = append(data, 0)
 		data = append(data, val...)
 	} else {
-		if !utf8.ValidString(f.Value) {
-			return nil, fmt.Errorf("PNG text %q: value is neither Latin-1 nor valid UTF-8", f.Key)
-		}
 		typ = "iTXt"
 		// NUL, compression flag 0, method 0, empty language tag, empty translated keyword.
 		data = append(data, 0, 0, 0, 0, 0)

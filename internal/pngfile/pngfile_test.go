@@ -96,6 +96,31 @@ func TestEncodeRejectsBadText(t *testing.T) {
 	}
 }
 
+// CheckValue refuses exactly the values Encode refuses, so that callers can check text
+// before the work that makes an image.
+func TestCheckValue(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"a red fox", true},
+		{"café ÿ", true},
+		{"狐狸 \uFFFD", true},
+		{"", true},
+		{"a\x00b", false},
+		{"\xff\xfe 一", false},
+		{"caf\xe9", false}, // Latin-1 bytes, not UTF-8
+	} {
+		err := CheckValue(tc.value)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckValue(%q) = %v, want ok %v", tc.value, err, tc.ok)
+		}
+		if _, encErr := Encode(testImage(), []TextField{{"prompt", tc.value}}); (encErr == nil) != (err == nil) {
+			t.Errorf("%q: CheckValue says %v, Encode %v", tc.value, err, encErr)
+		}
+	}
+}
+
 func TestReadTextRejectsCorruption(t *testing.T) {
 	data, err := Encode(testImage(), []TextField{{"seed", "1"}})
 	if err != nil {
