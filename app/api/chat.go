@@ -29,7 +29,7 @@ type chatRequest struct {
 	TopK                *int            `json:"top_k"` // extension
 	MaxTokens           *int            `json:"max_tokens"`
 	MaxCompletionTokens *int            `json:"max_completion_tokens"`
-	Seed                *int64          `json:"seed"`
+	Seed                *seedField      `json:"seed"`
 	Stop                json.RawMessage `json:"stop"`
 	Stream              bool            `json:"stream"`
 	StreamOptions       *struct {
@@ -149,7 +149,7 @@ func (s *Server) parseChat(ctx context.Context, req *chatRequest) (*chatJob, *ap
 	if e = s.decodeImages(ctx, job.turns); e != nil {
 		return nil, e
 	}
-	if (req.Seed == nil || *req.Seed < 0) && job.opts.Temperature > 0 {
+	if _, set := req.Seed.get(); !set && job.opts.Temperature > 0 {
 		// Without a seed every sampled answer would be the same one (seed 0); the seed drawn
 		// is logged and returned, so the answer can be had again.
 		seed, err := app.RandomSeed()
@@ -200,8 +200,8 @@ func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError
 		}
 		o.MaxNewTokens = *maxTok
 	}
-	if req.Seed != nil && *req.Seed >= 0 {
-		o.Seed = uint64(*req.Seed)
+	if seed, set := req.Seed.get(); set {
+		o.Seed = seed
 	}
 	if req.RepetitionPenalty != nil {
 		// 0 means "off" to the model, but a client sending 0 means a penalty: refuse it.
@@ -228,6 +228,39 @@ func checkSampling(param string, o interface{ Validate() error }) *apiError {
 		return badRequest(param, "%s: %v", param, err)
 	}
 	return nil
+}
+
+// seedField is the seed extension of both endpoints. The engine's seeds are uint64, and image
+// i of a generation reports seed+i, which may pass 2^63: every uint64 is taken, so that any
+// seed a response reports can be sent back. A negative seed asks for a random one, as none
+// does (clients send -1 for "any").
+type seedField struct {
+	seed   uint64
+	random bool
+}
+
+// UnmarshalJSON takes a JSON integer from -2^63 to 2^64-1. Anything else fails with the
+// *json.UnmarshalTypeError of a uint64, which readJSON words and names the field by.
+func (f *seedField) UnmarshalJSON(b []byte) error {
+	err := json.Unmarshal(b, &f.seed)
+	if err == nil {
+		return nil
+	}
+	var n int64
+	if json.Unmarshal(b, &n) == nil && n < 0 {
+		*f = seedField{random: true}
+		return nil
+	}
+	return err
+}
+
+// get returns the seed a request fixes, or false when it leaves the seed to chance (none, or
+// a negative one).
+func (f *seedField) get() (uint64, bool) {
+	if f == nil || f.random {
+		return 0, false
+	}
+	return f.seed, true
 }
 
 // parseStop reads stop: a string or an array of up to maxStops strings.

@@ -34,7 +34,8 @@
 // sampling), so the same request gives the CLI's answer; top_k and repetition_penalty are
 // extensions, and top_p and top_k follow the model's rules on both endpoints (top_p in [0, 1],
 // 1 disabling it), except that top_p 0 keeps only the likeliest token, as OpenAI's does (to
-// the model 0 disables it). A request that samples (temperature > 0) without a seed, or with a
+// the model 0 disables it). A seed, on both endpoints, is a whole number up to 2^64-1, the
+// engine's range. A request that samples (temperature > 0) without a seed, or with a
 // negative one, gets a random one; a sampled answer reports its seed in the extension field
 // seed (in every chunk of a stream), and sending it back gives the same answer. stop is
 // applied to the text: the answer ends before the first stop sequence, and the stream holds
@@ -58,12 +59,12 @@
 // models' names, which ask for it), response_format b64_json (or url, which returns a data:
 // URL: nothing is stored), and the extensions seed, cfg, temperature, top_k and top_p. The
 // PNGs carry the text chunks `janus generate` writes and are byte for byte its files for the
-// same settings; each data entry reports its seed (image i of a request uses seed+i). With
-// "stream": true the response is server-sent events: an image_generation.progress event after
-// every token step (an extension: token, tokens, images, tokens_per_second, elapsed_seconds,
-// remaining_seconds), image_generation.partial_image previews when partial_images (1-3) asks
-// for them (each costs a VQ decode), one image_generation.completed event per image, then
-// [DONE].
+// same settings; each data entry reports its seed (image i of a request uses seed+i, which
+// wraps past 2^64-1 to 0), a seed the endpoint takes back. With "stream": true the response is
+// server-sent events: an image_generation.progress event after every token step (an extension:
+// token, tokens, images, tokens_per_second, elapsed_seconds, remaining_seconds),
+// image_generation.partial_image previews when partial_images (1-3) asks for them (each costs
+// a VQ decode), one image_generation.completed event per image, then [DONE].
 //
 // Scheduling: one job at a time on the shared model, in arrival order (a request arrives when
 // its body is read and checked), through a bounded queue: beyond the running request and

@@ -162,6 +162,11 @@ func TestErrors(t *testing.T) {
 		{"partial_images", "/v1/images/generations", map[string]any{"prompt": "x", "stream": true, "partial_images": 4}, 400, "", "partial_images"},
 		{"partial_images without stream", "/v1/images/generations", map[string]any{"prompt": "x", "partial_images": 1}, 400, "", "partial_images"},
 		{"image body", "/v1/images/generations", `{"prompt": 7}`, 400, "", "prompt"},
+		// Seeds are whole numbers from -2^63 (negative: a random one) to 2^64-1.
+		{"seed not whole", "/v1/images/generations", `{"prompt": "x", "seed": 1.5}`, 400, "", "seed"},
+		{"seed past 2^64-1", "/v1/images/generations", `{"prompt": "x", "seed": 18446744073709551616}`, 400, "", "seed"},
+		{"seed below -2^63", "/v1/images/generations", `{"prompt": "x", "seed": -9223372036854775809}`, 400, "", "seed"},
+		{"seed as a string", "/v1/chat/completions", chat(map[string]any{"seed": "7"}), 400, "", "seed"},
 	}
 	for _, c := range cases {
 		resp, body := ts.post(t, c.path, c.body)

@@ -248,19 +248,19 @@ func leadsTo(p string) (string, bool) {
 // imageRequest is the body of POST /v1/images/generations. seed, cfg, temperature, top_k and
 // top_p are extensions; quality, style, background and user are accepted and ignored.
 type imageRequest struct {
-	Model          string   `json:"model"`
-	Prompt         string   `json:"prompt"`
-	N              *int     `json:"n"`
-	Size           string   `json:"size"`
-	ResponseFormat string   `json:"response_format"`
-	OutputFormat   string   `json:"output_format"`
-	Seed           *int64   `json:"seed"`
-	CFG            *float64 `json:"cfg"`
-	Temperature    *float64 `json:"temperature"`
-	TopK           *int     `json:"top_k"`
-	TopP           *float64 `json:"top_p"`
-	Stream         bool     `json:"stream"`
-	PartialImages  *int     `json:"partial_images"`
+	Model          string     `json:"model"`
+	Prompt         string     `json:"prompt"`
+	N              *int       `json:"n"`
+	Size           string     `json:"size"`
+	ResponseFormat string     `json:"response_format"`
+	OutputFormat   string     `json:"output_format"`
+	Seed           *seedField `json:"seed"`
+	CFG            *float64   `json:"cfg"`
+	Temperature    *float64   `json:"temperature"`
+	TopK           *int       `json:"top_k"`
+	TopP           *float64   `json:"top_p"`
+	Stream         bool       `json:"stream"`
+	PartialImages  *int       `json:"partial_images"`
 	// Asked for, they are refused rather than ignored: the model draws opaque PNGs.
 	Background        string `json:"background"`
 	OutputCompression *int   `json:"output_compression"`
@@ -340,8 +340,8 @@ func (s *Server) parseImages(_ context.Context, req *imageRequest) (*imageJob, *
 	if c := req.OutputCompression; c != nil && *c != 100 {
 		return nil, badRequest("output_compression", "output_compression %d: only lossless png is made; leave output_compression out", *c)
 	}
-	if req.Seed != nil && *req.Seed >= 0 { // a negative seed asks for a random one, as none does
-		job.opts.Seed, job.seedSet = uint64(*req.Seed), true
+	if seed, set := req.Seed.get(); set {
+		job.opts.Seed, job.seedSet = seed, true
 	}
 	if req.CFG != nil {
 		if c := *req.CFG; math.IsNaN(c) || math.IsInf(c, 0) || c < 0 || c > 100 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -196,6 +197,39 @@ func TestImagesRandomSeed(t *testing.T) {
 	}
 	if i := slices.IndexFunc(text, func(f pngfile.TextField) bool { return f.Key == "seed" }); i < 0 || text[i].Value != strconv.FormatUint(seed, 10) {
 		t.Errorf("text chunks %v lack seed %d", text, seed)
+	}
+}
+
+// TestImageSeedsRoundTrip: every seed a response reports is one the endpoint takes back, and
+// it gives that image again, also at the top of the range, where image i's seed+i passes 2^63
+// or wraps past 2^64-1 to 0, as the engine's uint64 seeds do.
+func TestImageSeedsRoundTrip(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	generate := func(seed uint64, n int) imagesResp {
+		t.Helper()
+		resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": "a fox", "n": n, "seed": seed})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("seed %d, n %d: status %d: %s", seed, n, resp.StatusCode, body)
+		}
+		return decodeJSON[imagesResp](t, body)
+	}
+	for _, c := range []struct {
+		seed  uint64
+		seeds []uint64 // the seeds the images report: seed+i
+	}{
+		{math.MaxInt64, []uint64{math.MaxInt64, math.MaxInt64 + 1}},
+		{math.MaxUint64, []uint64{math.MaxUint64, 0}},
+	} {
+		got := generate(c.seed, len(c.seeds))
+		for i, d := range got.Data {
+			if d.Seed != c.seeds[i] {
+				t.Errorf("seed %d: image %d reports seed %d, want %d", c.seed, i, d.Seed, c.seeds[i])
+				continue
+			}
+			if again := generate(d.Seed, 1); again.Data[0].B64JSON != d.B64JSON {
+				t.Errorf("seed %d: image %d is not the image its seed %d gives alone", c.seed, i, d.Seed)
+			}
+		}
 	}
 }
 
