@@ -208,6 +208,31 @@ func TestAPIKey(t *testing.T) {
 	}
 }
 
+// TestAPIKeyTrimmed: a key given with spaces or a newline around it (JANUS_API_KEY read from
+// a file, a pasted key) is the key without them, as the key a request sends is; one of only
+// whitespace is refused, not taken as no key.
+func TestAPIKeyTrimmed(t *testing.T) {
+	for _, key := range []string{"sesame-sesame-sesame ", " sesame-sesame-sesame", "sesame-sesame-sesame\n"} {
+		ts := newTestServer(t, Options{APIKey: key})
+		for _, c := range []struct {
+			header string
+			status int
+		}{
+			{"Bearer sesame-sesame-sesame", 200},
+			{"Bearer sesame-sesame-sesame ", 200},
+			{"Bearer sesame-sesame", 401},
+			{"Bearer ", 401},
+		} {
+			if resp, body := ts.get(t, "/v1/models", "Authorization", c.header); resp.StatusCode != c.status {
+				t.Errorf("key %q, Authorization %q: %d, want %d: %s", key, c.header, resp.StatusCode, c.status, body)
+			}
+		}
+	}
+	if _, err := NewServer(tinyA(t), Options{APIKey: " \t\n"}); err == nil || !strings.Contains(err.Error(), "only whitespace") {
+		t.Errorf("NewServer with a key of whitespace: %v", err)
+	}
+}
+
 // TestContextFull: a conversation beyond the model's window is a 400 context_length_exceeded.
 func TestContextFull(t *testing.T) {
 	ts := serverWithContext(t, model.Options{Threads: 2, ContextLimit: 40, SkipGeneration: true})

@@ -23,8 +23,10 @@ type gate struct {
 // newGate is the gate of opts (APIKey, AllowedHosts, Desktop).
 func newGate(opts Options) gate {
 	var g gate
-	if opts.APIKey != "" {
-		g.key = []byte(opts.APIKey)
+	// Trimmed as the header's key is (authorized): a key with a space or newline around it,
+	// from a file or a paste, could otherwise never match.
+	if key := strings.TrimSpace(opts.APIKey); key != "" {
+		g.key = []byte(key)
 	}
 	for _, h := range opts.AllowedHosts {
 		if h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), ".")); h != "" {

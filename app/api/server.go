@@ -115,7 +115,8 @@ type Options struct {
 	// /health; when it is MinBrowserKeyLength long or more, browser pages that have it may
 	// call the server (CORS: preflights are answered, responses allow the page's origin).
 	// Otherwise requests that carry an Origin header (sent by web browsers) are refused with
-	// 403, so that no web page can use the model, or guess a short key.
+	// 403, so that no web page can use the model, or guess a short key. Spaces and newlines
+	// around it are dropped, as around the key a request sends.
 	APIKey string
 	// AllowedHosts are further names the Host header may carry (a machine name other
 	// computers reach the server by, "mybox.local"), compared without case or port. Loopback
@@ -217,6 +218,10 @@ func NewServer(m *model.Model, opts Options) (*Server, error) {
 	}
 	if opts.MaxQueue < 0 {
 		return nil, fmt.Errorf("api server: max queue %d is negative", opts.MaxQueue)
+	}
+	if opts.APIKey != "" && strings.TrimSpace(opts.APIKey) == "" {
+		// Trimmed to nothing it would serve without a key, which its caller did not ask for.
+		return nil, errors.New("api server: the API key is only whitespace")
 	}
 	if opts.MaxQueue == 0 {
 		opts.MaxQueue = DefaultMaxQueue

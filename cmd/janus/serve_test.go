@@ -407,6 +407,55 @@ func TestServeWarnsWithoutKey(t *testing.T) {
 	}
 }
 
+// TestServeKeyTrimmed: a key with a newline or spaces around it (JANUS_API_KEY read from a
+// file, a pasted --api-key) is the key without them; one of only whitespace, which would
+// leave the server open, is refused before the model loads.
+func TestServeKeyTrimmed(t *testing.T) {
+	dir := fixtures.Path(t, "models", "tiny-a")
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--api-key", " \n"}, "", "--api-key is only whitespace"},
+		{nil, "\t ", "JANUS_API_KEY is only whitespace"},
+	} {
+		t.Setenv("JANUS_API_KEY", c.env)
+		ctx, cancel := context.WithCancel(context.Background())
+		stderr := &lockedBuffer{}
+		// Should it start, it stops at once: the test then fails instead of serving on.
+		err := serve(ctx, append([]string{"--model", dir, "--addr", "127.0.0.1:0"}, c.args...), io.Discard, stderr, nil, func(string) { cancel() })
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(stderr.String(), "loading") {
+			t.Errorf("serve %q (JANUS_API_KEY %q): %v, want an error with %q before loading:\n%s", c.args, c.env, err, c.want, stderr)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		env  string
+	}{
+		{nil, "sesame\n"},
+		{[]string{"--api-key", " sesame "}, ""},
+	} {
+		t.Setenv("JANUS_API_KEY", c.env)
+		url, _ := startServe(t, append([]string{"--model", dir}, c.args...)...)
+		for header, want := range map[string]int{"Bearer sesame": http.StatusOK, "": http.StatusUnauthorized} {
+			req, _ := http.NewRequest(http.MethodGet, url+"/v1/models", nil)
+			if header != "" {
+				req.Header.Set("Authorization", header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("serve %q (JANUS_API_KEY %q), Authorization %q: status %d, want %d", c.args, c.env, header, resp.StatusCode, want)
+			}
+		}
+	}
+}
+
 // TestServeAllowHost: requests must name the server as localhost, its address or a name
 // --allow-host gives; a DNS rebinding page's name gets 421.
 func TestServeAllowHost(t *testing.T) {
