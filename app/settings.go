@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -253,7 +254,14 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 		return DefaultSettings(), nil, s.settingsHeld
 	}
 	st := DefaultSettings()
-	err = decodeVersioned(data, &st)
+	if versionless(data) {
+		// Written by hand ({"threads": 2}): its fields are this version's, and the next
+		// save adds the version. Set aside and reported, it read as damaged.
+		slog.Info("settings file without a version: read as this version's", "path", path)
+		err = json.Unmarshal(data, &st)
+	} else {
+		err = decodeVersioned(data, &st)
+	}
 	if err == nil {
 		err = st.Validate()
 	}
@@ -274,6 +282,12 @@ func (s *Store) LoadSettings() (Settings, []Problem, error) {
 		return st, []Problem{*p}, nil
 	}
 	return st, nil, nil
+}
+
+// versionless reports whether data is a JSON object without a version field.
+func versionless(data []byte) bool {
+	var head versionHead
+	return json.Unmarshal(data, &head) == nil && head.Version == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
 }
 
 // SettingsRepairedError is the Problem of a settings file this version cannot use as it is:

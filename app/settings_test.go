@@ -260,15 +260,22 @@ func TestSettingsSalvage(t *testing.T) {
 	}
 }
 
-// A file that is good but for its version mark keeps every setting, and says so.
+// A file written by hand without the version mark ({"threads": 3}) is read as this
+// version's, with no problem reported and nothing set aside (it was renamed .corrupt-… and
+// a red notice said so until the first message); an invalid value in it is still repaired.
 func TestSettingsWithoutVersion(t *testing.T) {
 	s := openStore(t)
-	os.WriteFile(filepath.Join(s.Root(), app.SettingsFile), []byte(`{"threads": 3}`), 0o600)
+	path := filepath.Join(s.Root(), app.SettingsFile)
+	os.WriteFile(path, []byte(`{"threads": 3}`), 0o600)
 	st, problems, err := s.LoadSettings()
-	if err != nil || st.Threads != 3 {
-		t.Fatalf("LoadSettings = threads %d, %v", st.Threads, err)
+	if err != nil || st.Threads != 3 || len(problems) != 0 {
+		t.Fatalf("LoadSettings = threads %d, problems %v, %v", st.Threads, problems, err)
 	}
-	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "its settings were kept") {
-		t.Errorf("problems = %v", problems)
+	if aside, _ := filepath.Glob(path + ".corrupt-*"); len(aside) != 0 {
+		t.Errorf("set aside: %v", aside)
+	}
+	os.WriteFile(path, []byte(`{"threads": -4}`), 0o600)
+	if st, problems, _ := s.LoadSettings(); len(problems) != 1 || st.Threads == -4 {
+		t.Errorf("an invalid hand-written value: threads %d, problems %v", st.Threads, problems)
 	}
 }
