@@ -295,6 +295,11 @@ type serveForm struct {
 func newServeForm(u *UI) *serveForm {
 	f := &serveForm{u: u}
 	f.port = newFieldEntry(u.escape)
+	// Marked as it is typed, as the other numbers are (Save alone said so).
+	f.port.Validator = func(text string) error {
+		_, err := parsePort(text)
+		return err
+	}
 	f.port.SetText(strconv.Itoa(u.settings.Serve.Port))
 	f.key = widget.NewPasswordEntry()
 	f.key.SetPlaceHolder("API key (optional)")
@@ -327,10 +332,10 @@ func (f *serveForm) toggle(on bool) {
 	}
 	u := f.u
 	if on {
-		port, err := strconv.Atoi(strings.TrimSpace(f.port.Text))
-		if err != nil || port < 1 || port > 65535 {
+		port, err := parsePort(f.port.Text)
+		if err != nil {
 			f.setChecked(false)
-			f.status.SetText(fmt.Sprintf("Port %q: want a number from 1 to 65535.", f.port.Text))
+			f.status.SetText(sentenceStart(err.Error()) + ".")
 			f.status.Importance = widget.DangerImportance
 			f.status.Refresh()
 			return
@@ -412,4 +417,13 @@ func (u *UI) offUI(f func()) {
 		defer u.serveJobs.Done()
 		f()
 	}()
+}
+
+// parsePort reads the API server's port field: a number from 1 to 65535.
+func parsePort(text string) (int, error) {
+	port, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || port < 1 || port > 65535 {
+		return 0, fmt.Errorf("port %q: want a number from 1 to 65535", text)
+	}
+	return port, nil
 }

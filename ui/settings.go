@@ -297,8 +297,8 @@ func (f *settingsForm) settings() (app.Settings, error) {
 	ns.ModelFolders = slices.Clone(f.folders)
 	// The port and key: for the server's next start, or, when they changed while it runs,
 	// for the restart applySettings makes.
-	if ns.Serve.Port, err = strconv.Atoi(strings.TrimSpace(f.serve.port.Text)); err != nil || ns.Serve.Port < 1 || ns.Serve.Port > 65535 {
-		return ns, fmt.Errorf("API server port %q: want a number from 1 to 65535", f.serve.port.Text)
+	if ns.Serve.Port, err = parsePort(f.serve.port.Text); err != nil {
+		return ns, fmt.Errorf("API server %w", err)
 	}
 	// Spaces around a pasted key are not part of it: kept, no client matched it.
 	ns.Serve.APIKey = strings.TrimSpace(f.serve.key.Text)

@@ -81,6 +81,8 @@ func TestSettingsInvalidKeepsEdits(t *testing.T) {
 		{func(f *settingsForm) *fieldEntry { return f.temp }, "3", "Temperature"},
 		{func(f *settingsForm) *fieldEntry { return f.cfg }, "20", "Guidance"},
 		{func(f *settingsForm) *fieldEntry { return f.maxTokens }, "100000", "Answer length"},
+		// Marked as it is typed too (only Save said so).
+		{func(f *settingsForm) *fieldEntry { return f.serve.port }, "70000", "API server port"},
 	} {
 		f := u.openSettings()
 		f.answerTemp.SetText("0.25") // an edit that must survive the refusal
@@ -95,9 +97,13 @@ func TestSettingsInvalidKeepsEdits(t *testing.T) {
 		if f.answerTemp.Text != "0.25" {
 			t.Errorf("the refused save lost an edit: answer temperature %q", f.answerTemp.Text)
 		}
-		tc.field(f).SetText("1.5")
-		if tc.names == "Answer length" {
+		switch tc.names {
+		case "Answer length":
 			tc.field(f).SetText("600")
+		case "API server port":
+			tc.field(f).SetText("8766")
+		default:
+			tc.field(f).SetText("1.5")
 		}
 		test.Tap(f.saveB)
 		if overlays.Top() != nil {
