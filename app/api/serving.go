@@ -103,6 +103,8 @@ func startOn(ctx context.Context, s *Server, name string, raw net.Listener) *Ser
 		if err != nil {
 			s.log.Error("api server stopped", "addr", v.addr, "err", err)
 			ln.shut() // stopped on its own: nothing will Pause it
+		} else {
+			s.log.Info("stopped serving the OpenAI-compatible API", "model", name, "url", v.URL()) // as its start is told
 		}
 		v.mu.Lock()
 		v.err = err

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -152,7 +153,8 @@ func TestStartServingErrors(t *testing.T) {
 	defer engine.Close()
 	// The port is taken.
 	ctx, cancel := context.WithCancel(context.Background())
-	v, err := StartServing(ctx, engine, "127.0.0.1:0", Options{Logger: quiet})
+	var logged bytes.Buffer
+	v, err := StartServing(ctx, engine, "127.0.0.1:0", Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +176,10 @@ func TestStartServingErrors(t *testing.T) {
 	}
 	if err := v.Stop(context.Background()); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("a second Stop: %v", err)
+	}
+	// The log says it stopped, once, as it says it started.
+	if n := strings.Count(logged.String(), "stopped serving the OpenAI-compatible API"); n != 1 {
+		t.Errorf("the log says %d times that the server stopped:\n%s", n, logged.String())
 	}
 }
 
