@@ -332,15 +332,29 @@ func (u *UI) openSettings() *settingsForm {
 		u.applySettings(ns)
 	})
 	f.saveB.Importance = widget.HighImportance
+	// After a refused Save the line follows the edits: the field it named put right, it names
+	// the next one still wrong (it kept naming the first), and goes once none is.
+	recheck := func() {
+		if !f.problem.Visible() {
+			return
+		}
+		if _, err := f.settings(); err != nil {
+			f.problem.SetText("Not saved: " + err.Error())
+		} else {
+			f.problem.Hide()
+		}
+	}
 	// Enter in a field saves, as in the system's dialogs.
 	for _, e := range []*widget.Entry{&f.cfg.Entry, &f.temp.Entry, &f.answerTemp.Entry, &f.maxTokens.Entry, &f.serve.port.Entry, f.serve.key} {
 		e.OnSubmitted = func(string) { f.saveB.OnTapped() }
-	}
-	form.SetOnValidationChanged(func(err error) {
-		if err == nil {
-			f.problem.Hide()
+		changed := e.OnChanged
+		e.OnChanged = func(text string) {
+			if changed != nil {
+				changed(text)
+			}
+			recheck()
 		}
-	})
+	}
 	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil,
 		gutteredVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))), u.win)
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})

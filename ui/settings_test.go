@@ -116,6 +116,27 @@ func TestSettingsInvalidKeepsEdits(t *testing.T) {
 	}
 }
 
+// After a refused Save with two fields wrong, the line names the one still wrong once the
+// first is put right (it kept naming the first), and goes once both are.
+func TestSettingsProblemFollowsEdits(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	f := h.u.openSettings()
+	f.cfg.SetText("abc")
+	f.temp.SetText("-1")
+	test.Tap(f.saveB)
+	if !f.problem.Visible() || !strings.Contains(f.problem.Text, "Guidance") {
+		t.Fatalf("after Save the line says %q (shown %v), want Guidance named", f.problem.Text, f.problem.Visible())
+	}
+	f.cfg.SetText("5")
+	if !f.problem.Visible() || strings.Contains(f.problem.Text, "Guidance") || !strings.Contains(f.problem.Text, "Temperature") {
+		t.Errorf("guidance put right, the line says %q (shown %v), want Temperature named", f.problem.Text, f.problem.Visible())
+	}
+	f.temp.SetText("1")
+	if f.problem.Visible() {
+		t.Errorf("both put right, the line still says %q", f.problem.Text)
+	}
+}
+
 // Every dialog opens without trouble: models, settings, about, the large image view, the
 // file dialogs, rename and delete.
 func TestDialogsOpen(t *testing.T) {
