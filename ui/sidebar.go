@@ -30,8 +30,14 @@ const historyThumb = 36
 
 // sidebar is the left column: new chat / new image, the history, the model in use.
 type sidebar struct {
-	u       *UI
+	u *UI
+	// all is the history as the store lists it; entries are those the search keeps (all of
+	// them while it is empty), in the list's order: the list's ids index entries.
+	all     []app.HistoryEntry
 	entries []app.HistoryEntry
+	search  *searchEntry
+	// listErr says why the history cannot be read ("" when it can).
+	listErr string
 	thumbs  map[string]image.Image // by image digest; nil value: being made
 	// told are the history's problems the notice has said, by their words.
 	told map[string]bool
@@ -174,7 +180,9 @@ func newSidebar(u *UI) *sidebar {
 	modelsB := u.newButton("Models", theme.StorageIcon(), u.showModelPicker)
 	settingsB.Importance, modelsB.Importance = widget.LowImportance, widget.LowImportance
 
-	top := container.NewVBox(newChat, newImage, widget.NewSeparator(), historyL)
+	s.search = newSearchEntry(s)
+	s.search.Hide() // until there is a history to search
+	top := container.NewVBox(newChat, newImage, widget.NewSeparator(), historyL, s.search)
 	s.bottom = container.NewVBox(s.download, widget.NewSeparator(), modelBox, s.cancelB,
 		container.NewHBox(modelsB, layout.NewSpacer(), settingsB))
 	s.content = container.NewPadded(border(top, s.bottom, nil, nil,
@@ -412,8 +420,9 @@ func (s *sidebar) reloadHistory() {
 	go func() {
 		entries, problems, err := store.List()
 		s.u.do(func() {
+			s.listErr = ""
 			if err != nil {
-				s.emptyL.SetText("The history cannot be read: " + firstLine(err))
+				s.listErr = "The history cannot be read: " + firstLine(err)
 			}
 			// Each problem is told once: the list is read again after every answer, and a
 			// notice cleared since came back each time.
@@ -424,14 +433,89 @@ func (s *sidebar) reloadHistory() {
 			if len(problems) > 0 {
 				s.u.chat.addNotice(problemLines(problems))
 			}
-			s.entries = entries
+			s.all = entries
+			// Of the whole history: a search keeps each row's line as it was.
 			s.titles = rowTitles(entries, time.Now())
-			s.emptyL.Hidden = len(entries) > 0
-			s.emptyL.Refresh()
-			s.list.Refresh()
-			s.markOpen()
+			s.filter()
 		})
 	}()
+}
+
+// filter puts in entries those of the history the search's words are all in the titles
+// of (as the rows show them, without case), and says when none is.
+func (s *sidebar) filter() {
+	words := strings.Fields(strings.ToLower(s.search.Text))
+	s.entries = s.all
+	if len(words) > 0 {
+		s.entries = nil
+		for _, e := range s.all {
+			title := strings.ToLower(s.rowTitle(e))
+			if !slices.ContainsFunc(words, func(w string) bool { return !strings.Contains(title, w) }) {
+				s.entries = append(s.entries, e)
+			}
+		}
+	}
+	switch {
+	case s.listErr != "":
+		s.emptyL.SetText(s.listErr)
+	case len(s.all) == 0:
+		s.emptyL.SetText("Your chats and images will appear here.")
+	default:
+		s.emptyL.SetText("Nothing in the history has “" + strings.TrimSpace(s.search.Text) + "” in its title.")
+	}
+	s.emptyL.Hidden = len(s.entries) > 0
+	s.emptyL.Refresh()
+	if hide := len(s.all) == 0 && s.search.Text == ""; hide != s.search.Hidden {
+		s.search.Hidden = hide
+		s.content.Refresh()
+	}
+	s.markOpen() // the list selects by position, and the rows moved
+}
+
+// focusSearch shows the sidebar, if hidden, and puts the keyboard in the search (Ctrl+F).
+func (s *sidebar) focusSearch() {
+	if !s.u.side.Visible() {
+		s.u.showSidebar(true)
+	}
+	if len(s.all) == 0 {
+		return // nothing to search: the field is hidden
+	}
+	s.u.win.Canvas().Focus(s.search)
+}
+
+// searchEntry is the history's search field: Esc empties it, and with nothing in it is the
+// window's Esc; Down goes on to the list, as a search box's results are reached.
+type searchEntry struct {
+	widget.Entry
+	s *sidebar
+}
+
+func newSearchEntry(s *sidebar) *searchEntry {
+	e := &searchEntry{s: s}
+	e.ExtendBaseWidget(e)
+	e.SetPlaceHolder("Search the history")
+	e.ActionItem = widget.NewIcon(theme.SearchIcon())
+	e.OnChanged = func(string) { s.filter() }
+	return e
+}
+
+// TypedKey empties the field on Esc, moves to the list on Down, and types the rest.
+func (e *searchEntry) TypedKey(k *fyne.KeyEvent) {
+	switch k.Name {
+	case fyne.KeyEscape:
+		if e.Text != "" {
+			e.SetText("")
+			return
+		}
+		e.s.u.escape()
+		return
+	case fyne.KeyDown:
+		if len(e.s.entries) > 0 {
+			e.s.u.win.Canvas().Focus(e.s.list)
+		}
+		return
+	}
+	e.Entry.TypedKey(k)
 }
 
 // markOpen highlights the entry the view in front shows (the chat, or the image set on the

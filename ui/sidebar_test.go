@@ -744,6 +744,82 @@ func TestLongTitleHintKeepsTheWindow(t *testing.T) {
 	}
 }
 
+// The history's search keeps the entries whose titles have all its words, without case; a
+// row opens its own entry; a new answer keeps the search; nothing found says so; Esc empties
+// it. Ctrl+F shows a hidden sidebar and puts the keyboard there; with no history there is
+// no field.
+func TestHistorySearch(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	s := u.sidebar
+	if s.search.Visible() {
+		t.Error("a search field over an empty history")
+	}
+	for i, q := range []string{"Cats on a roof", "dogs in the snow", "a cat and a DOG"} {
+		if i > 0 {
+			u.newChat()
+		}
+		h.ask(q)
+	}
+	h.pump("the history", func() bool { return len(s.entries) == 3 })
+	titles := func() []string {
+		var out []string
+		for _, e := range s.entries {
+			out = append(out, e.Title)
+		}
+		return out
+	}
+	if !s.search.Visible() {
+		t.Fatal("no search field over a history of three")
+	}
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"cat", []string{"a cat and a DOG", "Cats on a roof"}},
+		{"  dog   CAT ", []string{"a cat and a DOG"}},
+		{"", []string{"a cat and a DOG", "dogs in the snow", "Cats on a roof"}},
+	} {
+		s.search.SetText(tc.text)
+		if got := titles(); !slices.Equal(got, tc.want) {
+			t.Errorf("search %q keeps %q, want %q", tc.text, got, tc.want)
+		}
+	}
+	s.search.SetText("snow")
+	found := s.entries[0].ID
+	s.open(0)
+	h.pump("the chat", func() bool { return u.chat.session.ID() == found && len(u.chat.session.Messages()) == 2 })
+	if m := u.chat.session.Messages(); m[0].Text != "dogs in the snow" {
+		t.Errorf("the row found opened %q", m[0].Text)
+	}
+	if s.selected != 0 {
+		t.Errorf("the chat open is not the row marked (%d)", s.selected)
+	}
+	u.newChat()
+	h.ask("snowy owls")
+	h.pump("the new chat in the history", func() bool { return len(s.all) == 4 })
+	if got := titles(); !slices.Equal(got, []string{"snowy owls", "dogs in the snow"}) || s.search.Text != "snow" {
+		t.Errorf("after a new answer, search %q keeps %q", s.search.Text, got)
+	}
+	s.search.SetText("zebra")
+	if len(s.entries) != 0 || !s.emptyL.Visible() || !strings.Contains(s.emptyL.Text, "zebra") {
+		t.Errorf("nothing found: %d entries, line %q shown %v", len(s.entries), s.emptyL.Text, s.emptyL.Visible())
+	}
+	s.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if s.search.Text != "" || len(s.entries) != 4 || s.emptyL.Visible() {
+		t.Errorf("after Esc: %q, %d entries", s.search.Text, len(s.entries))
+	}
+	u.showSidebar(false)
+	u.sidebar.focusSearch() // Ctrl+F
+	if !u.side.Visible() || u.win.Canvas().Focused() != s.search {
+		t.Errorf("Ctrl+F: sidebar shown %v, focus on %T", u.side.Visible(), u.win.Canvas().Focused())
+	}
+	s.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	if u.win.Canvas().Focused() != s.list {
+		t.Errorf("Down from the search: focus on %T, want the list", u.win.Canvas().Focused())
+	}
+}
+
 // A history file that cannot be used is told once, not again after every answer (the list is
 // read again then, and the notice, cleared by the send, came back each time).
 func TestHistoryProblemToldOnce(t *testing.T) {

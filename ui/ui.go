@@ -701,6 +701,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		key(fyne.NewMenuItem("Create", u.ShowCreate), fyne.Key2),
 		fyne.NewMenuItemSeparator(),
 		u.sidebarItem,
+		key(fyne.NewMenuItem("Search the history", u.sidebar.focusSearch), fyne.KeyF),
 	)
 	help := fyne.NewMenu("Help", fyne.NewMenuItem("Keyboard shortcuts", u.showKeys), fyne.NewMenuItem("About Janus Desktop", u.showAbout))
 	return fyne.NewMainMenu(file, view, help)
@@ -989,6 +990,7 @@ func (u *UI) showKeys() {
 		{mod + "+Shift+N", "New image"},
 		{mod + "+1, " + mod + "+2", "Chat, Create"},
 		{mod + "+B", "Hide or show the sidebar"},
+		{mod + "+F", "Search the history's titles (Esc empties it, Down goes to the list)"},
 		{mod + "+L", "Models"},
 		{mod + "+,", "Settings"},
 		{"Enter, Shift+Enter", "Send the question; a new line"},
