@@ -139,6 +139,7 @@ func newCanvasView(u *UI) *canvasView {
 	c.prompt.SetMinRowsVisible(2)
 	c.prompt.onCommandEnter = c.generate
 	c.prompt.onEscape = c.stop
+	c.prompt.onRefused = c.setNotice
 	// A failure's line is about the prompt that was run: an edit starts afresh.
 	c.prompt.OnChanged = func(string) {
 		if c.job == nil && c.notice.Visible() && c.notice.Importance == widget.DangerImportance {

@@ -223,6 +223,7 @@ func newChatView(u *UI) *chatView {
 	c.entry.onSubmit = c.send
 	c.entry.onPasteFiles = c.attach
 	c.entry.onPastePicture = c.pastePicture
+	c.entry.onRefused = c.setNotice
 	c.entry.onPage = c.page
 	c.entry.onEscape = func() {
 		if c.editing && !c.sending && !c.session.Busy() {

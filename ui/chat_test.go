@@ -1151,6 +1151,40 @@ func TestPastedFiles(t *testing.T) {
 	}
 }
 
+// A paste with a line longer than maxPastedLine is refused with a line saying why and what to
+// do, in the composer and in Create's prompt (a pasted line of 20,000 characters froze the
+// window for seconds at every key); as many characters in short lines, and a line of
+// maxPastedLine, are pasted.
+func TestLongPastedLineRefused(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	cb := fyne.CurrentApp().Clipboard()
+	for name, v := range map[string]struct {
+		e      *promptEntry
+		notice *widget.Label
+	}{
+		"composer": {h.u.chat.entry, h.u.chat.notice},
+		"prompt":   {h.u.create.prompt, h.u.create.notice},
+	} {
+		cb.SetContent(strings.Repeat("lorem ipsum ", 2000)) // one line of 24,000 characters
+		v.e.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+		if v.e.Text != "" || !v.notice.Visible() || !strings.Contains(v.notice.Text, "a line of 24,000 characters") {
+			t.Errorf("%s: a line of 24,000 characters: %d pasted, notice %q (shown %v)", name, len(v.e.Text), v.notice.Text, v.notice.Visible())
+		}
+		for _, text := range []string{strings.Repeat("a short line\n", 3000), strings.Repeat("x", maxPastedLine)} {
+			v.e.SetText("")
+			cb.SetContent(text)
+			v.e.TypedShortcut(&fyne.ShortcutPaste{Clipboard: cb})
+			if v.e.Text != text {
+				t.Errorf("%s: %d characters in lines of at most %d: %d pasted", name, len(text), longestLine(text), len(v.e.Text))
+			}
+		}
+		v.e.SetText("")
+	}
+	if got := thousands(1234567); got != "1,234,567" {
+		t.Errorf("thousands(1234567) = %q", got)
+	}
+}
+
 // An answer that fails is scrolled into sight even when the reader was not following the end
 // (a long question had pushed its error out of view).
 func TestChatFailedAnswerInSight(t *testing.T) {

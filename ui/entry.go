@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -26,6 +28,8 @@ type promptEntry struct {
 	// onPastePicture, when set, takes a paste of no text: the clipboard may hold a picture
 	// (a screenshot, an image copied in a browser), which Fyne's text clipboard cannot see.
 	onPastePicture func()
+	// onRefused, when set, says why a paste was refused (a line too long: maxPastedLine).
+	onRefused func(why string)
 	// onPage, when set, takes Page Up and Page Down (up true for Page Up) while the text
 	// is one line, where they have nothing to move: the chat scrolls its conversation.
 	onPage func(up bool)
@@ -53,6 +57,22 @@ func newPromptEntry(placeholder string, submitOnEnter bool) *promptEntry {
 func (e *promptEntry) putText(text string) {
 	e.SetText(text)
 	e.Entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageDown}) // to the end of the last row
+}
+
+// maxPastedLine is the longest line, in characters, that a paste may bring. Fyne wraps a
+// paragraph again whole at every change, in a time that grows faster than its length (a
+// pasted line of 20,000 characters froze the window for seconds at every key), and cannot
+// draw it unwrapped either (a line wider than a texture shows as a black bar); as many
+// characters in lines of a few hundred are quick.
+const maxPastedLine = 3000
+
+// longestLine is the length in characters of text's longest line.
+func longestLine(text string) int {
+	most := 0
+	for line := range strings.SplitSeq(text, "\n") {
+		most = max(most, utf8.RuneCountInString(line))
+	}
+	return most
 }
 
 // AcceptsTab is false: Tab moves the focus on (to Send, Generate, the settings), as in the
@@ -151,8 +171,22 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 			e.onPastePicture()
 			return
 		}
+		if n := longestLine(text); n > maxPastedLine && e.onRefused != nil {
+			e.onRefused(fmt.Sprintf("Not pasted: the text has a line of %s characters, longer than the %s this box can show; "+
+				"break it into paragraphs (in a text editor), then paste it again", thousands(n), thousands(maxPastedLine)))
+			return
+		}
 	}
 	e.Entry.TypedShortcut(s)
+}
+
+// thousands writes n with commas between its thousands: 21,600.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // pastedFiles are the files a pasted text names, when it names nothing else. What a file
