@@ -67,8 +67,9 @@ type Client struct {
 	// FreeSpace reports the bytes available to an unprivileged user on the disk holding
 	// dir; nil means the operating system's answer. Tests inject a small one.
 	FreeSpace func(dir string) (int64, error)
-	// Attempts bounds the tries of one request that fails with a network error or a 5xx
-	// answer without making progress; 0 means 6.
+	// Attempts bounds the tries of one request that fails without making progress (a network
+	// error, a 5xx or 429 answer, a refusal of the file server the hub redirected to); 0
+	// means 6.
 	Attempts int
 	// Backoff is the wait before the first retry, doubled for each further one up to 30 s;
 	// 0 means 1 s.
@@ -379,7 +380,8 @@ const dnsNotFoundAttempts = 2
 // retry runs f until it succeeds, fails with an error that is not retryable, or has
 // failed Attempts times in a row without progress (f reports progress by returning
 // progressed true, which resets the count). It waits with exponential backoff between
-// tries and reports each retry through note.
+// tries, or as long as a Retry-After asked when that is longer, and reports each retry
+// through note.
 func (c *Client) retry(ctx context.Context, what string, note func(string), f func() (progressed bool, err error)) error {
 	fails := 0
 	for {

@@ -144,6 +144,11 @@ func (c *Client) Pull(ctx context.Context, repo string, opts PullOptions) (*Snap
 			return nil, err
 		}
 		if snap == nil {
+			// A pull that stopped leaves its files in blobs/ and links none (run): "no copy"
+			// beside gigabytes of them would mislead.
+			if blobs, _ := os.ReadDir(filepath.Join(p.rc.dir, "blobs")); len(blobs) > 0 {
+				return nil, fmt.Errorf("%s at %s: %w (HF_HUB_OFFLINE is set; the cache %s holds an unfinished download of it: unset it to continue the download)", repo, rev, ErrOffline, c.Cache)
+			}
 			return nil, fmt.Errorf("%s at %s: %w (HF_HUB_OFFLINE is set; the cache %s has no copy: unset it to download)", repo, rev, ErrOffline, c.Cache)
 		}
 		return snap, nil

@@ -222,7 +222,7 @@ func TestPullInterrupted(t *testing.T) {
 	// Offline, the unfinished copy is not passed off as a model.
 	t.Setenv("HF_HUB_OFFLINE", "1")
 	err := pullCommand(context.Background(), []string{pullRepo, "--revision", commit}, nil, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "is incomplete and the hub cannot be asked") {
+	if err == nil || !strings.Contains(err.Error(), "holds an unfinished download of it: unset it to continue") {
 		t.Errorf("offline pull of the unfinished commit: %v", err)
 	}
 	t.Setenv("HF_HUB_OFFLINE", "")
