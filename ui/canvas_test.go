@@ -431,6 +431,32 @@ func TestCanvasAskAboutThenLeave(t *testing.T) {
 	}
 }
 
+// "Ask about this image", then New chat (Ctrl+N) before the stored copy arrives: any chat
+// not begun is the new chat, and the picture joins the one in front (it went to the new
+// chat's draft, which the next New chat dropped).
+func TestCanvasAskAboutThenNewChat(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.create
+	h.u.ShowCreate()
+	test.Type(c.prompt, "one square")
+	c.generate()
+	h.pump("the image", func() bool { return c.job == nil })
+	r := *c.tiles[0].result
+	r.Ref = app.ImageRef{} // never stored: askAbout stores it first
+	c.tiles[0].result = &r
+	c.askAbout(0)
+	chat := h.u.chat
+	h.u.newChat()
+	h.pump("the picture to arrive", func() bool { return len(chat.drafts[""].attached) == 1 || len(chat.attached) > 0 })
+	if len(chat.attached) != 1 || !strings.Contains(strings.Join(textsIn(chat.chips), " "), "one square") {
+		t.Errorf("%d pictures in the new chat in front (%q), want the one asked about", len(chat.attached), textsIn(chat.chips))
+	}
+	h.u.newChat()
+	if len(chat.attached) != 1 {
+		t.Errorf("after another New chat: %d pictures, drafts %v", len(chat.attached), chat.drafts)
+	}
+}
+
 // A history image that cannot be decoded says so on its tile, and the others still show.
 func TestCanvasBrokenHistoryImage(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))

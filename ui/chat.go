@@ -1648,9 +1648,13 @@ func (c *chatView) attachFiles(files []attachment) {
 // its draft, as an attachment does, and the notice says where it waits: it joined the chat
 // the user had gone to.
 func (c *chatView) attachAsked(session *app.ChatSession, a attachment) {
-	open := c.session == session
+	// Any chat not yet begun is the new chat: its draft is the one New chat shows, and one
+	// in front holds that draft in its composer (a picture sent to the draft then was lost
+	// at the next New chat).
+	shows := func() bool { return c.session == session || session.ID() == "" && c.session.ID() == "" }
+	open := shows()
 	started := open && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0)
-	c.readImages([]attachment{a}, "attached", func() (string, bool) { return session.ID(), c.session == session }, nil)
+	c.readImages([]attachment{a}, "attached", func() (string, bool) { return session.ID(), shows() }, nil)
 	switch {
 	case started:
 		c.setNotice("The picture joins the question you had started in the new chat: remove what is not about it")
