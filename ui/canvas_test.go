@@ -455,6 +455,14 @@ func TestCanvasAskAboutThenNewChat(t *testing.T) {
 	if len(chat.attached) != 1 {
 		t.Errorf("after another New chat: %d pictures, drafts %v", len(chat.attached), chat.drafts)
 	}
+	// A file dropped on a new chat, then New chat before it is read, as well.
+	chat.discardChip(chat.attached[0].path)
+	chat.attach([]string{landscape(t)})
+	h.u.newChat()
+	h.pump("the file to arrive", func() bool { return len(chat.drafts[""].attached) == 1 || len(chat.attached) > 0 })
+	if len(chat.attached) != 1 {
+		t.Errorf("a file dropped then New chat: %d pictures in the new chat in front, drafts %v", len(chat.attached), chat.drafts)
+	}
 }
 
 // A history image that cannot be decoded says so on its tile, and the others still show.

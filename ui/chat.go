@@ -1638,7 +1638,14 @@ func (c *chatView) attach(paths []string) {
 // the window is by then, and says why the others are not.
 func (c *chatView) attachFiles(files []attachment) {
 	session := c.session
-	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.session == session }, nil)
+	c.readImages(files, "attached", func() (string, bool) { return session.ID(), c.holdsDraftOf(session) }, nil)
+}
+
+// holdsDraftOf reports whether the composer holds the draft of session's chat: it is the
+// chat in front, or both are new chats (not begun, their draft is the one New chat shows:
+// one sent to that draft while a new chat was in front was lost at the next New chat).
+func (c *chatView) holdsDraftOf(session *app.ChatSession) bool {
+	return c.session == session || session.ID() == "" && c.session != nil && c.session.ID() == ""
 }
 
 // attachAsked attaches a picture asked about from Create to session, the new chat opened
@@ -1648,13 +1655,9 @@ func (c *chatView) attachFiles(files []attachment) {
 // its draft, as an attachment does, and the notice says where it waits: it joined the chat
 // the user had gone to.
 func (c *chatView) attachAsked(session *app.ChatSession, a attachment) {
-	// Any chat not yet begun is the new chat: its draft is the one New chat shows, and one
-	// in front holds that draft in its composer (a picture sent to the draft then was lost
-	// at the next New chat).
-	shows := func() bool { return c.session == session || session.ID() == "" && c.session.ID() == "" }
-	open := shows()
+	open := c.holdsDraftOf(session)
 	started := open && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0)
-	c.readImages([]attachment{a}, "attached", func() (string, bool) { return session.ID(), shows() }, nil)
+	c.readImages([]attachment{a}, "attached", func() (string, bool) { return session.ID(), c.holdsDraftOf(session) }, nil)
 	switch {
 	case started:
 		c.setNotice("The picture joins the question you had started in the new chat: remove what is not about it")
@@ -1689,7 +1692,7 @@ func (c *chatView) pastePicture() {
 					return
 				}
 				files := []attachment{{path: store.ImagePath(ref), label: "Pasted image"}}
-				c.readImages(files, "pasted", func() (string, bool) { return session.ID(), c.session == session }, nil)
+				c.readImages(files, "pasted", func() (string, bool) { return session.ID(), c.holdsDraftOf(session) }, nil)
 			})
 		}()
 	})
