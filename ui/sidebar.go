@@ -97,6 +97,13 @@ func newHistoryList(length func() int, create func() fyne.CanvasObject, update f
 	return l
 }
 
+// firstRow moves the keyboard's row to the first, the List's as well (it has no setter).
+func (l *historyList) firstRow() {
+	for l.focus > 0 {
+		l.TypedKey(&fyne.KeyEvent{Name: fyne.KeyUp})
+	}
+}
+
 // TypedKey passes keys to the List, Enter as Space, but F2 and Delete.
 func (l *historyList) TypedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
@@ -495,7 +502,12 @@ func newSearchEntry(s *sidebar) *searchEntry {
 	e.ExtendBaseWidget(e)
 	e.SetPlaceHolder("Search the history")
 	e.ActionItem = widget.NewIcon(theme.SearchIcon())
-	e.OnChanged = func(string) { s.filter() }
+	e.OnChanged = func(string) {
+		// The keyboard's row is a position: kept, it pointed past the results, or at
+		// another one than Down from here reaches (F2 and Delete acted on it).
+		s.list.firstRow()
+		s.filter()
+	}
 	return e
 }
 

@@ -818,6 +818,20 @@ func TestHistorySearch(t *testing.T) {
 	if u.win.Canvas().Focused() != s.list {
 		t.Errorf("Down from the search: focus on %T, want the list", u.win.Canvas().Focused())
 	}
+	// The keyboard's row on the third entry, then a search of one result: Down, Enter and F2
+	// act on that result (the row stayed third, past the results).
+	s.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	s.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	u.win.Canvas().Focus(s.search)
+	s.search.SetText("roof")
+	want := s.entries[0].ID
+	s.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	s.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.pump("the chat found", func() bool { return u.chat.session.ID() == want })
+	s.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyF2})
+	if len(u.dialogs) != 1 {
+		t.Errorf("F2 on the result found: %d dialogs, want Rename", len(u.dialogs))
+	}
 }
 
 // A history file that cannot be used is told once, not again after every answer (the list is
