@@ -216,6 +216,7 @@ func (u *UI) startLoad(dir string, opts app.LoadOptions, back bool) {
 		})
 	})
 	u.loading = job
+	u.updateLoadCancel() // the lines above were drawn before there was a load to cancel
 	go func() {
 		err := job.Wait()
 		eng := job.Engine()

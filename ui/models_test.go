@@ -215,6 +215,22 @@ func TestLoadCancelWithSidebarHidden(t *testing.T) {
 			return false
 		}
 	})
+	// A load started with the sidebar hidden has the Cancel from its start, before its
+	// first progress.
+	h.load(dir, "tiny-a")
+	job = u.loading
+	if chat, create := shown(); !chat || !create {
+		t.Errorf("a load started with the sidebar hidden: a Cancel in the chat %v, in Create %v", chat, create)
+	}
+	test.Tap(u.create.loadCancelB)
+	h.pump("the load to end", func() bool {
+		select {
+		case <-job.Done():
+			return true
+		default:
+			return false
+		}
+	})
 	h.pump("late updates", func() bool { return true })
 	if u.engine != nil || u.loading != nil {
 		t.Errorf("after Cancel: engine %v, loading %v", u.engine, u.loading)

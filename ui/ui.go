@@ -1034,18 +1034,25 @@ func (u *UI) showSidebar(shown bool) {
 	if m := u.win.MainMenu(); m != nil {
 		m.Refresh()
 	}
-	if u.loading != nil {
-		// The load's Cancel goes with the sidebar's model line, or comes to the views' lines.
-		u.chat.setReady(false, u.chat.notReady)
-		if u.create.loading.box.Visible() {
-			u.create.showLoading(u.create.loading.label.Text)
-		}
-	}
+	u.updateLoadCancel() // it goes with the sidebar's model line, or comes to the views' lines
 }
 
 // loadCancelShown reports whether the chat's and the canvas's loading lines have a Cancel:
 // while a model loads with the sidebar, whose model line has one, hidden.
 func (u *UI) loadCancelShown() bool { return u.loading != nil && !u.side.Visible() }
+
+// updateLoadCancel shows or hides the Cancel of the chat's and the canvas's loading lines
+// (loadCancelShown), as a load starts and as the sidebar shows or hides.
+func (u *UI) updateLoadCancel() {
+	shown := u.loadCancelShown()
+	if c := u.chat; c.loadCancelB.Hidden == shown {
+		c.loadCancelB.Hidden = !shown
+		c.statusRow.Refresh()
+	}
+	if c := u.create; c.loading.box.Visible() && c.loadCancelB.Hidden == shown {
+		c.showLoading(c.loading.label.Text) // its width is the line's and the button's
+	}
+}
 
 // ShowChat selects the chat view.
 func (u *UI) ShowChat() {
