@@ -236,9 +236,7 @@ func newCanvasView(u *UI) *canvasView {
 	// the pictures down while a model loaded, and back after. Why Generate waits for longer
 	// (no model, one that failed) is a line under the settings.
 	// Its Cancel is there while the sidebar, whose model line has one, is hidden.
-	c.loadCancelB = c.u.newButton("Cancel", theme.CancelIcon(), c.u.cancelLoad)
-	c.loadCancelB.Importance = widget.LowImportance
-	c.loadCancelB.Hide()
+	c.loadCancelB = c.u.newLoadCancel()
 	c.loading = newBubble(c.loadCancelB)
 	c.body = container.NewStack(c.grid, c.empty, c.loading.box, c.news.box)
 	c.grid.Hide()

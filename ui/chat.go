@@ -242,9 +242,7 @@ func newChatView(u *UI) *chatView {
 	c.notice.Hide()
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.MediumImportance
-	c.loadCancelB = c.u.newButton("Cancel", theme.CancelIcon(), c.u.cancelLoad)
-	c.loadCancelB.Importance = widget.LowImportance
-	c.loadCancelB.Hide()
+	c.loadCancelB = c.u.newLoadCancel()
 	c.statusRow = container.NewBorder(nil, nil, nil, c.loadCancelB, c.status)
 	c.statusRow.Hide()
 

@@ -362,6 +362,15 @@ func (u *UI) cancelLoad() {
 	}
 }
 
+// newLoadCancel is a Cancel of the model's load, hidden until a load shows it: the sidebar's
+// model line has one, and the chat's and the canvas's loading lines while it is hidden.
+func (u *UI) newLoadCancel() *escButton {
+	b := u.newButton("Cancel", theme.CancelIcon(), u.cancelLoad)
+	b.Importance = widget.LowImportance
+	b.Hide()
+	return b
+}
+
 // stopLoad stops a running load.
 func (u *UI) stopLoad() {
 	if u.loading != nil {

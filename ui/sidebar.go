@@ -164,9 +164,7 @@ func newSidebar(u *UI) *sidebar {
 	s.modelDetail.Wrapping = fyne.TextWrapWord
 	s.modelBar = newThinBar()
 	s.modelBar.Hide()
-	s.cancelB = u.newButton("Cancel", theme.CancelIcon(), func() { u.cancelLoad() })
-	s.cancelB.Importance = widget.LowImportance
-	s.cancelB.Hide()
+	s.cancelB = u.newLoadCancel()
 	s.serving = widget.NewLabel("")
 	s.serving.SizeName = theme.SizeNameCaptionText
 	s.serving.Importance = widget.SuccessImportance
