@@ -360,21 +360,29 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 	return nil
 }
 
-// "Ask about this image" on a picture the store does not hold yet puts a copy into the store
-// and attaches that: no temporary file is left behind.
-func TestCanvasAskAboutUnstoredImage(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	h := newHarness(t, apptest.NewFakeEngine(0))
+// askAboutUnstored makes one picture, "one square", takes it as a picture the store does not
+// hold (askAbout then stores it first, off the UI goroutine), and asks about it; it returns
+// the picture.
+func askAboutUnstored(h *harness) app.GeneratedImage {
 	c := h.u.create
 	h.u.ShowCreate()
 	test.Type(c.prompt, "one square")
 	c.generate()
 	h.pump("the image", func() bool { return c.job == nil })
 	r := *c.tiles[0].result
-	r.Ref = app.ImageRef{} // as an image never stored
+	r.Ref = app.ImageRef{}
 	c.tiles[0].result = &r
 	c.askAbout(0)
+	return r
+}
+
+// "Ask about this image" on a picture the store does not hold yet puts a copy into the store
+// and attaches that: no temporary file is left behind.
+func TestCanvasAskAboutUnstoredImage(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	r := askAboutUnstored(h)
 	chat := h.u.chat
 	h.pump("the attachment", func() bool { return len(chat.attached) == 1 || chat.notice.Visible() })
 	if len(chat.attached) != 1 {
@@ -407,15 +415,7 @@ func TestCanvasAskAboutThenLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) { o.StoreDir = dir })
-	c := h.u.create
-	h.u.ShowCreate()
-	test.Type(c.prompt, "one square")
-	c.generate()
-	h.pump("the image", func() bool { return c.job == nil })
-	r := *c.tiles[0].result
-	r.Ref = app.ImageRef{} // as an image never stored: askAbout stores it first
-	c.tiles[0].result = &r
-	c.askAbout(0)
+	askAboutUnstored(h)
 	chat := h.u.chat
 	chat.openSession(mustOpen(t, h.u, rec.ID)) // before the stored copy is attached
 	h.pump("the picture to arrive", func() bool { return len(chat.drafts[""].attached) == 1 || len(chat.attached) > 0 })
@@ -436,15 +436,7 @@ func TestCanvasAskAboutThenLeave(t *testing.T) {
 // chat's draft, which the next New chat dropped).
 func TestCanvasAskAboutThenNewChat(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
-	c := h.u.create
-	h.u.ShowCreate()
-	test.Type(c.prompt, "one square")
-	c.generate()
-	h.pump("the image", func() bool { return c.job == nil })
-	r := *c.tiles[0].result
-	r.Ref = app.ImageRef{} // never stored: askAbout stores it first
-	c.tiles[0].result = &r
-	c.askAbout(0)
+	askAboutUnstored(h)
 	chat := h.u.chat
 	h.u.newChat()
 	h.pump("the picture to arrive", func() bool { return len(chat.drafts[""].attached) == 1 || len(chat.attached) > 0 })

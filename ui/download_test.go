@@ -38,8 +38,9 @@ func hubWindow(t *testing.T, env app.Env, engine app.Engine) *harness {
 	})
 }
 
-// waitJobEnd runs UI updates until job has ended and the window has taken its end.
-func (h *harness) waitJobEnd(what string, job *app.DownloadJob) {
+// waitJobEnd runs UI updates until job (a download's, a load's) has ended and the window
+// has taken its end.
+func (h *harness) waitJobEnd(what string, job interface{ Done() <-chan struct{} }) {
 	h.t.Helper()
 	h.pump(what, func() bool {
 		select {

@@ -156,15 +156,7 @@ func TestCancelLoad(t *testing.T) {
 		t.Errorf("at 8 %% the sidebar says %q", got)
 	}
 	u.cancelLoad()
-	h.pump("the load to end", func() bool {
-		select {
-		case <-job.Done():
-			return true
-		default:
-			return false
-		}
-	})
-	h.pump("late updates", func() bool { return true })
+	h.waitJobEnd("the load to end", job)
 	if u.engine != nil {
 		t.Error("the cancelled load became the model")
 	}
@@ -207,14 +199,7 @@ func TestLoadCancelWithSidebarHidden(t *testing.T) {
 	}
 	u.showSidebar(false)
 	test.Tap(u.chat.loadCancelB)
-	h.pump("the load to end", func() bool {
-		select {
-		case <-job.Done():
-			return true
-		default:
-			return false
-		}
-	})
+	h.waitJobEnd("the load to end", job)
 	// A load started with the sidebar hidden has the Cancel from its start, before its
 	// first progress.
 	h.load(dir, "tiny-a")
@@ -223,15 +208,7 @@ func TestLoadCancelWithSidebarHidden(t *testing.T) {
 		t.Errorf("a load started with the sidebar hidden: a Cancel in the chat %v, in Create %v", chat, create)
 	}
 	test.Tap(u.create.loadCancelB)
-	h.pump("the load to end", func() bool {
-		select {
-		case <-job.Done():
-			return true
-		default:
-			return false
-		}
-	})
-	h.pump("late updates", func() bool { return true })
+	h.waitJobEnd("the load to end", job)
 	if u.engine != nil || u.loading != nil {
 		t.Errorf("after Cancel: engine %v, loading %v", u.engine, u.loading)
 	}
