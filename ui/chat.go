@@ -1650,8 +1650,8 @@ func (c *chatView) holdsDraftOf(session *app.ChatSession) bool {
 // for it. A question already started there (the new chat's draft) is kept, nothing the user
 // wrote is dropped, and the notice says the picture joined it: its text or other pictures
 // may be about something else. A chat left while the picture was being stored gets it in
-// its draft, as an attachment does, and the notice says where it waits: it joined the chat
-// the user had gone to.
+// its draft, as an attachment does, rather than the chat the user went to, and the notice
+// says where it waits.
 func (c *chatView) attachAsked(session *app.ChatSession, a attachment) {
 	open := c.holdsDraftOf(session)
 	started := open && (strings.TrimSpace(c.entry.Text) != "" || len(c.attached) > 0)
