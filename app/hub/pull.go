@@ -685,6 +685,9 @@ func (p *puller) get(b *partialBlob) error {
 			p.downloaded += int64(m)
 			p.prog.BytesDone += int64(m)
 			p.meter.add(time.Now(), int64(m))
+			// It moves again: a retry's note ("retrying in 4s: …") stood for the rest of the
+			// file where the speed and the time left go.
+			p.status("")
 			p.report(false)
 		}
 		if rerr == io.EOF {

@@ -422,9 +422,17 @@ func TestPullRetries(t *testing.T) {
 			c := newTestClient(t, s)
 			c.StallTimeout = time.Second
 			var statuses []string
-			_, err := c.Pull(context.Background(), testRepo, PullOptions{Progress: func(p Progress) {
-				if p.Status != "" {
+			var stale []string // notes still standing when bytes came after them
+			var noteAt int64 = -1
+			_, err := c.Pull(context.Background(), testRepo, PullOptions{ProgressEvery: time.Nanosecond, Progress: func(p Progress) {
+				switch {
+				case p.Status != "" && noteAt >= 0 && p.BytesDone > noteAt:
+					stale = append(stale, p.Status)
+				case p.Status != "":
 					statuses = append(statuses, p.Status)
+					noteAt = p.BytesDone
+				default:
+					noteAt = -1
 				}
 			}})
 			if err != nil {
@@ -437,6 +445,10 @@ func TestPullRetries(t *testing.T) {
 			}
 			if len(statuses) == 0 || !strings.Contains(statuses[0], "retrying") {
 				t.Errorf("statuses %q, want a retry reported", statuses)
+			}
+			// Once bytes come again the note goes: it stood for the rest of the file.
+			if len(stale) > 0 {
+				t.Errorf("notes still shown as bytes came again: %q", stale[:1])
 			}
 		})
 	}
