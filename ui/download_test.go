@@ -282,6 +282,34 @@ func TestDownloadBesideModel(t *testing.T) {
 	}
 }
 
+// A download an earlier run left half done is in the sidebar from the next start, paused,
+// while a model is in use (it showed only once the downloads were opened), and a tap on it
+// opens them with Resume.
+func TestPausedDownloadShownAtStart(t *testing.T) {
+	s := hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	stalled := make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 1_000_000, Stalled: stalled})
+	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	env := hubEnv(s, cache)
+	first := hubWindow(t, env, apptest.NewFakeEngine(0))
+	first.u.downloads.start(hub.DefaultRepo)
+	job := first.u.downloads.job
+	<-stalled
+	waitPartial(t, cache, 1_000_000)
+	first.u.downloads.pause()
+	first.waitJobEnd("the pause", job)
+
+	h := hubWindow(t, env, apptest.NewFakeEngine(0)) // the next start, a model in use
+	u := h.u
+	h.pump("the paused download in the sidebar", func() bool {
+		return u.sidebar.download.Visible() && strings.HasPrefix(u.sidebar.downloadL.Text, "Paused: Janus-Pro-1B")
+	})
+	u.showDownloads(nil)
+	view := u.downloads.views[len(u.downloads.views)-1]
+	h.pump("the offers", func() bool { return len(textsIn(view.content)) > 0 && buttonsIn(view.content)["Resume"].b != nil })
+}
+
 // A paused download that another one replaces keeps its place in the offers: Resume, with
 // what it fetched.
 func TestDownloadReplacedKeepsPaused(t *testing.T) {

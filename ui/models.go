@@ -59,6 +59,11 @@ func (u *UI) findModels(autoload bool) {
 		}
 		u.do(func() {
 			u.search = search
+			if !u.downloads.looked {
+				// A download an earlier run left half done is in the sidebar from the start
+				// (paused, a tap away from Resume), not only once the downloads are opened.
+				u.downloads.reload()
+			}
 			if !autoload || u.engine != nil || u.loading != nil {
 				return
 			}

@@ -49,7 +49,8 @@ type Options struct {
 	StoreDir string
 	// ModelDir, when set, is loaded at start instead of the last model used.
 	ModelDir string
-	// Engine, when not nil, is the loaded model: nothing is searched or loaded at start.
+	// Engine, when not nil, is the loaded model: nothing is loaded at start (the models on
+	// disk and the downloads are still looked for).
 	Engine app.Engine
 	// Attach are image files attached to the chat at start (`janus-desktop FILE...`, and the
 	// smoke test's way to attach without drag and drop).
@@ -178,7 +179,7 @@ var (
 )
 
 // New builds the window on a (which main makes with app.NewWithID, tests with
-// test.NewTempApp) and starts finding and loading a model unless opts.Engine is given. It
+// test.NewTempApp) and starts finding models, and loading one unless opts.Engine is given. It
 // fails only when no folder at all can hold the history.
 func New(a fyne.App, opts Options) (*UI, error) {
 	u := &UI{opts: opts, fapp: a}
@@ -235,6 +236,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 
 	if opts.Engine != nil {
 		u.setEngine(opts.Engine)
+		u.findModels(false) // the models on disk and the downloads, as a start that loads one finds them
 	} else {
 		u.setNoEngine("Looking for models…")
 		u.findModels(true)
