@@ -421,7 +421,9 @@ func (v *downloadView) renderProgress() {
 		v.pauseB.Importance = widget.HighImportance
 	}
 	v.pauseB.Refresh()
-	v.discardB.Hidden = d.job != nil // at the row's other end: not where Pause was
+	// At the row's other end: not where Pause was. Not after a download that fetched nothing
+	// (the hub did not have the model): it asked to delete "0 bytes".
+	v.discardB.Hidden = d.job != nil || d.progress.Done == 0
 	v.discardB.Refresh()
 	v.bar.SetValue(p.Fraction())
 	v.line.SetText(progressLine(p, d.estimated, d.job != nil, time.Since(d.lastData)))
@@ -526,8 +528,8 @@ func (v *downloadView) offerRow(o app.DownloadOffer) fyne.CanvasObject {
 	default:
 		b = d.u.newButton("Download", theme.DownloadIcon(), func() { d.start(o.Repo) })
 	}
-	if d.job != nil || o.Unavailable != "" {
-		b.Disable() // one download at a time, and none that cannot start
+	if o.Dir == "" && (d.job != nil || o.Unavailable != "") {
+		b.Disable() // one download at a time, and none that cannot start; a copy on disk loads
 	}
 	if o.Unavailable != "" {
 		info.SetText(info.Text + "\n" + o.Unavailable)

@@ -488,6 +488,50 @@ func TestDownloadOffersCopyOnDisk(t *testing.T) {
 	}
 }
 
+// blockingDownloader is knownDownloader whose downloads run until they are paused.
+type blockingDownloader struct{ knownDownloader }
+
+func (blockingDownloader) Download(ctx context.Context, _ string, _ func(app.Progress)) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// While another model downloads, a copy on this computer still loads (its Load was disabled
+// with the downloads' buttons, "one download at a time"); and a download that fetched
+// nothing (the hub had no such model) offers no Discard… of "0 bytes".
+func TestDownloadLoadBesideDownload(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "Janus-Pro-1B")
+	apptest.TinyA(t, dir)
+	h := newHarness(t, apptest.NewFakeEngine(0), func(o *Options) {
+		o.Env = envWithModels(root)
+		o.Downloader = blockingDownloader{}
+	})
+	u := h.u
+	h.pump("the search", func() bool { _, ok := u.search.Copy(app.DefaultRepo); return ok })
+	u.downloads.start("deepseek-ai/Janus-1.3B")
+	u.showDownloads(nil)
+	top := u.win.Canvas().Overlays().Top()
+	h.pump("the offers", func() bool { return buttonsIn(top)["Load"].b != nil })
+	if load := findButton(t, top, "Load"); load.Disabled() {
+		t.Error("the copy's Load is disabled while another model downloads")
+	} else {
+		test.Tap(load)
+		h.pump("the copy to load", func() bool { return u.loading != nil })
+	}
+	job := u.downloads.job
+	u.downloads.pause()
+	h.waitJobEnd("the pause", job)
+
+	u.opts.Downloader = knownDownloader{} // its downloads fail at once, having fetched nothing
+	u.downloads.start("deepseek-ai/Janus-1.3B")
+	h.waitJobEnd("the failed download", u.downloads.job)
+	view := u.downloads.views[len(u.downloads.views)-1]
+	if !view.problem.Visible() || view.discardB.Visible() {
+		t.Errorf("a download that fetched nothing: problem shown %v, Discard… shown %v", view.problem.Visible(), view.discardB.Visible())
+	}
+}
+
 // partialDownloader is knownDownloader with an unfinished download of each repo in partial
 // left in the hub cache.
 type partialDownloader struct {
