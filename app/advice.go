@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
@@ -119,6 +120,48 @@ func (e *HubError) Error() string {
 // Unwrap lets errors.Is tell a missing repository from a refused token.
 func (e *HubError) Unwrap() error { return e.Kind }
 
+// TransferError is a file whose transfer broke off part way, its connection lost or silent
+// for Stalled: DownloadProblem says it in words (a retry resumes it from Have).
+type TransferError struct {
+	// File is the file's name in the repository; Have of Size bytes had arrived.
+	File       string
+	Have, Size int64
+	// Stalled is how long the connection sent nothing before it was given up (0: it was
+	// lost); Err is the read's error.
+	Stalled time.Duration
+	Err     error
+}
+
+// Error is the line a log or the CLI prints.
+func (e *TransferError) Error() string {
+	how := "connection lost"
+	if e.Stalled > 0 {
+		how = fmt.Sprintf("no data for %.0f s", e.Stalled.Seconds())
+	}
+	s := fmt.Sprintf("download %s: %s after %s of %s", e.File, how, preciseBytes(e.Have), preciseBytes(e.Size))
+	if e.Err != nil && e.Stalled == 0 {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap gives the read's error, for errors.Is.
+func (e *TransferError) Unwrap() error { return e.Err }
+
+// preciseBytes writes n in kB, MB or GB with two decimals (3.62 MB): where a transfer
+// stopped, which the rounded sizes would hide.
+func preciseBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.2f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
 // GaveUpError is a request that failed Tries times in a row. It says the last failure in
 // DownloadProblem's words, and wraps it for errors.Is and errors.As.
 type GaveUpError struct {
@@ -162,8 +205,9 @@ func DownloadProblem(err error) string {
 	}
 	folder := folderProblem(err)
 	var (
-		space *NoSpaceError
-		herr  *HubError
+		space    *NoSpaceError
+		herr     *HubError
+		transfer *TransferError
 	)
 	switch {
 	case err == nil:
@@ -177,6 +221,14 @@ func DownloadProblem(err error) string {
 		return "A downloaded file arrived damaged (it does not match the hub's checksum) and was deleted: Retry fetches it again"
 	case folder != "":
 		return folder
+	case errors.As(err, &transfer):
+		// In the progress line's sizes: "4 MB of 10 MB" beside "3.62 MB of 9.81 MB" read as
+		// two downloads.
+		where := fmt.Sprintf("after %s of %s of %s", FormatBytes(transfer.Have), FormatBytes(transfer.Size), transfer.File)
+		if transfer.Stalled > 0 {
+			return fmt.Sprintf("The server sent nothing for %.0f s %s", transfer.Stalled.Seconds(), where)
+		}
+		return "The connection was lost " + where
 	case errors.As(err, &dns):
 		if host == "the server" && dns.Name != "" {
 			host = dns.Name

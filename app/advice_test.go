@@ -3,6 +3,7 @@ package app_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/janus-desktop/janus/app"
 )
@@ -45,6 +47,14 @@ func TestDownloadProblem(t *testing.T) {
 		{"disk full", fmt.Errorf("write part: %w", &fs.PathError{Op: "write", Path: "/m/x.part", Err: syscall.ENOSPC}), []string{"The disk holding /m is full"}, "/m/x.part"},
 		{"damaged file", fmt.Errorf("download a/b: download model.safetensors of a/b: %w: its sha256 is 57e7, the hub says 301a; the download was deleted: pull again", app.ErrChecksum),
 			[]string{"arrived damaged", "Retry fetches it again"}, "57e7"},
+		// In the progress line's sizes and in words, not "connection lost after 3.62 MB of
+		// 9.81 MB: unexpected EOF" beside "4 MB of 10 MB".
+		{"connection lost", fmt.Errorf("download a/b: %w", &app.TransferError{File: "model.safetensors", Have: 3_620_000, Size: 9_810_000, Err: io.ErrUnexpectedEOF}),
+			[]string{"The connection was lost after 4 MB of 10 MB of model.safetensors"}, "EOF"},
+		{"connection reset", fmt.Errorf("download a/b: %w", &app.TransferError{File: "model.safetensors", Have: 3_620_000, Size: 9_810_000, Err: syscall.ECONNRESET}),
+			[]string{"The connection was lost after 4 MB of 10 MB"}, "Check the internet"},
+		{"connection silent", &app.TransferError{File: "model.safetensors", Have: 2_000_000, Size: 9_810_000, Stalled: time.Minute},
+			[]string{"The server sent nothing for 60 s after 2 MB of 10 MB of model.safetensors"}, "download"},
 		{"file in the way", fmt.Errorf("download x: lock: %w", &fs.PathError{Op: "mkdir", Path: "/tmp/r/afile", Err: syscall.ENOTDIR}),
 			[]string{"Cannot write to the download folder /tmp/r/afile: a file is in the way"}, "not a directory"},
 		{"file in the way of a ref", fmt.Errorf("read cache ref: %w", &fs.PathError{Op: "open", Path: "/c/m/refs/main", Err: syscall.ENOTDIR}),

@@ -594,6 +594,9 @@ func (p *puller) fetch(f remoteFile) error {
 	return syncDir(filepath.Dir(blob))
 }
 
+// errStalled cancels a file's request that received nothing for the stall timeout.
+var errStalled = errors.New("the connection went silent")
+
 // partialBlob is a blob being downloaded: its .incomplete file, how much that holds, and
 // the running hash of it.
 type partialBlob struct {
@@ -664,7 +667,7 @@ func (p *puller) get(b *partialBlob) error {
 	}
 	// A connection that stops sending is cancelled, and retried from where it stopped.
 	stall := p.c.stallTimeout()
-	timer := time.AfterFunc(stall, func() { cancel(fmt.Errorf("no data for %.0f s", stall.Seconds())) })
+	timer := time.AfterFunc(stall, func() { cancel(errStalled) })
 	defer timer.Stop()
 	buf := make([]byte, 256<<10)
 	for {
@@ -697,14 +700,15 @@ func (p *puller) get(b *partialBlob) error {
 			if p.ctx.Err() != nil {
 				return p.ctx.Err()
 			}
-			if cause := context.Cause(ctx); cause != nil {
-				rerr = cause
+			lost := &app.TransferError{File: f.name, Have: b.have, Size: f.size, Err: rerr}
+			if errors.Is(context.Cause(ctx), errStalled) {
+				lost.Stalled, lost.Err = stall, nil
 			}
-			return retryable{err: fmt.Errorf("download %s: connection lost after %s of %s: %w", f.name, FormatBytes(b.have), FormatBytes(f.size), rerr)}
+			return retryable{err: lost}
 		}
 	}
 	if b.have < f.size {
-		return retryable{err: fmt.Errorf("download %s: connection closed after %s of %s", f.name, FormatBytes(b.have), FormatBytes(f.size))}
+		return retryable{err: &app.TransferError{File: f.name, Have: b.have, Size: f.size, Err: errors.New("the server closed it early")}}
 	}
 	return nil
 }

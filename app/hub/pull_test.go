@@ -405,12 +405,13 @@ func TestPullRetries(t *testing.T) {
 		fault     hubtest.Fault
 		wantGets  int
 		wantRange string
+		wantNote  string // the retry's note, in the window's words
 	}{
-		{"5xx on the CDN", "model.safetensors", hubtest.Fault{Status5xx: 2}, 3, ""},
-		{"5xx on the hub", "config.json", hubtest.Fault{Status5xx: 1}, 2, ""},
-		{"dropped connection", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000}, 2, "bytes=3000000-"},
-		{"stalled connection", "model.safetensors", hubtest.Fault{StallAfter: 2_000_000}, 2, "bytes=2000000-"},
-		{"dropped connection, no Range support", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000, IgnoreRange: true}, 2, "bytes=3000000-"},
+		{"5xx on the CDN", "model.safetensors", hubtest.Fault{Status5xx: 2}, 3, "", "answered with an error (503) for model.safetensors"},
+		{"5xx on the hub", "config.json", hubtest.Fault{Status5xx: 1}, 2, "", "answered with an error (503) for config.json"},
+		{"dropped connection", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000}, 2, "bytes=3000000-", "The connection was lost after 3 MB of 10 MB of model.safetensors"},
+		{"stalled connection", "model.safetensors", hubtest.Fault{StallAfter: 2_000_000}, 2, "bytes=2000000-", "The server sent nothing for 1 s after 2 MB of 10 MB of model.safetensors"},
+		{"dropped connection, no Range support", "model.safetensors", hubtest.Fault{DropAfter: 3_000_000, IgnoreRange: true}, 2, "bytes=3000000-", "The connection was lost after 3 MB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -443,8 +444,8 @@ func TestPullRetries(t *testing.T) {
 			if len(gets) != tt.wantGets || gets[len(gets)-1].Range != tt.wantRange {
 				t.Errorf("GETs of %s: %+v, want %d, the last with Range %q", tt.file, gets, tt.wantGets, tt.wantRange)
 			}
-			if len(statuses) == 0 || !strings.Contains(statuses[0], "retrying") {
-				t.Errorf("statuses %q, want a retry reported", statuses)
+			if len(statuses) == 0 || !strings.Contains(statuses[0], "retrying") || !strings.Contains(statuses[0], tt.wantNote) {
+				t.Errorf("statuses %q, want a retry reported: %q", statuses, tt.wantNote)
 			}
 			// Once bytes come again the note goes: it stood for the rest of the file.
 			if len(stale) > 0 {
