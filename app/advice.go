@@ -138,7 +138,7 @@ func (e *TransferError) Error() string {
 	if e.Stalled > 0 {
 		how = fmt.Sprintf("no data for %.0f s", e.Stalled.Seconds())
 	}
-	s := fmt.Sprintf("download %s: %s after %s of %s", e.File, how, preciseBytes(e.Have), preciseBytes(e.Size))
+	s := fmt.Sprintf("download %s: %s after %s of %s", e.File, how, PreciseBytes(e.Have), PreciseBytes(e.Size))
 	if e.Err != nil && e.Stalled == 0 {
 		s += ": " + e.Err.Error()
 	}
@@ -147,20 +147,6 @@ func (e *TransferError) Error() string {
 
 // Unwrap gives the read's error, for errors.Is.
 func (e *TransferError) Unwrap() error { return e.Err }
-
-// preciseBytes writes n in kB, MB or GB with two decimals (3.62 MB): where a transfer
-// stopped, which the rounded sizes would hide.
-func preciseBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.2f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
 
 // GaveUpError is a request that failed Tries times in a row. It says the last failure in
 // DownloadProblem's words, and wraps it for errors.Is and errors.As.

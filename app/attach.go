@@ -183,6 +183,22 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// PreciseBytes writes a size in decimal units with two decimals, as the hub lists file
+// sizes ("4.19 GB"), where FormatBytes rounds for people: the CLI's downloads and where a
+// transfer stopped.
+func PreciseBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, i := float64(n), 0
+	for f >= unit && i < 4 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.2f %cB", f, "kMGTP"[i-1])
+}
+
 // readAttachment checks the image file at path (checkImageFile), reads it and returns its
 // reference (digest, format, name and size) with its bytes.
 func readAttachment(path string) (ImageRef, []byte, error) {

@@ -61,10 +61,10 @@ func TestKnownModelSizes(t *testing.T) {
 				t.Errorf("params %d, keys.json has %d", m.Params, params)
 			}
 			if math.Abs(float64(m.DownloadBytes-size))/float64(size) > 0.005 {
-				t.Errorf("download %s, the released shapes give %s", FormatBytes(m.DownloadBytes), FormatBytes(size))
+				t.Errorf("download %s, the released shapes give %s", app.PreciseBytes(m.DownloadBytes), app.PreciseBytes(size))
 			}
 			if m.MemoryBytes < 2*params {
-				t.Errorf("memory %s is less than the weights", FormatBytes(m.MemoryBytes))
+				t.Errorf("memory %s is less than the weights", app.PreciseBytes(m.MemoryBytes))
 			}
 			// The download screen's memory is the Models picker's for a copy on disk
 			// (app.FolderFootprint, which ConfigFootprint gives for BF16 weights).

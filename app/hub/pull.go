@@ -780,20 +780,6 @@ func (p *puller) report(force bool) {
 	p.opts.Progress(p.prog)
 }
 
-// FormatBytes writes a size in decimal units, as the hub lists file sizes ("4.19 GB").
-func FormatBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.2f %cB", f, "kMGTP"[i-1])
-}
-
 // Discard deletes what unfinished downloads of repo left in the cache, to give the disk
 // back: the whole repository folder when none of its snapshots holds a complete model, else
 // only its partial files. A download of repo running meanwhile (in this program or another

@@ -761,17 +761,6 @@ func TestChecks(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
-	for _, tt := range []struct {
-		n    int64
-		want string
-	}{{0, "0 B"}, {999, "999 B"}, {1000, "1.00 kB"}, {9_808_038, "9.81 MB"}, {4_185_000_000, "4.18 GB"}, {14_847_000_000, "14.85 GB"}} {
-		if got := FormatBytes(tt.n); got != tt.want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-	}
-}
-
 func TestMeter(t *testing.T) {
 	var m meter
 	t0 := time.Unix(0, 0)

@@ -32,7 +32,6 @@ import (
 	"strings"
 
 	"github.com/janus-desktop/janus/app"
-	"github.com/janus-desktop/janus/app/hub"
 )
 
 // modelsDirs collects repeated --dir flags.
@@ -220,7 +219,7 @@ func (e *notDownloadedError) Error() string {
 		where = "searched " + strings.Join(e.searched, ", ")
 	}
 	return fmt.Sprintf("%s is not downloaded yet: download it with `janus pull %s` (about %s; %s)%s",
-		e.name, quoteArg(e.name), hub.FormatBytes(e.model.DownloadBytes), where, e.also)
+		e.name, quoteArg(e.name), app.PreciseBytes(e.model.DownloadBytes), where, e.also)
 }
 
 func (e *notDownloadedError) Unwrap() error { return app.ErrNoModel }

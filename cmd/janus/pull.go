@@ -51,7 +51,7 @@ func pullCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io.Writer) error {
 	var known []string
 	for _, m := range app.KnownModels() {
-		known = append(known, fmt.Sprintf("  %-26s %9s download, about %s of memory (estimates)", m.Repo, hub.FormatBytes(m.DownloadBytes), hub.FormatBytes(m.MemoryBytes)))
+		known = append(known, fmt.Sprintf("  %-26s %9s download, about %s of memory (estimates)", m.Repo, app.PreciseBytes(m.DownloadBytes), app.PreciseBytes(m.MemoryBytes)))
 	}
 	fs := newFlagSet("pull", stdout, stderr, "janus pull [--revision R] [--json] [REPO]",
 		append([]string{
@@ -118,8 +118,8 @@ func printPulled(w io.Writer, snap *hub.Snapshot, use string) error {
 	case snap.Downloaded == 0:
 		ew.printf("%s at %s (commit %s) was already downloaded: %s\n", snap.Repo, snap.Revision, snap.Commit, snap.Path)
 	default:
-		ew.printf("downloaded %s of %s at %s (commit %s, %d files, %s): %s\n", hub.FormatBytes(snap.Downloaded),
-			snap.Repo, snap.Revision, snap.Commit, snap.Files, hub.FormatBytes(snap.Bytes), snap.Path)
+		ew.printf("downloaded %s of %s at %s (commit %s, %d files, %s): %s\n", app.PreciseBytes(snap.Downloaded),
+			snap.Repo, snap.Revision, snap.Commit, snap.Files, app.PreciseBytes(snap.Bytes), snap.Path)
 	}
 	ew.printf("use it with --model %s, e.g.: janus understand --model %s --image photo.jpg --prompt \"What is in the picture?\"\n", quoteArg(use), quoteArg(use))
 	return ew.err
@@ -177,9 +177,9 @@ func (b *pullBar) update(p hub.Progress) {
 	if p.Bytes == 0 {
 		return
 	}
-	stats := fmt.Sprintf("%s / %s  %d/%d files", hub.FormatBytes(p.BytesDone), hub.FormatBytes(p.Bytes), p.FilesDone, p.Files)
+	stats := fmt.Sprintf("%s / %s  %d/%d files", app.PreciseBytes(p.BytesDone), app.PreciseBytes(p.Bytes), p.FilesDone, p.Files)
 	if p.Rate > 0 && !p.Done {
-		stats += fmt.Sprintf("  %s/s", hub.FormatBytes(int64(p.Rate)))
+		stats += fmt.Sprintf("  %s/s", app.PreciseBytes(int64(p.Rate)))
 		if p.Remaining >= 0 {
 			stats += "  " + formatDuration(p.Remaining) + " left"
 		}

@@ -471,7 +471,7 @@ func TestPullRepairsCutShort(t *testing.T) {
 	if err := pullCommand(context.Background(), []string{pullRepo}, nil, &out, &errOut); err != nil {
 		t.Fatalf("pull again: %v\n%s", err, errOut.String())
 	}
-	if want := "downloaded " + hub.FormatBytes(size-size/3) + " of " + pullRepo; !strings.Contains(out.String(), want) {
+	if want := "downloaded " + app.PreciseBytes(size-size/3) + " of " + pullRepo; !strings.Contains(out.String(), want) {
 		t.Errorf("pull again printed %q, want %q", out.String(), want)
 	}
 	understandGolden(t, pullRepo)
