@@ -21,29 +21,23 @@ type KnownModel struct {
 	Repo string
 	// Params counts the elements of every released tensor.
 	Params int64
-	// DownloadBytes and MemoryBytes are the size of the download and the memory the model
-	// needs to run with its weights as stored (Footprint.Need), for `janus pull`'s list.
-	DownloadBytes, MemoryBytes int64
-	// Footprint sizes its memory in each weight format.
+	// DownloadBytes is the size of the download.
+	DownloadBytes int64
+	// Footprint sizes its memory in each weight format (`janus pull`'s list says it with
+	// the weights as stored).
 	Footprint Footprint
 	// Summary is one line for a picker.
 	Summary string
 }
 
-var knownModels = func() []KnownModel {
-	known := []KnownModel{
-		{Repo: "deepseek-ai/Janus-Pro-1B", Params: 2_089_297_547, DownloadBytes: 4_185_000_000, Footprint: footprint1B,
-			Summary: "Janus-Pro 1B: understanding and generation; the default"},
-		{Repo: "deepseek-ai/Janus-Pro-7B", Params: 7_420_434_059, DownloadBytes: 14_847_000_000, Footprint: footprint7B,
-			Summary: "Janus-Pro 7B: the best answers and images; needs a large machine"},
-		{Repo: "deepseek-ai/Janus-1.3B", Params: 2_089_297_547, DownloadBytes: 4_185_000_000, Footprint: footprint1B,
-			Summary: "Janus 1.3B: the first release"},
-	}
-	for i := range known {
-		known[i].MemoryBytes = known[i].Footprint.Need(model.WeightsStored)
-	}
-	return known
-}()
+var knownModels = []KnownModel{
+	{Repo: "deepseek-ai/Janus-Pro-1B", Params: 2_089_297_547, DownloadBytes: 4_185_000_000, Footprint: footprint1B,
+		Summary: "Janus-Pro 1B: understanding and generation; the default"},
+	{Repo: "deepseek-ai/Janus-Pro-7B", Params: 7_420_434_059, DownloadBytes: 14_847_000_000, Footprint: footprint7B,
+		Summary: "Janus-Pro 7B: the best answers and images; needs a large machine"},
+	{Repo: "deepseek-ai/Janus-1.3B", Params: 2_089_297_547, DownloadBytes: 4_185_000_000, Footprint: footprint1B,
+		Summary: "Janus 1.3B: the first release"},
+}
 
 // The released shapes' footprints, as ConfigFootprint gives them for the released configs
 // (Janus-1.3B has Pro-1B's shapes).

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/janus-desktop/janus/model"
 )
 
 // Location says where a model lives, for the picker.
@@ -219,7 +221,7 @@ func (s ModelSearch) NoModelText() string {
 	repos := SuggestedRepos()
 	small, large := knownModel(repos[0]), knownModel(repos[len(repos)-1])
 	fmt.Fprintf(&b, "%s is a %s download that suits most computers; %s (%s) draws and reads better and needs %s of memory.",
-		repoName(small.Repo), FormatBytes(small.DownloadBytes), repoName(large.Repo), FormatBytes(large.DownloadBytes), FormatBytes(large.MemoryBytes))
+		repoName(small.Repo), FormatBytes(small.DownloadBytes), repoName(large.Repo), FormatBytes(large.DownloadBytes), FormatBytes(large.Footprint.Need(model.WeightsStored)))
 	return b.String()
 }
 

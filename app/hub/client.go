@@ -367,7 +367,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		d = time.Duration(min(max(secs, 0), int64(maxRetryAfter/time.Second))) * time.Second
+		d = time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second // no overflow
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}

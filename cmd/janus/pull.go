@@ -22,6 +22,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/hub"
+	"github.com/janus-desktop/janus/model"
 )
 
 // hubCacheOrder is where the hub cache is, in the order app.Env.HFHubCache looks, for -h.
@@ -51,7 +52,7 @@ func pullCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io.Writer) error {
 	var known []string
 	for _, m := range app.KnownModels() {
-		known = append(known, fmt.Sprintf("  %-26s %9s download, about %s of memory (estimates)", m.Repo, app.PreciseBytes(m.DownloadBytes), app.PreciseBytes(m.MemoryBytes)))
+		known = append(known, fmt.Sprintf("  %-26s %9s download, about %s of memory (estimates)", m.Repo, app.PreciseBytes(m.DownloadBytes), app.PreciseBytes(m.Footprint.Need(model.WeightsStored))))
 	}
 	fs := newFlagSet("pull", stdout, stderr, "janus pull [--revision R] [--json] [REPO]",
 		append([]string{

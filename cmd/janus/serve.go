@@ -82,9 +82,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, roots [
 		// Trimmed to nothing it would serve without a key, which the user did not ask for.
 		return fmt.Errorf("%s is only whitespace: give a key, or leave it unset to serve without one", keyFrom)
 	}
-	// A key from a file or a paste often ends in a newline or a space, which the key a
-	// request sends never has (app/api trims it).
-	*apiKey = strings.TrimSpace(*apiKey)
 	if *imageDir != "" {
 		if st, err := os.Stat(*imageDir); err != nil || !st.IsDir() {
 			return fmt.Errorf("--allow-images-from %s is not a folder", *imageDir)
