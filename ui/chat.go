@@ -1855,7 +1855,7 @@ func (c *chatView) openFileDialog() {
 		r.Close()
 		c.u.OnDropped(fyne.Position{}, []fyne.URI{r.URI()})
 	}, c.u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}))
+	d.SetFilter(storage.NewExtensionFileFilter(imageExts))
 	d.Resize(fyne.NewSize(760, 520))
 	c.u.show(d)
 }

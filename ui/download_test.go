@@ -38,6 +38,16 @@ func hubWindow(t *testing.T, env app.Env, engine app.Engine) *harness {
 	})
 }
 
+// stallingHub is a fake hub serving tiny-a as the default release, whose weights' download
+// stalls after `after` bytes (stalled closes then), and an empty hub cache for it.
+func stallingHub(t *testing.T, after int64) (s *hubtest.Server, stalled chan struct{}, cache string) {
+	s = hubtest.New(t)
+	s.AddTinyA(t, hub.DefaultRepo)
+	stalled = make(chan struct{})
+	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: after, Stalled: stalled})
+	return s, stalled, filepath.Join(t.TempDir(), "hf", "hub")
+}
+
 // waitJobEnd runs UI updates until job (a download's, a load's) has ended and the window
 // has taken its end.
 func (h *harness) waitJobEnd(what string, job interface{ Done() <-chan struct{} }) {
@@ -78,11 +88,7 @@ func waitPartial(t *testing.T, cache string, size int64) {
 // progress, pauses, is shown paused after the app restarts, resumes with a Range request
 // where it stopped, and the finished model loads.
 func TestFirstRunDownload(t *testing.T) {
-	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
-	stalled := make(chan struct{})
-	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 3_000_000, Stalled: stalled})
-	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	s, stalled, cache := stallingHub(t, 3_000_000)
 	env := hubEnv(s, cache)
 
 	h := hubWindow(t, env, nil)
@@ -169,11 +175,7 @@ func TestFirstRunDownload(t *testing.T) {
 // offers the model again with what was fetched kept; a failed download says why in words
 // (a repository the hub does not have: check the name), with Retry.
 func TestDownloadDialog(t *testing.T) {
-	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
-	stalled := make(chan struct{})
-	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 2_000_000, Stalled: stalled})
-	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	s, stalled, cache := stallingHub(t, 2_000_000)
 	env := hubEnv(s, cache)
 	h := hubWindow(t, env, apptest.NewFakeEngine(0))
 	u := h.u
@@ -233,11 +235,8 @@ func TestDownloadDialog(t *testing.T) {
 // A download started beside a model in use stays in sight in the sidebar once its dialog
 // is closed, and when it finishes the model in use stays until the user says Load.
 func TestDownloadBesideModel(t *testing.T) {
-	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
-	stalled := make(chan struct{})
-	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 1_000_000, Stalled: stalled})
-	env := hubEnv(s, filepath.Join(t.TempDir(), "hf", "hub"))
+	s, stalled, cache := stallingHub(t, 1_000_000)
+	env := hubEnv(s, cache)
 	h := hubWindow(t, env, apptest.NewFakeEngine(0))
 	u := h.u
 	if u.sidebar.download.Visible() {
@@ -286,11 +285,7 @@ func TestDownloadBesideModel(t *testing.T) {
 // while a model is in use (it showed only once the downloads were opened), and a tap on it
 // opens them with Resume.
 func TestPausedDownloadShownAtStart(t *testing.T) {
-	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
-	stalled := make(chan struct{})
-	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 1_000_000, Stalled: stalled})
-	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	s, stalled, cache := stallingHub(t, 1_000_000)
 	env := hubEnv(s, cache)
 	first := hubWindow(t, env, apptest.NewFakeEngine(0))
 	first.u.downloads.start(hub.DefaultRepo)
@@ -313,11 +308,7 @@ func TestPausedDownloadShownAtStart(t *testing.T) {
 // A paused download that another one replaces keeps its place in the offers: Resume, with
 // what it fetched.
 func TestDownloadReplacedKeepsPaused(t *testing.T) {
-	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
-	stalled := make(chan struct{})
-	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 1_000_000, Stalled: stalled})
-	cache := filepath.Join(t.TempDir(), "hf", "hub")
+	s, stalled, cache := stallingHub(t, 1_000_000)
 	h := hubWindow(t, hubEnv(s, cache), apptest.NewFakeEngine(0))
 	u := h.u
 	u.showDownloads(nil)

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -189,6 +190,10 @@ func thousands(n int) string {
 	return s
 }
 
+// imageExts are the extensions of the image files the chat takes: what the attach dialog
+// lists, and what a pasted path must end in to be attached.
+var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+
 // pastedFiles are the files a pasted text names, when it names nothing else. What a file
 // manager's Copy gives (file:// URIs, after GNOME's "x-special/nautilus-clipboard" lines)
 // names files whatever they hold: they are attached, and those that are not pictures get
@@ -226,9 +231,7 @@ func pastedFiles(text string) []string {
 		return paths
 	}
 	for _, p := range paths {
-		switch strings.ToLower(filepath.Ext(p)) {
-		case ".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp":
-		default:
+		if !slices.Contains(imageExts, strings.ToLower(filepath.Ext(p))) {
 			return nil
 		}
 		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
