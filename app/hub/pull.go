@@ -651,6 +651,9 @@ func (p *puller) get(b *partialBlob) error {
 		}
 	case http.StatusOK:
 		if b.have > 0 { // the server ignored the Range: take the whole file
+			// The bar goes back by what was had; the log says why.
+			p.c.log().Warn("the server does not resume downloads; fetching the file again from its start",
+				"repo", p.repo, "file", f.name, "had", b.have)
 			if err := p.restart(b); err != nil {
 				return err
 			}

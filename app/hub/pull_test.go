@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -924,6 +925,8 @@ func TestPullDamagedBlob(t *testing.T) {
 				s.SetFault(tt.file, tt.fault)
 			}
 			c.Offline = tt.offline
+			var log bytes.Buffer
+			c.Log = slog.New(slog.NewTextHandler(&log, nil))
 			before := len(contentGets(s, tt.file, files))
 			snap, err = c.Pull(context.Background(), testRepo, PullOptions{})
 			if err != nil {
@@ -944,6 +947,9 @@ func TestPullDamagedBlob(t *testing.T) {
 			}
 			if snap.Downloaded != tt.wantBytes {
 				t.Errorf("downloaded %d bytes, want %d", snap.Downloaded, tt.wantBytes)
+			}
+			if warned := strings.Contains(log.String(), "does not resume downloads"); warned != (tt.fault != nil && tt.fault.IgnoreRange) {
+				t.Errorf("log said the server does not resume: %v, want %v; log:\n%s", warned, !warned, log.String())
 			}
 			checkCache(t, c.Cache, commit, files)
 			if e, err := app.Inspect(snap.Path); err != nil || !e.Complete {
