@@ -11,7 +11,9 @@ import (
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -258,6 +260,7 @@ type fieldEntry struct {
 	widget.Entry
 	onEscape       escaper
 	onCommandEnter func()
+	focusCall
 }
 
 func newFieldEntry(onEscape func()) *fieldEntry {
@@ -283,10 +286,17 @@ func (e *fieldEntry) TypedShortcut(s fyne.Shortcut) {
 	e.Entry.TypedShortcut(s)
 }
 
+// FocusGained also runs the focus call.
+func (e *fieldEntry) FocusGained() {
+	e.Entry.FocusGained()
+	e.gained()
+}
+
 // fieldSelect is a Select on which Esc calls onEscape, as on fieldEntry.
 type fieldSelect struct {
 	widget.Select
 	onEscape escaper
+	focusCall
 }
 
 func newFieldSelect(options []string, onEscape func()) *fieldSelect {
@@ -303,6 +313,12 @@ func (s *fieldSelect) TypedKey(k *fyne.KeyEvent) {
 		return
 	}
 	s.Select.TypedKey(k)
+}
+
+// FocusGained also runs the focus call.
+func (s *fieldSelect) FocusGained() {
+	s.Select.FocusGained()
+	s.gained()
 }
 
 // escSlider is a Slider on which Esc calls onEscape, as on fieldEntry: Fyne's Slider keeps
@@ -332,6 +348,7 @@ func (s *escSlider) TypedKey(k *fyne.KeyEvent) {
 type fieldCheck struct {
 	widget.Check
 	onEscape escaper
+	focusCall
 }
 
 func newFieldCheck(label string, changed func(bool), onEscape func()) *fieldCheck {
@@ -350,12 +367,19 @@ func (c *fieldCheck) TypedKey(k *fyne.KeyEvent) {
 	c.Check.TypedKey(k)
 }
 
+// FocusGained also runs the focus call.
+func (c *fieldCheck) FocusGained() {
+	c.Check.FocusGained()
+	c.gained()
+}
+
 // escButton is a Button on which Esc is the window's (escape) and Enter presses it: Fyne's
 // Button keeps the keys of its focus, and Esc with Send, Generate or a dialog's button focused
 // stopped or closed nothing.
 type escButton struct {
 	widget.Button
 	escape escaper
+	focusCall
 }
 
 // newButton makes a button with a label, an icon where icon is not nil, and Esc the window's.
@@ -368,6 +392,12 @@ func (u *UI) newButton(label string, icon fyne.Resource, tapped func()) *escButt
 
 // TypedKey is buttonKey's.
 func (b *escButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, k) }
+
+// FocusGained also runs the focus call.
+func (b *escButton) FocusGained() {
+	b.Button.FocusGained()
+	b.gained()
+}
 
 // buttonKey is a key typed on a focused button of the app's: Esc is the window's, Enter
 // presses the button as Space does (as on GTK and Windows: Fyne's Button took Space alone,
@@ -393,4 +423,50 @@ func (e escaper) take(k *fyne.KeyEvent) bool {
 	}
 	e()
 	return true
+}
+
+// focusCall is what a control does when it gains the focus, besides showing it: in a
+// scrolling dialog the control Tab reached is brought into sight (followFocus), as Fyne's
+// scroll does not follow the focus, and Tab went on to fields below the dialog's fold.
+type focusCall struct{ call func() }
+
+// whenFocused makes call run each time the control gains the focus.
+func (f *focusCall) whenFocused(call func()) { f.call = call }
+
+func (f *focusCall) gained() {
+	if f.call != nil {
+		f.call()
+	}
+}
+
+// followFocus brings each of controls into sight in scroll when it gains the focus; controls
+// that take no focus call are passed over.
+func followFocus(scroll *container.Scroll, controls ...fyne.CanvasObject) {
+	for _, c := range controls {
+		if f, ok := c.(interface{ whenFocused(func()) }); ok {
+			f.whenFocused(func() { scrollIntoView(scroll, c) })
+		}
+	}
+}
+
+// scrollIntoView scrolls scroll vertically by the least that shows all of o (its top, when
+// o is taller than the view), with a padding's room around it.
+func scrollIntoView(scroll *container.Scroll, o fyne.CanvasObject) {
+	d := fyne.CurrentApp().Driver()
+	top := d.AbsolutePositionForObject(o).Y - d.AbsolutePositionForObject(scroll).Y
+	bottom := top + o.Size().Height
+	view := scroll.Size().Height
+	pad := theme.Padding()
+	offset := scroll.Offset
+	switch {
+	case top < pad || bottom-top > view:
+		offset.Y += top - pad
+	case bottom > view-pad:
+		offset.Y += bottom - view + pad
+	default:
+		return
+	}
+	most := max(0, scroll.Content.MinSize().Height-view)
+	offset.Y = min(max(offset.Y, 0), most)
+	scroll.ScrollToOffset(offset)
 }

@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -286,7 +287,7 @@ type serveForm struct {
 	u      *UI
 	on     *fieldCheck
 	port   *fieldEntry
-	key    *widget.Entry
+	key    *fieldEntry
 	status *widget.Label
 	// quiet is set while the check is changed from code, not by the user.
 	quiet bool
@@ -301,7 +302,8 @@ func newServeForm(u *UI) *serveForm {
 		return err
 	}
 	f.port.SetText(strconv.Itoa(u.settings.Serve.Port))
-	f.key = widget.NewPasswordEntry()
+	f.key = newFieldEntry(u.escape)
+	f.key.Password = true // the entry then shows the button that reveals it
 	f.key.SetPlaceHolder("API key (optional)")
 	f.key.SetText(u.settings.Serve.APIKey)
 	f.status = widget.NewLabel("")
@@ -319,10 +321,11 @@ func newServeForm(u *UI) *serveForm {
 
 // content is the form item's widget: the switch, port and key, and the status line.
 func (f *serveForm) content() fyne.CanvasObject {
-	portBox := container.New(fixedWidth{96}, f.port)
-	return container.NewVBox(f.on,
-		container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Port"), portBox), nil, f.key),
-		f.status)
+	port := container.NewHBox(widget.NewLabel("Port"), container.New(fixedWidth{96}, f.port))
+	// The port before the key, as Tab goes in the order of the objects: NewBorder puts its
+	// centre first, and Tab went from the switch to the key, then back to the port.
+	row := container.New(layout.NewBorderLayout(nil, nil, port, nil), port, f.key)
+	return container.NewVBox(f.on, row, f.status)
 }
 
 // toggle starts or stops the server as the user turned the switch.

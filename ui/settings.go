@@ -40,6 +40,10 @@ type settingsForm struct {
 	maxTokens     *fieldEntry
 	folders       []string
 	folderList    *fyne.Container
+	addFolder     *escButton
+	// follow brings the controls given into sight when they gain the focus (followFocus),
+	// once the dialog's scroll is made; nil until then.
+	follow func(controls ...fyne.CanvasObject)
 	// saveB and problem are the dialog's Save button and the line saying why it did not save.
 	saveB   *escButton
 	problem *widget.Label
@@ -127,6 +131,9 @@ func (f *settingsForm) showFolders() {
 			f.showFolders()
 		})
 		rm.Importance = widget.LowImportance
+		if f.follow != nil {
+			f.follow(rm)
+		}
 		l := widget.NewLabel(dir)
 		l.Truncation = fyne.TextTruncateEllipsis
 		f.folderList.Add(container.NewBorder(nil, nil, nil, rm, l))
@@ -149,7 +156,7 @@ func searchedLine(env app.Env) string {
 
 func (f *settingsForm) items() []*widget.FormItem {
 	u := f.u
-	addFolder := u.newButton("Add folder…", theme.FolderOpenIcon(), func() {
+	f.addFolder = u.newButton("Add folder…", theme.FolderOpenIcon(), func() {
 		u.pickFolder(func(dir string) {
 			if !slices.Contains(f.folders, dir) {
 				f.folders = append(f.folders, dir)
@@ -184,7 +191,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does."),
 		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
 		section("Models and the API", "", false),
-		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, addFolder)),
+		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, f.addFolder)),
 		widget.NewFormItem("API server", container.NewVBox(f.serve.content(),
 			wrappedHint("Takes effect at once. Only programs on this computer can connect; the key is saved where only you can read it."))),
 		widget.NewFormItem("", note),
@@ -345,7 +352,7 @@ func (u *UI) openSettings() *settingsForm {
 		}
 	}
 	// Enter in a field saves, as in the system's dialogs.
-	for _, e := range []*widget.Entry{&f.cfg.Entry, &f.temp.Entry, &f.answerTemp.Entry, &f.maxTokens.Entry, &f.serve.port.Entry, f.serve.key} {
+	for _, e := range []*widget.Entry{&f.cfg.Entry, &f.temp.Entry, &f.answerTemp.Entry, &f.maxTokens.Entry, &f.serve.port.Entry, &f.serve.key.Entry} {
 		e.OnSubmitted = func(string) { f.saveB.OnTapped() }
 		changed := e.OnChanged
 		e.OnChanged = func(text string) {
@@ -355,8 +362,12 @@ func (u *UI) openSettings() *settingsForm {
 			recheck()
 		}
 	}
-	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil,
-		gutteredVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))), u.win)
+	scroll := gutteredVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))
+	f.follow = func(controls ...fyne.CanvasObject) { followFocus(scroll, controls...) }
+	f.follow(f.backend, f.threads, f.weights, f.precision, f.n, f.cfg, f.temp, f.answerTemp, f.maxTokens,
+		f.addFolder, f.serve.on, f.serve.port, f.serve.key)
+	f.showFolders() // again, its buttons followed too
+	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil, scroll), u.win)
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})
 	d.SetOnClosed(func() { u.serveStatus = nil })
 	d.Resize(u.dialogSize(fyne.NewSize(640, 900))) // all of it in a tall window, scrolled in a small one

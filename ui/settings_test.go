@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -500,12 +501,12 @@ func TestSettingsEnterSaves(t *testing.T) {
 		t.Fatalf("Enter with a wrong field: dialog open %v, problem %q", overlays.Top() != nil, f.problem.Text)
 	}
 	f.cfg.SetText("7")
-	for _, e := range []*widget.Entry{&f.temp.Entry, &f.serve.port.Entry, f.serve.key} {
+	for _, e := range []*widget.Entry{&f.temp.Entry, &f.serve.port.Entry, &f.serve.key.Entry} {
 		if e.OnSubmitted == nil {
 			t.Errorf("Enter in %T %q does nothing", e, e.Text)
 		}
 	}
-	enter(f.serve.key)
+	enter(&f.serve.key.Entry)
 	if overlays.Top() != nil {
 		t.Fatalf("Enter in the key field left the dialog open (%q)", f.problem.Text)
 	}
@@ -538,4 +539,74 @@ func TestSettingsHintsOneSize(t *testing.T) {
 	caption("None added.")
 	caption("Off. When on")
 	caption("Light and dark follow the system")
+}
+
+// Tab through Settings in a window too small for the dialog brings each control it reaches
+// into sight, forwards to the last and back to the first (the dialog did not scroll, and Tab
+// went on to fields below its fold).
+func TestSettingsTabScrollsToTheField(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.win.Resize(fyne.NewSize(800, 480))
+	f := u.openSettings()
+	defer u.dialogs[0].Dismiss()
+	f.folders = []string{"/models/one", "/models/two"}
+	f.showFolders()
+	var scroll *container.Scroll
+	visit(u.win.Canvas().Overlays().Top(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if s, ok := o.(*container.Scroll); ok && scroll == nil {
+			scroll = s
+		}
+	})
+	if scroll == nil || scroll.Content.MinSize().Height <= scroll.Size().Height {
+		t.Fatalf("the dialog does not scroll in a %v window", u.win.Canvas().Size())
+	}
+	d := fyne.CurrentApp().Driver()
+	inView := func(how string) fyne.Focusable {
+		t.Helper()
+		o := u.win.Canvas().Focused()
+		c, ok := o.(fyne.CanvasObject)
+		if !ok {
+			t.Fatalf("%s: nothing focused", how)
+		}
+		top := d.AbsolutePositionForObject(c).Y - d.AbsolutePositionForObject(scroll).Y
+		if top < 0 || top+c.Size().Height > scroll.Size().Height {
+			t.Errorf("%s: the focused %T is at %v..%v of a view %v high (scrolled %v)", how, o,
+				top, top+c.Size().Height, scroll.Size().Height, scroll.Offset.Y)
+		}
+		return o
+	}
+	u.win.Canvas().Focus(f.backend)
+	first := inView("the first field")
+	seen := map[fyne.Focusable]bool{first: true}
+	var last fyne.Focusable
+	for i := 0; i < 40; i++ {
+		u.win.Canvas().FocusNext()
+		o := u.win.Canvas().Focused()
+		if seen[o] {
+			break
+		}
+		seen[o] = true
+		if c, ok := o.(fyne.CanvasObject); ok && isDescendant(scroll.Content, c) {
+			inView(fmt.Sprintf("Tab %d", i+1))
+			last = o
+		}
+	}
+	if last != f.serve.key {
+		t.Errorf("Tab's last control in the scroll is %T, want the API key field", last)
+	}
+	if scroll.Offset.Y == 0 {
+		t.Errorf("the dialog never scrolled")
+	}
+	u.win.Canvas().Focus(f.backend)
+	inView("back to the first field")
+}
+
+// isDescendant reports whether o is in the tree under root.
+func isDescendant(root, o fyne.CanvasObject) bool {
+	found := false
+	visit(root, fyne.Position{}, func(c fyne.CanvasObject, _ fyne.Position) {
+		found = found || c == o
+	})
+	return found
 }

@@ -125,6 +125,7 @@ type tipButton struct {
 	tips *tips
 	// escape is the window's Esc, which the Button would keep.
 	escape escaper
+	focusCall
 }
 
 // newTipButton makes an icon button that says what it does when pointed at.
@@ -160,6 +161,7 @@ func (b *tipButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, 
 // FocusGained shows the hint too: reached with Tab, an icon says nothing by itself.
 func (b *tipButton) FocusGained() {
 	b.Button.FocusGained()
+	b.gained() // a scroll first, so that the hint is shown where the button is then
 	b.tips.showFor(b.tip, b)
 }
 
