@@ -28,13 +28,19 @@ type AnswerSettings struct {
 	MaxNewTokens int `json:"max_new_tokens"`
 	// Temperature 0 is greedy decoding, as the official inference.py; the demos use 0.1.
 	Temperature float64 `json:"temperature"`
-	// TopP filters sampling when Temperature > 0 (0: off).
+	// TopP filters sampling when Temperature > 0 (0: model.DefaultTopP; 1: off). Only
+	// settings.json sets it; the window's top-k is always model.DefaultTopK.
 	TopP float64 `json:"top_p"`
 }
 
-// Options is the model form of a.
+// Options is the model form of a: the CLI's and the API's sampling filters unless TopP is set
+// (the window sampled with no filter at all, where they filter).
 func (a AnswerSettings) Options() model.AnswerOptions {
-	return model.AnswerOptions{MaxNewTokens: a.MaxNewTokens, Temperature: a.Temperature, TopP: a.TopP}
+	topP := a.TopP
+	if topP == 0 {
+		topP = model.DefaultTopP
+	}
+	return model.AnswerOptions{MaxNewTokens: a.MaxNewTokens, Temperature: a.Temperature, TopP: topP, TopK: model.DefaultTopK}
 }
 
 // Settings are the user's choices, kept in settings.json in the store folder. The file is

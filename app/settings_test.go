@@ -279,3 +279,25 @@ func TestSettingsWithoutVersion(t *testing.T) {
 		t.Errorf("an invalid hand-written value: threads %d, problems %v", st.Threads, problems)
 	}
 }
+
+// The window's answers sample with the filters the CLI and the API take when none is named
+// (the official demo's top-p, Hugging Face's top-k): it sampled with neither, so one question
+// at one temperature and seed was answered differently in the window. A top_p in
+// settings.json is kept.
+func TestAnswerSettingsSampleAsTheCLI(t *testing.T) {
+	tests := []struct {
+		in   app.AnswerSettings
+		want model.AnswerOptions
+	}{
+		{app.AnswerSettings{}, model.AnswerOptions{TopP: model.DefaultTopP, TopK: model.DefaultTopK}},
+		{app.AnswerSettings{MaxNewTokens: 300, Temperature: 0.7},
+			model.AnswerOptions{MaxNewTokens: 300, Temperature: 0.7, TopP: model.DefaultTopP, TopK: model.DefaultTopK}},
+		{app.AnswerSettings{Temperature: 1, TopP: 1}, model.AnswerOptions{Temperature: 1, TopP: 1, TopK: model.DefaultTopK}},
+		{app.AnswerSettings{Temperature: 1, TopP: 0.5}, model.AnswerOptions{Temperature: 1, TopP: 0.5, TopK: model.DefaultTopK}},
+	}
+	for _, tt := range tests {
+		if got := tt.in.Options(); got != tt.want {
+			t.Errorf("%+v: options %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}

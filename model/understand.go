@@ -55,6 +55,15 @@ func (m *Model) PrepareImage(img image.Image) (*Image, error) {
 	return &Image{pixels: px, Width: b.Dx(), Height: b.Dy()}, nil
 }
 
+// DefaultTopP and DefaultTopK are the sampling filters of an answer that samples (Temperature
+// > 0) when its caller names none: the official demo's top-p, with the top-k that Hugging
+// Face's generate adds to it. The CLI, the API and the window's chats all take them, so that
+// one question samples alike in each.
+const (
+	DefaultTopP = 0.95
+	DefaultTopK = 50
+)
+
 // AnswerOptions control how an answer is generated. The zero value is greedy decoding of
 // up to DefaultMaxNewTokens tokens, as the official inference.py does.
 type AnswerOptions struct {

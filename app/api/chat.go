@@ -166,7 +166,7 @@ func (s *Server) parseChat(ctx context.Context, req *chatRequest) (*chatJob, *ap
 // request gives the CLI's answer. top_p, top_k and repetition_penalty follow the model's own
 // rules (model.AnswerOptions.Validate), which the image endpoint shares for top_p and top_k.
 func (s *Server) answerOptions(req *chatRequest) (model.AnswerOptions, *apiError) {
-	o := model.AnswerOptions{MaxNewTokens: model.DefaultMaxNewTokens, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK}
+	o := model.AnswerOptions{MaxNewTokens: model.DefaultMaxNewTokens, TopP: model.DefaultTopP, TopK: model.DefaultTopK}
 	if req.Temperature != nil {
 		if t := *req.Temperature; !(t >= 0 && t <= 2) {
 			return o, badRequest("temperature", "temperature %v must be between 0 and 2", t)

@@ -198,10 +198,10 @@ func TestChatMatchesUnderstand(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			opts := c.opts
 			if opts.Temperature > 0 && opts.TopP == 0 && c.fields["top_p"] == nil {
-				opts.TopP = DefaultAnswerTopP
+				opts.TopP = model.DefaultTopP
 			}
 			if c.fields["top_k"] == nil {
-				opts.TopK = DefaultAnswerTopK
+				opts.TopK = model.DefaultTopK
 			}
 			imgs := make([]*model.Image, len(c.images))
 			var urls []string
@@ -261,7 +261,7 @@ func TestChatMultiTurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := model.AnswerOptions{MaxNewTokens: 12, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK}
+	opts := model.AnswerOptions{MaxNewTokens: 12, TopP: model.DefaultTopP, TopK: model.DefaultTopK}
 	fresh := func(history []model.Message, q string, imgs ...*model.Image) model.Result {
 		t.Helper()
 		c, err := m.NewChatFrom(history)
@@ -313,7 +313,7 @@ func TestChatMultiTurn(t *testing.T) {
 // messages are merged, and text parts are joined by newlines.
 func TestChatSystemAndMerging(t *testing.T) {
 	ts := newTestServer(t, Options{})
-	opts := model.AnswerOptions{MaxNewTokens: 10, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK}
+	opts := model.AnswerOptions{MaxNewTokens: 10, TopP: model.DefaultTopP, TopK: model.DefaultTopK}
 	want, err := ts.m.Understand(context.Background(), "Be brief.\n\nFirst part\nsecond part\n\nMore.", nil, opts, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -445,7 +445,7 @@ func TestChatRandomSeed(t *testing.T) {
 		}
 		seeds[*got.Seed] = true
 		want, err := ts.m.Understand(context.Background(), "Tell a story.", nil,
-			model.AnswerOptions{MaxNewTokens: 12, Temperature: 1, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK, Seed: *got.Seed}, nil)
+			model.AnswerOptions{MaxNewTokens: 12, Temperature: 1, TopP: model.DefaultTopP, TopK: model.DefaultTopK, Seed: *got.Seed}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -328,7 +328,7 @@ func TestLocalImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := ts.m.Understand(context.Background(), "what?", []*model.Image{img}, model.AnswerOptions{MaxNewTokens: 8, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK}, nil)
+	want, err := ts.m.Understand(context.Background(), "what?", []*model.Image{img}, model.AnswerOptions{MaxNewTokens: 8, TopP: model.DefaultTopP, TopK: model.DefaultTopK}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestLoad32Clients(t *testing.T) {
 			msg = userMsg(q, dataURL(land))
 		}
 		res, err := m.Understand(context.Background(), q, imgs,
-			model.AnswerOptions{MaxNewTokens: 16, Temperature: 1, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK, Seed: uint64(i)}, nil)
+			model.AnswerOptions{MaxNewTokens: 16, Temperature: 1, TopP: model.DefaultTopP, TopK: model.DefaultTopK, Seed: uint64(i)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

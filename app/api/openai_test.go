@@ -97,7 +97,7 @@ func TestOpenAINodeClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, err := m.Understand(context.Background(), "What is in the picture?", []*model.Image{img},
-		model.AnswerOptions{MaxNewTokens: 16, Temperature: 0.7, TopP: DefaultAnswerTopP, TopK: DefaultAnswerTopK, Seed: 3}, nil)
+		model.AnswerOptions{MaxNewTokens: 16, Temperature: 0.7, TopP: model.DefaultTopP, TopK: model.DefaultTopK, Seed: 3}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,10 +39,6 @@ const (
 	DefaultPromptBytes  = 64 << 10              // the text of a request
 	DefaultReadTimeout  = time.Minute
 	DefaultWriteTimeout = time.Minute
-	// DefaultAnswerTopP and DefaultAnswerTopK are `janus understand`'s sampling filters, used
-	// when a request samples (temperature > 0) without naming them.
-	DefaultAnswerTopP = 0.95
-	DefaultAnswerTopK = 50
 )
 
 // MaxImagesPerGeneration bounds n of an image generation request: the app's own limit for a
