@@ -2,7 +2,9 @@ package app
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,4 +237,61 @@ func SuggestedRepos() []string {
 		repos[i] = k.Repo
 	}
 	return repos
+}
+
+// StartModel is the model a window loads when it starts.
+type StartModel struct {
+	// Path is the model folder to load, "" when there is none to load.
+	Path string
+	// Name is what to call it.
+	Name string
+	// LastProblem says why the model used last is not the one loaded ("" when it is, or when
+	// none was used): another loading instead, a 1B model for the 7B one, must not pass
+	// unsaid.
+	LastProblem string
+}
+
+// StartModel chooses the model to load at start: requested (a folder named on the command
+// line) when not "", else lastUsed (Settings.LastModel) when it is complete, loaded even where
+// the search does not look (a download into the hub cache while JANUS_MODELS names other
+// folders), else Preferred. A lastUsed the search did not find is read from disk: call it off
+// a UI goroutine.
+func (s ModelSearch) StartModel(requested, lastUsed string) StartModel {
+	if requested != "" {
+		name := filepath.Base(requested)
+		for _, m := range s.Models {
+			if m.Path == requested {
+				name = m.Name
+			}
+		}
+		return StartModel{Path: requested, Name: name}
+	}
+	var start StartModel
+	if lastUsed != "" {
+		var e ModelEntry
+		var err error
+		found := slices.IndexFunc(s.Models, func(m ModelChoice) bool { return m.Path == lastUsed })
+		if found >= 0 {
+			e = s.Models[found].ModelEntry
+		} else {
+			e, err = Inspect(lastUsed)
+		}
+		_, statErr := os.Stat(lastUsed)
+		switch {
+		case errors.Is(statErr, fs.ErrNotExist):
+			start.LastProblem = fmt.Sprintf("The model used last (%s) is no longer there", lastUsed)
+		case err != nil:
+			problem, _, _ := strings.Cut(err.Error(), "\n") // a config error spans lines
+			start.LastProblem = fmt.Sprintf("The model used last (%s) cannot be read: %s", lastUsed, problem)
+		case !e.Complete:
+			start.LastProblem = fmt.Sprintf("%s, the model used last, cannot be loaded: %s", e.Name, e.Summary)
+		default:
+			start.Path, start.Name = e.Path, e.Name
+			return start
+		}
+	}
+	if pick, ok := s.Preferred(); ok {
+		start.Path, start.Name = pick.Path, pick.Name
+	}
+	return start
 }

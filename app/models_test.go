@@ -145,3 +145,65 @@ func TestPreferred(t *testing.T) {
 		})
 	}
 }
+
+// StartModel loads the folder asked for, else the model used last (found by the search or
+// not), else the preferred one, and says why the model used last is not the one loaded.
+func TestStartModel(t *testing.T) {
+	dir := t.TempDir()
+	found := filepath.Join(dir, "found")
+	apptest.TinyA(t, found)
+	outside := filepath.Join(dir, "outside")
+	apptest.TinyA(t, outside)
+	cut := filepath.Join(dir, "cut")
+	apptest.TinyA(t, cut)
+	apptest.CutWeights(t, cut)
+	unreadable := filepath.Join(dir, "unreadable")
+	apptest.TinyA(t, unreadable)
+	if err := os.WriteFile(filepath.Join(unreadable, "config.json"), []byte("{not json\nat all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gone := filepath.Join(dir, "gone")
+	entry := func(path string) app.ModelChoice {
+		e, err := app.Inspect(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app.ModelChoice{ModelEntry: e}
+	}
+	search := app.ModelSearch{Models: []app.ModelChoice{entry(cut), entry(found)}}
+	tests := []struct {
+		name              string
+		search            app.ModelSearch
+		requested, last   string
+		wantPath, wantFor string // wantFor: a piece of LastProblem ("" for none)
+	}{
+		{"asked for", search, outside, found, outside, ""},
+		{"asked for, found", search, found, "", found, ""},
+		{"the last, found", search, "", found, found, ""},
+		{"the last, outside the search", search, "", outside, outside, ""},
+		{"the last is gone", search, "", gone, found, "is no longer there"},
+		{"the last is cut short", search, "", cut, found, "the model used last, cannot be loaded"},
+		{"the last's config is broken", search, "", unreadable, found, "config.json cannot be used"},
+		{"the last is a file", search, "", filepath.Join(found, "config.json"), found, "cannot be read"},
+		{"none used", search, "", "", found, ""},
+		{"none to load", app.ModelSearch{Models: []app.ModelChoice{entry(cut)}}, "", gone, "", "is no longer there"},
+		{"nothing at all", app.ModelSearch{}, "", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.search.StartModel(tt.requested, tt.last)
+			if got.Path != tt.wantPath {
+				t.Errorf("loads %q, want %q", got.Path, tt.wantPath)
+			}
+			if got.Path != "" && got.Name != filepath.Base(got.Path) {
+				t.Errorf("calls %s %q", got.Path, got.Name)
+			}
+			if tt.wantFor == "" && got.LastProblem != "" || !strings.Contains(got.LastProblem, tt.wantFor) {
+				t.Errorf("says %q, want it to say %q", got.LastProblem, tt.wantFor)
+			}
+			if strings.Contains(got.LastProblem, "\n") {
+				t.Errorf("says %q over lines", got.LastProblem)
+			}
+		})
+	}
+}

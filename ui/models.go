@@ -23,40 +23,13 @@ import (
 )
 
 // findModels searches the model folders off the UI goroutine; with autoload it then loads
-// the model asked for (Options.ModelDir), the last one used, or the first one found, and
-// shows the "no model" screen when there is none.
+// the model ModelSearch.StartModel chooses (the one asked for, the last one used, or the one
+// preferred), and shows the "no model" screen when there is none.
 func (u *UI) findModels(autoload bool) {
 	env, extra, lastUsed := u.opts.Env, slices.Clone(u.settings.ModelFolders), u.settings.LastModel
 	go func() {
 		search := app.SearchModels(env, extra)
-		// The model used last is loaded again even where the search does not look (a
-		// download into the hub cache while JANUS_MODELS names other folders).
-		var last *app.ModelEntry
-		// lastBroken is why the model used last is not loaded again ("" when it is, or
-		// there was none): another one loading instead must not pass unsaid (a 1B model
-		// for the 7B one).
-		var lastBroken string
-		if lastUsed != "" {
-			var e app.ModelEntry
-			var err error
-			found := slices.IndexFunc(search.Models, func(m app.ModelChoice) bool { return m.Path == lastUsed })
-			if found >= 0 {
-				e = search.Models[found].ModelEntry
-			} else {
-				e, err = app.Inspect(lastUsed)
-			}
-			_, statErr := os.Stat(lastUsed)
-			switch {
-			case errors.Is(statErr, fs.ErrNotExist):
-				lastBroken = fmt.Sprintf("The model used last (%s) is no longer there", lastUsed)
-			case err != nil:
-				lastBroken = fmt.Sprintf("The model used last (%s) cannot be read: %s", lastUsed, firstLine(err))
-			case !e.Complete:
-				lastBroken = fmt.Sprintf("%s, the model used last, cannot be loaded: %s", e.Name, e.Summary)
-			case found < 0:
-				last = &e
-			}
-		}
+		start := search.StartModel(u.opts.ModelDir, lastUsed)
 		u.do(func() {
 			u.search = search
 			if !u.downloads.looked {
@@ -67,33 +40,13 @@ func (u *UI) findModels(autoload bool) {
 			if !autoload || u.engine != nil || u.loading != nil {
 				return
 			}
-			if u.opts.ModelDir != "" {
-				name := filepath.Base(u.opts.ModelDir)
-				for _, m := range search.Models {
-					if m.Path == u.opts.ModelDir {
-						name = m.Name
-					}
-				}
-				u.loadModel(u.opts.ModelDir, name)
+			if start.Path == "" {
+				u.showNoModel(start.LastProblem)
 				return
 			}
-			if last != nil {
-				u.loadModel(last.Path, last.Name)
-				return
-			}
-			pick, ok := search.Preferred()
-			if !ok {
-				u.showNoModel(lastBroken)
-				return
-			}
-			for _, m := range search.Usable() {
-				if m.Path == u.settings.LastModel {
-					pick = m
-				}
-			}
-			u.loadModel(pick.Path, pick.Name)
-			if lastBroken != "" {
-				u.chat.addNotice(lastBroken + ". " + pick.Name + " is loaded instead (Models chooses another).")
+			u.loadModel(start.Path, start.Name)
+			if start.LastProblem != "" {
+				u.chat.addNotice(start.LastProblem + ". " + start.Name + " is loaded instead (Models chooses another).")
 			}
 		})
 	}()
