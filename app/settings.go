@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,24 @@ func (a AnswerSettings) Options() model.AnswerOptions {
 		topP = model.DefaultTopP
 	}
 	return model.AnswerOptions{MaxNewTokens: a.MaxNewTokens, Temperature: a.Temperature, TopP: topP, TopK: model.DefaultTopK}
+}
+
+// LoadOptions are s's options for loading the model called name, each written one way (""
+// and "exact" are one precision, every core is 0 threads), so that two loads compare equal
+// when they would load the same: a window offers to load again only when they differ.
+func (s Settings) LoadOptions(name string) LoadOptions {
+	or := func(v, def string) string {
+		if v = strings.ToLower(strings.TrimSpace(v)); v != "" {
+			return v
+		}
+		return def
+	}
+	threads := s.Threads
+	if threads >= runtime.NumCPU() {
+		threads = 0 // every core, as the settings' "All cores" says it
+	}
+	return LoadOptions{Name: name, Backend: or(s.Backend, "auto"), Threads: threads,
+		Weights: or(s.Weights, model.WeightsStored), Precision: or(s.Precision, PrecisionExact)}
 }
 
 // Settings are the user's choices, kept in settings.json in the store folder. The file is

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -299,5 +300,33 @@ func TestAnswerSettingsSampleAsTheCLI(t *testing.T) {
 		if got := tt.in.Options(); got != tt.want {
 			t.Errorf("%+v: options %+v, want %+v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// LoadOptions writes each choice one way, so that settings that load alike compare equal (a
+// window offered to load again for "" against "exact", or 2 threads against all 2 cores).
+func TestSettingsLoadOptions(t *testing.T) {
+	cores := runtime.NumCPU()
+	defaults := app.LoadOptions{Name: "m", Backend: "auto", Weights: model.WeightsStored, Precision: app.PrecisionExact}
+	fewer := defaults
+	fewer.Threads = cores - 1
+	tests := []struct {
+		name string
+		in   app.Settings
+		want app.LoadOptions
+	}{
+		{"defaults", app.Settings{}, defaults},
+		{"as written by hand", app.Settings{Backend: " CPU ", Weights: "Q8", Precision: "BF16"},
+			app.LoadOptions{Name: "m", Backend: "cpu", Weights: model.WeightsQ8, Precision: app.PrecisionBF16}},
+		{"every core", app.Settings{Threads: cores}, defaults},
+		{"more than every core", app.Settings{Threads: cores + 3}, defaults},
+		{"fewer cores", app.Settings{Threads: cores - 1}, fewer}, // 0 on one core: every core
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.in.LoadOptions("m"); got != tt.want {
+				t.Errorf("%+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -221,24 +220,9 @@ type loadedModel struct {
 	opts app.LoadOptions
 }
 
-// loadOptions are the settings' options for loading the model called name, each written
-// one way ("" and "exact" are one precision), so that two loads compare equal when they
-// would load the same.
-func (u *UI) loadOptions(name string) app.LoadOptions {
-	s := u.settings
-	or := func(v, def string) string {
-		if v = strings.ToLower(strings.TrimSpace(v)); v != "" {
-			return v
-		}
-		return def
-	}
-	threads := s.Threads
-	if threads >= runtime.NumCPU() {
-		threads = 0 // every core, as "All cores" says it
-	}
-	return app.LoadOptions{Name: name, Backend: or(s.Backend, "auto"), Threads: threads,
-		Weights: or(s.Weights, model.WeightsStored), Precision: or(s.Precision, app.PrecisionExact)}
-}
+// loadOptions are the settings' options for loading the model called name
+// (Settings.LoadOptions).
+func (u *UI) loadOptions(name string) app.LoadOptions { return u.settings.LoadOptions(name) }
 
 // needsReload reports whether the model in use was loaded with other settings than the
 // current ones (backend, threads, weights, arithmetic), which only a load applies. A model
