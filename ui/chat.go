@@ -1726,6 +1726,9 @@ func (c *chatView) readImages(files []attachment, what string, where func() (id 
 	go func() {
 		good, problems := thumbnails(files)
 		slog.Info(what, "files", len(good), "refused", len(problems))
+		for _, p := range problems {
+			slog.Warn(what+": not taken", "problem", p)
+		}
 		before := ""
 		if why != nil && len(problems) > 0 {
 			before = why()
@@ -1734,7 +1737,7 @@ func (c *chatView) readImages(files []attachment, what string, where func() (id 
 			id, open := where()
 			var lines []string
 			if len(problems) > 0 {
-				lines = strings.Split(before+strings.Join(problems, "\n"), "\n")
+				lines = strings.Split(before+strings.Join(fewLines(problems), "\n"), "\n")
 			}
 			if !open {
 				if len(good) > 0 {
@@ -1752,11 +1755,29 @@ func (c *chatView) readImages(files []attachment, what string, where func() (id 
 				c.refused = nil
 				c.u.win.Canvas().Focus(c.entry)
 			}
-			// Beside the notices shown (where a long draft went, say), not over them.
+			// Beside the notices shown (where a long draft went, say), not over them; in place
+			// of the files refused before, which piled up a line a file over a few drops.
+			if len(lines) > 0 {
+				c.dropNotice(c.refused)
+				c.refused = lines
+			}
 			c.addNotice(strings.Join(lines, "\n"))
-			c.refused = append(c.refused, lines...)
 		})
 	}()
+}
+
+// maxRefusedLines is how many lines a drop's refused files take under the composer at most:
+// a folder of documents dropped by mistake gave a line each.
+const maxRefusedLines = 4
+
+// fewLines is problems, a line a file, in at most maxRefusedLines lines: the last says how
+// many more there are (the log names them).
+func fewLines(problems []string) []string {
+	if len(problems) <= maxRefusedLines {
+		return problems
+	}
+	shown := problems[:maxRefusedLines-1]
+	return append(slices.Clone(shown), fmt.Sprintf("…and %d more files that cannot be used either", len(problems)-len(shown)))
 }
 
 // thumbnails reads the images of files; those that are no longer images, or too large, are

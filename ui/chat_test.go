@@ -186,6 +186,29 @@ func TestDropRejectsUnusableFiles(t *testing.T) {
 	}
 }
 
+// Many files refused in one drop take a few lines, the last saying how many more; a later
+// drop's refusals replace them rather than pile up under the composer.
+func TestDropOfManyUnusableFiles(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	var uris []fyne.URI
+	for i := range 10 {
+		uris = append(uris, fileURI(t, writeFile(t, fmt.Sprintf("notes-%d.txt", i), []byte("words"))))
+	}
+	h.u.OnDropped(fyne.Position{}, uris)
+	h.pump("the notice", func() bool { return c.notice.Visible() })
+	lines := strings.Split(c.notice.Text, "\n")
+	if len(lines) != maxRefusedLines || !strings.Contains(lines[0], "notes-0.txt") ||
+		!strings.Contains(lines[len(lines)-1], "7 more files") {
+		t.Errorf("ten files refused: the notice says\n%s", c.notice.Text)
+	}
+	h.u.OnDropped(fyne.Position{}, []fyne.URI{fileURI(t, writeFile(t, "later.txt", []byte("words")))})
+	h.pump("the later refusal", func() bool { return strings.Contains(c.notice.Text, "later.txt") })
+	if strings.Contains(c.notice.Text, "notes-0.txt") || strings.Contains(c.notice.Text, "more files") {
+		t.Errorf("after another refused drop the notice says\n%s", c.notice.Text)
+	}
+}
+
 // Shift held as the focus leaves the composer (Shift+Tab, Ctrl+Shift+N) is released
 // elsewhere: back in the composer, Enter sends again, not a new line.
 func TestShiftReleasedElsewhere(t *testing.T) {
