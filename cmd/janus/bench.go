@@ -66,6 +66,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/cpu"
 	"github.com/janus-desktop/janus/model"
@@ -594,7 +595,7 @@ func benchConfig(o *benchOptions) (*config.Config, string, error) {
 
 // benchBuild builds the networks: random weights of a preset or config, or a model folder.
 func benchBuild(o *benchOptions, res *benchResult, logf func(string, ...any)) (*benchNetworks, error) {
-	be, err := compute.Open(o.backend, compute.Options{Threads: o.threads, Precision: o.precision})
+	be, err := app.OpenBackend(o.backend, o.threads, o.precision)
 	if err != nil {
 		return nil, err
 	}
