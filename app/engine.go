@@ -84,11 +84,11 @@ type Conversation interface {
 type LoadOptions struct {
 	// Name is what the user calls the model ("" : the folder's name).
 	Name string
-	// Backend is "auto" (or ""), "cpu" or "metal".
+	// Backend is "auto" (or ""), "cpu" or "metal": LoadEngine opens it with OpenBackend.
 	Backend string
 	// Threads caps the CPU backend's goroutines per op (0: every core).
 	Threads int
-	// Precision is the numerics of the many-row products (model.Options.Precision):
+	// Precision is the numerics of the many-row products (OpenBackend's and model.Options'):
 	// compute.PrecisionExact ("" too) or compute.PrecisionBF16.
 	Precision string
 	// SkipGeneration loads only what image understanding needs.
@@ -144,8 +144,13 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 		return nil, fmt.Errorf("load %s: %w: its weights need %s of memory and %s is available",
 			name, model.ErrNotEnoughMemory, FormatBytes(need), FormatBytes(limit))
 	}
+	// Opened once the checks above pass; the model owns it, and a failed load closes it.
+	be, err := OpenBackend(opts.Backend, opts.Threads, opts.Precision)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
 	m, err := model.Load(dir, model.Options{
-		BackendName: opts.Backend, Threads: opts.Threads, Precision: opts.Precision, Weights: format, Progress: progress,
+		Backend: be, OwnBackend: true, Precision: opts.Precision, Weights: format, Progress: progress,
 		SkipGeneration: opts.SkipGeneration, ContextLimit: opts.ContextLimit, Context: ctx,
 	})
 	if err != nil {

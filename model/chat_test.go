@@ -248,7 +248,7 @@ func tinyAChat(t *testing.T, opts Options) (*tinyA, *Image) {
 // TestChatStops checks each way an answer ends early: cancellation (within one step, the
 // history unchanged and the chat still usable), EOS, and a full context window.
 func TestChatStops(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 2, ContextLimit: 240})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, ""), ContextLimit: 240})
 	m, u := ta.m, ta.g.Understanding
 	greedy := AnswerOptions{MaxNewTokens: 16}
 
@@ -337,7 +337,7 @@ func TestChatStops(t *testing.T) {
 }
 
 func TestChatSampling(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 2})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, "")})
 	run := func(seed uint64) []int32 {
 		c := ta.m.NewChat()
 		defer c.Close()
@@ -361,7 +361,7 @@ func TestChatSampling(t *testing.T) {
 }
 
 func TestChatRejects(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 1})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 1, "")})
 	foreign := &Image{pixels: make([]float32, 10)}
 	tests := []struct {
 		name     string
@@ -392,7 +392,7 @@ func TestChatRejects(t *testing.T) {
 // TestChatReset checks that a reset chat answers like a new one while reusing the cached
 // system prompt.
 func TestChatReset(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 2})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, "")})
 	c := ta.m.NewChat()
 	defer c.Close()
 	opts := AnswerOptions{MaxNewTokens: 4}
@@ -419,7 +419,7 @@ func TestChatFromHistory(t *testing.T) {
 	for _, v := range undVariants {
 		t.Run(v.name, func(t *testing.T) {
 			dir, g := undModel(t, v.name, v.format)
-			m, err := Load(dir, Options{Threads: 2, SkipGeneration: true})
+			m, err := Load(dir, Options{Backend: defaultBackend(t, 2, ""), SkipGeneration: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -494,7 +494,7 @@ func TestChatPromptPrefixes(t *testing.T) {
 	}
 	for _, mc := range models {
 		t.Run(mc.name, func(t *testing.T) {
-			m, err := Load(mc.dir, Options{Threads: 1, SkipGeneration: true})
+			m, err := Load(mc.dir, Options{Backend: defaultBackend(t, 1, ""), SkipGeneration: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -556,7 +556,7 @@ func countImages(msgs []Message) int {
 // longest common prefix of what the KV cache holds (the previous prompt and the answer
 // tokens fed back) and the new prompt, which covers at least the whole previous prompt.
 func TestChatReuse(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 2})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, "")})
 	m := ta.m
 	wide, err := m.ReadImage(filepath.Join("testdata", "understand", "inputs", "wide.png"))
 	if err != nil {
@@ -606,7 +606,7 @@ func TestChatReuse(t *testing.T) {
 // TestChatTrimFreesFeatures checks that the image features of turns TrimHistory drops are
 // released with them, and that an image still in the history keeps its features.
 func TestChatTrimFreesFeatures(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 2, ContextLimit: 260})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, ""), ContextLimit: 260})
 	m := ta.m
 	wide, err := m.ReadImage(filepath.Join("testdata", "understand", "inputs", "wide.png"))
 	if err != nil {
@@ -660,7 +660,7 @@ func TestChatTrimFreesFeatures(t *testing.T) {
 // A long answer length does not allocate its cache up front: the cache holds the prompt and
 // answerRoom positions and grows as an answer goes past them, with the same tokens.
 func TestChatCacheGrowsWithTheAnswer(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 2})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, "")})
 	short, err := ta.m.NewChat().Reply(context.Background(), ta.prompt, []*Image{img}, AnswerOptions{MaxNewTokens: 8}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -697,7 +697,7 @@ func TestChatCacheGrowsWithTheAnswer(t *testing.T) {
 // sequence) answers the next question as a new chat from that history does, reusing the
 // cached positions before the cut; a history that is not question and answer pairs is refused.
 func TestChatRewrite(t *testing.T) {
-	ta, img := tinyAChat(t, Options{Threads: 2})
+	ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, "")})
 	opts := AnswerOptions{MaxNewTokens: 6}
 	c := ta.m.NewChat()
 	defer c.Close()
@@ -739,7 +739,7 @@ func TestChatRewrite(t *testing.T) {
 // ends between two layers, not at its end), and goes on from there to the logits of the
 // whole pass.
 func TestDecodeStepPromptResumes(t *testing.T) {
-	ta := loadTinyA(t, Options{})
+	ta := loadTinyA(t, Options{Backend: defaultBackend(t, 0, "")})
 	m := ta.m
 	ids := make([]int32, 600) // two chunks of 300
 	for i := range ids {

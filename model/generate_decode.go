@@ -11,25 +11,20 @@ import (
 
 // LoadVQ loads only the VQ decoder of the model folder dir, for turning image token grids
 // into pictures without the language model: it reads a few MB of weights instead of GBs.
-// opts.Backend / BackendName / Threads pick the backend and opts.Context cancels the load;
-// the other options do not apply.
-// Free the decoder with its Free method. When LoadVQ opened the backend (opts.Backend is
-// nil), the decoder owns it and Free closes it; on failure LoadVQ closes it itself.
+// It runs on opts.Backend (required), opts.Context cancels the load; the other options do
+// not apply (OwnBackend aside).
+// Free the decoder with its Free method. With opts.OwnBackend the decoder owns the backend
+// and Free closes it (vq.Decoder.OwnBackend); a LoadVQ that fails closes it itself.
 func LoadVQ(dir string, opts Options) (d *vq.Decoder, err error) {
+	held := false // d owns the backend
+	defer closeOwned(opts, &held)
 	cfg, err := config.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	be, own, err := openBackend(opts)
-	if err != nil {
-		return nil, err
-	}
-	if own {
-		defer func() {
-			if err != nil {
-				be.Close()
-			}
-		}()
+	be := opts.Backend
+	if be == nil {
+		return nil, errNoBackend
 	}
 	ck, err := checkpoint.Open(dir)
 	if err != nil {
@@ -44,8 +39,9 @@ func LoadVQ(dir string, opts Options) (d *vq.Decoder, err error) {
 		d.Free()
 		return nil, err
 	}
-	if own {
+	if opts.OwnBackend {
 		d.OwnBackend()
+		held = true
 	}
 	return d, nil
 }

@@ -60,11 +60,11 @@ func (c *genCase) bin(t testing.TB, name string) []float32 {
 }
 
 // genOptions loads on be, or on the default backend with two threads when be is nil.
-func genOptions(be compute.Backend) Options {
-	if be != nil {
-		return Options{Backend: be}
+func genOptions(t testing.TB, be compute.Backend) Options {
+	if be == nil {
+		be = defaultBackend(t, 2, "")
 	}
-	return Options{Threads: 2}
+	return Options{Backend: be}
 }
 
 // genTinyA loads tiny-a on be (nil: the default backend).
@@ -74,7 +74,7 @@ func genTinyA(t testing.TB, be compute.Backend) *genCase {
 	c := &genCase{name: "tiny-a", dir: dir, golden: fixtures.Path(t, "golden", "tiny-a")}
 	fixtures.JSON(t, filepath.Join(c.golden, "golden.json"), &c.g)
 	c.prompt = c.g.Generation.Conversation[0].Content
-	m, err := Load(dir, genOptions(be))
+	m, err := Load(dir, genOptions(t, be))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func genVariant(t testing.TB, name string) *genCase { return genVariantOn(t, nam
 // default backend).
 func genVariantOn(t testing.TB, name string, be compute.Backend) *genCase {
 	t.Helper()
-	return genVariantWith(t, name, genOptions(be))
+	return genVariantWith(t, name, genOptions(t, be))
 }
 
 // genVariantWith loads one of the generated models of testdata/generate with opts.
@@ -452,7 +452,7 @@ func TestGenerateImagesBadOptions(t *testing.T) {
 }
 
 func TestGenerateImagesWithoutGeneration(t *testing.T) {
-	m := genVariantWith(t, "gen-d", Options{SkipGeneration: true, Threads: 1}).m
+	m := genVariantWith(t, "gen-d", Options{SkipGeneration: true, Backend: defaultBackend(t, 1, "")}).m
 	if _, err := m.GenerateImages(context.Background(), "x", DefaultImageOptions(), nil); !errors.Is(err, ErrNoGeneration) {
 		t.Fatalf("GenerateImages = %v, want ErrNoGeneration", err)
 	}
@@ -461,7 +461,7 @@ func TestGenerateImagesWithoutGeneration(t *testing.T) {
 // TestGenerateWithoutUnderstanding: a model loaded for generation only (no ViT, aligner or
 // lm_head) generates the golden tokens, and refuses a chat with ErrNoUnderstanding.
 func TestGenerateWithoutUnderstanding(t *testing.T) {
-	c := genVariantWith(t, "gen-b", Options{SkipUnderstanding: true, Threads: 2})
+	c := genVariantWith(t, "gen-b", Options{SkipUnderstanding: true, Backend: defaultBackend(t, 2, "")})
 	m, g := c.m, c.g
 	if m.Vision != nil || m.Aligner != nil || m.LLM.Head != nil {
 		t.Fatal("the understanding networks were loaded")
@@ -478,7 +478,7 @@ func TestGenerateWithoutUnderstanding(t *testing.T) {
 	if _, err := m.Understand(context.Background(), "what is this?", nil, AnswerOptions{}, nil); !errors.Is(err, ErrNoUnderstanding) {
 		t.Fatalf("Understand = %v, want ErrNoUnderstanding", err)
 	}
-	if _, err := Load(c.dir, Options{SkipUnderstanding: true, SkipGeneration: true}); err == nil {
+	if _, err := Load(c.dir, Options{SkipUnderstanding: true, SkipGeneration: true, Backend: defaultBackend(t, 0, "")}); err == nil {
 		t.Fatal("Load skipping both tasks succeeded")
 	}
 }
@@ -517,9 +517,9 @@ func TestLoadVQ(t *testing.T) {
 		}
 		closeTo(t, "decoded images", dec, fixtures.Float32s(t, filepath.Join(src, g.Files["gen_decoded"].File)))
 	})
-	// On a backend LoadVQ opens: the decoder owns it and Free closes it.
-	var opened *closeCounter
-	d, err := LoadVQ(dir, Options{Threads: 1, open: countingOpen(&opened)})
+	// On a backend handed to it: the decoder owns it and Free closes it.
+	opened := ownedBackend(t, 1)
+	d, err := LoadVQ(dir, Options{Backend: opened, OwnBackend: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +528,7 @@ func TestLoadVQ(t *testing.T) {
 	}
 	d.Free()
 	if opened.closes != 1 {
-		t.Fatalf("Free closed the backend LoadVQ opened %d times, want once", opened.closes)
+		t.Fatalf("Free closed the backend the decoder owned %d times, want once", opened.closes)
 	}
 	// A caller's backend stays open.
 	be, err := compute.Open("auto", compute.Options{Threads: 1})
@@ -545,18 +545,26 @@ func TestLoadVQ(t *testing.T) {
 		t.Fatalf("Free closed the caller's backend")
 	}
 
+	// The folder is checked before the backend is needed: no Backend still gets this error.
 	if _, err := LoadVQ(t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "config.json") {
 		t.Fatalf("LoadVQ of an empty folder = %v, want an error naming config.json", err)
+	}
+	opened = ownedBackend(t, 0)
+	if _, err := LoadVQ(t.TempDir(), Options{Backend: opened, OwnBackend: true}); err == nil || opened.closes != 1 {
+		t.Fatalf("LoadVQ of an empty folder = %v and closed the backend it owned %d times, want an error and once", err, opened.closes)
+	}
+	if _, err := LoadVQ(dir, Options{}); err == nil || !strings.Contains(err.Error(), "Options.Backend is nil") {
+		t.Fatalf("LoadVQ without a backend = %v, want an error saying Options.Backend is nil", err)
 	}
 	if err := os.Remove(filepath.Join(dir, "model.safetensors")); err != nil {
 		t.Fatal(err)
 	}
-	opened = nil
-	if _, err := LoadVQ(dir, Options{open: countingOpen(&opened)}); err == nil {
+	opened = ownedBackend(t, 0)
+	if _, err := LoadVQ(dir, Options{Backend: opened, OwnBackend: true}); err == nil {
 		t.Fatal("LoadVQ without weights succeeded")
 	}
 	if opened == nil || opened.closes != 1 {
-		t.Fatalf("a failed LoadVQ closed the backend it opened %d times, want once", opened.closes)
+		t.Fatalf("a failed LoadVQ closed the backend it owned %d times, want once", opened.closes)
 	}
 }
 

@@ -26,7 +26,7 @@ func TestKVCacheDType(t *testing.T) {
 		{compute.PrecisionBF16, KVCacheQ8, compute.Q8},
 	} {
 		t.Run(c.precision+"/"+c.kvCache, func(t *testing.T) {
-			ta := loadTinyA(t, Options{Threads: 1, Precision: c.precision, KVCache: c.kvCache, SkipGeneration: true})
+			ta := loadTinyA(t, Options{Backend: defaultBackend(t, 1, c.precision), Precision: c.precision, KVCache: c.kvCache, SkipGeneration: true})
 			if got := ta.m.LLM.KVDType; got != c.want {
 				t.Fatalf("KVDType = %v, want %v", got, c.want)
 			}

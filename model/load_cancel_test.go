@@ -23,7 +23,7 @@ func TestLoadCancel(t *testing.T) {
 				cancel()
 			}
 			uploads, total := 0, 0
-			m, err := Load(dir, Options{Context: ctx, Threads: 1, Progress: func(done, n int) {
+			m, err := Load(dir, Options{Context: ctx, Backend: defaultBackend(t, 1, ""), Progress: func(done, n int) {
 				uploads, total = done, n
 				if done == tc.after {
 					cancel()
@@ -38,7 +38,7 @@ func TestLoadCancel(t *testing.T) {
 		})
 	}
 	// The same options without a cancel load the model.
-	m, err := Load(dir, Options{Context: context.Background(), Threads: 1})
+	m, err := Load(dir, Options{Context: context.Background(), Backend: defaultBackend(t, 1, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

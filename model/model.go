@@ -42,24 +42,23 @@ import (
 	"github.com/janus-desktop/janus/model/weights"
 )
 
-// Options tune Load. The zero value loads everything on the best backend linked into the
-// program ("auto"), with every core for the CPU.
+// Options tune Load. Backend is required; with it alone, Load loads everything, in the
+// checkpoint's dtypes, and leaves the backend open for the caller to close.
 type Options struct {
-	// Backend runs the networks. When nil, Load opens the backend BackendName names and the
-	// model owns it.
+	// Backend runs the networks; Load and LoadVQ fail without one. The caller opens it
+	// (compute.Open, or app.OpenBackend for the window and the CLI): model code never chooses
+	// or names a backend.
 	Backend compute.Backend
-	// BackendName is a name compute.Open takes: "auto" (or "") or a registered backend
-	// ("cpu", "metal"). The program links backends in with blank imports; model code never
-	// names one.
-	BackendName string
-	// Threads caps the CPU backend's goroutines per op (0: every core); it becomes
-	// compute.Options.Threads when Load opens the backend.
-	Threads int
+	// OwnBackend hands Backend to what is loaded: Model.Close (for LoadVQ, the decoder's
+	// Free) closes it, once, and a Load or LoadVQ that fails or panics closes it before it
+	// returns, so a caller that opened a backend for this one model only checks Load's error.
+	// Without it the caller closes Backend, after the model.
+	OwnBackend bool
 	// Precision is the caller's choice of numerics for the many-row products
-	// (compute.PrecisionExact, "" too, or compute.PrecisionBF16); it becomes
-	// compute.Options.Precision when Load opens the backend. It also picks the KV cache's
-	// dtype (llm.CacheDType) unless KVCache or 4-bit weights do: F16 in the BF16 precision,
-	// on any backend.
+	// (compute.PrecisionExact, "" too, or compute.PrecisionBF16): the caller opens Backend
+	// with the same value as compute.Options.Precision, which is what makes the backend's
+	// products run in it. Here it picks the KV cache's dtype (llm.CacheDType) unless KVCache
+	// or 4-bit weights do: F16 in the BF16 precision, on any backend.
 	Precision string
 	// KVCache is the KV cache's format: "auto" or "" (Q8 with 4-bit weights where the backend
 	// takes it, else Precision's choice), "f32", "f16" or "q8" (see KVCacheAuto; Load fails
@@ -97,8 +96,6 @@ type Options struct {
 
 	// uploaded, when not nil, sees every weight upload (tests record what Load reads).
 	uploaded func(name string, r0 int, t *compute.Tensor)
-	// open, when not nil, replaces compute.Open (tests watch the backends Load opens).
-	open func(name string, o compute.Options) (compute.Backend, error)
 }
 
 // Model is a loaded model. Its networks share one backend, which runs ops in order, so one
@@ -140,23 +137,21 @@ type Model struct {
 	// eos ends an answer.
 	eos          int32
 	contextLimit int
-	// ownBackend: Load made Backend, so Close closes it.
+	// ownBackend: Load was given Backend to own (Options.OwnBackend), so Close closes it.
 	ownBackend bool
 	mu         sync.Mutex
 }
 
-// openBackend opens the backend opts names when opts.Backend is nil; own reports that the
-// caller must close it.
-func openBackend(opts Options) (be compute.Backend, own bool, err error) {
-	if opts.Backend != nil {
-		return opts.Backend, false, nil
+// errNoBackend is Load's and LoadVQ's error for Options without a Backend.
+var errNoBackend = errors.New("model.Options.Backend is nil: the caller opens a compute backend and passes it")
+
+// closeOwned closes opts.Backend when opts hands it over (OwnBackend) and *held is false: the
+// deferred release of a Load or LoadVQ that failed or panicked before what it loads held the
+// backend. It runs on every return, since a load that succeeds has handed it over.
+func closeOwned(opts Options, held *bool) {
+	if opts.OwnBackend && opts.Backend != nil && !*held {
+		opts.Backend.Close() // the load's own error, or its panic, is the one to report
 	}
-	open := compute.Open
-	if opts.open != nil {
-		open = opts.open
-	}
-	be, err = open(opts.BackendName, compute.Options{Threads: opts.Threads, Precision: opts.Precision})
-	return be, err == nil, err
 }
 
 // skipped lists the parts Load leaves out.
@@ -171,8 +166,12 @@ func (o Options) skipped() []weights.Part {
 	return parts
 }
 
-// Load reads the model folder dir and binds its networks on the backend opts selects.
+// Load reads the model folder dir and binds its networks on opts.Backend. The checks that
+// need no backend (the configuration, the options, the tokens, the checkpoint's tensors) come
+// first, so a missing Backend is reported after them.
 func Load(dir string, opts Options) (m *Model, err error) {
+	held := false // m holds an owned backend, and its Close releases it
+	defer closeOwned(opts, &held)
 	cfg, err := config.Load(dir)
 	if err != nil {
 		return nil, err
@@ -222,11 +221,11 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 
-	be, own, err := openBackend(opts)
-	if err != nil {
-		return nil, err
+	be := opts.Backend
+	if be == nil {
+		return nil, errNoBackend
 	}
-	m.Backend, m.ownBackend = be, own
+	m.Backend, m.ownBackend, held = be, opts.OwnBackend, true
 	defer func() {
 		// A panic (a backend out of memory) passes on to the caller's recover, without the
 		// weights loaded so far and the backend it owns.
@@ -289,8 +288,9 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	return m, be.Sync()
 }
 
-// Close releases the weights and, when Load made the backend (Options.Backend was nil),
-// closes it; a backend the caller passed stays open. The model must not be used afterwards.
+// Close releases the weights and, when Load was given the backend to own
+// (Options.OwnBackend), closes it; a second Close closes nothing. Otherwise the backend stays
+// open for the caller. The model must not be used afterwards.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -32,15 +32,16 @@ func TestLoadOptions(t *testing.T) {
 		gen, und bool
 		matrixDT compute.DType
 	}{
-		{"defaults keep BF16", Options{Threads: 1}, true, true, compute.BF16},
-		{"widen matrices", Options{Threads: 1, MatrixDType: "f32"}, true, true, compute.F32},
-		{"convert to F16", Options{Threads: 1, MatrixDType: "F16"}, true, true, compute.F16},
-		{"understanding only", Options{Threads: 1, SkipGeneration: true}, false, true, compute.BF16},
-		{"generation only", Options{Threads: 1, SkipUnderstanding: true}, true, false, compute.BF16},
+		{"defaults keep BF16", Options{}, true, true, compute.BF16},
+		{"widen matrices", Options{MatrixDType: "f32"}, true, true, compute.F32},
+		{"convert to F16", Options{MatrixDType: "F16"}, true, true, compute.F16},
+		{"understanding only", Options{SkipGeneration: true}, false, true, compute.BF16},
+		{"generation only", Options{SkipUnderstanding: true}, true, false, compute.BF16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls, last, total int
+			tt.opts.Backend = defaultBackend(t, 1, "")
 			tt.opts.Progress = func(done, tot int) {
 				if done < last || done > tot {
 					t.Errorf("progress went %d → %d of %d", last, done, tot)
@@ -134,7 +135,7 @@ func TestLoadErrors(t *testing.T) {
 		{"no image end token", edit("processor_config.json", `"<end_of_image>"`, `"<eoi>"`), Options{}, "<eoi>"},
 		{"no image start token", edit("processor_config.json", `"<begin_of_image>"`, `"<boi>"`), Options{SkipGeneration: true}, "<boi>"},
 		{"no pad for generation", noPad, Options{}, "<no_pad>"},
-		{"unknown backend", nil, Options{BackendName: "tpu"}, `unknown backend "tpu"`},
+		{"no backend", nil, Options{}, "Options.Backend is nil"},
 		{"bad matrix dtype", nil, Options{MatrixDType: "q4"}, "matrix dtype"},
 		{"negative context", nil, Options{ContextLimit: -1}, "context limit"},
 		{"no eos token", both(edit("special_tokens_map.json", `"eos_token": "<｜end▁of▁sentence｜>"`, `"eos_token": "<eos>"`),
@@ -146,6 +147,9 @@ func TestLoadErrors(t *testing.T) {
 			dir := copyModel(t)
 			if tt.change != nil {
 				tt.change(t, dir)
+			}
+			if tt.name != "no backend" {
+				tt.opts.Backend = defaultBackend(t, 0, "")
 			}
 			m, err := Load(dir, tt.opts)
 			if err == nil {
@@ -160,7 +164,7 @@ func TestLoadErrors(t *testing.T) {
 	// Only generation pads its prompts: understanding needs no pad token.
 	dir := copyModel(t)
 	noPad(t, dir)
-	m, err := Load(dir, Options{Threads: 1, SkipGeneration: true})
+	m, err := Load(dir, Options{Backend: defaultBackend(t, 1, ""), SkipGeneration: true})
 	if err != nil {
 		t.Fatalf("understanding-only load without a pad token: %v", err)
 	}
@@ -168,7 +172,7 @@ func TestLoadErrors(t *testing.T) {
 	// The weight that F16 cannot hold is fine in its stored BF16.
 	dir = copyModel(t)
 	scaleWeight(f16Victim, 0, 1e5)(t, dir)
-	if m, err = Load(dir, Options{Threads: 1}); err != nil {
+	if m, err = Load(dir, Options{Backend: defaultBackend(t, 1, "")}); err != nil {
 		t.Fatalf("BF16 load of a weight beyond F16's range: %v", err)
 	}
 	m.Close()
@@ -240,12 +244,12 @@ func TestLoadMissingGenerationTensor(t *testing.T) {
 		}
 	}
 	writeUndCheckpoint(t, dir, kept, "F32", undSafetensors)
-	_, err = Load(dir, Options{Threads: 1})
+	_, err = Load(dir, Options{Backend: defaultBackend(t, 1, "")})
 	var be *weights.BindError
 	if !errors.As(err, &be) || !strings.Contains(err.Error(), "gen_head.vision_head.weight") {
 		t.Fatalf("full load: error %v, want a BindError naming gen_head.vision_head.weight", err)
 	}
-	m, err := Load(dir, Options{Threads: 1, SkipGeneration: true})
+	m, err := Load(dir, Options{Backend: defaultBackend(t, 1, ""), SkipGeneration: true})
 	if err != nil {
 		t.Fatalf("understanding-only load: %v", err)
 	}
@@ -263,9 +267,10 @@ func TestLoadHoldsOneCopy(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc
 	}
+	be := defaultBackend(t, 1, "")
 	base := live()
 	var peak uint64
-	m, err := Load(dir, Options{Threads: 1, MatrixDType: "F32", Progress: func(done, _ int) {
+	m, err := Load(dir, Options{Backend: be, MatrixDType: "F32", Progress: func(done, _ int) {
 		if done%4 == 0 { // a collection per tensor would make the test slow
 			peak = max(peak, live())
 		}
@@ -339,8 +344,8 @@ func TestLoadWithoutImageTag(t *testing.T) {
 	t.Run("answers", func(t *testing.T) {
 		dir := copyModel(t)
 		editTokenizer(t, dir, noTag)
-		ta, img := tinyAChat(t, Options{Threads: 2})
-		m, err := Load(dir, Options{Threads: 2, SkipGeneration: true})
+		ta, img := tinyAChat(t, Options{Backend: defaultBackend(t, 2, "")})
+		m, err := Load(dir, Options{Backend: defaultBackend(t, 2, ""), SkipGeneration: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -383,7 +388,7 @@ func TestLoadWithoutImageTag(t *testing.T) {
 		// A token at the last embedding row (383 of 384) pushes the added tag to 384.
 		editTokenizer(t, dir, noTag, map[string]any{"id": 383, "content": "<last_row>", "special": true,
 			"single_word": false, "lstrip": false, "rstrip": false, "normalized": false})
-		m, err := Load(dir, Options{Threads: 1})
+		m, err := Load(dir, Options{Backend: defaultBackend(t, 1, "")})
 		if err == nil {
 			m.Close()
 			t.Fatal("loaded")
@@ -408,21 +413,37 @@ func (c *closeCounter) Close() error {
 	return c.Backend.Close()
 }
 
-// countingOpen makes Load open its backend through the registry, wrapped in a closeCounter
-// that *opened points to.
-func countingOpen(opened **closeCounter) func(string, compute.Options) (compute.Backend, error) {
-	return func(name string, o compute.Options) (compute.Backend, error) {
-		be, err := compute.Open(name, o)
-		if err != nil {
-			return nil, err
-		}
-		*opened = &closeCounter{Backend: be}
-		return *opened, nil
+// defaultBackend opens the backend a test loads on when it does not run on every backend
+// (computetest.Each): compute.Open("auto"), the best linked in (the CPU but on macOS), with
+// threads per op and precision; the test closes it when it ends, after the models loaded on
+// it (whose cleanups it registers later).
+func defaultBackend(t testing.TB, threads int, precision string) compute.Backend {
+	t.Helper()
+	be, err := compute.Open("auto", compute.Options{Threads: threads, Precision: precision})
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := be.Close(); err != nil {
+			t.Errorf("close %s: %v", be.Name(), err)
+		}
+	})
+	return be
 }
 
-// TestCloseBackend: Close closes the backend Load made, once, and leaves a backend the caller
-// passed open.
+// ownedBackend opens what defaultBackend does, for a test to hand to Load or LoadVQ
+// (Options.OwnBackend), wrapped in a closeCounter: the test checks that it was closed once.
+func ownedBackend(t testing.TB, threads int) *closeCounter {
+	t.Helper()
+	be, err := compute.Open("auto", compute.Options{Threads: threads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &closeCounter{Backend: be}
+}
+
+// TestCloseBackend: Close closes the backend Load was given to own, once, and leaves a
+// backend the caller kept open.
 func TestCloseBackend(t *testing.T) {
 	dir := fixtures.Path(t, "models", "tiny-a")
 	computetest.Each(t, compute.Options{Threads: 1}, func(t *testing.T, caller compute.Backend) {
@@ -439,13 +460,13 @@ func TestCloseBackend(t *testing.T) {
 		}
 	})
 	t.Run("own backend", func(t *testing.T) {
-		var be *closeCounter
-		m, err := Load(dir, Options{Threads: 2, SkipGeneration: true, open: countingOpen(&be)})
+		be := ownedBackend(t, 2)
+		m, err := Load(dir, Options{Backend: be, OwnBackend: true, SkipGeneration: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if m.Backend != be || !m.ownBackend {
-			t.Fatalf("backend %T, owned %v; want the one Load opened", m.Backend, m.ownBackend)
+			t.Fatalf("backend %T, owned %v; want the one Load was given", m.Backend, m.ownBackend)
 		}
 		for i := range 2 { // a second Close must close nothing
 			if err := m.Close(); err != nil {
@@ -453,28 +474,36 @@ func TestCloseBackend(t *testing.T) {
 			}
 		}
 		if be.closes != 1 {
-			t.Errorf("the backend Load made was closed %d times, want once", be.closes)
+			t.Errorf("the backend the model owns was closed %d times, want once", be.closes)
 		}
 		if m.ownBackend {
 			t.Error("the model still owns a backend after Close")
 		}
 	})
 	t.Run("failed load", func(t *testing.T) {
-		// The weight upload fails, after the backend was opened.
+		// The weight upload fails, after the model took the backend.
 		bad := copyModel(t)
 		scaleWeight(f16Victim, 0, 1e5)(t, bad)
-		var be *closeCounter
-		if _, err := Load(bad, Options{MatrixDType: "F16", open: countingOpen(&be)}); err == nil {
+		be := ownedBackend(t, 0)
+		if _, err := Load(bad, Options{MatrixDType: "F16", Backend: be, OwnBackend: true}); err == nil {
 			t.Fatal("Load of a weight beyond F16 as F16 succeeded")
 		}
 		if be == nil || be.closes != 1 {
-			t.Errorf("a failed Load did not close the backend it opened once (%+v)", be)
+			t.Errorf("a failed Load did not close the backend it owned once (%+v)", be)
+		}
+		// A check fails before the backend is used: Load closes it all the same.
+		be = ownedBackend(t, 0)
+		if _, err := Load(dir, Options{MatrixDType: "q4", Backend: be, OwnBackend: true}); err == nil {
+			t.Fatal("Load with matrix dtype q4 succeeded")
+		}
+		if be.closes != 1 {
+			t.Errorf("a Load failed in its checks closed the backend it owned %d times, want once", be.closes)
 		}
 	})
 	t.Run("panicking load", func(t *testing.T) {
 		// A backend out of memory panics (Metal's New): the panic reaches the caller (the
-		// app's job recovers it) after the backend Load opened is closed.
-		var be *closeCounter
+		// app's job recovers it) after the backend Load owned is closed.
+		be := ownedBackend(t, 0)
 		uploads := 0
 		func() {
 			defer func() {
@@ -482,14 +511,14 @@ func TestCloseBackend(t *testing.T) {
 					t.Error("the panic did not reach the caller")
 				}
 			}()
-			Load(dir, Options{SkipGeneration: true, open: countingOpen(&be), uploaded: func(string, int, *compute.Tensor) {
+			Load(dir, Options{SkipGeneration: true, Backend: be, OwnBackend: true, uploaded: func(string, int, *compute.Tensor) {
 				if uploads++; uploads == 3 {
 					panic("out of memory")
 				}
 			}})
 		}()
 		if be == nil || be.closes != 1 {
-			t.Errorf("a panicking Load did not close the backend it opened once (%+v)", be)
+			t.Errorf("a panicking Load did not close the backend it owned once (%+v)", be)
 		}
 	})
 }
@@ -522,12 +551,12 @@ func TestLoadF64Checkpoint(t *testing.T) {
 	if err := checkpointtest.WriteSafetensors(filepath.Join(f64, "model.safetensors"), tensors, checkpointtest.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	want, err := Load(ref, Options{Threads: 1, MatrixDType: "F32"})
+	want, err := Load(ref, Options{Backend: defaultBackend(t, 1, ""), MatrixDType: "F32"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer want.Close()
-	got, err := Load(f64, Options{Threads: 1})
+	got, err := Load(f64, Options{Backend: defaultBackend(t, 1, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

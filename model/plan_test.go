@@ -177,7 +177,7 @@ func checkPlan(t *testing.T, dir string) {
 	for _, opts := range []Options{{}, {SkipGeneration: true}, {SkipUnderstanding: true}} {
 		skip := fmt.Sprintf("skip %v", opts.skipped())
 		got := readSet{}
-		opts.Threads, opts.uploaded = 1, got.record
+		opts.Backend, opts.uploaded = defaultBackend(t, 1, ""), got.record
 		m, err := Load(dir, opts)
 		if err != nil {
 			t.Fatal(err)

@@ -53,7 +53,7 @@ func onBF16KernelSets(t *testing.T, test func(t *testing.T)) {
 // loadBF16 loads tiny-a with Precision bf16 on the default backend, skipping where no
 // backend runs that mode (the CPU without AVX512_BF16, Metal).
 func loadBF16(t *testing.T) *tinyA {
-	ta := loadTinyA(t, Options{Threads: 2, Precision: compute.PrecisionBF16})
+	ta := loadTinyA(t, Options{Backend: defaultBackend(t, 2, compute.PrecisionBF16), Precision: compute.PrecisionBF16})
 	p, ok := ta.m.Backend.(interface{ Precision() string })
 	if !ok || p.Precision() != compute.PrecisionBF16 {
 		t.Skipf("backend %s does not run the BF16 mode here", ta.m.Backend.Name())

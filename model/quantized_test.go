@@ -240,7 +240,7 @@ func TestQuantizedBatchMatchesSingles(t *testing.T) {
 	prompt := genTinyA(t, nil).prompt
 	for _, weights := range []string{WeightsQ8, WeightsQ4, WeightsQ4M} {
 		t.Run(weights, func(t *testing.T) {
-			m, err := Load(dir, Options{Threads: 2, Weights: weights})
+			m, err := Load(dir, Options{Backend: defaultBackend(t, 2, ""), Weights: weights})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -172,7 +172,7 @@ func tinyAGreedy(t *testing.T, be compute.Backend) {
 // BenchmarkUnderstandTinyA times one understanding turn on tiny-a (vision tower, prefill of
 // 235 positions, 16 greedy tokens) and reports the decoding speed.
 func BenchmarkUnderstandTinyA(b *testing.B) {
-	ta := loadTinyA(b, Options{})
+	ta := loadTinyA(b, Options{Backend: defaultBackend(b, 0, "")})
 	img, err := ta.m.ReadImage(ta.image)
 	if err != nil {
 		b.Fatal(err)

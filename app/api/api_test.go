@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model"
 )
@@ -28,10 +29,21 @@ var (
 	tinyErr   error
 )
 
+// loadOwning loads the model folder dir with opts on a backend of its own, as janus serve
+// does: app.OpenBackend("auto") with threads per op and opts.Precision, which the model closes.
+func loadOwning(dir string, threads int, opts model.Options) (*model.Model, error) {
+	be, err := app.OpenBackend("auto", threads, opts.Precision)
+	if err != nil {
+		return nil, err
+	}
+	opts.Backend, opts.OwnBackend = be, true
+	return model.Load(dir, opts)
+}
+
 func tinyA(t testing.TB) *model.Model {
 	t.Helper()
 	dir := fixtures.Path(t, "models", "tiny-a")
-	tinyOnce.Do(func() { tinyModel, tinyErr = model.Load(dir, model.Options{Threads: 2}) })
+	tinyOnce.Do(func() { tinyModel, tinyErr = loadOwning(dir, 2, model.Options{}) })
 	if tinyErr != nil {
 		t.Fatalf("load tiny-a: %v", tinyErr)
 	}

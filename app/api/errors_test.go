@@ -235,7 +235,7 @@ func TestAPIKeyTrimmed(t *testing.T) {
 
 // TestContextFull: a conversation beyond the model's window is a 400 context_length_exceeded.
 func TestContextFull(t *testing.T) {
-	ts := serverWithContext(t, model.Options{Threads: 2, ContextLimit: 40, SkipGeneration: true})
+	ts := serverWithContext(t, 2, model.Options{ContextLimit: 40, SkipGeneration: true})
 	resp, body := ts.post(t, "/v1/chat/completions", map[string]any{"messages": []any{userMsg(strings.Repeat("many words ", 30))}})
 	checkError(t, "context full", resp, body, 400, "context_length_exceeded", "messages")
 	// Streamed too: the refusal comes before any of the answer, so as a status code (clients
@@ -246,10 +246,11 @@ func TestContextFull(t *testing.T) {
 	checkError(t, "no generation networks", resp, body, 400, "unsupported", "")
 }
 
-// serverWithContext serves tiny-a loaded with opts (a small ContextLimit), closed at the end.
-func serverWithContext(t *testing.T, opts model.Options) *testServer {
+// serverWithContext serves tiny-a loaded with opts (a small ContextLimit) on a backend of its
+// own with threads per op, closed at the end.
+func serverWithContext(t *testing.T, threads int, opts model.Options) *testServer {
 	t.Helper()
-	m, err := model.Load(fixtures.Path(t, "models", "tiny-a"), opts)
+	m, err := loadOwning(fixtures.Path(t, "models", "tiny-a"), threads, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func serverWithContext(t *testing.T, opts model.Options) *testServer {
 // image's tokens is a 400 context_length_exceeded (a 500 made clients retry it), streamed
 // or not.
 func TestImagePromptTooLong(t *testing.T) {
-	ts := serverWithContext(t, model.Options{Threads: 2, ContextLimit: 60})
+	ts := serverWithContext(t, 2, model.Options{ContextLimit: 60})
 	for _, stream := range []bool{false, true} {
 		resp, body := ts.post(t, "/v1/images/generations", map[string]any{"prompt": strings.Repeat("a red fox ", 30), "stream": stream})
 		checkError(t, fmt.Sprintf("prompt too long (stream %v)", stream), resp, body, 400, "context_length_exceeded", "prompt")

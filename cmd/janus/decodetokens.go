@@ -76,9 +76,9 @@ func runDecodeTokens(ctx context.Context, args []string, stdin io.Reader, stdout
 	if err := mf.resolve(); err != nil {
 		return err
 	}
-	// The decoder owns the backend LoadVQ opens: Free closes it. Of the weight formats none
+	// The decoder owns the backend loadVQ opens: Free closes it. Of the weight formats none
 	// changes the decoder, whose weights are float32 whatever --weights says (as in generate).
-	d, err := model.LoadVQ(mf.dir, mf.options(model.Options{Context: ctx}))
+	d, err := mf.loadVQ(model.Options{Context: ctx})
 	if err != nil {
 		return err
 	}

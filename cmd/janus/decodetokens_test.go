@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -152,7 +153,11 @@ func TestDecodeTokensMany(t *testing.T) {
 	if len(lines) != n {
 		t.Fatalf("printed %d paths, want %d", len(lines), n)
 	}
-	d, err := model.LoadVQ(fx.dir, model.Options{Threads: 1})
+	be, err := app.OpenBackend("auto", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := model.LoadVQ(fx.dir, model.Options{Backend: be, OwnBackend: true})
 	if err != nil {
 		t.Fatal(err)
 	}

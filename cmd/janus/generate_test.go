@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
@@ -562,7 +563,11 @@ func TestPreviewFiles(t *testing.T) {
 // and the --n that fits, and writes nothing.
 func TestGenerateMemoryLimit(t *testing.T) {
 	fx := newGenFixture(t, "gen-b")
-	m, err := model.Load(fx.dir, model.Options{Threads: 1})
+	be, err := app.OpenBackend("auto", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(fx.dir, model.Options{Backend: be, OwnBackend: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/vq"
 )
 
 // modelFlags are the flags every command that runs a model shares: the model folder and
@@ -104,10 +106,9 @@ func modelName(arg string) string {
 	return filepath.Base(filepath.Clean(arg))
 }
 
-// load checks the flags and loads the model with opts, on the backend the flags name; the
-// model owns that backend and closes it with itself. On a terminal, stderr shows how much of
-// the weights is loaded (and quantized, with --weights q8|q4|q4m). Cancelling ctx (Ctrl-C)
-// stops the load within a tensor.
+// load checks the flags and loads the model with opts on the backend the flags name
+// (loadModel). On a terminal, stderr shows how much of the weights is loaded (and quantized,
+// with --weights q8|q4|q4m). Cancelling ctx (Ctrl-C) stops the load within a tensor.
 func (f *modelFlags) load(ctx context.Context, opts model.Options, stderr io.Writer) (*model.Model, error) {
 	if err := f.check(); err != nil {
 		return nil, err
@@ -117,9 +118,30 @@ func (f *modelFlags) load(ctx context.Context, opts model.Options, stderr io.Wri
 	}
 	p := newLoadProgress(stderr, f.name)
 	opts.Progress, opts.Context = p.update, ctx
-	m, err := model.Load(f.dir, f.options(opts))
+	m, err := f.loadModel(opts)
 	p.end()
 	return m, withLoadHint(err, f.name)
+}
+
+// loadModel loads the model folder f.dir with opts and the flags' options, on the backend the
+// flags name (app.OpenBackend); the model owns that backend and closes it with itself, and a
+// failed load closes it.
+func (f *modelFlags) loadModel(opts model.Options) (*model.Model, error) {
+	opts, err := f.options(opts)
+	if err != nil {
+		return nil, err
+	}
+	return model.Load(f.dir, opts)
+}
+
+// loadVQ loads the VQ decoder of the model folder f.dir (model.LoadVQ) with opts, on the
+// backend the flags name; the decoder owns that backend, and its Free closes it.
+func (f *modelFlags) loadVQ(opts model.Options) (*vq.Decoder, error) {
+	opts, err := f.options(opts)
+	if err != nil {
+		return nil, err
+	}
+	return model.LoadVQ(f.dir, opts)
 }
 
 // withLoadHint adds to a model's loading error what to do when the likely cause is a
@@ -135,11 +157,17 @@ func withLoadHint(err error, name string) error {
 	return fmt.Errorf("%w; download it again (`janus pull ORG/NAME` for a model from Hugging Face; it resumes an interrupted download)", err)
 }
 
-// options is opts with the backend, threads, weight format, precision and KV cache format
-// the flags give.
-func (f *modelFlags) options(opts model.Options) model.Options {
-	opts.BackendName, opts.Threads, opts.Weights, opts.Precision, opts.KVCache = f.backend, f.threads, f.weights, f.precision, f.kvCache
-	return opts
+// options is opts with the weight format, precision and KV cache format the flags give, on
+// a backend opened as --backend, --threads and --precision say and handed to the model
+// (OwnBackend): the caller loads with them at once, and the load closes the backend if it fails.
+func (f *modelFlags) options(opts model.Options) (model.Options, error) {
+	be, err := app.OpenBackend(f.backend, f.threads, f.precision)
+	if err != nil {
+		return opts, err
+	}
+	opts.Backend, opts.OwnBackend = be, true
+	opts.Weights, opts.Precision, opts.KVCache = f.weights, f.precision, f.kvCache
+	return opts, nil
 }
 
 // loadProgress shows a model's loading as a percentage on one terminal line. Where stderr is

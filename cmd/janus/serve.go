@@ -124,7 +124,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, roots [
 		Software: "Janus Desktop " + app.Version(version), MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	loading := api.ServeLoading(ln, mf.name, opts) // meanwhile clients are told to retry
-	m, err := model.Load(mf.dir, mf.options(model.Options{Progress: p.update, Context: ctx}))
+	m, err := mf.loadModel(model.Options{Progress: p.update, Context: ctx})
 	p.end()
 	err = withLoadHint(err, mf.name)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
