@@ -37,7 +37,8 @@
 //	snap, err := c.Pull(ctx, hub.DefaultRepo, hub.PullOptions{Progress: func(p hub.Progress) {
 //		fyne.Do(func() { bar.SetValue(float64(p.BytesDone) / float64(p.Bytes)) })
 //	}})
-//	m, err := model.Load(snap.Path, opts)
+//	be, err := app.OpenBackend("auto", 0, "")
+//	m, err := model.Load(snap.Path, model.Options{Backend: be, OwnBackend: true})
 //
 // The window reaches it through app.Downloader, which Downloader implements on a Client.
 package hub
