@@ -114,14 +114,3 @@ func TestDownloadProblem(t *testing.T) {
 		}
 	}
 }
-
-func TestPreciseBytes(t *testing.T) {
-	for _, tt := range []struct {
-		n    int64
-		want string
-	}{{0, "0 B"}, {999, "999 B"}, {1000, "1.00 kB"}, {9_808_038, "9.81 MB"}, {4_185_000_000, "4.18 GB"}, {14_847_000_000, "14.85 GB"}} {
-		if got := app.PreciseBytes(tt.n); got != tt.want {
-			t.Errorf("PreciseBytes(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-	}
-}

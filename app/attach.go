@@ -167,38 +167,6 @@ func Thumbnail(path string, size int) (*image.NRGBA, error) {
 	return imaging.Fit(img, size, size, imaging.Lanczos), nil
 }
 
-// FormatBytes writes a size for people in decimal units, as the hub and file managers count:
-// "4.2 GB", "640 MB", "340 kB".
-func FormatBytes(n int64) string {
-	switch {
-	case n >= 1e12:
-		return fmt.Sprintf("%.1f TB", float64(n)/1e12)
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// PreciseBytes writes a size in decimal units with two decimals, as the hub lists file
-// sizes ("4.19 GB"), where FormatBytes rounds for people: the CLI's downloads and where a
-// transfer stopped.
-func PreciseBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.2f %cB", f, "kMGTP"[i-1])
-}
-
 // readAttachment checks the image file at path (checkImageFile), reads it and returns its
 // reference (digest, format, name and size) with its bytes.
 func readAttachment(path string) (ImageRef, []byte, error) {

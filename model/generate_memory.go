@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/internal/bytesize"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/vq"
@@ -111,8 +112,8 @@ func (e *MemoryError) Error() string {
 		what = fmt.Sprintf("%d images together", est.Images)
 	}
 	msg := fmt.Sprintf("generating %s needs about %s (KV cache %s for %d rows × %d positions, scratch %s), more than the %s allowed (%s)",
-		what, formatBytes(est.Total()), formatBytes(est.KVCache), est.Rows, est.Positions,
-		formatBytes(est.Scratch), formatBytes(e.Limit), e.Source)
+		what, bytesize.Format(est.Total()), bytesize.Format(est.KVCache), est.Rows, est.Positions,
+		bytesize.Format(est.Scratch), bytesize.Format(e.Limit), e.Source)
 	if e.Fits > 0 {
 		return fmt.Sprintf("%s: generate at most %d at once", msg, e.Fits)
 	}
@@ -121,14 +122,6 @@ func (e *MemoryError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrNotEnoughMemory) hold.
 func (e *MemoryError) Unwrap() error { return ErrNotEnoughMemory }
-
-// formatBytes prints a size in GB (10⁹ bytes, as memory is sold) or MB below 1 GB.
-func formatBytes(n int64) string {
-	if n >= 1e9 || n <= -1e9 {
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-}
 
 // DefaultMemoryFraction is the share of physical memory a generation may fill, together
 // with what the process already holds, when GenerateImageOptions.MaxMemoryBytes is 0: the
@@ -157,12 +150,12 @@ func memoryLimit(maxBytes, held, budget int64) (limit int64, source string, ok b
 	if total := physicalMemory(); total > 0 {
 		limit = int64(DefaultMemoryFraction*float64(total)) - held
 		source = fmt.Sprintf("%.0f%% of %s of memory, less %s the backend holds (the loaded model)",
-			100*DefaultMemoryFraction, formatBytes(total), formatBytes(held))
+			100*DefaultMemoryFraction, bytesize.Format(total), bytesize.Format(held))
 		ok = true
 	}
 	if budget > 0 && (!ok || budget-held < limit) {
 		limit = budget - held
-		source = fmt.Sprintf("the GPU's working set of %s, less %s it holds (the loaded model)", formatBytes(budget), formatBytes(held))
+		source = fmt.Sprintf("the GPU's working set of %s, less %s it holds (the loaded model)", bytesize.Format(budget), bytesize.Format(held))
 		ok = true
 	}
 	return limit, source, ok
@@ -185,7 +178,7 @@ func checkWeightsBudget(be compute.Backend, cfg *config.Config, f string, skip [
 	}
 	if need := WeightsBytes(cfg, f, skip...); need > budget {
 		return fmt.Errorf("%w: the weights take %s in the format %q, more than the %s the %s backend's device runs well with (its working set): load smaller weights (q8, q4m) or use the cpu backend",
-			ErrNotEnoughMemory, formatBytes(need), f, formatBytes(budget), be.Name())
+			ErrNotEnoughMemory, bytesize.Format(need), f, bytesize.Format(budget), be.Name())
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
+	"github.com/janus-desktop/janus/internal/bytesize"
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/vq"
@@ -53,9 +54,9 @@ func TestEstimateGenerationMemory(t *testing.T) {
 			}
 			if est.Scratch <= dec || float64(est.Scratch) > shrink*tt.scratchMaxShareK*float64(est.KVCache) {
 				t.Errorf("%s × %d, %v cache: scratch %s (decoder %s), KV cache %s", tt.model, tt.images, kv,
-					formatBytes(est.Scratch), formatBytes(dec), formatBytes(est.KVCache))
+					bytesize.Format(est.Scratch), bytesize.Format(dec), bytesize.Format(est.KVCache))
 			}
-			t.Logf("%s × %d images, %v cache: KV cache %s, scratch %s", tt.model, tt.images, kv, formatBytes(est.KVCache), formatBytes(est.Scratch))
+			t.Logf("%s × %d images, %v cache: KV cache %s, scratch %s", tt.model, tt.images, kv, bytesize.Format(est.KVCache), bytesize.Format(est.Scratch))
 		}
 	}
 	cfg, err := config.Load(fixtures.Path(t, "real-configs", "janus-pro-7b"))
@@ -91,8 +92,8 @@ func TestGenerateMemoryLimit(t *testing.T) {
 	}{
 		{"at the limit", est2.Total(), -1, nil},
 		{"no check", -1, -1, nil},
-		{"one byte short", est2.Total() - 1, 1, []string{"2 images", formatBytes(est2.KVCache), LimitGiven, "at most 1"}},
-		{"not even one", est1.Total() - 1, 0, []string{"not even one image fits", formatBytes(est1.Total() - 1)}},
+		{"one byte short", est2.Total() - 1, 1, []string{"2 images", bytesize.Format(est2.KVCache), LimitGiven, "at most 1"}},
+		{"not even one", est1.Total() - 1, 0, []string{"not even one image fits", bytesize.Format(est1.Total() - 1)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +131,7 @@ func TestDefaultMemoryLimit(t *testing.T) {
 		}
 		t.Skip("physical memory is unknown on this system")
 	}
-	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, formatBytes(total)) || !strings.Contains(source, formatBytes(held)) {
+	if !ok || limit <= 0 || limit >= total || !strings.Contains(source, bytesize.Format(total)) || !strings.Contains(source, bytesize.Format(held)) {
 		t.Fatalf("default limit %d (%s, %v) for %d bytes of memory", limit, source, ok, total)
 	}
 	if empty, _, _ := memoryLimit(0, 0, 0); empty-limit != held {
@@ -303,7 +304,7 @@ func TestMemoryCheckAsksTheBackend(t *testing.T) {
 		hr.held = total
 		_, err := c.m.GenerateImages(context.Background(), c.prompt, opts, nil)
 		var me *MemoryError
-		if !errors.As(err, &me) || !strings.Contains(err.Error(), formatBytes(total)+" the backend holds") {
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), bytesize.Format(total)+" the backend holds") {
 			t.Fatalf("GenerateImages with the backend holding all memory = %v, want a MemoryError naming what it holds", err)
 		}
 		hr.held = 0

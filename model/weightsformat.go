@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/janus-desktop/janus/compute"
+	"github.com/janus-desktop/janus/internal/bytesize"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -105,25 +106,19 @@ func ChooseWeights(ram int64, bytes func(format string) int64) (format, reason s
 	if ram <= 0 {
 		return WeightsStored, "memory size unknown: weights as stored"
 	}
-	gb := func(n int64) string {
-		if n < 1e9 { // a test model's weights: "0.0 GB" would say nothing
-			return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-		}
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	}
 	name := map[string]string{WeightsStored: "weights as stored", WeightsQ8: "Q8 weights", WeightsQ4M: "Q4M weights"}
 	var over []string // the formats that do not fit, with their sizes
 	for _, f := range []string{WeightsStored, WeightsQ8, WeightsQ4M} {
 		n := bytes(f)
 		if n*10 <= ram*6 {
 			if len(over) == 0 {
-				return f, fmt.Sprintf("%s (%s) fit in 60%% of %s of memory", name[f], gb(n), gb(ram))
+				return f, fmt.Sprintf("%s (%s) fit in 60%% of %s of memory", name[f], bytesize.Format(n), bytesize.Format(ram))
 			}
-			return f, fmt.Sprintf("%s exceed 60%% of %s of memory; %s take %s", strings.Join(over, " and "), gb(ram), name[f], gb(n))
+			return f, fmt.Sprintf("%s exceed 60%% of %s of memory; %s take %s", strings.Join(over, " and "), bytesize.Format(ram), name[f], bytesize.Format(n))
 		}
-		over = append(over, fmt.Sprintf("%s (%s)", name[f], gb(n)))
+		over = append(over, fmt.Sprintf("%s (%s)", name[f], bytesize.Format(n)))
 	}
-	return WeightsQ4, fmt.Sprintf("%s exceed 60%% of %s of memory", strings.Join(over, ", "), gb(ram))
+	return WeightsQ4, fmt.Sprintf("%s exceed 60%% of %s of memory", strings.Join(over, ", "), bytesize.Format(ram))
 }
 
 // MachineMemory is the memory of this machine (or of its container's limit) in bytes, 0 when

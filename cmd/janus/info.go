@@ -134,10 +134,10 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 	var files table
 	files.right = []bool{false, true, false}
 	for _, f := range m.Files {
-		files.add(f.Name, commas(f.Bytes), "bytes  ("+humanBytes(f.Bytes)+")")
+		files.add(f.Name, commas(f.Bytes), "bytes  ("+app.PreciseBytes(f.Bytes)+")")
 	}
 	if len(m.Files) > 1 {
-		files.add("total", commas(m.FilesBytes), "bytes  ("+humanBytes(m.FilesBytes)+")")
+		files.add("total", commas(m.FilesBytes), "bytes  ("+app.PreciseBytes(m.FilesBytes)+")")
 	}
 	ew.println("files")
 	files.write(ew, "  ")
@@ -183,7 +183,7 @@ func writeInfoText(w io.Writer, m *app.ModelInfo, ci *computeInfo) error {
 	}{{"vision", v.MemoryBytes}, {"aligner", a.MemoryBytes}, {"llm", l.MemoryBytes}, {"vq", q.MemoryBytes}, {"gen", g.MemoryBytes}, {"total", m.MemoryBytes}} {
 		row := []string{r.name}
 		for _, p := range weights.Precisions() {
-			row = append(row, humanBytes(r.b[string(p)]))
+			row = append(row, app.PreciseBytes(r.b[string(p)]))
 		}
 		mem.add(row...)
 	}
@@ -272,21 +272,6 @@ func commas(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
-}
-
-// humanBytes writes a size in decimal units (as model hubs list file sizes) with three
-// significant digits or more.
-func humanBytes(n int64) string {
-	f := float64(n)
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case f < 1e6:
-		return fmt.Sprintf("%.1f kB", f/1e3)
-	case f < 1e9:
-		return fmt.Sprintf("%.1f MB", f/1e6)
-	}
-	return fmt.Sprintf("%.2f GB", f/1e9)
 }
 
 // table aligns columns of text; right marks right-aligned columns. text/tabwriter aligns

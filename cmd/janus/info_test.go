@@ -104,12 +104,12 @@ func TestInfoTinyA(t *testing.T) {
 	wantLines(t, text,
 		`^family\s+Janus-Pro$`,
 		`^weights\s+BF16 \(config torch_dtype bfloat16\)$`,
-		`^  model-00002-of-00003\.safetensors\s+3,357,974\s+bytes\s+\(3\.4 MB\)$`,
-		`^  total\s+9,807,878\s+bytes\s+\(9\.8 MB\)$`,
+		`^  model-00002-of-00003\.safetensors\s+3,357,974\s+bytes\s+\(3\.36 MB\)$`,
+		`^  total\s+9,807,878\s+bytes\s+\(9\.81 MB\)$`,
 		`^llm\s+21\s+148,288\s+LLaMA: hidden 64, 2 layers, 4 heads × 16 \(4 KV\), FFN 172, vocab 384`,
 		`^used\s+260\s+2,962,115\s`,
 		`^total\s+420\s+4,878,891\s`,
-		`^  total\s+11\.8 MB\s+11\.3 MB\s+11\.1 MB\s+11\.1 MB\s+11\.1 MB$`, // Q8/Q4/Q4M apply to the LLM and gen_head only
+		`^  total\s+11\.85 MB\s+11\.29 MB\s+11\.15 MB\s+11\.07 MB\s+11\.08 MB$`, // Q8/Q4/Q4M apply to the LLM and gen_head only
 		`^default --weights\s+stored on this machine: `,
 		`^  bos\s+256\s+<｜begin▁of▁sentence｜>$`,
 		`^  assistant\s+263\s+<\|Assistant\|>$`,

@@ -113,7 +113,7 @@ func writeModelsText(w io.Writer, roots []string, entries []app.ModelEntry) erro
 	t.right = []bool{false, false, true, true, false, false}
 	t.add("name", "family", "params", "size", "status", "path")
 	for _, e := range entries {
-		t.add(e.Name, e.Family, modelsParamCount(e.Params), humanBytes(e.WeightBytes), e.Status(), e.Path)
+		t.add(e.Name, e.Family, modelsParamCount(e.Params), app.PreciseBytes(e.WeightBytes), e.Status(), e.Path)
 	}
 	t.write(ew, "")
 	first := true

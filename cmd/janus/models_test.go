@@ -46,12 +46,12 @@ func TestModelsText(t *testing.T) {
 		{"Janus-Pro-1B", "Janus-Pro", "ok", paths[2]},
 	} {
 		row := lines[1+i]
-		fields := strings.Fields(row) // the size is two fields: "9.8 MB"
+		fields := strings.Fields(row) // the size is two fields: "9.81 MB"
 		if len(fields) != 7 || fields[0] != want.name || fields[1] != want.family || fields[5] != want.status || fields[6] != want.path {
 			t.Errorf("row %q, want name %s family %s status %s path %s", row, want.name, want.family, want.status, want.path)
 		}
-		if len(fields) == 7 && (fields[2] != "4.9M" || fields[3]+" "+fields[4] != "9.8 MB") {
-			t.Errorf("row %q: params %s size %s %s, want tiny-a's 4.9M and 9.8 MB", row, fields[2], fields[3], fields[4])
+		if len(fields) == 7 && (fields[2] != "4.9M" || fields[3]+" "+fields[4] != "9.81 MB") {
+			t.Errorf("row %q: params %s size %s %s, want tiny-a's 4.9M and 9.81 MB", row, fields[2], fields[3], fields[4])
 		}
 		if strings.Index(row, want.path) != pathCol {
 			t.Errorf("row %q: path not aligned under the header at column %d", row, pathCol)
