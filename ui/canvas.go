@@ -736,6 +736,9 @@ func (c *canvasView) showProgress(p app.GenerationProgress) {
 	c.progText.SetText(strings.Join(parts, " · "))
 }
 
+// roundDuration writes the time a generation has left: "45 s", "3 min 12 s". It keeps the
+// seconds past a minute, where a download's line (formatDuration) rounds to minutes and
+// hours: a generation takes minutes, a model's download can take hours.
 func roundDuration(d time.Duration) string {
 	if d < time.Minute {
 		return fmt.Sprintf("%d s", int(d.Seconds()+0.5))
