@@ -13,6 +13,10 @@ func Version(linked string) string {
 	return versionFrom(linked, settings)
 }
 
+// Software is the program's name with its Version, "Janus Desktop 0.1.0 (2eed94e12345)", as
+// the window's About says it and the pictures' Software text chunk records it.
+func Software(linked string) string { return "Janus Desktop " + Version(linked) }
+
 // versionFrom is Version with the build's settings given.
 func versionFrom(linked string, settings []debug.BuildSetting) string {
 	v := linked

@@ -2,6 +2,7 @@ package app
 
 import (
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +25,12 @@ func TestVersionFrom(t *testing.T) {
 		if got := versionFrom(tc.linked, tc.settings); got != tc.want {
 			t.Errorf("versionFrom(%q, %v) = %q, want %q", tc.linked, tc.settings, got, tc.want)
 		}
+	}
+}
+
+// Software names the program before its version (and the commit, when Go recorded one).
+func TestSoftware(t *testing.T) {
+	if got := Software("0.1.0"); !strings.HasPrefix(got, "Janus Desktop 0.1.0") {
+		t.Errorf("Software(%q) = %q, want Janus Desktop 0.1.0 first", "0.1.0", got)
 	}
 }

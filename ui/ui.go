@@ -1267,7 +1267,7 @@ func (u *UI) modelName() string {
 }
 
 // software is what saved PNGs name as their maker.
-func (u *UI) software() string { return "Janus Desktop " + app.Version(u.opts.Version) }
+func (u *UI) software() string { return app.Software(u.opts.Version) }
 
 // firstLine makes err one line for an inline message: its first line (its summary, where an
 // error spans lines), and a full disk named by its folder.

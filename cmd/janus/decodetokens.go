@@ -86,7 +86,7 @@ func runDecodeTokens(ctx context.Context, args []string, stdin io.Reader, stdout
 	name := mf.name
 	text := []pngfile.TextField{
 		{Key: "model", Value: name},
-		{Key: "Software", Value: "Janus Desktop " + app.Version(version)},
+		{Key: "Software", Value: app.Software(version)},
 	}
 	var writeErr error
 	written := 0

@@ -182,7 +182,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	for i, img := range res.Images {
 		meta := app.ImageMeta{
 			Prompt: prompt, Seed: *seed + uint64(i), CFG: *cfg, Temperature: *temperature,
-			TopK: *topK, TopP: *topP, Model: name, Software: "Janus Desktop " + app.Version(version),
+			TopK: *topK, TopP: *topP, Model: name, Software: app.Software(version),
 		}
 		if err := app.SaveImage(paths[i], img, meta, *force); err != nil {
 			failed = append(failed, err)

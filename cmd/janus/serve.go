@@ -121,7 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, roots [
 	}
 	opts := api.Options{
 		ModelName: mf.name, ModelAliases: aliases, OtherModels: others, APIKey: *apiKey, MaxQueue: *maxQueue, ImageFolder: *imageDir, AllowedHosts: hostList(*allowHosts),
-		Software: "Janus Desktop " + app.Version(version), MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+		Software: app.Software(version), MaxMemoryBytes: mem, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	loading := api.ServeLoading(ln, mf.name, opts) // meanwhile clients are told to retry
 	m, err := mf.loadModel(model.Options{Progress: p.update, Context: ctx})
