@@ -53,14 +53,16 @@ var (
 // KnownModels lists the released Janus models, the default first.
 func KnownModels() []KnownModel { return slices.Clone(knownModels) }
 
-// knownModel is the entry of repo in KnownModels (the zero value for another repository).
-func knownModel(repo string) KnownModel {
+// FindKnown finds the released model (KnownModels) called name: its hub id
+// ("deepseek-ai/Janus-Pro-7B") or the name part alone ("Janus-Pro-7B"), either in any case,
+// as people type them after `janus pull` or --model.
+func FindKnown(name string) (KnownModel, bool) {
 	for _, k := range knownModels {
-		if k.Repo == repo {
-			return k
+		if strings.EqualFold(name, k.Repo) || strings.EqualFold(name, repoName(k.Repo)) {
+			return k, true
 		}
 	}
-	return KnownModel{Repo: repo}
+	return KnownModel{}, false
 }
 
 // repoName is the name part of a repository id: "Janus-Pro-1B".

@@ -221,7 +221,8 @@ func (s ModelSearch) NoModelText() string {
 	}
 	b.WriteString("  • or add the folder that holds your models with Add folder…\n")
 	repos := SuggestedRepos()
-	small, large := knownModel(repos[0]), knownModel(repos[len(repos)-1])
+	small, _ := FindKnown(repos[0])
+	large, _ := FindKnown(repos[len(repos)-1])
 	fmt.Fprintf(&b, "%s is a %s download that suits most computers; %s (%s) draws and reads better and needs %s of memory.",
 		repoName(small.Repo), FormatBytes(small.DownloadBytes), repoName(large.Repo), FormatBytes(large.DownloadBytes), FormatBytes(large.Footprint.Need(model.WeightsStored)))
 	return b.String()

@@ -151,7 +151,7 @@ func withLoadHint(err error, name string) error {
 	if !errors.Is(err, checkpoint.ErrTruncated) {
 		return err
 	}
-	if _, ok := knownModel(name); ok {
+	if _, ok := app.FindKnown(name); ok {
 		return fmt.Errorf("%w; download it again: `janus pull %s` (it resumes an interrupted download)", err, quoteArg(name))
 	}
 	return fmt.Errorf("%w; download it again (`janus pull ORG/NAME` for a model from Hugging Face; it resumes an interrupted download)", err)

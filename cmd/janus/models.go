@@ -194,7 +194,7 @@ func resolveModelIn(arg string, roots []string) (string, error) {
 	if discoverErr != nil {
 		also = fmt.Sprintf(" (%v)", discoverErr)
 	}
-	if k, ok := knownModel(arg); ok {
+	if k, ok := app.FindKnown(arg); ok {
 		return "", &notDownloadedError{name: arg, model: k, searched: roots, also: also}
 	}
 	if len(roots) == 0 {

@@ -128,21 +128,10 @@ func printPulled(w io.Writer, snap *hub.Snapshot, use string) error {
 
 // knownRepo turns the short name of a known model ("janus-pro-7b") into its hub id.
 func knownRepo(name string) string {
-	if m, ok := knownModel(name); ok {
+	if m, ok := app.FindKnown(name); ok {
 		return m.Repo
 	}
 	return name
-}
-
-// knownModel finds the released model (app.KnownModels) called name, by its short name
-// ("janus-pro-7b") or hub id, ignoring case.
-func knownModel(name string) (app.KnownModel, bool) {
-	for _, m := range app.KnownModels() {
-		if _, short, _ := strings.Cut(m.Repo, "/"); strings.EqualFold(name, short) || strings.EqualFold(name, m.Repo) {
-			return m, true
-		}
-	}
-	return app.KnownModel{}, false
 }
 
 // quoteArg quotes a path for a shell when it needs it.
