@@ -139,7 +139,7 @@ func buildApp(t *testing.T, dir string) string {
 // and the model loads.
 func smokeFirstRunDownload(t *testing.T, bin, dir string) {
 	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
+	s.AddTinyA(t, janus.DefaultRepo)
 
 	for _, variant := range []string{"dark", "light"} {
 		t.Run(variant, func(t *testing.T) {
@@ -148,11 +148,11 @@ func smokeFirstRunDownload(t *testing.T, bin, dir string) {
 			stalled := make(chan struct{})
 			s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 3_000_000, Stalled: stalled})
 			c := &hub.Client{Endpoint: s.URL, Cache: cache, Backoff: time.Millisecond}
-			job := janus.StartDownload(context.Background(), hub.NewDownloader(c), hub.DefaultRepo, nil)
+			job := janus.StartDownload(context.Background(), hub.NewDownloader(c), janus.DefaultRepo, nil)
 			<-stalled
 			// What was sent reaches the partial file before the "app" closes.
 			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-				names, _ := filepath.Glob(filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo), "blobs", "*.incomplete"))
+				names, _ := filepath.Glob(filepath.Join(cache, hub.RepoFolder(janus.DefaultRepo), "blobs", "*.incomplete"))
 				if len(names) > 0 {
 					if fi, err := os.Stat(names[0]); err == nil && fi.Size() >= 3_000_000 {
 						break
@@ -170,7 +170,7 @@ func smokeFirstRunDownload(t *testing.T, bin, dir string) {
 			app := startApp(t, bin, display, variant, t.TempDir(), env)
 			app.waitLog(t, "download offers", 60*time.Second)
 			waitWindow(t, display, "Janus Desktop")
-			if !strings.Contains(app.logs(), "paused="+hub.DefaultRepo) {
+			if !strings.Contains(app.logs(), "paused="+janus.DefaultRepo) {
 				t.Errorf("the partial download is not shown paused:\n%s", app.logs())
 			}
 			name := "download-" + variant + ".png"

@@ -42,7 +42,7 @@ func hubWindow(t *testing.T, env app.Env, engine app.Engine) *harness {
 // stalls after `after` bytes (stalled closes then), and an empty hub cache for it.
 func stallingHub(t *testing.T, after int64) (s *hubtest.Server, stalled chan struct{}, cache string) {
 	s = hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
+	s.AddTinyA(t, app.DefaultRepo)
 	stalled = make(chan struct{})
 	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: after, Stalled: stalled})
 	return s, stalled, filepath.Join(t.TempDir(), "hf", "hub")
@@ -67,7 +67,7 @@ func (h *harness) waitJobEnd(what string, job interface{ Done() <-chan struct{} 
 // what the hub sent has reached the disk.
 func waitPartial(t *testing.T, cache string, size int64) {
 	t.Helper()
-	blobs := filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo), "blobs")
+	blobs := filepath.Join(cache, hub.RepoFolder(app.DefaultRepo), "blobs")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		names, _ := filepath.Glob(filepath.Join(blobs, "*.incomplete"))
@@ -111,8 +111,8 @@ func TestFirstRunDownload(t *testing.T) {
 
 	test.Tap(findButton(t, view.offers, "Download"))
 	job := u.downloads.job
-	if job == nil || job.Repo() != hub.DefaultRepo {
-		t.Fatalf("Download started %v, want %s", job, hub.DefaultRepo)
+	if job == nil || job.Repo() != app.DefaultRepo {
+		t.Fatalf("Download started %v, want %s", job, app.DefaultRepo)
 	}
 	<-stalled
 	waitPartial(t, cache, 3_000_000)
@@ -150,7 +150,7 @@ func TestFirstRunDownload(t *testing.T) {
 	h2 := hubWindow(t, env, nil)
 	u2 := h2.u
 	view2 := u2.noModel.downloads
-	h2.pump("the paused download", func() bool { return u2.downloads.repo == hub.DefaultRepo && view2.active.Visible() })
+	h2.pump("the paused download", func() bool { return u2.downloads.repo == app.DefaultRepo && view2.active.Visible() })
 	if view2.title.Text != "Paused: Janus-Pro-1B" || view2.pauseB.Text != "Resume" || u2.downloads.progress.Done < 3_000_000 {
 		t.Errorf("after the restart: title %q, line %q, button %q", view2.title.Text, view2.line.Text, view2.pauseB.Text)
 	}
@@ -214,7 +214,7 @@ func TestDownloadDialog(t *testing.T) {
 		return len(u.downloads.offers) == 3 && !u.downloads.offers[0].Partial && u.downloads.offers[0].CachedBytes == 0
 	})
 	findButton(t, view.offers, "Download")
-	if _, err := os.Stat(filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo))); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(cache, hub.RepoFolder(app.DefaultRepo))); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after Discard the download's folder is still there: %v", err)
 	}
 
@@ -243,7 +243,7 @@ func TestDownloadBesideModel(t *testing.T) {
 		t.Error("the sidebar shows a download before one started")
 	}
 
-	u.downloads.start(hub.DefaultRepo)
+	u.downloads.start(app.DefaultRepo)
 	<-stalled
 	h.pump("the download in the sidebar", func() bool {
 		return u.sidebar.download.Visible() && strings.HasPrefix(u.sidebar.downloadL.Text, "Downloading Janus-Pro-1B · ")
@@ -256,7 +256,7 @@ func TestDownloadBesideModel(t *testing.T) {
 	}
 
 	s.SetFault("model.safetensors", nil)
-	u.downloads.start(hub.DefaultRepo)
+	u.downloads.start(app.DefaultRepo)
 	h.waitJobEnd("the download", u.downloads.job)
 	h.pump("the offer to load it", func() bool { return len(u.dialogs) == 1 })
 	if name := u.engine.Info().Name; name != "fake" {
@@ -288,7 +288,7 @@ func TestPausedDownloadShownAtStart(t *testing.T) {
 	s, stalled, cache := stallingHub(t, 1_000_000)
 	env := hubEnv(s, cache)
 	first := hubWindow(t, env, apptest.NewFakeEngine(0))
-	first.u.downloads.start(hub.DefaultRepo)
+	first.u.downloads.start(app.DefaultRepo)
 	job := first.u.downloads.job
 	<-stalled
 	waitPartial(t, cache, 1_000_000)
@@ -314,7 +314,7 @@ func TestDownloadReplacedKeepsPaused(t *testing.T) {
 	u.showDownloads(nil)
 	view := u.downloads.views[len(u.downloads.views)-1]
 	h.pump("the offers", func() bool { return len(u.downloads.offers) == 3 })
-	u.downloads.start(hub.DefaultRepo)
+	u.downloads.start(app.DefaultRepo)
 	job := u.downloads.job
 	<-stalled
 	waitPartial(t, cache, 1_000_000)
@@ -325,7 +325,7 @@ func TestDownloadReplacedKeepsPaused(t *testing.T) {
 	h.waitJobEnd("the other download", u.downloads.job)
 	h.pump("the paused one offered again", func() bool {
 		return view.offers.Visible() && slices.ContainsFunc(u.downloads.offers, func(o app.DownloadOffer) bool {
-			return o.Repo == hub.DefaultRepo && o.Partial && o.CachedBytes > 0
+			return o.Repo == app.DefaultRepo && o.Partial && o.CachedBytes > 0
 		})
 	})
 	findButton(t, view.offers, "Resume")
@@ -338,9 +338,9 @@ func TestDownloadReplacedKeepsPaused(t *testing.T) {
 // offers' warning and in the failed download's line, not in Go's mkdir words.
 func TestDownloadFolderInTheWay(t *testing.T) {
 	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
+	s.AddTinyA(t, app.DefaultRepo)
 	cache := filepath.Join(t.TempDir(), "hf", "hub")
-	refs := filepath.Join(cache, hub.RepoFolder(hub.DefaultRepo), "refs")
+	refs := filepath.Join(cache, hub.RepoFolder(app.DefaultRepo), "refs")
 	if err := os.MkdirAll(filepath.Dir(refs), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestDownloadFolderInTheWay(t *testing.T) {
 	if want := "Cannot use the download folder " + refs + ": a file is in the way"; !strings.Contains(texts, want) {
 		t.Errorf("the offers do not say %q:\n%s", want, texts)
 	}
-	u.downloads.start(hub.DefaultRepo)
+	u.downloads.start(app.DefaultRepo)
 	h.waitJobEnd("the failure", u.downloads.job)
 	h.pump("the failure on screen", func() bool { return view.pauseB.Text == "Retry" })
 	if want := "Cannot write to the download folder " + refs + ": a file is in the way"; view.problem.Text != want {
@@ -389,7 +389,7 @@ func TestProgressLine(t *testing.T) {
 // (the Models dialog was closed first, and Close left the window).
 func TestDownloadOverModels(t *testing.T) {
 	s := hubtest.New(t)
-	s.AddTinyA(t, hub.DefaultRepo)
+	s.AddTinyA(t, app.DefaultRepo)
 	h := hubWindow(t, hubEnv(s, filepath.Join(t.TempDir(), "hf", "hub")), apptest.NewFakeEngine(0))
 	u := h.u
 	u.showModelPicker()

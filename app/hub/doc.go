@@ -33,8 +33,8 @@
 // The app's download screen and `janus pull` use it the same way:
 //
 //	c := hub.FromEnv(app.EnvFromOS())
-//	st, _ := c.CacheState(hub.DefaultRepo, "") // how much an earlier run left
-//	snap, err := c.Pull(ctx, hub.DefaultRepo, hub.PullOptions{Progress: func(p hub.Progress) {
+//	st, _ := c.CacheState(app.DefaultRepo, "") // how much an earlier run left
+//	snap, err := c.Pull(ctx, app.DefaultRepo, hub.PullOptions{Progress: func(p hub.Progress) {
 //		fyne.Do(func() { bar.SetValue(float64(p.BytesDone) / float64(p.Bytes)) })
 //	}})
 //	be, err := app.OpenBackend("auto", 0, "")

@@ -33,7 +33,7 @@ func (d *Downloader) Offers() ([]app.DownloadOffer, error) {
 	var errs []error
 	c := d.client()
 	for _, m := range app.KnownModels() {
-		o := app.DownloadOffer{Repo: m.Repo, Summary: m.Summary, Default: m.Repo == DefaultRepo,
+		o := app.DownloadOffer{Repo: m.Repo, Summary: m.Summary, Default: m.Repo == app.DefaultRepo,
 			DownloadBytes: m.DownloadBytes, Footprint: m.Footprint}
 		st, err := c.CacheState(m.Repo, "")
 		if err != nil {

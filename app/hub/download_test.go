@@ -144,7 +144,7 @@ func TestDownloaderPauseResume(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(offers) != 3 || offers[0].Repo != DefaultRepo || !offers[0].Default || offers[1].Default ||
+			if len(offers) != 3 || offers[0].Repo != app.DefaultRepo || !offers[0].Default || offers[1].Default ||
 				offers[0].DownloadBytes <= 0 || offers[0].Footprint.Need(model.WeightsStored) <= 0 || offers[0].CachedBytes != 0 || offers[0].Partial || offers[0].Dir != "" {
 				t.Fatalf("offers before any download: %+v", offers)
 			}

@@ -31,7 +31,7 @@ func TestKnownModelSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := app.KnownModels()
-	if known[0].Repo != DefaultRepo || len(known) != 3 {
+	if known[0].Repo != app.DefaultRepo || len(known) != 3 {
 		t.Fatalf("known models %v, want 3 with the default first", known)
 	}
 	for _, m := range known {

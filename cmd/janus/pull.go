@@ -58,7 +58,7 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 		append([]string{
 			"Download a model from Hugging Face into the Hugging Face cache, continuing an interrupted download.",
 			"The cache is " + strings.Join(hubCacheOrder(), ", else ") + ".",
-			"REPO defaults to " + hub.DefaultRepo + "; HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE are honoured. Known models:",
+			"REPO defaults to " + app.DefaultRepo + "; HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE are honoured. Known models:",
 		}, known...)...)
 	rev := fs.String("revision", "main", "branch, tag or commit to download")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout (progress and errors still go to stderr as text)")
@@ -66,7 +66,7 @@ func pullWith(ctx context.Context, args []string, env app.Env, stdout, stderr io
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	repo := hub.DefaultRepo
+	repo := app.DefaultRepo
 	if fs.NArg() > 0 {
 		repo = fs.Arg(0)
 		if err := parseArgs(fs, fs.Args()[1:], "give one repository"); err != nil {
