@@ -182,8 +182,8 @@ type AttentionParams struct {
 // RowWriter is implemented by backends that can fill a tensor a block of rows at a time,
 // converting (or quantizing) raw elements as FromBytes does. A loader uploads a large tensor
 // through it so that only one block of the source, not the whole tensor, needs to be in
-// memory beside the weights already built: the embedding tables of the released models are
-// 0.4 to 0.8 GB in BF16.
+// memory beside the weights already built: the embedding tables are among the released
+// models' largest tensors.
 type RowWriter interface {
 	// Alloc allocates a tensor for WriteRows to fill. Unlike New it returns an error where
 	// memory runs out (a device allocation failing), and for a quantized shape whose rows are

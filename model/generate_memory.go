@@ -13,9 +13,9 @@ import (
 )
 
 // MemoryEstimate is what one GenerateImages call allocates on top of the loaded weights. The
-// KV cache dominates: it has two rows (conditional and unconditional) per image, so
-// Janus-Pro-7B needs about 1.2 GB per image for a short prompt in float32, half that with
-// the F16 cache of the BF16 precision, about a quarter with a Q8 cache.
+// KV cache dominates: it has two rows (conditional and unconditional) per image, in float32,
+// half that with the F16 cache of the BF16 precision, about a quarter with a Q8 cache (its
+// size for Pro-7B: README, "Known limits").
 type MemoryEstimate struct {
 	// Images is the number of images generated together; Rows = 2·Images; Positions is the
 	// cache capacity (prompt tokens + image tokens − 1).

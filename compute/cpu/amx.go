@@ -51,8 +51,8 @@ func amxConfig() [64]byte {
 // Backend's perTask buffer, which grows to the largest use and stays (like held's slots):
 // the AMX and VDPBF16PS products need up to a few MB of panels per task in sizes that change
 // with every K, which pooled scratch served by dropping buffers too small and allocating
-// anew, 0.5-1 GB of garbage in one Janus-Pro-1B prompt. A pool runs at most threads tasks at
-// once.
+// anew, a prompt's worth of garbage (docs/performance.md, "Kept buffers" in "What the speed
+// rests on"). A pool runs at most threads tasks at once.
 type taskBuffers struct {
 	free chan int
 	buf  []float32

@@ -103,11 +103,10 @@ func (f *freedBytes) gc(returnPages bool) {
 }
 
 // gcAfterFreed is how many freed bytes start a collection for a backend holding used bytes:
-// 1/64 of them (mostly weights), from 16 MB to 256 MB. A collection costs about 10 ms of CPU
-// with 1.6 GB of weights, while freed scratch that waits for one (the vision tower's, a
-// prompt's) is not reused by the next stage, whose allocations then add to the peak RSS: at
-// 1/32 a prompt's scratch (26 MB for Janus-Pro-1B) was never collected (README, "Speed
-// (CPU)").
+// 1/64 of them (mostly weights), from 16 MB to 256 MB. A collection costs CPU time, while
+// freed scratch that waits for one (the vision tower's, a prompt's) is not reused by the next
+// stage, whose allocations then add to the peak RSS: at 1/32 a prompt's scratch was never
+// collected (docs/performance.md, "Collections" in "What the speed rests on").
 func gcAfterFreed(used int64) int64 { return min(256<<20, max(16<<20, used/64)) }
 
 // beforeAlloc collects, before an allocation of n bytes (at least gcAllocMin), the garbage
@@ -532,16 +531,16 @@ const hugeActivation = 32 << 20
 // hugeCache is the smallest F16 or Q8 buffer New asks huge pages for. The engine's F16
 // tensors, and the Q8 ones New makes (weights come from FromBytes and Alloc), are KV caches, whose every token step writes a new position into each layer's keys and
 // values: four images' cache faulted in 4 KB at a time, one page a row, layer and step, cost
-// their generation seconds (README, "The Zen 5 round, evening"). A cache that is never filled
+// their generation seconds (docs/performance.md, "The Zen 5 round, evening"). A cache that is never filled
 // holds at most one partly used huge page per row beyond 4 KB pages' worth.
 const hugeCache = 4 << 20
 
 // adviseHugePages asks for huge pages for the buffer's storage before it is first written
 // (hugePageAdvice), once. FromBytes and Alloc, which loaders make weights with, call
-// it, and New for buffers of 32 MB or more (the VQ decoder's activations, whose first decode
-// otherwise faults in half a gigabyte 4 KB at a time) and for KV caches (hugeCache). Smaller
+// it, and New for buffers of 32 MB or more (the VQ decoder's activations, which its first
+// decode otherwise faults in 4 KB at a time) and for KV caches (hugeCache). Smaller
 // activations are left alone: advising those too raised the generation prompt pass's peak
-// resident memory by 0.15 GB.
+// resident memory (docs/performance.md, "Huge pages" in "The Zen 5 round, afternoon").
 func (bf *buffer) adviseHugePages() {
 	if !bf.huge {
 		bf.huge = true

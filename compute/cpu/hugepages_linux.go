@@ -12,7 +12,8 @@ const hugePage = 2 << 20
 // hugePageAdvice asks the kernel to back the whole 2 MB pages inside b with transparent huge
 // pages (MADV_HUGEPAGE), before b is first written, or (on false) no longer to
 // (MADV_NOHUGEPAGE). Filling a weight of hundreds of megabytes otherwise takes one page
-// fault per 4 KB, and in a virtual machine a fault can cost 10 µs: seconds of a model's load.
+// fault per 4 KB, which in a virtual machine is much of a model's load (docs/performance.md,
+// "Page faults" in "The Zen 5 round (2026-12-04, 13:10–13:20)").
 // Advice only: where the kernel has THP disabled, or no huge page free, nothing changes, and
 // memory the Go heap has used before is already faulted in.
 func hugePageAdvice(b []byte, on bool) {

@@ -230,7 +230,8 @@ func (p *pool) run(n, chunk int, fn func(lo, hi int)) {
 	// cannot join until the state is reset, after every field it reads: it then joins this
 	// loop, as a helper should. Reusing it saves two allocations a loop: with a model's
 	// weights on the Go heap the collector seldom runs, so a token step's garbage took fresh
-	// pages, each a page fault (11-15 µs in the development machine's VM).
+	// pages, each a page fault (docs/performance.md, "Token steps' products allocate
+	// nothing").
 	j := &p.job
 	if j.pool == nil {
 		j.pool, j.runs = p, make([]chunkRun, p.threads)

@@ -13,9 +13,9 @@ import (
 // read low, which makes every step look nearer its floor. For the same reason the vector
 // loops prefetch the first two lines of the next page at the start of each page: the
 // hardware prefetchers stop at every 4 KB page, and that prefetch starts their stream
-// through the next one before the loads arrive, which read 10-44% faster on the Zen 5
-// machine than the same loop without it (README, "The bandwidth probe"), and faster than a
-// prefetch of every line.
+// through the next one before the loads arrive, which read faster than the same loop without
+// it and faster than a prefetch of every line (docs/performance.md, "The bandwidth probe"
+// and "Page kicks" in "What the speed rests on").
 // Elsewhere (arm64 included, which has no vector version yet) it is a scalar loop, with
 // four sums.
 func SumWords(w []uint64) uint64 {

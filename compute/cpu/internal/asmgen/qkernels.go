@@ -1073,11 +1073,11 @@ func quantKernelZ(q4 bool) {
 // keep far enough ahead of the kernel. Q8's kernels of one or two input rows (a decoding
 // step, a guided generation step) prefetch only the first line of the next page, at the start
 // of each page, which starts the hardware's stream there before the kernel arrives: a
-// prefetch per line took load slots from the kernel's own loads, and they read 5-10% slower.
-// The others prefetch every line 2 KB ahead: with more input rows, or Q4's twice the
-// arithmetic a byte, the kernels read slower without (eight rows of Q8 by a quarter). Q4's of
-// one or two rows prefetch into L1 (PREFETCHT0), which took 4-5% off their steps, the others
-// into L2 (README, "What the speed rests on").
+// prefetch per line took load slots from the kernel's own loads, and they read slower. The
+// others prefetch every line 2 KB ahead: with more input rows, or Q4's twice the arithmetic a
+// byte, the kernels read slower without. Q4's of one or two rows prefetch into L1
+// (PREFETCHT0), which shortened their steps, the others into L2 (docs/performance.md, "Page
+// kicks" in "What the speed rests on").
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
