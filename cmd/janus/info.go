@@ -6,46 +6,10 @@ package main
 // dtype, weight files, special token ids and the memory the weights need at each precision.
 // It reads only headers and config files, so it is instant even for Janus-Pro-7B.
 //
-// The --json output is one object with these fields (stable; new fields may be added):
-//
-//	model           string  the model folder (a --model name resolved to its folder)
-//	family          string  "Janus", "Janus-Pro" or "unknown" (no tokenizer.json), as the
-//	                        prompt builder decides it from the tokenizer
-//	torch_dtype     string  config.json's torch_dtype (informational)
-//	stored_dtypes   object  parameters of the running tensors per stored dtype, e.g. {"BF16": N}
-//	files           array   [{"name": base name, "bytes": size}] of the weight files
-//	files_bytes     int     their total size
-//	vision, aligner, llm, vq, gen, unused
-//	                object  each with "tensors", "params" and (except unused)
-//	                        "memory_bytes" {"F32","BF16","Q8_0","Q4_0","Q4M"}, plus the part's dims:
-//	  vision:  model_name, image_size, patch_size, tokens, width, layers, preset_layers,
-//	           heads, head_dim, mlp_hidden
-//	  aligner: type, depth, input_dim, output_dim
-//	  llm:     hidden, intermediate, layers, heads, kv_heads, head_dim, vocab,
-//	           max_positions, rope_theta, rms_norm_eps, tie_word_embeddings
-//	  vq:      ch, ch_mult, res_blocks_per_level, z_channels, codebook_size, codebook_dim,
-//	           codebook_l2_norm, image_size, grid, image_tokens
-//	  gen:     embed_size, embed_dim, aligner {type, depth, input_dim, output_dim},
-//	           head_hidden, head_output
-//	params          object  {"used": N, "total": N, "tensors": N}
-//	memory_bytes    object  weights inference loads, per precision: "F32", "BF16" (also F16),
-//	                        "Q8_0", "Q4_0" and "Q4M" (--weights q8/q4/q4m); KV cache and activations excluded
-//	default_weights string  what --weights auto picks on this machine ("stored", "q8", "q4m", "q4"),
-//	default_weights_reason  string, why
-//	preprocess      object  image_size, min_size, image_mean, image_std, num_image_tokens
-//	special_tokens  array   [{"role", "token", "id"}] for bos, eos, pad, image, image_start,
-//	                        image_end, user, assistant (the family's role texts); id is null
-//	                        when the tokenizer lacks the token (and for Janus' plain-text
-//	                        roles); the array is empty without tokenizer.json
-//	unexpected_tensors array names stored but neither run nor known to be unused
-//	compute         object  the backend this machine runs the model on: "backend" ("cpu")
-//	                        and, for the CPU, "kernels" ("avx512", "avx2-fma", "neon" or "generic",
-//	                        as JANUS_CPU_KERNELS caps them) and "bf16_kernels", what
-//	                        --precision bf16 would run ("avx512+amx", "avx512+vdpbf16ps",
-//	                        "avx512"; absent when it would stay exact), "int8_kernels", what Linear with --weights
-//	                        q8|q4|q4m runs ("avx512-vnni+amx": the VNNI kernels, and AMX for Q8 matrices not in
-//	                        row groups; "avx512-vnni", "avx2-int8", "avx2-int8+avx-vnni", "neon-dotprod",
-//	                        "neon-int8" or "generic")
+// The --json output is app.ModelInfo, whose fields' comments say what each holds (stable;
+// new fields may be added), and "compute": the backend this machine runs the model on
+// (computeInfo: "backend" and, for the CPU, "kernels" as JANUS_CPU_KERNELS caps them,
+// "bf16_kernels" and "int8_kernels", what --precision bf16 and --weights q8|q4|q4m would run).
 
 import (
 	"errors"
