@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -271,7 +270,7 @@ func (u *UI) serveLine() (string, widget.Importance) {
 // on one line with the port it was cut short at the sidebar's width.
 func serveProblem(err error) (short, long string) {
 	var f *serveFailure
-	if errors.As(err, &f) && errors.Is(err, syscall.EADDRINUSE) {
+	if errors.As(err, &f) && api.AddressInUse(err) {
 		return fmt.Sprintf("port %d is in use\nChoose another port in Settings", f.port),
 			fmt.Sprintf("Port %d is in use by another program (perhaps a janus serve): choose another port.", f.port)
 	}

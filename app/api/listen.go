@@ -10,7 +10,7 @@ import (
 )
 
 // listenError is why Listen failed, in words, over the net package's error (so that
-// errors.Is(err, syscall.EADDRINUSE) still holds).
+// AddressInUse still sees it).
 type listenError struct {
 	msg string
 	err error
@@ -42,7 +42,7 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	var dns *net.DNSError
 	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	case AddressInUse(err):
 		return nil, &listenError{fmt.Sprintf("port %s %s is already in use", port, on), err}
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return nil, &listenError{fmt.Sprintf("%s is not an address of this machine: listen on 127.0.0.1 (this machine only) or one of its own addresses", host), err}
@@ -53,6 +53,11 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	return nil, fmt.Errorf("listen on %s: %w", addr, err)
 }
+
+// AddressInUse reports whether err, Listen's or one wrapping it, says another socket holds
+// the address: EADDRINUSE, which Windows numbers apart as WSAEADDRINUSE, so that a test
+// of syscall.EADDRINUSE alone never matches there.
+func AddressInUse(err error) bool { return errors.Is(err, errAddressInUse) }
 
 // CheckPort says what is wrong with the port of an address to listen on (0 picks a free
 // one), as Listen does before it opens it.

@@ -1,11 +1,10 @@
 package api
 
 import (
-	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -21,7 +20,7 @@ func TestListen(t *testing.T) {
 	for _, c := range []struct {
 		addr   string
 		want   string // the whole message
-		inUse  bool   // errors.Is(err, syscall.EADDRINUSE)
+		inUse  bool   // AddressInUse(err)
 		prefix bool   // want is only the message's beginning
 	}{
 		{busyAddr, "port " + strconv.Itoa(busyPort) + " on 127.0.0.1 is already in use", true, false},
@@ -40,8 +39,8 @@ func TestListen(t *testing.T) {
 		if msg := err.Error(); msg != c.want && !(c.prefix && strings.HasPrefix(msg, c.want)) {
 			t.Errorf("Listen(%q): %q, want %q", c.addr, msg, c.want)
 		}
-		if got := errors.Is(err, syscall.EADDRINUSE); got != c.inUse {
-			t.Errorf("Listen(%q): errors.Is(err, EADDRINUSE) = %v", c.addr, got)
+		if got := AddressInUse(err); got != c.inUse {
+			t.Errorf("Listen(%q): AddressInUse(err) = %v", c.addr, got)
 		}
 	}
 	ln, err := Listen("127.0.0.1:0")
@@ -68,6 +67,35 @@ func TestBaseURL(t *testing.T) {
 	} {
 		if url, all := BaseURL(c.addr); url != c.want || all != c.all {
 			t.Errorf("BaseURL(%q) = %q, %v; want %q, %v", c.addr, url, all, c.want, c.all)
+		}
+	}
+}
+
+// AddressInUse sees a busy port in Listen's error, in net's own and in either wrapped again,
+// and in nothing else.
+func TestAddressInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, netErr := net.Listen("tcp", busy.Addr().String())
+	_, listenErr := Listen(busy.Addr().String())
+	_, refused := net.Dial("tcp", "127.0.0.1:1")
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"net.Listen", netErr, true},
+		{"Listen", listenErr, true},
+		{"wrapped", fmt.Errorf("serve: %w", listenErr), true},
+		{"nil", nil, false},
+		{"refused", refused, false},
+		{"bad port", func() error { _, err := Listen("127.0.0.1:99999"); return err }(), false},
+	} {
+		if got := AddressInUse(c.err); got != c.want {
+			t.Errorf("%s: AddressInUse(%v) = %v, want %v", c.name, c.err, got, c.want)
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,7 +161,7 @@ func TestStartServingErrors(t *testing.T) {
 	want := "serve tiny-a: port " + port + " on 127.0.0.1 is already in use"
 	if _, err := StartServing(context.Background(), engine, v.Addr(), Options{}); err == nil {
 		t.Errorf("a second server on %s started", v.Addr())
-	} else if err.Error() != want || !errors.Is(err, syscall.EADDRINUSE) {
+	} else if err.Error() != want || !AddressInUse(err) {
 		t.Errorf("a second server on %s: %q, want %q (and EADDRINUSE for the app)", v.Addr(), err, want)
 	}
 	// Ending ctx stops the server.

@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,7 +27,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/janus-desktop/janus/app"
@@ -201,7 +199,7 @@ func hostList(s string) []string {
 // listenProblem is api.Listen's err as janus serve tells it: what may hold a busy port, and
 // the flag that picks another.
 func listenProblem(err error) error {
-	if errors.Is(err, syscall.EADDRINUSE) {
+	if api.AddressInUse(err) {
 		return fmt.Errorf("%w (another `janus serve`, or the desktop app's API switch, which also defaults to %d?): choose another with --addr",
 			err, app.DefaultServePort)
 	}
