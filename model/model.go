@@ -78,13 +78,11 @@ type Options struct {
 	// MatrixDType by another name.
 	Weights string
 	// SkipGeneration leaves gen_embed, gen_aligner, gen_head and the VQ decoder unloaded
-	// (and unchecked): an understanding-only session saves their memory (for the released
-	// models, about 0.25 GB).
+	// (and unchecked): an understanding-only session saves their memory (README, "Memory").
 	SkipGeneration bool
 	// SkipUnderstanding leaves the ViT, its aligner and lm_head unloaded (and unchecked): a
-	// generation-only session never runs them, and loads a quarter less (for Janus-Pro-1B,
-	// 1.04 of 4.18 GB in BF16; 0.83 GB with Q8 weights). Chats and Understand then return
-	// ErrNoUnderstanding.
+	// generation-only session never runs them, and loads about a quarter less (README,
+	// "Memory"). Chats and Understand then return ErrNoUnderstanding.
 	SkipUnderstanding bool
 	// ContextLimit caps the positions a conversation may use below the model's
 	// max_position_embeddings (0: the model's own limit).
