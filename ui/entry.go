@@ -380,6 +380,7 @@ type escButton struct {
 	widget.Button
 	escape escaper
 	focusCall
+	space spaceKey
 }
 
 // newButton makes a button with a label, an icon where icon is not nil, and Esc the window's.
@@ -393,23 +394,57 @@ func (u *UI) newButton(label string, icon fyne.Resource, tapped func()) *escButt
 // TypedKey is buttonKey's.
 func (b *escButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, k) }
 
+// KeyDown and KeyUp press the button with Space (spaceKey).
+func (b *escButton) KeyDown(k *fyne.KeyEvent) { b.space.down(k) }
+
+func (b *escButton) KeyUp(k *fyne.KeyEvent) { b.space.up(&b.Button, k) }
+
 // FocusGained also runs the focus call.
 func (b *escButton) FocusGained() {
 	b.Button.FocusGained()
 	b.gained()
 }
 
+// FocusLost forgets a Space held (spaceKey).
+func (b *escButton) FocusLost() {
+	b.space.held = false
+	b.Button.FocusLost()
+}
+
 // buttonKey is a key typed on a focused button of the app's: Esc is the window's, Enter
-// presses the button as Space does (as on GTK and Windows: Fyne's Button took Space alone,
-// and Enter on a focused button did nothing), the rest is the Button's.
+// presses the button (as on GTK and Windows: Fyne's Button took Space alone, and Enter on a
+// focused button did nothing), Space does nothing until it comes up (spaceKey), the rest is
+// the Button's.
 func buttonKey(b *widget.Button, escape escaper, k *fyne.KeyEvent) {
-	if escape.take(k) {
-		return
+	switch {
+	case escape.take(k):
+	case k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter:
+		b.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace, Physical: k.Physical})
+	case k.Name == fyne.KeySpace:
+	default:
+		b.TypedKey(k)
 	}
-	if k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter {
-		k = &fyne.KeyEvent{Name: fyne.KeySpace, Physical: k.Physical}
+}
+
+// spaceKey presses a focused button when Space comes up, as the system's buttons do, not
+// when it goes down as Fyne's: the key's character comes after the key, and a button pressed
+// on the way down had opened a dialog (Save's) whose focused name field then took the space,
+// and the picture was saved as " name.png".
+type spaceKey struct{ held bool }
+
+// down notes Space going down on the button.
+func (s *spaceKey) down(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeySpace {
+		s.held = true
 	}
-	b.TypedKey(k)
+}
+
+// up presses b when Space, held since it went down on it, comes up.
+func (s *spaceKey) up(b *widget.Button, k *fyne.KeyEvent) {
+	if k.Name == fyne.KeySpace && s.held {
+		s.held = false
+		b.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	}
 }
 
 // escaper is the window's Esc for a widget that would keep the key (Fyne's give the window

@@ -642,7 +642,7 @@ func TestDeleteButton(t *testing.T) {
 	bs = buttonsIn(u.win.Canvas().Overlays().Top())
 	del = bs["Delete"]
 	u.win.Canvas().Focus(del.obj.(fyne.Focusable))
-	del.obj.(fyne.Focusable).TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	typeSpace(u.win.Canvas())
 	h.pump("the deletion", func() bool { return len(u.sidebar.entries) == 0 })
 }
 

@@ -126,6 +126,7 @@ type tipButton struct {
 	// escape is the window's Esc, which the Button would keep.
 	escape escaper
 	focusCall
+	space spaceKey
 }
 
 // newTipButton makes an icon button that says what it does when pointed at.
@@ -154,9 +155,14 @@ func (b *tipButton) Tapped(e *fyne.PointEvent) {
 	b.Button.Tapped(e)
 }
 
-// TypedKey gives Esc to the window (it stops an answer or a run, closes a dialog); Space and
-// Enter press the button (buttonKey).
+// TypedKey gives Esc to the window (it stops an answer or a run, closes a dialog); Enter
+// presses the button, and Space once it comes up (buttonKey).
 func (b *tipButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, k) }
+
+// KeyDown and KeyUp press the button with Space (spaceKey).
+func (b *tipButton) KeyDown(k *fyne.KeyEvent) { b.space.down(k) }
+
+func (b *tipButton) KeyUp(k *fyne.KeyEvent) { b.space.up(&b.Button, k) }
 
 // FocusGained shows the hint too: reached with Tab, an icon says nothing by itself.
 func (b *tipButton) FocusGained() {
@@ -165,8 +171,9 @@ func (b *tipButton) FocusGained() {
 	b.tips.showFor(b.tip, b)
 }
 
-// FocusLost hides it.
+// FocusLost hides it, and forgets a Space held (spaceKey).
 func (b *tipButton) FocusLost() {
+	b.space.held = false
 	b.Button.FocusLost()
 	b.tips.hide()
 }

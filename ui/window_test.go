@@ -336,10 +336,7 @@ func TestSpaceOnAButtonTypesNothing(t *testing.T) {
 	c := u.win.Canvas()
 	press := func(b fyne.Focusable) {
 		c.Focus(b)
-		b.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
-		if f := c.Focused(); f != nil {
-			f.TypedRune(' ') // as the driver sends the key's character
-		}
+		typeSpace(c)
 		h.settle()
 	}
 	u.showAbout()
@@ -1153,5 +1150,64 @@ func TestSidebarHides(t *testing.T) {
 	h2.u.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(ctrlB)
 	if !h2.u.side.Visible() || h2.u.sidebarItem.Label != "Hide sidebar" {
 		t.Errorf("after Ctrl+B again: sidebar shown %v, menu %q", h2.u.side.Visible(), h2.u.sidebarItem.Label)
+	}
+}
+
+// typeSpace types Space as the desktop driver does: the key down, the key, its character,
+// the key up, each to the widget focused at that moment.
+func typeSpace(c fyne.Canvas) {
+	k := &fyne.KeyEvent{Name: fyne.KeySpace}
+	if f, ok := c.Focused().(desktop.Keyable); ok {
+		f.KeyDown(k)
+	}
+	if f := c.Focused(); f != nil {
+		f.TypedKey(k)
+	}
+	if f := c.Focused(); f != nil {
+		f.TypedRune(' ')
+	}
+	if f, ok := c.Focused().(desktop.Keyable); ok {
+		f.KeyUp(k)
+	}
+}
+
+// Space presses a button when it comes up, after its character: a button that opens a dialog
+// whose field takes the focus (Save's file name) had that field type the space (the picture
+// was saved as " name.png"). Held and let go elsewhere, it presses nothing.
+func TestSpacePressesOnRelease(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	c := u.win.Canvas()
+	name := widget.NewEntry()
+	pressed := 0
+	open := func() {
+		pressed++
+		d := dialog.NewCustomWithoutButtons("Save", name, u.win)
+		d.Show()
+		c.Focus(name)
+	}
+	for _, b := range []fyne.Focusable{u.newButton("Save", nil, open), u.newTipButton(theme.DocumentSaveIcon(), "Save", open)} {
+		name.SetText("")
+		pressed = 0
+		host := dialog.NewCustomWithoutButtons("Picture", b.(fyne.CanvasObject), u.win)
+		host.Show()
+		c.Focus(b)
+		if c.Focused() != b {
+			t.Fatalf("%T cannot be focused", b)
+		}
+		typeSpace(c)
+		if pressed != 1 || name.Text != "" {
+			t.Errorf("Space on %T: pressed %d times, the name field holds %q", b, pressed, name.Text)
+		}
+		c.Overlays().Remove(c.Overlays().Top()) // the name's dialog
+		c.Focus(b)
+		b.(desktop.Keyable).KeyDown(&fyne.KeyEvent{Name: fyne.KeySpace})
+		c.Unfocus()
+		c.Focus(b)
+		b.(desktop.Keyable).KeyUp(&fyne.KeyEvent{Name: fyne.KeySpace})
+		if pressed != 1 {
+			t.Errorf("Space down on %T, the focus away and back, then up: pressed again", b)
+		}
+		host.Hide()
 	}
 }
