@@ -1001,6 +1001,10 @@ func (s *ChatSession) release(j *Job) {
 // conversation once it has ended; it returns at once.
 func (s *ChatSession) Close() { s.setEngine(nil, "the chat was left") }
 
+// Quit is Close as the program ends: a running reply's answer says the app was closed (the
+// chat was not left for another, which Close's answer would have said).
+func (s *ChatSession) Quit() { s.setEngine(nil, "Janus Desktop was closed") }
+
 // contextFullMessage is what a chat shows when a turn does not fit the model's context of
 // limit tokens (err, a model.ContextError, may give the numbers): the first question is
 // too long itself, and a new chat would not help it; a later one has outgrown the chat.

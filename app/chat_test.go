@@ -640,6 +640,7 @@ func TestChatStoppedWhy(t *testing.T) {
 		{"Stop", (*app.ChatSession).Stop, ""},
 		{"another model", func(s *app.ChatSession) { s.SetEngine(apptest.NewFakeEngine(0)) }, "the model was changed"},
 		{"the chat left", (*app.ChatSession).Close, "the chat was left"},
+		{"the app quit", (*app.ChatSession).Quit, "Janus Desktop was closed"},
 		// Stop first: the user's, whatever ends the chat after it.
 		{"Stop, then the chat left", func(s *app.ChatSession) { s.Stop(); s.Close() }, ""},
 	} {

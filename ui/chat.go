@@ -438,7 +438,7 @@ func (c *chatView) forgetDraft(s *app.ChatSession, text string, paths []string) 
 // close stops the running reply, releases the conversation, and waits until every reply
 // has stopped and saved what it wrote: at shutdown, so that nothing is left half-done.
 func (c *chatView) close() {
-	c.session.Close()
+	c.session.Quit()
 	for _, j := range c.runningReplies() { // with a reply a send under way starts
 		<-j.Done()
 	}

@@ -821,6 +821,26 @@ func TestChatDraftsKeptAcrossQuit(t *testing.T) {
 	}
 }
 
+// An answer the window's closing stops says so, not that its chat was left (the user did
+// not leave it for another).
+func TestQuitStopsTheAnswerAsClosed(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, apptest.NewFakeEngine(50*time.Millisecond), func(o *Options) { o.StoreDir = dir })
+	c := h.u.chat
+	test.Type(c.entry, "a long question")
+	c.send()
+	h.pump("the answer under way", func() bool { return c.session.Busy() && c.session.ID() != "" })
+	id := c.session.ID()
+	h.u.shutdown()
+	rec, err := h.u.store.LoadChat(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Messages); n != 2 || rec.Messages[1].State != app.StateStopped || rec.Messages[1].Stopped != "Janus Desktop was closed" {
+		t.Errorf("the chat saved at quit: %+v", rec.Messages)
+	}
+}
+
 // The images attached and not sent are kept across a quit too, each in its chat; one gone
 // since is told by name, and the others come back.
 func TestChatDraftImagesKeptAcrossQuit(t *testing.T) {
