@@ -1310,3 +1310,23 @@ func TestCanvasOpeningASetKeepsTheSeed(t *testing.T) {
 		})
 	}
 }
+
+// The window cannot be made smaller than the smallest size that works (its content asks for
+// it): at 640×480 Create's sliders had shrunk to their knobs. At that size they still have
+// room to be dragged.
+func TestSmallestWindow(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	for _, view := range []func(){u.ShowChat, u.ShowCreate} {
+		view()
+		if m := u.win.Content().MinSize(); m.Width < minWindowSize.Width || m.Height < minWindowSize.Height {
+			t.Errorf("the window's content asks for %v, less than %v", m, minWindowSize)
+		}
+	}
+	u.win.Resize(minWindowSize)
+	for name, s := range map[string]*escSlider{"guidance": u.create.cfg, "temperature": u.create.temp} {
+		if w := s.Size().Width; w < 60 {
+			t.Errorf("at %v the %s slider is %v wide", minWindowSize, name, w)
+		}
+	}
+}

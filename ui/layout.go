@@ -281,6 +281,15 @@ func (steadyStack) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	}
 }
 
+// floorStack lays its objects over each other, full size, as container.NewStack does, and
+// asks for at least floor: the window's content, which the window cannot be made smaller
+// than (at 640×480 Create's sliders had shrunk to their knobs, its heading over the sidebar).
+type floorStack struct{ floor fyne.Size }
+
+func (f floorStack) MinSize(objs []fyne.CanvasObject) fyne.Size { return largest(objs).Max(f.floor) }
+
+func (floorStack) Layout(objs []fyne.CanvasObject, size fyne.Size) { steadyStack{}.Layout(objs, size) }
+
 // atBottom gives its objects their own height at the bottom of its place, full width: the
 // composer's buttons stay one line tall beside an entry that grows.
 type atBottom struct{}

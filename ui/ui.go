@@ -223,7 +223,7 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	sideBg := newThemedRect(colorNameSidebar, 0)
 	u.side = container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
 	u.body = border(nil, nil, u.side, nil, u.main)
-	u.win.SetContent(container.NewStack(u.body, u.tips.layer))
+	u.win.SetContent(container.New(floorStack{minWindowSize}, u.body, u.tips.layer))
 	u.win.Resize(startSize(u.settings.Window))
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
