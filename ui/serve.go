@@ -381,6 +381,11 @@ func (f *serveForm) show() {
 	if u.serving != nil && f.edited() {
 		text += ". Save to restart it with the new port or key"
 	}
+	// A port that cannot be is said as it is typed: the field's red mark comes only once the
+	// focus leaves it, and says nothing, where the form says what is wrong under its fields.
+	if _, err := parsePort(f.port.Text); err != nil {
+		text, imp = sentenceStart(err.Error()), widget.DangerImportance
+	}
 	f.status.SetText(text)
 	f.status.Importance = imp
 	// Off, the line is a hint as the dialog's others are; the address or a failure is news.
@@ -425,7 +430,7 @@ func (u *UI) offUI(f func()) {
 func parsePort(text string) (int, error) {
 	port, err := strconv.Atoi(strings.TrimSpace(text))
 	if err != nil || port < 1 || port > 65535 {
-		return 0, fmt.Errorf("port %q: want a number from 1 to 65535", text)
+		return 0, fmt.Errorf("port %q: it must be a whole number from 1 to 65535", strings.TrimSpace(text))
 	}
 	return port, nil
 }

@@ -167,8 +167,12 @@ func TestServeFromSettings(t *testing.T) {
 	}
 
 	sf.port.SetText("http")
+	// Said as typed: the field's own mark comes once the focus leaves it, and says nothing.
+	if !strings.Contains(sf.status.Text, `"http": it must be a whole number from 1 to 65535`) || sf.status.Importance != widget.DangerImportance {
+		t.Errorf("a port of \"http\" typed: the line says %q", sf.status.Text)
+	}
 	sf.on.SetChecked(true)
-	if sf.on.Checked || !strings.Contains(sf.status.Text, "want a number") {
+	if sf.on.Checked || !strings.Contains(sf.status.Text, "must be a whole number") {
 		t.Errorf("a port of \"http\": checked %v, %q", sf.on.Checked, sf.status.Text)
 	}
 }

@@ -189,7 +189,10 @@ func (f *settingsForm) items() []*widget.FormItem {
 		hint(widget.NewFormItem("Temperature", f.temp), "How much the images vary. The original uses 1."),
 		section("Answers", "", false),
 		hint(widget.NewFormItem("Answer temperature", f.answerTemp), "0 gives the most likely answer, as the original does."),
-		widget.NewFormItem("Answer length (tokens)", f.maxTokens),
+		// A hint where any other field has one: the form writes a field's problem in its
+		// hint's place, and without one the problem's line pushed the fields below down as
+		// it came and went with the typing.
+		hint(widget.NewFormItem("Answer length (tokens)", f.maxTokens), fmt.Sprintf("The longest an answer may be. The original stops at %d.", model.DefaultMaxNewTokens)),
 		section("Models and the API", "", false),
 		widget.NewFormItem("Model folders", container.NewVBox(f.folderList, f.addFolder)),
 		widget.NewFormItem("API server", container.NewVBox(f.serve.content(),

@@ -610,3 +610,23 @@ func isDescendant(root, o fyne.CanvasObject) bool {
 	})
 	return found
 }
+
+// Every text field of the form has a hint, in whose place the form writes its problem: the
+// answer length had none, and its problem's line pushed the fields below down as it came
+// and went with the typing.
+func TestSettingsFieldsHaveHints(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	f := newSettingsForm(h.u)
+	n := 0
+	for _, item := range f.items() {
+		if _, ok := item.Widget.(*fieldEntry); ok {
+			n++
+			if item.HintText == "" {
+				t.Errorf("%q has no hint", item.Text)
+			}
+		}
+	}
+	if n < 4 {
+		t.Errorf("%d text fields in the form, want the four numbers", n)
+	}
+}
