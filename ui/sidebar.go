@@ -90,6 +90,17 @@ type historyList struct {
 	focus widget.ListItemID
 }
 
+// Disabled is true while the list has no rows (no history yet, or none the search finds),
+// and Enable and Disable do nothing: with them the list is a fyne.Disableable, which Tab
+// passes by when disabled. Empty, it was a stop that showed nothing.
+func (l *historyList) Disabled() bool { return l.Length == nil || l.Length() == 0 }
+
+// Enable does nothing: the list is enabled by having rows (Disabled).
+func (l *historyList) Enable() {}
+
+// Disable does nothing: the list is disabled by having none (Disabled).
+func (l *historyList) Disable() {}
+
 func newHistoryList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *historyList {
 	l := &historyList{}
 	l.Length, l.CreateItem, l.UpdateItem = length, create, update

@@ -924,3 +924,37 @@ func TestDraftMark(t *testing.T) {
 		t.Errorf("with the draft back in the composer: %v", m)
 	}
 }
+
+// Tab passes the history list by while it has no rows (no history yet, none the search
+// finds): it was a stop that showed nothing. With rows it is a stop.
+func TestEmptyHistoryIsNoTabStop(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	stops := func() map[fyne.Focusable]bool {
+		c := u.win.Canvas()
+		c.Unfocus()
+		seen := map[fyne.Focusable]bool{}
+		for range 40 {
+			c.FocusNext()
+			f := c.Focused()
+			if f == nil || seen[f] {
+				break
+			}
+			seen[f] = true
+		}
+		return seen
+	}
+	if stops()[u.sidebar.list] {
+		t.Error("Tab stops on the empty history")
+	}
+	h.ask("first question")
+	h.pump("the history row", func() bool { return len(u.sidebar.entries) == 1 })
+	if !stops()[u.sidebar.list] {
+		t.Error("Tab passes a history with a row by")
+	}
+	u.sidebar.search.SetText("nothing like it")
+	h.pump("the search", func() bool { return len(u.sidebar.entries) == 0 })
+	if stops()[u.sidebar.list] {
+		t.Error("Tab stops on a history the search emptied")
+	}
+}

@@ -1074,6 +1074,8 @@ func TestTabOrder(t *testing.T) {
 		}
 	}
 	want["history"], want["clip"], want["composer"], want["Send"] = u.sidebar.list, u.chat.attachB, u.chat.entry, u.chat.sendB
+	h.ask("a first question") // the history is a Tab stop once it has a row
+	h.pump("the history row", func() bool { return len(u.sidebar.entries) == 1 })
 	test.Type(u.chat.entry, "a question") // Send is a Tab stop once it can send
 	c.Focus(u.chat.sendB)
 	var order []string
