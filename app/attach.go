@@ -122,6 +122,10 @@ func checkImageFile(path string) (string, image.Config, error) {
 // readFormats are the image package's names of the formats imageproc.Decode reads.
 var readFormats = []string{"png", "jpeg", "gif", "webp", "bmp"}
 
+// ImageExtensions are the file name extensions of the formats Janus reads: what a window's
+// attach dialog lists, and what a pasted path must end in to be taken for a picture.
+var ImageExtensions = []string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+
 // notImage is the error for f, which holds no picture Janus reads. One of a kind people take
 // for a picture (a phone's HEIC photo, a TIFF scan, a PDF) says what it is and what to do,
 // rather than that it is no image at all.
@@ -130,6 +134,9 @@ func notImage(f *os.File, name string) error {
 	n, _ := f.ReadAt(head, 0)
 	kind := imageproc.UnsupportedKind(head[:n])
 	switch {
+	case kind == "" && slices.Contains(ImageExtensions, strings.ToLower(filepath.Ext(name))):
+		// "broken.png is not an image" read as a contradiction: the name says PNG.
+		return fmt.Errorf("%s is %w, whatever its name says: its contents are not PNG, JPEG, GIF, WebP or BMP (a damaged file, or one renamed)", name, ErrNotImage)
 	case kind == "":
 		return fmt.Errorf("%s is %w: Janus reads PNG, JPEG, GIF, WebP and BMP", name, ErrNotImage)
 	case kind == imageproc.KindEmpty:

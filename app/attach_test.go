@@ -103,7 +103,7 @@ func TestCheckImageFile(t *testing.T) {
 		{path: pngPath, w: 40, h: 30},
 		{path: jpgPath, w: 33, h: 21},
 		{path: misnamed, w: 33, h: 21},
-		{path: text, is: app.ErrNotImage, contains: "notes.png is not an image"},
+		{path: text, is: app.ErrNotImage, contains: "notes.png is not an image, whatever its name says: its contents are not PNG"},
 		{path: empty, is: app.ErrNotImage, contains: "empty.png is an empty file"},
 		{path: folder, is: app.ErrNotImage, contains: "holiday.png is a folder"},
 		// Kinds taken for pictures say what they are and what to do.

@@ -1876,7 +1876,7 @@ func (c *chatView) openFileDialog() {
 		r.Close()
 		c.u.OnDropped(fyne.Position{}, []fyne.URI{r.URI()})
 	}, c.u.win)
-	d.SetFilter(storage.NewExtensionFileFilter(imageExts))
+	d.SetFilter(storage.NewExtensionFileFilter(app.ImageExtensions))
 	d.Resize(fyne.NewSize(760, 520))
 	c.u.show(d)
 }

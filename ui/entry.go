@@ -15,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/janus-desktop/janus/app"
 )
 
 // promptEntry is a multi-line entry with the chat apps' keys: Enter calls onSubmit and
@@ -192,10 +194,6 @@ func thousands(n int) string {
 	return s
 }
 
-// imageExts are the extensions of the image files the chat takes: what the attach dialog
-// lists, and what a pasted path must end in to be attached.
-var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
-
 // pastedFiles are the files a pasted text names, when it names nothing else. What a file
 // manager's Copy gives (file:// URIs, after GNOME's "x-special/nautilus-clipboard" lines)
 // names files whatever they hold: they are attached, and those that are not pictures get
@@ -233,7 +231,7 @@ func pastedFiles(text string) []string {
 		return paths
 	}
 	for _, p := range paths {
-		if !slices.Contains(imageExts, strings.ToLower(filepath.Ext(p))) {
+		if !slices.Contains(app.ImageExtensions, strings.ToLower(filepath.Ext(p))) {
 			return nil
 		}
 		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
