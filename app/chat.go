@@ -583,14 +583,25 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		return joinLines(err)
 	}
 	fail := func(err error) error {
+		// A stop (Stop, another model, the chat left, the app closed) while the reply was
+		// being set up ends it as a stop later does, not as failed: the setup's error ("the
+		// model was changed") only followed from it.
+		stopped := ctx.Err() != nil && errors.Is(err, ctx.Err())
+		why := ""
+		if !stopped {
+			why = failure(err)
+		}
 		if wroteNothing() {
-			putBack(failure(err))
+			putBack(why)
 			return err
 		}
-		why := failure(err)
 		s.mu.Lock()
 		m := &s.rec.Messages[ai]
-		m.State, m.Error = StateError, why
+		if stopped {
+			m.State, m.Stopped = StateStopped, s.stopWhy
+		} else {
+			m.State, m.Error = StateError, why
+		}
 		msg := *m
 		s.mu.Unlock()
 		if serr := s.save(); serr != nil {
@@ -621,13 +632,20 @@ func (s *ChatSession) reply(ctx context.Context, j *Job, engine Engine, opts mod
 		cb.OnQuestion(qi, question)
 	}
 
+	// An error while the reply is set up, after a stop, is the stop's.
+	stopFirst := func(err error) error {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return err
+	}
 	images, err := s.prepare(engine, question.Images)
 	if err != nil {
-		return fail(err)
+		return fail(stopFirst(err))
 	}
 	conv, err := s.conversation(engine, qi)
 	if err != nil {
-		return fail(err)
+		return fail(stopFirst(err))
 	}
 	var start time.Time
 	pieces := 0

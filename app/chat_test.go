@@ -570,6 +570,51 @@ func answering(t *testing.T, store *app.Store) (*app.ChatSession, *recorder, *ap
 	return s, r, j
 }
 
+// slowStart is a FakeEngine whose conversations start only once started is closed, and
+// which says so on entered: a reply is then being set up.
+type slowStart struct {
+	*apptest.FakeEngine
+	entered, started chan struct{}
+}
+
+func (e slowStart) NewConversation(history []model.Message) (app.Conversation, error) {
+	close(e.entered)
+	<-e.started
+	return e.FakeEngine.NewConversation(history)
+}
+
+// An answer stopped while it was being set up (its conversation not yet made) is stopped,
+// saying why, as one stopped later is: it failed with "the model was changed".
+func TestChatStoppedWhileStarting(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		stop func(*app.ChatSession)
+		want string
+	}{
+		{"the app quit", (*app.ChatSession).Quit, "Janus Desktop was closed"},
+		{"another model", func(s *app.ChatSession) { s.SetEngine(apptest.NewFakeEngine(0)) }, "the model was changed"},
+		{"Stop", (*app.ChatSession).Stop, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := slowStart{apptest.NewFakeEngine(0), make(chan struct{}), make(chan struct{})}
+			s := app.NewChatSession(openStore(t), e, model.AnswerOptions{})
+			r := newRecorder()
+			j, err := s.Send("what is slow?", nil, r.callbacks())
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-e.entered
+			c.stop(s)
+			close(e.started)
+			j.Wait()
+			<-s.Idle()
+			if r.done == nil || r.done.State != app.StateStopped || r.done.Stopped != c.want || r.done.Error != "" {
+				t.Errorf("the answer: %+v; want stopped, saying %q", r.done, c.want)
+			}
+		})
+	}
+}
+
 // An answer whose final save fails (a full disk, a folder gone) says so on itself, in words,
 // and keeps its text in the session; the chat's next save writes it, without the note.
 func TestChatFinalSaveFails(t *testing.T) {
