@@ -992,6 +992,7 @@ func (c *canvasView) openLarge(i int) {
 		title = fmt.Sprintf("Image %d of %d", i+1, n)
 	}
 	d = c.u.showPicture(r.Image, title, caption(r.Meta), buttons...)
+	c.u.onEnter(d, use.OnTapped) // the view's main action, marked as such
 	if n > 1 {
 		c.u.onTurn(d, turn)
 	}

@@ -1330,3 +1330,26 @@ func TestSmallestWindow(t *testing.T) {
 		}
 	}
 }
+
+// Enter, with nothing focused, does the main action of the dialog in front: the large view's
+// "Use these settings", and Close of the keyboard shortcuts (it did nothing in either).
+func TestEnterInViews(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u, c := h.u, h.u.create
+	enter := func() {
+		u.win.Canvas().Unfocus()
+		u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	generateTwo(t, h)
+	c.openLarge(1)
+	seed := c.tiles[1].result.Seed
+	enter()
+	if len(u.dialogs) != 0 || c.seed.Text != strconv.FormatUint(seed, 10) {
+		t.Errorf("Enter in the large view: %d dialogs open, the seed field %q, want %d", len(u.dialogs), c.seed.Text, seed)
+	}
+	u.showKeys()
+	enter()
+	if len(u.dialogs) != 0 {
+		t.Error("Enter left the keyboard shortcuts open")
+	}
+}

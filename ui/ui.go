@@ -742,7 +742,9 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 			u.escape()
 		case fyne.KeyReturn, fyne.KeyEnter:
 			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].enter {
-				if d, ok := u.dialogs[n-1].Dialog.(interface{ Confirm() }); ok {
+				if confirm := u.dialogs[n-1].confirm; confirm != nil {
+					confirm()
+				} else if d, ok := u.dialogs[n-1].Dialog.(interface{ Confirm() }); ok {
 					d.Confirm()
 				}
 			}
@@ -771,6 +773,18 @@ type shownDialog struct {
 	// turn, when not nil, is Left and Right (-1, +1) in a dialog that pages: the large view
 	// goes to the previous or next image.
 	turn func(delta int)
+	// confirm, when not nil, is Enter in a dialog whose main action is not a Confirm method
+	// of its own: the large view's "Use these settings".
+	confirm func()
+}
+
+// onEnter makes Enter, with nothing focused, call confirm while d is the newest open dialog.
+func (u *UI) onEnter(d dialog.Dialog, confirm func()) {
+	for i := range u.dialogs {
+		if u.dialogs[i].Dialog == d {
+			u.dialogs[i].confirm = confirm
+		}
+	}
 }
 
 // onTurn makes Left and Right call turn while d is the newest open dialog.
@@ -829,12 +843,21 @@ func (u *UI) flash(timer **time.Timer, show, undo func()) {
 }
 
 // infoDialog is a dialog with content and a Close under it, as Fyne's NewCustom makes, but
-// whose Close gives Esc to the window as the app's other buttons do.
-func (u *UI) infoDialog(title string, content fyne.CanvasObject) *dialog.CustomDialog {
+// whose Close gives Esc to the window as the app's other buttons do, and which Enter closes
+// too (infoBox).
+func (u *UI) infoDialog(title string, content fyne.CanvasObject) infoBox {
 	d := dialog.NewCustomWithoutButtons(title, content, u.win)
 	d.SetButtons([]fyne.CanvasObject{u.newButton("Close", nil, d.Hide)})
-	return d
+	return infoBox{d}
 }
+
+// infoBox is an infoDialog. Its Confirm closes it, so that Enter with nothing focused does
+// what its one button does, as Enter answers a question (the window's Enter calls the newest
+// dialog's Confirm): it did nothing in the keyboard shortcuts, where only Esc closed them.
+type infoBox struct{ *dialog.CustomDialog }
+
+// Confirm closes the dialog.
+func (b infoBox) Confirm() { b.Hide() }
 
 // closingDialog is a dialog whose actions sit at the left of one row under content and
 // Close at its right (Fyne's custom dialog centres its Close on a row of its own).
@@ -1003,7 +1026,7 @@ func (u *UI) showKeys() {
 		{"F2, Delete", "Rename, delete the history entry focused (Up, Down)"},
 		{"Left, Right", "The previous, next image in the large view"},
 		{"Tab, Shift+Tab", "Move between controls"},
-		{"Space, Enter", "Press the button focused (Space also ticks a box)"},
+		{"Space, Enter", "Press the button focused (Space also ticks a box); with none focused, Enter answers the dialog in front"},
 		{mod + "+Q", "Quit"},
 	}
 	grid := container.New(layout.NewFormLayout())
