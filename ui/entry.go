@@ -476,8 +476,17 @@ func (f *focusCall) gained() {
 // that take no focus call are passed over.
 func followFocus(scroll *container.Scroll, controls ...fyne.CanvasObject) {
 	for _, c := range controls {
+		followFocusTo(scroll, c, c)
+	}
+}
+
+// followFocusTo brings shown into sight in scroll when any of controls gains the focus: a
+// group of controls with the line that says what they do wrong under them (the API server's
+// switch, port and key, whose problem is said under them).
+func followFocusTo(scroll *container.Scroll, shown fyne.CanvasObject, controls ...fyne.CanvasObject) {
+	for _, c := range controls {
 		if f, ok := c.(interface{ whenFocused(func()) }); ok {
-			f.whenFocused(func() { scrollIntoView(scroll, c) })
+			f.whenFocused(func() { scrollIntoView(scroll, shown) })
 		}
 	}
 }

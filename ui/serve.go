@@ -288,6 +288,8 @@ type serveForm struct {
 	port   *fieldEntry
 	key    *fieldEntry
 	status *widget.Label
+	// block holds the switch, the port and key, and the status line under them (content).
+	block *fyne.Container
 	// quiet is set while the check is changed from code, not by the user.
 	quiet bool
 }
@@ -318,13 +320,15 @@ func newServeForm(u *UI) *serveForm {
 	return f
 }
 
-// content is the form item's widget: the switch, port and key, and the status line.
+// content is the form item's widget: the switch, port and key, and the status line; it is
+// kept in block.
 func (f *serveForm) content() fyne.CanvasObject {
 	port := container.NewHBox(widget.NewLabel("Port"), container.New(fixedWidth{96}, f.port))
 	// The port before the key, as Tab goes in the order of the objects: NewBorder puts its
 	// centre first, and Tab went from the switch to the key, then back to the port.
 	row := container.New(layout.NewBorderLayout(nil, nil, port, nil), port, f.key)
-	return container.NewVBox(f.on, row, f.status)
+	f.block = container.NewVBox(f.on, row, f.status)
+	return f.block
 }
 
 // toggle starts or stops the server as the user turned the switch.

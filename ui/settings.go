@@ -367,8 +367,8 @@ func (u *UI) openSettings() *settingsForm {
 	}
 	scroll := gutteredVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))
 	f.follow = func(controls ...fyne.CanvasObject) { followFocus(scroll, controls...) }
-	f.follow(f.backend, f.threads, f.weights, f.precision, f.n, f.cfg, f.temp, f.answerTemp, f.maxTokens,
-		f.addFolder, f.serve.on, f.serve.port, f.serve.key)
+	f.follow(f.backend, f.threads, f.weights, f.precision, f.n, f.cfg, f.temp, f.answerTemp, f.maxTokens, f.addFolder)
+	followFocusTo(scroll, f.serve.block, f.serve.on, f.serve.port, f.serve.key)
 	f.showFolders() // again, its buttons followed too
 	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil, scroll), u.win)
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})

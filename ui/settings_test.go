@@ -591,6 +591,12 @@ func TestSettingsTabScrollsToTheField(t *testing.T) {
 			inView(fmt.Sprintf("Tab %d", i+1))
 			last = o
 		}
+		// The server's line under its fields, which says what is wrong with the port as it
+		// is typed, comes into sight with them.
+		if top := d.AbsolutePositionForObject(f.serve.status).Y - d.AbsolutePositionForObject(scroll).Y; o == f.serve.port &&
+			top+f.serve.status.Size().Height > scroll.Size().Height {
+			t.Errorf("with the port focused, the server's line is at %v..%v of a view %v high", top, top+f.serve.status.Size().Height, scroll.Size().Height)
+		}
 	}
 	if last != f.serve.key {
 		t.Errorf("Tab's last control in the scroll is %T, want the API key field", last)
