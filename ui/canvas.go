@@ -133,15 +133,23 @@ func (t *tile) showProblem(text string) {
 	t.obj.Refresh()
 }
 
+// The prompt shows promptRows lines when it is short, growing with what is typed to
+// promptMaxRows, after which it scrolls (it stood at two lines, the third cut in half); fewer
+// than the composer's, as the pictures take the room below it.
+const promptRows, promptMaxRows = 2, 5
+
 func newCanvasView(u *UI) *canvasView {
 	c := &canvasView{u: u}
 	c.prompt = newPromptEntry("Describe the image you want — Ctrl+Enter generates", false)
-	c.prompt.SetMinRowsVisible(2)
+	c.prompt.fitRows(promptRows, promptMaxRows)
 	c.prompt.onCommandEnter = c.generate
 	c.prompt.onEscape = c.stop
 	c.prompt.onRefused = c.setNotice
 	// A failure's line is about the prompt that was run: an edit starts afresh.
 	c.prompt.OnChanged = func(string) {
+		if c.prompt.fitRows(promptRows, promptMaxRows) && c.content != nil {
+			c.content.Refresh() // the prompt's height is the layout's to change
+		}
 		if c.job == nil && c.notice.Visible() && c.notice.Importance == widget.DangerImportance {
 			c.setNotice("")
 		}

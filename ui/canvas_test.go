@@ -1353,3 +1353,23 @@ func TestEnterInViews(t *testing.T) {
 		t.Error("Enter left the keyboard shortcuts open")
 	}
 }
+
+// Create's prompt grows with the lines typed, up to promptMaxRows, and shrinks back: it stood
+// at two lines, the third cut in half.
+func TestPromptGrows(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	p := h.u.create.prompt
+	short := p.MinSize().Height
+	p.SetText("one\ntwo\nthree")
+	if p.rows != 3 || p.MinSize().Height <= short {
+		t.Errorf("three lines: %d rows, height %v (short %v)", p.rows, p.MinSize().Height, short)
+	}
+	p.SetText(strings.Repeat("line\n", 30))
+	if p.rows != promptMaxRows {
+		t.Errorf("thirty lines: %d rows, want %d", p.rows, promptMaxRows)
+	}
+	p.SetText("a fox")
+	if p.rows != promptRows || p.MinSize().Height != short {
+		t.Errorf("one line again: %d rows, height %v, want %d and %v", p.rows, p.MinSize().Height, promptRows, short)
+	}
+}

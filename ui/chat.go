@@ -71,12 +71,10 @@ type chatView struct {
 	pendingSends int
 	sendDone     *sync.Cond
 
-	// composerRows is the composer's height in lines (fitComposer).
-	composerRows int
-	msgs         []*messageView
-	list         *fyne.Container
-	scroll       *container.Scroll
-	empty        fyne.CanvasObject
+	msgs   []*messageView
+	list   *fyne.Container
+	scroll *container.Scroll
+	empty  fyne.CanvasObject
 	// opening says a chat is being read from the history; opened counts the chats shown
 	// or asked for, so that a read the user has moved on from is dropped.
 	opening *widget.Label
@@ -127,14 +125,10 @@ type chatView struct {
 // to composerMaxRows, after which it scrolls.
 const composerRows, composerMaxRows = 2, 8
 
-// fitComposer grows or shrinks the composer to the lines its text takes (long lines counted
-// as they wrap), within composerRows and composerMaxRows.
+// fitComposer grows or shrinks the composer to the lines its text takes, within
+// composerRows and composerMaxRows.
 func (c *chatView) fitComposer() {
-	rows := textRows(c.entry.Text, c.entry.Size().Width-4*theme.InnerPadding())
-	rows = min(max(rows, composerRows), composerMaxRows)
-	if rows != c.composerRows && c.content != nil {
-		c.composerRows = rows
-		c.entry.SetMinRowsVisible(rows)
+	if c.entry.fitRows(composerRows, composerMaxRows) && c.content != nil {
 		c.content.Refresh() // the composer's height is the layout's to change
 	}
 }
@@ -212,8 +206,7 @@ func newChatView(u *UI) *chatView {
 	c.scroll.Hide()
 
 	c.entry = newPromptEntry(chatPlaceholder, true)
-	c.entry.SetMinRowsVisible(composerRows)
-	c.composerRows = composerRows
+	c.entry.fitRows(composerRows, composerMaxRows)
 	c.entry.OnChanged = func(text string) {
 		c.u.showExamplesFor(c.examples, text, c.entry)
 		c.fitComposer()

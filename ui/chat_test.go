@@ -499,17 +499,17 @@ func TestComposerGrows(t *testing.T) {
 	c := h.u.chat
 	short := c.entry.MinSize().Height
 	c.entry.SetText("one\ntwo\nthree\nfour")
-	if c.composerRows != 4 || c.entry.MinSize().Height <= short {
-		t.Errorf("four lines: %d rows, height %v (short %v)", c.composerRows, c.entry.MinSize().Height, short)
+	if c.entry.rows != 4 || c.entry.MinSize().Height <= short {
+		t.Errorf("four lines: %d rows, height %v (short %v)", c.entry.rows, c.entry.MinSize().Height, short)
 	}
 	c.entry.SetText(strings.Repeat("line\n", 30))
-	if c.composerRows != composerMaxRows {
-		t.Errorf("thirty lines: %d rows, want %d", c.composerRows, composerMaxRows)
+	if c.entry.rows != composerMaxRows {
+		t.Errorf("thirty lines: %d rows, want %d", c.entry.rows, composerMaxRows)
 	}
 	c.send()
 	h.waitAnswers(1)
-	if c.composerRows != composerRows || c.entry.MinSize().Height != short {
-		t.Errorf("after sending: %d rows, height %v, want %d and %v", c.composerRows, c.entry.MinSize().Height, composerRows, short)
+	if c.entry.rows != composerRows || c.entry.MinSize().Height != short {
+		t.Errorf("after sending: %d rows, height %v, want %d and %v", c.entry.rows, c.entry.MinSize().Height, composerRows, short)
 	}
 }
 

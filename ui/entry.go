@@ -40,7 +40,9 @@ type promptEntry struct {
 	onPage func(up bool)
 	// submitOnEnter is false for the canvas prompt, where Enter is a new line.
 	submitOnEnter bool
-	shift         bool
+	// rows is the entry's height in lines (fitRows), 0 until set.
+	rows  int
+	shift bool
 	// fresh is set when the entry gains the focus and cleared by its first key or
 	// character: a Space character arriving while it is set belongs to a button pressed
 	// with Space that moved the focus here (a dialog's, an example's), whose key came
@@ -62,6 +64,20 @@ func newPromptEntry(placeholder string, submitOnEnter bool) *promptEntry {
 func (e *promptEntry) putText(text string) {
 	e.SetText(text)
 	e.Entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageDown}) // to the end of the last row
+}
+
+// fitRows makes the entry as tall as the lines its text takes (long lines counted as they
+// wrap), from least to most lines, past which it scrolls; it reports whether the height
+// changed, which the layout holding the entry must then be refreshed for.
+func (e *promptEntry) fitRows(least, most int) bool {
+	rows := textRows(e.Text, e.Size().Width-4*theme.InnerPadding())
+	rows = min(max(rows, least), most)
+	if rows == e.rows {
+		return false
+	}
+	e.rows = rows
+	e.SetMinRowsVisible(rows)
+	return true
 }
 
 // maxPastedLine is the longest line, in characters, that a paste may bring. Fyne wraps a
