@@ -70,8 +70,9 @@ type canvasView struct {
 	// frame puts head over the pictures; head pads column, which centres lines: the prompt,
 	// the settings and the lines under them (relayout).
 	frame, head, column, lines *fyne.Container
-	// waiting is set from Generate until the run's first step.
+	// waiting is set from Generate until the run's first step, which started says.
 	waiting bool
+	started time.Time
 	// reset puts Settings' values for new images in the controls; settingsBack is when the
 	// settings last came back in the progress row's place.
 	reset        *escButton
@@ -572,10 +573,28 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	c.setNotice("")
 	c.makeTiles(s.N)
 	c.progress.SetValue(0)
-	c.waiting = true
+	c.waiting, c.started = true, time.Now()
 	c.showWaiting()
 	c.showRun(true)
 	c.updateButtons()
+	go func() {
+		// "Starting…" counts the time until the first step: a long prompt on a slow machine
+		// takes long enough to look like a hang.
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-job.Done():
+				return
+			case <-tick.C:
+				c.u.do(func() {
+					if c.job == job {
+						c.showWaiting()
+					}
+				})
+			}
+		}
+	}()
 }
 
 // showRun shows the progress row in the settings' place while a run goes on, the settings
@@ -708,8 +727,9 @@ func (c *canvasView) showWaiting() {
 	}
 	if c.u.chat.session.Busy() {
 		c.progText.SetText("Waiting for the answer in Chat to finish…")
+		c.started = time.Now() // "Starting…" counts from the end of this wait
 	} else {
-		c.progText.SetText("Starting…")
+		c.progText.SetText(waitedLine("Starting…", c.started))
 	}
 }
 

@@ -1098,7 +1098,43 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 func (c *chatView) keepJob(j *app.Job) {
 	c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
 	c.jobs = append(c.jobs, j)
+	go c.tickWhileReading(j)
 }
+
+// tickWhileReading draws the open chat's answer again every second until j ends, while the
+// answer has no word yet: its "Reading the question…" counts the time, which a long prompt on
+// a slow machine makes long enough to look like a hang.
+func (c *chatView) tickWhileReading(j *app.Job) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-j.Done():
+			return
+		case <-tick.C:
+			c.u.do(func() {
+				msgs := c.session.Messages()
+				i := len(msgs) - 1
+				if i >= 0 && i < len(c.msgs) && msgs[i].Assistant && msgs[i].State == app.StateStreaming && msgs[i].Text == "" {
+					c.fill(c.msgs[i], msgs[i])
+				}
+			})
+		}
+	}
+}
+
+// waitedLine is what, and how long it has been since since once that is waitedShown or more:
+// "Reading the question… 12 s".
+func waitedLine(what string, since time.Time) string {
+	d := time.Since(since)
+	if since.IsZero() || d < waitedShown {
+		return what
+	}
+	return what + " " + roundDuration(d.Truncate(time.Second))
+}
+
+// waitedShown is how long a wait with nothing to show goes before its line counts the time.
+const waitedShown = 3 * time.Second
 
 // runningReplies are the replies not yet known to be finished, including those whose Send
 // is under way (it waits for those Sends to return): from any goroutine.
@@ -1465,7 +1501,7 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 			// The model makes one thing at a time; the canvas's finish fills this again.
 			foot = append(foot, "Waiting for the images in Create to finish…")
 		default:
-			foot = append(foot, "Reading the question…")
+			foot = append(foot, waitedLine("Reading the question…", m.Time))
 		}
 	case app.StateStopped:
 		if m.Stopped != "" {

@@ -1881,3 +1881,39 @@ func TestChatStopSaysStopping(t *testing.T) {
 		t.Errorf("the answer ended %s, want stopped", m.State)
 	}
 }
+
+// A wait with nothing to show counts its time once it is long enough to be noticed: an
+// answer that has no word yet says how long the question has been read, Create's run how
+// long it has been starting (a long prompt on a slow machine looked like a hang).
+func TestWaitsCountTheTime(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		since time.Time
+		want  string
+	}{
+		{time.Time{}, "Reading…"},
+		{now.Add(-time.Second), "Reading…"},
+		{now.Add(-12 * time.Second), "Reading… 12 s"},
+		{now.Add(-(2*time.Minute + 5*time.Second)), "Reading… 2 min 5 s"},
+	} {
+		if got := waitedLine("Reading…", tc.since); got != tc.want {
+			t.Errorf("since %v: %q, want %q", now.Sub(tc.since), got, tc.want)
+		}
+	}
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	h.ask("a question")
+	m := c.session.Messages()[1]
+	m.State, m.Text, m.TokensPerSecond, m.Time = app.StateStreaming, "", 0, now.Add(-20*time.Second)
+	c.fill(c.msgs[1], m)
+	if got := c.msgs[1].footer.Text; !strings.Contains(got, "Reading the question… 20 s") {
+		t.Errorf("an answer read for 20 s says %q", got)
+	}
+	v := h.u.create
+	v.job, v.waiting, v.started = &app.GenerationJob{}, true, now.Add(-15*time.Second)
+	v.showWaiting()
+	if got := v.progText.Text; got != "Starting… 15 s" {
+		t.Errorf("a run starting for 15 s says %q", got)
+	}
+	v.job = nil
+}
