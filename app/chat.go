@@ -272,10 +272,12 @@ func (s *ChatSession) setEngine(e Engine, why string) {
 	s.conv = nil
 	s.prepared = map[string]*model.Image{}
 	s.engine = e
-	s.mu.Unlock()
 	if j != nil {
+		// Under the lock, with the engine changed: a reply being set up that finds the
+		// engine changed finds its context cancelled too, and stops rather than fails.
 		j.Cancel()
 	}
+	s.mu.Unlock()
 	if conv != nil {
 		go func() {
 			if j != nil {
