@@ -486,6 +486,18 @@ func (s *sidebar) filter() {
 		s.content.Refresh()
 	}
 	s.markOpen() // the list selects by position, and the rows moved
+	// The list passes for disabled once empty (historyList.Disabled), and Fyne neither takes
+	// the focus from a widget that becomes disabled nor finds the next stop from one: Tab
+	// went back to the window's first control. The search holds the keyboard instead, or,
+	// with nothing to search, the view in front.
+	if len(s.entries) == 0 && s.u.win.Canvas().Focused() == s.list {
+		if s.search.Visible() {
+			s.u.win.Canvas().Focus(s.search)
+		} else {
+			s.u.win.Canvas().Unfocus()
+			s.u.focusCurrent()
+		}
+	}
 }
 
 // focusSearch shows the sidebar, if hidden, and puts the keyboard in the search (Ctrl+F).
