@@ -9,18 +9,12 @@ import (
 	"github.com/janus-desktop/janus/compute"
 )
 
-// OpenBackend opens the compute backend a model runs on, for the window and the CLI alike:
-// name is "auto" (or ""), "cpu" or "metal" (Settings.Backend, LoadOptions.Backend, --backend),
-// threads caps the CPU backend's goroutines per op (0: every core) and precision is the
-// numerics of the many-row products (compute.PrecisionExact, "" too, or
-// compute.PrecisionBF16). The caller passes the same precision to model.Options.Precision,
-// which also picks the KV cache's dtype from it, and closes the backend or hands it to the
-// model it loads (model.Options.OwnBackend).
-//
-// A negative threads or an unknown precision is refused before anything opens. compute.Open's
-// errors already name the backend they are about ("open the metal backend: …", "unknown
-// backend \"tpu\" (want auto or one of cpu, metal)") and are returned as they are; for "auto"
-// it logs the backends it passed over.
+// OpenBackend opens the compute backend a model runs on (name as Settings.Backend holds it,
+// threads 0 for every core), so that the window and the CLI open theirs alike and model code
+// never chooses one. The caller gives the model the same precision (model.Options.Precision,
+// which also picks the KV cache's format), and closes the backend or hands it over
+// (model.Options.OwnBackend). compute.Open's errors name the backend already and are returned
+// as they are.
 func OpenBackend(name string, threads int, precision string) (compute.Backend, error) {
 	if threads < 0 {
 		return nil, fmt.Errorf("threads %d is negative", threads)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
 )
 
@@ -123,9 +122,6 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 	format := strings.ToLower(strings.TrimSpace(opts.Weights))
 	if format != "" && !slices.Contains(model.WeightFormats(), format) {
 		return nil, fmt.Errorf("load %s: weights %q: want one of %s", name, opts.Weights, strings.Join(model.WeightFormats(), ", "))
-	}
-	if err := compute.CheckPrecision(opts.Precision); err != nil {
-		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	// Describe reads only headers; it gives the memory the weights will hold before they do.
 	desc, err := Describe(dir)

@@ -255,8 +255,7 @@ type StartModel struct {
 // StartModel chooses the model to load at start: requested (a folder named on the command
 // line) when not "", else lastUsed (Settings.LastModel) when it is complete, loaded even where
 // the search does not look (a download into the hub cache while JANUS_MODELS names other
-// folders), else Preferred. A lastUsed the search did not find is read from disk: call it off
-// a UI goroutine.
+// folders), else Preferred. It looks at lastUsed on disk: call it off a UI goroutine.
 func (s ModelSearch) StartModel(requested, lastUsed string) StartModel {
 	if requested != "" {
 		name := filepath.Base(requested)

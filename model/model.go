@@ -78,11 +78,12 @@ type Options struct {
 	// MatrixDType by another name.
 	Weights string
 	// SkipGeneration leaves gen_embed, gen_aligner, gen_head and the VQ decoder unloaded
-	// (and unchecked): an understanding-only session saves their memory (README, "Memory").
+	// (and unchecked): an understanding-only session saves their memory (README, "Known
+	// limits": Memory).
 	SkipGeneration bool
 	// SkipUnderstanding leaves the ViT, its aligner and lm_head unloaded (and unchecked): a
 	// generation-only session never runs them, and loads about a quarter less (README,
-	// "Memory"). Chats and Understand then return ErrNoUnderstanding.
+	// "Known limits": Memory). Chats and Understand then return ErrNoUnderstanding.
 	SkipUnderstanding bool
 	// ContextLimit caps the positions a conversation may use below the model's
 	// max_position_embeddings (0: the model's own limit).
