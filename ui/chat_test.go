@@ -825,7 +825,7 @@ func TestChatDraftsKeptAcrossQuit(t *testing.T) {
 // not leave it for another).
 func TestQuitStopsTheAnswerAsClosed(t *testing.T) {
 	dir := t.TempDir()
-	h := newHarness(t, apptest.NewFakeEngine(50*time.Millisecond), func(o *Options) { o.StoreDir = dir })
+	h := newHarness(t, apptest.NewFakeEngine(time.Minute), func(o *Options) { o.StoreDir = dir }) // a word a minute: only the quit ends it
 	c := h.u.chat
 	test.Type(c.entry, "a long question")
 	c.send()

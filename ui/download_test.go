@@ -267,7 +267,7 @@ func TestDownloadBesideModel(t *testing.T) {
 		t.Errorf("the sidebar still shows %q after the download", u.sidebar.downloadL.Text)
 	}
 	// It came up unasked: an Enter meant for the composer does not answer it.
-	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.windowEnter()
 	if len(u.dialogs) != 1 || u.engine.Info().Name != "fake" {
 		t.Fatalf("Enter answered the unasked question: %d dialogs, model %q", len(u.dialogs), u.engine.Info().Name)
 	}

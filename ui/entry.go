@@ -394,13 +394,14 @@ type escButton struct {
 	widget.Button
 	escape escaper
 	focusCall
-	space spaceKey
+	spaceKey
 }
 
 // newButton makes a button with a label, an icon where icon is not nil, and Esc the window's.
 func (u *UI) newButton(label string, icon fyne.Resource, tapped func()) *escButton {
 	b := &escButton{escape: u.escape}
 	b.Text, b.Icon, b.OnTapped = label, icon, tapped
+	b.press = func() { b.Button.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace}) }
 	b.ExtendBaseWidget(b)
 	return b
 }
@@ -408,20 +409,16 @@ func (u *UI) newButton(label string, icon fyne.Resource, tapped func()) *escButt
 // TypedKey is buttonKey's.
 func (b *escButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, k) }
 
-// KeyDown and KeyUp press the button with Space (spaceKey).
-func (b *escButton) KeyDown(k *fyne.KeyEvent) { b.space.down(k) }
-
-func (b *escButton) KeyUp(k *fyne.KeyEvent) { b.space.up(&b.Button, k) }
-
-// FocusGained also runs the focus call.
+// FocusGained also runs the focus call, and forgets a Space held elsewhere (spaceKey).
 func (b *escButton) FocusGained() {
+	b.held = false
 	b.Button.FocusGained()
 	b.gained()
 }
 
 // FocusLost forgets a Space held (spaceKey).
 func (b *escButton) FocusLost() {
-	b.space.held = false
+	b.held = false
 	b.Button.FocusLost()
 }
 
@@ -440,24 +437,29 @@ func buttonKey(b *widget.Button, escape escaper, k *fyne.KeyEvent) {
 	}
 }
 
-// spaceKey presses a focused button when Space comes up, as the system's buttons do, not
+// spaceKey presses a focused control when Space comes up, as the system's buttons do, not
 // when it goes down as Fyne's: the key's character comes after the key, and a button pressed
 // on the way down had opened a dialog (Save's) whose focused name field then took the space,
-// and the picture was saved as " name.png".
-type spaceKey struct{ held bool }
+// and the picture was saved as " name.png". Embedded, it gives the control KeyDown and KeyUp;
+// the control clears held as it gains or loses the focus.
+type spaceKey struct {
+	held bool
+	// press is what the control does when pressed.
+	press func()
+}
 
-// down notes Space going down on the button.
-func (s *spaceKey) down(k *fyne.KeyEvent) {
+// KeyDown notes Space going down on the control.
+func (s *spaceKey) KeyDown(k *fyne.KeyEvent) {
 	if k.Name == fyne.KeySpace {
 		s.held = true
 	}
 }
 
-// up presses b when Space, held since it went down on it, comes up.
-func (s *spaceKey) up(b *widget.Button, k *fyne.KeyEvent) {
+// KeyUp presses the control when Space, held since it went down on it, comes up.
+func (s *spaceKey) KeyUp(k *fyne.KeyEvent) {
 	if k.Name == fyne.KeySpace && s.held {
 		s.held = false
-		b.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+		s.press()
 	}
 }
 

@@ -244,3 +244,11 @@ func (h *harness) pumpEach(what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// windowEnter types Enter with nothing focused, as the desktop driver delivers a fresh press:
+// the key down, then the key.
+func (h *harness) windowEnter() {
+	k := &fyne.KeyEvent{Name: fyne.KeyReturn}
+	h.u.windowKeyDown(k)
+	h.u.win.Canvas().OnTypedKey()(k)
+}

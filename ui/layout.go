@@ -283,7 +283,7 @@ func (steadyStack) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 
 // floorStack lays its objects over each other, full size, as container.NewStack does, and
 // asks for at least floor: the window's content, which the window cannot be made smaller
-// than (at 640×480 Create's sliders had shrunk to their knobs, its heading over the sidebar).
+// than (at 640 wide Create's sliders had shrunk to their knobs, its heading over the sidebar).
 type floorStack struct{ floor fyne.Size }
 
 func (f floorStack) MinSize(objs []fyne.CanvasObject) fyne.Size { return largest(objs).Max(f.floor) }

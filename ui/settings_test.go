@@ -423,7 +423,7 @@ func TestQuitAsksWhenDraftsCannotBeKept(t *testing.T) {
 		t.Errorf("the question reads %q", texts)
 	}
 	// Enter does not answer it; Quit does.
-	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.windowEnter()
 	if u.closed.Load() {
 		t.Fatal("Enter quit")
 	}

@@ -45,18 +45,20 @@ func (u *UI) exampleChip(text string, onTap func()) *escButton {
 }
 
 // keyTarget is a tapTarget the keyboard reaches too (a finished picture on the canvas): Tab
-// focuses it, a ring in the accent colour shows that, and Space or Enter runs it, as a click
-// does; Esc is the window's (escape).
+// focuses it, a ring in the accent colour shows that, and Enter runs it, as a click does, and
+// Space as it comes up (spaceKey), as on the app's buttons; Esc is the window's (escape).
 type keyTarget struct {
 	widget.BaseWidget
 	obj    fyne.CanvasObject
 	ring   *canvas.Rectangle
 	onTap  func()
 	escape func()
+	spaceKey
 }
 
 func newKeyTarget(obj fyne.CanvasObject, onTap, escape func()) *keyTarget {
 	t := &keyTarget{obj: obj, onTap: onTap, escape: escape}
+	t.press = func() { t.Tapped(nil) }
 	t.ring = canvas.NewRectangle(color.Transparent)
 	t.ring.StrokeWidth = 2
 	t.ring.CornerRadius = theme.InputRadiusSize()
@@ -79,15 +81,17 @@ func (t *keyTarget) Tapped(*fyne.PointEvent) {
 // Cursor shows that the object can be clicked.
 func (t *keyTarget) Cursor() desktop.Cursor { return desktop.PointerCursor }
 
-// FocusGained shows the ring.
+// FocusGained shows the ring, and forgets a Space held elsewhere.
 func (t *keyTarget) FocusGained() {
+	t.held = false
 	t.ring.StrokeColor = theme.Color(theme.ColorNamePrimary) // the theme's of now
 	t.ring.Show()
 	t.ring.Refresh()
 }
 
-// FocusLost hides it.
+// FocusLost hides it, and forgets a Space held.
 func (t *keyTarget) FocusLost() {
+	t.held = false
 	t.ring.Hide()
 	t.ring.Refresh()
 }
@@ -95,10 +99,10 @@ func (t *keyTarget) FocusLost() {
 // TypedRune takes no text.
 func (t *keyTarget) TypedRune(rune) {}
 
-// TypedKey runs the action on Space and Enter, and Esc as the window does.
+// TypedKey runs the action on Enter, and Esc as the window does.
 func (t *keyTarget) TypedKey(k *fyne.KeyEvent) {
 	switch k.Name {
-	case fyne.KeySpace, fyne.KeyReturn, fyne.KeyEnter:
+	case fyne.KeyReturn, fyne.KeyEnter:
 		if t.onTap != nil {
 			t.onTap()
 		}

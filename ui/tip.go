@@ -126,13 +126,14 @@ type tipButton struct {
 	// escape is the window's Esc, which the Button would keep.
 	escape escaper
 	focusCall
-	space spaceKey
+	spaceKey
 }
 
 // newTipButton makes an icon button that says what it does when pointed at.
 func (u *UI) newTipButton(icon fyne.Resource, tip string, tapped func()) *tipButton {
 	b := &tipButton{tip: tip, tips: u.tips, escape: u.escape}
 	b.Icon, b.OnTapped = icon, tapped
+	b.press = func() { b.Button.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace}) }
 	b.ExtendBaseWidget(b)
 	return b
 }
@@ -159,13 +160,10 @@ func (b *tipButton) Tapped(e *fyne.PointEvent) {
 // presses the button, and Space once it comes up (buttonKey).
 func (b *tipButton) TypedKey(k *fyne.KeyEvent) { buttonKey(&b.Button, b.escape, k) }
 
-// KeyDown and KeyUp press the button with Space (spaceKey).
-func (b *tipButton) KeyDown(k *fyne.KeyEvent) { b.space.down(k) }
-
-func (b *tipButton) KeyUp(k *fyne.KeyEvent) { b.space.up(&b.Button, k) }
-
-// FocusGained shows the hint too: reached with Tab, an icon says nothing by itself.
+// FocusGained shows the hint too: reached with Tab, an icon says nothing by itself. It
+// forgets a Space held elsewhere (spaceKey).
 func (b *tipButton) FocusGained() {
+	b.held = false
 	b.Button.FocusGained()
 	b.gained() // a scroll first, so that the hint is shown where the button is then
 	b.tips.showFor(b.tip, b)
@@ -173,7 +171,7 @@ func (b *tipButton) FocusGained() {
 
 // FocusLost hides it, and forgets a Space held (spaceKey).
 func (b *tipButton) FocusLost() {
-	b.space.held = false
+	b.held = false
 	b.Button.FocusLost()
 	b.tips.hide()
 }

@@ -161,6 +161,9 @@ type UI struct {
 	settingsErr error
 	// quitDialog is that question.
 	quitDialog *askDialog
+	// enterDown is set while Enter has gone down with nothing focused and not yet been typed
+	// (windowKeyDown).
+	enterDown bool
 }
 
 // startSize is the size the window opens at: the one it had when it last closed (saved),
@@ -223,7 +226,9 @@ func New(a fyne.App, opts Options) (*UI, error) {
 	sideBg := newThemedRect(colorNameSidebar, 0)
 	u.side = container.New(fixedWidth{252}, container.NewStack(sideBg, u.sidebar.content))
 	u.body = border(nil, nil, u.side, nil, u.main)
-	u.win.SetContent(container.New(floorStack{minWindowSize}, u.body, u.tips.layer))
+	// No narrower than the design's smallest window, whose width Create's controls need; its
+	// height is not held to (a 1080p screen at 200 % has 540 of Fyne's units).
+	u.win.SetContent(container.New(floorStack{fyne.NewSize(minWindowSize.Width, 0)}, u.body, u.tips.layer))
 	u.win.Resize(startSize(u.settings.Window))
 	u.win.SetOnDropped(u.OnDropped)
 	u.win.SetCloseIntercept(u.requestQuit)
@@ -734,6 +739,9 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 			})
 		}
 	}
+	if dc, ok := c.(desktop.Canvas); ok {
+		dc.SetOnKeyDown(u.windowKeyDown)
+	}
 	// Fyne gives keys to the window only while no widget has the focus; the fields of
 	// dialogs call escape themselves (fieldEntry, fieldSelect, fieldCheck).
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
@@ -741,6 +749,10 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 		case fyne.KeyEscape:
 			u.escape()
 		case fyne.KeyReturn, fyne.KeyEnter:
+			if !u.enterDown {
+				return // a held key's repeat (windowKeyDown)
+			}
+			u.enterDown = false
 			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].enter {
 				if confirm := u.dialogs[n-1].confirm; confirm != nil {
 					confirm()
@@ -754,6 +766,16 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 			}
 		}
 	})
+}
+
+// windowKeyDown is a key going down with nothing focused. Enter answers the dialog in front
+// only when it went down there: Enter held on a picture of Create opens its large view, and
+// the key's repeats, which reach the window with nothing focused, took "Use these settings"
+// too.
+func (u *UI) windowKeyDown(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter {
+		u.enterDown = true
+	}
 }
 
 // escape is Esc: it closes the newest dialog, or else stops what the view in front runs.

@@ -446,11 +446,10 @@ func TestDialogKeys(t *testing.T) {
 		u.dialogs[0].Dismiss()
 	}
 
-	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
 	h.ask("a question")
 	h.pump("the entry", func() bool { return len(u.sidebar.entries) == 1 })
 	u.sidebar.delete(u.sidebar.entries[0])
-	u.win.Canvas().OnTypedKey()(enter)
+	h.windowEnter()
 	h.pump("a moment", func() bool { return true })
 	if len(u.dialogs) != 1 || len(u.sidebar.entries) != 1 {
 		t.Errorf("Enter on Delete?: %d dialogs, %d entries", len(u.dialogs), len(u.sidebar.entries))
@@ -458,7 +457,7 @@ func TestDialogKeys(t *testing.T) {
 	u.win.Canvas().OnTypedKey()(esc)
 	confirmed := false
 	u.show(dialog.NewConfirm("Go on?", "", func(ok bool) { confirmed = ok }, u.win))
-	u.win.Canvas().OnTypedKey()(enter)
+	h.windowEnter()
 	if !confirmed || len(u.dialogs) != 0 {
 		t.Errorf("Enter on a question: confirmed %v, %d dialogs", confirmed, len(u.dialogs))
 	}
@@ -723,7 +722,7 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	}
 	// Enter, meant for the prompt or pressed out of habit, does not answer it: Quit loses
 	// the images.
-	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.windowEnter()
 	if len(u.dialogs) != 1 || u.create.job == nil || u.closed.Load() {
 		t.Fatalf("Enter on the quit question: %d dialogs, run going %v, window closed %v", len(u.dialogs), u.create.job != nil, u.closed.Load())
 	}
@@ -751,7 +750,7 @@ func TestQuitAsksDuringGeneration(t *testing.T) {
 	if want := u.fapp.Settings().Theme().Color(theme.ColorNamePrimary, u.fapp.Settings().ThemeVariant()); fill != want {
 		t.Errorf("once nothing is lost, Quit is drawn in %v, want the accent %v", fill, want)
 	}
-	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.windowEnter()
 	if !u.closed.Load() {
 		t.Error("Enter on the quit question once the run had ended did not quit")
 	}
@@ -1188,7 +1187,10 @@ func TestSpacePressesOnRelease(t *testing.T) {
 		d.Show()
 		c.Focus(name)
 	}
-	for _, b := range []fyne.Focusable{u.newButton("Save", nil, open), u.newTipButton(theme.DocumentSaveIcon(), "Save", open)} {
+	picture := canvas.NewRectangle(color.Black)
+	picture.SetMinSize(fyne.NewSize(40, 40))
+	for _, b := range []fyne.Focusable{u.newButton("Save", nil, open), u.newTipButton(theme.DocumentSaveIcon(), "Save", open),
+		newKeyTarget(picture, open, u.escape)} {
 		name.SetText("")
 		pressed = 0
 		host := dialog.NewCustomWithoutButtons("Picture", b.(fyne.CanvasObject), u.win)
