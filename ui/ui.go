@@ -1048,7 +1048,8 @@ func (u *UI) showKeys() {
 		{"F2, Delete", "Rename, delete the history entry focused (Up, Down)"},
 		{"Left, Right", "The previous, next image in the large view"},
 		{"Tab, Shift+Tab", "Move between controls"},
-		{"Space, Enter", "Press the button focused (Space also ticks a box); with none focused, Enter answers the dialog in front"},
+		{"Space, Enter", "Press the button focused (Space also ticks a box)"},
+		{"Enter", "Answer or close the dialog in front (nothing in it focused)"},
 		{mod + "+Q", "Quit"},
 	}
 	grid := container.New(layout.NewFormLayout())
