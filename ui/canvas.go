@@ -577,24 +577,13 @@ func (c *canvasView) start(s app.GenerationSettings) {
 	c.showWaiting()
 	c.showRun(true)
 	c.updateButtons()
-	go func() {
-		// "Starting…" counts the time until the first step: a long prompt on a slow machine
-		// takes long enough to look like a hang.
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-job.Done():
-				return
-			case <-tick.C:
-				c.u.do(func() {
-					if c.job == job {
-						c.showWaiting()
-					}
-				})
-			}
+	// "Starting…" counts the time until the first step: a long prompt on a slow machine takes
+	// long enough to look like a hang.
+	c.u.everySecond(job.Done(), func() {
+		if c.job == job {
+			c.showWaiting()
 		}
-	}()
+	})
 }
 
 // showRun shows the progress row in the settings' place while a run goes on, the settings

@@ -1098,29 +1098,16 @@ func (c *chatView) sent(session *app.ChatSession, job *app.Job, text string, pat
 func (c *chatView) keepJob(j *app.Job) {
 	c.jobs = slices.DeleteFunc(c.jobs, func(j *app.Job) bool { return ended(j.Done()) })
 	c.jobs = append(c.jobs, j)
-	go c.tickWhileReading(j)
-}
-
-// tickWhileReading draws the open chat's answer again every second until j ends, while the
-// answer has no word yet: its "Reading the question…" counts the time, which a long prompt on
-// a slow machine makes long enough to look like a hang.
-func (c *chatView) tickWhileReading(j *app.Job) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-j.Done():
-			return
-		case <-tick.C:
-			c.u.do(func() {
-				msgs := c.session.Messages()
-				i := len(msgs) - 1
-				if i >= 0 && i < len(c.msgs) && msgs[i].Assistant && msgs[i].State == app.StateStreaming && msgs[i].Text == "" {
-					c.fill(c.msgs[i], msgs[i])
-				}
-			})
+	// The open chat's answer is drawn again every second while it has no word yet: its
+	// "Reading the question…" counts the time, which a long prompt on a slow machine makes
+	// long enough to look like a hang.
+	c.u.everySecond(j.Done(), func() {
+		msgs := c.session.Messages()
+		i := len(msgs) - 1
+		if i >= 0 && i < len(c.msgs) && msgs[i].Assistant && msgs[i].State == app.StateStreaming && msgs[i].Text == "" {
+			c.fill(c.msgs[i], msgs[i])
 		}
-	}
+	})
 }
 
 // waitedLine is what, and how long it has been since since once that is waitedShown or more:

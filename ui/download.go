@@ -119,23 +119,12 @@ func (d *downloads) start(repo string) {
 		err := job.Wait()
 		d.u.do(func() { d.finish(job, err) })
 	}()
-	go func() {
-		// The line is drawn again every second, so that it says when no data comes.
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-job.Done():
-				return
-			case <-tick.C:
-				d.u.do(func() {
-					if d.job == job {
-						d.renderProgress()
-					}
-				})
-			}
+	// The line is drawn again every second, so that it says when no data comes.
+	d.u.everySecond(job.Done(), func() {
+		if d.job == job {
+			d.renderProgress()
 		}
-	}()
+	})
 	d.render()
 }
 

@@ -778,6 +778,24 @@ func (u *UI) windowKeyDown(k *fyne.KeyEvent) {
 	}
 }
 
+// everySecond runs f on the UI goroutine every second until done is closed: a line that
+// counts time (a download's silence, a wait's length) is drawn again when nothing else
+// would draw it.
+func (u *UI) everySecond(done <-chan struct{}, f func()) {
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				u.do(f)
+			}
+		}
+	}()
+}
+
 // escape is Esc: it closes the newest dialog, or else stops what the view in front runs.
 func (u *UI) escape() {
 	if n := len(u.dialogs); n > 0 {
