@@ -178,9 +178,12 @@ type messageView struct {
 	footer *widget.Label
 	copyB  *escButton
 	// retryB answers the question again; only the last answer shows it. note is a line the
-	// footer adds while the message is the last (sameAnswerNote).
-	retryB *escButton
-	note   string
+	// footer adds while the message is the last and is the answer noteFor began (Time) at
+	// (sameAnswerNote): an edited question's new answer in the same view had the note of
+	// the Try again before it.
+	retryB  *escButton
+	note    string
+	noteFor time.Time
 	// editB puts a question back into the composer to change and send again (editRow holds
 	// it under the bubble); only the last question shows it.
 	editB   *escButton
@@ -719,10 +722,10 @@ func (c *chatView) retry() {
 		switch {
 		case i >= len(c.msgs):
 		case putBack && m.Error == "":
-			c.msgs[i].note = retryStoppedNote
+			c.msgs[i].note, c.msgs[i].noteFor = retryStoppedNote, m.Time
 			c.fill(c.msgs[i], m)
 		case greedy && m.State == app.StateDone && m.Error == "" && again:
-			c.msgs[i].note = sameAnswerNote
+			c.msgs[i].note, c.msgs[i].noteFor = sameAnswerNote, m.Time
 			c.fill(c.msgs[i], m)
 		}
 	}))
@@ -1517,7 +1520,7 @@ func (c *chatView) fill(v *messageView, m app.ChatMessage) {
 	if unsaved {
 		foot = append(foot, m.Error)
 	}
-	if v.note != "" && v.index == len(c.msgs)-1 {
+	if v.note != "" && v.index == len(c.msgs)-1 && v.noteFor.Equal(m.Time) {
 		foot = append(foot, v.note)
 	}
 	v.footer.SetText(strings.Join(foot, " · "))

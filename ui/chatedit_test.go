@@ -208,3 +208,24 @@ func TestChatEditRestoredEditPicturesGone(t *testing.T) {
 	}
 	_ = fyne.Position{}
 }
+
+// An edited question's answer, written in the view of the answer it replaces, does not keep
+// that answer's note ("The same answer again…" of the Try again before the edit).
+func TestChatEditDropsTheNote(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	c := h.u.chat
+	h.ask("first")
+	test.Tap(c.msgs[1].retryB)
+	h.waitAnswers(2)
+	if !strings.Contains(c.msgs[1].footer.Text, sameAnswerNote) {
+		t.Fatalf("the same answer again, footer %q", c.msgs[1].footer.Text)
+	}
+	c.startEdit()
+	h.pump("the question in the composer", func() bool { return c.entry.Text == "first" })
+	c.entry.SetText("first, edited")
+	c.send()
+	h.waitAnswers(3)
+	if len(c.msgs) != 2 || c.msgs[0].shown() != "first, edited" || strings.Contains(c.msgs[1].footer.Text, sameAnswerNote) {
+		t.Errorf("after the edit: %d messages, the question %q, the answer's footer %q", len(c.msgs), c.msgs[0].shown(), c.msgs[1].footer.Text)
+	}
+}
