@@ -455,8 +455,11 @@ func (c *chatView) setReady(ready bool, why string) {
 		c.entry.Enable()
 	} else {
 		c.notReady = why
-		if c.u.loading == nil {
+		if c.u.loading == nil && c.sendOnReady {
+			// The load it waited for ended without a model (cancelled, failed): the question
+			// stays in the composer, and the line that said it would go goes too.
 			c.sendOnReady = false
+			c.setNotice("Your question was not sent: the model it waited for was not loaded. Send it again once a model is ready")
 		}
 		if c.sendOnReady {
 			why += ". Your question is sent once it is loaded"

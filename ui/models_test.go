@@ -493,6 +493,10 @@ func TestSendWaitsForTheLoad(t *testing.T) {
 	if c.entry.Text != "another" || len(c.session.Messages()) != 2 {
 		t.Errorf("after a cancelled load: the composer holds %q, %d messages", c.entry.Text, len(c.session.Messages()))
 	}
+	// It says so: the line that said it would go was gone, and nothing else said it.
+	if !c.notice.Visible() || !strings.Contains(c.notice.Text, "not sent") {
+		t.Errorf("after a cancelled load the notice says %q (shown %v)", c.notice.Text, c.notice.Visible())
+	}
 }
 
 // The folder of the model in use gone (moved, deleted): Reload says it cannot load it and
