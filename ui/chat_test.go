@@ -913,6 +913,10 @@ func TestDeletingAChatKeepsItsUnsentText(t *testing.T) {
 	if _, ok := c.drafts[e.ID]; ok || c.entry.Text != "unsent" {
 		t.Errorf("after deleting the open chat: its draft kept %v, the new chat's composer %q", ok, c.entry.Text)
 	}
+	// Said, or it reads as the new chat's own, come from nowhere.
+	if !c.notice.Visible() || !strings.Contains(c.notice.Text, "“first question” is kept here") {
+		t.Errorf("after deleting the open chat the notice says %q (shown %v)", c.notice.Text, c.notice.Visible())
+	}
 }
 
 // A new chat's draft, brought back, edited and sent, is not brought back again (it came back

@@ -761,6 +761,10 @@ func (s *sidebar) doDelete(e app.HistoryEntry) {
 				// the new chat, after what that one holds.
 				if d, ok := c.drafts[e.ID]; ok && err == nil {
 					c.addDraft(d)
+					if strings.TrimSpace(d.text) != "" || len(d.attached) > 0 {
+						// Said, or it reads as the new chat's own, come from nowhere.
+						c.addNotice("What you had not sent in “" + s.rowTitle(e) + "” is kept here, in the new chat")
+					}
 				}
 			}
 			if err == nil {
