@@ -413,7 +413,9 @@ func (c *Client) retry(ctx context.Context, what string, note func(string), f fu
 		wait := max(c.backoff(fails-1), r.after) // sooner than asked only prolongs a rate limit
 		c.log().Warn("hub request failed; retrying", "what", what, "err", r.err, "wait", wait)
 		if note != nil {
-			note(fmt.Sprintf("retrying in %s: %s", wait.Round(100*time.Millisecond), app.DownloadProblem(r.err)))
+			// The problem first, a sentence of its own: "retrying in 4s: The server…" had
+			// a capital in mid-line.
+			note(fmt.Sprintf("%s — retrying in %s", strings.TrimSuffix(app.DownloadProblem(r.err), "."), wait.Round(100*time.Millisecond)))
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -375,7 +375,7 @@ func TestDownloaderHubProblems(t *testing.T) {
 			}
 			if tt.name == "server errors" {
 				// The notes while it retries name the file and do not say to try later.
-				want := "retrying in 0s: The hub at " + s.URL + " (set by HF_ENDPOINT) answered with an error (503) for model.safetensors"
+				want := "The hub at " + s.URL + " (set by HF_ENDPOINT) answered with an error (503) for model.safetensors — retrying in 0s"
 				if len(notes) == 0 || notes[0] != want {
 					t.Errorf("retry notes %q, want first %q", notes, want)
 				}
