@@ -511,7 +511,7 @@ func (u *UI) draftChanged() {
 // it is too long for e to take quickly, into a file of the store, which the notice names; the
 // settings then forget it, so that the next start does not keep it again.
 func (u *UI) restoreDraft(e *promptEntry, draft *string, kind string) {
-	if u.keptAside(kind, *draft) {
+	if u.keptAside(kind, "", *draft) {
 		*draft = ""
 		u.saveSettings(nil)
 		return
@@ -523,7 +523,7 @@ func (u *UI) restoreDraft(e *promptEntry, draft *string, kind string) {
 // opened; a text too long to put back quickly goes to a file, as restoreDraft does.
 func (u *UI) restoreChatDrafts() {
 	for id, text := range u.settings.Drafts.Chats {
-		if u.keptAside("chat", text) {
+		if u.keptAside("chat", id, text) {
 			// Its text is in a file now: an edit of the pictures alone would replace the
 			// question with them.
 			delete(u.settings.Drafts.Chats, id)
@@ -550,9 +550,10 @@ func (u *UI) restoreChatDrafts() {
 }
 
 // keptAside reports whether the draft text of kind is too long to put back into a field
-// quickly and was kept in a file of the store instead, which a notice names. A draft that
-// could not be kept there is put back however slowly: nothing is lost.
-func (u *UI) keptAside(kind, text string) bool {
+// quickly and was kept in a file of the store instead, which a notice names, with the chat
+// (by its id, "" for the new chat's) it was written in. A draft that could not be kept there
+// is put back however slowly: nothing is lost.
+func (u *UI) keptAside(kind, chat, text string) bool {
 	n := utf8.RuneCountInString(text)
 	if n <= maxDraftRunes {
 		return false
@@ -568,7 +569,16 @@ func (u *UI) keptAside(kind, text string) bool {
 		u.create.setNotice(fmt.Sprintf("The prompt left in Create at the last quit (%d characters) is too long to put back quickly; it is kept in %s", n, path))
 		return true
 	}
-	u.chat.addNotice(fmt.Sprintf("The text you had not sent (%d characters) is too long to put back quickly; it is kept in %s", n, path))
+	// The chat named: the notice shows under whichever chat is open, and said nothing of
+	// which one the text was written in.
+	where := "the new chat"
+	if chat != "" {
+		where = "a chat"
+		if rec, err := u.store.LoadChat(chat); err == nil {
+			where = "“" + rec.Title + "”"
+		}
+	}
+	u.chat.addNotice(fmt.Sprintf("The text you had not sent in %s (%d characters) is too long to put back quickly; it is kept in %s", where, n, path))
 	return true
 }
 

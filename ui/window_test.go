@@ -24,6 +24,7 @@ import (
 
 	"github.com/janus-desktop/janus/app"
 	"github.com/janus-desktop/janus/app/apptest"
+	"github.com/janus-desktop/janus/model"
 )
 
 // The window works down to 800×560: no view asks for more.
@@ -588,8 +589,16 @@ func TestLongDraftKeptInFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("a pasted document ", maxDraftRunes/10)
+	// A chat of the history, with a long draft of its own.
+	sess := app.NewChatSession(st, apptest.NewFakeEngine(0), model.AnswerOptions{})
+	j, err := sess.Send("Gradient test", nil, app.ChatCallbacks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Wait()
+	<-sess.Idle()
 	s := app.DefaultSettings()
-	s.Drafts = app.Drafts{Chat: long, Prompt: "a short prompt"}
+	s.Drafts = app.Drafts{Chat: long, Prompt: "a short prompt", Chats: map[string]string{sess.ID(): long + "!"}}
 	if err := st.SaveSettings(s); err != nil {
 		t.Fatal(err)
 	}
@@ -601,14 +610,24 @@ func TestLongDraftKeptInFile(t *testing.T) {
 		t.Errorf("composer %d characters, prompt %q", len(h.u.chat.entry.Text), h.u.create.prompt.Text)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "unsent", "chat-*.txt"))
-	if len(files) != 1 {
+	if len(files) != 2 {
 		t.Fatalf("unsent files %v", files)
 	}
-	if got, _ := os.ReadFile(files[0]); string(got) != long {
-		t.Errorf("the kept file holds %d bytes, want the draft's %d", len(got), len(long))
+	for _, f := range files {
+		got, _ := os.ReadFile(f)
+		if string(got) != long && string(got) != long+"!" {
+			t.Errorf("%s holds %d bytes, want a draft's %d", f, len(got), len(long))
+		}
+		if !strings.Contains(h.u.chat.notice.Text, f) || !h.u.chat.notice.Visible() {
+			t.Errorf("notice %q does not name %s", h.u.chat.notice.Text, f)
+		}
 	}
-	if !strings.Contains(h.u.chat.notice.Text, files[0]) || !h.u.chat.notice.Visible() {
-		t.Errorf("notice %q does not name %s", h.u.chat.notice.Text, files[0])
+	// Each line says which chat the text was written in: under whichever chat is open, it
+	// said nothing of that.
+	for _, where := range []string{"in the new chat (", "in “Gradient test” ("} {
+		if !strings.Contains(h.u.chat.notice.Text, where) {
+			t.Errorf("notice %q does not say %q", h.u.chat.notice.Text, where)
+		}
 	}
 	// Kept in the file, the draft leaves the settings: a crash now does not keep it twice.
 	h.u.settingsW.Flush()
