@@ -316,7 +316,7 @@ func TestCancelledSwitchKeepsTheModel(t *testing.T) {
 		}
 		tc.end()
 		// While it comes back, the sidebar says it is the one before, not a new load.
-		if got := u.sidebar.modelDetail.Text; tc.name == "cancelled" && got != "Loading the model in use before…" {
+		if got := u.sidebar.modelDetail.Text; tc.name == "cancelled" && got != "Going back to it…" {
 			t.Errorf("going back, the sidebar says %q", got)
 		}
 		h.pump("the model back", func() bool { return u.engine != nil && u.loading == nil })

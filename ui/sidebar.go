@@ -803,11 +803,15 @@ func (s *sidebar) showModel(e app.Engine, why string) {
 		if info.Family != "" {
 			facts = append(facts, info.Family)
 		}
-		if info.MemoryBytes > 0 {
-			facts = append(facts, app.FormatBytes(info.MemoryBytes))
-		}
-		if info.Weights != "" {
-			facts = append(facts, info.Weights)
+		// The size said as what it is, the weights in memory: "11 MB" alone read as the
+		// folder's size, which Models gives as another number.
+		switch {
+		case info.Weights != "" && info.MemoryBytes > 0:
+			facts = append(facts, info.Weights+" weights, "+app.FormatBytes(info.MemoryBytes))
+		case info.Weights != "":
+			facts = append(facts, info.Weights+" weights")
+		case info.MemoryBytes > 0:
+			facts = append(facts, app.FormatBytes(info.MemoryBytes)+" of weights")
 		}
 		detail := strings.Join(facts, " · ")
 		if info.Backend != "" {
@@ -834,7 +838,7 @@ func (s *sidebar) showLoading(name string, back bool, frac float64) {
 	s.modelName.SetText(name)
 	detail := "Loading…"
 	if back {
-		detail = "Loading the model in use before…"
+		detail = "Going back to it…" // the name above; the line is a narrow column's
 	}
 	if pct := percent(frac); pct > 0 {
 		detail += fmt.Sprintf(" %d%%", pct)

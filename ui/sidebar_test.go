@@ -116,7 +116,7 @@ func TestSidebarModelWeights(t *testing.T) {
 	eng := apptest.NewFakeEngine(0)
 	eng.Weights = "Q8"
 	h := newHarness(t, eng)
-	if got := h.u.sidebar.modelDetail.Text; !strings.Contains(got, "Janus-Pro · 1 MB · Q8\nfake") {
+	if got := h.u.sidebar.modelDetail.Text; !strings.Contains(got, "Janus-Pro · Q8 weights, 1 MB\nfake") {
 		t.Errorf("model line %q, want the family, memory and weights", got)
 	}
 }
