@@ -118,6 +118,10 @@ type ChatSession struct {
 	// remove a picture no record mentions), and forgets the others, which no message can
 	// mention again.
 	pending []storedImage
+	// retitle is the title the chat's first question gave it, which an edit of that question
+	// replaces ("" when none does): the file keeps a title the history list gave it (Rename)
+	// over the record's, and kept the one the question before the edit gave it too.
+	retitle string
 }
 
 // streamSaveInterval is how often a streaming answer is saved, so that a crash loses at most
@@ -403,7 +407,12 @@ func (s *ChatSession) Edit(text string, imagePaths []string, cb ChatCallbacks) (
 	if err != nil {
 		return nil, err
 	}
-	undo := &turnUndo{at: qi, msgs: slices.Clone(s.rec.Messages[qi:])}
+	undo := &turnUndo{at: qi, msgs: slices.Clone(s.rec.Messages[qi:]), title: s.rec.Title, retitle: s.retitle}
+	// The chat's title follows an edit of its first question, unless the chat was renamed.
+	first := !slices.ContainsFunc(s.rec.Messages[:qi], func(m ChatMessage) bool { return !m.Assistant })
+	if derived := titleOf(s.rec.Messages); first && (s.rec.Title == "" || s.rec.Title == derived) {
+		s.rec.Title, s.retitle = "", derived
+	}
 	// A picture the question had keeps its ref (the name it was attached with; its stored
 	// file is named by its digest). Every picture is pending until a save writes it with
 	// the record that mentions it, as Send writes its own, even one the store holds now: the
@@ -472,6 +481,8 @@ func (s *ChatSession) startReply(j *Job, qi int, undo *turnUndo, cb ChatCallback
 type turnUndo struct {
 	at   int
 	msgs []ChatMessage
+	// title and retitle are the session's before an Edit, put back with the turn.
+	title, retitle string
 }
 
 // edit reports whether u undoes an Edit (a question and its answer).
@@ -535,6 +546,9 @@ func (s *ChatSession) dropConversation() {
 func (s *ChatSession) restore(j *Job, u *turnUndo, why string) ChatMessage {
 	s.mu.Lock()
 	copy(s.rec.Messages[u.at:], u.msgs)
+	if u.edit() {
+		s.rec.Title, s.retitle = u.title, u.retitle
+	}
 	s.dropConversation()
 	s.mu.Unlock()
 	msg := u.msgs[len(u.msgs)-1]
@@ -909,6 +923,7 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	if rec.Title == "" {
 		rec.Title = titleOf(rec.Messages)
 	}
+	retitle := s.retitle
 	if s.engine != nil {
 		rec.Model = s.engine.Info().Name
 	}
@@ -917,7 +932,7 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 		rec.ID = "" // a new chat: the store names it
 	}
 	s.mu.Unlock()
-	written, err := s.store.saveChat(&rec, images)
+	written, err := s.store.saveChat(&rec, images, retitle)
 	if err != nil {
 		return fmt.Errorf("the chat could not be saved: %w", err)
 	}
@@ -936,6 +951,9 @@ func (s *ChatSession) saveWith(images []storedImage, turn ...ChatMessage) error 
 	}
 	s.rec.ID, s.rec.Created, s.rec.Updated, s.rec.Version = rec.ID, rec.Created, rec.Updated, rec.Version
 	s.rec.Title = rec.Title
+	if s.retitle == retitle {
+		s.retitle = "" // the file holds the new title now
+	}
 	s.saved = true
 	return nil
 }

@@ -1184,3 +1184,58 @@ func TestChatEditPictureOfAnotherChatKept(t *testing.T) {
 		t.Errorf("follow-up in B reopened: %s", m[len(m)-1].Error)
 	}
 }
+
+// The chat's title follows an edit of its first question, in the session and the file, unless
+// the chat was renamed (in the session or from the history list); an edit of a later question
+// leaves it, and an edit undone before its first word puts the title back.
+func TestChatTitleFollowsTheFirstQuestion(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		second bool                                    // ask a second question, and edit that one
+		rename func(s *app.ChatSession, st *app.Store) // before the edit (nil: none)
+		stop   bool                                    // stop the edit before its first word
+		want   string
+	}{
+		{name: "the only question", want: "Hello there, edited"},
+		{name: "a later question", second: true, want: "Hello there"},
+		{name: "renamed", rename: func(s *app.ChatSession, _ *app.Store) { s.Rename("My chat") }, want: "My chat"},
+		{name: "renamed in the history", rename: func(s *app.ChatSession, st *app.Store) { st.Rename(s.ID(), "From the list") }, want: "From the list"},
+		{name: "undone", stop: true, want: "Hello there"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openStore(t)
+			eng := apptest.NewFakeEngine(0)
+			s := app.NewChatSession(st, eng, model.AnswerOptions{})
+			send(t, s, "Hello there")
+			if tc.second {
+				send(t, s, "And another thing")
+			}
+			if tc.rename != nil {
+				tc.rename(s, st)
+			}
+			text := "Hello there, edited"
+			if tc.second {
+				text = "And another thing, edited"
+			}
+			if tc.stop {
+				eng.Delay = time.Hour
+			}
+			j, err := s.Edit(text, nil, app.ChatCallbacks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.stop {
+				s.Stop()
+			}
+			j.Wait()
+			<-s.Idle()
+			rec, err := st.LoadChat(s.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Title() != tc.want || rec.Title != tc.want {
+				t.Errorf("the title: session %q, file %q; want %q", s.Title(), rec.Title, tc.want)
+			}
+		})
+	}
+}

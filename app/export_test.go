@@ -23,7 +23,7 @@ func StartJob(ctx context.Context, work func(ctx context.Context, report func(Pr
 
 // SaveChatUnlessDeleted is saveChat with no new images.
 func (s *Store) SaveChatUnlessDeleted(c *ChatRecord) (saved bool, err error) {
-	return s.saveChat(c, nil)
+	return s.saveChat(c, nil, "")
 }
 
 // ImportImage copies the image file at path into the store (content-addressed: importing

@@ -377,9 +377,10 @@ type storedImage struct {
 // c was saved before (it has an ID) and its file is gone: the user deleted the chat, which
 // then stays deleted (saved is false, and c is unchanged). A file that cannot be read, or
 // that a newer version wrote, is not written over (an error). A title the file has (a
-// Rename from the history list) replaces c's. The check and the write happen under the
-// store's lock, so a Delete cannot fall between them.
-func (s *Store) saveChat(c *ChatRecord, images []storedImage) (bool, error) {
+// Rename from the history list) replaces c's, unless it is retitle, the title the chat's
+// first question gave it before an edit of that question ("" for none). The check and the
+// write happen under the store's lock, so a Delete cannot fall between them.
+func (s *Store) saveChat(c *ChatRecord, images []storedImage, retitle string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.ID != "" {
@@ -399,7 +400,7 @@ func (s *Store) saveChat(c *ChatRecord, images []storedImage) (bool, error) {
 			return false, nil
 		case err != nil:
 			return false, fmt.Errorf("save chat: %w", err)
-		case disk.Title != "":
+		case disk.Title != "" && (retitle == "" || disk.Title != retitle):
 			c.Title = disk.Title
 		}
 	}
