@@ -179,6 +179,17 @@ func (d *downloads) close() {
 	d.stopped = nil
 }
 
+// cancelAsking is Cancel: it cancels, then asks whether to delete what was downloaded, which
+// Esc or Keep keeps. Cancel kept it without a word, as Pause does, where a browser's Cancel
+// deletes it.
+func (d *downloads) cancelAsking() {
+	repo, have := d.repo, int64(d.progress.Done)
+	d.cancel()
+	if have > 0 {
+		d.discard(repo, have)
+	}
+}
+
 // cancel stops the download and puts the offers back; the partial files stay in the cache
 // (the offer then says how much is there) so nothing fetched is thrown away.
 func (d *downloads) cancel() {
@@ -195,7 +206,13 @@ func (d *downloads) discard(repo string, bytes int64) {
 	q := d.u.question("Discard the download?",
 		fmt.Sprintf("Delete the %s of %s downloaded so far? Its download then starts from the beginning.", app.FormatBytes(bytes), name),
 		"Discard", "Keep", 420, func() {
+			stopped := slices.Clone(d.stopped)
 			go func() {
+				// A download just stopped may still be closing its files, and Discard fails
+				// while one of repo runs.
+				for _, j := range stopped {
+					<-j.Done()
+				}
 				err := d.u.opts.Downloader.Discard(repo)
 				d.u.do(func() {
 					if err != nil {
@@ -331,7 +348,7 @@ func newDownloadView(d *downloads) *downloadView {
 			d.start(d.repo)
 		}
 	})
-	v.cancelB = d.u.newButton("Cancel", theme.CancelIcon(), d.cancel)
+	v.cancelB = d.u.newButton("Cancel", theme.CancelIcon(), d.cancelAsking)
 	v.discardB = d.u.newButton("Discard…", nil, func() { d.discard(d.repo, int64(d.progress.Done)) })
 	v.discardB.Importance = widget.LowImportance
 	// One width for Pause, Resume and Retry: the button stays under the pointer.

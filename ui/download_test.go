@@ -192,6 +192,7 @@ func TestDownloadDialog(t *testing.T) {
 	job := u.downloads.job
 	<-stalled
 	waitPartial(t, cache, 2_000_000)
+	h.pump("the progress", func() bool { return u.downloads.progress.Done > 0 })
 	// A stalled connection: the line says so instead of the speed it had (the client waits
 	// a minute before it retries). The seconds are set, not waited for.
 	u.downloads.lastData = time.Now().Add(-12 * time.Second)
@@ -199,8 +200,15 @@ func TestDownloadDialog(t *testing.T) {
 	if !strings.Contains(view.line.Text, "no data for 12 s") {
 		t.Errorf("a stalled download says %q", view.line.Text)
 	}
+	// Cancel asks whether to delete what was fetched (it kept it without a word, as Pause
+	// does, where a browser's Cancel deletes it); Keep keeps it.
 	test.Tap(view.cancelB)
 	h.waitJobEnd("the cancel", job)
+	ask := u.win.Canvas().Overlays().Top()
+	if texts := strings.Join(textsIn(ask), "\n"); !strings.Contains(texts, "Discard the download?") || !strings.Contains(texts, "downloaded so far") {
+		t.Fatalf("after Cancel the window shows:\n%s", texts)
+	}
+	test.Tap(findButton(t, ask, "Keep"))
 	h.pump("the offers again", func() bool { return view.offers.Visible() && u.downloads.offers[0].Partial })
 	texts := strings.Join(textsIn(view.content), "\n")
 	if !strings.Contains(texts, "downloaded already") {
