@@ -513,9 +513,18 @@ func withModel(search app.ModelSearch, inUse app.EngineInfo) app.ModelSearch {
 // inUse reports whether m is the model loaded.
 func (u *UI) inUse(m app.ModelChoice) bool { return u.engine != nil && u.engine.Info().Dir == m.Path }
 
-// showProblem shows what is wrong with model m, as the readers found it.
+// showProblem shows what is wrong with model m: its row's line, then each problem as the
+// readers found it, and what to do about it, with the folder it is in. The readers' words
+// alone said less than the row ("missing tokenizer.json" under "it has no tokenizer.json"),
+// and nothing of what to do.
 func (u *UI) showProblem(m app.ModelChoice) {
-	l := widget.NewLabel(strings.ReplaceAll(m.Problem, "; ", "\n\n"))
+	parts := []string{strings.TrimSuffix(sentenceStart(m.Summary), ".") + "."}
+	if m.Problem != "" {
+		parts = append(parts, strings.ReplaceAll(m.Problem, "; ", "\n\n"))
+	}
+	parts = append(parts, "Download the model again (Download… for a released one), or copy the "+
+		"missing or damaged files from its page into its folder: "+m.Path)
+	l := widget.NewLabel(strings.Join(parts, "\n\n"))
 	l.Wrapping = fyne.TextWrapWord
 	u.show(u.infoDialog("What is wrong with "+m.Name, container.New(fixedWidth{520}, l)))
 }

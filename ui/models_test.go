@@ -574,3 +574,20 @@ func TestLoadTheLastChosen(t *testing.T) {
 		t.Errorf("after the last choice was refused: loading %v, model in use changed %v", u.loading != nil, u.engine != fake)
 	}
 }
+
+// A broken model's Details say the row's line, the readers' problems, and what to do, with
+// the folder: the readers' words alone said less than the row, and nothing of what to do.
+func TestModelProblemDetails(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	m := app.ModelChoice{ModelEntry: app.ModelEntry{Name: "broken", Path: "/models/broken",
+		Summary: "it has no tokenizer.json", Problem: "missing tokenizer.json"}}
+	h.u.showProblem(m)
+	defer h.u.dialogs[0].Dismiss()
+	texts := strings.Join(textsIn(h.u.win.Canvas().Overlays().Top()), "\n")
+	for _, want := range []string{"What is wrong with broken", "It has no tokenizer.json.", "missing tokenizer.json",
+		"Download the model again", "/models/broken"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("Details do not say %q:\n%s", want, texts)
+		}
+	}
+}
