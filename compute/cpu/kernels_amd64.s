@@ -38137,6 +38137,3846 @@ done:
 	VZEROUPPER
 	RET
 
+// func dotQ4G1R1K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4G1R1K(SB), NOSPLIT, $0-72
+	MOVQ         x+8(FP), AX
+	MOVQ         offc+24(FP), CX
+	MOVQ         offd+32(FP), DX
+	MOVQ         w+40(FP), BX
+	MOVQ         ws+48(FP), SI
+	MOVQ         nb+0(FP), DI
+	SHRQ         $0x02, DI
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+
+unit:
+	TESTQ      DI, DI
+	JZ         done
+	PREFETCHT1 256(SI)
+	PREFETCHT1 320(SI)
+	TESTQ      $0x00000c00, BX
+	JNZ        nokick
+	PREFETCHT1 4096(BX)
+
+nokick:
+	VPBROADCASTD  (AX)(CX*1), Z2
+	VMOVDQU64     (BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST (AX), Z3, Z2
+	VPDPBUSD.BCST 64(AX), Z4, Z2
+	VMOVDQU64     64(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 4(AX), Z3, Z2
+	VPDPBUSD.BCST 68(AX), Z4, Z2
+	VMOVDQU64     128(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 8(AX), Z3, Z2
+	VPDPBUSD.BCST 72(AX), Z4, Z2
+	VMOVDQU64     192(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 12(AX), Z3, Z2
+	VPDPBUSD.BCST 76(AX), Z4, Z2
+	VCVTPH2PS     (SI), Z3
+	VMULPS.BCST   (AX)(DX*1), Z3, Z3
+	VCVTDQ2PS     Z2, Z2
+	VMULPS        Z3, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VPBROADCASTD  4(AX)(CX*1), Z2
+	VMOVDQU64     256(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 16(AX), Z3, Z2
+	VPDPBUSD.BCST 80(AX), Z4, Z2
+	VMOVDQU64     320(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 20(AX), Z3, Z2
+	VPDPBUSD.BCST 84(AX), Z4, Z2
+	VMOVDQU64     384(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 24(AX), Z3, Z2
+	VPDPBUSD.BCST 88(AX), Z4, Z2
+	VMOVDQU64     448(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 28(AX), Z3, Z2
+	VPDPBUSD.BCST 92(AX), Z4, Z2
+	VCVTPH2PS     32(SI), Z3
+	VMULPS.BCST   4(AX)(DX*1), Z3, Z3
+	VCVTDQ2PS     Z2, Z2
+	VMULPS        Z3, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VPBROADCASTD  8(AX)(CX*1), Z2
+	VMOVDQU64     512(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 32(AX), Z3, Z2
+	VPDPBUSD.BCST 96(AX), Z4, Z2
+	VMOVDQU64     576(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 36(AX), Z3, Z2
+	VPDPBUSD.BCST 100(AX), Z4, Z2
+	VMOVDQU64     640(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 40(AX), Z3, Z2
+	VPDPBUSD.BCST 104(AX), Z4, Z2
+	VMOVDQU64     704(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 44(AX), Z3, Z2
+	VPDPBUSD.BCST 108(AX), Z4, Z2
+	VCVTPH2PS     64(SI), Z3
+	VMULPS.BCST   8(AX)(DX*1), Z3, Z3
+	VCVTDQ2PS     Z2, Z2
+	VMULPS        Z3, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VPBROADCASTD  12(AX)(CX*1), Z2
+	VMOVDQU64     768(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 48(AX), Z3, Z2
+	VPDPBUSD.BCST 112(AX), Z4, Z2
+	VMOVDQU64     832(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 52(AX), Z3, Z2
+	VPDPBUSD.BCST 116(AX), Z4, Z2
+	VMOVDQU64     896(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 56(AX), Z3, Z2
+	VPDPBUSD.BCST 120(AX), Z4, Z2
+	VMOVDQU64     960(BX), Z3
+	VPSRLW        $0x04, Z3, Z4
+	VPANDD        Z0, Z3, Z3
+	VPANDD        Z0, Z4, Z4
+	VPDPBUSD.BCST 60(AX), Z3, Z2
+	VPDPBUSD.BCST 124(AX), Z4, Z2
+	VCVTPH2PS     96(SI), Z3
+	VMULPS.BCST   12(AX)(DX*1), Z3, Z3
+	VCVTDQ2PS     Z2, Z2
+	VMULPS        Z3, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	ADDQ          $0x00000400, BX
+	ADDQ          $0x00000080, SI
+	ADDQ          $0x00000100, AX
+	SUBQ          $0x000000f0, CX
+	SUBQ          $0x000000f0, DX
+	DECQ          DI
+	JMP           unit
+
+done:
+	MOVQ    c+56(FP), AX
+	MOVQ    ldc+64(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4MG1R1K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4MG1R1K(SB), NOSPLIT, $0-88
+	MOVQ         x+8(FP), AX
+	MOVQ         offc+24(FP), CX
+	MOVQ         offd+32(FP), DX
+	MOVQ         offsums+40(FP), BX
+	MOVQ         wo+64(FP), SI
+	MOVQ         w+48(FP), DI
+	MOVQ         ws+56(FP), R8
+	MOVQ         nb+0(FP), R9
+	SHRQ         $0x02, R9
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+
+unit:
+	TESTQ      R9, R9
+	JZ         done
+	PREFETCHT1 256(R8)
+	PREFETCHT1 256(SI)
+	PREFETCHT1 320(R8)
+	PREFETCHT1 320(SI)
+	TESTQ      $0x00000c00, DI
+	JNZ        nokick
+	PREFETCHT1 4096(DI)
+
+nokick:
+	VPBROADCASTD     (AX)(CX*1), Z2
+	VMOVDQU64        (DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    (AX), Z3, Z2
+	VPDPBUSD.BCST    64(AX), Z4, Z2
+	VMOVDQU64        64(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    4(AX), Z3, Z2
+	VPDPBUSD.BCST    68(AX), Z4, Z2
+	VMOVDQU64        128(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    8(AX), Z3, Z2
+	VPDPBUSD.BCST    72(AX), Z4, Z2
+	VMOVDQU64        192(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    12(AX), Z3, Z2
+	VPDPBUSD.BCST    76(AX), Z4, Z2
+	VCVTPH2PS        (R8), Z3
+	VMULPS.BCST      (AX)(DX*1), Z3, Z3
+	VCVTDQ2PS        Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VADDPS           Z2, Z1, Z1
+	VCVTPH2PS        (SI), Z2
+	VFMADD231PS.BCST (AX)(BX*1), Z2, Z1
+	VPBROADCASTD     4(AX)(CX*1), Z2
+	VMOVDQU64        256(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    16(AX), Z3, Z2
+	VPDPBUSD.BCST    80(AX), Z4, Z2
+	VMOVDQU64        320(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    20(AX), Z3, Z2
+	VPDPBUSD.BCST    84(AX), Z4, Z2
+	VMOVDQU64        384(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    24(AX), Z3, Z2
+	VPDPBUSD.BCST    88(AX), Z4, Z2
+	VMOVDQU64        448(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    28(AX), Z3, Z2
+	VPDPBUSD.BCST    92(AX), Z4, Z2
+	VCVTPH2PS        32(R8), Z3
+	VMULPS.BCST      4(AX)(DX*1), Z3, Z3
+	VCVTDQ2PS        Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VADDPS           Z2, Z1, Z1
+	VCVTPH2PS        32(SI), Z2
+	VFMADD231PS.BCST 4(AX)(BX*1), Z2, Z1
+	VPBROADCASTD     8(AX)(CX*1), Z2
+	VMOVDQU64        512(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    32(AX), Z3, Z2
+	VPDPBUSD.BCST    96(AX), Z4, Z2
+	VMOVDQU64        576(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    36(AX), Z3, Z2
+	VPDPBUSD.BCST    100(AX), Z4, Z2
+	VMOVDQU64        640(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    40(AX), Z3, Z2
+	VPDPBUSD.BCST    104(AX), Z4, Z2
+	VMOVDQU64        704(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    44(AX), Z3, Z2
+	VPDPBUSD.BCST    108(AX), Z4, Z2
+	VCVTPH2PS        64(R8), Z3
+	VMULPS.BCST      8(AX)(DX*1), Z3, Z3
+	VCVTDQ2PS        Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VADDPS           Z2, Z1, Z1
+	VCVTPH2PS        64(SI), Z2
+	VFMADD231PS.BCST 8(AX)(BX*1), Z2, Z1
+	VPBROADCASTD     12(AX)(CX*1), Z2
+	VMOVDQU64        768(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    48(AX), Z3, Z2
+	VPDPBUSD.BCST    112(AX), Z4, Z2
+	VMOVDQU64        832(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    52(AX), Z3, Z2
+	VPDPBUSD.BCST    116(AX), Z4, Z2
+	VMOVDQU64        896(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    56(AX), Z3, Z2
+	VPDPBUSD.BCST    120(AX), Z4, Z2
+	VMOVDQU64        960(DI), Z3
+	VPSRLW           $0x04, Z3, Z4
+	VPANDD           Z0, Z3, Z3
+	VPANDD           Z0, Z4, Z4
+	VPDPBUSD.BCST    60(AX), Z3, Z2
+	VPDPBUSD.BCST    124(AX), Z4, Z2
+	VCVTPH2PS        96(R8), Z3
+	VMULPS.BCST      12(AX)(DX*1), Z3, Z3
+	VCVTDQ2PS        Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VADDPS           Z2, Z1, Z1
+	VCVTPH2PS        96(SI), Z2
+	VFMADD231PS.BCST 12(AX)(BX*1), Z2, Z1
+	ADDQ             $0x00000400, DI
+	ADDQ             $0x00000080, R8
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x000000f0, CX
+	SUBQ             $0x000000f0, DX
+	ADDQ             $0x00000080, SI
+	SUBQ             $0x000000f0, BX
+	DECQ             R9
+	JMP              unit
+
+done:
+	MOVQ    c+72(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4G1R2K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4G1R2K(SB), NOSPLIT, $0-72
+	MOVQ         x+8(FP), AX
+	MOVQ         ldx+16(FP), CX
+	LEAQ         (AX)(CX*1), CX
+	MOVQ         offc+24(FP), DX
+	MOVQ         offd+32(FP), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         ws+48(FP), DI
+	MOVQ         nb+0(FP), R8
+	SHRQ         $0x02, R8
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+
+unit:
+	TESTQ      R8, R8
+	JZ         done
+	PREFETCHT1 256(DI)
+	PREFETCHT1 320(DI)
+	TESTQ      $0x00000c00, SI
+	JNZ        nokick
+	PREFETCHT1 4096(SI)
+
+nokick:
+	VPBROADCASTD  (AX)(DX*1), Z3
+	VPBROADCASTD  (CX)(DX*1), Z4
+	VMOVDQU64     (SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST (AX), Z5, Z3
+	VPDPBUSD.BCST (CX), Z5, Z4
+	VPDPBUSD.BCST 64(AX), Z6, Z3
+	VPDPBUSD.BCST 64(CX), Z6, Z4
+	VMOVDQU64     64(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 4(AX), Z5, Z3
+	VPDPBUSD.BCST 4(CX), Z5, Z4
+	VPDPBUSD.BCST 68(AX), Z6, Z3
+	VPDPBUSD.BCST 68(CX), Z6, Z4
+	VMOVDQU64     128(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 8(AX), Z5, Z3
+	VPDPBUSD.BCST 8(CX), Z5, Z4
+	VPDPBUSD.BCST 72(AX), Z6, Z3
+	VPDPBUSD.BCST 72(CX), Z6, Z4
+	VMOVDQU64     192(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 12(AX), Z5, Z3
+	VPDPBUSD.BCST 12(CX), Z5, Z4
+	VPDPBUSD.BCST 76(AX), Z6, Z3
+	VPDPBUSD.BCST 76(CX), Z6, Z4
+	VCVTPH2PS     (DI), Z5
+	VMULPS.BCST   (AX)(BX*1), Z5, Z6
+	VCVTDQ2PS     Z3, Z3
+	VMULPS        Z6, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VMULPS.BCST   (CX)(BX*1), Z5, Z3
+	VCVTDQ2PS     Z4, Z4
+	VMULPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	VPBROADCASTD  4(AX)(DX*1), Z3
+	VPBROADCASTD  4(CX)(DX*1), Z4
+	VMOVDQU64     256(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 16(AX), Z5, Z3
+	VPDPBUSD.BCST 16(CX), Z5, Z4
+	VPDPBUSD.BCST 80(AX), Z6, Z3
+	VPDPBUSD.BCST 80(CX), Z6, Z4
+	VMOVDQU64     320(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 20(AX), Z5, Z3
+	VPDPBUSD.BCST 20(CX), Z5, Z4
+	VPDPBUSD.BCST 84(AX), Z6, Z3
+	VPDPBUSD.BCST 84(CX), Z6, Z4
+	VMOVDQU64     384(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 24(AX), Z5, Z3
+	VPDPBUSD.BCST 24(CX), Z5, Z4
+	VPDPBUSD.BCST 88(AX), Z6, Z3
+	VPDPBUSD.BCST 88(CX), Z6, Z4
+	VMOVDQU64     448(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 28(AX), Z5, Z3
+	VPDPBUSD.BCST 28(CX), Z5, Z4
+	VPDPBUSD.BCST 92(AX), Z6, Z3
+	VPDPBUSD.BCST 92(CX), Z6, Z4
+	VCVTPH2PS     32(DI), Z5
+	VMULPS.BCST   4(AX)(BX*1), Z5, Z6
+	VCVTDQ2PS     Z3, Z3
+	VMULPS        Z6, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VMULPS.BCST   4(CX)(BX*1), Z5, Z3
+	VCVTDQ2PS     Z4, Z4
+	VMULPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	VPBROADCASTD  8(AX)(DX*1), Z3
+	VPBROADCASTD  8(CX)(DX*1), Z4
+	VMOVDQU64     512(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 32(AX), Z5, Z3
+	VPDPBUSD.BCST 32(CX), Z5, Z4
+	VPDPBUSD.BCST 96(AX), Z6, Z3
+	VPDPBUSD.BCST 96(CX), Z6, Z4
+	VMOVDQU64     576(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 36(AX), Z5, Z3
+	VPDPBUSD.BCST 36(CX), Z5, Z4
+	VPDPBUSD.BCST 100(AX), Z6, Z3
+	VPDPBUSD.BCST 100(CX), Z6, Z4
+	VMOVDQU64     640(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 40(AX), Z5, Z3
+	VPDPBUSD.BCST 40(CX), Z5, Z4
+	VPDPBUSD.BCST 104(AX), Z6, Z3
+	VPDPBUSD.BCST 104(CX), Z6, Z4
+	VMOVDQU64     704(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 44(AX), Z5, Z3
+	VPDPBUSD.BCST 44(CX), Z5, Z4
+	VPDPBUSD.BCST 108(AX), Z6, Z3
+	VPDPBUSD.BCST 108(CX), Z6, Z4
+	VCVTPH2PS     64(DI), Z5
+	VMULPS.BCST   8(AX)(BX*1), Z5, Z6
+	VCVTDQ2PS     Z3, Z3
+	VMULPS        Z6, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VMULPS.BCST   8(CX)(BX*1), Z5, Z3
+	VCVTDQ2PS     Z4, Z4
+	VMULPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	VPBROADCASTD  12(AX)(DX*1), Z3
+	VPBROADCASTD  12(CX)(DX*1), Z4
+	VMOVDQU64     768(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 48(AX), Z5, Z3
+	VPDPBUSD.BCST 48(CX), Z5, Z4
+	VPDPBUSD.BCST 112(AX), Z6, Z3
+	VPDPBUSD.BCST 112(CX), Z6, Z4
+	VMOVDQU64     832(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 52(AX), Z5, Z3
+	VPDPBUSD.BCST 52(CX), Z5, Z4
+	VPDPBUSD.BCST 116(AX), Z6, Z3
+	VPDPBUSD.BCST 116(CX), Z6, Z4
+	VMOVDQU64     896(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 56(AX), Z5, Z3
+	VPDPBUSD.BCST 56(CX), Z5, Z4
+	VPDPBUSD.BCST 120(AX), Z6, Z3
+	VPDPBUSD.BCST 120(CX), Z6, Z4
+	VMOVDQU64     960(SI), Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPDPBUSD.BCST 60(AX), Z5, Z3
+	VPDPBUSD.BCST 60(CX), Z5, Z4
+	VPDPBUSD.BCST 124(AX), Z6, Z3
+	VPDPBUSD.BCST 124(CX), Z6, Z4
+	VCVTPH2PS     96(DI), Z5
+	VMULPS.BCST   12(AX)(BX*1), Z5, Z6
+	VCVTDQ2PS     Z3, Z3
+	VMULPS        Z6, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VMULPS.BCST   12(CX)(BX*1), Z5, Z3
+	VCVTDQ2PS     Z4, Z4
+	VMULPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	ADDQ          $0x00000400, SI
+	ADDQ          $0x00000080, DI
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x000000f0, DX
+	SUBQ          $0x000000f0, BX
+	DECQ          R8
+	JMP           unit
+
+done:
+	MOVQ    c+56(FP), AX
+	MOVQ    ldc+64(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4MG1R2K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4MG1R2K(SB), NOSPLIT, $0-88
+	MOVQ         x+8(FP), AX
+	MOVQ         ldx+16(FP), CX
+	LEAQ         (AX)(CX*1), CX
+	MOVQ         offc+24(FP), DX
+	MOVQ         offd+32(FP), BX
+	MOVQ         offsums+40(FP), SI
+	MOVQ         wo+64(FP), DI
+	MOVQ         w+48(FP), R8
+	MOVQ         ws+56(FP), R9
+	MOVQ         nb+0(FP), R10
+	SHRQ         $0x02, R10
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+
+unit:
+	TESTQ      R10, R10
+	JZ         done
+	PREFETCHT1 256(R9)
+	PREFETCHT1 256(DI)
+	PREFETCHT1 320(R9)
+	PREFETCHT1 320(DI)
+	TESTQ      $0x00000c00, R8
+	JNZ        nokick
+	PREFETCHT1 4096(R8)
+
+nokick:
+	VPBROADCASTD     (AX)(DX*1), Z3
+	VPBROADCASTD     (CX)(DX*1), Z4
+	VMOVDQU64        (R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    (AX), Z5, Z3
+	VPDPBUSD.BCST    (CX), Z5, Z4
+	VPDPBUSD.BCST    64(AX), Z6, Z3
+	VPDPBUSD.BCST    64(CX), Z6, Z4
+	VMOVDQU64        64(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    4(AX), Z5, Z3
+	VPDPBUSD.BCST    4(CX), Z5, Z4
+	VPDPBUSD.BCST    68(AX), Z6, Z3
+	VPDPBUSD.BCST    68(CX), Z6, Z4
+	VMOVDQU64        128(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    8(AX), Z5, Z3
+	VPDPBUSD.BCST    8(CX), Z5, Z4
+	VPDPBUSD.BCST    72(AX), Z6, Z3
+	VPDPBUSD.BCST    72(CX), Z6, Z4
+	VMOVDQU64        192(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    12(AX), Z5, Z3
+	VPDPBUSD.BCST    12(CX), Z5, Z4
+	VPDPBUSD.BCST    76(AX), Z6, Z3
+	VPDPBUSD.BCST    76(CX), Z6, Z4
+	VCVTPH2PS        (R9), Z5
+	VMULPS.BCST      (AX)(BX*1), Z5, Z6
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z6, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS.BCST      (CX)(BX*1), Z5, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        (DI), Z3
+	VFMADD231PS.BCST (AX)(SI*1), Z3, Z1
+	VFMADD231PS.BCST (CX)(SI*1), Z3, Z2
+	VPBROADCASTD     4(AX)(DX*1), Z3
+	VPBROADCASTD     4(CX)(DX*1), Z4
+	VMOVDQU64        256(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    16(AX), Z5, Z3
+	VPDPBUSD.BCST    16(CX), Z5, Z4
+	VPDPBUSD.BCST    80(AX), Z6, Z3
+	VPDPBUSD.BCST    80(CX), Z6, Z4
+	VMOVDQU64        320(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    20(AX), Z5, Z3
+	VPDPBUSD.BCST    20(CX), Z5, Z4
+	VPDPBUSD.BCST    84(AX), Z6, Z3
+	VPDPBUSD.BCST    84(CX), Z6, Z4
+	VMOVDQU64        384(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    24(AX), Z5, Z3
+	VPDPBUSD.BCST    24(CX), Z5, Z4
+	VPDPBUSD.BCST    88(AX), Z6, Z3
+	VPDPBUSD.BCST    88(CX), Z6, Z4
+	VMOVDQU64        448(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    28(AX), Z5, Z3
+	VPDPBUSD.BCST    28(CX), Z5, Z4
+	VPDPBUSD.BCST    92(AX), Z6, Z3
+	VPDPBUSD.BCST    92(CX), Z6, Z4
+	VCVTPH2PS        32(R9), Z5
+	VMULPS.BCST      4(AX)(BX*1), Z5, Z6
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z6, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS.BCST      4(CX)(BX*1), Z5, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        32(DI), Z3
+	VFMADD231PS.BCST 4(AX)(SI*1), Z3, Z1
+	VFMADD231PS.BCST 4(CX)(SI*1), Z3, Z2
+	VPBROADCASTD     8(AX)(DX*1), Z3
+	VPBROADCASTD     8(CX)(DX*1), Z4
+	VMOVDQU64        512(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    32(AX), Z5, Z3
+	VPDPBUSD.BCST    32(CX), Z5, Z4
+	VPDPBUSD.BCST    96(AX), Z6, Z3
+	VPDPBUSD.BCST    96(CX), Z6, Z4
+	VMOVDQU64        576(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    36(AX), Z5, Z3
+	VPDPBUSD.BCST    36(CX), Z5, Z4
+	VPDPBUSD.BCST    100(AX), Z6, Z3
+	VPDPBUSD.BCST    100(CX), Z6, Z4
+	VMOVDQU64        640(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    40(AX), Z5, Z3
+	VPDPBUSD.BCST    40(CX), Z5, Z4
+	VPDPBUSD.BCST    104(AX), Z6, Z3
+	VPDPBUSD.BCST    104(CX), Z6, Z4
+	VMOVDQU64        704(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    44(AX), Z5, Z3
+	VPDPBUSD.BCST    44(CX), Z5, Z4
+	VPDPBUSD.BCST    108(AX), Z6, Z3
+	VPDPBUSD.BCST    108(CX), Z6, Z4
+	VCVTPH2PS        64(R9), Z5
+	VMULPS.BCST      8(AX)(BX*1), Z5, Z6
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z6, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS.BCST      8(CX)(BX*1), Z5, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        64(DI), Z3
+	VFMADD231PS.BCST 8(AX)(SI*1), Z3, Z1
+	VFMADD231PS.BCST 8(CX)(SI*1), Z3, Z2
+	VPBROADCASTD     12(AX)(DX*1), Z3
+	VPBROADCASTD     12(CX)(DX*1), Z4
+	VMOVDQU64        768(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    48(AX), Z5, Z3
+	VPDPBUSD.BCST    48(CX), Z5, Z4
+	VPDPBUSD.BCST    112(AX), Z6, Z3
+	VPDPBUSD.BCST    112(CX), Z6, Z4
+	VMOVDQU64        832(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    52(AX), Z5, Z3
+	VPDPBUSD.BCST    52(CX), Z5, Z4
+	VPDPBUSD.BCST    116(AX), Z6, Z3
+	VPDPBUSD.BCST    116(CX), Z6, Z4
+	VMOVDQU64        896(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    56(AX), Z5, Z3
+	VPDPBUSD.BCST    56(CX), Z5, Z4
+	VPDPBUSD.BCST    120(AX), Z6, Z3
+	VPDPBUSD.BCST    120(CX), Z6, Z4
+	VMOVDQU64        960(R8), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VPDPBUSD.BCST    60(AX), Z5, Z3
+	VPDPBUSD.BCST    60(CX), Z5, Z4
+	VPDPBUSD.BCST    124(AX), Z6, Z3
+	VPDPBUSD.BCST    124(CX), Z6, Z4
+	VCVTPH2PS        96(R9), Z5
+	VMULPS.BCST      12(AX)(BX*1), Z5, Z6
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z6, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS.BCST      12(CX)(BX*1), Z5, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        96(DI), Z3
+	VFMADD231PS.BCST 12(AX)(SI*1), Z3, Z1
+	VFMADD231PS.BCST 12(CX)(SI*1), Z3, Z2
+	ADDQ             $0x00000400, R8
+	ADDQ             $0x00000080, R9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x000000f0, DX
+	SUBQ             $0x000000f0, BX
+	ADDQ             $0x00000080, DI
+	SUBQ             $0x000000f0, SI
+	DECQ             R10
+	JMP              unit
+
+done:
+	MOVQ    c+72(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4G2R1K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4G2R1K(SB), NOSPLIT, $0-72
+	MOVQ         x+8(FP), AX
+	MOVQ         offc+24(FP), CX
+	MOVQ         offd+32(FP), DX
+	MOVQ         w+40(FP), BX
+	MOVQ         ws+48(FP), SI
+	MOVQ         nb+0(FP), DI
+	MOVQ         DI, R8
+	SHLQ         $0x08, R8
+	MOVQ         DI, R9
+	SHLQ         $0x05, R9
+	SHRQ         $0x02, DI
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+
+unit:
+	TESTQ      DI, DI
+	JZ         done
+	PREFETCHT1 256(SI)
+	PREFETCHT1 320(SI)
+	PREFETCHT1 256(SI)(R9*1)
+	PREFETCHT1 320(SI)(R9*1)
+	TESTQ      $0x00000c00, BX
+	JNZ        nokick
+	PREFETCHT1 4096(BX)
+	PREFETCHT1 4096(BX)(R8*1)
+
+nokick:
+	VPBROADCASTD (AX)(CX*1), Z3
+	VMOVDQA64    Z3, Z4
+	VMOVDQU64    (BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    (BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD (AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 64(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    64(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    64(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 4(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 68(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    128(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    128(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 8(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 72(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    192(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    192(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 12(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 76(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VCVTPH2PS    (SI), Z5
+	VCVTPH2PS    (SI)(R9*1), Z6
+	VBROADCASTSS (AX)(DX*1), Z7
+	VMULPS       Z7, Z5, Z5
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z3, Z1, Z1
+	VMULPS       Z7, Z6, Z3
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z3, Z4, Z4
+	VADDPS       Z4, Z2, Z2
+	VPBROADCASTD 4(AX)(CX*1), Z3
+	VMOVDQA64    Z3, Z4
+	VMOVDQU64    256(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    256(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 16(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 80(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    320(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    320(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 20(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 84(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    384(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    384(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 24(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 88(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    448(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    448(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 28(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 92(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VCVTPH2PS    32(SI), Z5
+	VCVTPH2PS    32(SI)(R9*1), Z6
+	VBROADCASTSS 4(AX)(DX*1), Z7
+	VMULPS       Z7, Z5, Z5
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z3, Z1, Z1
+	VMULPS       Z7, Z6, Z3
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z3, Z4, Z4
+	VADDPS       Z4, Z2, Z2
+	VPBROADCASTD 8(AX)(CX*1), Z3
+	VMOVDQA64    Z3, Z4
+	VMOVDQU64    512(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    512(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 32(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 96(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    576(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    576(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 36(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 100(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    640(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    640(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 40(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 104(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    704(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    704(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 44(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 108(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VCVTPH2PS    64(SI), Z5
+	VCVTPH2PS    64(SI)(R9*1), Z6
+	VBROADCASTSS 8(AX)(DX*1), Z7
+	VMULPS       Z7, Z5, Z5
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z3, Z1, Z1
+	VMULPS       Z7, Z6, Z3
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z3, Z4, Z4
+	VADDPS       Z4, Z2, Z2
+	VPBROADCASTD 12(AX)(CX*1), Z3
+	VMOVDQA64    Z3, Z4
+	VMOVDQU64    768(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    768(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 48(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 112(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    832(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    832(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 52(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 116(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    896(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    896(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 56(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 120(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VMOVDQU64    960(BX), Z5
+	VPSRLW       $0x04, Z5, Z6
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z0, Z6, Z6
+	VMOVDQU64    960(BX)(R8*1), Z7
+	VPSRLW       $0x04, Z7, Z8
+	VPANDD       Z0, Z7, Z7
+	VPANDD       Z0, Z8, Z8
+	VPBROADCASTD 60(AX), Z9
+	VPDPBUSD     Z9, Z5, Z3
+	VPDPBUSD     Z9, Z7, Z4
+	VPBROADCASTD 124(AX), Z5
+	VPDPBUSD     Z5, Z6, Z3
+	VPDPBUSD     Z5, Z8, Z4
+	VCVTPH2PS    96(SI), Z5
+	VCVTPH2PS    96(SI)(R9*1), Z6
+	VBROADCASTSS 12(AX)(DX*1), Z7
+	VMULPS       Z7, Z5, Z5
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z3, Z1, Z1
+	VMULPS       Z7, Z6, Z3
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z3, Z4, Z4
+	VADDPS       Z4, Z2, Z2
+	ADDQ         $0x00000400, BX
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x000000f0, CX
+	SUBQ         $0x000000f0, DX
+	DECQ         DI
+	JMP          unit
+
+done:
+	MOVQ    c+56(FP), AX
+	MOVQ    ldc+64(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4MG2R1K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4MG2R1K(SB), NOSPLIT, $0-88
+	MOVQ         x+8(FP), AX
+	MOVQ         offc+24(FP), CX
+	MOVQ         offd+32(FP), DX
+	MOVQ         offsums+40(FP), BX
+	MOVQ         wo+64(FP), SI
+	MOVQ         w+48(FP), DI
+	MOVQ         ws+56(FP), R8
+	MOVQ         nb+0(FP), R9
+	MOVQ         R9, R10
+	SHLQ         $0x08, R10
+	MOVQ         R9, R11
+	SHLQ         $0x05, R11
+	SHRQ         $0x02, R9
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+
+unit:
+	TESTQ      R9, R9
+	JZ         done
+	PREFETCHT1 256(R8)
+	PREFETCHT1 256(SI)
+	PREFETCHT1 320(R8)
+	PREFETCHT1 320(SI)
+	PREFETCHT1 256(R8)(R11*1)
+	PREFETCHT1 256(SI)(R11*1)
+	PREFETCHT1 320(R8)(R11*1)
+	PREFETCHT1 320(SI)(R11*1)
+	TESTQ      $0x00000c00, DI
+	JNZ        nokick
+	PREFETCHT1 4096(DI)
+	PREFETCHT1 4096(DI)(R10*1)
+
+nokick:
+	VPBROADCASTD     (AX)(CX*1), Z3
+	VMOVDQA64        Z3, Z4
+	VMOVDQU64        (DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        (DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     (AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     64(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        64(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        64(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     4(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     68(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        128(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        128(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     8(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     72(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        192(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        192(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     12(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     76(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VCVTPH2PS        (R8), Z5
+	VCVTPH2PS        (R8)(R11*1), Z6
+	VBROADCASTSS     (AX)(DX*1), Z7
+	VMULPS           Z7, Z5, Z5
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z5, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS           Z7, Z6, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        (SI), Z3
+	VFMADD231PS.BCST (AX)(BX*1), Z3, Z1
+	VCVTPH2PS        (SI)(R11*1), Z3
+	VFMADD231PS.BCST (AX)(BX*1), Z3, Z2
+	VPBROADCASTD     4(AX)(CX*1), Z3
+	VMOVDQA64        Z3, Z4
+	VMOVDQU64        256(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        256(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     16(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     80(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        320(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        320(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     20(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     84(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        384(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        384(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     24(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     88(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        448(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        448(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     28(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     92(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VCVTPH2PS        32(R8), Z5
+	VCVTPH2PS        32(R8)(R11*1), Z6
+	VBROADCASTSS     4(AX)(DX*1), Z7
+	VMULPS           Z7, Z5, Z5
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z5, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS           Z7, Z6, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        32(SI), Z3
+	VFMADD231PS.BCST 4(AX)(BX*1), Z3, Z1
+	VCVTPH2PS        32(SI)(R11*1), Z3
+	VFMADD231PS.BCST 4(AX)(BX*1), Z3, Z2
+	VPBROADCASTD     8(AX)(CX*1), Z3
+	VMOVDQA64        Z3, Z4
+	VMOVDQU64        512(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        512(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     32(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     96(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        576(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        576(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     36(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     100(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        640(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        640(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     40(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     104(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        704(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        704(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     44(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     108(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VCVTPH2PS        64(R8), Z5
+	VCVTPH2PS        64(R8)(R11*1), Z6
+	VBROADCASTSS     8(AX)(DX*1), Z7
+	VMULPS           Z7, Z5, Z5
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z5, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS           Z7, Z6, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        64(SI), Z3
+	VFMADD231PS.BCST 8(AX)(BX*1), Z3, Z1
+	VCVTPH2PS        64(SI)(R11*1), Z3
+	VFMADD231PS.BCST 8(AX)(BX*1), Z3, Z2
+	VPBROADCASTD     12(AX)(CX*1), Z3
+	VMOVDQA64        Z3, Z4
+	VMOVDQU64        768(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        768(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     48(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     112(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        832(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        832(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     52(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     116(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        896(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        896(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     56(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     120(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VMOVDQU64        960(DI), Z5
+	VPSRLW           $0x04, Z5, Z6
+	VPANDD           Z0, Z5, Z5
+	VPANDD           Z0, Z6, Z6
+	VMOVDQU64        960(DI)(R10*1), Z7
+	VPSRLW           $0x04, Z7, Z8
+	VPANDD           Z0, Z7, Z7
+	VPANDD           Z0, Z8, Z8
+	VPBROADCASTD     60(AX), Z9
+	VPDPBUSD         Z9, Z5, Z3
+	VPDPBUSD         Z9, Z7, Z4
+	VPBROADCASTD     124(AX), Z5
+	VPDPBUSD         Z5, Z6, Z3
+	VPDPBUSD         Z5, Z8, Z4
+	VCVTPH2PS        96(R8), Z5
+	VCVTPH2PS        96(R8)(R11*1), Z6
+	VBROADCASTSS     12(AX)(DX*1), Z7
+	VMULPS           Z7, Z5, Z5
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           Z5, Z3, Z3
+	VADDPS           Z3, Z1, Z1
+	VMULPS           Z7, Z6, Z3
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VADDPS           Z4, Z2, Z2
+	VCVTPH2PS        96(SI), Z3
+	VFMADD231PS.BCST 12(AX)(BX*1), Z3, Z1
+	VCVTPH2PS        96(SI)(R11*1), Z3
+	VFMADD231PS.BCST 12(AX)(BX*1), Z3, Z2
+	ADDQ             $0x00000400, DI
+	ADDQ             $0x00000080, R8
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x000000f0, CX
+	SUBQ             $0x000000f0, DX
+	ADDQ             $0x00000080, SI
+	SUBQ             $0x000000f0, BX
+	DECQ             R9
+	JMP              unit
+
+done:
+	MOVQ    c+72(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4G2R2K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4G2R2K(SB), NOSPLIT, $0-72
+	MOVQ         x+8(FP), AX
+	MOVQ         ldx+16(FP), CX
+	LEAQ         (AX)(CX*1), CX
+	MOVQ         offc+24(FP), DX
+	MOVQ         offd+32(FP), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         ws+48(FP), DI
+	MOVQ         nb+0(FP), R8
+	MOVQ         R8, R9
+	SHLQ         $0x08, R9
+	MOVQ         R8, R10
+	SHLQ         $0x05, R10
+	SHRQ         $0x02, R8
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+
+unit:
+	TESTQ      R8, R8
+	JZ         done
+	PREFETCHT1 256(DI)
+	PREFETCHT1 320(DI)
+	PREFETCHT1 256(DI)(R10*1)
+	PREFETCHT1 320(DI)(R10*1)
+	TESTQ      $0x00000c00, SI
+	JNZ        nokick
+	PREFETCHT1 4096(SI)
+	PREFETCHT1 4096(SI)(R9*1)
+
+nokick:
+	VPBROADCASTD (AX)(DX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VPBROADCASTD (CX)(DX*1), Z7
+	VMOVDQA64    Z7, Z8
+	VMOVDQU64    (SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    (SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD (AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD (CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 64(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 64(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    64(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    64(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 4(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 4(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 68(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 68(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    128(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    128(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 8(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 8(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 72(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 72(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    192(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    192(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 12(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 12(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 76(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 76(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VCVTPH2PS    (DI), Z9
+	VCVTPH2PS    (DI)(R10*1), Z10
+	VBROADCASTSS (AX)(BX*1), Z11
+	VMULPS       Z11, Z9, Z12
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z12, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z11, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z3, Z3
+	VBROADCASTSS (CX)(BX*1), Z5
+	VMULPS       Z5, Z9, Z6
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VADDPS       Z7, Z2, Z2
+	VMULPS       Z5, Z10, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	VPBROADCASTD 4(AX)(DX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VPBROADCASTD 4(CX)(DX*1), Z7
+	VMOVDQA64    Z7, Z8
+	VMOVDQU64    256(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    256(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 16(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 16(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 80(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 80(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    320(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    320(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 20(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 20(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 84(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 84(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    384(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    384(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 24(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 24(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 88(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 88(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    448(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    448(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 28(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 28(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 92(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 92(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VCVTPH2PS    32(DI), Z9
+	VCVTPH2PS    32(DI)(R10*1), Z10
+	VBROADCASTSS 4(AX)(BX*1), Z11
+	VMULPS       Z11, Z9, Z12
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z12, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z11, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z3, Z3
+	VBROADCASTSS 4(CX)(BX*1), Z5
+	VMULPS       Z5, Z9, Z6
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VADDPS       Z7, Z2, Z2
+	VMULPS       Z5, Z10, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	VPBROADCASTD 8(AX)(DX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VPBROADCASTD 8(CX)(DX*1), Z7
+	VMOVDQA64    Z7, Z8
+	VMOVDQU64    512(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    512(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 32(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 32(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 96(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 96(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    576(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    576(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 36(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 36(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 100(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 100(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    640(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    640(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 40(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 40(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 104(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 104(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    704(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    704(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 44(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 44(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 108(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 108(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VCVTPH2PS    64(DI), Z9
+	VCVTPH2PS    64(DI)(R10*1), Z10
+	VBROADCASTSS 8(AX)(BX*1), Z11
+	VMULPS       Z11, Z9, Z12
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z12, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z11, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z3, Z3
+	VBROADCASTSS 8(CX)(BX*1), Z5
+	VMULPS       Z5, Z9, Z6
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VADDPS       Z7, Z2, Z2
+	VMULPS       Z5, Z10, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	VPBROADCASTD 12(AX)(DX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VPBROADCASTD 12(CX)(DX*1), Z7
+	VMOVDQA64    Z7, Z8
+	VMOVDQU64    768(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    768(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 48(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 48(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 112(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 112(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    832(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    832(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 52(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 52(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 116(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 116(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    896(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    896(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 56(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 56(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 120(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 120(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VMOVDQU64    960(SI), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    960(SI)(R9*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VPBROADCASTD 60(AX), Z13
+	VPDPBUSD     Z13, Z9, Z5
+	VPDPBUSD     Z13, Z11, Z6
+	VPBROADCASTD 60(CX), Z13
+	VPDPBUSD     Z13, Z9, Z7
+	VPDPBUSD     Z13, Z11, Z8
+	VPBROADCASTD 124(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPBROADCASTD 124(CX), Z9
+	VPDPBUSD     Z9, Z10, Z7
+	VPDPBUSD     Z9, Z12, Z8
+	VCVTPH2PS    96(DI), Z9
+	VCVTPH2PS    96(DI)(R10*1), Z10
+	VBROADCASTSS 12(AX)(BX*1), Z11
+	VMULPS       Z11, Z9, Z12
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z12, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z11, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z3, Z3
+	VBROADCASTSS 12(CX)(BX*1), Z5
+	VMULPS       Z5, Z9, Z6
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VADDPS       Z7, Z2, Z2
+	VMULPS       Z5, Z10, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	ADDQ         $0x00000400, SI
+	ADDQ         $0x00000080, DI
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x000000f0, DX
+	SUBQ         $0x000000f0, BX
+	DECQ         R8
+	JMP          unit
+
+done:
+	MOVQ    c+56(FP), AX
+	MOVQ    ldc+64(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z4, 64(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4MG2R2K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4MG2R2K(SB), NOSPLIT, $0-88
+	MOVQ         x+8(FP), AX
+	MOVQ         ldx+16(FP), CX
+	LEAQ         (AX)(CX*1), CX
+	MOVQ         offc+24(FP), DX
+	MOVQ         offd+32(FP), BX
+	MOVQ         offsums+40(FP), SI
+	MOVQ         wo+64(FP), DI
+	MOVQ         w+48(FP), R8
+	MOVQ         ws+56(FP), R9
+	MOVQ         nb+0(FP), R10
+	MOVQ         R10, R11
+	SHLQ         $0x08, R11
+	MOVQ         R10, R12
+	SHLQ         $0x05, R12
+	SHRQ         $0x02, R10
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+
+unit:
+	TESTQ      R10, R10
+	JZ         done
+	PREFETCHT1 256(R9)
+	PREFETCHT1 256(DI)
+	PREFETCHT1 320(R9)
+	PREFETCHT1 320(DI)
+	PREFETCHT1 256(R9)(R12*1)
+	PREFETCHT1 256(DI)(R12*1)
+	PREFETCHT1 320(R9)(R12*1)
+	PREFETCHT1 320(DI)(R12*1)
+	TESTQ      $0x00000c00, R8
+	JNZ        nokick
+	PREFETCHT1 4096(R8)
+	PREFETCHT1 4096(R8)(R11*1)
+
+nokick:
+	VPBROADCASTD     (AX)(DX*1), Z5
+	VMOVDQA64        Z5, Z6
+	VPBROADCASTD     (CX)(DX*1), Z7
+	VMOVDQA64        Z7, Z8
+	VMOVDQU64        (R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        (R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     (AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     (CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     64(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     64(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        64(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        64(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     4(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     4(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     68(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     68(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        128(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        128(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     8(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     8(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     72(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     72(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        192(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        192(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     12(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     12(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     76(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     76(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VCVTPH2PS        (R9), Z9
+	VCVTPH2PS        (R9)(R12*1), Z10
+	VBROADCASTSS     (AX)(BX*1), Z11
+	VMULPS           Z11, Z9, Z12
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           Z12, Z5, Z5
+	VADDPS           Z5, Z1, Z1
+	VMULPS           Z11, Z10, Z5
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z5, Z6, Z6
+	VADDPS           Z6, Z3, Z3
+	VBROADCASTSS     (CX)(BX*1), Z5
+	VMULPS           Z5, Z9, Z6
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z6, Z7, Z7
+	VADDPS           Z7, Z2, Z2
+	VMULPS           Z5, Z10, Z5
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z5, Z8, Z8
+	VADDPS           Z8, Z4, Z4
+	VCVTPH2PS        (DI), Z5
+	VFMADD231PS.BCST (AX)(SI*1), Z5, Z1
+	VFMADD231PS.BCST (CX)(SI*1), Z5, Z2
+	VCVTPH2PS        (DI)(R12*1), Z5
+	VFMADD231PS.BCST (AX)(SI*1), Z5, Z3
+	VFMADD231PS.BCST (CX)(SI*1), Z5, Z4
+	VPBROADCASTD     4(AX)(DX*1), Z5
+	VMOVDQA64        Z5, Z6
+	VPBROADCASTD     4(CX)(DX*1), Z7
+	VMOVDQA64        Z7, Z8
+	VMOVDQU64        256(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        256(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     16(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     16(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     80(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     80(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        320(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        320(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     20(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     20(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     84(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     84(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        384(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        384(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     24(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     24(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     88(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     88(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        448(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        448(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     28(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     28(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     92(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     92(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VCVTPH2PS        32(R9), Z9
+	VCVTPH2PS        32(R9)(R12*1), Z10
+	VBROADCASTSS     4(AX)(BX*1), Z11
+	VMULPS           Z11, Z9, Z12
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           Z12, Z5, Z5
+	VADDPS           Z5, Z1, Z1
+	VMULPS           Z11, Z10, Z5
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z5, Z6, Z6
+	VADDPS           Z6, Z3, Z3
+	VBROADCASTSS     4(CX)(BX*1), Z5
+	VMULPS           Z5, Z9, Z6
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z6, Z7, Z7
+	VADDPS           Z7, Z2, Z2
+	VMULPS           Z5, Z10, Z5
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z5, Z8, Z8
+	VADDPS           Z8, Z4, Z4
+	VCVTPH2PS        32(DI), Z5
+	VFMADD231PS.BCST 4(AX)(SI*1), Z5, Z1
+	VFMADD231PS.BCST 4(CX)(SI*1), Z5, Z2
+	VCVTPH2PS        32(DI)(R12*1), Z5
+	VFMADD231PS.BCST 4(AX)(SI*1), Z5, Z3
+	VFMADD231PS.BCST 4(CX)(SI*1), Z5, Z4
+	VPBROADCASTD     8(AX)(DX*1), Z5
+	VMOVDQA64        Z5, Z6
+	VPBROADCASTD     8(CX)(DX*1), Z7
+	VMOVDQA64        Z7, Z8
+	VMOVDQU64        512(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        512(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     32(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     32(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     96(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     96(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        576(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        576(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     36(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     36(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     100(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     100(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        640(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        640(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     40(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     40(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     104(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     104(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        704(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        704(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     44(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     44(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     108(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     108(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VCVTPH2PS        64(R9), Z9
+	VCVTPH2PS        64(R9)(R12*1), Z10
+	VBROADCASTSS     8(AX)(BX*1), Z11
+	VMULPS           Z11, Z9, Z12
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           Z12, Z5, Z5
+	VADDPS           Z5, Z1, Z1
+	VMULPS           Z11, Z10, Z5
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z5, Z6, Z6
+	VADDPS           Z6, Z3, Z3
+	VBROADCASTSS     8(CX)(BX*1), Z5
+	VMULPS           Z5, Z9, Z6
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z6, Z7, Z7
+	VADDPS           Z7, Z2, Z2
+	VMULPS           Z5, Z10, Z5
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z5, Z8, Z8
+	VADDPS           Z8, Z4, Z4
+	VCVTPH2PS        64(DI), Z5
+	VFMADD231PS.BCST 8(AX)(SI*1), Z5, Z1
+	VFMADD231PS.BCST 8(CX)(SI*1), Z5, Z2
+	VCVTPH2PS        64(DI)(R12*1), Z5
+	VFMADD231PS.BCST 8(AX)(SI*1), Z5, Z3
+	VFMADD231PS.BCST 8(CX)(SI*1), Z5, Z4
+	VPBROADCASTD     12(AX)(DX*1), Z5
+	VMOVDQA64        Z5, Z6
+	VPBROADCASTD     12(CX)(DX*1), Z7
+	VMOVDQA64        Z7, Z8
+	VMOVDQU64        768(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        768(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     48(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     48(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     112(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     112(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        832(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        832(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     52(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     52(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     116(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     116(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        896(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        896(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     56(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     56(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     120(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     120(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VMOVDQU64        960(R8), Z9
+	VPSRLW           $0x04, Z9, Z10
+	VPANDD           Z0, Z9, Z9
+	VPANDD           Z0, Z10, Z10
+	VMOVDQU64        960(R8)(R11*1), Z11
+	VPSRLW           $0x04, Z11, Z12
+	VPANDD           Z0, Z11, Z11
+	VPANDD           Z0, Z12, Z12
+	VPBROADCASTD     60(AX), Z13
+	VPDPBUSD         Z13, Z9, Z5
+	VPDPBUSD         Z13, Z11, Z6
+	VPBROADCASTD     60(CX), Z13
+	VPDPBUSD         Z13, Z9, Z7
+	VPDPBUSD         Z13, Z11, Z8
+	VPBROADCASTD     124(AX), Z9
+	VPDPBUSD         Z9, Z10, Z5
+	VPDPBUSD         Z9, Z12, Z6
+	VPBROADCASTD     124(CX), Z9
+	VPDPBUSD         Z9, Z10, Z7
+	VPDPBUSD         Z9, Z12, Z8
+	VCVTPH2PS        96(R9), Z9
+	VCVTPH2PS        96(R9)(R12*1), Z10
+	VBROADCASTSS     12(AX)(BX*1), Z11
+	VMULPS           Z11, Z9, Z12
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           Z12, Z5, Z5
+	VADDPS           Z5, Z1, Z1
+	VMULPS           Z11, Z10, Z5
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z5, Z6, Z6
+	VADDPS           Z6, Z3, Z3
+	VBROADCASTSS     12(CX)(BX*1), Z5
+	VMULPS           Z5, Z9, Z6
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z6, Z7, Z7
+	VADDPS           Z7, Z2, Z2
+	VMULPS           Z5, Z10, Z5
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z5, Z8, Z8
+	VADDPS           Z8, Z4, Z4
+	VCVTPH2PS        96(DI), Z5
+	VFMADD231PS.BCST 12(AX)(SI*1), Z5, Z1
+	VFMADD231PS.BCST 12(CX)(SI*1), Z5, Z2
+	VCVTPH2PS        96(DI)(R12*1), Z5
+	VFMADD231PS.BCST 12(AX)(SI*1), Z5, Z3
+	VFMADD231PS.BCST 12(CX)(SI*1), Z5, Z4
+	ADDQ             $0x00000400, R8
+	ADDQ             $0x00000080, R9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x000000f0, DX
+	SUBQ             $0x000000f0, BX
+	ADDQ             $0x00000080, DI
+	SUBQ             $0x000000f0, SI
+	DECQ             R10
+	JMP              unit
+
+done:
+	MOVQ    c+72(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z4, 64(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4G4R1K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4G4R1K(SB), NOSPLIT, $0-72
+	MOVQ         x+8(FP), AX
+	MOVQ         offc+24(FP), CX
+	MOVQ         offd+32(FP), DX
+	MOVQ         w+40(FP), BX
+	MOVQ         ws+48(FP), SI
+	MOVQ         nb+0(FP), DI
+	MOVQ         DI, R8
+	SHLQ         $0x08, R8
+	MOVQ         DI, R9
+	SHLQ         $0x05, R9
+	LEAQ         (R8)(R8*2), R10
+	LEAQ         (R9)(R9*2), R11
+	SHRQ         $0x02, DI
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+
+unit:
+	TESTQ      DI, DI
+	JZ         done
+	PREFETCHT1 256(SI)
+	PREFETCHT1 320(SI)
+	PREFETCHT1 256(SI)(R9*1)
+	PREFETCHT1 320(SI)(R9*1)
+	PREFETCHT1 256(SI)(R9*2)
+	PREFETCHT1 320(SI)(R9*2)
+	PREFETCHT1 256(SI)(R11*1)
+	PREFETCHT1 320(SI)(R11*1)
+	TESTQ      $0x00000c00, BX
+	JNZ        nokick
+	PREFETCHT1 4096(BX)
+	PREFETCHT1 4096(BX)(R8*1)
+	PREFETCHT1 4096(BX)(R8*2)
+	PREFETCHT1 4096(BX)(R10*1)
+
+nokick:
+	VPBROADCASTD (AX)(CX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VMOVDQA64    Z5, Z7
+	VMOVDQA64    Z5, Z8
+	VMOVDQU64    (BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    (BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    (BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    (BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD (AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 64(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    64(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    64(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    64(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    64(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 4(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 68(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    128(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    128(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    128(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    128(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 8(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 72(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    192(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    192(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    192(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    192(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 12(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 76(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VCVTPH2PS    (SI), Z9
+	VCVTPH2PS    (SI)(R9*1), Z10
+	VCVTPH2PS    (SI)(R9*2), Z11
+	VCVTPH2PS    (SI)(R11*1), Z12
+	VBROADCASTSS (AX)(DX*1), Z13
+	VMULPS       Z13, Z9, Z9
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z13, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z2, Z2
+	VMULPS       Z13, Z11, Z5
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VADDPS       Z7, Z3, Z3
+	VMULPS       Z13, Z12, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	VPBROADCASTD 4(AX)(CX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VMOVDQA64    Z5, Z7
+	VMOVDQA64    Z5, Z8
+	VMOVDQU64    256(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    256(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    256(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    256(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 16(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 80(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    320(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    320(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    320(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    320(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 20(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 84(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    384(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    384(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    384(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    384(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 24(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 88(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    448(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    448(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    448(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    448(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 28(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 92(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VCVTPH2PS    32(SI), Z9
+	VCVTPH2PS    32(SI)(R9*1), Z10
+	VCVTPH2PS    32(SI)(R9*2), Z11
+	VCVTPH2PS    32(SI)(R11*1), Z12
+	VBROADCASTSS 4(AX)(DX*1), Z13
+	VMULPS       Z13, Z9, Z9
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z13, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z2, Z2
+	VMULPS       Z13, Z11, Z5
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VADDPS       Z7, Z3, Z3
+	VMULPS       Z13, Z12, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	VPBROADCASTD 8(AX)(CX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VMOVDQA64    Z5, Z7
+	VMOVDQA64    Z5, Z8
+	VMOVDQU64    512(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    512(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    512(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    512(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 32(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 96(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    576(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    576(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    576(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    576(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 36(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 100(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    640(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    640(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    640(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    640(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 40(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 104(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    704(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    704(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    704(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    704(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 44(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 108(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VCVTPH2PS    64(SI), Z9
+	VCVTPH2PS    64(SI)(R9*1), Z10
+	VCVTPH2PS    64(SI)(R9*2), Z11
+	VCVTPH2PS    64(SI)(R11*1), Z12
+	VBROADCASTSS 8(AX)(DX*1), Z13
+	VMULPS       Z13, Z9, Z9
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z13, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z2, Z2
+	VMULPS       Z13, Z11, Z5
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VADDPS       Z7, Z3, Z3
+	VMULPS       Z13, Z12, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	VPBROADCASTD 12(AX)(CX*1), Z5
+	VMOVDQA64    Z5, Z6
+	VMOVDQA64    Z5, Z7
+	VMOVDQA64    Z5, Z8
+	VMOVDQU64    768(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    768(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    768(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    768(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 48(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 112(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    832(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    832(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    832(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    832(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 52(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 116(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    896(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    896(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    896(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    896(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 56(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 120(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VMOVDQU64    960(BX), Z9
+	VPSRLW       $0x04, Z9, Z10
+	VPANDD       Z0, Z9, Z9
+	VPANDD       Z0, Z10, Z10
+	VMOVDQU64    960(BX)(R8*1), Z11
+	VPSRLW       $0x04, Z11, Z12
+	VPANDD       Z0, Z11, Z11
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU64    960(BX)(R8*2), Z13
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z13, Z13
+	VPANDD       Z0, Z14, Z14
+	VMOVDQU64    960(BX)(R10*1), Z15
+	VPSRLW       $0x04, Z15, Z16
+	VPANDD       Z0, Z15, Z15
+	VPANDD       Z0, Z16, Z16
+	VPBROADCASTD 60(AX), Z17
+	VPDPBUSD     Z17, Z9, Z5
+	VPDPBUSD     Z17, Z11, Z6
+	VPDPBUSD     Z17, Z13, Z7
+	VPDPBUSD     Z17, Z15, Z8
+	VPBROADCASTD 124(AX), Z9
+	VPDPBUSD     Z9, Z10, Z5
+	VPDPBUSD     Z9, Z12, Z6
+	VPDPBUSD     Z9, Z14, Z7
+	VPDPBUSD     Z9, Z16, Z8
+	VCVTPH2PS    96(SI), Z9
+	VCVTPH2PS    96(SI)(R9*1), Z10
+	VCVTPH2PS    96(SI)(R9*2), Z11
+	VCVTPH2PS    96(SI)(R11*1), Z12
+	VBROADCASTSS 12(AX)(DX*1), Z13
+	VMULPS       Z13, Z9, Z9
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       Z13, Z10, Z5
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z6, Z2, Z2
+	VMULPS       Z13, Z11, Z5
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VADDPS       Z7, Z3, Z3
+	VMULPS       Z13, Z12, Z5
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z5, Z8, Z8
+	VADDPS       Z8, Z4, Z4
+	ADDQ         $0x00000400, BX
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x000000f0, CX
+	SUBQ         $0x000000f0, DX
+	DECQ         DI
+	JMP          unit
+
+done:
+	MOVQ    c+56(FP), AX
+	MOVQ    ldc+64(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	VZEROUPPER
+	RET
+
+// func dotQ4G4R2K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI, MMX+
+TEXT ·dotQ4G4R2K(SB), NOSPLIT, $0-72
+	MOVQ         x+8(FP), AX
+	MOVQ         ldx+16(FP), CX
+	LEAQ         (AX)(CX*1), CX
+	MOVQ         offc+24(FP), DX
+	MOVQ         offd+32(FP), BX
+	MOVQ         w+40(FP), SI
+	MOVQ         ws+48(FP), DI
+	MOVQ         nb+0(FP), R8
+	MOVQ         R8, R9
+	SHLQ         $0x08, R9
+	MOVQ         R8, R10
+	SHLQ         $0x05, R10
+	LEAQ         (R9)(R9*2), R11
+	LEAQ         (R10)(R10*2), R12
+	SHRQ         $0x02, R8
+	VPBROADCASTD qzconsts<>+4(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+
+unit:
+	TESTQ      R8, R8
+	JZ         done
+	PREFETCHT1 256(DI)
+	PREFETCHT1 320(DI)
+	PREFETCHT1 256(DI)(R10*1)
+	PREFETCHT1 320(DI)(R10*1)
+	PREFETCHT1 256(DI)(R10*2)
+	PREFETCHT1 320(DI)(R10*2)
+	PREFETCHT1 256(DI)(R12*1)
+	PREFETCHT1 320(DI)(R12*1)
+	TESTQ      $0x00000c00, SI
+	JNZ        nokick
+	PREFETCHT1 4096(SI)
+	PREFETCHT1 4096(SI)(R9*1)
+	PREFETCHT1 4096(SI)(R9*2)
+	PREFETCHT1 4096(SI)(R11*1)
+
+nokick:
+	VPBROADCASTD (AX)(DX*1), Z9
+	VMOVDQA64    Z9, Z10
+	VMOVDQA64    Z9, Z11
+	VMOVDQA64    Z9, Z12
+	VPBROADCASTD (CX)(DX*1), Z13
+	VMOVDQA64    Z13, Z14
+	VMOVDQA64    Z13, Z15
+	VMOVDQA64    Z13, Z16
+	VMOVDQU64    (SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    (SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    (SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    (SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD (AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD (CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 64(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 64(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    64(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    64(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    64(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    64(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 4(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 4(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 68(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 68(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    128(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    128(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    128(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    128(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 8(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 8(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 72(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 72(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    192(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    192(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    192(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    192(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 12(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 12(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 76(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 76(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VCVTPH2PS    (DI), Z17
+	VCVTPH2PS    (DI)(R10*1), Z18
+	VCVTPH2PS    (DI)(R10*2), Z19
+	VCVTPH2PS    (DI)(R12*1), Z20
+	VBROADCASTSS (AX)(BX*1), Z21
+	VMULPS       Z21, Z17, Z22
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z22, Z9, Z9
+	VADDPS       Z9, Z1, Z1
+	VMULPS       Z21, Z18, Z9
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z3, Z3
+	VMULPS       Z21, Z19, Z9
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z9, Z11, Z11
+	VADDPS       Z11, Z5, Z5
+	VMULPS       Z21, Z20, Z9
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z9, Z12, Z12
+	VADDPS       Z12, Z7, Z7
+	VBROADCASTSS (CX)(BX*1), Z9
+	VMULPS       Z9, Z17, Z10
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z10, Z13, Z13
+	VADDPS       Z13, Z2, Z2
+	VMULPS       Z9, Z18, Z10
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z10, Z14, Z14
+	VADDPS       Z14, Z4, Z4
+	VMULPS       Z9, Z19, Z10
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z10, Z15, Z15
+	VADDPS       Z15, Z6, Z6
+	VMULPS       Z9, Z20, Z9
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z9, Z16, Z16
+	VADDPS       Z16, Z8, Z8
+	VPBROADCASTD 4(AX)(DX*1), Z9
+	VMOVDQA64    Z9, Z10
+	VMOVDQA64    Z9, Z11
+	VMOVDQA64    Z9, Z12
+	VPBROADCASTD 4(CX)(DX*1), Z13
+	VMOVDQA64    Z13, Z14
+	VMOVDQA64    Z13, Z15
+	VMOVDQA64    Z13, Z16
+	VMOVDQU64    256(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    256(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    256(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    256(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 16(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 16(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 80(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 80(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    320(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    320(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    320(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    320(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 20(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 20(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 84(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 84(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    384(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    384(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    384(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    384(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 24(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 24(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 88(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 88(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    448(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    448(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    448(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    448(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 28(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 28(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 92(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 92(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VCVTPH2PS    32(DI), Z17
+	VCVTPH2PS    32(DI)(R10*1), Z18
+	VCVTPH2PS    32(DI)(R10*2), Z19
+	VCVTPH2PS    32(DI)(R12*1), Z20
+	VBROADCASTSS 4(AX)(BX*1), Z21
+	VMULPS       Z21, Z17, Z22
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z22, Z9, Z9
+	VADDPS       Z9, Z1, Z1
+	VMULPS       Z21, Z18, Z9
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z3, Z3
+	VMULPS       Z21, Z19, Z9
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z9, Z11, Z11
+	VADDPS       Z11, Z5, Z5
+	VMULPS       Z21, Z20, Z9
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z9, Z12, Z12
+	VADDPS       Z12, Z7, Z7
+	VBROADCASTSS 4(CX)(BX*1), Z9
+	VMULPS       Z9, Z17, Z10
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z10, Z13, Z13
+	VADDPS       Z13, Z2, Z2
+	VMULPS       Z9, Z18, Z10
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z10, Z14, Z14
+	VADDPS       Z14, Z4, Z4
+	VMULPS       Z9, Z19, Z10
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z10, Z15, Z15
+	VADDPS       Z15, Z6, Z6
+	VMULPS       Z9, Z20, Z9
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z9, Z16, Z16
+	VADDPS       Z16, Z8, Z8
+	VPBROADCASTD 8(AX)(DX*1), Z9
+	VMOVDQA64    Z9, Z10
+	VMOVDQA64    Z9, Z11
+	VMOVDQA64    Z9, Z12
+	VPBROADCASTD 8(CX)(DX*1), Z13
+	VMOVDQA64    Z13, Z14
+	VMOVDQA64    Z13, Z15
+	VMOVDQA64    Z13, Z16
+	VMOVDQU64    512(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    512(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    512(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    512(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 32(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 32(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 96(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 96(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    576(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    576(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    576(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    576(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 36(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 36(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 100(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 100(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    640(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    640(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    640(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    640(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 40(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 40(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 104(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 104(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    704(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    704(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    704(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    704(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 44(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 44(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 108(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 108(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VCVTPH2PS    64(DI), Z17
+	VCVTPH2PS    64(DI)(R10*1), Z18
+	VCVTPH2PS    64(DI)(R10*2), Z19
+	VCVTPH2PS    64(DI)(R12*1), Z20
+	VBROADCASTSS 8(AX)(BX*1), Z21
+	VMULPS       Z21, Z17, Z22
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z22, Z9, Z9
+	VADDPS       Z9, Z1, Z1
+	VMULPS       Z21, Z18, Z9
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z3, Z3
+	VMULPS       Z21, Z19, Z9
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z9, Z11, Z11
+	VADDPS       Z11, Z5, Z5
+	VMULPS       Z21, Z20, Z9
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z9, Z12, Z12
+	VADDPS       Z12, Z7, Z7
+	VBROADCASTSS 8(CX)(BX*1), Z9
+	VMULPS       Z9, Z17, Z10
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z10, Z13, Z13
+	VADDPS       Z13, Z2, Z2
+	VMULPS       Z9, Z18, Z10
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z10, Z14, Z14
+	VADDPS       Z14, Z4, Z4
+	VMULPS       Z9, Z19, Z10
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z10, Z15, Z15
+	VADDPS       Z15, Z6, Z6
+	VMULPS       Z9, Z20, Z9
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z9, Z16, Z16
+	VADDPS       Z16, Z8, Z8
+	VPBROADCASTD 12(AX)(DX*1), Z9
+	VMOVDQA64    Z9, Z10
+	VMOVDQA64    Z9, Z11
+	VMOVDQA64    Z9, Z12
+	VPBROADCASTD 12(CX)(DX*1), Z13
+	VMOVDQA64    Z13, Z14
+	VMOVDQA64    Z13, Z15
+	VMOVDQA64    Z13, Z16
+	VMOVDQU64    768(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    768(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    768(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    768(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 48(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 48(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 112(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 112(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    832(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    832(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    832(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    832(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 52(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 52(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 116(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 116(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    896(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    896(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    896(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    896(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 56(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 56(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 120(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 120(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VMOVDQU64    960(SI), Z17
+	VPSRLW       $0x04, Z17, Z18
+	VPANDD       Z0, Z17, Z17
+	VPANDD       Z0, Z18, Z18
+	VMOVDQU64    960(SI)(R9*1), Z19
+	VPSRLW       $0x04, Z19, Z20
+	VPANDD       Z0, Z19, Z19
+	VPANDD       Z0, Z20, Z20
+	VMOVDQU64    960(SI)(R9*2), Z21
+	VPSRLW       $0x04, Z21, Z22
+	VPANDD       Z0, Z21, Z21
+	VPANDD       Z0, Z22, Z22
+	VMOVDQU64    960(SI)(R11*1), Z23
+	VPSRLW       $0x04, Z23, Z24
+	VPANDD       Z0, Z23, Z23
+	VPANDD       Z0, Z24, Z24
+	VPBROADCASTD 60(AX), Z25
+	VPDPBUSD     Z25, Z17, Z9
+	VPDPBUSD     Z25, Z19, Z10
+	VPDPBUSD     Z25, Z21, Z11
+	VPDPBUSD     Z25, Z23, Z12
+	VPBROADCASTD 60(CX), Z25
+	VPDPBUSD     Z25, Z17, Z13
+	VPDPBUSD     Z25, Z19, Z14
+	VPDPBUSD     Z25, Z21, Z15
+	VPDPBUSD     Z25, Z23, Z16
+	VPBROADCASTD 124(AX), Z17
+	VPDPBUSD     Z17, Z18, Z9
+	VPDPBUSD     Z17, Z20, Z10
+	VPDPBUSD     Z17, Z22, Z11
+	VPDPBUSD     Z17, Z24, Z12
+	VPBROADCASTD 124(CX), Z17
+	VPDPBUSD     Z17, Z18, Z13
+	VPDPBUSD     Z17, Z20, Z14
+	VPDPBUSD     Z17, Z22, Z15
+	VPDPBUSD     Z17, Z24, Z16
+	VCVTPH2PS    96(DI), Z17
+	VCVTPH2PS    96(DI)(R10*1), Z18
+	VCVTPH2PS    96(DI)(R10*2), Z19
+	VCVTPH2PS    96(DI)(R12*1), Z20
+	VBROADCASTSS 12(AX)(BX*1), Z21
+	VMULPS       Z21, Z17, Z22
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z22, Z9, Z9
+	VADDPS       Z9, Z1, Z1
+	VMULPS       Z21, Z18, Z9
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z3, Z3
+	VMULPS       Z21, Z19, Z9
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z9, Z11, Z11
+	VADDPS       Z11, Z5, Z5
+	VMULPS       Z21, Z20, Z9
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z9, Z12, Z12
+	VADDPS       Z12, Z7, Z7
+	VBROADCASTSS 12(CX)(BX*1), Z9
+	VMULPS       Z9, Z17, Z10
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z10, Z13, Z13
+	VADDPS       Z13, Z2, Z2
+	VMULPS       Z9, Z18, Z10
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z10, Z14, Z14
+	VADDPS       Z14, Z4, Z4
+	VMULPS       Z9, Z19, Z10
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z10, Z15, Z15
+	VADDPS       Z15, Z6, Z6
+	VMULPS       Z9, Z20, Z9
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z9, Z16, Z16
+	VADDPS       Z16, Z8, Z8
+	ADDQ         $0x00000400, SI
+	ADDQ         $0x00000080, DI
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x000000f0, DX
+	SUBQ         $0x000000f0, BX
+	DECQ         R8
+	JMP          unit
+
+done:
+	MOVQ    c+56(FP), AX
+	MOVQ    ldc+64(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z3, 64(AX)
+	VMOVUPS Z5, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z4, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z8, 192(AX)
+	VZEROUPPER
+	RET
+
 DATA q4mconsts<>+0(SB)/4, $0x41700000
 DATA q4mconsts<>+4(SB)/4, $0x41000000
 DATA q4mconsts<>+8(SB)/4, $0x3f000000

@@ -649,6 +649,56 @@ func dotQ4MG2R2(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *by
 //go:noescape
 func dotQ4MG2R4(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 
+// dotQ4G1R1K computes 1×16 dot products of 16 consecutive Q4 weight rows (1 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G1R1K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ4MG1R1K computes 1×16 dot products of 16 consecutive Q4M weight rows (1 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4MG1R1K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+
+// dotQ4G1R2K computes 2×16 dot products of 16 consecutive Q4 weight rows (1 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G1R2K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ4MG1R2K computes 2×16 dot products of 16 consecutive Q4M weight rows (1 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4MG1R2K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+
+// dotQ4G2R1K computes 1×32 dot products of 32 consecutive Q4 weight rows (2 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G2R1K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ4MG2R1K computes 1×32 dot products of 32 consecutive Q4M weight rows (2 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4MG2R1K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+
+// dotQ4G2R2K computes 2×32 dot products of 32 consecutive Q4 weight rows (2 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G2R2K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ4MG2R2K computes 2×32 dot products of 32 consecutive Q4M weight rows (2 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4MG2R2K(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+
+// dotQ4G4R1K computes 1×64 dot products of 64 consecutive Q4 weight rows (4 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G4R1K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
+// dotQ4G4R2K computes 2×64 dot products of 64 consecutive Q4 weight rows (4 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ4G4R2K(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
 // quantQ4M16 is compute.QuantizeQ4M for 16 transposed blocks (see the generator).
 //
 //go:noescape

@@ -143,10 +143,11 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 // grouped dt matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4:
 // groups of 8 blocks, Q8: pairs). With Q4M's offsets wo (else nil) the rows' float32 block
 // sums are offsums bytes on, and there is no eight-row kernel and no four-group one (Q4M runs
-// at most two groups a pass, see groupsCall.runGroups).
-func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
+// at most two groups a pass, see groupsCall.runGroups). With kicks Q4's and Q4M's kernels of
+// one or two rows are the page-kicking ones (q4Kicks).
+func tileG(dt compute.DType, kicks bool, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
 	if wo != nil {
-		tileQ4MG(c, ldc, rows, groups, xp, ldx, offc, offd, offsums, wq, ws, wo, nb)
+		tileQ4MG(kicks, c, ldc, rows, groups, xp, ldx, offc, offd, offsums, wq, ws, wo, nb)
 		return
 	}
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
@@ -155,6 +156,9 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 	unit, f := 2, [3][4]kernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
 	if dt == compute.Q4 {
 		unit, f = 8, [3][4]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}}
+		if kicks {
+			f[0][0], f[0][1], f[1][0], f[1][1], f[2][0], f[2][1] = dotQ4G1R1K, dotQ4G1R2K, dotQ4G2R1K, dotQ4G2R2K, dotQ4G4R1K, dotQ4G4R2K
+		}
 	}
 	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
 	if nb%unit != 0 || rows <= 0 || rows&(rows-1) != 0 || groups <= 0 || groups&(groups-1) != 0 || g >= len(f) || r >= len(f[g]) || f[g][r] == nil ||
@@ -166,9 +170,12 @@ func tileG(dt compute.DType, c []float32, ldc, rows, groups int, xp []byte, ldx,
 }
 
 // tileQ4MG is tileG for a Q4M matrix, its offsets wo laid out as the scales ws.
-func tileQ4MG(c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
+func tileQ4MG(kicks bool, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
 	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
 	f := [2][3]kernel{{dotQ4MG1R1, dotQ4MG1R2, dotQ4MG1R4}, {dotQ4MG2R1, dotQ4MG2R2, dotQ4MG2R4}}
+	if kicks {
+		f[0][0], f[0][1], f[1][0], f[1][1] = dotQ4MG1R1K, dotQ4MG1R2K, dotQ4MG2R1K, dotQ4MG2R2K
+	}
 	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
 	if nb%8 != 0 || rows <= 0 || rows&(rows-1) != 0 || groups <= 0 || groups&(groups-1) != 0 || g >= len(f) || r >= len(f[g]) || f[g][r] == nil ||
 		offc < 64*nb || offd < offc+4*nb || offsums < offd+4*nb || rows > 1 && ldx < offsums+4*nb {

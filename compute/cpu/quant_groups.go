@@ -253,7 +253,7 @@ func (c *groupsCall) runGroups(lo, hi int) {
 			for rows > m-i {
 				rows /= 2
 			}
-			tileG(dt, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, 2*k+8*nb, wq, ws, wo, nb)
+			tileG(dt, c.b.q4Kicks, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, 2*k+8*nb, wq, ws, wo, nb)
 			i += rows
 		}
 		if bias := c.ps[p].bias; bias != nil {

@@ -15,7 +15,7 @@ import (
 // the VNNI kernels) against the same weights stored row after row: FromBytes (with the assembly
 // quantizers and the Go ones) and WriteRows in row ranges that cut groups give the same
 // values (Read, also through a reshape); for 1 to 16 input rows, with and without a bias (and
-// Q4's eight rows in one pass or two), the grouped kernels give dotQ4's and dotQ8's bits (the
+// Q4's eight rows in one pass or two, its one or two rows with page kicks or without), the grouped kernels give dotQ4's and dotQ8's bits (the
 // Go kernels') and Q4M's those of their Go model, q4mGroupedModel; the many-row products, in
 // every precision and product family this machine has, give the bits of the row-major matrix,
 // except Q4M's in the BF16 mode, whose offsets' part (offsetRowsG for the groups, the exact
@@ -89,7 +89,7 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 	}
 	bias := be.FromFloat32(randVals(rng, n, 1), n)
 	genBias := gen.FromFloat32(read(t, be, bias), n)
-	defer func(f bool) { be.q4Fours = f }(be.q4Fours)
+	defer func(f, k bool) { be.q4Fours, be.q4Kicks = f, k }(be.q4Fours, be.q4Kicks)
 	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 70} {
 		for _, withBias := range []bool{false, true} {
 			x := randVals(rng, m*k, 2)
@@ -115,10 +115,12 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 					want = q4mGroupedModel(quantized("test", "w", ref), x, m, bv)
 				}
 				for _, fours := range []bool{false, true} {
-					be.q4Fours = fours
-					be.Linear(got, be.FromFloat32(x, m, k), w, b)
-					if g := read(t, be, got); !sameBits(g, want) {
-						t.Errorf("Linear of %d rows (bias %v, Q4 rows in fours %v): grouped kernels differ from the Go kernels", m, withBias, fours)
+					for _, kicks := range []bool{false, true} {
+						be.q4Fours, be.q4Kicks = fours, kicks
+						be.Linear(got, be.FromFloat32(x, m, k), w, b)
+						if g := read(t, be, got); !sameBits(g, want) {
+							t.Errorf("Linear of %d rows (bias %v, Q4 rows in fours %v, page kicks %v): grouped kernels differ from the Go kernels", m, withBias, fours, kicks)
+						}
 					}
 				}
 				continue

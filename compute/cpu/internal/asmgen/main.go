@@ -82,16 +82,25 @@ func main() {
 	for _, q4 := range []bool{true, false} {
 		for _, g := range []int{1, 2} {
 			for _, r := range []int{1, 2, 4} {
-				qkernelG(g, r, q4, false)
+				qkernelG(g, r, q4, false, false)
 			}
 		}
-		qkernelG(4, 1, q4, false)
-		qkernelG(4, 2, q4, false)
-		qkernelG(1, 8, q4, false)
+		qkernelG(4, 1, q4, false, false)
+		qkernelG(4, 2, q4, false, false)
+		qkernelG(1, 8, q4, false, false)
 	}
 	for _, g := range []int{1, 2} {
 		for _, r := range []int{1, 2, 4} {
-			qkernelG(g, r, true, true)
+			qkernelG(g, r, true, true, false)
+		}
+	}
+	// Q4's and Q4M's kernels of one or two input rows again, kicking each page as Q8's do.
+	for _, g := range []int{1, 2, 4} {
+		for _, r := range []int{1, 2} {
+			qkernelG(g, r, true, false, true)
+			if g < 4 {
+				qkernelG(g, r, true, true, true)
+			}
 		}
 	}
 	quantQ4MKernel()

@@ -1075,9 +1075,11 @@ func quantKernelZ(q4 bool) {
 // of each page, which starts the hardware's stream there before the kernel arrives: a
 // prefetch per line took load slots from the kernel's own loads, and they read slower. The
 // others prefetch every line 2 KB ahead: with more input rows, or Q4's twice the arithmetic a
-// byte, the kernels read slower without. Q4's of one or two rows prefetch into L1
-// (PREFETCHT0), which shortened their steps, the others into L2 (docs/performance.md, "Page
-// kicks" in "What the speed rests on").
+// byte, the kernels read slower without on a Zen 5 and a Sapphire Rapids. Q4's of one or two
+// rows prefetch into L1 (PREFETCHT0), which shortened their steps there, the others into L2.
+// With kick (Q4 and Q4M of one or two rows only, named with a K) they kick each page as Q8's
+// do: on a Zen 4 their steps took a quarter less so (docs/performance.md, "Page kicks" in
+// "What the speed rests on", and "The Zen 4 round").
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
@@ -1090,7 +1092,7 @@ func quantKernelZ(q4 bool) {
 // rounded once. No G1R8: two more pointers do not fit beside eight rows'. No G4R{1,2} either:
 // Q4M's products run at most two groups a pass (quant_groups.go), so the generator emits only
 // dotQ4MG{1,2}R{1,2,4}.
-func qkernelG(groups, rows int, q4, q4m bool) {
+func qkernelG(groups, rows int, q4, q4m, kick bool) {
 	typ, unit, unitBytes, chunks := "Q8", 2, 128, 8 // unit: blocks per unit of packed input
 	if q4 {
 		typ, unit, unitBytes, chunks = "Q4", 4, 256, 4
@@ -1102,6 +1104,12 @@ func qkernelG(groups, rows int, q4, q4m bool) {
 	}
 	blockBytes := 64 * chunks // a block's codes in a group
 	name := fmt.Sprintf("dot%sG%dR%d", typ, groups, rows)
+	if kick {
+		if !q4 || rows > 2 {
+			panic(name + ": only Q4's kernels of one or two rows have a kicking variant")
+		}
+		name += "K"
+	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d×%d dot products of %d consecutive %s weight rows (%d row groups) with packed int8 rows (see the generator).", name, rows, 16*groups, 16*groups, typ, groups))
@@ -1181,9 +1189,9 @@ func qkernelG(groups, rows int, q4, q4m bool) {
 	}
 	const (
 		pfd      = 2048 // prefetch distance in weight bytes
-		pageKick = 4096 // Q8's of one or two input rows, once a page
+		pageKick = 4096 // the kicking kernels, once a page
 	)
-	kick := !q4 && rows <= 2
+	kick = kick || !q4 && rows <= 2
 	prefetch := PREFETCHT1
 	if q4 && rows <= 2 {
 		prefetch = PREFETCHT0
