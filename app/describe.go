@@ -252,7 +252,8 @@ func describe(dir string) (*ModelInfo, *config.Config, error) {
 		MemoryBytes:  memoryMap(rep.Memory),
 		Unexpected:   append([]string{}, rep.Unexpected...),
 	}
-	info.DefaultWeights, info.DefaultWeightsReason = model.DefaultWeights(cfg)
+	auto := model.EstimateWeights(cfg, rep.StoredDTypes, model.Options{Weights: model.WeightsAuto})
+	info.DefaultWeights, info.DefaultWeightsReason = auto.Auto, auto.AutoReason
 
 	for dt, n := range rep.StoredDTypes {
 		info.StoredDTypes[string(dt)] = n

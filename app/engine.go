@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/janus-desktop/janus/model"
@@ -95,8 +93,8 @@ type LoadOptions struct {
 	// ContextLimit caps a conversation's positions below the model's own limit (0: none).
 	ContextLimit int
 	// Weights is the weight format (model.Options.Weights): one of model.WeightFormats, or ""
-	// for the checkpoint's dtypes. LoadEngine resolves "auto" itself, from the memory the
-	// parts it loads need, so the memory check and model.Load agree on the format.
+	// for the checkpoint's dtypes. "auto" is resolved once, by CheckLoadMemory, from the
+	// memory the parts it loads need, so the memory check and model.Load agree on the format.
 	Weights string
 	// MemoryBytes is the memory the weights may take (0: the machine's physical memory, less
 	// what the system needs; negative: no check). A model whose weights need more is refused
@@ -119,36 +117,19 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 			name = filepath.Base(abs)
 		}
 	}
-	format := strings.ToLower(strings.TrimSpace(opts.Weights))
-	if format != "" && !slices.Contains(model.WeightFormats(), format) {
-		return nil, fmt.Errorf("load %s: weights %q: want one of %s", name, opts.Weights, strings.Join(model.WeightFormats(), ", "))
-	}
-	// Describe reads only headers; it gives the memory the weights will hold before they do.
-	desc, err := Describe(dir)
+	mopts := model.Options{Precision: opts.Precision, Weights: opts.Weights, Progress: progress,
+		SkipGeneration: opts.SkipGeneration, ContextLimit: opts.ContextLimit, Context: ctx}
+	est, err := CheckLoadMemory(dir, mopts, opts.MemoryBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
-	}
-	// Sized as the memory check below sizes them (a checkpoint stored in F32 counts as F32).
-	autoFormat, autoReason := model.ChooseWeights(model.MachineMemory(), func(f string) int64 {
-		return weightsMemory(desc, !opts.SkipGeneration, f)
-	})
-	if format == model.WeightsAuto {
-		format = autoFormat
-	}
-	need := weightsMemory(desc, !opts.SkipGeneration, format)
-	if limit := loadLimit(opts.MemoryBytes); limit > 0 && need > limit {
-		return nil, fmt.Errorf("load %s: %w: its weights need %s of memory and %s is available",
-			name, model.ErrNotEnoughMemory, FormatBytes(need), FormatBytes(limit))
 	}
 	// Opened once the checks above pass; the model owns it, and a failed load closes it.
 	be, err := OpenBackend(opts.Backend, opts.Threads, opts.Precision)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	m, err := model.Load(dir, model.Options{
-		Backend: be, OwnBackend: true, Precision: opts.Precision, Weights: format, Progress: progress,
-		SkipGeneration: opts.SkipGeneration, ContextLimit: opts.ContextLimit, Context: ctx,
-	})
+	mopts.Backend, mopts.OwnBackend, mopts.Weights = be, true, est.Format
+	m, err := model.Load(dir, mopts)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, ctxErr
@@ -159,13 +140,30 @@ func LoadEngine(ctx context.Context, dir string, opts LoadOptions, progress func
 		Name: name, Family: string(m.Prompt.Family()), Dir: dir,
 		Backend:           backendLabel(m.Backend),
 		Weights:           loadedWeights(m),
-		MemoryBytes:       need,
+		MemoryBytes:       est.Bytes,
 		ContextLimit:      m.ContextLimit(),
 		CanGenerate:       m.VQ != nil,
-		AutoWeights:       autoFormat,
-		AutoWeightsReason: autoReason,
+		AutoWeights:       est.Auto,
+		AutoWeightsReason: est.AutoReason,
 		FastArithmetic:    fastArithmetic(m.Backend),
 	}}, nil
+}
+
+// CheckLoadMemory sizes the weights model.Load(dir, opts) would hold (model.EstimateLoad,
+// which resolves opts.Weights "auto") and refuses them, before anything is read, if they
+// need more than memoryBytes (0: the machine's physical memory, less what the system needs;
+// negative: no check): such a model would only make the machine swap. The window and the
+// command line load through it.
+func CheckLoadMemory(dir string, opts model.Options, memoryBytes int64) (model.LoadEstimate, error) {
+	est, err := model.EstimateLoad(dir, opts)
+	if err != nil {
+		return est, err
+	}
+	if limit := loadLimit(memoryBytes); limit > 0 && est.Bytes > limit {
+		return est, fmt.Errorf("%w: its weights need %s of memory and %s is available",
+			model.ErrNotEnoughMemory, FormatBytes(est.Bytes), FormatBytes(limit))
+	}
+	return est, nil
 }
 
 // loadLimit is the memory a model's weights may need, 0 for no limit.
@@ -179,17 +177,6 @@ func loadLimit(opt int64) int64 {
 	return int64(loadMemoryFraction * float64(model.PhysicalMemory()))
 }
 
-// weightsMemory is what the loaded weights of the described model hold in format (a resolved
-// model.WeightFormats value, not "auto"): "" and "stored" keep the checkpoint's dtype, so an
-// all-F32 checkpoint is held as F32 and any other as 16-bit.
-func weightsMemory(d *ModelInfo, generation bool, format string) int64 {
-	prec := string(model.FormatPrecision(format))
-	if (format == "" || format == model.WeightsStored) && len(d.StoredDTypes) == 1 && d.StoredDTypes["F32"] > 0 {
-		prec = "F32"
-	}
-	return partsMemory(d, generation, prec)
-}
-
 // loadedWeights is the dtype of the language model's first attention matrix, the weight
 // format every token step reads ("" for a model without layers).
 func loadedWeights(m *model.Model) string {
@@ -197,19 +184,6 @@ func loadedWeights(m *model.Model) string {
 		return ""
 	}
 	return m.LLM.Layers[0].Q.DType.String()
-}
-
-// partsMemory sums the memory the loaded parts take at precision prec (a weights.Precision).
-func partsMemory(d *ModelInfo, generation bool, prec string) int64 {
-	parts := []PartCounts{d.Vision.PartCounts, d.Aligner.PartCounts, d.LLM.PartCounts}
-	if generation {
-		parts = append(parts, d.Gen.PartCounts, d.VQ.PartCounts)
-	}
-	var n int64
-	for _, p := range parts {
-		n += p.MemoryBytes[prec]
-	}
-	return n
 }
 
 // modelEngine is an Engine on a loaded model.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 )
 
@@ -81,7 +82,11 @@ func FolderFootprint(dir string) (Footprint, error) {
 	if err != nil {
 		return Footprint{}, fmt.Errorf("memory of %s: %w", dir, err)
 	}
-	return footprintOf(cfg, func(f string) int64 { return weightsMemory(d, true, f) })
+	stored := map[checkpoint.DType]int64{}
+	for dt, n := range d.StoredDTypes {
+		stored[checkpoint.DType(dt)] = n
+	}
+	return footprintOf(cfg, func(f string) int64 { return model.EstimateWeights(cfg, stored, model.Options{Weights: f}).Bytes })
 }
 
 // ConfigFootprint sizes a model from its configuration alone (model.WeightsBytes: every

@@ -9,7 +9,6 @@ import (
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/llm"
 	"github.com/janus-desktop/janus/model/vq"
-	"github.com/janus-desktop/janus/model/weights"
 )
 
 // MemoryEstimate is what one GenerateImages call allocates on top of the loaded weights. The
@@ -169,16 +168,16 @@ func deviceBudget(be compute.Backend) int64 {
 	return 0
 }
 
-// checkWeightsBudget refuses weights of format f (skipping the parts in skip) that do not fit
-// be's device budget: on such a device every step would page, or fail.
-func checkWeightsBudget(be compute.Backend, cfg *config.Config, f string, skip []weights.Part) error {
+// checkWeightsBudget refuses the weights est sizes if they do not fit be's device budget: on
+// such a device every step would page, or fail.
+func checkWeightsBudget(be compute.Backend, est LoadEstimate) error {
 	budget := deviceBudget(be)
 	if budget <= 0 {
 		return nil
 	}
-	if need := WeightsBytes(cfg, f, skip...); need > budget {
+	if est.Bytes > budget {
 		return fmt.Errorf("%w: the weights take %s in the format %q, more than the %s the %s backend's device runs well with (its working set): load smaller weights (q8, q4m) or use the cpu backend",
-			ErrNotEnoughMemory, bytesize.Format(need), f, bytesize.Format(budget), be.Name())
+			ErrNotEnoughMemory, bytesize.Format(est.Bytes), est.Format, bytesize.Format(budget), be.Name())
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -181,9 +182,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if opts.SkipGeneration && opts.SkipUnderstanding {
 		return nil, errors.New("skipping both generation and understanding leaves nothing to run")
 	}
-	format := weightsFormat(cfg, opts)
-	matrixDT, quant, err := weightsPolicy(format, opts)
-	if err != nil {
+	if err := checkWeightsOption(opts.Weights); err != nil {
 		return nil, err
 	}
 	if err := CheckKVCache(opts.KVCache); err != nil {
@@ -212,12 +211,14 @@ func Load(dir string, opts Options) (m *Model, err error) {
 		return nil, err
 	}
 	defer ck.Close()
-	skip := map[weights.Part]bool{}
-	for _, p := range opts.skipped() {
-		skip[p] = true
-	}
-	if err := checkBinding(ck, cfg, skip); err != nil {
+	rep, err := checkBinding(ck, cfg, opts.skipped())
+	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	est := EstimateWeights(cfg, rep.StoredDTypes, opts)
+	matrixDT, quant, err := weightsPolicy(est.Format, opts)
+	if err != nil {
+		return nil, err
 	}
 
 	be := opts.Backend
@@ -241,10 +242,10 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if err != nil {
 		return m, fmt.Errorf("model %s: %w", dir, err)
 	}
-	if err := checkWeightsBudget(be, cfg, format, opts.skipped()); err != nil {
+	if err := checkWeightsBudget(be, est); err != nil {
 		return m, fmt.Errorf("model %s: %w", dir, err)
 	}
-	progress := newProgress(opts.Progress, planSize(cfg, skip))
+	progress := newProgress(opts.Progress, planSize(cfg, opts.skipped()))
 	src := weights.NewLoaderWith(ck, be, weights.LoaderOptions{
 		MatrixDType: matrixDT,
 		Quantize:    quant,
@@ -379,35 +380,19 @@ func checkPromptTokens(b *prompt.Builder, vocab int, hadImageTag, generation boo
 	return eos, nil
 }
 
-// checkBinding runs the weights check and keeps only the problems of parts that will load.
-func checkBinding(ck *checkpoint.Checkpoint, cfg *config.Config, skip map[weights.Part]bool) error {
-	_, err := weights.Check(ck, Plan(cfg))
-	var be *weights.BindError
-	if err == nil || !errors.As(err, &be) || len(skip) == 0 {
-		return err
-	}
-	kept := &weights.BindError{}
-	for _, s := range be.Missing {
-		if !skip[s.Part] {
-			kept.Missing = append(kept.Missing, s)
-		}
-	}
-	for _, mm := range be.Mismatched {
-		if !skip[mm.Spec.Part] {
-			kept.Mismatched = append(kept.Mismatched, mm)
-		}
-	}
-	if len(kept.Missing)+len(kept.Mismatched) == 0 {
-		return nil
-	}
-	return kept
+// checkBinding runs the weights check on the parts that will load (not those in skip): the
+// other parts' tensors may be missing or unusable. Its report says how the loaded parts are
+// stored.
+func checkBinding(ck *checkpoint.Checkpoint, cfg *config.Config, skip []weights.Part) (*weights.Report, error) {
+	plan := slices.DeleteFunc(Plan(cfg), func(s weights.Spec) bool { return slices.Contains(skip, s.Part) })
+	return weights.Check(ck, plan)
 }
 
 // planSize counts the tensors that will be uploaded, for progress reports.
-func planSize(cfg *config.Config, skip map[weights.Part]bool) int {
+func planSize(cfg *config.Config, skip []weights.Part) int {
 	n := 0
 	for _, s := range Plan(cfg) {
-		if !skip[s.Part] {
+		if !slices.Contains(skip, s.Part) {
 			n++
 		}
 	}

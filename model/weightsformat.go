@@ -7,6 +7,7 @@ import (
 
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/internal/bytesize"
+	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
 )
@@ -84,7 +85,8 @@ func QuantizedFormat(dt compute.DType) string {
 
 // WeightsBytes is the memory the weights of cfg take in format f (WeightsStored and
 // WeightsAuto count as BF16, every release's stored dtype), without the parts in skip (as
-// Options.SkipGeneration leaves out weights.GenerationParts).
+// Options.SkipGeneration leaves out weights.GenerationParts). EstimateLoad sizes a folder's
+// checkpoint as it is stored.
 func WeightsBytes(cfg *config.Config, f string, skip ...weights.Part) int64 {
 	p := FormatPrecision(f)
 	var n int64
@@ -125,19 +127,70 @@ func ChooseWeights(ram int64, bytes func(format string) int64) (format, reason s
 // unknown: what ChooseWeights is given for WeightsAuto.
 func MachineMemory() int64 { return physicalMemory() }
 
-// DefaultWeights is the format WeightsAuto picks for cfg on this machine, and why, for a
-// model loaded without the parts in skip.
-func DefaultWeights(cfg *config.Config, skip ...weights.Part) (format, reason string) {
-	return ChooseWeights(MachineMemory(), func(f string) int64 { return WeightsBytes(cfg, f, skip...) })
+// LoadEstimate is what Load would hold of a model folder's weights with some Options, known
+// from its configuration and its checkpoint's headers before a weight is read.
+type LoadEstimate struct {
+	// Format is Options.Weights resolved: WeightsAuto is replaced by Auto.
+	Format string
+	// Bytes is the memory the weights Load binds take in Format.
+	Bytes int64
+	// Auto is the format WeightsAuto picks for this model (without the parts the Options
+	// skip) on this machine (ChooseWeights), and AutoReason says why.
+	Auto, AutoReason string
 }
 
-// weightsFormat is opts.Weights with "auto" resolved to this machine's choice.
-func weightsFormat(cfg *config.Config, opts Options) string {
-	f := strings.ToLower(strings.TrimSpace(opts.Weights))
-	if f == WeightsAuto {
-		f, _ = DefaultWeights(cfg, opts.skipped()...)
+// EstimateLoad sizes the weights Load(dir, opts) would hold, without a backend and without
+// reading them, so that a caller can refuse a model that does not fit before loading it.
+// The checks of opts.Weights (first: before the folder is read), of the configuration and of
+// the checkpoint's tensors fail as Load's do.
+func EstimateLoad(dir string, opts Options) (LoadEstimate, error) {
+	if err := checkWeightsOption(opts.Weights); err != nil {
+		return LoadEstimate{}, err
 	}
-	return f
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return LoadEstimate{}, err
+	}
+	ck, err := checkpoint.Open(dir)
+	if err != nil {
+		return LoadEstimate{}, err
+	}
+	defer ck.Close()
+	rep, err := checkBinding(ck, cfg, opts.skipped())
+	if err != nil {
+		return LoadEstimate{}, fmt.Errorf("model %s: %w", dir, err)
+	}
+	return EstimateWeights(cfg, rep.StoredDTypes, opts), nil
+}
+
+// EstimateWeights is EstimateLoad's sizing of the model cfg describes, its running tensors
+// stored in the dtypes stored (weights.Report.StoredDTypes; nil: as the releases, BF16).
+// Load sizes its weights so too.
+func EstimateWeights(cfg *config.Config, stored map[checkpoint.DType]int64, opts Options) LoadEstimate {
+	skip := opts.skipped()
+	size := func(f string) int64 {
+		// WeightsStored keeps a checkpoint stored all in F32 as F32, any other as 16-bit.
+		if (f == "" || f == WeightsStored) && len(stored) == 1 && stored[checkpoint.F32] > 0 {
+			f = WeightsF32
+		}
+		return WeightsBytes(cfg, f, skip...)
+	}
+	e := LoadEstimate{Format: strings.ToLower(strings.TrimSpace(opts.Weights))}
+	e.Auto, e.AutoReason = ChooseWeights(MachineMemory(), size)
+	if e.Format == WeightsAuto {
+		e.Format = e.Auto
+	}
+	e.Bytes = size(e.Format)
+	return e
+}
+
+// checkWeightsOption reports an Options.Weights value that is not a WeightFormats one ("" is
+// WeightsStored).
+func checkWeightsOption(f string) error {
+	if f = strings.ToLower(strings.TrimSpace(f)); f != "" && !slices.Contains(WeightFormats(), f) {
+		return fmt.Errorf("weights %q: want one of %s", f, strings.Join(WeightFormats(), ", "))
+	}
+	return nil
 }
 
 // weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.

@@ -1,12 +1,17 @@
 package model
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/checkpoint"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/config"
 	"github.com/janus-desktop/janus/model/weights"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
 
 // TestWeightsBytesSkips: WeightsBytes without some parts is the plan's bytes of every other
@@ -32,4 +37,87 @@ func TestWeightsBytesSkips(t *testing.T) {
 	if all, gen := WeightsBytes(cfg, WeightsQ8), WeightsBytes(cfg, WeightsQ8, weights.UnderstandingParts()...); gen >= all*4/5 {
 		t.Errorf("Q8 weights for generation only: %d of %d bytes, want under four fifths", gen, all)
 	}
+}
+
+// TestEstimateLoad sizes sparse Janus-Pro-1B checkpoints as Load would hold them: each format,
+// the parts a task skips, a checkpoint stored in F32 kept as F32 by "stored", "auto" resolved
+// to ChooseWeights' pick, and the checks Load makes first.
+func TestEstimateLoad(t *testing.T) {
+	src := fixtures.Path(t, "real-configs", "janus-pro-1b")
+	cfg, err := config.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bf16, f32 := t.TempDir(), t.TempDir()
+	if err := weightstest.WriteRelease(bf16, src, checkpointtest.Safetensors, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	allF32 := func(ts []checkpointtest.Tensor) []checkpointtest.Tensor {
+		for i := range ts {
+			ts[i].DType = checkpoint.F32
+		}
+		return ts
+	}
+	if err := weightstest.WriteRelease(f32, src, checkpointtest.Safetensors, 0, allF32); err != nil {
+		t.Fatal(err)
+	}
+	gen := weights.UnderstandingParts()
+	for _, tt := range []struct {
+		name, dir string
+		opts      Options
+		format    string
+		want      int64
+	}{
+		{"q8", bf16, Options{Weights: WeightsQ8}, WeightsQ8, WeightsBytes(cfg, WeightsQ8)},
+		{"q4 for generation", bf16, Options{Weights: "Q4", SkipUnderstanding: true}, WeightsQ4, WeightsBytes(cfg, WeightsQ4, gen...)},
+		{"stored", bf16, Options{Weights: WeightsStored}, WeightsStored, WeightsBytes(cfg, WeightsBF16)},
+		{"as stored", bf16, Options{SkipGeneration: true}, "", WeightsBytes(cfg, WeightsBF16, weights.GenerationParts()...)},
+		{"stored in F32", f32, Options{Weights: WeightsStored}, WeightsStored, WeightsBytes(cfg, WeightsF32)},
+		{"bf16 of F32", f32, Options{Weights: WeightsBF16}, WeightsBF16, WeightsBytes(cfg, WeightsBF16)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := EstimateLoad(tt.dir, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Format != tt.format || e.Bytes != tt.want {
+				t.Errorf("EstimateLoad = %s, %d bytes, want %s, %d", e.Format, e.Bytes, tt.format, tt.want)
+			}
+		})
+	}
+	if WeightsBytes(cfg, WeightsF32) <= WeightsBytes(cfg, WeightsBF16) {
+		t.Fatal("F32 weights are no larger than BF16: the test above checks nothing")
+	}
+	t.Run("auto", func(t *testing.T) {
+		e, err := EstimateLoad(bf16, Options{Weights: WeightsAuto, SkipUnderstanding: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auto, reason := ChooseWeights(MachineMemory(), func(f string) int64 { return WeightsBytes(cfg, f, gen...) })
+		if e.Format != auto || e.Auto != auto || e.AutoReason != reason || e.Bytes != WeightsBytes(cfg, auto, gen...) {
+			t.Errorf("EstimateLoad(auto) = %+v, want %s (%s) sized for generation", e, auto, reason)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		if _, err := EstimateLoad(bf16, Options{Weights: "q3"}); err == nil || !strings.Contains(err.Error(), `"q3"`) {
+			t.Errorf("weights q3: %v, want an error naming it", err)
+		}
+		if _, err := EstimateLoad(t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "config.json") {
+			t.Errorf("empty folder: %v, want an error naming config.json", err)
+		}
+		noVision := t.TempDir()
+		drop := func(ts []checkpointtest.Tensor) []checkpointtest.Tensor {
+			return slices.DeleteFunc(ts, func(x checkpointtest.Tensor) bool { return strings.HasPrefix(x.Name, "vision_model.") })
+		}
+		if err := weightstest.WriteRelease(noVision, src, checkpointtest.Safetensors, 0, drop); err != nil {
+			t.Fatal(err)
+		}
+		var be *weights.BindError
+		if _, err := EstimateLoad(noVision, Options{}); !errors.As(err, &be) {
+			t.Errorf("no vision tensors: %v, want a BindError", err)
+		}
+		if _, err := EstimateLoad(noVision, Options{SkipUnderstanding: true}); err != nil {
+			t.Errorf("no vision tensors, loaded for generation: %v", err)
+		}
+	})
 }

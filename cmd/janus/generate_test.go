@@ -21,7 +21,9 @@ import (
 	"github.com/janus-desktop/janus/internal/fixtures"
 	"github.com/janus-desktop/janus/internal/pngfile"
 	"github.com/janus-desktop/janus/model"
+	"github.com/janus-desktop/janus/model/checkpoint/checkpointtest"
 	"github.com/janus-desktop/janus/model/vq/formulaweights"
+	"github.com/janus-desktop/janus/model/weights/weightstest"
 )
 
 // genFixture is a generated model folder (model/testdata/generate) with its goldens.
@@ -758,5 +760,39 @@ func TestGenerateListNotWritten(t *testing.T) {
 		if decodePNG(t, filepath.Join(outDir, fmt.Sprintf("janus-5-%d.png", i))) == nil {
 			t.Errorf("image %d not saved", i)
 		}
+	}
+}
+
+// A model whose weights do not fit the machine's memory in the chosen format is refused
+// before anything is read, with the smaller formats to try, as the window refuses it: the
+// command line used to start loading it.
+func TestGenerateRefusesWeightsOverMemory(t *testing.T) {
+	src := fixtures.Path(t, "real-configs", "janus-pro-7b")
+	dir := t.TempDir()
+	if err := weightstest.WriteRelease(dir, src, checkpointtest.Safetensors, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(fixtures.Path(t, "models", "tiny-a", "tokenizer.json"), filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Fatal(err)
+	}
+	est, err := model.EstimateLoad(dir, model.Options{Weights: model.WeightsF32, SkipUnderstanding: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mem := model.PhysicalMemory(); mem <= 0 || est.Bytes < mem {
+		t.Skipf("Janus-Pro-7B's F32 weights (%d bytes) fit this machine's %d bytes of memory", est.Bytes, mem)
+	}
+	out := t.TempDir()
+	_, stderr, err := runGen(t, "--model", dir, "--prompt", "a fox", "--weights", "f32", "--seed", "1", "--out", out)
+	if !errors.Is(err, model.ErrNotEnoughMemory) {
+		t.Fatalf("generate = %v, want ErrNotEnoughMemory\n%s", err, stderr)
+	}
+	for _, want := range []string{"its weights need", "--weights bf16, q8, q4m, q4"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("%d files written", len(entries))
 	}
 }

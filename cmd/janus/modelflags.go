@@ -125,13 +125,38 @@ func (f *modelFlags) load(ctx context.Context, opts model.Options, stderr io.Wri
 
 // loadModel loads the model folder f.dir with opts and the flags' options, on the backend the
 // flags name (app.OpenBackend); the model owns that backend and closes it with itself, and a
-// failed load closes it.
+// failed load closes it. A model whose weights do not fit the machine's memory is refused
+// before anything is read, as the window refuses it (app.CheckLoadMemory).
 func (f *modelFlags) loadModel(opts model.Options) (*model.Model, error) {
-	opts, err := f.options(opts)
+	opts.Weights = f.weights
+	est, err := app.CheckLoadMemory(f.dir, opts, 0)
+	if err != nil {
+		return nil, withWeightsHint(err, est.Format)
+	}
+	opts, err = f.options(opts)
 	if err != nil {
 		return nil, err
 	}
+	opts.Weights = est.Format
 	return model.Load(f.dir, opts)
+}
+
+// withWeightsHint adds to a model refused for its memory in the weight format format the
+// smaller formats to try, or, for the smallest, a smaller model.
+func withWeightsHint(err error, format string) error {
+	if !errors.Is(err, model.ErrNotEnoughMemory) {
+		return err
+	}
+	// Largest first; the stored format is BF16 for every release.
+	bySize := []string{model.WeightsF32, model.WeightsBF16, model.WeightsQ8, model.WeightsQ4M, model.WeightsQ4}
+	if format == "" || format == model.WeightsStored {
+		format = model.WeightsBF16
+	}
+	i := slices.Index(bySize, format)
+	if i < 0 || i == len(bySize)-1 {
+		return fmt.Errorf("%w; try a smaller model", err)
+	}
+	return fmt.Errorf("%w; smaller weights may fit: --weights %s", err, strings.Join(bySize[i+1:], ", "))
 }
 
 // loadVQ loads the VQ decoder of the model folder f.dir (model.LoadVQ) with opts, on the
