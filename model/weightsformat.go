@@ -169,9 +169,13 @@ func EstimateLoad(dir string, opts Options) (LoadEstimate, error) {
 func EstimateWeights(cfg *config.Config, stored map[checkpoint.DType]int64, opts Options) LoadEstimate {
 	skip := opts.skipped()
 	size := func(f string) int64 {
-		// WeightsStored keeps a checkpoint stored all in F32 as F32, any other as 16-bit.
-		if (f == "" || f == WeightsStored) && len(stored) == 1 && stored[checkpoint.F32] > 0 {
-			f = WeightsF32
+		// WeightsStored keeps the matrices as opts.MatrixDType says, else a checkpoint stored
+		// all in F32 as F32 and any other as 16-bit.
+		if f == "" || f == WeightsStored {
+			switch md := strings.ToUpper(opts.MatrixDType); {
+			case md == "F32", md == "" && len(stored) == 1 && stored[checkpoint.F32] > 0:
+				f = WeightsF32
+			}
 		}
 		return WeightsBytes(cfg, f, skip...)
 	}

@@ -74,6 +74,8 @@ func TestEstimateLoad(t *testing.T) {
 		{"as stored", bf16, Options{SkipGeneration: true}, "", WeightsBytes(cfg, WeightsBF16, weights.GenerationParts()...)},
 		{"stored in F32", f32, Options{Weights: WeightsStored}, WeightsStored, WeightsBytes(cfg, WeightsF32)},
 		{"bf16 of F32", f32, Options{Weights: WeightsBF16}, WeightsBF16, WeightsBytes(cfg, WeightsBF16)},
+		{"matrices in F32", bf16, Options{MatrixDType: "F32"}, "", WeightsBytes(cfg, WeightsF32)},
+		{"matrices in BF16", f32, Options{MatrixDType: "bf16"}, "", WeightsBytes(cfg, WeightsBF16)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e, err := EstimateLoad(tt.dir, tt.opts)

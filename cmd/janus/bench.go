@@ -714,6 +714,13 @@ func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...an
 	if o.quant.Quantized() {
 		opts.Weights = strings.ToLower(o.quant.String())
 	}
+	if _, err := app.CheckLoadMemory(o.modelDir, opts, 0); err != nil {
+		format := opts.Weights
+		if format == "" {
+			format = strings.ToLower(o.matrixDType)
+		}
+		return nil, withWeightsHint(err, format)
+	}
 	m, err := model.Load(o.modelDir, opts)
 	if err != nil {
 		return nil, err

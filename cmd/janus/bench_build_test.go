@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -114,5 +115,16 @@ func TestBenchPeakExcludesBandwidthBuffer(t *testing.T) {
 	}
 	if runtime.GOOS == "linux" && !strings.Contains(got.RSS.Source, "reset after the bandwidth test") && !strings.Contains(got.RSS.Source, "sampled") {
 		t.Errorf("RSS source %q says neither how the buffer is left out nor that it is sampled", got.RSS.Source)
+	}
+}
+
+// A model folder whose weights do not fit the machine's memory is refused before they are
+// read, as every model command refuses it: the benchmark was killed for lack of memory.
+func TestBenchRefusesWeightsOverMemory(t *testing.T) {
+	dir := sparsePro7BOverMemory(t)
+	var stdout, stderr bytes.Buffer
+	err := runBench(context.Background(), []string{"--model", dir, "--weights", "f32", "--stages", "decode", "--bw-mb", "0"}, &stdout, &stderr)
+	if !errors.Is(err, model.ErrNotEnoughMemory) || !strings.Contains(err.Error(), "--weights bf16, q8, q4m, q4") {
+		t.Fatalf("bench = %v, want ErrNotEnoughMemory naming the smaller formats\n%s", err, stderr.String())
 	}
 }
