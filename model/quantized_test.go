@@ -12,6 +12,7 @@ import (
 	"github.com/janus-desktop/janus/compute"
 	"github.com/janus-desktop/janus/compute/computetest"
 	"github.com/janus-desktop/janus/internal/fixtures"
+	"github.com/janus-desktop/janus/model/llm"
 )
 
 // klDivergence is KL(p‖q) in nats of the softmax distributions of two logit rows: how much
@@ -45,36 +46,45 @@ func klDivergence(ref, got []float32) float64 {
 // quantized weights that take it by default, where the backend takes it.
 func TestTinyAQuantized(t *testing.T) {
 	for _, tc := range []struct {
-		weights, kvCache string
-		sameTokens       bool
-		maxKL            float64
+		weights, kvCache, precision string
+		sameTokens                  bool
+		maxKL                       float64
 	}{
 		// The weights alone, with a float32 cache.
-		{WeightsQ8, KVCacheF32, true, 1e-3},
-		{WeightsQ4, KVCacheF32, false, 0.2},
-		{WeightsQ4M, KVCacheF32, false, 0.1},
+		{WeightsQ8, KVCacheF32, "", true, 1e-3},
+		{WeightsQ4, KVCacheF32, "", false, 0.2},
+		{WeightsQ4M, KVCacheF32, "", false, 0.1},
 		// The cache alone.
-		{WeightsStored, KVCacheQ8, true, 3e-5},
+		{WeightsStored, KVCacheQ8, "", true, 3e-5},
 		// As auto chooses the cache: Q8 weights keep a float32 one, 4-bit weights take Q8.
-		{WeightsQ8, KVCacheAuto, true, 1e-3},
-		{WeightsQ4, KVCacheAuto, false, 0.2},
+		{WeightsQ8, KVCacheAuto, "", true, 1e-3},
+		{WeightsQ4, KVCacheAuto, "", false, 0.2},
+		// The BF16 mode (its prompt's quantized products on the int8 kernels where it
+		// runs on VDPBF16PS), with the cache auto gives it.
+		{WeightsQ8, KVCacheAuto, compute.PrecisionBF16, true, 1e-3},
 	} {
 		name := tc.weights + "/kv-" + tc.kvCache
+		if tc.precision != "" {
+			name += "/" + tc.precision
+		}
 		t.Run(name, func(t *testing.T) {
-			computetest.Each(t, compute.Options{Threads: 2}, func(t *testing.T, be compute.Backend) {
+			computetest.Each(t, compute.Options{Threads: 2, Precision: tc.precision}, func(t *testing.T, be compute.Backend) {
 				qc, ok := be.(compute.Q8Cache)
 				q8Cache := ok && qc.Q8Cache()
 				if tc.kvCache == KVCacheQ8 && !q8Cache {
 					t.Skipf("%s does not take Q8 KV caches", be.Name())
 				}
-				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights, KVCache: tc.kvCache})
+				ta := loadTinyA(t, Options{Backend: be, Weights: tc.weights, KVCache: tc.kvCache, Precision: tc.precision})
 				m := ta.m
 				if q, ok := quantFormats[tc.weights]; ok && m.LLM.Layers[0].Q.DType != q.dt {
 					t.Fatalf("q_proj is %v", m.LLM.Layers[0].Q.DType)
 				}
 				wantKV := compute.F32
-				if tc.kvCache == KVCacheQ8 || tc.kvCache == KVCacheAuto && q8Cache && tc.weights != WeightsQ8 {
+				switch {
+				case tc.kvCache == KVCacheQ8 || tc.kvCache == KVCacheAuto && q8Cache && tc.weights != WeightsQ8:
 					wantKV = compute.Q8
+				case tc.kvCache == KVCacheAuto && tc.precision != "":
+					wantKV = llm.CacheDType(tc.precision)
 				}
 				if m.LLM.KVDType != wantKV {
 					t.Fatalf("KV cache of %v, want %v", m.LLM.KVDType, wantKV)

@@ -156,7 +156,9 @@ func TestLinearBF16(t *testing.T) {
 					outs = append(outs, nil) // no AMX here
 					continue
 				}
-				be.bf16dp, be.amx = v.dp, v.amx
+				// Quantized weights on the BF16 tiles, as AMX and the FMA kernels take them
+				// (TestGrouped checks the int8 kernels that take them where qAll is set).
+				be.bf16dp, be.amx, be.qAll = v.dp, v.amx, false
 				w := weightTensor(t, be, c.dt, wv, c.n, c.k)
 				dst := be.New(compute.F32, c.m, c.n)
 				be.Linear(dst, be.FromFloat32(xv, c.m, c.k), w, be.FromFloat32(bv, c.n))

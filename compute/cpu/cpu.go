@@ -30,6 +30,7 @@ type Backend struct {
 	q4Kicks bool            // grouped Q4 products of one or two rows on the page-kicking kernels (q4Kicks)
 	bf16    bool            // many-row products in the BF16 mode (bf16.go)
 	bf16dp  bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not FMA
+	qAll    bool            // the BF16 mode's Linear with quantized weights on the int8 kernels at any row count, where VDPBF16PS runs (linearQ)
 	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
 	bf16Set string          // the kernels the BF16 mode runs or would run here (BF16Kernels)
 	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
@@ -313,6 +314,7 @@ func New(threads int, opts ...Option) *Backend {
 		b.bf16 = b.bf16Set != ""
 		b.amx = b.bf16Set == "avx512+amx"
 		b.bf16dp = b.bf16Set == "avx512+vdpbf16ps"
+		b.qAll = b.bf16dp && b.qset == qsetVNNI
 		if !b.bf16 {
 			// The caller asked for speed the machine cannot give: say why the products stay exact.
 			slog.Warn("BF16 precision needs AVX512_BF16 and the AVX-512 kernels; using exact float32 products",

@@ -98,13 +98,16 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 			if withBias {
 				b, gb = bias, genBias
 			}
-			// Few rows: dotQ4's or dotQ8's bits, as the Go kernels give them, with Q4's eight
-			// rows in one pass or two. Many rows (the dequantized products): the row-major
-			// matrix's on the same kernels.
-			if m <= qFewRows {
-				wantT := gen.New(compute.F32, m, n)
-				gen.Linear(wantT, gen.FromFloat32(x, m, k), ref, gb)
-				want := read(t, gen, wantT)
+			// Few rows, and many in the BF16 mode where it takes them on the int8 kernels
+			// (qAll): dotQ4's or dotQ8's bits, as the Go kernels give them sixteen rows at a
+			// time, with Q4's eight rows in one pass or two; and on the row-major matrix the
+			// bits of the same rows sixteen at a time. Other many rows (the dequantized
+			// products): the row-major matrix's on the same kernels.
+			if m <= qFewRows || be.qAll {
+				want := linearInChunks(t, gen, x, m, k, ref, gb, qFewRows)
+				if m > qFewRows && !sameBits(linearInChunks(t, be, x, m, k, rows, b, qFewRows), linearInChunks(t, be, x, m, k, rows, b, m)) {
+					t.Errorf("Linear of %d rows (bias %v) on the row-major matrix: not the bits of 16 rows at a time", m, withBias)
+				}
 				if dt == compute.Q4M {
 					// Q4M's grouped kernels add each block's offsets as they go (the
 					// generator): their Go model's bits.
@@ -289,4 +292,18 @@ func TestPutGroupBlocks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// linearInChunks is Linear of the m rows x (k values each) by w on be, rowsPer rows at a time.
+func linearInChunks(t *testing.T, be *Backend, x []float32, m, k int, w, bias *Tensor, rowsPer int) []float32 {
+	t.Helper()
+	n := w.Shape[0]
+	var out []float32
+	for i := 0; i < m; i += rowsPer {
+		r := min(rowsPer, m-i)
+		d := be.New(compute.F32, r, n)
+		be.Linear(d, be.FromFloat32(x[i*k:(i+r)*k], r, k), w, bias)
+		out = append(out, read(t, be, d)...)
+	}
+	return out
 }
