@@ -1008,7 +1008,7 @@ func (c *canvasView) openLarge(i int) {
 	if n > 1 {
 		title = fmt.Sprintf("Image %d of %d", i+1, n)
 	}
-	d = c.u.showPicture(r.Image, title, caption(r.Meta), buttons...)
+	d = c.u.showPicture(r.Image, title, caption(r.Meta), canvas.ImageScaleFastest, buttons...)
 	c.u.onEnter(d, use.OnTapped) // the view's main action, marked as such
 	if n > 1 {
 		c.u.onTurn(d, turn)

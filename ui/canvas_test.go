@@ -669,6 +669,10 @@ func TestLargeViewTurns(t *testing.T) {
 	c := h.u.create
 	generateTwo(t, h)
 	c.openLarge(0)
+	// A generated image shows the model's pixels, not a blur.
+	if pics := picturesIn(h.u.win.Canvas().Overlays().Top()); len(pics) != 1 || pics[0].ScaleMode != canvas.ImageScaleFastest {
+		t.Errorf("the large view's pictures %v, want one of the model's pixels", pics)
+	}
 	key := func(name fyne.KeyName) { h.u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: name}) }
 	title := func() string {
 		for _, s := range textsIn(h.u.win.Canvas().Overlays().Top()) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
@@ -134,6 +135,17 @@ func textsIn(o fyne.CanvasObject) []string {
 	for _, obj := range test.LaidOutObjects(o) {
 		if l, ok := obj.(*widget.Label); ok {
 			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+// picturesIn returns the pictures (images drawn from an image.Image, not icons) in o's tree.
+func picturesIn(o fyne.CanvasObject) []*canvas.Image {
+	var out []*canvas.Image
+	for _, obj := range test.LaidOutObjects(o) {
+		if p, ok := obj.(*canvas.Image); ok && p.Image != nil && p.Resource == nil {
+			out = append(out, p)
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/janus-desktop/janus/app"
@@ -253,6 +254,10 @@ func TestChatPictureViewCopies(t *testing.T) {
 	}
 	if buttonsIn(view)["Save"].b == nil {
 		t.Error("the large view of a chat's picture has no Save (a pasted picture's only copy is the store's)")
+	}
+	// A photo is scaled smoothly: nearest pixels made a small one blocky, a large one jagged.
+	if pics := picturesIn(view); len(pics) != 1 || pics[0].ScaleMode != canvas.ImageScaleSmooth {
+		t.Errorf("the large view's pictures %v, want one scaled smoothly", pics)
 	}
 	test.Tap(buttonsIn(view)["Copy"].b)
 	h.pump("Copied", func() bool { return buttonsIn(view)["Copied"].b != nil })

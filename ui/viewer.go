@@ -46,7 +46,7 @@ func (u *UI) showImage(path, title, caption string) {
 				u.showError("Cannot open the image", err, "The file may have been moved or damaged.")
 				return
 			}
-			u.showPicture(img, title, caption, u.savePictureButton(path, title), u.copyPictureButton(img))
+			u.showPicture(img, title, caption, canvas.ImageScaleSmooth, u.savePictureButton(path, title), u.copyPictureButton(img))
 		})
 	}()
 }
@@ -160,11 +160,14 @@ func (u *UI) flashButton(name, doneName string, icon fyne.Resource, act func(don
 }
 
 // showPicture opens img large with a caption and actions beside its Close, and returns the
-// dialog (so that the actions can close it).
-func (u *UI) showPicture(img image.Image, title, caption string, actions ...fyne.CanvasObject) dialog.Dialog {
+// dialog (so that the actions can close it). scale is how the picture meets the view's size:
+// a generated image shows the model's pixels (canvas.ImageScaleFastest), not a blur; a photo
+// is scaled smoothly (canvas.ImageScaleSmooth), where nearest pixels made a small one blocky
+// and a large one jagged.
+func (u *UI) showPicture(img image.Image, title, caption string, scale canvas.ImageScale, actions ...fyne.CanvasObject) dialog.Dialog {
 	pic := canvas.NewImageFromImage(img)
 	pic.FillMode = canvas.ImageFillContain
-	pic.ScaleMode = canvas.ImageScaleFastest // the model's pixels, not a blur
+	pic.ScaleMode = scale
 	pic.SetMinSize(fyne.NewSize(viewerPicMin, viewerPicMin))
 	side := u.viewerSize()
 	under := container.NewVBox()

@@ -323,7 +323,7 @@ func TestDialogCloseRefocuses(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
 	u := h.u
 	u.win.Canvas().Unfocus() // a click on a picture in a message
-	d := u.showPicture(image.NewNRGBA(image.Rect(0, 0, 4, 4)), "", "")
+	d := u.showPicture(image.NewNRGBA(image.Rect(0, 0, 4, 4)), "", "", canvas.ImageScaleFastest)
 	d.Hide()
 	h.pump("the focus back", func() bool { return u.win.Canvas().Focused() == u.chat.entry })
 }
