@@ -763,12 +763,8 @@ func (u *UI) addShortcuts(menu *fyne.MainMenu) {
 				return // a held key's repeat (windowKeyDown)
 			}
 			u.enterDown = false
-			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].enter {
-				if confirm := u.dialogs[n-1].confirm; confirm != nil {
-					confirm()
-				} else if d, ok := u.dialogs[n-1].Dialog.(interface{ Confirm() }); ok {
-					d.Confirm()
-				}
+			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].enter && u.dialogs[n-1].confirm != nil {
+				u.dialogs[n-1].confirm()
 			}
 		case fyne.KeyLeft, fyne.KeyRight:
 			if n := len(u.dialogs); n > 0 && u.dialogs[n-1].turn != nil {
@@ -823,12 +819,14 @@ type shownDialog struct {
 	// turn, when not nil, is Left and Right (-1, +1) in a dialog that pages: the large view
 	// goes to the previous or next image.
 	turn func(delta int)
-	// confirm, when not nil, is Enter in a dialog whose main action is not a Confirm method
-	// of its own: the large view's "Use these settings".
+	// confirm, when not nil, is Enter with nothing focused: the dialog's Confirm method (a
+	// question's yes, an information's close), or what onEnter set (the large view's "Use
+	// these settings").
 	confirm func()
 }
 
-// onEnter makes Enter, with nothing focused, call confirm while d is the newest open dialog.
+// onEnter makes Enter, with nothing focused, call confirm while d is the newest open dialog,
+// instead of d's own Confirm.
 func (u *UI) onEnter(d dialog.Dialog, confirm func()) {
 	for i := range u.dialogs {
 		if u.dialogs[i].Dialog == d {
@@ -856,7 +854,11 @@ func (u *UI) show(d dialog.Dialog) { u.showDialog(d, true) }
 func (u *UI) showNoEnter(d dialog.Dialog) { u.showDialog(d, false) }
 
 func (u *UI) showDialog(d dialog.Dialog, enter bool) {
-	u.dialogs = append(u.dialogs, shownDialog{Dialog: d, enter: enter})
+	shown := shownDialog{Dialog: d, enter: enter}
+	if c, ok := d.(interface{ Confirm() }); ok {
+		shown.confirm = c.Confirm
+	}
+	u.dialogs = append(u.dialogs, shown)
 	d.SetOnClosed(func() {
 		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
 		// Keys typed once the last dialog is gone go to the composer (or the prompt), not
