@@ -19,7 +19,7 @@ const (
 	bf16W       = 8       // w rows per micro-kernel call
 	bf16Block   = 64      // w rows per Linear task, a multiple of bf16W
 	bf16L2      = 1 << 20 // bytes of packed panels a Linear task keeps in L2
-	bf16MinRows = 16      // Linear and Attention use the BF16 kernels from this many rows (quantized weights: qFewRows)
+	bf16MinRows = 16      // Linear and Attention use the BF16 kernels from this many rows (quantized weights: qFewRows, int8AllRows)
 )
 
 // Precision selects the numerics of the many-row products (Linear with at least

@@ -37,9 +37,14 @@ func roundBF16(x []float32) {
 // dotBF16Fast is false where hasBF16 is.
 func dotBF16Fast() bool { return false }
 
-// q4Fours and q4Kicks are false: the grouped int8 kernels are amd64 assembly.
+// q4Fours is false: the grouped int8 kernels are amd64 assembly.
 func q4Fours() bool { return false }
+
+// q4Kicks is false: the grouped int8 kernels are amd64 assembly.
 func q4Kicks() bool { return false }
+
+// int8Prompts is false: there is no BF16 mode here.
+func int8Prompts() bool { return false }
 
 // pairPanel reports false: the BF16 mode's VDPBF16PS path needs hasBF16.
 func pairPanel(kp int, x []float32, offs []int32, p []uint32) bool { return kp == 0 }

@@ -89,7 +89,8 @@ func bf16Ref(a, b []float32) float64 {
 }
 
 // bf16Backend is a Backend in the BF16 mode on the kernels named: "fma", "vdpbf16ps" or
-// "amx"; it skips t where the mode or AMX is not available.
+// "amx" (quantized weights too: not on the int8 kernels); it skips t where the mode or AMX is
+// not available.
 func bf16Backend(t *testing.T, threads int, kernels string) *Backend {
 	t.Helper()
 	be := New(threads, WithPrecision(PrecisionBF16))
@@ -99,7 +100,7 @@ func bf16Backend(t *testing.T, threads int, kernels string) *Backend {
 	if kernels == "amx" && !be.amx {
 		t.Skip("no AMX here")
 	}
-	be.amx, be.bf16dp = kernels == "amx", kernels == "vdpbf16ps"
+	be.amx, be.bf16dp, be.int8AllRows = kernels == "amx", kernels == "vdpbf16ps", false
 	return be
 }
 
@@ -157,8 +158,8 @@ func TestLinearBF16(t *testing.T) {
 					continue
 				}
 				// Quantized weights on the BF16 tiles, as AMX and the FMA kernels take them
-				// (TestGrouped checks the int8 kernels that take them where qAll is set).
-				be.bf16dp, be.amx, be.qAll = v.dp, v.amx, false
+				// (TestGrouped checks the int8 kernels that take them where int8AllRows is set).
+				be.bf16dp, be.amx, be.int8AllRows = v.dp, v.amx, false
 				w := weightTensor(t, be, c.dt, wv, c.n, c.k)
 				dst := be.New(compute.F32, c.m, c.n)
 				be.Linear(dst, be.FromFloat32(xv, c.m, c.k), w, be.FromFloat32(bv, c.n))
@@ -262,7 +263,7 @@ func BenchmarkBF16(b *testing.B) {
 		{630, 2048, 2048, compute.Q8},
 		{48, 2048, 5632, compute.BF16}, // the generation prompt pass
 	} {
-		for _, p := range []string{"exact", "bf16-fma", "bf16-vdpbf16ps", "bf16-amx"} {
+		for _, p := range []string{"exact", "bf16-fma", "bf16-vdpbf16ps", "bf16-amx", "bf16-int8"} {
 			for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 				b.Run(fmt.Sprintf("Linear%dx%dx%d_%v/%v/threads=%d", c.m, c.k, c.n, c.dt, p, threads), func(b *testing.B) {
 					be := New(threads, WithPrecision(map[bool]Precision{true: PrecisionExact, false: PrecisionBF16}[p == "exact"]))
@@ -270,7 +271,11 @@ func BenchmarkBF16(b *testing.B) {
 					if p == "bf16-amx" && !be.amx {
 						b.Skip("no AMX here")
 					}
-					be.amx = p == "bf16-amx"
+					if p == "bf16-int8" && (!c.dt.Quantized() || be.qset != qsetVNNI || !be.bf16) {
+						b.Skip("the int8 kernels take quantized weights, with the VNNI set, in the BF16 mode")
+					}
+					// Quantized weights on the BF16 tiles but for bf16-int8 (int8Prompts).
+					be.amx, be.int8AllRows = p == "bf16-amx", p == "bf16-int8"
 					defer be.Close()
 					benchLinear(b, be, rng, c.m, c.k, c.n, c.dt)
 				})

@@ -19,27 +19,27 @@ import (
 // Backend runs the compute ops on the CPU. It is safe for use by one goroutine at a time
 // issuing ops in order, as the compute interface expects.
 type Backend struct {
-	pool    *pool
-	cleanup runtime.Cleanup // stops the workers when the Backend is collected
-	scratch sync.Pool       // *[]float32 buffers reused by the tiled ops
-	bands   sync.Pool       // *[]float32 buffers of convInPlace, apart: they are larger
-	band    int             // convInPlace's and convDirectAMX's bands in floats where a test sets them, else 0
-	simd    simdSet         // the assembly kernel set in use, simdNone for the Go kernels
-	qset    qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
-	q4Fours bool            // grouped Q4 products of eight rows as two passes of four (q4Fours)
-	q4Kicks bool            // grouped Q4 products of one or two rows on the page-kicking kernels (q4Kicks)
-	bf16    bool            // many-row products in the BF16 mode (bf16.go)
-	bf16dp  bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not FMA
-	qAll    bool            // the BF16 mode's Linear with quantized weights on the int8 kernels at any row count, where VDPBF16PS runs (linearQ)
-	amx     bool            // the BF16 mode's products on the AMX tiles (amx.go)
-	bf16Set string          // the kernels the BF16 mode runs or would run here (BF16Kernels)
-	hold    [2][]float32    // the BF16 mode's kept operand copies (held)
-	kvHold  [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
-	perTask []float32       // the fast products' per-task buffers (taskBuffers)
-	rope    ropeTab         // RoPE's last cos/sin table (ropeTable)
-	qcall   *groupsCall     // the grouped quantized products' call state (groupsCall)
-	used    *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
-	freed   *freedBytes     // bytes released since the last collection, shared with buffers
+	pool        *pool
+	cleanup     runtime.Cleanup // stops the workers when the Backend is collected
+	scratch     sync.Pool       // *[]float32 buffers reused by the tiled ops
+	bands       sync.Pool       // *[]float32 buffers of convInPlace, apart: they are larger
+	band        int             // convInPlace's and convDirectAMX's bands in floats where a test sets them, else 0
+	simd        simdSet         // the assembly kernel set in use, simdNone for the Go kernels
+	qset        qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
+	q4Fours     bool            // grouped Q4 products of eight rows as two passes of four (q4Fours)
+	q4Kicks     bool            // grouped Q4 products of one or two rows on the page-kicking kernels (q4Kicks)
+	bf16        bool            // many-row products in the BF16 mode (bf16.go)
+	bf16dp      bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not FMA
+	int8AllRows bool            // the BF16 mode's Linear with quantized weights on the int8 kernels at any row count (int8Prompts)
+	amx         bool            // the BF16 mode's products on the AMX tiles (amx.go)
+	bf16Set     string          // the kernels the BF16 mode runs or would run here (BF16Kernels)
+	hold        [2][]float32    // the BF16 mode's kept operand copies (held)
+	kvHold      [2][]float32    // many-row Attention's widened F16 keys and values (widenCache)
+	perTask     []float32       // the fast products' per-task buffers (taskBuffers)
+	rope        ropeTab         // RoPE's last cos/sin table (ropeTable)
+	qcall       *groupsCall     // the grouped quantized products' call state (groupsCall)
+	used        *atomic.Int64   // bytes in live buffers, shared with them so Free counts down
+	freed       *freedBytes     // bytes released since the last collection, shared with buffers
 }
 
 // buffer is the storage behind a Tensor's Buf, shared by the handles Reshape makes, so that
@@ -314,7 +314,7 @@ func New(threads int, opts ...Option) *Backend {
 		b.bf16 = b.bf16Set != ""
 		b.amx = b.bf16Set == "avx512+amx"
 		b.bf16dp = b.bf16Set == "avx512+vdpbf16ps"
-		b.qAll = b.bf16dp && b.qset == qsetVNNI
+		b.int8AllRows = b.bf16dp && b.qset == qsetVNNI && int8Prompts()
 		if !b.bf16 {
 			// The caller asked for speed the machine cannot give: say why the products stay exact.
 			slog.Warn("BF16 precision needs AVX512_BF16 and the AVX-512 kernels; using exact float32 products",

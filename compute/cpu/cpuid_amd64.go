@@ -23,12 +23,20 @@ func q4Fours() bool { return amdCPU() }
 
 // q4Kicks reports whether the grouped Q4 and Q4M kernels of one or two input rows (a
 // decoding step, a guided generation step) start the hardware prefetchers' stream at each page
-// instead of prefetching every line, as Q8's do: on a Zen 4 EPYC (AMD family 19h, whose
-// AVX-512 CPUs are all Zen 4) their products read 15-25 % faster so and a Q4 token step took
-// a quarter less, where on the Zen 5 (family 1Ah) the prefetch of every line read 7 % faster
-// and kept its place, as on the Sapphire Rapids Xeon (docs/performance.md, "The Zen 4
-// round"). Either gives the same bits.
-func q4Kicks() bool {
+// instead of prefetching every line, as Q8's do: faster on a Zen 4, where on the Zen 5 and
+// the Sapphire Rapids Xeon the prefetch of every line was (docs/performance.md, "Page
+// kicks"). Either gives the same bits.
+func q4Kicks() bool { return zen4() }
+
+// int8Prompts reports whether the BF16 mode's Linear with quantized weights takes every row
+// count on the int8 kernels rather than dequantized BF16 panels (linearQ): faster on a Zen 4
+// (docs/performance.md, "The Zen 4 round"); the Zen 5 was not measured with it, and AMX's
+// BF16 tiles (Intel) do far more per instruction.
+func int8Prompts() bool { return zen4() }
+
+// zen4 reports whether the CPU is AMD's family 19h, whose AVX-512 CPUs are the Zen 4 ones:
+// they issue each 512-bit operation as two 256-bit halves.
+func zen4() bool {
 	a, _, _, _ := cpuid(1, 0)
 	return amdCPU() && cpuFamily(a) == 0x19
 }

@@ -122,10 +122,10 @@
 // products, where nearly all the time of a prompt, the vision tower, the generation prompt
 // pass and the VQ decoder goes, may round their activations to BF16 as the official code
 // does when it runs in bfloat16. Linear with at least bf16MinRows rows (more than 16 with
-// quantized weights, which take 16 on the int8 kernels; where the mode runs on VDPBF16PS,
-// AMD's CPUs, quantized weights take every row count on the int8 kernels, whose VPDPBUSD
-// does twice VDPBF16PS's products: their activations are rounded to int8, as a token step's
-// are, not to BF16), Conv2D and
+// quantized weights, which take 16 on the int8 kernels; on a Zen 4, quantized weights take
+// every row count on the int8 kernels (int8Prompts), whose VPDPBUSD does twice VDPBF16PS's
+// products: their activations are rounded to int8, as a token step's are, not to BF16),
+// Conv2D and
 // Attention over as many query rows then multiply BF16 activations (rounded to nearest
 // even, denormals flushed, as VCVTNE2PS2BF16 does) by BF16 weights (as stored; other weight
 // dtypes rounded per task) and sum each output in float32 over K in one fixed order: pairs

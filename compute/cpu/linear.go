@@ -249,7 +249,8 @@ func (b *Backend) bf16Rows(m, k int) bool {
 }
 
 // fewRowsQ reports whether Linear takes m rows of x against a quantized matrix through the
-// int8 products (linearQuantized) rather than dequantized weight panels.
+// int8 products (linearQuantized) rather than dequantized weight panels, unless the backend
+// takes every row count there (int8AllRows).
 func fewRowsQ(m int) bool { return m <= qFewRows }
 
 // linearQ checks the shapes of a Linear with quantized weights (Q8, Q4 or Q4M) and runs it.
@@ -261,13 +262,10 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 		return
 	}
 	switch {
-	case fewRowsQ(m) || b.qAll:
-		// Where the BF16 mode runs on VDPBF16PS (AMD's CPUs), many rows too: a VPDPBUSD does
-		// twice a VDPBF16PS's products, and a prompt of 630 tokens took 4.4 s on the BF16
-		// tiles, 3.2 s here (Janus-Pro-1B with Q8 weights, on a Zen 4). The activations are
-		// rounded to int8 rather than BF16, as a token step's are, and a row's result does
-		// not depend on the rows beside it. AMX's BF16 tiles, 16 times an FMA's work per
-		// instruction, keep the BF16 products.
+	case fewRowsQ(m) || b.int8AllRows:
+		// Many rows too where int8Prompts: a VPDPBUSD does twice a VDPBF16PS's products. The
+		// activations are rounded to int8 rather than BF16, as a token step's are, and a
+		// row's result does not depend on the rows beside it.
 		b.linearQuantized(d, xs, m, qw, bs)
 	case b.bf16Rows(m, k):
 		// The BF16 products take Q4M's Q4 part (a grouped matrix's panels packed straight
@@ -287,8 +285,9 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 	}
 }
 
-// qFewRows is the most rows Linear with quantized weights takes through the int8 kernels;
-// more dequantize weight panels for the float32 or BF16 tiles. Sixteen is the guided rows
+// qFewRows is the most rows Linear with quantized weights takes through the int8 kernels
+// (with int8AllRows, any number); more dequantize weight panels for the float32 or BF16
+// tiles. Sixteen is the guided rows
 // of eight images: through the int8 kernels each row's result does not depend on the rows
 // beside it, so each image of a run is the one its seed gives alone (the dequantized
 // products' last bits differed, and sampling drifted), and on the Zen 5 development machine

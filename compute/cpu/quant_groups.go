@@ -26,8 +26,9 @@ import (
 // Several images' rows run on them four or eight at a time too, so an image's bits do not
 // depend on the batch. Eight rows, four images' guided step, are bound by the VPDPBUSD per
 // input row and 64 bytes, not by memory; the AMX int8 tiles, which read a group's codes of a
-// block as a B tile, were no faster from memory (README, "Issue 11's targets"). Everything else
-// (the many-row products, Embedding, Read) dequantizes a row's blocks from the groups
+// block as a B tile, were no faster from memory (README, "Issue 11's targets"). A prompt's
+// rows run on them too where the backend takes every row count there (int8AllRows). Everything
+// else (the other many-row products, Embedding, Read) dequantizes a row's blocks from the groups
 // (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can be read and
 // written but not multiplied.
 
@@ -171,7 +172,10 @@ type groupsCall struct {
 	ps   []groupProduct
 	ends []int // ends[p] is one past product p's last group in the loop
 	// packed holds per input row its packed codes (2k bytes), then nb corrections and nb
-	// scales, and for Q4M nb block sums (blockSums): per floats a row.
+	// scales, and for Q4M nb block sums (blockSums): per floats a row. It keeps the largest
+	// call's size: with int8AllRows a prompt chunk's rows, a few MB (315 rows of the FFN's
+	// 5632 take 4 MB); taking the tiled ops' scratch for those instead raised a prompt's
+	// peak memory.
 	packed     []float32
 	per        int
 	q4m        bool             // the matrices are Q4M
@@ -298,8 +302,8 @@ func (b *Backend) linearQGroups(x []float32, m int, c *groupsCall) {
 }
 
 // Linears computes every product of x (compute.MultiLinear). Grouped matrices of one
-// dtype and K, taken with as few rows as linearQuantized would take them, run as one
-// linearQGroups; anything else runs as one Linear each.
+// dtype and K, taken with rows linearQ takes on the int8 kernels, run as one linearQGroups
+// (the input packed once for all); anything else runs as one Linear each.
 func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 	const op = "Linears"
 	if len(ps) == 0 {
@@ -319,7 +323,7 @@ func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 		}
 		w := quantized(op, "w", p.W)
 		m, _ := linearArgs(op, d, xs, p.Dst, x, p.W, nil, w.n, w.k)
-		if gs != nil && w.groups && p.W.DType == ps[0].W.DType && fewRowsQ(m) {
+		if gs != nil && w.groups && p.W.DType == ps[0].W.DType && (fewRowsQ(m) || b.int8AllRows) {
 			gs[i] = groupProduct{d: d, w: w}
 		} else {
 			gs = nil

@@ -28,17 +28,22 @@ func TestGrouped(t *testing.T) {
 	gen := New(2, WithKernels(KernelsGeneric))
 	defer gen.Close()
 	backends := []struct {
-		name string
-		opts []Option
+		name        string
+		opts        []Option
+		int8AllRows bool // every row count on the int8 kernels, on any CPU (int8Prompts)
 	}{
-		{"exact", nil},
-		{"bf16", []Option{WithPrecision(PrecisionBF16)}},                                    // AMX where the CPU has it
-		{"bf16-avx512", []Option{WithKernels(KernelsAVX512), WithPrecision(PrecisionBF16)}}, // the FMA tiles
+		{"exact", nil, false},
+		{"bf16", []Option{WithPrecision(PrecisionBF16)}, false},                                    // AMX where the CPU has it
+		{"bf16-avx512", []Option{WithKernels(KernelsAVX512), WithPrecision(PrecisionBF16)}, false}, // the FMA tiles
+		{"bf16-int8", []Option{WithKernels(KernelsAVX512), WithPrecision(PrecisionBF16)}, true},
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, cfg := range backends {
 		be := New(2, cfg.opts...)
 		defer be.Close()
+		if cfg.int8AllRows {
+			be.int8AllRows = be.bf16
+		}
 		for _, dt := range []compute.DType{compute.Q4, compute.Q8, compute.Q4M} {
 			for _, sh := range [][2]int{{8, 256}, {16, 96}, {16, 64}, {16, 256}, {32, 768}, {48, 5632}, {64, 2048}, {256, 512}} {
 				n, k := sh[0], sh[1]
@@ -99,11 +104,11 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 				b, gb = bias, genBias
 			}
 			// Few rows, and many in the BF16 mode where it takes them on the int8 kernels
-			// (qAll): dotQ4's or dotQ8's bits, as the Go kernels give them sixteen rows at a
+			// (int8AllRows): dotQ4's or dotQ8's bits, as the Go kernels give them sixteen rows at a
 			// time, with Q4's eight rows in one pass or two; and on the row-major matrix the
 			// bits of the same rows sixteen at a time. Other many rows (the dequantized
 			// products): the row-major matrix's on the same kernels.
-			if m <= qFewRows || be.qAll {
+			if m <= qFewRows || be.int8AllRows {
 				want := linearInChunks(t, gen, x, m, k, ref, gb, qFewRows)
 				if m > qFewRows && !sameBits(linearInChunks(t, be, x, m, k, rows, b, qFewRows), linearInChunks(t, be, x, m, k, rows, b, m)) {
 					t.Errorf("Linear of %d rows (bias %v) on the row-major matrix: not the bits of 16 rows at a time", m, withBias)

@@ -1078,8 +1078,8 @@ func quantKernelZ(q4 bool) {
 // byte, the kernels read slower without on a Zen 5 and a Sapphire Rapids. Q4's of one or two
 // rows prefetch into L1 (PREFETCHT0), which shortened their steps there, the others into L2.
 // With kick (Q4 and Q4M of one or two rows only, named with a K) they kick each page as Q8's
-// do: on a Zen 4 their steps took a quarter less so (docs/performance.md, "Page kicks" in
-// "What the speed rests on", and "The Zen 4 round").
+// do, which a Zen 4 reads faster (q4Kicks; docs/performance.md, "Page kicks" in "What the
+// speed rests on").
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
