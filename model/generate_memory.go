@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -177,7 +178,7 @@ func checkWeightsBudget(be compute.Backend, est LoadEstimate) error {
 	}
 	if est.Bytes > budget {
 		return fmt.Errorf("%w: the weights take %s in the format %q, more than the %s the %s backend's device runs well with (its working set): load smaller weights (q8, q4m) or use the cpu backend",
-			ErrNotEnoughMemory, bytesize.Format(est.Bytes), est.Format, bytesize.Format(budget), be.Name())
+			ErrNotEnoughMemory, bytesize.Format(est.Bytes), cmp.Or(est.Format, WeightsStored), bytesize.Format(budget), be.Name())
 	}
 	return nil
 }

@@ -182,7 +182,7 @@ func Load(dir string, opts Options) (m *Model, err error) {
 	if opts.SkipGeneration && opts.SkipUnderstanding {
 		return nil, errors.New("skipping both generation and understanding leaves nothing to run")
 	}
-	if err := checkWeightsOption(opts.Weights); err != nil {
+	if err := checkWeightsOptions(opts); err != nil {
 		return nil, err
 	}
 	if err := CheckKVCache(opts.KVCache); err != nil {

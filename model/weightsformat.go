@@ -88,13 +88,22 @@ func QuantizedFormat(dt compute.DType) string {
 // Options.SkipGeneration leaves out weights.GenerationParts). EstimateLoad sizes a folder's
 // checkpoint as it is stored.
 func WeightsBytes(cfg *config.Config, f string, skip ...weights.Part) int64 {
-	p := FormatPrecision(f)
+	return planBytes(cfg, FormatPrecision(f), false, skip)
+}
+
+// planBytes sums the memory the tensors of cfg's plan not in skip take at precision p, the
+// matrices p does not quantize held in F32 where f32 says so (F32-stored, or MatrixDType F32).
+func planBytes(cfg *config.Config, p weights.Precision, f32 bool, skip []weights.Part) int64 {
 	var n int64
 	for _, s := range Plan(cfg) {
 		if slices.Contains(skip, s.Part) {
 			continue
 		}
-		n += s.Bytes(p)
+		b := s.Bytes(p)
+		if f32 && b == s.Bytes(weights.BF16) {
+			b = s.Bytes(weights.F32)
+		}
+		n += b
 	}
 	return n
 }
@@ -134,17 +143,20 @@ type LoadEstimate struct {
 	Format string
 	// Bytes is the memory the weights Load binds take in Format.
 	Bytes int64
+	// Matrices is the precision Format holds the token steps' matrices in: a quantized one,
+	// else F32 or BF16 (16-bit) as the matrices are stored or MatrixDType says.
+	Matrices weights.Precision
 	// Auto is the format WeightsAuto picks for this model (without the parts the Options
 	// skip) on this machine (ChooseWeights), and AutoReason says why.
 	Auto, AutoReason string
 }
 
 // EstimateLoad sizes the weights Load(dir, opts) would hold, without a backend and without
-// reading them, so that a caller can refuse a model that does not fit before loading it.
-// The checks of opts.Weights (first: before the folder is read), of the configuration and of
-// the checkpoint's tensors fail as Load's do.
+// reading them, so that a caller can refuse a model that does not fit before loading it. A
+// bad opts.Weights or MatrixDType is reported before the folder is read, a bad configuration
+// or checkpoint with Load's errors.
 func EstimateLoad(dir string, opts Options) (LoadEstimate, error) {
-	if err := checkWeightsOption(opts.Weights); err != nil {
+	if err := checkWeightsOptions(opts); err != nil {
 		return LoadEstimate{}, err
 	}
 	cfg, err := config.Load(dir)
@@ -168,37 +180,48 @@ func EstimateLoad(dir string, opts Options) (LoadEstimate, error) {
 // Load sizes its weights so too.
 func EstimateWeights(cfg *config.Config, stored map[checkpoint.DType]int64, opts Options) LoadEstimate {
 	skip := opts.skipped()
-	size := func(f string) int64 {
-		// WeightsStored keeps the matrices as opts.MatrixDType says, else a checkpoint stored
-		// all in F32 as F32 and any other as 16-bit.
-		if f == "" || f == WeightsStored {
-			switch md := strings.ToUpper(opts.MatrixDType); {
-			case md == "F32", md == "" && len(stored) == 1 && stored[checkpoint.F32] > 0:
-				f = WeightsF32
-			}
+	// The matrices no quantized format takes keep the dtype opts.MatrixDType says, else a
+	// checkpoint stored all in F32 keeps F32 and any other 16 bits.
+	md := strings.ToUpper(opts.MatrixDType)
+	f32 := md == "F32" || md == "" && len(stored) == 1 && stored[checkpoint.F32] > 0
+	matrices := func(f string) weights.Precision {
+		switch p := FormatPrecision(f); {
+		case f == WeightsBF16, p != weights.BF16:
+			return p
+		case f32:
+			return weights.F32
+		default:
+			return weights.BF16
 		}
-		return WeightsBytes(cfg, f, skip...)
 	}
+	size := func(f string) int64 { return planBytes(cfg, matrices(f), f32 && f != WeightsBF16, skip) }
 	e := LoadEstimate{Format: strings.ToLower(strings.TrimSpace(opts.Weights))}
 	e.Auto, e.AutoReason = ChooseWeights(MachineMemory(), size)
 	if e.Format == WeightsAuto {
 		e.Format = e.Auto
 	}
-	e.Bytes = size(e.Format)
+	e.Bytes, e.Matrices = size(e.Format), matrices(e.Format)
 	return e
 }
 
-// checkWeightsOption reports an Options.Weights value that is not a WeightFormats one ("" is
-// WeightsStored).
-func checkWeightsOption(f string) error {
-	if f = strings.ToLower(strings.TrimSpace(f)); f != "" && !slices.Contains(WeightFormats(), f) {
+// checkWeightsOptions reports an Options.Weights value that is not a WeightFormats one ("" is
+// WeightsStored), a MatrixDType that is not a dtype, and the two disagreeing.
+func checkWeightsOptions(opts Options) error {
+	f := strings.ToLower(strings.TrimSpace(opts.Weights))
+	if f != "" && !slices.Contains(WeightFormats(), f) {
 		return fmt.Errorf("weights %q: want one of %s", f, strings.Join(WeightFormats(), ", "))
+	}
+	if _, err := parseMatrixDType(opts.MatrixDType); err != nil {
+		return err
+	}
+	if (f == WeightsF32 || f == WeightsBF16) && opts.MatrixDType != "" && !strings.EqualFold(opts.MatrixDType, f) {
+		return fmt.Errorf("weights %q and matrix dtype %q disagree", opts.Weights, opts.MatrixDType)
 	}
 	return nil
 }
 
 // weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.
-// f is opts.Weights resolved (weightsFormat).
+// f is opts.Weights resolved (LoadEstimate.Format).
 func weightsPolicy(f string, opts Options) (matrix func(compute.DType) compute.DType, quant compute.DType, err error) {
 	md := opts.MatrixDType
 	switch f {

@@ -62,28 +62,43 @@ func TestEstimateLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	gen := weights.UnderstandingParts()
+	// Q8 with the matrices it does not quantize (the ViT's, the VQ decoder's) in F32.
+	var q8F32 int64
+	for _, s := range Plan(cfg) {
+		b := s.Bytes(weights.Q8_0)
+		if b == s.Bytes(weights.BF16) {
+			b = s.Bytes(weights.F32)
+		}
+		q8F32 += b
+	}
+	if q8F32 <= WeightsBytes(cfg, WeightsQ8) {
+		t.Fatal("Q8 with F32 matrices is no larger than with BF16 ones: the case below checks nothing")
+	}
 	for _, tt := range []struct {
 		name, dir string
 		opts      Options
 		format    string
 		want      int64
+		matrices  weights.Precision
 	}{
-		{"q8", bf16, Options{Weights: WeightsQ8}, WeightsQ8, WeightsBytes(cfg, WeightsQ8)},
-		{"q4 for generation", bf16, Options{Weights: "Q4", SkipUnderstanding: true}, WeightsQ4, WeightsBytes(cfg, WeightsQ4, gen...)},
-		{"stored", bf16, Options{Weights: WeightsStored}, WeightsStored, WeightsBytes(cfg, WeightsBF16)},
-		{"as stored", bf16, Options{SkipGeneration: true}, "", WeightsBytes(cfg, WeightsBF16, weights.GenerationParts()...)},
-		{"stored in F32", f32, Options{Weights: WeightsStored}, WeightsStored, WeightsBytes(cfg, WeightsF32)},
-		{"bf16 of F32", f32, Options{Weights: WeightsBF16}, WeightsBF16, WeightsBytes(cfg, WeightsBF16)},
-		{"matrices in F32", bf16, Options{MatrixDType: "F32"}, "", WeightsBytes(cfg, WeightsF32)},
-		{"matrices in BF16", f32, Options{MatrixDType: "bf16"}, "", WeightsBytes(cfg, WeightsBF16)},
+		{"q8", bf16, Options{Weights: WeightsQ8}, WeightsQ8, WeightsBytes(cfg, WeightsQ8), weights.Q8_0},
+		{"q4 for generation", bf16, Options{Weights: "Q4", SkipUnderstanding: true}, WeightsQ4, WeightsBytes(cfg, WeightsQ4, gen...), weights.Q4_0},
+		{"stored", bf16, Options{Weights: WeightsStored}, WeightsStored, WeightsBytes(cfg, WeightsBF16), weights.BF16},
+		{"as stored", bf16, Options{SkipGeneration: true}, "", WeightsBytes(cfg, WeightsBF16, weights.GenerationParts()...), weights.BF16},
+		{"stored in F32", f32, Options{Weights: WeightsStored}, WeightsStored, WeightsBytes(cfg, WeightsF32), weights.F32},
+		{"bf16 of F32", f32, Options{Weights: WeightsBF16}, WeightsBF16, WeightsBytes(cfg, WeightsBF16), weights.BF16},
+		{"q8 of F32", f32, Options{Weights: WeightsQ8}, WeightsQ8, q8F32, weights.Q8_0},
+		{"q8, matrices in F32", bf16, Options{Weights: WeightsQ8, MatrixDType: "F32"}, WeightsQ8, q8F32, weights.Q8_0},
+		{"matrices in F32", bf16, Options{MatrixDType: "F32"}, "", WeightsBytes(cfg, WeightsF32), weights.F32},
+		{"matrices in BF16", f32, Options{MatrixDType: "bf16"}, "", WeightsBytes(cfg, WeightsBF16), weights.BF16},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e, err := EstimateLoad(tt.dir, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.Format != tt.format || e.Bytes != tt.want {
-				t.Errorf("EstimateLoad = %s, %d bytes, want %s, %d", e.Format, e.Bytes, tt.format, tt.want)
+			if e.Format != tt.format || e.Bytes != tt.want || e.Matrices != tt.matrices {
+				t.Errorf("EstimateLoad = %s, %d bytes, %s matrices, want %s, %d, %s", e.Format, e.Bytes, e.Matrices, tt.format, tt.want, tt.matrices)
 			}
 		})
 	}
@@ -101,8 +116,15 @@ func TestEstimateLoad(t *testing.T) {
 		}
 	})
 	t.Run("errors", func(t *testing.T) {
-		if _, err := EstimateLoad(bf16, Options{Weights: "q3"}); err == nil || !strings.Contains(err.Error(), `"q3"`) {
+		// The options are checked before the folder is read.
+		if _, err := EstimateLoad(t.TempDir(), Options{Weights: "q3"}); err == nil || !strings.Contains(err.Error(), `"q3"`) {
 			t.Errorf("weights q3: %v, want an error naming it", err)
+		}
+		if _, err := EstimateLoad(t.TempDir(), Options{MatrixDType: "F99"}); err == nil || !strings.Contains(err.Error(), `"F99"`) {
+			t.Errorf("matrix dtype F99: %v, want an error naming it", err)
+		}
+		if _, err := EstimateLoad(t.TempDir(), Options{Weights: WeightsF32, MatrixDType: "BF16"}); err == nil || !strings.Contains(err.Error(), "disagree") {
+			t.Errorf("weights f32 with matrix dtype BF16: %v, want them said to disagree", err)
 		}
 		if _, err := EstimateLoad(t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "config.json") {
 			t.Errorf("empty folder: %v, want an error naming config.json", err)

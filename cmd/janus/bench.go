@@ -714,12 +714,8 @@ func benchLoadModel(o *benchOptions, be compute.Backend, logf func(string, ...an
 	if o.quant.Quantized() {
 		opts.Weights = strings.ToLower(o.quant.String())
 	}
-	if _, err := app.CheckLoadMemory(o.modelDir, opts, 0); err != nil {
-		format := opts.Weights
-		if format == "" {
-			format = strings.ToLower(o.matrixDType)
-		}
-		return nil, withWeightsHint(err, format)
+	if est, err := app.CheckLoadMemory(o.modelDir, opts, 0); err != nil {
+		return nil, withWeightsHint(err, est.Matrices)
 	}
 	m, err := model.Load(o.modelDir, opts)
 	if err != nil {

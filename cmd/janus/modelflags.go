@@ -16,6 +16,7 @@ import (
 	"github.com/janus-desktop/janus/model"
 	"github.com/janus-desktop/janus/model/checkpoint"
 	"github.com/janus-desktop/janus/model/vq"
+	"github.com/janus-desktop/janus/model/weights"
 )
 
 // modelFlags are the flags every command that runs a model shares: the model folder and
@@ -131,7 +132,7 @@ func (f *modelFlags) loadModel(opts model.Options) (*model.Model, error) {
 	opts.Weights = f.weights
 	est, err := app.CheckLoadMemory(f.dir, opts, 0)
 	if err != nil {
-		return nil, withWeightsHint(err, est.Format)
+		return nil, withWeightsHint(err, est.Matrices)
 	}
 	opts, err = f.options(opts)
 	if err != nil {
@@ -141,18 +142,16 @@ func (f *modelFlags) loadModel(opts model.Options) (*model.Model, error) {
 	return model.Load(f.dir, opts)
 }
 
-// withWeightsHint adds to a model refused for its memory in the weight format format the
-// smaller formats to try, or, for the smallest, a smaller model.
-func withWeightsHint(err error, format string) error {
+// withWeightsHint adds to a model refused for its memory, whose matrices were sized in
+// precision matrices (model.LoadEstimate.Matrices), the smaller weight formats to try, or,
+// for the smallest, a smaller model.
+func withWeightsHint(err error, matrices weights.Precision) error {
 	if !errors.Is(err, model.ErrNotEnoughMemory) {
 		return err
 	}
-	// Largest first; the stored format is BF16 for every release.
+	// Largest first, each format with its matrices' precision.
 	bySize := []string{model.WeightsF32, model.WeightsBF16, model.WeightsQ8, model.WeightsQ4M, model.WeightsQ4}
-	if format == "" || format == model.WeightsStored {
-		format = model.WeightsBF16
-	}
-	i := slices.Index(bySize, format)
+	i := slices.IndexFunc(bySize, func(f string) bool { return model.FormatPrecision(f) == matrices })
 	if i < 0 || i == len(bySize)-1 {
 		return fmt.Errorf("%w; try a smaller model", err)
 	}
