@@ -161,9 +161,10 @@ func (u *UI) flashButton(name, doneName string, icon fyne.Resource, act func(don
 
 // showPicture opens img large with a caption and actions beside its Close, and returns the
 // dialog (so that the actions can close it). scale is how the picture meets the view's size:
-// a generated image shows the model's pixels (canvas.ImageScaleFastest), not a blur; a photo
-// is scaled smoothly (canvas.ImageScaleSmooth), where nearest pixels made a small one blocky
-// and a large one jagged.
+// Create's results show the model's pixels (canvas.ImageScaleFastest), not a blur; a chat's
+// pictures (photos, and a generated image sent to a chat, which cannot be told apart there)
+// are scaled smoothly (canvas.ImageScaleSmooth), where nearest pixels made a small photo
+// blocky and a large one jagged.
 func (u *UI) showPicture(img image.Image, title, caption string, scale canvas.ImageScale, actions ...fyne.CanvasObject) dialog.Dialog {
 	pic := canvas.NewImageFromImage(img)
 	pic.FillMode = canvas.ImageFillContain
