@@ -588,3 +588,19 @@ func TestDownloadCopyOnDiskBeatsPausedDownload(t *testing.T) {
 		t.Errorf("%d Discard… buttons, want one for each unfinished download", discards)
 	}
 }
+
+// With no model, the focus the window hands back (at the start, when a dialog closes, when
+// a tab is chosen) goes to the no-model screen's Download, not to the composer hidden under
+// it: Fyne refused that ("Failed to focus object which is not part of the canvas' content",
+// logged at every first start), and after a dialog closed nothing had the focus.
+func TestNoModelFocusGoesToDownload(t *testing.T) {
+	s, _, cache := stallingHub(t, 3_000_000)
+	h := hubWindow(t, hubEnv(s, cache), nil)
+	u := h.u
+	h.pump("the offers", func() bool { return u.noModel.content.Visible() && len(u.downloads.offers) == 3 })
+	u.win.Canvas().Unfocus()
+	u.focusCurrent() // as a closed dialog, a chosen tab or the start does
+	h.pump("the focus on Janus-Pro-1B's Download", func() bool {
+		return u.noModel.downloads.primary != nil && u.win.Canvas().Focused() == u.noModel.downloads.primary
+	})
+}

@@ -645,15 +645,20 @@ func newNoModelScreen(u *UI) *noModelScreen {
 
 // focusFirst gives the first thing to do, the recommended model's Download, the focus when
 // the screen is shown and no control on it has it (the window's start had focused the
-// composer, hidden under this screen): Enter or Space starts it, Tab goes on from it.
+// composer, hidden under this screen): Enter or Space starts it, Tab goes on from it. It
+// looks soon, not now, and takes the Download there is then: the offers are drawn again when
+// the hub answers, and a Download replaced in between was no longer in the window (Fyne
+// logged "Failed to focus object which is not part of the canvas' content" at a first start).
 func (s *noModelScreen) focusFirst() {
-	if s.downloads == nil || s.downloads.primary == nil || !s.content.Visible() {
-		return
-	}
-	if f, ok := s.u.win.Canvas().Focused().(fyne.CanvasObject); ok && f.Visible() && within(s.content, f) {
-		return
-	}
-	s.u.focusSoon(s.downloads.primary)
+	s.u.do(func() {
+		if s.downloads == nil || s.downloads.primary == nil || !s.content.Visible() {
+			return
+		}
+		if f, ok := s.u.win.Canvas().Focused().(fyne.CanvasObject); ok && f.Visible() && within(s.content, f) {
+			return
+		}
+		s.u.win.Canvas().Focus(s.downloads.primary)
+	})
 }
 
 func (s *noModelScreen) update(search app.ModelSearch) {

@@ -1153,7 +1153,14 @@ func (u *UI) showViews() {
 	}
 }
 
+// focusCurrent gives the focus to the view in front: Create's prompt, the chat's composer,
+// or, with no model, the no-model screen's first control (Fyne refuses the composer hidden
+// under it, and nothing had the focus).
 func (u *UI) focusCurrent() {
+	if u.noModel.content.Visible() {
+		u.noModel.focusFirst()
+		return
+	}
 	if u.createShown() {
 		u.win.Canvas().Focus(u.create.prompt)
 	} else {
