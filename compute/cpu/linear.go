@@ -248,10 +248,10 @@ func (b *Backend) bf16Rows(m, k int) bool {
 	return b.bf16 && m >= bf16MinRows && k%2 == 0
 }
 
-// fewRowsQ reports whether Linear takes m rows of x against a quantized matrix through the
-// int8 products (linearQuantized) rather than dequantized weight panels, unless the backend
-// takes every row count there (int8AllRows).
-func fewRowsQ(m int) bool { return m <= qFewRows }
+// int8Rows reports whether Linear takes m rows of x against a quantized matrix through the
+// int8 products (linearQuantized) rather than dequantized weight panels: few rows, or any
+// number where the backend takes every row count there (int8AllRows).
+func (b *Backend) int8Rows(m int) bool { return m <= qFewRows || b.int8AllRows }
 
 // linearQ checks the shapes of a Linear with quantized weights (Q8, Q4 or Q4M) and runs it.
 func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
@@ -262,7 +262,7 @@ func (b *Backend) linearQ(op string, d, xs []float32, dst, x, w, bias *Tensor) {
 		return
 	}
 	switch {
-	case fewRowsQ(m) || b.int8AllRows:
+	case b.int8Rows(m):
 		// Many rows too where int8Prompts: a VPDPBUSD does twice a VDPBF16PS's products. The
 		// activations are rounded to int8 rather than BF16, as a token step's are, and a
 		// row's result does not depend on the rows beside it.

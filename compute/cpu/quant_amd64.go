@@ -137,6 +137,26 @@ func codesQ4Asm(q []byte, x []float32, id []float32) {
 	codesQ4(nb, unsafe.SliceData(x), unsafe.SliceData(id), unsafe.SliceData(q))
 }
 
+type (
+	groupKernel    = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+	groupKernelQ4M = func(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
+)
+
+// The grouped kernels by log2 of groups, then of rows (four groups a pass only for one or two
+// rows, eight rows only with one group: registers); Q4's and Q4M's without and with page kicks
+// (q4Kicks). Fixed tables, built once rather than on every tile call.
+var (
+	groupTilesQ8 = [3][4]groupKernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
+	groupTilesQ4 = [2][3][4]groupKernel{
+		{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}},
+		{{dotQ4G1R1K, dotQ4G1R2K, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1K, dotQ4G2R2K, dotQ4G2R4}, {dotQ4G4R1K, dotQ4G4R2K}},
+	}
+	groupTilesQ4M = [2][2][3]groupKernelQ4M{
+		{{dotQ4MG1R1, dotQ4MG1R2, dotQ4MG1R4}, {dotQ4MG2R1, dotQ4MG2R2, dotQ4MG2R4}},
+		{{dotQ4MG1R1K, dotQ4MG1R2K, dotQ4MG1R4}, {dotQ4MG2R1K, dotQ4MG2R2K, dotQ4MG2R4}},
+	}
+)
+
 // tileG computes c[i·ldc+r] = x_i·w_r for rows (1, 2, 4 or, with one group, 8) packed input
 // rows (ldx bytes apart, each with its blocks' corrections offc bytes on and scales offd bytes
 // on) and the 16·groups rows of 1, 2 or (with up to two input rows) 4 consecutive groups of a
@@ -150,14 +170,11 @@ func tileG(dt compute.DType, kicks bool, c []float32, ldc, rows, groups int, xp 
 		tileQ4MG(kicks, c, ldc, rows, groups, xp, ldx, offc, offd, offsums, wq, ws, wo, nb)
 		return
 	}
-	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
-	// By log2 of groups, then of rows; four groups a pass only for one or two rows, eight rows
-	// only with one group (registers).
-	unit, f := 2, [3][4]kernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
+	unit, f := 2, &groupTilesQ8
 	if dt == compute.Q4 {
-		unit, f = 8, [3][4]kernel{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}}
+		unit, f = 8, &groupTilesQ4[0]
 		if kicks {
-			f[0][0], f[0][1], f[1][0], f[1][1], f[2][0], f[2][1] = dotQ4G1R1K, dotQ4G1R2K, dotQ4G2R1K, dotQ4G2R2K, dotQ4G4R1K, dotQ4G4R2K
+			f = &groupTilesQ4[1]
 		}
 	}
 	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
@@ -171,10 +188,9 @@ func tileG(dt compute.DType, kicks bool, c []float32, ldc, rows, groups int, xp 
 
 // tileQ4MG is tileG for a Q4M matrix, its offsets wo laid out as the scales ws.
 func tileQ4MG(kicks bool, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
-	type kernel = func(nb int, x *byte, ldx int, offc int, offd int, offsums int, w *byte, ws *uint16, wo *uint16, c *float32, ldc int)
-	f := [2][3]kernel{{dotQ4MG1R1, dotQ4MG1R2, dotQ4MG1R4}, {dotQ4MG2R1, dotQ4MG2R2, dotQ4MG2R4}}
+	f := &groupTilesQ4M[0]
 	if kicks {
-		f[0][0], f[0][1], f[1][0], f[1][1] = dotQ4MG1R1K, dotQ4MG1R2K, dotQ4MG2R1K, dotQ4MG2R2K
+		f = &groupTilesQ4M[1]
 	}
 	g, r := bits.TrailingZeros(uint(groups)), bits.TrailingZeros(uint(rows))
 	if nb%8 != 0 || rows <= 0 || rows&(rows-1) != 0 || groups <= 0 || groups&(groups-1) != 0 || g >= len(f) || r >= len(f[g]) || f[g][r] == nil ||

@@ -323,7 +323,7 @@ func (b *Backend) Linears(x *Tensor, ps []compute.Product) {
 		}
 		w := quantized(op, "w", p.W)
 		m, _ := linearArgs(op, d, xs, p.Dst, x, p.W, nil, w.n, w.k)
-		if gs != nil && w.groups && p.W.DType == ps[0].W.DType && (fewRowsQ(m) || b.int8AllRows) {
+		if gs != nil && w.groups && p.W.DType == ps[0].W.DType && b.int8Rows(m) {
 			gs[i] = groupProduct{d: d, w: w}
 		} else {
 			gs = nil
