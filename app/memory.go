@@ -86,7 +86,7 @@ func FolderFootprint(dir string) (Footprint, error) {
 	for dt, n := range d.StoredDTypes {
 		stored[checkpoint.DType(dt)] = n
 	}
-	return footprintOf(cfg, func(f string) int64 { return model.EstimateWeights(cfg, stored, model.Options{Weights: f}).Bytes })
+	return footprintOf(cfg, func(f string) int64 { return model.StoredWeightsBytes(cfg, stored, f) })
 }
 
 // ConfigFootprint sizes a model from its configuration alone (model.WeightsBytes: every

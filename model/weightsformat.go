@@ -179,29 +179,54 @@ func EstimateLoad(dir string, opts Options) (LoadEstimate, error) {
 // stored in the dtypes stored (weights.Report.StoredDTypes; nil: as the releases, BF16).
 // Load sizes its weights so too.
 func EstimateWeights(cfg *config.Config, stored map[checkpoint.DType]int64, opts Options) LoadEstimate {
-	skip := opts.skipped()
-	// The matrices no quantized format takes keep the dtype opts.MatrixDType says, else a
-	// checkpoint stored all in F32 keeps F32 and any other 16 bits.
-	md := strings.ToUpper(opts.MatrixDType)
-	f32 := md == "F32" || md == "" && len(stored) == 1 && stored[checkpoint.F32] > 0
-	matrices := func(f string) weights.Precision {
-		switch p := FormatPrecision(f); {
-		case f == WeightsBF16, p != weights.BF16:
-			return p
-		case f32:
-			return weights.F32
-		default:
-			return weights.BF16
-		}
-	}
-	size := func(f string) int64 { return planBytes(cfg, matrices(f), f32 && f != WeightsBF16, skip) }
+	s := newSizer(cfg, stored, opts)
 	e := LoadEstimate{Format: strings.ToLower(strings.TrimSpace(opts.Weights))}
-	e.Auto, e.AutoReason = ChooseWeights(MachineMemory(), size)
+	e.Auto, e.AutoReason = ChooseWeights(MachineMemory(), s.bytes)
 	if e.Format == WeightsAuto {
 		e.Format = e.Auto
 	}
-	e.Bytes, e.Matrices = size(e.Format), matrices(e.Format)
+	e.Bytes, e.Matrices = s.bytes(e.Format), s.matrices(e.Format)
 	return e
+}
+
+// StoredWeightsBytes is the memory the weights of cfg take in format f (not WeightsAuto),
+// every part loaded, its running tensors stored in the dtypes stored: EstimateWeights' bytes
+// without its choice of a format, for sizing every format at once.
+func StoredWeightsBytes(cfg *config.Config, stored map[checkpoint.DType]int64, f string) int64 {
+	return newSizer(cfg, stored, Options{}).bytes(f)
+}
+
+// sizer sizes the weights of a model in each format as Load holds them.
+type sizer struct {
+	cfg  *config.Config
+	skip []weights.Part
+	// f32 says whether the matrices no format quantizes or rounds keep F32: where
+	// Options.MatrixDType says so, or, without one, where the checkpoint stores every running
+	// tensor in F32 (any other keeps 16 bits).
+	f32 bool
+}
+
+func newSizer(cfg *config.Config, stored map[checkpoint.DType]int64, opts Options) sizer {
+	md := strings.ToUpper(opts.MatrixDType)
+	return sizer{cfg: cfg, skip: opts.skipped(),
+		f32: md == "F32" || md == "" && len(stored) == 1 && stored[checkpoint.F32] > 0}
+}
+
+// matrices is the precision of the token steps' matrices in format f.
+func (s sizer) matrices(f string) weights.Precision {
+	switch p := FormatPrecision(f); {
+	case f == WeightsBF16, p != weights.BF16:
+		return p
+	case s.f32:
+		return weights.F32
+	default:
+		return weights.BF16
+	}
+}
+
+// bytes is the memory of the weights in format f.
+func (s sizer) bytes(f string) int64 {
+	return planBytes(s.cfg, s.matrices(f), s.f32 && f != WeightsBF16, s.skip)
 }
 
 // checkWeightsOptions reports an Options.Weights value that is not a WeightFormats one ("" is
