@@ -50,8 +50,10 @@ type Downloader interface {
 	Offers() ([]DownloadOffer, error)
 	// Download fetches repo, continuing whatever an earlier download (in this run of the
 	// app or an earlier one) left, and returns the model folder to load. progress receives
-	// bytes (Done of Total), the rate in bytes per second and the time left, on Download's
-	// goroutine. Cancelling ctx pauses it: what was fetched stays for the next Download.
+	// bytes (Done of Total), the rate in bytes per second and the time left, one call at a
+	// time and none after Download returns, on Download's goroutine or a timer's (bytes
+	// that came just before the connection went silent are reported while it is silent).
+	// Cancelling ctx pauses it: what was fetched stays for the next Download.
 	Download(ctx context.Context, repo string, progress func(Progress)) (dir string, err error)
 	// Discard deletes what unfinished downloads of repo left, to give the disk back (a
 	// paused download is otherwise kept for later); it fails while one of repo runs.
@@ -67,7 +69,7 @@ type DownloadJob struct {
 }
 
 // StartDownload runs d.Download(repo) as a Job; onProgress, when not nil, sees its progress
-// on the job's goroutine.
+// off the caller's goroutine, as Download reports it.
 func StartDownload(ctx context.Context, d Downloader, repo string, onProgress func(Progress)) *DownloadJob {
 	j := &DownloadJob{Job: newJob(ctx), repo: repo}
 	var dir string

@@ -31,9 +31,10 @@ func (p Progress) Fraction() float64 {
 }
 
 // Job is a long task running on its own goroutine: loading a model, answering, generating.
-// Callbacks given to the functions that start jobs are called on the job's goroutine, never
-// on the caller's, so a window must hand them to its UI goroutine (fyne.Do) before touching
-// widgets. A Job's methods may be called from any goroutine.
+// Callbacks given to the functions that start jobs are called one at a time off the
+// caller's goroutine (on the job's, or a download's progress timer), so a window must hand
+// them to its UI goroutine (fyne.Do) before touching widgets. A Job's methods may be called
+// from any goroutine.
 type Job struct {
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -128,7 +128,7 @@ func (d *downloads) start(repo string) {
 	d.render()
 }
 
-// onProgress runs on the job's goroutine.
+// onProgress runs off the UI goroutine (StartDownload).
 func (d *downloads) onProgress(p app.Progress) {
 	d.mu.Lock()
 	d.latest = &p

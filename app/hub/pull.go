@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/janus-desktop/janus/app"
@@ -72,7 +73,10 @@ type PullOptions struct {
 	// Revision is the branch, tag or commit to fetch; "" means "main".
 	Revision string
 	// Progress, when not nil, receives reports at most every ProgressEvery and at every
-	// file's start and end, on the pulling goroutine (a GUI hands them to its UI thread).
+	// file's start and end. A report the interval held back comes when it ends, so the
+	// bytes of a burst just before the connection stalls are counted during the stall.
+	// Calls never overlap and none comes after Pull returns, but they may come from a
+	// timer's goroutine as well as Pull's (a GUI hands them to its UI thread).
 	Progress func(Progress)
 	// ProgressEvery is the reporting interval; 0 means 200 ms.
 	ProgressEvery time.Duration
@@ -138,6 +142,7 @@ func (c *Client) Pull(ctx context.Context, repo string, opts PullOptions) (*Snap
 	p := &puller{c: c, ctx: ctx, repo: repo, rev: rev, opts: opts,
 		rc: repoCache{dir: filepath.Join(c.Cache, RepoFolder(repo))}}
 	p.prog = Progress{Repo: repo, Remaining: -1}
+	defer p.stopReports()
 	if c.Offline {
 		snap, err := p.cached()
 		if err != nil {
@@ -178,8 +183,18 @@ type puller struct {
 
 	prog       Progress
 	meter      meter
-	lastReport time.Time
 	downloaded int64
+
+	// reports serializes the Progress callback between the pulling goroutine and the
+	// timer that sends a report held back by the interval.
+	reports struct {
+		sync.Mutex
+		last    time.Time
+		pending *Progress // held back; the timer sends it unless a newer report goes first
+		timer   *time.Timer
+		armed   bool
+		stopped bool // Pull returned: no more calls
+	}
 }
 
 func (p *puller) run() (*Snapshot, error) {
@@ -759,7 +774,8 @@ func (p *puller) status(s string) {
 	p.report(true)
 }
 
-// report sends the progress to the callback, at most every ProgressEvery unless forced.
+// report sends the progress to the callback, at most every ProgressEvery unless forced;
+// one held back is sent by a timer when the interval ends.
 func (p *puller) report(force bool) {
 	if p.opts.Progress == nil {
 		return
@@ -769,10 +785,6 @@ func (p *puller) report(force bool) {
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
-	if !force && now.Sub(p.lastReport) < every {
-		return
-	}
-	p.lastReport = now
 	p.prog.Rate = p.meter.rate(now)
 	if !p.prog.Done {
 		p.prog.Remaining = -1
@@ -780,7 +792,54 @@ func (p *puller) report(force bool) {
 			p.prog.Remaining = time.Duration(float64(p.prog.Bytes-p.prog.BytesDone) / p.prog.Rate * float64(time.Second))
 		}
 	}
+	r := &p.reports
+	r.Lock()
+	defer r.Unlock()
+	if wait := r.last.Add(every).Sub(now); !force && wait > 0 {
+		held := p.prog
+		r.pending = &held
+		if !r.armed {
+			r.armed = true
+			if r.timer == nil {
+				r.timer = time.AfterFunc(wait, p.sendPending)
+			} else {
+				r.timer.Reset(wait)
+			}
+		}
+		return
+	}
+	r.pending = nil
+	r.last = now
 	p.opts.Progress(p.prog)
+}
+
+// sendPending is the timer's: it sends the report held back, if no newer one went first.
+func (p *puller) sendPending() {
+	r := &p.reports
+	r.Lock()
+	defer r.Unlock()
+	r.armed = false
+	if r.pending == nil || r.stopped {
+		return
+	}
+	r.last = time.Now()
+	p.opts.Progress(*r.pending)
+	r.pending = nil
+}
+
+// stopReports sends a report still held back, when Pull returns, and stops the timer.
+func (p *puller) stopReports() {
+	r := &p.reports
+	r.Lock()
+	defer r.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	if r.pending != nil && !r.stopped {
+		p.opts.Progress(*r.pending)
+		r.pending = nil
+	}
+	r.stopped = true
 }
 
 // Discard deletes what unfinished downloads of repo left in the cache, to give the disk
