@@ -24,9 +24,10 @@ import (
 // kernels and read one stream a group, 1, 2 or 4 groups a pass (Q4M: 1 or 2), which matters
 // here even where memory bounds a step (README, "Speed (CPU)").
 // Several images' rows run on them four or eight at a time too, so an image's bits do not
-// depend on the batch. Eight rows, four images' guided step, are bound by the VPDPBUSD per
-// input row and 64 bytes, not by memory; the AMX int8 tiles, which read a group's codes of a
-// block as a B tile, were no faster from memory (README, "Issue 11's targets"). A prompt's
+// depend on the batch. Eight rows, four images' guided step, take a VPDPBUSD per input row
+// and 64 bytes: Q4's are bound by that arithmetic, and Q8's prefetch further ahead so that
+// memory keeps up with it (the generator); the AMX int8 tiles, which read a group's codes of
+// a block as a B tile, were no faster from memory (README, "Issue 11's targets"). A prompt's
 // rows run on them too where the backend takes every row count there (int8AllRows). Everything
 // else (the other many-row products, Embedding, Read) dequantizes a row's blocks from the groups
 // (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can be read and
