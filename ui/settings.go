@@ -10,7 +10,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -329,7 +328,7 @@ func (u *UI) openSettings() *settingsForm {
 	f.problem.Importance = widget.DangerImportance
 	f.problem.Wrapping = fyne.TextWrapWord
 	f.problem.Hide()
-	var d *dialog.CustomDialog
+	var d *hintedDialog
 	cancel := u.newButton("Cancel", theme.CancelIcon(), func() { d.Hide() })
 	f.saveB = u.newButton("Save", theme.ConfirmIcon(), func() {
 		ns, err := f.settings()
@@ -370,7 +369,7 @@ func (u *UI) openSettings() *settingsForm {
 	f.follow(f.backend, f.threads, f.weights, f.precision, f.n, f.cfg, f.temp, f.answerTemp, f.maxTokens, f.addFolder)
 	followFocusTo(scroll, f.serve.block, f.serve.on, f.serve.port, f.serve.key)
 	f.showFolders() // again, its buttons followed too
-	d = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, f.problem, nil, nil, scroll), u.win)
+	d = newHintedDialog("Settings", container.NewBorder(nil, f.problem, nil, nil, scroll), u.win)
 	d.SetButtons([]fyne.CanvasObject{cancel, f.saveB})
 	d.SetOnClosed(func() { u.serveStatus = nil })
 	d.Resize(u.dialogSize(fyne.NewSize(640, 900))) // all of it in a tall window, scrolled in a small one

@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"slices"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -11,25 +14,58 @@ import (
 
 // Fyne has no tooltips, and a pop-up would take the next click, so a hint is drawn on a
 // layer above the window's content that takes no input: the click still reaches the button.
+// A dialog is an overlay over that layer, and the top overlay takes all input, so one with
+// icon buttons (hintedDialog) has a layer of its own over its content, where its hints go
+// while it is shown: they were drawn under it.
 
-// tips is the hint layer of a window.
-type tips struct {
+// hintLayer is a layer that hints are drawn on, and its one hint.
+type hintLayer struct {
 	layer *fyne.Container
 	box   *fyne.Container
 	text  *widget.Label
+}
+
+// tips are the hints of a window: its own layer, and those of the dialogs shown that have
+// one, newest last.
+type tips struct {
+	*hintLayer
+	dialogs []*hintLayer
 }
 
 // maxTipWidth is the widest a hint's line gets: a longer text wraps (a history title of a
 // thousand characters made a hint wider than the screen).
 const maxTipWidth = 420
 
-func newTips() *tips {
-	t := &tips{text: widget.NewLabel("")}
-	t.text.SizeName = theme.SizeNameCaptionText
-	t.box = container.NewStack(newOutlinedRect(theme.ColorNameOverlayBackground, theme.ColorNameInputBorder, 6), t.text)
-	t.box.Hide()
-	t.layer = container.New(floatLayout{}, t.box)
-	return t
+func newTips() *tips { return &tips{hintLayer: newHintLayer()} }
+
+func newHintLayer() *hintLayer {
+	l := &hintLayer{text: widget.NewLabel("")}
+	l.text.SizeName = theme.SizeNameCaptionText
+	l.box = container.NewStack(newOutlinedRect(theme.ColorNameOverlayBackground, theme.ColorNameInputBorder, 6), l.text)
+	l.box.Hide()
+	l.layer = container.New(floatLayout{}, l.box)
+	return l
+}
+
+// top is the layer a hint goes on now: the newest dialog's with a layer, else the window's.
+// While a dialog is shown only it takes the pointer and the keys, so a hint shown is one of
+// its own (or of a dialog without a layer above it, drawn under that as before).
+func (t *tips) top() *hintLayer {
+	if n := len(t.dialogs); n > 0 {
+		return t.dialogs[n-1]
+	}
+	return t.hintLayer
+}
+
+// push makes l the layer of hints while its dialog is shown; pop ends that.
+func (t *tips) push(l *hintLayer) {
+	t.hide()
+	t.dialogs = append(t.dialogs, l)
+}
+
+func (t *tips) pop(l *hintLayer) {
+	l.hide()
+	t.dialogs = slices.DeleteFunc(t.dialogs, func(o *hintLayer) bool { return o == l })
 }
 
 // floatLayout leaves its objects where they were put and asks for no room: a container
@@ -42,80 +78,106 @@ func (floatLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.Size{} }
 func (floatLayout) Layout([]fyne.CanvasObject, fyne.Size) {}
 
 // setText puts text in the hint and returns the box's size: one line, or lines at most
-// maxTipWidth (and the window's width) wide.
-func (t *tips) setText(text string) fyne.Size {
-	t.text.Wrapping = fyne.TextWrapOff
-	t.text.SetText(text)
-	m := t.box.MinSize()
+// maxTipWidth (and the layer's width) wide.
+func (l *hintLayer) setText(text string) fyne.Size {
+	l.text.Wrapping = fyne.TextWrapOff
+	l.text.SetText(text)
+	m := l.box.MinSize()
 	limit := float32(maxTipWidth)
-	if win := t.layer.Size(); win.Width > 0 {
+	if win := l.layer.Size(); win.Width > 0 {
 		limit = min(limit, win.Width-8)
 	}
 	if m.Width <= limit {
 		return m
 	}
-	t.text.Wrapping = fyne.TextWrapWord
-	t.box.Resize(fyne.NewSize(limit, m.Height))
-	t.text.Refresh() // its minimum, kept from one line, becomes the lines' at this width
-	return fyne.NewSize(limit, t.box.MinSize().Height)
+	l.text.Wrapping = fyne.TextWrapWord
+	l.box.Resize(fyne.NewSize(limit, m.Height))
+	l.text.Refresh() // its minimum, kept from one line, becomes the lines' at this width
+	return fyne.NewSize(limit, l.box.MinSize().Height)
 }
 
-// showFor puts text under o, kept inside the window.
+// showFor puts text under o, kept inside the layer (the window, or a dialog).
 func (t *tips) showFor(text string, o fyne.CanvasObject) {
 	if d := fyne.CurrentApp().Driver(); d != nil {
-		t.show(text, t.within(d, o), o.Size())
+		l := t.top()
+		l.show(text, l.within(d, o), o.Size())
 	}
 }
 
-// within is o's position in the hint layer, which starts under the window's menu bar:
-// placed by its position in the window, a hint sat a menu bar's height too low.
-func (t *tips) within(d fyne.Driver, o fyne.CanvasObject) fyne.Position {
-	return d.AbsolutePositionForObject(o).Subtract(d.AbsolutePositionForObject(t.layer))
+// within is o's position in the layer, which starts under the window's menu bar (or at
+// its dialog's content): placed by its position in the window, a hint sat a menu bar's
+// height too low.
+func (l *hintLayer) within(d fyne.Driver, o fyne.CanvasObject) fyne.Position {
+	return d.AbsolutePositionForObject(o).Subtract(d.AbsolutePositionForObject(l.layer))
 }
 
-// showOver puts text over o, dx from its left edge, kept inside the window: a label's whole
+// showOver puts text over o, dx from its left edge, kept inside the layer: a label's whole
 // text over the row that cuts it.
 func (t *tips) showOver(text string, o fyne.CanvasObject, dx float32) {
 	d := fyne.CurrentApp().Driver()
 	if d == nil {
 		return
 	}
-	pos, size := t.within(d, o), o.Size()
-	m := t.setText(text)
+	l := t.top()
+	pos, size := l.within(d, o), o.Size()
+	m := l.setText(text)
 	x, y := pos.X+dx, pos.Y+(size.Height-m.Height)/2
-	if win := t.layer.Size(); win.Width > 0 {
+	if win := l.layer.Size(); win.Width > 0 {
 		x = max(min(x, win.Width-m.Width-4), 4)
 		y = max(min(y, win.Height-m.Height-4), 4) // a wrapped hint is taller than its row
 	}
-	t.place(m, fyne.NewPos(x, y))
+	l.place(m, fyne.NewPos(x, y))
 }
 
-// show puts text under the object at pos (in the layer) of size, kept inside the window.
-func (t *tips) show(text string, pos fyne.Position, size fyne.Size) {
-	m := t.setText(text)
+// show puts text under the object at pos (in the layer) of size, kept inside the layer.
+func (l *hintLayer) show(text string, pos fyne.Position, size fyne.Size) {
+	m := l.setText(text)
 	x := pos.X + (size.Width-m.Width)/2
 	y := pos.Y + size.Height + 4
-	if win := t.layer.Size(); win.Width > 0 {
+	if win := l.layer.Size(); win.Width > 0 {
 		x = min(max(x, 4), win.Width-m.Width-4)
 		if y+m.Height > win.Height {
 			y = pos.Y - m.Height - 4
 		}
 	}
-	t.place(m, fyne.NewPos(x, y))
+	l.place(m, fyne.NewPos(x, y))
 }
 
 // place shows the hint's box of size m at pos.
-func (t *tips) place(m fyne.Size, pos fyne.Position) {
-	t.box.Resize(m)
-	t.box.Move(pos)
-	t.box.Show()
-	t.layer.Refresh()
+func (l *hintLayer) place(m fyne.Size, pos fyne.Position) {
+	l.box.Resize(m)
+	l.box.Move(pos)
+	l.box.Show()
+	l.layer.Refresh()
 }
 
-func (t *tips) hide() {
-	t.box.Hide()
-	t.layer.Refresh()
+func (l *hintLayer) hide() {
+	l.box.Hide()
+	l.layer.Refresh()
 }
+
+// hide hides the hint wherever it is.
+func (t *tips) hide() {
+	t.hintLayer.hide()
+	for _, l := range t.dialogs {
+		l.hide()
+	}
+}
+
+// hintedDialog is a dialog with a layer for the hints of its icon buttons over its content.
+type hintedDialog struct {
+	*dialog.CustomDialog
+	hints *hintLayer
+}
+
+// newHintedDialog makes a dialog of content without buttons, as Fyne's NewCustomWithoutButtons,
+// whose hints are drawn over it while it is shown (showDialog).
+func newHintedDialog(title string, content fyne.CanvasObject, parent fyne.Window) *hintedDialog {
+	l := newHintLayer()
+	return &hintedDialog{dialog.NewCustomWithoutButtons(title, container.NewStack(content, l.layer), parent), l}
+}
+
+func (d *hintedDialog) hintLayer() *hintLayer { return d.hints }
 
 // tipButton is a button with a hint shown while the pointer is over it or it has the focus,
 // for buttons that are only an icon.

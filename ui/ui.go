@@ -859,8 +859,15 @@ func (u *UI) showDialog(d dialog.Dialog, enter bool) {
 		shown.confirm = c.Confirm
 	}
 	u.dialogs = append(u.dialogs, shown)
+	hinted, _ := d.(interface{ hintLayer() *hintLayer })
+	if hinted != nil {
+		u.tips.push(hinted.hintLayer())
+	}
 	d.SetOnClosed(func() {
 		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
+		if hinted != nil {
+			u.tips.pop(hinted.hintLayer())
+		}
 		// Keys typed once the last dialog is gone go to the composer (or the prompt), not
 		// nowhere: opening a picture large by a click had taken the focus from it.
 		// Soon, not now: a dialog closed by Space on its button would have that Space typed
@@ -913,11 +920,11 @@ func (b infoBox) Confirm() { b.Hide() }
 
 // closingDialog is a dialog whose actions sit at the left of one row under content and
 // Close at its right (Fyne's custom dialog centres its Close on a row of its own).
-func (u *UI) closingDialog(title string, content fyne.CanvasObject, actions ...fyne.CanvasObject) *dialog.CustomDialog {
-	var d *dialog.CustomDialog
+func (u *UI) closingDialog(title string, content fyne.CanvasObject, actions ...fyne.CanvasObject) *hintedDialog {
+	var d *hintedDialog
 	closeB := u.newButton("Close", nil, func() { d.Hide() })
 	row := container.NewBorder(nil, nil, container.NewHBox(actions...), closeB)
-	d = dialog.NewCustomWithoutButtons(title,
+	d = newHintedDialog(title,
 		container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), row), nil, nil, content), u.win)
 	return d
 }

@@ -66,6 +66,51 @@ func TestIconButtonHint(t *testing.T) {
 	}
 }
 
+// An icon button's hint in a dialog is drawn over the dialog (Settings' Remove folder): on
+// the window's layer it was under it. Closed, the window's hints are the window's again.
+func TestIconButtonHintInDialog(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	h.u.settings.ModelFolders = []string{"/data/models"}
+	f := h.u.openSettings()
+	h.settle()
+	var rm *tipButton
+	for _, o := range test.LaidOutObjects(f.folderList) {
+		if b, ok := o.(*tipButton); ok {
+			rm = b
+		}
+	}
+	if rm == nil {
+		t.Fatal("no Remove folder button in Settings")
+	}
+	rm.MouseIn(&desktop.MouseEvent{})
+	over := h.u.win.Canvas().Overlays().Top()
+	shown := ""
+	for _, o := range test.LaidOutObjects(over) {
+		if l, ok := o.(*widget.Label); ok && l.Text == "Remove folder" && l.Visible() {
+			shown = l.Text
+		}
+	}
+	top := h.u.tips.top()
+	if shown == "" || top == h.u.tips.hintLayer || !top.box.Visible() {
+		t.Errorf("the hint is not drawn in the dialog (shown there %q, on its own layer %v)", shown, top != h.u.tips.hintLayer)
+	}
+	if h.u.tips.box.Visible() {
+		t.Error("the hint is drawn on the window's layer, under the dialog")
+	}
+	rm.MouseOut()
+	if top.box.Visible() {
+		t.Error("the hint is still shown after the pointer left")
+	}
+	h.u.dialogs[len(h.u.dialogs)-1].Hide()
+	h.settle()
+	h.u.ShowCreate()
+	h.settle()
+	h.u.create.dice.MouseIn(&desktop.MouseEvent{})
+	if !h.u.tips.box.Visible() || h.u.tips.text.Text != "New random seed" {
+		t.Errorf("the dialog closed, a hint in the window is shown %v, %q", h.u.tips.box.Visible(), h.u.tips.text.Text)
+	}
+}
+
 // A settings file that cannot be read is set aside with a line saying so; the defaults apply.
 func TestCorruptSettingsReported(t *testing.T) {
 	dir := t.TempDir()
