@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -274,6 +276,8 @@ type fieldEntry struct {
 	onEscape       escaper
 	onCommandEnter func()
 	focusCall
+	// wheelTo, when set, takes the wheel over the entry (passWheel).
+	wheelTo fyne.Scrollable
 }
 
 func newFieldEntry(onEscape func()) *fieldEntry {
@@ -303,6 +307,55 @@ func (e *fieldEntry) TypedShortcut(s fyne.Shortcut) {
 func (e *fieldEntry) FocusGained() {
 	e.Entry.FocusGained()
 	e.gained()
+}
+
+// passWheel gives the wheel over the entry to to, the scrolled form it sits in: Fyne gives a
+// wheel to the innermost scrollable under the pointer, and a one-line entry's own sideways
+// scroller kept it, so the Settings form stopped scrolling wherever the pointer crossed a
+// field. The entry's text then no longer scrolls sideways by the wheel (the keys still move
+// through it).
+func (e *fieldEntry) passWheel(to fyne.Scrollable) { e.wheelTo = to }
+
+// CreateRenderer is the Entry's, with a layer over it that takes the wheel for wheelTo once
+// that is set: over the Entry's own scroller, it is the innermost scrollable under the
+// pointer, and it takes nothing else (taps and the pointer reach the Entry).
+func (e *fieldEntry) CreateRenderer() fyne.WidgetRenderer {
+	over := &wheelLayer{e: e}
+	over.ExtendBaseWidget(over)
+	return &wheelRenderer{WidgetRenderer: e.Entry.CreateRenderer(), e: e, over: over}
+}
+
+type wheelRenderer struct {
+	fyne.WidgetRenderer
+	e    *fieldEntry
+	over *wheelLayer
+}
+
+func (r *wheelRenderer) Layout(size fyne.Size) {
+	r.WidgetRenderer.Layout(size)
+	r.over.Resize(size)
+	r.over.Move(fyne.Position{})
+}
+
+// Objects are the Entry's, and the wheel's layer last (on top) once it has somewhere to go.
+func (r *wheelRenderer) Objects() []fyne.CanvasObject {
+	objs := r.WidgetRenderer.Objects()
+	if r.e.wheelTo == nil {
+		return objs
+	}
+	return append(slices.Clip(objs), r.over)
+}
+
+// wheelLayer is an empty object that passes the wheel to its entry's wheelTo.
+type wheelLayer struct {
+	widget.BaseWidget
+	e *fieldEntry
+}
+
+func (w *wheelLayer) Scrolled(ev *fyne.ScrollEvent) { w.e.wheelTo.Scrolled(ev) }
+
+func (w *wheelLayer) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
 }
 
 // fieldSelect is a Select on which Esc calls onEscape, as on fieldEntry.

@@ -366,6 +366,9 @@ func (u *UI) openSettings() *settingsForm {
 	}
 	scroll := gutteredVScroll(container.NewThemeOverride(container.NewPadded(form), quietFields{}))
 	f.follow = func(controls ...fyne.CanvasObject) { followFocus(scroll, controls...) }
+	for _, e := range []*fieldEntry{f.cfg, f.temp, f.answerTemp, f.maxTokens, f.serve.port, f.serve.key} {
+		e.passWheel(scroll)
+	}
 	f.follow(f.backend, f.threads, f.weights, f.precision, f.n, f.cfg, f.temp, f.answerTemp, f.maxTokens, f.addFolder)
 	followFocusTo(scroll, f.serve.block, f.serve.on, f.serve.port, f.serve.key)
 	f.showFolders() // again, its buttons followed too

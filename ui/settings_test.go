@@ -608,6 +608,43 @@ func TestSettingsTabScrollsToTheField(t *testing.T) {
 	inView("back to the first field")
 }
 
+// The wheel scrolls the Settings form with the pointer over any of its text fields: a field's
+// own sideways scroller kept the wheel, and the form stopped wherever the pointer crossed one
+// (seen in the real app under Xvfb).
+func TestSettingsWheelOverFields(t *testing.T) {
+	h := newHarness(t, apptest.NewFakeEngine(0))
+	u := h.u
+	u.win.Resize(fyne.NewSize(800, 480))
+	f := u.openSettings()
+	defer u.dialogs[0].Dismiss()
+	h.settle()
+	var scroll *container.Scroll
+	visit(u.win.Canvas().Overlays().Top(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if s, ok := o.(*container.Scroll); ok && scroll == nil {
+			scroll = s
+		}
+	})
+	if scroll == nil || scroll.Content.MinSize().Height <= scroll.Size().Height {
+		t.Fatalf("the dialog does not scroll in a %v window", u.win.Canvas().Size())
+	}
+	d := fyne.CurrentApp().Driver()
+	view := d.AbsolutePositionForObject(scroll)
+	for _, field := range []*fieldEntry{f.cfg, f.temp, f.answerTemp, f.maxTokens, f.serve.port, f.serve.key} {
+		// Bring the field into the middle of the view, then turn the wheel over it.
+		scroll.Offset.Y = 0
+		scroll.Refresh()
+		top := d.AbsolutePositionForObject(field).Y - view.Y
+		scroll.Offset.Y = max(0, min(top-scroll.Size().Height/2, scroll.Content.MinSize().Height-scroll.Size().Height))
+		scroll.Refresh()
+		before := scroll.Offset.Y
+		at := d.AbsolutePositionForObject(field).Add(fyne.NewPos(field.Size().Width/2, field.Size().Height/2))
+		test.Scroll(u.win.Canvas(), at, 0, -40)
+		if scroll.Offset.Y <= before {
+			t.Errorf("the wheel over %q's field left the form at %v (from %v)", field.Text, scroll.Offset.Y, before)
+		}
+	}
+}
+
 // isDescendant reports whether o is in the tree under root.
 func isDescendant(root, o fyne.CanvasObject) bool {
 	found := false
