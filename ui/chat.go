@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
@@ -1257,7 +1258,6 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	if !m.Assistant {
 		v.text = widget.NewLabel("")
 		v.text.Wrapping = fyne.TextWrapWord
-		v.text.Selectable = true
 		// Several pictures wrap in rows within the bubble, each at its own shape (a row of
 		// them ran past the bubble and the window).
 		v.images = container.New(&flowRows{gap: theme.Padding()})
@@ -1290,6 +1290,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			// answer as to its own ran the exchanges together.
 			v.obj = container.New(layout.NewCustomPaddedLayout(3*theme.Padding(), 0, 0, 0), v.obj)
 		}
+		v.obj = newHoverArea(v.obj, v.setSelectable)
 		return v
 	}
 	v.answer = newParagraphs()
@@ -1314,9 +1315,52 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v.retryB.Hide()
 	foot := container.NewBorder(nil, nil, nil,
 		container.NewHBox(v.retryB, container.New(fixedWidth{c.copyW}, v.copyB)), v.footer)
-	v.obj = container.NewPadded(container.NewVBox(v.answer.box, foot))
+	v.obj = newHoverArea(container.NewPadded(container.NewVBox(v.answer.box, foot)), v.setSelectable)
 	return v
 }
+
+// setSelectable makes the message's text selectable while the pointer is over it (on), and
+// keeps a text that holds a selection so after it leaves, for Ctrl+C. Fyne makes a
+// selectable label a Tab stop that shows no mark: one for every question and every
+// paragraph of every answer, crossed unseen between the buttons by Tab and Shift+Tab.
+func (v *messageView) setSelectable(on bool) {
+	if v.text != nil {
+		setSelectable(v.text, on)
+	}
+	if v.answer != nil {
+		v.answer.setSelectable(on)
+	}
+}
+
+// setSelectable makes l selectable when on or while it holds a selection.
+func setSelectable(l *widget.Label, on bool) {
+	if want := on || l.SelectedText() != ""; l.Selectable != want {
+		l.Selectable = want
+		l.Refresh()
+	}
+}
+
+// hoverArea tells over whether the pointer is over its content (the deepest object under
+// the pointer that follows it, so the buttons in the content take it from the area).
+type hoverArea struct {
+	widget.BaseWidget
+	content fyne.CanvasObject
+	over    func(bool)
+}
+
+func newHoverArea(content fyne.CanvasObject, over func(bool)) *hoverArea {
+	h := &hoverArea{content: content, over: over}
+	h.ExtendBaseWidget(h)
+	return h
+}
+
+func (h *hoverArea) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(h.content) }
+
+func (h *hoverArea) MouseIn(*desktop.MouseEvent) { h.over(true) }
+
+func (h *hoverArea) MouseMoved(*desktop.MouseEvent) {}
+
+func (h *hoverArea) MouseOut() { h.over(false) }
 
 // paragraphs shows a text one label a paragraph: a streaming answer changes its last
 // paragraph only, so each redraw lays out that one again, not the whole answer (which made
@@ -1329,6 +1373,8 @@ type paragraphs struct {
 	// joined[i] is set when label i goes on the paragraph of label i-1, after a newline.
 	joined []bool
 	text   string
+	// selectable is whether the labels may be selected now (setSelectable).
+	selectable bool
 }
 
 // chunkBytes is about the most text a label of an answer holds.
@@ -1352,7 +1398,7 @@ func (p *paragraphs) set(text string) {
 		if i == len(p.labels) {
 			l := widget.NewLabel("")
 			l.Wrapping = fyne.TextWrapWord
-			l.Selectable = true
+			l.Selectable = p.selectable
 			p.labels = append(p.labels, l)
 			p.joined = append(p.joined, false)
 			p.box.Add(l)
@@ -1370,6 +1416,14 @@ func (p *paragraphs) set(text string) {
 	}
 	if rejoined {
 		p.box.Refresh()
+	}
+}
+
+// setSelectable makes the labels selectable when on, and keeps one holding a selection so.
+func (p *paragraphs) setSelectable(on bool) {
+	p.selectable = on
+	for _, l := range p.labels {
+		setSelectable(l, on)
 	}
 }
 

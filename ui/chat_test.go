@@ -725,6 +725,69 @@ func (v *messageView) shown() string {
 	return v.text.Text
 }
 
+// A message's text is no Tab stop: Fyne makes a selectable label one, with no mark, so Tab
+// and Shift+Tab crossed every question and every paragraph unseen (seen under Xvfb). The
+// text is selectable while the pointer is over its message, and a text holding a selection
+// stays so after the pointer leaves, for Ctrl+C.
+func TestMessageTextNoTabStop(t *testing.T) {
+	fake := apptest.NewFakeEngine(0)
+	fake.Words = []string{"An", "answer.\n\nIn", "two", "paragraphs."}
+	h := newHarness(t, fake)
+	c := h.u.chat
+	h.ask("first question\n\nin two paragraphs")
+	h.ask("second question")
+	h.settle()
+	isText := func(f fyne.Focusable) bool { return fmt.Sprintf("%T", f) == "*widget.focusSelectable" }
+	canvas := h.u.win.Canvas()
+	canvas.Focus(c.entry)
+	for range 40 {
+		canvas.FocusPrevious()
+		if f := canvas.Focused(); isText(f) {
+			t.Fatalf("Shift+Tab stopped on a message's text")
+		}
+	}
+	v := c.msgs[1] // the first answer
+	area := v.obj.(*hoverArea)
+	area.MouseIn(&desktop.MouseEvent{})
+	if len(v.answer.labels) == 0 || !v.answer.labels[0].Selectable {
+		t.Fatal("with the pointer over it, the answer cannot be selected")
+	}
+	var sel fyne.DoubleTappable
+	for _, o := range test.LaidOutObjects(v.answer.labels[0]) {
+		if d, ok := o.(fyne.DoubleTappable); ok && isText(o.(fyne.Focusable)) {
+			sel = d
+		}
+	}
+	if sel == nil {
+		t.Fatal("no selectable text in the answer's first label")
+	}
+	test.DoubleTap(sel) // selects a word
+	if v.answer.labels[0].SelectedText() == "" {
+		t.Fatal("a double tap selected nothing")
+	}
+	area.MouseOut()
+	if len(v.answer.labels) < 2 {
+		t.Fatalf("the answer is in %d labels, want one a paragraph", len(v.answer.labels))
+	}
+	if !v.answer.labels[0].Selectable {
+		t.Error("the pointer gone, the answer's selection was dropped")
+	}
+	for _, l := range v.answer.labels[1:] {
+		if l.Selectable {
+			t.Errorf("the pointer gone, a paragraph without a selection is still selectable (a Tab stop)")
+		}
+	}
+	q := c.msgs[2].obj.(*hoverArea)
+	q.MouseIn(&desktop.MouseEvent{})
+	if !c.msgs[2].text.Selectable {
+		t.Error("with the pointer over it, the question cannot be selected")
+	}
+	q.MouseOut()
+	if c.msgs[2].text.Selectable {
+		t.Error("the pointer gone, the question is still selectable (a Tab stop)")
+	}
+}
+
 // The composer takes the messages' column: its edges (the clip's left, Send's right) are an
 // answer's, in a wide window and in the smallest.
 func TestComposerAlignsWithMessages(t *testing.T) {
@@ -735,7 +798,7 @@ func TestComposerAlignsWithMessages(t *testing.T) {
 		h.u.win.Resize(size)
 		var answer, clip, send fyne.CanvasObject
 		var answerAt, clipAt, sendAt fyne.Position
-		inner := c.list.Objects[len(c.list.Objects)-1].(*fyne.Container).Objects[0] // the answer's box, inside its padding
+		inner := c.list.Objects[len(c.list.Objects)-1].(*hoverArea).content.(*fyne.Container).Objects[0] // the answer's box, inside its padding
 		visit(h.u.win.Canvas().Content(), fyne.Position{}, func(o fyne.CanvasObject, p fyne.Position) {
 			switch o {
 			case inner:
