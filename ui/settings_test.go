@@ -552,15 +552,7 @@ func TestSettingsTabScrollsToTheField(t *testing.T) {
 	defer u.dialogs[0].Dismiss()
 	f.folders = []string{"/models/one", "/models/two"}
 	f.showFolders()
-	var scroll *container.Scroll
-	visit(u.win.Canvas().Overlays().Top(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
-		if s, ok := o.(*container.Scroll); ok && scroll == nil {
-			scroll = s
-		}
-	})
-	if scroll == nil || scroll.Content.MinSize().Height <= scroll.Size().Height {
-		t.Fatalf("the dialog does not scroll in a %v window", u.win.Canvas().Size())
-	}
+	scroll := dialogScroll(t, u)
 	d := fyne.CurrentApp().Driver()
 	inView := func(how string) fyne.Focusable {
 		t.Helper()
@@ -618,15 +610,7 @@ func TestSettingsWheelOverFields(t *testing.T) {
 	f := u.openSettings()
 	defer u.dialogs[0].Dismiss()
 	h.settle()
-	var scroll *container.Scroll
-	visit(u.win.Canvas().Overlays().Top(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
-		if s, ok := o.(*container.Scroll); ok && scroll == nil {
-			scroll = s
-		}
-	})
-	if scroll == nil || scroll.Content.MinSize().Height <= scroll.Size().Height {
-		t.Fatalf("the dialog does not scroll in a %v window", u.win.Canvas().Size())
-	}
+	scroll := dialogScroll(t, u)
 	d := fyne.CurrentApp().Driver()
 	view := d.AbsolutePositionForObject(scroll)
 	for _, field := range []*fieldEntry{f.cfg, f.temp, f.answerTemp, f.maxTokens, f.serve.port, f.serve.key} {
@@ -643,6 +627,22 @@ func TestSettingsWheelOverFields(t *testing.T) {
 			t.Errorf("the wheel over %q's field left the form at %v (from %v)", field.Text, scroll.Offset.Y, before)
 		}
 	}
+}
+
+// dialogScroll returns the scroll of the dialog in front, failing t unless its content is
+// taller than it.
+func dialogScroll(t *testing.T, u *UI) *container.Scroll {
+	t.Helper()
+	var scroll *container.Scroll
+	visit(u.win.Canvas().Overlays().Top(), fyne.Position{}, func(o fyne.CanvasObject, _ fyne.Position) {
+		if s, ok := o.(*container.Scroll); ok && scroll == nil {
+			scroll = s
+		}
+	})
+	if scroll == nil || scroll.Content.MinSize().Height <= scroll.Size().Height {
+		t.Fatalf("the dialog does not scroll in a %v window", u.win.Canvas().Size())
+	}
+	return scroll
 }
 
 // isDescendant reports whether o is in the tree under root.
