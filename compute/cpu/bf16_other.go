@@ -43,6 +43,9 @@ func q4Fours() bool { return false }
 // q4Kicks is false: the grouped int8 kernels are amd64 assembly.
 func q4Kicks() bool { return false }
 
+// q8Far is false: the grouped int8 kernels are amd64 assembly.
+func q8Far() bool { return false }
+
 // int8Prompts is false: there is no BF16 mode here.
 func int8Prompts() bool { return false }
 

@@ -34,6 +34,13 @@ func q4Kicks() bool { return zen4() }
 // BF16 tiles (Intel) do far more per instruction.
 func int8Prompts() bool { return zen4() }
 
+// q8Far reports whether the grouped Q8 kernel of eight input rows (four images' guided step)
+// prefetches 4 KB ahead rather than 2 KB: on a Zen 4, where each block's arithmetic takes
+// twice a Zen 5's, 2 KB ahead was less time than memory takes to answer (docs/performance.md,
+// "Prefetch distance"); the Zen 5 and the Xeon were not measured with it. Either gives the
+// same bits.
+func q8Far() bool { return zen4() }
+
 // zen4 reports whether the CPU is AMD's family 19h, whose AVX-512 CPUs are the Zen 4 ones:
 // they issue each 512-bit operation as two 256-bit halves.
 func zen4() bool {

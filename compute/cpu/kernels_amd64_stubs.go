@@ -619,6 +619,11 @@ func dotQ8G4R2(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16
 //go:noescape
 func dotQ8G1R8(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
 
+// dotQ8G1R8F computes 8×16 dot products of 16 consecutive Q8 weight rows (1 row groups) with packed int8 rows (see the generator).
+//
+//go:noescape
+func dotQ8G1R8F(nb int, x *byte, ldx int, offc int, offd int, w *byte, ws *uint16, c *float32, ldc int)
+
 // dotQ4MG1R1 computes 1×16 dot products of 16 consecutive Q4M weight rows (1 row groups) with packed int8 rows (see the generator).
 //
 //go:noescape

@@ -143,10 +143,14 @@ type (
 )
 
 // The grouped kernels by log2 of groups, then of rows (four groups a pass only for one or two
-// rows, eight rows only with one group: registers); Q4's and Q4M's without and with page kicks
-// (q4Kicks). Fixed tables, built once rather than on every tile call.
+// rows, eight rows only with one group: registers); Q8's without and with the far prefetch of
+// eight rows (q8Far), Q4's and Q4M's without and with page kicks (q4Kicks). Fixed tables,
+// built once rather than on every tile call.
 var (
-	groupTilesQ8 = [3][4]groupKernel{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}}
+	groupTilesQ8 = [2][3][4]groupKernel{
+		{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}},
+		{{dotQ8G1R1, dotQ8G1R2, dotQ8G1R4, dotQ8G1R8F}, {dotQ8G2R1, dotQ8G2R2, dotQ8G2R4}, {dotQ8G4R1, dotQ8G4R2}},
+	}
 	groupTilesQ4 = [2][3][4]groupKernel{
 		{{dotQ4G1R1, dotQ4G1R2, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1, dotQ4G2R2, dotQ4G2R4}, {dotQ4G4R1, dotQ4G4R2}},
 		{{dotQ4G1R1K, dotQ4G1R2K, dotQ4G1R4, dotQ4G1R8}, {dotQ4G2R1K, dotQ4G2R2K, dotQ4G2R4}, {dotQ4G4R1K, dotQ4G4R2K}},
@@ -163,17 +167,21 @@ var (
 // grouped dt matrix (codes wq, scales ws) over nb blocks, whole units of the packed rows (Q4:
 // groups of 8 blocks, Q8: pairs). With Q4M's offsets wo (else nil) the rows' float32 block
 // sums are offsums bytes on, and there is no eight-row kernel and no four-group one (Q4M runs
-// at most two groups a pass, see groupsCall.runGroups). With kicks Q4's and Q4M's kernels of
-// one or two rows are the page-kicking ones (q4Kicks).
-func tileG(dt compute.DType, kicks bool, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
+// at most two groups a pass, see groupsCall.runGroups). pick chooses among kernels of the same
+// bits: Q4's and Q4M's of one or two rows kicking each page, Q8's of eight rows prefetching
+// far.
+func tileG(dt compute.DType, pick groupPick, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
 	if wo != nil {
-		tileQ4MG(kicks, c, ldc, rows, groups, xp, ldx, offc, offd, offsums, wq, ws, wo, nb)
+		tileQ4MG(pick.q4Kicks, c, ldc, rows, groups, xp, ldx, offc, offd, offsums, wq, ws, wo, nb)
 		return
 	}
-	unit, f := 2, &groupTilesQ8
+	unit, f := 2, &groupTilesQ8[0]
+	if pick.q8Far {
+		f = &groupTilesQ8[1]
+	}
 	if dt == compute.Q4 {
 		unit, f = 8, &groupTilesQ4[0]
-		if kicks {
+		if pick.q4Kicks {
 			f = &groupTilesQ4[1]
 		}
 	}

@@ -33,6 +33,13 @@ import (
 // (dequantQ4G, dequantQ8G). A grouped tensor keeps its [N, K]: a reshape of it can be read and
 // written but not multiplied.
 
+// groupPick chooses among grouped kernels that give the same bits, by what the CPU reads
+// fastest.
+type groupPick struct {
+	q4Kicks bool // Q4's and Q4M's of one or two rows kick each page (q4Kicks)
+	q8Far   bool // Q8's of eight rows prefetch 4 KB ahead (q8Far)
+}
+
 // qGroupRows is the number of weight rows of a group.
 const qGroupRows = 16
 
@@ -258,7 +265,7 @@ func (c *groupsCall) runGroups(lo, hi int) {
 			for rows > m-i {
 				rows /= 2
 			}
-			tileG(dt, c.b.q4Kicks, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, 2*k+8*nb, wq, ws, wo, nb)
+			tileG(dt, c.b.groupPick, d[i*n+j0:], n, rows, span, all[4*i*c.per:], 4*c.per, 2*k, 2*k+4*nb, 2*k+8*nb, wq, ws, wo, nb)
 			i += rows
 		}
 		if bias := c.ps[p].bias; bias != nil {

@@ -35,7 +35,7 @@ func scalesQ4Asm(best []float32, amax []uint32, x []float32, xt *[16 * qBlock]fl
 func codesQ4Asm(q []byte, x []float32, id []float32) { panic("cpu: no AVX-512 kernels in this build") }
 
 // tileG is never called here: no grouped matrices without the VNNI kernels.
-func tileG(dt compute.DType, kicks bool, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
+func tileG(dt compute.DType, pick groupPick, c []float32, ldc, rows, groups int, xp []byte, ldx, offc, offd, offsums int, wq []byte, ws, wo []uint16, nb int) {
 	panic("cpu: no VNNI kernels in this build")
 }
 

@@ -82,24 +82,26 @@ func main() {
 	for _, q4 := range []bool{true, false} {
 		for _, g := range []int{1, 2} {
 			for _, r := range []int{1, 2, 4} {
-				qkernelG(g, r, q4, false, false)
+				qkernelG(g, r, q4, false, false, false)
 			}
 		}
-		qkernelG(4, 1, q4, false, false)
-		qkernelG(4, 2, q4, false, false)
-		qkernelG(1, 8, q4, false, false)
+		qkernelG(4, 1, q4, false, false, false)
+		qkernelG(4, 2, q4, false, false, false)
+		qkernelG(1, 8, q4, false, false, false)
 	}
+	// Q8's kernel of eight input rows again, prefetching 4 KB ahead.
+	qkernelG(1, 8, false, false, false, true)
 	for _, g := range []int{1, 2} {
 		for _, r := range []int{1, 2, 4} {
-			qkernelG(g, r, true, true, false)
+			qkernelG(g, r, true, true, false, false)
 		}
 	}
 	// Q4's and Q4M's kernels of one or two input rows again, kicking each page as Q8's do.
 	for _, g := range []int{1, 2, 4} {
 		for _, r := range []int{1, 2} {
-			qkernelG(g, r, true, false, true)
+			qkernelG(g, r, true, false, true, false)
 			if g < 4 {
-				qkernelG(g, r, true, true, true)
+				qkernelG(g, r, true, true, true, false)
 			}
 		}
 	}

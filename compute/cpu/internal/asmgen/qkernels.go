@@ -1079,7 +1079,8 @@ func quantKernelZ(q4 bool) {
 // rows prefetch into L1 (PREFETCHT0), which shortened their steps there, the others into L2.
 // With kick (Q4 and Q4M of one or two rows only, named with a K) they kick each page as Q8's
 // do, which a Zen 4 reads faster (q4Kicks; docs/performance.md, "Page kicks" in "What the
-// speed rests on").
+// speed rests on"). With far (Q8's of eight rows only, named with an F) they prefetch 4 KB
+// ahead, which a Zen 4 reads faster (q8Far; "Prefetch distance" there).
 //
 // Several groups at a time load each of the input's broadcast codes, corrections and
 // scales once for all of them: those loads from L1, one per VPDPBUSD with a single group, slow the weights'
@@ -1092,7 +1093,7 @@ func quantKernelZ(q4 bool) {
 // rounded once. No G1R8: two more pointers do not fit beside eight rows'. No G4R{1,2} either:
 // Q4M's products run at most two groups a pass (quant_groups.go), so the generator emits only
 // dotQ4MG{1,2}R{1,2,4}.
-func qkernelG(groups, rows int, q4, q4m, kick bool) {
+func qkernelG(groups, rows int, q4, q4m, kick, far bool) {
 	typ, unit, unitBytes, chunks := "Q8", 2, 128, 8 // unit: blocks per unit of packed input
 	if q4 {
 		typ, unit, unitBytes, chunks = "Q4", 4, 256, 4
@@ -1109,6 +1110,12 @@ func qkernelG(groups, rows int, q4, q4m, kick bool) {
 			panic(name + ": only Q4's kernels of one or two rows have a kicking variant")
 		}
 		name += "K"
+	}
+	if far {
+		if q4 || rows != 8 {
+			panic(name + ": only Q8's kernel of eight rows has a far-prefetching variant")
+		}
+		name += "F"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
@@ -1188,11 +1195,11 @@ func qkernelG(groups, rows int, q4, q4m, kick bool) {
 		}
 	}
 	const pageKick = 4096 // the kicking kernels, once a page
-	// pfd is the prefetch distance in weight bytes. Q8's eight rows take so long over a
-	// block that 2048 bytes ahead is less time than memory takes to answer: 4096 cut the
-	// layer stack's time by a fifth on a Zen 4 (docs/performance.md, "Prefetch distance").
+	// pfd is the prefetch distance in weight bytes. With far (Q8's eight rows, named with
+	// an F) 4096: on a Zen 4 those rows take so long over a block that 2048 bytes ahead is
+	// less time than memory takes to answer (docs/performance.md, "Prefetch distance").
 	pfd := 2048
-	if !q4 && rows == 8 {
+	if far {
 		pfd = 4096
 	}
 	kick = kick || !q4 && rows <= 2
