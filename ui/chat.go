@@ -1290,7 +1290,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			// answer as to its own ran the exchanges together.
 			v.obj = container.New(layout.NewCustomPaddedLayout(3*theme.Padding(), 0, 0, 0), v.obj)
 		}
-		v.obj = newHoverArea(v.obj, v.setSelectable)
+		v.obj = newHoverArea(v.obj, func(on bool) { c.hover(v, on) })
 		return v
 	}
 	v.answer = newParagraphs()
@@ -1315,28 +1315,87 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v.retryB.Hide()
 	foot := container.NewBorder(nil, nil, nil,
 		container.NewHBox(v.retryB, container.New(fixedWidth{c.copyW}, v.copyB)), v.footer)
-	v.obj = newHoverArea(container.NewPadded(container.NewVBox(v.answer.box, foot)), v.setSelectable)
+	v.obj = newHoverArea(container.NewPadded(container.NewVBox(v.answer.box, foot)), func(on bool) { c.hover(v, on) })
 	return v
 }
 
-// setSelectable makes the message's text selectable while the pointer is over it (on), and
-// keeps a text that holds a selection so after it leaves, for Ctrl+C. Fyne makes a
-// selectable label a Tab stop that shows no mark: one for every question and every
-// paragraph of every answer, crossed unseen between the buttons by Tab and Shift+Tab.
-func (v *messageView) setSelectable(on bool) {
-	if v.text != nil {
-		setSelectable(v.text, on)
+// hover makes a message's text selectable while the pointer is over the message (on), and
+// a text that holds the keyboard (a selection to copy) after it leaves, until the keyboard
+// goes elsewhere. Fyne makes a selectable label a Tab stop that shows no mark: one for every
+// question and every paragraph of every answer, crossed unseen between the buttons by Tab
+// and Shift+Tab. A text clicked and left without a selection gives the keyboard back to the
+// composer: it kept every key, Esc too.
+func (c *chatView) hover(v *messageView, on bool) {
+	focused := c.focusedText()
+	if on {
+		// The texts another message kept for a selection the keyboard has left since.
+		for _, o := range c.msgs {
+			if o != v {
+				o.setSelectable(false, focused)
+			}
+		}
+	} else if focused != nil && v.holds(focused) && focused.f.SelectedText() == "" {
+		c.u.focusCurrent()
+		focused = nil
 	}
-	if v.answer != nil {
-		v.answer.setSelectable(on)
-	}
+	v.setSelectable(on, focused)
 }
 
-// setSelectable makes l selectable when on or while it holds a selection.
-func setSelectable(l *widget.Label, on bool) {
-	if want := on || l.SelectedText() != ""; l.Selectable != want {
-		l.Selectable = want
-		l.Refresh()
+// selectableText is the part of a selectable label that takes the keyboard (Fyne's own type).
+type selectableText interface {
+	fyne.Focusable
+	fyne.CanvasObject
+	SelectedText() string
+}
+
+// heldText is a message text that has the keyboard, and where it is in the window.
+type heldText struct {
+	f  selectableText
+	at fyne.Position
+}
+
+// focusedText is the message text that has the keyboard, or nil.
+func (c *chatView) focusedText() *heldText {
+	f, ok := c.u.win.Canvas().Focused().(selectableText)
+	if !ok || fmt.Sprintf("%T", f) != "*widget.focusSelectable" { // an Entry has SelectedText too
+		return nil
+	}
+	return &heldText{f: f, at: fyne.CurrentApp().Driver().AbsolutePositionForObject(f)}
+}
+
+// labels are the message's labels of text.
+func (v *messageView) labels() []*widget.Label {
+	if v.text != nil {
+		return []*widget.Label{v.text}
+	}
+	return v.answer.labels
+}
+
+// holds reports whether h is one of v's texts.
+func (v *messageView) holds(h *heldText) bool {
+	return slices.ContainsFunc(v.labels(), h.isTextOf)
+}
+
+// isTextOf reports whether h is l's selectable text, which covers l: Fyne gives no way to
+// ask the label.
+func (h *heldText) isTextOf(l *widget.Label) bool {
+	return h != nil && l.Selectable && h.f.Size() == l.Size() && h.at == fyne.CurrentApp().Driver().AbsolutePositionForObject(l)
+}
+
+// setSelectable makes v's text selectable when on, else only the text that has the keyboard
+// (focused, or nil).
+func (v *messageView) setSelectable(on bool, focused *heldText) {
+	if v.answer != nil {
+		v.answer.selectable = on
+	}
+	for _, l := range v.labels() {
+		if !on && !l.Selectable {
+			continue // nothing to take away, nor to ask where it is
+		}
+		if want := on || focused.isTextOf(l); l.Selectable != want {
+			l.Selectable = want
+			l.Refresh()
+		}
 	}
 }
 
@@ -1373,7 +1432,7 @@ type paragraphs struct {
 	// joined[i] is set when label i goes on the paragraph of label i-1, after a newline.
 	joined []bool
 	text   string
-	// selectable is whether the labels may be selected now (setSelectable).
+	// selectable is whether new labels may be selected (chatView.hover).
 	selectable bool
 }
 
@@ -1416,14 +1475,6 @@ func (p *paragraphs) set(text string) {
 	}
 	if rejoined {
 		p.box.Refresh()
-	}
-}
-
-// setSelectable makes the labels selectable when on, and keeps one holding a selection so.
-func (p *paragraphs) setSelectable(on bool) {
-	p.selectable = on
-	for _, l := range p.labels {
-		setSelectable(l, on)
 	}
 }
 

@@ -727,14 +727,15 @@ func (v *messageView) shown() string {
 
 // A message's text is no Tab stop: Fyne makes a selectable label one, with no mark, so Tab
 // and Shift+Tab crossed every question and every paragraph unseen (seen under Xvfb). The
-// text is selectable while the pointer is over its message, and a text holding a selection
-// stays so after the pointer leaves, for Ctrl+C.
+// text is selectable while the pointer is over its message; a text with a selection keeps it
+// after the pointer leaves, for Ctrl+C, until the keyboard goes elsewhere; a text clicked and
+// left without one gives the keyboard back to the composer (it kept Esc).
 func TestMessageTextNoTabStop(t *testing.T) {
 	fake := apptest.NewFakeEngine(0)
 	fake.Words = []string{"An", "answer.\n\nIn", "two", "paragraphs."}
 	h := newHarness(t, fake)
 	c := h.u.chat
-	h.ask("first question\n\nin two paragraphs")
+	h.ask("first question")
 	h.ask("second question")
 	h.settle()
 	isText := func(f fyne.Focusable) bool { return fmt.Sprintf("%T", f) == "*widget.focusSelectable" }
@@ -746,43 +747,56 @@ func TestMessageTextNoTabStop(t *testing.T) {
 			t.Fatalf("Shift+Tab stopped on a message's text")
 		}
 	}
+	// textOf is label l's selectable text, to tap.
+	textOf := func(l *widget.Label) fyne.CanvasObject {
+		t.Helper()
+		for _, o := range test.LaidOutObjects(l) {
+			if f, ok := o.(fyne.Focusable); ok && isText(f) {
+				return o
+			}
+		}
+		t.Fatalf("no selectable text in %q", l.Text)
+		return nil
+	}
 	v := c.msgs[1] // the first answer
 	area := v.obj.(*hoverArea)
 	area.MouseIn(&desktop.MouseEvent{})
-	if len(v.answer.labels) == 0 || !v.answer.labels[0].Selectable {
-		t.Fatal("with the pointer over it, the answer cannot be selected")
-	}
-	var sel fyne.DoubleTappable
-	for _, o := range test.LaidOutObjects(v.answer.labels[0]) {
-		if d, ok := o.(fyne.DoubleTappable); ok && isText(o.(fyne.Focusable)) {
-			sel = d
-		}
-	}
-	if sel == nil {
-		t.Fatal("no selectable text in the answer's first label")
-	}
-	test.DoubleTap(sel) // selects a word
-	if v.answer.labels[0].SelectedText() == "" {
-		t.Fatal("a double tap selected nothing")
-	}
-	area.MouseOut()
 	if len(v.answer.labels) < 2 {
 		t.Fatalf("the answer is in %d labels, want one a paragraph", len(v.answer.labels))
 	}
-	if !v.answer.labels[0].Selectable {
-		t.Error("the pointer gone, the answer's selection was dropped")
-	}
-	for _, l := range v.answer.labels[1:] {
-		if l.Selectable {
-			t.Errorf("the pointer gone, a paragraph without a selection is still selectable (a Tab stop)")
+	for _, l := range v.answer.labels {
+		if !l.Selectable {
+			t.Fatal("with the pointer over it, the answer cannot be selected")
 		}
 	}
+	test.DoubleTap(textOf(v.answer.labels[0]).(fyne.DoubleTappable)) // selects a word, takes the keyboard
+	if v.answer.labels[0].SelectedText() == "" || !isText(canvas.Focused()) {
+		t.Fatalf("a double tap selected %q, focused %T", v.answer.labels[0].SelectedText(), canvas.Focused())
+	}
+	area.MouseOut()
+	if !v.answer.labels[0].Selectable {
+		t.Error("the pointer gone, the answer's selection was dropped before Ctrl+C")
+	}
+	if v.answer.labels[1].Selectable {
+		t.Error("the pointer gone, a paragraph without the keyboard is still selectable (a Tab stop)")
+	}
+	// The keyboard goes elsewhere; then the pointer comes over another message.
+	canvas.Focus(c.entry)
 	q := c.msgs[2].obj.(*hoverArea)
 	q.MouseIn(&desktop.MouseEvent{})
 	if !c.msgs[2].text.Selectable {
 		t.Error("with the pointer over it, the question cannot be selected")
 	}
+	if v.answer.labels[0].Selectable {
+		t.Error("a selection the keyboard has left keeps its text a Tab stop")
+	}
+	// A click on the question's text, and the pointer leaves: the keyboard is the composer's.
+	test.Tap(textOf(c.msgs[2].text).(fyne.Tappable))
+	canvas.Focus(textOf(c.msgs[2].text).(fyne.Focusable)) // as the pointer's press does
 	q.MouseOut()
+	if canvas.Focused() != c.entry {
+		t.Errorf("the clicked text left, the keyboard is %T's, not the composer's", canvas.Focused())
+	}
 	if c.msgs[2].text.Selectable {
 		t.Error("the pointer gone, the question is still selectable (a Tab stop)")
 	}
