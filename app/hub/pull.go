@@ -781,10 +781,6 @@ func (p *puller) report(force bool) {
 		return
 	}
 	now := time.Now()
-	every := p.opts.ProgressEvery
-	if every <= 0 {
-		every = 200 * time.Millisecond
-	}
 	p.prog.Rate = p.meter.rate(now)
 	if !p.prog.Done {
 		p.prog.Remaining = -1
@@ -795,7 +791,7 @@ func (p *puller) report(force bool) {
 	r := &p.reports
 	r.Lock()
 	defer r.Unlock()
-	if wait := r.last.Add(every).Sub(now); !force && wait > 0 {
+	if wait := r.last.Add(p.every()).Sub(now); !force && wait > 0 {
 		held := p.prog
 		r.pending = &held
 		if !r.armed {
@@ -813,18 +809,41 @@ func (p *puller) report(force bool) {
 	p.opts.Progress(p.prog)
 }
 
-// sendPending is the timer's: it sends the report held back, if no newer one went first.
+// every is the reporting interval.
+func (p *puller) every() time.Duration {
+	if p.opts.ProgressEvery <= 0 {
+		return 200 * time.Millisecond
+	}
+	return p.opts.ProgressEvery
+}
+
+// sendPending is the timer's: it sends the report held back, if no newer one went first,
+// once the interval since the last report has passed (a forced one may have gone since the
+// timer was set). A panic in the callback is logged: on the timer's goroutine no caller
+// would recover it, and it would end the program.
 func (p *puller) sendPending() {
 	r := &p.reports
 	r.Lock()
 	defer r.Unlock()
-	r.armed = false
 	if r.pending == nil || r.stopped {
+		r.armed = false
 		return
 	}
-	r.last = time.Now()
-	p.opts.Progress(*r.pending)
+	now := time.Now()
+	if wait := r.last.Add(p.every()).Sub(now); wait > 0 {
+		r.timer.Reset(wait)
+		return
+	}
+	r.armed = false
+	r.last = now
+	held := *r.pending
 	r.pending = nil
+	defer func() {
+		if e := recover(); e != nil {
+			p.c.log().Error("download progress callback panicked", "repo", p.repo, "panic", e)
+		}
+	}()
+	p.opts.Progress(held)
 }
 
 // stopReports sends a report still held back, when Pull returns, and stops the timer.

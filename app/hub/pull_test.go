@@ -879,45 +879,53 @@ func TestCacheState(t *testing.T) {
 
 // TestPullReportsBurstBeforeStall: bytes that arrive within the reporting interval and are
 // followed by silence are reported when the interval ends, not after the stall (the
-// window's Cancel question said "2 kB" of a download with 102 kB on disk); and no report
-// comes after Pull returns.
+// window's Cancel question said "2 kB" of a download with 102 kB on disk); no report comes
+// after Pull returns; and a callback that panics on that report, sent from a timer's
+// goroutine, does not end the program.
 func TestPullReportsBurstBeforeStall(t *testing.T) {
-	s := hubtest.New(t)
-	s.AddTinyA(t, testRepo)
-	files := hubtest.TinyAFiles(t)
-	c := newTestClient(t, s)
-	stalled := make(chan struct{})
-	s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 3_000_000, Stalled: stalled})
-	want := int64(len(files["config.json"])) + 3_000_000
-	var returned atomic.Bool
-	counted := make(chan struct{})
-	var once sync.Once
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Pull(ctx, testRepo, PullOptions{ProgressEvery: 300 * time.Millisecond, Progress: func(p Progress) {
-			if returned.Load() {
-				t.Errorf("a report after Pull returned: %+v", p)
+	for _, panics := range []bool{false, true} {
+		t.Run(fmt.Sprintf("panics=%v", panics), func(t *testing.T) {
+			s := hubtest.New(t)
+			s.AddTinyA(t, testRepo)
+			files := hubtest.TinyAFiles(t)
+			c := newTestClient(t, s)
+			stalled := make(chan struct{})
+			s.SetFault("model.safetensors", &hubtest.Fault{StallAfter: 3_000_000, Stalled: stalled})
+			want := int64(len(files["config.json"])) + 3_000_000
+			var returned atomic.Bool
+			counted := make(chan struct{})
+			var once sync.Once
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Pull(ctx, testRepo, PullOptions{ProgressEvery: 300 * time.Millisecond, Progress: func(p Progress) {
+					if returned.Load() {
+						t.Errorf("a report after Pull returned: %+v", p)
+					}
+					if p.BytesDone == want {
+						once.Do(func() { close(counted) })
+						if panics {
+							panic("a progress callback's bug")
+						}
+					}
+				}})
+				returned.Store(true)
+				done <- err
+			}()
+			<-stalled
+			select {
+			case <-counted:
+			case <-time.After(10 * time.Second):
+				t.Errorf("the %d bytes had before the stall were never reported during it", want)
 			}
-			if p.BytesDone == want {
-				once.Do(func() { close(counted) })
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("pull: %v", err)
 			}
-		}})
-		returned.Store(true)
-		done <- err
-	}()
-	<-stalled
-	select {
-	case <-counted:
-	case <-time.After(10 * time.Second):
-		t.Errorf("the %d bytes had before the stall were never reported during it", want)
+			time.Sleep(400 * time.Millisecond) // a timer left running would report now
+		})
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("pull: %v", err)
-	}
-	time.Sleep(400 * time.Millisecond) // a timer left running would report now
 }
 
 // TestPullDamagedBlob: a cached file whose size differs from the hub's (cut short by a
