@@ -46,10 +46,14 @@ type downloads struct {
 	stopped []*app.DownloadJob
 
 	// latest holds the newest progress of the job until the UI goroutine takes it, so that
-	// a fast download sends one update per frame, not one per network read.
-	mu      sync.Mutex
-	latest  *app.Progress
-	pending bool
+	// a fast download sends one update per frame, not one per network read; latestOf counts
+	// the job it is of among those started (started, UI goroutine only): a job paused or
+	// cancelled can still report as it closes, after the next has started.
+	mu       sync.Mutex
+	latest   *app.Progress
+	latestOf int
+	pending  bool
+	started  int
 
 	views []*downloadView
 }
@@ -113,7 +117,9 @@ func (d *downloads) start(repo string) {
 		}
 	}
 	d.repo, d.err = repo, nil
-	job := app.StartDownload(context.Background(), d.u.opts.Downloader, repo, d.onProgress)
+	d.started++
+	nth := d.started
+	job := app.StartDownload(context.Background(), d.u.opts.Downloader, repo, func(p app.Progress) { d.onProgress(nth, p) })
 	d.job, d.lastData = job, time.Now()
 	go func() {
 		err := job.Wait()
@@ -128,10 +134,15 @@ func (d *downloads) start(repo string) {
 	d.render()
 }
 
-// onProgress runs off the UI goroutine (StartDownload).
-func (d *downloads) onProgress(p app.Progress) {
+// onProgress is the progress of the nth job started; it runs off the UI goroutine
+// (StartDownload).
+func (d *downloads) onProgress(nth int, p app.Progress) {
 	d.mu.Lock()
-	d.latest = &p
+	if nth < d.latestOf { // an earlier job's, which must not take the place of this one's
+		d.mu.Unlock()
+		return
+	}
+	d.latest, d.latestOf = &p, nth
 	schedule := !d.pending
 	d.pending = true
 	d.mu.Unlock()
@@ -140,10 +151,10 @@ func (d *downloads) onProgress(p app.Progress) {
 	}
 	d.u.do(func() {
 		d.mu.Lock()
-		p := d.latest
+		p, nth := d.latest, d.latestOf
 		d.pending = false
 		d.mu.Unlock()
-		if p != nil && d.job != nil {
+		if p != nil && d.job != nil && nth == d.started {
 			if p.Done != d.progress.Done {
 				d.lastData = time.Now()
 			}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -603,4 +604,53 @@ func TestNoModelFocusGoesToDownload(t *testing.T) {
 	h.pump("the focus on Janus-Pro-1B's Download", func() bool {
 		return u.noModel.downloads.primary != nil && u.win.Canvas().Focused() == u.noModel.downloads.primary
 	})
+}
+
+// lateDownloader is a Downloader whose first download, once cancelled, waits for late to
+// close and then reports once more before it returns, as a pull closing its files does
+// (reported closes then); later downloads report a little and wait to be cancelled.
+type lateDownloader struct {
+	calls    atomic.Int32
+	late     chan struct{}
+	reported chan struct{}
+}
+
+func (l *lateDownloader) Offers() ([]app.DownloadOffer, error) {
+	return []app.DownloadOffer{{Repo: app.DefaultRepo, Default: true, DownloadBytes: 100}, {Repo: "deepseek-ai/Janus-1.3B", DownloadBytes: 1000}}, nil
+}
+
+func (l *lateDownloader) Discard(string) error { return nil }
+
+func (l *lateDownloader) Download(ctx context.Context, repo string, progress func(app.Progress)) (string, error) {
+	if l.calls.Add(1) == 1 {
+		progress(app.Progress{Done: 1, Total: 100})
+		<-ctx.Done()
+		<-l.late
+		progress(app.Progress{Done: 99, Total: 100})
+		close(l.reported)
+		return "", ctx.Err()
+	}
+	progress(app.Progress{Done: 5, Total: 1000})
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// A report a paused download sends as it closes, after another download has started, is
+// not shown as the new one's progress.
+func TestDownloadLateReportOfPaused(t *testing.T) {
+	l := &lateDownloader{late: make(chan struct{}), reported: make(chan struct{})}
+	h := newHarness(t, nil, func(o *Options) { o.Downloader = l })
+	d := h.u.downloads
+	d.start(app.DefaultRepo)
+	h.pump("the first download's progress", func() bool { return d.progress.Done == 1 })
+	d.pause()
+	d.start("deepseek-ai/Janus-1.3B")
+	h.pump("the second download's progress", func() bool { return d.progress.Done == 5 })
+	close(l.late)
+	<-l.reported
+	h.settle()
+	if d.progress.Done != 5 || d.progress.Total != 1000 {
+		t.Errorf("the second download shows %d of %d, the paused one's late report", d.progress.Done, d.progress.Total)
+	}
+	d.pause()
 }
