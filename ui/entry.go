@@ -329,6 +329,7 @@ type wheelRenderer struct {
 	fyne.WidgetRenderer
 	e    *fieldEntry
 	over *wheelLayer
+	objs []fyne.CanvasObject // the Entry's objects and over, kept: Objects is asked every frame
 }
 
 func (r *wheelRenderer) Layout(size fyne.Size) {
@@ -343,7 +344,10 @@ func (r *wheelRenderer) Objects() []fyne.CanvasObject {
 	if r.e.wheelTo == nil {
 		return objs
 	}
-	return append(slices.Clip(objs), r.over)
+	if len(r.objs) != len(objs)+1 || !slices.Equal(r.objs[:len(objs)], objs) {
+		r.objs = append(slices.Clip(objs), r.over) // a new slice: one handed out stays as it was
+	}
+	return r.objs
 }
 
 // wheelLayer is an empty object that passes the wheel to its entry's wheelTo.
