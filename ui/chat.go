@@ -1290,7 +1290,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 			// answer as to its own ran the exchanges together.
 			v.obj = container.New(layout.NewCustomPaddedLayout(3*theme.Padding(), 0, 0, 0), v.obj)
 		}
-		v.obj = newHoverArea(v.obj, func(on bool) { c.hover(v, on) })
+		v.obj = newHoverArea(v.obj, func(on bool) { c.hover(v, on) }, func() { c.moved(v) })
 		return v
 	}
 	v.answer = newParagraphs()
@@ -1315,7 +1315,7 @@ func (c *chatView) newMessageView(i int, m app.ChatMessage) *messageView {
 	v.retryB.Hide()
 	foot := container.NewBorder(nil, nil, nil,
 		container.NewHBox(v.retryB, container.New(fixedWidth{c.copyW}, v.copyB)), v.footer)
-	v.obj = newHoverArea(container.NewPadded(container.NewVBox(v.answer.box, foot)), func(on bool) { c.hover(v, on) })
+	v.obj = newHoverArea(container.NewPadded(container.NewVBox(v.answer.box, foot)), func(on bool) { c.hover(v, on) }, func() { c.moved(v) })
 	return v
 }
 
@@ -1339,6 +1339,15 @@ func (c *chatView) hover(v *messageView, on bool) {
 		focused = nil
 	}
 	v.setSelectable(on, focused)
+}
+
+// moved gives the keyboard back to the composer when the pointer moves over v, no button
+// held, after a click on v's text that selected nothing: that text kept every key, so Esc
+// did not stop the answer.
+func (c *chatView) moved(v *messageView) {
+	if f := c.focusedText(); f != nil && f.f.SelectedText() == "" && v.holds(f) {
+		c.u.focusCurrent()
+	}
 }
 
 // selectableText is the part of a selectable label that takes the keyboard (Fyne's own type).
@@ -1400,15 +1409,17 @@ func (v *messageView) setSelectable(on bool, focused *heldText) {
 }
 
 // hoverArea tells over whether the pointer is over its content (the deepest object under
-// the pointer that follows it, so the buttons in the content take it from the area).
+// the pointer that follows it, so the buttons in the content take it from the area), and
+// moved when it moves there with no button held.
 type hoverArea struct {
 	widget.BaseWidget
 	content fyne.CanvasObject
 	over    func(bool)
+	moved   func()
 }
 
-func newHoverArea(content fyne.CanvasObject, over func(bool)) *hoverArea {
-	h := &hoverArea{content: content, over: over}
+func newHoverArea(content fyne.CanvasObject, over func(bool), moved func()) *hoverArea {
+	h := &hoverArea{content: content, over: over, moved: moved}
 	h.ExtendBaseWidget(h)
 	return h
 }
@@ -1417,7 +1428,11 @@ func (h *hoverArea) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimp
 
 func (h *hoverArea) MouseIn(*desktop.MouseEvent) { h.over(true) }
 
-func (h *hoverArea) MouseMoved(*desktop.MouseEvent) {}
+func (h *hoverArea) MouseMoved(e *desktop.MouseEvent) {
+	if e.Button == 0 {
+		h.moved()
+	}
+}
 
 func (h *hoverArea) MouseOut() { h.over(false) }
 

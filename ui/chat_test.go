@@ -728,8 +728,9 @@ func (v *messageView) shown() string {
 // A message's text is no Tab stop: Fyne makes a selectable label one, with no mark, so Tab
 // and Shift+Tab crossed every question and every paragraph unseen (seen under Xvfb). The
 // text is selectable while the pointer is over its message; a text with a selection keeps it
-// after the pointer leaves, for Ctrl+C, until the keyboard goes elsewhere; a text clicked and
-// left without one gives the keyboard back to the composer (it kept Esc).
+// after the pointer leaves, for Ctrl+C, until the keyboard goes elsewhere; a text clicked
+// without making one gives the keyboard back to the composer as the pointer moves on (it
+// kept Esc).
 func TestMessageTextNoTabStop(t *testing.T) {
 	fake := apptest.NewFakeEngine(0)
 	fake.Words = []string{"An", "answer.\n\nIn", "two", "paragraphs."}
@@ -790,9 +791,18 @@ func TestMessageTextNoTabStop(t *testing.T) {
 	if v.answer.labels[0].Selectable {
 		t.Error("a selection the keyboard has left keeps its text a Tab stop")
 	}
-	// A click on the question's text, and the pointer leaves: the keyboard is the composer's.
-	test.Tap(textOf(c.msgs[2].text).(fyne.Tappable))
+	// A click on the question's text, and the pointer moves on over it, then leaves: the
+	// keyboard is the composer's each time; a drag (a button held) keeps it.
 	canvas.Focus(textOf(c.msgs[2].text).(fyne.Focusable)) // as the pointer's press does
+	q.MouseMoved(&desktop.MouseEvent{Button: desktop.MouseButtonPrimary})
+	if !isText(canvas.Focused()) {
+		t.Errorf("a drag over the clicked text gave the keyboard to %T", canvas.Focused())
+	}
+	q.MouseMoved(&desktop.MouseEvent{})
+	if canvas.Focused() != c.entry {
+		t.Errorf("the pointer moved on after a click on the text, the keyboard is %T's, not the composer's", canvas.Focused())
+	}
+	canvas.Focus(textOf(c.msgs[2].text).(fyne.Focusable))
 	q.MouseOut()
 	if canvas.Focused() != c.entry {
 		t.Errorf("the clicked text left, the keyboard is %T's, not the composer's", canvas.Focused())
