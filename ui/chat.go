@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -1366,7 +1367,9 @@ type heldText struct {
 // focusedText is the message text that has the keyboard, or nil.
 func (c *chatView) focusedText() *heldText {
 	f, ok := c.u.win.Canvas().Focused().(selectableText)
-	if !ok || fmt.Sprintf("%T", f) != "*widget.focusSelectable" { // an Entry has SelectedText too
+	// An Entry (the composer) has SelectedText too. Asked at every move of the pointer over
+	// a message: reflect's name of a type is not built anew, as fmt's would be.
+	if !ok || reflect.TypeOf(f).String() != "*widget.focusSelectable" {
 		return nil
 	}
 	return &heldText{f: f, at: fyne.CurrentApp().Driver().AbsolutePositionForObject(f)}
