@@ -515,12 +515,15 @@ func (u *UI) inUse(m app.ModelChoice) bool { return u.engine != nil && u.engine.
 
 // showProblem shows what is wrong with model m: its row's line, then each problem as the
 // readers found it, and what to do about it, with the folder it is in. The readers' words
-// alone said less than the row ("missing tokenizer.json" under "it has no tokenizer.json"),
-// and nothing of what to do.
+// alone said less than the row, and nothing of what to do; those that only name a file the
+// row's line names ("missing tokenizer.json" under "It has no tokenizer.json") are left out.
 func (u *UI) showProblem(m app.ModelChoice) {
 	parts := []string{strings.TrimSuffix(sentenceStart(m.Summary), ".") + "."}
-	if m.Problem != "" {
-		parts = append(parts, strings.ReplaceAll(m.Problem, "; ", "\n\n"))
+	for _, p := range strings.Split(m.Problem, "; ") {
+		if file, ok := strings.CutPrefix(p, "missing "); p == "" || ok && strings.Contains(m.Summary, file) {
+			continue
+		}
+		parts = append(parts, p)
 	}
 	parts = append(parts, "Download the model again (Download… for a released one), or copy the "+
 		"missing or damaged files from its page into its folder: "+m.Path)

@@ -577,17 +577,24 @@ func TestLoadTheLastChosen(t *testing.T) {
 
 // A broken model's Details say the row's line, the readers' problems, and what to do, with
 // the folder: the readers' words alone said less than the row, and nothing of what to do.
+// Words that only name the file the row's line names are left out ("missing
+// tokenizer.json" under "It has no tokenizer.json").
 func TestModelProblemDetails(t *testing.T) {
 	h := newHarness(t, apptest.NewFakeEngine(0))
+	cut := "load weights: model.safetensors is cut short: 100 of 200 bytes"
 	m := app.ModelChoice{ModelEntry: app.ModelEntry{Name: "broken", Path: "/models/broken",
-		Summary: "it has no tokenizer.json", Problem: "missing tokenizer.json"}}
+		Summary: "a weight file is cut short: probably an interrupted download or copy; it has no tokenizer.json",
+		Problem: cut + "; missing tokenizer.json"}}
 	h.u.showProblem(m)
 	defer h.u.dialogs[0].Dismiss()
 	texts := strings.Join(textsIn(h.u.win.Canvas().Overlays().Top()), "\n")
-	for _, want := range []string{"What is wrong with broken", "It has no tokenizer.json.", "missing tokenizer.json",
+	for _, want := range []string{"What is wrong with broken", "A weight file is cut short", "it has no tokenizer.json.", cut,
 		"Download the model again", "/models/broken"} {
 		if !strings.Contains(texts, want) {
 			t.Errorf("Details do not say %q:\n%s", want, texts)
 		}
+	}
+	if strings.Contains(texts, "missing tokenizer.json") {
+		t.Errorf("Details repeat the row's line in the reader's words:\n%s", texts)
 	}
 }
