@@ -17,9 +17,10 @@ func dotBF16Fast() bool { return amdCPU() }
 // q4Fours reports whether the grouped Q4 kernels run eight input rows as two passes of four
 // over two groups rather than one pass of eight: on the Zen 5 EPYC the products read 8-26 %
 // faster so, where on the Sapphire Rapids Xeon one pass made a four-image step 10 % shorter
-// (README, "The Zen 5 round, evening"). Every AMD CPU takes it, though only the Zen 5 was
-// measured.
-func q4Fours() bool { return amdCPU() }
+// (README, "The Zen 5 round, evening"), and on a Zen 4 one pass took the layer stack's eight
+// rows 7-12 % less time (docs/performance.md, "Prefetch distance"). AMD CPUs but the Zen 4
+// take it, though only the Zen 5 was measured.
+func q4Fours() bool { return amdCPU() && !zen4() }
 
 // q4Kicks reports whether the grouped Q4 and Q4M kernels of one or two input rows (a
 // decoding step, a guided generation step) start the hardware prefetchers' stream at each page
