@@ -26,8 +26,7 @@ type Backend struct {
 	band        int             // convInPlace's and convDirectAMX's bands in floats where a test sets them, else 0
 	simd        simdSet         // the assembly kernel set in use, simdNone for the Go kernels
 	qset        qSet            // the int8 kernel set of quantized Linear, qsetNone for Go
-	q4Fours     bool            // grouped Q4 products of eight rows as two passes of four (q4Fours)
-	groupPick   groupPick       // the grouped kernels among those of the same bits (q4Kicks, q8Far)
+	groupPick   groupPick       // the grouped kernels among those of the same bits (q4Fours, q4Kicks, q8Far)
 	bf16        bool            // many-row products in the BF16 mode (bf16.go)
 	bf16dp      bool            // the BF16 mode's Linear and Conv2D on the VDPBF16PS tiles, not FMA
 	int8AllRows bool            // the BF16 mode's Linear with quantized weights on the int8 kernels at any row count (int8Prompts)
@@ -294,7 +293,7 @@ func New(threads int, opts ...Option) *Backend {
 	used := new(atomic.Int64)
 	b := &Backend{pool: newPool(defaultThreads(threads)), used: used, freed: &freedBytes{used: used}}
 	b.simd, b.qset = kernelCap(o.kernels)
-	b.q4Fours, b.groupPick = q4Fours(), groupPick{q4Kicks: q4Kicks(), q8Far: q8Far()}
+	b.groupPick = groupPick{q4Fours: q4Fours(), q4Kicks: q4Kicks(), q8Far: q8Far()}
 	if b.qset == qsetVNNI && o.kernels == KernelsAuto && hasAMXInt8() {
 		// JANUS_CPU_KERNELS=avx512 keeps the VPDPBUSD kernels, to compare against.
 		b.qset = qsetAMX

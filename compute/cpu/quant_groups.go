@@ -36,6 +36,7 @@ import (
 // groupPick chooses among grouped kernels that give the same bits, by what the CPU reads
 // fastest.
 type groupPick struct {
+	q4Fours bool // Q4's eight rows go as two passes of four over two groups (q4Fours)
 	q4Kicks bool // Q4's and Q4M's of one or two rows kick each page (q4Kicks)
 	q8Far   bool // Q8's of eight rows prefetch 4 KB ahead (q8Far)
 }
@@ -238,13 +239,13 @@ func (c *groupsCall) runGroups(lo, hi int) {
 		gl := g - (c.ends[p] - n/qGroupRows) // the group within its matrix
 		// The next groups too where the chunk and the matrix have them: four a pass for up
 		// to two input rows a pass, two for four, one for eight (registers), except Q4's
-		// eight rows where b.q4Fours (two passes of four over two groups) and Q4M's (no
+		// eight rows where q4Fours (two passes of four over two groups) and Q4M's (no
 		// eight-row kernel). Q4M's one and two rows go two groups a pass: its products of
 		// Pro-1B's layers read 10 % nearer the probe's rate so than four (README, "Q4M
 		// against Q4").
 		span, most := 4, 2
 		switch {
-		case m >= 8 && (dt == compute.Q8 || !c.b.q4Fours) && !c.q4m:
+		case m >= 8 && (dt == compute.Q8 || !c.b.groupPick.q4Fours) && !c.q4m:
 			span, most = 1, 8
 		case m >= 4:
 			span, most = 2, 4

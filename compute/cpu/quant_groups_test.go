@@ -94,7 +94,7 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 	}
 	bias := be.FromFloat32(randVals(rng, n, 1), n)
 	genBias := gen.FromFloat32(read(t, be, bias), n)
-	defer func(f bool, p groupPick) { be.q4Fours, be.groupPick = f, p }(be.q4Fours, be.groupPick)
+	defer func(p groupPick) { be.groupPick = p }(be.groupPick)
 	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 70} {
 		for _, withBias := range []bool{false, true} {
 			x := randVals(rng, m*k, 2)
@@ -124,7 +124,8 @@ func grouped(t *testing.T, be, gen *Backend, rng *rand.Rand, dt compute.DType, n
 				}
 				for _, fours := range []bool{false, true} {
 					for _, pick := range []groupPick{{}, {q4Kicks: true, q8Far: true}} {
-						be.q4Fours, be.groupPick = fours, pick
+						pick.q4Fours = fours
+						be.groupPick = pick
 						be.Linear(got, be.FromFloat32(x, m, k), w, b)
 						if g := read(t, be, got); !sameBits(g, want) {
 							t.Errorf("Linear of %d rows (bias %v, Q4 rows in fours %v, kernels %+v): grouped kernels differ from the Go kernels", m, withBias, fours, pick)
