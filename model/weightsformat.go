@@ -230,19 +230,15 @@ func (s sizer) bytes(f string) int64 {
 }
 
 // checkWeightsOptions reports an Options.Weights value that is not a WeightFormats one ("" is
-// WeightsStored), a MatrixDType that is not a dtype, and the two disagreeing.
+// WeightsStored), a MatrixDType that is not a dtype, and the two disagreeing, as the loader's
+// policy (weightsPolicy) will; WeightsAuto's choice is checked once it is made.
 func checkWeightsOptions(opts Options) error {
 	f := strings.ToLower(strings.TrimSpace(opts.Weights))
-	if f != "" && !slices.Contains(WeightFormats(), f) {
-		return fmt.Errorf("weights %q: want one of %s", f, strings.Join(WeightFormats(), ", "))
+	if f == WeightsAuto {
+		f = WeightsStored
 	}
-	if _, err := parseMatrixDType(opts.MatrixDType); err != nil {
-		return err
-	}
-	if (f == WeightsF32 || f == WeightsBF16) && opts.MatrixDType != "" && !strings.EqualFold(opts.MatrixDType, f) {
-		return fmt.Errorf("weights %q and matrix dtype %q disagree", opts.Weights, opts.MatrixDType)
-	}
-	return nil
+	_, _, err := weightsPolicy(f, opts)
+	return err
 }
 
 // weightsPolicy turns Options.Weights and Options.MatrixDType into the loader's dtype policy.
