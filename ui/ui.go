@@ -859,14 +859,15 @@ func (u *UI) showDialog(d dialog.Dialog, enter bool) {
 		shown.confirm = c.Confirm
 	}
 	u.dialogs = append(u.dialogs, shown)
-	hinted, _ := d.(interface{ hintLayer() *hintLayer })
-	if hinted != nil {
-		u.tips.push(hinted.hintLayer())
+	var hints *hintLayer // a hintedDialog's, where its hints go while it is shown
+	if h, ok := d.(interface{ hintLayer() *hintLayer }); ok {
+		hints = h.hintLayer()
+		u.tips.push(hints)
 	}
 	d.SetOnClosed(func() {
 		u.dialogs = slices.DeleteFunc(u.dialogs, func(o shownDialog) bool { return o.Dialog == d })
-		if hinted != nil {
-			u.tips.pop(hinted.hintLayer())
+		if hints != nil {
+			u.tips.pop(hints)
 		}
 		// Keys typed once the last dialog is gone go to the composer (or the prompt), not
 		// nowhere: opening a picture large by a click had taken the focus from it.
